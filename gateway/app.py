@@ -1,0 +1,106 @@
+"""create_app(settings): the one composition root.
+
+It starts the sandboxes of sandbox tenants (demo), builds every tenant's adapter through the
+vendor registry, and mounts the FHIR routes with the single error handler.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gateway.errors import FHIRError
+from gateway.rest.outcome import fhir_error_handler, http_error_handler, unexpected_error_handler
+from gateway.rest.paging import PageTokens
+from gateway.rest.routes import RestState, fhir_routes
+from gateway.sandbox_host import SandboxHost
+from gateway.settings import Settings, resolve_secret
+from gateway.tenants import Endpoint, build_tenants, endpoint_from_settings
+from mappings.registry import vendor
+
+log = logging.getLogger("gateway")
+access_log = logging.getLogger("gateway.access")
+
+
+def _paging_secret(settings: Settings) -> str:
+    if settings.server.paging_secret:
+        return resolve_secret(settings.server.paging_secret)
+    log.warning("server.paging_secret is not set: paging links stop working when this process restarts")
+    return secrets.token_urlsafe(32)
+
+
+def _endpoints(settings: Settings, host: SandboxHost) -> dict[str, Endpoint]:
+    endpoints: dict[str, Endpoint] = {}
+    for name, conf in settings.tenants.items():
+        if conf.sandbox:
+            sandbox = vendor(conf.vendor).create_sandbox()
+            url = host.start(sandbox.app, name)
+            options = {**sandbox.options, **conf.options}
+            endpoints[name] = Endpoint(url + sandbox.base_path, options, sandbox.secrets)
+            log.info("tenant %s: %s sandbox on %s", name, conf.vendor, url)
+        else:
+            endpoints[name] = endpoint_from_settings(conf)
+    return endpoints
+
+
+class AccessLog(BaseHTTPMiddleware):
+    """Method, path, status and time only: query strings carry PHI (names, birth dates)."""
+
+    async def dispatch(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        access_log.info(
+            "%s %s %d %.1fms",
+            request.method,
+            request.url.path,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
+        return response
+
+
+async def index(request: Request) -> Response:
+    state: RestState = request.app.state.rest
+    root = str(request.base_url).rstrip("/")
+    return JSONResponse({"service": "fhir-gateway", "tenants": {n: f"{root}/fhir/{n}/metadata" for n in state.tenants}})
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings, *, access_logging: bool = True) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        host = SandboxHost()
+        try:
+            tenants = build_tenants(settings, _endpoints(settings, host))
+            app.state.rest = RestState(settings, tenants, PageTokens(_paging_secret(settings)))
+            yield
+            for tenant in tenants.values():
+                await tenant.adapter.aclose()
+        finally:
+            host.stop()
+
+    routes = [Route("/", index), Route("/healthz", health), *fhir_routes()]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(AccessLog)] if access_logging else [],
+        exception_handlers={
+            FHIRError: fhir_error_handler,
+            HTTPException: http_error_handler,
+            Exception: unexpected_error_handler,
+        },
+    )

@@ -1,0 +1,113 @@
+"""The one exception hierarchy of the gateway; each error renders as an OperationOutcome.
+
+Every failure a client can cause or meet is raised as a `FHIRError` subclass. The single
+handler in `gateway.rest.outcome` turns it into an OperationOutcome with the status below.
+Messages are written for clients: they never carry PHI, tokens or vendor payloads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class FHIRError(Exception):
+    """Base: an HTTP status, an OperationOutcome issue code, and a client-safe message."""
+
+    status: int = 500
+    code: str = "exception"
+    severity: str = "error"
+
+    def __init__(
+        self,
+        diagnostics: str,
+        *,
+        expression: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(diagnostics)
+        self.diagnostics = diagnostics
+        self.expression = expression
+        self.headers: dict[str, str] = dict(headers or {})
+
+
+class InvalidRequest(FHIRError):
+    """The request is malformed: bad parameter value, malformed id, bad token."""
+
+    status = 400
+    code = "invalid"
+
+
+class NotSupported(FHIRError):
+    """A parameter, modifier or interaction the tenant does not support (strict handling)."""
+
+    status = 400
+    code = "not-supported"
+
+
+class NotFound(FHIRError):
+    status = 404
+    code = "not-found"
+
+
+class Gone(FHIRError):
+    status = 410
+    code = "deleted"
+
+
+class MethodNotAllowed(FHIRError):
+    status = 405
+    code = "not-supported"
+
+
+class NotAcceptable(FHIRError):
+    status = 406
+    code = "not-supported"
+
+
+class UnsupportedMediaType(FHIRError):
+    status = 415
+    code = "not-supported"
+
+
+class Unprocessable(FHIRError):
+    """Well-formed but fails business rules (vendor requirements, profile rules)."""
+
+    status = 422
+    code = "processing"
+
+
+class Conflict(FHIRError):
+    status = 409
+    code = "conflict"
+
+
+class PreconditionFailed(FHIRError):
+    status = 412
+    code = "conflict"
+
+
+class Throttled(FHIRError):
+    status = 429
+    code = "throttled"
+
+    def __init__(self, diagnostics: str, *, retry_after: int = 1) -> None:
+        super().__init__(diagnostics, headers={"Retry-After": str(max(1, retry_after))})
+
+
+class UpstreamError(FHIRError):
+    """The vendor failed (5xx, connection refused, unparseable answer)."""
+
+    status = 502
+    code = "transient"
+
+
+class UpstreamSecurity(FHIRError):
+    """The vendor rejected *our* credentials: a configuration problem, not the client's."""
+
+    status = 502
+    code = "security"
+
+
+class UpstreamTimeout(FHIRError):
+    status = 504
+    code = "timeout"

@@ -1,0 +1,15 @@
+"""JSON in and out of the gateway, with orjson (DESIGN §11: ~3x cheaper than json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+
+def dumps(value: Any, *, pretty: bool = False) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2 if pretty else 0)
+
+
+def loads(data: bytes | str) -> Any:
+    return orjson.loads(data)

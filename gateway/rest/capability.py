@@ -1,0 +1,93 @@
+"""The per-tenant CapabilityStatement, generated from the adapter's declarations.
+
+Nothing here is hand-written per vendor: routes and this statement read the same
+declarations, so the statement lists exactly what works.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway.search.definitions import definition
+from mappings.base import Interaction, ResourceSupport
+
+SOFTWARE_VERSION = "0.1.0"
+_STARTED = datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def capability_statement(
+    tenant: str, base_url: str, resources: dict[str, ResourceSupport], default_count: int, max_count: int
+) -> dict[str, Any]:
+    return {
+        "resourceType": "CapabilityStatement",
+        "id": f"{tenant}-capabilities",
+        "status": "active",
+        "date": _STARTED,
+        "publisher": "fhir-gateway",
+        "kind": "instance",
+        "software": {"name": "fhir-gateway", "version": SOFTWARE_VERSION},
+        "implementation": {"description": f"FHIR facade for tenant '{tenant}'", "url": base_url},
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "patchFormat": [],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": (
+                    f"Searches return searchset Bundles of {default_count} entries by default; "
+                    f"_count is capped at {max_count}. Result parameters: _count, _sort (per type), "
+                    "_total (none|estimate|accurate), _summary (count|data|false), _elements, "
+                    "_format (json), _pretty. Unsupported parameters are ignored and left out of the "
+                    "self link, or refused with 400 under 'Prefer: handling=strict'. Paging links carry "
+                    "a signed token bound to the search; altered tokens are refused."
+                ),
+                "resource": [_resource(r) for r in resources.values()],
+                "interaction": [],
+            }
+        ],
+    }
+
+
+def _resource(support: ResourceSupport) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "type": support.type,
+        "interaction": [{"code": str(i)} for i in Interaction if i in support.interactions],
+        "versioning": "no-version",
+        "readHistory": False,
+        "updateCreate": False,
+        "conditionalCreate": False,
+        "conditionalUpdate": False,
+        "conditionalDelete": "not-supported",
+    }
+    if support.profiles:
+        entry["profile"] = f"http://hl7.org/fhir/StructureDefinition/{support.type}"
+        entry["supportedProfile"] = list(support.profiles)
+    docs = [support.documentation] if support.documentation else []
+    if support.sorts:
+        docs.append("_sort: " + ", ".join(f"{s} / -{s}" for s in support.sorts) + ".")
+    for required in support.required:
+        docs.append("Search requires one of: " + ", ".join(sorted(required)) + ".")
+    if docs:
+        entry["documentation"] = " ".join(docs)
+    if Interaction.SEARCH in support.interactions:
+        entry["searchParam"] = [_search_param(support.type, p) for p in support.search_params]
+    return entry
+
+
+def _search_param(resource_type: str, param: Any) -> dict[str, Any]:
+    found = definition(resource_type, param.name)
+    assert found is not None, f"{resource_type}.{param.name} has no definition"
+    notes = [param.documentation or found.documentation]
+    if param.modifiers:
+        notes.append("modifiers: " + ", ".join(f":{m}" for m in sorted(param.modifiers)))
+    if param.prefixes:
+        notes.append("prefixes: " + ", ".join(sorted(str(p) for p in param.prefixes)))
+    notes.append(
+        {
+            "exact": "evaluated by the vendor",
+            "narrows": "narrowed by the vendor, finished by the gateway",
+            "gateway": "evaluated by the gateway",
+        }[param.pushdown]
+    )
+    return {"name": param.name, "type": str(found.type), "documentation": "; ".join(notes)}

@@ -1,0 +1,52 @@
+"""Response format negotiation: JSON only, chosen from `_format` or `Accept`.
+
+FHIR lets a server support a subset of formats; this one speaks JSON. A client that can only
+take XML (or anything else we cannot produce) gets a 406 OperationOutcome, rendered in JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.errors import NotAcceptable
+
+FHIR_JSON = "application/fhir+json"
+PLAIN_JSON = "application/json"
+_FORMAT_ALIASES = {"json": FHIR_JSON, FHIR_JSON: FHIR_JSON, PLAIN_JSON: PLAIN_JSON, "text/json": PLAIN_JSON}
+_ACCEPTABLE = {FHIR_JSON: FHIR_JSON, PLAIN_JSON: PLAIN_JSON, "*/*": FHIR_JSON, "application/*": FHIR_JSON}
+
+
+@dataclass(frozen=True)
+class Format:
+    media_type: str
+    pretty: bool
+
+    @property
+    def content_type(self) -> str:
+        return f"{self.media_type}; charset=utf-8"
+
+
+def negotiate(format_param: str | None, accept: str | None, pretty_param: str | None) -> Format:
+    pretty = pretty_param == "true"
+    if format_param is not None:
+        chosen = _FORMAT_ALIASES.get(format_param.split(";")[0].strip().lower())
+        if chosen is None:
+            raise NotAcceptable(f"_format '{format_param}' is not supported; this server returns JSON")
+        return Format(chosen, pretty)
+    if not accept:
+        return Format(FHIR_JSON, pretty)
+    ranges = []
+    for part in accept.split(","):
+        media, *params = (x.strip() for x in part.split(";"))
+        q = 1.0
+        for p in params:
+            if p.startswith("q="):
+                try:
+                    q = float(p[2:])
+                except ValueError:
+                    q = 0.0
+        ranges.append((q, media.lower()))
+    for q, media in sorted(ranges, key=lambda r: -r[0]):
+        if q > 0 and media in _ACCEPTABLE:
+            return Format(_ACCEPTABLE[media], pretty)
+    raise NotAcceptable(f"None of the accepted types ({accept}) can be produced; this server returns JSON")

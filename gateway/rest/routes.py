@@ -1,0 +1,187 @@
+"""The FHIR REST endpoints: `/fhir/{tenant}/metadata`, read, and search (GET and POST _search)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway import jsonio
+from gateway.errors import InvalidRequest, MethodNotAllowed, NotFound, UnsupportedMediaType
+from gateway.rest.bundle import searchset, shape
+from gateway.rest.capability import capability_statement
+from gateway.rest.negotiation import Format, negotiate
+from gateway.rest.paging import PageTokens, search_fingerprint
+from gateway.search.dates import parse_fhir_date
+from gateway.search.execute import count_all, fetch_page, first_position, is_exact
+from gateway.search.parse import TotalMode, parse_search
+from gateway.settings import Settings
+from gateway.tenants import Tenant
+from mappings.base import Interaction, ResourceSupport
+
+_ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+_PASSTHROUGH = ("_format", "_pretty")
+
+
+@dataclass(frozen=True)
+class RestState:
+    settings: Settings
+    tenants: dict[str, Tenant]
+    tokens: PageTokens
+
+
+def _state(request: Request) -> RestState:
+    state: RestState = request.app.state.rest
+    return state
+
+
+def _tenant(request: Request) -> Tenant:
+    name = request.path_params["tenant"]
+    tenant = _state(request).tenants.get(name)
+    if tenant is None:
+        raise NotFound(f"Unknown tenant '{name}'")
+    return tenant
+
+
+def _support(tenant: Tenant, resource_type: str, interaction: Interaction) -> ResourceSupport:
+    support = tenant.adapter.resources.get(resource_type)
+    if support is None:
+        known = ", ".join(sorted(tenant.adapter.resources))
+        raise NotFound(f"Resource type '{resource_type}' is not served by tenant '{tenant.name}' (served: {known})")
+    if interaction not in support.interactions:
+        raise MethodNotAllowed(f"{interaction} is not supported on {resource_type} for tenant '{tenant.name}'")
+    return support
+
+
+def _format(request: Request) -> Format:
+    q = request.query_params
+    return negotiate(q.get("_format"), request.headers.get("accept"), q.get("_pretty"))
+
+
+def _base(request: Request, tenant: str) -> str:
+    public = _state(request).settings.server.public_base_url
+    root = public.rstrip("/") if public else str(request.base_url).rstrip("/")
+    return f"{root}/fhir/{tenant}"
+
+
+def _respond(fmt: Format, body: Any, headers: dict[str, str] | None = None, status: int = 200) -> Response:
+    return Response(
+        jsonio.dumps(body, pretty=fmt.pretty), status_code=status, media_type=fmt.content_type, headers=headers
+    )
+
+
+def _strict(request: Request) -> bool:
+    prefer = request.headers.get("prefer", "")
+    return any(part.strip() == "handling=strict" for part in prefer.split(";") + prefer.split(","))
+
+
+async def metadata(request: Request) -> Response:
+    fmt = _format(request)
+    tenant = _tenant(request)
+    paging = _state(request).settings.paging
+    body = capability_statement(
+        tenant.name, _base(request, tenant.name), dict(tenant.adapter.resources), paging.default_count, paging.max_count
+    )
+    return _respond(fmt, body)
+
+
+async def read(request: Request) -> Response:
+    fmt = _format(request)
+    tenant = _tenant(request)
+    resource_type, resource_id = request.path_params["type"], request.path_params["id"]
+    _support(tenant, resource_type, Interaction.READ)
+    if not _ID_RE.match(resource_id):
+        raise InvalidRequest(f"'{resource_id}' is not a valid FHIR id ([A-Za-z0-9-.]{{1,64}})")
+    resource = await tenant.adapter.read(resource_type, resource_id)
+    q = request.query_params
+    elements = tuple(e for e in q.get("_elements", "").split(",") if e)
+    summary = q.get("_summary")
+    if summary not in (None, "false", "data"):
+        raise InvalidRequest("_summary on a read must be 'data' or 'false'", expression="_summary")
+    return _respond(fmt, shape(resource, summary, elements), _version_headers(resource))
+
+
+def _version_headers(resource: dict[str, Any]) -> dict[str, str]:
+    meta = resource.get("meta") or {}
+    headers: dict[str, str] = {}
+    if meta.get("versionId"):
+        headers["ETag"] = f'W/"{meta["versionId"]}"'
+    if meta.get("lastUpdated"):
+        headers["Last-Modified"] = format_datetime(parse_fhir_date(meta["lastUpdated"]).start, usegmt=True)
+    return headers
+
+
+async def search_get(request: Request) -> Response:
+    return await _search(request, list(request.query_params.multi_items()))
+
+
+async def search_post(request: Request) -> Response:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    if content_type != "application/x-www-form-urlencoded":
+        raise UnsupportedMediaType("POST _search takes application/x-www-form-urlencoded parameters")
+    form = await request.form()
+    items = list(request.query_params.multi_items()) + [(k, str(v)) for k, v in form.multi_items()]
+    return await _search(request, items)
+
+
+async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
+    fmt = _format(request)
+    tenant = _tenant(request)
+    state = _state(request)
+    support = _support(tenant, request.path_params["type"], Interaction.SEARCH)
+    parsed = parse_search(
+        support,
+        items,
+        strict=_strict(request),
+        default_count=state.settings.paging.default_count,
+        max_count=state.settings.paging.max_count,
+    )
+    base = _base(request, tenant.name)
+    caller = str(request.scope.get("fhir.caller", "anonymous"))
+    fingerprint = search_fingerprint(tenant.name, caller, support.type, parsed.link_params)
+    passthrough = [(k, v) for k, v in items if k in _PASSTHROUGH]
+
+    def url(count: int, token: str | None = None) -> str:
+        params = [*parsed.link_params, ("_count", str(count)), *passthrough]
+        if token:
+            params.append(("_page", token))
+        return f"{base}/{support.type}?{urlencode(params)}"
+
+    adapter = tenant.adapter
+    if parsed.summary == "count" or parsed.count == 0:
+        counted = await count_all(adapter, support, parsed.query)
+        return _respond(fmt, searchset(base=base, resources=[], links=[("self", url(parsed.count))], total=counted))
+
+    position = (
+        state.tokens.open(parsed.page_token, fingerprint)
+        if parsed.page_token
+        else first_position(adapter, is_exact(support, parsed.query), parsed.count)
+    )
+    page = await fetch_page(adapter, support, parsed.query, parsed.count, position)
+    total: int | None = page.total
+    if parsed.total is TotalMode.ACCURATE and total is None:
+        total = await count_all(adapter, support, parsed.query)
+    elif parsed.total is TotalMode.NONE:
+        total = None
+    links = [("self", url(parsed.count, parsed.page_token)), ("first", url(parsed.count))]
+    if page.previous is not None:
+        links.append(("previous", url(parsed.count, state.tokens.issue(fingerprint, page.previous))))
+    if page.next is not None:
+        links.append(("next", url(parsed.count, state.tokens.issue(fingerprint, page.next))))
+    resources = [shape(r, parsed.summary, parsed.elements) for r in page.resources]
+    return _respond(fmt, searchset(base=base, resources=resources, links=links, total=total))
+
+
+def fhir_routes() -> list[Route]:
+    return [
+        Route("/fhir/{tenant}/metadata", metadata, methods=["GET"]),
+        Route("/fhir/{tenant}/{type}/_search", search_post, methods=["POST"]),
+        Route("/fhir/{tenant}/{type}/{id}", read, methods=["GET"]),
+        Route("/fhir/{tenant}/{type}", search_get, methods=["GET"]),
+    ]

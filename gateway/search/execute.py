@@ -1,0 +1,123 @@
+"""Run a search: pull vendor pages, finish the filtering, and cut FHIR pages.
+
+Pages are full whenever the vendor has more: records the gateway filters out are replaced by
+reading further vendor pages (within a bound, so one request cannot turn into hundreds of
+vendor calls; past it the page is shorter but still has its `next` link). Totals are only
+reported when they are known to be right.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.errors import FHIRError
+from gateway.rest.paging import PagePosition
+from gateway.search.match import matches
+from gateway.search.model import SearchQuery
+from mappings.base import Adapter, Pushdown, ResourceSupport, SearchRequest
+
+MAX_VENDOR_CALLS_PER_PAGE = 25
+MAX_VENDOR_CALLS_TO_COUNT = 400
+MAX_HISTORY = 64
+
+
+class TooCostly(FHIRError):
+    status = 422
+    code = "too-costly"
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    resources: list[dict[str, Any]]
+    next: PagePosition | None
+    previous: PagePosition | None
+    total: int | None
+
+
+def is_exact(support: ResourceSupport, query: SearchQuery) -> bool:
+    """Whether the vendor alone answers this query with FHIR semantics (its totals are ours)."""
+    for param in query.params:
+        declared = support.param(param.name)
+        if declared is None or declared.pushdown is not Pushdown.EXACT:
+            return False
+    return True
+
+
+def first_position(adapter: Adapter, exact: bool, count: int) -> PagePosition:
+    # Aligning our pages with the vendor's keeps its totals usable and each page one call;
+    # when the gateway filters, large vendor pages mean fewer calls per FHIR page.
+    size = min(max(count, 1), adapter.max_page_size) if exact else adapter.max_page_size
+    return PagePosition(vendor=None, skip=0, page_size=size)
+
+
+async def fetch_page(
+    adapter: Adapter,
+    support: ResourceSupport,
+    query: SearchQuery,
+    count: int,
+    position: PagePosition,
+) -> SearchPage:
+    exact = is_exact(support, query)
+    vendor, skip = position.vendor, position.skip
+    collected: list[dict[str, Any]] = []
+    total: int | None = None
+    next_pos: PagePosition | None = None
+    for call in range(MAX_VENDOR_CALLS_PER_PAGE):
+        page = await adapter.search(support.type, SearchRequest(query, vendor, position.page_size))
+        if call == 0 and position.vendor is None and position.skip == 0 and exact:
+            total = page.total
+        resumed_at: tuple[Any, int] | None = None
+        for index in range(skip, len(page.resources)):
+            resource = page.resources[index]
+            if matches(resource, query):
+                collected.append(resource)
+                if len(collected) == count:
+                    if index + 1 < len(page.resources):
+                        resumed_at = (vendor, index + 1)
+                    elif page.next is not None:
+                        resumed_at = (page.next, 0)
+                    break
+        if len(collected) == count:
+            if resumed_at is not None:
+                next_pos = _advance(position, resumed_at)
+            break
+        if page.next is None:
+            break
+        vendor, skip = page.next, 0
+        if call == MAX_VENDOR_CALLS_PER_PAGE - 1:
+            next_pos = _advance(position, (vendor, 0))
+    if next_pos is None and position.vendor is None and position.skip == 0:
+        total = len(collected)  # the whole result fitted in one page: we counted it all
+    previous = _previous(position)
+    return SearchPage(collected, next_pos, previous, total)
+
+
+def _advance(position: PagePosition, at: tuple[Any, int]) -> PagePosition:
+    history = (*position.history, [position.vendor, position.skip])
+    if len(history) > MAX_HISTORY:
+        history = ()  # deep in a long walk, `previous` is given up rather than the token bloated
+    return PagePosition(at[0], at[1], position.page_size, history)
+
+
+def _previous(position: PagePosition) -> PagePosition | None:
+    if not position.history:
+        return None
+    vendor, skip = position.history[-1]
+    return PagePosition(vendor, skip, position.page_size, position.history[:-1])
+
+
+async def count_all(adapter: Adapter, support: ResourceSupport, query: SearchQuery) -> int:
+    """Exact number of matches: from the vendor when exact, else by walking every page."""
+    if is_exact(support, query):
+        page = await adapter.search(support.type, SearchRequest(query, None, 1))
+        if page.total is not None:
+            return page.total
+    counted, vendor = 0, None
+    for _ in range(MAX_VENDOR_CALLS_TO_COUNT):
+        page = await adapter.search(support.type, SearchRequest(query, vendor, adapter.max_page_size))
+        counted += sum(1 for r in page.resources if matches(r, query))
+        if page.next is None:
+            return counted
+        vendor = page.next
+    raise TooCostly("Counting this search would take too many vendor calls; narrow it down")

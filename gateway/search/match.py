@@ -1,0 +1,91 @@
+"""Gateway-side evaluation of a search over FHIR JSON, with FHIR's semantics.
+
+Across parameters (and repeated occurrences of one) the conditions are ANDed; the
+comma-separated values of one occurrence are ORed. String matching is case- and
+accent-insensitive starts-with by default, as http://hl7.org/fhir/R4/search.html#string says;
+`:exact` compares exactly and `:contains` matches anywhere.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from gateway.search.dates import range_matches
+from gateway.search.definitions import Token, definition
+from gateway.search.model import (
+    DateValue,
+    ParamType,
+    ReferenceValue,
+    SearchParam,
+    SearchQuery,
+    StringValue,
+    TokenValue,
+)
+
+_NON_DIGIT = re.compile(r"\D")
+
+
+@lru_cache(maxsize=4096)
+def normalize(text: str) -> str:
+    """Case- and accent-folded form used by default and `:contains` string matching."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def matches(resource: Mapping[str, Any], query: SearchQuery) -> bool:
+    return all(_param_matches(resource, query.resource_type, p) for p in query.params)
+
+
+def _param_matches(resource: Mapping[str, Any], resource_type: str, param: SearchParam) -> bool:
+    found = definition(resource_type, param.name)
+    if found is None:  # parse() never lets an undefined parameter through
+        raise AssertionError(param.name)
+    targets = found.extract(resource)
+    return any(_value_matches(param, v, targets) for v in param.values)
+
+
+def _value_matches(param: SearchParam, value: Any, targets: list[Any]) -> bool:
+    if param.type is ParamType.STRING:
+        assert isinstance(value, StringValue)
+        return any(_string_matches(param.modifier, value.text, t) for t in targets)
+    if param.type is ParamType.TOKEN:
+        assert isinstance(value, TokenValue)
+        return any(_token_matches(param.name, value, t) for t in targets)
+    if param.type is ParamType.DATE:
+        assert isinstance(value, DateValue)
+        return any(range_matches(value.prefix, value.range, t) for t in targets)
+    assert isinstance(value, ReferenceValue)
+    return any(_reference_matches(value, t) for t in targets)
+
+
+def _string_matches(modifier: str | None, wanted: str, actual: str) -> bool:
+    if modifier == "exact":
+        return actual == wanted
+    if modifier == "contains":
+        return normalize(wanted) in normalize(actual)
+    return normalize(actual).startswith(normalize(wanted))
+
+
+def _token_matches(name: str, value: TokenValue, actual: Token) -> bool:
+    system, code = actual
+    if value.system is not None:
+        if value.system == "" and system is not None:
+            return False
+        if value.system and system != value.system:
+            return False
+    if value.code is None:
+        return True
+    if name == "phone":
+        return _NON_DIGIT.sub("", code) == _NON_DIGIT.sub("", value.code) != ""
+    if name == "email":
+        return code.casefold() == value.code.casefold()
+    return code == value.code
+
+
+def _reference_matches(value: ReferenceValue, actual: str) -> bool:
+    parts = actual.split("/")
+    return len(parts) >= 2 and parts[-1] == value.id and (value.type is None or parts[-2] == value.type)

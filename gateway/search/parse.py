@@ -1,0 +1,220 @@
+"""Query string → typed search, checked against what the tenant declares it supports.
+
+Handling follows http://hl7.org/fhir/R4/search.html#errors: by default (lenient) a parameter
+the tenant does not support is ignored and left out of the `self` link; under
+`Prefer: handling=strict` it is a 400. A supported parameter with a malformed value is a 400
+either way: guessing would answer a different question than the client asked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from gateway.errors import InvalidRequest, NotSupported
+from gateway.search.dates import parse_fhir_date
+from gateway.search.definitions import ParamDefinition, definition
+from gateway.search.model import (
+    DatePrefix,
+    DateValue,
+    ParamType,
+    ReferenceValue,
+    SearchParam,
+    SearchQuery,
+    SortKey,
+    StringValue,
+    TokenValue,
+    Value,
+)
+from mappings.base import ResourceSupport
+
+# Result parameters the gateway itself implements for every type.
+CONTROL = frozenset({"_count", "_sort", "_total", "_summary", "_elements", "_format", "_pretty", "_page"})
+SUMMARY_MODES = frozenset({"count", "false", "data"})
+TOTAL_MODES = frozenset({"none", "estimate", "accurate"})
+_ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+
+class TotalMode(StrEnum):
+    NONE = "none"
+    ESTIMATE = "estimate"
+    ACCURATE = "accurate"
+
+
+@dataclass(frozen=True)
+class ParsedSearch:
+    query: SearchQuery
+    count: int
+    total: TotalMode
+    summary: str | None
+    elements: tuple[str, ...]
+    page_token: str | None
+    link_params: tuple[tuple[str, str], ...]  # what `self`/`next` links repeat
+
+
+def parse_search(
+    support: ResourceSupport,
+    items: Sequence[tuple[str, str]],
+    *,
+    strict: bool,
+    default_count: int,
+    max_count: int,
+) -> ParsedSearch:
+    params: list[SearchParam] = []
+    ignored: list[str] = []
+    link: list[tuple[str, str]] = []
+    controls: dict[str, str] = {}
+
+    def refuse(key: str, why: str) -> None:
+        if strict:
+            raise NotSupported(f"{why} (Prefer: handling=strict)", expression=key)
+        ignored.append(key)
+
+    for key, value in items:
+        name, _, modifier = key.partition(":")
+        if name in CONTROL:
+            if name in controls and name not in {"_sort", "_elements"}:
+                raise InvalidRequest(f"Parameter {name} given more than once", expression=name)
+            controls[name] = value if name not in controls else f"{controls[name]},{value}"
+            continue
+        declared = support.param(name)
+        found = definition(support.type, name)
+        if declared is None or found is None:
+            refuse(key, f"Search parameter '{name}' is not supported for {support.type}")
+            continue
+        type_modifier = found.type is ParamType.REFERENCE and modifier == found.target
+        if modifier and modifier not in declared.modifiers and not type_modifier:
+            refuse(key, f"Modifier ':{modifier}' is not supported on '{name}'")
+            continue
+        if value == "":
+            continue  # FHIR: an empty value is ignored
+        params.append(_parse_param(found, modifier or None, value, key, declared.prefixes))
+        link.append((key, value))
+
+    names = {p.name for p in params}
+    for alternatives in support.required:
+        if not names & alternatives:
+            wanted = " or ".join(sorted(alternatives))
+            raise InvalidRequest(f"Searching {support.type} requires the parameter {wanted}")
+
+    count = _parse_count(controls.get("_count"), default_count, max_count)
+    sort = _parse_sort(controls.get("_sort"), support, strict)
+    total = TotalMode(_choice(controls.get("_total"), TOTAL_MODES, "_total") or "estimate")
+    summary = _choice(controls.get("_summary"), SUMMARY_MODES, "_summary")
+    elements = tuple(e for e in (controls.get("_elements") or "").split(",") if e)
+    for key in ("_sort", "_total", "_summary", "_elements"):
+        if key in controls and not (key == "_sort" and not sort):
+            link.append((key, ",".join(_sort_text(sort)) if key == "_sort" else controls[key]))
+    query = SearchQuery(support.type, tuple(params), sort, tuple(ignored))
+    return ParsedSearch(query, count, total, summary, elements, controls.get("_page"), tuple(link))
+
+
+def _sort_text(sort: tuple[SortKey, ...]) -> list[str]:
+    return [("-" if k.descending else "") + k.name for k in sort]
+
+
+def _choice(value: str | None, allowed: frozenset[str], name: str) -> str | None:
+    if value is None:
+        return None
+    if value not in allowed:
+        raise InvalidRequest(f"{name} must be one of {', '.join(sorted(allowed))}; got '{value}'", expression=name)
+    return value
+
+
+def _parse_count(value: str | None, default: int, maximum: int) -> int:
+    if value is None:
+        return default
+    if not value.isdigit():
+        raise InvalidRequest(f"_count must be a non-negative integer; got '{value}'", expression="_count")
+    return min(int(value), maximum)
+
+
+def _parse_sort(value: str | None, support: ResourceSupport, strict: bool) -> tuple[SortKey, ...]:
+    if not value:
+        return ()
+    keys: list[SortKey] = []
+    for part in value.split(","):
+        name = part.removeprefix("-")
+        if name not in support.sorts:
+            if strict:
+                raise NotSupported(
+                    f"Sorting {support.type} by '{name}' is not supported; "
+                    f"supported: {', '.join(support.sorts) or 'none'}",
+                    expression="_sort",
+                )
+            return ()  # lenient: an unsupported sort is dropped whole, not half-applied
+        keys.append(SortKey(name, part.startswith("-")))
+    return tuple(keys)
+
+
+def _split_values(value: str) -> list[str]:
+    """Split on commas that are not escaped with a backslash, then unescape."""
+    parts = re.split(r"(?<!\\),", value)
+    return [re.sub(r"\\([,$|\\])", r"\1", p) for p in parts]
+
+
+def _parse_param(
+    found: ParamDefinition,
+    modifier: str | None,
+    raw_value: str,
+    key: str,
+    prefixes: frozenset[DatePrefix],
+) -> SearchParam:
+    values: list[Value] = []
+    for text in _split_values(raw_value):
+        if found.type is ParamType.STRING:
+            values.append(StringValue(text))
+        elif found.type is ParamType.TOKEN:
+            values.append(_parse_token(found.name, text))
+        elif found.type is ParamType.DATE:
+            values.append(_parse_date(found.name, text, prefixes))
+        else:
+            values.append(_parse_reference(found, modifier, text))
+    kept = None if found.type is ParamType.REFERENCE else modifier
+    return SearchParam(found.name, found.type, kept, tuple(values), f"{key}={raw_value}")
+
+
+def _parse_token(name: str, text: str) -> TokenValue:
+    if name == "_id" and not _ID_RE.match(text):
+        raise InvalidRequest(f"'{text}' is not a valid FHIR id", expression="_id")
+    if "|" not in text:
+        return TokenValue(None, text)
+    system, _, code = text.partition("|")
+    return TokenValue(system, code or None)
+
+
+def _parse_date(name: str, text: str, prefixes: frozenset[DatePrefix]) -> DateValue:
+    prefix = DatePrefix.EQ
+    if text[:2].isalpha():
+        try:
+            prefix = DatePrefix(text[:2])
+        except ValueError:
+            raise InvalidRequest(f"Unknown date prefix '{text[:2]}' on '{name}'", expression=name) from None
+        text = text[2:]
+    if prefix not in prefixes:
+        raise NotSupported(f"Prefix '{prefix}' is not supported on '{name}'", expression=name)
+    try:
+        return DateValue(prefix, parse_fhir_date(text))
+    except ValueError:
+        raise InvalidRequest(
+            f"'{text}' is not a valid date for '{name}' (use YYYY, YYYY-MM, YYYY-MM-DD or a dateTime)",
+            expression=name,
+        ) from None
+
+
+def _parse_reference(found: ParamDefinition, modifier: str | None, text: str) -> ReferenceValue:
+    parts = text.rstrip("/").split("/")
+    rtype: str | None
+    if len(parts) >= 2:
+        rtype, rid = parts[-2], parts[-1]
+    else:
+        rtype, rid = modifier or found.target, parts[0]
+    if modifier and rtype != modifier:
+        raise InvalidRequest(f"Reference '{text}' does not match type modifier ':{modifier}'")
+    if found.target and rtype != found.target:
+        raise InvalidRequest(f"'{found.name}' must reference a {found.target}; got '{text}'", expression=found.name)
+    if not _ID_RE.match(rid):
+        raise InvalidRequest(f"'{rid}' is not a valid FHIR id", expression=found.name)
+    return ReferenceValue(rtype, rid)

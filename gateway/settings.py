@@ -1,0 +1,110 @@
+"""Configuration: a TOML file of server settings and tenants; secrets from the environment.
+
+Credentials are never written in the file itself: a credential value is a reference,
+`env:NAME` (an environment variable) or `file:/path` (a file's contents, e.g. a mounted
+secret). With no file, the embedded demo configuration is used (`gateway/demo.toml`): every
+tenant there is backed by its vendor's sandbox, started on loopback with fresh credentials.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEMO_CONFIG = Path(__file__).with_name("demo.toml")
+CONFIG_ENV = "FHIR_GATEWAY_CONFIG"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says what to fix."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TimeoutSettings(_Strict):
+    connect: float = Field(3.0, gt=0)
+    read: float = Field(10.0, gt=0)
+    total: float = Field(20.0, gt=0)
+
+
+class TenantSettings(_Strict):
+    vendor: str
+    base_url: str = ""
+    sandbox: bool = False  # demo: serve this tenant from its vendor's simulator on loopback
+    timezone: str = "UTC"
+    identifier_system: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    credentials: dict[str, str] = Field(default_factory=dict)
+    timeouts: TimeoutSettings = TimeoutSettings()
+    max_connections: int = Field(64, ge=1)
+
+    @field_validator("credentials")
+    @classmethod
+    def _references_only(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, ref in value.items():
+            if not ref.startswith(("env:", "file:")):
+                raise ValueError(f"credential '{key}' must be 'env:NAME' or 'file:/path', not a literal secret")
+        return value
+
+
+class ServerSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    public_base_url: str | None = None  # set when a proxy changes scheme/host/path
+    paging_secret: str | None = None  # env:/file: reference; random per process if unset
+    log_level: str = "info"
+
+
+class PagingSettings(_Strict):
+    default_count: int = Field(20, ge=1)
+    max_count: int = Field(100, ge=1)
+
+
+class Settings(_Strict):
+    server: ServerSettings = ServerSettings()
+    paging: PagingSettings = PagingSettings()
+    tenants: dict[str, TenantSettings]
+
+    @field_validator("tenants")
+    @classmethod
+    def _tenant_names(cls, value: dict[str, TenantSettings]) -> dict[str, TenantSettings]:
+        for name in value:
+            if not name.replace("-", "").isalnum() or not name.islower():
+                raise ValueError(f"tenant name '{name}' must be lower-case letters, digits and '-'")
+        return value
+
+
+def resolve_secret(reference: str) -> str:
+    kind, _, target = reference.partition(":")
+    if kind == "env":
+        value = os.environ.get(target)
+        if not value:
+            raise ConfigError(f"environment variable {target} is not set")
+        return value
+    if kind == "file":
+        try:
+            return Path(target).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read secret file {target}: {exc.strerror}") from None
+    raise ConfigError(f"'{kind}:' is not a secret reference (use env: or file:)")
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Settings from `path`, else from $FHIR_GATEWAY_CONFIG, else the embedded demo."""
+    chosen = Path(path) if path else Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else DEMO_CONFIG
+    try:
+        raw = tomllib.loads(chosen.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {chosen}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config {chosen} is not valid TOML: {exc}") from None
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"config {chosen} is invalid:\n{exc}") from None

@@ -1,0 +1,37 @@
+"""Vendor HTTP failures → gateway errors, per DESIGN §6. Vendor clients supply the message.
+
+Callers pass a message they have already cleaned of PHI (vendors echo request input in their
+error bodies; that never reaches a client or a log).
+"""
+
+from __future__ import annotations
+
+from gateway.errors import (
+    FHIRError,
+    InvalidRequest,
+    NotFound,
+    PreconditionFailed,
+    Throttled,
+    UpstreamError,
+    UpstreamSecurity,
+)
+
+
+def error_for_status(status: int, message: str, *, retry_after: str | None = None) -> FHIRError:
+    if status in (401, 403):
+        return UpstreamSecurity(
+            f"The vendor refused the gateway's credentials (HTTP {status}); "
+            "the operator must check the tenant configuration"
+        )
+    if status == 404:
+        return NotFound(message or "Not found at the vendor")
+    if status == 409:
+        return PreconditionFailed(message or "The record changed at the vendor (version conflict)")
+    if status == 429:
+        seconds = int(retry_after) if retry_after and retry_after.isdigit() else 1
+        return Throttled("The vendor is rate-limiting requests; retry later", retry_after=seconds)
+    if status in (400, 422):
+        return InvalidRequest(
+            f"The vendor rejected the request: {message}" if message else "The vendor rejected the request"
+        )
+    return UpstreamError(f"The vendor system failed (HTTP {status})")

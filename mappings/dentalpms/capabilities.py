@@ -1,0 +1,82 @@
+"""What the Dental PMS tenant supports: the declarations routes and metadata are built from."""
+
+from __future__ import annotations
+
+from gateway.search.model import DatePrefix
+from mappings.base import Interaction, Pushdown, ResourceSupport, SearchParamSupport
+from mappings.terminology import PROFILE_ALLERGY, PROFILE_PATIENT, VITAL_SIGNS
+
+ALL_PREFIXES = frozenset(DatePrefix)
+STRING_MODIFIERS = frozenset({"exact", "contains"})
+READ_SEARCH = frozenset({Interaction.READ, Interaction.SEARCH})
+
+_ID = SearchParamSupport("_id", Pushdown.EXACT)
+_LAST_UPDATED = SearchParamSupport("_lastUpdated", Pushdown.GATEWAY, prefixes=ALL_PREFIXES)
+_PATIENT = SearchParamSupport("patient", Pushdown.EXACT)
+
+RESOURCES = {
+    r.type: r
+    for r in (
+        ResourceSupport(
+            "Patient",
+            READ_SEARCH,
+            (
+                _ID,
+                _LAST_UPDATED,
+                SearchParamSupport(
+                    "identifier", Pushdown.NARROWS, documentation="Patient id or chart number (system|value)"
+                ),
+                SearchParamSupport("name", Pushdown.NARROWS, STRING_MODIFIERS),
+                SearchParamSupport("family", Pushdown.NARROWS, STRING_MODIFIERS),
+                SearchParamSupport("given", Pushdown.NARROWS, STRING_MODIFIERS),
+                SearchParamSupport("birthdate", Pushdown.EXACT, prefixes=ALL_PREFIXES),
+                SearchParamSupport("gender", Pushdown.GATEWAY),
+                SearchParamSupport("phone", Pushdown.NARROWS, documentation="Compared by digits"),
+                SearchParamSupport("email", Pushdown.NARROWS, documentation="Case-insensitive"),
+                SearchParamSupport("active", Pushdown.GATEWAY),
+            ),
+            sorts=("family", "birthdate", "_lastUpdated"),
+            profiles=(PROFILE_PATIENT,),
+        ),
+        ResourceSupport(
+            "AllergyIntolerance",
+            READ_SEARCH,
+            (
+                _ID,
+                _LAST_UPDATED,
+                _PATIENT,
+                SearchParamSupport("clinical-status", Pushdown.NARROWS),
+            ),
+            required=(frozenset({"patient", "_id"}),),
+            profiles=(PROFILE_ALLERGY,),
+        ),
+        ResourceSupport(
+            "MedicationStatement",
+            READ_SEARCH,
+            (
+                _ID,
+                _LAST_UPDATED,
+                _PATIENT,
+                SearchParamSupport("subject", Pushdown.EXACT),
+                SearchParamSupport("status", Pushdown.NARROWS),
+            ),
+            required=(frozenset({"patient", "subject", "_id"}),),
+        ),
+        ResourceSupport(
+            "Observation",
+            READ_SEARCH,
+            (
+                _ID,
+                _LAST_UPDATED,
+                _PATIENT,
+                SearchParamSupport("subject", Pushdown.EXACT),
+                SearchParamSupport("category", Pushdown.GATEWAY),
+                SearchParamSupport("code", Pushdown.GATEWAY, documentation="LOINC code, with or without system"),
+                SearchParamSupport("date", Pushdown.NARROWS, prefixes=ALL_PREFIXES),
+            ),
+            required=(frozenset({"patient", "subject", "_id"}),),
+            profiles=tuple(sorted({v.profile for v in VITAL_SIGNS.values()})),
+            documentation="Vital signs only (category vital-signs), one Observation per measurement.",
+        ),
+    )
+}

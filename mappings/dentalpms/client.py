@@ -1,0 +1,66 @@
+"""The Dental PMS HTTP client: the only code that knows its URLs, headers and error bodies.
+
+Auth is a static API token sent as `Authorization: Bearer`; every path is under
+`/{org_id}`. Errors are FastAPI-shaped: `{"detail": "text"}` or, for validation,
+`{"detail": [{"type", "loc", "msg", "input"}]}`. Only `loc` and `msg` are passed on:
+`input` echoes what we sent, which can be PHI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gateway.upstream.errors import error_for_status
+from gateway.upstream.http import Timeouts, UpstreamClient, UpstreamResponse
+from mappings.base import AdapterConfig
+
+Params = Mapping[str, str | int]
+
+
+class DentalPmsClient:
+    def __init__(self, config: AdapterConfig) -> None:
+        try:
+            self._org = str(config.options["org_id"])
+            token = config.secrets["api_token"]
+        except KeyError as missing:
+            raise ValueError(
+                f"Dental PMS tenant needs {missing.args[0]} (options.org_id, credentials.api_token)"
+            ) from None
+        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        self._http = UpstreamClient(
+            config.base_url,
+            Timeouts(config.connect_timeout, config.read_timeout, config.total_timeout),
+            config.max_connections,
+        )
+
+    async def get(self, path: str, params: Params | None = None) -> Any:
+        response = await self._http.request("GET", f"/{self._org}{path}", params=params, headers=self._headers)
+        if 200 <= response.status < 300:
+            return response.json()
+        raise _error(response)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+def _error(response: UpstreamResponse) -> Exception:
+    try:
+        body = response.json()
+    except Exception:  # an unreadable error body still maps by status
+        body = None
+    return error_for_status(response.status, _message(body), retry_after=response.headers.get("Retry-After"))
+
+
+def _message(body: Any) -> str:
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, list):
+        parts = []
+        for item in detail:
+            if isinstance(item, dict):
+                loc = ".".join(str(x) for x in item.get("loc", []) if x not in ("query", "body", "path"))
+                parts.append(f"{loc}: {item.get('msg', 'invalid')}" if loc else str(item.get("msg", "invalid")))
+        return "; ".join(parts)
+    return ""

@@ -1,0 +1,105 @@
+"""Dental PMS vital-signs readings → US Core vital-signs Observations (pure).
+
+One reading holds many measurements; each becomes its own Observation (blood pressure as a
+panel with systolic/diastolic components), with the id `<patient>.<reading>.<sign>` so a read
+is one vendor call. A blood pressure with one side missing keeps the other, and the missing
+component says why (`dataAbsentReason`), as the vital-signs profile requires.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from mappings.base import TenantContext
+from mappings.fhirjson import coding, compact, instant, local_datetime, meta, reference
+from mappings.ids import child_id
+from mappings.terminology import (
+    BLOOD_PRESSURE,
+    DATA_ABSENT_REASON,
+    DIASTOLIC,
+    LOINC,
+    SYSTOLIC,
+    UCUM,
+    VITAL_SIGNS,
+    VITAL_SIGNS_CATEGORY,
+    VitalSign,
+)
+
+# Vendor field of each single-value vital sign (blood pressure is built from two fields).
+FIELDS = {
+    "hr": "pulse",
+    "rr": "respiration_rate",
+    "spo2": "oxygen_saturation",
+    "temp": "temperature_f",
+    "height": "height_inches",
+    "weight": "weight_lbs",
+    "bmi": "bmi",
+    "bmip": "bmi_percentile",
+}
+_UNKNOWN = {"coding": [coding(DATA_ABSENT_REASON, "unknown", "Unknown")], "text": "Not recorded"}
+
+
+def _number(value: Any) -> int | float | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return int(number) if number == number.to_integral_value() and "." not in str(value) else float(number)
+
+
+def _quantity(value: int | float, unit: str) -> dict[str, Any]:
+    return {"value": value, "unit": unit, "system": UCUM, "code": unit}
+
+
+def _code(sign: VitalSign) -> dict[str, Any]:
+    codings = [coding(LOINC, sign.loinc, sign.display)]
+    codings += [coding(LOINC, code, display) for code, display in sign.extra_loinc]
+    return {"coding": codings, "text": sign.display}
+
+
+def _base(v: dict[str, Any], patient_id: str, sign: VitalSign, ctx: TenantContext) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": child_id(patient_id, v["id"], sign.key),
+        "meta": meta(sign.profile, v.get("version"), v.get("updated_at")),
+        "status": "final",
+        "category": [VITAL_SIGNS_CATEGORY],
+        "code": _code(sign),
+        "subject": reference("Patient", patient_id),
+        "effectiveDateTime": local_datetime(v["date_taken"], v.get("time_taken"), ctx.timezone),
+        "issued": instant(v.get("created_at")),
+    }
+
+
+def vitals_to_fhir(v: dict[str, Any], patient_id: str, ctx: TenantContext) -> list[dict[str, Any]]:
+    """Every Observation one reading yields, in a fixed order (blood pressure first)."""
+    out: list[dict[str, Any]] = []
+    systolic, diastolic = _number(v.get("bp_systolic")), _number(v.get("bp_diastolic"))
+    if systolic is not None or diastolic is not None:
+        bp = _base(v, patient_id, BLOOD_PRESSURE, ctx)
+        bp["component"] = [
+            _component(code, display, value)
+            for (code, display), value in ((SYSTOLIC, systolic), (DIASTOLIC, diastolic))
+        ]
+        out.append(compact(bp))
+    for key, field in FIELDS.items():
+        value = _number(v.get(field))
+        if value is None:
+            continue
+        sign = VITAL_SIGNS[key]
+        observation = _base(v, patient_id, sign, ctx)
+        observation["valueQuantity"] = _quantity(value, sign.unit)
+        out.append(compact(observation))
+    return out
+
+
+def _component(code: str, display: str, value: int | float | None) -> dict[str, Any]:
+    component: dict[str, Any] = {"code": {"coding": [coding(LOINC, code, display)], "text": display}}
+    if value is None:
+        component["dataAbsentReason"] = _UNKNOWN
+    else:
+        component["valueQuantity"] = _quantity(value, "mm[Hg]")
+    return component

@@ -1,0 +1,74 @@
+"""Small builders of FHIR JSON datatypes that every vendor's mappers use."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+
+def instant(value: str | None) -> str | None:
+    """A vendor timestamp as a FHIR instant (UTC, `Z`), or None if absent or unreadable."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    text = parsed.astimezone(UTC).isoformat(timespec="milliseconds" if parsed.microsecond else "seconds")
+    return text.replace("+00:00", "Z")
+
+
+def fhir_date(value: str | None) -> str | None:
+    """A vendor date (or datetime) as a FHIR date, or None."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10]).isoformat()
+    except ValueError:
+        return None
+
+
+def local_datetime(day: str, clock: str | None, zone: str) -> str:
+    """A vendor's local date and optional wall-clock time as a FHIR dateTime.
+
+    FHIR requires a zone once there is a time: the tenant's configured zone supplies it.
+    Without a time, the value stays a plain date (FHIR allows that precision).
+    """
+    if not clock:
+        return day
+    moment = datetime.combine(date.fromisoformat(day), time.fromisoformat(clock), ZoneInfo(zone))
+    return moment.isoformat()
+
+
+def meta(profile: str | None, version: Any, updated: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if version is not None:
+        out["versionId"] = str(version)
+    stamp = instant(updated)
+    if stamp:
+        out["lastUpdated"] = stamp
+    if profile:
+        out["profile"] = [profile]
+    return out
+
+
+def reference(resource_type: str, resource_id: str, display: str | None = None) -> dict[str, str]:
+    ref = {"reference": f"{resource_type}/{resource_id}"}
+    if display:
+        ref["display"] = display
+    return ref
+
+
+def coding(system: str, code: str, display: str | None = None) -> dict[str, str]:
+    out = {"system": system, "code": code}
+    if display:
+        out["display"] = display
+    return out
+
+
+def compact(value: dict[str, Any]) -> dict[str, Any]:
+    """Drop keys whose value is None, empty list or empty dict (FHIR forbids empty elements)."""
+    return {k: v for k, v in value.items() if v is not None and v != [] and v != {}}
