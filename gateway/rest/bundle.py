@@ -13,17 +13,33 @@ SUBSETTED = {
     "display": "subsetted",
 }
 _ALWAYS_KEPT = ("resourceType", "id", "meta")
+# Elements with min cardinality 1 in base R4: kept even when `_elements` leaves them out, as
+# http://hl7.org/fhir/R4/search.html#elements asks ("SHOULD always return mandatory elements").
+MANDATORY = {
+    "AllergyIntolerance": ("patient",),
+    "MedicationStatement": ("status", "medicationCodeableConcept", "medicationReference", "subject"),
+    "Observation": ("status", "code"),
+    "Encounter": ("status", "class"),
+    "Condition": ("subject",),
+    "DocumentReference": ("status", "content"),
+    "Binary": ("contentType",),
+}
 
 
 def shape(resource: dict[str, Any], summary: str | None, elements: Sequence[str]) -> dict[str, Any]:
-    """Apply `_summary=data` / `_elements` to one resource (marking it SUBSETTED)."""
+    """Apply `_summary=data` / `_elements` to one resource.
+
+    The result is tagged SUBSETTED and no longer claims its profiles: a subset cannot promise
+    a profile's required elements.
+    """
     if elements:
-        kept = {k: v for k, v in resource.items() if k in _ALWAYS_KEPT or k in elements}
+        keep = {*_ALWAYS_KEPT, *MANDATORY.get(resource["resourceType"], ()), *elements}
+        kept = {k: v for k, v in resource.items() if k in keep}
     elif summary == "data":
         kept = {k: v for k, v in resource.items() if k != "text"}
     else:
         return resource
-    meta = dict(kept.get("meta") or {})
+    meta = {k: v for k, v in (kept.get("meta") or {}).items() if k != "profile"}
     meta["tag"] = [*meta.get("tag", []), SUBSETTED]
     kept["meta"] = meta
     return kept

@@ -30,7 +30,6 @@ def capability_statement(
         "implementation": {"description": f"FHIR facade for tenant '{tenant}'", "url": base_url},
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json"],
-        "patchFormat": [],
         "rest": [
             {
                 "mode": "server",
@@ -43,7 +42,6 @@ def capability_statement(
                     "a signed token bound to the search; altered tokens are refused."
                 ),
                 "resource": [_resource(r) for r in resources.values()],
-                "interaction": [],
             }
         ],
     }

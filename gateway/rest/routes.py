@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from email.utils import format_datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -125,8 +125,11 @@ async def search_post(request: Request) -> Response:
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     if content_type != "application/x-www-form-urlencoded":
         raise UnsupportedMediaType("POST _search takes application/x-www-form-urlencoded parameters")
-    form = await request.form()
-    items = list(request.query_params.multi_items()) + [(k, str(v)) for k, v in form.multi_items()]
+    try:
+        form = parse_qsl((await request.body()).decode(), keep_blank_values=True, strict_parsing=False)
+    except UnicodeDecodeError:
+        raise InvalidRequest("The form body is not UTF-8") from None
+    items = list(request.query_params.multi_items()) + form
     return await _search(request, items)
 
 

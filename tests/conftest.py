@@ -1,0 +1,45 @@
+"""Session fixtures: the demo gateway, running over real HTTP on loopback with its sandboxes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from gateway.app import create_app
+from gateway.sandbox_host import serve_in_thread
+from gateway.settings import DEMO_CONFIG, Settings, load_settings
+from mappings.sandbox.clinic import Clinic, build_clinic
+from tests.support.fhir_http import FhirHttp
+
+DEMO_TENANTS = sorted(load_settings(DEMO_CONFIG).tenants)
+
+
+@dataclass(frozen=True)
+class RunningGateway:
+    url: str
+    settings: Settings
+
+    def base(self, tenant: str) -> str:
+        return f"{self.url}/fhir/{tenant}"
+
+
+@pytest.fixture(scope="session")
+def gateway() -> Iterator[RunningGateway]:
+    settings = load_settings(DEMO_CONFIG)
+    running = serve_in_thread(create_app(settings, access_logging=False), name="gateway")
+    yield RunningGateway(running.url, settings)
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def clinic() -> Clinic:
+    return build_clinic()
+
+
+@pytest.fixture
+def fhir(gateway: RunningGateway) -> Iterator[FhirHttp]:
+    client = FhirHttp(gateway.url)
+    yield client
+    client.close()

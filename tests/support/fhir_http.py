@@ -1,0 +1,75 @@
+"""An HTTP client for tests that checks every FHIR resource it receives against the standards.
+
+Every JSON body with a resourceType that a test gets from the gateway goes through
+`conformance.check_resource` (R4 JSON schema, fhir.resources, US Core profiles), so no test
+can receive a non-conformant resource without failing. Without the standards data (outside
+CI) the checks are off; the conformance tests themselves then skip and say why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from conformance import check_resource, conformance_data_dir
+
+
+def _checks_enabled() -> bool:
+    return conformance_data_dir().is_dir()
+
+
+class FhirHttp:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.http = httpx.Client(base_url=self.base_url, timeout=60)
+        self.checks = _checks_enabled()
+        self.checked = 0
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        response = self.http.request(method, path, **kwargs)
+        if self.checks and "json" in response.headers.get("content-type", ""):
+            body = response.json()
+            if isinstance(body, dict) and "resourceType" in body:
+                problems = check_resource(body)
+                assert not problems, f"{method} {path} returned a non-conformant resource:\n" + "\n".join(problems)
+                self.checked += 1
+        return response
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
+
+    def get_ok(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = self.get(path, **kwargs)
+        assert response.status_code == 200, f"GET {path}: {response.status_code} {response.text[:500]}"
+        body: dict[str, Any] = response.json()
+        return body
+
+    def search_all(self, path: str, **params: Any) -> list[dict[str, Any]]:
+        """Every resource of a search, following `next` links to the end."""
+        return [entry["resource"] for bundle in self.pages(path, **params) for entry in bundle.get("entry", [])]
+
+    def pages(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
+        bundle = self.get_ok(path, params=params)
+        yield bundle
+        seen = 1
+        while True:
+            following = next((link["url"] for link in bundle.get("link", []) if link["relation"] == "next"), None)
+            if following is None:
+                return
+            assert following.startswith(self.base_url), following
+            bundle = self.get_ok(following)
+            seen += 1
+            assert seen < 500, "paging does not end"
+            yield bundle
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def outcome_of(response: httpx.Response) -> dict[str, Any]:
+    body: dict[str, Any] = response.json()
+    assert body["resourceType"] == "OperationOutcome", body
+    assert response.headers["content-type"].startswith("application/fhir+json")
+    return body

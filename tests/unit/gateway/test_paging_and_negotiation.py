@@ -1,0 +1,49 @@
+import pytest
+
+from gateway.errors import InvalidRequest, NotAcceptable
+from gateway.rest.negotiation import FHIR_JSON, PLAIN_JSON, negotiate
+from gateway.rest.paging import PagePosition, PageTokens, search_fingerprint
+
+
+def test_token_round_trip_and_binding() -> None:
+    tokens = PageTokens("secret")
+    mine = search_fingerprint("t1", "anonymous", "Patient", [("family", "smith")])
+    token = tokens.issue(mine, PagePosition(vendor=3, skip=7, page_size=100, history=((None, 0),)))
+    opened = tokens.open(token, mine)
+    assert (opened.vendor, opened.skip, opened.page_size) == (3, 7, 100)
+    other_search = search_fingerprint("t1", "anonymous", "Patient", [("family", "jones")])
+    other_tenant = search_fingerprint("t2", "anonymous", "Patient", [("family", "smith")])
+    other_caller = search_fingerprint("t1", "app-2", "Patient", [("family", "smith")])
+    for fingerprint in (other_search, other_tenant, other_caller):
+        with pytest.raises(InvalidRequest, match="different search"):
+            tokens.open(token, fingerprint)
+
+
+def test_tampered_or_foreign_tokens_are_refused() -> None:
+    fingerprint = search_fingerprint("t1", "anonymous", "Patient", [])
+    token = PageTokens("secret").issue(fingerprint, PagePosition(2, 0, 20))
+    tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    for bad in (tampered, "garbage", PageTokens("another-secret").issue(fingerprint, PagePosition(2, 0, 20))):
+        with pytest.raises(InvalidRequest):
+            PageTokens("secret").open(bad, fingerprint)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "accept", "media"),
+    [
+        (None, None, FHIR_JSON),
+        (None, "application/fhir+json", FHIR_JSON),
+        (None, "application/json", PLAIN_JSON),
+        (None, "text/html,application/xhtml+xml,*/*;q=0.8", FHIR_JSON),
+        ("json", "application/fhir+xml", FHIR_JSON),
+        ("application/fhir+json", None, FHIR_JSON),
+    ],
+)
+def test_json_is_negotiated(fmt: str | None, accept: str | None, media: str) -> None:
+    assert negotiate(fmt, accept, None).media_type == media
+
+
+@pytest.mark.parametrize(("fmt", "accept"), [("xml", None), (None, "application/fhir+xml"), ("text/turtle", None)])
+def test_other_formats_are_406(fmt: str | None, accept: str | None) -> None:
+    with pytest.raises(NotAcceptable):
+        negotiate(fmt, accept, None)

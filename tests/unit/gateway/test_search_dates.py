@@ -1,0 +1,49 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from gateway.search.dates import parse_fhir_date, range_matches
+from gateway.search.model import DatePrefix
+
+
+def test_partial_dates_cover_their_whole_period() -> None:
+    year = parse_fhir_date("1985")
+    assert (year.start, year.end) == (datetime(1985, 1, 1, tzinfo=UTC), datetime(1986, 1, 1, tzinfo=UTC))
+    month = parse_fhir_date("1985-12")
+    assert (month.start, month.end) == (datetime(1985, 12, 1, tzinfo=UTC), datetime(1986, 1, 1, tzinfo=UTC))
+    assert parse_fhir_date("1985-03-15").end == datetime(1985, 3, 16, tzinfo=UTC)
+
+
+def test_datetime_with_offset_is_normalised_to_utc() -> None:
+    moment = parse_fhir_date("2024-03-01T10:30:00-05:00")
+    assert moment.start == datetime(2024, 3, 1, 15, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("bad", ["1985-13", "85", "1985-02-30", "2024-03-01T25:00:00Z", "tomorrow", ""])
+def test_invalid_dates_are_rejected(bad: str) -> None:
+    with pytest.raises(ValueError):
+        parse_fhir_date(bad)
+
+
+@pytest.mark.parametrize(
+    ("prefix", "search", "target", "expected"),
+    [
+        ("eq", "1985", "1985-03-15", True),
+        ("eq", "1985-03", "1985-04-01", False),
+        ("ne", "1985", "1986-01-01", True),
+        ("ge", "1985-03-15", "1985-03-15", True),
+        ("ge", "1985-03-15", "1985-03-14", False),
+        ("gt", "1985-03-15", "1985-03-15", False),
+        ("gt", "1985-03-15", "1985-03-16", True),
+        ("le", "1985-03-15", "1985-03-15", True),
+        ("le", "1985-03-15", "1985-03-16", False),
+        ("lt", "1985-03-15", "1985-03-14", True),
+        ("lt", "1985-03-15", "1985-03-15", False),
+        ("lt", "1985", "1984-12-31", True),
+        ("sa", "1985", "1986-01-01", True),
+        ("eb", "1985", "1984-12-31", True),
+        ("eb", "1985", "1985-01-01", False),
+    ],
+)
+def test_prefix_semantics(prefix: str, search: str, target: str, expected: bool) -> None:
+    assert range_matches(DatePrefix(prefix), parse_fhir_date(search), parse_fhir_date(target)) is expected

@@ -1,0 +1,80 @@
+from typing import Any
+
+from gateway.search.match import matches
+from gateway.search.parse import parse_search
+from mappings.dentalpms.capabilities import RESOURCES
+
+PATIENT: dict[str, Any] = {
+    "resourceType": "Patient",
+    "id": "p1",
+    "meta": {"lastUpdated": "2024-06-20T14:45:00Z"},
+    "identifier": [{"system": "urn:t/chart-number", "value": "C00042"}],
+    "name": [{"family": "Núñez-O'Brien", "given": ["José", "María"]}],
+    "telecom": [{"system": "phone", "value": "(555) 010-2030"}, {"system": "email", "value": "Jose@Example.org"}],
+    "gender": "male",
+    "birthDate": "1985-03-15",
+    "active": True,
+}
+
+
+def hit(resource: dict[str, Any], *items: tuple[str, str]) -> bool:
+    parsed = parse_search(RESOURCES[resource["resourceType"]], list(items), strict=True, default_count=20, max_count=100)
+    return matches(resource, parsed.query)
+
+
+def test_string_default_is_case_and_accent_insensitive_prefix() -> None:
+    assert hit(PATIENT, ("family", "nunez"))
+    assert hit(PATIENT, ("given", "JOSE"))
+    assert hit(PATIENT, ("name", "mar"))
+    assert not hit(PATIENT, ("family", "brien"))
+
+
+def test_string_exact_and_contains() -> None:
+    assert hit(PATIENT, ("family:exact", "Núñez-O'Brien"))
+    assert not hit(PATIENT, ("family:exact", "nunez-o'brien"))
+    assert hit(PATIENT, ("family:contains", "obrien".replace("o", "o'", 1)))
+    assert hit(PATIENT, ("family:contains", "BRIEN"))
+
+
+def test_parameters_are_anded_and_values_ored() -> None:
+    assert hit(PATIENT, ("family", "smith,nunez"), ("gender", "male"))
+    assert not hit(PATIENT, ("family", "nunez"), ("gender", "female"))
+    assert not hit(PATIENT, ("birthdate", "ge1985"), ("birthdate", "lt1985-03"))
+    assert hit(PATIENT, ("birthdate", "ge1985"), ("birthdate", "lt1985-04"))
+
+
+def test_tokens() -> None:
+    assert hit(PATIENT, ("identifier", "C00042"))
+    assert hit(PATIENT, ("identifier", "urn:t/chart-number|C00042"))
+    assert not hit(PATIENT, ("identifier", "urn:other|C00042"))
+    assert not hit(PATIENT, ("identifier", "c00042"))
+    assert hit(PATIENT, ("phone", "5550102030"))
+    assert hit(PATIENT, ("email", "jose@example.org"))
+    assert hit(PATIENT, ("active", "true"))
+    assert not hit(PATIENT, ("active", "false"))
+
+
+def test_last_updated_and_missing_values() -> None:
+    assert hit(PATIENT, ("_lastUpdated", "ge2024-06-20"))
+    assert not hit(PATIENT, ("_lastUpdated", "lt2024-06-20"))
+    no_dob = {k: v for k, v in PATIENT.items() if k != "birthDate"}
+    assert not hit(no_dob, ("birthdate", "ge1900"))
+    assert not hit(no_dob, ("birthdate", "ne1985"))  # no value: no parameter can match it
+
+
+def test_observation_code_category_and_date() -> None:
+    obs = {
+        "resourceType": "Observation",
+        "id": "o1",
+        "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2024-03-01T09:15:00-06:00",
+    }
+    assert hit(obs, ("patient", "p1"), ("code", "http://loinc.org|8867-4"))
+    assert hit(obs, ("subject", "Patient/p1"), ("code", "8867-4"), ("category", "vital-signs"))
+    assert not hit(obs, ("patient", "p1"), ("code", "http://snomed.info/sct|8867-4"))
+    assert hit(obs, ("patient", "p1"), ("date", "2024-03-01T15:15:00Z"))
+    assert hit(obs, ("patient", "p1"), ("date", "ge2024-03-01"), ("date", "lt2024-03-02"))
+    assert not hit(obs, ("patient", "p2"))

@@ -1,0 +1,101 @@
+import pytest
+
+from gateway.errors import InvalidRequest, NotSupported
+from gateway.search.model import DatePrefix, DateValue, ReferenceValue, StringValue, TokenValue
+from gateway.search.parse import TotalMode, parse_search
+from mappings.base import Interaction, Pushdown, ResourceSupport, SearchParamSupport
+
+PATIENT = ResourceSupport(
+    "Patient",
+    frozenset({Interaction.READ, Interaction.SEARCH}),
+    (
+        SearchParamSupport("family", Pushdown.NARROWS, frozenset({"exact"})),
+        SearchParamSupport("identifier", Pushdown.NARROWS),
+        SearchParamSupport("birthdate", Pushdown.EXACT, prefixes=frozenset({DatePrefix.GE, DatePrefix.EQ})),
+    ),
+    sorts=("family",),
+)
+ALLERGY = ResourceSupport(
+    "AllergyIntolerance",
+    frozenset({Interaction.SEARCH}),
+    (SearchParamSupport("patient", Pushdown.EXACT),),
+    required=(frozenset({"patient"}),),
+)
+
+
+def parse(items: list[tuple[str, str]], support: ResourceSupport = PATIENT, strict: bool = False):  # type: ignore[no-untyped-def]
+    return parse_search(support, items, strict=strict, default_count=20, max_count=100)
+
+
+def test_values_are_typed_and_ored_within_one_parameter() -> None:
+    parsed = parse([("family", "smith,jones"), ("identifier", "urn:x|C001"), ("birthdate", "ge1985")])
+    family, identifier, birthdate = parsed.query.params
+    assert family.values == (StringValue("smith"), StringValue("jones"))
+    assert identifier.values == (TokenValue("urn:x", "C001"),)
+    value = birthdate.values[0]
+    assert isinstance(value, DateValue) and value.prefix is DatePrefix.GE
+
+
+def test_escaped_commas_are_part_of_the_value() -> None:
+    (family,) = parse([("family", r"a\,b")]).query.params
+    assert family.values == (StringValue("a,b"),)
+
+
+def test_unknown_parameter_is_ignored_leniently_and_left_out_of_links() -> None:
+    parsed = parse([("family", "smith"), ("shoe-size", "42")])
+    assert parsed.query.ignored == ("shoe-size",)
+    assert parsed.link_params == (("family", "smith"),)
+
+
+def test_unknown_parameter_is_refused_when_strict() -> None:
+    with pytest.raises(NotSupported):
+        parse([("shoe-size", "42")], strict=True)
+
+
+def test_unsupported_modifier_follows_handling() -> None:
+    assert parse([("family:contains", "mi")]).query.params == ()
+    with pytest.raises(NotSupported):
+        parse([("family:contains", "mi")], strict=True)
+
+
+@pytest.mark.parametrize(
+    "items",
+    [[("birthdate", "1985-13-01")], [("birthdate", "xx1985")], [("_count", "-1")], [("_count", "ten")],
+     [("_total", "maybe")], [("_summary", "banana")]],
+)
+def test_malformed_values_are_400_even_when_lenient(items: list[tuple[str, str]]) -> None:
+    with pytest.raises(InvalidRequest):
+        parse(items)
+
+
+def test_count_is_capped_and_defaults() -> None:
+    assert parse([]).count == 20
+    assert parse([("_count", "5000")]).count == 100
+
+
+def test_sort_and_total() -> None:
+    parsed = parse([("_sort", "-family"), ("_total", "accurate")])
+    assert [(k.name, k.descending) for k in parsed.query.sort] == [("family", True)]
+    assert parsed.total is TotalMode.ACCURATE
+    assert ("_sort", "-family") in parsed.link_params
+    with pytest.raises(NotSupported):
+        parse([("_sort", "gender")], strict=True)
+    assert parse([("_sort", "gender")]).query.sort == ()
+
+
+def test_required_parameter_is_enforced() -> None:
+    with pytest.raises(InvalidRequest, match="requires the parameter patient"):
+        parse([], support=ALLERGY)
+
+
+@pytest.mark.parametrize("value", ["Patient/abc", "abc", "http://x.org/fhir/Patient/abc"])
+def test_reference_forms(value: str) -> None:
+    (patient,) = parse([("patient", value)], support=ALLERGY).query.params
+    assert patient.values == (ReferenceValue("Patient", "abc"),)
+
+
+def test_reference_to_wrong_type_or_bad_id_is_400() -> None:
+    with pytest.raises(InvalidRequest):
+        parse([("patient", "Group/abc")], support=ALLERGY)
+    with pytest.raises(InvalidRequest):
+        parse([("patient", "not valid!")], support=ALLERGY)
