@@ -9,16 +9,16 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import FHIRError
 from gateway.rest.outcome import fhir_error_handler, http_error_handler, unexpected_error_handler
@@ -54,20 +54,33 @@ def _endpoints(settings: Settings, host: SandboxHost) -> dict[str, Endpoint]:
     return endpoints
 
 
-class AccessLog(BaseHTTPMiddleware):
-    """Method, path, status and time only: query strings carry PHI (names, birth dates)."""
+class AccessLog:
+    """Method, path, status and time only: query strings carry PHI (names, birth dates).
 
-    async def dispatch(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    Plain ASGI rather than BaseHTTPMiddleware, which costs a task and a stream per request.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
-        response = await call_next(request)
-        access_log.info(
-            "%s %s %d %.1fms",
-            request.method,
-            request.url.path,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
-        return response
+        status = 500
+
+        async def record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record)
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            access_log.info("%s %s %d %.1fms", scope["method"], scope["path"], status, elapsed)
 
 
 async def index(request: Request) -> Response:

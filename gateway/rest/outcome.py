@@ -26,9 +26,7 @@ def operation_outcome(severity: str, code: str, diagnostics: str, expression: st
     return {"resourceType": "OperationOutcome", "issue": [issue]}
 
 
-def outcome_response(
-    status: int, outcome: dict[str, Any], headers: Mapping[str, str] | None = None
-) -> Response:
+def outcome_response(status: int, outcome: dict[str, Any], headers: Mapping[str, str] | None = None) -> Response:
     return Response(
         jsonio.dumps(outcome),
         status_code=status,

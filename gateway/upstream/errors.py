@@ -6,6 +6,10 @@ error bodies; that never reaches a client or a log).
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from gateway.errors import (
     FHIRError,
     InvalidRequest,
@@ -15,6 +19,8 @@ from gateway.errors import (
     UpstreamError,
     UpstreamSecurity,
 )
+
+log = logging.getLogger("gateway.upstream")
 
 
 def error_for_status(status: int, message: str, *, retry_after: str | None = None) -> FHIRError:
@@ -35,3 +41,18 @@ def error_for_status(status: int, message: str, *, retry_after: str | None = Non
             f"The vendor rejected the request: {message}" if message else "The vendor rejected the request"
         )
     return UpstreamError(f"The vendor system failed (HTTP {status})")
+
+
+@contextmanager
+def vendor_answer(vendor: str) -> Iterator[None]:
+    """Turn a vendor answer that lacks its documented shape into a 502, not a 500.
+
+    Only the exception's type is logged: the payload may hold PHI.
+    """
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        if isinstance(exc, FHIRError):
+            raise
+        log.warning("%s answered with an unexpected shape (%s)", vendor, type(exc).__name__)
+        raise UpstreamError("The vendor's answer did not have the documented shape") from None

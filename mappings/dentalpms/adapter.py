@@ -30,6 +30,7 @@ from gateway.search.model import (
     StringValue,
     TokenValue,
 )
+from gateway.upstream.errors import vendor_answer
 from mappings.base import AdapterConfig, Resource, ResourceSupport, SearchRequest, VendorPage
 from mappings.dentalpms.allergy import NKDA_SUFFIX, allergy_to_fhir, nkda_to_fhir
 from mappings.dentalpms.capabilities import RESOURCES
@@ -69,6 +70,10 @@ class DentalPmsAdapter:
     # -- read -------------------------------------------------------------------------------
 
     async def read(self, resource_type: str, resource_id: str) -> Resource:
+        with vendor_answer("Dental PMS"):
+            return await self._read(resource_type, resource_id)
+
+    async def _read(self, resource_type: str, resource_id: str) -> Resource:
         if resource_type == "Patient":
             return await self._read_patient(resource_id)
         if resource_type == "AllergyIntolerance" and resource_id.endswith(f".{NKDA_SUFFIX}"):
@@ -140,6 +145,10 @@ class DentalPmsAdapter:
     # -- search -----------------------------------------------------------------------------
 
     async def search(self, resource_type: str, request: SearchRequest) -> VendorPage:
+        with vendor_answer("Dental PMS"):
+            return await self._search(resource_type, request)
+
+    async def _search(self, resource_type: str, request: SearchRequest) -> VendorPage:
         ids = _values(request.query, "_id")
         if ids:
             return await self._by_ids(resource_type, [v.code for v in ids if isinstance(v, TokenValue) and v.code])

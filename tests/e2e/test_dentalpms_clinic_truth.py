@@ -19,8 +19,15 @@ from tests.conftest import RunningGateway
 from tests.support.fhir_http import FhirHttp
 
 TENANT = "dentalpms"
-GENDER = {"male": "male", "female": "female", "non_binary": "other", "other": "other", "unknown": "unknown",
-          "prefer_not_to_say": "unknown", None: "unknown"}
+GENDER = {
+    "male": "male",
+    "female": "female",
+    "non_binary": "other",
+    "other": "other",
+    "unknown": "unknown",
+    "prefer_not_to_say": "unknown",
+    None: "unknown",
+}
 MED_STATUS = {"active": "active", "discontinued": "stopped", "on_hold": "on-hold", "completed": "completed"}
 
 
@@ -77,7 +84,9 @@ def _live(patients: list[dict[str, Any]], clinic: Clinic) -> list[Patient]:
 def test_allergies_match_the_clinic(fhir: FhirHttp, all_patients: list[dict[str, Any]], clinic: Clinic) -> None:
     for truth in _live(all_patients, clinic):
         got = fhir.search_all(f"/fhir/{TENANT}/AllergyIntolerance", patient=str(truth.uuid), _count=50)
-        expected = Counter((a.substance, "active" if a.active else "inactive") for a in truth.allergies if not a.deleted)
+        expected = Counter(
+            (a.substance, "active" if a.active else "inactive") for a in truth.allergies if not a.deleted
+        )
         if truth.allergy_review == "nkda":
             expected[("No known drug allergies", "active")] += 1
         actual = Counter((a["code"]["text"], a["clinicalStatus"]["coding"][0]["code"]) for a in got)
@@ -88,9 +97,7 @@ def test_allergies_match_the_clinic(fhir: FhirHttp, all_patients: list[dict[str,
 def test_medications_match_the_clinic(fhir: FhirHttp, all_patients: list[dict[str, Any]], clinic: Clinic) -> None:
     for truth in _live(all_patients, clinic):
         got = fhir.search_all(f"/fhir/{TENANT}/MedicationStatement", patient=str(truth.uuid), _count=50)
-        expected = Counter(
-            (m.name, MED_STATUS[m.status], m.rxnorm, m.prn) for m in truth.medications if not m.deleted
-        )
+        expected = Counter((m.name, MED_STATUS[m.status], m.rxnorm, m.prn) for m in truth.medications if not m.deleted)
         actual = Counter(
             (
                 m["medicationCodeableConcept"]["text"],
@@ -111,9 +118,14 @@ def _expected_vitals(reading: VitalSigns, zone: str) -> Counter[tuple[Any, ...]]
     if reading.systolic is not None or reading.diastolic is not None:
         out[(when, "85354-9", (reading.systolic, reading.diastolic))] += 1
     for code, value in (
-        ("8867-4", reading.pulse), ("9279-1", reading.respiration_rate), ("59408-5", reading.spo2),
-        ("8310-5", reading.temperature_f), ("8302-2", reading.height_in), ("29463-7", reading.weight_lb),
-        ("39156-5", reading.bmi), ("59576-9", reading.bmi_percentile),
+        ("8867-4", reading.pulse),
+        ("9279-1", reading.respiration_rate),
+        ("59408-5", reading.spo2),
+        ("8310-5", reading.temperature_f),
+        ("8302-2", reading.height_in),
+        ("29463-7", reading.weight_lb),
+        ("39156-5", reading.bmi),
+        ("59576-9", reading.bmi_percentile),
     ):
         if value is not None:
             out[(when, code, Decimal(str(value)))] += 1
@@ -123,7 +135,9 @@ def _expected_vitals(reading: VitalSigns, zone: str) -> Counter[tuple[Any, ...]]
 def _actual_vitals(observation: dict[str, Any]) -> tuple[Any, ...]:
     code = observation["code"]["coding"][0]["code"]
     if code == "85354-9":
-        parts = {c["code"]["coding"][0]["code"]: c.get("valueQuantity", {}).get("value") for c in observation["component"]}
+        parts = {
+            c["code"]["coding"][0]["code"]: c.get("valueQuantity", {}).get("value") for c in observation["component"]
+        }
         return (observation["effectiveDateTime"], code, (parts["8480-6"], parts["8462-4"]))
     return (observation["effectiveDateTime"], code, Decimal(str(observation["valueQuantity"]["value"])))
 

@@ -38,8 +38,19 @@ def test_capability_statement_lists_what_works(fhir: FhirHttp) -> None:
     resources = {r["type"]: r for r in cs["rest"][0]["resource"]}
     assert set(resources) == {"Patient", "AllergyIntolerance", "MedicationStatement", "Observation"}
     patient_params = {p["name"] for p in resources["Patient"]["searchParam"]}
-    assert {"_id", "identifier", "name", "family", "given", "birthdate", "gender", "phone", "email", "active",
-            "_lastUpdated"} == patient_params
+    assert {
+        "_id",
+        "identifier",
+        "name",
+        "family",
+        "given",
+        "birthdate",
+        "gender",
+        "phone",
+        "email",
+        "active",
+        "_lastUpdated",
+    } == patient_params
     assert {i["code"] for i in resources["Patient"]["interaction"]} == {"read", "search-type"}
     assert "http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient" in resources["Patient"]["supportedProfile"]
     assert cs["implementation"]["url"].endswith(BASE)
@@ -61,7 +72,8 @@ def test_json_formats(fhir: FhirHttp, params: dict[str, str], headers: dict[str,
 
 
 @pytest.mark.parametrize(
-    ("params", "headers"), [({"_format": "xml"}, {}), ({}, {"Accept": "application/fhir+xml"}), ({"_format": "application/fhir+xml"}, {})]
+    ("params", "headers"),
+    [({"_format": "xml"}, {}), ({}, {"Accept": "application/fhir+xml"}), ({"_format": "application/fhir+xml"}, {})],
 )
 def test_xml_is_406(fhir: FhirHttp, params: dict[str, str], headers: dict[str, str]) -> None:
     response = fhir.get(f"{BASE}/Patient", params=params, headers=headers)
@@ -129,7 +141,9 @@ def test_paging_is_complete_with_full_pages_and_links(fhir: FhirHttp, clinic: Cl
         assert links["self"].startswith("http://127.0.0.1") and "first" in links
     assert "previous" not in {link["relation"] for link in pages[0]["link"]}
     second_prev = next(link["url"] for link in pages[1]["link"] if link["relation"] == "previous")
-    assert _ids([e["resource"] for e in fhir.get_ok(second_prev)["entry"]]) == _ids([e["resource"] for e in pages[0]["entry"]])
+    assert _ids([e["resource"] for e in fhir.get_ok(second_prev)["entry"]]) == _ids(
+        [e["resource"] for e in pages[0]["entry"]]
+    )
 
 
 def test_filtered_pages_are_full(fhir: FhirHttp, clinic: Clinic) -> None:
@@ -168,7 +182,9 @@ def test_summary_count_total_and_elements(fhir: FhirHttp, clinic: Clinic) -> Non
         assert any(t["code"] == "SUBSETTED" for t in entry["resource"]["meta"]["tag"])
 
 
-@pytest.mark.parametrize(("sort", "key"), [("family", "family"), ("-birthdate", "birthDate"), ("_lastUpdated", "lastUpdated")])
+@pytest.mark.parametrize(
+    ("sort", "key"), [("family", "family"), ("-birthdate", "birthDate"), ("_lastUpdated", "lastUpdated")]
+)
 def test_sorting(fhir: FhirHttp, sort: str, key: str) -> None:
     resources = fhir.search_all(f"{BASE}/Patient", _sort=sort, _count=100)
     if key == "family":
@@ -185,7 +201,9 @@ def test_sorting(fhir: FhirHttp, sort: str, key: str) -> None:
 def test_post_search_matches_get(fhir: FhirHttp) -> None:
     by_get = fhir.get_ok(f"{BASE}/Patient", params={"family": "smith", "_count": "50"})
     by_post = fhir.request(
-        "POST", f"{BASE}/Patient/_search", data={"family": "smith", "_count": "50"},
+        "POST",
+        f"{BASE}/Patient/_search",
+        data={"family": "smith", "_count": "50"},
     ).json()
     assert [e["resource"]["id"] for e in by_post["entry"]] == [e["resource"]["id"] for e in by_get["entry"]]
 
@@ -205,7 +223,10 @@ QUERIES: list[tuple[dict[str, str], Any]] = [
     ({"family": "smith"}, lambda p: _fold(p.last_name).startswith("smith")),
     ({"family:exact": "Smith"}, lambda p: p.last_name == "Smith"),
     ({"family:contains": "ITH"}, lambda p: "ith" in _fold(p.last_name)),
-    ({"given": "jose"}, lambda p: any(_fold(g).startswith("jose") for g in (p.first_name, p.middle_name, p.preferred_name) if g)),
+    (
+        {"given": "jose"},
+        lambda p: any(_fold(g).startswith("jose") for g in (p.first_name, p.middle_name, p.preferred_name) if g),
+    ),
     ({"name": "mu"}, lambda p: any(_fold(n).startswith("mu") for n in _names(p))),
     ({"family": "smith,jones"}, lambda p: _fold(p.last_name).startswith(("smith", "jones"))),
     ({"birthdate": "ge1985"}, lambda p: _in_range(p, date(1985, 1, 1), None)),
@@ -217,7 +238,10 @@ QUERIES: list[tuple[dict[str, str], Any]] = [
     ({"gender": "female"}, lambda p: p.gender == "female"),
     ({"gender": "other"}, lambda p: p.gender in ("other", "non_binary")),
     ({"active": "false"}, lambda p: p.status in ("inactive", "deceased")),
-    ({"family": "smith", "birthdate": "ge1980"}, lambda p: _fold(p.last_name).startswith("smith") and _in_range(p, date(1980, 1, 1), None)),
+    (
+        {"family": "smith", "birthdate": "ge1980"},
+        lambda p: _fold(p.last_name).startswith("smith") and _in_range(p, date(1980, 1, 1), None),
+    ),
 ]
 
 
@@ -245,7 +269,9 @@ def test_observation_filters(fhir: FhirHttp, clinic: Clinic) -> None:
     heart = fhir.search_all(f"{BASE}/Observation", patient=str(patient.uuid), code="http://loinc.org|8867-4")
     assert heart and _ids(heart) == {o["id"] for o in everything if o["code"]["coding"][0]["code"] == "8867-4"}
     assert fhir.search_all(f"{BASE}/Observation", patient=str(patient.uuid), code="http://snomed.info/sct|8867-4") == []
-    assert _ids(fhir.search_all(f"{BASE}/Observation", patient=str(patient.uuid), category="vital-signs")) == _ids(everything)
+    assert _ids(fhir.search_all(f"{BASE}/Observation", patient=str(patient.uuid), category="vital-signs")) == _ids(
+        everything
+    )
     dates = sorted(o["effectiveDateTime"][:10] for o in everything)
     middle = dates[len(dates) // 2]
     later = fhir.search_all(f"{BASE}/Observation", patient=str(patient.uuid), date=f"ge{middle}")

@@ -18,7 +18,9 @@ PATIENT: dict[str, Any] = {
 
 
 def hit(resource: dict[str, Any], *items: tuple[str, str]) -> bool:
-    parsed = parse_search(RESOURCES[resource["resourceType"]], list(items), strict=True, default_count=20, max_count=100)
+    parsed = parse_search(
+        RESOURCES[resource["resourceType"]], list(items), strict=True, default_count=20, max_count=100
+    )
     return matches(resource, parsed.query)
 
 
@@ -67,7 +69,13 @@ def test_observation_code_category_and_date() -> None:
         "resourceType": "Observation",
         "id": "o1",
         "status": "final",
-        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}],
+        "category": [
+            {
+                "coding": [
+                    {"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}
+                ]
+            }
+        ],
         "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
         "subject": {"reference": "Patient/p1"},
         "effectiveDateTime": "2024-03-01T09:15:00-06:00",

@@ -60,8 +60,14 @@ def test_unsupported_modifier_follows_handling() -> None:
 
 @pytest.mark.parametrize(
     "items",
-    [[("birthdate", "1985-13-01")], [("birthdate", "xx1985")], [("_count", "-1")], [("_count", "ten")],
-     [("_total", "maybe")], [("_summary", "banana")]],
+    [
+        [("birthdate", "1985-13-01")],
+        [("birthdate", "xx1985")],
+        [("_count", "-1")],
+        [("_count", "ten")],
+        [("_total", "maybe")],
+        [("_summary", "banana")],
+    ],
 )
 def test_malformed_values_are_400_even_when_lenient(items: list[tuple[str, str]]) -> None:
     with pytest.raises(InvalidRequest):

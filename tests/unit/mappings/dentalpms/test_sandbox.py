@@ -357,6 +357,7 @@ def _b64(raw: bytes) -> str:
         ("%%%", "first_name"),
         (_b64(b"not json"), "first_name"),
         (_b64(b'{"a": 1}'), "first_name"),
+        (_b64(b'{"Emma": 1, "00000000-0000-0000-0000-000000000001": 2}'), "first_name"),
         (_b64(b'["Emma", "not-a-uuid"]'), "first_name"),
         (_b64(b'["Emma", "00000000-0000-0000-0000-000000000001"]'), "created_at"),
         (_b64(b'["Emma", "00000000-0000-0000-0000-000000000001"]'), "date_of_birth"),

@@ -1,0 +1,121 @@
+"""Conformance checks every demo tenant gets for free: one suite, parametrized by tenant.
+
+- the CapabilityStatement is valid and honest both ways: every declared search parameter,
+  modifier and sort works under `Prefer: handling=strict`, and undeclared ones are refused;
+- every declared resource type's read and search work, and everything they return passes
+  `conformance.check_resource` (the client in tests.support checks each response).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conformance import check_capability_statement, require_conformance_data
+from tests.conftest import DEMO_TENANTS, RunningGateway
+from tests.support.fhir_http import FhirHttp
+
+STRICT = {"Prefer": "handling=strict"}
+SAMPLE_VALUE = {"string": "a", "token": "x", "date": "ge2000-01-01", "reference": None}
+
+
+@pytest.fixture(scope="module", params=DEMO_TENANTS)
+def tenant(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+@pytest.fixture(scope="module")
+def capability(gateway: RunningGateway, tenant: str) -> dict[str, Any]:
+    client = FhirHttp(gateway.url)
+    try:
+        return client.get_ok(f"/fhir/{tenant}/metadata")
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="module")
+def a_patient(gateway: RunningGateway, tenant: str) -> str:
+    client = FhirHttp(gateway.url)
+    try:
+        bundle = client.get_ok(f"/fhir/{tenant}/Patient", params={"_count": "50"})
+    finally:
+        client.close()
+    # A patient with vital signs and allergies makes the sub-resource checks meaningful.
+    return str(bundle["entry"][len(bundle["entry"]) // 2]["resource"]["id"])
+
+
+def _resources(capability: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {r["type"]: r for r in capability["rest"][0]["resource"]}
+
+
+def test_capability_statement_is_valid(capability: dict[str, Any]) -> None:
+    require_conformance_data()
+    assert check_capability_statement(capability) == []
+
+
+def _needs_patient(resource: dict[str, Any]) -> bool:
+    return "requires one of" in resource.get("documentation", "")
+
+
+def test_every_declared_search_parameter_works_strictly(
+    fhir: FhirHttp, tenant: str, capability: dict[str, Any], a_patient: str
+) -> None:
+    for rtype, resource in _resources(capability).items():
+        base: dict[str, str] = {"patient": a_patient} if _needs_patient(resource) else {}
+        for param in resource.get("searchParam", []):
+            value = SAMPLE_VALUE[param["type"]] or f"Patient/{a_patient}"
+            if param["name"] == "_id":
+                value = a_patient if rtype == "Patient" else "x"
+            params = {**base, param["name"]: value}
+            response = fhir.get(f"/fhir/{tenant}/{rtype}", params=params, headers=STRICT)
+            assert response.status_code == 200, (rtype, param["name"], response.text)
+            for modifier in ("exact", "contains"):
+                if f":{modifier}" in param.get("documentation", ""):
+                    response = fhir.get(
+                        f"/fhir/{tenant}/{rtype}", params={**base, f"{param['name']}:{modifier}": "a"}, headers=STRICT
+                    )
+                    assert response.status_code == 200, (rtype, param["name"], modifier)
+
+
+def test_declared_sorts_work_and_others_are_refused(fhir: FhirHttp, tenant: str, capability: dict[str, Any]) -> None:
+    for rtype, resource in _resources(capability).items():
+        docs = resource.get("documentation", "")
+        if "_sort:" not in docs or _needs_patient(resource):
+            continue
+        declared = [s.strip().split(" ")[0] for s in docs.split("_sort:")[1].split(".")[0].split(",")]
+        for key in declared:
+            for spelled in (key, f"-{key}"):
+                response = fhir.get(f"/fhir/{tenant}/{rtype}", params={"_sort": spelled, "_count": "3"}, headers=STRICT)
+                assert response.status_code == 200, (rtype, spelled, response.text)
+        refused = fhir.get(f"/fhir/{tenant}/{rtype}", params={"_sort": "no-such-key"}, headers=STRICT)
+        assert refused.status_code == 400
+
+
+def test_undeclared_parameters_are_refused_strictly(fhir: FhirHttp, tenant: str, capability: dict[str, Any]) -> None:
+    for rtype in _resources(capability):
+        response = fhir.get(f"/fhir/{tenant}/{rtype}", params={"not-a-parameter": "1"}, headers=STRICT)
+        assert response.status_code == 400
+        assert response.json()["issue"][0]["code"] in ("not-supported", "invalid")
+
+
+def test_undeclared_types_are_not_served(fhir: FhirHttp, tenant: str, capability: dict[str, Any]) -> None:
+    for rtype in {"Practitioner", "Condition", "Encounter", "Immunization"} - set(_resources(capability)):
+        assert fhir.get(f"/fhir/{tenant}/{rtype}").status_code == 404
+
+
+def test_every_declared_type_reads_and_searches_conformantly(
+    fhir: FhirHttp, tenant: str, capability: dict[str, Any], a_patient: str
+) -> None:
+    require_conformance_data()
+    assert fhir.checks, "the test client must be validating responses"
+    for rtype, resource in _resources(capability).items():
+        interactions = {i["code"] for i in resource["interaction"]}
+        params = {"patient": a_patient} if _needs_patient(resource) else {"_count": "25"}
+        found = fhir.search_all(f"/fhir/{tenant}/{rtype}", **params) if "search-type" in interactions else []
+        for item in found[:10]:
+            if "read" in interactions:
+                assert fhir.get_ok(f"/fhir/{tenant}/{rtype}/{item['id']}")["id"] == item["id"]
+            for profile in item.get("meta", {}).get("profile", []):
+                assert profile in resource.get("supportedProfile", []), (rtype, profile)

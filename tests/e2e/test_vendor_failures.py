@@ -1,0 +1,149 @@
+"""Vendor failures reach clients as OperationOutcomes with DESIGN §6's statuses, without PHI.
+
+A fake vendor on loopback answers each request as the test tells it; the gateway in front
+of it uses the real Dental PMS adapter and client over HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gateway.app import create_app
+from gateway.sandbox_host import serve_in_thread
+from gateway.settings import Settings
+from tests.support.fhir_http import FhirHttp, outcome_of
+
+PATIENT = "0b6c4c62-6b2a-4b57-9d7e-3f1c2a9d8e01"
+PHI = "Jonathan Quixote-Smith"
+
+
+class FakeVendor:
+    def __init__(self) -> None:
+        self.answer: tuple[int, Any, dict[str, str]] = (200, {}, {})
+        self.delay = 0.0
+
+    async def handle(self, request: Request) -> Response:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        status, body, headers = self.answer
+        if isinstance(body, bytes):
+            return Response(body, status_code=status, headers=headers, media_type="text/html")
+        return JSONResponse(body, status_code=status, headers=headers)
+
+
+@pytest.fixture(scope="module")
+def vendor() -> Iterator[FakeVendor]:
+    fake = FakeVendor()
+    app = Starlette(routes=[Route("/{path:path}", fake.handle, methods=["GET", "POST", "PATCH"])])
+    running = serve_in_thread(app, name="fake-vendor")
+    fake.url = running.url  # type: ignore[attr-defined]
+    yield fake
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def client(vendor: FakeVendor) -> Iterator[FhirHttp]:
+    import os
+
+    os.environ["FAKE_VENDOR_TOKEN"] = "not-a-real-token"
+    settings = Settings.model_validate(
+        {
+            "server": {"paging_secret": "env:FAKE_VENDOR_TOKEN"},
+            "tenants": {
+                "faulty": {
+                    "vendor": "dentalpms",
+                    "base_url": f"{vendor.url}/api/v1",  # type: ignore[attr-defined]
+                    "options": {"org_id": "org"},
+                    "credentials": {"api_token": "env:FAKE_VENDOR_TOKEN"},
+                    "timeouts": {"connect": 1, "read": 0.5, "total": 1},
+                },
+                "unreachable": {
+                    "vendor": "dentalpms",
+                    "base_url": "http://127.0.0.1:9/api/v1",
+                    "options": {"org_id": "org"},
+                    "credentials": {"api_token": "env:FAKE_VENDOR_TOKEN"},
+                },
+            },
+        }
+    )
+    running = serve_in_thread(create_app(settings, access_logging=True), name="gateway-faulty")
+    http = FhirHttp(running.url)
+    yield http
+    http.close()
+    running.stop()
+
+
+CASES = [
+    ((500, {"detail": "boom"}, {}), 502, "transient"),
+    ((503, b"<html>maintenance</html>", {}), 502, "transient"),
+    ((401, {"detail": "Invalid authentication credentials"}, {}), 502, "security"),
+    ((403, {"detail": "Forbidden"}, {}), 502, "security"),
+    ((404, {"detail": "Patient not found"}, {}), 404, "not-found"),
+    ((429, {"detail": "Too many requests"}, {"Retry-After": "7"}), 429, "throttled"),
+    ((429, {"detail": "Too many requests"}, {}), 429, "throttled"),
+    (
+        (
+            422,
+            {"detail": [{"type": "missing", "loc": ["query", "x"], "msg": "Field required", "input": {"name": PHI}}]},
+            {},
+        ),
+        400,
+        "invalid",
+    ),
+    ((200, b"<html>not json</html>", {}), 502, "transient"),
+    ((200, {"unexpected": "shape"}, {}), 502, "transient"),
+]
+
+
+@pytest.mark.parametrize(("answer", "status", "code"), CASES, ids=[f"{c[0][0]}-{c[2]}" for c in CASES])
+def test_vendor_answers_are_translated(
+    vendor: FakeVendor, client: FhirHttp, answer: tuple[int, Any, dict[str, str]], status: int, code: str
+) -> None:
+    vendor.answer = answer
+    for path, params in ((f"/fhir/faulty/Patient/{PATIENT}", {}), ("/fhir/faulty/Patient", {"family": "x"})):
+        response = client.get(path, params=params)
+        assert response.status_code == status, response.text
+        issue = outcome_of(response)["issue"][0]
+        assert issue["code"] == code
+        assert PHI not in response.text and "not-a-real-token" not in response.text
+        if status == 429:
+            assert int(response.headers["Retry-After"]) == int(answer[2].get("Retry-After", "1"))
+
+
+def test_slow_vendor_is_a_504(vendor: FakeVendor, client: FhirHttp) -> None:
+    vendor.answer, vendor.delay = (200, {}, {}), 2.0
+    try:
+        response = client.get(f"/fhir/faulty/Patient/{PATIENT}")
+    finally:
+        vendor.delay = 0.0
+    assert response.status_code == 504
+    assert outcome_of(response)["issue"][0]["code"] == "timeout"
+
+
+def test_unreachable_vendor_is_a_502(client: FhirHttp) -> None:
+    response = client.get(f"/fhir/unreachable/Patient/{PATIENT}")
+    assert response.status_code == 502
+    assert outcome_of(response)["issue"][0]["code"] == "transient"
+
+
+def test_logs_carry_no_phi_or_secrets(vendor: FakeVendor, client: FhirHttp, caplog: pytest.LogCaptureFixture) -> None:
+    vendor.answer = (422, {"detail": [{"loc": ["query", "search"], "msg": "bad", "input": PHI}]}, {})
+    with caplog.at_level(logging.DEBUG):
+        client.get("/fhir/faulty/Patient", params={"name": PHI, "birthdate": "1961-02-03"})
+        vendor.answer = (200, {"unexpected": PHI}, {})
+        client.get("/fhir/faulty/Patient", params={"name": PHI})
+    # The test's own HTTP client (httpx) logs URLs; what matters is what the server side logs.
+    server_side = ("gateway", "mappings", "uvicorn", "aiohttp", "starlette")
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(server_side))
+    assert "/fhir/faulty/Patient" in logged  # the access log did run
+    for secret in (PHI, "Quixote", "1961-02-03", "not-a-real-token"):
+        assert secret not in logged
