@@ -5,8 +5,9 @@ like the documented FastAPI service (``vendor-docs/dentalpms-api.txt``) under
 ``/api/v1/{org_id}``: patients (page list, cursor list, typeahead search, read, create,
 patch, archive, restore) and their allergies, medications, vital signs, diseases and
 medical summary. The app holds its own rendered copy of the clinic, so writes never
-touch the cached ``Clinic``. ``record_uuid(clinic, kind, id)`` gives the vendor uuid of
-any clinic record, so tests can go from clinic truth to the vendor's ids.
+touch the cached ``Clinic``; writes are stamped by ``clock`` (wall clock by default).
+``record_uuid(clinic, kind, id)`` gives the vendor uuid of any clinic record, so tests can
+go from clinic truth to the vendor's ids.
 
 Rendering: patient ids are the clinic uuids; every other record id is
 ``uuid5(namespace(clinic), f"{kind}:{id}")``. Datetimes are ISO-8601 UTC with ``Z``
@@ -58,8 +59,8 @@ Patient record
 - Balances, estimates and payment-plan dues are ``"0.00"``; ``country`` is ``"US"`` when
   the patient has any address part, else null; ``receives_email``/``receives_sms``
   follow the presence of an email/mobile phone; ``scheduling_restricted`` is true for
-  inactive patients (balances are zero); ``date_first_visit`` is the first finished
-  visit; ``latest_vitals_date`` the newest live vital-signs reading. Fields the clinic
+  inactive patients (balances are zero); ``date_first_visit`` is the first finished (or
+  arrived) visit; ``latest_vitals_date`` the newest live vital-signs reading. Fields the clinic
   has no data for are null (``potential_duplicates`` is ``[]``: it is filled only in
   the response to a create, with patients sharing last name + birth date, email or
   mobile phone, each as ``{id, first_name, last_name, date_of_birth, chart_number}``).
@@ -103,7 +104,7 @@ Sub-resources
   ``frequency`` gets " as needed" appended for PRN medications ("as needed" alone when
   there is no interval). ``provider`` is the prescriber; ``is_cpoe`` is false.
 - Diseases: ``snomed_problem_type`` is the SNOMED problem *type* (55607006 |Problem|,
-  as in Open Dental, which this API mirrors), not the problem's own code; the problem's
+  as in Open Dental, whose field names this API follows), not the problem's own code; the problem's
   SNOMED and ICD-10 codes live on the disease definition and are not exposed, so only
   the ``disease_definition`` name carries the problem. ``function_status`` is "problem".
 - Vital signs: ``weight_code`` and ``note`` are null, ``has_followup_plan`` false.
@@ -171,8 +172,10 @@ RecordKind = Literal[
 ]
 T = TypeVar("T")
 D = TypeVar("D")
+M = TypeVar("M", bound=BaseModel)
 
 _PAGE_SIZE_MAX = 200
+_QUERY_CACHE_SIZE = 512
 _SEARCH_LIMIT_MAX = 100
 _PROBLEM_TYPE_SNOMED = "55607006"  # SNOMED CT |Problem (finding)|
 
@@ -223,7 +226,6 @@ class _Renderer:
     """Clinic records -> Dental PMS JSON (plain dicts)."""
 
     def __init__(self, clinic: Clinic) -> None:
-        self.clinic = clinic
         self.ns = namespace(clinic)
         self.zone = ZoneInfo(clinic.timezone)
         self.end_of_today = datetime.combine(clinic.today, time(23, 59), tzinfo=UTC)
@@ -561,6 +563,7 @@ class _Store:
         self.idempotency: dict[str, tuple[str, bytes]] = {}
         self.created = 0
         self._sorted: dict[str, tuple[list[_SortKey], list[_Row]]] = {}
+        self._queries: dict[tuple[_Filters, str], tuple[list[_SortKey], list[_Row]]] = {}
         self.provider_refs = {r["uuid"]: r for r in self.render.providers.values()}
         self.location_refs = {r["uuid"]: r for r in self.render.locations.values()}
         r = self.render
@@ -587,6 +590,7 @@ class _Store:
     def changed(self, row: _Row) -> None:
         row.refresh()
         self._sorted.clear()
+        self._queries.clear()
 
     def ordered(self, sort_by: str) -> tuple[list[_SortKey], list[_Row]]:
         """All patients ascending by `sort_by` (cached until the next write)."""
@@ -601,9 +605,16 @@ class _Store:
         return cached
 
     def query(self, f: _Filters, sort_by: str) -> tuple[list[_SortKey], list[_Row]]:
-        keys, rows = self.ordered(sort_by)
-        picked = [i for i, row in enumerate(rows) if f.match(row)]
-        return [keys[i] for i in picked], [rows[i] for i in picked]
+        """Matching patients ascending by `sort_by` (cached until the next write)."""
+        cached = self._queries.get((f, sort_by))
+        if cached is None:
+            keys, rows = self.ordered(sort_by)
+            picked = [i for i, row in enumerate(rows) if f.match(row)]
+            cached = ([keys[i] for i in picked], [rows[i] for i in picked])
+            if len(self._queries) >= _QUERY_CACHE_SIZE:
+                self._queries.clear()
+            self._queries[(f, sort_by)] = cached
+        return cached
 
 
 def _by_created(records: list[Json]) -> list[Json]:
@@ -889,10 +900,9 @@ def create_app(
         sort_dir = params.q("sort_dir", _SORT_DIR, "asc")
         f = filters(params)
         _, rows = store.query(f, sort_by)
-        if sort_dir == "desc":
-            rows.reverse()
         start = (page - 1) * size
-        items = b",".join(row.raw for row in rows[start : start + size])
+        chosen = rows[start : start + size] if sort_dir == "asc" else rows[::-1][start : start + size]
+        items = b",".join(row.raw for row in chosen)
         tail = orjson.dumps({"page": page, "page_size": size, "total": len(rows)})
         return raw_json(b'{"items":[' + items + b"]," + tail[1:])
 
@@ -972,9 +982,8 @@ def create_app(
         new_id = str(uuid5(store.render.ns, f"patient:new:{store.created}"))
         doc = store.render.patient(_BLANK_PATIENT)
         doc.update(
-            id=new_id, created_at=_dt(now), updated_at=_dt(now), version=1, status=data.status,
-            chart_number=chart or _next_chart(store), allergy_review_status="not_reviewed",
-            primary_provider=None, location=None, receives_email=False, receives_sms=False,
+            id=new_id, created_at=_dt(now), updated_at=_dt(now), status=data.status,
+            chart_number=chart or _next_chart(store),
         )  # fmt: skip
         apply_fields(doc, data, data.model_fields_set, refs)
         if "receives_email" not in data.model_fields_set:
@@ -1232,7 +1241,10 @@ def _encode_cursor(row: _Row, sort_by: str) -> str:
 def _decode_cursor(cursor: str, sort_by: str) -> _SortKey | None:
     try:
         raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
-        value, row_id = json.loads(raw)
+        keyset = json.loads(raw)
+        if not isinstance(keyset, list) or len(keyset) != 2:
+            return None
+        value, row_id = keyset
         if not (value is None or isinstance(value, str)) or not isinstance(row_id, str):
             return None
         return _sort_key(sort_by, value, str(UUID(row_id)))
@@ -1243,12 +1255,9 @@ def _decode_cursor(cursor: str, sort_by: str) -> _SortKey | None:
 def _fingerprint(body: bytes) -> str:
     try:
         canonical = orjson.dumps(json.loads(body), option=orjson.OPT_SORT_KEYS)
-    except ValueError:
+    except (ValueError, TypeError):
         canonical = body
     return hashlib.sha256(canonical).hexdigest()
-
-
-M = TypeVar("M", bound=BaseModel)
 
 
 def _parse_body(body: bytes, model: type[M]) -> M:
