@@ -33,7 +33,9 @@ class RunningServer:
 
 def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0, name: str = "sandbox") -> RunningServer:
     """Start `app` on a bound loopback socket and return once it accepts connections."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio only sets TCP_NODELAY on accepted sockets whose protocol
+    # says TCP; without it every reused connection stalls ~40 ms on delayed ACKs.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="auto")

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.search.definitions import definition
-from mappings.base import Interaction, ResourceSupport
+from mappings.base import Interaction, ResourceSupport, SearchParamSupport
 
 SOFTWARE_VERSION = "0.1.0"
 _STARTED = datetime.now(UTC).replace(microsecond=0).isoformat()
@@ -73,7 +73,7 @@ def _resource(support: ResourceSupport) -> dict[str, Any]:
     return entry
 
 
-def _search_param(resource_type: str, param: Any) -> dict[str, Any]:
+def _search_param(resource_type: str, param: SearchParamSupport) -> dict[str, Any]:
     found = definition(resource_type, param.name)
     assert found is not None, f"{resource_type}.{param.name} has no definition"
     notes = [param.documentation or found.documentation]

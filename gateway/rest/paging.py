@@ -11,20 +11,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from gateway.errors import InvalidRequest
-
-
-@dataclass(frozen=True)
-class PagePosition:
-    vendor: Any  # adapter's opaque position (None = first vendor page)
-    skip: int  # records of that vendor page already served
-    page_size: int  # vendor page size this walk uses
-    history: tuple[Any, ...] = ()  # positions of earlier pages, when they are cheap to keep
+from gateway.search.execute import PagePosition
 
 
 def search_fingerprint(tenant: str, caller: str, resource_type: str, params: Sequence[tuple[str, str]]) -> str:

@@ -77,8 +77,7 @@ def _respond(fmt: Format, body: Any, headers: dict[str, str] | None = None, stat
 
 
 def _strict(request: Request) -> bool:
-    prefer = request.headers.get("prefer", "")
-    return any(part.strip() == "handling=strict" for part in prefer.split(";") + prefer.split(","))
+    return any(part.strip() == "handling=strict" for part in re.split(r"[;,]", request.headers.get("prefer", "")))
 
 
 async def metadata(request: Request) -> Response:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.errors import FHIRError
-from gateway.rest.paging import PagePosition
 from gateway.search.match import matches
 from gateway.search.model import SearchQuery
 from mappings.base import Adapter, Pushdown, ResourceSupport, SearchRequest
@@ -25,6 +24,14 @@ MAX_HISTORY = 64
 class TooCostly(FHIRError):
     status = 422
     code = "too-costly"
+
+
+@dataclass(frozen=True)
+class PagePosition:
+    vendor: Any  # adapter's opaque position (None = first vendor page)
+    skip: int  # records of that vendor page already served
+    page_size: int  # vendor page size this walk uses
+    history: tuple[Any, ...] = ()  # positions of earlier pages, when they are cheap to keep
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@ import pytest
 
 from gateway.errors import InvalidRequest, NotAcceptable
 from gateway.rest.negotiation import FHIR_JSON, PLAIN_JSON, negotiate
-from gateway.rest.paging import PagePosition, PageTokens, search_fingerprint
+from gateway.rest.paging import PageTokens, search_fingerprint
+from gateway.search.execute import PagePosition
 
 
 def test_token_round_trip_and_binding() -> None:
