@@ -28,6 +28,19 @@ class FHIRError(Exception):
         self.diagnostics = diagnostics
         self.expression = expression
         self.headers: dict[str, str] = dict(headers or {})
+        self.issues: list[tuple[str, str | None]] = []  # further (diagnostics, expression) pairs
+
+
+class Invalid(FHIRError):
+    """A resource sent by the client is not valid FHIR; lists every problem found."""
+
+    status = 400
+    code = "structure"
+
+    def __init__(self, problems: list[tuple[str, str | None]]) -> None:
+        first, where = problems[0]
+        super().__init__(first, expression=where)
+        self.issues = problems[1:]
 
 
 class InvalidRequest(FHIRError):

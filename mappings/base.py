@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from gateway.search.model import DatePrefix, SearchQuery
 
@@ -120,6 +120,26 @@ class Adapter(Protocol):
     async def search(self, resource_type: str, request: SearchRequest) -> VendorPage: ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class Writer(Protocol):
+    """An adapter that can also write. Routes offer only the interactions it declares.
+
+    Incoming resources reach these methods already checked as valid FHIR; vendor-specific
+    requirements (required fields, value sets) are the adapter's to enforce, with an
+    Unprocessable naming the element, before anything is sent.
+    """
+
+    async def create(self, resource_type: str, resource: Resource) -> Resource:
+        """The created resource as now stored at the vendor (with its new id)."""
+        ...
+
+    async def update(self, resource_type: str, resource_id: str, resource: Resource, if_match: str | None) -> Resource:
+        """Replace; `if_match` is the version the client last saw (PreconditionFailed if stale)."""
+        ...
+
+    async def delete(self, resource_type: str, resource_id: str) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -51,10 +51,12 @@ def _resource(support: ResourceSupport) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "type": support.type,
         "interaction": [{"code": str(i)} for i in Interaction if i in support.interactions],
-        "versioning": "no-version",
+        # Updates honour If-Match against the vendor's version (or a content hash).
+        "versioning": "versioned-update" if Interaction.UPDATE in support.interactions else "no-version",
         "readHistory": False,
         "updateCreate": False,
-        "conditionalCreate": False,
+        # Conditional create (If-None-Exist) is the gateway's, over the type's own search.
+        "conditionalCreate": Interaction.CREATE in support.interactions,
         "conditionalUpdate": False,
         "conditionalDelete": "not-supported",
     }

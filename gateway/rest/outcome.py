@@ -19,11 +19,20 @@ log = logging.getLogger("gateway.errors")
 _HTTP_CODES = {404: "not-found", 405: "not-supported", 400: "invalid", 413: "too-costly"}
 
 
-def operation_outcome(severity: str, code: str, diagnostics: str, expression: str | None = None) -> dict[str, Any]:
-    issue: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": diagnostics}
-    if expression:
-        issue["expression"] = [expression]
-    return {"resourceType": "OperationOutcome", "issue": [issue]}
+def operation_outcome(
+    severity: str,
+    code: str,
+    diagnostics: str,
+    expression: str | None = None,
+    more: list[tuple[str, str | None]] | None = None,
+) -> dict[str, Any]:
+    issues = []
+    for text, where in [(diagnostics, expression), *(more or [])]:
+        issue: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": text}
+        if where:
+            issue["expression"] = [where]
+        issues.append(issue)
+    return {"resourceType": "OperationOutcome", "issue": issues}
 
 
 def outcome_response(status: int, outcome: dict[str, Any], headers: Mapping[str, str] | None = None) -> Response:
@@ -37,7 +46,7 @@ def outcome_response(status: int, outcome: dict[str, Any], headers: Mapping[str,
 
 async def fhir_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, FHIRError)
-    body = operation_outcome(exc.severity, exc.code, exc.diagnostics, exc.expression)
+    body = operation_outcome(exc.severity, exc.code, exc.diagnostics, exc.expression, exc.issues)
     return outcome_response(exc.status, body, exc.headers)
 
 

@@ -13,17 +13,19 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway import jsonio
-from gateway.errors import InvalidRequest, MethodNotAllowed, NotFound, UnsupportedMediaType
+from gateway.errors import InvalidRequest, MethodNotAllowed, NotFound, PreconditionFailed, UnsupportedMediaType
 from gateway.rest.bundle import searchset, shape
 from gateway.rest.capability import capability_statement
+from gateway.rest.incoming import read_resource
 from gateway.rest.negotiation import Format, negotiate
+from gateway.rest.outcome import operation_outcome
 from gateway.rest.paging import PageTokens, search_fingerprint
 from gateway.search.dates import parse_fhir_date
 from gateway.search.execute import count_all, fetch_page, first_position, is_exact
 from gateway.search.parse import TotalMode, parse_search
 from gateway.settings import Settings
 from gateway.tenants import Tenant
-from mappings.base import Interaction, ResourceSupport
+from mappings.base import Interaction, ResourceSupport, Writer
 
 _ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _PASSTHROUGH = ("_format", "_pretty")
@@ -95,8 +97,7 @@ async def read(request: Request) -> Response:
     tenant = _tenant(request)
     resource_type, resource_id = request.path_params["type"], request.path_params["id"]
     _support(tenant, resource_type, Interaction.READ)
-    if not _ID_RE.match(resource_id):
-        raise InvalidRequest(f"'{resource_id}' is not a valid FHIR id ([A-Za-z0-9-.]{{1,64}})")
+    _check_id(resource_id)
     resource = await tenant.adapter.read(resource_type, resource_id)
     q = request.query_params
     elements = tuple(e for e in q.get("_elements", "").split(",") if e)
@@ -180,10 +181,105 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
     return _respond(fmt, searchset(base=base, resources=resources, links=links, total=total))
 
 
+def _writer(tenant: Tenant, resource_type: str, interaction: Interaction) -> Writer:
+    _support(tenant, resource_type, interaction)
+    adapter = tenant.adapter
+    if not isinstance(adapter, Writer):  # declarations promised a write the adapter lacks
+        raise MethodNotAllowed(f"{interaction} is not supported on {resource_type}")
+    return adapter
+
+
+def _written(request: Request, fmt: Format, tenant: Tenant, resource: dict[str, Any], status: int) -> Response:
+    """A create/update answer: Location, ETag, Last-Modified, and the body `Prefer` asks for."""
+    headers = _version_headers(resource)
+    headers["Location"] = f"{_base(request, tenant.name)}/{resource['resourceType']}/{resource['id']}"
+    prefer = request.headers.get("prefer", "")
+    if "return=minimal" in prefer:
+        return Response(status_code=status, headers=headers)
+    if "return=OperationOutcome" in prefer:
+        verb = "created" if status == 201 else "updated"
+        body = operation_outcome("information", "informational", f"{resource['resourceType']}/{resource['id']} {verb}")
+        return _respond(fmt, body, headers, status)
+    return _respond(fmt, resource, headers, status)
+
+
+async def create(request: Request) -> Response:
+    fmt = _format(request)
+    tenant = _tenant(request)
+    resource_type = request.path_params["type"]
+    writer = _writer(tenant, resource_type, Interaction.CREATE)
+    resource = await read_resource(request, resource_type)
+    resource.pop("id", None)  # FHIR: the server assigns ids on create
+    condition = request.headers.get("if-none-exist")
+    if condition:
+        existing = await _conditional_matches(tenant, resource_type, condition)
+        if len(existing) > 1:
+            raise PreconditionFailed(f"If-None-Exist matched more than one {resource_type}; nothing was created")
+        if existing:
+            return _written(request, fmt, tenant, existing[0], 200)
+    created = await writer.create(resource_type, resource)
+    return _written(request, fmt, tenant, created, 201)
+
+
+async def _conditional_matches(tenant: Tenant, resource_type: str, condition: str) -> list[dict[str, Any]]:
+    support = _support(tenant, resource_type, Interaction.SEARCH)
+    items = parse_qsl(condition.split("?", 1)[-1], keep_blank_values=True)
+    if not items:
+        raise InvalidRequest("If-None-Exist must hold search parameters, e.g. identifier=sys|123")
+    # Strict: a condition the server would partly ignore could match the wrong record.
+    parsed = parse_search(support, items, strict=True, default_count=2, max_count=2)
+    page = await fetch_page(tenant.adapter, support, parsed.query, 2, first_position(tenant.adapter, False, 2))
+    return page.resources
+
+
+async def update(request: Request) -> Response:
+    fmt = _format(request)
+    tenant = _tenant(request)
+    resource_type, resource_id = request.path_params["type"], request.path_params["id"]
+    writer = _writer(tenant, resource_type, Interaction.UPDATE)
+    _check_id(resource_id)
+    resource = await read_resource(request, resource_type)
+    if resource.get("id") != resource_id:
+        raise InvalidRequest(
+            f"The body's id ('{resource.get('id')}') must equal the id in the URL ('{resource_id}')", expression="id"
+        )
+    if_match = request.headers.get("if-match")
+    version = _etag_version(if_match) if if_match else None
+    updated = await writer.update(resource_type, resource_id, resource, version)
+    return _written(request, fmt, tenant, updated, 200)
+
+
+def _etag_version(etag: str) -> str:
+    text = etag.strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    if len(text) < 2 or not (text.startswith('"') and text.endswith('"')):
+        raise InvalidRequest('If-Match must be an ETag such as W/"3"')
+    return text[1:-1]
+
+
+async def delete(request: Request) -> Response:
+    _format(request)
+    tenant = _tenant(request)
+    resource_type, resource_id = request.path_params["type"], request.path_params["id"]
+    writer = _writer(tenant, resource_type, Interaction.DELETE)
+    _check_id(resource_id)
+    await writer.delete(resource_type, resource_id)
+    return Response(status_code=204)
+
+
+def _check_id(resource_id: str) -> None:
+    if not _ID_RE.match(resource_id):
+        raise InvalidRequest(f"'{resource_id}' is not a valid FHIR id ([A-Za-z0-9-.]{{1,64}})")
+
+
 def fhir_routes() -> list[Route]:
     return [
         Route("/fhir/{tenant}/metadata", metadata, methods=["GET"]),
         Route("/fhir/{tenant}/{type}/_search", search_post, methods=["POST"]),
         Route("/fhir/{tenant}/{type}/{id}", read, methods=["GET"]),
+        Route("/fhir/{tenant}/{type}/{id}", update, methods=["PUT"]),
+        Route("/fhir/{tenant}/{type}/{id}", delete, methods=["DELETE"]),
         Route("/fhir/{tenant}/{type}", search_get, methods=["GET"]),
+        Route("/fhir/{tenant}/{type}", create, methods=["POST"]),
     ]

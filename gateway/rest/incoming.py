@@ -1,0 +1,51 @@
+"""Resources sent by clients: read the body, check it is valid FHIR R4, before any vendor call.
+
+fhir.resources stays off the read path (DESIGN §11: it is expensive); writes are rare and a
+vendor must never receive something that is not FHIR, so they pay for a full model check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError
+from starlette.requests import Request
+
+from gateway import jsonio
+from gateway.errors import Invalid, InvalidRequest, UnsupportedMediaType
+
+_JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
+
+
+async def read_resource(request: Request, resource_type: str) -> dict[str, Any]:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in _JSON_TYPES:
+        raise UnsupportedMediaType(f"Send the resource as application/fhir+json (got '{media or 'nothing'}')")
+    try:
+        body = jsonio.loads(await request.body())
+    except ValueError:
+        raise InvalidRequest("The request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("The request body must be a JSON object (a FHIR resource)")
+    if body.get("resourceType") != resource_type:
+        raise InvalidRequest(
+            f"The body's resourceType must be '{resource_type}' (got '{body.get('resourceType')}')",
+            expression="resourceType",
+        )
+    check_fhir(body)
+    return body
+
+
+def check_fhir(resource: dict[str, Any]) -> None:
+    """Raise Invalid, listing every element that breaks the R4 model, or return."""
+    model = get_fhir_model_class(resource["resourceType"])
+    try:
+        model.model_validate(resource)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            path = ".".join(str(p) for p in error["loc"] if p != "__root__")
+            where = f"{resource['resourceType']}.{path}" if path else resource["resourceType"]
+            problems.append((f"{where}: {error['msg']}", where))
+        raise Invalid(problems) from None
