@@ -72,3 +72,26 @@ def coding(system: str, code: str, display: str | None = None) -> dict[str, str]
 def compact(value: dict[str, Any]) -> dict[str, Any]:
     """Drop keys whose value is None, empty list or empty dict (FHIR forbids empty elements)."""
     return {k: v for k, v in value.items() if v is not None and v != [] and v != {}}
+
+
+def content_version(resource: dict[str, Any]) -> str:
+    """A version id for vendors without one: a short hash of the resource's content.
+
+    Computed without `meta`, so it changes exactly when what the client sees changes
+    (DESIGN §5); stable across requests and restarts.
+    """
+    import hashlib
+
+    import orjson
+
+    body = {k: v for k, v in resource.items() if k != "meta"}
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+
+
+def text_key(text: str) -> str:
+    """A stable id fragment for a record the vendor only has as text (DESIGN §5)."""
+    import hashlib
+    import unicodedata
+
+    folded = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    return hashlib.sha256(folded.encode()).hexdigest()[:10]

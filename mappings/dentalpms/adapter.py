@@ -21,16 +21,16 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from gateway.errors import Gone, NotFound, NotSupported
+from gateway.errors import Gone, NotFound
 from gateway.search.model import (
     DatePrefix,
     DateValue,
-    ReferenceValue,
     SearchQuery,
     StringValue,
     TokenValue,
 )
 from gateway.upstream.errors import vendor_answer
+from mappings import query as q
 from mappings.base import AdapterConfig, Resource, ResourceSupport, SearchRequest, VendorPage
 from mappings.dentalpms.allergy import NKDA_SUFFIX, allergy_to_fhir, nkda_to_fhir
 from mappings.dentalpms.capabilities import RESOURCES
@@ -39,9 +39,9 @@ from mappings.dentalpms.medication import medication_to_fhir
 from mappings.dentalpms.observation import vitals_to_fhir
 from mappings.dentalpms.patient import patient_to_fhir
 from mappings.ids import is_uuid, split_child_id, unpack_uuid
+from mappings.query import date_bounds
 
 MAX_PAGE_SIZE = 100
-_PUSHABLE_DOB = frozenset({DatePrefix.EQ, DatePrefix.GE, DatePrefix.GT, DatePrefix.LE, DatePrefix.LT})
 _SORT_FIELDS = {"family": "last_name", "birthdate": "date_of_birth"}
 
 
@@ -149,7 +149,7 @@ class DentalPmsAdapter:
             return await self._search(resource_type, request)
 
     async def _search(self, resource_type: str, request: SearchRequest) -> VendorPage:
-        ids = _values(request.query, "_id")
+        ids = q.values(request.query, "_id")
         if ids:
             return await self._by_ids(resource_type, [v.code for v in ids if isinstance(v, TokenValue) and v.code])
         return await self._searches[resource_type](request)
@@ -174,7 +174,7 @@ class DentalPmsAdapter:
         term = _search_term(query)
         if term:
             params["search"] = term
-        dob_from, dob_to, dob_exact = _birthdate_bounds(query)
+        dob_from, dob_to, dob_exact = date_bounds(query, "birthdate")
         if dob_from:
             params["dob_from"] = dob_from.isoformat()
         if dob_to:
@@ -208,7 +208,7 @@ class DentalPmsAdapter:
         self, request: SearchRequest, path: str, extra: Mapping[str, str | int]
     ) -> tuple[str, dict[str, Any]] | None:
         """(patient id, vendor page) for a patient's sub-record list; None if no such patient."""
-        patient_id = _single_patient(request.query)
+        patient_id = q.single_patient(request.query)
         if not is_uuid(patient_id):
             return None
         page = int(request.position or 1)
@@ -220,14 +220,14 @@ class DentalPmsAdapter:
         return patient_id, data
 
     async def _search_allergies(self, request: SearchRequest) -> VendorPage:
-        status = _single_token(request.query, "clinical-status")
+        status = q.single_token(request.query, "clinical-status")
         extra: dict[str, str | int] = (
             {"is_active": str(status == "active").lower()} if status in ("active", "inactive") else {}
         )
         first = request.position is None
         patient_task = (
-            asyncio.ensure_future(self._patient_record(_single_patient(request.query)))
-            if first and is_uuid(_single_patient(request.query))
+            asyncio.ensure_future(self._patient_record(q.single_patient(request.query)))
+            if first and is_uuid(q.single_patient(request.query))
             else None
         )
         listed = await self._sub_records(request, "allergies", extra)
@@ -243,7 +243,7 @@ class DentalPmsAdapter:
             total_out = None
         else:
             total_out = total + (patient.get("allergy_review_status") == "nkda")
-        return _paged(request, resources, data, total_out if _only_patient(request.query) else None)
+        return _paged(request, resources, data, total_out if q.only(request.query, "patient", "subject") else None)
 
     async def _search_medications(self, request: SearchRequest) -> VendorPage:
         statuses = {v.code for p in request.query.named("status") for v in p.values if isinstance(v, TokenValue)}
@@ -257,7 +257,9 @@ class DentalPmsAdapter:
             return VendorPage([], None, total=0)
         patient_id, data = listed
         resources = [medication_to_fhir(m, patient_id, self._ctx) for m in data["items"]]
-        return _paged(request, resources, data, int(data["total"]) if _only_patient(request.query) else None)
+        return _paged(
+            request, resources, data, int(data["total"]) if q.only(request.query, "patient", "subject") else None
+        )
 
     async def _search_observations(self, request: SearchRequest) -> VendorPage:
         listed = await self._sub_records(request, "vital-signs", _vitals_dates(request.query))
@@ -283,31 +285,6 @@ def _paged(request: SearchRequest, resources: list[Resource], data: dict[str, An
     return VendorPage(resources, page + 1 if more else None, total=total, previous=page - 1 if page > 1 else None)
 
 
-def _values(query: SearchQuery, name: str) -> list[Any]:
-    return [v for p in query.named(name) for v in p.values]
-
-
-def _single_patient(query: SearchQuery) -> str:
-    refs = [v for name in ("patient", "subject") for v in _values(query, name) if isinstance(v, ReferenceValue)]
-    ids = {r.id for r in refs}
-    if len(ids) > 1:
-        raise NotSupported("Searching several patients at once is not supported; search one patient at a time")
-    return ids.pop() if ids else ""
-
-
-def _only_patient(query: SearchQuery) -> bool:
-    return all(p.name in ("patient", "subject") for p in query.params)
-
-
-def _single_token(query: SearchQuery, name: str) -> str | None:
-    params = query.named(name)
-    if len(params) == 1 and len(params[0].values) == 1:
-        value = params[0].values[0]
-        if isinstance(value, TokenValue):
-            return value.code
-    return None
-
-
 def _search_term(query: SearchQuery) -> str | None:
     """The most selective value the vendor's free-text `search` can narrow by."""
     candidates: list[str] = []
@@ -331,36 +308,6 @@ def _patient_ids_from_identifier(query: SearchQuery, system: str) -> list[str]:
         if all(isinstance(v, TokenValue) and v.system == system and v.code for v in param.values):
             return [v.code for v in param.values if isinstance(v, TokenValue) and v.code]
     return []
-
-
-def _birthdate_bounds(query: SearchQuery) -> tuple[date | None, date | None, bool]:
-    """(dob_from, dob_to, exact) for the birthdate conditions the vendor can apply."""
-    low: date | None = None
-    high: date | None = None
-    exact = True
-    for param in query.named("birthdate"):
-        value = param.values[0]
-        if (
-            len(param.values) != 1
-            or not isinstance(value, DateValue)
-            or value.prefix not in _PUSHABLE_DOB
-            or value.range.precision == "second"
-        ):
-            exact = False
-            continue
-        start, last = value.range.start.date(), (value.range.end - timedelta(days=1)).date()
-        bounds = {
-            DatePrefix.EQ: (start, last),
-            DatePrefix.GE: (start, None),
-            DatePrefix.GT: (last + timedelta(days=1), None),
-            DatePrefix.LE: (None, last),
-            DatePrefix.LT: (None, start - timedelta(days=1)),
-        }[value.prefix]
-        if bounds[0] is not None:
-            low = max(low, bounds[0]) if low else bounds[0]
-        if bounds[1] is not None:
-            high = min(high, bounds[1]) if high else bounds[1]
-    return low, high, exact
 
 
 def _vitals_dates(query: SearchQuery) -> dict[str, str | int]:

@@ -1,0 +1,79 @@
+"""Nextvisit's free-text `allergies` → US Core AllergyIntolerance, one per allergy (pure).
+
+The text is a clinician's list ("Penicillin, Sulfa drugs", "Latex (hives); codeine").
+Each item becomes one AllergyIntolerance whose `code.text` is the item as written; a
+parenthesised note becomes the reaction's manifestation text. "No known allergies" spellings
+become the SNOMED situation concept instead of an allergy to something called "NKDA". Empty
+text means nothing was recorded: no resources, not a claim of no allergies. Ids derive from
+the patient and the item's text, so they are stable across requests and restarts.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mappings.base import TenantContext
+from mappings.fhirjson import coding, compact, content_version, instant, reference, text_key
+from mappings.terminology import ALLERGY_CLINICAL, PROFILE_ALLERGY, no_known_allergy
+
+_SPLIT = re.compile(r"\s*(?:[,;\n]|\band\b|&)\s*", re.IGNORECASE)
+_REACTION = re.compile(r"^(?P<substance>[^(]+?)\s*\((?P<reaction>[^)]*)\)\s*$")
+
+
+def split_allergies(text: str) -> list[str]:
+    """The items of a free-text allergy list, as written (parentheses kept together)."""
+    items: list[str] = []
+    depth, current = 0, ""
+    for piece in re.split(r"(\(|\))", text):
+        if piece == "(":
+            depth += 1
+        elif piece == ")":
+            depth = max(0, depth - 1)
+        if depth:
+            current += piece
+            continue
+        parts = _SPLIT.split(piece)
+        current += parts[0]
+        for part in parts[1:]:
+            items.append(current)
+            current = part
+    items.append(current)
+    return [item.strip() for item in items if item.strip()]
+
+
+def allergies_to_fhir(patient: dict[str, Any], ctx: TenantContext) -> list[dict[str, Any]]:
+    text = (patient.get("allergies") or "").strip()
+    if not text:
+        return []
+    patient_id = str(patient["id"])
+    negated = no_known_allergy(text)
+    if negated:
+        return [_resource(patient, f"{patient_id}.a.nka", {"coding": [coding(*negated)], "text": text}, None)]
+    out: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for item in split_allergies(text):
+        key = text_key(item)
+        seen[key] = seen.get(key, 0) + 1
+        resource_id = f"{patient_id}.a.{key}" + (f"-{seen[key]}" if seen[key] > 1 else "")
+        match = _REACTION.match(item)
+        reaction = match["reaction"].strip() if match and match["reaction"].strip() else None
+        out.append(_resource(patient, resource_id, {"text": item}, reaction))
+    return out
+
+
+def _resource(patient: dict[str, Any], resource_id: str, code: dict[str, Any], reaction: str | None) -> dict[str, Any]:
+    resource = compact(
+        {
+            "resourceType": "AllergyIntolerance",
+            "id": resource_id,
+            # Listed on the chart now: active. Nothing says who verified it, so no verificationStatus.
+            "clinicalStatus": {"coding": [coding(ALLERGY_CLINICAL, "active", "Active")]},
+            "code": code,
+            "patient": reference("Patient", str(patient["id"])),
+            "reaction": [{"manifestation": [{"text": reaction}]}] if reaction else [],
+        }
+    )
+    meta = compact({"versionId": content_version(resource), "lastUpdated": instant(patient.get("updated_at"))})
+    meta["profile"] = [PROFILE_ALLERGY]
+    return {"resourceType": "AllergyIntolerance", "id": resource_id, "meta": meta, **resource}

@@ -1,0 +1,131 @@
+"""Nextvisit PatientFull ⇄ US Core Patient (pure).
+
+Nextvisit stores names, date of birth and gender natively. Elements it has no field for
+(telecom, address, other identifiers, extensions, …) are kept in the patient's documented
+free-form `meta` object under `fhir`, so a Patient written through the gateway reads back
+whole instead of losing what the vendor cannot model; native fields always win over that
+copy. Its `demographics` include (email, phone, address) is used when present.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from gateway.errors import Unprocessable
+from mappings.base import TenantContext
+from mappings.fhirjson import compact, content_version, fhir_date, instant
+from mappings.terminology import GENDER, PROFILE_PATIENT
+
+NATIVE = frozenset({"resourceType", "id", "meta", "text", "name", "birthDate", "gender"})
+GENDER_TO_VENDOR = {"male": "male", "female": "female", "other": "other", "unknown": "unknown"}
+OUR_SYSTEMS = ("patient-id", "patient-uuid")
+
+
+def patient_to_fhir(p: dict[str, Any], ctx: TenantContext) -> dict[str, Any]:
+    stored = _stored(p)
+    identifiers = [
+        {"use": "usual", "system": ctx.system("patient-id"), "value": str(p["id"])},
+        *([{"use": "secondary", "system": ctx.system("patient-uuid"), "value": p["uuid"]}] if p.get("uuid") else []),
+        *stored.pop("identifier", []),
+    ]
+    resource: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": str(p["id"]),
+        "identifier": identifiers,
+        "name": _names(p, stored.pop("name", None)),
+        "telecom": stored.pop("telecom", None) or _telecom(p.get("demographics") or {}),
+        "gender": GENDER.get((p.get("gender") or "").lower(), "unknown"),
+        "birthDate": fhir_date(p.get("date_of_birth")),
+        "address": stored.pop("address", None) or _address(p.get("demographics") or {}),
+        **stored,
+    }
+    resource = compact(resource)
+    meta = compact({"versionId": content_version(resource), "lastUpdated": instant(p.get("updated_at"))})
+    meta["profile"] = [PROFILE_PATIENT]
+    return {"resourceType": "Patient", "id": resource["id"], "meta": meta, **resource}
+
+
+def _stored(p: dict[str, Any]) -> dict[str, Any]:
+    copy = (p.get("meta") or {}).get("fhir")
+    return {k: v for k, v in copy.items() if k not in NATIVE or k == "name"} if isinstance(copy, dict) else {}
+
+
+def _names(p: dict[str, Any], stored: Any) -> list[dict[str, Any]]:
+    given = [g for g in (p.get("first_name"), *(p.get("middle_name") or "").split()) if g]
+    native = compact({"use": "official", "family": p.get("last_name") or None, "given": given})
+    if isinstance(stored, list) and stored:
+        chosen = _chosen_name(stored)
+        # The copy is used only while it still agrees with the vendor's own fields.
+        if chosen.get("family") == native.get("family") and chosen.get("given", []) == given:
+            return stored
+    return [native]
+
+
+def _telecom(demographics: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    if demographics.get("phone"):
+        out.append({"system": "phone", "value": demographics["phone"]})
+    if demographics.get("email"):
+        out.append({"system": "email", "value": demographics["email"]})
+    return out
+
+
+def _address(demographics: dict[str, Any]) -> list[dict[str, Any]]:
+    address = compact(
+        {
+            "line": [demographics["address_line1"]] if demographics.get("address_line1") else [],
+            "city": demographics.get("city"),
+            "state": demographics.get("state"),
+            "postalCode": demographics.get("postal_code"),
+        }
+    )
+    return [address] if address else []
+
+
+def _chosen_name(names: list[dict[str, Any]]) -> dict[str, Any]:
+    return next((n for n in names if n.get("use") == "official"), names[0])
+
+
+def patient_from_fhir(resource: dict[str, Any], ctx: TenantContext, today: date) -> dict[str, Any]:
+    """The Nextvisit request body for a (valid FHIR) Patient, or Unprocessable naming what is missing."""
+    problems: list[tuple[str, str]] = []
+    names = resource.get("name") or []
+    chosen = _chosen_name(names) if names else {}
+    index = names.index(chosen) if names else 0
+    given = chosen.get("given") or []
+    if not given:
+        problems.append(("Nextvisit requires a first name (name.given)", f"Patient.name[{index}].given"))
+    if not chosen.get("family"):
+        problems.append(("Nextvisit requires a last name (name.family)", f"Patient.name[{index}].family"))
+    for part, value in (("family", chosen.get("family")), *(("given", g) for g in given)):
+        if value and len(value) > 255:
+            problems.append((f"Nextvisit names are at most 255 characters ({part})", f"Patient.name[{index}].{part}"))
+    birth = resource.get("birthDate")
+    if not birth:
+        problems.append(("Nextvisit requires a date of birth", "Patient.birthDate"))
+    elif len(birth) != 10:
+        problems.append(("Nextvisit needs a full date of birth (YYYY-MM-DD)", "Patient.birthDate"))
+    elif date.fromisoformat(birth) >= today:
+        problems.append(("The date of birth must be before today", "Patient.birthDate"))
+    if problems:
+        error = Unprocessable(problems[0][0], expression=problems[0][1])
+        error.issues = [(text, where) for text, where in problems[1:]]
+        raise error
+    identifiers = [
+        i for i in resource.get("identifier", []) if i.get("system") not in {ctx.system(s) for s in OUR_SYSTEMS}
+    ]
+    extra = {k: v for k, v in resource.items() if k not in NATIVE and k != "identifier"}
+    if identifiers:
+        extra["identifier"] = identifiers
+    if len(names) > 1 or set(chosen) - {"family", "given", "use"}:
+        extra["name"] = names
+    body: dict[str, Any] = {
+        "first_name": given[0],
+        "middle_name": " ".join(given[1:]) or None,
+        "last_name": chosen["family"],
+        "date_of_birth": birth,
+        "gender": GENDER_TO_VENDOR.get(resource.get("gender") or ""),
+        "meta": {"fhir": extra} if extra else None,
+    }
+    return body

@@ -1,0 +1,75 @@
+"""Reading a SearchQuery from an adapter's side: the helpers every search planner needs."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from gateway.errors import NotSupported
+from gateway.search.model import DatePrefix, DateValue, ReferenceValue, SearchQuery, TokenValue
+
+PUSHABLE_DATE_PREFIXES = frozenset({DatePrefix.EQ, DatePrefix.GE, DatePrefix.GT, DatePrefix.LE, DatePrefix.LT})
+
+
+def values(query: SearchQuery, name: str) -> list[Any]:
+    return [v for p in query.named(name) for v in p.values]
+
+
+def ids(query: SearchQuery) -> list[str]:
+    return [v.code for v in values(query, "_id") if isinstance(v, TokenValue) and v.code]
+
+
+def single_patient(query: SearchQuery) -> str:
+    """The one patient id a `patient`/`subject` search names ("" if none)."""
+    refs = {v.id for name in ("patient", "subject") for v in values(query, name) if isinstance(v, ReferenceValue)}
+    if len(refs) > 1:
+        raise NotSupported("Searching several patients at once is not supported; search one patient at a time")
+    return refs.pop() if refs else ""
+
+
+def only(query: SearchQuery, *names: str) -> bool:
+    """Whether the query has no parameters but these."""
+    return all(p.name in names for p in query.params)
+
+
+def single_token(query: SearchQuery, name: str) -> str | None:
+    params = query.named(name)
+    if len(params) == 1 and len(params[0].values) == 1:
+        value = params[0].values[0]
+        if isinstance(value, TokenValue):
+            return value.code
+    return None
+
+
+def date_bounds(query: SearchQuery, name: str) -> tuple[date | None, date | None, bool]:
+    """(first day, last day, exact) that the `name` date conditions allow, for date-valued targets.
+
+    Exact is False when some condition could not be expressed as a day range (OR-ed values,
+    ne/sa/eb/ap, or a time precision): the caller must leave those to the gateway.
+    """
+    low: date | None = None
+    high: date | None = None
+    exact = True
+    for param in query.named(name):
+        value = param.values[0]
+        if (
+            len(param.values) != 1
+            or not isinstance(value, DateValue)
+            or value.prefix not in PUSHABLE_DATE_PREFIXES
+            or value.range.precision == "second"
+        ):
+            exact = False
+            continue
+        start, last = value.range.start.date(), (value.range.end - timedelta(days=1)).date()
+        lo, hi = {
+            DatePrefix.EQ: (start, last),
+            DatePrefix.GE: (start, None),
+            DatePrefix.GT: (last + timedelta(days=1), None),
+            DatePrefix.LE: (None, last),
+            DatePrefix.LT: (None, start - timedelta(days=1)),
+        }[value.prefix]
+        if lo is not None:
+            low = max(low, lo) if low else lo
+        if hi is not None:
+            high = min(high, hi) if high else hi
+    return low, high, exact
