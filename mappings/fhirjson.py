@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,6 +32,11 @@ def fhir_date(value: str | None) -> str | None:
         return None
 
 
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
 def local_datetime(day: str, clock: str | None, zone: str) -> str:
     """A vendor's local date and optional wall-clock time as a FHIR dateTime.
 
@@ -39,7 +45,7 @@ def local_datetime(day: str, clock: str | None, zone: str) -> str:
     """
     if not clock:
         return day
-    moment = datetime.combine(date.fromisoformat(day), time.fromisoformat(clock), ZoneInfo(zone))
+    moment = datetime.combine(date.fromisoformat(day), time.fromisoformat(clock), _zone(zone))
     return moment.isoformat()
 
 

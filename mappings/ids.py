@@ -8,11 +8,13 @@ written compactly, so UUIDs are packed in base 36 (25 characters each).
 from __future__ import annotations
 
 import uuid
+from functools import lru_cache
 
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 _WIDTH = 25  # 36**25 > 2**128
 
 
+@lru_cache(maxsize=65536)  # the same patient uuid is packed into every child id
 def pack_uuid(value: str) -> str:
     number = uuid.UUID(value).int
     out = []

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from mappings.base import TenantContext
-from mappings.fhirjson import coding, compact, instant, local_datetime, meta, reference
+from mappings.fhirjson import coding, instant, local_datetime, meta, reference
 from mappings.ids import child_id
 from mappings.terminology import (
     BLOOD_PRESSURE,
@@ -60,39 +60,58 @@ def _code(sign: VitalSign) -> dict[str, Any]:
     return {"coding": codings, "text": sign.display}
 
 
-def _base(v: dict[str, Any], patient_id: str, sign: VitalSign, ctx: TenantContext) -> dict[str, Any]:
+_CODES = {key: _code(sign) for key, sign in VITAL_SIGNS.items()}
+
+
+def _shared(v: dict[str, Any], patient_id: str, ctx: TenantContext) -> dict[str, Any]:
+    """What every Observation of one reading has in common, computed once per reading."""
+    shared: dict[str, Any] = {
+        "status": "final",
+        "category": [VITAL_SIGNS_CATEGORY],
+        "subject": reference("Patient", patient_id),
+        "effectiveDateTime": local_datetime(v["date_taken"], v.get("time_taken"), ctx.timezone),
+    }
+    issued = instant(v.get("created_at"))
+    if issued:
+        shared["issued"] = issued
+    return shared
+
+
+def _observation(
+    v: dict[str, Any], patient_id: str, sign: VitalSign, meta_base: dict[str, Any], shared: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "resourceType": "Observation",
         "id": child_id(patient_id, v["id"], sign.key),
-        "meta": meta(sign.profile, v.get("version"), v.get("updated_at")),
-        "status": "final",
-        "category": [VITAL_SIGNS_CATEGORY],
-        "code": _code(sign),
-        "subject": reference("Patient", patient_id),
-        "effectiveDateTime": local_datetime(v["date_taken"], v.get("time_taken"), ctx.timezone),
-        "issued": instant(v.get("created_at")),
+        "meta": {**meta_base, "profile": [sign.profile]},
+        "status": shared["status"],
+        "category": shared["category"],
+        "code": _CODES[sign.key],
+        **{k: shared[k] for k in ("subject", "effectiveDateTime", "issued") if k in shared},
     }
 
 
 def vitals_to_fhir(v: dict[str, Any], patient_id: str, ctx: TenantContext) -> list[dict[str, Any]]:
     """Every Observation one reading yields, in a fixed order (blood pressure first)."""
     out: list[dict[str, Any]] = []
+    meta_base = meta(None, v.get("version"), v.get("updated_at"))
+    shared = _shared(v, patient_id, ctx)
     systolic, diastolic = _number(v.get("bp_systolic")), _number(v.get("bp_diastolic"))
     if systolic is not None or diastolic is not None:
-        bp = _base(v, patient_id, BLOOD_PRESSURE, ctx)
+        bp = _observation(v, patient_id, BLOOD_PRESSURE, meta_base, shared)
         bp["component"] = [
             _component(code, display, value)
             for (code, display), value in ((SYSTOLIC, systolic), (DIASTOLIC, diastolic))
         ]
-        out.append(compact(bp))
+        out.append(bp)
     for key, field in FIELDS.items():
         value = _number(v.get(field))
         if value is None:
             continue
         sign = VITAL_SIGNS[key]
-        observation = _base(v, patient_id, sign, ctx)
+        observation = _observation(v, patient_id, sign, meta_base, shared)
         observation["valueQuantity"] = _quantity(value, sign.unit)
-        out.append(compact(observation))
+        out.append(observation)
     return out
 
 

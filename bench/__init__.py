@@ -1,0 +1,1 @@
+"""Performance benchmark of the gateway against a raw passthrough proxy (see bench/README.md)."""

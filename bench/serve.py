@@ -1,0 +1,127 @@
+"""One benchmark server in its own process: `python -m bench.serve ROLE --fd N [--cpu C]`.
+
+ROLE is `sandbox` (the Dental PMS simulator over the synthetic clinic), `gateway` (built
+exactly as `fhir-gateway serve` builds it, from a TOML file) or `proxy` (bench.passthrough).
+The parent binds and listens on the loopback socket and hands it over as file descriptor N,
+so the port is known before the child starts and cannot be taken in between. Secrets come
+from the environment, as in production: BENCH_DENTALPMS_TOKEN (and, for the gateway, the
+variables its config names).
+
+Every server runs uvicorn with one worker, uvloop + httptools, no access log, log level
+warning. The process dies with its parent (PR_SET_PDEATHSIG), so nothing outlives a run.
+
+`--profile PATH` (gateway, proxy): SIGUSR1 starts cProfile, SIGUSR2 stops it and writes the
+stats to PATH; the parent sends them around the measured load only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import ctypes
+import logging
+import os
+import signal
+import socket
+import sys
+from typing import Any
+
+import uvicorn
+
+
+def _die_with_parent(parent: int) -> None:
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        sys.exit(1)
+
+
+def _sandbox() -> Any:
+    from mappings.dentalpms.sandbox import create_app
+    from mappings.sandbox.clinic import build_clinic
+
+    return create_app(build_clinic(), org_id=os.environ["BENCH_ORG_ID"], api_token=os.environ["BENCH_DENTALPMS_TOKEN"])
+
+
+def _gateway(config: str, access_middleware: bool) -> tuple[Any, str]:
+    # As gateway.cli._serve does it: settings from the file, logging at the configured level.
+    from gateway.app import create_app
+    from gateway.settings import load_settings
+
+    settings = load_settings(config)
+    logging.basicConfig(
+        level=settings.server.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    return create_app(settings, access_logging=access_middleware), settings.server.log_level
+
+
+def _proxy(vendor_base: str) -> Any:
+    from bench.passthrough import create_app
+
+    return create_app(vendor_base, os.environ["BENCH_ORG_ID"], os.environ["BENCH_DENTALPMS_TOKEN"])
+
+
+def _install_profiler(path: str) -> None:
+    profiler: cProfile.Profile | None = None
+
+    def start(signum: int, frame: Any) -> None:
+        nonlocal profiler
+        profiler = cProfile.Profile()
+        profiler.enable()
+
+    def stop(signum: int, frame: Any) -> None:
+        if profiler is None:
+            return
+        profiler.disable()
+        profiler.dump_stats(path + ".part")
+        os.replace(path + ".part", path)
+
+    signal.signal(signal.SIGUSR1, start)
+    signal.signal(signal.SIGUSR2, stop)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.serve")
+    parser.add_argument("role", choices=("sandbox", "gateway", "proxy"))
+    parser.add_argument("--fd", type=int, required=True, help="listening socket inherited from the parent")
+    parser.add_argument("--cpu", type=int, help="pin this process to one core")
+    parser.add_argument("--parent", type=int, default=os.getppid())
+    parser.add_argument("--config", help="gateway: TOML config file")
+    parser.add_argument("--no-access-middleware", action="store_true", help="gateway: create_app(access_logging=False)")
+    parser.add_argument("--vendor-base", help="proxy: the sandbox API root")
+    parser.add_argument("--profile", help="cProfile stats file, toggled by SIGUSR1/SIGUSR2")
+    args = parser.parse_args(argv)
+
+    _die_with_parent(args.parent)
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})
+    sock = socket.socket(fileno=args.fd)
+
+    log_level = "warning"
+    if args.role == "sandbox":
+        app = _sandbox()
+    elif args.role == "gateway":
+        app, log_level = _gateway(args.config, not args.no_access_middleware)
+    else:
+        app = _proxy(args.vendor_base)
+    if args.profile:
+        _install_profiler(args.profile)
+
+    config = uvicorn.Config(
+        app,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level=log_level,
+        workers=1,
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
