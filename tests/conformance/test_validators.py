@@ -91,9 +91,7 @@ def reported(problems: list[str], prefix: str, *fragments: str) -> bool:
 
 def component_without(code: str) -> Callable[[JSON], object]:
     def change(observation: JSON) -> None:
-        observation["component"] = [
-            c for c in observation["component"] if c["code"]["coding"][0]["code"] != code
-        ]
+        observation["component"] = [c for c in observation["component"] if c["code"]["coding"][0]["code"] != code]
 
     return change
 
@@ -113,9 +111,7 @@ def test_official_us_core_example_passes(name: str) -> None:
 def test_every_gateway_profile_loads_and_has_a_passing_example() -> None:
     require_conformance_data()
     covered = {
-        p.removeprefix(US_CORE_BASE)
-        for name in OFFICIAL_EXAMPLES
-        for p in us_core().examples[name]["meta"]["profile"]
+        p.removeprefix(US_CORE_BASE) for name in OFFICIAL_EXAMPLES for p in us_core().examples[name]["meta"]["profile"]
     }
     assert set(GATEWAY_PROFILES) <= covered
     for profile in GATEWAY_PROFILES:
@@ -173,9 +169,7 @@ def test_schema_reports_a_code_outside_its_enum() -> None:
 
 def test_unknown_resource_type_is_a_problem() -> None:
     require_conformance_data()
-    assert check_resource({"resourceType": "Patientt", "id": "x"}) == [
-        "Patientt: unknown resourceType 'Patientt'"
-    ]
+    assert check_resource({"resourceType": "Patientt", "id": "x"}) == ["Patientt: unknown resourceType 'Patientt'"]
 
 
 # --- layer 2: fhir.resources ----------------------------------------------------------------
@@ -200,9 +194,7 @@ def test_patient_without_identifier() -> None:
 
 def test_patient_name_without_family_given_or_data_absent_reason() -> None:
     require_conformance_data()
-    problems = check_resource(
-        mutated("Patient-example", lambda p: p.update(name=[{"use": "official", "text": "Amy"}]))
-    )
+    problems = check_resource(mutated("Patient-example", lambda p: p.update(name=[{"use": "official", "text": "Amy"}])))
     assert reported(problems, "profile us-core-patient Patient.name[0]", "us-core-6")
 
 
@@ -307,9 +299,7 @@ def test_body_temperature_unit_outside_its_required_value_set() -> None:
         observation["valueQuantity"].update(code="K", unit="K")
 
     problems = check_resource(mutated("Observation-temperature", kelvin))
-    assert reported(
-        problems, "profile us-core-body-temperature Observation.valueQuantity.code", "ucum-bodytemp"
-    )
+    assert reported(problems, "profile us-core-body-temperature Observation.valueQuantity.code", "ucum-bodytemp")
 
 
 def test_allergy_clinical_status_outside_its_required_value_set() -> None:
@@ -423,9 +413,7 @@ def test_capability_statement_checks() -> None:
     assert reported(problems, "capability CapabilityStatement.fhirVersion", "'4.3.0'")
     assert reported(problems, "capability CapabilityStatement.format", "no json")
     assert reported(problems, "capability CapabilityStatement.kind", "'capability'")
-    assert reported(
-        problems, "capability CapabilityStatement.rest[0].resource[0].searchParam[1]", "no type"
-    )
+    assert reported(problems, "capability CapabilityStatement.rest[0].resource[0].searchParam[1]", "no type")
     assert check_capability_statement({"resourceType": "Patient"}) != []
 
 
