@@ -94,6 +94,14 @@ class Conflict(FHIRError):
     code = "conflict"
 
 
+class AlreadyExists(Conflict):
+    """The vendor refused a create as a duplicate; `existing` is that record when known."""
+
+    def __init__(self, diagnostics: str, existing: dict[str, object] | None = None) -> None:
+        super().__init__(diagnostics)
+        self.existing = existing
+
+
 class PreconditionFailed(FHIRError):
     status = 412
     code = "conflict"

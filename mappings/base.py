@@ -122,6 +122,14 @@ class Adapter(Protocol):
     async def aclose(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class Written:
+    """A resource as the vendor now stores it, and what of the client's resource it could not keep."""
+
+    resource: Resource
+    not_stored: tuple[str, ...] = ()
+
+
 @runtime_checkable
 class Writer(Protocol):
     """An adapter that can also write. Routes offer only the interactions it declares.
@@ -131,11 +139,15 @@ class Writer(Protocol):
     Unprocessable naming the element, before anything is sent.
     """
 
-    async def create(self, resource_type: str, resource: Resource) -> Resource:
-        """The created resource as now stored at the vendor (with its new id)."""
+    async def create(self, resource_type: str, resource: Resource) -> Written:
+        """The created resource as now stored at the vendor (with its new id).
+
+        A vendor refusing a duplicate raises gateway.errors.AlreadyExists, with the existing
+        resource when the adapter can find it (conditional create then answers with it).
+        """
         ...
 
-    async def update(self, resource_type: str, resource_id: str, resource: Resource, if_match: str | None) -> Resource:
+    async def update(self, resource_type: str, resource_id: str, resource: Resource, if_match: str | None) -> Written:
         """Replace; `if_match` is the version the client last saw (PreconditionFailed if stale)."""
         ...
 

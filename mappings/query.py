@@ -73,3 +73,24 @@ def date_bounds(query: SearchQuery, name: str) -> tuple[date | None, date | None
         if hi is not None:
             high = min(high, hi) if high else hi
     return low, high, exact
+
+
+def date_bounds_any(query: SearchQuery, name: str) -> tuple[date | None, date | None]:
+    """Like `date_bounds`, but widening instead of giving up: days bounding every match (the end
+    is the day after the last possible one).
+
+    For narrowing a vendor window: ne/sa/eb and OR-ed values only lose a side, never a match.
+    """
+    low: date | None = None
+    high: date | None = None
+    for param in query.named(name):
+        starts = [v.range.start.date() for v in param.values if isinstance(v, DateValue)]
+        ends = [v.range.end.date() for v in param.values if isinstance(v, DateValue)]
+        prefixes = {v.prefix for v in param.values if isinstance(v, DateValue)}
+        if prefixes <= {DatePrefix.EQ, DatePrefix.GE, DatePrefix.GT, DatePrefix.SA} and starts:
+            lo = min(starts)
+            low = max(low, lo) if low else lo
+        if prefixes <= {DatePrefix.EQ, DatePrefix.LE, DatePrefix.LT, DatePrefix.EB} and ends:
+            hi = max(ends)
+            high = min(high, hi) if high else hi
+    return low, high

@@ -13,7 +13,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway import jsonio
-from gateway.errors import InvalidRequest, MethodNotAllowed, NotFound, PreconditionFailed, UnsupportedMediaType
+from gateway.errors import (
+    AlreadyExists,
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+    PreconditionFailed,
+    UnsupportedMediaType,
+)
 from gateway.rest.bundle import searchset, shape
 from gateway.rest.capability import capability_statement
 from gateway.rest.incoming import read_resource
@@ -189,8 +196,19 @@ def _writer(tenant: Tenant, resource_type: str, interaction: Interaction) -> Wri
     return adapter
 
 
-def _written(request: Request, fmt: Format, tenant: Tenant, resource: dict[str, Any], status: int) -> Response:
-    """A create/update answer: Location, ETag, Last-Modified, and the body `Prefer` asks for."""
+def _written(
+    request: Request,
+    fmt: Format,
+    tenant: Tenant,
+    resource: dict[str, Any],
+    status: int,
+    not_stored: tuple[str, ...] = (),
+) -> Response:
+    """A create/update answer: Location, ETag, Last-Modified, and the body `Prefer` asks for.
+
+    What the vendor could not keep is reported with `Prefer: return=OperationOutcome` (the
+    FHIR way to ask for processing messages); the representation shows what was stored.
+    """
     headers = _version_headers(resource)
     headers["Location"] = f"{_base(request, tenant.name)}/{resource['resourceType']}/{resource['id']}"
     prefer = request.headers.get("prefer", "")
@@ -199,6 +217,15 @@ def _written(request: Request, fmt: Format, tenant: Tenant, resource: dict[str, 
     if "return=OperationOutcome" in prefer:
         verb = "created" if status == 201 else "updated"
         body = operation_outcome("information", "informational", f"{resource['resourceType']}/{resource['id']} {verb}")
+        body["issue"] += [
+            {
+                "severity": "warning",
+                "code": "informational",
+                "diagnostics": "Not stored by the vendor",
+                "expression": [e],
+            }
+            for e in not_stored
+        ]
         return _respond(fmt, body, headers, status)
     return _respond(fmt, resource, headers, status)
 
@@ -217,8 +244,13 @@ async def create(request: Request) -> Response:
             raise PreconditionFailed(f"If-None-Exist matched more than one {resource_type}; nothing was created")
         if existing:
             return _written(request, fmt, tenant, existing[0], 200)
-    created = await writer.create(resource_type, resource)
-    return _written(request, fmt, tenant, created, 201)
+    try:
+        created = await writer.create(resource_type, resource)
+    except AlreadyExists as exc:
+        if condition and exc.existing is not None:
+            return _written(request, fmt, tenant, dict(exc.existing), 200)
+        raise
+    return _written(request, fmt, tenant, created.resource, 201, created.not_stored)
 
 
 async def _conditional_matches(tenant: Tenant, resource_type: str, condition: str) -> list[dict[str, Any]]:
@@ -246,7 +278,7 @@ async def update(request: Request) -> Response:
     if_match = request.headers.get("if-match")
     version = _etag_version(if_match) if if_match else None
     updated = await writer.update(resource_type, resource_id, resource, version)
-    return _written(request, fmt, tenant, updated, 200)
+    return _written(request, fmt, tenant, updated.resource, 200, updated.not_stored)
 
 
 def _etag_version(etag: str) -> str:

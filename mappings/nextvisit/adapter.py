@@ -29,7 +29,7 @@ from gateway.errors import Gone, NotFound, PreconditionFailed
 from gateway.search.model import SearchQuery, StringValue, TokenValue
 from gateway.upstream.errors import vendor_answer
 from mappings import query as q
-from mappings.base import AdapterConfig, Resource, ResourceSupport, SearchRequest, VendorPage
+from mappings.base import AdapterConfig, Resource, ResourceSupport, SearchRequest, VendorPage, Written
 from mappings.nextvisit.allergy import allergies_to_fhir
 from mappings.nextvisit.capabilities import RESOURCES
 from mappings.nextvisit.client import NextvisitClient
@@ -163,13 +163,13 @@ class NextvisitAdapter:
 
     # -- write --------------------------------------------------------------------------------
 
-    async def create(self, resource_type: str, resource: Resource) -> Resource:
+    async def create(self, resource_type: str, resource: Resource) -> Written:
         body = patient_from_fhir(resource, self._ctx, _today())
         with vendor_answer("Nextvisit"):
             data = await self.client.request("POST", "/v1/patients", json=body)
-            return await self.read("Patient", str(data["data"]["id"]))
+            return Written(await self.read("Patient", str(data["data"]["id"])))
 
-    async def update(self, resource_type: str, resource_id: str, resource: Resource, if_match: str | None) -> Resource:
+    async def update(self, resource_type: str, resource_id: str, resource: Resource, if_match: str | None) -> Written:
         current = await self.read("Patient", resource_id)
         if if_match is not None and current["meta"]["versionId"] != if_match:
             raise PreconditionFailed(
@@ -178,7 +178,7 @@ class NextvisitAdapter:
         body = patient_from_fhir(resource, self._ctx, _today())
         with vendor_answer("Nextvisit"):
             await self.client.request("PUT", f"/v1/patients/{resource_id}", json=body)
-            return await self.read("Patient", resource_id)
+            return Written(await self.read("Patient", resource_id))
 
     async def delete(self, resource_type: str, resource_id: str) -> None:
         await self._patient(resource_id)  # 404 / 410 before anything is sent

@@ -1,0 +1,192 @@
+"""The NexHealth Synchronizer HTTP client: the only code that knows its URLs, auth and envelope.
+
+- Auth: `POST /authenticates` with the API key as `Authorization` returns a JWT bearer token.
+  The token is cached until shortly before its `exp` claim, renewed once on expiry or on a
+  401, and only one renewal runs at a time however many requests wait on it. Neither key
+  nor token is ever logged.
+- Every call sends the version header and the tenant's `subdomain`/`location_id`.
+- The envelope `{code, description, error, data, count}` is unwrapped here and only here:
+  `code: false` or a non-empty `error` is an error even under HTTP 200, and a `description`
+  saying a parameter was ignored comes back as a warning for the adapter to weigh.
+- Limits (100 req/s and 1,000 req/min per key; 429 without Retry-After): a shared limiter
+  keeps us under them, a 429 is retried with jittered exponential backoff, and a request
+  that cannot be served in time becomes a 429 with Retry-After for our client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from gateway.errors import AlreadyExists, FHIRError, Throttled, UpstreamError, UpstreamSecurity
+from gateway.upstream.errors import error_for_status
+from gateway.upstream.http import Timeouts, UpstreamClient, UpstreamResponse
+from gateway.upstream.ratelimit import RateLimit, Window
+from mappings.base import AdapterConfig
+
+log = logging.getLogger("mappings.nexhealth")
+VERSION_HEADER = "application/vnd.Nexhealth+json;version=2"
+DUPLICATE = "already exists"
+
+
+class Duplicate(AlreadyExists):
+    """NexHealth refused a create because the patient already exists."""
+
+
+class _VendorThrottled(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Envelope:
+    data: Any
+    count: int | None
+    warnings: list[str] = field(default_factory=list)
+
+
+class NexHealthClient:
+    def __init__(self, config: AdapterConfig) -> None:
+        try:
+            self._api_key = config.secrets["api_key"]
+            self.subdomain = str(config.options["subdomain"])
+            self.location_id = str(config.options["location_id"])
+        except KeyError as missing:
+            raise ValueError(
+                f"NexHealth tenant needs {missing.args[0]} "
+                "(options.subdomain, options.location_id, credentials.api_key)"
+            ) from None
+        self.location_strict = bool(config.options.get("location_strict", False))
+        self._http = UpstreamClient(
+            config.base_url,
+            Timeouts(config.connect_timeout, config.read_timeout, config.total_timeout),
+            config.max_connections,
+        )
+        max_wait = float(config.options.get("max_queue_seconds", 5.0))
+        self._limit = RateLimit(
+            [
+                Window(int(config.options.get("rate_per_second", 100)), 1.0),
+                Window(int(config.options.get("rate_per_minute", 1000)), 60.0),
+            ],
+            max_wait=max_wait,
+        )
+        self._retry_for = max_wait
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._auth_lock = asyncio.Lock()
+        self.authentications = 0  # observable for tests and metrics; never the token
+
+    # -- auth ---------------------------------------------------------------------------------
+
+    def _fresh(self) -> str | None:
+        return self._token if self._token and time.time() < self._expires_at else None
+
+    async def _authenticate(self, stale: str | None) -> str:
+        async with self._auth_lock:
+            current = self._fresh()
+            if current is not None and current != stale:
+                return current  # renewed while we waited
+            await self._limit.acquire()
+            response = await self._http.request(
+                "POST", "/authenticates", headers={"Authorization": self._api_key, "Accept": VERSION_HEADER}
+            )
+            if response.status in (401, 403):
+                log.error("NexHealth refused the API key (HTTP %d): check the tenant's credentials", response.status)
+                raise UpstreamSecurity("The vendor refused the gateway's credentials; the operator must check them")
+            envelope = _unwrap(response)
+            token = (envelope.data or {}).get("token") if isinstance(envelope.data, dict) else None
+            if not isinstance(token, str):
+                raise UpstreamError("The vendor's authentication answer had no token")
+            self._token, self._expires_at = token, _renew_at(token)
+            self.authentications += 1
+            return token
+
+    # -- requests -----------------------------------------------------------------------------
+
+    async def request(
+        self, method: str, path: str, *, params: Mapping[str, str | int] | None = None, json: Any = None
+    ) -> Envelope:
+        scoped: dict[str, str | int] = {"subdomain": self.subdomain, "location_id": self.location_id, **(params or {})}
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(_VendorThrottled),
+                wait=wait_random_exponential(multiplier=0.2, max=2.0),
+                stop=stop_after_attempt(5) | stop_after_delay(self._retry_for),
+                reraise=True,
+            ):
+                with attempt:
+                    return await self._once(method, path, scoped, json)
+        except _VendorThrottled:
+            raise Throttled("The vendor is rate-limiting requests; retry later", retry_after=2) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _once(self, method: str, path: str, params: Mapping[str, str | int], json: Any) -> Envelope:
+        token = self._fresh() or await self._authenticate(None)
+        response = await self._send(method, path, token, params, json)
+        if response.status == 401:
+            token = await self._authenticate(token)
+            response = await self._send(method, path, token, params, json)
+            if response.status == 401:
+                raise UpstreamSecurity(
+                    "The vendor refused the gateway's fresh token; the operator must check the tenant"
+                )
+        if response.status == 429:
+            raise _VendorThrottled()
+        return _unwrap(response)
+
+    async def _send(
+        self, method: str, path: str, token: str, params: Mapping[str, str | int], json: Any
+    ) -> UpstreamResponse:
+        await self._limit.acquire()
+        headers = {"Authorization": f"Bearer {token}", "Accept": VERSION_HEADER}
+        return await self._http.request(method, path, params=params, json=json, headers=headers)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+def _renew_at(token: str) -> float:
+    """When to renew: shortly before `exp` (10% of the lifetime, at most a minute early)."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return time.time() + 300  # not a JWT we can read: renew in 5 minutes, or on a 401
+    expires = float(claims.get("exp", time.time() + 300))
+    issued = float(claims.get("iat", time.time()))
+    return expires - min(60.0, max(0.0, (expires - issued) * 0.1))
+
+
+def _unwrap(response: UpstreamResponse) -> Envelope:
+    body = response.json()
+    if not isinstance(body, dict):
+        raise UpstreamError(f"The vendor's answer was not its documented envelope (HTTP {response.status})")
+    errors = [str(e) for e in body.get("error") or []]
+    if response.status >= 400 or body.get("code") is False or errors:
+        raise _error(response.status, errors)
+    description = body.get("description")
+    warnings = [description] if isinstance(description, str) else [str(d) for d in description or []]
+    warnings = [w for w in warnings if "ignor" in w.lower()]
+    count = body.get("count")
+    return Envelope(body.get("data"), int(count) if isinstance(count, int) else None, warnings)
+
+
+def _error(status: int, errors: list[str]) -> FHIRError:
+    message = "; ".join(errors)
+    if any(DUPLICATE in e.lower() for e in errors):
+        return Duplicate("The vendor already has a patient with that information")
+    if status < 400:
+        return UpstreamError("The vendor reported an error in a successful answer")
+    # NexHealth's messages describe parameters, not the values sent; keep them short anyway.
+    return error_for_status(status, message[:300])

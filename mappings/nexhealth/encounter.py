@@ -1,0 +1,63 @@
+"""NexHealth appointments → US Core Encounter (pure).
+
+Status from what the appointment says and when it is: cancelled → cancelled; not yet started
+→ planned; past and confirmed → finished; past and never confirmed → unknown (NexHealth does
+not say whether the patient came). The provider is the primary performer; the location is the
+tenant's NexHealth location. The id carries patient, appointment and day
+(`<patient>.<appointment>.<yyyymmdd>`), so a read is one appointments call.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from mappings.base import TenantContext
+from mappings.fhirjson import coding, compact, content_version, instant, reference
+from mappings.terminology import US_CORE
+
+PROFILE_ENCOUNTER = f"{US_CORE}/us-core-encounter"
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+PARTICIPATION = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+
+
+def appointment_id(a: dict[str, Any]) -> str:
+    day = (a.get("start_time") or "")[:10].replace("-", "")
+    return f"{a['patient_id']}.{a['id']}.{day}"
+
+
+def encounter_status(a: dict[str, Any], now: datetime) -> str:
+    if a.get("cancelled"):
+        return "cancelled"
+    start = instant(a.get("start_time"))
+    if start is None or datetime.fromisoformat(start.replace("Z", "+00:00")) > now:
+        return "planned"
+    return "finished" if a.get("confirmed") else "unknown"
+
+
+def encounter_to_fhir(a: dict[str, Any], ctx: TenantContext, now: datetime) -> dict[str, Any]:
+    location = ctx.extra.get("location_name") or f"NexHealth location {a.get('location_id')}"
+    resource = compact(
+        {
+            "resourceType": "Encounter",
+            "id": appointment_id(a),
+            "identifier": [{"system": ctx.system("appointment-id"), "value": str(a["id"])}],
+            "status": encounter_status(a, now),
+            "class": coding(ACT_CODE, "AMB", "ambulatory"),
+            "type": [{"text": a.get("appointment_type") or "Appointment"}],
+            "subject": reference("Patient", str(a["patient_id"])),
+            "participant": [
+                {
+                    "type": [{"coding": [coding(PARTICIPATION, "PPRF", "primary performer")]}],
+                    "individual": {"display": a["provider_name"]},
+                }
+            ]
+            if a.get("provider_name")
+            else [],
+            "period": compact({"start": instant(a.get("start_time")), "end": instant(a.get("end_time"))}),
+            "location": [{"location": {"display": location}}],
+        }
+    )
+    meta = compact({"versionId": content_version(resource), "lastUpdated": instant(a.get("updated_at"))})
+    meta["profile"] = [PROFILE_ENCOUNTER]
+    return {"resourceType": "Encounter", "id": resource["id"], "meta": meta, **resource}

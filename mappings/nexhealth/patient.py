@@ -1,0 +1,122 @@
+"""NexHealth patients ⇄ US Core Patient (pure).
+
+Gender: NexHealth knows Male, Female and Other. FHIR `unknown` has no NexHealth value, so a
+create with it is refused rather than guessed; a NexHealth patient without gender reads as
+`unknown`. Phone numbers are digits at NexHealth. The chart number is the practice system's
+id (`foreign_id`), present once NexHealth has inserted the patient there (`foreign_id_type`
+other than `nex`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.errors import Unprocessable
+from mappings.base import TenantContext
+from mappings.fhirjson import coding, compact, content_version, fhir_date, instant
+from mappings.terminology import IDENTIFIER_TYPE, PROFILE_PATIENT
+
+GENDER_FROM_VENDOR = {"male": "male", "female": "female", "other": "other"}
+GENDER_TO_VENDOR = {"male": "Male", "female": "Female", "other": "Other"}
+# What a NexHealth create can carry; anything else a client sends is not stored there.
+STORED_ON_CREATE = frozenset({"resourceType", "id", "meta", "text", "name", "telecom", "birthDate", "gender"})
+
+
+def patient_to_fhir(p: dict[str, Any], ctx: TenantContext) -> dict[str, Any]:
+    bio = p.get("bio") or {}
+    identifiers: list[dict[str, Any]] = [{"use": "usual", "system": ctx.system("patient-id"), "value": str(p["id"])}]
+    if p.get("foreign_id") and p.get("foreign_id_type") != "nex":
+        identifiers.append(
+            {
+                "use": "official",
+                "type": {"coding": [coding(IDENTIFIER_TYPE, "MR", "Medical record number")], "text": "Chart number"},
+                "system": ctx.system("chart-number"),
+                "value": str(p["foreign_id"]),
+            }
+        )
+    given = [g for g in (p.get("first_name"), p.get("middle_name")) if g]
+    phones: list[dict[str, Any]] = []
+    for field, use in (("cell_phone_number", "mobile"), ("home_phone_number", "home"), ("phone_number", None)):
+        value = bio.get(field)
+        if value and value not in {t["value"] for t in phones}:
+            phones.append(compact({"system": "phone", "value": value, "use": use}))
+    address = compact(
+        {
+            "line": [bio["street_address"]] if bio.get("street_address") else [],
+            "city": bio.get("city"),
+            "state": bio.get("state"),
+            "postalCode": bio.get("zip_code"),
+        }
+    )
+    resource = compact(
+        {
+            "resourceType": "Patient",
+            "id": str(p["id"]),
+            "identifier": identifiers,
+            "active": not p.get("inactive", False),
+            "name": [compact({"use": "official", "family": p.get("last_name") or None, "given": given})],
+            "telecom": phones + ([{"system": "email", "value": p["email"]}] if p.get("email") else []),
+            "gender": GENDER_FROM_VENDOR.get((bio.get("gender") or "").lower(), "unknown"),
+            "birthDate": fhir_date(bio.get("date_of_birth")),
+            "address": [address] if address else [],
+        }
+    )
+    meta = compact({"versionId": content_version(resource), "lastUpdated": instant(p.get("updated_at"))})
+    meta["profile"] = [PROFILE_PATIENT]
+    return {"resourceType": "Patient", "id": resource["id"], "meta": meta, **resource}
+
+
+def patient_from_fhir(resource: dict[str, Any], provider_id: int) -> tuple[dict[str, Any], list[str]]:
+    """(NexHealth create body, elements it cannot store) or Unprocessable naming what is missing."""
+    problems: list[tuple[str, str]] = []
+    names = resource.get("name") or []
+    chosen = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
+    given = chosen.get("given") or []
+    if not given:
+        problems.append(("NexHealth requires a first name", "Patient.name.given"))
+    if not chosen.get("family"):
+        problems.append(("NexHealth requires a last name", "Patient.name.family"))
+    telecom = resource.get("telecom") or []
+    email = next((t.get("value") for t in telecom if t.get("system") == "email" and t.get("value")), None)
+    phone = next((t.get("value") for t in telecom if t.get("system") == "phone" and t.get("value")), None)
+    digits = "".join(c for c in phone or "" if c.isdigit())
+    if not email:
+        problems.append(("NexHealth requires an email address", "Patient.telecom"))
+    if not digits:
+        problems.append(("NexHealth requires a phone number", "Patient.telecom"))
+    if not resource.get("birthDate"):
+        problems.append(("NexHealth requires a date of birth", "Patient.birthDate"))
+    elif len(resource["birthDate"]) != 10:
+        problems.append(("NexHealth needs a full date of birth (YYYY-MM-DD)", "Patient.birthDate"))
+    gender = resource.get("gender")
+    if not gender:
+        problems.append(("NexHealth requires a gender", "Patient.gender"))
+    elif gender not in GENDER_TO_VENDOR:
+        problems.append(
+            (f"NexHealth has no value for gender '{gender}' (it knows male, female and other)", "Patient.gender")
+        )
+    if problems:
+        error = Unprocessable(problems[0][0], expression=problems[0][1])
+        error.issues = [(text, where) for text, where in problems[1:]]
+        raise error
+    body = {
+        "provider": {"provider_id": provider_id},
+        "patient": {
+            "first_name": given[0],
+            "last_name": chosen["family"],
+            "email": email,
+            "bio": {
+                "date_of_birth": resource["birthDate"],
+                "phone_number": digits,
+                "gender": GENDER_TO_VENDOR[gender or ""],
+            },
+        },
+    }
+    unstored = [f"Patient.{k}" for k in resource if k not in STORED_ON_CREATE]
+    if len(given) > 1 or len(names) > 1:
+        unstored.append("Patient.name (only the first given and the family name are kept)")
+    if sum(1 for t in telecom if t.get("system") in ("email", "phone")) > 2 or any(
+        t.get("system") not in ("email", "phone") for t in telecom
+    ):
+        unstored.append("Patient.telecom (only one email and one phone are kept)")
+    return body, unstored
