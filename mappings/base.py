@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 from gateway.search.model import DatePrefix, SearchQuery
 
@@ -130,9 +130,9 @@ class Written:
     not_stored: tuple[str, ...] = ()
 
 
-@runtime_checkable
 class Writer(Protocol):
-    """An adapter that can also write. Routes offer only the interactions it declares.
+    """An adapter that can also write: it implements the methods of the write interactions it
+    declares (create, update, delete), and routes offer only those.
 
     Incoming resources reach these methods already checked as valid FHIR; vendor-specific
     requirements (required fields, value sets) are the adapter's to enforce, with an

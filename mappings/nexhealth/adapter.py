@@ -155,7 +155,8 @@ class NexHealthAdapter:
             "patient_id": patient_id,
             "start": start.isoformat().replace("+00:00", "Z"),
             "end": end.isoformat().replace("+00:00", "Z"),
-            "cancelled": "true",
+            "cancelled": "true",  # include cancelled visits (they become cancelled Encounters)
+            "include[]": "appointment_type",
             "page": page,
             "per_page": size,
         }

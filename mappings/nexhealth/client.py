@@ -122,8 +122,9 @@ class NexHealthClient:
         try:
             async for attempt in AsyncRetrying(
                 retry=retry_if_exception_type(_VendorThrottled),
-                wait=wait_random_exponential(multiplier=0.2, max=2.0),
-                stop=stop_after_attempt(5) | stop_after_delay(self._retry_for),
+                # NexHealth's windows are a second and a minute: back off past the second.
+                wait=wait_random_exponential(multiplier=0.5, min=0.25, max=2.0),
+                stop=stop_after_attempt(12) | stop_after_delay(self._retry_for),
                 reraise=True,
             ):
                 with attempt:

@@ -35,6 +35,12 @@ def encounter_status(a: dict[str, Any], now: datetime) -> str:
     return "finished" if a.get("confirmed") else "unknown"
 
 
+def _type_name(a: dict[str, Any]) -> str:
+    kind = a.get("appointment_type")  # an object with `include[]=appointment_type`
+    name = kind.get("name") if isinstance(kind, dict) else kind
+    return str(name) if name else "Appointment"
+
+
 def encounter_to_fhir(a: dict[str, Any], ctx: TenantContext, now: datetime) -> dict[str, Any]:
     location = ctx.extra.get("location_name") or f"NexHealth location {a.get('location_id')}"
     resource = compact(
@@ -44,7 +50,7 @@ def encounter_to_fhir(a: dict[str, Any], ctx: TenantContext, now: datetime) -> d
             "identifier": [{"system": ctx.system("appointment-id"), "value": str(a["id"])}],
             "status": encounter_status(a, now),
             "class": coding(ACT_CODE, "AMB", "ambulatory"),
-            "type": [{"text": a.get("appointment_type") or "Appointment"}],
+            "type": [{"text": _type_name(a)}],
             "subject": reference("Patient", str(a["patient_id"])),
             "participant": [
                 {

@@ -1,0 +1,221 @@
+"""NexHealth tenant end to end: clinic truth → NexHealth sandbox (HTTP) → gateway (HTTP) → FHIR;
+FHIR's AND semantics over NexHealth's OR search; duplicate-safe create."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from mappings.nexhealth.sandbox import PATIENT_ID_OFFSET, location_id_of
+from mappings.sandbox.clinic import Clinic, Patient
+from tests.conftest import RunningGateway
+from tests.support.fhir_http import FhirHttp, outcome_of
+
+TENANT = "nexhealth"
+BASE = f"/fhir/{TENANT}"
+LOCATION = 101
+GENDER = {"male": "male", "female": "female", "non_binary": "other", "other": "other"}
+JSON = {"Content-Type": "application/fhir+json"}
+
+
+def _fold(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
+
+
+def _fhir_id(p: Patient) -> str:
+    return str(p.id + PATIENT_ID_OFFSET)
+
+
+def _live(clinic: Clinic) -> list[Patient]:
+    return [p for p in clinic.patients if not p.deleted]
+
+
+@pytest.fixture(scope="module")
+def all_patients(gateway: RunningGateway) -> list[dict[str, Any]]:
+    client = FhirHttp(gateway.url)
+    try:
+        return client.search_all(f"{BASE}/Patient", _count=100)
+    finally:
+        client.close()
+
+
+def test_every_live_patient_comes_back_once_with_its_demographics(
+    all_patients: list[dict[str, Any]], clinic: Clinic
+) -> None:
+    ids = Counter(p["id"] for p in all_patients)
+    assert all(n == 1 for n in ids.values())
+    assert set(ids) == {_fhir_id(p) for p in _live(clinic)}
+    by_id = {_fhir_id(p): p for p in _live(clinic)}
+    for resource in all_patients:
+        truth = by_id[resource["id"]]
+        name = resource["name"][0]
+        assert name.get("family") == truth.last_name
+        assert name.get("given") == [g for g in (truth.first_name, truth.middle_name) if g]
+        assert resource.get("birthDate") == (truth.birth_date.isoformat() if truth.birth_date else None)
+        assert resource["gender"] == GENDER.get(truth.gender or "", "unknown")
+        assert resource["active"] is (truth.status not in ("inactive", "deceased"))
+        assert truth.chart_number in {i["value"] for i in resource["identifier"]}
+
+
+# -- AND over OR -------------------------------------------------------------------------------
+
+
+def test_phone_of_one_and_name_of_another_matches_neither(fhir: FhirHttp, clinic: Clinic) -> None:
+    a, b = [p for p in _live(clinic) if p.mobile_phone and p.last_name.isascii()][:2]
+    assert a.last_name != b.last_name
+    both = fhir.search_all(f"{BASE}/Patient", phone=a.mobile_phone, family=b.last_name)
+    assert both == []  # NexHealth alone would return a and b
+    assert {r["id"] for r in fhir.search_all(f"{BASE}/Patient", phone=a.mobile_phone, family=a.last_name)} == {
+        _fhir_id(a)
+    }
+
+
+def test_email_and_birthdate_of_different_patients(fhir: FhirHttp, clinic: Clinic) -> None:
+    a, b = [p for p in _live(clinic) if p.email and p.birth_date][:2]
+    assert fhir.search_all(f"{BASE}/Patient", email=a.email, birthdate=b.birth_date.isoformat()) == []
+
+
+def test_fuzzy_vendor_names_do_not_leak_into_fhir_results(fhir: FhirHttp, clinic: Clinic) -> None:
+    # NexHealth's name search tolerates a typo ("Jonson" finds "Johnson"); FHIR prefix matching does not.
+    assert any(p.last_name == "Johnson" for p in _live(clinic))
+    assert fhir.search_all(f"{BASE}/Patient", family="Jonson") == []
+    johnsons = {_fhir_id(p) for p in _live(clinic) if _fold(p.last_name).startswith("johnson")}
+    assert {r["id"] for r in fhir.search_all(f"{BASE}/Patient", family="johnson")} == johnsons
+
+
+@pytest.mark.parametrize(
+    ("params", "predicate"),
+    [
+        ({"family": "smith"}, lambda p: _fold(p.last_name).startswith("smith")),
+        ({"family:exact": "Smith"}, lambda p: p.last_name == "Smith"),
+        ({"given:contains": "ar"}, lambda p: any("ar" in _fold(g) for g in (p.first_name, p.middle_name) if g)),
+        (
+            {"name": "gar", "gender": "female"},
+            lambda p: (
+                p.gender == "female"
+                and any(_fold(n).startswith("gar") for n in (p.first_name, p.middle_name, p.last_name) if n)
+            ),
+        ),
+        ({"gender": "male", "active": "false"}, lambda p: p.gender == "male" and p.status in ("inactive", "deceased")),
+        (
+            {"birthdate": "ge1990", "gender": "other"},
+            lambda p: p.birth_date is not None and p.birth_date.year >= 1990 and p.gender in ("other", "non_binary"),
+        ),
+    ],
+)
+def test_search_matches_the_clinic(fhir: FhirHttp, clinic: Clinic, params: dict[str, str], predicate: Any) -> None:
+    expected = {_fhir_id(p) for p in _live(clinic) if predicate(p)}
+    assert {r["id"] for r in fhir.search_all(f"{BASE}/Patient", **params, _count=50)} == expected
+
+
+def test_unnarrowable_search_is_paged_through_completely(fhir: FhirHttp, clinic: Clinic) -> None:
+    pages = list(fhir.pages(f"{BASE}/Patient", gender="female", _count=10))
+    found = [e["resource"]["id"] for page in pages for e in page.get("entry", [])]
+    assert len(found) == len(set(found))
+    assert set(found) == {_fhir_id(p) for p in _live(clinic) if p.gender == "female"}
+    assert len(pages) > 2
+
+
+def test_identifier_by_chart_number_and_id(fhir: FhirHttp, clinic: Clinic) -> None:
+    patient = _live(clinic)[5]
+    assert [r["id"] for r in fhir.search_all(f"{BASE}/Patient", identifier=patient.chart_number)] == [_fhir_id(patient)]
+    assert [r["id"] for r in fhir.search_all(f"{BASE}/Patient", identifier=_fhir_id(patient))] == [_fhir_id(patient)]
+
+
+# -- encounters --------------------------------------------------------------------------------
+
+
+def _expected_status(encounter: Any, now: datetime) -> str:
+    if encounter.status == "cancelled":
+        return "cancelled"
+    if encounter.start > now:
+        return "planned"
+    confirmed = encounter.status in ("finished", "arrived") or (encounter.status == "planned" and encounter.id % 2 == 0)
+    return "finished" if confirmed else "unknown"
+
+
+def test_encounters_match_the_clinic(fhir: FhirHttp, clinic: Clinic) -> None:
+    now = datetime.now(UTC)
+    for truth in _live(clinic)[::4]:
+        got = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(truth))
+        expected = Counter(
+            (e.start.isoformat()[:19], _expected_status(e, now))
+            for e in truth.encounters
+            if location_id_of(e.location_id) == LOCATION
+        )
+        assert Counter((e["period"]["start"][:19], e["status"]) for e in got) == expected, truth.id
+        for encounter in got:
+            assert encounter["participant"][0]["individual"]["display"]
+            assert encounter["location"][0]["location"]["display"]
+
+
+def test_encounter_date_status_and_read(fhir: FhirHttp, clinic: Clinic) -> None:
+    patient = max(_live(clinic), key=lambda p: len(p.encounters))
+    everything = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(patient))
+    assert everything
+    day = sorted(e["period"]["start"][:10] for e in everything)[len(everything) // 2]
+    later = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(patient), date=f"ge{day}")
+    assert {e["id"] for e in later} == {
+        e["id"] for e in everything if e["period"].get("end", e["period"]["start"])[:10] >= day
+    }
+    for status in ("finished", "planned", "cancelled"):
+        hits = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(patient), status=status)
+        assert {e["id"] for e in hits} == {e["id"] for e in everything if e["status"] == status}
+    for encounter in everything[:3]:
+        assert fhir.get_ok(f"{BASE}/Encounter/{encounter['id']}") == encounter
+
+
+# -- create ------------------------------------------------------------------------------------
+
+
+def _patient(family: str, email: str, phone: str, gender: str = "female") -> dict[str, Any]:
+    return {
+        "resourceType": "Patient",
+        "name": [{"use": "official", "family": family, "given": ["Nova"]}],
+        "telecom": [{"system": "email", "value": email}, {"system": "phone", "value": phone}],
+        "birthDate": "1993-03-03",
+        "gender": gender,
+    }
+
+
+def test_create_then_duplicate(fhir: FhirHttp) -> None:
+    body = _patient("Createdone", "nova.createdone@example.org", "3125550777")
+    created = fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+    assert created.status_code == 201, created.text
+    pid = created.json()["id"]
+    assert fhir.get_ok(f"{BASE}/Patient/{pid}")["name"][0]["family"] == "Createdone"
+    again = fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+    assert again.status_code == 409 and outcome_of(again)["issue"][0]["code"] == "conflict"
+    conditional = fhir.request(
+        "POST", f"{BASE}/Patient", json=body, headers={**JSON, "If-None-Exist": "family=nomatchatall"}
+    )
+    assert conditional.status_code == 200 and conditional.json()["id"] == pid
+
+
+def test_create_reports_what_nexhealth_cannot_keep(fhir: FhirHttp) -> None:
+    body = {**_patient("Keeper", "keeper@example.org", "3125550888"), "address": [{"city": "Chicago"}]}
+    response = fhir.request("POST", f"{BASE}/Patient", json=body, headers={**JSON, "Prefer": "return=OperationOutcome"})
+    assert response.status_code == 201
+    warnings = [i for i in outcome_of(response)["issue"] if i["severity"] == "warning"]
+    assert [w["expression"][0] for w in warnings] == ["Patient.address"]
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        ({"gender": "unknown"}, "Patient.gender"),
+        ({"telecom": [{"system": "phone", "value": "3125550999"}]}, "Patient.telecom"),
+        ({"birthDate": None}, "Patient.birthDate"),
+    ],
+)
+def test_create_requirements(fhir: FhirHttp, change: dict[str, Any], where: str) -> None:
+    body = {
+        k: v for k, v in {**_patient("Requires", "req@example.org", "3125550999"), **change}.items() if v is not None
+    }
+    response = fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+    assert response.status_code == 422
+    assert any(i.get("expression") == [where] for i in outcome_of(response)["issue"])
