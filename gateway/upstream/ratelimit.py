@@ -23,10 +23,21 @@ class Window:
     seconds: float
 
 
+def _bucket(window: Window, headroom: float) -> AsyncLimiter:
+    """A leaky bucket that never exceeds `window` in ANY span of its length, fixed or sliding.
+
+    A bucket of capacity c draining at r per second admits at most c + r·T in a span T, so
+    with r = headroom·n/T and c = (1 - headroom)·n that is n: bursts stay small and a vendor
+    counting in fixed windows never sees two bursts meet at a window boundary.
+    """
+    rate = window.requests * headroom / window.seconds
+    capacity = max(1, math.floor(window.requests * (1 - headroom)))
+    return AsyncLimiter(capacity, capacity / rate)
+
+
 class RateLimit:
     def __init__(self, windows: Sequence[Window], *, max_wait: float = 5.0, headroom: float = 0.9) -> None:
-        # Headroom keeps us under the vendor's count even when our clock and theirs disagree.
-        self._limiters = [AsyncLimiter(max(1, math.floor(w.requests * headroom)), w.seconds) for w in windows]
+        self._limiters = [_bucket(w, headroom) for w in windows]
         self._longest = max((w.seconds for w in windows), default=1.0)
         self._max_wait = max_wait
 
