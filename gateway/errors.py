@@ -72,6 +72,18 @@ class MethodNotAllowed(FHIRError):
     code = "not-supported"
 
 
+class TooCostly(FHIRError):
+    """Answering would take more vendor calls or resources than one request may use."""
+
+    status = 422
+    code = "too-costly"
+
+
+class PayloadTooLarge(FHIRError):
+    status = 413
+    code = "too-costly"
+
+
 class NotAcceptable(FHIRError):
     status = 406
     code = "not-supported"

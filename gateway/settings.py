@@ -12,6 +12,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -43,6 +44,15 @@ class TenantSettings(_Strict):
     credentials: dict[str, str] = Field(default_factory=dict)
     timeouts: TimeoutSettings = TimeoutSettings()
     max_connections: int = Field(64, ge=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}' (use an IANA name such as America/Chicago)") from None
+        return value
 
     @field_validator("credentials")
     @classmethod

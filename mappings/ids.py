@@ -35,10 +35,16 @@ def unpack_uuid(text: str) -> str | None:
 
 
 def is_uuid(text: str) -> bool:
+    """A UUID in its canonical form (lower case, hyphenated): the only spelling of an id we serve."""
     try:
-        return str(uuid.UUID(text)) == text.lower() and len(text) == 36
+        return str(uuid.UUID(text)) == text
     except ValueError:
         return False
+
+
+def is_int_id(text: str) -> bool:
+    """A vendor integer id in its canonical spelling ("7", not "007")."""
+    return text.isascii() and text.isdigit() and str(int(text)) == text
 
 
 def child_id(parent_uuid: str, child_uuid: str, suffix: str | None = None) -> str:

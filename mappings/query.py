@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from gateway.errors import NotSupported
+from gateway.errors import Gone, InvalidRequest, NotFound, NotSupported
 from gateway.search.model import DatePrefix, DateValue, ReferenceValue, SearchQuery, TokenValue
+
+Resource = dict[str, Any]
 
 PUSHABLE_DATE_PREFIXES = frozenset({DatePrefix.EQ, DatePrefix.GE, DatePrefix.GT, DatePrefix.LE, DatePrefix.LT})
 
@@ -15,8 +19,37 @@ def values(query: SearchQuery, name: str) -> list[Any]:
     return [v for p in query.named(name) for v in p.values]
 
 
-def ids(query: SearchQuery) -> list[str]:
-    return [v.code for v in values(query, "_id") if isinstance(v, TokenValue) and v.code]
+MAX_IDS = 50  # ids one search may name: each costs a vendor read
+
+
+def ids(query: SearchQuery) -> list[str] | None:
+    """The ids a query's `_id` conditions allow (ORed within one, ANDed across), or None."""
+    allowed: set[str] | None = None
+    ordered: list[str] = []
+    for param in query.named("_id"):
+        codes = [v.code for v in param.values if isinstance(v, TokenValue) and v.code]
+        ordered += [c for c in codes if c not in ordered]
+        allowed = set(codes) if allowed is None else allowed & set(codes)
+    if allowed is None:
+        return None
+    chosen = [i for i in ordered if i in allowed]
+    if len(chosen) > MAX_IDS:
+        raise InvalidRequest(f"At most {MAX_IDS} ids per search", expression="_id")
+    return chosen
+
+
+async def read_each(read: Callable[[str], Awaitable[Resource]], ids: Sequence[str]) -> list[Resource]:
+    """The resources of these ids that exist (concurrently; missing and deleted ones left out)."""
+
+    async def one(resource_id: str) -> Resource | None:
+        try:
+            return await read(resource_id)
+        except (NotFound, Gone):
+            return None
+
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(one(i)) for i in dict.fromkeys(ids)]
+    return [r for r in (t.result() for t in tasks) if r is not None]
 
 
 def single_patient(query: SearchQuery) -> str:
@@ -60,13 +93,13 @@ def date_bounds(query: SearchQuery, name: str) -> tuple[date | None, date | None
         ):
             exact = False
             continue
-        start, last = value.range.start.date(), (value.range.end - timedelta(days=1)).date()
+        start, last = value.range.start.date(), shift(value.range.end.date(), -1)
         lo, hi = {
             DatePrefix.EQ: (start, last),
             DatePrefix.GE: (start, None),
-            DatePrefix.GT: (last + timedelta(days=1), None),
+            DatePrefix.GT: (shift(last, 1), None),
             DatePrefix.LE: (None, last),
-            DatePrefix.LT: (None, start - timedelta(days=1)),
+            DatePrefix.LT: (None, shift(start, -1)),
         }[value.prefix]
         if lo is not None:
             low = max(low, lo) if low else lo
@@ -94,3 +127,11 @@ def date_bounds_any(query: SearchQuery, name: str) -> tuple[date | None, date | 
             hi = max(ends)
             high = min(high, hi) if high else hi
     return low, high
+
+
+def shift(day: date, days: int) -> date:
+    """`day` moved by `days`, held at the ends of the calendar instead of overflowing."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min

@@ -10,10 +10,11 @@ from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from gateway import jsonio
-from gateway.errors import Invalid, InvalidRequest, UnsupportedMediaType
+from gateway.errors import Invalid, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 
 _JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
 
@@ -23,7 +24,7 @@ async def read_resource(request: Request, resource_type: str) -> dict[str, Any]:
     if media not in _JSON_TYPES:
         raise UnsupportedMediaType(f"Send the resource as application/fhir+json (got '{media or 'nothing'}')")
     try:
-        body = jsonio.loads(await request.body())
+        body = jsonio.loads(await read_body(request))
     except ValueError:
         raise InvalidRequest("The request body is not valid JSON") from None
     if not isinstance(body, dict):
@@ -33,7 +34,8 @@ async def read_resource(request: Request, resource_type: str) -> dict[str, Any]:
             f"The body's resourceType must be '{resource_type}' (got '{body.get('resourceType')}')",
             expression="resourceType",
         )
-    check_fhir(body)
+    # Model validation is CPU-bound: off the event loop, so one large write stalls no reads.
+    await run_in_threadpool(check_fhir, body)
     return body
 
 
@@ -49,3 +51,20 @@ def check_fhir(resource: dict[str, Any]) -> None:
             where = f"{resource['resourceType']}.{path}" if path else resource["resourceType"]
             problems.append((f"{where}: {error['msg']}", where))
         raise Invalid(problems) from None
+
+
+MAX_BODY_BYTES = 1_000_000  # a Patient is a few KB; this bounds memory and validation time
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, refused with 413 past MAX_BODY_BYTES without reading it all."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"Request bodies are limited to {MAX_BODY_BYTES} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"Request bodies are limited to {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

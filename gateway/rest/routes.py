@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import format_datetime
 from typing import Any, cast
@@ -18,12 +19,14 @@ from gateway.errors import (
     InvalidRequest,
     MethodNotAllowed,
     NotFound,
+    NotSupported,
     PreconditionFailed,
+    TooCostly,
     UnsupportedMediaType,
 )
 from gateway.rest.bundle import searchset, shape
 from gateway.rest.capability import capability_statement
-from gateway.rest.incoming import read_resource
+from gateway.rest.incoming import read_body, read_resource
 from gateway.rest.negotiation import Format, negotiate
 from gateway.rest.outcome import operation_outcome
 from gateway.rest.paging import PageTokens, search_fingerprint
@@ -64,8 +67,19 @@ def _support(tenant: Tenant, resource_type: str, interaction: Interaction) -> Re
         known = ", ".join(sorted(tenant.adapter.resources))
         raise NotFound(f"Resource type '{resource_type}' is not served by tenant '{tenant.name}' (served: {known})")
     if interaction not in support.interactions:
-        raise MethodNotAllowed(f"{interaction} is not supported on {resource_type} for tenant '{tenant.name}'")
+        raise MethodNotAllowed(
+            f"{interaction} is not supported on {resource_type} for tenant '{tenant.name}'",
+            headers={"Allow": _allow(support, interaction)},
+        )
     return support
+
+
+def _allow(support: ResourceSupport, refused: Interaction) -> str:
+    table = (
+        _INSTANCE_METHODS if refused in (Interaction.READ, Interaction.UPDATE, Interaction.DELETE) else _TYPE_METHODS
+    )
+    allowed = [m for m, (i, _) in table.items() if i in support.interactions]
+    return ", ".join([*allowed, "HEAD"] if "GET" in allowed else allowed)
 
 
 def _format(request: Request) -> Format:
@@ -106,11 +120,17 @@ async def read(request: Request) -> Response:
     _support(tenant, resource_type, Interaction.READ)
     _check_id(resource_id)
     resource = await tenant.adapter.read(resource_type, resource_id)
+    version = request.path_params.get("vid")
+    if version is not None and (resource.get("meta") or {}).get("versionId") != version:
+        # Vendors keep no history: only the current version can be read by version id.
+        raise NotFound(f"{resource_type}/{resource_id} has no version '{version}' here (only the current one)")
     q = request.query_params
     elements = tuple(e for e in q.get("_elements", "").split(",") if e)
     summary = q.get("_summary")
+    if summary in ("true", "text"):
+        summary = None  # element summaries are not served; the whole resource is more, never less
     if summary not in (None, "false", "data"):
-        raise InvalidRequest("_summary on a read must be 'data' or 'false'", expression="_summary")
+        raise InvalidRequest("_summary on a read must be true, text, data or false", expression="_summary")
     return _respond(fmt, shape(resource, summary, elements), _version_headers(resource))
 
 
@@ -133,7 +153,7 @@ async def search_post(request: Request) -> Response:
     if content_type != "application/x-www-form-urlencoded":
         raise UnsupportedMediaType("POST _search takes application/x-www-form-urlencoded parameters")
     try:
-        form = parse_qsl((await request.body()).decode(), keep_blank_values=True, strict_parsing=False)
+        form = parse_qsl((await read_body(request)).decode(), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError:
         raise InvalidRequest("The form body is not UTF-8") from None
     items = list(request.query_params.multi_items()) + form
@@ -151,6 +171,7 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
         strict=_strict(request),
         default_count=state.settings.paging.default_count,
         max_count=state.settings.paging.max_count,
+        zone=tenant.context.timezone,
     )
     base = _base(request, tenant.name)
     caller = str(request.scope.get("fhir.caller", "anonymous"))
@@ -204,6 +225,7 @@ def _written(
     resource: dict[str, Any],
     status: int,
     not_stored: tuple[str, ...] = (),
+    matched: bool = False,
 ) -> Response:
     """A create/update answer: Location, ETag, Last-Modified, and the body `Prefer` asks for.
 
@@ -211,12 +233,14 @@ def _written(
     FHIR way to ask for processing messages); the representation shows what was stored.
     """
     headers = _version_headers(resource)
-    headers["Location"] = f"{_base(request, tenant.name)}/{resource['resourceType']}/{resource['id']}"
+    location = f"{_base(request, tenant.name)}/{resource['resourceType']}/{resource['id']}"
+    version = (resource.get("meta") or {}).get("versionId")
+    headers["Location"] = f"{location}/_history/{version}" if version else location
     prefer = request.headers.get("prefer", "")
     if "return=minimal" in prefer:
         return Response(status_code=status, headers=headers)
     if "return=OperationOutcome" in prefer:
-        verb = "created" if status == 201 else "updated"
+        verb = {201: "created", 200: "updated"}[status] if not matched else "matched If-None-Exist; nothing created"
         body = operation_outcome("information", "informational", f"{resource['resourceType']}/{resource['id']} {verb}")
         body["issue"] += [
             {
@@ -244,12 +268,12 @@ async def create(request: Request) -> Response:
         if len(existing) > 1:
             raise PreconditionFailed(f"If-None-Exist matched more than one {resource_type}; nothing was created")
         if existing:
-            return _written(request, fmt, tenant, existing[0], 200)
+            return _written(request, fmt, tenant, existing[0], 200, matched=True)
     try:
         created = await writer.create(resource_type, resource)
     except AlreadyExists as exc:
         if condition and exc.existing is not None:
-            return _written(request, fmt, tenant, dict(exc.existing), 200)
+            return _written(request, fmt, tenant, dict(exc.existing), 200, matched=True)
         raise
     return _written(request, fmt, tenant, created.resource, 201, created.not_stored)
 
@@ -257,11 +281,20 @@ async def create(request: Request) -> Response:
 async def _conditional_matches(tenant: Tenant, resource_type: str, condition: str) -> list[dict[str, Any]]:
     support = _support(tenant, resource_type, Interaction.SEARCH)
     items = parse_qsl(condition.split("?", 1)[-1], keep_blank_values=True)
-    if not items:
-        raise InvalidRequest("If-None-Exist must hold search parameters, e.g. identifier=sys|123")
     # Strict: a condition the server would partly ignore could match the wrong record.
-    parsed = parse_search(support, items, strict=True, default_count=2, max_count=2)
+    try:
+        parsed = parse_search(support, items, strict=True, default_count=2, max_count=2, zone=tenant.context.timezone)
+    except NotSupported as exc:
+        raise InvalidRequest(f"If-None-Exist: {exc.diagnostics}", expression="If-None-Exist") from None
+    if not parsed.query.params:
+        raise InvalidRequest(
+            "If-None-Exist must hold search parameters that select records, e.g. identifier=sys|123",
+            expression="If-None-Exist",
+        )
     page = await fetch_page(tenant.adapter, support, parsed.query, 2, first_position(tenant.adapter, False, 2))
+    if len(page.resources) < 2 and page.next is not None:
+        # The walk stopped before the end: "no match" or "one match" would be a guess.
+        raise TooCostly("If-None-Exist could not be checked completely; use a more selective condition")
     return page.resources
 
 
@@ -306,13 +339,39 @@ def _check_id(resource_id: str) -> None:
         raise InvalidRequest(f"'{resource_id}' is not a valid FHIR id ([A-Za-z0-9-.]{{1,64}})")
 
 
+Endpoint = Callable[[Request], Awaitable[Response]]
+# Per path: HTTP method -> (interaction it needs, handler). The interactions decide `Allow`.
+_TYPE_METHODS: dict[str, tuple[Interaction, Endpoint]] = {
+    "GET": (Interaction.SEARCH, search_get),
+    "POST": (Interaction.CREATE, create),
+}
+_INSTANCE_METHODS: dict[str, tuple[Interaction, Endpoint]] = {
+    "GET": (Interaction.READ, read),
+    "PUT": (Interaction.UPDATE, update),
+    "DELETE": (Interaction.DELETE, delete),
+}
+
+
+def _dispatch(methods: dict[str, tuple[Interaction, Endpoint]]) -> Endpoint:
+    async def endpoint(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        if method in methods:
+            return await methods[method][1](request)
+        support = _tenant(request).adapter.resources.get(request.path_params["type"])
+        allowed = [m for m, (i, _) in methods.items() if support is not None and i in support.interactions]
+        if "GET" in allowed:
+            allowed.append("HEAD")
+        raise MethodNotAllowed(f"{request.method} is not supported here", headers={"Allow": ", ".join(allowed)})
+
+    return endpoint
+
+
 def fhir_routes() -> list[Route]:
+    every = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]
     return [
         Route("/fhir/{tenant}/metadata", metadata, methods=["GET"]),
         Route("/fhir/{tenant}/{type}/_search", search_post, methods=["POST"]),
-        Route("/fhir/{tenant}/{type}/{id}", read, methods=["GET"]),
-        Route("/fhir/{tenant}/{type}/{id}", update, methods=["PUT"]),
-        Route("/fhir/{tenant}/{type}/{id}", delete, methods=["DELETE"]),
-        Route("/fhir/{tenant}/{type}", search_get, methods=["GET"]),
-        Route("/fhir/{tenant}/{type}", create, methods=["POST"]),
+        Route("/fhir/{tenant}/{type}/{id}/_history/{vid}", read, methods=["GET"]),
+        Route("/fhir/{tenant}/{type}/{id}", _dispatch(_INSTANCE_METHODS), methods=every),
+        Route("/fhir/{tenant}/{type}", _dispatch(_TYPE_METHODS), methods=every),
     ]

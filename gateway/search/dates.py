@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from gateway.search.model import DatePrefix, DateRange
 
@@ -24,22 +26,31 @@ def parse_fhir_date(text: str, default_tz: tzinfo = UTC) -> DateRange:
     Raises ValueError for anything that is not a valid FHIR date. A time without a zone
     is read in `default_tz` (the search spec leaves the zone to the server).
     """
+    try:
+        return _parse(text, default_tz)
+    except OverflowError:  # 0001-01-01 in a zone west of UTC, 9999-12-31 plus a day, ...
+        raise ValueError(f"'{text}' is outside the dates this server can compare") from None
+
+
+def _parse(text: str, default_tz: tzinfo) -> DateRange:
     m = _DATE_RE.match(text)
     if not m:
         raise ValueError(f"'{text}' is not a FHIR date")
     year = int(m["y"])
+    zone = default_tz
     if m["m"] is None:
-        start = datetime(year, 1, 1, tzinfo=UTC)
-        return DateRange(start, start.replace(year=year + 1), "year", text)
+        start, end = datetime(year, 1, 1, tzinfo=zone), datetime(year + 1, 1, 1, tzinfo=zone)
+        return DateRange(start.astimezone(UTC), end.astimezone(UTC), "year", text)
     month = int(m["m"])
     if m["d"] is None:
-        start = datetime(year, month, 1, tzinfo=UTC)
-        end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
-        return DateRange(start, end, "month", text)
+        start = datetime(year, month, 1, tzinfo=zone)
+        end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=zone)
+        return DateRange(start.astimezone(UTC), end.astimezone(UTC), "month", text)
     day = int(m["d"])
     if m["H"] is None:
-        start = datetime(year, month, day, tzinfo=UTC)
-        return DateRange(start, start + timedelta(days=1), "day", text)
+        start = datetime(year, month, day, tzinfo=zone)
+        end = datetime.combine(start.date() + timedelta(days=1), start.time(), zone)
+        return DateRange(start.astimezone(UTC), end.astimezone(UTC), "day", text)
     tz: tzinfo = default_tz
     if m["tz"] == "Z":
         tz = UTC
@@ -55,6 +66,11 @@ def parse_fhir_date(text: str, default_tz: tzinfo = UTC) -> DateRange:
     if m["frac"]:
         step = timedelta(microseconds=1)
     return DateRange(start, start + step, "second", text)
+
+
+@lru_cache(maxsize=64)
+def zone_info(name: str) -> tzinfo:
+    return UTC if name == "UTC" else ZoneInfo(name)
 
 
 def _offset(delta: timedelta) -> tzinfo:
@@ -85,10 +101,10 @@ def range_matches(prefix: DatePrefix, search: DateRange, target: DateRange) -> b
     raise AssertionError(prefix)
 
 
-def period_range(start: str | None, end: str | None) -> DateRange | None:
+def period_range(start: str | None, end: str | None, zone: tzinfo = UTC) -> DateRange | None:
     """The range a FHIR Period covers; an open end is unbounded on that side."""
     if start is None and end is None:
         return None
-    lo = parse_fhir_date(start).start if start else datetime.min.replace(tzinfo=UTC)
-    hi = parse_fhir_date(end).end if end else datetime.max.replace(tzinfo=UTC)
+    lo = parse_fhir_date(start, zone).start if start else datetime.min.replace(tzinfo=UTC)
+    hi = parse_fhir_date(end, zone).end if end else datetime.max.replace(tzinfo=UTC)
     return DateRange(lo, hi, "second", "")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any
 
 from gateway.search.dates import parse_fhir_date, period_range
@@ -83,32 +84,41 @@ def _reference(element: str) -> Callable[[Resource], list[str]]:
     return lambda r: [ref["reference"] for ref in _list(r.get(element)) if ref.get("reference")]
 
 
-def _date(element: str) -> Callable[[Resource], list[DateRange]]:
-    return lambda r: [parse_fhir_date(v) for v in _list(r.get(element))]
+# Date extractors return FHIR values as written (a string, or a Period's (start, end)): a
+# date-only value is a day in the tenant's zone, which only the matcher knows.
+DateTarget = str | tuple[str | None, str | None]
 
 
-def _effective(r: Resource) -> list[DateRange]:
+def _date(element: str) -> Callable[[Resource], list[DateTarget]]:
+    return lambda r: [str(v) for v in _list(r.get(element))]
+
+
+def _effective(r: Resource) -> list[DateTarget]:
     if r.get("effectiveDateTime"):
-        return [parse_fhir_date(r["effectiveDateTime"])]
+        return [r["effectiveDateTime"]]
     if r.get("effectivePeriod"):
         p = r["effectivePeriod"]
-        found = period_range(p.get("start"), p.get("end"))
-        return [found] if found else []
+        return [(p.get("start"), p.get("end"))] if p.get("start") or p.get("end") else []
     return []
 
 
-def _period(element: str) -> Callable[[Resource], list[DateRange]]:
-    def extract(r: Resource) -> list[DateRange]:
+def _period(element: str) -> Callable[[Resource], list[DateTarget]]:
+    def extract(r: Resource) -> list[DateTarget]:
         p = r.get(element) or {}
-        found = period_range(p.get("start"), p.get("end"))
-        return [found] if found else []
+        return [(p.get("start"), p.get("end"))] if p.get("start") or p.get("end") else []
 
     return extract
 
 
-def _last_updated(r: Resource) -> list[DateRange]:
+def _last_updated(r: Resource) -> list[DateTarget]:
     value = (r.get("meta") or {}).get("lastUpdated")
-    return [parse_fhir_date(value)] if value else []
+    return [value] if value else []
+
+
+def date_range(target: DateTarget, zone: tzinfo) -> DateRange | None:
+    if isinstance(target, tuple):
+        return period_range(target[0], target[1], zone)
+    return parse_fhir_date(target, zone)
 
 
 _COMMON = {

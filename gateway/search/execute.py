@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.errors import FHIRError
+from gateway.errors import TooCostly
 from gateway.search.match import matches
 from gateway.search.model import SearchQuery
 from mappings.base import Adapter, Pushdown, ResourceSupport, SearchRequest
@@ -19,11 +19,6 @@ from mappings.base import Adapter, Pushdown, ResourceSupport, SearchRequest
 MAX_VENDOR_CALLS_PER_PAGE = 25
 MAX_VENDOR_CALLS_TO_COUNT = 400
 MAX_HISTORY = 64
-
-
-class TooCostly(FHIRError):
-    status = 422
-    code = "too-costly"
 
 
 @dataclass(frozen=True)
@@ -65,15 +60,14 @@ async def fetch_page(
     count: int,
     position: PagePosition,
 ) -> SearchPage:
-    exact = is_exact(support, query)
     vendor, skip = position.vendor, position.skip
     collected: list[dict[str, Any]] = []
     total: int | None = None
     next_pos: PagePosition | None = None
     for call in range(MAX_VENDOR_CALLS_PER_PAGE):
         page = await adapter.search(support.type, SearchRequest(query, vendor, position.page_size))
-        if call == 0 and position.vendor is None and position.skip == 0 and exact:
-            total = page.total
+        if call == 0 and position.vendor is None and position.skip == 0:
+            total = page.total  # adapters give a total only when it is the FHIR total
         resumed_at: tuple[Any, int] | None = None
         for index in range(skip, len(page.resources)):
             resource = page.resources[index]
@@ -115,7 +109,7 @@ def _previous(position: PagePosition) -> PagePosition | None:
 
 
 async def count_all(adapter: Adapter, support: ResourceSupport, query: SearchQuery) -> int:
-    """Exact number of matches: from the vendor when exact, else by walking every page."""
+    """Exact number of matches: the adapter's total when it knows it, else by walking every page."""
     if is_exact(support, query):
         page = await adapter.search(support.type, SearchRequest(query, None, 1))
         if page.total is not None:
@@ -123,6 +117,8 @@ async def count_all(adapter: Adapter, support: ResourceSupport, query: SearchQue
     counted, vendor = 0, None
     for _ in range(MAX_VENDOR_CALLS_TO_COUNT):
         page = await adapter.search(support.type, SearchRequest(query, vendor, adapter.max_page_size))
+        if vendor is None and page.total is not None:
+            return page.total
         counted += sum(1 for r in page.resources if matches(r, query))
         if page.next is None:
             return counted

@@ -11,12 +11,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from datetime import tzinfo
 from functools import lru_cache
 from typing import Any
 
-from gateway.search.dates import range_matches
-from gateway.search.definitions import Token, definition
+from gateway.search.dates import range_matches, zone_info
+from gateway.search.definitions import Token, date_range, definition
 from gateway.search.model import (
+    DateRange,
     DateValue,
     ParamType,
     ReferenceValue,
@@ -37,15 +39,25 @@ def normalize(text: str) -> str:
 
 
 def matches(resource: Mapping[str, Any], query: SearchQuery) -> bool:
-    return all(_param_matches(resource, query.resource_type, p) for p in query.params)
+    return all(_param_matches(resource, query, p) for p in query.params)
 
 
-def _param_matches(resource: Mapping[str, Any], resource_type: str, param: SearchParam) -> bool:
-    found = definition(resource_type, param.name)
+def _param_matches(resource: Mapping[str, Any], query: SearchQuery, param: SearchParam) -> bool:
+    found = definition(query.resource_type, param.name)
     if found is None:  # parse() never lets an undefined parameter through
         raise AssertionError(param.name)
     targets = found.extract(resource)
+    if param.type is ParamType.DATE:
+        zone = zone_info(query.zone)
+        targets = [r for r in (_safe_range(t, zone) for t in targets) if r is not None]
     return any(_value_matches(param, v, targets) for v in param.values)
+
+
+def _safe_range(target: Any, zone: tzinfo) -> DateRange | None:
+    try:
+        return date_range(target, zone)
+    except ValueError:  # a value we emitted that cannot be compared matches nothing
+        return None
 
 
 def _value_matches(param: SearchParam, value: Any, targets: list[Any]) -> bool:

@@ -7,7 +7,7 @@ over the FHIR the adapter produced.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -88,7 +88,7 @@ class SearchQuery:
     resource_type: str
     params: tuple[SearchParam, ...] = ()
     sort: tuple[SortKey, ...] = ()
-    ignored: tuple[str, ...] = field(default=())  # params dropped under lenient handling
+    zone: str = "UTC"  # where date-only values (in the query and in resources) are days
 
     def named(self, name: str) -> tuple[SearchParam, ...]:
         return tuple(p for p in self.params if p.name == name)

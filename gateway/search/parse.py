@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from gateway.errors import InvalidRequest, NotSupported
-from gateway.search.dates import parse_fhir_date
+from gateway.search.dates import parse_fhir_date, zone_info
 from gateway.search.definitions import ParamDefinition, definition
 from gateway.search.model import (
     DatePrefix,
@@ -61,16 +61,15 @@ def parse_search(
     strict: bool,
     default_count: int,
     max_count: int,
+    zone: str = "UTC",
 ) -> ParsedSearch:
     params: list[SearchParam] = []
-    ignored: list[str] = []
     link: list[tuple[str, str]] = []
     controls: dict[str, str] = {}
 
     def refuse(key: str, why: str) -> None:
         if strict:
-            raise NotSupported(f"{why} (Prefer: handling=strict)", expression=key)
-        ignored.append(key)
+            raise NotSupported(why, expression=key)
 
     for key, value in items:
         name, _, modifier = key.partition(":")
@@ -90,7 +89,7 @@ def parse_search(
             continue
         if value == "":
             continue  # FHIR: an empty value is ignored
-        params.append(_parse_param(found, modifier or None, value, key, declared.prefixes))
+        params.append(_parse_param(found, modifier or None, value, key, declared.prefixes, zone))
         link.append((key, value))
 
     names = {p.name for p in params}
@@ -102,12 +101,16 @@ def parse_search(
     count = _parse_count(controls.get("_count"), default_count, max_count)
     sort = _parse_sort(controls.get("_sort"), support, strict)
     total = TotalMode(_choice(controls.get("_total"), TOTAL_MODES, "_total") or "estimate")
-    summary = _choice(controls.get("_summary"), SUMMARY_MODES, "_summary")
+    summary = _summary(controls.get("_summary"), strict)
     elements = tuple(e for e in (controls.get("_elements") or "").split(",") if e)
-    for key in ("_sort", "_total", "_summary", "_elements"):
-        if key in controls and not (key == "_sort" and not sort):
-            link.append((key, ",".join(_sort_text(sort)) if key == "_sort" else controls[key]))
-    query = SearchQuery(support.type, tuple(params), sort, tuple(ignored))
+    if sort:
+        link.append(("_sort", ",".join(_sort_text(sort))))
+    if summary is not None:
+        link.append(("_summary", summary))
+    for key in ("_total", "_elements"):
+        if key in controls:
+            link.append((key, controls[key]))
+    query = SearchQuery(support.type, tuple(params), sort, zone)
     return ParsedSearch(query, count, total, summary, elements, controls.get("_page"), tuple(link))
 
 
@@ -123,10 +126,20 @@ def _choice(value: str | None, allowed: frozenset[str], name: str) -> str | None
     return value
 
 
+def _summary(value: str | None, strict: bool) -> str | None:
+    """`count`, `data` and `false` are served; `true`/`text` (element summaries) are not: under
+    lenient handling the full resources are returned, which FHIR allows (more, never less)."""
+    if value in ("true", "text") and not strict:
+        return None
+    if value in ("true", "text"):
+        raise NotSupported(f"_summary={value} is not supported; use count, data or false", expression="_summary")
+    return _choice(value, SUMMARY_MODES, "_summary")
+
+
 def _parse_count(value: str | None, default: int, maximum: int) -> int:
     if value is None:
         return default
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise InvalidRequest(f"_count must be a non-negative integer; got '{value}'", expression="_count")
     return min(int(value), maximum)
 
@@ -135,7 +148,12 @@ def _parse_sort(value: str | None, support: ResourceSupport, strict: bool) -> tu
     if not value:
         return ()
     keys: list[SortKey] = []
-    for part in value.split(","):
+    parts = value.split(",")
+    if len(parts) > 1:  # vendors sort by one key; a half-applied sort would be a wrong answer
+        if strict:
+            raise NotSupported(f"Sorting {support.type} by more than one key is not supported", expression="_sort")
+        return ()
+    for part in parts:
         name = part.removeprefix("-")
         if name not in support.sorts:
             if strict:
@@ -161,6 +179,7 @@ def _parse_param(
     raw_value: str,
     key: str,
     prefixes: frozenset[DatePrefix],
+    zone: str,
 ) -> SearchParam:
     values: list[Value] = []
     for text in _split_values(raw_value):
@@ -169,7 +188,7 @@ def _parse_param(
         elif found.type is ParamType.TOKEN:
             values.append(_parse_token(found.name, text))
         elif found.type is ParamType.DATE:
-            values.append(_parse_date(found.name, text, prefixes))
+            values.append(_parse_date(found.name, text, prefixes, zone))
         else:
             values.append(_parse_reference(found, modifier, text))
     kept = None if found.type is ParamType.REFERENCE else modifier
@@ -185,7 +204,7 @@ def _parse_token(name: str, text: str) -> TokenValue:
     return TokenValue(system, code or None)
 
 
-def _parse_date(name: str, text: str, prefixes: frozenset[DatePrefix]) -> DateValue:
+def _parse_date(name: str, text: str, prefixes: frozenset[DatePrefix], zone: str) -> DateValue:
     prefix = DatePrefix.EQ
     if text[:2].isalpha():
         try:
@@ -196,7 +215,7 @@ def _parse_date(name: str, text: str, prefixes: frozenset[DatePrefix]) -> DateVa
     if prefix not in prefixes:
         raise NotSupported(f"Prefix '{prefix}' is not supported on '{name}'", expression=name)
     try:
-        return DateValue(prefix, parse_fhir_date(text))
+        return DateValue(prefix, parse_fhir_date(text, zone_info(zone)))
     except ValueError:
         raise InvalidRequest(
             f"'{text}' is not a valid date for '{name}' (use YYYY, YYYY-MM, YYYY-MM-DD or a dateTime)",

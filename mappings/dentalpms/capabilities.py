@@ -29,7 +29,7 @@ RESOURCES = {
                 SearchParamSupport("name", Pushdown.NARROWS, STRING_MODIFIERS),
                 SearchParamSupport("family", Pushdown.NARROWS, STRING_MODIFIERS),
                 SearchParamSupport("given", Pushdown.NARROWS, STRING_MODIFIERS),
-                SearchParamSupport("birthdate", Pushdown.EXACT, prefixes=ALL_PREFIXES),
+                SearchParamSupport("birthdate", Pushdown.NARROWS, prefixes=ALL_PREFIXES),
                 SearchParamSupport("gender", Pushdown.GATEWAY),
                 SearchParamSupport("phone", Pushdown.NARROWS, documentation="Compared by digits"),
                 SearchParamSupport("email", Pushdown.NARROWS, documentation="Case-insensitive"),

@@ -18,15 +18,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gateway.errors import Gone, NotFound, NotSupported
+from gateway.errors import NotFound, NotSupported
 from gateway.search.model import SearchQuery, StringValue, TokenValue
 from gateway.upstream.errors import vendor_answer
 from mappings import query as q
 from mappings.base import AdapterConfig, Resource, ResourceSupport, SearchRequest, VendorPage, Written
+from mappings.ids import is_int_id
 from mappings.nexhealth.capabilities import RESOURCES
 from mappings.nexhealth.client import Duplicate, NexHealthClient
 from mappings.nexhealth.encounter import encounter_to_fhir
@@ -64,7 +65,7 @@ class NexHealthAdapter:
             return await self._read_encounter(resource_id)
 
     async def _patient(self, patient_id: str) -> dict[str, Any]:
-        if not patient_id.isdigit():
+        if not is_int_id(patient_id):
             raise NotFound(f"Patient/{patient_id} does not exist")
         try:
             envelope = await self.client.request("GET", f"/patients/{patient_id}")
@@ -92,27 +93,22 @@ class NexHealthAdapter:
     async def search(self, resource_type: str, request: SearchRequest) -> VendorPage:
         with vendor_answer("NexHealth"):
             ids = q.ids(request.query)
-            if ids:
-                return await self._by_ids(resource_type, ids)
+            if ids is not None:
+                found = await q.read_each(lambda i: self.read(resource_type, i), ids)
+                return VendorPage(found, None, total=len(found) if q.only(request.query, "_id") else None)
             if resource_type == "Patient":
                 return await self._search_patients(request)
             return await self._search_encounters(request)
 
-    async def _by_ids(self, resource_type: str, ids: Sequence[str]) -> VendorPage:
-        async def one(resource_id: str) -> Resource | None:
-            try:
-                return await self.read(resource_type, resource_id)
-            except (NotFound, Gone):
-                return None
-
-        found = [r for r in await asyncio.gather(*(one(i) for i in dict.fromkeys(ids))) if r is not None]
-        return VendorPage(found, None, total=len(found))
-
     async def _search_patients(self, request: SearchRequest) -> VendorPage:
         query = request.query
-        numeric = _patient_ids(query, self._ctx.system("patient-id"))
-        if numeric is not None:
-            return await self._by_ids("Patient", numeric)
+        by_id = _our_ids(query, self._ctx.system("patient-id"))
+        if by_id is not None:
+            found = await q.read_each(lambda i: self.read("Patient", i), by_id)
+            return VendorPage(found, None, total=len(found) if q.only(query, "identifier") else None)
+        bare = _bare_identifier(query)
+        if bare is not None:
+            return await self._either_identifier(bare)
         page = int(request.position or 1)
         params: dict[str, str | int] = {
             "page": page,
@@ -144,10 +140,8 @@ class NexHealthAdapter:
         if not patient_id.isdigit():
             return VendorPage([], None, total=0)
         low, high = q.date_bounds_any(request.query, "date")
-        start = datetime.combine(low, datetime.min.time(), UTC) - timedelta(days=1) if low else EARLIEST
-        end = (
-            datetime.combine(high, datetime.min.time(), UTC) + timedelta(days=2) if high else datetime.now(UTC) + AHEAD
-        )
+        start = datetime.combine(q.shift(low, -1), datetime.min.time(), UTC) if low else EARLIEST
+        end = datetime.combine(q.shift(high, 2), datetime.min.time(), UTC) if high else datetime.now(UTC) + AHEAD
         return await self._appointments(patient_id, start, end, int(request.position or 1), request.page_size)
 
     async def _appointments(self, patient_id: str, start: datetime, end: datetime, page: int, size: int) -> VendorPage:
@@ -166,6 +160,19 @@ class NexHealthAdapter:
         encounters = [encounter_to_fhir(a, self._ctx, now) for a in appointments if str(a["patient_id"]) == patient_id]
         more = envelope.count is not None and page * size < envelope.count
         return VendorPage(encounters, page + 1 if more else None, previous=page - 1 if page > 1 else None)
+
+    async def _either_identifier(self, value: str) -> VendorPage:
+        """An identifier without a system is a patient id or a chart number: ask for both."""
+        params: dict[str, str | int] = {"foreign_id": value, "per_page": MAX_PAGE_SIZE, "location_strict": "false"}
+        async with asyncio.TaskGroup() as group:
+            charts = group.create_task(self.client.request("GET", "/patients", params=params))
+            by_id = group.create_task(
+                q.read_each(lambda i: self.read("Patient", i), [value] if is_int_id(value) else [])
+            )
+        found = {r["id"]: r for r in by_id.result()}
+        for patient in charts.result().data["patients"]:
+            found.setdefault(str(patient["id"]), patient_to_fhir(patient, self._ctx))
+        return VendorPage(list(found.values()), None)
 
     # -- write --------------------------------------------------------------------------------
 
@@ -204,10 +211,12 @@ class NexHealthAdapter:
         return None
 
 
-def _patient_ids(query: SearchQuery, id_system: str) -> list[str] | None:
+def _our_ids(query: SearchQuery, id_system: str) -> list[str] | None:
+    """Patient ids to read directly: identifiers explicitly in our patient-id system (a bare
+    value may as well be a chart number: see `_either_identifier`)."""
     for param in query.named("identifier"):
         tokens = [v for v in param.values if isinstance(v, TokenValue) and v.code]
-        if tokens and all(t.system == id_system or (t.system is None and (t.code or "").isdigit()) for t in tokens):
+        if tokens and all(t.system == id_system for t in tokens):
             return [t.code for t in tokens if t.code]
     return None
 
@@ -216,12 +225,7 @@ def _most_selective(query: SearchQuery, chart_system: str) -> tuple[str, str] | 
     """The one NexHealth search parameter that narrows this query the most, if any."""
     for param in query.named("identifier"):
         value = param.values[0]
-        if (
-            len(param.values) == 1
-            and isinstance(value, TokenValue)
-            and value.code
-            and value.system in (None, chart_system)
-        ):
+        if len(param.values) == 1 and isinstance(value, TokenValue) and value.code and value.system == chart_system:
             return "foreign_id", value.code
     for name, vendor in (("email", "email"), ("phone", "phone_number")):
         code = q.single_token(query, name)
@@ -235,4 +239,12 @@ def _most_selective(query: SearchQuery, chart_system: str) -> tuple[str, str] | 
             value = param.values[0]
             if len(param.values) == 1 and isinstance(value, StringValue) and param.modifier != "contains":
                 return "name", value.text
+    return None
+
+
+def _bare_identifier(query: SearchQuery) -> str | None:
+    for param in query.named("identifier"):
+        value = param.values[0]
+        if len(param.values) == 1 and isinstance(value, TokenValue) and value.system is None and value.code:
+            return value.code
     return None

@@ -20,16 +20,17 @@ read as 410 Gone.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
 from gateway.errors import Gone, NotFound, PreconditionFailed
+from gateway.search.match import matches
 from gateway.search.model import SearchQuery, StringValue, TokenValue
 from gateway.upstream.errors import vendor_answer
 from mappings import query as q
 from mappings.base import AdapterConfig, Resource, ResourceSupport, SearchRequest, VendorPage, Written
+from mappings.ids import is_int_id
 from mappings.nextvisit.allergy import allergies_to_fhir
 from mappings.nextvisit.capabilities import RESOURCES
 from mappings.nextvisit.client import NextvisitClient
@@ -38,6 +39,7 @@ from mappings.nextvisit.medication import medications_to_fhir
 from mappings.nextvisit.patient import patient_from_fhir, patient_to_fhir
 
 MAX_PAGE_SIZE = 100
+FREE_TEXT_PAGE_SIZE = 25  # its hits are re-read one by one: smaller pages
 MAX_TRASH_PAGES = 20
 _SORT_FIELDS = {"family": "last_name", "birthdate": "date_of_birth"}
 Children = Callable[[dict[str, Any]], list[Resource]]
@@ -77,7 +79,7 @@ class NextvisitAdapter:
             raise NotFound(f"{resource_type}/{resource_id} does not exist")
 
     async def _patient(self, patient_id: str) -> dict[str, Any]:
-        if not patient_id.isdigit():
+        if not is_int_id(patient_id):
             raise NotFound(f"Patient/{patient_id} does not exist")
         try:
             data = await self.client.request("GET", f"/v1/patients/{patient_id}", params={"include": "demographics"})
@@ -104,8 +106,9 @@ class NextvisitAdapter:
     async def search(self, resource_type: str, request: SearchRequest) -> VendorPage:
         with vendor_answer("Nextvisit"):
             ids = q.ids(request.query)
-            if ids:
-                return await self._by_ids(resource_type, ids)
+            if ids is not None:
+                found = await q.read_each(lambda i: self.read(resource_type, i), ids)
+                return VendorPage(found, None, total=len(found) if q.only(request.query, "_id") else None)
             if resource_type == "Patient":
                 return await self._search_patients(request)
             patient_id = q.single_patient(request.query)
@@ -114,50 +117,58 @@ class NextvisitAdapter:
             except (NotFound, Gone):
                 return VendorPage([], None, total=0)
             children = self._children[resource_type](patient)
-            return VendorPage(
-                children, None, total=len(children) if q.only(request.query, "patient", "subject") else None
-            )
-
-    async def _by_ids(self, resource_type: str, ids: Sequence[str]) -> VendorPage:
-        async def one(resource_id: str) -> Resource | None:
-            try:
-                return await self.read(resource_type, resource_id)
-            except (NotFound, Gone):
-                return None
-
-        found = [r for r in await asyncio.gather(*(one(i) for i in dict.fromkeys(ids))) if r is not None]
-        return VendorPage(found, None, total=len(found))
+            exact = q.only(request.query, "patient", "subject")
+            return VendorPage(children, None, total=len(children) if exact else None)
 
     async def _search_patients(self, request: SearchRequest) -> VendorPage:
         query = request.query
-        numeric = _numeric_identifiers(query, self._ctx.system("patient-id"), self._ctx.system("patient-uuid"))
-        if numeric is not None:
-            return await self._by_ids("Patient", numeric)
-        page = int(request.position or 1)
-        params: dict[str, str | int] = {"per_page": request.page_size, "page": page}
-        path = "/v1/patients"
-        free_text = _single_string(query, "name", "given")
-        family = _single_string(query, "family")
+        by_id = _our_ids(query, self._ctx.system("patient-id"))
+        if by_id is not None:
+            found = await q.read_each(lambda i: self.read("Patient", i), by_id)
+            return VendorPage(found, None, total=len(found) if q.only(query, "identifier") else None)
+        family = _single_string(query, ("family",), modifiers=(None, "exact", "contains"))
+        free_text = _single_string(query, ("name", "given", "family"), modifiers=(None, "exact"))
         sort = query.sort[0] if query.sort else None
-        if free_text and not sort:
-            path = "/v1/patients/search"
-            params["query"] = free_text
+        if free_text and not sort and not family:
+            return await self._search_free_text(request, free_text)
+        page = int(request.position or 1)
+        # Ascending id by default: new patients land on the last page, so paging cannot skip or
+        # repeat anyone while records are created (the vendor's default, newest first, would).
+        params: dict[str, str | int] = {
+            "per_page": request.page_size,
+            "page": page,
+            "include": "demographics",
+            "sort": ("-" if sort and sort.descending else "") + (_SORT_FIELDS[sort.name] if sort else "id"),
+        }
         if family:
             params["filter[last_name]"] = family
         low, high, exact = q.date_bounds(query, "birthdate")
         if low and low == high:
             params["filter[date_of_birth]"] = low.isoformat()
-        if sort:
-            params["sort"] = ("-" if sort.descending else "") + _SORT_FIELDS[sort.name]
-        if path == "/v1/patients":
-            params["include"] = "demographics"
-        data = await self.client.request("GET", path, params=params)
+        data = await self.client.request("GET", "/v1/patients", params=params)
         meta = data["meta"]
         exact = exact and q.only(query, "birthdate") and (not query.named("birthdate") or low == high)
         return VendorPage(
             [patient_to_fhir(p, self._ctx) for p in data["data"]],
             page + 1 if meta["current_page"] < meta["last_page"] else None,
-            total=int(meta["total"]) if exact and path == "/v1/patients" else None,
+            total=int(meta["total"]) if exact else None,
+            previous=page - 1 if page > 1 else None,
+        )
+
+    async def _search_free_text(self, request: SearchRequest, text: str) -> VendorPage:
+        """Names through the full-text endpoint, which returns patients without demographics:
+        hits are filtered first (every Nextvisit search parameter can be judged on them), and
+        only the survivors are read in full, so search and read give the same resource."""
+        page = int(request.position or 1)
+        params: dict[str, str | int] = {"query": text, "per_page": FREE_TEXT_PAGE_SIZE, "page": page}
+        data = await self.client.request("GET", "/v1/patients/search", params=params)
+        hits = [patient_to_fhir(p, self._ctx) for p in data["data"]]
+        survivors = [h["id"] for h in hits if matches(h, request.query)]
+        found = await q.read_each(lambda i: self.read("Patient", i), survivors)
+        meta = data["meta"]
+        return VendorPage(
+            found,
+            page + 1 if meta["current_page"] < meta["last_page"] else None,
             previous=page - 1 if page > 1 else None,
         )
 
@@ -170,37 +181,48 @@ class NextvisitAdapter:
             return Written(await self.read("Patient", str(data["data"]["id"])))
 
     async def update(self, resource_type: str, resource_id: str, resource: Resource, if_match: str | None) -> Written:
-        current = await self.read("Patient", resource_id)
-        if if_match is not None and current["meta"]["versionId"] != if_match:
-            raise PreconditionFailed(
-                f"Patient/{resource_id} has changed since version {if_match}; read it again before updating"
-            )
-        body = patient_from_fhir(resource, self._ctx, _today())
         with vendor_answer("Nextvisit"):
+            record = await self._patient(resource_id)
+            current = patient_to_fhir(record, self._ctx)
+            if if_match is not None and current["meta"]["versionId"] != if_match:
+                raise PreconditionFailed(
+                    f"Patient/{resource_id} has changed since version {if_match}; read it again before updating"
+                )
+            body = patient_from_fhir(resource, self._ctx, _today(), record.get("meta"))
             await self.client.request("PUT", f"/v1/patients/{resource_id}", json=body)
             return Written(await self.read("Patient", resource_id))
 
     async def delete(self, resource_type: str, resource_id: str) -> None:
-        await self._patient(resource_id)  # 404 / 410 before anything is sent
-        await self.client.request("DELETE", f"/v1/patients/{resource_id}")
+        with vendor_answer("Nextvisit"):
+            try:
+                await self._patient(resource_id)
+            except (NotFound, Gone):
+                return  # FHIR: deleting what is not there (any more) is a success, not an error
+            await self.client.request("DELETE", f"/v1/patients/{resource_id}")
 
 
 def _today() -> date:
     return datetime.now(UTC).date()
 
 
-def _single_string(query: SearchQuery, *names: str) -> str | None:
+def _single_string(query: SearchQuery, names: tuple[str, ...], modifiers: tuple[str | None, ...]) -> str | None:
     for name in names:
         params = query.named(name)
-        if len(params) == 1 and len(params[0].values) == 1 and isinstance(params[0].values[0], StringValue):
+        if (
+            len(params) == 1
+            and len(params[0].values) == 1
+            and isinstance(params[0].values[0], StringValue)
+            and params[0].modifier in modifiers
+        ):
             return params[0].values[0].text
     return None
 
 
-def _numeric_identifiers(query: SearchQuery, id_system: str, uuid_system: str) -> list[str] | None:
-    """Patient ids to read directly when an identifier search names numeric ids only."""
+def _our_ids(query: SearchQuery, id_system: str) -> list[str] | None:
+    """Patient ids to read directly: identifiers explicitly in our patient-id system. Without a
+    system an identifier may be any (a stored MRN "7" is not Patient/7): those are searched."""
     for param in query.named("identifier"):
         tokens = [v for v in param.values if isinstance(v, TokenValue) and v.code]
-        if tokens and all(t.system in (None, id_system) and t.code and t.code.isdigit() for t in tokens):
+        if tokens and all(t.system == id_system for t in tokens):
             return [t.code for t in tokens if t.code]
     return None

@@ -31,7 +31,7 @@ RESOURCES = {
                 SearchParamSupport("name", Pushdown.NARROWS, STRING_MODIFIERS),
                 SearchParamSupport("family", Pushdown.NARROWS, STRING_MODIFIERS),
                 SearchParamSupport("given", Pushdown.NARROWS, STRING_MODIFIERS),
-                SearchParamSupport("birthdate", Pushdown.EXACT, prefixes=ALL_PREFIXES),
+                SearchParamSupport("birthdate", Pushdown.NARROWS, prefixes=ALL_PREFIXES),
                 SearchParamSupport("gender", Pushdown.GATEWAY),
             ),
             sorts=("family", "birthdate"),

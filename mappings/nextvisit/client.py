@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.errors import UpstreamSecurity
+from gateway.errors import FHIRError, UpstreamSecurity
 from gateway.upstream.errors import error_for_status
 from gateway.upstream.http import Timeouts, UpstreamClient, UpstreamResponse
 from mappings.base import AdapterConfig
@@ -23,6 +24,7 @@ from mappings.base import AdapterConfig
 log = logging.getLogger("mappings.nextvisit")
 Params = Mapping[str, str | int]
 DEVICE_NAME = "fhir-gateway"
+LOGIN_FAILURE_MEMORY = 5.0  # seconds a failed login is reported to callers without retrying
 
 
 class NextvisitClient:
@@ -42,24 +44,34 @@ class NextvisitClient:
         )
         self._token: str | None = None
         self._login_lock = asyncio.Lock()
+        self._failed: tuple[float, FHIRError] | None = None
         self.logins = 0  # observable for tests and metrics; never the token itself
 
     async def _login(self, stale: str | None) -> str:
         async with self._login_lock:
             if self._token is not None and self._token != stale:
                 return self._token  # another request already logged in again
-            response = await self._http.request("POST", "/v1/auth/tokens", json=self._credentials)
-            if response.status in (401, 403, 422):
-                log.error("Nextvisit login refused (HTTP %d): check the tenant's email/password", response.status)
-                raise UpstreamSecurity("The vendor refused the gateway's credentials; the operator must check them")
-            if response.status >= 300:
-                raise _error(response)
-            token = (response.json() or {}).get("token")
-            if not isinstance(token, str) or not token:
-                raise _error(UpstreamResponse(502, {}, b""))
-            self._token = token
-            self.logins += 1
-            return token
+            if self._failed and time.monotonic() - self._failed[0] < LOGIN_FAILURE_MEMORY:
+                raise self._failed[1]  # the waiters share one failed attempt, not one each
+            try:
+                return await self._attempt_login()
+            except FHIRError as exc:
+                self._failed = (time.monotonic(), exc)
+                raise
+
+    async def _attempt_login(self) -> str:
+        response = await self._http.request("POST", "/v1/auth/tokens", json=self._credentials)
+        if response.status in (401, 403, 422):
+            log.error("Nextvisit login refused (HTTP %d): check the tenant's email/password", response.status)
+            raise UpstreamSecurity("The vendor refused the gateway's credentials; the operator must check them")
+        if response.status >= 300:
+            raise _error(response)
+        token = (response.json() or {}).get("token")
+        if not isinstance(token, str) or not token:
+            raise _error(UpstreamResponse(502, {}, b""))
+        self._token, self._failed = token, None
+        self.logins += 1
+        return token
 
     async def request(self, method: str, path: str, *, params: Params | None = None, json: Any = None) -> Any:
         token = self._token or await self._login(None)

@@ -1,10 +1,12 @@
 """Nextvisit PatientFull ⇄ US Core Patient (pure).
 
-Nextvisit stores names, date of birth and gender natively. Elements it has no field for
-(telecom, address, other identifiers, extensions, …) are kept in the patient's documented
-free-form `meta` object under `fhir`, so a Patient written through the gateway reads back
-whole instead of losing what the vendor cannot model; native fields always win over that
-copy. Its `demographics` include (email, phone, address) is used when present.
+Nextvisit stores names and date of birth natively (and returns a gender, which its documented
+write bodies cannot set). Elements it has no field for (gender, telecom, address, other
+identifiers, extensions, …) are kept in the patient's documented free-form `meta` object
+under `fhir`, so a Patient written through the gateway reads back whole instead of losing
+what the vendor cannot model. Whatever Nextvisit itself holds wins over that copy: its
+names, its gender when set, its `demographics` (email, phone, address) when present; other
+keys of its `meta` are left as they are.
 """
 
 from __future__ import annotations
@@ -17,8 +19,7 @@ from mappings.base import TenantContext
 from mappings.fhirjson import compact, content_version, fhir_date, instant
 from mappings.terminology import GENDER, PROFILE_PATIENT
 
-NATIVE = frozenset({"resourceType", "id", "meta", "text", "name", "birthDate", "gender"})
-GENDER_TO_VENDOR = {"male": "male", "female": "female", "other": "other", "unknown": "unknown"}
+NATIVE = frozenset({"resourceType", "id", "meta", "text", "name", "birthDate"})
 OUR_SYSTEMS = ("patient-id", "patient-uuid")
 
 
@@ -34,11 +35,11 @@ def patient_to_fhir(p: dict[str, Any], ctx: TenantContext) -> dict[str, Any]:
         "id": str(p["id"]),
         "identifier": identifiers,
         "name": _names(p, stored.pop("name", None)),
-        "telecom": stored.pop("telecom", None) or _telecom(p.get("demographics") or {}),
-        "gender": GENDER.get((p.get("gender") or "").lower(), "unknown"),
+        "telecom": _telecom(p.get("demographics") or {}) or stored.pop("telecom", None),
+        "gender": GENDER.get((p.get("gender") or "").lower()) or stored.pop("gender", None) or "unknown",
         "birthDate": fhir_date(p.get("date_of_birth")),
-        "address": stored.pop("address", None) or _address(p.get("demographics") or {}),
-        **stored,
+        "address": _address(p.get("demographics") or {}) or stored.pop("address", None),
+        **{k: v for k, v in stored.items() if k not in ("telecom", "gender", "address")},
     }
     resource = compact(resource)
     meta = compact({"versionId": content_version(resource), "lastUpdated": instant(p.get("updated_at"))})
@@ -87,8 +88,13 @@ def _chosen_name(names: list[dict[str, Any]]) -> dict[str, Any]:
     return next((n for n in names if n.get("use") == "official"), names[0])
 
 
-def patient_from_fhir(resource: dict[str, Any], ctx: TenantContext, today: date) -> dict[str, Any]:
-    """The Nextvisit request body for a (valid FHIR) Patient, or Unprocessable naming what is missing."""
+def patient_from_fhir(
+    resource: dict[str, Any], ctx: TenantContext, today: date, vendor_meta: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The Nextvisit request body for a (valid FHIR) Patient, or Unprocessable naming what is missing.
+
+    `vendor_meta` is the record's current `meta` on update: its other keys are kept.
+    """
     problems: list[tuple[str, str]] = []
     names = resource.get("name") or []
     chosen = _chosen_name(names) if names else {}
@@ -120,12 +126,14 @@ def patient_from_fhir(resource: dict[str, Any], ctx: TenantContext, today: date)
         extra["identifier"] = identifiers
     if len(names) > 1 or set(chosen) - {"family", "given", "use"}:
         extra["name"] = names
+    meta = {k: v for k, v in (vendor_meta or {}).items() if k != "fhir"}
+    if extra:
+        meta["fhir"] = extra
     body: dict[str, Any] = {
         "first_name": given[0],
         "middle_name": " ".join(given[1:]) or None,
         "last_name": chosen["family"],
         "date_of_birth": birth,
-        "gender": GENDER_TO_VENDOR.get(resource.get("gender") or ""),
-        "meta": {"fhir": extra} if extra else None,
+        "meta": meta,
     }
     return body

@@ -120,6 +120,17 @@ def test_encounter_search_by_date_and_status(fhir: FhirHttp, clinic: Clinic) -> 
     ("params", "predicate"),
     [
         ({"family": "johnson"}, lambda p: p.last_name.casefold().startswith("johnson")),
+        ({"family:contains": "SON"}, lambda p: "son" in p.last_name.casefold()),
+        (
+            {"given:contains": "nn"},
+            lambda p: any("nn" in g.casefold() for g in [p.first_name, *(p.middle_name or "").split()]),
+        ),
+        (
+            {"name": "smith", "_sort": "birthdate"},
+            lambda p: any(
+                n.casefold().startswith("smith") for n in [p.first_name, *(p.middle_name or "").split(), p.last_name]
+            ),
+        ),
         (
             {"given": "jose"},
             lambda p: any(
@@ -164,11 +175,14 @@ def test_create_read_update_delete_round_trip(fhir: FhirHttp) -> None:
     assert created.status_code == 201, created.text
     body = created.json()
     pid = body["id"]
-    assert created.headers["location"].endswith(f"{BASE}/Patient/{pid}")
-    assert created.headers["etag"] == f'W/"{body["meta"]["versionId"]}"'
+    version = body["meta"]["versionId"]
+    assert created.headers["location"].endswith(f"{BASE}/Patient/{pid}/_history/{version}")
+    assert created.headers["etag"] == f'W/"{version}"'
+    assert fhir.get_ok(created.headers["location"]) == body  # vread of the current version
     read = fhir.get_ok(f"{BASE}/Patient/{pid}")
     assert read == body
     assert read["telecom"] == _new_patient("Roundtrip")["telecom"]
+    assert read["gender"] == "female"  # kept although Nextvisit's write body has no gender
 
     changed = {**read, "birthDate": "1991-04-06"}
     stale = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=changed, headers={**JSON, "If-Match": 'W/"stale"'})
@@ -183,6 +197,7 @@ def test_create_read_update_delete_round_trip(fhir: FhirHttp) -> None:
     gone = fhir.get(f"{BASE}/Patient/{pid}")
     assert gone.status_code == 410 and outcome_of(gone)["issue"][0]["code"] == "deleted"
     assert fhir.search_all(f"{BASE}/Patient", family="Roundtrip") == []
+    assert fhir.request("DELETE", f"{BASE}/Patient/{pid}").status_code == 204  # again: still a success
 
 
 @pytest.mark.parametrize(
@@ -261,10 +276,62 @@ def test_write_errors(fhir: FhirHttp) -> None:
     )
     mismatch = fhir.request("PUT", f"{BASE}/Patient/1", json={**_new_patient("Mismatch"), "id": "2"}, headers=JSON)
     assert mismatch.status_code == 400
-    assert fhir.request("DELETE", f"{BASE}/Patient/999999").status_code == 404
+    assert fhir.request("DELETE", f"{BASE}/Patient/999999").status_code == 204  # FHIR: nothing to delete is fine
+    assert fhir.get(f"{BASE}/Patient/007").status_code == 404  # only the canonical spelling of an id is served
     assert (
         fhir.request(
             "POST", f"{BASE}/AllergyIntolerance", json={"resourceType": "AllergyIntolerance"}, headers=JSON
         ).status_code
         == 405
     )
+
+
+def test_an_identifier_without_system_is_any_identifier(fhir: FhirHttp, clinic: Clinic) -> None:
+    numbered = next(p for p in clinic.patients if not p.deleted and p.id > 9)
+    mrn = str(numbered.id)  # an outside MRN that happens to equal a Nextvisit patient id
+    created = fhir.request(
+        "POST",
+        f"{BASE}/Patient",
+        headers=JSON,
+        json={**_new_patient("Mrnholder"), "identifier": [{"system": "http://hosp.example/mrn", "value": mrn}]},
+    )
+    assert created.status_code == 201
+    new_id = created.json()["id"]
+    try:
+        found = {r["id"] for r in fhir.search_all(f"{BASE}/Patient", identifier=mrn)}
+        assert found == {mrn, new_id}
+        ours = {
+            r["id"]
+            for r in fhir.search_all(f"{BASE}/Patient", identifier=f"urn:fhir-gateway:{TENANT}/patient-id|{mrn}")
+        }
+        assert ours == {mrn}
+        ambiguous = fhir.request(
+            "POST",
+            f"{BASE}/Patient",
+            json=_new_patient("Never"),
+            headers={**JSON, "If-None-Exist": f"identifier={mrn}"},
+        )
+        assert ambiguous.status_code == 412
+    finally:
+        fhir.request("DELETE", f"{BASE}/Patient/{new_id}")
+
+
+def test_search_and_read_give_the_same_patient(fhir: FhirHttp, clinic: Clinic) -> None:
+    patient = next(p for p in clinic.patients if not p.deleted and p.email)
+    for found in fhir.search_all(f"{BASE}/Patient", name=patient.first_name):
+        assert found == fhir.get_ok(f"{BASE}/Patient/{found['id']}")
+
+
+def test_paging_survives_a_create_between_pages(fhir: FhirHttp) -> None:
+    first = fhir.get_ok(f"{BASE}/Patient", params={"_count": "7"})
+    created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Midwalk"), headers=JSON).json()
+    try:
+        seen = [e["resource"]["id"] for e in first["entry"]]
+        following = next(link["url"] for link in first["link"] if link["relation"] == "next")
+        while following:
+            bundle = fhir.get_ok(following)
+            seen += [e["resource"]["id"] for e in bundle.get("entry", [])]
+            following = next((link["url"] for link in bundle["link"] if link["relation"] == "next"), None)
+        assert len(seen) == len(set(seen))
+    finally:
+        fhir.request("DELETE", f"{BASE}/Patient/{created['id']}")

@@ -303,3 +303,75 @@ def test_read_has_etag_and_last_modified(fhir: FhirHttp, clinic: Clinic) -> None
 def test_no_stack_traces_on_vendor_failure(fhir: FhirHttp) -> None:
     response = httpx.get(f"{fhir.base_url}{BASE}/Patient", params={"_sort": "family", "_count": "2"})
     assert response.status_code == 200
+
+
+# -- review regressions -------------------------------------------------------------------------
+
+
+def test_multi_key_sort_is_refused_or_dropped(fhir: FhirHttp) -> None:
+    strict = fhir.get(f"{BASE}/Patient", params={"_sort": "family,-birthdate"}, headers={"Prefer": "handling=strict"})
+    assert strict.status_code == 400
+    lenient = fhir.get_ok(f"{BASE}/Patient", params={"_sort": "family,-birthdate", "_count": "3"})
+    assert "_sort" not in next(link["url"] for link in lenient["link"] if link["relation"] == "self")
+
+
+def test_summary_true_gives_whole_resources(fhir: FhirHttp) -> None:
+    bundle = fhir.get_ok(f"{BASE}/Patient", params={"_summary": "true", "_count": "2"})
+    assert all("identifier" in e["resource"] for e in bundle["entry"])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"_count": "²"}, {"birthdate": "ge9999-12-31"}, {"birthdate": "0001-01-01"}, {"_lastUpdated": "lt0001-01-01"}],
+)
+def test_edge_values_never_500(fhir: FhirHttp, params: dict[str, str]) -> None:
+    response = fhir.get(f"{BASE}/Patient", params=params)
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        outcome_of(response)
+
+
+def test_repeated_id_is_anded(fhir: FhirHttp, clinic: Clinic) -> None:
+    a, b = (str(p.uuid) for p in _live(clinic)[:2])
+    assert fhir.get_ok(f"{BASE}/Patient", params=[("_id", a), ("_id", b)])["total"] == 0
+    assert fhir.get_ok(f"{BASE}/Patient", params=[("_id", f"{a},{b}"), ("_id", a)])["total"] == 1
+    assert fhir.get_ok(f"{BASE}/Patient", params=[("_id", a), ("_id", b), ("_summary", "count")])["total"] == 0
+
+
+def test_405_says_what_is_allowed(fhir: FhirHttp, clinic: Clinic) -> None:
+    response = fhir.request("POST", f"{BASE}/Patient")
+    assert response.status_code == 405 and response.headers["allow"] == "GET, HEAD"
+    patch = fhir.request("PATCH", f"{BASE}/Patient/{_live(clinic)[0].uuid}")
+    assert patch.status_code == 405 and patch.headers["allow"] == "GET, HEAD"
+    nextvisit = fhir.request("PATCH", "/fhir/nextvisit/Patient/7")
+    assert set(nextvisit.headers["allow"].split(", ")) == {"GET", "HEAD", "PUT", "DELETE"}
+
+
+def test_huge_bodies_are_413(fhir: FhirHttp) -> None:
+    body = b'{"resourceType":"Patient","identifier":[' + b'{"value":"x"},' * 120_000 + b'{"value":"x"}]}'
+    response = fhir.request(
+        "POST", "/fhir/nextvisit/Patient", content=body, headers={"Content-Type": "application/fhir+json"}
+    )
+    assert response.status_code == 413
+
+
+def test_conditional_create_needs_real_criteria(fhir: FhirHttp) -> None:
+    patient = {"resourceType": "Patient", "name": [{"family": "Crit", "given": ["Eria"]}], "birthDate": "1990-01-01"}
+    for condition in ("identifier=", "_sort=family", "shoe-size=42"):
+        response = fhir.request(
+            "POST",
+            "/fhir/nextvisit/Patient",
+            json=patient,
+            headers={"Content-Type": "application/fhir+json", "If-None-Exist": condition},
+        )
+        assert response.status_code == 400, condition
+
+
+def test_deleted_patients_records_are_not_served(fhir: FhirHttp, clinic: Clinic) -> None:
+    deleted = next(p for p in clinic.patients if p.deleted and p.vitals)
+    assert fhir.search_all(f"{BASE}/Observation", patient=str(deleted.uuid)) == []
+    assert fhir.search_all(f"{BASE}/AllergyIntolerance", patient=str(deleted.uuid)) == []
+
+
+def test_non_canonical_ids_are_not_found(fhir: FhirHttp, clinic: Clinic) -> None:
+    assert fhir.get(f"{BASE}/Patient/{str(_live(clinic)[0].uuid).upper()}").status_code == 404

@@ -47,3 +47,20 @@ def test_invalid_dates_are_rejected(bad: str) -> None:
 )
 def test_prefix_semantics(prefix: str, search: str, target: str, expected: bool) -> None:
     assert range_matches(DatePrefix(prefix), parse_fhir_date(search), parse_fhir_date(target)) is expected
+
+
+def test_date_only_values_are_days_in_the_tenants_zone() -> None:
+    from zoneinfo import ZoneInfo
+
+    tokyo = ZoneInfo("Asia/Tokyo")
+    day = parse_fhir_date("2025-01-01", tokyo)
+    reading = parse_fhir_date("2025-01-01T08:00:00+09:00")  # 08:00 on Jan 1st in Tokyo
+    assert range_matches(DatePrefix.EQ, day, reading)
+    assert not range_matches(DatePrefix.EQ, parse_fhir_date("2025-01-01"), reading)  # in UTC it is Dec 31st
+
+
+def test_dates_at_the_ends_of_the_calendar_are_errors_not_crashes() -> None:
+    from zoneinfo import ZoneInfo
+
+    with pytest.raises(ValueError):
+        parse_fhir_date("0001-01-01", ZoneInfo("Asia/Tokyo"))  # its UTC start is before year 1

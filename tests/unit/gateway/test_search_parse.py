@@ -43,7 +43,6 @@ def test_escaped_commas_are_part_of_the_value() -> None:
 
 def test_unknown_parameter_is_ignored_leniently_and_left_out_of_links() -> None:
     parsed = parse([("family", "smith"), ("shoe-size", "42")])
-    assert parsed.query.ignored == ("shoe-size",)
     assert parsed.link_params == (("family", "smith"),)
 
 

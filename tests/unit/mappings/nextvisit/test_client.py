@@ -59,3 +59,42 @@ def test_wrong_password_is_a_security_error(sandbox: tuple[RunningServer, object
 
     with pytest.raises(UpstreamSecurity):
         asyncio.run(scenario())
+
+
+def test_update_keeps_the_vendors_own_meta(sandbox: tuple[RunningServer, object]) -> None:
+    from mappings.nextvisit.adapter import NextvisitAdapter
+
+    running, _ = sandbox
+
+    async def scenario() -> tuple[dict[str, object], dict[str, object]]:
+        ctx = TenantContext("t", "urn:t")
+        adapter = NextvisitAdapter(AdapterConfig(running.url, ctx, {}, {"email": EMAIL, "password": PASSWORD}))
+        try:
+            before = (await adapter.client.request("GET", "/v1/patients/7"))["data"]["meta"]
+            patient = await adapter.read("Patient", "7")
+            await adapter.update(
+                "Patient", "7", {**patient, "telecom": [{"system": "phone", "value": "5550001"}]}, None
+            )
+            after = (await adapter.client.request("GET", "/v1/patients/7"))["data"]["meta"]
+            return before, after
+        finally:
+            await adapter.aclose()
+
+    before, after = asyncio.run(scenario())
+    assert before and {k: v for k, v in after.items() if k != "fhir"} == before
+
+
+def test_waiters_share_one_failed_login(sandbox: tuple[RunningServer, object]) -> None:
+    running, _ = sandbox
+
+    async def scenario() -> list[object]:
+        client = _client(running.url, password="wrong")
+        try:
+            return await asyncio.gather(
+                *(client.request("GET", "/v1/patients") for _ in range(8)), return_exceptions=True
+            )
+        finally:
+            await client.aclose()
+
+    results = asyncio.run(scenario())
+    assert all(isinstance(r, UpstreamSecurity) for r in results)
