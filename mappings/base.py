@@ -43,12 +43,19 @@ class Interaction(StrEnum):
     DELETE = "delete"
 
 
+READ_SEARCH = frozenset({Interaction.READ, Interaction.SEARCH})
+
+
 class Pushdown(StrEnum):
     """Who evaluates a search parameter."""
 
     EXACT = "exact"  # the vendor applies it with FHIR semantics; its totals stay exact
     NARROWS = "narrows"  # the vendor narrows to a superset; the gateway finishes the filter
     GATEWAY = "gateway"  # the vendor cannot help; the gateway filters what it fetched
+
+
+ALL_PREFIXES = frozenset(DatePrefix)
+STRING_MODIFIERS = frozenset({"exact", "contains"})
 
 
 @dataclass(frozen=True)
@@ -87,8 +94,7 @@ class SearchRequest:
 class VendorPage:
     resources: Sequence[Resource]  # FHIR resources, in the vendor's (stable) order
     next: JSON | None  # position of the following page; None on the last
-    total: int | None = None  # vendor's count of matches for the pushed-down query
-    previous: JSON | None = None  # position of the page before, where the vendor can say
+    total: int | None = None  # the FHIR total of the whole query, only when the adapter knows it exactly
 
 
 @dataclass(frozen=True)

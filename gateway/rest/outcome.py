@@ -16,7 +16,7 @@ from gateway.rest.negotiation import FHIR_JSON
 
 log = logging.getLogger("gateway.errors")
 
-_HTTP_CODES = {404: "not-found", 405: "not-supported", 400: "invalid", 413: "too-costly"}
+_HTTP_CODES = {404: "not-found", 405: "not-supported", 400: "invalid"}
 
 
 def operation_outcome(

@@ -32,12 +32,11 @@ from gateway.rest.outcome import operation_outcome
 from gateway.rest.paging import PageTokens, search_fingerprint
 from gateway.search.dates import parse_fhir_date
 from gateway.search.execute import count_all, fetch_page, first_position, is_exact
-from gateway.search.parse import TotalMode, parse_search
+from gateway.search.parse import ID_RE, TotalMode, parse_search
 from gateway.settings import Settings
 from gateway.tenants import Tenant
 from mappings.base import Interaction, ResourceSupport, Writer
 
-_ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _PASSTHROUGH = ("_format", "_pretty")
 
 
@@ -335,7 +334,7 @@ async def delete(request: Request) -> Response:
 
 
 def _check_id(resource_id: str) -> None:
-    if not _ID_RE.match(resource_id):
+    if not ID_RE.match(resource_id):
         raise InvalidRequest(f"'{resource_id}' is not a valid FHIR id ([A-Za-z0-9-.]{{1,64}})")
 
 

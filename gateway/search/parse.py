@@ -34,7 +34,7 @@ from mappings.base import ResourceSupport
 CONTROL = frozenset({"_count", "_sort", "_total", "_summary", "_elements", "_format", "_pretty", "_page"})
 SUMMARY_MODES = frozenset({"count", "false", "data"})
 TOTAL_MODES = frozenset({"none", "estimate", "accurate"})
-_ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
 
 class TotalMode(StrEnum):
@@ -196,7 +196,7 @@ def _parse_param(
 
 
 def _parse_token(name: str, text: str) -> TokenValue:
-    if name == "_id" and not _ID_RE.match(text):
+    if name == "_id" and not ID_RE.match(text):
         raise InvalidRequest(f"'{text}' is not a valid FHIR id", expression="_id")
     if "|" not in text:
         return TokenValue(None, text)
@@ -234,6 +234,6 @@ def _parse_reference(found: ParamDefinition, modifier: str | None, text: str) ->
         raise InvalidRequest(f"Reference '{text}' does not match type modifier ':{modifier}'")
     if found.target and rtype != found.target:
         raise InvalidRequest(f"'{found.name}' must reference a {found.target}; got '{text}'", expression=found.name)
-    if not _ID_RE.match(rid):
+    if not ID_RE.match(rid):
         raise InvalidRequest(f"'{rid}' is not a valid FHIR id", expression=found.name)
     return ReferenceValue(rtype, rid)

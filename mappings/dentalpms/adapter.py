@@ -277,7 +277,7 @@ def _alive(record: VendorRecord, name: str, of: str | None = None) -> None:
 def _paged(request: SearchRequest, resources: list[Resource], data: VendorRecord, total: int | None) -> VendorPage:
     page = int(request.position or 1)
     more = page * int(data["page_size"]) < int(data["total"])
-    return VendorPage(resources, page + 1 if more else None, total=total, previous=page - 1 if page > 1 else None)
+    return VendorPage(resources, page + 1 if more else None, total=total)
 
 
 def _search_term(query: SearchQuery, chart_system: str) -> str | None:

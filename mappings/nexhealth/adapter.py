@@ -132,7 +132,6 @@ class NexHealthAdapter:
             [patient_to_fhir(p, self._ctx) for p in patients],
             page + 1 if more else None,
             total=total if exact else None,
-            previous=page - 1 if page > 1 else None,
         )
 
     async def _search_encounters(self, request: SearchRequest) -> VendorPage:
@@ -159,7 +158,7 @@ class NexHealthAdapter:
         now = datetime.now(UTC)
         encounters = [encounter_to_fhir(a, self._ctx, now) for a in appointments if str(a["patient_id"]) == patient_id]
         more = envelope.count is not None and page * size < envelope.count
-        return VendorPage(encounters, page + 1 if more else None, previous=page - 1 if page > 1 else None)
+        return VendorPage(encounters, page + 1 if more else None)
 
     async def _either_identifier(self, value: str) -> VendorPage:
         """An identifier without a system is a patient id or a chart number: ask for both."""

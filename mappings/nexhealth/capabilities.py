@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from gateway.search.model import DatePrefix
-from mappings.base import Interaction, Pushdown, ResourceSupport, SearchParamSupport
+from mappings.base import (
+    ALL_PREFIXES,
+    STRING_MODIFIERS,
+    Interaction,
+    Pushdown,
+    ResourceSupport,
+    SearchParamSupport,
+)
 from mappings.nexhealth.encounter import PROFILE_ENCOUNTER
 from mappings.terminology import PROFILE_PATIENT
-
-ALL_PREFIXES = frozenset(DatePrefix)
-STRING_MODIFIERS = frozenset({"exact", "contains"})
 
 RESOURCES = {
     r.type: r

@@ -152,7 +152,6 @@ class NextvisitAdapter:
             [patient_to_fhir(p, self._ctx) for p in data["data"]],
             page + 1 if meta["current_page"] < meta["last_page"] else None,
             total=int(meta["total"]) if exact else None,
-            previous=page - 1 if page > 1 else None,
         )
 
     async def _search_free_text(self, request: SearchRequest, text: str) -> VendorPage:
@@ -166,11 +165,7 @@ class NextvisitAdapter:
         survivors = [h["id"] for h in hits if matches(h, request.query)]
         found = await q.read_each(lambda i: self.read("Patient", i), survivors)
         meta = data["meta"]
-        return VendorPage(
-            found,
-            page + 1 if meta["current_page"] < meta["last_page"] else None,
-            previous=page - 1 if page > 1 else None,
-        )
+        return VendorPage(found, page + 1 if meta["current_page"] < meta["last_page"] else None)
 
     # -- write --------------------------------------------------------------------------------
 

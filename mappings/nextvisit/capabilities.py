@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from gateway.search.model import DatePrefix
-from mappings.base import Interaction, Pushdown, ResourceSupport, SearchParamSupport
+from mappings.base import (
+    ALL_PREFIXES,
+    READ_SEARCH,
+    STRING_MODIFIERS,
+    Interaction,
+    Pushdown,
+    ResourceSupport,
+    SearchParamSupport,
+)
 from mappings.nextvisit.encounter import PROFILE_ENCOUNTER
 from mappings.terminology import PROFILE_ALLERGY, PROFILE_PATIENT
 
-ALL_PREFIXES = frozenset(DatePrefix)
-STRING_MODIFIERS = frozenset({"exact", "contains"})
-READ_SEARCH = frozenset({Interaction.READ, Interaction.SEARCH})
 _ID = SearchParamSupport("_id", Pushdown.EXACT)
 _LAST_UPDATED = SearchParamSupport("_lastUpdated", Pushdown.GATEWAY, prefixes=ALL_PREFIXES)
 _PATIENT = SearchParamSupport("patient", Pushdown.EXACT)
