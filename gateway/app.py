@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import logging
 import secrets
+import shutil
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -20,13 +24,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.connect import connect
 from gateway.errors import FHIRError
 from gateway.rest.outcome import fhir_error_handler, http_error_handler, unexpected_error_handler
 from gateway.rest.paging import PageTokens
 from gateway.rest.routes import RestState, fhir_routes
 from gateway.sandbox_host import SandboxHost
 from gateway.settings import Settings, resolve_secret
-from gateway.tenants import Endpoint, build_tenants, endpoint_from_settings
+from gateway.tenants import Endpoint, build_tenants, endpoint_from_settings, tenant_config
+from gateway.upstream.oauth import token_client
+from gateway.upstream.token_store import TokenStore
 from mappings.registry import vendor
 
 log = logging.getLogger("gateway")
@@ -40,18 +47,44 @@ def _paging_secret(settings: Settings) -> str:
     return secrets.token_urlsafe(32)
 
 
-def _endpoints(settings: Settings, host: SandboxHost) -> dict[str, Endpoint]:
+def _endpoints(settings: Settings, host: SandboxHost, sandbox_tokens: Path) -> dict[str, Endpoint]:
     endpoints: dict[str, Endpoint] = {}
+    store = str(Path(settings.server.token_store).expanduser())
     for name, conf in settings.tenants.items():
         if conf.sandbox:
             sandbox = vendor(conf.vendor).create_sandbox()
             url = host.start(sandbox.app, name)
-            options = {**sandbox.options, **conf.options}
+            options = {**sandbox.options, "sandbox_url": url, "token_store": str(sandbox_tokens), **conf.options}
             endpoints[name] = Endpoint(url + sandbox.base_path, options, sandbox.secrets)
             log.info("tenant %s: %s sandbox on %s", name, conf.vendor, url)
         else:
-            endpoints[name] = endpoint_from_settings(conf)
+            found = endpoint_from_settings(conf)
+            endpoints[name] = Endpoint(found.base_url, {"token_store": store, **found.options}, found.secrets)
     return endpoints
+
+
+async def _connect_sandboxes(settings: Settings, endpoints: dict[str, Endpoint]) -> None:
+    """Sandbox tenants of OAuth vendors are connected at start-up through the operator's own
+    flow (gateway.connect); their authorization servers approve without a login page."""
+    for name, conf in settings.tenants.items():
+        oauth = vendor(conf.vendor).oauth
+        if not conf.sandbox or oauth is None:
+            continue
+        where = endpoints[name]
+        config = tenant_config(name, conf, where)
+        app = oauth(config)
+        store = TokenStore(where.options["token_store"])
+        async with httpx.AsyncClient(follow_redirects=True, timeout=10) as browser:
+
+            async def approve(url: str) -> None:
+                (await browser.get(url)).raise_for_status()
+
+            token_http, post = token_client(app)
+            try:
+                await connect(name, app, store, post, approve)
+            finally:
+                await token_http.aclose()
+        log.info("tenant %s: connected to its sandbox through the authorization-code flow", name)
 
 
 class AccessLog:
@@ -97,14 +130,18 @@ def create_app(settings: Settings, *, access_logging: bool = True) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         host = SandboxHost()
+        sandbox_tokens = Path(tempfile.mkdtemp(prefix="fhir-gateway-sandbox-tokens-"))
         try:
-            tenants = build_tenants(settings, _endpoints(settings, host))
+            endpoints = _endpoints(settings, host, sandbox_tokens)
+            tenants = build_tenants(settings, endpoints)
+            await _connect_sandboxes(settings, endpoints)
             app.state.rest = RestState(settings, tenants, PageTokens(_paging_secret(settings)))
             yield
             for tenant in tenants.values():
                 await tenant.adapter.aclose()
         finally:
             host.stop()
+            shutil.rmtree(sandbox_tokens, ignore_errors=True)
 
     routes = [Route("/", index), Route("/healthz", health), *fhir_routes()]
     return Starlette(

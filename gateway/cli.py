@@ -40,6 +40,65 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _connect(args: argparse.Namespace) -> int:
+    import asyncio
+    import sys
+    import webbrowser
+    from pathlib import Path
+
+    from gateway.connect import ConnectError, connect
+    from gateway.tenants import Endpoint, endpoint_from_settings, tenant_config
+    from gateway.upstream.oauth import token_client
+    from gateway.upstream.token_store import TokenStore
+    from mappings.registry import vendor
+
+    settings = load_settings(args.config)
+    conf = settings.tenants.get(args.tenant)
+    if conf is None:
+        raise ConfigError(f"no tenant '{args.tenant}' in the configuration")
+    oauth = vendor(conf.vendor).oauth
+    if oauth is None:
+        raise ConfigError(f"tenant '{args.tenant}' ({conf.vendor}) does not use OAuth: there is nothing to connect")
+    if conf.sandbox:
+        raise ConfigError(f"tenant '{args.tenant}' is a sandbox: it is connected automatically when the gateway starts")
+    store_path = Path(settings.server.token_store).expanduser()
+    found = endpoint_from_settings(conf)
+    where = Endpoint(found.base_url, {"token_store": str(store_path), **found.options}, found.secrets)
+    app = oauth(tenant_config(args.tenant, conf, where))
+
+    async def run() -> None:
+        token_http, post = token_client(app)
+
+        async def approve(url: str) -> None:
+            print(f"Open this address, sign in and approve access for tenant '{args.tenant}':\n\n  {url}\n", flush=True)
+            if args.browser:
+                webbrowser.open(url)
+
+        async def paste() -> str:
+            return await asyncio.to_thread(input, "Waiting for the redirect... or paste the redirected URL (or code): ")
+
+        try:
+            await connect(
+                args.tenant,
+                app,
+                TokenStore(store_path),
+                post,
+                approve,
+                paste=paste if sys.stdin.isatty() or args.paste else None,
+                timeout=args.timeout,
+            )
+        finally:
+            await token_http.aclose()
+
+    try:
+        asyncio.run(run())
+    except ConnectError as exc:
+        print(f"connection failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"tenant {args.tenant} connected; its refresh token is in {store_path / (args.tenant + '.json')} (mode 0600)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fhir-gateway", description="FHIR R4 facade gateway")
     parser.add_argument("--config", help="TOML config file (default: $FHIR_GATEWAY_CONFIG, else the demo)")
@@ -50,6 +109,14 @@ def main(argv: list[str] | None = None) -> int:
     serve.set_defaults(run=_serve)
     check = sub.add_parser("check-config", help="validate the config and list tenants")
     check.set_defaults(run=_check)
+    link = sub.add_parser(
+        "connect", help="connect an OAuth tenant (authorization code flow) and store its refresh token"
+    )
+    link.add_argument("tenant")
+    link.add_argument("--browser", action="store_true", help="also open the authorize address in a browser")
+    link.add_argument("--paste", action="store_true", help="accept the redirected URL or code on standard input")
+    link.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the authorization")
+    link.set_defaults(run=_connect)
     args = parser.parse_args(argv)
     try:
         result: int = args.run(args)

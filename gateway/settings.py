@@ -68,6 +68,9 @@ class ServerSettings(_Strict):
     port: int = Field(8080, ge=0, le=65535)
     public_base_url: str | None = None  # set when a proxy changes scheme/host/path
     paging_secret: str | None = None  # env:/file: reference; random per process if unset
+    # Where OAuth refresh tokens are kept (one 0600 file per tenant); sandbox tenants use a
+    # temporary directory of their own.
+    token_store: str = "~/.local/state/fhir-gateway/tokens"
     log_level: str = "info"
 
 

@@ -34,26 +34,27 @@ def endpoint_from_settings(tenant: TenantSettings) -> Endpoint:
     return Endpoint(tenant.base_url, tenant.options, secrets)
 
 
+def tenant_config(name: str, conf: TenantSettings, where: Endpoint) -> AdapterConfig:
+    context = TenantContext(
+        tenant=name,
+        identifier_system=conf.identifier_system or f"urn:fhir-gateway:{name}",
+        timezone=conf.timezone,
+    )
+    return AdapterConfig(
+        base_url=where.base_url,
+        context=context,
+        options=where.options,
+        secrets=where.secrets,
+        connect_timeout=conf.timeouts.connect,
+        read_timeout=conf.timeouts.read,
+        total_timeout=conf.timeouts.total,
+        max_connections=conf.max_connections,
+    )
+
+
 def build_tenants(settings: Settings, endpoints: Mapping[str, Endpoint]) -> dict[str, Tenant]:
     tenants: dict[str, Tenant] = {}
     for name, conf in settings.tenants.items():
-        where = endpoints[name]
-        context = TenantContext(
-            tenant=name,
-            identifier_system=conf.identifier_system or f"urn:fhir-gateway:{name}",
-            timezone=conf.timezone,
-        )
-        adapter = vendor(conf.vendor).create_adapter(
-            AdapterConfig(
-                base_url=where.base_url,
-                context=context,
-                options=where.options,
-                secrets=where.secrets,
-                connect_timeout=conf.timeouts.connect,
-                read_timeout=conf.timeouts.read,
-                total_timeout=conf.timeouts.total,
-                max_connections=conf.max_connections,
-            )
-        )
-        tenants[name] = Tenant(name, adapter, context)
+        config = tenant_config(name, conf, endpoints[name])
+        tenants[name] = Tenant(name, vendor(conf.vendor).create_adapter(config), config.context)
     return tenants

@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from gateway.search.model import DatePrefix, SearchQuery
+from gateway.upstream.oauth import OAuthApp
 
 JSON = Any
 Resource = dict[str, Any]
@@ -95,6 +96,9 @@ class VendorPage:
     resources: Sequence[Resource]  # FHIR resources, in the vendor's (stable) order
     next: JSON | None  # position of the following page; None on the last
     total: int | None = None  # the FHIR total of the whole query, only when the adapter knows it exactly
+    # What the client must know about this answer (e.g. matches the vendor cannot find):
+    # reported as an OperationOutcome entry of the searchset, never silently.
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -191,3 +195,6 @@ class Vendor:
     name: str
     create_adapter: Callable[[AdapterConfig], Adapter]
     create_sandbox: Callable[[], Sandbox]
+    # Vendors that grant access through OAuth2 authorization codes: their endpoints and our
+    # registration, from a tenant's configuration (see gateway.connect).
+    oauth: Callable[[AdapterConfig], OAuthApp] | None = None

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from mappings import dentalpms, nexhealth, nextvisit
+from mappings import dentalpms, nexhealth, nextech, nextvisit
 from mappings.base import Vendor
 
-VENDORS: dict[str, Vendor] = {v.name: v for v in (dentalpms.VENDOR, nextvisit.VENDOR, nexhealth.VENDOR)}
+VENDORS: dict[str, Vendor] = {v.name: v for v in (dentalpms.VENDOR, nextvisit.VENDOR, nexhealth.VENDOR, nextech.VENDOR)}
 
 
 def vendor(name: str) -> Vendor:

@@ -51,6 +51,7 @@ def searchset(
     resources: Sequence[dict[str, Any]],
     links: Sequence[tuple[str, str]],
     total: int | None,
+    warnings: Sequence[str] = (),
 ) -> dict[str, Any]:
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
@@ -61,13 +62,16 @@ def searchset(
     if total is not None:
         bundle["total"] = total
     bundle["link"] = [{"relation": rel, "url": url} for rel, url in links]
-    if resources:
-        bundle["entry"] = [
-            {
-                "fullUrl": f"{base}/{r['resourceType']}/{r['id']}",
-                "resource": r,
-                "search": {"mode": "match"},
-            }
-            for r in resources
-        ]
+    entries: list[dict[str, Any]] = [
+        {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
+        for r in resources
+    ]
+    if warnings:
+        outcome = {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "warning", "code": "incomplete", "diagnostics": w} for w in warnings],
+        }
+        entries.append({"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": outcome, "search": {"mode": "outcome"}})
+    if entries:
+        bundle["entry"] = entries
     return bundle

@@ -50,3 +50,15 @@ def negotiate(format_param: str | None, accept: str | None, pretty_param: str | 
         if q > 0 and media in _ACCEPTABLE:
             return Format(_ACCEPTABLE[media], pretty)
     raise NotAcceptable(f"None of the accepted types ({accept}) can be produced; this server returns JSON")
+
+
+def wants_binary_resource(format_param: str | None, accept: str | None) -> bool:
+    """For Binary reads: the Binary resource (FHIR JSON) or the content itself?
+
+    FHIR serves a Binary's own content unless the client asks for a FHIR format
+    (http://hl7.org/fhir/R4/binary.html#rest).
+    """
+    if format_param is not None:
+        return format_param.split(";")[0].strip().lower() in _FORMAT_ALIASES
+    wanted = [p.split(";")[0].strip().lower() for p in (accept or "").split(",")]
+    return any(w in (FHIR_JSON, PLAIN_JSON) for w in wanted)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from gateway.errors import (
 from gateway.rest.bundle import searchset, shape
 from gateway.rest.capability import capability_statement
 from gateway.rest.incoming import read_body, read_resource
-from gateway.rest.negotiation import Format, negotiate
+from gateway.rest.negotiation import Format, negotiate, wants_binary_resource
 from gateway.rest.outcome import operation_outcome
 from gateway.rest.paging import PageTokens, search_fingerprint
 from gateway.search.dates import parse_fhir_date
@@ -112,10 +113,21 @@ async def metadata(request: Request) -> Response:
     return _respond(fmt, body)
 
 
+# Served Binary content is the vendor's: whatever it is, a browser may neither run nor load anything from it.
+BINARY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
 async def read(request: Request) -> Response:
+    resource_type = request.path_params["type"]
+    q = request.query_params
+    if resource_type == "Binary" and not wants_binary_resource(q.get("_format"), request.headers.get("accept")):
+        return await _binary_content(request)
     fmt = _format(request)
     tenant = _tenant(request)
-    resource_type, resource_id = request.path_params["type"], request.path_params["id"]
+    resource_id = request.path_params["id"]
     _support(tenant, resource_type, Interaction.READ)
     _check_id(resource_id)
     resource = await tenant.adapter.read(resource_type, resource_id)
@@ -123,7 +135,6 @@ async def read(request: Request) -> Response:
     if version is not None and (resource.get("meta") or {}).get("versionId") != version:
         # Vendors keep no history: only the current version can be read by version id.
         raise NotFound(f"{resource_type}/{resource_id} has no version '{version}' here (only the current one)")
-    q = request.query_params
     elements = tuple(e for e in q.get("_elements", "").split(",") if e)
     summary = q.get("_summary")
     if summary in ("true", "text"):
@@ -131,6 +142,17 @@ async def read(request: Request) -> Response:
     if summary not in (None, "false", "data"):
         raise InvalidRequest("_summary on a read must be true, text, data or false", expression="_summary")
     return _respond(fmt, shape(resource, summary, elements), _version_headers(resource))
+
+
+async def _binary_content(request: Request) -> Response:
+    tenant = _tenant(request)
+    resource_id = request.path_params["id"]
+    _support(tenant, "Binary", Interaction.READ)
+    _check_id(resource_id)
+    binary = await tenant.adapter.read("Binary", resource_id)
+    content = base64.b64decode(binary.get("data") or "")
+    headers = {**BINARY_HEADERS, **_version_headers(binary)}
+    return Response(content, media_type=str(binary.get("contentType") or "application/octet-stream"), headers=headers)
 
 
 def _version_headers(resource: dict[str, Any]) -> dict[str, str]:
@@ -205,7 +227,7 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
     if page.next is not None:
         links.append(("next", url(parsed.count, state.tokens.issue(fingerprint, page.next))))
     resources = [shape(r, parsed.summary, parsed.elements) for r in page.resources]
-    return _respond(fmt, searchset(base=base, resources=resources, links=links, total=total))
+    return _respond(fmt, searchset(base=base, resources=resources, links=links, total=total, warnings=page.warnings))
 
 
 def _writer(tenant: Tenant, resource_type: str, interaction: Interaction) -> Writer:

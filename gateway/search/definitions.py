@@ -174,6 +174,23 @@ DEFINITIONS: dict[str, dict[str, ParamDefinition]] = {
         "date": ParamDefinition("date", ParamType.DATE, _effective, "When it was observed"),
         "status": ParamDefinition("status", ParamType.TOKEN, _code("status"), "Result status"),
     },
+    "DocumentReference": {
+        "patient": _patient_ref("subject"),
+        "subject": ParamDefinition(
+            "subject", ParamType.REFERENCE, _reference("subject"), "Who the document is about", "Patient"
+        ),
+        "encounter": ParamDefinition(
+            "encounter",
+            ParamType.REFERENCE,
+            lambda r: [
+                ref["reference"] for ref in (r.get("context") or {}).get("encounter", []) if ref.get("reference")
+            ],
+            "Context of the document",
+            "Encounter",
+        ),
+        "date": ParamDefinition("date", ParamType.DATE, _date("date"), "When the document was created"),
+        "type": ParamDefinition("type", ParamType.TOKEN, _concept("type"), "Kind of document (LOINC)"),
+    },
     "Encounter": {
         "patient": _patient_ref("subject"),
         "subject": ParamDefinition("subject", ParamType.REFERENCE, _reference("subject"), "The patient", "Patient"),

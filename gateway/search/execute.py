@@ -35,6 +35,7 @@ class SearchPage:
     next: PagePosition | None
     previous: PagePosition | None
     total: int | None
+    warnings: tuple[str, ...] = ()
 
 
 def is_exact(support: ResourceSupport, query: SearchQuery) -> bool:
@@ -62,10 +63,12 @@ async def fetch_page(
 ) -> SearchPage:
     vendor, skip = position.vendor, position.skip
     collected: list[dict[str, Any]] = []
+    warnings: dict[str, None] = {}
     total: int | None = None
     next_pos: PagePosition | None = None
     for call in range(MAX_VENDOR_CALLS_PER_PAGE):
         page = await adapter.search(support.type, SearchRequest(query, vendor, position.page_size))
+        warnings.update(dict.fromkeys(page.warnings))
         if call == 0 and position.vendor is None and position.skip == 0:
             total = page.total  # adapters give a total only when it is the FHIR total
         resumed_at: tuple[Any, int] | None = None
@@ -91,7 +94,7 @@ async def fetch_page(
     if next_pos is None and position.vendor is None and position.skip == 0:
         total = len(collected)  # the whole result fitted in one page: we counted it all
     previous = _previous(position)
-    return SearchPage(collected, next_pos, previous, total)
+    return SearchPage(collected, next_pos, previous, total, tuple(warnings))
 
 
 def _advance(position: PagePosition, at: tuple[Any, int]) -> PagePosition:

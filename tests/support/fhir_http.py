@@ -48,7 +48,12 @@ class FhirHttp:
 
     def search_all(self, path: str, **params: Any) -> list[dict[str, Any]]:
         """Every resource of a search, following `next` links to the end."""
-        return [entry["resource"] for bundle in self.pages(path, **params) for entry in bundle.get("entry", [])]
+        return [
+            entry["resource"]
+            for bundle in self.pages(path, **params)
+            for entry in bundle.get("entry", [])
+            if entry.get("search", {}).get("mode", "match") == "match"
+        ]
 
     def pages(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
         bundle = self.get_ok(path, params=params)

@@ -1,0 +1,117 @@
+"""Connecting a tenant to an OAuth2 vendor: the authorization-code flow, once per tenant.
+
+A one-shot listener on loopback receives the redirect (RFC 8252: native apps use a loopback
+redirect URI on any port); the code is exchanged and the refresh token stored. The CLI prints
+the authorize URL for the operator (or takes the code pasted in); the demo approves through
+its sandbox with the very same flow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlparse
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from gateway.errors import UpstreamSecurity
+from gateway.sandbox_host import serve_in_thread
+from gateway.upstream.oauth import FormPost, OAuthApp, exchange_code
+from gateway.upstream.token_store import TokenStore
+
+CALLBACK_PATH = "/callback"
+
+
+class ConnectError(Exception):
+    """The connection could not be made; the message says why (no secrets in it)."""
+
+
+def authorize_url(app: OAuthApp, redirect_uri: str, state: str) -> str:
+    params = {"client_id": app.client_id, "response_type": "code", "redirect_uri": redirect_uri, "state": state}
+    if app.resource:
+        params["resource"] = app.resource
+    return f"{app.authorize_url}?{urlencode(params)}"
+
+
+def code_from(pasted: str, state: str) -> str:
+    """The code from what an operator pasted: the whole redirect URL, or just the code."""
+    text = pasted.strip()
+    if "?" not in text and "=" not in text:
+        return text
+    query = parse_qs(urlparse(text).query or text)
+    if query.get("error"):
+        raise ConnectError(f"the vendor refused: {query['error'][0]}")
+    if query.get("state", [state])[0] != state:
+        raise ConnectError("the pasted redirect belongs to another attempt (state mismatch)")
+    if not query.get("code"):
+        raise ConnectError("no authorization code found in what was pasted")
+    return query["code"][0]
+
+
+async def connect(
+    tenant: str,
+    app: OAuthApp,
+    store: TokenStore,
+    post: FormPost,
+    approve: Callable[[str], Awaitable[None]],
+    *,
+    paste: Callable[[], Awaitable[str]] | None = None,
+    timeout: float = 300.0,
+) -> dict[str, Any]:
+    """Run the flow: `approve(url)` sends the operator (or the sandbox) to the authorize URL;
+    the code arrives at the loopback listener, or through `paste`. Returns the token answer
+    (its refresh token already stored)."""
+    loop = asyncio.get_running_loop()
+    arrived: asyncio.Future[str] = loop.create_future()
+    state = secrets.token_urlsafe(16)
+
+    async def callback(request: Request) -> Response:
+        query = request.query_params
+        if query.get("state") != state:
+            return PlainTextResponse("This authorization belongs to another attempt.", status_code=400)
+        if query.get("error") or not query.get("code"):
+            message = query.get("error", "no code")
+            loop.call_soon_threadsafe(_settle, arrived, ConnectError(f"the vendor refused: {message}"))
+            return PlainTextResponse("Authorization failed; see the terminal.", status_code=400)
+        loop.call_soon_threadsafe(_settle, arrived, query["code"])
+        return PlainTextResponse("The gateway is connected. You can close this window.")
+
+    listener = serve_in_thread(Starlette(routes=[Route(CALLBACK_PATH, callback)]), name=f"connect-{tenant}")
+    try:
+        redirect_uri = f"{listener.url}{CALLBACK_PATH}"
+        await approve(authorize_url(app, redirect_uri, state))
+        waiters: list[asyncio.Future[str]] = [arrived]
+        if paste is not None:
+            waiters.append(asyncio.ensure_future(_pasted(paste, state)))
+        done, pending = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in pending:
+            waiter.cancel()
+        if not done:
+            raise ConnectError(f"no authorization arrived within {timeout:.0f} s")
+        code = done.pop().result()
+        try:
+            grant, body = await exchange_code(app, post, code, redirect_uri)
+        except UpstreamSecurity as exc:
+            raise ConnectError(exc.diagnostics) from None
+        store.save(tenant, grant)
+        return body
+    finally:
+        listener.stop()
+
+
+def _settle(future: asyncio.Future[str], outcome: str | Exception) -> None:
+    if future.done():
+        return
+    if isinstance(outcome, Exception):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
+
+
+async def _pasted(paste: Callable[[], Awaitable[str]], state: str) -> str:
+    return code_from(await paste(), state)

@@ -1,0 +1,153 @@
+"""OAuth2 access for a vendor connection: authorization-code onboarding, then refresh tokens.
+
+- `exchange_code` turns the code of the authorization step into the tenant's first grant.
+- `OAuthSession` hands out access tokens: cached until shortly before they expire, renewed
+  with the stored refresh token, one renewal at a time however many requests wait on it.
+  Servers that rotate refresh tokens return a new one with every renewal: it is persisted
+  (atomically, see token_store) BEFORE the new access token is used, so a crash at any
+  moment leaves a refresh token that still works — the new one, or the old one, which
+  rotating servers honour for a short grace period after its first use.
+- A refused refresh (`invalid_grant`: revoked, expired) is a 502 `security` for clients and
+  an operator log line saying to reconnect; tokens are never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from gateway.errors import UpstreamError, UpstreamSecurity
+from gateway.upstream.http import Timeouts, UpstreamClient
+from gateway.upstream.token_store import Grant, TokenStore
+
+log = logging.getLogger("gateway.oauth")
+FormPost = Callable[[Mapping[str, str]], Awaitable[tuple[int, Any]]]
+
+
+@dataclass(frozen=True)
+class OAuthApp:
+    """A vendor's OAuth2 endpoints and this gateway's registration there."""
+
+    authorize_url: str
+    token_url: str
+    client_id: str
+    client_secret: str
+    resource: str | None = None
+
+
+class NotConnected(UpstreamSecurity):
+    pass
+
+
+async def exchange_code(app: OAuthApp, post: FormPost, code: str, redirect_uri: str) -> tuple[Grant, dict[str, Any]]:
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "client_id": app.client_id,
+        "client_secret": app.client_secret,
+    }
+    if app.resource:
+        form["resource"] = app.resource
+    status, body = await post(form)
+    if status != 200 or not isinstance(body, dict) or "refresh_token" not in body:
+        error = body.get("error") if isinstance(body, dict) else None
+        raise UpstreamSecurity(f"The vendor refused the authorization code ({error or status})")
+    return Grant(str(body["refresh_token"]), time.time()), body
+
+
+class OAuthSession:
+    def __init__(self, tenant: str, app: OAuthApp, store: TokenStore, post: FormPost) -> None:
+        self.tenant = tenant
+        self._app = app
+        self._store = store
+        self._post = post
+        self._access: str | None = None
+        self._expires_at = 0.0
+        self._lock = asyncio.Lock()
+        self.refreshes = 0  # observable for tests and metrics; never a token
+
+    def adopt(self, body: Mapping[str, Any]) -> None:
+        """Use the access token a code exchange just returned (its refresh token is stored)."""
+        self._access = str(body["access_token"])
+        self._expires_at = _renew_at(body)
+
+    def _fresh(self) -> str | None:
+        return self._access if self._access and time.time() < self._expires_at else None
+
+    async def access_token(self, stale: str | None = None) -> str:
+        """A valid access token; `stale` is one the vendor just refused (renew even if unexpired)."""
+        current = self._fresh()
+        if current is not None and current != stale:
+            return current
+        async with self._lock:
+            current = self._fresh()
+            if current is not None and current != stale:
+                return current  # renewed while we waited
+            return await self._refresh()
+
+    async def _refresh(self) -> str:
+        grant = self._store.load(self.tenant)
+        if grant is None:
+            log.error("tenant %s is not connected: run `fhir-gateway connect %s`", self.tenant, self.tenant)
+            raise NotConnected(
+                "The gateway is not connected to the vendor for this tenant; the operator must connect it"
+            )
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": grant.refresh_token,
+            "client_id": self._app.client_id,
+            "client_secret": self._app.client_secret,
+        }
+        if self._app.resource:
+            form["resource"] = self._app.resource
+        status, body = await self._post(form)
+        if status in (400, 401) and isinstance(body, dict) and body.get("error") in ("invalid_grant", "invalid_client"):
+            log.error(
+                "tenant %s: the vendor refused the refresh token (%s); reconnect with `fhir-gateway connect %s`",
+                self.tenant,
+                body.get("error"),
+                self.tenant,
+            )
+            raise UpstreamSecurity(
+                "The vendor no longer accepts the gateway's authorization; the operator must reconnect"
+            )
+        if status != 200 or not isinstance(body, dict) or "access_token" not in body:
+            raise UpstreamError(f"The vendor's token endpoint failed (HTTP {status})")
+        rotated = body.get("refresh_token")
+        if rotated and rotated != grant.refresh_token:
+            self._store.save(self.tenant, Grant(str(rotated), time.time()))  # before the access token is used
+        self._access, self._expires_at = str(body["access_token"]), _renew_at(body)
+        self.refreshes += 1
+        return self._access
+
+
+def _renew_at(body: Mapping[str, Any]) -> float:
+    lifetime = float(body.get("expires_in") or 3600)
+    return time.time() + lifetime - min(60.0, lifetime * 0.1)
+
+
+def form_poster(client: UpstreamClient, path: str) -> FormPost:
+    """POST an x-www-form-urlencoded body to the token endpoint; (status, parsed JSON or None)."""
+
+    async def post(form: Mapping[str, str]) -> tuple[int, Any]:
+        response = await client.request("POST", path, data=form, headers={"Accept": "application/json"})
+        try:
+            body = response.json()
+        except UpstreamError:
+            body = None
+        return response.status, body
+
+    return post
+
+
+def token_client(app: OAuthApp, timeouts: Timeouts | None = None) -> tuple[UpstreamClient, FormPost]:
+    """A connection to the app's token endpoint and the form poster that uses it."""
+    parts = urlsplit(app.token_url)
+    client = UpstreamClient(f"{parts.scheme}://{parts.netloc}", timeouts or Timeouts(), 4)
+    return client, form_poster(client, parts.path)

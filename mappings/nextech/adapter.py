@@ -1,0 +1,210 @@
+"""The Nextech adapter: FHIR interactions planned onto Nextech's term search and encounter CCDs.
+
+Nextech offers `GET /search?term=` (a name prefix or a chart number) and, per patient,
+`GET /{patientId}/encounters/search?start&end&section` with each encounter's CCD as HTML.
+- Patient read: the id carries the chart number (`<patientId>.<chart>`); the read searches
+  that chart number and keeps the patient with that id.
+- Patient search: one term — the chart number of an `identifier`, else the longest single
+  name value — and the gateway applies FHIR's rules to what it returns: names sharing a
+  prefix (Smith, Smithson) and chart numbers sharing one (C0001, C00010…) come back from the
+  vendor together and are told apart by the gateway. A search with nothing to make a term of
+  (birthdate or gender alone) cannot be answered by Nextech and is refused (the parameter is
+  declared required). `:contains` is not offered: a prefix term cannot find inner text.
+- Encounters, DocumentReferences and Binaries come from the patient's encounter search,
+  its window from `date` (widened a day each side; the encounter read uses its id's day).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from gateway.errors import NotFound
+from gateway.search.model import ReferenceValue, SearchQuery, StringValue, TokenValue
+from gateway.upstream.errors import vendor_answer
+from mappings import query as q
+from mappings.base import AdapterConfig, Resource, ResourceSupport, SearchRequest, VendorPage
+from mappings.nextech.capabilities import resources
+from mappings.nextech.client import NextechClient
+from mappings.nextech.encounter import (
+    binary_to_fhir,
+    document_to_fhir,
+    encounter_id,
+    encounter_to_fhir,
+    split_encounter_id,
+)
+from mappings.nextech.patient import patient_to_fhir, split_patient_id
+
+Item = dict[str, Any]
+MIDDLE_NAMES = (
+    "Nextech searches first and last names only: patients whose middle name alone matches "
+    "'given' or 'name' are not found"
+)
+
+
+class NextechAdapter:
+    def __init__(self, config: AdapterConfig) -> None:
+        self.client = NextechClient(config)
+        self._ctx = config.context
+        self._sections: list[str] = []
+        self._resources = resources([])
+
+    @property
+    def resources(self) -> Mapping[str, ResourceSupport]:
+        return self._resources
+
+    @property
+    def max_page_size(self) -> int:
+        return 100
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def sections(self) -> list[str]:
+        """Nextech's CCD section names (fetched once; they also go into the CapabilityStatement)."""
+        if not self._sections:
+            found = await self.client.get("/encounters/categories")
+            self._sections = [str(s) for s in found]
+            self._resources = resources(self._sections)
+        return self._sections
+
+    # -- read ---------------------------------------------------------------------------------
+
+    async def read(self, resource_type: str, resource_id: str) -> Resource:
+        with vendor_answer("Nextech"):
+            if resource_type == "Patient":
+                return await self._read_patient(resource_id)
+            return await self._read_encounter_part(resource_type, resource_id)
+
+    async def _read_patient(self, resource_id: str) -> Resource:
+        parts = split_patient_id(resource_id)
+        if parts is not None:
+            for patient in await self.client.get("/search", {"term": parts[1]}):
+                if str(patient.get("patientId")) == parts[0]:
+                    found = patient_to_fhir(patient, self._ctx)
+                    if found["id"] == resource_id:
+                        return found
+        raise NotFound(f"Patient/{resource_id} does not exist")
+
+    async def _read_encounter_part(self, resource_type: str, resource_id: str) -> Resource:
+        base, section = resource_id, None
+        if resource_type in ("DocumentReference", "Binary"):
+            base, _, rest = resource_id.partition(".ccd")
+            if resource_type == "DocumentReference" and rest:
+                raise NotFound(f"{resource_type}/{resource_id} does not exist")
+            if rest:
+                section = rest.removeprefix(".")
+                if section not in await self.sections():
+                    raise NotFound(f"{resource_type}/{resource_id} does not exist")
+        parts = split_encounter_id(base)
+        if parts is None or split_patient_id(parts[0]) is None:
+            raise NotFound(f"{resource_type}/{resource_id} does not exist")
+        patient_id, vendor_id, day = parts
+        when = datetime.strptime(day, "%Y%m%d").replace(tzinfo=UTC)
+        items = await self._encounters(patient_id, when - timedelta(days=1), when + timedelta(days=2), section)
+        for item in items:
+            if str(item["summary"]["encounterId"]) == vendor_id and encounter_id(patient_id, item["summary"]) == base:
+                if resource_type == "Encounter":
+                    return encounter_to_fhir(item, patient_id, self._ctx, datetime.now(UTC))
+                if resource_type == "DocumentReference":
+                    return document_to_fhir(item, patient_id, await self.sections())
+                return binary_to_fhir(item, resource_id, f"CCD {section or ''}".strip())
+        raise NotFound(f"{resource_type}/{resource_id} does not exist")
+
+    async def _encounters(self, patient_id: str, start: datetime, end: datetime, section: str | None) -> list[Item]:
+        split = split_patient_id(patient_id)
+        if split is None:
+            return []
+        params = {"start": _stamp(start), "end": _stamp(end)}
+        if section:
+            params["section"] = section
+        try:
+            found: list[Item] = await self.client.get(f"/{split[0]}/encounters/search", params)
+        except NotFound:
+            return []
+        return found
+
+    # -- search -------------------------------------------------------------------------------
+
+    async def search(self, resource_type: str, request: SearchRequest) -> VendorPage:
+        with vendor_answer("Nextech"):
+            ids = q.ids(request.query)
+            if ids is not None:
+                found = await q.read_each(lambda i: self.read(resource_type, i), ids)
+                return VendorPage(found, None, total=len(found) if q.only(request.query, "_id") else None)
+            if resource_type == "Patient":
+                return await self._search_patients(request.query)
+            return await self._search_encounter_parts(resource_type, request.query)
+
+    async def _search_patients(self, query: SearchQuery) -> VendorPage:
+        term = _term(query, self._ctx.system("chart-number"), self._ctx.system("patient-id"))
+        if term is None:
+            return VendorPage([], None, total=0)  # e.g. an identifier in a system this tenant has not
+        found = await self.client.get("/search", {"term": term})
+        warnings: tuple[str, ...] = ()
+        if query.named("given") or query.named("name"):
+            warnings = (MIDDLE_NAMES,)
+        return VendorPage([patient_to_fhir(p, self._ctx) for p in found], None, warnings=warnings)
+
+    async def _search_encounter_parts(self, resource_type: str, query: SearchQuery) -> VendorPage:
+        patient_id = q.single_patient(query) or _patient_of_encounter(query)
+        if not patient_id:
+            return VendorPage([], None, total=0)
+        low, high = q.date_bounds_any(query, "date")
+        start = (
+            datetime.combine(q.shift(low, -1), datetime.min.time(), UTC) if low else datetime(1900, 1, 1, tzinfo=UTC)
+        )
+        end = datetime.combine(q.shift(high, 1), datetime.min.time(), UTC) if high else _far_future()
+        items = await self._encounters(patient_id, start, end, None)
+        if resource_type == "Encounter":
+            now = datetime.now(UTC)
+            return VendorPage([encounter_to_fhir(i, patient_id, self._ctx, now) for i in items], None)
+        sections = await self.sections()
+        return VendorPage([document_to_fhir(i, patient_id, sections) for i in items], None)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _far_future() -> datetime:
+    return datetime.combine(date.today() + timedelta(days=3 * 366), datetime.min.time(), UTC)
+
+
+def _patient_of_encounter(query: SearchQuery) -> str:
+    refs = {v.id for v in q.values(query, "encounter") if isinstance(v, ReferenceValue)}
+    patients = {parts[0] for parts in (split_encounter_id(r) for r in refs) if parts}
+    if len(patients) > 1:
+        return ""
+    return patients.pop() if patients else ""
+
+
+def _term(query: SearchQuery, chart_system: str, id_system: str) -> str | None:
+    """The one search term for Nextech: a chart number, else the longest single name value."""
+    for param in query.named("identifier"):
+        value = param.values[0]
+        if len(param.values) == 1 and isinstance(value, TokenValue) and value.code:
+            if value.system in (None, chart_system):
+                return value.code
+            if value.system == id_system:
+                return None  # Nextech cannot search by its patient id: use _id (it carries the chart)
+            return None
+    names = [
+        p.values[0].text
+        for p in query.params
+        if p.name in ("name", "family", "given") and len(p.values) == 1 and isinstance(p.values[0], StringValue)
+    ]
+    if names:
+        return max(names, key=len)
+    # Several OR-ed name values: one term cannot cover them all.
+    multi = [p for p in query.params if p.name in ("name", "family", "given")]
+    if multi:
+        raise _several_names()
+    return None
+
+
+def _several_names() -> Exception:
+    from gateway.errors import NotSupported
+
+    return NotSupported("Nextech searches one name at a time; send one value per name parameter")

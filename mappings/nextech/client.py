@@ -1,0 +1,83 @@
+"""The Nextech HTTP client: the only code that knows its URLs, headers and OAuth details.
+
+Every call carries the OAuth bearer (gateway.upstream.oauth: refresh-token rotation, one
+renewal at a time) and `x-nextech-practice-id`. A 401 renews the access token once and
+retries. Errors are ASP.NET-style `{"Message": ...}` or OAuth `{"error", ...}` bodies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gateway.upstream.errors import error_for_status
+from gateway.upstream.http import Timeouts, UpstreamClient, UpstreamResponse
+from gateway.upstream.oauth import OAuthApp, OAuthSession, token_client
+from gateway.upstream.token_store import TokenStore
+from mappings.base import AdapterConfig
+
+
+def oauth_app(config: AdapterConfig) -> OAuthApp:
+    """Nextech's Azure-AD-style endpoints and our registration, from the tenant's config."""
+    try:
+        # A sandbox tenant's authorization server is its sandbox (gateway.app passes its URL).
+        auth_base = str(config.options.get("oauth_base_url") or config.options["sandbox_url"]).rstrip("/")
+        return OAuthApp(
+            authorize_url=f"{auth_base}/oauth2/authorize",
+            token_url=f"{auth_base}/oauth2/token",
+            client_id=str(config.options["client_id"]),
+            client_secret=config.secrets["client_secret"],
+            resource=config.options.get("resource"),
+        )
+    except KeyError as missing:
+        raise ValueError(
+            f"Nextech tenant needs {missing.args[0]} (options.oauth_base_url, options.client_id, "
+            "options.practice_id, credentials.client_secret)"
+        ) from None
+
+
+class NextechClient:
+    def __init__(self, config: AdapterConfig) -> None:
+        app = oauth_app(config)
+        self._practice = str(config.options["practice_id"])
+        timeouts = Timeouts(config.connect_timeout, config.read_timeout, config.total_timeout)
+        self._token_http, post = token_client(app, timeouts)
+        store = TokenStore(str(config.options["token_store"]))
+        self.session = OAuthSession(config.context.tenant, app, store, post)
+        self._http = UpstreamClient(
+            config.base_url,
+            Timeouts(config.connect_timeout, config.read_timeout, config.total_timeout),
+            config.max_connections,
+        )
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        token = await self.session.access_token()
+        response = await self._send(path, token, params)
+        if response.status == 401:
+            token = await self.session.access_token(stale=token)
+            response = await self._send(path, token, params)
+        if 200 <= response.status < 300:
+            return response.json()
+        raise _error(response)
+
+    async def _send(self, path: str, token: str, params: Mapping[str, str] | None) -> UpstreamResponse:
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "x-nextech-practice-id": self._practice,
+            "Accept": "application/json",
+        }
+        return await self._http.request("GET", path, params=params, headers=headers)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        await self._token_http.aclose()
+
+
+def _error(response: UpstreamResponse) -> Exception:
+    try:
+        body = response.json()
+    except Exception:  # an unreadable error body still maps by status
+        body = None
+    message = body.get("Message") or body.get("error_description") if isinstance(body, dict) else None
+    # Nextech's messages describe the request, not patient data; keep them short anyway.
+    return error_for_status(response.status, str(message or "")[:200])

@@ -1,0 +1,137 @@
+"""Nextech encounters (summary + CCD) → US Core Encounter and DocumentReference, and the CCD
+as a Binary (pure).
+
+Ids: an Encounter is `<patient fhir id>.<encounterId>.<yyyymmdd>` (the patient's id carries its
+chart number, see patient.py; the day bounds the search window), so a read is one encounter
+search. Its CCD is DocumentReference/Binary `<encounter id>.ccd`, and each CCD section a Binary
+`<encounter id>.ccd.<section>`, listed as further attachments of the DocumentReference.
+Status: locked encounters are finished; open ones are planned before their date and
+in-progress after it (the chart is still open). `encounterLocked` may be a boolean or a string.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Any
+
+from mappings.base import TenantContext
+from mappings.fhirjson import coding, compact, content_version, instant, reference
+from mappings.nextech.sanitize import page, sanitize
+from mappings.terminology import LOINC, US_CORE
+
+PROFILE_ENCOUNTER = f"{US_CORE}/us-core-encounter"
+PROFILE_DOCUMENT = f"{US_CORE}/us-core-documentreference"
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+PARTICIPATION = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+DOC_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category"
+CCD_TYPE = {
+    "coding": [coding(LOINC, "34133-9", "Summarization of episode note")],
+    "text": "Continuity of Care Document",
+}
+
+
+def locked(summary: dict[str, Any]) -> bool:
+    value = summary.get("encounterLocked")
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def encounter_id(patient_id: str, summary: dict[str, Any]) -> str:
+    day = str(summary.get("encounterDate") or "")[:10].replace("-", "")
+    return f"{patient_id}.{summary['encounterId']}.{day}"
+
+
+def split_encounter_id(resource_id: str) -> tuple[str, str, str] | None:
+    """(patient fhir id, encounterId, yyyymmdd) from an Encounter id, or None."""
+    parts = resource_id.rsplit(".", 2)
+    if len(parts) != 3 or not parts[1].isdigit() or len(parts[2]) != 8 or not parts[2].isdigit():
+        return None
+    return parts[0], parts[1], parts[2]
+
+
+def _doctor(summary: dict[str, Any]) -> str | None:
+    name = " ".join(p for p in (summary.get("doctorFirstName"), summary.get("doctorLastName")) if p)
+    if not name:
+        return None
+    designation = summary.get("doctorProfessionalDesignation")
+    return f"{name}, {designation}" if designation else name
+
+
+def encounter_to_fhir(item: dict[str, Any], patient_id: str, ctx: TenantContext, now: datetime) -> dict[str, Any]:
+    summary = item["summary"]
+    start = instant(summary.get("encounterDate"))
+    if locked(summary):
+        status = "finished"
+    elif start and datetime.fromisoformat(start.replace("Z", "+00:00")) > now:
+        status = "planned"
+    else:
+        status = "in-progress"
+    doctor = _doctor(summary)
+    resource = compact(
+        {
+            "resourceType": "Encounter",
+            "id": encounter_id(patient_id, summary),
+            "identifier": [{"system": ctx.system("encounter-id"), "value": str(summary["encounterId"])}],
+            "status": status,
+            "class": coding(ACT_CODE, "AMB", "ambulatory"),
+            "type": [{"text": summary.get("type") or "Encounter"}],
+            "serviceType": {"text": summary["department"]} if summary.get("department") else None,
+            "subject": reference("Patient", patient_id),
+            "participant": [
+                {
+                    "type": [{"coding": [coding(PARTICIPATION, "PPRF", "primary performer")]}],
+                    "individual": {"display": doctor},
+                }
+            ]
+            if doctor
+            else [],
+            "period": {"start": start} if start else None,
+            "location": [{"location": {"display": summary["location"]}}] if summary.get("location") else [],
+        }
+    )
+    meta = {"versionId": content_version(resource), "profile": [PROFILE_ENCOUNTER]}
+    return {"resourceType": "Encounter", "id": resource["id"], "meta": meta, **resource}
+
+
+def document_to_fhir(item: dict[str, Any], patient_id: str, sections: list[str]) -> dict[str, Any]:
+    summary = item["summary"]
+    encounter = encounter_id(patient_id, summary)
+    doc_id = f"{encounter}.ccd"
+    doctor = _doctor(summary)
+    start = instant(summary.get("encounterDate"))
+    attachments = [{"attachment": {"contentType": "text/html", "url": f"Binary/{doc_id}", "title": "CCD"}}]
+    attachments += [
+        {"attachment": {"contentType": "text/html", "url": f"Binary/{doc_id}.{s}", "title": f"CCD section: {s}"}}
+        for s in sections
+    ]
+    resource = compact(
+        {
+            "resourceType": "DocumentReference",
+            "id": doc_id,
+            "status": "current",
+            "docStatus": "final" if locked(summary) else "preliminary",
+            "type": CCD_TYPE,
+            "category": [{"coding": [coding(DOC_CATEGORY, "clinical-note", "Clinical Note")]}],
+            "subject": reference("Patient", patient_id),
+            "date": start,
+            "author": [{"display": doctor}] if doctor else [],
+            "description": f"CCD of the encounter of {str(summary.get('encounterDate') or '')[:10]}",
+            "content": attachments,
+            "context": compact(
+                {"encounter": [reference("Encounter", encounter)], "period": {"start": start} if start else None}
+            ),
+        }
+    )
+    meta = {"versionId": content_version(resource), "profile": [PROFILE_DOCUMENT]}
+    return {"resourceType": "DocumentReference", "id": doc_id, "meta": meta, **resource}
+
+
+def binary_to_fhir(item: dict[str, Any], binary_id: str, title: str) -> dict[str, Any]:
+    """The CCD HTML (sanitized, as a standalone page) as a Binary."""
+    html = page(title, sanitize(str(item.get("ccd") or "")))
+    return {
+        "resourceType": "Binary",
+        "id": binary_id,
+        "contentType": "text/html",
+        "data": base64.b64encode(html.encode()).decode(),
+    }

@@ -1,0 +1,213 @@
+"""Nextech tenant end to end: clinic truth → Nextech sandbox (OAuth, HTTP) → gateway → FHIR."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import unicodedata
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.connect import connect
+from gateway.sandbox_host import serve_in_thread
+from gateway.upstream.oauth import token_client
+from gateway.upstream.token_store import TokenStore
+from mappings.base import AdapterConfig, TenantContext
+from mappings.nextech.adapter import NextechAdapter
+from mappings.nextech.client import oauth_app
+from mappings.nextech.sandbox import create_app
+from mappings.sandbox.clinic import Clinic, Patient, build_clinic
+from tests.support.fhir_http import FhirHttp, outcome_of
+
+TENANT = "nextech"
+BASE = f"/fhir/{TENANT}"
+
+
+def _fold(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
+
+
+def _fhir_id(p: Patient) -> str:
+    return f"{p.id}.{p.chart_number}"
+
+
+def _live(clinic: Clinic) -> list[Patient]:
+    return [p for p in clinic.patients if not p.deleted]
+
+
+@pytest.mark.parametrize(
+    ("params", "predicate"),
+    [
+        ({"family": "Smith"}, lambda p: _fold(p.last_name).startswith("smith")),  # Smith, Smithson, Smithers
+        ({"family:exact": "Smith"}, lambda p: p.last_name == "Smith"),
+        (
+            {"name": "garcia", "birthdate": "ge1980"},
+            lambda p: (
+                any(_fold(n).startswith("garcia") for n in (p.first_name, p.middle_name, p.last_name) if n)
+                and p.birth_date is not None
+                and p.birth_date.year >= 1980
+            ),
+        ),
+    ],
+)
+def test_term_searches_obey_fhir_semantics(
+    fhir: FhirHttp, clinic: Clinic, params: dict[str, str], predicate: Any
+) -> None:
+    expected = {_fhir_id(p) for p in _live(clinic) if predicate(p)}
+    assert expected
+    assert {r["id"] for r in fhir.search_all(f"{BASE}/Patient", **params)} == expected
+
+
+def test_given_names_say_what_nextech_cannot_find(fhir: FhirHttp, clinic: Clinic) -> None:
+    bundle = fhir.get_ok(f"{BASE}/Patient", params={"given": "jo", "_count": "100"})
+    found = {e["resource"]["id"] for e in bundle["entry"] if e["search"]["mode"] == "match"}
+    assert found == {_fhir_id(p) for p in _live(clinic) if _fold(p.first_name).startswith("jo")}
+    outcome = next(e["resource"] for e in bundle["entry"] if e["search"]["mode"] == "outcome")
+    assert outcome["issue"][0]["severity"] == "warning" and "middle name" in outcome["issue"][0]["diagnostics"]
+    missed = {_fhir_id(p) for p in _live(clinic) if p.middle_name and _fold(p.middle_name).startswith("jo")}
+    assert missed - found  # the warning is about real patients, not a formality
+
+
+def test_chart_numbers_sharing_a_prefix(fhir: FhirHttp, clinic: Clinic) -> None:
+    # Nextech's term "C0001" returns C00010..C00019; FHIR identifier tokens match exactly.
+    sharing = [p for p in _live(clinic) if p.chart_number.startswith("C0001")]
+    assert len(sharing) > 1
+    assert fhir.search_all(f"{BASE}/Patient", identifier="C0001") == []
+    for target in sharing[:3]:
+        assert [r["id"] for r in fhir.search_all(f"{BASE}/Patient", identifier=target.chart_number)] == [
+            _fhir_id(target)
+        ]
+
+
+def test_patients_read_back_and_match_the_clinic(fhir: FhirHttp, clinic: Clinic) -> None:
+    for truth in _live(clinic)[::10]:
+        resource = fhir.get_ok(f"{BASE}/Patient/{_fhir_id(truth)}")
+        assert resource["name"][0]["family"] == truth.last_name
+        assert resource.get("birthDate") == (truth.birth_date.isoformat() if truth.birth_date else None)
+        assert truth.chart_number in {i["value"] for i in resource["identifier"]}
+    assert fhir.get(f"{BASE}/Patient/1.C99999").status_code == 404
+
+
+def test_a_search_nextech_cannot_answer_is_refused(fhir: FhirHttp) -> None:
+    response = fhir.get(f"{BASE}/Patient", params={"birthdate": "ge1980"})
+    assert response.status_code == 400
+    assert "name" in outcome_of(response)["issue"][0]["diagnostics"]
+
+
+def test_encounters_match_the_clinic(fhir: FhirHttp, clinic: Clinic) -> None:
+    for truth in _live(clinic)[::6]:
+        got = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(truth))
+        charted = [e for e in truth.encounters if e.status in ("finished", "arrived")]
+        assert Counter(e["period"]["start"][:16] for e in got) == Counter(e.start.isoformat()[:16] for e in charted), (
+            truth.id
+        )
+        for encounter in got:
+            truth_encounter = next(e for e in charted if e.start.isoformat()[:16] == encounter["period"]["start"][:16])
+            assert encounter["status"] == ("finished" if truth_encounter.locked else "in-progress")
+            assert encounter["participant"][0]["individual"]["display"]
+
+
+def test_encounter_date_and_read(fhir: FhirHttp, clinic: Clinic) -> None:
+    patient = max(_live(clinic), key=lambda p: sum(e.status in ("finished", "arrived") for e in p.encounters))
+    everything = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(patient))
+    day = sorted(e["period"]["start"][:10] for e in everything)[len(everything) // 2]
+    later = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(patient), date=f"ge{day}")
+    assert {e["id"] for e in later} == {e["id"] for e in everything if e["period"]["start"][:10] >= day}
+    for encounter in everything[:3]:
+        assert fhir.get_ok(f"{BASE}/Encounter/{encounter['id']}") == encounter
+
+
+def test_ccd_documents_binaries_and_sections(fhir: FhirHttp, clinic: Clinic) -> None:
+    patient = max(_live(clinic), key=lambda p: len(p.allergies))
+    documents = fhir.search_all(f"{BASE}/DocumentReference", patient=_fhir_id(patient))
+    encounters = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(patient))
+    assert len(documents) == len(encounters) > 0
+    document = documents[0]
+    assert document["type"]["coding"][0]["code"] == "34133-9"
+    encounter_ref = document["context"]["encounter"][0]["reference"]
+    assert fhir.search_all(f"{BASE}/DocumentReference", encounter=encounter_ref) == [document]
+    assert fhir.search_all(f"{BASE}/DocumentReference", patient=_fhir_id(patient), type="http://loinc.org|34133-9")
+    assert fhir.get_ok(f"{BASE}/DocumentReference/{document['id']}") == document
+
+    whole = fhir.get(f"{BASE}/{document['content'][0]['attachment']['url']}")
+    assert whole.status_code == 200 and whole.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in whole.headers["content-security-policy"]
+    assert "<script" not in whole.text.lower()
+    allergies = next(c for c in document["content"] if c["attachment"]["title"].endswith("Allergies"))
+    section = fhir.get(f"{BASE}/{allergies['attachment']['url']}").text
+    assert 'data-section="Allergies"' in section and 'data-section="Medications"' not in section
+    live_allergy = next(a for a in patient.allergies if not a.deleted)
+    assert live_allergy.substance in section
+
+    as_fhir = fhir.get(
+        f"{BASE}/{document['content'][0]['attachment']['url']}", headers={"Accept": "application/fhir+json"}
+    )
+    binary = as_fhir.json()
+    assert binary["resourceType"] == "Binary" and binary["contentType"] == "text/html"
+    assert base64.b64decode(binary["data"]).decode() == whole.text
+
+
+def test_markup_in_clinic_data_is_shown_not_run(fhir: FhirHttp, clinic: Clinic) -> None:
+    patient = clinic.awkward_patient("markup_name")
+    document = fhir.search_all(f"{BASE}/DocumentReference", patient=_fhir_id(patient))[0]
+    html = fhir.get(f"{BASE}/{document['content'][0]['attachment']['url']}").text
+    assert "&lt;script&gt;" in html and "<script>" not in html
+
+
+def test_capability_statement_names_the_sections(fhir: FhirHttp) -> None:
+    fhir.search_all(f"{BASE}/DocumentReference", patient=_fhir_id(_live(build_clinic())[0]))
+    statement = fhir.get_ok(f"{BASE}/metadata")
+    binary = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Binary")
+    assert "Allergies" in binary["documentation"] and "PlanOfCare" in binary["documentation"]
+
+
+def test_hostile_vendor_html_is_sanitized(tmp_path: Path) -> None:
+    clinic = build_clinic()
+    app = create_app(clinic, client_id="c", client_secret="s", practice_id="p", hostile_html=True)
+    running = serve_in_thread(app, name="hostile-nextech")
+    config = AdapterConfig(
+        f"{running.url}/api",
+        TenantContext("hostile", "urn:h"),
+        {"client_id": "c", "practice_id": "p", "sandbox_url": running.url, "token_store": str(tmp_path)},
+        {"client_secret": "s"},
+    )
+
+    async def scenario() -> str:
+        oauth = oauth_app(config)
+        http, post = token_client(oauth)
+        async with httpx.AsyncClient(follow_redirects=True) as browser:
+
+            async def approve(url: str) -> None:
+                (await browser.get(url)).raise_for_status()
+
+            await connect("hostile", oauth, TokenStore(tmp_path), post, approve, timeout=10)
+        await http.aclose()
+        adapter = NextechAdapter(config)
+        try:
+            patient = next(
+                p for p in clinic.patients if not p.deleted and any(e.status == "finished" for e in p.encounters)
+            )
+            encounter = next(e for e in patient.encounters if e.status == "finished")
+            day = encounter.start.strftime("%Y%m%d")
+            items = await adapter._encounters(
+                f"{patient.id}.{patient.chart_number}", encounter.start, encounter.start, None
+            )
+            assert any("<script" in str(i["ccd"]) for i in items)  # the vendor really sent hostile markup
+            encounter_id = next(
+                f"{patient.id}.{patient.chart_number}.{i['summary']['encounterId']}.{day}" for i in items
+            )
+            binary = await adapter.read("Binary", f"{encounter_id}.ccd")
+            return base64.b64decode(binary["data"]).decode()
+        finally:
+            await adapter.aclose()
+
+    try:
+        html = asyncio.run(scenario()).lower()
+    finally:
+        running.stop()
+    for hostile in ("<script", "onerror", "javascript:", "<iframe", "<link", "evil.example", "style=", "<img"):
+        assert hostile not in html, hostile

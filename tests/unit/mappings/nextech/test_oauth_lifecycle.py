@@ -1,0 +1,175 @@
+"""Nextech's OAuth lifecycle against its sandbox over HTTP: connect, refresh under load,
+a crash at each step of a refresh followed by a restart, and a revoked grant."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.connect import connect
+from gateway.errors import UpstreamSecurity
+from gateway.sandbox_host import RunningServer, serve_in_thread
+from gateway.upstream import token_store
+from gateway.upstream.oauth import OAuthApp, OAuthSession, token_client
+from gateway.upstream.token_store import TokenStore
+from mappings.base import AdapterConfig, TenantContext
+from mappings.nextech.client import NextechClient, oauth_app
+from mappings.nextech.sandbox import create_app
+from mappings.sandbox.clinic import build_clinic
+
+CLIENT_ID, SECRET, PRACTICE = "test-client", "test-secret", "practice-1"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+class Crash(Exception):
+    pass
+
+
+@pytest.fixture
+def vendor() -> Iterator[tuple[Any, RunningServer, Clock]]:
+    clock = Clock()
+    app = create_app(
+        build_clinic(),
+        client_id=CLIENT_ID,
+        client_secret=SECRET,
+        practice_id=PRACTICE,
+        access_ttl=3600.0,
+        refresh_grace=30.0,
+        clock=clock,
+    )
+    running = serve_in_thread(app, name="nextech-sandbox")
+    yield app, running, clock
+    running.stop()
+
+
+def _config(url: str, store: Path) -> AdapterConfig:
+    return AdapterConfig(
+        f"{url}/api",
+        TenantContext("nx", "urn:nx"),
+        {"client_id": CLIENT_ID, "practice_id": PRACTICE, "sandbox_url": url, "token_store": str(store)},
+        {"client_secret": SECRET},
+    )
+
+
+async def _connect(app: OAuthApp, store: TokenStore) -> None:
+    http, post = token_client(app)
+    async with httpx.AsyncClient(follow_redirects=True) as browser:
+
+        async def approve(url: str) -> None:
+            (await browser.get(url)).raise_for_status()
+
+        try:
+            await connect("nx", app, store, post, approve, timeout=10)
+        finally:
+            await http.aclose()
+
+
+def _refreshes(app: Any) -> int:
+    return int(app.state.token_calls.get("refresh_token", 0))
+
+
+def test_connect_stores_a_private_refresh_token(vendor: tuple[Any, RunningServer, Clock], tmp_path: Path) -> None:
+    _, running, _ = vendor
+    config = _config(running.url, tmp_path)
+    asyncio.run(_connect(oauth_app(config), TokenStore(tmp_path)))
+    saved = tmp_path / "nx.json"
+    assert saved.exists() and (saved.stat().st_mode & 0o777) == 0o600
+
+
+def test_one_refresh_for_many_concurrent_requests(vendor: tuple[Any, RunningServer, Clock], tmp_path: Path) -> None:
+    app, running, clock = vendor
+    config = _config(running.url, tmp_path)
+
+    async def scenario() -> None:
+        await _connect(oauth_app(config), TokenStore(tmp_path))
+        client = NextechClient(config)
+        try:
+            await asyncio.gather(*(client.get("/encounters/categories") for _ in range(10)))
+            clock.offset = 7200.0  # every access token is now expired at the vendor
+            await asyncio.gather(*(client.get("/encounters/categories") for _ in range(30)))
+        finally:
+            await client.aclose()
+
+    asyncio.run(scenario())
+    assert _refreshes(app) == 2  # the first access token, then exactly one renewal
+
+
+@pytest.mark.parametrize("step", ["before the call", "after the response", "during the store"])
+def test_a_crash_at_any_step_of_a_refresh_recovers_without_reconnecting(
+    vendor: tuple[Any, RunningServer, Clock], tmp_path: Path, step: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _app, running, clock = vendor
+    config = _config(running.url, tmp_path)
+    oauth = oauth_app(config)
+    store = TokenStore(tmp_path)
+    asyncio.run(_connect(oauth, store))
+
+    async def crashing_refresh() -> None:
+        http, post = token_client(oauth)
+
+        async def faulty(form: Any) -> Any:
+            if step == "before the call":
+                raise Crash(step)
+            answer = await post(form)
+            if step == "after the response":
+                raise Crash(step)  # the vendor has rotated; we never saw the new token stored
+            return answer
+
+        if step == "during the store":
+            monkeypatch.setattr(token_store.os, "replace", lambda *a: (_ for _ in ()).throw(Crash(step)))
+        try:
+            await OAuthSession("nx", oauth, store, faulty).access_token()
+        finally:
+            monkeypatch.undo()
+            await http.aclose()
+
+    with pytest.raises(Crash):
+        asyncio.run(crashing_refresh())
+
+    async def restarted() -> None:  # a new process: nothing in memory, only the store
+        client = NextechClient(config)
+        try:
+            assert await client.get("/encounters/categories")
+            clock.offset += 3600.0  # past the access token's life and any grace period
+            assert await client.get("/encounters/categories")  # the token the restart stored still refreshes
+        finally:
+            await client.aclose()
+
+    asyncio.run(restarted())
+
+
+def test_a_revoked_grant_is_a_502_and_a_reconnect_log(
+    vendor: tuple[Any, RunningServer, Clock], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app, running, _clock = vendor
+    config = _config(running.url, tmp_path)
+
+    async def scenario() -> None:
+        await _connect(oauth_app(config), TokenStore(tmp_path))
+        app.state.revoke_refresh_tokens()
+        client = NextechClient(config)
+        try:
+            await client.get("/encounters/categories")
+        finally:
+            await client.aclose()
+
+    with caplog.at_level(logging.ERROR), pytest.raises(UpstreamSecurity):
+        asyncio.run(scenario())
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "fhir-gateway connect nx" in logged
+    stored = (tmp_path / "nx.json").read_text()
+    assert stored.split('"refresh_token": "')[1].split('"')[0] not in logged
