@@ -211,3 +211,31 @@ def test_hostile_vendor_html_is_sanitized(tmp_path: Path) -> None:
         running.stop()
     for hostile in ("<script", "onerror", "javascript:", "<iframe", "<link", "evil.example", "style=", "<img"):
         assert hostile not in html, hostile
+
+
+def test_clinic_truth_walk(fhir: FhirHttp, clinic: Clinic) -> None:
+    """Every live patient is found (by family-name initials: Nextech cannot list), read back,
+    and their charted encounters and CCDs come through; nothing deleted leaks."""
+    initials = sorted({_fold(p.last_name)[0] for p in clinic.patients})
+    found: dict[str, dict[str, Any]] = {}
+    for initial in initials:
+        for resource in fhir.search_all(f"{BASE}/Patient", family=initial, _count=100):
+            assert resource["id"] not in found
+            found[resource["id"]] = resource
+    assert set(found) == {_fhir_id(p) for p in _live(clinic)}
+    for truth in _live(clinic):
+        resource = found[_fhir_id(truth)]
+        assert resource["name"][0].get("family") == truth.last_name
+        assert resource["name"][0].get("given") == [g for g in (truth.first_name, truth.middle_name) if g]
+        assert resource.get("birthDate") == (truth.birth_date.isoformat() if truth.birth_date else None)
+        encounters = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(truth))
+        charted = [e for e in truth.encounters if e.status in ("finished", "arrived")]
+        assert len(encounters) == len(charted), truth.id
+    patient = max(_live(clinic), key=lambda p: len([a for a in p.allergies if not a.deleted]))
+    document = fhir.search_all(f"{BASE}/DocumentReference", patient=_fhir_id(patient))[0]
+    html = fhir.get(f"{BASE}/{document['content'][0]['attachment']['url']}").text
+    for allergy in patient.allergies:
+        assert (allergy.substance in html) is (not allergy.deleted), allergy.substance
+    for medication in patient.medications:
+        if not medication.deleted:
+            assert medication.name.split(" ")[0] in html

@@ -1,0 +1,67 @@
+"""`fhir-gateway connect <tenant>` against a Nextech sandbox over HTTP: the operator's flow."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway import cli
+from gateway.sandbox_host import serve_in_thread
+from mappings.nextech.sandbox import create_app
+from mappings.sandbox.clinic import build_clinic
+
+
+def test_connect_stores_the_refresh_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    running = serve_in_thread(create_app(build_clinic(), client_id="cli", client_secret="s3cret", practice_id="p"))
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        f"""
+[server]
+token_store = "{tmp_path / "tokens"}"
+[tenants.clinic-a]
+vendor = "nextech"
+base_url = "{running.url}/api"
+options = {{ oauth_base_url = "{running.url}", client_id = "cli", practice_id = "p" }}
+credentials = {{ client_secret = "env:TEST_NEXTECH_SECRET" }}
+"""
+    )
+    monkeypatch.setenv("TEST_NEXTECH_SECRET", "s3cret")
+
+    def operator_approves(url: str) -> bool:  # what a person does in the browser, here over HTTP
+        threading.Thread(target=lambda: httpx.get(url, follow_redirects=True, timeout=10)).start()
+        return True
+
+    monkeypatch.setattr("webbrowser.open", operator_approves)
+    try:
+        code = cli.main(["--config", str(config), "connect", "clinic-a", "--browser", "--timeout", "20"])
+    finally:
+        running.stop()
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "/oauth2/authorize?" in out and "clinic-a connected" in out
+    stored = tmp_path / "tokens" / "clinic-a.json"
+    assert stored.exists() and (stored.stat().st_mode & 0o777) == 0o600
+    assert "s3cret" not in out
+
+
+def test_connect_refuses_tenants_without_oauth(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text('[tenants.dental]\nvendor = "dentalpms"\nsandbox = true\n')
+    assert cli.main(["--config", str(config), "connect", "dental"]) == 2
+    assert "does not use OAuth" in capsys.readouterr().err
+
+
+def test_pasted_redirects_are_read_safely() -> None:
+    from gateway.connect import ConnectError, code_from
+
+    assert code_from("http://127.0.0.1:5/callback?code=abc&state=s1", "s1") == "abc"
+    assert code_from("  abc  ", "s1") == "abc"
+    with pytest.raises(ConnectError):
+        code_from("http://127.0.0.1:5/callback?code=abc&state=other", "s1")
+    with pytest.raises(ConnectError):
+        code_from("http://127.0.0.1:5/callback?error=access_denied&state=s1", "s1")
