@@ -1,0 +1,57 @@
+"""NexHealth's envelope is unwrapped in one place, and HTTP 200 does not mean success."""
+
+import pytest
+
+from gateway.errors import InvalidRequest, NotFound, UpstreamError
+from gateway.upstream.http import UpstreamResponse
+from mappings.nexhealth.client import Duplicate, _unwrap
+
+
+def _answer(status: int, body: bytes) -> UpstreamResponse:
+    return UpstreamResponse(status, {}, body)
+
+
+def test_success_unwraps_data_and_count() -> None:
+    envelope = _unwrap(_answer(200, b'{"code":true,"description":[],"error":[],"data":{"patients":[]},"count":7}'))
+    assert envelope.data == {"patients": []} and envelope.count == 7 and envelope.warnings == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"code":false,"description":null,"error":["Something failed"],"data":null}',
+        b'{"code":true,"description":null,"error":["Something failed"],"data":null}',
+        b'{"code":false,"description":null,"error":[],"data":null}',
+    ],
+)
+def test_an_error_under_http_200_is_an_error(body: bytes) -> None:
+    with pytest.raises(UpstreamError):
+        _unwrap(_answer(200, body))
+
+
+def test_ignored_parameters_come_back_as_warnings_not_success() -> None:
+    envelope = _unwrap(
+        _answer(
+            200,
+            b'{"code":true,"description":["Ignored unknown parameter: gender"],"error":[],'
+            b'"data":{"patients":[]},"count":3}',
+        )
+    )
+    assert envelope.warnings == ["Ignored unknown parameter: gender"]
+
+
+def test_statuses_and_duplicates() -> None:
+    with pytest.raises(NotFound):
+        _unwrap(_answer(404, b'{"code":false,"description":null,"data":null,"error":["Not found"]}'))
+    with pytest.raises(InvalidRequest):
+        _unwrap(_answer(400, b'{"code":false,"description":null,"data":null,"error":["location_id is missing"]}'))
+    with pytest.raises(Duplicate):
+        _unwrap(
+            _answer(
+                400,
+                b'{"code":false,"description":null,"data":null,'
+                b'"error":["A patient with that information already exists."]}',
+            )
+        )
+    with pytest.raises(UpstreamError):
+        _unwrap(_answer(500, b"<html>oops</html>"))
