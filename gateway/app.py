@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.connect import connect
 from gateway.errors import FHIRError
+from gateway.logs import redact
 from gateway.rest.outcome import fhir_error_handler, http_error_handler, unexpected_error_handler
 from gateway.rest.paging import PageTokens
 from gateway.rest.routes import RestState, fhir_routes
@@ -37,6 +38,8 @@ from gateway.upstream.token_store import TokenStore
 from mappings.registry import vendor
 
 log = logging.getLogger("gateway")
+# httpx logs every URL at INFO; the start-up connection's callback URL carries an authorization code.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 access_log = logging.getLogger("gateway.access")
 
 
@@ -88,7 +91,8 @@ async def _connect_sandboxes(settings: Settings, endpoints: dict[str, Endpoint])
 
 
 class AccessLog:
-    """Method, path, status and time only: query strings carry PHI (names, birth dates).
+    """Method, route, status and time only: query strings carry PHI (names, birth dates) and
+    resource ids may carry identifiers, so neither is logged.
 
     Plain ASGI rather than BaseHTTPMiddleware, which costs a task and a stream per request.
     """
@@ -113,7 +117,7 @@ class AccessLog:
             await self.app(scope, receive, record)
         finally:
             elapsed = (time.perf_counter() - started) * 1000
-            access_log.info("%s %s %d %.1fms", scope["method"], scope["path"], status, elapsed)
+            access_log.info("%s %s %d %.1fms", scope["method"], redact(scope["path"]), status, elapsed)
 
 
 async def index(request: Request) -> Response:

@@ -43,6 +43,7 @@ def _check(args: argparse.Namespace) -> int:
 def _connect(args: argparse.Namespace) -> int:
     import asyncio
     import sys
+    import threading
     import webbrowser
     from pathlib import Path
 
@@ -75,7 +76,25 @@ def _connect(args: argparse.Namespace) -> int:
                 webbrowser.open(url)
 
         async def paste() -> str:
-            return await asyncio.to_thread(input, "Waiting for the redirect... or paste the redirected URL (or code): ")
+            # A daemon thread: if the callback arrives first, the unanswered prompt must not
+            # keep the process waiting for Enter (asyncio.to_thread would).
+            loop = asyncio.get_running_loop()
+            answer: asyncio.Future[str] = loop.create_future()
+
+            def read() -> None:
+                try:
+                    line = input("Waiting for the redirect... or paste the redirected URL (or code): ")
+                except EOFError:
+                    return
+
+                def deliver() -> None:
+                    if not answer.done():
+                        answer.set_result(line)
+
+                loop.call_soon_threadsafe(deliver)
+
+            threading.Thread(target=read, daemon=True).start()
+            return await answer
 
         try:
             await connect(

@@ -9,6 +9,8 @@ its sandbox with the very same flow.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -31,8 +33,22 @@ class ConnectError(Exception):
     """The connection could not be made; the message says why (no secrets in it)."""
 
 
-def authorize_url(app: OAuthApp, redirect_uri: str, state: str) -> str:
-    params = {"client_id": app.client_id, "response_type": "code", "redirect_uri": redirect_uri, "state": state}
+def pkce_pair() -> tuple[str, str]:
+    """(code_verifier, S256 code_challenge) per RFC 7636: a stolen code is useless without the verifier."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    return verifier, challenge
+
+
+def authorize_url(app: OAuthApp, redirect_uri: str, state: str, challenge: str) -> str:
+    params = {
+        "client_id": app.client_id,
+        "response_type": "code",
+        "redirect_uri": redirect_uri,
+        "state": state,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
     if app.resource:
         params["resource"] = app.resource
     return f"{app.authorize_url}?{urlencode(params)}"
@@ -41,13 +57,13 @@ def authorize_url(app: OAuthApp, redirect_uri: str, state: str) -> str:
 def code_from(pasted: str, state: str) -> str:
     """The code from what an operator pasted: the whole redirect URL, or just the code."""
     text = pasted.strip()
-    if "?" not in text and "=" not in text:
-        return text
-    query = parse_qs(urlparse(text).query or text)
+    if "?" not in text:
+        return text  # a bare code, typed by the operator from their own browser
+    query = parse_qs(urlparse(text).query)
     if query.get("error"):
         raise ConnectError(f"the vendor refused: {query['error'][0]}")
-    if query.get("state", [state])[0] != state:
-        raise ConnectError("the pasted redirect belongs to another attempt (state mismatch)")
+    if query.get("state", [""])[0] != state:
+        raise ConnectError("the pasted redirect does not belong to this attempt (state missing or different)")
     if not query.get("code"):
         raise ConnectError("no authorization code found in what was pasted")
     return query["code"][0]
@@ -69,6 +85,7 @@ async def connect(
     loop = asyncio.get_running_loop()
     arrived: asyncio.Future[str] = loop.create_future()
     state = secrets.token_urlsafe(16)
+    verifier, challenge = pkce_pair()
 
     async def callback(request: Request) -> Response:
         query = request.query_params
@@ -84,7 +101,7 @@ async def connect(
     listener = serve_in_thread(Starlette(routes=[Route(CALLBACK_PATH, callback)]), name=f"connect-{tenant}")
     try:
         redirect_uri = f"{listener.url}{CALLBACK_PATH}"
-        await approve(authorize_url(app, redirect_uri, state))
+        await approve(authorize_url(app, redirect_uri, state, challenge))
         waiters: list[asyncio.Future[str]] = [arrived]
         if paste is not None:
             waiters.append(asyncio.ensure_future(_pasted(paste, state)))
@@ -95,7 +112,7 @@ async def connect(
             raise ConnectError(f"no authorization arrived within {timeout:.0f} s")
         code = done.pop().result()
         try:
-            grant, body = await exchange_code(app, post, code, redirect_uri)
+            grant, body = await exchange_code(app, post, code, redirect_uri, verifier)
         except UpstreamSecurity as exc:
             raise ConnectError(exc.diagnostics) from None
         store.save(tenant, grant)

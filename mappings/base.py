@@ -171,7 +171,7 @@ class AdapterConfig:
     base_url: str
     context: TenantContext
     options: Mapping[str, Any]  # vendor scoping: org id, practice id, subdomain, ...
-    secrets: Mapping[str, str]  # resolved credentials (never logged)
+    secrets: Mapping[str, str] = field(repr=False)  # resolved credentials (never logged)
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
     total_timeout: float = 20.0
@@ -185,7 +185,7 @@ class Sandbox:
     app: Any  # an ASGI application
     base_path: str  # path prefix of the API under the server root
     options: Mapping[str, Any]
-    secrets: Mapping[str, str]
+    secrets: Mapping[str, str] = field(repr=False)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from gateway import jsonio
 from gateway.errors import FHIRError
+from gateway.logs import redact
 from gateway.rest.negotiation import FHIR_JSON
 
 log = logging.getLogger("gateway.errors")
@@ -60,6 +61,6 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
 async def unexpected_error_handler(request: Request, exc: Exception) -> Response:
     # The traceback goes to the operator's log (no request data in it); the client gets
     # a plain OperationOutcome, never a stack trace.
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", request.method, redact(request.url.path))
     body = operation_outcome("fatal", "exception", "Internal error; the operator's log has details")
     return outcome_response(500, body)

@@ -33,6 +33,8 @@ from gateway.rest.outcome import operation_outcome
 from gateway.rest.paging import PageTokens, search_fingerprint
 from gateway.search.dates import parse_fhir_date
 from gateway.search.execute import count_all, fetch_page, first_position, is_exact
+from gateway.search.match import matches
+from gateway.search.model import SearchQuery
 from gateway.search.parse import ID_RE, TotalMode, parse_search
 from gateway.settings import Settings
 from gateway.tenants import Tenant
@@ -115,8 +117,12 @@ async def metadata(request: Request) -> Response:
 
 # Served Binary content is the vendor's: whatever it is, a browser may neither run nor load anything from it.
 BINARY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'; sandbox"
+    ),
     "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",  # clinical documents: no copies in shared caches
 }
 
 
@@ -284,8 +290,9 @@ async def create(request: Request) -> Response:
     resource = await read_resource(request, resource_type)
     resource.pop("id", None)  # FHIR: the server assigns ids on create
     condition = request.headers.get("if-none-exist")
+    criteria: SearchQuery | None = None
     if condition:
-        existing = await _conditional_matches(tenant, resource_type, condition)
+        criteria, existing = await _conditional_matches(tenant, resource_type, condition)
         if len(existing) > 1:
             raise PreconditionFailed(f"If-None-Exist matched more than one {resource_type}; nothing was created")
         if existing:
@@ -293,13 +300,17 @@ async def create(request: Request) -> Response:
     try:
         created = await writer.create(resource_type, resource)
     except AlreadyExists as exc:
-        if condition and exc.existing is not None:
+        # The vendor's duplicate answers the client's condition only if it meets it: a
+        # household sharing a phone number is not "the patient you asked about".
+        if criteria is not None and exc.existing is not None and matches(exc.existing, criteria):
             return _written(request, fmt, tenant, dict(exc.existing), 200, matched=True)
         raise
     return _written(request, fmt, tenant, created.resource, 201, created.not_stored)
 
 
-async def _conditional_matches(tenant: Tenant, resource_type: str, condition: str) -> list[dict[str, Any]]:
+async def _conditional_matches(
+    tenant: Tenant, resource_type: str, condition: str
+) -> tuple[SearchQuery, list[dict[str, Any]]]:
     support = _support(tenant, resource_type, Interaction.SEARCH)
     items = parse_qsl(condition.split("?", 1)[-1], keep_blank_values=True)
     # Strict: a condition the server would partly ignore could match the wrong record.
@@ -316,7 +327,7 @@ async def _conditional_matches(tenant: Tenant, resource_type: str, condition: st
     if len(page.resources) < 2 and page.next is not None:
         # The walk stopped before the end: "no match" or "one match" would be a guess.
         raise TooCostly("If-None-Exist could not be checked completely; use a more selective condition")
-    return page.resources
+    return parsed.query, page.resources
 
 
 async def update(request: Request) -> Response:

@@ -91,7 +91,9 @@ async def fetch_page(
         vendor, skip = page.next, 0
         if call == MAX_VENDOR_CALLS_PER_PAGE - 1:
             next_pos = _advance(position, (vendor, 0))
-    if next_pos is None and position.vendor is None and position.skip == 0:
+    if warnings:
+        total = None  # the vendor could not find everything: no count is the true count
+    elif next_pos is None and position.vendor is None and position.skip == 0:
         total = len(collected)  # the whole result fitted in one page: we counted it all
     previous = _previous(position)
     return SearchPage(collected, next_pos, previous, total, tuple(warnings))

@@ -17,15 +17,16 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from gateway.errors import UpstreamError, UpstreamSecurity
+from gateway.errors import FHIRError, UpstreamError, UpstreamSecurity, UpstreamTimeout
 from gateway.upstream.http import Timeouts, UpstreamClient
 from gateway.upstream.token_store import Grant, TokenStore
 
 log = logging.getLogger("gateway.oauth")
+RETRY_AFTER_FAILURE = 5.0  # seconds during which a failed renewal is reported without retrying
 FormPost = Callable[[Mapping[str, str]], Awaitable[tuple[int, Any]]]
 
 
@@ -36,7 +37,7 @@ class OAuthApp:
     authorize_url: str
     token_url: str
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)
     resource: str | None = None
 
 
@@ -44,13 +45,16 @@ class NotConnected(UpstreamSecurity):
     pass
 
 
-async def exchange_code(app: OAuthApp, post: FormPost, code: str, redirect_uri: str) -> tuple[Grant, dict[str, Any]]:
+async def exchange_code(
+    app: OAuthApp, post: FormPost, code: str, redirect_uri: str, code_verifier: str
+) -> tuple[Grant, dict[str, Any]]:
     form = {
         "grant_type": "authorization_code",
         "code": code,
         "redirect_uri": redirect_uri,
         "client_id": app.client_id,
         "client_secret": app.client_secret,
+        "code_verifier": code_verifier,
     }
     if app.resource:
         form["resource"] = app.resource
@@ -70,6 +74,8 @@ class OAuthSession:
         self._access: str | None = None
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
+        self._failed: tuple[float, float | None, FHIRError] | None = None  # (when, store mtime, error)
+        self._unsaved: str | None = None  # a rotated refresh token the store could not take yet
         self.refreshes = 0  # observable for tests and metrics; never a token
 
     def adopt(self, body: Mapping[str, Any]) -> None:
@@ -89,10 +95,30 @@ class OAuthSession:
             current = self._fresh()
             if current is not None and current != stale:
                 return current  # renewed while we waited
-            return await self._refresh()
+            self._raise_remembered_failure()
+            try:
+                return await self._refresh()
+            except (UpstreamError, UpstreamSecurity, UpstreamTimeout) as exc:
+                self._failed = (time.monotonic(), self._store.modified(self.tenant), exc)
+                raise
+
+    def _raise_remembered_failure(self) -> None:
+        """Waiters share one failed renewal instead of each trying again in turn; a refused
+        grant stays refused until the operator reconnects (the stored token changes)."""
+        if self._failed is None:
+            return
+        when, mtime, error = self._failed
+        terminal = isinstance(error, UpstreamSecurity)
+        if terminal and self._store.modified(self.tenant) == mtime:
+            raise error
+        if not terminal and time.monotonic() - when < RETRY_AFTER_FAILURE:
+            raise error
+        self._failed = None
 
     async def _refresh(self) -> str:
         grant = self._store.load(self.tenant)
+        if self._unsaved is not None:
+            grant = Grant(self._unsaved, time.time())  # newer than what the store holds
         if grant is None:
             log.error("tenant %s is not connected: run `fhir-gateway connect %s`", self.tenant, self.tenant)
             raise NotConnected(
@@ -121,7 +147,9 @@ class OAuthSession:
             raise UpstreamError(f"The vendor's token endpoint failed (HTTP {status})")
         rotated = body.get("refresh_token")
         if rotated and rotated != grant.refresh_token:
-            self._store.save(self.tenant, Grant(str(rotated), time.time()))  # before the access token is used
+            self._unsaved = str(rotated)  # kept even if the store fails, so it is not lost
+            self._store.save(self.tenant, Grant(self._unsaved, time.time()))  # before the access token is used
+            self._unsaved = None
         self._access, self._expires_at = str(body["access_token"]), _renew_at(body)
         self.refreshes += 1
         return self._access

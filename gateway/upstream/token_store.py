@@ -15,6 +15,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from gateway.errors import UpstreamSecurity
+
+
+class TokenStoreError(UpstreamSecurity):
+    """The stored grant cannot be read: an operator problem, reported as one."""
+
 
 @dataclass(frozen=True)
 class Grant:
@@ -30,14 +36,24 @@ class TokenStore:
         return self.directory / f"{tenant}.json"
 
     def load(self, tenant: str) -> Grant | None:
+        path = self._path(tenant)
         try:
-            data = json.loads(self._path(tenant).read_text())
+            data = json.loads(path.read_text())
+            return Grant(str(data["refresh_token"]), float(data["obtained_at"]))
         except FileNotFoundError:
             return None
-        return Grant(str(data["refresh_token"]), float(data["obtained_at"]))
+        except (ValueError, KeyError, TypeError):
+            raise TokenStoreError(f"the token file {path} is unreadable; reconnect the tenant") from None
+
+    def modified(self, tenant: str) -> float | None:
+        try:
+            return self._path(tenant).stat().st_mtime
+        except FileNotFoundError:
+            return None
 
     def save(self, tenant: str, grant: Grant) -> None:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.directory, 0o700)  # an existing directory may have been created more open
         payload = json.dumps({"refresh_token": grant.refresh_token, "obtained_at": grant.obtained_at})
         descriptor, temporary = tempfile.mkstemp(dir=self.directory, prefix=f".{tenant}.", suffix=".tmp")
         try:

@@ -72,6 +72,8 @@ class NexHealthAdapter:
         except NotFound:
             raise NotFound(f"Patient/{patient_id} does not exist") from None
         patient: dict[str, Any] = envelope.data["patient"]
+        if self.client.location_strict and int(self.client.location_id) not in (patient.get("location_ids") or []):
+            raise NotFound(f"Patient/{patient_id} does not exist")  # not at this tenant's location
         return patient
 
     async def _read_encounter(self, resource_id: str) -> Resource:
@@ -105,7 +107,8 @@ class NexHealthAdapter:
         by_id = _our_ids(query, self._ctx.system("patient-id"))
         if by_id is not None:
             found = await q.read_each(lambda i: self.read("Patient", i), by_id)
-            return VendorPage(found, None, total=len(found) if q.only(query, "identifier") else None)
+            single = q.only(query, "identifier") and len(query.named("identifier")) == 1
+            return VendorPage(found, None, total=len(found) if single else None)
         bare = _bare_identifier(query)
         if bare is not None:
             return await self._either_identifier(bare)
@@ -140,7 +143,13 @@ class NexHealthAdapter:
             return VendorPage([], None, total=0)
         low, high = q.date_bounds_any(request.query, "date")
         start = datetime.combine(q.shift(low, -1), datetime.min.time(), UTC) if low else EARLIEST
-        end = datetime.combine(q.shift(high, 2), datetime.min.time(), UTC) if high else datetime.now(UTC) + AHEAD
+        end = (
+            datetime.combine(q.shift(high, 2), datetime.min.time(), UTC)
+            if high
+            else max(start, datetime.now(UTC)) + AHEAD
+        )
+        if end <= start:
+            return VendorPage([], None, total=0)
         return await self._appointments(patient_id, start, end, int(request.position or 1), request.page_size)
 
     async def _appointments(self, patient_id: str, start: datetime, end: datetime, page: int, size: int) -> VendorPage:
@@ -162,7 +171,11 @@ class NexHealthAdapter:
 
     async def _either_identifier(self, value: str) -> VendorPage:
         """An identifier without a system is a patient id or a chart number: ask for both."""
-        params: dict[str, str | int] = {"foreign_id": value, "per_page": MAX_PAGE_SIZE, "location_strict": "false"}
+        params: dict[str, str | int] = {
+            "foreign_id": value,
+            "per_page": MAX_PAGE_SIZE,
+            "location_strict": str(self.client.location_strict).lower(),
+        }
         async with asyncio.TaskGroup() as group:
             charts = group.create_task(self.client.request("GET", "/patients", params=params))
             by_id = group.create_task(
@@ -233,10 +246,14 @@ def _most_selective(query: SearchQuery, chart_system: str) -> tuple[str, str] | 
     low, high, exact = q.date_bounds(query, "birthdate")
     if low and low == high and exact:
         return "date_of_birth", low.isoformat()
-    for name in ("family", "given", "name"):
-        for param in query.named(name):
-            value = param.values[0]
-            if len(param.values) == 1 and isinstance(value, StringValue) and param.modifier != "contains":
+    # NexHealth's fuzzy name search covers first and last names, not middle names, and matches
+    # one-letter words exactly: only a family name whose words are all 2+ letters narrows
+    # to a superset of FHIR's answer. given/name (middle names count in FHIR) are not sent.
+    for param in query.named("family"):
+        value = param.values[0]
+        if len(param.values) == 1 and isinstance(value, StringValue) and param.modifier != "contains":
+            words = value.text.replace("-", " ").split()
+            if words and all(len(w) >= 2 for w in words):
                 return "name", value.text
     return None
 

@@ -40,6 +40,7 @@ from mappings.base import AdapterConfig
 log = logging.getLogger("mappings.nexhealth")
 VERSION_HEADER = "application/vnd.Nexhealth+json;version=2"
 DUPLICATE = "already exists"
+AUTH_FAILURE_MEMORY = 5.0  # seconds a failed authentication is reported without retrying
 
 
 class Duplicate(AlreadyExists):
@@ -86,6 +87,7 @@ class NexHealthClient:
         self._token: str | None = None
         self._expires_at = 0.0
         self._auth_lock = asyncio.Lock()
+        self._failed: tuple[float, FHIRError] | None = None
         self.authentications = 0  # observable for tests and metrics; never the token
 
     # -- auth ---------------------------------------------------------------------------------
@@ -98,20 +100,29 @@ class NexHealthClient:
             current = self._fresh()
             if current is not None and current != stale:
                 return current  # renewed while we waited
-            await self._limit.acquire()
-            response = await self._http.request(
-                "POST", "/authenticates", headers={"Authorization": self._api_key, "Accept": VERSION_HEADER}
-            )
-            if response.status in (401, 403):
-                log.error("NexHealth refused the API key (HTTP %d): check the tenant's credentials", response.status)
-                raise UpstreamSecurity("The vendor refused the gateway's credentials; the operator must check them")
-            envelope = _unwrap(response)
-            token = (envelope.data or {}).get("token") if isinstance(envelope.data, dict) else None
-            if not isinstance(token, str):
-                raise UpstreamError("The vendor's authentication answer had no token")
-            self._token, self._expires_at = token, _renew_at(token)
-            self.authentications += 1
-            return token
+            if self._failed and time.monotonic() - self._failed[0] < AUTH_FAILURE_MEMORY:
+                raise self._failed[1]  # waiters share one failed attempt instead of each retrying
+            try:
+                return await self._attempt_authentication()
+            except FHIRError as exc:
+                self._failed = (time.monotonic(), exc)
+                raise
+
+    async def _attempt_authentication(self) -> str:
+        await self._limit.acquire()
+        response = await self._http.request(
+            "POST", "/authenticates", headers={"Authorization": self._api_key, "Accept": VERSION_HEADER}
+        )
+        if response.status in (401, 403):
+            log.error("NexHealth refused the API key (HTTP %d): check the tenant's credentials", response.status)
+            raise UpstreamSecurity("The vendor refused the gateway's credentials; the operator must check them")
+        envelope = _unwrap(response)
+        token = (envelope.data or {}).get("token") if isinstance(envelope.data, dict) else None
+        if not isinstance(token, str):
+            raise UpstreamError("The vendor's authentication answer had no token")
+        self._token, self._expires_at, self._failed = token, _renew_at(token), None
+        self.authentications += 1
+        return token
 
     # -- requests -----------------------------------------------------------------------------
 

@@ -60,7 +60,11 @@ def encounter_to_fhir(a: dict[str, Any], ctx: TenantContext, now: datetime) -> d
             ]
             if a.get("provider_name")
             else [],
-            "period": compact({"start": instant(a.get("start_time")), "end": instant(a.get("end_time"))}),
+            # Without an end (cancelled visits), the appointment is its start: an open period
+            # would read as "still going on" to date searches.
+            "period": compact(
+                {"start": instant(a.get("start_time")), "end": instant(a.get("end_time") or a.get("start_time"))}
+            ),
             "location": [{"location": {"display": location}}],
         }
     )

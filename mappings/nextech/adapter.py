@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from gateway.errors import NotFound
+from gateway.errors import NotFound, NotSupported
 from gateway.search.model import ReferenceValue, SearchQuery, StringValue, TokenValue
 from gateway.upstream.errors import vendor_answer
 from mappings import query as q
@@ -37,6 +37,7 @@ from mappings.nextech.encounter import (
 from mappings.nextech.patient import patient_to_fhir, split_patient_id
 
 Item = dict[str, Any]
+CHART_ONLY = "Nextech looks identifiers up as chart numbers: a patient id is found with _id, not identifier"
 MIDDLE_NAMES = (
     "Nextech searches first and last names only: patients whose middle name alone matches "
     "'given' or 'name' are not found"
@@ -48,6 +49,7 @@ class NextechAdapter:
         self.client = NextechClient(config)
         self._ctx = config.context
         self._sections: list[str] = []
+        self._known_patients: set[str] = set()
         self._resources = resources([])
 
     @property
@@ -90,8 +92,8 @@ class NextechAdapter:
     async def _read_encounter_part(self, resource_type: str, resource_id: str) -> Resource:
         base, section = resource_id, None
         if resource_type in ("DocumentReference", "Binary"):
-            base, _, rest = resource_id.partition(".ccd")
-            if resource_type == "DocumentReference" and rest:
+            base, marker, rest = resource_id.rpartition(".ccd")
+            if not marker or (rest and (resource_type == "DocumentReference" or not rest.startswith("."))):
                 raise NotFound(f"{resource_type}/{resource_id} does not exist")
             if rest:
                 section = rest.removeprefix(".")
@@ -112,9 +114,20 @@ class NextechAdapter:
                 return binary_to_fhir(item, resource_id, f"CCD {section or ''}".strip())
         raise NotFound(f"{resource_type}/{resource_id} does not exist")
 
+    async def _is_patient(self, patient_id: str) -> bool:
+        """Whether this Patient id names a real patient (its chart number is part of the id,
+        so Patient/180.ZZZ must not borrow patient 180's encounters). Checked once per id."""
+        if patient_id not in self._known_patients:
+            try:
+                await self._read_patient(patient_id)
+            except NotFound:
+                return False
+            self._known_patients.add(patient_id)
+        return True
+
     async def _encounters(self, patient_id: str, start: datetime, end: datetime, section: str | None) -> list[Item]:
         split = split_patient_id(patient_id)
-        if split is None:
+        if split is None or not await self._is_patient(patient_id):
             return []
         params = {"start": _stamp(start), "end": _stamp(end)}
         if section:
@@ -143,8 +156,10 @@ class NextechAdapter:
             return VendorPage([], None, total=0)  # e.g. an identifier in a system this tenant has not
         found = await self.client.get("/search", {"term": term})
         warnings: tuple[str, ...] = ()
-        if query.named("given") or query.named("name"):
-            warnings = (MIDDLE_NAMES,)
+        if not query.named("family") and not query.named("identifier"):
+            warnings = (MIDDLE_NAMES,)  # the term was a given name: middle names were not searched
+        elif any(v.system is None for v in q.values(query, "identifier") if isinstance(v, TokenValue)):
+            warnings = (CHART_ONLY,)
         return VendorPage([patient_to_fhir(p, self._ctx) for p in found], None, warnings=warnings)
 
     async def _search_encounter_parts(self, resource_type: str, query: SearchQuery) -> VendorPage:
@@ -181,30 +196,26 @@ def _patient_of_encounter(query: SearchQuery) -> str:
 
 
 def _term(query: SearchQuery, chart_system: str, id_system: str) -> str | None:
-    """The one search term for Nextech: a chart number, else the longest single name value."""
+    """The one search term for Nextech: a chart number, else a family name (Nextech always
+    searches last names), else a given name or name."""
     for param in query.named("identifier"):
+        if len(param.values) != 1:
+            raise NotSupported("Nextech searches one chart number at a time; send one identifier value")
         value = param.values[0]
-        if len(param.values) == 1 and isinstance(value, TokenValue) and value.code:
+        if isinstance(value, TokenValue) and value.code:
+            if value.system == id_system:
+                raise NotSupported("Nextech cannot search by its patient id: read Patient/<id> or search by _id")
             if value.system in (None, chart_system):
                 return value.code
-            if value.system == id_system:
-                return None  # Nextech cannot search by its patient id: use _id (it carries the chart)
-            return None
-    names = [
-        p.values[0].text
-        for p in query.params
-        if p.name in ("name", "family", "given") and len(p.values) == 1 and isinstance(p.values[0], StringValue)
-    ]
-    if names:
-        return max(names, key=len)
-    # Several OR-ed name values: one term cannot cover them all.
-    multi = [p for p in query.params if p.name in ("name", "family", "given")]
-    if multi:
-        raise _several_names()
+            return None  # a system this tenant has no identifiers in: nothing matches
+    for names in (("family",), ("given", "name")):
+        values = [
+            p.values[0].text
+            for p in query.params
+            if p.name in names and len(p.values) == 1 and isinstance(p.values[0], StringValue)
+        ]
+        if values:
+            return max(values, key=len)
+    if any(p.name in ("name", "family", "given") for p in query.params):
+        raise NotSupported("Nextech searches one name at a time; send one value per name parameter")
     return None
-
-
-def _several_names() -> Exception:
-    from gateway.errors import NotSupported
-
-    return NotSupported("Nextech searches one name at a time; send one value per name parameter")

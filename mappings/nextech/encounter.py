@@ -46,6 +46,10 @@ def split_encounter_id(resource_id: str) -> tuple[str, str, str] | None:
     parts = resource_id.rsplit(".", 2)
     if len(parts) != 3 or not parts[1].isdigit() or len(parts[2]) != 8 or not parts[2].isdigit():
         return None
+    try:
+        datetime.strptime(parts[2], "%Y%m%d")
+    except ValueError:
+        return None
     return parts[0], parts[1], parts[2]
 
 
@@ -85,7 +89,8 @@ def encounter_to_fhir(item: dict[str, Any], patient_id: str, ctx: TenantContext,
             ]
             if doctor
             else [],
-            "period": {"start": start} if start else None,
+            # Nextech gives one instant per encounter: the period is that instant, not open-ended.
+            "period": {"start": start, "end": start} if start else None,
             "location": [{"location": {"display": summary["location"]}}] if summary.get("location") else [],
         }
     )

@@ -21,9 +21,9 @@ _PLAIN_CHART = re.compile(r"^[A-Za-z0-9-]{1,40}$")
 
 def patient_id(patient: dict[str, Any]) -> str:
     chart = str(patient.get("chartNumber") or "")
-    if _PLAIN_CHART.match(chart):
+    if _PLAIN_CHART.match(chart) and not chart.startswith("x"):  # "x…" marks the hex form
         return f"{patient['patientId']}.{chart}"
-    return f"{patient['patientId']}.x{chart.encode().hex()}"[:64]
+    return f"{patient['patientId']}.x{chart.encode().hex()}"
 
 
 def split_patient_id(resource_id: str) -> tuple[str, str] | None:
@@ -31,11 +31,12 @@ def split_patient_id(resource_id: str) -> tuple[str, str] | None:
     number, _, chart = resource_id.partition(".")
     if not number.isdigit() or not chart:
         return None
-    if chart.startswith("x") and len(chart) % 2 == 1:
+    if chart.startswith("x"):
         try:
-            return number, bytes.fromhex(chart[1:]).decode()
+            decoded = bytes.fromhex(chart[1:]).decode()
         except ValueError:
-            pass
+            return None
+        return (number, decoded) if decoded else None
     return (number, chart) if _PLAIN_CHART.match(chart) else None
 
 

@@ -190,10 +190,27 @@ def test_create_then_duplicate(fhir: FhirHttp) -> None:
     assert fhir.get_ok(f"{BASE}/Patient/{pid}")["name"][0]["family"] == "Createdone"
     again = fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
     assert again.status_code == 409 and outcome_of(again)["issue"][0]["code"] == "conflict"
-    conditional = fhir.request(
+    matched = fhir.request(
+        "POST", f"{BASE}/Patient", json=body, headers={**JSON, "If-None-Exist": "email=nova.createdone@example.org"}
+    )
+    assert matched.status_code == 200 and matched.json()["id"] == pid
+    # NexHealth calls it a duplicate, but the record it means does not meet the client's condition:
+    # answering with it would hand over someone else's chart.
+    unrelated = fhir.request(
         "POST", f"{BASE}/Patient", json=body, headers={**JSON, "If-None-Exist": "family=nomatchatall"}
     )
-    assert conditional.status_code == 200 and conditional.json()["id"] == pid
+    assert unrelated.status_code == 409
+
+
+def test_a_shared_phone_is_not_a_match(fhir: FhirHttp, clinic: Clinic) -> None:
+    someone = next(p for p in _live(clinic) if p.mobile_phone)
+    body = _patient("Newperson", "zed.newperson@example.org", someone.mobile_phone)
+    body["name"][0]["given"] = ["Zed"]
+    response = fhir.request(
+        "POST", f"{BASE}/Patient", json=body, headers={**JSON, "If-None-Exist": "family=Newperson&given=Zed"}
+    )
+    assert response.status_code == 409, response.text
+    assert someone.last_name not in response.text
 
 
 def test_create_reports_what_nexhealth_cannot_keep(fhir: FhirHttp) -> None:
@@ -219,3 +236,34 @@ def test_create_requirements(fhir: FhirHttp, change: dict[str, Any], where: str)
     response = fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
     assert response.status_code == 422
     assert any(i.get("expression") == [where] for i in outcome_of(response)["issue"])
+
+
+# -- review regressions -------------------------------------------------------------------------
+
+
+def test_middle_names_and_one_letter_prefixes_are_found(fhir: FhirHttp, clinic: Clinic) -> None:
+    josephs = {_fhir_id(p) for p in _live(clinic) if "Joseph" in (p.first_name, p.middle_name)}
+    assert {r["id"] for r in fhir.search_all(f"{BASE}/Patient", **{"given:exact": "Joseph"})} == josephs
+    s_names = {_fhir_id(p) for p in _live(clinic) if _fold(p.last_name).startswith("s")}
+    assert {r["id"] for r in fhir.search_all(f"{BASE}/Patient", family="S", _count=100)} == s_names
+
+
+def test_encounters_without_an_end_are_found_by_their_day(fhir: FhirHttp, clinic: Clinic) -> None:
+    patient = next(
+        p
+        for p in _live(clinic)
+        if any(e.status == "cancelled" and location_id_of(e.location_id) == LOCATION for e in p.encounters)
+    )
+    cancelled = next(
+        e for e in patient.encounters if e.status == "cancelled" and location_id_of(e.location_id) == LOCATION
+    )
+    day = cancelled.start.date().isoformat()
+    found = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(patient), date=day, status="cancelled")
+    assert found and all(e["period"]["start"].startswith(day) for e in found)
+
+
+def test_date_windows_far_from_today_are_empty_not_errors(fhir: FhirHttp, clinic: Clinic) -> None:
+    patient = _fhir_id(_live(clinic)[3])
+    for date in ("ge2031-01-01", "le1965-01-01"):
+        response = fhir.get(f"{BASE}/Encounter", params={"patient": patient, "date": date})
+        assert response.status_code == 200, response.text

@@ -239,3 +239,39 @@ def test_clinic_truth_walk(fhir: FhirHttp, clinic: Clinic) -> None:
     for medication in patient.medications:
         if not medication.deleted:
             assert medication.name.split(" ")[0] in html
+
+
+# -- review regressions -------------------------------------------------------------------------
+
+
+def test_ids_that_name_no_real_record_are_not_found(fhir: FhirHttp, clinic: Clinic) -> None:
+    truth = next(p for p in _live(clinic) if any(e.status == "finished" for e in p.encounters))
+    encounter = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(truth))[0]
+    forged_patient = f"{truth.id}.ZZZ"
+    assert fhir.search_all(f"{BASE}/Encounter", patient=forged_patient) == []
+    assert fhir.get(f"{BASE}/Encounter/{encounter['id'].replace(_fhir_id(truth), forged_patient)}").status_code == 404
+    assert fhir.get(f"{BASE}/DocumentReference/{encounter['id']}").status_code == 404  # no .ccd suffix
+    assert fhir.get(f"{BASE}/Encounter/{_fhir_id(truth)}.1.99999999").status_code == 404
+    assert fhir.get(f"{BASE}/Patient/{truth.id}.x").status_code == 404
+
+
+def test_identifier_searches_nextech_cannot_do_are_refused(fhir: FhirHttp, clinic: Clinic) -> None:
+    a, b = _live(clinic)[:2]
+    assert fhir.get(f"{BASE}/Patient", params={"identifier": f"{a.chart_number},{b.chart_number}"}).status_code == 400
+    by_id = fhir.get(f"{BASE}/Patient", params={"identifier": f"urn:fhir-gateway:{TENANT}/patient-id|{a.id}"})
+    assert by_id.status_code == 400 and "_id" in outcome_of(by_id)["issue"][0]["diagnostics"]
+
+
+def test_family_is_the_term_so_middle_names_still_match(fhir: FhirHttp, clinic: Clinic) -> None:
+    truth = next(p for p in _live(clinic) if p.middle_name)
+    bundle = fhir.get_ok(f"{BASE}/Patient", params={"family": truth.last_name, "given": truth.middle_name})
+    assert _fhir_id(truth) in {e["resource"]["id"] for e in bundle["entry"] if e["search"]["mode"] == "match"}
+    assert all(e["search"]["mode"] == "match" for e in bundle["entry"])  # complete: no warning
+
+
+def test_binary_documents_are_not_cached_or_framed(fhir: FhirHttp, clinic: Clinic) -> None:
+    truth = next(p for p in _live(clinic) if any(e.status == "finished" for e in p.encounters))
+    document = fhir.search_all(f"{BASE}/DocumentReference", patient=_fhir_id(truth))[0]
+    response = fhir.get(f"{BASE}/{document['content'][0]['attachment']['url']}")
+    assert response.headers["cache-control"] == "no-store"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]

@@ -31,3 +31,17 @@ def test_a_crash_during_the_write_keeps_the_old_token(tmp_path: Path, monkeypatc
     monkeypatch.undo()
     assert store.load("t1") == Grant("old", 1.0)
     assert sorted(os.listdir(tmp_path)) == ["t1.json"]
+
+
+def test_an_unreadable_token_file_is_an_operator_error(tmp_path: Path) -> None:
+    (tmp_path / "t1.json").write_text("{not json")
+    with pytest.raises(token_store.TokenStoreError, match="reconnect"):
+        TokenStore(tmp_path).load("t1")
+
+
+def test_an_existing_open_directory_is_closed_down(tmp_path: Path) -> None:
+    directory = tmp_path / "tokens"
+    directory.mkdir(mode=0o777)
+    os.chmod(directory, 0o777)
+    TokenStore(directory).save("t1", Grant("x", 1.0))
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700

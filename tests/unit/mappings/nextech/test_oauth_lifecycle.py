@@ -169,6 +169,19 @@ def test_a_revoked_grant_is_a_502_and_a_reconnect_log(
 
     with caplog.at_level(logging.ERROR), pytest.raises(UpstreamSecurity):
         asyncio.run(scenario())
+    assert _refreshes(app) == 1  # refused once; not retried by every later request
+
+    async def many_more() -> list[object]:
+        client = NextechClient(config)
+        try:
+            return await asyncio.gather(
+                *(client.get("/encounters/categories") for _ in range(5)), return_exceptions=True
+            )
+        finally:
+            await client.aclose()
+
+    assert all(isinstance(r, UpstreamSecurity) for r in asyncio.run(many_more()))
+    assert _refreshes(app) == 2  # one attempt for the five waiters of the new process
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "fhir-gateway connect nx" in logged
     stored = (tmp_path / "nx.json").read_text()
