@@ -7,8 +7,9 @@ error bodies; that never reaches a client or a log).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from gateway.errors import (
     FHIRError,
@@ -19,6 +20,9 @@ from gateway.errors import (
     UpstreamError,
     UpstreamSecurity,
 )
+
+if TYPE_CHECKING:
+    from gateway.upstream.http import UpstreamResponse
 
 log = logging.getLogger("gateway.upstream")
 
@@ -56,3 +60,13 @@ def vendor_answer(vendor: str) -> Iterator[None]:
             raise
         log.warning("%s answered with an unexpected shape (%s)", vendor, type(exc).__name__)
         raise UpstreamError("The vendor's answer did not have the documented shape") from None
+
+
+def error_from_response(response: UpstreamResponse, message_of: Callable[[Any], str]) -> FHIRError:
+    """The gateway error for a vendor's failed answer; `message_of` picks a PHI-free message
+    out of the vendor's error body (an unreadable body still maps by status)."""
+    try:
+        body = response.json()
+    except UpstreamError:
+        body = None
+    return error_for_status(response.status, message_of(body), retry_after=response.headers.get("Retry-After"))

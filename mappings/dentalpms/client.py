@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.upstream.errors import error_for_status
+from gateway.upstream.errors import error_from_response
 from gateway.upstream.http import Timeouts, UpstreamClient, UpstreamResponse
 from mappings.base import AdapterConfig
 
@@ -45,11 +45,7 @@ class DentalPmsClient:
 
 
 def _error(response: UpstreamResponse) -> Exception:
-    try:
-        body = response.json()
-    except Exception:  # an unreadable error body still maps by status
-        body = None
-    return error_for_status(response.status, _message(body), retry_after=response.headers.get("Retry-After"))
+    return error_from_response(response, _message)
 
 
 def _message(body: Any) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.upstream.errors import error_for_status
+from gateway.upstream.errors import error_from_response
 from gateway.upstream.http import Timeouts, UpstreamClient, UpstreamResponse
 from gateway.upstream.oauth import OAuthApp, OAuthSession, token_client
 from gateway.upstream.token_store import TokenStore
@@ -74,10 +74,10 @@ class NextechClient:
 
 
 def _error(response: UpstreamResponse) -> Exception:
-    try:
-        body = response.json()
-    except Exception:  # an unreadable error body still maps by status
-        body = None
+    return error_from_response(response, _message)
+
+
+def _message(body: Any) -> str:
     message = body.get("Message") or body.get("error_description") if isinstance(body, dict) else None
     # Nextech's messages describe the request, not patient data; keep them short anyway.
-    return error_for_status(response.status, str(message or "")[:200])
+    return str(message or "")[:200]

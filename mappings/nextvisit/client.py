@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.errors import FHIRError, UpstreamSecurity
-from gateway.upstream.errors import error_for_status
+from gateway.upstream.errors import error_from_response
 from gateway.upstream.http import Timeouts, UpstreamClient, UpstreamResponse
 from mappings.base import AdapterConfig
 
@@ -92,11 +92,7 @@ class NextvisitClient:
 
 
 def _error(response: UpstreamResponse) -> Exception:
-    try:
-        body = response.json()
-    except Exception:  # an unreadable error body still maps by status
-        body = None
-    return error_for_status(response.status, _message(body), retry_after=response.headers.get("Retry-After"))
+    return error_from_response(response, _message)
 
 
 def _message(body: Any) -> str:
