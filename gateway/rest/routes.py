@@ -214,7 +214,10 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
     adapter = tenant.adapter
     if parsed.summary == "count" or parsed.count == 0:
         counted = await count_all(adapter, support, parsed.query)
-        return _respond(fmt, searchset(base=base, resources=[], links=[("self", url(parsed.count))], total=counted))
+        bundle = searchset(
+            base=base, resources=[], links=[("self", url(parsed.count))], total=counted.total, warnings=counted.warnings
+        )
+        return _respond(fmt, bundle)
 
     position = (
         state.tokens.open(parsed.page_token, fingerprint)
@@ -223,8 +226,8 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
     )
     page = await fetch_page(adapter, support, parsed.query, parsed.count, position)
     total: int | None = page.total
-    if parsed.total is TotalMode.ACCURATE and total is None:
-        total = await count_all(adapter, support, parsed.query)
+    if parsed.total is TotalMode.ACCURATE and total is None and not page.warnings:
+        total = (await count_all(adapter, support, parsed.query)).total
     elif parsed.total is TotalMode.NONE:
         total = None
     links = [("self", url(parsed.count, parsed.page_token)), ("first", url(parsed.count))]

@@ -17,7 +17,7 @@ from gateway.search.model import SearchQuery
 from mappings.base import Adapter, Pushdown, ResourceSupport, SearchRequest
 
 MAX_VENDOR_CALLS_PER_PAGE = 25
-MAX_VENDOR_CALLS_TO_COUNT = 400
+MAX_VENDOR_CALLS_TO_COUNT = 100  # a tenth of a rate-limited vendor's minute, at most
 MAX_HISTORY = 64
 
 
@@ -113,19 +113,27 @@ def _previous(position: PagePosition) -> PagePosition | None:
     return PagePosition(vendor, skip, position.page_size, position.history[:-1])
 
 
-async def count_all(adapter: Adapter, support: ResourceSupport, query: SearchQuery) -> int:
+@dataclass(frozen=True)
+class Count:
+    total: int | None  # None when the vendor said it could not find everything
+    warnings: tuple[str, ...] = ()
+
+
+async def count_all(adapter: Adapter, support: ResourceSupport, query: SearchQuery) -> Count:
     """Exact number of matches: the adapter's total when it knows it, else by walking every page."""
     if is_exact(support, query):
         page = await adapter.search(support.type, SearchRequest(query, None, 1))
         if page.total is not None:
-            return page.total
+            return Count(page.total)
     counted, vendor = 0, None
+    warnings: dict[str, None] = {}
     for _ in range(MAX_VENDOR_CALLS_TO_COUNT):
         page = await adapter.search(support.type, SearchRequest(query, vendor, adapter.max_page_size))
-        if vendor is None and page.total is not None:
-            return page.total
+        warnings.update(dict.fromkeys(page.warnings))
+        if vendor is None and page.total is not None and not warnings:
+            return Count(page.total)
         counted += sum(1 for r in page.resources if matches(r, query))
         if page.next is None:
-            return counted
+            return Count(None if warnings else counted, tuple(warnings))
         vendor = page.next
     raise TooCostly("Counting this search would take too many vendor calls; narrow it down")

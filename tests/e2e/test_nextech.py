@@ -275,3 +275,11 @@ def test_binary_documents_are_not_cached_or_framed(fhir: FhirHttp, clinic: Clini
     response = fhir.get(f"{BASE}/{document['content'][0]['attachment']['url']}")
     assert response.headers["cache-control"] == "no-store"
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+def test_counts_of_incomplete_searches_are_not_claimed(fhir: FhirHttp) -> None:
+    counted = fhir.get_ok(f"{BASE}/Patient", params={"given": "jo", "_summary": "count"})
+    assert "total" not in counted
+    assert counted["entry"][0]["search"]["mode"] == "outcome"
+    accurate = fhir.get_ok(f"{BASE}/Patient", params={"given": "jo", "_total": "accurate"})
+    assert "total" not in accurate
