@@ -174,6 +174,18 @@ DEFINITIONS: dict[str, dict[str, ParamDefinition]] = {
         "date": ParamDefinition("date", ParamType.DATE, _effective, "When it was observed"),
         "status": ParamDefinition("status", ParamType.TOKEN, _code("status"), "Result status"),
     },
+    "Condition": {
+        "patient": _patient_ref("subject"),
+        "subject": ParamDefinition(
+            "subject", ParamType.REFERENCE, _reference("subject"), "Who has the condition", "Patient"
+        ),
+        "clinical-status": ParamDefinition(
+            "clinical-status", ParamType.TOKEN, _concept("clinicalStatus"), "active | resolved | inactive"
+        ),
+        "category": ParamDefinition("category", ParamType.TOKEN, _concept("category"), "Category"),
+        "code": ParamDefinition("code", ParamType.TOKEN, _concept("code"), "The problem's code"),
+        "onset-date": ParamDefinition("onset-date", ParamType.DATE, _date("onsetDateTime"), "When it began"),
+    },
     "DocumentReference": {
         "patient": _patient_ref("subject"),
         "subject": ParamDefinition(

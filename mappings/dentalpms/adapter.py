@@ -31,6 +31,7 @@ from mappings.base import AdapterConfig, Resource, ResourceSupport, SearchReques
 from mappings.dentalpms.allergy import NKDA_SUFFIX, allergy_to_fhir, nkda_to_fhir
 from mappings.dentalpms.capabilities import RESOURCES
 from mappings.dentalpms.client import DentalPmsClient
+from mappings.dentalpms.condition import condition_to_fhir
 from mappings.dentalpms.medication import medication_to_fhir
 from mappings.dentalpms.observation import vitals_to_fhir
 from mappings.dentalpms.patient import patient_to_fhir
@@ -51,6 +52,7 @@ class DentalPmsAdapter:
             "AllergyIntolerance": self._search_allergies,
             "MedicationStatement": self._search_medications,
             "Observation": self._search_observations,
+            "Condition": self._search_conditions,
         }
 
     @property
@@ -81,7 +83,12 @@ class DentalPmsAdapter:
         if parts is None:
             raise NotFound(f"{resource_type}/{resource_id} does not exist")
         patient_id, record_id, suffix = parts
-        path = {"AllergyIntolerance": "allergies", "MedicationStatement": "medications", "Observation": "vital-signs"}
+        path = {
+            "AllergyIntolerance": "allergies",
+            "MedicationStatement": "medications",
+            "Observation": "vital-signs",
+            "Condition": "diseases",
+        }
         if (suffix is None) != (resource_type != "Observation"):
             raise NotFound(f"{resource_type}/{resource_id} does not exist")
         async with asyncio.TaskGroup() as group:
@@ -96,7 +103,11 @@ class DentalPmsAdapter:
                 if observation["id"] == resource_id:
                     return observation
             raise NotFound(f"{resource_type}/{resource_id} does not exist")
-        mapper = allergy_to_fhir if resource_type == "AllergyIntolerance" else medication_to_fhir
+        mapper = {
+            "AllergyIntolerance": allergy_to_fhir,
+            "MedicationStatement": medication_to_fhir,
+            "Condition": condition_to_fhir,
+        }[resource_type]
         return mapper(found, patient_id, self._ctx)
 
     async def _patient_record(self, patient_id: str) -> VendorRecord:
@@ -251,6 +262,17 @@ class DentalPmsAdapter:
             return VendorPage([], None, total=0)
         patient_id, _, data = listed
         resources = [medication_to_fhir(m, patient_id, self._ctx) for m in data["items"]]
+        exact = q.only(request.query, "patient", "subject")
+        return _paged(request, resources, data, int(data["total"]) if exact else None)
+
+    async def _search_conditions(self, request: SearchRequest) -> VendorPage:
+        status = q.single_token(request.query, "clinical-status")
+        extra: dict[str, str | int] = {"problem_status": status} if status in ("active", "resolved", "inactive") else {}
+        listed = await self._sub_records(request, "diseases", extra)
+        if listed is None:
+            return VendorPage([], None, total=0)
+        patient_id, _, data = listed
+        resources = [condition_to_fhir(d, patient_id, self._ctx) for d in data["items"]]
         exact = q.only(request.query, "patient", "subject")
         return _paged(request, resources, data, int(data["total"]) if exact else None)
 

@@ -10,6 +10,7 @@ from mappings.base import (
     ResourceSupport,
     SearchParamSupport,
 )
+from mappings.dentalpms.condition import PROFILE_CONDITION
 from mappings.terminology import PROFILE_ALLERGY, PROFILE_PATIENT, VITAL_SIGNS
 
 _ID = SearchParamSupport("_id", Pushdown.EXACT)
@@ -79,6 +80,22 @@ RESOURCES = {
             required=(frozenset({"patient", "subject", "_id"}),),
             profiles=tuple(sorted({v.profile for v in VITAL_SIGNS.values()})),
             documentation="Vital signs only (category vital-signs), one Observation per measurement.",
+        ),
+        ResourceSupport(
+            "Condition",
+            READ_SEARCH,
+            (
+                _ID,
+                _LAST_UPDATED,
+                _PATIENT,
+                SearchParamSupport("subject", Pushdown.EXACT),
+                SearchParamSupport("clinical-status", Pushdown.NARROWS),
+                SearchParamSupport("category", Pushdown.GATEWAY),
+                SearchParamSupport("onset-date", Pushdown.GATEWAY, prefixes=ALL_PREFIXES),
+            ),
+            required=(frozenset({"patient", "subject", "_id"}),),
+            profiles=(PROFILE_CONDITION,),
+            documentation="The patient's problem list (Dental PMS diseases/problems); codes as text.",
         ),
     )
 }

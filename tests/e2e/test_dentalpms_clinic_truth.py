@@ -161,3 +161,22 @@ def test_every_searched_resource_reads_back_identically(fhir: FhirHttp, clinic: 
     for resource_type in ("AllergyIntolerance", "MedicationStatement", "Observation"):
         for resource in fhir.search_all(f"/fhir/{TENANT}/{resource_type}", patient=str(patient.uuid))[:15]:
             assert fhir.get_ok(f"/fhir/{TENANT}/{resource_type}/{resource['id']}") == resource
+
+
+def test_problems_match_the_clinic(fhir: FhirHttp, all_patients: list[dict[str, Any]], clinic: Clinic) -> None:
+    status = {"active": "active", "resolved": "resolved", "inactive": "inactive"}
+    for truth in _live(all_patients, clinic):
+        got = fhir.search_all(f"/fhir/{TENANT}/Condition", patient=str(truth.uuid))
+        expected = Counter(
+            (p.name, status[p.status], p.onset.isoformat() if p.onset else None)
+            for p in truth.problems
+            if not p.deleted
+        )
+        actual = Counter(
+            (c["code"]["text"], c["clinicalStatus"]["coding"][0]["code"], c.get("onsetDateTime")) for c in got
+        )
+        assert actual == expected, truth.uuid
+    patient = next(p for p in _live(all_patients, clinic) if any(x.status == "active" for x in p.problems))
+    active = fhir.search_all(f"/fhir/{TENANT}/Condition", patient=str(patient.uuid), **{"clinical-status": "active"})
+    assert active and all(c["clinicalStatus"]["coding"][0]["code"] == "active" for c in active)
+    assert fhir.get_ok(f"/fhir/{TENANT}/Condition/{active[0]['id']}") == active[0]

@@ -12,6 +12,7 @@ import pytest
 from conformance import assert_conformant, require_conformance_data
 from mappings.base import TenantContext
 from mappings.dentalpms.allergy import allergy_to_fhir, nkda_to_fhir
+from mappings.dentalpms.condition import condition_to_fhir
 from mappings.dentalpms.medication import medication_to_fhir
 from mappings.dentalpms.observation import vitals_to_fhir
 from mappings.dentalpms.patient import patient_to_fhir
@@ -25,6 +26,7 @@ MAPPERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "allergy": lambda case: allergy_to_fhir(case["record"], case["patient_id"], CTX),
     "medication": lambda case: medication_to_fhir(case["record"], case["patient_id"], CTX),
     "vitals": lambda case: vitals_to_fhir(case["record"], case["patient_id"], CTX),
+    "condition": lambda case: condition_to_fhir(case["record"], case["patient_id"], CTX),
 }
 CASES = sorted(GOLDEN.glob("*/*.input.json"))
 
