@@ -1,8 +1,6 @@
 """Golden files for the NexHealth mappings, both directions: `tests/golden/nexhealth/<kind>/<case>.input.json`
 beside `<case>.expected.json`. Regenerate with UPDATE_GOLDEN=1 and review the diff."""
 
-import json
-import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -10,13 +8,12 @@ from typing import Any
 
 import pytest
 
-from conformance import assert_conformant, require_conformance_data
 from gateway.errors import Unprocessable
 from mappings.base import TenantContext
 from mappings.nexhealth.encounter import encounter_to_fhir
 from mappings.nexhealth.patient import patient_from_fhir, patient_to_fhir
+from tests.support.golden import GoldenSuite, case_id
 
-GOLDEN = Path(__file__).parents[3] / "golden" / "nexhealth"
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
 
 
@@ -37,27 +34,18 @@ MAPPERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "patient_from_fhir": _created,
     "patient_rejected": _rejected,
 }
-CASES = sorted(GOLDEN.glob("*/*.input.json"))
-
-
-def _id(path: Path) -> str:
-    return f"{path.parent.name}/{path.name.removesuffix('.input.json')}"
+SUITE = GoldenSuite("nexhealth", MAPPERS, fhir_kinds=("patient", "encounter"))
 
 
 def test_every_mapper_has_golden_cases() -> None:
-    assert {p.parent.name for p in CASES} == set(MAPPERS)
+    SUITE.assert_complete()
 
 
-@pytest.mark.parametrize("source", CASES, ids=_id)
+@pytest.mark.parametrize("source", SUITE.cases, ids=case_id)
 def test_golden(source: Path) -> None:
-    produced = MAPPERS[source.parent.name](json.loads(source.read_text()))
-    expected_file = source.with_name(source.name.replace(".input.json", ".expected.json"))
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        expected_file.write_text(json.dumps(produced, indent=2, ensure_ascii=False) + "\n")
-    assert produced == json.loads(expected_file.read_text())
+    SUITE.check(source)
 
 
-@pytest.mark.parametrize("source", [c for c in CASES if c.parent.name in ("patient", "encounter")], ids=_id)
+@pytest.mark.parametrize("source", SUITE.fhir_cases, ids=case_id)
 def test_golden_output_conforms(source: Path) -> None:
-    require_conformance_data()
-    assert_conformant(MAPPERS[source.parent.name](json.loads(source.read_text())))
+    SUITE.check_conforms(source)

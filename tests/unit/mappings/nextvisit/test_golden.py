@@ -2,7 +2,6 @@
 beside `<case>.expected.json`. Regenerate with UPDATE_GOLDEN=1 and review the diff."""
 
 import json
-import os
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -10,15 +9,14 @@ from typing import Any
 
 import pytest
 
-from conformance import assert_conformant, require_conformance_data
 from gateway.errors import Unprocessable
 from mappings.base import TenantContext
 from mappings.nextvisit.allergy import allergies_to_fhir
 from mappings.nextvisit.encounter import encounter_to_fhir
 from mappings.nextvisit.medication import medications_to_fhir
 from mappings.nextvisit.patient import patient_from_fhir, patient_to_fhir
+from tests.support.golden import GoldenSuite, case_id
 
-GOLDEN = Path(__file__).parents[3] / "golden" / "nextvisit"
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
 
 
@@ -38,37 +36,26 @@ MAPPERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "patient_rejected": _rejected,
 }
 FHIR_KINDS = {"patient", "allergies", "medications", "encounter"}
-CASES = sorted(GOLDEN.glob("*/*.input.json"))
-
-
-def _id(path: Path) -> str:
-    return f"{path.parent.name}/{path.name.removesuffix('.input.json')}"
+SUITE = GoldenSuite("nextvisit", MAPPERS, fhir_kinds=FHIR_KINDS)
 
 
 def test_every_mapper_has_golden_cases() -> None:
-    assert {p.parent.name for p in CASES} == set(MAPPERS)
+    SUITE.assert_complete()
 
 
-@pytest.mark.parametrize("source", CASES, ids=_id)
+@pytest.mark.parametrize("source", SUITE.cases, ids=case_id)
 def test_golden(source: Path) -> None:
-    produced = MAPPERS[source.parent.name](json.loads(source.read_text()))
-    expected_file = source.with_name(source.name.replace(".input.json", ".expected.json"))
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        expected_file.write_text(json.dumps(produced, indent=2, ensure_ascii=False) + "\n")
-    assert produced == json.loads(expected_file.read_text())
+    SUITE.check(source)
 
 
-@pytest.mark.parametrize("source", [c for c in CASES if c.parent.name in FHIR_KINDS], ids=_id)
+@pytest.mark.parametrize("source", SUITE.fhir_cases, ids=case_id)
 def test_golden_output_conforms(source: Path) -> None:
-    require_conformance_data()
-    produced = MAPPERS[source.parent.name](json.loads(source.read_text()))
-    for resource in produced if isinstance(produced, list) else [produced]:
-        assert_conformant(resource)
+    SUITE.check_conforms(source)
 
 
 def test_a_written_patient_reads_back_whole() -> None:
     """FHIR → Nextvisit body → (vendor stores it) → FHIR gives back what was sent."""
-    sent = json.loads((GOLDEN / "patient_from_fhir" / "us_core_patient.input.json").read_text())["resource"]
+    sent = json.loads((SUITE.root / "patient_from_fhir" / "us_core_patient.input.json").read_text())["resource"]
     body = patient_from_fhir(sent, CTX, date(2026, 11, 21))
     stored = {**body, "id": 42, "uuid": "11111111-2222-4333-8444-555555555555", "updated_at": "2026-11-21T00:00:00Z"}
     back = patient_to_fhir(stored, CTX)
