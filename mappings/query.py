@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
+from gateway.concurrently import concurrently
 from gateway.errors import Gone, InvalidRequest, NotFound, NotSupported
 from gateway.search.model import DatePrefix, DateValue, ReferenceValue, SearchQuery, TokenValue
 
@@ -47,9 +47,7 @@ async def read_each(read: Callable[[str], Awaitable[Resource]], ids: Sequence[st
         except (NotFound, Gone):
             return None
 
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(one(i)) for i in dict.fromkeys(ids)]
-    return [r for r in (t.result() for t in tasks) if r is not None]
+    return [r for r in await concurrently(*(one(i) for i in dict.fromkeys(ids))) if r is not None]
 
 
 def single_patient(query: SearchQuery) -> str:

@@ -41,13 +41,16 @@ def capability_statement(
                     "self link, or refused with 400 under 'Prefer: handling=strict'. Paging links carry "
                     "a signed token bound to the search; altered tokens are refused."
                 ),
-                "resource": [_resource(r) for r in resources.values()],
+                "resource": [_resource(r, _has_per_patient_types(resources)) for r in resources.values()],
             }
         ],
     }
 
 
-def _resource(support: ResourceSupport) -> dict[str, Any]:
+EVERYTHING = {"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}
+
+
+def _resource(support: ResourceSupport, per_patient: bool = False) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "type": support.type,
         "interaction": [{"code": str(i)} for i in Interaction if i in support.interactions],
@@ -72,6 +75,8 @@ def _resource(support: ResourceSupport) -> dict[str, Any]:
         entry["documentation"] = " ".join(docs)
     if Interaction.SEARCH in support.interactions:
         entry["searchParam"] = [_search_param(support.type, p) for p in support.search_params]
+    if support.type == "Patient" and per_patient:
+        entry["operation"] = [EVERYTHING]
     return entry
 
 
@@ -91,3 +96,10 @@ def _search_param(resource_type: str, param: SearchParamSupport) -> dict[str, An
         }[param.pushdown]
     )
     return {"name": param.name, "type": str(found.type), "documentation": "; ".join(notes)}
+
+
+def _has_per_patient_types(resources: dict[str, ResourceSupport]) -> bool:
+    """Whether Patient/$everything has anything to gather besides the patient."""
+    return any(
+        r.type != "Patient" and Interaction.SEARCH in r.interactions and r.param("patient") for r in resources.values()
+    )

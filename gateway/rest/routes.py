@@ -27,12 +27,13 @@ from gateway.errors import (
 )
 from gateway.rest.bundle import searchset, shape
 from gateway.rest.capability import capability_statement
+from gateway.rest.everything import everything_types, gather_everything
 from gateway.rest.incoming import read_body, read_resource
 from gateway.rest.negotiation import Format, negotiate, wants_binary_resource
 from gateway.rest.outcome import operation_outcome
 from gateway.rest.paging import PageTokens, search_fingerprint
 from gateway.search.dates import parse_fhir_date
-from gateway.search.execute import count_all, fetch_page, first_position, is_exact
+from gateway.search.execute import PagePosition, count_all, fetch_page, first_position, is_exact
 from gateway.search.match import matches
 from gateway.search.model import SearchQuery
 from gateway.search.parse import ID_RE, TotalMode, parse_search
@@ -374,6 +375,50 @@ def _check_id(resource_id: str) -> None:
         raise InvalidRequest(f"'{resource_id}' is not a valid FHIR id ([A-Za-z0-9-.]{{1,64}})")
 
 
+async def patient_everything(request: Request) -> Response:
+    fmt = _format(request)
+    tenant = _tenant(request)
+    state = _state(request)
+    if request.path_params["type"] != "Patient":
+        raise NotFound("$everything is defined on Patient")
+    resource_id = request.path_params["id"]
+    _support(tenant, "Patient", Interaction.READ)
+    _check_id(resource_id)
+    q = request.query_params
+    wanted = {t for part in q.getlist("_type") for t in part.split(",") if t} or None
+    types = everything_types(tenant, wanted)
+    patient = await tenant.adapter.read("Patient", resource_id)
+    start, end = q.get("start"), q.get("end")
+    count = min(
+        int(q["_count"]) if q.get("_count", "").isdigit() else state.settings.paging.max_count,
+        state.settings.paging.max_count,
+    )
+    link_params = [(k, v) for k, v in q.multi_items() if k in ("start", "end", "_type")]
+    base = _base(request, tenant.name)
+    fingerprint = search_fingerprint(
+        tenant.name, str(request.scope.get("fhir.caller", "anonymous")), f"$everything/{resource_id}", link_params
+    )
+    offset = state.tokens.open(q["_page"], fingerprint).skip if q.get("_page") else 0
+    resources, missing = await gather_everything(tenant, patient, types, start, end)
+    if wanted is not None and "Patient" not in wanted:
+        resources = resources[1:]
+    page = resources[offset : offset + count]
+
+    def url(at: int | None) -> str:
+        params = [*link_params, ("_count", str(count))]
+        if at:
+            params.append(("_page", state.tokens.issue(fingerprint, PagePosition(None, at, count))))
+        return f"{base}/Patient/{resource_id}/$everything?{urlencode(params)}"
+
+    links = [("self", url(offset)), ("first", url(None))]
+    if offset > 0:
+        links.append(("previous", url(max(0, offset - count))))
+    if offset + count < len(resources):
+        links.append(("next", url(offset + count)))
+    total = None if missing else len(resources)
+    return _respond(fmt, searchset(base=base, resources=page, links=links, total=total, warnings=missing))
+
+
 Endpoint = Callable[[Request], Awaitable[Response]]
 # Per path: HTTP method -> (interaction it needs, handler). The interactions decide `Allow`.
 _TYPE_METHODS: dict[str, tuple[Interaction, Endpoint]] = {
@@ -407,6 +452,7 @@ def fhir_routes() -> list[Route]:
         Route("/fhir/{tenant}/metadata", metadata, methods=["GET"]),
         Route("/fhir/{tenant}/{type}/_search", search_post, methods=["POST"]),
         Route("/fhir/{tenant}/{type}/{id}/_history/{vid}", read, methods=["GET"]),
+        Route("/fhir/{tenant}/{type}/{id}/$everything", patient_everything, methods=["GET"]),
         Route("/fhir/{tenant}/{type}/{id}", _dispatch(_INSTANCE_METHODS), methods=every),
         Route("/fhir/{tenant}/{type}", _dispatch(_TYPE_METHODS), methods=every),
     ]

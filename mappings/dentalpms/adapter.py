@@ -19,10 +19,10 @@ requires `patient` (or `_id`), and their ids carry the patient's (mappings.ids).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from gateway.concurrently import concurrently
 from gateway.errors import Gone, NotFound
 from gateway.search.model import SearchQuery, StringValue, TokenValue
 from gateway.upstream.errors import vendor_answer
@@ -91,10 +91,9 @@ class DentalPmsAdapter:
         }
         if (suffix is None) != (resource_type != "Observation"):
             raise NotFound(f"{resource_type}/{resource_id} does not exist")
-        async with asyncio.TaskGroup() as group:
-            patient_task = group.create_task(self._patient_or_none(patient_id))
-            record_task = group.create_task(self._find_record(patient_id, path[resource_type], record_id))
-        patient, found = patient_task.result(), record_task.result()
+        patient, found = await concurrently(
+            self._patient_or_none(patient_id), self._find_record(patient_id, path[resource_type], record_id)
+        )
         if patient is None or found is None:
             raise NotFound(f"{resource_type}/{resource_id} does not exist")
         _alive(patient, f"Patient/{patient_id}", of=f"{resource_type}/{resource_id}")
@@ -194,10 +193,11 @@ class DentalPmsAdapter:
             params["after"] = str(request.position)
         total: int | None = None
         if exact and request.position is None:
-            async with asyncio.TaskGroup() as group:
-                listed = group.create_task(self._client.get("/patients/cursor", params))
-                counted = group.create_task(self._client.get("/patients", {**filters, "page": 1, "page_size": 1}))
-            data, total = listed.result(), int(counted.result()["total"])
+            data, counted = await concurrently(
+                self._client.get("/patients/cursor", params),
+                self._client.get("/patients", {**filters, "page": 1, "page_size": 1}),
+            )
+            total = int(counted["total"])
         else:
             data = await self._client.get("/patients/cursor", params)
         info = data.get("page_info") or {}
@@ -219,10 +219,7 @@ class DentalPmsAdapter:
             data = await listing
             return (patient_id, None, data) if data is not None else None
         # The first page also checks that the patient is live (and reads its NKDA status).
-        async with asyncio.TaskGroup() as group:
-            patient_task = group.create_task(self._patient_or_none(patient_id))
-            data_task = group.create_task(listing)
-        patient, first = patient_task.result(), data_task.result()
+        patient, first = await concurrently(self._patient_or_none(patient_id), listing)
         if patient is None or first is None or patient.get("deleted_at"):
             return None
         return patient_id, patient, first

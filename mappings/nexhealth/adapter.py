@@ -16,12 +16,12 @@ adapter derives from `date` (widened a day each side) or sets wide.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from gateway.concurrently import concurrently
 from gateway.errors import NotFound, NotSupported
 from gateway.search.model import SearchQuery, StringValue, TokenValue
 from gateway.upstream.errors import vendor_answer
@@ -176,13 +176,12 @@ class NexHealthAdapter:
             "per_page": MAX_PAGE_SIZE,
             "location_strict": str(self.client.location_strict).lower(),
         }
-        async with asyncio.TaskGroup() as group:
-            charts = group.create_task(self.client.request("GET", "/patients", params=params))
-            by_id = group.create_task(
-                q.read_each(lambda i: self.read("Patient", i), [value] if is_int_id(value) else [])
-            )
-        found = {r["id"]: r for r in by_id.result()}
-        for patient in charts.result().data["patients"]:
+        charts, by_id = await concurrently(
+            self.client.request("GET", "/patients", params=params),
+            q.read_each(lambda i: self.read("Patient", i), [value] if is_int_id(value) else []),
+        )
+        found = {r["id"]: r for r in by_id}
+        for patient in charts.data["patients"]:
             found.setdefault(str(patient["id"]), patient_to_fhir(patient, self._ctx))
         return VendorPage(list(found.values()), None)
 

@@ -29,12 +29,15 @@ PHI = "Jonathan Quixote-Smith"
 class FakeVendor:
     def __init__(self) -> None:
         self.answer: tuple[int, Any, dict[str, str]] = (200, {}, {})
+        self.by_path: dict[str, tuple[int, Any, dict[str, str]]] = {}  # path suffix -> answer
         self.delay = 0.0
 
     async def handle(self, request: Request) -> Response:
         if self.delay:
             await asyncio.sleep(self.delay)
-        status, body, headers = self.answer
+        status, body, headers = next(
+            (answer for suffix, answer in self.by_path.items() if request.url.path.endswith(suffix)), self.answer
+        )
         if isinstance(body, bytes):
             return Response(body, status_code=status, headers=headers, media_type="text/html")
         return JSONResponse(body, status_code=status, headers=headers)
@@ -147,3 +150,42 @@ def test_logs_carry_no_phi_or_secrets(vendor: FakeVendor, client: FhirHttp, capl
     assert "/fhir/faulty/Patient" in logged  # the access log did run
     for secret in (PHI, "Quixote", "1961-02-03", "not-a-real-token"):
         assert secret not in logged
+
+
+def test_everything_says_what_is_missing(vendor: FakeVendor, client: FhirHttp) -> None:
+    patient = {
+        "id": PATIENT,
+        "first_name": "Ann",
+        "last_name": "Lee",
+        "status": "active",
+        "version": 1,
+        "created_at": "2024-01-01T00:00:00Z",
+        "updated_at": "2024-01-01T00:00:00Z",
+        "gender": "female",
+    }
+    empty = {"items": [], "page": 1, "page_size": 100, "total": 0}
+    vendor.by_path = {
+        f"/patients/{PATIENT}": (200, patient, {}),
+        "/allergies": (200, empty, {}),
+        "/medications": (503, b"<html>down</html>", {}),
+        "/vital-signs": (200, empty, {}),
+        "/diseases": (200, empty, {}),
+    }
+    try:
+        bundle = client.get_ok(f"/fhir/faulty/Patient/{PATIENT}/$everything")
+    finally:
+        vendor.by_path = {}
+    assert "total" not in bundle  # never presented as complete
+    outcome = next(e["resource"] for e in bundle["entry"] if e["search"]["mode"] == "outcome")
+    assert "MedicationStatement" in outcome["issue"][0]["diagnostics"]
+    assert bundle["entry"][0]["resource"]["id"] == PATIENT
+
+
+@pytest.mark.parametrize("path", ["AllergyIntolerance", "Observation", "Condition"])
+def test_failures_inside_concurrent_vendor_calls_keep_their_status(
+    vendor: FakeVendor, client: FhirHttp, path: str
+) -> None:
+    vendor.answer = (503, b"<html>down</html>", {})
+    response = client.get(f"/fhir/faulty/{path}", params={"patient": PATIENT})
+    assert response.status_code == 502, response.text  # not a 500 from an ExceptionGroup
+    assert outcome_of(response)["issue"][0]["code"] == "transient"

@@ -1,0 +1,59 @@
+"""Patient/$everything for every demo tenant, and what it says when part of it fails."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import DEMO_TENANTS
+from tests.support.fhir_http import FhirHttp
+
+
+def _statement(fhir: FhirHttp, tenant: str) -> dict[str, dict[str, Any]]:
+    return {r["type"]: r for r in fhir.get_ok(f"/fhir/{tenant}/metadata")["rest"][0]["resource"]}
+
+
+def _a_patient(fhir: FhirHttp, tenant: str, resources: dict[str, dict[str, Any]]) -> str:
+    needs_name = "requires one of" in resources["Patient"].get("documentation", "")
+    params = {"family": "s", "_count": "30"} if needs_name else {"_count": "30"}
+    bundle = fhir.get_ok(f"/fhir/{tenant}/Patient", params=params)
+    return str(bundle["entry"][len(bundle["entry"]) // 2]["resource"]["id"])
+
+
+@pytest.fixture(params=DEMO_TENANTS)
+def tenant(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+def test_everything_is_the_patient_and_each_types_search(fhir: FhirHttp, tenant: str) -> None:
+    resources = _statement(fhir, tenant)
+    assert resources["Patient"]["operation"][0]["name"] == "everything"
+    patient = _a_patient(fhir, tenant, resources)
+    per_patient = [
+        t
+        for t, r in resources.items()
+        if t != "Patient" and any(p["name"] == "patient" for p in r.get("searchParam", []))
+    ]
+    expected = {("Patient", patient)}
+    for rtype in per_patient:
+        expected |= {(rtype, r["id"]) for r in fhir.search_all(f"/fhir/{tenant}/{rtype}", patient=patient)}
+    got = fhir.search_all(f"/fhir/{tenant}/Patient/{patient}/$everything", _count=7)
+    assert got[0]["resourceType"] == "Patient" and got[0]["id"] == patient
+    keys = [(r["resourceType"], r["id"]) for r in got]
+    assert len(keys) == len(set(keys)) and set(keys) == expected
+    first = fhir.get_ok(f"/fhir/{tenant}/Patient/{patient}/$everything", params={"_count": "7"})
+    assert first["total"] == len(expected)
+
+
+def test_type_filter_and_errors(fhir: FhirHttp) -> None:
+    resources = _statement(fhir, "dentalpms")
+    patient = _a_patient(fhir, "dentalpms", resources)
+    only = fhir.search_all(f"/fhir/dentalpms/Patient/{patient}/$everything", _type="Observation")
+    assert only and {r["resourceType"] for r in only} == {"Observation"}
+    assert fhir.get(f"/fhir/dentalpms/Patient/{patient}/$everything", params={"_type": "Claim"}).status_code == 400
+    assert fhir.get("/fhir/dentalpms/Patient/00000000-0000-4000-8000-000000000000/$everything").status_code == 404
+    assert fhir.get(f"/fhir/dentalpms/Observation/{patient}/$everything").status_code == 404
+    dated = fhir.search_all(f"/fhir/dentalpms/Patient/{patient}/$everything", start="2026-01-01", _type="Observation")
+    assert all(o["effectiveDateTime"][:10] >= "2026-01-01" for o in dated)
