@@ -68,6 +68,13 @@ class SearchParamSupport:
     documentation: str = ""
 
 
+# Declarations most vendors make the same way.
+ID_PARAM = SearchParamSupport("_id", Pushdown.EXACT)  # answered by reads
+LAST_UPDATED_PARAM = SearchParamSupport("_lastUpdated", Pushdown.GATEWAY, prefixes=ALL_PREFIXES)
+PATIENT_PARAM = SearchParamSupport("patient", Pushdown.EXACT)  # the vendor's per-patient endpoint
+SUBJECT_PARAM = SearchParamSupport("subject", Pushdown.EXACT)
+
+
 @dataclass(frozen=True)
 class ResourceSupport:
     type: str

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from mappings.base import (
     ALL_PREFIXES,
+    ID_PARAM,
+    LAST_UPDATED_PARAM,
+    PATIENT_PARAM,
     READ_SEARCH,
     STRING_MODIFIERS,
+    SUBJECT_PARAM,
     Pushdown,
     ResourceSupport,
     SearchParamSupport,
 )
 from mappings.dentalpms.condition import PROFILE_CONDITION
 from mappings.terminology import PROFILE_ALLERGY, PROFILE_PATIENT, VITAL_SIGNS
-
-_ID = SearchParamSupport("_id", Pushdown.EXACT)
-_LAST_UPDATED = SearchParamSupport("_lastUpdated", Pushdown.GATEWAY, prefixes=ALL_PREFIXES)
-_PATIENT = SearchParamSupport("patient", Pushdown.EXACT)
 
 RESOURCES = {
     r.type: r
@@ -24,8 +24,8 @@ RESOURCES = {
             "Patient",
             READ_SEARCH,
             (
-                _ID,
-                _LAST_UPDATED,
+                ID_PARAM,
+                LAST_UPDATED_PARAM,
                 SearchParamSupport(
                     "identifier", Pushdown.NARROWS, documentation="Patient id or chart number (system|value)"
                 ),
@@ -45,9 +45,9 @@ RESOURCES = {
             "AllergyIntolerance",
             READ_SEARCH,
             (
-                _ID,
-                _LAST_UPDATED,
-                _PATIENT,
+                ID_PARAM,
+                LAST_UPDATED_PARAM,
+                PATIENT_PARAM,
                 SearchParamSupport("clinical-status", Pushdown.NARROWS),
             ),
             required=(frozenset({"patient", "_id"}),),
@@ -57,10 +57,10 @@ RESOURCES = {
             "MedicationStatement",
             READ_SEARCH,
             (
-                _ID,
-                _LAST_UPDATED,
-                _PATIENT,
-                SearchParamSupport("subject", Pushdown.EXACT),
+                ID_PARAM,
+                LAST_UPDATED_PARAM,
+                PATIENT_PARAM,
+                SUBJECT_PARAM,
                 SearchParamSupport("status", Pushdown.NARROWS),
             ),
             required=(frozenset({"patient", "subject", "_id"}),),
@@ -69,10 +69,10 @@ RESOURCES = {
             "Observation",
             READ_SEARCH,
             (
-                _ID,
-                _LAST_UPDATED,
-                _PATIENT,
-                SearchParamSupport("subject", Pushdown.EXACT),
+                ID_PARAM,
+                LAST_UPDATED_PARAM,
+                PATIENT_PARAM,
+                SUBJECT_PARAM,
                 SearchParamSupport("category", Pushdown.GATEWAY),
                 SearchParamSupport("code", Pushdown.GATEWAY, documentation="LOINC code, with or without system"),
                 SearchParamSupport("date", Pushdown.NARROWS, prefixes=ALL_PREFIXES),
@@ -85,10 +85,10 @@ RESOURCES = {
             "Condition",
             READ_SEARCH,
             (
-                _ID,
-                _LAST_UPDATED,
-                _PATIENT,
-                SearchParamSupport("subject", Pushdown.EXACT),
+                ID_PARAM,
+                LAST_UPDATED_PARAM,
+                PATIENT_PARAM,
+                SUBJECT_PARAM,
                 SearchParamSupport("clinical-status", Pushdown.NARROWS),
                 SearchParamSupport("category", Pushdown.GATEWAY),
                 SearchParamSupport("onset-date", Pushdown.GATEWAY, prefixes=ALL_PREFIXES),

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from mappings.base import (
     ALL_PREFIXES,
+    ID_PARAM,
+    PATIENT_PARAM,
     STRING_MODIFIERS,
+    SUBJECT_PARAM,
     Interaction,
     Pushdown,
     ResourceSupport,
@@ -20,7 +23,7 @@ RESOURCES = {
             "Patient",
             frozenset({Interaction.READ, Interaction.SEARCH, Interaction.CREATE}),
             (
-                SearchParamSupport("_id", Pushdown.EXACT),
+                ID_PARAM,
                 SearchParamSupport("identifier", Pushdown.NARROWS, documentation="Patient id or chart number"),
                 SearchParamSupport("name", Pushdown.NARROWS, STRING_MODIFIERS),
                 SearchParamSupport("family", Pushdown.NARROWS, STRING_MODIFIERS),
@@ -45,9 +48,9 @@ RESOURCES = {
             "Encounter",
             frozenset({Interaction.READ, Interaction.SEARCH}),
             (
-                SearchParamSupport("_id", Pushdown.EXACT),
-                SearchParamSupport("patient", Pushdown.EXACT),
-                SearchParamSupport("subject", Pushdown.EXACT),
+                ID_PARAM,
+                PATIENT_PARAM,
+                SUBJECT_PARAM,
                 SearchParamSupport("date", Pushdown.NARROWS, prefixes=ALL_PREFIXES),
                 SearchParamSupport("status", Pushdown.GATEWAY),
             ),

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from mappings.base import ALL_PREFIXES, READ_SEARCH, Interaction, Pushdown, ResourceSupport, SearchParamSupport
+from mappings.base import (
+    ALL_PREFIXES,
+    ID_PARAM,
+    PATIENT_PARAM,
+    READ_SEARCH,
+    SUBJECT_PARAM,
+    Interaction,
+    Pushdown,
+    ResourceSupport,
+    SearchParamSupport,
+)
 from mappings.nextech.encounter import PROFILE_DOCUMENT, PROFILE_ENCOUNTER
 from mappings.terminology import PROFILE_PATIENT
 
@@ -19,7 +29,7 @@ def resources(sections: list[str]) -> dict[str, ResourceSupport]:
                 "Patient",
                 READ_SEARCH,
                 (
-                    SearchParamSupport("_id", Pushdown.EXACT),
+                    ID_PARAM,
                     SearchParamSupport("identifier", Pushdown.NARROWS, documentation="Chart number (or patient id)"),
                     SearchParamSupport("name", Pushdown.NARROWS, EXACT_ONLY),
                     SearchParamSupport("family", Pushdown.NARROWS, EXACT_ONLY),
@@ -38,9 +48,9 @@ def resources(sections: list[str]) -> dict[str, ResourceSupport]:
                 "Encounter",
                 READ_SEARCH,
                 (
-                    SearchParamSupport("_id", Pushdown.EXACT),
-                    SearchParamSupport("patient", Pushdown.EXACT),
-                    SearchParamSupport("subject", Pushdown.EXACT),
+                    ID_PARAM,
+                    PATIENT_PARAM,
+                    SUBJECT_PARAM,
                     SearchParamSupport("date", Pushdown.NARROWS, prefixes=ALL_PREFIXES),
                 ),
                 required=_ONE_PATIENT,
@@ -50,9 +60,9 @@ def resources(sections: list[str]) -> dict[str, ResourceSupport]:
                 "DocumentReference",
                 READ_SEARCH,
                 (
-                    SearchParamSupport("_id", Pushdown.EXACT),
-                    SearchParamSupport("patient", Pushdown.EXACT),
-                    SearchParamSupport("subject", Pushdown.EXACT),
+                    ID_PARAM,
+                    PATIENT_PARAM,
+                    SUBJECT_PARAM,
                     SearchParamSupport("encounter", Pushdown.EXACT),
                     SearchParamSupport("date", Pushdown.NARROWS, prefixes=ALL_PREFIXES),
                     SearchParamSupport("type", Pushdown.GATEWAY, documentation="LOINC 34133-9 (CCD)"),

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from mappings.base import (
     ALL_PREFIXES,
+    ID_PARAM,
+    LAST_UPDATED_PARAM,
+    PATIENT_PARAM,
     READ_SEARCH,
     STRING_MODIFIERS,
+    SUBJECT_PARAM,
     Interaction,
     Pushdown,
     ResourceSupport,
@@ -14,10 +18,6 @@ from mappings.base import (
 from mappings.nextvisit.encounter import PROFILE_ENCOUNTER
 from mappings.terminology import PROFILE_ALLERGY, PROFILE_PATIENT
 
-_ID = SearchParamSupport("_id", Pushdown.EXACT)
-_LAST_UPDATED = SearchParamSupport("_lastUpdated", Pushdown.GATEWAY, prefixes=ALL_PREFIXES)
-_PATIENT = SearchParamSupport("patient", Pushdown.EXACT)
-_SUBJECT = SearchParamSupport("subject", Pushdown.EXACT)
 _ONE_PATIENT = (frozenset({"patient", "_id"}),)
 
 RESOURCES = {
@@ -27,8 +27,8 @@ RESOURCES = {
             "Patient",
             frozenset(Interaction),
             (
-                _ID,
-                _LAST_UPDATED,
+                ID_PARAM,
+                LAST_UPDATED_PARAM,
                 SearchParamSupport(
                     "identifier", Pushdown.NARROWS, documentation="Numeric patient id or patient uuid (system|value)"
                 ),
@@ -49,7 +49,7 @@ RESOURCES = {
         ResourceSupport(
             "AllergyIntolerance",
             READ_SEARCH,
-            (_ID, _PATIENT, SearchParamSupport("clinical-status", Pushdown.GATEWAY)),
+            (ID_PARAM, PATIENT_PARAM, SearchParamSupport("clinical-status", Pushdown.GATEWAY)),
             required=_ONE_PATIENT,
             profiles=(PROFILE_ALLERGY,),
             documentation="One per item of the patient's free-text allergy list.",
@@ -57,7 +57,7 @@ RESOURCES = {
         ResourceSupport(
             "MedicationStatement",
             READ_SEARCH,
-            (_ID, _PATIENT, _SUBJECT, SearchParamSupport("status", Pushdown.GATEWAY)),
+            (ID_PARAM, PATIENT_PARAM, SUBJECT_PARAM, SearchParamSupport("status", Pushdown.GATEWAY)),
             required=(frozenset({"patient", "subject", "_id"}),),
             documentation="One per entry of the patient's latest medications (text; status unknown).",
         ),
@@ -65,9 +65,9 @@ RESOURCES = {
             "Encounter",
             READ_SEARCH,
             (
-                _ID,
-                _PATIENT,
-                _SUBJECT,
+                ID_PARAM,
+                PATIENT_PARAM,
+                SUBJECT_PARAM,
                 SearchParamSupport("date", Pushdown.GATEWAY, prefixes=ALL_PREFIXES),
                 SearchParamSupport("status", Pushdown.GATEWAY),
             ),
