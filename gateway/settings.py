@@ -40,6 +40,7 @@ class TenantSettings(_Strict):
     sandbox: bool = False  # demo: serve this tenant from its vendor's simulator on loopback
     timezone: str = "UTC"
     identifier_system: str | None = None
+    organization: str | None = None  # the practice's name, as custodian of generated documents
     options: dict[str, Any] = Field(default_factory=dict)
     credentials: dict[str, str] = Field(default_factory=dict)
     timeouts: TimeoutSettings = TimeoutSettings()

@@ -6,6 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.ccd.model import Custodian
+from gateway.documents.adapter import WithDocuments
+from gateway.documents.generate import DocumentSource
+from gateway.rest.capability import SOFTWARE_VERSION
 from gateway.settings import ConfigError, Settings, TenantSettings, resolve_secret
 from mappings.base import Adapter, AdapterConfig, TenantContext
 from mappings.registry import vendor
@@ -56,5 +60,8 @@ def build_tenants(settings: Settings, endpoints: Mapping[str, Endpoint]) -> dict
     tenants: dict[str, Tenant] = {}
     for name, conf in settings.tenants.items():
         config = tenant_config(name, conf, endpoints[name])
-        tenants[name] = Tenant(name, vendor(conf.vendor).create_adapter(config), config.context)
+        adapter = vendor(conf.vendor).create_adapter(config)
+        custodian = Custodian(conf.organization or name, config.context.identifier_system)
+        source = DocumentSource(adapter, conf.timezone, custodian, SOFTWARE_VERSION)
+        tenants[name] = Tenant(name, WithDocuments(adapter, source), config.context)
     return tenants

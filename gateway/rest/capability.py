@@ -48,6 +48,7 @@ def capability_statement(
 
 
 EVERYTHING = {"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}
+DOCREF = {"name": "docref", "definition": "http://hl7.org/fhir/us/core/OperationDefinition/docref"}
 
 
 def _resource(support: ResourceSupport, per_patient: bool = False) -> dict[str, Any]:
@@ -77,6 +78,8 @@ def _resource(support: ResourceSupport, per_patient: bool = False) -> dict[str, 
         entry["searchParam"] = [_search_param(support.type, p) for p in support.search_params]
     if support.type == "Patient" and per_patient:
         entry["operation"] = [EVERYTHING]
+    if support.type == "DocumentReference" and Interaction.SEARCH in support.interactions:
+        entry["operation"] = [DOCREF]
     return entry
 
 

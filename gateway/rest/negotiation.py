@@ -62,3 +62,34 @@ def wants_binary_resource(format_param: str | None, accept: str | None) -> bool:
         return format_param.split(";")[0].strip().lower() in _FORMAT_ALIASES
     wanted = [p.split(";")[0].strip().lower() for p in (accept or "").split(",")]
     return any(w in (FHIR_JSON, PLAIN_JSON) for w in wanted)
+
+
+HTML = "text/html"
+_XML_TYPES = ("application/xml", "text/xml", "application/cda+xml")
+
+
+def wants_html(format_param: str | None, accept: str | None) -> bool:
+    """For documents: the readable HTML page rather than the document's XML?
+
+    `_format=html` asks for it outright; otherwise `Accept` decides by quality, the earlier
+    listed winning a tie (a browser's `text/html,...,application/xml;q=0.9` gets HTML).
+    """
+    if format_param is not None:
+        return format_param.split(";")[0].strip().lower() in ("html", HTML)
+    best: dict[str, tuple[float, int]] = {}
+    for index, part in enumerate((accept or "").split(",")):
+        media, *params = (x.strip().lower() for x in part.split(";"))
+        q = next((_quality(p[2:]) for p in params if p.startswith("q=")), 1.0)
+        kind = "html" if media == HTML else "xml" if media in _XML_TYPES else None
+        if kind and q > 0 and (kind not in best or best[kind][0] < q):
+            best[kind] = (q, -index)
+    if "html" not in best:
+        return False
+    return "xml" not in best or best["html"] > best["xml"]
+
+
+def _quality(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0

@@ -25,9 +25,10 @@ from gateway.errors import (
     TooCostly,
     UnsupportedMediaType,
 )
+from gateway.record import everything_types, gather_everything
 from gateway.rest.bundle import searchset, shape
 from gateway.rest.capability import capability_statement
-from gateway.rest.everything import everything_types, gather_everything
+from gateway.rest.documents import DOCUMENT_HEADERS, docref, document_response, encounter_ccd, is_cda
 from gateway.rest.incoming import read_body, read_resource
 from gateway.rest.negotiation import Format, negotiate, wants_binary_resource
 from gateway.rest.outcome import operation_outcome
@@ -116,17 +117,6 @@ async def metadata(request: Request) -> Response:
     return _respond(fmt, body)
 
 
-# Served Binary content is the vendor's: whatever it is, a browser may neither run nor load anything from it.
-BINARY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
-        "frame-ancestors 'none'; sandbox"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",  # clinical documents: no copies in shared caches
-}
-
-
 async def read(request: Request) -> Response:
     resource_type = request.path_params["type"]
     q = request.query_params
@@ -158,7 +148,9 @@ async def _binary_content(request: Request) -> Response:
     _check_id(resource_id)
     binary = await tenant.adapter.read("Binary", resource_id)
     content = base64.b64decode(binary.get("data") or "")
-    headers = {**BINARY_HEADERS, **_version_headers(binary)}
+    if is_cda(str(binary.get("contentType") or "")):
+        return document_response(request, None, resource_id, content)  # XML, or its HTML page
+    headers = {**DOCUMENT_HEADERS, **_version_headers(binary)}
     return Response(content, media_type=str(binary.get("contentType") or "application/octet-stream"), headers=headers)
 
 
@@ -386,7 +378,7 @@ async def patient_everything(request: Request) -> Response:
     _check_id(resource_id)
     q = request.query_params
     wanted = {t for part in q.getlist("_type") for t in part.split(",") if t} or None
-    types = everything_types(tenant, wanted)
+    types = everything_types(tenant.adapter, wanted)
     patient = await tenant.adapter.read("Patient", resource_id)
     start, end = q.get("start"), q.get("end")
     count = min(
@@ -399,7 +391,7 @@ async def patient_everything(request: Request) -> Response:
         tenant.name, str(request.scope.get("fhir.caller", "anonymous")), f"$everything/{resource_id}", link_params
     )
     offset = state.tokens.open(q["_page"], fingerprint).skip if q.get("_page") else 0
-    resources, missing = await gather_everything(tenant, patient, types, start, end)
+    resources, missing = await gather_everything(tenant.adapter, tenant.context.timezone, patient, types, start, end)
     if wanted is not None and "Patient" not in wanted:
         resources = resources[1:]
     page = resources[offset : offset + count]
@@ -417,6 +409,25 @@ async def patient_everything(request: Request) -> Response:
         links.append(("next", url(offset + count)))
     total = None if missing else len(resources)
     return _respond(fmt, searchset(base=base, resources=page, links=links, total=total, warnings=missing))
+
+
+async def docref_endpoint(request: Request) -> Response:
+    fmt = _format(request)
+    tenant = _tenant(request)
+    _support(tenant, "DocumentReference", Interaction.SEARCH)
+    return await docref(request, tenant, _base(request, tenant.name), fmt, _strict(request))
+
+
+async def ccd_endpoint(request: Request) -> Response:
+    tenant = _tenant(request)
+    if request.path_params["type"] != "Encounter":
+        raise NotFound("$ccd is defined on Encounter")
+    _support(tenant, "Encounter", Interaction.READ)
+    encounter_id = request.path_params["id"]
+    _check_id(encounter_id)
+    q = request.query_params
+    fmt = _format(request) if wants_binary_resource(q.get("_format"), request.headers.get("accept")) else None
+    return await encounter_ccd(request, tenant, encounter_id, fmt)
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -452,7 +463,9 @@ def fhir_routes() -> list[Route]:
         Route("/fhir/{tenant}/metadata", metadata, methods=["GET"]),
         Route("/fhir/{tenant}/{type}/_search", search_post, methods=["POST"]),
         Route("/fhir/{tenant}/{type}/{id}/_history/{vid}", read, methods=["GET"]),
+        Route("/fhir/{tenant}/DocumentReference/$docref", docref_endpoint, methods=["GET", "POST"]),
         Route("/fhir/{tenant}/{type}/{id}/$everything", patient_everything, methods=["GET"]),
+        Route("/fhir/{tenant}/{type}/{id}/$ccd", ccd_endpoint, methods=["GET"]),
         Route("/fhir/{tenant}/{type}/{id}", _dispatch(_INSTANCE_METHODS), methods=every),
         Route("/fhir/{tenant}/{type}", _dispatch(_TYPE_METHODS), methods=every),
     ]

@@ -1,12 +1,11 @@
-"""`Patient/{id}/$everything`: the patient and everything the tenant can give about them.
+"""A patient's record: everything an adapter can give about one patient.
 
-http://hl7.org/fhir/R4/patient-operation-everything.html. Every resource type the tenant
+What `Patient/$everything` returns and what a CCD is rendered from
+(http://hl7.org/fhir/R4/patient-operation-everything.html). Every resource type the adapter
 can search by `patient` is fetched concurrently (all pages); `start`/`end` narrow types that
-have a `date` parameter, `_type` picks types. A type that fails does not fail the rest: the
-Bundle carries an OperationOutcome entry (search.mode = outcome) naming what is missing, and
-no `total`, so the client is never told the data is complete when it is not. Paging is
-stateless: the signed `_page` token holds an offset into the (deterministically ordered)
-whole.
+have a `date` parameter, `_type` picks types. A type that fails does not fail the rest: it
+is reported as missing, for the caller to say so (an outcome entry, or a refused document),
+never to present the rest as complete.
 """
 
 from __future__ import annotations
@@ -18,16 +17,15 @@ from gateway.errors import FHIRError, InvalidRequest, TooCostly
 from gateway.search.dates import parse_fhir_date, zone_info
 from gateway.search.execute import fetch_page, first_position
 from gateway.search.model import DatePrefix, DateValue, ParamType, ReferenceValue, SearchParam, SearchQuery
-from gateway.tenants import Tenant
-from mappings.base import Interaction, ResourceSupport
+from mappings.base import Adapter, Interaction, ResourceSupport
 
 MAX_PER_TYPE = 2000  # resources of one type one $everything may gather
 
 
-def everything_types(tenant: Tenant, wanted: set[str] | None) -> list[ResourceSupport]:
+def everything_types(adapter: Adapter, wanted: set[str] | None) -> list[ResourceSupport]:
     types = [
         s
-        for s in tenant.adapter.resources.values()
+        for s in adapter.resources.values()
         if s.type != "Patient" and Interaction.SEARCH in s.interactions and s.param("patient") is not None
     ]
     if wanted is not None:
@@ -53,8 +51,7 @@ def _query(support: ResourceSupport, patient_id: str, start: str | None, end: st
     return SearchQuery(support.type, tuple(params), (), zone)
 
 
-async def _all_of(tenant: Tenant, support: ResourceSupport, query: SearchQuery) -> list[dict[str, Any]]:
-    adapter = tenant.adapter
+async def _all_of(adapter: Adapter, support: ResourceSupport, query: SearchQuery) -> list[dict[str, Any]]:
     position = first_position(adapter, False, adapter.max_page_size)
     found: list[dict[str, Any]] = []
     while True:
@@ -68,13 +65,18 @@ async def _all_of(tenant: Tenant, support: ResourceSupport, query: SearchQuery) 
 
 
 async def gather_everything(
-    tenant: Tenant, patient: dict[str, Any], types: list[ResourceSupport], start: str | None, end: str | None
+    adapter: Adapter,
+    zone: str,
+    patient: dict[str, Any],
+    types: list[ResourceSupport],
+    start: str | None,
+    end: str | None,
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """(resources, what could not be fetched): the patient first, then each type in order."""
 
     async def one(support: ResourceSupport) -> list[dict[str, Any]] | str:
         try:
-            return await _all_of(tenant, support, _query(support, patient["id"], start, end, tenant.context.timezone))
+            return await _all_of(adapter, support, _query(support, patient["id"], start, end, zone))
         except InvalidRequest:
             raise
         except FHIRError as exc:

@@ -1,0 +1,1 @@
+"""One module per CCD section: FHIR resources in, a CDA `section` out."""

@@ -1,0 +1,1 @@
+"""Documents the gateway generates itself (CCDs), served beside each vendor's resources."""

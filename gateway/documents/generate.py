@@ -1,0 +1,180 @@
+"""Render a generated CCD: gather the FHIR the vendor adapter gives, hand it to `gateway.ccd`.
+
+A clinical document is all-or-nothing: if any part of the record cannot be fetched, no
+document is made (502 naming what failed), since a CCD with an empty Allergies section would
+tell a clinician "no information" where there is information we could not get.
+
+An encounter's CCD holds the patient's current lists (allergies, medications, problems: the
+vendors keep no history of them) and, of what is dated, only what belongs to the encounter:
+resources that reference it, or dated on the encounter's day(s) in the tenant's zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from gateway.ccd.document import render_ccd, to_xml
+from gateway.ccd.model import CcdRequest, Custodian
+from gateway.errors import UpstreamError
+from gateway.record import everything_types, gather_everything
+from gateway.search.dates import parse_fhir_date, zone_info
+from gateway.search.model import DateRange
+from mappings.base import Adapter
+
+# What a CCD renders; other per-patient types (vendor documents, ...) are not fetched.
+CCD_INPUTS = frozenset(
+    {
+        "AllergyIntolerance",
+        "MedicationStatement",
+        "MedicationRequest",
+        "Condition",
+        "Observation",
+        "Encounter",
+        "Procedure",
+    }
+)
+_DATED = frozenset({"Observation", "Procedure", "Encounter"})
+
+Resource = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DocumentSource:
+    """Where a tenant's CCDs come from: its vendor adapter, zone and practice."""
+
+    adapter: Adapter
+    zone: str
+    custodian: Custodian
+    software_version: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    xml: bytes
+    request: CcdRequest  # what it was rendered from (tests compare the two)
+
+
+async def patient_record(
+    source: DocumentSource, patient: Resource, start: str | None, end: str | None
+) -> list[Resource]:
+    supported = {s.type for s in everything_types(source.adapter, None)} & CCD_INPUTS
+    types = everything_types(source.adapter, supported) if supported else []
+    resources, missing = await gather_everything(source.adapter, source.zone, patient, types, start, end)
+    if missing:
+        raise UpstreamError("The document cannot be made complete: " + "; ".join(missing))
+    return resources[1:]
+
+
+async def render_patient_ccd(
+    source: DocumentSource,
+    patient_id: str,
+    start: str | None,
+    end: str | None,
+    sections: frozenset[str] | None = None,
+) -> Rendered:
+    patient = await source.adapter.read("Patient", patient_id)
+    resources = await patient_record(source, patient, start, end)
+    request = CcdRequest(
+        patient=patient,
+        resources=resources,
+        custodian=source.custodian,
+        created=now(source),
+        service_period=(start or _earliest(resources), end or now(source).isoformat()),
+        sections=sections,
+        software_version=source.software_version,
+    )
+    return Rendered(to_xml(render_ccd(request)), request)
+
+
+async def render_encounter_ccd(
+    source: DocumentSource, encounter_id: str, sections: frozenset[str] | None = None
+) -> Rendered:
+    encounter = await source.adapter.read("Encounter", encounter_id)
+    patient_id = subject_patient(encounter)
+    patient = await source.adapter.read("Patient", patient_id)
+    resources = await patient_record(source, patient, None, None)
+    period = encounter.get("period") or {}
+    request = CcdRequest(
+        patient=patient,
+        resources=[r for r in resources if belongs_to_encounter(r, encounter, source.zone)],
+        custodian=source.custodian,
+        created=now(source),
+        service_period=(period.get("start"), period.get("end") or period.get("start")),
+        encounter=encounter,
+        sections=sections,
+        title="Continuity of Care Document: encounter",
+        software_version=source.software_version,
+    )
+    return Rendered(to_xml(render_ccd(request)), request)
+
+
+def subject_patient(resource: Resource) -> str:
+    reference = str((resource.get("subject") or {}).get("reference") or "")
+    kind, _, patient_id = reference.partition("/")
+    if kind != "Patient" or not patient_id:
+        raise UpstreamError(f"{resource.get('resourceType')} has no patient to make a document for")
+    return patient_id
+
+
+def belongs_to_encounter(resource: Resource, encounter: Resource, zone: str) -> bool:
+    if resource.get("resourceType") not in _DATED:
+        return True
+    if resource.get("resourceType") == "Encounter":
+        return bool(resource.get("id") == encounter.get("id"))
+    if (resource.get("encounter") or {}).get("reference") == f"Encounter/{encounter.get('id')}":
+        return True
+    days = _days_of(encounter, zone)
+    when = _when(resource, zone)
+    return days is not None and when is not None and when.start < days.end and days.start < when.end
+
+
+def _days_of(encounter: Resource, zone: str) -> DateRange | None:
+    period = encounter.get("period") or {}
+    if not period.get("start"):
+        return None
+    tz = zone_info(zone)
+    first = parse_fhir_date(period["start"], tz).start.astimezone(tz)
+    last = parse_fhir_date(period.get("end") or period["start"], tz).start.astimezone(tz)
+    day_start = first.replace(hour=0, minute=0, second=0, microsecond=0)
+    day_end = last.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    return DateRange(day_start, day_end, "day", "")
+
+
+def _when(resource: Resource, zone: str) -> DateRange | None:
+    for key in ("effectiveDateTime", "effectiveInstant", "performedDateTime"):
+        if resource.get(key):
+            return _range(str(resource[key]), zone)
+    for key in ("effectivePeriod", "performedPeriod"):
+        if (resource.get(key) or {}).get("start"):
+            return _range(str(resource[key]["start"]), zone)
+    return None
+
+
+def _range(value: str, zone: str) -> DateRange | None:
+    try:
+        return parse_fhir_date(value, zone_info(zone))
+    except ValueError:
+        return None
+
+
+def _earliest(resources: list[Resource]) -> str | None:
+    """The first clinical date in the record: where the whole-record CCD's period starts."""
+    found: list[tuple[datetime, str]] = []
+    for r in resources:
+        for value in (
+            r.get("effectiveDateTime"),
+            (r.get("effectivePeriod") or {}).get("start"),
+            (r.get("period") or {}).get("start"),
+            r.get("onsetDateTime"),
+            r.get("performedDateTime"),
+        ):
+            parsed = _range(str(value), "UTC") if value else None
+            if parsed is not None:
+                found.append((parsed.start, str(value)))
+    return min(found)[1] if found else None
+
+
+def now(source: DocumentSource) -> datetime:
+    return datetime.now(zone_info(source.zone)).replace(microsecond=0)

@@ -1,0 +1,239 @@
+"""Document endpoints: `DocumentReference/$docref` (US Core) and `Encounter/{id}/$ccd`.
+
+`$docref` (http://hl7.org/fhir/us/core/OperationDefinition/docref) answers with a searchset
+of DocumentReferences for the patient: the CCD the gateway renders for the requested period
+(unless `on-demand=false`) and the vendor's stored documents of that period, if it has any.
+`on-demand` absent means the server decides; this one offers the generated CCD, since a
+plain `$docref?patient=` must return "the most current" CCD and only generation makes one.
+
+`Encounter/{id}/$ccd[?section=allergies,medications,...]` renders the CCD of one encounter,
+restricted to the named sections if asked: C-CDA XML, the HTML page (`Accept: text/html` or
+`_format=html`) or a Binary resource (FHIR JSON).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import orjson
+from lxml import etree
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway import jsonio
+from gateway.ccd.codes import SECTION_KEYS
+from gateway.ccd.html import render_html
+from gateway.documents import ids
+from gateway.documents.adapter import WithDocuments
+from gateway.documents.generate import render_encounter_ccd
+from gateway.documents.references import CCD_TYPE, CDA_MEDIA_TYPE, binary
+from gateway.errors import Gone, InvalidRequest, NotFound, NotSupported, UnsupportedMediaType, UpstreamError
+from gateway.record import gather_everything
+from gateway.rest.bundle import searchset
+from gateway.rest.incoming import read_body
+from gateway.rest.negotiation import Format, wants_binary_resource, wants_html
+from gateway.search.dates import parse_fhir_date, zone_info
+from gateway.tenants import Tenant
+from mappings.base import Interaction
+
+DOCREF_PARAMS = ("patient", "start", "end", "type", "on-demand", "profile")
+CCD_SYSTEM, CCD_CODE = CCD_TYPE["system"], CCD_TYPE["code"]
+# Served documents: whatever they hold, a browser may neither run nor load anything from them.
+DOCUMENT_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'; sandbox"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",  # clinical documents: no copies in shared caches
+}
+
+
+def documents_of(tenant: Tenant) -> WithDocuments:
+    adapter = tenant.adapter
+    if not isinstance(adapter, WithDocuments):  # every tenant is built with documents (gateway.tenants)
+        raise NotSupported(f"Tenant '{tenant.name}' does not generate documents")
+    return adapter
+
+
+# --- $docref -----------------------------------------------------------------------------
+
+
+async def docref_items(request: Request) -> list[tuple[str, str]]:
+    """The operation's parameters as (name, value) pairs, from the URL or a POST body
+    (a Parameters resource, or a form)."""
+    items = list(request.query_params.multi_items())
+    if request.method != "POST":
+        return items
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    body = await read_body(request)
+    if content_type == "application/x-www-form-urlencoded":
+        try:
+            return items + parse_qsl(body.decode(), keep_blank_values=True)
+        except UnicodeDecodeError:
+            raise InvalidRequest("The form body is not UTF-8") from None
+    if content_type not in ("application/fhir+json", "application/json"):
+        raise UnsupportedMediaType("POST $docref takes a Parameters resource (application/fhir+json) or a form")
+    try:
+        parameters = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise InvalidRequest("The body is not JSON") from None
+    if not isinstance(parameters, dict) or parameters.get("resourceType") != "Parameters":
+        raise InvalidRequest("The body must be a Parameters resource")
+    return items + [_parameter_item(p) for p in parameters.get("parameter") or []]
+
+
+def _parameter_item(parameter: Any) -> tuple[str, str]:
+    if not isinstance(parameter, dict) or not isinstance(parameter.get("name"), str):
+        raise InvalidRequest("Each parameter needs a name", expression="Parameters.parameter")
+    name = parameter["name"]
+    for key, value in parameter.items():
+        if not key.startswith("value"):
+            continue
+        if key == "valueBoolean" and isinstance(value, bool):
+            return name, str(value).lower()
+        if key == "valueReference" and isinstance(value, dict):
+            return name, str(value.get("reference") or "").removeprefix("Patient/")
+        if key in ("valueCoding", "valueCodeableConcept") and isinstance(value, dict):
+            coding = value if key == "valueCoding" else next(iter(value.get("coding") or []), {})
+            return name, f"{coding.get('system') or ''}|{coding.get('code') or ''}"
+        if isinstance(value, str):
+            return name, value
+    raise InvalidRequest(f"Parameter '{name}' has no usable value", expression=f"Parameters.parameter.{name}")
+
+
+async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, strict: bool) -> Response:
+    items = await docref_items(request)
+    unknown = sorted({k for k, _ in items if k not in DOCREF_PARAMS and not k.startswith("_")})
+    if unknown and strict:
+        raise InvalidRequest(f"$docref does not take: {', '.join(unknown)}")
+    given = {k: v for k, v in items if k in DOCREF_PARAMS}
+    patient_id = given.get("patient", "").removeprefix("Patient/")
+    if not patient_id:
+        raise InvalidRequest("$docref needs the patient's id: ?patient=<id>", expression="patient")
+    start, end = _bound(given.get("start"), "start", tenant), _bound(given.get("end"), "end", tenant)
+    if start and end and parse_fhir_date(start).start > parse_fhir_date(end).end:
+        raise InvalidRequest("start is after end", expression="start")
+    on_demand = _boolean(given.get("on-demand"), "on-demand")
+    wants_ccd = _is_ccd(given.get("type"))
+    documents = documents_of(tenant)
+    links = [("self", f"{base}/DocumentReference/$docref?{urlencode(sorted(given.items()))}")]
+    try:
+        patient = await documents.vendor.read("Patient", patient_id)
+    except (NotFound, Gone):
+        return _bundle(fmt, base, [], links)  # US Core: no such patient, an empty Bundle
+    found: list[dict[str, Any]] = []
+    if on_demand is not False and wants_ccd is not False:
+        found.append(documents.patient_reference(patient_id, start, end))
+    vendor_docs = documents.vendor.resources.get("DocumentReference")
+    if vendor_docs is not None and Interaction.SEARCH in vendor_docs.interactions:
+        stored, missing = await gather_everything(
+            documents.vendor, tenant.context.timezone, patient, [vendor_docs], start, end
+        )
+        if missing:
+            raise UpstreamError("; ".join(missing))
+        found += [d for d in stored[1:] if _matches_type(d, given.get("type"))]
+    return _bundle(fmt, base, found, links)
+
+
+def _bundle(fmt: Format, base: str, found: list[dict[str, Any]], links: list[tuple[str, str]]) -> Response:
+    body = searchset(base=base, resources=found, links=links, total=len(found))
+    return Response(jsonio.dumps(body, pretty=fmt.pretty), media_type=fmt.content_type)
+
+
+def _bound(value: str | None, name: str, tenant: Tenant) -> str | None:
+    if not value:
+        return None
+    try:
+        parse_fhir_date(value, zone_info(tenant.context.timezone))
+    except ValueError:
+        raise InvalidRequest(f"'{value}' is not a valid date or dateTime", expression=name) from None
+    if "T" in value and not (value.endswith("Z") or value[-6] in "+-"):
+        raise InvalidRequest(f"'{value}' needs a time zone", expression=name)
+    return value
+
+
+def _boolean(value: str | None, name: str) -> bool | None:
+    if value is None:
+        return None
+    if value not in ("true", "false"):
+        raise InvalidRequest(f"{name} must be true or false", expression=name)
+    return value == "true"
+
+
+def _is_ccd(token: str | None) -> bool | None:
+    """Whether `type` asks for CCDs (None: no type given)."""
+    if not token:
+        return None
+    system, bar, code = token.rpartition("|")
+    return code == CCD_CODE and (not bar or system in ("", CCD_SYSTEM))
+
+
+def _matches_type(document: dict[str, Any], token: str | None) -> bool:
+    if not token:
+        return True
+    system, bar, code = token.rpartition("|")
+    return any(
+        c.get("code") == code and (not bar or c.get("system") == system)
+        for c in (document.get("type") or {}).get("coding", [])
+    )
+
+
+# --- Encounter/$ccd -----------------------------------------------------------------------
+
+
+def sections_param(values: list[str]) -> frozenset[str] | None:
+    wanted = {s.strip() for value in values for s in value.split(",") if s.strip()}
+    if not wanted:
+        if values:
+            raise InvalidRequest("section names no section", expression="section")
+        return None
+    unknown = wanted - set(SECTION_KEYS)
+    if unknown:
+        raise InvalidRequest(
+            f"Unknown section(s): {', '.join(sorted(unknown))}; sections are {', '.join(SECTION_KEYS)}",
+            expression="section",
+        )
+    return frozenset(wanted)
+
+
+async def encounter_ccd(request: Request, tenant: Tenant, encounter_id: str, fmt: Format | None) -> Response:
+    sections = sections_param(request.query_params.getlist("section"))
+    documents = documents_of(tenant)
+    rendered = await render_encounter_ccd(documents.source, encounter_id, sections)
+    return document_response(request, fmt, f"{ids.PREFIX}e.{encounter_id}", rendered.xml)
+
+
+# --- serving a document -------------------------------------------------------------------
+
+
+def document_response(request: Request, fmt: Format | None, document_id: str, xml: bytes) -> Response:
+    """A CDA document as the client asked: the Binary resource (FHIR JSON), the HTML page, or XML."""
+    q = request.query_params
+    accept = request.headers.get("accept")
+    if fmt is not None and wants_binary_resource(q.get("_format"), accept):
+        return Response(jsonio.dumps(binary(document_id, xml), pretty=fmt.pretty), media_type=fmt.content_type)
+    if wants_html(q.get("_format"), accept):
+        html = as_html(xml)
+        if html is not None:
+            return Response(html, media_type="text/html; charset=utf-8", headers=DOCUMENT_HEADERS)
+    return Response(xml, media_type=CDA_MEDIA_TYPE, headers=DOCUMENT_HEADERS)
+
+
+_SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+def as_html(xml: bytes) -> str | None:
+    """The HTML page of a CDA document, or None when the XML is not one."""
+    try:
+        root = etree.fromstring(xml, parser=_SAFE_XML)
+    except etree.XMLSyntaxError:
+        return None
+    if root.tag != "{urn:hl7-org:v3}ClinicalDocument":
+        return None
+    return render_html(root)
+
+
+def is_cda(content_type: str) -> bool:
+    return content_type.split(";")[0].strip().lower() in (CDA_MEDIA_TYPE, "text/xml", "application/cda+xml")
