@@ -36,7 +36,15 @@ def test_capability_statement_lists_what_works(fhir: FhirHttp) -> None:
     cs = fhir.get_ok(f"{BASE}/metadata")
     assert cs["resourceType"] == "CapabilityStatement" and cs["fhirVersion"] == "4.0.1"
     resources = {r["type"]: r for r in cs["rest"][0]["resource"]}
-    assert set(resources) == {"Patient", "AllergyIntolerance", "MedicationStatement", "Observation", "Condition"}
+    assert set(resources) == {
+        "Patient",
+        "AllergyIntolerance",
+        "MedicationStatement",
+        "Observation",
+        "Condition",
+        "DocumentReference",
+        "Binary",
+    }
     patient_params = {p["name"] for p in resources["Patient"]["searchParam"]}
     assert {
         "_id",

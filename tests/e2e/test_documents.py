@@ -1,0 +1,330 @@
+"""Generated CCDs, for every demo tenant: `$docref`, DocumentReference search, Binary in XML,
+HTML and FHIR JSON, `Encounter/$ccd` with sections; every CCD is validated against the CDA
+schema and the C-CDA R2.1 schematron, and its entries are checked against the FHIR the
+gateway serves for the same patient (nothing lost, nothing invented)."""
+
+from __future__ import annotations
+
+import base64
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from lxml import etree
+
+from conformance.cda import assert_valid_ccda
+from conformance.data import require_conformance_data
+from mappings.sandbox.clinic import Clinic, Patient
+from tests.conftest import DEMO_TENANTS, RunningGateway
+from tests.support.fhir_http import FhirHttp, outcome_of
+
+V3 = "urn:hl7-org:v3"
+NS = {"v3": V3}
+XML = {"Accept": "application/xml"}
+SECTION_CODES = {
+    "allergies": "48765-2",
+    "medications": "10160-0",
+    "problems": "11450-4",
+    "results": "30954-2",
+    "social-history": "29762-2",
+    "vital-signs": "8716-3",
+    "procedures": "47519-4",
+    "encounters": "46240-8",
+}
+REQUIRED = ("allergies", "medications", "problems", "results", "social-history", "vital-signs")
+
+
+@pytest.fixture(scope="module", params=DEMO_TENANTS)
+def tenant(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+@pytest.fixture(scope="module")
+def patient_ids(gateway: RunningGateway, tenant: str, clinic: Clinic) -> dict[str, str]:
+    """Awkward case -> the tenant's Patient id, found by searching the family name and
+    matching the clinic's uuid or chart number (every vendor can search by family)."""
+    client = FhirHttp(gateway.url)
+    found: dict[str, str] = {}
+    try:
+        for case, _ in clinic.awkward:
+            truth = clinic.awkward_patient(case)
+            if truth.deleted:
+                continue
+            for resource in client.search_all(f"/fhir/{tenant}/Patient", family=truth.last_name, _count=100):
+                if _is(resource, truth):
+                    found[case] = str(resource["id"])
+    finally:
+        client.close()
+    return found
+
+
+def _is(resource: dict[str, Any], truth: Patient) -> bool:
+    keys = {str(resource["id"]), *(str(i.get("value")) for i in resource.get("identifier", []))}
+    return bool(keys & {str(truth.uuid), truth.chart_number}) or str(resource["id"]).startswith(f"{truth.id}.")
+
+
+def _ccd(fhir: FhirHttp, tenant: str, patient_id: str, **params: str) -> tuple[dict[str, Any], bytes]:
+    bundle = fhir.get_ok(f"/fhir/{tenant}/DocumentReference/$docref", params={"patient": patient_id, **params})
+    generated = [e["resource"] for e in bundle["entry"] if e["resource"]["id"].startswith("ccd-")]
+    assert len(generated) == 1, bundle
+    reference = generated[0]
+    response = fhir.get(f"/fhir/{tenant}/{reference['content'][0]['attachment']['url']}", headers=XML)
+    assert response.status_code == 200, response.text[:300]
+    assert response.headers["content-type"].startswith("application/xml")
+    return reference, response.content
+
+
+def _sections(document: etree._Element) -> dict[str, etree._Element]:
+    by_code = {code: key for key, code in SECTION_CODES.items()}
+    found = {}
+    for section in document.iterfind(".//v3:structuredBody/v3:component/v3:section", NS):
+        found[by_code[section.find("v3:code", NS).get("code")]] = section
+    return found
+
+
+def test_every_awkward_patient_gets_a_valid_ccd(
+    fhir: FhirHttp, tenant: str, patient_ids: dict[str, str], clinic: Clinic
+) -> None:
+    require_conformance_data()
+    live_cases = [case for case, _ in clinic.awkward if not clinic.awkward_patient(case).deleted]
+    assert len(patient_ids) >= len(live_cases) - 2, f"found only {sorted(patient_ids)}"
+    for case, patient_id in patient_ids.items():
+        _, xml = _ccd(fhir, tenant, patient_id)
+        try:
+            assert_valid_ccda(xml)
+        except AssertionError as exc:
+            raise AssertionError(f"{tenant} {case}: {exc}") from None
+        sections = _sections(etree.fromstring(xml))
+        assert set(REQUIRED) <= set(sections), f"{case}: a CCD has all six required sections"
+
+
+def _everything(fhir: FhirHttp, tenant: str, patient_id: str) -> dict[str, list[dict[str, Any]]]:
+    resources: dict[str, list[dict[str, Any]]] = {}
+    for page in fhir.pages(f"/fhir/{tenant}/Patient/{patient_id}/$everything"):
+        assert "total" in page, "the record came back incomplete"
+        for entry in page.get("entry", []):
+            resource = entry["resource"]
+            resources.setdefault(resource["resourceType"], []).append(resource)
+    return resources
+
+
+def _codes(node: etree._Element) -> Counter[str]:
+    return Counter(
+        c.get("code")
+        for c in node.iter(f"{{{V3}}}code", f"{{{V3}}}value", f"{{{V3}}}translation")
+        if c.get("code") is not None
+    )
+
+
+def test_ccd_entries_match_the_fhir_record(fhir: FhirHttp, tenant: str, patient_ids: dict[str, str]) -> None:
+    """Every FHIR resource of the record has its entry, with its codes and values; and no
+    entry is there that the FHIR does not have."""
+    for case in ("many_vitals", "nkda", "free_text_allergy", "prn_medication", "child", "in_progress_encounter"):
+        if case not in patient_ids:
+            continue
+        record = _everything(fhir, tenant, patient_ids[case])
+        _, xml = _ccd(fhir, tenant, patient_ids[case])
+        sections = _sections(etree.fromstring(xml))
+
+        allergies = record.get("AllergyIntolerance", [])
+        acts = sections["allergies"].findall("v3:entry/v3:act", NS)
+        assert len(acts) == len(allergies), f"{tenant}/{case}: one concern per AllergyIntolerance"
+        narrative = _text(sections["allergies"])
+        for allergy in allergies:
+            assert _concept_text(allergy["code"]) in narrative
+
+        medications = record.get("MedicationStatement", [])
+        administrations = sections["medications"].findall("v3:entry/v3:substanceAdministration", NS)
+        assert len(administrations) == len(medications)
+        coded = _codes(sections["medications"])
+        for medication in medications:
+            concept = medication["medicationCodeableConcept"]
+            assert _concept_text(concept) in _text(sections["medications"])
+            for coding in concept.get("coding", []):
+                assert coded[coding["code"]] >= 1, f"RxNorm {coding['code']} is in the CCD"
+
+        problems = record.get("Condition", [])
+        assert len(sections["problems"].findall("v3:entry/v3:act", NS)) == len(problems)
+
+        vitals = [
+            (c["code"]["coding"][0]["code"], c["valueQuantity"]["value"])
+            for o in record.get("Observation", [])
+            for c in (o.get("component") or [o])
+            if "valueQuantity" in c
+        ]
+        rendered = [
+            (o.find("v3:code", NS).get("code"), float(o.find("v3:value", NS).get("value")))
+            for o in sections["vital-signs"].iterfind(".//v3:component/v3:observation", NS)
+        ]
+        assert sorted(rendered) == sorted((code, float(value)) for code, value in vitals), f"{tenant}/{case}"
+
+        encounters = record.get("Encounter", [])
+        rendered_encounters = sections.get("encounters")
+        if encounters:
+            assert rendered_encounters is not None
+            assert len(rendered_encounters.findall("v3:entry/v3:encounter", NS)) == len(encounters)
+        else:
+            assert rendered_encounters is None, "Encounters appears only with data"
+        for key in REQUIRED:
+            empty = sections[key].get("nullFlavor") == "NI"
+            assert empty == (not sections[key].findall("v3:entry", NS)), f"{key}: NI exactly when nothing to say"
+
+
+def _undated(reference: dict[str, Any]) -> dict[str, Any]:
+    """A generated DocumentReference without its `date` (the moment it was listed)."""
+    return {k: v for k, v in reference.items() if k != "date"}
+
+
+def _text(section: etree._Element) -> str:
+    return " ".join("".join(section.find("v3:text", NS).itertext()).split())
+
+
+def _concept_text(concept: dict[str, Any]) -> str:
+    return str(concept.get("text") or concept["coding"][0].get("display"))
+
+
+def test_patient_identity_and_header(fhir: FhirHttp, tenant: str, patient_ids: dict[str, str]) -> None:
+    patient_id = patient_ids["accented_name"]
+    patient = fhir.get_ok(f"/fhir/{tenant}/Patient/{patient_id}")
+    reference, xml = _ccd(fhir, tenant, patient_id)
+    document = etree.fromstring(xml)
+    role = document.find("v3:recordTarget/v3:patientRole", NS)
+    family = role.findtext("v3:patient/v3:name/v3:family", namespaces=NS)
+    assert family == patient["name"][0]["family"]
+    assert document.find("v3:custodian//v3:name", NS).text  # the practice, from the tenant's settings
+    assert document.find("v3:documentationOf/v3:serviceEvent/v3:effectiveTime", NS) is not None
+    # A fresh document id on every rendering: two reads are two documents of one set.
+    again = etree.fromstring(fhir.get(f"/fhir/{tenant}/Binary/{reference['id']}", headers=XML).content)
+    assert again.find("v3:id", NS).get("root") != document.find("v3:id", NS).get("root")
+
+
+def test_binary_as_fhir_and_as_html(fhir: FhirHttp, tenant: str, patient_ids: dict[str, str]) -> None:
+    reference, xml = _ccd(fhir, tenant, patient_ids["markup_name"])
+    url = f"/fhir/{tenant}/Binary/{reference['id']}"
+    resource = fhir.get_ok(url, headers={"Accept": "application/fhir+json"})
+    assert resource["resourceType"] == "Binary" and resource["contentType"] == "application/xml"
+    assert etree.fromstring(base64.b64decode(resource["data"])).tag == f"{{{V3}}}ClinicalDocument"
+    for response in (fhir.get(url, params={"_format": "html"}), fhir.get(url, headers={"Accept": "text/html"})):
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+        assert "default-src 'none'" in response.headers["content-security-policy"]
+        assert response.headers["cache-control"] == "no-store"
+        assert "<script" not in response.text.lower() and "&lt;script&gt;" in response.text
+        assert "Allergies and Intolerances" in response.text
+    html_link = reference["content"][1]["attachment"]
+    assert html_link["contentType"] == "text/html"
+    assert fhir.get(f"/fhir/{tenant}/{html_link['url']}").headers["content-type"].startswith("text/html")
+
+
+def test_docref_parameters(fhir: FhirHttp, tenant: str, patient_ids: dict[str, str]) -> None:
+    patient_id = patient_ids["many_vitals"]
+    reference, _ = _ccd(fhir, tenant, patient_id, start="2020-01-01", end="2030-12-31")
+    assert reference["context"]["period"] == {"start": "2020-01-01", "end": "2030-12-31"}
+    assert _undated(fhir.get_ok(f"/fhir/{tenant}/DocumentReference/{reference['id']}")) == _undated(reference)
+    posted = fhir.request(
+        "POST",
+        f"/fhir/{tenant}/DocumentReference/$docref",
+        json={
+            "resourceType": "Parameters",
+            "parameter": [
+                {"name": "patient", "valueId": patient_id},
+                {"name": "start", "valueDateTime": "2020-01-01"},
+                {"name": "end", "valueDateTime": "2030-12-31"},
+                {"name": "type", "valueCoding": {"system": "http://loinc.org", "code": "34133-9"}},
+                {"name": "on-demand", "valueBoolean": True},
+            ],
+        },
+        headers={"Content-Type": "application/fhir+json"},
+    )
+    assert posted.status_code == 200
+    assert [e["resource"]["id"] for e in posted.json()["entry"]][0] == reference["id"]
+
+    stored_only = fhir.get_ok(
+        f"/fhir/{tenant}/DocumentReference/$docref", params={"patient": patient_id, "on-demand": "false"}
+    )
+    assert not any(e["resource"]["id"].startswith("ccd-") for e in stored_only.get("entry", []))
+    other_type = fhir.get_ok(
+        f"/fhir/{tenant}/DocumentReference/$docref", params={"patient": patient_id, "type": "http://loinc.org|11506-3"}
+    )
+    assert other_type["total"] == 0
+    unknown = fhir.get_ok(f"/fhir/{tenant}/DocumentReference/$docref", params={"patient": "no-such-patient"})
+    assert unknown["total"] == 0 and not unknown.get("entry")
+
+    for params, expression in (
+        ({}, "patient"),
+        ({"patient": patient_id, "start": "yesterday"}, "start"),
+        ({"patient": patient_id, "start": "2024-02-01", "end": "2024-01-01"}, "start"),
+        ({"patient": patient_id, "on-demand": "maybe"}, "on-demand"),
+    ):
+        response = fhir.get(f"/fhir/{tenant}/DocumentReference/$docref", params=params)
+        assert response.status_code == 400, params
+        assert outcome_of(response)["issue"][0]["expression"] == [expression]
+
+
+def test_document_reference_search(fhir: FhirHttp, tenant: str, patient_ids: dict[str, str]) -> None:
+    patient_id = patient_ids["in_progress_encounter"]
+    found = fhir.search_all(f"/fhir/{tenant}/DocumentReference", patient=patient_id)
+    generated = [d for d in found if d["id"].startswith("ccd-")]
+    capability = fhir.get_ok(f"/fhir/{tenant}/metadata")
+    serves_encounters = any(r["type"] == "Encounter" for r in capability["rest"][0]["resource"])
+    encounters = fhir.search_all(f"/fhir/{tenant}/Encounter", patient=patient_id) if serves_encounters else []
+    assert [d["id"] for d in generated] == [f"ccd-p.{patient_id}"] + [f"ccd-e.{e['id']}" for e in encounters]
+    typed = fhir.search_all(f"/fhir/{tenant}/DocumentReference", patient=patient_id, type="http://loinc.org|34133-9")
+    assert [_undated(d) for d in typed] == [_undated(d) for d in found]
+    assert fhir.search_all(f"/fhir/{tenant}/DocumentReference", patient=patient_id, date="lt2000-01-01") == []
+    if encounters:
+        by_encounter = fhir.search_all(
+            f"/fhir/{tenant}/DocumentReference", encounter=f"Encounter/{encounters[0]['id']}"
+        )
+        assert by_encounter[0]["id"] == f"ccd-e.{encounters[0]['id']}"
+    missing = fhir.get(f"/fhir/{tenant}/DocumentReference/ccd-p.no-such-patient")
+    assert missing.status_code == 404
+    assert fhir.get(f"/fhir/{tenant}/Binary/ccd-nonsense").status_code == 404
+
+
+@pytest.fixture
+def an_encounter(fhir: FhirHttp, tenant: str, patient_ids: dict[str, str]) -> Iterator[dict[str, Any]]:
+    capability = fhir.get_ok(f"/fhir/{tenant}/metadata")
+    if not any(r["type"] == "Encounter" for r in capability["rest"][0]["resource"]):
+        pytest.skip(f"tenant {tenant} has no encounters")
+    for patient_id in patient_ids.values():  # NexHealth shows upcoming visits only: not every patient has one
+        encounters = fhir.search_all(f"/fhir/{tenant}/Encounter", patient=patient_id)
+        if encounters:
+            yield encounters[-1]
+            return
+    raise AssertionError(f"no awkward patient of {tenant} has an encounter")
+
+
+def test_encounter_ccd_with_sections(fhir: FhirHttp, tenant: str, an_encounter: dict[str, Any]) -> None:
+    require_conformance_data()
+    url = f"/fhir/{tenant}/Encounter/{an_encounter['id']}/$ccd"
+    whole = fhir.get(url, headers=XML)
+    assert whole.status_code == 200 and whole.headers["content-type"].startswith("application/xml")
+    assert_valid_ccda(whole.content)
+    document = etree.fromstring(whole.content)
+    encompassing = document.find("v3:componentOf/v3:encompassingEncounter", NS)
+    assert encompassing is not None
+    assert set(REQUIRED) <= set(_sections(document))
+    rendered = _sections(document)["encounters"].findall("v3:entry/v3:encounter", NS)
+    assert len(rendered) == 1, "an encounter's CCD lists that encounter only"
+
+    some = fhir.get(url, params={"section": "allergies,encounters"}, headers=XML)
+    assert some.status_code == 200
+    assert_valid_ccda(some.content)
+    assert set(_sections(etree.fromstring(some.content))) == {"allergies", "encounters"}
+    html = fhir.get(url, params={"section": "allergies", "_format": "html"})
+    assert html.headers["content-type"].startswith("text/html") and "Medications" not in html.text
+
+    bad = fhir.get(url, params={"section": "allergies,nonsense"})
+    assert bad.status_code == 400 and "nonsense" in outcome_of(bad)["issue"][0]["diagnostics"]
+    assert fhir.get(f"/fhir/{tenant}/Encounter/no-such-encounter/$ccd").status_code == 404
+    assert fhir.get(f"/fhir/{tenant}/Patient/{an_encounter['id']}/$ccd").status_code == 404
+
+
+def test_a_failing_vendor_gives_no_document(gateway: RunningGateway) -> None:
+    """Asked of a tenant whose vendor cannot be reached, the answer is an OperationOutcome
+    with a 5xx, never a CCD claiming 'No information'."""
+    response = httpx.get(f"{gateway.url}/fhir/nope/DocumentReference/$docref?patient=1", timeout=30)
+    assert response.status_code == 404 and outcome_of(response)["issue"][0]["code"] == "not-found"
