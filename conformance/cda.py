@@ -44,9 +44,7 @@ def ccda_schematron() -> isoschematron.Schematron:
     folder = conformance_data_dir() / "ccda-r2.1"
     voc = (folder / "voc.xml").resolve().as_uri()
     text = (folder / "CCDA_R2.1.sch").read_bytes().replace(b"document('voc.xml')", f"document('{voc}')".encode())
-    return isoschematron.Schematron(
-        etree.fromstring(text), phase="errors", store_report=True, validate_schema=False
-    )
+    return isoschematron.Schematron(etree.fromstring(text), phase="errors", store_report=True, validate_schema=False)
 
 
 def cda_problems(document: bytes | etree._Element) -> list[CdaProblem]:

@@ -30,10 +30,7 @@ def parse_problems(resource: JSON, path: str | None = None) -> list[str]:
     try:
         model.model_validate(_without_entry_resources(resource))
     except ValidationError as exc:
-        return [
-            f"fhir.resources {format_path(root, error['loc'])}: {error['msg']}"
-            for error in exc.errors()
-        ]
+        return [f"fhir.resources {format_path(root, error['loc'])}: {error['msg']}" for error in exc.errors()]
     except Exception as exc:  # the models raise KeyError and the like on some malformed input
         return [f"fhir.resources {root}: cannot parse: {type(exc).__name__}: {exc}"]
     return []
@@ -44,9 +41,7 @@ def _without_entry_resources(resource: JSON) -> JSON:
     if resource.get("resourceType") != "Bundle" or not isinstance(entries, list):
         return resource
     stripped = [
-        {key: value for key, value in entry.items() if key != "resource"}
-        if isinstance(entry, dict)
-        else entry
+        {key: value for key, value in entry.items() if key != "resource"} if isinstance(entry, dict) else entry
         for entry in entries
     ]
     return {**resource, "entry": stripped}

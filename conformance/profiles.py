@@ -63,13 +63,9 @@ def ensure_installed() -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)  # pytest-xdist workers may race to install
         if _installed():
             return
-        done = subprocess.run(
-            [npm, *NPM_CI[1:]], capture_output=True, text=True, check=False, timeout=600
-        )
+        done = subprocess.run([npm, *NPM_CI[1:]], capture_output=True, text=True, check=False, timeout=600)
         if done.returncode != 0 or not _installed():
-            raise ProfileValidatorError(
-                f"`{' '.join(NPM_CI)}` failed ({done.returncode}):\n{done.stdout}{done.stderr}"
-            )
+            raise ProfileValidatorError(f"`{' '.join(NPM_CI)}` failed ({done.returncode}):\n{done.stdout}{done.stderr}")
 
 
 def _installed() -> bool:

@@ -110,9 +110,7 @@ def _prefixed(definition: JSON, prefix: str) -> tuple[str, Any] | None:
     return None
 
 
-def _walk(
-    node: Element, obj: Any, path: str, in_slice: bool, label: str, problems: list[str]
-) -> None:
+def _walk(node: Element, obj: Any, path: str, in_slice: bool, label: str, problems: list[str]) -> None:
     if not isinstance(obj, dict):
         return
     for child in node.children.values():
@@ -158,14 +156,11 @@ def _capitalized(type_code: str) -> str:
     return type_code[:1].upper() + type_code[1:]
 
 
-def _check_cardinality(
-    element: Element, values: list[Value], path: str, label: str, problems: list[str]
-) -> None:
+def _check_cardinality(element: Element, values: list[Value], path: str, label: str, problems: list[str]) -> None:
     if not element.min <= len(values) <= element.max:
         top = "*" if math.isinf(element.max) else str(int(element.max))
         problems.append(
-            f"{label} {path}.{element.name}: {len(values)} values, "
-            f"{element.id} allows {element.min}..{top}"
+            f"{label} {path}.{element.name}: {len(values)} values, {element.id} allows {element.min}..{top}"
         )
 
 
@@ -180,23 +175,16 @@ def _check_value(element: Element, value: Any, path: str, label: str, problems: 
 
 def _matches_pattern(value: Any, pattern: Any) -> bool:
     if isinstance(pattern, dict):
-        return isinstance(value, dict) and all(
-            _matches_pattern(value.get(key), part) for key, part in pattern.items()
-        )
+        return isinstance(value, dict) and all(_matches_pattern(value.get(key), part) for key, part in pattern.items())
     if isinstance(pattern, list):
-        return isinstance(value, list) and all(
-            any(_matches_pattern(item, part) for item in value) for part in pattern
-        )
+        return isinstance(value, list) and all(any(_matches_pattern(item, part) for item in value) for part in pattern)
     return bool(value == pattern)
 
 
 def _check_binding(element: Element, value: Any, path: str, label: str, problems: list[str]) -> None:
     if element.binding is None or _in_value_set(value, element.binding) is not False:
         return
-    problems.append(
-        f"{label} {path}: {_codes(value)} not in required value set {element.binding} "
-        f"({element.id})"
-    )
+    problems.append(f"{label} {path}: {_codes(value)} not in required value set {element.binding} ({element.id})")
 
 
 def _in_value_set(value: Any, value_set: str) -> bool | None:
@@ -211,10 +199,7 @@ def _in_value_set(value: Any, value_set: str) -> bool | None:
     codings = value.get("coding") if "coding" in value or "text" in value else [value]
     if not isinstance(codings, list):
         return None
-    return any(
-        isinstance(coding, dict) and (coding.get("system"), coding.get("code")) in codes
-        for coding in codings
-    )
+    return any(isinstance(coding, dict) and (coding.get("system"), coding.get("code")) in codes for coding in codings)
 
 
 def _codes(value: Any) -> str:
@@ -228,9 +213,7 @@ def _codes(value: Any) -> str:
     return repr(value)
 
 
-def _check_slices(
-    element: Element, values: list[Value], path: str, label: str, problems: list[str]
-) -> None:
+def _check_slices(element: Element, values: list[Value], path: str, label: str, problems: list[str]) -> None:
     members: dict[str, list[Value]] = {name: [] for name in element.slices}
     for value in values:
         for name, slice_ in element.slices.items():

@@ -152,11 +152,12 @@ def test_logs_carry_no_phi_or_secrets(vendor: FakeVendor, client: FhirHttp, capl
         assert secret not in logged
 
 
-def test_everything_says_what_is_missing(vendor: FakeVendor, client: FhirHttp) -> None:
+def _medications_down(vendor: FakeVendor) -> None:
+    """A patient (named with PHI) whose vendor answers everything but the medications."""
     patient = {
         "id": PATIENT,
         "first_name": "Ann",
-        "last_name": "Lee",
+        "last_name": PHI,
         "status": "active",
         "version": 1,
         "created_at": "2024-01-01T00:00:00Z",
@@ -171,6 +172,10 @@ def test_everything_says_what_is_missing(vendor: FakeVendor, client: FhirHttp) -
         "/vital-signs": (200, empty, {}),
         "/diseases": (200, empty, {}),
     }
+
+
+def test_everything_says_what_is_missing(vendor: FakeVendor, client: FhirHttp) -> None:
+    _medications_down(vendor)
     try:
         bundle = client.get_ok(f"/fhir/faulty/Patient/{PATIENT}/$everything")
     finally:
@@ -179,6 +184,20 @@ def test_everything_says_what_is_missing(vendor: FakeVendor, client: FhirHttp) -
     outcome = next(e["resource"] for e in bundle["entry"] if e["search"]["mode"] == "outcome")
     assert "MedicationStatement" in outcome["issue"][0]["diagnostics"]
     assert bundle["entry"][0]["resource"]["id"] == PATIENT
+
+
+def test_no_ccd_from_an_incomplete_record(vendor: FakeVendor, client: FhirHttp) -> None:
+    """A clinical document is all or nothing: with medications unavailable there is no CCD
+    (whose Medications section would say "No information"), but a 502 naming what failed."""
+    _medications_down(vendor)
+    try:
+        for accept in ("application/xml", "text/html", "application/fhir+json"):
+            response = client.get(f"/fhir/faulty/Binary/ccd-p.{PATIENT}", headers={"Accept": accept})
+            assert response.status_code == 502
+            assert "MedicationStatement" in outcome_of(response)["issue"][0]["diagnostics"]
+            assert PHI not in response.text
+    finally:
+        vendor.by_path = {}
 
 
 @pytest.mark.parametrize("path", ["AllergyIntolerance", "Observation", "Condition"])

@@ -1,0 +1,145 @@
+"""gateway.ccd: golden CCDs (XML and HTML) from FHIR inputs, each valid C-CDA R2.1, and the
+rules a receiving HIE relies on (narrative references resolve, empty sections say so, a
+restricted document does not claim to be a whole CCD, markup stays text).
+
+Inputs: tests/golden/ccd/<case>.input.json ({patient, resources, encounter?, sections?,
+service_period}); expectations beside them (.expected.xml, .expected.html).
+UPDATE_GOLDEN=1 rewrites the expectations (then review the diff).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import lxml.html
+import pytest
+from lxml import etree
+
+from conformance.cda import assert_valid_ccda
+from conformance.data import require_conformance_data
+from gateway.ccd.document import render_ccd, to_xml
+from gateway.ccd.html import render_html
+from gateway.ccd.model import CcdRequest, Custodian
+
+GOLDEN = Path(__file__).parents[2] / "golden" / "ccd"
+CASES = sorted(GOLDEN.glob("*.input.json"))
+NS = {"v3": "urn:hl7-org:v3"}
+CCD_TEMPLATE = "2.16.840.1.113883.10.20.22.1.2"
+
+
+def request_of(case: Path) -> CcdRequest:
+    data: dict[str, Any] = json.loads(case.read_text())
+    return CcdRequest(
+        patient=data["patient"],
+        resources=data["resources"],
+        custodian=Custodian("Lakeside Family Dental", "urn:fhir-gateway:demo"),
+        created=datetime(2026, 11, 1, 10, 0, tzinfo=ZoneInfo("America/Chicago")),
+        service_period=tuple(data["service_period"]),  # type: ignore[arg-type]
+        encounter=data.get("encounter"),
+        sections=frozenset(data["sections"]) if "sections" in data else None,
+        document_id="8F0C1B2A-0000-4000-8000-000000000001",
+        set_id="8F0C1B2A-0000-4000-8000-000000000002",
+    )
+
+
+def rendered(case: Path) -> tuple[bytes, str]:
+    document = render_ccd(request_of(case))
+    return to_xml(document), render_html(document)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name.removesuffix(".input.json") for c in CASES])
+def test_golden(case: Path) -> None:
+    xml, html = rendered(case)
+    stem = case.name.removesuffix(".input.json")
+    for produced, suffix in ((xml.decode(), ".expected.xml"), (html, ".expected.html")):
+        expected = GOLDEN / f"{stem}{suffix}"
+        if os.environ.get("UPDATE_GOLDEN") == "1":
+            expected.write_text(produced)
+        assert produced == expected.read_text(), f"{expected.name} differs (UPDATE_GOLDEN=1 to accept)"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name.removesuffix(".input.json") for c in CASES])
+def test_valid_c_cda(case: Path) -> None:
+    require_conformance_data()
+    assert_valid_ccda(rendered(case)[0])
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name.removesuffix(".input.json") for c in CASES])
+def test_every_narrative_reference_resolves(case: Path) -> None:
+    document = etree.fromstring(rendered(case)[0])
+    targets = {node.get("ID") for node in document.iter() if node.get("ID")}
+    references = [r.get("value") for r in document.iterfind(".//v3:reference", NS)]
+    assert references, "entries point to their narrative"
+    for value in references:
+        assert value.startswith("#") and value[1:] in targets, value
+    assert len(targets) == len([n for n in document.iter() if n.get("ID")]), "IDs are unique"
+
+
+def test_every_entry_is_referenced_from_its_section_text() -> None:
+    document = etree.fromstring(rendered(GOLDEN / "dental_record.input.json")[0])
+    for section in document.iterfind(".//v3:section", NS):
+        ids_in_text = {n.get("ID") for n in section.find("v3:text", NS).iter() if n.get("ID")}
+        for entry in section.iterfind("v3:entry", NS):
+            own = {r.get("value")[1:] for r in entry.iterfind(".//v3:reference", NS)}
+            assert own and own <= ids_in_text
+
+
+def test_empty_sections_say_no_information() -> None:
+    document = etree.fromstring(rendered(GOLDEN / "markup_and_empty_sections.input.json")[0])
+    sections = {s.findtext("v3:title", namespaces=NS): s for s in document.iterfind(".//v3:section", NS)}
+    assert set(sections) == {
+        "Allergies and Intolerances",
+        "Medications",
+        "Problems",
+        "Results",
+        "Social History",
+        "Vital Signs",
+    }, "the six required sections, always; Procedures and Encounters only with data"
+    for title, section in sections.items():
+        if title == "Allergies and Intolerances":
+            assert section.get("nullFlavor") is None and section.findall("v3:entry", NS)
+        else:
+            assert section.get("nullFlavor") == "NI" and not section.findall("v3:entry", NS)
+            assert "".join(section.find("v3:text", NS).itertext()).strip() == "No information"
+
+
+def test_no_known_allergy_is_a_negated_observation() -> None:
+    case = GOLDEN / "dental_record.input.json"
+    none_known = [
+        r
+        for r in json.loads(case.read_text())["resources"]
+        if r["resourceType"] == "AllergyIntolerance"
+        and any(c.get("code") == "409137002" for c in r["code"].get("coding", []))
+    ]
+    document = etree.fromstring(rendered(case)[0])
+    negated = document.findall(".//v3:observation[@negationInd='true']", NS)
+    assert len(negated) == len(none_known) > 0
+    for observation in negated:
+        assert observation.find("v3:value", NS).get("code") == "416098002"  # denies "allergy to drug"
+        assert observation.find(".//v3:playingEntity/v3:code", NS).get("nullFlavor") == "NA"
+
+
+def test_a_restricted_document_is_not_claimed_as_a_whole_ccd() -> None:
+    document = etree.fromstring(rendered(GOLDEN / "encounter_sections.input.json")[0])
+    templates = {t.get("root") for t in document.iterfind("v3:templateId", NS)}
+    assert CCD_TEMPLATE not in templates and "2.16.840.1.113883.10.20.22.1.1" in templates
+    titles = [s.findtext("v3:title", namespaces=NS) for s in document.iterfind(".//v3:section", NS)]
+    assert titles == ["Allergies and Intolerances", "Medications", "Encounters"]
+    assert document.find("v3:componentOf/v3:encompassingEncounter", NS) is not None
+    whole = etree.fromstring(to_xml(render_ccd(request_of(GOLDEN / "dental_record.input.json"))))
+    assert CCD_TEMPLATE in {t.get("root") for t in whole.iterfind("v3:templateId", NS)}
+
+
+def test_markup_in_data_is_text_in_xml_and_html() -> None:
+    xml, html = rendered(GOLDEN / "markup_and_empty_sections.input.json")
+    document = etree.fromstring(xml)
+    assert document.findtext(".//v3:patient/v3:name/v3:family", namespaces=NS) == "<script>alert(1)</script>"
+    assert "<script" not in html.lower() and "onerror=" not in html.replace("&lt;img src=x onerror=", "")
+    page = lxml.html.document_fromstring(html)
+    assert not page.xpath("//script | //img")
+    assert "<img src=x onerror=alert(1)> & peanuts" in page.text_content()

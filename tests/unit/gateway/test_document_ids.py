@@ -1,0 +1,66 @@
+"""Generated document ids carry what to render, and come back from the URL unchanged."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.documents import ids
+from gateway.errors import InvalidRequest
+from gateway.rest.negotiation import wants_html
+
+
+@pytest.mark.parametrize(
+    ("patient", "start", "end", "expected"),
+    [
+        ("123", None, None, "ccd-p.123"),
+        ("180.C00180", "2020-01-01", None, "ccd-p-20200101-.180.C00180"),
+        ("a-b", None, "2024-06", "ccd-p--202406.a-b"),
+        ("x", "2024-01-02T03:04:05-06:00", "2025", "ccd-p-20240102T090405Z-2025.x"),
+    ],
+)
+def test_patient_documents_round_trip(patient: str, start: str | None, end: str | None, expected: str) -> None:
+    made = ids.patient_document(patient, start, end)
+    assert made == expected
+    parsed = ids.parse(made)
+    assert parsed is not None and parsed.patient == patient and parsed.encounter is None
+    # A dateTime comes back in UTC: the same instant, written canonically.
+    assert (parsed.start, parsed.end) == (
+        "2024-01-02T09:04:05Z" if start and "T" in start else start,
+        end,
+    )
+
+
+def test_encounter_documents_round_trip() -> None:
+    made = ids.encounter_document("3.e.5")
+    assert made == "ccd-e.3.e.5"
+    assert ids.parse(made) == ids.DocumentId(None, "3.e.5")
+
+
+@pytest.mark.parametrize(
+    "bad", ["ccd-", "ccd-p", "ccd-p.", "ccd-q.1", "ccd-p-2024.1", "ccd-p-x-.1", "ccd-p--.1", "123"]
+)
+def test_malformed_ids_name_nothing(bad: str) -> None:
+    assert ids.parse(bad) is None
+
+
+def test_ids_stay_within_fhir_limits() -> None:
+    with pytest.raises(InvalidRequest):
+        ids.patient_document("p" * 60)
+
+
+@pytest.mark.parametrize(
+    ("format_param", "accept", "html"),
+    [
+        ("html", None, True),
+        ("text/html", "application/xml", True),
+        ("json", "text/html", False),
+        (None, "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", True),
+        (None, "application/xml", False),
+        (None, "application/xml, text/html", False),
+        (None, "application/xml;q=0.5, text/html", True),
+        (None, "text/html;q=0", False),
+        (None, None, False),
+    ],
+)
+def test_html_or_xml(format_param: str | None, accept: str | None, html: bool) -> None:
+    assert wants_html(format_param, accept) is html
