@@ -43,6 +43,7 @@ _OIDS = {
     "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus": MARITAL_OID,
     "http://terminology.hl7.org/CodeSystem/v3-ParticipationType": "2.16.840.1.113883.5.90",
     "http://terminology.hl7.org/CodeSystem/v3-NullFlavor": "2.16.840.1.113883.5.1008",
+    "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation": "2.16.840.1.113883.5.83",
     "http://ncimeta.nci.nih.gov": ROUTE_OID,
     "http://ncithesaurus.nci.nih.gov": ROUTE_OID,
 }
@@ -136,6 +137,15 @@ PROCEDURES = SectionKind(
     "2014-06-09",
     False,
 )
+PLAN_OF_TREATMENT = SectionKind(
+    "plan-of-treatment",
+    "18776-5",
+    "Plan of care note",
+    "Plan of Treatment",
+    "2.16.840.1.113883.10.20.22.2.10",
+    "2014-06-09",
+    False,
+)
 ENCOUNTERS = SectionKind(
     "encounters",
     "46240-8",
@@ -154,6 +164,7 @@ SECTIONS: tuple[SectionKind, ...] = (
     SOCIAL_HISTORY,
     VITAL_SIGNS,
     PROCEDURES,
+    PLAN_OF_TREATMENT,
     ENCOUNTERS,
 )
 SECTION_KEYS = tuple(s.key for s in SECTIONS)

@@ -33,8 +33,17 @@ def el(
         if child is not None:
             node.append(child)
     if text is not None:
-        node.text = text
+        node.text = xml_text(text)
     return node
+
+
+# Characters XML 1.0 cannot carry (C0 controls but tab/newline/return, lone surrogates, U+FFFE/F):
+# vendor free text may hold them, and one would otherwise fail the whole document.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value: str) -> str:
+    return _NOT_XML.sub("\ufffd", value)
 
 
 def _qname(tag: str) -> str:
@@ -187,11 +196,35 @@ def period_of(resource: JSON, *names: str) -> tuple[str | None, str | None]:
 # --- quantities -------------------------------------------------------------------------
 
 
+# Unit spellings vendors use for what UCUM names otherwise; anything else is not guessed at.
+_UCUM_ALIASES = {
+    "lb": "[lb_av]", "lbs": "[lb_av]", "pound": "[lb_av]", "pounds": "[lb_av]",
+    "in": "[in_i]", "inch": "[in_i]", "inches": "[in_i]",
+    "bpm": "/min", "beats/min": "/min", "breaths/min": "/min",
+    "f": "[degF]", "°f": "[degF]", "degf": "[degF]", "c": "Cel", "°c": "Cel",
+    "mmhg": "mm[Hg]", "mm hg": "mm[Hg]", "kg": "kg", "g": "g", "cm": "cm", "m": "m", "%": "%",
+    "kg/m2": "kg/m2", "kg/m²": "kg/m2", "mg/dl": "mg/dL", "mmol/l": "mmol/L", "g/dl": "g/dL",
+}  # fmt: skip
+
+
+def ucum_unit(quantity: JSON) -> str | None:
+    if quantity.get("system") == "http://unitsofmeasure.org" and quantity.get("code"):
+        return str(quantity["code"])
+    unit = str(quantity.get("unit") or quantity.get("code") or "").strip().lower()
+    return _UCUM_ALIASES.get(unit)
+
+
 def pq(quantity: JSON, tag: str = "value") -> Element:
+    """A PQ; a unit that is not UCUM makes the value unusable as a measurement (nullFlavor OTH:
+    the narrative keeps it as written), never a dimensionless number."""
     value = quantity.get("value")
+    unit = ucum_unit(quantity)
+    # C-CDA wants a unit even on a value it cannot state; "1" claims no dimension.
     if value is None:
-        return el(tag, {"xsi:type": "PQ", "nullFlavor": "UNK"})
-    unit = quantity.get("code") if quantity.get("system") == "http://unitsofmeasure.org" else None
+        return el(tag, {"xsi:type": "PQ", "nullFlavor": "UNK", "unit": unit or "1"})
+    has_unit = bool(quantity.get("unit") or quantity.get("code"))
+    if unit is None and has_unit:
+        return el(tag, {"xsi:type": "PQ", "nullFlavor": "OTH", "unit": "1"})
     return el(tag, {"xsi:type": "PQ", "value": _number(value), "unit": unit or "1"})
 
 

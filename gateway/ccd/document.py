@@ -1,9 +1,10 @@
 """Assemble a C-CDA R2.1 Continuity of Care Document from FHIR resources.
 
 Sections come in the order of DESIGN §9. The six a CCD SHALL have are always present (with
-nullFlavor NI when there is nothing to say); Procedures and Encounters appear only with
-data. `CcdRequest.sections` keeps only the named ones (the per-encounter `?section=`
-filter); a CCD so restricted is still a valid document of what it holds.
+nullFlavor NI when there is nothing to say); Procedures, Plan of Treatment and Encounters
+appear when there is data for them. `CcdRequest.sections` keeps only the named sections, each
+present even when empty (the client asked for it); a CCD so restricted is still a valid
+C-CDA document of what it holds, under the US Realm Header only.
 """
 
 from __future__ import annotations
@@ -12,50 +13,59 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from gateway.ccd.codes import SECTIONS, SectionKind
+from gateway.ccd.codes import SECTIONS
+from gateway.ccd.context import RenderContext
 from gateway.ccd.datatypes import JSON, Element, el
 from gateway.ccd.header import header
 from gateway.ccd.model import CcdRequest
 from gateway.ccd.sections.allergies import allergies_section
-from gateway.ccd.sections.encounters import encounters_section
+from gateway.ccd.sections.encounters import encounters_section, plan_of_treatment_section, planned, took_place
 from gateway.ccd.sections.medications import medications_section
 from gateway.ccd.sections.observations import results_section, social_history_section, vital_signs_section
 from gateway.ccd.sections.problems import problems_section
-from gateway.ccd.sections.procedures import procedures_section
+from gateway.ccd.sections.procedures import kept_procedures, procedures_section
+from gateway.search.dates import zone_info
 
-Builder = Callable[[CcdRequest], Element | None]
+Builder = Callable[[CcdRequest, RenderContext], Element]
 
 
-def _of_type(request: CcdRequest, resource_type: str) -> list[JSON]:
-    return [r for r in request.resources if r.get("resourceType") == resource_type]
+def _of(request: CcdRequest, *resource_types: str) -> list[JSON]:
+    return [r for r in request.resources if r.get("resourceType") in resource_types]
 
 
 _BUILDERS: dict[str, Builder] = {
-    "allergies": lambda r: allergies_section(_of_type(r, "AllergyIntolerance")),
-    "medications": lambda r: medications_section(_of_type(r, "MedicationStatement") + _of_type(r, "MedicationRequest")),
-    "problems": lambda r: problems_section(_of_type(r, "Condition")),
-    "results": lambda r: results_section(_of_type(r, "Observation")),
-    "social-history": lambda r: social_history_section(r.patient, _of_type(r, "Observation")),
-    "vital-signs": lambda r: vital_signs_section(_of_type(r, "Observation")),
-    "procedures": lambda r: procedures_section(_of_type(r, "Procedure")) if _of_type(r, "Procedure") else None,
-    "encounters": lambda r: encounters_section(_of_type(r, "Encounter")) if _of_type(r, "Encounter") else None,
+    "allergies": lambda r, c: allergies_section(_of(r, "AllergyIntolerance"), c),
+    "medications": lambda r, c: medications_section(_of(r, "MedicationStatement", "MedicationRequest"), c),
+    "problems": lambda r, c: problems_section(_of(r, "Condition"), c),
+    "results": lambda r, c: results_section(_of(r, "Observation"), c),
+    "social-history": lambda r, c: social_history_section(r.patient, _of(r, "Observation"), c),
+    "vital-signs": lambda r, c: vital_signs_section(_of(r, "Observation"), c),
+    "procedures": lambda r, c: procedures_section(_of(r, "Procedure"), c),
+    "plan-of-treatment": lambda r, c: plan_of_treatment_section(_of(r, "Encounter"), c),
+    "encounters": lambda r, c: encounters_section(_of(r, "Encounter"), c),
+}
+# Optional sections: whether the record has anything for them.
+_HAS_DATA: dict[str, Callable[[CcdRequest], bool]] = {
+    "procedures": lambda r: bool(kept_procedures(_of(r, "Procedure"))),
+    "plan-of-treatment": lambda r: bool(planned(_of(r, "Encounter"))),
+    "encounters": lambda r: bool(took_place(_of(r, "Encounter"))),
 }
 
 
 def render_ccd(request: CcdRequest) -> Element:
+    context = RenderContext(request.custodian.identifier_system, zone_info(request.zone))
     document = el("ClinicalDocument")
     document.extend(header(request))
     body = el("structuredBody")
-    for kind in _wanted(request):
-        built = _BUILDERS[kind.key](request)
-        if built is not None:
-            body.append(el("component", None, built))
+    for kind in SECTIONS:
+        if request.sections is not None:
+            wanted = kind.key in request.sections
+        else:
+            wanted = kind.required or _HAS_DATA[kind.key](request)
+        if wanted:
+            body.append(el("component", None, _BUILDERS[kind.key](request, context)))
     document.append(el("component", None, body))
     return document
-
-
-def _wanted(request: CcdRequest) -> list[SectionKind]:
-    return [s for s in SECTIONS if request.sections is None or s.key in request.sections]
 
 
 def to_xml(document: Element) -> bytes:

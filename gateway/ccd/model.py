@@ -28,6 +28,7 @@ class CcdRequest:
     service_period: tuple[str | None, str | None]  # FHIR date(Time)s: documentationOf/serviceEvent
     encounter: JSON | None = None  # the encompassing encounter of an encounter CCD
     sections: frozenset[str] | None = None  # section keys to keep (None: all)
+    zone: str = "UTC"  # the practice's time zone: narrative times are shown on its clock
     title: str = "Continuity of Care Document"
     software_version: str = "0.1.0"
     document_id: str = field(default_factory=lambda: str(uuid.uuid4()).upper())

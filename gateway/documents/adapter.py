@@ -14,6 +14,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from gateway.ccd.sections.encounters import HAPPENED
 from gateway.documents import ids
 from gateway.documents.generate import (
     DocumentSource,
@@ -48,6 +49,9 @@ _PARAMS = (
     SearchParamSupport("encounter", Pushdown.NARROWS),
     SearchParamSupport("type", Pushdown.GATEWAY, documentation="LOINC 34133-9 (CCD)"),
     SearchParamSupport("date", Pushdown.GATEWAY, prefixes=ALL_PREFIXES),
+    SearchParamSupport("period", Pushdown.GATEWAY, prefixes=ALL_PREFIXES),
+    SearchParamSupport("category", Pushdown.GATEWAY, documentation="US Core: clinical-note"),
+    SearchParamSupport("status", Pushdown.GATEWAY),
 )
 _GENERATED_DOCS = (
     "The gateway renders a C-CDA R2.1 CCD of each patient (DocumentReference/ccd-p.<patient>) and of each "
@@ -141,6 +145,8 @@ class WithDocuments:
         try:
             if document.encounter is not None:
                 encounter = await self._inner.read("Encounter", document.encounter)
+                if encounter.get("status") not in HAPPENED:
+                    raise NotFound("no document for a visit that has not taken place")
                 return self._encounter_reference(encounter)
             assert document.patient is not None
             await self._inner.read("Patient", document.patient)
@@ -208,7 +214,7 @@ class WithDocuments:
             )
             if missing:
                 raise UpstreamError("; ".join(missing))
-            found += [self._encounter_reference(e) for e in encounters[1:]]
+            found += [self._encounter_reference(e) for e in encounters[1:] if e.get("status") in HAPPENED]
         return found
 
     def _vendor_part(self, query: SearchQuery) -> SearchQuery | None:

@@ -4,20 +4,25 @@ A clinical document is all-or-nothing: if any part of the record cannot be fetch
 document is made (502 naming what failed), since a CCD with an empty Allergies section would
 tell a clinician "no information" where there is information we could not get.
 
-An encounter's CCD holds the patient's current lists (allergies, medications, problems: the
-vendors keep no history of them) and, of what is dated, only what belongs to the encounter:
-resources that reference it, or dated on the encounter's day(s) in the tenant's zone.
+An encounter's CCD is made only for a visit that took place (or is taking place). It holds
+what belongs to the encounter: of what is dated (observations, procedures), what references
+it or falls on its day(s) in the tenant's zone; of the lists (allergies, medications,
+problems), what was known by the end of its last day, since the vendors keep no history of
+them. Anything that references another encounter is that encounter's.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.ccd.document import render_ccd, to_xml
 from gateway.ccd.model import CcdRequest, Custodian
-from gateway.errors import UpstreamError
+from gateway.ccd.sections.encounters import HAPPENED
+from gateway.documents import ids
+from gateway.errors import Unprocessable, UpstreamError
 from gateway.record import everything_types, gather_everything
 from gateway.search.dates import parse_fhir_date, zone_info
 from gateway.search.model import DateRange
@@ -83,7 +88,9 @@ async def render_patient_ccd(
         created=now(source),
         service_period=(start or _earliest(resources), end or now(source).isoformat()),
         sections=sections,
+        zone=source.zone,
         software_version=source.software_version,
+        set_id=_set_id(source, ids.patient_document(patient_id, start, end)),
     )
     return Rendered(to_xml(render_ccd(request)), request)
 
@@ -92,6 +99,11 @@ async def render_encounter_ccd(
     source: DocumentSource, encounter_id: str, sections: frozenset[str] | None = None
 ) -> Rendered:
     encounter = await source.adapter.read("Encounter", encounter_id)
+    if encounter.get("status") not in HAPPENED:
+        raise Unprocessable(
+            f"Encounter/{encounter_id} is {encounter.get('status')}: a CCD documents care given, so there is "
+            "none for a visit that has not taken place"
+        )
     patient_id = subject_patient(encounter)
     patient = await source.adapter.read("Patient", patient_id)
     resources = await patient_record(source, patient, None, None)
@@ -101,11 +113,13 @@ async def render_encounter_ccd(
         resources=[r for r in resources if belongs_to_encounter(r, encounter, source.zone)],
         custodian=source.custodian,
         created=now(source),
-        service_period=(period.get("start"), period.get("end") or period.get("start")),
+        service_period=(period.get("start"), period.get("end")),  # an ongoing visit has no end yet
         encounter=encounter,
         sections=sections,
+        zone=source.zone,
         title="Continuity of Care Document: encounter",
         software_version=source.software_version,
+        set_id=_set_id(source, ids.encounter_document(encounter_id)),
     )
     return Rendered(to_xml(render_ccd(request)), request)
 
@@ -119,15 +133,50 @@ def subject_patient(resource: Resource) -> str:
 
 
 def belongs_to_encounter(resource: Resource, encounter: Resource, zone: str) -> bool:
-    if resource.get("resourceType") not in _DATED:
-        return True
-    if resource.get("resourceType") == "Encounter":
+    kind = resource.get("resourceType")
+    if kind == "Encounter":
         return bool(resource.get("id") == encounter.get("id"))
-    if (resource.get("encounter") or {}).get("reference") == f"Encounter/{encounter.get('id')}":
-        return True
+    own = f"Encounter/{encounter.get('id')}"
+    referenced = [r.get("reference") for r in _references(resource.get("encounter"))]
+    if referenced:
+        return own in referenced
     days = _days_of(encounter, zone)
-    when = _when(resource, zone)
-    return days is not None and when is not None and when.start < days.end and days.start < when.end
+    if days is None:
+        return kind not in _DATED
+    if kind in _DATED:
+        when = _when(resource, zone)
+        return when is not None and when.start < days.end and days.start < when.end
+    known = _known_since(resource, zone)
+    return known is None or known.start < days.end
+
+
+def _references(value: Any) -> list[Resource]:
+    if isinstance(value, dict):
+        return [value]
+    return [v for v in value or [] if isinstance(v, dict)]
+
+
+def _known_since(resource: Resource, zone: str) -> DateRange | None:
+    """When a list item (allergy, problem, medication) began or was first recorded."""
+    period = resource.get("effectivePeriod") or resource.get("onsetPeriod") or {}
+    for value in (
+        resource.get("onsetDateTime"),
+        period.get("start"),
+        resource.get("effectiveDateTime"),
+        resource.get("recordedDate"),
+        resource.get("dateAsserted"),
+        resource.get("authoredOn"),
+    ):
+        if value:
+            found = _range(str(value), zone)
+            if found is not None:
+                return found
+    return None
+
+
+def _set_id(source: DocumentSource, document_id: str) -> str:
+    """Every rendering of one DocumentReference is a version of one document set."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{source.custodian.identifier_system}/{document_id}")).upper()
 
 
 def _days_of(encounter: Resource, zone: str) -> DateRange | None:

@@ -71,10 +71,8 @@ def document_reference(
     return reference
 
 
-def binary(document_id: str, content: bytes, content_type: str = CDA_MEDIA_TYPE) -> dict[str, Any]:
-    return {
-        "resourceType": "Binary",
-        "id": document_id,
-        "contentType": content_type,
-        "data": base64.b64encode(content).decode("ascii"),
-    }
+def binary(document_id: str | None, content: bytes, content_type: str = CDA_MEDIA_TYPE) -> dict[str, Any]:
+    resource: dict[str, Any] = {"resourceType": "Binary"}
+    if document_id is not None:
+        resource["id"] = document_id
+    return resource | {"contentType": content_type, "data": base64.b64encode(content).decode("ascii")}

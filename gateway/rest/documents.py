@@ -28,12 +28,21 @@ from gateway.documents import ids
 from gateway.documents.adapter import WithDocuments
 from gateway.documents.generate import render_encounter_ccd
 from gateway.documents.references import CCD_TYPE, CDA_MEDIA_TYPE, binary
-from gateway.errors import Gone, InvalidRequest, NotFound, NotSupported, UnsupportedMediaType, UpstreamError
+from gateway.errors import (
+    Gone,
+    InvalidRequest,
+    NotAcceptable,
+    NotFound,
+    NotSupported,
+    UnsupportedMediaType,
+    UpstreamError,
+)
 from gateway.record import gather_everything
 from gateway.rest.bundle import searchset
 from gateway.rest.incoming import read_body
 from gateway.rest.negotiation import Format, wants_binary_resource, wants_html
-from gateway.search.dates import parse_fhir_date, zone_info
+from gateway.search.dates import parse_fhir_date, period_range, zone_info
+from gateway.search.parse import ID_RE
 from gateway.tenants import Tenant
 from mappings.base import Interaction
 
@@ -94,7 +103,8 @@ def _parameter_item(parameter: Any) -> tuple[str, str]:
         if key == "valueBoolean" and isinstance(value, bool):
             return name, str(value).lower()
         if key == "valueReference" and isinstance(value, dict):
-            return name, str(value.get("reference") or "").removeprefix("Patient/")
+            # "Patient/1", or an absolute URL ending in it
+            return name, str(value.get("reference") or "").rpartition("Patient/")[2]
         if key in ("valueCoding", "valueCodeableConcept") and isinstance(value, dict):
             coding = value if key == "valueCoding" else next(iter(value.get("coding") or []), {})
             return name, f"{coding.get('system') or ''}|{coding.get('code') or ''}"
@@ -108,12 +118,20 @@ async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, stric
     unknown = sorted({k for k, _ in items if k not in DOCREF_PARAMS and not k.startswith("_")})
     if unknown and strict:
         raise InvalidRequest(f"$docref does not take: {', '.join(unknown)}")
-    given = {k: v for k, v in items if k in DOCREF_PARAMS}
-    patient_id = given.get("patient", "").removeprefix("Patient/")
+    given: dict[str, str] = {}
+    for key, value in items:
+        if key in DOCREF_PARAMS:
+            if key in given and given[key] != value:
+                raise InvalidRequest(f"{key} is given twice, with different values", expression=key)
+            given[key] = value
+    patient_id = given.get("patient", "").rpartition("Patient/")[2]
     if not patient_id:
         raise InvalidRequest("$docref needs the patient's id: ?patient=<id>", expression="patient")
+    if not ID_RE.match(patient_id):
+        raise InvalidRequest(f"'{patient_id}' is not a valid FHIR id", expression="patient")
     start, end = _bound(given.get("start"), "start", tenant), _bound(given.get("end"), "end", tenant)
-    if start and end and parse_fhir_date(start).start > parse_fhir_date(end).end:
+    zone = zone_info(tenant.context.timezone)
+    if start and end and parse_fhir_date(start, zone).start >= parse_fhir_date(end, zone).end:
         raise InvalidRequest("start is after end", expression="start")
     on_demand = _boolean(given.get("on-demand"), "on-demand")
     wants_ccd = _is_ccd(given.get("type"))
@@ -125,21 +143,42 @@ async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, stric
         return _bundle(fmt, base, [], links)  # US Core: no such patient, an empty Bundle
     found: list[dict[str, Any]] = []
     if on_demand is not False and wants_ccd is not False:
-        found.append(documents.patient_reference(patient_id, start, end))
+        # Named as a read of its id would name it (bounds canonical), so the two agree.
+        named = ids.parse(ids.patient_document(patient_id, start, end))
+        assert named is not None
+        found.append(documents.patient_reference(patient_id, named.start, named.end))
     vendor_docs = documents.vendor.resources.get("DocumentReference")
     if vendor_docs is not None and Interaction.SEARCH in vendor_docs.interactions:
         stored, missing = await gather_everything(
-            documents.vendor, tenant.context.timezone, patient, [vendor_docs], start, end
+            documents.vendor, tenant.context.timezone, patient, [vendor_docs], None, None
         )
         if missing:
             raise UpstreamError("; ".join(missing))
-        found += [d for d in stored[1:] if _matches_type(d, given.get("type"))]
+        found += [
+            d
+            for d in stored[1:]
+            if _matches_type(d, given.get("type")) and _in_care_period(d, start, end, tenant.context.timezone)
+        ]
     return _bundle(fmt, base, found, links)
 
 
 def _bundle(fmt: Format, base: str, found: list[dict[str, Any]], links: list[tuple[str, str]]) -> Response:
     body = searchset(base=base, resources=found, links=links, total=len(found))
     return Response(jsonio.dumps(body, pretty=fmt.pretty), media_type=fmt.content_type)
+
+
+def _in_care_period(document: dict[str, Any], start: str | None, end: str | None, zone_name: str) -> bool:
+    """US Core: start/end are care dates, the document's context.period (else its date)."""
+    if not (start or end):
+        return True
+    period = (document.get("context") or {}).get("period") or {}
+    covered = period_range(period.get("start"), period.get("end"), zone_info(zone_name)) if period else None
+    if covered is None and document.get("date"):
+        covered = parse_fhir_date(document["date"], zone_info(zone_name))
+    wanted = period_range(start, end, zone_info(zone_name))
+    if covered is None or wanted is None:
+        return covered is None  # undated: kept rather than silently lost
+    return covered.start < wanted.end and wanted.start < covered.end
 
 
 def _bound(value: str | None, name: str, tenant: Tenant) -> str | None:
@@ -183,8 +222,27 @@ def _matches_type(document: dict[str, Any], token: str | None) -> bool:
 # --- Encounter/$ccd -----------------------------------------------------------------------
 
 
+# Nextech's section names (VitalSigns, Encounter, PlanOfCare, ...) are accepted as well.
+_SECTION_ALIASES = {
+    **{key.replace("-", ""): key for key in SECTION_KEYS},
+    "allergy": "allergies",
+    "medication": "medications",
+    "problem": "problems",
+    "result": "results",
+    "procedure": "procedures",
+    "encounter": "encounters",
+    "planofcare": "plan-of-treatment",
+    "plan": "plan-of-treatment",
+}
+
+
+def _section_key(name: str) -> str:
+    folded = "".join(ch for ch in name.lower() if ch.isalnum())
+    return _SECTION_ALIASES.get(folded, name)
+
+
 def sections_param(values: list[str]) -> frozenset[str] | None:
-    wanted = {s.strip() for value in values for s in value.split(",") if s.strip()}
+    wanted = {_section_key(s.strip()) for value in values for s in value.split(",") if s.strip()}
     if not wanted:
         if values:
             raise InvalidRequest("section names no section", expression="section")
@@ -201,19 +259,25 @@ def sections_param(values: list[str]) -> frozenset[str] | None:
 async def encounter_ccd(request: Request, tenant: Tenant, encounter_id: str, fmt: Format | None) -> Response:
     sections = sections_param(request.query_params.getlist("section"))
     documents = documents_of(tenant)
+    document_id = ids.encounter_document(encounter_id)
     rendered = await render_encounter_ccd(documents.source, encounter_id, sections)
-    return document_response(request, fmt, f"{ids.PREFIX}e.{encounter_id}", rendered.xml)
+    # Restricted to some sections it is not the document Binary/<id> serves: it gets no id.
+    return document_response(request, fmt, document_id if sections is None else None, rendered.xml)
 
 
 # --- serving a document -------------------------------------------------------------------
 
 
-def document_response(request: Request, fmt: Format | None, document_id: str, xml: bytes) -> Response:
+def document_response(request: Request, fmt: Format | None, document_id: str | None, xml: bytes) -> Response:
     """A CDA document as the client asked: the Binary resource (FHIR JSON), the HTML page, or XML."""
     q = request.query_params
     accept = request.headers.get("accept")
+    if (q.get("_format") or "").split(";")[0].strip().lower() in FHIR_XML:
+        raise NotAcceptable("FHIR XML is not produced here; the document itself is XML without _format")
     if fmt is not None and wants_binary_resource(q.get("_format"), accept):
-        return Response(jsonio.dumps(binary(document_id, xml), pretty=fmt.pretty), media_type=fmt.content_type)
+        resource = binary(document_id, xml)
+        body = jsonio.dumps(resource, pretty=fmt.pretty)
+        return Response(body, media_type=fmt.content_type, headers={"Cache-Control": "no-store"})
     if wants_html(q.get("_format"), accept):
         html = as_html(xml)
         if html is not None:
@@ -221,6 +285,7 @@ def document_response(request: Request, fmt: Format | None, document_id: str, xm
     return Response(xml, media_type=CDA_MEDIA_TYPE, headers=DOCUMENT_HEADERS)
 
 
+FHIR_XML = ("xml", "application/fhir+xml", "application/xml+fhir")
 _SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 

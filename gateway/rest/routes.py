@@ -138,7 +138,10 @@ async def read(request: Request) -> Response:
         summary = None  # element summaries are not served; the whole resource is more, never less
     if summary not in (None, "false", "data"):
         raise InvalidRequest("_summary on a read must be true, text, data or false", expression="_summary")
-    return _respond(fmt, shape(resource, summary, elements), _version_headers(resource))
+    headers = _version_headers(resource)
+    if resource_type == "Binary":
+        headers["Cache-Control"] = "no-store"  # a document, base64: no copies in shared caches
+    return _respond(fmt, shape(resource, summary, elements), headers)
 
 
 async def _binary_content(request: Request) -> Response:

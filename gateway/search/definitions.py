@@ -202,6 +202,16 @@ DEFINITIONS: dict[str, dict[str, ParamDefinition]] = {
         ),
         "date": ParamDefinition("date", ParamType.DATE, _date("date"), "When the document was created"),
         "type": ParamDefinition("type", ParamType.TOKEN, _concept("type"), "Kind of document (LOINC)"),
+        "category": ParamDefinition("category", ParamType.TOKEN, _concept("category"), "Categorization of document"),
+        "status": ParamDefinition(
+            "status", ParamType.TOKEN, _code("status"), "current | superseded | entered-in-error"
+        ),
+        "period": ParamDefinition(
+            "period",
+            ParamType.DATE,
+            lambda r: _period("period")(r.get("context") or {}),
+            "Time of service that is being documented",
+        ),
     },
     "Encounter": {
         "patient": _patient_ref("subject"),

@@ -2,6 +2,7 @@
 
 "No known allergy" records (the SNOMED situations our mappers emit) become the C-CDA
 negated Allergy - Intolerance Observation, not an allergy to a substance called "NKA".
+Records entered in error or refuted are not allergies and are left out.
 """
 
 from __future__ import annotations
@@ -9,23 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gateway.ccd.codes import ACT_CLASS_OID, ACT_CODE_OID, ALLERGIES, SNOMED_OID
-from gateway.ccd.datatypes import (
-    JSON,
-    Element,
-    cd,
-    coded,
-    concept_text,
-    el,
-    ivl_ts,
-    period_of,
-    stable_ii,
-    template,
-    ts,
-)
+from gateway.ccd.context import RenderContext
+from gateway.ccd.datatypes import JSON, Element, cd, coded, concept_text, el, period_of, template, ts
 from gateway.ccd.narrative import Cell, CellValue, table
 from gateway.ccd.sections.base import entry, section
 
 SNOMED = "http://snomed.info/sct"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 # No-known-allergy situations -> the propensity the negated observation denies.
 _NONE_KNOWN = {
     "716186003": ("419199007", "Allergy to substance (disorder)"),
@@ -33,6 +24,7 @@ _NONE_KNOWN = {
     "429625007": ("414285001", "Allergy to food (disorder)"),
     "428607008": ("426232007", "Environmental allergy (disorder)"),
 }
+# (type, category) -> propensity; a record without a type says neither allergy nor intolerance.
 _PROPENSITY = {
     ("allergy", "medication"): ("416098002", "Allergy to drug (disorder)"),
     ("intolerance", "medication"): ("59037007", "Drug intolerance (disorder)"),
@@ -48,49 +40,54 @@ _SEVERITY = {
     "moderate": ("6736007", "Moderate (severity modifier) (qualifier value)"),
     "severe": ("24484000", "Severe (severity modifier) (qualifier value)"),
 }
+_NOT_ALLERGIES = {"entered-in-error", "refuted"}
 
 
-def allergies_section(allergies: Sequence[JSON]) -> Element:
+def kept_allergies(allergies: Sequence[JSON]) -> list[JSON]:
+    return [a for a in allergies if _code(a.get("verificationStatus")) not in _NOT_ALLERGIES]
+
+
+def allergies_section(allergies: Sequence[JSON], ctx: RenderContext) -> Element:
+    kept = kept_allergies(allergies)
+    if not kept:
+        return section(ALLERGIES, None, [])
     rows: list[list[CellValue]] = []
     entries: list[Element] = []
-    for n, allergy in enumerate(allergies, 1):
+    for n, allergy in enumerate(kept, 1):
         ref = f"allergy-{n}"
-        reactions = allergy.get("reaction", [])
         manifestations = [
-            (m, f"{ref}-reaction-{i}-{j}")
-            for i, reaction in enumerate(reactions, 1)
+            (m, f"{ref}-reaction-{i}-{j}", reaction)
+            for i, reaction in enumerate(allergy.get("reaction", []), 1)
             for j, m in enumerate(reaction.get("manifestation", []), 1)
         ]
-        severities = sorted({r["severity"] for r in reactions if r.get("severity")})
+        severities = sorted({r["severity"] for r in allergy.get("reaction", []) if r.get("severity")})
+        onset, _ = period_of(allergy, "onsetPeriod", "onsetDateTime")
         rows.append(
             [
                 Cell(concept_text(allergy.get("code")) or "Unspecified substance", ref),
                 _kind_text(allergy),
-                [Cell(concept_text(m) or "Unspecified reaction", mref) for m, mref in manifestations],
+                [Cell(concept_text(m) or "Unspecified reaction", mref) for m, mref, _ in manifestations],
                 ", ".join(severities),
                 _status(allergy).capitalize(),
-                _onset_text(allergy),
+                ctx.when(onset) or str(allergy.get("onsetString") or ""),
             ]
         )
-        entries.append(entry(_concern(allergy, ref, manifestations)))
-    if not allergies:
-        return section(ALLERGIES, None, [])
+        entries.append(entry(_concern(allergy, ref, manifestations, ctx)))
     return section(ALLERGIES, table(["Substance", "Type", "Reaction", "Severity", "Status", "Onset"], rows), entries)
 
 
+def _code(concept: JSON | None) -> str:
+    codes = [c.get("code") for c in (concept or {}).get("coding", []) if c.get("code")]
+    return str(codes[0]) if codes else ""
+
+
 def _status(allergy: JSON) -> str:
-    codes = [c.get("code") for c in (allergy.get("clinicalStatus") or {}).get("coding", [])]
-    return str(codes[0]) if codes and codes[0] else "active"
+    return _code(allergy.get("clinicalStatus")) or "unknown"
 
 
 def _kind_text(allergy: JSON) -> str:
     parts = [*allergy.get("category", []), allergy.get("type") or ""]
     return " ".join(p for p in parts if p).capitalize()
-
-
-def _onset_text(allergy: JSON) -> str:
-    start, _ = period_of(allergy, "onsetPeriod", "onsetDateTime")
-    return start or str(allergy.get("onsetString") or "")
 
 
 def _none_known(allergy: JSON) -> tuple[str, str] | None:
@@ -100,45 +97,52 @@ def _none_known(allergy: JSON) -> tuple[str, str] | None:
     return None
 
 
-def _concern(allergy: JSON, ref: str, manifestations: list[tuple[JSON, str]]) -> Element:
-    active = _status(allergy) == "active"
-    start, end = period_of(allergy, "onsetPeriod", "onsetDateTime")
+def _concern(allergy: JSON, ref: str, manifestations: list[tuple[JSON, str, JSON]], ctx: RenderContext) -> Element:
+    # A concern is closed only when the allergy is known to be over; "unknown" stays open.
+    closed = _status(allergy) in ("inactive", "resolved")
+    onset, _ = period_of(allergy, "onsetPeriod", "onsetDateTime")
     act = el("act", {"classCode": "ACT", "moodCode": "EVN"})
     act.extend(template("2.16.840.1.113883.10.20.22.4.30", "2015-08-01"))
-    act.append(stable_ii("AllergyIntolerance", allergy.get("id", ref), "concern"))
+    act.append(ctx.entry_id("AllergyIntolerance", allergy.get("id", ref), "concern"))
     act.append(coded("CONC", ACT_CLASS_OID, "Concern"))
-    act.append(el("statusCode", {"code": "active" if active else "completed"}))
-    concern_time = el("effectiveTime", None, ts(allergy.get("recordedDate") or start, "low"))
-    if not active:
+    act.append(el("statusCode", {"code": "completed" if closed else "active"}))
+    concern_time = el("effectiveTime", None, ts(allergy.get("recordedDate") or onset, "low"))
+    if closed:
         concern_time.append(el("high", {"nullFlavor": "UNK"}))
     act.append(concern_time)
-    act.append(el("entryRelationship", {"typeCode": "SUBJ"}, _observation(allergy, ref, manifestations, start, end)))
+    act.append(el("entryRelationship", {"typeCode": "SUBJ"}, _observation(allergy, ref, manifestations, closed, ctx)))
     return act
 
 
 def _observation(
-    allergy: JSON, ref: str, manifestations: list[tuple[JSON, str]], start: str | None, end: str | None
+    allergy: JSON, ref: str, manifestations: list[tuple[JSON, str, JSON]], closed: bool, ctx: RenderContext
 ) -> Element:
     none_known = _none_known(allergy)
     obs = el("observation", {"classCode": "OBS", "moodCode": "EVN", "negationInd": "true" if none_known else None})
     obs.extend(template("2.16.840.1.113883.10.20.22.4.7", "2014-06-09"))
-    obs.append(stable_ii("AllergyIntolerance", allergy.get("id", ref)))
+    obs.append(ctx.entry_id("AllergyIntolerance", allergy.get("id", ref)))
     obs.append(coded("ASSERTION", ACT_CODE_OID))
     obs.append(el("text", None, el("reference", {"value": f"#{ref}"})))
     obs.append(el("statusCode", {"code": "completed"}))
-    obs.append(ivl_ts(start, end))
+    # When the allergy began; FHIR records no end, so a resolved one ends at an unknown time.
+    onset, _ = period_of(allergy, "onsetPeriod", "onsetDateTime")
+    time = el("effectiveTime", None, ts(onset, "low"))
+    if closed:
+        time.append(el("high", {"nullFlavor": "UNK"}))
+    obs.append(time)
     if none_known:
-        obs.append(coded(*none_known[:1], SNOMED_OID, none_known[1], tag="value", xsi_type="CD"))
+        obs.append(coded(none_known[0], SNOMED_OID, none_known[1], tag="value", xsi_type="CD"))
         substance = el("code", {"nullFlavor": "NA"})
     else:
+        kind = allergy.get("type")
         category = (allergy.get("category") or [""])[0]
-        kind = (
-            _PROPENSITY.get((allergy.get("type") or "allergy", category))
-            or _PROPENSITY.get((allergy.get("type") or "allergy", ""))
-            or _UNSPECIFIED
+        propensity = (
+            (_PROPENSITY.get((kind, category)) or _PROPENSITY[(kind, "")])
+            if kind in ("allergy", "intolerance")
+            else _UNSPECIFIED
         )
-        obs.append(coded(kind[0], SNOMED_OID, kind[1], tag="value", xsi_type="CD"))
-        substance = cd(allergy.get("code"), reference=ref, prefer=("http://www.nlm.nih.gov/research/umls/rxnorm",))
+        obs.append(coded(propensity[0], SNOMED_OID, propensity[1], tag="value", xsi_type="CD"))
+        substance = cd(allergy.get("code"), reference=ref, prefer=(RXNORM, SNOMED))
     obs.append(
         el(
             "participant",
@@ -146,31 +150,21 @@ def _observation(
             el("participantRole", {"classCode": "MANU"}, el("playingEntity", {"classCode": "MMAT"}, substance)),
         )
     )
-    for manifestation, mref in manifestations:
-        reaction = _reaction_of(allergy, manifestation)
-        obs.append(
-            el(
-                "entryRelationship",
-                {"typeCode": "MFST", "inversionInd": "true"},
-                _reaction(manifestation, mref, reaction),
-            )
-        )
+    for manifestation, mref, reaction in manifestations:
+        observed = _reaction(allergy, manifestation, mref, reaction, ctx)
+        obs.append(el("entryRelationship", {"typeCode": "MFST", "inversionInd": "true"}, observed))
     return obs
 
 
-def _reaction_of(allergy: JSON, manifestation: JSON) -> JSON:
-    return next(r for r in allergy.get("reaction", []) if any(m is manifestation for m in r.get("manifestation", [])))
-
-
-def _reaction(manifestation: JSON, ref: str, reaction: JSON) -> Element:
+def _reaction(allergy: JSON, manifestation: JSON, ref: str, reaction: JSON, ctx: RenderContext) -> Element:
     obs = el("observation", {"classCode": "OBS", "moodCode": "EVN"})
     obs.extend(template("2.16.840.1.113883.10.20.22.4.9", "2014-06-09"))
-    obs.append(stable_ii("reaction", ref, concept_text(manifestation)))
+    obs.append(ctx.entry_id("AllergyIntolerance", allergy.get("id", ""), ref))
     obs.append(coded("ASSERTION", ACT_CODE_OID))
     obs.append(el("text", None, el("reference", {"value": f"#{ref}"})))
     obs.append(el("statusCode", {"code": "completed"}))
     if reaction.get("onset"):
-        obs.append(ivl_ts(reaction["onset"], None))
+        obs.append(el("effectiveTime", None, ts(reaction["onset"], "low")))
     obs.append(cd(manifestation, "value", xsi_type="CD", reference=ref, prefer=(SNOMED,)))
     severity = _SEVERITY.get(reaction.get("severity") or "")
     if severity:

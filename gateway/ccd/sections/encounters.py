@@ -1,42 +1,97 @@
-"""Encounters (46240-8): one Encounter Activity per Encounter, with its reason as an
-Indication where the encounter gives one."""
+"""Encounters (46240-8) and Plan of Treatment (18776-5), from Encounter resources.
+
+Encounters lists visits that took place or are taking place, as Encounter Activities with
+their reason as an Indication. A planned visit has not happened: it is a Planned Encounter
+(moodCode INT) in the Plan of Treatment. Cancelled visits and records entered in error
+describe no care and are left out.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gateway.ccd.codes import ENCOUNTERS, SNOMED_OID
-from gateway.ccd.datatypes import JSON, Element, cd, coded, concept_text, el, ivl_ts, stable_ii, template
+from gateway.ccd.codes import ENCOUNTERS, PLAN_OF_TREATMENT, SNOMED_OID
+from gateway.ccd.context import RenderContext
+from gateway.ccd.datatypes import JSON, Element, cd, coded, concept_text, el, ivl_ts, template
 from gateway.ccd.narrative import Cell, CellValue, table
 from gateway.ccd.sections.base import entry, section
 
 CPT = "http://www.ama-assn.org/go/cpt"
 SNOMED = "http://snomed.info/sct"
+HAPPENED = frozenset({"finished", "in-progress", "arrived", "triaged", "onleave", "unknown"})
+PLANNED = frozenset({"planned"})
 
 
-def encounters_section(encounters: Sequence[JSON]) -> Element:
-    if not encounters:
+def took_place(encounters: Sequence[JSON]) -> list[JSON]:
+    return [e for e in encounters if e.get("status") in HAPPENED]
+
+
+def planned(encounters: Sequence[JSON]) -> list[JSON]:
+    return [e for e in encounters if e.get("status") in PLANNED]
+
+
+def encounters_section(encounters: Sequence[JSON], ctx: RenderContext) -> Element:
+    kept = took_place(encounters)
+    if not kept:
         return section(ENCOUNTERS, None, [])
     rows: list[list[CellValue]] = []
     entries: list[Element] = []
-    for n, encounter in enumerate(encounters, 1):
+    for n, encounter in enumerate(kept, 1):
         ref = f"encounter-{n}"
         period = encounter.get("period") or {}
         reasons = [(r, f"{ref}-reason-{i}") for i, r in enumerate(encounter.get("reasonCode", []), 1)]
         rows.append(
             [
                 Cell(_type_text(encounter), ref),
-                str(encounter.get("status") or "").capitalize(),
-                period.get("start") or "",
-                period.get("end") or "",
-                ", ".join(p.get("individual", {}).get("display", "") for p in encounter.get("participant", [])),
-                ", ".join(loc.get("location", {}).get("display", "") for loc in encounter.get("location", [])),
+                str(encounter.get("status") or "").replace("-", " ").capitalize(),
+                ctx.when(period.get("start")),
+                ctx.when(period.get("end")),
+                _performers(encounter),
+                _locations(encounter),
                 [Cell(concept_text(r), rref) for r, rref in reasons],
             ]
         )
-        entries.append(entry(_activity(encounter, ref, reasons)))
+        entries.append(entry(_activity(encounter, ref, reasons, ctx)))
     headers = ["Encounter", "Status", "Start", "End", "Performer", "Location", "Reason"]
     return section(ENCOUNTERS, table(headers, rows), entries)
+
+
+def plan_of_treatment_section(encounters: Sequence[JSON], ctx: RenderContext) -> Element:
+    kept = planned(encounters)
+    if not kept:
+        return section(PLAN_OF_TREATMENT, None, [])
+    rows: list[list[CellValue]] = []
+    entries: list[Element] = []
+    for n, encounter in enumerate(kept, 1):
+        ref = f"planned-encounter-{n}"
+        period = encounter.get("period") or {}
+        rows.append(
+            [
+                Cell(_type_text(encounter), ref),
+                "Planned visit",
+                ctx.when(period.get("start")),
+                _performers(encounter),
+                _locations(encounter),
+            ]
+        )
+        visit = el("encounter", {"classCode": "ENC", "moodCode": "INT"})
+        visit.extend(template("2.16.840.1.113883.10.20.22.4.40", "2014-06-09"))
+        visit.append(ctx.entry_id("Encounter", encounter.get("id", ref)))
+        visit.append(cd(_concept(encounter), reference=ref, prefer=(CPT, SNOMED)))
+        visit.append(el("text", None, el("reference", {"value": f"#{ref}"})))
+        visit.append(el("statusCode", {"code": "active"}))
+        visit.append(ivl_ts(period.get("start"), period.get("end")))
+        entries.append(entry(visit))
+    headers = ["Planned", "Kind", "When", "Performer", "Location"]
+    return section(PLAN_OF_TREATMENT, table(headers, rows), entries)
+
+
+def _performers(encounter: JSON) -> str:
+    return ", ".join(p.get("individual", {}).get("display", "") for p in encounter.get("participant", []))
+
+
+def _locations(encounter: JSON) -> str:
+    return ", ".join(loc.get("location", {}).get("display", "") for loc in encounter.get("location", []))
 
 
 def _type_text(encounter: JSON) -> str:
@@ -45,19 +100,23 @@ def _type_text(encounter: JSON) -> str:
     return ", ".join(t for t in types if t) or str(klass) or "Encounter"
 
 
-def _activity(encounter: JSON, ref: str, reasons: list[tuple[JSON, str]]) -> Element:
+def _concept(encounter: JSON) -> JSON:
+    first: JSON | None = (encounter.get("type") or [None])[0]
+    return first or {"text": _type_text(encounter)}
+
+
+def _activity(encounter: JSON, ref: str, reasons: list[tuple[JSON, str]], ctx: RenderContext) -> Element:
     period = encounter.get("period") or {}
     activity = el("encounter", {"classCode": "ENC", "moodCode": "EVN"})
     activity.extend(template("2.16.840.1.113883.10.20.22.4.49", "2015-08-01"))
-    activity.append(stable_ii("Encounter", encounter.get("id", ref)))
-    concept = (encounter.get("type") or [None])[0] or {"text": _type_text(encounter)}
-    activity.append(cd(concept, reference=ref, prefer=(CPT, SNOMED)))
+    activity.append(ctx.entry_id("Encounter", encounter.get("id", ref)))
+    activity.append(cd(_concept(encounter), reference=ref, prefer=(CPT, SNOMED)))
     activity.append(el("text", None, el("reference", {"value": f"#{ref}"})))
     activity.append(ivl_ts(period.get("start"), period.get("end")))
     for reason, rref in reasons:
         indication = el("observation", {"classCode": "OBS", "moodCode": "EVN"})
         indication.extend(template("2.16.840.1.113883.10.20.22.4.19", "2014-06-09"))
-        indication.append(stable_ii("Encounter", encounter.get("id", ref), "reason", rref))
+        indication.append(ctx.entry_id("Encounter", encounter.get("id", ref), rref))
         indication.append(coded("404684003", SNOMED_OID, "Clinical finding (finding)"))
         indication.append(el("text", None, el("reference", {"value": f"#{rref}"})))
         indication.append(el("statusCode", {"code": "completed"}))

@@ -1,56 +1,77 @@
 """Medications (10160-0): one Medication Activity per MedicationStatement (EVN: taken) or
-MedicationRequest (INT: ordered), its product coded in RxNorm where we have it."""
+MedicationRequest (INT: ordered), its product coded in RxNorm where we have it.
+
+A statement that the medication was not taken is the activity negated; records entered in
+error are left out. FHIR's "unknown" and "intended" have no ActStatus: the narrative says
+what FHIR says and the statusCode is left unknown rather than invented.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gateway.ccd.codes import MEDICATIONS
-from gateway.ccd.datatypes import JSON, Element, cd, concept_text, el, ivl_ts, period_of, stable_ii, template
+from gateway.ccd.codes import MEDICATIONS, XSI
+from gateway.ccd.context import RenderContext
+from gateway.ccd.datatypes import JSON, Element, cd, concept_text, el, ivl_ts, period_of, template
 from gateway.ccd.narrative import Cell, CellValue, table
 from gateway.ccd.sections.base import entry, section
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
-# FHIR medication status -> ActStatus. "unknown" and "intended" have no ActStatus: the
-# narrative says what FHIR says, and the statusCode is left unknown rather than invented.
+UCUM = "http://unitsofmeasure.org"
 _STATUS = {
     "active": "active",
     "completed": "completed",
     "stopped": "aborted",
     "on-hold": "suspended",
     "cancelled": "cancelled",
-    "entered-in-error": "nullified",
-    "not-taken": "cancelled",
     "draft": "new",
+    "not-taken": "completed",  # with negationInd: it is known not to have been taken
 }
 
 
-def medications_section(medications: Sequence[JSON]) -> Element:
-    if not medications:
+def kept_medications(medications: Sequence[JSON]) -> list[JSON]:
+    return [m for m in medications if m.get("status") != "entered-in-error"]
+
+
+def medications_section(medications: Sequence[JSON], ctx: RenderContext) -> Element:
+    kept = kept_medications(medications)
+    if not kept:
         return section(MEDICATIONS, None, [])
     rows: list[list[CellValue]] = []
     entries: list[Element] = []
-    for n, medication in enumerate(medications, 1):
+    for n, medication in enumerate(kept, 1):
         ref = f"medication-{n}"
-        start, end = period_of(medication, "effectivePeriod", "effectiveDateTime", "authoredOn")
+        start, end = _period(medication)
+        directions = "; ".join(d["text"] for d in _dosages(medication) if d.get("text"))
         rows.append(
             [
                 Cell(_product_text(medication) or "Unspecified medication", ref),
-                Cell(
-                    "; ".join(
-                        d.get("text", "")
-                        for d in medication.get("dosage", medication.get("dosageInstruction", []))
-                        if d.get("text")
-                    ),
-                    f"{ref}-sig",
-                ),
-                str(medication.get("status") or "").capitalize(),
-                start or "",
-                end or "",
+                Cell(directions or "No directions recorded", f"{ref}-sig"),
+                _status_text(medication),
+                ctx.when(start),
+                ctx.when(end),
             ]
         )
-        entries.append(entry(_activity(medication, ref, start, end)))
+        entries.append(entry(_activity(medication, ref, start, end, ctx)))
     return section(MEDICATIONS, table(["Medication", "Directions", "Status", "Start", "End"], rows), entries)
+
+
+def _period(medication: JSON) -> tuple[str | None, str | None]:
+    if medication.get("resourceType") == "MedicationRequest":
+        bounds = ((medication.get("dispenseRequest") or {}).get("validityPeriod")) or {}
+        return bounds.get("start") or medication.get("authoredOn"), bounds.get("end")
+    return period_of(medication, "effectivePeriod", "effectiveDateTime")
+
+
+def _dosages(medication: JSON) -> list[JSON]:
+    return list(medication.get("dosage", medication.get("dosageInstruction", [])))
+
+
+def _status_text(medication: JSON) -> str:
+    status = str(medication.get("status") or "").replace("-", " ").capitalize()
+    if medication.get("resourceType") == "MedicationRequest":
+        return f"{status} ({medication.get('intent') or 'order'})"
+    return status
 
 
 def _product_text(medication: JSON) -> str:
@@ -60,15 +81,20 @@ def _product_text(medication: JSON) -> str:
     return str((medication.get("medicationReference") or {}).get("display") or "")
 
 
-def _activity(medication: JSON, ref: str, start: str | None, end: str | None) -> Element:
+def _activity(medication: JSON, ref: str, start: str | None, end: str | None, ctx: RenderContext) -> Element:
     mood = "INT" if medication.get("resourceType") == "MedicationRequest" else "EVN"
-    activity = el("substanceAdministration", {"classCode": "SBADM", "moodCode": mood})
+    negated = medication.get("status") == "not-taken"
+    activity = el(
+        "substanceAdministration", {"classCode": "SBADM", "moodCode": mood, "negationInd": "true" if negated else None}
+    )
     activity.extend(template("2.16.840.1.113883.10.20.22.4.16", "2014-06-09"))
-    activity.append(stable_ii(str(medication.get("resourceType")), medication.get("id", ref)))
+    activity.append(ctx.entry_id(str(medication.get("resourceType")), medication.get("id", ref)))
     activity.append(el("text", None, el("reference", {"value": f"#{ref}-sig"})))
     status = _STATUS.get(str(medication.get("status")))
     activity.append(el("statusCode", {"code": status} if status else {"nullFlavor": "UNK"}))
-    activity.append(_with_type(ivl_ts(start, end), "IVL_TS"))
+    period = ivl_ts(start, end)
+    period.set(f"{{{XSI}}}type", "IVL_TS")
+    activity.append(period)
     activity.append(_dose(medication))
     product = el("manufacturedProduct", {"classCode": "MANU"})
     product.extend(template("2.16.840.1.113883.10.20.22.4.23", "2014-06-09"))
@@ -79,17 +105,11 @@ def _activity(medication: JSON, ref: str, start: str | None, end: str | None) ->
 
 
 def _dose(medication: JSON) -> Element:
-    """The dose per administration when the vendor gave it as a quantity; else unknown (the
-    directions' text is in the narrative)."""
-    for dosage in medication.get("dosage", medication.get("dosageInstruction", [])):
+    """The dose per administration when the vendor gave it as a UCUM quantity; else unknown
+    (the directions' text is in the narrative)."""
+    for dosage in _dosages(medication):
         for rate in dosage.get("doseAndRate", []):
-            quantity = rate.get("doseQuantity")
-            if quantity and quantity.get("value") is not None:
-                unit = quantity.get("code") if quantity.get("system") == "http://unitsofmeasure.org" else None
-                return el("doseQuantity", {"value": str(quantity["value"]), "unit": unit})
+            quantity = rate.get("doseQuantity") or {}
+            if quantity.get("value") is not None and quantity.get("system") == UCUM and quantity.get("code"):
+                return el("doseQuantity", {"value": str(quantity["value"]), "unit": quantity["code"]})
     return el("doseQuantity", {"nullFlavor": "UNK"})
-
-
-def _with_type(node: Element, xsi_type: str) -> Element:
-    node.set("{http://www.w3.org/2001/XMLSchema-instance}type", xsi_type)
-    return node

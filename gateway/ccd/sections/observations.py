@@ -2,7 +2,9 @@
 
 Every Observation lands in exactly one of them by its category: vital-signs, social-history,
 and everything else (laboratory, imaging, uncategorised...) in Results, so none is lost.
-Panels with components (blood pressure) contribute one CDA observation per component.
+Panels with components (blood pressure) contribute one CDA observation per component, a
+component the vendor could not measure included with its reason. Observations cancelled or
+entered in error were never made and are left out.
 """
 
 from __future__ import annotations
@@ -10,13 +12,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gateway.ccd.codes import GENDER_OID, LOINC_OID, RESULTS, SNOMED_OID, SOCIAL_HISTORY, VITAL_SIGNS
-from gateway.ccd.datatypes import JSON, Element, cd, coded, concept_text, el, pq, stable_ii, template, ts
+from gateway.ccd.context import RenderContext
+from gateway.ccd.datatypes import JSON, Element, cd, coded, concept_text, el, pq, template, ts, ucum_unit
 from gateway.ccd.narrative import Cell, CellValue, table
 from gateway.ccd.sections.base import entry, section
 
 LOINC = "http://loinc.org"
 BIRTH_SEX = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex"
-_RESULT_STATUS = {"final": "completed", "amended": "completed", "corrected": "completed", "preliminary": "active"}
+_NOT_MADE = {"cancelled", "entered-in-error"}
+# FHIR observation status -> Result Status (ActStatus); "unknown" has none and stays unknown.
+_RESULT_STATUS = {
+    "final": "completed",
+    "amended": "completed",
+    "corrected": "completed",
+    "preliminary": "active",
+    "registered": "active",
+}
 
 
 def category_of(observation: JSON) -> str:
@@ -27,9 +38,13 @@ def category_of(observation: JSON) -> str:
     return "results"
 
 
+def kept_observations(observations: Sequence[JSON], kind: str) -> list[JSON]:
+    return [o for o in observations if o.get("status") not in _NOT_MADE and category_of(o) == kind]
+
+
 def _measured(observation: JSON) -> list[tuple[JSON, JSON]]:
     """(code, value holder) pairs: the observation itself, or each component of a panel."""
-    components = [c for c in observation.get("component", []) if _has_value(c)]
+    components = [c for c in observation.get("component", []) if _has_value(c) or c.get("dataAbsentReason")]
     if components:
         return [(c.get("code") or {}, c) for c in components]
     return [(observation.get("code") or {}, observation)]
@@ -50,28 +65,64 @@ def _value_text(holder: JSON) -> str:
         return f"{q.get('value', '')} {q.get('unit') or q.get('code') or ''}".strip()
     if "valueCodeableConcept" in holder:
         return concept_text(holder["valueCodeableConcept"])
-    for key in ("valueString", "valueBoolean", "valueInteger", "valueDateTime"):
+    if "valueRange" in holder:
+        low, high = (holder["valueRange"].get(k) or {} for k in ("low", "high"))
+        return f"{_value_text({'valueQuantity': low})}–{_value_text({'valueQuantity': high})}"
+    for key in ("valueString", "valueBoolean", "valueInteger", "valueDateTime", "valueTime"):
         if key in holder:
-            return str(holder[key])
+            return str(holder[key]).lower() if key == "valueBoolean" else str(holder[key])
     reason = concept_text(holder.get("dataAbsentReason"))
-    return f"({reason})" if reason else ""
+    return f"No value ({reason.lower()})" if reason else ""
 
 
-def _value(holder: JSON, ref: str) -> Element:
+def _value(holder: JSON) -> Element:
     if "valueQuantity" in holder:
         return pq(holder["valueQuantity"])
     if "valueCodeableConcept" in holder:
         return cd(holder["valueCodeableConcept"], "value", xsi_type="CD")
-    if "valueString" in holder:
-        return el("value", {"xsi:type": "ST"}, text=str(holder["valueString"]))
+    if "valueInteger" in holder:
+        return el("value", {"xsi:type": "INT", "value": str(holder["valueInteger"])})
+    if "valueBoolean" in holder:
+        return el("value", {"xsi:type": "BL", "value": str(bool(holder["valueBoolean"])).lower()})
+    if not _has_value(holder):
+        return pq({})  # not measured: the dataAbsentReason is in the narrative
     return el("value", {"xsi:type": "ST"}, text=_value_text(holder) or None)
+
+
+def _interpretation(holder: JSON) -> list[Element]:
+    return [cd(i, "interpretationCode") for i in holder.get("interpretation", [])]
+
+
+def _range_text(holder: JSON) -> str:
+    texts = []
+    for bounds in holder.get("referenceRange", []):
+        if bounds.get("text"):
+            texts.append(str(bounds["text"]))
+        else:
+            low, high = (_value_text({"valueQuantity": bounds[k]}) if bounds.get(k) else "" for k in ("low", "high"))
+            texts.append(f"{low}–{high}" if low and high else f"≥ {low}" if low else f"≤ {high}" if high else "")
+    return "; ".join(t for t in texts if t)
+
+
+def _range_value(bounds: JSON) -> Element:
+    """IVL_PQ of a reference range's UCUM bounds; a range given only as text is OTH."""
+    value = el("value", {"xsi:type": "IVL_PQ"})
+    for key in ("low", "high"):
+        quantity = bounds.get(key) or {}
+        unit = ucum_unit(quantity)
+        if quantity.get("value") is None or unit is None:
+            continue
+        value.append(el(key, {"value": str(quantity["value"]), "unit": unit}))
+    if not len(value):
+        value.set("nullFlavor", "OTH")
+    return value
 
 
 # --- vital signs ------------------------------------------------------------------------
 
 
-def vital_signs_section(observations: Sequence[JSON]) -> Element:
-    vitals = [o for o in observations if category_of(o) == "vital-signs"]
+def vital_signs_section(observations: Sequence[JSON], ctx: RenderContext) -> Element:
+    vitals = kept_observations(observations, "vital-signs")
     if not vitals:
         return section(VITAL_SIGNS, None, [])
     rows: list[list[CellValue]] = []
@@ -79,7 +130,7 @@ def vital_signs_section(observations: Sequence[JSON]) -> Element:
     for n, observation in enumerate(vitals, 1):
         organizer = el("organizer", {"classCode": "CLUSTER", "moodCode": "EVN"})
         organizer.extend(template("2.16.840.1.113883.10.20.22.4.26", "2015-08-01"))
-        organizer.append(stable_ii("Observation", observation.get("id", str(n)), "organizer"))
+        organizer.append(ctx.entry_id("Observation", observation.get("id", str(n)), "organizer"))
         code = coded("46680005", SNOMED_OID, "Vital signs")
         code.append(
             coded(
@@ -95,81 +146,101 @@ def vital_signs_section(observations: Sequence[JSON]) -> Element:
         organizer.append(ts(when))
         for m, (code_concept, holder) in enumerate(_measured(observation), 1):
             ref = f"vital-{n}-{m}"
-            rows.append([Cell(concept_text(code_concept), f"{ref}-name"), Cell(_value_text(holder), ref), when or ""])
-            organizer.append(el("component", None, _vital(observation, code_concept, holder, ref, when)))
+            rows.append(
+                [Cell(concept_text(code_concept), f"{ref}-name"), Cell(_value_text(holder), ref), ctx.when(when)]
+            )
+            organizer.append(el("component", None, _vital(observation, code_concept, holder, ref, when, ctx)))
         entries.append(entry(organizer))
     return section(VITAL_SIGNS, table(["Vital sign", "Value", "Date"], rows), entries)
 
 
-def _vital(observation: JSON, code: JSON, holder: JSON, ref: str, when: str | None) -> Element:
+def _vital(observation: JSON, code: JSON, holder: JSON, ref: str, when: str | None, ctx: RenderContext) -> Element:
     obs = el("observation", {"classCode": "OBS", "moodCode": "EVN"})
     obs.extend(template("2.16.840.1.113883.10.20.22.4.27", "2014-06-09"))
-    obs.append(stable_ii("Observation", observation.get("id", ref), concept_text(code)))
+    obs.append(ctx.entry_id("Observation", observation.get("id", ref), concept_text(code)))
     obs.append(cd(code, prefer=(LOINC,), reference=f"{ref}-name"))
     obs.append(el("text", None, el("reference", {"value": f"#{ref}"})))
-    obs.append(el("statusCode", {"code": "completed"}))
+    obs.append(el("statusCode", {"code": "completed"}))  # C-CDA fixes it: a vital sign was measured
     obs.append(ts(when))
-    obs.append(_value(holder, ref))
+    obs.append(_value(holder))
+    obs.extend(_interpretation(holder))
     return obs
 
 
 # --- results ----------------------------------------------------------------------------
 
 
-def results_section(observations: Sequence[JSON]) -> Element:
-    results = [o for o in observations if category_of(o) == "results"]
+def results_section(observations: Sequence[JSON], ctx: RenderContext) -> Element:
+    results = kept_observations(observations, "results")
     if not results:
         return section(RESULTS, None, [])
     rows: list[list[CellValue]] = []
     entries: list[Element] = []
     for n, observation in enumerate(results, 1):
-        status = _RESULT_STATUS.get(str(observation.get("status")), "completed")
+        status = _RESULT_STATUS.get(str(observation.get("status")))
+        status_attrs: dict[str, str | None] = {"code": status} if status else {"nullFlavor": "UNK"}
         when = _effective(observation)
         organizer = el("organizer", {"classCode": "CLUSTER", "moodCode": "EVN"})
         organizer.extend(template("2.16.840.1.113883.10.20.22.4.1", "2015-08-01"))
-        organizer.append(stable_ii("Observation", observation.get("id", str(n)), "organizer"))
+        organizer.append(ctx.entry_id("Observation", observation.get("id", str(n)), "organizer"))
         organizer.append(cd(observation.get("code"), prefer=(LOINC,), reference=f"result-{n}-name"))
-        organizer.append(el("statusCode", {"code": status}))
+        organizer.append(el("statusCode", status_attrs))
         organizer.append(el("effectiveTime", None, ts(when, "low"), ts(when, "high")))
         for m, (code, holder) in enumerate(_measured(observation), 1):
             ref = f"result-{n}-{m}"
             name_ref = f"result-{n}-name" if m == 1 else f"{ref}-name"
-            rows.append([Cell(concept_text(code), name_ref), Cell(_value_text(holder), ref), when or ""])
+            interpretation = ", ".join(concept_text(i) for i in holder.get("interpretation", []))
+            rows.append(
+                [
+                    Cell(concept_text(code), name_ref),
+                    Cell(_value_text(holder), ref),
+                    interpretation,
+                    _range_text(holder) or _range_text(observation),
+                    str(observation.get("status") or ""),
+                    ctx.when(when),
+                ]
+            )
             obs = el("observation", {"classCode": "OBS", "moodCode": "EVN"})
             obs.extend(template("2.16.840.1.113883.10.20.22.4.2", "2015-08-01"))
-            obs.append(stable_ii("Observation", observation.get("id", ref), concept_text(code)))
+            obs.append(ctx.entry_id("Observation", observation.get("id", ref), concept_text(code)))
             obs.append(cd(code, prefer=(LOINC,), reference=name_ref))
             obs.append(el("text", None, el("reference", {"value": f"#{ref}"})))
-            obs.append(el("statusCode", {"code": status}))
+            obs.append(el("statusCode", status_attrs))
             obs.append(ts(when))
-            obs.append(_value(holder, ref))
+            obs.append(_value(holder))
+            obs.extend(_interpretation(holder))
+            ranged = holder if holder.get("referenceRange") else observation
+            if ranged.get("referenceRange"):
+                observed_range = el("observationRange", None, el("text", text=_range_text(ranged)))
+                observed_range.append(_range_value(ranged["referenceRange"][0]))
+                obs.append(el("referenceRange", None, observed_range))
             organizer.append(el("component", None, obs))
         entries.append(entry(organizer))
-    return section(RESULTS, table(["Test", "Result", "Date"], rows), entries)
+    headers = ["Test", "Result", "Interpretation", "Reference range", "Status", "Date"]
+    return section(RESULTS, table(headers, rows), entries)
 
 
 # --- social history ---------------------------------------------------------------------
 
 
-def social_history_section(patient: JSON, observations: Sequence[JSON]) -> Element:
+def social_history_section(patient: JSON, observations: Sequence[JSON], ctx: RenderContext) -> Element:
     rows: list[list[CellValue]] = []
     entries: list[Element] = []
     birth_sex = next((e.get("valueCode") for e in patient.get("extension", []) if e.get("url") == BIRTH_SEX), None)
     if birth_sex:
         rows.append(["Sex assigned at birth", Cell(_BIRTH_SEX_TEXT.get(birth_sex, birth_sex), "social-birthsex"), ""])
-        entries.append(entry(_birth_sex(birth_sex)))
-    social = [o for o in observations if category_of(o) == "social-history"]
-    for n, observation in enumerate(social, 1):
+        entries.append(entry(_birth_sex(birth_sex, patient, ctx)))
+    for n, observation in enumerate(kept_observations(observations, "social-history"), 1):
         ref = f"social-{n}"
         when = _effective(observation)
         rows.append(
             [
                 Cell(concept_text(observation.get("code")), f"{ref}-name"),
                 Cell(_value_text(observation), ref),
-                when or "",
+                ctx.when(when),
             ]
         )
-        entries.append(entry(_social(observation, ref, when)))
+        entries.append(entry(_social(observation, ref, when, ctx)))
     if not rows:
         return section(SOCIAL_HISTORY, None, [])
     return section(SOCIAL_HISTORY, table(["Social history", "Value", "Date"], rows), entries)
@@ -178,9 +249,10 @@ def social_history_section(patient: JSON, observations: Sequence[JSON]) -> Eleme
 _BIRTH_SEX_TEXT = {"F": "Female", "M": "Male", "UNK": "Unknown", "OTH": "Other", "ASKU": "Asked but unknown"}
 
 
-def _birth_sex(code: str) -> Element:
+def _birth_sex(code: str, patient: JSON, ctx: RenderContext) -> Element:
     obs = el("observation", {"classCode": "OBS", "moodCode": "EVN"})
     obs.extend(template("2.16.840.1.113883.10.20.22.4.200", "2016-06-01"))
+    obs.append(ctx.entry_id("Patient", str(patient.get("id")), "birthsex"))
     obs.append(coded("76689-9", LOINC_OID, "Sex Assigned At Birth"))
     obs.append(el("text", None, el("reference", {"value": "#social-birthsex"})))
     obs.append(el("statusCode", {"code": "completed"}))
@@ -191,17 +263,17 @@ def _birth_sex(code: str) -> Element:
     return obs
 
 
-def _social(observation: JSON, ref: str, when: str | None) -> Element:
+def _social(observation: JSON, ref: str, when: str | None, ctx: RenderContext) -> Element:
     smoking = any(c.get("code") == "72166-2" for c in (observation.get("code") or {}).get("coding", []))
     obs = el("observation", {"classCode": "OBS", "moodCode": "EVN"})
     if smoking:
         obs.extend(template("2.16.840.1.113883.10.20.22.4.78", "2014-06-09"))
     else:
         obs.extend(template("2.16.840.1.113883.10.20.22.4.38", "2015-08-01"))
-    obs.append(stable_ii("Observation", observation.get("id", ref)))
+    obs.append(ctx.entry_id("Observation", observation.get("id", ref)))
     obs.append(cd(observation.get("code"), prefer=(LOINC,), reference=f"{ref}-name"))
     obs.append(el("text", None, el("reference", {"value": f"#{ref}"})))
     obs.append(el("statusCode", {"code": "completed"}))
     obs.append(ts(when))
-    obs.append(_value(observation, ref))
+    obs.append(_value(observation))
     return obs

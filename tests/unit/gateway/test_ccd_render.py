@@ -9,6 +9,7 @@ UPDATE_GOLDEN=1 rewrites the expectations (then review the diff).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from datetime import datetime
@@ -42,6 +43,7 @@ def request_of(case: Path) -> CcdRequest:
         service_period=tuple(data["service_period"]),  # type: ignore[arg-type]
         encounter=data.get("encounter"),
         sections=frozenset(data["sections"]) if "sections" in data else None,
+        zone="America/Chicago",
         document_id="8F0C1B2A-0000-4000-8000-000000000001",
         set_id="8F0C1B2A-0000-4000-8000-000000000002",
     )
@@ -143,3 +145,49 @@ def test_markup_in_data_is_text_in_xml_and_html() -> None:
     page = lxml.html.document_fromstring(html)
     assert not page.xpath("//script | //img")
     assert "<img src=x onerror=alert(1)> & peanuts" in page.text_content()
+
+
+def test_statuses_decide_what_a_record_means() -> None:
+    """Entered in error, refuted, cancelled and not-done records describe no care and are
+    left out; a planned visit is a plan, not an encounter; 'not taken' is a negation; a
+    problem resolved on an unknown date has ended, one of unknown status has not."""
+    document = etree.fromstring(rendered(GOLDEN / "every_section_and_status.input.json")[0])
+    text = " ".join("".join(document.itertext()).split())
+    for absent in ("Latex", "Wrong drug", "Not a problem", "Lipid panel", "Mistake", "Colonoscopy", "Cancelled visit"):
+        assert absent not in text
+    sections = {s.findtext("v3:title", namespaces=NS): s for s in document.iterfind(".//v3:section", NS)}
+    encounters = sections["Encounters"].findall("v3:entry/v3:encounter", NS)
+    assert [e.get("moodCode") for e in encounters] == ["EVN"]
+    planned = sections["Plan of Treatment"].findall("v3:entry/v3:encounter", NS)
+    assert [e.get("moodCode") for e in planned] == ["INT"]
+
+    administrations = sections["Medications"].findall("v3:entry/v3:substanceAdministration", NS)
+    assert [(a.get("moodCode"), a.get("negationInd")) for a in administrations] == [("INT", None), ("EVN", "true")]
+
+    problems = sections["Problems"].findall("v3:entry/v3:act", NS)
+    by_status = [p.find("v3:statusCode", NS).get("code") for p in problems]
+    assert by_status == ["completed", "active"]  # resolved; unknown status stays open
+    resolved_time = problems[0].find(".//v3:observation/v3:effectiveTime/v3:high", NS)
+    assert resolved_time is not None and resolved_time.get("nullFlavor") == "UNK"
+
+    weight = sections["Vital Signs"].find(".//v3:observation/v3:value", NS)
+    assert weight.get("nullFlavor") == "OTH" and weight.get("value") is None  # no unit we can state
+    assert "150 stone-ish" in text
+
+    lab = sections["Results"].find(".//v3:observation", NS)
+    assert lab.find("v3:interpretationCode", NS).get("code") == "H"
+    assert [b.get("value") for b in lab.iterfind("v3:referenceRange//v3:value/*", NS)] == ["70", "99"]
+    assert "Lactose\ufffd (milk)" in text  # a control character XML cannot hold, replaced
+    assert document.find(".//v3:patient/v3:raceCode", NS).get("code") == "2054-5"
+    assert document.find(".//v3:patient/sdtc:raceCode", {**NS, "sdtc": "urn:hl7-org:sdtc"}).get("code") == "2106-3"
+
+
+def test_entry_ids_are_stable_and_belong_to_the_practice() -> None:
+    case = GOLDEN / "dental_record.input.json"
+    first, again = rendered(case)[0], rendered(case)[0]
+    assert first == again
+    other = dataclasses.replace(request_of(case), custodian=Custodian("Elsewhere", "urn:fhir-gateway:elsewhere"))
+    theirs = etree.fromstring(to_xml(render_ccd(other)))
+    ours = etree.fromstring(first)
+    entry_ids = lambda doc: {i.get("root") for i in doc.iterfind(".//v3:entry//v3:id", NS)}  # noqa: E731
+    assert entry_ids(ours) and not entry_ids(ours) & entry_ids(theirs)
