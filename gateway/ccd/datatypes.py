@@ -131,6 +131,12 @@ def coded(
     return el(tag, {"xsi:type": xsi_type, "code": code, "codeSystem": system_oid, "displayName": display})
 
 
+def first_code(concept: JSON | None) -> str:
+    """The first code of a CodeableConcept ("" if none): for status concepts of one system."""
+    codes = [c.get("code") for c in (concept or {}).get("coding", []) if c.get("code")]
+    return str(codes[0]) if codes else ""
+
+
 def concept_text(concept: JSON | None) -> str:
     if not concept:
         return ""

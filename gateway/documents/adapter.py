@@ -5,7 +5,7 @@ search (with the gateway's filtering, paging and signed tokens), `$everything` a
 CapabilityStatement see one `DocumentReference` type and one `Binary` type per tenant.
 Ids starting `ccd-` are generated (`gateway.documents.ids`); every other id is the vendor's.
 A `DocumentReference` search lists the generated documents first (the patient's CCD, then
-one per encounter), then the vendor's own documents, if it has any (Nextech's encounter CCDs).
+one per encounter), then the vendor's own documents, if it has any.
 """
 
 from __future__ import annotations

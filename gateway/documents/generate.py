@@ -81,12 +81,13 @@ async def render_patient_ccd(
 ) -> Rendered:
     patient = await source.adapter.read("Patient", patient_id)
     resources = await patient_record(source, patient, start, end)
+    created = now(source)
     request = CcdRequest(
         patient=patient,
         resources=resources,
         custodian=source.custodian,
-        created=now(source),
-        service_period=(start or _earliest(resources), end or now(source).isoformat()),
+        created=created,
+        service_period=(start or _earliest(resources), end or created.isoformat()),
         sections=sections,
         zone=source.zone,
         software_version=source.software_version,

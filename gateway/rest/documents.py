@@ -222,7 +222,8 @@ def _matches_type(document: dict[str, Any], token: str | None) -> bool:
 # --- Encounter/$ccd -----------------------------------------------------------------------
 
 
-# Nextech's section names (VitalSigns, Encounter, PlanOfCare, ...) are accepted as well.
+# CamelCase and singular spellings (VitalSigns, Encounter, PlanOfCare, ...), as vendors' own APIs name
+# sections, are accepted as well.
 _SECTION_ALIASES = {
     **{key.replace("-", ""): key for key in SECTION_KEYS},
     "allergy": "allergies",

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 from gateway.ccd.codes import ACT_CLASS_OID, ACT_CODE_OID, ALLERGIES, SNOMED_OID
 from gateway.ccd.context import RenderContext
-from gateway.ccd.datatypes import JSON, Element, cd, coded, concept_text, el, period_of, template, ts
-from gateway.ccd.narrative import Cell, CellValue, table
-from gateway.ccd.sections.base import entry, section
+from gateway.ccd.datatypes import JSON, Element, cd, coded, concept_text, el, first_code, period_of, template, ts
+from gateway.ccd.narrative import Cell, CellValue
+from gateway.ccd.sections.base import Row, listed_section
 
 SNOMED = "http://snomed.info/sct"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -44,45 +44,35 @@ _NOT_ALLERGIES = {"entered-in-error", "refuted"}
 
 
 def kept_allergies(allergies: Sequence[JSON]) -> list[JSON]:
-    return [a for a in allergies if _code(a.get("verificationStatus")) not in _NOT_ALLERGIES]
+    return [a for a in allergies if first_code(a.get("verificationStatus")) not in _NOT_ALLERGIES]
 
 
 def allergies_section(allergies: Sequence[JSON], ctx: RenderContext) -> Element:
-    kept = kept_allergies(allergies)
-    if not kept:
-        return section(ALLERGIES, None, [])
-    rows: list[list[CellValue]] = []
-    entries: list[Element] = []
-    for n, allergy in enumerate(kept, 1):
-        ref = f"allergy-{n}"
-        manifestations = [
-            (m, f"{ref}-reaction-{i}-{j}", reaction)
-            for i, reaction in enumerate(allergy.get("reaction", []), 1)
-            for j, m in enumerate(reaction.get("manifestation", []), 1)
-        ]
-        severities = sorted({r["severity"] for r in allergy.get("reaction", []) if r.get("severity")})
-        onset, _ = period_of(allergy, "onsetPeriod", "onsetDateTime")
-        rows.append(
-            [
-                Cell(concept_text(allergy.get("code")) or "Unspecified substance", ref),
-                _kind_text(allergy),
-                [Cell(concept_text(m) or "Unspecified reaction", mref) for m, mref, _ in manifestations],
-                ", ".join(severities),
-                _status(allergy).capitalize(),
-                ctx.when(onset) or str(allergy.get("onsetString") or ""),
-            ]
-        )
-        entries.append(entry(_concern(allergy, ref, manifestations, ctx)))
-    return section(ALLERGIES, table(["Substance", "Type", "Reaction", "Severity", "Status", "Onset"], rows), entries)
+    headers = ["Substance", "Type", "Reaction", "Severity", "Status", "Onset"]
+    return listed_section(ALLERGIES, headers, kept_allergies(allergies), "allergy", lambda a, ref: _row(a, ref, ctx))
 
 
-def _code(concept: JSON | None) -> str:
-    codes = [c.get("code") for c in (concept or {}).get("coding", []) if c.get("code")]
-    return str(codes[0]) if codes else ""
+def _row(allergy: JSON, ref: str, ctx: RenderContext) -> Row:
+    manifestations = [
+        (m, f"{ref}-reaction-{i}-{j}", reaction)
+        for i, reaction in enumerate(allergy.get("reaction", []), 1)
+        for j, m in enumerate(reaction.get("manifestation", []), 1)
+    ]
+    severities = sorted({r["severity"] for r in allergy.get("reaction", []) if r.get("severity")})
+    onset, _ = period_of(allergy, "onsetPeriod", "onsetDateTime")
+    cells: list[CellValue] = [
+        Cell(concept_text(allergy.get("code")) or "Unspecified substance", ref),
+        _kind_text(allergy),
+        [Cell(concept_text(m) or "Unspecified reaction", mref) for m, mref, _ in manifestations],
+        ", ".join(severities),
+        _status(allergy).capitalize(),
+        ctx.when(onset) or str(allergy.get("onsetString") or ""),
+    ]
+    return cells, _concern(allergy, ref, manifestations, ctx)
 
 
 def _status(allergy: JSON) -> str:
-    return _code(allergy.get("clinicalStatus")) or "unknown"
+    return first_code(allergy.get("clinicalStatus")) or "unknown"
 
 
 def _kind_text(allergy: JSON) -> str:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from gateway.ccd.codes import LOINC_OID, SectionKind
-from gateway.ccd.datatypes import Element, coded, el, template
-from gateway.ccd.narrative import no_information
+from gateway.ccd.datatypes import JSON, Element, coded, el, template
+from gateway.ccd.narrative import CellValue, no_information, table
+
+# One record's narrative row and the entry's act, given the narrative ID the row carries.
+Row = tuple[list[CellValue], Element]
 
 
 def section(kind: SectionKind, text: Element | None, entries: Sequence[Element]) -> Element:
@@ -26,3 +29,18 @@ def section(kind: SectionKind, text: Element | None, entries: Sequence[Element])
 
 def entry(child: Element, type_code: str | None = "DRIV") -> Element:
     return el("entry", {"typeCode": type_code}, child)
+
+
+def listed_section(
+    kind: SectionKind, headers: Sequence[str], records: Sequence[JSON], prefix: str, row: Callable[[JSON, str], Row]
+) -> Element:
+    """One table row and one entry per record (`<prefix>-1`, `-2`, ... tie them); NI when none."""
+    if not records:
+        return section(kind, None, [])
+    rows: list[list[CellValue]] = []
+    entries: list[Element] = []
+    for n, record in enumerate(records, 1):
+        cells, act = row(record, f"{prefix}-{n}")
+        rows.append(cells)
+        entries.append(entry(act))
+    return section(kind, table(headers, rows), entries)

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from gateway.ccd.codes import ENCOUNTERS, PLAN_OF_TREATMENT, SNOMED_OID
 from gateway.ccd.context import RenderContext
 from gateway.ccd.datatypes import JSON, Element, cd, coded, concept_text, el, ivl_ts, template
-from gateway.ccd.narrative import Cell, CellValue, table
-from gateway.ccd.sections.base import entry, section
+from gateway.ccd.narrative import Cell, CellValue
+from gateway.ccd.sections.base import Row, listed_section
 
 CPT = "http://www.ama-assn.org/go/cpt"
 SNOMED = "http://snomed.info/sct"
@@ -31,59 +31,49 @@ def planned(encounters: Sequence[JSON]) -> list[JSON]:
 
 
 def encounters_section(encounters: Sequence[JSON], ctx: RenderContext) -> Element:
-    kept = took_place(encounters)
-    if not kept:
-        return section(ENCOUNTERS, None, [])
-    rows: list[list[CellValue]] = []
-    entries: list[Element] = []
-    for n, encounter in enumerate(kept, 1):
-        ref = f"encounter-{n}"
-        period = encounter.get("period") or {}
-        reasons = [(r, f"{ref}-reason-{i}") for i, r in enumerate(encounter.get("reasonCode", []), 1)]
-        rows.append(
-            [
-                Cell(_type_text(encounter), ref),
-                str(encounter.get("status") or "").replace("-", " ").capitalize(),
-                ctx.when(period.get("start")),
-                ctx.when(period.get("end")),
-                _performers(encounter),
-                _locations(encounter),
-                [Cell(concept_text(r), rref) for r, rref in reasons],
-            ]
-        )
-        entries.append(entry(_activity(encounter, ref, reasons, ctx)))
     headers = ["Encounter", "Status", "Start", "End", "Performer", "Location", "Reason"]
-    return section(ENCOUNTERS, table(headers, rows), entries)
+    kept = took_place(encounters)
+    return listed_section(ENCOUNTERS, headers, kept, "encounter", lambda e, ref: _visit_row(e, ref, ctx))
+
+
+def _visit_row(encounter: JSON, ref: str, ctx: RenderContext) -> Row:
+    period = encounter.get("period") or {}
+    reasons = [(r, f"{ref}-reason-{i}") for i, r in enumerate(encounter.get("reasonCode", []), 1)]
+    cells: list[CellValue] = [
+        Cell(_type_text(encounter), ref),
+        str(encounter.get("status") or "").replace("-", " ").capitalize(),
+        ctx.when(period.get("start")),
+        ctx.when(period.get("end")),
+        _performers(encounter),
+        _locations(encounter),
+        [Cell(concept_text(r), rref) for r, rref in reasons],
+    ]
+    return cells, _activity(encounter, ref, reasons, ctx)
 
 
 def plan_of_treatment_section(encounters: Sequence[JSON], ctx: RenderContext) -> Element:
-    kept = planned(encounters)
-    if not kept:
-        return section(PLAN_OF_TREATMENT, None, [])
-    rows: list[list[CellValue]] = []
-    entries: list[Element] = []
-    for n, encounter in enumerate(kept, 1):
-        ref = f"planned-encounter-{n}"
-        period = encounter.get("period") or {}
-        rows.append(
-            [
-                Cell(_type_text(encounter), ref),
-                "Planned visit",
-                ctx.when(period.get("start")),
-                _performers(encounter),
-                _locations(encounter),
-            ]
-        )
-        visit = el("encounter", {"classCode": "ENC", "moodCode": "INT"})
-        visit.extend(template("2.16.840.1.113883.10.20.22.4.40", "2014-06-09"))
-        visit.append(ctx.entry_id("Encounter", encounter.get("id", ref)))
-        visit.append(cd(_concept(encounter), reference=ref, prefer=(CPT, SNOMED)))
-        visit.append(el("text", None, el("reference", {"value": f"#{ref}"})))
-        visit.append(el("statusCode", {"code": "active"}))
-        visit.append(ivl_ts(period.get("start"), period.get("end")))
-        entries.append(entry(visit))
     headers = ["Planned", "Kind", "When", "Performer", "Location"]
-    return section(PLAN_OF_TREATMENT, table(headers, rows), entries)
+    kept = planned(encounters)
+    return listed_section(PLAN_OF_TREATMENT, headers, kept, "planned-encounter", lambda e, ref: _plan_row(e, ref, ctx))
+
+
+def _plan_row(encounter: JSON, ref: str, ctx: RenderContext) -> Row:
+    period = encounter.get("period") or {}
+    cells: list[CellValue] = [
+        Cell(_type_text(encounter), ref),
+        "Planned visit",
+        ctx.when(period.get("start")),
+        _performers(encounter),
+        _locations(encounter),
+    ]
+    visit = el("encounter", {"classCode": "ENC", "moodCode": "INT"})
+    visit.extend(template("2.16.840.1.113883.10.20.22.4.40", "2014-06-09"))
+    visit.append(ctx.entry_id("Encounter", encounter.get("id", ref)))
+    visit.append(cd(_concept(encounter), reference=ref, prefer=(CPT, SNOMED)))
+    visit.append(el("text", None, el("reference", {"value": f"#{ref}"})))
+    visit.append(el("statusCode", {"code": "active"}))
+    visit.append(ivl_ts(period.get("start"), period.get("end")))
+    return cells, visit
 
 
 def _performers(encounter: JSON) -> str:

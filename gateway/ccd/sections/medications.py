@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from gateway.ccd.codes import MEDICATIONS, XSI
 from gateway.ccd.context import RenderContext
 from gateway.ccd.datatypes import JSON, Element, cd, concept_text, el, ivl_ts, period_of, template
-from gateway.ccd.narrative import Cell, CellValue, table
-from gateway.ccd.sections.base import entry, section
+from gateway.ccd.narrative import Cell, CellValue
+from gateway.ccd.sections.base import Row, listed_section
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 UCUM = "http://unitsofmeasure.org"
@@ -34,26 +34,22 @@ def kept_medications(medications: Sequence[JSON]) -> list[JSON]:
 
 
 def medications_section(medications: Sequence[JSON], ctx: RenderContext) -> Element:
+    headers = ["Medication", "Directions", "Status", "Start", "End"]
     kept = kept_medications(medications)
-    if not kept:
-        return section(MEDICATIONS, None, [])
-    rows: list[list[CellValue]] = []
-    entries: list[Element] = []
-    for n, medication in enumerate(kept, 1):
-        ref = f"medication-{n}"
-        start, end = _period(medication)
-        directions = "; ".join(d["text"] for d in _dosages(medication) if d.get("text"))
-        rows.append(
-            [
-                Cell(_product_text(medication) or "Unspecified medication", ref),
-                Cell(directions or "No directions recorded", f"{ref}-sig"),
-                _status_text(medication),
-                ctx.when(start),
-                ctx.when(end),
-            ]
-        )
-        entries.append(entry(_activity(medication, ref, start, end, ctx)))
-    return section(MEDICATIONS, table(["Medication", "Directions", "Status", "Start", "End"], rows), entries)
+    return listed_section(MEDICATIONS, headers, kept, "medication", lambda m, ref: _row(m, ref, ctx))
+
+
+def _row(medication: JSON, ref: str, ctx: RenderContext) -> Row:
+    start, end = _period(medication)
+    directions = "; ".join(d["text"] for d in _dosages(medication) if d.get("text"))
+    cells: list[CellValue] = [
+        Cell(_product_text(medication) or "Unspecified medication", ref),
+        Cell(directions or "No directions recorded", f"{ref}-sig"),
+        _status_text(medication),
+        ctx.when(start),
+        ctx.when(end),
+    ]
+    return cells, _activity(medication, ref, start, end, ctx)
 
 
 def _period(medication: JSON) -> tuple[str | None, str | None]:

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 from gateway.ccd.codes import ACT_CLASS_OID, LOINC_OID, PROBLEMS, SNOMED_OID
 from gateway.ccd.context import RenderContext
-from gateway.ccd.datatypes import JSON, Element, cd, coded, concept_text, el, period_of, template, ts
-from gateway.ccd.narrative import Cell, CellValue, table
-from gateway.ccd.sections.base import entry, section
+from gateway.ccd.datatypes import JSON, Element, cd, coded, concept_text, el, first_code, period_of, template, ts
+from gateway.ccd.narrative import Cell, CellValue
+from gateway.ccd.sections.base import Row, listed_section
 
 _OVER = {"inactive", "resolved", "remission"}
 _NOT_PROBLEMS = {"entered-in-error", "refuted"}
@@ -27,39 +27,29 @@ _CATEGORY = {
 
 
 def kept_conditions(conditions: Sequence[JSON]) -> list[JSON]:
-    return [c for c in conditions if _code(c.get("verificationStatus")) not in _NOT_PROBLEMS]
+    return [c for c in conditions if first_code(c.get("verificationStatus")) not in _NOT_PROBLEMS]
 
 
 def problems_section(conditions: Sequence[JSON], ctx: RenderContext) -> Element:
-    kept = kept_conditions(conditions)
-    if not kept:
-        return section(PROBLEMS, None, [])
-    rows: list[list[CellValue]] = []
-    entries: list[Element] = []
-    for n, condition in enumerate(kept, 1):
-        ref = f"problem-{n}"
-        onset, _ = period_of(condition, "onsetPeriod", "onsetDateTime")
-        abated, _ = period_of(condition, "abatementPeriod", "abatementDateTime")
-        rows.append(
-            [
-                Cell(concept_text(condition.get("code")) or "Unspecified problem", ref),
-                (_code(condition.get("clinicalStatus")) or "unknown").capitalize(),
-                ctx.when(onset) or str(condition.get("onsetString") or ""),
-                ctx.when(abated) or str(condition.get("abatementString") or ""),
-                "; ".join(note.get("text", "") for note in condition.get("note", [])),
-            ]
-        )
-        entries.append(entry(_concern(condition, ref, onset, abated, ctx)))
-    return section(PROBLEMS, table(["Problem", "Status", "Onset", "Resolved", "Notes"], rows), entries)
+    headers = ["Problem", "Status", "Onset", "Resolved", "Notes"]
+    return listed_section(PROBLEMS, headers, kept_conditions(conditions), "problem", lambda c, ref: _row(c, ref, ctx))
 
 
-def _code(concept: JSON | None) -> str:
-    codes = [c.get("code") for c in (concept or {}).get("coding", []) if c.get("code")]
-    return str(codes[0]) if codes else ""
+def _row(condition: JSON, ref: str, ctx: RenderContext) -> Row:
+    onset, _ = period_of(condition, "onsetPeriod", "onsetDateTime")
+    abated, _ = period_of(condition, "abatementPeriod", "abatementDateTime")
+    cells: list[CellValue] = [
+        Cell(concept_text(condition.get("code")) or "Unspecified problem", ref),
+        (first_code(condition.get("clinicalStatus")) or "unknown").capitalize(),
+        ctx.when(onset) or str(condition.get("onsetString") or ""),
+        ctx.when(abated) or str(condition.get("abatementString") or ""),
+        "; ".join(note.get("text", "") for note in condition.get("note", [])),
+    ]
+    return cells, _concern(condition, ref, onset, abated, ctx)
 
 
 def _concern(condition: JSON, ref: str, onset: str | None, abated: str | None, ctx: RenderContext) -> Element:
-    over = _code(condition.get("clinicalStatus")) in _OVER
+    over = first_code(condition.get("clinicalStatus")) in _OVER
     act = el("act", {"classCode": "ACT", "moodCode": "EVN"})
     act.extend(template("2.16.840.1.113883.10.20.22.4.3", "2015-08-01"))
     act.append(ctx.entry_id("Condition", condition.get("id", ref), "concern"))

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from gateway.ccd.codes import PROCEDURES
 from gateway.ccd.context import RenderContext
 from gateway.ccd.datatypes import JSON, Element, cd, concept_text, el, ivl_ts, period_of, template
-from gateway.ccd.narrative import Cell, CellValue, table
-from gateway.ccd.sections.base import entry, section
+from gateway.ccd.narrative import Cell, CellValue
+from gateway.ccd.sections.base import Row, listed_section
 
 _STATUS = {"completed": "completed", "in-progress": "active", "on-hold": "active", "stopped": "aborted"}
 
@@ -19,30 +19,25 @@ def kept_procedures(procedures: Sequence[JSON]) -> list[JSON]:
 
 
 def procedures_section(procedures: Sequence[JSON], ctx: RenderContext) -> Element:
+    headers = ["Procedure", "Site", "Status", "Date"]
     kept = kept_procedures(procedures)
-    if not kept:
-        return section(PROCEDURES, None, [])
-    rows: list[list[CellValue]] = []
-    entries: list[Element] = []
-    for n, procedure in enumerate(kept, 1):
-        ref = f"procedure-{n}"
-        start, end = period_of(procedure, "performedPeriod", "performedDateTime")
-        sites = ", ".join(concept_text(s) for s in procedure.get("bodySite", []))
-        rows.append(
-            [
-                Cell(concept_text(procedure.get("code")) or "Unspecified procedure", ref),
-                sites,
-                str(procedure.get("status") or "").replace("-", " ").capitalize(),
-                ctx.when(start),
-            ]
-        )
-        activity = el("procedure", {"classCode": "PROC", "moodCode": "EVN"})
-        activity.extend(template("2.16.840.1.113883.10.20.22.4.14", "2014-06-09"))
-        activity.append(ctx.entry_id("Procedure", procedure.get("id", ref)))
-        activity.append(cd(procedure.get("code"), reference=ref))
-        activity.append(el("text", None, el("reference", {"value": f"#{ref}"})))
-        activity.append(el("statusCode", {"code": _STATUS[str(procedure["status"])]}))
-        activity.append(ivl_ts(start, end))
-        activity.extend(cd(site, "targetSiteCode") for site in procedure.get("bodySite", []))
-        entries.append(entry(activity))
-    return section(PROCEDURES, table(["Procedure", "Site", "Status", "Date"], rows), entries)
+    return listed_section(PROCEDURES, headers, kept, "procedure", lambda p, ref: _row(p, ref, ctx))
+
+
+def _row(procedure: JSON, ref: str, ctx: RenderContext) -> Row:
+    start, end = period_of(procedure, "performedPeriod", "performedDateTime")
+    cells: list[CellValue] = [
+        Cell(concept_text(procedure.get("code")) or "Unspecified procedure", ref),
+        ", ".join(concept_text(s) for s in procedure.get("bodySite", [])),
+        str(procedure.get("status") or "").replace("-", " ").capitalize(),
+        ctx.when(start),
+    ]
+    activity = el("procedure", {"classCode": "PROC", "moodCode": "EVN"})
+    activity.extend(template("2.16.840.1.113883.10.20.22.4.14", "2014-06-09"))
+    activity.append(ctx.entry_id("Procedure", procedure.get("id", ref)))
+    activity.append(cd(procedure.get("code"), reference=ref))
+    activity.append(el("text", None, el("reference", {"value": f"#{ref}"})))
+    activity.append(el("statusCode", {"code": _STATUS[str(procedure["status"])]}))
+    activity.append(ivl_ts(start, end))
+    activity.extend(cd(site, "targetSiteCode") for site in procedure.get("bodySite", []))
+    return cells, activity
