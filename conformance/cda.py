@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from lxml import etree, isoschematron
+from lxml import etree, isoschematron  # type: ignore[attr-defined]  # lxml-stubs lacks isoschematron
 
 from conformance.data import conformance_data_dir
 
@@ -53,7 +53,7 @@ def cda_problems(document: bytes | etree._Element) -> list[CdaProblem]:
     problems: list[CdaProblem] = []
     schema = cda_schema()
     if not schema.validate(tree):
-        problems += [CdaProblem("xsd", f"line {e.line}", e.message) for e in schema.error_log]
+        problems += [CdaProblem("xsd", f"line {e.line}", e.message) for e in schema.error_log]  # type: ignore[attr-defined]
     schematron = ccda_schematron()
     if not schematron.validate(tree):
         report = schematron.validation_report

@@ -1,7 +1,9 @@
-"""create_app(settings): the one composition root.
+"""create_app(settings, vendors, sandboxes): the one composition root.
 
-It starts the sandboxes of sandbox tenants (demo), builds every tenant's adapter through the
-vendor registry, and mounts the FHIR routes with the single error handler.
+The entry point (the CLI, the tests) hands over the vendors and, for the demo, the simulators;
+the configuration is checked against them before anything starts. At start-up the sandboxes of
+sandbox tenants are served on loopback, every tenant's adapter is built, and the FHIR routes
+are mounted with the single error handler.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -25,17 +29,20 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.connect import connect
+from gateway.contract import SandboxFactory, Vendor
 from gateway.errors import FHIRError
 from gateway.logs import redact
+from gateway.plugins import by_name
+from gateway.rest.context import RestState
 from gateway.rest.outcome import fhir_error_handler, http_error_handler, unexpected_error_handler
 from gateway.rest.paging import PageTokens
-from gateway.rest.routes import RestState, fhir_routes
+from gateway.rest.routes import fhir_routes
 from gateway.sandbox_host import SandboxHost
-from gateway.settings import Settings, resolve_secret
-from gateway.tenants import Endpoint, build_tenants, endpoint_from_settings, tenant_config
+from gateway.settings import Settings, TenantSettings, resolve_secret
+from gateway.tenant_config import adapter_config, check_tenants, resolve_credentials
+from gateway.tenants import Tenant, build_tenant
 from gateway.upstream.oauth import token_client
 from gateway.upstream.token_store import TokenStore
-from mappings.registry import vendor
 
 log = logging.getLogger("gateway")
 # httpx logs every URL at INFO; the start-up connection's callback URL carries an authorization code.
@@ -50,44 +57,56 @@ def _paging_secret(settings: Settings) -> str:
     return secrets.token_urlsafe(32)
 
 
-def _endpoints(settings: Settings, host: SandboxHost, sandbox_tokens: Path) -> dict[str, Endpoint]:
-    endpoints: dict[str, Endpoint] = {}
-    store = str(Path(settings.server.token_store).expanduser())
-    for name, conf in settings.tenants.items():
+@dataclass(frozen=True)
+class _Composition:
+    settings: Settings
+    vendors: Mapping[str, Vendor[Any]]
+    sandboxes: Mapping[str, SandboxFactory]
+
+    async def tenant(self, name: str, conf: TenantSettings, host: SandboxHost, sandbox_tokens: Path) -> Tenant:
+        vendor = self.vendors[conf.vendor]
         if conf.sandbox:
-            sandbox = vendor(conf.vendor).create_sandbox()
-            url = host.start(sandbox.app, name)
-            options = {**sandbox.options, "sandbox_url": url, "token_store": str(sandbox_tokens), **conf.options}
-            endpoints[name] = Endpoint(url + sandbox.base_path, options, sandbox.secrets)
-            log.info("tenant %s: %s sandbox on %s", name, conf.vendor, url)
+            sandbox = self.sandboxes[conf.vendor]()
+            root = host.start(sandbox.app, name)
+            config = adapter_config(
+                name,
+                conf,
+                vendor,
+                base_url=root + sandbox.base_path,
+                options={**sandbox.options(root), **conf.options},
+                secrets=sandbox.secrets,
+                token_store=sandbox_tokens,
+            )
+            log.info("tenant %s: %s sandbox on %s", name, conf.vendor, root)
+            if vendor.oauth is not None:
+                await _connect_sandbox(name, vendor.oauth(config), TokenStore(sandbox_tokens))
         else:
-            found = endpoint_from_settings(conf)
-            endpoints[name] = Endpoint(found.base_url, {"token_store": store, **found.options}, found.secrets)
-    return endpoints
+            config = adapter_config(
+                name,
+                conf,
+                vendor,
+                base_url=conf.base_url,
+                options=conf.options,
+                secrets=resolve_credentials(conf.credentials),
+                token_store=Path(self.settings.server.token_store).expanduser(),
+            )
+        return build_tenant(name, config.context, vendor.name, vendor.create_adapter(config), conf.organization or name)
 
 
-async def _connect_sandboxes(settings: Settings, endpoints: dict[str, Endpoint]) -> None:
-    """Sandbox tenants of OAuth vendors are connected at start-up through the operator's own
-    flow (gateway.connect); their authorization servers approve without a login page."""
-    for name, conf in settings.tenants.items():
-        oauth = vendor(conf.vendor).oauth
-        if not conf.sandbox or oauth is None:
-            continue
-        where = endpoints[name]
-        config = tenant_config(name, conf, where)
-        app = oauth(config)
-        store = TokenStore(where.options["token_store"])
-        async with httpx.AsyncClient(follow_redirects=True, timeout=10) as browser:
+async def _connect_sandbox(name: str, app: Any, store: TokenStore) -> None:
+    """A sandbox tenant of an OAuth vendor is connected at start-up through the operator's own
+    flow (gateway.connect); its authorization server approves without a login page."""
+    async with httpx.AsyncClient(follow_redirects=True, timeout=10) as browser:
 
-            async def approve(url: str) -> None:
-                (await browser.get(url)).raise_for_status()
+        async def approve(url: str) -> None:
+            (await browser.get(url)).raise_for_status()
 
-            token_http, post = token_client(app)
-            try:
-                await connect(name, app, store, post, approve)
-            finally:
-                await token_http.aclose()
-        log.info("tenant %s: connected to its sandbox through the authorization-code flow", name)
+        token_http, post = token_client(app)
+        try:
+            await connect(name, app, store, post, approve)
+        finally:
+            await token_http.aclose()
+    log.info("tenant %s: connected to its sandbox through the authorization-code flow", name)
 
 
 class AccessLog:
@@ -130,20 +149,31 @@ async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def create_app(settings: Settings, *, access_logging: bool = True) -> Starlette:
+def create_app(
+    settings: Settings,
+    vendors: Iterable[Vendor[Any]] | Mapping[str, Vendor[Any]],
+    sandboxes: Mapping[str, SandboxFactory] | None = None,
+    *,
+    access_logging: bool = True,
+) -> Starlette:
+    """The gateway for these settings; a configuration the vendors cannot take is a ConfigError
+    here, before anything is started."""
+    composition = _Composition(settings, by_name(vendors), dict(sandboxes or {}))
+    check_tenants(settings, composition.vendors, composition.sandboxes)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         host = SandboxHost()
         sandbox_tokens = Path(tempfile.mkdtemp(prefix="fhir-gateway-sandbox-tokens-"))
+        tenants: dict[str, Tenant] = {}
         try:
-            endpoints = _endpoints(settings, host, sandbox_tokens)
-            tenants = build_tenants(settings, endpoints)
-            await _connect_sandboxes(settings, endpoints)
+            for name, conf in settings.tenants.items():
+                tenants[name] = await composition.tenant(name, conf, host, sandbox_tokens)
             app.state.rest = RestState(settings, tenants, PageTokens(_paging_secret(settings)))
             yield
-            for tenant in tenants.values():
-                await tenant.adapter.aclose()
         finally:
+            for tenant in tenants.values():
+                await tenant.aclose()
             host.stop()
             shutil.rmtree(sandbox_tokens, ignore_errors=True)
 

@@ -1,4 +1,8 @@
-"""`fhir-gateway serve | check-config`."""
+"""`fhir-gateway serve | check-config | connect`, with `--config FILE` before or after the verb.
+
+The vendors (and the demo's simulators) are the installed ones (gateway.plugins); the
+configuration is checked against them before anything starts.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,15 @@ import argparse
 import logging
 import sys
 
-from gateway.settings import ConfigError, load_settings
+from gateway.plugins import installed_sandboxes, installed_vendors
+from gateway.settings import ConfigError, Settings, load_settings
+from gateway.tenant_config import check_tenants
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(args.config)
+    check_tenants(settings, installed_vendors(), installed_sandboxes())
+    return settings
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -14,7 +26,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from gateway.app import create_app
 
-    settings = load_settings(args.config)
+    settings = _settings(args)
     host = args.host or settings.server.host
     port = args.port if args.port is not None else settings.server.port
     logging.basicConfig(
@@ -22,7 +34,7 @@ def _serve(args: argparse.Namespace) -> int:
     )
     print(f"FHIR gateway on http://{host}:{port}/fhir/<tenant>/ — tenants: {', '.join(settings.tenants)}", flush=True)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, installed_vendors(), installed_sandboxes()),
         host=host,
         port=port,
         access_log=False,  # uvicorn's access log prints query strings, which carry PHI
@@ -33,7 +45,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+    settings = _settings(args)
     for name, tenant in settings.tenants.items():
         where = "sandbox" if tenant.sandbox else tenant.base_url
         print(f"tenant {name}: vendor {tenant.vendor} at {where}")
@@ -48,24 +60,31 @@ def _connect(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from gateway.connect import ConnectError, connect
-    from gateway.tenants import Endpoint, endpoint_from_settings, tenant_config
+    from gateway.tenant_config import adapter_config, resolve_credentials
     from gateway.upstream.oauth import token_client
     from gateway.upstream.token_store import TokenStore
-    from mappings.registry import vendor
 
-    settings = load_settings(args.config)
+    settings = _settings(args)
     conf = settings.tenants.get(args.tenant)
     if conf is None:
         raise ConfigError(f"no tenant '{args.tenant}' in the configuration")
-    oauth = vendor(conf.vendor).oauth
+    vendor = installed_vendors()[conf.vendor]
+    oauth = vendor.oauth
     if oauth is None:
         raise ConfigError(f"tenant '{args.tenant}' ({conf.vendor}) does not use OAuth: there is nothing to connect")
     if conf.sandbox:
         raise ConfigError(f"tenant '{args.tenant}' is a sandbox: it is connected automatically when the gateway starts")
     store_path = Path(settings.server.token_store).expanduser()
-    found = endpoint_from_settings(conf)
-    where = Endpoint(found.base_url, {"token_store": str(store_path), **found.options}, found.secrets)
-    app = oauth(tenant_config(args.tenant, conf, where))
+    config = adapter_config(
+        args.tenant,
+        conf,
+        vendor,
+        base_url=conf.base_url,
+        options=conf.options,
+        secrets=resolve_credentials(conf.credentials),
+        token_store=store_path,
+    )
+    app = oauth(config)
 
     async def run() -> None:
         token_http, post = token_client(app)
@@ -119,17 +138,25 @@ def _connect(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    config_help = "TOML config file (default: $FHIR_GATEWAY_CONFIG, else the demo)"
     parser = argparse.ArgumentParser(prog="fhir-gateway", description="FHIR R4 facade gateway")
-    parser.add_argument("--config", help="TOML config file (default: $FHIR_GATEWAY_CONFIG, else the demo)")
+    parser.add_argument("--config", help=config_help)
+    # The same option after the verb (`fhir-gateway serve --config FILE`); SUPPRESS keeps a
+    # value given before the verb when none is given after it.
+    after_verb = argparse.ArgumentParser(add_help=False)
+    after_verb.add_argument("--config", default=argparse.SUPPRESS, help=config_help)
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the gateway")
+    serve = sub.add_parser("serve", parents=[after_verb], help="run the gateway")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(run=_serve)
-    check = sub.add_parser("check-config", help="validate the config and list tenants")
+    check = sub.add_parser("check-config", parents=[after_verb], help="validate the config and list tenants")
+    check.add_argument("file", nargs="?", help="the config file (same as --config)")
     check.set_defaults(run=_check)
     link = sub.add_parser(
-        "connect", help="connect an OAuth tenant (authorization code flow) and store its refresh token"
+        "connect",
+        parents=[after_verb],
+        help="connect an OAuth tenant (authorization code flow) and store its refresh token",
     )
     link.add_argument("tenant")
     link.add_argument("--browser", action="store_true", help="also open the authorize address in a browser")
@@ -137,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
     link.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the authorization")
     link.set_defaults(run=_connect)
     args = parser.parse_args(argv)
+    if getattr(args, "file", None):
+        if args.config and args.config != args.file:
+            parser.error("check-config: give the config file once (FILE or --config FILE)")
+        args.config = args.file
     try:
         result: int = args.run(args)
         return result

@@ -11,32 +11,35 @@ never to present the rest as complete.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
+from gateway.contract import Interaction, ResourceProvider
 from gateway.errors import FHIRError, InvalidRequest, TooCostly
 from gateway.search.dates import parse_fhir_date, zone_info
 from gateway.search.execute import fetch_page, first_position
 from gateway.search.model import DatePrefix, DateValue, ParamType, ReferenceValue, SearchParam, SearchQuery
-from mappings.base import Adapter, Interaction, ResourceSupport
 
 MAX_PER_TYPE = 2000  # resources of one type one $everything may gather
 
 
-def everything_types(adapter: Adapter, wanted: set[str] | None) -> list[ResourceSupport]:
+def everything_types(providers: Mapping[str, ResourceProvider], wanted: set[str] | None) -> list[ResourceProvider]:
+    """The providers of the types that hold a patient's records (searchable by `patient`)."""
     types = [
-        s
-        for s in adapter.resources.values()
-        if s.type != "Patient" and Interaction.SEARCH in s.interactions and s.param("patient") is not None
+        p
+        for p in providers.values()
+        if p.type != "Patient" and Interaction.SEARCH in p.support.interactions and p.support.param("patient")
     ]
     if wanted is not None:
-        unknown = wanted - {s.type for s in types} - {"Patient"}
+        unknown = wanted - {p.type for p in types} - {"Patient"}
         if unknown:
             raise InvalidRequest(f"_type names types this tenant cannot give per patient: {', '.join(sorted(unknown))}")
-        types = [s for s in types if s.type in wanted]
+        types = [p for p in types if p.type in wanted]
     return types
 
 
-def _query(support: ResourceSupport, patient_id: str, start: str | None, end: str | None, zone: str) -> SearchQuery:
+def _query(provider: ResourceProvider, patient_id: str, start: str | None, end: str | None, zone: str) -> SearchQuery:
+    support = provider.support
     params = [SearchParam("patient", ParamType.REFERENCE, None, (ReferenceValue("Patient", patient_id),), "")]
     if support.param("date") is not None:
         for prefix, value in ((DatePrefix.GE, start), (DatePrefix.LE, end)):
@@ -51,39 +54,39 @@ def _query(support: ResourceSupport, patient_id: str, start: str | None, end: st
     return SearchQuery(support.type, tuple(params), (), zone)
 
 
-async def _all_of(adapter: Adapter, support: ResourceSupport, query: SearchQuery) -> list[dict[str, Any]]:
-    position = first_position(adapter, False, adapter.max_page_size)
+async def _all_of(provider: ResourceProvider, query: SearchQuery) -> list[dict[str, Any]]:
+    position = first_position(provider, False, provider.max_page_size)
     found: list[dict[str, Any]] = []
     while True:
-        page = await fetch_page(adapter, support, query, adapter.max_page_size, position)
+        page = await fetch_page(provider, query, provider.max_page_size, position)
         found += page.resources
         if page.next is None:
             return found
         if len(found) >= MAX_PER_TYPE:
-            raise TooCostly(f"more than {MAX_PER_TYPE} {support.type} resources")
+            raise TooCostly(f"more than {MAX_PER_TYPE} {provider.type} resources")
         position = page.next
 
 
 async def gather_everything(
-    adapter: Adapter,
     zone: str,
-    patient: dict[str, Any],
-    types: list[ResourceSupport],
+    patient_id: str,
+    types: list[ResourceProvider],
     start: str | None,
     end: str | None,
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """(resources, what could not be fetched): the patient first, then each type in order."""
+    """(the patient's records, what could not be fetched): each type in order, the Patient
+    resource itself not included."""
 
-    async def one(support: ResourceSupport) -> list[dict[str, Any]] | str:
+    async def one(provider: ResourceProvider) -> list[dict[str, Any]] | str:
         try:
-            return await _all_of(adapter, support, _query(support, patient["id"], start, end, zone))
+            return await _all_of(provider, _query(provider, patient_id, start, end, zone))
         except InvalidRequest:
             raise
         except FHIRError as exc:
-            return f"{support.type} could not be retrieved ({exc.code}): {exc.diagnostics}"
+            return f"{provider.type} could not be retrieved ({exc.code}): {exc.diagnostics}"
 
-    results = await asyncio.gather(*(one(s) for s in types))
-    resources: list[dict[str, Any]] = [patient]
+    results = await asyncio.gather(*(one(p) for p in types))
+    resources: list[dict[str, Any]] = []
     missing: list[str] = []
     for result in results:
         if isinstance(result, str):

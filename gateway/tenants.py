@@ -1,67 +1,97 @@
-"""Tenants at run time: each configured vendor connection with its adapter."""
+"""Tenants at run time: each configured vendor connection with its providers and documents."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+import dataclasses
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import ParamSpec, TypeVar
 
 from gateway.ccd.model import Custodian
-from gateway.documents.adapter import WithDocuments
+from gateway.contract import Adapter, ResourceProvider, TenantContext
 from gateway.documents.generate import DocumentSource
-from gateway.rest.capability import SOFTWARE_VERSION
-from gateway.settings import ConfigError, Settings, TenantSettings, resolve_secret
-from mappings.base import Adapter, AdapterConfig, TenantContext
-from mappings.registry import vendor
+from gateway.documents.providers import Documents
+from gateway.upstream.errors import vendor_answer
+from gateway.version import SOFTWARE_VERSION
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """Where a tenant's vendor is, once sandboxes (if any) have been started."""
+def _guard(handler: Callable[P, Awaitable[R]] | None, vendor: str) -> Callable[P, Awaitable[R]] | None:
+    if handler is None:
+        return None
+    call = handler
 
-    base_url: str
-    options: Mapping[str, Any]
-    secrets: Mapping[str, str]
+    async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        with vendor_answer(vendor):
+            return await call(*args, **kwargs)
+
+    return guarded
+
+
+def guarded(provider: ResourceProvider, vendor: str) -> ResourceProvider:
+    """The provider with every handler turning a vendor answer of an undocumented shape into a 502."""
+    return dataclasses.replace(
+        provider,
+        read=_guard(provider.read, vendor) or provider.read,
+        search=_guard(provider.search, vendor),
+        create=_guard(provider.create, vendor),
+        update=_guard(provider.update, vendor),
+        delete=_guard(provider.delete, vendor),
+    )
+
+
+class Connection:
+    """A vendor adapter as the gateway uses it: its providers guarded, rebuilt only when the
+    adapter's table changes (a vendor may learn more of itself at run time)."""
+
+    def __init__(self, vendor: str, adapter: Adapter) -> None:
+        self.vendor = vendor
+        self._adapter = adapter
+        self._seen: Mapping[str, ResourceProvider] | None = None
+        self._guarded: dict[str, ResourceProvider] = {}
+
+    @property
+    def providers(self) -> Mapping[str, ResourceProvider]:
+        current = self._adapter.providers
+        if current is not self._seen:
+            self._guarded = {name: guarded(p, self.vendor) for name, p in current.items()}
+            self._seen = current
+        return self._guarded
+
+    async def aclose(self) -> None:
+        await self._adapter.aclose()
 
 
 @dataclass
 class Tenant:
     name: str
-    adapter: Adapter
     context: TenantContext
+    connection: Connection
+    documents: Documents
+    _seen: Mapping[str, ResourceProvider] | None = field(default=None, repr=False)
+    _providers: dict[str, ResourceProvider] = field(default_factory=dict, repr=False)
+
+    @property
+    def providers(self) -> Mapping[str, ResourceProvider]:
+        """Every provider the tenant serves: the vendor's, and the generated documents'."""
+        vendor = self.connection.providers
+        if vendor is not self._seen:
+            self._providers = self.documents.providers(vendor)
+            self._seen = vendor
+        return self._providers
+
+    @property
+    def vendor_providers(self) -> Mapping[str, ResourceProvider]:
+        return self.connection.providers
+
+    async def aclose(self) -> None:
+        await self.connection.aclose()
 
 
-def endpoint_from_settings(tenant: TenantSettings) -> Endpoint:
-    if not tenant.base_url:
-        raise ConfigError("base_url is required unless sandbox = true")
-    secrets = {key: resolve_secret(ref) for key, ref in tenant.credentials.items()}
-    return Endpoint(tenant.base_url, tenant.options, secrets)
-
-
-def tenant_config(name: str, conf: TenantSettings, where: Endpoint) -> AdapterConfig:
-    context = TenantContext(
-        tenant=name,
-        identifier_system=conf.identifier_system or f"urn:fhir-gateway:{name}",
-        timezone=conf.timezone,
-    )
-    return AdapterConfig(
-        base_url=where.base_url,
-        context=context,
-        options=where.options,
-        secrets=where.secrets,
-        connect_timeout=conf.timeouts.connect,
-        read_timeout=conf.timeouts.read,
-        total_timeout=conf.timeouts.total,
-        max_connections=conf.max_connections,
-    )
-
-
-def build_tenants(settings: Settings, endpoints: Mapping[str, Endpoint]) -> dict[str, Tenant]:
-    tenants: dict[str, Tenant] = {}
-    for name, conf in settings.tenants.items():
-        config = tenant_config(name, conf, endpoints[name])
-        adapter = vendor(conf.vendor).create_adapter(config)
-        custodian = Custodian(conf.organization or name, config.context.identifier_system)
-        source = DocumentSource(adapter, conf.timezone, custodian, SOFTWARE_VERSION)
-        tenants[name] = Tenant(name, WithDocuments(adapter, source), config.context)
-    return tenants
+def build_tenant(name: str, context: TenantContext, vendor: str, adapter: Adapter, organization: str) -> Tenant:
+    connection = Connection(vendor, adapter)
+    custodian = Custodian(organization, context.identifier_system)
+    source = DocumentSource(connection, context.timezone, custodian, SOFTWARE_VERSION)
+    return Tenant(name, context, connection, Documents(source))

@@ -1,4 +1,6 @@
-"""Session fixtures: the demo gateway, running over real HTTP on loopback with its sandboxes."""
+"""Session fixtures: the demo gateway, running over real HTTP on loopback with its sandboxes;
+and the test tiers: tests under tests/e2e are marked `e2e`, under tests/conformance
+`conformance`, so `pytest -m "not e2e and not conformance and not slow"` is the fast tier."""
 
 from __future__ import annotations
 
@@ -10,8 +12,20 @@ import pytest
 from gateway.app import create_app
 from gateway.sandbox_host import serve_in_thread
 from gateway.settings import DEMO_CONFIG, Settings, load_settings
-from mappings.sandbox.clinic import Clinic, build_clinic
+from mappings.registry import VENDORS
+from sandboxes.clinic import Clinic, build_clinic
+from sandboxes.registry import SANDBOXES
 from tests.support.fhir_http import FhirHttp
+
+_TIERS = {"e2e": pytest.mark.e2e, "conformance": pytest.mark.conformance}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = _TIERS.get(item.path.parent.name)
+        if tier is not None:
+            item.add_marker(tier)
+
 
 DEMO_TENANTS = sorted(load_settings(DEMO_CONFIG).tenants)
 
@@ -28,7 +42,7 @@ class RunningGateway:
 @pytest.fixture(scope="session")
 def gateway() -> Iterator[RunningGateway]:
     settings = load_settings(DEMO_CONFIG)
-    running = serve_in_thread(create_app(settings, access_logging=False), name="gateway")
+    running = serve_in_thread(create_app(settings, VENDORS, SANDBOXES, access_logging=False), name="gateway")
     yield RunningGateway(running.url, settings)
     running.stop()
 

@@ -1,4 +1,4 @@
-"""Render a generated CCD: gather the FHIR the vendor adapter gives, hand it to `gateway.ccd`.
+"""Render a generated CCD: gather the FHIR the vendor's providers give, hand it to `gateway.ccd`.
 
 A clinical document is all-or-nothing: if any part of the record cannot be fetched, no
 document is made (502 naming what failed), since a CCD with an empty Allergies section would
@@ -18,15 +18,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from lxml.etree import _Element as Element
+
 from gateway.ccd.document import render_ccd, to_xml
 from gateway.ccd.model import CcdRequest, Custodian
 from gateway.ccd.sections.encounters import HAPPENED
+from gateway.contract import Adapter, read_from
 from gateway.documents import ids
 from gateway.errors import Unprocessable, UpstreamError
 from gateway.record import everything_types, gather_everything
 from gateway.search.dates import parse_fhir_date, zone_info
 from gateway.search.model import DateRange
-from mappings.base import Adapter
 
 # What a CCD renders; other per-patient types (vendor documents, ...) are not fetched.
 CCD_INPUTS = frozenset(
@@ -47,7 +49,7 @@ Resource = dict[str, Any]
 
 @dataclass(frozen=True)
 class DocumentSource:
-    """Where a tenant's CCDs come from: its vendor adapter, zone and practice."""
+    """Where a tenant's CCDs come from: its vendor connection, zone and practice."""
 
     adapter: Adapter
     zone: str
@@ -57,19 +59,26 @@ class DocumentSource:
 
 @dataclass(frozen=True)
 class Rendered:
+    document: Element  # the ClinicalDocument, for pages made from it without parsing the XML again
     xml: bytes
     request: CcdRequest  # what it was rendered from (tests compare the two)
+
+
+def _rendered(request: CcdRequest) -> Rendered:
+    document = render_ccd(request)
+    return Rendered(document, to_xml(document), request)
 
 
 async def patient_record(
     source: DocumentSource, patient: Resource, start: str | None, end: str | None
 ) -> list[Resource]:
-    supported = {s.type for s in everything_types(source.adapter, None)} & CCD_INPUTS
-    types = everything_types(source.adapter, supported) if supported else []
-    resources, missing = await gather_everything(source.adapter, source.zone, patient, types, start, end)
+    providers = source.adapter.providers
+    supported = {p.type for p in everything_types(providers, None)} & CCD_INPUTS
+    types = everything_types(providers, supported) if supported else []
+    resources, missing = await gather_everything(source.zone, patient["id"], types, start, end)
     if missing:
         raise UpstreamError("The document cannot be made complete: " + "; ".join(missing))
-    return resources[1:]
+    return resources
 
 
 async def render_patient_ccd(
@@ -79,7 +88,7 @@ async def render_patient_ccd(
     end: str | None,
     sections: frozenset[str] | None = None,
 ) -> Rendered:
-    patient = await source.adapter.read("Patient", patient_id)
+    patient = await read_from(source.adapter.providers, "Patient", patient_id)
     resources = await patient_record(source, patient, start, end)
     created = now(source)
     request = CcdRequest(
@@ -93,20 +102,20 @@ async def render_patient_ccd(
         software_version=source.software_version,
         set_id=_set_id(source, ids.patient_document(patient_id, start, end)),
     )
-    return Rendered(to_xml(render_ccd(request)), request)
+    return _rendered(request)
 
 
 async def render_encounter_ccd(
     source: DocumentSource, encounter_id: str, sections: frozenset[str] | None = None
 ) -> Rendered:
-    encounter = await source.adapter.read("Encounter", encounter_id)
+    encounter = await read_from(source.adapter.providers, "Encounter", encounter_id)
     if encounter.get("status") not in HAPPENED:
         raise Unprocessable(
             f"Encounter/{encounter_id} is {encounter.get('status')}: a CCD documents care given, so there is "
             "none for a visit that has not taken place"
         )
     patient_id = subject_patient(encounter)
-    patient = await source.adapter.read("Patient", patient_id)
+    patient = await read_from(source.adapter.providers, "Patient", patient_id)
     resources = await patient_record(source, patient, None, None)
     period = encounter.get("period") or {}
     request = CcdRequest(
@@ -122,7 +131,7 @@ async def render_encounter_ccd(
         software_version=source.software_version,
         set_id=_set_id(source, ids.encounter_document(encounter_id)),
     )
-    return Rendered(to_xml(render_ccd(request)), request)
+    return _rendered(request)
 
 
 def subject_patient(resource: Resource) -> str:

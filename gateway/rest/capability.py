@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway.contract import Interaction, ResourceSupport, SearchParamSupport
 from gateway.search.definitions import definition
-from mappings.base import Interaction, ResourceSupport, SearchParamSupport
+from gateway.version import SOFTWARE_VERSION
 
-SOFTWARE_VERSION = "0.1.0"
 _STARTED = datetime.now(UTC).replace(microsecond=0).isoformat()
 
 

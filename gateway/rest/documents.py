@@ -24,16 +24,15 @@ from starlette.responses import Response
 from gateway import jsonio
 from gateway.ccd.codes import SECTION_KEYS
 from gateway.ccd.html import render_html
+from gateway.contract import Interaction, read_from
 from gateway.documents import ids
-from gateway.documents.adapter import WithDocuments
-from gateway.documents.generate import render_encounter_ccd
+from gateway.documents.generate import Rendered, render_encounter_ccd
 from gateway.documents.references import CCD_TYPE, CDA_MEDIA_TYPE, binary
 from gateway.errors import (
     Gone,
     InvalidRequest,
     NotAcceptable,
     NotFound,
-    NotSupported,
     UnsupportedMediaType,
     UpstreamError,
 )
@@ -44,7 +43,6 @@ from gateway.rest.negotiation import Format, wants_binary_resource, wants_html
 from gateway.search.dates import parse_fhir_date, period_range, zone_info
 from gateway.search.parse import ID_RE
 from gateway.tenants import Tenant
-from mappings.base import Interaction
 
 DOCREF_PARAMS = ("patient", "start", "end", "type", "on-demand", "profile")
 CCD_SYSTEM, CCD_CODE = CCD_TYPE["system"], CCD_TYPE["code"]
@@ -57,13 +55,6 @@ DOCUMENT_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",  # clinical documents: no copies in shared caches
 }
-
-
-def documents_of(tenant: Tenant) -> WithDocuments:
-    adapter = tenant.adapter
-    if not isinstance(adapter, WithDocuments):  # every tenant is built with documents (gateway.tenants)
-        raise NotSupported(f"Tenant '{tenant.name}' does not generate documents")
-    return adapter
 
 
 # --- $docref -----------------------------------------------------------------------------
@@ -135,10 +126,10 @@ async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, stric
         raise InvalidRequest("start is after end", expression="start")
     on_demand = _boolean(given.get("on-demand"), "on-demand")
     wants_ccd = _is_ccd(given.get("type"))
-    documents = documents_of(tenant)
+    documents = tenant.documents
     links = [("self", f"{base}/DocumentReference/$docref?{urlencode(sorted(given.items()))}")]
     try:
-        patient = await documents.vendor.read("Patient", patient_id)
+        await read_from(tenant.vendor_providers, "Patient", patient_id)
     except (NotFound, Gone):
         return _bundle(fmt, base, [], links)  # US Core: no such patient, an empty Bundle
     found: list[dict[str, Any]] = []
@@ -147,16 +138,14 @@ async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, stric
         named = ids.parse(ids.patient_document(patient_id, start, end))
         assert named is not None
         found.append(documents.patient_reference(patient_id, named.start, named.end))
-    vendor_docs = documents.vendor.resources.get("DocumentReference")
-    if vendor_docs is not None and Interaction.SEARCH in vendor_docs.interactions:
-        stored, missing = await gather_everything(
-            documents.vendor, tenant.context.timezone, patient, [vendor_docs], None, None
-        )
+    vendor_docs = tenant.vendor_providers.get("DocumentReference")
+    if vendor_docs is not None and Interaction.SEARCH in vendor_docs.support.interactions:
+        stored, missing = await gather_everything(tenant.context.timezone, patient_id, [vendor_docs], None, None)
         if missing:
             raise UpstreamError("; ".join(missing))
         found += [
             d
-            for d in stored[1:]
+            for d in stored
             if _matches_type(d, given.get("type")) and _in_care_period(d, start, end, tenant.context.timezone)
         ]
     return _bundle(fmt, base, found, links)
@@ -259,18 +248,20 @@ def sections_param(values: list[str]) -> frozenset[str] | None:
 
 async def encounter_ccd(request: Request, tenant: Tenant, encounter_id: str, fmt: Format | None) -> Response:
     sections = sections_param(request.query_params.getlist("section"))
-    documents = documents_of(tenant)
     document_id = ids.encounter_document(encounter_id)
-    rendered = await render_encounter_ccd(documents.source, encounter_id, sections)
+    rendered = await render_encounter_ccd(tenant.documents.source, encounter_id, sections)
     # Restricted to some sections it is not the document Binary/<id> serves: it gets no id.
-    return document_response(request, fmt, document_id if sections is None else None, rendered.xml)
+    return document_response(request, fmt, document_id if sections is None else None, rendered)
 
 
 # --- serving a document -------------------------------------------------------------------
 
 
-def document_response(request: Request, fmt: Format | None, document_id: str | None, xml: bytes) -> Response:
+def document_response(
+    request: Request, fmt: Format | None, document_id: str | None, content: Rendered | bytes
+) -> Response:
     """A CDA document as the client asked: the Binary resource (FHIR JSON), the HTML page, or XML."""
+    xml = content.xml if isinstance(content, Rendered) else content
     q = request.query_params
     accept = request.headers.get("accept")
     if (q.get("_format") or "").split(";")[0].strip().lower() in FHIR_XML:
@@ -280,7 +271,7 @@ def document_response(request: Request, fmt: Format | None, document_id: str | N
         body = jsonio.dumps(resource, pretty=fmt.pretty)
         return Response(body, media_type=fmt.content_type, headers={"Cache-Control": "no-store"})
     if wants_html(q.get("_format"), accept):
-        html = as_html(xml)
+        html = render_html(content.document) if isinstance(content, Rendered) else as_html(xml)
         if html is not None:
             return Response(html, media_type="text/html; charset=utf-8", headers=DOCUMENT_HEADERS)
     return Response(xml, media_type=CDA_MEDIA_TYPE, headers=DOCUMENT_HEADERS)

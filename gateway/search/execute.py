@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.contract import Pushdown, ResourceProvider, ResourceSupport, SearchRequest, VendorPage
 from gateway.errors import TooCostly
+from gateway.search import planning
 from gateway.search.match import matches
 from gateway.search.model import SearchQuery
-from mappings.base import Adapter, Pushdown, ResourceSupport, SearchRequest
 
 MAX_VENDOR_CALLS_PER_PAGE = 25
 MAX_VENDOR_CALLS_TO_COUNT = 100  # a tenth of a rate-limited vendor's minute, at most
@@ -23,7 +24,7 @@ MAX_HISTORY = 64
 
 @dataclass(frozen=True)
 class PagePosition:
-    vendor: Any  # adapter's opaque position (None = first vendor page)
+    vendor: Any  # the provider's opaque position (None = first vendor page)
     skip: int  # records of that vendor page already served
     page_size: int  # vendor page size this walk uses
     history: tuple[Any, ...] = ()  # positions of earlier pages, when they are cheap to keep
@@ -47,30 +48,34 @@ def is_exact(support: ResourceSupport, query: SearchQuery) -> bool:
     return True
 
 
-def first_position(adapter: Adapter, exact: bool, count: int) -> PagePosition:
+def first_position(provider: ResourceProvider, exact: bool, count: int) -> PagePosition:
     # Aligning our pages with the vendor's keeps its totals usable and each page one call;
     # when the gateway filters, large vendor pages mean fewer calls per FHIR page.
-    size = min(max(count, 1), adapter.max_page_size) if exact else adapter.max_page_size
+    size = min(max(count, 1), provider.max_page_size) if exact else provider.max_page_size
     return PagePosition(vendor=None, skip=0, page_size=size)
 
 
-async def fetch_page(
-    adapter: Adapter,
-    support: ResourceSupport,
-    query: SearchQuery,
-    count: int,
-    position: PagePosition,
-) -> SearchPage:
+async def vendor_page(provider: ResourceProvider, request: SearchRequest) -> VendorPage:
+    """One vendor page of a search; `_id` is answered here for every provider, by reads."""
+    wanted = planning.ids(request.query)
+    if wanted is not None:
+        found = await planning.read_each(provider.read, wanted)
+        return VendorPage(found, None, total=len(found) if planning.only(request.query, "_id") else None)
+    assert provider.search is not None  # routes check the interaction before searching
+    return await provider.search(request)
+
+
+async def fetch_page(provider: ResourceProvider, query: SearchQuery, count: int, position: PagePosition) -> SearchPage:
     vendor, skip = position.vendor, position.skip
     collected: list[dict[str, Any]] = []
     warnings: dict[str, None] = {}
     total: int | None = None
     next_pos: PagePosition | None = None
     for call in range(MAX_VENDOR_CALLS_PER_PAGE):
-        page = await adapter.search(support.type, SearchRequest(query, vendor, position.page_size))
+        page = await vendor_page(provider, SearchRequest(query, vendor, position.page_size))
         warnings.update(dict.fromkeys(page.warnings))
         if call == 0 and position.vendor is None and position.skip == 0:
-            total = page.total  # adapters give a total only when it is the FHIR total
+            total = page.total  # providers give a total only when it is the FHIR total
         resumed_at: tuple[Any, int] | None = None
         for index in range(skip, len(page.resources)):
             resource = page.resources[index]
@@ -119,16 +124,16 @@ class Count:
     warnings: tuple[str, ...] = ()
 
 
-async def count_all(adapter: Adapter, support: ResourceSupport, query: SearchQuery) -> Count:
-    """Exact number of matches: the adapter's total when it knows it, else by walking every page."""
-    if is_exact(support, query):
-        page = await adapter.search(support.type, SearchRequest(query, None, 1))
+async def count_all(provider: ResourceProvider, query: SearchQuery) -> Count:
+    """Exact number of matches: the provider's total when it knows it, else by walking every page."""
+    if is_exact(provider.support, query):
+        page = await vendor_page(provider, SearchRequest(query, None, 1))
         if page.total is not None:
             return Count(page.total)
     counted, vendor = 0, None
     warnings: dict[str, None] = {}
     for _ in range(MAX_VENDOR_CALLS_TO_COUNT):
-        page = await adapter.search(support.type, SearchRequest(query, vendor, adapter.max_page_size))
+        page = await vendor_page(provider, SearchRequest(query, vendor, provider.max_page_size))
         warnings.update(dict.fromkeys(page.warnings))
         if vendor is None and page.total is not None and not warnings:
             return Count(page.total)

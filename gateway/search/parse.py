@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from gateway.contract import ResourceSupport
 from gateway.errors import InvalidRequest, NotSupported
 from gateway.search.dates import parse_fhir_date, zone_info
 from gateway.search.definitions import ParamDefinition, definition
@@ -28,7 +29,6 @@ from gateway.search.model import (
     TokenValue,
     Value,
 )
-from mappings.base import ResourceSupport
 
 # Result parameters the gateway itself implements for every type.
 CONTROL = frozenset({"_count", "_sort", "_total", "_summary", "_elements", "_format", "_pretty", "_page"})
@@ -98,7 +98,7 @@ def parse_search(
             wanted = " or ".join(sorted(alternatives))
             raise InvalidRequest(f"Searching {support.type} requires the parameter {wanted}")
 
-    count = _parse_count(controls.get("_count"), default_count, max_count)
+    count = parse_count(controls.get("_count"), default_count, max_count)
     sort = _parse_sort(controls.get("_sort"), support, strict)
     total = TotalMode(_choice(controls.get("_total"), TOTAL_MODES, "_total") or "estimate")
     summary = _summary(controls.get("_summary"), strict)
@@ -136,7 +136,7 @@ def _summary(value: str | None, strict: bool) -> str | None:
     return _choice(value, SUMMARY_MODES, "_summary")
 
 
-def _parse_count(value: str | None, default: int, maximum: int) -> int:
+def parse_count(value: str | None, default: int, maximum: int) -> int:
     if value is None:
         return default
     if not (value.isascii() and value.isdigit()):

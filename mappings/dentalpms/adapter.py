@@ -19,24 +19,25 @@ requires `patient` (or `_id`), and their ids carry the patient's (mappings.ids).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from gateway.concurrently import concurrently
+from gateway.contract import AdapterConfig, Resource, ResourceProvider, SearchRequest, VendorPage, by_type
 from gateway.errors import Gone, NotFound
+from gateway.search import planning as q
 from gateway.search.model import SearchQuery, StringValue, TokenValue
-from gateway.upstream.errors import vendor_answer
-from mappings import query as q
-from mappings.base import AdapterConfig, Resource, ResourceSupport, SearchRequest, VendorPage
+from gateway.search.planning import date_bounds, date_bounds_any
 from mappings.dentalpms.allergy import NKDA_SUFFIX, allergy_to_fhir, nkda_to_fhir
-from mappings.dentalpms.capabilities import RESOURCES
+from mappings.dentalpms.capabilities import ALLERGY, CONDITION, MEDICATION, OBSERVATION, PATIENT
 from mappings.dentalpms.client import DentalPmsClient
 from mappings.dentalpms.condition import condition_to_fhir
 from mappings.dentalpms.medication import medication_to_fhir
 from mappings.dentalpms.observation import vitals_to_fhir
+from mappings.dentalpms.options import DentalPmsOptions
 from mappings.dentalpms.patient import patient_to_fhir
 from mappings.ids import is_uuid, split_child_id, unpack_uuid
-from mappings.query import date_bounds, date_bounds_any
 
 MAX_PAGE_SIZE = 100
 _SORT_FIELDS = {"family": "last_name", "birthdate": "date_of_birth", "_lastUpdated": "updated_at"}
@@ -44,39 +45,40 @@ VendorRecord = dict[str, Any]
 
 
 class DentalPmsAdapter:
-    def __init__(self, config: AdapterConfig) -> None:
+    def __init__(self, config: AdapterConfig[DentalPmsOptions]) -> None:
         self._client = DentalPmsClient(config)
         self._ctx = config.context
-        self._searches: dict[str, Callable[[SearchRequest], Awaitable[VendorPage]]] = {
-            "Patient": self._search_patients,
-            "AllergyIntolerance": self._search_allergies,
-            "MedicationStatement": self._search_medications,
-            "Observation": self._search_observations,
-            "Condition": self._search_conditions,
-        }
+        self._providers = by_type(
+            ResourceProvider(PATIENT, self._read_patient, self._search_patients, max_page_size=MAX_PAGE_SIZE),
+            *(
+                ResourceProvider(
+                    declaration, partial(self._read_child, declaration.type), search, max_page_size=MAX_PAGE_SIZE
+                )
+                for declaration, search in (
+                    (ALLERGY, self._search_allergies),
+                    (MEDICATION, self._search_medications),
+                    (OBSERVATION, self._search_observations),
+                    (CONDITION, self._search_conditions),
+                )
+            ),
+        )
 
     @property
-    def resources(self) -> Mapping[str, ResourceSupport]:
-        return RESOURCES
-
-    @property
-    def max_page_size(self) -> int:
-        return MAX_PAGE_SIZE
+    def providers(self) -> Mapping[str, ResourceProvider]:
+        return self._providers
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
     # -- read -------------------------------------------------------------------------------
 
-    async def read(self, resource_type: str, resource_id: str) -> Resource:
-        with vendor_answer("Dental PMS"):
-            return await self._read(resource_type, resource_id)
+    async def _read_patient(self, resource_id: str) -> Resource:
+        record = await self._patient_record(resource_id)
+        _alive(record, resource_id)
+        return patient_to_fhir(record, self._ctx)
 
-    async def _read(self, resource_type: str, resource_id: str) -> Resource:
-        if resource_type == "Patient":
-            record = await self._patient_record(resource_id)
-            _alive(record, resource_id)
-            return patient_to_fhir(record, self._ctx)
+    async def _read_child(self, resource_type: str, resource_id: str) -> Resource:
+        """A sub-record: its id carries its patient's (mappings.ids), so one listing finds it."""
         if resource_type == "AllergyIntolerance" and resource_id.endswith(f".{NKDA_SUFFIX}"):
             return await self._read_nkda(resource_id)
         parts = split_child_id(resource_id)
@@ -158,19 +160,11 @@ class DentalPmsAdapter:
 
     # -- search -----------------------------------------------------------------------------
 
-    async def search(self, resource_type: str, request: SearchRequest) -> VendorPage:
-        with vendor_answer("Dental PMS"):
-            ids = q.ids(request.query)
-            if ids is not None:
-                found = await q.read_each(lambda i: self._read(resource_type, i), ids)
-                return VendorPage(found, None, total=len(found) if q.only(request.query, "_id") else None)
-            return await self._searches[resource_type](request)
-
     async def _search_patients(self, request: SearchRequest) -> VendorPage:
         query = request.query
         by_id = _patient_ids(query, self._ctx.system("patient-id"))
         if by_id is not None:
-            found = await q.read_each(lambda i: self._read("Patient", i), by_id)
+            found = await q.read_each(self._read_patient, by_id)
             return VendorPage(found, None, total=len(found) if q.only(query, "identifier") else None)
         filters: dict[str, str | int] = {}
         term = _search_term(query, self._ctx.system("chart-number"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mappings.base import TenantContext
+from gateway.contract import TenantContext
 from mappings.fhirjson import coding, compact, fhir_date, instant, meta, reference
 from mappings.ids import child_id, pack_uuid
 from mappings.terminology import (

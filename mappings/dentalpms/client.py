@@ -11,22 +11,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from gateway.contract import AdapterConfig
 from gateway.upstream.errors import error_from_response
 from gateway.upstream.http import Timeouts, UpstreamClient, UpstreamResponse
-from mappings.base import AdapterConfig
+from mappings.dentalpms.options import DentalPmsOptions
 
 Params = Mapping[str, str | int]
 
 
 class DentalPmsClient:
-    def __init__(self, config: AdapterConfig) -> None:
-        try:
-            self._org = str(config.options["org_id"])
-            token = config.secrets["api_token"]
-        except KeyError as missing:
-            raise ValueError(
-                f"Dental PMS tenant needs {missing.args[0]} (options.org_id, credentials.api_token)"
-            ) from None
+    def __init__(self, config: AdapterConfig[DentalPmsOptions]) -> None:
+        self._org = config.options.org_id
+        token = config.secrets["api_token"]  # required by the vendor's declaration, checked with the config
         self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         self._http = UpstreamClient(
             config.base_url,

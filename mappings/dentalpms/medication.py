@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mappings.base import TenantContext
+from gateway.contract import TenantContext
 from mappings.fhirjson import coding, compact, fhir_date, instant, meta, reference
 from mappings.ids import child_id
 from mappings.terminology import MEDICATION_STATUS, RXNORM

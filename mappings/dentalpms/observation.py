@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from mappings.base import TenantContext
+from gateway.contract import TenantContext
 from mappings.fhirjson import coding, instant, local_datetime, meta, reference
 from mappings.ids import child_id
 from mappings.terminology import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mappings.base import TenantContext
+from gateway.contract import TenantContext
 from mappings.fhirjson import coding, compact, fhir_date, instant, meta
 from mappings.terminology import (
     BCP47,

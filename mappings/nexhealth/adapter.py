@@ -22,15 +22,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gateway.concurrently import concurrently
+from gateway.contract import AdapterConfig, Resource, ResourceProvider, SearchRequest, VendorPage, Written, by_type
 from gateway.errors import NotFound, NotSupported
+from gateway.search import planning as q
 from gateway.search.model import SearchQuery, StringValue, TokenValue
-from gateway.upstream.errors import vendor_answer
-from mappings import query as q
-from mappings.base import AdapterConfig, Resource, ResourceSupport, SearchRequest, VendorPage, Written
 from mappings.ids import is_int_id
-from mappings.nexhealth.capabilities import RESOURCES
+from mappings.nexhealth.capabilities import ENCOUNTER, PATIENT
 from mappings.nexhealth.client import Duplicate, NexHealthClient
 from mappings.nexhealth.encounter import encounter_to_fhir
+from mappings.nexhealth.options import NexHealthOptions
 from mappings.nexhealth.patient import patient_from_fhir, patient_to_fhir
 
 log = logging.getLogger("mappings.nexhealth")
@@ -40,29 +40,32 @@ AHEAD = timedelta(days=3 * 366)
 
 
 class NexHealthAdapter:
-    def __init__(self, config: AdapterConfig) -> None:
+    def __init__(self, config: AdapterConfig[NexHealthOptions]) -> None:
         self.client = NexHealthClient(config)
         self._ctx = config.context
-        self._provider_id = config.options.get("provider_id")
+        self._provider_id = config.options.provider_id
+        self._providers = by_type(
+            ResourceProvider(
+                PATIENT,
+                self._read_patient,
+                self._search_patients,
+                create=self._create_patient,
+                max_page_size=MAX_PAGE_SIZE,
+            ),
+            ResourceProvider(ENCOUNTER, self._read_encounter, self._search_encounters, max_page_size=MAX_PAGE_SIZE),
+        )
 
     @property
-    def resources(self) -> Mapping[str, ResourceSupport]:
-        return RESOURCES
-
-    @property
-    def max_page_size(self) -> int:
-        return MAX_PAGE_SIZE
+    def providers(self) -> Mapping[str, ResourceProvider]:
+        return self._providers
 
     async def aclose(self) -> None:
         await self.client.aclose()
 
     # -- read ---------------------------------------------------------------------------------
 
-    async def read(self, resource_type: str, resource_id: str) -> Resource:
-        with vendor_answer("NexHealth"):
-            if resource_type == "Patient":
-                return patient_to_fhir(await self._patient(resource_id), self._ctx)
-            return await self._read_encounter(resource_id)
+    async def _read_patient(self, resource_id: str) -> Resource:
+        return patient_to_fhir(await self._patient(resource_id), self._ctx)
 
     async def _patient(self, patient_id: str) -> dict[str, Any]:
         if not is_int_id(patient_id):
@@ -92,21 +95,11 @@ class NexHealthAdapter:
 
     # -- search -------------------------------------------------------------------------------
 
-    async def search(self, resource_type: str, request: SearchRequest) -> VendorPage:
-        with vendor_answer("NexHealth"):
-            ids = q.ids(request.query)
-            if ids is not None:
-                found = await q.read_each(lambda i: self.read(resource_type, i), ids)
-                return VendorPage(found, None, total=len(found) if q.only(request.query, "_id") else None)
-            if resource_type == "Patient":
-                return await self._search_patients(request)
-            return await self._search_encounters(request)
-
     async def _search_patients(self, request: SearchRequest) -> VendorPage:
         query = request.query
         by_id = _our_ids(query, self._ctx.system("patient-id"))
         if by_id is not None:
-            found = await q.read_each(lambda i: self.read("Patient", i), by_id)
+            found = await q.read_each(lambda i: self._read_patient(i), by_id)
             single = q.only(query, "identifier") and len(query.named("identifier")) == 1
             return VendorPage(found, None, total=len(found) if single else None)
         bare = _bare_identifier(query)
@@ -178,7 +171,7 @@ class NexHealthAdapter:
         }
         charts, by_id = await concurrently(
             self.client.request("GET", "/patients", params=params),
-            q.read_each(lambda i: self.read("Patient", i), [value] if is_int_id(value) else []),
+            q.read_each(lambda i: self._read_patient(i), [value] if is_int_id(value) else []),
         )
         found = {r["id"]: r for r in by_id}
         for patient in charts.data["patients"]:
@@ -187,16 +180,15 @@ class NexHealthAdapter:
 
     # -- write --------------------------------------------------------------------------------
 
-    async def create(self, resource_type: str, resource: Resource) -> Written:
+    async def _create_patient(self, resource: Resource) -> Written:
         body, not_stored = patient_from_fhir(resource, await self._provider())
-        with vendor_answer("NexHealth"):
-            try:
-                envelope = await self.client.request("POST", "/patients", json=body)
-            except Duplicate as exc:
-                exc.existing = await self._existing(body["patient"])
-                raise
-            created = envelope.data.get("patient", envelope.data)
-            return Written(patient_to_fhir(created, self._ctx), tuple(not_stored))
+        try:
+            envelope = await self.client.request("POST", "/patients", json=body)
+        except Duplicate as exc:
+            exc.existing = await self._existing(body["patient"])
+            raise
+        created = envelope.data.get("patient", envelope.data)
+        return Written(patient_to_fhir(created, self._ctx), tuple(not_stored))
 
     async def _provider(self) -> int:
         if self._provider_id is None:

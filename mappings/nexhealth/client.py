@@ -31,11 +31,12 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from gateway.contract import AdapterConfig
 from gateway.errors import AlreadyExists, FHIRError, Throttled, UpstreamError, UpstreamSecurity
 from gateway.upstream.errors import error_for_status
 from gateway.upstream.http import Timeouts, UpstreamClient, UpstreamResponse
 from gateway.upstream.ratelimit import RateLimit, Window
-from mappings.base import AdapterConfig
+from mappings.nexhealth.options import NexHealthOptions
 
 log = logging.getLogger("mappings.nexhealth")
 VERSION_HEADER = "application/vnd.Nexhealth+json;version=2"
@@ -59,28 +60,20 @@ class Envelope:
 
 
 class NexHealthClient:
-    def __init__(self, config: AdapterConfig) -> None:
-        try:
-            self._api_key = config.secrets["api_key"]
-            self.subdomain = str(config.options["subdomain"])
-            self.location_id = str(config.options["location_id"])
-        except KeyError as missing:
-            raise ValueError(
-                f"NexHealth tenant needs {missing.args[0]} "
-                "(options.subdomain, options.location_id, credentials.api_key)"
-            ) from None
-        self.location_strict = bool(config.options.get("location_strict", False))
+    def __init__(self, config: AdapterConfig[NexHealthOptions]) -> None:
+        options = config.options
+        self._api_key = config.secrets["api_key"]
+        self.subdomain = options.subdomain
+        self.location_id = str(options.location_id)
+        self.location_strict = options.location_strict
         self._http = UpstreamClient(
             config.base_url,
             Timeouts(config.connect_timeout, config.read_timeout, config.total_timeout),
             config.max_connections,
         )
-        max_wait = float(config.options.get("max_queue_seconds", 5.0))
+        max_wait = options.max_queue_seconds
         self._limit = RateLimit(
-            [
-                Window(int(config.options.get("rate_per_second", 100)), 1.0),
-                Window(int(config.options.get("rate_per_minute", 1000)), 60.0),
-            ],
+            [Window(options.rate_per_second, 1.0), Window(options.rate_per_minute, 60.0)],
             max_wait=max_wait,
         )
         self._retry_for = max_wait

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from mappings.base import TenantContext
+from gateway.contract import TenantContext
 from mappings.fhirjson import coding, compact, content_version, instant, reference
 from mappings.terminology import US_CORE
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.contract import TenantContext
 from gateway.errors import Unprocessable
-from mappings.base import TenantContext
 from mappings.fhirjson import coding, compact, content_version, fhir_date, instant
 from mappings.terminology import IDENTIFIER_TYPE, PROFILE_PATIENT
 

@@ -18,14 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
+from cachetools import TTLCache
+
+from gateway.contract import AdapterConfig, Resource, ResourceProvider, SearchRequest, VendorPage, by_type
 from gateway.errors import NotFound, NotSupported
+from gateway.search import planning as q
 from gateway.search.model import ReferenceValue, SearchQuery, StringValue, TokenValue
-from gateway.upstream.errors import vendor_answer
-from mappings import query as q
-from mappings.base import AdapterConfig, Resource, ResourceSupport, SearchRequest, VendorPage
-from mappings.nextech.capabilities import resources
+from mappings.nextech.capabilities import DOCUMENT, ENCOUNTER, PATIENT, binary
 from mappings.nextech.client import NextechClient
 from mappings.nextech.encounter import (
     binary_to_fhir,
@@ -34,6 +36,7 @@ from mappings.nextech.encounter import (
     encounter_to_fhir,
     split_encounter_id,
 )
+from mappings.nextech.options import NextechOptions
 from mappings.nextech.patient import patient_to_fhir, split_patient_id
 
 Item = dict[str, Any]
@@ -44,21 +47,37 @@ MIDDLE_NAMES = (
 )
 
 
+KNOWN_PATIENTS = 4096  # patient ids remembered as real (each costs a vendor search to check)
+KNOWN_FOR = 900.0  # seconds: a patient deleted at the vendor is noticed within this
+
+
 class NextechAdapter:
-    def __init__(self, config: AdapterConfig) -> None:
+    def __init__(self, config: AdapterConfig[NextechOptions]) -> None:
         self.client = NextechClient(config)
         self._ctx = config.context
         self._sections: list[str] = []
-        self._known_patients: set[str] = set()
-        self._resources = resources([])
+        self._known_patients: TTLCache[str, bool] = TTLCache(maxsize=KNOWN_PATIENTS, ttl=KNOWN_FOR)
+        self._providers = self._table()
+
+    def _table(self) -> dict[str, ResourceProvider]:
+        return by_type(
+            ResourceProvider(PATIENT, self._read_patient, self._search_patients),
+            ResourceProvider(
+                ENCOUNTER,
+                partial(self._read_encounter_part, "Encounter"),
+                partial(self._search_encounter_parts, "Encounter"),
+            ),
+            ResourceProvider(
+                DOCUMENT,
+                partial(self._read_encounter_part, "DocumentReference"),
+                partial(self._search_encounter_parts, "DocumentReference"),
+            ),
+            ResourceProvider(binary(self._sections), partial(self._read_encounter_part, "Binary")),
+        )
 
     @property
-    def resources(self) -> Mapping[str, ResourceSupport]:
-        return self._resources
-
-    @property
-    def max_page_size(self) -> int:
-        return 100
+    def providers(self) -> Mapping[str, ResourceProvider]:
+        return self._providers
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -68,16 +87,10 @@ class NextechAdapter:
         if not self._sections:
             found = await self.client.get("/encounters/categories")
             self._sections = [str(s) for s in found]
-            self._resources = resources(self._sections)
+            self._providers = self._table()
         return self._sections
 
     # -- read ---------------------------------------------------------------------------------
-
-    async def read(self, resource_type: str, resource_id: str) -> Resource:
-        with vendor_answer("Nextech"):
-            if resource_type == "Patient":
-                return await self._read_patient(resource_id)
-            return await self._read_encounter_part(resource_type, resource_id)
 
     async def _read_patient(self, resource_id: str) -> Resource:
         parts = split_patient_id(resource_id)
@@ -122,7 +135,7 @@ class NextechAdapter:
                 await self._read_patient(patient_id)
             except NotFound:
                 return False
-            self._known_patients.add(patient_id)
+            self._known_patients[patient_id] = True
         return True
 
     async def _encounters(self, patient_id: str, start: datetime, end: datetime, section: str | None) -> list[Item]:
@@ -140,17 +153,8 @@ class NextechAdapter:
 
     # -- search -------------------------------------------------------------------------------
 
-    async def search(self, resource_type: str, request: SearchRequest) -> VendorPage:
-        with vendor_answer("Nextech"):
-            ids = q.ids(request.query)
-            if ids is not None:
-                found = await q.read_each(lambda i: self.read(resource_type, i), ids)
-                return VendorPage(found, None, total=len(found) if q.only(request.query, "_id") else None)
-            if resource_type == "Patient":
-                return await self._search_patients(request.query)
-            return await self._search_encounter_parts(resource_type, request.query)
-
-    async def _search_patients(self, query: SearchQuery) -> VendorPage:
+    async def _search_patients(self, request: SearchRequest) -> VendorPage:
+        query = request.query
         term = _term(query, self._ctx.system("chart-number"), self._ctx.system("patient-id"))
         if term is None:
             return VendorPage([], None, total=0)  # e.g. an identifier in a system this tenant has not
@@ -162,7 +166,8 @@ class NextechAdapter:
             warnings = (CHART_ONLY,)
         return VendorPage([patient_to_fhir(p, self._ctx) for p in found], None, warnings=warnings)
 
-    async def _search_encounter_parts(self, resource_type: str, query: SearchQuery) -> VendorPage:
+    async def _search_encounter_parts(self, resource_type: str, request: SearchRequest) -> VendorPage:
+        query = request.query
         patient_id = q.single_patient(query) or _patient_of_encounter(query)
         if not patient_id:
             return VendorPage([], None, total=0)

@@ -10,39 +10,33 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from gateway.contract import AdapterConfig
 from gateway.upstream.errors import error_from_response
 from gateway.upstream.http import Timeouts, UpstreamClient, UpstreamResponse
 from gateway.upstream.oauth import OAuthApp, OAuthSession, token_client
 from gateway.upstream.token_store import TokenStore
-from mappings.base import AdapterConfig
+from mappings.nextech.options import NextechOptions
 
 
-def oauth_app(config: AdapterConfig) -> OAuthApp:
+def oauth_app(config: AdapterConfig[NextechOptions]) -> OAuthApp:
     """Nextech's Azure-AD-style endpoints and our registration, from the tenant's config."""
-    try:
-        # A sandbox tenant's authorization server is its sandbox (gateway.app passes its URL).
-        auth_base = str(config.options.get("oauth_base_url") or config.options["sandbox_url"]).rstrip("/")
-        return OAuthApp(
-            authorize_url=f"{auth_base}/oauth2/authorize",
-            token_url=f"{auth_base}/oauth2/token",
-            client_id=str(config.options["client_id"]),
-            client_secret=config.secrets["client_secret"],
-            resource=config.options.get("resource"),
-        )
-    except KeyError as missing:
-        raise ValueError(
-            f"Nextech tenant needs {missing.args[0]} (options.oauth_base_url, options.client_id, "
-            "options.practice_id, credentials.client_secret)"
-        ) from None
+    auth_base = config.options.oauth_base_url.rstrip("/")
+    return OAuthApp(
+        authorize_url=f"{auth_base}/oauth2/authorize",
+        token_url=f"{auth_base}/oauth2/token",
+        client_id=config.options.client_id,
+        client_secret=config.secrets["client_secret"],
+        resource=config.options.resource,
+    )
 
 
 class NextechClient:
-    def __init__(self, config: AdapterConfig) -> None:
+    def __init__(self, config: AdapterConfig[NextechOptions]) -> None:
         app = oauth_app(config)
-        self._practice = str(config.options["practice_id"])
+        self._practice = config.options.practice_id
         timeouts = Timeouts(config.connect_timeout, config.read_timeout, config.total_timeout)
         self._token_http, post = token_client(app, timeouts)
-        store = TokenStore(str(config.options["token_store"]))
+        store = TokenStore(config.token_store)
         self.session = OAuthSession(config.context.tenant, app, store, post)
         self._http = UpstreamClient(
             config.base_url,

@@ -15,7 +15,7 @@ import base64
 from datetime import datetime
 from typing import Any
 
-from mappings.base import TenantContext
+from gateway.contract import TenantContext
 from mappings.fhirjson import coding, compact, content_version, instant, reference
 from mappings.nextech.sanitize import page, sanitize
 from mappings.terminology import LOINC, US_CORE

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mappings.base import TenantContext
+from gateway.contract import TenantContext
 from mappings.fhirjson import coding, compact, content_version, fhir_date
 from mappings.terminology import IDENTIFIER_TYPE, PROFILE_PATIENT
 

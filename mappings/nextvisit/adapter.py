@@ -22,20 +22,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
+from gateway.contract import AdapterConfig, Resource, ResourceProvider, SearchRequest, VendorPage, Written, by_type
 from gateway.errors import Gone, NotFound, PreconditionFailed
+from gateway.search import planning as q
 from gateway.search.match import matches
 from gateway.search.model import SearchQuery, StringValue, TokenValue
-from gateway.upstream.errors import vendor_answer
-from mappings import query as q
-from mappings.base import AdapterConfig, Resource, ResourceSupport, SearchRequest, VendorPage, Written
 from mappings.ids import is_int_id
 from mappings.nextvisit.allergy import allergies_to_fhir
-from mappings.nextvisit.capabilities import RESOURCES
+from mappings.nextvisit.capabilities import ALLERGY, ENCOUNTER, MEDICATION, PATIENT
 from mappings.nextvisit.client import NextvisitClient
 from mappings.nextvisit.encounter import encounter_to_fhir
 from mappings.nextvisit.medication import medications_to_fhir
+from mappings.nextvisit.options import NextvisitOptions
 from mappings.nextvisit.patient import patient_from_fhir, patient_to_fhir
 
 MAX_PAGE_SIZE = 100
@@ -46,37 +47,63 @@ Children = Callable[[dict[str, Any]], list[Resource]]
 
 
 class NextvisitAdapter:
-    def __init__(self, config: AdapterConfig) -> None:
+    def __init__(self, config: AdapterConfig[NextvisitOptions]) -> None:
         self.client = NextvisitClient(config)
         self._ctx = config.context
-        self._children: dict[str, Children] = {
-            "AllergyIntolerance": lambda p: allergies_to_fhir(p, self._ctx),
-            "MedicationStatement": lambda p: medications_to_fhir(p, self._ctx),
-            "Encounter": lambda p: [encounter_to_fhir(e, str(p["id"]), self._ctx) for e in p.get("encounters") or []],
-        }
+        self._providers = by_type(
+            ResourceProvider(
+                PATIENT,
+                self._read_patient,
+                self._search_patients,
+                create=self._create_patient,
+                update=self._update_patient,
+                delete=self._delete_patient,
+                max_page_size=MAX_PAGE_SIZE,
+            ),
+            *(
+                ResourceProvider(
+                    declaration,
+                    partial(self._read_child, declaration.type, children),
+                    partial(self._search_children, children),
+                    max_page_size=MAX_PAGE_SIZE,
+                )
+                for declaration, children in (
+                    (ALLERGY, self._allergies),
+                    (MEDICATION, self._medications),
+                    (ENCOUNTER, self._encounters),
+                )
+            ),
+        )
 
     @property
-    def resources(self) -> Mapping[str, ResourceSupport]:
-        return RESOURCES
-
-    @property
-    def max_page_size(self) -> int:
-        return MAX_PAGE_SIZE
+    def providers(self) -> Mapping[str, ResourceProvider]:
+        return self._providers
 
     async def aclose(self) -> None:
         await self.client.aclose()
 
+    # -- records inside the patient payload ---------------------------------------------------
+
+    def _allergies(self, patient: dict[str, Any]) -> list[Resource]:
+        return allergies_to_fhir(patient, self._ctx)
+
+    def _medications(self, patient: dict[str, Any]) -> list[Resource]:
+        return medications_to_fhir(patient, self._ctx)
+
+    def _encounters(self, patient: dict[str, Any]) -> list[Resource]:
+        return [encounter_to_fhir(e, str(patient["id"]), self._ctx) for e in patient.get("encounters") or []]
+
     # -- read ---------------------------------------------------------------------------------
 
-    async def read(self, resource_type: str, resource_id: str) -> Resource:
-        with vendor_answer("Nextvisit"):
-            if resource_type == "Patient":
-                return patient_to_fhir(await self._patient(resource_id), self._ctx)
-            patient_id = resource_id.split(".")[0]
-            for child in self._children[resource_type](await self._patient(patient_id)):
-                if child["id"] == resource_id:
-                    return child
-            raise NotFound(f"{resource_type}/{resource_id} does not exist")
+    async def _read_patient(self, resource_id: str) -> Resource:
+        return patient_to_fhir(await self._patient(resource_id), self._ctx)
+
+    async def _read_child(self, resource_type: str, children: Children, resource_id: str) -> Resource:
+        patient_id = resource_id.split(".")[0]
+        for child in children(await self._patient(patient_id)):
+            if child["id"] == resource_id:
+                return child
+        raise NotFound(f"{resource_type}/{resource_id} does not exist")
 
     async def _patient(self, patient_id: str) -> dict[str, Any]:
         if not is_int_id(patient_id):
@@ -103,28 +130,21 @@ class NextvisitAdapter:
 
     # -- search -------------------------------------------------------------------------------
 
-    async def search(self, resource_type: str, request: SearchRequest) -> VendorPage:
-        with vendor_answer("Nextvisit"):
-            ids = q.ids(request.query)
-            if ids is not None:
-                found = await q.read_each(lambda i: self.read(resource_type, i), ids)
-                return VendorPage(found, None, total=len(found) if q.only(request.query, "_id") else None)
-            if resource_type == "Patient":
-                return await self._search_patients(request)
-            patient_id = q.single_patient(request.query)
-            try:
-                patient = await self._patient(patient_id)
-            except (NotFound, Gone):
-                return VendorPage([], None, total=0)
-            children = self._children[resource_type](patient)
-            exact = q.only(request.query, "patient", "subject")
-            return VendorPage(children, None, total=len(children) if exact else None)
+    async def _search_children(self, children: Children, request: SearchRequest) -> VendorPage:
+        patient_id = q.single_patient(request.query)
+        try:
+            patient = await self._patient(patient_id)
+        except (NotFound, Gone):
+            return VendorPage([], None, total=0)
+        found = children(patient)
+        exact = q.only(request.query, "patient", "subject")
+        return VendorPage(found, None, total=len(found) if exact else None)
 
     async def _search_patients(self, request: SearchRequest) -> VendorPage:
         query = request.query
         by_id = _our_ids(query, self._ctx.system("patient-id"))
         if by_id is not None:
-            found = await q.read_each(lambda i: self.read("Patient", i), by_id)
+            found = await q.read_each(lambda i: self._read_patient(i), by_id)
             return VendorPage(found, None, total=len(found) if q.only(query, "identifier") else None)
         family = _single_string(query, ("family",), modifiers=(None, "exact", "contains"))
         free_text = _single_string(query, ("name", "given", "family"), modifiers=(None, "exact"))
@@ -163,37 +183,34 @@ class NextvisitAdapter:
         data = await self.client.request("GET", "/v1/patients/search", params=params)
         hits = [patient_to_fhir(p, self._ctx) for p in data["data"]]
         survivors = [h["id"] for h in hits if matches(h, request.query)]
-        found = await q.read_each(lambda i: self.read("Patient", i), survivors)
+        found = await q.read_each(lambda i: self._read_patient(i), survivors)
         meta = data["meta"]
         return VendorPage(found, page + 1 if meta["current_page"] < meta["last_page"] else None)
 
     # -- write --------------------------------------------------------------------------------
 
-    async def create(self, resource_type: str, resource: Resource) -> Written:
+    async def _create_patient(self, resource: Resource) -> Written:
         body = patient_from_fhir(resource, self._ctx, _today())
-        with vendor_answer("Nextvisit"):
-            data = await self.client.request("POST", "/v1/patients", json=body)
-            return Written(await self.read("Patient", str(data["data"]["id"])))
+        data = await self.client.request("POST", "/v1/patients", json=body)
+        return Written(await self._read_patient(str(data["data"]["id"])))
 
-    async def update(self, resource_type: str, resource_id: str, resource: Resource, if_match: str | None) -> Written:
-        with vendor_answer("Nextvisit"):
-            record = await self._patient(resource_id)
-            current = patient_to_fhir(record, self._ctx)
-            if if_match is not None and current["meta"]["versionId"] != if_match:
-                raise PreconditionFailed(
-                    f"Patient/{resource_id} has changed since version {if_match}; read it again before updating"
-                )
-            body = patient_from_fhir(resource, self._ctx, _today(), record.get("meta"))
-            await self.client.request("PUT", f"/v1/patients/{resource_id}", json=body)
-            return Written(await self.read("Patient", resource_id))
+    async def _update_patient(self, resource_id: str, resource: Resource, if_match: str | None) -> Written:
+        record = await self._patient(resource_id)
+        current = patient_to_fhir(record, self._ctx)
+        if if_match is not None and current["meta"]["versionId"] != if_match:
+            raise PreconditionFailed(
+                f"Patient/{resource_id} has changed since version {if_match}; read it again before updating"
+            )
+        body = patient_from_fhir(resource, self._ctx, _today(), record.get("meta"))
+        await self.client.request("PUT", f"/v1/patients/{resource_id}", json=body)
+        return Written(await self._read_patient(resource_id))
 
-    async def delete(self, resource_type: str, resource_id: str) -> None:
-        with vendor_answer("Nextvisit"):
-            try:
-                await self._patient(resource_id)
-            except (NotFound, Gone):
-                return  # FHIR: deleting what is not there (any more) is a success, not an error
-            await self.client.request("DELETE", f"/v1/patients/{resource_id}")
+    async def _delete_patient(self, resource_id: str) -> None:
+        try:
+            await self._patient(resource_id)
+        except (NotFound, Gone):
+            return  # FHIR: deleting what is not there (any more) is a success, not an error
+        await self.client.request("DELETE", f"/v1/patients/{resource_id}")
 
 
 def _today() -> date:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mappings.base import TenantContext
+from gateway.contract import TenantContext
 from mappings.fhirjson import coding, compact, content_version, instant, reference, text_key
 from mappings.terminology import ALLERGY_CLINICAL, PROFILE_ALLERGY, no_known_allergy
 

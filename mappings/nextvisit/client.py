@@ -16,10 +16,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from gateway.contract import AdapterConfig, NoOptions
 from gateway.errors import FHIRError, UpstreamSecurity
 from gateway.upstream.errors import error_from_response
 from gateway.upstream.http import Timeouts, UpstreamClient, UpstreamResponse
-from mappings.base import AdapterConfig
 
 log = logging.getLogger("mappings.nextvisit")
 Params = Mapping[str, str | int]
@@ -28,7 +28,7 @@ LOGIN_FAILURE_MEMORY = 5.0  # seconds a failed login is reported to callers with
 
 
 class NextvisitClient:
-    def __init__(self, config: AdapterConfig) -> None:
+    def __init__(self, config: AdapterConfig[NoOptions]) -> None:
         try:
             self._credentials = {
                 "email": config.secrets["email"],

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mappings.base import TenantContext
+from gateway.contract import TenantContext
 from mappings.fhirjson import compact, content_version, instant, reference, text_key
 from mappings.terminology import UCUM
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from gateway.contract import TenantContext
 from gateway.errors import Unprocessable
-from mappings.base import TenantContext
 from mappings.fhirjson import compact, content_version, fhir_date, instant
 from mappings.terminology import GENDER, PROFILE_PATIENT
 

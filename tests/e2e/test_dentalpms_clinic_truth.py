@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mappings.sandbox.clinic import Clinic, Patient, VitalSigns
+from sandboxes.clinic import Clinic, Patient, VitalSigns
 from tests.conftest import RunningGateway
 from tests.support.fhir_http import FhirHttp
 

@@ -15,7 +15,7 @@ from lxml import etree
 
 from conformance.cda import assert_valid_ccda
 from conformance.data import require_conformance_data
-from mappings.sandbox.clinic import Clinic, Patient
+from sandboxes.clinic import Clinic, Patient
 from tests.conftest import DEMO_TENANTS, RunningGateway
 from tests.support.fhir_http import FhirHttp, outcome_of
 

@@ -34,7 +34,7 @@ from fhirclient.models.observation import Observation
 from fhirclient.models.patient import Patient as SmartPatient
 from fhirpy import AsyncFHIRClient, SyncFHIRClient
 
-from mappings.sandbox.clinic import Clinic, Patient
+from sandboxes.clinic import Clinic, Patient
 from tests.conftest import DEMO_TENANTS, RunningGateway
 from tests.support.fhir_http import FhirHttp
 

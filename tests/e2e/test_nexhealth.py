@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from mappings.nexhealth.sandbox import PATIENT_ID_OFFSET, location_id_of
-from mappings.sandbox.clinic import Clinic, Patient
+from sandboxes.clinic import Clinic, Patient
+from sandboxes.nexhealth.app import PATIENT_ID_OFFSET, location_id_of
 from tests.conftest import RunningGateway
 from tests.support.fhir_http import FhirHttp, outcome_of
 

@@ -13,14 +13,15 @@ import httpx
 import pytest
 
 from gateway.connect import connect
+from gateway.contract import AdapterConfig, TenantContext
 from gateway.sandbox_host import serve_in_thread
 from gateway.upstream.oauth import token_client
 from gateway.upstream.token_store import TokenStore
-from mappings.base import AdapterConfig, TenantContext
 from mappings.nextech.adapter import NextechAdapter
 from mappings.nextech.client import oauth_app
-from mappings.nextech.sandbox import create_app
-from mappings.sandbox.clinic import Clinic, Patient, build_clinic
+from mappings.nextech.options import NextechOptions
+from sandboxes.clinic import Clinic, Patient, build_clinic
+from sandboxes.nextech.app import create_app
 from tests.support.fhir_http import FhirHttp, outcome_of
 
 TENANT = "nextech"
@@ -176,8 +177,9 @@ def test_hostile_vendor_html_is_sanitized(tmp_path: Path) -> None:
     config = AdapterConfig(
         f"{running.url}/api",
         TenantContext("hostile", "urn:h"),
-        {"client_id": "c", "practice_id": "p", "sandbox_url": running.url, "token_store": str(tmp_path)},
+        NextechOptions(client_id="c", practice_id="p", oauth_base_url=running.url),
         {"client_secret": "s"},
+        token_store=tmp_path,
     )
 
     async def scenario() -> str:
@@ -204,7 +206,7 @@ def test_hostile_vendor_html_is_sanitized(tmp_path: Path) -> None:
             encounter_id = next(
                 f"{patient.id}.{patient.chart_number}.{i['summary']['encounterId']}.{day}" for i in items
             )
-            binary = await adapter.read("Binary", f"{encounter_id}.ccd")
+            binary = await adapter.providers["Binary"].read(f"{encounter_id}.ccd")
             return base64.b64decode(binary["data"]).decode()
         finally:
             await adapter.aclose()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mappings.sandbox.clinic import Clinic, Patient
+from sandboxes.clinic import Clinic, Patient
 from tests.conftest import RunningGateway
 from tests.support.fhir_http import FhirHttp, outcome_of
 

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from mappings.sandbox.clinic import Clinic, Patient
+from sandboxes.clinic import Clinic, Patient
 from tests.support.fhir_http import FhirHttp, outcome_of
 
 TENANT = "dentalpms"

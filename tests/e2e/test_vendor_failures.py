@@ -20,6 +20,7 @@ from starlette.routing import Route
 from gateway.app import create_app
 from gateway.sandbox_host import serve_in_thread
 from gateway.settings import Settings
+from mappings.registry import VENDORS
 from tests.support.fhir_http import FhirHttp, outcome_of
 
 PATIENT = "0b6c4c62-6b2a-4b57-9d7e-3f1c2a9d8e01"
@@ -78,7 +79,7 @@ def client(vendor: FakeVendor) -> Iterator[FhirHttp]:
             },
         }
     )
-    running = serve_in_thread(create_app(settings, access_logging=True), name="gateway-faulty")
+    running = serve_in_thread(create_app(settings, VENDORS, access_logging=True), name="gateway-faulty")
     http = FhirHttp(running.url)
     yield http
     http.close()

@@ -10,8 +10,8 @@ import pytest
 
 from gateway import cli
 from gateway.sandbox_host import serve_in_thread
-from mappings.nextech.sandbox import create_app
-from mappings.sandbox.clinic import build_clinic
+from sandboxes.clinic import build_clinic
+from sandboxes.nextech.app import create_app
 
 
 def test_connect_stores_the_refresh_token(

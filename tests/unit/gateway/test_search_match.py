@@ -1,8 +1,9 @@
 from typing import Any
 
+from gateway.contract import ResourceProvider
 from gateway.search.match import matches
 from gateway.search.parse import parse_search
-from mappings.dentalpms.capabilities import RESOURCES
+from mappings.dentalpms import capabilities
 
 PATIENT: dict[str, Any] = {
     "resourceType": "Patient",
@@ -17,10 +18,18 @@ PATIENT: dict[str, Any] = {
 }
 
 
+async def _unused(*args: object) -> Any:
+    raise AssertionError("matching never calls a vendor")
+
+
+SUPPORT = {
+    d.type: ResourceProvider(d, _unused, _unused).support
+    for d in (capabilities.PATIENT, capabilities.ALLERGY, capabilities.MEDICATION, capabilities.OBSERVATION)
+}
+
+
 def hit(resource: dict[str, Any], *items: tuple[str, str]) -> bool:
-    parsed = parse_search(
-        RESOURCES[resource["resourceType"]], list(items), strict=True, default_count=20, max_count=100
-    )
+    parsed = parse_search(SUPPORT[resource["resourceType"]], list(items), strict=True, default_count=20, max_count=100)
     return matches(resource, parsed.query)
 
 

@@ -1,9 +1,9 @@
 import pytest
 
+from gateway.contract import Interaction, Pushdown, ResourceSupport, SearchParamSupport
 from gateway.errors import InvalidRequest, NotSupported
 from gateway.search.model import DatePrefix, DateValue, ReferenceValue, StringValue, TokenValue
 from gateway.search.parse import TotalMode, parse_search
-from mappings.base import Interaction, Pushdown, ResourceSupport, SearchParamSupport
 
 PATIENT = ResourceSupport(
     "Patient",

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mappings.base import TenantContext
+from gateway.contract import TenantContext
 from mappings.dentalpms.allergy import allergy_to_fhir, nkda_to_fhir
 from mappings.dentalpms.condition import condition_to_fhir
 from mappings.dentalpms.medication import medication_to_fhir

@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
+from gateway.contract import AdapterConfig, TenantContext
 from gateway.errors import Throttled, UpstreamSecurity
 from gateway.sandbox_host import serve_in_thread
-from mappings.base import AdapterConfig, TenantContext
 from mappings.nexhealth.client import NexHealthClient
-from mappings.nexhealth.sandbox import MAIN_LOCATION_ID, create_app
-from mappings.sandbox.clinic import build_clinic
+from mappings.nexhealth.options import NexHealthOptions
+from sandboxes.clinic import build_clinic
+from sandboxes.nexhealth.app import MAIN_LOCATION_ID, create_app
 
 KEY, SUBDOMAIN = "test-api-key", "test-dental"
 
@@ -38,7 +39,7 @@ def _client(url: str, key: str = KEY, **options: Any) -> NexHealthClient:
     config = AdapterConfig(
         url,
         TenantContext("t", "urn:t"),
-        {"subdomain": SUBDOMAIN, "location_id": MAIN_LOCATION_ID, **options},
+        NexHealthOptions(subdomain=SUBDOMAIN, location_id=MAIN_LOCATION_ID, **options),
         {"api_key": key},
     )
     return NexHealthClient(config)

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from gateway.contract import TenantContext
 from gateway.errors import Unprocessable
-from mappings.base import TenantContext
 from mappings.nexhealth.encounter import encounter_to_fhir
 from mappings.nexhealth.patient import patient_from_fhir, patient_to_fhir
 from tests.support.golden import GoldenSuite, case_id

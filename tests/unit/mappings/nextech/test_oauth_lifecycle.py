@@ -14,15 +14,16 @@ import httpx
 import pytest
 
 from gateway.connect import connect
+from gateway.contract import AdapterConfig, TenantContext
 from gateway.errors import UpstreamSecurity
 from gateway.sandbox_host import RunningServer, serve_in_thread
 from gateway.upstream import token_store
 from gateway.upstream.oauth import OAuthApp, OAuthSession, token_client
 from gateway.upstream.token_store import TokenStore
-from mappings.base import AdapterConfig, TenantContext
 from mappings.nextech.client import NextechClient, oauth_app
-from mappings.nextech.sandbox import create_app
-from mappings.sandbox.clinic import build_clinic
+from mappings.nextech.options import NextechOptions
+from sandboxes.clinic import build_clinic
+from sandboxes.nextech.app import create_app
 
 CLIENT_ID, SECRET, PRACTICE = "test-client", "test-secret", "practice-1"
 
@@ -60,8 +61,9 @@ def _config(url: str, store: Path) -> AdapterConfig:
     return AdapterConfig(
         f"{url}/api",
         TenantContext("nx", "urn:nx"),
-        {"client_id": CLIENT_ID, "practice_id": PRACTICE, "sandbox_url": url, "token_store": str(store)},
+        NextechOptions(client_id=CLIENT_ID, practice_id=PRACTICE, oauth_base_url=url),
         {"client_secret": SECRET},
+        token_store=store,
     )
 
 

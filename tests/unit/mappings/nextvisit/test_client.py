@@ -7,12 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from gateway.contract import AdapterConfig, NoOptions, TenantContext
 from gateway.errors import UpstreamSecurity
 from gateway.sandbox_host import RunningServer, serve_in_thread
-from mappings.base import AdapterConfig, TenantContext
 from mappings.nextvisit.client import NextvisitClient
-from mappings.nextvisit.sandbox import create_app
-from mappings.sandbox.clinic import build_clinic
+from sandboxes.clinic import build_clinic
+from sandboxes.nextvisit.app import create_app
 
 EMAIL, PASSWORD = "gw@example.test", "correct horse"
 
@@ -27,7 +27,7 @@ def sandbox() -> Iterator[tuple[RunningServer, object]]:
 
 def _client(url: str, password: str = PASSWORD) -> NextvisitClient:
     ctx = TenantContext("t", "urn:t")
-    return NextvisitClient(AdapterConfig(url, ctx, {}, {"email": EMAIL, "password": password}))
+    return NextvisitClient(AdapterConfig(url, ctx, NoOptions(), {"email": EMAIL, "password": password}))
 
 
 def test_logs_in_once_and_again_once_after_revocation_under_load(sandbox: tuple[RunningServer, object]) -> None:
@@ -68,13 +68,13 @@ def test_update_keeps_the_vendors_own_meta(sandbox: tuple[RunningServer, object]
 
     async def scenario() -> tuple[dict[str, object], dict[str, object]]:
         ctx = TenantContext("t", "urn:t")
-        adapter = NextvisitAdapter(AdapterConfig(running.url, ctx, {}, {"email": EMAIL, "password": PASSWORD}))
+        adapter = NextvisitAdapter(AdapterConfig(running.url, ctx, NoOptions(), {"email": EMAIL, "password": PASSWORD}))
         try:
             before = (await adapter.client.request("GET", "/v1/patients/7"))["data"]["meta"]
-            patient = await adapter.read("Patient", "7")
-            await adapter.update(
-                "Patient", "7", {**patient, "telecom": [{"system": "phone", "value": "5550001"}]}, None
-            )
+            patients = adapter.providers["Patient"]
+            assert patients.update is not None
+            patient = await patients.read("7")
+            await patients.update("7", {**patient, "telecom": [{"system": "phone", "value": "5550001"}]}, None)
             after = (await adapter.client.request("GET", "/v1/patients/7"))["data"]["meta"]
             return before, after
         finally:

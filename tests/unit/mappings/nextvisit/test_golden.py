@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from gateway.contract import TenantContext
 from gateway.errors import Unprocessable
-from mappings.base import TenantContext
 from mappings.nextvisit.allergy import allergies_to_fhir
 from mappings.nextvisit.encounter import encounter_to_fhir
 from mappings.nextvisit.medication import medications_to_fhir

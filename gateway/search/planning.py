@@ -1,4 +1,4 @@
-"""Reading a SearchQuery from an adapter's side: the helpers every search planner needs."""
+"""Reading a SearchQuery from a provider's side: the helpers every search planner needs."""
 
 from __future__ import annotations
 

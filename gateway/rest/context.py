@@ -1,0 +1,124 @@
+"""What every FHIR endpoint needs from a request: the tenant, the provider of the type, the
+response format, the base URL, and how to answer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from email.utils import format_datetime
+from typing import Any
+
+from cachetools import TTLCache
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway import jsonio
+from gateway.contract import Interaction, ResourceProvider
+from gateway.errors import InvalidRequest, MethodNotAllowed, NotFound
+from gateway.rest.negotiation import Format, negotiate
+from gateway.rest.paging import PageTokens
+from gateway.rest.prefer import Prefer, parse_prefer
+from gateway.search.dates import parse_fhir_date
+from gateway.search.parse import ID_RE
+from gateway.settings import Settings
+from gateway.tenants import Tenant
+
+# HTTP method → the interaction it needs, on a type's URL and on an instance's URL.
+TYPE_METHODS = {"GET": Interaction.SEARCH, "POST": Interaction.CREATE}
+INSTANCE_METHODS = {"GET": Interaction.READ, "PUT": Interaction.UPDATE, "DELETE": Interaction.DELETE}
+
+
+RECORD_SECONDS = 60.0  # how long a `$everything` walk's record is kept for its following pages
+
+
+@dataclass(frozen=True)
+class RestState:
+    settings: Settings
+    tenants: dict[str, Tenant]
+    tokens: PageTokens
+    # A patient's gathered record per `$everything` walk (keyed by its signed fingerprint), so
+    # following its links does not fetch the whole record again for every page.
+    records: TTLCache[str, Any] = field(default_factory=lambda: TTLCache(maxsize=64, ttl=RECORD_SECONDS))
+
+
+def state(request: Request) -> RestState:
+    rest: RestState = request.app.state.rest
+    return rest
+
+
+def tenant_of(request: Request) -> Tenant:
+    name = request.path_params["tenant"]
+    tenant = state(request).tenants.get(name)
+    if tenant is None:
+        raise NotFound(f"Unknown tenant '{name}'")
+    return tenant
+
+
+def allow(methods: Iterable[str]) -> str:
+    """An `Allow` header value: the methods given, and HEAD wherever GET is allowed."""
+    listed = list(methods)
+    return ", ".join([*listed, "HEAD"] if "GET" in listed else listed)
+
+
+def allowed_methods(provider: ResourceProvider | None, instance: bool) -> list[str]:
+    """The methods a type's (or an instance's) URL answers, from the provider's interactions."""
+    table = INSTANCE_METHODS if instance else TYPE_METHODS
+    interactions = provider.support.interactions if provider is not None else frozenset()
+    return [method for method, needed in table.items() if needed in interactions]
+
+
+def provider_for(tenant: Tenant, resource_type: str, interaction: Interaction) -> ResourceProvider:
+    """The provider of the type, if it supports the interaction: else 404 (type not served) or
+    405 with the methods that do work."""
+    provider = tenant.providers.get(resource_type)
+    if provider is None:
+        known = ", ".join(sorted(tenant.providers))
+        raise NotFound(f"Resource type '{resource_type}' is not served by tenant '{tenant.name}' (served: {known})")
+    if interaction not in provider.support.interactions:
+        instance = interaction in INSTANCE_METHODS.values()
+        raise MethodNotAllowed(
+            f"{interaction} is not supported on {resource_type} for tenant '{tenant.name}'",
+            headers={"Allow": allow(allowed_methods(provider, instance))},
+        )
+    return provider
+
+
+def response_format(request: Request) -> Format:
+    params = request.query_params
+    return negotiate(params.get("_format"), request.headers.get("accept"), params.get("_pretty"))
+
+
+def prefer(request: Request) -> Prefer:
+    return parse_prefer(request.headers.get("prefer"))
+
+
+def base_url(request: Request, tenant: str) -> str:
+    public = state(request).settings.server.public_base_url
+    root = public.rstrip("/") if public else str(request.base_url).rstrip("/")
+    return f"{root}/fhir/{tenant}"
+
+
+def caller(request: Request) -> str:
+    """Who is asking, as paging tokens are bound to it."""
+    return str(request.scope.get("fhir.caller", "anonymous"))
+
+
+def respond(fmt: Format, body: Any, headers: dict[str, str] | None = None, status: int = 200) -> Response:
+    return Response(
+        jsonio.dumps(body, pretty=fmt.pretty), status_code=status, media_type=fmt.content_type, headers=headers
+    )
+
+
+def check_id(resource_id: str) -> None:
+    if not ID_RE.match(resource_id):
+        raise InvalidRequest(f"'{resource_id}' is not a valid FHIR id ([A-Za-z0-9-.]{{1,64}})")
+
+
+def version_headers(resource: dict[str, Any]) -> dict[str, str]:
+    meta = resource.get("meta") or {}
+    headers: dict[str, str] = {}
+    if meta.get("versionId"):
+        headers["ETag"] = f'W/"{meta["versionId"]}"'
+    if meta.get("lastUpdated"):
+        headers["Last-Modified"] = format_datetime(parse_fhir_date(meta["lastUpdated"]).start, usegmt=True)
+    return headers

@@ -1,0 +1,31 @@
+"""Page links: one builder for every searchset the gateway pages (search, `$everything`).
+
+Links repeat the parameters that shaped the answer, `_count`, the pass-through `_format` and
+`_pretty`, and the signed page token (http://hl7.org/fhir/R4/http.html#paging).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import urlencode
+
+PASSTHROUGH = ("_format", "_pretty")
+
+
+def page_link(
+    url: str,
+    params: Sequence[tuple[str, str]],
+    count: int,
+    token: str | None = None,
+    kept: Sequence[tuple[str, str]] = (),
+) -> str:
+    """`url` with the search's parameters, its page size, the pass-through parameters `kept`
+    and, past the first page, its token."""
+    query = [*params, ("_count", str(count)), *kept]
+    if token:
+        query.append(("_page", token))
+    return f"{url}?{urlencode(query)}"
+
+
+def passthrough(items: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in items if k in PASSTHROUGH]

@@ -1,0 +1,95 @@
+"""Operations: `Patient/[id]/$everything`, `DocumentReference/$docref`, `Encounter/[id]/$ccd`."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.contract import Interaction
+from gateway.errors import NotFound
+from gateway.record import everything_types, gather_everything
+from gateway.rest.bundle import searchset
+from gateway.rest.context import (
+    base_url,
+    caller,
+    check_id,
+    prefer,
+    provider_for,
+    respond,
+    response_format,
+    state,
+    tenant_of,
+)
+from gateway.rest.documents import docref, encounter_ccd
+from gateway.rest.links import page_link
+from gateway.rest.negotiation import wants_binary_resource
+from gateway.rest.paging import search_fingerprint
+from gateway.search.execute import PagePosition
+from gateway.search.parse import parse_count
+
+
+async def patient_everything(request: Request) -> Response:
+    """http://hl7.org/fhir/R4/patient-operation-everything.html, paged by the gateway over the
+    record gathered once per walk."""
+    fmt = response_format(request)
+    tenant = tenant_of(request)
+    rest = state(request)
+    if request.path_params["type"] != "Patient":
+        raise NotFound("$everything is defined on Patient")
+    resource_id = request.path_params["id"]
+    patient_provider = provider_for(tenant, "Patient", Interaction.READ)
+    check_id(resource_id)
+    params = request.query_params
+    maximum = rest.settings.paging.max_count
+    count = parse_count(params.get("_count"), maximum, maximum)
+    wanted = {t for part in params.getlist("_type") for t in part.split(",") if t} or None
+    types = everything_types(tenant.providers, wanted)
+    link_params = [(k, v) for k, v in params.multi_items() if k in ("start", "end", "_type")]
+    base = base_url(request, tenant.name)
+    fingerprint = search_fingerprint(tenant.name, caller(request), f"$everything/{resource_id}", link_params)
+    offset = rest.tokens.open(params["_page"], fingerprint).skip if params.get("_page") else 0
+    record = rest.records.get(fingerprint) if offset else None
+    if record is None:
+        patient = await patient_provider.read(resource_id)
+        found, missing = await gather_everything(
+            tenant.context.timezone, resource_id, types, params.get("start"), params.get("end")
+        )
+        record = ([patient, *found] if wanted is None or "Patient" in wanted else found, missing)
+        rest.records[fingerprint] = record
+    resources, missing = record
+    page = resources[offset : offset + count]
+
+    def url(at: int | None) -> str:
+        token = rest.tokens.issue(fingerprint, PagePosition(None, at, count)) if at else None
+        return page_link(f"{base}/Patient/{resource_id}/$everything", link_params, count, token)
+
+    links = [("self", url(offset)), ("first", url(None))]
+    if offset > 0 and count > 0:
+        links.append(("previous", url(max(0, offset - count))))
+    if count > 0 and offset + count < len(resources):  # _count=0 asks for the total alone: no pages
+        links.append(("next", url(offset + count)))
+    total = None if missing else len(resources)
+    return respond(fmt, searchset(base=base, resources=page, links=links, total=total, warnings=missing))
+
+
+async def docref_endpoint(request: Request) -> Response:
+    fmt = response_format(request)
+    tenant = tenant_of(request)
+    provider_for(tenant, "DocumentReference", Interaction.SEARCH)
+    return await docref(request, tenant, base_url(request, tenant.name), fmt, prefer(request).strict)
+
+
+async def ccd_endpoint(request: Request) -> Response:
+    tenant = tenant_of(request)
+    if request.path_params["type"] != "Encounter":
+        raise NotFound("$ccd is defined on Encounter")
+    provider_for(tenant, "Encounter", Interaction.READ)
+    encounter_id = request.path_params["id"]
+    check_id(encounter_id)
+    params = request.query_params
+    fmt = (
+        response_format(request)
+        if wants_binary_resource(params.get("_format"), request.headers.get("accept"))
+        else None
+    )
+    return await encounter_ccd(request, tenant, encounter_id, fmt)

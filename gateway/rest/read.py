@@ -1,0 +1,73 @@
+"""read and vread: `GET [type]/[id]` and `GET [type]/[id]/_history/[vid]`.
+
+A Binary is served as its content (the document itself) unless the client asks for the
+Binary resource in FHIR JSON (http://hl7.org/fhir/R4/binary.html#rest).
+"""
+
+from __future__ import annotations
+
+import base64
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.contract import Interaction
+from gateway.documents import ids
+from gateway.errors import InvalidRequest, NotFound
+from gateway.rest.bundle import shape
+from gateway.rest.context import check_id, provider_for, respond, response_format, tenant_of, version_headers
+from gateway.rest.documents import DOCUMENT_HEADERS, document_response, is_cda
+from gateway.rest.negotiation import wants_binary_resource
+
+
+async def read(request: Request) -> Response:
+    resource_type = request.path_params["type"]
+    params = request.query_params
+    if resource_type == "Binary" and not wants_binary_resource(params.get("_format"), request.headers.get("accept")):
+        return await _binary_content(request)
+    fmt = response_format(request)
+    tenant = tenant_of(request)
+    resource_id = request.path_params["id"]
+    provider = provider_for(tenant, resource_type, Interaction.READ)
+    check_id(resource_id)
+    resource = await provider.read(resource_id)
+    _check_version(request, resource_type, resource_id, resource)
+    elements = tuple(e for e in params.get("_elements", "").split(",") if e)
+    summary = params.get("_summary")
+    if summary in ("true", "text"):
+        summary = None  # element summaries are not served; the whole resource is more, never less
+    if summary not in (None, "false", "data"):
+        raise InvalidRequest("_summary on a read must be true, text, data or false", expression="_summary")
+    headers = version_headers(resource)
+    if resource_type == "Binary":
+        headers["Cache-Control"] = "no-store"  # a document, base64: no copies in shared caches
+    return respond(fmt, shape(resource, summary, elements), headers)
+
+
+def _check_version(request: Request, resource_type: str, resource_id: str, resource: dict[str, object]) -> None:
+    version = request.path_params.get("vid")
+    meta = resource.get("meta")
+    current = meta.get("versionId") if isinstance(meta, dict) else None
+    if version is not None and current != version:
+        # Vendors keep no history: only the current version can be read by version id.
+        raise NotFound(f"{resource_type}/{resource_id} has no version '{version}' here (only the current one)")
+
+
+async def _binary_content(request: Request) -> Response:
+    tenant = tenant_of(request)
+    resource_id = request.path_params["id"]
+    provider = provider_for(tenant, "Binary", Interaction.READ)
+    check_id(resource_id)
+    if ids.is_generated(resource_id):
+        if request.path_params.get("vid") is not None:
+            raise NotFound(f"Binary/{resource_id} is rendered on demand and has no versions to read")
+        # Rendered and served as it is: no base64 round trip, no second parse for the HTML page.
+        rendered = await tenant.documents.render(resource_id)
+        return document_response(request, None, resource_id, rendered)
+    binary = await provider.read(resource_id)
+    _check_version(request, "Binary", resource_id, binary)
+    content = base64.b64decode(binary.get("data") or "")
+    if is_cda(str(binary.get("contentType") or "")):
+        return document_response(request, None, resource_id, content)  # XML, or its HTML page
+    headers = {**DOCUMENT_HEADERS, **version_headers(binary)}
+    return Response(content, media_type=str(binary.get("contentType") or "application/octet-stream"), headers=headers)

@@ -1,0 +1,94 @@
+"""search: `GET [type]?…` and `POST [type]/_search` (http://hl7.org/fhir/R4/search.html).
+
+Parameters are parsed against the provider's declaration, the gateway pulls vendor pages and
+finishes the filtering, and the searchset carries signed links to the pages around it.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.contract import Interaction
+from gateway.errors import InvalidRequest, UnsupportedMediaType
+from gateway.rest.bundle import searchset, shape
+from gateway.rest.context import (
+    base_url,
+    caller,
+    prefer,
+    provider_for,
+    respond,
+    response_format,
+    state,
+    tenant_of,
+)
+from gateway.rest.incoming import read_body
+from gateway.rest.links import page_link, passthrough
+from gateway.rest.paging import search_fingerprint
+from gateway.search.execute import count_all, fetch_page, first_position, is_exact
+from gateway.search.parse import TotalMode, parse_search
+
+
+async def search_get(request: Request) -> Response:
+    return await _search(request, list(request.query_params.multi_items()))
+
+
+async def search_post(request: Request) -> Response:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    if content_type != "application/x-www-form-urlencoded":
+        raise UnsupportedMediaType("POST _search takes application/x-www-form-urlencoded parameters")
+    try:
+        form = parse_qsl((await read_body(request)).decode(), keep_blank_values=True, strict_parsing=False)
+    except UnicodeDecodeError:
+        raise InvalidRequest("The form body is not UTF-8") from None
+    return await _search(request, list(request.query_params.multi_items()) + form)
+
+
+async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
+    fmt = response_format(request)
+    tenant = tenant_of(request)
+    rest = state(request)
+    provider = provider_for(tenant, request.path_params["type"], Interaction.SEARCH)
+    support = provider.support
+    parsed = parse_search(
+        support,
+        items,
+        strict=prefer(request).strict,
+        default_count=rest.settings.paging.default_count,
+        max_count=rest.settings.paging.max_count,
+        zone=tenant.context.timezone,
+    )
+    base = base_url(request, tenant.name)
+    fingerprint = search_fingerprint(tenant.name, caller(request), support.type, parsed.link_params)
+    kept = passthrough(items)
+
+    def url(token: str | None = None) -> str:
+        return page_link(f"{base}/{support.type}", parsed.link_params, parsed.count, token, kept)
+
+    if parsed.summary == "count" or parsed.count == 0:
+        counted = await count_all(provider, parsed.query)
+        bundle = searchset(
+            base=base, resources=[], links=[("self", url())], total=counted.total, warnings=counted.warnings
+        )
+        return respond(fmt, bundle)
+
+    position = (
+        rest.tokens.open(parsed.page_token, fingerprint)
+        if parsed.page_token
+        else first_position(provider, is_exact(support, parsed.query), parsed.count)
+    )
+    page = await fetch_page(provider, parsed.query, parsed.count, position)
+    total: int | None = page.total
+    if parsed.total is TotalMode.ACCURATE and total is None and not page.warnings:
+        total = (await count_all(provider, parsed.query)).total
+    elif parsed.total is TotalMode.NONE:
+        total = None
+    links = [("self", url(parsed.page_token)), ("first", url())]
+    if page.previous is not None:
+        links.append(("previous", url(rest.tokens.issue(fingerprint, page.previous))))
+    if page.next is not None:
+        links.append(("next", url(rest.tokens.issue(fingerprint, page.next))))
+    resources = [shape(r, parsed.summary, parsed.elements) for r in page.resources]
+    return respond(fmt, searchset(base=base, resources=resources, links=links, total=total, warnings=page.warnings))

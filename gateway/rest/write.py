@@ -1,0 +1,161 @@
+"""create, update, delete: `POST [type]`, `PUT [type]/[id]`, `DELETE [type]/[id]`.
+
+Conditional create (`If-None-Exist`) is the gateway's, over the type's own search; updates
+honour `If-Match` against the vendor's version (http://hl7.org/fhir/R4/http.html#cond-update).
+The answer's body is what `Prefer: return=` asks for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.contract import Interaction
+from gateway.errors import AlreadyExists, InvalidRequest, NotSupported, PreconditionFailed, TooCostly
+from gateway.rest.context import (
+    base_url,
+    check_id,
+    prefer,
+    provider_for,
+    respond,
+    response_format,
+    tenant_of,
+    version_headers,
+)
+from gateway.rest.incoming import read_resource
+from gateway.rest.negotiation import Format
+from gateway.rest.outcome import operation_outcome
+from gateway.search.execute import fetch_page, first_position
+from gateway.search.match import matches
+from gateway.search.model import SearchQuery
+from gateway.search.parse import parse_search
+from gateway.tenants import Tenant
+
+
+def _written(
+    request: Request,
+    fmt: Format,
+    tenant: Tenant,
+    resource: dict[str, Any],
+    status: int,
+    not_stored: tuple[str, ...] = (),
+    matched: bool = False,
+) -> Response:
+    """A create/update answer: Location, ETag, Last-Modified, and the body `Prefer` asks for.
+
+    What the vendor could not keep is reported with `Prefer: return=OperationOutcome` (the
+    FHIR way to ask for processing messages); the representation shows what was stored.
+    """
+    headers = version_headers(resource)
+    location = f"{base_url(request, tenant.name)}/{resource['resourceType']}/{resource['id']}"
+    version = (resource.get("meta") or {}).get("versionId")
+    headers["Location"] = f"{location}/_history/{version}" if version else location
+    returned = prefer(request).return_
+    if returned == "minimal":
+        return Response(status_code=status, headers=headers)
+    if returned == "OperationOutcome":
+        verb = {201: "created", 200: "updated"}[status] if not matched else "matched If-None-Exist; nothing created"
+        body = operation_outcome("information", "informational", f"{resource['resourceType']}/{resource['id']} {verb}")
+        body["issue"] += [
+            {
+                "severity": "warning",
+                "code": "informational",
+                "diagnostics": "Not stored by the vendor",
+                "expression": [e],
+            }
+            for e in not_stored
+        ]
+        return respond(fmt, body, headers, status)
+    return respond(fmt, resource, headers, status)
+
+
+async def create(request: Request) -> Response:
+    fmt = response_format(request)
+    tenant = tenant_of(request)
+    resource_type = request.path_params["type"]
+    provider = provider_for(tenant, resource_type, Interaction.CREATE)
+    assert provider.create is not None  # the interaction is the handler
+    resource = await read_resource(request, resource_type)
+    resource.pop("id", None)  # FHIR: the server assigns ids on create
+    condition = request.headers.get("if-none-exist")
+    criteria: SearchQuery | None = None
+    if condition:
+        criteria, existing = await _conditional_matches(tenant, resource_type, condition)
+        if len(existing) > 1:
+            raise PreconditionFailed(f"If-None-Exist matched more than one {resource_type}; nothing was created")
+        if existing:
+            return _written(request, fmt, tenant, existing[0], 200, matched=True)
+    try:
+        created = await provider.create(resource)
+    except AlreadyExists as exc:
+        # The vendor's duplicate answers the client's condition only if it meets it: a
+        # household sharing a phone number is not "the patient you asked about".
+        if criteria is not None and exc.existing is not None and matches(exc.existing, criteria):
+            return _written(request, fmt, tenant, dict(exc.existing), 200, matched=True)
+        raise
+    return _written(request, fmt, tenant, created.resource, 201, created.not_stored)
+
+
+async def _conditional_matches(
+    tenant: Tenant, resource_type: str, condition: str
+) -> tuple[SearchQuery, list[dict[str, Any]]]:
+    provider = provider_for(tenant, resource_type, Interaction.SEARCH)
+    items = parse_qsl(condition.split("?", 1)[-1], keep_blank_values=True)
+    # Strict: a condition the server would partly ignore could match the wrong record.
+    try:
+        parsed = parse_search(
+            provider.support, items, strict=True, default_count=2, max_count=2, zone=tenant.context.timezone
+        )
+    except NotSupported as exc:
+        raise InvalidRequest(f"If-None-Exist: {exc.diagnostics}", expression="If-None-Exist") from None
+    if not parsed.query.params:
+        raise InvalidRequest(
+            "If-None-Exist must hold search parameters that select records, e.g. identifier=sys|123",
+            expression="If-None-Exist",
+        )
+    page = await fetch_page(provider, parsed.query, 2, first_position(provider, False, 2))
+    if len(page.resources) < 2 and page.next is not None:
+        # The walk stopped before the end: "no match" or "one match" would be a guess.
+        raise TooCostly("If-None-Exist could not be checked completely; use a more selective condition")
+    return parsed.query, page.resources
+
+
+async def update(request: Request) -> Response:
+    fmt = response_format(request)
+    tenant = tenant_of(request)
+    resource_type, resource_id = request.path_params["type"], request.path_params["id"]
+    provider = provider_for(tenant, resource_type, Interaction.UPDATE)
+    assert provider.update is not None
+    check_id(resource_id)
+    resource = await read_resource(request, resource_type)
+    if resource.get("id") != resource_id:
+        raise InvalidRequest(
+            f"The body's id ('{resource.get('id')}') must equal the id in the URL ('{resource_id}')", expression="id"
+        )
+    if_match = request.headers.get("if-match")
+    version = _etag_version(if_match) if if_match else None
+    updated = await provider.update(resource_id, resource, version)
+    return _written(request, fmt, tenant, updated.resource, 200, updated.not_stored)
+
+
+def _etag_version(etag: str) -> str:
+    text = etag.strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    if len(text) < 2 or not (text.startswith('"') and text.endswith('"')):
+        raise InvalidRequest('If-Match must be an ETag such as W/"3"')
+    return text[1:-1]
+
+
+async def delete(request: Request) -> Response:
+    response_format(request)
+    tenant = tenant_of(request)
+    resource_type, resource_id = request.path_params["type"], request.path_params["id"]
+    provider = provider_for(tenant, resource_type, Interaction.DELETE)
+    assert provider.delete is not None
+    check_id(resource_id)
+    await provider.delete(resource_id)
+    return Response(status_code=204)

@@ -1,0 +1,122 @@
+"""Each tenant's configuration checked against its vendor, before anything starts.
+
+`check_tenants` reports every problem of a configuration at once, each naming the tenant and
+the key: an unknown vendor, a missing or mistyped option, a missing, unknown or unresolvable
+credential, a sandbox tenant whose simulator is not installed. `fhir-gateway check-config`
+and start-up both run it; `adapter_config` then builds what a vendor's adapter is made from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from gateway.contract import AdapterConfig, SandboxFactory, TenantContext, Vendor
+from gateway.settings import ConfigError, Settings, TenantSettings, resolve_secret
+
+
+def check_tenants(
+    settings: Settings, vendors: Mapping[str, Vendor[Any]], sandboxes: Mapping[str, SandboxFactory]
+) -> None:
+    problems: list[str] = []
+    for name, conf in settings.tenants.items():
+        problems += [f"tenant '{name}': {p}" for p in _problems(conf, vendors, sandboxes)]
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
+def _problems(
+    conf: TenantSettings, vendors: Mapping[str, Vendor[Any]], sandboxes: Mapping[str, SandboxFactory]
+) -> list[str]:
+    vendor = vendors.get(conf.vendor)
+    if vendor is None:
+        return [f"vendor: unknown vendor '{conf.vendor}' (installed: {', '.join(sorted(vendors)) or 'none'})"]
+    if conf.sandbox:
+        if conf.vendor not in sandboxes:
+            return [
+                f"sandbox: no simulator for vendor '{conf.vendor}' is installed "
+                "(the demo installs them: pip install -e ./sandboxes)"
+            ]
+        # The sandbox supplies the rest of the options when it starts; only what is given here is checked.
+        unknown = sorted(set(conf.options) - set(vendor.options.model_fields))
+        return [f"options.{key}: not an option of vendor '{conf.vendor}'" for key in unknown]
+    problems: list[str] = []
+    if not conf.base_url:
+        problems.append("base_url: required unless sandbox = true")
+    problems += option_problems(vendor, conf.options)
+    problems += [f"credentials.{key}: {problem}" for key, problem in _credential_problems(vendor, conf.credentials)]
+    return problems
+
+
+def option_problems(vendor: Vendor[Any], options: Mapping[str, Any]) -> list[str]:
+    try:
+        vendor.options.model_validate(dict(options))
+    except ValidationError as exc:
+        return [_option_error(vendor, error) for error in exc.errors()]
+    return []
+
+
+def _option_error(vendor: Vendor[Any], error: Any) -> str:
+    key = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        return f"options.{key}: not an option of vendor '{vendor.name}'"
+    if error["type"] == "missing":
+        return f"options.{key}: required by vendor '{vendor.name}'"
+    return f"options.{key}: {error['msg']}"  # the message names the expected type, never the secret
+
+
+def _credential_problems(vendor: Vendor[Any], credentials: Mapping[str, str]) -> list[tuple[str, str]]:
+    problems = [(key, "required") for key in vendor.credentials if key not in credentials]
+    problems += [
+        (key, f"not a credential of vendor '{vendor.name}'") for key in credentials if key not in vendor.credentials
+    ]
+    for key, reference in credentials.items():
+        if key in vendor.credentials:
+            try:
+                resolve_secret(reference)
+            except ConfigError as exc:
+                problems.append((key, str(exc)))
+    return problems
+
+
+def resolve_credentials(credentials: Mapping[str, str]) -> dict[str, str]:
+    return {key: resolve_secret(reference) for key, reference in credentials.items()}
+
+
+def tenant_context(name: str, conf: TenantSettings) -> TenantContext:
+    return TenantContext(
+        tenant=name,
+        identifier_system=conf.identifier_system or f"urn:fhir-gateway:{name}",
+        timezone=conf.timezone,
+    )
+
+
+def adapter_config(
+    name: str,
+    conf: TenantSettings,
+    vendor: Vendor[Any],
+    *,
+    base_url: str,
+    options: Mapping[str, Any],
+    secrets: Mapping[str, str],
+    token_store: Path,
+) -> AdapterConfig[Any]:
+    """What the vendor's adapter is built from; options that do not fit the vendor's model are
+    a ConfigError naming the tenant and key."""
+    problems = option_problems(vendor, options)
+    if problems:
+        raise ConfigError("\n".join(f"tenant '{name}': {p}" for p in problems))
+    return AdapterConfig(
+        base_url=base_url,
+        context=tenant_context(name, conf),
+        options=vendor.options.model_validate(dict(options)),
+        secrets=secrets,
+        token_store=token_store,
+        connect_timeout=conf.timeouts.connect,
+        read_timeout=conf.timeouts.read,
+        total_timeout=conf.timeouts.total,
+        max_connections=conf.max_connections,
+    )

@@ -1,0 +1,25 @@
+"""The Nextech simulator: its API and its OAuth2 authorization server over HTTP."""
+
+from __future__ import annotations
+
+import secrets
+
+from gateway.contract import Sandbox
+
+CLIENT_ID = "c6eef4c1-62a2-4f3f-88a6-8679639da10a"
+PRACTICE = "demo-practice"
+
+
+def create_sandbox() -> Sandbox:
+    from sandboxes.clinic import build_clinic
+    from sandboxes.nextech.app import create_app
+
+    secret = secrets.token_urlsafe(24)
+    app = create_app(build_clinic(), client_id=CLIENT_ID, client_secret=secret, practice_id=PRACTICE)
+    return Sandbox(
+        app=app,
+        base_path="/api",
+        # The sandbox is its own authorization server, at the root it is served on.
+        options=lambda root: {"client_id": CLIENT_ID, "practice_id": PRACTICE, "oauth_base_url": root},
+        secrets={"client_secret": secret},
+    )
