@@ -18,7 +18,7 @@ defined by LOINC/SNOMED filters or external code systems, extensible/preferred b
 org-1, sdf-19), must-support (a promise about data the vendor has, not a rule on a
 resource) and profiles outside US Core named in ``meta.profile`` (ignored).
 
-Data comes from ``conformance_data_dir()`` (DESIGN §11a), never from this repo. The Node
+Data comes from ``conformance_data_dir()`` (``conformance.data``), never from this repo. The Node
 validator's packages are pinned in ``conformance/node/package-lock.json`` and installed on
 first use (``npm ci --prefix conformance/node --no-audit --no-fund``).
 """

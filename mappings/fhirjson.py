@@ -84,7 +84,7 @@ def content_version(resource: dict[str, Any]) -> str:
     """A version id for vendors without one: a short hash of the resource's content.
 
     Computed without `meta`, so it changes exactly when what the client sees changes
-    (DESIGN §5); stable across requests and restarts.
+    (it is the ETag when the vendor keeps no version); stable across requests and restarts.
     """
     import hashlib
 
@@ -95,7 +95,7 @@ def content_version(resource: dict[str, Any]) -> str:
 
 
 def text_key(text: str) -> str:
-    """A stable id fragment for a record the vendor only has as text (DESIGN §5)."""
+    """A stable id fragment for a record the vendor only has as text (docs/architecture.md#ids)."""
     import hashlib
     import unicodedata
 

@@ -1,4 +1,5 @@
-"""Shared code tables (DESIGN §8), as data: every vendor's mappers read them from here."""
+"""Shared code tables (FHIR vital-signs and US Core 6.1 codes and units), as data: every vendor's
+mappers read them from here."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """Assemble a C-CDA R2.1 Continuity of Care Document from FHIR resources.
 
-Sections come in the order of DESIGN §9. The six a CCD SHALL have are always present (with
+Sections come in the order of the C-CDA R2.1 CCD template (2.16.840.1.113883.10.20.22.1.2):
+Allergies, Medications, Problems, Results, Social History, Vital Signs, then Procedures, Plan of
+Treatment and Encounters. The six a CCD SHALL have are always present (with
 nullFlavor NI when there is nothing to say); Procedures, Plan of Treatment and Encounters
 appear when there is data for them. `CcdRequest.sections` keeps only the named sections, each
 present even when empty (the client asked for it); a CCD so restricted is still a valid

@@ -1,4 +1,4 @@
-"""Stateless, signed page tokens (DESIGN §4).
+"""Stateless, signed page tokens (http://hl7.org/fhir/R4/http.html#paging: links are opaque).
 
 A `next` link carries where the following page starts: the vendor's page or cursor, how many
 records of that vendor page were already served, and the vendor page size. The token is

@@ -25,7 +25,7 @@ from conformance.profiles import validator
 
 JSON = dict[str, Any]
 
-# The profiles the gateway emits (DESIGN §8).
+# The profiles the gateway emits (US Core 6.1.0 where it has one).
 GATEWAY_PROFILES = [
     "us-core-patient",
     "us-core-allergyintolerance",

@@ -1,0 +1,97 @@
+"""`fhir-gateway check-config` and start-up: a configuration the vendors cannot take is refused
+before anything starts, with a message naming the tenant and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.app import create_app
+from gateway.cli import main
+from gateway.settings import ConfigError, Settings
+from mappings.registry import VENDORS
+
+GOOD = """
+[tenants.smile]
+vendor = "dentalpms"
+base_url = "https://pms.example.com/api/v1"
+options = { org_id = "org-1" }
+credentials = { api_token = "env:SMILE_TOKEN" }
+"""
+
+
+def _check(tmp_path: Path, text: str, *argv: str) -> int:
+    """The exit status of the CLI on `text` saved as a file (FILE in `argv` names it)."""
+    path = tmp_path / "gateway.toml"
+    path.write_text(text)
+    return main([a.replace("FILE", str(path)) for a in argv] or ["check-config", str(path)])
+
+
+@pytest.fixture(autouse=True)
+def _token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMILE_TOKEN", "t0ken")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [("check-config", "FILE"), ("check-config", "--config", "FILE"), ("--config", "FILE", "check-config")],
+)
+def test_every_documented_form_checks_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]
+) -> None:
+    code = _check(tmp_path, GOOD, *argv)
+    assert code == 0
+    assert "tenant smile: vendor dentalpms" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (('vendor = "dentalpms"', 'vendor = "dentalpmz"'), "tenant 'smile': vendor: unknown vendor 'dentalpmz'"),
+        (('{ org_id = "org-1" }', "{}"), "tenant 'smile': options.org_id: required by vendor 'dentalpms'"),
+        (('{ org_id = "org-1" }', '{ org_id = "o", region = "eu" }'), "options.region: not an option of vendor"),
+        (('{ api_token = "env:SMILE_TOKEN" }', "{}"), "tenant 'smile': credentials.api_token: required"),
+        (('"env:SMILE_TOKEN"', '"env:NOT_SET_ANYWHERE"'), "credentials.api_token: environment variable NOT_SET"),
+        (
+            ('{ api_token = "env:SMILE_TOKEN" }', '{ api_token = "env:SMILE_TOKEN", key = "env:SMILE_TOKEN" }'),
+            "credentials.key: not a credential of vendor 'dentalpms'",
+        ),
+        (('base_url = "https://pms.example.com/api/v1"', ""), "tenant 'smile': base_url: required"),
+    ],
+)
+def test_a_bad_tenant_is_refused_naming_tenant_and_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: tuple[str, str], expected: str
+) -> None:
+    code = _check(tmp_path, GOOD.replace(*change))
+    assert code == 2
+    err = capsys.readouterr().err
+    assert expected in err
+    assert "t0ken" not in err  # a secret's value never appears in a message
+
+
+def test_a_mistyped_option_names_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (
+        GOOD.replace('vendor = "dentalpms"', 'vendor = "nexhealth"')
+        .replace('{ org_id = "org-1" }', '{ subdomain = "s", location_id = "main" }')
+        .replace("api_token", "api_key")
+    )
+    code = _check(tmp_path, text)
+    assert code == 2
+    assert "tenant 'smile': options.location_id:" in capsys.readouterr().err
+
+
+def test_sandbox_tenants_need_the_simulators_installed() -> None:
+    settings = Settings.model_validate({"tenants": {"demo": {"vendor": "dentalpms", "sandbox": True}}})
+    with pytest.raises(ConfigError, match="tenant 'demo': sandbox: no simulator for vendor 'dentalpms'"):
+        create_app(settings, VENDORS)  # no simulators handed over: as in the production image
+
+
+def test_start_up_refuses_what_check_config_refuses() -> None:
+    settings = Settings.model_validate(
+        {"tenants": {"x": {"vendor": "dentalpms", "base_url": "http://127.0.0.1:9", "options": {"org_id": 1}}}}
+    )
+    with pytest.raises(ConfigError) as refused:
+        create_app(settings, VENDORS)
+    assert "tenant 'x': options.org_id:" in str(refused.value)
+    assert "tenant 'x': credentials.api_token: required" in str(refused.value)
