@@ -45,8 +45,8 @@ def payloads() -> tuple[bytes, bytes, str, str]:
 
     import httpx
 
-    from mappings.dentalpms.sandbox import create_app
-    from mappings.sandbox.clinic import build_clinic
+    from sandboxes.clinic import build_clinic
+    from sandboxes.dentalpms.app import create_app
 
     clinic = build_clinic()
     pid = str(next(p for p in clinic.patients if not p.deleted).uuid)
@@ -69,7 +69,7 @@ def payloads() -> tuple[bytes, bytes, str, str]:
 
 
 def main() -> int:
-    from mappings.base import TenantContext
+    from gateway.contract import TenantContext
 
     patient_raw, vitals_raw, pid, vid = payloads()
     ctx = TenantContext(tenant="dentalpms", identifier_system="urn:fhir-gateway:dentalpms", timezone="America/Chicago")
@@ -94,11 +94,11 @@ def main() -> int:
         return lambda: f(record, ctx)
 
     def version_headers() -> Callable[[], Any]:
-        from gateway.rest.routes import _version_headers
+        from gateway.rest.context import version_headers as headers
         from mappings.dentalpms.patient import patient_to_fhir as f
 
         resource = f(record, ctx)
-        return lambda: _version_headers(resource)
+        return lambda: headers(resource)
 
     def negotiate() -> Callable[[], Any]:
         from gateway.rest.negotiation import negotiate as f
@@ -118,7 +118,7 @@ def main() -> int:
 
     step("Patient", "orjson.loads(vendor record)", lambda: lambda: orjson.loads(patient_raw), f"{len(patient_raw)} B")
     step("Patient", "mappings/dentalpms/patient.py:patient_to_fhir", patient_to_fhir)
-    step("Patient", "gateway/rest/routes.py:_version_headers", version_headers, "ETag + Last-Modified")
+    step("Patient", "gateway/rest/context.py:version_headers", version_headers, "ETag + Last-Modified")
     step("Patient", "gateway/rest/negotiation.py:negotiate", negotiate, "Accept: */*")
     step("Patient", "mappings/ids.py:is_uuid", is_uuid)
     step("Patient", "jsonio.dumps(Patient)", dumps_patient)
@@ -171,13 +171,16 @@ def main() -> int:
         ]  # fmt: skip
 
     def parsed() -> Any:
+        from gateway.contract.declarations import Interaction, served
         from gateway.search.parse import parse_search
-        from mappings.dentalpms.capabilities import RESOURCES
+        from mappings.dentalpms.capabilities import OBSERVATION
 
+        # Observation as the Dental PMS provider serves it (read and search): the generic
+        # parameters (`_id`, `_lastUpdated`, `patient`/`subject`) come from served().
+        support = served(OBSERVATION, frozenset({Interaction.READ, Interaction.SEARCH}))
         return parse_search(
-            RESOURCES["Observation"], [("patient", vid), ("_count", str(COUNT))], strict=False,
-            default_count=20, max_count=100,
-        )  # fmt: skip
+            support, [("patient", vid), ("_count", str(COUNT))], strict=False, default_count=20, max_count=100
+        )
 
     def parse() -> Callable[[], Any]:
         parsed()

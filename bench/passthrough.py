@@ -1,8 +1,10 @@
-"""The baseline: a raw passthrough proxy with zero mapping (DESIGN §11).
+"""The baseline: a raw passthrough proxy with zero mapping, which the gateway is measured against.
 
 Starlette + one shared aiohttp `ClientSession` with keep-alive, in front of the same Dental
-PMS sandbox as the gateway. It forwards the two request kinds the benchmark sends and returns
-the vendor's bytes as they are:
+PMS sandbox as the gateway. The gateway calls vendors through the same kind of session, and
+the baseline must too: the vendor HTTP client sets the ceiling (aiohttp measured ~8x cheaper
+per request than httpx under concurrency). It forwards the two request kinds the benchmark
+sends and returns the vendor's bytes as they are:
 
 - `GET /fhir/dentalpms/Patient/{id}` → `GET {base}/{org}/patients/{id}`
 - `GET /fhir/dentalpms/Observation?patient=X&_count=N` →

@@ -1,7 +1,8 @@
 """One benchmark server in its own process: `python -m bench.serve ROLE --fd N [--cpu C]`.
 
-ROLE is `sandbox` (the Dental PMS simulator over the synthetic clinic), `gateway` (built
-exactly as `fhir-gateway serve` builds it, from a TOML file) or `proxy` (bench.passthrough).
+ROLE is `sandbox` (the Dental PMS simulator over the synthetic clinic), `gateway` (built as
+`fhir-gateway serve` builds it, from a TOML file, with the registered vendors and no sandboxes:
+its one tenant is a real one) or `proxy` (bench.passthrough).
 The parent binds and listens on the loopback socket and hands it over as file descriptor N,
 so the port is known before the child starts and cannot be taken in between. Secrets come
 from the environment, as in production: BENCH_DENTALPMS_TOKEN (and, for the gateway, the
@@ -40,22 +41,24 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _sandbox() -> Any:
-    from mappings.dentalpms.sandbox import create_app
-    from mappings.sandbox.clinic import build_clinic
+    from sandboxes.clinic import build_clinic
+    from sandboxes.dentalpms.app import create_app
 
     return create_app(build_clinic(), org_id=os.environ["BENCH_ORG_ID"], api_token=os.environ["BENCH_DENTALPMS_TOKEN"])
 
 
 def _gateway(config: str, access_middleware: bool) -> tuple[Any, str]:
     # As gateway.cli._serve does it: settings from the file, logging at the configured level.
+    # The bench tenant is a real (not sandbox) tenant, so the gateway gets the vendors only.
     from gateway.app import create_app
     from gateway.settings import load_settings
+    from mappings.registry import VENDORS
 
     settings = load_settings(config)
     logging.basicConfig(
         level=settings.server.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    return create_app(settings, access_logging=access_middleware), settings.server.log_level
+    return create_app(settings, VENDORS, access_logging=access_middleware), settings.server.log_level
 
 
 def _proxy(vendor_base: str) -> Any:

@@ -1,0 +1,189 @@
+"""Measuring: warm-up, interleaved rounds of throughput and latency runs, CPU per request.
+
+Each request kind is measured for the proxy and the gateway in turn, round after round
+(throughput at N connections, then latency at 1 connection), and the medians are compared as
+ratios: the machine is shared and noisy, so absolute numbers drift but ratios from the same
+run hold. CPU time comes from /proc for the measured server, and from the sandbox plus this
+process for the other core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.control import STOP, SetupError
+from bench.loadgen import LoadResult, run_load
+from bench.servers import Server
+from bench.workload import Kind
+
+
+@dataclass
+class Sample:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    cpu_us_per_req: float  # CPU of the measured server process, per request
+    server_core_busy: float  # that process's CPU seconds per wall second
+    driver_core_busy: float  # sandbox + load generator CPU seconds per wall second
+
+
+@dataclass
+class Tally:
+    """Failed or non-200 requests over the whole run (warm-up included), with the first few."""
+
+    failures: int = 0
+    samples: list[str] = field(default_factory=list)
+
+    def add(self, result: LoadResult) -> None:
+        self.failures += result.failures
+        self.samples.extend(result.samples[: max(0, 5 - len(self.samples))])
+
+
+def warmup_seconds(duration: float) -> float:
+    """How long the uncounted warm-up at N connections runs (half that at 1 connection)."""
+    return min(1.0, duration)
+
+
+async def measure(
+    target: Server, sandbox: Server, kind: Kind, *, connections: int, duration: float, tally: Tally
+) -> Sample:
+    urls = [target.url + path for path in kind.paths]
+    target_cpu, sandbox_cpu, own_cpu = target.cpu_seconds(), sandbox.cpu_seconds(), time.process_time()
+    wall = time.perf_counter()
+    result = await run_load(
+        urls,
+        connections=connections,
+        duration=duration,
+        max_requests=max(1000, int(duration * 50_000)),
+        stop=STOP.is_set,
+    )
+    STOP.check()
+    wall = time.perf_counter() - wall
+    target_cpu = target.cpu_seconds() - target_cpu
+    driver_cpu = sandbox.cpu_seconds() - sandbox_cpu + time.process_time() - own_cpu
+    tally.add(result)
+    for server in (target, sandbox):
+        if server.proc.poll() is not None:
+            raise SetupError(f"{server.name} exited with {server.proc.returncode} under load:\n{server.log_tail()}")
+    return Sample(
+        rps=result.rps,
+        p50_ms=result.percentile(0.50),
+        p99_ms=result.percentile(0.99),
+        requests=result.requests,
+        # the opening request of each connection is not timed but its CPU is in the window
+        cpu_us_per_req=target_cpu / max(1, result.requests + connections) * 1e6,
+        server_core_busy=target_cpu / wall,
+        driver_core_busy=driver_cpu / wall,
+    )
+
+
+def summarize(throughput: list[Sample], latency: list[Sample]) -> dict[str, float]:
+    med = statistics.median
+    return {
+        "rps": med(s.rps for s in throughput),
+        "p50_ms": med(s.p50_ms for s in latency),
+        "p99_ms": med(s.p99_ms for s in latency),
+        "cpu_us_per_req": med(s.cpu_us_per_req for s in throughput),
+        "server_core_busy": med(s.server_core_busy for s in throughput),
+        "driver_core_busy": med(s.driver_core_busy for s in throughput),
+    }
+
+
+async def benchmark(
+    servers: dict[str, Server], kinds: list[Kind], *, connections: int, duration: float, rounds: int, tally: Tally
+) -> dict[str, Any]:
+    """The comparison: `results` of the --out JSON, one entry per kind."""
+    print(
+        f"measuring: {len(kinds)} kinds x proxy/gateway x {rounds} round(s) x "
+        f"({duration:g}s @{connections} + {duration:g}s @1) ...",
+        file=sys.stderr,
+        flush=True,
+    )
+    sandbox, order = servers["sandbox"], [servers["proxy"], servers["gateway"]]
+    warmup = warmup_seconds(duration)
+    for kind in kinds:
+        for target in order:
+            await measure(target, sandbox, kind, connections=connections, duration=warmup, tally=tally)
+            await measure(target, sandbox, kind, connections=1, duration=warmup / 2, tally=tally)
+    raw: dict[str, dict[str, dict[str, list[Sample]]]] = {
+        k.key: {t.name: {"throughput": [], "latency": []} for t in order} for k in kinds
+    }
+    for round_no in range(rounds):
+        for kind in kinds:
+            for target in order:
+                samples = raw[kind.key][target.name]
+                samples["throughput"].append(
+                    await measure(target, sandbox, kind, connections=connections, duration=duration, tally=tally)
+                )
+                samples["latency"].append(
+                    await measure(target, sandbox, kind, connections=1, duration=duration, tally=tally)
+                )
+        print(f"  round {round_no + 1}/{rounds} done", file=sys.stderr, flush=True)
+    results: dict[str, Any] = {}
+    for kind in kinds:
+        per = {t.name: summarize(**raw[kind.key][t.name]) for t in order}
+        g, p = per["gateway"], per["proxy"]
+        paired = [
+            gs.rps / ps.rps
+            for gs, ps in zip(raw[kind.key]["gateway"]["throughput"], raw[kind.key]["proxy"]["throughput"], strict=True)
+        ]
+        results[kind.key] = {
+            "label": kind.label,
+            "proxy": p,
+            "gateway": g,
+            "ratio": {
+                "rps": g["rps"] / p["rps"],
+                "p50": g["p50_ms"] / p["p50_ms"],
+                "p99": g["p99_ms"] / p["p99_ms"],
+                "cpu_per_req": g["cpu_us_per_req"] / p["cpu_us_per_req"],
+                "rps_per_round": paired,
+            },
+            "gateway_extra_cpu_us_per_req": g["cpu_us_per_req"] - p["cpu_us_per_req"],
+            "rounds": {
+                t.name: {mode: [vars(s) for s in ss] for mode, ss in raw[kind.key][t.name].items()} for t in order
+            },
+        }
+    return results
+
+
+async def profile(
+    servers: dict[str, Server], kinds: list[Kind], *, connections: int, duration: float, tally: Tally
+) -> dict[str, dict[str, Any]]:
+    """cProfile the gateway (and the proxy, for comparison) under load, one kind at a time.
+
+    The server profiles itself between SIGUSR1 and SIGUSR2 (see bench.serve), so only the
+    measured load is in the stats. Returns, per `server:kind`, the stats file and how many
+    requests it covers.
+    """
+    sandbox = servers["sandbox"]
+    out: dict[str, dict[str, Any]] = {}
+    for kind in kinds:
+        for name in ("proxy", "gateway"):
+            target = servers[name]
+            assert target.profile_prefix is not None
+            await measure(target, sandbox, kind, connections=connections, duration=1.0, tally=tally)
+            stats_file = Path(f"{target.profile_prefix}-{kind.key}.prof")
+            Path(f"{target.profile_prefix}.prof").unlink(missing_ok=True)
+            target.proc.send_signal(signal.SIGUSR1)
+            await asyncio.sleep(0.2)
+            sample = await measure(target, sandbox, kind, connections=connections, duration=duration, tally=tally)
+            target.proc.send_signal(signal.SIGUSR2)
+            dumped = Path(f"{target.profile_prefix}.prof")  # written whole, then renamed, by the child
+            for _ in range(100):
+                await asyncio.sleep(0.1)
+                if dumped.exists():
+                    break
+            else:
+                raise SetupError(f"{name} wrote no profile:\n{target.log_tail()}")
+            dumped.replace(stats_file)
+            # the profiled window also holds the requests that opened the connections
+            out[f"{name}:{kind.key}"] = {"file": str(stats_file), "requests": sample.requests + connections}
+    return out

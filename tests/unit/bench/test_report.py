@@ -1,0 +1,78 @@
+"""The printed tables and the `--out` JSON document."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.report import print_tables, run_parameters, write_json
+
+SIZES = {"patient_read": {"gateway": 945, "proxy": 1780}}
+PARAMS: dict[str, Any] = {
+    "duration": 3.0,
+    "rounds": 3,
+    "connections": 16,
+    "server_core": 0,
+    "driver_core": 1,
+    "gateway_access_middleware": True,
+    "git": "c0cfc4d+dirty",
+    "started": "2026-11-21T10:00:00Z",
+}
+
+
+def _side(rps: float, p50: float, p99: float, cpu: float, busy: float, driver: float) -> dict[str, float]:
+    return {
+        "rps": rps, "p50_ms": p50, "p99_ms": p99, "cpu_us_per_req": cpu,
+        "server_core_busy": busy, "driver_core_busy": driver,
+    }  # fmt: skip
+
+
+RESULTS: dict[str, Any] = {
+    "patient_read": {
+        "label": "Patient/{id} (cycling over 32 patients)",
+        "proxy": _side(3577, 0.83, 1.17, 258, 0.93, 0.95),
+        "gateway": _side(2125, 0.92, 1.43, 470, 0.99, 0.76),
+        "ratio": {"rps": 0.594, "p50": 1.108, "p99": 1.222, "cpu_per_req": 1.822, "rps_per_round": [0.67, 0.6, 0.57]},
+        "gateway_extra_cpu_us_per_req": 212,
+        "rounds": {},
+    }
+}
+
+# The rows of both servers end in a space (the report has always printed them so).
+EXPECTED = """
+Gateway vs. passthrough proxy — 3 round(s) x 3s, medians; rev c0cfc4d+dirty, 2026-11-21T10:00:00Z
+pinning: gateway/proxy on core 0, sandbox + load generator on core 1; uvicorn 1 worker, uvloop + httptools; \
+gateway AccessLog middleware on
+
+Patient/{id} (cycling over 32 patients) — response 1,780 B (proxy, vendor JSON) / 945 B (gateway, FHIR)
+                  req/s @16   p50 ms @1   p99 ms @1  CPU µs/req  core busy
+--------------------------------------------------------------------------
+proxy                 3,577        0.83        1.17         258       93%\x20
+gateway               2,125        0.92        1.43         470       99%\x20
+gateway/proxy         0.59x       1.11x       1.22x       1.82x
+  gateway costs 212 µs CPU/req more than the proxy; req/s ratio per round: 0.67, 0.60, 0.57; \
+core of sandbox + load generator busy 95% (proxy) / 76% (gateway)
+"""
+
+
+def test_tables(capsys: pytest.CaptureFixture[str]) -> None:
+    print_tables(PARAMS, RESULTS, SIZES)
+    assert capsys.readouterr().out == EXPECTED
+
+
+def test_json_document(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("bench.report.git_revision", lambda: "abc")
+    params = run_parameters(
+        duration=0.5, rounds=1, connections=4, server_core=0, driver_core=1,
+        access_middleware=False, patients=32, many_vitals_patient="p",
+    )  # fmt: skip
+    assert params["warmup_s"] == 0.5 and params["git"] == "abc" and params["observation_count"] == 20
+    out = tmp_path / "sub" / "results.json"
+    write_json(out, params, SIZES, RESULTS)
+    document = json.loads(out.read_text())
+    assert list(document) == ["parameters", "response_bytes", "results"]
+    assert document["results"] == RESULTS
+    assert document["parameters"]["gateway_access_middleware"] is False
