@@ -14,7 +14,7 @@ from uuid import UUID, uuid5
 
 import pytest
 
-from mappings.sandbox.clinic import (
+from sandboxes.clinic import (
     AWKWARD,
     AWKWARD_CASES,
     CLINIC_NAMESPACE,
@@ -47,7 +47,7 @@ def test_patient_uuids_are_stable() -> None:
 
 def test_build_does_not_depend_on_hash_randomisation() -> None:
     script = (
-        "import hashlib; from mappings.sandbox.clinic import build_clinic; "
+        "import hashlib; from sandboxes.clinic import build_clinic; "
         "print(hashlib.sha256(repr(build_clinic()).encode()).hexdigest())"
     )
     digests = {

@@ -1,0 +1,143 @@
+"""Request bodies of the patient writes: ``CreatePatientIn`` and ``UpdatePatientIn``.
+
+The models follow the API reference's schemas (``vendor-docs/dentalpms-api.txt``) with
+pydantic v2, so validation errors read as FastAPI's. Unknown body fields are ignored. An
+email must have one ``@`` and a dotted domain (the reference types it as a plain string;
+the error reads like pydantic's ``EmailStr`` one). A missing or empty body is 422
+``Field required`` at ``["body"]``; malformed JSON is 422 ``json_invalid`` at
+``["body", <position>]``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime
+from typing import Literal, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
+
+from sandboxes.dentalpms.errors import validation_errors
+from sandboxes.toolkit.errors import ApiError
+
+__all__ = ["REF_FIELDS", "REF_INPUTS", "CreatePatientIn", "PatientFields", "UpdatePatientIn", "parse_body"]
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_Gender = Literal["male", "female", "non_binary", "other", "unknown", "prefer_not_to_say"]
+_Contact = Literal["email", "mail", "none", "phone", "text"]
+
+
+class PatientFields(BaseModel):
+    """Fields shared by CreatePatientIn and UpdatePatientIn (all optional here)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    first_name: str | None = Field(default=None, min_length=1)
+    last_name: str | None = Field(default=None, min_length=1)
+    address_line1: str | None = None
+    address_line2: str | None = None
+    address_note: str | None = None
+    allergy_review_status: Literal["not_reviewed", "nkda", "reviewed"] | None = None
+    appointment_module_note: str | None = None
+    ask_to_arrive_early_mins: int | None = Field(default=None, ge=0, le=120)
+    billing_cycle_day: int | None = None
+    billing_type_uuid: UUID | None = None
+    chart_number: str | None = None
+    city: str | None = None
+    consent_flags: int | None = None
+    country: str | None = None
+    date_first_visit: date | None = None
+    date_of_birth: date | None = None
+    date_time_deceased: datetime | None = None
+    email: str | None = None
+    emergency_contact_name: str | None = None
+    emergency_contact_phone: str | None = None
+    employer_uuid: UUID | None = None
+    fee_schedule_uuid: UUID | None = None
+    gender: _Gender | None = None
+    home_phone: str | None = None
+    location_uuid: UUID | None = None
+    marital_status: (
+        Literal["divorced", "domestic_partner", "married", "other", "separated", "single",
+                "widowed"] | None
+    ) = None  # fmt: skip
+    medicaid_id: str | None = None
+    medical_summary: str | None = None
+    medical_urgent_note: str | None = None
+    middle_name: str | None = None
+    mobile_phone: str | None = None
+    postal_code: str | None = None
+    preferred_confirmation_method: _Contact | None = None
+    preferred_contact_method: _Contact | None = None
+    preferred_language: str | None = None
+    preferred_name: str | None = None
+    premedication_required: bool | None = None
+    primary_provider_uuid: UUID | None = None
+    pronoun: Literal["he_him", "not_specified", "other", "she_her", "they_them"] | None = None
+    receives_email: bool | None = None
+    receives_sms: bool | None = None
+    responsible_party_uuid: UUID | None = None
+    salutation: str | None = None
+    secondary_provider_uuid: UUID | None = None
+    social_security_number: str | None = None
+    state: str | None = None
+    title: str | None = None
+    treatment_notes: str | None = None
+    work_phone: str | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.fullmatch(value):
+            raise PydanticCustomError(
+                "value_error",
+                "value is not a valid email address: {reason}",
+                {"reason": "The email address is not valid. It must have exactly one @-sign "
+                           "and a domain with a dot."},
+            )  # fmt: skip
+        return value
+
+
+class CreatePatientIn(PatientFields):
+    first_name: str = Field(min_length=1)
+    last_name: str = Field(min_length=1)
+    status: Literal["active", "archived", "deceased", "inactive", "prospective"] = "active"
+
+
+class UpdatePatientIn(PatientFields):
+    base_version: int
+
+
+# (body field, PatientOut field, "not found" message); the rest copy across by name.
+REF_FIELDS = (
+    ("primary_provider_uuid", "primary_provider", "Provider not found"),
+    ("secondary_provider_uuid", "secondary_provider", "Provider not found"),
+    ("location_uuid", "location", "Location not found"),
+    ("responsible_party_uuid", "responsible_party", "Guarantor not found"),
+    ("fee_schedule_uuid", "fee_schedule", "Fee schedule not found"),
+    ("billing_type_uuid", "billing_type", "Billing type not found"),
+    ("employer_uuid", "employer", "Employer not found"),
+)
+REF_INPUTS = {body_field for body_field, _, _ in REF_FIELDS}
+
+
+def parse_body(body: bytes, model: type[ModelT]) -> ModelT:
+    """The request `body` validated as `model`; 422 (FastAPI's wording) when it is not."""
+    if not body.strip():
+        raise ApiError(422, [{"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}])
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise ApiError(
+            422,
+            [{"type": "json_invalid", "loc": ["body", exc.pos], "msg": "JSON decode error",
+              "input": {}, "ctx": {"error": exc.msg}}],
+        ) from None  # fmt: skip
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(422, validation_errors(exc, ("body",))) from None

@@ -1,0 +1,69 @@
+"""Which patients a list query matches: ``search`` tokens and the list filters.
+
+``search`` is split on whitespace and every token must match (AND). A token matches when,
+folded, it is a substring of one of the row's searched fields, or when it has at least 3
+digits and those digits are a substring of the digits of a phone number. The filters
+(``status``, ``dob_from``/``dob_to``, provider, location) are exact; without ``status``,
+archived patients are left out, and patients without a birth date never match a
+birth-date range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sandboxes.dentalpms.rows import PatientRow, digits_in
+from sandboxes.toolkit.folding import fold
+
+__all__ = ["PatientFilters", "SearchToken", "search_tokens", "token_matches"]
+
+SearchToken = tuple[str, str]  # (folded token, its digits)
+
+
+def search_tokens(search: str | None) -> tuple[SearchToken, ...]:
+    """The tokens of a ``search``/``q`` value (none for None or blank)."""
+    if not search:
+        return ()
+    return tuple((fold(token), digits_in(token)) for token in search.split())
+
+
+def token_matches(token: SearchToken, hay: Iterable[str], phones: Iterable[str]) -> bool:
+    """`token` is in one of the folded `hay` fields, or (3+ digits) in one of the `phones`."""
+    text, digits = token
+    if any(text in field for field in hay):
+        return True
+    return len(digits) >= 3 and any(digits in phone for phone in phones)
+
+
+@dataclass(frozen=True)
+class PatientFilters:
+    """The filters of a patient list request (hashable: a query cache key)."""
+
+    status: str | None
+    tokens: tuple[SearchToken, ...]
+    dob_from: str | None
+    dob_to: str | None
+    provider: str | None
+    location: str | None
+
+    def match(self, row: PatientRow) -> bool:
+        doc = row.doc
+        if self.status is None:
+            if row.deleted:
+                return False
+        elif doc["status"] != self.status:
+            return False
+        if self.dob_from is not None or self.dob_to is not None:
+            dob = doc["date_of_birth"]
+            if dob is None:
+                return False
+            if self.dob_from is not None and dob < self.dob_from:
+                return False
+            if self.dob_to is not None and dob > self.dob_to:
+                return False
+        if self.provider is not None and (doc["primary_provider"] or {}).get("uuid") != self.provider:
+            return False
+        if self.location is not None and (doc["location"] or {}).get("uuid") != self.location:
+            return False
+        return all(token_matches(token, row.hay, row.phones) for token in self.tokens)

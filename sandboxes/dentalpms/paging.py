@@ -1,0 +1,27 @@
+"""The two list envelopes of the Dental PMS.
+
+- Page lists: ``{"items": [...], "page", "page_size", "total"}``; ``total`` counts every
+  match, a page past the end is empty.
+- The cursor list: ``{"data": [...], "page_info": {"end_cursor", "has_next_page"}}``.
+
+Items arrive already encoded (rows keep their encoded document), so the envelope is
+joined around them; the bytes are what ``orjson`` would write for the whole object.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+__all__ = ["cursor_body", "page_body"]
+
+
+def page_body(items: list[bytes], page: int, page_size: int, total: int) -> bytes:
+    """A page list body around the encoded `items`."""
+    tail = orjson.dumps({"page": page, "page_size": page_size, "total": total})
+    return b'{"items":[' + b",".join(items) + b"]," + tail[1:]
+
+
+def cursor_body(items: list[bytes], end_cursor: str | None, has_next_page: bool) -> bytes:
+    """A cursor list body around the encoded `items`."""
+    info = orjson.dumps({"end_cursor": end_cursor, "has_next_page": has_next_page})
+    return b'{"data":[' + b",".join(items) + b'],"page_info":' + info + b"}"

@@ -1,0 +1,89 @@
+"""Query and path parameters, validated the FastAPI way: every error collected, one 422.
+
+The API reference gives defaults only; the sandbox bounds them: ``page`` >= 1,
+``page_size``/``first`` in 1..200, ``/patients/search`` ``limit`` in 1..100. Parameters
+the reference types as dates are validated as dates, path ids as uuids; out of range or
+malformed is a 422 listing all problems in pydantic v2's wording.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal, TypeVar
+from uuid import UUID
+
+from pydantic import Field, TypeAdapter, ValidationError
+from starlette.requests import Request
+
+from sandboxes.dentalpms.errors import validation_errors
+from sandboxes.toolkit.aliases import JsonObject
+from sandboxes.toolkit.errors import ApiError
+
+__all__ = [
+    "BOOL",
+    "CURSOR_SORT",
+    "DATE",
+    "LIMIT",
+    "LIST_SORT",
+    "PAGE",
+    "PAGE_SIZE",
+    "SORT_DIR",
+    "STR",
+    "Params",
+]
+
+T = TypeVar("T")
+D = TypeVar("D")
+
+_PAGE_SIZE_MAX = 200
+_SEARCH_LIMIT_MAX = 100
+
+PAGE = TypeAdapter(Annotated[int, Field(ge=1)])
+PAGE_SIZE = TypeAdapter(Annotated[int, Field(ge=1, le=_PAGE_SIZE_MAX)])
+LIMIT = TypeAdapter(Annotated[int, Field(ge=1, le=_SEARCH_LIMIT_MAX)])
+DATE = TypeAdapter(date)
+BOOL = TypeAdapter(bool)
+STR = TypeAdapter(str)
+SORT_DIR = TypeAdapter(Literal["asc", "desc"])
+LIST_SORT = TypeAdapter(Literal["chart_number", "created_at", "date_of_birth", "first_name", "last_name", "status"])
+CURSOR_SORT = TypeAdapter(
+    Literal[
+        "chart_number", "created_at", "date_of_birth", "first_name", "last_name", "status",
+        "updated_at",
+    ]
+)  # fmt: skip
+_UUID = TypeAdapter(UUID)
+
+
+class Params:
+    """FastAPI-style validation of query and path parameters, errors collected."""
+
+    def __init__(self, request: Request) -> None:
+        self._query = request.query_params
+        self._path = request.path_params
+        self.errors: list[JsonObject] = []
+
+    def _check(self, where: str, name: str, raw: str, adapter: TypeAdapter[T]) -> T | None:
+        try:
+            return adapter.validate_python(raw)
+        except ValidationError as exc:
+            self.errors.extend(validation_errors(exc, (where, name)))
+            return None
+
+    def query(self, name: str, adapter: TypeAdapter[T], default: D) -> T | D:
+        """Query parameter `name` validated by `adapter`; `default` when absent or invalid."""
+        raw = self._query.get(name)
+        if raw is None:
+            return default
+        value = self._check("query", name, raw, adapter)
+        return default if value is None else value
+
+    def path_uuid(self, name: str) -> str:
+        """A uuid path parameter, normalised to its canonical string form."""
+        value = self._check("path", name, self._path[name], _UUID)
+        return "" if value is None else str(value)
+
+    def done(self) -> None:
+        """Raise the 422 when any parameter so far was invalid."""
+        if self.errors:
+            raise ApiError(422, self.errors)

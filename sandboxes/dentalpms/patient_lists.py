@@ -1,0 +1,132 @@
+"""``GET /patients`` (pages), ``/patients/cursor`` and ``/patients/search`` (typeahead).
+
+The filters are strings: a ``primary_provider_uuid``/``location_uuid`` that is not a known
+provider/location is 404 (``Provider not found``, ``Location not found``); no tags exist,
+so any ``tag_definition_uuid`` is ``Tag definition not found``. Parameter errors (422)
+come before those 404s. ``/patients/search`` matches first, last and preferred name and
+chart number only, leaves archived patients out, orders by last name and reports the
+total before ``limit``.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from uuid import UUID
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from sandboxes.dentalpms.cursor import decode_cursor, encode_cursor
+from sandboxes.dentalpms.matching import PatientFilters, search_tokens, token_matches
+from sandboxes.dentalpms.paging import cursor_body, page_body
+from sandboxes.dentalpms.params import CURSOR_SORT, DATE, LIMIT, LIST_SORT, PAGE, PAGE_SIZE, SORT_DIR, STR, Params
+from sandboxes.dentalpms.responses import raw_json
+from sandboxes.dentalpms.rows import PatientRow
+from sandboxes.dentalpms.store import Store
+from sandboxes.toolkit.errors import ApiError
+from sandboxes.toolkit.paging import page_slice
+from sandboxes.toolkit.timestamps import iso_date
+
+__all__ = ["PatientLists"]
+
+_SEARCH_FIELDS = ("id", "first_name", "last_name", "preferred_name", "date_of_birth", "status",
+                  "mobile_phone", "email", "chart_number")  # fmt: skip
+
+
+class PatientLists:
+    """The three patient list endpoints over `store`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def page(self, request: Request) -> Response:
+        params = Params(request)
+        page = params.query("page", PAGE, 1)
+        size = params.query("page_size", PAGE_SIZE, 50)
+        sort_by = params.query("sort_by", LIST_SORT, "last_name")
+        sort_dir = params.query("sort_dir", SORT_DIR, "asc")
+        filters = self._filters(params)
+        _, rows = self.store.query(filters, sort_by)
+        chosen = page_slice(rows if sort_dir == "asc" else rows[::-1], page, size)
+        return raw_json(page_body([row.raw for row in chosen], page, size, len(rows)))
+
+    async def cursor(self, request: Request) -> Response:
+        params = Params(request)
+        first = params.query("first", PAGE_SIZE, 50)
+        after = params.query("after", STR, None)
+        sort_by = params.query("sort_by", CURSOR_SORT, "first_name")
+        sort_dir = params.query("sort_dir", SORT_DIR, "asc")
+        after_key = None
+        if after is not None:
+            after_key = decode_cursor(after, sort_by)
+            if after_key is None:
+                params.errors.append(
+                    {"type": "value_error", "loc": ["query", "after"],
+                     "msg": "Value error, Invalid or malformed cursor", "input": after,
+                     "ctx": {"error": "Invalid or malformed cursor"}}
+                )  # fmt: skip
+        filters = self._filters(params)
+        keys, rows = self.store.query(filters, sort_by)
+        if sort_dir == "asc":
+            start = 0 if after_key is None else bisect_right(keys, after_key)
+            rest = rows[start:]
+        else:
+            end = len(rows) if after_key is None else bisect_left(keys, after_key)
+            rest = rows[:end][::-1]
+        data = rest[:first]
+        end_cursor = encode_cursor(data[-1], sort_by) if data else None
+        return raw_json(cursor_body([row.raw for row in data], end_cursor, len(rest) > first))
+
+    async def search(self, request: Request) -> Response:
+        params = Params(request)
+        query = params.query("q", STR, "")
+        limit = params.query("limit", LIMIT, 20)
+        params.done()
+        tokens = search_tokens(query)
+        matches: list[PatientRow] = []
+        if tokens:
+            _, rows = self.store.ordered("last_name")
+            matches = [
+                row for row in rows
+                if not row.deleted and all(token_matches(token, row.name_hay, ()) for token in tokens)
+            ]  # fmt: skip
+        items = [{name: row.doc[name] for name in _SEARCH_FIELDS} for row in matches[:limit]]
+        return raw_json(orjson.dumps({"items": items, "total": len(matches)}))
+
+    def _filters(self, params: Params) -> PatientFilters:
+        """The list filters; raises the 422 for every parameter so far, then the 404s."""
+        status = params.query("status", STR, None)
+        search = params.query("search", STR, None)
+        provider = params.query("primary_provider_uuid", STR, None)
+        location = params.query("location_uuid", STR, None)
+        tag = params.query("tag_definition_uuid", STR, None)
+        dob_from = params.query("dob_from", DATE, None)
+        dob_to = params.query("dob_to", DATE, None)
+        params.done()
+        provider_id = _canonical_uuid(provider)
+        location_id = _canonical_uuid(location)
+        if provider is not None and provider_id not in self.store.provider_refs:
+            raise ApiError(404, "Provider not found")
+        if location is not None and location_id not in self.store.location_refs:
+            raise ApiError(404, "Location not found")
+        if tag is not None:
+            raise ApiError(404, "Tag definition not found")
+        return PatientFilters(
+            status=status,
+            tokens=search_tokens(search),
+            dob_from=iso_date(dob_from),
+            dob_to=iso_date(dob_to),
+            provider=provider_id,
+            location=location_id,
+        )
+
+
+def _canonical_uuid(value: str | None) -> str | None:
+    """A uuid in canonical form (so any spelling matches); other text as given."""
+    if value is None:
+        return None
+    try:
+        return str(UUID(value))
+    except ValueError:
+        return value

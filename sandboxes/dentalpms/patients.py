@@ -1,0 +1,92 @@
+"""One patient: ``GET``/``PATCH /patients/{uuid}``, ``POST /patients``, archive and restore.
+
+An archived patient is still served by ``GET`` (``status`` ``archived``, ``deleted_at``
+set) and can be patched. ``POST`` answers 201 with the new patient and its
+``potential_duplicates`` (the only response where that list is filled); ``status:
+archived`` there is 422, a chart number in use 409. ``PATCH`` needs ``base_version``
+(stale: 409 ``Version conflict``) and cannot set ``first_name``/``last_name`` to null.
+"""
+
+from __future__ import annotations
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from sandboxes.dentalpms.bodies import CreatePatientIn, UpdatePatientIn, parse_body
+from sandboxes.dentalpms.idempotency import fingerprint
+from sandboxes.dentalpms.params import Params
+from sandboxes.dentalpms.responses import raw_json
+from sandboxes.dentalpms.rows import PatientRow
+from sandboxes.dentalpms.store import Store
+from sandboxes.toolkit.errors import ApiError
+
+__all__ = ["PatientRecords"]
+
+
+class PatientRecords:
+    """The single-patient endpoints over `store`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def read(self, request: Request) -> Response:
+        return raw_json(self._row(request).raw)
+
+    async def create(self, request: Request) -> Response:
+        store = self.store
+        body = await request.body()
+        key = request.headers.get("idempotency-key")
+        body_fingerprint = fingerprint(body)
+        replayed = store.idempotency.replay(key, body_fingerprint)
+        if replayed is not None:
+            return raw_json(replayed, 201)
+        data = parse_body(body, CreatePatientIn)
+        if data.status == "archived":
+            raise ApiError(422, "Archived status requires the archive endpoint")
+        if data.chart_number is not None and store.chart_number_taken(data.chart_number):
+            raise ApiError(409, "Duplicate chart number")
+        refs = store.resolve_refs(data)
+        row = store.create(data, refs)
+        response = orjson.dumps({**row.doc, "potential_duplicates": store.duplicates_of(row)})
+        store.idempotency.remember(key, body_fingerprint, response)
+        return raw_json(response, 201)
+
+    async def update(self, request: Request) -> Response:
+        store = self.store
+        params = Params(request)
+        patient_id = params.path_uuid("patient_uuid")
+        params.done()
+        data = parse_body(await request.body(), UpdatePatientIn)
+        for name in ("first_name", "last_name"):
+            if name in data.model_fields_set and getattr(data, name) is None:
+                raise ApiError(
+                    422,
+                    [{"type": "string_type", "loc": ["body", name], "msg": "Input should be a valid string",
+                      "input": None}],
+                )  # fmt: skip
+        row = store.row(patient_id)
+        if data.base_version != row.doc["version"]:
+            raise ApiError(409, "Version conflict")
+        chart = data.chart_number
+        if chart is not None and store.chart_number_taken(chart, other_than=row):
+            raise ApiError(409, "Duplicate chart number")
+        store.update(row, data, store.resolve_refs(data))
+        return raw_json(row.raw)
+
+    async def archive(self, request: Request) -> Response:
+        row = self._row(request)
+        self.store.archive(row)
+        return raw_json(row.raw)
+
+    async def restore(self, request: Request) -> Response:
+        row = self._row(request)
+        self.store.restore(row)
+        return raw_json(row.raw)
+
+    def _row(self, request: Request) -> PatientRow:
+        """The patient the path names (422 for a malformed uuid, then 404)."""
+        params = Params(request)
+        patient_id = params.path_uuid("patient_uuid")
+        params.done()
+        return self.store.row(patient_id)

@@ -1,0 +1,243 @@
+"""The Dental PMS's in-memory data: patients and their records, and every write to them.
+
+The store renders its own copy of the clinic at start-up, so writes never touch the
+cached ``Clinic``. Writes are stamped by the app's clock and bump the patient's
+``version`` by one (``PATCH`` needs the current one as ``base_version``). Archiving is a
+soft delete (``deleted_at`` set, ``status`` ``archived``); restoring clears it and sets
+``status`` ``inactive``, as the API reference documents. New patients get deterministic
+ids (uuid5 of a counter) and, without a ``chart_number``, the next free ``C#####``.
+
+Sorted patient lists and query results are cached until the next write.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID, uuid5
+
+from cachetools import LRUCache
+
+from sandboxes.clinic import Clinic
+from sandboxes.dentalpms.bodies import REF_FIELDS, REF_INPUTS, CreatePatientIn, PatientFields
+from sandboxes.dentalpms.idempotency import IdempotencyLog
+from sandboxes.dentalpms.matching import PatientFilters
+from sandboxes.dentalpms.render import BLANK_PATIENT, Renderer, reference
+from sandboxes.dentalpms.rows import PatientRow
+from sandboxes.dentalpms.sorting import SortKey, sort_key
+from sandboxes.toolkit.aliases import JsonObject
+from sandboxes.toolkit.caches import bounded_cache, memoized
+from sandboxes.toolkit.clock import Clock
+from sandboxes.toolkit.errors import ApiError
+from sandboxes.toolkit.folding import fold
+from sandboxes.toolkit.timestamps import iso_utc
+
+__all__ = ["Ordered", "Store"]
+
+#: Patients in sort order, with their sort keys alongside (for bisecting on a cursor).
+Ordered = tuple[list[SortKey], list[PatientRow]]
+
+
+class Store:
+    """All patients by id, their vital signs by id, and the write operations."""
+
+    def __init__(self, clinic: Clinic, clock: Clock) -> None:
+        self.render = Renderer(clinic)
+        self.clock = clock
+        self.rows: dict[str, PatientRow] = {}
+        self.vitals: dict[str, tuple[str, JsonObject]] = {}  # vitals id -> (patient id, record)
+        self.idempotency = IdempotencyLog()
+        self.created = 0
+        self._sorted: dict[str, Ordered] = {}  # one entry per sortable field
+        self._queries: LRUCache[tuple[PatientFilters, str], Ordered] = bounded_cache()
+        self.provider_refs = {ref["uuid"]: ref for ref in self.render.providers.values()}
+        self.location_refs = {ref["uuid"]: ref for ref in self.render.locations.values()}
+        render = self.render
+        for patient in clinic.patients:
+            doc = render.patient(patient)
+            pref = reference(patient.uuid, f"{patient.first_name} {patient.last_name}")
+            row = PatientRow(doc=doc, ref=pref)
+            row.allergies = _by_created([render.allergy(allergy, patient, pref) for allergy in patient.allergies])
+            row.medications = _by_created(
+                [render.medication(medication, patient, pref) for medication in patient.medications]
+            )
+            row.diseases = _by_created([render.disease(problem, patient, pref) for problem in patient.problems])
+            row.vitals = sorted(
+                (render.vitals(reading, patient, pref) for reading in patient.vitals),
+                key=lambda record: (
+                    record["date_taken"],
+                    record["time_taken"] is None,
+                    record["time_taken"] or "",
+                    record["id"],
+                ),
+            )
+            for vitals in row.vitals:
+                self.vitals[vitals["id"]] = (doc["id"], vitals)
+            row.refresh()
+            self.rows[doc["id"]] = row
+
+    def now(self) -> datetime:
+        return self.clock().astimezone(UTC)
+
+    # ---- reading
+
+    def row(self, patient_id: str) -> PatientRow:
+        """The patient (archived ones too); 404 ``Patient not found``."""
+        row = self.rows.get(patient_id)
+        if row is None:
+            raise ApiError(404, "Patient not found")
+        return row
+
+    def ordered(self, sort_by: str) -> Ordered:
+        """All patients ascending by `sort_by` (cached until the next write)."""
+
+        def sort() -> Ordered:
+            pairs = sorted(
+                ((sort_key(sort_by, row.doc[sort_by], row.id), row) for row in self.rows.values()),
+                key=lambda pair: pair[0],
+            )
+            return ([key for key, _ in pairs], [row for _, row in pairs])
+
+        return memoized(self._sorted, sort_by, sort)
+
+    def query(self, filters: PatientFilters, sort_by: str) -> Ordered:
+        """Matching patients ascending by `sort_by` (cached until the next write)."""
+
+        def run() -> Ordered:
+            keys, rows = self.ordered(sort_by)
+            picked = [index for index, row in enumerate(rows) if filters.match(row)]
+            return ([keys[index] for index in picked], [rows[index] for index in picked])
+
+        return memoized(self._queries, (filters, sort_by), run)
+
+    def chart_number_taken(self, chart: str, *, other_than: PatientRow | None = None) -> bool:
+        """Some patient (archived ones too), other than `other_than`, has chart number `chart`."""
+        return any(row.doc["chart_number"] == chart for row in self.rows.values() if row is not other_than)
+
+    def duplicates_of(self, row: PatientRow) -> list[JsonObject]:
+        """Live patients sharing last name + birth date, email or mobile phone with `row`."""
+        doc = row.doc
+        last = fold(doc["last_name"])
+        out: list[JsonObject] = []
+        for other in self.rows.values():
+            odoc = other.doc
+            if other is row or other.deleted:
+                continue
+            same_person = doc["date_of_birth"] is not None and (
+                odoc["date_of_birth"] == doc["date_of_birth"] and fold(odoc["last_name"]) == last
+            )
+            same_email = doc["email"] is not None and odoc["email"] == doc["email"]
+            same_mobile = doc["mobile_phone"] is not None and odoc["mobile_phone"] == doc["mobile_phone"]
+            if same_person or same_email or same_mobile:
+                out.append(
+                    {name: odoc[name] for name in ("id", "first_name", "last_name", "date_of_birth", "chart_number")}
+                )
+        return out
+
+    def resolve_refs(self, data: PatientFields) -> dict[str, JsonObject | None]:
+        """The references a body sets (PatientOut field -> reference or null); 404 when unknown."""
+        out: dict[str, JsonObject | None] = {}
+        for body_field, out_field, missing in REF_FIELDS:
+            if body_field not in data.model_fields_set:
+                continue
+            value: UUID | None = getattr(data, body_field)
+            if value is None:
+                out[out_field] = None
+                continue
+            key = str(value)
+            if body_field.endswith("provider_uuid"):
+                ref = self.provider_refs.get(key)
+            elif body_field == "location_uuid":
+                ref = self.location_refs.get(key)
+            elif body_field == "responsible_party_uuid":
+                ref = self.rows[key].ref if key in self.rows else None
+            else:  # fee schedules, billing types and employers do not exist in the sandbox
+                ref = None
+            if ref is None:
+                raise ApiError(404, missing)
+            out[out_field] = {"uuid": ref["uuid"], "name": ref["name"]}
+        return out
+
+    # ---- writing
+
+    def changed(self, row: PatientRow) -> None:
+        """`row` was written: re-derive it and drop every cached order and query."""
+        row.refresh()
+        self._sorted.clear()
+        self._queries.clear()
+
+    def create(self, data: CreatePatientIn, refs: dict[str, JsonObject | None]) -> PatientRow:
+        """A new patient from a validated body and its resolved references."""
+        now = self.now()
+        self.created += 1
+        new_id = str(uuid5(self.render.ns, f"patient:new:{self.created}"))
+        doc = self.render.patient(BLANK_PATIENT)
+        doc.update(
+            id=new_id, created_at=iso_utc(now), updated_at=iso_utc(now), status=data.status,
+            chart_number=data.chart_number or self._next_chart_number(),
+        )  # fmt: skip
+        _apply_fields(doc, data, data.model_fields_set, refs)
+        if "receives_email" not in data.model_fields_set:
+            doc["receives_email"] = doc["email"] is not None
+        if "receives_sms" not in data.model_fields_set:
+            doc["receives_sms"] = doc["mobile_phone"] is not None
+        row = PatientRow(doc=doc, ref=reference(new_id, ""))
+        self.rows[new_id] = row
+        self.changed(row)
+        return row
+
+    def update(self, row: PatientRow, data: PatientFields, refs: dict[str, JsonObject | None]) -> None:
+        """Set the fields a ``PATCH`` body carries (``base_version`` aside); bump the version."""
+        _apply_fields(row.doc, data, data.model_fields_set - {"base_version"}, refs)
+        self._bump(row)
+
+    def archive(self, row: PatientRow) -> None:
+        """Soft-delete `row`; 422 when it is archived already."""
+        if row.deleted:
+            raise ApiError(422, "Patient is already archived")
+        row.doc["status"] = "archived"
+        self._bump(row, deleted=True)
+
+    def restore(self, row: PatientRow) -> None:
+        """Undo the soft delete, leaving the patient inactive; 422 when it is not archived."""
+        if not row.deleted:
+            raise ApiError(422, "Patient is not archived")
+        row.doc["status"] = "inactive"
+        self._bump(row, deleted=False)
+
+    def _bump(self, row: PatientRow, *, deleted: bool | None = None) -> None:
+        now = iso_utc(self.now())
+        row.doc["version"] += 1
+        row.doc["updated_at"] = now
+        if deleted is not None:
+            row.doc["deleted_at"] = now if deleted else None
+        self.changed(row)
+
+    def _next_chart_number(self) -> str:
+        taken = {row.doc["chart_number"] for row in self.rows.values()}
+        number = len(self.rows) + 1
+        while f"C{number:05d}" in taken:
+            number += 1
+        return f"C{number:05d}"
+
+
+def _by_created(records: list[JsonObject]) -> list[JsonObject]:
+    return sorted(records, key=lambda record: (record["created_at"], record["id"]))
+
+
+def _apply_fields(doc: JsonObject, data: PatientFields, names: set[str], refs: dict[str, JsonObject | None]) -> None:
+    """Copy body fields `names` into the document (references from `refs`; never ``status``)."""
+    for name in names:
+        if name in REF_INPUTS or name == "status":
+            continue
+        doc[name] = _document_value(getattr(data, name))
+    doc.update(refs)
+
+
+def _document_value(value: Any) -> Any:
+    """A validated body value as the document holds it (dates and datetimes as text)."""
+    if isinstance(value, datetime):
+        return iso_utc(value if value.tzinfo else value.replace(tzinfo=UTC))
+    if isinstance(value, date):
+        return value.isoformat()
+    return value

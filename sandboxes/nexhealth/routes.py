@@ -1,0 +1,217 @@
+"""The NexHealth API's routes: what each one reads, checks and answers.
+
+Order of checks on every route but ``/authenticates``: version (400), credentials (401), rate
+limit (429), required parameters (400, all missing ones at once), ``subdomain`` (403),
+``location_id`` (400 not an integer, 404 unknown), other parameters (400), the record (404).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from sandboxes.nexhealth.auth import TokenIssuer
+from sandboxes.nexhealth.envelope import envelope, error_envelope
+from sandboxes.nexhealth.errors import api_error_envelope
+from sandboxes.nexhealth.formats import is_date
+from sandboxes.nexhealth.new_patient import read_new_patient
+from sandboxes.nexhealth.protocol import VERSION_ERROR, accepts_v2
+from sandboxes.nexhealth.query import QueryParameters
+from sandboxes.nexhealth.ratelimit import RateLimiter
+from sandboxes.nexhealth.store import Store
+from sandboxes.toolkit.aliases import Handler
+from sandboxes.toolkit.errors import ApiError, catch_api_errors
+from sandboxes.toolkit.integers import ascii_int
+from sandboxes.toolkit.paging import page_slice
+
+__all__ = ["NexHealthApi"]
+
+_DUPLICATE = "A patient with that information already exists."
+_LIST_PARAMS = frozenset({"subdomain", "location_id", "page", "per_page"})
+_PATIENT_PARAMS = _LIST_PARAMS | {"location_strict", "new_patient", "non_patient", "inactive",
+                                  "include_upcoming_appts", "name", "email", "phone_number",
+                                  "date_of_birth", "foreign_id"}  # fmt: skip
+_ONE_PATIENT_PARAMS = frozenset({"subdomain", "location_id", "include_upcoming_appts"})
+_CREATE_PARAMS = frozenset({"subdomain", "location_id"})
+_APPOINTMENT_PARAMS = _LIST_PARAMS | {"start", "end", "patient_id", "provider_id", "cancelled", "include[]"}
+_ONE_APPOINTMENT_PARAMS = frozenset({"subdomain", "location_id", "include[]"})
+
+
+class NexHealthApi:
+    """The routes of one institution (`subdomain`), authenticated with `api_key`, timed by `clock`."""
+
+    def __init__(
+        self,
+        store: Store,
+        tokens: TokenIssuer,
+        limiter: RateLimiter,
+        *,
+        api_key: str,
+        subdomain: str,
+        clock: Callable[[], float],
+    ) -> None:
+        self.store = store
+        self.tokens = tokens
+        self.limiter = limiter
+        self.api_key = api_key.encode()
+        self.subdomain = subdomain.lower()
+        self.clock = clock
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/authenticates", self.authenticate, methods=["POST"]),
+            Route("/patients", self.guarded(self.list_patients), methods=["GET"]),
+            Route("/patients", self.guarded(self.create_patient), methods=["POST"]),
+            Route("/patients/{patient_id}", self.guarded(self.get_patient), methods=["GET"]),
+            Route("/providers", self.guarded(self.list_providers), methods=["GET"]),
+            Route("/appointments", self.guarded(self.list_appointments), methods=["GET"]),
+            Route("/appointments/{appointment_id}", self.guarded(self.get_appointment), methods=["GET"]),
+        ]
+
+    # ---- checks every route shares
+
+    def guarded(self, handler: Handler) -> Handler:
+        """Count the request, then check version, token and rate limit; turn ``ApiError`` into its envelope."""
+        answer = catch_api_errors(handler, api_error_envelope)
+
+        async def checked(request: Request) -> Response:
+            request.app.state.requests += 1
+            if not accepts_v2(request.headers.get("accept")):
+                return error_envelope(400, [VERSION_ERROR])
+            problem = self.tokens.check(request.headers.get("authorization"), self.clock())
+            if problem is not None:
+                return error_envelope(401, [problem])
+            limited = self.limiter.admit(self.clock())
+            if limited is not None:
+                return error_envelope(429, [limited])
+            return await answer(request)
+
+        return checked
+
+    def scope(self, params: QueryParameters, *required: str) -> int:
+        """Check ``subdomain``, ``location_id`` and `required`; the location."""
+        params.require("subdomain", "location_id", *required)
+        self.check_subdomain(params)
+        return self.check_location(params)
+
+    def check_location(self, params: QueryParameters) -> int:
+        location = params.integer("location_id")
+        if location is None or location not in self.store.locations:
+            raise ApiError(404, ["Location not found"])
+        return location
+
+    def check_subdomain(self, params: QueryParameters) -> None:
+        if (params.get("subdomain") or "").lower() != self.subdomain:
+            raise ApiError(403, ["You do not have access to this institution"])
+
+    # ---- authentication
+
+    async def authenticate(self, request: Request) -> Response:
+        """The API key, as the whole ``Authorization`` header, for a JWT."""
+        request.app.state.requests += 1
+        if not accepts_v2(request.headers.get("accept")):
+            return error_envelope(400, [VERSION_ERROR])
+        given = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(given, self.api_key):
+            return error_envelope(401, ["Invalid API key"])
+        now = self.clock()
+        limited = self.limiter.admit(now)
+        if limited is not None:
+            return error_envelope(429, [limited])
+        request.app.state.authentications += 1
+        return envelope(201, orjson.dumps({"token": self.tokens.issue(now)}), b'"Authenticated"')
+
+    # ---- patients
+
+    async def list_patients(self, request: Request) -> Response:
+        params = QueryParameters(request.query_params, _PATIENT_PARAMS)
+        location = self.scope(params)
+        strict = bool(params.boolean("location_strict"))
+        flags = (params.boolean("new_patient"), params.boolean("non_patient"), params.boolean("inactive"))
+        upcoming = bool(params.boolean("include_upcoming_appts"))
+        birth_date = params.get("date_of_birth")
+        if birth_date is not None and not is_date(birth_date):
+            raise ApiError(400, ["date_of_birth must be a date (YYYY-MM-DD)"])
+        terms = (params.get("name"), params.get("email"), params.get("phone_number"), birth_date,
+                 params.get("foreign_id"))  # fmt: skip
+        page, per_page = params.paging()
+        rows = self.store.search(location, strict, flags, terms)
+        items = b",".join(row.render(upcoming) for row in page_slice(rows, page, per_page))
+        return envelope(200, b'{"patients":[' + items + b"]}", params.description(), len(rows))
+
+    async def get_patient(self, request: Request) -> Response:
+        """One patient of the whole institution, whatever the location."""
+        params = QueryParameters(request.query_params, _ONE_PATIENT_PARAMS)
+        self.scope(params)
+        upcoming = bool(params.boolean("include_upcoming_appts"))
+        patient_id = ascii_int(request.path_params["patient_id"])
+        row = self.store.rows.get(patient_id) if patient_id is not None else None
+        if row is None:
+            raise ApiError(404, ["Patient not found"])
+        return envelope(200, b'{"patient":' + row.render(upcoming) + b"}", params.description())
+
+    async def create_patient(self, request: Request) -> Response:
+        params = QueryParameters(request.query_params, _CREATE_PARAMS)
+        location = self.scope(params)
+        patient = read_new_patient(await request.body())
+        if patient.provider_id not in self.store.providers:
+            raise ApiError(400, ["Provider not found"])
+        if self.store.duplicate(patient):
+            raise ApiError(400, [_DUPLICATE])
+        row = self.store.create(location, patient)
+        return envelope(201, b'{"patient":' + row.render(False) + b"}", params.description())
+
+    # ---- providers
+
+    async def list_providers(self, request: Request) -> Response:
+        params = QueryParameters(request.query_params, _LIST_PARAMS)
+        self.scope(params)
+        page, per_page = params.paging()
+        ids = sorted(self.store.providers)
+        items = b",".join(self.store.provider_bytes[provider_id] for provider_id in page_slice(ids, page, per_page))
+        return envelope(200, b"[" + items + b"]", params.description(), len(ids))
+
+    # ---- appointments
+
+    async def list_appointments(self, request: Request) -> Response:
+        """The appointments AT ``location_id`` starting in ``[start, end]``; cancelled ones only when asked."""
+        params = QueryParameters(request.query_params, _APPOINTMENT_PARAMS)
+        location = self.scope(params, "start", "end")
+        start, end = params.instant("start"), params.instant("end")
+        if end < start:
+            raise ApiError(400, ["end must not be before start"])
+        patient_id = params.integer("patient_id")
+        provider_id = params.integer("provider_id")
+        cancelled = params.boolean("cancelled")
+        includes = params.includes()
+        page, per_page = params.paging()
+        found = [
+            appointment for appointment in self.store.window(location, start, end)
+            if (patient_id is None or appointment.doc["patient_id"] == patient_id)
+            and (provider_id is None or appointment.doc["provider_id"] == provider_id)
+            and (cancelled or not appointment.doc["cancelled"])
+        ]  # fmt: skip
+        rendered = (
+            self.store.render_appointment(appointment, includes) for appointment in page_slice(found, page, per_page)
+        )
+        return envelope(200, b"[" + b",".join(rendered) + b"]", params.description(), len(found))
+
+    async def get_appointment(self, request: Request) -> Response:
+        """One appointment; ``location_id`` is optional here, checked when given, and does not narrow."""
+        params = QueryParameters(request.query_params, _ONE_APPOINTMENT_PARAMS)
+        params.require("subdomain")
+        self.check_subdomain(params)
+        if params.get("location_id") is not None:
+            self.check_location(params)
+        includes = params.includes()
+        appointment_id = ascii_int(request.path_params["appointment_id"])
+        appointment = self.store.appointments.get(appointment_id) if appointment_id is not None else None
+        if appointment is None:
+            raise ApiError(404, ["Appointment not found"])
+        rendered = self.store.render_appointment(appointment, includes)
+        return envelope(200, b'{"appointment":' + rendered + b"}", params.description())

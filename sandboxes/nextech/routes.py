@@ -1,0 +1,132 @@
+"""The EHR API under ``/api``: patient search, encounter search (with CCDs) and the CCD categories.
+
+Checks after routing: ``Authorization: Bearer <access token>`` (401 with ``WWW-Authenticate:
+Bearer``), then ``x-nextech-practice-id`` (400 missing, 403 another practice), then
+parameters (400), then the record (404).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from sandboxes.nextech.ccd_html import CCD_SECTIONS
+from sandboxes.nextech.errors import API_HEADERS, INVALID, JSON_CONTENT_TYPE, api_error_response, json_response
+from sandboxes.nextech.grants import Grants
+from sandboxes.nextech.store import Chart
+from sandboxes.toolkit.aliases import Handler
+from sandboxes.toolkit.auth import bearer_credentials
+from sandboxes.toolkit.errors import ApiError, catch_api_errors
+from sandboxes.toolkit.integers import ascii_int
+
+__all__ = ["ACCESS_DENIED", "PRACTICE_HEADER", "NextechApi"]
+
+PRACTICE_HEADER = "x-nextech-practice-id"
+#: The 401 message of every API route.
+ACCESS_DENIED = "Authorization has been denied for this request."
+
+_SECTION_BY_FOLD = {section.casefold(): section for section in CCD_SECTIONS}
+_INT32_MAX = 2**31 - 1
+# What ASP.NET Web API says when the {patientId} route value does not bind to an Int32.
+_NOT_AN_INT32 = (
+    "The parameters dictionary contains a null entry for parameter 'patientId' of non-nullable type "
+    "'System.Int32' for method 'System.Net.Http.HttpResponseMessage SearchEncounters(Int32, "
+    "System.Nullable`1[System.DateTime], System.Nullable`1[System.DateTime], System.String)'."
+)
+
+
+def _instant(name: str, raw: str | None) -> datetime | None:
+    """An ISO 8601 date or date-time parameter (naive and bare dates are UTC); None when empty or absent."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        value = datetime.fromisoformat(raw.strip())  # a bare date is its midnight
+    except ValueError:
+        model_state = {name: [f"The value '{raw}' is not valid for {name}."]}
+        raise ApiError(400, {"Message": INVALID, "ModelState": model_state}) from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _patient_id(raw: str) -> int:
+    """The ``{patientId}`` route value as an Int32; 400 like Web API when it is not one."""
+    patient_id = ascii_int(raw)
+    if patient_id is None or len(raw) > 10 or patient_id > _INT32_MAX:
+        raise ApiError(400, {"Message": INVALID, "MessageDetail": _NOT_AN_INT32})
+    return patient_id
+
+
+def _section(raw: str) -> str | None:
+    """The canonical spelling of a ``section`` (case-insensitive); None when empty."""
+    if not raw:
+        return None
+    section = _SECTION_BY_FOLD.get(raw.casefold())
+    if section is None:
+        raise ApiError(400, {"Message": f"The section '{raw}' is not a valid CCD section."})
+    return section
+
+
+def _json_array(items: list[bytes]) -> Response:
+    return Response(b"[" + b",".join(items) + b"]", 200, API_HEADERS, JSON_CONTENT_TYPE)
+
+
+class NextechApi:
+    """The API routes of practice `practice_id`, for access tokens `grants` issued, timed by `clock`."""
+
+    def __init__(self, chart: Chart, grants: Grants, *, practice_id: str, clock: Callable[[], float]) -> None:
+        self.chart = chart
+        self.grants = grants
+        self.practice = practice_id.strip()
+        self.clock = clock
+        self.denied = orjson.dumps({"Message": ACCESS_DENIED})
+        self.categories_body = orjson.dumps(list(CCD_SECTIONS))
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/api/search", self.guarded(self.search), methods=["GET"]),
+            Route("/api/encounters/categories", self.guarded(self.categories), methods=["GET"]),
+            Route("/api/{patient_id}/encounters/search", self.guarded(self.encounters), methods=["GET"]),
+        ]
+
+    def guarded(self, handler: Handler) -> Handler:
+        """Check the bearer token and the practice header; turn ``ApiError`` into its JSON answer."""
+        answer = catch_api_errors(handler, api_error_response)
+
+        async def checked(request: Request) -> Response:
+            token = bearer_credentials(request.headers.get("authorization", ""))
+            if token is None or not self.grants.access_ok(token):
+                return Response(self.denied, 401, {**API_HEADERS, "WWW-Authenticate": "Bearer"}, JSON_CONTENT_TYPE)
+            given = request.headers.get(PRACTICE_HEADER, "").strip()
+            if not given:
+                return json_response(400, {"Message": f"The {PRACTICE_HEADER} header is required."})
+            if given != self.practice:
+                return json_response(403, {"Message": "Access to the requested practice is denied."})
+            return await answer(request)
+
+        return checked
+
+    async def search(self, request: Request) -> Response:
+        term = request.query_params.get("term", "")
+        if not term.strip():
+            raise ApiError(400, {"Message": INVALID, "ModelState": {"term": ["The term field is required."]}})
+        return _json_array([row.doc for row in self.chart.search(term)])
+
+    async def encounters(self, request: Request) -> Response:
+        """The patient's chart encounters starting in ``[start, end]`` (``end`` defaults to now)."""
+        patient_id = _patient_id(request.path_params["patient_id"])
+        params = request.query_params
+        start = _instant("start", params.get("start"))
+        end = _instant("end", params.get("end")) or datetime.fromtimestamp(self.clock(), UTC)
+        section = _section(params.get("section", "").strip())
+        row = self.chart.rows.get(patient_id)
+        if row is None:
+            raise ApiError(404, {"Message": "Patient not found"})
+        items = [self.chart.item(row, encounter, section) for encounter in self.chart.window(row, start, end)]
+        return _json_array(items)
+
+    async def categories(self, request: Request) -> Response:
+        return Response(self.categories_body, 200, API_HEADERS, JSON_CONTENT_TYPE)

@@ -1,0 +1,83 @@
+"""The clinic as Nextech holds it: searchable patients, their chart encounters, rendered items kept.
+
+Soft-deleted clinic patients do not exist here. A patient's chart encounters are the
+clinic's ``finished`` and ``arrived`` (in progress) visits, ordered by start, then id:
+``planned`` and ``cancelled`` visits have no chart encounter. Nothing is ever written, so
+every rendering is kept once made (the keys are bounded by the clinic's size).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+
+from sandboxes.clinic import Clinic, Encounter, Patient
+from sandboxes.nextech.ccd_html import CcdRenderer
+from sandboxes.nextech.render import encounter_summary, patient_doc
+from sandboxes.nextech.search import SearchKeys, fold, folded_term, name_parts
+
+__all__ = ["Chart", "PatientRow"]
+
+_CHART_STATUSES = frozenset({"finished", "arrived"})
+
+
+@dataclass
+class PatientRow:
+    patient: Patient
+    doc: bytes  # the rendered ``/api/search`` result
+    keys: SearchKeys
+    encounters: list[Encounter]  # chart encounters, by start then id
+    starts: list[datetime]  # their starts, for bisecting
+
+
+def _by_start(encounter: Encounter) -> tuple[datetime, int]:
+    return encounter.start, encounter.id
+
+
+class Chart:
+    """The clinic as Nextech renders it: search rows, encounter windows, kept encounter items."""
+
+    def __init__(self, clinic: Clinic, hostile: bool) -> None:
+        self.clinic = clinic
+        self.ccd = CcdRenderer(clinic, hostile)
+        self.rows: dict[int, PatientRow] = {}
+        for patient in clinic.patients:
+            if patient.deleted:
+                continue
+            chart = sorted(
+                (encounter for encounter in patient.encounters if encounter.status in _CHART_STATUSES), key=_by_start
+            )
+            keys = SearchKeys(name_parts(patient.first_name), name_parts(patient.last_name), fold(patient.chart_number))
+            self.rows[patient.id] = PatientRow(
+                patient, orjson.dumps(patient_doc(patient)), keys, chart, [encounter.start for encounter in chart]
+            )
+        self.ordered = sorted(self.rows.values(), key=lambda row: (row.keys.last[0], row.keys.first[0], row.patient.id))
+        self.items: dict[tuple[int, str | None], bytes] = {}
+
+    def search(self, term: str) -> list[PatientRow]:
+        """Every patient the term finds, by last name, first name (folded), then id; no paging."""
+        query = folded_term(term)
+        if not query:
+            return []
+        return [row for row in self.ordered if row.keys.matches(query)]
+
+    def window(self, row: PatientRow, start: datetime | None, end: datetime) -> list[Encounter]:
+        """The patient's chart encounters starting in ``[start, end]`` (no `start`: from the beginning)."""
+        low = 0 if start is None else bisect_left(row.starts, start)
+        high = bisect_right(row.starts, end)
+        return row.encounters[low:high] if low < high else []
+
+    def item(self, row: PatientRow, encounter: Encounter, section: str | None) -> bytes:
+        """One encounter search result, ``{"summary", "ccd"}``, serialized."""
+        key = (encounter.id, section)
+        cached = self.items.get(key)
+        if cached is None:
+            doctor = self.ccd.providers[encounter.provider_id]
+            location = self.ccd.locations[encounter.location_id].name
+            summary = encounter_summary(encounter, doctor, location)
+            cached = orjson.dumps({"summary": summary, "ccd": self.ccd.ccd(row.patient, encounter, section)})
+            self.items[key] = cached
+        return cached

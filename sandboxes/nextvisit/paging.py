@@ -1,0 +1,86 @@
+"""Laravel's ``LengthAwarePaginator`` with ``withQueryString()``: ``data``, ``links``, ``meta``.
+
+Links are absolute, from the request's scheme, host and path; every other query parameter
+is kept in them (re-encoded by ``http_build_query`` with RFC 3986 escaping; empty ones
+dropped) and ``page`` goes last. An invalid or missing ``page`` means page 1; a page past
+the end is empty (``from``/``to`` null, ``prev`` still set). ``meta.links`` is Laravel's
+window: 3 pages on each side of the current one, ``&laquo; Previous``/``Next &raquo;``
+labels and ``...`` separators.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from starlette.requests import Request
+
+from sandboxes.nextvisit.php_json import php_json
+from sandboxes.nextvisit.php_query import php_build
+from sandboxes.nextvisit.validation import INTEGER
+from sandboxes.toolkit.aliases import JsonObject
+
+__all__ = ["page_number", "paginate"]
+
+_ON_EACH_SIDE = 3  # Laravel's paginator link window
+
+
+def page_number(value: Any) -> int:
+    """Laravel's ``Paginator::resolveCurrentPage``: a valid integer >= 1, else 1."""
+    if isinstance(value, str) and INTEGER.fullmatch(value) and int(value) >= 1:
+        return int(value)
+    return 1
+
+
+def _request_path(request: Request) -> str:
+    return str(request.url.replace(query="", fragment="")).rstrip("/")
+
+
+def paginate(request: Request, items: list[bytes], total: int, page: int, per_page: int, query: JsonObject) -> bytes:
+    """The body of a paginated resource collection (``data``, ``links``, ``meta``)."""
+    path = _request_path(request)
+    last_page = max(math.ceil(total / per_page), 1)
+    kept = {key: value for key, value in query.items() if key != "page"}
+
+    def url(number: int) -> str:
+        return path + "?" + "&".join(php_build({**kept, "page": number}))
+
+    count = len(items)
+    first_item = (page - 1) * per_page + 1 if count else None
+    last_item = first_item + count - 1 if first_item is not None else None
+    prev_url = url(page - 1) if page > 1 else None
+    next_url = url(page + 1) if page < last_page else None
+
+    def pages(lo: int, hi: int) -> list[JsonObject]:
+        return [{"url": url(number), "label": str(number), "active": number == page} for number in range(lo, hi + 1)]
+
+    gap: JsonObject = {"url": None, "label": "...", "active": False}
+    window = _ON_EACH_SIDE + 4
+    elements: list[JsonObject]
+    if last_page < _ON_EACH_SIDE * 2 + 8:
+        elements = pages(1, last_page)
+    elif page <= window:
+        elements = [*pages(1, window + _ON_EACH_SIDE), gap, *pages(last_page - 1, last_page)]
+    elif page > last_page - window:
+        elements = [*pages(1, 2), gap, *pages(last_page - (window + _ON_EACH_SIDE - 1), last_page)]
+    else:
+        elements = [*pages(1, 2), gap, *pages(page - _ON_EACH_SIDE, page + _ON_EACH_SIDE), gap,
+                    *pages(last_page - 1, last_page)]  # fmt: skip
+    tail = {
+        "links": {"first": url(1), "last": url(last_page), "prev": prev_url, "next": next_url},
+        "meta": {
+            "current_page": page,
+            "from": first_item,
+            "last_page": last_page,
+            "links": [
+                {"url": prev_url, "label": "&laquo; Previous", "active": False},
+                *elements,
+                {"url": next_url, "label": "Next &raquo;", "active": False},
+            ],
+            "path": path,
+            "per_page": per_page,
+            "to": last_item,
+            "total": total,
+        },
+    }
+    return b'{"data":[' + b",".join(items) + b"]," + php_json(tail)[1:]

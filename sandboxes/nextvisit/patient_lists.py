@@ -1,0 +1,98 @@
+"""``GET /v1/patients`` (Spatie query builder behind a form request) and ``/v1/patients/search``.
+
+List rules (all nullable, so an empty parameter means "not given"): ``per_page``
+``integer|min:1|max:100`` (default 50); ``sort`` ``in:`` the documented sorts, each
+optionally ``-`` for descending (default ``-created_at``); ``filter.first_name``/
+``filter.last_name`` ``string`` (a comma splits alternatives; folded substring match);
+``filter.date_of_birth`` ``date``; ``filter.trashed`` ``in:with,only``. Then Spatie's
+allow-lists (400). Search rules: ``query`` ``required|string``, ``per_page``
+``nullable|integer|min:1|max:100`` (default 20), ``sort_by`` ``nullable|in:asc,desc``
+(default ``desc``); Scout's paginator carries only ``query`` into its links.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from sandboxes.nextvisit.errors import respond
+from sandboxes.nextvisit.paging import page_number, paginate
+from sandboxes.nextvisit.request_input import request_query
+from sandboxes.nextvisit.resource import PLAIN
+from sandboxes.nextvisit.spatie import check_filters, includes
+from sandboxes.nextvisit.store import Store
+from sandboxes.nextvisit.validation import Rules
+from sandboxes.toolkit.folding import fold
+from sandboxes.toolkit.paging import page_slice
+from sandboxes.toolkit.timestamps import iso_date
+
+__all__ = ["PatientLists"]
+
+_LIST_PER_PAGE = 50
+_SEARCH_PER_PAGE = 20
+_PER_PAGE_MAX = 100
+_SORTS = ("id", "first_name", "last_name", "date_of_birth", "created_at")
+
+
+class PatientLists:
+    """The list and search endpoints over `store`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def page(self, request: Request, token_id: int) -> Response:
+        query = request_query(request)
+        rules = Rules(query)
+        per_page: int | None = _LIST_PER_PAGE
+        ok, value = rules.field("per_page")
+        if ok:
+            per_page = rules.integer("per_page", value, 1, _PER_PAGE_MAX)
+        sort: str | None = "-created_at"
+        ok, value = rules.field("sort")
+        if ok:
+            sort = rules.one_of("sort", value, tuple(spelling for name in _SORTS for spelling in (name, f"-{name}")))
+        names: dict[str, tuple[str, ...]] = {}
+        for name in ("first_name", "last_name"):
+            ok, value = rules.field(f"filter.{name}")
+            if ok and rules.string(f"filter.{name}", value):
+                names[name] = tuple(fold(part) for part in value.split(",") if part)
+        dob: date | None = None
+        ok, value = rules.field("filter.date_of_birth")
+        if ok:
+            dob = rules.date("filter.date_of_birth", value)
+        trashed: str | None = None
+        ok, value = rules.field("filter.trashed")
+        if ok:
+            trashed = rules.one_of("filter.trashed", value, ("with", "only"))
+        rules.check()
+        assert per_page is not None and sort is not None
+        check_filters(query)
+        included = includes(query)
+        rows = self.store.listing(sort, names.get("first_name", ()), names.get("last_name", ()), iso_date(dob), trashed)
+        page = page_number(query.get("page"))
+        variant = ("team" in included, "encounters" in included, "demographics" in included, trashed is not None)
+        items = [self.store.patient_json(row, variant) for row in page_slice(rows, page, per_page)]
+        return respond(200, paginate(request, items, len(rows), page, per_page, query))
+
+    async def search(self, request: Request, token_id: int) -> Response:
+        query = request_query(request)
+        rules = Rules(query)
+        ok, text = rules.field("query", required=True)
+        if ok:
+            rules.string("query", text)
+        per_page: int | None = _SEARCH_PER_PAGE
+        ok, value = rules.field("per_page")
+        if ok:
+            per_page = rules.integer("per_page", value, 1, _PER_PAGE_MAX)
+        sort_by: str | None = "desc"
+        ok, value = rules.field("sort_by")
+        if ok:
+            sort_by = rules.one_of("sort_by", value, ("asc", "desc"))
+        rules.check()
+        assert per_page is not None and isinstance(text, str)
+        rows = self.store.search(text, desc=sort_by == "desc")
+        page = page_number(query.get("page"))
+        items = [self.store.patient_json(row, PLAIN) for row in page_slice(rows, page, per_page)]
+        return respond(200, paginate(request, items, len(rows), page, per_page, {"query": text}))

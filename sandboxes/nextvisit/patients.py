@@ -1,0 +1,97 @@
+"""One patient: ``POST /v1/patients`` and ``GET/PUT/PATCH/DELETE /v1/patients/{id}``.
+
+Order of checks: the patient id (404), then validation (422), then Spatie's include
+allow-list (400, ``GET`` only). Create rules: ``first_name``/``last_name``
+``required|string|max:255``, ``middle_name`` ``nullable|string|max:255``,
+``date_of_birth`` ``required|date|before:today`` (today in UTC by the clock),
+``notes``/``allergies``/``insurance`` ``nullable|string``, ``meta`` ``nullable|array``;
+other body fields are ignored. Update: the same rules for the fields present
+(``sometimes``), minus ``insurance`` (the documented update body lacks it). ``PATCH`` is
+``PUT`` (``apiResource``). Single-patient responses always carry ``encounters``; create
+and update take no ``include``.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from sandboxes.nextvisit.errors import patient_not_found, respond
+from sandboxes.nextvisit.php_json import php_json
+from sandboxes.nextvisit.request_input import request_input, request_query
+from sandboxes.nextvisit.resource import SINGLE
+from sandboxes.nextvisit.rows import PatientRow
+from sandboxes.nextvisit.spatie import includes
+from sandboxes.nextvisit.store import Store
+from sandboxes.nextvisit.validation import Rules
+from sandboxes.toolkit.aliases import JsonObject
+from sandboxes.toolkit.timestamps import iso_date
+
+__all__ = ["PatientRecords"]
+
+_FIELDS = ("first_name", "middle_name", "last_name", "date_of_birth", "notes", "allergies", "insurance", "meta")
+_REQUIRED = ("first_name", "last_name", "date_of_birth")
+
+
+class PatientRecords:
+    """The single-patient endpoints over `store`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def create(self, request: Request, token_id: int) -> Response:
+        fields = self._validated(await request_input(request), update=False)
+        return self._single(self.store.create(fields), 201)
+
+    async def show(self, request: Request, token_id: int) -> Response:
+        row = self._row(request)
+        included = includes(request_query(request))
+        variant = ("team" in included, True, "demographics" in included, False)
+        return respond(200, b'{"data":' + self.store.patient_json(row, variant) + b"}")
+
+    async def update(self, request: Request, token_id: int) -> Response:
+        row = self._row(request)
+        fields = self._validated(await request_input(request), update=True)
+        self.store.update(row, fields)
+        return self._single(row)
+
+    async def delete(self, request: Request, token_id: int) -> Response:
+        self.store.delete(self._row(request))
+        return respond(200, php_json({"message": "Patient deleted successfully"}))
+
+    def _row(self, request: Request) -> PatientRow:
+        raw_id: str = request.path_params["patient_id"]
+        row = self.store.live_row(raw_id)
+        if row is None:
+            raise patient_not_found(raw_id)
+        return row
+
+    def _single(self, row: PatientRow, status: int = 200) -> Response:
+        return respond(status, b'{"data":' + self.store.patient_json(row, SINGLE) + b"}")
+
+    def _validated(self, data: JsonObject, *, update: bool) -> JsonObject:
+        """The validated fields of a create (all) or update (those present) body."""
+        rules = Rules(data)
+        out: JsonObject = {}
+        for name in _FIELDS:
+            if update and name == "insurance":
+                continue
+            present, _ = rules.get(name)
+            ok, value = rules.field(name, required=name in _REQUIRED, sometimes=update)
+            if update and not present:
+                continue
+            out[name] = value if ok else None
+            if not ok:
+                continue
+            if name == "date_of_birth":
+                born = rules.date(name, value)
+                if born is not None and born >= self.store.now().date():
+                    rules.fail(name, "The :attribute field must be a date before today.")
+                out[name] = iso_date(born)
+            elif name == "meta":
+                if not isinstance(value, dict | list):
+                    rules.fail(name, "The :attribute field must be an array.")
+            else:
+                rules.string(name, value, 255 if name.endswith("_name") else None)
+        rules.check()
+        return out

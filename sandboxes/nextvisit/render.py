@@ -1,0 +1,205 @@
+"""Clinic records -> Nextvisit JSON (plain dicts, the API resource's field names).
+
+A patient's ``id`` is the clinic patient id, ``uuid`` the clinic uuid; an encounter's
+``id`` is the clinic encounter id (its ``uuid`` a uuid5). Datetimes are ISO 8601 UTC to
+the second with ``Z`` (as in the examples of ``vendor-docs/nextvisit-api.txt``, not
+Laravel's default ``.000000Z``), dates ``YYYY-MM-DD``. Free-text fields (``notes``,
+``allergies``, ``latest_medications``) are written from the clinic the way front-desk
+staff would type them, in a few styles, as the ``app`` module docstring describes.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from uuid import uuid5
+
+from sandboxes.clinic import CLINIC_NAMESPACE, Clinic, Encounter, Medication, Patient, Provider
+from sandboxes.nextvisit.rows import PatientRow
+from sandboxes.toolkit.aliases import JsonObject
+from sandboxes.toolkit.phones import format_us_phone
+from sandboxes.toolkit.timestamps import iso_date, iso_utc
+
+__all__ = ["Renderer", "iso_seconds", "provider_user"]
+
+_NKA_TEXTS = ("NKDA", "NKA", "No known allergies", "none", "No Known Drug Allergies")
+_ENCOUNTER_STATUS = {"planned": "scheduled", "arrived": "in_progress", "finished": "completed",
+                     "cancelled": "cancelled"}  # fmt: skip
+_GENDER = {"male": "male", "female": "female", "non_binary": "other", "other": "other",
+           "unknown": "unknown", "prefer_not_to_say": "unknown"}  # fmt: skip
+
+
+def iso_seconds(value: datetime | None) -> str | None:
+    """`value` in UTC to the second with ``Z``: ``2024-03-15T14:30:00Z`` (or None)."""
+    return None if value is None else iso_utc(value.astimezone(UTC).replace(microsecond=0))
+
+
+def provider_user(provider: Provider) -> JsonObject:
+    """A clinic provider as a Nextvisit user: same id, "First Last", ``first.last@example.com``."""
+    name = f"{provider.first_name} {provider.last_name}"
+    email = f"{provider.first_name}.{provider.last_name}@example.com".lower()
+    return {"id": provider.id, "name": name, "email": email}
+
+
+def _allergies_text(patient: Patient) -> str | None:
+    live = [allergy for allergy in patient.allergies if not allergy.deleted]
+    if not live:
+        if patient.allergy_review == "nkda":
+            return _NKA_TEXTS[patient.id % len(_NKA_TEXTS)]
+        return None if patient.id % 2 else ""
+    style = (patient.id // 2) % 5
+    with_reaction = style in (1, 3)
+    items = [
+        f"{allergy.substance} ({allergy.reaction.lower()})" if with_reaction and allergy.reaction else allergy.substance
+        for allergy in live
+    ]
+    if style in (2, 3):
+        return "; ".join(items)
+    if style == 4 and len(items) > 1:
+        return f"{', '.join(items[:-1])} and {items[-1]}"
+    return ", ".join(items)
+
+
+_DOSE_START = re.compile(r"\s+\d")
+
+
+def _medication_text(medication: Medication) -> str:
+    if medication.rxnorm is not None:
+        base = _DOSE_START.split(medication.name, maxsplit=1)[0]
+        text = f"{base} {medication.strength.replace(' ', '')}" if medication.strength else base
+    else:
+        text = medication.name
+    return f"{text} PRN" if medication.prn else text
+
+
+def _latest_medications(patient: Patient) -> list[str]:
+    current = [
+        medication
+        for medication in patient.medications
+        if not medication.deleted and medication.status in ("active", "on_hold")
+    ]
+    current.sort(key=lambda medication: medication.id)
+    current.sort(key=lambda medication: medication.start or date.min, reverse=True)
+    return [_medication_text(medication) for medication in current]
+
+
+def _notes(patient: Patient) -> str | None:
+    parts = []
+    if patient.preferred_name:
+        parts.append(f"Prefers to be called {patient.preferred_name}.")
+    if patient.status == "inactive":
+        parts.append("Inactive patient.")
+    elif patient.status == "deceased" and patient.deceased_at is not None:
+        parts.append(f"Deceased {patient.deceased_at.date().isoformat()}.")
+    elif patient.status == "prospective":
+        parts.append("New patient referral.")
+    return " ".join(parts) or None
+
+
+class Renderer:
+    """Clinic records -> Nextvisit JSON (plain dicts)."""
+
+    def __init__(self, clinic: Clinic) -> None:
+        self.clinic = clinic
+        self.seed = clinic.seed
+        self.start_of_today = datetime.combine(clinic.today, time(0, 0), tzinfo=UTC)
+        self.providers = {provider.id: provider for provider in clinic.providers}
+        self.locations = {location.id: {"id": location.id, "name": location.name} for location in clinic.locations}
+
+    def uuid(self, kind: str, key: int) -> str:
+        return str(uuid5(CLINIC_NAMESPACE, f"nextvisit:{self.seed}:{kind}:{key}"))
+
+    def encounter(self, encounter: Encounter, patient: Patient) -> JsonObject:
+        provider = self.providers[encounter.provider_id]
+        telehealth = encounter.type_code is None and encounter.id % 2 == 0
+        created = max(patient.created_at, min(encounter.start, self.start_of_today) - timedelta(days=14))
+        if encounter.status == "finished":
+            updated = encounter.end or encounter.start
+        elif encounter.status == "arrived":
+            updated = encounter.start
+        elif encounter.status == "cancelled":
+            updated = max(created, encounter.start - timedelta(days=1))
+        else:
+            updated = created
+        return {
+            "id": encounter.id,
+            "uuid": self.uuid("encounter", encounter.id),
+            "patient_id": patient.id,
+            "status": _ENCOUNTER_STATUS[encounter.status],
+            "visit_type": "telehealth" if telehealth else "in_person",
+            "type": encounter.type_text,
+            "reason": encounter.reason,
+            "start_time": iso_seconds(encounter.start),
+            "end_time": iso_seconds(encounter.end),
+            "provider": {
+                "id": provider.id,
+                "name": f"{provider.first_name} {provider.last_name}",
+                "credentials": provider.designation,
+            },
+            "location": None if telehealth else dict(self.locations[encounter.location_id]),
+            "signed": encounter.locked,
+            "created_at": iso_seconds(created),
+            "updated_at": iso_seconds(max(updated, created)),
+        }
+
+    @staticmethod
+    def timeline(patient: Patient) -> list[JsonObject]:
+        events: list[tuple[datetime, str, JsonObject]] = []
+        for encounter in patient.encounters:
+            if encounter.status == "planned":
+                continue
+            title = encounter.type_text if encounter.status != "cancelled" else f"Cancelled: {encounter.type_text}"
+            key = f"encounter-{encounter.id}"
+            occurred = iso_seconds(encounter.start)
+            events.append(
+                (encounter.start, key, {"id": key, "type": "encounter", "occurred_at": occurred, "title": title})
+            )
+            if encounter.locked:
+                at = encounter.end or encounter.start
+                key = f"note-{encounter.id}"
+                title = f"Progress note signed: {encounter.type_text}"
+                events.append((at, key, {"id": key, "type": "note", "occurred_at": iso_seconds(at), "title": title}))
+        events.sort(key=lambda event: event[1])
+        events.sort(key=lambda event: event[0], reverse=True)
+        return [event[2] for event in events]
+
+    def patient(self, patient: Patient) -> PatientRow:
+        deleted_at = iso_seconds(patient.updated_at) if patient.deleted else None
+        meta: JsonObject = {"chart_number": patient.chart_number}
+        if patient.preferred_name:
+            meta["preferred_name"] = patient.preferred_name
+        doc: JsonObject = {
+            "id": patient.id,
+            "uuid": str(patient.uuid),
+            "first_name": patient.first_name,
+            "middle_name": patient.middle_name,
+            "last_name": patient.last_name,
+            "gender": None if patient.gender is None else _GENDER[patient.gender],
+            "date_of_birth": iso_date(patient.birth_date),
+            "notes": _notes(patient),
+            "allergies": _allergies_text(patient),
+            "insurance": None,
+            "latest_medications": _latest_medications(patient),
+            "meta": meta,
+            "created_at": iso_seconds(patient.created_at),
+            "updated_at": iso_seconds(patient.updated_at),
+            "deleted_at": deleted_at,
+        }
+        encounters = sorted(
+            (self.encounter(encounter, patient) for encounter in patient.encounters), key=lambda doc: doc["id"]
+        )
+        encounters.sort(key=lambda doc: doc["start_time"], reverse=True)
+        demographics = {
+            "email": patient.email,
+            "phone": format_us_phone(patient.mobile_phone or patient.home_phone),
+            "address_line1": patient.address_line1,
+            "city": patient.city,
+            "state": patient.state,
+            "postal_code": patient.postal_code,
+        }
+        owner = patient.primary_provider_id if patient.primary_provider_id is not None else 1
+        row = PatientRow(
+            doc=doc, user_id=owner, encounters=encounters, timeline=self.timeline(patient), demographics=demographics
+        )
+        row.refresh()
+        return row

@@ -1,0 +1,58 @@
+"""Token login and logout: ``POST /v1/auth/tokens``, ``DELETE /v1/auth/tokens/current``.
+
+Login validates ``email`` (``required|email``), ``password`` and ``device_name``
+(``required``), then compares the email case-insensitively (a MySQL ``_ci`` collation)
+and the password exactly; a mismatch is 422 ``The provided credentials are incorrect.``
+on ``email``. The answer is ``{"status": "success", "token", "user"}`` with the API user
+as ``{id, name, email, email_verified_at, current_team_id, created_at, updated_at}``.
+Logout revokes the bearer token: 200 ``{"message": "Token revoked successfully"}``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from sandboxes.nextvisit.errors import respond
+from sandboxes.nextvisit.php_json import php_json
+from sandboxes.nextvisit.request_input import request_input
+from sandboxes.nextvisit.store import Store
+from sandboxes.nextvisit.validation import Rules
+from sandboxes.toolkit.errors import ApiError
+
+__all__ = ["Sessions"]
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")  # the sandbox's reading of Laravel's ``email`` rule: one @, text around it
+_BAD_CREDENTIALS = "The provided credentials are incorrect."
+
+
+class Sessions:
+    """Login and logout over `store`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def login(self, request: Request) -> Response:
+        store = self.store
+        data = await request_input(request)
+        rules = Rules(data)
+        ok, value = rules.field("email", required=True)
+        if ok and not (isinstance(value, str) and _EMAIL.fullmatch(value)):
+            rules.fail("email", "The :attribute field must be a valid email address.")
+        rules.field("password", required=True)
+        rules.field("device_name", required=True)
+        rules.check()
+        given = data["password"]
+        good_email = isinstance(value, str) and value.casefold() == store.email.casefold()
+        good_password = isinstance(given, str) and hmac.compare_digest(given.encode(), store.password)
+        if not (good_email and good_password):
+            raise ApiError(422, {"message": _BAD_CREDENTIALS, "errors": {"email": [_BAD_CREDENTIALS]}})
+        token = store.tokens.issue()
+        return respond(200, php_json({"status": "success", "token": token, "user": store.login_user}))
+
+    async def logout(self, request: Request, token_id: int) -> Response:
+        self.store.tokens.revoke(token_id)
+        return respond(200, php_json({"message": "Token revoked successfully"}))

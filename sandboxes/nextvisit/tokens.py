@@ -1,0 +1,66 @@
+"""Sanctum personal access tokens: issue, find, revoke.
+
+The plain-text token is Sanctum's ``<id>|<40 random alphanumerics>``; ids count up from
+1, and only the SHA-256 of the secret is kept. A bare secret without ``<id>|`` is found
+too, as Sanctum's ``PersonalAccessToken::findToken`` does. Sanctum 4's optional prefix
+and CRC32 suffix are not used, and tokens never expire.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+
+from sandboxes.toolkit.integers import ascii_int
+
+__all__ = ["PersonalAccessTokens"]
+
+_TOKEN_ALPHABET = string.ascii_letters + string.digits
+_SECRET_LENGTH = 40
+
+
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+class PersonalAccessTokens:
+    """The live tokens of the API user."""
+
+    def __init__(self) -> None:
+        self._digests: dict[int, bytes] = {}  # token id -> sha256(secret)
+        self._ids: dict[bytes, int] = {}
+        self._next_id = 1
+
+    def issue(self) -> str:
+        """A new token, in its plain-text form."""
+        secret = "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(_SECRET_LENGTH))
+        token_id = self._next_id
+        self._next_id += 1
+        digest = _digest(secret)
+        self._digests[token_id] = digest
+        self._ids[digest] = token_id
+        return f"{token_id}|{secret}"
+
+    def find(self, plain: str) -> int | None:
+        """The id of the live token `plain` (Sanctum's ``PersonalAccessToken::findToken``)."""
+        if "|" in plain:
+            raw_id, _, secret = plain.partition("|")
+            token_id = ascii_int(raw_id)
+            if token_id is None:
+                return None
+            digest = self._digests.get(token_id)
+            return token_id if digest is not None and hmac.compare_digest(digest, _digest(secret)) else None
+        return self._ids.get(_digest(plain))
+
+    def revoke(self, token_id: int) -> None:
+        """Delete token `token_id` (logout)."""
+        digest = self._digests.pop(token_id, None)
+        if digest is not None:
+            self._ids.pop(digest, None)
+
+    def revoke_all(self) -> None:
+        """Delete every token (a test hook: the next request is a 401)."""
+        self._digests.clear()
+        self._ids.clear()
