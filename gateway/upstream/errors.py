@@ -1,4 +1,9 @@
-"""Vendor HTTP failures → gateway errors, per DESIGN §6. Vendor clients supply the message.
+"""Vendor HTTP failures → gateway errors. Vendor clients supply the message.
+
+A refused credential (401/403) is a 502 `security`, not a 401 to our client: the client's
+own credentials were fine, the gateway's are the operator's to fix. Vendor 404 and 409 keep
+their meaning; 429 keeps its Retry-After; 400/422 tell the client what the vendor rejected;
+anything else is a 502.
 
 Callers pass a message they have already cleaned of PHI (vendors echo request input in their
 error bodies; that never reaches a client or a log).

@@ -2,7 +2,8 @@
 
 - `exchange_code` turns the code of the authorization step into the tenant's first grant.
 - `OAuthSession` hands out access tokens: cached until shortly before they expire, renewed
-  with the stored refresh token, one renewal at a time however many requests wait on it.
+  with the stored refresh token, one renewal at a time however many requests wait on it
+  (a `TokenCache` whose failure policy is `UntilReconnected`).
   Servers that rotate refresh tokens return a new one with every renewal: it is persisted
   (atomically, see token_store) BEFORE the new access token is used, so a crash at any
   moment leaves a refresh token that still works — the new one, or the old one, which
@@ -13,7 +14,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from gateway.errors import FHIRError, UpstreamError, UpstreamSecurity, UpstreamTimeout
+from gateway.errors import UpstreamError, UpstreamSecurity
 from gateway.upstream.http import Timeouts, UpstreamClient
 from gateway.upstream.token_store import Grant, TokenStore
+from gateway.upstream.tokens import FAILURE_MEMORY, Clock, Failure, RememberFor, TokenCache
 
 log = logging.getLogger("gateway.oauth")
-RETRY_AFTER_FAILURE = 5.0  # seconds during which a failed renewal is reported without retrying
 FormPost = Callable[[Mapping[str, str]], Awaitable[tuple[int, Any]]]
 
 
@@ -65,57 +65,51 @@ async def exchange_code(
     return Grant(str(body["refresh_token"]), time.time()), body
 
 
+@dataclass(frozen=True)
+class UntilReconnected:
+    """The OAuth rule for a failed renewal: a refused grant (`UpstreamSecurity`: revoked,
+    expired, not connected, unreadable store) stays refused until the operator reconnects,
+    which changes the stored token; any other failure is shared for `seconds`, then retried."""
+
+    store: TokenStore
+    tenant: str
+    seconds: float = FAILURE_MEMORY
+
+    def mark(self) -> object:
+        return self.store.modified(self.tenant)
+
+    def holds(self, failure: Failure, now: float) -> bool:
+        if isinstance(failure.error, UpstreamSecurity):
+            return self.store.modified(self.tenant) == failure.mark
+        return RememberFor(self.seconds).holds(failure, now)
+
+
 class OAuthSession:
-    def __init__(self, tenant: str, app: OAuthApp, store: TokenStore, post: FormPost) -> None:
+    def __init__(
+        self, tenant: str, app: OAuthApp, store: TokenStore, post: FormPost, *, clock: Clock = time.time
+    ) -> None:
         self.tenant = tenant
         self._app = app
         self._store = store
         self._post = post
-        self._access: str | None = None
-        self._expires_at = 0.0
-        self._lock = asyncio.Lock()
-        self._failed: tuple[float, float | None, FHIRError] | None = None  # (when, store mtime, error)
+        self._clock = clock
         self._unsaved: str | None = None  # a rotated refresh token the store could not take yet
-        self.refreshes = 0  # observable for tests and metrics; never a token
+        self.tokens = TokenCache(self._refresh, policy=UntilReconnected(store, tenant), clock=clock)
+
+    @property
+    def refreshes(self) -> int:
+        """Renewals so far: observable for tests and metrics; never a token."""
+        return self.tokens.renewals
 
     def adopt(self, body: Mapping[str, Any]) -> None:
         """Use the access token a code exchange just returned (its refresh token is stored)."""
-        self._access = str(body["access_token"])
-        self._expires_at = _renew_at(body)
-
-    def _fresh(self) -> str | None:
-        return self._access if self._access and time.time() < self._expires_at else None
+        self.tokens.adopt(str(body["access_token"]), _renew_at(body, self._clock()))
 
     async def access_token(self, stale: str | None = None) -> str:
         """A valid access token; `stale` is one the vendor just refused (renew even if unexpired)."""
-        current = self._fresh()
-        if current is not None and current != stale:
-            return current
-        async with self._lock:
-            current = self._fresh()
-            if current is not None and current != stale:
-                return current  # renewed while we waited
-            self._raise_remembered_failure()
-            try:
-                return await self._refresh()
-            except (UpstreamError, UpstreamSecurity, UpstreamTimeout) as exc:
-                self._failed = (time.monotonic(), self._store.modified(self.tenant), exc)
-                raise
+        return await self.tokens.token(stale)
 
-    def _raise_remembered_failure(self) -> None:
-        """Waiters share one failed renewal instead of each trying again in turn; a refused
-        grant stays refused until the operator reconnects (the stored token changes)."""
-        if self._failed is None:
-            return
-        when, mtime, error = self._failed
-        terminal = isinstance(error, UpstreamSecurity)
-        if terminal and self._store.modified(self.tenant) == mtime:
-            raise error
-        if not terminal and time.monotonic() - when < RETRY_AFTER_FAILURE:
-            raise error
-        self._failed = None
-
-    async def _refresh(self) -> str:
+    async def _refresh(self) -> tuple[str, float]:
         grant = self._store.load(self.tenant)
         if self._unsaved is not None:
             grant = Grant(self._unsaved, time.time())  # newer than what the store holds
@@ -133,6 +127,7 @@ class OAuthSession:
         if self._app.resource:
             form["resource"] = self._app.resource
         status, body = await self._post(form)
+        # RFC 6749 §5.2: a refresh token that is revoked, expired or not ours is `invalid_grant`.
         if status in (400, 401) and isinstance(body, dict) and body.get("error") in ("invalid_grant", "invalid_client"):
             log.error(
                 "tenant %s: the vendor refused the refresh token (%s); reconnect with `fhir-gateway connect %s`",
@@ -150,14 +145,14 @@ class OAuthSession:
             self._unsaved = str(rotated)  # kept even if the store fails, so it is not lost
             self._store.save(self.tenant, Grant(self._unsaved, time.time()))  # before the access token is used
             self._unsaved = None
-        self._access, self._expires_at = str(body["access_token"]), _renew_at(body)
-        self.refreshes += 1
-        return self._access
+        return str(body["access_token"]), _renew_at(body, self._clock())
 
 
-def _renew_at(body: Mapping[str, Any]) -> float:
+def _renew_at(body: Mapping[str, Any], now: float) -> float:
+    """Shortly before the access token expires (`expires_in`, RFC 6749 §5.1; Nextech's default
+    lifetime is an hour, vendor-docs/nextech-api.txt): 10% of its life early, at most a minute."""
     lifetime = float(body.get("expires_in") or 3600)
-    return time.time() + lifetime - min(60.0, lifetime * 0.1)
+    return now + lifetime - min(60.0, lifetime * 0.1)
 
 
 def form_poster(client: UpstreamClient, path: str) -> FormPost:

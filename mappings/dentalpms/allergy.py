@@ -2,8 +2,9 @@
 
 The record names its substance only through the catalog definition's name, so `code` is
 text unless the name is a "no known allergy" spelling. A patient whose allergy review status
-is `nkda` gets one AllergyIntolerance saying so, with the SNOMED situation concept
-(US Core: "no known allergy" is a code, not an allergy to something called NKDA), so that "reviewed, none" is told apart from "never asked".
+is `nkda` gets one AllergyIntolerance saying so, with the SNOMED situation concept (a code,
+not an allergy to something called NKDA), so that "reviewed, none" is told apart from "never
+asked".
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from typing import Any
 
 from gateway.contract import AdapterConfig
 from gateway.upstream.errors import error_from_response
-from gateway.upstream.http import Timeouts, UpstreamClient, UpstreamResponse
+from gateway.upstream.http import UpstreamClient, UpstreamResponse
 from mappings.dentalpms.options import DentalPmsOptions
 
 Params = Mapping[str, str | int]
@@ -24,11 +24,7 @@ class DentalPmsClient:
         self._org = config.options.org_id
         token = config.secrets["api_token"]  # required by the vendor's declaration, checked with the config
         self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        self._http = UpstreamClient(
-            config.base_url,
-            Timeouts(config.connect_timeout, config.read_timeout, config.total_timeout),
-            config.max_connections,
-        )
+        self._http = UpstreamClient.from_config(config)
 
     async def get(self, path: str, params: Params | None = None) -> Any:
         response = await self._http.request("GET", f"/{self._org}{path}", params=params, headers=self._headers)

@@ -1,8 +1,9 @@
 """The NexHealth Synchronizer HTTP client: the only code that knows its URLs, auth and envelope.
 
-- Auth: `POST /authenticates` with the API key as `Authorization` returns a JWT bearer token.
-  The token is cached until shortly before its `exp` claim, renewed once on expiry or on a
-  401, and only one renewal runs at a time however many requests wait on it. Neither key
+- Auth: `POST /authenticates` with the API key as `Authorization` returns a JWT bearer token
+  valid for an hour (vendor-docs/nexhealth-getting-started.txt). The token is cached until
+  shortly before its `exp` claim, renewed once on expiry or on a 401, and only one renewal
+  runs at a time however many requests wait on it (gateway.upstream.tokens). Neither key
   nor token is ever logged.
 - Every call sends the version header and the tenant's `subdomain`/`location_id`.
 - The envelope `{code, description, error, data, count}` is unwrapped here and only here:
@@ -25,23 +26,24 @@ from typing import Any
 import jwt
 from tenacity import (
     AsyncRetrying,
+    RetryCallState,
     retry_if_exception_type,
     stop_after_attempt,
-    stop_after_delay,
     wait_random_exponential,
 )
+from tenacity.stop import stop_base
 
 from gateway.contract import AdapterConfig
 from gateway.errors import AlreadyExists, FHIRError, Throttled, UpstreamError, UpstreamSecurity
 from gateway.upstream.errors import error_for_status
-from gateway.upstream.http import Timeouts, UpstreamClient, UpstreamResponse
-from gateway.upstream.ratelimit import RateLimit, Window
+from gateway.upstream.http import UpstreamClient, UpstreamResponse
+from gateway.upstream.ratelimit import RateLimit, Sleep, Window
+from gateway.upstream.tokens import Clock, TokenCache
 from mappings.nexhealth.options import NexHealthOptions
 
 log = logging.getLogger("mappings.nexhealth")
 VERSION_HEADER = "application/vnd.Nexhealth+json;version=2"
 DUPLICATE = "already exists"
-AUTH_FAILURE_MEMORY = 5.0  # seconds a failed authentication is reported without retrying
 
 
 class Duplicate(AlreadyExists):
@@ -60,48 +62,37 @@ class Envelope:
 
 
 class NexHealthClient:
-    def __init__(self, config: AdapterConfig[NexHealthOptions]) -> None:
+    def __init__(
+        self, config: AdapterConfig[NexHealthOptions], *, clock: Clock | None = None, sleep: Sleep = asyncio.sleep
+    ) -> None:
+        """`clock` (epoch seconds) and `sleep` are for tests that move time instead of waiting."""
         options = config.options
         self._api_key = config.secrets["api_key"]
         self.subdomain = options.subdomain
         self.location_id = str(options.location_id)
         self.location_strict = options.location_strict
-        self._http = UpstreamClient(
-            config.base_url,
-            Timeouts(config.connect_timeout, config.read_timeout, config.total_timeout),
-            config.max_connections,
-        )
+        self._http = UpstreamClient.from_config(config)
+        self._clock = clock or time.time
+        self._steady = clock or time.monotonic  # for waiting: immune to changes of the wall clock
+        self._sleep = sleep
         max_wait = options.max_queue_seconds
         self._limit = RateLimit(
             [Window(options.rate_per_second, 1.0), Window(options.rate_per_minute, 60.0)],
             max_wait=max_wait,
+            clock=self._steady,
+            sleep=sleep,
         )
         self._retry_for = max_wait
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._auth_lock = asyncio.Lock()
-        self._failed: tuple[float, FHIRError] | None = None
-        self.authentications = 0  # observable for tests and metrics; never the token
+        self._tokens = TokenCache(self._authenticate, clock=self._clock)
 
-    # -- auth ---------------------------------------------------------------------------------
+    @property
+    def authentications(self) -> int:
+        """Authentications so far: observable for tests and metrics; never the token."""
+        return self._tokens.renewals
 
-    def _fresh(self) -> str | None:
-        return self._token if self._token and time.time() < self._expires_at else None
-
-    async def _authenticate(self, stale: str | None) -> str:
-        async with self._auth_lock:
-            current = self._fresh()
-            if current is not None and current != stale:
-                return current  # renewed while we waited
-            if self._failed and time.monotonic() - self._failed[0] < AUTH_FAILURE_MEMORY:
-                raise self._failed[1]  # waiters share one failed attempt instead of each retrying
-            try:
-                return await self._attempt_authentication()
-            except FHIRError as exc:
-                self._failed = (time.monotonic(), exc)
-                raise
-
-    async def _attempt_authentication(self) -> str:
+    async def _authenticate(self) -> tuple[str, float]:
+        # vendor-docs/nexhealth-getting-started.txt: POST /authenticates with the key as
+        # `Authorization` returns `data.token`, a bearer valid for an hour.
         await self._limit.acquire()
         response = await self._http.request(
             "POST", "/authenticates", headers={"Authorization": self._api_key, "Accept": VERSION_HEADER}
@@ -113,11 +104,7 @@ class NexHealthClient:
         token = (envelope.data or {}).get("token") if isinstance(envelope.data, dict) else None
         if not isinstance(token, str):
             raise UpstreamError("The vendor's authentication answer had no token")
-        self._token, self._expires_at, self._failed = token, _renew_at(token), None
-        self.authentications += 1
-        return token
-
-    # -- requests -----------------------------------------------------------------------------
+        return token, _renew_at(token, self._clock())
 
     async def request(
         self, method: str, path: str, *, params: Mapping[str, str | int] | None = None, json: Any = None
@@ -128,7 +115,8 @@ class NexHealthClient:
                 retry=retry_if_exception_type(_VendorThrottled),
                 # NexHealth's windows are a second and a minute: back off past the second.
                 wait=wait_random_exponential(multiplier=0.5, min=0.25, max=2.0),
-                stop=stop_after_attempt(12) | stop_after_delay(self._retry_for),
+                stop=stop_after_attempt(12) | _StopAt(self._steady, self._steady() + self._retry_for),
+                sleep=self._sleep,
                 reraise=True,
             ):
                 with attempt:
@@ -138,38 +126,39 @@ class NexHealthClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _once(self, method: str, path: str, params: Mapping[str, str | int], json: Any) -> Envelope:
-        token = self._fresh() or await self._authenticate(None)
-        response = await self._send(method, path, token, params, json)
-        if response.status == 401:
-            token = await self._authenticate(token)
-            response = await self._send(method, path, token, params, json)
-            if response.status == 401:
-                raise UpstreamSecurity(
-                    "The vendor refused the gateway's fresh token; the operator must check the tenant"
-                )
-        if response.status == 429:
+        async def send(token: str) -> UpstreamResponse:
+            await self._limit.acquire()
+            headers = {"Authorization": f"Bearer {token}", "Accept": VERSION_HEADER}
+            return await self._http.request(method, path, params=params, json=json, headers=headers)
+
+        response = await self._tokens.send_with_renewal(send)
+        if response.status == 429:  # NexHealth sends no Retry-After: back off on our own
             raise _VendorThrottled()
         return _unwrap(response)
-
-    async def _send(
-        self, method: str, path: str, token: str, params: Mapping[str, str | int], json: Any
-    ) -> UpstreamResponse:
-        await self._limit.acquire()
-        headers = {"Authorization": f"Bearer {token}", "Accept": VERSION_HEADER}
-        return await self._http.request(method, path, params=params, json=json, headers=headers)
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
 
-def _renew_at(token: str) -> float:
+class _StopAt(stop_base):
+    """Stop retrying once `clock` reaches `deadline` (tenacity's stop_after_delay, on our clock)."""
+
+    def __init__(self, clock: Clock, deadline: float) -> None:
+        self._clock = clock
+        self._deadline = deadline
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self._clock() >= self._deadline
+
+
+def _renew_at(token: str, now: float) -> float:
     """When to renew: shortly before `exp` (10% of the lifetime, at most a minute early)."""
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
-        return time.time() + 300  # not a JWT we can read: renew in 5 minutes, or on a 401
-    expires = float(claims.get("exp", time.time() + 300))
-    issued = float(claims.get("iat", time.time()))
+        return now + 300  # not a JWT we can read: renew in 5 minutes, or on a 401
+    expires = float(claims.get("exp", now + 300))
+    issued = float(claims.get("iat", now))
     return expires - min(60.0, max(0.0, (expires - issued) * 0.1))
 
 

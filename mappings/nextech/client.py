@@ -1,8 +1,10 @@
 """The Nextech HTTP client: the only code that knows its URLs, headers and OAuth details.
 
-Every call carries the OAuth bearer (gateway.upstream.oauth: refresh-token rotation, one
-renewal at a time) and `x-nextech-practice-id`. A 401 renews the access token once and
-retries. Errors are ASP.NET-style `{"Message": ...}` or OAuth `{"error", ...}` bodies.
+Every call carries the OAuth bearer (vendor-docs/nextech-api.txt: `Authorization: Bearer
+{access_token}`, an access token living an hour, renewed with the refresh token; see
+gateway.upstream.oauth for rotation and one renewal at a time) and `x-nextech-practice-id`.
+A 401 renews the access token once and retries. Errors are ASP.NET-style `{"Message": ...}`
+or OAuth `{"error", ...}` bodies.
 """
 
 from __future__ import annotations
@@ -34,33 +36,23 @@ class NextechClient:
     def __init__(self, config: AdapterConfig[NextechOptions]) -> None:
         app = oauth_app(config)
         self._practice = config.options.practice_id
-        timeouts = Timeouts(config.connect_timeout, config.read_timeout, config.total_timeout)
-        self._token_http, post = token_client(app, timeouts)
-        store = TokenStore(config.token_store)
-        self.session = OAuthSession(config.context.tenant, app, store, post)
-        self._http = UpstreamClient(
-            config.base_url,
-            Timeouts(config.connect_timeout, config.read_timeout, config.total_timeout),
-            config.max_connections,
-        )
+        self._token_http, post = token_client(app, Timeouts.from_config(config))
+        self.session = OAuthSession(config.context.tenant, app, TokenStore(config.token_store), post)
+        self._http = UpstreamClient.from_config(config)
 
     async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
-        token = await self.session.access_token()
-        response = await self._send(path, token, params)
-        if response.status == 401:
-            token = await self.session.access_token(stale=token)
-            response = await self._send(path, token, params)
+        async def send(token: str) -> UpstreamResponse:
+            headers = {
+                "Authorization": f"Bearer {token}",
+                "x-nextech-practice-id": self._practice,
+                "Accept": "application/json",
+            }
+            return await self._http.request("GET", path, params=params, headers=headers)
+
+        response = await self.session.tokens.send_with_renewal(send)
         if 200 <= response.status < 300:
             return response.json()
         raise _error(response)
-
-    async def _send(self, path: str, token: str, params: Mapping[str, str] | None) -> UpstreamResponse:
-        headers = {
-            "Authorization": f"Bearer {token}",
-            "x-nextech-practice-id": self._practice,
-            "Accept": "application/json",
-        }
-        return await self._http.request("GET", path, params=params, headers=headers)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -1,10 +1,16 @@
-"""The NexHealth client against its sandbox over HTTP: token lifecycle and rate limits."""
+"""The NexHealth client against its sandbox over HTTP: token lifecycle and rate limits.
+
+Time is moved, not waited for: the client and the sandbox share a clock (`Clock` for token
+lifetimes, `VirtualTime` where the client's rate limiter and backoff must sleep).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -30,25 +36,74 @@ class Clock:
         return time.time() + self.offset
 
 
+class VirtualTime:
+    """Time that passes only while every request of a burst sleeps.
+
+    The client's sleeps (rate limiter, backoff) and the sandbox's clock use this instead of
+    real time. When every request still running is asleep, time jumps to the earliest
+    wake-up and that sleeper alone goes on. No request is at the vendor then (one in flight
+    is not asleep), so the vendor sees each request at the instant the client sent it.
+    A request waiting for another (e.g. for a token renewal) is neither asleep nor done, so
+    only bursts whose token renewal never has to sleep may use it.
+    """
+
+    def __init__(self) -> None:
+        self.now = time.time()
+        self._running = 0
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self.now + max(0.0, seconds), next(self._order), woken))
+        self._advance()
+        await woken
+
+    async def burst(self, calls: Sequence[Awaitable[Any]]) -> list[Any]:
+        async def one(call: Awaitable[Any]) -> Any:
+            try:
+                return await call
+            finally:
+                self._running -= 1
+                self._advance()
+
+        self._running += len(calls)
+        return await asyncio.gather(*(one(c) for c in calls), return_exceptions=True)
+
+    def _advance(self) -> None:
+        while self._sleepers and len(self._sleepers) >= self._running:
+            wake, _, woken = heapq.heappop(self._sleepers)
+            if not woken.cancelled():
+                self.now = max(self.now, wake)
+                woken.set_result(None)
+                return
+
+
 def _serve(**kwargs: Any) -> tuple[Any, Any]:
     app = create_app(build_clinic(), api_key=KEY, subdomain=SUBDOMAIN, **kwargs)
     return app, serve_in_thread(app, name="nexhealth-sandbox")
 
 
-def _client(url: str, key: str = KEY, **options: Any) -> NexHealthClient:
+def _client(url: str, key: str = KEY, time: Clock | VirtualTime | None = None, **options: Any) -> NexHealthClient:
     config = AdapterConfig(
         url,
         TenantContext("t", "urn:t"),
         NexHealthOptions(subdomain=SUBDOMAIN, location_id=MAIN_LOCATION_ID, **options),
         {"api_key": key},
     )
-    return NexHealthClient(config)
+    if isinstance(time, VirtualTime):
+        return NexHealthClient(config, clock=time, sleep=time.sleep)
+    return NexHealthClient(config, clock=time)
 
 
-async def _burst(client: NexHealthClient, n: int) -> list[Any]:
-    return await asyncio.gather(
-        *(client.request("GET", "/patients", params={"per_page": 1}) for _ in range(n)), return_exceptions=True
-    )
+async def _burst(client: NexHealthClient, n: int, time: VirtualTime | None = None) -> list[Any]:
+    calls = [client.request("GET", "/patients", params={"per_page": 1}) for _ in range(n)]
+    if time is not None:
+        return await time.burst(calls)
+    return await asyncio.gather(*calls, return_exceptions=True)
 
 
 @pytest.fixture
@@ -60,13 +115,13 @@ def short_lived() -> Iterator[tuple[Any, Any, Clock]]:
 
 
 def test_token_renewed_once_before_expiry_under_load(short_lived: tuple[Any, Any, Clock]) -> None:
-    app, running, _ = short_lived
+    app, running, clock = short_lived
 
     async def scenario() -> NexHealthClient:
-        client = _client(running.url)
+        client = _client(running.url, time=clock)
         try:
             assert not [r for r in await _burst(client, 20) if isinstance(r, Exception)]
-            await asyncio.sleep(3.2)  # past the 3 s lifetime
+            clock.offset += 3.2  # past the 3 s lifetime, for the client and the vendor alike
             assert not [r for r in await _burst(client, 30) if isinstance(r, Exception)]
             return client
         finally:
@@ -114,33 +169,36 @@ def test_wrong_api_key_is_a_security_error() -> None:
 
 
 def test_client_stays_under_the_vendor_limit() -> None:
-    app, running = _serve(rate_per_second=10, rate_per_minute=1000)
+    clock = VirtualTime()
+    app, running = _serve(rate_per_second=10, rate_per_minute=1000, clock=clock)
     try:
 
         async def scenario() -> list[Any]:
-            client = _client(running.url, rate_per_second=10)
+            client = _client(running.url, time=clock, rate_per_second=10)
             try:
-                return await _burst(client, 25)
+                return await _burst(client, 25, clock)
             finally:
                 await client.aclose()
 
-        started = time.monotonic()
+        started = clock()
         results = asyncio.run(scenario())
         assert not [r for r in results if isinstance(r, Exception)]
-        assert time.monotonic() - started >= 1.5  # 26 calls at 9/s cannot finish sooner
+        assert clock() - started >= 1.5  # 26 calls at 9/s cannot finish sooner
         assert app.state.requests == 26  # 25 searches and one authentication: no 429 was ever needed
     finally:
         running.stop()
 
 
 def test_vendor_429_is_backed_off_and_retried() -> None:
-    app, running = _serve(rate_per_second=5, rate_per_minute=1000)
+    clock = VirtualTime()
+    app, running = _serve(rate_per_second=5, rate_per_minute=1000, clock=clock)
     try:
 
         async def scenario() -> list[Any]:
-            client = _client(running.url, rate_per_second=100, max_queue_seconds=8)  # we believe in a higher limit
+            # We believe in a higher limit than the vendor's.
+            client = _client(running.url, time=clock, rate_per_second=100, max_queue_seconds=8)
             try:
-                return await _burst(client, 12)
+                return await _burst(client, 12, clock)
             finally:
                 await client.aclose()
 
@@ -152,13 +210,14 @@ def test_vendor_429_is_backed_off_and_retried() -> None:
 
 
 def test_requests_that_cannot_be_served_in_time_get_429_with_retry_after() -> None:
-    _, running = _serve(rate_per_second=100, rate_per_minute=1000)
+    clock = VirtualTime()
+    _, running = _serve(rate_per_second=100, rate_per_minute=1000, clock=clock)
     try:
 
         async def scenario() -> list[Any]:
-            client = _client(running.url, rate_per_second=5, max_queue_seconds=0.5)
+            client = _client(running.url, time=clock, rate_per_second=5, max_queue_seconds=0.5)
             try:
-                return await _burst(client, 10)
+                return await _burst(client, 10, clock)
             finally:
                 await client.aclose()
 

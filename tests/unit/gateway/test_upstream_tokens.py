@@ -1,0 +1,265 @@
+"""The shared token cache (gateway.upstream.tokens): single flight, stale tokens, remembered
+failures, the OAuth terminal-failure policy and renew-once-on-401. Time is a fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.errors import UpstreamError, UpstreamSecurity
+from gateway.upstream.http import UpstreamResponse
+from gateway.upstream.oauth import OAuthApp, OAuthSession, UntilReconnected
+from gateway.upstream.token_store import Grant, TokenStore
+from gateway.upstream.tokens import RememberFor, TokenCache
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Vendor:
+    """A renewal function that hands out token-1, token-2, ... or raises what it is told to."""
+
+    def __init__(self, clock: FakeClock, lifetime: float | None = 60.0) -> None:
+        self.clock = clock
+        self.lifetime = lifetime
+        self.calls = 0
+        self.fail: Exception | None = None
+        self.gate: asyncio.Event | None = None
+
+    async def renew(self) -> tuple[str, float | None]:
+        self.calls += 1
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.fail is not None:
+            raise self.fail
+        expires = None if self.lifetime is None else self.clock() + self.lifetime
+        return f"token-{self.calls}", expires
+
+
+def _cache(lifetime: float | None = 60.0, **kwargs: Any) -> tuple[TokenCache, Vendor, FakeClock]:
+    clock = FakeClock()
+    vendor = Vendor(clock, lifetime)
+    return TokenCache(vendor.renew, clock=clock, **kwargs), vendor, clock
+
+
+def test_fifty_waiters_share_one_renewal() -> None:
+    cache, vendor, _ = _cache()
+
+    async def scenario() -> list[str]:
+        vendor.gate = asyncio.Event()
+        waiters = [asyncio.create_task(cache.token()) for _ in range(50)]
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert vendor.calls == 1  # the others queue behind the one renewal
+        vendor.gate.set()
+        return await asyncio.gather(*waiters)
+
+    assert asyncio.run(scenario()) == ["token-1"] * 50
+    assert vendor.calls == 1 and cache.renewals == 1
+
+
+def test_a_fresh_token_is_reused_until_it_expires_on_the_clock() -> None:
+    cache, _, clock = _cache(lifetime=60.0)
+
+    async def scenario() -> list[str]:
+        first = await cache.token()
+        clock.now += 59.0
+        still = await cache.token()
+        clock.now += 1.0
+        return [first, still, await cache.token()]
+
+    assert asyncio.run(scenario()) == ["token-1", "token-1", "token-2"]
+    assert cache.renewals == 2
+
+
+def test_a_token_without_expiry_is_kept_until_refused() -> None:
+    cache, _, clock = _cache(lifetime=None)
+
+    async def scenario() -> list[str]:
+        first = await cache.token()
+        clock.now += 10 * 365 * 86400.0
+        return [first, await cache.token(), await cache.token(stale=first)]
+
+    assert asyncio.run(scenario()) == ["token-1", "token-1", "token-2"]
+
+
+def test_a_stale_token_forces_one_renewal_however_many_report_it() -> None:
+    cache, vendor, _ = _cache()
+
+    async def scenario() -> tuple[str, list[str], str]:
+        first = await cache.token()
+        renewed = await asyncio.gather(*(cache.token(stale=first) for _ in range(50)))
+        # A caller still holding the first token learns of the renewal instead of renewing again.
+        return first, renewed, await cache.token(stale=first)
+
+    first, renewed, late = asyncio.run(scenario())
+    assert first == "token-1" and renewed == ["token-2"] * 50 and late == "token-2"
+    assert vendor.calls == 2
+
+
+def test_a_failed_renewal_is_shared_then_forgotten_when_the_clock_moves_on() -> None:
+    cache, vendor, clock = _cache(policy=RememberFor(5.0))
+    vendor.fail = UpstreamError("The vendor's token endpoint failed (HTTP 500)")
+
+    async def burst() -> list[object]:
+        return await asyncio.gather(*(cache.token() for _ in range(20)), return_exceptions=True)
+
+    results = asyncio.run(burst())
+    assert all(r is vendor.fail for r in results)
+    assert vendor.calls == 1  # one attempt for twenty callers
+
+    clock.now += 4.9
+    assert all(r is vendor.fail for r in asyncio.run(burst()))
+    assert vendor.calls == 1  # still remembered
+
+    clock.now += 0.1
+    vendor.fail = None
+    assert asyncio.run(cache.token()) == "token-2"
+    assert cache.renewals == 1
+
+
+def test_a_clock_set_back_does_not_prolong_a_failure() -> None:
+    cache, vendor, clock = _cache()
+    vendor.fail = UpstreamError("down")
+    with pytest.raises(UpstreamError):
+        asyncio.run(cache.token())
+    clock.now -= 3600.0
+    vendor.fail = None
+    assert asyncio.run(cache.token()) == "token-2"
+
+
+def test_errors_that_are_not_the_vendors_answer_are_not_remembered() -> None:
+    cache, vendor, _ = _cache()
+    vendor.fail = RuntimeError("a bug, not an answer")
+    with pytest.raises(RuntimeError):
+        asyncio.run(cache.token())
+    vendor.fail = None
+    assert asyncio.run(cache.token()) == "token-2"
+
+
+def test_oauth_policy_keeps_a_refused_grant_until_the_store_changes(tmp_path: Path) -> None:
+    store = TokenStore(tmp_path)
+    store.save("t1", Grant("revoked", 1.0))
+    cache, vendor, clock = _cache(policy=UntilReconnected(store, "t1", seconds=5.0))
+    vendor.fail = UpstreamSecurity("The vendor no longer accepts the gateway's authorization")
+
+    with pytest.raises(UpstreamSecurity):
+        asyncio.run(cache.token())
+    clock.now += 86400.0  # time alone does not bring a revoked grant back
+    with pytest.raises(UpstreamSecurity):
+        asyncio.run(cache.token())
+    assert vendor.calls == 1
+
+    (tmp_path / "t1.json").unlink()  # the operator reconnects: a new grant is stored
+    store.save("t1", Grant("reconnected", 2.0))
+    vendor.fail = None
+    assert asyncio.run(cache.token()) == "token-2"
+
+
+def test_oauth_policy_retries_a_transient_failure_after_its_seconds(tmp_path: Path) -> None:
+    store = TokenStore(tmp_path)
+    cache, vendor, clock = _cache(policy=UntilReconnected(store, "t1", seconds=5.0))
+    vendor.fail = UpstreamError("The vendor's token endpoint failed (HTTP 503)")
+    with pytest.raises(UpstreamError):
+        asyncio.run(cache.token())
+    with pytest.raises(UpstreamError):
+        asyncio.run(cache.token())
+    assert vendor.calls == 1
+    clock.now += 5.0
+    vendor.fail = None
+    assert asyncio.run(cache.token()) == "token-2"
+
+
+def test_oauth_session_renews_on_its_clock(tmp_path: Path) -> None:
+    store = TokenStore(tmp_path)
+    store.save("t1", Grant("refresh-0", 1.0))
+    clock = FakeClock()
+    forms: list[dict[str, str]] = []
+
+    async def post(form: Any) -> tuple[int, Any]:
+        forms.append(dict(form))
+        n = len(forms)
+        return 200, {"access_token": f"access-{n}", "refresh_token": f"refresh-{n}", "expires_in": 3600}
+
+    session = OAuthSession(
+        "t1", OAuthApp("https://a/authorize", "https://a/token", "id", "secret"), store, post, clock=clock
+    )
+
+    async def scenario() -> list[str]:
+        first = await session.access_token()
+        clock.now += 3600 - 61.0  # renewed a minute before `expires_in` runs out
+        same = await session.access_token()
+        clock.now += 2.0
+        return [first, same, await session.access_token()]
+
+    assert asyncio.run(scenario()) == ["access-1", "access-1", "access-2"]
+    assert session.refreshes == 2
+    assert [f["refresh_token"] for f in forms] == ["refresh-0", "refresh-1"]  # each rotation was stored
+    loaded = store.load("t1")
+    assert loaded is not None and loaded.refresh_token == "refresh-2"
+
+
+def _response(status: int) -> UpstreamResponse:
+    return UpstreamResponse(status, {}, b"{}")
+
+
+class Api:
+    """A vendor API that refuses every token in `refused`."""
+
+    def __init__(self, refused: set[str]) -> None:
+        self.refused = refused
+        self.sent: list[str] = []
+
+    async def send(self, token: str) -> UpstreamResponse:
+        self.sent.append(token)
+        return _response(401 if token in self.refused else 200)
+
+
+def test_a_401_renews_once_and_resends() -> None:
+    cache, _, _ = _cache()
+    api = Api({"token-1"})  # e.g. revoked at the vendor before it expired
+
+    response = asyncio.run(cache.send_with_renewal(api.send))
+    assert response.status == 200
+    assert api.sent == ["token-1", "token-2"]
+    assert cache.renewals == 2
+
+
+def test_a_second_401_is_the_vendor_refusing_fresh_credentials() -> None:
+    cache, _, _ = _cache()
+    api = Api({"token-1", "token-2", "token-3"})
+
+    with pytest.raises(UpstreamSecurity):
+        asyncio.run(cache.send_with_renewal(api.send))
+    assert api.sent == ["token-1", "token-2"]  # renewed once, not again and again
+    assert cache.renewals == 2
+
+
+def test_other_statuses_are_the_callers_to_read() -> None:
+    cache, _, _ = _cache()
+
+    async def forbidden(token: str) -> UpstreamResponse:
+        return _response(403)
+
+    assert asyncio.run(cache.send_with_renewal(forbidden)).status == 403
+    assert cache.renewals == 1
+
+
+def test_concurrent_401s_share_one_renewal() -> None:
+    cache, vendor, _ = _cache()
+    api = Api({"token-1"})
+
+    async def scenario() -> list[UpstreamResponse]:
+        await cache.token()
+        return await asyncio.gather(*(cache.send_with_renewal(api.send) for _ in range(50)))
+
+    assert all(r.status == 200 for r in asyncio.run(scenario()))
+    assert vendor.calls == 2
