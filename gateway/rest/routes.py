@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route, request_response
 from starlette.types import Receive, Scope, Send
 
-from gateway.errors import MethodNotAllowed
+from gateway.errors import MethodNotAllowed, NotFound
 from gateway.rest.capability_endpoint import metadata
 from gateway.rest.context import INSTANCE_METHODS, TYPE_METHODS, allow, allowed_methods, tenant_of
 from gateway.rest.operations import ccd_endpoint, docref_endpoint, patient_everything
@@ -50,7 +50,10 @@ def _per_type(handlers: Mapping[str, Endpoint], instance: bool) -> Endpoint:
         handler = handlers.get(method)
         if handler is not None:
             return await handler(request)
-        provider = tenant_of(request).providers.get(request.path_params["type"])
+        tenant = tenant_of(request)
+        provider = tenant.providers.get(request.path_params["type"])
+        if provider is None:  # an unknown type is not there, whatever the method
+            raise NotFound(f"Resource type '{request.path_params['type']}' is not served by tenant '{tenant.name}'")
         raise MethodNotAllowed(
             f"{request.method} is not supported here", headers={"Allow": allow(allowed_methods(provider, instance))}
         )

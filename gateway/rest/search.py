@@ -68,6 +68,8 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
         return page_link(f"{base}/{support.type}", parsed.link_params, parsed.count, token, kept)
 
     if parsed.summary == "count" or parsed.count == 0:
+        if parsed.page_token:
+            rest.tokens.open(parsed.page_token, fingerprint)  # a foreign or altered token is refused all the same
         counted = await count_all(provider, parsed.query)
         bundle = searchset(
             base=base, resources=[], links=[("self", url())], total=counted.total, warnings=counted.warnings

@@ -14,7 +14,7 @@ from typing import Any
 from gateway.contract import Pushdown, ResourceProvider, ResourceSupport, SearchRequest, VendorPage
 from gateway.errors import TooCostly
 from gateway.search import planning
-from gateway.search.match import matches
+from gateway.search.match import matches, sorted_by
 from gateway.search.model import SearchQuery
 
 MAX_VENDOR_CALLS_PER_PAGE = 25
@@ -59,7 +59,7 @@ async def vendor_page(provider: ResourceProvider, request: SearchRequest) -> Ven
     """One vendor page of a search; `_id` is answered here for every provider, by reads."""
     wanted = planning.ids(request.query)
     if wanted is not None:
-        found = await planning.read_each(provider.read, wanted)
+        found = sorted_by(await planning.read_each(provider.read, wanted), request.query)
         return VendorPage(found, None, total=len(found) if planning.only(request.query, "_id") else None)
     assert provider.search is not None  # routes check the interaction before searching
     return await provider.search(request)
@@ -128,7 +128,7 @@ async def count_all(provider: ResourceProvider, query: SearchQuery) -> Count:
     """Exact number of matches: the provider's total when it knows it, else by walking every page."""
     if is_exact(provider.support, query):
         page = await vendor_page(provider, SearchRequest(query, None, 1))
-        if page.total is not None:
+        if page.total is not None and not page.warnings:
             return Count(page.total)
     counted, vendor = 0, None
     warnings: dict[str, None] = {}

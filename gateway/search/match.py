@@ -38,6 +38,32 @@ def normalize(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+def sorted_by(resources: list[dict[str, Any]], query: SearchQuery) -> list[dict[str, Any]]:
+    """`resources` in the query's `_sort` order (http://hl7.org/fhir/R4/search.html#sort): by the
+    first value of each key, string keys folded as matching folds them; a resource without a
+    value for a key sorts after those with one, whichever the direction."""
+    ordered = list(resources)
+    zone = zone_info(query.zone)
+    for key in reversed(query.sort):
+        found = definition(query.resource_type, key.name)
+        if found is None:
+            continue
+
+        def first(resource: dict[str, Any], extract: Any = found.extract, kind: ParamType = found.type) -> Any:
+            values = extract(resource)
+            if not values:
+                return None
+            if kind is ParamType.DATE:
+                span = _safe_range(values[0], zone)
+                return span.start if span is not None else None
+            return normalize(values[0]) if isinstance(values[0], str) else values[0]
+
+        present = [r for r in ordered if first(r) is not None]
+        missing = [r for r in ordered if first(r) is None]
+        ordered = sorted(present, key=first, reverse=key.descending) + missing
+    return ordered
+
+
 def matches(resource: Mapping[str, Any], query: SearchQuery) -> bool:
     return all(_param_matches(resource, query, p) for p in query.params)
 

@@ -78,6 +78,9 @@ def test_deleted_patients_are_gone(fhir: FhirHttp, clinic: Clinic) -> None:
 
 
 def _live(patients: list[dict[str, Any]], clinic: Clinic) -> list[Patient]:
+    # Not tests.support.clinic.live_patients: the truths of the patients the gateway listed, in
+    # its order, so each check below covers what the gateway served (that this is every live
+    # patient, once, is test_every_live_patient_comes_back_exactly_once's to say).
     return [clinic.patient_by_uuid(p["id"]) for p in patients]
 
 

@@ -1,6 +1,6 @@
 """The gateway driven by the real Python FHIR clients our users run: fhirpy and SMART fhirclient.
 
-What they insist on (DESIGN §11a): fhirpy follows a `next` link only if it starts with the
+What they insist on: fhirpy follows a `next` link only if it starts with the
 client's own base URL; fhirclient follows only absolute http(s) `next` links, and its models
 are strict, rejecting any element R4 does not define, so parsing our JSON into them proves
 we invent no elements. Every demo tenant that serves Patient is driven the same way: ids are
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -36,7 +35,9 @@ from fhirpy import AsyncFHIRClient, SyncFHIRClient
 
 from sandboxes.clinic import Clinic, Patient
 from tests.conftest import DEMO_TENANTS, RunningGateway
+from tests.support.clinic import live_patients, uuids
 from tests.support.fhir_http import FhirHttp
+from tests.support.text import fold
 
 REQUESTS = {"timeout": 30}
 FAMILY = "johnson"  # the clinic's commonest family name: several pages at a small page size
@@ -75,7 +76,7 @@ class Tenant:
     scope: dict[str, str]
 
     def in_scope(self, patient: Patient) -> bool:
-        return not self.scope or _fold(patient.last_name).startswith(self.scope["family"])
+        return not self.scope or fold(patient.last_name).startswith(self.scope["family"])
 
     def patient_param(self, resource_type: str) -> str:
         """The search parameter that selects a type's resources by patient (skips the test if none)."""
@@ -142,10 +143,6 @@ def _fhir_id(directory: Mapping[str, dict[str, Any]], truth: Patient) -> str:
     return str(resource["id"])
 
 
-def _live(clinic: Clinic, keep: Callable[[Patient], bool] = lambda p: True) -> set[str]:
-    return {str(p.uuid) for p in clinic.patients if not p.deleted and keep(p)}
-
-
 def _plain(resource: Any) -> dict[str, Any]:
     """A fhirpy resource as plain FHIR JSON (its references turned back into dicts)."""
     plain: dict[str, Any] = resource.serialize()
@@ -157,10 +154,6 @@ def _local_day(value: str, zone: str) -> str:
     if len(value) <= 10:
         return value
     return datetime.fromisoformat(value).astimezone(ZoneInfo(zone)).date().isoformat()
-
-
-def _fold(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
 
 
 def _clinic_uuids(resources: list[Mapping[str, Any]], index: Mapping[str, Patient]) -> list[str]:
@@ -219,7 +212,7 @@ def test_fhirpy_reads_awkward_patients_intact(
 
 
 FHIRPY_SEARCHES = [
-    pytest.param({"family": FAMILY}, 4, lambda p: _fold(p.last_name).startswith(FAMILY), id="family"),
+    pytest.param({"family": FAMILY}, 4, lambda p: fold(p.last_name).startswith(FAMILY), id="family"),
     pytest.param(
         {"birthdate__ge": "1980"},
         25,
@@ -241,7 +234,7 @@ def test_fhirpy_fetch_all_follows_every_page(
 ) -> None:
     named = bool({"family", "given", "name"} & set(query))  # a name already narrows enough for any vendor
     scope = {} if named else tenant.scope
-    expected = _live(clinic, lambda p: keep(p) and (named or tenant.in_scope(p)))
+    expected = uuids(live_patients(clinic, lambda p: keep(p) and (named or tenant.in_scope(p))))
     page_size = min(page_size, max(1, (len(expected) - 1) // 2))
     assert len(expected) > 2 * page_size, "the query should span several pages"
     search = fhirpy.resources("Patient").search(**{**scope, **query}).limit(page_size)
@@ -263,7 +256,7 @@ def test_fhirpy_async_client_pages_every_patient(
 
     ids = _clinic_uuids(asyncio.run(fetch_all()), truth_index)
     _no_duplicates(ids)
-    assert set(ids) == _live(clinic, tenant.in_scope)
+    assert set(ids) == uuids(live_patients(clinic, tenant.in_scope))
 
 
 def test_fhirpy_pages_observations_of_a_patient(
@@ -317,7 +310,7 @@ def test_fhirclient_reads_the_capability_statement(smart: smart_client.FHIRClien
 def test_fhirclient_pages_patients_to_the_end(
     smart: smart_client.FHIRClient, tenant: Tenant, clinic: Clinic, truth_index: dict[str, Patient]
 ) -> None:
-    live = _live(clinic, tenant.in_scope)
+    live = uuids(live_patients(clinic, tenant.in_scope))
     page_size = 40 if not tenant.scope else max(2, len(live) // 3)
     struct = {**tenant.scope, "_count": str(page_size)}
     bundles: list[Bundle] = list(SmartPatient.where(struct=struct).perform_iter(smart.server))
@@ -335,7 +328,7 @@ def test_fhirclient_resources_iter_follows_pages(
     smart: smart_client.FHIRClient, tenant: Tenant, clinic: Clinic, truth_index: dict[str, Patient]
 ) -> None:
     by_gender = "gender" in tenant.search_params["Patient"]
-    expected = _live(clinic, lambda p: (p.gender == "female" or not by_gender) and tenant.in_scope(p))
+    expected = uuids(live_patients(clinic, lambda p: (p.gender == "female" or not by_gender) and tenant.in_scope(p)))
     page_size = 15 if not tenant.scope else max(1, (len(expected) - 1) // 2)
     struct = {**tenant.scope, **({"gender": "female"} if by_gender else {}), "_count": str(page_size)}
     search = SmartPatient.where(struct=struct)
@@ -403,7 +396,7 @@ def test_next_links_are_absolute_under_the_clients_base(
     # and fhirpy follows them to the end from this base
     everything = fhirpy.resources("Patient").search(**tenant.scope).limit(80).fetch_all()
     ids = _clinic_uuids([_plain(r) for r in everything], truth_index)
-    assert len(ids) == len(set(ids)) and set(ids) == _live(clinic, tenant.in_scope)
+    assert len(ids) == len(set(ids)) and set(ids) == uuids(live_patients(clinic, tenant.in_scope))
 
     smart = smart_client.FHIRClient(settings={"app_id": "fhir-gateway-tests", "api_base": base})
     try:

@@ -3,7 +3,6 @@ FHIR's AND semantics over NexHealth's OR search; duplicate-safe create."""
 
 from __future__ import annotations
 
-import unicodedata
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +12,9 @@ import pytest
 from sandboxes.clinic import Clinic, Patient
 from sandboxes.nexhealth.app import PATIENT_ID_OFFSET, location_id_of
 from tests.conftest import RunningGateway
+from tests.support.clinic import live_patients
 from tests.support.fhir_http import FhirHttp, outcome_of
+from tests.support.text import fold
 
 TENANT = "nexhealth"
 BASE = f"/fhir/{TENANT}"
@@ -22,16 +23,8 @@ GENDER = {"male": "male", "female": "female", "non_binary": "other", "other": "o
 JSON = {"Content-Type": "application/fhir+json"}
 
 
-def _fold(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
-
-
 def _fhir_id(p: Patient) -> str:
     return str(p.id + PATIENT_ID_OFFSET)
-
-
-def _live(clinic: Clinic) -> list[Patient]:
-    return [p for p in clinic.patients if not p.deleted]
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +41,8 @@ def test_every_live_patient_comes_back_once_with_its_demographics(
 ) -> None:
     ids = Counter(p["id"] for p in all_patients)
     assert all(n == 1 for n in ids.values())
-    assert set(ids) == {_fhir_id(p) for p in _live(clinic)}
-    by_id = {_fhir_id(p): p for p in _live(clinic)}
+    assert set(ids) == {_fhir_id(p) for p in live_patients(clinic)}
+    by_id = {_fhir_id(p): p for p in live_patients(clinic)}
     for resource in all_patients:
         truth = by_id[resource["id"]]
         name = resource["name"][0]
@@ -65,7 +58,7 @@ def test_every_live_patient_comes_back_once_with_its_demographics(
 
 
 def test_phone_of_one_and_name_of_another_matches_neither(fhir: FhirHttp, clinic: Clinic) -> None:
-    a, b = [p for p in _live(clinic) if p.mobile_phone and p.last_name.isascii()][:2]
+    a, b = [p for p in live_patients(clinic) if p.mobile_phone and p.last_name.isascii()][:2]
     assert a.last_name != b.last_name
     both = fhir.search_all(f"{BASE}/Patient", phone=a.mobile_phone, family=b.last_name)
     assert both == []  # NexHealth alone would return a and b
@@ -75,29 +68,29 @@ def test_phone_of_one_and_name_of_another_matches_neither(fhir: FhirHttp, clinic
 
 
 def test_email_and_birthdate_of_different_patients(fhir: FhirHttp, clinic: Clinic) -> None:
-    a, b = [p for p in _live(clinic) if p.email and p.birth_date][:2]
+    a, b = [p for p in live_patients(clinic) if p.email and p.birth_date][:2]
     assert fhir.search_all(f"{BASE}/Patient", email=a.email, birthdate=b.birth_date.isoformat()) == []
 
 
 def test_fuzzy_vendor_names_do_not_leak_into_fhir_results(fhir: FhirHttp, clinic: Clinic) -> None:
     # NexHealth's name search tolerates a typo ("Jonson" finds "Johnson"); FHIR prefix matching does not.
-    assert any(p.last_name == "Johnson" for p in _live(clinic))
+    assert any(p.last_name == "Johnson" for p in live_patients(clinic))
     assert fhir.search_all(f"{BASE}/Patient", family="Jonson") == []
-    johnsons = {_fhir_id(p) for p in _live(clinic) if _fold(p.last_name).startswith("johnson")}
+    johnsons = {_fhir_id(p) for p in live_patients(clinic) if fold(p.last_name).startswith("johnson")}
     assert {r["id"] for r in fhir.search_all(f"{BASE}/Patient", family="johnson")} == johnsons
 
 
 @pytest.mark.parametrize(
     ("params", "predicate"),
     [
-        ({"family": "smith"}, lambda p: _fold(p.last_name).startswith("smith")),
+        ({"family": "smith"}, lambda p: fold(p.last_name).startswith("smith")),
         ({"family:exact": "Smith"}, lambda p: p.last_name == "Smith"),
-        ({"given:contains": "ar"}, lambda p: any("ar" in _fold(g) for g in (p.first_name, p.middle_name) if g)),
+        ({"given:contains": "ar"}, lambda p: any("ar" in fold(g) for g in (p.first_name, p.middle_name) if g)),
         (
             {"name": "gar", "gender": "female"},
             lambda p: (
                 p.gender == "female"
-                and any(_fold(n).startswith("gar") for n in (p.first_name, p.middle_name, p.last_name) if n)
+                and any(fold(n).startswith("gar") for n in (p.first_name, p.middle_name, p.last_name) if n)
             ),
         ),
         ({"gender": "male", "active": "false"}, lambda p: p.gender == "male" and p.status in ("inactive", "deceased")),
@@ -108,7 +101,7 @@ def test_fuzzy_vendor_names_do_not_leak_into_fhir_results(fhir: FhirHttp, clinic
     ],
 )
 def test_search_matches_the_clinic(fhir: FhirHttp, clinic: Clinic, params: dict[str, str], predicate: Any) -> None:
-    expected = {_fhir_id(p) for p in _live(clinic) if predicate(p)}
+    expected = {_fhir_id(p) for p in live_patients(clinic) if predicate(p)}
     assert {r["id"] for r in fhir.search_all(f"{BASE}/Patient", **params, _count=50)} == expected
 
 
@@ -116,12 +109,12 @@ def test_unnarrowable_search_is_paged_through_completely(fhir: FhirHttp, clinic:
     pages = list(fhir.pages(f"{BASE}/Patient", gender="female", _count=10))
     found = [e["resource"]["id"] for page in pages for e in page.get("entry", [])]
     assert len(found) == len(set(found))
-    assert set(found) == {_fhir_id(p) for p in _live(clinic) if p.gender == "female"}
+    assert set(found) == {_fhir_id(p) for p in live_patients(clinic) if p.gender == "female"}
     assert len(pages) > 2
 
 
 def test_identifier_by_chart_number_and_id(fhir: FhirHttp, clinic: Clinic) -> None:
-    patient = _live(clinic)[5]
+    patient = live_patients(clinic)[5]
     assert [r["id"] for r in fhir.search_all(f"{BASE}/Patient", identifier=patient.chart_number)] == [_fhir_id(patient)]
     assert [r["id"] for r in fhir.search_all(f"{BASE}/Patient", identifier=_fhir_id(patient))] == [_fhir_id(patient)]
 
@@ -140,7 +133,7 @@ def _expected_status(encounter: Any, now: datetime) -> str:
 
 def test_encounters_match_the_clinic(fhir: FhirHttp, clinic: Clinic) -> None:
     now = datetime.now(UTC)
-    for truth in _live(clinic)[::4]:
+    for truth in live_patients(clinic)[::4]:
         got = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(truth))
         expected = Counter(
             (e.start.isoformat()[:19], _expected_status(e, now))
@@ -154,7 +147,7 @@ def test_encounters_match_the_clinic(fhir: FhirHttp, clinic: Clinic) -> None:
 
 
 def test_encounter_date_status_and_read(fhir: FhirHttp, clinic: Clinic) -> None:
-    patient = max(_live(clinic), key=lambda p: len(p.encounters))
+    patient = max(live_patients(clinic), key=lambda p: len(p.encounters))
     everything = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(patient))
     assert everything
     day = sorted(e["period"]["start"][:10] for e in everything)[len(everything) // 2]
@@ -203,7 +196,7 @@ def test_create_then_duplicate(fhir: FhirHttp) -> None:
 
 
 def test_a_shared_phone_is_not_a_match(fhir: FhirHttp, clinic: Clinic) -> None:
-    someone = next(p for p in _live(clinic) if p.mobile_phone)
+    someone = next(p for p in live_patients(clinic) if p.mobile_phone)
     body = _patient("Newperson", "zed.newperson@example.org", someone.mobile_phone)
     body["name"][0]["given"] = ["Zed"]
     response = fhir.request(
@@ -242,16 +235,16 @@ def test_create_requirements(fhir: FhirHttp, change: dict[str, Any], where: str)
 
 
 def test_middle_names_and_one_letter_prefixes_are_found(fhir: FhirHttp, clinic: Clinic) -> None:
-    josephs = {_fhir_id(p) for p in _live(clinic) if "Joseph" in (p.first_name, p.middle_name)}
+    josephs = {_fhir_id(p) for p in live_patients(clinic) if "Joseph" in (p.first_name, p.middle_name)}
     assert {r["id"] for r in fhir.search_all(f"{BASE}/Patient", **{"given:exact": "Joseph"})} == josephs
-    s_names = {_fhir_id(p) for p in _live(clinic) if _fold(p.last_name).startswith("s")}
+    s_names = {_fhir_id(p) for p in live_patients(clinic) if fold(p.last_name).startswith("s")}
     assert {r["id"] for r in fhir.search_all(f"{BASE}/Patient", family="S", _count=100)} == s_names
 
 
 def test_encounters_without_an_end_are_found_by_their_day(fhir: FhirHttp, clinic: Clinic) -> None:
     patient = next(
         p
-        for p in _live(clinic)
+        for p in live_patients(clinic)
         if any(e.status == "cancelled" and location_id_of(e.location_id) == LOCATION for e in p.encounters)
     )
     cancelled = next(
@@ -263,7 +256,7 @@ def test_encounters_without_an_end_are_found_by_their_day(fhir: FhirHttp, clinic
 
 
 def test_date_windows_far_from_today_are_empty_not_errors(fhir: FhirHttp, clinic: Clinic) -> None:
-    patient = _fhir_id(_live(clinic)[3])
+    patient = _fhir_id(live_patients(clinic)[3])
     for date in ("ge2031-01-01", "le1965-01-01"):
         response = fhir.get(f"{BASE}/Encounter", params={"patient": patient, "date": date})
         assert response.status_code == 200, response.text

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import unicodedata
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -22,33 +21,27 @@ from mappings.nextech.client import oauth_app
 from mappings.nextech.options import NextechOptions
 from sandboxes.clinic import Clinic, Patient, build_clinic
 from sandboxes.nextech.app import create_app
+from tests.support.clinic import live_patients
 from tests.support.fhir_http import FhirHttp, outcome_of
+from tests.support.text import fold
 
 TENANT = "nextech"
 BASE = f"/fhir/{TENANT}"
-
-
-def _fold(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
 
 
 def _fhir_id(p: Patient) -> str:
     return f"{p.id}.{p.chart_number}"
 
 
-def _live(clinic: Clinic) -> list[Patient]:
-    return [p for p in clinic.patients if not p.deleted]
-
-
 @pytest.mark.parametrize(
     ("params", "predicate"),
     [
-        ({"family": "Smith"}, lambda p: _fold(p.last_name).startswith("smith")),  # Smith, Smithson, Smithers
+        ({"family": "Smith"}, lambda p: fold(p.last_name).startswith("smith")),  # Smith, Smithson, Smithers
         ({"family:exact": "Smith"}, lambda p: p.last_name == "Smith"),
         (
             {"name": "garcia", "birthdate": "ge1980"},
             lambda p: (
-                any(_fold(n).startswith("garcia") for n in (p.first_name, p.middle_name, p.last_name) if n)
+                any(fold(n).startswith("garcia") for n in (p.first_name, p.middle_name, p.last_name) if n)
                 and p.birth_date is not None
                 and p.birth_date.year >= 1980
             ),
@@ -58,7 +51,7 @@ def _live(clinic: Clinic) -> list[Patient]:
 def test_term_searches_obey_fhir_semantics(
     fhir: FhirHttp, clinic: Clinic, params: dict[str, str], predicate: Any
 ) -> None:
-    expected = {_fhir_id(p) for p in _live(clinic) if predicate(p)}
+    expected = {_fhir_id(p) for p in live_patients(clinic) if predicate(p)}
     assert expected
     assert {r["id"] for r in fhir.search_all(f"{BASE}/Patient", **params)} == expected
 
@@ -66,16 +59,16 @@ def test_term_searches_obey_fhir_semantics(
 def test_given_names_say_what_nextech_cannot_find(fhir: FhirHttp, clinic: Clinic) -> None:
     bundle = fhir.get_ok(f"{BASE}/Patient", params={"given": "jo", "_count": "100"})
     found = {e["resource"]["id"] for e in bundle["entry"] if e["search"]["mode"] == "match"}
-    assert found == {_fhir_id(p) for p in _live(clinic) if _fold(p.first_name).startswith("jo")}
+    assert found == {_fhir_id(p) for p in live_patients(clinic) if fold(p.first_name).startswith("jo")}
     outcome = next(e["resource"] for e in bundle["entry"] if e["search"]["mode"] == "outcome")
     assert outcome["issue"][0]["severity"] == "warning" and "middle name" in outcome["issue"][0]["diagnostics"]
-    missed = {_fhir_id(p) for p in _live(clinic) if p.middle_name and _fold(p.middle_name).startswith("jo")}
+    missed = {_fhir_id(p) for p in live_patients(clinic) if p.middle_name and fold(p.middle_name).startswith("jo")}
     assert missed - found  # the warning is about real patients, not a formality
 
 
 def test_chart_numbers_sharing_a_prefix(fhir: FhirHttp, clinic: Clinic) -> None:
     # Nextech's term "C0001" returns C00010..C00019; FHIR identifier tokens match exactly.
-    sharing = [p for p in _live(clinic) if p.chart_number.startswith("C0001")]
+    sharing = [p for p in live_patients(clinic) if p.chart_number.startswith("C0001")]
     assert len(sharing) > 1
     assert fhir.search_all(f"{BASE}/Patient", identifier="C0001") == []
     for target in sharing[:3]:
@@ -85,7 +78,7 @@ def test_chart_numbers_sharing_a_prefix(fhir: FhirHttp, clinic: Clinic) -> None:
 
 
 def test_patients_read_back_and_match_the_clinic(fhir: FhirHttp, clinic: Clinic) -> None:
-    for truth in _live(clinic)[::10]:
+    for truth in live_patients(clinic)[::10]:
         resource = fhir.get_ok(f"{BASE}/Patient/{_fhir_id(truth)}")
         assert resource["name"][0]["family"] == truth.last_name
         assert resource.get("birthDate") == (truth.birth_date.isoformat() if truth.birth_date else None)
@@ -100,7 +93,7 @@ def test_a_search_nextech_cannot_answer_is_refused(fhir: FhirHttp) -> None:
 
 
 def test_encounters_match_the_clinic(fhir: FhirHttp, clinic: Clinic) -> None:
-    for truth in _live(clinic)[::6]:
+    for truth in live_patients(clinic)[::6]:
         got = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(truth))
         charted = [e for e in truth.encounters if e.status in ("finished", "arrived")]
         assert Counter(e["period"]["start"][:16] for e in got) == Counter(e.start.isoformat()[:16] for e in charted), (
@@ -113,7 +106,7 @@ def test_encounters_match_the_clinic(fhir: FhirHttp, clinic: Clinic) -> None:
 
 
 def test_encounter_date_and_read(fhir: FhirHttp, clinic: Clinic) -> None:
-    patient = max(_live(clinic), key=lambda p: sum(e.status in ("finished", "arrived") for e in p.encounters))
+    patient = max(live_patients(clinic), key=lambda p: sum(e.status in ("finished", "arrived") for e in p.encounters))
     everything = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(patient))
     day = sorted(e["period"]["start"][:10] for e in everything)[len(everything) // 2]
     later = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(patient), date=f"ge{day}")
@@ -123,7 +116,7 @@ def test_encounter_date_and_read(fhir: FhirHttp, clinic: Clinic) -> None:
 
 
 def test_ccd_documents_binaries_and_sections(fhir: FhirHttp, clinic: Clinic) -> None:
-    patient = max(_live(clinic), key=lambda p: len(p.allergies))
+    patient = max(live_patients(clinic), key=lambda p: len(p.allergies))
     found = fhir.search_all(f"{BASE}/DocumentReference", patient=_fhir_id(patient))
     documents = [d for d in found if not d["id"].startswith("ccd-")]  # the vendor's, beside the generated
     encounters = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(patient))
@@ -164,7 +157,7 @@ def test_markup_in_clinic_data_is_shown_not_run(fhir: FhirHttp, clinic: Clinic) 
 
 
 def test_capability_statement_names_the_sections(fhir: FhirHttp) -> None:
-    fhir.search_all(f"{BASE}/DocumentReference", patient=_fhir_id(_live(build_clinic())[0]))
+    fhir.search_all(f"{BASE}/DocumentReference", patient=_fhir_id(live_patients(build_clinic())[0]))
     statement = fhir.get_ok(f"{BASE}/metadata")
     binary = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Binary")
     assert "Allergies" in binary["documentation"] and "PlanOfCare" in binary["documentation"]
@@ -222,14 +215,14 @@ def test_hostile_vendor_html_is_sanitized(tmp_path: Path) -> None:
 def test_clinic_truth_walk(fhir: FhirHttp, clinic: Clinic) -> None:
     """Every live patient is found (by family-name initials: Nextech cannot list), read back,
     and their charted encounters and CCDs come through; nothing deleted leaks."""
-    initials = sorted({_fold(p.last_name)[0] for p in clinic.patients})
+    initials = sorted({fold(p.last_name)[0] for p in clinic.patients})
     found: dict[str, dict[str, Any]] = {}
     for initial in initials:
         for resource in fhir.search_all(f"{BASE}/Patient", family=initial, _count=100):
             assert resource["id"] not in found
             found[resource["id"]] = resource
-    assert set(found) == {_fhir_id(p) for p in _live(clinic)}
-    for truth in _live(clinic):
+    assert set(found) == {_fhir_id(p) for p in live_patients(clinic)}
+    for truth in live_patients(clinic):
         resource = found[_fhir_id(truth)]
         assert resource["name"][0].get("family") == truth.last_name
         assert resource["name"][0].get("given") == [g for g in (truth.first_name, truth.middle_name) if g]
@@ -237,7 +230,7 @@ def test_clinic_truth_walk(fhir: FhirHttp, clinic: Clinic) -> None:
         encounters = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(truth))
         charted = [e for e in truth.encounters if e.status in ("finished", "arrived")]
         assert len(encounters) == len(charted), truth.id
-    patient = max(_live(clinic), key=lambda p: len([a for a in p.allergies if not a.deleted]))
+    patient = max(live_patients(clinic), key=lambda p: len([a for a in p.allergies if not a.deleted]))
     found = fhir.search_all(f"{BASE}/DocumentReference", patient=_fhir_id(patient))
     document = next(d for d in found if not d["id"].startswith("ccd-"))
     html = fhir.get(f"{BASE}/{document['content'][0]['attachment']['url']}").text
@@ -252,7 +245,7 @@ def test_clinic_truth_walk(fhir: FhirHttp, clinic: Clinic) -> None:
 
 
 def test_ids_that_name_no_real_record_are_not_found(fhir: FhirHttp, clinic: Clinic) -> None:
-    truth = next(p for p in _live(clinic) if any(e.status == "finished" for e in p.encounters))
+    truth = next(p for p in live_patients(clinic) if any(e.status == "finished" for e in p.encounters))
     encounter = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(truth))[0]
     forged_patient = f"{truth.id}.ZZZ"
     assert fhir.search_all(f"{BASE}/Encounter", patient=forged_patient) == []
@@ -263,21 +256,21 @@ def test_ids_that_name_no_real_record_are_not_found(fhir: FhirHttp, clinic: Clin
 
 
 def test_identifier_searches_nextech_cannot_do_are_refused(fhir: FhirHttp, clinic: Clinic) -> None:
-    a, b = _live(clinic)[:2]
+    a, b = live_patients(clinic)[:2]
     assert fhir.get(f"{BASE}/Patient", params={"identifier": f"{a.chart_number},{b.chart_number}"}).status_code == 400
     by_id = fhir.get(f"{BASE}/Patient", params={"identifier": f"urn:fhir-gateway:{TENANT}/patient-id|{a.id}"})
     assert by_id.status_code == 400 and "_id" in outcome_of(by_id)["issue"][0]["diagnostics"]
 
 
 def test_family_is_the_term_so_middle_names_still_match(fhir: FhirHttp, clinic: Clinic) -> None:
-    truth = next(p for p in _live(clinic) if p.middle_name)
+    truth = next(p for p in live_patients(clinic) if p.middle_name)
     bundle = fhir.get_ok(f"{BASE}/Patient", params={"family": truth.last_name, "given": truth.middle_name})
     assert _fhir_id(truth) in {e["resource"]["id"] for e in bundle["entry"] if e["search"]["mode"] == "match"}
     assert all(e["search"]["mode"] == "match" for e in bundle["entry"])  # complete: no warning
 
 
 def test_binary_documents_are_not_cached_or_framed(fhir: FhirHttp, clinic: Clinic) -> None:
-    truth = next(p for p in _live(clinic) if any(e.status == "finished" for e in p.encounters))
+    truth = next(p for p in live_patients(clinic) if any(e.status == "finished" for e in p.encounters))
     document = fhir.search_all(f"{BASE}/DocumentReference", patient=_fhir_id(truth))[0]
     response = fhir.get(f"{BASE}/{document['content'][0]['attachment']['url']}")
     assert response.headers["cache-control"] == "no-store"

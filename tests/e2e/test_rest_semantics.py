@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -11,18 +10,12 @@ import httpx
 import pytest
 
 from sandboxes.clinic import Clinic, Patient
+from tests.support.clinic import live_patients
 from tests.support.fhir_http import FhirHttp, outcome_of
+from tests.support.text import fold
 
 TENANT = "dentalpms"
 BASE = f"/fhir/{TENANT}"
-
-
-def _fold(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
-
-
-def _live(clinic: Clinic) -> list[Patient]:
-    return [p for p in clinic.patients if not p.deleted]
 
 
 def _ids(resources: list[dict[str, Any]]) -> set[str]:
@@ -143,7 +136,7 @@ def test_paging_is_complete_with_full_pages_and_links(fhir: FhirHttp, clinic: Cl
     pages = list(fhir.pages(f"{BASE}/Patient", _count=37))
     sizes = [len(p.get("entry", [])) for p in pages]
     assert all(s == 37 for s in sizes[:-1]) and 0 < sizes[-1] <= 37
-    assert pages[0]["total"] == len(_live(clinic))
+    assert pages[0]["total"] == len(live_patients(clinic))
     for page in pages:
         links = {link["relation"]: link["url"] for link in page["link"]}
         assert links["self"].startswith("http://127.0.0.1") and "first" in links
@@ -155,7 +148,7 @@ def test_paging_is_complete_with_full_pages_and_links(fhir: FhirHttp, clinic: Cl
 
 
 def test_filtered_pages_are_full(fhir: FhirHttp, clinic: Clinic) -> None:
-    expected = {str(p.uuid) for p in _live(clinic) if p.gender == "female"}
+    expected = {str(p.uuid) for p in live_patients(clinic) if p.gender == "female"}
     pages = list(fhir.pages(f"{BASE}/Patient", gender="female", _count=10))
     sizes = [len(p.get("entry", [])) for p in pages]
     assert all(s == 10 for s in sizes[:-1])
@@ -180,9 +173,9 @@ def test_tampered_and_foreign_tokens_are_refused(fhir: FhirHttp) -> None:
 
 def test_summary_count_total_and_elements(fhir: FhirHttp, clinic: Clinic) -> None:
     counted = fhir.get_ok(f"{BASE}/Patient", params={"_summary": "count"})
-    assert counted["total"] == len(_live(clinic)) and "entry" not in counted
+    assert counted["total"] == len(live_patients(clinic)) and "entry" not in counted
     females = fhir.get_ok(f"{BASE}/Patient", params={"gender": "female", "_total": "accurate", "_count": "5"})
-    assert females["total"] == sum(1 for p in _live(clinic) if p.gender == "female")
+    assert females["total"] == sum(1 for p in live_patients(clinic) if p.gender == "female")
     assert "total" not in fhir.get_ok(f"{BASE}/Patient", params={"_total": "none", "_count": "5"})
     slim = fhir.get_ok(f"{BASE}/Patient", params={"_elements": "birthDate", "_count": "3"})
     for entry in slim["entry"]:
@@ -197,7 +190,7 @@ def test_sorting(fhir: FhirHttp, sort: str, key: str) -> None:
     resources = fhir.search_all(f"{BASE}/Patient", _sort=sort, _count=100)
     if key == "family":
         # Collation of non-ASCII letters is the vendor's business (FHIR does not define one).
-        families = [_fold(next(n for n in r["name"] if n["use"] == "official").get("family", "")) for r in resources]
+        families = [fold(next(n for n in r["name"] if n["use"] == "official").get("family", "")) for r in resources]
         values = [f for f in families if f.isascii()]
     elif key == "birthDate":
         values = [r["birthDate"] for r in resources if "birthDate" in r]
@@ -228,15 +221,15 @@ def _in_range(p: Patient, lo: date | None, hi: date | None) -> bool:
 
 
 QUERIES: list[tuple[dict[str, str], Any]] = [
-    ({"family": "smith"}, lambda p: _fold(p.last_name).startswith("smith")),
+    ({"family": "smith"}, lambda p: fold(p.last_name).startswith("smith")),
     ({"family:exact": "Smith"}, lambda p: p.last_name == "Smith"),
-    ({"family:contains": "ITH"}, lambda p: "ith" in _fold(p.last_name)),
+    ({"family:contains": "ITH"}, lambda p: "ith" in fold(p.last_name)),
     (
         {"given": "jose"},
-        lambda p: any(_fold(g).startswith("jose") for g in (p.first_name, p.middle_name, p.preferred_name) if g),
+        lambda p: any(fold(g).startswith("jose") for g in (p.first_name, p.middle_name, p.preferred_name) if g),
     ),
-    ({"name": "mu"}, lambda p: any(_fold(n).startswith("mu") for n in _names(p))),
-    ({"family": "smith,jones"}, lambda p: _fold(p.last_name).startswith(("smith", "jones"))),
+    ({"name": "mu"}, lambda p: any(fold(n).startswith("mu") for n in _names(p))),
+    ({"family": "smith,jones"}, lambda p: fold(p.last_name).startswith(("smith", "jones"))),
     ({"birthdate": "ge1985"}, lambda p: _in_range(p, date(1985, 1, 1), None)),
     ({"birthdate": "1985-03"}, lambda p: _in_range(p, date(1985, 3, 1), date(1985, 3, 31))),
     ({"birthdate": "lt1960-06-15"}, lambda p: _in_range(p, None, date(1960, 6, 14))),
@@ -248,19 +241,19 @@ QUERIES: list[tuple[dict[str, str], Any]] = [
     ({"active": "false"}, lambda p: p.status in ("inactive", "deceased")),
     (
         {"family": "smith", "birthdate": "ge1980"},
-        lambda p: _fold(p.last_name).startswith("smith") and _in_range(p, date(1980, 1, 1), None),
+        lambda p: fold(p.last_name).startswith("smith") and _in_range(p, date(1980, 1, 1), None),
     ),
 ]
 
 
 @pytest.mark.parametrize(("params", "predicate"), QUERIES, ids=[str(q[0]) for q in QUERIES])
 def test_search_matches_the_clinic(fhir: FhirHttp, clinic: Clinic, params: dict[str, str], predicate: Any) -> None:
-    expected = {str(p.uuid) for p in _live(clinic) if predicate(p)}
+    expected = {str(p.uuid) for p in live_patients(clinic) if predicate(p)}
     assert _ids(fhir.search_all(f"{BASE}/Patient", **params, _count=50)) == expected
 
 
 def test_identifier_phone_email_and_id(fhir: FhirHttp, clinic: Clinic) -> None:
-    patient = next(p for p in _live(clinic) if p.email and p.mobile_phone)
+    patient = next(p for p in live_patients(clinic) if p.email and p.mobile_phone)
     uid = str(patient.uuid)
     assert _ids(fhir.search_all(f"{BASE}/Patient", identifier=patient.chart_number)) == {uid}
     assert _ids(fhir.search_all(f"{BASE}/Patient", identifier=f"urn:fhir-gateway:{TENANT}/patient-id|{uid}")) == {uid}
@@ -287,7 +280,7 @@ def test_observation_filters(fhir: FhirHttp, clinic: Clinic) -> None:
 
 
 def test_allergy_and_medication_status_filters(fhir: FhirHttp, clinic: Clinic) -> None:
-    for truth in _live(clinic)[:60]:
+    for truth in live_patients(clinic)[:60]:
         active = fhir.search_all(f"{BASE}/AllergyIntolerance", patient=str(truth.uuid), **{"clinical-status": "active"})
         assert all(a["clinicalStatus"]["coding"][0]["code"] == "active" for a in active)
         expected = sum(1 for a in truth.allergies if a.active and not a.deleted) + (truth.allergy_review == "nkda")
@@ -302,7 +295,7 @@ def test_unknown_patient_gives_empty_searchset(fhir: FhirHttp) -> None:
 
 
 def test_read_has_etag_and_last_modified(fhir: FhirHttp, clinic: Clinic) -> None:
-    patient = _live(clinic)[0]
+    patient = live_patients(clinic)[0]
     response = fhir.get(f"{BASE}/Patient/{patient.uuid}")
     assert response.headers["etag"].startswith('W/"')
     assert "GMT" in response.headers["last-modified"]
@@ -340,7 +333,7 @@ def test_edge_values_never_500(fhir: FhirHttp, params: dict[str, str]) -> None:
 
 
 def test_repeated_id_is_anded(fhir: FhirHttp, clinic: Clinic) -> None:
-    a, b = (str(p.uuid) for p in _live(clinic)[:2])
+    a, b = (str(p.uuid) for p in live_patients(clinic)[:2])
     assert fhir.get_ok(f"{BASE}/Patient", params=[("_id", a), ("_id", b)])["total"] == 0
     assert fhir.get_ok(f"{BASE}/Patient", params=[("_id", f"{a},{b}"), ("_id", a)])["total"] == 1
     assert fhir.get_ok(f"{BASE}/Patient", params=[("_id", a), ("_id", b), ("_summary", "count")])["total"] == 0
@@ -349,7 +342,7 @@ def test_repeated_id_is_anded(fhir: FhirHttp, clinic: Clinic) -> None:
 def test_405_says_what_is_allowed(fhir: FhirHttp, clinic: Clinic) -> None:
     response = fhir.request("POST", f"{BASE}/Patient")
     assert response.status_code == 405 and response.headers["allow"] == "GET, HEAD"
-    patch = fhir.request("PATCH", f"{BASE}/Patient/{_live(clinic)[0].uuid}")
+    patch = fhir.request("PATCH", f"{BASE}/Patient/{live_patients(clinic)[0].uuid}")
     assert patch.status_code == 405 and patch.headers["allow"] == "GET, HEAD"
     nextvisit = fhir.request("PATCH", "/fhir/nextvisit/Patient/7")
     assert set(nextvisit.headers["allow"].split(", ")) == {"GET", "HEAD", "PUT", "DELETE"}
@@ -382,4 +375,4 @@ def test_deleted_patients_records_are_not_served(fhir: FhirHttp, clinic: Clinic)
 
 
 def test_non_canonical_ids_are_not_found(fhir: FhirHttp, clinic: Clinic) -> None:
-    assert fhir.get(f"{BASE}/Patient/{str(_live(clinic)[0].uuid).upper()}").status_code == 404
+    assert fhir.get(f"{BASE}/Patient/{str(live_patients(clinic)[0].uuid).upper()}").status_code == 404

@@ -1,4 +1,4 @@
-"""Vendor failures reach clients as OperationOutcomes with DESIGN §6's statuses, without PHI.
+"""Vendor failures reach clients as OperationOutcomes with the statuses docs/architecture.md tabulates, without PHI.
 
 A fake vendor on loopback answers each request as the test tells it; the gateway in front
 of it uses the real Dental PMS adapter and client over HTTP.

@@ -1,0 +1,227 @@
+"""A patient's record: gather_everything over the fake vendor, and Patient/$everything paged
+over the record gathered once per walk."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from cachetools import TTLCache
+
+from gateway import record
+from gateway.errors import InvalidRequest, NotFound, Throttled
+from gateway.record import everything_types, gather_everything
+from gateway.rest.context import RECORD_SECONDS, RestState
+from tests.support.fake_vendor import (
+    BASE,
+    READ,
+    SEARCH,
+    FakeAdapter,
+    FakeBackend,
+    TestClient,
+    bundle_warnings,
+    follow,
+    ids,
+    link,
+    matched,
+    ok,
+    outcome,
+)
+
+
+def _seed(backend: FakeBackend, observations: int = 5) -> None:
+    backend.add_patient("p1")
+    backend.add_patient("p2")
+    for n in range(observations):
+        backend.add_observation("p1", f"o{n:02d}", when=f"2024-01-{n + 1:02d}T10:00:00Z")
+    backend.add_observation("p2", "other")
+
+
+# -- gather_everything ------------------------------------------------------------------------
+
+
+def test_the_record_types_are_the_per_patient_ones() -> None:
+    providers = FakeAdapter(FakeBackend()).providers
+    assert [p.type for p in everything_types(providers, None)] == ["Observation"]
+    assert everything_types(providers, {"Patient"}) == []
+    with pytest.raises(InvalidRequest, match="Condition"):
+        everything_types(providers, {"Observation", "Condition"})
+
+
+def test_gather_everything_pages_through_a_type() -> None:
+    backend = FakeBackend(observation_page_size=2)
+    _seed(backend, observations=5)
+    types = everything_types(FakeAdapter(backend).providers, None)
+    found, missing = asyncio.run(gather_everything("UTC", "p1", types, None, None))
+    assert [r["id"] for r in found] == [f"o{n:02d}" for n in range(5)] and missing == []
+    assert backend.calls_to("Observation", SEARCH) == 3
+
+
+def test_start_and_end_narrow_dated_types() -> None:
+    backend = FakeBackend()
+    _seed(backend, observations=5)
+    types = everything_types(FakeAdapter(backend).providers, None)
+    found, _ = asyncio.run(gather_everything("UTC", "p1", types, "2024-01-02", "2024-01-03"))
+    assert [r["id"] for r in found] == ["o01", "o02"]
+    with pytest.raises(InvalidRequest, match="not a valid date"):
+        asyncio.run(gather_everything("UTC", "p1", types, "last week", None))
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (None, "transient"),
+        (Throttled("The vendor is rate-limiting requests"), "throttled"),
+        (NotFound("x"), "not-found"),
+    ],
+)
+def test_a_failing_type_is_reported_missing_not_raised(error: Exception | None, code: str) -> None:
+    backend = FakeBackend()
+    _seed(backend)
+    backend.fail("Observation", SEARCH, error)
+    types = everything_types(FakeAdapter(backend).providers, None)
+    found, missing = asyncio.run(gather_everything("UTC", "p1", types, None, None))
+    assert found == []
+    assert len(missing) == 1 and missing[0].startswith(f"Observation could not be retrieved ({code})")
+
+
+def test_a_type_failing_mid_walk_gives_nothing_of_it() -> None:
+    backend = FakeBackend(observation_page_size=2)
+    _seed(backend, observations=5)
+    backend.fail("Observation", SEARCH, after=1)
+    types = everything_types(FakeAdapter(backend).providers, None)
+    found, missing = asyncio.run(gather_everything("UTC", "p1", types, None, None))
+    assert found == [] and len(missing) == 1  # never half a type presented as all of it
+
+
+def test_too_much_of_a_type_is_reported_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(record, "MAX_PER_TYPE", 3)
+    backend = FakeBackend(observation_page_size=2)
+    _seed(backend, observations=5)
+    types = everything_types(FakeAdapter(backend).providers, None)
+    found, missing = asyncio.run(gather_everything("UTC", "p1", types, None, None))
+    assert found == [] and "too-costly" in missing[0]
+
+
+# -- Patient/$everything ------------------------------------------------------------------------
+
+
+def _everything(client: TestClient, patient: str = "p1", **params: str) -> dict[str, object]:
+    return ok(client.get(f"{BASE}/Patient/{patient}/$everything", params=params))
+
+
+def test_everything_answers_the_patient_first_then_the_record(client: TestClient, backend: FakeBackend) -> None:
+    _seed(backend, observations=3)
+    bundle = _everything(client)
+    resources = matched(bundle)
+    assert resources[0]["resourceType"] == "Patient" and resources[0]["id"] == "p1"
+    observations = [r["id"] for r in resources if r["resourceType"] == "Observation"]
+    assert observations == ["o00", "o01", "o02"]
+    # The gateway's own CCD of the patient comes with the record (DocumentReference is per patient).
+    assert [r["id"] for r in resources if r["resourceType"] == "DocumentReference"] == ["ccd-p.p1"]
+    assert bundle["total"] == len(resources) == 5 and bundle_warnings(bundle) == []
+
+
+def test_following_every_next_link_serves_each_resource_once_without_asking_the_vendor_again(
+    client: TestClient, backend: FakeBackend
+) -> None:
+    _seed(backend, observations=12)
+    first = client.get(f"{BASE}/Patient/p1/$everything", params={"_count": "4"})
+    gathered = sum(backend.calls.values())
+    assert gathered > 0
+    pages = follow(client, first)
+    served = [f"{r['resourceType']}/{r['id']}" for page in pages for r in matched(page)]
+    assert len(served) == len(set(served)) == 14  # the patient, 12 observations, its CCD
+    assert [len(matched(p)) for p in pages] == [4, 4, 4, 2]
+    assert sum(backend.calls.values()) == gathered  # later pages come from the record gathered once
+    assert all(p["total"] == 14 for p in pages)
+
+
+def test_everything_pages_link_back(client: TestClient, backend: FakeBackend) -> None:
+    _seed(backend, observations=6)
+    pages = follow(client, client.get(f"{BASE}/Patient/p1/$everything", params={"_count": "3"}))
+    back = link(pages[1], "previous")
+    assert link(pages[0], "previous") is None and back is not None
+    assert ids(ok(client.get(back))) == ids(pages[0])
+
+
+def test_a_count_of_zero_answers_the_total_alone(client: TestClient, backend: FakeBackend) -> None:
+    _seed(backend, observations=3)
+    bundle = _everything(client, _count="0")
+    assert bundle["total"] == 5 and "entry" not in bundle
+    assert link(bundle, "next") is None and link(bundle, "previous") is None
+
+
+@pytest.mark.parametrize("value", ["abc", "²", "-1", "1e3", ""])
+def test_a_malformed_count_is_400(client: TestClient, backend: FakeBackend, value: str) -> None:
+    _seed(backend)
+    response = client.get(f"{BASE}/Patient/p1/$everything?_count={value}")
+    assert outcome(response, 400)["issue"][0]["expression"] == ["_count"]
+    assert sum(backend.calls.values()) == 0
+
+
+def test_a_failing_type_is_an_outcome_entry_and_no_total(client: TestClient, backend: FakeBackend) -> None:
+    _seed(backend)
+    backend.fail("Observation", SEARCH)
+    bundle = _everything(client)
+    assert "total" not in bundle
+    assert [r["resourceType"] for r in matched(bundle)] == ["Patient", "DocumentReference"]
+    assert [w.split(" (")[0] for w in bundle_warnings(bundle)] == ["Observation could not be retrieved"]
+
+
+def test_type_picks_what_is_gathered(client: TestClient, backend: FakeBackend) -> None:
+    _seed(backend, observations=2)
+    only = _everything(client, _type="Observation")
+    assert [r["resourceType"] for r in matched(only)] == ["Observation", "Observation"]
+    assert backend.calls_to("Patient", READ) == 1  # the patient is still checked to exist
+    assert outcome(client.get(f"{BASE}/Patient/p1/$everything", params={"_type": "Condition"}), 400)
+
+
+def test_start_and_end_narrow_the_record_and_stay_in_the_links(client: TestClient, backend: FakeBackend) -> None:
+    _seed(backend, observations=5)
+    bundle = _everything(client, start="2024-01-04", _count="1")
+    assert [r["id"] for r in matched(bundle)] == ["p1"]
+    following = link(bundle, "next")
+    assert following is not None and parse_qs(urlsplit(following).query)["start"] == ["2024-01-04"]
+    pages = follow(client, client.get(following))
+    assert [r["id"] for p in pages for r in matched(p) if r["resourceType"] == "Observation"] == ["o03", "o04"]
+    assert outcome(client.get(f"{BASE}/Patient/p1/$everything", params={"end": "soon"}), 400)
+
+
+def test_an_unknown_patient_is_404_and_everything_is_only_on_patient(client: TestClient, backend: FakeBackend) -> None:
+    _seed(backend)
+    assert outcome(client.get(f"{BASE}/Patient/nobody/$everything"), 404)
+    assert outcome(client.get(f"{BASE}/Observation/o00/$everything"), 404)
+    assert outcome(client.get(f"{BASE}/Patient/bad_id/$everything"), 400)
+
+
+def test_a_page_token_of_another_patient_or_tenant_is_400(client: TestClient, backend: FakeBackend) -> None:
+    _seed(backend, observations=3)
+    backend.add_observation("p2", "more")
+    following = link(_everything(client, _count="2"), "next")
+    assert following is not None
+    token = parse_qs(urlsplit(following).query)["_page"][0]
+    response = client.get(f"{BASE}/Patient/p2/$everything", params={"_count": "2", "_page": token})
+    assert "different search" in outcome(response, 400)["issue"][0]["diagnostics"]
+    assert outcome(client.get(f"{BASE}/Patient/p1/$everything", params={"_page": token + "x"}), 400)
+
+
+def test_a_record_is_gathered_again_once_it_has_expired(client: TestClient, backend: FakeBackend) -> None:
+    _seed(backend, observations=4)
+    rest: RestState = client.app.state.rest  # type: ignore[attr-defined]
+    timer = backend.clock.monotonic
+    client.app.state.rest = dataclasses.replace(  # type: ignore[attr-defined]
+        rest, records=TTLCache(maxsize=64, ttl=RECORD_SECONDS, timer=timer)
+    )
+    following = link(_everything(client, _count="2"), "next")
+    assert following is not None
+    searched = backend.calls_to("Observation", SEARCH)
+    backend.add_observation("p1", "new")
+    backend.clock.advance(RECORD_SECONDS - 1)
+    assert ok(client.get(following))["total"] == 6  # the record as gathered: the patient, 4, its CCD
+    assert backend.calls_to("Observation", SEARCH) == searched
+    backend.clock.advance(2)
+    assert ok(client.get(following))["total"] == 7  # gathered again, with the new observation
+    assert backend.calls_to("Observation", SEARCH) == searched + 1

@@ -1,0 +1,162 @@
+"""Error answers as a FHIR client meets them: every one an OperationOutcome in FHIR JSON, with
+the status FHIR names, and `Allow` on a 405 listing exactly what the type supports."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.errors import NotFound, Throttled, UpstreamSecurity, UpstreamTimeout
+from tests.support.fake_vendor import (
+    BASE,
+    READ,
+    SEARCH,
+    FakeBackend,
+    TestClient,
+    fake_gateway,
+    outcome,
+)
+
+
+def _methods(allow: str) -> set[str]:
+    """An `Allow` header's methods (their order means nothing)."""
+    return {m.strip() for m in allow.split(",") if m.strip()}
+
+
+# -- unknown things -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/Medication"),
+        ("GET", "/Medication/m1"),
+        ("POST", "/Medication"),
+        ("PUT", "/Medication/m1"),
+        ("DELETE", "/Medication/m1"),
+        ("POST", "/Medication/_search"),
+        ("GET", "/Medication/m1/_history/1"),
+    ],
+)
+def test_a_type_the_tenant_does_not_serve_is_404(client: TestClient, method: str, path: str) -> None:
+    response = client.request(method, f"{BASE}{path}", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    body = outcome(response, 404)
+    assert body["issue"][0]["code"] == "not-found"
+    assert "Medication" in body["issue"][0]["diagnostics"]
+
+
+@pytest.mark.parametrize("method", ["PATCH", "OPTIONS"])
+def test_an_unknown_type_is_404_whatever_the_method(client: TestClient, method: str) -> None:
+    outcome(client.request(method, f"{BASE}/Medication/m1"), 404)
+
+
+@pytest.mark.parametrize("path", ["/fhir/elsewhere/metadata", "/fhir/elsewhere/Patient", "/fhir/elsewhere/Patient/p1"])
+def test_an_unknown_tenant_is_404(client: TestClient, path: str) -> None:
+    assert "elsewhere" in outcome(client.get(path), 404)["issue"][0]["diagnostics"]
+
+
+def test_a_path_that_is_no_endpoint_is_404(client: TestClient) -> None:
+    assert outcome(client.get("/nothing/here"), 404)["issue"][0]["code"] == "not-found"
+
+
+# -- methods ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/Patient", "GET, HEAD, POST"),
+        ("/Patient/p1", "GET, HEAD, PUT, DELETE"),
+        ("/Observation", "GET, HEAD"),
+        ("/Observation/o1", "GET, HEAD"),
+        ("/Binary/b1", "GET, HEAD"),
+        ("/metadata", "GET, HEAD"),
+        ("/Patient/p1/_history/1", "GET, HEAD"),
+        ("/Patient/p1/$everything", "GET, HEAD"),
+        ("/Patient/_search", "POST"),
+    ],
+)
+@pytest.mark.parametrize("method", ["OPTIONS", "PATCH", "TRACE"])
+def test_a_method_a_path_does_not_take_is_405_listing_exactly_what_it_does(
+    client: TestClient, backend: FakeBackend, path: str, allowed: str, method: str
+) -> None:
+    response = client.request(method, f"{BASE}{path}")
+    body = outcome(response, 405)
+    assert body["issue"][0]["code"] == "not-supported"
+    assert _methods(response.headers["allow"]) == _methods(allowed)
+    assert sum(backend.calls.values()) == 0
+
+
+def test_a_type_with_no_type_level_interaction_allows_nothing_there(client: TestClient) -> None:
+    # Binary is read-only (generated documents): no search, no create on its type URL.
+    for method in ("GET", "POST"):
+        response = client.request(method, f"{BASE}/Binary")
+        assert outcome(response, 405) and response.headers["allow"] == ""
+
+
+def test_head_is_answered_wherever_get_is(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1")
+    for path in ("/metadata", "/Patient", "/Patient/p1", "/Patient/p1/_history/1"):
+        assert client.head(f"{BASE}{path}").status_code == 200, path
+
+
+# -- the vendor failing -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (None, 502, "transient"),
+        (UpstreamTimeout("The vendor did not answer in time"), 504, "timeout"),
+        (UpstreamSecurity("The vendor refused the gateway's credentials"), 502, "security"),
+        (NotFound("Patient/p1 does not exist"), 404, "not-found"),
+        (KeyError("patients"), 502, "transient"),  # an answer of the wrong shape: the vendor's fault
+    ],
+)
+def test_vendor_failures_become_operation_outcomes(
+    client: TestClient, backend: FakeBackend, error: Exception | None, status: int, code: str
+) -> None:
+    backend.add_patient("p1")
+    backend.fail("Patient", READ, error)
+    assert outcome(client.get(f"{BASE}/Patient/p1"), status)["issue"][0]["code"] == code
+    backend.fail("Patient", SEARCH, error)
+    assert outcome(client.get(f"{BASE}/Patient", params={"family": "doe"}), status)["issue"][0]["code"] == code
+
+
+def test_a_throttled_vendor_is_429_with_retry_after(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1")
+    backend.fail("Patient", READ, Throttled("The vendor is rate-limiting requests; retry later", retry_after=7))
+    response = client.get(f"{BASE}/Patient/p1")
+    assert outcome(response, 429)["issue"][0]["code"] == "throttled"
+    assert response.headers["retry-after"] == "7"
+
+
+def test_a_failure_is_not_remembered(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1")
+    backend.fail("Patient", READ, after=1)
+    assert client.get(f"{BASE}/Patient/p1").status_code == 200
+    assert outcome(client.get(f"{BASE}/Patient/p1"), 502)
+    backend.heal()
+    assert client.get(f"{BASE}/Patient/p1").status_code == 200
+
+
+def test_an_unexpected_error_is_a_500_outcome_without_details() -> None:
+    backend = FakeBackend()
+    backend.add_patient("p1")
+    backend.fail("Patient", READ, RuntimeError("secret vendor payload: Jane Doe 1970-01-01"))
+    with fake_gateway(backend, raise_server_exceptions=False) as client:
+        body = outcome(client.get(f"{BASE}/Patient/p1"), 500)
+    assert body["issue"][0]["severity"] == "fatal" and "Jane" not in str(body)
+
+
+def test_errors_are_json_even_when_the_client_asked_for_something_else(client: TestClient) -> None:
+    response = client.get(f"{BASE}/Medication/m1", headers={"Accept": "application/fhir+xml"})
+    assert response.status_code in (404, 406)
+    outcome(response, response.status_code)
+    outcome(client.get(f"{BASE}/Patient/p1", params={"_format": "turtle"}), 406)
+
+
+def test_the_adapter_is_closed_with_the_app(backend: FakeBackend) -> None:
+    with fake_gateway(backend) as client:
+        adapter = client.app.state.rest.tenants["clinic"].connection._adapter  # type: ignore[attr-defined]
+        assert not adapter.closed
+    assert adapter.closed

@@ -1,0 +1,315 @@
+"""read, vread, create, update, delete as a FHIR client sees them, over the fake vendor."""
+
+from __future__ import annotations
+
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import pytest
+
+from tests.support.fake_vendor import (
+    BASE,
+    CREATE,
+    READ,
+    SEARCH,
+    UPDATE,
+    FakeBackend,
+    TestClient,
+    fake_gateway,
+    ok,
+    outcome,
+)
+
+FHIR_JSON = {"Content-Type": "application/fhir+json"}
+
+
+def _patient(**elements: Any) -> dict[str, Any]:
+    return {"resourceType": "Patient", "name": [{"family": "Nguyen", "given": ["Mai"]}], "gender": "female", **elements}
+
+
+# -- read and vread ---------------------------------------------------------------------------
+
+
+def test_read_answers_the_resource_with_its_version_headers(client: TestClient, backend: FakeBackend) -> None:
+    stored = backend.add_patient("p1", family="Okafor")
+    response = client.get(f"{BASE}/Patient/p1")
+    assert ok(response) == stored
+    assert response.headers["content-type"] == "application/fhir+json; charset=utf-8"
+    assert response.headers["etag"] == 'W/"1"'
+    modified = parsedate_to_datetime(response.headers["last-modified"])
+    assert modified == backend.clock().replace(microsecond=0)
+    assert response.headers["last-modified"].endswith(" GMT")
+    assert backend.calls_to("Patient", READ) == 1
+
+
+def test_version_headers_follow_the_vendors_meta(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1")
+    backend.clock.advance(3600)
+    backend.patients["p1"]["meta"] = {"versionId": "7", "lastUpdated": "2024-05-01T13:00:00.000Z"}
+    response = client.get(f"{BASE}/Patient/p1")
+    assert response.headers["etag"] == 'W/"7"'
+    assert response.headers["last-modified"] == "Wed, 01 May 2024 13:00:00 GMT"
+    backend.patients["p1"].pop("meta")
+    bare = client.get(f"{BASE}/Patient/p1")
+    assert bare.status_code == 200 and "etag" not in bare.headers and "last-modified" not in bare.headers
+
+
+def test_head_answers_the_headers_of_a_read(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1")
+    response = client.head(f"{BASE}/Patient/p1")
+    assert response.status_code == 200 and response.headers["etag"] == 'W/"1"'
+
+
+def test_vread_serves_the_current_version_only(client: TestClient, backend: FakeBackend) -> None:
+    stored = backend.add_patient("p1")
+    current = client.get(f"{BASE}/Patient/p1/_history/1")
+    assert ok(current) == stored and current.headers["etag"] == 'W/"1"'
+    old = outcome(client.get(f"{BASE}/Patient/p1/_history/0"), 404)
+    assert "only the current" in old["issue"][0]["diagnostics"]
+
+
+def test_a_missing_resource_is_404_and_a_deleted_one_410(client: TestClient, backend: FakeBackend) -> None:
+    assert outcome(client.get(f"{BASE}/Patient/nobody"), 404)["issue"][0]["code"] == "not-found"
+    backend.add_patient("p1")
+    assert client.delete(f"{BASE}/Patient/p1").status_code == 204
+    assert outcome(client.get(f"{BASE}/Patient/p1"), 410)["issue"][0]["code"] == "deleted"
+
+
+def test_a_malformed_id_is_400_before_the_vendor_is_asked(client: TestClient, backend: FakeBackend) -> None:
+    body = outcome(client.get(f"{BASE}/Patient/not_an_id"), 400)
+    assert body["issue"][0]["code"] == "invalid"
+    assert outcome(client.get(f"{BASE}/Patient/{'x' * 65}"), 400)
+    assert backend.calls_to("Patient") == 0
+
+
+def test_read_honours_format_negotiation(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1")
+    plain = client.get(f"{BASE}/Patient/p1", headers={"Accept": "application/json"})
+    assert plain.status_code == 200 and plain.headers["content-type"].startswith("application/json")
+    pretty = client.get(f"{BASE}/Patient/p1", params={"_format": "json", "_pretty": "true"})
+    assert pretty.headers["content-type"].startswith("application/fhir+json") and "\n  " in pretty.text
+    assert outcome(client.get(f"{BASE}/Patient/p1", headers={"Accept": "application/fhir+xml"}), 406)
+    assert outcome(client.get(f"{BASE}/Patient/p1", params={"_format": "xml"}), 406)
+
+
+def test_read_with_elements_is_marked_subsetted(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1", birth_date="1990-02-03")
+    body = ok(client.get(f"{BASE}/Patient/p1", params={"_elements": "gender"}))
+    assert set(body) == {"resourceType", "id", "meta", "gender"}
+    assert body["meta"]["tag"][0]["code"] == "SUBSETTED"
+    assert outcome(client.get(f"{BASE}/Patient/p1", params={"_summary": "count"}), 400)
+
+
+# -- create -------------------------------------------------------------------------------------
+
+
+def test_create_answers_201_with_location_and_the_stored_resource(client: TestClient, backend: FakeBackend) -> None:
+    response = client.post(f"{BASE}/Patient", json=_patient(id="chosen-by-client"), headers=FHIR_JSON)
+    body = ok(response, 201)
+    assert body["id"] != "chosen-by-client" and body["id"] in backend.patients
+    assert response.headers["location"] == f"http://testserver{BASE}/Patient/{body['id']}/_history/1"
+    assert response.headers["etag"] == 'W/"1"' and "last-modified" in response.headers
+    assert body["name"] == [{"family": "Nguyen", "given": ["Mai"]}]
+    assert backend.calls_to("Patient", CREATE) == 1
+
+
+@pytest.mark.parametrize("media", ["application/fhir+json", "application/json", "application/fhir+json; charset=utf-8"])
+def test_create_takes_fhir_json_media_types(client: TestClient, media: str) -> None:
+    assert client.post(f"{BASE}/Patient", json=_patient(), headers={"Content-Type": media}).status_code == 201
+
+
+def test_create_return_minimal_has_no_body(client: TestClient) -> None:
+    response = client.post(f"{BASE}/Patient", json=_patient(), headers={**FHIR_JSON, "Prefer": "return=minimal"})
+    assert response.status_code == 201 and response.content == b""
+    assert "/Patient/" in response.headers["location"] and response.headers["etag"] == 'W/"1"'
+
+
+def test_create_return_operation_outcome_reports_what_the_vendor_did_not_store(client: TestClient) -> None:
+    resource = _patient(maritalStatus={"text": "married"})
+    response = client.post(f"{BASE}/Patient", json=resource, headers={**FHIR_JSON, "Prefer": "return=OperationOutcome"})
+    body = ok(response, 201)
+    assert body["resourceType"] == "OperationOutcome"
+    first, *rest = body["issue"]
+    assert first["severity"] == "information" and first["diagnostics"].endswith(" created")
+    assert [(i["severity"], i["expression"]) for i in rest] == [("warning", ["Patient.maritalStatus"])]
+    assert "location" in response.headers
+
+
+def test_create_refuses_what_is_not_a_fhir_resource_without_calling_the_vendor(
+    client: TestClient, backend: FakeBackend
+) -> None:
+    assert outcome(client.post(f"{BASE}/Patient", content=b'{"resourceType":"Patient"}'), 415)
+    assert outcome(client.post(f"{BASE}/Patient", content=b"{not json", headers=FHIR_JSON), 400)
+    assert outcome(client.post(f"{BASE}/Patient", content=b"[1, 2]", headers=FHIR_JSON), 400)
+    wrong_type = outcome(client.post(f"{BASE}/Patient", json={"resourceType": "Observation"}, headers=FHIR_JSON), 400)
+    assert wrong_type["issue"][0]["expression"] == ["resourceType"]
+    invalid = outcome(
+        client.post(f"{BASE}/Patient", json=_patient(gender=["x"], active="maybe"), headers=FHIR_JSON), 400
+    )
+    assert invalid["issue"][0]["code"] == "structure" and len(invalid["issue"]) >= 2
+    assert backend.calls_to("Patient", CREATE) == 0
+
+
+def test_a_body_too_large_is_413(client: TestClient, backend: FakeBackend) -> None:
+    huge = b'{"resourceType":"Patient","text":"' + b"x" * 1_000_001 + b'"}'
+    assert outcome(client.post(f"{BASE}/Patient", content=huge, headers=FHIR_JSON), 413)
+    assert backend.calls_to("Patient", CREATE) == 0
+
+
+# -- conditional create -------------------------------------------------------------------------
+
+
+def test_if_none_exist_answers_the_one_match_without_creating(client: TestClient, backend: FakeBackend) -> None:
+    existing = backend.add_patient("p1", identifier="MRN-1")
+    headers = {**FHIR_JSON, "If-None-Exist": "identifier=urn:fake:mrn|MRN-1"}
+    response = client.post(f"{BASE}/Patient", json=_patient(), headers=headers)
+    assert ok(response, 200) == existing
+    assert response.headers["location"].endswith("/Patient/p1/_history/1")
+    assert backend.calls_to("Patient", CREATE) == 0 and len(backend.patients) == 1
+
+
+def test_if_none_exist_creates_when_nothing_matches(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1", identifier="MRN-1")
+    headers = {**FHIR_JSON, "If-None-Exist": "Patient?identifier=urn:fake:mrn|MRN-2"}
+    assert ok(client.post(f"{BASE}/Patient", json=_patient(), headers=headers), 201)["id"] != "p1"
+    assert backend.calls_to("Patient", SEARCH) == 1 and backend.calls_to("Patient", CREATE) == 1
+
+
+def test_if_none_exist_matching_several_is_412(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patients(2, family="Twin")
+    headers = {**FHIR_JSON, "If-None-Exist": "family:exact=Twin"}
+    assert outcome(client.post(f"{BASE}/Patient", json=_patient(), headers=headers), 412)
+    assert backend.calls_to("Patient", CREATE) == 0
+
+
+@pytest.mark.parametrize("condition", ["", "_count=1", "unknown=1", "family:text=x"])
+def test_if_none_exist_without_usable_criteria_is_400(client: TestClient, backend: FakeBackend, condition: str) -> None:
+    headers = {**FHIR_JSON, "If-None-Exist": condition or " "}
+    body = outcome(client.post(f"{BASE}/Patient", json=_patient(), headers=headers), 400)
+    assert body["issue"][0]["expression"] == ["If-None-Exist"]
+    assert backend.calls_to("Patient", CREATE) == 0
+
+
+def test_if_none_exist_that_cannot_be_checked_completely_is_refused() -> None:
+    # The gateway filters `birthdate`: two vendor pages of one record, no matches in 25 calls.
+    backend = FakeBackend(page_size=1)
+    backend.add_patients(30, birth_date="1950-01-01")
+    with fake_gateway(backend) as client:
+        headers = {**FHIR_JSON, "If-None-Exist": "birthdate=2000-01-01"}
+        assert outcome(client.post(f"{BASE}/Patient", json=_patient(), headers=headers), 422)
+    assert backend.calls_to("Patient", CREATE) == 0
+
+
+def test_a_vendor_duplicate_answers_the_condition_only_if_it_meets_it(client: TestClient, backend: FakeBackend) -> None:
+    backend.refuse_duplicates = True
+    backend.add_patient("p1", family="Nguyen", identifier="MRN-1")
+    backend.unindexed.add("p1")  # created a moment ago: the vendor's search does not find it yet
+    resource = _patient(identifier=[{"system": "urn:fake:mrn", "value": "MRN-1"}])
+    # The condition's search missed it; the vendor's duplicate meets the condition: that is the answer.
+    meets = {**FHIR_JSON, "If-None-Exist": "identifier=urn:fake:mrn|MRN-1"}
+    response = client.post(f"{BASE}/Patient", json=resource, headers={**meets, "Prefer": "return=OperationOutcome"})
+    assert ok(response, 200)["issue"][0]["diagnostics"] == "Patient/p1 matched If-None-Exist; nothing created"
+    # A duplicate that does not meet the client's condition is not "the patient you asked about".
+    misses = {**FHIR_JSON, "If-None-Exist": "family=someone-else"}
+    assert outcome(client.post(f"{BASE}/Patient", json=resource, headers=misses), 409)["issue"][0]["code"] == "conflict"
+    assert outcome(client.post(f"{BASE}/Patient", json=resource, headers=FHIR_JSON), 409)
+    assert len(backend.patients) == 1
+
+
+# -- update ---------------------------------------------------------------------------------------
+
+
+def test_update_answers_the_new_version(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1")
+    backend.clock.advance(60)
+    response = client.put(f"{BASE}/Patient/p1", json=_patient(id="p1"), headers=FHIR_JSON)
+    body = ok(response)
+    assert body["meta"]["versionId"] == "2" and response.headers["etag"] == 'W/"2"'
+    assert response.headers["location"].endswith("/Patient/p1/_history/2")
+    assert response.headers["last-modified"] == "Wed, 01 May 2024 12:01:00 GMT"
+    assert backend.patients["p1"]["name"][0]["family"] == "Nguyen"
+
+
+@pytest.mark.parametrize("etag", ['W/"1"', '"1"'])
+def test_update_with_the_current_etag_succeeds(client: TestClient, backend: FakeBackend, etag: str) -> None:
+    backend.add_patient("p1")
+    response = client.put(f"{BASE}/Patient/p1", json=_patient(id="p1"), headers={**FHIR_JSON, "If-Match": etag})
+    assert response.status_code == 200
+
+
+def test_update_with_a_stale_etag_is_412_and_changes_nothing(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1", family="Before")
+    assert client.put(f"{BASE}/Patient/p1", json=_patient(id="p1"), headers=FHIR_JSON).status_code == 200
+    stale = client.put(
+        f"{BASE}/Patient/p1", json=_patient(id="p1", gender="male"), headers={**FHIR_JSON, "If-Match": 'W/"1"'}
+    )
+    assert outcome(stale, 412)["issue"][0]["code"] == "conflict"
+    assert backend.patients["p1"]["gender"] == "female" and backend.patients["p1"]["meta"]["versionId"] == "2"
+
+
+@pytest.mark.parametrize("etag", ["1", "W/1", 'W/"', ""])
+def test_a_malformed_if_match_is_400(client: TestClient, backend: FakeBackend, etag: str) -> None:
+    backend.add_patient("p1")
+    response = client.put(f"{BASE}/Patient/p1", json=_patient(id="p1"), headers={**FHIR_JSON, "If-Match": etag or " "})
+    assert outcome(response, 400)
+    assert backend.calls_to("Patient", UPDATE) == 0
+
+
+def test_update_needs_the_id_of_the_url_in_the_body(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1")
+    assert outcome(client.put(f"{BASE}/Patient/p1", json=_patient(), headers=FHIR_JSON), 400)
+    assert outcome(client.put(f"{BASE}/Patient/p1", json=_patient(id="p2"), headers=FHIR_JSON), 400)
+    assert backend.calls_to("Patient", UPDATE) == 0
+
+
+def test_update_of_a_missing_resource_is_404_not_a_create(client: TestClient, backend: FakeBackend) -> None:
+    assert outcome(client.put(f"{BASE}/Patient/p9", json=_patient(id="p9"), headers=FHIR_JSON), 404)
+    assert "p9" not in backend.patients
+
+
+@pytest.mark.parametrize(
+    ("prefer", "expected"),
+    [("return=minimal", None), ("return=representation", "Patient"), ("return=OperationOutcome", "OperationOutcome")],
+)
+def test_update_answers_what_prefer_asks_for(
+    client: TestClient, backend: FakeBackend, prefer: str, expected: str | None
+) -> None:
+    backend.add_patient("p1")
+    response = client.put(f"{BASE}/Patient/p1", json=_patient(id="p1"), headers={**FHIR_JSON, "Prefer": prefer})
+    assert response.status_code == 200 and response.headers["etag"] == 'W/"2"'
+    if expected is None:
+        assert response.content == b""
+    else:
+        body = response.json()
+        assert body["resourceType"] == expected
+        if expected == "OperationOutcome":
+            assert body["issue"][0]["diagnostics"] == "Patient/p1 updated"
+
+
+# -- delete ---------------------------------------------------------------------------------------
+
+
+def test_delete_is_204_and_a_missing_resource_404(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1")
+    response = client.delete(f"{BASE}/Patient/p1")
+    assert response.status_code == 204 and response.content == b""
+    assert outcome(client.delete(f"{BASE}/Patient/p2"), 404)
+    assert outcome(client.delete(f"{BASE}/Patient/p1"), 410)
+
+
+# -- a read-only type ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/Observation"), ("PUT", "/Observation/o1"), ("DELETE", "/Observation/o1"), ("PATCH", "/Observation/o1")],
+)
+def test_writes_to_a_read_only_type_are_405_listing_what_works(
+    client: TestClient, backend: FakeBackend, method: str, path: str
+) -> None:
+    backend.add_patient("p1")
+    backend.add_observation("p1", "o1")
+    response = client.request(method, f"{BASE}{path}", json={"resourceType": "Observation"}, headers=FHIR_JSON)
+    assert outcome(response, 405)["issue"][0]["code"] == "not-supported"
+    assert {m.strip() for m in response.headers["allow"].split(",")} == {"GET", "HEAD"}
+    assert backend.calls_to("Observation") == 0

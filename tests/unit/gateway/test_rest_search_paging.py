@@ -1,0 +1,406 @@
+"""Search over HTTP as a FHIR client sees it: `_id` by reads, full pages when the gateway
+filters, signed page tokens, counts and totals, strict and lenient handling."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from gateway.contract import Pushdown
+from gateway.search.execute import MAX_VENDOR_CALLS_PER_PAGE, MAX_VENDOR_CALLS_TO_COUNT
+from tests.support.fake_vendor import (
+    BASE,
+    DEFAULT_PATIENT_PARAMS,
+    READ,
+    SEARCH,
+    FakeBackend,
+    TestClient,
+    bundle_warnings,
+    fake_gateway,
+    fake_settings,
+    follow,
+    ids,
+    link,
+    ok,
+    outcome,
+)
+
+
+def _query(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(url).query)
+
+
+def _alternating(backend: FakeBackend, count: int) -> list[str]:
+    """`count` patients, every other one born in 2001 (the rest in 1950); the ids of the 2001 ones."""
+    born = []
+    for n in range(count):
+        year = 2001 if n % 2 else 1950
+        patient = backend.add_patient(f"p{n:03d}", birth_date=f"{year}-06-01")
+        if year == 2001:
+            born.append(patient["id"])
+    return born
+
+
+@pytest.fixture
+def small_pages() -> FakeBackend:
+    """A vendor answering five patients a page."""
+    return FakeBackend(page_size=5)
+
+
+@pytest.fixture
+def paged(small_pages: FakeBackend) -> Iterator[TestClient]:
+    with fake_gateway(small_pages) as client:
+        yield client
+
+
+# -- the searchset ----------------------------------------------------------------------------
+
+
+def test_a_search_answers_a_searchset_with_self_and_full_urls(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1", family="Smith")
+    backend.add_patient("p2", family="Smithers")
+    backend.add_patient("p3", family="Jones")
+    bundle = ok(client.get(f"{BASE}/Patient", params={"family": "smith"}))
+    assert bundle["resourceType"] == "Bundle" and bundle["type"] == "searchset"
+    assert ids(bundle) == ["p1", "p2"] and bundle["total"] == 2
+    assert [e["fullUrl"] for e in bundle["entry"]] == [f"http://testserver{BASE}/Patient/{i}" for i in ("p1", "p2")]
+    assert _query(link(bundle, "self") or "") == {"family": ["smith"], "_count": ["20"]}
+    assert link(bundle, "next") is None and link(bundle, "previous") is None
+
+
+def test_an_empty_result_has_no_entries(client: TestClient) -> None:
+    bundle = ok(client.get(f"{BASE}/Patient", params={"family": "nobody"}))
+    assert "entry" not in bundle and bundle["total"] == 0
+
+
+def test_post_search_is_the_same_search(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1", family="Smith", gender="female")
+    backend.add_patient("p2", family="Smith", gender="male")
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    posted = ok(client.post(f"{BASE}/Patient/_search", content="family=smith&gender=female", headers=form))
+    got = ok(client.get(f"{BASE}/Patient", params={"family": "smith", "gender": "female"}))
+    assert ids(posted) == ids(got) == ["p1"]
+    assert outcome(client.post(f"{BASE}/Patient/_search", json={"family": "smith"}), 415)
+
+
+# -- _id is answered with reads -----------------------------------------------------------------
+
+
+def test_id_is_answered_with_one_read_per_id_and_no_search(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patients(5)
+    bundle = ok(client.get(f"{BASE}/Patient", params={"_id": "p002,p004,missing"}))
+    assert sorted(ids(bundle)) == ["p002", "p004"] and bundle["total"] == 2
+    assert backend.calls_to("Patient", READ) == 3 and backend.calls_to("Patient", SEARCH) == 0
+
+
+def test_id_with_other_parameters_is_filtered_by_the_gateway(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1", gender="female")
+    backend.add_patient("p2", gender="male")
+    bundle = ok(client.get(f"{BASE}/Patient", params={"_id": "p1,p2", "gender": "male"}))
+    assert ids(bundle) == ["p2"] and bundle["total"] == 1
+    assert backend.calls_to("Patient", SEARCH) == 0 and backend.calls_to("Patient", READ) == 2
+
+
+def test_repeated_id_parameters_are_anded(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patients(3)
+    bundle = ok(client.get(f"{BASE}/Patient?_id=p001,p002&_id=p002,p003"))
+    assert ids(bundle) == ["p002"] and backend.calls_to("Patient", READ) == 1
+
+
+def test_id_answers_a_per_patient_type_without_its_patient(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1")
+    backend.add_observation("p1", "o1")
+    assert ids(ok(client.get(f"{BASE}/Observation", params={"_id": "o1"}))) == ["o1"]
+    assert backend.calls_to("Observation", SEARCH) == 0 and backend.calls_to("Observation", READ) == 1
+
+
+def test_a_malformed_id_value_is_400(client: TestClient, backend: FakeBackend) -> None:
+    assert outcome(client.get(f"{BASE}/Patient", params={"_id": "a b"}), 400)["issue"][0]["expression"] == ["_id"]
+    assert outcome(client.get(f"{BASE}/Patient", params={"_id": ",".join(f"i{n}" for n in range(51))}), 400)
+    assert backend.calls_to("Patient") == 0
+
+
+# -- pages stay full when the gateway filters ---------------------------------------------------
+
+
+def test_pages_stay_full_when_the_gateway_filters(small_pages: FakeBackend, paged: TestClient) -> None:
+    born = _alternating(small_pages, 60)  # birthdate is filtered by the gateway: half of each vendor page
+    first = paged.get(f"{BASE}/Patient", params={"birthdate": "2001", "_count": "10"})
+    pages = follow(paged, first)
+    assert [len(ids(p)) for p in pages] == [10, 10, 10]
+    assert [i for p in pages for i in ids(p)] == born  # each match once, in the vendor's order
+    # Ten matches take four vendor pages of five; all sixty records are read once, in twelve calls.
+    assert small_pages.calls_to("Patient", SEARCH) == 12
+
+
+def test_a_page_stops_at_the_vendor_call_bound_and_still_links_on(small_pages: FakeBackend, paged: TestClient) -> None:
+    for n in range(5 * MAX_VENDOR_CALLS_PER_PAGE + 5):  # no match for the whole first bound's worth
+        small_pages.add_patient(f"p{n:03d}", birth_date="1950-01-01")
+    small_pages.add_patient("late", birth_date="2001-01-01")
+    first = ok(paged.get(f"{BASE}/Patient", params={"birthdate": "2001", "_count": "10"}))
+    assert ids(first) == [] and "total" not in first
+    assert small_pages.calls_to("Patient", SEARCH) == MAX_VENDOR_CALLS_PER_PAGE
+    following = link(first, "next")
+    assert following is not None
+    assert ids(ok(paged.get(following))) == ["late"]
+    assert small_pages.calls_to("Patient", SEARCH) == MAX_VENDOR_CALLS_PER_PAGE + 2
+
+
+def test_an_exact_search_pages_with_the_vendor_one_call_a_page(small_pages: FakeBackend, paged: TestClient) -> None:
+    small_pages.add_patients(12, family="Smith")
+    pages = follow(paged, paged.get(f"{BASE}/Patient", params={"family": "smith", "_count": "4"}))
+    assert [len(ids(p)) for p in pages] == [4, 4, 4]
+    assert {p["total"] for p in pages[:1]} == {12}  # the vendor's exact total
+    assert small_pages.calls_to("Patient", SEARCH) == 3
+
+
+def test_previous_links_lead_back(small_pages: FakeBackend, paged: TestClient) -> None:
+    small_pages.add_patients(12)
+    pages = follow(paged, paged.get(f"{BASE}/Patient", params={"_count": "5"}))
+    assert [ids(p) for p in pages] == [
+        [f"p{n:03d}" for n in range(1, 6)],
+        [f"p{n:03d}" for n in range(6, 11)],
+        ["p011", "p012"],
+    ]
+    assert link(pages[0], "previous") is None
+    back = link(pages[2], "previous")
+    assert back is not None and ids(ok(paged.get(back))) == ids(pages[1])
+    first = link(pages[2], "first")
+    assert first is not None and ids(ok(paged.get(first))) == ids(pages[0])
+
+
+def test_a_vendor_failure_mid_walk_fails_that_page_only(small_pages: FakeBackend, paged: TestClient) -> None:
+    small_pages.add_patients(12)
+    first = ok(paged.get(f"{BASE}/Patient", params={"_count": "5"}))
+    following = link(first, "next")
+    assert following is not None
+    small_pages.fail("Patient", SEARCH)
+    assert outcome(paged.get(following), 502)
+    small_pages.heal()
+    assert ids(ok(paged.get(following))) == [f"p{n:03d}" for n in range(6, 11)]
+
+
+# -- page tokens --------------------------------------------------------------------------------
+
+
+def _next_of(client: TestClient, **params: str) -> str:
+    following = link(ok(client.get(f"{BASE}/Patient", params=params)), "next")
+    assert following is not None
+    return following
+
+
+def test_a_tampered_page_token_is_400(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patients(5)
+    following = _next_of(client, _count="2")
+    token = _query(following)["_page"][0]
+    altered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    body = outcome(client.get(following.replace(token, altered)), 400)
+    assert body["issue"][0]["expression"] == ["_page"]
+    assert outcome(client.get(f"{BASE}/Patient", params={"_count": "2", "_page": "not-a-token"}), 400)
+
+
+def test_a_count_only_answer_refuses_an_altered_token_too(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patients(5)
+    for params in ({"_count": "0"}, {"_summary": "count"}):
+        assert outcome(client.get(f"{BASE}/Patient", params={**params, "_page": "not-a-token"}), 400)
+
+
+def test_a_token_from_another_search_is_400(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patients(5, family="Smith")
+    token = _query(_next_of(client, family="smith", _count="2"))["_page"][0]
+    for params in ({"family": "jones"}, {"family": "smith", "gender": "male"}, {}):
+        response = client.get(f"{BASE}/Patient", params={**params, "_count": "2", "_page": token})
+        assert "different search" in outcome(response, 400)["issue"][0]["diagnostics"]
+    assert outcome(client.get(f"{BASE}/Observation", params={"patient": "p001", "_page": token}), 400)
+
+
+def test_a_token_from_another_tenant_is_400(backend: FakeBackend) -> None:
+    backend.add_patients(5)
+    with fake_gateway(backend, fake_settings(tenants=("clinic", "other"))) as client:
+        token = _query(_next_of(client, _count="2"))["_page"][0]
+        response = client.get("/fhir/other/Patient", params={"_count": "2", "_page": token})
+        assert outcome(response, 400)
+        assert client.get("/fhir/clinic/Patient", params={"_count": "2", "_page": token}).status_code == 200
+
+
+def test_the_count_of_a_link_may_change_without_breaking_its_token(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patients(6)
+    token = _query(_next_of(client, _count="2"))["_page"][0]
+    assert ids(ok(client.get(f"{BASE}/Patient", params={"_count": "3", "_page": token}))) == ["p003", "p004", "p005"]
+
+
+def test_links_keep_format_and_pretty(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patients(3)
+    bundle = ok(client.get(f"{BASE}/Patient", params={"_count": "1", "_format": "json", "_pretty": "true"}))
+    for relation in ("self", "next"):
+        kept = _query(link(bundle, relation) or "")
+        assert kept["_format"] == ["json"] and kept["_pretty"] == ["true"]
+
+
+# -- counting -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("params", [{"_count": "0"}, {"_summary": "count"}])
+def test_a_count_only_search_answers_the_total_and_no_entries(
+    small_pages: FakeBackend, paged: TestClient, params: dict[str, str]
+) -> None:
+    born = _alternating(small_pages, 23)
+    bundle = ok(paged.get(f"{BASE}/Patient", params={"birthdate": "2001", **params}))
+    assert bundle["total"] == len(born) == 11 and "entry" not in bundle
+    assert [entry["relation"] for entry in bundle["link"]] == ["self"]
+    assert small_pages.calls_to("Patient", SEARCH) == 5  # every vendor page, once
+
+
+def test_an_exact_count_is_one_vendor_call(small_pages: FakeBackend, paged: TestClient) -> None:
+    small_pages.add_patients(23, family="Smith")
+    assert ok(paged.get(f"{BASE}/Patient", params={"family": "smith", "_summary": "count"}))["total"] == 23
+    assert small_pages.calls_to("Patient", SEARCH) == 1
+
+
+def test_counting_past_the_bound_is_refused() -> None:
+    backend = FakeBackend(page_size=1, patient_params={**DEFAULT_PATIENT_PARAMS, "family": Pushdown.GATEWAY})
+    backend.add_patients(MAX_VENDOR_CALLS_TO_COUNT + 1)
+    with fake_gateway(backend) as client:
+        assert outcome(client.get(f"{BASE}/Patient", params={"family": "doe", "_count": "0"}), 422)
+    assert backend.calls_to("Patient", SEARCH) == MAX_VENDOR_CALLS_TO_COUNT
+
+
+def test_total_accurate_counts_a_result_the_vendor_cannot(small_pages: FakeBackend, paged: TestClient) -> None:
+    _alternating(small_pages, 40)
+    estimate = ok(paged.get(f"{BASE}/Patient", params={"birthdate": "2001", "_count": "5"}))
+    assert "total" not in estimate and len(ids(estimate)) == 5
+    accurate = ok(paged.get(f"{BASE}/Patient", params={"birthdate": "2001", "_count": "5", "_total": "accurate"}))
+    assert accurate["total"] == 20 and ids(accurate) == ids(estimate)
+    assert _query(link(accurate, "next") or "")["_total"] == ["accurate"]
+
+
+def test_total_none_leaves_the_total_out(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patients(3)
+    assert "total" not in ok(client.get(f"{BASE}/Patient", params={"_total": "none"}))
+    assert outcome(client.get(f"{BASE}/Patient", params={"_total": "exact"}), 400)
+
+
+def test_vendor_warnings_are_an_outcome_entry_and_cancel_the_total(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patients(3)
+    backend.search_warnings = ("The vendor could not search archived patients",)
+    bundle = ok(client.get(f"{BASE}/Patient", params={"_total": "accurate"}))
+    assert len(ids(bundle)) == 3 and "total" not in bundle
+    assert bundle_warnings(bundle) == ["The vendor could not search archived patients"]
+
+
+def test_vendor_warnings_on_a_walked_count_are_reported(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patients(3, birth_date="2001-01-01")
+    backend.search_warnings = ("The vendor could not search archived patients",)
+    counted = ok(client.get(f"{BASE}/Patient", params={"birthdate": "2001", "_summary": "count"}))
+    assert "total" not in counted and bundle_warnings(counted) == ["The vendor could not search archived patients"]
+
+
+def test_vendor_warnings_on_an_exact_count_are_reported(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patients(3)
+    backend.search_warnings = ("The vendor could not search archived patients",)
+    counted = ok(client.get(f"{BASE}/Patient", params={"_summary": "count"}))
+    assert "total" not in counted and bundle_warnings(counted) == ["The vendor could not search archived patients"]
+
+
+# -- _count -------------------------------------------------------------------------------------
+
+
+def test_count_is_capped_at_the_maximum(backend: FakeBackend) -> None:
+    backend.add_patients(12)
+    with fake_gateway(backend, fake_settings(default_count=3, max_count=5)) as client:
+        assert len(ids(ok(client.get(f"{BASE}/Patient")))) == 3
+        capped = ok(client.get(f"{BASE}/Patient", params={"_count": "500"}))
+        assert len(ids(capped)) == 5 and _query(link(capped, "next") or "")["_count"] == ["5"]
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "1.5", "²", "１"])
+def test_a_malformed_count_is_400(client: TestClient, value: str) -> None:
+    assert outcome(client.get(f"{BASE}/Patient", params={"_count": value}), 400)["issue"][0]["expression"] == ["_count"]
+
+
+def test_a_repeated_count_is_400(client: TestClient) -> None:
+    assert outcome(client.get(f"{BASE}/Patient?_count=1&_count=2"), 400)
+
+
+# -- handling -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "param", ["unknown=1", "gender:text=male", "telecom=1", "_sort=birthdate", "_sort=family,given"]
+)
+def test_unsupported_parameters_are_ignored_leniently_and_refused_strictly(
+    client: TestClient, backend: FakeBackend, param: str
+) -> None:
+    backend.add_patient("p1", family="Bauer")
+    backend.add_patient("p2", family="Adams")
+    lenient = ok(client.get(f"{BASE}/Patient?{param}"))
+    assert sorted(ids(lenient)) == ["p1", "p2"]
+    assert param.split("=")[0] not in _query(link(lenient, "self") or "")
+    explicit = ok(client.get(f"{BASE}/Patient?{param}", headers={"Prefer": "handling=lenient"}))
+    assert ids(explicit) == ids(lenient)
+    strict = outcome(client.get(f"{BASE}/Patient?{param}", headers={"Prefer": "handling=strict"}), 400)
+    assert strict["issue"][0]["code"] == "not-supported"
+
+
+@pytest.mark.parametrize("prefer", ["handling=strict", "HANDLING=strict", "return=minimal; handling=strict"])
+def test_prefer_strict_is_read_however_it_is_written(client: TestClient, prefer: str) -> None:
+    assert outcome(client.get(f"{BASE}/Patient?unknown=1", headers={"Prefer": prefer}), 400)
+
+
+@pytest.mark.parametrize("param", ["birthdate=yesterday", "birthdate=xx2001", "gender=", "family="])
+def test_a_malformed_value_is_400_either_way_and_an_empty_one_ignored(client: TestClient, param: str) -> None:
+    for prefer in ("handling=lenient", "handling=strict"):
+        response = client.get(f"{BASE}/Patient?{param}", headers={"Prefer": prefer})
+        if param.endswith("="):
+            assert response.status_code == 200
+        else:
+            assert outcome(response, 400)["issue"][0]["expression"] == ["birthdate"]
+
+
+def test_sort_is_passed_to_the_vendor(client: TestClient, backend: FakeBackend) -> None:
+    for pid, family in (("p1", "Bauer"), ("p2", "Adams"), ("p3", "Clark")):
+        backend.add_patient(pid, family=family)
+    assert ids(ok(client.get(f"{BASE}/Patient", params={"_sort": "family"}))) == ["p2", "p1", "p3"]
+    descending = ok(client.get(f"{BASE}/Patient", params={"_sort": "-family"}))
+    assert ids(descending) == ["p3", "p1", "p2"] and _query(link(descending, "self") or "")["_sort"] == ["-family"]
+
+
+def test_a_per_patient_type_needs_its_patient(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1")
+    backend.add_observation("p1", "o1")
+    body = outcome(client.get(f"{BASE}/Observation", params={"code": "8867-4"}), 400)
+    assert "patient" in body["issue"][0]["diagnostics"]
+    found = ok(client.get(f"{BASE}/Observation", params={"patient": "Patient/p1", "code": "8867-4"}))
+    assert ids(found) == ["o1"] and found["total"] == 1
+    assert ids(ok(client.get(f"{BASE}/Observation", params={"subject": "p1"}))) == ["o1"]
+    assert outcome(client.get(f"{BASE}/Observation", params={"patient": "Group/g1"}), 400)
+
+
+# -- result shaping -----------------------------------------------------------------------------
+
+
+def test_last_updated_is_filtered_by_the_gateway(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("old")
+    backend.clock.advance(86400 * 3)
+    backend.add_patient("new")
+    bundle = ok(client.get(f"{BASE}/Patient", params={"_lastUpdated": "gt2024-05-02"}))
+    assert ids(bundle) == ["new"]
+
+
+def test_elements_and_summary_data_subset_the_entries(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1", birth_date="1990-01-01", text={"status": "generated", "div": "<div>p1</div>"})
+    elements = ok(client.get(f"{BASE}/Patient", params={"_elements": "birthDate"}))["entry"][0]["resource"]
+    assert set(elements) == {"resourceType", "id", "meta", "birthDate"}
+    assert elements["meta"]["tag"][0]["code"] == "SUBSETTED"
+    data = ok(client.get(f"{BASE}/Patient", params={"_summary": "data"}))["entry"][0]["resource"]
+    assert "text" not in data and data["birthDate"] == "1990-01-01"
+
+
+def test_sort_applies_to_an_id_search(client: TestClient, backend: FakeBackend) -> None:
+    for pid, family in (("p1", "Clark"), ("p2", "Adams"), ("p3", "Bauer")):
+        backend.add_patient(pid, family=family)
+    bundle = ok(client.get(f"{BASE}/Patient", params={"_id": "p1,p2,p3", "_sort": "family"}))
+    assert _query(link(bundle, "self") or "")["_sort"] == ["family"]
+    assert ids(bundle) == ["p2", "p3", "p1"]
