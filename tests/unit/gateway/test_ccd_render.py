@@ -65,6 +65,7 @@ def test_golden(case: Path) -> None:
         assert produced == expected.read_text(), f"{expected.name} differs (UPDATE_GOLDEN=1 to accept)"
 
 
+@pytest.mark.conformance  # validated against the standards: the conformance tier
 @pytest.mark.parametrize("case", CASES, ids=[c.name.removesuffix(".input.json") for c in CASES])
 def test_valid_c_cda(case: Path) -> None:
     require_conformance_data()

@@ -46,6 +46,7 @@ def test_golden(source: Path) -> None:
     SUITE.check(source)
 
 
+@pytest.mark.conformance  # validated against the standards: the conformance tier
 @pytest.mark.parametrize("source", SUITE.fhir_cases, ids=case_id)
 def test_golden_output_conforms(source: Path) -> None:
     SUITE.check_conforms(source)
