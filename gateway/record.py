@@ -1,7 +1,7 @@
-"""A patient's record: everything an adapter can give about one patient.
+"""A patient's record: everything a tenant's providers can give about one patient.
 
 What `Patient/$everything` returns and what a CCD is rendered from
-(http://hl7.org/fhir/R4/patient-operation-everything.html). Every resource type the adapter
+(http://hl7.org/fhir/R4/patient-operation-everything.html). Every resource type whose provider
 can search by `patient` is fetched concurrently (all pages); `start`/`end` narrow types that
 have a `date` parameter, `_type` picks types. A type that fails does not fail the rest: it
 is reported as missing, for the caller to say so (an outcome entry, or a refused document),

@@ -1,4 +1,4 @@
-"""The per-tenant CapabilityStatement, generated from the adapter's declarations.
+"""The per-tenant CapabilityStatement, generated from the providers' declarations.
 
 Nothing here is hand-written per vendor: routes and this statement read the same
 declarations, so the statement lists exactly what works.

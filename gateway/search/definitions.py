@@ -1,7 +1,7 @@
 """The FHIR R4 search parameters the gateway knows, as data: name, type, and where the value is.
 
 These are the standard definitions (http://hl7.org/fhir/R4/searchparameter-registry.html),
-independent of any vendor. An adapter declares which of them a tenant supports; the
+independent of any vendor. A provider declares which of them a tenant supports; the
 gateway evaluates every declared parameter over the FHIR JSON with the extractors below.
 """
 

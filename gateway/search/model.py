@@ -1,8 +1,8 @@
 """Typed search queries: what a FHIR search URL means once parsed.
 
-The parser (`gateway.search.parse`) produces these from query strings; adapters read them to
+The parser (`gateway.search.parse`) produces these from query strings; providers read them to
 decide what to push down to the vendor; the matcher (`gateway.search.match`) evaluates them
-over the FHIR the adapter produced.
+over the FHIR the provider produced.
 """
 
 from __future__ import annotations
