@@ -45,10 +45,18 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from gateway.upstream.token_store import TokenStore
+
     settings = _settings(args)
+    vendors = installed_vendors()
+    store = TokenStore(Path(settings.server.token_store).expanduser())
     for name, tenant in settings.tenants.items():
         where = "sandbox" if tenant.sandbox else tenant.base_url
         print(f"tenant {name}: vendor {tenant.vendor} at {where}")
+        if vendors[tenant.vendor].oauth is not None and not tenant.sandbox and store.load(name) is None:
+            print(f"tenant {name}: not connected to the vendor yet: run `fhir-gateway connect {name}`")
     return 0
 
 

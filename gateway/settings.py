@@ -121,4 +121,20 @@ def load_settings(path: str | Path | None = None) -> Settings:
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"config {chosen} is invalid:\n{exc}") from None
+        problems = "\n".join(_problem(error) for error in exc.errors())
+        raise ConfigError(f"config {chosen} is invalid:\n{problems}") from None
+
+
+def _problem(error: Any) -> str:
+    """One line per problem, naming the tenant and key; never the value given, which may be a
+    secret pasted where a reference belongs."""
+    location = [str(part) for part in error["loc"]]
+    where = ".".join(location)
+    if len(location) >= 2 and location[0] == "tenants":
+        where = f"tenant '{location[1]}': " + (".".join(location[2:]) or "(the tenant)")
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "not a setting this gateway knows (check its spelling)"
+    elif error["type"] == "missing":
+        message = "required"
+    return f"{where}: {message}"

@@ -60,7 +60,7 @@ MAX_BODY_BYTES = 1_000_000  # a Patient is a few KB; this bounds memory and vali
 async def read_body(request: Request) -> bytes:
     """The request body, refused with 413 past MAX_BODY_BYTES without reading it all."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"Request bodies are limited to {MAX_BODY_BYTES} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():

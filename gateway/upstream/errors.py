@@ -43,7 +43,7 @@ def error_for_status(status: int, message: str, *, retry_after: str | None = Non
     if status == 409:
         return PreconditionFailed(message or "The record changed at the vendor (version conflict)")
     if status == 429:
-        seconds = int(retry_after) if retry_after and retry_after.isdigit() else 1
+        seconds = int(retry_after) if retry_after and retry_after.isascii() and retry_after.isdigit() else 1
         return Throttled("The vendor is rate-limiting requests; retry later", retry_after=seconds)
     if status in (400, 422):
         return InvalidRequest(
@@ -65,6 +65,14 @@ def vendor_answer(vendor: str) -> Iterator[None]:
             raise
         log.warning("%s answered with an unexpected shape (%s)", vendor, type(exc).__name__)
         raise UpstreamError("The vendor's answer did not have the documented shape") from None
+
+
+def json_or_error(response: UpstreamResponse, message_of: Callable[[Any], str]) -> Any:
+    """The parsed body of a successful (2xx) answer; any other answer raised as the gateway error
+    it means (`message_of` as for `error_from_response`)."""
+    if 200 <= response.status < 300:
+        return response.json()
+    raise error_from_response(response, message_of)
 
 
 def error_from_response(response: UpstreamResponse, message_of: Callable[[Any], str]) -> FHIRError:

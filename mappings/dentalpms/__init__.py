@@ -1,15 +1,7 @@
 """Dental PMS (practice management): patients, allergies, medications, vital signs, problems."""
 
-from __future__ import annotations
-
-from gateway.contract import Adapter, AdapterConfig, Vendor
+from gateway.contract import Vendor
+from mappings.dentalpms.adapter import DentalPmsAdapter
 from mappings.dentalpms.options import CREDENTIALS, DentalPmsOptions
 
-
-def create_adapter(config: AdapterConfig[DentalPmsOptions]) -> Adapter:
-    from mappings.dentalpms.adapter import DentalPmsAdapter
-
-    return DentalPmsAdapter(config)
-
-
-VENDOR = Vendor("dentalpms", DentalPmsOptions, CREDENTIALS, create_adapter)
+VENDOR = Vendor("dentalpms", DentalPmsOptions, CREDENTIALS, DentalPmsAdapter)

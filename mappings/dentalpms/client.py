@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.contract import AdapterConfig
-from gateway.upstream.errors import error_from_response
-from gateway.upstream.http import UpstreamClient, UpstreamResponse
+from gateway.upstream.errors import json_or_error
+from gateway.upstream.http import UpstreamClient
 from mappings.dentalpms.options import DentalPmsOptions
 
 Params = Mapping[str, str | int]
@@ -28,16 +28,10 @@ class DentalPmsClient:
 
     async def get(self, path: str, params: Params | None = None) -> Any:
         response = await self._http.request("GET", f"/{self._org}{path}", params=params, headers=self._headers)
-        if 200 <= response.status < 300:
-            return response.json()
-        raise _error(response)
+        return json_or_error(response, _message)
 
     async def aclose(self) -> None:
         await self._http.aclose()
-
-
-def _error(response: UpstreamResponse) -> Exception:
-    return error_from_response(response, _message)
 
 
 def _message(body: Any) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.contract import AdapterConfig
-from gateway.upstream.errors import error_from_response
+from gateway.upstream.errors import json_or_error
 from gateway.upstream.http import Timeouts, UpstreamClient, UpstreamResponse
 from gateway.upstream.oauth import OAuthApp, OAuthSession, token_client
 from gateway.upstream.token_store import TokenStore
@@ -49,18 +49,11 @@ class NextechClient:
             }
             return await self._http.request("GET", path, params=params, headers=headers)
 
-        response = await self.session.tokens.send_with_renewal(send)
-        if 200 <= response.status < 300:
-            return response.json()
-        raise _error(response)
+        return json_or_error(await self.session.tokens.send_with_renewal(send), _message)
 
     async def aclose(self) -> None:
         await self._http.aclose()
         await self._token_http.aclose()
-
-
-def _error(response: UpstreamResponse) -> Exception:
-    return error_from_response(response, _message)
 
 
 def _message(body: Any) -> str:

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.contract import AdapterConfig, NoOptions
-from gateway.errors import UpstreamSecurity
-from gateway.upstream.errors import error_from_response
+from gateway.errors import UpstreamError, UpstreamSecurity
+from gateway.upstream.errors import json_or_error
 from gateway.upstream.http import UpstreamClient, UpstreamResponse
 from gateway.upstream.tokens import TokenCache
 
@@ -28,14 +28,8 @@ DEVICE_NAME = "fhir-gateway"
 
 class NextvisitClient:
     def __init__(self, config: AdapterConfig[NoOptions]) -> None:
-        try:
-            self._credentials = {
-                "email": config.secrets["email"],
-                "password": config.secrets["password"],
-                "device_name": DEVICE_NAME,
-            }
-        except KeyError as missing:
-            raise ValueError(f"Nextvisit tenant needs credentials.{missing.args[0]}") from None
+        secrets = config.secrets  # both required by the vendor's declaration, checked with the config
+        self._credentials = {"email": secrets["email"], "password": secrets["password"], "device_name": DEVICE_NAME}
         self._http = UpstreamClient.from_config(config)
         self._tokens = TokenCache(self._login)
 
@@ -49,11 +43,9 @@ class NextvisitClient:
         if response.status in (401, 403, 422):
             log.error("Nextvisit login refused (HTTP %d): check the tenant's email/password", response.status)
             raise UpstreamSecurity("The vendor refused the gateway's credentials; the operator must check them")
-        if response.status >= 300:
-            raise _error(response)
-        token = (response.json() or {}).get("token")
+        token = (json_or_error(response, _message) or {}).get("token")
         if not isinstance(token, str) or not token:
-            raise _error(UpstreamResponse(502, {}, b""))
+            raise UpstreamError("The vendor's login answer had no token")
         return token, None  # Sanctum tokens do not expire: kept until the vendor refuses one
 
     async def request(self, method: str, path: str, *, params: Params | None = None, json: Any = None) -> Any:
@@ -61,17 +53,10 @@ class NextvisitClient:
             headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
             return await self._http.request(method, path, params=params, json=json, headers=headers)
 
-        response = await self._tokens.send_with_renewal(send)
-        if 200 <= response.status < 300:
-            return response.json()
-        raise _error(response)
+        return json_or_error(await self._tokens.send_with_renewal(send), _message)
 
     async def aclose(self) -> None:
         await self._http.aclose()
-
-
-def _error(response: UpstreamResponse) -> Exception:
-    return error_from_response(response, _message)
 
 
 def _message(body: Any) -> str:

@@ -95,3 +95,38 @@ def test_start_up_refuses_what_check_config_refuses() -> None:
         create_app(settings, VENDORS)
     assert "tenant 'x': options.org_id:" in str(refused.value)
     assert "tenant 'x': credentials.api_token: required" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("options = {", "optoins = {"), "tenant 'smile': optoins: not a setting this gateway knows"),
+        (('"env:SMILE_TOKEN"', '"s3cr3t-literal"'), "tenant 'smile': credentials: credential 'api_token' must be"),
+        (("[tenants.smile]", '[server]\nport = "eighty"\n[tenants.smile]'), "server.port: "),
+    ],
+)
+def test_settings_errors_name_the_key_and_never_echo_a_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: tuple[str, str], expected: str
+) -> None:
+    assert _check(tmp_path, GOOD.replace(*change)) == 2
+    err = capsys.readouterr().err
+    assert expected in err
+    assert "s3cr3t" not in err and "input_value" not in err
+
+
+def test_check_config_says_when_an_oauth_tenant_still_needs_connecting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EYE_SECRET", "s")
+    text = f"""
+[server]
+token_store = "{tmp_path / "tokens"}"
+
+[tenants.eye]
+vendor = "nextech"
+base_url = "https://api.example.com"
+options = {{ oauth_base_url = "https://login.example.com", client_id = "c", practice_id = "p" }}
+credentials = {{ client_secret = "env:EYE_SECRET" }}
+"""
+    assert _check(tmp_path, text) == 0
+    assert "tenant eye: not connected to the vendor yet: run `fhir-gateway connect eye`" in capsys.readouterr().out

@@ -160,3 +160,24 @@ def test_the_adapter_is_closed_with_the_app(backend: FakeBackend) -> None:
         adapter = client.app.state.rest.tenants["clinic"].connection._adapter  # type: ignore[attr-defined]
         assert not adapter.closed
     assert adapter.closed
+
+
+# -- numbers and dates are ASCII ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/Patient", {"birthdate": "١٩٨٥"}),  # Arabic-Indic digits
+        ("/Patient", {"birthdate": "ge１９８５"}),  # full-width digits
+        ("/Patient", {"_lastUpdated": "ge2٠٠٠"}),
+        ("/Patient", {"_count": "²"}),
+        ("/Patient/p001/$everything", {"start": "2025-0١-01"}),
+        ("/Patient/p001/$everything", {"_count": "²"}),
+    ],
+)
+def test_digits_that_are_not_ascii_are_a_400(
+    client: TestClient, backend: FakeBackend, path: str, params: dict[str, str]
+) -> None:
+    backend.add_patient("p001")
+    outcome(client.get(f"{BASE}{path}", params=params), 400)

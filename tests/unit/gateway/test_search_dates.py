@@ -19,7 +19,20 @@ def test_datetime_with_offset_is_normalised_to_utc() -> None:
     assert moment.start == datetime(2024, 3, 1, 15, 30, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("bad", ["1985-13", "85", "1985-02-30", "2024-03-01T25:00:00Z", "tomorrow", ""])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "1985-13",
+        "85",
+        "1985-02-30",
+        "2024-03-01T25:00:00Z",
+        "tomorrow",
+        "",
+        "١٩٨٥",  # Arabic-Indic digits: FHIR dates are ASCII
+        "１９８５",  # full-width digits
+        "2025-0١-01",
+    ],
+)
 def test_invalid_dates_are_rejected(bad: str) -> None:
     with pytest.raises(ValueError):
         parse_fhir_date(bad)
