@@ -47,6 +47,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from gateway.errors import FHIRError
     from gateway.upstream.token_store import TokenStore
 
     settings = _settings(args)
@@ -55,8 +56,14 @@ def _check(args: argparse.Namespace) -> int:
     for name, tenant in settings.tenants.items():
         where = "sandbox" if tenant.sandbox else tenant.base_url
         print(f"tenant {name}: vendor {tenant.vendor} at {where}")
-        if vendors[tenant.vendor].oauth is not None and not tenant.sandbox and store.load(name) is None:
-            print(f"tenant {name}: not connected to the vendor yet: run `fhir-gateway connect {name}`")
+        if vendors[tenant.vendor].oauth is not None and not tenant.sandbox:
+            try:
+                connected = store.load(name) is not None
+            except (FHIRError, OSError):
+                print(f"tenant {name}: its stored grant cannot be read: reconnect with `fhir-gateway connect {name}`")
+                continue
+            if not connected:
+                print(f"tenant {name}: not connected to the vendor yet: run `fhir-gateway connect {name}`")
     return 0
 
 

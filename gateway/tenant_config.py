@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from gateway.contract import AdapterConfig, SandboxFactory, TenantContext, Vendor
 from gateway.settings import ConfigError, Settings, TenantSettings, resolve_secret
@@ -22,6 +22,11 @@ def check_tenants(
     settings: Settings, vendors: Mapping[str, Vendor[Any]], sandboxes: Mapping[str, SandboxFactory]
 ) -> None:
     problems: list[str] = []
+    if settings.server.paging_secret:
+        try:
+            resolve_secret(settings.server.paging_secret)
+        except ConfigError as exc:
+            problems.append(f"server.paging_secret: {exc}")
     for name, conf in settings.tenants.items():
         problems += [f"tenant '{name}': {p}" for p in _problems(conf, vendors, sandboxes)]
     if problems:
@@ -41,8 +46,7 @@ def _problems(
                 "(the demo installs them: pip install -e ./sandboxes)"
             ]
         # The sandbox supplies the rest of the options when it starts; only what is given here is checked.
-        unknown = sorted(set(conf.options) - set(vendor.options.model_fields))
-        return [f"options.{key}: not an option of vendor '{conf.vendor}'" for key in unknown]
+        return [p for key, value in conf.options.items() for p in _option_value_problems(vendor, key, value)]
     problems: list[str] = []
     if not conf.base_url:
         problems.append("base_url: required unless sandbox = true")
@@ -56,6 +60,19 @@ def option_problems(vendor: Vendor[Any], options: Mapping[str, Any]) -> list[str
         vendor.options.model_validate(dict(options))
     except ValidationError as exc:
         return [_option_error(vendor, error) for error in exc.errors()]
+    return []
+
+
+def _option_value_problems(vendor: Vendor[Any], key: str, value: Any) -> list[str]:
+    """One option on its own, as the vendor's model would take it."""
+    field = vendor.options.model_fields.get(key)
+    if field is None:
+        return [f"options.{key}: not an option of vendor '{vendor.name}'"]
+    try:
+        annotated: Any = Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
+        TypeAdapter[Any](annotated).validate_python(value)
+    except ValidationError as exc:
+        return [f"options.{key}: {exc.errors()[0]['msg']}"]
     return []
 
 

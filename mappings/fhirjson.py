@@ -95,7 +95,7 @@ def content_version(resource: dict[str, Any]) -> str:
 
 
 def text_key(text: str) -> str:
-    """A stable id fragment for a record the vendor only has as text (docs/architecture.md#ids)."""
+    """A stable id fragment for a record the vendor only has as text (docs/architecture.md#the-seams)."""
     import hashlib
     import unicodedata
 

@@ -1,4 +1,4 @@
-"""Stable FHIR ids for vendor records (http://hl7.org/fhir/R4/datatypes.html#id; docs/architecture.md#ids).
+"""Stable FHIR ids for vendor records (http://hl7.org/fhir/R4/datatypes.html#id; docs/architecture.md#the-seams).
 
 FHIR ids are at most 64 of `[A-Za-z0-9-.]`. A record the vendor only serves under its parent
 gets an id carrying both vendor ids, so a read costs one vendor call; two UUIDs only fit when

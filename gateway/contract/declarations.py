@@ -48,7 +48,8 @@ class SearchParamSupport:
     documentation: str = ""
 
 
-ID_PARAM = SearchParamSupport("_id", Pushdown.EXACT)  # answered by reads (gateway.search.vendor_page)
+# Answered for every provider by reading each id (gateway.search.execute.vendor_page).
+ID_PARAM = SearchParamSupport("_id", Pushdown.EXACT, documentation="Logical id: each id named is read (at most 50)")
 LAST_UPDATED_PARAM = SearchParamSupport("_lastUpdated", Pushdown.GATEWAY, prefixes=ALL_PREFIXES)
 COMPARTMENT_PARAMS = ("patient", "subject")
 

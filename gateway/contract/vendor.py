@@ -60,7 +60,12 @@ class AdapterConfig(Generic[OptionsT]):
 
 
 class Adapter(Protocol):
-    """A tenant's vendor connection: one provider per resource type it serves."""
+    """A tenant's vendor connection: one provider per resource type it serves.
+
+    The gateway keeps what it derives from `providers` until the adapter hands out another
+    mapping: an adapter that learns more of itself at run time replaces its table, never
+    changes it in place (and does not build a new one on every access).
+    """
 
     @property
     def providers(self) -> Mapping[str, ResourceProvider]: ...

@@ -29,6 +29,7 @@ INSTANCE_METHODS = {"GET": Interaction.READ, "PUT": Interaction.UPDATE, "DELETE"
 
 
 RECORD_SECONDS = 60.0  # how long a `$everything` walk's record is kept for its following pages
+RECORD_RESOURCES = 20_000  # resources all kept records may hold together
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,11 @@ class RestState:
     tokens: PageTokens
     # A patient's gathered record per `$everything` walk (keyed by its signed fingerprint), so
     # following its links does not fetch the whole record again for every page.
-    records: TTLCache[str, Any] = field(default_factory=lambda: TTLCache(maxsize=64, ttl=RECORD_SECONDS))
+    records: TTLCache[str, tuple[list[dict[str, Any]], list[str]]] = field(
+        default_factory=lambda: TTLCache(
+            maxsize=RECORD_RESOURCES, ttl=RECORD_SECONDS, getsizeof=lambda record: len(record[0]) + 1
+        )
+    )
 
 
 def state(request: Request) -> RestState:
@@ -67,13 +72,19 @@ def allowed_methods(provider: ResourceProvider | None, instance: bool) -> list[s
     return [method for method, needed in table.items() if needed in interactions]
 
 
-def provider_for(tenant: Tenant, resource_type: str, interaction: Interaction) -> ResourceProvider:
-    """The provider of the type, if it supports the interaction: else 404 (type not served) or
-    405 with the methods that do work."""
+def served(tenant: Tenant, resource_type: str) -> ResourceProvider:
+    """The provider of the type, or 404 naming the types the tenant serves."""
     provider = tenant.providers.get(resource_type)
     if provider is None:
         known = ", ".join(sorted(tenant.providers))
         raise NotFound(f"Resource type '{resource_type}' is not served by tenant '{tenant.name}' (served: {known})")
+    return provider
+
+
+def provider_for(tenant: Tenant, resource_type: str, interaction: Interaction) -> ResourceProvider:
+    """The provider of the type, if it supports the interaction: else 404 (type not served) or
+    405 with the methods that do work."""
+    provider = served(tenant, resource_type)
     if interaction not in provider.support.interactions:
         instance = interaction in INSTANCE_METHODS.values()
         raise MethodNotAllowed(
@@ -89,7 +100,7 @@ def response_format(request: Request) -> Format:
 
 
 def prefer(request: Request) -> Prefer:
-    return parse_prefer(request.headers.get("prefer"))
+    return parse_prefer(request.headers.getlist("prefer"))
 
 
 def base_url(request: Request, tenant: str) -> str:

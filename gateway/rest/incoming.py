@@ -1,7 +1,7 @@
 """Resources sent by clients: read the body, check it is valid FHIR R4, before any vendor call.
 
 fhir.resources stays off the read path (validating a 20-resource Bundle costs ~15 ms of CPU,
-docs/architecture.md#performance); writes are rare and a
+docs/architecture.md#performance-notes); writes are rare and a
 vendor must never receive something that is not FHIR, so they pay for a full model check.
 """
 

@@ -6,7 +6,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.contract import Interaction
-from gateway.errors import NotFound
 from gateway.record import everything_types, gather_everything
 from gateway.rest.bundle import searchset
 from gateway.rest.context import (
@@ -34,8 +33,6 @@ async def patient_everything(request: Request) -> Response:
     fmt = response_format(request)
     tenant = tenant_of(request)
     rest = state(request)
-    if request.path_params["type"] != "Patient":
-        raise NotFound("$everything is defined on Patient")
     resource_id = request.path_params["id"]
     patient_provider = provider_for(tenant, "Patient", Interaction.READ)
     check_id(resource_id)
@@ -48,14 +45,16 @@ async def patient_everything(request: Request) -> Response:
     base = base_url(request, tenant.name)
     fingerprint = search_fingerprint(tenant.name, caller(request), f"$everything/{resource_id}", link_params)
     offset = rest.tokens.open(params["_page"], fingerprint).skip if params.get("_page") else 0
+    # The patient is read on every page: one deleted since the first page is a 410 here too.
+    patient = await patient_provider.read(resource_id)
     record = rest.records.get(fingerprint) if offset else None
     if record is None:
-        patient = await patient_provider.read(resource_id)
         found, missing = await gather_everything(
             tenant.context.timezone, resource_id, types, params.get("start"), params.get("end")
         )
         record = ([patient, *found] if wanted is None or "Patient" in wanted else found, missing)
-        rest.records[fingerprint] = record
+        if count > 0 and len(record[0]) > count:  # kept only when there are pages to follow
+            rest.records[fingerprint] = record
     resources, missing = record
     page = resources[offset : offset + count]
 
@@ -81,8 +80,6 @@ async def docref_endpoint(request: Request) -> Response:
 
 async def ccd_endpoint(request: Request) -> Response:
     tenant = tenant_of(request)
-    if request.path_params["type"] != "Encounter":
-        raise NotFound("$ccd is defined on Encounter")
     provider_for(tenant, "Encounter", Interaction.READ)
     encounter_id = request.path_params["id"]
     check_id(encounter_id)

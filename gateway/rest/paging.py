@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
+import orjson
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from gateway.errors import InvalidRequest
@@ -19,9 +20,9 @@ from gateway.search.execute import PagePosition
 
 
 def search_fingerprint(tenant: str, caller: str, resource_type: str, params: Sequence[tuple[str, str]]) -> str:
-    canonical = "&".join(f"{k}={v}" for k, v in sorted(params))
-    digest = hashlib.sha256(f"{tenant}\n{caller}\n{resource_type}\n{canonical}".encode())
-    return digest.hexdigest()[:24]
+    # JSON, not `k=v&…`: no value can be crafted to read as another search's parameters.
+    canonical = orjson.dumps([tenant, caller, resource_type, sorted(params)])
+    return hashlib.sha256(canonical).hexdigest()[:24]
 
 
 class PageTokens:

@@ -2,12 +2,14 @@
 
 http://hl7.org/fhir/R4/http.html#prefer (return=minimal|representation|OperationOutcome) and
 http://hl7.org/fhir/R4/search.html#errors (handling=strict|lenient). Preferences are separated
-by commas (or, as some clients send them, semicolons); names are case-insensitive.
+by commas (or, as some clients send them, semicolons), in one header or several; names are
+case-insensitive, and the first of a preference given twice wins (RFC 7240 §2).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 _SEPARATORS = re.compile(r"[;,]")
@@ -23,13 +25,16 @@ class Prefer:
         return self.handling == "strict"
 
 
-def parse_prefer(header: str | None) -> Prefer:
-    handling, returned = "lenient", "representation"
-    for part in _SEPARATORS.split(header or ""):
-        name, _, value = part.strip().partition("=")
-        name, value = name.strip().lower(), value.strip().strip('"')
-        if name == "handling" and value in ("strict", "lenient"):
-            handling = value
-        elif name == "return" and value in ("minimal", "representation", "OperationOutcome"):
-            returned = value
-    return Prefer(handling, returned)
+_KNOWN = {"handling": ("strict", "lenient"), "return": ("minimal", "representation", "OperationOutcome")}
+
+
+def parse_prefer(headers: Iterable[str]) -> Prefer:
+    """The preferences of every `Prefer` header line of a request."""
+    chosen: dict[str, str] = {}
+    for header in headers:
+        for part in _SEPARATORS.split(header):
+            name, _, value = part.strip().partition("=")
+            name, value = name.strip().lower(), value.strip().strip('"')
+            if name in _KNOWN and name not in chosen and value in _KNOWN[name]:
+                chosen[name] = value
+    return Prefer(chosen.get("handling", "lenient"), chosen.get("return", "representation"))

@@ -8,15 +8,17 @@ default listing every method).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, request_response
 from starlette.types import Receive, Scope, Send
 
+from gateway.contract import Interaction
 from gateway.errors import MethodNotAllowed, NotFound
 from gateway.rest.capability_endpoint import metadata
-from gateway.rest.context import INSTANCE_METHODS, TYPE_METHODS, allow, allowed_methods, tenant_of
+from gateway.rest.context import INSTANCE_METHODS, TYPE_METHODS, allow, served, tenant_of
 from gateway.rest.operations import ccd_endpoint, docref_endpoint, patient_everything
 from gateway.rest.read import read
 from gateway.rest.search import search_get, search_post
@@ -24,41 +26,47 @@ from gateway.rest.write import create, delete, update
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
-_TYPE_HANDLERS: dict[str, Endpoint] = {"GET": search_get, "POST": create}
-_INSTANCE_HANDLERS: dict[str, Endpoint] = {"GET": read, "PUT": update, "DELETE": delete}
-assert set(_TYPE_HANDLERS) == set(TYPE_METHODS) and set(_INSTANCE_HANDLERS) == set(INSTANCE_METHODS)
+
+@dataclass(frozen=True)
+class Handler:
+    endpoint: Endpoint
+    needs: Interaction | None = None  # what the type's provider must support for `Allow` to list it
 
 
-def _fixed(handlers: Mapping[str, Endpoint]) -> Endpoint:
-    """A path whose methods do not depend on the resource type (metadata, operations)."""
-
-    async def endpoint(request: Request) -> Response:
-        method = "GET" if request.method == "HEAD" else request.method
-        handler = handlers.get(method)
-        if handler is None:
-            raise MethodNotAllowed(f"{request.method} is not supported here", headers={"Allow": allow(handlers)})
-        return await handler(request)
-
-    return endpoint
-
-
-def _per_type(handlers: Mapping[str, Endpoint], instance: bool) -> Endpoint:
-    """A type's or an instance's path: what it allows is what the type's provider supports."""
+def _dispatch(methods: Mapping[str, Handler], *, operation: str | None = None, on_type: str | None = None) -> Endpoint:
+    """One path's methods. An unknown tenant or type (or a type an operation is not defined on)
+    is a 404 whatever the method; a method the path does not take is a 405 whose `Allow` lists
+    the methods the type's provider supports."""
 
     async def endpoint(request: Request) -> Response:
-        method = "GET" if request.method == "HEAD" else request.method
-        handler = handlers.get(method)
-        if handler is not None:
-            return await handler(request)
         tenant = tenant_of(request)
-        provider = tenant.providers.get(request.path_params["type"])
-        if provider is None:  # an unknown type is not there, whatever the method
-            raise NotFound(f"Resource type '{request.path_params['type']}' is not served by tenant '{tenant.name}'")
-        raise MethodNotAllowed(
-            f"{request.method} is not supported here", headers={"Allow": allow(allowed_methods(provider, instance))}
-        )
+        resource_type = request.path_params.get("type")
+        provider = None
+        if resource_type is not None:
+            if on_type is not None and resource_type != on_type:
+                raise NotFound(f"{operation} is defined on {on_type}")
+            provider = served(tenant, resource_type)
+        handler = methods.get("GET" if request.method == "HEAD" else request.method)
+        if handler is None:
+            allowed = [
+                method
+                for method, candidate in methods.items()
+                if candidate.needs is None
+                or (provider is not None and candidate.needs in provider.support.interactions)
+            ]
+            raise MethodNotAllowed(f"{request.method} is not supported here", headers={"Allow": allow(allowed)})
+        return await handler.endpoint(request)
 
     return endpoint
+
+
+_TYPE = {"GET": Handler(search_get, TYPE_METHODS["GET"]), "POST": Handler(create, TYPE_METHODS["POST"])}
+_INSTANCE = {
+    "GET": Handler(read, INSTANCE_METHODS["GET"]),
+    "PUT": Handler(update, INSTANCE_METHODS["PUT"]),
+    "DELETE": Handler(delete, INSTANCE_METHODS["DELETE"]),
+}
+assert set(_TYPE) == set(TYPE_METHODS) and set(_INSTANCE) == set(INSTANCE_METHODS)
 
 
 class _AsgiEndpoint:
@@ -77,15 +85,20 @@ def _any_method(path: str, endpoint: Endpoint) -> Route:
 
 
 def fhir_routes() -> list[Route]:
+    everything = _dispatch({"GET": Handler(patient_everything)}, operation="$everything", on_type="Patient")
     return [
-        _any_method("/fhir/{tenant}/metadata", _fixed({"GET": metadata})),
-        _any_method("/fhir/{tenant}/{type}/_search", _fixed({"POST": search_post})),
-        _any_method("/fhir/{tenant}/{type}/{id}/_history/{vid}", _fixed({"GET": read})),
+        _any_method("/fhir/{tenant}/metadata", _dispatch({"GET": Handler(metadata)})),
+        _any_method("/fhir/{tenant}/{type}/_search", _dispatch({"POST": Handler(search_post, Interaction.SEARCH)})),
+        _any_method("/fhir/{tenant}/{type}/{id}/_history/{vid}", _dispatch({"GET": Handler(read, Interaction.READ)})),
         _any_method(
-            "/fhir/{tenant}/DocumentReference/$docref", _fixed({"GET": docref_endpoint, "POST": docref_endpoint})
+            "/fhir/{tenant}/DocumentReference/$docref",
+            _dispatch({"GET": Handler(docref_endpoint), "POST": Handler(docref_endpoint)}),
         ),
-        _any_method("/fhir/{tenant}/{type}/{id}/$everything", _fixed({"GET": patient_everything})),
-        _any_method("/fhir/{tenant}/{type}/{id}/$ccd", _fixed({"GET": ccd_endpoint})),
-        _any_method("/fhir/{tenant}/{type}/{id}", _per_type(_INSTANCE_HANDLERS, instance=True)),
-        _any_method("/fhir/{tenant}/{type}", _per_type(_TYPE_HANDLERS, instance=False)),
+        _any_method("/fhir/{tenant}/{type}/{id}/$everything", everything),
+        _any_method(
+            "/fhir/{tenant}/{type}/{id}/$ccd",
+            _dispatch({"GET": Handler(ccd_endpoint)}, operation="$ccd", on_type="Encounter"),
+        ),
+        _any_method("/fhir/{tenant}/{type}/{id}", _dispatch(_INSTANCE)),
+        _any_method("/fhir/{tenant}/{type}", _dispatch(_TYPE)),
     ]

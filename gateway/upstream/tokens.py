@@ -105,14 +105,19 @@ class TokenCache:
             current = self.fresh()
             if current is not None and current != stale:
                 return current  # renewed while we waited
+            if stale is not None and stale == self._token:
+                self._token = None  # refused by the vendor: no use to anyone, even if renewal fails
             if self._failed is not None:
                 if self._policy.holds(self._failed, self._clock()):
-                    raise self._failed.error  # the waiters share one failed renewal, not one each
+                    # The waiters share one failed renewal, not one each. A copy each time: raising
+                    # one object again would chain every caller's frames onto its traceback and
+                    # keep them alive for as long as the failure is remembered.
+                    raise _copy(self._failed.error)
                 self._failed = None
             try:
                 token, expires_at = await self._renew()
             except FHIRError as exc:
-                self._failed = Failure(exc, self._clock(), self._policy.mark())
+                self._failed = Failure(_copy(exc), self._clock(), self._policy.mark())
                 raise
             self._token, self._expires_at = token, expires_at
             self.renewals += 1
@@ -130,3 +135,11 @@ class TokenCache:
         if response.status == 401:
             raise UpstreamSecurity("The vendor refused the gateway's fresh token; the operator must check the tenant")
         return response
+
+
+def _copy(error: FHIRError) -> FHIRError:
+    """The same error (class, message, headers, ...), without a traceback of its own."""
+    clone = error.__class__.__new__(error.__class__)
+    clone.args = error.args
+    clone.__dict__.update(error.__dict__)
+    return clone

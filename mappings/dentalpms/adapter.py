@@ -19,12 +19,21 @@ requires `patient` (or `_id`), and their ids carry the patient's (mappings.ids).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from gateway.concurrently import concurrently
-from gateway.contract import AdapterConfig, Resource, ResourceProvider, SearchRequest, VendorPage, by_type
+from gateway.contract import (
+    AdapterConfig,
+    Resource,
+    ResourceProvider,
+    SearchRequest,
+    TenantContext,
+    VendorPage,
+    by_type,
+)
 from gateway.errors import Gone, NotFound
 from gateway.search import planning as q
 from gateway.search.model import SearchQuery, StringValue, TokenValue
@@ -44,22 +53,49 @@ _SORT_FIELDS = {"family": "last_name", "birthdate": "date_of_birth", "_lastUpdat
 VendorRecord = dict[str, Any]
 
 
+@dataclass(frozen=True)
+class _Listed:
+    """A kind of record the API lists under a patient (`/patients/{id}/<path>`)."""
+
+    type: str  # the FHIR type it becomes (for messages)
+    path: str
+    to_fhir: Callable[[VendorRecord, str, TenantContext], list[Resource]]
+    # One vital-signs reading becomes several Observations, whose ids carry a suffix; it is also
+    # the only sub-record the API serves one at a time.
+    several: bool = False
+
+
+def _one(mapper: Callable[[VendorRecord, str, TenantContext], Resource]) -> Callable[..., list[Resource]]:
+    return lambda record, patient_id, ctx: [mapper(record, patient_id, ctx)]
+
+
+ALLERGIES = _Listed("AllergyIntolerance", "allergies", _one(allergy_to_fhir))
+MEDICATIONS = _Listed("MedicationStatement", "medications", _one(medication_to_fhir))
+VITAL_SIGNS = _Listed("Observation", "vital-signs", vitals_to_fhir, several=True)
+PROBLEMS = _Listed("Condition", "diseases", _one(condition_to_fhir))
+
+
 class DentalPmsAdapter:
     def __init__(self, config: AdapterConfig[DentalPmsOptions]) -> None:
         self._client = DentalPmsClient(config)
         self._ctx = config.context
         self._providers = by_type(
             ResourceProvider(PATIENT, self._read_patient, self._search_patients, max_page_size=MAX_PAGE_SIZE),
-            *(
-                ResourceProvider(
-                    declaration, partial(self._read_child, declaration.type), search, max_page_size=MAX_PAGE_SIZE
-                )
-                for declaration, search in (
-                    (ALLERGY, self._search_allergies),
-                    (MEDICATION, self._search_medications),
-                    (OBSERVATION, self._search_observations),
-                    (CONDITION, self._search_conditions),
-                )
+            ResourceProvider(ALLERGY, self._read_allergy, self._search_allergies, max_page_size=MAX_PAGE_SIZE),
+            ResourceProvider(
+                MEDICATION,
+                partial(self._read_listed, MEDICATIONS),
+                self._search_medications,
+                max_page_size=MAX_PAGE_SIZE,
+            ),
+            ResourceProvider(
+                OBSERVATION,
+                partial(self._read_listed, VITAL_SIGNS),
+                self._search_observations,
+                max_page_size=MAX_PAGE_SIZE,
+            ),
+            ResourceProvider(
+                CONDITION, partial(self._read_listed, PROBLEMS), self._search_conditions, max_page_size=MAX_PAGE_SIZE
             ),
         )
 
@@ -77,39 +113,30 @@ class DentalPmsAdapter:
         _alive(record, resource_id)
         return patient_to_fhir(record, self._ctx)
 
-    async def _read_child(self, resource_type: str, resource_id: str) -> Resource:
-        """A sub-record: its id carries its patient's (mappings.ids), so one listing finds it."""
-        if resource_type == "AllergyIntolerance" and resource_id.endswith(f".{NKDA_SUFFIX}"):
+    async def _read_allergy(self, resource_id: str) -> Resource:
+        if resource_id.endswith(f".{NKDA_SUFFIX}"):
             return await self._read_nkda(resource_id)
+        return await self._read_listed(ALLERGIES, resource_id)
+
+    async def _read_listed(self, kind: _Listed, resource_id: str) -> Resource:
+        """A sub-record: its id carries its patient's (mappings.ids), so one listing finds it."""
         parts = split_child_id(resource_id)
-        if parts is None:
-            raise NotFound(f"{resource_type}/{resource_id} does not exist")
-        patient_id, record_id, suffix = parts
-        path = {
-            "AllergyIntolerance": "allergies",
-            "MedicationStatement": "medications",
-            "Observation": "vital-signs",
-            "Condition": "diseases",
-        }
-        if (suffix is None) != (resource_type != "Observation"):
-            raise NotFound(f"{resource_type}/{resource_id} does not exist")
+        if parts is None or (parts[2] is not None) != kind.several:
+            raise NotFound(f"{kind.type}/{resource_id} does not exist")
+        patient_id, record_id, _ = parts
         patient, found = await concurrently(
-            self._patient_or_none(patient_id), self._find_record(patient_id, path[resource_type], record_id)
+            self._patient_or_none(patient_id), self._find_record(patient_id, kind, record_id)
         )
         if patient is None or found is None:
-            raise NotFound(f"{resource_type}/{resource_id} does not exist")
-        _alive(patient, f"Patient/{patient_id}", of=f"{resource_type}/{resource_id}")
-        if resource_type == "Observation":
-            for observation in vitals_to_fhir(found, patient_id, self._ctx):
-                if observation["id"] == resource_id:
-                    return observation
-            raise NotFound(f"{resource_type}/{resource_id} does not exist")
-        mapper = {
-            "AllergyIntolerance": allergy_to_fhir,
-            "MedicationStatement": medication_to_fhir,
-            "Condition": condition_to_fhir,
-        }[resource_type]
-        return mapper(found, patient_id, self._ctx)
+            raise NotFound(f"{kind.type}/{resource_id} does not exist")
+        _alive(patient, f"Patient/{patient_id}", of=f"{kind.type}/{resource_id}")
+        resources = kind.to_fhir(found, patient_id, self._ctx)
+        if not kind.several:
+            return resources[0]
+        for resource in resources:
+            if resource["id"] == resource_id:
+                return resource
+        raise NotFound(f"{kind.type}/{resource_id} does not exist")
 
     async def _patient_record(self, patient_id: str) -> VendorRecord:
         if not is_uuid(patient_id):
@@ -135,10 +162,11 @@ class DentalPmsAdapter:
                 return nkda_to_fhir(record, self._ctx)
         raise NotFound(f"AllergyIntolerance/{resource_id} does not exist")
 
-    async def _find_record(self, patient_id: str, path: str, record_id: str) -> VendorRecord | None:
-        if path == "vital-signs":  # the only sub-record the API serves one at a time
+    async def _find_record(self, patient_id: str, kind: _Listed, record_id: str) -> VendorRecord | None:
+        path = kind.path
+        if kind.several:  # read on its own
             try:
-                record: VendorRecord = await self._client.get(f"/patients/{patient_id}/vital-signs/{record_id}")
+                record: VendorRecord = await self._client.get(f"/patients/{patient_id}/{path}/{record_id}")
             except NotFound:
                 return None
             return record
@@ -230,7 +258,7 @@ class DentalPmsAdapter:
         extra: dict[str, str | int] = (
             {"is_active": str(status == "active").lower()} if status in ("active", "inactive") else {}
         )
-        listed = await self._sub_records(request, "allergies", extra)
+        listed = await self._sub_records(request, ALLERGIES.path, extra)
         if listed is None:
             return VendorPage([], None, total=0)
         patient_id, patient, data = listed
@@ -248,7 +276,7 @@ class DentalPmsAdapter:
             extra["is_active"] = "true"
         elif statuses and "active" not in statuses and len(request.query.named("status")) == 1:
             extra["is_active"] = "false"
-        listed = await self._sub_records(request, "medications", extra)
+        listed = await self._sub_records(request, MEDICATIONS.path, extra)
         if listed is None:
             return VendorPage([], None, total=0)
         patient_id, _, data = listed
@@ -259,7 +287,7 @@ class DentalPmsAdapter:
     async def _search_conditions(self, request: SearchRequest) -> VendorPage:
         status = q.single_token(request.query, "clinical-status")
         extra: dict[str, str | int] = {"problem_status": status} if status in ("active", "resolved", "inactive") else {}
-        listed = await self._sub_records(request, "diseases", extra)
+        listed = await self._sub_records(request, PROBLEMS.path, extra)
         if listed is None:
             return VendorPage([], None, total=0)
         patient_id, _, data = listed
@@ -274,7 +302,7 @@ class DentalPmsAdapter:
             window["date_from"] = q.shift(low, -1).isoformat()
         if high:
             window["date_to"] = q.shift(high, 1).isoformat()
-        listed = await self._sub_records(request, "vital-signs", window)
+        listed = await self._sub_records(request, VITAL_SIGNS.path, window)
         if listed is None:
             return VendorPage([], None, total=0)
         patient_id, _, data = listed

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from functools import partial
 from typing import Any
 
 from cachetools import TTLCache
@@ -62,17 +61,9 @@ class NextechAdapter:
     def _table(self) -> dict[str, ResourceProvider]:
         return by_type(
             ResourceProvider(PATIENT, self._read_patient, self._search_patients),
-            ResourceProvider(
-                ENCOUNTER,
-                partial(self._read_encounter_part, "Encounter"),
-                partial(self._search_encounter_parts, "Encounter"),
-            ),
-            ResourceProvider(
-                DOCUMENT,
-                partial(self._read_encounter_part, "DocumentReference"),
-                partial(self._search_encounter_parts, "DocumentReference"),
-            ),
-            ResourceProvider(binary(self._sections), partial(self._read_encounter_part, "Binary")),
+            ResourceProvider(ENCOUNTER, self._read_encounter, self._search_encounters),
+            ResourceProvider(DOCUMENT, self._read_document, self._search_documents),
+            ResourceProvider(binary(self._sections), self._read_binary),
         )
 
     @property
@@ -102,30 +93,46 @@ class NextechAdapter:
                         return found
         raise NotFound(f"Patient/{resource_id} does not exist")
 
-    async def _read_encounter_part(self, resource_type: str, resource_id: str) -> Resource:
-        base, section = resource_id, None
-        if resource_type in ("DocumentReference", "Binary"):
-            base, marker, rest = resource_id.rpartition(".ccd")
-            if not marker or (rest and (resource_type == "DocumentReference" or not rest.startswith("."))):
-                raise NotFound(f"{resource_type}/{resource_id} does not exist")
-            if rest:
-                section = rest.removeprefix(".")
-                if section not in await self.sections():
-                    raise NotFound(f"{resource_type}/{resource_id} does not exist")
-        parts = split_encounter_id(base)
+    async def _read_encounter(self, resource_id: str) -> Resource:
+        found = await self._encounter_item(resource_id, None)
+        if found is None:
+            raise NotFound(f"Encounter/{resource_id} does not exist")
+        item, patient_id = found
+        return encounter_to_fhir(item, patient_id, self._ctx, datetime.now(UTC))
+
+    async def _read_document(self, resource_id: str) -> Resource:
+        """DocumentReference/<encounter>.ccd: the encounter's CCD with one attachment per section."""
+        base, marker, rest = resource_id.rpartition(".ccd")
+        found = await self._encounter_item(base, None) if marker and not rest else None
+        if found is None:
+            raise NotFound(f"DocumentReference/{resource_id} does not exist")
+        item, patient_id = found
+        return document_to_fhir(item, patient_id, await self.sections())
+
+    async def _read_binary(self, resource_id: str) -> Resource:
+        """Binary/<encounter>.ccd is the whole CCD; Binary/<encounter>.ccd.<section> one section."""
+        base, marker, rest = resource_id.rpartition(".ccd")
+        section = rest.removeprefix(".") or None
+        known = marker and (not rest or (rest.startswith(".") and section in await self.sections()))
+        found = await self._encounter_item(base, section) if known else None
+        if found is None:
+            raise NotFound(f"Binary/{resource_id} does not exist")
+        return binary_to_fhir(found[0], resource_id, f"CCD {section or ''}".strip())
+
+    async def _encounter_item(self, encounter: str, section: str | None) -> tuple[Item, str] | None:
+        """(the vendor's encounter item, its patient id) for an Encounter id, searched on the
+        day the id carries; None when there is no such encounter."""
+        parts = split_encounter_id(encounter)
         if parts is None or split_patient_id(parts[0]) is None:
-            raise NotFound(f"{resource_type}/{resource_id} does not exist")
+            return None
         patient_id, vendor_id, day = parts
         when = datetime.strptime(day, "%Y%m%d").replace(tzinfo=UTC)
         items = await self._encounters(patient_id, when - timedelta(days=1), when + timedelta(days=2), section)
         for item in items:
-            if str(item["summary"]["encounterId"]) == vendor_id and encounter_id(patient_id, item["summary"]) == base:
-                if resource_type == "Encounter":
-                    return encounter_to_fhir(item, patient_id, self._ctx, datetime.now(UTC))
-                if resource_type == "DocumentReference":
-                    return document_to_fhir(item, patient_id, await self.sections())
-                return binary_to_fhir(item, resource_id, f"CCD {section or ''}".strip())
-        raise NotFound(f"{resource_type}/{resource_id} does not exist")
+            summary = item["summary"]
+            if str(summary["encounterId"]) == vendor_id and encounter_id(patient_id, summary) == encounter:
+                return item, patient_id
+        return None
 
     async def _is_patient(self, patient_id: str) -> bool:
         """Whether this Patient id names a real patient (its chart number is part of the id,
@@ -166,22 +173,28 @@ class NextechAdapter:
             warnings = (CHART_ONLY,)
         return VendorPage([patient_to_fhir(p, self._ctx) for p in found], None, warnings=warnings)
 
-    async def _search_encounter_parts(self, resource_type: str, request: SearchRequest) -> VendorPage:
-        query = request.query
+    async def _search_encounters(self, request: SearchRequest) -> VendorPage:
+        patient_id, items = await self._encounters_searched(request.query)
+        now = datetime.now(UTC)
+        return VendorPage([encounter_to_fhir(i, patient_id, self._ctx, now) for i in items], None)
+
+    async def _search_documents(self, request: SearchRequest) -> VendorPage:
+        patient_id, items = await self._encounters_searched(request.query)
+        sections = await self.sections()
+        return VendorPage([document_to_fhir(i, patient_id, sections) for i in items], None)
+
+    async def _encounters_searched(self, query: SearchQuery) -> tuple[str, list[Item]]:
+        """(patient id, the patient's encounter items in the window `date` allows), widened a day
+        each side: Nextech's window is in UTC, the gateway finishes the filter."""
         patient_id = q.single_patient(query) or _patient_of_encounter(query)
         if not patient_id:
-            return VendorPage([], None, total=0)
+            return "", []
         low, high = q.date_bounds_any(query, "date")
         start = (
             datetime.combine(q.shift(low, -1), datetime.min.time(), UTC) if low else datetime(1900, 1, 1, tzinfo=UTC)
         )
         end = datetime.combine(q.shift(high, 1), datetime.min.time(), UTC) if high else _far_future()
-        items = await self._encounters(patient_id, start, end, None)
-        if resource_type == "Encounter":
-            now = datetime.now(UTC)
-            return VendorPage([encounter_to_fhir(i, patient_id, self._ctx, now) for i in items], None)
-        sections = await self.sections()
-        return VendorPage([document_to_fhir(i, patient_id, sections) for i in items], None)
+        return patient_id, await self._encounters(patient_id, start, end, None)
 
 
 def _stamp(moment: datetime) -> str:

@@ -85,6 +85,7 @@ def _sections(document: etree._Element) -> dict[str, etree._Element]:
     return found
 
 
+@pytest.mark.slow  # every awkward patient's CCD through the C-CDA schematron: ~25 s on one tenant
 def test_every_awkward_patient_gets_a_valid_ccd(
     fhir: FhirHttp, tenant: str, patient_ids: dict[str, str], clinic: Clinic
 ) -> None:

@@ -11,6 +11,7 @@ from gateway.app import create_app
 from gateway.cli import main
 from gateway.settings import ConfigError, Settings
 from mappings.registry import VENDORS
+from sandboxes.registry import SANDBOXES
 
 GOOD = """
 [tenants.smile]
@@ -130,3 +131,39 @@ credentials = {{ client_secret = "env:EYE_SECRET" }}
 """
     assert _check(tmp_path, text) == 0
     assert "tenant eye: not connected to the vendor yet: run `fhir-gateway connect eye`" in capsys.readouterr().out
+
+
+def test_sandbox_tenant_options_are_type_checked_too() -> None:
+    settings = Settings.model_validate(
+        {"tenants": {"demo": {"vendor": "nexhealth", "sandbox": True, "options": {"location_id": "main"}}}}
+    )
+    with pytest.raises(ConfigError, match=r"tenant 'demo': options\.location_id: "):
+        create_app(settings, VENDORS, SANDBOXES)
+
+
+def test_an_unresolvable_paging_secret_is_refused_up_front(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = '[server]\npaging_secret = "env:NOT_SET_ANYWHERE"\n' + GOOD
+    assert _check(tmp_path, text) == 2
+    assert "server.paging_secret: environment variable NOT_SET_ANYWHERE is not set" in capsys.readouterr().err
+
+
+def test_an_unreadable_grant_is_reported_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EYE_SECRET", "s")
+    tokens = tmp_path / "tokens"
+    tokens.mkdir(mode=0o700)
+    (tokens / "eye.json").write_text("not json")
+    (tokens / "eye.json").chmod(0o600)
+    text = f"""
+[server]
+token_store = "{tokens}"
+
+[tenants.eye]
+vendor = "nextech"
+base_url = "https://api.example.com"
+options = {{ oauth_base_url = "https://login.example.com", client_id = "c", practice_id = "p" }}
+credentials = {{ client_secret = "env:EYE_SECRET" }}
+"""
+    assert _check(tmp_path, text) == 0
+    assert "tenant eye: its stored grant cannot be read: reconnect" in capsys.readouterr().out

@@ -129,13 +129,14 @@ def test_following_every_next_link_serves_each_resource_once_without_asking_the_
 ) -> None:
     _seed(backend, observations=12)
     first = client.get(f"{BASE}/Patient/p1/$everything", params={"_count": "4"})
-    gathered = sum(backend.calls.values())
-    assert gathered > 0
+    searched, read = backend.calls_to("Observation", SEARCH), backend.calls_to("Patient", READ)
+    assert searched > 0
     pages = follow(client, first)
     served = [f"{r['resourceType']}/{r['id']}" for page in pages for r in matched(page)]
     assert len(served) == len(set(served)) == 14  # the patient, 12 observations, its CCD
     assert [len(matched(p)) for p in pages] == [4, 4, 4, 2]
-    assert sum(backend.calls.values()) == gathered  # later pages come from the record gathered once
+    assert backend.calls_to("Observation", SEARCH) == searched  # later pages come from the record gathered once
+    assert backend.calls_to("Patient", READ) == read + 3  # only the patient is read again, page by page
     assert all(p["total"] == 14 for p in pages)
 
 
@@ -225,3 +226,13 @@ def test_a_record_is_gathered_again_once_it_has_expired(client: TestClient, back
     backend.clock.advance(2)
     assert ok(client.get(following))["total"] == 7  # gathered again, with the new observation
     assert backend.calls_to("Observation", SEARCH) == searched + 1
+
+
+def test_a_patient_deleted_while_a_client_pages_is_gone_on_the_next_page(
+    client: TestClient, backend: FakeBackend
+) -> None:
+    _seed(backend, observations=6)
+    following = link(_everything(client, _count="3"), "next")
+    assert following is not None
+    backend.deleted.add(("Patient", "p1"))
+    outcome(client.get(following), 410)

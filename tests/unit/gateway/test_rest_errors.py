@@ -181,3 +181,26 @@ def test_digits_that_are_not_ascii_are_a_400(
 ) -> None:
     backend.add_patient("p001")
     outcome(client.get(f"{BASE}{path}", params=params), 400)
+
+
+# -- fixed paths: the tenant and the type come first -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "allowed"),
+    [
+        ("POST", "/fhir/nosuch/metadata", 404, None),  # no such tenant, whatever the method
+        ("DELETE", "/fhir/nosuch/Patient/p001", 404, None),
+        ("POST", f"{BASE}/Observation/o1/$everything", 404, None),  # defined on Patient only
+        ("PUT", f"{BASE}/Patient/p001/$everything", 405, {"GET", "HEAD"}),
+        ("GET", f"{BASE}/Patient/_search", 405, {"POST"}),
+        ("POST", f"{BASE}/metadata", 405, {"GET", "HEAD"}),
+    ],
+)
+def test_fixed_paths_check_tenant_and_type_before_the_method(
+    client: TestClient, method: str, path: str, status: int, allowed: set[str] | None
+) -> None:
+    response = client.request(method, path)
+    outcome(response, status)
+    if allowed is not None:
+        assert _methods(response.headers["allow"]) == allowed

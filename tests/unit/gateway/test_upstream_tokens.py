@@ -105,6 +105,11 @@ def test_a_stale_token_forces_one_renewal_however_many_report_it() -> None:
     assert vendor.calls == 2
 
 
+def _same(answer: object, failure: Exception | None) -> bool:
+    """The remembered failure again: same class and message (each caller gets a copy)."""
+    return type(answer) is type(failure) and str(answer) == str(failure)
+
+
 def test_a_failed_renewal_is_shared_then_forgotten_when_the_clock_moves_on() -> None:
     cache, vendor, clock = _cache(policy=RememberFor(5.0))
     vendor.fail = UpstreamError("The vendor's token endpoint failed (HTTP 500)")
@@ -113,11 +118,11 @@ def test_a_failed_renewal_is_shared_then_forgotten_when_the_clock_moves_on() -> 
         return await asyncio.gather(*(cache.token() for _ in range(20)), return_exceptions=True)
 
     results = asyncio.run(burst())
-    assert all(r is vendor.fail for r in results)
+    assert all(_same(r, vendor.fail) for r in results)
     assert vendor.calls == 1  # one attempt for twenty callers
 
     clock.now += 4.9
-    assert all(r is vendor.fail for r in asyncio.run(burst()))
+    assert all(_same(r, vendor.fail) for r in asyncio.run(burst()))
     assert vendor.calls == 1  # still remembered
 
     clock.now += 0.1
@@ -263,3 +268,46 @@ def test_concurrent_401s_share_one_renewal() -> None:
 
     assert all(r.status == 200 for r in asyncio.run(scenario()))
     assert vendor.calls == 2
+
+
+def test_a_remembered_failure_does_not_keep_its_callers_frames_alive() -> None:
+    async def refused() -> tuple[str, float | None]:
+        raise UpstreamSecurity("refused")
+
+    cache = TokenCache(refused, policy=RememberFor(3600.0))
+
+    async def scenario() -> list[int]:
+        depths: list[int] = []
+        for _ in range(50):
+            try:
+                await cache.token()
+            except UpstreamSecurity as exc:
+                tb, depth = exc.__traceback__, 0
+                while tb is not None:
+                    tb, depth = tb.tb_next, depth + 1
+                depths.append(depth)
+        return depths
+
+    depths = asyncio.run(scenario())
+    assert len(set(depths[1:])) == 1  # every remembered answer is as deep as the first one, not deeper
+
+
+def test_a_refused_token_is_not_offered_again_while_renewal_fails() -> None:
+    attempts = 0
+
+    async def renew() -> tuple[str, float | None]:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            return "first", None
+        raise UpstreamSecurity("refused")
+
+    cache = TokenCache(renew)
+
+    async def scenario() -> None:
+        assert await cache.token() == "first"
+        with pytest.raises(UpstreamSecurity):
+            await cache.token(stale="first")
+        assert cache.fresh() is None
+
+    asyncio.run(scenario())
