@@ -84,6 +84,7 @@ class TokenCache:
         self._expires_at: float | None = None
         self._lock = asyncio.Lock()
         self._failed: Failure | None = None
+        self._renewing: asyncio.Task[str] | None = None
         self.renewals = 0  # successful renewals: observable for tests and metrics; never a token
 
     def fresh(self) -> str | None:
@@ -114,14 +115,27 @@ class TokenCache:
                     # keep them alive for as long as the failure is remembered.
                     raise _copy(self._failed.error)
                 self._failed = None
-            try:
-                token, expires_at = await self._renew()
-            except FHIRError as exc:
-                self._failed = Failure(_copy(exc), self._clock(), self._policy.mark())
-                raise
-            self._token, self._expires_at = token, expires_at
-            self.renewals += 1
-            return token
+            if self._renewing is None:
+                self._renewing = asyncio.ensure_future(self._renewal())
+                # Its failure is kept in `_failed`; if every caller gave up, nobody else reads it.
+                self._renewing.add_done_callback(lambda task: task.cancelled() or task.exception())
+            renewing = self._renewing
+        # Shielded: a caller that gives up (a client gone, a sibling call failed) must not cut a
+        # renewal short; with a rotating refresh token that could lose the only valid grant. The
+        # renewal finishes and keeps its outcome; a later caller waits for the same one.
+        return await asyncio.shield(renewing)
+
+    async def _renewal(self) -> str:
+        try:
+            token, expires_at = await self._renew()
+        except FHIRError as exc:
+            self._failed = Failure(_copy(exc), self._clock(), self._policy.mark())
+            raise
+        finally:
+            self._renewing = None
+        self._token, self._expires_at = token, expires_at
+        self.renewals += 1
+        return token
 
     async def send_with_renewal(self, send: Send) -> UpstreamResponse:
         """`send` with the current token; on a 401 renew once (the refused token as `stale`) and

@@ -311,3 +311,33 @@ def test_a_refused_token_is_not_offered_again_while_renewal_fails() -> None:
         assert cache.fresh() is None
 
     asyncio.run(scenario())
+
+
+def test_a_caller_giving_up_does_not_cut_a_renewal_short() -> None:
+    """With rotating refresh tokens, a renewal cut short after the vendor rotated could lose the
+    only valid grant: the renewal finishes and keeps its token for the next caller."""
+    started, release = asyncio.Event(), asyncio.Event()
+    calls = 0
+
+    async def slow_renewal() -> tuple[str, float | None]:
+        nonlocal calls
+        calls += 1
+        started.set()
+        await release.wait()
+        return f"token-{calls}", None
+
+    cache = TokenCache(slow_renewal)
+
+    async def scenario() -> str:
+        caller = asyncio.ensure_future(cache.token())
+        await started.wait()
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        waiting = asyncio.ensure_future(cache.token())  # joins the renewal still in flight
+        await asyncio.sleep(0)
+        release.set()
+        return await waiting
+
+    assert asyncio.run(scenario()) == "token-1"
+    assert calls == 1 and cache.renewals == 1
