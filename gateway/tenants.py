@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar, cast
 
 from gateway.ccd.model import Custodian
-from gateway.contract import Adapter, ResourceProvider, TenantContext
+from gateway.contract import Adapter, Resource, ResourceProvider, SearchRequest, TenantContext, VendorPage, Written
 from gateway.documents.generate import DocumentSource
 from gateway.documents.providers import Documents
+from gateway.text import nfc
 from gateway.upstream.errors import vendor_answer
 from gateway.version import SOFTWARE_VERSION
 
@@ -31,13 +32,34 @@ def _guard(handler: Callable[P, Awaitable[R]] | None, vendor: str) -> Callable[P
 
 
 def guarded(provider: ResourceProvider, vendor: str) -> ResourceProvider:
-    """The provider with every handler turning a vendor answer of an undocumented shape into a 502."""
+    """The provider with every handler turning a vendor answer of an undocumented shape into a
+    502, and every resource it returns in NFC (gateway.text)."""
+    read, search, create, update = provider.read, provider.search, provider.create, provider.update
+
+    async def read_nfc(resource_id: str) -> Resource:
+        return cast(Resource, nfc(await read(resource_id)))
+
+    async def search_nfc(request: SearchRequest) -> VendorPage:
+        assert search is not None
+        page = await search(request)
+        return dataclasses.replace(page, resources=[nfc(r) for r in page.resources])
+
+    async def create_nfc(resource: Resource) -> Written:
+        assert create is not None
+        written = await create(resource)
+        return dataclasses.replace(written, resource=nfc(written.resource))
+
+    async def update_nfc(resource_id: str, resource: Resource, if_match: str | None) -> Written:
+        assert update is not None
+        written = await update(resource_id, resource, if_match)
+        return dataclasses.replace(written, resource=nfc(written.resource))
+
     return dataclasses.replace(
         provider,
-        read=_guard(provider.read, vendor) or provider.read,
-        search=_guard(provider.search, vendor),
-        create=_guard(provider.create, vendor),
-        update=_guard(provider.update, vendor),
+        read=_guard(read_nfc, vendor) or read_nfc,
+        search=_guard(search_nfc if search else None, vendor),
+        create=_guard(create_nfc if create else None, vendor),
+        update=_guard(update_nfc if update else None, vendor),
         delete=_guard(provider.delete, vendor),
     )
 

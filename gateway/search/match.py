@@ -27,6 +27,7 @@ from gateway.search.model import (
     StringValue,
     TokenValue,
 )
+from gateway.text import nfc_text
 
 _NON_DIGIT = re.compile(r"\D")
 
@@ -101,8 +102,8 @@ def _value_matches(param: SearchParam, value: Any, targets: list[Any]) -> bool:
 
 
 def _string_matches(modifier: str | None, wanted: str, actual: str) -> bool:
-    if modifier == "exact":
-        return actual == wanted
+    if modifier == "exact":  # case- and accent-sensitive; not normalization-sensitive
+        return nfc_text(actual) == wanted
     if modifier == "contains":
         return normalize(wanted) in normalize(actual)
     return normalize(actual).startswith(normalize(wanted))

@@ -29,6 +29,7 @@ from gateway.search.model import (
     TokenValue,
     Value,
 )
+from gateway.text import nfc_text
 
 # Result parameters the gateway itself implements for every type.
 CONTROL = frozenset({"_count", "_sort", "_total", "_summary", "_elements", "_format", "_pretty", "_page"})
@@ -184,7 +185,7 @@ def _parse_param(
     values: list[Value] = []
     for text in _split_values(raw_value):
         if found.type is ParamType.STRING:
-            values.append(StringValue(text))
+            values.append(StringValue(nfc_text(text)))
         elif found.type is ParamType.TOKEN:
             values.append(_parse_token(found.name, text))
         elif found.type is ParamType.DATE:

@@ -1,0 +1,32 @@
+"""Unicode text as the gateway serves it: NFC.
+
+Vendors store names however their input arrived; "Renée" may come back decomposed (e + a
+combining acute). FHIR strings are Unicode, and two spellings that look the same must compare
+the same (http://hl7.org/fhir/R4/search.html#string: exact means case- and accent-sensitive,
+not normalization-sensitive), so everything a vendor's provider returns is put in NFC once,
+where it enters the core.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+
+def nfc_text(text: str) -> str:
+    # is_normalized is a fast check in C; most strings are ASCII or already NFC.
+    return text if text.isascii() or unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+
+
+def nfc(value: Any) -> Any:
+    """`value` (JSON: dicts, lists, strings, numbers) with every string in NFC; the same object
+    when nothing needed to change, so already-normal answers are not copied."""
+    if isinstance(value, str):
+        return nfc_text(value)
+    if isinstance(value, dict):
+        changed = {key: nfc(item) for key, item in value.items()}
+        return value if all(changed[key] is value[key] for key in value) else changed
+    if isinstance(value, list):
+        items = [nfc(item) for item in value]
+        return value if all(new is old for new, old in zip(items, value, strict=True)) else items
+    return value
