@@ -54,14 +54,17 @@ def _query(provider: ResourceProvider, patient_id: str, start: str | None, end: 
     return SearchQuery(support.type, tuple(params), (), zone)
 
 
-async def _all_of(provider: ResourceProvider, query: SearchQuery) -> list[dict[str, Any]]:
+async def _all_of(provider: ResourceProvider, query: SearchQuery) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every match, and what the vendor said it could not give (a record it could not read, ...)."""
     position = first_position(provider, False, provider.max_page_size)
     found: list[dict[str, Any]] = []
+    warnings: dict[str, None] = {}
     while True:
         page = await fetch_page(provider, query, provider.max_page_size, position)
         found += page.resources
+        warnings.update(dict.fromkeys(page.warnings))
         if page.next is None:
-            return found
+            return found, list(warnings)
         if len(found) >= MAX_PER_TYPE:
             raise TooCostly(f"more than {MAX_PER_TYPE} {provider.type} resources")
         position = page.next
@@ -77,20 +80,18 @@ async def gather_everything(
     """(the patient's records, what could not be fetched): each type in order, the Patient
     resource itself not included."""
 
-    async def one(provider: ResourceProvider) -> list[dict[str, Any]] | str:
+    async def one(provider: ResourceProvider) -> tuple[list[dict[str, Any]], list[str]]:
         try:
             return await _all_of(provider, _query(provider, patient_id, start, end, zone))
         except InvalidRequest:
             raise
         except FHIRError as exc:
-            return f"{provider.type} could not be retrieved ({exc.code}): {exc.diagnostics}"
+            return [], [f"{provider.type} could not be retrieved ({exc.code}): {exc.diagnostics}"]
 
     results = await asyncio.gather(*(one(p) for p in types))
     resources: list[dict[str, Any]] = []
     missing: list[str] = []
-    for result in results:
-        if isinstance(result, str):
-            missing.append(result)
-        else:
-            resources += result
+    for found, gaps in results:
+        resources += found
+        missing += gaps  # said, never presented as complete: no total, no CCD
     return resources, missing

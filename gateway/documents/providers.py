@@ -36,7 +36,7 @@ from gateway.documents.generate import (
     subject_patient,
 )
 from gateway.documents.references import binary, document_reference
-from gateway.errors import Gone, NotFound, UpstreamError
+from gateway.errors import Gone, NotFound
 from gateway.record import everything_types, gather_everything
 from gateway.search.model import ReferenceValue, SearchQuery
 from gateway.search.planning import read_each, single_patient, values
@@ -174,35 +174,35 @@ class Documents:
         """The generated documents on the first page; the vendor's own ones on the pages after."""
         vendor_query = self._vendor_part(request.query)
         if request.position is None:
-            generated = await self._generated(request.query)
-            return VendorPage(generated, {"vendor": None} if vendor_query is not None else None)
+            generated, warnings = await self._generated(request.query)
+            return VendorPage(generated, {"vendor": None} if vendor_query is not None else None, warnings=warnings)
         vendor_docs = self._vendor.get("DocumentReference")
         assert vendor_query is not None and vendor_docs is not None and vendor_docs.search is not None
         page = await vendor_docs.search(SearchRequest(vendor_query, request.position["vendor"], request.page_size))
         following = {"vendor": page.next} if page.next is not None else None
         return VendorPage(page.resources, following, None, page.warnings)
 
-    async def _generated(self, query: SearchQuery) -> list[Resource]:
+    async def _generated(self, query: SearchQuery) -> tuple[list[Resource], tuple[str, ...]]:
         patient_id = single_patient(query)
         if patient_id:
             return await self.of_patient(patient_id)
         encounters = [v.id for v in values(query, "encounter") if isinstance(v, ReferenceValue)]
-        return await read_each(lambda i: self.read_reference(ids.encounter_document(i)), encounters)
+        return await read_each(lambda i: self.read_reference(ids.encounter_document(i)), encounters), ()
 
-    async def of_patient(self, patient_id: str) -> list[Resource]:
-        """The patient's CCD and one per encounter that took place ([] for no such patient)."""
+    async def of_patient(self, patient_id: str) -> tuple[list[Resource], tuple[str, ...]]:
+        """The patient's CCD and one per encounter that took place ([] for no such patient), and
+        what the vendor said it could not list (those encounters' documents may be missing)."""
         try:
             await read_from(self._vendor, "Patient", patient_id)
         except (NotFound, Gone):
-            return []
+            return [], ()
         found = [self.patient_reference(patient_id, None, None)]
         encounter_types = [p for p in everything_types(self._vendor, None) if p.type == "Encounter"]
-        if encounter_types:
-            encounters, missing = await gather_everything(self.source.zone, patient_id, encounter_types, None, None)
-            if missing:
-                raise UpstreamError("; ".join(missing))
-            found += [self._encounter_reference(e) for e in encounters if e.get("status") in HAPPENED]
-        return found
+        if not encounter_types:
+            return found, ()
+        encounters, missing = await gather_everything(self.source.zone, patient_id, encounter_types, None, None)
+        found += [self._encounter_reference(e) for e in encounters if e.get("status") in HAPPENED]
+        return found, tuple(missing)
 
     def _vendor_part(self, query: SearchQuery) -> SearchQuery | None:
         """The query for the vendor's own documents (its parameters only), or None when the

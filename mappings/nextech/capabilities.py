@@ -55,7 +55,8 @@ def binary(sections: list[str]) -> ResourceDeclaration:
         "Binary",
         documentation=(
             "Binary/<encounter>.ccd is an encounter's CCD as text/html (or, with Accept: "
-            "application/fhir+json, a Binary resource); Binary/<encounter>.ccd.<section> is one section. "
+            "application/fhir+json, a Binary resource); Binary/<encounter>.ccd.<section> is one section "
+            "(its name as an id part: escaped when it holds more than letters, digits and '-'). "
             f"Sections: {listed}. Vendor HTML is sanitized: no script, handlers or external loads."
         ),
     )

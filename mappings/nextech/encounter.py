@@ -4,7 +4,13 @@ as a Binary (pure).
 Ids: an Encounter is `<patient fhir id>.<encounterId>.<yyyymmdd>` (the patient's id carries its
 chart number, see patient.py; the day bounds the search window), so a read is one encounter
 search. Its CCD is DocumentReference/Binary `<encounter id>.ccd`, and each CCD section a Binary
-`<encounter id>.ccd.<section>`, listed as further attachments of the DocumentReference.
+`<encounter id>.ccd.<section>`, listed as further attachments of the DocumentReference. The
+encounterId and the section name are id parts (`mappings.ids.encode_part`): `VitalSigns` stays
+as it is, `Social History` becomes `xSocial-20History`. The budget of 64: a Patient id takes at
+most 26, an Encounter id at most 48 (its encounterId part gets what is left, at least 12; an
+Int32 takes 10), `.ccd` 4, so a section part gets at least 11 (more with shorter ids); a
+section name too long for its room is cut to a prefix plus a stable hash
+(`xPlan-20of-20Tr--k3j9x0a`), which the Binary read recognises among Nextech's sections.
 Status: locked encounters are finished; open ones are planned before their date and
 in-progress after it (the chart is still open). `encounterLocked` may be a boolean or a string.
 """
@@ -17,6 +23,7 @@ from typing import Any
 
 from gateway.contract import TenantContext
 from mappings.fhirjson import coding, compact, content_version, instant, reference
+from mappings.ids import decode_part, encode_part
 from mappings.nextech.sanitize import page, sanitize
 from mappings.terminology import LOINC, US_CORE
 
@@ -36,21 +43,54 @@ def locked(summary: dict[str, Any]) -> bool:
     return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
+ENCOUNTER_ID_ROOM = 48
+DOCUMENT_SUFFIX = ".ccd"
+
+
 def encounter_id(patient_id: str, summary: dict[str, Any]) -> str:
     day = str(summary.get("encounterDate") or "")[:10].replace("-", "")
-    return f"{patient_id}.{summary['encounterId']}.{day}"
+    room = ENCOUNTER_ID_ROOM - len(patient_id) - 2 - len(day)
+    return f"{patient_id}.{encode_part(str(summary['encounterId']), room)}.{day}"
 
 
 def split_encounter_id(resource_id: str) -> tuple[str, str, str] | None:
-    """(patient fhir id, encounterId, yyyymmdd) from an Encounter id, or None."""
+    """(patient fhir id, encounterId (or the prefix of a shortened one), yyyymmdd) from an
+    Encounter id, or None."""
     parts = resource_id.rsplit(".", 2)
-    if len(parts) != 3 or not parts[1].isdigit() or len(parts[2]) != 8 or not parts[2].isdigit():
+    if len(resource_id) > ENCOUNTER_ID_ROOM or len(parts) != 3 or len(parts[2]) != 8 or not parts[2].isdigit():
+        return None
+    vendor = decode_part(parts[1])
+    if vendor is None:
         return None
     try:
         datetime.strptime(parts[2], "%Y%m%d")
     except ValueError:
         return None
-    return parts[0], parts[1], parts[2]
+    return parts[0], vendor[0], parts[2]
+
+
+def document_id(encounter: str) -> str:
+    return encounter + DOCUMENT_SUFFIX
+
+
+def section_part(doc_id: str, section: str) -> str:
+    """The id part of a CCD section in Binary `<doc_id>.<part>`: what fits in 64."""
+    return encode_part(section, 64 - len(doc_id) - 1)
+
+
+def section_binary_id(doc_id: str, section: str) -> str:
+    return f"{doc_id}.{section_part(doc_id, section)}"
+
+
+def split_binary_id(resource_id: str) -> tuple[str, str | None] | None:
+    """(encounter id, the section's id part or None for the whole CCD) from a Binary id (or,
+    with no section, a DocumentReference id), or None."""
+    if resource_id.endswith(DOCUMENT_SUFFIX):
+        return resource_id.removesuffix(DOCUMENT_SUFFIX), None
+    doc, _, part = resource_id.rpartition(".")
+    if not doc.endswith(DOCUMENT_SUFFIX) or decode_part(part) is None:
+        return None
+    return doc.removesuffix(DOCUMENT_SUFFIX), part
 
 
 def _doctor(summary: dict[str, Any]) -> str | None:
@@ -101,12 +141,18 @@ def encounter_to_fhir(item: dict[str, Any], patient_id: str, ctx: TenantContext,
 def document_to_fhir(item: dict[str, Any], patient_id: str, sections: list[str]) -> dict[str, Any]:
     summary = item["summary"]
     encounter = encounter_id(patient_id, summary)
-    doc_id = f"{encounter}.ccd"
+    doc_id = document_id(encounter)
     doctor = _doctor(summary)
     start = instant(summary.get("encounterDate"))
     attachments = [{"attachment": {"contentType": "text/html", "url": f"Binary/{doc_id}", "title": "CCD"}}]
     attachments += [
-        {"attachment": {"contentType": "text/html", "url": f"Binary/{doc_id}.{s}", "title": f"CCD section: {s}"}}
+        {
+            "attachment": {
+                "contentType": "text/html",
+                "url": f"Binary/{section_binary_id(doc_id, s)}",
+                "title": f"CCD section: {s}",
+            }
+        }
         for s in sections
     ]
     resource = compact(

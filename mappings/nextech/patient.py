@@ -3,41 +3,44 @@
 Nextech can find patients only by a search term (name or chart number); it has no read by
 id. So the FHIR id carries the chart number beside the patient id — `<patientId>.<chart>` —
 and a read searches by that chart number and keeps the patient with that id: one call.
-Chart numbers outside `[A-Za-z0-9-]` are hex-encoded behind an `x`. `dob` comes as a
-datetime (`1985-03-15T00:00:00.000Z`): the date part is the birth date. The SSN is not exposed.
+Both parts go through `mappings.ids.encode_part`: plain values (`[A-Za-z0-9-]`, not starting
+with `x`) as they are, anything else escaped (`C 001` -> `xC-20001`); the whole id is kept
+within PATIENT_ID_ROOM characters (so an Encounter, its CCD and a section still fit 64), a
+longer chart number being cut to a prefix plus a hash: the read then searches that prefix
+(Nextech's term matches chart-number prefixes) and keeps the patient whose id this is. `dob`
+comes as a datetime (`1985-03-15T00:00:00.000Z`): the date part is the birth date. The SSN is
+not exposed.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from gateway.contract import TenantContext
 from mappings.fhirjson import coding, compact, content_version, fhir_date
+from mappings.ids import decode_part, encode_part
 from mappings.terminology import IDENTIFIER_TYPE, PROFILE_PATIENT
 
-_PLAIN_CHART = re.compile(r"^[A-Za-z0-9-]{1,40}$")
+PATIENT_ID_ROOM = 26  # the longest Patient id (see encounter.py for the budget)
+PATIENT_NUMBER_ROOM = 12  # the longest patientId part (an Int32 takes at most 10)
 
 
 def patient_id(patient: dict[str, Any]) -> str:
-    chart = str(patient.get("chartNumber") or "")
-    if _PLAIN_CHART.match(chart) and not chart.startswith("x"):  # "x…" marks the hex form
-        return f"{patient['patientId']}.{chart}"
-    return f"{patient['patientId']}.x{chart.encode().hex()}"
+    number = encode_part(str(patient["patientId"]), PATIENT_NUMBER_ROOM)
+    chart = encode_part(str(patient.get("chartNumber") or ""), PATIENT_ID_ROOM - len(number) - 1)
+    return f"{number}.{chart}"
 
 
 def split_patient_id(resource_id: str) -> tuple[str, str] | None:
-    """(Nextech patientId, chart number) from a FHIR Patient id, or None."""
+    """(Nextech patientId or its shortened prefix, the chart number or the prefix of it to
+    search) from a FHIR Patient id, or None when it is no Patient id of ours."""
     number, _, chart = resource_id.partition(".")
-    if not number.isdigit() or not chart:
+    if len(resource_id) > PATIENT_ID_ROOM:
         return None
-    if chart.startswith("x"):
-        try:
-            decoded = bytes.fromhex(chart[1:]).decode()
-        except ValueError:
-            return None
-        return (number, decoded) if decoded else None
-    return (number, chart) if _PLAIN_CHART.match(chart) else None
+    number_part, chart_part = decode_part(number), decode_part(chart)
+    if number_part is None or chart_part is None or number_part == ("", True) or not chart_part[0].strip():
+        return None
+    return number_part[0], chart_part[0]
 
 
 def patient_to_fhir(p: dict[str, Any], ctx: TenantContext) -> dict[str, Any]:

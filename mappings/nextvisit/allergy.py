@@ -11,10 +11,12 @@ the patient and the item's text, so they are stable across requests and restarts
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from gateway.contract import TenantContext
 from mappings.fhirjson import coding, compact, content_version, instant, reference, text_key
+from mappings.nextvisit.vendor import Mapped, Unreadable, UnreadablePayload, VendorPatient, items_of, read_patient
 from mappings.terminology import ALLERGY_CLINICAL, PROFILE_ALLERGY, no_known_allergy
 
 _SPLIT = re.compile(r"\s*(?:[,;\n]|\band\b|&)\s*", re.IGNORECASE)
@@ -42,14 +44,24 @@ def split_allergies(text: str) -> list[str]:
     return [item.strip() for item in items if item.strip()]
 
 
-def allergies_to_fhir(patient: dict[str, Any], ctx: TenantContext) -> list[dict[str, Any]]:
-    text = (patient.get("allergies") or "").strip()
+def allergies_to_fhir(raw: Mapping[str, Any] | VendorPatient, ctx: TenantContext) -> list[dict[str, Any]]:
+    """The patient's allergies; UnreadablePayload for the first item that cannot be read."""
+    found, unreadable = allergies_read(read_patient(raw), ctx)
+    if unreadable:
+        raise UnreadablePayload(unreadable[0].field, unreadable[0].problem)
+    return found
+
+
+def allergies_read(patient: VendorPatient, ctx: TenantContext) -> Mapped:
+    """Every allergy that can be read, and the items that cannot."""
+    text, unreadable = _allergy_text(patient)
     if not text:
-        return []
-    patient_id = str(patient["id"])
+        return [], unreadable
+    patient_id = patient.id
     negated = no_known_allergy(text)
     if negated:
-        return [_resource(patient, f"{patient_id}.a.nka", {"coding": [coding(*negated)], "text": text}, None)]
+        nka = _resource(patient, f"{patient_id}.a.nka", {"coding": [coding(*negated)], "text": text}, None)
+        return [nka], unreadable
     out: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for item in split_allergies(text):
@@ -59,10 +71,30 @@ def allergies_to_fhir(patient: dict[str, Any], ctx: TenantContext) -> list[dict[
         match = _REACTION.match(item)
         reaction = match["reaction"].strip() if match and match["reaction"].strip() else None
         out.append(_resource(patient, resource_id, {"text": item}, reaction))
-    return out
+    return out, unreadable
 
 
-def _resource(patient: dict[str, Any], resource_id: str, code: dict[str, Any], reaction: str | None) -> dict[str, Any]:
+def _allergy_text(patient: VendorPatient) -> tuple[str, list[Unreadable]]:
+    """The documented free text; a list of text items (a shape the docs leave open) is read as
+    that list, item by item."""
+    value = patient.allergies
+    if value is None or isinstance(value, str):
+        return (value or "").strip(), []
+    items: list[str] = []
+    unreadable: list[Unreadable] = []
+    try:
+        entries = list(items_of(value, "allergies"))
+    except UnreadablePayload as exc:
+        return "", [Unreadable("AllergyIntolerance", patient.id, None, exc.field, exc.problem)]
+    for path, item in entries:
+        if isinstance(item, str):
+            items.append(item)
+        elif item is not None:
+            unreadable.append(Unreadable("AllergyIntolerance", patient.id, None, path, "is not text"))
+    return ", ".join(i.strip() for i in items if i.strip()), unreadable
+
+
+def _resource(patient: VendorPatient, resource_id: str, code: dict[str, Any], reaction: str | None) -> dict[str, Any]:
     resource = compact(
         {
             "resourceType": "AllergyIntolerance",
@@ -70,10 +102,10 @@ def _resource(patient: dict[str, Any], resource_id: str, code: dict[str, Any], r
             # Listed on the chart now: active. Nothing says who verified it, so no verificationStatus.
             "clinicalStatus": {"coding": [coding(ALLERGY_CLINICAL, "active", "Active")]},
             "code": code,
-            "patient": reference("Patient", str(patient["id"])),
+            "patient": reference("Patient", patient.id),
             "reaction": [{"manifestation": [{"text": reaction}]}] if reaction else [],
         }
     )
-    meta = compact({"versionId": content_version(resource), "lastUpdated": instant(patient.get("updated_at"))})
+    meta = compact({"versionId": content_version(resource), "lastUpdated": instant(patient.updated_at)})
     meta["profile"] = [PROFILE_ALLERGY]
     return {"resourceType": "AllergyIntolerance", "id": resource_id, "meta": meta, **resource}

@@ -1,41 +1,76 @@
 """Nextvisit encounters (from `include=encounters`) → US Core Encounter (pure).
 
 The encounter shape is not in Nextvisit's public docs; the sandbox module states the shape
-assumed. Class is ambulatory, or virtual for telehealth; the clinician is the primary
-performer (by display: Nextvisit exposes no practitioner resource to reference).
+assumed, and `mappings.nextvisit.vendor.VendorEncounter` every spelling read (the adapter's
+"Where the docs are silent" lists them). Class is ambulatory, or virtual for telehealth; the
+clinician is the primary performer (by display: Nextvisit exposes no practitioner resource
+to reference). Each encounter of a patient is read on its own: one that cannot be read is
+reported (`Unreadable`), the others are mapped.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from pydantic import ValidationError
 
 from gateway.contract import TenantContext
 from mappings.fhirjson import coding, compact, content_version, instant, reference
+from mappings.nextvisit.vendor import (
+    Mapped,
+    Unreadable,
+    UnreadablePayload,
+    VendorEncounter,
+    VendorPatient,
+    first_problem,
+    items_of,
+)
 from mappings.terminology import US_CORE
 
 PROFILE_ENCOUNTER = f"{US_CORE}/us-core-encounter"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 PARTICIPATION = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
-STATUS = {"scheduled": "planned", "in_progress": "in-progress", "completed": "finished", "cancelled": "cancelled"}
+STATUS = {
+    "scheduled": "planned",
+    "planned": "planned",
+    "in_progress": "in-progress",
+    "completed": "finished",
+    "finished": "finished",
+    "cancelled": "cancelled",
+    "canceled": "cancelled",
+}
+VIRTUAL = frozenset({"telehealth", "telemedicine", "virtual", "video"})
 
 
 def encounter_id(patient_id: str, vendor_id: Any) -> str:
     return f"{patient_id}.e.{vendor_id}"
 
 
-def encounter_to_fhir(e: dict[str, Any], patient_id: str, ctx: TenantContext) -> dict[str, Any]:
-    virtual = e.get("visit_type") == "telehealth"
-    provider = e.get("provider") or {}
-    performer = ", ".join(x for x in (provider.get("name"), provider.get("credentials")) if x)
-    location = e.get("location") or {}
+def _key(value: str | None) -> str:
+    return (value or "").strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def _when(value: str | None) -> str | None:
+    """A date stays a date (no invented midnight); a date-time becomes a UTC instant."""
+    return value if value is not None and len(value) == 10 else instant(value)
+
+
+def encounter_to_fhir(raw: Mapping[str, Any] | VendorEncounter, patient_id: str, ctx: TenantContext) -> dict[str, Any]:
+    e = raw if isinstance(raw, VendorEncounter) else VendorEncounter.model_validate(raw)
+    virtual = _key(e.visit_type) in VIRTUAL
+    provider = e.provider
+    performer = ", ".join(x for x in (provider.label, provider.credentials) if x) if provider else ""
+    location = e.location.label if e.location else None
+    visit_type = e.type.label if e.type else None
     resource = compact(
         {
             "resourceType": "Encounter",
-            "id": encounter_id(patient_id, e["id"]),
-            "identifier": [{"system": ctx.system("encounter-id"), "value": str(e["id"])}],
-            "status": STATUS.get(e.get("status") or "", "unknown"),
+            "id": encounter_id(patient_id, e.id),
+            "identifier": [{"system": ctx.system("encounter-id"), "value": e.id}],
+            "status": STATUS.get(_key(e.status), "unknown"),
             "class": coding(ACT_CODE, "VR", "virtual") if virtual else coding(ACT_CODE, "AMB", "ambulatory"),
-            "type": [{"text": e.get("type") or "Visit"}],
+            "type": [{"text": visit_type or "Visit"}],
             "subject": reference("Patient", patient_id),
             "participant": [
                 {
@@ -45,11 +80,31 @@ def encounter_to_fhir(e: dict[str, Any], patient_id: str, ctx: TenantContext) ->
             ]
             if performer
             else [],
-            "period": compact({"start": instant(e.get("start_time")), "end": instant(e.get("end_time"))}),
-            "reasonCode": [{"text": e["reason"]}] if e.get("reason") else [],
-            "location": [{"location": {"display": location["name"]}}] if location.get("name") else [],
+            "period": compact({"start": _when(e.start), "end": _when(e.end)}),
+            "reasonCode": [{"text": e.reason}] if e.reason else [],
+            "location": [{"location": {"display": location}}] if location else [],
         }
     )
-    meta = compact({"versionId": content_version(resource), "lastUpdated": instant(e.get("updated_at"))})
+    meta = compact({"versionId": content_version(resource), "lastUpdated": instant(e.updated_at)})
     meta["profile"] = [PROFILE_ENCOUNTER]
     return {"resourceType": "Encounter", "id": resource["id"], "meta": meta, **resource}
+
+
+def encounters_to_fhir(patient: VendorPatient, ctx: TenantContext) -> Mapped:
+    """Every encounter of the patient that can be read, and those that cannot."""
+    found: list[dict[str, Any]] = []
+    unreadable: list[Unreadable] = []
+    try:
+        items = list(items_of(patient.encounters, "encounters"))
+    except UnreadablePayload as exc:
+        return [], [Unreadable("Encounter", patient.id, None, exc.field, exc.problem)]
+    for path, item in items:
+        try:
+            found.append(encounter_to_fhir(VendorEncounter.model_validate(item), patient.id, ctx))
+        except ValidationError as exc:
+            field, problem = first_problem(exc, path)
+            vendor_id = item.get("id") if isinstance(item, dict) else None
+            known = isinstance(vendor_id, int | str) and not isinstance(vendor_id, bool) and str(vendor_id).strip()
+            record_id = encounter_id(patient.id, str(vendor_id).strip()) if known else None
+            unreadable.append(Unreadable("Encounter", patient.id, record_id, field, problem))
+    return found, unreadable

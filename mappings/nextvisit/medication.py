@@ -10,10 +10,23 @@ says; `dateAsserted` is when the list last changed.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
+
+from pydantic import ValidationError
 
 from gateway.contract import TenantContext
 from mappings.fhirjson import compact, content_version, instant, reference, text_key
+from mappings.nextvisit.vendor import (
+    Mapped,
+    Unreadable,
+    UnreadablePayload,
+    VendorMedication,
+    VendorPatient,
+    first_problem,
+    items_of,
+    read_patient,
+)
 from mappings.terminology import UCUM
 
 _STRENGTH = re.compile(r"(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>mcg|mg|g|mL|ml|units?|IU|%)(?![A-Za-z])", re.IGNORECASE)
@@ -21,21 +34,60 @@ _PRN = re.compile(r"\b(prn|as needed)\b", re.IGNORECASE)
 _UCUM_UNITS = {"mcg": "ug", "mg": "mg", "g": "g", "ml": "mL", "unit": "[U]", "units": "[U]", "iu": "[iU]", "%": "%"}
 
 
-def medications_to_fhir(patient: dict[str, Any], ctx: TenantContext) -> list[dict[str, Any]]:
+def medications_to_fhir(raw: Mapping[str, Any] | VendorPatient, ctx: TenantContext) -> list[dict[str, Any]]:
+    """The patient's medications; UnreadablePayload for the first entry that cannot be read."""
+    found, unreadable = medications_read(read_patient(raw), ctx)
+    if unreadable:
+        raise UnreadablePayload(unreadable[0].field, unreadable[0].problem)
+    return found
+
+
+def medications_read(patient: VendorPatient, ctx: TenantContext) -> Mapped:
+    """Every entry that can be read, and those that cannot. An entry is text (documented by
+    example) or an object naming the drug (a shape the docs leave open)."""
     out: list[dict[str, Any]] = []
+    unreadable: list[Unreadable] = []
     seen: dict[str, int] = {}
-    for entry in patient.get("latest_medications") or []:
-        text = str(entry).strip()
+    value = patient.latest_medications
+    try:
+        # One text instead of a list (a shape the docs leave open) is one entry, as written.
+        entries = (
+            [("latest_medications", value)] if isinstance(value, str) else list(items_of(value, "latest_medications"))
+        )
+    except UnreadablePayload as exc:
+        return [], [Unreadable("MedicationStatement", patient.id, None, exc.field, exc.problem)]
+    for path, entry in entries:
+        try:
+            text = _entry_text(entry, path)
+        except UnreadablePayload as exc:
+            unreadable.append(Unreadable("MedicationStatement", patient.id, None, exc.field, exc.problem))
+            continue
         if not text:
             continue
         key = text_key(text)
         seen[key] = seen.get(key, 0) + 1
-        resource_id = f"{patient['id']}.m.{key}" + (f"-{seen[key]}" if seen[key] > 1 else "")
+        resource_id = f"{patient.id}.m.{key}" + (f"-{seen[key]}" if seen[key] > 1 else "")
         out.append(_statement(patient, resource_id, text))
-    return out
+    return out, unreadable
 
 
-def _statement(patient: dict[str, Any], resource_id: str, text: str) -> dict[str, Any]:
+def _entry_text(entry: Any, path: str) -> str:
+    if entry is None:
+        return ""
+    if isinstance(entry, str):
+        return entry.strip()
+    if isinstance(entry, dict):
+        try:
+            text = VendorMedication.model_validate(entry).text
+        except ValidationError as exc:
+            raise UnreadablePayload(*first_problem(exc, path)) from None
+        if not text:
+            raise UnreadablePayload(f"{path}.name", "is missing")
+        return text
+    raise UnreadablePayload(path, "is neither text nor an object")
+
+
+def _statement(patient: VendorPatient, resource_id: str, text: str) -> dict[str, Any]:
     strength = _STRENGTH.search(text)
     dosage: dict[str, Any] = {"text": text}
     if _PRN.search(text):
@@ -51,10 +103,10 @@ def _statement(patient: dict[str, Any], resource_id: str, text: str) -> dict[str
             "id": resource_id,
             "status": "unknown",
             "medicationCodeableConcept": {"text": text},
-            "subject": reference("Patient", str(patient["id"])),
-            "dateAsserted": instant(patient.get("updated_at")),
+            "subject": reference("Patient", patient.id),
+            "dateAsserted": instant(patient.updated_at),
             "dosage": [dosage],
         }
     )
-    meta = compact({"versionId": content_version(resource), "lastUpdated": instant(patient.get("updated_at"))})
+    meta = compact({"versionId": content_version(resource), "lastUpdated": instant(patient.updated_at)})
     return {"resourceType": "MedicationStatement", "id": resource_id, "meta": meta, **resource}

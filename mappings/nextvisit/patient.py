@@ -11,50 +11,55 @@ keys of its `meta` are left as they are.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 from gateway.contract import TenantContext
 from gateway.errors import Unprocessable
 from mappings.fhirjson import compact, content_version, fhir_date, instant
+from mappings.nextvisit.vendor import VendorDemographics, VendorPatient, read_patient
 from mappings.terminology import GENDER, PROFILE_PATIENT
 
 NATIVE = frozenset({"resourceType", "id", "meta", "text", "name", "birthDate"})
 OUR_SYSTEMS = ("patient-id", "patient-uuid")
 
 
-def patient_to_fhir(p: dict[str, Any], ctx: TenantContext) -> dict[str, Any]:
+def patient_to_fhir(raw: Mapping[str, Any] | VendorPatient, ctx: TenantContext) -> dict[str, Any]:
+    """The Patient; UnreadablePayload (naming the field) when the payload cannot be read."""
+    p = read_patient(raw)
     stored = _stored(p)
     identifiers = [
-        {"use": "usual", "system": ctx.system("patient-id"), "value": str(p["id"])},
-        *([{"use": "secondary", "system": ctx.system("patient-uuid"), "value": p["uuid"]}] if p.get("uuid") else []),
+        {"use": "usual", "system": ctx.system("patient-id"), "value": p.id},
+        *([{"use": "secondary", "system": ctx.system("patient-uuid"), "value": p.uuid}] if p.uuid else []),
         *stored.pop("identifier", []),
     ]
+    demographics = p.demographics or VendorDemographics()
     resource: dict[str, Any] = {
         "resourceType": "Patient",
-        "id": str(p["id"]),
+        "id": p.id,
         "identifier": identifiers,
         "name": _names(p, stored.pop("name", None)),
-        "telecom": _telecom(p.get("demographics") or {}) or stored.pop("telecom", None),
-        "gender": GENDER.get((p.get("gender") or "").lower()) or stored.pop("gender", None) or "unknown",
-        "birthDate": fhir_date(p.get("date_of_birth")),
-        "address": _address(p.get("demographics") or {}) or stored.pop("address", None),
+        "telecom": _telecom(demographics) or stored.pop("telecom", None),
+        "gender": GENDER.get((p.gender or "").lower()) or stored.pop("gender", None) or "unknown",
+        "birthDate": fhir_date(p.date_of_birth),
+        "address": _address(demographics) or stored.pop("address", None),
         **{k: v for k, v in stored.items() if k not in ("telecom", "gender", "address")},
     }
     resource = compact(resource)
-    meta = compact({"versionId": content_version(resource), "lastUpdated": instant(p.get("updated_at"))})
+    meta = compact({"versionId": content_version(resource), "lastUpdated": instant(p.updated_at)})
     meta["profile"] = [PROFILE_PATIENT]
     return {"resourceType": "Patient", "id": resource["id"], "meta": meta, **resource}
 
 
-def _stored(p: dict[str, Any]) -> dict[str, Any]:
-    copy = (p.get("meta") or {}).get("fhir")
+def _stored(p: VendorPatient) -> dict[str, Any]:
+    copy = p.meta.get("fhir")
     return {k: v for k, v in copy.items() if k not in NATIVE or k == "name"} if isinstance(copy, dict) else {}
 
 
-def _names(p: dict[str, Any], stored: Any) -> list[dict[str, Any]]:
-    given = [g for g in (p.get("first_name"), *(p.get("middle_name") or "").split()) if g]
-    native = compact({"use": "official", "family": p.get("last_name") or None, "given": given})
+def _names(p: VendorPatient, stored: Any) -> list[dict[str, Any]]:
+    given = [g for g in (p.first_name, *(p.middle_name or "").split()) if g]
+    native = compact({"use": "official", "family": p.last_name or None, "given": given})
     if isinstance(stored, list) and stored:
         chosen = _chosen_name(stored)
         # The copy is used only while it still agrees with the vendor's own fields.
@@ -63,22 +68,22 @@ def _names(p: dict[str, Any], stored: Any) -> list[dict[str, Any]]:
     return [native]
 
 
-def _telecom(demographics: dict[str, Any]) -> list[dict[str, Any]]:
+def _telecom(demographics: VendorDemographics) -> list[dict[str, Any]]:
     out = []
-    if demographics.get("phone"):
-        out.append({"system": "phone", "value": demographics["phone"]})
-    if demographics.get("email"):
-        out.append({"system": "email", "value": demographics["email"]})
+    if demographics.phone_value:
+        out.append({"system": "phone", "value": demographics.phone_value})
+    if demographics.email:
+        out.append({"system": "email", "value": demographics.email})
     return out
 
 
-def _address(demographics: dict[str, Any]) -> list[dict[str, Any]]:
+def _address(demographics: VendorDemographics) -> list[dict[str, Any]]:
     address = compact(
         {
-            "line": [demographics["address_line1"]] if demographics.get("address_line1") else [],
-            "city": demographics.get("city"),
-            "state": demographics.get("state"),
-            "postalCode": demographics.get("postal_code"),
+            "line": [demographics.line] if demographics.line else [],
+            "city": demographics.city or None,
+            "state": demographics.state or None,
+            "postalCode": demographics.postal or None,
         }
     )
     return [address] if address else []

@@ -192,19 +192,38 @@ Encounters (``GET /api/{patientId}/encounters/search?start=&end=&section=``)
   external ``url()``.
 
 Categories (``GET /api/encounters/categories``): the JSON array ``CCD_SECTIONS``.
+
+Switches for points the docs leave open (``create_app`` keyword arguments; the defaults are the
+behaviour above):
+- ``section_names``: ``"compact"`` (default) names the sections ``CCD_SECTIONS``
+  (``VitalSigns``, ``PlanOfCare``); ``"spaced"`` names them ``SPACED_SECTIONS``, with spaces
+  (``Vital Signs``, ``Plan of Treatment``) and a ``Social History`` section ("No social
+  history recorded"), in categories, ``section`` and the markup alike.
+- ``far_future_visit``: ``True`` (or a datetime, for another moment) adds, to the first
+  patient (by id) with a chart encounter, an open (unlocked, in progress) chart encounter at
+  ``FAR_FUTURE_VISIT`` (2031-06-16 15:00 UTC), a copy of their latest one with the next free
+  encounter id, as a practice that opens encounters ahead of time would have. Only a search
+  whose ``end`` reaches it finds it (``end`` still defaults to now). ``app.state.far_visit``
+  is ``(patientId, encounterId)`` (None without the switch).
+- ``latest_end``: a datetime; an encounter search whose ``end`` is later is 400 ``ModelState``
+  ``{"end": ["The value '<v>' is not valid for end."]}``, as a Nextech that refuses far dates
+  would answer (default None: any ``end`` ``datetime.fromisoformat`` takes, up to 9999-12-31).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Literal
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
 from sandboxes.clinic import Clinic
 from sandboxes.nextech.auth import DEFAULT_RESOURCE, AuthorizationServer
-from sandboxes.nextech.ccd_html import CCD_SECTIONS, HOSTILE_SNIPPETS, SECTION_TITLES
+from sandboxes.nextech.ccd_html import CCD_SECTIONS, HOSTILE_SNIPPETS, SECTION_TITLES, SPACED_SECTIONS
+from sandboxes.nextech.ccd_html import section_names as _sections_of
 from sandboxes.nextech.errors import routing_error
 from sandboxes.nextech.grants import AUTH_CODE_TTL, REFRESH_TOKEN_TTL, SCOPE, Grants
 from sandboxes.nextech.render import department_of, locked_value
@@ -216,15 +235,20 @@ __all__ = [
     "AUTH_CODE_TTL",
     "CCD_SECTIONS",
     "DEFAULT_RESOURCE",
+    "FAR_FUTURE_VISIT",
     "HOSTILE_SNIPPETS",
     "PRACTICE_HEADER",
     "REFRESH_TOKEN_TTL",
     "SCOPE",
     "SECTION_TITLES",
+    "SPACED_SECTIONS",
     "create_app",
     "department_of",
     "locked_value",
 ]
+
+#: When ``far_future_visit=True`` puts its visit: beyond any "a few years ahead" horizon of today.
+FAR_FUTURE_VISIT = datetime(2031, 6, 16, 15, 0, tzinfo=UTC)
 
 
 def create_app(
@@ -238,22 +262,30 @@ def create_app(
     refresh_grace: float = 30.0,
     clock: Callable[[], float] | None = None,
     hostile_html: bool = False,
+    section_names: Literal["compact", "spaced"] = "compact",
+    far_future_visit: bool | datetime = False,
+    latest_end: datetime | None = None,
 ) -> Starlette:
     """The Nextech API for `clinic` as practice `practice_id`, with its OAuth2 server.
 
     `client_id`/`client_secret` are the one registered app; `redirect_uris` its registered
     reply URLs (loopback ones are always allowed; none registered: any). `clock` returns
     epoch seconds (default ``time.time``). `hostile_html` adds ``HOSTILE_SNIPPETS`` to
-    every CCD. See the module docstring for every behaviour.
+    every CCD. `section_names`, `far_future_visit` and `latest_end` are the switches the
+    module docstring describes (with every other behaviour).
     """
     now = clock or time.time
     grants = Grants(now, access_ttl, refresh_grace)
     oauth = AuthorizationServer(
         grants, client_id=client_id, client_secret=client_secret, redirect_uris=redirect_uris, clock=now
     )
-    api = NextechApi(Chart(clinic, hostile_html), grants, practice_id=practice_id, clock=now)
+    sections = _sections_of(section_names)
+    far_at = FAR_FUTURE_VISIT if far_future_visit is True else far_future_visit or None
+    chart = Chart(clinic, hostile_html, sections, far_at)
+    api = NextechApi(chart, grants, practice_id=practice_id, clock=now, sections=sections, latest_end=latest_end)
     app = Starlette(routes=oauth.routes() + api.routes(), exception_handlers={HTTPException: routing_error})
     app.state.token_calls = oauth.token_calls
     app.state.issued_refresh_tokens = 0
     app.state.revoke_refresh_tokens = grants.revoke_all
+    app.state.far_visit = chart.far_visit
     return app

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sandboxes.clinic import Clinic, Encounter, Location, Patient, Provider, VitalSigns
 from sandboxes.nextech.render import department_of
 
-__all__ = ["CCD_SECTIONS", "HOSTILE_SNIPPETS", "SECTION_TITLES", "CcdRenderer"]
+__all__ = ["CCD_SECTIONS", "HOSTILE_SNIPPETS", "SECTION_TITLES", "SPACED_SECTIONS", "CcdRenderer", "section_names"]
 
 #: The CCD section names, as ``/encounters/categories`` lists them and ``section`` takes them.
 CCD_SECTIONS: tuple[str, ...] = ("Allergies", "Medications", "Problems", "VitalSigns", "Encounter", "PlanOfCare")
@@ -32,7 +32,31 @@ SECTION_TITLES: dict[str, str] = {
     "VitalSigns": "Vital Signs",
     "Encounter": "Encounter",
     "PlanOfCare": "Plan of Care",
+    "Vital Signs": "Vital Signs",
+    "Social History": "Social History",
+    "Plan of Treatment": "Plan of Treatment",
 }
+#: The section names with ``section_names="spaced"``: spaces in names, and a Social History section.
+SPACED_SECTIONS: tuple[str, ...] = (
+    "Allergies",
+    "Medications",
+    "Problems",
+    "Vital Signs",
+    "Social History",
+    "Encounter",
+    "Plan of Treatment",
+)
+
+
+def section_names(style: str) -> tuple[str, ...]:
+    """The section names of a ``section_names`` style: ``compact`` or ``spaced``."""
+    if style == "compact":
+        return CCD_SECTIONS
+    if style == "spaced":
+        return SPACED_SECTIONS
+    raise ValueError(f"section_names is 'compact' or 'spaced', not {style!r}")
+
+
 _HOSTILE_HEAD = '<link rel=stylesheet href="https://evil.example/x.css">'
 _HOSTILE_BODY = (
     "<script>alert(1)</script>",
@@ -79,8 +103,9 @@ def _table(columns: list[str], rows: list[list[str]], empty: str, caption: str |
 class CcdRenderer:
     """Renders the CCD of an encounter of `clinic`; each section block is rendered once and kept."""
 
-    def __init__(self, clinic: Clinic, hostile: bool) -> None:
+    def __init__(self, clinic: Clinic, hostile: bool, names: tuple[str, ...] = CCD_SECTIONS) -> None:
         self.hostile = hostile
+        self.names = names
         self.zone = ZoneInfo(clinic.timezone)
         self.providers: dict[int, Provider] = {provider.id: provider for provider in clinic.providers}
         self.locations: dict[int, Location] = {location.id: location for location in clinic.locations}
@@ -93,11 +118,14 @@ class CcdRenderer:
             "VitalSigns": self._vital_signs,
             "Encounter": self._encounter,
             "PlanOfCare": self._plan_of_care,
+            "Vital Signs": self._vital_signs,
+            "Social History": self._social_history,
+            "Plan of Treatment": self._plan_of_care,
         }
 
     def ccd(self, patient: Patient, encounter: Encounter, section: str | None) -> str:
         """The whole document, or only `section`'s block after the header."""
-        names = CCD_SECTIONS if section is None else (section,)
+        names = self.names if section is None else (section,)
         head_extra = _HOSTILE_HEAD if self.hostile else ""
         hostile = "\n".join(_HOSTILE_BODY) + "\n" if self.hostile else ""
         sections = "".join(self.block(patient, encounter, name) for name in names)
@@ -263,6 +291,9 @@ class CcdRenderer:
             ]
         ]
         return _table(["Type", "Start", "End", "Provider", "Department", "Location", "Status"], rows, "")
+
+    def _social_history(self, patient: Patient, encounter: Encounter) -> str:
+        return _table(["Item", "Details"], [], "No social history recorded")
 
     def _plan_of_care(self, patient: Patient, encounter: Encounter) -> str:
         rows = [["Reason for visit", encounter.reason]] if encounter.reason else []

@@ -30,7 +30,6 @@ PRACTICE_HEADER = "x-nextech-practice-id"
 #: The 401 message of every API route.
 ACCESS_DENIED = "Authorization has been denied for this request."
 
-_SECTION_BY_FOLD = {section.casefold(): section for section in CCD_SECTIONS}
 _INT32_MAX = 2**31 - 1
 # What ASP.NET Web API says when the {patientId} route value does not bind to an Int32.
 _NOT_AN_INT32 = (
@@ -60,11 +59,11 @@ def _patient_id(raw: str) -> int:
     return patient_id
 
 
-def _section(raw: str) -> str | None:
+def _section(raw: str, by_fold: dict[str, str]) -> str | None:
     """The canonical spelling of a ``section`` (case-insensitive); None when empty."""
     if not raw:
         return None
-    section = _SECTION_BY_FOLD.get(raw.casefold())
+    section = by_fold.get(raw.casefold())
     if section is None:
         raise ApiError(400, {"Message": f"The section '{raw}' is not a valid CCD section."})
     return section
@@ -77,13 +76,24 @@ def _json_array(items: list[bytes]) -> Response:
 class NextechApi:
     """The API routes of practice `practice_id`, for access tokens `grants` issued, timed by `clock`."""
 
-    def __init__(self, chart: Chart, grants: Grants, *, practice_id: str, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        chart: Chart,
+        grants: Grants,
+        *,
+        practice_id: str,
+        clock: Callable[[], float],
+        sections: tuple[str, ...] = CCD_SECTIONS,
+        latest_end: datetime | None = None,
+    ) -> None:
         self.chart = chart
+        self.section_by_fold = {section.casefold(): section for section in sections}
+        self.latest_end = latest_end
         self.grants = grants
         self.practice = practice_id.strip()
         self.clock = clock
         self.denied = orjson.dumps({"Message": ACCESS_DENIED})
-        self.categories_body = orjson.dumps(list(CCD_SECTIONS))
+        self.categories_body = orjson.dumps(list(sections))
 
     def routes(self) -> list[Route]:
         return [
@@ -121,7 +131,12 @@ class NextechApi:
         params = request.query_params
         start = _instant("start", params.get("start"))
         end = _instant("end", params.get("end")) or datetime.fromtimestamp(self.clock(), UTC)
-        section = _section(params.get("section", "").strip())
+        if self.latest_end is not None and end > self.latest_end:
+            raw = params.get("end", "")
+            raise ApiError(
+                400, {"Message": INVALID, "ModelState": {"end": [f"The value '{raw}' is not valid for end."]}}
+            )
+        section = _section(params.get("section", "").strip(), self.section_by_fold)
         row = self.chart.rows.get(patient_id)
         if row is None:
             raise ApiError(404, {"Message": "Patient not found"})

@@ -9,13 +9,13 @@ every rendering is kept once made (the keys are bounded by the clinic's size).
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import orjson
 
 from sandboxes.clinic import Clinic, Encounter, Patient
-from sandboxes.nextech.ccd_html import CcdRenderer
+from sandboxes.nextech.ccd_html import CCD_SECTIONS, CcdRenderer
 from sandboxes.nextech.render import encounter_summary, patient_doc
 from sandboxes.nextech.search import SearchKeys, fold, folded_term, name_parts
 
@@ -40,10 +40,18 @@ def _by_start(encounter: Encounter) -> tuple[datetime, int]:
 class Chart:
     """The clinic as Nextech renders it: search rows, encounter windows, kept encounter items."""
 
-    def __init__(self, clinic: Clinic, hostile: bool) -> None:
+    def __init__(
+        self,
+        clinic: Clinic,
+        hostile: bool,
+        sections: tuple[str, ...] = CCD_SECTIONS,
+        far_visit_at: datetime | None = None,
+    ) -> None:
         self.clinic = clinic
-        self.ccd = CcdRenderer(clinic, hostile)
+        self.ccd = CcdRenderer(clinic, hostile, sections)
         self.rows: dict[int, PatientRow] = {}
+        #: (patient id, encounter id) of the added far-future visit, when `far_visit_at` is given.
+        self.far_visit: tuple[int, int] | None = None
         for patient in clinic.patients:
             if patient.deleted:
                 continue
@@ -54,8 +62,21 @@ class Chart:
             self.rows[patient.id] = PatientRow(
                 patient, orjson.dumps(patient_doc(patient)), keys, chart, [encounter.start for encounter in chart]
             )
+        if far_visit_at is not None:
+            self._add_far_visit(far_visit_at)
         self.ordered = sorted(self.rows.values(), key=lambda row: (row.keys.last[0], row.keys.first[0], row.patient.id))
         self.items: dict[tuple[int, str | None], bytes] = {}
+
+    def _add_far_visit(self, at: datetime) -> None:
+        """An open (unlocked) chart encounter at `at` for the first patient with a chart: a copy
+        of their latest one, with a new id. The clinic itself is not changed."""
+        row = next(row for _, row in sorted(self.rows.items()) if row.encounters)
+        latest = row.encounters[-1]
+        new_id = max(e.id for p in self.clinic.patients for e in p.encounters) + 1
+        visit = replace(latest, id=new_id, start=at, end=None, status="arrived", locked=False)
+        row.encounters = sorted([*row.encounters, visit], key=_by_start)
+        row.starts = [encounter.start for encounter in row.encounters]
+        self.far_visit = (row.patient.id, new_id)
 
     def search(self, term: str) -> list[PatientRow]:
         """Every patient the term finds, by last name, first name (folded), then id; no paging."""

@@ -13,7 +13,8 @@ Modules: ``routes`` (the route table) over ``sessions``, ``patient_lists`` and
 ``php_query``, ``validation`` and ``spatie`` read requests the Laravel way, ``errors``,
 ``php_json``, ``paging`` and ``resource`` shape answers; ``store`` holds the data and
 every write, ``rows`` and ``search_index`` (with ``typos``) what lists and search derive
-from it; ``render`` turns clinic records into the vendor's JSON.
+from it; ``render`` turns clinic records into the vendor's JSON; ``readings`` holds the
+switches below.
 
 Rendering: a patient's ``id`` is the clinic patient id, ``uuid`` the clinic uuid; an
 encounter's ``id`` is the clinic encounter id. Datetimes are ISO-8601 UTC to the second
@@ -22,6 +23,19 @@ with ``Z`` (as in the docs' examples, not Laravel's default ``.000000Z``), dates
 ``/`` comes escaped as ``\\/`` and non-ASCII characters as ``\\uXXXX`` escapes (the same
 JSON values, but not the same bytes as a Python encoder would write). No local times
 appear anywhere, so ``Clinic.timezone`` is not used.
+
+Switches (keyword arguments of ``create_app``; the defaults are the readings below, see
+``readings``):
+
+- ``encounter_shape="object"`` (default) | ``"flat"``: ``flat`` renders an encounter's
+  ``provider`` and ``location`` as plain strings (``"Maria Alvarez, MD"``, ``"Main
+  Clinic"``, null when there is none), its time as ``date_of_service`` instead of
+  ``start_time``, and its ``id``/``patient_id`` as digit strings.
+- ``include_demographics=True`` (default) | ``False``: ``False`` makes
+  ``GET /v1/patients/{id}`` ignore ``include=demographics`` (no ``demographics`` key);
+  lists still honour it.
+- ``unreadable_encounter=None`` (default) | an encounter id: that encounter's start time
+  is rendered as a day that does not exist (``YYYY-02-30T…``), a record no reading can use.
 
 Assumptions where the docs are silent (the adapter must not rely on more):
 
@@ -189,6 +203,7 @@ from starlette.exceptions import HTTPException
 
 from sandboxes.clinic import Clinic
 from sandboxes.nextvisit.errors import render_http_error
+from sandboxes.nextvisit.readings import EncounterShape, Readings
 from sandboxes.nextvisit.routes import api_routes
 from sandboxes.nextvisit.store import Store
 from sandboxes.toolkit.clock import Clock, wall_clock
@@ -203,13 +218,19 @@ def create_app(
     email: str,
     password: str,
     clock: Clock | None = None,
+    encounter_shape: EncounterShape = "object",
+    include_demographics: bool = True,
+    unreadable_encounter: int | None = None,
 ) -> Starlette:
     """The Nextvisit API for `clinic` under ``/v1``; log in with `email` and `password`.
 
     `clock` (default: the wall clock) stamps writes and decides "today" for date-of-birth
-    validation; pass a fixed one for repeatable tests.
+    validation; pass a fixed one for repeatable tests. `encounter_shape`,
+    `include_demographics` and `unreadable_encounter` pick readings of what the docs leave
+    open (the module docstring's "Switches"); the defaults are the readings described here.
     """
-    store = Store(clinic, email, password, clock or wall_clock)
+    readings = Readings(encounter_shape, include_demographics, unreadable_encounter)
+    store = Store(clinic, email, password, clock or wall_clock, readings)
     app = Starlette(
         routes=api_routes(store),
         exception_handlers={HTTPException: http_exception_handler(render_http_error)},

@@ -8,7 +8,8 @@ allow-list (400, ``GET`` only). Create rules: ``first_name``/``last_name``
 other body fields are ignored. Update: the same rules for the fields present
 (``sometimes``), minus ``insurance`` (the documented update body lacks it). ``PATCH`` is
 ``PUT`` (``apiResource``). Single-patient responses always carry ``encounters``; create
-and update take no ``include``.
+and update take no ``include``; with ``include_demographics=False`` (``readings``) ``show``
+ignores ``include=demographics``.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ class PatientRecords:
     async def show(self, request: Request, token_id: int) -> Response:
         row = self._row(request)
         included = includes(request_query(request))
-        variant = ("team" in included, True, "demographics" in included, False)
+        demographics = "demographics" in included and self.store.readings.include_demographics
+        variant = ("team" in included, True, demographics, False)
         return respond(200, b'{"data":' + self.store.patient_json(row, variant) + b"}")
 
     async def update(self, request: Request, token_id: int) -> Response:

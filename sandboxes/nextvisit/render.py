@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from uuid import uuid5
 
 from sandboxes.clinic import CLINIC_NAMESPACE, Clinic, Encounter, Medication, Patient, Provider
+from sandboxes.nextvisit.readings import Readings
 from sandboxes.nextvisit.rows import PatientRow
 from sandboxes.toolkit.aliases import JsonObject
 from sandboxes.toolkit.phones import format_us_phone
@@ -96,11 +97,32 @@ def _notes(patient: Patient) -> str | None:
     return " ".join(parts) or None
 
 
+def _flat(doc: JsonObject) -> JsonObject:
+    """An encounter the ``flat`` way: ids as strings, provider and location as their names,
+    the time in ``date_of_service`` (see ``readings``)."""
+    provider, location = doc["provider"], doc["location"]
+    names = (provider["name"], provider["credentials"])
+    flat: JsonObject = {}
+    for key, value in doc.items():
+        if key in ("id", "patient_id"):
+            flat[key] = str(value)
+        elif key == "start_time":
+            flat["date_of_service"] = value
+        elif key == "provider":
+            flat[key] = ", ".join(name for name in names if name)
+        elif key == "location":
+            flat[key] = None if location is None else location["name"]
+        else:
+            flat[key] = value
+    return flat
+
+
 class Renderer:
     """Clinic records -> Nextvisit JSON (plain dicts)."""
 
-    def __init__(self, clinic: Clinic) -> None:
+    def __init__(self, clinic: Clinic, readings: Readings | None = None) -> None:
         self.clinic = clinic
+        self.readings = readings or Readings()
         self.seed = clinic.seed
         self.start_of_today = datetime.combine(clinic.today, time(0, 0), tzinfo=UTC)
         self.providers = {provider.id: provider for provider in clinic.providers}
@@ -121,7 +143,10 @@ class Renderer:
             updated = max(created, encounter.start - timedelta(days=1))
         else:
             updated = created
-        return {
+        start = iso_seconds(encounter.start)
+        if encounter.id == self.readings.unreadable_encounter and start is not None:
+            start = f"{start[:4]}-02-30{start[10:]}"  # no such day: the record cannot be read
+        doc: JsonObject = {
             "id": encounter.id,
             "uuid": self.uuid("encounter", encounter.id),
             "patient_id": patient.id,
@@ -129,7 +154,7 @@ class Renderer:
             "visit_type": "telehealth" if telehealth else "in_person",
             "type": encounter.type_text,
             "reason": encounter.reason,
-            "start_time": iso_seconds(encounter.start),
+            "start_time": start,
             "end_time": iso_seconds(encounter.end),
             "provider": {
                 "id": provider.id,
@@ -141,6 +166,7 @@ class Renderer:
             "created_at": iso_seconds(created),
             "updated_at": iso_seconds(max(updated, created)),
         }
+        return _flat(doc) if self.readings.encounter_shape == "flat" else doc
 
     @staticmethod
     def timeline(patient: Patient) -> list[JsonObject]:
@@ -185,10 +211,9 @@ class Renderer:
             "updated_at": iso_seconds(patient.updated_at),
             "deleted_at": deleted_at,
         }
-        encounters = sorted(
-            (self.encounter(encounter, patient) for encounter in patient.encounters), key=lambda doc: doc["id"]
-        )
-        encounters.sort(key=lambda doc: doc["start_time"], reverse=True)
+        ordered = sorted(patient.encounters, key=lambda encounter: encounter.id)
+        ordered.sort(key=lambda encounter: iso_seconds(encounter.start) or "", reverse=True)
+        encounters = [self.encounter(encounter, patient) for encounter in ordered]
         demographics = {
             "email": patient.email,
             "phone": format_us_phone(patient.mobile_phone or patient.home_phone),

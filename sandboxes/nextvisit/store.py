@@ -21,6 +21,7 @@ from cachetools import LRUCache
 
 from sandboxes.clinic import Clinic
 from sandboxes.nextvisit.php_json import php_json
+from sandboxes.nextvisit.readings import Readings
 from sandboxes.nextvisit.render import Renderer, iso_seconds, provider_user
 from sandboxes.nextvisit.resource import patient_full
 from sandboxes.nextvisit.rows import PatientRow, Variant
@@ -43,9 +44,12 @@ _SEARCH_MAX_WORDS = 10  # Meilisearch's default: later query words are ignored
 class Store:
     """All patients by id (soft-deleted ones too), users, tokens, and the write operations."""
 
-    def __init__(self, clinic: Clinic, email: str, password: str, clock: Clock) -> None:
+    def __init__(
+        self, clinic: Clinic, email: str, password: str, clock: Clock, readings: Readings | None = None
+    ) -> None:
         self.clock = clock
-        self.render = Renderer(clinic)
+        self.readings = readings or Readings()
+        self.render = Renderer(clinic, self.readings)
         self.rows: dict[int, PatientRow] = {}
         for patient in clinic.patients:
             row = self.render.patient(patient)

@@ -11,10 +11,11 @@ import pytest
 
 from gateway.contract import TenantContext
 from gateway.errors import Unprocessable
-from mappings.nextvisit.allergy import allergies_to_fhir
-from mappings.nextvisit.encounter import encounter_to_fhir
-from mappings.nextvisit.medication import medications_to_fhir
+from mappings.nextvisit.allergy import allergies_read, allergies_to_fhir
+from mappings.nextvisit.encounter import encounter_to_fhir, encounters_to_fhir
+from mappings.nextvisit.medication import medications_read, medications_to_fhir
 from mappings.nextvisit.patient import patient_from_fhir, patient_to_fhir
+from mappings.nextvisit.vendor import UnreadablePayload, read_patient
 from tests.support.golden import GoldenSuite, case_id
 
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
@@ -27,6 +28,23 @@ def _rejected(case: dict[str, Any]) -> Any:
     return [[error.diagnostics, error.expression], *[list(i) for i in error.issues]]
 
 
+def _records(case: dict[str, Any]) -> Any:
+    """Every record inside a patient payload: those read, and what is said of those that are not."""
+    patient = read_patient(case["record"])
+    out: dict[str, Any] = {}
+    for kind, read in (("Encounter", encounters_to_fhir), ("AllergyIntolerance", allergies_read),
+                       ("MedicationStatement", medications_read)):  # fmt: skip
+        found, unreadable = read(patient, CTX)
+        out[kind] = {"read": [r["id"] for r in found], "unreadable": [u.message for u in unreadable]}
+    return out
+
+
+def _unreadable_patient(case: dict[str, Any]) -> Any:
+    with pytest.raises(UnreadablePayload) as caught:
+        patient_to_fhir(case["record"], CTX)
+    return str(caught.value)
+
+
 MAPPERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "patient": lambda case: patient_to_fhir(case["record"], CTX),
     "allergies": lambda case: allergies_to_fhir(case["record"], CTX),
@@ -34,6 +52,8 @@ MAPPERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "encounter": lambda case: encounter_to_fhir(case["record"], case["patient_id"], CTX),
     "patient_from_fhir": lambda case: patient_from_fhir(case["resource"], CTX, date.fromisoformat(case["today"])),
     "patient_rejected": _rejected,
+    "records": _records,
+    "patient_unreadable": _unreadable_patient,
 }
 FHIR_KINDS = {"patient", "allergies", "medications", "encounter"}
 SUITE = GoldenSuite("nextvisit", MAPPERS, fhir_kinds=FHIR_KINDS)

@@ -1,0 +1,132 @@
+"""The Nextvisit adapter over canned vendor answers: a record that cannot be read is left out
+with a warning (and its own read is a 502 naming the field), and a read that lacks the
+demographics it asked for gets them the way the list gives them."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from typing import Any
+
+import pytest
+
+from gateway.contract import AdapterConfig, NoOptions, SearchRequest, TenantContext
+from gateway.errors import NotFound, UpstreamError
+from gateway.search.model import ParamType, ReferenceValue, SearchParam, SearchQuery
+from mappings.nextvisit.adapter import NextvisitAdapter
+
+CTX = TenantContext("t", "urn:t")
+DEMOGRAPHICS = {"email": "jane@example.org", "phone": "(312) 555-0142", "address_line1": None, "city": None,
+                "state": None, "postal_code": None}  # fmt: skip
+JANE: dict[str, Any] = {
+    "id": 7, "uuid": "550e8400-e29b-41d4-a716-446655440000", "first_name": "Jane", "last_name": "Doe",
+    "date_of_birth": "1985-03-15", "allergies": "Penicillin", "latest_medications": ["Sertraline 50mg", 12],
+    "encounters": [
+        {"id": 1, "status": "completed", "start_time": "2024-06-20T14:00:00Z", "location": "Main Clinic"},
+        {"id": "2", "status": "completed", "date_of_service": "2024-02-30T14:00:00Z", "provider": "Dr Ray"},
+        {"id": 3, "status": "scheduled", "start_time": "2024-12-01T09:00:00Z", "location": {"id": 1, "name": "Annex"}},
+    ],
+    "meta": {}, "updated_at": "2024-06-20T14:45:00Z",
+}  # fmt: skip
+
+
+class CannedVendor:
+    """`NextvisitClient.request` answering from a dict of patients, like the documented API."""
+
+    def __init__(self, patients: list[dict[str, Any]], *, show_demographics: bool = True) -> None:
+        self.patients = patients
+        self.show_demographics = show_demographics
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+        params = dict(params or {})
+        self.calls.append((path, params))
+        if path == "/v1/patients":
+            rows = [self._render(p, "demographics" in params.get("include", "")) for p in self.patients]
+            rows = [r for r in rows if r.get("last_name") == params.get("filter[last_name]", r.get("last_name"))]
+            return {"data": rows, "meta": {"current_page": 1, "last_page": 1, "total": len(rows)}}
+        patient_id = path.rsplit("/", 1)[1]
+        for patient in self.patients:
+            if str(patient["id"]) == patient_id:
+                return {"data": self._render(patient, self.show_demographics, encounters=True)}
+        raise NotFound("No query results")
+
+    @staticmethod
+    def _render(patient: dict[str, Any], demographics: bool, encounters: bool = False) -> dict[str, Any]:
+        out = copy.deepcopy(patient)
+        if not encounters:
+            out.pop("encounters", None)
+        if demographics:
+            out["demographics"] = DEMOGRAPHICS
+        return out
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _adapter(vendor: CannedVendor) -> NextvisitAdapter:
+    adapter = NextvisitAdapter(AdapterConfig("http://unused", CTX, NoOptions(), {"email": "e", "password": "p"}))
+    adapter.client = vendor  # type: ignore[assignment]
+    return adapter
+
+
+def _for_patient(resource_type: str, patient_id: str) -> SearchRequest:
+    param = SearchParam("patient", ParamType.REFERENCE, None, (ReferenceValue("Patient", patient_id),), "")
+    return SearchRequest(SearchQuery(resource_type, (param,), (), "UTC"), None, 100)
+
+
+def test_one_unreadable_encounter_is_left_out_with_a_warning_and_its_read_names_the_field() -> None:
+    adapter = _adapter(CannedVendor([JANE]))
+    encounters = adapter.providers["Encounter"]
+    assert encounters.search is not None
+    page = asyncio.run(encounters.search(_for_patient("Encounter", "7")))
+    assert [r["id"] for r in page.resources] == ["7.e.1", "7.e.3"]
+    assert [r["location"][0]["location"]["display"] for r in page.resources] == ["Main Clinic", "Annex"]
+    assert page.total is None
+    assert page.warnings == (
+        "Encounter/7.e.2 could not be read: "
+        "the vendor's field encounters[1].date_of_service is not a date or date-time",
+    )
+    assert asyncio.run(encounters.read("7.e.3")) == page.resources[1]
+    with pytest.raises(UpstreamError, match=r"encounters\[1\]\.date_of_service"):
+        asyncio.run(encounters.read("7.e.2"))
+    with pytest.raises(NotFound):
+        asyncio.run(encounters.read("7.e.99"))
+
+
+def test_an_unreadable_medication_entry_is_reported_and_the_rest_served() -> None:
+    adapter = _adapter(CannedVendor([JANE]))
+    medications = adapter.providers["MedicationStatement"]
+    assert medications.search is not None
+    page = asyncio.run(medications.search(_for_patient("MedicationStatement", "7")))
+    assert [r["medicationCodeableConcept"]["text"] for r in page.resources] == ["Sertraline 50mg"]
+    assert page.warnings and "latest_medications[1]" in page.warnings[0]
+    with pytest.raises(UpstreamError, match=r"latest_medications\[1\]"):  # its id cannot be known
+        asyncio.run(medications.read("7.m.0000000000"))
+
+
+def test_an_unreadable_patient_in_a_list_is_a_warning_not_a_failure() -> None:
+    broken = {**JANE, "id": 8, "first_name": {"given": "X"}}
+    adapter = _adapter(CannedVendor([JANE, broken]))
+    patients = adapter.providers["Patient"]
+    assert patients.search is not None
+    page = asyncio.run(patients.search(SearchRequest(SearchQuery("Patient", (), (), "UTC"), None, 100)))
+    assert [r["id"] for r in page.resources] == ["7"]
+    assert page.warnings == ("Patient/8 could not be read: the vendor's field first_name has an unexpected type",)
+    with pytest.raises(UpstreamError, match="first_name"):
+        asyncio.run(patients.read("8"))
+
+
+@pytest.mark.parametrize("show_demographics", [True, False])
+def test_read_equals_search_with_or_without_demographics_in_the_read(show_demographics: bool) -> None:
+    vendor = CannedVendor([JANE], show_demographics=show_demographics)
+    patients = _adapter(vendor).providers["Patient"]
+    assert patients.search is not None
+    (found,) = asyncio.run(patients.search(SearchRequest(SearchQuery("Patient", (), (), "UTC"), None, 100))).resources
+    read = asyncio.run(patients.read("7"))
+    assert read == found
+    assert {t["value"] for t in read["telecom"]} == {"jane@example.org", "(312) 555-0142"}
+    lookups = [params for path, params in vendor.calls if path == "/v1/patients" and "filter[last_name]" in params]
+    assert len(lookups) == (0 if show_demographics else 1)
+    if lookups:
+        assert lookups[0]["filter[last_name]"] == "Doe" and lookups[0]["filter[date_of_birth]"] == "1985-03-15"
