@@ -11,19 +11,49 @@ with nothing NexHealth can narrow by (gender alone, say) pages through the locat
 patients: complete, never truncated. A `description` warning that a parameter was ignored
 makes the result inexact (no total), never wrong: the gateway filters regardless.
 Appointments become Encounters; their search needs a patient and a window, which the
-adapter derives from `date` (widened a day each side) or sets wide.
+adapter derives from `date` (widened a day each side, honoured whatever its distance) or,
+left open, walks in windows (below).
+
+Where the docs are silent
+- Single-patient answers (`GET /patients/{id}`, `POST /patients`): the docs show lists
+  only. `data` is read as `{"patient": {...}}`, the patient itself, `{"patients": [one]}`
+  or `[one]`; lists as `{"patients": [...]}`, a bare list, or `[{"patients": [...]}]` (how
+  the patients page prints it). One pydantic declaration (`shapes.py`) reads them all; a
+  patient needs only its id, and only what cannot be a patient is a 502.
+- `cancelled` on `/appointments`: "include cancelled" or "only cancelled"? Every window is
+  asked with `cancelled=true` AND `cancelled=false`, the answers merged, de-duplicated by
+  appointment id and ordered by start time then id, which is right under both readings
+  (and under "false means no filter"). Once a `cancelled=true` answer holds a
+  non-cancelled appointment, the vendor has shown it reads "include": later windows of this
+  tenant ask `cancelled=true` only (half the calls).
+- `/appointments` needs `start` and `end`; how far apart they may be is not said, nor is
+  there a "no more" signal beyond a window. Explicit `date` bounds are sent as they are,
+  however far. Without a lower bound the window starts at `EARLIEST` (1900-01-01: no
+  practice system holds visits before it). Without an upper bound there is no horizon:
+  one window to the end of the calendar (`LATEST`, 9999-12-31) is asked first; only if
+  NexHealth refuses that, the first window reaches `FIRST_AHEAD` past today (or past the
+  lower bound), then windows of `STEP`, each `GROWTH` times longer than the last, cover the
+  calendar to its end: five windows, asked concurrently (one round trip).
+  Growing windows keep each request of a plausible length should NexHealth limit it. A
+  window NexHealth refuses (400: a date it will not take) ends the walk there, and the
+  searchset says so (a warning: it may be incomplete, and carries no total).
+- Windows are inclusive at both ends (as `start`/`end` read); an appointment starting
+  exactly on the boundary of two walked windows is kept by the later one only.
+- Paging: `count` is the total of the query; a window is read to the end of its pages (a
+  page past the end is empty), whatever `per_page` the vendor actually applied; a page
+  with nothing new ends it too (a vendor ignoring `page` cannot loop us).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from gateway.concurrently import concurrently
 from gateway.contract import AdapterConfig, Resource, ResourceProvider, SearchRequest, VendorPage, Written, by_type
-from gateway.errors import NotFound, NotSupported
+from gateway.errors import InvalidRequest, NotFound, NotSupported
 from gateway.search import planning as q
 from gateway.search.model import SearchQuery, StringValue, TokenValue
 from mappings.ids import is_int_id
@@ -32,11 +62,15 @@ from mappings.nexhealth.client import Duplicate, NexHealthClient
 from mappings.nexhealth.encounter import encounter_to_fhir
 from mappings.nexhealth.options import NexHealthOptions
 from mappings.nexhealth.patient import patient_from_fhir, patient_to_fhir
+from mappings.nexhealth.shapes import one_patient, patient_list, record_list
 
 log = logging.getLogger("mappings.nexhealth")
 MAX_PAGE_SIZE = 100
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-AHEAD = timedelta(days=3 * 366)
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+FIRST_AHEAD = timedelta(days=2 * 366)  # the first window of an open search: to this far past today
+STEP = timedelta(days=4 * 366)  # the window after the first: this long, each next GROWTH times longer
+GROWTH = 16
 
 
 class NexHealthAdapter:
@@ -44,6 +78,9 @@ class NexHealthAdapter:
         self.client = NexHealthClient(config)
         self._ctx = config.context
         self._provider_id = config.options.provider_id
+        # Whether NexHealth has shown `cancelled=true` to mean "include cancelled" (a
+        # non-cancelled appointment in such an answer); until then both values are asked.
+        self._cancelled_includes = False
         self._providers = by_type(
             ResourceProvider(
                 PATIENT,
@@ -74,7 +111,7 @@ class NexHealthAdapter:
             envelope = await self.client.request("GET", f"/patients/{patient_id}")
         except NotFound:
             raise NotFound(f"Patient/{patient_id} does not exist") from None
-        patient: dict[str, Any] = envelope.data["patient"]
+        patient = one_patient(envelope.data)
         if self.client.location_strict and int(self.client.location_id) not in (patient.get("location_ids") or []):
             raise NotFound(f"Patient/{patient_id} does not exist")  # not at this tenant's location
         return patient
@@ -87,8 +124,8 @@ class NexHealthAdapter:
             day = datetime.strptime(parts[2], "%Y%m%d").replace(tzinfo=UTC)
         except ValueError:
             raise NotFound(f"Encounter/{resource_id} does not exist") from None
-        page = await self._appointments(parts[0], day - timedelta(days=1), day + timedelta(days=2), 1, MAX_PAGE_SIZE)
-        for encounter in page.resources:
+        appointments = await self._window(parts[0], day - timedelta(days=1), day + timedelta(days=2))
+        for encounter in self._encounters(parts[0], appointments):
             if encounter["id"] == resource_id:
                 return encounter
         raise NotFound(f"Encounter/{resource_id} does not exist")
@@ -120,7 +157,7 @@ class NexHealthAdapter:
         envelope = await self.client.request("GET", "/patients", params=params)
         if envelope.warnings:
             log.warning("NexHealth ignored a patient search parameter; the gateway filters the wider result")
-        patients = envelope.data["patients"]
+        patients = patient_list(envelope.data)
         total = envelope.count
         more = total is not None and page * request.page_size < total
         exact = q.only(query, "active") and not envelope.warnings
@@ -135,32 +172,94 @@ class NexHealthAdapter:
         if not patient_id.isdigit():
             return VendorPage([], None, total=0)
         low, high = q.date_bounds_any(request.query, "date")
-        start = datetime.combine(q.shift(low, -1), datetime.min.time(), UTC) if low else EARLIEST
-        end = (
-            datetime.combine(q.shift(high, 2), datetime.min.time(), UTC)
-            if high
-            else max(start, datetime.now(UTC)) + AHEAD
-        )
-        if end <= start:
-            return VendorPage([], None, total=0)
-        return await self._appointments(patient_id, start, end, int(request.position or 1), request.page_size)
+        start = _midnight(q.shift(low, -1)) if low else EARLIEST
+        if high:  # explicit bounds: one window, however long
+            end = _midnight(q.shift(high, 2))
+            if end <= start:
+                return VendorPage([], None, total=0)
+            return VendorPage(self._encounters(patient_id, await self._window(patient_id, start, end)), None)
+        return await self._walk(patient_id, start)
 
-    async def _appointments(self, patient_id: str, start: datetime, end: datetime, page: int, size: int) -> VendorPage:
-        params: dict[str, str | int] = {
-            "patient_id": patient_id,
-            "start": start.isoformat().replace("+00:00", "Z"),
-            "end": end.isoformat().replace("+00:00", "Z"),
-            "cancelled": "true",  # include cancelled visits (they become cancelled Encounters)
-            "include[]": "appointment_type",
-            "page": page,
-            "per_page": size,
-        }
-        envelope = await self.client.request("GET", "/appointments", params=params)
-        appointments = envelope.data["appointments"] if isinstance(envelope.data, dict) else envelope.data
+    async def _walk(self, patient_id: str, start: datetime) -> VendorPage:
+        """An open-ended search: one window to the end of the calendar; if NexHealth will not
+        take that, windows growing towards it (see "Where the docs are silent")."""
+        whole = await self._refusable(patient_id, start, LATEST, may_refuse=True)
+        if whole is not None:
+            return VendorPage(self._encounters(patient_id, whole), None)
+        bounds = open_windows(start, datetime.now(UTC).replace(microsecond=0))
+        answers = await concurrently(*(self._refusable(patient_id, low, high) for low, high in bounds))
+        appointments: list[dict[str, Any]] = []
+        for (low, high), found in zip(bounds, answers, strict=True):
+            if found is None:  # NexHealth would not look there: say so, and stop
+                warning = (
+                    f"NexHealth refused to look for appointments after {low.date().isoformat()}; "
+                    "give a date to search later"
+                )
+                return VendorPage(self._encounters(patient_id, appointments), None, warnings=(warning,))
+            # Windows are inclusive at both ends: the next one keeps what starts at `high`.
+            appointments += found if high >= LATEST else [a for a in found if _start_of(a) < high]
+        return VendorPage(self._encounters(patient_id, appointments), None)
+
+    async def _refusable(
+        self, patient_id: str, start: datetime, end: datetime, *, may_refuse: bool = False
+    ) -> list[dict[str, Any]] | None:
+        """A window of an open search; None when NexHealth refuses it (a window reaching the
+        far future, or one starting after today)."""
+        try:
+            return await self._window(patient_id, start, end)
+        except InvalidRequest:
+            if not may_refuse and start <= datetime.now(UTC):
+                raise  # a window it must take: the request itself is wrong
+            return None
+
+    def _encounters(self, patient_id: str, appointments: list[dict[str, Any]]) -> list[Resource]:
         now = datetime.now(UTC)
-        encounters = [encounter_to_fhir(a, self._ctx, now) for a in appointments if str(a["patient_id"]) == patient_id]
-        more = envelope.count is not None and page * size < envelope.count
-        return VendorPage(encounters, page + 1 if more else None)
+        return [encounter_to_fhir(a, self._ctx, now) for a in appointments if str(a["patient_id"]) == patient_id]
+
+    async def _window(self, patient_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """Every appointment of the patient starting in [start, end], cancelled or not, in the
+        vendor's order (start time, then id), whichever way NexHealth reads `cancelled`."""
+        if self._cancelled_includes:
+            answers = [await self._appointments(patient_id, start, end, "true")]
+        else:
+            answers = list(
+                await concurrently(
+                    self._appointments(patient_id, start, end, "true"),
+                    self._appointments(patient_id, start, end, "false"),
+                )
+            )
+            if any(a.get("cancelled") is False for a in answers[0]):
+                self._cancelled_includes = True
+        merged: dict[str, dict[str, Any]] = {}
+        for answer in answers:
+            for appointment in answer:
+                merged.setdefault(str(appointment["id"]), appointment)
+        return sorted(merged.values(), key=lambda a: (_start_of(a), _id_key(a["id"])))
+
+    async def _appointments(
+        self, patient_id: str, start: datetime, end: datetime, cancelled: str
+    ) -> list[dict[str, Any]]:
+        """All pages of one `/appointments` question."""
+        found: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            params: dict[str, str | int] = {
+                "patient_id": patient_id,
+                "start": _instant(start),
+                "end": _instant(end),
+                "cancelled": cancelled,
+                "include[]": "appointment_type",
+                "page": page,
+                "per_page": MAX_PAGE_SIZE,
+            }
+            envelope = await self.client.request("GET", "/appointments", params=params)
+            seen = {str(a["id"]) for a in found}
+            fresh = [a for a in record_list(envelope.data, "appointments") if str(a["id"]) not in seen]
+            found += fresh
+            # An empty page ends it, and so does a page of nothing new (a vendor ignoring `page`).
+            if not fresh or envelope.count is None or len(found) >= envelope.count:
+                return found
+            page += 1
 
     async def _either_identifier(self, value: str) -> VendorPage:
         """An identifier without a system is a patient id or a chart number: ask for both."""
@@ -174,7 +273,7 @@ class NexHealthAdapter:
             q.read_each(lambda i: self._read_patient(i), [value] if is_int_id(value) else []),
         )
         found = {r["id"]: r for r in by_id}
-        for patient in charts.data["patients"]:
+        for patient in patient_list(charts.data):
             found.setdefault(str(patient["id"]), patient_to_fhir(patient, self._ctx))
         return VendorPage(list(found.values()), None)
 
@@ -187,13 +286,13 @@ class NexHealthAdapter:
         except Duplicate as exc:
             exc.existing = await self._existing(body["patient"])
             raise
-        created = envelope.data.get("patient", envelope.data)
+        created = one_patient(envelope.data)
         return Written(patient_to_fhir(created, self._ctx), tuple(not_stored))
 
     async def _provider(self) -> int:
         if self._provider_id is None:
             envelope = await self.client.request("GET", "/providers", params={"per_page": 1})
-            providers = envelope.data["providers"] if isinstance(envelope.data, dict) else envelope.data
+            providers = record_list(envelope.data, "providers")
             if not providers:
                 raise NotSupported("The NexHealth location has no provider to create patients under")
             self._provider_id = providers[0]["id"]
@@ -207,11 +306,46 @@ class NexHealthAdapter:
             "per_page": 5,
         }
         envelope = await self.client.request("GET", "/patients", params=params)
-        for patient in envelope.data["patients"]:
+        for patient in patient_list(envelope.data):
             phone = (patient.get("bio") or {}).get("phone_number")
             if (patient.get("email") or "").lower() == sent["email"].lower() or phone == sent["bio"]["phone_number"]:
                 return patient_to_fhir(patient, self._ctx)
         return None
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), UTC)
+
+
+def open_windows(start: datetime, now: datetime) -> list[tuple[datetime, datetime]]:
+    """The windows of an open search from `start`: to `FIRST_AHEAD` past `now` (or `start`),
+    then ever longer ones to `LATEST`."""
+    bounds = [(start, _later(max(start, now), FIRST_AHEAD))]
+    span = STEP
+    while bounds[-1][1] < LATEST:
+        low = bounds[-1][1]
+        bounds.append((low, _later(low, span)))
+        span *= GROWTH
+    return bounds
+
+
+def _later(moment: datetime, delta: timedelta) -> datetime:
+    """`moment` + `delta`, at most `LATEST`."""
+    return LATEST if LATEST - moment <= delta else moment + delta
+
+
+def _instant(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _start_of(appointment: dict[str, Any]) -> datetime:
+    moment = datetime.fromisoformat(appointment["start_time"])
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _id_key(value: Any) -> tuple[int, str]:
+    text = str(value)
+    return (int(text), "") if text.isdigit() else (0, text)
 
 
 def _our_ids(query: SearchQuery, id_system: str) -> list[str] | None:

@@ -13,11 +13,25 @@ cached ``Clinic``. ``clock`` (epoch seconds, default ``time.time``) decides toke
 ``app.state.requests`` every HTTP request the app received (errors included).
 Nothing is logged.
 
+Switches for what the docs leave open (keyword arguments of ``create_app``; each default
+is the reading described below; ``sandboxes.nexhealth.readings`` has the details):
+- ``patient_envelope="nested"|"flat"``: single-patient ``data`` (``GET /patients/{id}``,
+  ``POST /patients``) is ``{"patient": {...}}`` or the patient object itself.
+- ``patient_list="object"|"array"|"wrapped"``: ``GET /patients`` ``data`` is
+  ``{"patients": [...]}``, a bare list, or ``[{"patients": [...]}]``.
+- ``cancelled_means="include"|"only"``: ``cancelled=true`` on ``GET /appointments``
+  includes cancelled appointments, or answers only those.
+- ``far_visit_years=None|N``: one more planned visit N years after the clinic's today
+  (``readings.with_far_visit``), for searches with no end date.
+- ``latest_year=None|Y``: ``GET /appointments`` takes any ``start``/``end``, or refuses
+  (400 ``["start and end must not be after Y"]``) a window reaching past year Y.
+
 The pieces: ``routes`` (what each route checks and answers), ``store`` (the institution in
 memory, search, creates), ``render`` (clinic records -> NexHealth JSON), ``ids``, ``auth``
 (API key -> JWT), ``ratelimit``, ``protocol`` (the versioned ``Accept``), ``query`` and
 ``paging`` (parameters), ``names`` (fuzzy name search), ``new_patient`` (the body of
-``POST /patients``), ``formats``, ``envelope`` and ``errors``.
+``POST /patients``), ``readings`` (the switches below), ``formats``, ``envelope`` and
+``errors``.
 
 Rendering (ids are derived, so tests can go from clinic truth to NexHealth ids):
 - Institution id ``INSTITUTION_ID`` (1). Locations: clinic location 1 -> ``101``
@@ -225,6 +239,7 @@ from sandboxes.nexhealth.ids import (
 )
 from sandboxes.nexhealth.protocol import ACCEPT
 from sandboxes.nexhealth.ratelimit import RateLimiter
+from sandboxes.nexhealth.readings import CancelledMeans, PatientEnvelope, PatientList, with_far_visit
 from sandboxes.nexhealth.routes import NexHealthApi
 from sandboxes.nexhealth.store import Store
 
@@ -251,13 +266,22 @@ def create_app(
     rate_per_second: int = 100,
     rate_per_minute: int = 1000,
     clock: Callable[[], float] | None = None,
+    patient_envelope: PatientEnvelope = "nested",
+    patient_list: PatientList = "object",
+    cancelled_means: CancelledMeans = "include",
+    far_visit_years: int | None = None,
+    latest_year: int | None = None,
 ) -> Starlette:
     """The NexHealth v2 API for `clinic` as institution `subdomain`; authenticate with `api_key`.
 
     `clock` returns epoch seconds (default ``time.time``): token expiry, rate windows and
-    the timestamps of created patients follow it.
+    the timestamps of created patients follow it. `patient_envelope`, `patient_list`,
+    `cancelled_means`, `far_visit_years` and `latest_year` choose a reading where the docs are silent
+    (``sandboxes.nexhealth.readings``); the defaults are the readings described above.
     """
     now = clock or time.time
+    if far_visit_years is not None:
+        clinic = with_far_visit(clinic, far_visit_years)
     api = NexHealthApi(
         Store(clinic, now),
         TokenIssuer(token_ttl),
@@ -265,6 +289,10 @@ def create_app(
         api_key=api_key,
         subdomain=subdomain,
         clock=now,
+        patient_envelope=patient_envelope,
+        patient_list=patient_list,
+        cancelled_means=cancelled_means,
+        latest_year=latest_year,
     )
     app = Starlette(routes=api.routes(), exception_handlers={HTTPException: not_found, 500: server_error})
     app.state.requests = 0

@@ -23,6 +23,7 @@ from sandboxes.nexhealth.new_patient import read_new_patient
 from sandboxes.nexhealth.protocol import VERSION_ERROR, accepts_v2
 from sandboxes.nexhealth.query import QueryParameters
 from sandboxes.nexhealth.ratelimit import RateLimiter
+from sandboxes.nexhealth.readings import CancelledMeans, PatientEnvelope, PatientList
 from sandboxes.nexhealth.store import Store
 from sandboxes.toolkit.aliases import Handler
 from sandboxes.toolkit.errors import ApiError, catch_api_errors
@@ -54,6 +55,10 @@ class NexHealthApi:
         api_key: str,
         subdomain: str,
         clock: Callable[[], float],
+        patient_envelope: PatientEnvelope = "nested",
+        patient_list: PatientList = "object",
+        cancelled_means: CancelledMeans = "include",
+        latest_year: int | None = None,
     ) -> None:
         self.store = store
         self.tokens = tokens
@@ -61,6 +66,10 @@ class NexHealthApi:
         self.api_key = api_key.encode()
         self.subdomain = subdomain.lower()
         self.clock = clock
+        self.patient_envelope = patient_envelope
+        self.patient_list = patient_list
+        self.cancelled_means = cancelled_means
+        self.latest_year = latest_year
 
     def routes(self) -> list[Route]:
         return [
@@ -141,8 +150,13 @@ class NexHealthApi:
                  params.get("foreign_id"))  # fmt: skip
         page, per_page = params.paging()
         rows = self.store.search(location, strict, flags, terms)
-        items = b",".join(row.render(upcoming) for row in page_slice(rows, page, per_page))
-        return envelope(200, b'{"patients":[' + items + b"]}", params.description(), len(rows))
+        items = b"[" + b",".join(row.render(upcoming) for row in page_slice(rows, page, per_page)) + b"]"
+        data = {"object": b'{"patients":' + items + b"}", "array": items, "wrapped": b'[{"patients":' + items + b"}]"}
+        return envelope(200, data[self.patient_list], params.description(), len(rows))
+
+    def one_patient(self, rendered: bytes) -> bytes:
+        """The ``data`` of a single-patient answer, as ``patient_envelope`` says."""
+        return rendered if self.patient_envelope == "flat" else b'{"patient":' + rendered + b"}"
 
     async def get_patient(self, request: Request) -> Response:
         """One patient of the whole institution, whatever the location."""
@@ -153,7 +167,7 @@ class NexHealthApi:
         row = self.store.rows.get(patient_id) if patient_id is not None else None
         if row is None:
             raise ApiError(404, ["Patient not found"])
-        return envelope(200, b'{"patient":' + row.render(upcoming) + b"}", params.description())
+        return envelope(200, self.one_patient(row.render(upcoming)), params.description())
 
     async def create_patient(self, request: Request) -> Response:
         params = QueryParameters(request.query_params, _CREATE_PARAMS)
@@ -164,7 +178,7 @@ class NexHealthApi:
         if self.store.duplicate(patient):
             raise ApiError(400, [_DUPLICATE])
         row = self.store.create(location, patient)
-        return envelope(201, b'{"patient":' + row.render(False) + b"}", params.description())
+        return envelope(201, self.one_patient(row.render(False)), params.description())
 
     # ---- providers
 
@@ -179,15 +193,19 @@ class NexHealthApi:
     # ---- appointments
 
     async def list_appointments(self, request: Request) -> Response:
-        """The appointments AT ``location_id`` starting in ``[start, end]``; cancelled ones only when asked."""
+        """The appointments AT ``location_id`` starting in ``[start, end]``; cancelled ones only when
+        asked (and, with ``cancelled_means="only"``, only those)."""
         params = QueryParameters(request.query_params, _APPOINTMENT_PARAMS)
         location = self.scope(params, "start", "end")
         start, end = params.instant("start"), params.instant("end")
         if end < start:
             raise ApiError(400, ["end must not be before start"])
+        if self.latest_year is not None and max(start.year, end.year) > self.latest_year:
+            raise ApiError(400, [f"start and end must not be after {self.latest_year}"])
         patient_id = params.integer("patient_id")
         provider_id = params.integer("provider_id")
         cancelled = params.boolean("cancelled")
+        only_cancelled = bool(cancelled) and self.cancelled_means == "only"
         includes = params.includes()
         page, per_page = params.paging()
         found = [
@@ -195,6 +213,7 @@ class NexHealthApi:
             if (patient_id is None or appointment.doc["patient_id"] == patient_id)
             and (provider_id is None or appointment.doc["provider_id"] == provider_id)
             and (cancelled or not appointment.doc["cancelled"])
+            and (not only_cancelled or appointment.doc["cancelled"])
         ]  # fmt: skip
         rendered = (
             self.store.render_appointment(appointment, includes) for appointment in page_slice(found, page, per_page)

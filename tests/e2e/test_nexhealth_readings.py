@@ -1,0 +1,223 @@
+"""NexHealth under every reading its docs allow: the simulator's switches
+(sandboxes.nexhealth.readings) against the same adapter, compared with the clinic.
+
+Each variant runs its own gateway with one NexHealth sandbox tenant. Nothing may be lost or
+a 502: single-patient answers nested or flat, patient lists in any documented shape,
+`cancelled=true` as "include" or "only", and a visit five years ahead (past any fixed
+horizon) found with and without a `date`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from gateway.app import create_app as create_gateway
+from gateway.contract import Sandbox
+from gateway.sandbox_host import serve_in_thread
+from gateway.settings import Settings, TenantSettings
+from mappings.nexhealth.adapter import EARLIEST, open_windows
+from mappings.registry import VENDORS
+from sandboxes.clinic import Clinic, Encounter, build_clinic
+from sandboxes.nexhealth import LOCATION, SUBDOMAIN
+from sandboxes.nexhealth.app import PATIENT_ID_OFFSET, create_app, location_id_of
+from sandboxes.nexhealth.readings import far_visit_patient, with_far_visit
+from tests.support.clinic import live_patients
+from tests.support.fhir_http import FhirHttp
+
+TENANT = "nex"
+BASE = f"/fhir/{TENANT}"
+YEARS_AHEAD = 5
+GENDER = {"male": "male", "female": "female", "non_binary": "other", "other": "other"}
+JSON = {"Content-Type": "application/fhir+json"}
+
+VARIANTS = {
+    "documented": {"patient_envelope": "nested", "patient_list": "object", "cancelled_means": "include"},
+    "flat-array-only": {
+        "patient_envelope": "flat",
+        "patient_list": "array",
+        "cancelled_means": "only",
+        "latest_year": 2100,  # a vendor that refuses far dates
+    },
+    "flat-wrapped-include": {"patient_envelope": "flat", "patient_list": "wrapped", "cancelled_means": "include"},
+    "nested-wrapped-only": {"patient_envelope": "nested", "patient_list": "wrapped", "cancelled_means": "only"},
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    url: str
+    clinic: Clinic  # the truth the sandbox serves: the clinic with its far visit
+    app: Any  # the sandbox app: app.state.requests counts vendor calls
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def variant(request: pytest.FixtureRequest) -> Iterator[Variant]:
+    name: str = request.param
+    api_key = secrets.token_urlsafe(24)
+    app = create_app(
+        build_clinic(), api_key=api_key, subdomain=SUBDOMAIN, far_visit_years=YEARS_AHEAD, **VARIANTS[name]
+    )
+
+    def factory() -> Sandbox:
+        return Sandbox(
+            app=app,
+            base_path="",
+            options=lambda root: {"subdomain": SUBDOMAIN, "location_id": LOCATION, "location_strict": False},
+            secrets={"api_key": api_key},
+        )
+
+    settings = Settings(tenants={TENANT: TenantSettings(vendor="nexhealth", sandbox=True, timezone="America/Chicago")})
+    running = serve_in_thread(
+        create_gateway(settings, VENDORS, {"nexhealth": factory}, access_logging=False), name=f"gateway-{name}"
+    )
+    try:
+        yield Variant(name, running.url, with_far_visit(build_clinic(), YEARS_AHEAD), app)
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def fhir(variant: Variant) -> Iterator[FhirHttp]:
+    client = FhirHttp(variant.url)
+    yield client
+    client.close()
+
+
+def _fhir_id(patient_id: int) -> str:
+    return str(patient_id + PATIENT_ID_OFFSET)
+
+
+def _expected_status(encounter: Encounter, now: datetime) -> str:
+    if encounter.status == "cancelled":
+        return "cancelled"
+    if encounter.start > now:
+        return "planned"
+    confirmed = encounter.status in ("finished", "arrived") or (encounter.status == "planned" and encounter.id % 2 == 0)
+    return "finished" if confirmed else "unknown"
+
+
+def _here(encounters: tuple[Encounter, ...]) -> list[Encounter]:
+    return [e for e in encounters if location_id_of(e.location_id) == LOCATION]
+
+
+# -- patients ----------------------------------------------------------------------------------
+
+
+def test_every_patient_reads_and_searches_whatever_the_envelope(fhir: FhirHttp, variant: Variant) -> None:
+    live = live_patients(variant.clinic)
+    found = fhir.search_all(f"{BASE}/Patient", _count=100)
+    assert sorted(r["id"] for r in found) == sorted(_fhir_id(p.id) for p in live)
+    for truth in live[::7]:
+        resource = fhir.get_ok(f"{BASE}/Patient/{_fhir_id(truth.id)}")
+        assert resource["name"][0].get("family") == truth.last_name
+        assert resource["gender"] == GENDER.get(truth.gender or "", "unknown")
+        assert truth.chart_number in {i["value"] for i in resource["identifier"]}
+    one = live[3]
+    by_chart = fhir.search_all(f"{BASE}/Patient", identifier=one.chart_number)
+    assert [r["id"] for r in by_chart] == [_fhir_id(one.id)]
+
+
+def test_create_answers_in_either_envelope(fhir: FhirHttp, variant: Variant) -> None:
+    body = {
+        "resourceType": "Patient",
+        "name": [{"family": f"Reading{variant.name.split('-')[0].title()}", "given": ["Ada"]}],
+        "telecom": [
+            {"system": "email", "value": f"{variant.name}@example.org"},
+            {"system": "phone", "value": "3125550642"},
+        ],
+        "birthDate": "1990-02-03",
+        "gender": "female",
+    }
+    created = fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+    assert created.status_code == 201, created.text
+    assert fhir.get_ok(f"{BASE}/Patient/{created.json()['id']}")["name"][0]["given"] == ["Ada"]
+
+
+def test_everything_is_not_a_502(fhir: FhirHttp, variant: Variant) -> None:
+    patient = far_visit_patient(variant.clinic)
+    everything = fhir.search_all(f"{BASE}/Patient/{_fhir_id(patient.id)}/$everything", _count=50)
+    kinds = Counter(r["resourceType"] for r in everything)
+    assert kinds["Patient"] == 1
+    assert kinds["Encounter"] == len(_here(patient.encounters))
+
+
+# -- encounters --------------------------------------------------------------------------------
+
+
+def test_encounters_match_the_clinic_cancelled_or_not(fhir: FhirHttp, variant: Variant) -> None:
+    now = datetime.now(UTC)
+    for truth in live_patients(variant.clinic)[::8]:
+        got = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(truth.id))
+        expected = Counter((e.start.isoformat()[:19], _expected_status(e, now)) for e in _here(truth.encounters))
+        assert Counter((e["period"]["start"][:19], e["status"]) for e in got) == expected, truth.id
+        starts = [e["period"]["start"] for e in got]
+        assert starts == sorted(starts)  # the vendor's order, by start time
+        assert len({e["id"] for e in got}) == len(got)
+
+
+def test_a_visit_years_ahead_is_found_with_and_without_a_date(fhir: FhirHttp, variant: Variant) -> None:
+    patient = far_visit_patient(variant.clinic)
+    far = max(patient.encounters, key=lambda e: e.start)
+    assert far.start.year >= datetime.now(UTC).year + YEARS_AHEAD - 1
+    start = far.start.isoformat()[:19]
+    year = far.start.year
+    for params in ({}, {"date": f"ge{year}"}, {"date": f"ge{year}-01-01", "_count": "1"}, {"date": str(year)}):
+        got = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(patient.id), **params)
+        assert start in {e["period"]["start"][:19] for e in got}, params
+    assert fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(patient.id), date=f"ge{year + 1}") == []
+
+
+def test_an_open_search_has_no_horizon_or_says_where_it_stopped(fhir: FhirHttp, variant: Variant) -> None:
+    patient = far_visit_patient(variant.clinic)
+    pages = list(fhir.pages(f"{BASE}/Encounter", patient=_fhir_id(patient.id), _count=100))
+    outcomes = [
+        e["resource"] for page in pages for e in page.get("entry", []) if e.get("search", {}).get("mode") == "outcome"
+    ]
+    if VARIANTS[variant.name].get("latest_year") is None:
+        assert outcomes == []  # the whole calendar was asked: complete, with its total
+        assert pages[0]["total"] == len(_here(patient.encounters))
+    else:  # NexHealth refused the far windows: the searchset says it may be incomplete
+        assert outcomes and "refused" in outcomes[-1]["issue"][0]["diagnostics"]
+        assert "total" not in pages[0]
+
+
+def test_an_open_search_stays_within_its_call_budget(fhir: FhirHttp, variant: Variant) -> None:
+    patient = live_patients(variant.clinic)[10]
+    fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(patient.id))  # the adapter may learn the reading
+    before = variant.app.state.requests
+    fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(patient.id))
+    windows = len(open_windows(EARLIEST, datetime.now(UTC)))
+    per_window = 1 if VARIANTS[variant.name]["cancelled_means"] == "include" else 2
+    assert variant.app.state.requests - before <= windows * per_window
+
+
+def test_explicit_bounds_are_honoured_however_far(fhir: FhirHttp, variant: Variant) -> None:
+    patient = max(live_patients(variant.clinic), key=lambda p: len(_here(p.encounters)))
+    first = min(_here(patient.encounters), key=lambda e: e.start)
+    old = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(patient.id), date=["ge1900", "le2090"])
+    assert first.start.isoformat()[:19] in {e["period"]["start"][:19] for e in old}
+    assert len(old) == len(_here(patient.encounters))
+    for date in ("le1965-01-01", "ge2150-01-01", "ge9990-01-01", "le0002-01-01"):
+        response = fhir.get(f"{BASE}/Encounter", params={"patient": _fhir_id(patient.id), "date": date})
+        assert response.status_code == 200, response.text
+        assert not [e for e in response.json().get("entry", []) if e["search"]["mode"] == "match"]
+
+
+def test_encounter_reads_cancelled_or_not(fhir: FhirHttp, variant: Variant) -> None:
+    patient = next(
+        p
+        for p in live_patients(variant.clinic)
+        if {e.status == "cancelled" for e in _here(p.encounters)} == {True, False}
+    )
+    got = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(patient.id))
+    for cancelled in (True, False):
+        encounter = next(e for e in got if (e["status"] == "cancelled") is cancelled)
+        assert fhir.get_ok(f"{BASE}/Encounter/{encounter['id']}") == encounter
