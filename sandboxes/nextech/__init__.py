@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING, Any
 
 from gateway.contract import Sandbox
+
+if TYPE_CHECKING:
+    from sandboxes.clinic import Clinic
 
 CLIENT_ID = "c6eef4c1-62a2-4f3f-88a6-8679639da10a"
 PRACTICE = "demo-practice"
 
 
-def create_sandbox() -> Sandbox:
+def create_sandbox(clinic: Clinic | None = None, **switches: Any) -> Sandbox:
+    """The simulator over `clinic` (the synthetic one by default), with fresh credentials;
+    `switches` choose its readings of what the docs leave open (see its app module)."""
     from sandboxes.clinic import build_clinic
     from sandboxes.nextech.app import create_app
 
     secret = secrets.token_urlsafe(24)
-    app = create_app(build_clinic(), client_id=CLIENT_ID, client_secret=secret, practice_id=PRACTICE)
+    app = create_app(
+        clinic or build_clinic(), client_id=CLIENT_ID, client_secret=secret, practice_id=PRACTICE, **switches
+    )
     return Sandbox(
         app=app,
         base_path="/api",

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING, Any
 
 from gateway.contract import Sandbox
+
+if TYPE_CHECKING:
+    from sandboxes.clinic import Clinic
 
 EMAIL = "gateway@demo.nextvisit.test"
 
 
-def create_sandbox() -> Sandbox:
+def create_sandbox(clinic: Clinic | None = None, **switches: Any) -> Sandbox:
+    """The simulator over `clinic` (the synthetic one by default), with fresh credentials;
+    `switches` choose its readings of what the docs leave open (see its app module)."""
     from sandboxes.clinic import build_clinic
     from sandboxes.nextvisit.app import create_app
 
     password = secrets.token_urlsafe(18)
-    app = create_app(build_clinic(), email=EMAIL, password=password)
+    app = create_app(clinic or build_clinic(), email=EMAIL, password=password, **switches)
     return Sandbox(app=app, base_path="", options=lambda root: {}, secrets={"email": EMAIL, "password": password})

@@ -9,27 +9,23 @@ horizon) found with and without a `date`.
 
 from __future__ import annotations
 
-import secrets
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import pytest
 
-from gateway.app import create_app as create_gateway
-from gateway.contract import Sandbox
-from gateway.sandbox_host import serve_in_thread
-from gateway.settings import Settings, TenantSettings
 from mappings.nexhealth.adapter import EARLIEST, open_windows
-from mappings.registry import VENDORS
 from sandboxes.clinic import Clinic, Encounter, build_clinic
-from sandboxes.nexhealth import LOCATION, SUBDOMAIN
-from sandboxes.nexhealth.app import PATIENT_ID_OFFSET, create_app, location_id_of
+from sandboxes.nexhealth import LOCATION, create_sandbox
+from sandboxes.nexhealth.app import PATIENT_ID_OFFSET, location_id_of
 from sandboxes.nexhealth.readings import far_visit_patient, with_far_visit
 from tests.support.clinic import live_patients
 from tests.support.fhir_http import FhirHttp
+from tests.support.variants import gateway_over
 
 TENANT = "nex"
 BASE = f"/fhir/{TENANT}"
@@ -61,27 +57,9 @@ class Variant:
 @pytest.fixture(scope="module", params=sorted(VARIANTS))
 def variant(request: pytest.FixtureRequest) -> Iterator[Variant]:
     name: str = request.param
-    api_key = secrets.token_urlsafe(24)
-    app = create_app(
-        build_clinic(), api_key=api_key, subdomain=SUBDOMAIN, far_visit_years=YEARS_AHEAD, **VARIANTS[name]
-    )
-
-    def factory() -> Sandbox:
-        return Sandbox(
-            app=app,
-            base_path="",
-            options=lambda root: {"subdomain": SUBDOMAIN, "location_id": LOCATION, "location_strict": False},
-            secrets={"api_key": api_key},
-        )
-
-    settings = Settings(tenants={TENANT: TenantSettings(vendor="nexhealth", sandbox=True, timezone="America/Chicago")})
-    running = serve_in_thread(
-        create_gateway(settings, VENDORS, {"nexhealth": factory}, access_logging=False), name=f"gateway-{name}"
-    )
-    try:
-        yield Variant(name, running.url, with_far_visit(build_clinic(), YEARS_AHEAD), app)
-    finally:
-        running.stop()
+    simulator = partial(create_sandbox, far_visit_years=YEARS_AHEAD, **VARIANTS[name])
+    with gateway_over("nexhealth", simulator, tenant=TENANT) as running:
+        yield Variant(name, running.url, with_far_visit(build_clinic(), YEARS_AHEAD), running.sandbox.app)
 
 
 @pytest.fixture

@@ -9,25 +9,21 @@ attachment URL must be a FHIR id that the gateway itself serves.
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import pytest
 from starlette.applications import Starlette
 
-from gateway.app import create_app as create_gateway
-from gateway.contract import Sandbox
-from gateway.sandbox_host import serve_in_thread
-from gateway.settings import Settings, TenantSettings
 from mappings.nextech.adapter import HORIZON_WARNING
-from mappings.registry import VENDORS
 from sandboxes.clinic import Clinic, Patient, build_clinic
-from sandboxes.nextech import CLIENT_ID, PRACTICE
-from sandboxes.nextech.app import FAR_FUTURE_VISIT, SPACED_SECTIONS, create_app
+from sandboxes.nextech import create_sandbox
+from sandboxes.nextech.app import FAR_FUTURE_VISIT, SPACED_SECTIONS
 from tests.support.fhir_http import FhirHttp
+from tests.support.variants import gateway_over
 
 TENANT = "nextech"
 BASE = f"/fhir/{TENANT}"
@@ -51,31 +47,8 @@ class Variant:
 @pytest.fixture(scope="module", params=sorted(SWITCHES))
 def variant(request: pytest.FixtureRequest) -> Iterator[Variant]:
     clinic = build_clinic()
-    made: list[Starlette] = []
-
-    def factory() -> Sandbox:
-        secret = secrets.token_urlsafe(24)
-        app = create_app(
-            clinic, client_id=CLIENT_ID, client_secret=secret, practice_id=PRACTICE, **SWITCHES[request.param]
-        )
-        made.append(app)
-        return Sandbox(
-            app=app,
-            base_path="/api",
-            options=lambda root: {"client_id": CLIENT_ID, "practice_id": PRACTICE, "oauth_base_url": root},
-            secrets={"client_secret": secret},
-        )
-
-    settings = Settings(tenants={TENANT: TenantSettings(vendor="nextech", sandbox=True, timezone="America/Chicago")})
-    running = serve_in_thread(
-        create_gateway(settings, VENDORS, {"nextech": factory}, access_logging=False), name=f"gateway-{request.param}"
-    )
-    fhir = FhirHttp(running.url)
-    try:
-        yield Variant(fhir, clinic, made[0], SWITCHES[request.param])
-    finally:
-        fhir.close()
-        running.stop()
+    with gateway_over("nextech", partial(create_sandbox, clinic, **SWITCHES[request.param]), tenant=TENANT) as running:
+        yield Variant(running.fhir, clinic, running.sandbox.app, SWITCHES[request.param])
 
 
 def _patient_id(p: Patient) -> str:

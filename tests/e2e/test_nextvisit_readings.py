@@ -4,23 +4,18 @@ that cannot be read, and a search that leaves a record out says so in an outcome
 
 from __future__ import annotations
 
-import secrets
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pytest
 
-from gateway.app import create_app
-from gateway.contract import Sandbox
-from gateway.sandbox_host import serve_in_thread
-from gateway.settings import Settings, TenantSettings
-from mappings.registry import VENDORS
 from sandboxes.clinic import Encounter, Patient, build_clinic
-from sandboxes.nextvisit import EMAIL
-from sandboxes.nextvisit.app import create_app as create_nextvisit
+from sandboxes.nextvisit import create_sandbox
 from tests.support.fhir_http import FhirHttp, outcome_of
+from tests.support.variants import gateway_over
 
 BASE = "/fhir/nextvisit"
 STATUS = {"planned": "planned", "arrived": "in-progress", "finished": "finished", "cancelled": "cancelled"}
@@ -58,21 +53,8 @@ class Reading:
 @pytest.fixture(scope="module", params=list(READINGS))
 def reading(request: pytest.FixtureRequest) -> Iterator[Reading]:
     switches = READINGS[request.param]
-
-    def factory() -> Sandbox:
-        password = secrets.token_urlsafe(18)
-        app = create_nextvisit(CLINIC, email=EMAIL, password=password, **switches)
-        return Sandbox(app=app, base_path="", options=lambda root: {}, secrets={"email": EMAIL, "password": password})
-
-    tenant = TenantSettings(vendor="nextvisit", sandbox=True, timezone="America/Chicago", organization="Readings")
-    settings = Settings(tenants={"nextvisit": tenant})
-    running = serve_in_thread(create_app(settings, VENDORS, {"nextvisit": factory}, access_logging=False))
-    client = FhirHttp(running.url)
-    try:
-        yield Reading(request.param, switches, client)
-    finally:
-        client.close()
-        running.stop()
+    with gateway_over("nextvisit", partial(create_sandbox, CLINIC, **switches), organization="Readings") as running:
+        yield Reading(request.param, switches, running.fhir)
 
 
 def _start(encounter: Encounter) -> str:
