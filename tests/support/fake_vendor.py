@@ -84,6 +84,7 @@ LOINC = "http://loinc.org"
 HEART_RATE = "8867-4"
 
 
+# Not tests.support.clock.SetClock: it says datetimes and also keeps monotonic seconds for timers.
 class FakeClock:
     """A clock that moves only when told: `clock()` is the time, `clock.monotonic()` is seconds
     for timers (e.g. a cachetools TTLCache), `clock.advance(s)` moves both on."""

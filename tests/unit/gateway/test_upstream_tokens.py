@@ -14,20 +14,13 @@ from gateway.upstream.http import UpstreamResponse
 from gateway.upstream.oauth import OAuthApp, OAuthSession, UntilReconnected
 from gateway.upstream.token_store import Grant, TokenStore
 from gateway.upstream.tokens import RememberFor, TokenCache
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import SetClock
 
 
 class Vendor:
     """A renewal function that hands out token-1, token-2, ... or raises what it is told to."""
 
-    def __init__(self, clock: FakeClock, lifetime: float | None = 60.0) -> None:
+    def __init__(self, clock: SetClock[float], lifetime: float | None = 60.0) -> None:
         self.clock = clock
         self.lifetime = lifetime
         self.calls = 0
@@ -44,8 +37,8 @@ class Vendor:
         return f"token-{self.calls}", expires
 
 
-def _cache(lifetime: float | None = 60.0, **kwargs: Any) -> tuple[TokenCache, Vendor, FakeClock]:
-    clock = FakeClock()
+def _cache(lifetime: float | None = 60.0, **kwargs: Any) -> tuple[TokenCache, Vendor, SetClock[float]]:
+    clock = SetClock(1_700_000_000.0)
     vendor = Vendor(clock, lifetime)
     return TokenCache(vendor.renew, clock=clock, **kwargs), vendor, clock
 
@@ -186,7 +179,7 @@ def test_oauth_policy_retries_a_transient_failure_after_its_seconds(tmp_path: Pa
 def test_oauth_session_renews_on_its_clock(tmp_path: Path) -> None:
     store = TokenStore(tmp_path)
     store.save("t1", Grant("refresh-0", 1.0))
-    clock = FakeClock()
+    clock = SetClock(1_700_000_000.0)
     forms: list[dict[str, str]] = []
 
     async def post(form: Any) -> tuple[int, Any]:

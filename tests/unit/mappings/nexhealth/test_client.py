@@ -22,18 +22,9 @@ from mappings.nexhealth.client import NexHealthClient
 from mappings.nexhealth.options import NexHealthOptions
 from sandboxes.clinic import build_clinic
 from sandboxes.nexhealth.app import MAIN_LOCATION_ID, create_app
+from tests.support.clock import OffsetClock as Clock
 
 KEY, SUBDOMAIN = "test-api-key", "test-dental"
-
-
-class Clock:
-    """The sandbox's clock: real time plus an offset a test can push forward."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
 
 
 class VirtualTime:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,16 +23,9 @@ from mappings.nextech.client import NextechClient, oauth_app
 from mappings.nextech.options import NextechOptions
 from sandboxes.clinic import build_clinic
 from sandboxes.nextech.app import create_app
+from tests.support.clock import OffsetClock as Clock
 
 CLIENT_ID, SECRET, PRACTICE = "test-client", "test-secret", "practice-1"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
 
 
 class Crash(Exception):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import re
@@ -14,6 +13,8 @@ from starlette.applications import Starlette
 
 from sandboxes.clinic import Patient, build_clinic
 from sandboxes.nexhealth.app import ACCEPT, MAIN_LOCATION_ID, PATIENT_ID_OFFSET, PROVIDER_ID_OFFSET, create_app
+from tests.support.asgi import SyncAsgi
+from tests.support.clock import SetClock
 
 CLINIC = build_clinic()
 KEY = "test-api-key-123"
@@ -26,19 +27,16 @@ MS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 VERSION_ERROR = "Missing or unsupported API version. Send Accept: application/vnd.Nexhealth+json;version=2"
 
 
-class Clock:
+class Clock(SetClock[float]):
     def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+        super().__init__(now)
 
 
-class Api:
-    """A synchronous face on the ASGI app (pytest-asyncio is not a dependency)."""
+class Api(SyncAsgi):
+    """The app with NexHealth's version header, a bearer token fetched once and the default scope."""
 
     def __init__(self, app: Starlette) -> None:
-        self.app = app
+        super().__init__(app, HOST)
         self.token: str | None = None
 
     def headers(self, auth: bool, extra: dict[str, str]) -> dict[str, str]:
@@ -51,33 +49,17 @@ class Api:
 
     def call(self, method: str, path: str, *, auth: bool = True, **kw: Any) -> httpx.Response:
         headers = self.headers(auth, dict(kw.pop("headers", {})))
-
-        async def go() -> httpx.Response:
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=HOST) as c:
-                return await c.request(method, path, headers=headers, **kw)
-
-        return asyncio.run(go())
+        return self.request(method, path, headers=headers, **kw)
 
     def burst(self, n: int, path: str = "/providers") -> list[httpx.Response]:
         """`n` GETs in one event loop (fast enough to hit the per-second limit for real)."""
-        headers = self.headers(True, {})
-
-        async def go() -> list[httpx.Response]:
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=HOST) as c:
-                return [await c.get(path, params=SCOPE, headers=headers) for _ in range(n)]
-
-        return asyncio.run(go())
+        return self.repeat(n, "GET", path, params=SCOPE, headers=self.headers(True, {}))
 
     def authenticate(self, key: str | None = KEY, accept: str | None = ACCEPT) -> httpx.Response:
         headers = {} if key is None else {"Authorization": key}
         if accept is not None:
             headers["Accept"] = accept
-
-        async def go() -> httpx.Response:
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=HOST) as c:
-                return await c.post("/authenticates", headers=headers)
-
-        return asyncio.run(go())
+        return self.request("POST", "/authenticates", headers=headers)
 
     def get(self, path: str, **params: Any) -> httpx.Response:
         return self.call("GET", path, params={**SCOPE, **params})

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
-import httpx
 import pytest
 
-from tests.unit.sandboxes.nexhealth.harness import HOST, SCOPE, VERSION_ERROR, Api, assert_error, unlimited_api
+from tests.unit.sandboxes.nexhealth.harness import SCOPE, VERSION_ERROR, Api, assert_error, unlimited_api
 
 
 @pytest.fixture(scope="module")
@@ -21,12 +18,8 @@ def api() -> Api:
 def test_version_header_is_required(api: Api, accept: str | None) -> None:
     assert_error(api.authenticate(accept=accept), 400, [VERSION_ERROR])
     headers = {} if accept is None else {"Accept": accept}
-
-    async def go() -> httpx.Response:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api.app), base_url=HOST) as c:
-            return await c.get("/patients", params=SCOPE, headers={**headers, "Authorization": "Bearer x.y.z"})
-
-    assert_error(asyncio.run(go()), 400, [VERSION_ERROR])  # checked before the token
+    r = api.request("GET", "/patients", params=SCOPE, headers={**headers, "Authorization": "Bearer x.y.z"})
+    assert_error(r, 400, [VERSION_ERROR])  # checked before the token
 
 
 @pytest.mark.parametrize(

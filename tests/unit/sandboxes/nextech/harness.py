@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import re
 from datetime import UTC, datetime
@@ -14,6 +13,8 @@ from starlette.applications import Starlette
 
 from sandboxes.clinic import Encounter, Patient, build_clinic
 from sandboxes.nextech.app import PRACTICE_HEADER, create_app
+from tests.support.asgi import SyncAsgi
+from tests.support.clock import SetClock
 
 CLINIC = build_clinic()
 CLIENT = "c6eef4c1-62a2-4f3f-88a6-8679639da10a"
@@ -28,27 +29,17 @@ MS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 CHART_STATUSES = ("finished", "arrived")
 
 
-class Clock:
+class Clock(SetClock[float]):
     def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+        super().__init__(now)
 
 
-class Api:
-    """A synchronous face on the ASGI app (pytest-asyncio is not a dependency)."""
+class Api(SyncAsgi):
+    """The app with Nextech's OAuth dance, a bearer token fetched once and the practice header."""
 
     def __init__(self, app: Starlette) -> None:
-        self.app = app
+        super().__init__(app, HOST)
         self._access: str | None = None
-
-    def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        async def go() -> httpx.Response:
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=HOST) as c:
-                return await c.request(method, path, **kw)
-
-        return asyncio.run(go())
 
     # ---- OAuth
 

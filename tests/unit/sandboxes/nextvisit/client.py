@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +12,8 @@ from starlette.applications import Starlette
 
 from sandboxes.clinic import Patient, build_clinic
 from sandboxes.nextvisit.app import create_app
+from tests.support.asgi import SyncAsgi
+from tests.support.clock import SetClock
 
 CLINIC = build_clinic()
 EMAIL = "api@clinic.example"
@@ -26,11 +27,11 @@ UNAUTHENTICATED = {"message": "Unauthenticated."}
 NKA_TEXTS = {"NKDA", "NKA", "No known allergies", "none", "No Known Drug Allergies"}
 
 
-class Api:
-    """A synchronous face on the ASGI app (pytest-asyncio is not a dependency)."""
+class Api(SyncAsgi):
+    """The app with a bearer token fetched once (a login) and sent on every call."""
 
     def __init__(self, app: Starlette) -> None:
-        self.app = app
+        super().__init__(app, HOST)
         self.token: str | None = None
 
     def call(self, method: str, path: str, *, auth: bool = True, **kw: Any) -> httpx.Response:
@@ -39,13 +40,7 @@ class Api:
             if self.token is None:
                 self.token = self.login().json()["token"]
             headers.setdefault("Authorization", f"Bearer {self.token}")
-
-        async def go() -> httpx.Response:
-            transport = httpx.ASGITransport(app=self.app)
-            async with httpx.AsyncClient(transport=transport, base_url=HOST) as c:
-                return await c.request(method, path, headers=headers, **kw)
-
-        return asyncio.run(go())
+        return self.request(method, path, headers=headers, **kw)
 
     def login(self, **body: Any) -> httpx.Response:
         payload = {"email": EMAIL, "password": PASSWORD, "device_name": "pytest", **body}
@@ -67,12 +62,7 @@ class Api:
         return r.json()
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
+Clock = SetClock[datetime]  # the app's clock says datetimes
 
 
 def new_api(clock: Callable[[], datetime] = lambda: FIXED_NOW) -> Api:

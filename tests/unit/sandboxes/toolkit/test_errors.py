@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
-import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -12,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandboxes.toolkit.errors import ApiError, catch_api_errors, http_exception_handler
+from tests.support.asgi import SyncAsgi
 
 
 def _render(error: ApiError) -> Response:
@@ -51,13 +49,7 @@ APP = Starlette(
 )
 
 
-def _call(method: str, path: str) -> httpx.Response:
-    async def go() -> httpx.Response:
-        transport = httpx.ASGITransport(app=APP)
-        async with httpx.AsyncClient(transport=transport, base_url="http://toolkit") as client:
-            return await client.request(method, path)
-
-    return asyncio.run(go())
+_call = SyncAsgi(APP, "http://toolkit").request
 
 
 def test_api_error_carries_status_and_detail() -> None:
