@@ -41,7 +41,7 @@ from gateway.sandbox_host import SandboxHost
 from gateway.settings import Settings, TenantSettings, resolve_secret
 from gateway.tenant_config import adapter_config, check_tenants, resolve_credentials
 from gateway.tenants import Tenant, build_tenant
-from gateway.upstream.oauth import token_client
+from gateway.upstream.oauth import OAuthApp, token_client
 from gateway.upstream.token_store import TokenStore
 
 log = logging.getLogger("gateway")
@@ -93,7 +93,7 @@ class _Composition:
         return build_tenant(name, config.context, vendor.name, vendor.create_adapter(config), conf.organization or name)
 
 
-async def _connect_sandbox(name: str, app: Any, store: TokenStore) -> None:
+async def _connect_sandbox(name: str, app: OAuthApp, store: TokenStore) -> None:
     """A sandbox tenant of an OAuth vendor is connected at start-up through the operator's own
     flow (gateway.connect); its authorization server approves without a login page."""
     async with httpx.AsyncClient(follow_redirects=True, timeout=10) as browser:
