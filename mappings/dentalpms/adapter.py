@@ -3,9 +3,12 @@
 Search planning (what is pushed down, and why it is safe):
 - `birthdate` with eq/ge/gt/le/lt → `dob_from`/`dob_to` (exact: vendor DOBs are full dates);
   other prefixes or several values are left to the gateway.
-- one of `name`/`family`/`given`/`identifier`/`email`/`phone` → the free-text `search`, which
-  matches a superset (assumed case- and accent-insensitive substring over name parts, chart
-  number, email, phone digits, DOB); the gateway then applies FHIR's exact string rules.
+- `identifier` (chart number) or `email` → the free-text `search`, only with a term every
+  reading below finds (see "Where the docs are silent"); the gateway then applies FHIR's
+  exact rules. `name`/`family`/`given`/`phone` send no term (declared `GATEWAY`): no part
+  of their values is found under every reading, so they are narrowed by `birthdate` when
+  given, else the gateway pages through the patients and filters (the core bounds the
+  vendor calls per page and says when it stopped).
 - patients are listed through the keyset-paged cursor endpoint whatever the sort
   (`_sort=family|birthdate|_lastUpdated` → `sort_by`), so records created or deleted while a
   client pages cannot shift a page and lose or repeat a patient; when the vendor alone
@@ -15,6 +18,33 @@ Search planning (what is pushed down, and why it is safe):
 Sub-records (allergies, medications, vital signs) exist only under a patient, so their search
 requires `patient` (or `_id`), and their ids carry the patient's (mappings.ids). A deleted
 (archived) patient's records are not served: searches come back empty, reads are 410.
+
+Where the docs are silent (the list `search`: "free-text search across name, phone, email,
+chart number, and DOB fields"), and how each point is read. Implementations differ on each,
+so a term is sent only when every reading returns a superset of the FHIR answer
+(`sandboxes.dentalpms.readings` simulates each; tests/e2e/test_dentalpms_readings.py checks):
+- Case: read as case-insensitive (`ILIKE`-like), as the API's other free-text searches are
+  documented ("case-insensitive substring match"). Terms are ASCII, where lower-casing is
+  unambiguous (`ß`/`ss`, dotted `İ` and ligatures never arise).
+- Accents: either. An accent-sensitive vendor (`NUÑEZ` stored, `nunez` sent: nothing), or one
+  that stores names decomposed (NFD: a precomposed `Renée` sent finds nothing), misses
+  whatever FHIR's accent-insensitive matching finds through a letter stored accented; and
+  any letter of a name may be stored accented, whether or not the query accents it (`nunez`
+  finds `Núñez` in FHIR). No part of a name value is therefore safe: names send no term.
+- Substring or prefix: either. A term may have to start a field's whole value, so only a
+  whole stored value is safe: the chart number (`identifier`, matched exactly) and the email
+  (matched whole, case-insensitively), when ASCII. A name's FHIR prefix would be, if accents
+  were not in the way.
+- Phones: matched by digits, or only as text of the number as stored (`(555) 123-4567`).
+  Stored as text, only a run of digits inside one group (at most the last four) is found;
+  under a prefix reading, not even that. FHIR compares all digits, so no term is safe for
+  every format and reading: phones send no term.
+- Tokens: the value may be split on whitespace (tokens ANDed) or taken whole; a term without
+  whitespace is read the same either way. Terms with a backslash are not sent (`ILIKE`'s
+  escape character: the pattern would not match the value itself); `%` and `_` may act as
+  wildcards, which only widens the answer.
+- DOB: `dob_from`/`dob_to` are exact date bounds; a patient without a birth date matches
+  neither (FHIR agrees: no birthDate, no match).
 """
 
 from __future__ import annotations
@@ -36,7 +66,7 @@ from gateway.contract import (
 )
 from gateway.errors import Gone, NotFound
 from gateway.search import planning as q
-from gateway.search.model import SearchQuery, StringValue, TokenValue
+from gateway.search.model import SearchQuery, TokenValue
 from gateway.search.planning import date_bounds, date_bounds_any
 from mappings.dentalpms.allergy import NKDA_SUFFIX, allergy_to_fhir, nkda_to_fhir
 from mappings.dentalpms.capabilities import ALLERGY, CONDITION, MEDICATION, OBSERVATION, PATIENT
@@ -322,24 +352,27 @@ def _paged(request: SearchRequest, resources: list[Resource], data: VendorRecord
 
 
 def _search_term(query: SearchQuery, chart_system: str) -> str | None:
-    """The most selective value the vendor's free-text `search` can narrow by."""
+    """A term for the vendor's free-text `search` that every reading of it finds in every
+    patient the query matches (module docstring: "Where the docs are silent"): a chart number
+    or email sent whole, or nothing."""
     candidates: list[str] = []
     for param in query.params:
-        if len(param.values) != 1:
+        if len(param.values) != 1 or param.modifier is not None:
             continue
         value = param.values[0]
-        if param.name in ("name", "family", "given") and isinstance(value, StringValue):
-            candidates.append(value.text)
-        elif param.name == "identifier" and isinstance(value, TokenValue) and value.code:
-            if value.system in (None, chart_system):
-                candidates.append(value.code)
-        elif param.name == "email" and isinstance(value, TokenValue) and value.code:
+        if not isinstance(value, TokenValue) or not value.code:
+            continue
+        chart = param.name == "identifier" and value.system in (None, chart_system)
+        if chart or param.name == "email":
             candidates.append(value.code)
-        elif param.name == "phone" and isinstance(value, TokenValue) and value.code:
-            digits = "".join(c for c in value.code if c.isdigit())
-            if len(digits) >= 3:
-                candidates.append(digits)
-    return max(candidates, key=len) if candidates else None
+    safe = [term for term in candidates if _whole_value_term(term)]
+    return max(safe, key=len) if safe else None
+
+
+def _whole_value_term(term: str) -> bool:
+    """`term`, a whole stored value, is found as itself under every reading: printable ASCII,
+    no whitespace, no `ILIKE` escape character."""
+    return term.isascii() and term.isprintable() and not any(c.isspace() or c == "\\" for c in term)
 
 
 def _patient_ids(query: SearchQuery, system: str) -> list[str] | None:

@@ -10,12 +10,14 @@ PATIENT = ResourceDeclaration(
     "Patient",
     (
         SearchParamSupport("identifier", Pushdown.NARROWS, documentation="Patient id or chart number (system|value)"),
-        SearchParamSupport("name", Pushdown.NARROWS, STRING_MODIFIERS),
-        SearchParamSupport("family", Pushdown.NARROWS, STRING_MODIFIERS),
-        SearchParamSupport("given", Pushdown.NARROWS, STRING_MODIFIERS),
+        # Names and phones: no term every reading of the vendor's `search` finds (adapter.py,
+        # "Where the docs are silent"), so the gateway alone filters them.
+        SearchParamSupport("name", Pushdown.GATEWAY, STRING_MODIFIERS),
+        SearchParamSupport("family", Pushdown.GATEWAY, STRING_MODIFIERS),
+        SearchParamSupport("given", Pushdown.GATEWAY, STRING_MODIFIERS),
         SearchParamSupport("birthdate", Pushdown.NARROWS, prefixes=ALL_PREFIXES),
         SearchParamSupport("gender", Pushdown.GATEWAY),
-        SearchParamSupport("phone", Pushdown.NARROWS, documentation="Compared by digits"),
+        SearchParamSupport("phone", Pushdown.GATEWAY, documentation="Compared by digits"),
         SearchParamSupport("email", Pushdown.NARROWS, documentation="Case-insensitive"),
         SearchParamSupport("active", Pushdown.GATEWAY),
     ),

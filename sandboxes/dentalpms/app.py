@@ -1,6 +1,7 @@
 """A Dental PMS API simulator serving the synthetic clinic (``sandboxes.clinic``).
 
-``create_app(clinic, org_id=..., api_token=...)`` returns a Starlette app that answers
+``create_app(clinic, org_id=..., api_token=..., search_accents=..., search_phones=...,
+search_match=...)`` returns a Starlette app that answers
 like the documented FastAPI service (``vendor-docs/dentalpms-api.txt``) under
 ``/api/v1/{org_id}``: patients (page list, cursor list, typeahead search, read, create,
 patch, archive, restore) and their allergies, medications, vital signs, diseases and
@@ -13,8 +14,8 @@ Modules: ``routes`` (the route table) over ``patient_lists``, ``patients`` and `
 (the endpoints), behind ``auth``; ``params`` and ``bodies`` parse requests, ``errors`` and
 ``responses`` shape answers, ``paging`` and ``cursor`` the list envelopes; ``store`` holds
 the data and every write (``idempotency`` the replayed creates), ``rows``, ``matching``
-and ``sorting`` what lists derive from it; ``render``, ``vital_flags`` and ``ids`` turn
-clinic records into the vendor's JSON.
+and ``sorting`` what lists derive from it (``readings``: how ``search`` is read);
+``render``, ``vital_flags`` and ``ids`` turn clinic records into the vendor's JSON.
 
 Rendering: patient ids are the clinic uuids; every other record id is
 ``uuid5(namespace(clinic), f"{kind}:{id}")``. Datetimes are ISO-8601 UTC with ``Z``
@@ -50,7 +51,13 @@ Patient lists
   of the first, middle, last or preferred name, email, chart number or ``YYYY-MM-DD``
   birth date, or when it has at least 3 digits and those digits are a substring of the
   digits of the mobile or home phone. Patients without a birth date never match
-  ``dob_from``/``dob_to``.
+  ``dob_from``/``dob_to``. Other implementations read ``search`` differently; switches
+  (``readings``), each defaulting to the reading above, simulate them:
+  ``search_accents="insensitive"|"sensitive"|"sensitive_nfd"`` (accent-sensitive like
+  ``ILIKE``; ``_nfd``: over names stored decomposed), ``search_phones="digits"|"as_stored"``
+  (phones stored and served formatted, ``(555) 123-4567``, matched only as text of that
+  string) and ``search_match="substring"|"prefix"`` (a token must start a field's value).
+  The typeahead ``/patients/search`` follows the same switches.
 - Cursor: base64url (unpadded) JSON ``[sort value as rendered, patient id]``; it is
   validated against the requested ``sort_by``. ``end_cursor`` is the cursor of the last
   row returned (null when the page is empty), whether or not a next page exists.
@@ -133,6 +140,7 @@ from starlette.exceptions import HTTPException
 from sandboxes.clinic import Clinic
 from sandboxes.dentalpms.errors import render_http_error
 from sandboxes.dentalpms.ids import RecordKind, namespace, record_uuid
+from sandboxes.dentalpms.readings import Accents, Match, Phones, SearchReading
 from sandboxes.dentalpms.routes import api_routes
 from sandboxes.dentalpms.store import Store
 from sandboxes.toolkit.clock import Clock, wall_clock
@@ -147,12 +155,18 @@ def create_app(
     org_id: str,
     api_token: str,
     clock: Clock | None = None,
+    search_accents: Accents = "insensitive",
+    search_phones: Phones = "digits",
+    search_match: Match = "substring",
 ) -> Starlette:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
     `clock` (default: the wall clock) stamps writes; pass a fixed one for repeatable tests.
+    `search_accents`, `search_phones` and `search_match` choose how the list ``search`` is
+    read (``sandboxes.dentalpms.readings``); the defaults are the documented simulator's.
     """
-    store = Store(clinic, clock or wall_clock)
+    reading = SearchReading(accents=search_accents, phones=search_phones, match=search_match)
+    store = Store(clinic, clock or wall_clock, reading)
     return Starlette(
         routes=api_routes(store, org_id=org_id, api_token=api_token),
         exception_handlers={HTTPException: http_exception_handler(render_http_error)},

@@ -1,8 +1,9 @@
 """Which patients a list query matches: ``search`` tokens and the list filters.
 
 ``search`` is split on whitespace and every token must match (AND). A token matches when,
-folded, it is a substring of one of the row's searched fields, or when it has at least 3
-digits and those digits are a substring of the digits of a phone number. The filters
+compared as the app's reading (``readings``) says (by default folded, as a substring), it
+is in one of the row's searched fields, or when it has at least 3 digits and those digits
+are in the digits of a phone number (phones matched by digits only). The filters
 (``status``, ``dob_from``/``dob_to``, provider, location) are exact; without ``status``,
 archived patients are left out, and patients without a birth date never match a
 birth-date range.
@@ -13,27 +14,29 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sandboxes.dentalpms.readings import DOCUMENTED, SearchReading
 from sandboxes.dentalpms.rows import PatientRow, digits_in
-from sandboxes.toolkit.folding import fold
 
 __all__ = ["PatientFilters", "SearchToken", "search_tokens", "token_matches"]
 
-SearchToken = tuple[str, str]  # (folded token, its digits)
+SearchToken = tuple[str, str]  # (token as the reading compares it, its digits)
 
 
-def search_tokens(search: str | None) -> tuple[SearchToken, ...]:
+def search_tokens(search: str | None, reading: SearchReading = DOCUMENTED) -> tuple[SearchToken, ...]:
     """The tokens of a ``search``/``q`` value (none for None or blank)."""
     if not search:
         return ()
-    return tuple((fold(token), digits_in(token)) for token in search.split())
+    return tuple((reading.sent(token), digits_in(token)) for token in search.split())
 
 
-def token_matches(token: SearchToken, hay: Iterable[str], phones: Iterable[str]) -> bool:
-    """`token` is in one of the folded `hay` fields, or (3+ digits) in one of the `phones`."""
+def token_matches(
+    token: SearchToken, hay: Iterable[str], phones: Iterable[str], reading: SearchReading = DOCUMENTED
+) -> bool:
+    """`token` is in one of the `hay` fields, or (3+ digits) in one of the `phones`."""
     text, digits = token
-    if any(text in field for field in hay):
+    if any(reading.hit(text, field) for field in hay):
         return True
-    return len(digits) >= 3 and any(digits in phone for phone in phones)
+    return len(digits) >= 3 and any(reading.hit(digits, phone) for phone in phones)
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class PatientFilters:
     dob_to: str | None
     provider: str | None
     location: str | None
+    reading: SearchReading = DOCUMENTED
 
     def match(self, row: PatientRow) -> bool:
         doc = row.doc
@@ -66,4 +70,4 @@ class PatientFilters:
             return False
         if self.location is not None and (doc["location"] or {}).get("uuid") != self.location:
             return False
-        return all(token_matches(token, row.hay, row.phones) for token in self.tokens)
+        return all(token_matches(token, row.hay, row.phones, self.reading) for token in self.tokens)

@@ -83,13 +83,14 @@ class PatientLists:
         query = params.query("q", STR, "")
         limit = params.query("limit", LIMIT, 20)
         params.done()
-        tokens = search_tokens(query)
+        reading = self.store.reading
+        tokens = search_tokens(query, reading)
         matches: list[PatientRow] = []
         if tokens:
             _, rows = self.store.ordered("last_name")
             matches = [
                 row for row in rows
-                if not row.deleted and all(token_matches(token, row.name_hay, ()) for token in tokens)
+                if not row.deleted and all(token_matches(token, row.name_hay, (), reading) for token in tokens)
             ]  # fmt: skip
         items = [{name: row.doc[name] for name in _SEARCH_FIELDS} for row in matches[:limit]]
         return raw_json(orjson.dumps({"items": items, "total": len(matches)}))
@@ -114,11 +115,12 @@ class PatientLists:
             raise ApiError(404, "Tag definition not found")
         return PatientFilters(
             status=status,
-            tokens=search_tokens(search),
+            tokens=search_tokens(search, self.store.reading),
             dob_from=iso_date(dob_from),
             dob_to=iso_date(dob_to),
             provider=provider_id,
             location=location_id,
+            reading=self.store.reading,
         )
 
 

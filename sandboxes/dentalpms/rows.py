@@ -1,8 +1,10 @@
 """``PatientRow``: one patient as the Dental PMS holds it, plus its derived search data.
 
 The row keeps the patient document (``PatientOut``), the reference its sub-records share,
-the sub-records themselves, the encoded document, and the folded text the list and
-typeahead searches match against. ``refresh`` re-derives all of it after a write.
+the sub-records themselves, the encoded document, and the text the list and typeahead
+searches match against, as the app's search reading (``readings``) compares it: folded
+by default; with ``search_phones="as_stored"`` the phones are text fields too.
+``refresh`` re-derives all of it after a write.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from sandboxes.dentalpms.readings import DOCUMENTED, SearchReading
 from sandboxes.toolkit.aliases import JsonObject
-from sandboxes.toolkit.folding import fold
 from sandboxes.toolkit.rows import Row
 
 __all__ = ["PatientRow", "digits_in"]
@@ -33,9 +35,10 @@ class PatientRow(Row):
     vitals: list[JsonObject] = field(default_factory=list)
     diseases: list[JsonObject] = field(default_factory=list)
     raw: bytes = b""  # the encoded document
-    hay: tuple[str, ...] = ()  # folded fields the list ``search`` matches
-    name_hay: tuple[str, ...] = ()  # folded fields ``/patients/search`` matches
-    phones: tuple[str, ...] = ()  # digits of the mobile and home phone
+    hay: tuple[str, ...] = ()  # fields the list ``search`` matches, as `reading` compares them
+    name_hay: tuple[str, ...] = ()  # fields ``/patients/search`` matches, likewise
+    phones: tuple[str, ...] = ()  # digits of the mobile and home phone (when matched by digits)
+    reading: SearchReading = DOCUMENTED
 
     def refresh(self) -> None:
         """Re-derive everything from ``doc`` after it changed."""
@@ -44,14 +47,20 @@ class PatientRow(Row):
         self.ref["name"] = f"{doc['first_name']} {doc['last_name']}"
         self.raw = orjson.dumps(doc)
         names = [doc["first_name"], doc["middle_name"], doc["last_name"], doc["preferred_name"]]
+        reading = self.reading
         self.name_hay = tuple(
-            fold(value)
+            reading.stored(value)
             for value in (doc["first_name"], doc["last_name"], doc["preferred_name"], doc["chart_number"])
             if value
         )
         searched = (*names, doc["email"], doc["chart_number"], doc["date_of_birth"])
-        self.hay = tuple(fold(value) for value in searched if value)
-        self.phones = tuple(digits_in(value) for value in (doc["mobile_phone"], doc["home_phone"]) if value)
+        phones = [value for value in (doc["mobile_phone"], doc["home_phone"]) if value]
+        if reading.phones == "as_stored":
+            self.hay = tuple(reading.stored(value) for value in (*searched, *phones) if value)
+            self.phones = ()
+        else:
+            self.hay = tuple(reading.stored(value) for value in searched if value)
+            self.phones = tuple(digits_in(value) for value in phones)
 
     @property
     def id(self) -> str:

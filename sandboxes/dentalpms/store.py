@@ -7,7 +7,9 @@ soft delete (``deleted_at`` set, ``status`` ``archived``); restoring clears it a
 ``status`` ``inactive``, as the API reference documents. New patients get deterministic
 ids (uuid5 of a counter) and, without a ``chart_number``, the next free ``C#####``.
 
-Sorted patient lists and query results are cached until the next write.
+Sorted patient lists and query results are cached until the next write. With
+``search_phones="as_stored"`` (``readings``) the clinic's phones are stored formatted,
+``(555) 123-4567``; phones written through the API are stored as sent.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sandboxes.clinic import Clinic
 from sandboxes.dentalpms.bodies import REF_FIELDS, REF_INPUTS, CreatePatientIn, PatientFields
 from sandboxes.dentalpms.idempotency import IdempotencyLog
 from sandboxes.dentalpms.matching import PatientFilters
+from sandboxes.dentalpms.readings import DOCUMENTED, SearchReading
 from sandboxes.dentalpms.render import BLANK_PATIENT, Renderer, reference
 from sandboxes.dentalpms.rows import PatientRow
 from sandboxes.dentalpms.sorting import SortKey, sort_key
@@ -30,6 +33,7 @@ from sandboxes.toolkit.caches import bounded_cache, memoized
 from sandboxes.toolkit.clock import Clock
 from sandboxes.toolkit.errors import ApiError
 from sandboxes.toolkit.folding import fold
+from sandboxes.toolkit.phones import format_us_phone
 from sandboxes.toolkit.timestamps import iso_utc
 
 __all__ = ["Ordered", "Store"]
@@ -41,9 +45,10 @@ Ordered = tuple[list[SortKey], list[PatientRow]]
 class Store:
     """All patients by id, their vital signs by id, and the write operations."""
 
-    def __init__(self, clinic: Clinic, clock: Clock) -> None:
+    def __init__(self, clinic: Clinic, clock: Clock, reading: SearchReading = DOCUMENTED) -> None:
         self.render = Renderer(clinic)
         self.clock = clock
+        self.reading = reading
         self.rows: dict[str, PatientRow] = {}
         self.vitals: dict[str, tuple[str, JsonObject]] = {}  # vitals id -> (patient id, record)
         self.idempotency = IdempotencyLog()
@@ -55,8 +60,11 @@ class Store:
         render = self.render
         for patient in clinic.patients:
             doc = render.patient(patient)
+            if reading.phones == "as_stored":
+                doc["mobile_phone"] = format_us_phone(doc["mobile_phone"])
+                doc["home_phone"] = format_us_phone(doc["home_phone"])
             pref = reference(patient.uuid, f"{patient.first_name} {patient.last_name}")
-            row = PatientRow(doc=doc, ref=pref)
+            row = PatientRow(doc=doc, ref=pref, reading=reading)
             row.allergies = _by_created([render.allergy(allergy, patient, pref) for allergy in patient.allergies])
             row.medications = _by_created(
                 [render.medication(medication, patient, pref) for medication in patient.medications]
@@ -181,7 +189,7 @@ class Store:
             doc["receives_email"] = doc["email"] is not None
         if "receives_sms" not in data.model_fields_set:
             doc["receives_sms"] = doc["mobile_phone"] is not None
-        row = PatientRow(doc=doc, ref=reference(new_id, ""))
+        row = PatientRow(doc=doc, ref=reference(new_id, ""), reading=self.reading)
         self.rows[new_id] = row
         self.changed(row)
         return row

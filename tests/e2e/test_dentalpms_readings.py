@@ -1,0 +1,236 @@
+"""The Dental PMS under every reading its docs allow of the free-text `search`: the
+simulator's switches (sandboxes.dentalpms.readings) against the same adapter, compared with
+the clinic.
+
+Each variant runs its own gateway with one Dental PMS sandbox tenant. Whatever the vendor's
+reading (accent-sensitive, names stored decomposed, phones matched only as stored formatted,
+prefix instead of substring), every live patient is found by family, given, phone (as digits
+and formatted), email and chart number, awkward unicode names included, and each answer is
+exactly the clinic's: nothing lost to a term the vendor reads differently.
+"""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from gateway.app import create_app as create_gateway
+from gateway.contract import Sandbox
+from gateway.sandbox_host import serve_in_thread
+from gateway.settings import Settings, TenantSettings
+from mappings.registry import VENDORS
+from sandboxes.clinic import AWKWARD, Clinic, Patient, build_clinic
+from sandboxes.dentalpms import ORG_ID
+from sandboxes.dentalpms.app import create_app
+from sandboxes.toolkit.phones import format_us_phone
+from tests.support.clinic import live_patients
+from tests.support.fhir_http import FhirHttp
+from tests.support.text import fold
+
+TENANT = "dpms"
+BASE = f"/fhir/{TENANT}"
+
+VARIANTS: dict[str, dict[str, str]] = {
+    "documented": {},
+    "accent-sensitive-phones-as-stored": {"search_accents": "sensitive", "search_phones": "as_stored"},
+    "nfd-prefix": {"search_accents": "sensitive_nfd", "search_match": "prefix"},
+    "phones-as-stored-prefix": {"search_phones": "as_stored", "search_match": "prefix"},
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    url: str
+    clinic: Clinic
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def variant(request: pytest.FixtureRequest) -> Iterator[Variant]:
+    name: str = request.param
+    token = secrets.token_urlsafe(24)
+    app = create_app(build_clinic(), org_id=ORG_ID, api_token=token, **VARIANTS[name])  # type: ignore[arg-type]
+
+    def factory() -> Sandbox:
+        return Sandbox(
+            app=app, base_path="/api/v1", options=lambda root: {"org_id": ORG_ID}, secrets={"api_token": token}
+        )
+
+    settings = Settings(tenants={TENANT: TenantSettings(vendor="dentalpms", sandbox=True)})
+    running = serve_in_thread(
+        create_gateway(settings, VENDORS, {"dentalpms": factory}, access_logging=False), name=f"gateway-{name}"
+    )
+    try:
+        yield Variant(name, running.url, build_clinic())
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def fhir(variant: Variant) -> Iterator[FhirHttp]:
+    client = FhirHttp(variant.url)
+    yield client
+    client.close()
+
+
+def _unaccented(text: str) -> str:
+    """`text` as a client without the accents types it: marks dropped, upper case."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).upper()
+
+
+def _digits(text: str) -> str:
+    return "".join(c for c in text if c.isdigit())
+
+
+def _starts(values: Iterable[str | None], wanted: str) -> bool:
+    return any(fold(v).startswith(fold(wanted)) for v in values if v)
+
+
+def _ids(patients: Iterable[Patient]) -> Counter[str]:
+    return Counter(str(p.uuid) for p in patients)
+
+
+def _check_each(
+    fhir: FhirHttp,
+    clinic: Clinic,
+    param: str,
+    values_of: Callable[[Patient], Iterable[str | None]],
+    queries_of: Callable[[str], Iterable[str]],
+    matches: Callable[[Patient, str], bool],
+) -> None:
+    """Every live patient is found by `param` with each query its values give, and each
+    answer holds exactly the live patients the clinic says match it (once each).
+
+    Hundreds of searches: the R4 checks of every bundle (done by the other tests, and by the
+    conformance suite for this vendor) would more than double the time, so they are off here."""
+    live = live_patients(clinic)
+    answers: dict[str, Counter[str]] = {}
+    checks, fhir.checks = fhir.checks, False
+    try:
+        _search_each(fhir, live, param, values_of, queries_of, matches, answers)
+    finally:
+        fhir.checks = checks
+
+
+def _search_each(
+    fhir: FhirHttp,
+    live: list[Patient],
+    param: str,
+    values_of: Callable[[Patient], Iterable[str | None]],
+    queries_of: Callable[[str], Iterable[str]],
+    matches: Callable[[Patient, str], bool],
+    answers: dict[str, Counter[str]],
+) -> None:
+    for patient in live:
+        for value in values_of(patient):
+            if not value:
+                continue
+            for query in queries_of(value):
+                if query not in answers:
+                    found = fhir.search_all(f"{BASE}/Patient", **{param: query, "_count": 100})
+                    answers[query] = Counter(r["id"] for r in found)
+                    expected = _ids(p for p in live if matches(p, query))
+                    assert answers[query] == expected, (param, query)
+                assert str(patient.uuid) in answers[query], (param, query, patient.uuid)
+
+
+def test_every_patient_is_found_by_family(fhir: FhirHttp, variant: Variant) -> None:
+    _check_each(
+        fhir,
+        variant.clinic,
+        "family",
+        lambda p: [p.last_name],
+        lambda v: {v, _unaccented(v), unicodedata.normalize("NFD", v)},
+        lambda p, q: _starts([p.last_name], q),
+    )
+
+
+def test_every_patient_is_found_by_given(fhir: FhirHttp, variant: Variant) -> None:
+    _check_each(
+        fhir,
+        variant.clinic,
+        "given",
+        lambda p: [p.first_name, p.middle_name, p.preferred_name],
+        lambda v: {v, _unaccented(v)},
+        lambda p, q: _starts([p.first_name, p.middle_name, p.preferred_name], q),
+    )
+
+
+def test_every_patient_is_found_by_phone_as_digits_and_formatted(fhir: FhirHttp, variant: Variant) -> None:
+    _check_each(
+        fhir,
+        variant.clinic,
+        "phone",
+        lambda p: [p.mobile_phone, p.home_phone],
+        lambda v: {v, format_us_phone(v)},
+        lambda p, q: _digits(q) in {p.mobile_phone, p.home_phone},
+    )
+
+
+def test_every_patient_is_found_by_email(fhir: FhirHttp, variant: Variant) -> None:
+    _check_each(
+        fhir,
+        variant.clinic,
+        "email",
+        lambda p: [p.email],
+        lambda v: {v, v.upper()},
+        lambda p, q: p.email is not None and p.email.casefold() == q.casefold(),
+    )
+
+
+def test_every_patient_is_found_by_chart_number(fhir: FhirHttp, variant: Variant) -> None:
+    _check_each(
+        fhir,
+        variant.clinic,
+        "identifier",
+        lambda p: [p.chart_number],
+        lambda v: {v},
+        lambda p, q: p.chart_number == q,
+    )
+
+
+def test_awkward_names_are_found_with_and_without_accents(fhir: FhirHttp, variant: Variant) -> None:
+    awkward = [variant.clinic.patient_by_uuid(uuid) for uuid in AWKWARD.values()]
+    live = [p for p in awkward if not p.deleted]
+    assert any(not p.last_name.isascii() for p in live)
+    for patient in live:
+        for family in {patient.last_name, _unaccented(patient.last_name)}:
+            found = fhir.search_all(f"{BASE}/Patient", family=family, given=_unaccented(patient.first_name))
+            assert str(patient.uuid) in {r["id"] for r in found}, (family, patient.first_name)
+
+
+def test_counts_equal_the_clinics(fhir: FhirHttp, variant: Variant) -> None:
+    live = live_patients(variant.clinic)
+    renee = [p for p in live if _starts([p.first_name, p.middle_name, p.preferred_name], "renee")]
+    phone = next(p.mobile_phone for p in live if p.mobile_phone)
+    assert renee and phone
+    for params, expected in (
+        ({"given": "Renée"}, len(renee)),
+        ({"given": "RENEE"}, len(renee)),
+        ({"family": "FERNANDEZ"}, sum(1 for p in live if _starts([p.last_name], "fernandez"))),
+        ({"family": "Ibanez"}, sum(1 for p in live if _starts([p.last_name], "ibanez"))),
+        ({"phone": format_us_phone(phone)}, sum(1 for p in live if phone in {p.mobile_phone, p.home_phone})),
+    ):
+        body = fhir.get_ok(f"{BASE}/Patient", params={**params, "_summary": "count"})
+        assert body["total"] == expected, params
+        first = fhir.get_ok(f"{BASE}/Patient", params={**params, "_count": 100})
+        assert first.get("total") == expected, params
+
+
+def test_birthdate_narrows_a_name_search(fhir: FhirHttp, variant: Variant) -> None:
+    patient = next(p for p in live_patients(variant.clinic) if p.birth_date and not p.last_name.isascii())
+    found: list[dict[str, Any]] = fhir.search_all(
+        f"{BASE}/Patient", family=_unaccented(patient.last_name), birthdate=patient.birth_date.isoformat()
+    )
+    expected = _ids(
+        p
+        for p in live_patients(variant.clinic)
+        if p.birth_date == patient.birth_date and _starts([p.last_name], patient.last_name)
+    )
+    assert Counter(r["id"] for r in found) == expected
