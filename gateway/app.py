@@ -29,7 +29,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.connect import connect
-from gateway.contract import SandboxFactory, Vendor
+from gateway.contract import OAuthApp, SandboxFactory, Vendor
 from gateway.errors import FHIRError
 from gateway.logs import redact
 from gateway.plugins import by_name
@@ -41,7 +41,7 @@ from gateway.sandbox_host import SandboxHost
 from gateway.settings import Settings, TenantSettings, resolve_secret
 from gateway.tenant_config import adapter_config, check_tenants, resolve_credentials
 from gateway.tenants import Tenant, build_tenant
-from gateway.upstream.oauth import OAuthApp, token_client
+from gateway.upstream.oauth import token_client
 from gateway.upstream.token_store import TokenStore
 
 log = logging.getLogger("gateway")

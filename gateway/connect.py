@@ -21,9 +21,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from gateway.contract import OAuthApp
 from gateway.errors import UpstreamSecurity
 from gateway.sandbox_host import serve_in_thread
-from gateway.upstream.oauth import FormPost, OAuthApp, exchange_code
+from gateway.upstream.oauth import FormPost, exchange_code
 from gateway.upstream.token_store import TokenStore
 
 CALLBACK_PATH = "/callback"

@@ -13,6 +13,7 @@ from gateway.contract.declarations import (
     ResourceSupport,
     SearchParamSupport,
 )
+from gateway.contract.oauth import OAuthApp
 from gateway.contract.provider import (
     Resource,
     ResourceProvider,
@@ -40,6 +41,7 @@ __all__ = [
     "AdapterConfig",
     "Interaction",
     "NoOptions",
+    "OAuthApp",
     "Pushdown",
     "Resource",
     "ResourceDeclaration",

@@ -14,8 +14,8 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from gateway.contract.oauth import OAuthApp
 from gateway.contract.provider import ResourceProvider
-from gateway.upstream.oauth import OAuthApp
 
 
 class VendorOptions(BaseModel):

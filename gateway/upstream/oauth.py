@@ -17,10 +17,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from gateway.contract.oauth import OAuthApp
 from gateway.errors import UpstreamError, UpstreamSecurity
 from gateway.upstream.http import Timeouts, UpstreamClient
 from gateway.upstream.token_store import Grant, TokenStore
@@ -28,17 +29,6 @@ from gateway.upstream.tokens import FAILURE_MEMORY, Clock, Failure, RememberFor,
 
 log = logging.getLogger("gateway.oauth")
 FormPost = Callable[[Mapping[str, str]], Awaitable[tuple[int, Any]]]
-
-
-@dataclass(frozen=True)
-class OAuthApp:
-    """A vendor's OAuth2 endpoints and this gateway's registration there."""
-
-    authorize_url: str
-    token_url: str
-    client_id: str
-    client_secret: str = field(repr=False)
-    resource: str | None = None
 
 
 class NotConnected(UpstreamSecurity):

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.contract import AdapterConfig
+from gateway.contract import AdapterConfig, OAuthApp
 from gateway.upstream.errors import json_or_error
 from gateway.upstream.http import Timeouts, UpstreamClient, UpstreamResponse
-from gateway.upstream.oauth import OAuthApp, OAuthSession, token_client
+from gateway.upstream.oauth import OAuthSession, token_client
 from gateway.upstream.token_store import TokenStore
 from mappings.nextech.options import NextechOptions
 

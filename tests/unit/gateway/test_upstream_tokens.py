@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from gateway.contract import OAuthApp
 from gateway.errors import UpstreamError, UpstreamSecurity
 from gateway.upstream.http import UpstreamResponse
-from gateway.upstream.oauth import OAuthApp, OAuthSession, UntilReconnected
+from gateway.upstream.oauth import OAuthSession, UntilReconnected
 from gateway.upstream.token_store import Grant, TokenStore
 from gateway.upstream.tokens import RememberFor, TokenCache
 from tests.support.clock import SetClock

@@ -13,11 +13,11 @@ import httpx
 import pytest
 
 from gateway.connect import connect
-from gateway.contract import AdapterConfig, TenantContext
+from gateway.contract import AdapterConfig, OAuthApp, TenantContext
 from gateway.errors import UpstreamSecurity
 from gateway.sandbox_host import RunningServer, serve_in_thread
 from gateway.upstream import token_store
-from gateway.upstream.oauth import OAuthApp, OAuthSession, token_client
+from gateway.upstream.oauth import OAuthSession, token_client
 from gateway.upstream.token_store import TokenStore
 from mappings.nextech.client import NextechClient, oauth_app
 from mappings.nextech.options import NextechOptions
