@@ -90,7 +90,9 @@ class _Composition:
                 secrets=resolve_credentials(conf.credentials),
                 token_store=Path(self.settings.server.token_store).expanduser(),
             )
-        return build_tenant(name, config.context, vendor.name, vendor.create_adapter(config), conf.organization or name)
+        return build_tenant(
+            name, config.context, vendor.name, vendor.create_adapter(config), conf.organization or name, config.drift
+        )
 
 
 async def _connect_sandbox(name: str, app: OAuthApp, store: TokenStore) -> None:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from gateway.contract import AdapterConfig, SandboxFactory, TenantContext, Vendor
+from gateway.contract import AdapterConfig, Drift, SandboxFactory, TenantContext, Vendor
 from gateway.settings import ConfigError, Settings, TenantSettings, resolve_secret
 
 
@@ -136,4 +136,5 @@ def adapter_config(
         read_timeout=conf.timeouts.read,
         total_timeout=conf.timeouts.total,
         max_connections=conf.max_connections,
+        drift=Drift(name, vendor.name),
     )

@@ -8,7 +8,16 @@ from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar, cast
 
 from gateway.ccd.model import Custodian
-from gateway.contract import Adapter, Resource, ResourceProvider, SearchRequest, TenantContext, VendorPage, Written
+from gateway.contract import (
+    Adapter,
+    Drift,
+    Resource,
+    ResourceProvider,
+    SearchRequest,
+    TenantContext,
+    VendorPage,
+    Written,
+)
 from gateway.documents.generate import DocumentSource
 from gateway.documents.providers import Documents
 from gateway.text import nfc
@@ -92,6 +101,7 @@ class Tenant:
     context: TenantContext
     connection: Connection
     documents: Documents
+    drift: Drift = field(default_factory=Drift)  # what the vendor's readers did not expect
     _seen: Mapping[str, ResourceProvider] | None = field(default=None, repr=False)
     _providers: dict[str, ResourceProvider] = field(default_factory=dict, repr=False)
 
@@ -112,8 +122,10 @@ class Tenant:
         await self.connection.aclose()
 
 
-def build_tenant(name: str, context: TenantContext, vendor: str, adapter: Adapter, organization: str) -> Tenant:
+def build_tenant(
+    name: str, context: TenantContext, vendor: str, adapter: Adapter, organization: str, drift: Drift | None = None
+) -> Tenant:
     connection = Connection(vendor, adapter)
     custodian = Custodian(organization, context.identifier_system)
     source = DocumentSource(connection, context.timezone, custodian, SOFTWARE_VERSION)
-    return Tenant(name, context, connection, Documents(source))
+    return Tenant(name, context, connection, Documents(source), drift or Drift(name, vendor))

@@ -13,6 +13,7 @@ from gateway.contract.declarations import (
     ResourceSupport,
     SearchParamSupport,
 )
+from gateway.contract.drift import Drift, DriftKey, VendorModel
 from gateway.contract.oauth import OAuthApp
 from gateway.contract.provider import (
     Resource,
@@ -39,6 +40,8 @@ __all__ = [
     "STRING_MODIFIERS",
     "Adapter",
     "AdapterConfig",
+    "Drift",
+    "DriftKey",
     "Interaction",
     "NoOptions",
     "OAuthApp",
@@ -53,6 +56,7 @@ __all__ = [
     "SearchRequest",
     "TenantContext",
     "Vendor",
+    "VendorModel",
     "VendorOptions",
     "VendorPage",
     "Written",

@@ -14,6 +14,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from gateway.contract.drift import Drift
 from gateway.contract.oauth import OAuthApp
 from gateway.contract.provider import ResourceProvider
 
@@ -57,6 +58,8 @@ class AdapterConfig(Generic[OptionsT]):
     read_timeout: float = 10.0
     total_timeout: float = 20.0
     max_connections: int = 64
+    # Where the adapter's readers record vendor fields and shapes they did not expect.
+    drift: Drift = field(default_factory=Drift)
 
 
 class Adapter(Protocol):
