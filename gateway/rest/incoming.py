@@ -16,6 +16,7 @@ from starlette.requests import Request
 
 from gateway import jsonio
 from gateway.errors import Invalid, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from gateway.rest.bindings import binding_problems
 
 _JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
 
@@ -44,7 +45,7 @@ def check_fhir(resource: dict[str, Any]) -> None:
     """Raise Invalid, listing every element that breaks the R4 model, or return."""
     model = get_fhir_model_class(resource["resourceType"])
     try:
-        model.model_validate(resource)
+        parsed = model.model_validate(resource)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -52,6 +53,9 @@ def check_fhir(resource: dict[str, Any]) -> None:
             where = f"{resource['resourceType']}.{path}" if path else resource["resourceType"]
             problems.append((f"{where}: {error['msg']}", where))
         raise Invalid(problems) from None
+    unbound: list[tuple[str, str | None]] = list(binding_problems(parsed, resource["resourceType"]))
+    if unbound:
+        raise Invalid(unbound)
 
 
 MAX_BODY_BYTES = 1_000_000  # a Patient is a few KB; this bounds memory and validation time

@@ -150,6 +150,19 @@ def test_create_refuses_what_is_not_a_fhir_resource_without_calling_the_vendor(
     assert backend.calls_to("Patient", CREATE) == 0
 
 
+def test_codes_outside_a_required_binding_are_400_naming_each_element(
+    client: TestClient, backend: FakeBackend
+) -> None:
+    """Required bindings (R4 terminologies.html#required): the model alone accepts any string."""
+    body = _patient(gender="banana", telecom=[{"system": "phone", "value": "1"}, {"system": "pigeon", "value": "2"}])
+    invalid = outcome(client.post(f"{BASE}/Patient", json=body, headers=FHIR_JSON), 400)
+    assert [i["expression"] for i in invalid["issue"]] == [["Patient.gender"], ["Patient.telecom[1].system"]]
+    assert "male, female, other, unknown" in invalid["issue"][0]["diagnostics"]
+    assert outcome(client.put(f"{BASE}/Patient/p1", json={**body, "id": "p1"}, headers=FHIR_JSON), 400)
+    assert backend.calls_to("Patient", CREATE) == 0
+    assert client.post(f"{BASE}/Patient", json=_patient(gender="unknown"), headers=FHIR_JSON).status_code == 201
+
+
 def test_a_body_too_large_is_413(client: TestClient, backend: FakeBackend) -> None:
     huge = b'{"resourceType":"Patient","text":"' + b"x" * 1_000_001 + b'"}'
     assert outcome(client.post(f"{BASE}/Patient", content=huge, headers=FHIR_JSON), 413)
