@@ -1,0 +1,88 @@
+"""The access decision: what a caller's scopes let it do with one resource type.
+
+Pure: a caller (its client, tenants, scopes and launch-context patient) and an action (type,
+permission) in, the grants that apply out. Each grant is a set of search parameters a resource
+must meet to be reachable through it; a resource is reachable when any grant admits it:
+
+- a `user/` or `system/` scope admits every resource of its type the constraints admit;
+- a `patient/` scope admits only the launch-context patient's compartment (SMART App Launch
+  2.0.0: "patient-specific scopes ... for the current patient"): the Patient itself (`_id`)
+  or resources whose `patient` is that patient. Without a `patient` claim it admits nothing.
+
+The REST layer turns grants into query conditions before any vendor call (gateway.auth.enforce).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.auth.scopes import Context, Permission, ResourceScope, Scopes
+
+Params = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking, as their access token says."""
+
+    client_id: str
+    subject: str | None  # the user (`sub`/`fhirUser`), absent for system clients
+    scopes: Scopes
+    patient: str | None = None  # SMART launch context `patient`
+    tenants: frozenset[str] = frozenset()  # tenants the client may use
+
+    @property
+    def key(self) -> str:
+        """What binds a paging token or document id to its caller."""
+        return f"{self.client_id}\x1f{self.subject or ''}\x1f{self.patient or ''}"
+
+
+ANONYMOUS = Caller("anonymous", None, Scopes((), (), ()))
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Resources of one type a scope makes reachable: those meeting every one of `params`."""
+
+    params: Params  # () admits every resource of the type
+    scope: str  # the scope it comes from (for audit and messages)
+
+
+def grants(caller: Caller, resource_type: str, permission: Permission) -> tuple[Grant, ...]:
+    """The grants through which `caller` may do `permission` on `resource_type`; () is none."""
+    found: list[Grant] = []
+    for scope in caller.scopes.resource:
+        if not scope.covers(resource_type, permission):
+            continue
+        grant = _grant(scope, resource_type, caller.patient)
+        if grant is not None:
+            found.append(grant)
+    if any(not g.params for g in found):  # one unconditional grant makes the others moot
+        return tuple(g for g in found if not g.params)[:1]
+    return tuple(dict.fromkeys(found))
+
+
+def confined_to(found: tuple[Grant, ...]) -> str | None:
+    """The one patient every grant confines to (so a query can be narrowed to it before any
+    vendor call), or None when some grant reaches beyond one patient."""
+    patients = {_patient_of(g) for g in found}
+    if len(patients) == 1:
+        (patient,) = patients
+        return patient
+    return None
+
+
+def _grant(scope: ResourceScope, resource_type: str, patient: str | None) -> Grant | None:
+    if scope.context is not Context.PATIENT:
+        return Grant(scope.constraints, scope.text)
+    if patient is None:
+        return None
+    compartment = ("_id", patient) if resource_type == "Patient" else ("patient", patient)
+    return Grant((compartment, *scope.constraints), scope.text)
+
+
+def _patient_of(grant: Grant) -> str | None:
+    for name, value in grant.params:
+        if name in ("_id", "patient"):
+            return value
+    return None
