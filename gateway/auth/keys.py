@@ -1,0 +1,142 @@
+"""Where an issuer's public keys come from: a JWKS URL (cached as its `Cache-Control` allows,
+refetched once when a token names a key it does not hold, at most every `min_refetch`
+seconds), or a JWKS file (re-read when it changes).
+
+RFC 7517 (JWK Set); key rotation as OpenID Connect Core 1.0 §10.1.1 describes it: a signer
+publishes its new key, then signs with it, so an unknown `kid` means "fetch the set again".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+from jwt import PyJWK, PyJWKSet
+from jwt.exceptions import PyJWKError, PyJWKSetError
+
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d+)", re.IGNORECASE)
+
+
+class KeysUnavailable(Exception):
+    """The issuer's key set could not be had (network, status, not a JWKS)."""
+
+
+class KeySource(Protocol):
+    async def key(self, kid: str | None) -> PyJWK | None:
+        """The key named `kid` (or the only key, when the token names none), or None."""
+        ...
+
+
+def parse_jwks(data: Any) -> dict[str | None, PyJWK]:
+    """The usable signing keys of a JWK Set, by `kid` (keys of unknown type are skipped)."""
+    try:
+        keys = PyJWKSet.from_dict(data).keys
+    except (PyJWKSetError, PyJWKError, TypeError, AttributeError) as exc:
+        raise KeysUnavailable(f"not a usable JWK Set: {exc}") from None
+    found: dict[str | None, PyJWK] = {}
+    for key in keys:
+        if key.public_key_use in (None, "sig"):
+            found[key.key_id] = key
+    return found
+
+
+def _pick(keys: dict[str | None, PyJWK], kid: str | None) -> PyJWK | None:
+    if kid is not None:
+        return keys.get(kid)
+    return next(iter(keys.values())) if len(keys) == 1 else None
+
+
+class JwksUrl:
+    def __init__(
+        self,
+        url: str,
+        client: httpx.AsyncClient,
+        *,
+        default_ttl: float = 300.0,
+        max_ttl: float = 86_400.0,
+        min_refetch: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.url = url
+        self._client = client
+        self._default_ttl, self._max_ttl, self._min_refetch = default_ttl, max_ttl, min_refetch
+        self._clock = clock
+        self._keys: dict[str | None, PyJWK] = {}
+        self._fetched_at: float | None = None
+        self._expires_at = 0.0
+        self._lock = asyncio.Lock()
+        self.fetches = 0
+
+    async def key(self, kid: str | None) -> PyJWK | None:
+        now = self._clock()
+        if self._fetched_at is None or now >= self._expires_at:
+            await self._refresh(now)
+        found = _pick(self._keys, kid)
+        if found is None and self._fetched_at is not None and now - self._fetched_at >= self._min_refetch:
+            await self._refresh(now)  # rotation: the issuer may have published a new key
+            found = _pick(self._keys, kid)
+        return found
+
+    async def _refresh(self, now: float) -> None:
+        async with self._lock:
+            if self._fetched_at is not None and self._fetched_at >= now:
+                return  # another request fetched while this one waited
+            self.fetches += 1
+            try:
+                response = await self._client.get(self.url, headers={"Accept": "application/json"})
+            except httpx.HTTPError as exc:
+                raise KeysUnavailable(f"JWKS {self.url}: {type(exc).__name__}") from None
+            if response.status_code != 200:
+                raise KeysUnavailable(f"JWKS {self.url}: HTTP {response.status_code}")
+            try:
+                data = response.json()
+            except ValueError:
+                raise KeysUnavailable(f"JWKS {self.url}: not JSON") from None
+            self._keys = parse_jwks(data)
+            self._fetched_at = self._clock()
+            self._expires_at = self._fetched_at + self._ttl(response.headers.get("cache-control", ""))
+
+    def _ttl(self, cache_control: str) -> float:
+        directives = cache_control.lower()
+        if "no-store" in directives or "no-cache" in directives:
+            return 0.0
+        match = _MAX_AGE.search(cache_control)
+        return min(float(match.group(1)), self._max_ttl) if match else self._default_ttl
+
+
+class JwksFile:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._keys: dict[str | None, PyJWK] = {}
+        self._stamp: tuple[float, int] | None = None
+
+    async def key(self, kid: str | None) -> PyJWK | None:
+        try:
+            stat = self.path.stat()
+        except OSError as exc:
+            raise KeysUnavailable(f"JWKS file {self.path}: {exc.strerror}") from None
+        stamp = (stat.st_mtime, stat.st_size)
+        if stamp != self._stamp:
+            try:
+                data = json.loads(self.path.read_text())
+            except (OSError, ValueError) as exc:
+                raise KeysUnavailable(f"JWKS file {self.path}: {exc}") from None
+            self._keys = parse_jwks(data)
+            self._stamp = stamp
+        return _pick(self._keys, kid)
+
+
+class StaticKeys:
+    """Keys given inline (configuration, or the gateway's own signing keys)."""
+
+    def __init__(self, jwks: Any) -> None:
+        self._keys = parse_jwks(jwks)
+
+    async def key(self, kid: str | None) -> PyJWK | None:
+        return _pick(self._keys, kid)

@@ -1,0 +1,95 @@
+"""Access tokens: a bearer JWT verified against its issuer's keys (RFC 7519, RFC 8725).
+
+Checked: the algorithm is on the allow-list (asymmetric only: `none` and HMAC are refused, so
+a public key can never be used as an HMAC secret); the signature, with the key the header's
+`kid` names; `iss`; `aud` (the tenant's FHIR base URL); `exp` and `nbf`, with a small clock
+skew. What a refusal says never includes the token or its claims.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from gateway.auth.decision import Caller
+from gateway.auth.keys import KeySource
+from gateway.auth.scopes import parse_scopes
+
+ASYMMETRIC = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
+
+
+class InvalidToken(Exception):
+    """The bearer token is not acceptable; the message is safe to show the client."""
+
+
+@dataclass(frozen=True)
+class Trust:
+    """An issuer this tenant accepts tokens from."""
+
+    issuer: str
+    audience: str  # the tenant's FHIR base URL
+    keys: KeySource
+    algorithms: tuple[str, ...] = ASYMMETRIC
+    leeway: float = 30.0  # seconds of clock skew tolerated on exp/nbf/iat
+
+
+async def verify(token: str, trust: Trust) -> dict[str, Any]:
+    """The claims of `token`, or InvalidToken saying what is wrong with it."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.DecodeError:
+        raise InvalidToken("the access token is not a JWT") from None
+    algorithm = header.get("alg")
+    if algorithm not in trust.algorithms or algorithm not in ASYMMETRIC:
+        raise InvalidToken(f"tokens signed with '{algorithm}' are not accepted")
+    kid = header.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        raise InvalidToken("the token's 'kid' is not a string")
+    key = await trust.keys.key(kid)
+    if key is None:
+        raise InvalidToken("the token is signed with a key the issuer does not publish")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key.key,
+            algorithms=[algorithm],
+            audience=trust.audience,
+            issuer=trust.issuer,
+            leeway=trust.leeway,
+            options={"require": ["exp", "iss", "aud"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise InvalidToken("the access token has expired") from None
+    except jwt.ImmatureSignatureError:
+        raise InvalidToken("the access token is not valid yet") from None
+    except jwt.InvalidAudienceError:
+        raise InvalidToken("the access token is not for this server (aud)") from None
+    except jwt.InvalidIssuerError:
+        raise InvalidToken("the access token's issuer is not trusted here (iss)") from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise InvalidToken(f"the access token has no '{exc.claim}' claim") from None
+    except jwt.InvalidSignatureError:
+        raise InvalidToken("the access token's signature does not verify") from None
+    except jwt.PyJWTError:
+        raise InvalidToken("the access token is malformed") from None
+    return claims
+
+
+def caller_from(claims: Mapping[str, Any], tenants: frozenset[str]) -> Caller:
+    """Who the token speaks for. `scope` is a space-separated string (RFC 9068 §2.2.3); some
+    issuers send a list as `scp`. The client is `client_id` (RFC 9068), else `azp`, else `sub`."""
+    raw_scope = claims.get("scope", claims.get("scp", ""))
+    scope = " ".join(str(s) for s in raw_scope) if isinstance(raw_scope, list) else str(raw_scope)
+    client = claims.get("client_id") or claims.get("azp") or claims.get("sub") or "unknown"
+    subject = claims.get("fhirUser") or claims.get("sub")
+    patient = claims.get("patient")
+    return Caller(
+        client_id=str(client),
+        subject=str(subject) if subject is not None else None,
+        scopes=parse_scopes(scope),
+        patient=str(patient) if patient is not None else None,
+        tenants=tenants,
+    )

@@ -1,0 +1,187 @@
+"""Bearer JWTs checked as a SMART resource server must (the assertions Inferno's SMART kit
+makes of one): signature, algorithm allow-list, iss, aud, exp, nbf, key rotation."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+from gateway.auth.keys import JwksFile, JwksUrl, KeysUnavailable, StaticKeys
+from gateway.auth.scopes import Permission
+from gateway.auth.tokens import InvalidToken, Trust, caller_from, verify
+
+T = TypeVar("T")
+ISSUER = "https://auth.example.org"
+AUDIENCE = "https://gateway.example.org/fhir/acme"
+RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+EC_KEY = ec.generate_private_key(ec.SECP384R1())
+OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+def jwk(private: Any, kid: str) -> dict[str, Any]:
+    algorithm = RSAAlgorithm if isinstance(private, rsa.RSAPrivateKey) else ECAlgorithm
+    public: dict[str, Any] = algorithm.to_jwk(private.public_key(), as_dict=True)
+    return {**public, "kid": kid, "use": "sig"}
+
+
+JWKS = {"keys": [jwk(RSA_KEY, "rsa1"), jwk(EC_KEY, "ec1")]}
+TRUST = Trust(ISSUER, AUDIENCE, StaticKeys(JWKS))
+
+
+def token(private: Any = RSA_KEY, kid: str = "rsa1", alg: str = "RS384", lifetime: float = 300, **claims: Any) -> str:
+    now = time.time()
+    payload = {"iss": ISSUER, "aud": AUDIENCE, "exp": now + lifetime, "iat": now, "sub": "client-1", **claims}
+    payload = {k: v for k, v in payload.items() if v is not None}
+    return jwt.encode(payload, private, algorithm=alg, headers={"kid": kid})
+
+
+def refused(raw: str, trust: Trust = TRUST) -> str:
+    with pytest.raises(InvalidToken) as caught:
+        run(verify(raw, trust))
+    return str(caught.value)
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_a_valid_token_gives_its_claims_rs384_and_es384() -> None:
+    assert run(verify(token(scope="system/*.rs"), TRUST))["scope"] == "system/*.rs"
+    assert run(verify(token(EC_KEY, "ec1", "ES384"), TRUST))["iss"] == ISSUER
+
+
+def test_expired_and_not_yet_valid_tokens_are_refused_beyond_the_skew() -> None:
+    assert "expired" in refused(token(lifetime=-120))
+    assert run(verify(token(lifetime=-5), TRUST))  # within 30 s of skew
+    assert "not valid yet" in refused(token(nbf=time.time() + 600))
+
+
+def test_wrong_audience_or_issuer_is_refused() -> None:
+    assert "aud" in refused(token(aud="https://gateway.example.org/fhir/other"))
+    assert "iss" in refused(token(iss="https://evil.example.org"))
+    assert "'aud'" in refused(token(aud=None))
+    assert "'exp'" in refused(jwt.encode({"iss": ISSUER, "aud": AUDIENCE}, RSA_KEY, "RS384", {"kid": "rsa1"}))
+
+
+def test_a_tampered_or_foreign_signature_is_refused() -> None:
+    head, payload, signature = token().split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    forged = b64(json.dumps({**claims, "scope": "system/*.cruds"}).encode())
+    assert "signature" in refused(f"{head}.{forged}.{signature}")
+    assert "signature" in refused(token(OTHER_KEY, kid="rsa1"))
+
+
+def test_alg_none_and_hmac_with_the_public_key_are_refused() -> None:
+    claims = b64(json.dumps({"iss": ISSUER, "aud": AUDIENCE, "exp": time.time() + 60}).encode())
+    unsigned = f"{b64(json.dumps({'alg': 'none', 'kid': 'rsa1'}).encode())}.{claims}."
+    assert "'none'" in refused(unsigned)
+    pem = RSA_KEY.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    head = b64(json.dumps({"alg": "HS256", "kid": "rsa1"}).encode())
+    mac = b64(hmac.new(pem, f"{head}.{claims}".encode(), hashlib.sha256).digest())
+    assert "'HS256'" in refused(f"{head}.{claims}.{mac}")
+
+
+def test_garbage_is_refused_without_echoing_it() -> None:
+    message = refused("secret-looking-garbage")
+    assert "secret-looking-garbage" not in message
+
+
+def test_an_unknown_kid_is_refused() -> None:
+    assert "does not publish" in refused(token(kid="nope"))
+
+
+class Issuer:
+    """A JWKS endpoint whose key set the test rotates, counting fetches."""
+
+    def __init__(self, jwks: dict[str, Any], cache_control: str = "max-age=600") -> None:
+        self.jwks, self.cache_control, self.calls = jwks, cache_control, 0
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        return httpx.Response(200, json=self.jwks, headers={"Cache-Control": self.cache_control})
+
+
+def test_a_rotated_key_is_fetched_once_and_unknown_kids_cannot_hammer_the_issuer() -> None:
+    issuer = Issuer({"keys": [jwk(RSA_KEY, "rsa1")]})
+    now = [1000.0]
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(issuer.handler)) as client:
+            keys = JwksUrl("https://auth.example.org/jwks", client, min_refetch=30, clock=lambda: now[0])
+            trust = Trust(ISSUER, AUDIENCE, keys)
+            await verify(token(), trust)
+            issuer.jwks = {"keys": [jwk(RSA_KEY, "rsa1"), jwk(OTHER_KEY, "rsa2")]}  # rotation
+            with pytest.raises(InvalidToken):  # too soon after the last fetch: no refetch
+                await verify(token(OTHER_KEY, "rsa2"), trust)
+            assert issuer.calls == 1
+            now[0] += 31
+            await verify(token(OTHER_KEY, "rsa2"), trust)  # unknown kid: one refetch
+            assert issuer.calls == 2
+            for _ in range(5):
+                with pytest.raises(InvalidToken):
+                    await verify(token(OTHER_KEY, "rsa9"), trust)
+            assert issuer.calls == 2
+
+    run(scenario())
+
+
+def test_the_key_set_is_cached_as_long_as_cache_control_allows() -> None:
+    issuer = Issuer({"keys": [jwk(RSA_KEY, "rsa1")]}, cache_control="public, max-age=60")
+    now = [0.0]
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(issuer.handler)) as client:
+            trust = Trust(ISSUER, AUDIENCE, JwksUrl("https://a/jwks", client, clock=lambda: now[0]))
+            await verify(token(), trust)
+            now[0] = 59
+            await verify(token(), trust)
+            assert issuer.calls == 1
+            now[0] = 61
+            await verify(token(), trust)
+            assert issuer.calls == 2
+
+    run(scenario())
+
+
+def test_an_unreachable_or_broken_key_set_is_keys_unavailable(tmp_path: Any) -> None:
+    def broken(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500)
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(broken)) as client:
+            with pytest.raises(KeysUnavailable):
+                await JwksUrl("https://a/jwks", client).key("rsa1")
+
+    run(scenario())
+    path = tmp_path / "jwks.json"
+    path.write_text("{not json")
+    with pytest.raises(KeysUnavailable):
+        run(JwksFile(path).key("rsa1"))
+    path.write_text(json.dumps(JWKS))
+    assert run(JwksFile(path).key("ec1")) is not None
+
+
+def test_the_caller_comes_from_scope_client_and_launch_patient() -> None:
+    claims = run(verify(token(scope="patient/Observation.rs launch/patient", client_id="app-7", patient="p1"), TRUST))
+    caller = caller_from(claims, frozenset({"acme"}))
+    assert caller.client_id == "app-7" and caller.patient == "p1" and caller.subject == "client-1"
+    assert caller.scopes.resource[0].permissions == {Permission.READ, Permission.SEARCH}
+    listed = caller_from({"scp": ["user/*.rs", "openid"], "azp": "app-8"}, frozenset())
+    assert listed.client_id == "app-8" and len(listed.scopes.resource) == 1
