@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.auth.gate import Gate
 from gateway.connect import connect
 from gateway.contract import OAuthApp, SandboxFactory, Vendor
 from gateway.errors import FHIRError
@@ -168,12 +169,14 @@ def create_app(
         host = SandboxHost()
         sandbox_tokens = Path(tempfile.mkdtemp(prefix="fhir-gateway-sandbox-tokens-"))
         tenants: dict[str, Tenant] = {}
+        gate = Gate(settings)
         try:
             for name, conf in settings.tenants.items():
                 tenants[name] = await composition.tenant(name, conf, host, sandbox_tokens)
-            app.state.rest = RestState(settings, tenants, PageTokens(_paging_secret(settings)))
+            app.state.rest = RestState(settings, tenants, PageTokens(_paging_secret(settings)), gate)
             yield
         finally:
+            await gate.aclose()
             for tenant in tenants.values():
                 await tenant.aclose()
             host.stop()

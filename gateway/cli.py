@@ -25,10 +25,12 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.auth.gate import check_exposure
 
     settings = _settings(args)
     host = args.host or settings.server.host
     port = args.port if args.port is not None else settings.server.port
+    check_exposure(settings, host)
     logging.basicConfig(
         level=settings.server.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )

@@ -57,6 +57,25 @@ class NotSupported(FHIRError):
     code = "not-supported"
 
 
+class Unauthorized(FHIRError):
+    """No acceptable access token (RFC 6750 §3: the challenge says why, never echoing it)."""
+
+    status = 401
+    code = "login"
+
+    def __init__(self, diagnostics: str, *, error: str = "invalid_token") -> None:
+        # RFC 6750 §3.1: a request without credentials gets a bare challenge, no error code.
+        challenge = f'Bearer error="{error}", error_description="{diagnostics}"' if error else "Bearer"
+        super().__init__(diagnostics, headers={"WWW-Authenticate": challenge})
+
+
+class Forbidden(FHIRError):
+    """A valid token whose scopes or tenants do not cover the request."""
+
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(FHIRError):
     status = 404
     code = "not-found"

@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 DEMO_CONFIG = Path(__file__).with_name("demo.toml")
 CONFIG_ENV = "FHIR_GATEWAY_CONFIG"
@@ -34,6 +34,25 @@ class TimeoutSettings(_Strict):
     total: float = Field(20.0, gt=0)
 
 
+class TenantAuthSettings(_Strict):
+    """An authorization server this tenant trusts (any OIDC provider, or the EHR's): its access
+    tokens are JWTs signed with the keys it publishes."""
+
+    issuer: str
+    jwks_uri: str | None = None
+    jwks_file: str | None = None
+    audience: str | None = None  # default: the tenant's FHIR base URL (server.public_base_url)
+    token_endpoint: str  # advertised in .well-known/smart-configuration, where clients get tokens
+    authorization_endpoint: str | None = None  # for apps that launch with a user (authorization code)
+    patient_claim: str = "patient"  # the claim holding the launch-context patient id
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> TenantAuthSettings:
+        if (self.jwks_uri is None) == (self.jwks_file is None):
+            raise ValueError("give exactly one of jwks_uri and jwks_file")
+        return self
+
+
 class TenantSettings(_Strict):
     vendor: str
     base_url: str = ""
@@ -45,6 +64,7 @@ class TenantSettings(_Strict):
     credentials: dict[str, str] = Field(default_factory=dict)
     timeouts: TimeoutSettings = TimeoutSettings()
     max_connections: int = Field(64, ge=1)
+    auth: TenantAuthSettings | None = None  # with server.auth = "smart"
 
     @field_validator("timezone")
     @classmethod
@@ -73,6 +93,9 @@ class ServerSettings(_Strict):
     # temporary directory of their own.
     token_store: str = "~/.local/state/fhir-gateway/tokens"
     log_level: str = "info"
+    # "none": no authorization, accepted only on a loopback address (the demo). "smart": every
+    # FHIR endpoint but metadata and .well-known/smart-configuration needs a bearer token.
+    auth: Literal["none", "smart"] = "none"
 
 
 class PagingSettings(_Strict):
@@ -92,6 +115,23 @@ class Settings(_Strict):
             if not name.replace("-", "").isalnum() or not name.islower():
                 raise ValueError(f"tenant name '{name}' must be lower-case letters, digits and '-'")
         return value
+
+    @model_validator(mode="after")
+    def _smart_needs_issuers(self) -> Settings:
+        if self.server.auth != "smart":
+            return self
+        for name, tenant in self.tenants.items():
+            if tenant.auth is None:
+                raise ValueError(
+                    f"tenant '{name}': server.auth is \"smart\", so the tenant needs [tenants.{name}.auth] "
+                    "(issuer and jwks_uri or jwks_file of the authorization server whose tokens it accepts)"
+                )
+            if tenant.auth.audience is None and self.server.public_base_url is None:
+                raise ValueError(
+                    f"tenant '{name}': set server.public_base_url (tokens are for the tenant's FHIR base URL) "
+                    "or the tenant's auth.audience"
+                )
+        return self
 
 
 def resolve_secret(reference: str) -> str:

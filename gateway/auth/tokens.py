@@ -78,14 +78,14 @@ async def verify(token: str, trust: Trust) -> dict[str, Any]:
     return claims
 
 
-def caller_from(claims: Mapping[str, Any], tenants: frozenset[str]) -> Caller:
+def caller_from(claims: Mapping[str, Any], tenants: frozenset[str], patient_claim: str = "patient") -> Caller:
     """Who the token speaks for. `scope` is a space-separated string (RFC 9068 §2.2.3); some
     issuers send a list as `scp`. The client is `client_id` (RFC 9068), else `azp`, else `sub`."""
     raw_scope = claims.get("scope", claims.get("scp", ""))
     scope = " ".join(str(s) for s in raw_scope) if isinstance(raw_scope, list) else str(raw_scope)
     client = claims.get("client_id") or claims.get("azp") or claims.get("sub") or "unknown"
     subject = claims.get("fhirUser") or claims.get("sub")
-    patient = claims.get("patient")
+    patient = claims.get(patient_claim)
     return Caller(
         client_id=str(client),
         subject=str(subject) if subject is not None else None,

@@ -13,6 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway import jsonio
+from gateway.auth.decision import Caller
+from gateway.auth.enforce import Access, access
+from gateway.auth.gate import OPEN, Gate
+from gateway.auth.scopes import Permission
 from gateway.contract import Interaction, ResourceProvider
 from gateway.errors import InvalidRequest, MethodNotAllowed, NotFound
 from gateway.rest.negotiation import Format, negotiate
@@ -37,6 +41,7 @@ class RestState:
     settings: Settings
     tenants: dict[str, Tenant]
     tokens: PageTokens
+    gate: Gate
     # A patient's gathered record per `$everything` walk (keyed by its signed fingerprint), so
     # following its links does not fetch the whole record again for every page.
     records: TTLCache[str, tuple[list[dict[str, Any]], list[str]]] = field(
@@ -109,9 +114,15 @@ def base_url(request: Request, tenant: str) -> str:
     return f"{root}/fhir/{tenant}"
 
 
-def caller(request: Request) -> str:
-    """Who is asking, as paging tokens are bound to it."""
-    return str(request.scope.get("fhir.caller", "anonymous"))
+def caller(request: Request) -> Caller:
+    """Who is asking (set by the route's dispatch, from the request's access token)."""
+    found = request.scope.get("fhir.caller")
+    return found if isinstance(found, Caller) else OPEN
+
+
+def reach(request: Request, provider: ResourceProvider, permission: Permission, zone: str) -> Access:
+    """What the caller may reach of the provider's type through `permission` (403 if nothing)."""
+    return access(caller(request), provider.support, permission, zone)
 
 
 def respond(fmt: Format, body: Any, headers: dict[str, str] | None = None, status: int = 200) -> Response:

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway import jsonio
+from gateway.auth.enforce import Access
 from gateway.ccd.codes import SECTION_KEYS
 from gateway.ccd.html import render_html
 from gateway.contract import Interaction, read_from
@@ -104,7 +105,7 @@ def _parameter_item(parameter: Any) -> tuple[str, str]:
     raise InvalidRequest(f"Parameter '{name}' has no usable value", expression=f"Parameters.parameter.{name}")
 
 
-async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, strict: bool) -> Response:
+async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, strict: bool, allowed: Access) -> Response:
     items = await docref_items(request)
     unknown = sorted({k for k, _ in items if k not in DOCREF_PARAMS and not k.startswith("_")})
     if unknown and strict:
@@ -128,6 +129,8 @@ async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, stric
     wants_ccd = _is_ccd(given.get("type"))
     documents = tenant.documents
     links = [("self", f"{base}/DocumentReference/$docref?{urlencode(sorted(given.items()))}")]
+    if allowed.patient not in (None, patient_id):
+        return _bundle(fmt, base, [], links)  # another patient, to a confined caller: as if missing
     try:
         await read_from(tenant.vendor_providers, "Patient", patient_id)
     except (NotFound, Gone):
@@ -148,7 +151,7 @@ async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, stric
             for d in stored
             if _matches_type(d, given.get("type")) and _in_care_period(d, start, end, tenant.context.timezone)
         ]
-    return _bundle(fmt, base, found, links)
+    return _bundle(fmt, base, [d for d in found if allowed.admits(d)], links)
 
 
 def _bundle(fmt: Format, base: str, found: list[dict[str, Any]], links: list[tuple[str, str]]) -> Response:

@@ -5,7 +5,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.contract import Interaction
+from gateway.auth.enforce import Access, check_instance_id, read_within
+from gateway.auth.scopes import Permission
+from gateway.contract import Interaction, ResourceProvider
+from gateway.documents import ids
+from gateway.errors import Forbidden
 from gateway.record import everything_types, gather_everything
 from gateway.rest.bundle import searchset
 from gateway.rest.context import (
@@ -14,11 +18,13 @@ from gateway.rest.context import (
     check_id,
     prefer,
     provider_for,
+    reach,
     respond,
     response_format,
     state,
     tenant_of,
 )
+from gateway.rest.document_access import check_document_access, document_access
 from gateway.rest.documents import docref, encounter_ccd
 from gateway.rest.links import page_link
 from gateway.rest.negotiation import wants_binary_resource
@@ -40,18 +46,21 @@ async def patient_everything(request: Request) -> Response:
     maximum = rest.settings.paging.max_count
     count = parse_count(params.get("_count"), maximum, maximum)
     wanted = {t for part in params.getlist("_type") for t in part.split(",") if t} or None
-    types = everything_types(tenant.providers, wanted)
+    patient_access = reach(request, patient_provider, Permission.READ, tenant.context.timezone)
+    check_instance_id(patient_access, resource_id)  # another patient, to a confined caller: no vendor call
+    types, reaches = _permitted(request, everything_types(tenant.providers, wanted), wanted, tenant.context.timezone)
     link_params = [(k, v) for k, v in params.multi_items() if k in ("start", "end", "_type")]
     base = base_url(request, tenant.name)
-    fingerprint = search_fingerprint(tenant.name, caller(request), f"$everything/{resource_id}", link_params)
+    fingerprint = search_fingerprint(tenant.name, caller(request).key, f"$everything/{resource_id}", link_params)
     offset = rest.tokens.open(params["_page"], fingerprint).skip if params.get("_page") else 0
     # The patient is read on every page: one deleted since the first page is a 410 here too.
-    patient = await patient_provider.read(resource_id)
+    patient = await read_within(patient_access, patient_provider.read, resource_id)
     record = rest.records.get(fingerprint) if offset else None
     if record is None:
         found, missing = await gather_everything(
             tenant.context.timezone, resource_id, types, params.get("start"), params.get("end")
         )
+        found = [r for r in found if reaches[r["resourceType"]].admits(r)]
         record = ([patient, *found] if wanted is None or "Patient" in wanted else found, missing)
         if count > 0 and len(record[0]) > count:  # kept only when there are pages to follow
             rest.records[fingerprint] = record
@@ -71,18 +80,45 @@ async def patient_everything(request: Request) -> Response:
     return respond(fmt, searchset(base=base, resources=page, links=links, total=total, warnings=missing))
 
 
+def _permitted(
+    request: Request, providers: list[ResourceProvider], wanted: set[str] | None, zone: str
+) -> tuple[list[ResourceProvider], dict[str, Access]]:
+    """The types of the record the caller may search, and its access to each. A type asked for
+    by `_type` that the caller may not search is a 403; left unasked, it is simply not part of
+    what this caller's record holds."""
+    permitted: list[ResourceProvider] = []
+    reaches: dict[str, Access] = {}
+    for provider in providers:
+        try:
+            reaches[provider.type] = reach(request, provider, Permission.SEARCH, zone)
+        except Forbidden:
+            if wanted is not None:
+                raise
+            continue
+        permitted.append(provider)
+    return permitted, reaches
+
+
 async def docref_endpoint(request: Request) -> Response:
     fmt = response_format(request)
     tenant = tenant_of(request)
-    provider_for(tenant, "DocumentReference", Interaction.SEARCH)
-    return await docref(request, tenant, base_url(request, tenant.name), fmt, prefer(request).strict)
+    provider = provider_for(tenant, "DocumentReference", Interaction.SEARCH)
+    allowed = reach(request, provider, Permission.SEARCH, tenant.context.timezone)
+    return await docref(request, tenant, base_url(request, tenant.name), fmt, prefer(request).strict, allowed)
 
 
 async def ccd_endpoint(request: Request) -> Response:
     tenant = tenant_of(request)
-    provider_for(tenant, "Encounter", Interaction.READ)
+    encounters = provider_for(tenant, "Encounter", Interaction.READ)
     encounter_id = request.path_params["id"]
     check_id(encounter_id)
+    # A CCD is a clinical document: it takes document access, and the encounter within reach.
+    allowed = document_access(request, tenant)
+    encounter_access = reach(request, encounters, Permission.READ, tenant.context.timezone)
+    if encounter_access.queries is not None:  # conditional: the encounter must be within reach
+        await read_within(encounter_access, encounters.read, encounter_id)
+    if allowed is not None:
+        await check_document_access(request, tenant, ids.encounter_document(encounter_id))
     params = request.query_params
     fmt = (
         response_format(request)

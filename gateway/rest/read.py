@@ -11,11 +11,14 @@ import base64
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.auth.enforce import read_within
+from gateway.auth.scopes import Permission
 from gateway.contract import Interaction
 from gateway.documents import ids
 from gateway.errors import InvalidRequest, NotFound
 from gateway.rest.bundle import shape
-from gateway.rest.context import check_id, provider_for, respond, response_format, tenant_of, version_headers
+from gateway.rest.context import check_id, provider_for, reach, respond, response_format, tenant_of, version_headers
+from gateway.rest.document_access import check_document_access, check_vendor_binary
 from gateway.rest.documents import DOCUMENT_HEADERS, document_response, is_cda
 from gateway.rest.negotiation import wants_binary_resource
 
@@ -30,7 +33,14 @@ async def read(request: Request) -> Response:
     resource_id = request.path_params["id"]
     provider = provider_for(tenant, resource_type, Interaction.READ)
     check_id(resource_id)
-    resource = await provider.read(resource_id)
+    if resource_type == "Binary":  # guarded as a document (gateway.rest.document_access)
+        await check_document_access(request, tenant, resource_id)
+        resource = await provider.read(resource_id)
+        if not ids.is_generated(resource_id):
+            await check_vendor_binary(request, tenant, resource)
+    else:
+        allowed = reach(request, provider, Permission.READ, tenant.context.timezone)
+        resource = await read_within(allowed, provider.read, resource_id)
     _check_version(request, resource_type, resource_id, resource)
     elements = tuple(e for e in params.get("_elements", "").split(",") if e)
     summary = params.get("_summary")
@@ -58,6 +68,7 @@ async def _binary_content(request: Request) -> Response:
     resource_id = request.path_params["id"]
     provider = provider_for(tenant, "Binary", Interaction.READ)
     check_id(resource_id)
+    await check_document_access(request, tenant, resource_id)
     if ids.is_generated(resource_id):
         if request.path_params.get("vid") is not None:
             raise NotFound(f"Binary/{resource_id} is rendered on demand and has no versions to read")
@@ -65,6 +76,7 @@ async def _binary_content(request: Request) -> Response:
         rendered = await tenant.documents.render(resource_id)
         return document_response(request, None, resource_id, rendered)
     binary = await provider.read(resource_id)
+    await check_vendor_binary(request, tenant, binary)
     _check_version(request, "Binary", resource_id, binary)
     content = base64.b64decode(binary.get("data") or "")
     if is_cda(str(binary.get("contentType") or "")):

@@ -17,8 +17,8 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.contract import Interaction
 from gateway.errors import MethodNotAllowed, NotFound
-from gateway.rest.capability_endpoint import metadata
-from gateway.rest.context import INSTANCE_METHODS, TYPE_METHODS, allow, served, tenant_of
+from gateway.rest.capability_endpoint import metadata, smart_configuration_endpoint
+from gateway.rest.context import INSTANCE_METHODS, TYPE_METHODS, allow, served, state, tenant_of
 from gateway.rest.operations import ccd_endpoint, docref_endpoint, patient_everything
 from gateway.rest.read import read
 from gateway.rest.search import search_get, search_post
@@ -33,13 +33,18 @@ class Handler:
     needs: Interaction | None = None  # what the type's provider must support for `Allow` to list it
 
 
-def _dispatch(methods: Mapping[str, Handler], *, operation: str | None = None, on_type: str | None = None) -> Endpoint:
+def _dispatch(
+    methods: Mapping[str, Handler], *, operation: str | None = None, on_type: str | None = None, public: bool = False
+) -> Endpoint:
     """One path's methods. An unknown tenant or type (or a type an operation is not defined on)
     is a 404 whatever the method; a method the path does not take is a 405 whose `Allow` lists
-    the methods the type's provider supports."""
+    the methods the type's provider supports. Unless `public`, the caller is established from
+    the request's access token first (401 without an acceptable one)."""
 
     async def endpoint(request: Request) -> Response:
         tenant = tenant_of(request)
+        if not public:
+            request.scope["fhir.caller"] = await state(request).gate.caller(request.headers, tenant.name)
         resource_type = request.path_params.get("type")
         provider = None
         if resource_type is not None:
@@ -87,7 +92,11 @@ def _any_method(path: str, endpoint: Endpoint) -> Route:
 def fhir_routes() -> list[Route]:
     everything = _dispatch({"GET": Handler(patient_everything)}, operation="$everything", on_type="Patient")
     return [
-        _any_method("/fhir/{tenant}/metadata", _dispatch({"GET": Handler(metadata)})),
+        _any_method("/fhir/{tenant}/metadata", _dispatch({"GET": Handler(metadata)}, public=True)),
+        _any_method(
+            "/fhir/{tenant}/.well-known/smart-configuration",
+            _dispatch({"GET": Handler(smart_configuration_endpoint)}, public=True),
+        ),
         _any_method("/fhir/{tenant}/{type}/_search", _dispatch({"POST": Handler(search_post, Interaction.SEARCH)})),
         _any_method("/fhir/{tenant}/{type}/{id}/_history/{vid}", _dispatch({"GET": Handler(read, Interaction.READ)})),
         _any_method(

@@ -11,6 +11,8 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.auth.enforce import narrow_search
+from gateway.auth.scopes import Permission
 from gateway.contract import Interaction
 from gateway.errors import InvalidRequest, UnsupportedMediaType
 from gateway.rest.bundle import searchset, shape
@@ -19,6 +21,7 @@ from gateway.rest.context import (
     caller,
     prefer,
     provider_for,
+    reach,
     respond,
     response_format,
     state,
@@ -52,25 +55,32 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
     rest = state(request)
     provider = provider_for(tenant, request.path_params["type"], Interaction.SEARCH)
     support = provider.support
+    allowed = reach(request, provider, Permission.SEARCH, tenant.context.timezone)
+    narrowed = narrow_search(allowed, items)
     parsed = parse_search(
         support,
-        items,
+        narrowed[0] if narrowed is not None else items,
         strict=prefer(request).strict,
         default_count=rest.settings.paging.default_count,
         max_count=rest.settings.paging.max_count,
         zone=tenant.context.timezone,
     )
     base = base_url(request, tenant.name)
-    fingerprint = search_fingerprint(tenant.name, caller(request), support.type, parsed.link_params)
+    fingerprint = search_fingerprint(tenant.name, caller(request).key, support.type, parsed.link_params)
     kept = passthrough(items)
 
     def url(token: str | None = None) -> str:
         return page_link(f"{base}/{support.type}", parsed.link_params, parsed.count, token, kept)
 
+    if narrowed is None:  # it names only records the caller may not see: no vendor call
+        if parsed.page_token:
+            rest.tokens.open(parsed.page_token, fingerprint)
+        return respond(fmt, searchset(base=base, resources=[], links=[("self", url())], total=0))
+    admit = allowed.admits if narrowed[1] else None
     if parsed.summary == "count" or parsed.count == 0:
         if parsed.page_token:
             rest.tokens.open(parsed.page_token, fingerprint)  # a foreign or altered token is refused all the same
-        counted = await count_all(provider, parsed.query)
+        counted = await count_all(provider, parsed.query, admit)
         bundle = searchset(
             base=base, resources=[], links=[("self", url())], total=counted.total, warnings=counted.warnings
         )
@@ -81,10 +91,10 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
         if parsed.page_token
         else first_position(provider, is_exact(support, parsed.query), parsed.count)
     )
-    page = await fetch_page(provider, parsed.query, parsed.count, position)
+    page = await fetch_page(provider, parsed.query, parsed.count, position, admit)
     total: int | None = page.total
     if parsed.total is TotalMode.ACCURATE and total is None and not page.warnings:
-        total = (await count_all(provider, parsed.query)).total
+        total = (await count_all(provider, parsed.query, admit)).total
     elif parsed.total is TotalMode.NONE:
         total = None
     links = [("self", url(parsed.page_token)), ("first", url())]

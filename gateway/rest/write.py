@@ -13,13 +13,16 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.auth.enforce import check_instance_id, read_within
+from gateway.auth.scopes import Permission
 from gateway.contract import Interaction
-from gateway.errors import AlreadyExists, InvalidRequest, NotSupported, PreconditionFailed, TooCostly
+from gateway.errors import AlreadyExists, Forbidden, InvalidRequest, NotSupported, PreconditionFailed, TooCostly
 from gateway.rest.context import (
     base_url,
     check_id,
     prefer,
     provider_for,
+    reach,
     respond,
     response_format,
     tenant_of,
@@ -78,12 +81,15 @@ async def create(request: Request) -> Response:
     resource_type = request.path_params["type"]
     provider = provider_for(tenant, resource_type, Interaction.CREATE)
     assert provider.create is not None  # the interaction is the handler
+    allowed = reach(request, provider, Permission.CREATE, tenant.context.timezone)
     resource = await read_resource(request, resource_type)
     resource.pop("id", None)  # FHIR: the server assigns ids on create
+    if not allowed.admits(resource):
+        raise Forbidden(f"The access token's scopes do not allow creating this {resource_type} (outside its reach)")
     condition = request.headers.get("if-none-exist")
     criteria: SearchQuery | None = None
     if condition:
-        criteria, existing = await _conditional_matches(tenant, resource_type, condition)
+        criteria, existing = await _conditional_matches(request, tenant, resource_type, condition)
         if len(existing) > 1:
             raise PreconditionFailed(f"If-None-Exist matched more than one {resource_type}; nothing was created")
         if existing:
@@ -100,9 +106,12 @@ async def create(request: Request) -> Response:
 
 
 async def _conditional_matches(
-    tenant: Tenant, resource_type: str, condition: str
+    request: Request, tenant: Tenant, resource_type: str, condition: str
 ) -> tuple[SearchQuery, list[dict[str, Any]]]:
+    """The records the condition selects, of those the caller may search (a match outside its
+    reach is neither shown nor counted)."""
     provider = provider_for(tenant, resource_type, Interaction.SEARCH)
+    searchable = reach(request, provider, Permission.SEARCH, tenant.context.timezone)
     items = parse_qsl(condition.split("?", 1)[-1], keep_blank_values=True)
     # Strict: a condition the server would partly ignore could match the wrong record.
     try:
@@ -116,7 +125,8 @@ async def _conditional_matches(
             "If-None-Exist must hold search parameters that select records, e.g. identifier=sys|123",
             expression="If-None-Exist",
         )
-    page = await fetch_page(provider, parsed.query, 2, first_position(provider, False, 2))
+    admit = searchable.admits if searchable.queries is not None else None
+    page = await fetch_page(provider, parsed.query, 2, first_position(provider, False, 2), admit)
     if len(page.resources) < 2 and page.next is not None:
         # The walk stopped before the end: "no match" or "one match" would be a guess.
         raise TooCostly("If-None-Exist could not be checked completely; use a more selective condition")
@@ -130,6 +140,8 @@ async def update(request: Request) -> Response:
     provider = provider_for(tenant, resource_type, Interaction.UPDATE)
     assert provider.update is not None
     check_id(resource_id)
+    allowed = reach(request, provider, Permission.UPDATE, tenant.context.timezone)
+    check_instance_id(allowed, resource_id)
     resource = await read_resource(request, resource_type)
     if resource.get("id") != resource_id:
         raise InvalidRequest(
@@ -137,6 +149,10 @@ async def update(request: Request) -> Response:
         )
     if_match = request.headers.get("if-match")
     version = _etag_version(if_match) if if_match else None
+    if allowed.queries is not None:  # conditional: what is stored and what replaces it, both within reach
+        await read_within(allowed, provider.read, resource_id)
+        if not allowed.admits(resource):
+            raise Forbidden(f"The access token's scopes do not allow this {resource_type} (outside its reach)")
     updated = await provider.update(resource_id, resource, version)
     return _written(request, fmt, tenant, updated.resource, 200, updated.not_stored)
 
@@ -157,5 +173,9 @@ async def delete(request: Request) -> Response:
     provider = provider_for(tenant, resource_type, Interaction.DELETE)
     assert provider.delete is not None
     check_id(resource_id)
+    allowed = reach(request, provider, Permission.DELETE, tenant.context.timezone)
+    check_instance_id(allowed, resource_id)
+    if allowed.queries is not None:
+        await read_within(allowed, provider.read, resource_id)
     await provider.delete(resource_id)
     return Response(status_code=204)

@@ -8,6 +8,7 @@ reported when they are known to be right.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,7 +66,13 @@ async def vendor_page(provider: ResourceProvider, request: SearchRequest) -> Ven
     return await provider.search(request)
 
 
-async def fetch_page(provider: ResourceProvider, query: SearchQuery, count: int, position: PagePosition) -> SearchPage:
+Admit = Callable[[Mapping[str, Any]], bool]
+"""A further test each result must pass (the caller's scopes, when several grants apply)."""
+
+
+async def fetch_page(
+    provider: ResourceProvider, query: SearchQuery, count: int, position: PagePosition, admit: Admit | None = None
+) -> SearchPage:
     vendor, skip = position.vendor, position.skip
     collected: list[dict[str, Any]] = []
     warnings: dict[str, None] = {}
@@ -74,12 +81,12 @@ async def fetch_page(provider: ResourceProvider, query: SearchQuery, count: int,
     for call in range(MAX_VENDOR_CALLS_PER_PAGE):
         page = await vendor_page(provider, SearchRequest(query, vendor, position.page_size))
         warnings.update(dict.fromkeys(page.warnings))
-        if call == 0 and position.vendor is None and position.skip == 0:
+        if call == 0 and position.vendor is None and position.skip == 0 and admit is None:
             total = page.total  # providers give a total only when it is the FHIR total
         resumed_at: tuple[Any, int] | None = None
         for index in range(skip, len(page.resources)):
             resource = page.resources[index]
-            if matches(resource, query):
+            if matches(resource, query) and (admit is None or admit(resource)):
                 collected.append(resource)
                 if len(collected) == count:
                     if index + 1 < len(page.resources):
@@ -124,9 +131,9 @@ class Count:
     warnings: tuple[str, ...] = ()
 
 
-async def count_all(provider: ResourceProvider, query: SearchQuery) -> Count:
+async def count_all(provider: ResourceProvider, query: SearchQuery, admit: Admit | None = None) -> Count:
     """Exact number of matches: the provider's total when it knows it, else by walking every page."""
-    if is_exact(provider.support, query):
+    if admit is None and is_exact(provider.support, query):
         page = await vendor_page(provider, SearchRequest(query, None, 1))
         if page.total is not None and not page.warnings:
             return Count(page.total)
@@ -135,9 +142,9 @@ async def count_all(provider: ResourceProvider, query: SearchQuery) -> Count:
     for _ in range(MAX_VENDOR_CALLS_TO_COUNT):
         page = await vendor_page(provider, SearchRequest(query, vendor, provider.max_page_size))
         warnings.update(dict.fromkeys(page.warnings))
-        if vendor is None and page.total is not None and not warnings:
+        if vendor is None and page.total is not None and not warnings and admit is None:
             return Count(page.total)
-        counted += sum(1 for r in page.resources if matches(r, query))
+        counted += sum(1 for r in page.resources if matches(r, query) and (admit is None or admit(r)))
         if page.next is None:
             return Count(None if warnings else counted, tuple(warnings))
         vendor = page.next

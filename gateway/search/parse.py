@@ -63,6 +63,7 @@ def parse_search(
     default_count: int,
     max_count: int,
     zone: str = "UTC",
+    require: bool = True,
 ) -> ParsedSearch:
     params: list[SearchParam] = []
     link: list[tuple[str, str]] = []
@@ -94,7 +95,7 @@ def parse_search(
         link.append((key, value))
 
     names = {p.name for p in params}
-    for alternatives in support.required:
+    for alternatives in support.required if require else ():
         if not names & alternatives:
             wanted = " or ".join(sorted(alternatives))
             raise InvalidRequest(f"Searching {support.type} requires the parameter {wanted}")

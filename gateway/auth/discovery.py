@@ -1,0 +1,69 @@
+"""What a tenant tells SMART clients about its authorization: `.well-known/smart-configuration`
+(SMART App Launch 2.0.0, conformance.html) and the CapabilityStatement's `rest.security`.
+
+The tenant is a resource server; its authorization server is the issuer it trusts. The
+capabilities listed are the ones this server enforces (scopes v1 and v2, patient and user
+contexts), plus the launch and client kinds the configured endpoints make possible.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.settings import TenantAuthSettings
+
+OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+SECURITY_SERVICE = "http://terminology.hl7.org/CodeSystem/restful-security-service"
+SCOPES = [
+    "openid",
+    "fhirUser",
+    "launch",
+    "launch/patient",
+    "offline_access",
+    "patient/*.rs",
+    "user/*.rs",
+    "system/*.rs",
+]
+
+
+def smart_configuration(conf: TenantAuthSettings) -> dict[str, Any]:
+    capabilities = ["permission-v1", "permission-v2", "permission-patient", "permission-user"]
+    grants = ["client_credentials"]
+    if conf.authorization_endpoint:
+        capabilities += ["launch-standalone", "context-standalone-patient", "client-public"]
+        grants.insert(0, "authorization_code")
+    capabilities.append("client-confidential-asymmetric")
+    body: dict[str, Any] = {
+        "issuer": conf.issuer,
+        "token_endpoint": conf.token_endpoint,
+        "grant_types_supported": grants,
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
+        "scopes_supported": SCOPES,
+        "response_types_supported": ["code"] if conf.authorization_endpoint else [],
+        "capabilities": capabilities,
+        "code_challenge_methods_supported": ["S256"],
+    }
+    if conf.jwks_uri:
+        body["jwks_uri"] = conf.jwks_uri
+    if conf.authorization_endpoint:
+        body["authorization_endpoint"] = conf.authorization_endpoint
+    return body
+
+
+def security(conf: TenantAuthSettings, cors: bool) -> dict[str, Any]:
+    """`CapabilityStatement.rest.security` for a SMART-protected tenant."""
+    uris = [{"url": "token", "valueUri": conf.token_endpoint}]
+    if conf.authorization_endpoint:
+        uris.append({"url": "authorize", "valueUri": conf.authorization_endpoint})
+    return {
+        "extension": [{"url": OAUTH_URIS, "extension": uris}],
+        "cors": cors,
+        "service": [
+            {
+                "coding": [{"system": SECURITY_SERVICE, "code": "SMART-on-FHIR", "display": "SMART-on-FHIR"}],
+                "text": "OAuth2 bearer tokens (SMART App Launch 2.0)",
+            }
+        ],
+        "description": "Every endpoint but metadata and .well-known/smart-configuration needs a bearer token.",
+    }

@@ -1,0 +1,157 @@
+"""Authorization applied to requests: what a caller's grants mean for one interaction.
+
+- No grant for the type and permission: 403.
+- Grants confined to the launch patient (`patient/` scopes) narrow a search to that patient
+  before any vendor call: a search naming another patient is answered empty without asking
+  the vendor, one naming none is narrowed to the launch patient. A read of another patient is
+  a 404 before any vendor call; a read of a record outside the compartment is a 404 worded
+  as for a record that does not exist (SMART: from outside, forbidden looks like missing).
+- Granular constraints (`?category=…`) are added to a search when one grant applies, so the
+  vendor and the gateway's filter see them like the client's own; several grants are applied
+  to each result (any one admitting it), so the answer is the unrestricted answer filtered by
+  the scopes, exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.auth.decision import Caller, Grant, confined_to, grants
+from gateway.auth.scopes import Permission
+from gateway.contract import Resource, ResourceSupport
+from gateway.contract.provider import Read
+from gateway.errors import FHIRError, Forbidden, Gone, NotFound
+from gateway.search.match import matches
+from gateway.search.model import SearchQuery
+from gateway.search.parse import parse_search
+
+log = logging.getLogger("gateway.auth")
+
+Items = list[tuple[str, str]]
+_VERB = {
+    Permission.CREATE: "create",
+    Permission.READ: "read",
+    Permission.UPDATE: "update",
+    Permission.DELETE: "delete",
+    Permission.SEARCH: "search",
+}
+_PATIENT_PARAMS = ("patient", "subject")
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a caller may reach of one type through one permission."""
+
+    resource_type: str
+    grants: tuple[Grant, ...]
+    queries: tuple[SearchQuery, ...] | None  # None: every resource of the type
+
+    @property
+    def patient(self) -> str | None:
+        """The one patient this access is confined to, if it is."""
+        return confined_to(self.grants) if self.queries is not None else None
+
+    def admits(self, resource: Mapping[str, Any]) -> bool:
+        return self.queries is None or any(matches(resource, q) for q in self.queries)
+
+
+def access(caller: Caller, support: ResourceSupport, permission: Permission, zone: str = "UTC") -> Access:
+    """The caller's access to `support.type` for `permission`, or 403 when it has none."""
+    found = grants(caller, support.type, permission)
+    if not found:
+        raise Forbidden(
+            f"The access token's scopes do not allow {_VERB[permission]} on {support.type}"
+            f" (a scope such as patient/{support.type}.{permission.value} or user/{support.type}.{permission.value})"
+        )
+    if all(not g.params for g in found):
+        return Access(support.type, found, None)
+    queries: list[SearchQuery] = []
+    for grant in found:
+        try:
+            # A filter over results, not a search sent anywhere: the type's required parameters
+            # (the search's own business) do not apply.
+            parsed = parse_search(
+                support, grant.params, strict=True, default_count=1, max_count=1, zone=zone, require=False
+            )
+        except FHIRError:
+            # A constraint this type cannot evaluate admits nothing, never everything.
+            log.warning("scope %s has a constraint %s cannot evaluate; it grants nothing", grant.scope, support.type)
+            continue
+        queries.append(parsed.query)
+    if not queries:
+        raise Forbidden(f"The access token's scopes for {support.type} have constraints this server cannot apply")
+    return Access(support.type, found, tuple(queries))
+
+
+def not_found(resource_type: str, resource_id: str) -> NotFound:
+    """The answer for a record the caller may not see, worded as for one that does not exist."""
+    return NotFound(f"{resource_type}/{resource_id} does not exist")
+
+
+def check_instance_id(reach: Access, resource_id: str) -> None:
+    """A Patient other than the launch patient is missing to a confined caller: no vendor call."""
+    patient = reach.patient
+    if patient is not None and reach.resource_type == "Patient" and resource_id != patient:
+        raise not_found("Patient", resource_id)
+
+
+async def read_within(reach: Access, read: Read, resource_id: str) -> Resource:
+    """`read(resource_id)`, as the caller may see it: a record outside its reach, or one whose
+    reach cannot be shown (deleted), is a 404 worded as for a missing record."""
+    check_instance_id(reach, resource_id)
+    if reach.queries is None:
+        return await read(resource_id)
+    try:
+        resource = await read(resource_id)
+    except Gone:
+        if reach.resource_type == "Patient":
+            raise  # the launch patient's own record (checked above)
+        raise not_found(reach.resource_type, resource_id) from None
+    except NotFound:
+        raise not_found(reach.resource_type, resource_id) from None
+    if not reach.admits(resource):
+        raise not_found(reach.resource_type, resource_id)
+    return resource
+
+
+def narrow_search(reach: Access, items: Sequence[tuple[str, str]]) -> tuple[Items, bool] | None:
+    """The search's parameters with the caller's confinement and constraints added, and whether
+    results must still be filtered one by one (several grants); None when the search can only
+    name records the caller may not see (answer empty, no vendor call)."""
+    narrowed = list(items)
+    if reach.queries is None:
+        return narrowed, False
+    patient = reach.patient
+    if patient is not None:
+        names = ("_id",) if reach.resource_type == "Patient" else _PATIENT_PARAMS
+        restricted: Items = []
+        named = False
+        for name, value in narrowed:
+            base, _, modifier = name.partition(":")
+            if base in names and modifier in ("", "Patient"):
+                named = True
+                kept = [v for v in value.split(",") if _patient_id(v) == patient]
+                if not kept:
+                    return None
+                restricted.append((name, ",".join(kept)))
+            else:
+                restricted.append((name, value))
+        narrowed = restricted
+        if not named:
+            narrowed.append((names[0], patient))
+    if len(reach.grants) == 1:
+        compartment = {"_id", "patient"}
+        narrowed += [(n, v) for n, v in reach.grants[0].params if n not in compartment]
+        return narrowed, False
+    return narrowed, True
+
+
+def _patient_id(reference: str) -> str:
+    """`P`, `Patient/P` or `https://…/Patient/P` → `P`; a reference to another type → ''."""
+    if "/" not in reference:
+        return reference
+    kind, _, identifier = reference.rstrip("/").rpartition("/")
+    return identifier if kind.rpartition("/")[2] == "Patient" else ""

@@ -1,0 +1,304 @@
+"""The gateway as a SMART resource server, over HTTP: one test per assertion an Inferno-style
+kit makes (no token, bad tokens, scopes, v1/v2, the patient compartment by every route)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gateway.auth.gate import check_exposure
+from gateway.settings import ConfigError, ServerSettings, Settings, TenantSettings
+from tests.support.fake_vendor import (
+    BASE,
+    FAKE,
+    FAKE_URL,
+    READ,
+    SEARCH,
+    TENANT,
+    FakeBackend,
+    TestClient,
+    fake_gateway,
+    ids,
+    link,
+    ok,
+    outcome,
+)
+from tests.support.smart import Issuer, smart_settings
+
+JSON = {"Content-Type": "application/fhir+json"}
+STATUSES = ("final", "amended", "preliminary", "cancelled")
+
+
+@pytest.fixture(scope="module")
+def issuer(tmp_path_factory: pytest.TempPathFactory) -> Issuer:
+    return Issuer.in_dir(tmp_path_factory.mktemp("issuer"))
+
+
+@pytest.fixture
+def backend() -> FakeBackend:
+    backend = FakeBackend()
+    backend.add_patient("p1", family="Nguyen")
+    backend.add_patient("p2", family="Okafor")
+    for n, status in enumerate(STATUSES):
+        backend.add_observation("p1", f"o1{n}", status=status)
+        backend.add_observation("p2", f"o2{n}", status=status)
+    return backend
+
+
+@pytest.fixture
+def client(backend: FakeBackend, issuer: Issuer) -> Iterator[TestClient]:
+    tenants = {name: TenantSettings(vendor=FAKE, base_url=FAKE_URL) for name in (TENANT, "other")}
+    with fake_gateway(backend, smart_settings(issuer, tenants)) as client:
+        yield client
+
+
+def as_patient(issuer: Issuer, scope: str = "patient/*.rs", patient: str = "p1") -> dict[str, str]:
+    return issuer.headers(TENANT, f"launch/patient openid {scope}", patient=patient)
+
+
+# -- discovery stays open ---------------------------------------------------------------------
+
+
+def test_metadata_is_open_and_declares_smart_security(client: TestClient) -> None:
+    statement = ok(client.get(f"{BASE}/metadata"))
+    security = statement["rest"][0]["security"]
+    assert security["service"][0]["coding"][0]["code"] == "SMART-on-FHIR"
+    uris = {e["url"]: e["valueUri"] for e in security["extension"][0]["extension"]}
+    assert uris == {"token": "https://login.example.org/token", "authorize": "https://login.example.org/authorize"}
+
+
+def test_smart_configuration_has_the_required_fields(client: TestClient) -> None:
+    response = client.get(f"{BASE}/.well-known/smart-configuration")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    for required in ("token_endpoint", "grant_types_supported", "capabilities", "code_challenge_methods_supported"):
+        assert body[required]
+    assert (
+        "S256" in body["code_challenge_methods_supported"] and "plain" not in body["code_challenge_methods_supported"]
+    )
+    assert {"permission-v1", "permission-v2", "permission-patient", "launch-standalone"} <= set(body["capabilities"])
+
+
+def test_without_authorization_there_is_no_smart_configuration(backend: FakeBackend) -> None:
+    with fake_gateway(backend) as open_client:
+        outcome(open_client.get(f"{BASE}/.well-known/smart-configuration"), 404)
+        assert ok(open_client.get(f"{BASE}/Patient/p1"))["id"] == "p1"  # auth = "none": as before
+
+
+# -- the token ------------------------------------------------------------------------------------
+
+
+def test_no_token_is_401_with_a_bearer_challenge(client: TestClient, backend: FakeBackend) -> None:
+    response = client.get(f"{BASE}/Patient/p1")
+    outcome(response, 401)
+    assert response.headers["www-authenticate"] == "Bearer"
+    malformed = client.get(f"{BASE}/Patient/p1", headers={"Authorization": "Basic dXNlcjpwdw=="})
+    outcome(malformed, 401)
+    assert 'error="invalid_request"' in malformed.headers["www-authenticate"]
+    assert backend.calls_to("Patient") == 0
+
+
+@pytest.mark.parametrize(
+    ("claims", "why"),
+    [
+        ({"lifetime": -3600}, "expired"),
+        ({"nbf": 4_102_444_800}, "not valid yet"),
+        ({"aud": "https://fhir.example.org/fhir/other"}, "aud"),
+        ({"iss": "https://evil.example.org"}, "iss"),
+    ],
+)
+def test_unacceptable_tokens_are_401_invalid_token(
+    client: TestClient, issuer: Issuer, claims: dict[str, Any], why: str
+) -> None:
+    response = client.get(f"{BASE}/Patient/p1", headers=issuer.headers(TENANT, "system/*.rs", **claims))
+    body = outcome(response, 401)
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+    assert why in body["issue"][0]["diagnostics"]
+
+
+def test_a_tampered_token_is_401(client: TestClient, issuer: Issuer) -> None:
+    head, payload, signature = issuer.token(TENANT, "patient/*.rs", patient="p1").split(".")
+    forged = f"{head}.{payload}.{signature[:-4]}AAAA"
+    outcome(client.get(f"{BASE}/Patient/p1", headers={"Authorization": f"Bearer {forged}"}), 401)
+
+
+def test_a_token_for_one_tenant_does_not_open_another(client: TestClient, issuer: Issuer) -> None:
+    headers = issuer.headers("other", "system/*.rs")
+    assert ok(client.get("/fhir/other/Patient/p1", headers=headers))["id"] == "p1"
+    outcome(client.get(f"{BASE}/Patient/p1", headers=headers), 401)
+
+
+# -- scopes -------------------------------------------------------------------------------------
+
+
+def test_a_scope_too_narrow_is_403(client: TestClient, issuer: Issuer, backend: FakeBackend) -> None:
+    headers = as_patient(issuer, "patient/Observation.rs")
+    body = outcome(client.get(f"{BASE}/Patient/p1", headers=headers), 403)
+    assert "read on Patient" in body["issue"][0]["diagnostics"]
+    outcome(client.post(f"{BASE}/Patient", json={"resourceType": "Patient"}, headers={**JSON, **headers}), 403)
+    assert backend.calls_to("Patient") == 0
+
+
+@pytest.mark.parametrize("scope", ["patient/*.read", "patient/*.rs", "patient/Patient.r patient/Observation.s"])
+def test_v1_and_v2_scopes_are_both_understood(client: TestClient, issuer: Issuer, scope: str) -> None:
+    headers = as_patient(issuer, scope)
+    if "Patient.r" in scope or "*" in scope:
+        assert ok(client.get(f"{BASE}/Patient/p1", headers=headers))["id"] == "p1"
+    assert set(ids(ok(client.get(f"{BASE}/Observation", headers=headers)))) == {f"o1{n}" for n in range(4)}
+
+
+def test_a_patient_scope_without_a_launch_patient_reaches_nothing(client: TestClient, issuer: Issuer) -> None:
+    outcome(client.get(f"{BASE}/Patient/p1", headers=issuer.headers(TENANT, "patient/*.rs")), 403)
+
+
+def test_user_and_system_scopes_reach_every_patient(client: TestClient, issuer: Issuer) -> None:
+    for scope in ("user/*.rs", "system/Patient.read"):
+        headers = issuer.headers(TENANT, scope)
+        assert set(ids(ok(client.get(f"{BASE}/Patient", headers=headers)))) == {"p1", "p2"}
+
+
+# -- the patient compartment, probed by every route ----------------------------------------------
+
+
+def test_another_patient_looks_missing_and_costs_no_vendor_call(
+    client: TestClient, issuer: Issuer, backend: FakeBackend
+) -> None:
+    headers = as_patient(issuer)
+    forbidden = outcome(client.get(f"{BASE}/Patient/p2", headers=headers), 404)
+    missing = outcome(client.get(f"{BASE}/Patient/p9", headers=headers), 404)
+    assert forbidden["issue"][0]["diagnostics"] == missing["issue"][0]["diagnostics"].replace("p9", "p2")
+    outcome(client.get(f"{BASE}/Patient/p2/$everything", headers=headers), 404)
+    assert backend.calls_to("Patient") == 0
+    assert ok(client.get(f"{BASE}/Patient/p1", headers=headers))["id"] == "p1"
+
+
+def test_another_patients_record_looks_missing(client: TestClient, issuer: Issuer) -> None:
+    headers = as_patient(issuer)
+    forbidden = outcome(client.get(f"{BASE}/Observation/o20", headers=headers), 404)
+    missing = outcome(client.get(f"{BASE}/Observation/zz9", headers=headers), 404)
+    assert forbidden["issue"][0]["diagnostics"] == missing["issue"][0]["diagnostics"].replace("zz9", "o20")
+    assert ok(client.get(f"{BASE}/Observation/o10", headers=headers))["id"] == "o10"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "patient=p2",
+        "subject=Patient/p2",
+        "patient=https://fhir.example.org/fhir/clinic/Patient/p2",
+        "_id=o20",
+    ],
+)
+def test_searches_for_another_patient_are_empty_without_vendor_calls(
+    client: TestClient, issuer: Issuer, backend: FakeBackend, query: str
+) -> None:
+    bundle = ok(client.get(f"{BASE}/Observation?{query}", headers=as_patient(issuer)))
+    assert ids(bundle) == []
+    if not query.startswith("_id"):
+        assert bundle["total"] == 0 and backend.calls_to("Observation") == 0
+
+
+def test_searches_are_narrowed_to_the_launch_patient(client: TestClient, issuer: Issuer) -> None:
+    headers = as_patient(issuer)
+    assert ids(ok(client.get(f"{BASE}/Patient", headers=headers))) == ["p1"]
+    assert ids(ok(client.get(f"{BASE}/Patient?_id=p1,p2", headers=headers))) == ["p1"]
+    assert set(ids(ok(client.get(f"{BASE}/Observation", headers=headers)))) == {f"o1{n}" for n in range(4)}
+    both = ok(client.get(f"{BASE}/Observation?patient=p1,p2", headers=headers))
+    assert set(ids(both)) == {f"o1{n}" for n in range(4)}
+
+
+def test_everything_holds_only_what_the_scopes_reach(client: TestClient, issuer: Issuer) -> None:
+    bundle = ok(client.get(f"{BASE}/Patient/p1/$everything", headers=as_patient(issuer, "patient/Patient.rs")))
+    assert ids(bundle) == ["p1"]  # no Observation scope: no Observations
+    granular = as_patient(issuer, "patient/Patient.rs patient/Observation.rs?status=final")
+    assert ids(ok(client.get(f"{BASE}/Patient/p1/$everything", headers=granular))) == ["p1", "o10"]
+    outcome(
+        client.get(
+            f"{BASE}/Patient/p1/$everything?_type=Observation", headers=as_patient(issuer, "patient/Patient.rs")
+        ),
+        403,
+    )
+
+
+def test_a_paging_link_does_not_work_for_another_caller(
+    client: TestClient, issuer: Issuer, backend: FakeBackend
+) -> None:
+    for n in range(5):
+        backend.add_observation("p1", f"extra{n}")
+    first = ok(client.get(f"{BASE}/Observation?_count=2", headers=as_patient(issuer)))
+    following = link(first, "next")
+    assert following is not None
+    assert ok(client.get(following, headers=as_patient(issuer)))
+    outcome(client.get(following, headers=as_patient(issuer, patient="p2")), 400)
+    outcome(client.get(following, headers=issuer.headers(TENANT, "user/*.rs")), 400)
+
+
+# -- granular scopes ------------------------------------------------------------------------------
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    granted=st.sets(st.sampled_from(STATUSES), min_size=1),
+    asked=st.one_of(st.none(), st.sampled_from(STATUSES)),
+    context=st.sampled_from(["patient", "user"]),
+)
+def test_granular_scopes_filter_the_unrestricted_answer_exactly(
+    client: TestClient, issuer: Issuer, granted: set[str], asked: str | None, context: str
+) -> None:
+    query = "patient=p1" + (f"&status={asked}" if asked else "")
+    everything = ok(client.get(f"{BASE}/Observation?{query}", headers=issuer.headers(TENANT, "user/*.rs")))
+    scope = " ".join(f"{context}/Observation.rs?status={s}" for s in sorted(granted))
+    restricted = ok(client.get(f"{BASE}/Observation?{query}&_count=2", headers=as_patient(issuer, scope)))
+    pages = [restricted]
+    while (following := link(pages[-1], "next")) is not None:
+        pages.append(ok(client.get(following, headers=as_patient(issuer, scope))))
+    got = [i for page in pages for i in ids(page)]
+    expected = [r["id"] for r in (e["resource"] for e in everything.get("entry", [])) if r["status"] in granted]
+    assert sorted(got) == sorted(expected)
+
+
+# -- writes ----------------------------------------------------------------------------------------
+
+
+def test_writes_need_write_scopes_and_stay_in_the_compartment(
+    client: TestClient, issuer: Issuer, backend: FakeBackend
+) -> None:
+    headers = {**JSON, **as_patient(issuer, "patient/Patient.rus")}
+    mine = ok(client.get(f"{BASE}/Patient/p1", headers=headers))
+    assert (
+        ok(client.put(f"{BASE}/Patient/p1", json={**mine, "gender": "female"}, headers=headers))["gender"] == "female"
+    )
+    other = {"resourceType": "Patient", "id": "p2", "gender": "male"}
+    outcome(client.put(f"{BASE}/Patient/p2", json=other, headers=headers), 404)
+    outcome(client.post(f"{BASE}/Patient", json={"resourceType": "Patient"}, headers=headers), 403)
+    creator = {**JSON, **issuer.headers(TENANT, "user/Patient.c")}
+    assert client.post(f"{BASE}/Patient", json={"resourceType": "Patient"}, headers=creator).status_code == 201
+    outcome(client.delete(f"{BASE}/Patient/p2", headers=issuer.headers(TENANT, "user/Patient.r")), 403)
+    assert backend.calls_to("Patient", "delete") == 0
+
+
+# -- exposure ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost", "127.0.0.2"])
+def test_no_authorization_is_accepted_on_loopback(host: str) -> None:
+    check_exposure(Settings(tenants={}), host)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "::", "fhir.example.org"])
+def test_no_authorization_refuses_any_other_address(host: str) -> None:
+    with pytest.raises(ConfigError, match="anyone who can reach"):
+        check_exposure(Settings(tenants={}), host)
+    check_exposure(Settings(server=ServerSettings(auth="smart"), tenants={}), host)
+
+
+def test_smart_needs_each_tenants_issuer() -> None:
+    with pytest.raises(ValueError, match=r"tenant 'clinic'.*needs \[tenants\.clinic\.auth\]"):
+        Settings(server=ServerSettings(auth="smart"), tenants={TENANT: TenantSettings(vendor=FAKE)})
+
+
+assert READ and SEARCH  # the fake's interaction names, used through calls_to
