@@ -35,6 +35,7 @@ from gateway.errors import FHIRError
 from gateway.logs import redact
 from gateway.plugins import by_name
 from gateway.rest.context import RestState
+from gateway.rest.cors import Cors
 from gateway.rest.outcome import fhir_error_handler, http_error_handler, unexpected_error_handler
 from gateway.rest.paging import PageTokens
 from gateway.rest.routes import fhir_routes
@@ -186,7 +187,10 @@ def create_app(
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(AccessLog)] if access_logging else [],
+        middleware=[
+            *([Middleware(AccessLog)] if access_logging else []),
+            Middleware(Cors, origins={name: frozenset(t.cors_origins) for name, t in settings.tenants.items()}),
+        ],
         exception_handlers={
             FHIRError: fhir_error_handler,
             HTTPException: http_error_handler,

@@ -65,6 +65,8 @@ class TenantSettings(_Strict):
     timeouts: TimeoutSettings = TimeoutSettings()
     max_connections: int = Field(64, ge=1)
     auth: TenantAuthSettings | None = None  # with server.auth = "smart"
+    # Origins of browser apps that may call this tenant (CORS), e.g. "https://app.example.org".
+    cors_origins: list[str] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
@@ -73,6 +75,15 @@ class TenantSettings(_Strict):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone '{value}' (use an IANA name such as America/Chicago)") from None
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            scheme, sep, rest = origin.partition("://")
+            if scheme not in ("http", "https") or not sep or not rest or "/" in rest:
+                raise ValueError(f"'{origin}' is not an origin: scheme://host[:port], no path (and no '*')")
         return value
 
     @field_validator("credentials")

@@ -22,7 +22,7 @@ async def metadata(request: Request) -> Response:
     )
     conf = settings.tenants[tenant.name].auth
     if settings.server.auth == "smart" and conf is not None:
-        body["rest"][0]["security"] = security(conf, cors=False)
+        body["rest"][0]["security"] = security(conf, cors=bool(settings.tenants[tenant.name].cors_origins))
     return respond(fmt, body)
 
 

@@ -302,3 +302,61 @@ def test_smart_needs_each_tenants_issuer() -> None:
 
 
 assert READ and SEARCH  # the fake's interaction names, used through calls_to
+
+
+# -- browser apps (CORS) -------------------------------------------------------------------------
+
+APP_ORIGIN = "https://app.example.org"
+
+
+@pytest.fixture
+def browser_client(backend: FakeBackend, issuer: Issuer) -> Iterator[TestClient]:
+    tenants = {TENANT: TenantSettings(vendor=FAKE, base_url=FAKE_URL, cors_origins=[APP_ORIGIN])}
+    with fake_gateway(backend, smart_settings(issuer, tenants)) as client:
+        yield client
+
+
+def test_a_preflight_from_an_allowed_origin_is_answered(browser_client: TestClient) -> None:
+    response = browser_client.options(
+        f"{BASE}/Patient/p1",
+        headers={
+            "Origin": APP_ORIGIN,
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "authorization, if-match, content-type",
+        },
+    )
+    assert response.status_code == 204
+    assert response.headers["access-control-allow-origin"] == APP_ORIGIN
+    assert "PUT" in response.headers["access-control-allow-methods"]
+    allowed = {h.strip().lower() for h in response.headers["access-control-allow-headers"].split(",")}
+    assert {"authorization", "if-match", "if-none-exist", "prefer", "content-type"} <= allowed
+
+
+def test_a_preflight_from_another_origin_is_refused_without_cors_headers(browser_client: TestClient) -> None:
+    response = browser_client.options(
+        f"{BASE}/Patient/p1", headers={"Origin": "https://evil.example.org", "Access-Control-Request-Method": "GET"}
+    )
+    outcome(response, 403)
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_answers_to_an_allowed_origin_expose_what_fhir_clients_read(browser_client: TestClient, issuer: Issuer) -> None:
+    headers = {"Origin": APP_ORIGIN, **issuer.headers(TENANT, "user/*.rs")}
+    response = browser_client.get(f"{BASE}/Patient/p1", headers=headers)
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == APP_ORIGIN
+    exposed = response.headers["access-control-expose-headers"]
+    assert all(h in exposed for h in ("Location", "ETag", "Content-Location"))
+    refused = browser_client.get(f"{BASE}/Patient/p1", headers={**headers, "Origin": "https://evil.example.org"})
+    assert "access-control-allow-origin" not in refused.headers
+    unauthorized = browser_client.get(f"{BASE}/Patient/p1", headers={"Origin": APP_ORIGIN})
+    assert (
+        unauthorized.status_code == 401 and "WWW-Authenticate" in unauthorized.headers["access-control-expose-headers"]
+    )
+    assert ok(browser_client.get(f"{BASE}/metadata"))["rest"][0]["security"]["cors"] is True
+
+
+@pytest.mark.parametrize("origin", ["*", "https://app.example.org/path", "app.example.org", "ftp://x"])
+def test_cors_origins_must_be_origins(origin: str) -> None:
+    with pytest.raises(ValueError, match="is not an origin"):
+        TenantSettings(vendor=FAKE, cors_origins=[origin])
