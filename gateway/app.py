@@ -164,13 +164,13 @@ def create_app(
     here, before anything is started."""
     composition = _Composition(settings, by_name(vendors), dict(sandboxes or {}))
     check_tenants(settings, composition.vendors, composition.sandboxes)
+    gate = Gate(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         host = SandboxHost()
         sandbox_tokens = Path(tempfile.mkdtemp(prefix="fhir-gateway-sandbox-tokens-"))
         tenants: dict[str, Tenant] = {}
-        gate = Gate(settings)
         try:
             for name, conf in settings.tenants.items():
                 tenants[name] = await composition.tenant(name, conf, host, sandbox_tokens)
@@ -184,6 +184,11 @@ def create_app(
             shutil.rmtree(sandbox_tokens, ignore_errors=True)
 
     routes = [Route("/", index), Route("/healthz", health), *fhir_routes()]
+    if gate.server is not None:  # the gateway's own token endpoint (SMART Backend Services)
+        routes += [
+            Route("/auth/token", gate.server.token, methods=["POST"]),
+            Route("/auth/jwks", gate.server.jwks, methods=["GET"]),
+        ]
     return Starlette(
         routes=routes,
         lifespan=lifespan,

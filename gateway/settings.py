@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from gateway.auth.scopes import Context, parse_resource_scope
+
 DEMO_CONFIG = Path(__file__).with_name("demo.toml")
 CONFIG_ENV = "FHIR_GATEWAY_CONFIG"
 
@@ -109,6 +111,38 @@ class ServerSettings(_Strict):
     auth: Literal["none", "smart"] = "none"
 
 
+class ClientSettings(_Strict):
+    """A backend-services client (SMART Backend Services: an HIE, a system integrator) of the
+    gateway's own token endpoint: it proves itself with a JWT signed by a key of its JWKS."""
+
+    client_id: str
+    jwks: dict[str, Any] | None = None  # inline JWK Set (public keys)
+    jwks_file: str | None = None
+    jwks_uri: str | None = None
+    scopes: list[str]  # the system/ scopes it may be granted
+    tenants: list[str]  # the tenants its tokens open
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> ClientSettings:
+        if sum(x is not None for x in (self.jwks, self.jwks_file, self.jwks_uri)) != 1:
+            raise ValueError(f"client '{self.client_id}': give exactly one of jwks, jwks_file and jwks_uri")
+        for scope in self.scopes:
+            parsed = parse_resource_scope(scope)
+            if parsed is None or parsed.context is not Context.SYSTEM:
+                raise ValueError(f"client '{self.client_id}': '{scope}' is not a system/ resource scope")
+        return self
+
+
+class AuthServerSettings(_Strict):
+    """The gateway's own authorization server for backend services (`/auth/token`)."""
+
+    # PEM private keys (env:/file: references), RSA or EC P-384: the first signs access tokens,
+    # all are published at /auth/jwks (add the new key first, drop the old one after a token lifetime).
+    signing_keys: list[str] = Field(min_length=1)
+    token_lifetime: int = Field(300, ge=30, le=3600)  # seconds
+    clients: list[ClientSettings] = Field(default_factory=list)
+
+
 class PagingSettings(_Strict):
     default_count: int = Field(20, ge=1)
     max_count: int = Field(100, ge=1)
@@ -117,6 +151,7 @@ class PagingSettings(_Strict):
 class Settings(_Strict):
     server: ServerSettings = ServerSettings()
     paging: PagingSettings = PagingSettings()
+    auth: AuthServerSettings | None = None
     tenants: dict[str, TenantSettings]
 
     @field_validator("tenants")
@@ -129,15 +164,23 @@ class Settings(_Strict):
 
     @model_validator(mode="after")
     def _smart_needs_issuers(self) -> Settings:
+        if self.auth is not None:
+            if self.server.public_base_url is None:
+                raise ValueError("[auth] needs server.public_base_url: it names the token endpoint and issuer")
+            for client in self.auth.clients:
+                unknown = sorted(set(client.tenants) - set(self.tenants))
+                if unknown:
+                    raise ValueError(f"client '{client.client_id}': no tenant {', '.join(unknown)}")
         if self.server.auth != "smart":
             return self
         for name, tenant in self.tenants.items():
-            if tenant.auth is None:
+            if tenant.auth is None and self.auth is None:
                 raise ValueError(
                     f"tenant '{name}': server.auth is \"smart\", so the tenant needs [tenants.{name}.auth] "
-                    "(issuer and jwks_uri or jwks_file of the authorization server whose tokens it accepts)"
+                    "(issuer and jwks_uri or jwks_file of the authorization server whose tokens it accepts), "
+                    "or the gateway's own [auth] server"
                 )
-            if tenant.auth.audience is None and self.server.public_base_url is None:
+            if tenant.auth is not None and tenant.auth.audience is None and self.server.public_base_url is None:
                 raise ValueError(
                     f"tenant '{name}': set server.public_base_url (tokens are for the tenant's FHIR base URL) "
                     "or the tenant's auth.audience"

@@ -8,6 +8,7 @@ contexts), plus the launch and client kinds the configured endpoints make possib
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from gateway.settings import TenantAuthSettings
@@ -26,7 +27,21 @@ SCOPES = [
 ]
 
 
-def smart_configuration(conf: TenantAuthSettings) -> dict[str, Any]:
+@dataclass(frozen=True)
+class AuthorizationServer:
+    """What a client needs to know of the server that issues this tenant's tokens."""
+
+    issuer: str
+    token_endpoint: str
+    jwks_uri: str | None = None
+    authorization_endpoint: str | None = None
+
+    @classmethod
+    def external(cls, conf: TenantAuthSettings) -> AuthorizationServer:
+        return cls(conf.issuer, conf.token_endpoint, conf.jwks_uri, conf.authorization_endpoint)
+
+
+def smart_configuration(conf: AuthorizationServer) -> dict[str, Any]:
     capabilities = ["permission-v1", "permission-v2", "permission-patient", "permission-user"]
     grants = ["client_credentials"]
     if conf.authorization_endpoint:
@@ -51,7 +66,7 @@ def smart_configuration(conf: TenantAuthSettings) -> dict[str, Any]:
     return body
 
 
-def security(conf: TenantAuthSettings, cors: bool) -> dict[str, Any]:
+def security(conf: AuthorizationServer, cors: bool) -> dict[str, Any]:
     """`CapabilityStatement.rest.security` for a SMART-protected tenant."""
     uris = [{"url": "token", "valueUri": conf.token_endpoint}]
     if conf.authorization_endpoint:

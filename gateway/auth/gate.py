@@ -1,10 +1,11 @@
-"""The gate: who a request's bearer token speaks for, per the tenant's trusted issuer.
+"""The gate: who a request's bearer token speaks for, per the issuers the tenant trusts.
 
 `server.auth = "none"` lets every request through as one open caller (`system/*.cruds`), and
 is accepted only on a loopback address (`check_exposure`): anyone who can reach the port
 would read and write every patient. `server.auth = "smart"` needs, on every FHIR endpoint but
-the discovery ones, a bearer token (RFC 6750) that the tenant's issuer signed for the tenant's
-FHIR base URL (gateway.auth.tokens).
+the discovery ones, a bearer token (RFC 6750) from an issuer the tenant trusts: its own
+(`[tenants.X.auth]`: tokens for the tenant's base URL), or the gateway's token endpoint
+(`[auth]`: tokens for the gateway, naming the tenants their client may use; 403 elsewhere).
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import jwt
 
 from gateway.auth.decision import Caller
 from gateway.auth.keys import JwksFile, JwksUrl, KeySource, KeysUnavailable
 from gateway.auth.scopes import parse_scopes
+from gateway.auth.server import TokenServer
 from gateway.auth.tokens import InvalidToken, Trust, caller_from, verify
-from gateway.errors import Unauthorized, UpstreamError
+from gateway.errors import Forbidden, Unauthorized, UpstreamError
 from gateway.settings import ConfigError, Settings, TenantAuthSettings
 
 log = logging.getLogger("gateway.auth")
@@ -36,7 +39,7 @@ def check_exposure(settings: Settings, host: str) -> None:
         raise ConfigError(
             f'server.auth is "none" and the gateway would listen on {host}: anyone who can reach that '
             'address could read and write every patient. Set server.auth = "smart" (with each '
-            "tenant's [tenants.NAME.auth] issuer), or listen on 127.0.0.1."
+            "tenant's [tenants.NAME.auth] issuer, or the gateway's own [auth]), or listen on 127.0.0.1."
         )
 
 
@@ -50,37 +53,43 @@ def is_loopback(host: str) -> bool:
 
 
 @dataclass(frozen=True)
-class _TenantTrust:
+class _Issuer:
     trust: Trust
-    patient_claim: str
+    patient_claim: str = "patient"
+    names_tenants: bool = False  # the gateway's own tokens: the `tenants` claim says where they open
 
 
 class Gate:
     def __init__(self, settings: Settings) -> None:
         self.mode = settings.server.auth
-        self._http: httpx.AsyncClient | None = None
-        self._trusts: dict[str, _TenantTrust] = {}
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(5.0), follow_redirects=False)
+        self._issuers: dict[str, dict[str, _Issuer]] = {}  # tenant → issuer URL → how to check it
+        self.server = (
+            TokenServer(settings.auth, settings.server.public_base_url or "", self._http)
+            if settings.auth is not None
+            else None
+        )
         if self.mode == "none":
             return
         public = (settings.server.public_base_url or "").rstrip("/")
         for name, tenant in settings.tenants.items():
+            issuers: dict[str, _Issuer] = {}
+            if self.server is not None:
+                own = Trust(self.server.issuer, self.server.audience, self.server.keys())
+                issuers[own.issuer] = _Issuer(own, names_tenants=True)
             conf = tenant.auth
-            if conf is None:  # Settings refuses this under "smart"
-                raise ConfigError(f"tenant '{name}': auth is required when server.auth is \"smart\"")
-            audience = conf.audience or f"{public}/fhir/{name}"
-            self._trusts[name] = _TenantTrust(Trust(conf.issuer, audience, self._keys(conf)), conf.patient_claim)
+            if conf is not None:
+                audience = conf.audience or f"{public}/fhir/{name}"
+                issuers[conf.issuer] = _Issuer(Trust(conf.issuer, audience, self._keys(conf)), conf.patient_claim)
+            if not issuers:  # Settings refuses this under "smart"
+                raise ConfigError(f"tenant '{name}': no issuer to trust under server.auth = \"smart\"")
+            self._issuers[name] = issuers
 
     def _keys(self, conf: TenantAuthSettings) -> KeySource:
         if conf.jwks_file is not None:
             return JwksFile(Path(conf.jwks_file).expanduser())
-        if self._http is None:
-            self._http = httpx.AsyncClient(timeout=httpx.Timeout(5.0), follow_redirects=False)
         assert conf.jwks_uri is not None
         return JwksUrl(conf.jwks_uri, self._http)
-
-    def audience(self, tenant: str) -> str | None:
-        found = self._trusts.get(tenant)
-        return found.trust.audience if found else None
 
     async def caller(self, headers: Mapping[str, str], tenant: str) -> Caller:
         """The caller the request's token speaks for, or Unauthorized saying what is missing."""
@@ -90,18 +99,33 @@ class Gate:
         if not header:
             raise Unauthorized("This server needs an access token: 'Authorization: Bearer <token>'", error="")
         scheme, _, token = header.strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             raise Unauthorized("Send the access token as 'Authorization: Bearer <token>'", error="invalid_request")
-        found = self._trusts[tenant]
+        issuer = self._issuer_of(token, tenant)
         try:
-            claims = await verify(token.strip(), found.trust)
+            claims = await verify(token, issuer.trust)
         except InvalidToken as exc:
             raise Unauthorized(str(exc)) from None
         except KeysUnavailable as exc:
             log.warning("tenant %s: the issuer's keys are unavailable: %s", tenant, exc)
             raise UpstreamError("The authorization server's keys could not be fetched; try again shortly") from None
-        return caller_from(claims, frozenset({tenant}), found.patient_claim)
+        if issuer.names_tenants:
+            tenants = claims.get("tenants")
+            if not isinstance(tenants, list) or tenant not in tenants:
+                raise Forbidden(f"This access token's client may not use tenant '{tenant}'")
+            return caller_from(claims, frozenset(str(t) for t in tenants))
+        return caller_from(claims, frozenset({tenant}), issuer.patient_claim)
+
+    def _issuer_of(self, token: str, tenant: str) -> _Issuer:
+        try:
+            named = jwt.decode(token, options={"verify_signature": False}).get("iss")
+        except jwt.PyJWTError:
+            raise Unauthorized("the access token is not a JWT") from None
+        found = self._issuers[tenant].get(str(named))
+        if found is None:
+            raise Unauthorized("the access token's issuer is not trusted here (iss)")
+        return found
 
     async def aclose(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
+        await self._http.aclose()

@@ -1,0 +1,198 @@
+"""The gateway's token endpoint for backend services (SMART App Launch 2.0.0, Backend Services).
+
+`POST /auth/token` takes `grant_type=client_credentials` with a `private_key_jwt` client
+assertion (RFC 7523): a JWT the client signs (RS384 or ES384) with a key of its registered
+JWKS, `iss` = `sub` = its client id, `aud` = this token endpoint, `exp` no more than five
+minutes ahead, and a `jti` never seen before. The answer is a short-lived access token, a JWT
+signed by the gateway's key, for the scopes asked that the client is registered for, valid at
+the tenants the client may use; it is never cached (`Cache-Control: no-store`).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+import jwt
+from cachetools import TTLCache
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from gateway.auth.keys import JwksFile, JwksUrl, KeySource, KeysUnavailable, StaticKeys
+from gateway.auth.scopes import ResourceScope, parse_resource_scope
+from gateway.auth.signing import SigningKeys
+from gateway.settings import AuthServerSettings, ClientSettings, resolve_secret
+
+log = logging.getLogger("gateway.auth")
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ASSERTION_ALGORITHMS = ("RS384", "ES384")
+MAX_ASSERTION_LIFETIME = 300  # SMART Backend Services: exp no more than five minutes ahead
+SKEW = 30  # seconds
+
+
+class OAuthError(Exception):
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error, self.description, self.status = error, description, status
+
+
+@dataclass(frozen=True)
+class RegisteredClient:
+    client_id: str
+    keys: KeySource
+    scopes: tuple[ResourceScope, ...]
+    tenants: tuple[str, ...]
+
+
+class TokenServer:
+    def __init__(self, conf: AuthServerSettings, public_base_url: str, http: httpx.AsyncClient) -> None:
+        root = public_base_url.rstrip("/")
+        self.issuer = f"{root}/auth"
+        self.token_endpoint = f"{root}/auth/token"
+        self.jwks_uri = f"{root}/auth/jwks"
+        self.audience = f"{root}/fhir"  # the access tokens' audience: this gateway's FHIR tenants
+        self.lifetime = conf.token_lifetime
+        self.signing = SigningKeys([resolve_secret(ref) for ref in conf.signing_keys])
+        self.clients = {c.client_id: _registered(c, http) for c in conf.clients}
+        # Assertion ids seen, kept past their expiry so a replay within its lifetime is caught.
+        self._seen: TTLCache[str, bool] = TTLCache(maxsize=100_000, ttl=MAX_ASSERTION_LIFETIME + 2 * SKEW)
+
+    def keys(self) -> KeySource:
+        return StaticKeys(self.signing.jwks())
+
+    async def token(self, request: Request) -> Response:
+        try:
+            body = (await request.body()).decode()
+            form = dict(parse_qsl(body, keep_blank_values=True))
+            answer = await self._grant(form, request.headers.get("content-type", ""))
+        except UnicodeDecodeError:
+            return _error(OAuthError("invalid_request", "the form is not UTF-8"))
+        except OAuthError as exc:
+            return _error(exc)
+        return JSONResponse(answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+    async def jwks(self, request: Request) -> Response:
+        return JSONResponse(self.signing.jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+    async def _grant(self, form: Mapping[str, str], content_type: str) -> dict[str, Any]:
+        if content_type.split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
+            raise OAuthError("invalid_request", "send the request as application/x-www-form-urlencoded")
+        if form.get("grant_type") != "client_credentials":
+            raise OAuthError("unsupported_grant_type", "this endpoint takes grant_type=client_credentials")
+        if form.get("client_assertion_type") != ASSERTION_TYPE:
+            raise OAuthError("invalid_request", f"client_assertion_type must be {ASSERTION_TYPE}")
+        assertion = form.get("client_assertion")
+        if not assertion:
+            raise OAuthError("invalid_request", "client_assertion is missing")
+        client = await self._authenticate(assertion)
+        granted = self._scopes(client, form.get("scope", ""))
+        now = int(time.time())
+        claims = {
+            "iss": self.issuer,
+            "sub": client.client_id,
+            "client_id": client.client_id,
+            "aud": self.audience,
+            "tenants": list(client.tenants),
+            "scope": granted,
+            "iat": now,
+            "exp": now + self.lifetime,
+            "jti": secrets.token_urlsafe(16),
+        }
+        return {
+            "access_token": self.signing.sign(claims),
+            "token_type": "bearer",
+            "expires_in": self.lifetime,
+            "scope": granted,
+        }
+
+    async def _authenticate(self, assertion: str) -> RegisteredClient:
+        invalid = OAuthError("invalid_client", "the client assertion is not acceptable", 401)
+        try:
+            header = jwt.get_unverified_header(assertion)
+            unverified = jwt.decode(assertion, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            raise OAuthError("invalid_client", "the client assertion is not a JWT", 401) from None
+        client = self.clients.get(str(unverified.get("iss")))
+        if client is None:
+            raise OAuthError("invalid_client", "unknown client", 401)
+        algorithm = header.get("alg")
+        if algorithm not in ASSERTION_ALGORITHMS:
+            raise OAuthError("invalid_client", "client assertions must be signed with RS384 or ES384", 401)
+        try:
+            key = await client.keys.key(header.get("kid") if isinstance(header.get("kid"), str) else None)
+        except KeysUnavailable as exc:
+            log.warning("client %s: its key set is unavailable: %s", client.client_id, exc)
+            raise OAuthError("invalid_client", "the client's key set could not be fetched", 401) from None
+        if key is None:
+            raise OAuthError("invalid_client", "the assertion's kid is not in the client's key set", 401)
+        try:
+            claims = jwt.decode(
+                assertion,
+                key.key,
+                algorithms=[algorithm],
+                audience=self.token_endpoint,
+                issuer=client.client_id,
+                leeway=SKEW,
+                options={"require": ["exp", "iss", "sub", "aud", "jti"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise OAuthError("invalid_client", "the client assertion has expired", 401) from None
+        except jwt.InvalidAudienceError:
+            raise OAuthError("invalid_client", f"the assertion's aud must be {self.token_endpoint}", 401) from None
+        except jwt.PyJWTError:
+            raise invalid from None
+        if claims.get("sub") != client.client_id:
+            raise OAuthError("invalid_client", "the assertion's sub must be the client id", 401)
+        if float(claims["exp"]) > time.time() + MAX_ASSERTION_LIFETIME + SKEW:
+            raise OAuthError("invalid_client", "the assertion's exp is more than five minutes ahead", 401)
+        replay_key = f"{client.client_id}\x1f{claims['jti']}"
+        if replay_key in self._seen:
+            raise OAuthError("invalid_client", "this assertion (jti) has been used already", 401)
+        self._seen[replay_key] = True
+        return client
+
+    def _scopes(self, client: RegisteredClient, asked: str) -> str:
+        """The scopes asked for that the client is registered for (RFC 6749 §3.3: the server
+        may grant fewer than asked, and says which)."""
+        granted = [word for word in asked.split() if _covered(parse_resource_scope(word), client.scopes)]
+        if not granted:
+            raise OAuthError("invalid_scope", "none of the scopes asked for can be granted to this client")
+        return " ".join(dict.fromkeys(granted))
+
+
+def _covered(asked: ResourceScope | None, registered: tuple[ResourceScope, ...]) -> bool:
+    if asked is None or asked.context.value != "system":
+        return False
+    return any(
+        r.context is asked.context
+        and r.resource_type in ("*", asked.resource_type)
+        and asked.permissions <= r.permissions
+        and (not r.constraints or r.constraints == asked.constraints)
+        for r in registered
+    )
+
+
+def _registered(conf: ClientSettings, http: httpx.AsyncClient) -> RegisteredClient:
+    keys: KeySource
+    if conf.jwks is not None:
+        keys = StaticKeys(conf.jwks)
+    elif conf.jwks_file is not None:
+        keys = JwksFile(Path(conf.jwks_file).expanduser())
+    else:
+        assert conf.jwks_uri is not None
+        keys = JwksUrl(conf.jwks_uri, http)
+    scopes = tuple(s for s in (parse_resource_scope(w) for w in conf.scopes) if s is not None)
+    return RegisteredClient(conf.client_id, keys, scopes, tuple(conf.tenants))
+
+
+def _error(exc: OAuthError) -> Response:
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    return JSONResponse({"error": exc.error, "error_description": exc.description}, exc.status, headers)

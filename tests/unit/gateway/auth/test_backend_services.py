@@ -1,0 +1,155 @@
+"""SMART Backend Services end to end: a client proves itself with a signed assertion at the
+gateway's token endpoint, gets a short-lived token, and calls the FHIR API with it."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+from gateway.settings import (
+    AuthServerSettings,
+    ClientSettings,
+    PagingSettings,
+    ServerSettings,
+    Settings,
+    TenantSettings,
+)
+from tests.support.fake_vendor import BASE, FAKE, FAKE_URL, TENANT, FakeBackend, TestClient, fake_gateway, ok, outcome
+
+PUBLIC = "https://fhir.example.org"
+TOKEN_URL = f"{PUBLIC}/auth/token"
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+CLIENT_RSA = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+CLIENT_EC = ec.generate_private_key(ec.SECP384R1())
+GATEWAY_KEY = ec.generate_private_key(ec.SECP384R1())
+
+
+def public_jwk(private: Any, kid: str) -> dict[str, Any]:
+    algorithm = RSAAlgorithm if isinstance(private, rsa.RSAPrivateKey) else ECAlgorithm
+    return {**algorithm.to_jwk(private.public_key(), as_dict=True), "kid": kid}
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    key_file = tmp_path / "signing.pem"
+    key_file.write_bytes(
+        GATEWAY_KEY.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    settings = Settings(
+        server=ServerSettings(auth="smart", public_base_url=PUBLIC),
+        paging=PagingSettings(),
+        auth=AuthServerSettings(
+            signing_keys=[f"file:{key_file}"],
+            clients=[
+                ClientSettings(
+                    client_id="hie-1",
+                    jwks={"keys": [public_jwk(CLIENT_RSA, "rsa-1"), public_jwk(CLIENT_EC, "ec-1")]},
+                    scopes=["system/*.rs"],
+                    tenants=[TENANT],
+                )
+            ],
+        ),
+        tenants={name: TenantSettings(vendor=FAKE, base_url=FAKE_URL) for name in (TENANT, "other")},
+    )
+    backend = FakeBackend()
+    backend.add_patient("p1")
+    backend.add_patient("p2")
+    with fake_gateway(backend, settings) as client:
+        yield client
+
+
+def assertion(
+    private: Any = CLIENT_RSA, kid: str = "rsa-1", alg: str = "RS384", lifetime: float = 240, **claims: Any
+) -> str:
+    now = time.time()
+    payload = {"iss": "hie-1", "sub": "hie-1", "aud": TOKEN_URL, "exp": now + lifetime, "jti": str(uuid.uuid4())}
+    return jwt.encode({**payload, **claims}, private, algorithm=alg, headers={"kid": kid})
+
+
+def ask(client: TestClient, signed: str, scope: str = "system/Patient.rs", **form: str) -> Any:
+    data = {
+        "grant_type": "client_credentials",
+        "scope": scope,
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": signed,
+        **form,
+    }
+    return client.post("/auth/token", data=data)
+
+
+@pytest.mark.parametrize(("private", "kid", "alg"), [(CLIENT_RSA, "rsa-1", "RS384"), (CLIENT_EC, "ec-1", "ES384")])
+def test_a_registered_client_gets_a_token_and_reads_with_it(
+    client: TestClient, private: Any, kid: str, alg: str
+) -> None:
+    response = ask(client, assertion(private, kid, alg))
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert body["token_type"] == "bearer" and body["scope"] == "system/Patient.rs" and body["expires_in"] <= 300
+    headers = {"Authorization": f"Bearer {body['access_token']}"}
+    assert ok(client.get(f"{BASE}/Patient/p1", headers=headers))["id"] == "p1"
+    outcome(client.get("/fhir/other/Patient/p1", headers=headers), 403)  # not a tenant of this client
+    outcome(client.post(f"{BASE}/Patient", json={"resourceType": "Patient"}, headers=headers), 403)
+
+
+def test_the_gateways_keys_are_published_and_verify_its_tokens(client: TestClient) -> None:
+    jwks = client.get("/auth/jwks").json()
+    token = ask(client, assertion()).json()["access_token"]
+    key = jwt.PyJWKSet.from_dict(jwks).keys[0]
+    claims = jwt.decode(token, key.key, algorithms=["ES384"], audience=f"{PUBLIC}/fhir")
+    assert claims["client_id"] == "hie-1" and claims["tenants"] == [TENANT]
+    assert "d" not in jwks["keys"][0]  # public only
+
+
+@pytest.mark.parametrize(
+    ("make", "why"),
+    [
+        (lambda: assertion(lifetime=900), "five minutes"),
+        (lambda: assertion(aud="https://fhir.example.org/other/token"), "aud"),
+        (lambda: assertion(kid="unknown"), "kid"),
+        (lambda: assertion(iss="stranger", sub="stranger"), "unknown client"),
+        (lambda: assertion(sub="someone-else"), "sub"),
+        (lambda: assertion(lifetime=-120), "expired"),
+        (lambda: assertion(alg="RS256"), "RS384 or ES384"),
+        (lambda: assertion(private=rsa.generate_private_key(public_exponent=65537, key_size=2048)), "not acceptable"),
+    ],
+)
+def test_unacceptable_assertions_are_invalid_client(client: TestClient, make: Any, why: str) -> None:
+    response = ask(client, make())
+    assert response.status_code == 401 and response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert body["error"] == "invalid_client" and why in body["error_description"]
+
+
+def test_a_replayed_assertion_is_refused(client: TestClient) -> None:
+    signed = assertion()
+    assert ask(client, signed).status_code == 200
+    replay = ask(client, signed)
+    assert replay.status_code == 401 and "jti" in replay.json()["error_description"]
+
+
+def test_grant_type_and_scopes_are_checked(client: TestClient) -> None:
+    wrong = ask(client, assertion(), grant_type="password")
+    assert wrong.status_code == 400 and wrong.json()["error"] == "unsupported_grant_type"
+    narrow = ask(client, assertion(), scope="system/Patient.cruds patient/*.rs system/Observation.rs")
+    assert narrow.status_code == 200 and narrow.json()["scope"] == "system/Observation.rs"
+    none = ask(client, assertion(), scope="system/Patient.c")
+    assert none.status_code == 400 and none.json()["error"] == "invalid_scope"
+
+
+def test_smart_configuration_describes_the_gateways_token_endpoint(client: TestClient) -> None:
+    body = client.get(f"{BASE}/.well-known/smart-configuration").json()
+    assert body["token_endpoint"] == TOKEN_URL and body["jwks_uri"] == f"{PUBLIC}/auth/jwks"
+    assert "client_credentials" in body["grant_types_supported"]
+    assert "private_key_jwt" in body["token_endpoint_auth_methods_supported"]
