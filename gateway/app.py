@@ -28,6 +28,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.audit.middleware import Audit
+from gateway.audit.sink import audit_sink
 from gateway.auth.gate import Gate
 from gateway.connect import connect
 from gateway.contract import OAuthApp, SandboxFactory, Vendor
@@ -165,6 +167,7 @@ def create_app(
     composition = _Composition(settings, by_name(vendors), dict(sandboxes or {}))
     check_tenants(settings, composition.vendors, composition.sandboxes)
     gate = Gate(settings)
+    sink = audit_sink(settings.audit)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -178,6 +181,7 @@ def create_app(
             yield
         finally:
             await gate.aclose()
+            sink.close()
             for tenant in tenants.values():
                 await tenant.aclose()
             host.stop()
@@ -195,6 +199,8 @@ def create_app(
         middleware=[
             *([Middleware(AccessLog)] if access_logging else []),
             Middleware(Cors, origins={name: frozenset(t.cors_origins) for name, t in settings.tenants.items()}),
+            # Inside CORS: preflights are not FHIR interactions, and a 503 still reaches the browser app.
+            Middleware(Audit, sink=sink, fail_open=settings.audit.fail_open),
         ],
         exception_handlers={
             FHIRError: fhir_error_handler,

@@ -143,6 +143,18 @@ class AuthServerSettings(_Strict):
     clients: list[ClientSettings] = Field(default_factory=list)
 
 
+class AuditSettings(_Strict):
+    """Where the audit trail goes: one AuditEvent JSON line per FHIR request."""
+
+    sink: Literal["stdout", "file", "off"] = "stdout"
+    path: str = "~/.local/state/fhir-gateway/audit.jsonl"  # with sink = "file"
+    max_bytes: int = Field(50_000_000, ge=10_000)  # rotated past this size
+    backups: int = Field(10, ge=1)  # rotated files kept
+    # false (the default): a request that cannot be audited is answered 503. true serves it
+    # unaudited (and logs the failure): for a demo, never for patient data.
+    fail_open: bool = False
+
+
 class PagingSettings(_Strict):
     default_count: int = Field(20, ge=1)
     max_count: int = Field(100, ge=1)
@@ -152,6 +164,7 @@ class Settings(_Strict):
     server: ServerSettings = ServerSettings()
     paging: PagingSettings = PagingSettings()
     auth: AuthServerSettings | None = None
+    audit: AuditSettings = AuditSettings()
     tenants: dict[str, TenantSettings]
 
     @field_validator("tenants")

@@ -1,0 +1,111 @@
+"""An audit line, shaped as a FHIR R4 AuditEvent (http://hl7.org/fhir/R4/auditevent.html).
+
+Who (the token's client and subject), what (the interaction, the resource type and id, and the
+patient a search or operation names), when, the outcome, and the request id. Never a name, a
+birth date or any other query value: only ids, which the gateway's own URLs already show.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from gateway.auth.decision import Caller
+
+AUDIT_TYPE = "http://terminology.hl7.org/CodeSystem/audit-event-type"
+INTERACTION = "http://hl7.org/fhir/restful-interaction"
+ENTITY_ROLE = "http://terminology.hl7.org/CodeSystem/object-role"
+_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+# AuditEvent.action: C create, R read/vread/search, U update, D delete, E execute (operations)
+_ACTION = {
+    "read": "R",
+    "vread": "R",
+    "search-type": "E",
+    "create": "C",
+    "update": "U",
+    "delete": "D",
+    "operation": "E",
+    "capabilities": "R",
+}
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the audit line says of a request (from its method and path: no body, no query values)."""
+
+    method: str
+    path: str
+    query: str
+    request_id: str
+    client_address: str | None
+
+
+def interaction(method: str, parts: list[str]) -> str:
+    """The FHIR interaction of `/fhir/{tenant}/...` path `parts` (after the tenant)."""
+    if not parts or parts[0] == "metadata":
+        return "capabilities"
+    if any(p.startswith("$") for p in parts) or parts[-1] == "_search":
+        return "operation" if any(p.startswith("$") for p in parts) else "search-type"
+    if len(parts) == 1:
+        return {"POST": "create"}.get(method, "search-type")
+    if len(parts) >= 3 and parts[2] == "_history":
+        return "vread"
+    return {"PUT": "update", "DELETE": "delete"}.get(method, "read")
+
+
+def audit_event(request: Request, status: int, caller: Caller | None, now: datetime | None = None) -> dict[str, Any]:
+    parts = [p for p in request.path.split("/") if p][1:]  # drop "fhir"
+    tenant, rest = (parts[0], parts[1:]) if parts else ("", [])
+    kind = interaction(request.method, rest)
+    entity: list[dict[str, Any]] = []
+    resource_type = rest[0] if rest and not rest[0].startswith(("$", ".", "_")) and rest[0] != "metadata" else None
+    if resource_type and len(rest) >= 2 and _ID.fullmatch(rest[1]) and not rest[1].startswith(("$", "_")):
+        entity.append({"what": {"reference": f"{resource_type}/{rest[1]}"}, "type": _type(resource_type)})
+    elif resource_type:
+        entity.append({"what": {"type": resource_type}, "type": _type(resource_type)})
+    patient = _query_patient(request.query)
+    if patient is not None:
+        entity.append(
+            {
+                "what": {"reference": f"Patient/{patient}"},
+                "role": {"system": ENTITY_ROLE, "code": "1", "display": "Patient"},
+            }
+        )
+    agent: dict[str, Any] = {"requestor": True, "who": {"display": "unauthenticated"}}
+    if caller is not None:
+        agent["who"] = {"identifier": {"system": "urn:fhir-gateway:client", "value": caller.client_id}}
+        if caller.subject:
+            agent["altId"] = caller.subject
+    if request.client_address:
+        agent["network"] = {"address": request.client_address, "type": "2"}
+    moment = (now or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {
+        "resourceType": "AuditEvent",
+        "type": {"system": AUDIT_TYPE, "code": "rest", "display": "RESTful Operation"},
+        "subtype": [{"system": INTERACTION, "code": kind}],
+        "action": _ACTION[kind],
+        "recorded": moment,
+        "outcome": "0" if status < 400 else "4" if status < 500 else "8",
+        "outcomeDesc": str(status),
+        "agent": [agent],
+        "source": {"site": tenant, "observer": {"display": "fhir-gateway"}},
+        "entity": entity,
+        "extension": [{"url": "urn:fhir-gateway:request-id", "valueString": request.request_id}],
+    }
+
+
+def _type(resource_type: str) -> dict[str, str]:
+    return {"system": "http://hl7.org/fhir/resource-types", "code": resource_type}
+
+
+def _query_patient(query: str) -> str | None:
+    """The patient id a search or operation names (`patient`, `subject`: ids, not PHI)."""
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name.split(":")[0] in ("patient", "subject"):
+            identifier = value.rstrip("/").rpartition("/")[2]
+            if _ID.fullmatch(identifier):
+                return identifier
+    return None

@@ -1,0 +1,101 @@
+"""The audit middleware: every `/fhir/` request leaves one line, written before its answer
+goes out, so that a request the sink cannot record is answered 503 instead (unless the
+operator chose `fail_open`, as the demo may)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from typing import Any
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway import jsonio
+from gateway.audit.events import Request, audit_event
+from gateway.audit.sink import AuditSink, AuditUnavailable
+from gateway.auth.decision import Caller
+from gateway.rest.outcome import operation_outcome
+
+log = logging.getLogger("gateway.audit")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9\-_.]{8,64}")
+
+
+class Audit:
+    def __init__(self, app: ASGIApp, sink: AuditSink, fail_open: bool = False) -> None:
+        self.app = app
+        self.sink = sink
+        self.fail_open = fail_open
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/fhir/"):
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(scope)
+        refused = started = False
+
+        async def audited(message: Message) -> None:
+            nonlocal refused, started
+            if message["type"] == "http.response.start":
+                started = True
+                if not self._record(scope, message["status"], request_id):
+                    refused = True
+                    await _unavailable(send, request_id)
+                    return
+                MutableHeaders(scope=message)["X-Request-Id"] = request_id
+            if not refused:
+                await send(message)
+
+        try:
+            await self.app(scope, receive, audited)
+        except Exception:
+            if not started:  # the outermost handler answers 500; the line is written all the same
+                self._record(scope, 500, request_id)
+            raise
+
+    def _record(self, scope: Scope, status: int, request_id: str) -> bool:
+        client = scope.get("client")
+        request = Request(
+            method=scope["method"],
+            path=scope["path"],
+            query=scope.get("query_string", b"").decode("latin-1"),
+            request_id=request_id,
+            client_address=client[0] if client else None,
+        )
+        found: Any = scope.get("fhir.caller")
+        caller = found if isinstance(found, Caller) else None
+        try:
+            self.sink.write(audit_event(request, status, caller))
+        except AuditUnavailable as exc:
+            log.error("audit sink unavailable (%s): %s", "serving unaudited" if self.fail_open else "refusing", exc)
+            return self.fail_open
+        return True
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            text = str(value.decode("latin-1"))
+            if _REQUEST_ID.fullmatch(text):
+                return text
+    return secrets.token_hex(8)
+
+
+async def _unavailable(send: Send, request_id: str) -> None:
+    body = jsonio.dumps(
+        operation_outcome("fatal", "transient", "This request could not be audited, so it was not served; try again")
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/fhir+json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", b"5"),
+                (b"x-request-id", request_id.encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,83 @@
+"""Where audit lines go: standard output (a container's log collector), or a file rotated by
+size. A line that cannot be written raises `AuditUnavailable`: the caller decides whether the
+request may go on unaudited (never, unless configured for a demo)."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+
+from gateway import jsonio
+from gateway.settings import AuditSettings
+
+
+class AuditUnavailable(Exception):
+    pass
+
+
+class AuditSink(Protocol):
+    def write(self, event: dict[str, Any]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class StdoutSink:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def write(self, event: dict[str, Any]) -> None:
+        line = jsonio.dumps(event).decode() + "\n"
+        try:
+            with self._lock:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+        except (OSError, ValueError, AttributeError) as exc:
+            raise AuditUnavailable(f"standard output: {exc}") from None
+
+    def close(self) -> None:
+        return None
+
+
+class _Raising(logging.handlers.RotatingFileHandler):
+    """The standard library's size-rotated file, except that a failed write is an error here
+    (logging's default prints it and carries on, which would lose the audit line)."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        raise AuditUnavailable(f"{self.baseFilename}: {sys.exc_info()[1]}")
+
+
+class FileSink:
+    def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._handler = _Raising(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True)
+        self._handler.setFormatter(logging.Formatter("%(message)s"))
+
+    def write(self, event: dict[str, Any]) -> None:
+        record = logging.LogRecord("audit", logging.INFO, "", 0, jsonio.dumps(event).decode(), None, None)
+        try:
+            self._handler.emit(record)
+        except OSError as exc:
+            raise AuditUnavailable(str(exc)) from None
+
+    def close(self) -> None:
+        self._handler.close()
+
+
+class NoSink:
+    def write(self, event: dict[str, Any]) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def audit_sink(conf: AuditSettings) -> AuditSink:
+    if conf.sink == "file":
+        return FileSink(Path(conf.path).expanduser(), conf.max_bytes, conf.backups)
+    if conf.sink == "stdout":
+        return StdoutSink()
+    return NoSink()

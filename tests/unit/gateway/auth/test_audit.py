@@ -1,0 +1,117 @@
+"""The audit trail: one AuditEvent line per FHIR request, allowed or refused, never PHI; a
+request that cannot be audited is not served."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.audit.sink import FileSink
+from gateway.settings import AuditSettings, TenantSettings
+from tests.support.fake_vendor import BASE, FAKE, FAKE_URL, TENANT, FakeBackend, TestClient, fake_gateway, ok, outcome
+from tests.support.smart import Issuer, smart_settings
+
+JSON = {"Content-Type": "application/fhir+json"}
+
+
+@pytest.fixture(scope="module")
+def issuer(tmp_path_factory: pytest.TempPathFactory) -> Issuer:
+    return Issuer.in_dir(tmp_path_factory.mktemp("issuer"))
+
+
+def gateway(issuer: Issuer, audit: AuditSettings) -> Iterator[TestClient]:
+    backend = FakeBackend()
+    backend.add_patient("p1", family="Zebulon-Quartz", birth_date="1961-07-04", identifier="MRN-777")
+    backend.add_observation("p1", "o1")
+    settings = smart_settings(issuer, {TENANT: TenantSettings(vendor=FAKE, base_url=FAKE_URL)})
+    with fake_gateway(backend, settings.model_copy(update={"audit": audit})) as client:
+        yield client
+
+
+@pytest.fixture
+def trail(tmp_path: Path) -> Path:
+    return tmp_path / "audit" / "audit.jsonl"
+
+
+@pytest.fixture
+def client(issuer: Issuer, trail: Path) -> Iterator[TestClient]:
+    yield from gateway(issuer, AuditSettings(sink="file", path=str(trail)))
+
+
+def lines(trail: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in trail.read_text().splitlines()]
+
+
+def test_every_interaction_allowed_or_refused_leaves_one_line(client: TestClient, issuer: Issuer, trail: Path) -> None:
+    reader = issuer.headers(TENANT, "user/*.rs", sub="dr-who")
+    ok(client.get(f"{BASE}/Patient/p1", headers=reader))
+    ok(client.get(f"{BASE}/Observation?patient=p1&code=8867-4", headers=reader))
+    ok(client.get(f"{BASE}/Patient/p1/$everything", headers=reader))
+    outcome(client.get(f"{BASE}/Patient/p1"), 401)
+    outcome(client.post(f"{BASE}/Patient", json={"resourceType": "Patient"}, headers={**JSON, **reader}), 403)
+    ok(client.get(f"{BASE}/metadata"))
+    events = lines(trail)
+    assert [(e["subtype"][0]["code"], e["action"], e["outcomeDesc"]) for e in events] == [
+        ("read", "R", "200"),
+        ("search-type", "E", "200"),
+        ("operation", "E", "200"),
+        ("read", "R", "401"),
+        ("create", "C", "403"),
+        ("capabilities", "R", "200"),
+    ]
+    assert events[0]["entity"][0]["what"] == {"reference": "Patient/p1"}
+    assert events[0]["agent"][0]["who"]["identifier"]["value"] == "app-1"
+    assert events[0]["agent"][0]["altId"] == "dr-who"
+    assert events[0]["source"]["site"] == TENANT
+    assert events[1]["entity"][1]["what"] == {"reference": "Patient/p1"}  # the search's patient
+    assert events[3]["agent"][0]["who"] == {"display": "unauthenticated"}
+    assert [e["outcome"] for e in events] == ["0", "0", "0", "4", "4", "0"]
+
+
+def test_audit_lines_carry_ids_never_phi_or_query_values(client: TestClient, issuer: Issuer, trail: Path) -> None:
+    reader = issuer.headers(TENANT, "user/*.rs")
+    ok(client.get(f"{BASE}/Patient?family=Zebulon-Quartz&birthdate=1961-07-04&identifier=MRN-777", headers=reader))
+    text = trail.read_text()
+    assert all(secret not in text for secret in ("Zebulon", "1961-07-04", "MRN-777", "Bearer", "eyJ"))
+
+
+def test_the_request_id_is_answered_and_recorded(client: TestClient, issuer: Issuer, trail: Path) -> None:
+    response = client.get(
+        f"{BASE}/Patient/p1", headers={**issuer.headers(TENANT, "user/*.rs"), "X-Request-Id": "req-0042abcd"}
+    )
+    assert response.headers["x-request-id"] == "req-0042abcd"
+    generated = client.get(f"{BASE}/Patient/p1", headers={"X-Request-Id": "bad id\r\nforged"})
+    recorded = [e["extension"][0]["valueString"] for e in lines(trail)]
+    assert recorded == ["req-0042abcd", generated.headers["x-request-id"]]
+    assert "forged" not in generated.headers["x-request-id"]
+
+
+def test_a_request_that_cannot_be_audited_is_not_served(issuer: Issuer, tmp_path: Path) -> None:
+    unwritable = tmp_path / "audit.jsonl"
+    unwritable.mkdir()  # a directory where the trail's file should be: every write fails, even as root
+    for client in gateway(issuer, AuditSettings(sink="file", path=str(unwritable))):
+        response = client.get(f"{BASE}/Patient/p1", headers=issuer.headers(TENANT, "user/*.rs"))
+        body = outcome(response, 503)
+        assert "audited" in body["issue"][0]["diagnostics"] and "Zebulon" not in response.text
+        assert response.headers["retry-after"]
+
+
+def test_fail_open_serves_unaudited_when_the_operator_chose_it(issuer: Issuer, tmp_path: Path) -> None:
+    unwritable = tmp_path / "audit.jsonl"
+    unwritable.mkdir()
+    for client in gateway(issuer, AuditSettings(sink="file", path=str(unwritable), fail_open=True)):
+        assert ok(client.get(f"{BASE}/Patient/p1", headers=issuer.headers(TENANT, "user/*.rs")))["id"] == "p1"
+
+
+def test_the_file_trail_rotates_by_size(tmp_path: Path) -> None:
+    sink = FileSink(tmp_path / "audit.jsonl", max_bytes=10_000, backups=2)
+    for n in range(200):
+        sink.write({"resourceType": "AuditEvent", "n": n, "pad": "x" * 100})
+    sink.close()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["audit.jsonl", "audit.jsonl.1", "audit.jsonl.2"]
+    assert all(p.stat().st_size <= 10_000 for p in tmp_path.iterdir())
