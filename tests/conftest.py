@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from gateway.app import create_app
 from gateway.sandbox_host import serve_in_thread
-from gateway.settings import DEMO_CONFIG, Settings, load_settings
+from gateway.settings import DEMO_CONFIG, AuditSettings, Settings, load_settings
 from mappings.registry import VENDORS
 from sandboxes.clinic import Clinic, build_clinic
 from sandboxes.registry import SANDBOXES
@@ -34,16 +35,21 @@ DEMO_TENANTS = sorted(load_settings(DEMO_CONFIG).tenants)
 class RunningGateway:
     url: str
     settings: Settings
+    audit: Path  # its audit trail (tests/e2e/conftest.py reads it for PHI)
 
     def base(self, tenant: str) -> str:
         return f"{self.url}/fhir/{tenant}"
 
 
 @pytest.fixture(scope="session")
-def gateway() -> Iterator[RunningGateway]:
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
+    """The demo, as `fhir-gateway serve` runs it, with its access log on and its audit trail in
+    a file, so that the end-to-end tests can read both for leaks."""
+    audit = tmp_path_factory.mktemp("audit") / "audit.jsonl"
     settings = load_settings(DEMO_CONFIG)
-    running = serve_in_thread(create_app(settings, VENDORS, SANDBOXES, access_logging=False), name="gateway")
-    yield RunningGateway(running.url, settings)
+    settings = settings.model_copy(update={"audit": AuditSettings(sink="file", path=str(audit))})
+    running = serve_in_thread(create_app(settings, VENDORS, SANDBOXES), name="gateway")
+    yield RunningGateway(running.url, settings, audit)
     running.stop()
 
 
