@@ -7,12 +7,18 @@ we invent no elements. Every demo tenant that serves Patient is driven the same 
 discovered by searching, results are compared with the synthetic clinic's truth (a FHIR
 Patient is matched to its clinic patient by id or identifier value: clinic uuid or chart
 number), and per-type tests skip when the tenant's CapabilityStatement does not list the type.
+
+Every test runs twice: against the open demo, and against the same tenants behind
+`auth = "smart"`, where the clients first get a token from the gateway's own token endpoint
+(SMART Backend Services: fhirclient does the whole flow itself from the CapabilityStatement's
+OAuth URIs; fhirpy and the plain client are given the token).
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import socket
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -33,10 +39,16 @@ from fhirclient.models.observation import Observation
 from fhirclient.models.patient import Patient as SmartPatient
 from fhirpy import AsyncFHIRClient, SyncFHIRClient
 
+from gateway.app import create_app
+from gateway.sandbox_host import serve_in_thread
+from gateway.settings import DEMO_CONFIG, AuditSettings, AuthServerSettings, load_settings
+from mappings.registry import VENDORS
 from sandboxes.clinic import Clinic, Patient
+from sandboxes.registry import SANDBOXES
 from tests.conftest import DEMO_TENANTS, RunningGateway
 from tests.support.clinic import live_patients, uuids
 from tests.support.fhir_http import FhirHttp
+from tests.support.smart import BackendClient, signing_key_file
 from tests.support.text import fold
 
 REQUESTS = {"timeout": 30}
@@ -65,15 +77,63 @@ SAMPLE_EVERY = 10  # besides the awkward cases, every tenth clinic patient's rec
 READS_PER_PATIENT = 4  # and the first few records of each awkward case are also read by id
 
 
+SCOPE = "system/*.rs"
+
+
+@dataclass(frozen=True)
+class Protected:
+    """The demo's tenants behind `auth = "smart"`, with a registered backend-services client."""
+
+    url: str
+    client: BackendClient
+
+    def token_url(self) -> str:
+        return f"{self.url}/auth/token"
+
+
+@pytest.fixture(scope="module")
+def protected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Protected]:
+    key = signing_key_file(tmp_path_factory.mktemp("signing"))
+    client = BackendClient.new("fhir-client-tests")
+    with socket.socket() as probe:  # the URL must be known before start: it names the token endpoint
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    demo = load_settings(DEMO_CONFIG)
+    settings = demo.model_copy(
+        update={
+            "server": demo.server.model_copy(update={"auth": "smart", "public_base_url": url}),
+            "auth": AuthServerSettings(
+                signing_keys=[f"file:{key}"], token_lifetime=3600, clients=[client.settings([SCOPE], DEMO_TENANTS)]
+            ),
+            "audit": AuditSettings(sink="off"),
+        }
+    )
+    running = serve_in_thread(create_app(settings, VENDORS, SANDBOXES, access_logging=False), port=port)
+    yield Protected(url, client)
+    running.stop()
+
+
 @dataclass(frozen=True)
 class Tenant:
     name: str
+    root: str  # the gateway's root URL
     base: str  # the FHIR base URL the clients are given
     search_params: dict[str, set[str]]  # resource type -> search parameters, from the CapabilityStatement
     # The patients the tests page through: all of them, or, for a vendor that can only find
     # patients by name (its CapabilityStatement says which parameters a search requires),
     # those whose family name starts with S — still several pages.
     scope: dict[str, str]
+    protected: Protected | None = None  # behind auth = "smart", and how to get in
+    token: str | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    @property
+    def authorization(self) -> str | None:
+        return f"Bearer {self.token}" if self.token else None
 
     def in_scope(self, patient: Patient) -> bool:
         return not self.scope or fold(patient.last_name).startswith(self.scope["family"])
@@ -88,10 +148,16 @@ class Tenant:
         return param
 
 
-@pytest.fixture(scope="module", params=DEMO_TENANTS)
+MODES = [(name, mode) for mode in ("open", "smart") for name in DEMO_TENANTS]
+
+
+@pytest.fixture(scope="module", params=MODES, ids=[f"{name}-{mode}" for name, mode in MODES])
 def tenant(request: pytest.FixtureRequest, gateway: RunningGateway) -> Tenant:
-    name: str = request.param
-    response = httpx.get(f"{gateway.base(name)}/metadata", timeout=30)
+    name, mode = request.param
+    protected: Protected | None = request.getfixturevalue("protected") if mode == "smart" else None
+    root = protected.url if protected else gateway.url
+    base = f"{root}/fhir/{name}"
+    response = httpx.get(f"{base}/metadata", timeout=30)
     assert response.status_code == 200, response.text[:500]
     resources = response.json()["rest"][0].get("resource", [])
     search_params = {r["type"]: {p["name"] for p in r.get("searchParam", [])} for r in resources}
@@ -99,7 +165,8 @@ def tenant(request: pytest.FixtureRequest, gateway: RunningGateway) -> Tenant:
         pytest.skip(f"tenant {name} does not serve Patient")
     patient = next(r for r in resources if r["type"] == "Patient")
     scope = {"family": "s"} if "requires one of" in patient.get("documentation", "") else {}
-    return Tenant(name, gateway.base(name), search_params, scope)
+    token = protected.client.token(protected.url, SCOPE) if protected else None
+    return Tenant(name, root, base, search_params, scope, protected, token)
 
 
 @pytest.fixture(scope="module")
@@ -120,11 +187,9 @@ def _truth_of(resource: Mapping[str, Any], index: Mapping[str, Patient]) -> Pati
 
 
 @pytest.fixture(scope="module")
-def directory(
-    tenant: Tenant, gateway: RunningGateway, truth_index: dict[str, Patient], clinic: Clinic
-) -> dict[str, dict[str, Any]]:
+def directory(tenant: Tenant, truth_index: dict[str, Patient], clinic: Clinic) -> dict[str, dict[str, Any]]:
     """Every Patient the tenant serves, found by search with the plain HTTP client, by clinic uuid."""
-    plain = FhirHttp(gateway.url)
+    plain = FhirHttp(tenant.root, tenant.headers)
     try:
         patients = plain.search_all(f"/fhir/{tenant.name}/Patient", _count=100, **tenant.scope)
         if tenant.scope:  # a name-only vendor: the awkward patients are looked up by their own names
@@ -179,7 +244,7 @@ def _on_host(base: str, host: str) -> str:
 
 @pytest.fixture
 def fhirpy(tenant: Tenant) -> SyncFHIRClient:
-    return SyncFHIRClient(tenant.base, requests_config=REQUESTS)
+    return SyncFHIRClient(tenant.base, requests_config=REQUESTS, authorization=tenant.authorization)
 
 
 def test_fhirpy_reads_a_patient_found_by_search(
@@ -251,7 +316,7 @@ def test_fhirpy_async_client_pages_every_patient(
     tenant: Tenant, clinic: Clinic, truth_index: dict[str, Patient]
 ) -> None:
     async def fetch_all() -> list[Mapping[str, Any]]:
-        client = AsyncFHIRClient(tenant.base)
+        client = AsyncFHIRClient(tenant.base, authorization=tenant.authorization)
         return [_plain(r) for r in await client.resources("Patient").search(**tenant.scope).limit(60).fetch_all()]
 
     ids = _clinic_uuids(asyncio.run(fetch_all()), truth_index)
@@ -262,7 +327,6 @@ def test_fhirpy_async_client_pages_every_patient(
 def test_fhirpy_pages_observations_of_a_patient(
     fhirpy: SyncFHIRClient,
     tenant: Tenant,
-    gateway: RunningGateway,
     clinic: Clinic,
     directory: dict[str, dict[str, Any]],
 ) -> None:
@@ -275,7 +339,7 @@ def test_fhirpy_pages_observations_of_a_patient(
     assert len(observations) > 3 * page_size, "the patient's vital signs should span several pages"
     ids = [o["id"] for o in observations]
     _no_duplicates(ids)
-    plain = FhirHttp(gateway.url)
+    plain = FhirHttp(tenant.root, tenant.headers)
     try:
         reference = plain.search_all(f"/fhir/{tenant.name}/Observation", **{param: patient_id, "_count": 100})
     finally:
@@ -293,15 +357,28 @@ def test_fhirpy_pages_observations_of_a_patient(
 # -- SMART fhirclient ----------------------------------------------------------------------------------
 
 
+def smart_client_for(tenant: Tenant, base: str) -> smart_client.FHIRClient:
+    """fhirclient on `base`; behind SMART it authorizes itself as a backend service: it finds the
+    token endpoint in the CapabilityStatement and sends our signed assertion there."""
+    settings: dict[str, Any] = {"app_id": "fhir-gateway-tests", "api_base": base}
+    if tenant.protected is not None:
+        settings |= {"jwt_token": tenant.protected.client.assertion(tenant.protected.token_url()), "scope": SCOPE}
+    smart = smart_client.FHIRClient(settings=settings)
+    if tenant.protected is not None:
+        assert not smart.prepare(), "a protected server: no calls before a token"
+        smart.server.authorize()
+    return smart
+
+
 @pytest.fixture
 def smart(tenant: Tenant) -> Iterator[smart_client.FHIRClient]:
-    smart = smart_client.FHIRClient(settings={"app_id": "fhir-gateway-tests", "api_base": tenant.base})
+    smart = smart_client_for(tenant, tenant.base)
     yield smart
     smart.server.session.close()
 
 
 def test_fhirclient_reads_the_capability_statement(smart: smart_client.FHIRClient, tenant: Tenant) -> None:
-    assert smart.prepare(), "an open server: the client should be ready without authorization"
+    assert smart.prepare(), "the client should be ready (an open server, or authorized)"
     statement = smart.server.capabilityStatement
     assert statement.fhirVersion == "4.0.1"
     assert {r.type for r in statement.rest[0].resource} == set(tenant.search_params)
@@ -386,8 +463,10 @@ def test_fhirclient_reads_records_into_strict_models(
 def test_next_links_are_absolute_under_the_clients_base(
     tenant: Tenant, clinic: Clinic, truth_index: dict[str, Patient], host: str
 ) -> None:
+    if tenant.protected is not None and host != "127.0.0.1":
+        pytest.skip("behind SMART the deployment sets public_base_url: links are under it, whatever the Host")
     base = _on_host(tenant.base, host)
-    fhirpy = SyncFHIRClient(base, requests_config=REQUESTS)
+    fhirpy = SyncFHIRClient(base, requests_config=REQUESTS, authorization=tenant.authorization)
     following = _next_link(fhirpy.resources("Patient").search(**tenant.scope).limit(5).fetch_raw().get("link"))
     assert following is not None
     parts = urlsplit(following)
@@ -398,7 +477,7 @@ def test_next_links_are_absolute_under_the_clients_base(
     ids = _clinic_uuids([_plain(r) for r in everything], truth_index)
     assert len(ids) == len(set(ids)) and set(ids) == uuids(live_patients(clinic, tenant.in_scope))
 
-    smart = smart_client.FHIRClient(settings={"app_id": "fhir-gateway-tests", "api_base": base})
+    smart = smart_client_for(tenant, base)
     try:
         first = next(SmartPatient.where(struct={**tenant.scope, "_count": "5"}).perform_iter(smart.server))
         smart_next = _next_link([link.as_json() for link in first.link or []])

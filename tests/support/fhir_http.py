@@ -21,9 +21,9 @@ def _checks_enabled() -> bool:
 
 
 class FhirHttp:
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, headers: dict[str, str] | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self.http = httpx.Client(base_url=self.base_url, timeout=60)
+        self.http = httpx.Client(base_url=self.base_url, timeout=60, headers=headers)
         self.checks = _checks_enabled()
         self.checked = 0
 

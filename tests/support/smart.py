@@ -7,12 +7,22 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
+import httpx
 import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from gateway.settings import PagingSettings, ServerSettings, Settings, TenantAuthSettings, TenantSettings
+from gateway.settings import (
+    ClientSettings,
+    PagingSettings,
+    ServerSettings,
+    Settings,
+    TenantAuthSettings,
+    TenantSettings,
+)
 
 ISSUER = "https://login.example.org"
 PUBLIC_BASE = "https://fhir.example.org"
@@ -64,3 +74,49 @@ def smart_settings(issuer: Issuer, tenants: dict[str, TenantSettings]) -> Settin
         paging=PagingSettings(),
         tenants={name: conf.model_copy(update={"auth": issuer.auth()}) for name, conf in tenants.items()},
     )
+
+
+@dataclass(frozen=True)
+class BackendClient:
+    """A backend-services client of the gateway's own token endpoint: its key and its assertions."""
+
+    client_id: str
+    key: ec.EllipticCurvePrivateKey
+
+    @classmethod
+    def new(cls, client_id: str) -> BackendClient:
+        return cls(client_id, ec.generate_private_key(ec.SECP384R1()))
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [{**ECAlgorithm.to_jwk(self.key.public_key(), as_dict=True), "kid": "k1"}]}
+
+    def settings(self, scopes: list[str], tenants: list[str]) -> ClientSettings:
+        return ClientSettings(client_id=self.client_id, jwks=self.jwks(), scopes=scopes, tenants=tenants)
+
+    def assertion(self, token_url: str) -> str:
+        now = time.time()
+        claims = {"iss": self.client_id, "sub": self.client_id, "aud": token_url, "exp": now + 240, "jti": str(uuid4())}
+        return jwt.encode(claims, self.key, "ES384", {"kid": "k1"})
+
+    def token(self, root_url: str, scope: str) -> str:
+        token_url = f"{root_url}/auth/token"
+        form = {
+            "grant_type": "client_credentials",
+            "scope": scope,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": self.assertion(token_url),
+        }
+        response = httpx.post(token_url, data=form, timeout=30)
+        assert response.status_code == 200, response.text
+        token: str = response.json()["access_token"]
+        return token
+
+
+def signing_key_file(directory: Path) -> Path:
+    """A fresh EC P-384 signing key for the gateway, as an operator would mount it."""
+    path = directory / "gateway-signing-key.pem"
+    key = ec.generate_private_key(ec.SECP384R1())
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return path
