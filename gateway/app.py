@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.fernet import Fernet
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -43,7 +44,7 @@ from gateway.rest.paging import PageTokens
 from gateway.rest.routes import fhir_routes
 from gateway.sandbox_host import SandboxHost
 from gateway.settings import Settings, TenantSettings, resolve_secret
-from gateway.tenant_config import adapter_config, check_tenants, resolve_credentials
+from gateway.tenant_config import adapter_config, check_tenants, resolve_credentials, token_keys
 from gateway.tenants import Tenant, build_tenant
 from gateway.upstream.oauth import token_client
 from gateway.upstream.token_store import TokenStore
@@ -59,6 +60,10 @@ def _paging_secret(settings: Settings) -> str:
         return resolve_secret(settings.server.paging_secret)
     log.warning("server.paging_secret is not set: paging links stop working when this process restarts")
     return secrets.token_urlsafe(32)
+
+
+# The demo's sandbox grants live in a throw-away directory, under a throw-away key.
+SANDBOX_TOKEN_KEY = Fernet.generate_key().decode()
 
 
 @dataclass(frozen=True)
@@ -80,10 +85,11 @@ class _Composition:
                 options={**sandbox.options(root), **conf.options},
                 secrets=sandbox.secrets,
                 token_store=sandbox_tokens,
+                token_keys=(SANDBOX_TOKEN_KEY,),
             )
             log.info("tenant %s: %s sandbox on %s", name, conf.vendor, root)
             if vendor.oauth is not None:
-                await _connect_sandbox(name, vendor.oauth(config), TokenStore(sandbox_tokens))
+                await _connect_sandbox(name, vendor.oauth(config), TokenStore(sandbox_tokens, config.token_keys))
         else:
             config = adapter_config(
                 name,
@@ -93,6 +99,7 @@ class _Composition:
                 options=conf.options,
                 secrets=resolve_credentials(conf.credentials),
                 token_store=Path(self.settings.server.token_store).expanduser(),
+                token_keys=token_keys(self.settings),
             )
         return build_tenant(
             name, config.context, vendor.name, vendor.create_adapter(config), conf.organization or name, config.drift

@@ -12,7 +12,7 @@ import sys
 
 from gateway.plugins import installed_sandboxes, installed_vendors
 from gateway.settings import ConfigError, Settings, load_settings
-from gateway.tenant_config import check_tenants
+from gateway.tenant_config import check_tenants, token_keys
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -30,18 +30,37 @@ def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     host = args.host or settings.server.host
     port = args.port if args.port is not None else settings.server.port
+    if args.smart_demo:
+        from gateway.smart_demo import DEMO_CLIENT, DEMO_SCOPES, smart_demo
+
+        demo = smart_demo(settings, host, port)
+        settings = demo.settings
+        print(
+            f"SMART demo: client '{DEMO_CLIENT}' ({' '.join(DEMO_SCOPES)}) signs with the private key in\n"
+            f"  {demo.client_key}\n"
+            f"Get a token:  fhir-gateway token --url {demo.root} --client {DEMO_CLIENT} --key {demo.client_key}",
+            flush=True,
+        )
     check_exposure(settings, host)
     logging.basicConfig(
         level=settings.server.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    print(f"FHIR gateway on http://{host}:{port}/fhir/<tenant>/ — tenants: {', '.join(settings.tenants)}", flush=True)
+    server = settings.server
+    scheme = "https" if server.tls_certfile else "http"
+    tenants = ", ".join(settings.tenants)
+    print(f"FHIR gateway on {scheme}://{host}:{port}/fhir/<tenant>/ — tenants: {tenants}", flush=True)
     uvicorn.run(
         create_app(settings, installed_vendors(), installed_sandboxes()),
         host=host,
         port=port,
         access_log=False,  # uvicorn's access log prints query strings, which carry PHI
-        log_level=settings.server.log_level,
-        proxy_headers=settings.server.public_base_url is None,
+        log_level=server.log_level,
+        # X-Forwarded-* are believed only from the configured proxies (and not at all once
+        # public_base_url fixes the URL the gateway answers with).
+        proxy_headers=server.public_base_url is None and bool(server.trusted_proxies),
+        forwarded_allow_ips=",".join(server.trusted_proxies) or None,
+        ssl_certfile=server.tls_certfile,
+        ssl_keyfile=server.tls_keyfile,
     )
     return 0
 
@@ -54,7 +73,7 @@ def _check(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     vendors = installed_vendors()
-    store = TokenStore(Path(settings.server.token_store).expanduser())
+    store = TokenStore(Path(settings.server.token_store).expanduser(), token_keys(settings))
     for name, tenant in settings.tenants.items():
         where = "sandbox" if tenant.sandbox else tenant.base_url
         print(f"tenant {name}: vendor {tenant.vendor} at {where}")
@@ -100,6 +119,7 @@ def _connect(args: argparse.Namespace) -> int:
         options=conf.options,
         secrets=resolve_credentials(conf.credentials),
         token_store=store_path,
+        token_keys=token_keys(settings),
     )
     app = oauth(config)
 
@@ -136,7 +156,7 @@ def _connect(args: argparse.Namespace) -> int:
             await connect(
                 args.tenant,
                 app,
-                TokenStore(store_path),
+                TokenStore(store_path, config.token_keys),
                 post,
                 approve,
                 paste=paste if sys.stdin.isatty() or args.paste else None,
@@ -154,6 +174,19 @@ def _connect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _token(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from gateway.token_request import TokenRequestError, request_token
+
+    try:
+        print(request_token(args.url, args.client, Path(args.key), args.scope, args.kid))
+    except (TokenRequestError, OSError, ValueError) as exc:
+        print(f"no token: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     config_help = "TOML config file (default: $FHIR_GATEWAY_CONFIG, else the demo)"
     parser = argparse.ArgumentParser(prog="fhir-gateway", description="FHIR R4 facade gateway")
@@ -166,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", parents=[after_verb], help="run the gateway")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--smart-demo", action="store_true", help="the demo behind SMART auth, with a generated backend-services client"
+    )
     serve.set_defaults(run=_serve)
     check = sub.add_parser("check-config", parents=[after_verb], help="validate the config and list tenants")
     check.add_argument("file", nargs="?", help="the config file (same as --config)")
@@ -180,6 +216,13 @@ def main(argv: list[str] | None = None) -> int:
     link.add_argument("--paste", action="store_true", help="accept the redirected URL or code on standard input")
     link.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the authorization")
     link.set_defaults(run=_connect)
+    token = sub.add_parser("token", help="get an access token from a gateway's token endpoint (backend services)")
+    token.add_argument("--url", required=True, help="the gateway's root URL, e.g. http://127.0.0.1:8080")
+    token.add_argument("--client", required=True, help="the registered client id")
+    token.add_argument("--key", required=True, help="the client's private key (PEM)")
+    token.add_argument("--scope", default="system/*.rs")
+    token.add_argument("--kid", help="the key's id in the client's JWKS, when it has several")
+    token.set_defaults(run=_token)
     args = parser.parse_args(argv)
     if getattr(args, "file", None):
         if args.config and args.config != args.file:

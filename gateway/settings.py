@@ -105,10 +105,25 @@ class ServerSettings(_Strict):
     # Where OAuth refresh tokens are kept (one 0600 file per tenant); sandbox tenants use a
     # temporary directory of their own.
     token_store: str = "~/.local/state/fhir-gateway/tokens"
+    # Fernet keys (env:/file: references) that encrypt the stored refresh tokens; the first
+    # encrypts, all decrypt (rotation: put the new key first). Required with OAuth tenants.
+    token_store_keys: list[str] = Field(default_factory=list)
     log_level: str = "info"
     # "none": no authorization, accepted only on a loopback address (the demo). "smart": every
     # FHIR endpoint but metadata and .well-known/smart-configuration needs a bearer token.
     auth: Literal["none", "smart"] = "none"
+    # Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (uvicorn's
+    # forwarded_allow_ips); from anyone else those headers are ignored.
+    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
+    # Serve HTTPS directly (PEM files); behind a TLS-terminating proxy leave them unset.
+    tls_certfile: str | None = None
+    tls_keyfile: str | None = None
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ServerSettings:
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise ValueError("tls_certfile and tls_keyfile go together")
+        return self
 
 
 class ClientSettings(_Strict):

@@ -16,6 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from gateway.contract import AdapterConfig, Drift, SandboxFactory, TenantContext, Vendor
 from gateway.settings import ConfigError, Settings, TenantSettings, resolve_secret
+from gateway.upstream.token_store import TokenStore, TokenStoreError
 
 
 def check_tenants(
@@ -27,10 +28,42 @@ def check_tenants(
             resolve_secret(settings.server.paging_secret)
         except ConfigError as exc:
             problems.append(f"server.paging_secret: {exc}")
+    keys_problem = _token_key_problem(settings)
+    if keys_problem:
+        problems.append(f"server.token_store_keys: {keys_problem}")
     for name, conf in settings.tenants.items():
         problems += [f"tenant '{name}': {p}" for p in _problems(conf, vendors, sandboxes)]
+        vendor = vendors.get(conf.vendor)
+        if (
+            vendor is not None
+            and vendor.oauth is not None
+            and not conf.sandbox
+            and not settings.server.token_store_keys
+        ):
+            problems.append(
+                f"tenant '{name}': {conf.vendor} grants are refresh tokens kept on disk, encrypted: set "
+                "server.token_store_keys (a new key: python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())', kept in a file or the environment)"
+            )
     if problems:
         raise ConfigError("\n".join(problems))
+
+
+def token_keys(settings: Settings) -> tuple[str, ...]:
+    """The resolved keys that encrypt stored refresh tokens (first encrypts)."""
+    return tuple(resolve_secret(reference) for reference in settings.server.token_store_keys)
+
+
+def _token_key_problem(settings: Settings) -> str | None:
+    try:
+        keys = token_keys(settings)
+    except ConfigError as exc:
+        return str(exc)
+    try:
+        TokenStore(Path("."), keys)
+    except TokenStoreError as exc:
+        return exc.diagnostics.removeprefix("server.token_store_keys: ")
+    return None
 
 
 def _problems(
@@ -120,6 +153,7 @@ def adapter_config(
     options: Mapping[str, Any],
     secrets: Mapping[str, str],
     token_store: Path,
+    token_keys: tuple[str, ...] = (),
 ) -> AdapterConfig[Any]:
     """What the vendor's adapter is built from; options that do not fit the vendor's model are
     a ConfigError naming the tenant and key."""
@@ -132,6 +166,7 @@ def adapter_config(
         options=vendor.options.model_validate(dict(options)),
         secrets=secrets,
         token_store=token_store,
+        token_keys=token_keys,
         connect_timeout=conf.timeouts.connect,
         read_timeout=conf.timeouts.read,
         total_timeout=conf.timeouts.total,

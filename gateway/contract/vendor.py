@@ -54,6 +54,7 @@ class AdapterConfig(Generic[OptionsT]):
     options: OptionsT  # vendor scoping: org id, practice id, subdomain, ... (validated)
     secrets: Mapping[str, str] = field(repr=False)  # resolved credentials (never logged)
     token_store: Path = Path("tokens")  # where OAuth refresh tokens of this tenant are kept
+    token_keys: tuple[str, ...] = field(default=(), repr=False)  # and the keys that encrypt them
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
     total_timeout: float = 20.0

@@ -1,4 +1,11 @@
-"""Where a tenant's OAuth refresh token lives between restarts: one file per tenant, 0600.
+"""Where a tenant's OAuth refresh token lives between restarts: one file per tenant, 0600,
+encrypted.
+
+The token is encrypted with Fernet (AES-128-CBC + HMAC-SHA256, from `cryptography`) under the
+first of the configured keys; any of them decrypts, so a key is rotated by putting the new key
+first: every renewal rewrites the file under it (refresh tokens rotate on each use), after
+which the old key can go. A file or directory that group or others can read is refused, not
+silently repaired: something else on the machine changed it, and the operator should know.
 
 Writes are atomic: the new token goes to a temporary file in the same directory (created
 0600, flushed and fsynced), which then replaces the old file with os.replace; the directory
@@ -11,9 +18,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from gateway.errors import UpstreamSecurity
 
@@ -29,8 +40,17 @@ class Grant:
 
 
 class TokenStore:
-    def __init__(self, directory: str | Path) -> None:
+    def __init__(self, directory: str | Path, keys: Sequence[str] = ()) -> None:
+        """`keys`: Fernet keys (`Fernet.generate_key()`), the first encrypting. Without keys the
+        file holds the token in clear (tests and the demo's throw-away sandbox grants only:
+        the gateway refuses to start a real OAuth tenant without a key)."""
         self.directory = Path(directory).expanduser()
+        try:
+            self._cipher = MultiFernet([Fernet(k.encode()) for k in keys]) if keys else None
+        except ValueError:
+            raise TokenStoreError(
+                "server.token_store_keys: a key is not a Fernet key (32 url-safe base64 bytes)"
+            ) from None
 
     def _path(self, tenant: str) -> Path:
         return self.directory / f"{tenant}.json"
@@ -38,12 +58,26 @@ class TokenStore:
     def load(self, tenant: str) -> Grant | None:
         path = self._path(tenant)
         try:
+            _private(path)
+            _private(self.directory)
             data = json.loads(path.read_text())
+            if "ciphertext" in data:
+                data = json.loads(self._decrypt(str(data["ciphertext"]), path))
             return Grant(str(data["refresh_token"]), float(data["obtained_at"]))
         except FileNotFoundError:
             return None
         except (ValueError, KeyError, TypeError):
             raise TokenStoreError(f"the token file {path} is unreadable; reconnect the tenant") from None
+
+    def _decrypt(self, ciphertext: str, path: Path) -> str:
+        if self._cipher is None:
+            raise TokenStoreError(f"the token file {path} is encrypted and no server.token_store_keys are set")
+        try:
+            return self._cipher.decrypt(ciphertext.encode()).decode()
+        except InvalidToken:
+            raise TokenStoreError(
+                f"the token file {path} was encrypted with a key not in server.token_store_keys"
+            ) from None
 
     def modified(self, tenant: str) -> float | None:
         try:
@@ -53,8 +87,10 @@ class TokenStore:
 
     def save(self, tenant: str, grant: Grant) -> None:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(self.directory, 0o700)  # an existing directory may have been created more open
+        _private(self.directory)
         payload = json.dumps({"refresh_token": grant.refresh_token, "obtained_at": grant.obtained_at})
+        if self._cipher is not None:
+            payload = json.dumps({"ciphertext": self._cipher.encrypt(payload.encode()).decode()})
         descriptor, temporary = tempfile.mkstemp(dir=self.directory, prefix=f".{tenant}.", suffix=".tmp")
         try:
             with os.fdopen(descriptor, "w") as handle:  # mkstemp creates the file 0600
@@ -71,3 +107,12 @@ class TokenStore:
             os.fsync(directory)
         finally:
             os.close(directory)
+
+
+def _private(path: Path) -> None:
+    """Refuse a token file or directory that anyone but its owner may read or write."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise TokenStoreError(
+            f"{path} is open to group or others (mode {mode:o}); run chmod {'700' if path.is_dir() else '600'} on it"
+        )

@@ -37,7 +37,8 @@ class NextechClient:
         app = oauth_app(config)
         self._practice = config.options.practice_id
         self._token_http, post = token_client(app, Timeouts.from_config(config))
-        self.session = OAuthSession(config.context.tenant, app, TokenStore(config.token_store), post)
+        store = TokenStore(config.token_store, config.token_keys)
+        self.session = OAuthSession(config.context.tenant, app, store, post)
         self._http = UpstreamClient.from_config(config)
 
     async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from gateway.app import create_app
 from gateway.cli import main
@@ -119,9 +120,11 @@ def test_check_config_says_when_an_oauth_tenant_still_needs_connecting(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("EYE_SECRET", "s")
+    monkeypatch.setenv("EYE_TOKEN_KEY", Fernet.generate_key().decode())
     text = f"""
 [server]
 token_store = "{tmp_path / "tokens"}"
+token_store_keys = ["env:EYE_TOKEN_KEY"]
 
 [tenants.eye]
 vendor = "nextech"
@@ -151,6 +154,7 @@ def test_an_unreadable_grant_is_reported_not_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("EYE_SECRET", "s")
+    monkeypatch.setenv("EYE_TOKEN_KEY", Fernet.generate_key().decode())
     tokens = tmp_path / "tokens"
     tokens.mkdir(mode=0o700)
     (tokens / "eye.json").write_text("not json")
@@ -158,6 +162,7 @@ def test_an_unreadable_grant_is_reported_not_a_traceback(
     text = f"""
 [server]
 token_store = "{tokens}"
+token_store_keys = ["env:EYE_TOKEN_KEY"]
 
 [tenants.eye]
 vendor = "nextech"
@@ -167,3 +172,21 @@ credentials = {{ client_secret = "env:EYE_SECRET" }}
 """
     assert _check(tmp_path, text) == 0
     assert "tenant eye: its stored grant cannot be read: reconnect" in capsys.readouterr().out
+
+
+def test_an_oauth_tenant_needs_a_key_for_its_stored_grants(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EYE_SECRET", "s")
+    text = """
+[tenants.eye]
+vendor = "nextech"
+base_url = "https://api.example.com"
+options = { oauth_base_url = "https://login.example.com", client_id = "c", practice_id = "p" }
+credentials = { client_secret = "env:EYE_SECRET" }
+"""
+    assert _check(tmp_path, text) == 2
+    assert "tenant 'eye': nextech grants are refresh tokens kept on disk, encrypted" in capsys.readouterr().err
+    monkeypatch.setenv("EYE_TOKEN_KEY", "not-a-fernet-key")
+    assert _check(tmp_path, '[server]\ntoken_store_keys = ["env:EYE_TOKEN_KEY"]\n' + text) == 2
+    assert "server.token_store_keys: a key is not a Fernet key" in capsys.readouterr().err

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 
 from gateway import cli
 from gateway.sandbox_host import serve_in_thread
@@ -23,6 +24,7 @@ def test_connect_stores_the_refresh_token(
         f"""
 [server]
 token_store = "{tmp_path / "tokens"}"
+token_store_keys = ["env:TEST_TOKEN_KEY"]
 [tenants.clinic-a]
 vendor = "nextech"
 base_url = "{running.url}/api"
@@ -31,6 +33,7 @@ credentials = {{ client_secret = "env:TEST_NEXTECH_SECRET" }}
 """
     )
     monkeypatch.setenv("TEST_NEXTECH_SECRET", "s3cret")
+    monkeypatch.setenv("TEST_TOKEN_KEY", Fernet.generate_key().decode())
 
     def operator_approves(url: str) -> bool:  # what a person does in the browser, here over HTTP
         threading.Thread(target=lambda: httpx.get(url, follow_redirects=True, timeout=10)).start()
@@ -46,6 +49,7 @@ credentials = {{ client_secret = "env:TEST_NEXTECH_SECRET" }}
     assert "/oauth2/authorize?" in out and "clinic-a connected" in out
     stored = tmp_path / "tokens" / "clinic-a.json"
     assert stored.exists() and (stored.stat().st_mode & 0o777) == 0o600
+    assert "ciphertext" in stored.read_text() and "refresh_token" not in stored.read_text()  # encrypted at rest
     assert "s3cret" not in out
 
 

@@ -1,0 +1,49 @@
+"""`fhir-gateway token`: a SMART Backend Services client in one command, for operators and demos.
+
+Signs a client assertion (RFC 7523) with the client's private key (EC P-384 → ES384, RSA →
+RS384), posts the client-credentials grant to the gateway's token endpoint, and gives back the
+access token.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from uuid import uuid4
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+
+class TokenRequestError(Exception):
+    pass
+
+
+def request_token(root: str, client_id: str, key_file: Path, scope: str, kid: str | None = None) -> str:
+    token_url = f"{root.rstrip('/')}/auth/token"
+    key = load_pem_private_key(key_file.read_bytes(), password=None)
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        algorithm = "ES384"
+    elif isinstance(key, rsa.RSAPrivateKey):
+        algorithm = "RS384"
+    else:
+        raise TokenRequestError("the key must be an EC P-384 or RSA private key")
+    now = time.time()
+    claims = {"iss": client_id, "sub": client_id, "aud": token_url, "exp": now + 240, "jti": str(uuid4())}
+    assertion = jwt.encode(claims, key, algorithm=algorithm, headers={"kid": kid} if kid else None)
+    form = {
+        "grant_type": "client_credentials",
+        "scope": scope,
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": assertion,
+    }
+    try:
+        response = httpx.post(token_url, data=form, timeout=30)
+    except httpx.HTTPError as exc:
+        raise TokenRequestError(f"{token_url}: {type(exc).__name__}") from None
+    body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
+    if response.status_code != 200:
+        raise TokenRequestError(f"{response.status_code} {body.get('error')}: {body.get('error_description')}")
+    return str(body["access_token"])

@@ -1,0 +1,46 @@
+"""`fhir-gateway serve --smart-demo` and `fhir-gateway token`: the README's three commands."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from gateway import cli
+from gateway.app import create_app
+from gateway.sandbox_host import serve_in_thread
+from gateway.settings import DEMO_CONFIG, load_settings
+from gateway.smart_demo import DEMO_CLIENT, SmartDemo, smart_demo
+from mappings.registry import VENDORS
+from sandboxes.registry import SANDBOXES
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[SmartDemo]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    made = smart_demo(load_settings(DEMO_CONFIG), "127.0.0.1", port)
+    running = serve_in_thread(create_app(made.settings, VENDORS, SANDBOXES, access_logging=False), port=port)
+    yield made
+    running.stop()
+
+
+def test_the_demo_client_gets_a_token_and_reads_with_it(demo: SmartDemo, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (demo.client_key.stat().st_mode & 0o777) == 0o600
+    code = cli.main(
+        ["token", "--url", demo.root, "--client", DEMO_CLIENT, "--key", str(demo.client_key), "--scope", "system/*.rs"]
+    )
+    token = capsys.readouterr().out.strip()
+    assert code == 0 and token.count(".") == 2
+    url = f"{demo.root}/fhir/dentalpms/Patient?_count=2"
+    assert httpx.get(url, timeout=30).status_code == 401
+    answer = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert answer.status_code == 200 and answer.json()["resourceType"] == "Bundle"
+
+
+def test_a_client_without_the_key_gets_no_token(demo: SmartDemo, capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["token", "--url", demo.root, "--client", "someone-else", "--key", str(demo.client_key)])
+    assert code == 1 and "invalid_client" in capsys.readouterr().err
