@@ -41,8 +41,13 @@ class TenantAuthSettings(_Strict):
     tokens are JWTs signed with the keys it publishes."""
 
     issuer: str
-    jwks_uri: str | None = None
+    jwks_uri: str | None = None  # JWT access tokens, checked against the issuer's keys...
     jwks_file: str | None = None
+    # ...or any access token, checked by asking the issuer (RFC 7662), as this client of it
+    introspection_endpoint: str | None = None
+    introspection_client_id: str | None = None
+    introspection_client_secret: str | None = None  # env:/file: reference
+    introspection_cache_seconds: float = Field(30.0, ge=0, le=300)
     audience: str | None = None  # default: the tenant's FHIR base URL (server.public_base_url)
     token_endpoint: str  # advertised in .well-known/smart-configuration, where clients get tokens
     authorization_endpoint: str | None = None  # for apps that launch with a user (authorization code)
@@ -50,8 +55,13 @@ class TenantAuthSettings(_Strict):
 
     @model_validator(mode="after")
     def _one_key_source(self) -> TenantAuthSettings:
-        if (self.jwks_uri is None) == (self.jwks_file is None):
-            raise ValueError("give exactly one of jwks_uri and jwks_file")
+        if sum(x is not None for x in (self.jwks_uri, self.jwks_file, self.introspection_endpoint)) != 1:
+            raise ValueError("give exactly one of jwks_uri, jwks_file and introspection_endpoint")
+        if self.introspection_endpoint and not (self.introspection_client_id and self.introspection_client_secret):
+            raise ValueError("introspection_endpoint needs introspection_client_id and introspection_client_secret")
+        secret = self.introspection_client_secret
+        if secret is not None and not secret.startswith(("env:", "file:")):
+            raise ValueError("introspection_client_secret must be 'env:NAME' or 'file:/path', not a literal secret")
         return self
 
 

@@ -20,12 +20,13 @@ import httpx
 import jwt
 
 from gateway.auth.decision import Caller
-from gateway.auth.keys import JwksFile, JwksUrl, KeySource, KeysUnavailable
+from gateway.auth.introspection import IntrospectionUnavailable, Introspector
+from gateway.auth.keys import JwksFile, JwksUrl, KeySource, KeysUnavailable, StaticKeys
 from gateway.auth.scopes import parse_scopes
 from gateway.auth.server import TokenServer
 from gateway.auth.tokens import InvalidToken, Trust, caller_from, verify
 from gateway.errors import Forbidden, Unauthorized, UpstreamError
-from gateway.settings import ConfigError, Settings, TenantAuthSettings
+from gateway.settings import ConfigError, Settings, TenantAuthSettings, resolve_secret
 
 log = logging.getLogger("gateway.auth")
 
@@ -57,6 +58,7 @@ class _Issuer:
     trust: Trust
     patient_claim: str = "patient"
     names_tenants: bool = False  # the gateway's own tokens: the `tenants` claim says where they open
+    introspector: Introspector | None = None  # opaque tokens: ask the issuer (RFC 7662)
 
 
 class Gate:
@@ -80,16 +82,31 @@ class Gate:
             conf = tenant.auth
             if conf is not None:
                 audience = conf.audience or f"{public}/fhir/{name}"
-                issuers[conf.issuer] = _Issuer(Trust(conf.issuer, audience, self._keys(conf)), conf.patient_claim)
+                issuers[conf.issuer] = self._external(conf, audience)
             if not issuers:  # Settings refuses this under "smart"
                 raise ConfigError(f"tenant '{name}': no issuer to trust under server.auth = \"smart\"")
             self._issuers[name] = issuers
 
-    def _keys(self, conf: TenantAuthSettings) -> KeySource:
+    def _external(self, conf: TenantAuthSettings, audience: str) -> _Issuer:
+        if conf.introspection_endpoint is not None:
+            assert conf.introspection_client_id is not None and conf.introspection_client_secret is not None
+            introspector = Introspector(
+                conf.introspection_endpoint,
+                conf.introspection_client_id,
+                resolve_secret(conf.introspection_client_secret),
+                audience,
+                self._http,
+                cache_seconds=conf.introspection_cache_seconds,
+            )
+            no_keys = StaticKeys({"keys": []})  # its tokens are not verified here: the issuer is asked
+            return _Issuer(Trust(conf.issuer, audience, no_keys), conf.patient_claim, introspector=introspector)
+        keys: KeySource
         if conf.jwks_file is not None:
-            return JwksFile(Path(conf.jwks_file).expanduser())
-        assert conf.jwks_uri is not None
-        return JwksUrl(conf.jwks_uri, self._http)
+            keys = JwksFile(Path(conf.jwks_file).expanduser())
+        else:
+            assert conf.jwks_uri is not None
+            keys = JwksUrl(conf.jwks_uri, self._http)
+        return _Issuer(Trust(conf.issuer, audience, keys), conf.patient_claim)
 
     async def caller(self, headers: Mapping[str, str], tenant: str) -> Caller:
         """The caller the request's token speaks for, or Unauthorized saying what is missing."""
@@ -104,12 +121,15 @@ class Gate:
             raise Unauthorized("Send the access token as 'Authorization: Bearer <token>'", error="invalid_request")
         issuer = self._issuer_of(token, tenant)
         try:
-            claims = await verify(token, issuer.trust)
+            if issuer.introspector is not None:
+                claims = await issuer.introspector.claims(token)
+            else:
+                claims = await verify(token, issuer.trust)
         except InvalidToken as exc:
             raise Unauthorized(str(exc)) from None
-        except KeysUnavailable as exc:
-            log.warning("tenant %s: the issuer's keys are unavailable: %s", tenant, exc)
-            raise UpstreamError("The authorization server's keys could not be fetched; try again shortly") from None
+        except (KeysUnavailable, IntrospectionUnavailable) as exc:
+            log.warning("tenant %s: the authorization server cannot be asked: %s", tenant, exc)
+            raise UpstreamError("The authorization server could not be reached; try again shortly") from None
         if issuer.names_tenants:
             tenants = claims.get("tenants")
             if not isinstance(tenants, list) or tenant not in tenants:
@@ -118,11 +138,16 @@ class Gate:
         return caller_from(claims, frozenset({tenant}), issuer.patient_claim)
 
     def _issuer_of(self, token: str, tenant: str) -> _Issuer:
+        issuers = self._issuers[tenant]
         try:
             named = jwt.decode(token, options={"verify_signature": False}).get("iss")
         except jwt.PyJWTError:
+            # An opaque token: only an issuer that is asked about its tokens can vouch for it.
+            asking = [i for i in issuers.values() if i.introspector is not None]
+            if len(asking) == 1:
+                return asking[0]
             raise Unauthorized("the access token is not a JWT") from None
-        found = self._issuers[tenant].get(str(named))
+        found = issuers.get(str(named))
         if found is None:
             raise Unauthorized("the access token's issuer is not trusted here (iss)")
         return found

@@ -35,6 +35,8 @@ class KeySource(Protocol):
 
 def parse_jwks(data: Any) -> dict[str | None, PyJWK]:
     """The usable signing keys of a JWK Set, by `kid` (keys of unknown type are skipped)."""
+    if isinstance(data, dict) and data.get("keys") == []:
+        return {}
     try:
         keys = PyJWKSet.from_dict(data).keys
     except (PyJWKSetError, PyJWKError, TypeError, AttributeError) as exc:

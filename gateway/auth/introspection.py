@@ -1,0 +1,91 @@
+"""Opaque access tokens, checked by asking their issuer (RFC 7662 token introspection).
+
+The gateway posts the token to the issuer's introspection endpoint, authenticating itself
+with HTTP Basic (its client id and secret at that issuer), and accepts the token only when the
+answer says `active: true`, for this tenant's audience when the answer names one, unexpired.
+Positive answers are kept for a short while (at most `cache_seconds`, never past the token's
+`exp`), keyed by a hash of the token, so that a busy client does not cost a round trip per
+request; a token revoked at the issuer stops working within that time. Negative answers are
+not kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from cachetools import TLRUCache
+
+from gateway.auth.tokens import InvalidToken
+
+
+class IntrospectionUnavailable(Exception):
+    pass
+
+
+class Introspector:
+    def __init__(
+        self,
+        endpoint: str,
+        client_id: str,
+        client_secret: str,
+        audience: str,
+        http: httpx.AsyncClient,
+        *,
+        cache_seconds: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.endpoint = endpoint
+        self._auth = httpx.BasicAuth(client_id, client_secret)
+        self._audience = audience
+        self._http = http
+        self._clock = clock
+        self._cache_seconds = cache_seconds
+
+        def expiry(_key: str, claims: dict[str, Any], now: float) -> float:
+            exp = claims.get("exp")
+            until = now + self._cache_seconds
+            return min(until, float(exp)) if isinstance(exp, (int, float)) else until
+
+        self._cache: TLRUCache[str, dict[str, Any]] = TLRUCache(maxsize=10_000, ttu=expiry, timer=clock)
+        self.calls = 0
+
+    async def claims(self, token: str) -> dict[str, Any]:
+        key = hashlib.sha256(token.encode()).hexdigest()
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        self.calls += 1
+        try:
+            response = await self._http.post(
+                self.endpoint,
+                data={"token": token, "token_type_hint": "access_token"},
+                auth=self._auth,
+                headers={"Accept": "application/json"},
+            )
+        except httpx.HTTPError as exc:
+            raise IntrospectionUnavailable(f"{self.endpoint}: {type(exc).__name__}") from None
+        if response.status_code != 200:
+            raise IntrospectionUnavailable(f"{self.endpoint}: HTTP {response.status_code}")
+        try:
+            answer = response.json()
+        except ValueError:
+            raise IntrospectionUnavailable(f"{self.endpoint}: not JSON") from None
+        claims = self._accepted(answer)
+        self._cache[key] = claims
+        return claims
+
+    def _accepted(self, answer: Any) -> dict[str, Any]:
+        if not isinstance(answer, dict) or answer.get("active") is not True:
+            raise InvalidToken("the access token is not active (revoked, expired or unknown to its issuer)")
+        exp = answer.get("exp")
+        if isinstance(exp, (int, float)) and exp <= self._clock():
+            raise InvalidToken("the access token has expired")
+        audience = answer.get("aud")
+        audiences = audience if isinstance(audience, list) else [audience] if audience else []
+        if audiences and self._audience not in audiences:
+            raise InvalidToken("the access token is not for this server (aud)")
+        return answer

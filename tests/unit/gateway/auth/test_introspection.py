@@ -1,0 +1,120 @@
+"""Opaque tokens checked by RFC 7662 introspection at the tenant's issuer, over HTTP."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gateway.sandbox_host import serve_in_thread
+from gateway.settings import PagingSettings, ServerSettings, Settings, TenantAuthSettings, TenantSettings
+from tests.support.fake_vendor import BASE, FAKE, FAKE_URL, TENANT, FakeBackend, TestClient, fake_gateway, ok, outcome
+
+AUDIENCE = f"https://fhir.example.org/fhir/{TENANT}"
+
+
+class IssuerState:
+    def __init__(self) -> None:
+        self.tokens: dict[str, dict[str, Any]] = {}
+        self.calls = 0
+        self.down = False
+
+
+@pytest.fixture
+def issuer() -> Iterator[tuple[str, IssuerState]]:
+    state = IssuerState()
+
+    async def introspect(request: Request) -> Response:
+        state.calls += 1
+        if state.down:
+            return Response(status_code=503)
+        expected = "Basic " + base64.b64encode(b"gateway:s3cret").decode()
+        if request.headers.get("authorization") != expected:
+            return JSONResponse({"error": "invalid_client"}, 401)
+        token = dict(parse_qsl((await request.body()).decode())).get("token")
+        return JSONResponse(state.tokens.get(str(token), {"active": False}))
+
+    running = serve_in_thread(Starlette(routes=[Route("/introspect", introspect, methods=["POST"])]))
+    yield f"{running.url}/introspect", state
+    running.stop()
+
+
+@pytest.fixture
+def client(issuer: tuple[str, IssuerState], monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setenv("TEST_INTROSPECTION_SECRET", "s3cret")
+    auth = TenantAuthSettings(
+        issuer="https://login.example.org",
+        introspection_endpoint=issuer[0],
+        introspection_client_id="gateway",
+        introspection_client_secret="env:TEST_INTROSPECTION_SECRET",
+        token_endpoint="https://login.example.org/token",
+    )
+    settings = Settings(
+        server=ServerSettings(auth="smart", public_base_url="https://fhir.example.org"),
+        paging=PagingSettings(),
+        tenants={TENANT: TenantSettings(vendor=FAKE, base_url=FAKE_URL, auth=auth)},
+    )
+    backend = FakeBackend()
+    backend.add_patient("p1")
+    with fake_gateway(backend, settings) as client:
+        yield client
+
+
+def active(scope: str, **claims: Any) -> dict[str, Any]:
+    return {"active": True, "scope": scope, "client_id": "app-9", "exp": time.time() + 600, "aud": AUDIENCE, **claims}
+
+
+def test_an_active_opaque_token_is_accepted_and_cached(client: TestClient, issuer: tuple[str, IssuerState]) -> None:
+    state = issuer[1]
+    state.tokens["opaque-1"] = active("user/*.rs")
+    headers = {"Authorization": "Bearer opaque-1"}
+    for _ in range(3):
+        assert ok(client.get(f"{BASE}/Patient/p1", headers=headers))["id"] == "p1"
+    assert state.calls == 1  # a positive answer is kept for a short while
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"active": False},
+        {"active": True, "scope": "user/*.rs", "exp": 1},
+        {"active": True, "scope": "user/*.rs", "aud": "https://fhir.example.org/fhir/other"},
+        {"active": "true", "scope": "user/*.rs"},
+    ],
+)
+def test_inactive_expired_or_foreign_tokens_are_401(
+    client: TestClient, issuer: tuple[str, IssuerState], answer: dict[str, Any]
+) -> None:
+    issuer[1].tokens["opaque-2"] = answer
+    response = client.get(f"{BASE}/Patient/p1", headers={"Authorization": "Bearer opaque-2"})
+    outcome(response, 401)
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+def test_scopes_from_introspection_are_enforced(client: TestClient, issuer: tuple[str, IssuerState]) -> None:
+    issuer[1].tokens["opaque-3"] = active("user/Observation.rs")
+    outcome(client.get(f"{BASE}/Patient/p1", headers={"Authorization": "Bearer opaque-3"}), 403)
+
+
+def test_an_unreachable_issuer_is_502_not_401(client: TestClient, issuer: tuple[str, IssuerState]) -> None:
+    issuer[1].down = True
+    outcome(client.get(f"{BASE}/Patient/p1", headers={"Authorization": "Bearer opaque-4"}), 502)
+
+
+def test_the_introspection_secret_must_be_a_reference() -> None:
+    with pytest.raises(ValueError, match="not a literal secret"):
+        TenantAuthSettings(
+            issuer="i",
+            introspection_endpoint="https://i/introspect",
+            introspection_client_id="c",
+            introspection_client_secret="literal",
+            token_endpoint="https://i/token",
+        )
