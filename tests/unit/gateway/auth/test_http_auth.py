@@ -360,3 +360,31 @@ def test_answers_to_an_allowed_origin_expose_what_fhir_clients_read(browser_clie
 def test_cors_origins_must_be_origins(origin: str) -> None:
     with pytest.raises(ValueError, match="is not an origin"):
         TenantSettings(vendor=FAKE, cors_origins=[origin])
+
+
+# -- documents: $docref and Binary CCDs ------------------------------------------------------------
+
+
+def test_docref_for_another_patient_is_empty_without_vendor_calls(
+    client: TestClient, issuer: Issuer, backend: FakeBackend
+) -> None:
+    headers = as_patient(issuer, "patient/*.rs")
+    assert ids(ok(client.get(f"{BASE}/DocumentReference/$docref?patient=p2", headers=headers))) == []
+    assert backend.calls_to("Patient") == 0
+    assert ids(ok(client.get(f"{BASE}/DocumentReference/$docref?patient=p1", headers=headers))) == ["ccd-p.p1"]
+
+
+def test_a_ccd_of_another_patient_looks_missing(client: TestClient, issuer: Issuer, backend: FakeBackend) -> None:
+    headers = as_patient(issuer, "patient/*.rs")
+    forbidden = outcome(client.get(f"{BASE}/Binary/ccd-p.p2", headers=headers), 404)
+    assert backend.calls_to("Patient") == 0
+    missing = outcome(client.get(f"{BASE}/Binary/ccd-p.p9", headers=headers), 404)
+    assert forbidden["issue"][0]["diagnostics"] == missing["issue"][0]["diagnostics"].replace("p9", "p2")
+    mine = client.get(f"{BASE}/Binary/ccd-p.p1", headers=headers)
+    assert mine.status_code == 200 and mine.headers["content-type"].startswith("application/xml")
+
+
+def test_a_ccd_needs_document_access_not_just_patient_access(client: TestClient, issuer: Issuer) -> None:
+    outcome(client.get(f"{BASE}/Binary/ccd-p.p1", headers=as_patient(issuer, "patient/Patient.rs")), 403)
+    with_documents = as_patient(issuer, "patient/Patient.rs patient/DocumentReference.rs patient/Observation.rs")
+    assert client.get(f"{BASE}/Binary/ccd-p.p1", headers=with_documents).status_code == 200
