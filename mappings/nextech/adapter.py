@@ -1,19 +1,44 @@
 """The Nextech adapter: FHIR interactions planned onto Nextech's term search and encounter CCDs.
 
-Nextech offers `GET /search?term=` (a name prefix or a chart number) and, per patient,
+Nextech offers `GET /search?term=` (a name or a chart number) and, per patient,
 `GET /{patientId}/encounters/search?start&end&section` with each encounter's CCD as HTML.
 - Patient read: the id carries the chart number (`<patientId>.<chart>`); the read searches
   that chart number and keeps the patient with that id.
-- Patient search: one term — the chart number of an `identifier`, else the longest single
-  name value — and the gateway applies FHIR's rules to what it returns: names sharing a
-  prefix (Smith, Smithson) and chart numbers sharing one (C0001, C00010…) come back from the
-  vendor together and are told apart by the gateway. A search with nothing to make a term of
-  (birthdate or gender alone) cannot be answered by Nextech and is refused (the parameter is
-  declared required). `:contains` is not offered: a prefix term cannot find inner text.
+- Patient search: the chart number of an `identifier` as the term; else the terms of one
+  name value (`family` first, as Nextech always searches last names; else `given` or
+  `name`): its first letter and that letter's accented forms (terms.py), sent side by side,
+  their answers merged by patientId (at most 11 calls, side by side, for one vendor page: a
+  vowel has ten accented forms in Latin-1 and Latin Extended-A). Several values of one
+  parameter (ORed) send the terms of each, up to `MAX_NAME_TERMS`; of several parameters
+  (ANDed) the one needing the fewest terms is sent. The gateway applies FHIR's rules to what comes back:
+  names sharing a prefix (Smith, Smithson) and chart numbers sharing one (C0001, C00010…)
+  come back together and are told apart by the gateway. A search with nothing to make a term
+  of (birthdate or gender alone) cannot be answered by Nextech and is refused (the parameter
+  is declared required): listing every patient would take a term per letter and accent,
+  beyond the vendor calls one request may make. `:contains` is not offered: under a prefix
+  reading no term finds inner text.
+- Every answer is read through vendor.py's models and shown to the drift monitor. A patient
+  or encounter record that cannot be read is left out of its page, which then carries a
+  warning naming its id and the field (no value); a read of it is a 502 naming the field. A
+  CCD is served whole or not at all.
 - Encounters, DocumentReferences and Binaries come from the patient's encounter search,
   its window from `date` (widened a day each side; the encounter read uses its id's day).
 
 Where the docs are silent (and how each point is read here):
+- How `term` matches a name: case- and accent-insensitive or not, over names stored NFC or
+  NFD, as a prefix of the field or of a word in it or as a substring, a term with spaces
+  taken whole or split into words (ANDed or ORed). Only the first character of a stored name
+  is known to every reading (terms.py), so that and its accented forms are what is sent.
+  Case: read as case-insensitive, as "will attempt to match" suggests and SQL Server's
+  default collation is; the letters are sent upper case so that capitalised names are found
+  even by a case-sensitive implementation. Which names: first and last (the docs: "name"),
+  not middle: a `given`/`name` search says middle names were not searched.
+- Shapes: ids as numbers or strings, camelCase or PascalCase keys, `dob` as a date-time (`Z`,
+  offset or none), a date or `MM/DD/YYYY`, `encounterDate` with `Z`, an offset or no zone
+  (read as UTC, "UTC date / time"), null or absent optional fields, lists bare or in an
+  envelope (`value`, `data`...), an encounter flat or as `{summary, ccd}`: see vendor.py.
+- Error bodies: Web API's `{"Message"}`, `{"message"}`, RFC 7807 problems (`title`,
+  `detail`), OAuth's `error_description`, or text; only their status decides what they mean.
 - Characters of the strings that become ids: chart numbers, patientIds (documented as
   integers, handled as any string), encounterIds and CCD section names (`/encounters/categories`
   may say `Vital Signs` or `Plan of Treatment` as well as `VitalSigns`). Each is an id part
@@ -35,20 +60,31 @@ Where the docs are silent (and how each point is read here):
   no lower bound `start` is omitted ("search begins with the patient's earliest encounter").
 - Whether `end` is inclusive and in which zone: read as UTC, inclusive; the window is widened
   a day each side and the gateway finishes the filter.
-- `encounterLocked` documented as a string with a boolean example: both accepted (encounter.py).
+- `encounterLocked` documented as a string with a boolean example: both accepted (vendor.py).
+- A chart number with spaces: a vendor splitting the term into words might AND them, each
+  against the fields separately; only its first word is sent (terms.chart_term).
+- Paging: the docs describe none ("Searches for all ..."), so every answer is read as the
+  whole list. An envelope that counts more items than it holds or points to a next page, or a
+  patient answer of exactly 50, 100, 200, 250, 500 or 1000 items (a cap, as Nextech's own
+  FHIR API has at 50), makes the searchset say that matches may be missing (`CUT_SHORT`),
+  and a read that does not find its patient in such an answer a 502, not a 404.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 from cachetools import TTLCache
+from pydantic import ValidationError
 
+from gateway.concurrently import concurrently
 from gateway.contract import AdapterConfig, Resource, ResourceProvider, SearchRequest, VendorPage, by_type
-from gateway.errors import InvalidRequest, NotFound, NotSupported
+from gateway.errors import InvalidRequest, NotFound, NotSupported, UpstreamError
 from gateway.search import planning as q
 from gateway.search.model import ReferenceValue, SearchQuery, StringValue, TokenValue
 from mappings.nextech.capabilities import DOCUMENT, ENCOUNTER, PATIENT, binary
@@ -64,9 +100,22 @@ from mappings.nextech.encounter import (
     split_encounter_id,
 )
 from mappings.nextech.options import NextechOptions
-from mappings.nextech.patient import patient_to_fhir, split_patient_id
+from mappings.nextech.patient import patient_id, patient_to_fhir, split_patient_id
+from mappings.nextech.terms import chart_term, name_terms
+from mappings.nextech.vendor import (
+    UnreadablePayload,
+    VendorEncounter,
+    VendorPatient,
+    has_next_page,
+    items_of,
+    listed_count,
+    problem_of,
+    raw_id,
+    section_names,
+)
 
-Item = dict[str, Any]
+T = TypeVar("T")
+_POSITION = re.compile(r"\[\d+\]")
 CHART_ONLY = "Nextech looks identifiers up as chart numbers: a patient id is found with _id, not identifier"
 MIDDLE_NAMES = (
     "Nextech searches first and last names only: patients whose middle name alone matches "
@@ -80,14 +129,48 @@ HORIZON_WARNING = (
     "Nextech refused an open-ended encounter search: encounters more than three years ahead "
     "may be missing; search with an explicit date range to see them"
 )
+# Patient answers of exactly this many items may be a page, not everything (NextechAdapter._list).
+PAGE_SIZES = frozenset({50, 100, 200, 250, 500, 1000})
+CUT_SHORT = (
+    "Nextech's answer ({count} {shape}) may have been cut at a page size the docs do not mention: "
+    "some matches may be missing"
+)
+MAX_NAME_TERMS = 24  # side-by-side vendor calls one patient search may make (two vowels' worth)
 KNOWN_PATIENTS = 4096  # patient ids remembered as real (each costs a vendor search to check)
 KNOWN_FOR = 900.0  # seconds: a patient deleted at the vendor is noticed within this
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A record of a list answer that could not be read: what to tell the client (no PHI)."""
+
+    what: str  # "Patient/<id>", "Encounter/<id>" or a description when no id can be read
+    vendor_id: str | None  # the vendor's id of the record, when it can be read alone
+    error: UnreadablePayload
+
+    @property
+    def message(self) -> str:
+        return f"{self.what} could not be read: {self.error}"
+
+
+@dataclass(frozen=True)
+class Read(Generic[T]):
+    """The records of a list answer that could be read, and those that could not."""
+
+    records: list[T]
+    unreadable: list[Unreadable]
+    cut: tuple[str, ...] = ()  # what says the answer may have been cut short
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(u.message for u in self.unreadable) + self.cut
 
 
 class NextechAdapter:
     def __init__(self, config: AdapterConfig[NextechOptions]) -> None:
         self.client = NextechClient(config)
         self._ctx = config.context
+        self._drift = config.drift
         self._sections: list[str] = []
         # FHIR Patient id -> Nextech patientId, for ids of real patients
         self._known_patients: TTLCache[str, str] = TTLCache(maxsize=KNOWN_PATIENTS, ttl=KNOWN_FOR)
@@ -112,8 +195,12 @@ class NextechAdapter:
     async def sections(self) -> list[str]:
         """Nextech's CCD section names (fetched once; they also go into the CapabilityStatement)."""
         if not self._sections:
-            found = await self.client.get("/encounters/categories")
-            self._sections = [str(s) for s in found]
+            body = await self.client.get("/encounters/categories")
+            try:
+                self._sections = list(dict.fromkeys(section_names(body)))
+            except UnreadablePayload as exc:
+                self._drift.unreadable("categories", [exc.field])
+                raise UpstreamError(f"Nextech's CCD sections could not be read: {exc}") from None
             self._providers = self._table()
         return self._sections
 
@@ -127,20 +214,77 @@ class NextechAdapter:
         the prefix of it) the id carries, keeping the patient whose id it is."""
         parts = split_patient_id(resource_id)
         if parts is not None:
-            for patient in await self.client.get("/search", {"term": parts[1]}):
-                if str(patient.get("patientId")).startswith(parts[0]):
-                    found = patient_to_fhir(patient, self._ctx)
-                    if found["id"] == resource_id:
-                        self._known_patients[resource_id] = str(patient["patientId"])
-                        return str(patient["patientId"]), found
+            read = await self._search_term(chart_term(parts[1]))
+            for patient in read.records:
+                if patient.patientId.startswith(parts[0]) and patient_id(patient) == resource_id:
+                    self._known_patients[resource_id] = patient.patientId
+                    return patient.patientId, patient_to_fhir(patient, self._ctx)
+            for bad in read.unreadable:
+                if bad.what == f"Patient/{resource_id}":
+                    raise UpstreamError(bad.message)
+            if read.cut:  # not in what Nextech said, but it may not have said everything
+                raise UpstreamError(f"Patient/{resource_id} could not be looked up: {read.cut[0]}")
         raise NotFound(f"Patient/{resource_id} does not exist")
+
+    # -- reading the vendor's answers (each one goes past the drift monitor) ---------------------
+
+    async def _search_term(self, term: str) -> Read[VendorPatient]:
+        """`/search?term=`: the patients that can be read, and those that cannot."""
+        rows, cut = self._list(await self.client.get("/search", {"term": term}), "patients")
+        records: list[VendorPatient] = []
+        unreadable: list[Unreadable] = []
+        for index, row in enumerate(rows):
+            try:
+                records.append(VendorPatient.model_validate(row))
+            except ValidationError as exc:
+                error = problem_of(exc, f"[{index}]")
+                self._drift.unreadable("patient", [_POSITION.sub("[]", error.field)])
+                unreadable.append(_unreadable_patient(row, index, error))
+        self._drift.fields("patient", records)
+        return Read(records, unreadable, cut)
+
+    def _list(self, body: Any, shape: str) -> tuple[list[Any], tuple[str, ...]]:
+        """The items of a list answer, and a warning when it may have been cut short: the docs
+        promise every match ("Searches for all ..."), no paging, but an envelope counting more
+        than it holds, or pointing to a next page, says otherwise; so may a patient search
+        answering exactly a page size's worth (`PAGE_SIZES`: Nextech's own FHIR API pages at 50)."""
+        try:
+            rows = items_of(body, shape)
+        except UnreadablePayload as exc:
+            self._drift.unreadable(shape, [exc.field])
+            raise UpstreamError(f"Nextech's {shape} could not be read: {exc}") from None
+        counted = listed_count(body)
+        paged = shape == "patients" and len(rows) in PAGE_SIZES
+        if (counted is not None and counted > len(rows)) or has_next_page(body) or paged:
+            self._drift.unreadable(shape, ["(cut short)"])
+            return rows, (CUT_SHORT.format(shape=shape, count=len(rows)),)
+        return rows, ()
+
+    def _read_encounters(self, rows: list[Any], patient: str, cut: tuple[str, ...]) -> Read[VendorEncounter]:
+        records: list[VendorEncounter] = []
+        unreadable: list[Unreadable] = []
+        for index, row in enumerate(rows):
+            try:
+                records.append(VendorEncounter.model_validate(row))
+            except ValidationError as exc:
+                error = problem_of(exc, f"[{index}]")
+                self._drift.unreadable("encounter", [_POSITION.sub("[]", error.field)])
+                vendor_id = raw_id(row, "summary", "encounterId") or raw_id(row, "encounterId")
+                what = (
+                    f"Encounter {vendor_id} of Patient/{patient}"
+                    if vendor_id
+                    else f"An encounter of Patient/{patient} (position {index})"
+                )
+                unreadable.append(Unreadable(what, vendor_id, error))
+        self._drift.fields("encounter", records)
+        return Read(records, unreadable, cut)
 
     async def _read_encounter(self, resource_id: str) -> Resource:
         found = await self._encounter_item(resource_id, None)
         if found is None:
             raise NotFound(f"Encounter/{resource_id} does not exist")
-        item, patient_id = found
-        return encounter_to_fhir(item, patient_id, self._ctx, datetime.now(UTC))
+        item, patient = found
+        return encounter_to_fhir(item, patient, self._ctx, datetime.now(UTC))
 
     async def _read_document(self, resource_id: str) -> Resource:
         """DocumentReference/<encounter>.ccd: the encounter's CCD with one attachment per section."""
@@ -148,8 +292,8 @@ class NextechAdapter:
         found = await self._encounter_item(split[0], None) if split and split[1] is None else None
         if found is None:
             raise NotFound(f"DocumentReference/{resource_id} does not exist")
-        item, patient_id = found
-        return document_to_fhir(item, patient_id, await self.sections())
+        item, patient = found
+        return document_to_fhir(item, patient, await self.sections())
 
     async def _read_binary(self, resource_id: str) -> Resource:
         """Binary/<encounter>.ccd is the whole CCD; Binary/<encounter>.ccd.<section part> one
@@ -168,18 +312,22 @@ class NextechAdapter:
             raise NotFound(f"Binary/{resource_id} does not exist")
         return binary_to_fhir(found[0], resource_id, f"CCD {section or ''}".strip())
 
-    async def _encounter_item(self, encounter: str, section: str | None) -> tuple[Item, str] | None:
+    async def _encounter_item(self, encounter: str, section: str | None) -> tuple[VendorEncounter, str] | None:
         """(the vendor's encounter item, its patient id) for an Encounter id, searched on the
-        day the id carries; None when there is no such encounter."""
+        day the id carries; None when there is no such encounter. An item of that encounterId
+        that cannot be read is a 502 naming the field (a CCD is served whole or not at all)."""
         parts = split_encounter_id(encounter)
         if parts is None or split_patient_id(parts[0]) is None:
             return None
-        patient_id, _, day = parts
+        patient, vendor_id, day = parts
         when = datetime.strptime(day, "%Y%m%d").replace(tzinfo=UTC)
-        items = await self._encounters(patient_id, when - timedelta(days=1), when + timedelta(days=2), section)
-        for item in items:
-            if encounter_id(patient_id, item["summary"]) == encounter:
-                return item, patient_id
+        read = await self._encounters(patient, when - timedelta(days=1), when + timedelta(days=2), section)
+        for item in read.records:
+            if encounter_id(patient, item.summary) == encounter:
+                return item, patient
+        for bad in read.unreadable:
+            if bad.vendor_id is not None and bad.vendor_id.startswith(vendor_id):
+                raise UpstreamError(f"Encounter/{encounter} could not be read: {bad.error}")
         return None
 
     async def _vendor_patient(self, patient_id: str) -> str | None:
@@ -196,53 +344,62 @@ class NextechAdapter:
 
     async def _encounters(
         self, patient_id: str, start: datetime | None, end: datetime, section: str | None
-    ) -> list[Item]:
+    ) -> Read[VendorEncounter]:
         vendor_id = await self._vendor_patient(patient_id) if split_patient_id(patient_id) else None
         if vendor_id is None:
-            return []
+            return Read([], [])
         params = {"end": _stamp(end)}
         if start is not None:
             params["start"] = _stamp(start)
         if section:
             params["section"] = section
         try:
-            found: list[Item] = await self.client.get(f"/{quote(vendor_id, safe='')}/encounters/search", params)
+            body = await self.client.get(f"/{quote(vendor_id, safe='')}/encounters/search", params)
         except NotFound:
-            return []
-        return found
+            return Read([], [])
+        rows, cut = self._list(body, "encounters")
+        return self._read_encounters(rows, patient_id, cut)
 
     # -- search -------------------------------------------------------------------------------
 
     async def _search_patients(self, request: SearchRequest) -> VendorPage:
         query = request.query
-        term = _term(query, self._ctx.system("chart-number"), self._ctx.system("patient-id"))
-        if term is None:
+        terms = _terms(query, self._ctx.system("chart-number"), self._ctx.system("patient-id"))
+        if not terms:
             return VendorPage([], None, total=0)  # e.g. an identifier in a system this tenant has not
-        found = await self.client.get("/search", {"term": term})
-        warnings: tuple[str, ...] = ()
+        answers = await concurrently(*(self._search_term(t) for t in terms))
+        patients: dict[str, VendorPatient] = {}
+        unreadable: dict[str, None] = {}
+        for answer in answers:
+            for patient in answer.records:
+                patients.setdefault(patient.patientId, patient)
+            unreadable.update(dict.fromkeys(answer.warnings))
+        warnings = tuple(unreadable)
         if not query.named("family") and not query.named("identifier"):
-            warnings = (MIDDLE_NAMES,)  # the term was a given name: middle names were not searched
+            warnings += (MIDDLE_NAMES,)  # the term was a given name: middle names were not searched
         elif any(v.system is None for v in q.values(query, "identifier") if isinstance(v, TokenValue)):
-            warnings = (CHART_ONLY,)
-        return VendorPage([patient_to_fhir(p, self._ctx) for p in found], None, warnings=warnings)
+            warnings += (CHART_ONLY,)
+        return VendorPage([patient_to_fhir(p, self._ctx) for p in patients.values()], None, warnings=warnings)
 
     async def _search_encounters(self, request: SearchRequest) -> VendorPage:
-        patient_id, items, warnings = await self._encounters_searched(request.query)
+        patient, read, warnings = await self._encounters_searched(request.query)
         now = datetime.now(UTC)
-        return VendorPage([encounter_to_fhir(i, patient_id, self._ctx, now) for i in items], None, warnings=warnings)
+        found = [encounter_to_fhir(i, patient, self._ctx, now) for i in read.records]
+        return VendorPage(found, None, warnings=read.warnings + warnings)
 
     async def _search_documents(self, request: SearchRequest) -> VendorPage:
-        patient_id, items, warnings = await self._encounters_searched(request.query)
+        patient, read, warnings = await self._encounters_searched(request.query)
         sections = await self.sections()
-        return VendorPage([document_to_fhir(i, patient_id, sections) for i in items], None, warnings=warnings)
+        found = [document_to_fhir(i, patient, sections) for i in read.records]
+        return VendorPage(found, None, warnings=read.warnings + warnings)
 
-    async def _encounters_searched(self, query: SearchQuery) -> tuple[str, list[Item], tuple[str, ...]]:
+    async def _encounters_searched(self, query: SearchQuery) -> tuple[str, Read[VendorEncounter], tuple[str, ...]]:
         """(patient id, the patient's encounter items in the window `date` allows, warnings),
         widened a day each side: Nextech's window is in UTC, the gateway finishes the filter.
         With no upper bound the window ends at FAR_END (see "Where the docs are silent")."""
         patient_id = q.single_patient(query) or _patient_of_encounter(query)
         if not patient_id:
-            return "", [], ()
+            return "", Read([], []), ()
         low, high = q.date_bounds_any(query, "date")
         start = datetime.combine(q.shift(low, -1), datetime.min.time(), UTC) if low else None
         if high is not None:
@@ -254,7 +411,7 @@ class NextechAdapter:
             except InvalidRequest:
                 pass  # perhaps FAR_END: try the horizon, and keep to it if that is answered
         horizon = _horizon()
-        items: list[Item] = []
+        items: Read[VendorEncounter] = Read([], [])
         if start is None or start <= horizon:
             items = await self._encounters(patient_id, start, horizon, None)
             self._far_end_refused = True
@@ -278,9 +435,48 @@ def _patient_of_encounter(query: SearchQuery) -> str:
     return patients.pop() if patients else ""
 
 
-def _term(query: SearchQuery, chart_system: str, id_system: str) -> str | None:
-    """The one search term for Nextech: a chart number, else a family name (Nextech always
-    searches last names), else a given name or name."""
+def _unreadable_patient(row: Any, index: int, error: UnreadablePayload) -> Unreadable:
+    """How to name a patient that cannot be read: its FHIR id when its patientId and chart
+    number can be read alone, else its patientId, else its place in the answer."""
+    number, chart = raw_id(row, "patientId"), raw_id(row, "chartNumber")
+    if number is not None and chart is not None:
+        fhir_id = patient_id(VendorPatient(patientId=number, chartNumber=chart))
+        return Unreadable(f"Patient/{fhir_id}", number, error)
+    if number is not None:
+        return Unreadable(f"The Nextech patient {number}", number, error)
+    return Unreadable(f"The patient at position {index} of a Nextech answer", None, error)
+
+
+def _terms(query: SearchQuery, chart_system: str, id_system: str) -> tuple[str, ...]:
+    """The terms to send: a chart number's, else those of a family name (Nextech always
+    searches last names), else of a given name or name (terms.py). Of several parameters
+    (ANDed, each alone a superset) the one needing the fewest terms; of several values of one
+    (ORed) the terms of each."""
+    if query.named("identifier"):
+        chart = _chart_number(query, chart_system, id_system)
+        return (chart_term(chart),) if chart is not None else ()
+    for names in (("family",), ("given", "name")):
+        options = [
+            tuple(dict.fromkeys(t for v in p.values if isinstance(v, StringValue) for t in name_terms(v.text)))
+            for p in query.params
+            if p.name in names and all(isinstance(v, StringValue) and name_terms(v.text) for v in p.values)
+        ]
+        if options:
+            fewest = min(options, key=len)
+            if len(fewest) > MAX_NAME_TERMS:
+                raise NotSupported(
+                    f"Nextech is asked for each first letter and its accented forms: at most {MAX_NAME_TERMS} "
+                    "terms per search; send fewer name values"
+                )
+            return fewest
+    if any(p.name in ("name", "family", "given") for p in query.params):
+        raise NotSupported("Nextech cannot search by a blank name")
+    return ()
+
+
+def _chart_number(query: SearchQuery, chart_system: str, id_system: str) -> str | None:
+    """The chart number of an `identifier` search; None when it names a system this tenant has no
+    identifiers in (nothing matches)."""
     for param in query.named("identifier"):
         if len(param.values) != 1:
             raise NotSupported("Nextech searches one chart number at a time; send one identifier value")
@@ -290,15 +486,4 @@ def _term(query: SearchQuery, chart_system: str, id_system: str) -> str | None:
                 raise NotSupported("Nextech cannot search by its patient id: read Patient/<id> or search by _id")
             if value.system in (None, chart_system):
                 return value.code
-            return None  # a system this tenant has no identifiers in: nothing matches
-    for names in (("family",), ("given", "name")):
-        values = [
-            p.values[0].text
-            for p in query.params
-            if p.name in names and len(p.values) == 1 and isinstance(p.values[0], StringValue)
-        ]
-        if values:
-            return max(values, key=len)
-    if any(p.name in ("name", "family", "given") for p in query.params):
-        raise NotSupported("Nextech searches one name at a time; send one value per name parameter")
     return None

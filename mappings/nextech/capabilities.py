@@ -11,21 +11,26 @@ from mappings.nextech.encounter import PROFILE_DOCUMENT, PROFILE_ENCOUNTER
 from mappings.terminology import PROFILE_PATIENT
 
 EXACT_ONLY = frozenset({"exact"})
+FIRST_LETTER = "Nextech is asked for the value's first letter (and its accented forms); the gateway finishes"
 
 PATIENT = ResourceDeclaration(
     "Patient",
     (
         SearchParamSupport("identifier", Pushdown.NARROWS, documentation="Chart number (or patient id)"),
-        SearchParamSupport("name", Pushdown.NARROWS, EXACT_ONLY),
-        SearchParamSupport("family", Pushdown.NARROWS, EXACT_ONLY),
-        SearchParamSupport("given", Pushdown.NARROWS, EXACT_ONLY),
+        # Nextech's term is read differently by each implementation (accents, normalization,
+        # prefix or substring): only a name's first letter, and its accented forms, are sent
+        # (mappings/nextech/terms.py), a superset under every reading; the gateway finishes.
+        SearchParamSupport("name", Pushdown.NARROWS, EXACT_ONLY, documentation=FIRST_LETTER),
+        SearchParamSupport("family", Pushdown.NARROWS, EXACT_ONLY, documentation=FIRST_LETTER),
+        SearchParamSupport("given", Pushdown.NARROWS, EXACT_ONLY, documentation=FIRST_LETTER),
         SearchParamSupport("birthdate", Pushdown.GATEWAY, prefixes=ALL_PREFIXES),
     ),
     required=(frozenset({"identifier", "name", "family", "given"}),),
     profiles=(PROFILE_PATIENT,),
     documentation=(
-        "Nextech finds patients only by a term (name prefix or chart number), so a search needs a "
-        "name, family, given or identifier; the gateway applies FHIR's rules to what the term returns. "
+        "Nextech finds patients only by a term (a name or a chart number), so a search needs a "
+        "name, family, given or identifier; the gateway applies FHIR's rules to what the terms return. "
+        "Nextech does not search middle names: a given or name search says so. "
         "Patient ids carry the chart number: <patientId>.<chart>."
     ),
 )

@@ -3,8 +3,10 @@
 Every call carries the OAuth bearer (vendor-docs/nextech-api.txt: `Authorization: Bearer
 {access_token}`, an access token living an hour, renewed with the refresh token; see
 gateway.upstream.oauth for rotation and one renewal at a time) and `x-nextech-practice-id`.
-A 401 renews the access token once and retries. Errors are ASP.NET-style `{"Message": ...}`
-or OAuth `{"error", ...}` bodies.
+A 401 renews the access token once and retries. The docs show no error body: ASP.NET-style
+`{"Message": ...}`, `{"message": ...}`, RFC 7807 problems (`title`, `detail`), OAuth
+`{"error", "error_description"}` and bodies that are no JSON are all read; only the status
+decides what an error means.
 """
 
 from __future__ import annotations
@@ -57,7 +59,12 @@ class NextechClient:
         await self._token_http.aclose()
 
 
+MESSAGE_KEYS = ("Message", "message", "title", "detail", "error_description", "error")
+
+
 def _message(body: Any) -> str:
-    message = body.get("Message") or body.get("error_description") if isinstance(body, dict) else None
+    message = None
+    if isinstance(body, dict):
+        message = next((body[k] for k in MESSAGE_KEYS if isinstance(body.get(k), str) and body[k].strip()), None)
     # Nextech's messages describe the request, not patient data; keep them short anyway.
     return str(message or "")[:200]

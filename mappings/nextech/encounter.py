@@ -12,19 +12,22 @@ Int32 takes 10), `.ccd` 4, so a section part gets at least 11 (more with shorter
 section name too long for its room is cut to a prefix plus a stable hash
 (`xPlan-20of-20Tr--k3j9x0a`), which the Binary read recognises among Nextech's sections.
 Status: locked encounters are finished; open ones are planned before their date and
-in-progress after it (the chart is still open). `encounterLocked` may be a boolean or a string.
+in-progress after it (the chart is still open). `encounterLocked` may be a boolean or a string
+(vendor.py reads it). The day in an id is the UTC day of `encounterDate` (the docs: "UTC date
+/ time"), whatever offset the vendor writes it with.
 """
 
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from gateway.contract import TenantContext
-from mappings.fhirjson import coding, compact, content_version, instant, reference
+from mappings.fhirjson import coding, compact, content_version, reference
 from mappings.ids import decode_part, encode_part
 from mappings.nextech.sanitize import page, sanitize
+from mappings.nextech.vendor import VendorEncounter, VendorSummary
 from mappings.terminology import LOINC, US_CORE
 
 PROFILE_ENCOUNTER = f"{US_CORE}/us-core-encounter"
@@ -38,19 +41,22 @@ CCD_TYPE = {
 }
 
 
-def locked(summary: dict[str, Any]) -> bool:
-    value = summary.get("encounterLocked")
-    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+def _instant(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    text = moment.astimezone(UTC).isoformat(timespec="milliseconds" if moment.microsecond else "seconds")
+    return text.replace("+00:00", "Z")
 
 
 ENCOUNTER_ID_ROOM = 48
 DOCUMENT_SUFFIX = ".ccd"
 
 
-def encounter_id(patient_id: str, summary: dict[str, Any]) -> str:
-    day = str(summary.get("encounterDate") or "")[:10].replace("-", "")
+def encounter_id(patient_id: str, summary: VendorSummary) -> str:
+    when = summary.encounterDate
+    day = when.astimezone(UTC).strftime("%Y%m%d") if when else ""
     room = ENCOUNTER_ID_ROOM - len(patient_id) - 2 - len(day)
-    return f"{patient_id}.{encode_part(str(summary['encounterId']), room)}.{day}"
+    return f"{patient_id}.{encode_part(summary.encounterId, room)}.{day}"
 
 
 def split_encounter_id(resource_id: str) -> tuple[str, str, str] | None:
@@ -93,20 +99,20 @@ def split_binary_id(resource_id: str) -> tuple[str, str | None] | None:
     return doc.removesuffix(DOCUMENT_SUFFIX), part
 
 
-def _doctor(summary: dict[str, Any]) -> str | None:
-    name = " ".join(p for p in (summary.get("doctorFirstName"), summary.get("doctorLastName")) if p)
+def _doctor(summary: VendorSummary) -> str | None:
+    name = " ".join(p.strip() for p in (summary.doctorFirstName, summary.doctorLastName) if p and p.strip())
     if not name:
         return None
-    designation = summary.get("doctorProfessionalDesignation")
+    designation = (summary.doctorProfessionalDesignation or "").strip()
     return f"{name}, {designation}" if designation else name
 
 
-def encounter_to_fhir(item: dict[str, Any], patient_id: str, ctx: TenantContext, now: datetime) -> dict[str, Any]:
-    summary = item["summary"]
-    start = instant(summary.get("encounterDate"))
-    if locked(summary):
+def encounter_to_fhir(item: VendorEncounter, patient_id: str, ctx: TenantContext, now: datetime) -> dict[str, Any]:
+    summary = item.summary
+    start = _instant(summary.encounterDate)
+    if summary.encounterLocked:
         status = "finished"
-    elif start and datetime.fromisoformat(start.replace("Z", "+00:00")) > now:
+    elif summary.encounterDate and summary.encounterDate > now:
         status = "planned"
     else:
         status = "in-progress"
@@ -115,11 +121,11 @@ def encounter_to_fhir(item: dict[str, Any], patient_id: str, ctx: TenantContext,
         {
             "resourceType": "Encounter",
             "id": encounter_id(patient_id, summary),
-            "identifier": [{"system": ctx.system("encounter-id"), "value": str(summary["encounterId"])}],
+            "identifier": [{"system": ctx.system("encounter-id"), "value": summary.encounterId}],
             "status": status,
             "class": coding(ACT_CODE, "AMB", "ambulatory"),
-            "type": [{"text": summary.get("type") or "Encounter"}],
-            "serviceType": {"text": summary["department"]} if summary.get("department") else None,
+            "type": [{"text": (summary.type or "").strip() or "Encounter"}],
+            "serviceType": {"text": summary.department} if summary.department and summary.department.strip() else None,
             "subject": reference("Patient", patient_id),
             "participant": [
                 {
@@ -131,19 +137,21 @@ def encounter_to_fhir(item: dict[str, Any], patient_id: str, ctx: TenantContext,
             else [],
             # Nextech gives one instant per encounter: the period is that instant, not open-ended.
             "period": {"start": start, "end": start} if start else None,
-            "location": [{"location": {"display": summary["location"]}}] if summary.get("location") else [],
+            "location": [{"location": {"display": summary.location}}]
+            if summary.location and summary.location.strip()
+            else [],
         }
     )
     meta = {"versionId": content_version(resource), "profile": [PROFILE_ENCOUNTER]}
     return {"resourceType": "Encounter", "id": resource["id"], "meta": meta, **resource}
 
 
-def document_to_fhir(item: dict[str, Any], patient_id: str, sections: list[str]) -> dict[str, Any]:
-    summary = item["summary"]
+def document_to_fhir(item: VendorEncounter, patient_id: str, sections: list[str]) -> dict[str, Any]:
+    summary = item.summary
     encounter = encounter_id(patient_id, summary)
     doc_id = document_id(encounter)
     doctor = _doctor(summary)
-    start = instant(summary.get("encounterDate"))
+    start = _instant(summary.encounterDate)
     attachments = [{"attachment": {"contentType": "text/html", "url": f"Binary/{doc_id}", "title": "CCD"}}]
     attachments += [
         {
@@ -160,13 +168,13 @@ def document_to_fhir(item: dict[str, Any], patient_id: str, sections: list[str])
             "resourceType": "DocumentReference",
             "id": doc_id,
             "status": "current",
-            "docStatus": "final" if locked(summary) else "preliminary",
+            "docStatus": "final" if summary.encounterLocked else "preliminary",
             "type": CCD_TYPE,
             "category": [{"coding": [coding(DOC_CATEGORY, "clinical-note", "Clinical Note")]}],
             "subject": reference("Patient", patient_id),
             "date": start,
             "author": [{"display": doctor}] if doctor else [],
-            "description": f"CCD of the encounter of {str(summary.get('encounterDate') or '')[:10]}",
+            "description": f"CCD of the encounter of {(start or '')[:10]}".strip(),
             "content": attachments,
             "context": compact(
                 {"encounter": [reference("Encounter", encounter)], "period": {"start": start} if start else None}
@@ -177,9 +185,9 @@ def document_to_fhir(item: dict[str, Any], patient_id: str, sections: list[str])
     return {"resourceType": "DocumentReference", "id": doc_id, "meta": meta, **resource}
 
 
-def binary_to_fhir(item: dict[str, Any], binary_id: str, title: str) -> dict[str, Any]:
+def binary_to_fhir(item: VendorEncounter, binary_id: str, title: str) -> dict[str, Any]:
     """The CCD HTML (sanitized, as a standalone page) as a Binary."""
-    html = page(title, sanitize(str(item.get("ccd") or "")))
+    html = page(title, sanitize(item.ccd or ""))
     return {
         "resourceType": "Binary",
         "id": binary_id,

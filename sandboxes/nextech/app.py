@@ -74,7 +74,8 @@ OAuth2 (``/oauth2/authorize``, ``/oauth2/token``; Azure AD v1 shapes)
   "ext_expires_in", "expires_on", "not_before", "resource", "access_token",
   "refresh_token"}``. ``expires_in``/``ext_expires_in`` are ``int(access_ttl)``,
   ``expires_on``/``not_before`` whole epoch seconds, all JSON integers (real Azure AD v1
-  sends these four as strings: an adapter should accept both). No ``id_token``. Tokens
+  sends these four as strings, as ``token_numbers_as_strings=True`` does: an adapter should
+  accept both). No ``id_token``. Tokens
   are opaque random strings (real Azure access tokens are JWTs: do not parse them).
   ``Cache-Control: no-store, no-cache`` and ``Pragma: no-cache``.
 - ``refresh_token`` grant (``refresh_token`` required, AADSTS900144) ROTATES: every
@@ -208,6 +209,11 @@ behaviour above):
 - ``latest_end``: a datetime; an encounter search whose ``end`` is later is 400 ``ModelState``
   ``{"end": ["The value '<v>' is not valid for end."]}``, as a Nextech that refuses far dates
   would answer (default None: any ``end`` ``datetime.fromisoformat`` takes, up to 9999-12-31).
+- ``search_accents`` / ``search_match``: how ``term`` matches (accent-sensitive, names stored
+  decomposed, whole-field prefixes or substrings); ``envelope``, ``ids_as_strings``,
+  ``timestamps``, ``absent_nulls``, ``error_bodies`` and ``search_limit``: how answers are
+  written (``token_numbers_as_strings``: the token response's numbers, above). Each is
+  described in ``sandboxes.nextech.readings``.
 """
 
 from __future__ import annotations
@@ -226,6 +232,7 @@ from sandboxes.nextech.ccd_html import CCD_SECTIONS, HOSTILE_SNIPPETS, SECTION_T
 from sandboxes.nextech.ccd_html import section_names as _sections_of
 from sandboxes.nextech.errors import routing_error
 from sandboxes.nextech.grants import AUTH_CODE_TTL, REFRESH_TOKEN_TTL, SCOPE, Grants
+from sandboxes.nextech.readings import Accents, Envelope, ErrorBodies, Match, SearchReading, Shapes, Timestamps
 from sandboxes.nextech.render import department_of, locked_value
 from sandboxes.nextech.routes import ACCESS_DENIED, PRACTICE_HEADER, NextechApi
 from sandboxes.nextech.store import Chart
@@ -265,6 +272,15 @@ def create_app(
     section_names: Literal["compact", "spaced"] = "compact",
     far_future_visit: bool | datetime = False,
     latest_end: datetime | None = None,
+    search_accents: Accents = "insensitive",
+    search_match: Match = "parts",
+    envelope: Envelope = "bare",
+    ids_as_strings: bool = False,
+    timestamps: Timestamps = "z",
+    absent_nulls: bool = False,
+    error_bodies: ErrorBodies = "webapi",
+    search_limit: int | None = None,
+    token_numbers_as_strings: bool = False,
 ) -> Starlette:
     """The Nextech API for `clinic` as practice `practice_id`, with its OAuth2 server.
 
@@ -272,16 +288,18 @@ def create_app(
     reply URLs (loopback ones are always allowed; none registered: any). `clock` returns
     epoch seconds (default ``time.time``). `hostile_html` adds ``HOSTILE_SNIPPETS`` to
     every CCD. `section_names`, `far_future_visit` and `latest_end` are the switches the
-    module docstring describes (with every other behaviour).
+    module docstring describes (with every other behaviour); the others are ``readings``'.
     """
     now = clock or time.time
-    grants = Grants(now, access_ttl, refresh_grace)
+    grants = Grants(now, access_ttl, refresh_grace, numbers_as_strings=token_numbers_as_strings)
     oauth = AuthorizationServer(
         grants, client_id=client_id, client_secret=client_secret, redirect_uris=redirect_uris, clock=now
     )
     sections = _sections_of(section_names)
     far_at = FAR_FUTURE_VISIT if far_future_visit is True else far_future_visit or None
-    chart = Chart(clinic, hostile_html, sections, far_at)
+    reading = SearchReading(search_accents, search_match)
+    shapes = Shapes(envelope, ids_as_strings, timestamps, absent_nulls, error_bodies, search_limit)
+    chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(chart, grants, practice_id=practice_id, clock=now, sections=sections, latest_end=latest_end)
     app = Starlette(routes=oauth.routes() + api.routes(), exception_handlers={HTTPException: routing_error})
     app.state.token_calls = oauth.token_calls

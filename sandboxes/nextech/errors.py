@@ -18,7 +18,15 @@ from starlette.responses import Response
 
 from sandboxes.toolkit.errors import ApiError, http_exception_handler
 
-__all__ = ["API_HEADERS", "INVALID", "JSON_CONTENT_TYPE", "api_error_response", "json_response", "routing_error"]
+__all__ = [
+    "API_HEADERS",
+    "INVALID",
+    "JSON_CONTENT_TYPE",
+    "api_error_response",
+    "json_response",
+    "routing_error",
+    "styled_error",
+]
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 API_HEADERS = {"Cache-Control": "no-cache", "Pragma": "no-cache", "Expires": "-1"}
@@ -33,6 +41,20 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 
 def api_error_response(error: ApiError) -> Response:
     return json_response(error.status, error.detail)
+
+
+def styled_error(status: int, body: dict[str, Any], style: str, headers: dict[str, str] | None = None) -> Response:
+    """A Web API error body (``{"Message": ...}``) as `style` (``readings.ErrorBodies``) writes it."""
+    message = str(body.get("Message", ""))
+    if style == "problem":
+        problem = {"type": "about:blank", "title": message, "status": status, "detail": body.get("MessageDetail")}
+        if "ModelState" in body:
+            problem["errors"] = body["ModelState"]
+        content = orjson.dumps(problem)
+        return Response(content, status, {**API_HEADERS, **(headers or {})}, "application/problem+json")
+    if style == "text":
+        return Response(message, status, {**API_HEADERS, **(headers or {})}, "text/plain; charset=utf-8")
+    return json_response(status, body, headers)
 
 
 def _routing_error(request: Request, exc: HTTPException) -> Response:

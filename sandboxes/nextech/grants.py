@@ -58,6 +58,7 @@ class Grants:
     codes: dict[str, AuthorizationCode] = field(default_factory=dict)
     access: dict[str, float] = field(default_factory=dict)  # token -> expires at
     refresh: dict[str, RefreshToken] = field(default_factory=dict)
+    numbers_as_strings: bool = False  # expires_in & co as JSON strings, as Azure AD v1 sends them
     families: dict[int, list[str]] = field(default_factory=dict)
     issued_refresh: int = 0
 
@@ -91,13 +92,14 @@ class Grants:
         self.families[family].append(refresh)
         self.issued_refresh += 1
         ttl = int(self.access_ttl)
+        number: Callable[[int], int | str] = str if self.numbers_as_strings else int
         return {
             "token_type": "Bearer",
             "scope": SCOPE,
-            "expires_in": ttl,
-            "ext_expires_in": ttl,
-            "expires_on": int(now + self.access_ttl),
-            "not_before": int(now),
+            "expires_in": number(ttl),
+            "ext_expires_in": number(ttl),
+            "expires_on": number(int(now + self.access_ttl)),
+            "not_before": number(int(now)),
             "resource": resource,
             "access_token": access,
             "refresh_token": refresh,

@@ -1,15 +1,23 @@
 """Clinic records -> Nextech JSON (vendor-docs/nextech-api.txt shows the patient and encounter models).
 
 Ids are the clinic's: ``patientId``, ``encounterId`` and ``doctorId`` are the clinic ids.
-Keys come in the documented order.
+Keys come in the documented order. ``Shapes`` and ``SearchReading`` (``readings``) choose how
+ids, dates and absent values are written and how names are stored.
 """
 
 from __future__ import annotations
 
-from sandboxes.clinic import Encounter, Patient, Provider
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sandboxes.clinic import CLINIC_TIMEZONE, Encounter, Patient, Provider
+from sandboxes.nextech.readings import DOCUMENTED, DOCUMENTED_SHAPES, SearchReading, Shapes
 from sandboxes.toolkit.aliases import JsonObject
 from sandboxes.toolkit.phones import format_us_phone
 from sandboxes.toolkit.timestamps import utc_millis
+
+_ZONE = ZoneInfo(CLINIC_TIMEZONE)
+_OPTIONAL = frozenset({"middleName", "dob", "ssn", "homePhone", "doctorProfessionalDesignation", "chartNumber"})
 
 __all__ = ["department_of", "encounter_summary", "locked_value", "patient_doc"]
 
@@ -21,18 +29,50 @@ def _ssn(patient_id: int) -> str | None:
     return f"{900 + patient_id % 100}-{10 + (patient_id * 7) % 90:02d}-{patient_id % 10000:04d}"
 
 
-def patient_doc(patient: Patient) -> JsonObject:
+def _id(value: int, shapes: Shapes) -> int | str:
+    return str(value) if shapes.ids_as_strings else value
+
+
+def _dob(birth: date | None, shapes: Shapes) -> str | None:
+    """By default a datetime at UTC midnight; local midnight with its offset; or a bare date."""
+    if birth is None:
+        return None
+    if shapes.timestamps == "offset":
+        return datetime.combine(birth, time(), _ZONE).isoformat()
+    if shapes.timestamps == "naive":
+        return birth.isoformat()
+    return f"{birth.isoformat()}T00:00:00.000Z"
+
+
+def _instant(moment: datetime, shapes: Shapes) -> str:
+    if shapes.timestamps == "offset":
+        return moment.astimezone(_ZONE).isoformat(timespec="seconds")
+    if shapes.timestamps == "naive":
+        return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    return utc_millis(moment)
+
+
+def _without_absent(doc: JsonObject, shapes: Shapes) -> JsonObject:
+    if not shapes.absent_nulls:
+        return doc
+    return {key: value for key, value in doc.items() if value is not None or key not in _OPTIONAL}
+
+
+def patient_doc(
+    patient: Patient, shapes: Shapes = DOCUMENTED_SHAPES, reading: SearchReading = DOCUMENTED
+) -> JsonObject:
     """A ``/api/search`` result: ``dob`` is a datetime at UTC midnight, ``homePhone`` the home phone only."""
-    return {
-        "patientId": patient.id,
+    doc = {
+        "patientId": _id(patient.id, shapes),
         "chartNumber": patient.chart_number,
-        "firstName": patient.first_name,
-        "lastName": patient.last_name,
-        "middleName": patient.middle_name,
-        "dob": f"{patient.birth_date.isoformat()}T00:00:00.000Z" if patient.birth_date else None,
+        "firstName": reading.served(patient.first_name),
+        "lastName": reading.served(patient.last_name),
+        "middleName": reading.served(patient.middle_name),
+        "dob": _dob(patient.birth_date, shapes),
         "ssn": _ssn(patient.id),
         "homePhone": format_us_phone(patient.home_phone),
     }
+    return _without_absent(doc, shapes)
 
 
 def department_of(type_code: str | None) -> str:
@@ -52,17 +92,20 @@ def locked_value(encounter_id: int, locked: bool) -> bool | str:
     return "True" if locked else "False"
 
 
-def encounter_summary(encounter: Encounter, doctor: Provider, location_name: str) -> JsonObject:
+def encounter_summary(
+    encounter: Encounter, doctor: Provider, location_name: str, shapes: Shapes = DOCUMENTED_SHAPES
+) -> JsonObject:
     """The ``summary`` of an encounter search result."""
-    return {
-        "encounterId": encounter.id,
-        "doctorId": doctor.id,
+    summary = {
+        "encounterId": _id(encounter.id, shapes),
+        "doctorId": _id(doctor.id, shapes),
         "doctorFirstName": doctor.first_name,
         "doctorLastName": doctor.last_name,
         "doctorProfessionalDesignation": doctor.designation,
         "department": department_of(encounter.type_code),
         "location": location_name,
-        "encounterDate": utc_millis(encounter.start),
+        "encounterDate": _instant(encounter.start, shapes),
         "type": encounter.type_text,
         "encounterLocked": locked_value(encounter.id, encounter.locked),
     }
+    return _without_absent(summary, shapes)

@@ -16,8 +16,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandboxes.nextech.ccd_html import CCD_SECTIONS
-from sandboxes.nextech.errors import API_HEADERS, INVALID, JSON_CONTENT_TYPE, api_error_response, json_response
+from sandboxes.nextech.errors import API_HEADERS, INVALID, JSON_CONTENT_TYPE, styled_error
 from sandboxes.nextech.grants import Grants
+from sandboxes.nextech.readings import Envelope
 from sandboxes.nextech.store import Chart
 from sandboxes.toolkit.aliases import Handler
 from sandboxes.toolkit.auth import bearer_credentials
@@ -69,8 +70,15 @@ def _section(raw: str, by_fold: dict[str, str]) -> str | None:
     return section
 
 
-def _json_array(items: list[bytes]) -> Response:
-    return Response(b"[" + b",".join(items) + b"]", 200, API_HEADERS, JSON_CONTENT_TYPE)
+def _json_array(items: list[bytes], envelope: Envelope = "bare", count: int | None = None) -> Response:
+    """A list answer; an envelope counts `count` items (default: those it holds)."""
+    array = b"[" + b",".join(items) + b"]"
+    counted = str(len(items) if count is None else count).encode()
+    if envelope == "value":
+        array = b'{"value":' + array + b',"@odata.count":' + counted + b"}"
+    elif envelope == "data":
+        array = b'{"data":' + array + b',"count":' + counted + b"}"
+    return Response(array, 200, API_HEADERS, JSON_CONTENT_TYPE)
 
 
 class NextechApi:
@@ -92,8 +100,9 @@ class NextechApi:
         self.grants = grants
         self.practice = practice_id.strip()
         self.clock = clock
-        self.denied = orjson.dumps({"Message": ACCESS_DENIED})
-        self.categories_body = orjson.dumps(list(sections))
+        self.envelope = chart.shapes.envelope
+        self.errors = chart.shapes.error_bodies
+        self.category_items = [orjson.dumps(section) for section in sections]
 
     def routes(self) -> list[Route]:
         return [
@@ -104,17 +113,17 @@ class NextechApi:
 
     def guarded(self, handler: Handler) -> Handler:
         """Check the bearer token and the practice header; turn ``ApiError`` into its JSON answer."""
-        answer = catch_api_errors(handler, api_error_response)
+        answer = catch_api_errors(handler, lambda error: styled_error(error.status, error.detail, self.errors))
 
         async def checked(request: Request) -> Response:
             token = bearer_credentials(request.headers.get("authorization", ""))
             if token is None or not self.grants.access_ok(token):
-                return Response(self.denied, 401, {**API_HEADERS, "WWW-Authenticate": "Bearer"}, JSON_CONTENT_TYPE)
+                return styled_error(401, {"Message": ACCESS_DENIED}, self.errors, {"WWW-Authenticate": "Bearer"})
             given = request.headers.get(PRACTICE_HEADER, "").strip()
             if not given:
-                return json_response(400, {"Message": f"The {PRACTICE_HEADER} header is required."})
+                return styled_error(400, {"Message": f"The {PRACTICE_HEADER} header is required."}, self.errors)
             if given != self.practice:
-                return json_response(403, {"Message": "Access to the requested practice is denied."})
+                return styled_error(403, {"Message": "Access to the requested practice is denied."}, self.errors)
             return await answer(request)
 
         return checked
@@ -123,7 +132,10 @@ class NextechApi:
         term = request.query_params.get("term", "")
         if not term.strip():
             raise ApiError(400, {"Message": INVALID, "ModelState": {"term": ["The term field is required."]}})
-        return _json_array([row.doc for row in self.chart.search(term)])
+        found = self.chart.search(term)
+        limit = self.chart.shapes.search_limit
+        shown = found[:limit] if limit is not None else found
+        return _json_array([row.doc for row in shown], self.envelope, len(found))
 
     async def encounters(self, request: Request) -> Response:
         """The patient's chart encounters starting in ``[start, end]`` (``end`` defaults to now)."""
@@ -141,7 +153,7 @@ class NextechApi:
         if row is None:
             raise ApiError(404, {"Message": "Patient not found"})
         items = [self.chart.item(row, encounter, section) for encounter in self.chart.window(row, start, end)]
-        return _json_array(items)
+        return _json_array(items, self.envelope)
 
     async def categories(self, request: Request) -> Response:
-        return Response(self.categories_body, 200, API_HEADERS, JSON_CONTENT_TYPE)
+        return _json_array(self.category_items, self.envelope)

@@ -1,10 +1,11 @@
 """Nextech's patient search by ``term`` (vendor-docs/nextech-api.txt), as the ``app`` docstring details.
 
-Text is folded like an accent- and case-insensitive collation (NFKD, marks dropped,
-case-folded; no transliteration). A name's "parts" are the whole name plus its pieces split at
-whitespace and hyphens; "Q matches a name" means Q is a prefix of one of its parts. A term
-matches a patient as a chart number prefix, as a first or last name, as "first last" split at
-any space, or as "last, first".
+Documented reading: text is folded like an accent- and case-insensitive collation (NFKD,
+marks dropped, case-folded; no transliteration). A name's "parts" are the whole name plus its
+pieces split at whitespace and hyphens; "Q matches a name" means Q is a prefix of one of its
+parts. A term matches a patient as a chart number prefix, as a first or last name, as "first
+last" split at any space, or as "last, first". The other readings (``readings.SearchReading``)
+compare accents, or match whole-field prefixes or substrings only.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from sandboxes.nextech.readings import DOCUMENTED, Match, SearchReading
 from sandboxes.toolkit.folding import strip_marks
 
 __all__ = ["SearchKeys", "fold", "folded_term", "name_parts"]
@@ -25,14 +27,17 @@ def fold(text: str) -> str:
     return strip_marks(text).casefold()
 
 
-def folded_term(term: str) -> str:
-    """The term trimmed, inner whitespace collapsed to one space, folded."""
-    return fold(_SPACES.sub(" ", term.strip()))
+def folded_term(term: str, reading: SearchReading = DOCUMENTED) -> str:
+    """The term trimmed, inner whitespace collapsed to one space, compared as `reading` says."""
+    return reading.sent(_SPACES.sub(" ", term.strip()))
 
 
-def name_parts(name: str) -> tuple[str, ...]:
-    """The folded whole name, then its pieces (``O'Brien-Nguyễn`` -> whole, ``o'brien``, ``nguyen``)."""
-    whole = fold(name.strip())
+def name_parts(name: str, reading: SearchReading = DOCUMENTED) -> tuple[str, ...]:
+    """The folded whole name, then its pieces (``O'Brien-Nguyễn`` -> whole, ``o'brien``, ``nguyen``);
+    the whole name alone when `reading` matches whole fields."""
+    whole = reading.stored(name.strip())
+    if reading.match != "parts":
+        return (whole,)
     pieces = [piece for piece in _NAME_SPLIT.split(whole) if piece]
     return (whole, *pieces)
 
@@ -48,11 +53,17 @@ class SearchKeys:
     first: tuple[str, ...]
     last: tuple[str, ...]
     chart: str
+    match: Match = "parts"
 
     def matches(self, query: str) -> bool:
         """Whether a folded term finds this patient."""
+        if self.match == "substring":
+            full = f"{self.first[0]} {self.last[0]}"
+            return any(query in field for field in (self.chart, self.first[0], self.last[0], full))
         if self.chart.startswith(query):
             return True
+        if self.match == "prefix":
+            return self.first[0].startswith(query) or self.last[0].startswith(query)
         if "," in query:
             last, _, first = query.partition(",")
             last, first = last.strip(), first.strip()

@@ -16,8 +16,9 @@ import orjson
 
 from sandboxes.clinic import Clinic, Encounter, Patient
 from sandboxes.nextech.ccd_html import CCD_SECTIONS, CcdRenderer
+from sandboxes.nextech.readings import DOCUMENTED, DOCUMENTED_SHAPES, SearchReading, Shapes
 from sandboxes.nextech.render import encounter_summary, patient_doc
-from sandboxes.nextech.search import SearchKeys, fold, folded_term, name_parts
+from sandboxes.nextech.search import SearchKeys, folded_term, name_parts
 
 __all__ = ["Chart", "PatientRow"]
 
@@ -46,8 +47,12 @@ class Chart:
         hostile: bool,
         sections: tuple[str, ...] = CCD_SECTIONS,
         far_visit_at: datetime | None = None,
+        reading: SearchReading = DOCUMENTED,
+        shapes: Shapes = DOCUMENTED_SHAPES,
     ) -> None:
         self.clinic = clinic
+        self.reading = reading
+        self.shapes = shapes
         self.ccd = CcdRenderer(clinic, hostile, sections)
         self.rows: dict[int, PatientRow] = {}
         #: (patient id, encounter id) of the added far-future visit, when `far_visit_at` is given.
@@ -58,10 +63,14 @@ class Chart:
             chart = sorted(
                 (encounter for encounter in patient.encounters if encounter.status in _CHART_STATUSES), key=_by_start
             )
-            keys = SearchKeys(name_parts(patient.first_name), name_parts(patient.last_name), fold(patient.chart_number))
-            self.rows[patient.id] = PatientRow(
-                patient, orjson.dumps(patient_doc(patient)), keys, chart, [encounter.start for encounter in chart]
+            keys = SearchKeys(
+                name_parts(patient.first_name, reading),
+                name_parts(patient.last_name, reading),
+                reading.stored(patient.chart_number),
+                reading.match,
             )
+            doc = orjson.dumps(patient_doc(patient, shapes, reading))
+            self.rows[patient.id] = PatientRow(patient, doc, keys, chart, [encounter.start for encounter in chart])
         if far_visit_at is not None:
             self._add_far_visit(far_visit_at)
         self.ordered = sorted(self.rows.values(), key=lambda row: (row.keys.last[0], row.keys.first[0], row.patient.id))
@@ -80,7 +89,7 @@ class Chart:
 
     def search(self, term: str) -> list[PatientRow]:
         """Every patient the term finds, by last name, first name (folded), then id; no paging."""
-        query = folded_term(term)
+        query = folded_term(term, self.reading)
         if not query:
             return []
         return [row for row in self.ordered if row.keys.matches(query)]
@@ -98,7 +107,7 @@ class Chart:
         if cached is None:
             doctor = self.ccd.providers[encounter.provider_id]
             location = self.ccd.locations[encounter.location_id].name
-            summary = encounter_summary(encounter, doctor, location)
+            summary = encounter_summary(encounter, doctor, location, self.shapes)
             cached = orjson.dumps({"summary": summary, "ccd": self.ccd.ccd(row.patient, encounter, section)})
             self.items[key] = cached
         return cached

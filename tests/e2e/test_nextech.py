@@ -59,11 +59,12 @@ def test_term_searches_obey_fhir_semantics(
 def test_given_names_say_what_nextech_cannot_find(fhir: FhirHttp, clinic: Clinic) -> None:
     bundle = fhir.get_ok(f"{BASE}/Patient", params={"given": "jo", "_count": "100"})
     found = {e["resource"]["id"] for e in bundle["entry"] if e["search"]["mode"] == "match"}
-    assert found == {_fhir_id(p) for p in live_patients(clinic) if fold(p.first_name).startswith("jo")}
+    by_first = {_fhir_id(p) for p in live_patients(clinic) if fold(p.first_name).startswith("jo")}
+    by_middle = {_fhir_id(p) for p in live_patients(clinic) if p.middle_name and fold(p.middle_name).startswith("jo")}
+    assert by_first <= found <= by_first | by_middle  # middle names found only beside a first or last J…
     outcome = next(e["resource"] for e in bundle["entry"] if e["search"]["mode"] == "outcome")
     assert outcome["issue"][0]["severity"] == "warning" and "middle name" in outcome["issue"][0]["diagnostics"]
-    missed = {_fhir_id(p) for p in live_patients(clinic) if p.middle_name and fold(p.middle_name).startswith("jo")}
-    assert missed - found  # the warning is about real patients, not a formality
+    assert by_middle - found  # the warning is about real patients, not a formality
 
 
 def test_chart_numbers_sharing_a_prefix(fhir: FhirHttp, clinic: Clinic) -> None:
@@ -195,9 +196,9 @@ def test_hostile_vendor_html_is_sanitized(tmp_path: Path) -> None:
             items = await adapter._encounters(
                 f"{patient.id}.{patient.chart_number}", encounter.start, encounter.start, None
             )
-            assert any("<script" in str(i["ccd"]) for i in items)  # the vendor really sent hostile markup
+            assert any("<script" in str(i.ccd) for i in items.records)  # the vendor really sent hostile markup
             encounter_id = next(
-                f"{patient.id}.{patient.chart_number}.{i['summary']['encounterId']}.{day}" for i in items
+                f"{patient.id}.{patient.chart_number}.{i.summary.encounterId}.{day}" for i in items.records
             )
             binary = await adapter.providers["Binary"].read(f"{encounter_id}.ccd")
             return base64.b64decode(binary["data"]).decode()

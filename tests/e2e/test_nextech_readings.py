@@ -1,7 +1,12 @@
 """Nextech under readings of its docs the default simulator does not take: the gateway over the
-Nextech simulator with each switch (`sandboxes/nextech/app.py`): section names with spaces,
-a visit years ahead, and a Nextech that refuses far `end` dates.
+Nextech simulator with its switches (`sandboxes/nextech/app.py`, `sandboxes/nextech/readings.py`)
+combined into a few variants: how `term` matches (accent-sensitive, names stored decomposed,
+whole-field prefixes, substrings), envelopes, ids as strings, timestamps with offsets or none,
+absent nulls, error bodies, token lifetimes as strings, section names with spaces, a visit
+years ahead, and a Nextech that refuses far `end` dates.
 
+Each variant walks the clinic: every live patient is found by its family name (with and
+without accents) and read by id, and each patient's encounters and CCDs match the clinic.
 Every resource received goes through `conformance.check_resource` (`FhirHttp`); every id and
 attachment URL must be a FHIR id that the gateway itself serves.
 """
@@ -9,8 +14,10 @@ attachment URL must be a FHIR id that the gateway itself serves.
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -22,17 +29,42 @@ from mappings.nextech.adapter import HORIZON_WARNING
 from sandboxes.clinic import Clinic, Patient, build_clinic
 from sandboxes.nextech import create_sandbox
 from sandboxes.nextech.app import FAR_FUTURE_VISIT, SPACED_SECTIONS
+from tests.support.clinic import live_patients
 from tests.support.fhir_http import FhirHttp
+from tests.support.text import fold
 from tests.support.variants import gateway_over
 
 TENANT = "nextech"
 BASE = f"/fhir/{TENANT}"
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 JSON = {"Accept": "application/fhir+json"}
+REFUSED_AFTER = datetime(2100, 1, 1, tzinfo=UTC)
+BEFORE_FAR_VISIT = "le2030-12-31"  # the clinic's charted visits, not the one a variant adds in 2031
 SWITCHES: dict[str, dict[str, Any]] = {
-    "spaced": {"section_names": "spaced"},
-    "far": {"far_future_visit": True},
-    "refusing": {"far_future_visit": True, "latest_end": datetime(2100, 1, 1, tzinfo=UTC)},
+    "accent-sensitive-prefix": {
+        "search_accents": "sensitive",
+        "search_match": "prefix",
+        "section_names": "spaced",
+        "envelope": "value",
+        "error_bodies": "problem",
+    },
+    "nfd-substring-strings": {
+        "search_accents": "sensitive_nfd",
+        "search_match": "substring",
+        "far_future_visit": True,
+        "ids_as_strings": True,
+        "timestamps": "offset",
+        "absent_nulls": True,
+        "token_numbers_as_strings": True,
+    },
+    "refusing-naive": {
+        "search_accents": "sensitive",
+        "far_future_visit": True,
+        "latest_end": REFUSED_AFTER,
+        "timestamps": "naive",
+        "envelope": "data",
+        "error_bodies": "text",
+    },
 }
 
 
@@ -44,30 +76,52 @@ class Variant:
     switches: dict[str, Any]
 
 
+def _clinic_with_renee_nunez() -> Clinic:
+    """The synthetic clinic, one of its Renées renamed Renée Núñez (stored as the variant stores names)."""
+    clinic = build_clinic()
+    renee = next(p for p in live_patients(clinic) if p.first_name == "Renée")
+    patients = tuple(replace(p, last_name="Núñez") if p.id == renee.id else p for p in clinic.patients)
+    return replace(clinic, patients=patients)
+
+
 @pytest.fixture(scope="module", params=sorted(SWITCHES))
 def variant(request: pytest.FixtureRequest) -> Iterator[Variant]:
-    clinic = build_clinic()
-    with gateway_over("nextech", partial(create_sandbox, clinic, **SWITCHES[request.param]), tenant=TENANT) as running:
-        yield Variant(running.fhir, clinic, running.sandbox.app, SWITCHES[request.param])
+    clinic = _clinic_with_renee_nunez()
+    switches = SWITCHES[request.param]
+    with gateway_over("nextech", partial(create_sandbox, clinic, **switches), tenant=TENANT) as running:
+        yield Variant(running.fhir, clinic, running.sandbox.app, switches)
 
 
 def _patient_id(p: Patient) -> str:
     return f"{p.id}.{p.chart_number}"
 
 
-def _with_visits(clinic: Clinic, count: int) -> list[Patient]:
-    chart = [
-        p for p in clinic.patients if not p.deleted and any(e.status in ("finished", "arrived") for e in p.encounters)
+def _charted(p: Patient) -> list[datetime]:
+    return [e.start for e in p.encounters if e.status in ("finished", "arrived")]
+
+
+def _unaccented(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).upper()
+
+
+def _matches(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e["resource"] for e in bundle.get("entry", []) if e["search"]["mode"] == "match"]
+
+
+def _outcome_texts(bundle: dict[str, Any]) -> list[str]:
+    return [
+        issue.get("diagnostics", "")
+        for entry in bundle.get("entry", [])
+        if entry["search"]["mode"] == "outcome"
+        for issue in entry["resource"]["issue"]
     ]
-    return chart[:count]
 
 
 def _far_patient(v: Variant) -> tuple[str, int]:
     far = v.simulator.state.far_visit
     if far is None:
         pytest.skip("no far-future visit in this variant")
-    patient = next(p for p in v.clinic.patients if p.id == far[0])
-    return _patient_id(patient), far[1]
+    return _patient_id(v.clinic.patient(far[0])), far[1]
 
 
 def _far_ids(resources: list[dict[str, Any]], encounter: int) -> list[str]:
@@ -81,19 +135,72 @@ def _nextech_documents(fhir: FhirHttp, patient_id: str, **params: Any) -> list[d
     return [d for d in found if d["id"].endswith(".ccd")]
 
 
-def _outcome_texts(bundle: dict[str, Any]) -> list[str]:
-    return [
-        issue.get("diagnostics", "")
-        for entry in bundle.get("entry", [])
-        if entry["search"]["mode"] == "outcome"
-        for issue in entry["resource"]["issue"]
-    ]
+# -- the clinic walk ------------------------------------------------------------------------------
+
+
+def test_every_patient_is_found_by_family_name_with_and_without_accents(variant: Variant) -> None:
+    """Hundreds of searches: the R4 checks of these bundles are off (reads below check patients)."""
+    live = live_patients(variant.clinic)
+    checks, variant.fhir.checks = variant.fhir.checks, False
+    try:
+        answers: dict[str, Counter[str]] = {}
+        for patient in live:
+            for family in {patient.last_name, _unaccented(patient.last_name)}:
+                if family not in answers:
+                    found = variant.fhir.search_all(f"{BASE}/Patient", family=family, _count=100)
+                    answers[family] = Counter(r["id"] for r in found)
+                    expected = Counter(_patient_id(p) for p in live if fold(p.last_name).startswith(fold(family)))
+                    assert answers[family] == expected, family
+                assert _patient_id(patient) in answers[family], (family, patient.id)
+    finally:
+        variant.fhir.checks = checks
+
+
+def test_renee_nunez_is_found_however_her_name_is_stored(variant: Variant) -> None:
+    [nunez] = [p for p in live_patients(variant.clinic) if p.last_name == "Núñez"]
+    renees = {_patient_id(p) for p in live_patients(variant.clinic) if fold(p.first_name).startswith("renee")}
+    assert {r["id"] for r in variant.fhir.search_all(f"{BASE}/Patient", family="NUÑEZ")} == {_patient_id(nunez)}
+    by_given = {r["id"] for r in variant.fhir.search_all(f"{BASE}/Patient", given="Renée", _count=100)}
+    assert renees <= by_given and _patient_id(nunez) in by_given
+    for exact in ("Núñez", unicodedata.normalize("NFD", "Núñez")):
+        found = variant.fhir.search_all(f"{BASE}/Patient", **{"family:exact": exact})
+        assert [r["id"] for r in found] == [_patient_id(nunez)]
+        assert found[0]["name"][0]["family"] == unicodedata.normalize("NFC", "Núñez")  # served NFC
+
+
+def test_every_patient_reads_back_with_its_chart_encounters_and_ccds(variant: Variant) -> None:
+    """Every patient's content is compared with the clinic; the R4 checks (tens of milliseconds a
+    resource) run on every eighth patient's resources, which have the shapes all the others have."""
+    fhir = variant.fhir
+    checks = fhir.checks
+    try:
+        for index, truth in enumerate(live_patients(variant.clinic)):
+            fhir.checks = checks and index % 8 == 0
+            _walk_patient(fhir, truth)
+    finally:
+        fhir.checks = checks
+    assert not fhir.checks or fhir.checked
+
+
+def _walk_patient(fhir: FhirHttp, truth: Patient) -> None:
+    patient = fhir.get_ok(f"{BASE}/Patient/{_patient_id(truth)}")
+    assert patient["name"][0]["family"] == unicodedata.normalize("NFC", truth.last_name)
+    assert patient.get("birthDate") == (truth.birth_date.isoformat() if truth.birth_date else None)
+    assert {i["value"] for i in patient["identifier"]} == {str(truth.id), truth.chart_number}
+    charted = _charted(truth)
+    encounters = fhir.search_all(f"{BASE}/Encounter", patient=_patient_id(truth), date=BEFORE_FAR_VISIT)
+    starts = Counter(datetime.fromisoformat(e["period"]["start"].replace("Z", "+00:00")) for e in encounters)
+    assert starts == Counter(charted), truth.id
+    documents = _nextech_documents(fhir, _patient_id(truth), date=BEFORE_FAR_VISIT)
+    assert {d["context"]["encounter"][0]["reference"] for d in documents} == {
+        f"Encounter/{e['id']}" for e in encounters
+    }
 
 
 def test_every_document_and_attachment_is_a_served_fhir_id(variant: Variant) -> None:
     fhir = variant.fhir
     sections, urls = set(), set()
-    for patient in _with_visits(variant.clinic, 3):
+    for patient in [p for p in live_patients(variant.clinic) if _charted(p)][:3]:
         documents = _nextech_documents(fhir, _patient_id(patient))
         assert documents
         for document in documents:
@@ -114,12 +221,15 @@ def test_every_document_and_attachment_is_a_served_fhir_id(variant: Variant) -> 
 
 
 def test_a_section_binary_holds_that_section(variant: Variant) -> None:
-    patient = _with_visits(variant.clinic, 1)[0]
+    patient = next(p for p in live_patients(variant.clinic) if _charted(p))
     document = _nextech_documents(variant.fhir, _patient_id(patient))[0]
     for content in document["content"][1:]:
         name = content["attachment"]["title"].removeprefix("CCD section: ")
         html = variant.fhir.get(f"{BASE}/{content['attachment']['url']}").text
         assert f'data-section="{name}"' in html or f"<h2>{name}" in html, name
+
+
+# -- horizons ---------------------------------------------------------------------------------------
 
 
 def test_an_explicit_far_date_finds_the_far_visit(variant: Variant) -> None:
@@ -137,7 +247,7 @@ def test_an_explicit_far_date_finds_the_far_visit(variant: Variant) -> None:
 def test_an_open_ended_search_finds_it_or_says_it_may_not(variant: Variant) -> None:
     patient_id, encounter = _far_patient(variant)
     bundle = variant.fhir.get_ok(f"{BASE}/Encounter", params={"patient": patient_id, "_count": "1000"})
-    matches = [e["resource"] for e in bundle.get("entry", []) if e["search"]["mode"] == "match"]
+    matches = _matches(bundle)
     assert matches  # the past visits at least
     if "latest_end" in variant.switches:
         assert not _far_ids(matches, encounter)

@@ -22,6 +22,7 @@ from mappings.nextech.adapter import HORIZON_WARNING, NextechAdapter
 from mappings.nextech.encounter import document_to_fhir, encounter_to_fhir
 from mappings.nextech.options import NextechOptions
 from mappings.nextech.patient import patient_to_fhir
+from mappings.nextech.vendor import VendorEncounter, VendorPatient
 
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 CTX = TenantContext("nx", "urn:nx")
@@ -129,9 +130,10 @@ def test_hostile_strings_make_fhir_ids_whose_reads_find_the_record(role: str, ho
     fake.sections = ["Allergies", section, "PlanOfCare"]
     adapter = _adapter(fake, tmp_path)
 
-    fhir_patient = patient_to_fhir(patient, CTX)
-    encounter_resource = encounter_to_fhir({"summary": summary}, fhir_patient["id"], CTX, datetime.now(UTC))
-    document = document_to_fhir({"summary": summary}, fhir_patient["id"], fake.sections)
+    fhir_patient = patient_to_fhir(VendorPatient.model_validate(patient), CTX)
+    item = VendorEncounter.model_validate({"summary": summary})
+    encounter_resource = encounter_to_fhir(item, fhir_patient["id"], CTX, datetime.now(UTC))
+    document = document_to_fhir(item, fhir_patient["id"], fake.sections)
     binaries = [c["attachment"]["url"].removeprefix("Binary/") for c in document["content"]]
     for resource_id in (fhir_patient["id"], encounter_resource["id"], document["id"], *binaries):
         assert FHIR_ID.fullmatch(resource_id), resource_id

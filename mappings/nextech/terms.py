@@ -1,0 +1,63 @@
+"""The `term`s sent to Nextech's `/search` for a FHIR name value: a superset under every reading (pure).
+
+The docs say only that `term` "will attempt to match the patient's name or chart number".
+Implementations differ on case and accents (an accent-sensitive SQL Server `_CI_AS`
+collation: `nunez` does not find `Núñez`), on Unicode normalization (names stored decomposed:
+a precomposed `Renée` finds nothing), on substring vs prefix (of a word or of the whole
+field) and on how a term with spaces is tokenized. FHIR's string search finds every name that
+starts with the value once both are case- and accent-folded, so any letter of a matching name
+may be stored accented, the value's first letter included (`Ozturk` finds `Öztürk`).
+
+What every reading finds is therefore only the stored name's first character: the first
+folded letter of the value, sent upper case (names are stored capitalised, so even a
+case-sensitive vendor finds them; a decomposed name starts with that base letter), plus each
+precomposed Latin letter (Latin-1 Supplement and Extended-A, upper case) that folds to it, for
+a vendor that compares accents over precomposed names (`O`, `Ò`, `Ó`, `Ô`, `Õ`, `Ö`, `Ō`, `Ŏ`,
+`Ő`). One character has no spaces to tokenize and is a prefix of the name under every reading.
+The gateway then applies FHIR's rules to what comes back. At most `MAX_TERMS` terms.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+
+MAX_TERMS = 12
+_FIRST_WORD = re.compile(r"\s*\S+")
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _accented() -> dict[str, tuple[str, ...]]:
+    found: defaultdict[str, list[str]] = defaultdict(list)
+    for code in range(0xC0, 0x180):
+        letter = chr(code)
+        base = _fold(letter)
+        if letter.isupper() and len(base) == 1 and base != letter.casefold() and base.isascii():
+            found[base].append(letter)
+    return {base: tuple(letters) for base, letters in found.items()}
+
+
+ACCENTED = _accented()  # folded base letter -> the precomposed upper-case letters folding to it
+
+
+def name_terms(value: str) -> tuple[str, ...]:
+    """The terms that together find every patient a FHIR name search for `value` finds (through a
+    first or last name); () when the value has nothing to search by."""
+    folded = _fold(value).lstrip()
+    if not folded:
+        return ()
+    first = folded[0]
+    return (first.upper(), *ACCENTED.get(first, ()))[:MAX_TERMS]
+
+
+def chart_term(chart: str) -> str:
+    """The term for a chart number: itself, up to the whitespace after its first word (a vendor
+    splitting the term into words and ANDing them might not find a later word as a prefix of
+    any field)."""
+    found = _FIRST_WORD.match(chart)
+    return found.group() if found else chart

@@ -1,0 +1,307 @@
+"""Nextech's answers as declared models: every shape its docs allow or leave open (pure).
+
+vendor-docs/nextech-api.txt gives the patient and encounter models by example only
+(`"patientId": 0`, `"dob": "2017-12-14T15:08:59.934Z"`, `encounterLocked` typed "string" with
+a boolean example) and no envelope, so each model reads:
+- ids (`patientId`, `encounterId`, `doctorId`) as JSON numbers or strings;
+- keys in camelCase, as documented, or PascalCase (ASP.NET Web API's default serializer);
+- `dob` as a date or a date-time (`Z`, an offset or none: its calendar date as written),
+  or `MM/DD/YYYY`; `encounterDate` as a date-time with `Z` or an offset, or without a zone
+  (UTC, as the docs' type column says "UTC date / time"), or `MM/DD/YYYY hh:mm[:ss] [AM|PM]`;
+- `encounterLocked` as a boolean, `"true"`/`"True"`/`"1"`/`1` and their opposites, or absent
+  (not locked);
+- optional fields null or absent; strings served decomposed (NFD) are read in NFC;
+- lists bare or inside an envelope (`value`, `data`, `results`, `items`, or the one list an
+  object holds), and an encounter as `{"summary": {...}, "ccd": ...}` or flat.
+Only what cannot mean anything (an id that is no id, a date that is no date) makes a record
+unreadable: `Unreadable` carries the field path, never a value.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, ValidationError, model_validator
+from pydantic_core import ErrorDetails
+
+from gateway.contract import VendorModel
+
+ENVELOPE_KEYS = ("value", "data", "results", "items", "patients", "encounters", "categories", "sections")
+_US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?")
+_TRUE = frozenset({"true", "1", "yes", "y", "locked"})
+_FALSE = frozenset({"false", "0", "no", "n", "unlocked", ""})
+
+
+# -- scalar readers ---------------------------------------------------------------------------
+
+
+def _text(value: Any) -> Any:
+    """Text in NFC; a number is its decimal text (a phone or chart number sent as a number)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    return value
+
+
+def _vendor_id(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str) and value.strip():
+        return value  # kept as written: an id is matched as the vendor spells it
+    raise ValueError("is not an id")
+
+
+def _optional_id(value: Any) -> Any:
+    return None if value is None or value == "" else _vendor_id(value)
+
+
+def _us_date(value: str) -> datetime | None:
+    found = _US_DATE.fullmatch(value.strip())
+    if found is None:
+        return None
+    month, day, year, hour, minute, second, half = found.groups()
+    hours = int(hour or 0)
+    if half:
+        hours = hours % 12 + (12 if half.lower() == "pm" else 0)
+    return datetime(int(year), int(month), int(day), hours, int(minute or 0), int(second or 0))
+
+
+def _birth_date(value: Any) -> Any:
+    """The calendar date as written (a time part, and its zone, are not used)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return date.fromisoformat(text[:10])
+        except ValueError:
+            us = _us_date(text)
+            if us is not None:
+                return us.date()
+    raise ValueError("is not a date")
+
+
+def _instant(value: Any) -> Any:
+    """An aware UTC datetime; a value without a zone is UTC (the docs: "UTC date / time")."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            us = _us_date(text)
+            if us is None:
+                raise ValueError("is not a date-time") from None
+            parsed = us
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    raise ValueError("is not a date-time")
+
+
+def _flag(value: Any) -> Any:
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().casefold() in _TRUE | _FALSE:
+        return value.strip().casefold() in _TRUE
+    raise ValueError("is not a boolean")
+
+
+Text = Annotated[str | None, BeforeValidator(_text)]
+VendorId = Annotated[str, BeforeValidator(_vendor_id)]
+OptionalId = Annotated[str | None, BeforeValidator(_optional_id)]
+BirthDate = Annotated[date | None, BeforeValidator(_birth_date)]
+Instant = Annotated[datetime | None, BeforeValidator(_instant)]
+Flag = Annotated[bool, BeforeValidator(_flag)]
+
+
+def _camel_keys(data: Any) -> Any:
+    """PascalCase keys (`PatientId`) as the documented camelCase (`patientId`)."""
+    if not isinstance(data, dict):
+        return data
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = key[:1].lower() + key[1:] if isinstance(key, str) else key
+        out.setdefault(name, value)
+    return out
+
+
+class _Read(VendorModel):
+    @model_validator(mode="before")
+    @classmethod
+    def _documented_keys(cls, data: Any) -> Any:
+        return _camel_keys(data)
+
+
+# -- records ----------------------------------------------------------------------------------
+
+
+class VendorPatient(_Read):
+    """A `/search` result ("Basic information about a patient")."""
+
+    patientId: VendorId  # the vendor's field names
+    chartNumber: Text = None
+    firstName: Text = None
+    lastName: Text = None
+    middleName: Text = None
+    dob: BirthDate = None
+    ssn: Any = None  # documented; never read (not exposed)
+    homePhone: Text = None
+
+
+class VendorSummary(_Read):
+    """An encounter's `summary`."""
+
+    encounterId: VendorId
+    doctorId: OptionalId = None
+    doctorFirstName: Text = None
+    doctorLastName: Text = None
+    doctorProfessionalDesignation: Text = None
+    department: Text = None
+    location: Text = None
+    encounterDate: Instant = None
+    type: Text = None
+    encounterLocked: Flag = False
+
+
+class VendorEncounter(_Read):
+    """An encounter search result: its summary and its CCD (HTML)."""
+
+    summary: VendorSummary
+    ccd: Text = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat(cls, data: Any) -> Any:
+        """A summary given flat beside `ccd` (no `summary` object) is read as the summary."""
+        data = _camel_keys(data)
+        if isinstance(data, dict) and "summary" not in data and "encounterId" in data:
+            rest = {k: v for k, v in data.items() if k != "ccd"}
+            return {"summary": rest, "ccd": data.get("ccd")}
+        return data
+
+
+class VendorSection(_Read):
+    """A CCD section as `/encounters/categories` lists it: its name, or an object naming it."""
+
+    name: Text = None
+    sectionName: Text = None
+    category: Text = None
+    description: Text = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _named(cls, data: Any) -> Any:
+        return {"name": data} if isinstance(data, str) else data
+
+    @property
+    def label(self) -> str | None:
+        return self.name or self.sectionName or self.category
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+class UnreadablePayload(ValueError):
+    """An answer that cannot be read: the field path and the problem, no values."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"the vendor's field {field} {problem}")
+        self.field = field
+        self.problem = problem
+
+
+def items_of(body: Any, field: str = "(answer)") -> list[Any]:
+    """A list answer's items: a bare array, or the list inside an envelope."""
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        for key in ENVELOPE_KEYS:
+            for spelled in (key, key[:1].upper() + key[1:]):
+                if isinstance(body.get(spelled), list):
+                    return list(body[spelled])
+        lists = [value for value in body.values() if isinstance(value, list)]
+        if len(lists) == 1:
+            return list(lists[0])
+    if body is None:
+        return []
+    raise UnreadablePayload(field, "is not a list")
+
+
+COUNT_KEYS = ("@odata.count", "odata.count", "count", "total", "totalCount", "totalRecords")
+NEXT_KEYS = ("@odata.nextLink", "odata.nextLink", "nextLink", "next", "nextPage", "next_page")
+
+
+def listed_count(body: Any) -> int | None:
+    """How many items an envelope says there are, when it says."""
+    if not isinstance(body, dict):
+        return None
+    keyed = _camel_keys(body)
+    for key in COUNT_KEYS:
+        value = keyed.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.isdigit():
+            return int(value)
+    return None
+
+
+def has_next_page(body: Any) -> bool:
+    """Whether an envelope points to a further page."""
+    if not isinstance(body, dict):
+        return False
+    keyed = _camel_keys(body)
+    return any(keyed.get(key) not in (None, "", False) for key in NEXT_KEYS)
+
+
+def problem_of(exc: ValidationError, prefix: str = "") -> UnreadablePayload:
+    """The first error as an `UnreadablePayload` (its field path under `prefix`; never the value)."""
+    error = exc.errors(include_input=False, include_url=False)[0]
+    path = prefix
+    for part in error["loc"]:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return UnreadablePayload(path or "(record)", _problem(error))
+
+
+def _problem(error: ErrorDetails) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "is missing"
+    if kind == "value_error":
+        return str(error.get("ctx", {}).get("error", "has an unexpected value"))
+    if kind.startswith(("string", "dict", "model")):
+        return "has an unexpected type"
+    return "has an unexpected shape"
+
+
+def raw_id(item: Any, *path: str) -> str | None:
+    """An id inside a record that could not be read, when it can be read on its own."""
+    value = item
+    for key in path:
+        value = _camel_keys(value)
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    try:
+        found: str | None = _optional_id(value)
+    except ValueError:
+        return None
+    return found
+
+
+def section_names(body: Any) -> Iterator[str]:
+    for item in items_of(body, "categories"):
+        try:
+            label = VendorSection.model_validate(item).label
+        except ValidationError:
+            continue
+        if label and label.strip():
+            yield label

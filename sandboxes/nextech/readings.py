@@ -1,0 +1,115 @@
+"""How this simulator reads what Nextech's docs leave open: one switch per point.
+
+The docs say of ``GET /search?term=`` only "String to search patients for. Will attempt to
+match the patient's name or chart number", give every field of the patient and encounter
+models by example (``"patientId": 0``, ``"dob": "2017-12-14T15:08:59.934Z"``), show no error
+body and no envelope. Independent implementations choose differently, and ``create_app`` takes
+one keyword per point (the defaults are the documented simulator's choices):
+
+Patient search (``SearchReading``)
+- ``search_accents``: ``"insensitive"`` (NFKD, marks dropped, case-folded: SQL Server's
+  ``_CI_AI`` collations), ``"sensitive"`` (case-insensitive only, over names stored
+  precomposed: SQL Server's default ``_CI_AS``; ``nunez`` does not find ``Núñez``) or
+  ``"sensitive_nfd"`` (the same over names stored, and served, decomposed (NFD): a
+  precomposed ``Renée`` sent finds nothing, ``Ren`` does).
+- ``search_match``: ``"parts"`` (the term is a prefix of the first or last name, of a word
+  of either, or "first last" / "last, first" as the app module describes), ``"prefix"`` (a
+  prefix of the whole first name, last name or chart number only: no words, no forms) or
+  ``"substring"`` (anywhere in the first name, last name or chart number, or in "first
+  last"; the term taken whole).
+
+Answers (``Shapes``)
+- ``envelope``: ``"bare"`` (JSON arrays, as ASP.NET Web API serializes a list), ``"value"``
+  (OData's ``{"value": [...], "@odata.count": n}``) or ``"data"`` (``{"data": [...],
+  "count": n}``) around every list: search results, encounters, CCD categories.
+- ``ids_as_strings``: ``patientId``, ``encounterId`` and ``doctorId`` as JSON strings
+  (``"42"``), as an API serializing Int64s for JavaScript does.
+- ``timestamps``: ``"z"`` (``2017-12-14T15:08:59.000Z``, the docs' example), ``"offset"``
+  (the same instant in the clinic's zone with its offset, ``2017-12-14T09:08:59-06:00``;
+  ``dob`` as local midnight with that offset) or ``"naive"`` (no zone: ``encounterDate`` is
+  UTC as the docs say, ``2017-12-14T15:08:59``; ``dob`` a bare date, ``1985-03-15``, as the
+  docs' type column says).
+- ``absent_nulls``: optional fields with no value are left out instead of sent as ``null``.
+- ``error_bodies``: ``"webapi"`` (``{"Message": ...}``), ``"problem"`` (RFC 7807
+  ``application/problem+json``: ``type``, ``title`` (the message), ``status``, ``detail``,
+  ``errors``) or ``"text"`` (the message as ``text/plain``) for the API's own refusals
+  (401, 400, 403, 404 of a patient); routing errors and the OAuth server's (Azure's) stay.
+- ``search_limit``: at most this many search results (the first, in the answer's order),
+  with no sign in a bare answer that more matched (an envelope still counts them all), as an
+  implementation that caps its queries (at 50, like Nextech's own FHIR API) would; default
+  None: every match, as the docs' "Searches for all" says.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+from sandboxes.toolkit.folding import strip_marks
+
+__all__ = ["DOCUMENTED", "DOCUMENTED_SHAPES", "Accents", "Envelope", "ErrorBodies", "Match", "SearchReading", "Shapes"]
+
+Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
+Match = Literal["parts", "prefix", "substring"]
+Envelope = Literal["bare", "value", "data"]
+Timestamps = Literal["z", "offset", "naive"]
+ErrorBodies = Literal["webapi", "problem", "text"]
+
+
+def _check(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, not {value!r}")
+
+
+@dataclass(frozen=True)
+class SearchReading:
+    """One reading of ``/search?term=``."""
+
+    accents: Accents = "insensitive"
+    match: Match = "parts"
+
+    def __post_init__(self) -> None:
+        _check("search_accents", self.accents, ("insensitive", "sensitive", "sensitive_nfd"))
+        _check("search_match", self.match, ("parts", "prefix", "substring"))
+
+    def stored(self, value: str) -> str:
+        """A stored field as this reading compares it."""
+        if self.accents == "insensitive":
+            return strip_marks(value).casefold()
+        if self.accents == "sensitive_nfd":
+            return unicodedata.normalize("NFD", value).casefold()
+        return unicodedata.normalize("NFC", value).casefold()
+
+    def sent(self, term: str) -> str:
+        """A term as this reading compares it: folded, or as sent bar case."""
+        return strip_marks(term).casefold() if self.accents == "insensitive" else term.casefold()
+
+    def served(self, value: str | None) -> str | None:
+        """A name as the API serves it: as stored."""
+        if value is None or self.accents != "sensitive_nfd":
+            return value
+        return unicodedata.normalize("NFD", value)
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """How answers are written."""
+
+    envelope: Envelope = "bare"
+    ids_as_strings: bool = False
+    timestamps: Timestamps = "z"
+    absent_nulls: bool = False
+    error_bodies: ErrorBodies = "webapi"
+    search_limit: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.search_limit is not None and self.search_limit < 1:
+            raise ValueError("search_limit must be at least 1")
+        _check("envelope", self.envelope, ("bare", "value", "data"))
+        _check("timestamps", self.timestamps, ("z", "offset", "naive"))
+        _check("error_bodies", self.error_bodies, ("webapi", "problem", "text"))
+
+
+DOCUMENTED = SearchReading()
+DOCUMENTED_SHAPES = Shapes()

@@ -1,0 +1,199 @@
+"""The Nextech adapter over answers the docs allow or leave open: terms that every reading of
+`term` answers with a superset, records that cannot be read (the rest still served, the client
+told which and where, a read of it a 502), envelopes, and the drift monitor."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+
+from gateway.contract import AdapterConfig, Drift, DriftKey, SearchRequest, TenantContext, VendorPage
+from gateway.errors import NotFound, UpstreamError
+from gateway.search.parse import parse_search
+from mappings.nextech.adapter import MIDDLE_NAMES, NextechAdapter
+from mappings.nextech.client import _message
+from mappings.nextech.options import NextechOptions
+
+CTX = TenantContext("nx", "urn:nx")
+GOOD = {"patientId": 42, "chartNumber": "C00042", "firstName": "Renée", "lastName": "Núñez", "dob": "1985-03-15"}
+BAD = {"patientId": 43, "chartNumber": "C00043", "firstName": "Ana", "lastName": "Nolan", "dob": "soon"}
+SUMMARY = {"encounterId": 1, "encounterDate": "2025-03-15T15:00:00.000Z", "encounterLocked": True}
+BAD_SUMMARY = {"encounterId": 2, "encounterDate": "2025-03-15T16:00:00.000Z", "encounterLocked": "perhaps"}
+
+
+class Fake:
+    """Nextech's routes over fixed answers; every call is recorded."""
+
+    def __init__(self, patients: list[dict[str, Any]], items: list[dict[str, Any]], envelope: str = "") -> None:
+        self.patients = patients
+        self.items = items
+        self.envelope = envelope
+        self.calls: list[tuple[str, dict[str, str]]] = []
+
+    def _wrap(self, rows: list[Any]) -> Any:
+        return {self.envelope: rows, "count": len(rows)} if self.envelope else rows
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        params = dict(params or {})
+        self.calls.append((path, params))
+        if path == "/encounters/categories":
+            return self._wrap(["Allergies"])
+        if path == "/search":
+            term = params["term"].casefold()  # an accent-sensitive prefix reading
+            return self._wrap(
+                [
+                    p
+                    for p in self.patients
+                    if any(str(p.get(k, "")).casefold().startswith(term) for k in ("chartNumber", "lastName"))
+                ]
+            )
+        if unquote(path.split("/")[1]) not in {str(p["patientId"]) for p in self.patients}:
+            raise NotFound("Patient not found")
+        return self._wrap(self.items)
+
+    async def aclose(self) -> None:
+        pass
+
+
+def _adapter(fake: Fake, tmp_path: Path, drift: Drift | None = None) -> NextechAdapter:
+    options = NextechOptions(client_id="c", practice_id="p", oauth_base_url="http://127.0.0.1:9")
+    secrets = {"client_secret": "s"}
+    config = AdapterConfig("http://127.0.0.1:9/api", CTX, options, secrets, tmp_path, drift=drift or Drift())
+    adapter = NextechAdapter(config)
+    asyncio.run(adapter.client.aclose())
+    adapter.client = fake  # type: ignore[assignment]
+    return adapter
+
+
+def _search(adapter: NextechAdapter, kind: str, items: list[tuple[str, str]]) -> VendorPage:
+    provider = adapter.providers[kind]
+    query = parse_search(provider.support, items, strict=True, default_count=20, max_count=100).query
+    assert provider.search is not None
+    return asyncio.run(provider.search(SearchRequest(query, None, 100)))
+
+
+def test_a_name_search_sends_the_first_letter_and_its_accented_forms(tmp_path: Path) -> None:
+    accented = {**GOOD, "patientId": 44, "chartNumber": "C00044", "lastName": "Ñúñez"}
+    fake = Fake([GOOD, accented], [])
+    page = _search(_adapter(fake, tmp_path), "Patient", [("family", "NUÑEZ")])
+    assert [params["term"] for _, params in fake.calls] == ["N", "Ñ", "Ń", "Ņ", "Ň"]
+    # each patient once, although "N" and "Ñ" both found the second under another reading
+    assert sorted(r["id"] for r in page.resources) == ["42.C00042", "44.C00044"]
+    assert page.warnings == ()
+
+
+def test_given_searches_say_middle_names_were_not_searched(tmp_path: Path) -> None:
+    page = _search(_adapter(Fake([GOOD], []), tmp_path), "Patient", [("given", "Renée")])
+    assert page.warnings == (MIDDLE_NAMES,)
+
+
+def test_an_identifier_search_sends_the_chart_number(tmp_path: Path) -> None:
+    fake = Fake([GOOD], [])
+    _search(_adapter(fake, tmp_path), "Patient", [("identifier", "urn:nx/chart-number|C00042")])
+    assert fake.calls == [("/search", {"term": "C00042"})]
+
+
+def test_an_unreadable_patient_is_named_and_the_rest_served(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    drift = Drift("nx", "nextech")
+    adapter = _adapter(Fake([GOOD, BAD], [], envelope="value"), tmp_path, drift)
+    with caplog.at_level(logging.WARNING):
+        page = _search(adapter, "Patient", [("family", "N")])
+    assert [r["id"] for r in page.resources] == ["42.C00042"]
+    assert page.total is None
+    [warning] = [w for w in page.warnings if w != MIDDLE_NAMES]
+    assert warning.startswith("Patient/43.C00043 could not be read") and "dob" in warning
+    assert "soon" not in warning and "Ana" not in warning
+    assert drift.counts()[DriftKey("patient", "unreadable", "[].dob")] >= 1
+    assert "soon" not in caplog.text and "Nolan" not in caplog.text
+    with pytest.raises(UpstreamError, match="dob"):
+        asyncio.run(adapter.providers["Patient"].read("43.C00043"))
+    assert asyncio.run(adapter.providers["Patient"].read("42.C00042"))["id"] == "42.C00042"
+
+
+def test_an_unreadable_encounter_is_named_and_its_ccd_is_not_served(tmp_path: Path) -> None:
+    items = [{"summary": SUMMARY, "ccd": "<p>ok</p>"}, {"summary": BAD_SUMMARY, "ccd": "<p>bad</p>"}]
+    adapter = _adapter(Fake([GOOD], items, envelope="data"), tmp_path)
+    page = _search(adapter, "Encounter", [("patient", "42.C00042")])
+    assert [r["id"] for r in page.resources] == ["42.C00042.1.20250315"]
+    assert any("Encounter 2 of Patient/42.C00042" in w and "encounterLocked" in w for w in page.warnings)
+    documents = _search(adapter, "DocumentReference", [("patient", "42.C00042")])
+    assert [r["id"] for r in documents.resources] == ["42.C00042.1.20250315.ccd"] and documents.warnings
+    providers = adapter.providers
+    for kind, resource_id in (
+        ("Encounter", "42.C00042.2.20250315"),
+        ("DocumentReference", "42.C00042.2.20250315.ccd"),
+        ("Binary", "42.C00042.2.20250315.ccd"),
+    ):
+        with pytest.raises(UpstreamError, match="encounterLocked"):
+            asyncio.run(providers[kind].read(resource_id))
+    assert asyncio.run(providers["Binary"].read("42.C00042.1.20250315.ccd"))["contentType"] == "text/html"
+
+
+def test_unexpected_fields_are_counted_by_name(tmp_path: Path) -> None:
+    drift = Drift("nx", "nextech")
+    extra = {**GOOD, "preferredName": "Ren", "PatientGuid": "x"}
+    _search(_adapter(Fake([extra], []), tmp_path, drift), "Patient", [("family", "N")])
+    paths = {key.path for key in drift.counts() if key.kind == "unexpected field"}
+    assert paths == {"preferredName", "patientGuid"}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"Message": "The request is invalid."}, "The request is invalid."),
+        ({"message": "bad term"}, "bad term"),
+        ({"type": "about:blank", "title": "Bad Request", "status": 400}, "Bad Request"),
+        ({"error": "invalid_grant", "error_description": "AADSTS70008: expired"}, "AADSTS70008: expired"),
+        (None, ""),
+        ("plain text", ""),
+    ],
+)
+def test_error_bodies_of_every_shape_give_a_message(body: Any, message: str) -> None:
+    assert _message(body) == message
+
+
+def test_answers_that_may_have_been_cut_short_say_so(tmp_path: Path) -> None:
+    many = [{**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}"} for i in range(50)]
+    page = _search(_adapter(Fake(many, []), tmp_path), "Patient", [("identifier", "C00")])
+    assert len(page.resources) == 50 and any("cut" in w for w in page.warnings)  # exactly a page's worth
+    page = _search(_adapter(Fake(many[:49], []), tmp_path), "Patient", [("identifier", "C00")])
+    assert not any("cut" in w for w in page.warnings)
+
+    class Counted(Fake):
+        def _wrap(self, rows: list[Any]) -> Any:
+            return {"value": rows[:1], "@odata.count": len(rows)}
+
+    items = [{"summary": SUMMARY}, {"summary": {**SUMMARY, "encounterId": 3}}]
+    adapter = _adapter(Counted([GOOD], items), tmp_path)
+    page = _search(adapter, "Encounter", [("patient", "42.C00042")])
+    assert len(page.resources) == 1 and any("cut" in w for w in page.warnings)
+
+
+def test_several_name_values_send_the_terms_of_each(tmp_path: Path) -> None:
+    other = {**GOOD, "patientId": 45, "chartNumber": "C00045", "lastName": "Bell"}
+    fake = Fake([GOOD, other], [])
+    page = _search(_adapter(fake, tmp_path), "Patient", [("family", "nunez,bell")])
+    assert [params["term"] for _, params in fake.calls] == ["N", "Ñ", "Ń", "Ņ", "Ň", "B"]
+    assert sorted(r["id"] for r in page.resources) == ["42.C00042", "45.C00045"]
+    fake.calls.clear()
+    _search(_adapter(fake, tmp_path), "Patient", [("family", "nunez"), ("family", "bell")])
+    assert [params["term"] for _, params in fake.calls] == ["B"]  # ANDed: the cheaper one suffices
+
+
+def test_a_read_in_an_answer_cut_short_is_not_a_404(tmp_path: Path) -> None:
+    class Counted(Fake):
+        def _wrap(self, rows: list[Any]) -> Any:
+            return {"value": rows[:1], "@odata.count": len(rows)}
+
+    shown = {**GOOD, "patientId": 40, "chartNumber": "C00040"}
+    hidden = {**GOOD, "patientId": 4, "chartNumber": "C0004"}
+    adapter = _adapter(Counted([shown, hidden], []), tmp_path)
+    with pytest.raises(UpstreamError, match="cut"):
+        asyncio.run(adapter.providers["Patient"].read("4.C0004"))
+    assert asyncio.run(adapter.providers["Patient"].read("40.C00040"))["id"] == "40.C00040"

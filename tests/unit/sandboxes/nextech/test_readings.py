@@ -1,0 +1,137 @@
+"""The simulator's readings of what the docs leave open (``sandboxes.nextech.readings``): how
+``term`` matches, and how answers are written."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date
+
+import pytest
+
+from sandboxes.nextech.app import create_app
+from tests.unit.sandboxes.nextech.harness import (
+    CLIENT,
+    CLINIC,
+    LIVE,
+    PRACTICE,
+    SECRET,
+    chart_encounters,
+    ids_of,
+    make_api,
+)
+
+RENEES = {p.id for p in LIVE if p.first_name == "Renée"}
+IBANEZ = {p.id for p in LIVE if p.last_name == "Ibáñez"}
+VAN_DER_BERG = {p.id for p in LIVE if p.last_name == "Van der Berg"}
+SMITHS = {p.id for p in LIVE if p.last_name.startswith("Smith")}
+
+
+def test_the_documented_reading_folds_accents() -> None:
+    api = make_api()
+    assert RENEES and IBANEZ and VAN_DER_BERG
+    assert ids_of(api.search("renee")) >= RENEES
+    assert ids_of(api.search("IBANEZ")) >= IBANEZ
+    assert ids_of(api.search("berg")) >= VAN_DER_BERG
+
+
+def test_accent_sensitive_matching_misses_unaccented_terms() -> None:
+    api = make_api(search_accents="sensitive")
+    assert not ids_of(api.search("ibanez")) & IBANEZ
+    assert ids_of(api.search("IBÁÑEZ")) >= IBANEZ
+    assert ids_of(api.search("I")) >= IBANEZ  # the unaccented first letter still matches
+    assert not ids_of(api.search(unicodedata.normalize("NFD", "Ibáñez"))) & IBANEZ  # compared as sent
+
+
+def test_names_stored_decomposed_are_served_decomposed_and_missed_by_precomposed_terms() -> None:
+    api = make_api(search_accents="sensitive_nfd")
+    assert not ids_of(api.search("Renée")) & RENEES
+    assert ids_of(api.search(unicodedata.normalize("NFD", "Renée"))) >= RENEES
+    assert ids_of(api.search("Ren")) >= RENEES
+    row = next(r for r in api.search("R") if r["patientId"] in RENEES)
+    assert row["firstName"] == unicodedata.normalize("NFD", "Renée") != "Renée"
+
+
+def test_prefix_matching_takes_whole_fields_only() -> None:
+    api = make_api(search_match="prefix")
+    assert not ids_of(api.search("berg")) & VAN_DER_BERG
+    assert ids_of(api.search("van d")) >= VAN_DER_BERG
+    assert not ids_of(api.search("smith,"))  # no "last, first" form
+    assert ids_of(api.search("smith")) == SMITHS
+
+
+def test_substring_matching_finds_inner_text() -> None:
+    api = make_api(search_match="substring")
+    assert ids_of(api.search("mith")) >= SMITHS
+    assert ids_of(api.search("der be")) >= VAN_DER_BERG
+    assert not ids_of(api.search("smith,"))
+
+
+def test_envelopes_wrap_every_list() -> None:
+    for envelope, key, count in (("value", "value", "@odata.count"), ("data", "data", "count")):
+        api = make_api(envelope=envelope)
+        body = api.ok("/api/search", term="smith")
+        assert ids_of(body[key]) == SMITHS and body[count] == len(SMITHS)
+        assert api.ok("/api/encounters/categories")[key]
+        patient = next(p for p in LIVE if chart_encounters(p))
+        assert len(api.ok(f"/api/{patient.id}/encounters/search")[key]) == len(chart_encounters(patient))
+
+
+def test_ids_as_strings_and_timestamps_with_offsets() -> None:
+    api = make_api(ids_as_strings=True, timestamps="offset")
+    patient = next(p for p in LIVE if chart_encounters(p) and p.birth_date)
+    [row] = [r for r in api.search(patient.chart_number) if r["chartNumber"] == patient.chart_number]
+    assert row["patientId"] == str(patient.id)
+    assert row["dob"].startswith(f"{patient.birth_date}T00:00:00-0")  # local midnight, Chicago's offset
+    item = api.encounters(patient.id)[0]
+    assert item["summary"]["encounterId"] == str(chart_encounters(patient)[0].id)
+    assert item["summary"]["encounterDate"][-6:] in ("-05:00", "-06:00")
+
+
+def test_naive_timestamps_and_bare_dates() -> None:
+    api = make_api(timestamps="naive")
+    patient = next(p for p in LIVE if chart_encounters(p) and p.birth_date)
+    [row] = [r for r in api.search(patient.chart_number) if r["chartNumber"] == patient.chart_number]
+    assert date.fromisoformat(row["dob"]) == patient.birth_date
+    first = chart_encounters(patient)[0]
+    assert api.encounters(patient.id)[0]["summary"]["encounterDate"] == first.start.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def test_absent_nulls_leave_optional_fields_out() -> None:
+    api = make_api(absent_nulls=True)
+    patient = next(p for p in LIVE if p.middle_name is None)
+    [row] = [r for r in api.search(patient.chart_number) if r["chartNumber"] == patient.chart_number]
+    assert "middleName" not in row and "patientId" in row
+
+
+@pytest.mark.parametrize(("style", "content_type"), [("problem", "application/problem+json"), ("text", "text/plain")])
+def test_error_bodies(style: str, content_type: str) -> None:
+    api = make_api(error_bodies=style)
+    response = api.get("/api/search", term=" ")
+    assert response.status_code == 400 and response.headers["content-type"].startswith(content_type)
+    if style == "problem":
+        assert response.json()["title"] == "The request is invalid." and response.json()["status"] == 400
+    else:
+        assert response.text == "The request is invalid."
+    assert api.get("/api/search", token="nope", term="x").status_code == 401
+
+
+def test_unknown_switch_values_are_refused() -> None:
+    for name, value in (("search_accents", "maybe"), ("search_match", "fuzzy"), ("envelope", "odata")):
+        with pytest.raises(ValueError, match=name):
+            create_app(CLINIC, client_id=CLIENT, client_secret=SECRET, practice_id=PRACTICE, **{name: value})
+
+
+def test_a_search_limit_cuts_answers_silently_unless_enveloped() -> None:
+    assert len(SMITHS) > 3
+    bare = make_api(search_limit=3).search("smith")
+    assert len(bare) == 3 and ids_of(bare) < SMITHS
+    enveloped = make_api(search_limit=3, envelope="value").ok("/api/search", term="smith")
+    assert len(enveloped["value"]) == 3 and enveloped["@odata.count"] == len(SMITHS)
+    with pytest.raises(ValueError, match="search_limit"):
+        make_api(search_limit=0)
+
+
+def test_token_numbers_as_strings() -> None:
+    body = make_api(token_numbers_as_strings=True).connect()
+    assert all(isinstance(body[k], str) and body[k].isdigit() for k in ("expires_in", "expires_on", "not_before"))
+    assert isinstance(make_api().connect()["expires_in"], int)
