@@ -153,6 +153,16 @@ class UpstreamError(FHIRError):
     code = "transient"
 
 
+class VendorUnavailable(FHIRError):
+    """The vendor's circuit breaker is open: refused at once, to be tried again after Retry-After."""
+
+    status = 503
+    code = "transient"
+
+    def __init__(self, diagnostics: str, *, retry_after: int = 1) -> None:
+        super().__init__(diagnostics, headers={"Retry-After": str(max(1, retry_after))})
+
+
 class UpstreamSecurity(FHIRError):
     """The vendor rejected *our* credentials: a configuration problem, not the client's."""
 

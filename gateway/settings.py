@@ -65,6 +65,25 @@ class TenantAuthSettings(_Strict):
         return self
 
 
+class RetrySettings(_Strict):
+    """Retries of idempotent vendor calls (gateway.contract.resilience.RetryPolicy)."""
+
+    attempts: int = Field(3, ge=1, le=5)
+    base_delay: float = Field(0.05, ge=0)
+    max_delay: float = Field(1.0, ge=0)
+    budget_ratio: float = Field(0.2, ge=0, le=1)
+
+
+class BreakerSettings(_Strict):
+    """The vendor connection's circuit breaker (gateway.contract.resilience.BreakerPolicy)."""
+
+    window: float = Field(10.0, gt=0)
+    min_calls: int = Field(20, ge=1)
+    failure_ratio: float = Field(0.5, gt=0, le=1)
+    consecutive: int = Field(5, ge=1)
+    open_for: float = Field(5.0, gt=0)
+
+
 class TenantSettings(_Strict):
     vendor: str
     base_url: str = ""
@@ -76,6 +95,8 @@ class TenantSettings(_Strict):
     credentials: dict[str, str] = Field(default_factory=dict)
     timeouts: TimeoutSettings = TimeoutSettings()
     max_connections: int = Field(64, ge=1)
+    retry: RetrySettings = RetrySettings()
+    breaker: BreakerSettings = BreakerSettings()
     auth: TenantAuthSettings | None = None  # with server.auth = "smart"
     # Origins of browser apps that may call this tenant (CORS), e.g. "https://app.example.org".
     cors_origins: list[str] = Field(default_factory=list)

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import TypeAdapter, ValidationError
 
 from gateway.contract import AdapterConfig, Drift, SandboxFactory, TenantContext, Vendor
+from gateway.contract.resilience import BreakerPolicy, Resilience, RetryPolicy
 from gateway.settings import ConfigError, Settings, TenantSettings, resolve_secret
 from gateway.upstream.token_store import TokenStore, TokenStoreError
 
@@ -171,5 +172,6 @@ def adapter_config(
         read_timeout=conf.timeouts.read,
         total_timeout=conf.timeouts.total,
         max_connections=conf.max_connections,
+        resilience=Resilience(RetryPolicy(**conf.retry.model_dump()), BreakerPolicy(**conf.breaker.model_dump())),
         drift=Drift(name, vendor.name),
     )

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from gateway.contract.drift import Drift
 from gateway.contract.oauth import OAuthApp
 from gateway.contract.provider import ResourceProvider
+from gateway.contract.resilience import Resilience
 
 
 class VendorOptions(BaseModel):
@@ -59,6 +60,7 @@ class AdapterConfig(Generic[OptionsT]):
     read_timeout: float = 10.0
     total_timeout: float = 20.0
     max_connections: int = 64
+    resilience: Resilience = field(default_factory=Resilience)  # retries and circuit breaker
     # Where the adapter's readers record vendor fields and shapes they did not expect.
     drift: Drift = field(default_factory=Drift)
 

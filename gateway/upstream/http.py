@@ -7,6 +7,11 @@ reusing connections spares each request a TCP/TLS handshake). Timeouts are expli
 means is for the vendor's client module to say.
 
 `UpstreamClient.from_config` is the one place a tenant's `AdapterConfig` becomes a pool.
+
+Faults are handled here, once for every vendor: a circuit breaker per connection (open, calls
+are refused at once with a 503), and retries of what is safe to repeat, within a budget and
+the total deadline (gateway.upstream.retry). The connector's connection limit is the
+connection's bulkhead: calls beyond it wait for a connection, within the same deadline.
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from gateway import jsonio
+from gateway.contract.resilience import Resilience
 from gateway.errors import UpstreamError, UpstreamTimeout
+from gateway.upstream.breaker import CircuitBreaker
+from gateway.upstream.retry import RETRYABLE_STATUSES, RetryBudget, idempotent, with_retries
 
 if TYPE_CHECKING:  # gateway.contract imports this package: only the type, not the module
     from gateway.contract import AdapterConfig
@@ -56,12 +64,19 @@ class UpstreamClient:
     base_url: str
     timeouts: Timeouts = field(default_factory=Timeouts)
     max_connections: int = 64
+    resilience: Resilience = field(default_factory=Resilience)
     _session: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
+    breaker: CircuitBreaker = field(init=False, repr=False)
+    budget: RetryBudget = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.breaker = CircuitBreaker(self.resilience.breaker)
+        self.budget = RetryBudget(self.resilience.retry)
 
     @classmethod
     def from_config(cls, config: AdapterConfig[Any]) -> UpstreamClient:
-        """The pool to a tenant's vendor: its base URL, timeouts and connection limit."""
-        return cls(config.base_url, Timeouts.from_config(config), config.max_connections)
+        """The pool to a tenant's vendor: its base URL, timeouts, connection limit and fault policy."""
+        return cls(config.base_url, Timeouts.from_config(config), config.max_connections, config.resilience)
 
     def _client(self) -> aiohttp.ClientSession:
         # Created on first use, inside the running loop, then shared by every request.
@@ -93,10 +108,40 @@ class UpstreamClient:
         send_headers = dict(headers or {})
         if body is not None:
             send_headers.setdefault("Content-Type", "application/json")
+
+        async def attempt() -> UpstreamResponse:
+            self.breaker.before_call()
+            try:
+                answer = await self._send(method, url, params, body if body is not None else data, send_headers)
+            except (UpstreamError, UpstreamTimeout):
+                self.breaker.record(failed=True)
+                raise
+            except BaseException:
+                self.breaker.abandon()
+                raise
+            self.breaker.record(failed=answer.status >= 500)
+            return answer
+
+        if not idempotent(method, send_headers):
+            return await attempt()
+        return await with_retries(
+            attempt,
+            policy=self.resilience.retry,
+            budget=self.budget,
+            deadline=self.timeouts.total,
+            should_retry=_worth_another_attempt,
+        )
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str | int] | list[tuple[str, str]] | None,
+        data: Any,
+        headers: Mapping[str, str],
+    ) -> UpstreamResponse:
         try:
-            async with self._client().request(
-                method, url, params=params, data=body if body is not None else data, headers=send_headers
-            ) as response:
+            async with self._client().request(method, url, params=params, data=data, headers=headers) as response:
                 payload = await response.read()
                 return UpstreamResponse(response.status, dict(response.headers), payload)
         except TimeoutError:
@@ -108,3 +153,10 @@ class UpstreamClient:
         if self._session is not None and not self._session.closed:
             await self._session.close()
             await asyncio.sleep(0)  # let aiohttp close transports before the loop ends
+
+
+def _worth_another_attempt(answer: UpstreamResponse | None, error: BaseException | None) -> bool:
+    """Connection failures, timeouts and the 5xx a retry may cure; never a refusal by the breaker."""
+    if error is not None:
+        return isinstance(error, (UpstreamError, UpstreamTimeout))
+    return answer is not None and answer.status in RETRYABLE_STATUSES

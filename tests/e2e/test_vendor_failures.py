@@ -69,6 +69,9 @@ def client(vendor: FakeVendor) -> Iterator[FhirHttp]:
                     "options": {"org_id": "org"},
                     "credentials": {"api_token": "env:FAKE_VENDOR_TOKEN"},
                     "timeouts": {"connect": 1, "read": 0.5, "total": 1},
+                    # These tests are about how each vendor answer is translated, one after the
+                    # other: the breaker, which would open on them, has tests of its own.
+                    "breaker": {"consecutive": 1000, "min_calls": 1000},
                 },
                 "unreachable": {
                     "vendor": "dentalpms",

@@ -1,0 +1,142 @@
+"""The vendor HTTP client under faults, over real HTTP: retries of what is safe to repeat, within
+budget and deadline, and the breaker that answers at once while the vendor is down."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gateway.contract.resilience import BreakerPolicy, Resilience, RetryPolicy
+from gateway.errors import VendorUnavailable
+from gateway.sandbox_host import serve_in_thread
+from gateway.upstream.http import Timeouts, UpstreamClient
+
+FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.01, budget_ratio=0.2, budget_burst=10)
+NO_BREAKER = BreakerPolicy(consecutive=10_000, min_calls=10_000)
+
+
+@dataclass
+class Vendor:
+    failures: list[int] = field(default_factory=list)  # statuses to answer before a 200
+    calls: int = 0
+    down: bool = False
+    url: str = ""
+
+    async def handle(self, request: Request) -> Response:
+        self.calls += 1
+        if self.down:
+            return JSONResponse({"error": "down"}, 500)
+        if self.failures:
+            return JSONResponse({"error": "x"}, self.failures.pop(0))
+        return JSONResponse({"ok": True})
+
+
+@pytest.fixture
+def vendor() -> Iterator[Vendor]:
+    fake = Vendor()
+    app = Starlette(routes=[Route("/{path:path}", fake.handle, methods=["GET", "POST"])])
+    running = serve_in_thread(app)
+    fake.url = running.url
+    yield fake
+    running.stop()
+
+
+def client(vendor: Vendor, retry: RetryPolicy = FAST_RETRY, breaker: BreakerPolicy = NO_BREAKER) -> UpstreamClient:
+    return UpstreamClient(vendor.url, Timeouts(1, 1, 2), 8, Resilience(retry, breaker))
+
+
+def test_a_failed_get_is_retried_and_succeeds(vendor: Vendor) -> None:
+    vendor.failures = [503, 500]
+
+    async def scenario() -> int:
+        upstream = client(vendor)
+        try:
+            return (await upstream.request("GET", "/patients")).status
+        finally:
+            await upstream.aclose()
+
+    assert asyncio.run(scenario()) == 200 and vendor.calls == 3
+
+
+@pytest.mark.parametrize("status", [400, 404, 409, 429])
+def test_answers_a_retry_cannot_change_are_not_retried(vendor: Vendor, status: int) -> None:
+    vendor.failures = [status]
+
+    async def scenario() -> int:
+        upstream = client(vendor)
+        try:
+            return (await upstream.request("GET", "/patients")).status
+        finally:
+            await upstream.aclose()
+
+    assert asyncio.run(scenario()) == status and vendor.calls == 1
+
+
+def test_a_write_is_sent_once_unless_the_vendor_dedupes_it(vendor: Vendor) -> None:
+    async def scenario() -> tuple[int, int]:
+        upstream = client(vendor)
+        try:
+            vendor.failures = [503]
+            plain = (await upstream.request("POST", "/patients", json={})).status
+            vendor.failures = [503]
+            keyed = (await upstream.request("POST", "/patients", json={}, headers={"Idempotency-Key": "k1"})).status
+            return plain, keyed
+        finally:
+            await upstream.aclose()
+
+    assert asyncio.run(scenario()) == (503, 200)
+    assert vendor.calls == 3  # the plain POST once; the keyed one twice
+
+
+def test_retries_stay_within_the_budget(vendor: Vendor) -> None:
+    vendor.down = True
+    budgeted = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.01, budget_ratio=0.2, budget_burst=2)
+
+    async def scenario() -> UpstreamClient:
+        upstream = client(vendor, budgeted)
+        try:
+            for _ in range(50):
+                await upstream.request("GET", "/patients")
+        finally:
+            await upstream.aclose()
+        return upstream
+
+    upstream = asyncio.run(scenario())
+    print(f"\n50 GETs on a dead vendor: {vendor.calls} vendor calls, {upstream.budget.retries} retries")
+    assert upstream.budget.retries <= 2 + 0.2 * 50
+    assert vendor.calls <= 50 * 1.2 + 2
+
+
+def test_the_breaker_opens_answers_at_once_and_closes_when_the_vendor_is_back(vendor: Vendor) -> None:
+    vendor.down = True
+    quick = BreakerPolicy(window=10, min_calls=20, failure_ratio=0.5, consecutive=5, open_for=0.3)
+
+    async def scenario() -> None:
+        upstream = client(vendor, RetryPolicy(attempts=1), quick)
+        try:
+            for _ in range(5):
+                assert (await upstream.request("GET", "/patients")).status == 500
+            seen = vendor.calls
+            started = time.perf_counter()
+            with pytest.raises(VendorUnavailable) as refused:
+                await upstream.request("GET", "/patients")
+            elapsed = time.perf_counter() - started
+            print(f"\nrefused by the open breaker in {elapsed * 1000:.2f} ms")
+            assert elapsed < 0.010 and vendor.calls == seen
+            assert refused.value.headers["Retry-After"] == "1"
+            vendor.down = False
+            await asyncio.sleep(0.35)
+            assert (await upstream.request("GET", "/patients")).status == 200  # the probe
+            assert (await upstream.request("GET", "/patients")).status == 200  # closed again
+        finally:
+            await upstream.aclose()
+
+    asyncio.run(scenario())
