@@ -7,6 +7,7 @@ Binary resource in FHIR JSON (http://hl7.org/fhir/R4/binary.html#rest).
 from __future__ import annotations
 
 import base64
+from email.utils import parsedate_to_datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -49,9 +50,30 @@ async def read(request: Request) -> Response:
     if summary not in (None, "false", "data"):
         raise InvalidRequest("_summary on a read must be true, text, data or false", expression="_summary")
     headers = version_headers(resource)
+    if not_modified(request, headers):
+        return Response(status_code=304, headers=headers)
     if resource_type == "Binary":
         headers["Cache-Control"] = "no-store"  # a document, base64: no copies in shared caches
     return respond(fmt, shape(resource, summary, elements), headers)
+
+
+def not_modified(request: Request, headers: dict[str, str]) -> bool:
+    """The client's copy is current (RFC 9110 §13.1.2 If-None-Match, weak comparison; else
+    §13.1.3 If-Modified-Since, to the second): answer 304 without the body."""
+    if_none_match = request.headers.get("if-none-match")
+    etag = headers.get("ETag")
+    if if_none_match is not None:
+        if etag is None:
+            return False
+        tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+        return "*" in tags or etag.removeprefix("W/") in tags
+    since, modified = request.headers.get("if-modified-since"), headers.get("Last-Modified")
+    if since is None or modified is None:
+        return False
+    try:
+        return parsedate_to_datetime(modified) <= parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        return False  # an unreadable date: serve the resource
 
 
 def _check_version(request: Request, resource_type: str, resource_id: str, resource: dict[str, object]) -> None:

@@ -54,6 +54,31 @@ def test_version_headers_follow_the_vendors_meta(client: TestClient, backend: Fa
     assert bare.status_code == 200 and "etag" not in bare.headers and "last-modified" not in bare.headers
 
 
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"If-None-Match": 'W/"1"'}, 304),
+        ({"If-None-Match": '"1"'}, 304),  # weak comparison (RFC 9110 §8.8.3.2)
+        ({"If-None-Match": 'W/"0", W/"1"'}, 304),
+        ({"If-None-Match": "*"}, 304),
+        ({"If-None-Match": 'W/"2"'}, 200),
+        ({"If-Modified-Since": "Wed, 01 May 2024 12:00:00 GMT"}, 304),  # stored at 12:00:00
+        ({"If-Modified-Since": "Wed, 01 May 2024 11:59:59 GMT"}, 200),
+        ({"If-Modified-Since": "yesterday"}, 200),
+        ({"If-None-Match": 'W/"2"', "If-Modified-Since": "Wed, 01 May 2024 13:00:00 GMT"}, 200),  # §13.2.2
+    ],
+)
+def test_conditional_reads_answer_304_when_the_clients_copy_is_current(
+    client: TestClient, backend: FakeBackend, headers: dict[str, str], status: int
+) -> None:
+    backend.add_patient("p1")
+    response = client.get(f"{BASE}/Patient/p1", headers=headers)
+    assert response.status_code == status
+    assert response.headers["etag"] == 'W/"1"'
+    if status == 304:
+        assert response.content == b"" and response.headers["last-modified"]
+
+
 def test_head_answers_the_headers_of_a_read(client: TestClient, backend: FakeBackend) -> None:
     backend.add_patient("p1")
     response = client.head(f"{BASE}/Patient/p1")
