@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.audit.middleware import Audit
 from gateway.audit.sink import audit_sink
 from gateway.auth.gate import Gate
+from gateway.cache import CachePolicy
 from gateway.connect import connect
 from gateway.contract import OAuthApp, SandboxFactory, Vendor
 from gateway.errors import FHIRError
@@ -101,9 +102,11 @@ class _Composition:
                 token_store=Path(self.settings.server.token_store).expanduser(),
                 token_keys=token_keys(self.settings),
             )
-        return build_tenant(
-            name, config.context, vendor.name, vendor.create_adapter(config), conf.organization or name, config.drift
+        cache = (
+            CachePolicy(conf.cache.ttl, conf.cache.max_entries, conf.cache.stale_for) if conf.cache.enabled else None
         )
+        adapter = vendor.create_adapter(config)
+        return build_tenant(name, config.context, vendor.name, adapter, conf.organization or name, config.drift, cache)
 
 
 async def _connect_sandbox(name: str, app: OAuthApp, store: TokenStore) -> None:

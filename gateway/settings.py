@@ -84,6 +84,15 @@ class BreakerSettings(_Strict):
     open_for: float = Field(5.0, gt=0)
 
 
+class CacheSettings(_Strict):
+    """The tenant's vendor response cache (gateway.cache): off unless enabled."""
+
+    enabled: bool = False
+    ttl: float = Field(30.0, gt=0, le=86_400)  # seconds an answer is fresh
+    max_entries: int = Field(10_000, ge=1)
+    stale_for: float = Field(300.0, ge=0)  # seconds past freshness it still answers while the vendor is down
+
+
 class TenantSettings(_Strict):
     vendor: str
     base_url: str = ""
@@ -96,6 +105,7 @@ class TenantSettings(_Strict):
     timeouts: TimeoutSettings = TimeoutSettings()
     max_connections: int = Field(64, ge=1)
     retry: RetrySettings = RetrySettings()
+    cache: CacheSettings = CacheSettings()
     breaker: BreakerSettings = BreakerSettings()
     auth: TenantAuthSettings | None = None  # with server.auth = "smart"
     # Origins of browser apps that may call this tenant (CORS), e.g. "https://app.example.org".

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar, cast
 
+from gateway.cache import STALE_WARNING, CachePolicy, ResponseCache, stale_resource
 from gateway.ccd.model import Custodian
 from gateway.contract import (
     Adapter,
@@ -73,21 +74,68 @@ def guarded(provider: ResourceProvider, vendor: str) -> ResourceProvider:
     )
 
 
-class Connection:
-    """A vendor adapter as the gateway uses it: its providers guarded, rebuilt only when the
-    adapter's table changes (a vendor may learn more of itself at run time)."""
+def cached(provider: ResourceProvider, cache: ResponseCache) -> ResourceProvider:
+    """The provider answering reads and search pages from `cache` (gateway.cache), and dropping
+    the type's entries after each of its writes."""
+    kind, read, search = provider.type, provider.read, provider.search
 
-    def __init__(self, vendor: str, adapter: Adapter) -> None:
+    async def read_cached(resource_id: str) -> Resource:
+        return await cache.fetch(("read", kind, resource_id), lambda: read(resource_id), stale_resource)
+
+    async def search_cached(request: SearchRequest) -> VendorPage:
+        assert search is not None
+        key = ("search", kind, repr((request.query, request.position, request.page_size)))
+        return await cache.fetch(key, lambda: search(request), _stale_page)
+
+    def forgetting(handler: Callable[P, Awaitable[R]] | None) -> Callable[P, Awaitable[R]] | None:
+        if handler is None:
+            return None
+        write = handler
+
+        async def written(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return await write(*args, **kwargs)
+            finally:  # even a failed write may have changed something
+                cache.forget_type(kind)
+
+        return written
+
+    return dataclasses.replace(
+        provider,
+        read=read_cached,
+        search=search_cached if search else None,
+        create=forgetting(provider.create),
+        update=forgetting(provider.update),
+        delete=forgetting(provider.delete),
+    )
+
+
+def _stale_page(page: VendorPage) -> VendorPage:
+    resources = [stale_resource(r) for r in page.resources]
+    return dataclasses.replace(page, resources=resources, total=None, warnings=(*page.warnings, STALE_WARNING))
+
+
+class Connection:
+    """A vendor adapter as the gateway uses it: its providers guarded (and cached, where the
+    tenant caches), rebuilt only when the adapter's table changes (a vendor may learn more of
+    itself at run time)."""
+
+    def __init__(self, vendor: str, adapter: Adapter, cache: ResponseCache | None = None) -> None:
         self.vendor = vendor
         self._adapter = adapter
+        self.cache = cache
         self._seen: Mapping[str, ResourceProvider] | None = None
         self._guarded: dict[str, ResourceProvider] = {}
+
+    def _wrap(self, provider: ResourceProvider) -> ResourceProvider:
+        safe = guarded(provider, self.vendor)
+        return cached(safe, self.cache) if self.cache is not None else safe
 
     @property
     def providers(self) -> Mapping[str, ResourceProvider]:
         current = self._adapter.providers
         if current is not self._seen:
-            self._guarded = {name: guarded(p, self.vendor) for name, p in current.items()}
+            self._guarded = {name: self._wrap(p) for name, p in current.items()}
             self._seen = current
         return self._guarded
 
@@ -123,9 +171,15 @@ class Tenant:
 
 
 def build_tenant(
-    name: str, context: TenantContext, vendor: str, adapter: Adapter, organization: str, drift: Drift | None = None
+    name: str,
+    context: TenantContext,
+    vendor: str,
+    adapter: Adapter,
+    organization: str,
+    drift: Drift | None = None,
+    cache: CachePolicy | None = None,
 ) -> Tenant:
-    connection = Connection(vendor, adapter)
+    connection = Connection(vendor, adapter, ResponseCache(cache) if cache is not None else None)
     custodian = Custodian(organization, context.identifier_system)
     source = DocumentSource(connection, context.timezone, custodian, SOFTWARE_VERSION)
     return Tenant(name, context, connection, Documents(source), drift or Drift(name, vendor))

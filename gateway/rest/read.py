@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from gateway.auth.enforce import read_within
 from gateway.auth.scopes import Permission
+from gateway.cache import is_stale
 from gateway.contract import Interaction
 from gateway.documents import ids
 from gateway.errors import InvalidRequest, NotFound
@@ -50,6 +51,8 @@ async def read(request: Request) -> Response:
     if summary not in (None, "false", "data"):
         raise InvalidRequest("_summary on a read must be true, text, data or false", expression="_summary")
     headers = version_headers(resource)
+    if is_stale(resource):  # the vendor could not be reached: a cached copy (gateway.cache)
+        headers["Warning"] = '110 fhir-gateway "Response is Stale"'
     if not_modified(request, headers):
         return Response(status_code=304, headers=headers)
     if resource_type == "Binary":

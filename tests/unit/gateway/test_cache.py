@@ -1,0 +1,153 @@
+"""The vendor response cache: fewer vendor calls, never an answer across scopes or around the
+gateway's own writes, and stale answers (marked) while the vendor is down."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from gateway.cache import CachePolicy, ResponseCache, stale_resource
+from gateway.errors import UpstreamError
+from gateway.settings import CacheSettings, PagingSettings, ServerSettings, Settings, TenantSettings
+from tests.support.fake_vendor import (
+    BASE,
+    FAKE,
+    FAKE_URL,
+    READ,
+    SEARCH,
+    TENANT,
+    FakeBackend,
+    TestClient,
+    bundle_warnings,
+    fake_gateway,
+    ids,
+    ok,
+    outcome,
+)
+from tests.support.smart import Issuer, smart_settings
+
+TTL = 0.3
+JSON = {"Content-Type": "application/fhir+json"}
+
+
+def settings(cache: CacheSettings) -> Settings:
+    tenant = TenantSettings(vendor=FAKE, base_url=FAKE_URL, cache=cache)
+    return Settings(server=ServerSettings(), paging=PagingSettings(), tenants={TENANT: tenant})
+
+
+@pytest.fixture
+def backend() -> FakeBackend:
+    backend = FakeBackend()
+    backend.add_patient("p1", family="Okafor")
+    backend.add_patient("p2", family="Nguyen")
+    backend.add_observation("p1", "o1")
+    return backend
+
+
+@pytest.fixture
+def client(backend: FakeBackend) -> Iterator[TestClient]:
+    with fake_gateway(backend, settings(CacheSettings(enabled=True, ttl=TTL, stale_for=60))) as client:
+        yield client
+
+
+def test_the_cache_is_off_unless_enabled(backend: FakeBackend) -> None:
+    with fake_gateway(backend, settings(CacheSettings())) as client:
+        ok(client.get(f"{BASE}/Patient/p1"))
+        ok(client.get(f"{BASE}/Patient/p1"))
+    assert backend.calls_to("Patient", READ) == 2
+
+
+def test_repeated_reads_and_searches_cost_one_vendor_call(client: TestClient, backend: FakeBackend) -> None:
+    for _ in range(3):
+        assert ok(client.get(f"{BASE}/Patient/p1"))["id"] == "p1"
+        assert ids(ok(client.get(f"{BASE}/Patient?family=Okafor"))) == ["p1"]
+    assert backend.calls_to("Patient", READ) == 1 and backend.calls_to("Patient", SEARCH) == 1
+    time.sleep(TTL + 0.05)
+    ok(client.get(f"{BASE}/Patient/p1"))
+    assert backend.calls_to("Patient", READ) == 2  # no longer fresh: asked again
+
+
+def test_the_gateways_own_writes_are_never_read_around(client: TestClient, backend: FakeBackend) -> None:
+    before = ok(client.get(f"{BASE}/Patient/p1"))
+    assert ids(ok(client.get(f"{BASE}/Patient?family=Okafor"))) == ["p1"]
+    ok(client.put(f"{BASE}/Patient/p1", json={**before, "name": [{"family": "Adeyemi"}]}, headers=JSON))
+    assert ok(client.get(f"{BASE}/Patient/p1"))["name"][0]["family"] == "Adeyemi"
+    assert ids(ok(client.get(f"{BASE}/Patient?family=Okafor"))) == []
+    client.delete(f"{BASE}/Patient/p1")
+    assert client.get(f"{BASE}/Patient/p1").status_code == 410
+
+
+def test_while_the_vendor_is_down_fresh_enough_answers_are_served_marked_stale(
+    client: TestClient, backend: FakeBackend
+) -> None:
+    ok(client.get(f"{BASE}/Patient/p1"))
+    ok(client.get(f"{BASE}/Patient?family=Okafor"))
+    backend.fail("Patient", READ)
+    backend.fail("Patient", SEARCH)
+    time.sleep(TTL + 0.05)
+    response = client.get(f"{BASE}/Patient/p1")
+    assert response.status_code == 200 and "Stale" in response.headers["warning"]
+    assert response.json()["meta"]["tag"][-1]["code"] == "stale"
+    page = ok(client.get(f"{BASE}/Patient?family=Okafor"))
+    assert ids(page) == ["p1"] and "total" not in page
+    assert any("cache" in w for w in bundle_warnings(page))
+    outcome(client.get(f"{BASE}/Patient/p2"), 502)  # never cached: the vendor's failure shows
+
+
+def test_a_cached_answer_never_crosses_scopes_or_patients(
+    backend: FakeBackend, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    issuer = Issuer.in_dir(tmp_path_factory.mktemp("issuer"))
+    tenant = TenantSettings(vendor=FAKE, base_url=FAKE_URL, cache=CacheSettings(enabled=True, ttl=60))
+    with fake_gateway(backend, smart_settings(issuer, {TENANT: tenant})) as client:
+        p1 = issuer.headers(TENANT, "patient/*.rs", patient="p1")
+        p2 = issuer.headers(TENANT, "patient/*.rs", patient="p2")
+        assert ok(client.get(f"{BASE}/Observation/o1", headers=p1))["id"] == "o1"  # now cached
+        outcome(client.get(f"{BASE}/Observation/o1", headers=p2), 404)
+        assert ids(ok(client.get(f"{BASE}/Observation?patient=p1", headers=p1))) == ["o1"]
+        assert ids(ok(client.get(f"{BASE}/Observation?patient=p1", headers=p2))) == []
+        outcome(client.get(f"{BASE}/Patient/p1", headers=issuer.headers(TENANT, "user/Observation.rs")), 403)
+
+
+def test_identical_concurrent_fetches_share_one_vendor_call() -> None:
+    cache = ResponseCache(CachePolicy(ttl=60))
+    loads = 0
+
+    async def load() -> dict[str, str]:
+        nonlocal loads
+        loads += 1
+        await asyncio.sleep(0.05)
+        return {"resourceType": "Patient", "id": "p1"}
+
+    async def scenario() -> list[dict[str, str]]:
+        key = ("read", "Patient", "p1")
+        return list(await asyncio.gather(*(cache.fetch(key, load, stale_resource) for _ in range(10))))
+
+    answers = asyncio.run(scenario())
+    assert loads == 1 and all(a["id"] == "p1" for a in answers)
+    answers[0]["id"] = "changed"  # callers get copies: one cannot change what another reads
+    assert answers[1]["id"] == "p1"
+
+
+def test_past_its_stale_period_an_entry_no_longer_answers() -> None:
+    now = [0.0]
+    cache = ResponseCache(CachePolicy(ttl=1, stale_for=10), clock=lambda: now[0])
+
+    async def good() -> dict[str, str]:
+        return {"id": "p1"}
+
+    async def down() -> dict[str, str]:
+        raise UpstreamError("down")
+
+    async def scenario() -> None:
+        await cache.fetch(("read", "Patient", "p1"), good, stale_resource)
+        now[0] = 5
+        assert (await cache.fetch(("read", "Patient", "p1"), down, stale_resource))["meta"]["tag"]  # type: ignore[index]
+        now[0] = 12
+        with pytest.raises(UpstreamError):
+            await cache.fetch(("read", "Patient", "p1"), down, stale_resource)
+
+    asyncio.run(scenario())
