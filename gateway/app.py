@@ -38,6 +38,7 @@ from gateway.contract import OAuthApp, SandboxFactory, Vendor
 from gateway.errors import FHIRError
 from gateway.logs import redact
 from gateway.plugins import by_name
+from gateway.rest.cache_control import CacheControl
 from gateway.rest.context import RestState
 from gateway.rest.cors import Cors
 from gateway.rest.outcome import fhir_error_handler, http_error_handler, unexpected_error_handler
@@ -211,6 +212,9 @@ def create_app(
             Middleware(Cors, origins={name: frozenset(t.cors_origins) for name, t in settings.tenants.items()}),
             # Inside CORS: preflights are not FHIR interactions, and a 503 still reaches the browser app.
             Middleware(Audit, sink=sink, fail_open=settings.audit.fail_open),
+            Middleware(
+                CacheControl, private={name: t.client_caching == "private" for name, t in settings.tenants.items()}
+            ),
         ],
         exception_handlers={
             FHIRError: fhir_error_handler,

@@ -106,6 +106,9 @@ class TenantSettings(_Strict):
     max_connections: int = Field(64, ge=1)
     retry: RetrySettings = RetrySettings()
     cache: CacheSettings = CacheSettings()
+    # Answers carry PHI: "no-store" keeps them out of every cache; "private" lets the client's
+    # own cache keep them, revalidated on each use (Cache-Control: private, no-cache).
+    client_caching: Literal["no-store", "private"] = "no-store"
     breaker: BreakerSettings = BreakerSettings()
     auth: TenantAuthSettings | None = None  # with server.auth = "smart"
     # Origins of browser apps that may call this tenant (CORS), e.g. "https://app.example.org".

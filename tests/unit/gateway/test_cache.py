@@ -151,3 +151,15 @@ def test_past_its_stale_period_an_entry_no_longer_answers() -> None:
             await cache.fetch(("read", "Patient", "p1"), down, stale_resource)
 
     asyncio.run(scenario())
+
+
+def test_answers_with_phi_are_no_store_unless_the_tenant_allows_private_caching(backend: FakeBackend) -> None:
+    with fake_gateway(backend, settings(CacheSettings())) as client:
+        assert client.get(f"{BASE}/Patient/p1").headers["cache-control"] == "no-store"
+        assert client.get(f"{BASE}/Patient?family=Okafor").headers["cache-control"] == "no-store"
+        assert client.get(f"{BASE}/Patient/p9").headers["cache-control"] == "no-store"
+        assert "no-store" not in client.get(f"{BASE}/metadata").headers.get("cache-control", "")
+    private = TenantSettings(vendor=FAKE, base_url=FAKE_URL, client_caching="private")
+    opted = Settings(server=ServerSettings(), paging=PagingSettings(), tenants={TENANT: private})
+    with fake_gateway(backend, opted) as client:
+        assert client.get(f"{BASE}/Patient/p1").headers["cache-control"] == "private, no-cache"
