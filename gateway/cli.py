@@ -26,6 +26,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from gateway.app import create_app
     from gateway.auth.gate import check_exposure
+    from gateway.slow_clients import header_protocol
 
     settings = _settings(args)
     host = args.host or settings.server.host
@@ -59,6 +60,7 @@ def _serve(args: argparse.Namespace) -> int:
         # public_base_url fixes the URL the gateway answers with).
         proxy_headers=server.public_base_url is None and bool(server.trusted_proxies),
         forwarded_allow_ips=",".join(server.trusted_proxies) or None,
+        http=header_protocol(server.header_timeout),
         ssl_certfile=server.tls_certfile,
         ssl_keyfile=server.tls_keyfile,
     )

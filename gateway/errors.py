@@ -103,6 +103,13 @@ class PayloadTooLarge(FHIRError):
     code = "too-costly"
 
 
+class RequestTimeout(FHIRError):
+    """The client did not finish sending its request in time."""
+
+    status = 408
+    code = "timeout"
+
+
 class NotAcceptable(FHIRError):
     status = 406
     code = "not-supported"

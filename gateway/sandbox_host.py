@@ -31,14 +31,16 @@ class RunningServer:
         self.thread.join(timeout=10)
 
 
-def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0, name: str = "sandbox") -> RunningServer:
+def serve_in_thread(
+    app: Any, *, host: str = "127.0.0.1", port: int = 0, name: str = "sandbox", http: Any = "auto"
+) -> RunningServer:
     """Start `app` on a bound loopback socket and return once it accepts connections."""
     # IPPROTO_TCP, not 0: asyncio only sets TCP_NODELAY on accepted sockets whose protocol
     # says TCP; without it every reused connection stalls ~40 ms on delayed ACKs.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="auto")
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="auto", http=http)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), name=name, daemon=True)
     thread.start()

@@ -159,6 +159,9 @@ class ServerSettings(_Strict):
     # Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (uvicorn's
     # forwarded_allow_ips); from anyone else those headers are ignored.
     trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
+    # Seconds a client has to send a request's headers, and its body: slower ones are dropped.
+    header_timeout: float = Field(10.0, gt=0)
+    body_timeout: float = Field(30.0, gt=0)
     # Serve HTTPS directly (PEM files); behind a TLS-terminating proxy leave them unset.
     tls_certfile: str | None = None
     tls_keyfile: str | None = None

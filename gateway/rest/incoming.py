@@ -7,6 +7,7 @@ vendor must never receive something that is not FHIR, so they pay for a full mod
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
@@ -15,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from gateway import jsonio
-from gateway.errors import Invalid, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from gateway.errors import Invalid, InvalidRequest, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
 from gateway.rest.bindings import binding_problems
 
 _JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
@@ -67,9 +68,15 @@ async def read_body(request: Request) -> bytes:
     if declared and declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"Request bodies are limited to {MAX_BODY_BYTES} bytes")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"Request bodies are limited to {MAX_BODY_BYTES} bytes")
-        chunks.append(chunk)
+    settings = getattr(getattr(request.app.state, "rest", None), "settings", None)
+    limit = settings.server.body_timeout if settings is not None else 30.0
+    try:
+        async with asyncio.timeout(limit):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise PayloadTooLarge(f"Request bodies are limited to {MAX_BODY_BYTES} bytes")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise RequestTimeout(f"The request body did not arrive within {limit:g} seconds") from None
     return b"".join(chunks)

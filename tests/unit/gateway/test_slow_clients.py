@@ -1,0 +1,74 @@
+"""Slow clients (slowloris) are dropped: headers and bodies that never finish, over real sockets."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from gateway.app import create_app
+from gateway.sandbox_host import serve_in_thread
+from gateway.settings import PagingSettings, ServerSettings, Settings, TenantSettings
+from gateway.slow_clients import header_protocol
+from tests.support.fake_vendor import BASE, FAKE, FAKE_URL, TENANT, FakeBackend
+
+
+@pytest.fixture
+def port() -> Iterator[int]:
+    backend = FakeBackend()
+    backend.add_patient("p1")
+    settings = Settings(
+        server=ServerSettings(body_timeout=0.3),
+        paging=PagingSettings(),
+        tenants={TENANT: TenantSettings(vendor=FAKE, base_url=FAKE_URL)},
+    )
+    app = create_app(settings, [backend.vendor()], access_logging=False)
+    running = serve_in_thread(app, http=header_protocol(0.3))
+    yield running.port
+    running.stop()
+
+
+def closed_within(sock: socket.socket, seconds: float) -> bool:
+    sock.settimeout(seconds)
+    try:
+        return sock.recv(1024) == b""
+    except TimeoutError:
+        return False
+
+
+def test_a_connection_that_sends_nothing_is_closed(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        assert closed_within(sock, 2)
+
+
+def test_headers_sent_a_byte_at_a_time_do_not_hold_the_connection(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        started = time.monotonic()
+        for byte in f"GET {BASE}/Patient/p1 HTTP/1.1\r\nHost: x\r\nX-Slow: ".encode():
+            try:
+                sock.send(bytes([byte]))
+            except OSError:
+                break
+            time.sleep(0.02)
+        assert closed_within(sock, 2) and time.monotonic() - started < 3
+
+
+def test_a_body_that_never_finishes_is_a_408(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        request = (
+            f"POST {BASE}/Patient HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\n"
+            'Content-Length: 100\r\n\r\n{"resourceType":'
+        )
+        sock.sendall(request.encode())
+        sock.settimeout(3)
+        answer = sock.recv(4096).decode()
+    assert answer.startswith("HTTP/1.1 408") and "OperationOutcome" in answer
+
+
+def test_a_prompt_client_is_served(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(f"GET {BASE}/Patient/p1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        sock.settimeout(3)
+        assert sock.recv(4096).decode().startswith("HTTP/1.1 200")
