@@ -2,24 +2,57 @@
 
 NexHealth ORs its patient search parameters (`name`, `email`, `phone_number`,
 `date_of_birth`, `foreign_id`): sending two returns patients matching either. FHIR ANDs them.
-So the adapter sends at most ONE search parameter — the most selective the query offers
-(chart number, email, phone, birth date, then name) — which makes the vendor's answer a
-superset of the FHIR answer, and the gateway applies every condition exactly. `name` is
-fuzzy at NexHealth (typos, prefixes), again a superset, but not of `:contains`, which is
-therefore never sent. `active` maps onto the `inactive` filter, which NexHealth ANDs. A query
-with nothing NexHealth can narrow by (gender alone, say) pages through the location's
-patients: complete, never truncated. A `description` warning that a parameter was ignored
-makes the result inexact (no total), never wrong: the gateway filters regardless.
-Appointments become Encounters; their search needs a patient and a window, which the
-adapter derives from `date` (widened a day each side, honoured whatever its distance) or,
-left open, walks in windows (below).
+So the adapter sends at most ONE search parameter — the most selective the query offers among
+those that return a superset of the FHIR answer under every reading of the docs (chart number,
+email, exact birth date; never a name or a phone: below) — and the gateway applies every
+condition exactly. `active` maps onto the `inactive` filter, which NexHealth ANDs. A query with
+nothing NexHealth can safely narrow by (a name or a phone alone, gender) pages through the
+location's patients with the gateway filtering, within the core's vendor-call budget per page
+(the core says when it stopped). A `description` warning that a parameter was ignored makes
+the result inexact (no total), never wrong: the gateway filters regardless. Appointments become
+Encounters; their search needs a patient and a window, which the adapter derives from `date`
+(widened a day each side, honoured whatever its distance) or, left open, walks in windows
+(below). Patients are updated (PUT) by `PATCH /patients/{id}` before NexHealth inserts them
+into the practice system only (below).
 
 Where the docs are silent
-- Single-patient answers (`GET /patients/{id}`, `POST /patients`): the docs show lists
-  only. `data` is read as `{"patient": {...}}`, the patient itself, `{"patients": [one]}`
-  or `[one]`; lists as `{"patients": [...]}`, a bare list, or `[{"patients": [...]}]` (how
-  the patients page prints it). One pydantic declaration (`shapes.py`) reads them all; a
-  patient needs only its id, and only what cannot be a patient is a 502.
+- Single-record answers (`GET /patients/{id}`, `POST` and `PATCH /patients`): the docs show
+  lists only. `data` is read as `{"patient": {...}}`, the patient itself, `{"patients":
+  [one]}` or `[one]`; lists as `{"patients": [...]}`, a bare list, `[{"patients": [...]}]`
+  (how the patients page prints it), or `null` (none). `shapes.py` declares every documented
+  field (`VendorModel`: the others are drift, logged by path and counted, never by value).
+- Field types: ids, flags and `count` may be numbers and booleans or strings of them
+  (`"id": "415"`, `"inactive": "false"`, `"count": "12"`); text fields may be numbers;
+  optional fields `null` or absent; timestamps `.007Z`, `+00:00` or without a fraction.
+  A record that still cannot be read (no usable id, a flag that is no boolean, an
+  appointment without a readable `start_time`) is left out of its page, which carries a
+  warning (OperationOutcome entry) naming its vendor id and field, and no total; reading
+  that record is a 502 naming the field.
+- Errors: the messages are read from `error` as a list or a string, else from
+  `description`; `code` may be `false` or `"false"`.
+- `name` search: "fuzzy", and nothing more is said. Implementations differ: accent-sensitive
+  (`nunez` misses `NUÑEZ`), names stored decomposed (NFD: `Renée` sent in NFC misses),
+  fuzzy by similarity (a FHIR prefix like `Jo` may be too short to be similar), prefix or
+  substring, tokens ANDed or ORed. Any letter of a stored name may carry an accent the query
+  does not, so no part of a name value is found under every reading: names send no term
+  (declared GATEWAY); NexHealth's answers are served in NFC by the core.
+- `phone_number` search: by digits, or as stored (formatted, `(516) 304-2196`) and matched
+  only as that whole text. No term is found under both; phones send no term (GATEWAY).
+- `email` and `foreign_id` are sent as given (whole values) and `date_of_birth` for an exact
+  birth date only. Email is assumed compared case-insensitively (as FHIR compares it): a
+  vendor matching it case-sensitively would miss a stored `Ada@Example.org` asked as
+  `ada@example.org`. Not sending it would make every email lookup page through the
+  location, so this one assumption is kept (the simulator and the clinic store lower case).
+- Patient update: the docs allow PATCH "prior to being inserted into the practice
+  management system" (`foreign_id_type` is `nex` until then) and say later edits "will be
+  overwritten" at the next sync. So the patient is read first; anything but `nex` is a 409
+  and no PATCH is sent (the edit would be silently lost). If-Match is compared with the
+  current versionId (a hash of the mapped resource: NexHealth keeps no version): 412. The
+  body is not shown: the create body's `{"patient": {...}}` is sent first; if NexHealth
+  refuses it (400/422) or answers without applying it, the patient fields at the top level
+  are sent once, and the shape that worked is remembered for the tenant. The edited patient
+  is read from the answer when it holds one, else read again. A duplicate ("already
+  exists") is a 409. What NexHealth cannot store is listed (`Prefer`).
 - `cancelled` on `/appointments`: "include cancelled" or "only cancelled"? Every window is
   asked with `cancelled=true` AND `cancelled=false`, the answers merged, de-duplicated by
   appointment id and ordered by start time then id, which is right under both readings
@@ -31,38 +64,61 @@ Where the docs are silent
   however far. Without a lower bound the window starts at `EARLIEST` (1900-01-01: no
   practice system holds visits before it). Without an upper bound there is no horizon:
   one window to the end of the calendar (`LATEST`, 9999-12-31) is asked first; only if
-  NexHealth refuses that, the first window reaches `FIRST_AHEAD` past today (or past the
-  lower bound), then windows of `STEP`, each `GROWTH` times longer than the last, cover the
-  calendar to its end: five windows, asked concurrently (one round trip).
-  Growing windows keep each request of a plausible length should NexHealth limit it. A
-  window NexHealth refuses (400: a date it will not take) ends the walk there, and the
-  searchset says so (a warning: it may be incomplete, and carries no total).
+  NexHealth refuses that (remembered for the tenant's later walks), the first window
+  reaches `FIRST_AHEAD` past today (or past the lower bound), then windows of `STEP`, each
+  `GROWTH` times longer than the last, cover the calendar to its end: five windows, asked
+  concurrently (one round trip). Growing windows keep each request of a plausible length
+  should NexHealth limit it. A window NexHealth refuses (400: a date it will not take) ends
+  the walk there, and the searchset says so (a warning: it may be incomplete, no total).
 - Windows are inclusive at both ends (as `start`/`end` read); an appointment starting
   exactly on the boundary of two walked windows is kept by the later one only.
-- Paging: `count` is the total of the query; a window is read to the end of its pages (a
-  page past the end is empty), whatever `per_page` the vendor actually applied; a page
-  with nothing new ends it too (a vendor ignoring `page` cannot loop us).
+- Paging: `count` is the total of the query, when given. A window is read to the end of its
+  pages whatever `per_page` the vendor actually applied: to `count`, to an empty page, or to
+  a page of nothing new (a vendor ignoring `page`, or answering a page past the end with the
+  last page again, cannot loop us). Patient pages without a `count` go on while a page holds
+  records; a page whose first patient is the previous page's first is the last page again,
+  and ends the search.
 """
 
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from gateway.concurrently import concurrently
 from gateway.contract import AdapterConfig, Resource, ResourceProvider, SearchRequest, VendorPage, Written, by_type
-from gateway.errors import InvalidRequest, NotFound, NotSupported
+from gateway.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    NotSupported,
+    PreconditionFailed,
+    Unprocessable,
+    UpstreamError,
+)
 from gateway.search import planning as q
-from gateway.search.model import SearchQuery, StringValue, TokenValue
+from gateway.search.model import SearchQuery, TokenValue
 from mappings.ids import is_int_id
 from mappings.nexhealth.capabilities import ENCOUNTER, PATIENT
-from mappings.nexhealth.client import Duplicate, NexHealthClient
+from mappings.nexhealth.client import Duplicate, Envelope, NexHealthClient
 from mappings.nexhealth.encounter import encounter_to_fhir
 from mappings.nexhealth.options import NexHealthOptions
 from mappings.nexhealth.patient import patient_from_fhir, patient_to_fhir
-from mappings.nexhealth.shapes import one_patient, patient_list, record_list
+from mappings.nexhealth.shapes import (
+    Unreadable,
+    UnreadableRecord,
+    UnreadableShape,
+    VendorAppointment,
+    VendorPatient,
+    VendorProvider,
+    listed,
+    read_many,
+    read_one,
+    single,
+)
 
 log = logging.getLogger("mappings.nexhealth")
 MAX_PAGE_SIZE = 100
@@ -71,22 +127,33 @@ LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 FIRST_AHEAD = timedelta(days=2 * 366)  # the first window of an open search: to this far past today
 STEP = timedelta(days=4 * 366)  # the window after the first: this long, each next GROWTH times longer
 GROWTH = 16
+NOT_INSERTED = "nex"  # `foreign_id_type` of a patient not yet in the practice system (nexhealth-patients.txt)
+
+PatchShape = Literal["nested", "flat"]
+Found = tuple[list[dict[str, Any]], list[Unreadable]]
+"""Appointments that could be read, and those that could not."""
 
 
 class NexHealthAdapter:
     def __init__(self, config: AdapterConfig[NexHealthOptions]) -> None:
         self.client = NexHealthClient(config)
         self._ctx = config.context
+        self._drift = config.drift
         self._provider_id = config.options.provider_id
         # Whether NexHealth has shown `cancelled=true` to mean "include cancelled" (a
         # non-cancelled appointment in such an answer); until then both values are asked.
         self._cancelled_includes = False
+        # Whether NexHealth refused a window to the end of the calendar (then it always will).
+        self._whole_calendar_refused = False
+        # The PATCH body shape this vendor has taken (None: not learned yet; nested is tried first).
+        self._patch_shape: PatchShape | None = None
         self._providers = by_type(
             ResourceProvider(
                 PATIENT,
                 self._read_patient,
                 self._search_patients,
                 create=self._create_patient,
+                update=self._update_patient,
                 max_page_size=MAX_PAGE_SIZE,
             ),
             ResourceProvider(ENCOUNTER, self._read_encounter, self._search_encounters, max_page_size=MAX_PAGE_SIZE),
@@ -98,6 +165,33 @@ class NexHealthAdapter:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+    # -- reading NexHealth's answers ----------------------------------------------------------
+
+    def _one_patient(self, data: Any, patient_id: str) -> dict[str, Any]:
+        """The patient of a single-patient answer; 502 naming the field when it cannot be read."""
+        try:
+            return read_one(VendorPatient, single(data, "patient", "patients"), "patient", self._drift).model_dump()
+        except (UnreadableShape, UnreadableRecord) as exc:
+            raise UpstreamError(f"Patient/{patient_id} could not be read: {exc}") from None
+
+    def _patients(self, data: Any) -> tuple[list[dict[str, Any]], tuple[str, ...], int]:
+        """The patients of a list answer that can be read, a warning for each that cannot, and
+        how many records the page held."""
+        try:
+            raw = listed(data, "patients")
+        except UnreadableShape as exc:
+            raise UpstreamError(f"NexHealth's patient list could not be read: {exc}") from None
+        found, problems = read_many(VendorPatient, raw, "patient", self._drift)
+        return [p.model_dump() for p in found], tuple(u.describe("Patient") for u in problems), len(raw)
+
+    def _appointment_list(self, data: Any) -> Found:
+        try:
+            raw = listed(data, "appointments")
+        except UnreadableShape as exc:
+            raise UpstreamError(f"NexHealth's appointment list could not be read: {exc}") from None
+        found, problems = read_many(VendorAppointment, raw, "appointment", self._drift)
+        return [a.model_dump() for a in found], problems
 
     # -- read ---------------------------------------------------------------------------------
 
@@ -111,7 +205,7 @@ class NexHealthAdapter:
             envelope = await self.client.request("GET", f"/patients/{patient_id}")
         except NotFound:
             raise NotFound(f"Patient/{patient_id} does not exist") from None
-        patient = one_patient(envelope.data)
+        patient = self._one_patient(envelope.data, patient_id)
         if self.client.location_strict and int(self.client.location_id) not in (patient.get("location_ids") or []):
             raise NotFound(f"Patient/{patient_id} does not exist")  # not at this tenant's location
         return patient
@@ -124,10 +218,13 @@ class NexHealthAdapter:
             day = datetime.strptime(parts[2], "%Y%m%d").replace(tzinfo=UTC)
         except ValueError:
             raise NotFound(f"Encounter/{resource_id} does not exist") from None
-        appointments = await self._window(parts[0], day - timedelta(days=1), day + timedelta(days=2))
+        appointments, problems = await self._window(parts[0], day - timedelta(days=1), day + timedelta(days=2))
         for encounter in self._encounters(parts[0], appointments):
             if encounter["id"] == resource_id:
                 return encounter
+        for problem in problems:
+            if problem.record_id == str(int(parts[1])):
+                raise UpstreamError(f"Encounter/{resource_id}: {problem.describe('NexHealth appointment')}")
         raise NotFound(f"Encounter/{resource_id} does not exist")
 
     # -- search -------------------------------------------------------------------------------
@@ -137,12 +234,12 @@ class NexHealthAdapter:
         by_id = _our_ids(query, self._ctx.system("patient-id"))
         if by_id is not None:
             found = await q.read_each(lambda i: self._read_patient(i), by_id)
-            single = q.only(query, "identifier") and len(query.named("identifier")) == 1
-            return VendorPage(found, None, total=len(found) if single else None)
+            single_id = q.only(query, "identifier") and len(query.named("identifier")) == 1
+            return VendorPage(found, None, total=len(found) if single_id else None)
         bare = _bare_identifier(query)
         if bare is not None:
             return await self._either_identifier(bare)
-        page = int(request.position or 1)
+        page, seen_first = _position(request.position)
         params: dict[str, str | int] = {
             "page": page,
             "per_page": request.page_size,
@@ -157,14 +254,19 @@ class NexHealthAdapter:
         envelope = await self.client.request("GET", "/patients", params=params)
         if envelope.warnings:
             log.warning("NexHealth ignored a patient search parameter; the gateway filters the wider result")
-        patients = patient_list(envelope.data)
+        patients, unreadable, held = self._patients(envelope.data)
+        first = str(patients[0]["id"]) if patients else None
+        if seen_first is not None and first == seen_first:
+            return VendorPage([], None)  # a page past the end answered with the last page again
         total = envelope.count
-        more = total is not None and page * request.page_size < total
-        exact = q.only(query, "active") and not envelope.warnings
+        # Without a `count`, a page that held records may have a successor; an empty one ends it.
+        more = held > 0 if total is None else page * request.page_size < total
+        exact = q.only(query, "active") and not envelope.warnings and not unreadable
         return VendorPage(
             [patient_to_fhir(p, self._ctx) for p in patients],
-            page + 1 if more else None,
+            f"{page + 1}:{first or ''}" if more else None,
             total=total if exact else None,
+            warnings=unreadable,
         )
 
     async def _search_encounters(self, request: SearchRequest) -> VendorPage:
@@ -177,32 +279,44 @@ class NexHealthAdapter:
             end = _midnight(q.shift(high, 2))
             if end <= start:
                 return VendorPage([], None, total=0)
-            return VendorPage(self._encounters(patient_id, await self._window(patient_id, start, end)), None)
+            appointments, problems = await self._window(patient_id, start, end)
+            return self._encounter_page(patient_id, appointments, problems)
         return await self._walk(patient_id, start)
+
+    def _encounter_page(
+        self, patient_id: str, appointments: list[dict[str, Any]], problems: list[Unreadable], *more: str
+    ) -> VendorPage:
+        warnings = (*dict.fromkeys(p.describe("NexHealth appointment") for p in problems), *more)
+        return VendorPage(self._encounters(patient_id, appointments), None, warnings=warnings)
 
     async def _walk(self, patient_id: str, start: datetime) -> VendorPage:
         """An open-ended search: one window to the end of the calendar; if NexHealth will not
         take that, windows growing towards it (see "Where the docs are silent")."""
-        whole = await self._refusable(patient_id, start, LATEST, may_refuse=True)
-        if whole is not None:
-            return VendorPage(self._encounters(patient_id, whole), None)
+        if not self._whole_calendar_refused:
+            whole = await self._refusable(patient_id, start, LATEST, may_refuse=True)
+            if whole is not None:
+                return self._encounter_page(patient_id, *whole)
+            self._whole_calendar_refused = True  # it will again: later walks go straight to windows
         bounds = open_windows(start, datetime.now(UTC).replace(microsecond=0))
         answers = await concurrently(*(self._refusable(patient_id, low, high) for low, high in bounds))
         appointments: list[dict[str, Any]] = []
-        for (low, high), found in zip(bounds, answers, strict=True):
-            if found is None:  # NexHealth would not look there: say so, and stop
+        problems: list[Unreadable] = []
+        for (low, high), answer in zip(bounds, answers, strict=True):
+            if answer is None:  # NexHealth would not look there: say so, and stop
                 warning = (
                     f"NexHealth refused to look for appointments after {low.date().isoformat()}; "
                     "give a date to search later"
                 )
-                return VendorPage(self._encounters(patient_id, appointments), None, warnings=(warning,))
+                return self._encounter_page(patient_id, appointments, problems, warning)
+            found, unread = answer
             # Windows are inclusive at both ends: the next one keeps what starts at `high`.
             appointments += found if high >= LATEST else [a for a in found if _start_of(a) < high]
-        return VendorPage(self._encounters(patient_id, appointments), None)
+            problems += unread
+        return self._encounter_page(patient_id, appointments, problems)
 
     async def _refusable(
         self, patient_id: str, start: datetime, end: datetime, *, may_refuse: bool = False
-    ) -> list[dict[str, Any]] | None:
+    ) -> Found | None:
         """A window of an open search; None when NexHealth refuses it (a window reaching the
         far future, or one starting after today)."""
         try:
@@ -216,7 +330,7 @@ class NexHealthAdapter:
         now = datetime.now(UTC)
         return [encounter_to_fhir(a, self._ctx, now) for a in appointments if str(a["patient_id"]) == patient_id]
 
-    async def _window(self, patient_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    async def _window(self, patient_id: str, start: datetime, end: datetime) -> Found:
         """Every appointment of the patient starting in [start, end], cancelled or not, in the
         vendor's order (start time, then id), whichever way NexHealth reads `cancelled`."""
         if self._cancelled_includes:
@@ -228,19 +342,23 @@ class NexHealthAdapter:
                     self._appointments(patient_id, start, end, "false"),
                 )
             )
-            if any(a.get("cancelled") is False for a in answers[0]):
+            if any(a.get("cancelled") is False for a in answers[0][0]):
                 self._cancelled_includes = True
         merged: dict[str, dict[str, Any]] = {}
-        for answer in answers:
-            for appointment in answer:
+        problems: dict[tuple[str | None, str], Unreadable] = {}
+        for found, unread in answers:
+            for appointment in found:
                 merged.setdefault(str(appointment["id"]), appointment)
-        return sorted(merged.values(), key=lambda a: (_start_of(a), _id_key(a["id"])))
+            for problem in unread:
+                problems.setdefault((problem.record_id, problem.field), problem)
+        ordered = sorted(merged.values(), key=lambda a: (_start_of(a), _id_key(a["id"])))
+        return ordered, [p for p in problems.values() if p.record_id not in merged]
 
-    async def _appointments(
-        self, patient_id: str, start: datetime, end: datetime, cancelled: str
-    ) -> list[dict[str, Any]]:
+    async def _appointments(self, patient_id: str, start: datetime, end: datetime, cancelled: str) -> Found:
         """All pages of one `/appointments` question."""
         found: list[dict[str, Any]] = []
+        problems: list[Unreadable] = []
+        seen: set[str] = set()
         page = 1
         while True:
             params: dict[str, str | int] = {
@@ -253,12 +371,18 @@ class NexHealthAdapter:
                 "per_page": MAX_PAGE_SIZE,
             }
             envelope = await self.client.request("GET", "/appointments", params=params)
-            seen = {str(a["id"]) for a in found}
-            fresh = [a for a in record_list(envelope.data, "appointments") if str(a["id"]) not in seen]
+            records, unread = self._appointment_list(envelope.data)
+            fresh = [a for a in records if str(a["id"]) not in seen]
+            fresh_problems = [p for p in unread if p.record_id is None or p.record_id not in seen]
+            seen.update(str(a["id"]) for a in fresh)
+            seen.update(p.record_id for p in fresh_problems if p.record_id)
             found += fresh
-            # An empty page ends it, and so does a page of nothing new (a vendor ignoring `page`).
-            if not fresh or envelope.count is None or len(found) >= envelope.count:
-                return found
+            problems += fresh_problems
+            progressed = bool(fresh) or any(p.record_id for p in fresh_problems)
+            # An empty page ends it, and so does a page of nothing new (a vendor ignoring `page`,
+            # or answering a page past the end with the last one); without a `count`, only those do.
+            if not progressed or (envelope.count is not None and len(seen) >= envelope.count):
+                return found, problems
             page += 1
 
     async def _either_identifier(self, value: str) -> VendorPage:
@@ -273,9 +397,10 @@ class NexHealthAdapter:
             q.read_each(lambda i: self._read_patient(i), [value] if is_int_id(value) else []),
         )
         found = {r["id"]: r for r in by_id}
-        for patient in patient_list(charts.data):
+        patients, unreadable, _ = self._patients(charts.data)
+        for patient in patients:
             found.setdefault(str(patient["id"]), patient_to_fhir(patient, self._ctx))
-        return VendorPage(list(found.values()), None)
+        return VendorPage(list(found.values()), None, warnings=unreadable)
 
     # -- write --------------------------------------------------------------------------------
 
@@ -286,16 +411,71 @@ class NexHealthAdapter:
         except Duplicate as exc:
             exc.existing = await self._existing(body["patient"])
             raise
-        created = one_patient(envelope.data)
+        created = self._one_patient(envelope.data, "(new)")
         return Written(patient_to_fhir(created, self._ctx), tuple(not_stored))
+
+    async def _update_patient(self, resource_id: str, resource: Resource, if_match: str | None) -> Written:
+        """PATCH before insertion only (see "Where the docs are silent")."""
+        current = await self._patient(resource_id)
+        if str(current.get("foreign_id_type") or "").strip().lower() != NOT_INSERTED:
+            raise Conflict(
+                f"Patient/{resource_id} is in the practice management system: NexHealth would overwrite "
+                "an edit made through it at its next sync, so the edit was not sent. Edit the patient in "
+                "the practice management system."
+            )
+        served = patient_to_fhir(current, self._ctx)
+        if if_match is not None and served["meta"].get("versionId") != if_match:
+            raise PreconditionFailed(
+                f"Patient/{resource_id} has changed since version {if_match}; read it again before updating"
+            )
+        body, not_stored = patient_from_fhir(resource, 0)
+        edited = await self._patch(resource_id, body["patient"], current)
+        # An element sent back as NexHealth already serves it (the identifiers, `active`) is
+        # kept as it was: only a change NexHealth cannot store is reported.
+        return Written(patient_to_fhir(edited, self._ctx), tuple(_lost(not_stored, resource, served)))
+
+    async def _patch(self, patient_id: str, fields: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
+        """Send the edit in the shape this vendor takes, learning it on the first edit: the create
+        body's `{"patient": {...}}` first, then the fields at the top level."""
+        shapes: list[PatchShape] = [self._patch_shape] if self._patch_shape else ["nested", "flat"]
+        refusals: list[str] = []
+        for shape in shapes:
+            body = {"patient": fields} if shape == "nested" else fields
+            try:
+                envelope = await self.client.request("PATCH", f"/patients/{patient_id}", json=body)
+            except Duplicate:
+                raise Conflict(
+                    "NexHealth already has another patient with that information (email, phone, or name and birth date)"
+                ) from None
+            except InvalidRequest as exc:
+                refusals.append(exc.diagnostics)
+                continue
+            edited = await self._edited(envelope, patient_id)
+            if not _ignored(before, fields, edited):
+                self._patch_shape = shape
+                return edited
+            refusals.append("NexHealth answered without applying the change")
+        raise Unprocessable(f"NexHealth did not take the update of Patient/{patient_id}: " + "; ".join(refusals))
+
+    async def _edited(self, envelope: Envelope, patient_id: str) -> dict[str, Any]:
+        """The patient as a PATCH left it: from its answer when that holds the patient, else read."""
+        try:
+            patient = read_one(VendorPatient, single(envelope.data, "patient", "patients"), "patient", self._drift)
+        except (UnreadableShape, UnreadableRecord):
+            return await self._patient(patient_id)  # the answer's shape is not documented
+        return patient.model_dump()
 
     async def _provider(self) -> int:
         if self._provider_id is None:
             envelope = await self.client.request("GET", "/providers", params={"per_page": 1})
-            providers = record_list(envelope.data, "providers")
+            try:
+                raw = listed(envelope.data, "providers")
+            except UnreadableShape as exc:
+                raise UpstreamError(f"NexHealth's provider list could not be read: {exc}") from None
+            providers, _ = read_many(VendorProvider, raw, "provider", self._drift)
             if not providers:
                 raise NotSupported("The NexHealth location has no provider to create patients under")
-            self._provider_id = providers[0]["id"]
+            self._provider_id = providers[0].id
         return int(self._provider_id)
 
     async def _existing(self, sent: dict[str, Any]) -> dict[str, Any] | None:
@@ -306,11 +486,61 @@ class NexHealthAdapter:
             "per_page": 5,
         }
         envelope = await self.client.request("GET", "/patients", params=params)
-        for patient in patient_list(envelope.data):
-            phone = (patient.get("bio") or {}).get("phone_number")
+        patients, _, _ = self._patients(envelope.data)
+        for patient in patients:
+            phone = _digits((patient.get("bio") or {}).get("phone_number"))
             if (patient.get("email") or "").lower() == sent["email"].lower() or phone == sent["bio"]["phone_number"]:
                 return patient_to_fhir(patient, self._ctx)
         return None
+
+
+def _lost(not_stored: list[str], sent: Resource, served: Resource) -> list[str]:
+    """The elements of `not_stored` that `sent` changes (a plain `Patient.<element>` equal to
+    what is served is not lost; an explained entry always is)."""
+    return [
+        path
+        for path in not_stored
+        if not (path.startswith("Patient.") and path[8:] in sent and sent[path[8:]] == served.get(path[8:]))
+    ]
+
+
+_EDITED = ("first_name", "last_name", "email", "bio.date_of_birth", "bio.phone_number", "bio.gender")
+
+
+def _field(record: dict[str, Any], path: str) -> Any:
+    head, _, tail = path.partition(".")
+    value = record.get(head)
+    return (value or {}).get(tail) if tail else value
+
+
+def _ignored(before: dict[str, Any], sent: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Whether NexHealth answered a PATCH without applying it: every field the edit changes
+    still holds its old value. (Compared as stored, old with new: NexHealth may normalize
+    what it keeps, so what was sent is only used to find what changes.)"""
+    changed = [
+        path for path in _EDITED if _comparable(path, _field(before, path)) != _comparable(path, _field(sent, path))
+    ]
+    return bool(changed) and all(_field(after, p) == _field(before, p) for p in changed)
+
+
+def _comparable(path: str, value: Any) -> str:
+    if path == "bio.phone_number":
+        return _digits(value)[-10:]
+    text = unicodedata.normalize("NFC", str(value or "").strip()).casefold()
+    return text[:10] if path == "bio.date_of_birth" else text
+
+
+def _digits(value: Any) -> str:
+    return "".join(c for c in str(value or "") if c.isdigit())
+
+
+def _position(position: Any) -> tuple[int, str | None]:
+    """A patient search position: the page, and the first patient id of the page before (to
+    notice a page past the end answered with the last one again)."""
+    if position is None:
+        return 1, None
+    page, _, first = str(position).partition(":")
+    return int(page), first or None
 
 
 def _midnight(day: date) -> datetime:
@@ -359,27 +589,19 @@ def _our_ids(query: SearchQuery, id_system: str) -> list[str] | None:
 
 
 def _most_selective(query: SearchQuery, chart_system: str) -> tuple[str, str] | None:
-    """The one NexHealth search parameter that narrows this query the most, if any."""
+    """The one NexHealth search parameter that narrows this query to a superset of its FHIR
+    answer under every reading of the docs, if any (see "Where the docs are silent": names and
+    phones have none)."""
     for param in query.named("identifier"):
         value = param.values[0]
         if len(param.values) == 1 and isinstance(value, TokenValue) and value.code and value.system == chart_system:
             return "foreign_id", value.code
-    for name, vendor in (("email", "email"), ("phone", "phone_number")):
-        code = q.single_token(query, name)
-        if code:
-            return vendor, "".join(c for c in code if c.isdigit()) if name == "phone" else code
+    code = q.single_token(query, "email")
+    if code:
+        return "email", code
     low, high, exact = q.date_bounds(query, "birthdate")
     if low and low == high and exact:
         return "date_of_birth", low.isoformat()
-    # NexHealth's fuzzy name search covers first and last names, not middle names, and matches
-    # one-letter words exactly: only a family name whose words are all 2+ letters narrows
-    # to a superset of FHIR's answer. given/name (middle names count in FHIR) are not sent.
-    for param in query.named("family"):
-        value = param.values[0]
-        if len(param.values) == 1 and isinstance(value, StringValue) and param.modifier != "contains":
-            words = value.text.replace("-", " ").split()
-            if words and all(len(w) >= 2 for w in words):
-                return "name", value.text
     return None
 
 

@@ -10,20 +10,25 @@ PATIENT = ResourceDeclaration(
     "Patient",
     (
         SearchParamSupport("identifier", Pushdown.NARROWS, documentation="Patient id or chart number"),
-        SearchParamSupport("name", Pushdown.NARROWS, STRING_MODIFIERS),
-        SearchParamSupport("family", Pushdown.NARROWS, STRING_MODIFIERS),
-        SearchParamSupport("given", Pushdown.NARROWS, STRING_MODIFIERS),
+        # NexHealth's `name` and `phone_number` may miss what FHIR finds (accents, NFD, fuzzy
+        # matching, formatted phones): the gateway matches them itself (adapter docstring).
+        SearchParamSupport("name", Pushdown.GATEWAY, STRING_MODIFIERS),
+        SearchParamSupport("family", Pushdown.GATEWAY, STRING_MODIFIERS),
+        SearchParamSupport("given", Pushdown.GATEWAY, STRING_MODIFIERS),
         SearchParamSupport("birthdate", Pushdown.NARROWS, prefixes=ALL_PREFIXES),
         SearchParamSupport("email", Pushdown.NARROWS, documentation="Case-insensitive"),
-        SearchParamSupport("phone", Pushdown.NARROWS, documentation="Compared by digits"),
+        SearchParamSupport("phone", Pushdown.GATEWAY, documentation="Compared by digits"),
         SearchParamSupport("gender", Pushdown.GATEWAY),
         SearchParamSupport("active", Pushdown.EXACT),
     ),
     profiles=(PROFILE_PATIENT,),
     documentation=(
-        "NexHealth ORs its search parameters: the gateway sends the most selective one and applies "
-        "FHIR's AND and string rules itself; a search with nothing NexHealth can narrow pages through "
-        "the location's patients. Create requires given and family name, an email, a phone, a full "
+        "NexHealth ORs its search parameters: the gateway sends the most selective one that is safe "
+        "(chart number, email, exact birth date) and applies FHIR's AND and string rules itself; names "
+        "and phones are matched by the gateway, and a search with nothing NexHealth can narrow pages "
+        "through the location's patients. Update (PUT) works only before NexHealth inserts the patient "
+        "into the practice system (409 after: NexHealth would overwrite the edit); If-Match is honoured. "
+        "Create requires given and family name, an email, a phone, a full "
         "birthDate and a gender of male, female or other; NexHealth keeps only those (send "
         "'Prefer: return=OperationOutcome' to have what it did not keep listed). A duplicate is a 409, "
         "or the existing patient (200) under If-None-Exist."

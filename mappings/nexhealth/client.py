@@ -166,14 +166,33 @@ def _unwrap(response: UpstreamResponse) -> Envelope:
     body = response.json()
     if not isinstance(body, dict):
         raise UpstreamError(f"The vendor's answer was not its documented envelope (HTTP {response.status})")
-    errors = [str(e) for e in body.get("error") or []]
-    if response.status >= 400 or body.get("code") is False or errors:
-        raise _error(response.status, errors)
-    description = body.get("description")
-    warnings = [description] if isinstance(description, str) else [str(d) for d in description or []]
-    warnings = [w for w in warnings if "ignor" in w.lower()]
-    count = body.get("count")
-    return Envelope(body.get("data"), int(count) if isinstance(count, int) else None, warnings)
+    errors = _messages(body.get("error"))
+    failed = response.status >= 400 or body.get("code") in (False, "false") or bool(errors)
+    description = _messages(body.get("description"))
+    if failed:
+        # The docs show the messages in `error` (a list); some answers carry one string there,
+        # or only a `description`: all are read.
+        raise _error(response.status, errors or description)
+    warnings = [w for w in description if "ignor" in w.lower()]
+    return Envelope(body.get("data"), _count(body.get("count")), warnings)
+
+
+def _messages(value: Any) -> list[str]:
+    """Messages given as a list, as one string, or not at all."""
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    if isinstance(value, list):
+        return [str(item) for item in value if item not in (None, "")]
+    return []
+
+
+def _count(value: Any) -> int | None:
+    """`count`: a number, or a string of digits; anything else is no count."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
 
 
 def _error(status: int, errors: list[str]) -> FHIRError:

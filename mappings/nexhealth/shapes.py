@@ -1,92 +1,290 @@
-"""The shapes of NexHealth's `data`, declared once and read leniently (pydantic).
+"""NexHealth's answers as declared models, read leniently (pydantic), one record at a time.
 
-The docs show `data` three ways and never a single-record answer:
-- `{"patients": [...]}` for a list (nexhealth-getting-started.txt);
-- `"data": [ "patients": [ ...` on the patients page (nexhealth-patients.txt), which reads as
-  a list holding `{"patients": [...]}`, or as a bare list of patients;
-- other lists (`/providers`, `/appointments`) as a bare list, or under their plural name.
+Containers (`data`): the docs show lists three ways and never a single-record answer:
+- `{"patients": [...]}` (nexhealth-getting-started.txt);
+- `"data": [ "patients": [ ...` on the patients page (nexhealth-patients.txt), read as a list
+  holding `{"patients": [...]}`, or as a bare list of patients;
+- other lists (`/providers`, `/appointments`) bare, or under their plural name, or wrapped.
+`data: null` or a `null` list reads as an empty list. A single record (`GET /patients/{id}`,
+`POST` and `PATCH /patients`) is read as `{"patient": {...}}`, the record itself,
+`{"patients": [one]}` or `[one]`. A container that is none of these is `UnreadableShape`.
 
-A single patient (`GET /patients/{id}`, the answer to `POST /patients`) is therefore read as
-`{"patient": {...}}`, the patient object itself, `{"patients": [one]}` or `[one]`. A patient
-needs its `id` (an integer, or a string of digits); every other field is optional and kept as
-sent for the mappers. Only what cannot mean a patient is refused (no id, several patients
-where one was asked for): pydantic's ValidationError is a ValueError, which the core turns
-into a 502.
+Records: every field the docs (or the simulator, for what they do not show) name is declared,
+so that only truly unknown fields are drift (`gateway.contract.Drift`). Numbers and booleans
+may come as strings (`"id": "415"`, `"inactive": "false"`: pydantic's lax mode reads them),
+text fields may come as numbers, optional fields may be `null` or absent. Only what cannot
+mean anything makes a record unreadable: no usable id, a flag that is no boolean, an
+appointment without a readable `start_time` or `patient_id`, `bio` that is no object. An
+unreadable record is reported (`Unreadable`: its vendor id when known, the field path and the
+problem, never a value) and the others are served.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
 
-from annotated_types import Len
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BeforeValidator, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
-__all__ = ["one_patient", "patient_list", "record_list"]
+from gateway.contract import Drift, VendorModel
+
+__all__ = [
+    "Unreadable",
+    "UnreadableShape",
+    "VendorAppointment",
+    "VendorPatient",
+    "VendorProvider",
+    "listed",
+    "read_many",
+    "read_one",
+    "single",
+]
+
+M = TypeVar("M", bound=VendorModel)
 
 
-class VendorPatient(BaseModel):
-    """A NexHealth patient: an id, and whatever else it carries (kept for the mappers)."""
+def _text(value: Any) -> Any:
+    """Text; a number is its decimal text (a phone, a zip code or a chart number sent as a number)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
 
-    model_config = ConfigDict(extra="allow")
+
+Text = Annotated[str | None, BeforeValidator(_text)]
+
+
+class VendorBio(VendorModel):
+    date_of_birth: Text = None
+    phone_number: Text = None
+    gender: Text = None
+    street_address: Text = None
+    city: Text = None
+    state: Text = None
+    zip_code: Text = None
+    cell_phone_number: Text = None
+    home_phone_number: Text = None
+    new_patient: bool | None = None
+    non_patient: bool | None = None
+
+
+class VendorUpcoming(VendorModel):
+    """An entry of `upcoming_appts` (the patients page): kept as sent, not mapped."""
+
+    id: Any = None
+    provider_id: Any = None
+    provider_name: Any = None
+    start_time: Any = None
+    end_time: Any = None
+    location_id: Any = None
+    confirmed: Any = None
+
+
+class VendorPatient(VendorModel):
     id: int
+    email: Text = None
+    first_name: Text = None
+    middle_name: Text = None
+    last_name: Text = None
+    name: Text = None
+    created_at: Text = None
+    updated_at: Text = None
+    institution_id: Any = None
+    foreign_id: Text = None
+    foreign_id_type: Text = None
+    bio: VendorBio | None = None
+    inactive: bool | None = None
+    last_sync_time: Any = None
+    guarantor_id: Any = None
+    unsubscribe_sms: Any = None
+    location_ids: list[int] | None = None
+    upcoming_appts: list[VendorUpcoming] | None = None
+    procedures: Any = None
+    insurance_coverages: Any = None
+    # Fields of the getting-started page's example patient.
+    account_activated: Any = None
+    requested_access: Any = None
+    waitlisted_at: Any = None
+    inst_ids: Any = None
+    prov_ids: Any = None
+    config: Any = None
+    unsubscribe_emails: Any = None
+    last_import_id: Any = None
+    invalid_email: Any = None
+    last_sync: Any = None
 
 
-class _Nested(BaseModel):
-    patient: VendorPatient
+class VendorAppointment(VendorModel):
+    id: int
+    patient_id: int
+    start_time: str
+    end_time: Text = None
+    provider_id: Any = None
+    provider_name: Text = None
+    timezone: Any = None
+    location_id: Any = None
+    institution_id: Any = None
+    appointment_type_id: Any = None
+    appointment_type: Any = None  # an object with `include[]=appointment_type`, or its name
+    patient: Any = None  # with `include[]=patient`
+    confirmed: bool | None = None
+    cancelled: bool | None = None
+    patient_missing: Any = None
+    unavailable: Any = None
+    checkin_at: Any = None
+    note: Any = None
+    foreign_id: Any = None
+    foreign_id_type: Any = None
+    created_at: Text = None
+    updated_at: Text = None
+
+    @field_validator("start_time")
+    @classmethod
+    def _an_instant(cls, value: str) -> str:
+        try:
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError("is not an ISO 8601 date-time") from None
+        return value
 
 
-class _OneListed(BaseModel):
-    patients: Annotated[list[VendorPatient], Len(1, 1)]
+class VendorProvider(VendorModel):
+    id: int
+    email: Any = None
+    first_name: Any = None
+    middle_name: Any = None
+    last_name: Any = None
+    name: Any = None
+    display_name: Any = None
+    npi: Any = None
+    inactive: Any = None
+    institution_id: Any = None
+    foreign_id: Any = None
+    foreign_id_type: Any = None
+    location_ids: Any = None
+    created_at: Any = None
+    updated_at: Any = None
+    last_sync_time: Any = None
 
 
-class _Listed(BaseModel):
-    patients: list[VendorPatient]
+# -- containers -------------------------------------------------------------------------------
 
 
-_ONE = Annotated[
-    _Nested | _OneListed | VendorPatient | Annotated[list[VendorPatient], Len(1, 1)],
-    Field(union_mode="left_to_right"),
-]
-_MANY = Annotated[
-    _Listed | Annotated[list[_Listed], Len(1, 1)] | list[VendorPatient],
-    Field(union_mode="left_to_right"),
-]
-ONE_PATIENT: TypeAdapter[Any] = TypeAdapter(_ONE)
-PATIENT_LIST: TypeAdapter[Any] = TypeAdapter(_MANY)
+class UnreadableShape(ValueError):
+    """A `data` that is none of the container shapes the docs allow (no values in the message)."""
 
 
-def _dump(patient: VendorPatient) -> dict[str, Any]:
-    return patient.model_dump()
+def listed(data: Any, plural: str) -> list[Any]:
+    """The raw records of a list answer's `data`, in any of its shapes."""
+    if data is None:
+        return []
+    if isinstance(data, dict) and plural in data:
+        data = data[plural]
+        if data is None:
+            return []
+    if isinstance(data, list):
+        if len(data) == 1 and isinstance(data[0], dict) and set(data[0]) == {plural}:
+            return listed(data[0][plural], plural)  # [{"patients": [...]}], as the patients page prints it
+        return data
+    raise UnreadableShape(f"the vendor's data is not a list of {plural}")
 
 
-def one_patient(data: Any) -> dict[str, Any]:
-    """The patient of a single-patient answer's `data`, in any of its shapes."""
-    parsed = ONE_PATIENT.validate_python(data)
-    if isinstance(parsed, _Nested):
-        return _dump(parsed.patient)
-    if isinstance(parsed, _OneListed):
-        return _dump(parsed.patients[0])
-    if isinstance(parsed, list):
-        return _dump(parsed[0])
-    return _dump(parsed)
+def single(data: Any, singular: str, plural: str) -> Any:
+    """The raw record of a single-record answer's `data`, in any of its shapes."""
+    if isinstance(data, dict):
+        if isinstance(data.get(singular), dict):
+            return data[singular]
+        if isinstance(data.get(plural), list):
+            data = data[plural]
+        else:
+            return data  # the record itself
+    if isinstance(data, list) and len(data) == 1:
+        return data[0]
+    raise UnreadableShape(f"the vendor's data is not one {singular}")
 
 
-def patient_list(data: Any) -> list[dict[str, Any]]:
-    """The patients of a list answer's `data`, in any of its shapes."""
-    parsed = PATIENT_LIST.validate_python(data)
-    if isinstance(parsed, _Listed):
-        return [_dump(p) for p in parsed.patients]
-    if parsed and isinstance(parsed[0], _Listed):
-        return [_dump(p) for p in parsed[0].patients]
-    return [_dump(p) for p in parsed]
+# -- records ----------------------------------------------------------------------------------
 
 
-def record_list(data: Any, plural: str) -> list[dict[str, Any]]:
-    """The records of another list (`providers`, `appointments`): a bare list or under `plural`."""
-    records = data.get(plural) if isinstance(data, dict) else data
-    if isinstance(records, list) and len(records) == 1 and isinstance(records[0], dict) and plural in records[0]:
-        records = records[0][plural]  # [{"appointments": [...]}], as the patients page shows lists
-    return _RECORDS.validate_python(records)
+@dataclass(frozen=True)
+class Unreadable:
+    """A record that could not be read: its vendor id when known, where and what (no PHI)."""
+
+    record_id: str | None
+    field: str
+    problem: str
+
+    def describe(self, what: str) -> str:
+        """`what` names the record's kind ("Patient", "NexHealth appointment")."""
+        who = f"{what} {self.record_id}" if self.record_id else f"A {what} record"
+        return f"{who} could not be read: the vendor's field {self.field} {self.problem}"
 
 
-_RECORDS: TypeAdapter[list[dict[str, Any]]] = TypeAdapter(list[dict[str, Any]])
+def read_one(model: type[M], raw: Any, shape: str, drift: Drift) -> M:
+    """One record; `UnreadableRecord` when it cannot be read."""
+    read, problem = _read(model, raw, shape, drift)
+    if read is None:
+        assert problem is not None
+        raise UnreadableRecord(problem)
+    drift.fields(shape, read)
+    return read
+
+
+def read_many(model: type[M], items: Sequence[Any], shape: str, drift: Drift) -> tuple[list[M], list[Unreadable]]:
+    """The records that can be read, and what could not be, one by one."""
+    found: list[M] = []
+    problems: list[Unreadable] = []
+    for raw in items:
+        read, problem = _read(model, raw, shape, drift)
+        if read is None:
+            assert problem is not None
+            problems.append(problem)
+        else:
+            found.append(read)
+    drift.fields(shape, found)
+    return found, problems
+
+
+class UnreadableRecord(ValueError):
+    def __init__(self, problem: Unreadable) -> None:
+        super().__init__(f"the vendor's field {problem.field} {problem.problem}")
+        self.problem = problem
+
+
+def _read(model: type[M], raw: Any, shape: str, drift: Drift) -> tuple[M | None, Unreadable | None]:
+    try:
+        return model.model_validate(raw), None
+    except ValidationError as exc:
+        drift.unreadable(shape, exc)
+        error = exc.errors(include_input=False, include_url=False)[0]
+        return None, Unreadable(_record_id(raw), _path(error["loc"]), _problem(error))
+
+
+def _record_id(raw: Any) -> str | None:
+    """The vendor id of a raw record, when it is one (an integer or a string of digits)."""
+    value = raw.get("id") if isinstance(raw, dict) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return value.strip()
+    return None
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(record)"
+
+
+def _problem(error: ErrorDetails) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "is missing"
+    if kind == "value_error":
+        return str(error.get("ctx", {}).get("error", "has an unexpected value"))
+    if kind.startswith(("model", "dict")):
+        return "is not an object"
+    return "has an unexpected type or value"

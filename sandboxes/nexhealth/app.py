@@ -25,6 +25,24 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   (``readings.with_far_visit``), for searches with no end date.
 - ``latest_year=None|Y``: ``GET /appointments`` takes any ``start``/``end``, or refuses
   (400 ``["start and end must not be after Y"]``) a window reaching past year Y.
+- ``patch_body="nested"|"flat"|"flat_ignoring"``: ``PATCH /patients/{id}`` takes
+  ``{"patient": {...}}`` (the create body's shape) or the patient fields at the top level;
+  the other is 400 (``"flat_ignoring"``: a 200 that changes nothing).
+- ``name_accents="insensitive"|"sensitive"|"sensitive_nfd"``, ``name_match="fuzzy"|
+  "prefix"|"substring"``, ``name_tokens="all"|"any"``: how ``name`` matches (folded or
+  case-folded only, names stored and served NFC or NFD; word by word fuzzily, as a prefix or
+  a substring; every query word or any).
+- ``phones="digits"|"as_stored"``: phones stored, served and matched as digits, or
+  formatted (``(516) 304-2196``), ``phone_number`` then matching that text only.
+- ``error_body="list"|"string"|"description"``: an error's messages in ``error`` as a
+  list, as one string, or only in ``description`` (``error`` null).
+- ``timestamps="millis"|"offset"|"seconds"``: ``...57.007Z``, ``...57.007+00:00`` or
+  ``...57Z``.
+- ``scalars="native"|"strings"``: numbers and booleans (ids, flags, ``count``) as JSON
+  numbers and booleans, or as strings (``"id": "415"``, ``"inactive": "false"``).
+- ``nulls="null"|"absent"``: an optional field without a value is ``null`` or left out.
+- ``count="number"|"absent"``: lists carry ``count``, or not.
+- ``past_end="empty"|"last"``: a page past the end is empty, or the last page again.
 
 The pieces: ``routes`` (what each route checks and answers), ``store`` (the institution in
 memory, search, creates), ``render`` (clinic records -> NexHealth JSON), ``ids``, ``auth``
@@ -150,6 +168,12 @@ Patients
   distance 1: one insertion, deletion, substitution or swap of adjacent letters). So
   ``"Jose Garcia"``, ``"garcí"``, ``"Smtih"`` and ``"Bill"`` (a preferred name) all
   match. A name with no words (``"--"``) matches nobody.
+- ``PATCH /patients/{id}?subdomain=&location_id=`` (``patient_edit``): the given fields of
+  the create body change (each optional; checked as on create; a new phone replaces the
+  cell and home phones); a clash with ANOTHER patient (as on create) is 400 ``["A patient
+  with that information already exists."]``; ``updated_at`` is now. Inserted patients are
+  edited too (the docs: such edits are overwritten at the next sync, not refused). 200,
+  ``data`` as for ``GET /patients/{id}``; unknown id 404 ``["Patient not found"]``.
 - ``GET /patients/{id}`` (same required parameters and ``include_upcoming_appts``):
   ``data`` is ``{"patient": {...}}``, looked up in the whole institution whatever the
   location; unknown or non-integer id: 404 ``["Patient not found"]``.
@@ -220,13 +244,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
 from sandboxes.clinic import Clinic
 from sandboxes.nexhealth.auth import TokenIssuer
-from sandboxes.nexhealth.errors import not_found, server_error
+from sandboxes.nexhealth.errors import ErrorAnswers
 from sandboxes.nexhealth.ids import (
     APPOINTMENT_ID_OFFSET,
     APPOINTMENT_TYPE_ID_OFFSET,
@@ -239,7 +264,7 @@ from sandboxes.nexhealth.ids import (
 )
 from sandboxes.nexhealth.protocol import ACCEPT
 from sandboxes.nexhealth.ratelimit import RateLimiter
-from sandboxes.nexhealth.readings import CancelledMeans, PatientEnvelope, PatientList, with_far_visit
+from sandboxes.nexhealth.readings import CancelledMeans, PatientEnvelope, PatientList, Reading, with_far_visit
 from sandboxes.nexhealth.routes import NexHealthApi
 from sandboxes.nexhealth.store import Store
 
@@ -271,19 +296,22 @@ def create_app(
     cancelled_means: CancelledMeans = "include",
     far_visit_years: int | None = None,
     latest_year: int | None = None,
+    **reading: Any,
 ) -> Starlette:
     """The NexHealth v2 API for `clinic` as institution `subdomain`; authenticate with `api_key`.
 
     `clock` returns epoch seconds (default ``time.time``): token expiry, rate windows and
     the timestamps of created patients follow it. `patient_envelope`, `patient_list`,
-    `cancelled_means`, `far_visit_years` and `latest_year` choose a reading where the docs are silent
+    `cancelled_means`, `far_visit_years`, `latest_year` and the keywords of
+    ``readings.Reading`` (`reading`) choose a reading where the docs are silent
     (``sandboxes.nexhealth.readings``); the defaults are the readings described above.
     """
     now = clock or time.time
+    chosen = Reading(**reading)
     if far_visit_years is not None:
         clinic = with_far_visit(clinic, far_visit_years)
     api = NexHealthApi(
-        Store(clinic, now),
+        Store(clinic, now, chosen),
         TokenIssuer(token_ttl),
         RateLimiter(rate_per_second, rate_per_minute),
         api_key=api_key,
@@ -293,8 +321,10 @@ def create_app(
         patient_list=patient_list,
         cancelled_means=cancelled_means,
         latest_year=latest_year,
+        reading=chosen,
     )
-    app = Starlette(routes=api.routes(), exception_handlers={HTTPException: not_found, 500: server_error})
+    errors = ErrorAnswers(chosen.error_body)
+    app = Starlette(routes=api.routes(), exception_handlers={HTTPException: errors.not_found, 500: errors.server_error})
     app.state.requests = 0
     app.state.authentications = 0
     return app

@@ -1,7 +1,9 @@
 """NexHealth's response envelope (vendor-docs/nexhealth-getting-started.txt), success and error.
 
 Success: ``{"code": true, "description": ..., "error": [], "data": ...}`` plus ``"count"`` on
-lists only; errors: ``{"code": false, "description": null, "error": [...], "data": null}``.
+lists only; errors: ``{"code": false, "description": null, "error": [...], "data": null}``
+(``error_body`` of ``readings.Reading``: the messages may instead be one string, or only the
+``description``).
 Both are sent as ``application/json`` (what Rails' ``render json:`` sends), whatever the
 ``Accept`` header asked for.
 """
@@ -11,18 +13,27 @@ from __future__ import annotations
 import orjson
 from starlette.responses import Response
 
+from sandboxes.nexhealth.readings import ErrorBody
+
 __all__ = ["CONTENT_TYPE", "envelope", "error_envelope"]
 
 CONTENT_TYPE = "application/json; charset=utf-8"
 
 
-def envelope(status: int, data: bytes, description: bytes, count: int | None = None) -> Response:
-    """A success envelope around already-serialized `data` and `description`."""
-    tail = b"}" if count is None else b',"count":' + str(count).encode() + b"}"
+def envelope(status: int, data: bytes, description: bytes, count: int | bytes | None = None) -> Response:
+    """A success envelope around already-serialized `data` and `description` (and `count`)."""
+    written = str(count).encode() if isinstance(count, int) else count
+    tail = b"}" if written is None else b',"count":' + written + b"}"
     body = b'{"code":true,"description":' + description + b',"error":[],"data":' + data + tail
     return Response(body, status_code=status, media_type=CONTENT_TYPE)
 
 
-def error_envelope(status: int, messages: list[str]) -> Response:
-    body = orjson.dumps({"code": False, "description": None, "error": messages, "data": None})
+def error_envelope(status: int, messages: list[str], style: ErrorBody = "list") -> Response:
+    if style == "string":
+        fields: dict[str, object] = {"description": None, "error": "; ".join(messages)}
+    elif style == "description":
+        fields = {"description": "; ".join(messages), "error": None}
+    else:
+        fields = {"description": None, "error": messages}
+    body = orjson.dumps({"code": False, **fields, "data": None})
     return Response(body, status_code=status, media_type=CONTENT_TYPE)

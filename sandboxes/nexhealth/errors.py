@@ -3,6 +3,7 @@
 An ``ApiError``'s detail is the list of messages the error envelope carries. Unmatched paths
 and wrong methods are 404 ``["Not Found"]`` (no auth check, not rate-limited, but counted in
 ``app.state.requests``); unexpected failures are 500 ``["Internal server error"]``.
+``ErrorAnswers(style)`` writes all three as the reading's ``error_body`` says.
 """
 
 from __future__ import annotations
@@ -12,23 +13,28 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sandboxes.nexhealth.envelope import error_envelope
+from sandboxes.nexhealth.readings import ErrorBody
 from sandboxes.toolkit.errors import ApiError, http_exception_handler
 
-__all__ = ["api_error_envelope", "not_found", "server_error"]
+__all__ = ["ErrorAnswers"]
 
 
-def api_error_envelope(error: ApiError) -> Response:
-    return error_envelope(error.status, error.detail)
+class ErrorAnswers:
+    """The error answers of one app, with its ``error_body`` reading."""
 
+    def __init__(self, style: ErrorBody = "list") -> None:
+        self.style = style
+        self.not_found = http_exception_handler(self._not_found)
 
-def _not_found(request: Request, exc: HTTPException) -> Response:
-    request.app.state.requests += 1
-    return error_envelope(404, ["Not Found"])
+    def api_error(self, error: ApiError) -> Response:
+        return error_envelope(error.status, error.detail, self.style)
 
+    def refuse(self, status: int, messages: list[str]) -> Response:
+        return error_envelope(status, messages, self.style)
 
-#: The handler for Starlette's routing failures (unknown path, wrong method): always 404.
-not_found = http_exception_handler(_not_found)
+    def _not_found(self, request: Request, exc: HTTPException) -> Response:
+        request.app.state.requests += 1
+        return error_envelope(404, ["Not Found"], self.style)
 
-
-async def server_error(request: Request, exc: Exception) -> Response:
-    return error_envelope(500, ["Internal server error"])
+    async def server_error(self, request: Request, exc: Exception) -> Response:
+        return error_envelope(500, ["Internal server error"], self.style)

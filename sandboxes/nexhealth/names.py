@@ -5,20 +5,44 @@ case-folded) and split into words on anything not a letter or digit. A patient's
 are the words of first, last and preferred name, plus each of those names with its separators
 removed. A query word matches a name word when it is equal; or, from 2 characters, a prefix of
 it; or, from 4 characters, within one typo of it (optimal string alignment distance 1).
+Under other readings (``readings.Reading``: ``name_accents``, ``name_match``) names are
+compared case-folded only (NFC, or NFD as stored: a combining mark then splits a word, as a
+naive tokenizer over decomposed text does), and words match as a prefix or a substring.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
+from sandboxes.nexhealth.readings import Reading
 from sandboxes.toolkit.folding import folded_words
 
-__all__ = ["compact", "name_words", "person_key", "word_matches"]
+__all__ = ["compact", "name_words", "person_key", "query_words", "read_word_matches", "word_matches"]
+
+_WORD = re.compile(r"[^\W_]+")
 
 
-def name_words(*names: str | None) -> frozenset[str]:
+def _words(text: str | None, reading: Reading, *, stored: bool) -> list[str]:
+    if reading.name_accents == "insensitive":
+        return folded_words(text)
+    if not text:
+        return []
+    if stored and reading.name_accents == "sensitive_nfd":
+        text = unicodedata.normalize("NFD", text)
+    return _WORD.findall(text.casefold())
+
+
+def query_words(query: str, reading: Reading) -> list[str]:
+    """The words of a ``name`` query as `reading` compares them (as sent, bar case, unless folded)."""
+    return _words(query, reading, stored=False)
+
+
+def name_words(*names: str | None, reading: Reading | None = None) -> frozenset[str]:
     """Every word of these names, plus each multi-word name with its separators removed."""
     found: set[str] = set()
     for name in names:
-        name_parts = folded_words(name)
+        name_parts = folded_words(name) if reading is None else _words(name, reading, stored=True)
         found.update(name_parts)
         if len(name_parts) > 1:
             found.add("".join(name_parts))
@@ -59,3 +83,12 @@ def word_matches(query: str, word: str) -> bool:
     if len(query) >= 2 and word.startswith(query):
         return True
     return len(query) >= 4 and _within_one_typo(query, word)
+
+
+def read_word_matches(query: str, word: str, reading: Reading) -> bool:
+    """Whether one query word matches one name word under `reading`'s ``name_match``."""
+    if reading.name_match == "prefix":
+        return word.startswith(query)
+    if reading.name_match == "substring":
+        return query in word
+    return word_matches(query, word)

@@ -14,17 +14,29 @@ first reading, so tests can run the adapter against every plausible implementati
 - ``latest_year``: ``None`` (default) ``GET /appointments`` takes any ``start``/``end``;
   ``Y`` refuses (400 ``["start and end must not be after Y"]``) a window reaching past
   year Y, as a vendor with a limited calendar would.
+
+The later switches (PATCH bodies, name and phone matching, error bodies, timestamps, scalars,
+nulls, paging edge cases) are held together by ``Reading`` (below), one keyword each.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
 from sandboxes.clinic import Clinic, Patient
 
-__all__ = ["CancelledMeans", "PatientEnvelope", "PatientList", "far_visit_patient", "with_far_visit"]
+__all__ = [
+    "DOCUMENTED",
+    "CancelledMeans",
+    "PatientEnvelope",
+    "PatientList",
+    "Reading",
+    "far_visit_patient",
+    "with_far_visit",
+]
 
 PatientEnvelope = Literal["nested", "flat"]
 PatientList = Literal["object", "array", "wrapped"]
@@ -48,3 +60,84 @@ def with_far_visit(clinic: Clinic, years: int) -> Clinic:
     )
     changed = dataclasses.replace(patient, encounters=(*patient.encounters, visit))
     return dataclasses.replace(clinic, patients=tuple(changed if p.id == patient.id else p for p in clinic.patients))
+
+
+# -- the later switches, held together: what the answers look like and how search matches --
+
+PatchBody = Literal["nested", "flat", "flat_ignoring"]
+NameAccents = Literal["insensitive", "sensitive", "sensitive_nfd"]
+NameMatch = Literal["fuzzy", "prefix", "substring"]
+NameTokens = Literal["all", "any"]
+Phones = Literal["digits", "as_stored"]
+ErrorBody = Literal["list", "string", "description"]
+Timestamps = Literal["millis", "offset", "seconds"]
+Scalars = Literal["native", "strings"]
+Nulls = Literal["null", "absent"]
+Count = Literal["number", "absent"]
+PastEnd = Literal["empty", "last"]
+
+_ALLOWED: dict[str, tuple[str, ...]] = {
+    "patch_body": ("nested", "flat", "flat_ignoring"),
+    "name_accents": ("insensitive", "sensitive", "sensitive_nfd"),
+    "name_match": ("fuzzy", "prefix", "substring"),
+    "name_tokens": ("all", "any"),
+    "phones": ("digits", "as_stored"),
+    "error_body": ("list", "string", "description"),
+    "timestamps": ("millis", "offset", "seconds"),
+    "scalars": ("native", "strings"),
+    "nulls": ("null", "absent"),
+    "count": ("number", "absent"),
+    "past_end": ("empty", "last"),
+}
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One reading of the doc-silent points below (each default is the documented simulator's).
+
+    - ``patch_body``: ``PATCH /patients/{id}`` takes the create body's ``{"patient": {...}}``
+      (``"nested"``) or the patient fields at the top level (``"flat"``); the other shape is
+      400, as a body with nothing to change. ``"flat_ignoring"`` takes the flat shape and
+      ignores what it does not know: the nested body is a 200 that changes nothing.
+    - ``name_accents``: ``name`` search folds case and accents (``"insensitive"``), folds case
+      only (``"sensitive"``: ``nunez`` does not find ``NUÑEZ``), or compares case-folded text
+      over names stored and served decomposed (``"sensitive_nfd"``: ``Renée`` sent in NFC
+      finds nothing; its unaccented parts still do).
+    - ``name_match``: a query word matches a name word ``"fuzzy"`` (equal, a prefix from 2
+      letters, one typo from 4), as a ``"prefix"`` only, or as a ``"substring"``.
+    - ``name_tokens``: ``"all"`` query words must match, or ``"any"`` of them.
+    - ``phones``: ``"digits"`` (stored and served as digits, ``phone_number`` compared by
+      digits) or ``"as_stored"`` (stored and served formatted, ``(516) 304-2196``;
+      ``phone_number`` matches only that exact text).
+    - ``error_body``: an error's messages as ``"error": [...]`` (``"list"``), as one string
+      ``"error": "..."`` (``"string"``), or only in ``"description"`` with ``"error"`` null.
+    - ``timestamps``: ``2020-06-05T20:16:57.007Z`` (``"millis"``),
+      ``2020-06-05T20:16:57.007+00:00`` (``"offset"``) or ``2020-06-05T20:16:57Z``
+      (``"seconds"``).
+    - ``scalars``: numbers and booleans ``"native"``, or as ``"strings"`` (``"id": "415"``,
+      ``"inactive": "false"``, ``"count": "12"``).
+    - ``nulls``: an optional field without a value is ``null`` or ``"absent"``.
+    - ``count``: lists carry ``count`` (``"number"``) or not (``"absent"``).
+    - ``past_end``: a page past the end is an ``"empty"`` list, or the ``"last"`` page again
+      (a clamping paginator).
+    """
+
+    patch_body: PatchBody = "nested"
+    name_accents: NameAccents = "insensitive"
+    name_match: NameMatch = "fuzzy"
+    name_tokens: NameTokens = "all"
+    phones: Phones = "digits"
+    error_body: ErrorBody = "list"
+    timestamps: Timestamps = "millis"
+    scalars: Scalars = "native"
+    nulls: Nulls = "null"
+    count: Count = "number"
+    past_end: PastEnd = "empty"
+
+    def __post_init__(self) -> None:
+        for name, allowed in _ALLOWED.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
+
+
+DOCUMENTED = Reading()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
+from typing import TypeVar
 
 import orjson
 from starlette.requests import Request
@@ -16,15 +17,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandboxes.nexhealth.auth import TokenIssuer
-from sandboxes.nexhealth.envelope import envelope, error_envelope
-from sandboxes.nexhealth.errors import api_error_envelope
+from sandboxes.nexhealth.envelope import envelope
+from sandboxes.nexhealth.errors import ErrorAnswers
 from sandboxes.nexhealth.formats import is_date
 from sandboxes.nexhealth.new_patient import read_new_patient
+from sandboxes.nexhealth.patient_edit import read_patient_edit
 from sandboxes.nexhealth.protocol import VERSION_ERROR, accepts_v2
 from sandboxes.nexhealth.query import QueryParameters
 from sandboxes.nexhealth.ratelimit import RateLimiter
-from sandboxes.nexhealth.readings import CancelledMeans, PatientEnvelope, PatientList
+from sandboxes.nexhealth.readings import DOCUMENTED, CancelledMeans, PatientEnvelope, PatientList, Reading
 from sandboxes.nexhealth.store import Store
+from sandboxes.nexhealth.style import count_bytes
 from sandboxes.toolkit.aliases import Handler
 from sandboxes.toolkit.errors import ApiError, catch_api_errors
 from sandboxes.toolkit.integers import ascii_int
@@ -39,6 +42,8 @@ _PATIENT_PARAMS = _LIST_PARAMS | {"location_strict", "new_patient", "non_patient
                                   "date_of_birth", "foreign_id"}  # fmt: skip
 _ONE_PATIENT_PARAMS = frozenset({"subdomain", "location_id", "include_upcoming_appts"})
 _CREATE_PARAMS = frozenset({"subdomain", "location_id"})
+_NOT_EDITED = "Patient not found"
+T = TypeVar("T")
 _APPOINTMENT_PARAMS = _LIST_PARAMS | {"start", "end", "patient_id", "provider_id", "cancelled", "include[]"}
 _ONE_APPOINTMENT_PARAMS = frozenset({"subdomain", "location_id", "include[]"})
 
@@ -59,6 +64,7 @@ class NexHealthApi:
         patient_list: PatientList = "object",
         cancelled_means: CancelledMeans = "include",
         latest_year: int | None = None,
+        reading: Reading = DOCUMENTED,
     ) -> None:
         self.store = store
         self.tokens = tokens
@@ -70,6 +76,8 @@ class NexHealthApi:
         self.patient_list = patient_list
         self.cancelled_means = cancelled_means
         self.latest_year = latest_year
+        self.reading = reading
+        self.errors = ErrorAnswers(reading.error_body)
 
     def routes(self) -> list[Route]:
         return [
@@ -77,6 +85,7 @@ class NexHealthApi:
             Route("/patients", self.guarded(self.list_patients), methods=["GET"]),
             Route("/patients", self.guarded(self.create_patient), methods=["POST"]),
             Route("/patients/{patient_id}", self.guarded(self.get_patient), methods=["GET"]),
+            Route("/patients/{patient_id}", self.guarded(self.edit_patient), methods=["PATCH"]),
             Route("/providers", self.guarded(self.list_providers), methods=["GET"]),
             Route("/appointments", self.guarded(self.list_appointments), methods=["GET"]),
             Route("/appointments/{appointment_id}", self.guarded(self.get_appointment), methods=["GET"]),
@@ -86,18 +95,18 @@ class NexHealthApi:
 
     def guarded(self, handler: Handler) -> Handler:
         """Count the request, then check version, token and rate limit; turn ``ApiError`` into its envelope."""
-        answer = catch_api_errors(handler, api_error_envelope)
+        answer = catch_api_errors(handler, self.errors.api_error)
 
         async def checked(request: Request) -> Response:
             request.app.state.requests += 1
             if not accepts_v2(request.headers.get("accept")):
-                return error_envelope(400, [VERSION_ERROR])
+                return self.errors.refuse(400, [VERSION_ERROR])
             problem = self.tokens.check(request.headers.get("authorization"), self.clock())
             if problem is not None:
-                return error_envelope(401, [problem])
+                return self.errors.refuse(401, [problem])
             limited = self.limiter.admit(self.clock())
             if limited is not None:
-                return error_envelope(429, [limited])
+                return self.errors.refuse(429, [limited])
             return await answer(request)
 
         return checked
@@ -124,16 +133,26 @@ class NexHealthApi:
         """The API key, as the whole ``Authorization`` header, for a JWT."""
         request.app.state.requests += 1
         if not accepts_v2(request.headers.get("accept")):
-            return error_envelope(400, [VERSION_ERROR])
+            return self.errors.refuse(400, [VERSION_ERROR])
         given = request.headers.get("authorization", "").encode()
         if not hmac.compare_digest(given, self.api_key):
-            return error_envelope(401, ["Invalid API key"])
+            return self.errors.refuse(401, ["Invalid API key"])
         now = self.clock()
         limited = self.limiter.admit(now)
         if limited is not None:
-            return error_envelope(429, [limited])
+            return self.errors.refuse(429, [limited])
         request.app.state.authentications += 1
         return envelope(201, orjson.dumps({"token": self.tokens.issue(now)}), b'"Authenticated"')
+
+    def page_of(self, items: list[T], page: int, per_page: int) -> list[T]:
+        """One page of `items`; past the end, an empty list or (``past_end="last"``) the last page."""
+        found = page_slice(items, page, per_page)
+        if found or not items or self.reading.past_end == "empty":
+            return found
+        return page_slice(items, (len(items) + per_page - 1) // per_page, per_page)
+
+    def listed(self, data: bytes, params: QueryParameters, count: int) -> Response:
+        return envelope(200, data, params.description(), count_bytes(count, self.reading))
 
     # ---- patients
 
@@ -150,9 +169,9 @@ class NexHealthApi:
                  params.get("foreign_id"))  # fmt: skip
         page, per_page = params.paging()
         rows = self.store.search(location, strict, flags, terms)
-        items = b"[" + b",".join(row.render(upcoming) for row in page_slice(rows, page, per_page)) + b"]"
+        items = b"[" + b",".join(row.render(upcoming) for row in self.page_of(rows, page, per_page)) + b"]"
         data = {"object": b'{"patients":' + items + b"}", "array": items, "wrapped": b'[{"patients":' + items + b"}]"}
-        return envelope(200, data[self.patient_list], params.description(), len(rows))
+        return self.listed(data[self.patient_list], params, len(rows))
 
     def one_patient(self, rendered: bytes) -> bytes:
         """The ``data`` of a single-patient answer, as ``patient_envelope`` says."""
@@ -180,6 +199,21 @@ class NexHealthApi:
         row = self.store.create(location, patient)
         return envelope(201, self.one_patient(row.render(False)), params.description())
 
+    async def edit_patient(self, request: Request) -> Response:
+        """``PATCH /patients/{id}``: the given fields changed (inserted patients too: the docs
+        say such edits are later overwritten by the practice system's sync, not refused)."""
+        params = QueryParameters(request.query_params, _CREATE_PARAMS)
+        self.scope(params)
+        patient_id = ascii_int(request.path_params["patient_id"])
+        row = self.store.rows.get(patient_id) if patient_id is not None else None
+        if row is None:
+            raise ApiError(404, [_NOT_EDITED])
+        edited = self.store.edit(row, read_patient_edit(await request.body(), self.reading.patch_body))
+        if self.store.duplicate(edited, but=row):
+            raise ApiError(400, [_DUPLICATE])
+        self.store.keep(edited)
+        return envelope(200, self.one_patient(edited.render(False)), params.description())
+
     # ---- providers
 
     async def list_providers(self, request: Request) -> Response:
@@ -187,8 +221,8 @@ class NexHealthApi:
         self.scope(params)
         page, per_page = params.paging()
         ids = sorted(self.store.providers)
-        items = b",".join(self.store.provider_bytes[provider_id] for provider_id in page_slice(ids, page, per_page))
-        return envelope(200, b"[" + items + b"]", params.description(), len(ids))
+        items = b",".join(self.store.provider_bytes[provider_id] for provider_id in self.page_of(ids, page, per_page))
+        return self.listed(b"[" + items + b"]", params, len(ids))
 
     # ---- appointments
 
@@ -216,9 +250,9 @@ class NexHealthApi:
             and (not only_cancelled or appointment.doc["cancelled"])
         ]  # fmt: skip
         rendered = (
-            self.store.render_appointment(appointment, includes) for appointment in page_slice(found, page, per_page)
+            self.store.render_appointment(appointment, includes) for appointment in self.page_of(found, page, per_page)
         )
-        return envelope(200, b"[" + b",".join(rendered) + b"]", params.description(), len(found))
+        return self.listed(b"[" + b",".join(rendered) + b"]", params, len(found))
 
     async def get_appointment(self, request: Request) -> Response:
         """One appointment; ``location_id`` is optional here, checked when given, and does not narrow."""

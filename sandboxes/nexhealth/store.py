@@ -2,14 +2,16 @@
 
 The store holds its own mutable copy, so creates never touch the cached ``Clinic``.
 Soft-deleted clinic patients (and their appointments) do not exist here. Lists are ordered
-by id; appointments by ``start_time``, then id.
+by id; appointments by ``start_time``, then id. Records are kept and searched in the
+documented form and written as the ``Reading`` says (``style.styled``); ``name`` and
+``phone_number`` match as its ``name_*`` and ``phones`` switches say.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
 
@@ -26,8 +28,10 @@ from sandboxes.nexhealth.ids import (
     PATIENT_ID_OFFSET,
     PROVIDER_ID_OFFSET,
 )
-from sandboxes.nexhealth.names import name_words, person_key, word_matches
+from sandboxes.nexhealth.names import name_words, person_key, query_words, read_word_matches
 from sandboxes.nexhealth.new_patient import NewPatient
+from sandboxes.nexhealth.patient_edit import PatientEdit
+from sandboxes.nexhealth.readings import DOCUMENTED, Reading
 from sandboxes.nexhealth.render import (
     appointment_doc,
     clinic_patient_doc,
@@ -35,11 +39,12 @@ from sandboxes.nexhealth.render import (
     provider_doc,
     upcoming_entry,
 )
+from sandboxes.nexhealth.style import styled
 from sandboxes.toolkit.aliases import JsonObject
 from sandboxes.toolkit.caches import bounded_cache, memoized
-from sandboxes.toolkit.folding import folded_words
+from sandboxes.toolkit.phones import format_us_phone
 from sandboxes.toolkit.rows import Row
-from sandboxes.toolkit.timestamps import iso_date
+from sandboxes.toolkit.timestamps import iso_date, utc_millis
 
 __all__ = ["Appointment", "Flags", "PatientRow", "Store", "Terms"]
 
@@ -60,6 +65,7 @@ class PatientRow(Row):
     person: tuple[str, str, str] | None  # compact folded first, last, date of birth
     plain: bytes = b""
     with_upcoming: bytes = b""
+    reading: Reading = field(default=DOCUMENTED)
 
     @property
     def id(self) -> int:
@@ -67,8 +73,8 @@ class PatientRow(Row):
 
     def render(self, upcoming: bool) -> bytes:
         if not self.plain:
-            self.plain = orjson.dumps(self.doc)
-            self.with_upcoming = orjson.dumps({**self.doc, "upcoming_appts": self.upcoming})
+            self.plain = orjson.dumps(styled(self.doc, self.reading))
+            self.with_upcoming = orjson.dumps(styled({**self.doc, "upcoming_appts": self.upcoming}, self.reading))
         return self.with_upcoming if upcoming else self.plain
 
 
@@ -84,8 +90,9 @@ def _by_start(appointment: Appointment) -> tuple[datetime, int]:
 
 
 class Store:
-    def __init__(self, clinic: Clinic, clock: Callable[[], float]) -> None:
+    def __init__(self, clinic: Clinic, clock: Callable[[], float], reading: Reading = DOCUMENTED) -> None:
         self.clock = clock
+        self.reading = reading
         self.timezone = clinic.timezone
         self.start_of_today = datetime.combine(clinic.today, time(0, 0), tzinfo=UTC)
         live = [patient for patient in clinic.patients if not patient.deleted]
@@ -97,7 +104,7 @@ class Store:
         self.providers: dict[int, JsonObject] = {}
         for provider in clinic.providers:
             self.providers[provider.id + PROVIDER_ID_OFFSET] = provider_doc(provider, synced_at)
-        self.provider_bytes = {pid: orjson.dumps(doc) for pid, doc in self.providers.items()}
+        self.provider_bytes = {pid: orjson.dumps(styled(doc, reading)) for pid, doc in self.providers.items()}
         visit_types = sorted({encounter.type_text for patient in live for encounter in patient.encounters})
         self.appointment_types = {
             name: type_id for type_id, name in enumerate(visit_types, APPOINTMENT_TYPE_ID_OFFSET + 1)
@@ -128,7 +135,7 @@ class Store:
         provider = self.providers[encounter.provider_id + PROVIDER_ID_OFFSET]
         type_id = self.appointment_types[encounter.type_text]
         doc = appointment_doc(encounter, patient, provider, type_id, self.timezone, self.start_of_today)
-        return Appointment(encounter.start, doc, orjson.dumps(doc))
+        return Appointment(encounter.start, doc, orjson.dumps(styled(doc, self.reading)))
 
     def _clinic_row(self, patient: Patient, appointments: list[Appointment]) -> PatientRow:
         planned = {
@@ -143,10 +150,11 @@ class Store:
         return PatientRow(
             doc=clinic_patient_doc(patient),
             upcoming=upcoming,
-            words=name_words(patient.first_name, patient.last_name, patient.preferred_name),
+            words=name_words(patient.first_name, patient.last_name, patient.preferred_name, reading=self.reading),
             email=patient.email.casefold() if patient.email else None,
             phones=frozenset(phone for phone in phones if phone),
             person=person_key(patient.first_name, patient.last_name, iso_date(patient.birth_date)),
+            reading=self.reading,
         )
 
     def _add(self, row: PatientRow) -> None:
@@ -160,16 +168,27 @@ class Store:
     def _word_hits_of(self, query_word: str) -> frozenset[int]:
         """Ids of the patients with a name word this query word matches."""
         return frozenset(
-            row.id for row in self.rows.values() if any(word_matches(query_word, name_word) for name_word in row.words)
+            row.id
+            for row in self.rows.values()
+            if any(read_word_matches(query_word, name_word, self.reading) for name_word in row.words)
         )
 
     def _name_hits(self, query: str) -> frozenset[int]:
-        """Ids of the patients matching EVERY word of the query."""
+        """Ids of the patients matching EVERY word of the query (ANY, under ``name_tokens="any"``)."""
         found: frozenset[int] | None = None
-        for query_word in folded_words(query):
+        for query_word in query_words(query, self.reading):
             hits = memoized(self._word_hits, query_word, partial(self._word_hits_of, query_word))
-            found = hits if found is None else found & hits
+            if found is not None:
+                hits = found | hits if self.reading.name_tokens == "any" else found & hits
+            found = hits
         return found or frozenset()
+
+    def _phone_hit(self, row: PatientRow, query: str) -> bool:
+        """``phone_number``: digits against digits, or (``phones="as_stored"``) the text as stored."""
+        if self.reading.phones == "as_stored":
+            return any(format_us_phone(phone) == query for phone in row.phones)
+        digits = phone_digits(query)
+        return bool(digits) and digits in row.phones
 
     def search(self, location: int, strict: bool, flags: Flags, terms: Terms) -> list[PatientRow]:
         """Filters AND-ed, then search terms (name, email, phone, date of birth, foreign id) OR-ed."""
@@ -181,7 +200,6 @@ class Store:
         name, email, phone, birth_date, foreign_id = terms
         named = self._name_hits(name) if name is not None else frozenset()
         email_key = email.casefold() if email is not None else None
-        phone_key = phone_digits(phone) if phone is not None else None
         searching = any(term is not None for term in terms)
 
         def keep(row: PatientRow) -> bool:
@@ -199,20 +217,27 @@ class Store:
             return (
                 row.id in named
                 or (email_key is not None and row.email == email_key)
-                or (bool(phone_key) and phone_key in row.phones)
+                or (phone is not None and self._phone_hit(row, phone))
                 or (birth_date is not None and doc["bio"]["date_of_birth"] == birth_date)
                 or (foreign_id is not None and doc["foreign_id"] == foreign_id)
             )
 
         return [row for row in self.rows.values() if keep(row)]
 
-    def duplicate(self, patient: NewPatient) -> bool:
-        """Whether any patient (inactive ones too) has the same email, a same phone, or is the same person."""
-        email_key = patient.email.casefold()
-        person = person_key(patient.first_name, patient.last_name, patient.birth_date)
+    def duplicate(self, patient: NewPatient | PatientRow, but: PatientRow | None = None) -> bool:
+        """Whether any patient (inactive ones too; `but` aside) has the same email, a same phone,
+        or is the same person."""
+        if isinstance(patient, PatientRow):
+            email_key, phones, person = patient.email, patient.phones, patient.person
+        else:
+            email_key, phones = patient.email.casefold(), frozenset({patient.phone})
+            person = person_key(patient.first_name, patient.last_name, patient.birth_date)
         return any(
-            row.email == email_key or patient.phone in row.phones or (person is not None and row.person == person)
+            (email_key is not None and row.email == email_key)
+            or bool(phones & row.phones)
+            or (person is not None and row.person == person)
             for row in self.rows.values()
+            if row is not but
         )
 
     def create(self, location: int, patient: NewPatient) -> PatientRow:
@@ -221,15 +246,49 @@ class Store:
         row = PatientRow(
             doc=created_patient_doc(patient_id, location, patient, self.now()),
             upcoming=[],
-            words=name_words(patient.first_name, patient.last_name),
+            words=name_words(patient.first_name, patient.last_name, reading=self.reading),
             email=patient.email.casefold(),
             phones=frozenset({patient.phone}),
             person=person_key(patient.first_name, patient.last_name, patient.birth_date),
+            reading=self.reading,
         )
         self._add(row)
+        self._changed()
+        return row
+
+    def _changed(self) -> None:
         self._queries.clear()
         self._word_hits.clear()
-        return row
+
+    def edit(self, row: PatientRow, edit: PatientEdit) -> PatientRow:
+        """`row` with `edit` applied, as a new row (``updated_at`` now; a preferred name is no
+        longer searched): the caller checks ``duplicate`` on it before it ``keep``s it."""
+        doc = {**row.doc, "bio": dict(row.doc["bio"])}
+        for key, value in (("first_name", edit.first_name), ("last_name", edit.last_name), ("email", edit.email)):
+            if value is not None:
+                doc[key] = value
+        for key, value in (("date_of_birth", edit.birth_date), ("phone_number", edit.phone), ("gender", edit.gender)):
+            if value is not None:
+                doc["bio"][key] = value
+        if edit.phone is not None:  # the number given replaces the patient's phones
+            doc["bio"]["cell_phone_number"] = doc["bio"]["home_phone_number"] = None
+        doc["name"] = f"{doc['first_name']} {doc['last_name']}"
+        doc["updated_at"] = utc_millis(self.now())
+        phones = {doc["bio"][k] for k in ("phone_number", "cell_phone_number", "home_phone_number")} - {None}
+        return PatientRow(
+            doc=doc,
+            upcoming=row.upcoming,
+            words=name_words(doc["first_name"], doc["last_name"], reading=self.reading),
+            email=doc["email"].casefold() if doc["email"] else None,
+            phones=frozenset(phones),
+            person=person_key(doc["first_name"], doc["last_name"], doc["bio"]["date_of_birth"]),
+            reading=self.reading,
+        )
+
+    def keep(self, row: PatientRow) -> None:
+        """Store `row` in place of the row of its id."""
+        self._add(row)
+        self._changed()
 
     # ---- appointments
 
@@ -247,4 +306,4 @@ class Store:
             doc["patient"] = self.rows[doc["patient_id"]].doc
         if "appointment_type" in wanted:
             doc["appointment_type"] = self.types_by_id[doc["appointment_type_id"]]
-        return orjson.dumps(doc)
+        return orjson.dumps(styled(doc, self.reading))

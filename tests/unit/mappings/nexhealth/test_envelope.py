@@ -55,3 +55,29 @@ def test_statuses_and_duplicates() -> None:
         )
     with pytest.raises(UpstreamError):
         _unwrap(_answer(500, b"<html>oops</html>"))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"code":false,"description":null,"error":"A patient with that information already exists.","data":null}',
+        b'{"code":false,"description":"A patient with that information already exists.","error":null,"data":null}',
+        b'{"code":"false","description":"A patient with that information already exists.","data":null}',
+    ],
+)
+def test_error_messages_as_a_string_or_only_in_the_description(body: bytes) -> None:
+    with pytest.raises(Duplicate):
+        _unwrap(_answer(400, body))
+
+
+def test_a_description_only_error_keeps_its_message() -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        _unwrap(_answer(400, b'{"code":false,"description":"end must not be before start","data":null}'))
+    assert "end must not be before start" in caught.value.diagnostics
+
+
+@pytest.mark.parametrize(("count", "expected"), [(b'"12"', 12), (b"12", 12), (b"null", None), (b'"many"', None)])
+def test_count_as_a_number_or_a_string(count: bytes, expected: int | None) -> None:
+    body = b'{"code":true,"description":[],"error":[],"data":[],"count":' + count + b"}"
+    assert _unwrap(_answer(200, body)).count == expected
+    assert _unwrap(_answer(200, b'{"code":true,"description":[],"error":[],"data":[]}')).count is None

@@ -1,0 +1,99 @@
+"""The body of ``PATCH /patients/{id}``: the create body's patient fields, each optional.
+
+The docs say only that a patient "can only be edited via PATCH commands prior to being
+inserted" (vendor-docs/nexhealth-patients.txt); the body is not shown. The natural reading
+is the create body's ``{"patient": {"first_name", "last_name", "email", "bio":
+{"date_of_birth", "phone_number", "gender"}}}`` (``patch_body="nested"``); a ``"flat"``
+implementation takes those patient fields at the top level. Either way a body with none of
+them is 400 ``["No patient fields given"]`` (so the other shape is refused, not silently
+ignored; under ``"flat_ignoring"`` it is a 200 that changes nothing), a blank one is 400
+``"<path> must not be blank"``, and given values are checked as on create (same messages).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from sandboxes.nexhealth.formats import is_date, is_email, phone_digits
+from sandboxes.nexhealth.new_patient import GENDERS
+from sandboxes.nexhealth.readings import PatchBody
+from sandboxes.toolkit.errors import ApiError
+
+__all__ = ["PatientEdit", "read_patient_edit"]
+
+_TOP = ("first_name", "last_name", "email")
+_BIO = ("date_of_birth", "phone_number", "gender")
+
+
+@dataclass(frozen=True)
+class PatientEdit:
+    """The fields to change (None: left as they are)."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    birth_date: str | None = None
+    phone: str | None = None  # 10 digits
+    gender: str | None = None
+
+
+def _given(fields: dict[str, Any], names: tuple[str, ...], prefix: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    blank: list[str] = []
+    for name in names:
+        if name not in fields or fields[name] is None:
+            continue
+        value = fields[name]
+        text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
+        if text:
+            values[name] = text
+        else:
+            blank.append(f"{prefix}{name} must not be blank")
+    if blank:
+        raise ApiError(400, blank)
+    return values
+
+
+def read_patient_edit(raw: bytes, shape: PatchBody) -> PatientEdit:
+    """What a PATCH body asks to change; ``ApiError`` (400) when it is not acceptable."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        body = None
+    if not isinstance(body, dict):
+        raise ApiError(400, ["Request body must be a JSON object"])
+    patient = body.get("patient") if shape == "nested" else body
+    prefix = "patient." if shape == "nested" else ""
+    if not isinstance(patient, dict):
+        raise ApiError(400, ["No patient fields given"])
+    bio = patient.get("bio")
+    bio = bio if isinstance(bio, dict) else {}
+    top = _given(patient, _TOP, prefix)
+    more = _given(bio, _BIO, f"{prefix}bio.")
+    if not top and not more:
+        if shape == "flat_ignoring":
+            return PatientEdit()  # unknown fields ignored, as Rails' strong parameters do
+        raise ApiError(400, ["No patient fields given"])
+    problems: list[str] = []
+    if "email" in top and not is_email(top["email"]):
+        problems.append(f"{prefix}email is invalid")
+    phone = phone_digits(more["phone_number"]) if "phone_number" in more else None
+    if phone is not None and len(phone) != 10:
+        problems.append(f"{prefix}bio.phone_number must be a 10-digit phone number")
+    if "date_of_birth" in more and not is_date(more["date_of_birth"]):
+        problems.append(f"{prefix}bio.date_of_birth must be a date (YYYY-MM-DD)")
+    if "gender" in more and more["gender"] not in GENDERS:
+        problems.append(f"{prefix}bio.gender must be one of Male, Female, Other")
+    if problems:
+        raise ApiError(400, problems)
+    return PatientEdit(
+        first_name=top.get("first_name"),
+        last_name=top.get("last_name"),
+        email=top.get("email"),
+        birth_date=more.get("date_of_birth"),
+        phone=phone,
+        gender=more.get("gender"),
+    )

@@ -1,0 +1,67 @@
+"""How an answer is written under a ``Reading``: timestamps, scalars, nulls, phones, names.
+
+The store keeps each record in the documented simulator's form (``render``) and searches
+that; ``styled`` rewrites a copy as the reading serves it, just before it is serialized:
+- timestamps (``...T20:16:57.007Z``) as ``+00:00`` or without the fraction;
+- numbers and booleans as strings (``"id": "415"``, ``"inactive": "false"``);
+- optional fields without a value left out instead of ``null``;
+- phone numbers formatted (``(516) 304-2196``) when phones are stored as formatted text;
+- person names decomposed (NFD) when names are stored so.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from sandboxes.nexhealth.readings import Reading
+from sandboxes.toolkit.aliases import JsonObject
+from sandboxes.toolkit.phones import format_us_phone
+
+__all__ = ["count_bytes", "styled"]
+
+_MILLIS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+_PHONES = frozenset({"phone_number", "cell_phone_number", "home_phone_number"})
+_NAMES = frozenset({"first_name", "middle_name", "last_name", "name"})
+
+
+def styled(doc: JsonObject, reading: Reading) -> JsonObject:
+    """`doc` as `reading` writes it (a copy; `doc` itself is not changed)."""
+    out: JsonObject = {}
+    for key, value in doc.items():
+        value = _value(key, value, reading)
+        if value is None and reading.nulls == "absent":
+            continue
+        out[key] = value
+    return out
+
+
+def _value(key: str, value: Any, reading: Reading) -> Any:
+    if isinstance(value, dict):
+        return styled(value, reading)
+    if isinstance(value, list):
+        return [_value(key, item, reading) for item in value]
+    if isinstance(value, bool):
+        return ("true" if value else "false") if reading.scalars == "strings" else value
+    if isinstance(value, int):
+        return str(value) if reading.scalars == "strings" else value
+    if not isinstance(value, str):
+        return value
+    if _MILLIS.fullmatch(value):
+        if reading.timestamps == "offset":
+            return value[:-1] + "+00:00"
+        if reading.timestamps == "seconds":
+            return value[:-5] + "Z"
+    if key in _PHONES and reading.phones == "as_stored":
+        return format_us_phone(value)
+    if key in _NAMES and reading.name_accents == "sensitive_nfd":
+        return unicodedata.normalize("NFD", value)
+    return value
+
+
+def count_bytes(count: int, reading: Reading) -> bytes | None:
+    """The envelope's ``count`` as `reading` writes it (None: left out)."""
+    if reading.count == "absent":
+        return None
+    return f'"{count}"'.encode() if reading.scalars == "strings" else str(count).encode()

@@ -1,0 +1,42 @@
+"""The pure rules of a NexHealth patient update: was the PATCH ignored, what was lost."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mappings.nexhealth.adapter import _ignored, _lost, _position
+
+BEFORE: dict[str, Any] = {
+    "first_name": "Ida",
+    "last_name": "Old",
+    "email": "ida@example.org",
+    "bio": {"date_of_birth": "1988-04-05", "phone_number": "7735551234", "gender": "Female"},
+}
+SENT: dict[str, Any] = {**BEFORE, "last_name": "New", "bio": {**BEFORE["bio"], "phone_number": "7735550000"}}
+
+
+def test_an_answer_still_holding_every_old_value_was_ignored() -> None:
+    assert _ignored(BEFORE, SENT, BEFORE)
+    assert not _ignored(BEFORE, SENT, {**BEFORE, "last_name": "NEW"})  # applied, as NexHealth normalizes it
+
+
+def test_an_edit_that_changes_nothing_is_never_ignored() -> None:
+    same = {**BEFORE, "email": "IDA@example.org", "bio": {**BEFORE["bio"], "phone_number": "(773) 555-1234"}}
+    assert not _ignored(BEFORE, same, BEFORE)
+
+
+def test_only_changes_nexhealth_cannot_store_are_lost() -> None:
+    served = {"identifier": [{"value": "1"}], "active": True}
+    sent = {"identifier": [{"value": "1"}], "active": False, "maritalStatus": {"text": "M"}}
+    not_stored = ["Patient.identifier", "Patient.active", "Patient.maritalStatus", "Patient.name (only the first...)"]
+    assert _lost(not_stored, sent, served) == [
+        "Patient.active",
+        "Patient.maritalStatus",
+        "Patient.name (only the first...)",
+    ]
+
+
+def test_patient_search_positions() -> None:
+    assert _position(None) == (1, None)
+    assert _position("3:1042") == (3, "1042")
+    assert _position("2:") == (2, None)

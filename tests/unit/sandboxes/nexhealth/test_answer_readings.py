@@ -1,0 +1,165 @@
+"""The simulator's later switches (sandboxes.nexhealth.readings.Reading): PATCH bodies, name and
+phone matching, error bodies, timestamps, scalars, nulls and paging edge cases."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+import pytest
+
+from sandboxes.nexhealth.readings import Reading
+from tests.unit.sandboxes.nexhealth.harness import (
+    LIVE,
+    SCOPE,
+    Api,
+    make_api,
+    new_patient_body,
+    nexhealth_id,
+)
+
+UNLIMITED = {"rate_per_second": 10_000, "rate_per_minute": 100_000}
+
+
+def _api(**switches: Any) -> Api:
+    return make_api(**UNLIMITED, **switches)
+
+
+def _created(api: Api, **over: Any) -> dict[str, Any]:
+    response = api.create(new_patient_body(**over))
+    assert response.status_code == 201, response.text
+    data = response.json()["data"]
+    return dict(data.get("patient", data))
+
+
+def _patch(api: Api, patient_id: Any, body: Any) -> Any:
+    return api.call("PATCH", f"/patients/{patient_id}", params=SCOPE, json=body)
+
+
+# -- PATCH /patients/{id} -----------------------------------------------------------------------
+
+
+def test_patch_takes_the_nested_body_and_refuses_the_flat_one_by_default() -> None:
+    api = _api()
+    created = _created(api)
+    response = _patch(api, created["id"], {"patient": {"last_name": "Renamed", "bio": {"gender": "Other"}}})
+    assert response.status_code == 200, response.text
+    patient = response.json()["data"]["patient"]
+    assert (patient["last_name"], patient["bio"]["gender"], patient["name"]) == ("Renamed", "Other", "Ada Renamed")
+    assert patient["first_name"] == "Ada"  # what was not sent stays
+    refused = _patch(api, created["id"], {"last_name": "Flat"})
+    assert (refused.status_code, refused.json()["error"]) == (400, ["No patient fields given"])
+
+
+def test_a_flat_patch_reading_refuses_the_nested_body() -> None:
+    api = _api(patch_body="flat")
+    created = _created(api)
+    assert _patch(api, created["id"], {"patient": {"last_name": "Nested"}}).status_code == 400
+    response = _patch(api, created["id"], {"last_name": "Flat", "bio": {"phone_number": "(312) 555-0001"}})
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["patient"]["bio"]["phone_number"] == "3125550001"
+
+
+def test_patch_checks_formats_duplicates_and_the_record() -> None:
+    api = _api()
+    created = _created(api)
+    other = next(p for p in LIVE if p.email)
+    bad = _patch(api, created["id"], {"patient": {"email": "nope", "bio": {"gender": "female"}}})
+    assert bad.json()["error"] == ["patient.email is invalid", "patient.bio.gender must be one of Male, Female, Other"]
+    duplicate = _patch(api, created["id"], {"patient": {"email": other.email}})
+    assert duplicate.json()["error"] == ["A patient with that information already exists."]
+    assert _patch(api, created["id"], {"patient": {"email": created["email"]}}).status_code == 200  # its own
+    assert _patch(api, 999_999, {"patient": {"last_name": "X"}}).status_code == 404
+
+
+# -- name and phone matching --------------------------------------------------------------------
+
+
+def _found(api: Api, **params: Any) -> set[int]:
+    body = api.call("GET", "/patients", params={**SCOPE, "per_page": 1000, **params}).json()
+    return {p["id"] for p in body["data"]["patients"]}
+
+
+def test_accent_sensitive_and_nfd_readings_miss_what_folding_finds() -> None:
+    # Prefix matching: fuzzy matching forgives one typo, which an accent may count as.
+    folded = _api()
+    sensitive = _api(name_accents="sensitive", name_match="prefix")
+    nfd = _api(name_accents="sensitive_nfd", name_match="prefix")
+    ids = [_created(api, first_name="Renée", last_name="Nuñez")["id"] for api in (folded, sensitive, nfd)]
+    assert ids[0] in _found(folded, name="nunez") and ids[0] in _found(folded, name="Renée")
+    assert ids[1] not in _found(sensitive, name="nunez") and ids[1] in _found(sensitive, name="NUÑEZ")
+    assert ids[2] not in _found(nfd, name="Renée") and ids[2] in _found(nfd, name="ren")
+    served = nfd.ok(f"/patients/{ids[2]}")["data"]["patient"]["first_name"]
+    assert served == unicodedata.normalize("NFD", "Renée") != "Renée"
+
+
+def test_prefix_substring_and_any_token_readings() -> None:
+    fuzzy, prefix, substring = _api(), _api(name_match="prefix"), _api(name_match="substring")
+    anyone = _api(name_tokens="any")
+    smith = {nexhealth_id(p) for p in LIVE if p.last_name == "Smith"}
+    assert smith and smith <= _found(fuzzy, name="Smtih") and not smith & _found(prefix, name="Smtih")
+    assert smith <= _found(substring, name="mit") and not smith & _found(prefix, name="mit")
+    assert smith <= _found(anyone, name="Smith Nobodyxyz") and not smith & _found(fuzzy, name="Smith Nobodyxyz")
+
+
+def test_phones_as_stored_are_served_formatted_and_matched_only_as_that_text() -> None:
+    api = _api(phones="as_stored")
+    patient = next(p for p in LIVE if p.mobile_phone)
+    digits = patient.mobile_phone or ""
+    formatted = f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+    assert nexhealth_id(patient) in _found(api, phone_number=formatted)
+    assert nexhealth_id(patient) not in _found(api, phone_number=digits)
+    assert api.ok(f"/patients/{nexhealth_id(patient)}")["data"]["patient"]["bio"]["phone_number"] == formatted
+
+
+# -- how answers are written --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("style", "expected"),
+    [
+        ("list", {"error": ["Patient not found"], "description": None}),
+        ("string", {"error": "Patient not found", "description": None}),
+        ("description", {"error": None, "description": "Patient not found"}),
+    ],
+)
+def test_error_bodies(style: str, expected: dict[str, Any]) -> None:
+    body = _api(error_body=style).call("GET", "/patients/999999", params=SCOPE).json()
+    assert body == {"code": False, "data": None, **expected}
+
+
+def test_timestamps_scalars_and_nulls() -> None:
+    patient = LIVE[0]
+    offset = _api(timestamps="offset").ok(f"/patients/{nexhealth_id(patient)}")["data"]["patient"]
+    assert offset["created_at"].endswith("+00:00") and "." in offset["created_at"]
+    seconds = _api(timestamps="seconds").ok(f"/patients/{nexhealth_id(patient)}")["data"]["patient"]
+    assert seconds["created_at"].endswith("Z") and "." not in seconds["created_at"]
+    strings = _api(scalars="strings")
+    body = strings.call("GET", "/patients", params={**SCOPE, "per_page": 2}).json()
+    first = body["data"]["patients"][0]
+    assert isinstance(body["count"], str) and body["count"].isdigit()
+    assert isinstance(first["id"], str) and first["inactive"] in ("true", "false")
+    absent = _api(nulls="absent").ok("/patients", per_page=1000)["data"]["patients"]
+    assert all(None not in p.values() and None not in p["bio"].values() for p in absent)
+    assert any("middle_name" not in p for p in absent)
+
+
+def test_count_absent_and_a_page_past_the_end_answered_with_the_last_page() -> None:
+    api = _api(count="absent", past_end="last")
+    last = api.call("GET", "/patients", params={**SCOPE, "per_page": 100, "page": 3}).json()
+    past = api.call("GET", "/patients", params={**SCOPE, "per_page": 100, "page": 9}).json()
+    assert "count" not in past and past["data"] == last["data"] and past["data"]["patients"]
+    empty = _api().call("GET", "/patients", params={**SCOPE, "per_page": 100, "page": 9}).json()
+    assert empty["data"]["patients"] == [] and empty["count"] > 0
+
+
+def test_unknown_readings_are_refused() -> None:
+    with pytest.raises(ValueError, match="name_match"):
+        Reading(name_match="soundex")  # type: ignore[arg-type]
+
+
+def test_a_flat_patch_reading_may_ignore_the_nested_body_with_a_200() -> None:
+    api = _api(patch_body="flat_ignoring")
+    created = _created(api)
+    response = _patch(api, created["id"], {"patient": {"last_name": "Nested"}})
+    assert response.status_code == 200 and response.json()["data"]["patient"]["last_name"] == created["last_name"]
