@@ -2,14 +2,14 @@
 
 Search planning (what is pushed down, and why it is safe):
 - `_id`, and `identifier` with a numeric patient id → `GET /v1/patients/{id}`.
-- `family` (one value) → `filter[last_name]`, a case/accent-insensitive substring filter (a
-  superset of FHIR's prefix, exact and contains rules; the gateway finishes).
-- `name` / `given` (one value) → `/v1/patients/search?query=`, Meilisearch full text over the
-  name parts with prefix matching and typo tolerance: a superset again. It cannot sort, so a
-  query that also asks for `_sort` walks the sorted list instead.
 - `birthdate=YYYY-MM-DD` (eq, day precision) → `filter[date_of_birth]`, exact; other date
-  conditions are the gateway's. `gender`, `_lastUpdated` and patient uuids have no Nextvisit
-  filter: the gateway filters the list.
+  conditions are the gateway's.
+- `name`, `family` and `given` send no term (declared `GATEWAY`): no name term is a superset
+  of FHIR's answer under every reading of the two name searches the docs offer (see "Where
+  the docs are silent"). They are narrowed by `birthdate` when given; otherwise the gateway
+  pages through the patient list (50 a page, ascending id) and filters, within the core's
+  vendor-call budget per FHIR page (past it the page is shorter and links onwards).
+  `gender`, `_lastUpdated` and patient uuids have no Nextvisit filter either.
 - `_sort=family|birthdate` → `sort=[-]last_name|date_of_birth`; `_count` → `per_page`.
 Allergies, medications and encounters live inside the patient payload, so their searches
 need `patient` and cost one vendor call; their ids carry the patient id (`<pid>.a.…`,
@@ -26,7 +26,48 @@ vendor's field path, never a value; the search then gives no total; the read of 
 record is a 502 with the same message (so is the read of an id that is not found while
 records whose id cannot be known were unreadable: "does not exist" would be a guess).
 
-Where the docs are silent (each point, and how it is read here):
+Where the docs are silent (each point, and how it is read here; `sandboxes.nextvisit`
+plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk under them):
+- Name search. `filter[last_name]`/`filter[first_name]` ("Filter by last name") may be a
+  substring (Spatie's partial filter), prefix or exact match, accent-insensitive (MySQL
+  `_ci`) or not (PostgreSQL `ILIKE`), over names stored composed or decomposed (NFD: a
+  precomposed `Renée` sent finds nothing); a comma may split the value into alternatives.
+  `/v1/patients/search` is Meilisearch (typo-tolerant, folded), but an implementation may
+  match otherwise. FHIR's `family=nunez` finds `Núñez`, and any letter of a name may be
+  stored accented, so under an accent-sensitive reading no part of a name is safe; under an
+  exact reading, only whole values; and a Patient written through the gateway may carry
+  further names (kept in `meta`) that neither search sees. So no name term is ever sent.
+- Response envelopes: a single patient as `{"data": {...}}` (documented) or the object
+  itself (`JsonResource::withoutWrapping()`). A page of patients as Laravel's resource
+  collection (`data`, `links`, `meta`), its bare paginator (`current_page`, `last_page`,
+  `total`, `next_page_url` at the top level), or a simple paginator (no `last_page` or
+  `total`: only `links.next` says more follows); with no paging data at all, a full page
+  means "ask for the next". An empty page ends the walk whatever the numbers say (a page
+  past the end). `total` is used only when given (and only for an exact query). `data` may
+  be an object of records (PHP's encoding of a non-sequential array): its values, in order.
+- Error bodies (none shown): Laravel's `{"message", "errors"}`, `{"error": ...}` or text;
+  the status decides what the error means (see the client).
+- Dates and times: ISO 8601 with `T` or a space (SQL's `2024-01-05 10:00:00`), fractions
+  (Laravel's `.000000Z`), `Z`, an offset or no zone (UTC: Laravel's default app timezone);
+  US `01/05/2024` (month first: a US product; a day-first reading cannot be told apart);
+  a number as seconds since the epoch. `date_of_birth` may come as a date-time (Laravel's
+  `date` cast, midnight UTC): its date as written is the birth date. A birth date that is
+  no date makes the patient unreadable (a 502 naming the field; left out of lists with a
+  warning), never a patient silently without one.
+- Booleans (`signed`: `true`, `1` or `"1"`) and other documented fields no FHIR element
+  needs (`notes`, `insurance`, `user`, `team`, `timeline`, `created_at`, `deleted_at`; an
+  encounter's `uuid`, `patient_id`, `created_at`) are declared but never read: no value
+  there can make a record unreadable.
+- Null and absent optional fields are the same: nothing recorded.
+- The list's `per_page` has no documented maximum (the search endpoint's is 100): lists ask
+  for the documented default, 50, which every implementation takes.
+- Soft-deleted patients: documented as gone from reads ("Soft deletes"); a read or list
+  answer that still carries one (a non-null `deleted_at`: `withTrashed()`) is read as
+  deleted: the read is 410 Gone, the list leaves it out. A delete answered with 204 and no
+  body is a success like the documented 200.
+- Drift: fields no model declares are kept and reported to the tenant's drift monitor by
+  path (`patient`, `encounter`, `patient-list` shapes), as are the paths of records that
+  could not be read; never a value.
 - The encounter shape (only `encounters: []` is shown). Read: `id` (number or digit
   string; required — without it a record has no identity and is reported); `status`
   (case, `-`/space/`_` and US/UK `canceled` alike: scheduled/planned → planned,
@@ -50,8 +91,8 @@ Where the docs are silent (each point, and how it is read here):
 - `include=demographics` on `GET /v1/patients/{id}`: the docs list includes for the list
   only. A read whose answer has no `demographics` key (an implementation ignoring the
   include there; null is an answer, "none recorded") looks the patient up in the list, which
-  takes that include: filtered by its last name and birth date (substring and exact
-  filters, so the patient is among the hits) and picked by id. Search and read then map the
+  takes that include: filtered by its birth date (an exact filter; no name filter, whose
+  matching is open, see above), walked in id order and picked by id. Search and read then map the
   same payload, so telecom, address and the content-hash versionId agree. (Computing the
   versionId from the fields both answers carry would hide the difference, not remove it:
   the telecom would still differ.) When the list leaves the demographics out too, neither
@@ -64,8 +105,7 @@ Where the docs are silent (each point, and how it is read here):
   or an item that is neither is reported; null items are skipped. One text instead of a
   list is one entry. A list may come as an object (PHP's encoding of a non-sequential
   array): its values are the items, in order (same for `encounters` and `allergies`).
-- Fields the mappers do not use are not declared, so no oddity there can make a record
-  unreadable; missing optional fields are simply absent from the FHIR resource.
+- Missing optional fields are simply absent from the FHIR resource.
 """
 
 from __future__ import annotations
@@ -76,11 +116,9 @@ from functools import partial
 from typing import Any
 
 from gateway.contract import AdapterConfig, Resource, ResourceProvider, SearchRequest, VendorPage, Written, by_type
-from gateway.errors import Gone, NotFound, PreconditionFailed, UpstreamError
+from gateway.errors import Gone, InvalidRequest, NotFound, PreconditionFailed, UpstreamError
 from gateway.search import planning as q
-from gateway.search.match import matches
-from gateway.search.model import SearchQuery, StringValue, TokenValue
-from mappings.fhirjson import fhir_date
+from gateway.search.model import SearchQuery, TokenValue
 from mappings.ids import is_int_id
 from mappings.nextvisit.allergy import allergies_read
 from mappings.nextvisit.capabilities import ALLERGY, ENCOUNTER, MEDICATION, PATIENT
@@ -89,12 +127,24 @@ from mappings.nextvisit.encounter import encounters_to_fhir
 from mappings.nextvisit.medication import medications_read
 from mappings.nextvisit.options import NextvisitOptions
 from mappings.nextvisit.patient import patient_from_fhir, patient_to_fhir
-from mappings.nextvisit.vendor import Mapped, Unreadable, UnreadablePayload, VendorPatient, read_patient
+from mappings.nextvisit.vendor import (
+    Mapped,
+    Unreadable,
+    UnreadablePayload,
+    VendorList,
+    VendorPatient,
+    drift_path,
+    read_encounters,
+    read_list,
+    read_patient,
+)
 
-MAX_PAGE_SIZE = 100
-FREE_TEXT_PAGE_SIZE = 25  # its hits are re-read one by one: smaller pages
-MAX_TRASH_PAGES = 20
-MAX_DEMOGRAPHICS_PAGES = 5  # pages of namesakes walked to find one patient's demographics
+MAX_PAGE_SIZE = 100  # records inside one patient payload: no vendor paging at all
+# The list's documented default `per_page`: every implementation takes it, while the docs give
+# the list no maximum (the search endpoint's is 100; a list may refuse more than 50).
+LIST_PAGE_SIZE = 50
+MAX_TRASH_PAGES = 40
+MAX_DEMOGRAPHICS_PAGES = 16  # list pages read to find one patient's demographics (bisected)
 _SORT_FIELDS = {"family": "last_name", "birthdate": "date_of_birth"}
 Children = Callable[[VendorPatient], Mapped]
 
@@ -103,6 +153,7 @@ class NextvisitAdapter:
     def __init__(self, config: AdapterConfig[NextvisitOptions]) -> None:
         self.client = NextvisitClient(config)
         self._ctx = config.context
+        self._drift = config.drift
         self._providers = by_type(
             ResourceProvider(
                 PATIENT,
@@ -111,7 +162,7 @@ class NextvisitAdapter:
                 create=self._create_patient,
                 update=self._update_patient,
                 delete=self._delete_patient,
-                max_page_size=MAX_PAGE_SIZE,
+                max_page_size=LIST_PAGE_SIZE,
             ),
             *(
                 ResourceProvider(
@@ -135,6 +186,42 @@ class NextvisitAdapter:
     async def aclose(self) -> None:
         await self.client.aclose()
 
+    # -- reading the vendor's answers (every one goes past the drift monitor) ------------------
+
+    def _read(self, raw: Any) -> VendorPatient:
+        """A patient payload read; UnreadablePayload (naming the field) when it cannot be."""
+        try:
+            patient = read_patient(raw)
+        except UnreadablePayload as exc:
+            self._drift.unreadable("patient", [drift_path(exc.field)])
+            raise
+        self._drift.fields("patient", patient)
+        self._drift.fields("encounter", read_encounters(patient))
+        return patient
+
+    def _readable(self, raw: Any, patient_id: str) -> VendorPatient:
+        try:
+            return self._read(raw)
+        except UnreadablePayload as exc:
+            raise UpstreamError(f"Patient/{patient_id} could not be read: {exc}") from None
+
+    def _children_of(self, children: Children, patient: VendorPatient) -> Mapped:
+        found, unreadable = children(patient)
+        for record in unreadable:
+            self._drift.unreadable("patient", [drift_path(record.field)])
+        return found, unreadable
+
+    async def _list(self, params: dict[str, str | int]) -> VendorList:
+        """One page of `GET /v1/patients`, whatever paginator shape the vendor answers with."""
+        body = await self.client.request("GET", "/v1/patients", params=params)
+        try:
+            page = read_list(body)
+        except UnreadablePayload as exc:
+            self._drift.unreadable("patient-list", [exc.field])
+            raise UpstreamError(f"The vendor's patient list could not be read: {exc}") from None
+        self._drift.fields("patient-list", page)
+        return page
+
     # -- records inside the patient payload ---------------------------------------------------
 
     def _allergies(self, patient: VendorPatient) -> Mapped:
@@ -153,7 +240,7 @@ class NextvisitAdapter:
 
     async def _read_child(self, resource_type: str, children: Children, resource_id: str) -> Resource:
         patient_id = resource_id.split(".")[0]
-        found, unreadable = children(await self._patient(patient_id))
+        found, unreadable = self._children_of(children, await self._patient(patient_id))
         for child in found:
             if child["id"] == resource_id:
                 return child
@@ -167,13 +254,16 @@ class NextvisitAdapter:
         if not is_int_id(patient_id):
             raise NotFound(f"Patient/{patient_id} does not exist")
         try:
-            data = await self.client.request("GET", f"/v1/patients/{patient_id}", params={"include": "demographics"})
+            body = await self.client.request("GET", f"/v1/patients/{patient_id}", params={"include": "demographics"})
         except NotFound:
             if await self._trashed(patient_id):
                 raise Gone(f"Patient/{patient_id} has been deleted") from None
             raise NotFound(f"Patient/{patient_id} does not exist") from None
-        raw: dict[str, Any] = data["data"]
-        patient = _readable(raw, patient_id)
+        raw = _single(body)
+        patient = self._readable(raw, patient_id)
+        if patient.deleted_at:
+            # An implementation whose show finds soft-deleted patients too (`withTrashed()`).
+            raise Gone(f"Patient/{patient_id} has been deleted")
         if "demographics" not in raw:
             patient = await self._with_demographics(patient)
         return patient
@@ -181,34 +271,58 @@ class NextvisitAdapter:
     async def _with_demographics(self, patient: VendorPatient) -> VendorPatient:
         """The patient with the demographics its read left out (an implementation that ignores
         `include` there): from the list, which takes the same include and has no id filter, so
-        the patient is looked up among those of its last name and birth date (the filters are
-        substring and exact matches: the patient is among them). Search and read then give
-        the same resource; when the list leaves them out too, neither has them."""
-        params: dict[str, str | int] = {"include": "demographics", "per_page": MAX_PAGE_SIZE, "sort": "id"}
-        if patient.last_name:
-            params["filter[last_name]"] = patient.last_name
-        if patient.date_of_birth and fhir_date(patient.date_of_birth):
-            params["filter[date_of_birth]"] = patient.date_of_birth[:10]
-        for page in range(1, MAX_DEMOGRAPHICS_PAGES + 1):
-            data = await self.client.request("GET", "/v1/patients", params={**params, "page": page})
-            for row in data["data"]:
-                if isinstance(row, dict) and str(row.get("id")) == patient.id:
-                    if "demographics" not in row:
-                        return patient
-                    listed = _readable(row, patient.id)
-                    return patient.model_copy(update={"demographics": listed.demographics})
-            if data["meta"]["current_page"] >= data["meta"]["last_page"]:
-                break
-        return patient
+        the patient is looked up among those born the same day (an exact date filter; no name
+        filter, whose matching the docs leave open), in ascending id order. Search and read
+        then give the same resource; when the list leaves them out too, neither has them."""
+        params: dict[str, str | int] = {"include": "demographics", "per_page": LIST_PAGE_SIZE, "sort": "id"}
+        if patient.date_of_birth:
+            params["filter[date_of_birth]"] = patient.date_of_birth
+        row = await self._listed_row(int(patient.id), params)
+        if row is None or "demographics" not in row:
+            return patient
+        found = self._readable(row, patient.id)
+        return patient.model_copy(update={"demographics": found.demographics})
+
+    async def _listed_row(self, patient_id: int, params: dict[str, str | int]) -> dict[str, Any] | None:
+        """The row of `patient_id` in a list sorted by ascending id: pages are bisected (between
+        the first and the last page, or, when the vendor does not say which page is last,
+        doubling the page number until one lies past the patient), so a patient among
+        thousands (one without a birth date to filter by) costs a dozen calls, not a walk."""
+        low, high, page = 1, None, 1  # its page lies within [low, high]; high None: not known yet
+        for _ in range(MAX_DEMOGRAPHICS_PAGES):
+            listed = await self._list({**params, "page": page})
+            rows = [row for row in listed.data if isinstance(row, dict)]
+            for row in rows:
+                if _same_id(row.get("id"), str(patient_id)):
+                    return row
+            ids = [int(i) for i in (str(row.get("id")).strip() for row in rows) if i.isdigit()]
+            if not ids or patient_id < min(ids):
+                high = page - 1  # this page is past the patient (or past the end)
+            elif patient_id > max(ids):
+                if not listed.has_more(page):
+                    return None
+                low = page + 1
+                if high is None and listed.last_page_number:
+                    high = listed.last_page_number
+            else:
+                return None  # its place in the order is on this page, and it is not there
+            if high is not None and low > high:
+                return None
+            page = page * 2 if high is None else (low + high) // 2
+        return None
 
     async def _trashed(self, patient_id: str) -> bool:
+        """Whether `patient_id` is among the soft-deleted patients (`filter[trashed]=only`). An
+        implementation that refuses that filter has no such list: the id then just does not
+        exist (a 404 rather than a 410, never a failed read)."""
         for page in range(1, MAX_TRASH_PAGES + 1):
-            data = await self.client.request(
-                "GET", "/v1/patients", params={"filter[trashed]": "only", "per_page": MAX_PAGE_SIZE, "page": page}
-            )
-            if any(str(p["id"]) == patient_id for p in data["data"]):
+            try:
+                listed = await self._list({"filter[trashed]": "only", "per_page": LIST_PAGE_SIZE, "page": page})
+            except InvalidRequest:
+                return False
+            if any(isinstance(row, dict) and _same_id(row.get("id"), patient_id) for row in listed.data):
                 return True
-            if data["meta"]["current_page"] >= data["meta"]["last_page"]:
+            if not listed.has_more(page):
                 return False
         return False
 
@@ -220,7 +334,7 @@ class NextvisitAdapter:
             patient = await self._patient(patient_id)
         except (NotFound, Gone):
             return VendorPage([], None, total=0)
-        found, unreadable = children(patient)
+        found, unreadable = self._children_of(children, patient)
         exact = q.only(request.query, "patient", "subject") and not unreadable
         return VendorPage(found, None, total=len(found) if exact else None, warnings=_messages(unreadable))
 
@@ -230,33 +344,28 @@ class NextvisitAdapter:
         if by_id is not None:
             found = await q.read_each(lambda i: self._read_patient(i), by_id)
             return VendorPage(found, None, total=len(found) if q.only(query, "identifier") else None)
-        family = _single_string(query, ("family",), modifiers=(None, "exact", "contains"))
-        free_text = _single_string(query, ("name", "given", "family"), modifiers=(None, "exact"))
         sort = query.sort[0] if query.sort else None
-        if free_text and not sort and not family:
-            return await self._search_free_text(request, free_text)
         page = int(request.position or 1)
         # Ascending id by default: new patients land on the last page, so paging cannot skip or
         # repeat anyone while records are created (the vendor's default, newest first, would).
+        # No name term is sent (see "Where the docs are silent"): the gateway filters names.
         params: dict[str, str | int] = {
             "per_page": request.page_size,
             "page": page,
             "include": "demographics",
             "sort": ("-" if sort and sort.descending else "") + (_SORT_FIELDS[sort.name] if sort else "id"),
         }
-        if family:
-            params["filter[last_name]"] = family
         low, high, exact = q.date_bounds(query, "birthdate")
         if low and low == high:
             params["filter[date_of_birth]"] = low.isoformat()
-        data = await self.client.request("GET", "/v1/patients", params=params)
-        meta = data["meta"]
+        listed = await self._list(params)
         exact = exact and q.only(query, "birthdate") and (not query.named("birthdate") or low == high)
-        found, warnings = self._patients(data["data"])
+        found, warnings = self._patients(listed.data)
+        total = listed.total_count
         return VendorPage(
             found,
-            page + 1 if meta["current_page"] < meta["last_page"] else None,
-            total=int(meta["total"]) if exact and not warnings else None,
+            page + 1 if listed.has_more(page) else None,
+            total=total if exact and not warnings else None,
             warnings=warnings,
         )
 
@@ -266,33 +375,22 @@ class NextvisitAdapter:
         warnings: list[str] = []
         for index, row in enumerate(rows):
             try:
-                found.append(patient_to_fhir(row, self._ctx))
+                patient = self._read(row)
+                if not patient.deleted_at:  # a list that shows soft-deleted patients unasked
+                    found.append(patient_to_fhir(patient, self._ctx))
             except UnreadablePayload as exc:
                 vendor_id = row.get("id") if isinstance(row, dict) else None
-                known = isinstance(vendor_id, int | str)
+                known = isinstance(vendor_id, int | str) and not isinstance(vendor_id, bool)
                 who = f"Patient/{vendor_id}" if known else f"The patient at position {index} of a vendor page"
                 warnings.append(f"{who} could not be read: {exc}")
         return found, tuple(warnings)
-
-    async def _search_free_text(self, request: SearchRequest, text: str) -> VendorPage:
-        """Names through the full-text endpoint, which returns patients without demographics:
-        hits are filtered first (every Nextvisit search parameter can be judged on them), and
-        only the survivors are read in full, so search and read give the same resource."""
-        page = int(request.position or 1)
-        params: dict[str, str | int] = {"query": text, "per_page": FREE_TEXT_PAGE_SIZE, "page": page}
-        data = await self.client.request("GET", "/v1/patients/search", params=params)
-        hits, warnings = self._patients(data["data"])
-        survivors = [h["id"] for h in hits if matches(h, request.query)]
-        found = await q.read_each(lambda i: self._read_patient(i), survivors)
-        meta = data["meta"]
-        return VendorPage(found, page + 1 if meta["current_page"] < meta["last_page"] else None, warnings=warnings)
 
     # -- write --------------------------------------------------------------------------------
 
     async def _create_patient(self, resource: Resource) -> Written:
         body = patient_from_fhir(resource, self._ctx, _today())
-        data = await self.client.request("POST", "/v1/patients", json=body)
-        return Written(await self._read_patient(str(data["data"]["id"])))
+        created = self._readable(_single(await self.client.request("POST", "/v1/patients", json=body)), "(new)")
+        return Written(await self._read_patient(created.id))
 
     async def _update_patient(self, resource_id: str, resource: Resource, if_match: str | None) -> Written:
         record = await self._patient(resource_id)
@@ -313,11 +411,17 @@ class NextvisitAdapter:
         await self.client.request("DELETE", f"/v1/patients/{resource_id}")
 
 
-def _readable(raw: Any, patient_id: str) -> VendorPatient:
-    try:
-        return read_patient(raw)
-    except UnreadablePayload as exc:
-        raise UpstreamError(f"Patient/{patient_id} could not be read: {exc}") from None
+def _single(body: Any) -> Any:
+    """The patient of a single-patient answer: documented as `{"data": {...}}`; Laravel's
+    `JsonResource::withoutWrapping()` serves the object itself."""
+    if isinstance(body, dict) and isinstance(body.get("data"), dict):
+        return body["data"]
+    return body
+
+
+def _same_id(value: Any, patient_id: str) -> bool:
+    """A listed patient's id (a number or a string of one) is `patient_id`."""
+    return not isinstance(value, bool) and isinstance(value, int | str) and str(value).strip() == patient_id
 
 
 def _messages(unreadable: list[Unreadable]) -> tuple[str, ...]:
@@ -326,19 +430,6 @@ def _messages(unreadable: list[Unreadable]) -> tuple[str, ...]:
 
 def _today() -> date:
     return datetime.now(UTC).date()
-
-
-def _single_string(query: SearchQuery, names: tuple[str, ...], modifiers: tuple[str | None, ...]) -> str | None:
-    for name in names:
-        params = query.named(name)
-        if (
-            len(params) == 1
-            and len(params[0].values) == 1
-            and isinstance(params[0].values[0], StringValue)
-            and params[0].modifier in modifiers
-        ):
-            return params[0].values[0].text
-    return None
 
 
 def _our_ids(query: SearchQuery, id_system: str) -> list[str] | None:

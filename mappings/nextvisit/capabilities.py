@@ -12,9 +12,11 @@ PATIENT = ResourceDeclaration(
         SearchParamSupport(
             "identifier", Pushdown.NARROWS, documentation="Numeric patient id or patient uuid (system|value)"
         ),
-        SearchParamSupport("name", Pushdown.NARROWS, STRING_MODIFIERS),
-        SearchParamSupport("family", Pushdown.NARROWS, STRING_MODIFIERS),
-        SearchParamSupport("given", Pushdown.NARROWS, STRING_MODIFIERS),
+        # No name term is safe under every reading of Nextvisit's name searches (the adapter's
+        # "Where the docs are silent"): the gateway filters names over the patient list.
+        SearchParamSupport("name", Pushdown.GATEWAY, STRING_MODIFIERS),
+        SearchParamSupport("family", Pushdown.GATEWAY, STRING_MODIFIERS),
+        SearchParamSupport("given", Pushdown.GATEWAY, STRING_MODIFIERS),
         SearchParamSupport("birthdate", Pushdown.NARROWS, prefixes=ALL_PREFIXES),
         SearchParamSupport("gender", Pushdown.GATEWAY),
     ),

@@ -1,12 +1,17 @@
 """The Nextvisit HTTP client: the only code that knows its URLs, login and error bodies.
 
 Auth is Laravel Sanctum: `POST /v1/auth/tokens {email, password, device_name}` returns a
-plain-text token `<id>|<secret>` with no expiry. The token is cached and sent as a bearer
+plain-text token `<id>|<secret>` with no expiry, as `{"status", "token", "user"}`
+(DESIGN.md; the docs show no login answer, so the token is also read inside `data`, or as
+Sanctum's `plainTextToken`). The token is cached and sent as a bearer
 (gateway.upstream.tokens: one login at a time however many requests wait, a failed login
 shared for a few seconds); on a 401 the client logs in again once and retries; a second
 401 means our credentials are wrong. The token is never logged.
-Errors are Laravel-shaped: 422 `{"message", "errors": {field: [messages]}}`, 401/404
-`{"message"}`, Spatie's 400 for disallowed filters/includes.
+Errors are documented as Laravel-shaped: 422 `{"message", "errors": {field: [messages]}}`,
+401/404 `{"message"}`, Spatie's 400 for disallowed filters/includes. The docs do not show an
+error body, so `{"error": "<message>"}` (or `{"error": {"message": ...}}`) and a body that is
+not JSON at all are read too: the status alone decides what the error means, the body only
+adds its message.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ class NextvisitClient:
         if response.status in (401, 403, 422):
             log.error("Nextvisit login refused (HTTP %d): check the tenant's email/password", response.status)
             raise UpstreamSecurity("The vendor refused the gateway's credentials; the operator must check them")
-        token = (json_or_error(response, _message) or {}).get("token")
+        token = _token(json_or_error(response, _message))
         if not isinstance(token, str) or not token:
             raise UpstreamError("The vendor's login answer had no token")
         return token, None  # Sanctum tokens do not expire: kept until the vendor refuses one
@@ -59,6 +64,17 @@ class NextvisitClient:
         await self._http.aclose()
 
 
+def _token(body: Any) -> Any:
+    """The plain-text token of a login answer: `{"token": ...}` (DESIGN.md), or the same
+    inside `data` (an API resource), or Sanctum's own name for it, `plainTextToken`."""
+    for holder in (body, body.get("data") if isinstance(body, dict) else None):
+        if isinstance(holder, dict):
+            for name in ("token", "plainTextToken", "access_token"):
+                if isinstance(holder.get(name), str):
+                    return holder[name]
+    return None
+
+
 def _message(body: Any) -> str:
     if not isinstance(body, dict):
         return ""
@@ -67,6 +83,11 @@ def _message(body: Any) -> str:
         # Laravel's messages name the field and the rule, not the input value.
         return "; ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in errors.items())
     message = body.get("message")
+    error = body.get("error")
+    if message is None and isinstance(error, dict):
+        message = error.get("message")
+    elif message is None:
+        message = error
     if isinstance(message, str) and not message.startswith("No query results"):
         return message
     return ""

@@ -17,6 +17,7 @@ from typing import Any
 
 from gateway.contract import TenantContext
 from gateway.errors import Unprocessable
+from gateway.text import nfc
 from mappings.fhirjson import compact, content_version, fhir_date, instant
 from mappings.nextvisit.vendor import VendorDemographics, VendorPatient, read_patient
 from mappings.terminology import GENDER, PROFILE_PATIENT
@@ -41,7 +42,7 @@ def patient_to_fhir(raw: Mapping[str, Any] | VendorPatient, ctx: TenantContext) 
         "identifier": identifiers,
         "name": _names(p, stored.pop("name", None)),
         "telecom": _telecom(demographics) or stored.pop("telecom", None),
-        "gender": GENDER.get((p.gender or "").lower()) or stored.pop("gender", None) or "unknown",
+        "gender": GENDER.get(_gender_key(p.gender)) or stored.pop("gender", None) or "unknown",
         "birthDate": fhir_date(p.date_of_birth),
         "address": _address(demographics) or stored.pop("address", None),
         **{k: v for k, v in stored.items() if k not in ("telecom", "gender", "address")},
@@ -50,6 +51,12 @@ def patient_to_fhir(raw: Mapping[str, Any] | VendorPatient, ctx: TenantContext) 
     meta = compact({"versionId": content_version(resource), "lastUpdated": instant(p.updated_at)})
     meta["profile"] = [PROFILE_PATIENT]
     return {"resourceType": "Patient", "id": resource["id"], "meta": meta, **resource}
+
+
+def _gender_key(gender: str | None) -> str:
+    """Case, `-` and spaces alike: `Female`, `non-binary`, `Prefer not to say` (values the docs
+    show only by example, `"female"`)."""
+    return (gender or "").strip().lower().replace("-", "_").replace(" ", "_")
 
 
 def _stored(p: VendorPatient) -> dict[str, Any]:
@@ -62,8 +69,9 @@ def _names(p: VendorPatient, stored: Any) -> list[dict[str, Any]]:
     native = compact({"use": "official", "family": p.last_name or None, "given": given})
     if isinstance(stored, list) and stored:
         chosen = _chosen_name(stored)
-        # The copy is used only while it still agrees with the vendor's own fields.
-        if chosen.get("family") == native.get("family") and chosen.get("given", []) == given:
+        # The copy is used only while it still agrees with the vendor's own fields (read in NFC,
+        # as the gateway serves text: a vendor storing names decomposed still agrees).
+        if nfc(chosen.get("family")) == native.get("family") and nfc(chosen.get("given", [])) == given:
             return stored
     return [native]
 

@@ -2,8 +2,10 @@
 
 The docs show `PatientFull` only by example and leave the encounter, demographics and
 medication shapes open, so each model reads every plausible spelling (see the adapter's
-"Where the docs are silent") and rejects only what cannot mean anything. Fields the
-mappers do not use are not declared, so they can never make a record unreadable.
+"Where the docs are silent") and rejects only what cannot mean anything. Every documented
+field is declared; those the mappers do not use are typed loosely (`Any`), so they can never
+make a record unreadable. Fields no model declares are kept (`VendorModel`) for the tenant's
+drift monitor, which the adapter feeds with every answer: field paths, never values.
 
 The patient payload is read as a whole (a patient that cannot be read is a 502 naming the
 field); the records inside it (encounters, the allergy text, medication entries) are read
@@ -16,13 +18,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
-from gateway.contract import Resource
+from gateway.contract import Resource, VendorModel
+from gateway.text import nfc_text
 
 _DIGITS = re.compile(r"\d+")
 _START = ("start_time", "date_of_service", "started_at")
@@ -57,45 +60,82 @@ Mapped = tuple[list[Resource], list[Unreadable]]
 
 
 def _text(value: Any) -> Any:
-    """Text; a number is its decimal text (a phone or postal code sent as a number)."""
+    """Text (NFC, as the gateway serves it); a number is its decimal text (a phone or postal
+    code sent as a number)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
-    return value
+    return nfc_text(value) if isinstance(value, str) else value
 
 
 def _vendor_id(value: Any) -> Any:
     """An id: a number, or a string of one (or any other non-empty text, kept as is)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     if isinstance(value, str) and value.strip():
         return value.strip()
     raise ValueError("is not an id")
 
 
-def _timestamp(value: Any) -> Any:
-    """An ISO 8601 date or date-time (`Z`, an offset, or none: UTC), kept as written."""
+_US_DATE = re.compile(r"(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})(?:[ T](?P<time>\d{1,2}:\d{2}(?::\d{2})?))?")
+_NOT_A_TIME = "is not a date or date-time"
+
+
+def iso_timestamp(value: Any) -> str | None:
+    """A vendor date or date-time in ISO 8601 (a date stays a date; a date-time without a zone
+    stays without one: UTC, Laravel's default app timezone). Read: ISO 8601 with `T` or a
+    space (SQL's `2024-01-05 10:00:00`), fractions, `Z` or an offset; US `01/05/2024`
+    (month first: a US product) with an optional time; a number is seconds since the epoch.
+    ValueError for anything else (e.g. Feb 30)."""
     if value is None or value == "":
         return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC).isoformat().replace("+00:00", "Z")
     if not isinstance(value, str):
-        raise ValueError("is not a date or date-time")
+        raise ValueError(_NOT_A_TIME)
+    text = value.strip()
     try:
-        if len(value) == 10:
-            date.fromisoformat(value)
-        else:
-            datetime.fromisoformat(value.replace("Z", "+00:00"))
+        us = _US_DATE.fullmatch(text)
+        if us:
+            day = date(int(us["y"]), int(us["m"]), int(us["d"]))
+            if not us["time"]:
+                return day.isoformat()
+            clock = us["time"] if us["time"].count(":") == 2 else us["time"] + ":00"
+            return datetime.fromisoformat(f"{day.isoformat()}T{clock.zfill(8)}").isoformat()
+        if len(text) == 10:
+            return date.fromisoformat(text).isoformat()
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).isoformat().replace("+00:00", "Z")
     except ValueError:
-        raise ValueError("is not a date or date-time") from None
+        raise ValueError(_NOT_A_TIME) from None
+
+
+def _birth_date(value: Any) -> Any:
+    """A date of birth: any `iso_timestamp` form; a date-time (Laravel's `date` cast serialises
+    midnight UTC, `1985-03-15T00:00:00.000000Z`) is read as its date as written."""
+    stamp = iso_timestamp(value)
+    return None if stamp is None else stamp[:10]
+
+
+def _count(value: Any) -> Any:
+    """A page number or count: a number, or a string of one."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
     return value
 
 
 Text = Annotated[str | None, BeforeValidator(_text)]
 VendorId = Annotated[str, BeforeValidator(_vendor_id)]
 OptionalId = Annotated[str | None, BeforeValidator(lambda v: None if v is None or v == "" else _vendor_id(v))]
-Timestamp = Annotated[str | None, BeforeValidator(_timestamp)]
+Timestamp = Annotated[str | None, BeforeValidator(iso_timestamp)]
+BirthDate = Annotated[str | None, BeforeValidator(_birth_date)]
+Count = Annotated[int | None, BeforeValidator(_count)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+class _Model(VendorModel):
+    """Unknown fields are kept for the drift monitor (`gateway.contract.Drift`), never read."""
+
+    model_config = ConfigDict(frozen=True)
 
 
 # -- references: a string or an object ---------------------------------------------------------
@@ -147,6 +187,12 @@ class VendorEncounter(_Model):
     provider: Ref = None
     location: Ref = None
     updated_at: Timestamp = None
+    # Declared so that they are not drift; never read (no FHIR element needs them), so no
+    # value there (`signed` as true, 1 or "1") can make an encounter unreadable.
+    uuid: Any = None
+    patient_id: Any = None
+    signed: Any = None
+    created_at: Any = None
 
     @model_validator(mode="before")
     @classmethod
@@ -221,19 +267,105 @@ class VendorPatient(_Model):
     middle_name: Text = None
     last_name: Text = None
     gender: Text = None
-    date_of_birth: Text = None
+    date_of_birth: BirthDate = None
     allergies: Any = None
     latest_medications: Any = None
     encounters: Any = None
     demographics: VendorDemographics | None = None
-    meta: dict[str, Any] = {}
-    updated_at: Text = None
+    meta: dict[str, Any] = Field(default_factory=dict)
+    updated_at: Timestamp = None
+    # Documented (or listed as includes) but not mapped: declared so that they are not drift,
+    # typed loosely so that no value there can make a patient unreadable.
+    notes: Any = None
+    insurance: Any = None
+    user: Any = None
+    team: Any = None
+    timeline: Any = None
+    created_at: Any = None
+    deleted_at: Any = None
 
     @field_validator("meta", mode="before")
     @classmethod
     def _meta(cls, value: Any) -> Any:
         # PHP encodes an empty associative array as `[]`: no keys, not a list of anything.
         return {} if value is None or value == [] else value
+
+
+# -- pages ------------------------------------------------------------------------------------
+
+
+class VendorLinks(_Model):
+    first: Any = None
+    last: Any = None
+    prev: Any = None
+    next: Any = None
+
+
+class VendorPageMeta(_Model):
+    current_page: Count = None
+    last_page: Count = None
+    total: Count = None
+    from_: Any = Field(None, alias="from")
+    to: Any = None
+    path: Any = None
+    per_page: Any = None
+    links: Any = None
+
+
+def _listed(value: Any) -> Any:
+    """A page's records: a list, or an object of them (PHP's encoding of an array whose keys
+    are not 0..n-1, e.g. a collection filtered without `values()`), read in its order."""
+    return list(value.values()) if isinstance(value, dict) else value
+
+
+class VendorList(_Model):
+    """A page of patients: Laravel's resource collection (`data`, `links`, `meta`), or its bare
+    paginator (the `meta` fields and `*_page_url` links at the top level, `links` a list), or
+    a simple paginator (no `last_page`/`total`: only a next link says there is more)."""
+
+    data: Annotated[list[Any], BeforeValidator(_listed)]
+    links: VendorLinks | list[Any] | None = None
+    meta: VendorPageMeta | None = None
+    current_page: Count = None
+    last_page: Count = None
+    total: Count = None
+    next_page_url: Any = None
+    prev_page_url: Any = None
+    first_page_url: Any = None
+    last_page_url: Any = None
+    from_: Any = Field(None, alias="from")
+    to: Any = None
+    path: Any = None
+    per_page: Any = None
+
+    def has_more(self, page: int) -> bool:
+        """Whether a page follows page `page`: by `last_page` when given, else by a next link,
+        else (no paging data at all) by this page having records: the walk then ends on the
+        first empty page (one call more, but no page size is assumed). An empty page is the
+        end, whatever the numbers say (a page past the end)."""
+        if not self.data:
+            return False
+        meta = self.meta or VendorPageMeta()
+        current = meta.current_page or self.current_page or page
+        last = self.last_page_number
+        if last is not None:
+            return current < last
+        links = self.links if isinstance(self.links, VendorLinks) else None
+        if links is not None and "next" in links.model_fields_set:
+            return bool(links.next)
+        if "next_page_url" in self.model_fields_set:
+            return bool(self.next_page_url)
+        return True
+
+    @property
+    def last_page_number(self) -> int | None:
+        meta = self.meta or VendorPageMeta()
+        return meta.last_page or self.last_page
+
+    @property
+    def total_count(self) -> int | None:
+        meta = self.meta or VendorPageMeta()
+        return meta.total if meta.total is not None else self.total
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -246,6 +378,39 @@ class UnreadablePayload(ValueError):
         super().__init__(f"the vendor's field {field} {problem}")
         self.field = field
         self.problem = problem
+
+
+def read_list(raw: Any) -> VendorList:
+    """A page of patients; UnreadablePayload (naming the field) when it is no page at all."""
+    try:
+        return VendorList.model_validate(raw)
+    except ValidationError as exc:
+        field, problem = first_problem(exc, "")
+        raise UnreadablePayload(field or "(page)", problem) from None
+
+
+def read_encounters(patient: VendorPatient) -> list[VendorEncounter]:
+    """The patient's encounters that can be read (for the drift monitor; the mapper reports the others)."""
+    try:
+        items = list(items_of(patient.encounters, "encounters"))
+    except UnreadablePayload:
+        return []
+    out = []
+    for _, item in items:
+        try:
+            out.append(VendorEncounter.model_validate(item))
+        except ValidationError:
+            continue
+    return out
+
+
+_POSITION = re.compile(r"\[[^\]]*\]")
+
+
+def drift_path(field: str) -> str:
+    """A record's field path as the drift monitor keeps it: list positions (and PHP's object
+    keys standing for them) folded to `[]`, e.g. `encounters[].start_time`."""
+    return _POSITION.sub("[]", field)
 
 
 def read_patient(raw: Mapping[str, Any] | VendorPatient) -> VendorPatient:
@@ -292,6 +457,6 @@ def items_of(value: Any, field: str) -> Iterator[tuple[str, Any]]:
     if isinstance(value, list):
         yield from ((f"{field}[{i}]", item) for i, item in enumerate(value))
     elif isinstance(value, dict):
-        yield from ((f"{field}.{key}", item) for key, item in value.items())
+        yield from ((f"{field}[{key}]", item) for key, item in value.items())
     else:
         raise UnreadablePayload(field, "is not a list")

@@ -11,7 +11,7 @@ deletes every issued token (a test hook, so a test can force a 401 and see a re-
 Modules: ``routes`` (the route table) over ``sessions``, ``patient_lists`` and
 ``patients`` (the endpoints), behind ``auth`` (with ``tokens``); ``request_input``,
 ``php_query``, ``validation`` and ``spatie`` read requests the Laravel way, ``errors``,
-``php_json``, ``paging`` and ``resource`` shape answers; ``store`` holds the data and
+``php_json``, ``paging``, ``resource`` and ``wire`` shape answers; ``store`` holds the data and
 every write, ``rows`` and ``search_index`` (with ``typos``) what lists and search derive
 from it; ``render`` turns clinic records into the vendor's JSON; ``readings`` holds the
 switches below.
@@ -24,8 +24,9 @@ with ``Z`` (as in the docs' examples, not Laravel's default ``.000000Z``), dates
 JSON values, but not the same bytes as a Python encoder would write). No local times
 appear anywhere, so ``Clinic.timezone`` is not used.
 
-Switches (keyword arguments of ``create_app``; the defaults are the readings below, see
-``readings``):
+Switches (keyword arguments of ``create_app``, the fields of ``readings.Readings``; each
+default is the reading described in the rest of this docstring). Each is a point the docs
+leave open that independent implementations read differently:
 
 - ``encounter_shape="object"`` (default) | ``"flat"``: ``flat`` renders an encounter's
   ``provider`` and ``location`` as plain strings (``"Maria Alvarez, MD"``, ``"Main
@@ -36,6 +37,47 @@ Switches (keyword arguments of ``create_app``; the defaults are the readings bel
   lists still honour it.
 - ``unreadable_encounter=None`` (default) | an encounter id: that encounter's start time
   is rendered as a day that does not exist (``YYYY-02-30T…``), a record no reading can use.
+- ``name_match="substring"`` (default, Spatie's partial filter) | ``"prefix"`` |
+  ``"exact"`` (Spatie's exact filter): how ``filter[first_name]``/``filter[last_name]``
+  match ("Filter by last name" says no more). Always case-insensitive.
+- ``name_accents="insensitive"`` (default, MySQL ``utf8mb4_unicode_ci``) | ``"sensitive"``
+  (PostgreSQL ``ILIKE``: ``nunez`` does not find ``Núñez``) | ``"sensitive_nfd"`` (the same,
+  with names stored, and so served, decomposed (NFD): a precomposed ``Renée`` sent finds
+  nothing). Applies to the list's name filters; the Meilisearch endpoint stays folded.
+- ``datetimes="iso"`` (default, ``2024-01-05T10:00:00Z``) | ``"micro"`` (Laravel's default
+  ``2024-01-05T10:00:00.000000Z``) | ``"offset"`` (the same instant in America/Chicago,
+  ``2024-01-05T04:00:00-06:00``) | ``"sql"`` (``2024-01-05 10:00:00``, UTC, no zone): every
+  ``*_at``, ``start_time``, ``end_time``, ``date_of_service`` and ``occurred_at``.
+- ``dates="iso"`` (default, ``1985-03-15``) | ``"us"`` (``03/15/1985``) | ``"datetime"``
+  (Laravel's ``date`` cast: ``1985-03-15T00:00:00.000000Z``): ``date_of_birth``. Filters
+  still take ISO dates, as documented.
+- ``ids="numbers"`` (default) | ``"strings"``: every ``id``, ``patient_id`` and ``user_id``
+  holding a number is written as a string of digits (``"42"``).
+- ``booleans="json"`` (default) | ``"digits"``: an encounter's ``signed`` as ``"1"``/``"0"``
+  (MySQL ``TINYINT`` without a cast).
+- ``nulls="null"`` (default) | ``"absent"``: optional fields without a value are left out
+  instead of null (``demographics`` included: an absent key then looks like an ignored
+  include).
+- ``paging="resource"`` (default: ``data``, ``links``, ``meta``) | ``"paginator"``
+  (Laravel's bare ``LengthAwarePaginator``: ``current_page``, ``last_page``, ``total``,
+  ``next_page_url``... at the top level and ``links`` a list) | ``"simple"``
+  (``simplePaginate()``: ``meta`` without ``last_page``/``total``, ``links.last`` null; only
+  ``links.next`` says more follows). A page past the end is empty in every shape.
+- ``errors="laravel"`` (default) | ``"error"`` (``{"error": "<message>"}``) | ``"plain"``
+  (the message as ``text/plain``): every error body, statuses unchanged.
+- ``single_envelope="data"`` (default, ``{"data": {...}}``) | ``"bare"`` (Laravel's
+  ``JsonResource::withoutWrapping()``: the patient object itself) for show, create and update.
+- ``extra_field=False`` (default) | ``True``: every patient carries an undocumented field
+  (``preferred_pharmacy``), as a vendor's newer release would (``wire.EXTRA_FIELD``).
+- ``list_per_page_max=100`` (default; the search endpoint's documented maximum) | a smaller
+  number: the list's ``per_page`` rule is ``max:<n>`` (a 422 above it; the docs give the
+  list no maximum).
+- ``show_trashed=False`` (default) | ``True``: ``GET /v1/patients/{id}`` finds soft-deleted
+  patients too (``withTrashed()``), with their ``deleted_at`` set; updates and deletes
+  still 404 them.
+- ``delete_status=200`` (default, ``{"message": ...}``) | ``204`` (no body).
+- ``login_shape="token"`` (default, ``{"status", "token", "user"}``) | ``"data"``
+  (``{"data": {"token", "user"}}``).
 
 Assumptions where the docs are silent (the adapter must not rely on more):
 
@@ -198,14 +240,18 @@ The PatientFull resource
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 
 from sandboxes.clinic import Clinic
 from sandboxes.nextvisit.errors import render_http_error
-from sandboxes.nextvisit.readings import EncounterShape, Readings
+from sandboxes.nextvisit.readings import Readings
 from sandboxes.nextvisit.routes import api_routes
 from sandboxes.nextvisit.store import Store
+from sandboxes.nextvisit.wire import ErrorBodyMiddleware
 from sandboxes.toolkit.clock import Clock, wall_clock
 from sandboxes.toolkit.errors import http_exception_handler
 
@@ -218,22 +264,21 @@ def create_app(
     email: str,
     password: str,
     clock: Clock | None = None,
-    encounter_shape: EncounterShape = "object",
-    include_demographics: bool = True,
-    unreadable_encounter: int | None = None,
+    **switches: Any,
 ) -> Starlette:
     """The Nextvisit API for `clinic` under ``/v1``; log in with `email` and `password`.
 
     `clock` (default: the wall clock) stamps writes and decides "today" for date-of-birth
-    validation; pass a fixed one for repeatable tests. `encounter_shape`,
-    `include_demographics` and `unreadable_encounter` pick readings of what the docs leave
-    open (the module docstring's "Switches"); the defaults are the readings described here.
+    validation; pass a fixed one for repeatable tests. `switches` pick readings of what the
+    docs leave open (the fields of ``readings.Readings``; the module docstring's
+    "Switches"); the defaults are the readings described here.
     """
-    readings = Readings(encounter_shape, include_demographics, unreadable_encounter)
+    readings = Readings(**switches)
     store = Store(clinic, email, password, clock or wall_clock, readings)
     app = Starlette(
         routes=api_routes(store),
         exception_handlers={HTTPException: http_exception_handler(render_http_error)},
+        middleware=[Middleware(ErrorBodyMiddleware, readings=readings)],
     )
     app.state.revoke_all_tokens = store.tokens.revoke_all
     return app

@@ -17,6 +17,7 @@ from starlette.requests import Request
 
 from sandboxes.nextvisit.php_json import php_json
 from sandboxes.nextvisit.php_query import php_build
+from sandboxes.nextvisit.readings import Paging
 from sandboxes.nextvisit.validation import INTEGER
 from sandboxes.toolkit.aliases import JsonObject
 
@@ -36,8 +37,17 @@ def _request_path(request: Request) -> str:
     return str(request.url.replace(query="", fragment="")).rstrip("/")
 
 
-def paginate(request: Request, items: list[bytes], total: int, page: int, per_page: int, query: JsonObject) -> bytes:
-    """The body of a paginated resource collection (``data``, ``links``, ``meta``)."""
+def paginate(
+    request: Request,
+    items: list[bytes],
+    total: int,
+    page: int,
+    per_page: int,
+    query: JsonObject,
+    shape: Paging = "resource",
+) -> bytes:
+    """The body of a paginated resource collection (``data``, ``links``, ``meta``), or of the
+    bare paginator or the simple one (``shape``, see ``readings``)."""
     path = _request_path(request)
     last_page = max(math.ceil(total / per_page), 1)
     kept = {key: value for key, value in query.items() if key != "page"}
@@ -66,21 +76,36 @@ def paginate(request: Request, items: list[bytes], total: int, page: int, per_pa
     else:
         elements = [*pages(1, 2), gap, *pages(page - _ON_EACH_SIDE, page + _ON_EACH_SIDE), gap,
                     *pages(last_page - 1, last_page)]  # fmt: skip
+    window_links = [
+        {"url": prev_url, "label": "&laquo; Previous", "active": False},
+        *elements,
+        {"url": next_url, "label": "Next &raquo;", "active": False},
+    ]
     tail = {
         "links": {"first": url(1), "last": url(last_page), "prev": prev_url, "next": next_url},
         "meta": {
             "current_page": page,
             "from": first_item,
             "last_page": last_page,
-            "links": [
-                {"url": prev_url, "label": "&laquo; Previous", "active": False},
-                *elements,
-                {"url": next_url, "label": "Next &raquo;", "active": False},
-            ],
+            "links": window_links,
             "path": path,
             "per_page": per_page,
             "to": last_item,
             "total": total,
         },
     }
-    return b'{"data":[' + b",".join(items) + b"]," + php_json(tail)[1:]
+    data = b'"data":[' + b",".join(items) + b"]"
+    if shape == "paginator":
+        # `LengthAwarePaginator::toArray()`, returned as is (no API resource collection).
+        bare = {"current_page": page, "first_page_url": url(1), "from": first_item, "last_page": last_page,
+                "last_page_url": url(last_page), "links": window_links, "next_page_url": next_url,
+                "path": path, "per_page": per_page, "prev_page_url": prev_url, "to": last_item,
+                "total": total}  # fmt: skip
+        head = php_json({"current_page": page})
+        return head[:-1] + b"," + data + b"," + php_json({k: v for k, v in bare.items() if k != "current_page"})[1:]
+    if shape == "simple":
+        # `simplePaginate()` behind a resource collection: no `last_page`, no `total`.
+        links = {"first": url(1), "last": None, "prev": prev_url, "next": next_url}
+        simple = {"current_page": page, "from": first_item, "path": path, "per_page": per_page, "to": last_item}
+        return b"{" + data + b"," + php_json({"links": links, "meta": simple})[1:]
+    return b"{" + data + b"," + php_json(tail)[1:]

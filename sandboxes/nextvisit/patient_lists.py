@@ -1,10 +1,11 @@
 """``GET /v1/patients`` (Spatie query builder behind a form request) and ``/v1/patients/search``.
 
 List rules (all nullable, so an empty parameter means "not given"): ``per_page``
-``integer|min:1|max:100`` (default 50); ``sort`` ``in:`` the documented sorts, each
-optionally ``-`` for descending (default ``-created_at``); ``filter.first_name``/
-``filter.last_name`` ``string`` (a comma splits alternatives; folded substring match);
-``filter.date_of_birth`` ``date``; ``filter.trashed`` ``in:with,only``. Then Spatie's
+``integer|min:1|max:100`` (default 50; the maximum is the ``list_per_page_max`` switch);
+``sort`` ``in:`` the documented sorts, each optionally ``-`` for descending (default
+``-created_at``); ``filter.first_name``/``filter.last_name`` ``string`` (a comma splits
+alternatives, each matched as the reading says, ``Readings.names_hit``: by default a folded
+substring); ``filter.date_of_birth`` ``date``; ``filter.trashed`` ``in:with,only``. Then Spatie's
 allow-lists (400). Search rules: ``query`` ``required|string``, ``per_page``
 ``nullable|integer|min:1|max:100`` (default 20), ``sort_by`` ``nullable|in:asc,desc``
 (default ``desc``); Scout's paginator carries only ``query`` into its links.
@@ -24,7 +25,6 @@ from sandboxes.nextvisit.resource import PLAIN
 from sandboxes.nextvisit.spatie import check_filters, includes
 from sandboxes.nextvisit.store import Store
 from sandboxes.nextvisit.validation import Rules
-from sandboxes.toolkit.folding import fold
 from sandboxes.toolkit.paging import page_slice
 from sandboxes.toolkit.timestamps import iso_date
 
@@ -48,7 +48,7 @@ class PatientLists:
         per_page: int | None = _LIST_PER_PAGE
         ok, value = rules.field("per_page")
         if ok:
-            per_page = rules.integer("per_page", value, 1, _PER_PAGE_MAX)
+            per_page = rules.integer("per_page", value, 1, self.store.readings.list_per_page_max)
         sort: str | None = "-created_at"
         ok, value = rules.field("sort")
         if ok:
@@ -57,7 +57,7 @@ class PatientLists:
         for name in ("first_name", "last_name"):
             ok, value = rules.field(f"filter.{name}")
             if ok and rules.string(f"filter.{name}", value):
-                names[name] = tuple(fold(part) for part in value.split(",") if part)
+                names[name] = tuple(part for part in value.split(",") if part)
         dob: date | None = None
         ok, value = rules.field("filter.date_of_birth")
         if ok:
@@ -74,7 +74,7 @@ class PatientLists:
         page = page_number(query.get("page"))
         variant = ("team" in included, "encounters" in included, "demographics" in included, trashed is not None)
         items = [self.store.patient_json(row, variant) for row in page_slice(rows, page, per_page)]
-        return respond(200, paginate(request, items, len(rows), page, per_page, query))
+        return respond(200, paginate(request, items, len(rows), page, per_page, query, self.store.readings.paging))
 
     async def search(self, request: Request, token_id: int) -> Response:
         query = request_query(request)

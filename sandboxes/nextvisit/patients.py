@@ -45,11 +45,11 @@ class PatientRecords:
         return self._single(self.store.create(fields), 201)
 
     async def show(self, request: Request, token_id: int) -> Response:
-        row = self._row(request)
+        row = self._row(request, trashed=True)
         included = includes(request_query(request))
         demographics = "demographics" in included and self.store.readings.include_demographics
-        variant = ("team" in included, True, demographics, False)
-        return respond(200, b'{"data":' + self.store.patient_json(row, variant) + b"}")
+        variant = ("team" in included, True, demographics, row.deleted)
+        return respond(200, self._envelope(self.store.patient_json(row, variant)))
 
     async def update(self, request: Request, token_id: int) -> Response:
         row = self._row(request)
@@ -59,17 +59,27 @@ class PatientRecords:
 
     async def delete(self, request: Request, token_id: int) -> Response:
         self.store.delete(self._row(request))
+        if self.store.readings.delete_status == 204:
+            return Response(status_code=204, headers={"Cache-Control": "no-cache, private"})
         return respond(200, php_json({"message": "Patient deleted successfully"}))
 
-    def _row(self, request: Request) -> PatientRow:
+    def _row(self, request: Request, *, trashed: bool = False) -> PatientRow:
+        """The patient the path names; a soft-deleted one only for a ``show_trashed`` show."""
         raw_id: str = request.path_params["patient_id"]
         row = self.store.live_row(raw_id)
+        if row is None and trashed and self.store.readings.show_trashed:
+            row = self.store.any_row(raw_id)
         if row is None:
             raise patient_not_found(raw_id)
         return row
 
     def _single(self, row: PatientRow, status: int = 200) -> Response:
-        return respond(status, b'{"data":' + self.store.patient_json(row, SINGLE) + b"}")
+        return respond(status, self._envelope(self.store.patient_json(row, SINGLE)))
+
+    def _envelope(self, patient: bytes) -> bytes:
+        """``{"data": patient}``, or the patient itself (``single_envelope="bare"``: Laravel's
+        ``JsonResource::withoutWrapping()``)."""
+        return patient if self.store.readings.single_envelope == "bare" else b'{"data":' + patient + b"}"
 
     def _validated(self, data: JsonObject, *, update: bool) -> JsonObject:
         """The validated fields of a create (all) or update (those present) body."""

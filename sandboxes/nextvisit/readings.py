@@ -1,28 +1,46 @@
 """Readings of the Nextvisit docs that other implementations take: the simulator's switches.
 
 Each switch is a keyword argument of ``create_app`` and defaults to the reading the
-simulator has always served (see the ``app`` module docstring):
-
-- ``encounter_shape``: ``"object"`` (default) renders an encounter's ``provider`` and
-  ``location`` as objects and its time as ``start_time``; ``"flat"`` renders them as plain
-  strings (``"Maria Alvarez, MD"``, ``"Main Clinic"``), the time as ``date_of_service``
-  (same instant and format) instead of ``start_time``, and the encounter's ``id`` and
-  ``patient_id`` as strings of digits.
-- ``include_demographics``: ``True`` (default) honours ``include=demographics`` on
-  ``GET /v1/patients/{id}``; ``False`` ignores it there (no ``demographics`` key at all),
-  while lists still honour it.
-- ``unreadable_encounter``: ``None`` (default), or the id of one clinic encounter rendered
-  with a start time that cannot be a date (``YYYY-02-30T…``): a record no reading can use.
+simulator has always served (see the ``app`` module docstring, "Switches", for each one).
+``Readings`` holds them; ``names_hit`` is how the list's name filters match under them.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
-__all__ = ["EncounterShape", "Readings"]
+from sandboxes.toolkit.folding import fold
+
+__all__ = [
+    "Accents",
+    "Booleans",
+    "Dates",
+    "Datetimes",
+    "EncounterShape",
+    "ErrorBodies",
+    "Ids",
+    "NameMatch",
+    "Nulls",
+    "Paging",
+    "Readings",
+    "SingleEnvelope",
+    "nfd",
+]
 
 EncounterShape = Literal["object", "flat"]
+NameMatch = Literal["substring", "prefix", "exact"]
+Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
+Datetimes = Literal["iso", "micro", "offset", "sql"]
+Dates = Literal["iso", "us", "datetime"]
+Ids = Literal["numbers", "strings"]
+Booleans = Literal["json", "digits"]
+Nulls = Literal["null", "absent"]
+Paging = Literal["resource", "paginator", "simple"]
+ErrorBodies = Literal["laravel", "error", "plain"]
+SingleEnvelope = Literal["data", "bare"]
+LoginShape = Literal["token", "data"]
 
 
 @dataclass(frozen=True)
@@ -30,7 +48,69 @@ class Readings:
     encounter_shape: EncounterShape = "object"
     include_demographics: bool = True
     unreadable_encounter: int | None = None
+    name_match: NameMatch = "substring"
+    name_accents: Accents = "insensitive"
+    datetimes: Datetimes = "iso"
+    dates: Dates = "iso"
+    ids: Ids = "numbers"
+    booleans: Booleans = "json"
+    nulls: Nulls = "null"
+    paging: Paging = "resource"
+    errors: ErrorBodies = "laravel"
+    single_envelope: SingleEnvelope = "data"
+    extra_field: bool = False
+    list_per_page_max: int = 100
+    show_trashed: bool = False
+    delete_status: int = 200
+    login_shape: LoginShape = "token"
 
     def __post_init__(self) -> None:
-        if self.encounter_shape not in ("object", "flat"):
-            raise ValueError(f"encounter_shape must be 'object' or 'flat', not {self.encounter_shape!r}")
+        for name, literal in _LITERALS.items():
+            allowed = get_args(literal)
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
+        if self.delete_status not in (200, 204):
+            raise ValueError(f"delete_status must be 200 or 204, not {self.delete_status!r}")
+        if self.list_per_page_max < 1:
+            raise ValueError("list_per_page_max must be at least 1")
+
+    @property
+    def stores_nfd(self) -> bool:
+        """Names are stored (and so served) decomposed."""
+        return self.name_accents == "sensitive_nfd"
+
+    def names_hit(self, sent: str, stored: str | None) -> bool:
+        """Whether the name filter value `sent` matches the stored name `stored`: case-
+        insensitively always; accents folded or compared as stored (NFD when stored so);
+        anywhere, at the start, or the whole value (``name_match``)."""
+        if stored is None:
+            return False
+        if self.name_accents == "insensitive":
+            value, field = fold(sent), fold(stored)
+        else:
+            value, field = sent.casefold(), stored.casefold()
+        if self.name_match == "prefix":
+            return field.startswith(value)
+        if self.name_match == "exact":
+            return field == value
+        return value in field
+
+
+_LITERALS = {
+    "encounter_shape": EncounterShape,
+    "name_match": NameMatch,
+    "name_accents": Accents,
+    "datetimes": Datetimes,
+    "dates": Dates,
+    "ids": Ids,
+    "booleans": Booleans,
+    "nulls": Nulls,
+    "paging": Paging,
+    "errors": ErrorBodies,
+    "single_envelope": SingleEnvelope,
+    "login_shape": LoginShape,
+}
+
+
+def nfd(text: str | None) -> str | None:
+    return None if text is None else unicodedata.normalize("NFD", text)

@@ -51,6 +51,8 @@ class Sessions:
         if not (good_email and good_password):
             raise ApiError(422, {"message": _BAD_CREDENTIALS, "errors": {"email": [_BAD_CREDENTIALS]}})
         token = store.tokens.issue()
+        if store.readings.login_shape == "data":
+            return respond(200, php_json({"data": {"token": token, "user": store.login_user}}))
         return respond(200, php_json({"status": "success", "token": token, "user": store.login_user}))
 
     async def logout(self, request: Request, token_id: int) -> Response:

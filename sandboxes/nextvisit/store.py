@@ -21,12 +21,13 @@ from cachetools import LRUCache
 
 from sandboxes.clinic import Clinic
 from sandboxes.nextvisit.php_json import php_json
-from sandboxes.nextvisit.readings import Readings
+from sandboxes.nextvisit.readings import Readings, nfd
 from sandboxes.nextvisit.render import Renderer, iso_seconds, provider_user
 from sandboxes.nextvisit.resource import patient_full
 from sandboxes.nextvisit.rows import PatientRow, Variant
 from sandboxes.nextvisit.search_index import SearchIndex
 from sandboxes.nextvisit.tokens import PersonalAccessTokens
+from sandboxes.nextvisit.wire import on_the_wire, with_extra_field
 from sandboxes.toolkit.aliases import JsonObject
 from sandboxes.toolkit.caches import bounded_cache, memoized
 from sandboxes.toolkit.clock import Clock
@@ -53,6 +54,8 @@ class Store:
         self.rows: dict[int, PatientRow] = {}
         for patient in clinic.patients:
             row = self.render.patient(patient)
+            self._store_names(row.doc)
+            row.refresh()
             self.rows[row.id] = row
         self.next_patient_id = max(self.rows, default=0) + 1
         self.users: dict[int, JsonObject] = {provider.id: provider_user(provider) for provider in clinic.providers}
@@ -75,6 +78,12 @@ class Store:
         self._queries: LRUCache[tuple[Any, ...], list[PatientRow]] = bounded_cache()
         self._index = SearchIndex(self.rows)
 
+    def _store_names(self, doc: JsonObject) -> None:
+        """Names as this reading stores them: decomposed (NFD) under ``sensitive_nfd``."""
+        if self.readings.stores_nfd:
+            for name in ("first_name", "middle_name", "last_name"):
+                doc[name] = nfd(doc[name])
+
     def now(self) -> datetime:
         return self.clock().astimezone(UTC).replace(microsecond=0)
 
@@ -85,10 +94,16 @@ class Store:
         cached = row.rendered.get(variant)
         if cached is None:
             resource = patient_full(row, variant, user=self.users[row.user_id], team=self.team)
+            resource = on_the_wire(with_extra_field(resource, self.readings), self.readings)
             cached = row.rendered[variant] = php_json(resource)
         return cached
 
     # ---- reading
+
+    def any_row(self, raw_id: str) -> PatientRow | None:
+        """The patient path id `raw_id` names, soft-deleted or not (see ``live_row``)."""
+        patient_id = ascii_int(raw_id)
+        return None if patient_id is None else self.rows.get(patient_id)
 
     def live_row(self, raw_id: str) -> PatientRow | None:
         """The live patient path id `raw_id` names, compared as MySQL compares a digit
@@ -133,8 +148,9 @@ class Store:
     ) -> list[PatientRow]:
         """Patients in `sort` order matching the list filters (cached until a write).
 
-        `first`/`last` are folded alternatives, any of which must be a substring of the
-        folded name; `dob` must equal the birth date; `trashed` is None (live only),
+        `first`/`last` are alternatives (as sent), any of which must match the stored name
+        the way the app's reading matches names (``Readings.names_hit``); `dob` must equal
+        the birth date; `trashed` is None (live only),
         ``with`` or ``only``.
         """
 
@@ -143,9 +159,10 @@ class Store:
                 return False
             if trashed is None and row.deleted:
                 return False
-            if first and not any(value in row.first_key for value in first):
+            names_hit = self.readings.names_hit
+            if first and not any(names_hit(value, row.doc["first_name"]) for value in first):
                 return False
-            if last and not any(value in row.last_key for value in last):
+            if last and not any(names_hit(value, row.doc["last_name"]) for value in last):
                 return False
             return dob is None or row.doc["date_of_birth"] == dob
 
@@ -188,6 +205,7 @@ class Store:
             "updated_at": now,
             "deleted_at": None,
         }
+        self._store_names(doc)
         row = PatientRow(doc=doc, user_id=self.api_user_id, encounters=[], timeline=[], demographics=None)
         self.rows[patient_id] = row
         self.changed(row)
@@ -195,6 +213,9 @@ class Store:
 
     def update(self, row: PatientRow, fields: JsonObject) -> None:
         """Set validated update `fields`; ``updated_at`` moves only when something changed."""
+        fields = dict(fields)
+        if self.readings.stores_nfd:
+            fields.update({k: nfd(v) for k, v in fields.items() if k.endswith("_name") and isinstance(v, str)})
         dirty = {name: value for name, value in fields.items() if row.doc[name] != value}
         if dirty:
             row.doc.update(dirty)

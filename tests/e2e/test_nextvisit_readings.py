@@ -1,9 +1,13 @@
 """The Nextvisit tenant under each reading of its docs the simulator can take (its `create_app`
-switches): nothing the clinic holds is lost, nothing is a 502 but the read of the one record
-that cannot be read, and a search that leaves a record out says so in an outcome entry."""
+switches, combined into a few variants): the clinic walk finds and reads every live patient
+with its allergies, medications and encounters, names are found however the vendor matches
+and stores them, nothing is a 502 but the read of the one record that cannot be read, and a
+search that leaves a record out says so in an outcome entry. Every resource received is
+checked against R4 and US Core (tests.support.fhir_http)."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,11 +18,15 @@ import pytest
 
 from sandboxes.clinic import Encounter, Patient, build_clinic
 from sandboxes.nextvisit import create_sandbox
+from sandboxes.toolkit.folding import fold
 from tests.support.fhir_http import FhirHttp, outcome_of
 from tests.support.variants import gateway_over
 
 BASE = "/fhir/nextvisit"
+JSON = {"Content-Type": "application/fhir+json"}
 STATUS = {"planned": "planned", "arrived": "in-progress", "finished": "finished", "cancelled": "cancelled"}
+GENDER = {"male": "male", "female": "female", "non_binary": "other", "other": "other", "unknown": "unknown",
+          "prefer_not_to_say": "unknown", None: "unknown"}  # fmt: skip
 CLINIC = build_clinic()
 LIVE = [p for p in CLINIC.patients if not p.deleted]
 #: The patient with the most encounters; its second-newest encounter is the unreadable one.
@@ -27,10 +35,43 @@ BROKEN: Encounter = sorted(BUSY.encounters, key=lambda e: (e.start, -e.id), reve
 
 READINGS: dict[str, dict[str, Any]] = {
     "as-documented": {},
-    "flat-encounters": {"encounter_shape": "flat"},
-    "read-without-demographics": {"include_demographics": False},
-    "one-unreadable-encounter": {"unreadable_encounter": BROKEN.id},
-    "all-at-once": {"encounter_shape": "flat", "include_demographics": False, "unreadable_encounter": BROKEN.id},
+    # Strings everywhere a number or a date could be, Laravel's bare paginator, text errors,
+    # exact name filters.
+    "flat-strings-sql-us-paginator": {
+        "encounter_shape": "flat",
+        "datetimes": "sql",
+        "dates": "us",
+        "ids": "strings",
+        "booleans": "digits",
+        "paging": "paginator",
+        "errors": "plain",
+        "name_match": "exact",
+        "list_per_page_max": 50,
+        "delete_status": 204,
+        "login_shape": "data",
+    },
+    # Names stored decomposed and matched by prefix, accent-sensitively; no nulls; a simple
+    # paginator; local offsets; unwrapped single answers; a read ignoring its include.
+    "nfd-prefix-absent-simple-bare": {
+        "name_accents": "sensitive_nfd",
+        "name_match": "prefix",
+        "nulls": "absent",
+        "paging": "simple",
+        "datetimes": "offset",
+        "dates": "datetime",
+        "single_envelope": "bare",
+        "include_demographics": False,
+        "errors": "error",
+        "extra_field": True,
+        "show_trashed": True,
+    },
+    # Accent-sensitive names, Laravel's microsecond times, one encounter no reading can use.
+    "accents-micro-unreadable": {
+        "name_accents": "sensitive",
+        "datetimes": "micro",
+        "unreadable_encounter": BROKEN.id,
+        "extra_field": True,
+    },
 }
 
 
@@ -57,8 +98,16 @@ def reading(request: pytest.FixtureRequest) -> Iterator[Reading]:
         yield Reading(request.param, switches, running.fhir)
 
 
+def _position(reading: Reading) -> int:
+    return list(READINGS).index(reading.name)
+
+
 def _start(encounter: Encounter) -> str:
     return encounter.start.isoformat().replace("+00:00", "Z")
+
+
+def _matches(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e["resource"] for e in bundle.get("entry", []) if e["search"]["mode"] == "match"]
 
 
 def _outcomes(bundle: dict[str, Any]) -> list[str]:
@@ -75,20 +124,66 @@ def _private(patient: Patient) -> list[str]:
     return [v for v in (patient.first_name, patient.last_name, patient.email, _start(BROKEN)) if v]
 
 
-def test_every_encounter_is_served(reading: Reading) -> None:
-    for truth in [*LIVE[::4], BUSY]:
-        bundle = reading.fhir.get_ok(f"{BASE}/Encounter", params={"patient": str(truth.id), "_count": "100"})
-        got = [e["resource"] for e in bundle.get("entry", []) if e["search"]["mode"] == "match"]
-        expected = [e for e in truth.encounters if e.id != reading.broken]
-        assert Counter((e["period"]["start"], e["status"]) for e in got) == Counter(
-            (_start(e), STATUS[e.status]) for e in expected
+def _nfc(text: str | None) -> str | None:
+    return None if text is None else unicodedata.normalize("NFC", text)
+
+
+def test_every_live_patient_is_found_once_and_reads_as_found(reading: Reading) -> None:
+    found = reading.fhir.search_all(f"{BASE}/Patient", _count=100)
+    assert Counter(p["id"] for p in found) == Counter(str(p.id) for p in LIVE)
+    by_id = {p["id"]: p for p in found}
+    for truth in LIVE:
+        resource = by_id[str(truth.id)]
+        official = resource["name"][0]
+        # Served in NFC whatever the vendor stores (names decomposed under one reading).
+        assert official["family"] == _nfc(truth.last_name), truth.id
+        assert official["given"] == [_nfc(truth.first_name), *(_nfc(truth.middle_name) or "").split()]
+        assert resource.get("birthDate") == (truth.birth_date.isoformat() if truth.birth_date else None)
+        assert resource["gender"] == GENDER[truth.gender]
+        values = {t["value"] for t in resource.get("telecom", [])}
+        assert not truth.email or truth.email in values, truth.id
+    # Each variant reads every third patient, from its own offset: every patient is read under
+    # at least one reading, and the matrix stays cheap.
+    for truth in LIVE[_position(reading) % 3 :: 3]:
+        assert reading.fhir.get_ok(f"{BASE}/Patient/{truth.id}") == by_id[str(truth.id)]
+    deleted = [p for p in CLINIC.patients if p.deleted]
+    assert deleted
+    for truth in deleted:  # gone, even where the vendor's read still finds soft-deleted patients
+        assert reading.fhir.get(f"{BASE}/Patient/{truth.id}").status_code == 410
+
+
+def test_each_patients_records_match_the_clinic(reading: Reading) -> None:
+    # Each variant walks every fourth patient, from its own offset: across the variants every
+    # patient's records are checked, and the matrix stays cheap.
+    for truth in LIVE[_position(reading) % 4 :: 4]:
+        pid = str(truth.id)
+        allergies = reading.fhir.search_all(f"{BASE}/AllergyIntolerance", patient=pid)
+        live_allergies = [a for a in truth.allergies if not a.deleted]
+        expected = 1 if truth.allergy_review == "nkda" and not live_allergies else len(live_allergies)
+        assert len(allergies) == expected, truth.id
+        medications = reading.fhir.search_all(f"{BASE}/MedicationStatement", patient=pid)
+        current = [m for m in truth.medications if not m.deleted and m.status in ("active", "on_hold")]
+        assert len(medications) == len(current), truth.id
+        encounters = reading.fhir.search_all(f"{BASE}/Encounter", patient=pid, _count=100)
+        expected_encounters = [e for e in truth.encounters if e.id != reading.broken]
+        assert Counter((e["period"]["start"], e["status"]) for e in encounters) == Counter(
+            (_start(e), STATUS[e.status]) for e in expected_encounters
         ), truth.id
-        locations = {loc.id: loc.name for loc in CLINIC.locations}
-        by_id = {e["identifier"][0]["value"]: e for e in got}
-        for encounter in expected:
+
+
+def test_encounters_show_who_and_where_and_only_the_unreadable_one_is_left_out(reading: Reading) -> None:
+    locations = {loc.id: loc.name for loc in CLINIC.locations}
+    for truth in [*LIVE[::8], BUSY]:
+        bundle = reading.fhir.get_ok(f"{BASE}/Encounter", params={"patient": str(truth.id), "_count": "100"})
+        by_id = {e["identifier"][0]["value"]: e for e in _matches(bundle)}
+        for encounter in truth.encounters:
+            if encounter.id == reading.broken:
+                assert str(encounter.id) not in by_id
+                continue
             resource = by_id[str(encounter.id)]
+            provider = next(p for p in CLINIC.providers if p.id == encounter.provider_id)
             assert resource["participant"][0]["individual"]["display"].startswith(
-                next(f"{p.first_name} {p.last_name}" for p in CLINIC.providers if p.id == encounter.provider_id)
+                f"{provider.first_name} {provider.last_name}"
             )
             shown = [loc["location"]["display"] for loc in resource.get("location", [])]
             assert shown in ([], [locations[encounter.location_id]])
@@ -118,7 +213,7 @@ def test_each_encounter_reads_as_found_and_only_the_unreadable_one_is_a_502(read
 
 def test_everything_keeps_the_rest_and_says_what_is_missing_a_ccd_is_all_or_nothing(reading: Reading) -> None:
     pages = list(reading.fhir.pages(f"{BASE}/Patient/{BUSY.id}/$everything"))
-    records = [e["resource"] for page in pages for e in page.get("entry", []) if e["search"]["mode"] == "match"]
+    records = [r for page in pages for r in _matches(page)]
     kinds = Counter(r["resourceType"] for r in records)
     assert kinds["Encounter"] == len(BUSY.encounters) - (1 if reading.broken else 0)
     assert kinds["Patient"] == 1
@@ -137,14 +232,54 @@ def test_everything_keeps_the_rest_and_says_what_is_missing_a_ccd_is_all_or_noth
     assert response.status_code == 502 and broken in outcome_of(response)["issue"][0]["diagnostics"]
 
 
-def test_read_and_search_give_the_same_patient(reading: Reading) -> None:
-    found = {p["id"]: p for p in reading.fhir.search_all(f"{BASE}/Patient", _count=100)}
-    assert set(found) == {str(p.id) for p in LIVE}
-    for truth in LIVE[::6]:
-        read = reading.fhir.get_ok(f"{BASE}/Patient/{truth.id}")
-        assert read == found[str(truth.id)]
-        values = {t["value"] for t in read.get("telecom", [])}
-        if truth.email:
-            assert truth.email in values, truth.id
-        if truth.mobile_phone or truth.home_phone:
-            assert any(t["system"] == "phone" for t in read["telecom"]), truth.id
+def test_ccds_of_other_patients_are_served(reading: Reading) -> None:
+    for truth in [p for p in LIVE if p is not BUSY][::40]:
+        bundle = reading.fhir.get_ok(f"{BASE}/DocumentReference/$docref", params={"patient": str(truth.id)})
+        (ccd,) = [e["resource"] for e in bundle["entry"] if e["resource"]["id"].startswith("ccd-")]
+        response = reading.fhir.get(f"{BASE}/{ccd['content'][0]['attachment']['url']}")
+        assert response.status_code == 200, (truth.id, response.text[:300])
+
+
+def _given_starts(patient: Patient, prefix: str) -> bool:
+    names = [patient.first_name, *(patient.middle_name or "").split()]
+    return any(fold(name).startswith(fold(prefix)) for name in names if name)
+
+
+def test_accented_names_are_found_however_the_vendor_matches_and_stores_them(reading: Reading) -> None:
+    sent = {"resourceType": "Patient", "name": [{"family": "Núñez", "given": ["Renée"]}], "birthDate": "1990-04-01"}
+    created = reading.fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+    assert created.status_code == 201, created.text[:300]
+    new_id = created.json()["id"]
+    try:
+        for family, given in (("NUÑEZ", "Renée"), ("nunez", "renee"), ("Nú", unicodedata.normalize("NFD", "Ren"))):
+            found = reading.fhir.search_all(f"{BASE}/Patient", family=family, given=given)
+            assert [p["id"] for p in found] == [new_id], (family, given)
+        renees = reading.fhir.search_all(f"{BASE}/Patient", given="Renée", _count=100)
+        expected = {str(p.id) for p in LIVE if _given_starts(p, "Renée")} | {new_id}
+        assert len(expected) > 5 and {p["id"] for p in renees} == expected
+        exact = reading.fhir.search_all(f"{BASE}/Patient", **{"family:exact": "Núñez"})
+        assert [p["id"] for p in exact] == [new_id]
+        # An update under the version read: the new middle name is found, the version moves.
+        current = reading.fhir.get(f"{BASE}/Patient/{new_id}")
+        changed = {**sent, "id": new_id, "name": [{"family": "Núñez", "given": ["Renée", "Zoë"]}]}
+        headers = {**JSON, "If-Match": current.headers["etag"]}
+        updated = reading.fhir.request("PUT", f"{BASE}/Patient/{new_id}", json=changed, headers=headers)
+        assert updated.status_code == 200, updated.text[:300]
+        assert updated.headers["etag"] != current.headers["etag"]
+        found = reading.fhir.search_all(f"{BASE}/Patient", given="zoe", family="NÚÑEZ")
+        assert [p["name"][0]["given"] for p in found] == [["Renée", "Zoë"]]
+        stale = reading.fhir.request("PUT", f"{BASE}/Patient/{new_id}", json=changed, headers=headers)
+        assert stale.status_code == 412
+    finally:
+        assert reading.fhir.request("DELETE", f"{BASE}/Patient/{new_id}").status_code in (200, 204)
+    assert reading.fhir.get(f"{BASE}/Patient/{new_id}").status_code == 410
+
+
+def test_vendor_refusals_keep_their_meaning_whatever_the_error_body(reading: Reading) -> None:
+    missing = reading.fhir.get(f"{BASE}/Patient/999999")
+    assert missing.status_code == 404 and outcome_of(missing)["issue"][0]["code"] == "not-found"
+    banana = {"resourceType": "Patient", "name": [{"family": "Doe", "given": ["Jo"]}], "birthDate": "1990-01-01",
+              "gender": "banana"}  # fmt: skip
+    refused = reading.fhir.request("POST", f"{BASE}/Patient", json=banana, headers=JSON)
+    assert refused.status_code in (400, 422)
+    assert any("Patient.gender" in (i.get("expression") or []) for i in outcome_of(refused)["issue"])

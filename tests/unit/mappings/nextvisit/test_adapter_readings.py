@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from gateway.contract import AdapterConfig, NoOptions, SearchRequest, TenantContext
-from gateway.errors import NotFound, UpstreamError
+from gateway.errors import Gone, NotFound, UpstreamError
 from gateway.search.model import ParamType, ReferenceValue, SearchParam, SearchQuery
 from mappings.nextvisit.adapter import NextvisitAdapter
 
@@ -126,7 +126,55 @@ def test_read_equals_search_with_or_without_demographics_in_the_read(show_demogr
     read = asyncio.run(patients.read("7"))
     assert read == found
     assert {t["value"] for t in read["telecom"]} == {"jane@example.org", "(312) 555-0142"}
-    lookups = [params for path, params in vendor.calls if path == "/v1/patients" and "filter[last_name]" in params]
+    lookups = [params for path, params in vendor.calls if path == "/v1/patients" and "filter[date_of_birth]" in params]
     assert len(lookups) == (0 if show_demographics else 1)
-    if lookups:
-        assert lookups[0]["filter[last_name]"] == "Doe" and lookups[0]["filter[date_of_birth]"] == "1985-03-15"
+    if lookups:  # by the exact birth-date filter only: name filters match differently per implementation
+        assert lookups[0]["filter[date_of_birth]"] == "1985-03-15" and "filter[last_name]" not in lookups[0]
+
+
+def test_a_soft_deleted_patient_that_an_implementation_still_serves_is_gone() -> None:
+    deleted = {**JANE, "id": 9, "deleted_at": "2024-07-01T00:00:00Z"}
+    patients = _adapter(CannedVendor([JANE, deleted])).providers["Patient"]
+    assert patients.search is not None
+    page = asyncio.run(patients.search(SearchRequest(SearchQuery("Patient", (), (), "UTC"), None, 100)))
+    assert [r["id"] for r in page.resources] == ["7"] and not page.warnings
+    with pytest.raises(Gone):
+        asyncio.run(patients.read("9"))
+    assert asyncio.run(patients.read("7"))["id"] == "7"
+
+
+class PagedVendor(CannedVendor):
+    """Many patients without birth dates, listed 50 a page in ascending id (ids with gaps),
+    but for one the list leaves out; its read ignores `include=demographics`."""
+
+    def __init__(self, patients: list[dict[str, Any]], unlisted: int, simple: bool) -> None:
+        super().__init__(patients, show_demographics=False)
+        self.listed = [p for p in patients if p["id"] != unlisted]
+        self.simple = simple  # a simple paginator: no last page, only a next link
+
+    async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+        params = dict(params or {})
+        if path != "/v1/patients":
+            return await super().request(method, path, params=params, json=json)
+        self.calls.append((path, params))
+        page, size = int(params["page"]), int(params["per_page"])
+        rows = [self._render(p, True) for p in self.listed[(page - 1) * size : page * size]]
+        last = -(-len(self.listed) // size)
+        if self.simple:
+            return {"data": rows, "links": {"next": "u" if page < last else None}, "meta": {"current_page": page}}
+        return {"data": rows, "links": {"next": None}, "meta": {"current_page": page, "last_page": last}}
+
+
+@pytest.mark.parametrize("simple", [False, True])
+@pytest.mark.parametrize("wanted", [3, 1501, 2999, 1777])
+def test_a_read_without_demographics_finds_them_among_thousands_by_bisection(wanted: int, simple: bool) -> None:
+    patients = [{**JANE, "id": i, "date_of_birth": None} for i in range(1, 3000, 2)]
+    vendor = PagedVendor(patients, unlisted=1777, simple=simple)
+    read = asyncio.run(_adapter(vendor).providers["Patient"].read(str(wanted)))
+    lookups = [params for path, params in vendor.calls if path == "/v1/patients"]
+    assert 1 <= len(lookups) <= (10 if simple else 7)  # 30 pages: bisected, not walked
+    assert all("filter[date_of_birth]" not in params for params in lookups)
+    if wanted == 1777:  # not in the list: served as the read gave it
+        assert "telecom" not in read
+    else:
+        assert {t["value"] for t in read["telecom"]} == {"jane@example.org", "(312) 555-0142"}

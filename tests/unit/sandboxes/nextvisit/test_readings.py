@@ -3,11 +3,14 @@ changes only what it says, and the defaults are the documented reading."""
 
 from __future__ import annotations
 
+import unicodedata
+from datetime import datetime
 from typing import Any
 
 import pytest
 
 from sandboxes.nextvisit.app import create_app
+from sandboxes.nextvisit.wire import EXTRA_FIELD
 from tests.unit.sandboxes.nextvisit.client import CLINIC, EMAIL, FIXED_NOW, PASSWORD, Api
 
 PATIENT = max((p for p in CLINIC.patients if not p.deleted), key=lambda p: len(p.encounters))
@@ -63,4 +66,110 @@ def test_one_unreadable_encounter() -> None:
 
 def test_an_unknown_shape_is_refused() -> None:
     with pytest.raises(ValueError, match="encounter_shape"):
-        create_app(CLINIC, email=EMAIL, password=PASSWORD, encounter_shape="nested")  # type: ignore[arg-type]
+        create_app(CLINIC, email=EMAIL, password=PASSWORD, encounter_shape="nested")
+
+
+RENEE = next(p for p in CLINIC.patients if not p.deleted and p.first_name == "Renée")
+
+
+def _found_ids(api: Api, **filters: str) -> set[int]:
+    params = {f"filter[{k}]": v for k, v in filters.items()}
+    return {row["id"] for row in api.ok("/v1/patients", per_page=100, **params)["data"]}
+
+
+def test_name_filters_under_each_reading() -> None:
+    first = {"first_name": "Renée"}
+    assert RENEE.id in _found_ids(_api(), first_name="renee")  # folded substring
+    assert RENEE.id in _found_ids(_api(), first_name="enée")
+    assert RENEE.id not in _found_ids(_api(name_accents="sensitive"), first_name="renee")
+    assert RENEE.id in _found_ids(_api(name_accents="sensitive"), first_name="RENÉE")
+    nfd = _api(name_accents="sensitive_nfd")
+    assert RENEE.id not in _found_ids(nfd, **first)  # a precomposed é is not the stored e + ◌́
+    assert RENEE.id in _found_ids(nfd, first_name=unicodedata.normalize("NFD", "Renée"))
+    assert nfd.ok(f"/v1/patients/{RENEE.id}")["data"]["first_name"] == unicodedata.normalize("NFD", "Renée")
+    assert RENEE.id not in _found_ids(_api(name_match="prefix"), first_name="enée")
+    assert RENEE.id in _found_ids(_api(name_match="prefix"), first_name="ren")
+    assert RENEE.id not in _found_ids(_api(name_match="exact"), first_name="ren")
+    assert RENEE.id in _found_ids(_api(name_match="exact"), first_name="renée")
+
+
+def test_values_on_the_wire() -> None:
+    documented = _api().ok(ONE)["data"]
+    encounter = documented["encounters"][0]
+    assert documented["updated_at"].endswith("Z") and len(documented["date_of_birth"]) == 10
+    other = _api(datetimes="sql", dates="us", ids="strings", booleans="digits").ok(ONE)["data"]
+    day = documented["date_of_birth"]
+    assert other["date_of_birth"] == f"{day[5:7]}/{day[8:10]}/{day[:4]}"
+    assert other["updated_at"] == documented["updated_at"][:10] + " " + documented["updated_at"][11:19]
+    assert other["id"] == str(documented["id"]) and other["user"]["id"] == str(documented["user"]["id"])
+    assert other["encounters"][0]["signed"] == ("1" if encounter["signed"] else "0")
+    micro = _api(datetimes="micro", dates="datetime").ok(ONE)["data"]
+    assert micro["updated_at"] == documented["updated_at"][:-1] + ".000000Z"
+    assert micro["date_of_birth"] == day + "T00:00:00.000000Z"
+    offset = _api(datetimes="offset").ok(ONE)["data"]["encounters"][0]["start_time"]
+    assert offset[-6:] in ("-06:00", "-05:00")
+    assert datetime.fromisoformat(offset) == datetime.fromisoformat(encounter["start_time"].replace("Z", "+00:00"))
+
+
+def test_nulls_absent_and_unwrapped_single_answers() -> None:
+    api = _api(nulls="absent", single_envelope="bare")
+    body = api.ok(ONE)
+    assert body["id"] == PATIENT.id and "data" not in body
+    assert "insurance" not in body  # null in the documented reading
+    telehealth = [e for e in body["encounters"] if e["visit_type"] == "telehealth"]
+    assert telehealth and all("location" not in e for e in telehealth)
+
+
+def test_paging_shapes_and_a_page_past_the_end() -> None:
+    documented = _api().ok("/v1/patients", per_page=100)
+    bare = _api(paging="paginator").ok("/v1/patients", per_page=100)
+    assert "meta" not in bare and isinstance(bare["links"], list)
+    assert bare["last_page"] == documented["meta"]["last_page"] and bare["total"] == documented["meta"]["total"]
+    assert bare["next_page_url"] == documented["links"]["next"] and bare["data"] == documented["data"]
+    simple = _api(paging="simple").ok("/v1/patients", per_page=100)
+    assert "last_page" not in simple["meta"] and "total" not in simple["meta"]
+    assert simple["links"]["next"] == documented["links"]["next"] and simple["links"]["last"] is None
+    past = _api(paging="simple").ok("/v1/patients", per_page=100, page=99)
+    assert past["data"] == [] and past["links"]["next"] is None
+
+
+@pytest.mark.parametrize(("errors", "media"), [("error", "application/json"), ("plain", "text/plain")])
+def test_error_bodies(errors: str, media: str) -> None:
+    response = _api(errors=errors).get("/v1/patients/999999")
+    assert response.status_code == 404 and response.headers["content-type"].startswith(media)
+    text = "No query results for model [App\\Models\\Patient] 999999"
+    assert (response.json() == {"error": text}) if errors == "error" else response.text == text
+    refused = _api(errors=errors).call("POST", "/v1/patients", json={})
+    assert refused.status_code == 422 and "first name field is required" in refused.text
+
+
+def test_an_undocumented_field() -> None:
+    assert EXTRA_FIELD[0] not in _api().ok(ONE)["data"]
+    assert _api(extra_field=True).ok(ONE)["data"][EXTRA_FIELD[0]] == EXTRA_FIELD[1]
+
+
+def test_a_list_with_a_smaller_per_page_maximum() -> None:
+    api = _api(list_per_page_max=50)
+    assert len(api.ok("/v1/patients", per_page=50)["data"]) == 50
+    refused = api.get("/v1/patients", params={"per_page": 51})
+    assert refused.status_code == 422 and "per_page" in refused.json()["errors"]
+
+
+def test_a_show_that_finds_soft_deleted_patients() -> None:
+    deleted = next(p for p in CLINIC.patients if p.deleted)
+    assert _api().get(f"/v1/patients/{deleted.id}").status_code == 404
+    api = _api(show_trashed=True)
+    body = api.ok(f"/v1/patients/{deleted.id}")["data"]
+    assert body["id"] == deleted.id and body["deleted_at"]
+    assert api.call("DELETE", f"/v1/patients/{deleted.id}").status_code == 404
+    assert "deleted_at" not in api.ok(ONE)["data"]
+
+
+def test_a_delete_without_a_body_and_a_login_inside_data() -> None:
+    api = _api(delete_status=204, login_shape="data")
+    login = api.login()
+    assert login.status_code == 200 and set(login.json()) == {"data"}
+    api.token = login.json()["data"]["token"]
+    deleted = api.call("DELETE", ONE)
+    assert deleted.status_code == 204 and deleted.content == b""
+    assert api.get(ONE).status_code == 404

@@ -1,0 +1,127 @@
+"""How a reading (``readings``) writes values on the wire: dates, ids, booleans, nulls, error bodies.
+
+The store renders every record the documented way (ISO ``Z`` times, ISO dates, numeric ids,
+JSON booleans, nulls present, Laravel error bodies); ``on_the_wire`` rewrites a rendered
+patient for the other readings, and ``ErrorBodyMiddleware`` rewrites error responses. Only
+the spelling changes, never the value: a time is the same instant, a date the same day.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sandboxes.nextvisit.php_json import php_json
+from sandboxes.nextvisit.readings import Readings
+from sandboxes.toolkit.aliases import JsonObject
+
+__all__ = ["EXTRA_FIELD", "ErrorBodyMiddleware", "on_the_wire", "with_extra_field"]
+
+#: The zone an ``offset`` reading writes its times in (same instants, local offsets).
+OFFSET_ZONE = ZoneInfo("America/Chicago")
+_TIMES = frozenset({"start_time", "end_time", "date_of_service", "occurred_at"})
+_IDS = frozenset({"id", "patient_id", "user_id"})
+#: An undocumented field the ``extra_field`` reading adds to each patient (a value that must
+#: never reach a log: the drift monitor records names only).
+EXTRA_FIELD = ("preferred_pharmacy", "Walgreens #4417, 12 Elm St")
+
+
+def on_the_wire(value: Any, readings: Readings, key: str = "") -> Any:
+    """`value` (a rendered record, or part of one under `key`) as `readings` writes it."""
+    if isinstance(value, dict):
+        absent = readings.nulls == "absent"
+        # `meta` is the client's own free-form object (a FHIR copy among others): left as sent.
+        return {
+            k: v if k == "meta" else on_the_wire(v, readings, k) for k, v in value.items() if not (absent and v is None)
+        }
+    if isinstance(value, list):
+        return [on_the_wire(item, readings, key) for item in value]
+    if isinstance(value, bool):
+        return ("1" if value else "0") if readings.booleans == "digits" and key == "signed" else value
+    if isinstance(value, int) and key in _IDS and readings.ids == "strings":
+        return str(value)
+    if isinstance(value, str) and (key in _TIMES or key.endswith("_at")):
+        return _datetime(value, readings)
+    if isinstance(value, str) and key == "date_of_birth":
+        return _date(value, readings)
+    return value
+
+
+def with_extra_field(patient: JsonObject, readings: Readings) -> JsonObject:
+    """`patient` with the undocumented field of the ``extra_field`` reading, when it is on."""
+    if not readings.extra_field:
+        return patient
+    return {**patient, EXTRA_FIELD[0]: EXTRA_FIELD[1]}
+
+
+def _datetime(text: str, readings: Readings) -> str:
+    """``2024-01-05T10:00:00Z`` as the reading writes it (an impossible day stays impossible)."""
+    if readings.datetimes == "micro":
+        return text.removesuffix("Z") + ".000000Z"
+    if readings.datetimes == "sql":
+        return text[:10] + " " + text[11:19]
+    if readings.datetimes == "offset":
+        try:
+            return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(OFFSET_ZONE).isoformat()
+        except ValueError:
+            return text.removesuffix("Z") + "-06:00"
+    return text
+
+
+def _date(text: str, readings: Readings) -> str:
+    if readings.dates == "us" and len(text) == 10:
+        return f"{text[5:7]}/{text[8:10]}/{text[:4]}"
+    if readings.dates == "datetime" and len(text) == 10:
+        return text + "T00:00:00.000000Z"  # Laravel's `date` cast, serialised at UTC midnight
+    return text
+
+
+class ErrorBodyMiddleware:
+    """Rewrites the JSON body of every error response (status 400 and up) the way the
+    ``errors`` reading says: ``{"error": "<message>"}``, or the message as plain text."""
+
+    def __init__(self, app: ASGIApp, readings: Readings) -> None:
+        self.app = app
+        self.readings = readings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.readings.errors == "laravel":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                if message["status"] < 400:
+                    await send(message)
+                    return
+                start = message
+                return
+            if start is None:
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                await self._send_error(start, b"".join(chunks), send)
+
+        await self.app(scope, receive, capture)
+
+    async def _send_error(self, start: Message, body: bytes, send: Send) -> None:
+        try:
+            message = str(orjson.loads(body).get("message", ""))
+        except (orjson.JSONDecodeError, AttributeError):
+            message = body.decode(errors="replace")
+        if self.readings.errors == "error":
+            out, media = php_json({"error": message}), b"application/json"
+        else:
+            out, media = message.encode(), b"text/plain; charset=UTF-8"
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in (b"content-length", b"content-type")]
+        headers += [(b"content-type", media), (b"content-length", str(len(out)).encode())]
+        await send({**start, "headers": headers})
+        await send({"type": "http.response.body", "body": out})
