@@ -1,0 +1,169 @@
+"""The fault-injection suite: the gateway over the real Dental PMS simulator in chaos mode
+(sandboxes.toolkit.chaos), driven by concurrent clients. Each scenario prints its figures.
+
+What it shows: retries within budget keep client GETs succeeding through occasional vendor
+failures at little extra vendor load; a dead vendor trips the breaker (fast 503s, no vendor
+calls) and, with a warm cache, reads go on, marked stale; a broken answer is never a 200.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.contract import Sandbox
+from sandboxes.clinic import build_clinic
+from sandboxes.dentalpms import create_sandbox
+from sandboxes.toolkit.chaos import Chaos, Faults
+from tests.support.clinic import live_patients
+from tests.support.variants import gateway_over
+
+TENANT = "dentalpms"
+CLINIC = build_clinic()
+PATIENTS = [str(p.uuid) for p in live_patients(CLINIC)][:60]
+# Each client request: a patient read and the patient's allergies (each a few vendor calls).
+WORKLOAD = [f"/fhir/{TENANT}/Patient/{p}" for p in PATIENTS] + [
+    f"/fhir/{TENANT}/AllergyIntolerance?patient={p}" for p in PATIENTS
+]
+
+
+@dataclass
+class Run:
+    statuses: list[int]
+    latencies: list[float]
+    vendor_calls: int
+    bodies: dict[str, Any]
+
+    @property
+    def success(self) -> float:
+        return sum(s == 200 for s in self.statuses) / len(self.statuses)
+
+    def p(self, q: float) -> float:
+        return statistics.quantiles(self.latencies, n=100)[int(q) - 1] * 1000
+
+    def report(self, name: str, baseline: Run | None = None) -> None:
+        load = f", vendor load {self.vendor_calls / baseline.vendor_calls:.2f}x" if baseline else ""
+        print(
+            f"\n[{name}] {len(self.statuses)} GETs: {self.success:.1%} ok, p50 {self.p(50):.1f} ms,"
+            f" p99 {self.p(99):.1f} ms, {self.vendor_calls} vendor calls{load}"
+        )
+
+
+@dataclass
+class Faulty:
+    url: str
+    chaos: Chaos
+
+    def run(self, paths: list[str], workers: int = 8) -> Run:
+        before = self.chaos.calls
+
+        def get(path: str) -> tuple[int, float, Any]:
+            with httpx.Client(timeout=60) as client:
+                started = time.perf_counter()
+                response = client.get(self.url + path)
+                elapsed = time.perf_counter() - started
+                body = response.json() if "json" in response.headers.get("content-type", "") else None
+                if response.status_code != 200:
+                    assert body and body["resourceType"] == "OperationOutcome", response.text[:300]
+                return response.status_code, elapsed, body
+
+        with ThreadPoolExecutor(workers) as pool:
+            results = list(pool.map(get, paths))
+        bodies = {path: body for path, (status, _, body) in zip(paths, results, strict=True) if status == 200}
+        return Run([r[0] for r in results], [r[1] for r in results], self.chaos.calls - before, bodies)
+
+
+@pytest.fixture(scope="module")
+def faulty() -> Iterator[Faulty]:
+    made: list[Chaos] = []
+
+    def chaotic() -> Sandbox:
+        sandbox = create_sandbox(CLINIC)
+        made.append(Chaos(sandbox.app, Faults()))
+        return dataclasses.replace(sandbox, app=made[-1])
+
+    settings = {
+        "breaker": {"window": 10, "min_calls": 20, "failure_ratio": 0.5, "consecutive": 5, "open_for": 1.5},
+        "cache": {"enabled": True, "ttl": 0.01, "stale_for": 600},
+    }
+    with gateway_over(TENANT, chaotic, tenant=TENANT, **settings) as running:
+        yield Faulty(running.url, made[0])
+
+
+@pytest.fixture(scope="module")
+def baseline(faulty: Faulty) -> Run:
+    faulty.chaos.faults = Faults()
+    run = faulty.run(WORKLOAD)
+    run.report("no faults")
+    assert run.success == 1.0
+    return run
+
+
+def test_occasional_failures_and_stalls_are_absorbed(faulty: Faulty, baseline: Run) -> None:
+    faulty.chaos.faults = Faults(error=0.05, stall=0.01, stall_seconds=2.0, seed=11)
+    time.sleep(0.02)  # past the cache's freshness: every read goes to the vendor
+    run = faulty.run(WORKLOAD)
+    run.report("5% vendor 500s + 1% 2-s stalls", baseline)
+    assert run.success >= 0.995
+    assert run.vendor_calls <= 1.2 * baseline.vendor_calls
+    assert all(run.bodies[path] == baseline.bodies[path] for path in run.bodies if "Patient/" in path)
+
+
+def test_heavy_failures_are_retried_within_budget_and_the_rest_answered_honestly(faulty: Faulty, baseline: Run) -> None:
+    faulty.chaos.faults = Faults(error=0.30, seed=12)
+    time.sleep(0.02)
+    run = faulty.run(WORKLOAD)
+    run.report("30% vendor 500s", baseline)
+    assert set(run.statuses) <= {200, 502, 503}  # a failure is an OperationOutcome (checked in run)
+    # The retry budget: 0.2 of a retry earned per call, 10 at most saved up.
+    assert run.vendor_calls <= 1.2 * baseline.vendor_calls + 10
+    assert run.success >= 0.80
+
+
+def test_broken_answers_are_never_a_200(faulty: Faulty, baseline: Run) -> None:
+    faulty.chaos.faults = Faults(malformed=0.1, wrong_type=0.05, reset=0.05, seed=13)
+    time.sleep(0.02)
+    run = faulty.run(WORKLOAD)
+    run.report("10% truncated JSON, 5% HTML, 5% resets", baseline)
+    assert set(run.statuses) <= {200, 502, 503, 504}
+    stale = 0
+    for path, body in run.bodies.items():  # what came back is what the vendor holds
+        if body["resourceType"] == "Bundle":
+            continue
+        tags = body.get("meta", {}).get("tag", [])
+        if tags and tags[-1]["code"] == "stale":  # the cache answered for a broken vendor answer
+            stale += 1
+            body = {**body, "meta": {**body["meta"], "tag": tags[:-1]}}
+            if not body["meta"]["tag"]:
+                del body["meta"]["tag"]
+        assert body == baseline.bodies[path], path
+    print(f"  ({stale} reads answered from the cache, marked stale)")
+
+
+def test_a_dead_vendor_trips_the_breaker_and_warm_reads_go_on_stale(faulty: Faulty, baseline: Run) -> None:
+    reads = [p for p in WORKLOAD if "Patient/" in p][:20]
+    faulty.chaos.faults = Faults()
+    faulty.run(reads)  # warm the cache
+    faulty.chaos.faults = Faults(error=1.0)
+    time.sleep(0.02)
+    faulty.run([f"/fhir/{TENANT}/AllergyIntolerance?patient={p}" for p in PATIENTS[:10]])  # trips it
+    calls = faulty.chaos.calls
+    cold = faulty.run([f"/fhir/{TENANT}/Patient?birthdate=ge1900-01-0{d}" for d in range(1, 10)], workers=1)
+    assert set(cold.statuses) == {503} and faulty.chaos.calls == calls  # refused without a vendor call
+    cold.report("breaker open: uncached searches")
+    warm = faulty.run(reads, workers=1)
+    assert warm.success == 1.0 and faulty.chaos.calls == calls
+    assert all(body["meta"]["tag"][-1]["code"] == "stale" for body in warm.bodies.values())
+    warm.report("breaker open: cached reads, served stale")
+    faulty.chaos.faults = Faults()  # the vendor is back
+    time.sleep(1.6)
+    again = faulty.run(reads[:5], workers=1)
+    assert again.success == 1.0 and not any("tag" in (b.get("meta") or {}) for b in again.bodies.values())
