@@ -3,12 +3,18 @@ kit makes (no token, bad tokens, scopes, v1/v2, the patient compartment by every
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from jwt.algorithms import RSAAlgorithm
 
 from gateway.auth.gate import check_exposure
 from gateway.settings import ConfigError, ServerSettings, Settings, TenantSettings
@@ -124,6 +130,26 @@ def test_a_tampered_token_is_401(client: TestClient, issuer: Issuer) -> None:
     head, payload, signature = issuer.token(TENANT, "patient/*.rs", patient="p1").split(".")
     forged = f"{head}.{payload}.{signature[:-4]}AAAA"
     outcome(client.get(f"{BASE}/Patient/p1", headers={"Authorization": f"Bearer {forged}"}), 401)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_alg_none_hmac_with_the_public_key_and_an_unknown_kid_are_401(client: TestClient, issuer: Issuer) -> None:
+    _, payload, signature = issuer.token(TENANT, "system/*.rs").split(".")
+    unsigned = f"{_b64(json.dumps({'alg': 'none', 'kid': issuer.kid}).encode())}.{payload}."
+    public = json.loads(issuer.jwks_file.read_text())["keys"][0]
+    pem = RSAAlgorithm.from_jwk(json.dumps(public)).public_bytes(  # type: ignore[union-attr]
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    hs_head = _b64(json.dumps({"alg": "HS256", "kid": issuer.kid}).encode())
+    mac = _b64(hmac.new(pem, f"{hs_head}.{payload}".encode(), hashlib.sha256).digest())
+    unknown = json.dumps({"alg": "RS384", "kid": "rotated-away"}).encode()
+    for token in (unsigned, f"{hs_head}.{payload}.{mac}", f"{_b64(unknown)}.{payload}.{signature}"):
+        response = client.get(f"{BASE}/Patient/p1", headers={"Authorization": f"Bearer {token}"})
+        outcome(response, 401)
+        assert 'error="invalid_token"' in response.headers["www-authenticate"]
 
 
 def test_a_token_for_one_tenant_does_not_open_another(client: TestClient, issuer: Issuer) -> None:
