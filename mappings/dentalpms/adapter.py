@@ -18,6 +18,14 @@ Search planning (what is pushed down, and why it is safe):
 Sub-records (allergies, medications, vital signs) exist only under a patient, so their search
 requires `patient` (or `_id`), and their ids carry the patient's (mappings.ids). A deleted
 (archived) patient's records are not served: searches come back empty, reads are 410.
+Patient create, update and delete are `writes.py`'s (its docstring says how the vendor's
+idempotency, version conflicts and archive are read); `patient_write.py` maps the body.
+
+Reading answers: every answer goes through the declared models of `vendor.py` (via
+`reader.py`, which records drift), never bare dict access. A record of a list that cannot be
+read is left out of the page, with an OperationOutcome warning naming its id and the
+vendor's field (never a value), and the page claims no total; the read of that record is a
+502 naming the field; an envelope (the list itself) that cannot be read is a 502.
 
 Where the docs are silent (the list `search`: "free-text search across name, phone, email,
 chart number, and DOB fields"), and how each point is read. Implementations differ on each,
@@ -45,6 +53,21 @@ so a term is sent only when every reading returns a superset of the FHIR answer
   wildcards, which only widens the answer.
 - DOB: `dob_from`/`dob_to` are exact date bounds; a patient without a birth date matches
   neither (FHIR agrees: no birthDate, no match).
+
+Where the docs are silent on the answers' shapes (`vendor.py` lists how each is read;
+`sandboxes.dentalpms.shapes` simulates each): timestamps with `Z`, an offset or none (UTC);
+dates sent as date-times (the date they start with); booleans as `"true"`/`"1"`, integers
+(`version`, `total`, `page`) as text; null or absent optional fields; error bodies as
+`{"detail": text | [..]}`, `{"error": text | {"message"}}` or `{"message"}` (client.py).
+- Page lists: `total` may be text; a page past the end may be empty or a 404 (read as the
+  end of the list, not a missing patient); without a readable `total` a full page may have
+  a successor, so one more page is asked for.
+- Cursor list: `has_next_page` (or the whole `page_info`) may be absent on the last page;
+  absent, a full page with an `end_cursor` may have a successor. An archived patient in a
+  list (the reference says they are "excluded from normal queries"; an implementation may
+  not) is never served.
+- `meta.versionId` is the vendor's `version` (an integer, possibly as text): it is what an
+  update's `base_version` takes, so `If-Match` means the same thing at both ends.
 """
 
 from __future__ import annotations
@@ -61,10 +84,11 @@ from gateway.contract import (
     ResourceProvider,
     SearchRequest,
     TenantContext,
+    VendorModel,
     VendorPage,
     by_type,
 )
-from gateway.errors import Gone, NotFound
+from gateway.errors import Gone, NotFound, UpstreamError
 from gateway.search import planning as q
 from gateway.search.model import SearchQuery, TokenValue
 from gateway.search.planning import date_bounds, date_bounds_any
@@ -76,41 +100,82 @@ from mappings.dentalpms.medication import medication_to_fhir
 from mappings.dentalpms.observation import vitals_to_fhir
 from mappings.dentalpms.options import DentalPmsOptions
 from mappings.dentalpms.patient import patient_to_fhir
-from mappings.ids import is_uuid, split_child_id, unpack_uuid
+from mappings.dentalpms.reader import Reader, Unreadable, VendorRecord
+from mappings.dentalpms.vendor import (
+    VendorAllergy,
+    VendorCursorList,
+    VendorDisease,
+    VendorMedication,
+    VendorPageList,
+    VendorPatient,
+    VendorVitals,
+)
+from mappings.dentalpms.writes import PatientWrites
+from mappings.ids import child_id, is_uuid, split_child_id, unpack_uuid
 
 MAX_PAGE_SIZE = 100
 _SORT_FIELDS = {"family": "last_name", "birthdate": "date_of_birth", "_lastUpdated": "updated_at"}
-VendorRecord = dict[str, Any]
 
 
 @dataclass(frozen=True)
 class _Listed:
     """A kind of record the API lists under a patient (`/patients/{id}/<path>`)."""
 
-    type: str  # the FHIR type it becomes (for messages)
+    fhir_type: str  # the FHIR type it becomes (for messages)
     path: str
+    shape: str  # the drift monitor's name for it
+    model: type[VendorModel]
     to_fhir: Callable[[VendorRecord, str, TenantContext], list[Resource]]
     # One vital-signs reading becomes several Observations, whose ids carry a suffix; it is also
     # the only sub-record the API serves one at a time.
     several: bool = False
+
+    def label(self, patient_id: str, vendor_id: str | None, index: int) -> str:
+        """How a client is told which record could not be read (ids only, no PHI)."""
+        if vendor_id is None:
+            return f"The {self.fhir_type} record at position {index} of a page of Patient/{patient_id}'s {self.path}"
+        if self.several:
+            return f"The {self.path} reading {vendor_id} of Patient/{patient_id}"
+        return f"{self.fhir_type}/{child_id(patient_id, vendor_id)}"
 
 
 def _one(mapper: Callable[[VendorRecord, str, TenantContext], Resource]) -> Callable[..., list[Resource]]:
     return lambda record, patient_id, ctx: [mapper(record, patient_id, ctx)]
 
 
-ALLERGIES = _Listed("AllergyIntolerance", "allergies", _one(allergy_to_fhir))
-MEDICATIONS = _Listed("MedicationStatement", "medications", _one(medication_to_fhir))
-VITAL_SIGNS = _Listed("Observation", "vital-signs", vitals_to_fhir, several=True)
-PROBLEMS = _Listed("Condition", "diseases", _one(condition_to_fhir))
+ALLERGIES = _Listed("AllergyIntolerance", "allergies", "allergy", VendorAllergy, _one(allergy_to_fhir))
+MEDICATIONS = _Listed("MedicationStatement", "medications", "medication", VendorMedication, _one(medication_to_fhir))
+VITAL_SIGNS = _Listed("Observation", "vital-signs", "vital_signs", VendorVitals, vitals_to_fhir, several=True)
+PROBLEMS = _Listed("Condition", "diseases", "disease", VendorDisease, _one(condition_to_fhir))
+
+
+@dataclass(frozen=True)
+class _SubPage:
+    """One vendor page of a patient's sub-records, read."""
+
+    patient_id: str
+    patient: VendorRecord | None  # on the first page only
+    listing: VendorPageList
+    records: list[VendorRecord]
+    unreadable: list[Unreadable]
 
 
 class DentalPmsAdapter:
     def __init__(self, config: AdapterConfig[DentalPmsOptions]) -> None:
         self._client = DentalPmsClient(config)
         self._ctx = config.context
+        self._reader = Reader(config.drift)
+        self._writes = PatientWrites(self._client, self._ctx, self._reader, self._patient_record)
         self._providers = by_type(
-            ResourceProvider(PATIENT, self._read_patient, self._search_patients, max_page_size=MAX_PAGE_SIZE),
+            ResourceProvider(
+                PATIENT,
+                self._read_patient,
+                self._search_patients,
+                create=self._writes.create,
+                update=self._writes.update,
+                delete=self._writes.delete,
+                max_page_size=MAX_PAGE_SIZE,
+            ),
             ResourceProvider(ALLERGY, self._read_allergy, self._search_allergies, max_page_size=MAX_PAGE_SIZE),
             ResourceProvider(
                 MEDICATION,
@@ -140,7 +205,7 @@ class DentalPmsAdapter:
 
     async def _read_patient(self, resource_id: str) -> Resource:
         record = await self._patient_record(resource_id)
-        _alive(record, resource_id)
+        _alive(record, f"Patient/{resource_id}")
         return patient_to_fhir(record, self._ctx)
 
     async def _read_allergy(self, resource_id: str) -> Resource:
@@ -152,30 +217,30 @@ class DentalPmsAdapter:
         """A sub-record: its id carries its patient's (mappings.ids), so one listing finds it."""
         parts = split_child_id(resource_id)
         if parts is None or (parts[2] is not None) != kind.several:
-            raise NotFound(f"{kind.type}/{resource_id} does not exist")
+            raise NotFound(f"{kind.fhir_type}/{resource_id} does not exist")
         patient_id, record_id, _ = parts
         patient, found = await concurrently(
             self._patient_or_none(patient_id), self._find_record(patient_id, kind, record_id)
         )
         if patient is None or found is None:
-            raise NotFound(f"{kind.type}/{resource_id} does not exist")
-        _alive(patient, f"Patient/{patient_id}", of=f"{kind.type}/{resource_id}")
+            raise NotFound(f"{kind.fhir_type}/{resource_id} does not exist")
+        _alive(patient, f"Patient/{patient_id}", of=f"{kind.fhir_type}/{resource_id}")
         resources = kind.to_fhir(found, patient_id, self._ctx)
         if not kind.several:
             return resources[0]
         for resource in resources:
             if resource["id"] == resource_id:
                 return resource
-        raise NotFound(f"{kind.type}/{resource_id} does not exist")
+        raise NotFound(f"{kind.fhir_type}/{resource_id} does not exist")
 
     async def _patient_record(self, patient_id: str) -> VendorRecord:
         if not is_uuid(patient_id):
             raise NotFound(f"Patient/{patient_id} does not exist")
         try:
-            record: VendorRecord = await self._client.get(f"/patients/{patient_id}")
+            raw = await self._client.get(f"/patients/{patient_id}")
         except NotFound:
             raise NotFound(f"Patient/{patient_id} does not exist") from None
-        return record
+        return self._reader.patient(raw, f"Patient/{patient_id}")
 
     async def _patient_or_none(self, patient_id: str) -> VendorRecord | None:
         try:
@@ -193,26 +258,27 @@ class DentalPmsAdapter:
         raise NotFound(f"AllergyIntolerance/{resource_id} does not exist")
 
     async def _find_record(self, patient_id: str, kind: _Listed, record_id: str) -> VendorRecord | None:
-        path = kind.path
+        """The record of that id (None when there is none); a 502 naming the field when the
+        vendor serves it but it cannot be read."""
         if kind.several:  # read on its own
             try:
-                record: VendorRecord = await self._client.get(f"/patients/{patient_id}/{path}/{record_id}")
+                raw = await self._client.get(f"/patients/{patient_id}/{kind.path}/{record_id}")
             except NotFound:
                 return None
-            return record
+            who = kind.label(patient_id, record_id, 0)
+            return self._reader.one(kind.shape, kind.model, raw, who).model_dump()
         page = 1
         while True:
-            try:
-                data = await self._client.get(
-                    f"/patients/{patient_id}/{path}", {"page": page, "page_size": MAX_PAGE_SIZE}
-                )
-            except NotFound:
+            listed = await self._sub_page(patient_id, kind, page, MAX_PAGE_SIZE, {})
+            if listed is None:
                 return None
-            for item in data["items"]:
-                if item["id"] == record_id:
-                    found: VendorRecord = item
-                    return found
-            if page * data["page_size"] >= data["total"]:
+            for record in listed.records:
+                if record["id"] == record_id:
+                    return record
+            for problem in listed.unreadable:
+                if problem.vendor_id in (record_id, None):
+                    raise UpstreamError(problem.message)
+            if not listed.listing.has_more(page, MAX_PAGE_SIZE):
                 return None
             page += 1
 
@@ -243,61 +309,75 @@ class DentalPmsAdapter:
         }
         if request.position:
             params["after"] = str(request.position)
-        total: int | None = None
+        counted: Any = None
         if exact and request.position is None:
-            data, counted = await concurrently(
+            raw, counted = await concurrently(
                 self._client.get("/patients/cursor", params),
                 self._client.get("/patients", {**filters, "page": 1, "page_size": 1}),
             )
-            total = int(counted["total"])
         else:
-            data = await self._client.get("/patients/cursor", params)
-        info = data.get("page_info") or {}
-        following = info.get("end_cursor") if info.get("has_next_page") else None
-        return VendorPage([patient_to_fhir(p, self._ctx) for p in data["data"]], following, total=total)
+            raw = await self._client.get("/patients/cursor", params)
+        listing = self._reader.one("patient_cursor_page", VendorCursorList, raw, "A Dental PMS patient list")
+        records, unreadable = self._reader.records(
+            "patient", VendorPatient, listing.data, lambda vendor_id, index: _patient_label(vendor_id, index)
+        )
+        total: int | None = None
+        if counted is not None and not unreadable:
+            total = self._reader.one("patient_page", VendorPageList, counted, "A Dental PMS patient count").total
+        # A deleted patient is never served, whatever the vendor's list includes.
+        live = [patient_to_fhir(p, self._ctx) for p in records if not p.get("deleted_at")]
+        return VendorPage(live, listing.following(request.page_size), total=total, warnings=_messages(unreadable))
+
+    async def _sub_page(
+        self, patient_id: str, kind: _Listed, page: int, size: int, extra: Mapping[str, str | int]
+    ) -> _SubPage | None:
+        """One page of a patient's `kind` records, read; None when the patient is not found."""
+        params = {"page": page, "page_size": size, **extra}
+        try:
+            raw = await self._client.get(f"/patients/{patient_id}/{kind.path}", params)
+        except NotFound:
+            return None
+        listing = self._reader.one(f"{kind.shape}_page", VendorPageList, raw, f"A Dental PMS {kind.path} list")
+        records, unreadable = self._reader.records(
+            kind.shape, kind.model, listing.items, partial(kind.label, patient_id)
+        )
+        return _SubPage(patient_id, None, listing, records, unreadable)
 
     async def _sub_records(
-        self, request: SearchRequest, path: str, extra: Mapping[str, str | int]
-    ) -> tuple[str, VendorRecord | None, VendorRecord] | None:
-        """(patient id, patient record on the first page, vendor page), or None when there is
-        no such live patient (then the search is empty)."""
+        self, request: SearchRequest, kind: _Listed, extra: Mapping[str, str | int]
+    ) -> _SubPage | None:
+        """A page of the patient's records (with the patient record on the first page), or
+        None when there is no such live patient (then the search is empty)."""
         patient_id = q.single_patient(request.query)
         if not is_uuid(patient_id):
             return None
         page = int(request.position or 1)
-        params = {"page": page, "page_size": request.page_size, **extra}
-        listing = self._listing(f"/patients/{patient_id}/{path}", params)
-        if page > 1:
-            data = await listing
-            return (patient_id, None, data) if data is not None else None
+        listing = self._sub_page(patient_id, kind, page, request.page_size, extra)
+        if page > 1:  # a 404 here is a page past the end (`past_end` in the simulator), not the patient
+            later = await listing
+            return later or _SubPage(patient_id, None, VendorPageList(items=[]), [], [])
         # The first page also checks that the patient is live (and reads its NKDA status).
         patient, first = await concurrently(self._patient_or_none(patient_id), listing)
         if patient is None or first is None or patient.get("deleted_at"):
             return None
-        return patient_id, patient, first
-
-    async def _listing(self, path: str, params: Mapping[str, str | int]) -> VendorRecord | None:
-        try:
-            data: VendorRecord = await self._client.get(path, params)
-        except NotFound:
-            return None
-        return data
+        return _SubPage(patient_id, patient, first.listing, first.records, first.unreadable)
 
     async def _search_allergies(self, request: SearchRequest) -> VendorPage:
         status = q.single_token(request.query, "clinical-status")
         extra: dict[str, str | int] = (
             {"is_active": str(status == "active").lower()} if status in ("active", "inactive") else {}
         )
-        listed = await self._sub_records(request, ALLERGIES.path, extra)
+        listed = await self._sub_records(request, ALLERGIES, extra)
         if listed is None:
             return VendorPage([], None, total=0)
-        patient_id, patient, data = listed
-        resources = [allergy_to_fhir(a, patient_id, self._ctx) for a in data["items"]]
+        resources = [allergy_to_fhir(a, listed.patient_id, self._ctx) for a in listed.records]
+        patient = listed.patient
         nkda = patient is not None and patient.get("allergy_review_status") == "nkda"
         if nkda and patient is not None:
             resources.insert(0, nkda_to_fhir(patient, self._ctx))
         exact = q.only(request.query, "patient", "subject") and patient is not None
-        return _paged(request, resources, data, int(data["total"]) + nkda if exact else None)
+        total = listed.listing.total
+        return self._paged(request, resources, listed, total + nkda if exact and total is not None else None)
 
     async def _search_medications(self, request: SearchRequest) -> VendorPage:
         statuses = {v.code for p in request.query.named("status") for v in p.values if isinstance(v, TokenValue)}
@@ -306,24 +386,22 @@ class DentalPmsAdapter:
             extra["is_active"] = "true"
         elif statuses and "active" not in statuses and len(request.query.named("status")) == 1:
             extra["is_active"] = "false"
-        listed = await self._sub_records(request, MEDICATIONS.path, extra)
+        listed = await self._sub_records(request, MEDICATIONS, extra)
         if listed is None:
             return VendorPage([], None, total=0)
-        patient_id, _, data = listed
-        resources = [medication_to_fhir(m, patient_id, self._ctx) for m in data["items"]]
+        resources = [medication_to_fhir(m, listed.patient_id, self._ctx) for m in listed.records]
         exact = q.only(request.query, "patient", "subject")
-        return _paged(request, resources, data, int(data["total"]) if exact else None)
+        return self._paged(request, resources, listed, listed.listing.total if exact else None)
 
     async def _search_conditions(self, request: SearchRequest) -> VendorPage:
         status = q.single_token(request.query, "clinical-status")
         extra: dict[str, str | int] = {"problem_status": status} if status in ("active", "resolved", "inactive") else {}
-        listed = await self._sub_records(request, PROBLEMS.path, extra)
+        listed = await self._sub_records(request, PROBLEMS, extra)
         if listed is None:
             return VendorPage([], None, total=0)
-        patient_id, _, data = listed
-        resources = [condition_to_fhir(d, patient_id, self._ctx) for d in data["items"]]
+        resources = [condition_to_fhir(d, listed.patient_id, self._ctx) for d in listed.records]
         exact = q.only(request.query, "patient", "subject")
-        return _paged(request, resources, data, int(data["total"]) if exact else None)
+        return self._paged(request, resources, listed, listed.listing.total if exact else None)
 
     async def _search_observations(self, request: SearchRequest) -> VendorPage:
         low, high = date_bounds_any(request.query, "date")
@@ -332,12 +410,22 @@ class DentalPmsAdapter:
             window["date_from"] = q.shift(low, -1).isoformat()
         if high:
             window["date_to"] = q.shift(high, 1).isoformat()
-        listed = await self._sub_records(request, VITAL_SIGNS.path, window)
+        listed = await self._sub_records(request, VITAL_SIGNS, window)
         if listed is None:
             return VendorPage([], None, total=0)
-        patient_id, _, data = listed
-        resources = [o for v in data["items"] for o in vitals_to_fhir(v, patient_id, self._ctx)]
-        return _paged(request, resources, data, None)  # one reading yields several Observations
+        resources = [o for v in listed.records for o in vitals_to_fhir(v, listed.patient_id, self._ctx)]
+        return self._paged(request, resources, listed, None)  # one reading yields several Observations
+
+    @staticmethod
+    def _paged(request: SearchRequest, resources: list[Resource], listed: _SubPage, total: int | None) -> VendorPage:
+        page = int(request.position or 1)
+        more = listed.listing.has_more(page, request.page_size)
+        return VendorPage(
+            resources,
+            page + 1 if more else None,
+            total=None if listed.unreadable else total,
+            warnings=_messages(listed.unreadable),
+        )
 
 
 def _alive(record: VendorRecord, name: str, of: str | None = None) -> None:
@@ -345,10 +433,12 @@ def _alive(record: VendorRecord, name: str, of: str | None = None) -> None:
         raise Gone(f"{of} belongs to a deleted patient" if of else f"{name} has been deleted")
 
 
-def _paged(request: SearchRequest, resources: list[Resource], data: VendorRecord, total: int | None) -> VendorPage:
-    page = int(request.position or 1)
-    more = page * int(data["page_size"]) < int(data["total"])
-    return VendorPage(resources, page + 1 if more else None, total=total)
+def _patient_label(vendor_id: str | None, index: int) -> str:
+    return f"Patient/{vendor_id}" if vendor_id else f"The patient at position {index} of a vendor page"
+
+
+def _messages(unreadable: list[Unreadable]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(u.message for u in unreadable))
 
 
 def _search_term(query: SearchQuery, chart_system: str) -> str | None:
@@ -365,11 +455,11 @@ def _search_term(query: SearchQuery, chart_system: str) -> str | None:
         chart = param.name == "identifier" and value.system in (None, chart_system)
         if chart or param.name == "email":
             candidates.append(value.code)
-    safe = [term for term in candidates if _whole_value_term(term)]
+    safe = [term for term in candidates if whole_value_term(term)]
     return max(safe, key=len) if safe else None
 
 
-def _whole_value_term(term: str) -> bool:
+def whole_value_term(term: str) -> bool:
     """`term`, a whole stored value, is found as itself under every reading: printable ASCII,
     no whitespace, no `ILIKE` escape character."""
     return term.isascii() and term.isprintable() and not any(c.isspace() or c == "\\" for c in term)

@@ -1,9 +1,11 @@
 """The Dental PMS HTTP client: the only code that knows its URLs, headers and error bodies.
 
 Auth is a static API token sent as `Authorization: Bearer`; every path is under
-`/{org_id}`. Errors are FastAPI-shaped: `{"detail": "text"}` or, for validation,
-`{"detail": [{"type", "loc", "msg", "input"}]}`. Only `loc` and `msg` are passed on:
-`input` echoes what we sent, which can be PHI.
+`/{org_id}`. Errors are documented FastAPI-shaped: `{"detail": "text"}` or, for
+validation, `{"detail": [{"type", "loc", "msg", "input"}]}`. Implementations differ
+(where the docs are silent): a 422 whose `detail` is a text, `{"error": "text"}` or
+`{"error": {"message", ...}}`, `{"message": "text"}`; all are read. Only `loc` and `msg`
+(or the text) are passed on: `input` echoes what we sent, which can be PHI.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from typing import Any
 
 from gateway.contract import AdapterConfig
 from gateway.upstream.errors import json_or_error
-from gateway.upstream.http import UpstreamClient
+from gateway.upstream.http import UpstreamClient, UpstreamResponse
 from mappings.dentalpms.options import DentalPmsOptions
 
 Params = Mapping[str, str | int]
+_LOC_PREFIXES = ("query", "body", "path")
 
 
 class DentalPmsClient:
@@ -28,21 +31,51 @@ class DentalPmsClient:
 
     async def get(self, path: str, params: Params | None = None) -> Any:
         response = await self._http.request("GET", f"/{self._org}{path}", params=params, headers=self._headers)
-        return json_or_error(response, _message)
+        return json_or_error(response, message_of)
+
+    async def send(
+        self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
+    ) -> UpstreamResponse:
+        """A write; the answer whatever its status (the adapter reads 409/422 itself)."""
+        return await self._http.request(
+            method, f"/{self._org}{path}", json=body, headers={**self._headers, **(headers or {})}
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
 
-def _message(body: Any) -> str:
-    detail = body.get("detail") if isinstance(body, dict) else None
-    if isinstance(detail, str):
-        return detail
-    if isinstance(detail, list):
-        parts = []
-        for item in detail:
-            if isinstance(item, dict):
-                loc = ".".join(str(x) for x in item.get("loc", []) if x not in ("query", "body", "path"))
-                parts.append(f"{loc}: {item.get('msg', 'invalid')}" if loc else str(item.get("msg", "invalid")))
-        return "; ".join(parts)
+def message_of(body: Any) -> str:
+    """A PHI-free message out of any error body shape (see the module docstring)."""
+    if not isinstance(body, dict):
+        return ""
+    for key in ("detail", "error", "message", "errors"):
+        value = body.get(key)
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict):
+            return message_of(value)
+        if isinstance(value, list):
+            return "; ".join(f"{loc}: {msg}" if loc else msg for loc, msg in _items(value))
     return ""
+
+
+def fields_of(body: Any) -> list[str]:
+    """The body fields a validation error names (`loc` without its `body`/`query` head)."""
+    detail = body.get("detail", body.get("errors")) if isinstance(body, dict) else None
+    if isinstance(detail, list):
+        return [loc for loc, _ in _items(detail) if loc]
+    return []
+
+
+def _items(errors: list[Any]) -> list[tuple[str, str]]:
+    out = []
+    for item in errors:
+        if isinstance(item, dict):
+            loc = item.get("loc")
+            parts = [str(x) for x in loc if x not in _LOC_PREFIXES] if isinstance(loc, list) else []
+            msg = item.get("msg") if isinstance(item.get("msg"), str) else "invalid"
+            out.append((".".join(parts), str(msg)))
+        elif isinstance(item, str):
+            out.append(("", item))
+    return out

@@ -1,7 +1,6 @@
 """A Dental PMS API simulator serving the synthetic clinic (``sandboxes.clinic``).
 
-``create_app(clinic, org_id=..., api_token=..., search_accents=..., search_phones=...,
-search_match=...)`` returns a Starlette app that answers
+``create_app(clinic, org_id=..., api_token=..., **switches)`` returns an ASGI app that answers
 like the documented FastAPI service (``vendor-docs/dentalpms-api.txt``) under
 ``/api/v1/{org_id}``: patients (page list, cursor list, typeahead search, read, create,
 patch, archive, restore) and their allergies, medications, vital signs, diseases and
@@ -15,13 +14,31 @@ Modules: ``routes`` (the route table) over ``patient_lists``, ``patients`` and `
 ``responses`` shape answers, ``paging`` and ``cursor`` the list envelopes; ``store`` holds
 the data and every write (``idempotency`` the replayed creates), ``rows``, ``matching``
 and ``sorting`` what lists derive from it (``readings``: how ``search`` is read);
-``render``, ``vital_flags`` and ``ids`` turn clinic records into the vendor's JSON.
+``render``, ``vital_flags`` and ``ids`` turn clinic records into the vendor's JSON, and
+``shapes`` re-spells every JSON answer when a spelling switch asks for it.
 
 Rendering: patient ids are the clinic uuids; every other record id is
 ``uuid5(namespace(clinic), f"{kind}:{id}")``. Datetimes are ISO-8601 UTC with ``Z``
 (pydantic style: fractional seconds only when non-zero), dates ``YYYY-MM-DD``, times
 ``HH:MM:SS``, decimals and money as strings, missing values as ``null``. References are
 ``{"uuid": ..., "name": ...}``.
+
+Switches (keywords of ``create_app`` and ``create_sandbox``; each default is the reading
+described below, and the adapter must work under every value):
+- ``search_accents``, ``search_phones``, ``search_match``: how the list ``search`` is read
+  (``readings``).
+- ``idempotency``: ``"replay"`` (a repeated ``Idempotency-Key`` with the same body gets the
+  stored 201 again) or ``"conflict"`` (every repeated key is 409 ``Idempotency conflict``).
+- ``past_end``: a page list asked for a page after the last answers ``"empty"`` (an empty
+  page) or ``"not_found"`` (404 ``Page not found``) (``paging``).
+- ``timestamps`` (``"z"``, ``"offset"``, ``"naive"``), ``dates`` (``"date"``,
+  ``"datetime"``: dates served as midnight date-times), ``scalars`` (``"json"``,
+  ``"strings"``: booleans ``"true"``/``"false"`` and integers as text, ``"digits"``:
+  booleans ``"1"``/``"0"``), ``nulls`` (``"null"`` or ``"absent"``), ``page_info``
+  (``"full"`` or ``"sparse"``: ``has_next_page``/``end_cursor`` left out on the last
+  cursor page) and ``error_bodies`` (``"fastapi"``, ``"detail_text"``: a 422's list as one
+  text, ``"error_object"``: ``{"error": {"code", "message"}}``): how answers are spelled,
+  applied to every JSON answer (``shapes``).
 
 Assumptions where the docs are silent or disagree (the adapter must not rely on more):
 
@@ -136,12 +153,16 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp
 
 from sandboxes.clinic import Clinic
 from sandboxes.dentalpms.errors import render_http_error
+from sandboxes.dentalpms.idempotency import Idempotency
 from sandboxes.dentalpms.ids import RecordKind, namespace, record_uuid
+from sandboxes.dentalpms.paging import PastEnd
 from sandboxes.dentalpms.readings import Accents, Match, Phones, SearchReading
 from sandboxes.dentalpms.routes import api_routes
+from sandboxes.dentalpms.shapes import Dates, ErrorBodies, Nulls, PageInfo, Scalars, ShapedApp, Shapes, Timestamps
 from sandboxes.dentalpms.store import Store
 from sandboxes.toolkit.clock import Clock, wall_clock
 from sandboxes.toolkit.errors import http_exception_handler
@@ -158,16 +179,28 @@ def create_app(
     search_accents: Accents = "insensitive",
     search_phones: Phones = "digits",
     search_match: Match = "substring",
-) -> Starlette:
+    idempotency: Idempotency = "replay",
+    past_end: PastEnd = "empty",
+    timestamps: Timestamps = "z",
+    dates: Dates = "date",
+    scalars: Scalars = "json",
+    nulls: Nulls = "null",
+    page_info: PageInfo = "full",
+    error_bodies: ErrorBodies = "fastapi",
+) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
     `clock` (default: the wall clock) stamps writes; pass a fixed one for repeatable tests.
     `search_accents`, `search_phones` and `search_match` choose how the list ``search`` is
-    read (``sandboxes.dentalpms.readings``); the defaults are the documented simulator's.
+    read (``sandboxes.dentalpms.readings``); `idempotency` how a repeated key is answered
+    (``idempotency``), `past_end` a page past the last (``paging``), and the others how
+    answers are spelled (``shapes``). Every default is the documented simulator's.
     """
     reading = SearchReading(accents=search_accents, phones=search_phones, match=search_match)
-    store = Store(clinic, clock or wall_clock, reading)
-    return Starlette(
+    shapes = Shapes(timestamps, dates, scalars, nulls, page_info, error_bodies)
+    store = Store(clinic, clock or wall_clock, reading, idempotency, past_end)
+    app = Starlette(
         routes=api_routes(store, org_id=org_id, api_token=api_token),
         exception_handlers={HTTPException: http_exception_handler(render_http_error)},
     )
+    return app if shapes.documented else ShapedApp(app, shapes)

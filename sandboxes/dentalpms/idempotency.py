@@ -4,18 +4,26 @@ The API reference lists "409: Idempotency conflict (duplicate Idempotency-Key)" 
 create. The sandbox stores only successful creates: the same key with the same JSON body
 (key order and whitespace ignored) gets the stored response again; the same key with
 another body is 409 ``Idempotency conflict``. Keys are kept for the app's lifetime.
+
+Whether a repeated key with the same body is replayed is not said; the ``idempotency``
+switch of ``create_app`` picks: ``"replay"`` (above, the documented simulator's) or
+``"conflict"`` (every repeated key is 409 ``Idempotency conflict``, as the error list can be
+read: "duplicate Idempotency-Key").
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from typing import Literal
 
 import orjson
 
 from sandboxes.toolkit.errors import ApiError
 
-__all__ = ["IdempotencyLog", "fingerprint"]
+__all__ = ["Idempotency", "IdempotencyLog", "fingerprint"]
+
+Idempotency = Literal["replay", "conflict"]
 
 
 def fingerprint(body: bytes) -> str:
@@ -30,7 +38,10 @@ def fingerprint(body: bytes) -> str:
 class IdempotencyLog:
     """The responses of successful creates, by ``Idempotency-Key``."""
 
-    def __init__(self) -> None:
+    def __init__(self, reading: Idempotency = "replay") -> None:
+        if reading not in ("replay", "conflict"):
+            raise ValueError(f"idempotency must be 'replay' or 'conflict', not {reading!r}")
+        self.reading = reading
         self._responses: dict[str, tuple[str, bytes]] = {}
 
     def replay(self, key: str | None, body_fingerprint: str) -> bytes | None:
@@ -38,7 +49,7 @@ class IdempotencyLog:
         if key is None or key not in self._responses:
             return None
         seen, response = self._responses[key]
-        if seen != body_fingerprint:
+        if seen != body_fingerprint or self.reading == "conflict":
             raise ApiError(409, "Idempotency conflict")
         return response
 

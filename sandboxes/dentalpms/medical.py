@@ -14,7 +14,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sandboxes.dentalpms.paging import page_body
+from sandboxes.dentalpms.paging import PastEnd, check_past_end, page_body
 from sandboxes.dentalpms.params import BOOL, DATE, PAGE, PAGE_SIZE, STR, Params
 from sandboxes.dentalpms.responses import raw_json
 from sandboxes.dentalpms.store import Store
@@ -26,7 +26,8 @@ from sandboxes.toolkit.timestamps import iso_date
 __all__ = ["MedicalRecords"]
 
 
-def _page_of(records: list[JsonObject], page: int, size: int) -> Response:
+def _page_of(records: list[JsonObject], page: int, size: int, past_end: PastEnd) -> Response:
+    check_past_end(past_end, page, size, len(records))
     chosen = page_slice(records, page, size)
     return raw_json(page_body([orjson.dumps(record) for record in chosen], page, size, len(records)))
 
@@ -45,7 +46,7 @@ class MedicalRecords:
             allergy for allergy in self.store.row(patient_id).allergies
             if allergy["deleted_at"] is None and (active is None or allergy["status_is_active"] == active)
         ]  # fmt: skip
-        return _page_of(records, page, size)
+        return _page_of(records, page, size, self.store.past_end)
 
     async def medications(self, request: Request) -> Response:
         params, patient_id, page, size = self._list_params(request)
@@ -55,7 +56,7 @@ class MedicalRecords:
             medication for medication in self.store.row(patient_id).medications
             if medication["deleted_at"] is None and (active is None or (medication["status"] == "active") == active)
         ]  # fmt: skip
-        return _page_of(records, page, size)
+        return _page_of(records, page, size, self.store.past_end)
 
     async def diseases(self, request: Request) -> Response:
         params, patient_id, page, size = self._list_params(request)
@@ -65,7 +66,7 @@ class MedicalRecords:
             disease for disease in self.store.row(patient_id).diseases
             if disease["deleted_at"] is None and (status is None or disease["problem_status"] == status)
         ]  # fmt: skip
-        return _page_of(records, page, size)
+        return _page_of(records, page, size, self.store.past_end)
 
     async def vital_signs(self, request: Request) -> Response:
         params, patient_id, page, size = self._list_params(request)
@@ -78,7 +79,7 @@ class MedicalRecords:
             and (date_from is None or reading["date_taken"] >= date_from)
             and (date_to is None or reading["date_taken"] <= date_to)
         ]  # fmt: skip
-        return _page_of(records, page, size)
+        return _page_of(records, page, size, self.store.past_end)
 
     async def one_vital_signs(self, request: Request) -> Response:
         params = Params(request)

@@ -1,7 +1,8 @@
 """The two list envelopes of the Dental PMS.
 
 - Page lists: ``{"items": [...], "page", "page_size", "total"}``; ``total`` counts every
-  match, a page past the end is empty.
+  match, a page past the end is empty (``past_end="empty"``, the documented simulator's), or,
+  with ``past_end="not_found"``, 404 ``Page not found`` (the docs do not say which).
 - The cursor list: ``{"data": [...], "page_info": {"end_cursor", "has_next_page"}}``.
 
 Items arrive already encoded (rows keep their encoded document), so the envelope is
@@ -10,9 +11,21 @@ joined around them; the bytes are what ``orjson`` would write for the whole obje
 
 from __future__ import annotations
 
+from typing import Literal
+
 import orjson
 
-__all__ = ["cursor_body", "page_body"]
+from sandboxes.toolkit.errors import ApiError
+
+__all__ = ["PastEnd", "check_past_end", "cursor_body", "page_body"]
+
+PastEnd = Literal["empty", "not_found"]
+
+
+def check_past_end(past_end: PastEnd, page: int, page_size: int, total: int) -> None:
+    """404 for a page after the last one (never for page 1), when `past_end` says so."""
+    if past_end == "not_found" and page > 1 and (page - 1) * page_size >= total:
+        raise ApiError(404, "Page not found")
 
 
 def page_body(items: list[bytes], page: int, page_size: int, total: int) -> bytes:

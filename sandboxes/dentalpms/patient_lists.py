@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from sandboxes.dentalpms.cursor import decode_cursor, encode_cursor
 from sandboxes.dentalpms.matching import PatientFilters, search_tokens, token_matches
-from sandboxes.dentalpms.paging import cursor_body, page_body
+from sandboxes.dentalpms.paging import check_past_end, cursor_body, page_body
 from sandboxes.dentalpms.params import CURSOR_SORT, DATE, LIMIT, LIST_SORT, PAGE, PAGE_SIZE, SORT_DIR, STR, Params
 from sandboxes.dentalpms.responses import raw_json
 from sandboxes.dentalpms.rows import PatientRow
@@ -48,6 +48,7 @@ class PatientLists:
         sort_dir = params.query("sort_dir", SORT_DIR, "asc")
         filters = self._filters(params)
         _, rows = self.store.query(filters, sort_by)
+        check_past_end(self.store.past_end, page, size, len(rows))
         chosen = page_slice(rows if sort_dir == "asc" else rows[::-1], page, size)
         return raw_json(page_body([row.raw for row in chosen], page, size, len(rows)))
 

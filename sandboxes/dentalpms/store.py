@@ -22,8 +22,9 @@ from cachetools import LRUCache
 
 from sandboxes.clinic import Clinic
 from sandboxes.dentalpms.bodies import REF_FIELDS, REF_INPUTS, CreatePatientIn, PatientFields
-from sandboxes.dentalpms.idempotency import IdempotencyLog
+from sandboxes.dentalpms.idempotency import Idempotency, IdempotencyLog
 from sandboxes.dentalpms.matching import PatientFilters
+from sandboxes.dentalpms.paging import PastEnd
 from sandboxes.dentalpms.readings import DOCUMENTED, SearchReading
 from sandboxes.dentalpms.render import BLANK_PATIENT, Renderer, reference
 from sandboxes.dentalpms.rows import PatientRow
@@ -45,13 +46,21 @@ Ordered = tuple[list[SortKey], list[PatientRow]]
 class Store:
     """All patients by id, their vital signs by id, and the write operations."""
 
-    def __init__(self, clinic: Clinic, clock: Clock, reading: SearchReading = DOCUMENTED) -> None:
+    def __init__(
+        self,
+        clinic: Clinic,
+        clock: Clock,
+        reading: SearchReading = DOCUMENTED,
+        idempotency: Idempotency = "replay",
+        past_end: PastEnd = "empty",
+    ) -> None:
         self.render = Renderer(clinic)
         self.clock = clock
         self.reading = reading
+        self.past_end = past_end
         self.rows: dict[str, PatientRow] = {}
         self.vitals: dict[str, tuple[str, JsonObject]] = {}  # vitals id -> (patient id, record)
-        self.idempotency = IdempotencyLog()
+        self.idempotency = IdempotencyLog(idempotency)
         self.created = 0
         self._sorted: dict[str, Ordered] = {}  # one entry per sortable field
         self._queries: LRUCache[tuple[PatientFilters, str], Ordered] = bounded_cache()

@@ -6,7 +6,12 @@ Each variant runs its own gateway with one Dental PMS sandbox tenant. Whatever t
 reading (accent-sensitive, names stored decomposed, phones matched only as stored formatted,
 prefix instead of substring), every live patient is found by family, given, phone (as digits
 and formatted), email and chart number, awkward unicode names included, and each answer is
-exactly the clinic's: nothing lost to a term the vendor reads differently.
+exactly the clinic's: nothing lost to a term the vendor reads differently. Whatever the
+spelling of the answers (timestamps with `Z`, an offset or none, dates as date-times,
+booleans and numbers as text, null fields left out, a sparse cursor `page_info`), the
+clinic walk finds every live patient, reads it, and serves each patient's allergies,
+medications, problems and vital signs exactly as the clinic holds them, every resource
+valid (FhirHttp checks each one it receives).
 """
 
 from __future__ import annotations
@@ -36,11 +41,36 @@ from tests.support.text import fold
 TENANT = "dpms"
 BASE = f"/fhir/{TENANT}"
 
+# Each variant combines readings of the `search` with spellings of the answers (the
+# simulator's switches, sandboxes.dentalpms.app), so that every value of every switch is met
+# by some variant while the matrix stays at four gateways.
 VARIANTS: dict[str, dict[str, str]] = {
     "documented": {},
-    "accent-sensitive-phones-as-stored": {"search_accents": "sensitive", "search_phones": "as_stored"},
-    "nfd-prefix": {"search_accents": "sensitive_nfd", "search_match": "prefix"},
-    "phones-as-stored-prefix": {"search_phones": "as_stored", "search_match": "prefix"},
+    "accent-sensitive-phones-as-stored-strings-offset-absent": {
+        "search_accents": "sensitive",
+        "search_phones": "as_stored",
+        "scalars": "strings",
+        "timestamps": "offset",
+        "nulls": "absent",
+        "page_info": "sparse",
+        "error_bodies": "detail_text",
+    },
+    "nfd-prefix-digits-naive-datetimes": {
+        "search_accents": "sensitive_nfd",
+        "search_match": "prefix",
+        "scalars": "digits",
+        "timestamps": "naive",
+        "dates": "datetime",
+        "past_end": "not_found",
+        "error_bodies": "error_object",
+    },
+    "phones-as-stored-prefix-sparse": {
+        "search_phones": "as_stored",
+        "search_match": "prefix",
+        "nulls": "absent",
+        "page_info": "sparse",
+        "past_end": "not_found",
+    },
 }
 
 
@@ -234,3 +264,92 @@ def test_birthdate_narrows_a_name_search(fhir: FhirHttp, variant: Variant) -> No
         if p.birth_date == patient.birth_date and _starts([p.last_name], patient.last_name)
     )
     assert Counter(r["id"] for r in found) == expected
+
+
+# -- the clinic walk ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def all_patients(fhir: FhirHttp) -> list[dict[str, Any]]:
+    return fhir.search_all(f"{BASE}/Patient", _count=100)
+
+
+def test_walk_finds_every_live_patient_once(all_patients: list[dict[str, Any]], variant: Variant) -> None:
+    ids = Counter(p["id"] for p in all_patients)
+    assert all(n == 1 for n in ids.values())
+    assert set(ids) == {str(p.uuid) for p in live_patients(variant.clinic)}
+
+
+def test_walk_reads_each_patient_as_searched(
+    fhir: FhirHttp, all_patients: list[dict[str, Any]], variant: Variant
+) -> None:
+    for resource in all_patients:
+        read = fhir.get_ok(f"{BASE}/Patient/{resource['id']}")
+        assert read == resource
+        truth = variant.clinic.patient_by_uuid(resource["id"])
+        assert resource.get("birthDate") == (truth.birth_date.isoformat() if truth.birth_date else None)
+        assert resource["meta"]["versionId"].isdigit()
+        assert resource["active"] is (truth.status in ("active", "prospective"))
+
+
+def _vitals_expected(patient: Patient) -> int:
+    count = 0
+    for reading in patient.vitals:
+        if reading.deleted:
+            continue
+        count += reading.systolic is not None or reading.diastolic is not None
+        count += sum(
+            value is not None
+            for value in (
+                reading.pulse,
+                reading.respiration_rate,
+                reading.spo2,
+                reading.temperature_f,
+                reading.height_in,
+                reading.weight_lb,
+                reading.bmi,
+                reading.bmi_percentile,
+            )
+        )
+    return count
+
+
+def test_walk_serves_each_patients_records(fhir: FhirHttp, variant: Variant) -> None:
+    for truth in live_patients(variant.clinic):
+        patient = str(truth.uuid)
+        allergies = fhir.search_all(f"{BASE}/AllergyIntolerance", patient=patient, _count=100)
+        expected = Counter(
+            (a.substance, "active" if a.active else "inactive") for a in truth.allergies if not a.deleted
+        )
+        if truth.allergy_review == "nkda":
+            expected[("No known drug allergies", "active")] += 1
+        actual = Counter((a["code"]["text"], a["clinicalStatus"]["coding"][0]["code"]) for a in allergies)
+        assert actual == expected, patient
+        medications = fhir.search_all(f"{BASE}/MedicationStatement", patient=patient, _count=100)
+        assert len(medications) == sum(not m.deleted for m in truth.medications), patient
+        conditions = fhir.search_all(f"{BASE}/Condition", patient=patient, _count=100)
+        assert Counter((c["code"]["text"], c.get("onsetDateTime")) for c in conditions) == Counter(
+            (p.name, p.onset.isoformat() if p.onset else None) for p in truth.problems if not p.deleted
+        ), patient
+        observations = fhir.search_all(f"{BASE}/Observation", patient=patient, _count=100)
+        assert len(observations) == _vitals_expected(truth), patient
+        taken = {r.taken_on.isoformat() for r in truth.vitals if not r.deleted}
+        assert {o["effectiveDateTime"][:10] for o in observations} == taken, patient
+
+
+def test_walk_pages_sub_records_to_the_end(fhir: FhirHttp, variant: Variant) -> None:
+    """Small vendor pages: every page boundary (and, with `past_end`, the end) is crossed."""
+    truth = variant.clinic.awkward_patient("many_vitals")
+    live = [r for r in truth.vitals if not r.deleted]
+    assert len(live) > 2
+    found = fhir.search_all(f"{BASE}/Observation", patient=str(truth.uuid), _count=2)
+    assert len(found) == _vitals_expected(truth)
+    first = fhir.get_ok(f"{BASE}/Observation/{found[0]['id']}")
+    assert first == found[0]
+
+
+def test_deleted_patients_stay_deleted(fhir: FhirHttp, variant: Variant) -> None:
+    deleted = [p for p in variant.clinic.patients if p.deleted]
+    assert deleted
+    for patient in deleted[:5]:
+        assert fhir.get(f"{BASE}/Patient/{patient.uuid}").status_code == 410

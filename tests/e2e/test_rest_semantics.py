@@ -52,7 +52,14 @@ def test_capability_statement_lists_what_works(fhir: FhirHttp) -> None:
         "active",
         "_lastUpdated",
     } == patient_params
-    assert {i["code"] for i in resources["Patient"]["interaction"]} == {"read", "search-type"}
+    assert {i["code"] for i in resources["Patient"]["interaction"]} == {
+        "read",
+        "search-type",
+        "create",
+        "update",
+        "delete",
+    }
+    assert {i["code"] for i in resources["AllergyIntolerance"]["interaction"]} == {"read", "search-type"}
     assert "http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient" in resources["Patient"]["supportedProfile"]
     assert cs["implementation"]["url"].endswith(BASE)
 
@@ -105,8 +112,8 @@ def test_pretty_printing(fhir: FhirHttp) -> None:
         ("GET", f"{BASE}/Patient", {"_page": "forged"}, 400, "invalid"),
         ("GET", f"{BASE}/AllergyIntolerance", {}, 400, "invalid"),
         ("GET", f"{BASE}/Observation", {"code": "8867-4"}, 400, "invalid"),
-        ("DELETE", f"{BASE}/Patient/00000000-0000-4000-8000-000000000000", {}, 405, "not-supported"),
-        ("POST", f"{BASE}/Patient", {}, 405, "not-supported"),
+        ("DELETE", f"{BASE}/AllergyIntolerance/00000000-0000-4000-8000-000000000000", {}, 405, "not-supported"),
+        ("POST", f"{BASE}/AllergyIntolerance", {}, 405, "not-supported"),
         ("GET", "/nowhere", {}, 404, "not-found"),
     ],
 )
@@ -340,10 +347,12 @@ def test_repeated_id_is_anded(fhir: FhirHttp, clinic: Clinic) -> None:
 
 
 def test_405_says_what_is_allowed(fhir: FhirHttp, clinic: Clinic) -> None:
-    response = fhir.request("POST", f"{BASE}/Patient")
+    response = fhir.request("POST", f"{BASE}/AllergyIntolerance")
     assert response.status_code == 405 and response.headers["allow"] == "GET, HEAD"
     patch = fhir.request("PATCH", f"{BASE}/Patient/{live_patients(clinic)[0].uuid}")
-    assert patch.status_code == 405 and patch.headers["allow"] == "GET, HEAD"
+    assert patch.status_code == 405 and set(patch.headers["allow"].split(", ")) == {"GET", "HEAD", "PUT", "DELETE"}
+    on_type = fhir.request("PATCH", f"{BASE}/Patient")
+    assert on_type.status_code == 405 and set(on_type.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
     nextvisit = fhir.request("PATCH", "/fhir/nextvisit/Patient/7")
     assert set(nextvisit.headers["allow"].split(", ")) == {"GET", "HEAD", "PUT", "DELETE"}
 

@@ -1,0 +1,207 @@
+"""US Core Patient → Dental PMS `CreatePatientIn` / `PATCH` body (pure).
+
+The vendor keeps: the official name (first given → `first_name`, the other givens →
+`middle_name`, family → `last_name`), a `usual` name's first given (`preferred_name`),
+`birthDate`, `gender` (FHIR male/female/other/unknown are vendor codes too), one phone of
+each use home/mobile/work (a phone without a use takes the first free of mobile, home,
+work), one email, one address (two lines, city, state, postal code, country), the chart
+number (the identifier in the tenant's chart-number system), `maritalStatus` (by its
+v3 code), the preferred `communication` language, `deceasedDateTime`, and on create the
+lifecycle (`active: false` → status inactive, deceased → deceased). Everything else is
+reported by FHIR path in `Written.not_stored` (gateway/rest/write.py says how).
+
+Update is FHIR's full replace over a PATCH: every field this mapping owns is sent, null
+when the resource has no value for it, so what the client left out is cleared. Two are
+not cleared: `chart_number` (the practice assigns it when none is given; a PUT without
+it keeps the practice's record number) and the required names (a PUT without a family or
+given name is refused with 422, naming the element). `status` cannot be patched
+(the API reference's update body has no `status`), so `active` and a deceased flag
+without a date are reported as not stored on update.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.contract import TenantContext
+from gateway.errors import Unprocessable
+from mappings.terminology import MARITAL
+
+_GENDERS = {"male": "male", "female": "female", "other": "other", "unknown": "unknown"}
+_MARITAL_BY_CODE = {code: vendor for vendor, (code, _) in MARITAL.items()}
+_PHONE_FIELDS = {"mobile": "mobile_phone", "home": "home_phone", "work": "work_phone"}
+# Fields of the update body this mapping owns (cleared when the resource has no value).
+OWNED = (
+    "first_name", "middle_name", "last_name", "preferred_name", "date_of_birth", "gender",
+    "mobile_phone", "home_phone", "work_phone", "email", "address_line1", "address_line2",
+    "city", "state", "postal_code", "country", "marital_status", "preferred_language",
+    "date_time_deceased",
+)  # fmt: skip
+_HANDLED = frozenset(
+    {"resourceType", "id", "meta", "text", "identifier", "name", "telecom", "gender", "birthDate", "address"}
+    | {"maritalStatus", "communication", "deceasedDateTime", "deceasedBoolean", "active"}
+)
+
+
+@dataclass(frozen=True)
+class VendorBody:
+    fields: dict[str, Any]  # the vendor's body (without base_version)
+    not_stored: tuple[str, ...]  # FHIR paths the vendor could not keep
+
+
+def patient_for_create(resource: dict[str, Any], ctx: TenantContext) -> VendorBody:
+    """`CreatePatientIn` for `resource`: only the fields it has values for."""
+    fields, lost = _fields(resource, ctx)
+    if resource.get("active") is False:
+        fields["status"] = "inactive"
+    if resource.get("deceasedBoolean") is True or "date_time_deceased" in fields:
+        fields["status"] = "deceased"
+    return VendorBody(fields, tuple(lost))
+
+
+def patient_for_update(resource: dict[str, Any], ctx: TenantContext) -> VendorBody:
+    """The PATCH body replacing the patient with `resource` (module docstring)."""
+    fields, lost = _fields(resource, ctx)
+    if "active" in resource:
+        lost.append("Patient.active")
+    if resource.get("deceasedBoolean") is True:
+        lost.append("Patient.deceasedBoolean")
+    body = {name: fields.get(name) for name in OWNED}
+    if "chart_number" in fields:
+        body["chart_number"] = fields["chart_number"]
+    return VendorBody(body, tuple(lost))
+
+
+def _fields(resource: dict[str, Any], ctx: TenantContext) -> tuple[dict[str, Any], list[str]]:
+    fields: dict[str, Any] = {}
+    lost = [f"Patient.{key}" for key in resource if key not in _HANDLED]
+    lost += _names(resource.get("name") or [], fields)
+    lost += _identifiers(resource.get("identifier") or [], ctx, fields)
+    lost += _telecom(resource.get("telecom") or [], fields)
+    lost += _address(resource.get("address") or [], fields)
+    if resource.get("birthDate"):
+        if len(resource["birthDate"]) == 10:
+            fields["date_of_birth"] = resource["birthDate"]
+        else:  # a year or year-month: the vendor keeps full dates only
+            lost.append("Patient.birthDate")
+    if resource.get("gender"):
+        fields["gender"] = _GENDERS[resource["gender"]]
+    if resource.get("deceasedDateTime"):
+        fields["date_time_deceased"] = resource["deceasedDateTime"]
+    lost += _marital(resource.get("maritalStatus"), fields)
+    lost += _language(resource.get("communication") or [], fields)
+    return fields, lost
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def _names(names: list[dict[str, Any]], fields: dict[str, Any]) -> list[str]:
+    official = next((n for n in names if n.get("use") == "official"), None)
+    official = official or next((n for n in names if n.get("use") in (None, "usual")), None)
+    if official is None or not official.get("family") or not official.get("given"):
+        raise Unprocessable(
+            "Dental PMS requires a patient name with a family name and a given name", expression="Patient.name"
+        )
+    lost: list[str] = []
+    index = names.index(official)
+    fields["last_name"] = _nfc(official["family"])
+    fields["first_name"] = _nfc(official["given"][0])
+    fields["middle_name"] = _nfc(" ".join(official["given"][1:])) or None
+    if fields["middle_name"] is None:
+        del fields["middle_name"]
+    lost += [f"Patient.name[{index}].{key}" for key in official if key not in ("use", "family", "given")]
+    for i, name in enumerate(names):
+        if i == index:
+            continue
+        same_family = name.get("family") in (None, official["family"])
+        if name.get("use") == "usual" and name.get("given") and same_family and "preferred_name" not in fields:
+            fields["preferred_name"] = _nfc(name["given"][0])
+            lost += [f"Patient.name[{i}].{key}" for key in name if key not in ("use", "family", "given")]
+            if len(name["given"]) > 1:
+                lost.append(f"Patient.name[{i}].given")
+        else:
+            lost.append(f"Patient.name[{i}]")
+    return lost
+
+
+def _identifiers(identifiers: list[dict[str, Any]], ctx: TenantContext, fields: dict[str, Any]) -> list[str]:
+    lost: list[str] = []
+    for i, identifier in enumerate(identifiers):
+        system = identifier.get("system")
+        if system == ctx.system("chart-number") and identifier.get("value") and "chart_number" not in fields:
+            fields["chart_number"] = identifier["value"]
+        elif system != ctx.system("patient-id"):  # our own id is the resource id, not data
+            lost.append(f"Patient.identifier[{i}]")
+    return lost
+
+
+def _telecom(telecom: list[dict[str, Any]], fields: dict[str, Any]) -> list[str]:
+    lost: list[str] = []
+    for i, point in enumerate(telecom):
+        value, system, use = point.get("value"), point.get("system"), point.get("use")
+        target: str | None = None
+        if value and system == "phone":
+            if use in _PHONE_FIELDS:
+                target = _PHONE_FIELDS[use] if _PHONE_FIELDS[use] not in fields else None
+            elif use is None:
+                target = next((f for f in _PHONE_FIELDS.values() if f not in fields), None)
+        elif value and system == "email" and "email" not in fields:
+            target = "email"
+        if target is None:
+            lost.append(f"Patient.telecom[{i}]")
+            continue
+        fields[target] = value
+        lost += [f"Patient.telecom[{i}].{key}" for key in point if key not in ("system", "value", "use")]
+    return lost
+
+
+def _address(addresses: list[dict[str, Any]], fields: dict[str, Any]) -> list[str]:
+    if not addresses:
+        return []
+    lost = [f"Patient.address[{i}]" for i in range(1, len(addresses))]
+    address = addresses[0]
+    lines = address.get("line") or []
+    for name, value in (
+        ("address_line1", lines[0] if lines else None),
+        ("address_line2", lines[1] if len(lines) > 1 else None),
+        ("city", address.get("city")),
+        ("state", address.get("state")),
+        ("postal_code", address.get("postalCode")),
+        ("country", address.get("country")),
+    ):
+        if value:
+            fields[name] = _nfc(value)
+    if len(lines) > 2:
+        lost.append("Patient.address[0].line")
+    kept = ("line", "city", "state", "postalCode", "country", "use")
+    lost += [f"Patient.address[0].{key}" for key in address if key not in kept]
+    return lost
+
+
+def _marital(concept: dict[str, Any] | None, fields: dict[str, Any]) -> list[str]:
+    if not concept:
+        return []
+    for coding in concept.get("coding") or []:
+        if coding.get("code") in _MARITAL_BY_CODE:
+            fields["marital_status"] = _MARITAL_BY_CODE[coding["code"]]
+            return []
+    return ["Patient.maritalStatus"]
+
+
+def _language(communication: list[dict[str, Any]], fields: dict[str, Any]) -> list[str]:
+    if not communication:
+        return []
+    chosen = next((i for i, c in enumerate(communication) if c.get("preferred")), 0)
+    language = communication[chosen].get("language") or {}
+    code = next((c.get("code") for c in language.get("coding") or [] if c.get("code")), None)
+    text = code or language.get("text")
+    lost = [f"Patient.communication[{i}]" for i in range(len(communication)) if i != chosen]
+    if text:
+        fields["preferred_language"] = text
+    else:
+        lost.append(f"Patient.communication[{chosen}]")
+    return lost

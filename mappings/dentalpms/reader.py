@@ -1,0 +1,91 @@
+"""Reading Dental PMS answers through their models (`vendor.py`), with drift recorded.
+
+A list is read record by record: a record that cannot be read is left out and reported as
+`Unreadable` (its vendor id when that can be read, and the field path, never a value), the
+others are served. An envelope (the list around the records) or a single record asked for
+by id that cannot be read is a 502 naming the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, TypeVar, get_args
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from gateway.contract import Drift, VendorModel
+from gateway.errors import UpstreamError
+from mappings.dentalpms.vendor import VendorPatient, canonical, problem_of
+
+VendorRecord = dict[str, Any]
+ModelT = TypeVar("ModelT", bound=VendorModel)
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    vendor_id: str | None  # the record's id (canonical uuid) when it can be read
+    message: str  # what to tell the client: which record, which field (no PHI)
+
+
+def vendor_id_of(raw: Any) -> str | None:
+    value = raw.get("id") if isinstance(raw, dict) else None
+    try:
+        return str(UUID(value)) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+class Reader:
+    """One tenant's reader: models in, canonical records out, drift noted."""
+
+    def __init__(self, drift: Drift) -> None:
+        self._drift = drift
+
+    def one(self, shape: str, model: type[ModelT], raw: Any, who: str) -> ModelT:
+        """A single answer (a record asked for by id, or a list envelope); 502 when unreadable."""
+        try:
+            read = model.model_validate(raw)
+        except ValidationError as exc:
+            self._drift.unreadable(shape, exc)
+            raise UpstreamError(f"{who} could not be read: {problem_of(exc)}") from None
+        self._drift.fields(shape, read)
+        return read
+
+    def patient(self, raw: Any, who: str) -> VendorRecord:
+        return canonical(self.one("patient", VendorPatient, raw, who))
+
+    def records(
+        self, shape: str, model: type[VendorModel], items: list[Any], label: Callable[[str | None, int], str]
+    ) -> tuple[list[VendorRecord], list[Unreadable]]:
+        """The records of a list that can be read, and one `Unreadable` for each that cannot;
+        `label(vendor id or None, position)` names a record for the client."""
+        found: list[VendorRecord] = []
+        unreadable: list[Unreadable] = []
+        read: list[VendorModel] = []
+        for index, raw in enumerate(items):
+            try:
+                record = model.model_validate(raw)
+            except ValidationError as exc:
+                self._drift.unreadable(shape, exc)
+                vendor_id = vendor_id_of(raw)
+                message = f"{label(vendor_id, index)} could not be read: {problem_of(exc)}"
+                unreadable.append(Unreadable(vendor_id, message))
+                continue
+            if record.model_extra or _nests(model):  # only these can hold unexpected fields
+                read.append(record)
+            found.append(canonical(record))
+        self._drift.fields(shape, read)
+        return found, unreadable
+
+
+@cache
+def _nests(model: type[VendorModel]) -> bool:
+    """Whether `model` declares fields that are models themselves (whose extras `Drift` finds)."""
+    return any(
+        isinstance(arg, type) and issubclass(arg, VendorModel)
+        for field in model.model_fields.values()
+        for arg in (field.annotation, *get_args(field.annotation))
+    )

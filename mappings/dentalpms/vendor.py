@@ -1,0 +1,394 @@
+"""Dental PMS answers as declared models: what the mappers may read, in one form (pure).
+
+Every answer (a patient, a list envelope, a sub-record) is validated by the model of its
+shape before a mapper sees it. The models accept every spelling the API reference
+(`vendor-docs/dentalpms-api.txt`) allows or leaves open and hand the mappers one canonical
+form (`canonical`), so the mappers stay plain dict readers:
+- booleans as JSON booleans, or as the strings `"true"`/`"false"`, `"1"`/`"0"` (or 1/0);
+- integers (`version`, `total`, `page`, a blood pressure) as numbers or decimal strings;
+- text given as a number (a phone, a postal code) is its decimal text;
+- decimals (`bmi`, `temperature_f`, ...; documented as strings) as strings or numbers;
+- date-times with `Z`, an offset, or none (read as UTC), kept as written (the mappers'
+  `instant` reads all three); a date documented as a date but sent as a date-time
+  (`1980-05-02T00:00:00Z`) is the date it starts with (the day as written, not shifted);
+- times `HH:MM[:SS[.ffffff]]`, or a date-time whose time part is taken;
+- references as `{"uuid", "name"}` (also `id` for `uuid`), or a bare uuid / name string;
+- an optional field null or absent alike.
+Only what cannot mean anything (no `id`, a date that is no date, a list where a text is
+documented) makes a record unreadable; fields the mappers never read are declared `Any`,
+so they cannot. Every documented field is declared, so `Drift` reports only new ones.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import AliasChoices, BeforeValidator, Field, ValidationError
+from pydantic_core import ErrorDetails
+
+from gateway.contract import VendorModel
+
+_INT_TEXT = re.compile(r"[+-]?\d+")
+_NUMBER_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+
+
+def _boolean(value: Any) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "1", "false", "0"):
+        return value.strip().lower() in ("true", "1")
+    raise ValueError("is not a boolean")
+
+
+def _integer(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError("is not an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
+        return int(value.strip())
+    raise ValueError("is not an integer")
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise ValueError("is not text")
+
+
+def _decimal(value: Any) -> str | None:
+    """A decimal as its text; an empty or non-numeric text is no value (nothing to show)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError("is not a number")
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return value.strip() if _NUMBER_TEXT.fullmatch(value.strip()) else None
+    raise ValueError("is not a number")
+
+
+def _fail(problem: str) -> Any:
+    raise ValueError(problem)
+
+
+def _day(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError("is not a date")
+    try:
+        return date.fromisoformat(value.strip()[:10]).isoformat()
+    except ValueError:
+        raise ValueError("is not a date") from None
+
+
+def _timestamp(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError("is not a date-time")
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            date.fromisoformat(text)
+        else:
+            datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError("is not a date-time") from None
+    return text
+
+
+def _clock(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError("is not a time")
+    text = value.strip()
+    if "T" in text or " " in text:  # a date-time: its wall-clock part
+        text = re.split(r"[T ]", text, maxsplit=1)[1]
+    text = re.sub(r"(Z|[+-]\d\d:?\d\d)$", "", text)
+    try:
+        return time.fromisoformat(text).replace(microsecond=0).isoformat()
+    except ValueError:
+        raise ValueError("is not a time") from None
+
+
+def _reference(value: Any) -> Any:
+    if value is None or value == "" or isinstance(value, dict):
+        return value or None
+    if isinstance(value, str):
+        try:
+            return {"uuid": str(UUID(value.strip()))}
+        except ValueError:
+            return {"name": value}
+    raise ValueError("is not a reference")
+
+
+Bool = Annotated[bool | None, BeforeValidator(_boolean)]
+Int = Annotated[int | None, BeforeValidator(_integer)]
+Text = Annotated[str | None, BeforeValidator(_text)]
+Decimal = Annotated[str | None, BeforeValidator(_decimal)]
+Day = Annotated[str | None, BeforeValidator(_day)]
+Timestamp = Annotated[str | None, BeforeValidator(_timestamp)]
+Clock = Annotated[str | None, BeforeValidator(_clock)]
+
+
+def _required_id(value: Any) -> str:
+    """A record id: a uuid (as documented), in its canonical spelling (the ids we serve
+    are built from it, mappings.ids)."""
+    if isinstance(value, str):
+        try:
+            return str(UUID(value.strip()))
+        except ValueError:
+            pass
+    raise ValueError("is not a uuid")
+
+
+VendorId = Annotated[str, BeforeValidator(_required_id)]
+
+
+class VendorRef(VendorModel):
+    """ "Lightweight reference to a related entity — exposes UUID and optional name"."""
+
+    uuid: Text = Field(default=None, validation_alias=AliasChoices("uuid", "id"))
+    name: Text = None
+
+
+Ref = Annotated[VendorRef | None, BeforeValidator(_reference)]
+
+
+class VendorPatient(VendorModel):
+    """`PatientOut` (Get patient by ID, list items, create/update/archive answers)."""
+
+    id: VendorId
+    first_name: Text = None
+    middle_name: Text = None
+    last_name: Text = None
+    preferred_name: Text = None
+    gender: Text = None
+    date_of_birth: Day = None
+    date_time_deceased: Timestamp = None
+    deleted_at: Timestamp = None
+    created_at: Timestamp = None
+    updated_at: Timestamp = None
+    version: Int = None
+    status: Text = None
+    chart_number: Text = None
+    email: Text = None
+    home_phone: Text = None
+    mobile_phone: Text = None
+    work_phone: Text = None
+    address_line1: Text = None
+    address_line2: Text = None
+    city: Text = None
+    state: Text = None
+    postal_code: Text = None
+    country: Text = None
+    marital_status: Text = None
+    preferred_language: Text = None
+    allergy_review_status: Text = None
+    # Documented, not mapped: declared so they are not drift, typed loosely so they can
+    # never make a patient unreadable.
+    address_note: Any = None
+    appointment_module_note: Any = None
+    ask_to_arrive_early_mins: Any = None
+    balance_0_30: Any = None
+    balance_31_60: Any = None
+    balance_61_90: Any = None
+    balance_over_90: Any = None
+    balance_total: Any = None
+    billing_cycle_day: Any = None
+    billing_type: Any = None
+    consent_flags: Any = None
+    date_first_visit: Any = None
+    emergency_contact_name: Any = None
+    emergency_contact_phone: Any = None
+    employer: Any = None
+    estimated_balance: Any = None
+    fee_schedule: Any = None
+    insurance_estimate: Any = None
+    latest_vitals_date: Any = None
+    location: Any = None
+    medicaid_id: Any = None
+    medical_summary: Any = None
+    medical_urgent_note: Any = None
+    payment_plan_due: Any = None
+    potential_duplicates: Any = None
+    preferred_confirmation_method: Any = None
+    preferred_contact_method: Any = None
+    premedication_required: Any = None
+    primary_provider: Any = None
+    pronoun: Any = None
+    receives_email: Any = None
+    receives_sms: Any = None
+    responsible_party: Any = None
+    salutation: Any = None
+    scheduling_restricted: Any = None
+    secondary_provider: Any = None
+    smoking_snomed: Any = None
+    social_security_number: Any = None  # never mapped, never logged
+    title: Any = None
+    treatment_notes: Any = None
+
+
+class _SubRecord(VendorModel):
+    id: VendorId
+    patient: Any = None
+    created_at: Timestamp = None
+    updated_at: Timestamp = None
+    deleted_at: Timestamp = None
+    version: Int = None
+
+
+class VendorAllergy(_SubRecord):
+    allergy_definition: Ref = None
+    date_adverse_reaction: Day = None
+    reaction: Text = None
+    severity: Text = None
+    snomed_reaction: Text = None
+    status_is_active: Bool = None
+    interaction_warnings: Any = None
+
+
+class VendorMedication(_SubRecord):
+    medication_definition: Ref = None
+    med_descript: Text = None
+    rx_cui: Text = None
+    status: Text = None
+    date_start: Day = None
+    date_stop: Day = None
+    discontinuation_reason: Text = None
+    dosage: Text = None
+    frequency: Text = None
+    route: Text = None
+    patient_note: Text = None
+    provider: Any = None
+    is_cpoe: Any = None
+    interaction_warnings: Any = None
+
+
+class VendorDisease(_SubRecord):
+    disease_definition: Ref = None
+    problem_status: Text = None
+    date_start: Day = None
+    date_stop: Day = None
+    patient_note: Text = None
+    function_status: Any = None
+    snomed_problem_type: Any = None
+
+
+class VendorVitals(_SubRecord):
+    date_taken: Annotated[str, BeforeValidator(lambda v: _day(v) or _fail("is missing"))]
+    time_taken: Clock = None
+    bp_systolic: Decimal = None
+    bp_diastolic: Decimal = None
+    pulse: Decimal = None
+    respiration_rate: Decimal = None
+    oxygen_saturation: Decimal = None
+    temperature_f: Decimal = None
+    height_inches: Decimal = None
+    weight_lbs: Decimal = None
+    bmi: Decimal = None
+    bmi_percentile: Decimal = None
+    abnormal_flags: Any = None
+    created_by: Any = None
+    has_followup_plan: Any = None
+    is_procedure_blocking: Any = None
+    note: Any = None
+    provider: Any = None
+    weight_code: Any = None
+
+
+def _listed(value: Any) -> Any:
+    return [] if value is None else value  # a null list holds nothing
+
+
+Listed = Annotated[list[Any], BeforeValidator(_listed)]
+
+
+class VendorPageList(VendorModel):
+    """A page list: `{"items", "page", "page_size", "total"}` (items read one by one)."""
+
+    items: Listed
+    page: Int = None
+    page_size: Int = None
+    total: Int = None
+
+    def has_more(self, page: int, asked: int) -> bool:
+        """Whether a page follows page `page` (asked with page size `asked`). Without a
+        readable `total`, a full page may have a successor (one more call tells)."""
+        size = self.page_size or asked
+        if self.total is not None:
+            return page * size < self.total and bool(self.items)
+        return len(self.items) >= size
+
+
+class VendorPageInfo(VendorModel):
+    """The reference names only `page_info.end_cursor` (the `after` parameter's doc); the
+    rest is open: `has_next_page` or its GraphQL (`hasNextPage`) or `has_more` spelling, and
+    `endCursor` / `next_cursor` for the cursor are read too."""
+
+    end_cursor: Text = Field(default=None, validation_alias=AliasChoices("end_cursor", "endCursor", "next_cursor"))
+    has_next_page: Bool = Field(default=None, validation_alias=AliasChoices("has_next_page", "hasNextPage", "has_more"))
+    start_cursor: Any = None
+    has_previous_page: Any = None
+
+
+class VendorCursorList(VendorModel):
+    """The cursor list: `{"data", "page_info": {"end_cursor", "has_next_page"}}`."""
+
+    data: Listed
+    page_info: VendorPageInfo | None = None
+
+    def following(self, asked: int) -> str | None:
+        """The cursor of the next page, or None on the last. `has_next_page` absent (or the
+        whole `page_info`) is read from the page: a full page may have a successor."""
+        info = self.page_info or VendorPageInfo()
+        if not info.end_cursor or not self.data:
+            return None
+        if info.has_next_page is None:
+            return info.end_cursor if len(self.data) >= asked else None
+        return info.end_cursor if info.has_next_page else None
+
+
+def canonical(model: VendorModel) -> dict[str, Any]:
+    """The record as the mappers read it: declared fields in their canonical form."""
+    return model.model_dump()
+
+
+def problem_of(exc: ValidationError, prefix: str = "") -> str:
+    """The first error's field path and a PHI-free problem (never the value)."""
+    error = exc.errors(include_input=False, include_url=False)[0]
+    return f"the vendor's field {_path(prefix, error['loc'])} {_problem(error)}"
+
+
+def _path(prefix: str, loc: tuple[int | str, ...]) -> str:
+    out = prefix
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(record)"
+
+
+def _problem(error: ErrorDetails) -> str:
+    if error["type"] == "missing":
+        return "is missing"
+    if error["type"] == "value_error":
+        return str(error.get("ctx", {}).get("error", "has an unexpected value"))
+    return "has an unexpected type"

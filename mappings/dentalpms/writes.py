@@ -1,0 +1,247 @@
+"""Patient create, update and delete on the Dental PMS (`POST /patients`, `PATCH
+/patients/{id}`, `POST /patients/{id}/archive`).
+
+Create sends an `Idempotency-Key` derived from the request (a hash of the tenant and the
+canonical JSON of the vendor body), so a retried create is never a second patient. The API
+reference's 409 is "Idempotency conflict (duplicate Idempotency-Key) or duplicate chart
+number", and implementations differ on a repeated key: one replays the first answer (201,
+the same patient), another refuses it (409). On any 409 the patient the request describes
+is looked up — by chart number when the request has one, else by name and birth date among
+the newest patients — and when found (same names and birth date, compared exactly after
+NFC) the create is `AlreadyExists` with it, so a conditional create answers 200 with it;
+otherwise the 409 is a `Conflict` naming the duplicate chart number.
+
+Update is a PATCH with `base_version`: the version the client's `If-Match` names, else the
+current record's `version` (read first). A vendor 409 "Version conflict" is a 412 when the
+client sent `If-Match`; without it the record is read again and the PATCH retried once,
+then it is a 409. Delete archives the patient (the reference documents no body for it); a
+patient that is absent or archived already is a success (FHIR: deleting what is not there
+is not an error), as is the vendor's 404 or 422 "already archived" of a concurrent delete.
+A vendor 422 names the fields it refused (`loc`), never their values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from gateway.contract import Resource, TenantContext, Written
+from gateway.errors import AlreadyExists, Conflict, Gone, NotFound, PreconditionFailed, Unprocessable
+from gateway.upstream.errors import error_from_response
+from gateway.upstream.http import UpstreamResponse
+from mappings.dentalpms.client import DentalPmsClient, fields_of, message_of
+from mappings.dentalpms.patient import patient_to_fhir
+from mappings.dentalpms.patient_write import patient_for_create, patient_for_update
+from mappings.dentalpms.reader import Reader, VendorRecord
+from mappings.dentalpms.vendor import VendorCursorList, VendorPageList, VendorPatient
+
+# The FHIR element each vendor field comes from (patient_write.py), to name what a 422 refused.
+_FHIR_PATHS = {
+    "first_name": "Patient.name.given",
+    "middle_name": "Patient.name.given",
+    "last_name": "Patient.name.family",
+    "preferred_name": "Patient.name",
+    "date_of_birth": "Patient.birthDate",
+    "gender": "Patient.gender",
+    "email": "Patient.telecom",
+    "mobile_phone": "Patient.telecom",
+    "home_phone": "Patient.telecom",
+    "work_phone": "Patient.telecom",
+    "address_line1": "Patient.address.line",
+    "address_line2": "Patient.address.line",
+    "city": "Patient.address.city",
+    "state": "Patient.address.state",
+    "postal_code": "Patient.address.postalCode",
+    "country": "Patient.address.country",
+    "chart_number": "Patient.identifier",
+    "marital_status": "Patient.maritalStatus",
+    "preferred_language": "Patient.communication",
+    "date_time_deceased": "Patient.deceasedDateTime",
+}
+LOOKUP_PAGES = 5  # pages of the newest patients walked to find the one a refused create describes
+LOOKUP_PAGE_SIZE = 100
+PatientRecord = Callable[[str], Awaitable[VendorRecord]]
+
+
+def idempotency_key(tenant: str, body: dict[str, Any]) -> str:
+    """The same request gives the same key (and another body another key)."""
+    canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(tenant.encode() + b"\x00" + canonical).hexdigest()
+
+
+def same_patient(body: dict[str, Any], record: VendorRecord) -> bool:
+    """`record` is the patient `body` describes: the same names and birth date, exactly."""
+    return all(_nfc(record.get(name)) == _nfc(body.get(name)) for name in ("first_name", "last_name", "date_of_birth"))
+
+
+def _nfc(value: Any) -> Any:
+    return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
+
+
+class PatientWrites:
+    def __init__(self, client: DentalPmsClient, ctx: TenantContext, reader: Reader, record: PatientRecord) -> None:
+        self._client = client
+        self._ctx = ctx
+        self._reader = reader
+        self._record = record
+
+    # -- create -------------------------------------------------------------------------------
+
+    async def create(self, resource: Resource) -> Written:
+        body = patient_for_create(resource, self._ctx)
+        key = idempotency_key(self._ctx.tenant, body.fields)
+        response = await self._client.send("POST", "/patients", body.fields, {"Idempotency-Key": key})
+        if response.status == 409:
+            await self._refused_duplicate(body.fields, response)
+        created = self._answer(response, "The created patient")
+        # Read back: a replayed answer may be older than the record now is.
+        record = await self._record(created["id"])
+        return Written(patient_to_fhir(record, self._ctx), body.not_stored)
+
+    async def _refused_duplicate(self, body: dict[str, Any], response: UpstreamResponse) -> None:
+        existing = await self._find_described(body)
+        if existing is not None and not existing.get("deleted_at") and same_patient(body, existing):
+            raise AlreadyExists(
+                f"This patient exists already as Patient/{existing['id']}",
+                existing=patient_to_fhir(existing, self._ctx),
+            )
+        chart = body.get("chart_number")
+        if chart:
+            raise Conflict(f"Chart number {chart} belongs to another patient", expression="Patient.identifier")
+        raise Conflict(f"The vendor refused the patient as a duplicate: {message_of(_json(response))}")
+
+    async def _find_described(self, body: dict[str, Any]) -> VendorRecord | None:
+        chart = body.get("chart_number")
+        if chart:
+            return await self._by_chart_number(chart)
+        return await self._newest_like(body)
+
+    async def _by_chart_number(self, chart: str) -> VendorRecord | None:
+        """The patient (archived ones too) holding `chart`: the list's free text finds a whole
+        chart number under every reading of it (adapter.py); the match is exact here."""
+        for status in (None, "archived"):
+            params: dict[str, str | int] = {"search": chart, "page": 1, "page_size": LOOKUP_PAGE_SIZE}
+            if status:
+                params["status"] = status
+            raw = await self._client.get("/patients", params)
+            listing = self._reader.one("patient_page", VendorPageList, raw, "A Dental PMS patient list")
+            records, _ = self._reader.records("patient", VendorPatient, listing.items, lambda *_: "A patient")
+            for record in records:
+                if record.get("chart_number") == chart:
+                    return record
+        return None
+
+    async def _newest_like(self, body: dict[str, Any]) -> VendorRecord | None:
+        """The newest patient with the body's names and birth date: a refused retry's first
+        create is among the newest (sorted by `created_at`, newest first; birth date filtered)."""
+        params: dict[str, str | int] = {"first": LOOKUP_PAGE_SIZE, "sort_by": "created_at", "sort_dir": "desc"}
+        if body.get("date_of_birth"):
+            params["dob_from"] = params["dob_to"] = body["date_of_birth"]
+        for _ in range(LOOKUP_PAGES):
+            raw = await self._client.get("/patients/cursor", params)
+            listing = self._reader.one("patient_cursor_page", VendorCursorList, raw, "A Dental PMS patient list")
+            records, _ = self._reader.records("patient", VendorPatient, listing.data, lambda *_: "A patient")
+            for record in records:
+                if same_patient(body, record) and not record.get("deleted_at"):
+                    return record
+            following = listing.following(LOOKUP_PAGE_SIZE)
+            if following is None:
+                return None
+            params["after"] = following
+        return None
+
+    # -- update -------------------------------------------------------------------------------
+
+    async def update(self, resource_id: str, resource: Resource, if_match: str | None) -> Written:
+        body = patient_for_update(resource, self._ctx)
+        current = await self._record(resource_id)
+        if current.get("deleted_at"):
+            raise Gone(f"Patient/{resource_id} has been deleted")
+        if if_match is not None and if_match != str(current.get("version")):
+            raise _stale(resource_id, if_match)
+        base = current.get("version")
+        for attempt in range(2):
+            response = await self._client.send(
+                "PATCH", f"/patients/{resource_id}", {**body.fields, "base_version": base}
+            )
+            if response.status != 409:
+                break
+            message = message_of(_json(response))
+            if "chart" in message.lower():
+                chart = body.fields.get("chart_number")
+                raise Conflict(f"Chart number {chart} belongs to another patient", expression="Patient.identifier")
+            if if_match is not None:
+                raise _stale(resource_id, if_match)
+            if attempt == 1:
+                raise Conflict(f"Patient/{resource_id} kept changing at the vendor; try the update again")
+            base = (await self._record(resource_id)).get("version")
+        if response.status == 404:
+            raise NotFound(f"Patient/{resource_id} does not exist")
+        if 200 <= response.status < 300 and not isinstance(_json(response), dict):
+            updated = await self._record(resource_id)  # an answer without the record (e.g. 204): read it
+        else:
+            updated = self._answer(response, f"Patient/{resource_id}")
+        return Written(patient_to_fhir(updated, self._ctx), body.not_stored)
+
+    # -- delete -------------------------------------------------------------------------------
+
+    async def delete(self, resource_id: str) -> None:
+        try:
+            current = await self._record(resource_id)
+        except (NotFound, Gone):
+            return
+        if current.get("deleted_at"):
+            return
+        response = await self._client.send("POST", f"/patients/{resource_id}/archive")
+        if 200 <= response.status < 300:
+            return
+        if response.status in (404, 422) and await self._archived(resource_id):
+            return  # a concurrent delete got there first
+        if response.status == 422:  # e.g. "Patient is guarantor for active dependents"
+            raise Conflict(f"The Dental PMS refused to archive Patient/{resource_id}: {message_of(_json(response))}")
+        raise self._error(response)
+
+    async def _archived(self, resource_id: str) -> bool:
+        try:
+            return bool((await self._record(resource_id)).get("deleted_at"))
+        except NotFound:
+            return True
+
+    # -- answers ------------------------------------------------------------------------------
+
+    def _answer(self, response: UpstreamResponse, who: str) -> VendorRecord:
+        if not 200 <= response.status < 300:
+            raise self._error(response)
+        return self._reader.patient(_json(response), who)
+
+    @staticmethod
+    def _error(response: UpstreamResponse) -> Exception:
+        body = _json(response)
+        if response.status == 422:
+            fields = fields_of(body) or _fields_named(message_of(body))
+            paths = [_FHIR_PATHS.get(field.split(".")[0], "Patient") for field in fields]
+            what = ", ".join(f"{f} ({p})" for f, p in zip(fields, paths, strict=True)) if fields else message_of(body)
+            return Unprocessable(
+                f"The Dental PMS refused the patient: {what or 'invalid'}", expression=paths[0] if paths else None
+            )
+        return error_from_response(response, message_of)
+
+
+def _fields_named(text: str) -> list[str]:
+    """Body fields a validation message given as text names (`"email: ...; city: ..."`)."""
+    return [part.split(":", 1)[0].strip() for part in text.split(";") if part.split(":", 1)[0].strip() in _FHIR_PATHS]
+
+
+def _stale(resource_id: str, version: str) -> PreconditionFailed:
+    return PreconditionFailed(f"Patient/{resource_id} has changed since version {version}; read it again first")
+
+
+def _json(response: UpstreamResponse) -> Any:
+    try:
+        return orjson.loads(response.body) if response.body else None
+    except orjson.JSONDecodeError:
+        return None

@@ -1,0 +1,188 @@
+"""Dental PMS Patient writes end to end, under both readings of a repeated `Idempotency-Key`
+(replayed, or refused with 409) and with odd answer spellings: create (a retried create is
+never a second patient; a chart number in use is a 409), update (`If-Match` → `base_version`,
+stale → 412, omitted elements cleared), delete (archive; again → still 204), the vendor's 422
+naming the field, and a CapabilityStatement that says so."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from sandboxes.dentalpms import create_sandbox
+from tests.support.fhir_http import FhirHttp, outcome_of
+from tests.support.variants import VariantGateway, gateway_over
+
+TENANT = "dentalpms"
+BASE = f"/fhir/{TENANT}"
+JSON = {"Content-Type": "application/fhir+json"}
+VARIANTS: dict[str, dict[str, str]] = {
+    "replay": {"idempotency": "replay"},
+    "conflict-odd-shapes": {
+        "idempotency": "conflict",
+        "error_bodies": "error_object",
+        "scalars": "strings",
+        "nulls": "absent",
+        "timestamps": "naive",
+    },
+}
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def variant(request: pytest.FixtureRequest) -> Iterator[tuple[str, VariantGateway]]:
+    name: str = request.param
+    with gateway_over("dentalpms", lambda: create_sandbox(**VARIANTS[name])) as running:
+        yield name, running
+
+
+@pytest.fixture(scope="module")
+def fhir(variant: tuple[str, VariantGateway]) -> FhirHttp:
+    return variant[1].fhir
+
+
+@pytest.fixture(scope="module")
+def chart_system(fhir: FhirHttp) -> str:
+    patient = fhir.get_ok(f"{BASE}/Patient", params={"_count": 1})["entry"][0]["resource"]
+    return next(i["system"] for i in patient["identifier"] if i.get("type", {}).get("text") == "Chart number")
+
+
+def _new_patient(family: str, chart_system: str, chart: str | None = None, **extra: Any) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Patient",
+        "name": [{"use": "official", "family": family, "given": ["Zoë", "Middle"]}],
+        "gender": "female",
+        "birthDate": "1991-04-05",
+        "telecom": [
+            {"system": "phone", "value": "5550009999", "use": "mobile"},
+            {"system": "email", "value": f"{family.lower()}@example.org"},
+        ],
+        "address": [
+            {"use": "home", "line": ["1 Main St"], "city": "Springfield", "state": "IL", "postalCode": "62701"}
+        ],
+        **extra,
+    }
+    if chart:
+        resource["identifier"] = [{"system": chart_system, "value": chart}]
+    return resource
+
+
+def _by_family(fhir: FhirHttp, family: str) -> list[dict[str, Any]]:
+    return fhir.search_all(f"{BASE}/Patient", family=family, birthdate="1991-04-05")
+
+
+def test_capability_statement_lists_patient_writes(fhir: FhirHttp) -> None:
+    statement = fhir.get_ok(f"{BASE}/metadata")
+    patient = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Patient")
+    codes = {i["code"] for i in patient["interaction"]}
+    assert {"create", "update", "delete", "read", "search-type"} <= codes
+    allergy = next(r for r in statement["rest"][0]["resource"] if r["type"] == "AllergyIntolerance")
+    assert not {"create", "update", "delete"} & {i["code"] for i in allergy["interaction"]}
+
+
+def test_create_read_update_delete_round_trip(fhir: FhirHttp, chart_system: str) -> None:
+    sent = _new_patient("Roundtripdp", chart_system, "RT-0001")
+    created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    pid, version = body["id"], body["meta"]["versionId"]
+    assert version.isdigit() and created.headers["etag"] == f'W/"{version}"'
+    read = fhir.get_ok(f"{BASE}/Patient/{pid}")
+    assert read == body
+    official = next(n for n in read["name"] if n["use"] == "official")
+    assert official == {"use": "official", "family": "Roundtripdp", "given": ["Zoë", "Middle"]}
+    assert (read["birthDate"], read["gender"]) == ("1991-04-05", "female")
+    assert {(t["system"], t["value"]) for t in read["telecom"]} == {
+        ("phone", "5550009999"),
+        ("email", "roundtripdp@example.org"),
+    }
+    assert read["address"][0]["city"] == "Springfield"
+    assert {"system": chart_system, "value": "RT-0001"}.items() <= next(
+        i for i in read["identifier"] if i["system"] == chart_system
+    ).items()
+
+    changed = {**read, "birthDate": "1991-04-05", "gender": "other"}
+    changed["telecom"] = [t for t in read["telecom"] if t["system"] == "phone"]  # email left out: cleared
+    stale = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=changed, headers={**JSON, "If-Match": 'W/"999"'})
+    assert stale.status_code == 412 and outcome_of(stale)["issue"][0]["code"] == "conflict"
+    updated = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=changed, headers={**JSON, "If-Match": f'W/"{version}"'})
+    assert updated.status_code == 200, updated.text
+    now = updated.json()
+    assert now["gender"] == "other" and int(now["meta"]["versionId"]) == int(version) + 1
+    assert [t["system"] for t in now["telecom"]] == ["phone"]
+    assert fhir.get_ok(f"{BASE}/Patient/{pid}") == now
+    # Without If-Match the current version is used.
+    again = fhir.request("PUT", f"{BASE}/Patient/{pid}", json={**now, "gender": "female"}, headers=JSON)
+    assert again.status_code == 200 and again.json()["gender"] == "female"
+
+    assert fhir.request("DELETE", f"{BASE}/Patient/{pid}").status_code == 204
+    gone = fhir.get(f"{BASE}/Patient/{pid}")
+    assert gone.status_code == 410
+    assert _by_family(fhir, "Roundtripdp") == []
+    assert fhir.request("DELETE", f"{BASE}/Patient/{pid}").status_code == 204  # again: still a success
+    absent = "00000000-0000-4000-8000-000000000001"
+    assert fhir.request("DELETE", f"{BASE}/Patient/{absent}").status_code == 204
+
+
+def test_a_retried_create_is_never_a_second_patient(
+    fhir: FhirHttp, chart_system: str, variant: tuple[str, VariantGateway]
+) -> None:
+    for chart in ("RETRY-1", None):
+        family = "Retrieddp" if chart else "Retriednochartdp"
+        sent = _new_patient(family, chart_system, chart)
+        first = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+        assert first.status_code == 201, first.text
+        retried = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+        if variant[0] == "replay":  # the vendor replays its first answer
+            assert retried.status_code == 201 and retried.json()["id"] == first.json()["id"]
+        else:  # the vendor refuses the repeated key: the patient exists already
+            assert retried.status_code == 409, retried.text
+            assert first.json()["id"] in outcome_of(retried)["issue"][0]["diagnostics"]
+        assert [p["id"] for p in _by_family(fhir, family)] == [first.json()["id"]]
+
+
+def test_a_chart_number_in_use_is_a_conflict_naming_it(fhir: FhirHttp, chart_system: str) -> None:
+    first = fhir.request(
+        "POST", f"{BASE}/Patient", json=_new_patient("Chartowner", chart_system, "DUP-7"), headers=JSON
+    )
+    assert first.status_code == 201, first.text
+    other = _new_patient("Otherperson", chart_system, "DUP-7")
+    refused = fhir.request("POST", f"{BASE}/Patient", json=other, headers=JSON)
+    assert refused.status_code == 409, refused.text
+    assert "DUP-7" in outcome_of(refused)["issue"][0]["diagnostics"]
+    assert _by_family(fhir, "Otherperson") == []
+    # The same person with If-None-Exist on another criterion: matched, 200, nothing created.
+    same = _new_patient("Chartowner", chart_system, "DUP-7")
+    matched = fhir.request(
+        "POST",
+        f"{BASE}/Patient",
+        json=same,
+        headers={**JSON, "If-None-Exist": "family=Chartowner&birthdate=1991-04-05"},
+    )
+    assert matched.status_code == 200 and matched.json()["id"] == first.json()["id"]
+
+
+def test_what_the_vendor_cannot_keep_is_reported(fhir: FhirHttp, chart_system: str) -> None:
+    sent = _new_patient(
+        "Notkeptdp",
+        chart_system,
+        multipleBirthBoolean=False,
+        contact=[{"name": {"family": "Kin"}}],
+    )
+    created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers={**JSON, "Prefer": "return=OperationOutcome"})
+    assert created.status_code == 201, created.text
+    lost = {e for issue in created.json()["issue"] for e in issue.get("expression", [])}
+    assert {"Patient.multipleBirthBoolean", "Patient.contact"} <= lost
+
+
+def test_a_vendor_validation_error_names_the_field_not_the_value(fhir: FhirHttp, chart_system: str) -> None:
+    sent = _new_patient("Bademaildp", chart_system)
+    sent["telecom"] = [{"system": "email", "value": "secret-at-nowhere"}]
+    refused = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+    assert refused.status_code == 422, refused.text
+    issue = outcome_of(refused)["issue"][0]
+    assert "email" in issue["diagnostics"] and "secret-at-nowhere" not in refused.text
+    assert issue["expression"] == ["Patient.telecom"]
+    nameless = {"resourceType": "Patient", "birthDate": "1990-01-01", "name": [{"family": "Onlyfamily"}]}
+    assert fhir.request("POST", f"{BASE}/Patient", json=nameless, headers=JSON).status_code == 422

@@ -1,0 +1,138 @@
+"""FHIR Patient → Dental PMS create/update bodies: what is kept, what is reported as not
+stored, and the idempotency key a retried create repeats."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gateway.contract import TenantContext
+from gateway.errors import Unprocessable
+from mappings.dentalpms.patient import patient_to_fhir
+from mappings.dentalpms.patient_write import OWNED, patient_for_create, patient_for_update
+from mappings.dentalpms.writes import idempotency_key, same_patient
+
+CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
+CHART = CTX.system("chart-number")
+
+
+def _patient(**extra: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Patient",
+        "identifier": [
+            {"system": CHART, "value": "C00042"},
+            {"system": CTX.system("patient-id"), "value": "ignored"},
+            {"system": "https://hie.example.org/mrn", "value": "M1"},
+        ],
+        "name": [
+            {"use": "official", "family": "Nu\u0301n\u0303ez", "given": ["Renée", "Ana", "María"], "prefix": ["Dr"]},
+            {"use": "usual", "given": ["Rena"]},
+            {"use": "maiden", "family": "Other"},
+        ],
+        "gender": "other",
+        "birthDate": "1980-05-02",
+        "telecom": [
+            {"system": "phone", "value": "555-0100"},
+            {"system": "phone", "value": "555-0101", "use": "work"},
+            {"system": "email", "value": "a@example.org"},
+            {"system": "email", "value": "b@example.org"},
+            {"system": "fax", "value": "555-0199"},
+        ],
+        "address": [
+            {"use": "home", "line": ["1 Main", "Apt 2"], "city": "Austin", "state": "TX", "postalCode": "78701"}
+        ],
+        "maritalStatus": {"coding": [{"code": "M"}]},
+        "communication": [{"language": {"coding": [{"code": "es"}]}, "preferred": True}],
+        **extra,
+    }
+
+
+def test_create_keeps_what_the_vendor_has_fields_for() -> None:
+    body = patient_for_create(_patient(), CTX)
+    assert body.fields == {
+        "chart_number": "C00042",
+        "last_name": "Núñez",  # NFC, whatever the client sent
+        "first_name": "Renée",
+        "middle_name": "Ana María",
+        "preferred_name": "Rena",
+        "gender": "other",
+        "date_of_birth": "1980-05-02",
+        "mobile_phone": "555-0100",
+        "work_phone": "555-0101",
+        "email": "a@example.org",
+        "address_line1": "1 Main",
+        "address_line2": "Apt 2",
+        "city": "Austin",
+        "state": "TX",
+        "postal_code": "78701",
+        "marital_status": "married",
+        "preferred_language": "es",
+    }
+    assert set(body.not_stored) == {
+        "Patient.identifier[2]",
+        "Patient.name[0].prefix",
+        "Patient.name[2]",
+        "Patient.telecom[3]",
+        "Patient.telecom[4]",
+    }
+
+
+def test_create_sets_the_lifecycle_and_reports_unknown_elements() -> None:
+    body = patient_for_create(_patient(active=False, photo=[{"url": "x"}]), CTX)
+    assert body.fields["status"] == "inactive"
+    assert "Patient.photo" in body.not_stored
+    deceased = patient_for_create(_patient(deceasedDateTime="2020-01-02T03:04:05Z"), CTX)
+    assert deceased.fields["status"] == "deceased"
+    assert deceased.fields["date_time_deceased"] == "2020-01-02T03:04:05Z"
+
+
+def test_update_clears_what_the_resource_leaves_out_but_keeps_the_chart_number() -> None:
+    minimal = {"resourceType": "Patient", "id": "x", "name": [{"family": "Doe", "given": ["Jo"]}]}
+    body = patient_for_update(minimal, CTX)
+    assert set(body.fields) == set(OWNED)
+    assert body.fields["last_name"] == "Doe" and body.fields["first_name"] == "Jo"
+    assert body.fields["email"] is None and body.fields["date_of_birth"] is None
+    assert "chart_number" not in body.fields
+    with_status = patient_for_update({**minimal, "active": True}, CTX)
+    assert with_status.not_stored == ("Patient.active",)  # the update body has no status
+
+
+@pytest.mark.parametrize(
+    "names", [[], [{"family": "Doe"}], [{"given": ["Jo"]}], [{"use": "nickname", "family": "Doe", "given": ["J"]}]]
+)
+def test_a_patient_without_family_and_given_name_is_refused(names: list[dict[str, Any]]) -> None:
+    with pytest.raises(Unprocessable) as caught:
+        patient_for_create({"resourceType": "Patient", "name": names}, CTX)
+    assert caught.value.expression == "Patient.name"
+
+
+def test_a_partial_birth_date_is_not_stored() -> None:
+    body = patient_for_create({**_patient(), "birthDate": "1980-05"}, CTX)
+    assert "date_of_birth" not in body.fields and "Patient.birthDate" in body.not_stored
+
+
+def test_written_fields_read_back_as_the_same_patient() -> None:
+    body = patient_for_create(_patient(), CTX)
+    record = {"id": "3f1c2a6e-6b1e-4f55-9a53-2b7a8d9f0c11", "version": 1, "status": "active", **body.fields}
+    back = patient_to_fhir(record, CTX)
+    assert back["name"][0] == {"use": "official", "family": "Núñez", "given": ["Renée", "Ana María"]}
+    assert back["birthDate"] == "1980-05-02" and back["gender"] == "other"
+    again = patient_for_create(back, CTX).fields
+    assert {k: again.get(k) for k in body.fields} == body.fields
+
+
+def test_the_idempotency_key_repeats_for_the_same_request_only() -> None:
+    body = patient_for_create(_patient(), CTX).fields
+    assert idempotency_key("demo", body) == idempotency_key("demo", dict(reversed(list(body.items()))))
+    assert idempotency_key("demo", body) != idempotency_key("other", body)
+    assert idempotency_key("demo", body) != idempotency_key("demo", {**body, "first_name": "Rene"})
+
+
+def test_same_patient_compares_names_and_birth_date_exactly_after_nfc() -> None:
+    body = {"first_name": "Renée", "last_name": "Núñez", "date_of_birth": "1980-05-02"}
+    assert same_patient(
+        body, {"first_name": "Rene\u0301e", "last_name": "Nu\u0301n\u0303ez", "date_of_birth": "1980-05-02"}
+    )
+    assert not same_patient(body, {**body, "first_name": "Renee"})
+    assert not same_patient(body, {**body, "date_of_birth": None})

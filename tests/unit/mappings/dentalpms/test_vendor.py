@@ -1,0 +1,144 @@
+"""The Dental PMS readers: every spelling the docs leave open reads as the documented one
+(the same FHIR comes out), and only what cannot mean anything makes a record unreadable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import orjson
+import pytest
+from pydantic import ValidationError
+
+from gateway.contract import Drift, DriftKey, TenantContext, VendorModel
+from mappings.dentalpms.allergy import allergy_to_fhir
+from mappings.dentalpms.condition import condition_to_fhir
+from mappings.dentalpms.medication import medication_to_fhir
+from mappings.dentalpms.observation import vitals_to_fhir
+from mappings.dentalpms.patient import patient_to_fhir
+from mappings.dentalpms.reader import Reader
+from mappings.dentalpms.vendor import (
+    VendorAllergy,
+    VendorCursorList,
+    VendorDisease,
+    VendorMedication,
+    VendorPageList,
+    VendorPatient,
+    VendorVitals,
+    canonical,
+)
+from sandboxes.clinic import build_clinic
+from sandboxes.dentalpms.render import Renderer, reference
+from sandboxes.dentalpms.shapes import Shapes
+
+CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
+CLINIC = build_clinic()
+RENDER = Renderer(CLINIC)
+# Every value of every spelling switch, in four combinations.
+SPELLINGS = [
+    Shapes(timestamps="offset", dates="datetime", scalars="strings", nulls="absent"),
+    Shapes(timestamps="naive", dates="date", scalars="digits", nulls="null"),
+    Shapes(timestamps="naive", dates="datetime", scalars="json", nulls="absent"),
+    Shapes(timestamps="z", dates="date", scalars="strings", nulls="null"),
+]
+Mapper = Callable[[dict[str, Any]], Any]
+
+
+def _records() -> list[tuple[type[VendorModel], Mapper, dict[str, Any]]]:
+    """(model, mapper, documented record) for every record of a few clinic patients."""
+    out: list[tuple[type[VendorModel], Mapper, dict[str, Any]]] = []
+    patients = [p for p in CLINIC.patients if p.allergies and p.vitals and p.medications and p.problems][:3]
+    for patient in patients:
+        pref = reference(patient.uuid, patient.first_name)
+        pid = str(patient.uuid)
+        out.append((VendorPatient, lambda r: patient_to_fhir(r, CTX), RENDER.patient(patient)))
+        for allergy in patient.allergies:
+            out.append(
+                (
+                    VendorAllergy,
+                    partial(allergy_to_fhir, patient_id=pid, ctx=CTX),
+                    RENDER.allergy(allergy, patient, pref),
+                )
+            )
+        for medication in patient.medications:
+            record = RENDER.medication(medication, patient, pref)
+            out.append((VendorMedication, partial(medication_to_fhir, patient_id=pid, ctx=CTX), record))
+        for problem in patient.problems:
+            out.append(
+                (
+                    VendorDisease,
+                    partial(condition_to_fhir, patient_id=pid, ctx=CTX),
+                    RENDER.disease(problem, patient, pref),
+                )
+            )
+        for reading in patient.vitals:
+            out.append(
+                (VendorVitals, partial(vitals_to_fhir, patient_id=pid, ctx=CTX), RENDER.vitals(reading, patient, pref))
+            )
+    return out
+
+
+RECORDS = _records()
+
+
+@pytest.mark.parametrize("shapes", SPELLINGS, ids=repr)
+def test_every_spelling_maps_to_the_documented_fhir(shapes: Shapes) -> None:
+    for model, mapper, record in RECORDS:
+        documented = orjson.loads(orjson.dumps(record))
+        expected = mapper(canonical(model.model_validate(documented)))
+        spelled = shapes.reshape(documented, 200)
+        assert mapper(canonical(model.model_validate(spelled))) == expected, (model.__name__, spelled)
+
+
+def test_booleans_as_text_are_not_truthy_strings() -> None:
+    record = next(record for model, _, record in RECORDS if model is VendorAllergy)
+    for text in ("false", "0", "False", 0):
+        assert VendorAllergy.model_validate({**record, "status_is_active": text}).status_is_active is False
+    for text in ("true", "1", 1):
+        assert VendorAllergy.model_validate({**record, "status_is_active": text}).status_is_active is True
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"id": None}, "id"),
+        ({"id": "not-a-uuid"}, "id"),
+        ({"date_of_birth": "1990-02-30"}, "date_of_birth"),
+        ({"first_name": ["x"]}, "first_name"),
+        ({"version": "three"}, "version"),
+        ({"updated_at": "yesterday"}, "updated_at"),
+    ],
+)
+def test_what_cannot_mean_anything_is_unreadable_and_named(change: dict[str, Any], field: str) -> None:
+    record = {**RENDER.patient(CLINIC.patients[0]), **change}
+    drift = Drift()
+    found, unreadable = Reader(drift).records("patient", VendorPatient, [record], lambda i, n: f"Patient/{i}")
+    assert found == [] and len(unreadable) == 1
+    assert field in unreadable[0].message
+    assert "1990-02-30" not in unreadable[0].message and "three" not in unreadable[0].message
+    assert DriftKey("patient", "unreadable", field) in drift.counts()
+
+
+def test_undeclared_fields_are_drift_and_documented_ones_are_not() -> None:
+    drift = Drift()
+    record = {**RENDER.patient(CLINIC.patients[0]), "loyalty_tier": "gold"}
+    found, _ = Reader(drift).records("patient", VendorPatient, [record], lambda i, n: "")
+    assert found and drift.counts() == {DriftKey("patient", "unexpected field", "loyalty_tier"): 1}
+
+
+def test_page_envelopes_without_total_or_has_next_page_still_end() -> None:
+    full = VendorPageList.model_validate({"items": [1, 2], "page": "1", "page_size": "2", "total": "5"})
+    assert full.has_more(1, 2) and full.has_more(2, 2) and not full.has_more(3, 2)
+    no_total = VendorPageList.model_validate({"items": [1, 2]})
+    assert no_total.has_more(1, 2) and not VendorPageList.model_validate({"items": [1]}).has_more(2, 2)
+    sparse = VendorCursorList.model_validate({"data": [1, 2], "page_info": {"end_cursor": "c"}})
+    assert sparse.following(2) == "c" and sparse.following(3) is None
+    last = VendorCursorList.model_validate({"data": [1], "page_info": {"has_next_page": "false", "end_cursor": "c"}})
+    assert last.following(1) is None
+    assert VendorCursorList.model_validate({"data": []}).following(5) is None
+    graphql = VendorCursorList.model_validate({"data": [1], "page_info": {"endCursor": "c", "hasNextPage": True}})
+    assert graphql.following(5) == "c"
+    assert VendorPageList.model_validate({"items": None, "total": 0}).items == []
+    with pytest.raises(ValidationError):
+        VendorPageList.model_validate({"total": 3})

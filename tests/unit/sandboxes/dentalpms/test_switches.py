@@ -1,0 +1,75 @@
+"""The Dental PMS simulator's switches for what the docs leave open beyond `search`:
+a repeated Idempotency-Key, a page past the end, and how answers are spelled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandboxes.dentalpms.app import create_app
+from tests.unit.sandboxes.dentalpms.client import BASE, CLINIC, LIVE, ORG, TOKEN, Api, new_api
+
+NEW = {"first_name": "Ida", "last_name": "Switchtest", "date_of_birth": "1990-01-02"}
+
+
+def variant(**switches: Any) -> Api:
+    return Api(create_app(CLINIC, org_id=ORG, api_token=TOKEN, **switches))
+
+
+def _create(api: Api, key: str, body: dict[str, Any] = NEW) -> Any:
+    return api.call("POST", BASE, json=body, headers={"Idempotency-Key": key})
+
+
+def test_a_repeated_key_is_replayed_or_refused() -> None:
+    replaying = new_api()
+    first = _create(replaying, "k1")
+    again = _create(replaying, "k1")
+    assert first.status_code == again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    assert _create(replaying, "k1", {**NEW, "first_name": "Other"}).status_code == 409
+    refusing = variant(idempotency="conflict")
+    assert _create(refusing, "k1").status_code == 201
+    refused = _create(refusing, "k1")
+    assert refused.status_code == 409 and refused.json() == {"detail": "Idempotency conflict"}
+
+
+def test_a_page_past_the_end_is_empty_or_not_found() -> None:
+    patient = next(p for p in LIVE if p.allergies)
+    path = f"{BASE}/{patient.uuid}/allergies"
+    assert new_api().ok(path, page=50)["items"] == []
+    strict = variant(past_end="not_found")
+    assert strict.get(path, params={"page": 50}).status_code == 404
+    assert strict.ok(path, page=1)["items"]  # page 1 always answers, even when empty
+    assert strict.get(BASE, params={"page": 50}).json() == {"detail": "Page not found"}
+
+
+def test_answers_are_spelled_as_switched() -> None:
+    api = variant(timestamps="offset", dates="datetime", scalars="strings", nulls="absent")
+    patient = next(p for p in LIVE if p.birth_date and p.middle_name is None)
+    record = api.ok(f"{BASE}/{patient.uuid}")
+    assert record["created_at"].endswith("+00:00")
+    assert record["date_of_birth"] == f"{patient.birth_date.isoformat()}T00:00:00+00:00"
+    assert isinstance(record["version"], str) and record["version"].isdigit()
+    assert record["premedication_required"] == "false"
+    assert "middle_name" not in record
+    page = api.ok(BASE, page_size=2)
+    assert (page["page"], page["page_size"]) == ("1", "2") and page["total"].isdigit()
+    naive = variant(timestamps="naive", scalars="digits").ok(f"{BASE}/{patient.uuid}")
+    assert naive["created_at"][-1].isdigit() and naive["premedication_required"] == "0"
+
+
+def test_the_last_cursor_page_can_leave_page_info_out() -> None:
+    api = variant(page_info="sparse")
+    last = api.ok(f"{BASE}/cursor", first=5, search=LIVE[0].chart_number)
+    assert last["data"] and last["page_info"] == {}
+    more = api.ok(f"{BASE}/cursor", first=1)
+    assert more["page_info"]["has_next_page"] is True and more["page_info"]["end_cursor"]
+
+
+def test_error_bodies_are_spelled_as_switched() -> None:
+    missing = {"last_name": "Nofirst"}
+    documented = new_api().call("POST", BASE, json=missing)
+    assert documented.status_code == 422 and documented.json()["detail"][0]["loc"] == ["body", "first_name"]
+    text = variant(error_bodies="detail_text").call("POST", BASE, json=missing)
+    assert text.status_code == 422 and text.json() == {"detail": "first_name: Field required"}
+    wrapped = variant(error_bodies="error_object").get(f"{BASE}/00000000-0000-4000-8000-000000000000")
+    assert wrapped.status_code == 404
+    assert wrapped.json() == {"error": {"code": 404, "message": "Patient not found"}}
