@@ -16,9 +16,11 @@ from urllib.parse import parse_qsl
 from gateway.auth.decision import Caller
 
 AUDIT_TYPE = "http://terminology.hl7.org/CodeSystem/audit-event-type"
+AUDIT_PATIENT = "fhir.audit.patient"  # request scope key: the patient a handler resolved the request to
 INTERACTION = "http://hl7.org/fhir/restful-interaction"
 ENTITY_ROLE = "http://terminology.hl7.org/CodeSystem/object-role"
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+_TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
 # AuditEvent.action: C create, R read/vread/search, U update, D delete, E execute (operations)
 _ACTION = {
     "read": "R",
@@ -41,6 +43,7 @@ class Request:
     query: str
     request_id: str
     client_address: str | None
+    patient: str | None = None  # the patient the gateway resolved the request to (a body's too)
 
 
 def interaction(method: str, parts: list[str]) -> str:
@@ -61,12 +64,13 @@ def audit_event(request: Request, status: int, caller: Caller | None, now: datet
     tenant, rest = (parts[0], parts[1:]) if parts else ("", [])
     kind = interaction(request.method, rest)
     entity: list[dict[str, Any]] = []
-    resource_type = rest[0] if rest and not rest[0].startswith(("$", ".", "_")) and rest[0] != "metadata" else None
+    # Only what is shaped like a resource type: any other path text is the client's, not ours to log.
+    resource_type = rest[0] if rest and _TYPE.fullmatch(rest[0]) else None
     if resource_type and len(rest) >= 2 and _ID.fullmatch(rest[1]) and not rest[1].startswith(("$", "_")):
         entity.append({"what": {"reference": f"{resource_type}/{rest[1]}"}, "type": _type(resource_type)})
     elif resource_type:
         entity.append({"what": {"type": resource_type}, "type": _type(resource_type)})
-    patient = _query_patient(request.query)
+    patient = request.patient or _query_patient(request.query)
     if patient is not None:
         entity.append(
             {
@@ -104,7 +108,8 @@ def _type(resource_type: str) -> dict[str, str]:
 def _query_patient(query: str) -> str | None:
     """The patient id a search or operation names (`patient`, `subject`: ids, not PHI)."""
     for name, value in parse_qsl(query, keep_blank_values=True):
-        if name.split(":")[0] in ("patient", "subject"):
+        # patient=, subject=, subject:Patient=: a chained `subject:Patient.family=` is a name.
+        if name in ("patient", "subject", "patient:Patient", "subject:Patient"):
             identifier = value.rstrip("/").rpartition("/")[2]
             if _ID.fullmatch(identifier):
                 return identifier

@@ -13,7 +13,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import jsonio
-from gateway.audit.events import Request, audit_event
+from gateway.audit.events import AUDIT_PATIENT, Request, audit_event
 from gateway.audit.sink import AuditSink, AuditUnavailable
 from gateway.auth.decision import Caller
 from gateway.rest.outcome import operation_outcome
@@ -62,6 +62,7 @@ class Audit:
             query=scope.get("query_string", b"").decode("latin-1"),
             request_id=request_id,
             client_address=client[0] if client else None,
+            patient=_patient_of(scope),
         )
         found: Any = scope.get("fhir.caller")
         caller = found if isinstance(found, Caller) else None
@@ -71,6 +72,11 @@ class Audit:
             log.error("audit sink unavailable (%s): %s", "serving unaudited" if self.fail_open else "refusing", exc)
             return self.fail_open
         return True
+
+
+def _patient_of(scope: Scope) -> str | None:
+    found = scope.get(AUDIT_PATIENT)
+    return found if isinstance(found, str) else None
 
 
 def _request_id(scope: Scope) -> str:

@@ -30,11 +30,15 @@ class Caller:
     scopes: Scopes
     patient: str | None = None  # SMART launch context `patient`
     tenants: frozenset[str] = frozenset()  # tenants the client may use
+    issuer: str = ""  # who issued the token
 
     @property
     def key(self) -> str:
-        """What binds a paging token or document id to its caller."""
-        return f"{self.client_id}\x1f{self.subject or ''}\x1f{self.patient or ''}"
+        """What binds a paging token (and a `$everything` record kept for its pages) to its
+        caller: the issuer, client, user and patient, and the scopes granted, so that another
+        token of the same client with narrower scopes cannot follow it."""
+        scopes = " ".join(sorted(s.text for s in self.scopes.resource))
+        return "\x1f".join((self.issuer, self.client_id, self.subject or "", self.patient or "", scopes))
 
 
 ANONYMOUS = Caller("anonymous", None, Scopes((), (), ()))
@@ -75,7 +79,7 @@ def confined_to(found: tuple[Grant, ...]) -> str | None:
 def _grant(scope: ResourceScope, resource_type: str, patient: str | None) -> Grant | None:
     if scope.context is not Context.PATIENT:
         return Grant(scope.constraints, scope.text)
-    if patient is None:
+    if not patient:  # no launch patient: a patient/ scope reaches nothing
         return None
     compartment = ("_id", patient) if resource_type == "Patient" else ("patient", patient)
     return Grant((compartment, *scope.constraints), scope.text)

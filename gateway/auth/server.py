@@ -10,6 +10,7 @@ the tenants the client may use; it is never cached (`Cache-Control: no-store`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -70,7 +71,7 @@ class TokenServer:
 
     async def token(self, request: Request) -> Response:
         try:
-            body = (await request.body()).decode()
+            body = (await _small_body(request)).decode()
             form = dict(parse_qsl(body, keep_blank_values=True))
             answer = await self._grant(form, request.headers.get("content-type", ""))
         except UnicodeDecodeError:
@@ -196,3 +197,27 @@ def _registered(conf: ClientSettings, http: httpx.AsyncClient) -> RegisteredClie
 def _error(exc: OAuthError) -> Response:
     headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
     return JSONResponse({"error": exc.error, "error_description": exc.description}, exc.status, headers)
+
+
+MAX_FORM_BYTES = 64_000  # a grant with an assertion is a few KB
+FORM_SECONDS = 10.0
+
+
+async def _small_body(request: Request) -> bytes:
+    """The form, refused past MAX_FORM_BYTES or FORM_SECONDS: the endpoint takes anyone's
+    requests, so no one may make it hold memory or a connection."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+        raise OAuthError("invalid_request", "the request is too large")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(FORM_SECONDS):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_FORM_BYTES:
+                    raise OAuthError("invalid_request", "the request is too large")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise OAuthError("invalid_request", "the request did not arrive in time") from None
+    return b"".join(chunks)

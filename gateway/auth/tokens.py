@@ -8,6 +8,7 @@ skew. What a refusal says never includes the token or its claims.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -85,11 +86,23 @@ def caller_from(claims: Mapping[str, Any], tenants: frozenset[str], patient_clai
     scope = " ".join(str(s) for s in raw_scope) if isinstance(raw_scope, list) else str(raw_scope)
     client = claims.get("client_id") or claims.get("azp") or claims.get("sub") or "unknown"
     subject = claims.get("fhirUser") or claims.get("sub")
-    patient = claims.get(patient_claim)
     return Caller(
         client_id=str(client),
         subject=str(subject) if subject is not None else None,
         scopes=parse_scopes(scope),
-        patient=str(patient) if patient is not None else None,
+        patient=launch_patient(claims.get(patient_claim)),
         tenants=tenants,
+        issuer=str(claims.get("iss") or ""),
     )
+
+
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
+
+def launch_patient(claim: Any) -> str | None:
+    """The launch-context patient id, or None when the claim is not one FHIR id (an empty
+    string, a list, `p1,p2` or `*` must narrow `patient/` scopes to nothing, never widen them)."""
+    if not isinstance(claim, str):
+        return None
+    identifier = claim.removeprefix("Patient/")
+    return identifier if _FHIR_ID.fullmatch(identifier) else None

@@ -94,6 +94,10 @@ def _expand(compact: str) -> str | None:
     if m is None:
         return None
     year, month, day, hour, minute, second = m.groups()
+    try:  # a bound that names no real moment (month 13, hour 99) names no document
+        datetime(int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0), int(second or 0))
+    except ValueError:
+        return None
     if hour:
         if not (month and day):
             return None

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway import jsonio
+from gateway.audit.events import AUDIT_PATIENT
 from gateway.auth.enforce import Access
 from gateway.ccd.codes import SECTION_KEYS
 from gateway.ccd.html import render_html
@@ -129,6 +130,7 @@ async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, stric
     wants_ccd = _is_ccd(given.get("type"))
     documents = tenant.documents
     links = [("self", f"{base}/DocumentReference/$docref?{urlencode(sorted(given.items()))}")]
+    request.scope[AUDIT_PATIENT] = patient_id
     if allowed.patient not in (None, patient_id):
         return _bundle(fmt, base, [], links)  # another patient, to a confined caller: as if missing
     try:

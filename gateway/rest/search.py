@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.audit.events import AUDIT_PATIENT
 from gateway.auth.enforce import narrow_search
 from gateway.auth.scopes import Permission
 from gateway.contract import Interaction
@@ -31,6 +32,7 @@ from gateway.rest.incoming import read_body
 from gateway.rest.links import page_link, passthrough
 from gateway.rest.paging import search_fingerprint
 from gateway.search.execute import count_all, fetch_page, first_position, is_exact
+from gateway.search.model import ReferenceValue
 from gateway.search.parse import TotalMode, parse_search
 
 
@@ -65,6 +67,15 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
         max_count=rest.settings.paging.max_count,
         zone=tenant.context.timezone,
     )
+    named = {
+        v.id
+        for p in parsed.query.params
+        if p.name in ("patient", "subject")
+        for v in p.values
+        if isinstance(v, ReferenceValue) and v.type in (None, "Patient")
+    }
+    if len(named) == 1:  # the audit line says whose records were searched, form bodies included
+        request.scope[AUDIT_PATIENT] = named.pop()
     base = base_url(request, tenant.name)
     fingerprint = search_fingerprint(tenant.name, caller(request).key, support.type, parsed.link_params)
     kept = passthrough(items)

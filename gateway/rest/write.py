@@ -15,8 +15,16 @@ from starlette.responses import Response
 
 from gateway.auth.enforce import check_instance_id, read_within
 from gateway.auth.scopes import Permission
-from gateway.contract import Interaction
-from gateway.errors import AlreadyExists, Forbidden, InvalidRequest, NotSupported, PreconditionFailed, TooCostly
+from gateway.contract import Interaction, ResourceProvider
+from gateway.errors import (
+    AlreadyExists,
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NotSupported,
+    PreconditionFailed,
+    TooCostly,
+)
 from gateway.rest.context import (
     base_url,
     check_id,
@@ -97,12 +105,28 @@ async def create(request: Request) -> Response:
     try:
         created = await provider.create(resource)
     except AlreadyExists as exc:
+        duplicate: dict[str, Any] | None = dict(exc.existing) if exc.existing is not None else None
+        if duplicate is None or not _visible(request, tenant, provider, duplicate):
+            # Neither the record nor its id may reach a caller that could not read it.
+            raise Conflict(f"A {resource_type} like this one exists already; nothing was created") from None
         # The vendor's duplicate answers the client's condition only if it meets it: a
         # household sharing a phone number is not "the patient you asked about".
-        if criteria is not None and exc.existing is not None and matches(exc.existing, criteria):
-            return _written(request, fmt, tenant, dict(exc.existing), 200, matched=True)
+        if criteria is not None and matches(duplicate, criteria):
+            return _written(request, fmt, tenant, duplicate, 200, matched=True)
         raise
     return _written(request, fmt, tenant, created.resource, 201, created.not_stored)
+
+
+def _visible(request: Request, tenant: Tenant, provider: ResourceProvider, resource: dict[str, Any]) -> bool:
+    """May the caller read and search this record (what a duplicate answer would show it)?"""
+    for permission in (Permission.READ, Permission.SEARCH):
+        try:
+            allowed = reach(request, provider, permission, tenant.context.timezone)
+        except Forbidden:
+            return False
+        if not allowed.admits(resource):
+            return False
+    return True
 
 
 async def _conditional_matches(

@@ -122,7 +122,8 @@ def date_range(target: DateTarget, zone: tzinfo) -> DateRange | None:
 
 
 _COMMON = {
-    "_id": ParamDefinition("_id", ParamType.TOKEN, lambda r: [(None, r["id"])], "Logical id"),
+    # A resource not yet stored (a create being checked) has no id, and matches no _id.
+    "_id": ParamDefinition("_id", ParamType.TOKEN, lambda r: [(None, r["id"])] if r.get("id") else [], "Logical id"),
     "_lastUpdated": ParamDefinition("_lastUpdated", ParamType.DATE, _last_updated, "When the resource last changed"),
 }
 

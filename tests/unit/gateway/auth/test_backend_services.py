@@ -153,3 +153,10 @@ def test_smart_configuration_describes_the_gateways_token_endpoint(client: TestC
     assert body["token_endpoint"] == TOKEN_URL and body["jwks_uri"] == f"{PUBLIC}/auth/jwks"
     assert "client_credentials" in body["grant_types_supported"]
     assert "private_key_jwt" in body["token_endpoint_auth_methods_supported"]
+
+
+def test_the_token_endpoint_refuses_bodies_too_large_for_a_grant(client: TestClient) -> None:
+    huge = "scope=" + "x" * 100_000
+    response = client.post("/auth/token", content=huge, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+    assert "too large" in response.json()["error_description"]
