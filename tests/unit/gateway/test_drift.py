@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from gateway.contract import Drift, DriftKey, VendorModel
 
@@ -18,7 +18,7 @@ class Bio(VendorModel):
 class Patient(VendorModel):
     id: int
     bio: Bio | None = None
-    phones: list[Bio] = []
+    phones: list[Bio] = Field(default_factory=list)
 
 
 def test_unknown_fields_are_counted_by_path_at_every_depth() -> None:

@@ -175,9 +175,7 @@ def test_create_refuses_what_is_not_a_fhir_resource_without_calling_the_vendor(
     assert backend.calls_to("Patient", CREATE) == 0
 
 
-def test_codes_outside_a_required_binding_are_400_naming_each_element(
-    client: TestClient, backend: FakeBackend
-) -> None:
+def test_codes_outside_a_required_binding_are_400_naming_each_element(client: TestClient, backend: FakeBackend) -> None:
     """Required bindings (R4 terminologies.html#required): the model alone accepts any string."""
     body = _patient(gender="banana", telecom=[{"system": "phone", "value": "1"}, {"system": "pigeon", "value": "2"}])
     invalid = outcome(client.post(f"{BASE}/Patient", json=body, headers=FHIR_JSON), 400)
