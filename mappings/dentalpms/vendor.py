@@ -30,6 +30,7 @@ from pydantic import AliasChoices, BeforeValidator, Field, ValidationError
 from pydantic_core import ErrorDetails
 
 from gateway.contract import VendorModel
+from gateway.contract.lenient import Text
 
 _INT_TEXT = re.compile(r"[+-]?\d+")
 _NUMBER_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
@@ -59,16 +60,6 @@ def _integer(value: Any) -> int | None:
     if isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
         return int(value.strip())
     raise ValueError("is not an integer")
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    raise ValueError("is not text")
 
 
 def _decimal(value: Any) -> str | None:
@@ -143,7 +134,6 @@ def _reference(value: Any) -> Any:
 
 Bool = Annotated[bool | None, BeforeValidator(_boolean)]
 Int = Annotated[int | None, BeforeValidator(_integer)]
-Text = Annotated[str | None, BeforeValidator(_text)]
 Decimal = Annotated[str | None, BeforeValidator(_decimal)]
 Day = Annotated[str | None, BeforeValidator(_day)]
 Timestamp = Annotated[str | None, BeforeValidator(_timestamp)]

@@ -24,12 +24,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BeforeValidator, ValidationError, field_validator
+from pydantic import ValidationError, field_validator
 from pydantic_core import ErrorDetails
 
 from gateway.contract import Drift, VendorModel
+from gateway.contract.lenient import Text
 
 __all__ = [
     "Unreadable",
@@ -44,16 +45,6 @@ __all__ = [
 ]
 
 M = TypeVar("M", bound=VendorModel)
-
-
-def _text(value: Any) -> Any:
-    """Text; a number is its decimal text (a phone, a zip code or a chart number sent as a number)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-Text = Annotated[str | None, BeforeValidator(_text)]
 
 
 class VendorBio(VendorModel):

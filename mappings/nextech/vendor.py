@@ -20,7 +20,6 @@ unreadable: `Unreadable` carries the field path, never a value.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -29,6 +28,7 @@ from pydantic import BeforeValidator, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
 from gateway.contract import VendorModel
+from gateway.contract.lenient import Text
 
 ENVELOPE_KEYS = ("value", "data", "results", "items", "patients", "encounters", "categories", "sections")
 _US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?")
@@ -37,15 +37,6 @@ _FALSE = frozenset({"false", "0", "no", "n", "unlocked", ""})
 
 
 # -- scalar readers ---------------------------------------------------------------------------
-
-
-def _text(value: Any) -> Any:
-    """Text in NFC; a number is its decimal text (a phone or chart number sent as a number)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
-    return value
 
 
 def _vendor_id(value: Any) -> Any:
@@ -115,7 +106,6 @@ def _flag(value: Any) -> Any:
     raise ValueError("is not a boolean")
 
 
-Text = Annotated[str | None, BeforeValidator(_text)]
 VendorId = Annotated[str, BeforeValidator(_vendor_id)]
 OptionalId = Annotated[str | None, BeforeValidator(_optional_id)]
 BirthDate = Annotated[date | None, BeforeValidator(_birth_date)]

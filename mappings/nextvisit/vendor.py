@@ -25,7 +25,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, field_
 from pydantic_core import ErrorDetails
 
 from gateway.contract import Resource, VendorModel
-from gateway.text import nfc_text
+from gateway.contract.lenient import Text
 
 _DIGITS = re.compile(r"\d+")
 _START = ("start_time", "date_of_service", "started_at")
@@ -57,14 +57,6 @@ Mapped = tuple[list[Resource], list[Unreadable]]
 
 
 # -- scalar readers ---------------------------------------------------------------------------
-
-
-def _text(value: Any) -> Any:
-    """Text (NFC, as the gateway serves it); a number is its decimal text (a phone or postal
-    code sent as a number)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return nfc_text(value) if isinstance(value, str) else value
 
 
 def _vendor_id(value: Any) -> Any:
@@ -124,7 +116,6 @@ def _count(value: Any) -> Any:
     return value
 
 
-Text = Annotated[str | None, BeforeValidator(_text)]
 VendorId = Annotated[str, BeforeValidator(_vendor_id)]
 OptionalId = Annotated[str | None, BeforeValidator(lambda v: None if v is None or v == "" else _vendor_id(v))]
 Timestamp = Annotated[str | None, BeforeValidator(iso_timestamp)]
