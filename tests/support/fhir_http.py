@@ -78,3 +78,17 @@ def outcome_of(response: httpx.Response) -> dict[str, Any]:
     assert body["resourceType"] == "OperationOutcome", body
     assert response.headers["content-type"].startswith("application/fhir+json")
     return body
+
+
+def record_is_complete(fhir: FhirHttp, tenant: str, patient_id: str) -> bool:
+    """Whether the tenant can give the patient's whole record: `$everything` carries no
+    OperationOutcome entry. A vendor that refuses open-ended or far-future searches cannot, and
+    then every CCD of the patient is refused (all or nothing) and no total is claimed."""
+    bundle = fhir.get_ok(f"/fhir/{tenant}/Patient/{patient_id}/$everything", params={"_count": "1"})
+    return not any(e.get("search", {}).get("mode") == "outcome" for e in bundle.get("entry", []))
+
+
+def assert_refused_as_incomplete(response: httpx.Response) -> None:
+    """The answer to a document request for a record the vendor cannot give whole."""
+    assert response.status_code == 502, response.text[:300]
+    assert "cannot be made complete" in outcome_of(response)["issue"][0]["diagnostics"]
