@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -162,9 +161,9 @@ def test_capability_statement_names_the_sections(fhir: FhirHttp) -> None:
     fhir.search_all(f"{BASE}/DocumentReference", patient=_fhir_id(live_patients(build_clinic())[0]))
     statement = fhir.get_ok(f"{BASE}/metadata")
     binary = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Binary")
-    # The section names as this Nextech spells them ("PlanOfCare", or "Plan of Care" spaced).
+    # The section names as this Nextech spells them ("PlanOfCare", or spaced "Plan of Treatment").
     assert "Allergies" in binary["documentation"]
-    assert re.search(r"Plan ?of ?Care", binary["documentation"], re.IGNORECASE)
+    assert any(name in binary["documentation"] for name in ("PlanOfCare", "Plan of Treatment"))
 
 
 def test_hostile_vendor_html_is_sanitized(tmp_path: Path) -> None:
