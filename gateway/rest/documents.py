@@ -36,7 +36,6 @@ from gateway.errors import (
     NotAcceptable,
     NotFound,
     UnsupportedMediaType,
-    UpstreamError,
 )
 from gateway.record import gather_everything
 from gateway.rest.bundle import searchset
@@ -143,21 +142,24 @@ async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, stric
         named = ids.parse(ids.patient_document(patient_id, start, end))
         assert named is not None
         found.append(documents.patient_reference(patient_id, named.start, named.end))
+    missing: list[str] = []
     vendor_docs = tenant.vendor_providers.get("DocumentReference")
     if vendor_docs is not None and Interaction.SEARCH in vendor_docs.support.interactions:
         stored, missing = await gather_everything(tenant.context.timezone, patient_id, [vendor_docs], None, None)
-        if missing:
-            raise UpstreamError("; ".join(missing))
         found += [
             d
             for d in stored
             if _matches_type(d, given.get("type")) and _in_care_period(d, start, end, tenant.context.timezone)
         ]
-    return _bundle(fmt, base, [d for d in found if allowed.admits(d)], links)
+    # What the vendor could not list is said in the searchset (no total), not hidden by a 502
+    # that would also withhold the documents that could be listed.
+    return _bundle(fmt, base, [d for d in found if allowed.admits(d)], links, tuple(missing))
 
 
-def _bundle(fmt: Format, base: str, found: list[dict[str, Any]], links: list[tuple[str, str]]) -> Response:
-    body = searchset(base=base, resources=found, links=links, total=len(found))
+def _bundle(
+    fmt: Format, base: str, found: list[dict[str, Any]], links: list[tuple[str, str]], missing: tuple[str, ...] = ()
+) -> Response:
+    body = searchset(base=base, resources=found, links=links, total=None if missing else len(found), warnings=missing)
     return Response(jsonio.dumps(body, pretty=fmt.pretty), media_type=fmt.content_type)
 
 
