@@ -14,12 +14,12 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from gateway.auth.decision import Caller
+from gateway.search.parse import is_fhir_id
 
 AUDIT_TYPE = "http://terminology.hl7.org/CodeSystem/audit-event-type"
 AUDIT_PATIENT = "fhir.audit.patient"  # request scope key: the patient a handler resolved the request to
 INTERACTION = "http://hl7.org/fhir/restful-interaction"
 ENTITY_ROLE = "http://terminology.hl7.org/CodeSystem/object-role"
-_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 _TYPE = re.compile(r"[A-Z][A-Za-z]{1,63}")
 # AuditEvent.action: C create, R read/vread/search, U update, D delete, E execute (operations)
 _ACTION = {
@@ -66,7 +66,7 @@ def audit_event(request: Request, status: int, caller: Caller | None, now: datet
     entity: list[dict[str, Any]] = []
     # Only what is shaped like a resource type: any other path text is the client's, not ours to log.
     resource_type = rest[0] if rest and _TYPE.fullmatch(rest[0]) else None
-    if resource_type and len(rest) >= 2 and _ID.fullmatch(rest[1]) and not rest[1].startswith(("$", "_")):
+    if resource_type and len(rest) >= 2 and is_fhir_id(rest[1]) and not rest[1].startswith(("$", "_")):
         entity.append({"what": {"reference": f"{resource_type}/{rest[1]}"}, "type": _type(resource_type)})
     elif resource_type:
         entity.append({"what": {"type": resource_type}, "type": _type(resource_type)})
@@ -111,6 +111,6 @@ def _query_patient(query: str) -> str | None:
         # patient=, subject=, subject:Patient=: a chained `subject:Patient.family=` is a name.
         if name in ("patient", "subject", "patient:Patient", "subject:Patient"):
             identifier = value.rstrip("/").rpartition("/")[2]
-            if _ID.fullmatch(identifier):
+            if is_fhir_id(identifier):
                 return identifier
     return None

@@ -8,7 +8,6 @@ skew. What a refusal says never includes the token or its claims.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ import jwt
 from gateway.auth.decision import Caller
 from gateway.auth.keys import KeySource
 from gateway.auth.scopes import parse_scopes
+from gateway.search.parse import is_fhir_id
 
 ASYMMETRIC = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 
@@ -96,13 +96,10 @@ def caller_from(claims: Mapping[str, Any], tenants: frozenset[str], patient_clai
     )
 
 
-_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
-
-
 def launch_patient(claim: Any) -> str | None:
     """The launch-context patient id, or None when the claim is not one FHIR id (an empty
     string, a list, `p1,p2` or `*` must narrow `patient/` scopes to nothing, never widen them)."""
     if not isinstance(claim, str):
         return None
     identifier = claim.removeprefix("Patient/")
-    return identifier if _FHIR_ID.fullmatch(identifier) else None
+    return identifier if is_fhir_id(identifier) else None

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gateway.errors import InvalidRequest
+from gateway.search.parse import is_fhir_id
 
 PREFIX = "ccd-"
-_ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _BOUND = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(?:T(\d{2})(\d{2})(\d{2})Z)?$")
 
 
@@ -72,7 +72,7 @@ def parse(resource_id: str) -> DocumentId | None:
 
 
 def _checked(resource_id: str) -> str:
-    if not _ID_RE.match(resource_id):
+    if not is_fhir_id(resource_id):
         # FHIR ids are at most 64 characters; a patient id near that leaves no room.
         raise InvalidRequest("This document cannot be named within FHIR's 64-character id limit")
     return resource_id

@@ -23,7 +23,7 @@ from gateway.rest.negotiation import Format, negotiate
 from gateway.rest.paging import PageTokens
 from gateway.rest.prefer import Prefer, parse_prefer
 from gateway.search.dates import parse_fhir_date
-from gateway.search.parse import ID_RE
+from gateway.search.parse import is_fhir_id
 from gateway.settings import Settings
 from gateway.tenants import Tenant
 
@@ -132,7 +132,7 @@ def respond(fmt: Format, body: Any, headers: dict[str, str] | None = None, statu
 
 
 def check_id(resource_id: str) -> None:
-    if not ID_RE.match(resource_id):
+    if not is_fhir_id(resource_id):
         raise InvalidRequest(f"'{resource_id}' is not a valid FHIR id ([A-Za-z0-9-.]{{1,64}})")
 
 

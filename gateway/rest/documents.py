@@ -42,7 +42,7 @@ from gateway.rest.bundle import searchset
 from gateway.rest.incoming import read_body
 from gateway.rest.negotiation import Format, wants_binary_resource, wants_html
 from gateway.search.dates import parse_fhir_date, period_range, zone_info
-from gateway.search.parse import ID_RE
+from gateway.search.parse import is_fhir_id
 from gateway.tenants import Tenant
 
 DOCREF_PARAMS = ("patient", "start", "end", "type", "on-demand", "profile")
@@ -119,7 +119,7 @@ async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, stric
     patient_id = given.get("patient", "").rpartition("Patient/")[2]
     if not patient_id:
         raise InvalidRequest("$docref needs the patient's id: ?patient=<id>", expression="patient")
-    if not ID_RE.match(patient_id):
+    if not is_fhir_id(patient_id):
         raise InvalidRequest(f"'{patient_id}' is not a valid FHIR id", expression="patient")
     start, end = _bound(given.get("start"), "start", tenant), _bound(given.get("end"), "end", tenant)
     zone = zone_info(tenant.context.timezone)

@@ -35,7 +35,12 @@ from gateway.text import nfc_text
 CONTROL = frozenset({"_count", "_sort", "_total", "_summary", "_elements", "_format", "_pretty", "_page"})
 SUMMARY_MODES = frozenset({"count", "false", "data"})
 TOTAL_MODES = frozenset({"none", "estimate", "accurate"})
-ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+ID_RE = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # http://hl7.org/fhir/R4/datatypes.html#id
+
+
+def is_fhir_id(text: str) -> bool:
+    """The whole of `text` is a FHIR id (`$` would let a trailing newline through)."""
+    return ID_RE.fullmatch(text) is not None
 
 
 class TotalMode(StrEnum):
@@ -198,7 +203,7 @@ def _parse_param(
 
 
 def _parse_token(name: str, text: str) -> TokenValue:
-    if name == "_id" and not ID_RE.match(text):
+    if name == "_id" and not is_fhir_id(text):
         raise InvalidRequest(f"'{text}' is not a valid FHIR id", expression="_id")
     if "|" not in text:
         return TokenValue(None, text)
@@ -236,6 +241,6 @@ def _parse_reference(found: ParamDefinition, modifier: str | None, text: str) ->
         raise InvalidRequest(f"Reference '{text}' does not match type modifier ':{modifier}'")
     if found.target and rtype != found.target:
         raise InvalidRequest(f"'{found.name}' must reference a {found.target}; got '{text}'", expression=found.name)
-    if not ID_RE.match(rid):
+    if not is_fhir_id(rid):
         raise InvalidRequest(f"'{rid}' is not a valid FHIR id", expression=found.name)
     return ReferenceValue(rtype, rid)

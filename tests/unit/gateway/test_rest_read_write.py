@@ -79,6 +79,13 @@ def test_conditional_reads_answer_304_when_the_clients_copy_is_current(
         assert response.content == b"" and response.headers["last-modified"]
 
 
+def test_an_id_with_a_trailing_newline_is_400_not_a_vendor_call(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1")
+    outcome(client.get(f"{BASE}/Patient/p1%0a"), 400)
+    outcome(client.get(f"{BASE}/Patient", params={"_id": "p1\n"}), 400)
+    assert backend.calls_to("Patient") == 0
+
+
 def test_head_answers_the_headers_of_a_read(client: TestClient, backend: FakeBackend) -> None:
     backend.add_patient("p1")
     response = client.head(f"{BASE}/Patient/p1")
