@@ -10,7 +10,6 @@ the tenants the client may use; it is never cached (`Cache-Control: no-store`).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 import time
@@ -29,6 +28,8 @@ from starlette.responses import JSONResponse, Response
 from gateway.auth.keys import JwksFile, JwksUrl, KeySource, KeysUnavailable, StaticKeys
 from gateway.auth.scopes import ResourceScope, parse_resource_scope
 from gateway.auth.signing import SigningKeys
+from gateway.errors import PayloadTooLarge, RequestTimeout
+from gateway.rest.incoming import read_body
 from gateway.settings import AuthServerSettings, ClientSettings, resolve_secret
 
 log = logging.getLogger("gateway.auth")
@@ -206,18 +207,9 @@ FORM_SECONDS = 10.0
 async def _small_body(request: Request) -> bytes:
     """The form, refused past MAX_FORM_BYTES or FORM_SECONDS: the endpoint takes anyone's
     requests, so no one may make it hold memory or a connection."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
-        raise OAuthError("invalid_request", "the request is too large")
-    chunks: list[bytes] = []
-    size = 0
     try:
-        async with asyncio.timeout(FORM_SECONDS):
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > MAX_FORM_BYTES:
-                    raise OAuthError("invalid_request", "the request is too large")
-                chunks.append(chunk)
-    except TimeoutError:
+        return await read_body(request, MAX_FORM_BYTES, FORM_SECONDS)
+    except PayloadTooLarge:
+        raise OAuthError("invalid_request", "the request is too large") from None
+    except RequestTimeout:
         raise OAuthError("invalid_request", "the request did not arrive in time") from None
-    return b"".join(chunks)

@@ -62,21 +62,23 @@ def check_fhir(resource: dict[str, Any]) -> None:
 MAX_BODY_BYTES = 1_000_000  # a Patient is a few KB; this bounds memory and validation time
 
 
-async def read_body(request: Request) -> bytes:
-    """The request body, refused with 413 past MAX_BODY_BYTES without reading it all."""
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES, seconds: float | None = None) -> bytes:
+    """The request body, refused with 413 past `limit` bytes without reading it all, and with
+    408 if it takes longer than `seconds` (default: server.body_timeout)."""
     declared = request.headers.get("content-length")
-    if declared and declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"Request bodies are limited to {MAX_BODY_BYTES} bytes")
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"Request bodies are limited to {limit} bytes")
     chunks, size = [], 0
-    settings = getattr(getattr(request.app.state, "rest", None), "settings", None)
-    limit = settings.server.body_timeout if settings is not None else 30.0
+    if seconds is None:
+        settings = getattr(getattr(request.app.state, "rest", None), "settings", None)
+        seconds = settings.server.body_timeout if settings is not None else 30.0
     try:
-        async with asyncio.timeout(limit):
+        async with asyncio.timeout(seconds):
             async for chunk in request.stream():
                 size += len(chunk)
-                if size > MAX_BODY_BYTES:
-                    raise PayloadTooLarge(f"Request bodies are limited to {MAX_BODY_BYTES} bytes")
+                if size > limit:
+                    raise PayloadTooLarge(f"Request bodies are limited to {limit} bytes")
                 chunks.append(chunk)
     except TimeoutError:
-        raise RequestTimeout(f"The request body did not arrive within {limit:g} seconds") from None
+        raise RequestTimeout(f"The request body did not arrive within {seconds:g} seconds") from None
     return b"".join(chunks)
