@@ -57,6 +57,7 @@ async def run_load(
     duration: float,
     max_requests: int,
     stop: Callable[[], bool] = lambda: False,
+    headers: dict[str, str] | None = None,
 ) -> LoadResult:
     """Drive `urls` (cycled) with `connections` concurrent keep-alive connections.
 
@@ -71,7 +72,7 @@ async def run_load(
         async def one(url: str) -> None:
             started = time.perf_counter()
             try:
-                async with session.get(url, allow_redirects=False) as response:
+                async with session.get(url, allow_redirects=False, headers=headers) as response:
                     await response.read()
                     status = response.status
             except (aiohttp.ClientError, TimeoutError) as exc:

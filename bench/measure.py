@@ -10,6 +10,7 @@ process for the other core.
 from __future__ import annotations
 
 import asyncio
+import math
 import signal
 import statistics
 import sys
@@ -18,9 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from bench.control import STOP, SetupError
 from bench.loadgen import LoadResult, run_load
-from bench.servers import Server
+from bench.servers import Server, requests_answered
 from bench.workload import Kind
 
 
@@ -33,6 +36,7 @@ class Sample:
     cpu_us_per_req: float  # CPU of the measured server process, per request
     server_core_busy: float  # that process's CPU seconds per wall second
     driver_core_busy: float  # sandbox + load generator CPU seconds per wall second
+    vendor_calls_per_req: float = math.nan  # requests the sandbox answered, per request measured
 
 
 @dataclass
@@ -41,10 +45,13 @@ class Tally:
 
     failures: int = 0
     samples: list[str] = field(default_factory=list)
+    by_kind: dict[str, int] = field(default_factory=dict)  # failures per request kind
 
-    def add(self, result: LoadResult) -> None:
+    def add(self, result: LoadResult, kind: str | None = None) -> None:
         self.failures += result.failures
         self.samples.extend(result.samples[: max(0, 5 - len(self.samples))])
+        if kind is not None:
+            self.by_kind[kind] = self.by_kind.get(kind, 0) + result.failures
 
 
 def warmup_seconds(duration: float) -> float:
@@ -56,20 +63,24 @@ async def measure(
     target: Server, sandbox: Server, kind: Kind, *, connections: int, duration: float, tally: Tally
 ) -> Sample:
     urls = [target.url + path for path in kind.paths]
-    target_cpu, sandbox_cpu, own_cpu = target.cpu_seconds(), sandbox.cpu_seconds(), time.process_time()
-    wall = time.perf_counter()
-    result = await run_load(
-        urls,
-        connections=connections,
-        duration=duration,
-        max_requests=max(1000, int(duration * 50_000)),
-        stop=STOP.is_set,
-    )
-    STOP.check()
-    wall = time.perf_counter() - wall
-    target_cpu = target.cpu_seconds() - target_cpu
-    driver_cpu = sandbox.cpu_seconds() - sandbox_cpu + time.process_time() - own_cpu
-    tally.add(result)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as counter:
+        calls = await requests_answered(counter, sandbox)
+        target_cpu, sandbox_cpu, own_cpu = target.cpu_seconds(), sandbox.cpu_seconds(), time.process_time()
+        wall = time.perf_counter()
+        result = await run_load(
+            urls,
+            connections=connections,
+            duration=duration,
+            max_requests=max(1000, int(duration * 50_000)),
+            stop=STOP.is_set,
+            headers=dict(kind.headers) or None,
+        )
+        STOP.check()
+        wall = time.perf_counter() - wall
+        target_cpu = target.cpu_seconds() - target_cpu
+        driver_cpu = sandbox.cpu_seconds() - sandbox_cpu + time.process_time() - own_cpu
+        calls = await requests_answered(counter, sandbox) - calls
+    tally.add(result, kind.key)
     for server in (target, sandbox):
         if server.proc.poll() is not None:
             raise SetupError(f"{server.name} exited with {server.proc.returncode} under load:\n{server.log_tail()}")
@@ -82,6 +93,7 @@ async def measure(
         cpu_us_per_req=target_cpu / max(1, result.requests + connections) * 1e6,
         server_core_busy=target_cpu / wall,
         driver_core_busy=driver_cpu / wall,
+        vendor_calls_per_req=calls / max(1, result.requests + connections),
     )
 
 
@@ -94,6 +106,7 @@ def summarize(throughput: list[Sample], latency: list[Sample]) -> dict[str, floa
         "cpu_us_per_req": med(s.cpu_us_per_req for s in throughput),
         "server_core_busy": med(s.server_core_busy for s in throughput),
         "driver_core_busy": med(s.driver_core_busy for s in throughput),
+        "vendor_calls_per_req": med(s.vendor_calls_per_req for s in throughput),
     }
 
 
@@ -107,21 +120,23 @@ async def benchmark(
         file=sys.stderr,
         flush=True,
     )
-    sandbox, order = servers["sandbox"], [servers["proxy"], servers["gateway"]]
+    order = [servers["proxy"], servers["gateway"]]
     warmup = warmup_seconds(duration)
     for kind in kinds:
+        sandbox, wide = servers[kind.sandbox], kind.connections or connections
         for target in order:
-            await measure(target, sandbox, kind, connections=connections, duration=warmup, tally=tally)
+            await measure(target, sandbox, kind, connections=wide, duration=warmup, tally=tally)
             await measure(target, sandbox, kind, connections=1, duration=warmup / 2, tally=tally)
     raw: dict[str, dict[str, dict[str, list[Sample]]]] = {
         k.key: {t.name: {"throughput": [], "latency": []} for t in order} for k in kinds
     }
     for round_no in range(rounds):
         for kind in kinds:
+            sandbox, wide = servers[kind.sandbox], kind.connections or connections
             for target in order:
                 samples = raw[kind.key][target.name]
                 samples["throughput"].append(
-                    await measure(target, sandbox, kind, connections=connections, duration=duration, tally=tally)
+                    await measure(target, sandbox, kind, connections=wide, duration=duration, tally=tally)
                 )
                 samples["latency"].append(
                     await measure(target, sandbox, kind, connections=1, duration=duration, tally=tally)
@@ -137,6 +152,7 @@ async def benchmark(
         ]
         results[kind.key] = {
             "label": kind.label,
+            "connections": kind.connections or connections,
             "proxy": p,
             "gateway": g,
             "ratio": {
@@ -147,6 +163,7 @@ async def benchmark(
                 "rps_per_round": paired,
             },
             "gateway_extra_cpu_us_per_req": g["cpu_us_per_req"] - p["cpu_us_per_req"],
+            "failures": tally.by_kind.get(kind.key, 0),  # warm-up included
             "rounds": {
                 t.name: {mode: [vars(s) for s in ss] for mode, ss in raw[kind.key][t.name].items()} for t in order
             },
@@ -163,9 +180,9 @@ async def profile(
     measured load is in the stats. Returns, per `server:kind`, the stats file and how many
     requests it covers.
     """
-    sandbox = servers["sandbox"]
     out: dict[str, dict[str, Any]] = {}
     for kind in kinds:
+        sandbox = servers[kind.sandbox]
         for name in ("proxy", "gateway"):
             target = servers[name]
             assert target.profile_prefix is not None

@@ -145,6 +145,26 @@ def main() -> int:
 
         return run
 
+    def map_lazily() -> Callable[[], Any]:
+        from mappings.dentalpms.adapter import _observations, _SubPage
+        from mappings.dentalpms.vendor import VendorPageList
+
+        listed = _SubPage(vid, None, VendorPageList(items=[]), items, [])
+        return lambda: _observations(listed, ctx, 0, 0, COUNT)
+
+    def read_page() -> Callable[[], Any]:
+        from gateway.contract import Drift
+        from mappings.dentalpms.reader import Reader
+        from mappings.dentalpms.vendor import VendorPageList, VendorVitals
+
+        reader = Reader(Drift("bench", "dentalpms"))
+
+        def run() -> Any:
+            listing = reader.one("vital_signs_page", VendorPageList, page, "a page")
+            return reader.records("vital_signs", VendorVitals, listing.items, lambda vendor_id, index: "a reading")
+
+        return run
+
     def pack_uuids() -> Callable[[], Any]:
         from mappings.dentalpms.observation import vitals_to_fhir
         from mappings.ids import pack_uuid
@@ -227,6 +247,8 @@ def main() -> int:
          f"{2 * (produced or 0)} calls")  # fmt: skip
     step("Observation", "  of which: fhirjson local_datetime + 2x instant per Observation", local_datetimes)
     step("Observation", "vitals_to_fhir, stopping at 20 Observations", map_needed, "what a lazy mapping would cost")
+    step("Observation", "mappings/dentalpms/adapter.py:_observations (need 20)", map_lazily, "what the adapter maps")
+    step("Observation", "mappings/dentalpms/reader.py: envelope + 20 readings", read_page, "pydantic models, drift")
     step("Observation", "mappings/ids.py:pack_uuid, one call", one_pack)
     step("Observation", "gateway/search/parse.py:parse_search", parse)
     step("Observation", "gateway/search/match.py:matches x 20", match)

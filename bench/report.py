@@ -1,9 +1,10 @@
 """What a run prints and writes: the comparison tables, the `--out` JSON, profiles, failures.
 
-The JSON document is `{"parameters": ..., "response_bytes": ..., "results": ...}`, with
-`results.<kind>.{proxy,gateway}` holding `rps`, `p50_ms`, `p99_ms`, `cpu_us_per_req` (and
-the core-busy shares), `results.<kind>.ratio` the gateway/proxy ratios, and every round's raw
-samples under `results.<kind>.rounds`. Scripts read it: keep it stable.
+The JSON document is `{"parameters": ..., "response_bytes": ..., "results": ..., "goals": ...}`,
+with `results.<kind>.{proxy,gateway}` holding `rps`, `p50_ms`, `p99_ms`, `cpu_us_per_req` (and
+the core-busy shares and `vendor_calls_per_req`), `results.<kind>.ratio` the gateway/proxy
+ratios, and every round's raw samples under `results.<kind>.rounds`; `goals` lists each goal
+of bench.goals with its verdict. Scripts read it: keep it stable (add, never rename).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.goals import Goal, goals, per_entry
 from bench.measure import Tally, warmup_seconds
 from bench.servers import REPO
 from bench.workload import OBSERVATION_COUNT
@@ -92,7 +94,8 @@ def print_tables(params: dict[str, Any], results: dict[str, Any], sizes: dict[st
             f"{r['label']} — response {size.get('proxy', 0):,} B (proxy, vendor JSON) / "
             f"{size.get('gateway', 0):,} B (gateway, FHIR)"
         )
-        header = f"{'':15}{f'req/s @{conns}':>12}{'p50 ms @1':>12}{'p99 ms @1':>12}{'CPU µs/req':>12}{'core busy':>11}"
+        wide = r.get("connections", conns)
+        header = f"{'':15}{f'req/s @{wide}':>12}{'p50 ms @1':>12}{'p99 ms @1':>12}{'CPU µs/req':>12}{'core busy':>11}"
         print(header)
         print("-" * len(header))
         for name in ("proxy", "gateway"):
@@ -109,10 +112,27 @@ def print_tables(params: dict[str, Any], results: dict[str, Any], sizes: dict[st
             f"req/s ratio per round: {per_round}; core of sandbox + load generator busy "
             f"{r['proxy']['driver_core_busy']:.0%} (proxy) / {r['gateway']['driver_core_busy']:.0%} (gateway)"
         )
+        calls = (r["proxy"].get("vendor_calls_per_req"), r["gateway"].get("vendor_calls_per_req"))
+        if None not in calls:
+            entries = size.get("entries")
+            per = f"; {entries} entries, {per_entry(results, sizes, key):,.1f} µs gateway CPU per entry"
+            print(f"  vendor calls/req {calls[0]:.2f} (proxy) / {calls[1]:.2f} (gateway)" + (per if entries else ""))
+
+
+def print_goals(verdicts: list[Goal]) -> None:
+    """One line per goal: its verdict, what it asks, what this run measured."""
+    print("\nGoals (issue 15; every figure from this run):")
+    for goal in verdicts:
+        print(f"  {goal.verdict:4}  {goal.name}: {goal.measured}")
 
 
 def write_json(path: Path, params: dict[str, Any], sizes: dict[str, dict[str, int]], results: dict[str, Any]) -> None:
-    document = {"parameters": params, "response_bytes": sizes, "results": results}
+    document = {
+        "parameters": params,
+        "response_bytes": sizes,
+        "results": results,
+        "goals": [vars(g) for g in goals(results, sizes)],
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2) + "\n")
     print(f"\nwrote {path}")

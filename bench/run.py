@@ -33,8 +33,9 @@ if __package__ in (None, ""):  # run as `python bench/run.py`
 import uvloop
 
 from bench.control import STOP, Interrupted, SetupError, stop_on_signals
+from bench.goals import goals
 from bench.measure import Tally, benchmark, profile
-from bench.report import print_failures, print_profile, print_tables, run_parameters, write_json
+from bench.report import print_failures, print_goals, print_profile, print_tables, run_parameters, write_json
 from bench.servers import Server, cores, start_servers
 from bench.workload import validate, workload
 
@@ -43,7 +44,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per measurement (default 3)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
-    parser.add_argument("--connections", type=int, default=16, help="concurrent connections for req/s (default 16)")
+    parser.add_argument("--connections", type=int, default=32, help="concurrent connections for req/s (default 32)")
+    parser.add_argument(
+        "--kinds", nargs="+", metavar="KIND", help="measure only these request kinds (default: all; bench/README.md)"
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 round of 1 s")
     parser.add_argument("--out", help="also write the results as JSON to this file")
     parser.add_argument(
@@ -69,7 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     server_core, driver_core = cores()
     if driver_core is not None:
         os.sched_setaffinity(0, {driver_core})
-    kinds, patient_ids, vitals_patient = workload()
+    chosen = workload()
+    unknown = set(args.kinds or ()) - {k.key for k in chosen.kinds}
+    if unknown:
+        print(f"unknown kind(s): {', '.join(sorted(unknown))}; known: {', '.join(k.key for k in chosen.kinds)}")
+        return 2
+    kinds = [k for k in chosen.kinds if not args.kinds or k.key in args.kinds]
     params = run_parameters(
         duration=args.duration,
         rounds=args.rounds,
@@ -77,8 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         server_core=server_core,
         driver_core=driver_core,
         access_middleware=not args.no_access_middleware,
-        patients=len(patient_ids),
-        many_vitals_patient=vitals_patient,
+        patients=len(chosen.patient_ids),
+        many_vitals_patient=chosen.many_vitals,
     )
     servers: dict[str, Server] = {}
     tally = Tally()
@@ -90,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                 servers,
                 Path(tmp),
                 runner,
-                patient_id=patient_ids[0],
+                patient_id=chosen.patient_ids[0],
                 server_core=server_core,
                 driver_core=driver_core,
                 access_middleware=not args.no_access_middleware,
@@ -121,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
                 print_tables(params, results, sizes)
+                verdicts = goals(results, sizes)
+                print_goals(verdicts)
                 if args.out:
                     write_json(Path(args.out), params, sizes, results)
     except SetupError as exc:

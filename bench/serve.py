@@ -1,12 +1,16 @@
 """One benchmark server in its own process: `python -m bench.serve ROLE --fd N [--cpu C]`.
 
-ROLE is `sandbox` (the Dental PMS simulator over the synthetic clinic), `gateway` (built as
+ROLE is `sandbox` (the Dental PMS simulator over the synthetic clinic), `nexhealth` (the
+NexHealth simulator over the same clinic, its rate limits lifted), `gateway` (built as
 `fhir-gateway serve` builds it, from a TOML file, with the registered vendors and no sandboxes:
 its one tenant is a real one) or `proxy` (bench.passthrough).
 The parent binds and listens on the loopback socket and hands it over as file descriptor N,
 so the port is known before the child starts and cannot be taken in between. Secrets come
 from the environment, as in production: BENCH_DENTALPMS_TOKEN (and, for the gateway, the
 variables its config names).
+
+A sandbox counts the requests it answers and tells at `GET /_bench/requests` (not counted):
+the vendor calls each request kind costs.
 
 Every server runs uvicorn with one worker, uvloop + httptools, no access log, log level
 warning. The process dies with its parent (PR_SET_PDEATHSIG), so nothing outlives a run.
@@ -40,11 +44,55 @@ def _die_with_parent(parent: int) -> None:
         sys.exit(1)
 
 
+class _Counted:
+    """A sandbox app that counts the HTTP requests it answers, and says how many at COUNTER_PATH."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.requests = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        from bench.servers import COUNTER_PATH
+
+        if scope["type"] == "http" and scope["path"] == COUNTER_PATH:
+            body = b'{"requests":%d}' % self.requests
+            headers = [(b"content-type", b"application/json")]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        if scope["type"] == "http":
+            self.requests += 1
+        await self.app(scope, receive, send)
+
+
 def _sandbox() -> Any:
     from sandboxes.clinic import build_clinic
     from sandboxes.dentalpms.app import create_app
 
-    return create_app(build_clinic(), org_id=os.environ["BENCH_ORG_ID"], api_token=os.environ["BENCH_DENTALPMS_TOKEN"])
+    return _Counted(
+        create_app(build_clinic(), org_id=os.environ["BENCH_ORG_ID"], api_token=os.environ["BENCH_DENTALPMS_TOKEN"])
+    )
+
+
+def _nexhealth() -> Any:
+    from bench.servers import (
+        NEXHEALTH_KEY_ENV,
+        NEXHEALTH_RATE_PER_MINUTE,
+        NEXHEALTH_RATE_PER_SECOND,
+        NEXHEALTH_SUBDOMAIN,
+    )
+    from sandboxes.clinic import build_clinic
+    from sandboxes.nexhealth.app import create_app
+
+    return _Counted(
+        create_app(
+            build_clinic(),
+            api_key=os.environ[NEXHEALTH_KEY_ENV],
+            subdomain=NEXHEALTH_SUBDOMAIN,
+            rate_per_second=NEXHEALTH_RATE_PER_SECOND,
+            rate_per_minute=NEXHEALTH_RATE_PER_MINUTE,
+        )
+    )
 
 
 def _gateway(config: str, access_middleware: bool) -> tuple[Any, str]:
@@ -61,10 +109,16 @@ def _gateway(config: str, access_middleware: bool) -> tuple[Any, str]:
     return create_app(settings, VENDORS, access_logging=access_middleware), settings.server.log_level
 
 
-def _proxy(vendor_base: str) -> Any:
-    from bench.passthrough import create_app
+def _proxy(vendor_base: str, nexhealth_base: str | None) -> Any:
+    from bench.passthrough import NexHealthVendor, create_app
+    from bench.servers import NEXHEALTH_KEY_ENV, NEXHEALTH_LOCATION, NEXHEALTH_SUBDOMAIN
 
-    return create_app(vendor_base, os.environ["BENCH_ORG_ID"], os.environ["BENCH_DENTALPMS_TOKEN"])
+    nexhealth = None
+    if nexhealth_base:
+        nexhealth = NexHealthVendor(
+            nexhealth_base, os.environ[NEXHEALTH_KEY_ENV], NEXHEALTH_SUBDOMAIN, NEXHEALTH_LOCATION
+        )
+    return create_app(vendor_base, os.environ["BENCH_ORG_ID"], os.environ["BENCH_DENTALPMS_TOKEN"], nexhealth=nexhealth)
 
 
 def _install_profiler(path: str) -> None:
@@ -88,13 +142,14 @@ def _install_profiler(path: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.serve")
-    parser.add_argument("role", choices=("sandbox", "gateway", "proxy"))
+    parser.add_argument("role", choices=("sandbox", "nexhealth", "gateway", "proxy"))
     parser.add_argument("--fd", type=int, required=True, help="listening socket inherited from the parent")
     parser.add_argument("--cpu", type=int, help="pin this process to one core")
     parser.add_argument("--parent", type=int, default=os.getppid())
     parser.add_argument("--config", help="gateway: TOML config file")
     parser.add_argument("--no-access-middleware", action="store_true", help="gateway: create_app(access_logging=False)")
     parser.add_argument("--vendor-base", help="proxy: the sandbox API root")
+    parser.add_argument("--nexhealth-base", help="proxy: the NexHealth sandbox API root")
     parser.add_argument("--profile", help="cProfile stats file, toggled by SIGUSR1/SIGUSR2")
     args = parser.parse_args(argv)
 
@@ -106,10 +161,12 @@ def main(argv: list[str] | None = None) -> int:
     log_level = "warning"
     if args.role == "sandbox":
         app = _sandbox()
+    elif args.role == "nexhealth":
+        app = _nexhealth()
     elif args.role == "gateway":
         app, log_level = _gateway(args.config, not args.no_access_middleware)
     else:
-        app = _proxy(args.vendor_base)
+        app = _proxy(args.vendor_base, args.nexhealth_base)
     if args.profile:
         _install_profiler(args.profile)
 

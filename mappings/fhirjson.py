@@ -12,6 +12,13 @@ def instant(value: str | None) -> str | None:
     """A vendor timestamp as a FHIR instant (UTC, `Z`), or None if absent or unreadable."""
     if not value:
         return None
+    return _instant(value)
+
+
+# Pure functions of their text: the same vendor records are mapped again on every read and page
+# of them, and parsing a timestamp costs ~2 µs, several per record (bench/micro.py).
+@lru_cache(maxsize=8192)
+def _instant(value: str) -> str | None:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -45,6 +52,11 @@ def local_datetime(day: str, clock: str | None, zone: str) -> str:
     """
     if not clock:
         return day
+    return _local_datetime(day, clock, zone)
+
+
+@lru_cache(maxsize=8192)  # see _instant
+def _local_datetime(day: str, clock: str, zone: str) -> str:
     moment = datetime.combine(date.fromisoformat(day), time.fromisoformat(clock), _zone(zone))
     return moment.isoformat()
 

@@ -17,7 +17,7 @@ from lxml import etree
 
 from gateway.ccd.codes import SECTIONS
 from gateway.ccd.context import RenderContext
-from gateway.ccd.datatypes import JSON, Element, el
+from gateway.ccd.datatypes import JSON, ROOT_TAG, Element, building, el
 from gateway.ccd.header import header
 from gateway.ccd.model import CcdRequest
 from gateway.ccd.sections.allergies import allergies_section
@@ -56,17 +56,18 @@ _HAS_DATA: dict[str, Callable[[CcdRequest], bool]] = {
 
 def render_ccd(request: CcdRequest) -> Element:
     context = RenderContext(request.custodian.identifier_system, zone_info(request.zone))
-    document = el("ClinicalDocument")
-    document.extend(header(request))
-    body = el("structuredBody")
-    for kind in SECTIONS:
-        if request.sections is not None:
-            wanted = kind.key in request.sections
-        else:
-            wanted = kind.required or _HAS_DATA[kind.key](request)
-        if wanted:
-            body.append(el("component", None, _BUILDERS[kind.key](request, context)))
-    document.append(el("component", None, body))
+    document = el(ROOT_TAG)
+    with building(document):
+        document.extend(header(request))
+        body = el("structuredBody")
+        for kind in SECTIONS:
+            if request.sections is not None:
+                wanted = kind.key in request.sections
+            else:
+                wanted = kind.required or _HAS_DATA[kind.key](request)
+            if wanted:
+                body.append(el("component", None, _BUILDERS[kind.key](request, context)))
+        document.append(el("component", None, body))
     return document
 
 

@@ -16,7 +16,10 @@ Search planning (what is pushed down, and why it is safe):
 - `clinical-status` / `status` → `is_active` (narrows); Observation `date` → `date_from`/
   `date_to` widened by a day on each side (vendor dates are local days; the gateway finishes).
 Sub-records (allergies, medications, vital signs) exist only under a patient, so their search
-requires `patient` (or `_id`), and their ids carry the patient's (mappings.ids). A deleted
+requires `patient` (or `_id`), and their ids carry the patient's (mappings.ids). One vital-signs
+reading yields several Observations: when the search names only the patient, a vendor page is
+mapped only as far as the FHIR page needs, and the next position may point inside it
+(`[page, reading, served]`), so the cost follows the entries served, not the vendor page. A deleted
 (archived) patient's records are not served: searches come back empty, reads are 410.
 Patient create, update and delete are `writes.py`'s (its docstring says how the vendor's
 idempotency, version conflicts and archive are read); `patient_write.py` maps the body.
@@ -344,14 +347,15 @@ class DentalPmsAdapter:
         return _SubPage(patient_id, None, listing, records, unreadable)
 
     async def _sub_records(
-        self, request: SearchRequest, kind: _Listed, extra: Mapping[str, str | int]
+        self, request: SearchRequest, kind: _Listed, extra: Mapping[str, str | int], page: int | None = None
     ) -> _SubPage | None:
         """A page of the patient's records (with the patient record on the first page), or
-        None when there is no such live patient (then the search is empty)."""
+        None when there is no such live patient (then the search is empty). `page`: the vendor
+        page, when the position says more than that (the Observations' positions do)."""
         patient_id = q.single_patient(request.query)
         if not is_uuid(patient_id):
             return None
-        page = int(request.position or 1)
+        page = page or int(request.position or 1)
         listing = self._sub_page(patient_id, kind, page, request.page_size, extra)
         if page > 1:  # a 404 here is a page past the end (`past_end` in the simulator), not the patient
             later = await listing
@@ -410,15 +414,24 @@ class DentalPmsAdapter:
             window["date_from"] = q.shift(low, -1).isoformat()
         if high:
             window["date_to"] = q.shift(high, 1).isoformat()
-        listed = await self._sub_records(request, VITAL_SIGNS, window)
+        page, reading, taken = _reading_at(request.position)
+        listed = await self._sub_records(request, VITAL_SIGNS, window, page)
         if listed is None:
             return VendorPage([], None, total=0)
-        resources = [o for v in listed.records for o in vitals_to_fhir(v, listed.patient_id, self._ctx)]
-        return self._paged(request, resources, listed, None)  # one reading yields several Observations
+        # Only the patient asked for: the core serves every Observation in order, so the page
+        # is mapped only as far as it needs (`page_size` of them); a filtered search gets all
+        # of them, to filter. One reading yields several Observations: no total.
+        need = request.page_size if q.only(request.query, "patient", "subject") else None
+        resources, rest = _observations(listed, self._ctx, reading, taken, need)
+        if rest is not None:
+            return VendorPage(resources, [page, *rest], warnings=_messages(listed.unreadable))
+        return self._paged(request, resources, listed, None, page)
 
     @staticmethod
-    def _paged(request: SearchRequest, resources: list[Resource], listed: _SubPage, total: int | None) -> VendorPage:
-        page = int(request.position or 1)
+    def _paged(
+        request: SearchRequest, resources: list[Resource], listed: _SubPage, total: int | None, page: int | None = None
+    ) -> VendorPage:
+        page = page or int(request.position or 1)
         more = listed.listing.has_more(page, request.page_size)
         return VendorPage(
             resources,
@@ -426,6 +439,35 @@ class DentalPmsAdapter:
             total=None if listed.unreadable else total,
             warnings=_messages(listed.unreadable),
         )
+
+
+def _reading_at(position: Any) -> tuple[int, int, int]:
+    """(vendor page, reading of it, Observations of that reading already served) of a vital-signs
+    position: a page number, or `[page, reading, taken]` inside a page (`_observations`)."""
+    if isinstance(position, list) and len(position) == 3 and all(type(n) is int and n >= 0 for n in position):
+        return max(1, position[0]), position[1], position[2]
+    return int(position or 1), 0, 0
+
+
+def _observations(
+    listed: _SubPage, ctx: TenantContext, reading: int, taken: int, need: int | None
+) -> tuple[list[Resource], tuple[int, int] | None]:
+    """The Observations of a page's readings from `reading` on (less the `taken` first ones of
+    it), at most `need` of them; and `(reading, taken)` where the next one is, None when this
+    vendor page has no more."""
+    out: list[Resource] = []
+    records = listed.records
+    for index in range(reading, len(records)):
+        made = vitals_to_fhir(records[index], listed.patient_id, ctx)
+        skip = taken if index == reading else 0
+        room = len(made) - skip if need is None else need - len(out)
+        if len(made) - skip > room:
+            out += made[skip : skip + room]
+            return out, (index, skip + room)
+        out += made[skip:]
+        if need is not None and len(out) >= need:
+            return out, ((index + 1, 0) if index + 1 < len(records) else None)
+    return out, None
 
 
 def _alive(record: VendorRecord, name: str, of: str | None = None) -> None:

@@ -8,6 +8,7 @@ component says why (`dataAbsentReason`), as the vital-signs profile requires.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -40,9 +41,16 @@ FIELDS = {
 _UNKNOWN = {"coding": [coding(DATA_ABSENT_REASON, "unknown", "Unknown")], "text": "Not recorded"}
 
 
+_NUMBER_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")  # what vendor.py's Decimal lets through
+
+
 def _number(value: Any) -> int | float | None:
     if value is None or value == "":
         return None
+    if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value):
+        # The same answer as the Decimal route below, without it: int and float read plain
+        # decimal text exactly (float rounds correctly, as float(Decimal(text)) does).
+        return float(value) if "." in value else int(value)
     try:
         number = Decimal(str(value))
     except InvalidOperation:
@@ -60,34 +68,34 @@ def _code(sign: VitalSign) -> dict[str, Any]:
     return {"coding": codings, "text": sign.display}
 
 
+# Built once: the parts every Observation of a sign has in common (shared, never mutated).
 _CODES = {key: _code(sign) for key, sign in VITAL_SIGNS.items()}
+_PROFILES = {key: [sign.profile] for key, sign in VITAL_SIGNS.items()}
+_CATEGORY = [VITAL_SIGNS_CATEGORY]
+_SINGLE = tuple((field, VITAL_SIGNS[key]) for key, field in FIELDS.items())
 
 
-def _shared(v: dict[str, Any], patient_id: str, ctx: TenantContext) -> dict[str, Any]:
-    """What every Observation of one reading has in common, computed once per reading."""
-    shared: dict[str, Any] = {
-        "status": "final",
-        "category": [VITAL_SIGNS_CATEGORY],
+def _tail(v: dict[str, Any], patient_id: str, ctx: TenantContext) -> dict[str, Any]:
+    """The elements after `code` that every Observation of one reading has, computed once per reading."""
+    tail: dict[str, Any] = {
         "subject": reference("Patient", patient_id),
         "effectiveDateTime": local_datetime(v["date_taken"], v.get("time_taken"), ctx.timezone),
     }
     issued = instant(v.get("created_at"))
     if issued:
-        shared["issued"] = issued
-    return shared
+        tail["issued"] = issued
+    return tail
 
 
-def _observation(
-    v: dict[str, Any], patient_id: str, sign: VitalSign, meta_base: dict[str, Any], shared: dict[str, Any]
-) -> dict[str, Any]:
+def _observation(id_prefix: str, sign: VitalSign, meta_base: dict[str, Any], tail: dict[str, Any]) -> dict[str, Any]:
     return {
         "resourceType": "Observation",
-        "id": child_id(patient_id, v["id"], sign.key),
-        "meta": {**meta_base, "profile": [sign.profile]},
-        "status": shared["status"],
-        "category": shared["category"],
+        "id": id_prefix + sign.key,
+        "meta": {**meta_base, "profile": _PROFILES[sign.key]},
+        "status": "final",
+        "category": _CATEGORY,
         "code": _CODES[sign.key],
-        **{k: shared[k] for k in ("subject", "effectiveDateTime", "issued") if k in shared},
+        **tail,
     }
 
 
@@ -95,21 +103,21 @@ def vitals_to_fhir(v: dict[str, Any], patient_id: str, ctx: TenantContext) -> li
     """Every Observation one reading yields, in a fixed order (blood pressure first)."""
     out: list[dict[str, Any]] = []
     meta_base = meta(None, v.get("version"), v.get("updated_at"))
-    shared = _shared(v, patient_id, ctx)
+    tail = _tail(v, patient_id, ctx)
+    id_prefix = child_id(patient_id, v["id"]) + "."  # + the sign's key: child_id(patient, reading, key)
     systolic, diastolic = _number(v.get("bp_systolic")), _number(v.get("bp_diastolic"))
     if systolic is not None or diastolic is not None:
-        bp = _observation(v, patient_id, BLOOD_PRESSURE, meta_base, shared)
+        bp = _observation(id_prefix, BLOOD_PRESSURE, meta_base, tail)
         bp["component"] = [
             _component(code, display, value)
             for (code, display), value in ((SYSTOLIC, systolic), (DIASTOLIC, diastolic))
         ]
         out.append(bp)
-    for key, field in FIELDS.items():
+    for field, sign in _SINGLE:
         value = _number(v.get(field))
         if value is None:
             continue
-        sign = VITAL_SIGNS[key]
-        observation = _observation(v, patient_id, sign, meta_base, shared)
+        observation = _observation(id_prefix, sign, meta_base, tail)
         observation["valueQuantity"] = _quantity(value, sign.unit)
         out.append(observation)
     return out

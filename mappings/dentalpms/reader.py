@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
-from typing import Any, TypeVar, get_args
+from typing import Any, TypeVar
 from uuid import UUID
 
 from pydantic import ValidationError
@@ -19,6 +18,7 @@ from pydantic import ValidationError
 from gateway.contract import Drift, VendorModel
 from gateway.errors import UpstreamError
 from mappings.dentalpms.vendor import VendorPatient, canonical, problem_of
+from mappings.drift_scan import unexpected_only
 
 VendorRecord = dict[str, Any]
 ModelT = TypeVar("ModelT", bound=VendorModel)
@@ -51,7 +51,7 @@ class Reader:
         except ValidationError as exc:
             self._drift.unreadable(shape, exc)
             raise UpstreamError(f"{who} could not be read: {problem_of(exc)}") from None
-        self._drift.fields(shape, read)
+        self._drift.fields(shape, unexpected_only(read))
         return read
 
     def patient(self, raw: Any, who: str) -> VendorRecord:
@@ -74,18 +74,7 @@ class Reader:
                 message = f"{label(vendor_id, index)} could not be read: {problem_of(exc)}"
                 unreadable.append(Unreadable(vendor_id, message))
                 continue
-            if record.model_extra or _nests(model):  # only these can hold unexpected fields
-                read.append(record)
+            read.append(record)
             found.append(canonical(record))
-        self._drift.fields(shape, read)
+        self._drift.fields(shape, unexpected_only(read))
         return found, unreadable
-
-
-@cache
-def _nests(model: type[VendorModel]) -> bool:
-    """Whether `model` declares fields that are models themselves (whose extras `Drift` finds)."""
-    return any(
-        isinstance(arg, type) and issubclass(arg, VendorModel)
-        for field in model.model_fields.values()
-        for arg in (field.annotation, *get_args(field.annotation))
-    )

@@ -31,6 +31,7 @@ from pydantic_core import ErrorDetails
 
 from gateway.contract import VendorModel
 from gateway.contract.lenient import Text
+from mappings.ids import CANONICAL_UUID
 
 _INT_TEXT = re.compile(r"[+-]?\d+")
 _NUMBER_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
@@ -106,11 +107,16 @@ def _timestamp(value: Any) -> str | None:
     return text
 
 
+_HH_MM_SS = re.compile(r"([01]\d|2[0-3]):[0-5]\d:[0-5]\d")  # the documented form, read as itself
+
+
 def _clock(value: Any) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
         raise ValueError("is not a time")
+    if _HH_MM_SS.fullmatch(value):
+        return value
     text = value.strip()
     if "T" in text or " " in text:  # a date-time: its wall-clock part
         text = re.split(r"[T ]", text, maxsplit=1)[1]
@@ -144,6 +150,8 @@ def _required_id(value: Any) -> str:
     """A record id: a uuid (as documented), in its canonical spelling (the ids we serve
     are built from it, mappings.ids)."""
     if isinstance(value, str):
+        if CANONICAL_UUID.fullmatch(value):  # as documented: already canonical
+            return value
         try:
             return str(UUID(value.strip()))
         except ValueError:

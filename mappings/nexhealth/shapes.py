@@ -31,6 +31,7 @@ from pydantic_core import ErrorDetails
 
 from gateway.contract import Drift, VendorModel
 from gateway.contract.lenient import Text
+from mappings.drift_scan import unexpected_only
 
 __all__ = [
     "Unreadable",
@@ -219,7 +220,7 @@ def read_one(model: type[M], raw: Any, shape: str, drift: Drift) -> M:
     if read is None:
         assert problem is not None
         raise UnreadableRecord(problem)
-    drift.fields(shape, read)
+    drift.fields(shape, unexpected_only(read))
     return read
 
 
@@ -234,7 +235,7 @@ def read_many(model: type[M], items: Sequence[Any], shape: str, drift: Drift) ->
             problems.append(problem)
         else:
             found.append(read)
-    drift.fields(shape, found)
+    drift.fields(shape, unexpected_only(found))
     return found, problems
 
 

@@ -14,13 +14,17 @@ from bench.measure import Sample, Tally, benchmark, summarize
 from bench.servers import Server
 from bench.workload import Kind
 
-KINDS = [Kind("patient_read", "Patient/{id}", ("/a",)), Kind("observation_search", "Observation?", ("/b",))]
+KINDS = [
+    Kind("patient_read", "Patient/{id}", ("/a",)),
+    Kind("observation_search", "Observation?", ("/b",)),
+    Kind("patient_read_wide", "Patient/{id} wide", ("/a",), connections=128, sandbox="nexhealth"),
+]
 
 
 def _sample(rps: float, cpu: float) -> Sample:
     return Sample(
         rps=rps, p50_ms=rps / 1000, p99_ms=rps / 500, requests=int(rps), cpu_us_per_req=cpu,
-        server_core_busy=0.9, driver_core_busy=0.5,
+        server_core_busy=0.9, driver_core_busy=0.5, vendor_calls_per_req=1.0,
     )  # fmt: skip
 
 
@@ -34,6 +38,7 @@ def test_summarize_takes_medians_throughput_from_n_and_latency_from_1_connection
         "cpu_us_per_req": 200,
         "server_core_busy": 0.9,
         "driver_core_busy": 0.5,
+        "vendor_calls_per_req": 1.0,
     }
 
 
@@ -49,18 +54,21 @@ def test_benchmark_results_schema(monkeypatch: pytest.MonkeyPatch, capsys: pytes
         return _sample(1000.0 if target.name == "proxy" else 500.0 + n, 250.0 if target.name == "proxy" else 500.0)
 
     monkeypatch.setattr(measure, "measure", fake_measure)
-    servers = {name: Server(name, cast(Any, None), 0, Path("/dev/null")) for name in ("sandbox", "proxy", "gateway")}
+    names = ("sandbox", "nexhealth", "proxy", "gateway")
+    servers = {name: Server(name, cast(Any, None), 0, Path("/dev/null")) for name in names}
     results: dict[str, Any] = asyncio.run(
         benchmark(servers, KINDS, connections=16, duration=2.0, rounds=3, tally=Tally())
     )
 
     # warm-up (1 s at N, 0.5 s at 1), then per round and kind: proxy then gateway, N then 1 connection
     assert calls[:4] == [("proxy", 16, 1.0), ("proxy", 1, 0.5), ("gateway", 16, 1.0), ("gateway", 1, 0.5)]
-    assert calls[8:12] == [("proxy", 16, 2.0), ("proxy", 1, 2.0), ("gateway", 16, 2.0), ("gateway", 1, 2.0)]
-    assert len(calls) == 8 + 3 * 2 * 4
+    assert calls[12:16] == [("proxy", 16, 2.0), ("proxy", 1, 2.0), ("gateway", 16, 2.0), ("gateway", 1, 2.0)]
+    assert calls[8:10] == [("proxy", 128, 1.0), ("proxy", 1, 0.5)]  # a kind's own connections
+    assert len(calls) == 12 + 3 * 3 * 4
     assert "round 3/3 done" in capsys.readouterr().err
 
-    assert list(results) == ["patient_read", "observation_search"]
+    assert list(results) == ["patient_read", "observation_search", "patient_read_wide"]
+    assert [r["connections"] for r in results.values()] == [16, 16, 128]
     for kind in results.values():
         for side in ("proxy", "gateway"):
             assert {"rps", "p50_ms", "p99_ms", "cpu_us_per_req"} <= set(kind[side])

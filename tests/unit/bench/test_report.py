@@ -73,6 +73,31 @@ def test_json_document(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "sub" / "results.json"
     write_json(out, params, SIZES, RESULTS)
     document = json.loads(out.read_text())
-    assert list(document) == ["parameters", "response_bytes", "results"]
+    assert list(document) == ["parameters", "response_bytes", "results", "goals"]
     assert document["results"] == RESULTS
     assert document["parameters"]["gateway_access_middleware"] is False
+
+
+def test_goals_pass_fail_and_skip() -> None:
+    from bench.goals import goals
+
+    listed = goals(RESULTS, SIZES)
+    assert [(g.verdict, g.measured) for g in listed[:2]] == [("FAIL", "0.59x"), ("SKIP", "not measured in this run")]
+    verdicts = {g.name: g for g in listed}
+    assert verdicts["Patient/{id} CPU/req <= 1.3x proxy"].measured == "1.82x"
+    assert verdicts["Patient/{id} added p50 @1 <= 0.15 ms"].verdict == "PASS"  # +0.09 ms
+    assert verdicts["Observation _count=20 req/s >= 0.5x proxy"].verdict == "SKIP"  # not measured
+
+
+def test_observation_cost_per_entry_goal() -> None:
+    from bench.goals import goals
+
+    def kind(cpu: float) -> dict[str, Any]:
+        return {"proxy": _side(1, 1, 1, 100, 1, 1), "gateway": _side(1, 1, 1, cpu, 1, 1), "ratio": {}}
+
+    sizes = {"observation_search": {"entries": 20}, "observation_search_100": {"entries": 100}}
+    linear = {"observation_search": kind(400), "observation_search_100": kind(2000)}
+    worse = {"observation_search": kind(400), "observation_search_100": kind(2100)}
+    name = "Observation CPU per entry at _count=100 <= at _count=20"
+    assert {g.name: g.verdict for g in goals(linear, sizes)}[name] == "PASS"
+    assert {g.name: g.verdict for g in goals(worse, sizes)}[name] == "FAIL"

@@ -9,7 +9,7 @@ from bench.run import parse_args
 
 def test_defaults() -> None:
     args = parse_args([])
-    assert (args.duration, args.rounds, args.connections, args.out, args.profile) == (3.0, 3, 16, None, None)
+    assert (args.duration, args.rounds, args.connections, args.out, args.profile) == (3.0, 3, 32, None, None)
     assert args.no_access_middleware is False
 
 
