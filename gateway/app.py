@@ -12,14 +12,12 @@ import logging
 import secrets
 import shutil
 import tempfile
-import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 from cryptography.fernet import Fernet
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -27,34 +25,35 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.audit.middleware import Audit
 from gateway.audit.sink import audit_sink
 from gateway.auth.gate import Gate
 from gateway.cache import CachePolicy
-from gateway.connect import connect
-from gateway.contract import OAuthApp, SandboxFactory, Vendor
+from gateway.contract import AdapterConfig, SandboxFactory, Vendor
 from gateway.errors import FHIRError
-from gateway.logs import redact
+from gateway.observability import Observability
+from gateway.observability.tracing import Tracing
 from gateway.plugins import by_name
 from gateway.rest.cache_control import CacheControl
 from gateway.rest.context import RestState
 from gateway.rest.cors import Cors
+from gateway.rest.hosts import HostCheck
 from gateway.rest.outcome import fhir_error_handler, http_error_handler, unexpected_error_handler
 from gateway.rest.paging import PageTokens
 from gateway.rest.routes import fhir_routes
 from gateway.sandbox_host import SandboxHost
+from gateway.sandbox_tenants import HostedSandbox, host_sandbox
 from gateway.settings import Settings, TenantSettings, resolve_secret
-from gateway.tenant_config import adapter_config, check_tenants, resolve_credentials, token_keys
+from gateway.shared import SharedState, shared_state
+from gateway.shared.sealed import Seal
+from gateway.tenant_config import adapter_config, check_tenants, resolve_credentials, shared_state_url, token_keys
 from gateway.tenants import Tenant, build_tenant
-from gateway.upstream.oauth import token_client
-from gateway.upstream.token_store import TokenStore
+from gateway.upstream.grants import grants_of
 
 log = logging.getLogger("gateway")
 # httpx logs every URL at INFO; the start-up connection's callback URL carries an authorization code.
 logging.getLogger("httpx").setLevel(logging.WARNING)
-access_log = logging.getLogger("gateway.access")
 
 
 def _paging_secret(settings: Settings) -> str:
@@ -73,25 +72,28 @@ class _Composition:
     settings: Settings
     vendors: Mapping[str, Vendor[Any]]
     sandboxes: Mapping[str, SandboxFactory]
+    hosted: Mapping[str, HostedSandbox]  # sandboxes already running (a workers' parent hosts them)
+    observability: Observability
 
-    async def tenant(self, name: str, conf: TenantSettings, host: SandboxHost, sandbox_tokens: Path) -> Tenant:
+    async def tenant(
+        self, name: str, conf: TenantSettings, host: SandboxHost, sandbox_tokens: Path, shared: SharedState
+    ) -> Tenant:
         vendor = self.vendors[conf.vendor]
         if conf.sandbox:
-            sandbox = self.sandboxes[conf.vendor]()
-            root = host.start(sandbox.app, name)
+            hosted = self.hosted.get(name) or await host_sandbox(
+                name, conf, vendor, self.sandboxes[conf.vendor], host, sandbox_tokens, SANDBOX_TOKEN_KEY
+            )
             config = adapter_config(
                 name,
                 conf,
                 vendor,
-                base_url=root + sandbox.base_path,
-                options={**sandbox.options(root), **conf.options},
-                secrets=sandbox.secrets,
-                token_store=sandbox_tokens,
-                token_keys=(SANDBOX_TOKEN_KEY,),
+                base_url=hosted.base_url,
+                options=hosted.options,
+                secrets=hosted.secrets,
+                token_store=hosted.token_store,
+                token_keys=(hosted.token_key,),
+                shared=shared,
             )
-            log.info("tenant %s: %s sandbox on %s", name, conf.vendor, root)
-            if vendor.oauth is not None:
-                await _connect_sandbox(name, vendor.oauth(config), TokenStore(sandbox_tokens, config.token_keys))
         else:
             config = adapter_config(
                 name,
@@ -102,64 +104,26 @@ class _Composition:
                 secrets=resolve_credentials(conf.credentials),
                 token_store=Path(self.settings.server.token_store).expanduser(),
                 token_keys=token_keys(self.settings),
+                shared=shared,
             )
         cache = (
             CachePolicy(conf.cache.ttl, conf.cache.max_entries, conf.cache.stale_for) if conf.cache.enabled else None
         )
         adapter = vendor.create_adapter(config)
-        return build_tenant(name, config.context, vendor.name, adapter, conf.organization or name, config.drift, cache)
+        self.observability.watch(name, conf.vendor, config.base_url, _has_grant(name, config) if vendor.oauth else None)
+        seal = Seal(config.token_keys) if config.token_keys else None
+        return build_tenant(
+            name, config.context, vendor.name, adapter, conf.organization or name, config.drift, cache, shared, seal
+        )
 
 
-async def _connect_sandbox(name: str, app: OAuthApp, store: TokenStore) -> None:
-    """A sandbox tenant of an OAuth vendor is connected at start-up through the operator's own
-    flow (gateway.connect); its authorization server approves without a login page."""
-    async with httpx.AsyncClient(follow_redirects=True, timeout=10) as browser:
+def _has_grant(name: str, config: AdapterConfig[Any]) -> Callable[[], Awaitable[bool]]:
+    """For /readyz: an OAuth tenant is connected while its grant store holds a refresh token."""
 
-        async def approve(url: str) -> None:
-            (await browser.get(url)).raise_for_status()
+    async def has_grant() -> bool:
+        return await grants_of(config).load(name) is not None
 
-        token_http, post = token_client(app)
-        try:
-            await connect(name, app, store, post, approve)
-        finally:
-            await token_http.aclose()
-    log.info("tenant %s: connected to its sandbox through the authorization-code flow", name)
-
-
-class AccessLog:
-    """Method, route, status and time only: query strings carry PHI (names, birth dates) and
-    resource ids may carry identifiers, so neither is logged.
-
-    Plain ASGI rather than BaseHTTPMiddleware, which costs a task and a stream per request.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def record(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record)
-        finally:
-            elapsed = (time.perf_counter() - started) * 1000
-            access_log.info("%s %s %d %.1fms", scope["method"], redact(scope["path"]), status, elapsed)
-
-
-async def index(request: Request) -> Response:
-    state: RestState = request.app.state.rest
-    root = str(request.base_url).rstrip("/")
-    return JSONResponse({"service": "fhir-gateway", "tenants": {n: f"{root}/fhir/{n}/metadata" for n in state.tenants}})
+    return has_grant
 
 
 async def health(request: Request) -> Response:
@@ -172,22 +136,28 @@ def create_app(
     sandboxes: Mapping[str, SandboxFactory] | None = None,
     *,
     access_logging: bool = True,
+    hosted: Mapping[str, HostedSandbox] | None = None,
+    tracing: Tracing | None = None,
 ) -> Starlette:
     """The gateway for these settings; a configuration the vendors cannot take is a ConfigError
     here, before anything is started."""
-    composition = _Composition(settings, by_name(vendors), dict(sandboxes or {}))
+    observability = Observability(settings, tracing)  # metrics, probes, logs, traces, status page
+    composition = _Composition(settings, by_name(vendors), dict(sandboxes or {}), dict(hosted or {}), observability)
     check_tenants(settings, composition.vendors, composition.sandboxes)
-    gate = Gate(settings)
+    shared = shared_state(shared_state_url(settings), settings.server.shared_state_prefix)
+    gate = Gate(settings, shared)
     sink = audit_sink(settings.audit)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        observability.start()
         host = SandboxHost()
         sandbox_tokens = Path(tempfile.mkdtemp(prefix="fhir-gateway-sandbox-tokens-"))
         tenants: dict[str, Tenant] = {}
+        app.state.shared = shared
         try:
             for name, conf in settings.tenants.items():
-                tenants[name] = await composition.tenant(name, conf, host, sandbox_tokens)
+                tenants[name] = await composition.tenant(name, conf, host, sandbox_tokens, shared)
             app.state.rest = RestState(settings, tenants, PageTokens(_paging_secret(settings)), gate)
             yield
         finally:
@@ -197,8 +167,10 @@ def create_app(
                 await tenant.aclose()
             host.stop()
             shutil.rmtree(sandbox_tokens, ignore_errors=True)
+            await shared.aclose()
+            observability.stop()
 
-    routes = [Route("/", index), Route("/healthz", health), *fhir_routes()]
+    routes = [*observability.routes(), Route("/healthz", health), *fhir_routes()]
     if gate.server is not None:  # the gateway's own token endpoint (SMART Backend Services)
         routes += [
             Route("/auth/token", gate.server.token, methods=["POST"]),
@@ -208,10 +180,12 @@ def create_app(
         routes=routes,
         lifespan=lifespan,
         middleware=[
-            *([Middleware(AccessLog)] if access_logging else []),
+            # Outermost: request ids, metrics, spans and the access line see every answer.
+            observability.middleware(access_logging),
+            Middleware(HostCheck, server=settings.server),  # links are built from Host (gateway.rest.hosts)
             Middleware(Cors, origins={name: frozenset(t.cors_origins) for name, t in settings.tenants.items()}),
             # Inside CORS: preflights are not FHIR interactions, and a 503 still reaches the browser app.
-            Middleware(Audit, sink=sink, fail_open=settings.audit.fail_open),
+            Middleware(Audit, sink=sink, fail_open=settings.audit.fail_open, sequence=shared),
             Middleware(
                 CacheControl, private={name: t.client_caching == "private" for name, t in settings.tenants.items()}
             ),

@@ -8,6 +8,9 @@ patients, and one vendor answer serves every caller allowed to see it.
 - Fresh for `ttl` seconds; identical concurrent fetches share one vendor call (single-flight).
 - Any write the gateway makes to a type drops that type's entries: a client never reads
   around its own write.
+- Entries are kept as bytes (orjson), in this process (LRU, `max_entries`) or, with a shared
+  state off this process, on Redis for every worker and replica; each caller gets its own
+  decoded copy.
 - `stale_for` seconds past freshness, an entry still answers when the vendor cannot
   (`stale-if-error`, RFC 5861): the resources carry a `stale` meta.tag, and a search page says
   so in its OperationOutcome entry; the read answer carries a `Warning` header.
@@ -16,16 +19,22 @@ patients, and one vendor answer serves every caller allowed to see it.
 from __future__ import annotations
 
 import asyncio
-import copy
+import contextlib
+import logging
+import struct
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from cachetools import LRUCache
 
 from gateway.errors import UpstreamError, UpstreamTimeout, VendorUnavailable
+from gateway.shared.sealed import Seal
+from gateway.shared.state import SharedState, SharedStateUnavailable
+from gateway.upstream.observe import observer
 
+log = logging.getLogger("gateway.cache")
 T = TypeVar("T")
 STALE_TAG = {
     "system": "urn:fhir-gateway:cache",
@@ -43,63 +52,154 @@ class CachePolicy:
     stale_for: float = 300.0
 
 
-@dataclass
-class _Entry:
-    stored_at: float
-    value: Any
+class CacheStore(Protocol):
+    """Where the entries are kept: this process (`LocalCacheStore`) or the shared state.
+
+    Entries of a type live under its current generation; a write moves the type to the next
+    one. A fill reads the generation before it asks the vendor and stores under that one, so
+    that an answer fetched before a write can never be found after it."""
+
+    async def generation(self, kind: str) -> int: ...
+
+    async def get(self, kind: str, generation: int, key: str) -> tuple[float, bytes] | None:
+        """(age in seconds, payload) of the entry, if there is one."""
+        ...
+
+    async def put(self, kind: str, generation: int, key: str, payload: bytes, keep: float) -> None:
+        """Keep `payload` for at least `keep` seconds (as room allows)."""
+        ...
+
+    async def forget_type(self, kind: str) -> None:
+        """Move the type to its next generation."""
+        ...
+
+
+class LocalCacheStore:
+    def __init__(self, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._entries: LRUCache[tuple[str, int, str], tuple[float, bytes]] = LRUCache(maxsize=max_entries)
+        self._generations: dict[str, int] = {}
+
+    async def generation(self, kind: str) -> int:
+        return self._generations.get(kind, 0)
+
+    async def get(self, kind: str, generation: int, key: str) -> tuple[float, bytes] | None:
+        found = self._entries.get((kind, generation, key))
+        return None if found is None else (self._clock() - found[0], found[1])
+
+    async def put(self, kind: str, generation: int, key: str, payload: bytes, keep: float) -> None:
+        if generation == self._generations.get(kind, 0):  # else a write came meanwhile: never found again
+            self._entries[(kind, generation, key)] = (self._clock(), payload)
+
+    async def forget_type(self, kind: str) -> None:
+        self._generations[kind] = self._generations.get(kind, 0) + 1  # old entries age out of the LRU
+
+
+class SharedCacheStore:
+    """Entries in the shared state under `<tenant>:cache:<type>:<generation>:<key>`, sealed
+    (they are vendor answers: PHI at rest in Redis is encrypted, gateway.shared.sealed). A
+    write moves its type to the next generation, so that every worker and replica stops
+    finding the type's old entries at once (they expire by themselves)."""
+
+    def __init__(self, state: SharedState, tenant: str, seal: Seal) -> None:
+        self._state = state
+        self._tenant = tenant
+        self._seal = seal
+
+    async def generation(self, kind: str) -> int:
+        return int(await self._state.get(f"{self._tenant}:cache-generation:{kind}") or b"0")
+
+    async def get(self, kind: str, generation: int, key: str) -> tuple[float, bytes] | None:
+        found = await self._state.get(f"{self._tenant}:cache:{kind}:{generation}:{key}")
+        opened = self._seal.open(found) if found is not None else None  # None under a dropped key: a miss
+        if opened is None or len(opened) < 8:
+            return None
+        (stored_at,) = struct.unpack("!d", opened[:8])
+        return max(0.0, time.time() - stored_at), opened[8:]
+
+    async def put(self, kind: str, generation: int, key: str, payload: bytes, keep: float) -> None:
+        stamped = self._seal.seal(struct.pack("!d", time.time()) + payload)
+        await self._state.put(f"{self._tenant}:cache:{kind}:{generation}:{key}", stamped, keep)
+
+    async def forget_type(self, kind: str) -> None:
+        await self._state.incr(f"{self._tenant}:cache-generation:{kind}")
+
+
+@dataclass(frozen=True)
+class Codec(Generic[T]):
+    """How a cached value becomes bytes and back (a fresh object for every caller)."""
+
+    encode: Callable[[T], bytes]
+    decode: Callable[[bytes], T]
 
 
 class ResponseCache:
-    def __init__(self, policy: CachePolicy, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, policy: CachePolicy, store: CacheStore | None = None, *, tenant: str = "") -> None:
         self.policy = policy
-        self._clock = clock
-        self._entries: LRUCache[tuple[str, str, str], _Entry] = LRUCache(maxsize=policy.max_entries)
-        self._inflight: dict[tuple[str, str, str], asyncio.Future[Any]] = {}
+        self._store = store if store is not None else LocalCacheStore(policy.max_entries)
+        self._tenant = tenant
+        self._inflight: dict[tuple[str, int, str], asyncio.Future[Any]] = {}
         self.hits = self.misses = self.stale = 0
 
     async def fetch(
-        self, key: tuple[str, str, str], load: Callable[[], Awaitable[T]], mark_stale: Callable[[T], T]
+        self, kind: str, key: str, load: Callable[[], Awaitable[T]], codec: Codec[T], mark_stale: Callable[[T], T]
     ) -> T:
         """The fresh entry for `key`, else `load()` (shared by concurrent callers), else, when the
-        vendor cannot answer, the entry within its stale period, marked by `mark_stale`."""
-        now = self._clock()
-        entry = self._entries.get(key)
-        if entry is not None and now - entry.stored_at < self.policy.ttl:
+        vendor cannot answer, the entry within its stale period, marked by `mark_stale`. The
+        cache is an optimisation: when its store cannot be reached, the vendor answers."""
+        try:
+            generation = await self._store.generation(kind)
+            entry = await self._store.get(kind, generation, key)
+        except SharedStateUnavailable:
+            log.warning("tenant %s: the shared cache cannot be reached; asking the vendor", self._tenant)
+            return await load()
+        if entry is not None and entry[0] < self.policy.ttl:
             self.hits += 1
-            return copy.deepcopy(entry.value)  # type: ignore[no-any-return]
+            observer().cache(self._tenant, "hit")
+            return codec.decode(entry[1])
         self.misses += 1
+        observer().cache(self._tenant, "miss")
         try:
-            value: T = await self._single_flight(key, load)
+            payload = await self._single_flight(kind, generation, key, load, codec)
         except VENDOR_DOWN:
-            if entry is not None and now - entry.stored_at < self.policy.ttl + self.policy.stale_for:
+            if entry is not None and entry[0] < self.policy.ttl + self.policy.stale_for:
                 self.stale += 1
-                return mark_stale(copy.deepcopy(entry.value))
+                observer().cache(self._tenant, "stale")
+                return mark_stale(codec.decode(entry[1]))
             raise
-        return copy.deepcopy(value)
+        return codec.decode(payload)
 
-    async def _single_flight(self, key: tuple[str, str, str], load: Callable[[], Awaitable[T]]) -> T:
-        running = self._inflight.get(key)
+    async def _single_flight(
+        self, kind: str, generation: int, key: str, load: Callable[[], Awaitable[T]], codec: Codec[T]
+    ) -> bytes:
+        # Keyed by generation too: a request after a write never joins a fill begun before it.
+        flight = (kind, generation, key)
+        running = self._inflight.get(flight)
         if running is not None:
-            result: T = await asyncio.shield(running)
-            return result
+            payload: bytes = await asyncio.shield(running)
+            return payload
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
+        self._inflight[flight] = future
         try:
-            value = await load()
+            payload = codec.encode(await load())
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: no "never retrieved" warning when nobody else waited
             raise
         finally:
-            self._inflight.pop(key, None)
-        self._entries[key] = _Entry(self._clock(), value)
-        future.set_result(value)
-        return value
+            self._inflight.pop(flight, None)
+        future.set_result(payload)
+        with contextlib.suppress(SharedStateUnavailable):  # not kept this time; the answer stands
+            await self._store.put(kind, generation, key, payload, self.policy.ttl + self.policy.stale_for)
+        return payload
 
-    def forget_type(self, resource_type: str) -> None:
-        """Drop every entry of a type (after a write to it)."""
-        for key in [k for k in self._entries if k[1] == resource_type]:
-            self._entries.pop(key, None)
+    async def forget_type(self, resource_type: str) -> None:
+        """Drop every entry of a type (after a write to it). A write that succeeded stays a
+        success even when the shared cache cannot be told (its entries expire after `ttl`)."""
+        try:
+            await self._store.forget_type(resource_type)
+        except SharedStateUnavailable:
+            log.error("tenant %s: a write could not drop the shared cache's %s entries", self._tenant, resource_type)
 
 
 def stale_resource(resource: dict[str, Any]) -> dict[str, Any]:

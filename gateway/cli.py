@@ -7,7 +7,6 @@ configuration is checked against them before anything starts.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from gateway.plugins import installed_sandboxes, installed_vendors
@@ -26,9 +25,13 @@ def _serve(args: argparse.Namespace) -> int:
 
     from gateway.app import create_app
     from gateway.auth.gate import check_exposure
+    from gateway.observability.log_format import setup_logging
+    from gateway.rest.hosts import check_hosts
     from gateway.slow_clients import header_protocol
 
     settings = _settings(args)
+    if args.workers is not None:
+        settings = _with_workers(settings, args.workers)
     host = args.host or settings.server.host
     port = args.port if args.port is not None else settings.server.port
     if args.smart_demo:
@@ -43,15 +46,13 @@ def _serve(args: argparse.Namespace) -> int:
             flush=True,
         )
     check_exposure(settings, host)
-    logging.basicConfig(
-        level=settings.server.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    settings = check_hosts(settings, host)
+    setup_logging(settings.observability.log_format, settings.server.log_level)
     server = settings.server
     scheme = "https" if server.tls_certfile else "http"
     tenants = ", ".join(settings.tenants)
     print(f"FHIR gateway on {scheme}://{host}:{port}/fhir/<tenant>/ — tenants: {tenants}", flush=True)
-    uvicorn.run(
-        create_app(settings, installed_vendors(), installed_sandboxes()),
+    options = dict(
         host=host,
         port=port,
         access_log=False,  # uvicorn's access log prints query strings, which carry PHI
@@ -60,11 +61,32 @@ def _serve(args: argparse.Namespace) -> int:
         # public_base_url fixes the URL the gateway answers with).
         proxy_headers=server.public_base_url is None and bool(server.trusted_proxies),
         forwarded_allow_ips=",".join(server.trusted_proxies) or None,
-        http=header_protocol(server.header_timeout),
         ssl_certfile=server.tls_certfile,
         ssl_keyfile=server.tls_keyfile,
+        log_config=None,  # uvicorn's own lines go through the root logger's format (setup_logging)
+    )
+    if server.workers > 1:
+        from gateway.workers import serve_workers
+
+        serve_workers(settings, installed_vendors(), installed_sandboxes(), **options)
+        return 0
+    uvicorn.run(
+        create_app(settings, installed_vendors(), installed_sandboxes()),
+        http=header_protocol(server.header_timeout),
+        **options,  # type: ignore[arg-type]
     )
     return 0
+
+
+def _with_workers(settings: Settings, workers: int) -> Settings:
+    """`--workers N` over `server.workers`, checked as if it were in the file."""
+    from pydantic import ValidationError
+
+    try:
+        server = type(settings.server).model_validate({**settings.server.model_dump(), "workers": workers})
+    except ValidationError as exc:
+        raise ConfigError("; ".join(f"--workers: {error['msg']}" for error in exc.errors())) from None
+    return settings.model_copy(update={"server": server})
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -92,15 +114,17 @@ def _check(args: argparse.Namespace) -> int:
 
 def _connect(args: argparse.Namespace) -> int:
     import asyncio
+    import dataclasses
     import sys
     import threading
     import webbrowser
     from pathlib import Path
 
     from gateway.connect import ConnectError, connect
-    from gateway.tenant_config import adapter_config, resolve_credentials
+    from gateway.shared import shared_state
+    from gateway.tenant_config import adapter_config, resolve_credentials, shared_state_url
+    from gateway.upstream.grants import grants_of
     from gateway.upstream.oauth import token_client
-    from gateway.upstream.token_store import TokenStore
 
     settings = _settings(args)
     conf = settings.tenants.get(args.tenant)
@@ -154,11 +178,13 @@ def _connect(args: argparse.Namespace) -> int:
             threading.Thread(target=read, daemon=True).start()
             return await answer
 
+        # Where the workers and replicas read the grant: the shared state too, when there is one.
+        shared = shared_state(shared_state_url(settings), settings.server.shared_state_prefix)
         try:
             await connect(
                 args.tenant,
                 app,
-                TokenStore(store_path, config.token_keys),
+                grants_of(dataclasses.replace(config, shared=shared)),
                 post,
                 approve,
                 paste=paste if sys.stdin.isatty() or args.paste else None,
@@ -166,6 +192,7 @@ def _connect(args: argparse.Namespace) -> int:
             )
         finally:
             await token_http.aclose()
+            await shared.aclose()
 
     try:
         asyncio.run(run())
@@ -201,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", parents=[after_verb], help="run the gateway")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--workers", type=int, help="processes serving the port (more than one needs server.shared_state: Redis)"
+    )
     serve.add_argument(
         "--smart-demo", action="store_true", help="the demo behind SMART auth, with a generated backend-services client"
     )

@@ -24,7 +24,8 @@ from starlette.routing import Route
 from gateway.contract import OAuthApp
 from gateway.errors import UpstreamSecurity
 from gateway.sandbox_host import serve_in_thread
-from gateway.upstream.oauth import FormPost, exchange_code
+from gateway.upstream.grants import GrantStore
+from gateway.upstream.oauth import FormPost, exchange_code, grant_store
 from gateway.upstream.token_store import TokenStore
 
 CALLBACK_PATH = "/callback"
@@ -73,7 +74,7 @@ def code_from(pasted: str, state: str) -> str:
 async def connect(
     tenant: str,
     app: OAuthApp,
-    store: TokenStore,
+    store: TokenStore | GrantStore,
     post: FormPost,
     approve: Callable[[str], Awaitable[None]],
     *,
@@ -116,7 +117,7 @@ async def connect(
             grant, body = await exchange_code(app, post, code, redirect_uri, verifier)
         except UpstreamSecurity as exc:
             raise ConnectError(exc.diagnostics) from None
-        store.save(tenant, grant)
+        await grant_store(store).save(tenant, grant)
         return body
     finally:
         listener.stop()

@@ -8,7 +8,9 @@ tenant there is backed by its vendor's sandbox, started on loopback with fresh c
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -113,6 +115,9 @@ class TenantSettings(_Strict):
     auth: TenantAuthSettings | None = None  # with server.auth = "smart"
     # Origins of browser apps that may call this tenant (CORS), e.g. "https://app.example.org".
     cors_origins: list[str] = Field(default_factory=list)
+    # false: this tenant being down shows in /readyz but does not make the gateway unready (a
+    # tenant whose outage should not take the other tenants out of a load balancer).
+    required_for_readiness: bool = True
 
     @field_validator("timezone")
     @classmethod
@@ -145,6 +150,9 @@ class ServerSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     public_base_url: str | None = None  # set when a proxy changes scheme/host/path
+    # Host header values the gateway answers to ("name" any port, "name:port" one); others are a
+    # 400. Unset: loopback names on loopback; off loopback this or public_base_url is required.
+    allowed_hosts: list[str] | None = None
     paging_secret: str | None = None  # env:/file: reference; random per process if unset
     # Where OAuth refresh tokens are kept (one 0600 file per tenant); sandbox tenants use a
     # temporary directory of their own.
@@ -165,11 +173,37 @@ class ServerSettings(_Strict):
     # Serve HTTPS directly (PEM files); behind a TLS-terminating proxy leave them unset.
     tls_certfile: str | None = None
     tls_keyfile: str | None = None
+    # Where workers and replicas share vendor tokens, rate limits, breakers, the cache and the
+    # audit sequence: unset, this process's memory (one worker); else a Redis URL given as an
+    # env:/file: reference (it may carry a password), e.g. env:FHIR_GATEWAY_REDIS_URL holding
+    # redis://:password@redis:6379/0. Required for more than one worker.
+    shared_state: str | None = None
+    # Prefix of the gateway's keys in Redis: two gateways (staging, production) sharing one
+    # Redis must each have their own, or they would share their tenants' tokens and limits.
+    shared_state_prefix: str = Field("fhir-gateway:", min_length=1, max_length=64)
+    workers: int = Field(1, ge=1, le=64)  # processes serving the port (`serve --workers N`)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, value: list[str] | None) -> list[str] | None:
+        for entry in value or ():
+            if not re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?", entry):
+                raise ValueError(f"allowed_hosts: '{entry}' is not a host name or name:port (no scheme, no path)")
+        return value
 
     @model_validator(mode="after")
     def _tls_pair(self) -> ServerSettings:
         if (self.tls_certfile is None) != (self.tls_keyfile is None):
             raise ValueError("tls_certfile and tls_keyfile go together")
+        return self
+
+    @model_validator(mode="after")
+    def _workers_share(self) -> ServerSettings:
+        if self.workers > 1 and not self.shared_state:
+            raise ValueError(
+                "workers > 1 needs server.shared_state (a Redis URL): without it each worker would spend "
+                "a vendor's whole rate limit and renew its tokens on its own"
+            )
         return self
 
 
@@ -217,6 +251,40 @@ class AuditSettings(_Strict):
     fail_open: bool = False
 
 
+class ObservabilitySettings(_Strict):
+    """Metrics, probes, logs and traces (gateway.observability; the README's Operations)."""
+
+    log_format: Literal["json", "text"] = "json"  # json: one object per line; text: for people
+    # Who may read /metrics (and the status page's figures): a bearer token (env:/file:
+    # reference) and/or client networks; with both, both are needed. [] allows any network.
+    metrics_token: str | None = None
+    metrics_networks: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
+    # Where spans go (OTLP over HTTP, e.g. "http://otel-collector:4318"); unset, the standard
+    # OTEL_EXPORTER_OTLP_ENDPOINT is used, and without either tracing is off.
+    otlp_endpoint: str | None = None
+    service_name: str = "fhir-gateway"
+    # /readyz: a tenant is usable if its vendor answered within this many seconds, else it is
+    # probed (a connection to the vendor's host), the answer kept as long.
+    readiness_window: float = Field(30.0, gt=0)
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _token_reference(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("env:", "file:")):
+            raise ValueError("metrics_token must be 'env:NAME' or 'file:/path', not a literal secret")
+        return value
+
+    @field_validator("metrics_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"metrics_networks: '{network}' is not an address or network (CIDR)") from None
+        return value
+
+
 class PagingSettings(_Strict):
     default_count: int = Field(20, ge=1)
     max_count: int = Field(100, ge=1)
@@ -227,6 +295,7 @@ class Settings(_Strict):
     paging: PagingSettings = PagingSettings()
     auth: AuthServerSettings | None = None
     audit: AuditSettings = AuditSettings()
+    observability: ObservabilitySettings = ObservabilitySettings()
     tenants: dict[str, TenantSettings]
 
     @field_validator("tenants")

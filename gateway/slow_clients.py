@@ -1,4 +1,5 @@
-"""Clients that never finish sending a request are dropped (slowloris).
+"""The gateway's HTTP protocol: slow clients are dropped, oversize or malformed requests are
+answered with an OperationOutcome.
 
 uvicorn closes idle keep-alive connections, but a connection that opens and sends nothing, or
 sends headers a byte at a time, or a body that never ends, holds its socket for ever. Headers:
@@ -6,35 +7,197 @@ sends headers a byte at a time, or a body that never ends, holds its socket for 
 are not complete `header_timeout` seconds after the connection opened or the request began.
 Bodies: the gateway reads a request body within `body_timeout` seconds, else answers 408
 (gateway.rest.incoming).
+
+The same protocol bounds what a request's head may hold (uvicorn's httptools parser has no
+limit of its own, and keeps all of it in memory): a request target over `MAX_TARGET_BYTES` is
+a 414, a head over `MAX_HEAD_BYTES` a 431 (RFC 9110 section 15.5.15, RFC 6585 section 5), and
+what the parser cannot read at all a 400 (a method it does not know, a 501: RFC 9110 section
+9.1). Every one of them is an OperationOutcome, like any other answer of a FHIR server, and
+closes the connection after the client has been given time to read it (RFC 9112 section 9.6).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
+from collections.abc import Callable
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+import httptools
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from gateway import jsonio
+from gateway.rest.incoming import DISCARD_BYTES
+from gateway.rest.negotiation import FHIR_JSON
+from gateway.rest.outcome import operation_outcome
+
+# RFC 9112 section 3 recommends accepting request lines of at least 8000 octets; FHIR search
+# URLs are far shorter (long searches go in a POST _search body).
+MAX_TARGET_BYTES = 8192
+# The request line and every header field together; a large bearer token is a few KB.
+MAX_HEAD_BYTES = 65536
+# When the connection closes after an answer sent before the client finished sending (a
+# refusal here, or an early error answer with `Connection: close`), what the client still sends
+# is read and thrown away, this long and this much at most, so that it reads the answer instead
+# of a connection reset (RFC 9112 section 9.6).
+LINGER_SECONDS = 5.0
+LINGER_BYTES = DISCARD_BYTES
+_METHOD = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+ ")  # a method is a token (RFC 9110 section 9.1)
+
+
+class _Refusal(Exception):
+    """Raised from a parser callback: the request is answered with `status` and not served."""
+
+    def __init__(self, status: int, code: str, diagnostics: str) -> None:
+        super().__init__(diagnostics)
+        self.status, self.code, self.diagnostics = status, code, diagnostics
+
+
+def _too_long_target() -> _Refusal:
+    return _Refusal(414, "too-long", f"The request target is limited to {MAX_TARGET_BYTES} bytes")
+
+
+def _too_large_head() -> _Refusal:
+    return _Refusal(431, "too-long", f"The request's header fields are limited to {MAX_HEAD_BYTES} bytes")
+
+
+def _unreadable(exc: httptools.HttpParserError, data: bytes) -> _Refusal:
+    if isinstance(exc.__context__, _Refusal):
+        return exc.__context__
+    if isinstance(exc, httptools.HttpParserInvalidMethodError) and _METHOD.match(data):
+        return _Refusal(501, "not-supported", "The request method is not one this server implements")
+    if isinstance(exc, httptools.HttpParserCallbackError):  # uvicorn could not read the target
+        return _Refusal(400, "invalid", "The request target is not a URL path this server can read")
+    # The parser's own messages ("Invalid header token", ...) name no request data.
+    return _Refusal(400, "invalid", f"Malformed HTTP request: {exc}")
+
+
+class _CloseAfterBody:
+    """The transport as a request's response cycle sees it: its `close` lingers while the
+    request's body is still arriving."""
+
+    def __init__(self, transport: asyncio.Transport, close: Callable[[], None]) -> None:
+        self._transport = transport
+        self.close = close
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 class _HeaderDeadline(HttpToolsProtocol):
     header_timeout = 10.0
     _deadline: asyncio.TimerHandle | None = None
+    _linger: asyncio.TimerHandle | None = None  # set once the connection only waits to close
+    _discarded = 0
+    _in_head = True  # the parser is between messages or inside a request's head
+    _head_bytes = 0  # bytes received since the head began (an upper bound of its size)
+    _field_bytes = 0  # bytes of the header fields parsed so far
+    _body_pending = False  # a request's head has been read, its body not yet all
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm()
 
+    def data_received(self, data: bytes) -> None:
+        if self._linger is not None:
+            self._discarded += len(data)
+            if self._discarded > LINGER_BYTES:
+                self.transport.close()
+            return
+        self._unset_keepalive_if_required()
+        if self._in_head:
+            self._head_bytes += len(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:  # as uvicorn: a WebSocket, else a warning
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+            return
+        except httptools.HttpParserError as exc:
+            self._refuse(_unreadable(exc, data))
+            return
+        if self._in_head:  # the head is not complete yet: bound what it has taken so far
+            if len(getattr(self, "url", b"")) > MAX_TARGET_BYTES:
+                self._refuse(_too_long_target())
+            elif self._head_bytes > MAX_HEAD_BYTES:
+                self._refuse(_too_large_head() if self._field_bytes else _too_long_target())
+
+    def _should_upgrade_to_ws(self) -> bool:
+        # No route of the gateway is a WebSocket: `Upgrade` is ignored and the request answered
+        # as HTTP (RFC 9110 section 7.8 lets a server ignore it), never with a bodiless 403.
+        return False
+
+    def _unsupported_upgrade_warning(self) -> None:
+        pass  # not a fault of the server, and not worth a log line per request
+
+    def send_400_response(self, msg: str) -> None:
+        self._refuse(_Refusal(400, "invalid", "Malformed HTTP request"))
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._field_bytes = 0
         self._arm()
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._field_bytes += len(name) + len(value) + 4  # name: value CRLF
+        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         self._disarm()
+        self._in_head, self._head_bytes = False, 0
+        if len(self.url) > MAX_TARGET_BYTES:
+            raise _too_long_target()
+        if len(self.url) + self._field_bytes > MAX_HEAD_BYTES:
+            raise _too_large_head()
         super().on_headers_complete()
+        self._body_pending = True
+        if self.cycle is not None:
+            self.cycle.transport = _CloseAfterBody(self.transport, self._close)  # type: ignore[assignment]
+
+    def on_message_complete(self) -> None:
+        self._in_head, self._head_bytes, self._body_pending = True, 0, False
+        super().on_message_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self._linger is not None:
+            self._linger.cancel()
         super().connection_lost(exc)
+
+    def _refuse(self, refusal: _Refusal) -> None:
+        """Answer with an OperationOutcome, then close: at once if the client has stopped
+        sending, else after reading and throwing away what it still sends, within bounds."""
+        self._disarm()
+        if self.transport.is_closing():
+            return
+        body = jsonio.dumps(operation_outcome("error", refusal.code, refusal.diagnostics))
+        head = [STATUS_LINE[refusal.status]]
+        head += [name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers]
+        head += [
+            f"content-type: {FHIR_JSON}; charset=utf-8\r\n".encode(),
+            f"content-length: {len(body)}\r\n".encode(),
+            b"connection: close\r\n\r\n",
+        ]
+        self.transport.write(b"".join(head) + body)
+        answering = self.cycle is not None and not self.cycle.response_complete  # a pipelined request's
+        self._start_lingering(half_close=not answering)
+
+    def _close(self) -> None:
+        """The response cycle closes the connection (`Connection: close`, an HTTP/1.0 client)."""
+        if self._body_pending and not self.transport.is_closing():
+            self._start_lingering(half_close=True)
+        else:
+            self.transport.close()
+
+    def _start_lingering(self, *, half_close: bool) -> None:
+        if self._linger is not None:
+            return
+        if half_close and self.transport.can_write_eof():
+            self.transport.write_eof()  # the client sees the answer end; its own sending may go on
+        self.flow.resume_reading()  # the body may have paused reading: it is thrown away now
+        self._linger = self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
     def _arm(self) -> None:
         self._disarm()
@@ -52,5 +215,6 @@ class _HeaderDeadline(HttpToolsProtocol):
 
 
 def header_protocol(header_timeout: float) -> type[Any]:
-    """uvicorn's httptools protocol, closing connections whose headers take too long."""
+    """uvicorn's httptools protocol, closing connections whose headers take too long and
+    answering oversize or malformed requests with an OperationOutcome."""
     return type("HeaderDeadlineProtocol", (_HeaderDeadline,), {"header_timeout": header_timeout})

@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import TypeAdapter, ValidationError
 
 from gateway.contract import AdapterConfig, Drift, SandboxFactory, TenantContext, Vendor
 from gateway.contract.resilience import BreakerPolicy, Resilience, RetryPolicy
 from gateway.settings import ConfigError, Settings, TenantSettings, resolve_secret
+from gateway.shared.state import SharedState
 from gateway.upstream.token_store import TokenStore, TokenStoreError
 
 
@@ -32,6 +34,16 @@ def check_tenants(
     keys_problem = _token_key_problem(settings)
     if keys_problem:
         problems.append(f"server.token_store_keys: {keys_problem}")
+    if settings.server.shared_state:
+        try:
+            shared_state_url(settings)
+        except ConfigError as exc:
+            problems.append(f"server.shared_state: {exc}")
+        if not settings.server.token_store_keys:
+            problems.append(
+                "server.token_store_keys: required with server.shared_state (vendor tokens kept in Redis are "
+                "sealed with them)"
+            )
     for name, conf in settings.tenants.items():
         problems += [f"tenant '{name}': {p}" for p in _problems(conf, vendors, sandboxes)]
         vendor = vendors.get(conf.vendor)
@@ -53,6 +65,21 @@ def check_tenants(
 def token_keys(settings: Settings) -> tuple[str, ...]:
     """The resolved keys that encrypt stored refresh tokens (first encrypts)."""
     return tuple(resolve_secret(reference) for reference in settings.server.token_store_keys)
+
+
+def shared_state_url(settings: Settings) -> str | None:
+    """The Redis URL of `server.shared_state` (None: this process's memory). A URL may be given
+    literally only without a password; one with a password is an env:/file: reference."""
+    reference = settings.server.shared_state
+    if not reference:
+        return None
+    url = resolve_secret(reference) if reference.startswith(("env:", "file:")) else reference
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError("not a Redis URL (redis://host:port/db, rediss:// for TLS, or unix:///path)")
+    if parts.password and url == reference:
+        raise ConfigError("a URL with a password must be an env:NAME or file:/path reference, not a literal")
+    return url
 
 
 def _token_key_problem(settings: Settings) -> str | None:
@@ -155,6 +182,7 @@ def adapter_config(
     secrets: Mapping[str, str],
     token_store: Path,
     token_keys: tuple[str, ...] = (),
+    shared: SharedState | None = None,
 ) -> AdapterConfig[Any]:
     """What the vendor's adapter is built from; options that do not fit the vendor's model are
     a ConfigError naming the tenant and key."""
@@ -174,4 +202,5 @@ def adapter_config(
         max_connections=conf.max_connections,
         resilience=Resilience(RetryPolicy(**conf.retry.model_dump()), BreakerPolicy(**conf.breaker.model_dump())),
         drift=Drift(name, vendor.name),
+        shared=shared,
     )

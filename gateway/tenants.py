@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import hashlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import ParamSpec, TypeVar, cast
+from typing import Any, ParamSpec, TypeVar, cast
 
-from gateway.cache import STALE_WARNING, CachePolicy, ResponseCache, stale_resource
+from gateway import jsonio
+from gateway.cache import STALE_WARNING, CachePolicy, Codec, ResponseCache, SharedCacheStore, stale_resource
 from gateway.ccd.model import Custodian
 from gateway.contract import (
     Adapter,
@@ -21,6 +24,8 @@ from gateway.contract import (
 )
 from gateway.documents.generate import DocumentSource
 from gateway.documents.providers import Documents
+from gateway.shared.sealed import Seal
+from gateway.shared.state import SharedState
 from gateway.text import nfc
 from gateway.upstream.errors import vendor_answer
 from gateway.version import SOFTWARE_VERSION
@@ -80,12 +85,14 @@ def cached(provider: ResourceProvider, cache: ResponseCache) -> ResourceProvider
     kind, read, search = provider.type, provider.read, provider.search
 
     async def read_cached(resource_id: str) -> Resource:
-        return await cache.fetch(("read", kind, resource_id), lambda: read(resource_id), stale_resource)
+        return await cache.fetch(kind, f"read:{resource_id}", lambda: read(resource_id), RESOURCE, stale_resource)
 
     async def search_cached(request: SearchRequest) -> VendorPage:
         assert search is not None
-        key = ("search", kind, repr((request.query, request.position, request.page_size)))
-        return await cache.fetch(key, lambda: search(request), _stale_page)
+        key = (
+            "search:" + hashlib.sha256(repr((request.query, request.position, request.page_size)).encode()).hexdigest()
+        )
+        return await cache.fetch(kind, key, lambda: search(request), PAGE, _stale_page)
 
     def forgetting(handler: Callable[P, Awaitable[R]] | None) -> Callable[P, Awaitable[R]] | None:
         if handler is None:
@@ -96,7 +103,7 @@ def cached(provider: ResourceProvider, cache: ResponseCache) -> ResourceProvider
             try:
                 return await write(*args, **kwargs)
             finally:  # even a failed write may have changed something
-                cache.forget_type(kind)
+                await asyncio.shield(cache.forget_type(kind))
 
         return written
 
@@ -108,6 +115,17 @@ def cached(provider: ResourceProvider, cache: ResponseCache) -> ResourceProvider
         update=forgetting(provider.update),
         delete=forgetting(provider.delete),
     )
+
+
+RESOURCE: Codec[Resource] = Codec(jsonio.dumps, jsonio.loads)
+PAGE: Codec[VendorPage] = Codec(
+    lambda page: jsonio.dumps([list(page.resources), page.next, page.total, list(page.warnings)]),
+    lambda payload: _page(*jsonio.loads(payload)),
+)
+
+
+def _page(resources: list[Resource], next_: Any, total: int | None, warnings: list[str]) -> VendorPage:
+    return VendorPage(resources, next_, total, tuple(warnings))
 
 
 def _stale_page(page: VendorPage) -> VendorPage:
@@ -178,8 +196,18 @@ def build_tenant(
     organization: str,
     drift: Drift | None = None,
     cache: CachePolicy | None = None,
+    shared: SharedState | None = None,
+    seal: Seal | None = None,
 ) -> Tenant:
-    connection = Connection(vendor, adapter, ResponseCache(cache) if cache is not None else None)
+    """`shared`: where the cache is kept when it leaves this process (else an LRU here), its
+    entries sealed by `seal`."""
+    store = None
+    if shared is not None and shared.kind != "in-process":
+        if seal is None:  # vendor answers are PHI: never kept off this process unsealed
+            raise ValueError("a cache in the shared state needs the token keys to seal it")
+        store = SharedCacheStore(shared, name, seal)
+    responses = ResponseCache(cache, store, tenant=name) if cache is not None else None
+    connection = Connection(vendor, adapter, responses)
     custodian = Custodian(organization, context.identifier_system)
     source = DocumentSource(connection, context.timezone, custodian, SOFTWARE_VERSION)
     return Tenant(name, context, connection, Documents(source), drift or Drift(name, vendor))

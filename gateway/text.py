@@ -12,6 +12,8 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+import orjson
+
 
 def nfc_text(text: str) -> str:
     # is_normalized is a fast check in C; most strings are ASCII or already NFC.
@@ -21,12 +23,25 @@ def nfc_text(text: str) -> str:
 def nfc(value: Any) -> Any:
     """`value` (JSON: dicts, lists, strings, numbers) with every string in NFC; the same object
     when nothing needed to change, so already-normal answers are not copied."""
+    # Most answers are ASCII or NFC throughout: one check of their serialization (fast, in C)
+    # instead of a walk. A string not in NFC makes the whole text not NFC (the quotes around it
+    # are starters that compose with nothing), so this never skips one.
+    try:
+        serialized = orjson.dumps(value)
+    except TypeError:  # a value JSON has no type for: walk it
+        return _walk(value)
+    if serialized.isascii() or unicodedata.is_normalized("NFC", serialized.decode()):
+        return value
+    return _walk(value)
+
+
+def _walk(value: Any) -> Any:
     if isinstance(value, str):
         return nfc_text(value)
     if isinstance(value, dict):
-        changed = {key: nfc(item) for key, item in value.items()}
+        changed = {key: _walk(item) for key, item in value.items()}
         return value if all(changed[key] is value[key] for key in value) else changed
     if isinstance(value, list):
-        items = [nfc(item) for item in value]
+        items = [_walk(item) for item in value]
         return value if all(new is old for new, old in zip(items, value, strict=True)) else items
     return value

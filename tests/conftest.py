@@ -17,6 +17,7 @@ from mappings.registry import VENDORS
 from sandboxes.clinic import Clinic, build_clinic
 from sandboxes.registry import SANDBOXES
 from tests.support.fhir_http import FhirHttp
+from tests.support.redis_server import running_redis
 
 _TIERS = {"e2e": pytest.mark.e2e, "conformance": pytest.mark.conformance}
 
@@ -63,3 +64,10 @@ def fhir(gateway: RunningGateway) -> Iterator[FhirHttp]:
     client = FhirHttp(gateway.url)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server for this test process (tests/support/redis_server.py)."""
+    with running_redis(tmp_path_factory.mktemp("redis")) as url:
+        yield url

@@ -17,29 +17,36 @@ from gateway.audit.events import AUDIT_PATIENT, Request, audit_event
 from gateway.audit.sink import AuditSink, AuditUnavailable
 from gateway.auth.decision import Caller
 from gateway.rest.outcome import operation_outcome
+from gateway.shared.state import LocalState, SharedState, SharedStateUnavailable
 
 log = logging.getLogger("gateway.audit")
+AUDIT_SEQUENCE = "urn:fhir-gateway:audit-sequence"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9\-_.]{8,64}")
 
 
 class Audit:
-    def __init__(self, app: ASGIApp, sink: AuditSink, fail_open: bool = False) -> None:
+    def __init__(
+        self, app: ASGIApp, sink: AuditSink, fail_open: bool = False, sequence: SharedState | None = None
+    ) -> None:
+        """`sequence`: where the audit sequence is counted, one for every worker and replica, so
+        that their trails merge in order and a missing line shows as a gap."""
         self.app = app
         self.sink = sink
         self.fail_open = fail_open
+        self.sequence: SharedState = sequence or LocalState()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/fhir/"):
             await self.app(scope, receive, send)
             return
-        request_id = _request_id(scope)
+        request_id = str(scope.get("fhir.request_id") or _request_id(scope))  # gateway.observability sets it
         refused = started = False
 
         async def audited(message: Message) -> None:
             nonlocal refused, started
             if message["type"] == "http.response.start":
                 started = True
-                if not self._record(scope, message["status"], request_id):
+                if not await self._record(scope, message["status"], request_id):
                     refused = True
                     await _unavailable(send, request_id)
                     return
@@ -51,10 +58,10 @@ class Audit:
             await self.app(scope, receive, audited)
         except Exception:
             if not started:  # the outermost handler answers 500; the line is written all the same
-                self._record(scope, 500, request_id)
+                await self._record(scope, 500, request_id)
             raise
 
-    def _record(self, scope: Scope, status: int, request_id: str) -> bool:
+    async def _record(self, scope: Scope, status: int, request_id: str) -> bool:
         client = scope.get("client")
         request = Request(
             method=scope["method"],
@@ -66,8 +73,14 @@ class Audit:
         )
         found: Any = scope.get("fhir.caller")
         caller = found if isinstance(found, Caller) else None
+        event = audit_event(request, status, caller)
         try:
-            self.sink.write(audit_event(request, status, caller))
+            number = await self.sequence.incr("audit:sequence")
+            event["extension"].append({"url": AUDIT_SEQUENCE, "valueInteger": number})
+        except SharedStateUnavailable:
+            log.warning("the audit sequence cannot be counted (shared state unavailable); line written without it")
+        try:
+            self.sink.write(event)
         except AuditUnavailable as exc:
             log.error("audit sink unavailable (%s): %s", "serving unaudited" if self.fail_open else "refusing", exc)
             return self.fail_open

@@ -27,6 +27,7 @@ from gateway.auth.server import TokenServer
 from gateway.auth.tokens import InvalidToken, Trust, caller_from, verify
 from gateway.errors import Forbidden, Unauthorized, UpstreamError
 from gateway.settings import ConfigError, Settings, TenantAuthSettings, resolve_secret
+from gateway.shared.state import LocalState, SharedState
 
 log = logging.getLogger("gateway.auth")
 
@@ -62,12 +63,14 @@ class _Issuer:
 
 
 class Gate:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, shared: SharedState | None = None) -> None:
+        """`shared`: where the token endpoint remembers assertion ids, so that a replay is caught
+        whichever worker or replica it reaches (default: this process)."""
         self.mode = settings.server.auth
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(5.0), follow_redirects=False)
         self._issuers: dict[str, dict[str, _Issuer]] = {}  # tenant → issuer URL → how to check it
         self.server = (
-            TokenServer(settings.auth, settings.server.public_base_url or "", self._http)
+            TokenServer(settings.auth, settings.server.public_base_url or "", self._http, shared or LocalState())
             if settings.auth is not None
             else None
         )

@@ -10,6 +10,7 @@ the tenants the client may use; it is never cached (`Cache-Control: no-store`).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import time
@@ -21,7 +22,6 @@ from urllib.parse import parse_qsl
 
 import httpx
 import jwt
-from cachetools import TTLCache
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -31,6 +31,7 @@ from gateway.auth.signing import SigningKeys
 from gateway.errors import PayloadTooLarge, RequestTimeout
 from gateway.rest.incoming import read_body
 from gateway.settings import AuthServerSettings, ClientSettings, resolve_secret
+from gateway.shared.state import SharedState, SharedStateUnavailable
 
 log = logging.getLogger("gateway.auth")
 
@@ -55,7 +56,9 @@ class RegisteredClient:
 
 
 class TokenServer:
-    def __init__(self, conf: AuthServerSettings, public_base_url: str, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self, conf: AuthServerSettings, public_base_url: str, http: httpx.AsyncClient, seen: SharedState
+    ) -> None:
         root = public_base_url.rstrip("/")
         self.issuer = f"{root}/auth"
         self.token_endpoint = f"{root}/auth/token"
@@ -64,8 +67,9 @@ class TokenServer:
         self.lifetime = conf.token_lifetime
         self.signing = SigningKeys([resolve_secret(ref) for ref in conf.signing_keys])
         self.clients = {c.client_id: _registered(c, http) for c in conf.clients}
-        # Assertion ids seen, kept past their expiry so a replay within its lifetime is caught.
-        self._seen: TTLCache[str, bool] = TTLCache(maxsize=100_000, ttl=MAX_ASSERTION_LIFETIME + 2 * SKEW)
+        # Assertion ids seen (shared by every worker), kept past their expiry so that a replay
+        # within its lifetime is caught.
+        self._seen = seen
 
     def keys(self) -> KeySource:
         return StaticKeys(self.signing.jwks())
@@ -79,6 +83,10 @@ class TokenServer:
             return _error(OAuthError("invalid_request", "the form is not UTF-8"))
         except OAuthError as exc:
             return _error(exc)
+        except SharedStateUnavailable:  # the replay check cannot be made: no token without it
+            response = _error(OAuthError("temporarily_unavailable", "try again shortly", 503))
+            response.headers["Retry-After"] = "1"
+            return response
         return JSONResponse(answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     async def jwks(self, request: Request) -> Response:
@@ -155,10 +163,9 @@ class TokenServer:
             raise OAuthError("invalid_client", "the assertion's sub must be the client id", 401)
         if float(claims["exp"]) > time.time() + MAX_ASSERTION_LIFETIME + SKEW:
             raise OAuthError("invalid_client", "the assertion's exp is more than five minutes ahead", 401)
-        replay_key = f"{client.client_id}\x1f{claims['jti']}"
-        if replay_key in self._seen:
+        replay_key = "assertion:" + hashlib.sha256(f"{client.client_id}\x1f{claims['jti']}".encode()).hexdigest()
+        if not await self._seen.put_new(replay_key, b"1", MAX_ASSERTION_LIFETIME + 2 * SKEW):
             raise OAuthError("invalid_client", "this assertion (jti) has been used already", 401)
-        self._seen[replay_key] = True
         return client
 
     def _scopes(self, client: RegisteredClient, asked: str) -> str:

@@ -18,6 +18,7 @@ from gateway.contract.drift import Drift
 from gateway.contract.oauth import OAuthApp
 from gateway.contract.provider import ResourceProvider
 from gateway.contract.resilience import Resilience
+from gateway.shared.state import SharedState
 
 
 class VendorOptions(BaseModel):
@@ -63,6 +64,9 @@ class AdapterConfig(Generic[OptionsT]):
     resilience: Resilience = field(default_factory=Resilience)  # retries and circuit breaker
     # Where the adapter's readers record vendor fields and shapes they did not expect.
     drift: Drift = field(default_factory=Drift)
+    # Where this connection's vendor tokens, rate limits and breaker are shared with the other
+    # workers and replicas (gateway.shared); None: each part keeps its own, in this process.
+    shared: SharedState | None = field(default=None, repr=False)
 
 
 class Adapter(Protocol):

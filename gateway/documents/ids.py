@@ -22,7 +22,7 @@ from gateway.errors import InvalidRequest
 from gateway.search.parse import is_fhir_id
 
 PREFIX = "ccd-"
-_BOUND = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(?:T(\d{2})(\d{2})(\d{2})Z)?$")
+_BOUND = re.compile(r"(\d{4})(\d{2})?(\d{2})?(?:T(\d{2})(\d{2})(\d{2})Z)?", re.ASCII)  # digits 0-9 only
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def _compact(value: str | None) -> str:
 def _expand(compact: str) -> str | None:
     if not compact:
         return None
-    m = _BOUND.match(compact)
+    m = _BOUND.fullmatch(compact)
     if m is None:
         return None
     year, month, day, hour, minute, second = m.groups()

@@ -60,25 +60,56 @@ def check_fhir(resource: dict[str, Any]) -> None:
 
 
 MAX_BODY_BYTES = 1_000_000  # a Patient is a few KB; this bounds memory and validation time
+# An oversize body is still read, and thrown away, up to this many bytes before the 413 goes
+# out: a server that closes while the client is still sending makes the client's TCP stack
+# see a reset instead of the answer (RFC 9112 section 9.6, RFC 9110 section 15.5.14). Past
+# it, or when the body is too slow, the 413 says `Connection: close`.
+DISCARD_BYTES = 16_000_000
 
 
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES, seconds: float | None = None) -> bytes:
-    """The request body, refused with 413 past `limit` bytes without reading it all, and with
-    408 if it takes longer than `seconds` (default: server.body_timeout)."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"Request bodies are limited to {limit} bytes")
-    chunks, size = [], 0
+    """The request body, refused with 413 past `limit` bytes (kept in memory up to `limit` only),
+    and with 408 if it takes longer than `seconds` (default: server.body_timeout)."""
+    declared = _declared_length(request)
     if seconds is None:
         settings = getattr(getattr(request.app.state, "rest", None), "settings", None)
         seconds = settings.server.body_timeout if settings is not None else 30.0
+    if declared is not None and declared > limit:
+        waiting = request.headers.get("expect", "").lower() == "100-continue"
+        if waiting or declared > DISCARD_BYTES:
+            # The client has not sent the body yet (it waits for 100 Continue), or too much of it
+            # is coming to read: answer now and close (RFC 9110 section 10.1.1).
+            raise _too_large(limit, close=True)
+    chunks: list[bytes] = []
+    size = 0
     try:
         async with asyncio.timeout(seconds):
             async for chunk in request.stream():
                 size += len(chunk)
+                if size > DISCARD_BYTES:
+                    raise _too_large(limit, close=True)
                 if size > limit:
-                    raise PayloadTooLarge(f"Request bodies are limited to {limit} bytes")
-                chunks.append(chunk)
+                    chunks.clear()  # read on, and thrown away, so that the 413 arrives cleanly
+                else:
+                    chunks.append(chunk)
     except TimeoutError:
+        if size > limit:
+            raise _too_large(limit, close=True) from None
         raise RequestTimeout(f"The request body did not arrive within {seconds:g} seconds") from None
+    if size > limit:
+        raise _too_large(limit, close=False)
     return b"".join(chunks)
+
+
+def _declared_length(request: Request) -> int | None:
+    declared = request.headers.get("content-length", "")
+    if not (declared.isascii() and declared.isdigit()):
+        return None  # absent or malformed: the server's HTTP parser has the last word on it
+    digits = declared.lstrip("0")
+    return DISCARD_BYTES + 1 if len(digits) > 18 else int(digits or "0")
+
+
+def _too_large(limit: int, *, close: bool) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"Request bodies are limited to {limit} bytes", headers={"Connection": "close"} if close else None
+    )

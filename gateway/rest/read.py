@@ -71,8 +71,8 @@ def not_modified(request: Request, headers: dict[str, str]) -> bool:
         tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
         return "*" in tags or etag.removeprefix("W/") in tags
     since, modified = request.headers.get("if-modified-since"), headers.get("Last-Modified")
-    if since is None or modified is None:
-        return False
+    if since is None or modified is None or not since.isascii():
+        return False  # an HTTP-date is ASCII (RFC 9110 section 5.6.7); int() would read other digits
     try:
         return parsedate_to_datetime(modified) <= parsedate_to_datetime(since)
     except (TypeError, ValueError):

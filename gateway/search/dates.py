@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from gateway.search.model import DatePrefix, DateRange
 
 _DATE_RE = re.compile(
-    r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})"
+    r"(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})"
     r"(?:T(?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?P<frac>\.\d+)?)?"
-    r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$",
+    r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?",
     re.ASCII,  # FHIR dates are ASCII digits: \d alone would read "١٩٨٥" (Arabic-Indic) as 1985
 )
 
@@ -34,7 +34,7 @@ def parse_fhir_date(text: str, default_tz: tzinfo = UTC) -> DateRange:
 
 
 def _parse(text: str, default_tz: tzinfo) -> DateRange:
-    m = _DATE_RE.match(text)
+    m = _DATE_RE.fullmatch(text)  # fullmatch: `$` would let a trailing newline through
     if not m:
         raise ValueError(f"'{text}' is not a FHIR date")
     year = int(m["y"])

@@ -146,9 +146,12 @@ def _summary(value: str | None, strict: bool) -> str | None:
 def parse_count(value: str | None, default: int, maximum: int) -> int:
     if value is None:
         return default
+    # ASCII digits only: str.isdigit() alone admits '²' and '١', which int() cannot read or reads as a number.
     if not (value.isascii() and value.isdigit()):
-        raise InvalidRequest(f"_count must be a non-negative integer; got '{value}'", expression="_count")
-    return min(int(value), maximum)
+        raise InvalidRequest(f"_count must be a non-negative integer; got '{value[:20]}'", expression="_count")
+    digits = value.lstrip("0")
+    # Past nine digits the cap applies anyway; int() refuses texts of more than 4300 digits.
+    return maximum if len(digits) > 9 else min(int(digits or "0"), maximum)
 
 
 def _parse_sort(value: str | None, support: ResourceSupport, strict: bool) -> tuple[SortKey, ...]:

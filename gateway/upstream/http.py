@@ -25,8 +25,10 @@ import aiohttp
 
 from gateway import jsonio
 from gateway.contract.resilience import Resilience
-from gateway.errors import UpstreamError, UpstreamTimeout
+from gateway.errors import UpstreamError, UpstreamTimeout, VendorUnavailable
+from gateway.shared.state import SharedState
 from gateway.upstream.breaker import CircuitBreaker
+from gateway.upstream.observe import observer, vendor_path_template
 from gateway.upstream.retry import RETRYABLE_STATUSES, RetryBudget, idempotent, with_retries
 
 if TYPE_CHECKING:  # gateway.contract imports this package: only the type, not the module
@@ -65,18 +67,27 @@ class UpstreamClient:
     timeouts: Timeouts = field(default_factory=Timeouts)
     max_connections: int = 64
     resilience: Resilience = field(default_factory=Resilience)
+    name: str = ""  # the connection (its tenant), as metrics and traces name it
+    shared: SharedState | None = None  # where the breaker's state is shared with other workers
     _session: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
     breaker: CircuitBreaker = field(init=False, repr=False)
     budget: RetryBudget = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.breaker = CircuitBreaker(self.resilience.breaker)
+        self.breaker = CircuitBreaker(self.resilience.breaker, shared=self.shared, name=self.name)
         self.budget = RetryBudget(self.resilience.retry)
 
     @classmethod
     def from_config(cls, config: AdapterConfig[Any]) -> UpstreamClient:
         """The pool to a tenant's vendor: its base URL, timeouts, connection limit and fault policy."""
-        return cls(config.base_url, Timeouts.from_config(config), config.max_connections, config.resilience)
+        return cls(
+            config.base_url,
+            Timeouts.from_config(config),
+            config.max_connections,
+            config.resilience,
+            name=config.context.tenant,
+            shared=config.shared,
+        )
 
     def _client(self) -> aiohttp.ClientSession:
         # Created on first use, inside the running loop, then shared by every request.
@@ -109,18 +120,41 @@ class UpstreamClient:
         if body is not None:
             send_headers.setdefault("Content-Type", "application/json")
 
+        template = vendor_path_template(path)
+        attempts = 0
+
         async def attempt() -> UpstreamResponse:
-            self.breaker.before_call()
-            try:
-                answer = await self._send(method, url, params, body if body is not None else data, send_headers)
-            except (UpstreamError, UpstreamTimeout):
-                self.breaker.record(failed=True)
-                raise
-            except BaseException:
-                self.breaker.abandon()
-                raise
-            self.breaker.record(failed=answer.status >= 500)
-            return answer
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:
+                observer().retried(self.name)
+            with observer().vendor_call(self.name, method, template) as call:
+                call.attempt = attempts
+                try:
+                    await self.breaker.before_call()
+                except VendorUnavailable:
+                    call.error = "refused"
+                    raise
+                try:
+                    answer = await self._send(method, url, params, body if body is not None else data, send_headers)
+                except UpstreamTimeout:
+                    call.error = "timeout"
+                    await self.breaker.record(failed=True)
+                    raise
+                except UpstreamError:
+                    call.error = "connect"
+                    await self.breaker.record(failed=True)
+                    raise
+                except BaseException:
+                    self.breaker.abandon()
+                    raise
+                call.status = answer.status
+                if answer.status >= 500:
+                    call.error = "status"
+                if answer.status == 429:
+                    observer().vendor_throttled(self.name)
+                await self.breaker.record(failed=answer.status >= 500)
+                return answer
 
         if not idempotent(method, send_headers):
             return await attempt()

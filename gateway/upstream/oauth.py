@@ -23,9 +23,10 @@ from urllib.parse import urlsplit
 
 from gateway.contract.oauth import OAuthApp
 from gateway.errors import UpstreamError, UpstreamSecurity
+from gateway.upstream.grants import FileGrants, GrantStore
 from gateway.upstream.http import Timeouts, UpstreamClient
 from gateway.upstream.token_store import Grant, TokenStore
-from gateway.upstream.tokens import FAILURE_MEMORY, Clock, Failure, RememberFor, TokenCache
+from gateway.upstream.tokens import FAILURE_MEMORY, Clock, Failure, RememberFor, SharedTokens, TokenCache
 
 log = logging.getLogger("gateway.oauth")
 FormPost = Callable[[Mapping[str, str]], Awaitable[tuple[int, Any]]]
@@ -55,36 +56,57 @@ async def exchange_code(
     return Grant(str(body["refresh_token"]), time.time()), body
 
 
+def grant_store(store: TokenStore | GrantStore) -> GrantStore:
+    return FileGrants(store) if isinstance(store, TokenStore) else store
+
+
 @dataclass(frozen=True)
 class UntilReconnected:
     """The OAuth rule for a failed renewal: a refused grant (`UpstreamSecurity`: revoked,
     expired, not connected, unreadable store) stays refused until the operator reconnects,
-    which changes the stored token; any other failure is shared for `seconds`, then retried."""
+    which changes the stored grant; any other failure is shared for `seconds`, then retried."""
 
-    store: TokenStore
+    store: TokenStore | GrantStore
     tenant: str
     seconds: float = FAILURE_MEMORY
 
-    def mark(self) -> object:
-        return self.store.modified(self.tenant)
+    async def mark(self) -> object:
+        return await self._version()
 
-    def holds(self, failure: Failure, now: float) -> bool:
+    async def holds(self, failure: Failure, now: float) -> bool:
         if isinstance(failure.error, UpstreamSecurity):
-            return self.store.modified(self.tenant) == failure.mark
-        return RememberFor(self.seconds).holds(failure, now)
+            return await self._version() == failure.mark
+        return await RememberFor(self.seconds).holds(failure, now)
+
+    async def _version(self) -> object:
+        try:
+            return await grant_store(self.store).version(self.tenant)
+        except UpstreamSecurity:
+            return None
 
 
 class OAuthSession:
     def __init__(
-        self, tenant: str, app: OAuthApp, store: TokenStore, post: FormPost, *, clock: Clock = time.time
+        self,
+        tenant: str,
+        app: OAuthApp,
+        store: TokenStore | GrantStore,
+        post: FormPost,
+        *,
+        clock: Clock = time.time,
+        shared: SharedTokens | None = None,
     ) -> None:
+        """`shared`: where the access token and the renewal lock are shared with other workers
+        and replicas (then `store` should be `SharedGrants` on the same state)."""
         self.tenant = tenant
         self._app = app
-        self._store = store
+        self._store = grant_store(store)
         self._post = post
         self._clock = clock
         self._unsaved: str | None = None  # a rotated refresh token the store could not take yet
-        self.tokens = TokenCache(self._refresh, policy=UntilReconnected(store, tenant), clock=clock)
+        self.tokens = TokenCache(
+            self._refresh, policy=UntilReconnected(self._store, tenant), clock=clock, shared=shared, name=tenant
+        )
 
     @property
     def refreshes(self) -> int:
@@ -100,7 +122,7 @@ class OAuthSession:
         return await self.tokens.token(stale)
 
     async def _refresh(self) -> tuple[str, float]:
-        grant = self._store.load(self.tenant)
+        grant = await self._store.load(self.tenant)
         if self._unsaved is not None:
             grant = Grant(self._unsaved, time.time())  # newer than what the store holds
         if grant is None:
@@ -133,7 +155,7 @@ class OAuthSession:
         rotated = body.get("refresh_token")
         if rotated and rotated != grant.refresh_token:
             self._unsaved = str(rotated)  # kept even if the store fails, so it is not lost
-            self._store.save(self.tenant, Grant(self._unsaved, time.time()))  # before the access token is used
+            await self._store.save(self.tenant, Grant(self._unsaved, time.time()))  # before the access token is used
             self._unsaved = None
         return str(body["access_token"]), _renew_at(body, self._clock())
 

@@ -10,6 +10,8 @@ that share to a failing vendor's load (gRPC's retry throttling; Envoy's retry bu
 
 from __future__ import annotations
 
+import asyncio
+import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
@@ -60,6 +62,21 @@ async def with_retries(
     """`call()` until it succeeds, may not be retried, or attempts, budget or deadline run out.
     The last answer (or error) is what the caller gets."""
     budget.earn()
+    started = time.monotonic()
+    # The first attempt directly: almost every call succeeds, and it need not pay for the
+    # retry machinery. Only a failure another attempt may cure goes on to tenacity.
+    try:
+        first = await call()
+    except Exception as exc:
+        if policy.attempts <= 1 or not should_retry(None, exc) or not budget.spend():
+            raise
+        if deadline - (time.monotonic() - started) <= 0:
+            raise
+    else:
+        if policy.attempts <= 1 or not should_retry(first, None) or not budget.spend():
+            return first
+        if deadline - (time.monotonic() - started) <= 0:
+            return first
 
     def retry_wanted(state: RetryCallState) -> bool:
         outcome = state.outcome
@@ -69,9 +86,10 @@ async def with_retries(
         answer = None if error is not None else outcome.result()
         return should_retry(answer, error) and budget.spend()
 
+    await asyncio.sleep(random.uniform(0, policy.base_delay))  # the first backoff step, full jitter
     retrying = AsyncRetrying(
-        stop=stop_after_attempt(policy.attempts) | stop_after_delay(deadline),
-        wait=wait_random_exponential(multiplier=policy.base_delay, max=policy.max_delay),
+        stop=stop_after_attempt(policy.attempts - 1) | stop_after_delay(deadline - (time.monotonic() - started)),
+        wait=wait_random_exponential(multiplier=policy.base_delay * 2, max=policy.max_delay),
         retry=retry_wanted,
         retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
         reraise=True,

@@ -15,6 +15,11 @@ does the rest, the same way for every vendor:
   a vendor that refuses our credentials is asked once, not once per waiting request.
 - `send_with_renewal`: send with the current token; on a 401 renew once and resend; a
   second 401 means the vendor refuses credentials it has just issued: `UpstreamSecurity`.
+- `shared=`: the token is also kept in the shared state (gateway.shared), sealed, and a
+  renewal holds the shared lock of the connection and first looks there: of several workers
+  or replicas whose tokens expire at once, one renews and the others take its token. With a
+  rotating refresh token that is what keeps the grant alive (two renewals with the same
+  refresh token: the second is refused, or revokes the grant once the grace period ends).
 
 Time comes from an injectable clock (epoch seconds, default `time.time`) so that tests move
 it instead of sleeping; a renewal's expiry time is on that clock. Neither the cache nor its
@@ -24,13 +29,22 @@ errors ever log or carry a token.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from gateway.errors import FHIRError, UpstreamSecurity
+from gateway import jsonio
+from gateway.errors import FHIRError, UpstreamSecurity, UpstreamTimeout
+from gateway.shared.sealed import Seal
+from gateway.shared.state import SharedState
 from gateway.upstream.http import UpstreamResponse
+from gateway.upstream.observe import observer
+
+if TYPE_CHECKING:
+    from gateway.contract import AdapterConfig
 
 Clock = Callable[[], float]
 Renewal = Callable[[], Awaitable[tuple[str, float | None]]]
@@ -38,6 +52,7 @@ Renewal = Callable[[], Awaitable[tuple[str, float | None]]]
 Send = Callable[[str], Awaitable[UpstreamResponse]]
 """Send one request with this bearer token."""
 
+log = logging.getLogger("gateway.upstream")
 FAILURE_MEMORY = 5.0  # seconds: long enough for a burst of waiting requests, short enough to recover
 
 
@@ -53,11 +68,11 @@ class Failure:
 class FailurePolicy(Protocol):
     """How long a failed renewal is re-raised instead of trying again."""
 
-    def mark(self) -> object:
+    async def mark(self) -> object:
         """Noted with each failure, for `holds` to compare later."""
         ...
 
-    def holds(self, failure: Failure, now: float) -> bool:
+    async def holds(self, failure: Failure, now: float) -> bool:
         """True: re-raise `failure.error`; False: forget it and renew again."""
         ...
 
@@ -68,18 +83,75 @@ class RememberFor:
 
     seconds: float = FAILURE_MEMORY
 
-    def mark(self) -> object:
+    async def mark(self) -> object:
         return None
 
-    def holds(self, failure: Failure, now: float) -> bool:
+    async def holds(self, failure: Failure, now: float) -> bool:
         return 0.0 <= now - failure.at < self.seconds
 
 
+@dataclass(frozen=True)
+class SharedTokens:
+    """Where a connection's token is shared: `key` (its tenant) in `state`, sealed by `seal`."""
+
+    state: SharedState
+    key: str
+    seal: Seal | None = None  # required off this process (gateway.shared.sealed)
+    # A renewal (its vendor call, rate-limit turn and shared-state calls) is cut off after
+    # `work` seconds, well within the lock's expiry, so that the lock never lapses while its
+    # holder still renews: a second worker would then present the same refresh token.
+    work: float = 30.0
+    margin: float = 10.0
+    wait: float = 20.0  # longest a request waits for another's renewal
+
+    def lock(self) -> AbstractAsyncContextManager[None]:
+        return self.state.lock(f"{self.key}:token-renewal", self.work + self.margin, self.wait)
+
+    async def load(self) -> tuple[str, float | None] | None:
+        sealed = await self.state.get(f"{self.key}:token")
+        plain = sealed if sealed is None or self.seal is None else self.seal.open(sealed)
+        if plain is None:
+            return None
+        stored = jsonio.loads(plain)
+        return str(stored["token"]), stored["expires_at"]
+
+    async def store(self, token: str, expires_at: float | None, now: float) -> None:
+        plain = jsonio.dumps({"token": token, "expires_at": expires_at})
+        ttl = None if expires_at is None else max(1.0, expires_at - now)
+        await self.state.put(f"{self.key}:token", plain if self.seal is None else self.seal.seal(plain), ttl)
+
+    @classmethod
+    def of(cls, config: AdapterConfig[Any]) -> SharedTokens | None:
+        """A connection's shared tokens, if its configuration shares state; sealed with its
+        token keys when the state leaves this process."""
+        if config.shared is None:
+            return None
+        local = config.shared.kind == "in-process"
+        if not local and not config.token_keys:
+            raise UpstreamSecurity("Vendor tokens are shared off this process only sealed: set server.token_store_keys")
+        seal = None if local else Seal(config.token_keys)
+        # The renewal's HTTP call has the connection's total deadline; a turn of its rate limit
+        # may take about as long again.
+        work = 2 * config.total_timeout + 5
+        return cls(config.shared, config.context.tenant, seal, work=work, wait=config.total_timeout)
+
+
 class TokenCache:
-    def __init__(self, renew: Renewal, *, policy: FailurePolicy | None = None, clock: Clock = time.time) -> None:
+    def __init__(
+        self,
+        renew: Renewal,
+        *,
+        policy: FailurePolicy | None = None,
+        clock: Clock = time.time,
+        shared: SharedTokens | None = None,
+        name: str = "",
+    ) -> None:
+        """`name`: the connection (its tenant), as the observer reports it."""
         self._renew = renew
         self._policy: FailurePolicy = policy or RememberFor()
         self._clock = clock
+        self._shared = shared
+        self._name = name
         self._token: str | None = None
         self._expires_at: float | None = None
         self._lock = asyncio.Lock()
@@ -109,14 +181,14 @@ class TokenCache:
             if stale is not None and stale == self._token:
                 self._token = None  # refused by the vendor: no use to anyone, even if renewal fails
             if self._failed is not None:
-                if self._policy.holds(self._failed, self._clock()):
+                if await self._policy.holds(self._failed, self._clock()):
                     # The waiters share one failed renewal, not one each. A copy each time: raising
                     # one object again would chain every caller's frames onto its traceback and
                     # keep them alive for as long as the failure is remembered.
                     raise _copy(self._failed.error)
                 self._failed = None
             if self._renewing is None:
-                self._renewing = asyncio.ensure_future(self._renewal())
+                self._renewing = asyncio.ensure_future(self._renewal(stale))
                 # Its failure is kept in `_failed`; if every caller gave up, nobody else reads it.
                 self._renewing.add_done_callback(lambda task: task.cancelled() or task.exception())
             renewing = self._renewing
@@ -125,17 +197,49 @@ class TokenCache:
         # renewal finishes and keeps its outcome; a later caller waits for the same one.
         return await asyncio.shield(renewing)
 
-    async def _renewal(self) -> str:
+    async def _renewal(self, stale: str | None) -> str:
         try:
-            token, expires_at = await self._renew()
+            if self._shared is None:
+                token, expires_at = await self._renew()
+                self.renewals += 1
+                observer().token_renewed(self._name, ok=True)
+            else:
+                async with self._shared.lock():
+                    try:
+                        async with asyncio.timeout(self._shared.work):
+                            token, expires_at = await self._shared_renewal(self._shared, stale)
+                    except TimeoutError:
+                        raise UpstreamTimeout("The vendor's token renewal took too long") from None
         except FHIRError as exc:
-            self._failed = Failure(_copy(exc), self._clock(), self._policy.mark())
+            self._failed = Failure(_copy(exc), self._clock(), await self._mark())
+            observer().token_renewed(self._name, ok=False)
             raise
         finally:
             self._renewing = None
         self._token, self._expires_at = token, expires_at
-        self.renewals += 1
         return token
+
+    async def _shared_renewal(self, shared: SharedTokens, stale: str | None) -> tuple[str, float | None]:
+        """Holding the shared lock: another sharer's token if it is good, else a renewal."""
+        found = await shared.load()
+        if found is not None:
+            token, expires_at = found
+            if token != stale and (expires_at is None or self._clock() < expires_at):
+                return token, expires_at  # renewed by another worker or replica
+        token, expires_at = await self._renew()
+        self.renewals += 1
+        observer().token_renewed(self._name, ok=True)
+        try:
+            await shared.store(token, expires_at, self._clock())
+        except FHIRError:  # the token works all the same; the others renew for themselves
+            log.warning("tenant %s: the renewed token could not be shared with the other workers", self._name)
+        return token, expires_at
+
+    async def _mark(self) -> object:
+        try:
+            return await self._policy.mark()
+        except FHIRError:  # the shared state is down: the failure holds by time alone
+            return None
 
     async def send_with_renewal(self, send: Send) -> UpstreamResponse:
         """`send` with the current token; on a 401 renew once (the refused token as `stale`) and

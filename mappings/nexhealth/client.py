@@ -38,7 +38,7 @@ from gateway.errors import AlreadyExists, FHIRError, Throttled, UpstreamError, U
 from gateway.upstream.errors import error_for_status
 from gateway.upstream.http import UpstreamClient, UpstreamResponse
 from gateway.upstream.ratelimit import RateLimit, Sleep, Window
-from gateway.upstream.tokens import Clock, TokenCache
+from gateway.upstream.tokens import Clock, SharedTokens, TokenCache
 from mappings.nexhealth.options import NexHealthOptions
 
 log = logging.getLogger("mappings.nexhealth")
@@ -81,9 +81,13 @@ class NexHealthClient:
             max_wait=max_wait,
             clock=self._steady,
             sleep=sleep,
+            state=config.shared,
+            key=config.context.tenant,
         )
         self._retry_for = max_wait
-        self._tokens = TokenCache(self._authenticate, clock=self._clock)
+        self._tokens = TokenCache(
+            self._authenticate, clock=self._clock, shared=SharedTokens.of(config), name=config.context.tenant
+        )
 
     @property
     def authentications(self) -> int:

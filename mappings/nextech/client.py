@@ -16,9 +16,10 @@ from typing import Any
 
 from gateway.contract import AdapterConfig, OAuthApp
 from gateway.upstream.errors import json_or_error
+from gateway.upstream.grants import grants_of
 from gateway.upstream.http import Timeouts, UpstreamClient, UpstreamResponse
 from gateway.upstream.oauth import OAuthSession, token_client
-from gateway.upstream.token_store import TokenStore
+from gateway.upstream.tokens import SharedTokens
 from mappings.nextech.options import NextechOptions
 
 
@@ -39,8 +40,7 @@ class NextechClient:
         app = oauth_app(config)
         self._practice = config.options.practice_id
         self._token_http, post = token_client(app, Timeouts.from_config(config))
-        store = TokenStore(config.token_store, config.token_keys)
-        self.session = OAuthSession(config.context.tenant, app, store, post)
+        self.session = OAuthSession(config.context.tenant, app, grants_of(config), post, shared=SharedTokens.of(config))
         self._http = UpstreamClient.from_config(config)
 
     async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:

@@ -390,7 +390,7 @@ class NextvisitAdapter:
     async def _create_patient(self, resource: Resource) -> Written:
         body = patient_from_fhir(resource, self._ctx, _today())
         created = self._readable(_single(await self.client.request("POST", "/v1/patients", json=body)), "(new)")
-        return Written(await self._read_patient(created.id))
+        return _kept(resource, await self._read_patient(created.id))
 
     async def _update_patient(self, resource_id: str, resource: Resource, if_match: str | None) -> Written:
         record = await self._patient(resource_id)
@@ -401,7 +401,7 @@ class NextvisitAdapter:
             )
         body = patient_from_fhir(resource, self._ctx, _today(), record.meta)
         await self.client.request("PUT", f"/v1/patients/{resource_id}", json=body)
-        return Written(await self._read_patient(resource_id))
+        return _kept(resource, await self._read_patient(resource_id))
 
     async def _delete_patient(self, resource_id: str) -> None:
         try:
@@ -409,6 +409,13 @@ class NextvisitAdapter:
         except (NotFound, Gone):
             return  # FHIR: deleting what is not there (any more) is a success, not an error
         await self.client.request("DELETE", f"/v1/patients/{resource_id}")
+
+
+def _kept(sent: Resource, stored: Resource) -> Written:
+    """The stored patient, naming the gender it did not take: Nextvisit's own gender field,
+    once set, wins over the one the gateway keeps for it, and its write bodies cannot set it."""
+    gender = sent.get("gender")
+    return Written(stored, ("Patient.gender",) if gender and stored.get("gender") != gender else ())
 
 
 def _single(body: Any) -> Any:

@@ -24,7 +24,7 @@ from gateway.contract import AdapterConfig, NoOptions
 from gateway.errors import UpstreamError, UpstreamSecurity
 from gateway.upstream.errors import json_or_error
 from gateway.upstream.http import UpstreamClient, UpstreamResponse
-from gateway.upstream.tokens import TokenCache
+from gateway.upstream.tokens import SharedTokens, TokenCache
 
 log = logging.getLogger("mappings.nextvisit")
 Params = Mapping[str, str | int]
@@ -36,7 +36,7 @@ class NextvisitClient:
         secrets = config.secrets  # both required by the vendor's declaration, checked with the config
         self._credentials = {"email": secrets["email"], "password": secrets["password"], "device_name": DEVICE_NAME}
         self._http = UpstreamClient.from_config(config)
-        self._tokens = TokenCache(self._login)
+        self._tokens = TokenCache(self._login, shared=SharedTokens.of(config), name=config.context.tenant)
 
     @property
     def logins(self) -> int:

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from sandboxes.clinic import Clinic, Patient
+from sandboxes.nextvisit import create_sandbox as nextvisit_sandbox
 from tests.conftest import RunningGateway
 from tests.support.fhir_http import FhirHttp, outcome_of
+from tests.support.variants import gateway_over
 
 TENANT = "nextvisit"
 BASE = f"/fhir/{TENANT}"
@@ -335,3 +337,19 @@ def test_paging_survives_a_create_between_pages(fhir: FhirHttp) -> None:
         assert len(seen) == len(set(seen))
     finally:
         fhir.request("DELETE", f"{BASE}/Patient/{created['id']}")
+
+
+def test_a_gender_nextvisit_will_not_take_is_reported_not_stored() -> None:
+    """Nextvisit's own gender, once set, wins over the one the gateway keeps for it: a write
+    asking for another says so (an own simulator: the demo's data stays as it is)."""
+    with gateway_over("nextvisit", nextvisit_sandbox) as running:
+        base = f"{running.url}/fhir/nextvisit"
+        someone = running.fhir.get_ok(f"{base}/Patient", params={"_count": "1", "gender": "female"})["entry"][0]
+        patient = someone["resource"]
+        changed = {**patient, "gender": "male"}
+        headers = {**JSON, "Prefer": "return=OperationOutcome"}
+        answer = running.fhir.request("PUT", f"{base}/Patient/{patient['id']}", json=changed, headers=headers)
+        assert answer.status_code == 200, answer.text
+        warnings = [i for i in answer.json()["issue"] if i["severity"] == "warning"]
+        assert [w["expression"] for w in warnings] == [["Patient.gender"]]
+        assert running.fhir.get_ok(f"{base}/Patient/{patient['id']}")["gender"] == "female"

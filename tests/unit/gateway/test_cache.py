@@ -9,9 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from gateway.cache import CachePolicy, ResponseCache, stale_resource
+from gateway.cache import CachePolicy, LocalCacheStore, ResponseCache, stale_resource
 from gateway.errors import UpstreamError
 from gateway.settings import CacheSettings, PagingSettings, ServerSettings, Settings, TenantSettings
+from gateway.tenants import RESOURCE
 from tests.support.fake_vendor import (
     BASE,
     FAKE,
@@ -123,8 +124,11 @@ def test_identical_concurrent_fetches_share_one_vendor_call() -> None:
         return {"resourceType": "Patient", "id": "p1"}
 
     async def scenario() -> list[dict[str, str]]:
-        key = ("read", "Patient", "p1")
-        return list(await asyncio.gather(*(cache.fetch(key, load, stale_resource) for _ in range(10))))
+        return list(
+            await asyncio.gather(
+                *(cache.fetch("Patient", "read:p1", load, RESOURCE, stale_resource) for _ in range(10))
+            )
+        )
 
     answers = asyncio.run(scenario())
     assert loads == 1 and all(a["id"] == "p1" for a in answers)
@@ -134,7 +138,7 @@ def test_identical_concurrent_fetches_share_one_vendor_call() -> None:
 
 def test_past_its_stale_period_an_entry_no_longer_answers() -> None:
     now = [0.0]
-    cache = ResponseCache(CachePolicy(ttl=1, stale_for=10), clock=lambda: now[0])
+    cache = ResponseCache(CachePolicy(ttl=1, stale_for=10), LocalCacheStore(10, clock=lambda: now[0]))
 
     async def good() -> dict[str, str]:
         return {"id": "p1"}
@@ -143,12 +147,12 @@ def test_past_its_stale_period_an_entry_no_longer_answers() -> None:
         raise UpstreamError("down")
 
     async def scenario() -> None:
-        await cache.fetch(("read", "Patient", "p1"), good, stale_resource)
+        await cache.fetch("Patient", "read:p1", good, RESOURCE, stale_resource)
         now[0] = 5
-        assert (await cache.fetch(("read", "Patient", "p1"), down, stale_resource))["meta"]["tag"]  # type: ignore[index]
+        assert (await cache.fetch("Patient", "read:p1", down, RESOURCE, stale_resource))["meta"]["tag"]  # type: ignore[index]
         now[0] = 12
         with pytest.raises(UpstreamError):
-            await cache.fetch(("read", "Patient", "p1"), down, stale_resource)
+            await cache.fetch("Patient", "read:p1", down, RESOURCE, stale_resource)
 
     asyncio.run(scenario())
 

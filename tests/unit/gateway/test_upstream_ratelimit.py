@@ -40,20 +40,20 @@ def test_turns_never_exceed_the_window_in_any_span() -> None:
     sent = [0.0, *time.wakes]  # the first goes at once: a burst of (1 - headroom) * 10 = 1
     assert len(sent) == 40
     assert sent == sorted(sent)
-    for start in sent:
-        assert sum(1 for t in sent if start <= t < start + 1.0) <= 10
+    for start in sent:  # even with each request arriving up to 0.2 s (the jitter allowance) late
+        assert sum(1 for t in sent if start <= t < start + 1.2) <= 10
 
 
 def test_a_turn_further_than_max_wait_is_refused_at_once() -> None:
     time = FakeTime()
-    limit = RateLimit([Window(5, 1.0)], max_wait=0.5, clock=time, sleep=time.sleep)
+    limit = RateLimit([Window(5, 1.0)], max_wait=0.7, clock=time, sleep=time.sleep)
 
     async def scenario() -> list[object]:
         return await asyncio.gather(*(limit.acquire() for _ in range(6)), return_exceptions=True)
 
     results = asyncio.run(scenario())
     throttled = [r for r in results if isinstance(r, Throttled)]
-    assert results[:3] == [None, None, None]  # at once, then 1/4.5 s and 2/4.5 s later
+    assert results[:3] == [None, None, None]  # at once, then 1.2/4 s and 2.4/4 s later
     assert len(throttled) == 3 and all(t.headers["Retry-After"] == "1" for t in throttled)
     time.now += 10.0
     asyncio.run(limit.acquire())  # the refused ones took no turn
@@ -88,4 +88,5 @@ def test_a_cancelled_wait_gives_its_turn_back() -> None:
         await limit.acquire()
 
     asyncio.run(scenario())
-    assert time.wakes == [pytest.approx(1 / 9)]  # the cancelled request's turn went to the next one
+    # the cancelled request's turn went to the next one: 9 turns per 1.2 s after the burst of one
+    assert time.wakes == [pytest.approx(1.2 / 9)]

@@ -115,3 +115,14 @@ def test_the_file_trail_rotates_by_size(tmp_path: Path) -> None:
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["audit.jsonl", "audit.jsonl.1", "audit.jsonl.2"]
     assert all(p.stat().st_size <= 10_000 for p in tmp_path.iterdir())
+
+
+def test_lines_are_numbered_in_one_sequence(client: TestClient, issuer: Issuer, trail: Path) -> None:
+    reader = issuer.headers(TENANT, "user/*.rs")
+    for _ in range(3):
+        ok(client.get(f"{BASE}/Patient/p1", headers=reader))
+    outcome(client.get(f"{BASE}/Patient/p1"), 401)
+    numbers = [
+        x["valueInteger"] for e in lines(trail) for x in e["extension"] if x["url"] == "urn:fhir-gateway:audit-sequence"
+    ]
+    assert numbers == [1, 2, 3, 4]  # a merged trail of several workers shows a missing line as a gap

@@ -1,0 +1,42 @@
+"""The request being served, as log lines and vendor-call counts see it.
+
+A context variable, so that every log line written while a request is served (in its task,
+or in tasks it starts, which copy the context) carries its request id, and every vendor
+call it makes is counted on it.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from starlette.types import Scope
+
+# Where the request id is kept in the ASGI scope, for the audit middleware (gateway.audit).
+REQUEST_ID_KEY = "fhir.request_id"
+# What an incoming X-Request-ID may be to be kept: anything else could carry input into logs.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9\-_.]{8,64}")
+
+
+@dataclass
+class RequestContext:
+    request_id: str
+    tenant: str = ""  # a configured tenant's name, else empty (never what a client made up)
+    route: str = ""  # the route template, `/fhir/{tenant}/{type}/{id}`: never ids or values
+    vendor_calls: int = 0
+
+
+current: ContextVar[RequestContext | None] = ContextVar("fhir_gateway_request", default=None)
+
+
+def request_id_of(scope: Scope) -> str:
+    """The client's X-Request-ID when it is a plain token, else a fresh one."""
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            text = str(value.decode("latin-1"))
+            if _REQUEST_ID.fullmatch(text):
+                return text
+            break
+    return secrets.token_hex(8)

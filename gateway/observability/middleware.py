@@ -1,0 +1,165 @@
+"""The outermost middleware: a request id, a server span, metrics, recent figures and one
+access-log line per request.
+
+The request id is the client's `X-Request-ID` when it is a plain token, else a new one; it
+is echoed in the answer, kept in the scope for the audit trail (gateway.audit) and on every
+log line written while the request is served. The access line holds method, route template,
+status, time and vendor calls: never the path's ids or the query string (they carry PHI).
+
+Plain ASGI rather than BaseHTTPMiddleware, which costs a task and a stream per request.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Collection
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+from opentelemetry.propagate import extract
+from opentelemetry.trace import SpanKind, StatusCode
+from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.observability import context
+from gateway.observability.context import REQUEST_ID_KEY, RequestContext, request_id_of
+from gateway.observability.figures import Figures
+from gateway.observability.metrics import Metrics
+from gateway.observability.observer import GatewayObserver, serving
+from gateway.observability.tracing import Tracing, method_name
+from gateway.rest.context import RestState
+
+access_log = logging.getLogger("gateway.access")
+UNMATCHED = "(unmatched)"  # the route of a request no route took (a 404 before routing)
+
+
+class Observe:
+    def __init__(
+        self,
+        app: ASGIApp,
+        observer: GatewayObserver,
+        tenants: Collection[str],
+        access_logging: bool = True,
+    ) -> None:
+        self.app = app
+        self.observer = observer
+        self.metrics: Metrics = observer.metrics
+        self.figures: Figures = observer.figures
+        self.tracing: Tracing = observer.tracing
+        self.tenants = frozenset(tenants)
+        self.access_logging = access_logging
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request = RequestContext(request_id_of(scope), tenant=self._tenant_of(scope["path"]))
+        scope[REQUEST_ID_KEY] = request.request_id
+        context.current.set(request)  # this request's task only: each has its own context
+        serving(self.observer)
+        method = method_name(scope["method"])
+        status = 500
+        in_flight = self.metrics.http_in_flight.labels(request.tenant)
+        in_flight.inc()
+
+        async def answer(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = request.request_id
+            await send(message)
+
+        span: AbstractContextManager[Any] = nullcontext()
+        if self.tracing.tracer is not None:
+            # Server span (OTel HTTP server conventions), a child of the caller's W3C traceparent if
+            # it sent one; named by method alone until routing has found the route template.
+            span = self.tracing.tracer.start_as_current_span(
+                method,
+                context=extract(_carrier(scope)),
+                kind=SpanKind.SERVER,
+                attributes={"http.request.method": method, "url.scheme": scope.get("scheme", "http")},
+                record_exception=False,
+                set_status_on_exception=False,
+            )
+        with span as current:
+            try:
+                await self.app(scope, receive, answer)
+            finally:
+                in_flight.dec()
+                seconds = time.perf_counter() - started
+                request.route = _route_of(scope)
+                self._record(request, method, status, seconds, scope, current)
+
+    def _tenant_of(self, path: str) -> str:
+        # /fhir/{tenant}/...: a configured tenant's name, never a made-up one (label cardinality).
+        if path.startswith("/fhir/"):
+            name = path[6:].split("/", 1)[0]
+            if name in self.tenants:
+                return name
+        return ""
+
+    def _record(
+        self, request: RequestContext, method: str, status: int, seconds: float, scope: Scope, span: Any
+    ) -> None:
+        tenant, route = request.tenant, request.route
+        self.metrics.http_requests.labels(tenant, route, method, f"{status // 100}xx").inc()
+        self.metrics.http_duration.labels(tenant, route, method).observe(seconds)
+        if tenant:
+            self.figures.tenant(tenant).requests.add(seconds, status >= 500)
+        if span is not None:
+            span.update_name(f"{method} {route}")
+            span.set_attribute("http.route", route)
+            span.set_attribute("http.response.status_code", status)
+            if tenant:
+                span.set_attribute("fhir_gateway.tenant", tenant)
+            if status >= 500:  # server spans are errors on 5xx only (the client's 4xx is not ours)
+                span.set_attribute("error.type", str(status))
+                span.set_status(StatusCode.ERROR)
+        if self.access_logging:
+            resource_type = _resource_type(scope, tenant)
+            # For people: the template with the tenant and resource type filled in, both checked
+            # against the configuration; ids stay `{id}` and the query string is left out.
+            path = route.replace("{tenant}", tenant, 1) if tenant else route
+            path = path.replace("{type}", resource_type, 1) if resource_type else path
+            access_log.info(
+                "%s %s %d %.1fms",
+                method,
+                path,
+                status,
+                seconds * 1000,
+                extra={
+                    "method": method,
+                    "resource_type": resource_type,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 1),
+                    "vendor_calls": request.vendor_calls,
+                },
+            )
+
+
+def _route_of(scope: Scope) -> str:
+    route = scope.get("route")
+    return route.path if isinstance(route, Route) else UNMATCHED
+
+
+def _resource_type(scope: Scope, tenant: str) -> str | None:
+    """The resource type of a FHIR route, if the tenant serves it (else it is client input)."""
+    kind = scope.get("path_params", {}).get("type")
+    app = scope.get("app")
+    state = getattr(app.state, "rest", None) if isinstance(app, Starlette) else None
+    if not tenant or not isinstance(kind, str) or not isinstance(state, RestState):
+        return None
+    found = state.tenants.get(tenant)
+    return kind if found is not None and kind in found.providers else None
+
+
+def _carrier(scope: Scope) -> dict[str, str]:
+    return {
+        name.decode("latin-1"): value.decode("latin-1")
+        for name, value in scope.get("headers", ())
+        if name in (b"traceparent", b"tracestate")
+    }

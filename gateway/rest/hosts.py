@@ -1,0 +1,82 @@
+"""The `Host` header: answered only when it names this server.
+
+Without `server.public_base_url`, the links the gateway sends (`Location`, paging links,
+`fullUrl`, the CapabilityStatement's URL) are built from the request's `Host`
+(RFC 9110 section 7.2), which the client chooses: `Host: evil.example` would have the gateway
+hand out links to another server. `server.allowed_hosts` lists the names clients may use
+(`name` for any port, `name:port` for one); a request naming any other is a 400. Listening on
+loopback without either setting, the loopback names are allowed (`localhost`, `127.0.0.1`,
+`[::1]`); anywhere else `serve` refuses to start without one of them (`check_hosts`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gateway.auth.gate import is_loopback
+from gateway.rest.outcome import operation_outcome, outcome_response
+from gateway.settings import ConfigError, ServerSettings, Settings
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
+def check_hosts(settings: Settings, host: str) -> Settings:
+    """The settings to serve with on `host`: loopback names allowed by default on loopback;
+    elsewhere a ConfigError unless the links have a base that no client chooses."""
+    server = settings.server
+    if server.allowed_hosts is not None or server.public_base_url is not None:
+        return settings
+    if not is_loopback(host):
+        raise ConfigError(
+            f"the gateway would listen on {host} and build its links from each request's Host header, "
+            "which the client chooses. Set server.public_base_url (the URL clients use) or "
+            'server.allowed_hosts (e.g. ["fhir.example.org"]), or listen on 127.0.0.1.'
+        )
+    return settings.model_copy(update={"server": server.model_copy(update={"allowed_hosts": list(LOOPBACK_HOSTS)})})
+
+
+def split_host(value: str) -> tuple[str, str | None]:
+    """`name[:port]` (RFC 9110 section 7.2, an IPv6 literal in brackets) → (name, port)."""
+    text = value.strip().lower()
+    if text.startswith("["):
+        name, bracket, rest = text.partition("]")
+        return name + bracket, (rest[1:] if rest.startswith(":") else None) if rest else None
+    name, colon, port = text.partition(":")
+    return name.rstrip("."), port if colon else None
+
+
+class HostCheck:
+    """Plain ASGI: a request whose Host is not allowed gets a 400 OperationOutcome."""
+
+    def __init__(self, app: ASGIApp, server: ServerSettings) -> None:
+        self.app = app
+        self.allowed = _allowed(server.allowed_hosts) if server.allowed_hosts is not None else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.allowed is None:
+            await self.app(scope, receive, send)
+            return
+        hosts = [value for name, value in scope["headers"] if name == b"host"]
+        problem = self._problem(hosts, scope.get("http_version", "1.1"))
+        if problem is None:
+            await self.app(scope, receive, send)
+            return
+        response = outcome_response(400, operation_outcome("error", "invalid", problem))
+        await response(scope, receive, send)
+
+    def _problem(self, hosts: list[bytes], version: str) -> str | None:
+        if len(hosts) > 1:  # RFC 9112 section 3.2: more than one Host is a 400
+            return "The request has more than one Host header"
+        if not hosts:  # RFC 9112 section 3.2: HTTP/1.1 needs one; 1.0 gets the server's own address
+            return "The request has no Host header" if version not in ("1.0", "0.9") else None
+        assert self.allowed is not None
+        name, port = split_host(hosts[0].decode("latin-1"))
+        if (name, None) in self.allowed or (name, port) in self.allowed:
+            return None
+        return "This server does not answer to the Host the request names (see server.allowed_hosts)"
+
+
+def _allowed(entries: Iterable[str]) -> frozenset[tuple[str, str | None]]:
+    return frozenset(split_host(entry) for entry in entries)

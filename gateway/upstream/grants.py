@@ -1,0 +1,109 @@
+"""Where a tenant's OAuth grant (its refresh token) is kept: `FileGrants`, one encrypted file
+per tenant (gateway.upstream.token_store), or `SharedGrants`, the shared state (Redis, sealed)
+with the file beside it.
+
+With several workers or replicas the grant must be shared: a rotating refresh token is
+replaced on every renewal, and a replica still holding the old one would be refused (or,
+after the grace period, get the grant revoked). With `SharedGrants` the shared state is the
+authority (`fhir-gateway connect` writes there too); the file is the fallback and the copy
+this host keeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from gateway import jsonio
+from gateway.shared.sealed import Seal
+from gateway.shared.state import SharedState, SharedStateUnavailable
+from gateway.upstream.token_store import Grant, TokenStore, TokenStoreError
+
+if TYPE_CHECKING:
+    from gateway.contract import AdapterConfig
+
+log = logging.getLogger("gateway.oauth")
+SAVE_ATTEMPTS = 4
+
+
+class GrantStore(Protocol):
+    async def load(self, tenant: str) -> Grant | None: ...
+
+    async def save(self, tenant: str, grant: Grant) -> None: ...
+
+    async def version(self, tenant: str) -> object:
+        """Changes whenever the grant is replaced (a reconnect): compared, never interpreted."""
+        ...
+
+
+@dataclass(frozen=True)
+class FileGrants:
+    files: TokenStore
+
+    async def load(self, tenant: str) -> Grant | None:
+        return self.files.load(tenant)
+
+    async def save(self, tenant: str, grant: Grant) -> None:
+        self.files.save(tenant, grant)
+
+    async def version(self, tenant: str) -> object:
+        return self.files.modified(tenant)
+
+
+@dataclass(frozen=True)
+class SharedGrants:
+    state: SharedState
+    seal: Seal
+    files: TokenStore
+
+    async def load(self, tenant: str) -> Grant | None:
+        """The shared grant; the file's only where there is none (before the first renewal of a
+        grant `connect` stored without the shared state, or one sealed under a dropped key)."""
+        return await self._shared(tenant) or self.files.load(tenant)
+
+    async def _shared(self, tenant: str) -> Grant | None:
+        sealed = await self.state.get(f"{tenant}:grant")
+        if sealed is None:
+            return None
+        plain = self.seal.open(sealed)
+        if plain is None:
+            log.warning("tenant %s: the shared grant is sealed with a key no longer configured; using its file", tenant)
+            return None
+        stored = jsonio.loads(plain)
+        return Grant(str(stored["refresh_token"]), float(stored["obtained_at"]))
+
+    async def save(self, tenant: str, grant: Grant) -> None:
+        """The file first (workers on this host read it should the shared state fail now), then
+        the shared state, tried again briefly: the holder of the renewal lock must not let it
+        go before the other replicas can read the rotated token."""
+        self.files.save(tenant, grant)
+        plain = jsonio.dumps({"refresh_token": grant.refresh_token, "obtained_at": grant.obtained_at})
+        for attempt in range(SAVE_ATTEMPTS):
+            try:
+                await self.state.put(f"{tenant}:grant", self.seal.seal(plain))
+                return
+            except SharedStateUnavailable:
+                if attempt == SAVE_ATTEMPTS - 1:
+                    log.error("tenant %s: the rotated grant is only in this host's token file", tenant)
+                    raise
+                await asyncio.sleep(0.2 * 2**attempt)
+
+    async def version(self, tenant: str) -> object:
+        grant = await self.load(tenant)
+        if grant is None:
+            return None
+        return hashlib.sha256(grant.refresh_token.encode()).hexdigest()[:16], grant.obtained_at
+
+
+def grants_of(config: AdapterConfig[Any]) -> GrantStore:
+    """A connection's grant store: its token file, and the shared state too when that leaves
+    this process (sealed with the same keys as the file)."""
+    files = TokenStore(config.token_store, config.token_keys)
+    if config.shared is None or config.shared.kind == "in-process":
+        return FileGrants(files)
+    if not config.token_keys:
+        raise TokenStoreError("OAuth grants are shared off this process only sealed: set server.token_store_keys")
+    return SharedGrants(config.shared, Seal(config.token_keys), files)

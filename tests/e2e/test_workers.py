@@ -1,0 +1,256 @@
+"""Two workers on Redis (`fhir-gateway serve --workers 2`), as an operator runs them, in front of
+real simulators: a NexHealth one enforcing its rate limit, and a Nextech one whose refresh
+tokens are strictly single-use (a second use revokes the whole grant).
+
+What it shows: the workers together stay under the vendor's rate limit (the vendor never
+answers 429), and when both need a new Nextech access token at once exactly one renewal is
+made and the grant survives it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gateway.connect import connect
+from gateway.sandbox_host import RunningServer, serve_in_thread
+from gateway.upstream.oauth import token_client
+from gateway.upstream.token_store import TokenStore
+from mappings.nextech.client import oauth_app
+from sandboxes.clinic import build_clinic
+from sandboxes.nexhealth import LOCATION, SUBDOMAIN
+from sandboxes.nexhealth.app import create_app as nexhealth_app
+from sandboxes.nextech import CLIENT_ID, PRACTICE
+from sandboxes.nextech.app import create_app as nextech_app
+from tests.support.clinic import live_patients
+
+pytestmark = pytest.mark.slow
+CLINIC = build_clinic()
+PATIENTS = [p for p in live_patients(CLINIC)][:40]
+RATE_PER_SECOND = 40
+ACCESS_TTL = 4.0  # seconds: short, so that the test sees the workers renew together
+
+
+@dataclass
+class Counting:
+    """An ASGI wrapper counting what the vendor answered, by path and status."""
+
+    app: ASGIApp
+    answers: list[tuple[str, str, int]] = field(default_factory=list)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def record(message: dict) -> None:  # type: ignore[type-arg]
+            if message["type"] == "http.response.start":
+                self.answers.append((scope["method"], scope["path"], message["status"]))
+            await send(message)
+
+        await self.app(scope, receive, record)
+
+    def count(self, method: str, path_end: str, status: int | None = None) -> int:
+        return sum(1 for m, p, s in self.answers if m == method and p.endswith(path_end) and status in (None, s))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Deployment:
+    url: str
+    nexhealth: Counting
+    nextech: Counting
+    log: Path  # the gateway's JSON log lines
+
+    def workers_that_served(self, tenant: str) -> set[int]:
+        lines = [json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")]
+        return {line["pid"] for line in lines if line.get("tenant") == tenant and line.get("status") == 200}
+
+
+@pytest.fixture(scope="module")
+def deployment(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    directory = tmp_path_factory.mktemp("workers")
+    os.chmod(directory, 0o700)
+    key = directory / "token-key"
+    key.write_text(Fernet.generate_key().decode())
+    key.chmod(0o600)
+    nexhealth = Counting(
+        nexhealth_app(CLINIC, api_key="nexhealth-key", subdomain=SUBDOMAIN, rate_per_second=RATE_PER_SECOND)
+    )
+    nextech = Counting(
+        nextech_app(
+            CLINIC,
+            client_id=CLIENT_ID,
+            client_secret="nextech-secret",
+            practice_id=PRACTICE,
+            access_ttl=ACCESS_TTL,
+            refresh_grace=0.0,
+        )
+    )
+    servers: list[RunningServer] = [
+        serve_in_thread(nexhealth, name="nexhealth"),
+        serve_in_thread(nextech, name="nextech"),
+    ]
+    nexhealth_url, nextech_url = (s.url for s in servers)
+    tokens = directory / "tokens"
+    _connect_nextech(nextech_url, tokens, key.read_text())
+    port = _free_port()
+    config = directory / "gateway.toml"
+    config.write_text(
+        f"""
+[server]
+port = {port}
+workers = 2
+shared_state = "{redis_url}"
+token_store = "{tokens}"
+token_store_keys = ["file:{key}"]
+
+[tenants.nexhealth]
+vendor = "nexhealth"
+base_url = "{nexhealth_url}"
+options.subdomain = "{SUBDOMAIN}"
+options.location_id = {LOCATION}
+options.location_strict = false
+options.rate_per_second = {RATE_PER_SECOND}
+options.max_queue_seconds = 30
+credentials = {{ api_key = "env:TEST_NEXHEALTH_KEY" }}
+
+[tenants.nextech]
+vendor = "nextech"
+base_url = "{nextech_url}/api"
+options = {{ oauth_base_url = "{nextech_url}", client_id = "{CLIENT_ID}", practice_id = "{PRACTICE}" }}
+credentials = {{ client_secret = "env:TEST_NEXTECH_SECRET" }}
+
+[audit]
+sink = "off"
+
+[observability]
+log_format = "json"
+"""
+    )
+    environment = {**os.environ, "TEST_NEXHEALTH_KEY": "nexhealth-key", "TEST_NEXTECH_SECRET": "nextech-secret"}
+    log = directory / "gateway.log"  # a file, not a pipe nobody reads: a full pipe would block the workers
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config)],
+        env=environment,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(url, process, log)
+        nextech.answers.clear()
+        nexhealth.answers.clear()
+        yield Deployment(url, nexhealth, nextech, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        for server in servers:
+            server.stop()
+
+
+def _connect_nextech(nextech_url: str, tokens: Path, key: str) -> None:
+    """The operator's `fhir-gateway connect nextech`, approved by the simulator."""
+    import asyncio
+
+    from gateway.contract import AdapterConfig, TenantContext
+    from mappings.nextech.options import NextechOptions
+
+    options = NextechOptions(oauth_base_url=nextech_url, client_id=CLIENT_ID, practice_id=PRACTICE)
+    app = oauth_app(
+        AdapterConfig(
+            f"{nextech_url}/api", TenantContext("nextech", "urn:t"), options, {"client_secret": "nextech-secret"}
+        )
+    )
+
+    async def run() -> None:
+        async with httpx.AsyncClient(follow_redirects=True, timeout=10) as browser:
+
+            async def approve(url: str) -> None:
+                (await browser.get(url)).raise_for_status()
+
+            http, post = token_client(app)
+            try:
+                await connect("nextech", app, TokenStore(tokens, (key,)), post, approve)
+            finally:
+                await http.aclose()
+
+    asyncio.run(run())
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the gateway stopped: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                # both workers: each answers with its own process; give the second a moment
+                time.sleep(1.0)
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("the gateway did not start")
+
+
+def _get_all(urls: list[str], concurrency: int) -> list[int]:
+    with httpx.Client(timeout=60) as client, ThreadPoolExecutor(concurrency) as pool:
+        return list(pool.map(lambda u: client.get(u).status_code, urls))
+
+
+def test_two_workers_together_stay_under_the_vendors_rate_limit(deployment: Deployment) -> None:
+    base = f"{deployment.url}/fhir/nexhealth"
+    urls = [f"{base}/Patient?family={p.last_name}" for p in PATIENTS] * 3  # 120 requests
+    started = time.monotonic()
+    statuses = _get_all(urls, concurrency=12)
+    elapsed = time.monotonic() - started
+    vendor_calls = len(deployment.nexhealth.answers)
+    vendor_429 = sum(1 for *_, s in deployment.nexhealth.answers if s == 429)
+    print(
+        f"\n2 workers, vendor limit {RATE_PER_SECOND}/s: {len(urls)} requests in {elapsed:.1f} s, "
+        f"{vendor_calls} vendor calls ({vendor_calls / elapsed:.1f}/s), vendor 429s: {vendor_429}, "
+        f"client statuses: { {s: statuses.count(s) for s in set(statuses)} }"
+    )
+    assert vendor_429 == 0
+    assert len(deployment.workers_that_served("nexhealth")) == 2  # both took their share
+    assert statuses.count(200) == len(urls)  # all served, within the queueing allowance
+    # Together, not each: the two workers sent no more than the limit allows over the run
+    assert vendor_calls <= RATE_PER_SECOND * (elapsed + 1)
+
+
+def test_both_workers_renewing_at_once_make_one_renewal_and_the_grant_survives(deployment: Deployment) -> None:
+    base = f"{deployment.url}/fhir/nextech"
+    urls = [f"{base}/Patient?family={p.last_name}" for p in PATIENTS[:30]]
+    for round_ in range(3):
+        before = deployment.nextech.count("POST", "/oauth2/token")
+        statuses = _get_all(urls, concurrency=30)  # spread over both workers, all at once
+        renewals = deployment.nextech.count("POST", "/oauth2/token") - before
+        print(f"\nround {round_}: {len(urls)} concurrent requests, renewals at the vendor: {renewals}")
+        assert statuses == [200] * len(urls)
+        assert renewals == 1  # one renewal for both workers, with the single-use refresh token
+        time.sleep(ACCESS_TTL)  # the access token expires: both workers need a new one at once
+    assert len(deployment.workers_that_served("nextech")) == 2
+    refused = deployment.nextech.count("POST", "/oauth2/token", 400)
+    assert refused == 0  # no refresh token was ever presented twice (that would revoke the grant)

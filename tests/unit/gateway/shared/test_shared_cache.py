@@ -1,0 +1,99 @@
+"""The response cache kept in the shared state (gateway.cache.SharedCacheStore): what one worker
+fetched answers another, and one worker's write is seen by every other at once."""
+
+from __future__ import annotations
+
+import asyncio
+
+from cryptography.fernet import Fernet
+
+from gateway.cache import CachePolicy, ResponseCache, SharedCacheStore, stale_resource
+from gateway.errors import UpstreamError
+from gateway.shared.sealed import Seal
+from gateway.tenants import RESOURCE
+from tests.unit.gateway.shared.conftest import MakeState
+
+SEAL = Seal([Fernet.generate_key().decode()])
+
+
+def test_two_workers_share_entries_and_a_write_through_one_drops_them_for_both(make_state: MakeState) -> None:
+    async def scenario() -> tuple[int, dict[str, str], dict[str, str]]:
+        a = ResponseCache(CachePolicy(ttl=60), SharedCacheStore(make_state(), "t", SEAL))
+        b = ResponseCache(CachePolicy(ttl=60), SharedCacheStore(make_state(), "t", SEAL))
+        loads = 0
+        family = ["Okafor"]
+
+        async def load() -> dict[str, str]:
+            nonlocal loads
+            loads += 1
+            return {"resourceType": "Patient", "id": "p1", "family": family[0]}
+
+        await a.fetch("Patient", "read:p1", load, RESOURCE, stale_resource)
+        from_b = await b.fetch("Patient", "read:p1", load, RESOURCE, stale_resource)  # no vendor call
+        family[0] = "Okafor-Ade"
+        await a.forget_type("Patient")  # a wrote a Patient
+        after_write = await b.fetch("Patient", "read:p1", load, RESOURCE, stale_resource)
+        return loads, from_b, after_write
+
+    loads, from_b, after_write = asyncio.run(scenario())
+    assert from_b["family"] == "Okafor" and after_write["family"] == "Okafor-Ade" and loads == 2
+
+
+def test_a_vendor_that_is_down_is_answered_from_another_workers_entry_marked_stale(make_state: MakeState) -> None:
+    async def scenario() -> dict[str, object]:
+        a = ResponseCache(CachePolicy(ttl=0.01, stale_for=60), SharedCacheStore(make_state(), "t", SEAL))
+        b = ResponseCache(CachePolicy(ttl=0.01, stale_for=60), SharedCacheStore(make_state(), "t", SEAL))
+
+        async def good() -> dict[str, str]:
+            return {"resourceType": "Patient", "id": "p1"}
+
+        async def down() -> dict[str, str]:
+            raise UpstreamError("down")
+
+        await a.fetch("Patient", "read:p1", good, RESOURCE, stale_resource)
+        await asyncio.sleep(0.05)
+        return await b.fetch("Patient", "read:p1", down, RESOURCE, stale_resource)
+
+    answer = asyncio.run(scenario())
+    assert answer["meta"]["tag"][0]["code"] == "stale"  # type: ignore[index]
+
+
+def test_entries_in_the_shared_state_are_sealed(make_state: MakeState) -> None:
+    key = Fernet.generate_key().decode()
+
+    async def scenario() -> tuple[list[bytes], dict[str, str]]:
+        state = make_state()
+        cache = ResponseCache(CachePolicy(ttl=60), SharedCacheStore(state, "t", Seal([key])))
+
+        async def load() -> dict[str, str]:
+            return {"resourceType": "Patient", "id": "p1", "family": "Okafor"}
+
+        await cache.fetch("Patient", "read:p1", load, RESOURCE, stale_resource)
+        stored = await state.get("t:cache:Patient:0:read:p1")
+        again = await cache.fetch("Patient", "read:p1", load, RESOURCE, stale_resource)
+        return [stored or b""], again
+
+    (stored,), again = asyncio.run(scenario())
+    assert stored and b"Okafor" not in stored and again["family"] == "Okafor"
+
+
+def test_an_answer_fetched_before_a_write_is_never_found_after_it(make_state: MakeState) -> None:
+    async def scenario() -> dict[str, str]:
+        cache = ResponseCache(CachePolicy(ttl=60), SharedCacheStore(make_state(), "t", SEAL))
+        answering = asyncio.Event()
+
+        async def slow_old() -> dict[str, str]:
+            answering.set()
+            await asyncio.sleep(0.1)  # the write lands while the vendor's old answer is on its way
+            return {"resourceType": "Patient", "id": "p1", "family": "Old"}
+
+        async def new() -> dict[str, str]:
+            return {"resourceType": "Patient", "id": "p1", "family": "New"}
+
+        fill = asyncio.create_task(cache.fetch("Patient", "read:p1", slow_old, RESOURCE, stale_resource))
+        await answering.wait()
+        await cache.forget_type("Patient")  # the write
+        await fill
+        return await cache.fetch("Patient", "read:p1", new, RESOURCE, stale_resource)
+
+    assert asyncio.run(scenario())["family"] == "New"

@@ -1,0 +1,110 @@
+"""Vendor tokens and OAuth grants shared by workers (gateway.upstream.tokens, .grants), on both
+shared-state implementations."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from gateway.shared import SharedStateUnavailable
+from gateway.shared.redis_state import RedisState
+from gateway.shared.sealed import Seal
+from gateway.upstream.grants import SharedGrants
+from gateway.upstream.token_store import Grant, TokenStore
+from gateway.upstream.tokens import SharedTokens, TokenCache
+from tests.unit.gateway.shared.conftest import MakeState
+
+KEY = Fernet.generate_key().decode()
+
+
+def _workers(make_state: MakeState, shared: bool) -> tuple[list[TokenCache], list[int]]:
+    """Two workers' token caches of one connection; the vendor counts its renewals."""
+    renewals = [0]
+
+    async def renew() -> tuple[str, float]:
+        renewals[0] += 1
+        await asyncio.sleep(0.05)  # both workers are waiting meanwhile
+        return f"token-{renewals[0]}", time.time() + 60
+
+    def cache() -> TokenCache:
+        tokens = SharedTokens(make_state(), "t", Seal([KEY])) if shared else None
+        return TokenCache(renew, shared=tokens)
+
+    return [cache(), cache()], renewals
+
+
+def test_two_workers_needing_a_token_at_once_renew_once_and_share_it(make_state: MakeState) -> None:
+    async def scenario() -> tuple[list[str], int]:
+        (a, b), renewals = _workers(make_state, shared=True)
+        tokens = await asyncio.gather(a.token(), b.token(), a.token(), b.token())
+        return list(tokens), renewals[0]
+
+    tokens, renewals = asyncio.run(scenario())
+    assert renewals == 1 and set(tokens) == {"token-1"}
+
+
+def test_without_sharing_each_worker_renews_on_its_own(make_state: MakeState) -> None:
+    async def scenario() -> int:
+        (a, b), renewals = _workers(make_state, shared=False)
+        await asyncio.gather(a.token(), b.token())
+        return renewals[0]
+
+    assert asyncio.run(scenario()) == 2  # what a rotating refresh token does not survive
+
+
+def test_a_token_the_vendor_refused_is_renewed_not_taken_from_the_others(make_state: MakeState) -> None:
+    async def scenario() -> tuple[str, str, int]:
+        (a, b), renewals = _workers(make_state, shared=True)
+        first = await a.token()
+        assert await b.token() == first  # b takes a's
+        renewed = await b.token(stale=first)  # the vendor refused it: b renews
+        return first, renewed, renewals[0]
+
+    first, renewed, renewals = asyncio.run(scenario())
+    assert renewed != first and renewals == 2
+
+
+def test_shared_tokens_are_sealed(make_state: MakeState) -> None:
+    async def scenario() -> bytes | None:
+        state = make_state()
+        await SharedTokens(state, "t", Seal([KEY])).store("secret-token", None, time.time())
+        return await state.get("t:token")
+
+    stored = asyncio.run(scenario())
+    assert stored is not None and b"secret-token" not in stored
+
+
+def test_the_shared_grant_is_the_authority_and_the_file_the_fallback(make_state: MakeState, tmp_path: Path) -> None:
+    async def scenario() -> list[Grant | None]:
+        files = TokenStore(tmp_path / "tokens", [KEY])
+        files.save("t", Grant("connected-before-sharing", 50.0))
+        grants = SharedGrants(make_state(), Seal([KEY]), files)
+        before_sharing = await grants.load("t")
+        await grants.save("t", Grant("rotated-by-a-worker", 100.0))
+        files.save("t", Grant("a-stale-copy-on-another-host", 200.0))  # its clock ahead, say
+        shared = await grants.load("t")
+        other_key = SharedGrants(make_state(), Seal([Fernet.generate_key().decode()]), files)
+        return [before_sharing, shared, await other_key.load("t")]
+
+    before_sharing, shared, unopenable = asyncio.run(scenario())
+    assert before_sharing == Grant("connected-before-sharing", 50.0)
+    assert shared == Grant("rotated-by-a-worker", 100.0)  # not the file's, whatever its time
+    assert unopenable == Grant("a-stale-copy-on-another-host", 200.0)  # sealed under a dropped key: the file
+
+
+def test_a_rotated_grant_is_in_the_file_even_when_the_shared_state_fails(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        files = TokenStore(tmp_path / "tokens", [KEY])
+        down = RedisState("redis://127.0.0.1:1/0", timeout=0.2)
+        try:
+            with pytest.raises(SharedStateUnavailable):
+                await SharedGrants(down, Seal([KEY]), files).save("t", Grant("rotated", 1.0))
+        finally:
+            await down.aclose()
+
+    asyncio.run(scenario())
+    assert TokenStore(tmp_path / "tokens", [KEY]).load("t") == Grant("rotated", 1.0)

@@ -1,0 +1,102 @@
+"""The shared-state contract (gateway.shared.state), held by both implementations alike."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from gateway.shared import SharedState, SharedStateUnavailable
+from gateway.shared.redis_state import RedisState
+from tests.unit.gateway.shared.conftest import MakeState
+
+
+def test_values_expire_and_leases_go_to_one_holder(make_state: MakeState) -> None:
+    async def scenario() -> None:
+        a, b = make_state(), make_state()
+        await a.put("k", b"v", ttl=0.2)
+        assert await b.get("k") == b"v"
+        remaining = await b.expiry("k")
+        assert remaining is not None and 0 < remaining <= 0.2
+        assert await a.put_new("lease", b"1", ttl=5) is True
+        assert await b.put_new("lease", b"2", ttl=5) is False  # held by a
+        assert await b.get("lease") == b"1"
+        await asyncio.sleep(0.25)
+        assert await b.get("k") is None and await b.expiry("k") is None
+        await b.delete("lease")
+        assert await b.put_new("lease", b"2", ttl=5) is True
+        assert [await a.incr("n"), await b.incr("n"), await a.incr("n")] == [1, 2, 3]
+
+    asyncio.run(scenario())
+
+
+def test_a_lock_is_held_by_one_sharer_at_a_time(make_state: MakeState) -> None:
+    async def scenario() -> list[str]:
+        a, b = make_state(), make_state()
+        order: list[str] = []
+
+        async def hold(state: SharedState, name: str) -> None:
+            async with state.lock("renewal", timeout=5):
+                order.append(f"{name} in")
+                await asyncio.sleep(0.05)
+                order.append(f"{name} out")
+
+        await asyncio.gather(hold(a, "a"), hold(b, "b"))
+        return order
+
+    order = asyncio.run(scenario())
+    assert order in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
+
+
+def test_a_lock_held_too_long_is_refused_not_waited_for_ever(make_state: MakeState) -> None:
+    async def scenario() -> None:
+        a, b = make_state(), make_state()
+        async with a.lock("renewal", timeout=5):
+            with pytest.raises(SharedStateUnavailable):
+                async with b.lock("renewal", timeout=0.2):
+                    pass
+
+    asyncio.run(scenario())
+
+
+def test_the_bucket_is_one_for_every_sharer(make_state: MakeState) -> None:
+    async def scenario() -> tuple[list[float | None], float | None]:
+        a, b = make_state(), make_state()
+        # 10 per second, 2 deep: two turns at once, then one per 0.1 s; none past 0.25 s
+        turns = [await (a if i % 2 else b).reserve("bucket", 10.0, 2.0, 0.25) for i in range(6)]
+        await a.release("bucket", 10.0, 2.0)
+        after_release = await b.reserve("bucket", 10.0, 2.0, 0.25)
+        return turns, after_release
+
+    turns, after_release = asyncio.run(scenario())
+    assert turns[0] == 0 and turns[1] == 0
+    waits = [t for t in turns[2:] if t is not None]
+    assert len(waits) == 2 and 0.05 < waits[0] < 0.15 and 0.15 < waits[1] < 0.25  # shared, in order
+    assert turns[4] is None and turns[5] is None  # past max_wait: refused, nothing taken
+    assert after_release is not None and after_release < 0.25
+
+
+def test_an_unreachable_redis_is_a_503_not_a_hang() -> None:
+    async def scenario() -> None:
+        state = RedisState("redis://127.0.0.1:1/0", timeout=0.5)
+        try:
+            with pytest.raises(SharedStateUnavailable) as refused:
+                await state.reserve("bucket", 1.0, 1.0, 1.0)
+            assert refused.value.status == 503 and refused.value.headers["Retry-After"] == "1"
+        finally:
+            await state.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_a_release_does_not_forget_the_turns_still_queued(make_state: MakeState) -> None:
+    async def scenario() -> float | None:
+        state = make_state()
+        for _ in range(30):  # 10 per second, 1 deep: the last turn is 2.9 s away
+            await state.reserve("queued", 10.0, 1.0, 5.0)
+        await state.release("queued", 10.0, 1.0)  # one of them was cancelled
+        await asyncio.sleep(1.3)
+        return await state.reserve("queued", 10.0, 1.0, 5.0)
+
+    wait = asyncio.run(scenario())
+    assert wait is not None and wait > 1.0  # behind the 28 still queued, not at once

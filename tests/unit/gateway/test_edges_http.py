@@ -1,0 +1,324 @@
+"""The HTTP edges, over real sockets: what the server itself refuses (malformed or oversize
+requests) is an OperationOutcome too, an oversize body gets its 413 rather than a reset, and
+links are never built from a Host the operator did not allow."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.app import create_app
+from gateway.cli import main
+from gateway.rest.hosts import check_hosts, split_host
+from gateway.rest.incoming import MAX_BODY_BYTES
+from gateway.sandbox_host import serve_in_thread
+from gateway.settings import ConfigError, PagingSettings, ServerSettings, Settings, TenantSettings
+from gateway.slow_clients import MAX_HEAD_BYTES, MAX_TARGET_BYTES, header_protocol
+from tests.support.fake_vendor import BASE, FAKE, FAKE_URL, TENANT, FakeBackend, fake_gateway, ok, outcome
+
+
+def _settings(**server: Any) -> Settings:
+    return Settings(
+        server=ServerSettings(**server),
+        paging=PagingSettings(),
+        tenants={TENANT: TenantSettings(vendor=FAKE, base_url=FAKE_URL)},
+    )
+
+
+@pytest.fixture(scope="module")
+def port() -> Iterator[int]:
+    """The gateway over the fake vendor, served as `fhir-gateway serve` serves it (one server for
+    the module: each test opens connections of its own)."""
+    backend = FakeBackend()
+    backend.add_patient("p1")
+    app = create_app(_settings(), [backend.vendor()], access_logging=False)
+    running = serve_in_thread(app, http=header_protocol(5.0))
+    yield running.port
+    running.stop()
+
+
+def exchange(port: int, data: bytes, *, chunk: int = 65536) -> bytes:
+    """Send `data` (in pieces, as a client streaming a body does), then read until the server
+    closes or the answer is complete; a reset while sending or reading fails the test."""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(10)
+        for start in range(0, len(data), chunk):
+            sock.sendall(data[start : start + chunk])
+        received = b""
+        while True:
+            part = sock.recv(65536)
+            if not part:
+                return received
+            received += part
+            head, sep, body = received.partition(b"\r\n\r\n")
+            length = _content_length(head)
+            if sep and length is not None and len(body) >= length:
+                return received
+
+
+def _content_length(head: bytes) -> int | None:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value)
+    return None
+
+
+def answer(raw: bytes) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """Status, headers and the OperationOutcome of a raw HTTP answer (checked to be one)."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    assert headers["content-type"].startswith("application/fhir+json"), raw[:300]
+    parsed: dict[str, Any] = json.loads(body)
+    assert parsed["resourceType"] == "OperationOutcome" and parsed["issue"][0]["severity"] == "error"
+    return status, headers, parsed
+
+
+# -- what the HTTP parser refuses ---------------------------------------------------------------
+
+
+def _search_line(length: int) -> bytes:
+    return f"GET {BASE}/Patient?family={'a' * length} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "code"),
+    [
+        (b"FOO / HTTP/1.1\r\nHost: x\r\n\r\n", 501, "not-supported"),
+        (b"GET " + BASE.encode() + b"/metadata HTTP/9.1\r\nHost: x\r\n\r\n", 400, "invalid"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400, "invalid"),
+        (b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n", 400, "invalid"),
+        (b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", 400, "invalid"),  # TLS on the plain port
+        (b"CONNECT 127.0.0.1:80 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 400, "invalid"),
+        (_search_line(100_000), 414, "too-long"),
+        (_search_line(MAX_TARGET_BYTES), 414, "too-long"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (MAX_HEAD_BYTES + 1) + b"\r\n\r\n", 431, "too-long"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\n" + (b"X-Many: " + b"a" * 40 + b"\r\n") * 2000 + b"\r\n", 431, "too-long"),
+    ],
+    ids=["unknown-method", "http-version", "content-length", "header-name", "tls", "connect", "100kb-url", "8kb-url",
+         "one-big-header", "many-headers"],
+)  # fmt: skip
+def test_what_the_server_cannot_take_is_an_operation_outcome_and_closes(
+    port: int, request_bytes: bytes, status: int, code: str
+) -> None:
+    got, headers, body = answer(exchange(port, request_bytes))
+    assert (got, body["issue"][0]["code"]) == (status, code)
+    assert headers["connection"] == "close"
+
+
+def test_an_upgrade_to_websocket_is_ignored_and_the_request_served(port: int) -> None:
+    head = f"GET {BASE}/Patient/p1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+    head += "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    raw = exchange(port, head.encode())
+    assert raw.startswith(b"HTTP/1.1 200 ") and b'"resourceType":"Patient"' in raw, raw[:200]
+
+
+def test_a_long_url_within_the_limit_is_served(port: int) -> None:
+    target = f"{BASE}/Patient?family=" + "a" * (MAX_TARGET_BYTES - len(BASE) - 100)
+    raw = exchange(port, f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+    assert raw.startswith(b"HTTP/1.1 200 "), raw[:200]
+
+
+def test_headers_within_the_limit_are_served(port: int) -> None:
+    many = b"".join(b"X-Field-%d: %s\r\n" % (i, b"v" * 100) for i in range(200))  # ~22 KB
+    raw = exchange(port, f"GET {BASE}/Patient/p1 HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode() + many + b"\r\n")
+    assert raw.startswith(b"HTTP/1.1 200 "), raw[:200]
+
+
+# -- oversize bodies --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("connection", ["keep-alive", "close"])
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_a_2mb_form_body_gets_its_413_every_time(port: int, connection: str, framing: str) -> None:
+    form = b"family=" + b"a" * 2_000_000
+    head = f"POST {BASE}/Patient/_search HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: {connection}\r\n"
+    head += "Content-Type: application/x-www-form-urlencoded\r\n"
+    if framing == "chunked":
+        step = 65536
+        body = b"".join(
+            b"%x\r\n%s\r\n" % (len(form[i : i + step]), form[i : i + step]) for i in range(0, len(form), step)
+        )
+        body += b"0\r\n\r\n"
+        head += "Transfer-Encoding: chunked\r\n\r\n"
+    else:
+        body = form
+        head += f"Content-Length: {len(form)}\r\n\r\n"
+    for _ in range(5):  # the reset came now and then: not once in five tries
+        status, _, outcome_body = answer(exchange(port, head.encode() + body, chunk=16384))
+        assert status == 413
+        assert str(MAX_BODY_BYTES) in outcome_body["issue"][0]["diagnostics"]
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "status"),
+    [(f"{BASE}/Observation", "application/fhir+json", 405), (f"{BASE}/Patient", "application/xml", 415)],
+)
+def test_an_early_error_to_a_client_still_sending_arrives_whole(
+    port: int, path: str, content_type: str, status: int
+) -> None:
+    """Answered before the body is read, with the connection closing (the client said so): the
+    server reads on, and throws away, what the client still sends instead of resetting."""
+    body = b"x" * 2_000_000
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: {content_type}\r\n"
+    head += f"Content-Length: {len(body)}\r\n\r\n"
+    for _ in range(3):
+        assert answer(exchange(port, head.encode() + body, chunk=16384))[0] == status
+
+
+def test_the_connection_serves_on_after_a_413(port: int) -> None:
+    form = b"family=" + b"a" * (MAX_BODY_BYTES + 10)
+    first = f"POST {BASE}/Patient/_search HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    first += "Content-Type: application/x-www-form-urlencoded\r\n"
+    first += f"Content-Length: {len(form)}\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(10)
+        sock.sendall(first.encode() + form)
+        sock.sendall(f"GET {BASE}/Patient/p1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+        received = b""
+        while part := sock.recv(65536):
+            received += part
+    assert received.startswith(b"HTTP/1.1 413 ") and b"HTTP/1.1 200 " in received
+
+
+def test_a_body_announced_past_what_is_read_is_refused_at_once(port: int) -> None:
+    head = f"POST {BASE}/Patient HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/fhir+json\r\n"
+    head += "Content-Length: 99999999999999999999999\r\nExpect: 100-continue\r\n\r\n"
+    status, headers, _ = answer(exchange(port, head.encode()))
+    assert status in (400, 413) and headers["connection"] == "close"
+
+
+def test_a_body_waiting_for_100_continue_is_not_invited_when_too_large(port: int) -> None:
+    head = f"POST {BASE}/Patient HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/fhir+json\r\n"
+    head += f"Content-Length: {MAX_BODY_BYTES + 1}\r\nExpect: 100-continue\r\n\r\n"
+    raw = exchange(port, head.encode())
+    assert not raw.startswith(b"HTTP/1.1 100")
+    status, headers, _ = answer(raw)
+    assert status == 413 and headers["connection"] == "close"
+
+
+# -- the Host header --------------------------------------------------------------------------
+
+
+def _hosts_gateway(**server: Any) -> Any:
+    backend = FakeBackend()
+    backend.add_patient("p1")
+    return fake_gateway(backend, _settings(**server))
+
+
+def test_a_host_outside_allowed_hosts_is_a_400_and_no_link_names_it() -> None:
+    with _hosts_gateway(allowed_hosts=["fhir.example.org", "localhost:8080"]) as client:
+        for host in ("evil.example", "fhir.example.org.evil.example", "localhost:9999", "fhir.example.org@evil"):
+            body = outcome(client.get(f"{BASE}/Patient", params={"family": "doe"}, headers={"Host": host}), 400)
+            assert "evil" not in json.dumps(body) and "Host" in body["issue"][0]["diagnostics"]
+        bundle = ok(client.get(f"http://fhir.example.org:8443{BASE}/Patient", params={"family": "doe", "_count": 1}))
+        assert all(link["url"].startswith(f"http://fhir.example.org:8443{BASE}/") for link in bundle["link"])
+        ok(client.get(f"http://FHIR.example.org{BASE}/Patient/p1"))  # host names are case-insensitive
+        ok(client.get(f"http://localhost:8080{BASE}/Patient/p1"))
+
+
+def test_a_write_names_the_allowed_host_in_its_location() -> None:
+    patient = {"resourceType": "Patient", "name": [{"family": "Doe"}]}
+    with _hosts_gateway(allowed_hosts=["fhir.example.org"]) as client:
+        refused = client.post(f"{BASE}/Patient", json=patient, headers={"Host": "evil.example"})
+        outcome(refused, 400)
+        created = client.post(f"http://fhir.example.org{BASE}/Patient", json=patient)
+        assert created.status_code == 201 and created.headers["location"].startswith(f"http://fhir.example.org{BASE}/")
+
+
+def test_public_base_url_makes_links_whatever_the_host() -> None:
+    with _hosts_gateway(public_base_url="https://fhir.example.org") as client:
+        bundle = ok(client.get(f"{BASE}/Patient", params={"family": "doe"}, headers={"Host": "evil.example"}))
+        assert all(link["url"].startswith(f"https://fhir.example.org{BASE}/") for link in bundle["link"])
+
+
+def test_serving_off_loopback_needs_public_base_url_or_allowed_hosts() -> None:
+    with pytest.raises(ConfigError, match="allowed_hosts"):
+        check_hosts(_settings(host="0.0.0.0"), "0.0.0.0")
+    assert check_hosts(_settings(allowed_hosts=["fhir.example.org"]), "0.0.0.0").server.allowed_hosts == [
+        "fhir.example.org"
+    ]
+    assert check_hosts(_settings(public_base_url="https://x.example"), "10.0.0.5").server.allowed_hosts is None
+    on_loopback = check_hosts(_settings(), "127.0.0.1").server.allowed_hosts
+    assert on_loopback == ["localhost", "127.0.0.1", "[::1]"]
+
+
+def test_on_loopback_only_loopback_names_are_answered() -> None:
+    settings = check_hosts(_settings(), "127.0.0.1")
+    backend = FakeBackend()
+    backend.add_patient("p1")
+    with fake_gateway(backend, settings) as client:
+        outcome(client.get(f"{BASE}/Patient/p1", headers={"Host": "evil.example"}), 400)
+        for host in ("localhost", "127.0.0.1:8080", "[::1]:8080", "LOCALHOST:1"):
+            ok(client.get(f"{BASE}/Patient/p1", headers={"Host": host}))
+
+
+@pytest.mark.parametrize("entry", ["https://fhir.example.org", "fhir.example.org/fhir", "*", "a b"])
+def test_allowed_hosts_entries_are_names(entry: str) -> None:
+    with pytest.raises(ValueError, match="allowed_hosts"):
+        ServerSettings(allowed_hosts=[entry])
+
+
+def test_host_values_split_into_name_and_port() -> None:
+    assert split_host("Example.ORG.:443") == ("example.org", "443")
+    assert split_host("[::1]:8080") == ("[::1]", "8080")
+    assert split_host("[::1]") == ("[::1]", None)
+    assert split_host("localhost") == ("localhost", None)
+
+
+def test_two_host_headers_or_none_are_a_400() -> None:
+    backend = FakeBackend()
+    backend.add_patient("p1")
+    app = create_app(_settings(allowed_hosts=["127.0.0.1"]), [backend.vendor()], access_logging=False)
+    running = serve_in_thread(app, http=header_protocol(5.0))
+    try:
+        get = f"GET {BASE}/Patient/p1 HTTP/1.1\r\n"
+        for head in ("Host: 127.0.0.1\r\nHost: evil.example\r\n", ""):
+            status, _, _ = answer(exchange(running.port, f"{get}{head}Connection: close\r\n\r\n".encode()))
+            assert status == 400
+        raw = exchange(running.port, f"{get}Host: 127.0.0.1:{running.port}\r\nConnection: close\r\n\r\n".encode())
+        assert raw.startswith(b"HTTP/1.1 200 ")
+    finally:
+        running.stop()
+
+
+SMART_OFF_LOOPBACK = """
+[server]
+auth = "smart"
+
+[tenants.smile]
+vendor = "dentalpms"
+base_url = "https://pms.example.com/api/v1"
+options = { org_id = "org-1" }
+credentials = { api_token = "env:SMILE_TOKEN" }
+
+[tenants.smile.auth]
+issuer = "https://login.example.org"
+jwks_uri = "https://login.example.org/jwks"
+audience = "https://fhir.example.org/fhir/smile"
+token_endpoint = "https://login.example.org/token"
+"""
+
+
+def test_serve_off_loopback_refuses_to_start_without_a_link_base(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import uvicorn
+
+    def started(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the gateway started")
+
+    monkeypatch.setattr(uvicorn, "run", started)
+    monkeypatch.setenv("SMILE_TOKEN", "t0ken")
+    config = tmp_path / "gateway.toml"
+    config.write_text(SMART_OFF_LOOPBACK)
+    assert main(["serve", "--config", str(config), "--host", "0.0.0.0"]) == 2
+    error = capsys.readouterr().err
+    assert "server.allowed_hosts" in error and "server.public_base_url" in error
