@@ -33,6 +33,7 @@ from cryptography.fernet import Fernet
 from starlette.applications import Starlette
 
 from gateway.contract import SandboxFactory, Vendor
+from gateway.observability.metrics import MULTIPROCESS_ENV
 from gateway.sandbox_host import SandboxHost
 from gateway.sandbox_tenants import HostedSandbox, host_sandbox
 from gateway.settings import Settings
@@ -90,9 +91,13 @@ def serve_workers(
         with os.fdopen(descriptor, "wb") as handle:
             pickle.dump(WorkerSetup(settings, hosted), handle)
         os.environ[SETUP_ENV] = str(path)
+        metrics = directory / "metrics"  # the workers' Prometheus figures, summed by any scrape
+        metrics.mkdir(mode=0o700)
+        os.environ[MULTIPROCESS_ENV] = str(metrics)
         uvicorn.run(APP_FACTORY, factory=True, workers=settings.server.workers, http=PROTOCOL, **uvicorn_options)
     finally:
         os.environ.pop(SETUP_ENV, None)
+        os.environ.pop(MULTIPROCESS_ENV, None)
         host.stop()
         shutil.rmtree(directory, ignore_errors=True)
 

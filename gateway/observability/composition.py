@@ -4,9 +4,11 @@ recent figures, the tracer, the readiness watch, and the endpoints and middlewar
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -16,7 +18,7 @@ from gateway.observability import observer as observing
 from gateway.observability.access import MetricsAccess
 from gateway.observability.figures import Figures
 from gateway.observability.health import Probe, Readiness, Report, Watched
-from gateway.observability.metrics import Metrics
+from gateway.observability.metrics import MULTIPROCESS_ENV, Metrics
 from gateway.observability.middleware import Observe
 from gateway.observability.observer import GatewayObserver
 from gateway.observability.status_page import status_response, tenant_statuses
@@ -99,7 +101,17 @@ class Observability:
             return outcome_response(
                 403, operation_outcome("error", "forbidden", "/metrics is not served to this client's network")
             )
-        return Response(generate_latest(self.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(self._scraped()), media_type=CONTENT_TYPE_LATEST)
+
+    def _scraped(self) -> CollectorRegistry:
+        """This process's registry; with several workers (`serve --workers N`), every worker's
+        figures summed from their shared files (prometheus_client's multiprocess mode), so that
+        a scrape answered by any worker counts them all."""
+        if not os.environ.get(MULTIPROCESS_ENV):
+            return self.metrics.registry
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return registry
 
     async def index(self, request: Request) -> Response:
         report = await self._report(request)

@@ -10,6 +10,8 @@ value or token is ever a label value.
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
@@ -19,11 +21,15 @@ from prometheus_client.process_collector import ProcessCollector
 _HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _WAIT_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 BREAKER_STATES = ("closed", "open", "half-open")
+# Set by `serve --workers N` for its workers (gateway/workers.py): each writes its figures to
+# files there, and a scrape of any worker sums them (prometheus_client's multiprocess mode).
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = registry = CollectorRegistry(auto_describe=True)
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         # The process's own figures (process_cpu_seconds_total, process_resident_memory_bytes, ...),
         # as the default registry would have them.
         ProcessCollector(registry=registry)
@@ -49,6 +55,7 @@ class Metrics:
             "Requests being served now, by tenant.",
             ["tenant"],
             registry=registry,
+            multiprocess_mode="livesum",  # across the workers alive
         )
 
         # Vendor connections (one per tenant).
@@ -80,6 +87,7 @@ class Metrics:
             "1 for the circuit breaker's current state (closed, open, half-open), 0 for the others.",
             ["tenant", "state"],
             registry=registry,
+            multiprocess_mode="liveall",  # each worker's breaker, with its pid
         )
         self.rate_limit_wait = Histogram(
             "fhir_gateway_vendor_rate_limit_wait_seconds",
@@ -109,6 +117,15 @@ class Metrics:
             ["tenant", "outcome"],
             registry=registry,
         )
+
+    def child(self, metric: Any, *values: str) -> Any:
+        """`metric.labels(*values)`, kept: on every request and vendor call, a dict lookup is far
+        cheaper than prometheus_client's locked one (labels are bounded, see above)."""
+        key = (id(metric), values)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*values)
+        return found
 
     def tenant_known(self, tenant: str) -> None:
         """Every series of a tenant that should read 0 rather than be missing before its first event."""

@@ -63,7 +63,7 @@ class Observe:
         serving(self.observer)
         method = method_name(scope["method"])
         status = 500
-        in_flight = self.metrics.http_in_flight.labels(request.tenant)
+        in_flight = self.metrics.child(self.metrics.http_in_flight, request.tenant)
         in_flight.inc()
 
         async def answer(message: Message) -> None:
@@ -106,8 +106,8 @@ class Observe:
         self, request: RequestContext, method: str, status: int, seconds: float, scope: Scope, span: Any
     ) -> None:
         tenant, route = request.tenant, request.route
-        self.metrics.http_requests.labels(tenant, route, method, f"{status // 100}xx").inc()
-        self.metrics.http_duration.labels(tenant, route, method).observe(seconds)
+        self.metrics.child(self.metrics.http_requests, tenant, route, method, f"{status // 100}xx").inc()
+        self.metrics.child(self.metrics.http_duration, tenant, route, method).observe(seconds)
         if tenant:
             self.figures.tenant(tenant).requests.add(seconds, status >= 500)
         if span is not None:

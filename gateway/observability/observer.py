@@ -66,10 +66,10 @@ class GatewayObserver:
         # A status class, else the error kind; neither: the caller gave up (cancelled) mid-call.
         outcome = f"{call.status // 100}xx" if call.status is not None else call.error or "cancelled"
         failed = call.error is not None
-        metrics.vendor_calls.labels(call.tenant, method, call.path_template, outcome).inc()
-        metrics.vendor_duration.labels(call.tenant, method, call.path_template).observe(seconds)
+        metrics.child(metrics.vendor_calls, call.tenant, method, call.path_template, outcome).inc()
+        metrics.child(metrics.vendor_duration, call.tenant, method, call.path_template).observe(seconds)
         if call.error is not None:
-            metrics.vendor_errors.labels(call.tenant, call.error).inc()
+            metrics.child(metrics.vendor_errors, call.tenant, call.error).inc()
         if call.status is not None or call.error is not None:
             figures.vendor.add(seconds, failed)
             if failed:
@@ -86,35 +86,35 @@ class GatewayObserver:
                 span.set_status(StatusCode.ERROR)
 
     def retried(self, tenant: str) -> None:
-        self.metrics.vendor_retries.labels(tenant).inc()
+        self.metrics.child(self.metrics.vendor_retries, tenant).inc()
 
     def breaker_state(self, tenant: str, state: str) -> None:
         self.figures.tenant(tenant).breaker = state
         for known in BREAKER_STATES:
-            self.metrics.breaker_state.labels(tenant, known).set(1 if known == state else 0)
+            self.metrics.child(self.metrics.breaker_state, tenant, known).set(1 if known == state else 0)
 
     def rate_limit_wait(self, tenant: str, seconds: float) -> None:
-        self.metrics.rate_limit_wait.labels(tenant).observe(seconds)
+        self.metrics.child(self.metrics.rate_limit_wait, tenant).observe(seconds)
         if seconds > 0:
             self.figures.tenant(tenant).rate_limit_waits.add()
 
     def rate_limit_refused(self, tenant: str) -> None:
-        self.metrics.rate_limit_refusals.labels(tenant).inc()
+        self.metrics.child(self.metrics.rate_limit_refusals, tenant).inc()
         self.figures.tenant(tenant).rate_limit_refusals.add()
 
     def vendor_throttled(self, tenant: str) -> None:
-        self.metrics.vendor_throttled.labels(tenant).inc()
+        self.metrics.child(self.metrics.vendor_throttled, tenant).inc()
         self.figures.tenant(tenant).vendor_throttled.add()
 
     def token_renewed(self, tenant: str, ok: bool) -> None:
-        self.metrics.token_renewals.labels(tenant, "ok" if ok else "failed").inc()
+        self.metrics.child(self.metrics.token_renewals, tenant, "ok" if ok else "failed").inc()
         figures = self.figures.tenant(tenant)
         figures.renewal_failed = not ok
         if ok:
             figures.last_renewal = time.time()
 
     def cache(self, tenant: str, outcome: CacheOutcome) -> None:
-        self.metrics.cache.labels(tenant, outcome).inc()
+        self.metrics.child(self.metrics.cache, tenant, outcome).inc()
 
 
 # The gateway (its observer) whose request or start-up is running in this context.

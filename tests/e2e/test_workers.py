@@ -215,6 +215,15 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
     raise AssertionError("the gateway did not start")
 
 
+def _requests_counted(url: str, tenant: str) -> float:
+    metrics = httpx.get(f"{url}/metrics", timeout=10).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("fhir_gateway_http_requests_total{") and f'tenant="{tenant}"' in line
+    )
+
+
 def _get_all(urls: list[str], concurrency: int) -> list[int]:
     with httpx.Client(timeout=60) as client, ThreadPoolExecutor(concurrency) as pool:
         return list(pool.map(lambda u: client.get(u).status_code, urls))
@@ -235,6 +244,9 @@ def test_two_workers_together_stay_under_the_vendors_rate_limit(deployment: Depl
     )
     assert vendor_429 == 0
     assert len(deployment.workers_that_served("nexhealth")) == 2  # both took their share
+    # A scrape answered by either worker counts both workers' requests
+    for _ in range(3):
+        assert _requests_counted(deployment.url, "nexhealth") >= len(urls)
     assert statuses.count(200) == len(urls)  # all served, within the queueing allowance
     # Together, not each: the two workers sent no more than the limit allows over the run
     assert vendor_calls <= RATE_PER_SECOND * (elapsed + 1)
