@@ -42,6 +42,7 @@ STALE_TAG = {
     "display": "Served from the gateway's cache: the vendor could not be reached",
 }
 STALE_WARNING = "The vendor could not be reached: these results come from the gateway's cache and may be out of date"
+MAX_SHARED_ENTRY = 512 * 1024  # bytes of one answer kept in the shared state, at most
 VENDOR_DOWN = (UpstreamError, UpstreamTimeout, VendorUnavailable)
 
 
@@ -101,10 +102,15 @@ class SharedCacheStore:
     write moves its type to the next generation, so that every worker and replica stops
     finding the type's old entries at once (they expire by themselves)."""
 
-    def __init__(self, state: SharedState, tenant: str, seal: Seal) -> None:
+    def __init__(self, state: SharedState, tenant: str, seal: Seal, max_entries: int, keep: float) -> None:
+        """At most `max_entries` entries are stored per `keep` seconds (the entries' lifetime), so
+        that at most twice that many are alive at once, however many distinct searches clients
+        make: Redis holds the tenants' tokens and limits too, and must not fill up."""
         self._state = state
         self._tenant = tenant
         self._seal = seal
+        self._max_entries = max_entries
+        self._keep = keep
 
     async def generation(self, kind: str) -> int:
         return int(await self._state.get(f"{self._tenant}:cache-generation:{kind}") or b"0")
@@ -118,6 +124,12 @@ class SharedCacheStore:
         return max(0.0, time.time() - stored_at), opened[8:]
 
     async def put(self, kind: str, generation: int, key: str, payload: bytes, keep: float) -> None:
+        if len(payload) > MAX_SHARED_ENTRY:
+            return  # a rare, large answer: not worth its room in Redis
+        window = f"{self._tenant}:cache-stored:{int(time.time() // self._keep)}"
+        await self._state.put_new(window, b"0", 2 * self._keep)
+        if await self._state.incr(window) > self._max_entries:
+            return  # this period's room is used up: answered, not kept
         stamped = self._seal.seal(struct.pack("!d", time.time()) + payload)
         await self._state.put(f"{self._tenant}:cache:{kind}:{generation}:{key}", stamped, keep)
 

@@ -57,9 +57,10 @@ def _serve(args: argparse.Namespace) -> int:
         port=port,
         access_log=False,  # uvicorn's access log prints query strings, which carry PHI
         log_level=server.log_level,
-        # X-Forwarded-* are believed only from the configured proxies (and not at all once
-        # public_base_url fixes the URL the gateway answers with).
-        proxy_headers=server.public_base_url is None and bool(server.trusted_proxies),
+        # X-Forwarded-For/-Proto are believed only from the configured proxies: the client's
+        # address is then the one the audit trail and /metrics' network check see. (Links use
+        # public_base_url when it is set, whatever the proxy says.)
+        proxy_headers=bool(server.trusted_proxies),
         forwarded_allow_ips=",".join(server.trusted_proxies) or None,
         ssl_certfile=server.tls_certfile,
         ssl_keyfile=server.tls_keyfile,

@@ -40,7 +40,8 @@ def serve_in_thread(
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="auto", http=http)
+    # log_config=None: uvicorn keeps to the process's logging (JSON lines) instead of installing its own.
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="auto", http=http, log_config=None)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), name=name, daemon=True)
     thread.start()

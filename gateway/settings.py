@@ -263,6 +263,10 @@ class ObservabilitySettings(_Strict):
     # OTEL_EXPORTER_OTLP_ENDPOINT is used, and without either tracing is off.
     otlp_endpoint: str | None = None
     service_name: str = "fhir-gateway"
+    # Continue a caller's W3C `traceparent` (never its `tracestate`, which could carry anything
+    # into the trace backend). Off by default: a client could otherwise pick trace ids that
+    # collide with others in the logs, or mark its requests unsampled to hide them.
+    trust_incoming_trace: bool = False
     # /readyz: a tenant is usable if its vendor answered within this many seconds, else it is
     # probed (a connection to the vendor's host), the answer kept as long.
     readiness_window: float = Field(30.0, gt=0)
@@ -341,9 +345,12 @@ def resolve_secret(reference: str) -> str:
         return value
     if kind == "file":
         try:
-            return Path(target).read_text().strip()
+            value = Path(target).read_text().strip()
         except OSError as exc:
             raise ConfigError(f"cannot read secret file {target}: {exc.strerror}") from None
+        if not value:
+            raise ConfigError(f"secret file {target} is empty")
+        return value
     raise ConfigError(f"'{kind}:' is not a secret reference (use env: or file:)")
 
 

@@ -202,10 +202,10 @@ def build_tenant(
     """`shared`: where the cache is kept when it leaves this process (else an LRU here), its
     entries sealed by `seal`."""
     store = None
-    if shared is not None and shared.kind != "in-process":
+    if cache is not None and shared is not None and shared.kind != "in-process":
         if seal is None:  # vendor answers are PHI: never kept off this process unsealed
             raise ValueError("a cache in the shared state needs the token keys to seal it")
-        store = SharedCacheStore(shared, name, seal)
+        store = SharedCacheStore(shared, name, seal, cache.max_entries, cache.ttl + cache.stale_for)
     responses = ResponseCache(cache, store, tenant=name) if cache is not None else None
     connection = Connection(vendor, adapter, responses)
     custodian = Custodian(organization, context.identifier_system)

@@ -48,7 +48,13 @@ class Observability:
         self.readiness.watch(Watched(tenant, vendor, base_url, required, has_grant))
 
     def middleware(self, access_logging: bool = True) -> Middleware:
-        return Middleware(Observe, observer=self.observer, tenants=self.settings.tenants, access_logging=access_logging)
+        return Middleware(
+            Observe,
+            observer=self.observer,
+            tenants=self.settings.tenants,
+            access_logging=access_logging,
+            trust_incoming_trace=self.settings.observability.trust_incoming_trace,
+        )
 
     def routes(self) -> list[Route]:
         return [
@@ -85,9 +91,14 @@ class Observability:
         report = await self._report(request)
         if report is None:
             return JSONResponse({"status": "starting"}, status_code=503, headers={"Cache-Control": "no-store"})
-        return JSONResponse(
-            report.as_json(), status_code=200 if report.ready else 503, headers={"Cache-Control": "no-store"}
-        )
+        body = report.as_json()
+        if not self.access.allows(request):
+            # Anyone may ask whether the gateway is ready; when each vendor was last used, its
+            # breaker and its OAuth state are for those who may read /metrics.
+            for tenant in body["tenants"].values():
+                for detail in ("breaker", "oauth", "last_vendor_answer_seconds"):
+                    tenant.pop(detail, None)
+        return JSONResponse(body, status_code=200 if report.ready else 503, headers={"Cache-Control": "no-store"})
 
     async def metrics_endpoint(self, request: Request) -> Response:
         refusal = self.access.refusal(request)

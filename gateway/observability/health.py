@@ -93,17 +93,39 @@ class Report:
         }
 
 
+REPORT_KEPT = 1.0  # seconds a readiness report answers every probe and status page
+
+
 class Readiness:
     def __init__(self, figures: Figures, window: float, probe: Probe | None = None) -> None:
         self.figures = figures
         self.window = window
         self._probe = probe
         self.watched: dict[str, Watched] = {}
+        self._last: tuple[float, Report] | None = None
+        self._running: asyncio.Future[Report] | None = None
 
     def watch(self, watched: Watched) -> None:
         self.watched[watched.tenant] = watched
 
     async def report(self, shared: SharedState | None) -> Report:
+        """The readiness now, computed at most once per REPORT_KEPT seconds however many ask:
+        the probes and the endpoints are public, and must not become a way to make the gateway
+        open connections to vendors (or Redis) at a client's pace."""
+        now = time.monotonic()
+        if self._last is not None and now - self._last[0] < REPORT_KEPT:
+            return self._last[1]
+        if self._running is None:
+            self._running = asyncio.ensure_future(self._compute(shared))
+            self._running.add_done_callback(self._computed)
+        return await asyncio.shield(self._running)
+
+    def _computed(self, running: asyncio.Future[Report]) -> None:
+        self._running = None
+        if not running.cancelled() and running.exception() is None:
+            self._last = (time.monotonic(), running.result())
+
+    async def _compute(self, shared: SharedState | None) -> Report:
         tenants = await asyncio.gather(*(self._tenant(w) for w in self.watched.values()))
         state = await _shared_state(shared)
         ready = all(t.ready for t in tenants if t.required) and state.get("ready", True)

@@ -43,8 +43,10 @@ class Observe:
         observer: GatewayObserver,
         tenants: Collection[str],
         access_logging: bool = True,
+        trust_incoming_trace: bool = False,
     ) -> None:
         self.app = app
+        self.trust_incoming_trace = trust_incoming_trace
         self.observer = observer
         self.metrics: Metrics = observer.metrics
         self.figures: Figures = observer.figures
@@ -79,7 +81,7 @@ class Observe:
             # it sent one; named by method alone until routing has found the route template.
             span = self.tracing.tracer.start_as_current_span(
                 method,
-                context=extract(_carrier(scope)),
+                context=extract(_carrier(scope)) if self.trust_incoming_trace else None,
                 kind=SpanKind.SERVER,
                 attributes={"http.request.method": method, "url.scheme": scope.get("scheme", "http")},
                 record_exception=False,
@@ -161,5 +163,5 @@ def _carrier(scope: Scope) -> dict[str, str]:
     return {
         name.decode("latin-1"): value.decode("latin-1")
         for name, value in scope.get("headers", ())
-        if name in (b"traceparent", b"tracestate")
+        if name == b"traceparent"  # never tracestate: free text from the client
     }

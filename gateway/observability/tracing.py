@@ -74,6 +74,6 @@ def current_ids() -> tuple[str, str] | None:
     """The current span's trace and span id (hex), for log lines; None outside a recorded span."""
     span: Span = get_current_span()
     context = span.get_span_context()
-    if not context.is_valid:
+    if not context.is_valid or not span.is_recording():
         return None
     return format_trace_id(context.trace_id), format_span_id(context.span_id)

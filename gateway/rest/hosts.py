@@ -59,20 +59,24 @@ class HostCheck:
             await self.app(scope, receive, send)
             return
         hosts = [value for name, value in scope["headers"] if name == b"host"]
-        problem = self._problem(hosts, scope.get("http_version", "1.1"))
+        problem = self._problem(hosts)
         if problem is None:
             await self.app(scope, receive, send)
             return
         response = outcome_response(400, operation_outcome("error", "invalid", problem))
         await response(scope, receive, send)
 
-    def _problem(self, hosts: list[bytes], version: str) -> str | None:
+    def _problem(self, hosts: list[bytes]) -> str | None:
         if len(hosts) > 1:  # RFC 9112 section 3.2: more than one Host is a 400
             return "The request has more than one Host header"
-        if not hosts:  # RFC 9112 section 3.2: HTTP/1.1 needs one; 1.0 gets the server's own address
-            return "The request has no Host header" if version not in ("1.0", "0.9") else None
+        if not hosts:
+            # RFC 9112 section 3.2: HTTP/1.1 needs one. An HTTP/1.0 request without it would have
+            # its links built from the address the server listens on, which may be internal.
+            return "The request has no Host header"
         assert self.allowed is not None
         name, port = split_host(hosts[0].decode("latin-1"))
+        if port is not None and not (port.isascii() and port.isdigit()):
+            return "The Host header's port is not a number"
         if (name, None) in self.allowed or (name, port) in self.allowed:
             return None
         return "This server does not answer to the Host the request names (see server.allowed_hosts)"

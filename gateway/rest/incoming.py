@@ -13,7 +13,7 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from gateway import jsonio
 from gateway.errors import Invalid, InvalidRequest, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
@@ -96,6 +96,10 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES, seconds: floa
         if size > limit:
             raise _too_large(limit, close=True) from None
         raise RequestTimeout(f"The request body did not arrive within {seconds:g} seconds") from None
+    except ClientDisconnect:
+        # The client went away (or its chunked body broke off): nobody reads the answer, but it
+        # is the client's doing, so it is counted and logged as a 400, not as a server error.
+        raise InvalidRequest("The client closed the connection before its request body was complete") from None
     if size > limit:
         raise _too_large(limit, close=False)
     return b"".join(chunks)

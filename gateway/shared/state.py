@@ -56,7 +56,8 @@ class SharedState(Protocol):
         ...
 
     async def incr(self, key: str) -> int:
-        """Add one to the counter at `key` (0 if absent) and return it."""
+        """Add one to the counter at `key` (0 if absent) and return it; an expiry set by
+        `put_new` stays."""
         ...
 
     def lock(self, key: str, timeout: float, wait: float | None = None) -> AbstractAsyncContextManager[None]:
@@ -130,7 +131,7 @@ class LocalState:
     async def incr(self, key: str) -> int:
         found = self._live(key)
         count = (int(found[0]) if found is not None else 0) + 1
-        self._values[key] = (str(count).encode(), None)
+        self._values[key] = (str(count).encode(), found[1] if found is not None else None)  # keeps its expiry
         return count
 
     @asynccontextmanager

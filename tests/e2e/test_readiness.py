@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from gateway.app import create_app
+from gateway.observability import health
 from gateway.sandbox_host import serve_in_thread
 from gateway.settings import Settings
 from mappings.registry import VENDORS
@@ -40,6 +41,12 @@ def _gateway(tenants: dict[str, Any]) -> Iterator[httpx.Client]:
             yield client
     finally:
         running.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests change a tenant's state between two /readyz: no report is reused."""
+    monkeypatch.setattr(health, "REPORT_KEPT", 0.0)
 
 
 @pytest.fixture(autouse=True)

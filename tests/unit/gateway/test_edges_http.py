@@ -215,7 +215,13 @@ def _hosts_gateway(**server: Any) -> Any:
 
 def test_a_host_outside_allowed_hosts_is_a_400_and_no_link_names_it() -> None:
     with _hosts_gateway(allowed_hosts=["fhir.example.org", "localhost:8080"]) as client:
-        for host in ("evil.example", "fhir.example.org.evil.example", "localhost:9999", "fhir.example.org@evil"):
+        for host in (
+            "evil.example",
+            "fhir.example.org.evil.example",
+            "localhost:9999",
+            "fhir.example.org@evil",
+            "localhost:@evil.example",  # a port that is no number
+        ):
             body = outcome(client.get(f"{BASE}/Patient", params={"family": "doe"}, headers={"Host": host}), 400)
             assert "evil" not in json.dumps(body) and "Host" in body["issue"][0]["diagnostics"]
         bundle = ok(client.get(f"http://fhir.example.org:8443{BASE}/Patient", params={"family": "doe", "_count": 1}))

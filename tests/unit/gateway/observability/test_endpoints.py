@@ -172,7 +172,8 @@ def test_requests_and_their_vendor_calls_are_traced(backend: FakeBackend) -> Non
     exporter = InMemorySpanExporter()
     backend.add_patient(SECRET_ID)
     parent_trace = "4bf92f3577b34da6a3ce929d0e0e4736"
-    with running(backend, tracing=Tracing.exporting_to(exporter)) as client:
+    trusting = ObservabilitySettings(trust_incoming_trace=True)
+    with running(backend, trusting, tracing=Tracing.exporting_to(exporter)) as client:
         client.get(f"{BASE}/Patient/{SECRET_ID}", headers={"traceparent": f"00-{parent_trace}-00f067aa0ba902b7-01"})
     (span,) = [s for s in exporter.get_finished_spans() if s.kind is SpanKind.SERVER]
     assert span.name == "GET /fhir/{tenant}/{type}/{id}"
@@ -181,6 +182,19 @@ def test_requests_and_their_vendor_calls_are_traced(backend: FakeBackend) -> Non
     assert attributes["http.response.status_code"] == 200 and attributes["fhir_gateway.tenant"] == TENANT
     assert SECRET_ID not in repr(attributes) and "url.path" not in attributes
     assert format(span.context.trace_id, "032x") == parent_trace  # the caller's trace, continued
+
+
+def test_by_default_a_callers_trace_context_is_not_continued_nor_exported(backend: FakeBackend) -> None:
+    exporter = InMemorySpanExporter()
+    backend.add_patient(SECRET_ID)
+    parent_trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    headers = {"traceparent": f"00-{parent_trace}-00f067aa0ba902b7-00", "tracestate": f"phi={SECRET_NAME}"}
+    with running(backend, tracing=Tracing.exporting_to(exporter)) as client:
+        client.get(f"{BASE}/Patient/{SECRET_ID}", headers=headers)
+    spans = exporter.get_finished_spans()
+    (server,) = [s for s in spans if s.kind is SpanKind.SERVER]  # exported although the caller said unsampled
+    assert format(server.context.trace_id, "032x") != parent_trace
+    assert all(SECRET_NAME not in repr(s.context.trace_state) for s in spans)
 
 
 def test_the_status_page_is_json_by_default_keeping_the_tenant_list(
@@ -216,3 +230,11 @@ def test_the_status_page_is_escaped_html_under_a_strict_policy(
     assert "<script" not in page.lower() and "http://" not in page.split("<body>")[0]
     assert f'id="tenant-{TENANT}"' in page and f'href="http://testserver{BASE}/metadata"' in page
     assert settings.tenants[TENANT].vendor in page
+
+
+def test_readyz_tells_anyone_whether_each_tenant_is_ready_but_not_when_it_was_last_used(backend: FakeBackend) -> None:
+    elsewhere = ObservabilitySettings(metrics_networks=["10.0.0.0/8"])
+    with running(backend, elsewhere) as client:
+        client.get(f"{BASE}/Patient")
+        tenant = client.get("/readyz").json()["tenants"][TENANT]
+    assert "ready" in tenant and not {"breaker", "oauth", "last_vendor_answer_seconds"} & set(tenant)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
+import pytest
+
+from gateway.observability import health
 from gateway.observability.figures import Figures
 from gateway.observability.health import Readiness, Watched
 from gateway.shared import LocalState, SharedState, SharedStateUnavailable
@@ -26,6 +29,12 @@ class Probe:
     async def __call__(self, base_url: str) -> bool:
         self.asked.append(base_url)
         return self.answer
+
+
+@pytest.fixture(autouse=True)
+def fresh_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests change the world between reports: no report is reused."""
+    monkeypatch.setattr(health, "REPORT_KEPT", 0.0)
 
 
 def _readiness(probe: Probe, *watched: Watched) -> tuple[Readiness, Clock]:
@@ -125,3 +134,15 @@ def test_with_redis_shared_state_redis_must_answer() -> None:
         "reason": "redis does not answer",
     }
     assert _report(readiness, LocalState()).as_json()["shared_state"] == {"kind": "in-process"}
+
+
+def test_many_probes_at_once_make_one_report_and_one_vendor_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(health, "REPORT_KEPT", 1.0)
+    probe = Probe(False)  # a vendor that is down: nothing is kept from a failed probe for long
+    readiness, _ = _readiness(probe, Watched("dentalpms", "dentalpms", "http://vendor"))
+
+    async def flood() -> list[Any]:
+        return list(await asyncio.gather(*(readiness.report(None) for _ in range(200))))
+
+    reports = asyncio.run(flood())
+    assert len(probe.asked) == 1 and all(not r.ready for r in reports)

@@ -18,8 +18,8 @@ SEAL = Seal([Fernet.generate_key().decode()])
 
 def test_two_workers_share_entries_and_a_write_through_one_drops_them_for_both(make_state: MakeState) -> None:
     async def scenario() -> tuple[int, dict[str, str], dict[str, str]]:
-        a = ResponseCache(CachePolicy(ttl=60), SharedCacheStore(make_state(), "t", SEAL))
-        b = ResponseCache(CachePolicy(ttl=60), SharedCacheStore(make_state(), "t", SEAL))
+        a = ResponseCache(CachePolicy(ttl=60), SharedCacheStore(make_state(), "t", SEAL, 100, 60))
+        b = ResponseCache(CachePolicy(ttl=60), SharedCacheStore(make_state(), "t", SEAL, 100, 60))
         loads = 0
         family = ["Okafor"]
 
@@ -41,8 +41,8 @@ def test_two_workers_share_entries_and_a_write_through_one_drops_them_for_both(m
 
 def test_a_vendor_that_is_down_is_answered_from_another_workers_entry_marked_stale(make_state: MakeState) -> None:
     async def scenario() -> dict[str, object]:
-        a = ResponseCache(CachePolicy(ttl=0.01, stale_for=60), SharedCacheStore(make_state(), "t", SEAL))
-        b = ResponseCache(CachePolicy(ttl=0.01, stale_for=60), SharedCacheStore(make_state(), "t", SEAL))
+        a = ResponseCache(CachePolicy(ttl=0.01, stale_for=60), SharedCacheStore(make_state(), "t", SEAL, 100, 60))
+        b = ResponseCache(CachePolicy(ttl=0.01, stale_for=60), SharedCacheStore(make_state(), "t", SEAL, 100, 60))
 
         async def good() -> dict[str, str]:
             return {"resourceType": "Patient", "id": "p1"}
@@ -63,7 +63,7 @@ def test_entries_in_the_shared_state_are_sealed(make_state: MakeState) -> None:
 
     async def scenario() -> tuple[list[bytes], dict[str, str]]:
         state = make_state()
-        cache = ResponseCache(CachePolicy(ttl=60), SharedCacheStore(state, "t", Seal([key])))
+        cache = ResponseCache(CachePolicy(ttl=60), SharedCacheStore(state, "t", Seal([key]), 100, 60))
 
         async def load() -> dict[str, str]:
             return {"resourceType": "Patient", "id": "p1", "family": "Okafor"}
@@ -79,7 +79,7 @@ def test_entries_in_the_shared_state_are_sealed(make_state: MakeState) -> None:
 
 def test_an_answer_fetched_before_a_write_is_never_found_after_it(make_state: MakeState) -> None:
     async def scenario() -> dict[str, str]:
-        cache = ResponseCache(CachePolicy(ttl=60), SharedCacheStore(make_state(), "t", SEAL))
+        cache = ResponseCache(CachePolicy(ttl=60), SharedCacheStore(make_state(), "t", SEAL, 100, 60))
         answering = asyncio.Event()
 
         async def slow_old() -> dict[str, str]:
@@ -97,3 +97,25 @@ def test_an_answer_fetched_before_a_write_is_never_found_after_it(make_state: Ma
         return await cache.fetch("Patient", "read:p1", new, RESOURCE, stale_resource)
 
     assert asyncio.run(scenario())["family"] == "New"
+
+
+def test_however_many_distinct_searches_the_shared_cache_keeps_at_most_its_room(make_state: MakeState) -> None:
+    async def scenario() -> tuple[int, int]:
+        state = make_state()
+        cache = ResponseCache(CachePolicy(ttl=60, max_entries=5), SharedCacheStore(state, "t", SEAL, 5, 60))
+        loads = 0
+
+        async def load() -> dict[str, str]:
+            nonlocal loads
+            loads += 1
+            return {"resourceType": "Patient", "id": "p1"}
+
+        for i in range(50):  # a client making up searches
+            await cache.fetch("Patient", f"search:{i}", load, RESOURCE, stale_resource)
+        kept = 0
+        for i in range(50):
+            kept += await state.get(f"t:cache:Patient:0:search:{i}") is not None
+        return kept, loads
+
+    kept, loads = asyncio.run(scenario())
+    assert kept == 5 and loads == 50  # every client answered; only the room's worth kept
