@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import DEMO_TENANTS, RunningGateway
-from tests.support.fhir_http import FhirHttp, outcome_of
+from tests.support.fhir_http import FhirHttp, assert_refused_as_incomplete, outcome_of, record_is_complete
 
 JSON = {"Content-Type": "application/fhir+json"}
 ARABIC_1985 = "١٩٨٥"
@@ -135,9 +135,15 @@ def test_documents_that_do_not_exist_are_404(fhir: FhirHttp, patients: dict[str,
 def test_a_version_a_generated_document_never_had_is_404(fhir: FhirHttp, patients: dict[str, str], tenant: str) -> None:
     base, patient = f"/fhir/{tenant}", patients[tenant]
     refused(fhir.get(f"{base}/Patient/{patient}/_history/nope"), 404)
+    # Under a vendor reading that cannot give the patient's visits whole, the document is refused
+    # as incomplete before any version of it can be looked at (tests/support/fhir_http).
+    complete = record_is_complete(fhir, tenant, patient)
     for resource in (f"Binary/ccd-p.{patient}", f"DocumentReference/ccd-p.{patient}"):
         for version in ("nope", "1", "0"):
             binary = resource.startswith("Binary")
             for accept in ("application/fhir+json", "application/xml", "text/html") if binary else ("*/*",):
                 response = fhir.get(f"{base}/{resource}/_history/{version}", headers={"Accept": accept})
-                assert refused(response, 404)["issue"][0]["code"] == "not-found"
+                if complete or response.status_code == 404:
+                    assert refused(response, 404)["issue"][0]["code"] == "not-found"
+                else:
+                    assert_refused_as_incomplete(response)

@@ -117,8 +117,9 @@ def test_occasional_failures_and_stalls_are_absorbed(faulty: Faulty, baseline: R
     )
     assert run.success >= 0.995
     assert load <= 1.2
-    # The p99 is the vendor's (a stall) plus at most a backoff step, not a client-visible timeout
-    assert run.p(99) <= baseline.p(99) + 2000 + 1000 * 1.0 + 500
+    # The p99 is the vendor's (a stalled call; a search makes up to three calls, so two of them
+    # may stall) plus a backoff step, not a client-visible timeout or a retry storm.
+    assert run.p(99) <= baseline.p(99) + 2 * 2000 + 1000
     for path, body in run.bodies.items():
         if "Patient/" in path:
             assert body == baseline.bodies[path], path
