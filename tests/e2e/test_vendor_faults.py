@@ -11,11 +11,8 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
-import httpx
 import pytest
 
 from gateway.contract import Sandbox
@@ -23,7 +20,7 @@ from sandboxes.clinic import build_clinic
 from sandboxes.dentalpms import create_sandbox
 from sandboxes.toolkit.chaos import Chaos, Faults
 from tests.support.clinic import live_patients
-from tests.support.runs import Run
+from tests.support.runs import Run, run_against
 from tests.support.variants import gateway_over
 
 TENANT = "dentalpms"
@@ -44,22 +41,7 @@ class Faulty:
     chaos: Chaos
 
     def run(self, paths: list[str], workers: int = 8) -> Run:
-        before = self.chaos.calls
-
-        def get(path: str) -> tuple[int, float, Any]:
-            with httpx.Client(timeout=60) as client:
-                started = time.perf_counter()
-                response = client.get(self.url + path)
-                elapsed = time.perf_counter() - started
-                body = response.json() if "json" in response.headers.get("content-type", "") else None
-                if response.status_code != 200:
-                    assert body and body["resourceType"] == "OperationOutcome", response.text[:300]
-                return response.status_code, elapsed, body
-
-        with ThreadPoolExecutor(workers) as pool:
-            results = list(pool.map(get, paths))
-        bodies = {path: body for path, (status, _, body) in zip(paths, results, strict=True) if status == 200}
-        return Run([r[0] for r in results], [r[1] for r in results], self.chaos.calls - before, bodies)
+        return run_against(self.url, self.chaos, paths, workers)
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,7 @@ import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import pytest
@@ -31,7 +29,7 @@ from sandboxes import dentalpms, nexhealth, nextech, nextvisit
 from sandboxes.clinic import build_clinic
 from sandboxes.toolkit.chaos import Chaos, Faults
 from tests.support.clinic import live_patients
-from tests.support.runs import Run
+from tests.support.runs import Run, get_all, run_against
 
 CLINIC = build_clinic()
 FAMILIES = sorted({p.last_name for p in live_patients(CLINIC)})[:15]
@@ -45,21 +43,6 @@ QUIET = AuditSettings(sink="off")
 BREAKER = {"window": 10, "min_calls": 20, "failure_ratio": 0.5, "consecutive": 5, "open_for": 1.5}
 
 
-def _get_all(url: str, paths: list[str], workers: int = 8) -> list[tuple[int, float, Any]]:
-    def get(path: str) -> tuple[int, float, Any]:
-        with httpx.Client(timeout=60) as client:
-            started = time.perf_counter()
-            response = client.get(url + path)
-            elapsed = time.perf_counter() - started
-            body = response.json() if "json" in response.headers.get("content-type", "") else None
-            if response.status_code != 200:
-                assert body and body["resourceType"] == "OperationOutcome", response.text[:300]
-            return response.status_code, elapsed, body
-
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(get, paths))
-
-
 @dataclass
 class Faulty:
     vendor: str
@@ -68,11 +51,7 @@ class Faulty:
     workload: list[str]
 
     def run(self, paths: list[str] | None = None) -> Run:
-        chosen = paths or self.workload
-        before = self.chaos.calls
-        results = _get_all(self.url, chosen)
-        bodies = {path: body for path, (status, _, body) in zip(chosen, results, strict=True) if status == 200}
-        return Run([r[0] for r in results], [r[1] for r in results], self.chaos.calls - before, bodies)
+        return run_against(self.url, self.chaos, paths or self.workload)
 
 
 @pytest.fixture(scope="module", params=sorted(CHAOTIC))
@@ -91,7 +70,7 @@ def faulty(request: pytest.FixtureRequest) -> Iterator[Faulty]:
     running = serve_in_thread(app, name=f"faulty-{vendor}")
     try:
         searches = [f"/fhir/{vendor}/Patient?family={family}" for family in FAMILIES]
-        found = _get_all(running.url, searches)
+        found = get_all(running.url, searches)
         ids = [e["resource"]["id"] for _, _, bundle in found for e in bundle.get("entry", [])][:30]
         assert ids, f"{vendor}: the searches found no patient"
         yield Faulty(vendor, running.url, made[0], searches + [f"/fhir/{vendor}/Patient/{i}" for i in ids])
@@ -164,8 +143,8 @@ def test_a_hanging_vendor_does_not_slow_another_tenant() -> None:
     running = serve_in_thread(app, name="hanging-and-healthy")
     paths = [f"/fhir/fine/Patient?family={family}" for family in FAMILIES] * 2
     try:
-        _get_all(running.url, paths[:10])  # warm: token, connections
-        alone = Run([], [r[1] for r in _get_all(running.url, paths, workers=4)], 0, {})
+        get_all(running.url, paths[:10])  # warm: token, connections
+        alone = Run([], [r[1] for r in get_all(running.url, paths, workers=4)], 0, {})
         stop = threading.Event()
 
         def hang() -> None:
@@ -178,7 +157,7 @@ def test_a_hanging_vendor_does_not_slow_another_tenant() -> None:
         for thread in hangers:
             thread.start()
         time.sleep(0.5)  # every hanger is waiting on the stuck vendor
-        during = Run([], [r[1] for r in _get_all(running.url, paths, workers=4)], 0, {})
+        during = Run([], [r[1] for r in get_all(running.url, paths, workers=4)], 0, {})
         stop.set()
     finally:
         running.stop()
