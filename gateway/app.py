@@ -170,7 +170,8 @@ def create_app(
             await shared.aclose()
             observability.stop()
 
-    routes = [*observability.routes(), Route("/healthz", health), *fhir_routes()]
+    # The FHIR routes first: they take nearly every request (each other route is one more match).
+    routes = [*fhir_routes(), *observability.routes(), Route("/healthz", health)]
     if gate.server is not None:  # the gateway's own token endpoint (SMART Backend Services)
         routes += [
             Route("/auth/token", gate.server.token, methods=["POST"]),

@@ -57,7 +57,8 @@ def guarded(provider: ResourceProvider, vendor: str) -> ResourceProvider:
     async def search_nfc(request: SearchRequest) -> VendorPage:
         assert search is not None
         page = await search(request)
-        return dataclasses.replace(page, resources=[nfc(r) for r in page.resources])
+        resources = nfc(page.resources)  # one check of the whole page (nearly always NFC already)
+        return page if resources is page.resources else dataclasses.replace(page, resources=resources)
 
     async def create_nfc(resource: Resource) -> Written:
         assert create is not None

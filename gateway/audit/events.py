@@ -107,6 +107,8 @@ def _type(resource_type: str) -> dict[str, str]:
 
 def _query_patient(query: str) -> str | None:
     """The patient id a search or operation names (`patient`, `subject`: ids, not PHI)."""
+    if not query:
+        return None
     for name, value in parse_qsl(query, keep_blank_values=True):
         # patient=, subject=, subject:Patient=: a chained `subject:Patient.family=` is a name.
         if name in ("patient", "subject", "patient:Patient", "subject:Patient"):

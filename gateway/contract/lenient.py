@@ -1,22 +1,17 @@
 """Scalar types for vendor reader models, for what every vendor's docs leave open about a
-value's JSON type: `Text` is a string in NFC (the form the gateway serves, gateway.text), and a
-number sent where text is documented (a phone, a postal code, a chart number) is its decimal
-text. Anything else is left to the model's own type check, which refuses it."""
+value's JSON type: `Text` is a string, and a number sent where text is documented (a phone, a
+postal code, a chart number) is its decimal text. Anything else (a boolean, a list, an object)
+is refused by the model's own type check.
+
+The conversion is pydantic-core's own (`coerce_numbers_to_str`), not a Python validator: a
+patient has some twenty text fields, read on every request. NFC is the models' base's
+(`VendorModel`), once per answer.
+"""
 
 from __future__ import annotations
 
-import unicodedata
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BeforeValidator
+from pydantic import Field
 
-
-def text(value: Any) -> Any:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
-    return value
-
-
-Text = Annotated[str | None, BeforeValidator(text)]
+Text = Annotated[str | None, Field(coerce_numbers_to_str=True)]

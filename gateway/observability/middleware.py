@@ -121,7 +121,7 @@ class Observe:
             if status >= 500:  # server spans are errors on 5xx only (the client's 4xx is not ours)
                 span.set_attribute("error.type", str(status))
                 span.set_status(StatusCode.ERROR)
-        if self.access_logging:
+        if self.access_logging and access_log.isEnabledFor(logging.INFO):
             resource_type = _resource_type(scope, tenant)
             # For people: the template with the tenant and resource type filled in, both checked
             # against the configuration; ids stay `{id}` and the query string is left out.

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.utils import format_datetime
+from functools import lru_cache
 from typing import Any
 
 from cachetools import TTLCache
@@ -142,5 +143,11 @@ def version_headers(resource: dict[str, Any]) -> dict[str, str]:
     if meta.get("versionId"):
         headers["ETag"] = f'W/"{meta["versionId"]}"'
     if meta.get("lastUpdated"):
-        headers["Last-Modified"] = format_datetime(parse_fhir_date(meta["lastUpdated"]).start, usegmt=True)
+        headers["Last-Modified"] = http_date(meta["lastUpdated"])
     return headers
+
+
+@lru_cache(maxsize=4096)  # a record's lastUpdated is read again on every read of it
+def http_date(instant: str) -> str:
+    """A FHIR instant as an HTTP-date (RFC 9110 section 5.6.7: GMT, to the second)."""
+    return format_datetime(parse_fhir_date(instant).start, usegmt=True)

@@ -7,6 +7,7 @@ take XML (or anything else we cannot produce) gets a 406 OperationOutcome, rende
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from gateway.errors import NotAcceptable
 
@@ -26,6 +27,7 @@ class Format:
         return f"{self.media_type}; charset=utf-8"
 
 
+@lru_cache(maxsize=256)  # a client sends the same few Accept headers again and again
 def negotiate(format_param: str | None, accept: str | None, pretty_param: str | None) -> Format:
     pretty = pretty_param == "true"
     if format_param is not None:

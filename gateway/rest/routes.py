@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route, request_response
+from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from gateway.contract import Interaction
@@ -21,6 +21,7 @@ from gateway.rest.capability_endpoint import metadata, smart_configuration_endpo
 from gateway.rest.context import INSTANCE_METHODS, TYPE_METHODS, allow, served, state, tenant_of
 from gateway.rest.operations import ccd_endpoint, docref_endpoint, patient_everything
 from gateway.rest.read import read
+from gateway.rest.route_index import SegmentIndex
 from gateway.rest.search import search_get, search_post
 from gateway.rest.write import create, delete, update
 
@@ -76,22 +77,26 @@ assert set(_TYPE) == set(TYPE_METHODS) and set(_INSTANCE) == set(INSTANCE_METHOD
 
 class _AsgiEndpoint:
     """An endpoint as an ASGI app object: a Route given one takes every method (given a function
-    it would take GET only and answer others with a framework 405 of its own)."""
+    it would take GET only and answer others with a framework 405 of its own). Its errors go to
+    the application's exception handlers (every handler is application-wide), without the
+    per-route wrapper Starlette's `request_response` adds around each call."""
 
     def __init__(self, endpoint: Endpoint) -> None:
-        self._app = request_response(endpoint)
+        self._endpoint = endpoint
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._app(scope, receive, send)
+        response = await self._endpoint(Request(scope, receive, send))
+        await response(scope, receive, send)
 
 
 def _any_method(path: str, endpoint: Endpoint) -> Route:
     return Route(path, _AsgiEndpoint(endpoint))
 
 
-def fhir_routes() -> list[Route]:
+def fhir_routes() -> list[BaseRoute]:
+    """The FHIR routes, as one route indexed by segment count (gateway.rest.route_index)."""
     everything = _dispatch({"GET": Handler(patient_everything)}, operation="$everything", on_type="Patient")
-    return [
+    routes = [
         _any_method("/fhir/{tenant}/metadata", _dispatch({"GET": Handler(metadata)}, public=True)),
         _any_method(
             "/fhir/{tenant}/.well-known/smart-configuration",
@@ -111,3 +116,4 @@ def fhir_routes() -> list[Route]:
         _any_method("/fhir/{tenant}/{type}/{id}", _dispatch(_INSTANCE)),
         _any_method("/fhir/{tenant}/{type}", _dispatch(_TYPE)),
     ]
+    return [SegmentIndex(routes)]

@@ -15,7 +15,7 @@ from typing import Any
 from gateway.contract import Pushdown, ResourceProvider, ResourceSupport, SearchRequest, VendorPage
 from gateway.errors import TooCostly
 from gateway.search import planning
-from gateway.search.match import matches, sorted_by
+from gateway.search.match import matcher, sorted_by
 from gateway.search.model import SearchQuery
 
 MAX_VENDOR_CALLS_PER_PAGE = 25
@@ -78,6 +78,7 @@ async def fetch_page(
     warnings: dict[str, None] = {}
     total: int | None = None
     next_pos: PagePosition | None = None
+    wanted = matcher(query)
     for call in range(MAX_VENDOR_CALLS_PER_PAGE):
         page = await vendor_page(provider, SearchRequest(query, vendor, position.page_size))
         warnings.update(dict.fromkeys(page.warnings))
@@ -86,7 +87,7 @@ async def fetch_page(
         resumed_at: tuple[Any, int] | None = None
         for index in range(skip, len(page.resources)):
             resource = page.resources[index]
-            if matches(resource, query) and (admit is None or admit(resource)):
+            if wanted(resource) and (admit is None or admit(resource)):
                 collected.append(resource)
                 if len(collected) == count:
                     if index + 1 < len(page.resources):
@@ -138,13 +139,14 @@ async def count_all(provider: ResourceProvider, query: SearchQuery, admit: Admit
         if page.total is not None and not page.warnings:
             return Count(page.total)
     counted, vendor = 0, None
+    wanted = matcher(query)
     warnings: dict[str, None] = {}
     for _ in range(MAX_VENDOR_CALLS_TO_COUNT):
         page = await vendor_page(provider, SearchRequest(query, vendor, provider.max_page_size))
         warnings.update(dict.fromkeys(page.warnings))
         if vendor is None and page.total is not None and not warnings and admit is None:
             return Count(page.total)
-        counted += sum(1 for r in page.resources if matches(r, query) and (admit is None or admit(r)))
+        counted += sum(1 for r in page.resources if wanted(r) and (admit is None or admit(r)))
         if page.next is None:
             return Count(None if warnings else counted, tuple(warnings))
         vendor = page.next

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import tzinfo
 from functools import lru_cache
 from typing import Any
@@ -67,6 +67,32 @@ def sorted_by(resources: list[dict[str, Any]], query: SearchQuery) -> list[dict[
 
 def matches(resource: Mapping[str, Any], query: SearchQuery) -> bool:
     return all(_param_matches(resource, query, p) for p in query.params)
+
+
+Test = Callable[[Mapping[str, Any]], bool]
+
+
+def matcher(query: SearchQuery) -> Test:
+    """`matches(resource, query)` as one function, for testing a page of results: each
+    parameter's definition is looked up once, not once per resource."""
+    tests = [_param_test(query, p) for p in query.params]
+    if not tests:
+        return lambda resource: True
+    if len(tests) == 1:
+        return tests[0]
+    return lambda resource: all(test(resource) for test in tests)
+
+
+def _param_test(query: SearchQuery, param: SearchParam) -> Test:
+    found = definition(query.resource_type, param.name)
+    if found is None:  # parse() never lets an undefined parameter through
+        raise AssertionError(param.name)
+    if param.type is ParamType.REFERENCE:  # `patient=`, on every compartment search: kept short
+        extract = found.extract
+        values = [v for v in param.values if isinstance(v, ReferenceValue)]
+        assert len(values) == len(param.values)
+        return lambda resource: any(_reference_matches(v, target) for target in extract(resource) for v in values)
+    return lambda resource: _param_matches(resource, query, param)
 
 
 def _param_matches(resource: Mapping[str, Any], query: SearchQuery, param: SearchParam) -> bool:

@@ -103,7 +103,7 @@ from mappings.dentalpms.medication import medication_to_fhir
 from mappings.dentalpms.observation import vitals_to_fhir
 from mappings.dentalpms.options import DentalPmsOptions
 from mappings.dentalpms.patient import patient_to_fhir
-from mappings.dentalpms.reader import Reader, Unreadable, VendorRecord
+from mappings.dentalpms.reader import LazyRecords, Reader, Unreadable, VendorRecord
 from mappings.dentalpms.vendor import (
     VendorAllergy,
     VendorCursorList,
@@ -159,8 +159,8 @@ class _SubPage:
     patient_id: str
     patient: VendorRecord | None  # on the first page only
     listing: VendorPageList
-    records: list[VendorRecord]
-    unreadable: list[Unreadable]
+    records: LazyRecords  # read as far as the search looks (vital signs: as the page needs)
+    unreadable: list[Unreadable]  # found so far (`LazyRecords.unreadable`)
 
 
 class DentalPmsAdapter:
@@ -341,10 +341,8 @@ class DentalPmsAdapter:
         except NotFound:
             return None
         listing = self._reader.one(f"{kind.shape}_page", VendorPageList, raw, f"A Dental PMS {kind.path} list")
-        records, unreadable = self._reader.records(
-            kind.shape, kind.model, listing.items, partial(kind.label, patient_id)
-        )
-        return _SubPage(patient_id, None, listing, records, unreadable)
+        records = self._reader.lazy_records(kind.shape, kind.model, listing.items, partial(kind.label, patient_id))
+        return _SubPage(patient_id, None, listing, records, records.unreadable)
 
     async def _sub_records(
         self, request: SearchRequest, kind: _Listed, extra: Mapping[str, str | int], page: int | None = None
@@ -359,7 +357,10 @@ class DentalPmsAdapter:
         listing = self._sub_page(patient_id, kind, page, request.page_size, extra)
         if page > 1:  # a 404 here is a page past the end (`past_end` in the simulator), not the patient
             later = await listing
-            return later or _SubPage(patient_id, None, VendorPageList(items=[]), [], [])
+            if later is None:
+                nothing = self._reader.lazy_records(kind.shape, kind.model, [], partial(kind.label, patient_id))
+                return _SubPage(patient_id, None, VendorPageList(items=[]), nothing, nothing.unreadable)
+            return later
         # The first page also checks that the patient is live (and reads its NKDA status).
         patient, first = await concurrently(self._patient_or_none(patient_id), listing)
         if patient is None or first is None or patient.get("deleted_at"):
@@ -457,7 +458,8 @@ def _observations(
     vendor page has no more."""
     out: list[Resource] = []
     records = listed.records
-    for index in range(reading, len(records)):
+    index = reading
+    while records.has(index):
         made = vitals_to_fhir(records[index], listed.patient_id, ctx)
         skip = taken if index == reading else 0
         room = len(made) - skip if need is None else need - len(out)
@@ -466,7 +468,8 @@ def _observations(
             return out, (index, skip + room)
         out += made[skip:]
         if need is not None and len(out) >= need:
-            return out, ((index + 1, 0) if index + 1 < len(records) else None)
+            return out, ((index + 1, 0) if records.has(index + 1) else None)
+        index += 1
     return out, None
 
 

@@ -8,7 +8,7 @@ by id that cannot be read is a 502 naming the field.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
@@ -78,3 +78,58 @@ class Reader:
             found.append(canonical(record))
         self._drift.fields(shape, unexpected_only(read))
         return found, unreadable
+
+    def lazy_records(
+        self, shape: str, model: type[VendorModel], items: list[Any], label: Callable[[str | None, int], str]
+    ) -> LazyRecords:
+        """As `records`, read only as far as the caller looks (see `LazyRecords`)."""
+        return LazyRecords(self, shape, model, items, label)
+
+
+class LazyRecords:
+    """The readable records of a vendor list, each read (validated) when first asked for.
+
+    A page of vital signs is mapped only as far as the FHIR page needs (a reading makes several
+    Observations), so reading the whole vendor page first would cost more than the mapping.
+    Positions count readable records only, as `Reader.records` does; `unreadable` holds the
+    records found unreadable so far (every one of them once the list has been read through).
+    """
+
+    def __init__(
+        self,
+        reader: Reader,
+        shape: str,
+        model: type[VendorModel],
+        items: list[Any],
+        label: Callable[[str | None, int], str],
+    ) -> None:
+        self._reader, self._shape, self._model, self._items, self._label = reader, shape, model, items, label
+        self._next = 0  # the next item of `items` to read
+        self._read: list[VendorRecord] = []
+        self.unreadable: list[Unreadable] = []
+
+    def has(self, index: int) -> bool:
+        """Whether there is a readable record at `index` (reading up to it)."""
+        while len(self._read) <= index and self._next < len(self._items):
+            self._read_next()
+        return index < len(self._read)
+
+    def __getitem__(self, index: int) -> VendorRecord:
+        if not self.has(index):
+            raise IndexError(index)
+        return self._read[index]
+
+    def __iter__(self) -> Iterator[VendorRecord]:
+        index = 0
+        while self.has(index):
+            yield self._read[index]
+            index += 1
+
+    def _read_next(self) -> None:
+        position = self._next
+        self._next += 1
+        found, unreadable = self._reader.records(
+            self._shape, self._model, [self._items[position]], lambda vendor_id, _: self._label(vendor_id, position)
+        )
+        self._read += found
+        self.unreadable += unreadable

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from gateway.contract import TenantContext
+from gateway.contract import Drift, TenantContext
 from mappings.dentalpms.adapter import _observations, _reading_at, _SubPage
-from mappings.dentalpms.vendor import VendorPageList
+from mappings.dentalpms.reader import Reader
+from mappings.dentalpms.vendor import VendorPageList, VendorVitals
 
 CTX = TenantContext(tenant="t", identifier_system="urn:fhir-gateway:t", timezone="America/Chicago")
 PATIENT = str(uuid.UUID(int=7))
@@ -28,7 +29,12 @@ def _reading(n: int) -> dict[str, Any]:
     }
 
 
-PAGE = _SubPage(PATIENT, None, VendorPageList(items=[]), [_reading(n) for n in range(9)], [])
+def _page(items: list[Any]) -> _SubPage:
+    records = Reader(Drift()).lazy_records("vital_signs", VendorVitals, items, lambda vid, i: f"The reading at {i}")
+    return _SubPage(PATIENT, None, VendorPageList(items=items), records, records.unreadable)
+
+
+PAGE = _page([_reading(n) for n in range(9)])
 
 
 def test_a_page_mapped_whole_without_a_need() -> None:
@@ -54,3 +60,19 @@ def test_positions_are_a_page_or_a_place_inside_one() -> None:
     assert _reading_at(None) == (1, 0, 0)
     assert _reading_at(3) == (3, 0, 0)
     assert _reading_at([2, 5, 1]) == (2, 5, 1)
+
+
+def test_readings_past_what_the_page_needs_are_not_read() -> None:
+    """A reading the FHIR page does not reach is not validated: an unreadable one there is
+    reported by the page that reaches it, not by this one."""
+    unreadable = {**_reading(5), "date_taken": "not a date"}
+    page = _page([*(_reading(n) for n in range(5)), unreadable, _reading(6)])
+    first, at = _observations(page, CTX, 0, 0, 3)  # readings 0 and 1 make 3 Observations
+    assert len(first) == 3 and at is not None
+    assert page.unreadable == []
+    rest, at = _observations(page, CTX, *at, None)
+    assert at is None
+    assert [u.message for u in page.unreadable] == [
+        "The reading at 5 could not be read: the vendor's field date_taken is not a date"
+    ]
+    assert len(first) + len(rest) == sum(1 + n % 5 for n in (0, 1, 2, 3, 4, 6))

@@ -1,0 +1,56 @@
+"""Routes looked up by their number of path segments, not tried one by one.
+
+Starlette's router tries each route's regex in turn, so an instance read (the eighth FHIR
+route, after the probes) costs a dozen regex matches before its handler runs. Every FHIR
+route's parameters are single segments (`[^/]+`), so a path can only match a template with the
+same number of `/`: `SegmentIndex` keeps the routes grouped by that count and tries only the
+group of the request's path, in the order given (the first match wins, as in Starlette).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from starlette._utils import get_route_path
+from starlette.convertors import StringConvertor
+from starlette.datastructures import URLPath
+from starlette.routing import BaseRoute, Match, NoMatchFound, Route
+from starlette.types import Receive, Scope, Send
+
+
+class SegmentIndex(BaseRoute):
+    """Routes grouped by segment count; the route that matched is what `scope["route"]` names
+    (its template is the access log's and the metrics' route label)."""
+
+    def __init__(self, routes: Sequence[Route]) -> None:
+        self.routes = list(routes)
+        self._by_count: dict[int, list[Route]] = {}
+        for route in self.routes:
+            if not all(isinstance(c, StringConvertor) for c in route.param_convertors.values()):
+                raise ValueError(f"{route.path}: only single-segment parameters can be indexed by segment count")
+            self._by_count.setdefault(route.path.count("/"), []).append(route)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http":
+            return Match.NONE, {}
+        partial: tuple[Match, Scope] | None = None
+        for route in self._by_count.get(get_route_path(scope).count("/"), ()):
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                return match, {**child, "route": route}
+            if match is Match.PARTIAL and partial is None:
+                partial = match, {**child, "route": route}
+        return partial or (Match.NONE, {})
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = scope["route"]  # set from the child scope `matches` returned
+        await route.handle(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        for route in self.routes:
+            try:
+                return route.url_path_for(name, **path_params)
+            except NoMatchFound:
+                continue
+        raise NoMatchFound(name, path_params)
