@@ -88,17 +88,23 @@ def audit_event(request: Request, status: int, caller: Caller | None, now: datet
     moment = (now or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return {
         "resourceType": "AuditEvent",
-        "type": {"system": AUDIT_TYPE, "code": "rest", "display": "RESTful Operation"},
-        "subtype": [{"system": INTERACTION, "code": kind}],
+        "type": _REST,
+        "subtype": _SUBTYPES[kind],
         "action": _ACTION[kind],
         "recorded": moment,
         "outcome": "0" if status < 400 else "4" if status < 500 else "8",
         "outcomeDesc": str(status),
         "agent": [agent],
-        "source": {"site": tenant, "observer": {"display": "fhir-gateway"}},
+        "source": {"site": tenant, "observer": _OBSERVER},
         "entity": entity,
         "extension": [{"url": "urn:fhir-gateway:request-id", "valueString": request.request_id}],
     }
+
+
+# Parts every line has, built once (serialized as they are, never changed).
+_REST = {"system": AUDIT_TYPE, "code": "rest", "display": "RESTful Operation"}
+_SUBTYPES = {kind: [{"system": INTERACTION, "code": kind}] for kind in _ACTION}
+_OBSERVER = {"display": "fhir-gateway"}
 
 
 def _type(resource_type: str) -> dict[str, str]:

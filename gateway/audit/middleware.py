@@ -9,7 +9,6 @@ import re
 import secrets
 from typing import Any
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import jsonio
@@ -17,6 +16,7 @@ from gateway.audit.events import AUDIT_PATIENT, Request, audit_event
 from gateway.audit.sink import AuditSink, AuditUnavailable
 from gateway.auth.decision import Caller
 from gateway.rest.outcome import operation_outcome
+from gateway.rest.response_headers import set_header
 from gateway.shared.state import LocalState, SharedState, SharedStateUnavailable
 
 log = logging.getLogger("gateway.audit")
@@ -50,7 +50,7 @@ class Audit:
                     refused = True
                     await _unavailable(send, request_id)
                     return
-                MutableHeaders(scope=message)["X-Request-Id"] = request_id
+                set_header(message, b"x-request-id", request_id.encode("latin-1"))
             if not refused:
                 await send(message)
 

@@ -23,9 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
-
-from gateway.text import nfc
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 _LOG = logging.getLogger("fhir_gateway.drift")
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]{0,63}")
@@ -33,16 +31,9 @@ _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]{0,63}")
 
 class VendorModel(BaseModel):
     """Base of a vendor reader's models: unknown fields are kept (`model_extra`) for `Drift`,
-    fields may be filled by name or alias, and every text of the answer is read in NFC (the
-    form the gateway serves, gateway.text): one check of the whole answer, which is nearly
-    always ASCII, rather than a validator on each text field."""
+    fields may be filled by name or alias."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _in_nfc(cls, data: Any) -> Any:
-        return nfc(data)
 
 
 @dataclass(frozen=True, order=True)

@@ -4,8 +4,8 @@ postal code, a chart number) is its decimal text. Anything else (a boolean, a li
 is refused by the model's own type check.
 
 The conversion is pydantic-core's own (`coerce_numbers_to_str`), not a Python validator: a
-patient has some twenty text fields, read on every request. NFC is the models' base's
-(`VendorModel`), once per answer.
+patient has some twenty text fields, read on every request. Vendor text is put in NFC where
+it enters the gateway, as the answer is parsed (gateway.upstream.http).
 """
 
 from __future__ import annotations

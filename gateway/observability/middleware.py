@@ -20,7 +20,6 @@ from typing import Any
 from opentelemetry.propagate import extract
 from opentelemetry.trace import SpanKind, StatusCode
 from starlette.applications import Starlette
-from starlette.datastructures import MutableHeaders
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,6 +30,7 @@ from gateway.observability.metrics import Metrics
 from gateway.observability.observer import GatewayObserver, serving
 from gateway.observability.tracing import Tracing, method_name
 from gateway.rest.context import RestState
+from gateway.rest.response_headers import set_header
 
 access_log = logging.getLogger("gateway.access")
 UNMATCHED = "(unmatched)"  # the route of a request no route took (a 404 before routing)
@@ -60,6 +60,7 @@ class Observe:
             return
         started = time.perf_counter()
         request = RequestContext(request_id_of(scope), tenant=self._tenant_of(scope["path"]))
+        request_id = request.request_id.encode("latin-1")  # a plain token (request_id_of)
         scope[REQUEST_ID_KEY] = request.request_id
         context.current.set(request)  # this request's task only: each has its own context
         serving(self.observer)
@@ -72,7 +73,7 @@ class Observe:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)["X-Request-ID"] = request.request_id
+                set_header(message, b"x-request-id", request_id)
             await send(message)
 
         span: AbstractContextManager[Any] = nullcontext()

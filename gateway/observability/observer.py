@@ -30,30 +30,33 @@ class GatewayObserver:
         self.figures = figures
         self.tracing = tracing
 
-    @contextmanager
-    def vendor_call(self, tenant: str, method: str, path_template: str) -> Iterator[VendorCall]:
+    def vendor_call(self, tenant: str, method: str, path_template: str) -> AbstractContextManager[VendorCall]:
         request = context.current.get()
         if request is not None:
             request.vendor_calls += 1
             # A connection without a name (an OAuth token endpoint's) is the request's tenant's.
             tenant = tenant or request.tenant
         call = VendorCall(tenant, method, path_template)
-        method = method_name(method)
-        span: AbstractContextManager[Any] = nullcontext()
-        if self.tracing.tracer is not None:
-            # Client span, named `{method} {endpoint template}` (OTel HTTP client conventions);
-            # `url.template` rather than `url.full`, which would carry ids and query values.
-            span = self.tracing.tracer.start_as_current_span(
-                f"{method} {path_template}",
-                kind=SpanKind.CLIENT,
-                attributes={
-                    "http.request.method": method,
-                    "url.template": path_template,
-                    "fhir_gateway.tenant": tenant,
-                },
-                record_exception=False,  # exception messages may quote the vendor; the kind is enough
-                set_status_on_exception=False,
-            )
+        if self.tracing.tracer is None:
+            return _Timed(self, call, method_name(method))  # every vendor call: no generator
+        return self._traced(call, method_name(method))
+
+    @contextmanager
+    def _traced(self, call: VendorCall, method: str) -> Iterator[VendorCall]:
+        # Client span, named `{method} {endpoint template}` (OTel HTTP client conventions);
+        # `url.template` rather than `url.full`, which would carry ids and query values.
+        assert self.tracing.tracer is not None
+        span = self.tracing.tracer.start_as_current_span(
+            f"{method} {call.path_template}",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "http.request.method": method,
+                "url.template": call.path_template,
+                "fhir_gateway.tenant": call.tenant,
+            },
+            record_exception=False,  # exception messages may quote the vendor; the kind is enough
+            set_status_on_exception=False,
+        )
         started = time.perf_counter()
         with span as current:
             try:
@@ -117,6 +120,23 @@ class GatewayObserver:
         self.metrics.child(self.metrics.cache, tenant, outcome).inc()
 
 
+class _Timed:
+    """A vendor call's metrics and figures, without a span (as `_traced`, minus the span)."""
+
+    __slots__ = ("_call", "_method", "_observer", "_started")
+
+    def __init__(self, observer: GatewayObserver, call: VendorCall, method: str) -> None:
+        self._observer, self._call, self._method = observer, call, method
+        self._started = 0.0
+
+    def __enter__(self) -> VendorCall:
+        self._started = time.perf_counter()
+        return self._call
+
+    def __exit__(self, *exc: object) -> None:
+        self._observer._ended(self._call, self._method, time.perf_counter() - self._started, None)
+
+
 # The gateway (its observer) whose request or start-up is running in this context.
 _active: ContextVar[GatewayObserver | None] = ContextVar("fhir_gateway_observer", default=None)
 
@@ -124,14 +144,11 @@ _active: ContextVar[GatewayObserver | None] = ContextVar("fhir_gateway_observer"
 class _Dispatch:
     """The process-wide Observer: each event goes to the active gateway's observer, if any."""
 
-    @contextmanager
-    def vendor_call(self, tenant: str, method: str, path_template: str) -> Iterator[VendorCall]:
+    def vendor_call(self, tenant: str, method: str, path_template: str) -> AbstractContextManager[VendorCall]:
         target = _active.get()
         if target is None:
-            yield VendorCall(tenant, method, path_template)
-            return
-        with target.vendor_call(tenant, method, path_template) as call:
-            yield call
+            return nullcontext(VendorCall(tenant, method, path_template))
+        return target.vendor_call(tenant, method, path_template)
 
     def retried(self, tenant: str) -> None:
         if (target := _active.get()) is not None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.rest.response_headers import add_header, has_header
 
 PUBLIC = ("metadata", ".well-known")
 
@@ -27,13 +28,11 @@ class CacheControl:
         if len(parts) < 4 or parts[1] != "fhir" or parts[3] in PUBLIC:
             await self.app(scope, receive, send)
             return
-        value = "private, no-cache" if self.private.get(parts[2], False) else "no-store"
+        value = b"private, no-cache" if self.private.get(parts[2], False) else b"no-store"
 
         async def with_header(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                if "cache-control" not in headers:
-                    headers["Cache-Control"] = value
+            if message["type"] == "http.response.start" and not has_header(message, b"cache-control"):
+                add_header(message, b"cache-control", value)
             await send(message)
 
         await self.app(scope, receive, with_header)

@@ -111,8 +111,31 @@ def prefer(request: Request) -> Prefer:
 
 def base_url(request: Request, tenant: str) -> str:
     public = state(request).settings.server.public_base_url
-    root = public.rstrip("/") if public else str(request.base_url).rstrip("/")
+    root = public.rstrip("/") if public else _root_of(request)
     return f"{root}/fhir/{tenant}"
+
+
+def _root_of(request: Request) -> str:
+    """The server's root URL as this request names it (Starlette's `base_url`, which builds URL
+    objects: memoized on what it depends on, the same few values for every request)."""
+    scope = request.scope
+    host = next((value for name, value in scope["headers"] if name == b"host"), None)
+    root_path = scope.get("app_root_path", scope.get("root_path", ""))
+    return _root(scope.get("scheme", "http"), host, tuple(scope.get("server") or ()), root_path)
+
+
+@lru_cache(maxsize=256)
+def _root(scheme: str, host: bytes | None, server: tuple[Any, ...], root_path: str) -> str:
+    scope: dict[str, Any] = {
+        "type": "http",
+        "scheme": scheme,
+        "headers": [(b"host", host)] if host is not None else [],
+        "server": server or None,
+        "root_path": root_path,
+        "path": "/",
+        "query_string": b"",
+    }
+    return str(Request(scope).base_url).rstrip("/")
 
 
 def caller(request: Request) -> Caller:

@@ -37,11 +37,12 @@ class Cors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        origin = headers.get("origin")
-        if origin is None:
+        # Most requests carry no Origin (only browsers send it): one scan of the raw headers.
+        if not any(name == b"origin" for name, _ in scope["headers"]):
             await self.app(scope, receive, send)
             return
+        headers = Headers(scope=scope)
+        origin = headers["origin"]
         allowed = origin in self.origins.get(_tenant(scope["path"]), frozenset())
         if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
             await self._preflight(allowed, origin, send)

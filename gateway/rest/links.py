@@ -6,8 +6,9 @@ Links repeat the parameters that shaped the answer, `_count`, the pass-through `
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 PASSTHROUGH = ("_format", "_pretty")
 
@@ -24,7 +25,17 @@ def page_link(
     query = [*params, ("_count", str(count)), *kept]
     if token:
         query.append(("_page", token))
-    return f"{url}?{urlencode(query)}"
+    return f"{url}?{'&'.join(f'{_encoded(name)}={_encoded(value)}' for name, value in query)}"
+
+
+# What `quote_plus` leaves as it is (RFC 3986 unreserved): most names, ids and page tokens.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def _encoded(text: str) -> str:
+    """`text` as `urllib.parse.urlencode` writes it, without its per-character work when there
+    is nothing to escape."""
+    return text if _UNRESERVED.fullmatch(text) else quote_plus(text)
 
 
 def passthrough(items: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -88,11 +88,24 @@ def _param_test(query: SearchQuery, param: SearchParam) -> Test:
     if found is None:  # parse() never lets an undefined parameter through
         raise AssertionError(param.name)
     if param.type is ParamType.REFERENCE:  # `patient=`, on every compartment search: kept short
-        extract = found.extract
-        values = [v for v in param.values if isinstance(v, ReferenceValue)]
-        assert len(values) == len(param.values)
-        return lambda resource: any(_reference_matches(v, target) for target in extract(resource) for v in values)
+        return _reference_test(found.extract, [v for v in param.values if isinstance(v, ReferenceValue)])
     return lambda resource: _param_matches(resource, query, param)
+
+
+def _reference_test(extract: Callable[[Mapping[str, Any]], list[Any]], values: list[ReferenceValue]) -> Test:
+    """`_reference_matches` over the values, as set lookups: a target `…/[type]/[id]` matches a
+    value naming its id (and, if the value has one, its type)."""
+    any_type = {v.id for v in values if v.type is None}
+    typed = {(v.type, v.id) for v in values if v.type is not None}
+
+    def test(resource: Mapping[str, Any]) -> bool:
+        for target in extract(resource):
+            head, slash, identifier = target.rpartition("/")
+            if slash and (identifier in any_type or (head.rpartition("/")[2], identifier) in typed):
+                return True
+        return False
+
+    return test
 
 
 def _param_matches(resource: Mapping[str, Any], query: SearchQuery, param: SearchParam) -> bool:

@@ -27,6 +27,7 @@ from gateway import jsonio
 from gateway.contract.resilience import Resilience
 from gateway.errors import UpstreamError, UpstreamTimeout, VendorUnavailable
 from gateway.shared.state import SharedState
+from gateway.text import nfc
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.observe import observer, vendor_path_template
 from gateway.upstream.retry import RETRYABLE_STATUSES, RetryBudget, idempotent, with_retries
@@ -53,10 +54,13 @@ class UpstreamResponse:
     body: bytes
 
     def json(self) -> Any:
+        """The body parsed, every text in NFC (gateway.text): vendor text enters the gateway here."""
         try:
-            return jsonio.loads(self.body) if self.body else None
+            value = jsonio.loads(self.body) if self.body else None
         except ValueError:
             raise UpstreamError(f"The vendor answered with a body that is not JSON (HTTP {self.status})") from None
+        # ASCII without `\u` escapes (nearly every answer; two scans in C) has nothing to normalize.
+        return value if self.body.isascii() and b"\\u" not in self.body else nfc(value)
 
 
 @dataclass

@@ -12,8 +12,7 @@ reported as its template (`vendor_path_template`), a connection by its tenant na
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -64,9 +63,8 @@ class Observer(Protocol):
 class NoObserver:
     """The default: nothing is counted or traced."""
 
-    @contextmanager
-    def vendor_call(self, tenant: str, method: str, path_template: str) -> Iterator[VendorCall]:
-        yield VendorCall(tenant, method, path_template)
+    def vendor_call(self, tenant: str, method: str, path_template: str) -> AbstractContextManager[VendorCall]:
+        return nullcontext(VendorCall(tenant, method, path_template))
 
     def retried(self, tenant: str) -> None:
         pass

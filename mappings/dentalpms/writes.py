@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 
 from gateway.contract import Resource, TenantContext, Written
-from gateway.errors import AlreadyExists, Conflict, Gone, NotFound, PreconditionFailed, Unprocessable
+from gateway.errors import AlreadyExists, Conflict, Gone, NotFound, PreconditionFailed, Unprocessable, UpstreamError
 from gateway.upstream.errors import error_from_response
 from gateway.upstream.http import UpstreamResponse
 from mappings.dentalpms.client import DentalPmsClient, fields_of, message_of
@@ -242,6 +242,6 @@ def _stale(resource_id: str, version: str) -> PreconditionFailed:
 
 def _json(response: UpstreamResponse) -> Any:
     try:
-        return orjson.loads(response.body) if response.body else None
-    except orjson.JSONDecodeError:
+        return response.json()
+    except UpstreamError:
         return None

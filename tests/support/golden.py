@@ -1,5 +1,8 @@
 """Golden files for a vendor's mappers: `tests/golden/<vendor>/<kind>/<case>.input.json` beside
-`<case>.expected.json`. UPDATE_GOLDEN=1 rewrites the expectations (then review the diff)."""
+`<case>.expected.json`. UPDATE_GOLDEN=1 rewrites the expectations (then review the diff).
+
+An input file is a vendor's answer: it is parsed as the gateway parses vendor answers
+(`vendor_json`), text put in NFC as it enters, before the mapper sees it."""
 
 from __future__ import annotations
 
@@ -10,9 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from conformance import assert_conformant, require_conformance_data
+from gateway.upstream.http import UpstreamResponse
 
 GOLDEN = Path(__file__).parents[1] / "golden"
 Mapper = Callable[[dict[str, Any]], Any]
+
+
+def vendor_json(path: Path) -> Any:
+    """A golden input, parsed as a vendor answer with these bytes would be."""
+    return UpstreamResponse(200, {}, path.read_bytes()).json()
 
 
 def case_id(path: Path) -> str:
@@ -27,7 +36,7 @@ class GoldenSuite:
         self.fhir_cases = [c for c in self.cases if c.parent.name in set(fhir_kinds)]
 
     def produce(self, source: Path) -> Any:
-        return self.mappers[source.parent.name](json.loads(source.read_text()))
+        return self.mappers[source.parent.name](vendor_json(source))
 
     def assert_complete(self) -> None:
         assert {p.parent.name for p in self.cases} == set(self.mappers), "every mapper needs golden cases"

@@ -78,3 +78,62 @@ def test_benchmark_results_schema(monkeypatch: pytest.MonkeyPatch, capsys: pytes
         assert len(kind["ratio"]["rps_per_round"]) == 3
         assert set(kind["rounds"]["gateway"]) == {"throughput", "latency"}
         assert len(kind["rounds"]["proxy"]["throughput"]) == 3
+
+
+def test_a_kind_against_another_gateway_keeps_the_shape(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def fake_measure(
+        target: Server, sandbox: Server, kind: Kind, *, connections: int, duration: float, tally: Tally
+    ) -> Sample:
+        return _sample(1800.0 if target.name == "gateway_2w" else 1000.0, 500.0)
+
+    monkeypatch.setattr(measure, "measure", fake_measure)
+    names = ("sandbox", "gateway_1w", "gateway_2w")
+    servers = {name: Server(name, cast(Any, None), 0, Path("/dev/null")) for name in names}
+    two = Kind("patient_read_2w", "2 workers", ("/a",), sides=(("one_worker", "gateway_1w"), ("gateway", "gateway_2w")))
+    memory_kind = Kind("memory", "RSS", ("/a",), mode="memory")  # not measured by benchmark()
+    results = asyncio.run(benchmark(servers, [two, memory_kind], connections=8, duration=1.0, rounds=2, tally=Tally()))
+    assert list(results) == ["patient_read_2w"]
+    r = results["patient_read_2w"]
+    assert r["baseline"] == "one_worker" and "proxy" not in r
+    assert r["ratio"]["rps"] == 1.8 and r["ratio"]["rps_per_round"] == [1.8, 1.8]
+    assert set(r["rounds"]) == {"one_worker", "gateway"}
+
+
+class _Growing(Server):
+    def __init__(self) -> None:
+        super().__init__("gateway", cast(Any, _Alive()), 0, Path("/dev/null"))
+        self.reads = 0
+
+    def rss_mb(self) -> dict[int, float]:
+        self.reads += 1
+        return {1: 80.0 + self.reads, 2: 70.0}
+
+    def cpu_seconds(self) -> float:
+        return 1.0 * self.reads
+
+
+class _Alive:
+    pid = 1
+
+    def poll(self) -> None:
+        return None
+
+
+def test_memory_reads_rss_after_n_and_2n_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench.loadgen import LoadResult
+
+    sent: list[int] = []
+
+    async def fake_load(urls: list[str], *, connections: int, max_requests: int, **_: Any) -> LoadResult:
+        sent.append(max_requests + connections)  # each connection's opening request counts too
+        return LoadResult(connections, max_requests, 1.0, [0.001] * max_requests)
+
+    monkeypatch.setattr(measure, "run_load", fake_load)
+    kind = Kind("memory", "RSS", ("/a", "/b"), mode="memory")
+    result = asyncio.run(measure.memory(_Growing(), kind, requests=25_000, connections=64, tally=Tally()))
+    assert sent == [10_000, 10_000, 5_000, 10_000, 10_000, 5_000]  # chunks end exactly at N and 2N
+    g = result["gateway"]
+    assert (g["requests"], g["requests_per_step"]) == (50_000, 25_000)
+    assert (g["rss_mb_100k"], g["rss_mb_200k"], g["growth_mb"]) == (83.0, 86.0, 3.0)  # the largest worker
+    assert g["rss_mb_per_worker"] == {"25000": [83.0, 70.0], "50000": [86.0, 70.0]}
+    assert [point["requests"] for point in g["curve"]] == [10_000, 20_000, 25_000, 35_000, 45_000, 50_000]

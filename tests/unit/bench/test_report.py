@@ -101,3 +101,72 @@ def test_observation_cost_per_entry_goal() -> None:
     name = "Observation CPU per entry at _count=100 <= at _count=20"
     assert {g.name: g.verdict for g in goals(linear, sizes)}[name] == "PASS"
     assert {g.name: g.verdict for g in goals(worse, sizes)}[name] == "FAIL"
+
+
+def _kind(base: str, gateway: dict[str, float], other: dict[str, float], **extra: Any) -> dict[str, Any]:
+    ratio = {
+        "rps": gateway["rps"] / other["rps"], "p50": 1.0, "p99": 1.0, "cpu_per_req": 1.0, "rps_per_round": [1.0],
+    }  # fmt: skip
+    return {"label": "L", "connections": 32, base: other, "gateway": gateway, "ratio": ratio,
+            "gateway_extra_cpu_us_per_req": 0.0, **extra}  # fmt: skip
+
+
+def _memory(at: float, later: float, step: int = 100_000) -> dict[str, Any]:
+    gateway = {"requests": 2 * step, "requests_per_step": step, "rps": 900.0, "cpu_us_per_req": 700.0,
+               "rss_mb_100k": at, "rss_mb_200k": later, "growth_mb": later - at,
+               "rss_mb_per_worker": {str(step): [at], str(2 * step): [later]}}  # fmt: skip
+    return {"label": "RSS", "connections": 64, "gateway": gateway, "failures": 0}
+
+
+NEW_GOALS = (
+    "Cached Patient/{id} (all hits) req/s >= 1.5x proxy",
+    "Cached Patient/{id} p50 @1 <= 0.2 ms",
+    "2 workers Patient/{id} req/s >= 1.8x 1 worker (both on Redis)",
+    "Memory: RSS per worker <= 120 MB after 100k mixed requests",
+    "Memory: growth 100k -> 200k <= 3 MB",
+)
+
+
+def test_cache_workers_and_memory_goals_skip_when_not_measured() -> None:
+    from bench.goals import goals
+
+    verdicts = {g.name: g.verdict for g in goals(RESULTS, SIZES)}
+    assert [verdicts[name] for name in NEW_GOALS] == ["SKIP"] * 5
+
+
+def test_cache_workers_and_memory_goals_judged() -> None:
+    from bench.goals import goals
+
+    cached = _kind("proxy", _side(3000, 0.15, 1, 100, 1, 1), _side(1500, 0.8, 1, 250, 1, 1), floor_p50_ms=0.1)
+    cached["gateway"]["vendor_calls_per_req"] = 0.0
+    cached["proxy"]["vendor_calls_per_req"] = 1.0
+    good = {
+        "patient_read_cached": cached,
+        "patient_read_2w": _kind("one_worker", _side(1900, 1, 1, 500, 1.9, 1), _side(1000, 1, 1, 500, 1, 1),
+                                 baseline="one_worker", cores="2 workers on cores 0-1"),
+        "memory": _memory(90.0, 91.5),
+    }  # fmt: skip
+    verdicts = {g.name: g for g in goals(good, {})}
+    assert [verdicts[name].verdict for name in NEW_GOALS] == ["PASS"] * 5
+    assert "vendor calls/req 0.000 (gateway)" in verdicts[NEW_GOALS[0]].measured
+    assert "cores: 2 workers on cores 0-1" in verdicts[NEW_GOALS[2]].measured
+
+    bad = {
+        "patient_read_cached": _kind("proxy", _side(2000, 0.3, 1, 100, 1, 1), _side(1500, 0.8, 1, 250, 1, 1)),
+        "patient_read_2w": _kind("one_worker", _side(1200, 1, 1, 500, 1, 1), _side(1000, 1, 1, 500, 1, 1),
+                                 baseline="one_worker"),
+        "memory": _memory(119.0, 125.0),
+    }  # fmt: skip
+    verdicts = {g.name: g for g in goals(bad, {})}
+    assert [verdicts[name].verdict for name in NEW_GOALS] == ["FAIL"] * 5  # 125 MB at 200k fails the bound too
+    assert verdicts[NEW_GOALS[4]].measured == "+6.0 MB (119.0 -> 125.0)"
+
+
+def test_tables_of_workers_and_memory(capsys: pytest.CaptureFixture[str]) -> None:
+    two = _kind("one_worker", _side(1900, 1, 1, 500, 1.9, 1), _side(1000, 1, 1, 500, 1, 1), baseline="one_worker",
+                cores="2 workers unpinned on cores 0-1")  # fmt: skip
+    print_tables({**PARAMS, "elapsed_s": 412.0}, {"patient_read_2w": two, "memory": _memory(90.0, 91.5)}, {})
+    out = capsys.readouterr().out
+    assert "1 worker " in out and "workers/1 worker" in out and "cores: 2 workers unpinned on cores 0-1" in out
+    assert "RSS after   100,000 requests:    90.0 MB" in out and "growth between them: +1.5 MB" in out
+    assert "the whole run took 412 s" in out

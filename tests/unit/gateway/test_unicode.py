@@ -8,6 +8,7 @@ import unicodedata
 import pytest
 
 from gateway.text import nfc
+from gateway.upstream.http import UpstreamResponse
 from tests.support.fake_vendor import BASE, FakeBackend, TestClient, ids, ok
 
 RENEE_NFC = "Ren\u00e9e"
@@ -21,6 +22,22 @@ def test_nfc_normalizes_every_string_and_copies_only_what_changes() -> None:
     normal = nfc(decomposed)
     assert normal == {"name": [{"family": RENEE_NFC}], "id": "p1"}
     assert decomposed["name"][0]["family"] == RENEE_NFD  # the vendor's object is left alone
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"last_name": "Rene\u0301e", "notes": ["Rene\u0301e"]}'.encode(),  # raw UTF-8, decomposed
+        b'{"last_name": "Rene\\u0301e", "notes": ["Rene\\u0301e"]}',  # ASCII, with JSON escapes
+    ],
+)
+def test_vendor_text_enters_the_gateway_in_nfc(body: bytes) -> None:
+    """Where vendor answers are parsed, every text of them, at any depth, is put in NFC."""
+    assert UpstreamResponse(200, {}, body).json() == {"last_name": RENEE_NFC, "notes": [RENEE_NFC]}
+
+
+def test_an_ascii_vendor_answer_is_parsed_as_it_is() -> None:
+    assert UpstreamResponse(200, {}, b'{"last_name": "Renee", "n": 1}').json() == {"last_name": "Renee", "n": 1}
 
 
 def test_a_decomposed_name_is_served_composed(client: TestClient, backend: FakeBackend) -> None:

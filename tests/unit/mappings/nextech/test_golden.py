@@ -2,7 +2,6 @@
 `<case>.expected.json`, read through the declared models (mappings/nextech/vendor.py) as the
 adapter reads them. Regenerate with UPDATE_GOLDEN=1 and review the diff."""
 
-import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +14,7 @@ from gateway.contract import TenantContext
 from mappings.nextech.encounter import document_to_fhir, encounter_to_fhir
 from mappings.nextech.patient import patient_to_fhir
 from mappings.nextech.vendor import VendorEncounter, VendorPatient, problem_of, section_names
-from tests.support.golden import GoldenSuite, case_id
+from tests.support.golden import GoldenSuite, case_id, vendor_json
 
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
 
@@ -45,7 +44,7 @@ MAPPERS: dict[str, Callable[[dict[str, Any]], Any]] = {
 
 
 def _input(name: str) -> Any:
-    return json.loads((SUITE.root / f"{name}.input.json").read_text())
+    return vendor_json(SUITE.root / f"{name}.input.json")
 
 
 SUITE = GoldenSuite("nextech", MAPPERS, fhir_kinds={"patient", "encounter", "document"})
