@@ -24,7 +24,7 @@ import aiohttp
 from bench.control import STOP, SetupError
 from bench.loadgen import LoadResult, run_load
 from bench.servers import Server, requests_answered
-from bench.workload import Kind
+from bench.workload import PROXY_AND_GATEWAY, Kind
 
 
 @dataclass
@@ -113,47 +113,51 @@ def summarize(throughput: list[Sample], latency: list[Sample]) -> dict[str, floa
 async def benchmark(
     servers: dict[str, Server], kinds: list[Kind], *, connections: int, duration: float, rounds: int, tally: Tally
 ) -> dict[str, Any]:
-    """The comparison: `results` of the --out JSON, one entry per kind."""
+    """The comparison: `results` of the --out JSON, one entry per kind (memory kinds: memory())."""
+    kinds = [k for k in kinds if k.mode == "compare"]
+    if not kinds:
+        return {}
     print(
         f"measuring: {len(kinds)} kinds x proxy/gateway x {rounds} round(s) x "
         f"({duration:g}s @{connections} + {duration:g}s @1) ...",
         file=sys.stderr,
         flush=True,
     )
-    order = [servers["proxy"], servers["gateway"]]
     warmup = warmup_seconds(duration)
     for kind in kinds:
         sandbox, wide = servers[kind.sandbox], kind.connections or connections
-        for target in order:
-            await measure(target, sandbox, kind, connections=wide, duration=warmup, tally=tally)
-            await measure(target, sandbox, kind, connections=1, duration=warmup / 2, tally=tally)
+        for _, name in kind.sides:
+            await measure(servers[name], sandbox, kind, connections=wide, duration=warmup, tally=tally)
+            await measure(servers[name], sandbox, kind, connections=1, duration=warmup / 2, tally=tally)
     raw: dict[str, dict[str, dict[str, list[Sample]]]] = {
-        k.key: {t.name: {"throughput": [], "latency": []} for t in order} for k in kinds
+        k.key: {label: {"throughput": [], "latency": []} for label, _ in k.sides} for k in kinds
     }
     for round_no in range(rounds):
         for kind in kinds:
             sandbox, wide = servers[kind.sandbox], kind.connections or connections
-            for target in order:
-                samples = raw[kind.key][target.name]
+            for label, name in kind.sides:
+                samples = raw[kind.key][label]
                 samples["throughput"].append(
-                    await measure(target, sandbox, kind, connections=wide, duration=duration, tally=tally)
+                    await measure(servers[name], sandbox, kind, connections=wide, duration=duration, tally=tally)
                 )
                 samples["latency"].append(
-                    await measure(target, sandbox, kind, connections=1, duration=duration, tally=tally)
+                    await measure(servers[name], sandbox, kind, connections=1, duration=duration, tally=tally)
                 )
         print(f"  round {round_no + 1}/{rounds} done", file=sys.stderr, flush=True)
     results: dict[str, Any] = {}
     for kind in kinds:
-        per = {t.name: summarize(**raw[kind.key][t.name]) for t in order}
-        g, p = per["gateway"], per["proxy"]
+        base = kind.baseline
+        per = {label: summarize(**raw[kind.key][label]) for label, _ in kind.sides}
+        g, p = per["gateway"], per[base]
         paired = [
             gs.rps / ps.rps
-            for gs, ps in zip(raw[kind.key]["gateway"]["throughput"], raw[kind.key]["proxy"]["throughput"], strict=True)
+            for gs, ps in zip(raw[kind.key]["gateway"]["throughput"], raw[kind.key][base]["throughput"], strict=True)
         ]
         results[kind.key] = {
             "label": kind.label,
             "connections": kind.connections or connections,
-            "proxy": p,
+            **({} if base == "proxy" else {"baseline": base}),
+            base: p,
             "gateway": g,
             "ratio": {
                 "rps": g["rps"] / p["rps"],
@@ -165,10 +169,75 @@ async def benchmark(
             "gateway_extra_cpu_us_per_req": g["cpu_us_per_req"] - p["cpu_us_per_req"],
             "failures": tally.by_kind.get(kind.key, 0),  # warm-up included
             "rounds": {
-                t.name: {mode: [vars(s) for s in ss] for mode, ss in raw[kind.key][t.name].items()} for t in order
+                label: {mode: [vars(s) for s in ss] for mode, ss in raw[kind.key][label].items()}
+                for label, _ in kind.sides
             },
         }
     return results
+
+
+async def floor_p50_ms(proxy: Server, sandbox: Server, *, duration: float, tally: Tally) -> float:
+    """p50 at 1 connection of the proxy's /healthz (no vendor call, no routing to speak of): what
+    the load generator, uvicorn and the loopback alone take per request, the floor under any p50."""
+    kind = Kind("floor", "proxy /healthz", ("/healthz",), expect="none")
+    await measure(proxy, sandbox, kind, connections=1, duration=warmup_seconds(duration) / 2, tally=tally)
+    return (await measure(proxy, sandbox, kind, connections=1, duration=duration, tally=tally)).p50_ms
+
+
+async def memory(
+    target: Server, kind: Kind, *, requests: int, connections: int, tally: Tally, chunk: int = 10_000
+) -> dict[str, Any]:
+    """Send `requests` of the kind's mixed paths, read the serving processes' RSS, then as many
+    again and read it again: `results.memory`, its figures under `gateway`."""
+    urls = [target.url + path for path in kind.paths]
+    total, done, curve = 2 * requests, 0, []
+    rss: dict[int, dict[int, float]] = {}
+    now: dict[int, float] = {}
+    started = time.perf_counter()
+    cpu = target.cpu_seconds()
+    print(f"memory: {total:,} mixed requests @{connections} to {target.name} ...", file=sys.stderr, flush=True)
+    while done < total:
+        step = min(chunk, (requests if done < requests else total) - done)
+        result = await run_load(
+            urls,
+            connections=connections,
+            duration=3600.0,  # bounded by the number of requests; STOP ends it early
+            max_requests=max(1, step - connections),  # the opening request of each connection counts too
+            stop=STOP.is_set,
+        )
+        STOP.check()
+        tally.add(result, kind.key)
+        if target.proc.poll() is not None:
+            raise SetupError(f"{target.name} exited with {target.proc.returncode} under load:\n{target.log_tail()}")
+        done += result.requests + connections
+        now = target.rss_mb()
+        curve.append({"requests": done, "rss_mb": max(now.values(), default=math.nan)})
+        if done >= requests and requests not in rss:
+            rss[requests] = now
+        print(
+            f"  {done:,}/{total:,} requests, RSS {' + '.join(f'{v:.1f}' for v in now.values())} MB",
+            file=sys.stderr,
+            flush=True,
+        )
+    rss[total] = now
+    elapsed = time.perf_counter() - started
+    first, second = (max(rss[n].values(), default=math.nan) for n in (requests, total))
+    return {
+        "label": f"RSS of the gateway after {requests:,} and {total:,} mixed requests",
+        "connections": connections,
+        "gateway": {
+            "requests": total,
+            "requests_per_step": requests,  # rss_mb_100k is read after this many, rss_mb_200k after twice
+            "rps": done / elapsed,
+            "cpu_us_per_req": (target.cpu_seconds() - cpu) / max(1, done) * 1e6,
+            "rss_mb_100k": first,  # the largest serving process's (per worker), after `requests`
+            "rss_mb_200k": second,  # and after twice as many
+            "growth_mb": second - first,
+            "rss_mb_per_worker": {str(n): list(rss[n].values()) for n in (requests, total)},
+            "curve": curve,
+        },
+        "failures": tally.by_kind.get(kind.key, 0),
+    }
 
 
 async def profile(
@@ -183,6 +252,8 @@ async def profile(
     out: dict[str, dict[str, Any]] = {}
     for kind in kinds:
         sandbox = servers[kind.sandbox]
+        if kind.sides != PROXY_AND_GATEWAY:
+            continue  # the proxy-vs-gateway kinds only
         for name in ("proxy", "gateway"):
             target = servers[name]
             assert target.profile_prefix is not None

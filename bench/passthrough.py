@@ -6,7 +6,8 @@ must too: the vendor HTTP client sets the ceiling (aiohttp measured ~8x cheaper 
 than httpx under concurrency). It answers each request kind the benchmark sends with the vendor
 calls a proxy would make for it, and returns the vendor's bytes as they are:
 
-- `GET /fhir/dentalpms/Patient/{id}` → `GET {base}/{org}/patients/{id}`
+- `GET /fhir/dentalpms/Patient/{id}` → `GET {base}/{org}/patients/{id}` (and the same for
+  `/fhir/dentalpms-cached/...`, the gateway's cached tenant: a proxy has no cache)
 - `GET /fhir/dentalpms/Observation?patient=X&_count=N` →
   `GET {base}/{org}/patients/X/vital-signs?page=1&page_size=N`
 - `GET /fhir/dentalpms/Patient/{id}/$everything` and `GET /fhir/dentalpms/Binary/ccd-p.{id}` →
@@ -131,6 +132,7 @@ def create_app(
     routes = [
         Route("/healthz", health),
         Route("/fhir/dentalpms/Patient/{id}", patient, methods=["GET"]),
+        Route("/fhir/dentalpms-cached/Patient/{id}", patient, methods=["GET"]),
         Route("/fhir/dentalpms/Patient/{id}/$everything", everything, methods=["GET"]),
         Route("/fhir/dentalpms/Binary/{name}", binary, methods=["GET"]),
         Route("/fhir/dentalpms/Observation", observations, methods=["GET"]),

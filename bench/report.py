@@ -88,35 +88,76 @@ def print_tables(params: dict[str, Any], results: dict[str, Any], sizes: dict[st
         f"{'on' if params['gateway_access_middleware'] else 'off'}"
     )
     for key, r in results.items():
+        if "rss_mb_100k" in r.get("gateway", {}):
+            _print_memory(r)
+            continue
         size = sizes.get(key, {})
-        print()
-        print(
-            f"{r['label']} — response {size.get('proxy', 0):,} B (proxy, vendor JSON) / "
-            f"{size.get('gateway', 0):,} B (gateway, FHIR)"
+        base = r.get("baseline", "proxy")
+        names = (
+            {"proxy": "proxy", "gateway": "gateway"} if base == "proxy" else {base: "1 worker", "gateway": "workers"}
         )
+        print()
+        if base == "proxy":
+            print(
+                f"{r['label']} — response {size.get('proxy', 0):,} B (proxy, vendor JSON) / "
+                f"{size.get('gateway', 0):,} B (gateway, FHIR)"
+            )
+        else:
+            print(f"{r['label']} — response {size.get('gateway', 0):,} B")
         wide = r.get("connections", conns)
         header = f"{'':15}{f'req/s @{wide}':>12}{'p50 ms @1':>12}{'p99 ms @1':>12}{'CPU µs/req':>12}{'core busy':>11}"
         print(header)
         print("-" * len(header))
-        for name in ("proxy", "gateway"):
-            s = r[name]
+        for side in (base, "gateway"):
+            s = r[side]
             print(
-                f"{name:15}{s['rps']:12,.0f}{s['p50_ms']:12.2f}{s['p99_ms']:12.2f}"
+                f"{names[side]:15}{s['rps']:12,.0f}{s['p50_ms']:12.2f}{s['p99_ms']:12.2f}"
                 f"{s['cpu_us_per_req']:12,.0f}{s['server_core_busy']:10.0%} "
             )
         q = r["ratio"]
-        print(f"{'gateway/proxy':15}{q['rps']:11.2f}x{q['p50']:11.2f}x{q['p99']:11.2f}x{q['cpu_per_req']:11.2f}x")
+        ratio_name = f"{names['gateway']}/{names[base]}"
+        print(f"{ratio_name:15}{q['rps']:11.2f}x{q['p50']:11.2f}x{q['p99']:11.2f}x{q['cpu_per_req']:11.2f}x")
         per_round = ", ".join(f"{x:.2f}" for x in q["rps_per_round"])
-        print(
-            f"  gateway costs {r['gateway_extra_cpu_us_per_req']:,.0f} µs CPU/req more than the proxy; "
-            f"req/s ratio per round: {per_round}; core of sandbox + load generator busy "
-            f"{r['proxy']['driver_core_busy']:.0%} (proxy) / {r['gateway']['driver_core_busy']:.0%} (gateway)"
-        )
-        calls = (r["proxy"].get("vendor_calls_per_req"), r["gateway"].get("vendor_calls_per_req"))
+        if base == "proxy":
+            print(
+                f"  gateway costs {r['gateway_extra_cpu_us_per_req']:,.0f} µs CPU/req more than the proxy; "
+                f"req/s ratio per round: {per_round}; core of sandbox + load generator busy "
+                f"{r['proxy']['driver_core_busy']:.0%} (proxy) / {r['gateway']['driver_core_busy']:.0%} (gateway)"
+            )
+        else:
+            print(
+                f"  CPU of all the gateway's processes; req/s ratio per round: {per_round}; sandbox + load "
+                f"generator busy {r[base]['driver_core_busy']:.0%} (1 worker) / "
+                f"{r['gateway']['driver_core_busy']:.0%} (workers) of a core"
+            )
+            if "cores" in r:
+                print(f"  cores: {r['cores']}")
+        calls = (r[base].get("vendor_calls_per_req"), r["gateway"].get("vendor_calls_per_req"))
         if None not in calls:
             entries = size.get("entries")
             per = f"; {entries} entries, {per_entry(results, sizes, key):,.1f} µs gateway CPU per entry"
-            print(f"  vendor calls/req {calls[0]:.2f} (proxy) / {calls[1]:.2f} (gateway)" + (per if entries else ""))
+            print(
+                f"  vendor calls/req {calls[0]:.2f} ({names[base]}) / {calls[1]:.2f} ({names['gateway']})"
+                + (per if entries else "")
+            )
+        if "floor_p50_ms" in r:
+            floor = r["floor_p50_ms"]
+            print(f"  p50 floor, the proxy's /healthz @1 (load generator + uvicorn + loopback): {floor:.2f} ms")
+    if "elapsed_s" in params:
+        print(f"\n(the whole run took {params['elapsed_s']:,.0f} s, servers' start-up included)")
+
+
+def _print_memory(r: dict[str, Any]) -> None:
+    g = r["gateway"]
+    step = g.get("requests_per_step", g["requests"] // 2)
+    print()
+    print(f"{r['label']} — @{r.get('connections', '?')} connections, {g['rps']:,.0f} req/s, "
+          f"{g['cpu_us_per_req']:,.0f} µs CPU/req")  # fmt: skip
+    per = g.get("rss_mb_per_worker", {})
+    for n, key in ((step, "rss_mb_100k"), (2 * step, "rss_mb_200k")):
+        workers = ", ".join(f"{v:.1f}" for v in per.get(str(n), []))
+        print(f"  RSS after {n:>9,} requests: {g[key]:7.1f} MB (per serving process: {workers})")
+    print(f"  growth between them: {g['growth_mb']:+.1f} MB")
 
 
 def print_goals(verdicts: list[Goal]) -> None:

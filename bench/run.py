@@ -1,7 +1,8 @@
 """Gateway vs. raw passthrough proxy, measured in the same run over the same sandbox.
 
     .venv/bin/python -m bench.run [--duration 3] [--rounds 3] [--connections 16] [--quick]
-                                  [--out results.json] [--profile DIR]
+                                  [--out results.json] [--profile DIR] [--kinds KIND ...]
+                                  [--memory-requests 100000] [--memory-connections 64]
 
 Three servers, each its own process (uvicorn, one worker, uvloop + httptools, no access log):
 the Dental PMS sandbox, the gateway (a generated TOML config, `sandbox = false`, credentials
@@ -10,6 +11,10 @@ sandbox and this process (the load generator) share the other. Each request kind
 for the proxy and the gateway in turn, round after round (throughput at N connections, then
 latency at 1 connection), and the medians are compared as ratios: the machine is shared and
 noisy, so absolute numbers drift but ratios from the same run hold.
+
+Two kinds compare other things: `patient_read_2w` the gateway run by its own command line with
+two workers against one (a private redis-server holds their shared state), and `memory` (only
+when named in --kinds) the gateway's RSS after 100k and 200k mixed requests.
 
 Starting and stopping the servers is bench.servers, the requests bench.workload, the rounds
 bench.measure, the tables and the JSON bench.report; this module is the command line.
@@ -25,6 +30,7 @@ import asyncio
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as `python bench/run.py`
@@ -34,10 +40,10 @@ import uvloop
 
 from bench.control import STOP, Interrupted, SetupError, stop_on_signals
 from bench.goals import goals
-from bench.measure import Tally, benchmark, profile
+from bench.measure import Tally, benchmark, floor_p50_ms, memory, profile
 from bench.report import print_failures, print_goals, print_profile, print_tables, run_parameters, write_json
-from bench.servers import Server, cores, start_servers
-from bench.workload import validate, workload
+from bench.servers import Server, cores, start_servers, workers_cores
+from bench.workload import MEMORY_REQUESTS, validate, workload
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -46,9 +52,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections for req/s (default 32)")
     parser.add_argument(
-        "--kinds", nargs="+", metavar="KIND", help="measure only these request kinds (default: all; bench/README.md)"
+        "--kinds", nargs="+", metavar="KIND", help="measure only these kinds (default: all but memory; bench/README.md)"
     )
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 round of 1 s")
+    parser.add_argument(
+        "--memory-requests",
+        type=int,
+        default=MEMORY_REQUESTS,
+        help=f"memory kind: RSS read after this many mixed requests and twice as many (default {MEMORY_REQUESTS:,})",
+    )
+    parser.add_argument(
+        "--memory-connections", type=int, default=64, help="memory kind: concurrent connections (default 64)"
+    )
     parser.add_argument("--out", help="also write the results as JSON to this file")
     parser.add_argument(
         "--no-access-middleware",
@@ -65,6 +80,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.duration, args.rounds = 1.0, 1
     if args.duration <= 0 or args.rounds < 1 or not 1 <= args.connections <= 512:
         parser.error("need --duration > 0, --rounds >= 1 and 1 <= --connections <= 512")
+    if not 1 <= args.memory_connections <= 512 or args.memory_requests < 10 * args.memory_connections:
+        parser.error("need 1 <= --memory-connections <= 512 and --memory-requests >= 10x that")
     return args
 
 
@@ -78,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown kind(s): {', '.join(sorted(unknown))}; known: {', '.join(k.key for k in chosen.kinds)}")
         return 2
-    kinds = [k for k in chosen.kinds if not args.kinds or k.key in args.kinds]
+    kinds = [k for k in chosen.kinds if (k.key in args.kinds if args.kinds else k.default)]
     params = run_parameters(
         duration=args.duration,
         rounds=args.rounds,
@@ -93,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     tally = Tally()
     runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
     profile_dir = Path(args.profile).resolve() if args.profile else None
+    if profile_dir:  # cProfile compares the proxy with the one-process gateway only
+        kinds = [k for k in kinds if k.mode == "compare" and k.sides[0][1] == "proxy"]
+    workers = "patient_read_2w" in {k.key for k in kinds}
+    memory_kind = next((k for k in kinds if k.mode == "memory"), None)
+    started = time.monotonic()
     try:
         with stop_on_signals(), tempfile.TemporaryDirectory(prefix="fhir-bench-") as tmp:
             start_servers(
@@ -104,8 +126,9 @@ def main(argv: list[str] | None = None) -> int:
                 driver_core=driver_core,
                 access_middleware=not args.no_access_middleware,
                 profile_dir=profile_dir,
+                workers=workers,
             )
-            sizes = runner.run(validate(servers["gateway"], servers["proxy"], kinds))
+            sizes = runner.run(validate(servers, kinds))
             if profile_dir:
                 profiled = runner.run(
                     profile(
@@ -129,6 +152,23 @@ def main(argv: list[str] | None = None) -> int:
                         tally=tally,
                     )
                 )
+                if workers:
+                    results["patient_read_2w"]["cores"] = workers_cores(server_core, driver_core)
+                if "patient_read_cached" in results:
+                    results["patient_read_cached"]["floor_p50_ms"] = runner.run(
+                        floor_p50_ms(servers["proxy"], servers["sandbox"], duration=args.duration, tally=tally)
+                    )
+                if memory_kind is not None:
+                    results[memory_kind.key] = runner.run(
+                        memory(
+                            servers["gateway"],
+                            memory_kind,
+                            requests=args.memory_requests,
+                            connections=args.memory_connections,
+                            tally=tally,
+                        )
+                    )
+                params["elapsed_s"] = round(time.monotonic() - started, 1)
                 print_tables(params, results, sizes)
                 verdicts = goals(results, sizes)
                 print_goals(verdicts)

@@ -17,6 +17,11 @@ warning. The process dies with its parent (PR_SET_PDEATHSIG), so nothing outlive
 
 `--profile PATH` (gateway, proxy): SIGUSR1 starts cProfile, SIGUSR2 stops it and writes the
 stats to PATH; the parent sends them around the measured load only.
+
+`python -m bench.serve cli [--cpus 0,1] -- serve --config FILE --workers N ...` runs the
+gateway's own command line (gateway.cli.main) in this process, after making it die with its
+parent and setting its cores: `fhir-gateway serve` exactly, uvicorn's worker supervisor included
+(which stops its workers when it gets SIGTERM).
 """
 
 from __future__ import annotations
@@ -142,20 +147,31 @@ def _install_profiler(path: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.serve")
-    parser.add_argument("role", choices=("sandbox", "nexhealth", "gateway", "proxy"))
-    parser.add_argument("--fd", type=int, required=True, help="listening socket inherited from the parent")
+    parser.add_argument("role", choices=("sandbox", "nexhealth", "gateway", "proxy", "cli"))
+    parser.add_argument("--fd", type=int, help="listening socket inherited from the parent (all roles but cli)")
     parser.add_argument("--cpu", type=int, help="pin this process to one core")
+    parser.add_argument("--cpus", help="cli: the cores this process and its workers may run on, e.g. 0,1")
     parser.add_argument("--parent", type=int, default=os.getppid())
     parser.add_argument("--config", help="gateway: TOML config file")
     parser.add_argument("--no-access-middleware", action="store_true", help="gateway: create_app(access_logging=False)")
     parser.add_argument("--vendor-base", help="proxy: the sandbox API root")
     parser.add_argument("--nexhealth-base", help="proxy: the NexHealth sandbox API root")
     parser.add_argument("--profile", help="cProfile stats file, toggled by SIGUSR1/SIGUSR2")
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    split = argv.index("--") if "--" in argv else len(argv)
+    args, cli_args = parser.parse_args(argv[:split]), argv[split + 1 :]  # cli: `fhir-gateway`'s own arguments
 
     _die_with_parent(args.parent)
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
+    if args.role == "cli":
+        from gateway.cli import main as gateway_cli
+
+        if args.cpus:
+            os.sched_setaffinity(0, {int(c) for c in args.cpus.split(",")})
+        return gateway_cli(cli_args)
+    if args.fd is None:
+        parser.error(f"{args.role} needs --fd")
     sock = socket.socket(fileno=args.fd)
 
     log_level = "warning"

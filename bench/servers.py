@@ -5,16 +5,26 @@ process binds first, pinned to a core, and watched for CPU time through /proc. T
 the proxy share one core, the sandboxes and the load generator (this process) the other: the two
 are measured in turn, so each gets that core to itself, and the load side cannot take time from it.
 Each sandbox counts the requests it answers (`GET /_bench/requests`, bench.serve): vendor calls.
+
+For the two-worker kind (`patient_read_2w`) the run also starts a private redis-server and the
+gateway twice more through its real command line (`fhir-gateway serve --workers 1|2`, on Redis),
+unpinned: their CPU is that of the whole process tree (the supervisor and its workers).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
+import ctypes
+import math
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +50,15 @@ NEXHEALTH_KEY_ENV = "BENCH_NEXHEALTH_KEY"
 # The bench measures CPU, not NexHealth's documented 100/s and 1,000/min: both sides lift them.
 NEXHEALTH_RATE_PER_SECOND = 1_000_000
 NEXHEALTH_RATE_PER_MINUTE = 60_000_000
+# A second Dental PMS tenant in front of the same sandbox, its response cache on for longer than
+# a run: after the warm-up every read of the same 32 patients is a cache hit (no vendor call).
+CACHED_TENANT = "dentalpms-cached"
+CACHE_TTL = 3600
+# The worker-mode gateways (`serve --workers N`) share their state on a private redis-server.
+TOKEN_KEY_ENV = "BENCH_TOKEN_STORE_KEY"
+TOKEN_STORE_KEY = base64.urlsafe_b64encode(b"bench-token-store-key-0123456789").decode()  # a Fernet key
+REDIS_BINARY = "/usr/bin/redis-server"
+WORKERS = 2
 COUNTER_PATH = "/_bench/requests"
 START_TIMEOUT = 30.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -52,19 +71,34 @@ class Server:
     port: int
     log: Path
     profile_prefix: Path | None = None
+    tree: bool = False  # a supervisor and its workers: CPU and memory of every process under it
 
     @property
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
+    def pids(self) -> list[int]:
+        """The process, and with `tree` all its live descendants."""
+        return [self.proc.pid, *(descendants(self.proc.pid) if self.tree else ())]
+
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the process (all its threads) so far."""
-        try:
-            stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
-        except OSError:
-            return float("nan")
-        fields = stat.rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        """User + system CPU time of the process (all its threads; with `tree`, all its
+        descendants' too) so far."""
+        total = 0.0
+        for pid in self.pids():
+            cpu = _process_cpu(pid)
+            if math.isnan(cpu) and pid == self.proc.pid:
+                return cpu
+            total += 0.0 if math.isnan(cpu) else cpu
+        return total
+
+    def rss_mb(self) -> dict[int, float]:
+        """Resident memory (VmRSS, MB) of each serving process: the process itself, or with
+        `tree` each uvicorn worker under it."""
+        pids = self.pids()
+        if self.tree:
+            pids = [p for p in pids if b"multiprocessing.spawn" in _cmdline(p)] or pids
+        return {pid: rss for pid in pids if not math.isnan(rss := _rss_mb(pid))}
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -73,13 +107,62 @@ class Server:
             return ""
 
     def stop(self) -> None:
+        below = descendants(self.proc.pid) if self.tree and self.proc.poll() is None else []
         if self.proc.poll() is None:
-            self.proc.terminate()
+            self.proc.terminate()  # a uvicorn supervisor stops its workers on SIGTERM
             try:
-                self.proc.wait(timeout=5)
+                self.proc.wait(timeout=10 if self.tree else 5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
+        for pid in below:  # workers the supervisor did not stop (it was killed): ours, by pid
+            if b"multiprocessing" in _cmdline(pid):  # still the worker, not a reused pid
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _process_cpu(pid: int) -> float:
+    fields = _stat_fields(pid)
+    return math.nan if fields is None else (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    except OSError:
+        return b""
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return math.nan
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024  # kB
+    return math.nan
+
+
+def descendants(root: int) -> list[int]:
+    """Live descendants of `root`, from the parent ids in /proc/*/stat."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat_fields(int(entry.name))) is not None:
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    out, todo = [], [root]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        out += kids
+        todo += kids
+    return out
 
 
 def cores() -> tuple[int | None, int | None]:
@@ -135,14 +218,35 @@ async def wait_ready(server: Server, path: str, headers: dict[str, str] | None =
             await asyncio.sleep(0.05)
 
 
-def gateway_config(sandbox: Server, path: Path, nexhealth: Server | None = None) -> None:
-    """The gateway's TOML: a real (not sandbox) Dental PMS tenant whose vendor is the sandbox,
-    and with `nexhealth`, a NexHealth tenant in front of that simulator.
+def gateway_config(
+    sandbox: Server, path: Path, nexhealth: Server | None = None, *, redis_url: str | None = None
+) -> None:
+    """The gateway's TOML: a real (not sandbox) Dental PMS tenant whose vendor is the sandbox, a
+    second one (`dentalpms-cached`) in front of the same sandbox with its response cache on, and
+    with `nexhealth`, a NexHealth tenant in front of that simulator.
 
     The tenants' options and credentials are exactly what their vendors' option models accept:
     `org_id` and the `api_token` (Dental PMS); `subdomain`, `location_id`, the rate limits and
-    the `api_key` (NexHealth); secrets as environment references.
+    the `api_key` (NexHealth); secrets as environment references. With `redis_url` (the worker
+    gateways), the state is shared there, and stored tokens are encrypted with a key from the
+    environment, as `serve --workers N` requires.
     """
+    dentalpms = f"""vendor = "dentalpms"
+sandbox = false
+base_url = "{sandbox.url}/api/v1"
+timezone = "America/Chicago"
+options = {{ org_id = "{ORG_ID}" }}
+credentials = {{ api_token = "env:{TOKEN_ENV}" }}
+"""
+    shared = (
+        ""
+        if redis_url is None
+        else f"""shared_state = "{redis_url}"
+shared_state_prefix = "fhir-bench:"
+token_store = "{path.parent / "tokens"}"
+token_store_keys = ["env:{TOKEN_KEY_ENV}"]
+"""
+    )
     path.write_text(
         f"""# Generated by bench/run.py: the gateway in front of the sandbox as if it were the vendor.
 [server]
@@ -150,18 +254,18 @@ host = "{HOST}"
 port = 0
 paging_secret = "env:{PAGING_ENV}"
 log_level = "warning"
-
+{shared}
 [paging]
 default_count = 20
 max_count = 100
 
 [tenants.{TENANT}]
-vendor = "dentalpms"
-sandbox = false
-base_url = "{sandbox.url}/api/v1"
-timezone = "America/Chicago"
-options = {{ org_id = "{ORG_ID}" }}
-credentials = {{ api_token = "env:{TOKEN_ENV}" }}
+{dentalpms}
+[tenants.{CACHED_TENANT}]
+{dentalpms}
+[tenants.{CACHED_TENANT}.cache]
+enabled = true
+ttl = {CACHE_TTL}
 """
         + (
             ""
@@ -180,6 +284,88 @@ credentials = {{ api_key = "env:{NEXHEALTH_KEY_ENV}" }}
     )
 
 
+def _die_with_us(cpus: set[int] | None) -> Callable[[], None]:
+    """preexec_fn of a child that is not Python (redis-server): SIGTERM when this process dies,
+    on `cpus` (None: this process's)."""
+
+    def setup() -> None:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if cpus:
+            os.sched_setaffinity(0, cpus)
+
+    return setup
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def start_redis(workdir: Path, cpus: set[int] | None) -> Server:
+    """A private redis-server on loopback, no persistence, that dies with this process."""
+    port = _free_port()
+    data = workdir / "redis"
+    data.mkdir(exist_ok=True)
+    log = workdir / "redis.log"
+    command = [REDIS_BINARY, "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no",
+               "--dir", str(data), "--protected-mode", "yes", "--logfile", str(log)]  # fmt: skip
+    proc = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_us(cpus)
+    )
+    return Server("redis", proc, port, log)
+
+
+async def wait_redis(server: Server) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if server.proc.poll() is not None:
+            raise SetupError(f"redis-server exited with {server.proc.returncode}:\n{server.log_tail()}")
+        try:
+            reader, writer = await asyncio.open_connection(HOST, server.port)
+            writer.write(b"PING\r\n")
+            answer = await reader.read(16)
+            writer.close()
+            if answer.startswith(b"+PONG"):
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise SetupError(f"redis-server did not start within {START_TIMEOUT:.0f}s:\n{server.log_tail()}")
+        STOP.check()
+        await asyncio.sleep(0.05)
+
+
+def start_cli_gateway(
+    name: str, workdir: Path, config: Path, *, workers: int, cpus: set[int] | None, env: dict[str, str]
+) -> Server:
+    """The gateway as `fhir-gateway serve --config FILE --workers N` runs it (its real command
+    line, through `bench.serve cli`, which only adds dying with this process and the cores)."""
+    port = _free_port()
+    on = ["--cpus", ",".join(map(str, sorted(cpus)))] if cpus else []
+    serve = ["serve", "--config", str(config), "--host", HOST, "--port", str(port), "--workers", str(workers)]
+    command = [sys.executable, "-m", "bench.serve", "cli", "--parent", str(os.getpid()), *on, "--", *serve]
+    child_env = {**os.environ, **env}
+    child_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    log = workdir / f"{name}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, cwd=REPO, env=child_env, stdout=out, stderr=subprocess.STDOUT)
+    return Server(name, proc, port, log, tree=True)
+
+
+async def wait_settled(server: Server, quiet: float = 0.05, timeout: float = 20.0) -> None:
+    """Wait until a supervisor's tree stops burning CPU: every worker has imported and started."""
+    deadline = time.monotonic() + timeout
+    before = server.cpu_seconds()
+    while time.monotonic() < deadline:
+        STOP.check()
+        await asyncio.sleep(0.5)
+        now = server.cpu_seconds()
+        if now - before < quiet:
+            return
+        before = now
+
+
 def start_servers(
     servers: dict[str, Server],
     workdir: Path,
@@ -190,13 +376,16 @@ def start_servers(
     driver_core: int | None,
     access_middleware: bool,
     profile_dir: Path | None,
+    workers: bool = False,
 ) -> None:
     """Start the sandbox, then the proxy and the gateway in front of it, and wait until all answer.
 
     Each server goes into `servers` as soon as its process exists, so that the caller's
     `finally` stops whatever did start, even when a later one fails. `patient_id` is a patient
     the sandbox serves: fetching it shows the sandbox is up. With `profile_dir`, the proxy and
-    the gateway are started ready to cProfile themselves (see bench.measure.profile).
+    the gateway are started ready to cProfile themselves (see bench.measure.profile). With
+    `workers`, also a redis-server and the gateway through its command line with one worker
+    (`gateway_1w`) and with WORKERS (`gateway_2w`), unpinned on both cores (workers_cores()).
     """
     secrets = {TOKEN_ENV: API_TOKEN, ORG_ENV: ORG_ID, NEXHEALTH_KEY_ENV: NEXHEALTH_KEY}
     servers["sandbox"] = start_server("sandbox", workdir, cpu=driver_core, env=secrets)
@@ -222,6 +411,32 @@ def start_servers(
             servers[role].profile_prefix = profile_dir / role
     runner.run(wait_ready(servers["gateway"], "/healthz"))
     runner.run(wait_ready(servers["proxy"], "/healthz"))
+    if not workers:
+        return
+    both = {c for c in (server_core, driver_core) if c is not None} or None
+    servers["redis"] = start_redis(workdir, both)
+    runner.run(wait_redis(servers["redis"]))
+    shared = workdir / "gateway-workers.toml"
+    gateway_config(
+        servers["sandbox"], shared, servers[NEXHEALTH], redis_url=f"redis://{HOST}:{servers['redis'].port}/0"
+    )
+    env = {**secrets, PAGING_ENV: PAGING_SECRET, TOKEN_KEY_ENV: TOKEN_STORE_KEY}
+    for name, count in (("gateway_1w", 1), ("gateway_2w", WORKERS)):
+        servers[name] = start_cli_gateway(name, workdir, shared, workers=count, cpus=both, env=env)
+    for name in ("gateway_1w", "gateway_2w"):
+        runner.run(wait_ready(servers[name], "/healthz"))
+        runner.run(wait_settled(servers[name]))
+
+
+def workers_cores(server_core: int | None, driver_core: int | None) -> str:
+    """How the two-worker kind shares the machine's cores (the report states it)."""
+    if server_core is None or driver_core is None:
+        return f"nothing pinned ({os.cpu_count()} cores): workers, redis, sandbox and load generator share them all"
+    return (
+        f"the 1-worker gateway, the {WORKERS} workers and redis unpinned on cores {server_core},{driver_core}; "
+        f"sandbox + load generator pinned on core {driver_core}, so the workers get core {server_core} "
+        "and what the load side leaves of the other"
+    )
 
 
 async def requests_answered(session: aiohttp.ClientSession, sandbox: Server) -> int:

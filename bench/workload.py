@@ -15,13 +15,15 @@ from urllib.parse import quote
 import aiohttp
 
 from bench.control import SetupError
-from bench.servers import NEXHEALTH, NEXHEALTH_TENANT, TENANT, Server
+from bench.servers import CACHED_TENANT, NEXHEALTH, NEXHEALTH_TENANT, TENANT, WORKERS, Server
 
 N_PATIENTS = 32
 OBSERVATION_COUNT = 20
 OBSERVATION_COUNT_LARGE = 100  # the many-vitals patient has more Observations than this
 WIDE_CONNECTIONS = 128
 XML = (("Accept", "application/xml"),)
+PROXY_AND_GATEWAY = (("proxy", "proxy"), ("gateway", "gateway"))
+MEMORY_REQUESTS = 100_000  # per step of the memory kind: RSS read after 100k and after 200k
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,15 @@ class Kind:
     headers: tuple[tuple[str, str], ...] = ()
     expect: str = "bundle"  # what validate() checks the gateway's answer is: patient|bundle|xml|html
     extra: dict[str, Any] = field(default_factory=dict, compare=False)  # facts for the report
+    # (label in results, server name): the baseline first, then the measured side, which is
+    # always labelled "gateway"; the ratios are measured / baseline
+    sides: tuple[tuple[str, str], ...] = PROXY_AND_GATEWAY
+    mode: str = "compare"  # compare: rounds of req/s and latency; memory: bench.measure.memory
+    default: bool = True  # measured when --kinds does not name any (memory: only when named, it is slow)
+
+    @property
+    def baseline(self) -> str:
+        return self.sides[0][0]
 
 
 @dataclass(frozen=True)
@@ -83,8 +94,41 @@ def workload() -> Workload:
              headers=XML, expect="xml"),
         Kind("ccd_html", "Binary/ccd-p.<richest>?_format=html",
              (f"/fhir/{TENANT}/Binary/ccd-p.{richest.uuid}?_format=html",), expect="html"),
+        Kind("patient_read_cached", f"Patient/{{id}} on tenant {CACHED_TENANT}, response cache on (all hits)",
+             tuple(f"/fhir/{CACHED_TENANT}/Patient/{pid}" for pid in ids), expect="patient"),
+        Kind("patient_read_2w", f"Patient/{{id}}: `serve --workers {WORKERS}` vs `--workers 1` (both on Redis)",
+             tuple(f"/fhir/{TENANT}/Patient/{pid}" for pid in ids), expect="patient",
+             sides=(("one_worker", "gateway_1w"), ("gateway", "gateway_2w"))),
     ]  # fmt: skip
+    kinds.append(
+        Kind("memory", "RSS of the gateway after N and 2N mixed requests",
+             mixed(kinds), sides=(("gateway", "gateway"),), mode="memory", default=False)
+    )  # fmt: skip
     return Workload(kinds, ids, vitals, str(richest.uuid))
+
+
+# The memory kind's mix, per 200 requests: mostly reads, as a clinic's traffic is, and a few
+# of every heavier kind (light enough that 200k requests take minutes, not a quarter of an hour).
+MIX = {
+    "patient_read": 160,
+    "patient_read_cached": 16,
+    "observation_search": 14,
+    "observation_search_100": 2,
+    "nexhealth_search_narrowed": 3,
+    "nexhealth_search_walk": 1,
+    "everything": 2,
+    "ccd_html": 2,
+}
+
+
+def mixed(kinds: list[Kind]) -> tuple[str, ...]:
+    """Gateway paths in the proportions of MIX, interleaved, each kind cycling over its own."""
+    by_key = {k.key: k for k in kinds}
+    slots: list[tuple[float, str]] = []
+    for key, share in MIX.items():
+        paths = by_key[key].paths
+        slots += [((i + 0.5) / share, paths[i % len(paths)]) for i in range(share)]
+    return tuple(path for _, path in sorted(slots))
 
 
 def _check_gateway(kind: Kind, path: str, body: bytes) -> int:
@@ -113,9 +157,10 @@ def _check_gateway(kind: Kind, path: str, body: bytes) -> int:
     return len(entries)
 
 
-async def validate(gateway: Server, proxy: Server, kinds: list[Kind]) -> dict[str, dict[str, int]]:
-    """Check that both servers answer each kind with the expected shape; return body sizes (and,
-    for Bundles, `entries`: how many the gateway's answer holds)."""
+async def validate(servers: dict[str, Server], kinds: list[Kind]) -> dict[str, dict[str, int]]:
+    """Check that both sides of each kind answer with the expected shape; return body sizes (and,
+    for Bundles, `entries`: how many the gateway's answer holds). The memory kind's paths are
+    other kinds' (checked with those)."""
     sizes: dict[str, dict[str, int]] = {}
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
 
@@ -127,14 +172,19 @@ async def validate(gateway: Server, proxy: Server, kinds: list[Kind]) -> dict[st
                 return body
 
         for kind in kinds:
+            if kind.mode != "compare":
+                continue
+            (base_label, base_name), (_, name) = kind.sides
             for path in kind.paths:
-                g, p = await get(gateway, kind, path), await get(proxy, kind, path)
+                g, p = await get(servers[name], kind, path), await get(servers[base_name], kind, path)
                 entries = _check_gateway(kind, path, g)
-                if kind.key == "patient_read" and json.loads(p).get("id") != path.rsplit("/", 1)[1]:
+                if base_label != "proxy":  # another gateway: the same checks
+                    _check_gateway(kind, path, p)
+                elif kind.expect == "patient" and json.loads(p).get("id") != path.rsplit("/", 1)[1]:
                     raise SetupError(f"proxy {path}: not the vendor record of the patient")
                 if kind.key == "observation_search" and len(json.loads(p).get("items") or []) != OBSERVATION_COUNT:
                     raise SetupError(f"proxy {path}: not {OBSERVATION_COUNT} vendor readings")
-                sizes.setdefault(kind.key, {"gateway": len(g), "proxy": len(p)})
+                sizes.setdefault(kind.key, {"gateway": len(g), base_label: len(p)})
                 if entries:
                     sizes[kind.key]["entries"] = entries
     return sizes

@@ -57,7 +57,9 @@ def guarded(provider: ResourceProvider, vendor: str) -> ResourceProvider:
     async def search_nfc(request: SearchRequest) -> VendorPage:
         assert search is not None
         page = await search(request)
-        resources = nfc(page.resources)  # one check of the whole page (nearly always NFC already)
+        # One check of the whole page (nearly always NFC already); `nfc` walks lists, not tuples.
+        found = page.resources if isinstance(page.resources, list) else list(page.resources)
+        resources = nfc(found)
         return page if resources is page.resources else dataclasses.replace(page, resources=resources)
 
     async def create_nfc(resource: Resource) -> Written:

@@ -8,8 +8,10 @@ import io
 import logging
 import logging.handlers
 import os
+import select
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,10 +33,18 @@ class StdoutSink:
     """Each line is one write(2) to standard output's descriptor, before the answer goes out:
     no text layer to encode through and flush (a line is far below PIPE_BUF, so lines from
     several workers on one pipe never interleave). Where standard output is not a descriptor
-    (replaced in-process), the line goes through its text layer instead."""
+    (replaced in-process), the line goes through its text layer instead.
+
+    A line is written whole or not at all, as far as a descriptor allows: a non-blocking one
+    that is full refuses the line (the request is answered 503); one that took part of a line
+    is waited on (up to `FINISH_WITHIN`) for the rest. Should the rest still not go out, the
+    next line starts on a line of its own, so one torn line never corrupts the ones after it."""
+
+    FINISH_WITHIN = 1.0  # seconds to wait for a full descriptor to take the rest of a line
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._torn = False  # the last line was cut short: the next one starts with a newline
 
     def write(self, event: dict[str, Any]) -> None:
         line = jsonio.dumps(event) + b"\n"
@@ -47,11 +57,22 @@ class StdoutSink:
                     sys.stdout.flush()
                     return
                 sys.stdout.flush()  # anything already written through the text layer goes first
-                written = 0
-                while written < len(line):
-                    written += os.write(descriptor, line[written:])
+                self._write_whole(descriptor, b"\n" + line if self._torn else line)
         except (OSError, ValueError, AttributeError) as exc:
             raise AuditUnavailable(f"standard output: {exc}") from None
+
+    def _write_whole(self, descriptor: int, line: bytes) -> None:
+        written = 0
+        deadline = time.monotonic() + self.FINISH_WITHIN
+        while written < len(line):
+            try:
+                written += os.write(descriptor, line[written:])
+            except BlockingIOError:
+                if written == 0 or time.monotonic() > deadline:
+                    self._torn = written > 0
+                    raise
+                select.select([], [descriptor], [], max(0.0, deadline - time.monotonic()))
+        self._torn = False
 
     def close(self) -> None:
         return None

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
 import pytest
 
-from gateway.contract import Drift, TenantContext
-from mappings.dentalpms.adapter import _observations, _reading_at, _SubPage
+from gateway.contract import Drift, SearchRequest, TenantContext
+from gateway.search.model import ParamType, ReferenceValue, SearchParam, SearchQuery
+from mappings.dentalpms.adapter import DentalPmsAdapter, _observations, _reading_at, _SubPage
 from mappings.dentalpms.reader import Reader
 from mappings.dentalpms.vendor import VendorPageList, VendorVitals
 
@@ -76,3 +78,64 @@ def test_readings_past_what_the_page_needs_are_not_read() -> None:
         "The reading at 5 could not be read: the vendor's field date_taken is not a date"
     ]
     assert len(first) + len(rest) == sum(1 + n % 5 for n in (0, 1, 2, 3, 4, 6))
+
+
+# -- through the adapter: what the pages of one vendor page report ---------------------------
+
+
+class _Client:
+    def __init__(self, items: list[Any]) -> None:
+        self.items = items
+
+    async def get(self, path: str, params: Any = None) -> Any:
+        assert path == f"/patients/{PATIENT}/vital-signs"
+        return {"items": self.items, "page": params["page"], "page_size": 50, "total": 50 + len(self.items)}
+
+
+def _adapter(items: list[Any]) -> tuple[DentalPmsAdapter, Drift]:
+    adapter = object.__new__(DentalPmsAdapter)  # only what a vital-signs search uses
+    drift = Drift()
+    adapter._client = _Client(items)  # type: ignore[assignment]
+    adapter._reader = Reader(drift)
+    adapter._ctx = CTX
+    return adapter, drift
+
+
+def _adapter_page(adapter: DentalPmsAdapter, position: Any) -> Any:
+    patient = SearchParam("patient", ParamType.REFERENCE, None, (ReferenceValue("Patient", PATIENT),), "")
+    query = SearchQuery("Observation", (patient,), ())
+    # vendor page 2 (no patient check): three Observations (one per reading) per FHIR page
+    return asyncio.run(adapter._search_observations(SearchRequest(query, position, 3)))
+
+
+# Readings of one sign each (`_reading(n)` makes 1 + n % 5): one Observation per reading.
+ITEMS = [*(_reading(5 * n) for n in range(5)), {**_reading(25), "date_taken": "not a date"}, _reading(30)]
+
+
+def _walk(adapter: DentalPmsAdapter) -> list[Any]:
+    """The FHIR pages of vendor page 2, followed from its first reading to its last."""
+    pages, position = [], [2, 0, 0]
+    while isinstance(position, list) and position[0] == 2:
+        page = _adapter_page(adapter, position)
+        pages.append(page)
+        position = page.next
+    return pages
+
+
+def test_the_page_that_reaches_an_unreadable_reading_reports_it() -> None:
+    """A vendor page is read as far as each FHIR page needs: the page whose Observations would
+    include an unreadable reading's says so (an OperationOutcome warning); a page before it, whose
+    Observations are all there, does not."""
+    first, second, *_ = _walk(_adapter(ITEMS)[0])
+    assert len(first.resources) == 3 and not first.warnings
+    assert any("could not be read" in w and "date_taken" in w for w in second.warnings)
+
+
+def test_the_drift_monitor_sees_every_reading_the_gateway_reads() -> None:
+    """The drift monitor sees each reading as it is read: once the pages have walked through the
+    vendor page, every unexpected and unreadable field of it has been counted."""
+    adapter, drift = _adapter([*ITEMS[:5], {**_reading(25), "surprise": 1}, ITEMS[5]])
+    _walk(adapter)
+    kinds = {(key.kind, key.path) for key in drift.counts()}
+    assert ("unexpected field", "surprise") in kinds
+    assert ("unreadable", "date_taken") in kinds
