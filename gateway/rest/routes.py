@@ -24,6 +24,7 @@ from gateway.rest.read import read
 from gateway.rest.route_index import SegmentIndex
 from gateway.rest.search import search_get, search_post
 from gateway.rest.write import create, delete, update
+from gateway.upstream.coalesce import shared_reads
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -61,7 +62,8 @@ def _dispatch(
                 or (provider is not None and candidate.needs in provider.support.interactions)
             ]
             raise MethodNotAllowed(f"{request.method} is not supported here", headers={"Allow": allow(allowed)})
-        return await handler.endpoint(request)
+        with shared_reads():  # identical vendor reads of this request are made once
+            return await handler.endpoint(request)
 
     return endpoint
 

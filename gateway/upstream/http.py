@@ -29,6 +29,7 @@ from gateway.errors import UpstreamError, UpstreamTimeout, VendorUnavailable
 from gateway.shared.state import SharedState
 from gateway.text import nfc
 from gateway.upstream.breaker import CircuitBreaker
+from gateway.upstream.coalesce import forget_reads, read_once
 from gateway.upstream.observe import observer, vendor_path_template
 from gateway.upstream.retry import RETRYABLE_STATUSES, RetryBudget, idempotent, with_retries
 
@@ -161,14 +162,22 @@ class UpstreamClient:
                 return answer
 
         if not idempotent(method, send_headers):
+            forget_reads()  # what this request reads from now on may have changed
             return await attempt()
-        return await with_retries(
-            attempt,
-            policy=self.resilience.retry,
-            budget=self.budget,
-            deadline=self.timeouts.total,
-            should_retry=_worth_another_attempt,
-        )
+
+        async def with_retries_() -> UpstreamResponse:
+            return await with_retries(
+                attempt,
+                policy=self.resilience.retry,
+                budget=self.budget,
+                deadline=self.timeouts.total,
+                should_retry=_worth_another_attempt,
+            )
+
+        if method not in ("GET", "HEAD") or body is not None or data is not None:
+            forget_reads()  # an idempotent write (Idempotency-Key) is a write all the same
+            return await with_retries_()
+        return await read_once((id(self), method, url, _frozen(params), _frozen(send_headers)), with_retries_)
 
     async def _send(
         self,
@@ -191,6 +200,11 @@ class UpstreamClient:
         if self._session is not None and not self._session.closed:
             await self._session.close()
             await asyncio.sleep(0)  # let aiohttp close transports before the loop ends
+
+
+def _frozen(items: Mapping[str, Any] | list[tuple[str, str]] | None) -> tuple[tuple[str, str], ...]:
+    pairs = items.items() if isinstance(items, Mapping) else items or ()
+    return tuple((str(name), str(value)) for name, value in pairs)
 
 
 def _worth_another_attempt(answer: UpstreamResponse | None, error: BaseException | None) -> bool:

@@ -126,3 +126,27 @@ def test_access_lines_are_json_with_the_request_and_no_forged_line(http: httpx.C
     vendor = access["ops-test-vendor-1"]
     assert vendor["vendor_calls"] >= 1 and vendor["resource_type"] == "Patient" and vendor["duration_ms"] >= 0
     assert "x" not in vendor["message"].split()
+
+
+def test_a_patients_record_reads_each_vendor_answer_once(http: httpx.Client) -> None:
+    """`$everything` runs every type's search, and each checks that the patient is live: within
+    the one request, the vendor is asked for the patient once (gateway.upstream.coalesce)."""
+    patient = http.get("/fhir/dentalpms/Patient", params={"_count": 1}).json()["entry"][0]["resource"]["id"]
+
+    def reads(endpoint: str) -> float:
+        samples = _samples(http.get("/metrics").text)
+        return sum(
+            value
+            for name, value in samples.items()
+            if name.startswith("fhir_gateway_vendor_calls_total{")
+            and re.search(f'endpoint="/[^/"]+{re.escape(endpoint)}"', name)
+            and 'tenant="dentalpms"' in name
+        )
+
+    # Endpoints below the practice's `/{org_id}` (`/patients/{id}`: never the id itself).
+    before = {endpoint: reads(endpoint) for endpoint in ("/patients/{id}", "/patients/{id}/vital-signs")}
+    assert http.get(f"/fhir/dentalpms/Patient/{patient}/$everything").status_code == 200
+    assert {endpoint: reads(endpoint) - count for endpoint, count in before.items()} == {
+        "/patients/{id}": 1,
+        "/patients/{id}/vital-signs": 1,
+    }

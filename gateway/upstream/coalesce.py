@@ -1,0 +1,81 @@
+"""Identical vendor reads within one gateway request, made once.
+
+Assembling a patient's record (`$everything`, a CCD) runs each type's search, and each of them
+checks the patient: the same GET half a dozen times within milliseconds. Inside a scope the REST
+layer opens around each request (`shared_reads`), a GET whose connection, path, parameters and
+headers equal one already made, or still in flight, takes that one's answer (or error) instead
+of asking the vendor again. Any other method through a connection ends the sharing for the rest
+of the request, since what follows may read what it changed.
+
+Tasks a request starts copy its context, so concurrent reads of one request share one scope;
+two requests never share anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TypeVar, cast
+
+T = TypeVar("T")
+
+_READS: ContextVar[dict[Hashable, asyncio.Future[object]] | None] = ContextVar("fhir_gateway_reads", default=None)
+
+
+class _Abandoned(Exception):
+    """The read another caller was waiting on was cancelled before it had an answer."""
+
+
+@contextmanager
+def shared_reads() -> Iterator[None]:
+    """Share identical reads made inside the block (one gateway request)."""
+    token = _READS.set({})
+    try:
+        yield
+    finally:
+        _READS.reset(token)
+
+
+def forget_reads() -> None:
+    """A write went out: reads from now on go to the vendor again."""
+    reads = _READS.get()
+    if reads is not None:
+        reads.clear()
+
+
+async def read_once(key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+    """`read()`, or the answer of the identical read (`key`) this request already made."""
+    reads = _READS.get()
+    if reads is None:
+        return await read()
+    while True:
+        shared = reads.get(key)
+        if shared is None:
+            break
+        try:
+            return cast(T, await asyncio.shield(shared))  # the answer of the same read
+        except _Abandoned:
+            continue  # its caller was cancelled: read it ourselves (or share the next attempt)
+    future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+    reads[key] = future
+    try:
+        answer = await read()
+    except asyncio.CancelledError:
+        _settle(reads, key, future, _Abandoned())
+        raise
+    except BaseException as exc:
+        _settle(reads, key, future, exc)
+        raise
+    future.set_result(answer)
+    return answer
+
+
+def _settle(
+    reads: dict[Hashable, asyncio.Future[object]], key: Hashable, future: asyncio.Future[object], error: BaseException
+) -> None:
+    if isinstance(error, _Abandoned) and reads.get(key) is future:
+        del reads[key]  # the next caller reads for itself
+    future.set_exception(error)
+    future.exception()  # retrieved here: nobody may be waiting for it
