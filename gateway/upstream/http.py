@@ -165,7 +165,7 @@ class UpstreamClient:
             forget_reads()  # what this request reads from now on may have changed
             return await attempt()
 
-        async def with_retries_() -> UpstreamResponse:
+        async def retried() -> UpstreamResponse:
             return await with_retries(
                 attempt,
                 policy=self.resilience.retry,
@@ -176,8 +176,8 @@ class UpstreamClient:
 
         if method not in ("GET", "HEAD") or body is not None or data is not None:
             forget_reads()  # an idempotent write (Idempotency-Key) is a write all the same
-            return await with_retries_()
-        return await read_once((id(self), method, url, _frozen(params), _frozen(send_headers)), with_retries_)
+            return await retried()
+        return await read_once((id(self), method, url, _frozen(params), _frozen(send_headers)), retried)
 
     async def _send(
         self,
