@@ -84,17 +84,7 @@ class _Composition:
             hosted = self.hosted.get(name) or await host_sandbox(
                 name, conf, vendor, self.sandboxes[conf.vendor], host, sandbox_tokens, SANDBOX_TOKEN_KEY
             )
-            config = adapter_config(
-                name,
-                conf,
-                vendor,
-                base_url=hosted.base_url,
-                options=hosted.options,
-                secrets=hosted.secrets,
-                token_store=hosted.token_store,
-                token_keys=(hosted.token_key,),
-                shared=shared,
-            )
+            config = hosted.adapter_config(name, conf, vendor, shared)
         else:
             config = adapter_config(
                 name,

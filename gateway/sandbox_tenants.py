@@ -18,9 +18,10 @@ from typing import Any
 import httpx
 
 from gateway.connect import connect
-from gateway.contract import OAuthApp, SandboxFactory, Vendor
+from gateway.contract import AdapterConfig, OAuthApp, SandboxFactory, Vendor
 from gateway.sandbox_host import SandboxHost
 from gateway.settings import TenantSettings
+from gateway.shared.state import SharedState
 from gateway.tenant_config import adapter_config
 from gateway.upstream.oauth import token_client
 from gateway.upstream.token_store import TokenStore
@@ -37,6 +38,22 @@ class HostedSandbox:
     secrets: Mapping[str, str] = field(repr=False)
     token_store: Path  # where its OAuth grant is
     token_key: str = field(repr=False)  # and the key that encrypts it
+
+    def adapter_config(
+        self, name: str, conf: TenantSettings, vendor: Vendor[Any], shared: SharedState | None = None
+    ) -> AdapterConfig[Any]:
+        """The tenant's adapter configuration, reaching this simulator."""
+        return adapter_config(
+            name,
+            conf,
+            vendor,
+            base_url=self.base_url,
+            options=self.options,
+            secrets=self.secrets,
+            token_store=self.token_store,
+            token_keys=(self.token_key,),
+            shared=shared,
+        )
 
 
 async def host_sandbox(
@@ -55,16 +72,7 @@ async def host_sandbox(
     )
     log.info("tenant %s: %s sandbox on %s", name, conf.vendor, root)
     if vendor.oauth is not None:
-        config = adapter_config(
-            name,
-            conf,
-            vendor,
-            base_url=hosted.base_url,
-            options=hosted.options,
-            secrets=hosted.secrets,
-            token_store=token_store,
-            token_keys=(token_key,),
-        )
+        config = hosted.adapter_config(name, conf, vendor)
         await _connect_sandbox(name, vendor.oauth(config), TokenStore(token_store, (token_key,)))
     return hosted
 
