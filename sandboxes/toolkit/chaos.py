@@ -2,7 +2,9 @@
 
 ``Chaos(app, faults, spare=...)`` wraps a simulator's ASGI app. Each request, unless its path
 is spared (token endpoints: a client that cannot log in is another test), draws one fault from
-``Faults`` with a seeded random generator, so a run is repeatable:
+``Faults``. The draw is seeded by the seed, the request (method, path, query) and how many times
+that request came since the faults were set: a run is repeatable even though concurrent clients
+reach the simulator in a different order each time, and a retry of a call draws afresh.
 
 - ``error``: a 500 with a JSON error body;
 - ``throttle``: a 429 burst answer (no Retry-After, as NexHealth's);
@@ -45,11 +47,20 @@ class _Reset(Exception):
 class Chaos:
     def __init__(self, app: ASGIApp, faults: Faults, spare: tuple[str, ...] = ()) -> None:
         self.app = app
-        self.faults = faults
         self.spare = spare
         self.calls = 0
         self.injected: dict[str, int] = {}
-        self._random = random.Random(faults.seed)
+        self.faults = faults
+
+    @property
+    def faults(self) -> Faults:
+        return self._faults
+
+    @faults.setter
+    def faults(self, faults: Faults) -> None:
+        """New faults start the draws again: the same requests meet the same faults."""
+        self._faults = faults
+        self._seen: dict[str, int] = {}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.app, name)  # the simulator's own attributes (state, counters)
@@ -59,10 +70,11 @@ class Chaos:
             await self.app(scope, receive, send)
             return
         self.calls += 1
+        draws = self._draws(scope)
         low, high = self.faults.latency
         if high > 0:
-            await asyncio.sleep(self._random.uniform(low, high))
-        fault = self._draw()
+            await asyncio.sleep(draws.uniform(low, high))
+        fault = self._draw(draws)
         if fault is not None:
             self.injected[fault] = self.injected.get(fault, 0) + 1
         if fault == "error":
@@ -82,8 +94,14 @@ class Chaos:
                 await asyncio.sleep(self.faults.stall_seconds)
             await self.app(scope, receive, send)
 
-    def _draw(self) -> str | None:
-        roll = self._random.random()
+    def _draws(self, scope: Scope) -> random.Random:
+        request = f"{scope['method']} {scope['path']}?{scope['query_string'].decode('latin-1')}"
+        seen = self._seen[request] = self._seen.get(request, 0) + 1
+        # A str seed is hashed with SHA-512 (random.seed, version 2): the same in every process.
+        return random.Random(f"{self.faults.seed}|{request}|{seen}")
+
+    def _draw(self, draws: random.Random) -> str | None:
+        roll = draws.random()
         for name in ("error", "throttle", "stall", "reset", "malformed", "wrong_type"):
             share: float = getattr(self.faults, name)
             if roll < share:

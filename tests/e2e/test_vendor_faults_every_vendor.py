@@ -82,7 +82,7 @@ def faulty(request: pytest.FixtureRequest) -> Iterator[Faulty]:
 def baseline(faulty: Faulty) -> Run:
     faulty.chaos.faults = Faults()
     run = faulty.run()
-    assert run.success == 1.0
+    assert run.success == 1.0, run.failures
     return run
 
 
@@ -94,7 +94,7 @@ def test_occasional_failures_and_stalls_are_absorbed(faulty: Faulty, baseline: R
         f"\n[{faulty.vendor}: 5% vendor 500s + 1% 2-s stalls] {len(run.statuses)} GETs: {run.success:.1%} ok, "
         f"p99 {run.p(99):.0f} ms (no faults {baseline.p(99):.0f} ms), vendor load {load:.2f}x"
     )
-    assert run.success >= 0.995
+    assert run.success >= 0.995, run.failures
     assert load <= 1.2
     # The p99 is the vendor's (a stalled call; a search makes up to three calls, so two of them
     # may stall) plus a backoff step, not a client-visible timeout or a retry storm.
@@ -144,7 +144,7 @@ def test_a_hanging_vendor_does_not_slow_another_tenant() -> None:
     paths = [f"/fhir/fine/Patient?family={family}" for family in FAMILIES] * 2
     try:
         get_all(running.url, paths[:10])  # warm: token, connections
-        alone = Run([], [r[1] for r in get_all(running.url, paths, workers=4)], 0, {})
+        alone = Run([], [r[1] for r in get_all(running.url, paths, workers=4)], 0, {}, [])
         stop = threading.Event()
 
         def hang() -> None:
@@ -157,7 +157,7 @@ def test_a_hanging_vendor_does_not_slow_another_tenant() -> None:
         for thread in hangers:
             thread.start()
         time.sleep(0.5)  # every hanger is waiting on the stuck vendor
-        during = Run([], [r[1] for r in get_all(running.url, paths, workers=4)], 0, {})
+        during = Run([], [r[1] for r in get_all(running.url, paths, workers=4)], 0, {}, [])
         stop.set()
     finally:
         running.stop()

@@ -19,6 +19,7 @@ class Run:
     latencies: list[float]  # seconds
     vendor_calls: int
     bodies: dict[str, Any]  # path → body of each 200
+    failures: list[str]  # "status path: diagnostics" of each answer but a 200, for the assertion message
 
     @property
     def success(self) -> float:
@@ -61,4 +62,10 @@ def run_against(url: str, chaos: Chaos, paths: list[str], workers: int = 8) -> R
     before = chaos.calls
     results = get_all(url, paths, workers)
     bodies = {path: body for path, (status, _, body) in zip(paths, results, strict=True) if status == 200}
-    return Run([r[0] for r in results], [r[1] for r in results], chaos.calls - before, bodies)
+    answers = zip(paths, results, strict=True)
+    failures = [f"{status} {path}: {_diagnostics(body)}" for path, (status, _, body) in answers if status != 200]
+    return Run([r[0] for r in results], [r[1] for r in results], chaos.calls - before, bodies, failures)
+
+
+def _diagnostics(outcome: Any) -> str:
+    return "; ".join(str(issue.get("diagnostics", issue.get("code"))) for issue in outcome.get("issue", []))
