@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import jsonio
 from gateway.audit.events import AUDIT_PATIENT, Request, audit_event
+from gateway.audit.sequence import AuditSequence
 from gateway.audit.sink import AuditSink, AuditUnavailable
 from gateway.auth.decision import Caller
 from gateway.rest.outcome import operation_outcome
@@ -33,7 +34,7 @@ class Audit:
         self.app = app
         self.sink = sink
         self.fail_open = fail_open
-        self.sequence: SharedState = sequence or LocalState()
+        self.sequence = AuditSequence(sequence or LocalState())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/fhir/"):
@@ -75,7 +76,7 @@ class Audit:
         caller = found if isinstance(found, Caller) else None
         event = audit_event(request, status, caller)
         try:
-            number = await self.sequence.incr("audit:sequence")
+            number = await self.sequence.next()
             event["extension"].append({"url": AUDIT_SEQUENCE, "valueInteger": number})
         except SharedStateUnavailable:
             log.warning("the audit sequence cannot be counted (shared state unavailable); line written without it")

@@ -88,9 +88,9 @@ class RedisState:
             millis = int(await self._redis.pttl(self._key(key)))
         return millis / 1000 if millis >= 0 else None  # -1: no expiry, -2: no key
 
-    async def incr(self, key: str) -> int:
+    async def incr(self, key: str, amount: int = 1) -> int:
         async with _reachable():
-            return int(await self._redis.incr(self._key(key)))
+            return int(await self._redis.incrby(self._key(key), amount))
 
     @asynccontextmanager
     async def lock(self, key: str, timeout: float, wait: float | None = None) -> AsyncIterator[None]:

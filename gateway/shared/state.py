@@ -55,8 +55,8 @@ class SharedState(Protocol):
         """Seconds until `key` is dropped; None if it holds nothing or never expires."""
         ...
 
-    async def incr(self, key: str) -> int:
-        """Add one to the counter at `key` (0 if absent) and return it; an expiry set by
+    async def incr(self, key: str, amount: int = 1) -> int:
+        """Add `amount` to the counter at `key` (0 if absent) and return it; an expiry set by
         `put_new` stays."""
         ...
 
@@ -128,9 +128,9 @@ class LocalState:
             return None
         return max(0.0, found[1] - self._clock())
 
-    async def incr(self, key: str) -> int:
+    async def incr(self, key: str, amount: int = 1) -> int:
         found = self._live(key)
-        count = (int(found[0]) if found is not None else 0) + 1
+        count = (int(found[0]) if found is not None else 0) + amount
         self._values[key] = (str(count).encode(), found[1] if found is not None else None)  # keeps its expiry
         return count
 

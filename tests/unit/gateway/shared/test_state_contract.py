@@ -26,6 +26,7 @@ def test_values_expire_and_leases_go_to_one_holder(make_state: MakeState) -> Non
         await b.delete("lease")
         assert await b.put_new("lease", b"2", ttl=5) is True
         assert [await a.incr("n"), await b.incr("n"), await a.incr("n")] == [1, 2, 3]
+        assert [await b.incr("n", 5), await a.incr("n")] == [8, 9]
 
     asyncio.run(scenario())
 
