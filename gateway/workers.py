@@ -1,6 +1,7 @@
 """`fhir-gateway serve --workers N`: N processes serving one port, sharing state on Redis.
 
-uvicorn's supervisor binds the socket once, spawns the workers and restarts one that dies.
+uvicorn's supervisor spawns the workers and restarts one that dies; each worker listens on a
+socket of its own, and the system spreads the connections over them (gateway.worker_sockets).
 Each worker builds the gateway from the same `WorkerSetup`, which the parent writes to a
 private file (0600 in a 0700 directory) named by an environment variable, because spawned
 processes share nothing else with it. What must be the same in every worker is decided once,
@@ -23,6 +24,7 @@ import os
 import pickle
 import secrets
 import shutil
+import socket
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,6 +40,7 @@ from gateway.sandbox_host import SandboxHost
 from gateway.sandbox_tenants import HostedSandbox, host_sandbox
 from gateway.settings import Settings
 from gateway.slow_clients import header_protocol
+from gateway.worker_sockets import bind_reuse_port, family_of, reuse_port_supported
 
 SETUP_ENV = "FHIR_GATEWAY_WORKER_SETUP"
 
@@ -94,12 +97,29 @@ def serve_workers(
         metrics = directory / "metrics"  # the workers' Prometheus figures, summed by any scrape
         metrics.mkdir(mode=0o700)
         os.environ[MULTIPROCESS_ENV] = str(metrics)
-        uvicorn.run(APP_FACTORY, factory=True, workers=settings.server.workers, http=PROTOCOL, **uvicorn_options)
+        workers = settings.server.workers
+        _supervise(uvicorn.Config(APP_FACTORY, factory=True, workers=workers, http=PROTOCOL, **uvicorn_options))
     finally:
         os.environ.pop(SETUP_ENV, None)
         os.environ.pop(MULTIPROCESS_ENV, None)
         host.stop()
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def _supervise(config: Any) -> None:
+    """uvicorn's worker supervisor (what `uvicorn.run` starts for workers > 1), each worker on a
+    listening socket of its own where the system spreads connections over them."""
+    from uvicorn.supervisors import Multiprocess
+
+    if reuse_port_supported() and config.uds is None and config.fd is None:
+        try:
+            sock: socket.socket = bind_reuse_port(family_of(config.host), (config.host, config.port))
+        except OSError as exc:
+            raise SystemExit(f"cannot listen on {config.host}:{config.port}: {exc.strerror}") from None
+    else:
+        sock = config.bind_socket()
+    with sock:
+        Multiprocess(config, sockets=[sock]).run()
 
 
 def _with_paging_secret(settings: Settings, directory: Path) -> Settings:
