@@ -182,6 +182,9 @@ class ServerSettings(_Strict):
     # Redis must each have their own, or they would share their tenants' tokens and limits.
     shared_state_prefix: str = Field("fhir-gateway:", min_length=1, max_length=64)
     workers: int = Field(1, ge=1, le=64)  # processes serving the port (`serve --workers N`)
+    # "own": each worker listens on its own socket and the system spreads connections over them;
+    # "shared": one socket, whose waiting connections outlive a worker's restart (gateway.worker_sockets)
+    worker_sockets: Literal["own", "shared"] = "own"
 
     @field_validator("allowed_hosts")
     @classmethod

@@ -1,7 +1,8 @@
 """`fhir-gateway serve --workers N`: N processes serving one port, sharing state on Redis.
 
 uvicorn's supervisor spawns the workers and restarts one that dies; each worker listens on a
-socket of its own, and the system spreads the connections over them (gateway.worker_sockets).
+socket of its own, and the system spreads the connections over them (gateway.worker_sockets),
+unless `server.worker_sockets = "shared"`.
 Each worker builds the gateway from the same `WorkerSetup`, which the parent writes to a
 private file (0600 in a 0700 directory) named by an environment variable, because spawned
 processes share nothing else with it. What must be the same in every worker is decided once,
@@ -20,11 +21,13 @@ cache, the audit sequence) is in the shared state, which `Settings` requires for
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import pickle
 import secrets
 import shutil
 import socket
+import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,8 +43,9 @@ from gateway.sandbox_host import SandboxHost
 from gateway.sandbox_tenants import HostedSandbox, host_sandbox
 from gateway.settings import Settings
 from gateway.slow_clients import header_protocol
-from gateway.worker_sockets import bind_reuse_port, family_of, reuse_port_supported
+from gateway.worker_sockets import hold_address, reuse_port_supported
 
+log = logging.getLogger("gateway.workers")
 SETUP_ENV = "FHIR_GATEWAY_WORKER_SETUP"
 
 # The workers' HTTP protocol, importable by name (each spawned worker imports it); its header
@@ -98,7 +102,8 @@ def serve_workers(
         metrics.mkdir(mode=0o700)
         os.environ[MULTIPROCESS_ENV] = str(metrics)
         workers = settings.server.workers
-        _supervise(uvicorn.Config(APP_FACTORY, factory=True, workers=workers, http=PROTOCOL, **uvicorn_options))
+        config = uvicorn.Config(APP_FACTORY, factory=True, workers=workers, http=PROTOCOL, **uvicorn_options)
+        _supervise(config, own_sockets=settings.server.worker_sockets == "own")
     finally:
         os.environ.pop(SETUP_ENV, None)
         os.environ.pop(MULTIPROCESS_ENV, None)
@@ -106,20 +111,27 @@ def serve_workers(
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _supervise(config: Any) -> None:
-    """uvicorn's worker supervisor (what `uvicorn.run` starts for workers > 1), each worker on a
-    listening socket of its own where the system spreads connections over them."""
+def _supervise(config: Any, own_sockets: bool) -> None:
+    """uvicorn's worker supervisor, as `uvicorn.run` starts it for workers > 1; with `own_sockets`
+    each worker listens on a socket of its own (gateway.worker_sockets)."""
+    from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
 
-    if reuse_port_supported() and config.uds is None and config.fd is None:
+    if own_sockets and reuse_port_supported():
         try:
-            sock: socket.socket = bind_reuse_port(family_of(config.host), (config.host, config.port))
+            sock: socket.socket = hold_address(config.host, config.port)
         except OSError as exc:
-            raise SystemExit(f"cannot listen on {config.host}:{config.port}: {exc.strerror}") from None
+            log.error("cannot listen on %s:%d: %s", config.host, config.port, exc.strerror)
+            sys.exit(STARTUP_FAILURE)
+        host, port = sock.getsockname()[:2]
+        log.info("listening on %s:%d, each of the %d workers on a socket of its own", host, port, config.workers)
     else:
-        sock = config.bind_socket()
-    with sock:
-        Multiprocess(config, sockets=[sock]).run()
+        sock = config.bind_socket()  # logs the address; exits when it is taken
+    try:
+        with sock:
+            Multiprocess(config, sockets=[sock]).run()
+    except KeyboardInterrupt:
+        pass
 
 
 def _with_paging_secret(settings: Settings, directory: Path) -> Settings:

@@ -5,15 +5,18 @@ Counted in the shared state, a number costs a round trip to it (on Redis, about 
 the vendor call of a read). So a process keeps at most one count in flight: lines that come
 while it is out wait, and the next count (`INCRBY` their number) numbers them all, in the order
 they came. A busy worker makes one round trip per batch instead of one per line, an idle one a
-round trip per line as before; the numbers stay unique and consecutive across all sharers.
+round trip per line as before. The numbers stay unique across all sharers, and consecutive but
+where a line was never written: its request was cancelled after its count, or a count timed out
+after the state had made it (a gap of the whole batch, where one count per line left one).
 In one process (no shared state) each line is counted directly.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 
-from gateway.shared.state import SharedState
+from gateway.shared.state import SharedState, SharedStateUnavailable
 
 KEY = "audit:sequence"
 
@@ -32,20 +35,27 @@ class AuditSequence:
         waiter: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._waiting.append(waiter)
         if self._counting is None:
-            self._counting = asyncio.ensure_future(self._count())
+            # In a context of its own: the request that happened to start it must not lend its
+            # request id and trace span to the counts it makes for others.
+            self._counting = asyncio.get_running_loop().create_task(self._count(), context=contextvars.Context())
         return await waiter
 
     async def _count(self) -> None:
         batch: list[asyncio.Future[int]] = []
         try:
             while self._waiting:
-                batch, self._waiting = self._waiting, []
+                batch = [waiter for waiter in self._waiting if not waiter.done()]  # not the cancelled
+                self._waiting = []
+                if not batch:
+                    continue
                 try:
                     last = await self._state.incr(KEY, len(batch))
                 except Exception as exc:  # every line of the batch goes without a number
                     for waiter in batch:
                         if not waiter.done():
-                            waiter.set_exception(exc)
+                            error = SharedStateUnavailable()
+                            error.__cause__ = exc
+                            waiter.set_exception(error)
                     continue
                 # A waiter cancelled meanwhile (its client left) leaves its number unused, as a
                 # request cancelled during a single count always could.

@@ -9,6 +9,7 @@ made and the grant survives it.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -17,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ from gateway.connect import connect
 from gateway.sandbox_host import RunningServer, serve_in_thread
 from gateway.upstream.oauth import token_client
 from gateway.upstream.token_store import TokenStore
+from gateway.worker_sockets import reuse_port_supported
 from mappings.nextech.client import oauth_app
 from sandboxes.clinic import build_clinic
 from sandboxes.nexhealth import LOCATION, SUBDOMAIN
@@ -83,22 +86,47 @@ class Deployment:
     log: Path  # the gateway's JSON log lines
     pid: int  # the supervisor's
 
-    def workers(self) -> list[int]:
-        children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
-        return [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
-
     def workers_that_served(self, tenant: str) -> set[int]:
         lines = [json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")]
         return {line["pid"] for line in lines if line.get("tenant") == tenant and line.get("status") == 200}
 
 
-@pytest.fixture(scope="module")
-def deployment(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    directory = tmp_path_factory.mktemp("workers")
+def _private_key_file(directory: Path) -> Path:
+    """A private directory with the token store's key in it, as `--workers 2` requires."""
     os.chmod(directory, 0o700)
     key = directory / "token-key"
     key.write_text(Fernet.generate_key().decode())
     key.chmod(0o600)
+    return key
+
+
+@contextlib.contextmanager
+def _serving(config: Path, environment: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`fhir-gateway serve --config FILE` until the block ends: its URL and process."""
+    port = tomllib.loads(config.read_text())["server"]["port"]
+    log = config.parent / "gateway.log"  # a file, not a pipe nobody reads: a full pipe would block the workers
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config)],
+        env=environment,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(url, process, log)
+        yield url, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def deployment(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    directory = tmp_path_factory.mktemp("workers")
+    key = _private_key_file(directory)
     nexhealth = Counting(
         nexhealth_app(CLINIC, api_key="nexhealth-key", subdomain=SUBDOMAIN, rate_per_second=RATE_PER_SECOND)
     )
@@ -154,25 +182,12 @@ log_format = "json"
 """
     )
     environment = {**os.environ, "TEST_NEXHEALTH_KEY": "nexhealth-key", "TEST_NEXTECH_SECRET": "nextech-secret"}
-    log = directory / "gateway.log"  # a file, not a pipe nobody reads: a full pipe would block the workers
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config)],
-        env=environment,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(url, process, log)
-        nextech.answers.clear()
-        nexhealth.answers.clear()
-        yield Deployment(url, nexhealth, nextech, log, process.pid)
+        with _serving(config, environment) as (url, process):
+            nextech.answers.clear()
+            nexhealth.answers.clear()
+            yield Deployment(url, nexhealth, nextech, directory / "gateway.log", process.pid)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
         for server in servers:
             server.stop()
 
@@ -275,6 +290,32 @@ def test_both_workers_renewing_at_once_make_one_renewal_and_the_grant_survives(d
     assert refused == 0  # no refresh token was ever presented twice (that would revoke the grant)
 
 
+def _workers_of(supervisor: int) -> list[int]:
+    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    return [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+def _listens(pid: int, port: int) -> bool:
+    """Whether process `pid` holds a socket listening on `port` (/proc/net/tcp: state 0A)."""
+    return _listening_socket(pid, port) is not None
+
+
+def _listening_socket(pid: int, port: int) -> str | None:
+    listening = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            fields = row.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                listening.add(f"socket:[{fields[9]}]")
+    held = set()
+    for descriptor in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            held.add(os.readlink(descriptor))
+    found = listening & held
+    return min(found) if found else None
+
+
+@pytest.mark.skipif(not reuse_port_supported(), reason="SO_REUSEPORT spreads connections on Linux only")
 def test_connections_opened_together_are_spread_over_both_workers(deployment: Deployment) -> None:
     """A pool that opens its connections at once and keeps them (a load balancer's, a client
     library's): each worker listens on its own socket, so both get a share. On one shared
@@ -282,8 +323,12 @@ def test_connections_opened_together_are_spread_over_both_workers(deployment: De
     path = "/fhir/nexhealth/metadata"
     host, port = deployment.url.removeprefix("http://").split(":")
     connections = [http.client.HTTPConnection(host, int(port), timeout=30) for _ in range(32)]
-    workers = deployment.workers()
+    workers = _workers_of(deployment.pid)
     assert len(workers) == 2
+    deadline = time.monotonic() + 30
+    while not all(_listens(worker, int(port)) for worker in workers):  # a worker still starting has no share
+        assert time.monotonic() < deadline, "the workers did not both listen"
+        time.sleep(0.1)
     # The connections arrive while both workers are busy (here: stopped), as under load: they
     # wait for an accept, and each worker then accepts what waits for it.
     for worker in workers:
@@ -318,3 +363,36 @@ def test_connections_opened_together_are_spread_over_both_workers(deployment: De
     # Spread by a hash of the addresses: each worker holds at least 6 of the 32 connections
     # but once in about 9,000 runs (binomial); on one shared socket one worker held them all.
     assert len(served) == 2 and min(served.values()) >= 3 * 6
+
+
+def test_workers_can_share_one_socket_instead(redis_url: str, tmp_path: Path) -> None:
+    """`server.worker_sockets = "shared"`: one listening socket for all workers, whose waiting
+    connections outlive a worker's restart (uvicorn's own way)."""
+    key = _private_key_file(tmp_path)
+    port = _free_port()
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        f"""
+[server]
+port = {port}
+workers = 2
+worker_sockets = "shared"
+shared_state = "{redis_url}"
+shared_state_prefix = "shared-socket-test:"
+token_store = "{tmp_path / "tokens"}"
+token_store_keys = ["file:{key}"]
+
+[tenants.dental]
+vendor = "dentalpms"
+sandbox = true
+
+[audit]
+sink = "off"
+"""
+    )
+    with _serving(config) as (url, process):
+        assert httpx.get(f"{url}/fhir/dental/metadata", timeout=10).status_code == 200
+        workers = _workers_of(process.pid)
+        assert len(workers) == 2
+        assert all(_listens(worker, port) for worker in workers)
+        assert len({_listening_socket(worker, port) for worker in workers}) == 1  # the same one

@@ -9,8 +9,9 @@ import socket
 from multiprocessing.reduction import ForkingPickler
 
 import pytest
+from uvicorn.config import STARTUP_FAILURE
 
-from gateway.worker_sockets import bind_reuse_port, reuse_port_supported
+from gateway.worker_sockets import bind_reuse_port, hold_address, reuse_port_supported
 
 pytestmark = pytest.mark.skipif(not reuse_port_supported(), reason="SO_REUSEPORT spreads connections on Linux only")
 
@@ -25,7 +26,7 @@ def _as_a_worker_gets_it(sock: socket.socket) -> socket.socket:
 
 
 def test_the_parents_socket_holds_the_port_but_takes_no_connection() -> None:
-    with bind_reuse_port(socket.AF_INET, ("127.0.0.1", 0)) as parent:
+    with hold_address("127.0.0.1", 0) as parent:
         port = parent.getsockname()[1]
         with pytest.raises(ConnectionRefusedError):  # bound, not listening: nothing waits on it
             socket.create_connection(("127.0.0.1", port), timeout=2).close()
@@ -33,8 +34,24 @@ def test_the_parents_socket_holds_the_port_but_takes_no_connection() -> None:
             other.bind(("127.0.0.1", port))
 
 
+def test_a_port_another_gateway_listens_on_is_refused_even_with_reuse_port() -> None:
+    with bind_reuse_port(socket.AF_INET, ("127.0.0.1", 0)) as other:
+        other.listen(8)  # a gateway of the same user, its workers on SO_REUSEPORT sockets
+        with pytest.raises(OSError):
+            hold_address("127.0.0.1", other.getsockname()[1]).close()
+
+
+def test_a_worker_that_cannot_bind_stops_as_a_start_up_failure() -> None:
+    with hold_address("127.0.0.1", 0) as parent, socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))  # held without SO_REUSEPORT: no worker can bind it
+        rebuild, (family, _) = parent.__reduce_ex__(2)  # what a worker runs when it unpickles
+        with pytest.raises(SystemExit) as stopped:
+            rebuild(family, squatter.getsockname())
+    assert stopped.value.code == STARTUP_FAILURE  # uvicorn's supervisor then stops instead of restarting it
+
+
 def test_each_worker_listens_on_its_own_socket_and_connections_are_spread() -> None:
-    with bind_reuse_port(socket.AF_INET, ("127.0.0.1", 0)) as parent:
+    with hold_address("127.0.0.1", 0) as parent:
         port = parent.getsockname()[1]
         workers = [_as_a_worker_gets_it(parent) for _ in range(2)]
         try:

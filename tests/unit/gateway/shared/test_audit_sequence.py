@@ -4,6 +4,7 @@ sharer of the state, in the order they came, with one round trip per batch of li
 from __future__ import annotations
 
 import asyncio
+import contextvars
 
 import pytest
 
@@ -65,7 +66,7 @@ def test_when_the_state_cannot_be_reached_the_batch_is_told_and_the_next_line_co
     assert after == 1  # nothing was counted for the lines that went without a number
 
 
-def test_a_line_whose_client_left_does_not_hold_up_the_others() -> None:
+def test_a_line_whose_client_left_before_its_count_takes_no_number() -> None:
     async def scenario() -> list[int]:
         sequence = AuditSequence(SlowRemote())
         first = asyncio.ensure_future(sequence.next())
@@ -76,7 +77,28 @@ def test_a_line_whose_client_left_does_not_hold_up_the_others() -> None:
         left.cancel()
         return [await first, await stays]
 
-    assert asyncio.run(scenario()) == [1, 3]  # the cancelled line's number is unused: a gap, as before
+    assert asyncio.run(scenario()) == [1, 2]
+
+
+def test_the_counts_are_made_outside_any_requests_context() -> None:
+    request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="none")
+    seen: list[str] = []
+
+    class Recording(SlowRemote):
+        async def incr(self, key: str, amount: int = 1) -> int:
+            seen.append(request_id.get())
+            return await super().incr(key, amount)
+
+    async def line(sequence: AuditSequence, name: str) -> int:
+        request_id.set(name)
+        return await sequence.next()
+
+    async def scenario() -> None:
+        sequence = AuditSequence(Recording())
+        await asyncio.gather(*(line(sequence, f"request-{n}") for n in range(5)))
+
+    asyncio.run(scenario())
+    assert seen and set(seen) == {"none"}  # not the context of the request that started the counting
 
 
 def test_workers_sharing_the_state_number_lines_uniquely_and_without_gaps(make_state: MakeState) -> None:
