@@ -32,7 +32,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import Fernet
 from starlette.applications import Starlette
@@ -44,6 +44,9 @@ from gateway.sandbox_tenants import HostedSandbox, host_sandbox
 from gateway.settings import Settings
 from gateway.slow_clients import header_protocol
 from gateway.worker_sockets import hold_address, reuse_port_supported
+
+if TYPE_CHECKING:
+    from uvicorn import Config
 
 log = logging.getLogger("gateway.workers")
 SETUP_ENV = "FHIR_GATEWAY_WORKER_SETUP"
@@ -111,7 +114,7 @@ def serve_workers(
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _supervise(config: Any, own_sockets: bool) -> None:
+def _supervise(config: Config, own_sockets: bool) -> None:
     """uvicorn's worker supervisor, as `uvicorn.run` starts it for workers > 1; with `own_sockets`
     each worker listens on a socket of its own (gateway.worker_sockets)."""
     from uvicorn.config import STARTUP_FAILURE
