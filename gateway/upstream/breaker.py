@@ -73,17 +73,18 @@ class CircuitBreaker:
             return State.HALF_OPEN
         return self._state
 
-    async def before_call(self) -> None:
-        """Let a call through, or refuse it (VendorUnavailable) while open or probing."""
+    async def before_call(self) -> bool:
+        """Let a call through, or refuse it (VendorUnavailable) while open or probing. True when
+        the call let through is the probe: its outcome must be recorded (or abandoned)."""
         if self._shared is not None and self._clock() - self._synced_at >= SYNC_EVERY:
             await self._sync(self._shared)
         state = self.state
         self._report(state)
         if state is State.CLOSED:
-            return
+            return False
         if state is State.HALF_OPEN and not self._probing and await self._lease_probe():
             self._probing = True  # this call is the probe
-            return
+            return True
         wait = max(1, math.ceil(self._open_for - (self._clock() - self._opened_at)))
         raise VendorUnavailable(
             "The vendor system is failing; requests to it are paused for a moment", retry_after=wait

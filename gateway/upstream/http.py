@@ -17,7 +17,7 @@ connection's bulkhead: calls beyond it wait for a connection, within the same de
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +75,7 @@ class UpstreamClient:
     name: str = ""  # the connection (its tenant), as metrics and traces name it
     shared: SharedState | None = None  # where the breaker's state is shared with other workers
     _session: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
+    _detached: set[asyncio.Future[Any]] = field(default_factory=set, init=False, repr=False)  # probes settling
     breaker: CircuitBreaker = field(init=False, repr=False)
     budget: RetryBudget = field(init=False, repr=False)
 
@@ -136,12 +137,13 @@ class UpstreamClient:
             with observer().vendor_call(self.name, method, template) as call:
                 call.attempt = attempts
                 try:
-                    await self.breaker.before_call()
+                    probe = await self.breaker.before_call()
                 except VendorUnavailable:
                     call.error = "refused"
                     raise
+                sending = self._send(method, url, params, body if body is not None else data, send_headers)
                 try:
-                    answer = await self._send(method, url, params, body if body is not None else data, send_headers)
+                    answer = await (self._probe(sending) if probe else sending)
                 except UpstreamTimeout:
                     call.error = "timeout"
                     await self.breaker.record(failed=True)
@@ -149,6 +151,10 @@ class UpstreamClient:
                 except UpstreamError:
                     call.error = "connect"
                     await self.breaker.record(failed=True)
+                    raise
+                except asyncio.CancelledError:
+                    if not probe:  # a probe's own outcome settles the breaker (`_probe`)
+                        self.breaker.abandon()
                     raise
                 except BaseException:
                     self.breaker.abandon()
@@ -179,6 +185,33 @@ class UpstreamClient:
             return await retried()
         return await read_once((id(self), method, url, _frozen(params), _frozen(send_headers)), retried)
 
+    async def _probe(self, sending: Coroutine[Any, Any, UpstreamResponse]) -> UpstreamResponse:
+        """The half-open breaker's probe call, whose outcome settles the breaker even when the
+        request that made it goes away. A sibling call of the same request, refused while the
+        probe is out, cancels it (gateway.concurrently): abandoned each time, the probe would let
+        one vendor call through per request and never close or reopen the breaker."""
+        task = asyncio.ensure_future(sending)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            self._detached.add(task)
+            task.add_done_callback(self._settle_detached_probe)
+            raise
+
+    def _settle_detached_probe(self, task: asyncio.Future[UpstreamResponse]) -> None:
+        self._detached.discard(task)
+        if task.cancelled():
+            self.breaker.abandon()
+            return
+        error = task.exception()
+        if error is not None and not isinstance(error, (UpstreamError, UpstreamTimeout)):
+            self.breaker.abandon()
+            return
+        failed = error is not None or task.result().status >= 500
+        recording = asyncio.ensure_future(self.breaker.record(failed=failed))
+        self._detached.add(recording)
+        recording.add_done_callback(self._detached.discard)
+
     async def _send(
         self,
         method: str,
@@ -197,6 +230,8 @@ class UpstreamClient:
             raise UpstreamError(f"The vendor system could not be reached ({type(exc).__name__})") from None
 
     async def aclose(self) -> None:
+        for task in list(self._detached):  # a probe still out when the gateway stops
+            task.cancel()
         if self._session is not None and not self._session.closed:
             await self._session.close()
             await asyncio.sleep(0)  # let aiohttp close transports before the loop ends

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gateway.concurrently import concurrently
 from gateway.contract.resilience import BreakerPolicy, Resilience, RetryPolicy
 from gateway.errors import VendorUnavailable
 from gateway.sandbox_host import serve_in_thread
@@ -136,6 +137,42 @@ def test_the_breaker_opens_answers_at_once_and_closes_when_the_vendor_is_back(ve
             await asyncio.sleep(0.35)
             assert (await upstream.request("GET", "/patients")).status == 200  # the probe
             assert (await upstream.request("GET", "/patients")).status == 200  # closed again
+        finally:
+            await upstream.aclose()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("vendor_back", [True, False])
+def test_a_probe_cancelled_by_its_requests_refused_sibling_still_settles_the_breaker(
+    vendor: Vendor, vendor_back: bool
+) -> None:
+    """A request making two calls at once (a search and its count) while the breaker is half-open:
+    one is the probe, the other is refused, which cancels the probe. The probe's answer still
+    closes the breaker (the vendor is back) or opens it again (it is not); before, the breaker
+    stayed half-open, and every such request sent one call and was refused all the same."""
+    vendor.down = True
+    quick = BreakerPolicy(window=10, min_calls=20, failure_ratio=0.5, consecutive=5, open_for=0.2)
+
+    async def scenario() -> None:
+        upstream = client(vendor, RetryPolicy(attempts=1), quick)
+        try:
+            for _ in range(5):
+                await upstream.request("GET", "/patients")
+            vendor.down = not vendor_back
+            await asyncio.sleep(0.25)  # half-open
+            with pytest.raises(VendorUnavailable):
+                await concurrently(upstream.request("GET", "/patients"), upstream.request("GET", "/count"))
+            await asyncio.sleep(0.1)  # the probe's answer has come back
+            seen = vendor.calls
+            if vendor_back:
+                both = await concurrently(upstream.request("GET", "/patients"), upstream.request("GET", "/count"))
+                assert [answer.status for answer in both] == [200, 200] and vendor.calls == seen + 2
+            else:
+                for _ in range(3):  # open again, for longer: refused without a call
+                    with pytest.raises(VendorUnavailable):
+                        await concurrently(upstream.request("GET", "/patients"), upstream.request("GET", "/count"))
+                assert vendor.calls == seen
         finally:
             await upstream.aclose()
 
