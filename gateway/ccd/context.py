@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import tzinfo
 
-from gateway.ccd.datatypes import Element, stable_ii
+from gateway.ccd.datatypes import stable_ii
+from gateway.ccd.nodes import Element
 from gateway.search.dates import parse_fhir_date
 
 

@@ -1,6 +1,6 @@
 """CDA data types built from FHIR data types: CD, II, TS/IVL_TS, PQ, AD, TEL, PN.
 
-Each function returns a CDA element (namespace urn:hl7-org:v3) for the caller to place.
+Each function returns a CDA element (gateway.ccd.nodes) for the caller to place.
 What FHIR leaves empty becomes a `nullFlavor`, never an invented value.
 """
 
@@ -8,78 +8,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
-from lxml import etree
+from gateway.ccd.codes import oid_of
+from gateway.ccd.nodes import Element, el
 
-from gateway.ccd.codes import SDTC, V3, XSI, oid_of
-
-NSMAP = {None: V3, "xsi": XSI, "sdtc": SDTC}
-ROOT_TAG = "ClinicalDocument"  # the one element that declares the namespaces
-Element = etree._Element
 JSON = Mapping[str, Any]
-
-
-# The document being built (see `building`): elements made in it are appended without moving
-# between documents, which otherwise re-walks each subtree's namespaces at every append
-# (a CCD's elements are built leaves first): about half of what rendering one cost.
-_DOCUMENT: ContextVar[Element | None] = ContextVar("ccd_document", default=None)
-
-
-@contextmanager
-def building(document: Element) -> Iterator[None]:
-    """Make the elements `el` builds inside the block in `document`'s own XML document."""
-    token = _DOCUMENT.set(document)
-    try:
-        yield
-    finally:
-        _DOCUMENT.reset(token)
-
-
-def el(
-    tag: str, attrs: Mapping[str, str | None] | None = None, *children: Element | None, text: str | None = None
-) -> Element:
-    """A v3 element; `sdtc:` and `xsi:` prefixes are understood, None attributes left out."""
-    document = _DOCUMENT.get()
-    if document is not None:
-        node = document.makeelement(_qname(tag))
-    else:
-        # Namespaces are declared once, on the root: an element appended under it takes the root's
-        # prefixes (an nsmap on each of the ~1,000 elements of a CCD doubled what building one costs).
-        node = etree.Element(_qname(tag), nsmap=NSMAP if tag == ROOT_TAG else None)  # type: ignore[arg-type]
-    if attrs:
-        for key, value in attrs.items():
-            if value is not None:
-                node.set(_qname(key) if ":" in key else key, value)
-    for child in children:
-        if child is not None:
-            node.append(child)
-    if text is not None:
-        node.text = xml_text(text)
-    return node
-
-
-# Characters XML 1.0 cannot carry (C0 controls but tab/newline/return, lone surrogates, U+FFFE/F):
-# vendor free text may hold them, and one would otherwise fail the whole document.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def xml_text(value: str) -> str:
-    return _NOT_XML.sub("\ufffd", value)
-
-
-_NAMESPACES = {"sdtc": SDTC, "xsi": XSI, "": V3}
-
-
-@lru_cache(maxsize=1024)  # a document names a few hundred distinct tags, thousands of times
-def _qname(tag: str) -> str:
-    prefix, _, local = tag.rpartition(":")
-    return f"{{{_NAMESPACES[prefix]}}}{local}"
 
 
 def template(root: str, extension: str | None = None) -> list[Element]:

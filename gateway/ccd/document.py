@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from lxml import etree
-
 from gateway.ccd.codes import SECTIONS
 from gateway.ccd.context import RenderContext
-from gateway.ccd.datatypes import JSON, ROOT_TAG, Element, building, el
+from gateway.ccd.datatypes import JSON
 from gateway.ccd.header import header
 from gateway.ccd.model import CcdRequest
+from gateway.ccd.nodes import ROOT_TAG, Element, collector_paused, el, to_xml
 from gateway.ccd.sections.allergies import allergies_section
 from gateway.ccd.sections.encounters import encounters_section, plan_of_treatment_section, planned, took_place
 from gateway.ccd.sections.medications import medications_section
@@ -54,22 +53,23 @@ _HAS_DATA: dict[str, Callable[[CcdRequest], bool]] = {
 }
 
 
-def render_ccd(request: CcdRequest) -> Element:
+def render_ccd(request: CcdRequest) -> bytes:
+    """The document, as XML."""
+    with collector_paused():
+        return to_xml(_document(request))
+
+
+def _document(request: CcdRequest) -> Element:
     context = RenderContext(request.custodian.identifier_system, zone_info(request.zone))
     document = el(ROOT_TAG)
-    with building(document):
-        document.extend(header(request))
-        body = el("structuredBody")
-        for kind in SECTIONS:
-            if request.sections is not None:
-                wanted = kind.key in request.sections
-            else:
-                wanted = kind.required or _HAS_DATA[kind.key](request)
-            if wanted:
-                body.append(el("component", None, _BUILDERS[kind.key](request, context)))
-        document.append(el("component", None, body))
+    document.extend(header(request))
+    body = el("structuredBody")
+    for kind in SECTIONS:
+        if request.sections is not None:
+            wanted = kind.key in request.sections
+        else:
+            wanted = kind.required or _HAS_DATA[kind.key](request)
+        if wanted:
+            body.append(el("component", None, _BUILDERS[kind.key](request, context)))
+    document.append(el("component", None, body))
     return document
-
-
-def to_xml(document: Element) -> bytes:
-    return etree.tostring(document, xml_declaration=True, encoding="UTF-8", pretty_print=True)

@@ -4,22 +4,9 @@ the period and encounter it covers."""
 from __future__ import annotations
 
 from gateway.ccd.codes import CONFIDENTIALITY_OID, GENDER_OID, LOINC_OID, MARITAL_OID, RACE_ETHNICITY_OID
-from gateway.ccd.datatypes import (
-    JSON,
-    Element,
-    addresses,
-    cd,
-    coded,
-    el,
-    ii,
-    ivl_ts,
-    person_names,
-    telecoms,
-    template,
-    ts,
-    ts_of,
-)
+from gateway.ccd.datatypes import JSON, addresses, cd, coded, ii, ivl_ts, person_names, telecoms, template, ts, ts_of
 from gateway.ccd.model import CcdRequest
+from gateway.ccd.nodes import Element, el
 
 US_CORE_EXT = "http://hl7.org/fhir/us/core/StructureDefinition/"
 _GENDER = {"male": ("M", "Male"), "female": ("F", "Female"), "other": ("UN", "Undifferentiated")}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gateway.ccd.datatypes import Element, el, xml_text
+from gateway.ccd.nodes import Element, el
 
 NO_INFORMATION = "No information"
 
@@ -47,7 +47,7 @@ def _td(value: CellValue) -> Element:
         if cell.ref:
             td.append(el("content", {"ID": cell.ref}, text=cell.text))
         elif len(cells) == 1:
-            td.text = xml_text(cell.text)
+            td.text = cell.text
         else:
             td.append(el("content", text=cell.text))
     return td

@@ -16,11 +16,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
+from lxml import etree
 from lxml.etree import _Element as Element
 
-from gateway.ccd.document import render_ccd, to_xml
+from gateway.ccd.document import render_ccd
 from gateway.ccd.model import CcdRequest, Custodian
 from gateway.ccd.sections.encounters import HAPPENED
 from gateway.contract import Adapter, read_from
@@ -57,16 +59,25 @@ class DocumentSource:
     software_version: str
 
 
+_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True, remove_blank_text=True
+)
+
+
 @dataclass(frozen=True)
 class Rendered:
-    document: Element  # the ClinicalDocument, for pages made from it without parsing the XML again
     xml: bytes
     request: CcdRequest  # what it was rendered from (tests compare the two)
 
+    @cached_property
+    def document(self) -> Element:
+        """The ClinicalDocument as a tree, for its HTML page (parsed when first asked for: most
+        requests want the XML alone)."""
+        return etree.fromstring(self.xml, _PARSER)
+
 
 def _rendered(request: CcdRequest) -> Rendered:
-    document = render_ccd(request)
-    return Rendered(document, to_xml(document), request)
+    return Rendered(render_ccd(request), request)
 
 
 async def patient_record(

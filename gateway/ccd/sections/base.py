@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from gateway.ccd.codes import LOINC_OID, SectionKind
-from gateway.ccd.datatypes import JSON, Element, coded, el, template
+from gateway.ccd.datatypes import JSON, coded, template
 from gateway.ccd.narrative import CellValue, no_information, table
+from gateway.ccd.nodes import Element, el
 
 # One record's narrative row and the entry's act, given the narrative ID the row carries.
 Row = tuple[list[CellValue], Element]

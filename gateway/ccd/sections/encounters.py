@@ -12,8 +12,9 @@ from collections.abc import Sequence
 
 from gateway.ccd.codes import ENCOUNTERS, PLAN_OF_TREATMENT, SNOMED_OID
 from gateway.ccd.context import RenderContext
-from gateway.ccd.datatypes import JSON, Element, cd, coded, concept_text, el, ivl_ts, template
+from gateway.ccd.datatypes import JSON, cd, coded, concept_text, ivl_ts, template
 from gateway.ccd.narrative import Cell, CellValue
+from gateway.ccd.nodes import Element, el
 from gateway.ccd.sections.base import Row, listed_section
 
 CPT = "http://www.ama-assn.org/go/cpt"

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gateway.ccd.codes import MEDICATIONS, XSI
+from gateway.ccd.codes import MEDICATIONS
 from gateway.ccd.context import RenderContext
-from gateway.ccd.datatypes import JSON, Element, cd, concept_text, el, ivl_ts, period_of, template
+from gateway.ccd.datatypes import JSON, cd, concept_text, ivl_ts, period_of, template
 from gateway.ccd.narrative import Cell, CellValue
+from gateway.ccd.nodes import Element, el
 from gateway.ccd.sections.base import Row, listed_section
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -89,7 +90,7 @@ def _activity(medication: JSON, ref: str, start: str | None, end: str | None, ct
     status = _STATUS.get(str(medication.get("status")))
     activity.append(el("statusCode", {"code": status} if status else {"nullFlavor": "UNK"}))
     period = ivl_ts(start, end)
-    period.set(f"{{{XSI}}}type", "IVL_TS")
+    period.set("xsi:type", "IVL_TS")
     activity.append(period)
     activity.append(_dose(medication))
     product = el("manufacturedProduct", {"classCode": "MANU"})

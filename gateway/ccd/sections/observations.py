@@ -13,8 +13,9 @@ from collections.abc import Sequence
 
 from gateway.ccd.codes import GENDER_OID, LOINC_OID, RESULTS, SNOMED_OID, SOCIAL_HISTORY, VITAL_SIGNS
 from gateway.ccd.context import RenderContext
-from gateway.ccd.datatypes import JSON, Element, cd, coded, concept_text, el, pq, template, ts, ucum_unit
+from gateway.ccd.datatypes import JSON, cd, coded, concept_text, pq, template, ts, ucum_unit
 from gateway.ccd.narrative import Cell, CellValue, table
+from gateway.ccd.nodes import Element, el
 from gateway.ccd.sections.base import entry, section
 
 LOINC = "http://loinc.org"
@@ -127,10 +128,13 @@ def vital_signs_section(observations: Sequence[JSON], ctx: RenderContext) -> Ele
         return section(VITAL_SIGNS, None, [])
     rows: list[list[CellValue]] = []
     entries: list[Element] = []
-    for n, observation in enumerate(vitals, 1):
+    n = 0
+    for when, taken in _taken_together(vitals):
+        # One Vital Signs Organizer for the signs taken at one time (C-CDA R2.1: it "groups vital
+        # signs observations"), named after the first of them.
         organizer = el("organizer", {"classCode": "CLUSTER", "moodCode": "EVN"})
         organizer.extend(template("2.16.840.1.113883.10.20.22.4.26", "2015-08-01"))
-        organizer.append(ctx.entry_id("Observation", observation.get("id", str(n)), "organizer"))
+        organizer.append(ctx.entry_id("Observation", taken[0].get("id", str(n + 1)), "organizer"))
         code = coded("46680005", SNOMED_OID, "Vital signs")
         code.append(
             coded(
@@ -142,16 +146,34 @@ def vital_signs_section(observations: Sequence[JSON], ctx: RenderContext) -> Ele
         )
         organizer.append(code)
         organizer.append(el("statusCode", {"code": "completed"}))
-        when = _effective(observation)
         organizer.append(ts(when))
-        for m, (code_concept, holder) in enumerate(_measured(observation), 1):
-            ref = f"vital-{n}-{m}"
-            rows.append(
-                [Cell(concept_text(code_concept), f"{ref}-name"), Cell(_value_text(holder), ref), ctx.when(when)]
-            )
-            organizer.append(el("component", None, _vital(observation, code_concept, holder, ref, when, ctx)))
+        for observation in taken:
+            n += 1
+            for m, (code_concept, holder) in enumerate(_measured(observation), 1):
+                ref = f"vital-{n}-{m}"
+                rows.append(
+                    [Cell(concept_text(code_concept), f"{ref}-name"), Cell(_value_text(holder), ref), ctx.when(when)]
+                )
+                organizer.append(el("component", None, _vital(observation, code_concept, holder, ref, when, ctx)))
         entries.append(entry(organizer))
     return section(VITAL_SIGNS, table(["Vital sign", "Value", "Date"], rows), entries)
+
+
+def _taken_together(vitals: list[JSON]) -> list[tuple[str | None, list[JSON]]]:
+    """The vital signs grouped by the time they were taken, in the order each time first comes;
+    one without a time is a group of its own (nothing says it was taken with any other)."""
+    groups: dict[str, list[JSON]] = {}
+    ordered: list[tuple[str | None, list[JSON]]] = []
+    for observation in vitals:
+        when = _effective(observation)
+        if when is None:
+            ordered.append((None, [observation]))
+        elif when in groups:
+            groups[when].append(observation)
+        else:
+            groups[when] = [observation]
+            ordered.append((when, groups[when]))
+    return ordered
 
 
 def _vital(observation: JSON, code: JSON, holder: JSON, ref: str, when: str | None, ctx: RenderContext) -> Element:

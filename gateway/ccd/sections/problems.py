@@ -12,8 +12,9 @@ from collections.abc import Sequence
 
 from gateway.ccd.codes import ACT_CLASS_OID, LOINC_OID, PROBLEMS, SNOMED_OID
 from gateway.ccd.context import RenderContext
-from gateway.ccd.datatypes import JSON, Element, cd, coded, concept_text, el, first_code, period_of, template, ts
+from gateway.ccd.datatypes import JSON, cd, coded, concept_text, first_code, period_of, template, ts
 from gateway.ccd.narrative import Cell, CellValue
+from gateway.ccd.nodes import Element, el
 from gateway.ccd.sections.base import Row, listed_section
 
 _OVER = {"inactive", "resolved", "remission"}

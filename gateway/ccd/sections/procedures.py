@@ -7,8 +7,9 @@ from collections.abc import Sequence
 
 from gateway.ccd.codes import PROCEDURES
 from gateway.ccd.context import RenderContext
-from gateway.ccd.datatypes import JSON, Element, cd, concept_text, el, ivl_ts, period_of, template
+from gateway.ccd.datatypes import JSON, cd, concept_text, ivl_ts, period_of, template
 from gateway.ccd.narrative import Cell, CellValue
+from gateway.ccd.nodes import Element, el
 from gateway.ccd.sections.base import Row, listed_section
 
 _STATUS = {"completed": "completed", "in-progress": "active", "on-hold": "active", "stopped": "aborted"}

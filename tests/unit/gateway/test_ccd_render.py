@@ -23,9 +23,10 @@ from lxml import etree
 
 from conformance.cda import assert_valid_ccda
 from conformance.data import require_conformance_data
-from gateway.ccd.document import render_ccd, to_xml
+from gateway.ccd.document import render_ccd
 from gateway.ccd.html import render_html
 from gateway.ccd.model import CcdRequest, Custodian
+from gateway.documents.generate import Rendered
 
 GOLDEN = Path(__file__).parents[2] / "golden" / "ccd"
 CASES = sorted(GOLDEN.glob("*.input.json"))
@@ -50,8 +51,8 @@ def request_of(case: Path) -> CcdRequest:
 
 
 def rendered(case: Path) -> tuple[bytes, str]:
-    document = render_ccd(request_of(case))
-    return to_xml(document), render_html(document)
+    rendered = Rendered(render_ccd(request_of(case)), request_of(case))
+    return rendered.xml, render_html(rendered.document)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name.removesuffix(".input.json") for c in CASES])
@@ -134,7 +135,7 @@ def test_a_restricted_document_is_not_claimed_as_a_whole_ccd() -> None:
     titles = [s.findtext("v3:title", namespaces=NS) for s in document.iterfind(".//v3:section", NS)]
     assert titles == ["Allergies and Intolerances", "Medications", "Encounters"]
     assert document.find("v3:componentOf/v3:encompassingEncounter", NS) is not None
-    whole = etree.fromstring(to_xml(render_ccd(request_of(GOLDEN / "dental_record.input.json"))))
+    whole = etree.fromstring(render_ccd(request_of(GOLDEN / "dental_record.input.json")))
     assert CCD_TEMPLATE in {t.get("root") for t in whole.iterfind("v3:templateId", NS)}
 
 
@@ -188,7 +189,7 @@ def test_entry_ids_are_stable_and_belong_to_the_practice() -> None:
     first, again = rendered(case)[0], rendered(case)[0]
     assert first == again
     other = dataclasses.replace(request_of(case), custodian=Custodian("Elsewhere", "urn:fhir-gateway:elsewhere"))
-    theirs = etree.fromstring(to_xml(render_ccd(other)))
+    theirs = etree.fromstring(render_ccd(other))
     ours = etree.fromstring(first)
     entry_ids = lambda doc: {i.get("root") for i in doc.iterfind(".//v3:entry//v3:id", NS)}  # noqa: E731
     assert entry_ids(ours) and not entry_ids(ours) & entry_ids(theirs)
