@@ -29,6 +29,7 @@ class LoadResult:
     latencies: list[float]  # seconds, one per completed request
     failures: int = 0  # exceptions and non-200 answers
     samples: list[str] = field(default_factory=list)  # what the first failures were
+    quantiles_ms: dict[float, float] = field(default_factory=dict)  # measured elsewhere (bench.wrk)
 
     @property
     def rps(self) -> float:
@@ -36,6 +37,8 @@ class LoadResult:
 
     def percentile(self, q: float) -> float:
         """The q-quantile (0..1) of latency, in milliseconds (nearest rank)."""
+        if q in self.quantiles_ms:
+            return self.quantiles_ms[q]
         if not self.latencies:
             return float("nan")
         ordered = sorted(self.latencies)

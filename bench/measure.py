@@ -25,6 +25,7 @@ from bench.control import STOP, SetupError
 from bench.loadgen import LoadResult, run_load
 from bench.servers import Server, requests_answered
 from bench.workload import PROXY_AND_GATEWAY, Kind
+from bench.wrk import run_wrk
 
 
 @dataclass
@@ -60,21 +61,33 @@ def warmup_seconds(duration: float) -> float:
 
 
 async def measure(
-    target: Server, sandbox: Server, kind: Kind, *, connections: int, duration: float, tally: Tally
+    target: Server,
+    sandbox: Server,
+    kind: Kind,
+    *,
+    connections: int,
+    duration: float,
+    tally: Tally,
+    wrk: str | None = None,
 ) -> Sample:
+    """One run of `kind` against `target`; at one connection through `wrk` (its path) if given."""
     urls = [target.url + path for path in kind.paths]
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as counter:
         calls = await requests_answered(counter, sandbox)
         target_cpu, sandbox_cpu, own_cpu = target.cpu_seconds(), sandbox.cpu_seconds(), time.process_time()
         wall = time.perf_counter()
-        result = await run_load(
-            urls,
-            connections=connections,
-            duration=duration,
-            max_requests=max(1000, int(duration * 50_000)),
-            stop=STOP.is_set,
-            headers=dict(kind.headers) or None,
-        )
+        headers = dict(kind.headers) or None
+        if wrk is not None and connections == 1:
+            result = await run_wrk(wrk, urls, connections=1, duration=duration, stop=STOP.is_set, headers=headers)
+        else:
+            result = await run_load(
+                urls,
+                connections=connections,
+                duration=duration,
+                max_requests=max(1000, int(duration * 50_000)),
+                stop=STOP.is_set,
+                headers=headers,
+            )
         STOP.check()
         wall = time.perf_counter() - wall
         target_cpu = target.cpu_seconds() - target_cpu
@@ -111,9 +124,17 @@ def summarize(throughput: list[Sample], latency: list[Sample]) -> dict[str, floa
 
 
 async def benchmark(
-    servers: dict[str, Server], kinds: list[Kind], *, connections: int, duration: float, rounds: int, tally: Tally
+    servers: dict[str, Server],
+    kinds: list[Kind],
+    *,
+    connections: int,
+    duration: float,
+    rounds: int,
+    tally: Tally,
+    wrk: str | None = None,
 ) -> dict[str, Any]:
-    """The comparison: `results` of the --out JSON, one entry per kind (memory kinds: memory())."""
+    """The comparison: `results` of the --out JSON, one entry per kind (memory kinds: memory()).
+    With `wrk` (its path), the runs at one connection go through it (bench.wrk)."""
     kinds = [k for k in kinds if k.mode == "compare"]
     if not kinds:
         return {}
@@ -128,7 +149,7 @@ async def benchmark(
         sandbox, wide = servers[kind.sandbox], kind.connections or connections
         for _, name in kind.sides:
             await measure(servers[name], sandbox, kind, connections=wide, duration=warmup, tally=tally)
-            await measure(servers[name], sandbox, kind, connections=1, duration=warmup / 2, tally=tally)
+            await measure(servers[name], sandbox, kind, connections=1, duration=warmup / 2, tally=tally, wrk=wrk)
     raw: dict[str, dict[str, dict[str, list[Sample]]]] = {
         k.key: {label: {"throughput": [], "latency": []} for label, _ in k.sides} for k in kinds
     }
@@ -141,7 +162,7 @@ async def benchmark(
                     await measure(servers[name], sandbox, kind, connections=wide, duration=duration, tally=tally)
                 )
                 samples["latency"].append(
-                    await measure(servers[name], sandbox, kind, connections=1, duration=duration, tally=tally)
+                    await measure(servers[name], sandbox, kind, connections=1, duration=duration, tally=tally, wrk=wrk)
                 )
         print(f"  round {round_no + 1}/{rounds} done", file=sys.stderr, flush=True)
     results: dict[str, Any] = {}
@@ -176,12 +197,14 @@ async def benchmark(
     return results
 
 
-async def floor_p50_ms(proxy: Server, sandbox: Server, *, duration: float, tally: Tally) -> float:
+async def floor_p50_ms(
+    proxy: Server, sandbox: Server, *, duration: float, tally: Tally, wrk: str | None = None
+) -> float:
     """p50 at 1 connection of the proxy's /healthz (no vendor call, no routing to speak of): what
     the load generator, uvicorn and the loopback alone take per request, the floor under any p50."""
     kind = Kind("floor", "proxy /healthz", ("/healthz",), expect="none")
-    await measure(proxy, sandbox, kind, connections=1, duration=warmup_seconds(duration) / 2, tally=tally)
-    return (await measure(proxy, sandbox, kind, connections=1, duration=duration, tally=tally)).p50_ms
+    await measure(proxy, sandbox, kind, connections=1, duration=warmup_seconds(duration) / 2, tally=tally, wrk=wrk)
+    return (await measure(proxy, sandbox, kind, connections=1, duration=duration, tally=tally, wrk=wrk)).p50_ms
 
 
 async def memory(

@@ -56,6 +56,7 @@ def run_parameters(
     access_middleware: bool,
     patients: int,
     many_vitals_patient: str,
+    latency_tool: str = "bench.loadgen",
 ) -> dict[str, Any]:
     """`parameters` of the JSON document (and the header of the tables): how this run was made."""
     return {
@@ -69,6 +70,7 @@ def run_parameters(
         "patients": patients,
         "many_vitals_patient": many_vitals_patient,
         "observation_count": OBSERVATION_COUNT,
+        "latency_tool": latency_tool,  # what timed the runs at one connection (bench.wrk)
         "started": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "git": git_revision(),
         "versions": versions(),
@@ -85,7 +87,8 @@ def print_tables(params: dict[str, Any], results: dict[str, Any], sizes: dict[st
     print(
         f"pinning: gateway/proxy on core {params['server_core']}, sandbox + load generator on core "
         f"{params['driver_core']}; uvicorn 1 worker, uvloop + httptools; gateway AccessLog middleware "
-        f"{'on' if params['gateway_access_middleware'] else 'off'}"
+        f"{'on' if params['gateway_access_middleware'] else 'off'}; p50/p99 @1 timed by "
+        f"{params.get('latency_tool', 'bench.loadgen')}, req/s @N by bench.loadgen"
     )
     for key, r in results.items():
         if "rss_mb_100k" in r.get("gateway", {}):
@@ -142,7 +145,7 @@ def print_tables(params: dict[str, Any], results: dict[str, Any], sizes: dict[st
             )
         if "floor_p50_ms" in r:
             floor = r["floor_p50_ms"]
-            print(f"  p50 floor, the proxy's /healthz @1 (load generator + uvicorn + loopback): {floor:.2f} ms")
+            print(f"  p50 floor, the proxy's /healthz @1 (load generator + uvicorn + loopback): {floor:.3f} ms")
     if "elapsed_s" in params:
         print(f"\n(the whole run took {params['elapsed_s']:,.0f} s, servers' start-up included)")
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.run [--duration 3] [--rounds 3] [--connections 16] [--quick]
                                   [--out results.json] [--profile DIR] [--kinds KIND ...]
-                                  [--memory-requests 100000] [--memory-connections 64]
+                                  [--memory-requests 100000] [--memory-connections 64] [--no-wrk]
 
 Three servers, each its own process (uvicorn, one worker, uvloop + httptools, no access log):
 the Dental PMS sandbox, the gateway (a generated TOML config, `sandbox = false`, credentials
@@ -10,7 +10,9 @@ from the environment) and bench.passthrough. The gateway and the proxy share one
 sandbox and this process (the load generator) share the other. Each request kind is measured
 for the proxy and the gateway in turn, round after round (throughput at N connections, then
 latency at 1 connection), and the medians are compared as ratios: the machine is shared and
-noisy, so absolute numbers drift but ratios from the same run hold.
+noisy, so absolute numbers drift but ratios from the same run hold. Where wrk is installed, the
+runs at one connection go through it (bench.wrk: the Python load generator's own share of a
+p50 is most of the cache-hit goal); `--no-wrk` keeps them in Python.
 
 Two kinds compare other things: `patient_read_2w` the gateway run by its own command line with
 two workers against one (a private redis-server holds their shared state), and `memory` (only
@@ -38,6 +40,7 @@ if __package__ in (None, ""):  # run as `python bench/run.py`
 
 import uvloop
 
+from bench import wrk
 from bench.control import STOP, Interrupted, SetupError, stop_on_signals
 from bench.goals import goals
 from bench.measure import Tally, benchmark, floor_p50_ms, memory, profile
@@ -71,6 +74,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="build the gateway with create_app(access_logging=False) (default: as `fhir-gateway serve` does)",
     )
     parser.add_argument(
+        "--no-wrk",
+        action="store_true",
+        help="time the runs at one connection with the Python load generator even where wrk is installed",
+    )
+    parser.add_argument(
         "--profile",
         metavar="DIR",
         help="instead of the comparison, cProfile both servers under load and print where the time goes",
@@ -96,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown kind(s): {', '.join(sorted(unknown))}; known: {', '.join(k.key for k in chosen.kinds)}")
         return 2
     kinds = [k for k in chosen.kinds if (k.key in args.kinds if args.kinds else k.default)]
+    wrk_path = None if args.no_wrk else wrk.installed()
     params = run_parameters(
         duration=args.duration,
         rounds=args.rounds,
@@ -105,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         access_middleware=not args.no_access_middleware,
         patients=len(chosen.patient_ids),
         many_vitals_patient=chosen.many_vitals,
+        latency_tool=f"wrk {wrk.version(wrk_path)}" if wrk_path else "bench.loadgen",
     )
     servers: dict[str, Server] = {}
     tally = Tally()
@@ -150,13 +160,16 @@ def main(argv: list[str] | None = None) -> int:
                         duration=args.duration,
                         rounds=args.rounds,
                         tally=tally,
+                        wrk=wrk_path,
                     )
                 )
                 if workers:
                     results["patient_read_2w"]["cores"] = workers_cores(server_core, driver_core)
                 if "patient_read_cached" in results:
                     results["patient_read_cached"]["floor_p50_ms"] = runner.run(
-                        floor_p50_ms(servers["proxy"], servers["sandbox"], duration=args.duration, tally=tally)
+                        floor_p50_ms(
+                            servers["proxy"], servers["sandbox"], duration=args.duration, tally=tally, wrk=wrk_path
+                        )
                     )
                 if memory_kind is not None:
                     results[memory_kind.key] = runner.run(

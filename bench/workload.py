@@ -56,6 +56,17 @@ class Workload:
     richest: str
 
 
+def _records(patient: Any) -> int:
+    """How much a patient's chart holds: its records of every kind a CCD renders."""
+    return (
+        len(patient.allergies)
+        + len(patient.medications)
+        + len(patient.vitals)
+        + len(patient.problems)
+        + len(patient.encounters)
+    )
+
+
 def workload() -> Workload:
     """The request kinds over real clinic patients."""
     from sandboxes.clinic import build_clinic
@@ -64,9 +75,9 @@ def workload() -> Workload:
     live = [p for p in clinic.patients if not p.deleted]
     ids = [str(p.uuid) for p in live][:N_PATIENTS]
     vitals = str(clinic.awkward_patient("many_vitals").uuid)
-    richest = max(
-        live, key=lambda p: len(p.allergies) + len(p.medications) + len(p.vitals) + len(p.problems) + len(p.encounters)
-    )
+    richest = max(live, key=_records)  # an awkward case: many times the vital-signs readings of anyone else
+    awkward = {patient_id for _, patient_id in clinic.awkward}
+    typical = max((p for p in live if p.id not in awkward), key=_records)  # the richest ordinary chart
     # NexHealth ORs its search parameters; FHIR ANDs them (mappings/nexhealth/adapter.py). A
     # family name several patients share, ANDed with one of them's phone or birth date.
     family = Counter(p.last_name for p in live).most_common(1)[0][0]
@@ -94,6 +105,8 @@ def workload() -> Workload:
              headers=XML, expect="xml"),
         Kind("ccd_html", "Binary/ccd-p.<richest>?_format=html",
              (f"/fhir/{TENANT}/Binary/ccd-p.{richest.uuid}?_format=html",), expect="html"),
+        Kind("ccd_typical", "Binary/ccd-p.<richest ordinary patient> (C-CDA XML)",
+             (f"/fhir/{TENANT}/Binary/ccd-p.{typical.uuid}",), headers=XML, expect="xml"),
         Kind("patient_read_cached", f"Patient/{{id}} on tenant {CACHED_TENANT}, response cache on (all hits)",
              tuple(f"/fhir/{CACHED_TENANT}/Patient/{pid}" for pid in ids), expect="patient"),
         Kind("patient_read_2w", f"Patient/{{id}}: `serve --workers {WORKERS}` vs `--workers 1` (both on Redis)",

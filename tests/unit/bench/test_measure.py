@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -42,23 +43,36 @@ def test_summarize_takes_medians_throughput_from_n_and_latency_from_1_connection
     }
 
 
+Measured = Callable[[Server, int, float, str | None], Sample]  # (target, connections, duration, wrk) -> a run
+
+
+def _fake_measure(monkeypatch: pytest.MonkeyPatch, sample: Measured) -> None:
+    """measure() replaced by `sample`, with measure()'s signature."""
+
+    async def fake_measure(target: Server, sandbox: Server, kind: Kind, **run: Any) -> Sample:
+        return sample(target, run["connections"], run["duration"], run.get("wrk"))
+
+    monkeypatch.setattr(measure, "measure", fake_measure)
+
+
 def test_benchmark_results_schema(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     calls: list[tuple[str, int, float]] = []
+    timers: set[tuple[int, str | None]] = set()
     counter = itertools.count(1)
 
-    async def fake_measure(
-        target: Server, sandbox: Server, kind: Kind, *, connections: int, duration: float, tally: Tally
-    ) -> Sample:
+    def sample(target: Server, connections: int, duration: float, wrk: str | None) -> Sample:
         calls.append((target.name, connections, duration))
+        timers.add((connections, wrk))
         n = next(counter)
         return _sample(1000.0 if target.name == "proxy" else 500.0 + n, 250.0 if target.name == "proxy" else 500.0)
 
-    monkeypatch.setattr(measure, "measure", fake_measure)
+    _fake_measure(monkeypatch, sample)
     names = ("sandbox", "nexhealth", "proxy", "gateway")
     servers = {name: Server(name, cast(Any, None), 0, Path("/dev/null")) for name in names}
     results: dict[str, Any] = asyncio.run(
-        benchmark(servers, KINDS, connections=16, duration=2.0, rounds=3, tally=Tally())
+        benchmark(servers, KINDS, connections=16, duration=2.0, rounds=3, tally=Tally(), wrk="/usr/bin/wrk")
     )
+    assert timers == {(16, None), (128, None), (1, "/usr/bin/wrk")}  # wrk times the runs at one connection
 
     # warm-up (1 s at N, 0.5 s at 1), then per round and kind: proxy then gateway, N then 1 connection
     assert calls[:4] == [("proxy", 16, 1.0), ("proxy", 1, 0.5), ("gateway", 16, 1.0), ("gateway", 1, 0.5)]
@@ -81,12 +95,7 @@ def test_benchmark_results_schema(monkeypatch: pytest.MonkeyPatch, capsys: pytes
 
 
 def test_a_kind_against_another_gateway_keeps_the_shape(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def fake_measure(
-        target: Server, sandbox: Server, kind: Kind, *, connections: int, duration: float, tally: Tally
-    ) -> Sample:
-        return _sample(1800.0 if target.name == "gateway_2w" else 1000.0, 500.0)
-
-    monkeypatch.setattr(measure, "measure", fake_measure)
+    _fake_measure(monkeypatch, lambda target, *_: _sample(1800.0 if target.name == "gateway_2w" else 1000.0, 500.0))
     names = ("sandbox", "gateway_1w", "gateway_2w")
     servers = {name: Server(name, cast(Any, None), 0, Path("/dev/null")) for name in names}
     two = Kind("patient_read_2w", "2 workers", ("/a",), sides=(("one_worker", "gateway_1w"), ("gateway", "gateway_2w")))

@@ -1,0 +1,126 @@
+"""Latency runs through wrk (https://github.com/wg/wrk, Debian package `wrk`), where installed.
+
+At one connection, bench.loadgen (Python: asyncio + aiohttp) spends more per request than the
+server it measures: its own share of a p50 is about 0.15 ms, three quarters of the 0.2 ms the
+cache-hit goal allows. wrk is an event loop in C: its share is a few microseconds, so a p50 says
+what the server takes. A run cycles over the kind's paths in order (a Lua `request` hook) and
+is bounded in time; wrk answers the same figures as `run_load` (`LoadResult`), its latency
+quantiles as it measured them (50 % and 99 %) rather than as a list of every request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bench.control import SetupError
+from bench.loadgen import REQUEST_TIMEOUT, LoadResult, check_loopback
+
+_UNIT_SECONDS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+_QUANTILE = re.compile(r"^\s*(50|99)%\s+([\d.]+)(us|ms|s|m)\s*$", re.MULTILINE)
+_TOTAL = re.compile(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m),", re.MULTILINE)
+_SOCKET_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+_NON_2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
+_LUA_SAFE = re.compile(r"[\x21-\x7e]*")  # what a request target or header may hold, unescaped
+
+
+def installed() -> str | None:
+    """The path of wrk, or None."""
+    return shutil.which("wrk")
+
+
+def version(program: str) -> str:
+    """wrk's version line (`wrk debian/4.1.0-3 [epoll] ...`), cut to the version."""
+    run = subprocess.run([program, "--version"], capture_output=True, text=True, timeout=10, check=False)
+    words = (run.stdout or run.stderr).split()
+    return words[1] if len(words) > 1 and words[0] == "wrk" else "unknown"
+
+
+def script(paths: list[str], headers: dict[str, str] | None) -> str:
+    """The Lua hook sending `paths` in turn, each with `headers`."""
+    for text in [*paths, *(headers or {}), *(headers or {}).values()]:
+        if not _LUA_SAFE.fullmatch(text) or '"' in text or "\\" in text:
+            raise ValueError(f"not a plain request target or header: {text!r}")
+    listed = ", ".join(f'"{path}"' for path in paths)
+    fields = ", ".join(f'["{name}"] = "{value}"' for name, value in (headers or {}).items())
+    return (
+        f"local paths = {{{listed}}}\n"
+        f"local headers = {{{fields}}}\n"
+        "local sent = 0\n"
+        "request = function()\n"
+        "  sent = sent % #paths + 1\n"
+        '  return wrk.format("GET", paths[sent], headers)\n'
+        "end\n"
+    )
+
+
+def parse(output: str, connections: int) -> LoadResult:
+    """A `LoadResult` from wrk's report (run with `--latency`)."""
+    total = _TOTAL.search(output)
+    quantiles = {int(q) / 100: float(n) * _UNIT_SECONDS[unit] * 1000 for q, n, unit in _QUANTILE.findall(output)}
+    if total is None or set(quantiles) != {0.5, 0.99}:
+        raise SetupError(f"wrk's report could not be read:\n{output[-2000:]}")
+    socket = _SOCKET_ERRORS.search(output)
+    non_2xx = _NON_2XX.search(output)
+    socket_errors = sum(int(n) for n in socket.groups()) if socket else 0
+    answered_otherwise = int(non_2xx.group(1)) if non_2xx else 0
+    samples = []
+    if socket_errors:
+        samples.append(f"wrk: {socket.group(0) if socket else ''}")
+    if answered_otherwise:
+        samples.append(f"wrk: {answered_otherwise} answers not 2xx or 3xx")
+    return LoadResult(
+        connections,
+        int(total.group(1)),
+        float(total.group(2)) * _UNIT_SECONDS[total.group(3)],
+        latencies=[],
+        failures=socket_errors + answered_otherwise,
+        samples=samples,
+        quantiles_ms=quantiles,
+    )
+
+
+async def run_wrk(
+    program: str,
+    urls: list[str],
+    *,
+    connections: int,
+    duration: float,
+    stop: Callable[[], bool] = lambda: False,
+    headers: dict[str, str] | None = None,
+) -> LoadResult:
+    """Drive `urls` (cycled, one server) with `connections` keep-alive connections for `duration`
+    seconds; `stop` is polled while it runs, and ends the run early."""
+    check_loopback(urls)
+    origins = {f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in urls}
+    if len(origins) != 1:
+        raise ValueError(f"one server per run, not {sorted(origins)}")
+    paths = [urlsplit(u).path + (f"?{urlsplit(u).query}" if urlsplit(u).query else "") for u in urls]
+    with tempfile.TemporaryDirectory(prefix="bench-wrk-") as tmp:
+        hook = Path(tmp) / "cycle.lua"
+        hook.write_text(script(paths, headers))
+        command = [program, "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency"]
+        command += [f"--timeout={int(REQUEST_TIMEOUT)}s", "-s", str(hook), origins.pop() + "/"]
+        proc = await asyncio.create_subprocess_exec(
+            *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        )
+        try:
+            reading = asyncio.ensure_future(proc.communicate())
+            while not reading.done():
+                await asyncio.wait([reading], timeout=0.1)
+                if stop() and not reading.done():
+                    proc.terminate()
+            output = (await reading)[0].decode(errors="replace")
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    if proc.returncode != 0 and not stop():
+        raise SetupError(f"wrk exited with {proc.returncode}:\n{output[-2000:]}")
+    return parse(output, connections)
