@@ -33,6 +33,7 @@ _TEXT_ESCAPES = re.compile(r"[&<>\r]")
 # space (attribute-value normalization, https://www.w3.org/TR/xml/#AVNormalize).
 _ATTRIBUTE_ESCAPES = re.compile(r'[&<>"\r\n\t]')
 _ATTRIBUTE_SPECIAL = re.compile(f'[&<>"\r\n\t{_NOT_XML_CHARACTERS}]')  # what either of the two changes
+_DEEPEST_INDENT = 30  # libxml2 indents no deeper than 60 spaces (xmlsave.c: indent_nr)
 _ESCAPED = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#9;"}
 
 
@@ -100,9 +101,9 @@ def to_xml(root: Node) -> bytes:
 
 
 def _write(node: Node, parts: list[str], depth: int, declarations: str = "") -> None:
-    indent = "  " * depth
+    indent = "  " * min(depth, _DEEPEST_INDENT)
     head = f"{indent}<{node.tag}{declarations}{_attributes(node)}"
-    if node.text:
+    if node.text is not None and (node.text or node.children):  # lxml: a text node, even empty
         parts.append(f"{head}>{_inline(node)}</{node.tag}>\n")
     elif not node.children:
         parts.append(f"{head}/>\n")

@@ -10,6 +10,7 @@ entered in error were never made and are left out.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from gateway.ccd.codes import GENDER_OID, LOINC_OID, RESULTS, SNOMED_OID, SOCIAL_HISTORY, VITAL_SIGNS
 from gateway.ccd.context import RenderContext
@@ -17,6 +18,7 @@ from gateway.ccd.datatypes import JSON, cd, coded, concept_text, pq, template, t
 from gateway.ccd.narrative import Cell, CellValue, table
 from gateway.ccd.nodes import Element, el
 from gateway.ccd.sections.base import entry, section
+from gateway.search.dates import parse_fhir_date
 
 LOINC = "http://loinc.org"
 BIRTH_SEX = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex"
@@ -129,12 +131,13 @@ def vital_signs_section(observations: Sequence[JSON], ctx: RenderContext) -> Ele
     rows: list[list[CellValue]] = []
     entries: list[Element] = []
     n = 0
-    for when, taken in _taken_together(vitals):
+    for when, taken in _taken_together(vitals, ctx):
         # One Vital Signs Organizer for the signs taken at one time (C-CDA R2.1: it "groups vital
-        # signs observations"), named after the first of them.
+        # signs observations"), named after the least of their ids (whatever order they come in).
+        ids = [str(o["id"]) for o in taken if o.get("id")]
         organizer = el("organizer", {"classCode": "CLUSTER", "moodCode": "EVN"})
         organizer.extend(template("2.16.840.1.113883.10.20.22.4.26", "2015-08-01"))
-        organizer.append(ctx.entry_id("Observation", taken[0].get("id", str(n + 1)), "organizer"))
+        organizer.append(ctx.entry_id("Observation", min(ids) if ids else str(n + 1), "organizer"))
         code = coded("46680005", SNOMED_OID, "Vital signs")
         code.append(
             coded(
@@ -159,21 +162,33 @@ def vital_signs_section(observations: Sequence[JSON], ctx: RenderContext) -> Ele
     return section(VITAL_SIGNS, table(["Vital sign", "Value", "Date"], rows), entries)
 
 
-def _taken_together(vitals: list[JSON]) -> list[tuple[str | None, list[JSON]]]:
-    """The vital signs grouped by the time they were taken, in the order each time first comes;
-    one without a time is a group of its own (nothing says it was taken with any other)."""
-    groups: dict[str, list[JSON]] = {}
+def _taken_together(vitals: list[JSON], ctx: RenderContext) -> list[tuple[str | None, list[JSON]]]:
+    """The vital signs grouped by the instant they were taken, in the order each first comes.
+    Only a time to the second says two were taken together (the same instant however its zone is
+    written); one with a day alone, or no time, is a group of its own."""
+    groups: dict[datetime, list[JSON]] = {}
     ordered: list[tuple[str | None, list[JSON]]] = []
     for observation in vitals:
         when = _effective(observation)
-        if when is None:
-            ordered.append((None, [observation]))
-        elif when in groups:
-            groups[when].append(observation)
+        instant = _instant(when, ctx)
+        if instant is None:
+            ordered.append((when, [observation]))
+        elif instant in groups:
+            groups[instant].append(observation)
         else:
-            groups[when] = [observation]
-            ordered.append((when, groups[when]))
+            groups[instant] = [observation]
+            ordered.append((when, groups[instant]))
     return ordered
+
+
+def _instant(when: str | None, ctx: RenderContext) -> datetime | None:
+    if not when or "T" not in when:
+        return None
+    try:
+        taken = parse_fhir_date(when, ctx.zone)
+    except ValueError:
+        return None
+    return taken.start if taken.precision == "second" else None
 
 
 def _vital(observation: JSON, code: JSON, holder: JSON, ref: str, when: str | None, ctx: RenderContext) -> Element:

@@ -193,3 +193,58 @@ def test_entry_ids_are_stable_and_belong_to_the_practice() -> None:
     ours = etree.fromstring(first)
     entry_ids = lambda doc: {i.get("root") for i in doc.iterfind(".//v3:entry//v3:id", NS)}  # noqa: E731
     assert entry_ids(ours) and not entry_ids(ours) & entry_ids(theirs)
+
+
+def _vital(identifier: str, when: str | None, loinc: str, value: float) -> dict[str, Any]:
+    observation: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": identifier,
+        "status": "final",
+        "category": [{"coding": [{"system": CATEGORY, "code": "vital-signs"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
+        "subject": {"reference": "Patient/p"},
+        "valueQuantity": {"value": value, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"},
+    }
+    if when:
+        observation["effectiveDateTime"] = when
+    return observation
+
+
+CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+
+
+def _organizers(vitals: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
+    """(organizer id root, the LOINC codes it holds) of the Vital Signs section, in order."""
+    request = dataclasses.replace(request_of(GOLDEN / "dental_record.input.json"), resources=vitals)
+    document = etree.fromstring(render_ccd(request))
+    return [
+        (
+            o.find("v3:id", NS).get("root"),
+            [c.get("code") for c in o.iterfind("v3:component/v3:observation/v3:code", NS)],
+        )
+        for o in document.iterfind(".//v3:organizer", NS)
+    ]
+
+
+def test_vital_signs_taken_at_one_instant_share_an_organizer_whatever_zone_names_it() -> None:
+    taken = [
+        _vital("a", "2026-03-01T09:15:00-06:00", "8867-4", 72),
+        _vital("b", "2026-03-01T15:15:00Z", "9279-1", 16),  # the same instant, in UTC
+        _vital("c", "2026-03-01T09:20:00-06:00", "8867-4", 70),
+    ]
+    assert [codes for _, codes in _organizers(taken)] == [["8867-4", "9279-1"], ["8867-4"]]
+
+
+def test_a_day_alone_or_no_time_does_not_say_signs_were_taken_together() -> None:
+    taken = [
+        _vital("a", "2026-03-01", "8867-4", 72),
+        _vital("b", "2026-03-01", "9279-1", 16),
+        _vital("c", None, "8867-4", 70),
+        _vital("d", None, "9279-1", 15),
+    ]
+    assert [codes for _, codes in _organizers(taken)] == [["8867-4"], ["9279-1"], ["8867-4"], ["9279-1"]]
+
+
+def test_an_organizer_is_named_the_same_whatever_order_its_signs_come_in() -> None:
+    taken = [_vital("a", "2026-03-01T09:15:00Z", "8867-4", 72), _vital("b", "2026-03-01T09:15:00Z", "9279-1", 16)]
+    assert _organizers(taken)[0][0] == _organizers(taken[::-1])[0][0]
