@@ -102,7 +102,9 @@ async def measure(
         p50_ms=result.percentile(0.50),
         p99_ms=result.percentile(0.99),
         requests=result.requests,
-        # the opening request of each connection is not timed but its CPU is in the window
+        # the opening request of each connection is not timed but its CPU is in the window (wrk,
+        # which times the runs at one connection, has none: there it stands for the request in
+        # flight when wrk stopped). CPU per request is reported from the throughput runs alone.
         cpu_us_per_req=target_cpu / max(1, result.requests + connections) * 1e6,
         server_core_busy=target_cpu / wall,
         driver_core_busy=driver_cpu / wall,

@@ -11,8 +11,10 @@ quantiles as it measured them (50 % and 99 %) rather than as a list of every req
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -27,7 +29,8 @@ _QUANTILE = re.compile(r"^\s*(50|99)%\s+([\d.]+)(us|ms|s|m)\s*$", re.MULTILINE)
 _TOTAL = re.compile(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m),", re.MULTILINE)
 _SOCKET_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
 _NON_2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
-_LUA_SAFE = re.compile(r"[\x21-\x7e]*")  # what a request target or header may hold, unescaped
+_TARGET = re.compile(r"[\x21-\x7e]*")  # a request target: printable ASCII, no space
+_HEADER = re.compile(r"[\x20-\x7e]*")  # a header name or value: the same, spaces allowed
 
 
 def installed() -> str | None:
@@ -43,9 +46,13 @@ def version(program: str) -> str:
 
 
 def script(paths: list[str], headers: dict[str, str] | None) -> str:
-    """The Lua hook sending `paths` in turn, each with `headers`."""
-    for text in [*paths, *(headers or {}), *(headers or {}).values()]:
-        if not _LUA_SAFE.fullmatch(text) or '"' in text or "\\" in text:
+    """The Lua hook sending `paths` in turn, each with `headers` (written as Lua string literals:
+    what would need escaping there is refused)."""
+    checks = [(path, _TARGET) for path in paths] + [
+        (text, _HEADER) for item in (headers or {}).items() for text in item
+    ]
+    for text, allowed in checks:
+        if not allowed.fullmatch(text) or '"' in text or "\\" in text:
             raise ValueError(f"not a plain request target or header: {text!r}")
     listed = ", ".join(f'"{path}"' for path in paths)
     fields = ", ".join(f'["{name}"] = "{value}"' for name, value in (headers or {}).items())
@@ -61,7 +68,8 @@ def script(paths: list[str], headers: dict[str, str] | None) -> str:
 
 
 def parse(output: str, connections: int) -> LoadResult:
-    """A `LoadResult` from wrk's report (run with `--latency`)."""
+    """A `LoadResult` from wrk's report (run with `--latency`). A run in which no request
+    completed (wrk then reports every quantile as 0) is a failure, its quantiles unknown."""
     total = _TOTAL.search(output)
     quantiles = {int(q) / 100: float(n) * _UNIT_SECONDS[unit] * 1000 for q, n, unit in _QUANTILE.findall(output)}
     if total is None or set(quantiles) != {0.5, 0.99}:
@@ -75,12 +83,16 @@ def parse(output: str, connections: int) -> LoadResult:
         samples.append(f"wrk: {socket.group(0) if socket else ''}")
     if answered_otherwise:
         samples.append(f"wrk: {answered_otherwise} answers not 2xx or 3xx")
+    requests = int(total.group(1))
+    if requests == 0:
+        samples.append("wrk: no request completed")
+        quantiles = {q: math.nan for q in quantiles}
     return LoadResult(
         connections,
-        int(total.group(1)),
+        requests,
         float(total.group(2)) * _UNIT_SECONDS[total.group(3)],
         latencies=[],
-        failures=socket_errors + answered_otherwise,
+        failures=socket_errors + answered_otherwise + (requests == 0),
         samples=samples,
         quantiles_ms=quantiles,
     )
@@ -105,6 +117,7 @@ async def run_wrk(
     with tempfile.TemporaryDirectory(prefix="bench-wrk-") as tmp:
         hook = Path(tmp) / "cycle.lua"
         hook.write_text(script(paths, headers))
+        # wrk takes whole seconds: a warm-up of half a second is one there.
         command = [program, "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency"]
         command += [f"--timeout={int(REQUEST_TIMEOUT)}s", "-s", str(hook), origins.pop() + "/"]
         proc = await asyncio.create_subprocess_exec(
@@ -115,7 +128,7 @@ async def run_wrk(
             while not reading.done():
                 await asyncio.wait([reading], timeout=0.1)
                 if stop() and not reading.done():
-                    proc.terminate()
+                    proc.send_signal(signal.SIGINT)  # wrk stops and still reports (SIGTERM: no report)
             output = (await reading)[0].decode(errors="replace")
         finally:
             if proc.returncode is None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from collections import Counter
 from collections.abc import Iterator
 
@@ -54,12 +56,36 @@ def test_a_clean_report_has_no_failures_and_an_unreadable_one_stops_the_run() ->
         parse("unable to connect to 127.0.0.1:1 Connection refused", connections=1)
 
 
-@pytest.mark.parametrize("bad", ['/a"b', "/a b", "/a\\b", "/a\nb"])
+@pytest.mark.parametrize("bad", ['/a"b', "/a\\b", "/a\nb", "/a\x7fb"])
 def test_the_script_refuses_what_would_break_out_of_a_lua_string(bad: str) -> None:
     with pytest.raises(ValueError, match="not a plain request target"):
         script([bad], None)
     with pytest.raises(ValueError, match="not a plain request target"):
         script(["/a"], {"Accept": bad})
+
+
+def test_a_header_value_may_hold_spaces_and_a_path_may_not() -> None:
+    assert '["Accept"] = "application/xml, text/html"' in script(["/a"], {"Accept": "application/xml, text/html"})
+    with pytest.raises(ValueError, match="not a plain request target"):
+        script(["/a b"], None)
+
+
+def test_a_run_in_which_nothing_completed_failed_and_has_no_latency() -> None:
+    stalled = """\
+Running 1s test @ http://127.0.0.1:8765/
+  1 threads and 1 connections
+  Latency Distribution
+     50%    0.00us
+     75%    0.00us
+     90%    0.00us
+     99%    0.00us
+  0 requests in 1.00s, 0.00B read
+Requests/sec:      0.00
+"""
+    result = parse(stalled, connections=1)
+    assert result.requests == 0 and result.failures == 1
+    assert math.isnan(result.percentile(0.5)) and math.isnan(result.percentile(0.99))
+    assert result.samples == ["wrk: no request completed"]
 
 
 class Counting:
@@ -102,6 +128,19 @@ def test_a_run_cycles_the_paths_with_the_headers_and_counts_what_failed(
     assert set(app.paths) == {"/ok", "/also?x=1", "/missing"}
     assert max(app.paths.values()) - min(app.paths.values()) <= 1
     assert app.paths["/missing"] - 1 <= result.failures <= app.paths["/missing"]
+
+
+def test_a_stopped_run_ends_early_with_what_it_measured(counting: tuple[Counting, RunningServer]) -> None:
+    wrk = program_or_skip("wrk", purpose="the benchmark's latency runs")
+    _, running = counting
+    started = time.monotonic()
+    result = asyncio.run(
+        run_wrk(
+            wrk, [f"{running.url}/missing"], connections=1, duration=30, stop=lambda: time.monotonic() > started + 0.5
+        )
+    )
+    assert time.monotonic() - started < 10  # not the 30 s asked for
+    assert result.requests > 0 and result.failures == result.requests  # every answer a 406, as counted
 
 
 def test_a_run_only_targets_the_loopback_and_one_server() -> None:
