@@ -6,6 +6,7 @@ What FHIR leaves empty becomes a `nullFlavor`, never an invented value.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,7 +37,7 @@ def root_for(system: str) -> str:
     if system.startswith("urn:uuid:") and _UUID_RE.match(system[9:]):
         return system[9:].upper()
     known = oid_of(system)
-    return known if known else str(uuid.uuid5(uuid.NAMESPACE_URL, system)).upper()
+    return known if known else url_uuid(system)
 
 
 def ii(system: str, value: str | None = None, tag: str = "id") -> Element:
@@ -49,7 +50,21 @@ def fresh_ii(tag: str = "id") -> Element:
 
 def stable_ii(*parts: str, tag: str = "id") -> Element:
     """An id for an entry derived from what it records, so re-rendering names it the same."""
-    return el(tag, {"root": str(uuid.uuid5(uuid.NAMESPACE_URL, "/".join(parts))).upper()})
+    return el(tag, {"root": url_uuid("/".join(parts))})
+
+
+def url_uuid(name: str) -> str:
+    """`str(uuid.uuid5(uuid.NAMESPACE_URL, name)).upper()` (RFC 4122 §4.3: SHA-1 of namespace and
+    name, version 5, variant RFC 4122) without the UUID object, which cost twice the hash: a CCD
+    names fifty entries and more."""
+    digest = bytearray(hashlib.sha1(_URL_NAMESPACE + name.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    text = digest.hex().upper()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+_URL_NAMESPACE = uuid.NAMESPACE_URL.bytes
 
 
 # --- codes ------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ _TEXT_ESCAPES = re.compile(r"[&<>\r]")
 _ATTRIBUTE_ESCAPES = re.compile(r'[&<>"\r\n\t]')
 _ATTRIBUTE_SPECIAL = re.compile(f'[&<>"\r\n\t{_NOT_XML_CHARACTERS}]')  # what either of the two changes
 _DEEPEST_INDENT = 30  # libxml2 indents no deeper than 60 spaces (xmlsave.c: indent_nr)
+_INDENTS = ["  " * depth for depth in range(_DEEPEST_INDENT + 1)]
 _ESCAPED = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#9;"}
 
 
@@ -101,16 +102,25 @@ def to_xml(root: Node) -> bytes:
 
 
 def _write(node: Node, parts: list[str], depth: int, declarations: str = "") -> None:
-    indent = "  " * min(depth, _DEEPEST_INDENT)
-    head = f"{indent}<{node.tag}{declarations}{_attributes(node)}"
-    if node.text is not None and (node.text or node.children):  # lxml: a text node, even empty
-        parts.append(f"{head}>{_inline(node)}</{node.tag}>\n")
-    elif not node.children:
-        parts.append(f"{head}/>\n")
+    # The hot loop of rendering (once per element): attributes inline, indents precomputed.
+    attrib = node.attrib
+    if not attrib:
+        attributes = ""
+    elif _ATTRIBUTE_SPECIAL.search("".join(attrib.values())) is None:  # nearly always: one scan in C
+        attributes = "".join([f' {name}="{value}"' for name, value in attrib.items()])
     else:
-        parts.append(f"{head}>\n")
-        for child in node.children:
-            _write(child, parts, depth + 1)
+        attributes = _attributes(node)
+    indent = _INDENTS[depth] if depth < _DEEPEST_INDENT else _INDENTS[_DEEPEST_INDENT]
+    text, children = node.text, node.children
+    if text is not None and (text or children):  # lxml: a text node, even empty
+        parts.append(f"{indent}<{node.tag}{declarations}{attributes}>{_inline(node)}</{node.tag}>\n")
+    elif not children:
+        parts.append(f"{indent}<{node.tag}{declarations}{attributes}/>\n")
+    else:
+        parts.append(f"{indent}<{node.tag}{declarations}{attributes}>\n")
+        deeper = depth + 1
+        for child in children:
+            _write(child, parts, deeper)
         parts.append(f"{indent}</{node.tag}>\n")
 
 

@@ -95,6 +95,7 @@ from gateway.errors import Gone, NotFound, UpstreamError
 from gateway.search import planning as q
 from gateway.search.model import SearchQuery, TokenValue
 from gateway.search.planning import date_bounds, date_bounds_any
+from gateway.upstream.coalesce import read_once
 from mappings.dentalpms.allergy import NKDA_SUFFIX, allergy_to_fhir, nkda_to_fhir
 from mappings.dentalpms.capabilities import ALLERGY, CONDITION, MEDICATION, OBSERVATION, PATIENT
 from mappings.dentalpms.client import DentalPmsClient
@@ -239,6 +240,11 @@ class DentalPmsAdapter:
     async def _patient_record(self, patient_id: str) -> VendorRecord:
         if not is_uuid(patient_id):
             raise NotFound(f"Patient/{patient_id} does not exist")
+        # A CCD or $everything checks the patient once per type: the vendor's answer is shared
+        # within the request (gateway.upstream.coalesce), and so is reading it.
+        return await read_once((self, "patient", patient_id), lambda: self._fetch_patient(patient_id))
+
+    async def _fetch_patient(self, patient_id: str) -> VendorRecord:
         try:
             raw = await self._client.get(f"/patients/{patient_id}")
         except NotFound:

@@ -1,10 +1,11 @@
 """gateway.ccd.nodes: the XML written from nodes is, byte for byte, what lxml writes for the same
 tree (`etree.tostring(..., pretty_print=True)`, the CCD's former serializer), for any tags,
-attributes, text and nesting a CCD can hold."""
+attributes, text and nesting a CCD can hold; and entry ids are the standard library's uuid5."""
 
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 from hypothesis import given, settings
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from gateway.ccd.codes import SDTC, V3, XSI
+from gateway.ccd.datatypes import url_uuid
 from gateway.ccd.nodes import ROOT_TAG, Node, el, to_xml
 
 NAMESPACES = {"": V3, "sdtc": SDTC, "xsi": XSI}
@@ -77,3 +79,9 @@ def test_what_xml_cannot_carry_is_replaced_and_markup_is_escaped() -> None:
     assert '<td value="a&quot;b&#10;&amp;\ufffd">&lt;b&gt;\ufffd &amp; &#13;</td>' in written
     parsed = etree.fromstring(written.encode())
     assert parsed[0].get("value") == 'a"b\n&\ufffd' and parsed[0].text == "<b>\ufffd & \r"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_entry_ids_are_the_standard_library_uuid5_names(name: str) -> None:
+    assert url_uuid(name) == str(uuid.uuid5(uuid.NAMESPACE_URL, name)).upper()
