@@ -8,7 +8,6 @@ are mounted with the single error handler.
 
 from __future__ import annotations
 
-import gc
 import logging
 import secrets
 import shutil
@@ -31,6 +30,7 @@ from gateway.audit.middleware import Audit
 from gateway.audit.sink import audit_sink
 from gateway.auth.gate import Gate
 from gateway.cache import CachePolicy
+from gateway.collector import gateway_started, gateway_stopped
 from gateway.contract import AdapterConfig, SandboxFactory, Vendor
 from gateway.errors import FHIRError
 from gateway.observability import Observability
@@ -53,7 +53,6 @@ from gateway.tenants import Tenant, build_tenant
 from gateway.upstream.grants import grants_of
 
 log = logging.getLogger("gateway")
-YOUNG_COLLECTION_AFTER = 20_000  # allocations less deallocations (gc.set_threshold's threshold0)
 # httpx logs every URL at INFO; the start-up connection's callback URL carries an authorization code.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -147,28 +146,17 @@ def create_app(
         sandbox_tokens = Path(tempfile.mkdtemp(prefix="fhir-gateway-sandbox-tokens-"))
         tenants: dict[str, Tenant] = {}
         app.state.shared = shared
-        thresholds = gc.get_threshold()
+        started = False
         try:
             for name, conf in settings.tenants.items():
                 tenants[name] = await composition.tenant(name, conf, host, sandbox_tokens, shared)
             app.state.rest = RestState(settings, tenants, PageTokens(_paging_secret(settings)), gate)
-            # What start-up built lives as long as the process: out of the collector's way, so that
-            # its full collections walk only what requests create (a CCD spent a tenth of its time
-            # there), https://docs.python.org/3/library/gc.html#gc.freeze. No collection first:
-            # start-up leaves no cyclic garbage (measured), and one would cost every start.
-            gc.freeze()
-            # The youngest generation collected after 20,000 surviving allocations, not 700 (the
-            # default, https://docs.python.org/3/library/gc.html#gc.set_threshold): a
-            # request allocates tens of thousands (a page of Observations, a CCD's sources), so
-            # at 700 the collector walked each request's live objects several times over, and
-            # the second generation, crowded by 32 requests in flight, cost a millisecond and
-            # more each time; 8-10 % of an Observation page's or a CCD's CPU at 32 connections,
-            # nothing to a read. Garbage in cycles waits longer: a few MB at most.
-            gc.set_threshold(YOUNG_COLLECTION_AFTER, *thresholds[1:])
+            gateway_started()  # gateway.collector: what start-up built frozen, young objects collected less often
+            started = True
             yield
         finally:
-            gc.set_threshold(*thresholds)
-            gc.unfreeze()  # collectable again once stopped (tests start and stop many gateways)
+            if started:
+                gateway_stopped()
             await gate.aclose()
             sink.close()
             for tenant in tenants.values():

@@ -8,7 +8,9 @@ of asking the vendor again. Any other method through a connection ends the shari
 of the request, since what follows may read what it changed.
 
 Tasks a request starts copy its context, so concurrent reads of one request share one scope;
-two requests never share anything.
+two requests never share anything. A vendor's adapter may share what it derives from a read the
+same way (the Dental PMS patient record, read and validated once per request): a write forgets
+those too.
 """
 
 from __future__ import annotations

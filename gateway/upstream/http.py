@@ -169,7 +169,10 @@ class UpstreamClient:
 
         if not idempotent(method, send_headers):
             forget_reads()  # what this request reads from now on may have changed
-            return await attempt()
+            try:
+                return await attempt()
+            finally:
+                forget_reads()  # and what it read while the write was out may be from before it
 
         async def retried() -> UpstreamResponse:
             return await with_retries(
@@ -182,7 +185,10 @@ class UpstreamClient:
 
         if method not in ("GET", "HEAD") or body is not None or data is not None:
             forget_reads()  # an idempotent write (Idempotency-Key) is a write all the same
-            return await retried()
+            try:
+                return await retried()
+            finally:
+                forget_reads()
         return await read_once((id(self), method, url, _frozen(params), _frozen(send_headers)), retried)
 
     async def _probe(self, sending: Coroutine[Any, Any, UpstreamResponse]) -> UpstreamResponse:

@@ -242,13 +242,16 @@ class DentalPmsAdapter:
             raise NotFound(f"Patient/{patient_id} does not exist")
         # A CCD or $everything checks the patient once per type: the vendor's answer is shared
         # within the request (gateway.upstream.coalesce), and so is reading it.
-        return await read_once((self, "patient", patient_id), lambda: self._fetch_patient(patient_id))
+        record = await read_once((self, "patient", patient_id), lambda: self._fetch_patient(patient_id))
+        if record is None:  # raised here, each caller its own: a shared error would hold every frame
+            raise NotFound(f"Patient/{patient_id} does not exist")
+        return record
 
-    async def _fetch_patient(self, patient_id: str) -> VendorRecord:
+    async def _fetch_patient(self, patient_id: str) -> VendorRecord | None:
         try:
             raw = await self._client.get(f"/patients/{patient_id}")
         except NotFound:
-            raise NotFound(f"Patient/{patient_id} does not exist") from None
+            return None
         return self._reader.patient(raw, f"Patient/{patient_id}")
 
     async def _patient_or_none(self, patient_id: str) -> VendorRecord | None:
