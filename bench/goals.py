@@ -14,7 +14,7 @@ from typing import Any
 
 from gateway.search.execute import MAX_VENDOR_CALLS_PER_PAGE
 
-CCD_CPU_US = 5000.0  # a CCD of about 55 KB (the richest ordinary chart), rendered in at most 5 ms of CPU
+CCD_CPU_US = 5000.0  # a CCD of some 55 KB (the richest ordinary chart's), rendered in at most 5 ms of CPU
 CACHED_RPS = 1.5  # a cache hit: no vendor call at all, so well above the proxy (which always calls)
 CACHED_P50_MS = 0.2
 WORKERS_RPS = 1.8  # two workers vs one, when the second core is free for them
@@ -115,7 +115,7 @@ def goals(results: Results, sizes: Sizes) -> list[Goal]:
 
 def _ccd(results: Results, sizes: dict[str, dict[str, int]]) -> list[Goal]:
     """The 5 ms goal was set on a 55 KB CCD: the richest chart then. The clinic has since gained
-    an awkward case (a patient with many times everyone's vital signs), whose CCD is five times
+    an awkward case (a patient with many times everyone's vital signs), whose CCD is several times
     that, so the goal is judged on the richest ordinary chart's, and the awkward one's reported."""
     f, out = _figure, []
     for key, label, bound in (("ccd_typical", "richest ordinary patient", True), ("ccd", "richest patient", False)):

@@ -102,14 +102,8 @@ def to_xml(root: Node) -> bytes:
 
 
 def _write(node: Node, parts: list[str], depth: int, declarations: str = "") -> None:
-    # The hot loop of rendering (once per element): attributes inline, indents precomputed.
-    attrib = node.attrib
-    if not attrib:
-        attributes = ""
-    elif _ATTRIBUTE_SPECIAL.search("".join(attrib.values())) is None:  # nearly always: one scan in C
-        attributes = "".join([f' {name}="{value}"' for name, value in attrib.items()])
-    else:
-        attributes = _attributes(node)
+    # Once per element: the hot loop of rendering (indents precomputed, attributes only if any).
+    attributes = _attributes(node.attrib) if node.attrib else ""
     indent = _INDENTS[depth] if depth < _DEEPEST_INDENT else _INDENTS[_DEEPEST_INDENT]
     text, children = node.text, node.children
     if text is not None and (text or children):  # lxml: a text node, even empty
@@ -129,15 +123,12 @@ def _inline(node: Node) -> str:
     inner = _text(node.text) if node.text else ""
     for child in node.children:
         content = _inline(child)
-        tag = child.tag
-        inner += f"<{tag}{_attributes(child)}>{content}</{tag}>" if content else f"<{tag}{_attributes(child)}/>"
+        attributes = _attributes(child.attrib)
+        inner += f"<{child.tag}{attributes}>{content}</{child.tag}>" if content else f"<{child.tag}{attributes}/>"
     return inner
 
 
-def _attributes(node: Node) -> str:
-    attrib = node.attrib
-    if not attrib:
-        return ""
+def _attributes(attrib: dict[str, str]) -> str:
     if _ATTRIBUTE_SPECIAL.search("".join(attrib.values())) is None:  # nearly always: one scan in C
         return "".join([f' {name}="{value}"' for name, value in attrib.items()])
     return "".join([f' {name}="{_attribute(value)}"' for name, value in attrib.items()])
