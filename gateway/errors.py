@@ -31,6 +31,16 @@ class FHIRError(Exception):
         self.issues: list[tuple[str, str | None]] = []  # further (diagnostics, expression) pairs
 
 
+def copied(error: FHIRError) -> FHIRError:
+    """The same error (class, message, headers, ...) without a traceback of its own: for an error
+    several callers share (one failed token renewal, one failed vendor read). Raising one object
+    again chains every caller's frames onto its traceback and keeps them alive with it."""
+    clone = error.__class__.__new__(error.__class__)
+    clone.args = error.args
+    clone.__dict__.update(error.__dict__)
+    return clone
+
+
 class Invalid(FHIRError):
     """A resource sent by the client is not valid FHIR; lists every problem found."""
 

@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TypeVar, cast
 
+from gateway.errors import FHIRError, copied
+
 T = TypeVar("T")
 
 _READS: ContextVar[dict[Hashable, asyncio.Future[object]] | None] = ContextVar("fhir_gateway_reads", default=None)
@@ -60,6 +62,8 @@ async def read_once(key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
             return cast(T, await asyncio.shield(shared))  # the answer of the same read
         except _Abandoned:
             continue  # its caller was cancelled: read it ourselves (or share the next attempt)
+        except FHIRError as error:  # each caller its own copy (gateway.errors.copied)
+            raise copied(error) from None
     future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
     reads[key] = future
     try:
@@ -68,7 +72,9 @@ async def read_once(key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
         _settle(reads, key, future, _Abandoned())
         raise
     except BaseException as exc:
-        _settle(reads, key, future, exc)
+        # Kept for the others as a copy: the error raised here holds this frame, which holds
+        # `reads`; the copy has no frames, so no cycle keeps the request's reads alive.
+        _settle(reads, key, future, copied(exc) if isinstance(exc, FHIRError) else exc)
         raise
     future.set_result(answer)
     return answer

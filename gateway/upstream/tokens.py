@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway import jsonio
-from gateway.errors import FHIRError, UpstreamSecurity, UpstreamTimeout
+from gateway.errors import FHIRError, UpstreamSecurity, UpstreamTimeout, copied
 from gateway.shared.sealed import Seal
 from gateway.shared.state import SharedState
 from gateway.upstream.http import UpstreamResponse
@@ -182,10 +182,9 @@ class TokenCache:
                 self._token = None  # refused by the vendor: no use to anyone, even if renewal fails
             if self._failed is not None:
                 if await self._policy.holds(self._failed, self._clock()):
-                    # The waiters share one failed renewal, not one each. A copy each time: raising
-                    # one object again would chain every caller's frames onto its traceback and
-                    # keep them alive for as long as the failure is remembered.
-                    raise _copy(self._failed.error)
+                    # The waiters share one failed renewal, not one each; each its own copy of the
+                    # error, kept alive as long as the failure is remembered (gateway.errors.copied).
+                    raise copied(self._failed.error)
                 self._failed = None
             if self._renewing is None:
                 self._renewing = asyncio.ensure_future(self._renewal(stale))
@@ -211,7 +210,7 @@ class TokenCache:
                     except TimeoutError:
                         raise UpstreamTimeout("The vendor's token renewal took too long") from None
         except FHIRError as exc:
-            self._failed = Failure(_copy(exc), self._clock(), await self._mark())
+            self._failed = Failure(copied(exc), self._clock(), await self._mark())
             observer().token_renewed(self._name, ok=False)
             raise
         finally:
@@ -253,11 +252,3 @@ class TokenCache:
         if response.status == 401:
             raise UpstreamSecurity("The vendor refused the gateway's fresh token; the operator must check the tenant")
         return response
-
-
-def _copy(error: FHIRError) -> FHIRError:
-    """The same error (class, message, headers, ...), without a traceback of its own."""
-    clone = error.__class__.__new__(error.__class__)
-    clone.args = error.args
-    clone.__dict__.update(error.__dict__)
-    return clone

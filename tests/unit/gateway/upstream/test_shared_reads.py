@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from types import TracebackType
 
 import pytest
 from starlette.applications import Starlette
@@ -14,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.contract.resilience import BreakerPolicy, Resilience, RetryPolicy
+from gateway.errors import UpstreamError
 from gateway.sandbox_host import serve_in_thread
 from gateway.upstream.coalesce import read_once, shared_reads
 from gateway.upstream.http import Timeouts, UpstreamClient
@@ -159,3 +161,30 @@ def test_an_error_is_the_answer_of_every_identical_read_of_the_request() -> None
 
     answers = asyncio.run(scenario())
     assert calls == 1 and all(isinstance(answer, ConnectionError) for answer in answers)
+
+
+def test_each_caller_sharing_a_failed_read_gets_an_error_of_its_own() -> None:
+    """One error object raised to every caller would chain all their frames onto its traceback
+    (and the request's shared reads with them, in a cycle only the collector frees)."""
+
+    async def failing() -> str:
+        await asyncio.sleep(0.01)
+        raise UpstreamError("The vendor system could not be reached (ClientConnectorError)")
+
+    async def scenario() -> list[BaseException | str]:
+        with shared_reads():
+            return await asyncio.gather(*(read_once("key", failing) for _ in range(3)), return_exceptions=True)
+
+    answers = asyncio.run(scenario())
+    assert all(isinstance(a, UpstreamError) and a.diagnostics.startswith("The vendor system") for a in answers)
+    assert len({id(a) for a in answers}) == 3
+    for answer in answers:  # no caller's traceback holds another caller's frames
+        assert isinstance(answer, BaseException)
+        frames = [tb.tb_frame for tb in _tracebacks(answer.__traceback__)]
+        assert sum(frame.f_code.co_name == "read_once" for frame in frames) == 1
+
+
+def _tracebacks(tb: TracebackType | None) -> Iterator[TracebackType]:
+    while tb is not None:
+        yield tb
+        tb = tb.tb_next
