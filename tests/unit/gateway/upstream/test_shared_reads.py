@@ -4,7 +4,7 @@ over real HTTP: concurrent or one after the other, never across requests, never 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -155,11 +155,7 @@ def test_an_error_is_the_answer_of_every_identical_read_of_the_request() -> None
         await asyncio.sleep(0.01)
         raise ConnectionError("vendor unreachable")
 
-    async def scenario() -> list[BaseException | str]:
-        with shared_reads():
-            return await asyncio.gather(*(read_once("key", failing) for _ in range(3)), return_exceptions=True)
-
-    answers = asyncio.run(scenario())
+    answers = _three_callers_of_one_read(failing)
     assert calls == 1 and all(isinstance(answer, ConnectionError) for answer in answers)
 
 
@@ -171,17 +167,23 @@ def test_each_caller_sharing_a_failed_read_gets_an_error_of_its_own() -> None:
         await asyncio.sleep(0.01)
         raise UpstreamError("The vendor system could not be reached (ClientConnectorError)")
 
-    async def scenario() -> list[BaseException | str]:
-        with shared_reads():
-            return await asyncio.gather(*(read_once("key", failing) for _ in range(3)), return_exceptions=True)
-
-    answers = asyncio.run(scenario())
+    answers = _three_callers_of_one_read(failing)
     assert all(isinstance(a, UpstreamError) and a.diagnostics.startswith("The vendor system") for a in answers)
     assert len({id(a) for a in answers}) == 3
     for answer in answers:  # no caller's traceback holds another caller's frames
         assert isinstance(answer, BaseException)
         frames = [tb.tb_frame for tb in _tracebacks(answer.__traceback__)]
         assert sum(frame.f_code.co_name == "read_once" for frame in frames) == 1
+
+
+def _three_callers_of_one_read(read: Callable[[], Awaitable[str]]) -> list[BaseException | str]:
+    """What three concurrent callers of one shared read within one request get."""
+
+    async def scenario() -> list[BaseException | str]:
+        with shared_reads():
+            return await asyncio.gather(*(read_once("key", read) for _ in range(3)), return_exceptions=True)
+
+    return asyncio.run(scenario())
 
 
 def _tracebacks(tb: TracebackType | None) -> Iterator[TracebackType]:
