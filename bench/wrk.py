@@ -11,6 +11,7 @@ quantiles as it measured them (50 % and 99 %) rather than as a list of every req
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import re
 import shutil
@@ -125,14 +126,18 @@ async def run_wrk(
         )
         try:
             reading = asyncio.ensure_future(proc.communicate())
+            interrupted = False
             while not reading.done():
                 await asyncio.wait([reading], timeout=0.1)
-                if stop() and not reading.done():
-                    proc.send_signal(signal.SIGINT)  # wrk stops and still reports (SIGTERM: no report)
+                if stop() and not reading.done() and not interrupted:
+                    interrupted = True  # once: wrk stops and still reports (SIGTERM: no report)
+                    with contextlib.suppress(ProcessLookupError):  # it may have ended meanwhile
+                        proc.send_signal(signal.SIGINT)
             output = (await reading)[0].decode(errors="replace")
         finally:
             if proc.returncode is None:
-                proc.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
                 await proc.wait()
     if proc.returncode != 0 and not stop():
         raise SetupError(f"wrk exited with {proc.returncode}:\n{output[-2000:]}")
