@@ -44,6 +44,7 @@ STALE_TAG = {
 STALE_WARNING = "The vendor could not be reached: these results come from the gateway's cache and may be out of date"
 MAX_SHARED_ENTRY = 512 * 1024  # bytes of one answer kept in the shared state, at most
 VENDOR_DOWN = (UpstreamError, UpstreamTimeout, VendorUnavailable)
+_STAMP = struct.Struct("!dq")  # a shared entry's time stored (epoch seconds) and generation, before its payload
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,9 @@ class CacheStore(Protocol):
     one. A fill reads the generation before it asks the vendor and stores under that one, so
     that an answer fetched before a write can never be found after it."""
 
-    async def generation(self, kind: str) -> int: ...
-
-    async def get(self, kind: str, generation: int, key: str) -> tuple[float, bytes] | None:
-        """(age in seconds, payload) of the entry, if there is one."""
+    async def lookup(self, kind: str, key: str) -> tuple[int, tuple[float, bytes] | None]:
+        """The type's current generation, and (age in seconds, payload) of the entry stored
+        under it, if there is one."""
         ...
 
     async def put(self, kind: str, generation: int, key: str, payload: bytes, keep: float) -> None:
@@ -81,12 +81,10 @@ class LocalCacheStore:
         self._entries: LRUCache[tuple[str, int, str], tuple[float, bytes]] = LRUCache(maxsize=max_entries)
         self._generations: dict[str, int] = {}
 
-    async def generation(self, kind: str) -> int:
-        return self._generations.get(kind, 0)
-
-    async def get(self, kind: str, generation: int, key: str) -> tuple[float, bytes] | None:
+    async def lookup(self, kind: str, key: str) -> tuple[int, tuple[float, bytes] | None]:
+        generation = self._generations.get(kind, 0)
         found = self._entries.get((kind, generation, key))
-        return None if found is None else (self._clock() - found[0], found[1])
+        return generation, None if found is None else (self._clock() - found[0], found[1])
 
     async def put(self, kind: str, generation: int, key: str, payload: bytes, keep: float) -> None:
         if generation == self._generations.get(kind, 0):  # else a write came meanwhile: never found again
@@ -97,10 +95,12 @@ class LocalCacheStore:
 
 
 class SharedCacheStore:
-    """Entries in the shared state under `<tenant>:cache:<type>:<generation>:<key>`, sealed
-    (they are vendor answers: PHI at rest in Redis is encrypted, gateway.shared.sealed). A
-    write moves its type to the next generation, so that every worker and replica stops
-    finding the type's old entries at once (they expire by themselves)."""
+    """Entries in the shared state under `<tenant>:cache:<type>:<key>`, sealed (they are vendor
+    answers: PHI at rest in Redis is encrypted, gateway.shared.sealed) with the time they were
+    stored and the generation of their type inside. A write moves its type to the next
+    generation, so that every worker and replica stops finding the type's old entries at once
+    (they expire by themselves). A lookup reads the generation and the entry together: one
+    round trip to the shared state per cache hit, not one for each."""
 
     def __init__(self, state: SharedState, tenant: str, seal: Seal, max_entries: int, keep: float) -> None:
         """At most `max_entries` entries are stored per `keep` seconds (the entries' lifetime), so
@@ -112,16 +112,16 @@ class SharedCacheStore:
         self._max_entries = max_entries
         self._keep = keep
 
-    async def generation(self, kind: str) -> int:
-        return int(await self._state.get(f"{self._tenant}:cache-generation:{kind}") or b"0")
-
-    async def get(self, kind: str, generation: int, key: str) -> tuple[float, bytes] | None:
-        found = await self._state.get(f"{self._tenant}:cache:{kind}:{generation}:{key}")
+    async def lookup(self, kind: str, key: str) -> tuple[int, tuple[float, bytes] | None]:
+        stored_generation, found = await self._state.get_many(self._generation_key(kind), self._entry_key(kind, key))
+        generation = int(stored_generation or b"0")
         opened = self._seal.open(found) if found is not None else None  # None under a dropped key: a miss
-        if opened is None or len(opened) < 8:
-            return None
-        (stored_at,) = struct.unpack("!d", opened[:8])
-        return max(0.0, time.time() - stored_at), opened[8:]
+        if opened is None or len(opened) < _STAMP.size:
+            return generation, None
+        stored_at, entry_generation = _STAMP.unpack_from(opened)
+        if entry_generation != generation:  # fetched before a write to its type
+            return generation, None
+        return generation, (max(0.0, time.time() - stored_at), opened[_STAMP.size :])
 
     async def put(self, kind: str, generation: int, key: str, payload: bytes, keep: float) -> None:
         if len(payload) > MAX_SHARED_ENTRY:
@@ -130,11 +130,17 @@ class SharedCacheStore:
         await self._state.put_new(window, b"0", 2 * self._keep)
         if await self._state.incr(window) > self._max_entries:
             return  # this period's room is used up: answered, not kept
-        stamped = self._seal.seal(struct.pack("!d", time.time()) + payload)
-        await self._state.put(f"{self._tenant}:cache:{kind}:{generation}:{key}", stamped, keep)
+        stamped = self._seal.seal(_STAMP.pack(time.time(), generation) + payload)
+        await self._state.put(self._entry_key(kind, key), stamped, keep)
 
     async def forget_type(self, kind: str) -> None:
-        await self._state.incr(f"{self._tenant}:cache-generation:{kind}")
+        await self._state.incr(self._generation_key(kind))
+
+    def _generation_key(self, kind: str) -> str:
+        return f"{self._tenant}:cache-generation:{kind}"
+
+    def _entry_key(self, kind: str, key: str) -> str:
+        return f"{self._tenant}:cache:{kind}:{key}"
 
 
 @dataclass(frozen=True)
@@ -160,8 +166,7 @@ class ResponseCache:
         vendor cannot answer, the entry within its stale period, marked by `mark_stale`. The
         cache is an optimisation: when its store cannot be reached, the vendor answers."""
         try:
-            generation = await self._store.generation(kind)
-            entry = await self._store.get(kind, generation, key)
+            generation, entry = await self._store.lookup(kind, key)
         except SharedStateUnavailable:
             log.warning("tenant %s: the shared cache cannot be reached; asking the vendor", self._tenant)
             return await load()

@@ -71,6 +71,10 @@ class RedisState:
         async with _reachable():
             return cast(bytes | None, await self._redis.get(self._key(key)))
 
+    async def get_many(self, *keys: str) -> list[bytes | None]:
+        async with _reachable():
+            return cast(list[bytes | None], await self._redis.mget([self._key(key) for key in keys]))
+
     async def put(self, key: str, value: bytes, ttl: float | None = None) -> None:
         async with _reachable():
             await self._redis.set(self._key(key), value, px=_millis(ttl) if ttl is not None else None)

@@ -41,6 +41,10 @@ class SharedState(Protocol):
 
     async def get(self, key: str) -> bytes | None: ...
 
+    async def get_many(self, *keys: str) -> list[bytes | None]:
+        """The values of `keys`, in their order, read at one instant (one round trip)."""
+        ...
+
     async def put(self, key: str, value: bytes, ttl: float | None = None) -> None:
         """Store `value`, dropped after `ttl` seconds (never, for None)."""
         ...
@@ -109,6 +113,9 @@ class LocalState:
     async def get(self, key: str) -> bytes | None:
         found = self._live(key)
         return None if found is None else found[0]
+
+    async def get_many(self, *keys: str) -> list[bytes | None]:
+        return [None if (found := self._live(key)) is None else found[0] for key in keys]
 
     async def put(self, key: str, value: bytes, ttl: float | None = None) -> None:
         self._values[key] = (value, None if ttl is None else self._clock() + ttl)

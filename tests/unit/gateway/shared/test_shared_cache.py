@@ -4,11 +4,13 @@ fetched answers another, and one worker's write is seen by every other at once."
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
 from cryptography.fernet import Fernet
 
 from gateway.cache import CachePolicy, ResponseCache, SharedCacheStore, stale_resource
 from gateway.errors import UpstreamError
+from gateway.shared import SharedState
 from gateway.shared.sealed import Seal
 from gateway.tenants import RESOURCE
 from tests.unit.gateway.shared.conftest import MakeState
@@ -69,7 +71,7 @@ def test_entries_in_the_shared_state_are_sealed(make_state: MakeState) -> None:
             return {"resourceType": "Patient", "id": "p1", "family": "Okafor"}
 
         await cache.fetch("Patient", "read:p1", load, RESOURCE, stale_resource)
-        stored = await state.get("t:cache:Patient:0:read:p1")
+        stored = await state.get("t:cache:Patient:read:p1")
         again = await cache.fetch("Patient", "read:p1", load, RESOURCE, stale_resource)
         return [stored or b""], again
 
@@ -114,8 +116,37 @@ def test_however_many_distinct_searches_the_shared_cache_keeps_at_most_its_room(
             await cache.fetch("Patient", f"search:{i}", load, RESOURCE, stale_resource)
         kept = 0
         for i in range(50):
-            kept += await state.get(f"t:cache:Patient:0:search:{i}") is not None
+            kept += await state.get(f"t:cache:Patient:search:{i}") is not None
         return kept, loads
 
     kept, loads = asyncio.run(scenario())
     assert kept == 5 and loads == 50  # every client answered; only the room's worth kept
+
+
+def test_a_cache_hit_is_one_round_trip_to_the_shared_state(make_state: MakeState) -> None:
+    """Each worker's hit reads the type's generation and the entry together (one MGET on Redis)."""
+
+    class Counting:
+        def __init__(self, state: SharedState) -> None:
+            self.state = state
+            self.reads = 0
+
+        def __getattr__(self, name: str) -> object:
+            if name in ("get", "get_many"):
+                self.reads += 1
+            return getattr(self.state, name)
+
+    async def scenario() -> tuple[int, dict[str, str]]:
+        counting = Counting(make_state())
+        cache = ResponseCache(CachePolicy(ttl=60), SharedCacheStore(cast(SharedState, counting), "t", SEAL, 100, 60))
+
+        async def load() -> dict[str, str]:
+            return {"resourceType": "Patient", "id": "p1"}
+
+        await cache.fetch("Patient", "read:p1", load, RESOURCE, stale_resource)
+        counting.reads = 0
+        hit = await cache.fetch("Patient", "read:p1", load, RESOURCE, stale_resource)
+        return counting.reads, hit
+
+    reads, hit = asyncio.run(scenario())
+    assert reads == 1 and hit["id"] == "p1"

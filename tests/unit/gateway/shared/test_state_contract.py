@@ -31,6 +31,18 @@ def test_values_expire_and_leases_go_to_one_holder(make_state: MakeState) -> Non
     asyncio.run(scenario())
 
 
+def test_several_values_are_read_in_their_order_with_none_for_the_missing_and_expired(make_state: MakeState) -> None:
+    async def scenario() -> list[bytes | None]:
+        a, b = make_state(), make_state()
+        await a.put("first", b"1")
+        await a.put("gone", b"2", ttl=0.05)
+        await a.put("third", b"3")
+        await asyncio.sleep(0.1)
+        return await b.get_many("third", "missing", "first", "gone")
+
+    assert asyncio.run(scenario()) == [b"3", None, b"1", None]
+
+
 def test_a_lock_is_held_by_one_sharer_at_a_time(make_state: MakeState) -> None:
     async def scenario() -> list[str]:
         a, b = make_state(), make_state()
