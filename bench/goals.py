@@ -151,12 +151,16 @@ def _cache_workers_memory(results: Results) -> list[Goal]:
     )  # fmt: skip
     two = results.get("patient_read_2w", {})
     rps = f(results, "patient_read_2w", "ratio", "rps")
+    # Where the second core is not free, what the workers' own cost allows: every request costs
+    # the two workers `cpu` times what it costs one, so two whole cores would carry 2 / cpu.
+    cpu = f(results, "patient_read_2w", "ratio", "cpu_per_req")
     out.append(
         _judge(f"2 workers Patient/{{id}} req/s >= {WORKERS_RPS:g}x 1 worker (both on Redis)", rps,
                lambda x: x >= WORKERS_RPS,
                f"{rps:.2f}x ({f(results, 'patient_read_2w', 'gateway', 'rps'):,.0f} vs "
                f"{f(results, 'patient_read_2w', 'one_worker', 'rps'):,.0f} req/s); "
-               f"cores: {two.get('cores', '?')}")
+               f"cores: {two.get('cores', '?')}; CPU per request {cpu:.2f}x one worker's, so two free cores "
+               f"would carry at most {2 / cpu:.2f}x")
     )  # fmt: skip
     mem = results.get("memory", {}).get("gateway", {})
     step = mem.get("requests_per_step", 100_000)

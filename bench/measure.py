@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import resource
 import signal
 import statistics
 import sys
@@ -70,15 +71,17 @@ async def measure(
     tally: Tally,
     wrk: str | None = None,
 ) -> Sample:
-    """One run of `kind` against `target`; at one connection through `wrk` (its path) if given."""
+    """One run of `kind` against `target`, through `wrk` (its path) if given, else bench.loadgen."""
     urls = [target.url + path for path in kind.paths]
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as counter:
         calls = await requests_answered(counter, sandbox)
-        target_cpu, sandbox_cpu, own_cpu = target.cpu_seconds(), sandbox.cpu_seconds(), time.process_time()
+        target_cpu, sandbox_cpu, own_cpu = target.cpu_seconds(), sandbox.cpu_seconds(), _load_side_cpu()
         wall = time.perf_counter()
         headers = dict(kind.headers) or None
-        if wrk is not None and connections == 1:
-            result = await run_wrk(wrk, urls, connections=1, duration=duration, stop=STOP.is_set, headers=headers)
+        if wrk is not None:
+            result = await run_wrk(
+                wrk, urls, connections=connections, duration=duration, stop=STOP.is_set, headers=headers
+            )
         else:
             result = await run_load(
                 urls,
@@ -91,7 +94,7 @@ async def measure(
         STOP.check()
         wall = time.perf_counter() - wall
         target_cpu = target.cpu_seconds() - target_cpu
-        driver_cpu = sandbox.cpu_seconds() - sandbox_cpu + time.process_time() - own_cpu
+        driver_cpu = sandbox.cpu_seconds() - sandbox_cpu + _load_side_cpu() - own_cpu
         calls = await requests_answered(counter, sandbox) - calls
     tally.add(result, kind.key)
     for server in (target, sandbox):
@@ -102,14 +105,21 @@ async def measure(
         p50_ms=result.percentile(0.50),
         p99_ms=result.percentile(0.99),
         requests=result.requests,
-        # the opening request of each connection is not timed but its CPU is in the window (wrk,
-        # which times the runs at one connection, has none: there it stands for the request in
-        # flight when wrk stopped). CPU per request is reported from the throughput runs alone.
+        # One request per connection is in the CPU window but not in the count: the opening one
+        # (bench.loadgen does not time it) or the one in flight when wrk stopped. CPU per
+        # request is reported from the throughput runs alone.
         cpu_us_per_req=target_cpu / max(1, result.requests + connections) * 1e6,
         server_core_busy=target_cpu / wall,
         driver_core_busy=driver_cpu / wall,
         vendor_calls_per_req=calls / max(1, result.requests + connections),
     )
+
+
+def _load_side_cpu() -> float:
+    """CPU seconds of the load side on this core: this process and its children that ended
+    (wrk, waited for by bench.wrk before its result is read)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def summarize(throughput: list[Sample], latency: list[Sample]) -> dict[str, float]:
@@ -136,7 +146,7 @@ async def benchmark(
     wrk: str | None = None,
 ) -> dict[str, Any]:
     """The comparison: `results` of the --out JSON, one entry per kind (memory kinds: memory()).
-    With `wrk` (its path), the runs at one connection go through it (bench.wrk)."""
+    With `wrk` (its path), every run goes through it (bench.wrk), else through bench.loadgen."""
     kinds = [k for k in kinds if k.mode == "compare"]
     if not kinds:
         return {}
@@ -150,7 +160,7 @@ async def benchmark(
     for kind in kinds:
         sandbox, wide = servers[kind.sandbox], kind.connections or connections
         for _, name in kind.sides:
-            await measure(servers[name], sandbox, kind, connections=wide, duration=warmup, tally=tally)
+            await measure(servers[name], sandbox, kind, connections=wide, duration=warmup, tally=tally, wrk=wrk)
             await measure(servers[name], sandbox, kind, connections=1, duration=warmup / 2, tally=tally, wrk=wrk)
     raw: dict[str, dict[str, dict[str, list[Sample]]]] = {
         k.key: {label: {"throughput": [], "latency": []} for label, _ in k.sides} for k in kinds
@@ -161,7 +171,9 @@ async def benchmark(
             for label, name in kind.sides:
                 samples = raw[kind.key][label]
                 samples["throughput"].append(
-                    await measure(servers[name], sandbox, kind, connections=wide, duration=duration, tally=tally)
+                    await measure(
+                        servers[name], sandbox, kind, connections=wide, duration=duration, tally=tally, wrk=wrk
+                    )
                 )
                 samples["latency"].append(
                     await measure(servers[name], sandbox, kind, connections=1, duration=duration, tally=tally, wrk=wrk)

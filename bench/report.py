@@ -56,7 +56,7 @@ def run_parameters(
     access_middleware: bool,
     patients: int,
     many_vitals_patient: str,
-    latency_tool: str = "bench.loadgen",
+    load_generator: str = "bench.loadgen",
 ) -> dict[str, Any]:
     """`parameters` of the JSON document (and the header of the tables): how this run was made."""
     return {
@@ -70,7 +70,7 @@ def run_parameters(
         "patients": patients,
         "many_vitals_patient": many_vitals_patient,
         "observation_count": OBSERVATION_COUNT,
-        "latency_tool": latency_tool,  # what timed the runs at one connection (bench.wrk)
+        "load_generator": load_generator,  # what drove every run: wrk (bench.wrk) or bench.loadgen
         "started": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "git": git_revision(),
         "versions": versions(),
@@ -87,8 +87,8 @@ def print_tables(params: dict[str, Any], results: dict[str, Any], sizes: dict[st
     print(
         f"pinning: gateway/proxy on core {params['server_core']}, sandbox + load generator on core "
         f"{params['driver_core']}; uvicorn 1 worker, uvloop + httptools; gateway AccessLog middleware "
-        f"{'on' if params['gateway_access_middleware'] else 'off'}; p50/p99 @1 timed by "
-        f"{params.get('latency_tool', 'bench.loadgen')}, req/s @N by bench.loadgen"
+        f"{'on' if params['gateway_access_middleware'] else 'off'}; every run driven by "
+        f"{params.get('load_generator', 'bench.loadgen')}"
     )
     for key, r in results.items():
         if "rss_mb_100k" in r.get("gateway", {}):

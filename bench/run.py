@@ -7,12 +7,13 @@
 Three servers, each its own process (uvicorn, one worker, uvloop + httptools, no access log):
 the Dental PMS sandbox, the gateway (a generated TOML config, `sandbox = false`, credentials
 from the environment) and bench.passthrough. The gateway and the proxy share one core; the
-sandbox and this process (the load generator) share the other. Each request kind is measured
+sandbox and the load generator share the other. Each request kind is measured
 for the proxy and the gateway in turn, round after round (throughput at N connections, then
 latency at 1 connection), and the medians are compared as ratios: the machine is shared and
-noisy, so absolute numbers drift but ratios from the same run hold. Where wrk is installed, the
-runs at one connection go through it (bench.wrk: the Python load generator's own share of a
-p50 is most of the cache-hit goal); `--no-wrk` keeps them in Python.
+noisy, so absolute numbers drift but ratios from the same run hold. Where wrk is installed, every
+run goes through it (bench.wrk): the Python load generator (bench.loadgen) costs the shared
+core about as much CPU per request as the proxy does, and its own share of a p50 is most of the
+cache-hit goal. `--no-wrk` keeps every run in Python.
 
 Two kinds compare other things: `patient_read_2w` the gateway run by its own command line with
 two workers against one (a private redis-server holds their shared state), and `memory` (only
@@ -76,7 +77,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-wrk",
         action="store_true",
-        help="time the runs at one connection with the Python load generator even where wrk is installed",
+        help="drive every run with the Python load generator (bench.loadgen) even where wrk is installed",
     )
     parser.add_argument(
         "--profile",
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         access_middleware=not args.no_access_middleware,
         patients=len(chosen.patient_ids),
         many_vitals_patient=chosen.many_vitals,
-        latency_tool=f"wrk {wrk.version(wrk_path)}" if wrk_path else "bench.loadgen",
+        load_generator=f"wrk {wrk.version(wrk_path)}" if wrk_path else "bench.loadgen",
     )
     servers: dict[str, Server] = {}
     tally = Tally()

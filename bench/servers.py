@@ -2,8 +2,9 @@
 
 Each is its own process (`python -m bench.serve ROLE`), started here on a loopback socket this
 process binds first, pinned to a core, and watched for CPU time through /proc. The gateway and
-the proxy share one core, the sandboxes and the load generator (this process) the other: the two
-are measured in turn, so each gets that core to itself, and the load side cannot take time from it.
+the proxy share one core, the sandboxes and the load generator (wrk, or this process) the
+other: the two are measured in turn, so each gets that core to itself, and the load side
+cannot take time from it.
 Each sandbox counts the requests it answers (`GET /_bench/requests`, bench.serve): vendor calls.
 
 For the two-worker kind (`patient_read_2w`) the run also starts a private redis-server and the

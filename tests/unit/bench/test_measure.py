@@ -72,7 +72,7 @@ def test_benchmark_results_schema(monkeypatch: pytest.MonkeyPatch, capsys: pytes
     results: dict[str, Any] = asyncio.run(
         benchmark(servers, KINDS, connections=16, duration=2.0, rounds=3, tally=Tally(), wrk="/usr/bin/wrk")
     )
-    assert timers == {(16, None), (128, None), (1, "/usr/bin/wrk")}  # wrk times the runs at one connection
+    assert timers == {(16, "/usr/bin/wrk"), (128, "/usr/bin/wrk"), (1, "/usr/bin/wrk")}  # wrk drives every run
 
     # warm-up (1 s at N, 0.5 s at 1), then per round and kind: proxy then gateway, N then 1 connection
     assert calls[:4] == [("proxy", 16, 1.0), ("proxy", 1, 0.5), ("gateway", 16, 1.0), ("gateway", 1, 0.5)]
