@@ -44,7 +44,10 @@ STALE_TAG = {
 STALE_WARNING = "The vendor could not be reached: these results come from the gateway's cache and may be out of date"
 MAX_SHARED_ENTRY = 512 * 1024  # bytes of one answer kept in the shared state, at most
 VENDOR_DOWN = (UpstreamError, UpstreamTimeout, VendorUnavailable)
-_STAMP = struct.Struct("!dq")  # a shared entry's time stored (epoch seconds) and generation, before its payload
+# A shared entry: its generation in clear (a miss after a write is known without opening it),
+# then sealed: the time it was stored (epoch seconds), its generation again, and the payload.
+_GENERATION = struct.Struct("!q")
+_STAMP = struct.Struct("!dq")
 
 
 @dataclass(frozen=True)
@@ -57,17 +60,20 @@ class CachePolicy:
 class CacheStore(Protocol):
     """Where the entries are kept: this process (`LocalCacheStore`) or the shared state.
 
-    Entries of a type live under its current generation; a write moves the type to the next
-    one. A fill reads the generation before it asks the vendor and stores under that one, so
-    that an answer fetched before a write can never be found after it."""
+    Each entry belongs to the generation of its type that was current when its fill began; a
+    write moves the type to the next one, and only entries of the current generation are found.
+    A fill takes the generation from its lookup, before it asks the vendor, and its entry is
+    kept only if that generation is still current: an answer fetched before a write can never
+    be found after it, nor replace one fetched after it."""
 
     async def lookup(self, kind: str, key: str) -> tuple[int, tuple[float, bytes] | None]:
-        """The type's current generation, and (age in seconds, payload) of the entry stored
-        under it, if there is one."""
+        """The type's current generation, and (age in seconds, payload) of the entry of that
+        generation, if there is one."""
         ...
 
     async def put(self, kind: str, generation: int, key: str, payload: bytes, keep: float) -> None:
-        """Keep `payload` for at least `keep` seconds (as room allows)."""
+        """Keep `payload` for at least `keep` seconds (as room allows), unless the type has
+        moved past `generation` (the one `lookup` gave before the fill)."""
         ...
 
     async def forget_type(self, kind: str) -> None:
@@ -97,10 +103,10 @@ class LocalCacheStore:
 class SharedCacheStore:
     """Entries in the shared state under `<tenant>:cache:<type>:<key>`, sealed (they are vendor
     answers: PHI at rest in Redis is encrypted, gateway.shared.sealed) with the time they were
-    stored and the generation of their type inside. A write moves its type to the next
-    generation, so that every worker and replica stops finding the type's old entries at once
-    (they expire by themselves). A lookup reads the generation and the entry together: one
-    round trip to the shared state per cache hit, not one for each."""
+    stored and the generation of their type inside, the generation in clear before them too.
+    A write moves its type to the next generation, so that every worker and replica stops
+    finding the type's old entries at once (they expire by themselves). A lookup reads the
+    generation and the entry together: one round trip to the shared state per cache hit."""
 
     def __init__(self, state: SharedState, tenant: str, seal: Seal, max_entries: int, keep: float) -> None:
         """At most `max_entries` entries are stored per `keep` seconds (the entries' lifetime), so
@@ -115,11 +121,13 @@ class SharedCacheStore:
     async def lookup(self, kind: str, key: str) -> tuple[int, tuple[float, bytes] | None]:
         stored_generation, found = await self._state.get_many(self._generation_key(kind), self._entry_key(kind, key))
         generation = int(stored_generation or b"0")
-        opened = self._seal.open(found) if found is not None else None  # None under a dropped key: a miss
+        if found is None or len(found) < _GENERATION.size or _GENERATION.unpack_from(found)[0] != generation:
+            return generation, None  # none, or fetched before a write to its type
+        opened = self._seal.open(found[_GENERATION.size :])  # None under a dropped key: a miss
         if opened is None or len(opened) < _STAMP.size:
             return generation, None
-        stored_at, entry_generation = _STAMP.unpack_from(opened)
-        if entry_generation != generation:  # fetched before a write to its type
+        stored_at, sealed_generation = _STAMP.unpack_from(opened)
+        if sealed_generation != generation:  # the clear one was altered in the store
             return generation, None
         return generation, (max(0.0, time.time() - stored_at), opened[_STAMP.size :])
 
@@ -130,8 +138,13 @@ class SharedCacheStore:
         await self._state.put_new(window, b"0", 2 * self._keep)
         if await self._state.incr(window) > self._max_entries:
             return  # this period's room is used up: answered, not kept
-        stamped = self._seal.seal(_STAMP.pack(time.time(), generation) + payload)
-        await self._state.put(self._entry_key(kind, key), stamped, keep)
+        sealed = self._seal.seal(_STAMP.pack(time.time(), generation) + payload)
+        # Kept only if no write moved the type on meanwhile: a fill begun before a write must not
+        # replace an entry fetched after it (its own would never be found: a miss for everyone).
+        current = str(generation).encode() if generation else None  # INCR writes decimal text
+        await self._state.put_if(
+            self._generation_key(kind), current, self._entry_key(kind, key), _GENERATION.pack(generation) + sealed, keep
+        )
 
     async def forget_type(self, kind: str) -> None:
         await self._state.incr(self._generation_key(kind))

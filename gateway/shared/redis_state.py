@@ -52,6 +52,19 @@ redis.call('PEXPIRE', KEYS[1], math.ceil((level / rate + 1) * 1000))
 return math.floor(wait * 1e6)
 """
 
+# KEYS[1]: the guard, KEYS[2]: the key to store; ARGV: "1" if the guard must hold nothing (else
+# "0"), the value it must hold, the value to store, its lifetime in milliseconds. 1 if stored.
+_PUT_IF = """
+local current = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if current then return 0 end
+elseif current ~= ARGV[2] then
+  return 0
+end
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+return 1
+"""
+
 
 class RedisState:
     kind = "redis"
@@ -63,6 +76,7 @@ class RedisState:
         self._redis = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         self._prefix = prefix
         self._bucket = self._redis.register_script(_BUCKET)
+        self._put_if = self._redis.register_script(_PUT_IF)
 
     def _key(self, key: str) -> str:
         return self._prefix + key
@@ -72,8 +86,18 @@ class RedisState:
             return cast(bytes | None, await self._redis.get(self._key(key)))
 
     async def get_many(self, *keys: str) -> list[bytes | None]:
+        if not keys:
+            return []  # MGET needs one key at least
         async with _reachable():
             return cast(list[bytes | None], await self._redis.mget([self._key(key) for key in keys]))
+
+    async def put_if(self, guard: str, expected: bytes | None, key: str, value: bytes, ttl: float) -> bool:
+        absent = b"1" if expected is None else b"0"
+        async with _reachable():
+            stored: Any = await self._put_if(
+                keys=[self._key(guard), self._key(key)], args=[absent, expected or b"", value, _millis(ttl)]
+            )
+        return int(stored) == 1
 
     async def put(self, key: str, value: bytes, ttl: float | None = None) -> None:
         async with _reachable():

@@ -53,6 +53,11 @@ class SharedState(Protocol):
         """Store `value` only if `key` holds nothing: True if this call stored it (a lease)."""
         ...
 
+    async def put_if(self, guard: str, expected: bytes | None, key: str, value: bytes, ttl: float) -> bool:
+        """Store `value` at `key` (dropped after `ttl` seconds) only if `guard` holds `expected`
+        (None: holds nothing), checked and stored at one instant: True if this call stored it."""
+        ...
+
     async def delete(self, key: str) -> None: ...
 
     async def expiry(self, key: str) -> float | None:
@@ -116,6 +121,13 @@ class LocalState:
 
     async def get_many(self, *keys: str) -> list[bytes | None]:
         return [None if (found := self._live(key)) is None else found[0] for key in keys]
+
+    async def put_if(self, guard: str, expected: bytes | None, key: str, value: bytes, ttl: float) -> bool:
+        found = self._live(guard)
+        if (None if found is None else found[0]) != expected:
+            return False
+        await self.put(key, value, ttl)
+        return True
 
     async def put(self, key: str, value: bytes, ttl: float | None = None) -> None:
         self._values[key] = (value, None if ttl is None else self._clock() + ttl)

@@ -101,6 +101,37 @@ def test_an_answer_fetched_before_a_write_is_never_found_after_it(make_state: Ma
     assert asyncio.run(scenario())["family"] == "New"
 
 
+def test_an_answer_fetched_before_a_write_never_replaces_one_fetched_after_it(make_state: MakeState) -> None:
+    """Worker a's fill began before b's write and lands after b's fresh fill: b's entry stays,
+    and answers when the vendor is down."""
+
+    async def scenario() -> dict[str, str]:
+        a = ResponseCache(CachePolicy(ttl=60), SharedCacheStore(make_state(), "t", SEAL, 100, 60))
+        b = ResponseCache(CachePolicy(ttl=60), SharedCacheStore(make_state(), "t", SEAL, 100, 60))
+        answering, release = asyncio.Event(), asyncio.Event()
+
+        async def slow_old() -> dict[str, str]:
+            answering.set()
+            await release.wait()
+            return {"resourceType": "Patient", "id": "p1", "family": "Old"}
+
+        async def new() -> dict[str, str]:
+            return {"resourceType": "Patient", "id": "p1", "family": "New"}
+
+        async def down() -> dict[str, str]:
+            raise UpstreamError("down")
+
+        fill = asyncio.create_task(a.fetch("Patient", "read:p1", slow_old, RESOURCE, stale_resource))
+        await answering.wait()
+        await b.forget_type("Patient")  # b wrote a Patient
+        await b.fetch("Patient", "read:p1", new, RESOURCE, stale_resource)  # and read it back
+        release.set()
+        await fill  # a's old answer arrives last
+        return await b.fetch("Patient", "read:p1", down, RESOURCE, stale_resource)
+
+    assert asyncio.run(scenario())["family"] == "New"
+
+
 def test_however_many_distinct_searches_the_shared_cache_keeps_at_most_its_room(make_state: MakeState) -> None:
     async def scenario() -> tuple[int, int]:
         state = make_state()

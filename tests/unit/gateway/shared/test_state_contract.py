@@ -43,6 +43,22 @@ def test_several_values_are_read_in_their_order_with_none_for_the_missing_and_ex
     assert asyncio.run(scenario()) == [b"3", None, b"1", None]
 
 
+def test_a_value_is_stored_only_while_its_guard_holds_what_was_expected(make_state: MakeState) -> None:
+    async def scenario() -> list[object]:
+        a, b = make_state(), make_state()
+        stored = [await a.put_if("guard", None, "k", b"while absent", ttl=5)]  # the guard holds nothing
+        stored.append(await a.put_if("guard", b"1", "k", b"refused", ttl=5))
+        await b.incr("guard")  # now b"1"
+        stored.append(await a.put_if("guard", None, "k", b"refused", ttl=5))
+        stored.append(await a.put_if("guard", b"1", "k", b"while 1", ttl=0.05))
+        stored.append(await b.get("k"))
+        await asyncio.sleep(0.1)
+        stored.append(await b.get("k"))  # its lifetime is the one given
+        return stored
+
+    assert asyncio.run(scenario()) == [True, False, False, True, b"while 1", None]
+
+
 def test_a_lock_is_held_by_one_sharer_at_a_time(make_state: MakeState) -> None:
     async def scenario() -> list[str]:
         a, b = make_state(), make_state()
