@@ -3,8 +3,9 @@
 Each request kind is measured for the proxy and the gateway in turn, round after round
 (throughput at N connections, then latency at 1 connection), and the medians are compared as
 ratios: the machine is shared and noisy, so absolute numbers drift but ratios from the same
-run hold. CPU time comes from /proc for the measured server, and from the sandbox plus this
-process for the other core.
+run hold. CPU time comes from /proc for the measured server (read once it has finished the
+requests in flight when the run stopped), and for the other core from the sandbox, this
+process and wrk.
 """
 
 from __future__ import annotations
@@ -71,8 +72,11 @@ async def measure(
     tally: Tally,
     wrk: str | None = None,
 ) -> Sample:
-    """One run of `kind` against `target`, through `wrk` (its path) if given, else bench.loadgen."""
+    """One run of `kind` against `target`, through `wrk` (its path) if given, else bench.loadgen
+    (and at N connections always for a kind that needs `every_answer`)."""
     urls = [target.url + path for path in kind.paths]
+    if kind.every_answer and connections > 1:
+        wrk = None
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as counter:
         calls = await requests_answered(counter, sandbox)
         target_cpu, sandbox_cpu, own_cpu = target.cpu_seconds(), sandbox.cpu_seconds(), _load_side_cpu()
@@ -92,6 +96,7 @@ async def measure(
                 headers=headers,
             )
         STOP.check()
+        await _settled(target)
         wall = time.perf_counter() - wall
         target_cpu = target.cpu_seconds() - target_cpu
         driver_cpu = sandbox.cpu_seconds() - sandbox_cpu + _load_side_cpu() - own_cpu
@@ -106,13 +111,27 @@ async def measure(
         p99_ms=result.percentile(0.99),
         requests=result.requests,
         # One request per connection is in the CPU window but not in the count: the opening one
-        # (bench.loadgen does not time it) or the one in flight when wrk stopped. CPU per
-        # request is reported from the throughput runs alone.
+        # (bench.loadgen does not time it) or the one in flight when wrk stopped (finished before
+        # the CPU was read). CPU per request is reported from the throughput runs alone.
         cpu_us_per_req=target_cpu / max(1, result.requests + connections) * 1e6,
         server_core_busy=target_cpu / wall,
         driver_core_busy=driver_cpu / wall,
         vendor_calls_per_req=calls / max(1, result.requests + connections),
     )
+
+
+async def _settled(server: Server, *, quiet: float = 0.03, at_most: float = 2.0) -> None:
+    """Wait until `server` has finished what it was doing (its CPU time stands still for `quiet`
+    seconds, or `at_most` passed): the requests in flight when wrk stopped are in the window,
+    each run's CPU then holds every request it counts (bench.loadgen waits for them itself)."""
+    deadline = time.monotonic() + at_most
+    before = server.cpu_seconds()
+    while time.monotonic() < deadline:
+        await asyncio.sleep(quiet)
+        now = server.cpu_seconds()
+        if now == before:
+            return
+        before = now
 
 
 def _load_side_cpu() -> float:

@@ -87,7 +87,7 @@ def print_tables(params: dict[str, Any], results: dict[str, Any], sizes: dict[st
     print(
         f"pinning: gateway/proxy on core {params['server_core']}, sandbox + load generator on core "
         f"{params['driver_core']}; uvicorn 1 worker, uvloop + httptools; gateway AccessLog middleware "
-        f"{'on' if params['gateway_access_middleware'] else 'off'}; every run driven by "
+        f"{'on' if params['gateway_access_middleware'] else 'off'}; load generator "
         f"{params.get('load_generator', 'bench.loadgen')}"
     )
     for key, r in results.items():

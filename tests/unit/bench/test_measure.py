@@ -146,3 +146,70 @@ def test_memory_reads_rss_after_n_and_2n_requests(monkeypatch: pytest.MonkeyPatc
     assert (g["rss_mb_100k"], g["rss_mb_200k"], g["growth_mb"]) == (83.0, 86.0, 3.0)  # the largest worker
     assert g["rss_mb_per_worker"] == {"25000": [83.0, 70.0], "50000": [86.0, 70.0]}
     assert [point["requests"] for point in g["curve"]] == [10_000, 20_000, 25_000, 35_000, 45_000, 50_000]
+
+
+class _Ticking:
+    """A server seen through its CPU time: `busy_reads` more readings find it still working."""
+
+    def __init__(self, busy_reads: int = 0) -> None:
+        self.busy_reads = busy_reads
+        self.cpu = 0.0
+        self.name = "gateway"
+        self.url = "http://127.0.0.1:1"
+        self.proc = type("Proc", (), {"poll": staticmethod(lambda: None)})()
+
+    def cpu_seconds(self) -> float:
+        if self.busy_reads > 0:
+            self.busy_reads -= 1
+            self.cpu += 0.01
+        return self.cpu
+
+
+def test_wrk_drives_a_run_unless_the_kind_must_wait_for_every_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """patient_read_wide's 128-connection runs judge the goal of no failed request: they go
+    through bench.loadgen, which waits for every answer (wrk drops those in flight at its end)."""
+    from bench.loadgen import LoadResult
+
+    used: list[tuple[str, int]] = []
+
+    async def fake_wrk(program: str, urls: list[str], *, connections: int, **_: Any) -> LoadResult:
+        used.append(("wrk", connections))
+        return LoadResult(connections, 100, 1.0, [])
+
+    async def fake_load(urls: list[str], *, connections: int, **_: Any) -> LoadResult:
+        used.append(("loadgen", connections))
+        return LoadResult(connections, 100, 1.0, [0.001])
+
+    async def no_calls(session: Any, sandbox: Any) -> int:
+        return 0
+
+    monkeypatch.setattr(measure, "run_wrk", fake_wrk)
+    monkeypatch.setattr(measure, "run_load", fake_load)
+    monkeypatch.setattr(measure, "requests_answered", no_calls)
+    wide = Kind("patient_read_wide", "wide", ("/a",), connections=128, every_answer=True)
+    server = cast(Server, _Ticking())
+
+    async def runs() -> None:
+        for kind, connections in ((KINDS[0], 32), (KINDS[0], 1), (wide, 128), (wide, 1)):
+            await measure.measure(server, server, kind, connections=connections, duration=1, tally=Tally(), wrk="wrk")
+
+    asyncio.run(runs())
+    assert used == [("wrk", 32), ("wrk", 1), ("loadgen", 128), ("wrk", 1)]
+
+
+def test_a_servers_cpu_is_read_once_it_has_finished_the_requests_in_flight() -> None:
+    server = _Ticking(busy_reads=5)  # five more readings find it working
+    asyncio.run(measure._settled(cast(Server, server), quiet=0.001))
+    assert server.busy_reads == 0 and server.cpu == pytest.approx(0.05)
+
+
+def test_the_load_sides_cpu_counts_wrk_a_child_that_ended() -> None:
+    import subprocess
+    import sys
+
+    before = measure._load_side_cpu()
+    subprocess.run(
+        [sys.executable, "-c", "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass"],
+        check=True,
+    )
+    assert measure._load_side_cpu() - before >= 0.25
