@@ -135,8 +135,7 @@ class SharedCacheStore:
         if len(payload) > MAX_SHARED_ENTRY:
             return  # a rare, large answer: not worth its room in Redis
         window = f"{self._tenant}:cache-stored:{int(time.time() // self._keep)}"
-        await self._state.put_new(window, b"0", 2 * self._keep)
-        if await self._state.incr(window) > self._max_entries:
+        if await self._state.incr(window, ttl=2 * self._keep) > self._max_entries:
             return  # this period's room is used up: answered, not kept
         sealed = self._seal.seal(_STAMP.pack(time.time(), generation) + payload)
         # Kept only if no write moved the type on meanwhile: a fill begun before a write must not

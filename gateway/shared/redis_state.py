@@ -1,6 +1,8 @@
 """The shared state on one Redis server, for several workers or replicas (redis-py, asyncio).
 
-- Values: plain keys with PX expiry; `put_new` is `SET NX PX` (a lease).
+- Values: plain keys with PX expiry; `put_new` is `SET NX PX` (a lease); `get_many` is `MGET`;
+  `put_if` (store while a guard key holds a value) and `incr` of a counter given a lifetime
+  are each one Lua script: the check and the write at one instant, in one round trip.
 - Locks: redis-py's `Lock` (a random token set with NX and an expiry, released by a Lua script
   only by its holder), so a worker that dies mid-renewal frees the lock after its timeout.
 - Rate limits: the leaky bucket of `LocalState.reserve` as one Lua script, on the Redis
@@ -52,6 +54,14 @@ redis.call('PEXPIRE', KEYS[1], math.ceil((level / rate + 1) * 1000))
 return math.floor(wait * 1e6)
 """
 
+# KEYS[1]: the counter; ARGV: the amount, the lifetime in milliseconds of a counter this creates.
+_INCR_CREATING = """
+local created = redis.call('EXISTS', KEYS[1]) == 0
+local count = redis.call('INCRBY', KEYS[1], ARGV[1])
+if created then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return count
+"""
+
 # KEYS[1]: the guard, KEYS[2]: the key to store; ARGV: "1" if the guard must hold nothing (else
 # "0"), the value it must hold, the value to store, its lifetime in milliseconds. 1 if stored.
 _PUT_IF = """
@@ -77,6 +87,7 @@ class RedisState:
         self._prefix = prefix
         self._bucket = self._redis.register_script(_BUCKET)
         self._put_if = self._redis.register_script(_PUT_IF)
+        self._incr_creating = self._redis.register_script(_INCR_CREATING)
 
     def _key(self, key: str) -> str:
         return self._prefix + key
@@ -116,9 +127,12 @@ class RedisState:
             millis = int(await self._redis.pttl(self._key(key)))
         return millis / 1000 if millis >= 0 else None  # -1: no expiry, -2: no key
 
-    async def incr(self, key: str, amount: int = 1) -> int:
+    async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         async with _reachable():
-            return int(await self._redis.incrby(self._key(key), amount))
+            if ttl is None:
+                return int(await self._redis.incrby(self._key(key), amount))
+            count: Any = await self._incr_creating(keys=[self._key(key)], args=[amount, _millis(ttl)])
+        return int(count)
 
     @asynccontextmanager
     async def lock(self, key: str, timeout: float, wait: float | None = None) -> AsyncIterator[None]:

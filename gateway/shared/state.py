@@ -64,9 +64,9 @@ class SharedState(Protocol):
         """Seconds until `key` is dropped; None if it holds nothing or never expires."""
         ...
 
-    async def incr(self, key: str, amount: int = 1) -> int:
-        """Add `amount` to the counter at `key` (0 if absent) and return it; an expiry set by
-        `put_new` stays."""
+    async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+        """Add `amount` to the counter at `key` (0 if absent) and return it; a counter this
+        creates is dropped after `ttl` seconds (never, for None), and an expiry it has stays."""
         ...
 
     def lock(self, key: str, timeout: float, wait: float | None = None) -> AbstractAsyncContextManager[None]:
@@ -147,10 +147,12 @@ class LocalState:
             return None
         return max(0.0, found[1] - self._clock())
 
-    async def incr(self, key: str, amount: int = 1) -> int:
+    async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         found = self._live(key)
-        count = (int(found[0]) if found is not None else 0) + amount
-        self._values[key] = (str(count).encode(), found[1] if found is not None else None)  # keeps its expiry
+        if found is None:
+            found = (b"0", None if ttl is None else self._clock() + ttl)
+        count = int(found[0]) + amount
+        self._values[key] = (str(count).encode(), found[1])  # an existing counter keeps its expiry
         return count
 
     @asynccontextmanager

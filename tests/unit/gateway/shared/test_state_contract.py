@@ -59,6 +59,19 @@ def test_a_value_is_stored_only_while_its_guard_holds_what_was_expected(make_sta
     assert asyncio.run(scenario()) == [True, False, False, True, b"while 1", None]
 
 
+def test_a_counter_made_with_a_lifetime_expires_and_one_that_exists_keeps_its_own(make_state: MakeState) -> None:
+    async def scenario() -> list[object]:
+        a, b = make_state(), make_state()
+        seen: list[object] = [await a.incr("window", ttl=0.1), await b.incr("window", ttl=60)]  # 60: not the creator
+        await a.put("lasting", b"5")
+        seen.append(await b.incr("lasting", ttl=0.1))  # it exists: no lifetime added
+        await asyncio.sleep(0.2)
+        seen += [await b.get("window"), await a.incr("window", ttl=60), await b.get("lasting")]
+        return seen
+
+    assert asyncio.run(scenario()) == [1, 2, 6, None, 1, b"6"]
+
+
 def test_a_lock_is_held_by_one_sharer_at_a_time(make_state: MakeState) -> None:
     async def scenario() -> list[str]:
         a, b = make_state(), make_state()
