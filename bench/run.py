@@ -13,8 +13,9 @@ latency at 1 connection), and the medians are compared as ratios: the machine is
 noisy, so absolute numbers drift but ratios from the same run hold. Where wrk is installed, the
 runs go through it (bench.wrk): the Python load generator (bench.loadgen) costs the shared core
 about as much CPU per request as the proxy does, and its own share of a p50 is most of the
-cache-hit goal. bench.loadgen still drives what must wait for every answer it asked for (the
-128-connection runs, whose goal is no failed request, and `memory`); `--no-wrk` all of it.
+cache-hit goal. bench.loadgen still drives what must wait for every answer it asked for (one
+more run of the gateway at 128 connections, whose goal is no failed request, and `memory`);
+`--no-wrk` all of it.
 
 Two kinds compare other things: `patient_read_2w` the gateway run by its own command line with
 two workers against one (a private redis-server holds their shared state), and `memory` (only
@@ -119,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         many_vitals_patient=chosen.many_vitals,
         load_generator=(
             f"wrk {wrk.version(wrk_path)} (bench.loadgen where every answer is waited for: "
-            "patient_read_wide at N connections, memory)"
+            "one more gateway run of patient_read_wide, memory)"
             if wrk_path
             else "bench.loadgen"
         ),

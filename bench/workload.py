@@ -41,9 +41,9 @@ class Kind:
     # always labelled "gateway"; the ratios are measured / baseline
     sides: tuple[tuple[str, str], ...] = PROXY_AND_GATEWAY
     mode: str = "compare"  # compare: rounds of req/s and latency; memory: bench.measure.memory
-    # Its runs at N connections through bench.loadgen even where wrk is installed: it waits for
-    # every request it sent (wrk drops those in flight when it stops), as the goal of no failed
-    # request at 128 connections needs.
+    # After the rounds, one more run of the gateway at N connections through bench.loadgen,
+    # which waits for the answer to every request it sent (wrk drops those in flight when it
+    # stops): the goal of no failed request at 128 connections counts its failures too.
     every_answer: bool = False
     default: bool = True  # measured when --kinds does not name any (memory: only when named, it is slow)
 

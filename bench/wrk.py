@@ -4,7 +4,7 @@ bench.loadgen (Python: asyncio + aiohttp) spends more per request than the serve
 measures: under load it kept the other core as busy as the proxy kept its own, and at one
 connection its own share of a p50 is about 0.15 ms, three quarters of the 0.2 ms the cache-hit
 goal allows. wrk is an event loop in C: its share is a few microseconds. A run cycles over the
-kind's paths in order (a Lua `request` hook), counts every answer that is not 200 (a Lua
+kind's paths in order (a Lua `request` hook), can count every answer that is not 200 (a Lua
 `response` hook; wrk itself counts only those above 399) and is bounded in time; wrk answers
 the same figures as `run_load` (`LoadResult`), its latency quantiles as it measured them (50 %
 and 99 %) rather than as a list of every request. Unlike bench.loadgen, wrk does not wait for
@@ -50,9 +50,11 @@ def version(program: str) -> str:
     return words[1] if len(words) > 1 and words[0] == "wrk" else "unknown"
 
 
-def script(paths: list[str], headers: dict[str, str] | None) -> str:
+def script(paths: list[str], headers: dict[str, str] | None, *, count_not_200: bool = True) -> str:
     """The Lua hooks sending `paths` in turn, each with `headers` (written as Lua string literals:
-    what would need escaping there is refused), and counting the answers that are not 200."""
+    what would need escaping there is refused), and with `count_not_200` counting the answers
+    that are not 200. That hook makes wrk copy every answer's headers and body into Lua: at one
+    connection, tens of µs of a 200 KB answer's latency."""
     checks = [(path, _TARGET) for path in paths] + [
         (text, _HEADER) for item in (headers or {}).items() for text in item
     ]
@@ -61,18 +63,22 @@ def script(paths: list[str], headers: dict[str, str] | None) -> str:
             raise ValueError(f"not a plain request target or header: {text!r}")
     listed = ", ".join(f'"{path}"' for path in paths)
     fields = ", ".join(f'["{name}"] = "{value}"' for name, value in (headers or {}).items())
-    return (
+    sending = (
         f"local paths = {{{listed}}}\n"
         f"local headers = {{{fields}}}\n"
         "local sent = 0\n"
-        "not_200 = 0\n"
-        "local threads = {}\n"
-        "setup = function(thread) table.insert(threads, thread) end\n"
         "request = function()\n"
         "  sent = sent % #paths + 1\n"
         '  return wrk.format("GET", paths[sent], headers)\n'
         "end\n"
-        "response = function(status, headers, body)\n"
+    )
+    if not count_not_200:
+        return sending
+    return sending + (
+        "not_200 = 0\n"  # a global: done() reads it from each thread's state
+        "local threads = {}\n"
+        "setup = function(thread) table.insert(threads, thread) end\n"
+        "response = function(status)\n"
         "  if status ~= 200 then not_200 = not_200 + 1 end\n"
         "end\n"
         "done = function(summary, latency, requests)\n"
@@ -83,15 +89,17 @@ def script(paths: list[str], headers: dict[str, str] | None) -> str:
     )
 
 
-def parse(output: str, connections: int) -> LoadResult:
-    """A `LoadResult` from wrk's report (run with `--latency`). A run in which no request
+def parse(output: str, connections: int, *, counted_not_200: bool = False) -> LoadResult:
+    """A `LoadResult` from wrk's report (run with `--latency`; `counted_not_200`: with the hook
+    that counts answers not 200, whose line must then be there). A run in which no request
     completed (wrk then reports every quantile as 0) is a failure, its quantiles unknown."""
     total = _TOTAL.search(output)
     quantiles = {int(q) / 100: float(n) * _UNIT_SECONDS[unit] * 1000 for q, n, unit in _QUANTILE.findall(output)}
-    if total is None or set(quantiles) != {0.5, 0.99}:
+    hooked = _NOT_200.search(output)
+    if total is None or set(quantiles) != {0.5, 0.99} or (counted_not_200 and hooked is None):
         raise SetupError(f"wrk's report could not be read:\n{output[-2000:]}")
     socket = _SOCKET_ERRORS.search(output)
-    not_200 = _NOT_200.search(output) or _NON_2XX.search(output)  # without the hook: wrk's (>= 400)
+    not_200 = hooked or _NON_2XX.search(output)  # without the hook: wrk's own count (>= 400)
     socket_errors = sum(int(n) for n in socket.groups()) if socket else 0
     answered_otherwise = int(not_200.group(1)) if not_200 else 0
     samples = []
@@ -122,9 +130,11 @@ async def run_wrk(
     duration: float,
     stop: Callable[[], bool] = lambda: False,
     headers: dict[str, str] | None = None,
+    count_not_200: bool = True,
 ) -> LoadResult:
     """Drive `urls` (cycled, one server) with `connections` keep-alive connections for `duration`
-    seconds; `stop` is polled while it runs, and ends the run early."""
+    seconds; `stop` is polled while it runs, and ends the run early. `count_not_200`: see
+    script()."""
     check_loopback(urls)
     origins = {f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in urls}
     if len(origins) != 1:
@@ -132,7 +142,7 @@ async def run_wrk(
     paths = [urlsplit(u).path + (f"?{urlsplit(u).query}" if urlsplit(u).query else "") for u in urls]
     with tempfile.TemporaryDirectory(prefix="bench-wrk-") as tmp:
         hook = Path(tmp) / "cycle.lua"
-        hook.write_text(script(paths, headers))
+        hook.write_text(script(paths, headers, count_not_200=count_not_200))
         # wrk takes whole seconds: a warm-up of half a second is one there.
         command = [program, "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency"]
         command += [f"--timeout={int(REQUEST_TIMEOUT)}s", "-s", str(hook), origins.pop() + "/"]
@@ -156,4 +166,4 @@ async def run_wrk(
                 await proc.wait()
     if proc.returncode != 0 and not stop():
         raise SetupError(f"wrk exited with {proc.returncode}:\n{output[-2000:]}")
-    return parse(output, connections)
+    return parse(output, connections, counted_not_200=count_not_200 and not stop())

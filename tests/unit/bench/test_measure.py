@@ -153,54 +153,45 @@ class _Ticking:
 
     def __init__(self, busy_reads: int = 0) -> None:
         self.busy_reads = busy_reads
-        self.cpu = 0.0
+        self.ns = 0
         self.name = "gateway"
         self.url = "http://127.0.0.1:1"
         self.proc = type("Proc", (), {"poll": staticmethod(lambda: None)})()
 
-    def cpu_seconds(self) -> float:
+    def cpu_ns(self) -> int:
         if self.busy_reads > 0:
             self.busy_reads -= 1
-            self.cpu += 0.01
-        return self.cpu
+            self.ns += 10_000_000
+        return self.ns
+
+    def cpu_seconds(self) -> float:
+        return self.cpu_ns() / 1e9
 
 
-def test_wrk_drives_a_run_unless_the_kind_must_wait_for_every_answer(monkeypatch: pytest.MonkeyPatch) -> None:
-    """patient_read_wide's 128-connection runs judge the goal of no failed request: they go
+def test_a_kind_that_needs_every_answer_gets_a_run_through_the_generator_that_waits_for_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """patient_read_wide's goal is no failed request at 128 connections: its rounds go through
+    wrk like every other kind's (ratios from one generator), then one more run of the gateway
     through bench.loadgen, which waits for every answer (wrk drops those in flight at its end)."""
-    from bench.loadgen import LoadResult
+    runs: list[tuple[str, int, str | None]] = []
 
-    used: list[tuple[str, int]] = []
+    def sample(target: Server, connections: int, duration: float, wrk: str | None) -> Sample:
+        runs.append((target.name, connections, wrk))
+        return _sample(1000.0, 100.0)
 
-    async def fake_wrk(program: str, urls: list[str], *, connections: int, **_: Any) -> LoadResult:
-        used.append(("wrk", connections))
-        return LoadResult(connections, 100, 1.0, [])
-
-    async def fake_load(urls: list[str], *, connections: int, **_: Any) -> LoadResult:
-        used.append(("loadgen", connections))
-        return LoadResult(connections, 100, 1.0, [0.001])
-
-    async def no_calls(session: Any, sandbox: Any) -> int:
-        return 0
-
-    monkeypatch.setattr(measure, "run_wrk", fake_wrk)
-    monkeypatch.setattr(measure, "run_load", fake_load)
-    monkeypatch.setattr(measure, "requests_answered", no_calls)
+    _fake_measure(monkeypatch, sample)
     wide = Kind("patient_read_wide", "wide", ("/a",), connections=128, every_answer=True)
-    server = cast(Server, _Ticking())
-
-    async def runs() -> None:
-        for kind, connections in ((KINDS[0], 32), (KINDS[0], 1), (wide, 128), (wide, 1)):
-            await measure.measure(server, server, kind, connections=connections, duration=1, tally=Tally(), wrk="wrk")
-
-    asyncio.run(runs())
-    assert used == [("wrk", 32), ("wrk", 1), ("loadgen", 128), ("wrk", 1)]
+    servers = {name: Server(name, cast(Any, None), 0, Path("/dev/null")) for name in ("sandbox", "proxy", "gateway")}
+    asyncio.run(benchmark(servers, [wide], connections=32, duration=2.0, rounds=1, tally=Tally(), wrk="wrk"))
+    assert runs[:-1] == [("proxy", 128, "wrk"), ("proxy", 1, "wrk"), ("gateway", 128, "wrk"), ("gateway", 1, "wrk")] * 2
+    assert runs[-1] == ("gateway", 128, None)
 
 
 def test_a_servers_cpu_is_read_once_it_has_finished_the_requests_in_flight() -> None:
-    server = _Ticking(busy_reads=5)  # five more readings find it working
-    asyncio.run(measure._settled(cast(Server, server), quiet=0.001))
-    assert server.busy_reads == 0 and server.cpu == pytest.approx(0.05)
+    server = _Ticking(busy_reads=5)  # five more readings find it working (10 ms of CPU each)
+    asyncio.run(measure._settled(cast(Server, server), quiet=0.001, idle=0.5))
+    assert server.busy_reads == 0 and server.ns == 50_000_000
 
 
 def test_the_load_sides_cpu_counts_wrk_a_child_that_ended() -> None:
@@ -208,8 +199,6 @@ def test_the_load_sides_cpu_counts_wrk_a_child_that_ended() -> None:
     import sys
 
     before = measure._load_side_cpu()
-    subprocess.run(
-        [sys.executable, "-c", "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass"],
-        check=True,
-    )
+    burn = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass"
+    subprocess.run([sys.executable, "-c", burn], check=True)
     assert measure._load_side_cpu() - before >= 0.25

@@ -106,6 +106,9 @@ def test_a_tree_counts_the_cpu_and_memory_of_its_workers(tmp_path: Path) -> None
         time.sleep(0.5)
         alone = Server("g", parent, 0, tmp_path / "g.log")
         assert tree.cpu_seconds() > alone.cpu_seconds()
+        # the scheduler's clock (ns) sees the same work as the ticks, to within a tick (10 ms)
+        assert tree.cpu_ns() > alone.cpu_ns() > 0
+        assert abs(tree.cpu_ns() / 1e9 - tree.cpu_seconds()) < 0.05
         assert list(tree.rss_mb()) == tree.pids()[1:] and list(alone.rss_mb()) == [parent.pid]
     finally:
         tree.stop()

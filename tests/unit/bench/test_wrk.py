@@ -49,10 +49,13 @@ def test_a_report_is_read_into_requests_time_quantiles_and_failures() -> None:
     ]
 
 
-def test_the_hooks_count_of_answers_not_200_is_the_one_read() -> None:
-    """wrk counts only answers above 399; the Lua hook (script()) counts every one not 200."""
-    result = parse(REPORT + "answers not 200: 5893\n", connections=1)
+def test_the_hooks_count_of_answers_not_200_is_the_one_read_and_must_be_there() -> None:
+    """wrk counts only answers above 399; the Lua hook (script()) counts every one not 200. A
+    report without its line, from a run with it, is no report (the script did not run)."""
+    result = parse(REPORT + "answers not 200: 5893\n", connections=1, counted_not_200=True)
     assert result.failures == 5893 + 3 and result.samples[1] == "wrk: 5893 answers not 200"
+    with pytest.raises(SetupError, match="could not be read"):
+        parse(REPORT, connections=1, counted_not_200=True)
 
 
 def test_a_clean_report_has_no_failures_and_an_unreadable_one_stops_the_run() -> None:
@@ -135,6 +138,18 @@ def test_a_run_cycles_the_paths_with_the_headers_and_counts_what_failed(
     assert set(app.paths) == {"/ok", "/also?x=1", "/missing"}
     assert max(app.paths.values()) - min(app.paths.values()) <= 1
     assert app.paths["/missing"] - 1 <= result.failures <= app.paths["/missing"]
+
+
+def test_without_the_hook_only_what_wrk_counts_itself_fails(counting: tuple[Counting, RunningServer]) -> None:
+    """The runs at one connection leave the hook out (its copy of every answer is latency):
+    there, wrk counts only answers above 399, and the 302s pass."""
+    wrk = program_or_skip("wrk", purpose="the benchmark's latency runs")
+    app, running = counting
+    urls = [f"{running.url}/ok", f"{running.url}/missing"]
+    result = asyncio.run(
+        run_wrk(wrk, urls, connections=1, duration=1, headers={"Accept": "application/xml"}, count_not_200=False)
+    )
+    assert result.requests > 30 and app.paths["/missing"] > 15 and result.failures == 0
 
 
 def test_a_stopped_run_ends_early_with_what_it_measured(counting: tuple[Counting, RunningServer]) -> None:

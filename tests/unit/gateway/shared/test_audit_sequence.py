@@ -23,12 +23,12 @@ class SlowRemote(LocalState):
         self.round_trips = 0
         self.down = False
 
-    async def incr(self, key: str, amount: int = 1) -> int:
+    async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         self.round_trips += 1
         await asyncio.sleep(0.01)
         if self.down:
             raise SharedStateUnavailable()
-        return await super().incr(key, amount)
+        return await super().incr(key, amount, ttl)
 
 
 def test_lines_that_come_together_share_a_round_trip_and_keep_their_order() -> None:
@@ -85,9 +85,9 @@ def test_the_counts_are_made_outside_any_requests_context() -> None:
     seen: list[str] = []
 
     class Recording(SlowRemote):
-        async def incr(self, key: str, amount: int = 1) -> int:
+        async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
             seen.append(request_id.get())
-            return await super().incr(key, amount)
+            return await super().incr(key, amount, ttl)
 
     async def line(sequence: AuditSequence, name: str) -> int:
         request_id.set(name)

@@ -44,19 +44,23 @@ def test_several_values_are_read_in_their_order_with_none_for_the_missing_and_ex
 
 
 def test_a_value_is_stored_only_while_its_guard_holds_what_was_expected(make_state: MakeState) -> None:
+    binary = b"\x00\xff sealed \x80"  # what the cache stores: bytes, not text
+
     async def scenario() -> list[object]:
         a, b = make_state(), make_state()
-        stored = [await a.put_if("guard", None, "k", b"while absent", ttl=5)]  # the guard holds nothing
-        stored.append(await a.put_if("guard", b"1", "k", b"refused", ttl=5))
+        seen: list[object] = [await a.put_if("guard", None, "k", b"while absent", ttl=5)]  # holds nothing
+        seen.append(await a.put_if("guard", b"1", "k", b"refused", ttl=5))
+        seen.append(await b.get("k"))  # a refusal leaves the value as it was
         await b.incr("guard")  # now b"1"
-        stored.append(await a.put_if("guard", None, "k", b"refused", ttl=5))
-        stored.append(await a.put_if("guard", b"1", "k", b"while 1", ttl=0.05))
-        stored.append(await b.get("k"))
+        seen.append(await a.put_if("guard", None, "k", b"refused", ttl=5))
+        seen.append(await b.get("k"))
+        seen.append(await a.put_if("guard", b"1", "k", binary, ttl=0.05))  # replaces it, with its lifetime
+        seen.append(await b.get("k"))
         await asyncio.sleep(0.1)
-        stored.append(await b.get("k"))  # its lifetime is the one given
-        return stored
+        seen.append(await b.get("k"))
+        return seen
 
-    assert asyncio.run(scenario()) == [True, False, False, True, b"while 1", None]
+    assert asyncio.run(scenario()) == [True, False, b"while absent", False, b"while absent", True, binary, None]
 
 
 def test_a_counter_made_with_a_lifetime_expires_and_one_that_exists_keeps_its_own(make_state: MakeState) -> None:
