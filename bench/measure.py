@@ -44,7 +44,8 @@ class Sample:
 
 @dataclass
 class Tally:
-    """Failed or non-200 requests over the whole run (warm-up included), with the first few."""
+    """Failed requests over the whole run (warm-up included), with the first few: errors, and
+    answers not 200 (at one connection through wrk, answers of 400 and more: see measure())."""
 
     failures: int = 0
     samples: list[str] = field(default_factory=list)
@@ -128,20 +129,22 @@ async def measure(
 
 
 async def _settled(server: Server, *, quiet: float = 0.05, idle: float = 0.02, at_most: float = 2.0) -> float:
-    """Wait until `server` has finished what it was doing: `quiet` seconds in which it used
-    less than `idle` of a core (an idle uvicorn still wakes every 100 ms), or `at_most`
-    seconds. So the requests in flight when wrk stopped are in the run's CPU, and each run's
-    CPU holds every request it counts (bench.loadgen waits for them itself). Returns when it
-    was last seen busy (time.perf_counter)."""
+    """Wait until `server` has finished what it was doing: a window of about `quiet` seconds
+    in which it used less than `idle` of a core (an idle uvicorn still wakes every 100 ms), or
+    `at_most` seconds. So the requests in flight when wrk stopped are in the run's CPU, and
+    each run's CPU holds every request it counts (bench.loadgen waits for them itself).
+    Returns when it was last seen busy (time.perf_counter)."""
+    pids = server.pids()  # one scan of /proc, not one per window
     started = time.perf_counter()
-    deadline, busy_at = started + at_most, started
-    before = server.cpu_ns()
+    deadline, busy_at, at = started + at_most, started, started
+    before = server.cpu_ns(pids)
     while time.perf_counter() < deadline and server.proc.poll() is None:
         await asyncio.sleep(quiet)
-        now = server.cpu_ns()
-        if now - before < idle * quiet * 1e9:
+        now, then = server.cpu_ns(pids), time.perf_counter()
+        # A drop (a process of the tree ended) is no sign of idleness.
+        if 0 <= now - before < idle * (then - at) * 1e9:
             break
-        before, busy_at = now, time.perf_counter()
+        before, at, busy_at = now, then, then
     return busy_at
 
 
@@ -176,13 +179,21 @@ async def benchmark(
     wrk: str | None = None,
 ) -> dict[str, Any]:
     """The comparison: `results` of the --out JSON, one entry per kind (memory kinds: memory()).
-    With `wrk` (its path), every run goes through it (bench.wrk), else through bench.loadgen."""
+    With `wrk` (its path), the rounds go through it (bench.wrk), else through bench.loadgen;
+    a kind that needs `every_answer` then gets one more run of the gateway through
+    bench.loadgen, its figures under `every_answer_run`."""
     kinds = [k for k in kinds if k.mode == "compare"]
     if not kinds:
         return {}
     print(
         f"measuring: {len(kinds)} kinds x proxy/gateway x {rounds} round(s) x "
-        f"({duration:g}s @{connections} + {duration:g}s @1) ...",
+        f"({duration:g}s @{connections} + {duration:g}s @1)"
+        + (
+            f", then {waits} waiting run(s) of the gateway"
+            if (waits := sum(k.every_answer for k in kinds)) and wrk
+            else ""
+        )
+        + " ...",
         file=sys.stderr,
         flush=True,
     )
@@ -209,12 +220,20 @@ async def benchmark(
                     await measure(servers[name], sandbox, kind, connections=1, duration=duration, tally=tally, wrk=wrk)
                 )
         print(f"  round {round_no + 1}/{rounds} done", file=sys.stderr, flush=True)
+    waited: dict[str, dict[str, Any]] = {}
     for kind in kinds:
-        if kind.every_answer:  # its failures counted by a generator that waits for every answer
+        if kind.every_answer and wrk is not None:  # its failures counted by a generator that waits
             wide, measured = kind.connections or connections, dict(kind.sides)["gateway"]
-            await measure(
+            before = tally.by_kind.get(kind.key, 0)
+            run = await measure(
                 servers[measured], servers[kind.sandbox], kind, connections=wide, duration=duration, tally=tally
             )
+            waited[kind.key] = {
+                "load_generator": "bench.loadgen",
+                "connections": wide,
+                "requests": run.requests,
+                "failures": tally.by_kind.get(kind.key, 0) - before,
+            }
     results: dict[str, Any] = {}
     for kind in kinds:
         base = kind.baseline
@@ -238,7 +257,8 @@ async def benchmark(
                 "rps_per_round": paired,
             },
             "gateway_extra_cpu_us_per_req": g["cpu_us_per_req"] - p["cpu_us_per_req"],
-            "failures": tally.by_kind.get(kind.key, 0),  # warm-up included
+            "failures": tally.by_kind.get(kind.key, 0),  # warm-up (and every_answer_run) included
+            **({"every_answer_run": waited[kind.key]} if kind.key in waited else {}),
             "rounds": {
                 label: {mode: [vars(s) for s in ss] for mode, ss in raw[kind.key][label].items()}
                 for label, _ in kind.sides

@@ -70,7 +70,7 @@ def run_parameters(
         "patients": patients,
         "many_vitals_patient": many_vitals_patient,
         "observation_count": OBSERVATION_COUNT,
-        "load_generator": load_generator,  # what drove every run: wrk (bench.wrk) or bench.loadgen
+        "load_generator": load_generator,  # what drove the runs: wrk (bench.wrk) or bench.loadgen
         "started": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "git": git_revision(),
         "versions": versions(),

@@ -24,9 +24,10 @@ when named in --kinds) the gateway's RSS after 100k and 200k mixed requests.
 Starting and stopping the servers is bench.servers, the requests bench.workload, the rounds
 bench.measure, the tables and the JSON bench.report; this module is the command line.
 
-Exit status: 0 if every request counted was answered 200 (wrk does not see the answers to the
-requests in flight when it stops); 1 if any failed or was not 200; 2 if the set-up failed (a
-server did not start, or an answer did not have the expected shape).
+Exit status: 0 if no request failed: every request counted was answered 200 (wrk does not see
+the answers to the requests in flight when it stops, and at one connection counts only
+answers of 400 and more); 1 if any failed; 2 if the set-up failed (a server did not start,
+or an answer did not have the expected shape).
 """
 
 from __future__ import annotations

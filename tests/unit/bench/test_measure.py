@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
@@ -149,49 +150,87 @@ def test_memory_reads_rss_after_n_and_2n_requests(monkeypatch: pytest.MonkeyPatc
 
 
 class _Ticking:
-    """A server seen through its CPU time: `busy_reads` more readings find it still working."""
+    """A server seen through its CPU time: each reading adds the next of `steps` (ns), then 0."""
 
-    def __init__(self, busy_reads: int = 0) -> None:
-        self.busy_reads = busy_reads
+    def __init__(self, steps: list[int] | None = None, name: str = "gateway") -> None:
+        self.steps = list(steps or [])
         self.ns = 0
-        self.name = "gateway"
+        self.name = name
         self.url = "http://127.0.0.1:1"
-        self.proc = type("Proc", (), {"poll": staticmethod(lambda: None)})()
+        self.exited: int | None = None
+        self.proc = type("Proc", (), {"poll": lambda _: self.exited})()
 
-    def cpu_ns(self) -> int:
-        if self.busy_reads > 0:
-            self.busy_reads -= 1
-            self.ns += 10_000_000
+    def pids(self) -> list[int]:
+        return [1]
+
+    def cpu_ns(self, pids: list[int] | None = None) -> int:
+        self.ns += self.steps.pop(0) if self.steps else 0
         return self.ns
 
     def cpu_seconds(self) -> float:
-        return self.cpu_ns() / 1e9
+        self.ns += 100_000_000  # whoever reads the ticks finds it has worked
+        return self.ns / 1e9
 
 
-def test_a_kind_that_needs_every_answer_gets_a_run_through_the_generator_that_waits_for_them(
+def test_a_kind_that_needs_every_answer_counts_the_failures_of_a_run_that_waits_for_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """patient_read_wide's goal is no failed request at 128 connections: its rounds go through
-    wrk like every other kind's (ratios from one generator), then one more run of the gateway
-    through bench.loadgen, which waits for every answer (wrk drops those in flight at its end)."""
-    runs: list[tuple[str, int, str | None]] = []
+    wrk like every other kind's (its ratios from one generator), then one more run of the
+    gateway through bench.loadgen, which waits for every answer (wrk drops those in flight at
+    its end); that run's failures are the kind's too. The hook counting answers not 200 costs
+    latency: wrk gets it at N connections only."""
+    from bench.loadgen import LoadResult
 
-    def sample(target: Server, connections: int, duration: float, wrk: str | None) -> Sample:
-        runs.append((target.name, connections, wrk))
-        return _sample(1000.0, 100.0)
+    used: list[tuple[str, int, bool | None]] = []
 
-    _fake_measure(monkeypatch, sample)
+    async def fake_wrk(program: str, urls: list[str], *, connections: int, **run: Any) -> LoadResult:
+        used.append(("wrk", connections, run["count_not_200"]))
+        return LoadResult(connections, 1000, 1.0, [], failures=0)
+
+    async def fake_load(urls: list[str], *, connections: int, **_: Any) -> LoadResult:
+        used.append(("loadgen", connections, None))
+        return LoadResult(connections, 900, 1.0, [0.001], failures=7, samples=["HTTP 502"])
+
+    async def no_calls(session: Any, sandbox: Any) -> int:
+        return 0
+
+    monkeypatch.setattr(measure, "run_wrk", fake_wrk)
+    monkeypatch.setattr(measure, "run_load", fake_load)
+    monkeypatch.setattr(measure, "requests_answered", no_calls)
     wide = Kind("patient_read_wide", "wide", ("/a",), connections=128, every_answer=True)
-    servers = {name: Server(name, cast(Any, None), 0, Path("/dev/null")) for name in ("sandbox", "proxy", "gateway")}
-    asyncio.run(benchmark(servers, [wide], connections=32, duration=2.0, rounds=1, tally=Tally(), wrk="wrk"))
-    assert runs[:-1] == [("proxy", 128, "wrk"), ("proxy", 1, "wrk"), ("gateway", 128, "wrk"), ("gateway", 1, "wrk")] * 2
-    assert runs[-1] == ("gateway", 128, None)
+    servers = cast(dict[str, Server], {name: _Ticking(name=name) for name in ("sandbox", "proxy", "gateway")})
+    tally = Tally()
+    results = asyncio.run(benchmark(servers, [wide], connections=32, duration=1.0, rounds=1, tally=tally, wrk="wrk"))
+    assert used[:-1] == [("wrk", 128, True), ("wrk", 1, False)] * 4  # warm-up and one round, both sides
+    assert used[-1] == ("loadgen", 128, None)
+    assert results["patient_read_wide"]["failures"] == 7 and tally.failures == 7
+    assert results["patient_read_wide"]["every_answer_run"] == {
+        "load_generator": "bench.loadgen", "connections": 128, "requests": 900, "failures": 7,
+    }  # fmt: skip
+    assert results["patient_read_wide"]["gateway"]["rps"] == 1000  # the ratios: wrk's rounds alone
 
 
 def test_a_servers_cpu_is_read_once_it_has_finished_the_requests_in_flight() -> None:
-    server = _Ticking(busy_reads=5)  # five more readings find it working (10 ms of CPU each)
-    asyncio.run(measure._settled(cast(Server, server), quiet=0.001, idle=0.5))
-    assert server.busy_reads == 0 and server.ns == 50_000_000
+    # 10 ms of CPU in each of three windows, then 0.1 ms (under 2 % of a 50 ms window): idle,
+    # and what it would do later is not waited for
+    server = _Ticking(steps=[0, 10_000_000, 10_000_000, 10_000_000, 100_000, 10_000_000])
+    started = time.perf_counter()
+    busy_until = asyncio.run(measure._settled(cast(Server, server), quiet=0.05))
+    ended = time.perf_counter()
+    assert server.steps == [10_000_000] and server.ns == 30_100_000
+    assert started + 0.14 <= busy_until <= ended - 0.045  # seen busy last in the third window, not the fourth
+
+
+def test_a_server_whose_cpu_time_drops_is_not_idle_and_one_that_exited_is_not_waited_for() -> None:
+    dropping = _Ticking(steps=[0, -5_000_000, 10_000_000, 0])  # a process of its tree ended
+    asyncio.run(measure._settled(cast(Server, dropping), quiet=0.01))
+    assert dropping.steps == []  # read on past the drop
+    gone = _Ticking(steps=[0] + [10_000_000] * 100)
+    gone.exited = 1
+    started = time.perf_counter()
+    asyncio.run(measure._settled(cast(Server, gone), quiet=0.01))
+    assert time.perf_counter() - started < 0.5
 
 
 def test_the_load_sides_cpu_counts_wrk_a_child_that_ended() -> None:
