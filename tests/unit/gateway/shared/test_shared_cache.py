@@ -79,6 +79,32 @@ def test_entries_in_the_shared_state_are_sealed(make_state: MakeState) -> None:
     assert stored and b"Okafor" not in stored and again["family"] == "Okafor"
 
 
+def test_an_entry_moved_to_another_key_in_the_store_is_not_served(make_state: MakeState) -> None:
+    """Whoever can write to Redis but holds no sealing key cannot make one patient's cached
+    record answer for another's: an entry is sealed with its key."""
+
+    async def scenario() -> tuple[dict[str, str], int]:
+        state = make_state()
+        cache = ResponseCache(CachePolicy(ttl=60), SharedCacheStore(state, "t", SEAL, 100, 60))
+        loads = 0
+
+        async def load(family: str) -> dict[str, str]:
+            nonlocal loads
+            loads += 1
+            return {"resourceType": "Patient", "id": family, "family": family}
+
+        await cache.fetch("Patient", "read:p1", lambda: load("Okafor"), RESOURCE, stale_resource)
+        await cache.fetch("Patient", "read:p2", lambda: load("Lindqvist"), RESOURCE, stale_resource)
+        p1 = await state.get("t:cache:Patient:read:p1")
+        assert p1 is not None
+        await state.put("t:cache:Patient:read:p2", p1, ttl=60)  # p1's entry under p2's key
+        answer = await cache.fetch("Patient", "read:p2", lambda: load("Lindqvist"), RESOURCE, stale_resource)
+        return answer, loads
+
+    answer, loads = asyncio.run(scenario())
+    assert answer["family"] == "Lindqvist" and loads == 3  # a miss: the vendor answered again
+
+
 def test_an_answer_fetched_before_a_write_is_never_found_after_it(make_state: MakeState) -> None:
     async def scenario() -> dict[str, str]:
         cache = ResponseCache(CachePolicy(ttl=60), SharedCacheStore(make_state(), "t", SEAL, 100, 60))
