@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import struct
 import time
@@ -46,11 +45,10 @@ STALE_WARNING = "The vendor could not be reached: these results come from the ga
 MAX_SHARED_ENTRY = 512 * 1024  # bytes of one answer kept in the shared state, at most
 VENDOR_DOWN = (UpstreamError, UpstreamTimeout, VendorUnavailable)
 # A shared entry: its generation in clear (a miss after a write is known without opening it),
-# then sealed: the time it was stored (epoch seconds), its generation again, the SHA-256 of its
-# key (an entry moved to another key in the store, another patient's, is not served) and the
-# payload.
+# then sealed for its key: the time it was stored (epoch seconds), its generation again, and
+# the payload.
 _GENERATION = struct.Struct("!q")
-_STAMP = struct.Struct("!dq32s")
+_STAMP = struct.Struct("!dq")
 
 
 @dataclass(frozen=True)
@@ -127,11 +125,12 @@ class SharedCacheStore:
         generation = int(stored_generation or b"0")
         if found is None or len(found) < _GENERATION.size or _GENERATION.unpack_from(found)[0] != generation:
             return generation, None  # none, or fetched before a write to its type
-        opened = self._seal.open(found[_GENERATION.size :])  # None under a dropped key: a miss
+        # None under a dropped key, or for an entry moved here from another key: a miss
+        opened = self._seal.open(found[_GENERATION.size :], entry_key)
         if opened is None or len(opened) < _STAMP.size:
             return generation, None
-        stored_at, sealed_generation, sealed_key = _STAMP.unpack_from(opened)
-        if sealed_generation != generation or sealed_key != _digest(entry_key):  # altered in the store
+        stored_at, sealed_generation = _STAMP.unpack_from(opened)
+        if sealed_generation != generation:  # the clear one was altered in the store
             return generation, None
         return generation, (max(0.0, time.time() - stored_at), opened[_STAMP.size :])
 
@@ -142,7 +141,7 @@ class SharedCacheStore:
         if await self._state.incr(window, ttl=2 * self._keep) > self._max_entries:
             return  # this period's room is used up: answered, not kept
         entry_key = self._entry_key(kind, key)
-        sealed = self._seal.seal(_STAMP.pack(time.time(), generation, _digest(entry_key)) + payload)
+        sealed = self._seal.seal(_STAMP.pack(time.time(), generation) + payload, entry_key)
         # Kept only if no write moved the type on meanwhile: a fill begun before a write must not
         # replace an entry fetched after it (its own would never be found: a miss for everyone).
         current = str(generation).encode() if generation else None  # INCR writes decimal text
@@ -158,10 +157,6 @@ class SharedCacheStore:
 
     def _entry_key(self, kind: str, key: str) -> str:
         return f"{self._tenant}:cache:{kind}:{key}"
-
-
-def _digest(entry_key: str) -> bytes:
-    return hashlib.sha256(entry_key.encode()).digest()
 
 
 @dataclass(frozen=True)

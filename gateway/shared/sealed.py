@@ -1,9 +1,15 @@
 """Secrets kept in the shared state are sealed: Fernet (AES-128-CBC + HMAC-SHA256, from
 `cryptography`) under `server.token_store_keys`, the first sealing and all opening (rotation:
-put the new key first). A Redis that leaks its keys leaks no vendor token."""
+put the new key first). A Redis that leaks its keys leaks no vendor token.
+
+A value is sealed for the key it is stored under (the SHA-256 of that key sealed with it), and
+opens only there: Fernet alone does not say where a value belongs, so whoever could write to
+Redis without a sealing key could otherwise move one tenant's token, or one patient's cached
+record, under another's key and have it used there."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -15,12 +21,28 @@ class Seal:
             raise ValueError("sealing needs at least one key")
         self._fernet = MultiFernet([Fernet(k.encode()) for k in keys])
 
-    def seal(self, plain: bytes) -> bytes:
-        return self._fernet.encrypt(plain)
+    def seal(self, plain: bytes, where: str) -> bytes:
+        """`plain` sealed for the key `where` it will be stored under."""
+        return self._fernet.encrypt(_place(where) + plain)
 
-    def open(self, sealed: bytes) -> bytes | None:
-        """The plain value, or None if no key opens it (sealed under a key since dropped)."""
+    def open(self, sealed: bytes, where: str) -> bytes | None:
+        """The plain value, or None if no key opens it (sealed under a key since dropped) or it
+        was not sealed for `where`."""
+        try:
+            opened = self._fernet.decrypt(sealed)
+        except InvalidToken:
+            return None
+        place = _place(where)
+        return opened[len(place) :] if opened.startswith(place) else None
+
+    def open_unplaced(self, sealed: bytes) -> bytes | None:
+        """What a version that sealed values for no key sealed (the caller checks it has the
+        shape it wrote: a value sealed for a key opens here too, its place before it)."""
         try:
             return self._fernet.decrypt(sealed)
         except InvalidToken:
             return None
+
+
+def _place(where: str) -> bytes:
+    return hashlib.sha256(where.encode()).digest()

@@ -108,8 +108,9 @@ class SharedTokens:
         return self.state.lock(f"{self.key}:token-renewal", self.work + self.margin, self.wait)
 
     async def load(self) -> tuple[str, float | None] | None:
-        sealed = await self.state.get(f"{self.key}:token")
-        plain = sealed if sealed is None or self.seal is None else self.seal.open(sealed)
+        where = f"{self.key}:token"
+        sealed = await self.state.get(where)
+        plain = sealed if sealed is None or self.seal is None else self.seal.open(sealed, where)
         if plain is None:
             return None
         stored = jsonio.loads(plain)
@@ -118,7 +119,8 @@ class SharedTokens:
     async def store(self, token: str, expires_at: float | None, now: float) -> None:
         plain = jsonio.dumps({"token": token, "expires_at": expires_at})
         ttl = None if expires_at is None else max(1.0, expires_at - now)
-        await self.state.put(f"{self.key}:token", plain if self.seal is None else self.seal.seal(plain), ttl)
+        where = f"{self.key}:token"
+        await self.state.put(where, plain if self.seal is None else self.seal.seal(plain, where), ttl)
 
     @classmethod
     def of(cls, config: AdapterConfig[Any]) -> SharedTokens | None:

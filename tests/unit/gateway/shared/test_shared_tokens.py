@@ -78,6 +78,48 @@ def test_shared_tokens_are_sealed(make_state: MakeState) -> None:
     assert stored is not None and b"secret-token" not in stored
 
 
+def test_a_token_or_grant_moved_to_another_tenants_key_is_not_used(make_state: MakeState, tmp_path: Path) -> None:
+    """Whoever can write to Redis without a sealing key cannot make one tenant's vendor token
+    or OAuth grant serve another tenant (gateway.shared.sealed: sealed for its key)."""
+
+    async def scenario() -> tuple[object, Grant | None]:
+        state = make_state()
+        await SharedTokens(state, "clinic-a", Seal([KEY])).store("token-of-a", None, time.time())
+        moved = await state.get("clinic-a:token")
+        assert moved is not None
+        await state.put("clinic-b:token", moved)
+        token_of_b = await SharedTokens(state, "clinic-b", Seal([KEY])).load()
+        files = TokenStore(tmp_path / "tokens", [KEY])
+        files.save("clinic-b", Grant("b-own-grant", 10.0))
+        grants = SharedGrants(state, Seal([KEY]), files)
+        await grants.save("clinic-a", Grant("a-grant", 20.0))
+        grant = await state.get("clinic-a:grant")
+        assert grant is not None
+        await state.put("clinic-b:grant", grant)
+        return token_of_b, await grants.load("clinic-b")
+
+    token_of_b, grant_of_b = asyncio.run(scenario())
+    assert token_of_b is None  # renewed, not borrowed
+    assert grant_of_b == Grant("b-own-grant", 10.0)  # its own file, not a's grant
+
+
+def test_a_grant_sealed_before_seals_named_their_key_is_still_the_authority(
+    make_state: MakeState, tmp_path: Path
+) -> None:
+    """After an upgrade, a host whose token file is older than the shared grant (another host
+    renewed last) must not fall back to a refresh token already rotated away."""
+
+    async def scenario() -> Grant | None:
+        state = make_state()
+        files = TokenStore(tmp_path / "tokens", [KEY])
+        files.save("t", Grant("rotated-away-long-ago", 10.0))
+        before = Fernet(KEY.encode()).encrypt(b'{"refresh_token": "current", "obtained_at": 20.0}')  # no place
+        await state.put("t:grant", before)
+        return await SharedGrants(state, Seal([KEY]), files).load("t")
+
+    assert asyncio.run(scenario()) == Grant("current", 20.0)
+
+
 def test_the_shared_grant_is_the_authority_and_the_file_the_fallback(make_state: MakeState, tmp_path: Path) -> None:
     async def scenario() -> list[Grant | None]:
         files = TokenStore(tmp_path / "tokens", [KEY])
