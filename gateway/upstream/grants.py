@@ -65,19 +65,21 @@ class SharedGrants:
         return await self._shared(tenant) or self.files.load(tenant)
 
     async def _shared(self, tenant: str) -> Grant | None:
-        where = f"{tenant}:grant"
+        where = _where(tenant)
         sealed = await self.state.get(where)
         if sealed is None:
             return None
         plain = self.seal.open(sealed, where)
-        grant = _grant(plain) if plain is not None else _unplaced(self.seal, sealed, tenant)
-        if grant is None:
+        if plain is None:
+            # A grant sealed before seals named their key is not read either: nothing would tell
+            # it from another tenant's moved here, or from a token file's copy put in Redis.
             log.warning(
                 "tenant %s: the shared grant cannot be opened (sealed with a key no longer configured, "
-                "or not for this tenant); using its file",
+                "for another tenant, or by a version before this one); using its file",
                 tenant,
             )
-        return grant
+            return None
+        return _grant(plain)
 
     async def save(self, tenant: str, grant: Grant) -> None:
         """The file first (workers on this host read it should the shared state fail now), then
@@ -87,7 +89,7 @@ class SharedGrants:
         plain = jsonio.dumps({"refresh_token": grant.refresh_token, "obtained_at": grant.obtained_at})
         for attempt in range(SAVE_ATTEMPTS):
             try:
-                await self.state.put(f"{tenant}:grant", self.seal.seal(plain, f"{tenant}:grant"))
+                await self.state.put(_where(tenant), self.seal.seal(plain, _where(tenant)))
                 return
             except SharedStateUnavailable:
                 if attempt == SAVE_ATTEMPTS - 1:
@@ -118,17 +120,5 @@ def _grant(plain: bytes) -> Grant:
     return Grant(str(stored["refresh_token"]), float(stored["obtained_at"]))
 
 
-def _unplaced(seal: Seal, sealed: bytes, tenant: str) -> Grant | None:
-    """A grant the shared state kept from before seals named their key. Read, not refused: a
-    host's token file may be older than the grant (another host renewed last), and its refresh
-    token rotated away. It is sealed for its key at the next renewal. A value sealed for
-    another key opens here too, its place (32 bytes of digest) before it: not a grant."""
-    plain = seal.open_unplaced(sealed)
-    if plain is None or not plain.startswith(b"{"):
-        return None
-    try:
-        grant = _grant(plain)
-    except (ValueError, KeyError, TypeError):
-        return None
-    log.info("tenant %s: the shared grant was sealed before seals named their key; read as it is", tenant)
-    return grant
+def _where(tenant: str) -> str:
+    return f"{tenant}:grant"

@@ -103,21 +103,19 @@ def test_a_token_or_grant_moved_to_another_tenants_key_is_not_used(make_state: M
     assert grant_of_b == Grant("b-own-grant", 10.0)  # its own file, not a's grant
 
 
-def test_a_grant_sealed_before_seals_named_their_key_is_still_the_authority(
-    make_state: MakeState, tmp_path: Path
-) -> None:
-    """After an upgrade, a host whose token file is older than the shared grant (another host
-    renewed last) must not fall back to a refresh token already rotated away."""
+def test_a_grant_sealed_for_no_key_is_not_read_and_the_file_is(make_state: MakeState, tmp_path: Path) -> None:
+    """What a token file holds (the same keys, sealed for no key), or a grant sealed before
+    seals named their key, cannot be told from another tenant's: neither is the authority."""
 
     async def scenario() -> Grant | None:
         state = make_state()
         files = TokenStore(tmp_path / "tokens", [KEY])
-        files.save("t", Grant("rotated-away-long-ago", 10.0))
-        before = Fernet(KEY.encode()).encrypt(b'{"refresh_token": "current", "obtained_at": 20.0}')  # no place
-        await state.put("t:grant", before)
+        files.save("t", Grant("t-own-grant", 10.0))
+        unplaced = Fernet(KEY.encode()).encrypt(b'{"refresh_token": "another-tenants", "obtained_at": 20.0}')
+        await state.put("t:grant", unplaced)
         return await SharedGrants(state, Seal([KEY]), files).load("t")
 
-    assert asyncio.run(scenario()) == Grant("current", 20.0)
+    assert asyncio.run(scenario()) == Grant("t-own-grant", 10.0)
 
 
 def test_the_shared_grant_is_the_authority_and_the_file_the_fallback(make_state: MakeState, tmp_path: Path) -> None:
