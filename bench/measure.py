@@ -25,7 +25,7 @@ import aiohttp
 
 from bench.control import STOP, SetupError
 from bench.loadgen import LoadResult, run_load
-from bench.servers import Server, requests_answered
+from bench.servers import Server, requests_answered, settled
 from bench.workload import PROXY_AND_GATEWAY, Kind
 from bench.wrk import run_wrk
 
@@ -104,7 +104,7 @@ async def measure(
             )
         STOP.check()
         run_end = time.perf_counter()
-        busy_until = await _settled(target)
+        busy_until = await settled(target)
         wall = max(run_end, busy_until) - wall
         target_cpu = target.cpu_seconds() - target_cpu
         driver_cpu = sandbox.cpu_seconds() - sandbox_cpu + _load_side_cpu() - own_cpu
@@ -126,26 +126,6 @@ async def measure(
         driver_core_busy=driver_cpu / wall,
         vendor_calls_per_req=calls / max(1, result.requests + connections),
     )
-
-
-async def _settled(server: Server, *, quiet: float = 0.05, idle: float = 0.02, at_most: float = 2.0) -> float:
-    """Wait until `server` has finished what it was doing: a window of about `quiet` seconds
-    in which it used less than `idle` of a core (an idle uvicorn still wakes every 100 ms), or
-    `at_most` seconds. So the requests in flight when wrk stopped are in the run's CPU, and
-    each run's CPU holds every request it counts (bench.loadgen waits for them itself).
-    Returns when it was last seen busy (time.perf_counter)."""
-    pids = server.pids()  # one scan of /proc, not one per window
-    started = time.perf_counter()
-    deadline, busy_at, at = started + at_most, started, started
-    before = server.cpu_ns(pids)
-    while time.perf_counter() < deadline and server.proc.poll() is None:
-        await asyncio.sleep(quiet)
-        now, then = server.cpu_ns(pids), time.perf_counter()
-        # A drop (a process of the tree ended) is no sign of idleness.
-        if 0 <= now - before < idle * (then - at) * 1e9:
-            break
-        before, at, busy_at = now, then, then
-    return busy_at
 
 
 def _load_side_cpu() -> float:

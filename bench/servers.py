@@ -368,17 +368,29 @@ def start_cli_gateway(
     return Server(name, proc, port, log, tree=True)
 
 
-async def wait_settled(server: Server, quiet: float = 0.05, timeout: float = 20.0) -> None:
-    """Wait until a supervisor's tree stops burning CPU: every worker has imported and started."""
-    deadline = time.monotonic() + timeout
-    before = server.cpu_seconds()
-    while time.monotonic() < deadline:
+async def settled(server: Server, *, quiet: float = 0.05, idle: float = 0.02, at_most: float = 2.0) -> float:
+    """Wait until `server` has finished what it was doing: a window of about `quiet` seconds
+    in which it used less than `idle` of a core (an idle uvicorn still wakes every 100 ms), or
+    `at_most` seconds. After a run: the requests in flight when wrk stopped are then in the
+    run's CPU (bench.measure). Returns when it was last seen busy (time.perf_counter)."""
+    pids = server.pids()  # one scan of /proc, not one per window
+    started = time.perf_counter()
+    deadline, busy_at, at = started + at_most, started, started
+    before = server.cpu_ns(pids)
+    while time.perf_counter() < deadline and server.proc.poll() is None:
         STOP.check()
-        await asyncio.sleep(0.5)
-        now = server.cpu_seconds()
-        if now - before < quiet:
-            return
-        before = now
+        await asyncio.sleep(quiet)
+        now, then = server.cpu_ns(pids), time.perf_counter()
+        # A drop (a process of the tree ended) is no sign of idleness.
+        if 0 <= now - before < idle * (then - at) * 1e9:
+            break
+        before, at, busy_at = now, then, then
+    return busy_at
+
+
+async def wait_settled(server: Server) -> None:
+    """Wait until a supervisor's tree stops burning CPU: every worker has imported and started."""
+    await settled(server, quiet=0.5, idle=0.1, at_most=20.0)
 
 
 def start_servers(

@@ -104,13 +104,16 @@ class SharedTokens:
     margin: float = 10.0
     wait: float = 20.0  # longest a request waits for another's renewal
 
+    @property
+    def _where(self) -> str:  # the key the token is stored under (and sealed for)
+        return f"{self.key}:token"
+
     def lock(self) -> AbstractAsyncContextManager[None]:
         return self.state.lock(f"{self.key}:token-renewal", self.work + self.margin, self.wait)
 
     async def load(self) -> tuple[str, float | None] | None:
-        where = f"{self.key}:token"
-        sealed = await self.state.get(where)
-        plain = sealed if sealed is None or self.seal is None else self.seal.open(sealed, where)
+        sealed = await self.state.get(self._where)
+        plain = sealed if sealed is None or self.seal is None else self.seal.open(sealed, self._where)
         if plain is None:
             return None
         stored = jsonio.loads(plain)
@@ -119,8 +122,7 @@ class SharedTokens:
     async def store(self, token: str, expires_at: float | None, now: float) -> None:
         plain = jsonio.dumps({"token": token, "expires_at": expires_at})
         ttl = None if expires_at is None else max(1.0, expires_at - now)
-        where = f"{self.key}:token"
-        await self.state.put(where, plain if self.seal is None else self.seal.seal(plain, where), ttl)
+        await self.state.put(self._where, plain if self.seal is None else self.seal.seal(plain, self._where), ttl)
 
     @classmethod
     def of(cls, config: AdapterConfig[Any]) -> SharedTokens | None:

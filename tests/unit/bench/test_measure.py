@@ -13,7 +13,7 @@ import pytest
 
 from bench import measure
 from bench.measure import Sample, Tally, benchmark, summarize
-from bench.servers import Server
+from bench.servers import Server, settled
 from bench.workload import Kind
 
 KINDS = [
@@ -216,7 +216,7 @@ def test_a_servers_cpu_is_read_once_it_has_finished_the_requests_in_flight() -> 
     # and what it would do later is not waited for
     server = _Ticking(steps=[0, 10_000_000, 10_000_000, 10_000_000, 100_000, 10_000_000])
     started = time.perf_counter()
-    busy_until = asyncio.run(measure._settled(cast(Server, server), quiet=0.05))
+    busy_until = asyncio.run(settled(cast(Server, server), quiet=0.05))
     ended = time.perf_counter()
     assert server.steps == [10_000_000] and server.ns == 30_100_000
     assert started + 0.14 <= busy_until <= ended - 0.045  # seen busy last in the third window, not the fourth
@@ -224,12 +224,12 @@ def test_a_servers_cpu_is_read_once_it_has_finished_the_requests_in_flight() -> 
 
 def test_a_server_whose_cpu_time_drops_is_not_idle_and_one_that_exited_is_not_waited_for() -> None:
     dropping = _Ticking(steps=[0, -5_000_000, 10_000_000, 0])  # a process of its tree ended
-    asyncio.run(measure._settled(cast(Server, dropping), quiet=0.01))
+    asyncio.run(settled(cast(Server, dropping), quiet=0.01))
     assert dropping.steps == []  # read on past the drop
     gone = _Ticking(steps=[0] + [10_000_000] * 100)
     gone.exited = 1
     started = time.perf_counter()
-    asyncio.run(measure._settled(cast(Server, gone), quiet=0.01))
+    asyncio.run(settled(cast(Server, gone), quiet=0.01))
     assert time.perf_counter() - started < 0.5
 
 
