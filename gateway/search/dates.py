@@ -21,11 +21,13 @@ _DATE_RE = re.compile(
 )
 
 
+@lru_cache(maxsize=8192)  # the same values are read again and again (a CCD reads each date three times)
 def parse_fhir_date(text: str, default_tz: tzinfo = UTC) -> DateRange:
     """Parse a FHIR date, dateTime or instant into the range it covers.
 
     Raises ValueError for anything that is not a valid FHIR date. A time without a zone
-    is read in `default_tz` (the search spec leaves the zone to the server).
+    is read in `default_tz` (the search spec leaves the zone to the server). The range is
+    immutable, so callers share one per value.
     """
     try:
         return _parse(text, default_tz)
@@ -74,6 +76,7 @@ def zone_info(name: str) -> tzinfo:
     return UTC if name == "UTC" else ZoneInfo(name)
 
 
+@lru_cache(maxsize=64)
 def _offset(delta: timedelta) -> tzinfo:
     from datetime import timezone
 

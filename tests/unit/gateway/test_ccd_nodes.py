@@ -85,3 +85,19 @@ def test_what_xml_cannot_carry_is_replaced_and_markup_is_escaped() -> None:
 @given(st.text())
 def test_entry_ids_are_the_standard_library_uuid5_names(name: str) -> None:
     assert url_uuid(name) == str(uuid.uuid5(uuid.NAMESPACE_URL, name)).upper()
+
+
+def test_none_attributes_and_children_are_left_out() -> None:
+    node = el("code", {"code": "8480-6", "displayName": None}, None, el("translation"), None)
+    assert node.attrib == {"code": "8480-6"}
+    assert [child.tag for child in node.children] == ["translation"]
+
+
+def test_an_element_owns_its_attributes() -> None:
+    # Builders pass shared constants (a template id, a code system): setting an attribute on
+    # one element must change neither the constant nor the other elements made from it.
+    shared = {"root": "2.16.840.1.113883.10.20.22.4.27"}
+    first, second = el("templateId", shared), el("templateId", shared)
+    first.set("extension", "2015-08-01")
+    assert shared == {"root": "2.16.840.1.113883.10.20.22.4.27"}
+    assert second.attrib == shared

@@ -1,4 +1,5 @@
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -17,6 +18,21 @@ def test_partial_dates_cover_their_whole_period() -> None:
 def test_datetime_with_offset_is_normalised_to_utc() -> None:
     moment = parse_fhir_date("2024-03-01T10:30:00-05:00")
     assert moment.start == datetime(2024, 3, 1, 15, 30, tzinfo=UTC)
+
+
+def test_the_same_text_is_read_in_the_zone_each_caller_gives() -> None:
+    # Parsed values are remembered: a local time must still be read in each caller's zone.
+    text = "2024-07-01T09:00:00"
+    assert parse_fhir_date(text).start == datetime(2024, 7, 1, 9, tzinfo=UTC)
+    assert parse_fhir_date(text, ZoneInfo("America/New_York")).start == datetime(2024, 7, 1, 13, tzinfo=UTC)
+    assert parse_fhir_date(text, ZoneInfo("Europe/Paris")).start == datetime(2024, 7, 1, 7, tzinfo=UTC)
+    assert parse_fhir_date(text).start == datetime(2024, 7, 1, 9, tzinfo=UTC)
+
+
+def test_an_invalid_date_is_refused_every_time() -> None:
+    for _ in range(2):  # a refusal is not remembered as a value
+        with pytest.raises(ValueError):
+            parse_fhir_date("2024-02-30")
 
 
 @pytest.mark.parametrize(
