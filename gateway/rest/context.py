@@ -170,7 +170,11 @@ def version_headers(resource: dict[str, Any]) -> dict[str, str]:
     return headers
 
 
-@lru_cache(maxsize=4096)  # a record's lastUpdated is read again on every read of it
 def http_date(instant: str) -> str:
     """A FHIR instant as an HTTP-date (RFC 9110 section 5.6.7: GMT, to the second)."""
+    return _http_date(instant)
+
+
+@lru_cache(maxsize=4096)  # a record's lastUpdated is read again on every read of it
+def _http_date(instant: str) -> str:
     return format_datetime(parse_fhir_date(instant).start, usegmt=True)

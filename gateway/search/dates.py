@@ -21,7 +21,9 @@ _DATE_RE = re.compile(
 )
 
 
-@lru_cache(maxsize=8192)  # the same values are read again and again (a CCD reads each date three times)
+_MEMO_LONGEST = 40  # the longest FHIR instant with a nanosecond fraction and an offset is 35 characters
+
+
 def parse_fhir_date(text: str, default_tz: tzinfo = UTC) -> DateRange:
     """Parse a FHIR date, dateTime or instant into the range it covers.
 
@@ -29,6 +31,19 @@ def parse_fhir_date(text: str, default_tz: tzinfo = UTC) -> DateRange:
     is read in `default_tz` (the search spec leaves the zone to the server). The range is
     immutable, so callers share one per value.
     """
+    if len(text) > _MEMO_LONGEST:  # a fraction of any length is valid: never kept, whatever its size
+        return _checked(text, default_tz)
+    return _remembered(text, default_tz)
+
+
+# The same values are read again and again: a CCD reads each of its dates about ten times, a
+# search its bounds once per entry. Only short texts are kept, so the memo stays small.
+@lru_cache(maxsize=8192)
+def _remembered(text: str, default_tz: tzinfo) -> DateRange:
+    return _checked(text, default_tz)
+
+
+def _checked(text: str, default_tz: tzinfo) -> DateRange:
     try:
         return _parse(text, default_tz)
     except OverflowError:  # 0001-01-01 in a zone west of UTC, 9999-12-31 plus a day, ...
@@ -62,7 +77,9 @@ def _parse(text: str, default_tz: tzinfo) -> DateRange:
         hours, minutes = int(m["tz"][1:3]), int(m["tz"][4:6])
         tz = _offset(sign * timedelta(hours=hours, minutes=minutes))
     second = int(m["S"] or 0)
-    micro = round(float(m["frac"]) * 1_000_000) if m["frac"] else 0
+    # The microsecond the instant falls in: digits beyond the sixth are cut, never rounded up
+    # (`.9999999` would round to a whole second, which no datetime can hold).
+    micro = int((m["frac"][1:] + "00000")[:6]) if m["frac"] else 0
     local = datetime(year, month, day, int(m["H"]), int(m["M"]), second, micro, tzinfo=tz)
     start = local.astimezone(UTC)
     step = timedelta(seconds=1) if m["S"] else timedelta(minutes=1)

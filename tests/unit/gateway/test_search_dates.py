@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.search.dates import parse_fhir_date, range_matches
+from gateway.search.dates import _remembered, parse_fhir_date, range_matches
 from gateway.search.model import DatePrefix
 
 
@@ -29,10 +29,19 @@ def test_the_same_text_is_read_in_the_zone_each_caller_gives() -> None:
     assert parse_fhir_date(text).start == datetime(2024, 7, 1, 9, tzinfo=UTC)
 
 
-def test_an_invalid_date_is_refused_every_time() -> None:
-    for _ in range(2):  # a refusal is not remembered as a value
-        with pytest.raises(ValueError):
-            parse_fhir_date("2024-02-30")
+def test_a_fraction_beyond_microseconds_is_cut_not_rounded() -> None:
+    # FHIR allows any number of fraction digits; the range is the microsecond the instant is in.
+    moment = parse_fhir_date("2024-01-01T00:00:00.9999999Z")
+    assert moment.start == datetime(2024, 1, 1, 0, 0, 0, 999999, tzinfo=UTC)
+    assert parse_fhir_date("2024-01-01T00:00:00.5Z").start.microsecond == 500000
+
+
+def test_a_long_valid_date_is_read_and_not_kept() -> None:
+    # A fraction may be as long as a request allows: such a text is read, never remembered.
+    long_fraction = "2024-01-01T00:00:00." + "1" * 100_000 + "Z"
+    before = _remembered.cache_info().currsize
+    assert parse_fhir_date(long_fraction).start.microsecond == 111111
+    assert _remembered.cache_info().currsize == before
 
 
 @pytest.mark.parametrize(
