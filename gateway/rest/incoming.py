@@ -37,26 +37,55 @@ async def read_resource(request: Request, resource_type: str) -> dict[str, Any]:
             f"The body's resourceType must be '{resource_type}' (got '{body.get('resourceType')}')",
             expression="resourceType",
         )
+    if _more_values_than(body, MAX_BODY_VALUES):
+        # The byte limit alone lets a body of a million tiny values through, and validating it,
+        # and listing each of its errors, would cost seconds of CPU and gigabytes of answer.
+        raise PayloadTooLarge(f"A resource sent is limited to {MAX_BODY_VALUES} JSON values")
     # Model validation is CPU-bound: off the event loop, so one large write stalls no reads.
     await run_in_threadpool(check_fhir, body)
     return body
 
 
+MAX_BODY_VALUES = 10_000  # a Patient with every element repeated a few times has a few hundred
+MAX_LISTED_PROBLEMS = 100  # issues named one by one; the rest are counted in one more issue
+
+
 def check_fhir(resource: dict[str, Any]) -> None:
-    """Raise Invalid, listing every element that breaks the R4 model, or return."""
+    """Raise Invalid, listing the elements that break the R4 model (the first
+    MAX_LISTED_PROBLEMS, then how many more), or return."""
     model = get_fhir_model_class(resource["resourceType"])
     try:
         parsed = model.model_validate(resource)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
+        problems: list[tuple[str, str | None]] = []
+        for error in exc.errors(include_url=False)[:MAX_LISTED_PROBLEMS]:
             path = ".".join(str(p) for p in error["loc"] if p != "__root__")
             where = f"{resource['resourceType']}.{path}" if path else resource["resourceType"]
             problems.append((f"{where}: {error['msg']}", where))
+        unlisted = exc.error_count() - len(problems)
+        if unlisted > 0:  # an incomplete list says so (never silently truncated)
+            problems.append((f"{unlisted} more problems of the same body are not listed", None))
         raise Invalid(problems) from None
     unbound: list[tuple[str, str | None]] = list(binding_problems(parsed, resource["resourceType"]))
     if unbound:
         raise Invalid(unbound)
+
+
+def _more_values_than(document: Any, limit: int) -> bool:
+    """Whether the parsed JSON holds more than `limit` values (objects, arrays and scalars);
+    stops counting at the limit, so its cost is bounded whatever the document."""
+    pending = [document]
+    seen = 0
+    while pending:
+        value = pending.pop()
+        seen += 1
+        if seen > limit:
+            return True
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
 
 
 MAX_BODY_BYTES = 1_000_000  # a Patient is a few KB; this bounds memory and validation time

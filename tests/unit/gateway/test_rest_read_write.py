@@ -193,6 +193,28 @@ def test_codes_outside_a_required_binding_are_400_naming_each_element(client: Te
     assert client.post(f"{BASE}/Patient", json=_patient(gender="unknown"), headers=FHIR_JSON).status_code == 201
 
 
+def test_a_body_of_too_many_values_is_413_before_any_validation(client: TestClient, backend: FakeBackend) -> None:
+    # 495,000 one-byte values fit in 1 MB: validating them and listing each error took seconds
+    # and made a 100 MB answer.
+    body = b'{"resourceType":"Patient","identifier":[' + b",".join([b"1"] * 495_000) + b"]}"
+    refused = outcome(client.post(f"{BASE}/Patient", content=body, headers=FHIR_JSON), 413)
+    assert "10000 JSON values" in refused["issue"][0]["diagnostics"] and len(refused["issue"]) == 1
+    assert outcome(client.put(f"{BASE}/Patient/p1", content=body, headers=FHIR_JSON), 413)
+    assert backend.calls_to("Patient", CREATE) == 0 and backend.calls_to("Patient", UPDATE) == 0
+
+
+def test_an_invalid_body_lists_the_first_100_problems_and_counts_the_rest(
+    client: TestClient, backend: FakeBackend
+) -> None:
+    invalid = outcome(client.post(f"{BASE}/Patient", json=_patient(identifier=[1] * 150), headers=FHIR_JSON), 400)
+    issues = invalid["issue"]
+    assert len(issues) == 101
+    assert issues[0]["expression"][0].startswith("Patient.identifier.0")
+    assert issues[99]["expression"][0].startswith("Patient.identifier.99")
+    assert issues[100]["diagnostics"] == "50 more problems of the same body are not listed"
+    assert backend.calls_to("Patient", CREATE) == 0
+
+
 def test_a_body_too_large_is_413(client: TestClient, backend: FakeBackend) -> None:
     huge = b'{"resourceType":"Patient","text":"' + b"x" * 1_000_001 + b'"}'
     assert outcome(client.post(f"{BASE}/Patient", content=huge, headers=FHIR_JSON), 413)
