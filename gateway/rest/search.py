@@ -33,7 +33,7 @@ from gateway.rest.links import page_link, passthrough
 from gateway.rest.paging import search_fingerprint
 from gateway.search.execute import count_all, fetch_page, first_position, is_exact
 from gateway.search.model import ReferenceValue
-from gateway.search.parse import TotalMode, parse_search
+from gateway.search.parse import MAX_SEARCH_PARAMETERS, TotalMode, parse_search
 
 
 async def search_get(request: Request) -> Response:
@@ -45,9 +45,13 @@ async def search_post(request: Request) -> Response:
     if content_type != "application/x-www-form-urlencoded":
         raise UnsupportedMediaType("POST _search takes application/x-www-form-urlencoded parameters")
     try:
-        form = parse_qsl((await read_body(request)).decode(), keep_blank_values=True, strict_parsing=False)
+        text = (await read_body(request)).decode()
     except UnicodeDecodeError:
         raise InvalidRequest("The form body is not UTF-8") from None
+    try:  # a body of a million fields is refused before they are all split out
+        form = parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_SEARCH_PARAMETERS)
+    except ValueError:
+        raise InvalidRequest(f"A search takes at most {MAX_SEARCH_PARAMETERS} parameters") from None
     return await _search(request, list(request.query_params.multi_items()) + form)
 
 

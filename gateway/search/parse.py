@@ -35,6 +35,10 @@ from gateway.text import nfc_text
 CONTROL = frozenset({"_count", "_sort", "_total", "_summary", "_elements", "_format", "_pretty", "_page"})
 SUMMARY_MODES = frozenset({"count", "false", "data"})
 TOTAL_MODES = frozenset({"none", "estimate", "accurate"})
+# A search's conditions are tested on every candidate the gateway filters, so what one request
+# may ask is bounded (tens of thousands of OR values took seconds of CPU, stalling every client).
+MAX_SEARCH_PARAMETERS = 100  # parameters of one search, repeats, controls and empty values included
+MAX_SEARCH_VALUES = 100  # values of all its conditions together (each comma-separated one counts)
 ID_RE = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # http://hl7.org/fhir/R4/datatypes.html#id
 
 
@@ -78,6 +82,9 @@ def parse_search(
         if strict:
             raise NotSupported(why, expression=key)
 
+    if len(items) > MAX_SEARCH_PARAMETERS:
+        raise InvalidRequest(f"A search takes at most {MAX_SEARCH_PARAMETERS} parameters (got {len(items)})")
+    values = 0
     for key, value in items:
         name, _, modifier = key.partition(":")
         if name in CONTROL:
@@ -96,7 +103,11 @@ def parse_search(
             continue
         if value == "":
             continue  # FHIR: an empty value is ignored
-        params.append(_parse_param(found, modifier or None, value, key, declared.prefixes, zone))
+        param = _parse_param(found, modifier or None, value, key, declared.prefixes, zone)
+        values += len(param.values)
+        if values > MAX_SEARCH_VALUES:
+            raise _too_many_values(key)
+        params.append(param)
         link.append((key, value))
 
     names = {p.name for p in params}
@@ -191,8 +202,11 @@ def _parse_param(
     prefixes: frozenset[DatePrefix],
     zone: str,
 ) -> SearchParam:
+    texts = _split_values(raw_value)
+    if len(texts) > MAX_SEARCH_VALUES:  # before each is read
+        raise _too_many_values(key)
     values: list[Value] = []
-    for text in _split_values(raw_value):
+    for text in texts:
         if found.type is ParamType.STRING:
             values.append(StringValue(nfc_text(text)))
         elif found.type is ParamType.TOKEN:
@@ -203,6 +217,13 @@ def _parse_param(
             values.append(_parse_reference(found, modifier, text))
     kept = None if found.type is ParamType.REFERENCE else modifier
     return SearchParam(found.name, found.type, kept, tuple(values), f"{key}={raw_value}")
+
+
+def _too_many_values(key: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"A search takes at most {MAX_SEARCH_VALUES} values in all its parameters (each comma-separated value counts)",
+        expression=key,
+    )
 
 
 def _parse_token(name: str, text: str) -> TokenValue:

@@ -85,6 +85,37 @@ def test_post_search_is_the_same_search(client: TestClient, backend: FakeBackend
     assert outcome(client.post(f"{BASE}/Patient/_search", json={"family": "smith"}), 415)
 
 
+@pytest.mark.parametrize(
+    "form",
+    [
+        "family=" + ",".join(["a"] * 40_000),  # one parameter of many OR values
+        "&".join(["family=a,b"] * 51),  # many conditions of a few values
+        "&".join(["_elements=id"] * 50_000),  # many parameters
+        "&".join(["family="] * 101),  # many parameters, even empty ones
+    ],
+)
+def test_a_search_asking_too_much_is_400_before_the_vendor_is_asked(
+    client: TestClient, backend: FakeBackend, form: str
+) -> None:
+    # Every value is tested on every candidate the gateway filters: tens of thousands of them
+    # took seconds of CPU and stalled every other client.
+    backend.add_patient("p1", family="a")
+    posted = outcome(
+        client.post(
+            f"{BASE}/Patient/_search", content=form, headers={"Content-Type": "application/x-www-form-urlencoded"}
+        ),
+        400,
+    )
+    assert "at most 100" in posted["issue"][0]["diagnostics"]
+    assert backend.calls_to("Patient", SEARCH) == 0
+
+
+def test_a_search_within_the_limits_is_answered(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1", family="Smith")
+    many = ",".join(["zz"] * 99 + ["smith"])  # 100 values
+    assert ids(ok(client.get(f"{BASE}/Patient", params={"family": many}))) == ["p1"]
+
+
 # -- _id is answered with reads -----------------------------------------------------------------
 
 
