@@ -13,14 +13,16 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.auth.enforce import check_instance_id, read_within
+from gateway.auth.enforce import Access, check_instance_id, read_within
 from gateway.auth.scopes import Permission
 from gateway.contract import Interaction, ResourceProvider
 from gateway.errors import (
     AlreadyExists,
     Conflict,
     Forbidden,
+    Gone,
     InvalidRequest,
+    NotFound,
     NotSupported,
     PreconditionFailed,
     TooCostly,
@@ -39,6 +41,7 @@ from gateway.rest.context import (
 from gateway.rest.incoming import read_resource
 from gateway.rest.negotiation import Format
 from gateway.rest.outcome import operation_outcome
+from gateway.rest.preconditions import check, preconditions
 from gateway.search.execute import fetch_page, first_position
 from gateway.search.match import matches
 from gateway.search.model import SearchQuery
@@ -171,23 +174,38 @@ async def update(request: Request) -> Response:
         raise InvalidRequest(
             f"The body's id ('{resource.get('id')}') must equal the id in the URL ('{resource_id}')", expression="id"
         )
-    if_match = request.headers.get("if-match")
-    version = _etag_version(if_match) if if_match else None
-    if allowed.queries is not None:  # conditional: what is stored and what replaces it, both within reach
-        await read_within(allowed, provider.read, resource_id)
-        if not allowed.admits(resource):
+    conditions = preconditions(request.headers)
+    # One version in If-Match is the vendor's to check, atomically; any other precondition is
+    # checked on the record as it is now, whose version the vendor then holds the update to.
+    version = conditions.one_version
+    current: dict[str, Any] | None = None
+    if allowed.queries is not None or (conditions.given and version is None):
+        # conditional access: what is stored and what replaces it, both within reach
+        current = await _current(allowed, provider, resource_id)
+        if allowed.queries is not None and not allowed.admits(resource):
             raise Forbidden(f"The access token's scopes do not allow this {resource_type} (outside its reach)")
+    if current is not None and conditions.given and version is None:
+        check(conditions, current)
+        version = _version_of(current)
     updated = await provider.update(resource_id, resource, version)
     return _written(request, fmt, tenant, updated.resource, 200, updated.not_stored)
 
 
-def _etag_version(etag: str) -> str:
-    text = etag.strip()
-    if text.startswith("W/"):
-        text = text[2:]
-    if len(text) < 2 or not (text.startswith('"') and text.endswith('"')):
-        raise InvalidRequest('If-Match must be an ETag such as W/"3"')
-    return text[1:-1]
+async def _current(allowed: Access, provider: ResourceProvider, resource_id: str) -> dict[str, Any] | None:
+    """The record as the vendor holds it now, within the caller's reach; None if there is none
+    (then the write answers as it would without preconditions: RFC 9110 section 13.2.1)."""
+    try:
+        return await read_within(allowed, provider.read, resource_id)
+    except (NotFound, Gone):
+        if allowed.queries is not None:
+            raise  # the reach check needs the record: as before, its absence is the answer
+        return None
+
+
+def _version_of(resource: dict[str, Any]) -> str | None:
+    meta = resource.get("meta")
+    version = meta.get("versionId") if isinstance(meta, dict) else None
+    return version if isinstance(version, str) else None
 
 
 async def delete(request: Request) -> Response:
@@ -199,7 +217,12 @@ async def delete(request: Request) -> Response:
     check_id(resource_id)
     allowed = reach(request, provider, Permission.DELETE, tenant.context.timezone)
     check_instance_id(allowed, resource_id)
-    if allowed.queries is not None:
-        await read_within(allowed, provider.read, resource_id)
+    conditions = preconditions(request.headers)
+    if allowed.queries is not None or conditions.given:
+        current = await _current(allowed, provider, resource_id)
+        if current is not None and conditions.given:
+            # The vendors' deletes take no version: the record is checked just before. A write
+            # landing between the two is not seen (the vendor offers no conditional delete).
+            check(conditions, current)
     await provider.delete(resource_id)
     return Response(status_code=204)

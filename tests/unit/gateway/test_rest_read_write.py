@@ -10,6 +10,7 @@ import pytest
 from tests.support.fake_vendor import (
     BASE,
     CREATE,
+    DELETE,
     READ,
     SEARCH,
     UPDATE,
@@ -378,3 +379,94 @@ def test_writes_to_a_read_only_type_are_405_listing_what_works(
     assert outcome(response, 405)["issue"][0]["code"] == "not-supported"
     assert {m.strip() for m in response.headers["allow"].split(",")} == {"GET", "HEAD"}
     assert backend.calls_to("Observation") == 0
+
+
+# -- conditional writes (RFC 9110 section 13.1; FHIR http.html#concurrency) -----------------------
+
+OLD_DATE = "Thu, 01 Jan 1970 00:00:00 GMT"  # before the record's lastUpdated
+LATER_DATE = "Fri, 01 Jan 2100 00:00:00 GMT"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"If-Match": 'W/"0"'},
+        {"If-Match": 'W/"0", W/"7"'},
+        {"If-None-Match": "*"},
+        {"If-None-Match": 'W/"0", W/"1"'},
+        {"If-Unmodified-Since": OLD_DATE},
+    ],
+)
+def test_a_delete_whose_precondition_fails_is_412_and_deletes_nothing(
+    client: TestClient, backend: FakeBackend, headers: dict[str, str]
+) -> None:
+    backend.add_patient("p1")
+    assert outcome(client.delete(f"{BASE}/Patient/p1", headers=headers), 412)["issue"][0]["code"] == "conflict"
+    assert backend.calls_to("Patient", DELETE) == 0
+    assert client.get(f"{BASE}/Patient/p1").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"If-Match": 'W/"1"'},
+        {"If-Match": '"1"'},
+        {"If-Match": "*"},
+        {"If-Match": 'W/"0", W/"1"'},
+        {"If-None-Match": 'W/"0"'},
+        {"If-Unmodified-Since": LATER_DATE},
+        {"If-Unmodified-Since": "not a date"},  # ignored (RFC 9110 section 13.1.4)
+        {"If-Match": 'W/"1"', "If-Unmodified-Since": OLD_DATE},  # If-Match decides (section 13.2.2)
+    ],
+)
+def test_a_delete_whose_preconditions_hold_is_204(
+    client: TestClient, backend: FakeBackend, headers: dict[str, str]
+) -> None:
+    backend.add_patient("p1")
+    assert client.delete(f"{BASE}/Patient/p1", headers=headers).status_code == 204
+    assert backend.calls_to("Patient", DELETE) == 1
+
+
+@pytest.mark.parametrize("etag", ["", "1", 'W/"1", 2'])
+def test_a_malformed_if_match_on_delete_is_400(client: TestClient, backend: FakeBackend, etag: str) -> None:
+    backend.add_patient("p1")
+    assert outcome(client.delete(f"{BASE}/Patient/p1", headers={"If-Match": etag}), 400)
+    assert backend.calls_to("Patient", DELETE) == 0
+
+
+def test_preconditions_on_a_missing_record_leave_the_answer_as_it_was(client: TestClient) -> None:
+    # RFC 9110 section 13.2.1: a response that would not be 2xx ignores the preconditions.
+    assert outcome(client.delete(f"{BASE}/Patient/p9", headers={"If-Match": 'W/"1"'}), 404)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"If-None-Match": "*"},
+        {"If-None-Match": 'W/"1"'},
+        {"If-Unmodified-Since": OLD_DATE},
+        {"If-Match": 'W/"0", W/"7"'},
+        {"If-Match": ""},
+    ],
+)
+def test_an_update_whose_precondition_fails_is_refused_and_changes_nothing(
+    client: TestClient, backend: FakeBackend, headers: dict[str, str]
+) -> None:
+    backend.add_patient("p1", family="Before")
+    response = client.put(f"{BASE}/Patient/p1", json=_patient(id="p1"), headers={**FHIR_JSON, **headers})
+    assert outcome(response, 400 if headers.get("If-Match") == "" else 412)
+    assert backend.calls_to("Patient", UPDATE) == 0
+    assert backend.patients["p1"]["name"][0]["family"] == "Before"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"If-None-Match": 'W/"0"'}, {"If-Unmodified-Since": LATER_DATE}, {"If-Match": 'W/"1", W/"5"'}, {"If-Match": "*"}],
+)
+def test_an_update_whose_preconditions_hold_is_made(
+    client: TestClient, backend: FakeBackend, headers: dict[str, str]
+) -> None:
+    backend.add_patient("p1", family="Before")
+    response = client.put(f"{BASE}/Patient/p1", json=_patient(id="p1"), headers={**FHIR_JSON, **headers})
+    assert ok(response)["meta"]["versionId"] == "2"
+    assert backend.patients["p1"]["name"][0]["family"] == "Nguyen"

@@ -1,0 +1,110 @@
+"""Conditional writes: `If-Match`, `If-Unmodified-Since` and `If-None-Match` on PUT and DELETE,
+evaluated against the record as the vendor holds it now, in the order of RFC 9110 section 13.2.2.
+
+FHIR versions are weak ETags (http://hl7.org/fhir/R4/http.html#concurrency: `If-Match: W/"3"`),
+so a tag is compared by its version, weak or strong. A date is compared to the second, as
+`Last-Modified` gives it (RFC 9110 section 13.1.4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from gateway.errors import InvalidRequest, PreconditionFailed
+from gateway.search.dates import parse_fhir_date
+
+ANY = "*"
+
+
+@dataclass(frozen=True)
+class Preconditions:
+    if_match: tuple[str, ...] | None = None  # versions, or (ANY,)
+    if_none_match: tuple[str, ...] | None = None
+    if_unmodified_since: datetime | None = None
+
+    @property
+    def given(self) -> bool:
+        return self.if_match is not None or self.if_none_match is not None or self.if_unmodified_since is not None
+
+    @property
+    def one_version(self) -> str | None:
+        """The version of an `If-Match` naming exactly one and nothing else: the vendor's own
+        version check can then decide, atomically, with no read first."""
+        if self.if_none_match is None and self.if_match is not None and len(self.if_match) == 1:
+            version = self.if_match[0]
+            return None if version == ANY else version
+        return None
+
+
+def preconditions(headers: Mapping[str, str]) -> Preconditions:
+    """The write's preconditions (400 for an `If-Match` or `If-None-Match` that is not a list of
+    entity tags, an empty one included)."""
+    if_match, if_none_match = headers.get("if-match"), headers.get("if-none-match")
+    since = _http_date(headers.get("if-unmodified-since"))
+    return Preconditions(
+        _tags(if_match, "If-Match") if if_match is not None else None,
+        _tags(if_none_match, "If-None-Match") if if_none_match is not None else None,
+        # Only without If-Match (RFC 9110 section 13.2.2, step 2).
+        since if if_match is None else None,
+    )
+
+
+def check(conditions: Preconditions, current: Mapping[str, Any]) -> None:
+    """412 unless every precondition holds for the record as it is now."""
+    meta = current.get("meta")
+    meta = meta if isinstance(meta, Mapping) else {}
+    version = meta.get("versionId")
+    if conditions.if_match is not None and not _listed(conditions.if_match, version):
+        raise PreconditionFailed(f"If-Match: the current version is {_shown(version)}; read it again before writing")
+    since = conditions.if_unmodified_since
+    modified = _instant(meta.get("lastUpdated"))
+    if since is not None and modified is not None and modified.replace(microsecond=0) > since:
+        raise PreconditionFailed("If-Unmodified-Since: the record has been modified since")
+    if conditions.if_none_match is not None and _listed(conditions.if_none_match, version):
+        raise PreconditionFailed(f"If-None-Match: the current version is {_shown(version)}")
+
+
+def _listed(tags: tuple[str, ...], version: Any) -> bool:
+    # A record that exists matches `*`; a tag matches only a record that has a version.
+    return tags == (ANY,) or (isinstance(version, str) and version in tags)
+
+
+def _tags(value: str, header: str) -> tuple[str, ...]:
+    text = value.strip()
+    if text == ANY:
+        return (ANY,)
+    versions = []
+    for tag in text.split(","):
+        tag = tag.strip()
+        opaque = tag[2:] if tag.startswith("W/") else tag
+        if len(opaque) < 2 or not (opaque.startswith('"') and opaque.endswith('"')) or '"' in opaque[1:-1]:
+            raise InvalidRequest(f'{header} must be * or ETags such as W/"3"', expression=header)
+        versions.append(opaque[1:-1])
+    return tuple(versions)
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if value is None or not value.isascii():
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None  # not an HTTP-date: ignored (RFC 9110 section 13.1.4)
+    return when if when.tzinfo is not None else None
+
+
+def _instant(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_fhir_date(value).start
+    except ValueError:
+        return None
+
+
+def _shown(version: Any) -> str:
+    return f'W/"{version}"' if isinstance(version, str) else "unknown"
