@@ -6,7 +6,8 @@ finishes the filtering, and the searchset carries signed links to the pages arou
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
+from dataclasses import replace
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -32,7 +33,7 @@ from gateway.rest.incoming import read_body
 from gateway.rest.links import page_link, passthrough
 from gateway.rest.paging import search_fingerprint
 from gateway.search.execute import count_all, fetch_page, first_position, is_exact
-from gateway.search.model import ReferenceValue
+from gateway.search.model import ReferenceValue, SearchQuery
 from gateway.search.parse import MAX_SEARCH_PARAMETERS, TotalMode, parse_search
 
 
@@ -71,23 +72,25 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
         max_count=rest.settings.paging.max_count,
         zone=tenant.context.timezone,
     )
+    base = base_url(request, tenant.name)
+    query = _local(parsed.query, base)
     named = {
         v.id
-        for p in parsed.query.params
+        for p in (query.params if query is not None else ())
         if p.name in ("patient", "subject")
         for v in p.values
         if isinstance(v, ReferenceValue) and v.type in (None, "Patient")
     }
     if len(named) == 1:  # the audit line says whose records were searched, form bodies included
         request.scope[AUDIT_PATIENT] = named.pop()
-    base = base_url(request, tenant.name)
     fingerprint = search_fingerprint(tenant.name, caller(request).key, support.type, parsed.link_params)
     kept = passthrough(items)
 
     def url(token: str | None = None) -> str:
         return page_link(f"{base}/{support.type}", parsed.link_params, parsed.count, token, kept)
 
-    if narrowed is None:  # it names only records the caller may not see: no vendor call
+    # It names only records the caller may not see, or only records of other servers: no vendor call.
+    if narrowed is None or query is None:
         if parsed.page_token:
             rest.tokens.open(parsed.page_token, fingerprint)
         return respond(fmt, searchset(base=base, resources=[], links=[("self", url())], total=0))
@@ -95,7 +98,7 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
     if parsed.summary == "count" or parsed.count == 0:
         if parsed.page_token:
             rest.tokens.open(parsed.page_token, fingerprint)  # a foreign or altered token is refused all the same
-        counted = await count_all(provider, parsed.query, admit)
+        counted = await count_all(provider, query, admit)
         bundle = searchset(
             base=base, resources=[], links=[("self", url())], total=counted.total, warnings=counted.warnings
         )
@@ -104,12 +107,12 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
     position = (
         rest.tokens.open(parsed.page_token, fingerprint)
         if parsed.page_token
-        else first_position(provider, is_exact(support, parsed.query), parsed.count)
+        else first_position(provider, is_exact(support, query), parsed.count)
     )
-    page = await fetch_page(provider, parsed.query, parsed.count, position, admit)
+    page = await fetch_page(provider, query, parsed.count, position, admit)
     total: int | None = page.total
     if parsed.total is TotalMode.ACCURATE and total is None and not page.warnings:
-        total = (await count_all(provider, parsed.query, admit)).total
+        total = (await count_all(provider, query, admit)).total
     elif parsed.total is TotalMode.NONE:
         total = None
     links = [("self", url(parsed.page_token)), ("first", url())]
@@ -119,3 +122,27 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
         links.append(("next", url(rest.tokens.issue(fingerprint, page.next))))
     resources = [shape(r, parsed.summary, parsed.elements) for r in page.resources]
     return respond(fmt, searchset(base=base, resources=resources, links=links, total=total, warnings=page.warnings))
+
+
+def _local(query: SearchQuery, base: str) -> SearchQuery | None:
+    """The query without reference values that name another server (an absolute URL whose base
+    is not this tenant's: http://hl7.org/fhir/R4/search.html#reference), or None when a
+    condition is left with no value, so that nothing here can match."""
+    params = []
+    for param in query.params:
+        values = tuple(v for v in param.values if not (isinstance(v, ReferenceValue) and _foreign(v.base, base)))
+        if not values:
+            return None
+        params.append(param if len(values) == len(param.values) else replace(param, values=values))
+    return replace(query, params=tuple(params))
+
+
+def _foreign(base: str | None, ours: str) -> bool:
+    if base is None:
+        return False
+    theirs, mine = urlsplit(base), urlsplit(ours)
+    return (theirs.scheme.lower(), theirs.netloc.lower(), theirs.path.rstrip("/")) != (
+        mine.scheme.lower(),
+        mine.netloc.lower(),
+        mine.path.rstrip("/"),
+    )

@@ -61,6 +61,7 @@ class DateValue:
 class ReferenceValue:
     type: str | None
     id: str
+    base: str | None = None  # the server base of an absolute URL (`https://x/fhir` of `https://x/fhir/Patient/1`)
 
 
 Value = StringValue | TokenValue | DateValue | ReferenceValue

@@ -267,4 +267,6 @@ def _parse_reference(found: ParamDefinition, modifier: str | None, text: str) ->
         raise InvalidRequest(f"'{found.name}' must reference a {found.target}; got '{text}'", expression=found.name)
     if not is_fhir_id(rid):
         raise InvalidRequest(f"'{rid}' is not a valid FHIR id", expression=found.name)
-    return ReferenceValue(rtype, rid)
+    # An absolute URL names its server: the search compares it with its own base (rest.search).
+    base = "/".join(parts[:-2]) if "://" in text and len(parts) > 2 else None
+    return ReferenceValue(rtype, rid, base)

@@ -15,6 +15,7 @@ from tests.support.fake_vendor import (
     DEFAULT_PATIENT_PARAMS,
     READ,
     SEARCH,
+    TENANT,
     FakeBackend,
     TestClient,
     bundle_warnings,
@@ -114,6 +115,25 @@ def test_a_search_within_the_limits_is_answered(client: TestClient, backend: Fak
     backend.add_patient("p1", family="Smith")
     many = ",".join(["zz"] * 99 + ["smith"])  # 100 values
     assert ids(ok(client.get(f"{BASE}/Patient", params={"family": many}))) == ["p1"]
+
+
+def test_a_reference_to_another_server_matches_nothing_here(client: TestClient, backend: FakeBackend) -> None:
+    # search.html#reference: an absolute URL names a resource of the server at its base; the
+    # local Patient p1 is another patient than a Patient p1 elsewhere (or of another tenant).
+    backend.add_patient("p1")
+    backend.add_observation("p1", "o1")
+    ours = ok(client.get(f"{BASE}/Observation", params={"patient": "p1"}))
+    assert ids(ours) == ["o1"]
+    own_base = ours["link"][0]["url"].split("/Observation")[0]
+    assert ids(ok(client.get(f"{BASE}/Observation", params={"patient": f"{own_base}/Patient/p1"}))) == ["o1"]
+    searched = backend.calls_to("Observation", SEARCH)
+    other_tenant = own_base.replace(f"/{TENANT}", "/other")
+    for elsewhere in ("https://other.example/fhir/Patient/p1", f"{other_tenant}/Patient/p1"):
+        empty = ok(client.get(f"{BASE}/Observation", params={"patient": elsewhere}))
+        assert empty["total"] == 0 and "entry" not in empty
+    assert backend.calls_to("Observation", SEARCH) == searched  # no vendor call for them
+    either = ok(client.get(f"{BASE}/Observation", params={"patient": "https://other.example/fhir/Patient/p9,p1"}))
+    assert ids(either) == ["o1"]
 
 
 # -- _id is answered with reads -----------------------------------------------------------------

@@ -93,10 +93,13 @@ def test_required_parameter_is_enforced() -> None:
         parse([], support=ALLERGY)
 
 
-@pytest.mark.parametrize("value", ["Patient/abc", "abc", "http://x.org/fhir/Patient/abc"])
-def test_reference_forms(value: str) -> None:
+@pytest.mark.parametrize(
+    ("value", "base"), [("Patient/abc", None), ("abc", None), ("http://x.org/fhir/Patient/abc", "http://x.org/fhir")]
+)
+def test_reference_forms(value: str, base: str | None) -> None:
+    # An absolute URL keeps its server's base: the search compares it with its own.
     (patient,) = parse([("patient", value)], support=ALLERGY).query.params
-    assert patient.values == (ReferenceValue("Patient", "abc"),)
+    assert patient.values == (ReferenceValue("Patient", "abc", base),)
 
 
 def test_reference_to_wrong_type_or_bad_id_is_400() -> None:
