@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -9,7 +13,7 @@ from gateway.auth.enforce import Access, check_instance_id, read_within
 from gateway.auth.scopes import Permission
 from gateway.contract import Interaction, ResourceProvider
 from gateway.documents import ids
-from gateway.errors import Forbidden
+from gateway.errors import Forbidden, InvalidRequest, NotSupported
 from gateway.record import everything_types, gather_everything
 from gateway.rest.bundle import searchset
 from gateway.rest.context import (
@@ -29,6 +33,7 @@ from gateway.rest.documents import docref, encounter_ccd
 from gateway.rest.links import page_link
 from gateway.rest.negotiation import wants_binary_resource
 from gateway.rest.paging import search_fingerprint
+from gateway.search.dates import parse_fhir_date
 from gateway.search.execute import PagePosition
 from gateway.search.parse import parse_count
 
@@ -43,13 +48,15 @@ async def patient_everything(request: Request) -> Response:
     patient_provider = provider_for(tenant, "Patient", Interaction.READ)
     check_id(resource_id)
     params = request.query_params
+    _check_everything_params(request)
     maximum = rest.settings.paging.max_count
     count = parse_count(params.get("_count"), maximum, maximum)
+    since = _since(params.get("_since"))
     wanted = {t for part in params.getlist("_type") for t in part.split(",") if t} or None
     patient_access = reach(request, patient_provider, Permission.READ, tenant.context.timezone)
     check_instance_id(patient_access, resource_id)  # another patient, to a confined caller: no vendor call
     types, reaches = _permitted(request, everything_types(tenant.providers, wanted), wanted, tenant.context.timezone)
-    link_params = [(k, v) for k, v in params.multi_items() if k in ("start", "end", "_type")]
+    link_params = [(k, v) for k, v in params.multi_items() if k in ("start", "end", "_type", "_since")]
     base = base_url(request, tenant.name)
     fingerprint = search_fingerprint(tenant.name, caller(request).key, f"$everything/{resource_id}", link_params)
     offset = rest.tokens.open(params["_page"], fingerprint).skip if params.get("_page") else 0
@@ -61,7 +68,8 @@ async def patient_everything(request: Request) -> Response:
             tenant.context.timezone, resource_id, types, params.get("start"), params.get("end")
         )
         found = [r for r in found if reaches[r["resourceType"]].admits(r)]
-        record = ([patient, *found] if wanted is None or "Patient" in wanted else found, missing)
+        gathered = [patient, *found] if wanted is None or "Patient" in wanted else found
+        record = ([r for r in gathered if _updated_since(r, since)] if since else gathered, missing)
         if count > 0 and len(record[0]) > count:  # kept only when there are pages to follow
             rest.records[fingerprint] = record
     resources, missing = record
@@ -78,6 +86,51 @@ async def patient_everything(request: Request) -> Response:
         links.append(("next", url(offset + count)))
     total = None if missing else len(resources)
     return respond(fmt, searchset(base=base, resources=page, links=links, total=total, warnings=missing))
+
+
+# An instant: to the second, with its zone (http://hl7.org/fhir/R4/datatypes.html#instant).
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})", re.ASCII)
+# Patient-everything's parameters (patient-operation-everything.html), and paging's and format's.
+_EVERYTHING_PARAMS = frozenset({"start", "end", "_since", "_type", "_count", "_page", "_format", "_pretty"})
+
+
+def _check_everything_params(request: Request) -> None:
+    """Each of start, end and _since at most once; under `Prefer: handling=strict`, no parameter
+    the operation does not take (search.html#errors), else such a one is left out of the links."""
+    params = request.query_params
+    for name in ("start", "end", "_since"):
+        if len(params.getlist(name)) > 1:
+            raise InvalidRequest(f"{name} may be given once", expression=name)
+    if prefer(request).strict:
+        unknown = sorted({name for name in params if name not in _EVERYTHING_PARAMS})
+        if unknown:
+            raise NotSupported(f"$everything does not take {', '.join(unknown)}", expression=unknown[0])
+
+
+def _since(value: str | None) -> datetime | None:
+    """`_since`: an instant; only resources updated after it are given."""
+    if value is None or value == "":
+        return None
+    try:
+        if _INSTANT.fullmatch(value) is None:
+            raise ValueError(value)
+        return parse_fhir_date(value).start
+    except ValueError:
+        raise InvalidRequest(
+            f"'{value}' is not an instant (a time to the second, with its zone) for _since", expression="_since"
+        ) from None
+
+
+def _updated_since(resource: dict[str, Any], since: datetime) -> bool:
+    # A resource whose vendor gives no lastUpdated may have changed: given (more, never less).
+    meta = resource.get("meta")
+    updated = meta.get("lastUpdated") if isinstance(meta, dict) else None
+    if not isinstance(updated, str):
+        return True
+    try:
+        return parse_fhir_date(updated).start > since
+    except ValueError:
+        return True
 
 
 def _permitted(

@@ -236,3 +236,35 @@ def test_a_patient_deleted_while_a_client_pages_is_gone_on_the_next_page(
     assert following is not None
     backend.deleted.add(("Patient", "p1"))
     outcome(client.get(following), 410)
+
+
+def test_since_gives_only_what_was_updated_after_it(client: TestClient, backend: FakeBackend) -> None:
+    # patient-operation-everything.html: _since, "resources updated after this period".
+    _seed(backend, observations=3)  # the patient was last updated at the fake clock's time
+    backend.observations["o00"]["meta"] = {"lastUpdated": "2030-06-01T00:00:00Z"}
+    backend.observations["o01"]["meta"] = {"lastUpdated": "2001-04-01T00:00:00Z"}
+    since = "2029-01-01T00:00:00Z"
+    bundle = ok(client.get(f"{BASE}/Patient/p1/$everything", params={"_since": since}))
+    kinds = [(r["resourceType"], r["id"]) for r in matched(bundle)]
+    # o02 has no lastUpdated: it may have changed, so it is given (more, never less).
+    assert ("Observation", "o00") in kinds and ("Observation", "o02") in kinds
+    assert ("Observation", "o01") not in kinds and ("Patient", "p1") not in kinds
+    assert parse_qs(urlsplit(link(bundle, "self")).query)["_since"] == [since]
+
+
+@pytest.mark.parametrize("since", ["2024-05-01", "2024-05-01T10:00", "2024-05-01T10:00:00", "yesterday"])
+def test_since_must_be_an_instant(client: TestClient, backend: FakeBackend, since: str) -> None:
+    _seed(backend)
+    body = outcome(client.get(f"{BASE}/Patient/p1/$everything", params={"_since": since}), 400)
+    assert body["issue"][0]["expression"] == ["_since"]
+
+
+def test_everything_refuses_what_it_does_not_take_when_strict(client: TestClient, backend: FakeBackend) -> None:
+    _seed(backend)
+    strict = {"Prefer": "handling=strict"}
+    refused = outcome(client.get(f"{BASE}/Patient/p1/$everything?shoe=1", headers=strict), 400)
+    assert refused["issue"][0]["code"] == "not-supported" and "shoe" in refused["issue"][0]["diagnostics"]
+    lenient = ok(client.get(f"{BASE}/Patient/p1/$everything?shoe=1"))
+    assert "shoe" not in link(lenient, "self")  # left out of the links: what the answer did not apply
+    assert ok(client.get(f"{BASE}/Patient/p1/$everything?_count=2", headers=strict))
+    assert outcome(client.get(f"{BASE}/Patient/p1/$everything?start=2024-01-01&start=2024-02-01"), 400)
