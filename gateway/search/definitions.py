@@ -26,6 +26,10 @@ class ParamDefinition:
     extract: Callable[[Resource], list[Any]]
     documentation: str
     target: str | None = None  # resource type a reference parameter points to
+    codes: frozenset[str] | None = None  # all a token can be (a boolean's): any other value is a 400
+
+
+BOOLEAN = frozenset({"true", "false"})
 
 
 def _list(value: Any) -> list[Any]:
@@ -144,7 +148,9 @@ DEFINITIONS: dict[str, dict[str, ParamDefinition]] = {
         "gender": ParamDefinition("gender", ParamType.TOKEN, _code("gender"), "Administrative gender"),
         "phone": ParamDefinition("phone", ParamType.TOKEN, _telecom("phone"), "A phone number"),
         "email": ParamDefinition("email", ParamType.TOKEN, _telecom("email"), "An email address"),
-        "active": ParamDefinition("active", ParamType.TOKEN, _boolean("active"), "Whether the record is in active use"),
+        "active": ParamDefinition(
+            "active", ParamType.TOKEN, _boolean("active"), "Whether the record is in active use", codes=BOOLEAN
+        ),
     },
     "AllergyIntolerance": {
         "patient": _patient_ref("patient"),

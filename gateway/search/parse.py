@@ -210,7 +210,11 @@ def _parse_param(
         if found.type is ParamType.STRING:
             values.append(StringValue(nfc_text(text)))
         elif found.type is ParamType.TOKEN:
-            values.append(_parse_token(found.name, text))
+            token = _parse_token(found.name, text)
+            if found.codes is not None and (token.system or token.code not in found.codes):
+                allowed = " or ".join(sorted(found.codes))
+                raise InvalidRequest(f"'{text}' is not a value of '{found.name}' ({allowed})", expression=found.name)
+            values.append(token)
         elif found.type is ParamType.DATE:
             values.append(_parse_date(found.name, text, prefixes, zone))
         else:

@@ -107,3 +107,15 @@ def test_reference_to_wrong_type_or_bad_id_is_400() -> None:
         parse([("patient", "Group/abc")], support=ALLERGY)
     with pytest.raises(InvalidRequest):
         parse([("patient", "not valid!")], support=ALLERGY)
+
+
+@pytest.mark.parametrize("value", ["maybe", "TRUE", "1", "http://x|true", "true,maybe"])
+def test_a_boolean_takes_true_or_false_only(value: str) -> None:
+    # A value no resource can hold is a malformed value (400), not a search that finds nothing.
+    support = ResourceSupport(
+        "Patient", frozenset({Interaction.SEARCH}), (SearchParamSupport("active", Pushdown.NARROWS),)
+    )
+    with pytest.raises(InvalidRequest, match="false or true"):
+        parse([("active", value)], support=support)
+    (active,) = parse([("active", "true,|false")], support=support).query.params
+    assert active.values == (TokenValue(None, "true"), TokenValue("", "false"))
