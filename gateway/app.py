@@ -182,7 +182,7 @@ def create_app(
             Middleware(HostCheck, server=settings.server),  # links are built from Host (gateway.rest.hosts)
             Middleware(Cors, origins={name: frozenset(t.cors_origins) for name, t in settings.tenants.items()}),
             # Inside CORS: preflights are not FHIR interactions, and a 503 still reaches the browser app.
-            Middleware(Audit, sink=sink, fail_open=settings.audit.fail_open, sequence=shared),
+            Middleware(Audit, sink=sink, fail_open=settings.audit.fail_open, sequence=shared, tenants=settings.tenants),
             Middleware(
                 CacheControl, private={name: t.client_caching == "private" for name, t in settings.tenants.items()}
             ),

@@ -8,6 +8,7 @@ birth date or any other query value: only ids, which the gateway's own URLs alre
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -59,9 +60,22 @@ def interaction(method: str, parts: list[str]) -> str:
     return {"PUT": "update", "DELETE": "delete"}.get(method, "read")
 
 
-def audit_event(request: Request, status: int, caller: Caller | None, now: datetime | None = None) -> dict[str, Any]:
+UNKNOWN_TENANT = "(unknown)"  # the site of a request to no configured tenant: its path text is the client's
+
+
+def audit_event(
+    request: Request,
+    status: int,
+    caller: Caller | None,
+    now: datetime | None = None,
+    tenants: Collection[str] | None = None,
+) -> dict[str, Any]:
+    """The request's AuditEvent. `tenants`: the configured ones; any other name in the path is
+    recorded as UNKNOWN_TENANT, never as the (arbitrary, possibly long or bidi) text sent."""
     parts = [p for p in request.path.split("/") if p][1:]  # drop "fhir"
     tenant, rest = (parts[0], parts[1:]) if parts else ("", [])
+    if tenants is not None and tenant not in tenants:
+        tenant = UNKNOWN_TENANT
     kind = interaction(request.method, rest)
     entity: list[dict[str, Any]] = []
     # Only what is shaped like a resource type: any other path text is the client's, not ours to log.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Collection
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,11 +28,18 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9\-_.]{8,64}")
 
 class Audit:
     def __init__(
-        self, app: ASGIApp, sink: AuditSink, fail_open: bool = False, sequence: SharedState | None = None
+        self,
+        app: ASGIApp,
+        sink: AuditSink,
+        fail_open: bool = False,
+        sequence: SharedState | None = None,
+        tenants: Collection[str] | None = None,
     ) -> None:
         """`sequence`: where the audit sequence is counted, one for every worker and replica, so
-        that their trails merge in order and a missing line shows as a gap."""
+        that their trails merge in order and a missing line shows as a gap. `tenants`: the
+        configured ones (another name in a path is recorded as unknown, not as sent)."""
         self.app = app
+        self.tenants = frozenset(tenants) if tenants is not None else None
         self.sink = sink
         self.fail_open = fail_open
         self.sequence = AuditSequence(sequence or LocalState())
@@ -74,7 +82,7 @@ class Audit:
         )
         found: Any = scope.get("fhir.caller")
         caller = found if isinstance(found, Caller) else None
-        event = audit_event(request, status, caller)
+        event = audit_event(request, status, caller, tenants=self.tenants)
         try:
             number = await self.sequence.next()
             event["extension"].append({"url": AUDIT_SEQUENCE, "valueInteger": number})

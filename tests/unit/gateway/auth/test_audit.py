@@ -79,6 +79,15 @@ def test_audit_lines_carry_ids_never_phi_or_query_values(client: TestClient, iss
     assert all(secret not in text for secret in ("Zebulon", "1961-07-04", "MRN-777", "Bearer", "eyJ"))
 
 
+def test_a_path_naming_no_configured_tenant_is_recorded_as_unknown(client: TestClient, trail: Path) -> None:
+    # The path's tenant text is the client's: up to kilobytes, or a right-to-left override that
+    # reorders how the line reads in a terminal. Only configured names are recorded.
+    for name in ("\u202e" + "x" * 3000, "not-a-tenant"):
+        outcome(client.get(f"/fhir/{name}/metadata"), 404)
+    assert [e["source"]["site"] for e in lines(trail)] == ["(unknown)", "(unknown)"]
+    assert "\u202e" not in trail.read_text() and "xxxx" not in trail.read_text()
+
+
 def test_the_request_id_is_answered_and_recorded(client: TestClient, issuer: Issuer, trail: Path) -> None:
     response = client.get(
         f"{BASE}/Patient/p1", headers={**issuer.headers(TENANT, "user/*.rs"), "X-Request-Id": "req-0042abcd"}
