@@ -113,6 +113,7 @@ def cached(provider: ResourceProvider, cache: ResponseCache) -> ResourceProvider
     return dataclasses.replace(
         provider,
         read=read_cached,
+        read_current=provider.read_current or read,
         search=search_cached if search else None,
         create=forgetting(provider.create),
         update=forgetting(provider.update),

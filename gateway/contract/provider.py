@@ -74,7 +74,13 @@ class ResourceProvider:
     update: Update | None = None
     delete: Delete | None = None
     max_page_size: int = 100  # the most records one vendor page may hold
+    # The record as the vendor holds it now, past any response cache (what a conditional write
+    # is checked against); None: `read` is that already.
+    read_current: Read | None = None
     support: ResourceSupport = field(init=False, repr=False, compare=False)
+
+    def current(self, resource_id: str) -> Awaitable[Resource]:
+        return (self.read_current or self.read)(resource_id)
 
     def __post_init__(self) -> None:
         handlers = {

@@ -13,6 +13,7 @@ restricted to the named sections if asked: C-CDA XML, the HTML page (`Accept: te
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -41,11 +42,13 @@ from gateway.record import gather_everything
 from gateway.rest.bundle import searchset
 from gateway.rest.incoming import read_body
 from gateway.rest.negotiation import Format, wants_binary_resource, wants_html
+from gateway.rest.references import foreign
 from gateway.search.dates import parse_fhir_date, period_range, zone_info
 from gateway.search.parse import is_fhir_id
 from gateway.tenants import Tenant
 
 DOCREF_PARAMS = ("patient", "start", "end", "type", "on-demand", "profile")
+_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/]")  # scheme://host
 CCD_SYSTEM, CCD_CODE = CCD_TYPE["system"], CCD_TYPE["code"]
 # Served documents: whatever they hold, a browser may neither run nor load anything from them.
 DOCUMENT_HEADERS = {
@@ -116,7 +119,14 @@ async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, stric
             if key in given and given[key] != value:
                 raise InvalidRequest(f"{key} is given twice, with different values", expression=key)
             given[key] = value
-    patient_id = given.get("patient", "").rpartition("Patient/")[2]
+    prefix, _, patient_id = given.get("patient", "").rpartition("Patient/")
+    elsewhere = False  # the patient of another server (or tenant): no record of it here
+    if prefix:
+        if _ABSOLUTE.match(prefix) is None or not prefix.endswith("/"):
+            raise InvalidRequest(
+                "patient must be an id, Patient/[id] or the patient's absolute URL", expression="patient"
+            )
+        elsewhere = foreign(prefix[:-1], base)
     if not patient_id:
         raise InvalidRequest("$docref needs the patient's id: ?patient=<id>", expression="patient")
     if not is_fhir_id(patient_id):
@@ -129,6 +139,8 @@ async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, stric
     wants_ccd = _is_ccd(given.get("type"))
     documents = tenant.documents
     links = [("self", f"{base}/DocumentReference/$docref?{urlencode(sorted(given.items()))}")]
+    if elsewhere:
+        return _bundle(fmt, base, [], links)
     request.scope[AUDIT_PATIENT] = patient_id
     if allowed.patient not in (None, patient_id):
         return _bundle(fmt, base, [], links)  # another patient, to a confined caller: as if missing

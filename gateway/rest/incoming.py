@@ -58,17 +58,23 @@ def check_fhir(resource: dict[str, Any]) -> None:
         parsed = model.model_validate(resource)
     except ValidationError as exc:
         problems: list[tuple[str, str | None]] = []
-        for error in exc.errors(include_url=False)[:MAX_LISTED_PROBLEMS]:
+        for error in exc.errors(include_url=False):
             path = ".".join(str(p) for p in error["loc"] if p != "__root__")
             where = f"{resource['resourceType']}.{path}" if path else resource["resourceType"]
             problems.append((f"{where}: {error['msg']}", where))
-        unlisted = exc.error_count() - len(problems)
-        if unlisted > 0:  # an incomplete list says so (never silently truncated)
-            problems.append((f"{unlisted} more problems of the same body are not listed", None))
-        raise Invalid(problems) from None
+        raise Invalid(_listed(problems)) from None
     unbound: list[tuple[str, str | None]] = list(binding_problems(parsed, resource["resourceType"]))
     if unbound:
-        raise Invalid(unbound)
+        raise Invalid(_listed(unbound))
+
+
+def _listed(problems: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:
+    """The first MAX_LISTED_PROBLEMS, and one more issue saying how many are not listed (an
+    incomplete list says so, never silently truncated)."""
+    if len(problems) <= MAX_LISTED_PROBLEMS:
+        return problems
+    unlisted = len(problems) - MAX_LISTED_PROBLEMS
+    return [*problems[:MAX_LISTED_PROBLEMS], (f"{unlisted} more problems of the same body are not listed", None)]
 
 
 def _more_values_than(document: Any, limit: int) -> bool:

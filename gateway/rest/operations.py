@@ -128,9 +128,11 @@ def _updated_since(resource: dict[str, Any], since: datetime) -> bool:
     if not isinstance(updated, str):
         return True
     try:
-        return parse_fhir_date(updated).start > since
+        stamp = parse_fhir_date(updated)
     except ValueError:
         return True
+    # A date alone may stand for any moment of its day: given if any of it is after `since`.
+    return (stamp.start if stamp.precision == "second" else stamp.end) > since
 
 
 def _permitted(

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
+
+from starlette.datastructures import Headers
 
 from gateway.errors import InvalidRequest, PreconditionFailed
 from gateway.search.dates import parse_fhir_date
@@ -40,10 +42,11 @@ class Preconditions:
         return None
 
 
-def preconditions(headers: Mapping[str, str]) -> Preconditions:
+def preconditions(headers: Headers) -> Preconditions:
     """The write's preconditions (400 for an `If-Match` or `If-None-Match` that is not a list of
-    entity tags, an empty one included)."""
-    if_match, if_none_match = headers.get("if-match"), headers.get("if-none-match")
+    entity tags, an empty one included). A field sent on several lines is one list (RFC 9110
+    section 5.3)."""
+    if_match, if_none_match = _field(headers, "if-match"), _field(headers, "if-none-match")
     since = _http_date(headers.get("if-unmodified-since"))
     return Preconditions(
         _tags(if_match, "If-Match") if if_match is not None else None,
@@ -51,6 +54,13 @@ def preconditions(headers: Mapping[str, str]) -> Preconditions:
         # Only without If-Match (RFC 9110 section 13.2.2, step 2).
         since if if_match is None else None,
     )
+
+
+def check_absent(conditions: Preconditions) -> None:
+    """412 for an `If-Match` when there is no current record (RFC 9110 section 13.1.1: it holds
+    only for a current representation, `*` included)."""
+    if conditions.if_match is not None:
+        raise PreconditionFailed("If-Match: there is no current version of this record")
 
 
 def check(conditions: Preconditions, current: Mapping[str, Any]) -> None:
@@ -61,8 +71,8 @@ def check(conditions: Preconditions, current: Mapping[str, Any]) -> None:
     if conditions.if_match is not None and not _listed(conditions.if_match, version):
         raise PreconditionFailed(f"If-Match: the current version is {_shown(version)}; read it again before writing")
     since = conditions.if_unmodified_since
-    modified = _instant(meta.get("lastUpdated"))
-    if since is not None and modified is not None and modified.replace(microsecond=0) > since:
+    modified = _latest(meta.get("lastUpdated"))
+    if since is not None and modified is not None and modified > since:
         raise PreconditionFailed("If-Unmodified-Since: the record has been modified since")
     if conditions.if_none_match is not None and _listed(conditions.if_none_match, version):
         raise PreconditionFailed(f"If-None-Match: the current version is {_shown(version)}")
@@ -73,17 +83,24 @@ def _listed(tags: tuple[str, ...], version: Any) -> bool:
     return tags == (ANY,) or (isinstance(version, str) and version in tags)
 
 
+def _field(headers: Headers, name: str) -> str | None:
+    lines = headers.getlist(name)
+    return ", ".join(lines) if lines else None
+
+
 def _tags(value: str, header: str) -> tuple[str, ...]:
     text = value.strip()
     if text == ANY:
         return (ANY,)
     versions = []
-    for tag in text.split(","):
-        tag = tag.strip()
+    # Empty list elements are skipped (RFC 9110 section 5.6.1.2); a field with no tag is a 400.
+    for tag in filter(None, (part.strip() for part in text.split(","))):
         opaque = tag[2:] if tag.startswith("W/") else tag
         if len(opaque) < 2 or not (opaque.startswith('"') and opaque.endswith('"')) or '"' in opaque[1:-1]:
             raise InvalidRequest(f'{header} must be * or ETags such as W/"3"', expression=header)
         versions.append(opaque[1:-1])
+    if not versions:
+        raise InvalidRequest(f'{header} must be * or ETags such as W/"3"', expression=header)
     return tuple(versions)
 
 
@@ -94,16 +111,22 @@ def _http_date(value: str | None) -> datetime | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None  # not an HTTP-date: ignored (RFC 9110 section 13.1.4)
-    return when if when.tzinfo is not None else None
+    # HTTP-dates are GMT; the obsolete asctime form carries no zone (RFC 9110 section 5.6.7).
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
-def _instant(value: Any) -> datetime | None:
+def _latest(value: Any) -> datetime | None:
+    """The latest second `lastUpdated` may stand for: itself, to the second; for a date alone,
+    its last moment (the record may have changed at any time that day)."""
     if not isinstance(value, str):
         return None
     try:
-        return parse_fhir_date(value).start
+        moment = parse_fhir_date(value)
     except ValueError:
         return None
+    if moment.precision == "second":
+        return moment.start.replace(microsecond=0)
+    return moment.end - timedelta(microseconds=1)
 
 
 def _shown(version: Any) -> str:

@@ -7,7 +7,7 @@ finishes the filtering, and the searchset carries signed links to the pages arou
 from __future__ import annotations
 
 from dataclasses import replace
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -32,9 +32,12 @@ from gateway.rest.context import (
 from gateway.rest.incoming import read_body
 from gateway.rest.links import page_link, passthrough
 from gateway.rest.paging import search_fingerprint
+from gateway.rest.references import foreign
 from gateway.search.execute import count_all, fetch_page, first_position, is_exact
 from gateway.search.model import ReferenceValue, SearchQuery
-from gateway.search.parse import MAX_SEARCH_PARAMETERS, TotalMode, parse_search
+from gateway.search.parse import CONTROL, MAX_SEARCH_PARAMETERS, TotalMode, check_size, parse_search
+
+MAX_SEARCH_FIELDS = MAX_SEARCH_PARAMETERS + len(CONTROL)  # what a form body may hold (check_size then)
 
 
 async def search_get(request: Request) -> Response:
@@ -50,13 +53,14 @@ async def search_post(request: Request) -> Response:
     except UnicodeDecodeError:
         raise InvalidRequest("The form body is not UTF-8") from None
     try:  # a body of a million fields is refused before they are all split out
-        form = parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_SEARCH_PARAMETERS)
+        form = parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_SEARCH_FIELDS)
     except ValueError:
         raise InvalidRequest(f"A search takes at most {MAX_SEARCH_PARAMETERS} parameters") from None
     return await _search(request, list(request.query_params.multi_items()) + form)
 
 
 async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
+    check_size(items)
     fmt = response_format(request)
     tenant = tenant_of(request)
     rest = state(request)
@@ -130,19 +134,8 @@ def _local(query: SearchQuery, base: str) -> SearchQuery | None:
     condition is left with no value, so that nothing here can match."""
     params = []
     for param in query.params:
-        values = tuple(v for v in param.values if not (isinstance(v, ReferenceValue) and _foreign(v.base, base)))
+        values = tuple(v for v in param.values if not (isinstance(v, ReferenceValue) and foreign(v.base, base)))
         if not values:
             return None
         params.append(param if len(values) == len(param.values) else replace(param, values=values))
     return replace(query, params=tuple(params))
-
-
-def _foreign(base: str | None, ours: str) -> bool:
-    if base is None:
-        return False
-    theirs, mine = urlsplit(base), urlsplit(ours)
-    return (theirs.scheme.lower(), theirs.netloc.lower(), theirs.path.rstrip("/")) != (
-        mine.scheme.lower(),
-        mine.netloc.lower(),
-        mine.path.rstrip("/"),
-    )

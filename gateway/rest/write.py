@@ -41,11 +41,11 @@ from gateway.rest.context import (
 from gateway.rest.incoming import read_resource
 from gateway.rest.negotiation import Format
 from gateway.rest.outcome import operation_outcome
-from gateway.rest.preconditions import check, preconditions
+from gateway.rest.preconditions import Preconditions, check, check_absent, preconditions
 from gateway.search.execute import fetch_page, first_position
 from gateway.search.match import matches
 from gateway.search.model import SearchQuery
-from gateway.search.parse import parse_search
+from gateway.search.parse import check_size, parse_search
 from gateway.tenants import Tenant
 
 
@@ -140,6 +140,7 @@ async def _conditional_matches(
     provider = provider_for(tenant, resource_type, Interaction.SEARCH)
     searchable = reach(request, provider, Permission.SEARCH, tenant.context.timezone)
     items = parse_qsl(condition.split("?", 1)[-1], keep_blank_values=True)
+    check_size(items)
     # Strict: a condition the server would partly ignore could match the wrong record.
     try:
         parsed = parse_search(
@@ -175,13 +176,15 @@ async def update(request: Request) -> Response:
             f"The body's id ('{resource.get('id')}') must equal the id in the URL ('{resource_id}')", expression="id"
         )
     conditions = preconditions(request.headers)
-    # One version in If-Match is the vendor's to check, atomically; any other precondition is
-    # checked on the record as it is now, whose version the vendor then holds the update to.
+    # One version in If-Match goes to the adapter, which holds the update to it (Dental PMS
+    # through the vendor's own versioning; the others by comparing just before writing). Any
+    # other precondition is checked on the record as it is now, and the update is then held to
+    # the version read.
     version = conditions.one_version
     current: dict[str, Any] | None = None
     if allowed.queries is not None or (conditions.given and version is None):
         # conditional access: what is stored and what replaces it, both within reach
-        current = await _current(allowed, provider, resource_id)
+        current = await _current(allowed, provider, resource_id, conditions)
         if allowed.queries is not None and not allowed.admits(resource):
             raise Forbidden(f"The access token's scopes do not allow this {resource_type} (outside its reach)")
     if current is not None and conditions.given and version is None:
@@ -191,12 +194,20 @@ async def update(request: Request) -> Response:
     return _written(request, fmt, tenant, updated.resource, 200, updated.not_stored)
 
 
-async def _current(allowed: Access, provider: ResourceProvider, resource_id: str) -> dict[str, Any] | None:
-    """The record as the vendor holds it now, within the caller's reach; None if there is none
-    (then the write answers as it would without preconditions: RFC 9110 section 13.2.1)."""
+async def _current(
+    allowed: Access, provider: ResourceProvider, resource_id: str, conditions: Preconditions
+) -> dict[str, Any] | None:
+    """The record as the vendor holds it now (past any response cache), within the caller's
+    reach. None if there is none: then the write answers as it would without preconditions
+    (RFC 9110 section 13.2.1), except that an If-Match on a deleted record fails (412)."""
     try:
-        return await read_within(allowed, provider.read, resource_id)
-    except (NotFound, Gone):
+        return await read_within(allowed, provider.current, resource_id)
+    except Gone:
+        check_absent(conditions)
+        if allowed.queries is not None:
+            raise
+        return None
+    except NotFound:
         if allowed.queries is not None:
             raise  # the reach check needs the record: as before, its absence is the answer
         return None
@@ -219,7 +230,7 @@ async def delete(request: Request) -> Response:
     check_instance_id(allowed, resource_id)
     conditions = preconditions(request.headers)
     if allowed.queries is not None or conditions.given:
-        current = await _current(allowed, provider, resource_id)
+        current = await _current(allowed, provider, resource_id, conditions)
         if current is not None and conditions.given:
             # The vendors' deletes take no version: the record is checked just before. A write
             # landing between the two is not seen (the vendor offers no conditional delete).

@@ -33,11 +33,13 @@ from gateway.text import nfc_text
 
 # Result parameters the gateway itself implements for every type.
 CONTROL = frozenset({"_count", "_sort", "_total", "_summary", "_elements", "_format", "_pretty", "_page"})
+_ONCE = CONTROL - {"_sort", "_elements"}  # a control given twice is a 400 (parse_search)
+_UNESCAPED_COMMA = re.compile(r"(?<!\\),")
 SUMMARY_MODES = frozenset({"count", "false", "data"})
 TOTAL_MODES = frozenset({"none", "estimate", "accurate"})
 # A search's conditions are tested on every candidate the gateway filters, so what one request
 # may ask is bounded (tens of thousands of OR values took seconds of CPU, stalling every client).
-MAX_SEARCH_PARAMETERS = 100  # parameters of one search, repeats, controls and empty values included
+MAX_SEARCH_PARAMETERS = 100  # parameters of one search, repeats and empty values included
 MAX_SEARCH_VALUES = 100  # values of all its conditions together (each comma-separated one counts)
 ID_RE = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # http://hl7.org/fhir/R4/datatypes.html#id
 
@@ -82,9 +84,6 @@ def parse_search(
         if strict:
             raise NotSupported(why, expression=key)
 
-    if len(items) > MAX_SEARCH_PARAMETERS:
-        raise InvalidRequest(f"A search takes at most {MAX_SEARCH_PARAMETERS} parameters (got {len(items)})")
-    values = 0
     for key, value in items:
         name, _, modifier = key.partition(":")
         if name in CONTROL:
@@ -103,11 +102,7 @@ def parse_search(
             continue
         if value == "":
             continue  # FHIR: an empty value is ignored
-        param = _parse_param(found, modifier or None, value, key, declared.prefixes, zone)
-        values += len(param.values)
-        if values > MAX_SEARCH_VALUES:
-            raise _too_many_values(key)
-        params.append(param)
+        params.append(_parse_param(found, modifier or None, value, key, declared.prefixes, zone))
         link.append((key, value))
 
     names = {p.name for p in params}
@@ -223,6 +218,21 @@ def _parse_param(
     return SearchParam(found.name, found.type, kept, tuple(values), f"{key}={raw_value}")
 
 
+def check_size(items: Sequence[tuple[str, str]]) -> None:
+    """400 for a search that asks more than MAX_SEARCH_PARAMETERS parameters or MAX_SEARCH_VALUES
+    values in all. Counted on what the client sent, before its access narrows it, and without
+    the controls that may appear once each (`_count`, `_page`, ...: the links add them)."""
+    counted = [(key, value) for key, value in items if key not in _ONCE]
+    if len(counted) > MAX_SEARCH_PARAMETERS:
+        raise InvalidRequest(f"A search takes at most {MAX_SEARCH_PARAMETERS} parameters (got {len(counted)})")
+    values = 0
+    for key, value in counted:
+        if value and key.partition(":")[0] not in CONTROL:
+            values += len(_UNESCAPED_COMMA.findall(value)) + 1
+            if values > MAX_SEARCH_VALUES:
+                raise _too_many_values(key)
+
+
 def _too_many_values(key: str) -> InvalidRequest:
     return InvalidRequest(
         f"A search takes at most {MAX_SEARCH_VALUES} values in all its parameters (each comma-separated value counts)",
@@ -260,6 +270,11 @@ def _parse_date(name: str, text: str, prefixes: frozenset[DatePrefix], zone: str
 
 def _parse_reference(found: ParamDefinition, modifier: str | None, text: str) -> ReferenceValue:
     parts = text.rstrip("/").split("/")
+    absolute = re.match(r"[A-Za-z][A-Za-z0-9+.-]*://[^/]", text) is not None
+    if len(parts) > 2 and not absolute:  # `//host/...` or `host/fhir/...`: a server, but which?
+        raise InvalidRequest(
+            f"'{text}' is neither [type]/[id] nor an absolute URL (scheme://host/...)", expression=found.name
+        )
     rtype: str | None
     if len(parts) >= 2:
         rtype, rid = parts[-2], parts[-1]
@@ -272,5 +287,5 @@ def _parse_reference(found: ParamDefinition, modifier: str | None, text: str) ->
     if not is_fhir_id(rid):
         raise InvalidRequest(f"'{rid}' is not a valid FHIR id", expression=found.name)
     # An absolute URL names its server: the search compares it with its own base (rest.search).
-    base = "/".join(parts[:-2]) if "://" in text and len(parts) > 2 else None
+    base = "/".join(parts[:-2]) if absolute else None
     return ReferenceValue(rtype, rid, base)

@@ -15,6 +15,7 @@ from gateway.settings import CacheSettings, PagingSettings, ServerSettings, Sett
 from gateway.tenants import RESOURCE
 from tests.support.fake_vendor import (
     BASE,
+    DELETE,
     FAKE,
     FAKE_URL,
     READ,
@@ -167,3 +168,13 @@ def test_answers_with_phi_are_no_store_unless_the_tenant_allows_private_caching(
     opted = Settings(server=ServerSettings(), paging=PagingSettings(), tenants={TENANT: private})
     with fake_gateway(backend, opted) as client:
         assert client.get(f"{BASE}/Patient/p1").headers["cache-control"] == "private, no-cache"
+
+
+def test_a_conditional_delete_is_checked_against_the_vendor_not_the_cache(
+    client: TestClient, backend: FakeBackend
+) -> None:
+    ok(client.get(f"{BASE}/Patient/p1"))  # version 1, now cached
+    backend.patients["p1"]["meta"]["versionId"] = "2"  # changed in the vendor's own system
+    assert outcome(client.delete(f"{BASE}/Patient/p1", headers={"If-Match": 'W/"1"'}), 412)
+    assert backend.calls_to("Patient", DELETE) == 0
+    assert client.delete(f"{BASE}/Patient/p1", headers={"If-Match": 'W/"2"'}).status_code == 204

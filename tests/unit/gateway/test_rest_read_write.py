@@ -470,3 +470,45 @@ def test_an_update_whose_preconditions_hold_is_made(
     response = client.put(f"{BASE}/Patient/p1", json=_patient(id="p1"), headers={**FHIR_JSON, **headers})
     assert ok(response)["meta"]["versionId"] == "2"
     assert backend.patients["p1"]["name"][0]["family"] == "Nguyen"
+
+
+def test_a_field_sent_on_several_lines_is_one_list(client: TestClient, backend: FakeBackend) -> None:
+    # RFC 9110 section 5.3: the second line's W/"1" matches, so If-None-Match fails.
+    backend.add_patient("p1")
+    lines = [("If-None-Match", 'W/"0"'), ("If-None-Match", 'W/"1"')]
+    assert outcome(client.delete(f"{BASE}/Patient/p1", headers=lines), 412)
+    assert backend.calls_to("Patient", DELETE) == 0
+
+
+def test_empty_list_elements_are_skipped(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1")  # RFC 9110 section 5.6.1.2
+    assert client.delete(f"{BASE}/Patient/p1", headers={"If-Match": 'W/"0", , W/"1",'}).status_code == 204
+
+
+def test_an_asctime_date_is_read_as_gmt(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1")  # RFC 9110 section 5.6.7: the obsolete asctime form is accepted
+    stale = {"If-Unmodified-Since": "Thu Jan  1 00:00:00 1970"}
+    assert outcome(client.delete(f"{BASE}/Patient/p1", headers=stale), 412)
+
+
+def test_if_match_on_a_deleted_record_fails(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1")
+    assert client.delete(f"{BASE}/Patient/p1").status_code == 204
+    for etag in ('W/"1"', "*"):  # no current version: If-Match cannot hold (section 13.1.1)
+        assert outcome(client.delete(f"{BASE}/Patient/p1", headers={"If-Match": etag}), 412)
+
+
+def test_a_date_only_last_updated_counts_as_its_whole_day(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1")
+    backend.patients["p1"]["meta"]["lastUpdated"] = "2024-05-01"
+    noon = {"If-Unmodified-Since": "Wed, 01 May 2024 12:00:00 GMT"}  # it may have changed after noon
+    assert outcome(client.delete(f"{BASE}/Patient/p1", headers=noon), 412)
+    next_day = {"If-Unmodified-Since": "Thu, 02 May 2024 00:00:00 GMT"}
+    assert client.delete(f"{BASE}/Patient/p1", headers=next_day).status_code == 204
+
+
+def test_binding_problems_are_listed_up_to_100_and_counted(client: TestClient, backend: FakeBackend) -> None:
+    telecom = [{"system": "pigeon", "value": str(n)} for n in range(150)]
+    invalid = outcome(client.post(f"{BASE}/Patient", json=_patient(telecom=telecom), headers=FHIR_JSON), 400)
+    assert len(invalid["issue"]) == 101
+    assert invalid["issue"][100]["diagnostics"] == "50 more problems of the same body are not listed"

@@ -111,6 +111,16 @@ def test_a_search_asking_too_much_is_400_before_the_vendor_is_asked(
     assert backend.calls_to("Patient", SEARCH) == 0
 
 
+def test_a_search_at_the_limit_pages_on(client: TestClient, backend: FakeBackend) -> None:
+    # The links add _count and _page, and pass _format on: they are not the client's parameters.
+    backend.add_patients(3, gender="female")
+    query = "&".join(["gender=female"] * 98) + "&_format=json&_count=2"
+    first = ok(client.get(f"{BASE}/Patient?{query}"))
+    assert len(first["entry"]) == 2
+    second = ok(client.get(next(link["url"] for link in first["link"] if link["relation"] == "next")))
+    assert len(second["entry"]) == 1
+
+
 def test_a_search_within_the_limits_is_answered(client: TestClient, backend: FakeBackend) -> None:
     backend.add_patient("p1", family="Smith")
     many = ",".join(["zz"] * 99 + ["smith"])  # 100 values
@@ -134,6 +144,18 @@ def test_a_reference_to_another_server_matches_nothing_here(client: TestClient, 
     assert backend.calls_to("Observation", SEARCH) == searched  # no vendor call for them
     either = ok(client.get(f"{BASE}/Observation", params={"patient": "https://other.example/fhir/Patient/p9,p1"}))
     assert ids(either) == ["o1"]
+    # The same server however its URL is written: a default port, a trailing dot, upper case.
+    scheme, rest = own_base.split("://", 1)
+    host, path = rest.split("/", 1)
+    for same in (
+        f"{scheme}://{host}:80/{path}",
+        f"{scheme}://{host}./{path}",
+        f"{scheme.upper()}://{host.upper()}/{path}",
+    ):
+        assert ids(ok(client.get(f"{BASE}/Observation", params={"patient": f"{same}/Patient/p1"}))) == ["o1"], same
+    # A server without a scheme cannot be told apart from a path: a 400, not a guess.
+    for unclear in ("//other.example/fhir/Patient/p1", "other.example/fhir/Patient/p1"):
+        assert outcome(client.get(f"{BASE}/Observation", params={"patient": unclear}), 400)
 
 
 # -- _id is answered with reads -----------------------------------------------------------------

@@ -400,6 +400,23 @@ def test_docref_for_another_patient_is_empty_without_vendor_calls(
     assert ids(ok(client.get(f"{BASE}/DocumentReference/$docref?patient=p1", headers=headers))) == ["ccd-p.p1"]
 
 
+def test_docref_for_a_patient_of_another_server_is_empty_without_vendor_calls(
+    client: TestClient, issuer: Issuer, backend: FakeBackend
+) -> None:
+    headers = issuer.headers(TENANT, "user/*.rs")
+    here = ok(client.get(f"{BASE}/DocumentReference/$docref?patient=p1", headers=headers))
+    own_base = here["link"][0]["url"].split("/DocumentReference")[0]
+    assert ids(ok(client.get(f"{BASE}/DocumentReference/$docref?patient={own_base}/Patient/p1", headers=headers))) == [
+        "ccd-p.p1"
+    ]
+    read = backend.calls_to("Patient")
+    elsewhere = "https://other.example/fhir/Patient/p1"
+    assert ids(ok(client.get(f"{BASE}/DocumentReference/$docref?patient={elsewhere}", headers=headers))) == []
+    assert backend.calls_to("Patient") == read
+    refused = outcome(client.get(f"{BASE}/DocumentReference/$docref?patient=//x/Patient/p1", headers=headers), 400)
+    assert refused["issue"][0]["expression"] == ["patient"]
+
+
 def test_a_ccd_of_another_patient_looks_missing(client: TestClient, issuer: Issuer, backend: FakeBackend) -> None:
     headers = as_patient(issuer, "patient/*.rs")
     forbidden = outcome(client.get(f"{BASE}/Binary/ccd-p.p2", headers=headers), 404)

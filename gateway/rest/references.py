@@ -1,0 +1,34 @@
+"""Whether a reference given as an absolute URL names this tenant's server or another one.
+
+An absolute URL names a resource of the server at its base (http://hl7.org/fhir/R4/search.html#reference,
+http://hl7.org/fhir/R4/references.html#literal): another server's, or another tenant's,
+`Patient/3` is another patient than this tenant's `Patient/3`. The comparison is of URLs, not
+of text: scheme and host are case-insensitive, a default port or a trailing dot on the host
+name the same server, and a trailing slash on the path changes nothing.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def foreign(base: str | None, ours: str) -> bool:
+    """Whether `base` (None: a relative reference) is another server's than `ours`."""
+    return base is not None and _server(base) != _server(ours)
+
+
+def _server(url: str) -> tuple[str, str, int | None, str]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:  # a port that is not a number: no server of ours
+        return (scheme, url, None, "")
+    return (
+        scheme,
+        (parts.hostname or "").rstrip("."),  # hostname is lower-cased by urlsplit
+        port if port is not None else _DEFAULT_PORTS.get(scheme),
+        parts.path.rstrip("/"),
+    )
