@@ -144,7 +144,9 @@ def narrow_search(reach: Access, items: Sequence[tuple[str, str]]) -> tuple[Item
             narrowed.append((names[0], patient))
     if len(reach.grants) == 1:
         compartment = {"_id", "patient"}
-        narrowed += [(n, v) for n, v in reach.grants[0].params if n not in compartment]
+        # Once: the page links repeat what was added, and adding it again on the next page would
+        # make another search of it (its paging token would be refused).
+        narrowed += [(n, v) for n, v in reach.grants[0].params if n not in compartment and (n, v) not in narrowed]
         return narrowed, False
     return narrowed, True
 

@@ -388,6 +388,23 @@ def test_cors_origins_must_be_origins(origin: str) -> None:
         TenantSettings(vendor=FAKE, cors_origins=[origin])
 
 
+def test_a_granular_scope_pages_through_its_search(client: TestClient, issuer: Issuer, backend: FakeBackend) -> None:
+    # The grant's condition is added to the search and repeated by its links: following them
+    # must not add it twice (another search, whose paging token would be refused).
+    mine = [f"final-{n}" for n in range(5)]
+    for observation in mine:
+        backend.add_observation("p1", observation, status="final")
+    backend.add_observation("p1", "prelim", status="preliminary")
+    headers = as_patient(issuer, "patient/Observation.rs?status=final")
+    page = ok(client.get(f"{BASE}/Observation?_count=2", headers=headers))
+    seen, pages = ids(page), 1
+    while (following := link(page, "next")) is not None:
+        page = ok(client.get(following, headers=headers))
+        seen, pages = seen + ids(page), pages + 1
+    assert pages >= 3 and set(mine) <= set(seen) and "prelim" not in seen
+    assert len(seen) == len(set(seen))
+
+
 # -- documents: $docref and Binary CCDs ------------------------------------------------------------
 
 
