@@ -33,7 +33,7 @@ from gateway.rest.documents import docref, encounter_ccd
 from gateway.rest.links import page_link
 from gateway.rest.negotiation import wants_binary_resource
 from gateway.rest.paging import search_fingerprint
-from gateway.search.dates import parse_fhir_date
+from gateway.search.dates import last_updated_moment, parse_fhir_date
 from gateway.search.execute import PagePosition
 from gateway.search.parse import parse_count
 
@@ -122,17 +122,10 @@ def _since(value: str | None) -> datetime | None:
 
 
 def _updated_since(resource: dict[str, Any], since: datetime) -> bool:
-    # A resource whose vendor gives no lastUpdated may have changed: given (more, never less).
+    # Without a readable lastUpdated it may have changed: given (more, never less).
     meta = resource.get("meta")
-    updated = meta.get("lastUpdated") if isinstance(meta, dict) else None
-    if not isinstance(updated, str):
-        return True
-    try:
-        stamp = parse_fhir_date(updated)
-    except ValueError:
-        return True
-    # A date alone may stand for any moment of its day: given if any of it is after `since`.
-    return (stamp.start if stamp.precision == "second" else stamp.end) > since
+    updated = last_updated_moment(meta.get("lastUpdated") if isinstance(meta, dict) else None)
+    return updated is None or updated > since
 
 
 def _permitted(

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 from starlette.datastructures import Headers
 
 from gateway.errors import InvalidRequest, PreconditionFailed
-from gateway.search.dates import parse_fhir_date
+from gateway.search.dates import last_updated_moment
 
 ANY = "*"
 
@@ -34,8 +34,8 @@ class Preconditions:
 
     @property
     def one_version(self) -> str | None:
-        """The version of an `If-Match` naming exactly one and nothing else: the vendor's own
-        version check can then decide, atomically, with no read first."""
+        """The version of an `If-Match` naming exactly one and nothing else: the adapter can then
+        hold the update to it with no read here first (gateway.rest.write)."""
         if self.if_none_match is None and self.if_match is not None and len(self.if_match) == 1:
             version = self.if_match[0]
             return None if version == ANY else version
@@ -71,8 +71,8 @@ def check(conditions: Preconditions, current: Mapping[str, Any]) -> None:
     if conditions.if_match is not None and not _listed(conditions.if_match, version):
         raise PreconditionFailed(f"If-Match: the current version is {_shown(version)}; read it again before writing")
     since = conditions.if_unmodified_since
-    modified = _latest(meta.get("lastUpdated"))
-    if since is not None and modified is not None and modified > since:
+    modified = last_updated_moment(meta.get("lastUpdated"))  # compared to the second, as HTTP-dates are
+    if since is not None and modified is not None and modified.replace(microsecond=0) > since:
         raise PreconditionFailed("If-Unmodified-Since: the record has been modified since")
     if conditions.if_none_match is not None and _listed(conditions.if_none_match, version):
         raise PreconditionFailed(f"If-None-Match: the current version is {_shown(version)}")
@@ -113,20 +113,6 @@ def _http_date(value: str | None) -> datetime | None:
         return None  # not an HTTP-date: ignored (RFC 9110 section 13.1.4)
     # HTTP-dates are GMT; the obsolete asctime form carries no zone (RFC 9110 section 5.6.7).
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-
-
-def _latest(value: Any) -> datetime | None:
-    """The latest second `lastUpdated` may stand for: itself, to the second; for a date alone,
-    its last moment (the record may have changed at any time that day)."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = parse_fhir_date(value)
-    except ValueError:
-        return None
-    if moment.precision == "second":
-        return moment.start.replace(microsecond=0)
-    return moment.end - timedelta(microseconds=1)
 
 
 def _shown(version: Any) -> str:

@@ -43,6 +43,19 @@ def _remembered(text: str, default_tz: tzinfo) -> DateRange:
     return _checked(text, default_tz)
 
 
+def last_updated_moment(value: object) -> datetime | None:
+    """The latest instant a `meta.lastUpdated` may stand for: itself when it has a time; the
+    last microsecond of its day (or month, year) when it is a date alone, since the record may
+    have changed at any time of it. None when it is absent or not a FHIR date."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = parse_fhir_date(value)
+    except ValueError:
+        return None
+    return moment.start if moment.precision == "second" else moment.end - timedelta(microseconds=1)
+
+
 def _checked(text: str, default_tz: tzinfo) -> DateRange:
     try:
         return _parse(text, default_tz)
