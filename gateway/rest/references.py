@@ -9,7 +9,10 @@ name the same server, and a trailing slash on the path changes nothing.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urlsplit
+
+from gateway.search.model import ReferenceValue, SearchQuery
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -17,6 +20,18 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 def foreign(base: str | None, ours: str) -> bool:
     """Whether `base` (None: a relative reference) is another server's than `ours`."""
     return base is not None and _server(base) != _server(ours)
+
+
+def local_query(query: SearchQuery, base: str) -> SearchQuery | None:
+    """The query without reference values that name another server than `base`, or None when a
+    condition is left with no value, so that nothing here can match."""
+    params = []
+    for param in query.params:
+        values = tuple(v for v in param.values if not (isinstance(v, ReferenceValue) and foreign(v.base, base)))
+        if not values:
+            return None
+        params.append(param if len(values) == len(param.values) else replace(param, values=values))
+    return replace(query, params=tuple(params))
 
 
 def _server(url: str) -> tuple[str, str, int | None, str]:

@@ -6,7 +6,6 @@ finishes the filtering, and the searchset carries signed links to the pages arou
 
 from __future__ import annotations
 
-from dataclasses import replace
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -32,9 +31,9 @@ from gateway.rest.context import (
 from gateway.rest.incoming import read_body
 from gateway.rest.links import page_link, passthrough
 from gateway.rest.paging import search_fingerprint
-from gateway.rest.references import foreign
+from gateway.rest.references import local_query
 from gateway.search.execute import count_all, fetch_page, first_position, is_exact
-from gateway.search.model import ReferenceValue, SearchQuery
+from gateway.search.model import ReferenceValue
 from gateway.search.parse import CONTROL, MAX_SEARCH_PARAMETERS, TotalMode, check_size, parse_search
 
 MAX_SEARCH_FIELDS = MAX_SEARCH_PARAMETERS + len(CONTROL)  # what a form body may hold (check_size then)
@@ -77,7 +76,7 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
         zone=tenant.context.timezone,
     )
     base = base_url(request, tenant.name)
-    query = _local(parsed.query, base)
+    query = local_query(parsed.query, base)
     named = {
         v.id
         for p in (query.params if query is not None else ())
@@ -126,16 +125,3 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
         links.append(("next", url(rest.tokens.issue(fingerprint, page.next))))
     resources = [shape(r, parsed.summary, parsed.elements) for r in page.resources]
     return respond(fmt, searchset(base=base, resources=resources, links=links, total=total, warnings=page.warnings))
-
-
-def _local(query: SearchQuery, base: str) -> SearchQuery | None:
-    """The query without reference values that name another server (an absolute URL whose base
-    is not this tenant's: http://hl7.org/fhir/R4/search.html#reference), or None when a
-    condition is left with no value, so that nothing here can match."""
-    params = []
-    for param in query.params:
-        values = tuple(v for v in param.values if not (isinstance(v, ReferenceValue) and foreign(v.base, base)))
-        if not values:
-            return None
-        params.append(param if len(values) == len(param.values) else replace(param, values=values))
-    return replace(query, params=tuple(params))
