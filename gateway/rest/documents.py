@@ -42,7 +42,7 @@ from gateway.record import gather_everything
 from gateway.rest.bundle import searchset
 from gateway.rest.incoming import read_body
 from gateway.rest.negotiation import Format, wants_binary_resource, wants_html
-from gateway.rest.references import foreign
+from gateway.rest.references import foreign, readable_url
 from gateway.search.dates import parse_fhir_date, period_range, zone_info
 from gateway.search.parse import is_fhir_id
 from gateway.tenants import Tenant
@@ -122,7 +122,7 @@ async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, stric
     prefix, _, patient_id = given.get("patient", "").rpartition("Patient/")
     elsewhere = False  # the patient of another server (or tenant): no record of it here
     if prefix:
-        if _ABSOLUTE.match(prefix) is None or not prefix.endswith("/"):
+        if _ABSOLUTE.match(prefix) is None or not prefix.endswith("/") or not readable_url(prefix):
             raise InvalidRequest(
                 "patient must be an id, Patient/[id] or the patient's absolute URL", expression="patient"
             )

@@ -111,14 +111,14 @@ def _since(value: str | None) -> datetime | None:
     """`_since`: an instant; only resources updated after it are given."""
     if value is None or value == "":
         return None
-    try:
-        if _INSTANT.fullmatch(value) is None:
-            raise ValueError(value)
-        return parse_fhir_date(value).start
-    except ValueError:
+    if _INSTANT.fullmatch(value) is None:
         raise InvalidRequest(
             f"'{value}' is not an instant (a time to the second, with its zone) for _since", expression="_since"
-        ) from None
+        )
+    try:
+        return parse_fhir_date(value).start
+    except ValueError as exc:  # an impossible day, or an instant at the very edge of the calendar
+        raise InvalidRequest(f"_since: {exc}", expression="_since") from None
 
 
 def _updated_since(resource: dict[str, Any], since: datetime) -> bool:

@@ -109,8 +109,8 @@ def _http_date(value: str | None) -> datetime | None:
         return None
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None  # not an HTTP-date: ignored (RFC 9110 section 13.1.4)
+    except (TypeError, ValueError, OverflowError):
+        return None  # not an HTTP-date (or a year no datetime holds): ignored (RFC 9110 section 13.1.4)
     # HTTP-dates are GMT; the obsolete asctime form carries no zone (RFC 9110 section 5.6.7).
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 

@@ -22,6 +22,16 @@ def foreign(base: str | None, ours: str) -> bool:
     return base is not None and _server(base) != _server(ours)
 
 
+def readable_url(url: str) -> bool:
+    """Whether a URL parser can read the URL's server (an unclosed IPv6 bracket or a port that
+    is not a number cannot be)."""
+    try:
+        _port = urlsplit(url).port  # reading the port is what checks it
+    except ValueError:
+        return False
+    return True
+
+
 def local_query(query: SearchQuery, base: str) -> SearchQuery | None:
     """The query without reference values that name another server than `base`, or None when a
     condition is left with no value, so that nothing here can match."""
@@ -35,12 +45,12 @@ def local_query(query: SearchQuery, base: str) -> SearchQuery | None:
 
 
 def _server(url: str) -> tuple[str, str, int | None, str]:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
     try:
+        parts = urlsplit(url)
         port = parts.port
-    except ValueError:  # a port that is not a number: no server of ours
-        return (scheme, url, None, "")
+    except ValueError:  # an unclosed IPv6 bracket, a port that is not one: no server of ours
+        return ("", url, None, "")
+    scheme = parts.scheme.lower()
     return (
         scheme,
         (parts.hostname or "").rstrip("."),  # hostname is lower-cased by urlsplit

@@ -184,7 +184,7 @@ async def update(request: Request) -> Response:
     current: dict[str, Any] | None = None
     if allowed.queries is not None or (conditions.given and version is None):
         # conditional access: what is stored and what replaces it, both within reach
-        current = await _current(allowed, provider, resource_id, conditions)
+        current = await _current(allowed, provider, resource_id, conditions, deleting=False)
         if allowed.queries is not None and not allowed.admits(resource):
             raise Forbidden(f"The access token's scopes do not allow this {resource_type} (outside its reach)")
     if current is not None and conditions.given and version is None:
@@ -195,19 +195,17 @@ async def update(request: Request) -> Response:
 
 
 async def _current(
-    allowed: Access, provider: ResourceProvider, resource_id: str, conditions: Preconditions
+    allowed: Access, provider: ResourceProvider, resource_id: str, conditions: Preconditions, *, deleting: bool
 ) -> dict[str, Any] | None:
     """The record as the vendor holds it now (past any response cache), within the caller's
-    reach. None if there is none: then the write answers as it would without preconditions
-    (RFC 9110 section 13.2.1), except that an If-Match on a deleted record fails (412)."""
+    reach; None if there is none. Preconditions are evaluated only where the write would
+    otherwise succeed (RFC 9110 section 13.2.1): an update of no record answers its 404 or 410 as
+    before, while a DELETE of no record is a 204 (README), so there an If-Match fails (412)."""
     try:
         return await read_within(allowed, provider.current, resource_id)
-    except Gone:
-        check_absent(conditions)
-        if allowed.queries is not None:
-            raise
-        return None
-    except NotFound:
+    except (NotFound, Gone):
+        if deleting:
+            check_absent(conditions)
         if allowed.queries is not None:
             raise  # the reach check needs the record: as before, its absence is the answer
         return None
@@ -230,7 +228,7 @@ async def delete(request: Request) -> Response:
     check_instance_id(allowed, resource_id)
     conditions = preconditions(request.headers)
     if allowed.queries is not None or conditions.given:
-        current = await _current(allowed, provider, resource_id, conditions)
+        current = await _current(allowed, provider, resource_id, conditions, deleting=True)
         if current is not None and conditions.given:
             # The vendors' deletes take no version: the record is checked just before. A write
             # landing between the two is not seen (the vendor offers no conditional delete).

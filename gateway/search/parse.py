@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from gateway.contract import ResourceSupport
 from gateway.errors import InvalidRequest, NotSupported
@@ -34,7 +35,8 @@ from gateway.text import nfc_text
 # Result parameters the gateway itself implements for every type.
 CONTROL = frozenset({"_count", "_sort", "_total", "_summary", "_elements", "_format", "_pretty", "_page"})
 _ONCE = CONTROL - {"_sort", "_elements"}  # a control given twice is a 400 (parse_search)
-_UNESCAPED_COMMA = re.compile(r"(?<!\\),")
+_ONE_VALUE = re.compile(r"(?:[^\\,]|\\.|\\$)*", re.DOTALL)  # up to an unescaped comma
+_ESCAPED = re.compile(r"\\([,$|\\])")
 SUMMARY_MODES = frozenset({"count", "false", "data"})
 TOTAL_MODES = frozenset({"none", "estimate", "accurate"})
 # A search's conditions are tested on every candidate the gateway filters, so what one request
@@ -184,9 +186,17 @@ def _parse_sort(value: str | None, support: ResourceSupport, strict: bool) -> tu
 
 
 def _split_values(value: str) -> list[str]:
-    """Split on commas that are not escaped with a backslash, then unescape."""
-    parts = re.split(r"(?<!\\),", value)
-    return [re.sub(r"\\([,$|\\])", r"\1", p) for p in parts]
+    """Split on the commas that are not escaped, then unescape (search.html#escaping: `\\,` is a
+    comma in a value, `\\\\` a backslash, so the comma after `\\\\` separates values)."""
+    parts: list[str] = []
+    position = 0
+    while True:
+        one = _ONE_VALUE.match(value, position)
+        assert one is not None  # the pattern matches the empty string
+        parts.append(_ESCAPED.sub(r"\1", one.group()))
+        position = one.end() + 1  # past the comma
+        if position > len(value):
+            return parts
 
 
 def _parse_param(
@@ -228,7 +238,7 @@ def check_size(items: Sequence[tuple[str, str]]) -> None:
     values = 0
     for key, value in counted:
         if value and key.partition(":")[0] not in CONTROL:
-            values += len(_UNESCAPED_COMMA.findall(value)) + 1
+            values += len(_split_values(value))
             if values > MAX_SEARCH_VALUES:
                 raise _too_many_values(key)
 
@@ -286,6 +296,11 @@ def _parse_reference(found: ParamDefinition, modifier: str | None, text: str) ->
         raise InvalidRequest(f"'{found.name}' must reference a {found.target}; got '{text}'", expression=found.name)
     if not is_fhir_id(rid):
         raise InvalidRequest(f"'{rid}' is not a valid FHIR id", expression=found.name)
-    # An absolute URL names its server: the search compares it with its own base (rest.search).
+    # An absolute URL names its server: the search compares it with its own base (rest.references).
     base = "/".join(parts[:-2]) if absolute else None
+    if base is not None:
+        try:
+            _port = urlsplit(base).port  # an unclosed IPv6 bracket or a port that is not one raise here
+        except ValueError:
+            raise InvalidRequest(f"'{text}' is not a URL this server can read", expression=found.name) from None
     return ReferenceValue(rtype, rid, base)

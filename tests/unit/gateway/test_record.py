@@ -254,7 +254,9 @@ def test_since_gives_only_what_was_updated_after_it(client: TestClient, backend:
     assert parse_qs(urlsplit(link(bundle, "self")).query)["_since"] == [since]
 
 
-@pytest.mark.parametrize("since", ["2024-05-01", "2024-05-01T10:00", "2024-05-01T10:00:00", "yesterday"])
+@pytest.mark.parametrize(
+    "since", ["2024-05-01", "2024-05-01T10:00", "2024-05-01T10:00:00", "yesterday", "9999-12-31T23:59:59Z"]
+)
 def test_since_must_be_an_instant(client: TestClient, backend: FakeBackend, since: str) -> None:
     _seed(backend)
     body = outcome(client.get(f"{BASE}/Patient/p1/$everything", params={"_since": since}), 400)

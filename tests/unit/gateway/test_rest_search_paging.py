@@ -156,6 +156,10 @@ def test_a_reference_to_another_server_matches_nothing_here(client: TestClient, 
     # A server without a scheme cannot be told apart from a path: a 400, not a guess.
     for unclear in ("//other.example/fhir/Patient/p1", "other.example/fhir/Patient/p1"):
         assert outcome(client.get(f"{BASE}/Observation", params={"patient": unclear}), 400)
+    # Nor can a URL no parser reads: an unclosed IPv6 bracket, a port that is not one.
+    for unreadable in ("http://[::1/fhir/Patient/p1", "http://127.0.0.1:99999/fhir/Patient/p1"):
+        assert outcome(client.get(f"{BASE}/Observation", params={"patient": unreadable}), 400)
+        assert outcome(client.get(f"{BASE}/DocumentReference/$docref", params={"patient": unreadable}), 400)
 
 
 # -- _id is answered with reads -----------------------------------------------------------------

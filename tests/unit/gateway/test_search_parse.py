@@ -119,3 +119,12 @@ def test_a_boolean_takes_true_or_false_only(value: str) -> None:
         parse([("active", value)], support=support)
     (active,) = parse([("active", "true,|false")], support=support).query.params
     assert active.values == (TokenValue(None, "true"), TokenValue("", "false"))
+
+
+def test_an_escaped_backslash_does_not_escape_the_comma_after_it() -> None:
+    # search.html#escaping: `\\,` is a comma within a value; `\\\\` is a backslash, and the
+    # comma after it separates two values.
+    (family,) = parse([("family", "zz\\\\,smith")]).query.params
+    assert family.values == (StringValue("zz\\"), StringValue("smith"))
+    (one,) = parse([("family", "a\\,b")]).query.params
+    assert one.values == (StringValue("a,b"),)
