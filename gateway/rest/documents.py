@@ -13,7 +13,6 @@ restricted to the named sections if asked: C-CDA XML, the HTML page (`Accept: te
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -42,13 +41,12 @@ from gateway.record import gather_everything
 from gateway.rest.bundle import searchset
 from gateway.rest.incoming import read_body
 from gateway.rest.negotiation import Format, wants_binary_resource, wants_html
-from gateway.rest.references import foreign, readable_url
+from gateway.rest.references import foreign
 from gateway.search.dates import parse_fhir_date, period_range, zone_info
-from gateway.search.parse import is_fhir_id
+from gateway.search.parse import ABSOLUTE_URL, is_fhir_id, readable_url
 from gateway.tenants import Tenant
 
 DOCREF_PARAMS = ("patient", "start", "end", "type", "on-demand", "profile")
-_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/]")  # scheme://host
 CCD_SYSTEM, CCD_CODE = CCD_TYPE["system"], CCD_TYPE["code"]
 # Served documents: whatever they hold, a browser may neither run nor load anything from them.
 DOCUMENT_HEADERS = {
@@ -122,7 +120,7 @@ async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, stric
     prefix, _, patient_id = given.get("patient", "").rpartition("Patient/")
     elsewhere = False  # the patient of another server (or tenant): no record of it here
     if prefix:
-        if _ABSOLUTE.match(prefix) is None or not prefix.endswith("/") or not readable_url(prefix):
+        if ABSOLUTE_URL.match(prefix) is None or not prefix.endswith("/") or not readable_url(prefix):
             raise InvalidRequest(
                 "patient must be an id, Patient/[id] or the patient's absolute URL", expression="patient"
             )

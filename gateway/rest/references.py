@@ -22,16 +22,6 @@ def foreign(base: str | None, ours: str) -> bool:
     return base is not None and _server(base) != _server(ours)
 
 
-def readable_url(url: str) -> bool:
-    """Whether a URL parser can read the URL's server (an unclosed IPv6 bracket or a port that
-    is not a number cannot be)."""
-    try:
-        _port = urlsplit(url).port  # reading the port is what checks it
-    except ValueError:
-        return False
-    return True
-
-
 def local_query(query: SearchQuery, base: str) -> SearchQuery | None:
     """The query without reference values that name another server than `base`, or None when a
     condition is left with no value, so that nothing here can match."""

@@ -34,6 +34,7 @@ from gateway.text import nfc_text
 
 # Result parameters the gateway itself implements for every type.
 CONTROL = frozenset({"_count", "_sort", "_total", "_summary", "_elements", "_format", "_pretty", "_page"})
+ABSOLUTE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/]")  # scheme://host (RFC 3986 section 3)
 _ONCE = CONTROL - {"_sort", "_elements"}  # a control given twice is a 400 (parse_search)
 _ONE_VALUE = re.compile(r"(?:[^\\,]|\\.|\\$)*", re.DOTALL)  # up to an unescaped comma
 _ESCAPED = re.compile(r"\\([,$|\\])")
@@ -278,9 +279,19 @@ def _parse_date(name: str, text: str, prefixes: frozenset[DatePrefix], zone: str
         ) from None
 
 
+def readable_url(url: str) -> bool:
+    """Whether a URL parser can read the URL's server (an unclosed IPv6 bracket or a port that
+    is not a number cannot be)."""
+    try:
+        _port = urlsplit(url).port  # reading the port is what checks it
+    except ValueError:
+        return False
+    return True
+
+
 def _parse_reference(found: ParamDefinition, modifier: str | None, text: str) -> ReferenceValue:
     parts = text.rstrip("/").split("/")
-    absolute = re.match(r"[A-Za-z][A-Za-z0-9+.-]*://[^/]", text) is not None
+    absolute = ABSOLUTE_URL.match(text) is not None
     if len(parts) > 2 and not absolute:  # `//host/...` or `host/fhir/...`: a server, but which?
         raise InvalidRequest(
             f"'{text}' is neither [type]/[id] nor an absolute URL (scheme://host/...)", expression=found.name
@@ -298,9 +309,6 @@ def _parse_reference(found: ParamDefinition, modifier: str | None, text: str) ->
         raise InvalidRequest(f"'{rid}' is not a valid FHIR id", expression=found.name)
     # An absolute URL names its server: the search compares it with its own base (rest.references).
     base = "/".join(parts[:-2]) if absolute else None
-    if base is not None:
-        try:
-            _port = urlsplit(base).port  # an unclosed IPv6 bracket or a port that is not one raise here
-        except ValueError:
-            raise InvalidRequest(f"'{text}' is not a URL this server can read", expression=found.name) from None
+    if base is not None and not readable_url(base):
+        raise InvalidRequest(f"'{text}' is not a URL this server can read", expression=found.name)
     return ReferenceValue(rtype, rid, base)
