@@ -10,6 +10,9 @@ import re
 from collections.abc import Sequence
 from urllib.parse import quote_plus
 
+from gateway.errors import InvalidRequest
+from gateway.slow_clients import MAX_TARGET_BYTES
+
 PASSTHROUGH = ("_format", "_pretty")
 
 
@@ -26,6 +29,21 @@ def page_link(
     if token:
         query.append(("_page", token))
     return f"{url}?{'&'.join(f'{_encoded(name)}={_encoded(value)}' for name, value in query)}"
+
+
+def followable(link: str, rel: str) -> str:
+    """`link`, a page the client must follow to have the whole answer (`next`, `previous`),
+    when the gateway can read it back: its request target (the path and query a client sends)
+    within `MAX_TARGET_BYTES` (a 414 past it, gateway.slow_clients). A `POST _search` of long
+    values builds longer links than any GET it could send; its other pages would be out of
+    reach, so the search is refused instead of answered in part."""
+    target = len(link.encode()) - link.find("/", link.find("://") + 3)
+    if target > MAX_TARGET_BYTES:
+        raise InvalidRequest(
+            f"This answer has more than one page, and the link to its {rel} page would be {target} bytes long: "
+            f"over the {MAX_TARGET_BYTES} a request may hold. Send fewer or shorter values, or a larger _count"
+        )
+    return link
 
 
 # What `quote_plus` leaves as it is (RFC 3986 unreserved): most names, ids and page tokens.

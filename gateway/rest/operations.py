@@ -30,7 +30,7 @@ from gateway.rest.context import (
 )
 from gateway.rest.document_access import check_document_access, document_access
 from gateway.rest.documents import docref, encounter_ccd
-from gateway.rest.links import page_link
+from gateway.rest.links import followable, page_link
 from gateway.rest.negotiation import wants_binary_resource
 from gateway.rest.paging import search_fingerprint
 from gateway.search.dates import last_updated_moment, parse_fhir_date
@@ -81,9 +81,9 @@ async def patient_everything(request: Request) -> Response:
 
     links = [("self", url(offset)), ("first", url(None))]
     if offset > 0 and count > 0:
-        links.append(("previous", url(max(0, offset - count))))
+        links.append(("previous", followable(url(max(0, offset - count)), "previous")))
     if count > 0 and offset + count < len(resources):  # _count=0 asks for the total alone: no pages
-        links.append(("next", url(offset + count)))
+        links.append(("next", followable(url(offset + count), "next")))
     total = None if missing else len(resources)
     return respond(fmt, searchset(base=base, resources=page, links=links, total=total, warnings=missing))
 

@@ -29,7 +29,7 @@ from gateway.rest.context import (
     tenant_of,
 )
 from gateway.rest.incoming import read_body
-from gateway.rest.links import page_link, passthrough
+from gateway.rest.links import followable, page_link, passthrough
 from gateway.rest.paging import search_fingerprint
 from gateway.rest.references import local_query
 from gateway.search.execute import count_all, fetch_page, first_position, is_exact
@@ -120,8 +120,8 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
         total = None
     links = [("self", url(parsed.page_token)), ("first", url())]
     if page.previous is not None:
-        links.append(("previous", url(rest.tokens.issue(fingerprint, page.previous))))
+        links.append(("previous", followable(url(rest.tokens.issue(fingerprint, page.previous)), "previous")))
     if page.next is not None:
-        links.append(("next", url(rest.tokens.issue(fingerprint, page.next))))
+        links.append(("next", followable(url(rest.tokens.issue(fingerprint, page.next)), "next")))
     resources = [shape(r, parsed.summary, parsed.elements) for r in page.resources]
     return respond(fmt, searchset(base=base, resources=resources, links=links, total=total, warnings=page.warnings))

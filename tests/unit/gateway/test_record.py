@@ -14,6 +14,7 @@ from gateway import record
 from gateway.errors import InvalidRequest, NotFound, Throttled
 from gateway.record import everything_types, gather_everything
 from gateway.rest.context import RECORD_SECONDS, RestState
+from gateway.slow_clients import MAX_TARGET_BYTES
 from tests.support.fake_vendor import (
     BASE,
     READ,
@@ -146,6 +147,16 @@ def test_everything_pages_link_back(client: TestClient, backend: FakeBackend) ->
     back = link(pages[1], "previous")
     assert link(pages[0], "previous") is None and back is not None
     assert ids(ok(client.get(back))) == ids(pages[0])
+
+
+def test_everything_whose_next_page_could_not_be_followed_is_400(client: TestClient, backend: FakeBackend) -> None:
+    # A request just within the target limit: its next link adds a page token and would not be.
+    _seed(backend, observations=6)
+    path = f"{BASE}/Patient/p1/$everything?_count=3&_type="
+    types = ",".join(["Observation"] * ((MAX_TARGET_BYTES - len(path)) // len("Observation,")))
+    refused = outcome(client.get(path + types), 400)
+    assert "next page" in refused["issue"][0]["diagnostics"]
+    assert len(matched(_everything(client, _count="10", _type=types))) == 6  # one page: nothing to follow
 
 
 def test_a_count_of_zero_answers_the_total_alone(client: TestClient, backend: FakeBackend) -> None:

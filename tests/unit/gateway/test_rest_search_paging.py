@@ -10,6 +10,7 @@ import pytest
 
 from gateway.contract import Pushdown
 from gateway.search.execute import MAX_VENDOR_CALLS_PER_PAGE, MAX_VENDOR_CALLS_TO_COUNT
+from gateway.slow_clients import MAX_TARGET_BYTES
 from tests.support.fake_vendor import (
     BASE,
     DEFAULT_PATIENT_PARAMS,
@@ -160,6 +161,42 @@ def test_a_reference_to_another_server_matches_nothing_here(client: TestClient, 
     for unreadable in ("http://[::1/fhir/Patient/p1", "http://127.0.0.1:99999/fhir/Patient/p1"):
         assert outcome(client.get(f"{BASE}/Observation", params={"patient": unreadable}), 400)
         assert outcome(client.get(f"{BASE}/DocumentReference/$docref", params={"patient": unreadable}), 400)
+
+
+def _long_form(family: str) -> str:
+    """A POST _search form whose paging links would be longer than a request target may be:
+    99 long values that match no one, and `family`."""
+    long_values = ",".join(f"{n:03d}" + "x" * 100 for n in range(99))
+    return f"family={long_values},{family}"
+
+
+def test_a_search_whose_next_page_could_not_be_followed_is_400(paged: TestClient, small_pages: FakeBackend) -> None:
+    # A POST _search holds more than a GET can: a next link carrying its parameters would be a
+    # 414 when followed, so the pages after the first could never be reached.
+    for n in range(7):
+        small_pages.add_patient(f"p{n}", family="Smith")
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    refused = outcome(
+        paged.post(f"{BASE}/Patient/_search", content=_long_form("smith") + "&_count=3", headers=form), 400
+    )
+    diagnostics = refused["issue"][0]["diagnostics"]
+    assert "next page" in diagnostics and f"{MAX_TARGET_BYTES}" in diagnostics
+    # Within one page there is no page to follow: the same search is answered.
+    whole = ok(paged.post(f"{BASE}/Patient/_search", content=_long_form("smith") + "&_count=10", headers=form))
+    assert len(ids(whole)) == 7 and link(whole, "next") is None
+
+
+def test_every_next_link_a_search_gives_can_be_followed(paged: TestClient, small_pages: FakeBackend) -> None:
+    for n in range(12):
+        small_pages.add_patient(f"p{n:02d}", family="Smith")
+    values = ",".join(f"{n:03d}" + "x" * 60 for n in range(99)) + ",smith"  # links of ~7 KB
+    bundle = ok(paged.get(f"{BASE}/Patient", params={"family": values, "_count": "5"}))
+    seen = ids(bundle)
+    while (next_link := link(bundle, "next")) is not None:
+        assert len(next_link.split("testserver", 1)[1]) <= MAX_TARGET_BYTES
+        bundle = ok(paged.get(next_link))
+        seen += ids(bundle)
+    assert sorted(seen) == [f"p{n:02d}" for n in range(12)]
 
 
 # -- _id is answered with reads -----------------------------------------------------------------
