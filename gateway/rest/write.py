@@ -22,12 +22,15 @@ from gateway.errors import (
     Forbidden,
     Gone,
     InvalidRequest,
+    MethodNotAllowed,
     NotFound,
     NotSupported,
     PreconditionFailed,
     TooCostly,
 )
 from gateway.rest.context import (
+    allow,
+    allowed_methods,
     base_url,
     check_id,
     prefer,
@@ -190,7 +193,19 @@ async def update(request: Request) -> Response:
     if current is not None and conditions.given and version is None:
         check(conditions, current)
         version = _version_of(current)
-    updated = await provider.update(resource_id, resource, version)
+    try:
+        updated = await provider.update(resource_id, resource, version)
+    except NotFound:
+        if allowed.queries is not None:
+            raise  # to a confined caller, a record out of reach reads as missing: so must this one
+        # R4 http.html#update: a PUT to an id that did not exist, where the server does not let
+        # clients choose ids (updateCreate false in the CapabilityStatement), is a 405.
+        methods = [m for m in allowed_methods(provider, instance=True) if m != "PUT"]
+        raise MethodNotAllowed(
+            f"{resource_type}/{resource_id} does not exist, and this server does not create records by PUT: "
+            f"POST the {resource_type} to create it (the vendor assigns its id)",
+            headers={"Allow": allow(methods)},
+        ) from None
     return _written(request, fmt, tenant, updated.resource, 200, updated.not_stored)
 
 

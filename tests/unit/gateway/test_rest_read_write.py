@@ -328,8 +328,13 @@ def test_update_needs_the_id_of_the_url_in_the_body(client: TestClient, backend:
     assert backend.calls_to("Patient", UPDATE) == 0
 
 
-def test_update_of_a_missing_resource_is_404_not_a_create(client: TestClient, backend: FakeBackend) -> None:
-    assert outcome(client.put(f"{BASE}/Patient/p9", json=_patient(id="p9"), headers=FHIR_JSON), 404)
+def test_update_of_a_missing_resource_is_405_not_a_create(client: TestClient, backend: FakeBackend) -> None:
+    # R4 http.html#update: the record did not exist and clients may not choose ids (updateCreate
+    # is false), so 405, with the methods that the URL does answer (RFC 9110 section 15.5.6).
+    response = client.put(f"{BASE}/Patient/p9", json=_patient(id="p9"), headers=FHIR_JSON)
+    assert "POST" in outcome(response, 405)["issue"][0]["diagnostics"]
+    allowed = {m.strip() for m in response.headers["allow"].split(",")}
+    assert {"GET", "DELETE"} <= allowed and "PUT" not in allowed
     assert "p9" not in backend.patients
 
 
@@ -438,7 +443,7 @@ def test_an_update_of_no_record_answers_as_without_preconditions(client: TestCli
     # RFC 9110 section 13.2.1: preconditions count only where the request would otherwise succeed.
     for etag in ('W/"1"', "*"):
         headers = {**FHIR_JSON, "If-Match": etag}
-        assert outcome(client.put(f"{BASE}/Patient/p9", json=_patient(id="p9"), headers=headers), 404)
+        assert outcome(client.put(f"{BASE}/Patient/p9", json=_patient(id="p9"), headers=headers), 405)
     backend.add_patient("p1")
     assert client.delete(f"{BASE}/Patient/p1").status_code == 204
     for etag in ('W/"1"', "*"):
