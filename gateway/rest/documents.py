@@ -33,14 +33,13 @@ from gateway.documents.references import CCD_TYPE, CDA_MEDIA_TYPE, binary
 from gateway.errors import (
     Gone,
     InvalidRequest,
-    NotAcceptable,
     NotFound,
     UnsupportedMediaType,
 )
 from gateway.record import gather_everything
 from gateway.rest.bundle import searchset
 from gateway.rest.incoming import read_body
-from gateway.rest.negotiation import Format, wants_binary_resource, wants_html
+from gateway.rest.negotiation import Format, check_document_format, wants_binary_resource, wants_html
 from gateway.rest.references import foreign
 from gateway.search.dates import parse_fhir_date, period_range, zone_info
 from gateway.search.parse import ABSOLUTE_URL, is_fhir_id, readable_url
@@ -281,8 +280,7 @@ def document_response(
     xml = content.xml if isinstance(content, Rendered) else content
     q = request.query_params
     accept = request.headers.get("accept")
-    if (q.get("_format") or "").split(";")[0].strip().lower() in FHIR_XML:
-        raise NotAcceptable("FHIR XML is not produced here; the document itself is XML without _format")
+    check_document_format(q.get("_format"), accept)
     if fmt is not None and wants_binary_resource(q.get("_format"), accept):
         resource = binary(document_id, xml)
         body = jsonio.dumps(resource, pretty=fmt.pretty)
@@ -294,7 +292,6 @@ def document_response(
     return Response(xml, media_type=CDA_MEDIA_TYPE, headers=DOCUMENT_HEADERS)
 
 
-FHIR_XML = ("xml", "application/fhir+xml", "application/xml+fhir")
 _SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 

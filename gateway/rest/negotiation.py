@@ -90,6 +90,33 @@ def wants_html(format_param: str | None, accept: str | None) -> bool:
     return "xml" not in best or best["html"] > best["xml"]
 
 
+FHIR_XML = ("xml", "application/fhir+xml", "application/xml+fhir")
+_DOCUMENT_FORMATS = frozenset(("html", HTML, *_XML_TYPES))  # the page, the document as it is
+
+
+def check_document_format(format_param: str | None, accept: str | None) -> None:
+    """A document is served as its XML, its HTML page or the Binary resource (FHIR JSON): a
+    `_format` naming anything else, or an `Accept` asking FHIR XML alone, is a 406. Any other
+    `Accept` gets the document itself (RFC 9110 section 12.5.1 lets a server disregard it)."""
+    if format_param is not None:
+        kind = format_param.split(";")[0].strip().lower()
+        if kind in FHIR_XML:
+            raise NotAcceptable("FHIR XML is not produced here; the document itself is XML without _format")
+        if kind not in _FORMAT_ALIASES and kind not in _DOCUMENT_FORMATS:
+            raise NotAcceptable(
+                f"_format '{format_param}' is not a format of this document: json (the Binary resource), "
+                "html (its page), or none (the document's XML)"
+            )
+        return
+    wanted = [
+        media
+        for media, *params in ((x.strip().lower() for x in part.split(";")) for part in (accept or "").split(","))
+        if next((_quality(p[2:]) for p in params if p.startswith("q=")), 1.0) > 0
+    ]
+    if wanted and all(media in FHIR_XML for media in wanted):
+        raise NotAcceptable("FHIR XML is not produced here: accept application/fhir+json, or the document's own XML")
+
+
 def _quality(text: str) -> float:
     try:
         return float(text)

@@ -22,7 +22,7 @@ from gateway.rest.bundle import shape
 from gateway.rest.context import check_id, provider_for, reach, respond, response_format, tenant_of, version_headers
 from gateway.rest.document_access import check_document_access, check_vendor_binary
 from gateway.rest.documents import DOCUMENT_HEADERS, document_response, is_cda
-from gateway.rest.negotiation import wants_binary_resource
+from gateway.rest.negotiation import check_document_format, wants_binary_resource
 
 
 async def read(request: Request) -> Response:
@@ -106,5 +106,6 @@ async def _binary_content(request: Request) -> Response:
     content = base64.b64decode(binary.get("data") or "")
     if is_cda(str(binary.get("contentType") or "")):
         return document_response(request, None, resource_id, content)  # XML, or its HTML page
+    check_document_format(request.query_params.get("_format"), request.headers.get("accept"))
     headers = {**DOCUMENT_HEADERS, **version_headers(binary)}
     return Response(content, media_type=str(binary.get("contentType") or "application/octet-stream"), headers=headers)

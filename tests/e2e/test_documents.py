@@ -248,6 +248,11 @@ def test_binary_as_fhir_and_as_html(fhir: FhirHttp, tenant: str, patient_ids: di
         assert response.headers["cache-control"] == "no-store"
         assert "<script" not in response.text.lower() and "&lt;script&gt;" in response.text
         assert "Allergies and Intolerances" in response.text
+    for refused in (
+        fhir.get(url, params={"_format": "foo"}),
+        fhir.get(url, headers={"Accept": "application/fhir+xml"}),
+    ):
+        assert refused.status_code == 406 and refused.json()["resourceType"] == "OperationOutcome"
     html_link = reference["content"][1]["attachment"]
     assert html_link["contentType"] == "text/html"
     assert fhir.get(f"/fhir/{tenant}/{html_link['url']}").headers["content-type"].startswith("text/html")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gateway.documents import ids
-from gateway.errors import InvalidRequest
-from gateway.rest.negotiation import wants_html
+from gateway.errors import InvalidRequest, NotAcceptable
+from gateway.rest.negotiation import check_document_format, wants_html
 
 
 @pytest.mark.parametrize(
@@ -64,3 +64,33 @@ def test_ids_stay_within_fhir_limits() -> None:
 )
 def test_html_or_xml(format_param: str | None, accept: str | None, html: bool) -> None:
     assert wants_html(format_param, accept) is html
+
+
+@pytest.mark.parametrize(
+    ("format_param", "accept"),
+    [
+        ("foo", None),  # names no format a document has
+        ("text/turtle", "application/xml"),
+        ("xml", None),  # FHIR's xml: the Binary resource in XML
+        (None, "application/fhir+xml"),
+        (None, "application/fhir+xml, application/xml+fhir;q=0.5, text/html;q=0"),
+    ],
+)
+def test_a_document_format_it_does_not_have_is_406(format_param: str | None, accept: str | None) -> None:
+    with pytest.raises(NotAcceptable):
+        check_document_format(format_param, accept)
+
+
+@pytest.mark.parametrize(
+    ("format_param", "accept"),
+    [
+        ("html", None),
+        ("json", "application/fhir+xml"),  # _format decides
+        ("application/cda+xml", None),
+        (None, "application/fhir+xml, */*;q=0.1"),  # the document is acceptable too
+        (None, "image/png"),  # disregarded: the document is served
+        (None, None),
+    ],
+)
+def test_a_document_format_it_has_is_served(format_param: str | None, accept: str | None) -> None:
+    check_document_format(format_param, accept)
