@@ -1,0 +1,81 @@
+"""Updates racing another writer at the Dental PMS: a vendor 409 "Version conflict" on the
+PATCH is retried once on the version read again, unless the client named a version."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from gateway.contract import Drift, TenantContext
+from gateway.errors import Conflict, PreconditionFailed
+from gateway.upstream.http import UpstreamResponse
+from mappings.dentalpms.reader import Reader, VendorRecord
+from mappings.dentalpms.writes import PatientWrites
+
+CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
+GOLDEN = Path(__file__).parents[3] / "golden" / "dentalpms" / "patient" / "minimal.input.json"
+RECORD: VendorRecord = json.loads(GOLDEN.read_text())["record"]
+PATIENT_ID = RECORD["id"]
+CONFLICT = UpstreamResponse(409, {}, b'{"detail": "Version conflict"}')
+
+
+def _answer(version: int) -> UpstreamResponse:
+    return UpstreamResponse(200, {}, orjson.dumps({**RECORD, "last_name": "Lee", "version": version}))
+
+
+class ScriptedVendor:
+    """The record's version as another writer moves it, and the PATCH answers in order."""
+
+    def __init__(self, versions: list[int], answers: list[UpstreamResponse]) -> None:
+        self.versions = versions  # what each read of the record finds
+        self.answers = answers
+        self.patched: list[Any] = []  # the base_version of each PATCH sent
+
+    async def record(self, resource_id: str) -> VendorRecord:
+        return {**RECORD, "version": self.versions.pop(0)}
+
+    async def send(self, method: str, path: str, body: Any = None, headers: Any = None) -> UpstreamResponse:
+        assert (method, path) == ("PATCH", f"/patients/{PATIENT_ID}")
+        self.patched.append(body["base_version"])
+        return self.answers.pop(0)
+
+
+def _update(vendor: ScriptedVendor, if_match: str | None = None) -> Any:
+    writes = PatientWrites(vendor, CTX, Reader(Drift()), vendor.record)  # type: ignore[arg-type]
+    patient = {"resourceType": "Patient", "id": PATIENT_ID, "name": [{"family": "Lee", "given": ["李"]}]}
+    return asyncio.run(writes.update(PATIENT_ID, patient, if_match))
+
+
+def test_a_version_conflict_is_retried_once_on_the_version_read_again() -> None:
+    vendor = ScriptedVendor(versions=[1, 2], answers=[CONFLICT, _answer(3)])
+    written = _update(vendor)
+    assert vendor.patched == [1, 2]  # the second PATCH is based on the record as it is now
+    assert written.resource["meta"]["versionId"] == "3" and written.resource["name"][0]["family"] == "Lee"
+
+
+def test_a_record_that_keeps_changing_is_a_409_after_the_retry() -> None:
+    vendor = ScriptedVendor(versions=[1, 2], answers=[CONFLICT, CONFLICT])
+    with pytest.raises(Conflict, match="kept changing") as refused:
+        _update(vendor)
+    assert refused.value.status == 409 and vendor.patched == [1, 2]
+
+
+def test_a_conflict_on_the_version_the_client_named_is_a_412_without_a_retry() -> None:
+    # The client's If-Match held when read; the vendor saw another write land before the PATCH.
+    vendor = ScriptedVendor(versions=[1], answers=[CONFLICT])
+    with pytest.raises(PreconditionFailed):
+        _update(vendor, if_match="1")
+    assert vendor.patched == [1]
+
+
+def test_a_chart_number_conflict_is_not_retried() -> None:
+    taken = UpstreamResponse(409, {}, b'{"detail": "Duplicate chart number"}')
+    vendor = ScriptedVendor(versions=[1], answers=[taken])
+    with pytest.raises(Conflict, match=r"[Cc]hart number"):
+        _update(vendor)
+    assert vendor.patched == [1]
