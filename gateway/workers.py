@@ -118,7 +118,8 @@ def _supervise(config: Config, own_sockets: bool) -> None:
     """uvicorn's worker supervisor, as `uvicorn.run` starts it for workers > 1; with `own_sockets`
     each worker listens on a socket of its own (gateway.worker_sockets)."""
     from uvicorn.config import STARTUP_FAILURE
-    from uvicorn.supervisors import Multiprocess
+
+    from gateway.worker_supervisor import WorkerSupervisor
 
     if own_sockets and reuse_port_supported():
         try:
@@ -132,7 +133,7 @@ def _supervise(config: Config, own_sockets: bool) -> None:
         sock = config.bind_socket()  # logs the address; exits when it is taken
     try:
         with sock:
-            Multiprocess(config, sockets=[sock]).run()
+            WorkerSupervisor(config, sockets=[sock]).run()
     except KeyboardInterrupt:
         pass
 

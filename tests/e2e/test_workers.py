@@ -396,3 +396,56 @@ sink = "off"
         assert len(workers) == 2
         assert all(_listens(worker, port) for worker in workers)
         assert len({_listening_socket(worker, port) for worker in workers}) == 1  # the same one
+
+
+def _live_pids(url: str) -> set[str]:
+    """The workers a scrape shows live figures of: each breaker series carries its worker's pid."""
+    metrics = httpx.get(f"{url}/metrics", timeout=10).text
+    return {
+        line.split('pid="', 1)[1].split('"', 1)[0]
+        for line in metrics.splitlines()
+        if line.startswith("fhir_gateway_vendor_breaker_state{") and 'pid="' in line
+    }
+
+
+def test_a_worker_that_died_leaves_no_live_figures_behind(redis_url: str, tmp_path: Path) -> None:
+    """A worker killed (out of memory, a crash) is restarted by the supervisor; its in-flight
+    and breaker gauges must go with it, or every scrape after shows a breaker nobody runs."""
+    key = _private_key_file(tmp_path)
+    port = _free_port()
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        f"""
+[server]
+port = {port}
+workers = 2
+shared_state = "{redis_url}"
+shared_state_prefix = "dead-worker-test:"
+token_store = "{tmp_path / "tokens"}"
+token_store_keys = ["file:{key}"]
+
+[tenants.dental]
+vendor = "dentalpms"
+sandbox = true
+
+[audit]
+sink = "off"
+"""
+    )
+    with _serving(config) as (url, process):
+        workers = _workers_of(process.pid)
+        deadline = time.monotonic() + 30
+        while _live_pids(url) != {str(w) for w in workers}:  # both have built their figures
+            assert time.monotonic() < deadline, (_live_pids(url), workers)
+            time.sleep(0.2)
+        dead, alive = workers
+        os.kill(dead, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while len(replaced := _workers_of(process.pid)) < 2 or dead in replaced:
+            assert time.monotonic() < deadline, "the supervisor did not replace the worker"
+            time.sleep(0.2)
+        while len(_live_pids(url)) < 2 or not set(map(str, replaced)) <= _live_pids(url):  # the new one is up
+            assert time.monotonic() < deadline, (_live_pids(url), replaced)
+            time.sleep(0.2)
+        assert _live_pids(url) == {str(w) for w in replaced} and str(dead) not in _live_pids(url)
+        assert str(alive) in _live_pids(url)
