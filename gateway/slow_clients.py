@@ -19,6 +19,7 @@ closes the connection after the client has been given time to read it (RFC 9112 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
@@ -43,6 +44,8 @@ MAX_HEAD_BYTES = 65536
 LINGER_SECONDS = 5.0
 LINGER_BYTES = DISCARD_BYTES
 _METHOD = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+ ")  # a method is a token (RFC 9110 section 9.1)
+REFUSED = "(refused)"  # the route of an access line for a request refused before routing
+access_log = logging.getLogger("gateway.access")
 
 
 class _Refusal(Exception):
@@ -181,6 +184,15 @@ class _HeaderDeadline(HttpToolsProtocol):
             b"connection: close\r\n\r\n",
         ]
         self.transport.write(b"".join(head) + body)
+        # The access line an operator looks for (gateway.observability writes one per request
+        # it serves): the status and why, never the target or a header, which the client wrote.
+        access_log.info(
+            "- %s %d %s",
+            REFUSED,
+            refusal.status,
+            refusal.code,
+            extra={"route": REFUSED, "status": refusal.status},
+        )
         answering = self.cycle is not None and not self.cycle.response_complete  # a pipelined request's
         self._start_lingering(half_close=not answering)
 

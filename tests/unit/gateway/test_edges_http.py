@@ -5,7 +5,9 @@ links are never built from a Host the operator did not allow."""
 from __future__ import annotations
 
 import json
+import logging
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -111,6 +113,23 @@ def test_what_the_server_cannot_take_is_an_operation_outcome_and_closes(
     got, headers, body = answer(exchange(port, request_bytes))
     assert (got, body["issue"][0]["code"]) == (status, code)
     assert headers["connection"] == "close"
+
+
+def test_a_refused_request_leaves_an_access_line_without_its_target(
+    port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Refused by the protocol, the request never reaches the access middleware: without a line
+    # of its own an operator would not see why a client's calls fail.
+    secret = "family=Doe-" + "x" * MAX_TARGET_BYTES
+    with caplog.at_level(logging.INFO, logger="gateway.access"):
+        got, _, _ = answer(exchange(port, f"GET {BASE}/Patient?{secret} HTTP/1.1\r\nHost: x\r\n\r\n".encode()))
+        deadline = time.monotonic() + 5
+        while not caplog.records and time.monotonic() < deadline:  # written by the server's thread
+            time.sleep(0.01)
+    assert got == 414
+    [line] = [r for r in caplog.records if r.name == "gateway.access"]
+    assert line.getMessage() == "- (refused) 414 too-long" and line.__dict__["status"] == 414
+    assert "Doe" not in caplog.text and "Patient" not in caplog.text
 
 
 def test_an_upgrade_to_websocket_is_ignored_and_the_request_served(port: int) -> None:
