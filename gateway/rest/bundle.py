@@ -52,6 +52,7 @@ def searchset(
     links: Sequence[tuple[str, str]],
     total: int | None,
     warnings: Sequence[str] = (),
+    notes: Sequence[str] = (),
 ) -> dict[str, Any]:
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
@@ -66,11 +67,10 @@ def searchset(
         {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
         for r in resources
     ]
-    if warnings:
-        outcome = {
-            "resourceType": "OperationOutcome",
-            "issue": [{"severity": "warning", "code": "incomplete", "diagnostics": w} for w in warnings],
-        }
+    if warnings or notes:
+        issues = [{"severity": "warning", "code": "incomplete", "diagnostics": w} for w in warnings]
+        issues += [{"severity": "information", "code": "informational", "diagnostics": n} for n in notes]
+        outcome = {"resourceType": "OperationOutcome", "issue": issues}
         entries.append({"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": outcome, "search": {"mode": "outcome"}})
     if entries:
         bundle["entry"] = entries

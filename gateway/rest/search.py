@@ -124,4 +124,7 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
     if page.next is not None:
         links.append(("next", followable(url(rest.tokens.issue(fingerprint, page.next)), "next")))
     resources = [shape(r, parsed.summary, parsed.elements) for r in page.resources]
-    return respond(fmt, searchset(base=base, resources=resources, links=links, total=total, warnings=page.warnings))
+    bundle = searchset(
+        base=base, resources=resources, links=links, total=total, warnings=page.warnings, notes=page.notes
+    )
+    return respond(fmt, bundle)

@@ -37,7 +37,8 @@ class SearchPage:
     next: PagePosition | None
     previous: PagePosition | None
     total: int | None
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # what the vendor could not find: the answer is incomplete
+    notes: tuple[str, ...] = ()  # what the client should know, though nothing is missing
 
 
 def is_exact(support: ResourceSupport, query: SearchQuery) -> bool:
@@ -104,12 +105,20 @@ async def fetch_page(
         vendor, skip = page.next, 0
         if call == MAX_VENDOR_CALLS_PER_PAGE - 1:
             next_pos = _advance(position, (vendor, 0))
+    notes: tuple[str, ...] = ()
+    if next_pos is not None and len(collected) < count:
+        # Short, perhaps empty, yet not the end: a client must not read it as the last page.
+        notes = (
+            f"This page holds {len(collected)} of the {count} results asked for: finding them took "
+            f"{MAX_VENDOR_CALLS_PER_PAGE} vendor calls, the most one page may make. "
+            "Follow the next link for the rest of the search.",
+        )
     if warnings:
         total = None  # the vendor could not find everything: no count is the true count
     elif next_pos is None and position.vendor is None and position.skip == 0:
         total = len(collected)  # the whole result fitted in one page: we counted it all
     previous = _previous(position)
-    return SearchPage(collected, next_pos, previous, total, tuple(warnings))
+    return SearchPage(collected, next_pos, previous, total, tuple(warnings), notes)
 
 
 def _advance(position: PagePosition, at: tuple[Any, int]) -> PagePosition:

@@ -256,9 +256,14 @@ def test_a_page_stops_at_the_vendor_call_bound_and_still_links_on(small_pages: F
     first = ok(paged.get(f"{BASE}/Patient", params={"birthdate": "2001", "_count": "10"}))
     assert ids(first) == [] and "total" not in first
     assert small_pages.calls_to("Patient", SEARCH) == MAX_VENDOR_CALLS_PER_PAGE
+    # An empty page that is not the end says so: a client must not stop at it.
+    [issue] = [i for e in first["entry"] if e["search"]["mode"] == "outcome" for i in e["resource"]["issue"]]
+    assert issue["severity"] == "information" and "0 of the 10" in issue["diagnostics"]
+    assert "next link" in issue["diagnostics"]
     following = link(first, "next")
     assert following is not None
-    assert ids(ok(paged.get(following))) == ["late"]
+    last = ok(paged.get(following))
+    assert ids(last) == ["late"] and bundle_warnings(last) == []  # the end of the walk: nothing to note
     assert small_pages.calls_to("Patient", SEARCH) == MAX_VENDOR_CALLS_PER_PAGE + 2
 
 
