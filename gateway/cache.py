@@ -102,7 +102,7 @@ class LocalCacheStore:
 
 
 class SharedCacheStore:
-    """Entries in the shared state under `<tenant>:cache:<type>:<key>`, sealed (they are vendor
+    """Entries in the shared state under `<tenant>:cache:<type>:<blinded key>`, sealed (they are vendor
     answers: PHI at rest in Redis is encrypted, gateway.shared.sealed) with the time they were
     stored and the generation of their type inside, the generation in clear before them too.
     A write moves its type to the next generation, so that every worker and replica stops
@@ -156,7 +156,8 @@ class SharedCacheStore:
         return f"{self._tenant}:cache-generation:{kind}"
 
     def _entry_key(self, kind: str, key: str) -> str:
-        return f"{self._tenant}:cache:{kind}:{key}"
+        # `key` holds a record's id (`read:<id>`): blinded, so that Redis's key names hold no id.
+        return f"{self._tenant}:cache:{kind}:{self._seal.blind(key)}"
 
 
 @dataclass(frozen=True)

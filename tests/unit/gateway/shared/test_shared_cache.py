@@ -4,18 +4,26 @@ fetched answers another, and one worker's write is seen by every other at once."
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import cast
 
+import redis.asyncio
 from cryptography.fernet import Fernet
 
 from gateway.cache import CachePolicy, ResponseCache, SharedCacheStore, stale_resource
 from gateway.errors import UpstreamError
 from gateway.shared import SharedState
+from gateway.shared.redis_state import RedisState
 from gateway.shared.sealed import Seal
 from gateway.tenants import RESOURCE
 from tests.unit.gateway.shared.conftest import MakeState
 
 SEAL = Seal([Fernet.generate_key().decode()])
+
+
+def _entry(key: str) -> str:
+    """Where the shared cache keeps tenant t's Patient entry `key` (its name blinded)."""
+    return f"t:cache:Patient:{SEAL.blind(key)}"
 
 
 def test_two_workers_share_entries_and_a_write_through_one_drops_them_for_both(make_state: MakeState) -> None:
@@ -71,7 +79,7 @@ def test_entries_in_the_shared_state_are_sealed(make_state: MakeState) -> None:
             return {"resourceType": "Patient", "id": "p1", "family": "Okafor"}
 
         await cache.fetch("Patient", "read:p1", load, RESOURCE, stale_resource)
-        stored = await state.get("t:cache:Patient:read:p1")
+        stored = await state.get(f"t:cache:Patient:{Seal([key]).blind('read:p1')}")
         again = await cache.fetch("Patient", "read:p1", load, RESOURCE, stale_resource)
         return [stored or b""], again
 
@@ -95,9 +103,9 @@ def test_an_entry_moved_to_another_key_in_the_store_is_not_served(make_state: Ma
 
         await cache.fetch("Patient", "read:p1", lambda: load("Okafor"), RESOURCE, stale_resource)
         await cache.fetch("Patient", "read:p2", lambda: load("Lindqvist"), RESOURCE, stale_resource)
-        p1 = await state.get("t:cache:Patient:read:p1")
+        p1 = await state.get(_entry("read:p1"))
         assert p1 is not None
-        await state.put("t:cache:Patient:read:p2", p1, ttl=60)  # p1's entry under p2's key
+        await state.put(_entry("read:p2"), p1, ttl=60)  # p1's entry under p2's key
         answer = await cache.fetch("Patient", "read:p2", lambda: load("Lindqvist"), RESOURCE, stale_resource)
         return answer, loads
 
@@ -173,7 +181,7 @@ def test_however_many_distinct_searches_the_shared_cache_keeps_at_most_its_room(
             await cache.fetch("Patient", f"search:{i}", load, RESOURCE, stale_resource)
         kept = 0
         for i in range(50):
-            kept += await state.get(f"t:cache:Patient:search:{i}") is not None
+            kept += await state.get(_entry(f"search:{i}")) is not None
         return kept, loads
 
     kept, loads = asyncio.run(scenario())
@@ -207,3 +215,28 @@ def test_a_cache_hit_is_one_round_trip_to_the_shared_state(make_state: MakeState
 
     reads, hit = asyncio.run(scenario())
     assert reads == 1 and hit["id"] == "p1"
+
+
+def test_redis_key_names_hold_no_record_id(redis_url: str) -> None:
+    """Redis's key names are seen by more than the values are (SCAN, MONITOR, a backup's
+    listing, a managed service's console): a cached read is named by a keyed hash of its id."""
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
+
+    async def scenario() -> list[str]:
+        state = RedisState(redis_url, prefix=prefix)
+        cache = ResponseCache(CachePolicy(ttl=60), SharedCacheStore(state, "t", SEAL, 100, 60))
+
+        async def load() -> dict[str, str]:
+            return {"resourceType": "Patient", "id": "4f9a2c71-ee0d-4b7e-9a3c-2d1c5a7b9e10"}
+
+        await cache.fetch("Patient", "read:4f9a2c71-ee0d-4b7e-9a3c-2d1c5a7b9e10", load, RESOURCE, stale_resource)
+        client = redis.asyncio.Redis.from_url(redis_url)
+        try:
+            return [k.decode() async for k in client.scan_iter(match=f"{prefix}*")]
+        finally:
+            await client.aclose()
+            await state.aclose()
+
+    names = asyncio.run(scenario())
+    assert any(":cache:Patient:" in name for name in names)
+    assert not any("4f9a2c71" in name for name in names)
