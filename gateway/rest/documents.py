@@ -39,7 +39,7 @@ from gateway.errors import (
 from gateway.record import gather_everything
 from gateway.rest.bundle import searchset
 from gateway.rest.incoming import read_body
-from gateway.rest.negotiation import Format, check_document_format, wants_binary_resource, wants_html
+from gateway.rest.negotiation import Format, wants_binary_resource, wants_html
 from gateway.rest.references import foreign
 from gateway.search.dates import parse_fhir_date, period_range, zone_info
 from gateway.search.parse import ABSOLUTE_URL, is_fhir_id, readable_url
@@ -276,11 +276,12 @@ async def encounter_ccd(request: Request, tenant: Tenant, encounter_id: str, fmt
 def document_response(
     request: Request, fmt: Format | None, document_id: str | None, content: Rendered | bytes
 ) -> Response:
-    """A CDA document as the client asked: the Binary resource (FHIR JSON), the HTML page, or XML."""
+    """A CDA document as the client asked: the Binary resource (FHIR JSON), the HTML page, or XML.
+    The caller has refused a format the document does not have (`check_document_format`),
+    before the work of fetching or rendering it."""
     xml = content.xml if isinstance(content, Rendered) else content
     q = request.query_params
     accept = request.headers.get("accept")
-    check_document_format(q.get("_format"), accept)
     if fmt is not None and wants_binary_resource(q.get("_format"), accept):
         resource = binary(document_id, xml)
         body = jsonio.dumps(resource, pretty=fmt.pretty)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from urllib.parse import quote_plus
+from urllib.parse import quote
 
 from gateway.errors import InvalidRequest
 from gateway.slow_clients import MAX_TARGET_BYTES
@@ -31,29 +31,36 @@ def page_link(
     return f"{url}?{'&'.join(f'{_encoded(name)}={_encoded(value)}' for name, value in query)}"
 
 
-def followable(link: str, rel: str) -> str:
-    """`link`, a page the client must follow to have the whole answer (`next`, `previous`),
-    when the gateway can read it back: its request target (the path and query a client sends)
-    within `MAX_TARGET_BYTES` (a 414 past it, gateway.slow_clients). A `POST _search` of long
-    values builds longer links than any GET it could send; its other pages would be out of
-    reach, so the search is refused instead of answered in part."""
-    target = len(link.encode()) - link.find("/", link.find("://") + 3)
-    if target > MAX_TARGET_BYTES:
-        raise InvalidRequest(
-            f"This answer has more than one page, and the link to its {rel} page would be {target} bytes long: "
-            f"over the {MAX_TARGET_BYTES} a request may hold. Send fewer or shorter values, or a larger _count"
-        )
-    return link
+def fits(link: str) -> bool:
+    """Whether the gateway can read `link` back: its request target (the path and query a
+    client sends) within `MAX_TARGET_BYTES` (a 414 past it, gateway.slow_clients)."""
+    return target_bytes(link) <= MAX_TARGET_BYTES
 
 
-# What `quote_plus` leaves as it is (RFC 3986 unreserved): most names, ids and page tokens.
-_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+def target_bytes(link: str) -> int:
+    return len(link[link.find("/", link.find("://") + 3) :].encode())
+
+
+def unfollowable(link: str, rel: str) -> InvalidRequest:
+    """The refusal of an answer whose `rel` page (one the client must follow to have it
+    whole) could not be reached: a `POST _search` of long values builds longer links than any
+    GET could be, and the search is refused rather than answered in part."""
+    return InvalidRequest(
+        f"This answer has more than one page, and the link to its {rel} page would be {target_bytes(link)} bytes "
+        f"long: over the {MAX_TARGET_BYTES} a request may hold. Send fewer or shorter values, or a larger _count"
+    )
+
+
+# What a query may hold as it is (RFC 3986 section 3.4: pchar, "/" and "?"), but for what a
+# form decoder reads otherwise ("+", "&", "=") and "%" and "#". Escaping more only lengthens the
+# links (a reference or system URL would triple its "/" and ":"), and they have a length limit.
+_SAFE = ":/,@!$'()*;?"
+_AS_IT_IS = re.compile(r"[A-Za-z0-9_.~:/,@!$'()*;?-]*")
 
 
 def _encoded(text: str) -> str:
-    """`text` as `urllib.parse.urlencode` writes it, without its per-character work when there
-    is nothing to escape."""
-    return text if _UNRESERVED.fullmatch(text) else quote_plus(text)
+    """`text` escaped for a query, without the per-character work when nothing needs it."""
+    return text if _AS_IT_IS.fullmatch(text) else quote(text, safe=_SAFE)
 
 
 def passthrough(items: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:

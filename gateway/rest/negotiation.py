@@ -91,21 +91,28 @@ def wants_html(format_param: str | None, accept: str | None) -> bool:
 
 
 FHIR_XML = ("xml", "application/fhir+xml", "application/xml+fhir")
-_DOCUMENT_FORMATS = frozenset(("html", HTML, *_XML_TYPES))  # the page, the document as it is
+CDA_FORMATS = frozenset(("html", HTML, *_XML_TYPES))  # a CDA document: its page, or itself
 
 
-def check_document_format(format_param: str | None, accept: str | None) -> None:
-    """A document is served as its XML, its HTML page or the Binary resource (FHIR JSON): a
-    `_format` naming anything else, or an `Accept` asking FHIR XML alone, is a 406. Any other
-    `Accept` gets the document itself (RFC 9110 section 12.5.1 lets a server disregard it)."""
+def file_formats(content_type: str) -> frozenset[str]:
+    """The `_format` values that ask for a file of `content_type` as it is (no page is made of it)."""
+    kind = content_type.split(";")[0].strip().lower()
+    return frozenset((kind, "html")) if kind == HTML else frozenset((kind,))
+
+
+def check_document_format(format_param: str | None, accept: str | None, served: frozenset[str] = CDA_FORMATS) -> None:
+    """A document is served as the Binary resource (FHIR JSON) or in one of the formats
+    `served` names (a CDA document: itself, as XML, or its HTML page): a `_format` naming
+    anything else, or an `Accept` asking FHIR XML alone, is a 406. Any other `Accept` gets the
+    document itself (RFC 9110 section 12.5.1 lets a server disregard it)."""
     if format_param is not None:
         kind = format_param.split(";")[0].strip().lower()
         if kind in FHIR_XML:
             raise NotAcceptable("FHIR XML is not produced here; the document itself is XML without _format")
-        if kind not in _FORMAT_ALIASES and kind not in _DOCUMENT_FORMATS:
+        if kind not in _FORMAT_ALIASES and kind not in served:
             raise NotAcceptable(
                 f"_format '{format_param}' is not a format of this document: json (the Binary resource), "
-                "html (its page), or none (the document's XML)"
+                f"{' or '.join(sorted(served))}, or none (the document as it is)"
             )
         return
     wanted = [

@@ -30,8 +30,8 @@ from gateway.rest.context import (
 )
 from gateway.rest.document_access import check_document_access, document_access
 from gateway.rest.documents import docref, encounter_ccd
-from gateway.rest.links import followable, page_link
-from gateway.rest.negotiation import wants_binary_resource
+from gateway.rest.links import fits, page_link, unfollowable
+from gateway.rest.negotiation import check_document_format, wants_binary_resource
 from gateway.rest.paging import search_fingerprint
 from gateway.search.dates import last_updated_moment, parse_fhir_date
 from gateway.search.execute import PagePosition
@@ -63,6 +63,7 @@ async def patient_everything(request: Request) -> Response:
     # The patient is read on every page: one deleted since the first page is a 410 here too.
     patient = await read_within(patient_access, patient_provider.read, resource_id)
     record = rest.records.get(fingerprint) if offset else None
+    gathered_now = record is None
     if record is None:
         found, missing = await gather_everything(
             tenant.context.timezone, resource_id, types, params.get("start"), params.get("end")
@@ -70,8 +71,6 @@ async def patient_everything(request: Request) -> Response:
         found = [r for r in found if reaches[r["resourceType"]].admits(r)]
         gathered = [patient, *found] if wanted is None or "Patient" in wanted else found
         record = ([r for r in gathered if _updated_since(r, since)] if since else gathered, missing)
-        if count > 0 and len(record[0]) > count:  # kept only when there are pages to follow
-            rest.records[fingerprint] = record
     resources, missing = record
     page = resources[offset : offset + count]
 
@@ -80,10 +79,14 @@ async def patient_everything(request: Request) -> Response:
         return page_link(f"{base}/Patient/{resource_id}/$everything", link_params, count, token)
 
     links = [("self", url(offset)), ("first", url(None))]
-    if offset > 0 and count > 0:
-        links.append(("previous", followable(url(max(0, offset - count)), "previous")))
+    if offset > 0 and count > 0 and fits(back := url(max(0, offset - count))):
+        links.append(("previous", back))
     if count > 0 and offset + count < len(resources):  # _count=0 asks for the total alone: no pages
-        links.append(("next", followable(url(offset + count), "next")))
+        if not fits(onward := url(offset + count)):
+            raise unfollowable(onward, "next")
+        links.append(("next", onward))
+    if gathered_now and count > 0 and len(resources) > count:  # kept only when there are pages to follow
+        rest.records[fingerprint] = record
     total = None if missing else len(resources)
     return respond(fmt, searchset(base=base, resources=page, links=links, total=total, warnings=missing))
 
@@ -160,6 +163,8 @@ async def ccd_endpoint(request: Request) -> Response:
     encounters = provider_for(tenant, "Encounter", Interaction.READ)
     encounter_id = request.path_params["id"]
     check_id(encounter_id)
+    params = request.query_params
+    check_document_format(params.get("_format"), request.headers.get("accept"))  # before any vendor call
     # A CCD is a clinical document: it takes document access, and the encounter within reach.
     allowed = document_access(request, tenant)
     encounter_access = reach(request, encounters, Permission.READ, tenant.context.timezone)
@@ -167,7 +172,6 @@ async def ccd_endpoint(request: Request) -> Response:
         await read_within(encounter_access, encounters.read, encounter_id)
     if allowed is not None:
         await check_document_access(request, tenant, ids.encounter_document(encounter_id))
-    params = request.query_params
     fmt = (
         response_format(request)
         if wants_binary_resource(params.get("_format"), request.headers.get("accept"))

@@ -22,7 +22,7 @@ from gateway.rest.bundle import shape
 from gateway.rest.context import check_id, provider_for, reach, respond, response_format, tenant_of, version_headers
 from gateway.rest.document_access import check_document_access, check_vendor_binary
 from gateway.rest.documents import DOCUMENT_HEADERS, document_response, is_cda
-from gateway.rest.negotiation import check_document_format, wants_binary_resource
+from gateway.rest.negotiation import CDA_FORMATS, check_document_format, file_formats, wants_binary_resource
 
 
 async def read(request: Request) -> Response:
@@ -94,7 +94,9 @@ async def _binary_content(request: Request) -> Response:
     provider = provider_for(tenant, "Binary", Interaction.READ)
     check_id(resource_id)
     await check_document_access(request, tenant, resource_id)
+    format_param, accept = request.query_params.get("_format"), request.headers.get("accept")
     if ids.is_generated(resource_id):
+        check_document_format(format_param, accept)  # before it is rendered
         if request.path_params.get("vid") is not None:
             raise NotFound(f"Binary/{resource_id} is rendered on demand and has no versions to read")
         # Rendered and served as it is: no base64 round trip, no second parse for the HTML page.
@@ -103,9 +105,11 @@ async def _binary_content(request: Request) -> Response:
     binary = await provider.read(resource_id)
     await check_vendor_binary(request, tenant, binary)
     _check_version(request, "Binary", resource_id, binary)
+    content_type = str(binary.get("contentType") or "application/octet-stream")
+    cda = is_cda(content_type)
+    check_document_format(format_param, accept, CDA_FORMATS if cda else file_formats(content_type))
     content = base64.b64decode(binary.get("data") or "")
-    if is_cda(str(binary.get("contentType") or "")):
+    if cda:
         return document_response(request, None, resource_id, content)  # XML, or its HTML page
-    check_document_format(request.query_params.get("_format"), request.headers.get("accept"))
     headers = {**DOCUMENT_HEADERS, **version_headers(binary)}
-    return Response(content, media_type=str(binary.get("contentType") or "application/octet-stream"), headers=headers)
+    return Response(content, media_type=content_type, headers=headers)

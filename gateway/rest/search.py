@@ -6,6 +6,7 @@ finishes the filtering, and the searchset carries signed links to the pages arou
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -29,10 +30,10 @@ from gateway.rest.context import (
     tenant_of,
 )
 from gateway.rest.incoming import read_body
-from gateway.rest.links import followable, page_link, passthrough
+from gateway.rest.links import fits, page_link, passthrough, unfollowable
 from gateway.rest.paging import search_fingerprint
 from gateway.rest.references import local_query
-from gateway.search.execute import count_all, fetch_page, first_position, is_exact
+from gateway.search.execute import PagePosition, count_all, fetch_page, first_position, is_exact
 from gateway.search.model import ReferenceValue
 from gateway.search.parse import CONTROL, MAX_SEARCH_PARAMETERS, TotalMode, check_size, parse_search
 
@@ -118,11 +119,24 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
         total = (await count_all(provider, query, admit)).total
     elif parsed.total is TotalMode.NONE:
         total = None
+
+    def link_to(position: PagePosition) -> str | None:
+        """The page at `position`; without the way back from it (the earlier pages' positions
+        its token carries for `previous`) when that is what makes the link too long to follow."""
+        for at in (position, replace(position, history=())):
+            link = url(rest.tokens.issue(fingerprint, at))
+            if fits(link):
+                return link
+        return None
+
     links = [("self", url(parsed.page_token)), ("first", url())]
-    if page.previous is not None:
-        links.append(("previous", followable(url(rest.tokens.issue(fingerprint, page.previous)), "previous")))
+    if page.previous is not None and (back := link_to(page.previous)) is not None:
+        links.append(("previous", back))  # a way back only: left out when it could not be followed
     if page.next is not None:
-        links.append(("next", followable(url(rest.tokens.issue(fingerprint, page.next)), "next")))
+        onward = link_to(page.next)
+        if onward is None:
+            raise unfollowable(url(rest.tokens.issue(fingerprint, replace(page.next, history=()))), "next")
+        links.append(("next", onward))
     resources = [shape(r, parsed.summary, parsed.elements) for r in page.resources]
     bundle = searchset(
         base=base, resources=resources, links=links, total=total, warnings=page.warnings, notes=page.notes

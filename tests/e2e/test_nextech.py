@@ -138,6 +138,12 @@ def test_ccd_documents_binaries_and_sections(fhir: FhirHttp, clinic: Clinic) -> 
     allergies = next(c for c in document["content"] if c["attachment"]["title"].endswith("Allergies"))
     section = fhir.get(f"{BASE}/{allergies['attachment']['url']}").text
     assert 'data-section="Allergies"' in section and 'data-section="Medications"' not in section
+    # The vendor's section is an HTML file: asked for as html it is served, as XML it is not.
+    as_html = fhir.get(f"{BASE}/{allergies['attachment']['url']}", params={"_format": "html"})
+    assert as_html.status_code == 200 and as_html.text == section
+    for other in ("application/xml", "application/cda+xml", "foo"):
+        refused = fhir.get(f"{BASE}/{allergies['attachment']['url']}", params={"_format": other})
+        assert refused.status_code == 406 and refused.json()["resourceType"] == "OperationOutcome", other
     live_allergy = next(a for a in patient.allergies if not a.deleted)
     assert live_allergy.substance in section
 

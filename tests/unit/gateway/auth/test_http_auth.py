@@ -307,6 +307,23 @@ def test_writes_need_write_scopes_and_stay_in_the_compartment(
     assert backend.calls_to("Patient", "delete") == 0
 
 
+def test_a_confined_caller_cannot_tell_a_missing_record_from_one_out_of_reach(
+    client: TestClient, issuer: Issuer, backend: FakeBackend
+) -> None:
+    # A PUT to an id that does not exist is a 405 (R4 http.html#update); to a caller whose
+    # scopes confine it, a 405 there and a 404 for a record outside its reach would tell it
+    # which ids exist: both are 404.
+    backend.add_patient("p2", gender="female")
+    body = {"resourceType": "Patient", "gender": "male"}
+    confined = {**JSON, **issuer.headers(TENANT, "user/Patient.ru?gender=male")}
+    missing = outcome(client.put(f"{BASE}/Patient/p9", json={**body, "id": "p9"}, headers=confined), 404)
+    hidden = outcome(client.put(f"{BASE}/Patient/p2", json={**body, "id": "p2"}, headers=confined), 404)
+    assert missing["issue"][0]["code"] == hidden["issue"][0]["code"] == "not-found"
+    unconfined = {**JSON, **issuer.headers(TENANT, "user/Patient.ru")}
+    assert backend.calls_to("Patient", "update") == 0  # the confined caller's were refused before
+    outcome(client.put(f"{BASE}/Patient/p9", json={**body, "id": "p9"}, headers=unconfined), 405)
+
+
 # -- exposure ----------------------------------------------------------------------------------------
 
 
