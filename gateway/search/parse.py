@@ -101,8 +101,10 @@ def parse_search(
             continue
         type_modifier = found.type is ParamType.REFERENCE and modifier == found.target
         if modifier and modifier not in declared.modifiers and not type_modifier:
-            refuse(key, f"Modifier ':{modifier}' is not supported on '{name}'")
-            continue
+            # Never ignored, even under lenient handling: without its modifier the condition
+            # selects other records (identifier:of-type, email:exact, gender:not), and R4
+            # search.html says a server SHALL reject a parameter with an unsupported modifier.
+            raise NotSupported(f"Modifier ':{modifier}' is not supported on '{name}'", expression=key)
         if value == "":
             continue  # FHIR: an empty value is ignored
         params.append(_parse_param(found, modifier or None, value, key, declared.prefixes, zone))
