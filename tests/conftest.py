@@ -5,6 +5,7 @@ and the test tiers: tests under tests/e2e are marked `e2e`, under tests/conforma
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,16 +43,26 @@ class RunningGateway:
         return f"{self.url}/fhir/{tenant}"
 
 
-@pytest.fixture(scope="session")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
+@contextmanager
+def running_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
     """The demo, as `fhir-gateway serve` runs it, with its access log on and its audit trail in
     a file, so that the end-to-end tests can read both for leaks."""
     audit = tmp_path_factory.mktemp("audit") / "audit.jsonl"
     settings = load_settings(DEMO_CONFIG)
     settings = settings.model_copy(update={"audit": AuditSettings(sink="file", path=str(audit))})
     running = serve_in_thread(create_app(settings, VENDORS, SANDBOXES), name="gateway")
-    yield RunningGateway(running.url, settings, audit)
-    running.stop()
+    try:
+        yield RunningGateway(running.url, settings, audit)
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
+    """The demo, shared by the session's end-to-end tests (writes of one module are seen by the
+    next: a module that needs the clinic as it was built has one of its own, `running_demo`)."""
+    with running_demo(tmp_path_factory) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

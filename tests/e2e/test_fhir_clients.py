@@ -45,7 +45,7 @@ from gateway.settings import DEMO_CONFIG, AuditSettings, AuthServerSettings, loa
 from mappings.registry import VENDORS
 from sandboxes.clinic import Clinic, Patient
 from sandboxes.registry import SANDBOXES
-from tests.conftest import DEMO_TENANTS, RunningGateway
+from tests.conftest import DEMO_TENANTS, RunningGateway, running_demo
 from tests.support.clinic import live_patients, uuids
 from tests.support.fhir_http import FhirHttp
 from tests.support.smart import BackendClient, signing_key_file
@@ -167,6 +167,14 @@ def tenant(request: pytest.FixtureRequest, gateway: RunningGateway) -> Tenant:
     scope = {"family": "s"} if "requires one of" in patient.get("documentation", "") else {}
     token = protected.client.token(protected.url, SCOPE) if protected else None
     return Tenant(name, root, base, search_params, scope, protected, token)
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
+    """A demo of this module's own: it holds every patient a tenant serves to the clinic as
+    built, and other modules of the session write to theirs (test_nexhealth creates patients)."""
+    with running_demo(tmp_path_factory) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
