@@ -95,8 +95,9 @@ def _parameter_item(parameter: Any) -> tuple[str, str]:
         if key == "valueBoolean" and isinstance(value, bool):
             return name, str(value).lower()
         if key == "valueReference" and isinstance(value, dict):
-            # "Patient/1", or an absolute URL ending in it
-            return name, str(value.get("reference") or "").rpartition("Patient/")[2]
+            # As the query parameter takes it ("Patient/1", "1", or an absolute URL whose server
+            # is checked there): cut down to its id here, another server's patient became ours.
+            return name, str(value.get("reference") or "")
         if key in ("valueCoding", "valueCodeableConcept") and isinstance(value, dict):
             coding = value if key == "valueCoding" else next(iter(value.get("coding") or []), {})
             return name, f"{coding.get('system') or ''}|{coding.get('code') or ''}"

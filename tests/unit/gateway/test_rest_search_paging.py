@@ -163,6 +163,28 @@ def test_a_reference_to_another_server_matches_nothing_here(client: TestClient, 
         assert outcome(client.get(f"{BASE}/DocumentReference/$docref", params={"patient": unreadable}), 400)
 
 
+def test_a_docref_parameters_body_names_the_patient_as_the_query_does(client: TestClient, backend: FakeBackend) -> None:
+    # POST $docref with a Parameters body: a valueReference to another server's (or tenant's)
+    # Patient/p1 is another patient, as in the query; cut to its id it was served p1's CCD.
+    backend.add_patient("p1")
+
+    def posted(reference: str) -> list[str]:
+        body = {
+            "resourceType": "Parameters",
+            "parameter": [{"name": "patient", "valueReference": {"reference": reference}}],
+        }
+        answer = client.post(
+            f"{BASE}/DocumentReference/$docref", json=body, headers={"Content-Type": "application/fhir+json"}
+        )
+        return ids(ok(answer))
+
+    own_base = ok(client.get(f"{BASE}/Patient/p1/$everything"))["link"][0]["url"].split("/Patient/")[0]
+    assert posted("Patient/p1") == posted(f"{own_base}/Patient/p1") == ["ccd-p.p1"]
+    other_tenant = own_base.replace(f"/{TENANT}", "/other")
+    for elsewhere in ("https://other.example/fhir/Patient/p1", f"{other_tenant}/Patient/p1"):
+        assert posted(elsewhere) == [], elsewhere
+
+
 def _long_form(family: str) -> str:
     """A POST _search form whose paging links would be longer than a request target may be:
     99 long values that match no one, and `family`."""
