@@ -70,8 +70,10 @@ def _concept(element: str) -> Callable[[Resource], list[Token]]:
     return lambda r: _codings(_list(r.get(element)))
 
 
-def _code(element: str) -> Callable[[Resource], list[Token]]:
-    return lambda r: [(None, str(v)) for v in _list(r.get(element))]
+def _code(element: str, system: str) -> Callable[[Resource], list[Token]]:
+    """A `code` element's tokens: its system is implicit, the one its binding's code system
+    defines (http://hl7.org/fhir/R4/terminologies.html#code), so `system|code` finds it."""
+    return lambda r: [(system, str(v)) for v in _list(r.get(element))]
 
 
 def _boolean(element: str) -> Callable[[Resource], list[Token]]:
@@ -145,7 +147,12 @@ DEFINITIONS: dict[str, dict[str, ParamDefinition]] = {
         "family": ParamDefinition("family", ParamType.STRING, lambda r: _human_name_parts(r, "family"), "Family name"),
         "given": ParamDefinition("given", ParamType.STRING, lambda r: _human_name_parts(r, "given"), "Given names"),
         "birthdate": ParamDefinition("birthdate", ParamType.DATE, _date("birthDate"), "Date of birth"),
-        "gender": ParamDefinition("gender", ParamType.TOKEN, _code("gender"), "Administrative gender"),
+        "gender": ParamDefinition(
+            "gender",
+            ParamType.TOKEN,
+            _code("gender", "http://hl7.org/fhir/administrative-gender"),
+            "Administrative gender",
+        ),
         "phone": ParamDefinition("phone", ParamType.TOKEN, _telecom("phone"), "A phone number"),
         "email": ParamDefinition("email", ParamType.TOKEN, _telecom("email"), "An email address"),
         "active": ParamDefinition(
@@ -167,7 +174,12 @@ DEFINITIONS: dict[str, dict[str, ParamDefinition]] = {
         "subject": ParamDefinition(
             "subject", ParamType.REFERENCE, _reference("subject"), "Who takes the medication", "Patient"
         ),
-        "status": ParamDefinition("status", ParamType.TOKEN, _code("status"), "Statement status"),
+        "status": ParamDefinition(
+            "status",
+            ParamType.TOKEN,
+            _code("status", "http://hl7.org/fhir/CodeSystem/medication-statement-status"),
+            "Statement status",
+        ),
         "code": ParamDefinition("code", ParamType.TOKEN, _concept("medicationCodeableConcept"), "Medication code"),
         "effective": ParamDefinition("effective", ParamType.DATE, _effective, "When taken"),
     },
@@ -179,7 +191,9 @@ DEFINITIONS: dict[str, dict[str, ParamDefinition]] = {
         "category": ParamDefinition("category", ParamType.TOKEN, _concept("category"), "Category"),
         "code": ParamDefinition("code", ParamType.TOKEN, _concept("code"), "What was observed"),
         "date": ParamDefinition("date", ParamType.DATE, _effective, "When it was observed"),
-        "status": ParamDefinition("status", ParamType.TOKEN, _code("status"), "Result status"),
+        "status": ParamDefinition(
+            "status", ParamType.TOKEN, _code("status", "http://hl7.org/fhir/observation-status"), "Result status"
+        ),
     },
     "Condition": {
         "patient": _patient_ref("subject"),
@@ -211,7 +225,10 @@ DEFINITIONS: dict[str, dict[str, ParamDefinition]] = {
         "type": ParamDefinition("type", ParamType.TOKEN, _concept("type"), "Kind of document (LOINC)"),
         "category": ParamDefinition("category", ParamType.TOKEN, _concept("category"), "Categorization of document"),
         "status": ParamDefinition(
-            "status", ParamType.TOKEN, _code("status"), "current | superseded | entered-in-error"
+            "status",
+            ParamType.TOKEN,
+            _code("status", "http://hl7.org/fhir/document-reference-status"),
+            "current | superseded | entered-in-error",
         ),
         "period": ParamDefinition(
             "period",
@@ -224,7 +241,9 @@ DEFINITIONS: dict[str, dict[str, ParamDefinition]] = {
         "patient": _patient_ref("subject"),
         "subject": ParamDefinition("subject", ParamType.REFERENCE, _reference("subject"), "The patient", "Patient"),
         "date": ParamDefinition("date", ParamType.DATE, _period("period"), "When it took place"),
-        "status": ParamDefinition("status", ParamType.TOKEN, _code("status"), "Encounter status"),
+        "status": ParamDefinition(
+            "status", ParamType.TOKEN, _code("status", "http://hl7.org/fhir/encounter-status"), "Encounter status"
+        ),
         "class": ParamDefinition(
             "class",
             ParamType.TOKEN,

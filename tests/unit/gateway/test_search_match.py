@@ -65,6 +65,24 @@ def test_tokens() -> None:
     assert not hit(PATIENT, ("active", "false"))
 
 
+def test_a_code_element_is_found_by_its_implicit_system() -> None:
+    # terminologies.html#code: a `code` element's system is the one its binding defines, so
+    # US Core's gender={system|}[code] and status=system|code find it; another system does not.
+    assert hit(PATIENT, ("gender", "http://hl7.org/fhir/administrative-gender|male"))
+    assert hit(PATIENT, ("gender", "http://hl7.org/fhir/administrative-gender|"))
+    assert not hit(PATIENT, ("gender", "http://snomed.info/sct|male"))
+    taken = {
+        "resourceType": "MedicationStatement",
+        "id": "m1",
+        "status": "active",
+        "subject": {"reference": "Patient/p1"},
+    }
+    system = "http://hl7.org/fhir/CodeSystem/medication-statement-status"
+    assert hit(taken, ("patient", "p1"), ("status", f"{system}|active"))
+    assert not hit(taken, ("patient", "p1"), ("status", f"{system}|stopped"))
+    assert not hit(taken, ("patient", "p1"), ("status", "http://hl7.org/fhir/observation-status|active"))
+
+
 def test_last_updated_and_missing_values() -> None:
     assert hit(PATIENT, ("_lastUpdated", "ge2024-06-20"))
     assert not hit(PATIENT, ("_lastUpdated", "lt2024-06-20"))
