@@ -177,7 +177,10 @@ def document_to_fhir(item: VendorEncounter, patient_id: str, sections: list[str]
             "description": f"CCD of the encounter of {(start or '')[:10]}".strip(),
             "content": attachments,
             "context": compact(
-                {"encounter": [reference("Encounter", encounter)], "period": {"start": start} if start else None}
+                {
+                    "encounter": [reference("Encounter", encounter)],
+                    "period": {"start": start, "end": start} if start else None,
+                }
             ),
         }
     )

@@ -116,6 +116,27 @@ def test_encounter_date_and_read(fhir: FhirHttp, clinic: Clinic) -> None:
         assert fhir.get_ok(f"{BASE}/Encounter/{encounter['id']}") == encounter
 
 
+def test_a_vendor_ccd_is_dated_by_its_encounter(fhir: FhirHttp, clinic: Clinic) -> None:
+    # Its period is the encounter's instant: without an end it read as ongoing (FHIR Period),
+    # and every date filter after the visit still found a CCD of years before.
+    patient = max(live_patients(clinic), key=lambda p: sum(e.status in ("finished", "arrived") for e in p.encounters))
+    documents = fhir.search_all(f"{BASE}/DocumentReference", patient=_fhir_id(patient))
+    dated = sorted(
+        (d for d in documents if not d["id"].startswith("ccd-")), key=lambda d: d["context"]["period"]["start"]
+    )
+    assert len(dated) >= 2
+    first = dated[0]
+    assert first["context"]["period"]["end"] == first["context"]["period"]["start"]
+    day = first["context"]["period"]["start"][:10]
+    on_the_day = fhir.search_all(f"{BASE}/DocumentReference", patient=_fhir_id(patient), period=day)
+    assert first["id"] in {d["id"] for d in on_the_day}
+    later = dated[-1]["context"]["period"]["start"][:10]
+    assert later > day
+    after = fhir.get_ok(f"{BASE}/DocumentReference/$docref", params={"patient": _fhir_id(patient), "start": later})
+    found = {e["resource"]["id"] for e in after.get("entry", []) if e["search"]["mode"] == "match"}
+    assert dated[-1]["id"] in found and first["id"] not in found
+
+
 def test_ccd_documents_binaries_and_sections(fhir: FhirHttp, clinic: Clinic) -> None:
     patient = max(live_patients(clinic), key=lambda p: len(p.allergies))
     found = fhir.search_all(f"{BASE}/DocumentReference", patient=_fhir_id(patient))
