@@ -2,8 +2,9 @@
 
 What `Patient/$everything` returns and what a CCD is rendered from
 (http://hl7.org/fhir/R4/patient-operation-everything.html). Every resource type whose provider
-can search by `patient` is fetched concurrently (all pages); `start`/`end` narrow types that
-have a `date` parameter, `_type` picks types. A type that fails does not fail the rest: it
+can search by `patient` is fetched concurrently (all pages); `start`/`end` are care dates
+(they narrow a type by its `date` parameter, and documents by the care they record), `_type`
+picks types. A type that fails does not fail the rest: it
 is reported as missing, for the caller to say so (an outcome entry, or a refused document),
 never to present the rest as complete.
 """
@@ -16,11 +17,23 @@ from typing import Any
 
 from gateway.contract import Interaction, ResourceProvider
 from gateway.errors import FHIRError, InvalidRequest, TooCostly
-from gateway.search.dates import parse_fhir_date, zone_info
+from gateway.search.dates import parse_fhir_date, period_range, zone_info
 from gateway.search.execute import fetch_page, first_position
-from gateway.search.model import DatePrefix, DateValue, ParamType, ReferenceValue, SearchParam, SearchQuery
+from gateway.search.model import (
+    DatePrefix,
+    DateRange,
+    DateValue,
+    ParamType,
+    ReferenceValue,
+    SearchParam,
+    SearchQuery,
+)
 
 MAX_PER_TYPE = 2000  # resources of one type one $everything may gather
+# Types whose `date` search parameter is when the record was made, not when care was given:
+# Patient-$everything's start/end "relate to care dates, not record currency dates", so these
+# are narrowed by the care they record (`in_care_period`), as US Core's $docref narrows them.
+_RECORD_DATED = frozenset({"DocumentReference"})
 
 
 def everything_types(providers: Mapping[str, ResourceProvider], wanted: set[str] | None) -> list[ResourceProvider]:
@@ -41,17 +54,19 @@ def everything_types(providers: Mapping[str, ResourceProvider], wanted: set[str]
 def _query(provider: ResourceProvider, patient_id: str, start: str | None, end: str | None, zone: str) -> SearchQuery:
     support = provider.support
     params = [SearchParam("patient", ParamType.REFERENCE, None, (ReferenceValue("Patient", patient_id),), "")]
-    if support.param("date") is not None:
-        for prefix, value in ((DatePrefix.GE, start), (DatePrefix.LE, end)):
+    if support.param("date") is not None and support.type not in _RECORD_DATED:
+        for prefix, value, name in ((DatePrefix.GE, start, "start"), (DatePrefix.LE, end, "end")):
             if value:
-                try:
-                    bound = DateValue(prefix, parse_fhir_date(value, zone_info(zone)))
-                except ValueError:
-                    raise InvalidRequest(
-                        f"'{value}' is not a valid date", expression="start" if prefix is DatePrefix.GE else "end"
-                    ) from None
+                bound = DateValue(prefix, _care_date(value, name, zone))
                 params.append(SearchParam("date", ParamType.DATE, None, (bound,), ""))
     return SearchQuery(support.type, tuple(params), (), zone)
+
+
+def _care_date(value: str, name: str, zone: str) -> DateRange:
+    try:
+        return parse_fhir_date(value, zone_info(zone))
+    except ValueError:
+        raise InvalidRequest(f"'{value}' is not a valid date", expression=name) from None
 
 
 async def _all_of(provider: ResourceProvider, query: SearchQuery) -> tuple[list[dict[str, Any]], list[str]]:
@@ -79,14 +94,20 @@ async def gather_everything(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """(the patient's records, what could not be fetched): each type in order, the Patient
     resource itself not included."""
+    for name, value in (("start", start), ("end", end)):
+        if value:
+            _care_date(value, name, zone)  # a 400 before any vendor call, whatever the types
 
     async def one(provider: ResourceProvider) -> tuple[list[dict[str, Any]], list[str]]:
         try:
-            return await _all_of(provider, _query(provider, patient_id, start, end, zone))
+            found, warnings = await _all_of(provider, _query(provider, patient_id, start, end, zone))
         except InvalidRequest:
             raise
         except FHIRError as exc:
             return [], [f"{provider.type} could not be retrieved ({exc.code}): {exc.diagnostics}"]
+        if provider.type in _RECORD_DATED:
+            found = [r for r in found if in_care_period(r, start, end, zone)]
+        return found, warnings
 
     results = await asyncio.gather(*(one(p) for p in types))
     resources: list[dict[str, Any]] = []
@@ -95,3 +116,22 @@ async def gather_everything(
         resources += found
         missing += gaps  # said, never presented as complete: no total, no CCD
     return resources, missing
+
+
+def in_care_period(document: Mapping[str, Any], start: str | None, end: str | None, zone_name: str) -> bool:
+    """Whether a document records care within start..end: its context.period, else its date
+    (US Core $docref: start/end are care dates). An undated one is kept, not silently lost."""
+    if not (start or end):
+        return True
+    zone = zone_info(zone_name)
+    wanted = period_range(start, end, zone)  # checked by the caller
+    period = (document.get("context") or {}).get("period") or {}
+    try:
+        covered = period_range(period.get("start"), period.get("end"), zone) if period else None
+        if covered is None and document.get("date"):
+            covered = parse_fhir_date(document["date"], zone)
+    except ValueError:
+        covered = None  # dates no reading holds: undated
+    if covered is None or wanted is None:
+        return covered is None
+    return covered.start < wanted.end and wanted.start < covered.end

@@ -36,12 +36,12 @@ from gateway.errors import (
     NotFound,
     UnsupportedMediaType,
 )
-from gateway.record import gather_everything
+from gateway.record import gather_everything, in_care_period
 from gateway.rest.bundle import searchset
 from gateway.rest.incoming import read_body
 from gateway.rest.negotiation import Format, wants_binary_resource, wants_html
 from gateway.rest.references import foreign
-from gateway.search.dates import parse_fhir_date, period_range, zone_info
+from gateway.search.dates import parse_fhir_date, zone_info
 from gateway.search.parse import ABSOLUTE_URL, is_fhir_id, readable_url
 from gateway.tenants import Tenant
 
@@ -159,7 +159,7 @@ async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, stric
         found += [
             d
             for d in stored
-            if _matches_type(d, given.get("type")) and _in_care_period(d, start, end, tenant.context.timezone)
+            if _matches_type(d, given.get("type")) and in_care_period(d, start, end, tenant.context.timezone)
         ]
     # What the vendor could not list is said in the searchset (no total), not hidden by a 502
     # that would also withhold the documents that could be listed.
@@ -171,20 +171,6 @@ def _bundle(
 ) -> Response:
     body = searchset(base=base, resources=found, links=links, total=None if missing else len(found), warnings=missing)
     return Response(jsonio.dumps(body, pretty=fmt.pretty), media_type=fmt.content_type)
-
-
-def _in_care_period(document: dict[str, Any], start: str | None, end: str | None, zone_name: str) -> bool:
-    """US Core: start/end are care dates, the document's context.period (else its date)."""
-    if not (start or end):
-        return True
-    period = (document.get("context") or {}).get("period") or {}
-    covered = period_range(period.get("start"), period.get("end"), zone_info(zone_name)) if period else None
-    if covered is None and document.get("date"):
-        covered = parse_fhir_date(document["date"], zone_info(zone_name))
-    wanted = period_range(start, end, zone_info(zone_name))
-    if covered is None or wanted is None:
-        return covered is None  # undated: kept rather than silently lost
-    return covered.start < wanted.end and wanted.start < covered.end
 
 
 def _bound(value: str | None, name: str, tenant: Tenant) -> str | None:

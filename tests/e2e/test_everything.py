@@ -60,3 +60,28 @@ def test_type_filter_and_errors(fhir: FhirHttp) -> None:
     assert fhir.get(f"/fhir/dentalpms/Observation/{patient}/$everything").status_code == 404
     dated = fhir.search_all(f"/fhir/dentalpms/Patient/{patient}/$everything", start="2026-01-01", _type="Observation")
     assert all(o["effectiveDateTime"][:10] >= "2026-01-01" for o in dated)
+
+
+def test_start_and_end_are_care_dates_for_documents_too(fhir: FhirHttp) -> None:
+    # Patient-$everything: start/end "relate to care dates, not record currency dates". A CCD
+    # generated for a visit is made now, but records the visit: it goes with the visit's dates.
+    resources = _statement(fhir, "nextvisit")
+    patient = _a_patient(fhir, "nextvisit", resources)
+    encounters = fhir.search_all("/fhir/nextvisit/Encounter", patient=patient)
+    happened = [e for e in encounters if e["status"] == "finished" and e.get("period", {}).get("start")]
+    dated = sorted(happened, key=lambda e: e["period"]["start"])  # a visit to come has no CCD
+    assert len(dated) >= 2
+    visit, last = dated[0], dated[-1]
+    day = visit["period"]["start"][:10]
+    got = fhir.search_all(f"/fhir/nextvisit/Patient/{patient}/$everything", start=day, end=day)
+    keys = {(r["resourceType"], r["id"]) for r in got}
+    assert ("Encounter", visit["id"]) in keys and ("DocumentReference", f"ccd-e.{visit['id']}") in keys
+    later = last["period"]["start"][:10]
+    assert later > day
+    after = fhir.search_all(f"/fhir/nextvisit/Patient/{patient}/$everything", start=later, _type="DocumentReference")
+    documents = {r["id"] for r in after}
+    assert f"ccd-e.{last['id']}" in documents and f"ccd-e.{visit['id']}" not in documents
+    refused = fhir.get(
+        f"/fhir/nextvisit/Patient/{patient}/$everything", params={"start": "soon", "_type": "DocumentReference"}
+    )
+    assert refused.status_code == 400
