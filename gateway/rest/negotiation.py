@@ -6,12 +6,14 @@ take XML (or anything else we cannot produce) gets a 406 OperationOutcome, rende
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from gateway.errors import NotAcceptable
 
 FHIR_JSON = "application/fhir+json"
+_R4 = re.compile(r"4\.0(\.\d+)?")  # what a fhirVersion media-type parameter names this server's by
 PLAIN_JSON = "application/json"
 _FORMAT_ALIASES = {"json": FHIR_JSON, FHIR_JSON: FHIR_JSON, PLAIN_JSON: PLAIN_JSON, "text/json": PLAIN_JSON}
 _ACCEPTABLE = {FHIR_JSON: FHIR_JSON, PLAIN_JSON: PLAIN_JSON, "*/*": FHIR_JSON, "application/*": FHIR_JSON}
@@ -27,11 +29,17 @@ class Format:
         return f"{self.media_type}; charset=utf-8"
 
 
+def _format_kind(format_param: str) -> str:
+    """The media type `_format` names. Its "+" is often sent unescaped and arrives as a space
+    (`_format=application/fhir+json` in a URL typed by hand): no media type holds a space."""
+    return format_param.split(";")[0].strip().lower().replace(" ", "+")
+
+
 @lru_cache(maxsize=256)  # a client sends the same few Accept headers again and again
 def negotiate(format_param: str | None, accept: str | None, pretty_param: str | None) -> Format:
     pretty = pretty_param == "true"
     if format_param is not None:
-        chosen = _FORMAT_ALIASES.get(format_param.split(";")[0].strip().lower())
+        chosen = _FORMAT_ALIASES.get(_format_kind(format_param))
         if chosen is None:
             raise NotAcceptable(f"_format '{format_param}' is not supported; this server returns JSON")
         return Format(chosen, pretty)
@@ -42,11 +50,14 @@ def negotiate(format_param: str | None, accept: str | None, pretty_param: str | 
         media, *params = (x.strip() for x in part.split(";"))
         q = 1.0
         for p in params:
-            if p.startswith("q="):
+            name, _, value = p.partition("=")
+            if name.strip().lower() == "q":
                 try:
-                    q = float(p[2:])
+                    q = float(value)
                 except ValueError:
                     q = 0.0
+            elif name.strip().lower() == "fhirversion" and not _R4.fullmatch(value.strip().strip('"')):
+                q = 0.0  # another version of FHIR (http://hl7.org/fhir/R4/versioning.html#mt-version)
         ranges.append((q, media.lower()))
     for q, media in sorted(ranges, key=lambda r: -r[0]):
         if q > 0 and media in _ACCEPTABLE:
@@ -61,7 +72,7 @@ def wants_binary_resource(format_param: str | None, accept: str | None) -> bool:
     (http://hl7.org/fhir/R4/binary.html#rest).
     """
     if format_param is not None:
-        return format_param.split(";")[0].strip().lower() in _FORMAT_ALIASES
+        return _format_kind(format_param) in _FORMAT_ALIASES
     wanted = [p.split(";")[0].strip().lower() for p in (accept or "").split(",")]
     return any(w in (FHIR_JSON, PLAIN_JSON) for w in wanted)
 
@@ -77,7 +88,7 @@ def wants_html(format_param: str | None, accept: str | None) -> bool:
     listed winning a tie (a browser's `text/html,...,application/xml;q=0.9` gets HTML).
     """
     if format_param is not None:
-        return format_param.split(";")[0].strip().lower() in ("html", HTML)
+        return _format_kind(format_param) in ("html", HTML)
     best: dict[str, tuple[float, int]] = {}
     for index, part in enumerate((accept or "").split(",")):
         media, *params = (x.strip().lower() for x in part.split(";"))
@@ -106,7 +117,7 @@ def check_document_format(format_param: str | None, accept: str | None, served: 
     anything else, or an `Accept` asking FHIR XML alone, is a 406. Any other `Accept` gets the
     document itself (RFC 9110 section 12.5.1 lets a server disregard it)."""
     if format_param is not None:
-        kind = format_param.split(";")[0].strip().lower()
+        kind = _format_kind(format_param)
         if kind in FHIR_XML:
             raise NotAcceptable("FHIR XML is not produced here; the document itself is XML without _format")
         if kind not in _FORMAT_ALIASES and kind not in served:

@@ -38,13 +38,25 @@ def test_tampered_or_foreign_tokens_are_refused() -> None:
         (None, "text/html,application/xhtml+xml,*/*;q=0.8", FHIR_JSON),
         ("json", "application/fhir+xml", FHIR_JSON),
         ("application/fhir+json", None, FHIR_JSON),
+        ("application/fhir json", None, FHIR_JSON),  # its "+" sent unescaped, read as a space
+        (None, "application/fhir+json; fhirVersion=4.0", FHIR_JSON),
+        (None, "application/fhir+json; fhirVersion=3.0, application/json; fhirVersion=4.0.1", PLAIN_JSON),
     ],
 )
 def test_json_is_negotiated(fmt: str | None, accept: str | None, media: str) -> None:
     assert negotiate(fmt, accept, None).media_type == media
 
 
-@pytest.mark.parametrize(("fmt", "accept"), [("xml", None), (None, "application/fhir+xml"), ("text/turtle", None)])
+@pytest.mark.parametrize(
+    ("fmt", "accept"),
+    [
+        ("xml", None),
+        (None, "application/fhir+xml"),
+        ("text/turtle", None),
+        (None, "application/fhir+json; fhirVersion=3.0"),  # R4 only: versioning.html#mt-version
+        (None, "application/fhir+json;fhirversion=5.0, */*; fhirVersion=1.0"),
+    ],
+)
 def test_other_formats_are_406(fmt: str | None, accept: str | None) -> None:
     with pytest.raises(NotAcceptable):
         negotiate(fmt, accept, None)
