@@ -103,6 +103,10 @@ class TokenServer:
         if not assertion:
             raise OAuthError("invalid_request", "client_assertion is missing")
         client = await self._authenticate(assertion)
+        named = form.get("client_id")
+        if named is not None and named != client.client_id:
+            # RFC 7521 section 4.2: a client_id sent beside the assertion must name its client.
+            raise OAuthError("invalid_client", "client_id is not the client the assertion authenticates", 401)
         granted = self._scopes(client, form.get("scope", ""))
         now = int(time.time())
         claims = {

@@ -132,6 +132,13 @@ def test_unacceptable_assertions_are_invalid_client(client: TestClient, make: An
     assert body["error"] == "invalid_client" and why in body["error_description"]
 
 
+def test_a_client_id_beside_the_assertion_must_name_its_client(client: TestClient) -> None:
+    # RFC 7521 section 4.2: a request naming one client and authenticated as another is refused.
+    other = ask(client, assertion(), client_id="someone-else")
+    assert other.status_code == 401 and other.json()["error"] == "invalid_client"
+    assert ask(client, assertion(), client_id="hie-1").status_code == 200
+
+
 def test_a_replayed_assertion_is_refused(client: TestClient) -> None:
     signed = assertion()
     assert ask(client, signed).status_code == 200
