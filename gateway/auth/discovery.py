@@ -15,16 +15,9 @@ from gateway.settings import TenantAuthSettings
 
 OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
 SECURITY_SERVICE = "http://terminology.hl7.org/CodeSystem/restful-security-service"
-SCOPES = [
-    "openid",
-    "fhirUser",
-    "launch",
-    "launch/patient",
-    "offline_access",
-    "patient/*.rs",
-    "user/*.rs",
-    "system/*.rs",
-]
+SYSTEM_SCOPES = ["system/*.rs", "system/*.cruds"]  # what a backend service may ask for
+# With an authorization endpoint: what a launched app may ask for too.
+APP_SCOPES = ["openid", "fhirUser", "launch", "launch/patient", "offline_access", "patient/*.rs", "user/*.rs"]
 
 
 @dataclass(frozen=True)
@@ -48,13 +41,16 @@ def smart_configuration(conf: AuthorizationServer) -> dict[str, Any]:
         capabilities += ["launch-standalone", "context-standalone-patient", "client-public"]
         grants.insert(0, "authorization_code")
     capabilities.append("client-confidential-asymmetric")
+    # `issuer` is left out: SMART App Launch 2.0 conformance.html has it only with the
+    # sso-openid-connect capability, which is the authorization server's to claim, not ours.
+    # The scopes listed are those a client of that server can ask for: without an
+    # authorization endpoint there is no app launch, only backend services.
     body: dict[str, Any] = {
-        "issuer": conf.issuer,
         "token_endpoint": conf.token_endpoint,
         "grant_types_supported": grants,
         "token_endpoint_auth_methods_supported": ["private_key_jwt"],
         "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
-        "scopes_supported": SCOPES,
+        "scopes_supported": (APP_SCOPES if conf.authorization_endpoint else []) + SYSTEM_SCOPES,
         "response_types_supported": ["code"] if conf.authorization_endpoint else [],
         "capabilities": capabilities,
         "code_challenge_methods_supported": ["S256"],

@@ -160,6 +160,10 @@ def test_smart_configuration_describes_the_gateways_token_endpoint(client: TestC
     assert body["token_endpoint"] == TOKEN_URL and body["jwks_uri"] == f"{PUBLIC}/auth/jwks"
     assert "client_credentials" in body["grant_types_supported"]
     assert "private_key_jwt" in body["token_endpoint_auth_methods_supported"]
+    # No authorization endpoint, so no app launch: only what a backend service can be granted,
+    # and no issuer (SMART conformance.html: only with sso-openid-connect).
+    assert body["scopes_supported"] and all(s.startswith("system/") for s in body["scopes_supported"])
+    assert "authorization_endpoint" not in body and "issuer" not in body
 
 
 def test_the_token_endpoint_refuses_bodies_too_large_for_a_grant(client: TestClient) -> None:

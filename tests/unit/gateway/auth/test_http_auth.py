@@ -87,6 +87,7 @@ def test_smart_configuration_has_the_required_fields(client: TestClient) -> None
         "S256" in body["code_challenge_methods_supported"] and "plain" not in body["code_challenge_methods_supported"]
     )
     assert {"permission-v1", "permission-v2", "permission-patient", "launch-standalone"} <= set(body["capabilities"])
+    assert {"launch/patient", "patient/*.rs", "system/*.rs"} <= set(body["scopes_supported"])
 
 
 def test_without_authorization_there_is_no_smart_configuration(backend: FakeBackend) -> None:
