@@ -94,9 +94,12 @@ async def gather_everything(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """(the patient's records, what could not be fetched): each type in order, the Patient
     resource itself not included."""
-    for name, value in (("start", start), ("end", end)):
-        if value:
-            _care_date(value, name, zone)  # a 400 before any vendor call, whatever the types
+    # A 400 before the record is gathered, whatever the types: an unreadable date, or a reversed range
+    # (an empty answer would read as "no care then"), as $docref answers them.
+    first = _care_date(start, "start", zone) if start else None
+    last = _care_date(end, "end", zone) if end else None
+    if first is not None and last is not None and first.start >= last.end:
+        raise InvalidRequest("start is after end", expression="start")
 
     async def one(provider: ResourceProvider) -> tuple[list[dict[str, Any]], list[str]]:
         try:

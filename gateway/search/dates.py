@@ -7,7 +7,7 @@ search compares such ranges, per http://hl7.org/fhir/R4/search.html#prefix.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import MAXYEAR, UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,11 @@ _DATE_RE = re.compile(
 
 
 _MEMO_LONGEST = 40  # the longest FHIR instant with a nanosecond fraction and an offset is 35 characters
+
+
+# Where the year 9999 (the last a FHIR date may name) ends: a datetime cannot hold the
+# moment after it, so its last microsecond stands in for it.
+_END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 
 def parse_fhir_date(text: str, default_tz: tzinfo = UTC) -> DateRange:
@@ -70,17 +75,20 @@ def _parse(text: str, default_tz: tzinfo) -> DateRange:
     year = int(m["y"])
     zone = default_tz
     if m["m"] is None:
-        start, end = datetime(year, 1, 1, tzinfo=zone), datetime(year + 1, 1, 1, tzinfo=zone)
+        start = datetime(year, 1, 1, tzinfo=zone)
+        end = datetime(year + 1, 1, 1, tzinfo=zone) if year < MAXYEAR else _END_OF_TIME
         return DateRange(start.astimezone(UTC), end.astimezone(UTC), "year", text)
     month = int(m["m"])
     if m["d"] is None:
         start = datetime(year, month, 1, tzinfo=zone)
-        end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=zone)
+        last = (year, month) == (MAXYEAR, 12)
+        end = _END_OF_TIME if last else datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=zone)
         return DateRange(start.astimezone(UTC), end.astimezone(UTC), "month", text)
     day = int(m["d"])
     if m["H"] is None:
         start = datetime(year, month, day, tzinfo=zone)
-        end = datetime.combine(start.date() + timedelta(days=1), start.time(), zone)
+        last = start.date() == date.max
+        end = _END_OF_TIME if last else datetime.combine(start.date() + timedelta(days=1), start.time(), zone)
         return DateRange(start.astimezone(UTC), end.astimezone(UTC), "day", text)
     tz: tzinfo = default_tz
     if m["tz"] == "Z":

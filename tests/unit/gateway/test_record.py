@@ -159,6 +159,15 @@ def test_everything_whose_next_page_could_not_be_followed_is_400(client: TestCli
     assert len(matched(_everything(client, _count="10", _type=types))) == 6  # one page: nothing to follow
 
 
+def test_a_reversed_period_is_400_before_the_vendor_is_asked(client: TestClient, backend: FakeBackend) -> None:
+    _seed(backend)
+    searched = backend.calls_to("Observation", SEARCH)
+    refused = outcome(client.get(f"{BASE}/Patient/p1/$everything", params={"start": "2024-02", "end": "2024-01"}), 400)
+    assert "after" in refused["issue"][0]["diagnostics"]
+    assert backend.calls_to("Observation", SEARCH) == searched
+    assert _everything(client, start="2024-01", end="2024-01")  # one month, both ends: served
+
+
 def test_a_count_of_zero_answers_the_total_alone(client: TestClient, backend: FakeBackend) -> None:
     _seed(backend, observations=3)
     bundle = _everything(client, _count="0")

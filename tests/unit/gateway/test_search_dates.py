@@ -36,6 +36,14 @@ def test_a_fraction_beyond_microseconds_is_cut_not_rounded() -> None:
     assert parse_fhir_date("2024-01-01T00:00:00.5Z").start.microsecond == 500000
 
 
+@pytest.mark.parametrize("text", ["9999", "9999-12", "9999-12-31"])
+def test_the_last_year_a_fhir_date_may_name_is_read(text: str) -> None:
+    # FHIR dates run to 9999; the moment after 9999 is beyond what a datetime holds.
+    covered = parse_fhir_date(text, ZoneInfo("America/Chicago"))
+    assert covered.start < covered.end == datetime.max.replace(tzinfo=UTC)
+    assert covered.end > parse_fhir_date("9999-12-31T12:00:00Z").start
+
+
 def test_a_long_valid_date_is_read_and_not_kept() -> None:
     # A fraction may be as long as a request allows: such a text is read, never remembered.
     long_fraction = "2024-01-01T00:00:00." + "1" * 100_000 + "Z"
