@@ -19,7 +19,7 @@ from gateway.auth.enforce import Access, access
 from gateway.auth.gate import OPEN, Gate
 from gateway.auth.scopes import Permission
 from gateway.contract import Interaction, ResourceProvider
-from gateway.errors import InvalidRequest, MethodNotAllowed, NotFound
+from gateway.errors import InvalidRequest, MethodNotAllowed, NotFound, NotSupported
 from gateway.rest.negotiation import Format, negotiate
 from gateway.rest.paging import PageTokens
 from gateway.rest.prefer import Prefer, parse_prefer
@@ -156,8 +156,16 @@ def respond(fmt: Format, body: Any, headers: dict[str, str] | None = None, statu
 
 
 def check_id(resource_id: str) -> None:
-    if not is_fhir_id(resource_id):
-        raise InvalidRequest(f"'{resource_id}' is not a valid FHIR id ([A-Za-z0-9-.]{{1,64}})")
+    if is_fhir_id(resource_id):
+        return
+    if resource_id.startswith("$") and resource_id[1:].replace("-", "").isalnum():
+        # `[type]/$op` reaches the instance routes: an operation, not an id (the instance-level
+        # ones the tenant has are in its CapabilityStatement).
+        raise NotSupported(
+            f"The operation {resource_id} is not supported on a resource type here; "
+            "see this tenant's metadata for the operations it has (e.g. Patient/[id]/$everything)"
+        )
+    raise InvalidRequest(f"'{resource_id}' is not a valid FHIR id ([A-Za-z0-9-.]{{1,64}})")
 
 
 def version_headers(resource: dict[str, Any]) -> dict[str, str]:

@@ -183,6 +183,14 @@ def test_digits_that_are_not_ascii_are_a_400(
     outcome(client.get(f"{BASE}{path}", params=params), 400)
 
 
+def test_an_operation_on_a_type_is_named_not_taken_for_an_id(client: TestClient) -> None:
+    # R4 defines Patient/$everything on the type too (every patient): not served here, and the
+    # answer says so instead of calling `$everything` a malformed id.
+    refused = outcome(client.get(f"{BASE}/Patient/$everything"), 400)
+    assert refused["issue"][0]["code"] == "not-supported" and "$everything" in refused["issue"][0]["diagnostics"]
+    assert outcome(client.get(f"{BASE}/Patient/$x$"), 400)["issue"][0]["code"] == "invalid"
+
+
 # -- fixed paths: the tenant and the type come first -------------------------------------------
 
 
