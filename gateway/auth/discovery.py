@@ -17,7 +17,8 @@ OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-u
 SECURITY_SERVICE = "http://terminology.hl7.org/CodeSystem/restful-security-service"
 SYSTEM_SCOPES = ["system/*.rs", "system/*.cruds"]  # what a backend service may ask for
 # With an authorization endpoint: what a launched app may ask for too.
-APP_SCOPES = ["openid", "fhirUser", "launch", "launch/patient", "offline_access", "patient/*.rs", "user/*.rs"]
+# (Not openid or fhirUser: sso-openid-connect is the authorization server's to claim.)
+APP_SCOPES = ["launch", "launch/patient", "offline_access", "patient/*.rs", "user/*.rs"]
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gateway.errors import InvalidRequest
+from gateway.search.dates import parse_fhir_date
 from gateway.search.parse import is_fhir_id
 
 PREFIX = "ccd-"
@@ -68,7 +69,16 @@ def parse(resource_id: str) -> DocumentId | None:
     start, end = _expand(parts[1]), _expand(parts[2])
     if (parts[1] and start is None) or (parts[2] and end is None):
         return None
+    if start and end and not _in_order(start, end):
+        return None  # a period that ends before it starts ($docref refuses it): no document
     return DocumentId(subject, None, start, end)
+
+
+def _in_order(start: str, end: str) -> bool:
+    try:
+        return parse_fhir_date(start).start < parse_fhir_date(end).end
+    except ValueError:  # a bound no datetime holds
+        return False
 
 
 def _checked(resource_id: str) -> str:

@@ -106,6 +106,11 @@ def _parameter_item(parameter: Any) -> tuple[str, str]:
     raise InvalidRequest(f"Parameter '{name}' has no usable value", expression=f"Parameters.parameter.{name}")
 
 
+def _comparable(key: str, value: str) -> str:
+    # The query's `patient=2` and the body's `Patient/2` (a valueReference) name one patient.
+    return value.removeprefix("Patient/") if key == "patient" else value
+
+
 async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, strict: bool, allowed: Access) -> Response:
     items = await docref_items(request)
     unknown = sorted({k for k, _ in items if k not in DOCREF_PARAMS and not k.startswith("_")})
@@ -114,7 +119,7 @@ async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, stric
     given: dict[str, str] = {}
     for key, value in items:
         if key in DOCREF_PARAMS:
-            if key in given and given[key] != value:
+            if key in given and _comparable(key, given[key]) != _comparable(key, value):
                 raise InvalidRequest(f"{key} is given twice, with different values", expression=key)
             given[key] = value
     prefix, _, patient_id = given.get("patient", "").rpartition("Patient/")

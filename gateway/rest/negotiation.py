@@ -32,7 +32,30 @@ class Format:
 def _format_kind(format_param: str) -> str:
     """The media type `_format` names. Its "+" is often sent unescaped and arrives as a space
     (`_format=application/fhir+json` in a URL typed by hand): no media type holds a space."""
-    return format_param.split(";")[0].strip().lower().replace(" ", "+")
+    kind, q = _media_range(format_param)
+    if q == 0:
+        raise NotAcceptable(f"_format '{format_param}' names another version of FHIR; this server is R4 (4.0)")
+    return kind.replace(" ", "+")
+
+
+@lru_cache(maxsize=256)  # a client sends the same few Accept headers again and again
+def _ranges(accept: str) -> tuple[tuple[str, float], ...]:
+    """The media ranges of an `Accept` value, in order, each with its quality."""
+    return tuple(_media_range(part) for part in accept.split(","))
+
+
+def _media_range(text: str) -> tuple[str, float]:
+    """(media type, quality) of one media range: a range naming another FHIR version than this
+    server's (http://hl7.org/fhir/R4/versioning.html#mt-version) is not acceptable (0)."""
+    media, *params = (x.strip() for x in text.split(";"))
+    q = 1.0
+    for param in params:
+        name, _, value = (x.strip() for x in param.partition("="))
+        if name.lower() == "q":
+            q = _quality(value)
+        elif name.lower() == "fhirversion" and not _R4.fullmatch(value.strip('"')):
+            return media.lower(), 0.0
+    return media.lower(), q
 
 
 @lru_cache(maxsize=256)  # a client sends the same few Accept headers again and again
@@ -45,21 +68,7 @@ def negotiate(format_param: str | None, accept: str | None, pretty_param: str | 
         return Format(chosen, pretty)
     if not accept:
         return Format(FHIR_JSON, pretty)
-    ranges = []
-    for part in accept.split(","):
-        media, *params = (x.strip() for x in part.split(";"))
-        q = 1.0
-        for p in params:
-            name, _, value = p.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-            elif name.strip().lower() == "fhirversion" and not _R4.fullmatch(value.strip().strip('"')):
-                q = 0.0  # another version of FHIR (http://hl7.org/fhir/R4/versioning.html#mt-version)
-        ranges.append((q, media.lower()))
-    for q, media in sorted(ranges, key=lambda r: -r[0]):
+    for media, q in sorted(_ranges(accept), key=lambda r: -r[1]):
         if q > 0 and media in _ACCEPTABLE:
             return Format(_ACCEPTABLE[media], pretty)
     raise NotAcceptable(f"None of the accepted types ({accept}) can be produced; this server returns JSON")
@@ -73,8 +82,7 @@ def wants_binary_resource(format_param: str | None, accept: str | None) -> bool:
     """
     if format_param is not None:
         return _format_kind(format_param) in _FORMAT_ALIASES
-    wanted = [p.split(";")[0].strip().lower() for p in (accept or "").split(",")]
-    return any(w in (FHIR_JSON, PLAIN_JSON) for w in wanted)
+    return any(q > 0 and media in (FHIR_JSON, PLAIN_JSON) for media, q in _ranges(accept or ""))
 
 
 HTML = "text/html"
@@ -90,9 +98,7 @@ def wants_html(format_param: str | None, accept: str | None) -> bool:
     if format_param is not None:
         return _format_kind(format_param) in ("html", HTML)
     best: dict[str, tuple[float, int]] = {}
-    for index, part in enumerate((accept or "").split(",")):
-        media, *params = (x.strip().lower() for x in part.split(";"))
-        q = next((_quality(p[2:]) for p in params if p.startswith("q=")), 1.0)
+    for index, (media, q) in enumerate(_ranges(accept or "")):
         kind = "html" if media == HTML else "xml" if media in _XML_TYPES else None
         if kind and q > 0 and (kind not in best or best[kind][0] < q):
             best[kind] = (q, -index)
@@ -126,11 +132,7 @@ def check_document_format(format_param: str | None, accept: str | None, served: 
                 f"{' or '.join(sorted(served))}, or none (the document as it is)"
             )
         return
-    wanted = [
-        media
-        for media, *params in ((x.strip().lower() for x in part.split(";")) for part in (accept or "").split(","))
-        if next((_quality(p[2:]) for p in params if p.startswith("q=")), 1.0) > 0
-    ]
+    wanted = [media for media, q in _ranges(accept or "") if q > 0]
     if wanted and all(media in FHIR_XML for media in wanted):
         raise NotAcceptable("FHIR XML is not produced here: accept application/fhir+json, or the document's own XML")
 

@@ -25,8 +25,8 @@ _MEMO_LONGEST = 40  # the longest FHIR instant with a nanosecond fraction and an
 
 
 # Where the year 9999 (the last a FHIR date may name) ends: a datetime cannot hold the
-# moment after it, so its last microsecond stands in for it.
-_END_OF_TIME = datetime.max.replace(tzinfo=UTC)
+# moment after it, so its last microsecond stands in for it (a range ending there includes it).
+END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 
 def parse_fhir_date(text: str, default_tz: tzinfo = UTC) -> DateRange:
@@ -76,19 +76,19 @@ def _parse(text: str, default_tz: tzinfo) -> DateRange:
     zone = default_tz
     if m["m"] is None:
         start = datetime(year, 1, 1, tzinfo=zone)
-        end = datetime(year + 1, 1, 1, tzinfo=zone) if year < MAXYEAR else _END_OF_TIME
+        end = datetime(year + 1, 1, 1, tzinfo=zone) if year < MAXYEAR else END_OF_TIME
         return DateRange(start.astimezone(UTC), end.astimezone(UTC), "year", text)
     month = int(m["m"])
     if m["d"] is None:
         start = datetime(year, month, 1, tzinfo=zone)
         last = (year, month) == (MAXYEAR, 12)
-        end = _END_OF_TIME if last else datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=zone)
+        end = END_OF_TIME if last else datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=zone)
         return DateRange(start.astimezone(UTC), end.astimezone(UTC), "month", text)
     day = int(m["d"])
     if m["H"] is None:
         start = datetime(year, month, day, tzinfo=zone)
         last = start.date() == date.max
-        end = _END_OF_TIME if last else datetime.combine(start.date() + timedelta(days=1), start.time(), zone)
+        end = END_OF_TIME if last else datetime.combine(start.date() + timedelta(days=1), start.time(), zone)
         return DateRange(start.astimezone(UTC), end.astimezone(UTC), "day", text)
     tz: tzinfo = default_tz
     if m["tz"] == "Z":
@@ -106,7 +106,8 @@ def _parse(text: str, default_tz: tzinfo) -> DateRange:
     step = timedelta(seconds=1) if m["S"] else timedelta(minutes=1)
     if m["frac"]:
         step = timedelta(microseconds=1)
-    return DateRange(start, start + step, "second", text)
+    end = start + step if start < END_OF_TIME - step else END_OF_TIME  # the calendar's last second
+    return DateRange(start, end, "second", text)
 
 
 @lru_cache(maxsize=64)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from gateway.concurrently import concurrently
 from gateway.errors import Gone, InvalidRequest, NotFound, NotSupported
+from gateway.search.dates import END_OF_TIME
 from gateway.search.model import DatePrefix, DateValue, ReferenceValue, SearchQuery, TokenValue
 
 Resource = dict[str, Any]
@@ -91,7 +92,7 @@ def date_bounds(query: SearchQuery, name: str) -> tuple[date | None, date | None
         ):
             exact = False
             continue
-        start, last = value.range.start.date(), shift(value.range.end.date(), -1)
+        start, last = value.range.start.date(), _last_day(value.range.end)
         lo, hi = {
             DatePrefix.EQ: (start, last),
             DatePrefix.GE: (start, None),
@@ -116,7 +117,7 @@ def date_bounds_any(query: SearchQuery, name: str) -> tuple[date | None, date | 
     high: date | None = None
     for param in query.named(name):
         starts = [v.range.start.date() for v in param.values if isinstance(v, DateValue)]
-        ends = [v.range.end.date() for v in param.values if isinstance(v, DateValue)]
+        ends = [shift(_last_day(v.range.end), 1) for v in param.values if isinstance(v, DateValue)]
         prefixes = {v.prefix for v in param.values if isinstance(v, DateValue)}
         if prefixes <= {DatePrefix.EQ, DatePrefix.GE, DatePrefix.GT, DatePrefix.SA} and starts:
             lo = min(starts)
@@ -125,6 +126,12 @@ def date_bounds_any(query: SearchQuery, name: str) -> tuple[date | None, date | 
             hi = max(ends)
             high = min(high, hi) if high else hi
     return low, high
+
+
+def _last_day(end: datetime) -> date:
+    """The last day a range ending at `end` (exclusive) reaches; a range of the calendar's last
+    day ends at END_OF_TIME, inside that day (gateway.search.dates)."""
+    return date.max if end == END_OF_TIME else shift(end.date(), -1)
 
 
 def shift(day: date, days: int) -> date:

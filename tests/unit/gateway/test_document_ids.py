@@ -6,7 +6,7 @@ import pytest
 
 from gateway.documents import ids
 from gateway.errors import InvalidRequest, NotAcceptable
-from gateway.rest.negotiation import check_document_format, wants_html
+from gateway.rest.negotiation import check_document_format, wants_binary_resource, wants_html
 
 
 @pytest.mark.parametrize(
@@ -37,7 +37,8 @@ def test_encounter_documents_round_trip() -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", ["ccd-", "ccd-p", "ccd-p.", "ccd-q.1", "ccd-p-2024.1", "ccd-p-x-.1", "ccd-p--.1", "123"]
+    "bad",
+    ["ccd-", "ccd-p", "ccd-p.", "ccd-q.1", "ccd-p-2024.1", "ccd-p-x-.1", "ccd-p--.1", "123", "ccd-p-2024-2023.1"],
 )
 def test_malformed_ids_name_nothing(bad: str) -> None:
     assert ids.parse(bad) is None
@@ -94,3 +95,12 @@ def test_a_document_format_it_does_not_have_is_406(format_param: str | None, acc
 )
 def test_a_document_format_it_has_is_served(format_param: str | None, accept: str | None) -> None:
     check_document_format(format_param, accept)
+
+
+def test_the_binary_resource_is_wanted_only_in_this_version_of_fhir() -> None:
+    # A Binary's content is served unless a FHIR format is asked for: one of another version is
+    # not, so a browser-like list falls to the HTML page (binary.html#rest, versioning.html#mt-version).
+    assert wants_binary_resource(None, "application/fhir+json")
+    assert not wants_binary_resource(None, "application/fhir+json; fhirVersion=3.0, text/html")
+    assert not wants_binary_resource(None, "application/fhir+json;q=0, text/html")
+    assert wants_html(None, "application/fhir+json; fhirVersion=3.0, text/html")

@@ -55,6 +55,7 @@ def test_json_is_negotiated(fmt: str | None, accept: str | None, media: str) -> 
         ("text/turtle", None),
         (None, "application/fhir+json; fhirVersion=3.0"),  # R4 only: versioning.html#mt-version
         (None, "application/fhir+json;fhirversion=5.0, */*; fhirVersion=1.0"),
+        ("application/fhir+json; fhirVersion=3.0", None),  # _format names a media type too
     ],
 )
 def test_other_formats_are_406(fmt: str | None, accept: str | None) -> None:

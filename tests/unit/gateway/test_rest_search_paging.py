@@ -183,6 +183,15 @@ def test_a_docref_parameters_body_names_the_patient_as_the_query_does(client: Te
     other_tenant = own_base.replace(f"/{TENANT}", "/other")
     for elsewhere in ("https://other.example/fhir/Patient/p1", f"{other_tenant}/Patient/p1"):
         assert posted(elsewhere) == [], elsewhere
+    # The same patient named in the query and in the body, each in its own form, is one patient.
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [{"name": "patient", "valueReference": {"reference": "Patient/p1"}}],
+    }
+    both = client.post(
+        f"{BASE}/DocumentReference/$docref?patient=p1", json=body, headers={"Content-Type": "application/fhir+json"}
+    )
+    assert ids(ok(both)) == ["ccd-p.p1"]
 
 
 def _long_form(family: str) -> str:

@@ -1,10 +1,11 @@
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from gateway.search.dates import _remembered, parse_fhir_date, range_matches
-from gateway.search.model import DatePrefix
+from gateway.search.model import DatePrefix, DateValue, ParamType, SearchParam, SearchQuery
+from gateway.search.planning import date_bounds
 
 
 def test_partial_dates_cover_their_whole_period() -> None:
@@ -42,6 +43,28 @@ def test_the_last_year_a_fhir_date_may_name_is_read(text: str) -> None:
     covered = parse_fhir_date(text, ZoneInfo("America/Chicago"))
     assert covered.start < covered.end == datetime.max.replace(tzinfo=UTC)
     assert covered.end > parse_fhir_date("9999-12-31T12:00:00Z").start
+
+
+@pytest.mark.parametrize("text", ["9999-12-31T23:59:59Z", "9999-12-31T23:59Z", "9999-12-31T23:59:59+00:00"])
+def test_the_calendars_last_instants_are_read(text: str) -> None:
+    moment = parse_fhir_date(text)
+    assert moment.start < moment.end == datetime.max.replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("value", "bounds"), [("le9999-12-31", (None, date.max)), ("9999-12-31", (date.max, date.max))]
+)
+def test_a_vendor_is_asked_for_the_calendars_last_day_whole(
+    value: str, bounds: tuple[date | None, date | None]
+) -> None:
+    # The range of 9999-12-31 ends inside that day (no datetime holds the moment after it).
+    query = SearchQuery("Patient", (SearchParam("birthdate", ParamType.DATE, None, (_date_value(value),), value),))
+    assert date_bounds(query, "birthdate") == (*bounds, True)
+
+
+def _date_value(text: str) -> DateValue:
+    prefix = DatePrefix(text[:2]) if text[:2].isalpha() else DatePrefix.EQ
+    return DateValue(prefix, parse_fhir_date(text[2:] if text[:2].isalpha() else text))
 
 
 def test_a_long_valid_date_is_read_and_not_kept() -> None:

@@ -71,6 +71,8 @@ def test_a_code_element_is_found_by_its_implicit_system() -> None:
     assert hit(PATIENT, ("gender", "http://hl7.org/fhir/administrative-gender|male"))
     assert hit(PATIENT, ("gender", "http://hl7.org/fhir/administrative-gender|"))
     assert not hit(PATIENT, ("gender", "http://snomed.info/sct|male"))
+    assert not hit(PATIENT, ("gender", "|male"))  # "|" asks for no system, and the code has one
+    assert hit(PATIENT, ("gender", "male"))
     taken = {
         "resourceType": "MedicationStatement",
         "id": "m1",

@@ -88,6 +88,8 @@ def test_smart_configuration_has_the_required_fields(client: TestClient) -> None
     )
     assert {"permission-v1", "permission-v2", "permission-patient", "launch-standalone"} <= set(body["capabilities"])
     assert {"launch/patient", "patient/*.rs", "system/*.rs"} <= set(body["scopes_supported"])
+    # No id_token is promised: neither sso-openid-connect nor the scopes that ask for one.
+    assert "openid" not in body["scopes_supported"] and "sso-openid-connect" not in body["capabilities"]
 
 
 def test_without_authorization_there_is_no_smart_configuration(backend: FakeBackend) -> None:
