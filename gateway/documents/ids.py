@@ -94,7 +94,8 @@ def _compact(value: str | None) -> str:
     if "T" not in value:
         return value.replace("-", "")
     moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-    return moment.strftime("%Y%m%dT%H%M%SZ")
+    # Not strftime: its %Y writes the year 1 as "1" (glibc), and the id would not parse back.
+    return f"{moment.year:04d}{moment:%m%dT%H%M%S}Z"
 
 
 def _expand(compact: str) -> str | None:
