@@ -1,3 +1,5 @@
+import base64
+
 import pytest
 
 from gateway.errors import InvalidRequest, NotAcceptable
@@ -18,6 +20,18 @@ def test_token_round_trip_and_binding() -> None:
     for fingerprint in (other_search, other_tenant, other_caller):
         with pytest.raises(InvalidRequest, match="different search"):
             tokens.open(token, fingerprint)
+
+
+def test_a_token_does_not_show_the_vendor_cursor_it_carries() -> None:
+    # A vendor's cursor may be the last record's own values (Dental PMS's names the patient it
+    # stopped at): in a link, a caller would read a patient outside its reach.
+    cursor = base64.b64encode(b'["Kim","093565ef-5a1b-4c4e-9b5e-1f2d3c4b5a69"]').decode()
+    fingerprint = search_fingerprint("t1", "app-1", "Patient", [("gender", "female")])
+    token = PageTokens("secret").issue(fingerprint, PagePosition(vendor=cursor, skip=0, page_size=100))
+    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    assert cursor.encode() not in raw and b"Kim" not in raw and b"093565ef" not in raw
+    assert "Kim" not in token and cursor not in token
+    assert PageTokens("secret").open(token, fingerprint).vendor == cursor
 
 
 def test_tampered_or_foreign_tokens_are_refused() -> None:
