@@ -36,9 +36,10 @@ class AuthorizationServer:
 
 
 def smart_configuration(conf: AuthorizationServer) -> dict[str, Any]:
-    capabilities = ["permission-v1", "permission-v2", "permission-patient", "permission-user"]
+    capabilities = ["permission-v1", "permission-v2"]
     grants = ["client_credentials"]
-    if conf.authorization_endpoint:
+    if conf.authorization_endpoint:  # patient and user scopes come from a launch: only with one
+        capabilities += ["permission-patient", "permission-user"]
         capabilities += ["launch-standalone", "context-standalone-patient", "client-public"]
         grants.insert(0, "authorization_code")
     capabilities.append("client-confidential-asymmetric")

@@ -108,6 +108,7 @@ def wants_html(format_param: str | None, accept: str | None) -> bool:
 
 
 FHIR_XML = ("xml", "application/fhir+xml", "application/xml+fhir")
+_FHIR_TYPES = frozenset((FHIR_JSON, PLAIN_JSON, *FHIR_XML))
 CDA_FORMATS = frozenset(("html", HTML, *_XML_TYPES))  # a CDA document: its page, or itself
 
 
@@ -132,9 +133,16 @@ def check_document_format(format_param: str | None, accept: str | None, served: 
                 f"{' or '.join(sorted(served))}, or none (the document as it is)"
             )
         return
-    wanted = [media for media, q in _ranges(accept or "") if q > 0]
-    if wanted and all(media in FHIR_XML for media in wanted):
-        raise NotAcceptable("FHIR XML is not produced here: accept application/fhir+json, or the document's own XML")
+    # Only FHIR asked for, and none of it this server's (FHIR XML, or another version's JSON):
+    # the document itself is not what the client can read.
+    json = (FHIR_JSON, PLAIN_JSON)
+    asked = [(media, q) for media, q in _ranges(accept or "") if q > 0 or media in json]  # a version's JSON: q 0
+    only_fhir = bool(asked) and all(media in _FHIR_TYPES for media, _ in asked)
+    if only_fhir and not any(q > 0 and media in json for media, q in asked):
+        raise NotAcceptable(
+            "Only FHIR formats this server does not produce are accepted: accept application/fhir+json "
+            "(FHIR R4) for the Binary resource, or the document's own type"
+        )
 
 
 def _quality(text: str) -> float:

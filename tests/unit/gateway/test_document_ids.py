@@ -77,6 +77,7 @@ def test_html_or_xml(format_param: str | None, accept: str | None, html: bool) -
         ("xml", None),  # FHIR's xml: the Binary resource in XML
         (None, "application/fhir+xml"),
         (None, "application/fhir+xml, application/xml+fhir;q=0.5, text/html;q=0"),
+        (None, "application/fhir+json; fhirVersion=3.0"),  # only FHIR JSON, of another version
     ],
 )
 def test_a_document_format_it_does_not_have_is_406(format_param: str | None, accept: str | None) -> None:

@@ -164,6 +164,7 @@ def test_smart_configuration_describes_the_gateways_token_endpoint(client: TestC
     # and no issuer (SMART conformance.html: only with sso-openid-connect).
     assert body["scopes_supported"] and all(s.startswith("system/") for s in body["scopes_supported"])
     assert "authorization_endpoint" not in body and "issuer" not in body
+    assert not {"permission-patient", "permission-user"} & set(body["capabilities"])
 
 
 def test_the_token_endpoint_refuses_bodies_too_large_for_a_grant(client: TestClient) -> None:
