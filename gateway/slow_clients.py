@@ -96,13 +96,15 @@ class _HeaderDeadline(HttpToolsProtocol):
     _head_bytes = 0  # bytes received since the head began (an upper bound of its size)
     _field_bytes = 0  # bytes of the header fields parsed so far
     _body_pending = False  # a request's head has been read, its body not yet all
+    _refused = False  # a request was refused: what the client sends after it is not read
+    _after_answers: bytes | None = None  # that refusal, waiting for the answers to earlier requests
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm()
 
     def data_received(self, data: bytes) -> None:
-        if self._linger is not None:
+        if self._linger is not None or self._refused:
             self._discarded += len(data)
             if self._discarded > LINGER_BYTES:
                 self.transport.close()
@@ -183,7 +185,7 @@ class _HeaderDeadline(HttpToolsProtocol):
             f"content-length: {len(body)}\r\n".encode(),
             b"connection: close\r\n\r\n",
         ]
-        self.transport.write(b"".join(head) + body)
+        self._refused = True
         # The access line an operator looks for (gateway.observability writes one per request
         # it serves): the status and why, never the target or a header, which the client wrote.
         access_log.info(
@@ -193,11 +195,35 @@ class _HeaderDeadline(HttpToolsProtocol):
             refusal.code,
             extra={"route": REFUSED, "status": refusal.status},
         )
-        answering = self.cycle is not None and not self.cycle.response_complete  # a pipelined request's
+        answering = self.cycle is not None and not self.cycle.response_complete
+        if answering and not self._body_pending:
+            # Requests before it on this connection (pipelined) are still being answered: the
+            # refusal follows their answers (RFC 9112 section 9.3.2), sent as the last completes.
+            self._after_answers = b"".join(head) + body
+            self.flow.resume_reading()  # what the client still sends is read and thrown away
+            return
+        # Else it is the only request unanswered, or the one whose body is arriving (its own).
+        self.transport.write(b"".join(head) + body)
         self._start_lingering(half_close=not answering)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self.cycle is None or self.cycle.response_complete:
+            self._answer_refusal()
+
+    def _answer_refusal(self) -> bool:
+        """Send the refusal that waited for the answers before it, if one did."""
+        waiting, self._after_answers = self._after_answers, None
+        if waiting is None or self.transport.is_closing():
+            return False
+        self.transport.write(waiting)
+        self._start_lingering(half_close=True)
+        return True
 
     def _close(self) -> None:
         """The response cycle closes the connection (`Connection: close`, an HTTP/1.0 client)."""
+        if self._answer_refusal():
+            return  # the last answer, then the refusal of the request that followed it
         if self._body_pending and not self.transport.is_closing():
             self._start_lingering(half_close=True)
         else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -113,6 +114,24 @@ def test_what_the_server_cannot_take_is_an_operation_outcome_and_closes(
     got, headers, body = answer(exchange(port, request_bytes))
     assert (got, body["issue"][0]["code"]) == (status, code)
     assert headers["connection"] == "close"
+
+
+@pytest.mark.parametrize(
+    ("second", "refused"), [(_search_line(MAX_TARGET_BYTES), 414), (b"BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n", 501)]
+)
+def test_a_refusal_of_a_pipelined_request_follows_the_answers_before_it(port: int, second: bytes, refused: int) -> None:
+    # RFC 9112 section 9.3.2: answers go in the order of the requests. The refusal of the second
+    # request was written at once, so the client read a 414 as the answer to its first.
+    first = f"GET {BASE}/Patient/p1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(10)
+        sock.sendall(first + second)
+        received = b""
+        while part := sock.recv(65536):
+            received += part
+    statuses = [int(status) for status in re.findall(rb"HTTP/1\.1 (\d{3}) ", received)]
+    assert statuses == [200, refused], received[:400]
+    assert b'"resourceType":"Patient"' in received.split(f"HTTP/1.1 {refused}".encode())[0]
 
 
 def _refusals(caplog: pytest.LogCaptureFixture, status: int) -> list[logging.LogRecord]:
