@@ -400,7 +400,9 @@ sink = "off"
 
 def _live_pids(url: str) -> set[str]:
     """The workers a scrape shows live figures of: each breaker series carries its worker's pid."""
-    metrics = httpx.get(f"{url}/metrics", timeout=10).text
+    scrape = httpx.get(f"{url}/metrics", timeout=10)
+    assert scrape.status_code == 200, (scrape.status_code, scrape.text[:300])
+    metrics = scrape.text
     return {
         line.split('pid="', 1)[1].split('"', 1)[0]
         for line in metrics.splitlines()
@@ -433,10 +435,9 @@ sink = "off"
 """
     )
     with _serving(config) as (url, process):
-        workers = _workers_of(process.pid)
-        deadline = time.monotonic() + 30
-        while _live_pids(url) != {str(w) for w in workers}:  # both have built their figures
-            assert time.monotonic() < deadline, (_live_pids(url), workers)
+        deadline = time.monotonic() + 60  # a loaded machine starts a worker slowly
+        while len(workers := _workers_of(process.pid)) < 2 or _live_pids(url) != {str(w) for w in workers}:
+            assert time.monotonic() < deadline, (_live_pids(url), workers)  # both have built their figures
             time.sleep(0.2)
         dead, alive = workers
         os.kill(dead, signal.SIGKILL)
