@@ -365,21 +365,20 @@ def test_connections_opened_together_are_spread_over_both_workers(deployment: De
     assert len(served) == 2 and min(served.values()) >= 3 * 6
 
 
-def test_workers_can_share_one_socket_instead(redis_url: str, tmp_path: Path) -> None:
-    """`server.worker_sockets = "shared"`: one listening socket for all workers, whose waiting
-    connections outlive a worker's restart (uvicorn's own way)."""
-    key = _private_key_file(tmp_path)
-    port = _free_port()
-    config = tmp_path / "gateway.toml"
+def _dental_workers(directory: Path, port: int, redis_url: str, prefix: str, server: str = "") -> Path:
+    """The config of two workers on Redis serving a Dental PMS sandbox tenant; `server` adds
+    lines to its [server] table."""
+    key = _private_key_file(directory)
+    config = directory / "gateway.toml"
     config.write_text(
         f"""
 [server]
 port = {port}
 workers = 2
-worker_sockets = "shared"
+{server}
 shared_state = "{redis_url}"
-shared_state_prefix = "shared-socket-test:"
-token_store = "{tmp_path / "tokens"}"
+shared_state_prefix = "{prefix}"
+token_store = "{directory / "tokens"}"
 token_store_keys = ["file:{key}"]
 
 [tenants.dental]
@@ -390,6 +389,14 @@ sandbox = true
 sink = "off"
 """
     )
+    return config
+
+
+def test_workers_can_share_one_socket_instead(redis_url: str, tmp_path: Path) -> None:
+    """`server.worker_sockets = "shared"`: one listening socket for all workers, whose waiting
+    connections outlive a worker's restart (uvicorn's own way)."""
+    port = _free_port()
+    config = _dental_workers(tmp_path, port, redis_url, "shared-socket-test:", 'worker_sockets = "shared"')
     with _serving(config) as (url, process):
         assert httpx.get(f"{url}/fhir/dental/metadata", timeout=10).status_code == 200
         workers = _workers_of(process.pid)
@@ -413,27 +420,7 @@ def _live_pids(url: str) -> set[str]:
 def test_a_worker_that_died_leaves_no_live_figures_behind(redis_url: str, tmp_path: Path) -> None:
     """A worker killed (out of memory, a crash) is restarted by the supervisor; its in-flight
     and breaker gauges must go with it, or every scrape after shows a breaker nobody runs."""
-    key = _private_key_file(tmp_path)
-    port = _free_port()
-    config = tmp_path / "gateway.toml"
-    config.write_text(
-        f"""
-[server]
-port = {port}
-workers = 2
-shared_state = "{redis_url}"
-shared_state_prefix = "dead-worker-test:"
-token_store = "{tmp_path / "tokens"}"
-token_store_keys = ["file:{key}"]
-
-[tenants.dental]
-vendor = "dentalpms"
-sandbox = true
-
-[audit]
-sink = "off"
-"""
-    )
+    config = _dental_workers(tmp_path, _free_port(), redis_url, "dead-worker-test:")
     with _serving(config) as (url, process):
         deadline = time.monotonic() + 60  # a loaded machine starts a worker slowly
         while len(workers := _workers_of(process.pid)) < 2 or _live_pids(url) != {str(w) for w in workers}:
