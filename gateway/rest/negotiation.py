@@ -13,8 +13,8 @@ from functools import lru_cache
 from gateway.errors import NotAcceptable
 
 FHIR_JSON = "application/fhir+json"
-_R4 = re.compile(r"4\.0(\.\d+)?")  # what a fhirVersion media-type parameter names this server's by
 PLAIN_JSON = "application/json"
+_R4 = re.compile(r"4\.0(\.\d+)?")  # what a fhirVersion media-type parameter names this server's by
 _FORMAT_ALIASES = {"json": FHIR_JSON, FHIR_JSON: FHIR_JSON, PLAIN_JSON: PLAIN_JSON, "text/json": PLAIN_JSON}
 _ACCEPTABLE = {FHIR_JSON: FHIR_JSON, PLAIN_JSON: PLAIN_JSON, "*/*": FHIR_JSON, "application/*": FHIR_JSON}
 
@@ -121,8 +121,9 @@ def file_formats(content_type: str) -> frozenset[str]:
 def check_document_format(format_param: str | None, accept: str | None, served: frozenset[str] = CDA_FORMATS) -> None:
     """A document is served as the Binary resource (FHIR JSON) or in one of the formats
     `served` names (a CDA document: itself, as XML, or its HTML page): a `_format` naming
-    anything else, or an `Accept` asking FHIR XML alone, is a 406. Any other `Accept` gets the
-    document itself (RFC 9110 section 12.5.1 lets a server disregard it)."""
+    anything else, or an `Accept` of FHIR formats alone none of which is produced here (FHIR
+    XML, another version's JSON), is a 406. Any other `Accept` gets the document itself
+    (RFC 9110 section 12.5.1 lets a server disregard it)."""
     if format_param is not None:
         kind = _format_kind(format_param)
         if kind in FHIR_XML:
