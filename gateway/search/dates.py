@@ -16,7 +16,7 @@ from gateway.search.model import DatePrefix, DateRange
 _DATE_RE = re.compile(
     r"(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})"
     r"(?:T(?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?P<frac>\.\d+)?)?"
-    r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?",
+    r"(?P<tz>Z|[+-](?:(?:0\d|1[0-3]):[0-5]\d|14:00))?)?)?)?",  # R4 datatypes.html#dateTime: -13:59..+14:00
     re.ASCII,  # FHIR dates are ASCII digits: \d alone would read "١٩٨٥" (Arabic-Indic) as 1985
 )
 

@@ -67,6 +67,18 @@ def _date_value(text: str) -> DateValue:
     return DateValue(prefix, parse_fhir_date(text[2:] if text[:2].isalpha() else text))
 
 
+@pytest.mark.parametrize("zone", ["+23:59", "-14:01", "+05:60", "+1:00", "+0100"])
+def test_a_zone_no_fhir_date_may_have_is_refused(zone: str) -> None:
+    # R4 datatypes.html#dateTime: a zone is Z or -13:59 to +14:00.
+    with pytest.raises(ValueError):
+        parse_fhir_date(f"2024-01-01T00:00:00{zone}")
+
+
+@pytest.mark.parametrize("zone", ["+14:00", "-14:00", "-12:00", "+05:45"])
+def test_every_zone_a_fhir_date_may_have_is_read(zone: str) -> None:
+    assert parse_fhir_date(f"2024-01-01T00:00:00{zone}").precision == "second"
+
+
 def test_a_long_valid_date_is_read_and_not_kept() -> None:
     # A fraction may be as long as a request allows: such a text is read, never remembered.
     long_fraction = "2024-01-01T00:00:00." + "1" * 100_000 + "Z"
