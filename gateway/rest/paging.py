@@ -4,7 +4,7 @@ A `next` link carries where the following page starts: the vendor's page or curs
 records of that vendor page were already served, and the vendor page size. The token is that
 compact JSON array sealed with AES-256-GCM (an AEAD: NIST SP 800-38D), bound to the tenant,
 the caller and the exact search. Sealed, not only signed: a vendor's cursor may be made of
-the last record's own values (Dental PMS's names the patient it stopped at), and a link must
+the last record's own values (a name and an id of the patient it stopped at), and a link must
 not show a caller a patient outside its reach, nor put a name in a proxy's log. A tampered
 token, or one taken from another search, tenant or caller, is refused with a 400 instead of
 silently serving some other page.

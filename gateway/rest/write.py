@@ -179,8 +179,8 @@ async def update(request: Request) -> Response:
             f"The body's id ('{resource.get('id')}') must equal the id in the URL ('{resource_id}')", expression="id"
         )
     conditions = preconditions(request.headers)
-    # One version in If-Match goes to the adapter, which holds the update to it (Dental PMS
-    # through the vendor's own versioning; the others by comparing just before writing). Any
+    # One version in If-Match goes to the adapter, which holds the update to it (through the
+    # vendor's own versioning where it has one, else by comparing just before writing). Any
     # other precondition is checked on the record as it is now, and the update is then held to
     # the version read.
     version = conditions.one_version
