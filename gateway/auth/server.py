@@ -42,6 +42,11 @@ SKEW = 30  # seconds
 
 
 class OAuthError(Exception):
+    """An error answer of the token endpoint (RFC 6749 section 5.2). Its status is 400, that
+    section's default, for `invalid_client` too: a client authenticated by an assertion used
+    no HTTP authentication scheme, and a 401 must name one in WWW-Authenticate (RFC 9110
+    section 15.5.2)."""
+
     def __init__(self, error: str, description: str, status: int = 400) -> None:
         super().__init__(description)
         self.error, self.description, self.status = error, description, status
@@ -106,7 +111,7 @@ class TokenServer:
         named = form.get("client_id")
         if named is not None and named != client.client_id:
             # RFC 7521 section 4.2: a client_id sent beside the assertion must name its client.
-            raise OAuthError("invalid_client", "client_id is not the client the assertion authenticates", 401)
+            raise OAuthError("invalid_client", "client_id is not the client the assertion authenticates")
         granted = self._scopes(client, form.get("scope", ""))
         now = int(time.time())
         claims = {
@@ -128,25 +133,25 @@ class TokenServer:
         }
 
     async def _authenticate(self, assertion: str) -> RegisteredClient:
-        invalid = OAuthError("invalid_client", "the client assertion is not acceptable", 401)
+        invalid = OAuthError("invalid_client", "the client assertion is not acceptable")
         try:
             header = jwt.get_unverified_header(assertion)
             unverified = jwt.decode(assertion, options={"verify_signature": False})
         except jwt.PyJWTError:
-            raise OAuthError("invalid_client", "the client assertion is not a JWT", 401) from None
+            raise OAuthError("invalid_client", "the client assertion is not a JWT") from None
         client = self.clients.get(str(unverified.get("iss")))
         if client is None:
-            raise OAuthError("invalid_client", "unknown client", 401)
+            raise OAuthError("invalid_client", "unknown client")
         algorithm = header.get("alg")
         if algorithm not in ASSERTION_ALGORITHMS:
-            raise OAuthError("invalid_client", "client assertions must be signed with RS384 or ES384", 401)
+            raise OAuthError("invalid_client", "client assertions must be signed with RS384 or ES384")
         try:
             key = await client.keys.key(header.get("kid") if isinstance(header.get("kid"), str) else None)
         except KeysUnavailable as exc:
             log.warning("client %s: its key set is unavailable: %s", client.client_id, exc)
-            raise OAuthError("invalid_client", "the client's key set could not be fetched", 401) from None
+            raise OAuthError("invalid_client", "the client's key set could not be fetched") from None
         if key is None:
-            raise OAuthError("invalid_client", "the assertion's kid is not in the client's key set", 401)
+            raise OAuthError("invalid_client", "the assertion's kid is not in the client's key set")
         try:
             claims = jwt.decode(
                 assertion,
@@ -158,18 +163,18 @@ class TokenServer:
                 options={"require": ["exp", "iss", "sub", "aud", "jti"]},
             )
         except jwt.ExpiredSignatureError:
-            raise OAuthError("invalid_client", "the client assertion has expired", 401) from None
+            raise OAuthError("invalid_client", "the client assertion has expired") from None
         except jwt.InvalidAudienceError:
-            raise OAuthError("invalid_client", f"the assertion's aud must be {self.token_endpoint}", 401) from None
+            raise OAuthError("invalid_client", f"the assertion's aud must be {self.token_endpoint}") from None
         except jwt.PyJWTError:
             raise invalid from None
         if claims.get("sub") != client.client_id:
-            raise OAuthError("invalid_client", "the assertion's sub must be the client id", 401)
+            raise OAuthError("invalid_client", "the assertion's sub must be the client id")
         if float(claims["exp"]) > time.time() + MAX_ASSERTION_LIFETIME + SKEW:
-            raise OAuthError("invalid_client", "the assertion's exp is more than five minutes ahead", 401)
+            raise OAuthError("invalid_client", "the assertion's exp is more than five minutes ahead")
         replay_key = "assertion:" + hashlib.sha256(f"{client.client_id}\x1f{claims['jti']}".encode()).hexdigest()
         if not await self._seen.put_new(replay_key, b"1", MAX_ASSERTION_LIFETIME + 2 * SKEW):
-            raise OAuthError("invalid_client", "this assertion (jti) has been used already", 401)
+            raise OAuthError("invalid_client", "this assertion (jti) has been used already")
         return client
 
     def _scopes(self, client: RegisteredClient, asked: str) -> str:

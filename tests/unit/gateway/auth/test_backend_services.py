@@ -127,7 +127,10 @@ def test_the_gateways_keys_are_published_and_verify_its_tokens(client: TestClien
 )
 def test_unacceptable_assertions_are_invalid_client(client: TestClient, make: Any, why: str) -> None:
     response = ask(client, make())
-    assert response.status_code == 401 and response.headers["cache-control"] == "no-store"
+    # RFC 6749 section 5.2: 400 unless the client used an HTTP authentication scheme; a 401
+    # would need a WWW-Authenticate naming one (RFC 9110 section 15.5.2).
+    assert response.status_code == 400 and response.headers["cache-control"] == "no-store"
+    assert "www-authenticate" not in response.headers
     body = response.json()
     assert body["error"] == "invalid_client" and why in body["error_description"]
 
@@ -135,7 +138,7 @@ def test_unacceptable_assertions_are_invalid_client(client: TestClient, make: An
 def test_a_client_id_beside_the_assertion_must_name_its_client(client: TestClient) -> None:
     # RFC 7521 section 4.2: a request naming one client and authenticated as another is refused.
     other = ask(client, assertion(), client_id="someone-else")
-    assert other.status_code == 401 and other.json()["error"] == "invalid_client"
+    assert other.status_code == 400 and other.json()["error"] == "invalid_client"
     assert ask(client, assertion(), client_id="hie-1").status_code == 200
 
 
@@ -143,7 +146,7 @@ def test_a_replayed_assertion_is_refused(client: TestClient) -> None:
     signed = assertion()
     assert ask(client, signed).status_code == 200
     replay = ask(client, signed)
-    assert replay.status_code == 401 and "jti" in replay.json()["error_description"]
+    assert replay.status_code == 400 and "jti" in replay.json()["error_description"]
 
 
 def test_grant_type_and_scopes_are_checked(client: TestClient) -> None:
