@@ -17,7 +17,7 @@ from typing import Any
 
 from gateway.contract import Interaction, ResourceProvider
 from gateway.errors import FHIRError, InvalidRequest, TooCostly
-from gateway.search.dates import parse_fhir_date, period_range, zone_info
+from gateway.search.dates import parse_fhir_date, period_range, zone_info, zoneless_time
 from gateway.search.execute import fetch_page, first_position
 from gateway.search.model import (
     DatePrefix,
@@ -64,9 +64,12 @@ def _query(provider: ResourceProvider, patient_id: str, start: str | None, end: 
 
 def _care_date(value: str, name: str, zone: str) -> DateRange:
     try:
-        return parse_fhir_date(value, zone_info(zone))
+        bound = parse_fhir_date(value, zone_info(zone))
     except ValueError:
         raise InvalidRequest(f"'{value}' is not a valid date", expression=name) from None
+    if zoneless_time(value):  # a time without a zone is no moment; $docref refuses it too
+        raise InvalidRequest(f"'{value}' needs a time zone", expression=name)
+    return bound
 
 
 async def _all_of(provider: ResourceProvider, query: SearchQuery) -> tuple[list[dict[str, Any]], list[str]]:

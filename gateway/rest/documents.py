@@ -41,7 +41,7 @@ from gateway.rest.bundle import searchset
 from gateway.rest.incoming import read_body
 from gateway.rest.negotiation import Format, wants_binary_resource, wants_html
 from gateway.rest.references import foreign
-from gateway.search.dates import parse_fhir_date, zone_info
+from gateway.search.dates import parse_fhir_date, zone_info, zoneless_time
 from gateway.search.parse import ABSOLUTE_URL, is_fhir_id, readable_url
 from gateway.tenants import Tenant
 
@@ -89,6 +89,8 @@ def _parameter_item(parameter: Any) -> tuple[str, str]:
     if not isinstance(parameter, dict) or not isinstance(parameter.get("name"), str):
         raise InvalidRequest("Each parameter needs a name", expression="Parameters.parameter")
     name = parameter["name"]
+    if sum(key.startswith("value") for key in parameter) > 1:  # R4 Parameters: value[x] is 0..1
+        raise InvalidRequest(f"Parameter '{name}' has more than one value", expression=f"Parameters.parameter.{name}")
     for key, value in parameter.items():
         if not key.startswith("value"):
             continue
@@ -185,7 +187,7 @@ def _bound(value: str | None, name: str, tenant: Tenant) -> str | None:
         parse_fhir_date(value, zone_info(tenant.context.timezone))
     except ValueError:
         raise InvalidRequest(f"'{value}' is not a valid date or dateTime", expression=name) from None
-    if "T" in value and not (value.endswith("Z") or value[-6] in "+-"):
+    if zoneless_time(value):
         raise InvalidRequest(f"'{value}' needs a time zone", expression=name)
     return value
 

@@ -48,6 +48,12 @@ def _remembered(text: str, default_tz: tzinfo) -> DateRange:
     return _checked(text, default_tz)
 
 
+def zoneless_time(text: str) -> bool:
+    """Whether a date `text` has a time but no zone: a dateTime "SHALL" have one when it has a
+    time (R4 datatypes.html#dateTime); search alone leaves the zone to the server."""
+    return "T" in text and not (text.endswith("Z") or text[-6:-5] in ("+", "-"))
+
+
 def last_updated_moment(value: object) -> datetime | None:
     """The latest instant a `meta.lastUpdated` may stand for: itself when it has a time; the
     last microsecond of its day (or month, year) when it is a date alone, since the record may

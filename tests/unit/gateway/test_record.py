@@ -168,6 +168,15 @@ def test_a_reversed_period_is_400_before_the_vendor_is_asked(client: TestClient,
     assert _everything(client, start="2024-01", end="2024-01")  # one month, both ends: served
 
 
+@pytest.mark.parametrize("name", ["start", "end"])
+def test_a_time_without_a_zone_is_400_as_for_docref(client: TestClient, backend: FakeBackend, name: str) -> None:
+    # A dateTime with a time SHALL have a zone (R4 datatypes.html#dateTime): no moment to cut at.
+    _seed(backend)
+    refused = outcome(client.get(f"{BASE}/Patient/p1/$everything", params={name: "2024-01-04T10:00:00"}), 400)
+    assert "time zone" in refused["issue"][0]["diagnostics"] and refused["issue"][0]["expression"] == [name]
+    assert _everything(client, **{name: "2024-01-04T10:00:00+01:00"}) is not None
+
+
 def test_a_count_of_zero_answers_the_total_alone(client: TestClient, backend: FakeBackend) -> None:
     _seed(backend, observations=3)
     bundle = _everything(client, _count="0")

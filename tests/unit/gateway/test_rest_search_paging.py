@@ -194,6 +194,24 @@ def test_a_docref_parameters_body_names_the_patient_as_the_query_does(client: Te
     assert ids(ok(both)) == ["ccd-p.p1"]
 
 
+def test_a_docref_parameter_with_two_values_is_400(client: TestClient, backend: FakeBackend) -> None:
+    # R4 Parameters.parameter.value[x] is 0..1: which of two values was meant is not ours to pick.
+    backend.add_patient("p1")
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "patient", "valueReference": {"reference": "Patient/p1"}},
+            {"name": "start", "valueDate": "2020-01-01", "valueDateTime": "2024-01-01T00:00:00Z"},
+        ],
+    }
+    answer = client.post(
+        f"{BASE}/DocumentReference/$docref", json=body, headers={"Content-Type": "application/fhir+json"}
+    )
+    refused = outcome(answer, 400)
+    assert "more than one value" in refused["issue"][0]["diagnostics"]
+    assert refused["issue"][0]["expression"] == ["Parameters.parameter.start"]
+
+
 def _long_form(family: str) -> str:
     """A POST _search form whose paging links would be longer than a request target may be:
     99 long values that match no one, and `family`."""
