@@ -70,7 +70,7 @@ def last_updated_moment(value: object) -> datetime | None:
 def _checked(text: str, default_tz: tzinfo) -> DateRange:
     try:
         return _parse(text, default_tz)
-    except OverflowError:  # 0001-01-01 in a zone west of UTC, 9999-12-31 plus a day, ...
+    except OverflowError:  # no such case is known (`_utc` holds the edges); kept as a 400, not a 500
         raise ValueError(f"'{text}' is outside the dates this server can compare") from None
 
 
@@ -83,19 +83,19 @@ def _parse(text: str, default_tz: tzinfo) -> DateRange:
     if m["m"] is None:
         start = datetime(year, 1, 1, tzinfo=zone)
         end = datetime(year + 1, 1, 1, tzinfo=zone) if year < MAXYEAR else END_OF_TIME
-        return DateRange(start.astimezone(UTC), end.astimezone(UTC), "year", text)
+        return DateRange(_utc(start), _utc(end), "year", text)
     month = int(m["m"])
     if m["d"] is None:
         start = datetime(year, month, 1, tzinfo=zone)
         last = (year, month) == (MAXYEAR, 12)
         end = END_OF_TIME if last else datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=zone)
-        return DateRange(start.astimezone(UTC), end.astimezone(UTC), "month", text)
+        return DateRange(_utc(start), _utc(end), "month", text)
     day = int(m["d"])
     if m["H"] is None:
         start = datetime(year, month, day, tzinfo=zone)
         last = start.date() == date.max
         end = END_OF_TIME if last else datetime.combine(start.date() + timedelta(days=1), start.time(), zone)
-        return DateRange(start.astimezone(UTC), end.astimezone(UTC), "day", text)
+        return DateRange(_utc(start), _utc(end), "day", text)
     tz: tzinfo = default_tz
     if m["tz"] == "Z":
         tz = UTC
@@ -108,12 +108,22 @@ def _parse(text: str, default_tz: tzinfo) -> DateRange:
     # (`.9999999` would round to a whole second, which no datetime can hold).
     micro = int((m["frac"][1:] + "00000")[:6]) if m["frac"] else 0
     local = datetime(year, month, day, int(m["H"]), int(m["M"]), second, micro, tzinfo=tz)
-    start = local.astimezone(UTC)
+    start = _utc(local)
     step = timedelta(seconds=1) if m["S"] else timedelta(minutes=1)
     if m["frac"]:
         step = timedelta(microseconds=1)
     end = start + step if start < END_OF_TIME - step else END_OF_TIME  # the calendar's last second
     return DateRange(start, end, "second", text)
+
+
+def _utc(local: datetime) -> datetime:
+    """`local` in UTC; an instant of the calendar's first or last day whose UTC moment falls
+    outside the years 1-9999 (`9999-12-31T23:59:59-12:00`) is held at that edge: it is a valid
+    FHIR instant, and no stored date lies beyond it."""
+    try:
+        return local.astimezone(UTC)
+    except OverflowError:
+        return END_OF_TIME if local.year == MAXYEAR else datetime.min.replace(tzinfo=UTC)
 
 
 @lru_cache(maxsize=64)

@@ -34,7 +34,17 @@ PARAMS = [
 MODIFIERS = ["", "", "", ":exact", ":contains", ":missing", ":Patient", ":not", ":text", ":below", ":nope", ":"]
 SPECIAL = [
     *("²", "١٩٨٥", "１２", "1" * 5000, "-1", "0", "1e3", "NaN", "ge2025-01-01", "sa1985", "zz2020", "1985-13-45"),
-    *("2025-01-01T25:61:00Z", "0001-01-01", "9999-12-31T23:59:59+14:00", "lt0001-01-01", "a,b,,", "sys|", "|code"),
+    *(
+        "2025-01-01T25:61:00Z",
+        "0001-01-01",
+        "9999-12-31T23:59:59+14:00",
+        "9999-12-31T23:59:59-12:00",
+        "0001-01-01T00:00:00+14:00",
+        "lt0001-01-01",
+        "a,b,,",
+        "sys|",
+        "|code",
+    ),
     *("\\,", "\\", "Patient/", "Patient/../x", "Encounter/1", "http://x/Patient/1", "%", "%00", "\x00", "\r\n"),
     *("x\r\nINFO gateway.access GET /forged 200", "ccd-p.", "ccd-e.", "ccd-p--.1", "' OR 1=1 --", "<script>", "𝔘"),
     *("Ünïcödé", "a" * 2000, " ", "true", "count", "accurate", "-birthdate", "family,-birthdate"),

@@ -1,9 +1,9 @@
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.search.dates import _remembered, parse_fhir_date, range_matches
+from gateway.search.dates import END_OF_TIME, _remembered, parse_fhir_date, range_matches
 from gateway.search.model import DatePrefix, DateValue, ParamType, SearchParam, SearchQuery
 from gateway.search.planning import date_bounds
 
@@ -140,8 +140,21 @@ def test_date_only_values_are_days_in_the_tenants_zone() -> None:
     assert not range_matches(DatePrefix.EQ, parse_fhir_date("2025-01-01"), reading)  # in UTC it is Dec 31st
 
 
-def test_dates_at_the_ends_of_the_calendar_are_errors_not_crashes() -> None:
-    from zoneinfo import ZoneInfo
-
-    with pytest.raises(ValueError):
-        parse_fhir_date("0001-01-01", ZoneInfo("Asia/Tokyo"))  # its UTC start is before year 1
+@pytest.mark.parametrize(
+    ("text", "zone"),
+    [
+        ("9999-12-31T23:59:59-12:00", UTC),
+        ("9999-12-31T23:59:59.999999-13:59", UTC),
+        ("0001-01-01T00:00:00+14:00", UTC),
+        ("0001-01-01", ZoneInfo("Asia/Tokyo")),  # its UTC start is before the year 1
+        ("0001-01-01T00:00", timezone(timedelta(hours=10))),
+    ],
+)
+def test_instants_at_the_calendars_edges_are_read_at_the_edge(text: str, zone: tzinfo) -> None:
+    # Valid FHIR instants whose UTC moment falls outside the years 1-9999 (what a datetime
+    # holds): read as the calendar's first or last moment, not refused.
+    moment = parse_fhir_date(text, zone)
+    edge = END_OF_TIME if text.startswith("9999") else datetime.min.replace(tzinfo=UTC)
+    assert moment.start == edge and moment.start <= moment.end
+    later = parse_fhir_date("2024-01-01T00:00:00Z")
+    assert range_matches(DatePrefix.GT, later, moment) is text.startswith("9999")
