@@ -150,7 +150,7 @@ def create_app(
         try:
             for name, conf in settings.tenants.items():
                 tenants[name] = await composition.tenant(name, conf, host, sandbox_tokens, shared)
-            app.state.rest = RestState(settings, tenants, PageTokens(_paging_secret(settings)), gate)
+            app.state.rest = RestState(settings, tenants, PageTokens(_paging_secret(settings), shared), gate)
             gateway_started()  # gateway.collector: what start-up built frozen, young objects collected less often
             started = True
             yield

@@ -59,7 +59,7 @@ async def patient_everything(request: Request) -> Response:
     link_params = [(k, v) for k, v in params.multi_items() if k in ("start", "end", "_type", "_since")]
     base = base_url(request, tenant.name)
     fingerprint = search_fingerprint(tenant.name, caller(request).key, f"$everything/{resource_id}", link_params)
-    offset = rest.tokens.open(params["_page"], fingerprint).skip if params.get("_page") else 0
+    offset = (await rest.tokens.open(params["_page"], fingerprint)).skip if params.get("_page") else 0
     # The patient is read on every page: one deleted since the first page is a 410 here too.
     patient = await read_within(patient_access, patient_provider.read, resource_id)
     record = rest.records.get(fingerprint) if offset else None

@@ -8,6 +8,10 @@ the last record's own values (a name and an id of the patient it stopped at), an
 not show a caller a patient outside its reach, nor put a name in a proxy's log. A tampered
 token, or one taken from another search, tenant or caller, is refused with a 400 instead of
 silently serving some other page.
+
+A position too long for a link (a vendor cursor made of a very long value) is kept by the
+gateway instead, sealed the same way, and the token names it: for `KEPT_SECONDS`, in the shared
+state where there is one (every worker then opens it), else in this process.
 """
 
 from __future__ import annotations
@@ -16,18 +20,25 @@ import base64
 import binascii
 import hashlib
 import os
+import secrets
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
+from cachetools import TTLCache
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from gateway.errors import InvalidRequest
 from gateway.search.execute import PagePosition
+from gateway.shared.state import LocalState, SharedState
 
 _NONCE_BYTES = 12  # GCM's own size; random per token (2**-32 collision odds after 2**32 tokens: SP 800-38D 8.3)
 _KEY_CONTEXT = b"fhir-gateway.page\x00"  # the key seals page tokens and nothing else
+
+KEPT_SECONDS = 3600.0  # how long a kept position can be followed: a client walks a search in less
+KEPT_LARGEST = 256 * 1024  # bytes of one kept position; past it the search is refused (links.unfollowable)
+_KEPT_LOCAL_BYTES = 32 * 1024 * 1024  # all positions this process keeps, the oldest dropped first
 
 
 def search_fingerprint(tenant: str, caller: str, resource_type: str, params: Sequence[tuple[str, str]]) -> str:
@@ -46,17 +57,32 @@ def _unb64(text: str) -> bytes:
 
 
 class PageTokens:
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, shared: SharedState | None = None) -> None:
         self._aead = AESGCM(hashlib.sha256(_KEY_CONTEXT + secret.encode()).digest())
+        # LocalState drops an expired value only when it is read again; most kept positions
+        # never are, so one process keeps them in a cache bounded in bytes.
+        self._shared = None if shared is None or isinstance(shared, LocalState) else shared
+        self._local: TTLCache[str, bytes] = TTLCache(_KEPT_LOCAL_BYTES, KEPT_SECONDS, getsizeof=len)
 
     def issue(self, fingerprint: str, position: PagePosition) -> str:
-        payload = orjson.dumps(
-            [fingerprint, position.vendor, position.skip, position.page_size, list(position.history)]
-        )
-        nonce = os.urandom(_NONCE_BYTES)
-        return _b64(nonce + self._aead.encrypt(nonce, payload, None))
+        return self._sealed(_payload(fingerprint, position))
 
-    def open(self, token: str, fingerprint: str) -> PagePosition:
+    async def issue_kept(self, fingerprint: str, position: PagePosition) -> str | None:
+        """A short token for a position kept by the gateway, for a position too long to carry;
+        None when it is longer than `KEPT_LARGEST`."""
+        payload = _payload(fingerprint, position)
+        if len(payload) > KEPT_LARGEST:
+            return None
+        name = secrets.token_urlsafe(16)
+        nonce = os.urandom(_NONCE_BYTES)
+        value = nonce + self._aead.encrypt(nonce, payload, name.encode())
+        if self._shared is not None:
+            await self._shared.put(f"page:{name}", value, KEPT_SECONDS)
+        else:
+            self._local[name] = value
+        return self._sealed(orjson.dumps([fingerprint, name]))
+
+    async def open(self, token: str, fingerprint: str) -> PagePosition:
         data = self._opened(token)
         if data is None:
             raise InvalidRequest("The paging token is invalid or has been altered", expression="_page")
@@ -65,10 +91,34 @@ class PageTokens:
                 "The paging token belongs to a different search; follow the links of this search",
                 expression="_page",
             )
+        if len(data) == 2:
+            data = await self._kept(data[1])
+            if data is None or data[0] != fingerprint:
+                raise InvalidRequest(
+                    "The page this link led to is no longer kept (links past very long values are kept "
+                    f"for {KEPT_SECONDS / 60:g} minutes); repeat the search",
+                    expression="_page",
+                )
         return PagePosition(data[1], data[2], data[3], tuple(data[4]))
 
+    def _sealed(self, payload: bytes) -> str:
+        nonce = os.urandom(_NONCE_BYTES)
+        return _b64(nonce + self._aead.encrypt(nonce, payload, None))
+
+    async def _kept(self, name: str) -> list[Any] | None:
+        value = await self._shared.get(f"page:{name}") if self._shared is not None else self._local.get(name)
+        if value is None or len(value) <= _NONCE_BYTES:
+            return None
+        try:
+            payload = self._aead.decrypt(value[:_NONCE_BYTES], value[_NONCE_BYTES:], name.encode())
+        except InvalidTag:
+            return None
+        data = orjson.loads(payload)
+        return data if _is_position(data) else None
+
     def _opened(self, token: str) -> list[Any] | None:
-        """The token's payload when it was sealed with our key and has the shape `issue` writes."""
+        """The token's payload when it was sealed with our key and has a shape `issue` or
+        `issue_kept` writes."""
         try:
             sealed = _unb64(token)
         except (binascii.Error, ValueError):
@@ -80,8 +130,19 @@ class PageTokens:
         except InvalidTag:
             return None
         data = orjson.loads(payload)  # ours, since it opened: well-formed
-        if not (isinstance(data, list) and len(data) == 5 and isinstance(data[4], list)):
-            return None
-        if not all(isinstance(n, int) and not isinstance(n, bool) for n in data[2:4]):
-            return None
-        return data
+        kept = isinstance(data, list) and len(data) == 2 and all(isinstance(part, str) for part in data)
+        return data if kept or _is_position(data) else None
+
+
+def _payload(fingerprint: str, position: PagePosition) -> bytes:
+    return orjson.dumps([fingerprint, position.vendor, position.skip, position.page_size, list(position.history)])
+
+
+def _is_position(data: Any) -> bool:
+    """`data` has the shape `_payload` writes."""
+    return (
+        isinstance(data, list)
+        and len(data) == 5
+        and isinstance(data[4], list)
+        and all(isinstance(n, int) and not isinstance(n, bool) for n in data[2:4])
+    )

@@ -96,12 +96,12 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
     # It names only records the caller may not see, or only records of other servers: no vendor call.
     if narrowed is None or query is None:
         if parsed.page_token:
-            rest.tokens.open(parsed.page_token, fingerprint)
+            await rest.tokens.open(parsed.page_token, fingerprint)
         return respond(fmt, searchset(base=base, resources=[], links=[("self", url())], total=0))
     admit = allowed.admits if narrowed[1] else None
     if parsed.summary == "count" or parsed.count == 0:
         if parsed.page_token:
-            rest.tokens.open(parsed.page_token, fingerprint)  # a foreign or altered token is refused all the same
+            await rest.tokens.open(parsed.page_token, fingerprint)  # a foreign or altered token is refused all the same
         counted = await count_all(provider, query, admit)
         bundle = searchset(
             base=base, resources=[], links=[("self", url())], total=counted.total, warnings=counted.warnings
@@ -109,7 +109,7 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
         return respond(fmt, bundle)
 
     position = (
-        rest.tokens.open(parsed.page_token, fingerprint)
+        await rest.tokens.open(parsed.page_token, fingerprint)
         if parsed.page_token
         else first_position(provider, is_exact(support, query), parsed.count)
     )
@@ -120,20 +120,22 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
     elif parsed.total is TotalMode.NONE:
         total = None
 
-    def link_to(position: PagePosition) -> str | None:
+    async def link_to(position: PagePosition) -> str | None:
         """The page at `position`; without the way back from it (the earlier pages' positions
-        its token carries for `previous`) when that is what makes the link too long to follow."""
+        its token carries for `previous`) when that is what makes the link too long to follow;
+        else through a position the gateway keeps (a vendor cursor of a very long value)."""
         for at in (position, replace(position, history=())):
             link = url(rest.tokens.issue(fingerprint, at))
             if fits(link):
                 return link
-        return None
+        kept = await rest.tokens.issue_kept(fingerprint, position)
+        return url(kept) if kept is not None and fits(url(kept)) else None
 
     links = [("self", url(parsed.page_token)), ("first", url())]
-    if page.previous is not None and (back := link_to(page.previous)) is not None:
+    if page.previous is not None and (back := await link_to(page.previous)) is not None:
         links.append(("previous", back))  # a way back only: left out when it could not be followed
     if page.next is not None:
-        onward = link_to(page.next)
+        onward = await link_to(page.next)
         if onward is None:
             raise unfollowable(url(rest.tokens.issue(fingerprint, replace(page.next, history=()))), "next")
         links.append(("next", onward))

@@ -1,3 +1,4 @@
+import asyncio
 import base64
 
 import pytest
@@ -12,14 +13,14 @@ def test_token_round_trip_and_binding() -> None:
     tokens = PageTokens("secret")
     mine = search_fingerprint("t1", "anonymous", "Patient", [("family", "smith")])
     token = tokens.issue(mine, PagePosition(vendor=3, skip=7, page_size=100, history=((None, 0),)))
-    opened = tokens.open(token, mine)
+    opened = asyncio.run(tokens.open(token, mine))
     assert (opened.vendor, opened.skip, opened.page_size) == (3, 7, 100)
     other_search = search_fingerprint("t1", "anonymous", "Patient", [("family", "jones")])
     other_tenant = search_fingerprint("t2", "anonymous", "Patient", [("family", "smith")])
     other_caller = search_fingerprint("t1", "app-2", "Patient", [("family", "smith")])
     for fingerprint in (other_search, other_tenant, other_caller):
         with pytest.raises(InvalidRequest, match="different search"):
-            tokens.open(token, fingerprint)
+            asyncio.run(tokens.open(token, fingerprint))
 
 
 def test_a_token_does_not_show_the_vendor_cursor_it_carries() -> None:
@@ -31,7 +32,7 @@ def test_a_token_does_not_show_the_vendor_cursor_it_carries() -> None:
     raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     assert cursor.encode() not in raw and b"Kim" not in raw and b"093565ef" not in raw
     assert "Kim" not in token and cursor not in token
-    assert PageTokens("secret").open(token, fingerprint).vendor == cursor
+    assert asyncio.run(PageTokens("secret").open(token, fingerprint)).vendor == cursor
 
 
 def test_tampered_or_foreign_tokens_are_refused() -> None:
@@ -40,7 +41,27 @@ def test_tampered_or_foreign_tokens_are_refused() -> None:
     tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
     for bad in (tampered, "garbage", PageTokens("another-secret").issue(fingerprint, PagePosition(2, 0, 20))):
         with pytest.raises(InvalidRequest):
-            PageTokens("secret").open(bad, fingerprint)
+            asyncio.run(PageTokens("secret").open(bad, fingerprint))
+
+
+def test_a_kept_position_opens_for_its_own_search_only() -> None:
+    # A position too long for a link is kept by the gateway; its token names it, sealed.
+    tokens = PageTokens("secret")
+    mine = search_fingerprint("t1", "anonymous", "Patient", [])
+    cursor = "K" * 20_000  # a vendor cursor of a very long family name
+
+    async def walk() -> None:
+        token = await tokens.issue_kept(mine, PagePosition(cursor, 0, 100, ((None, 0),)))
+        assert token is not None and len(token) < 200 and "KKKK" not in token
+        opened = await tokens.open(token, mine)
+        assert (opened.vendor, opened.history) == (cursor, ([None, 0],))  # as JSON keeps it, like a link
+        with pytest.raises(InvalidRequest, match="different search"):
+            await tokens.open(token, search_fingerprint("t1", "app-2", "Patient", []))
+        with pytest.raises(InvalidRequest, match="no longer kept"):
+            await PageTokens("secret").open(token, mine)  # another process, without shared state
+        assert await tokens.issue_kept(mine, PagePosition("K" * 300_000, 0, 100)) is None
+
+    asyncio.run(walk())
 
 
 @pytest.mark.parametrize(
