@@ -77,7 +77,9 @@ Where the docs are silent
   a page of nothing new (a vendor ignoring `page`, or answering a page past the end with the
   last page again, cannot loop us). Patient pages without a `count` go on while a page holds
   records; a page whose first patient is the previous page's first is the last page again,
-  and ends the search.
+  and ends the search. `per_page` has no documented bound or default: a first patient page
+  shorter than asked while `count` says there are more shows the size NexHealth pages by (a
+  cap, or `per_page` ignored), and the walk counts its pages by that size.
 """
 
 from __future__ import annotations
@@ -239,7 +241,7 @@ class NexHealthAdapter:
         bare = _bare_identifier(query)
         if bare is not None:
             return await self._either_identifier(bare)
-        page, seen_first = _position(request.position)
+        page, seen_first, served_size = _position(request.position)
         params: dict[str, str | int] = {
             "page": page,
             "per_page": request.page_size,
@@ -259,12 +261,16 @@ class NexHealthAdapter:
         if seen_first is not None and first == seen_first:
             return VendorPage([], None)  # a page past the end answered with the last page again
         total = envelope.count
+        # The docs give `per_page` no bound: a first page shorter than asked while `count` says
+        # there are more is NexHealth's own page size (a cap, or `per_page` ignored), by which
+        # its later pages are numbered too.
+        size = served_size or (held if page == 1 and 0 < held < request.page_size else request.page_size)
         # Without a `count`, a page that held records may have a successor; an empty one ends it.
-        more = held > 0 if total is None else page * request.page_size < total
+        more = held > 0 if total is None else page * size < total
         exact = q.only(query, "active") and not envelope.warnings and not unreadable
         return VendorPage(
             [patient_to_fhir(p, self._ctx) for p in patients],
-            f"{page + 1}:{first or ''}" if more else None,
+            f"{page + 1}:{first or ''}:{size}" if more else None,
             total=total if exact else None,
             warnings=unreadable,
         )
@@ -534,13 +540,15 @@ def _digits(value: Any) -> str:
     return "".join(c for c in str(value or "") if c.isdigit())
 
 
-def _position(position: Any) -> tuple[int, str | None]:
-    """A patient search position: the page, and the first patient id of the page before (to
-    notice a page past the end answered with the last one again)."""
+def _position(position: Any) -> tuple[int, str | None, int | None]:
+    """A patient search position: the page, the first patient id of the page before (to
+    notice a page past the end answered with the last one again), and NexHealth's page size
+    as its first page showed it (None in a position written before it was kept)."""
     if position is None:
-        return 1, None
-    page, _, first = str(position).partition(":")
-    return int(page), first or None
+        return 1, None, None
+    page, _, rest = str(position).partition(":")
+    first, _, size = rest.partition(":")
+    return int(page), first or None, int(size) if size.isdigit() and int(size) > 0 else None
 
 
 def _midnight(day: date) -> datetime:

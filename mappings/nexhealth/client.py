@@ -171,7 +171,10 @@ def _unwrap(response: UpstreamResponse) -> Envelope:
     if not isinstance(body, dict):
         raise UpstreamError(f"The vendor's answer was not its documented envelope (HTTP {response.status})")
     errors = _messages(body.get("error"))
-    failed = response.status >= 400 or body.get("code") in (False, "false") or bool(errors)
+    # `code: false` fails an answer that carries nothing else; beside data and no error it does
+    # not: the docs' own "Patients Response" shows `"code": false` over a list of patients.
+    refused = body.get("code") in (False, "false") and body.get("data") is None
+    failed = response.status >= 400 or refused or bool(errors)
     description = _messages(body.get("description"))
     if failed:
         # The docs show the messages in `error` (a list); some answers carry one string there,

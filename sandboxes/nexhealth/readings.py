@@ -75,6 +75,7 @@ Scalars = Literal["native", "strings"]
 Nulls = Literal["null", "absent"]
 Count = Literal["number", "absent"]
 PastEnd = Literal["empty", "last"]
+PerPage = Literal["max_1000", "max_50", "ignored"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
@@ -88,6 +89,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "nulls": ("null", "absent"),
     "count": ("number", "absent"),
     "past_end": ("empty", "last"),
+    "per_page": ("max_1000", "max_50", "ignored"),
 }
 
 
@@ -120,6 +122,8 @@ class Reading:
     - ``count``: lists carry ``count`` (``"number"``) or not (``"absent"``).
     - ``past_end``: a page past the end is an ``"empty"`` list, or the ``"last"`` page again
       (a clamping paginator).
+    - ``per_page``: taken up to 1000 (``"max_1000"``), up to 50 (``"max_50"``), or
+      ``"ignored"`` (every list pages by the default 5); ``count`` stays the true total.
     """
 
     patch_body: PatchBody = "nested"
@@ -133,6 +137,7 @@ class Reading:
     nulls: Nulls = "null"
     count: Count = "number"
     past_end: PastEnd = "empty"
+    per_page: PerPage = "max_1000"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -21,6 +21,7 @@ from sandboxes.nexhealth.envelope import envelope
 from sandboxes.nexhealth.errors import ErrorAnswers
 from sandboxes.nexhealth.formats import is_date
 from sandboxes.nexhealth.new_patient import read_new_patient
+from sandboxes.nexhealth.paging import DEFAULT_PER_PAGE
 from sandboxes.nexhealth.patient_edit import read_patient_edit
 from sandboxes.nexhealth.protocol import VERSION_ERROR, accepts_v2
 from sandboxes.nexhealth.query import QueryParameters
@@ -144,6 +145,13 @@ class NexHealthApi:
         request.app.state.authentications += 1
         return envelope(201, orjson.dumps({"token": self.tokens.issue(now)}), b'"Authenticated"')
 
+    def paging(self, params: QueryParameters) -> tuple[int, int]:
+        """The page and page size of a list, as the ``per_page`` reading takes `params`."""
+        page, per_page = params.paging()
+        if self.reading.per_page == "ignored":
+            return page, DEFAULT_PER_PAGE
+        return page, min(per_page, 50) if self.reading.per_page == "max_50" else per_page
+
     def page_of(self, items: list[T], page: int, per_page: int) -> list[T]:
         """One page of `items`; past the end, an empty list or (``past_end="last"``) the last page."""
         found = page_slice(items, page, per_page)
@@ -167,7 +175,7 @@ class NexHealthApi:
             raise ApiError(400, ["date_of_birth must be a date (YYYY-MM-DD)"])
         terms = (params.get("name"), params.get("email"), params.get("phone_number"), birth_date,
                  params.get("foreign_id"))  # fmt: skip
-        page, per_page = params.paging()
+        page, per_page = self.paging(params)
         rows = self.store.search(location, strict, flags, terms)
         items = b"[" + b",".join(row.render(upcoming) for row in self.page_of(rows, page, per_page)) + b"]"
         data = {"object": b'{"patients":' + items + b"}", "array": items, "wrapped": b'[{"patients":' + items + b"}]"}
@@ -219,7 +227,7 @@ class NexHealthApi:
     async def list_providers(self, request: Request) -> Response:
         params = QueryParameters(request.query_params, _LIST_PARAMS)
         self.scope(params)
-        page, per_page = params.paging()
+        page, per_page = self.paging(params)
         ids = sorted(self.store.providers)
         items = b",".join(self.store.provider_bytes[provider_id] for provider_id in self.page_of(ids, page, per_page))
         return self.listed(b"[" + items + b"]", params, len(ids))
@@ -241,7 +249,7 @@ class NexHealthApi:
         cancelled = params.boolean("cancelled")
         only_cancelled = bool(cancelled) and self.cancelled_means == "only"
         includes = params.includes()
-        page, per_page = params.paging()
+        page, per_page = self.paging(params)
         found = [
             appointment for appointment in self.store.window(location, start, end)
             if (patient_id is None or appointment.doc["patient_id"] == patient_id)

@@ -29,6 +29,13 @@ def test_an_error_under_http_200_is_an_error(body: bytes) -> None:
         _unwrap(_answer(200, body))
 
 
+def test_code_false_over_data_and_no_error_is_the_docs_success_shape() -> None:
+    # nexhealth-patients.txt, "Patients Response": `"code": false` above a list of patients.
+    body = b'{"code":false,"description":"Description","error":[],"data":{"patients":[{"id":415}]},"count":1}'
+    envelope = _unwrap(_answer(200, body))
+    assert envelope.data == {"patients": [{"id": 415}]} and envelope.count == 1
+
+
 def test_ignored_parameters_come_back_as_warnings_not_success() -> None:
     envelope = _unwrap(
         _answer(

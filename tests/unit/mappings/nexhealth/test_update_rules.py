@@ -37,6 +37,7 @@ def test_only_changes_nexhealth_cannot_store_are_lost() -> None:
 
 
 def test_patient_search_positions() -> None:
-    assert _position(None) == (1, None)
-    assert _position("3:1042") == (3, "1042")
-    assert _position("2:") == (2, None)
+    assert _position(None) == (1, None, None)
+    assert _position("3:1042") == (3, "1042", None)
+    assert _position("3:1042:50") == (3, "1042", 50)
+    assert _position("2:") == (2, None, None)

@@ -153,6 +153,15 @@ def test_count_absent_and_a_page_past_the_end_answered_with_the_last_page() -> N
     assert empty["data"]["patients"] == [] and empty["count"] > 0
 
 
+@pytest.mark.parametrize(("reading", "size"), [("max_1000", 100), ("max_50", 50), ("ignored", 5)])
+def test_per_page_is_capped_or_ignored_and_count_stays_the_total(reading: str, size: int) -> None:
+    api = _api(per_page=reading)
+    body = api.call("GET", "/patients", params={**SCOPE, "per_page": 100, "page": 2}).json()
+    everyone = _api().call("GET", "/patients", params={**SCOPE, "per_page": 1000}).json()
+    assert len(body["data"]["patients"]) == size and body["count"] == len(everyone["data"]["patients"])
+    assert body["data"]["patients"] == everyone["data"]["patients"][size : 2 * size]
+
+
 def test_unknown_readings_are_refused() -> None:
     with pytest.raises(ValueError, match="name_match"):
         Reading(name_match="soundex")  # type: ignore[arg-type]
