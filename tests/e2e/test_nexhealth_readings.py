@@ -6,9 +6,9 @@ a 502: single-patient answers nested or flat, patient lists in any documented sh
 `cancelled=true` as "include" or "only", and a visit five years ahead (past any fixed
 horizon) found with and without a `date`. The variants also combine the answer styles (error
 bodies, timestamps, numbers and booleans as strings, nulls left out, no `count`, a page past
-the end answered with the last one, `per_page` capped at 50 or ignored), the `name` and `phone_number` matching readings (accent
-sensitive, names stored NFD, prefix or substring, phones as stored formatted) and the PATCH
-body shapes.
+the end answered with the last one, `per_page` capped at 50 or ignored), the `name` and
+`phone_number` matching readings (accent sensitive, names stored NFD, prefix or substring,
+phones as stored formatted) and the PATCH body shapes.
 """
 
 from __future__ import annotations
