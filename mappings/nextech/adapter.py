@@ -230,7 +230,11 @@ class NextechAdapter:
 
     async def _search_term(self, term: str) -> Read[VendorPatient]:
         """`/search?term=`: the patients that can be read, and those that cannot."""
-        rows, cut = self._list(await self.client.get("/search", {"term": term}), "patients")
+        try:
+            body = await self.client.get("/search", {"term": term})
+        except NotFound:  # "the requested resource cannot be found": a search that found no one
+            return Read([], [])
+        rows, cut = self._list(body, "patients")
         records: list[VendorPatient] = []
         unreadable: list[Unreadable] = []
         for index, row in enumerate(rows):

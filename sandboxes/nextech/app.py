@@ -209,8 +209,9 @@ behaviour above):
 - ``latest_end``: a datetime; an encounter search whose ``end`` is later is 400 ``ModelState``
   ``{"end": ["The value '<v>' is not valid for end."]}``, as a Nextech that refuses far dates
   would answer (default None: any ``end`` ``datetime.fromisoformat`` takes, up to 9999-12-31).
-- ``search_accents`` / ``search_match``: how ``term`` matches (accent-sensitive, names stored
-  decomposed, whole-field prefixes or substrings); ``envelope``, ``ids_as_strings``,
+- ``search_accents`` / ``search_match`` / ``search_none_found``: how ``term`` matches
+  (accent-sensitive, names stored decomposed, whole-field prefixes or substrings) and what a
+  search of no one answers (an empty list or 404); ``envelope``, ``ids_as_strings``,
   ``timestamps``, ``absent_nulls``, ``error_bodies`` and ``search_limit``: how answers are
   written (``token_numbers_as_strings``: the token response's numbers, above). Each is
   described in ``sandboxes.nextech.readings``.
@@ -232,7 +233,16 @@ from sandboxes.nextech.ccd_html import CCD_SECTIONS, HOSTILE_SNIPPETS, SECTION_T
 from sandboxes.nextech.ccd_html import section_names as _sections_of
 from sandboxes.nextech.errors import routing_error
 from sandboxes.nextech.grants import AUTH_CODE_TTL, REFRESH_TOKEN_TTL, SCOPE, Grants
-from sandboxes.nextech.readings import Accents, Envelope, ErrorBodies, Match, SearchReading, Shapes, Timestamps
+from sandboxes.nextech.readings import (
+    Accents,
+    Envelope,
+    ErrorBodies,
+    Match,
+    NoneFound,
+    SearchReading,
+    Shapes,
+    Timestamps,
+)
 from sandboxes.nextech.render import department_of, locked_value
 from sandboxes.nextech.routes import ACCESS_DENIED, PRACTICE_HEADER, NextechApi
 from sandboxes.nextech.store import Chart
@@ -274,6 +284,7 @@ def create_app(
     latest_end: datetime | None = None,
     search_accents: Accents = "insensitive",
     search_match: Match = "parts",
+    search_none_found: NoneFound = "empty",
     envelope: Envelope = "bare",
     ids_as_strings: bool = False,
     timestamps: Timestamps = "z",
@@ -297,7 +308,7 @@ def create_app(
     )
     sections = _sections_of(section_names)
     far_at = FAR_FUTURE_VISIT if far_future_visit is True else far_future_visit or None
-    reading = SearchReading(search_accents, search_match)
+    reading = SearchReading(search_accents, search_match, search_none_found)
     shapes = Shapes(envelope, ids_as_strings, timestamps, absent_nulls, error_bodies, search_limit)
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(chart, grants, practice_id=practice_id, clock=now, sections=sections, latest_end=latest_end)

@@ -17,6 +17,8 @@ Patient search (``SearchReading``)
   prefix of the whole first name, last name or chart number only: no words, no forms) or
   ``"substring"`` (anywhere in the first name, last name or chart number, or in "first
   last"; the term taken whole).
+- ``search_none_found``: a search that matches no one answers an empty list (``"empty"``) or
+  404 (``"not_found"``: the docs' "The requested resource cannot be found").
 
 Answers (``Shapes``)
 - ``envelope``: ``"bare"`` (JSON arrays, as ASP.NET Web API serializes a list), ``"value"``
@@ -48,10 +50,21 @@ from typing import Literal
 
 from sandboxes.toolkit.folding import strip_marks
 
-__all__ = ["DOCUMENTED", "DOCUMENTED_SHAPES", "Accents", "Envelope", "ErrorBodies", "Match", "SearchReading", "Shapes"]
+__all__ = [
+    "DOCUMENTED",
+    "DOCUMENTED_SHAPES",
+    "Accents",
+    "Envelope",
+    "ErrorBodies",
+    "Match",
+    "NoneFound",
+    "SearchReading",
+    "Shapes",
+]
 
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 Match = Literal["parts", "prefix", "substring"]
+NoneFound = Literal["empty", "not_found"]
 Envelope = Literal["bare", "value", "data"]
 Timestamps = Literal["z", "offset", "naive"]
 ErrorBodies = Literal["webapi", "problem", "text"]
@@ -68,10 +81,12 @@ class SearchReading:
 
     accents: Accents = "insensitive"
     match: Match = "parts"
+    none_found: NoneFound = "empty"
 
     def __post_init__(self) -> None:
         _check("search_accents", self.accents, ("insensitive", "sensitive", "sensitive_nfd"))
         _check("search_match", self.match, ("parts", "prefix", "substring"))
+        _check("search_none_found", self.none_found, ("empty", "not_found"))
 
     def stored(self, value: str) -> str:
         """A stored field as this reading compares it."""

@@ -133,6 +133,8 @@ class NextechApi:
         if not term.strip():
             raise ApiError(400, {"Message": INVALID, "ModelState": {"term": ["The term field is required."]}})
         found = self.chart.search(term)
+        if not found and self.chart.reading.none_found == "not_found":
+            raise ApiError(404, {"Message": "No patients match the search term."})
         limit = self.chart.shapes.search_limit
         shown = found[:limit] if limit is not None else found
         return _json_array([row.doc for row in shown], self.envelope, len(found))

@@ -44,6 +44,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
     "accent-sensitive-prefix": {
         "search_accents": "sensitive",
         "search_match": "prefix",
+        "search_none_found": "not_found",
         "section_names": "spaced",
         "envelope": "value",
         "error_bodies": "problem",
