@@ -15,6 +15,10 @@ does the rest, the same way for every vendor:
   a vendor that refuses our credentials is asked once, not once per waiting request.
 - `send_with_renewal`: send with the current token; on a 401 renew once and resend; a
   second 401 means the vendor refuses credentials it has just issued: `UpstreamSecurity`.
+  A 403 renews too, once per token: a vendor whose documented statuses have no 401 (Nextech
+  lists 400/403/404/500) may refuse an expired or revoked token with 403; a 403 the fresh
+  token meets as well is the vendor refusing the request, and later 403s of that token are
+  the caller's to read without a renewal each.
 - `shared=`: the token is also kept in the shared state (gateway.shared), sealed, and a
   renewal holds the shared lock of the connection and first looks there: of several workers
   or replicas whose tokens expire at once, one renews and the others take its token. With a
@@ -161,6 +165,7 @@ class TokenCache:
         self._lock = asyncio.Lock()
         self._failed: Failure | None = None
         self._renewing: asyncio.Task[str] | None = None
+        self._forbidden_with: str | None = None  # a token the vendor refused with 403 when fresh
         self.renewals = 0  # successful renewals: observable for tests and metrics; never a token
 
     def fresh(self) -> str | None:
@@ -245,14 +250,17 @@ class TokenCache:
             return None
 
     async def send_with_renewal(self, send: Send) -> UpstreamResponse:
-        """`send` with the current token; on a 401 renew once (the refused token as `stale`) and
-        send again. A second 401 refuses the token the vendor has just issued: our credentials
-        are the problem, which retrying cannot fix."""
+        """`send` with the current token; on a 401, or a 403 (once per token), renew once (the
+        refused token as `stale`) and send again. A second 401 refuses the token the vendor has
+        just issued: our credentials are the problem, which retrying cannot fix."""
         token = await self.token()
         response = await send(token)
-        if response.status != 401:
+        if response.status != 401 and (response.status != 403 or token == self._forbidden_with):
             return response
-        response = await send(await self.token(stale=token))
+        fresh = await self.token(stale=token)
+        response = await send(fresh)
         if response.status == 401:
             raise UpstreamSecurity("The vendor refused the gateway's fresh token; the operator must check the tenant")
+        if response.status == 403:
+            self._forbidden_with = fresh  # its 403s are refusals of what was asked, not of the token
         return response

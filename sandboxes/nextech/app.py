@@ -215,6 +215,9 @@ behaviour above):
   ``timestamps``, ``absent_nulls``, ``error_bodies`` and ``search_limit``: how answers are
   written (``token_numbers_as_strings``: the token response's numbers, above). Each is
   described in ``sandboxes.nextech.readings``.
+- ``refused_token_status``: an API call with a missing, expired or revoked access token is
+  401 with ``WWW-Authenticate: Bearer`` (default), or 403 with the same body: the docs' list
+  of statuses (200/400/403/404/500) has no 401.
 """
 
 from __future__ import annotations
@@ -292,6 +295,7 @@ def create_app(
     error_bodies: ErrorBodies = "webapi",
     search_limit: int | None = None,
     token_numbers_as_strings: bool = False,
+    refused_token_status: Literal[401, 403] = 401,
 ) -> Starlette:
     """The Nextech API for `clinic` as practice `practice_id`, with its OAuth2 server.
 
@@ -311,7 +315,15 @@ def create_app(
     reading = SearchReading(search_accents, search_match, search_none_found)
     shapes = Shapes(envelope, ids_as_strings, timestamps, absent_nulls, error_bodies, search_limit)
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
-    api = NextechApi(chart, grants, practice_id=practice_id, clock=now, sections=sections, latest_end=latest_end)
+    api = NextechApi(
+        chart,
+        grants,
+        practice_id=practice_id,
+        clock=now,
+        sections=sections,
+        latest_end=latest_end,
+        refused_token_status=refused_token_status,
+    )
     app = Starlette(routes=oauth.routes() + api.routes(), exception_handlers={HTTPException: routing_error})
     app.state.token_calls = oauth.token_calls
     app.state.issued_refresh_tokens = 0

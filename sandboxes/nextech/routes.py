@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Literal
 
 import orjson
 from starlette.requests import Request
@@ -93,8 +94,10 @@ class NextechApi:
         clock: Callable[[], float],
         sections: tuple[str, ...] = CCD_SECTIONS,
         latest_end: datetime | None = None,
+        refused_token_status: Literal[401, 403] = 401,
     ) -> None:
         self.chart = chart
+        self.refused_token_status = refused_token_status
         self.section_by_fold = {section.casefold(): section for section in sections}
         self.latest_end = latest_end
         self.grants = grants
@@ -118,6 +121,8 @@ class NextechApi:
         async def checked(request: Request) -> Response:
             token = bearer_credentials(request.headers.get("authorization", ""))
             if token is None or not self.grants.access_ok(token):
+                if self.refused_token_status == 403:  # the docs list no 401: a refusal is a 403
+                    return styled_error(403, {"Message": ACCESS_DENIED}, self.errors)
                 return styled_error(401, {"Message": ACCESS_DENIED}, self.errors, {"WWW-Authenticate": "Bearer"})
             given = request.headers.get(PRACTICE_HEADER, "").strip()
             if not given:

@@ -65,6 +65,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "timestamps": "naive",
         "envelope": "data",
         "error_bodies": "text",
+        "refused_token_status": 403,
     },
 }
 

@@ -245,11 +245,34 @@ def test_a_second_401_is_the_vendor_refusing_fresh_credentials() -> None:
 def test_other_statuses_are_the_callers_to_read() -> None:
     cache, _, _ = _cache()
 
-    async def forbidden(token: str) -> UpstreamResponse:
+    async def missing(token: str) -> UpstreamResponse:
+        return _response(404)
+
+    assert asyncio.run(cache.send_with_renewal(missing)).status == 404
+    assert cache.renewals == 1
+
+
+def test_a_403_renews_once_per_token() -> None:
+    # Nextech's documented statuses have no 401: an expired or revoked token may be a 403.
+    cache, _, _ = _cache()
+    revoked = {"token-1"}
+
+    async def forbidding(token: str) -> UpstreamResponse:
+        return _response(403 if token in revoked else 200)
+
+    assert asyncio.run(cache.send_with_renewal(forbidding)).status == 200
+    assert cache.renewals == 2
+    # A 403 the fresh token meets too is the vendor refusing the request: the caller reads it,
+    # and that token's later 403s renew nothing (no renewal, nor refresh-token rotation, each).
+    sent: list[str] = []
+
+    async def refusing(token: str) -> UpstreamResponse:
+        sent.append(token)
         return _response(403)
 
-    assert asyncio.run(cache.send_with_renewal(forbidden)).status == 403
-    assert cache.renewals == 1
+    assert asyncio.run(cache.send_with_renewal(refusing)).status == 403
+    assert asyncio.run(cache.send_with_renewal(refusing)).status == 403
+    assert sent == ["token-2", "token-3", "token-3"] and cache.renewals == 3
 
 
 def test_concurrent_401s_share_one_renewal() -> None:

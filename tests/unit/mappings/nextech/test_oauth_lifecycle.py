@@ -32,8 +32,9 @@ class Crash(Exception):
     pass
 
 
-@pytest.fixture
-def vendor() -> Iterator[tuple[Any, RunningServer, Clock]]:
+@pytest.fixture(params=[401, 403], ids=["refused-401", "refused-403"])
+def vendor(request: pytest.FixtureRequest) -> Iterator[tuple[Any, RunningServer, Clock]]:
+    # An expired access token is a 401, or a 403 (the docs list no 401): renewed either way.
     clock = Clock()
     app = create_app(
         build_clinic(),
@@ -43,6 +44,7 @@ def vendor() -> Iterator[tuple[Any, RunningServer, Clock]]:
         access_ttl=3600.0,
         refresh_grace=30.0,
         clock=clock,
+        refused_token_status=request.param,
     )
     running = serve_in_thread(app, name="nextech-sandbox")
     yield app, running, clock
