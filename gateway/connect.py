@@ -46,7 +46,7 @@ def authorize_url(app: OAuthApp, redirect_uri: str, state: str, challenge: str) 
     params = {
         "client_id": app.client_id,
         "response_type": "code",
-        "redirect_uri": redirect_uri,
+        **dict.fromkeys(app.redirect_params, redirect_uri),
         "state": state,
         "code_challenge": challenge,
         "code_challenge_method": "S256",

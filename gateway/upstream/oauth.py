@@ -115,7 +115,9 @@ class OAuthSession:
 
     def adopt(self, body: Mapping[str, Any]) -> None:
         """Use the access token a code exchange just returned (its refresh token is stored)."""
-        self.tokens.adopt(str(body["access_token"]), _renew_at(body, self._clock()))
+        token = self._app.access_token_of(body)
+        if token is not None:  # without one, the first request renews with the stored grant
+            self.tokens.adopt(token, _renew_at(body, self._clock()))
 
     async def access_token(self, stale: str | None = None) -> str:
         """A valid access token; `stale` is one the vendor just refused (renew even if unexpired)."""
@@ -150,14 +152,15 @@ class OAuthSession:
             raise UpstreamSecurity(
                 "The vendor no longer accepts the gateway's authorization; the operator must reconnect"
             )
-        if status != 200 or not isinstance(body, dict) or "access_token" not in body:
+        token = self._app.access_token_of(body) if status == 200 else None
+        if token is None or not isinstance(body, dict):
             raise UpstreamError(f"The vendor's token endpoint failed (HTTP {status})")
         rotated = body.get("refresh_token")
         if rotated and rotated != grant.refresh_token:
             self._unsaved = str(rotated)  # kept even if the store fails, so it is not lost
             await self._store.save(self.tenant, Grant(self._unsaved, time.time()))  # before the access token is used
             self._unsaved = None
-        return str(body["access_token"]), _renew_at(body, self._clock())
+        return token, _renew_at(body, self._clock())
 
 
 def _renew_at(body: Mapping[str, Any], now: float) -> float:

@@ -32,6 +32,10 @@ def oauth_app(config: AdapterConfig[NextechOptions]) -> OAuthApp:
         client_id=config.options.client_id,
         client_secret=config.secrets["client_secret"],
         resource=config.options.resource,
+        # The docs' authorize table names the redirect `redirect_url` (the token request's
+        # `redirect_uri`), and their token answer names the access token `code`.
+        redirect_params=("redirect_uri", "redirect_url"),
+        access_token_fields=("access_token", "code"),
     )
 
 

@@ -215,6 +215,9 @@ behaviour above):
   ``timestamps``, ``absent_nulls``, ``error_bodies`` and ``search_limit``: how answers are
   written (``token_numbers_as_strings``: the token response's numbers, above). Each is
   described in ``sandboxes.nextech.readings``.
+- ``oauth_wording``: ``"rfc"`` (default: RFC 6749's names, as Azure AD has them) or
+  ``"docs"``, the docs' tables read literally: the authorize request's redirect URI is read
+  from ``redirect_url`` only, and the token answer names the access token ``code``.
 - ``refused_token_status``: an API call with a missing, expired or revoked access token is
   401 with ``WWW-Authenticate: Bearer`` (default), or 403 with the same body: the docs' list
   of statuses (200/400/403/404/500) has no 401.
@@ -296,6 +299,7 @@ def create_app(
     search_limit: int | None = None,
     token_numbers_as_strings: bool = False,
     refused_token_status: Literal[401, 403] = 401,
+    oauth_wording: Literal["rfc", "docs"] = "rfc",
 ) -> Starlette:
     """The Nextech API for `clinic` as practice `practice_id`, with its OAuth2 server.
 
@@ -306,9 +310,21 @@ def create_app(
     module docstring describes (with every other behaviour); the others are ``readings``'.
     """
     now = clock or time.time
-    grants = Grants(now, access_ttl, refresh_grace, numbers_as_strings=token_numbers_as_strings)
+    literal = oauth_wording == "docs"
+    grants = Grants(
+        now,
+        access_ttl,
+        refresh_grace,
+        numbers_as_strings=token_numbers_as_strings,
+        access_token_field="code" if literal else "access_token",
+    )
     oauth = AuthorizationServer(
-        grants, client_id=client_id, client_secret=client_secret, redirect_uris=redirect_uris, clock=now
+        grants,
+        client_id=client_id,
+        client_secret=client_secret,
+        redirect_uris=redirect_uris,
+        clock=now,
+        redirect_param="redirect_url" if literal else "redirect_uri",
     )
     sections = _sections_of(section_names)
     far_at = FAR_FUTURE_VISIT if far_future_visit is True else far_future_visit or None

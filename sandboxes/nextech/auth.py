@@ -77,8 +77,10 @@ class AuthorizationServer:
         client_secret: str,
         redirect_uris: Sequence[str],
         clock: Callable[[], float],
+        redirect_param: str = "redirect_uri",
     ) -> None:
         self.grants = grants
+        self.redirect_param = redirect_param  # "redirect_url": the docs' authorize table
         self.client_id = client_id
         self.secret = client_secret.encode()
         self.registered = tuple(redirect_uris)
@@ -105,9 +107,9 @@ class AuthorizationServer:
             return self._authorize_error("missing", "client_id")
         if client != self.client_id:
             return self._authorize_error("unknown_client", client)
-        redirect_uri = params.get("redirect_uri", "")
+        redirect_uri = params.get(self.redirect_param, "")
         if not redirect_uri:
-            return self._authorize_error("missing", "redirect_uri")
+            return self._authorize_error("missing", self.redirect_param)
         allowed = is_valid_redirect(redirect_uri) and (
             not self.registered or redirect_uri in self.registered or is_loopback(redirect_uri)
         )

@@ -59,6 +59,7 @@ class Grants:
     access: dict[str, float] = field(default_factory=dict)  # token -> expires at
     refresh: dict[str, RefreshToken] = field(default_factory=dict)
     numbers_as_strings: bool = False  # expires_in & co as JSON strings, as Azure AD v1 sends them
+    access_token_field: str = "access_token"  # "code": the docs' "Response Parameters" table
     families: dict[int, list[str]] = field(default_factory=dict)
     issued_refresh: int = 0
 
@@ -101,7 +102,7 @@ class Grants:
             "expires_on": number(int(now + self.access_ttl)),
             "not_before": number(int(now)),
             "resource": resource,
-            "access_token": access,
+            self.access_token_field: access,
             "refresh_token": refresh,
         }
 

@@ -45,6 +45,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "search_accents": "sensitive",
         "search_match": "prefix",
         "search_none_found": "not_found",
+        "oauth_wording": "docs",
         "section_names": "spaced",
         "envelope": "value",
         "error_bodies": "problem",

@@ -32,9 +32,11 @@ class Crash(Exception):
     pass
 
 
-@pytest.fixture(params=[401, 403], ids=["refused-401", "refused-403"])
+@pytest.fixture(params=[(401, "rfc"), (403, "docs")], ids=["rfc", "docs-literal"])
 def vendor(request: pytest.FixtureRequest) -> Iterator[tuple[Any, RunningServer, Clock]]:
-    # An expired access token is a 401, or a 403 (the docs list no 401): renewed either way.
+    # As Azure AD has it, or the docs read literally: an expired access token a 403 (their
+    # statuses have no 401), the authorize redirect in `redirect_url`, the access token `code`.
+    refused, wording = request.param
     clock = Clock()
     app = create_app(
         build_clinic(),
@@ -44,7 +46,8 @@ def vendor(request: pytest.FixtureRequest) -> Iterator[tuple[Any, RunningServer,
         access_ttl=3600.0,
         refresh_grace=30.0,
         clock=clock,
-        refused_token_status=request.param,
+        refused_token_status=refused,
+        oauth_wording=wording,
     )
     running = serve_in_thread(app, name="nextech-sandbox")
     yield app, running, clock
