@@ -10,7 +10,8 @@ means is for the vendor's client module to say.
 
 Faults are handled here, once for every vendor: a circuit breaker per connection (open, calls
 are refused at once with a 503), and retries of what is safe to repeat, within a budget and
-the total deadline (gateway.upstream.retry). The connector's connection limit is the
+the total deadline (gateway.upstream.retry); a tentative call (gateway.upstream.tentative) is
+tried once and its failure not counted by the breaker. The connector's connection limit is the
 connection's bulkhead: calls beyond it wait for a connection, within the same deadline.
 """
 
@@ -32,6 +33,7 @@ from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.coalesce import forget_reads, read_once
 from gateway.upstream.observe import observer, vendor_path_template
 from gateway.upstream.retry import RETRYABLE_STATUSES, RetryBudget, idempotent, with_retries
+from gateway.upstream.tentative import is_tentative
 
 if TYPE_CHECKING:  # gateway.contract imports this package: only the type, not the module
     from gateway.contract import AdapterConfig
@@ -128,6 +130,13 @@ class UpstreamClient:
 
         template = vendor_path_template(path)
         attempts = 0
+        tentative = is_tentative()
+
+        async def outcome(failed: bool) -> None:
+            if failed and tentative:
+                self.breaker.abandon()  # perhaps how the vendor reads this request: not held against it
+            else:
+                await self.breaker.record(failed=failed)
 
         async def attempt() -> UpstreamResponse:
             nonlocal attempts
@@ -146,11 +155,11 @@ class UpstreamClient:
                     answer = await (self._probe(sending) if probe else sending)
                 except UpstreamTimeout:
                     call.error = "timeout"
-                    await self.breaker.record(failed=True)
+                    await outcome(failed=True)
                     raise
                 except UpstreamError:
                     call.error = "connect"
-                    await self.breaker.record(failed=True)
+                    await outcome(failed=True)
                     raise
                 except asyncio.CancelledError:
                     if not probe:  # a probe's own outcome settles the breaker (`_probe`)
@@ -164,7 +173,7 @@ class UpstreamClient:
                     call.error = "status"
                 if answer.status == 429:
                     observer().vendor_throttled(self.name)
-                await self.breaker.record(failed=answer.status >= 500)
+                await outcome(failed=answer.status >= 500)
                 return answer
 
         if not idempotent(method, send_headers):
@@ -175,6 +184,8 @@ class UpstreamClient:
                 forget_reads()  # and what it read while the write was out may be from before it
 
         async def retried() -> UpstreamResponse:
+            if tentative:
+                return await attempt()
             return await with_retries(
                 attempt,
                 policy=self.resilience.retry,

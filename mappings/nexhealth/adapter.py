@@ -64,8 +64,10 @@ Where the docs are silent
   however far. Without a lower bound the window starts at `EARLIEST` (1900-01-01: no
   practice system holds visits before it). Without an upper bound there is no horizon:
   one window to the end of the calendar (`LATEST`, 9999-12-31) is asked first; only if
-  NexHealth refuses that (remembered for the tenant's later walks), the first window
-  reaches `FIRST_AHEAD` past today (or past the lower bound), then windows of `STEP`, each
+  NexHealth refuses that (remembered for the tenant's later walks), or fails on it (a 5xx or
+  a timeout, as from an implementation whose calendar overflows past that date: remembered
+  for `FAILED_CALENDAR_SECONDS`), the first window reaches `FIRST_AHEAD` past today (or past
+  the lower bound), then windows of `STEP`, each
   `GROWTH` times longer than the last, cover the calendar to its end: five windows, asked
   concurrently (one round trip). Growing windows keep each request of a plausible length
   should NexHealth limit it. A window NexHealth refuses (400: a date it will not take) ends
@@ -85,6 +87,8 @@ Where the docs are silent
 from __future__ import annotations
 
 import logging
+import math
+import time
 import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -100,9 +104,11 @@ from gateway.errors import (
     PreconditionFailed,
     Unprocessable,
     UpstreamError,
+    UpstreamTimeout,
 )
 from gateway.search import planning as q
 from gateway.search.model import SearchQuery, TokenValue
+from gateway.upstream.tentative import tentative
 from mappings.ids import is_int_id
 from mappings.nexhealth.capabilities import ENCOUNTER, PATIENT
 from mappings.nexhealth.client import Duplicate, Envelope, NexHealthClient
@@ -126,6 +132,7 @@ log = logging.getLogger("mappings.nexhealth")
 MAX_PAGE_SIZE = 100
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+FAILED_CALENDAR_SECONDS = 600.0  # how long a whole-calendar window that failed (not refused) is not asked
 FIRST_AHEAD = timedelta(days=2 * 366)  # the first window of an open search: to this far past today
 STEP = timedelta(days=4 * 366)  # the window after the first: this long, each next GROWTH times longer
 GROWTH = 16
@@ -146,7 +153,7 @@ class NexHealthAdapter:
         # non-cancelled appointment in such an answer); until then both values are asked.
         self._cancelled_includes = False
         # Whether NexHealth refused a window to the end of the calendar (then it always will).
-        self._whole_calendar_refused = False
+        self._whole_calendar_refused_until = 0.0  # monotonic: until then, open walks go by windows
         # The PATCH body shape this vendor has taken (None: not learned yet; nested is tried first).
         self._patch_shape: PatchShape | None = None
         self._providers = by_type(
@@ -298,11 +305,17 @@ class NexHealthAdapter:
     async def _walk(self, patient_id: str, start: datetime) -> VendorPage:
         """An open-ended search: one window to the end of the calendar; if NexHealth will not
         take that, windows growing towards it (see "Where the docs are silent")."""
-        if not self._whole_calendar_refused:
-            whole = await self._refusable(patient_id, start, LATEST, may_refuse=True)
-            if whole is not None:
+        if time.monotonic() >= self._whole_calendar_refused_until:
+            try:
+                with tentative():  # a vendor failing on the far date is not down
+                    whole = await self._window(patient_id, start, LATEST)
+            except InvalidRequest:
+                keep_to_windows = math.inf  # refused: it will be again, later walks go straight to windows
+            except (UpstreamError, UpstreamTimeout):
+                keep_to_windows = FAILED_CALENDAR_SECONDS  # failed on the far date, or merely failed
+            else:
                 return self._encounter_page(patient_id, *whole)
-            self._whole_calendar_refused = True  # it will again: later walks go straight to windows
+            self._whole_calendar_refused_until = time.monotonic() + keep_to_windows
         bounds = open_windows(start, datetime.now(UTC).replace(microsecond=0))
         answers = await concurrently(*(self._refusable(patient_id, low, high) for low, high in bounds))
         appointments: list[dict[str, Any]] = []
@@ -310,7 +323,7 @@ class NexHealthAdapter:
         for (low, high), answer in zip(bounds, answers, strict=True):
             if answer is None:  # NexHealth would not look there: say so, and stop
                 warning = (
-                    f"NexHealth refused to look for appointments after {low.date().isoformat()}; "
+                    f"NexHealth refused or failed to look for appointments after {low.date().isoformat()}; "
                     "give a date to search later"
                 )
                 return self._encounter_page(patient_id, appointments, problems, warning)
@@ -320,16 +333,15 @@ class NexHealthAdapter:
             problems += unread
         return self._encounter_page(patient_id, appointments, problems)
 
-    async def _refusable(
-        self, patient_id: str, start: datetime, end: datetime, *, may_refuse: bool = False
-    ) -> Found | None:
-        """A window of an open search; None when NexHealth refuses it (a window reaching the
-        far future, or one starting after today)."""
+    async def _refusable(self, patient_id: str, start: datetime, end: datetime) -> Found | None:
+        """A window of an open search; None when NexHealth refuses it or fails on it, if it
+        starts after today (a far window); a window up to today it must answer."""
+        if start <= datetime.now(UTC):
+            return await self._window(patient_id, start, end)  # a window it must take
         try:
-            return await self._window(patient_id, start, end)
-        except InvalidRequest:
-            if not may_refuse and start <= datetime.now(UTC):
-                raise  # a window it must take: the request itself is wrong
+            with tentative():
+                return await self._window(patient_id, start, end)
+        except (InvalidRequest, UpstreamError, UpstreamTimeout):
             return None
 
     def _encounters(self, patient_id: str, appointments: list[dict[str, Any]]) -> list[Resource]:

@@ -56,7 +56,11 @@ Where the docs are silent (and how each point is read here):
   The docs give `end` as a date-time with no maximum: an open-ended search sends
   `FAR_END` (9999-12-31T00:00:00Z, within .NET's DateTime and SQL Server's datetime). If
   Nextech rejects that (400), the search is repeated up to `HORIZON_DAYS` ahead and its
-  searchset carries a warning (`HORIZON_WARNING`) that later encounters may be missing. With
+  searchset carries a warning (`HORIZON_WARNING`) that later encounters may be missing; the
+  tenant keeps to the horizon from then on. An implementation may fail on that far date
+  instead (a 500 or a timeout: `end` plus a day overflows its calendar): the horizon is then
+  tried too, and kept to for `FAILED_FAR_END_SECONDS` (a vendor that is merely down fails
+  the horizon as well, and nothing is remembered). With
   no lower bound `start` is omitted ("search begins with the patient's earliest encounter").
 - Whether `end` is inclusive and in which zone: read as UTC, inclusive; the window is widened
   a day each side and the gateway finishes the filter.
@@ -72,7 +76,9 @@ Where the docs are silent (and how each point is read here):
 
 from __future__ import annotations
 
+import math
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -84,9 +90,10 @@ from pydantic import ValidationError
 
 from gateway.concurrently import concurrently
 from gateway.contract import AdapterConfig, Resource, ResourceProvider, SearchRequest, VendorPage, by_type
-from gateway.errors import InvalidRequest, NotFound, NotSupported, UpstreamError
+from gateway.errors import InvalidRequest, NotFound, NotSupported, UpstreamError, UpstreamTimeout
 from gateway.search import planning as q
 from gateway.search.model import ReferenceValue, SearchQuery, StringValue, TokenValue
+from gateway.upstream.tentative import tentative
 from mappings.nextech.capabilities import DOCUMENT, ENCOUNTER, PATIENT, binary
 from mappings.nextech.client import NextechClient
 from mappings.nextech.encounter import (
@@ -125,6 +132,7 @@ MIDDLE_NAMES = (
 
 FAR_END = datetime(9999, 12, 31, tzinfo=UTC)  # the end of an open-ended encounter search
 HORIZON_DAYS = 3 * 366  # how far ahead a search reaches when Nextech refuses FAR_END
+FAILED_FAR_END_SECONDS = 600.0  # how long a FAR_END that failed (not refused) is not asked again
 HORIZON_WARNING = (
     "Nextech refused an open-ended encounter search: encounters more than three years ahead "
     "may be missing; search with an explicit date range to see them"
@@ -174,7 +182,7 @@ class NextechAdapter:
         self._sections: list[str] = []
         # FHIR Patient id -> Nextech patientId, for ids of real patients
         self._known_patients: TTLCache[str, str] = TTLCache(maxsize=KNOWN_PATIENTS, ttl=KNOWN_FOR)
-        self._far_end_refused = False  # Nextech answered FAR_END with a 400 once: cap instead
+        self._far_end_refused_until = 0.0  # monotonic: until then, open searches stop at the horizon
         self._providers = self._table()
 
     def _table(self) -> dict[str, ResourceProvider]:
@@ -409,16 +417,21 @@ class NextechAdapter:
         if high is not None:
             end = min(datetime.combine(q.shift(high, 1), datetime.min.time(), UTC), FAR_END)
             return patient_id, await self._encounters(patient_id, start, end, None), ()
-        if not self._far_end_refused:
+        keep_to_horizon = math.inf
+        if time.monotonic() >= self._far_end_refused_until:
             try:
-                return patient_id, await self._encounters(patient_id, start, FAR_END, None), ()
+                with tentative():  # a vendor failing on the far date is not down
+                    return patient_id, await self._encounters(patient_id, start, FAR_END, None), ()
             except InvalidRequest:
                 pass  # perhaps FAR_END: try the horizon, and keep to it if that is answered
+            except (UpstreamError, UpstreamTimeout):
+                keep_to_horizon = FAILED_FAR_END_SECONDS  # failed on the far date, or just failed
         horizon = _horizon()
         items: Read[VendorEncounter] = Read([], [])
         if start is None or start <= horizon:
             items = await self._encounters(patient_id, start, horizon, None)
-            self._far_end_refused = True
+            if time.monotonic() >= self._far_end_refused_until:
+                self._far_end_refused_until = time.monotonic() + keep_to_horizon
         return patient_id, items, (HORIZON_WARNING,)
 
 

@@ -76,6 +76,7 @@ Nulls = Literal["null", "absent"]
 Count = Literal["number", "absent"]
 PastEnd = Literal["empty", "last"]
 PerPage = Literal["max_1000", "max_50", "ignored"]
+PastLatest = Literal["refused", "failed"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
@@ -90,6 +91,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "count": ("number", "absent"),
     "past_end": ("empty", "last"),
     "per_page": ("max_1000", "max_50", "ignored"),
+    "past_latest": ("refused", "failed"),
 }
 
 
@@ -122,6 +124,8 @@ class Reading:
     - ``count``: lists carry ``count`` (``"number"``) or not (``"absent"``).
     - ``past_end``: a page past the end is an ``"empty"`` list, or the ``"last"`` page again
       (a clamping paginator).
+    - ``past_latest``: with ``latest_year``, a window reaching past it is ``"refused"`` (400)
+      or ``"failed"`` (500: an implementation whose calendar overflows there).
     - ``per_page``: taken up to 1000 (``"max_1000"``), up to 50 (``"max_50"``), or
       ``"ignored"`` (every list pages by the default 5); ``count`` stays the true total.
     """
@@ -138,6 +142,7 @@ class Reading:
     count: Count = "number"
     past_end: PastEnd = "empty"
     per_page: PerPage = "max_1000"
+    past_latest: PastLatest = "refused"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

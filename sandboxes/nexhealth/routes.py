@@ -243,6 +243,8 @@ class NexHealthApi:
         if end < start:
             raise ApiError(400, ["end must not be before start"])
         if self.latest_year is not None and max(start.year, end.year) > self.latest_year:
+            if self.reading.past_latest == "failed":
+                raise ApiError(500, ["Internal server error"])
             raise ApiError(400, [f"start and end must not be after {self.latest_year}"])
         patient_id = params.integer("patient_id")
         provider_id = params.integer("provider_id")

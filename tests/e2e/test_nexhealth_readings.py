@@ -83,6 +83,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "nulls": "absent",
         "count": "absent",
         "per_page": "ignored",
+        "latest_year": 2100,
+        "past_latest": "failed",  # a 500 past 2100, where "flat-array-only" answers 400
     },
 }
 

@@ -19,6 +19,7 @@ from gateway.contract.resilience import BreakerPolicy, Resilience, RetryPolicy
 from gateway.errors import VendorUnavailable
 from gateway.sandbox_host import serve_in_thread
 from gateway.upstream.http import Timeouts, UpstreamClient
+from gateway.upstream.tentative import tentative
 
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.01, budget_ratio=0.2, budget_burst=10)
 NO_BREAKER = BreakerPolicy(consecutive=10_000, min_calls=10_000)
@@ -177,3 +178,24 @@ def test_a_probe_cancelled_by_its_requests_refused_sibling_still_settles_the_bre
             await upstream.aclose()
 
     asyncio.run(scenario())
+
+
+def test_a_tentative_call_is_tried_once_and_its_failure_does_not_open_the_breaker(vendor: Vendor) -> None:
+    # A far date one implementation fails on (500) says nothing of the vendor's health: were it
+    # counted, the breaker would refuse every request of the tenant for a while.
+    vendor.down = True
+    tight = BreakerPolicy(consecutive=2, min_calls=10_000, open_for=60)
+
+    async def scenario() -> tuple[list[int], int]:
+        upstream = client(vendor, breaker=tight)
+        try:
+            with tentative():
+                statuses = [(await upstream.request("GET", f"/far/{n}")).status for n in range(5)]
+            calls = vendor.calls
+            vendor.down = False
+            return [*statuses, (await upstream.request("GET", "/near")).status], calls
+        finally:
+            await upstream.aclose()
+
+    statuses, calls = asyncio.run(scenario())
+    assert statuses == [500] * 5 + [200] and calls == 5  # once each, and the breaker stayed closed

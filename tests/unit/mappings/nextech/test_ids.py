@@ -15,7 +15,7 @@ from urllib.parse import unquote
 import pytest
 
 from gateway.contract import AdapterConfig, SearchRequest, TenantContext, VendorPage
-from gateway.errors import InvalidRequest, NotFound
+from gateway.errors import InvalidRequest, NotFound, UpstreamError
 from gateway.search.parse import parse_search
 from mappings.ids import MIN_PART_ROOM, decode_part, encode_part
 from mappings.nextech.adapter import HORIZON_WARNING, NextechAdapter
@@ -162,15 +162,20 @@ def _search(adapter: NextechAdapter, items: list[tuple[str, str]]) -> VendorPage
     return asyncio.run(provider.search(SearchRequest(query, None, 100)))
 
 
-@pytest.mark.parametrize("refuses_far_end", [False, True])
-def test_open_ended_searches_reach_far_visits_or_say_they_may_not(refuses_far_end: bool, tmp_path: Path) -> None:
+@pytest.mark.parametrize("far_end", ["answered", "refused", "failed"])
+def test_open_ended_searches_reach_far_visits_or_say_they_may_not(far_end: str, tmp_path: Path) -> None:
+    # Refused: a 400 for the far date. Failed: a 500 (an implementation whose `end` plus a
+    # day overflows its calendar); a vendor that is merely down would fail the horizon too.
     far = _summary(1, "2031-06-16T15:00:00.000Z")
     fake = FakeNextech([_patient(180, "C00180")], {"180": [_summary(2), far]})
+    refuses_far_end = far_end != "answered"
     if refuses_far_end:
         original = fake.get
 
         async def get(path: str, params: Mapping[str, str] | None = None) -> Any:
             if params and params.get("end", "") > "2100":
+                if far_end == "failed":
+                    raise UpstreamError("The vendor failed (HTTP 500)")
                 raise InvalidRequest("The vendor rejected the request: The value is not valid for end.")
             return await original(path, params)
 
