@@ -260,7 +260,10 @@ class NexHealthAdapter:
         active = q.single_token(query, "active")
         if active in ("true", "false"):
             params["inactive"] = "false" if active == "true" else "true"
-        envelope = await self.client.request("GET", "/patients", params=params)
+        try:
+            envelope = await self.client.request("GET", "/patients", params=params)
+        except NotFound:  # a search of no one answered "not found": nothing matched
+            return VendorPage([], None, total=0 if q.only(query, "active") else None)
         if envelope.warnings:
             log.warning("NexHealth ignored a patient search parameter; the gateway filters the wider result")
         patients, unreadable, held = self._patients(envelope.data)
@@ -388,7 +391,10 @@ class NexHealthAdapter:
                 "page": page,
                 "per_page": MAX_PAGE_SIZE,
             }
-            envelope = await self.client.request("GET", "/appointments", params=params)
+            try:
+                envelope = await self.client.request("GET", "/appointments", params=params)
+            except NotFound:  # "not found" for a window of no appointments (or a page past them)
+                return found, problems
             records, unread = self._appointment_list(envelope.data)
             fresh = [a for a in records if str(a["id"]) not in seen]
             fresh_problems = [p for p in unread if p.record_id is None or p.record_id not in seen]
@@ -485,7 +491,12 @@ class NexHealthAdapter:
 
     async def _provider(self) -> int:
         if self._provider_id is None:
-            envelope = await self.client.request("GET", "/providers", params={"per_page": 1})
+            try:
+                envelope = await self.client.request("GET", "/providers", params={"per_page": 1})
+            except NotFound:  # the docs do not describe /providers: an implementation may lack it
+                raise NotSupported(
+                    "NexHealth has no provider list to create patients under; set the tenant's provider_id option"
+                ) from None
             try:
                 raw = listed(envelope.data, "providers")
             except UnreadableShape as exc:

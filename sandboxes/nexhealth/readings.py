@@ -77,6 +77,8 @@ Count = Literal["number", "absent"]
 PastEnd = Literal["empty", "last"]
 PerPage = Literal["max_1000", "max_50", "ignored"]
 PastLatest = Literal["refused", "failed"]
+EmptyLists = Literal["listed", "not_found"]
+Providers = Literal["listed", "absent"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
@@ -92,6 +94,8 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "past_end": ("empty", "last"),
     "per_page": ("max_1000", "max_50", "ignored"),
     "past_latest": ("refused", "failed"),
+    "empty_lists": ("listed", "not_found"),
+    "providers": ("listed", "absent"),
 }
 
 
@@ -126,6 +130,9 @@ class Reading:
       (a clamping paginator).
     - ``past_latest``: with ``latest_year``, a window reaching past it is ``"refused"`` (400)
       or ``"failed"`` (500: an implementation whose calendar overflows there).
+    - ``empty_lists``: a list of no records (patients, appointments, providers) is an empty
+      list (``"listed"``) or 404 ``["Not found"]`` (``"not_found"``).
+    - ``providers``: ``GET /providers`` (not in the docs) is ``"listed"``, or ``"absent"`` (404).
     - ``per_page``: taken up to 1000 (``"max_1000"``), up to 50 (``"max_50"``), or
       ``"ignored"`` (every list pages by the default 5); ``count`` stays the true total.
     """
@@ -143,6 +150,8 @@ class Reading:
     past_end: PastEnd = "empty"
     per_page: PerPage = "max_1000"
     past_latest: PastLatest = "refused"
+    empty_lists: EmptyLists = "listed"
+    providers: Providers = "listed"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

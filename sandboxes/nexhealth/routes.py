@@ -160,6 +160,8 @@ class NexHealthApi:
         return page_slice(items, (len(items) + per_page - 1) // per_page, per_page)
 
     def listed(self, data: bytes, params: QueryParameters, count: int) -> Response:
+        if count == 0 and self.reading.empty_lists == "not_found":
+            return self.errors.refuse(404, ["Not found"])
         return envelope(200, data, params.description(), count_bytes(count, self.reading))
 
     # ---- patients
@@ -225,6 +227,8 @@ class NexHealthApi:
     # ---- providers
 
     async def list_providers(self, request: Request) -> Response:
+        if self.reading.providers == "absent":  # no such endpoint: the docs do not describe it
+            return self.errors.refuse(404, ["Not found"])
         params = QueryParameters(request.query_params, _LIST_PARAMS)
         self.scope(params)
         page, per_page = self.paging(params)

@@ -85,6 +85,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "per_page": "ignored",
         "latest_year": 2100,
         "past_latest": "failed",  # a 500 past 2100, where "flat-array-only" answers 400
+        "empty_lists": "not_found",
     },
 }
 
@@ -315,3 +316,28 @@ def test_clinic_names_and_phones_are_counted_right_under_every_reading(fhir: Fhi
         found = fhir.search_all(f"{BASE}/Patient", _count=100, **params)
         clinic = {r["id"] for r in found if int(r["id"]) <= PATIENT_ID_OFFSET + max(p.id for p in live)}
         assert sorted(clinic) == sorted(_fhir_id(p.id) for p in expected), params  # created ones aside
+
+
+@pytest.mark.parametrize("provider_id", [None, 201])
+def test_without_a_provider_list_a_create_says_to_set_provider_id(provider_id: int | None) -> None:
+    # /providers is not in the docs: an implementation may not have it (404). A create then
+    # needs the tenant's provider_id; without one it is a 400 naming the option, not a 404.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, providers="absent")
+    options: dict[str, Any] = {"rate_per_minute": RATE, "provider_id": provider_id}
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options=options) as running:
+        body = {
+            "resourceType": "Patient",
+            "name": [{"family": "Noproviderlist", "given": ["Ada"]}],
+            "telecom": [
+                {"system": "email", "value": "noproviders@example.org"},
+                {"system": "phone", "value": "3125550643"},
+            ],
+            "birthDate": "1990-02-03",
+            "gender": "female",
+        }
+        created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+        if provider_id is None:
+            assert created.status_code == 400, created.text
+            assert "provider_id" in created.json()["issue"][0]["diagnostics"]
+        else:
+            assert created.status_code == 201, created.text
