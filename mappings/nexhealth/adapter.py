@@ -130,6 +130,7 @@ from mappings.nexhealth.shapes import (
 
 log = logging.getLogger("mappings.nexhealth")
 MAX_PAGE_SIZE = 100
+MAX_MEMBERSHIP_PAGES = 5  # pages of one term read to find a patient at the location (500 patients)
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 FAILED_CALENDAR_SECONDS = 600.0  # how long a whole-calendar window that failed (not refused) is not asked
@@ -215,9 +216,38 @@ class NexHealthAdapter:
         except NotFound:
             raise NotFound(f"Patient/{patient_id} does not exist") from None
         patient = self._one_patient(envelope.data, patient_id)
-        if self.client.location_strict and int(self.client.location_id) not in (patient.get("location_ids") or []):
+        if self.client.location_strict and not await self._at_this_location(patient):
             raise NotFound(f"Patient/{patient_id} does not exist")  # not at this tenant's location
         return patient
+
+    async def _at_this_location(self, patient: dict[str, Any]) -> bool:
+        """Whether `patient` is at this tenant's location: its `location_ids` say so, or, where
+        NexHealth gives none (neither of the docs' patient shapes has them), the location's own
+        strict list finds it under a value every reading matches whole (its chart number, email
+        or birth date); a patient none of them finds is taken as elsewhere."""
+        if patient.get("location_ids") is not None:
+            return int(self.client.location_id) in patient["location_ids"]
+        bio = patient.get("bio") or {}
+        terms = [("foreign_id", patient.get("foreign_id")), ("email", patient.get("email"))]
+        terms.append(("date_of_birth", bio.get("date_of_birth")))
+        wanted = str(patient["id"])
+        for name, value in terms:
+            if not value:
+                continue
+            for page in range(1, MAX_MEMBERSHIP_PAGES + 1):
+                params: dict[str, str | int] = {name: value, "location_strict": "true", "page": page}
+                try:
+                    envelope = await self.client.request(
+                        "GET", "/patients", params={**params, "per_page": MAX_PAGE_SIZE}
+                    )
+                except NotFound:
+                    break
+                found, _, held = self._patients(envelope.data)
+                if any(str(p["id"]) == wanted for p in found):
+                    return True
+                if held == 0 or (envelope.count is not None and page * held >= envelope.count):
+                    break
+        return False
 
     async def _read_encounter(self, resource_id: str) -> Resource:
         parts = resource_id.split(".")

@@ -79,6 +79,7 @@ PerPage = Literal["max_1000", "max_50", "ignored"]
 PastLatest = Literal["refused", "failed"]
 EmptyLists = Literal["listed", "not_found"]
 Providers = Literal["listed", "absent"]
+LocationIds = Literal["shown", "absent"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
@@ -96,6 +97,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "past_latest": ("refused", "failed"),
     "empty_lists": ("listed", "not_found"),
     "providers": ("listed", "absent"),
+    "location_ids": ("shown", "absent"),
 }
 
 
@@ -133,6 +135,8 @@ class Reading:
     - ``empty_lists``: a list of no records (patients, appointments, providers) is an empty
       list (``"listed"``) or 404 ``["Not found"]`` (``"not_found"``).
     - ``providers``: ``GET /providers`` (not in the docs) is ``"listed"``, or ``"absent"`` (404).
+    - ``location_ids``: records carry them (``"shown"``) or not (``"absent"``: neither of the
+      docs' patient shapes has them); ``location_strict`` filters by them all the same.
     - ``per_page``: taken up to 1000 (``"max_1000"``), up to 50 (``"max_50"``), or
       ``"ignored"`` (every list pages by the default 5); ``count`` stays the true total.
     """
@@ -152,6 +156,7 @@ class Reading:
     past_latest: PastLatest = "refused"
     empty_lists: EmptyLists = "listed"
     providers: Providers = "listed"
+    location_ids: LocationIds = "shown"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

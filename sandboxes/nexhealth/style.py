@@ -30,6 +30,8 @@ def styled(doc: JsonObject, reading: Reading) -> JsonObject:
     """`doc` as `reading` writes it (a copy; `doc` itself is not changed)."""
     out: JsonObject = {}
     for key, value in doc.items():
+        if key == "location_ids" and reading.location_ids == "absent":
+            continue
         value = _value(key, value, reading)
         if value is None and reading.nulls == "absent":
             continue

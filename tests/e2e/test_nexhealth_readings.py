@@ -341,3 +341,21 @@ def test_without_a_provider_list_a_create_says_to_set_provider_id(provider_id: i
             assert "provider_id" in created.json()["issue"][0]["diagnostics"]
         else:
             assert created.status_code == 201, created.text
+
+
+@pytest.mark.parametrize("location_ids", ["shown", "absent"])
+def test_location_strict_reads_only_this_locations_patients_whether_or_not_they_say_where(location_ids: str) -> None:
+    # Neither of the docs' patient shapes has `location_ids`: without them a strict tenant
+    # asks the location's own strict list whether the patient is there.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, location_ids=location_ids)
+    options: dict[str, Any] = {"rate_per_minute": RATE, "location_strict": True}
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    here = [p for p in live if location_id_of(p.location_id) == LOCATION][:3]
+    elsewhere = [p for p in live if location_id_of(p.location_id) not in (LOCATION, None)][:3]
+    assert here and elsewhere
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options=options) as running:
+        for patient in here:
+            assert running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(patient.id)}")["id"] == _fhir_id(patient.id)
+        for patient in elsewhere:
+            assert running.fhir.get(f"{BASE}/Patient/{_fhir_id(patient.id)}").status_code == 404
