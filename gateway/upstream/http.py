@@ -18,8 +18,10 @@ connection's bulkhead: calls beyond it wait for a connection, within the same de
 from __future__ import annotations
 
 import asyncio
+import codecs
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
+from email.message import Message
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -61,9 +63,40 @@ class UpstreamResponse:
         try:
             value = jsonio.loads(self.body) if self.body else None
         except ValueError:
-            raise UpstreamError(f"The vendor answered with a body that is not JSON (HTTP {self.status})") from None
+            value = self._json_otherwise_encoded()
         # ASCII without `\u` escapes (nearly every answer; two scans in C) has nothing to normalize.
         return value if self.body.isascii() and b"\\u" not in self.body else nfc(value)
+
+    def _json_otherwise_encoded(self) -> Any:
+        """A body that is not bare UTF-8 JSON read as JSON all the same where it says how: a
+        UTF-8 byte order mark (RFC 8259 section 8.1 lets a parser ignore it; PHP and .NET
+        stacks send one), a UTF-16 one, or the charset its Content-Type names."""
+        not_json = UpstreamError(f"The vendor answered with a body that is not JSON (HTTP {self.status})")
+        charset = _charset(next((v for k, v in self.headers.items() if k.lower() == "content-type"), ""))
+        body = self.body
+        if body.startswith(codecs.BOM_UTF8):
+            encoding, body = "utf-8", body[len(codecs.BOM_UTF8) :]
+        elif body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            encoding = "utf-16"
+        elif charset and charset != "utf-8":
+            encoding = charset
+        else:
+            raise not_json
+        try:
+            return jsonio.loads(body.decode(encoding))
+        except (ValueError, LookupError):
+            raise not_json from None
+
+
+def _charset(content_type: str) -> str | None:
+    """The charset a Content-Type names, if it names one Python knows."""
+    message = Message()
+    message["content-type"] = content_type
+    charset = message.get_content_charset()
+    try:
+        return codecs.lookup(charset).name if charset else None
+    except LookupError:
+        return None
 
 
 @dataclass

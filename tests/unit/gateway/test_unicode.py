@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import codecs
 import unicodedata
 
 import pytest
 
+from gateway.errors import UpstreamError
 from gateway.text import nfc
 from gateway.upstream.http import UpstreamResponse
 from tests.support.fake_vendor import BASE, FakeBackend, TestClient, ids, ok
@@ -38,6 +40,34 @@ def test_vendor_text_enters_the_gateway_in_nfc(body: bytes) -> None:
 
 def test_an_ascii_vendor_answer_is_parsed_as_it_is() -> None:
     assert UpstreamResponse(200, {}, b'{"last_name": "Renee", "n": 1}').json() == {"last_name": "Renee", "n": 1}
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        ({}, codecs.BOM_UTF8 + '{"last_name": "Renée"}'.encode()),  # PHP's and .NET's stray BOM
+        ({}, codecs.BOM_UTF16_LE + '{"last_name": "Renée"}'.encode("utf-16-le")),
+        ({"Content-Type": "application/json; charset=ISO-8859-1"}, '{"last_name": "Renée"}'.encode("latin-1")),
+        ({"content-type": "application/json;charset=windows-1252"}, '{"last_name": "Renée"}'.encode("cp1252")),
+    ],
+)
+def test_a_vendor_answer_in_another_encoding_that_says_so_is_read(headers: dict[str, str], body: bytes) -> None:
+    assert UpstreamResponse(200, headers, body).json() == {"last_name": RENEE_NFC}
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        ({}, '{"last_name": "Renée"}'.encode("latin-1")),  # not UTF-8, and nothing says what it is
+        ({"Content-Type": "application/json; charset=klingon"}, '{"last_name": "Renée"}'.encode("latin-1")),
+        ({}, codecs.BOM_UTF8 + b"<html>oops</html>"),
+    ],
+)
+def test_a_vendor_answer_that_is_not_json_in_any_encoding_it_names_is_a_502(
+    headers: dict[str, str], body: bytes
+) -> None:
+    with pytest.raises(UpstreamError, match="not JSON"):
+        UpstreamResponse(200, headers, body).json()
 
 
 def test_a_decomposed_name_is_served_composed(client: TestClient, backend: FakeBackend) -> None:
