@@ -12,8 +12,11 @@ error bodies; that never reaches a client or a log).
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from gateway.errors import (
@@ -31,6 +34,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gateway.upstream")
 
+MAX_RETRY_AFTER = 3600  # seconds: a vendor's wait passed on to our client, at most an hour
+
 
 def error_for_status(status: int, message: str, *, retry_after: str | None = None) -> FHIRError:
     if status in (401, 403):
@@ -43,13 +48,28 @@ def error_for_status(status: int, message: str, *, retry_after: str | None = Non
     if status == 409:
         return PreconditionFailed(message or "The record changed at the vendor (version conflict)")
     if status == 429:
-        seconds = int(retry_after) if retry_after and retry_after.isascii() and retry_after.isdigit() else 1
-        return Throttled("The vendor is rate-limiting requests; retry later", retry_after=seconds)
+        return Throttled("The vendor is rate-limiting requests; retry later", retry_after=_seconds(retry_after))
     if status in (400, 422):
         return InvalidRequest(
             f"The vendor rejected the request: {message}" if message else "The vendor rejected the request"
         )
     return UpstreamError(f"The vendor system failed (HTTP {status})")
+
+
+def _seconds(retry_after: str | None) -> int:
+    """Whole seconds to wait from a vendor's Retry-After: delay-seconds or an HTTP-date (RFC
+    9110 section 10.2.3), or a decimal some send; at least 1, and 1 when it says nothing readable."""
+    text = (retry_after or "").strip()
+    try:
+        delay = float(text) if text.isascii() else math.nan
+    except ValueError:
+        try:
+            delay = (parsedate_to_datetime(text) - datetime.now(UTC)).total_seconds()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            delay = math.nan
+    if not math.isfinite(delay):
+        return 1
+    return max(1, min(math.ceil(delay), MAX_RETRY_AFTER))
 
 
 @contextmanager

@@ -273,7 +273,8 @@ class UpstreamClient:
         try:
             async with self._client().request(method, url, params=params, data=data, headers=headers) as response:
                 payload = await response.read()
-                return UpstreamResponse(response.status, dict(response.headers), payload)
+                # aiohttp's own headers: case-insensitive (a vendor may send `retry-after`)
+                return UpstreamResponse(response.status, response.headers, payload)
         except TimeoutError:
             raise UpstreamTimeout("The vendor system did not answer in time") from None
         except aiohttp.ClientError as exc:

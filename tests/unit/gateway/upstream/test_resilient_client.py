@@ -7,6 +7,8 @@ import asyncio
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
 from starlette.applications import Starlette
@@ -16,8 +18,9 @@ from starlette.routing import Route
 
 from gateway.concurrently import concurrently
 from gateway.contract.resilience import BreakerPolicy, Resilience, RetryPolicy
-from gateway.errors import VendorUnavailable
+from gateway.errors import FHIRError, Throttled, VendorUnavailable
 from gateway.sandbox_host import serve_in_thread
+from gateway.upstream.errors import error_for_status, error_from_response
 from gateway.upstream.http import Timeouts, UpstreamClient
 from gateway.upstream.tentative import tentative
 
@@ -34,6 +37,8 @@ class Vendor:
 
     async def handle(self, request: Request) -> Response:
         self.calls += 1
+        if request.url.path.startswith("/throttled/"):  # Starlette writes header names in lower case
+            return JSONResponse({"error": "slow down"}, 429, headers={"Retry-After": request.url.path.split("/")[-1]})
         if self.down:
             return JSONResponse({"error": "down"}, 500)
         if self.failures:
@@ -199,3 +204,28 @@ def test_a_tentative_call_is_tried_once_and_its_failure_does_not_open_the_breake
 
     statuses, calls = asyncio.run(scenario())
     assert statuses == [500] * 5 + [200] and calls == 5  # once each, and the breaker stayed closed
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "seconds"),
+    [("7", 7), ("1.5", 2), ("Wed, 21 Oct 2015 07:28:00 GMT", 1), ("soon", 1), ("99999999", 3600)],
+)
+def test_a_vendors_retry_after_reaches_the_client_however_it_is_written(
+    vendor: Vendor, retry_after: str, seconds: int
+) -> None:
+    # RFC 9110 section 10.2.3: delay-seconds or an HTTP-date; header names are case-insensitive.
+    async def scenario() -> FHIRError:
+        upstream = client(vendor)
+        try:
+            return error_from_response(await upstream.request("GET", f"/throttled/{retry_after}"), lambda body: "")
+        finally:
+            await upstream.aclose()
+
+    error = asyncio.run(scenario())
+    assert isinstance(error, Throttled) and error.headers == {"Retry-After": str(seconds)}
+
+
+def test_a_retry_after_as_an_http_date_in_the_future_is_the_seconds_until_then() -> None:
+    moment = format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)
+    error = error_for_status(429, "", retry_after=moment)
+    assert isinstance(error, Throttled) and 85 <= int(error.headers["Retry-After"]) <= 90
