@@ -8,6 +8,8 @@ vendor must never receive something that is not FHIR, so they pay for a full mod
 from __future__ import annotations
 
 import asyncio
+import re
+from collections.abc import Iterator
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
@@ -23,9 +25,13 @@ _JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fh
 
 
 async def read_resource(request: Request, resource_type: str) -> dict[str, Any]:
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = request.headers.get("content-type", "")
+    media = content_type.split(";")[0].strip().lower()
     if media not in _JSON_TYPES:
         raise UnsupportedMediaType(f"Send the resource as application/fhir+json (got '{media or 'nothing'}')")
+    charset = _charset(content_type)
+    if charset not in (None, "utf-8", "utf8"):  # FHIR JSON is UTF-8 (R4 json.html); read as UTF-8 it is another text
+        raise UnsupportedMediaType(f"Send the resource in UTF-8 (got charset '{charset}')")
     try:
         body = jsonio.loads(await read_body(request))
     except ValueError:
@@ -63,6 +69,9 @@ def check_fhir(resource: dict[str, Any]) -> None:
             where = f"{resource['resourceType']}.{path}" if path else resource["resourceType"]
             problems.append((f"{where}: {error['msg']}", where))
         raise Invalid(_listed(problems)) from None
+    controls: list[tuple[str, str | None]] = list(_control_characters(resource, resource["resourceType"]))
+    if controls:
+        raise Invalid(_listed(controls))
     unbound: list[tuple[str, str | None]] = list(binding_problems(parsed, resource["resourceType"]))
     if unbound:
         raise Invalid(_listed(unbound))
@@ -75,6 +84,33 @@ def _listed(problems: list[tuple[str, str | None]]) -> list[tuple[str, str | Non
         return problems
     unlisted = len(problems) - MAX_LISTED_PROBLEMS
     return [*problems[:MAX_LISTED_PROBLEMS], (f"{unlisted} more problems of the same body are not listed", None)]
+
+
+def _control_characters(value: Any, where: str) -> Iterator[tuple[str, str]]:
+    """The strings of `value` holding a character R4 forbids: none below U+0020 but tab, CR
+    and LF (datatypes.html#string, "SHALL NOT contain Unicode character points below 32");
+    a vendor would store it, and a CCD could not carry it (XML 1.0 has no such characters)."""
+    if isinstance(value, str):
+        if _CONTROL.search(value):
+            yield f"{where}: a control character (below U+0020, other than tab, CR and LF) is not allowed", where
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _control_characters(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _control_characters(item, f"{where}[{index}]")
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _charset(content_type: str) -> str | None:
+    """The charset parameter of a Content-Type, lower-cased, or None."""
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
 
 
 def _more_values_than(document: Any, limit: int) -> bool:

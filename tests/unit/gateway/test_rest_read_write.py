@@ -194,6 +194,29 @@ def test_codes_outside_a_required_binding_are_400_naming_each_element(client: Te
     assert client.post(f"{BASE}/Patient", json=_patient(gender="unknown"), headers=FHIR_JSON).status_code == 201
 
 
+def test_control_characters_in_strings_are_400_naming_each_element(client: TestClient, backend: FakeBackend) -> None:
+    # R4 datatypes.html#string: no character below U+0020 but tab, CR and LF. Stored, it came
+    # back in every read, and a CCD (XML 1.0) could not carry it.
+    body = _patient(name=[{"family": "Zz\u0001atk\u001b[31m", "given": ["Mai"]}])
+    body["telecom"] = [{"system": "email", "value": "zz\u0007@example.org"}]
+    invalid = outcome(client.post(f"{BASE}/Patient", json=body, headers=FHIR_JSON), 400)
+    assert [i["expression"] for i in invalid["issue"]] == [["Patient.name[0].family"], ["Patient.telecom[0].value"]]
+    assert outcome(client.put(f"{BASE}/Patient/p1", json={**body, "id": "p1"}, headers=FHIR_JSON), 400)
+    assert backend.calls_to("Patient", CREATE) == 0
+    spaced = _patient(name=[{"family": "Nguyen", "given": ["Mai\tAnh"]}], address=[{"text": "1 Main St\r\nApt 2"}])
+    assert client.post(f"{BASE}/Patient", json=spaced, headers=FHIR_JSON).status_code == 201
+
+
+def test_a_body_in_another_charset_than_utf8_is_415(client: TestClient, backend: FakeBackend) -> None:
+    # FHIR's JSON is UTF-8: a Latin-1 body read as UTF-8 would be another name.
+    latin = {"Content-Type": "application/fhir+json; charset=ISO-8859-1"}
+    assert (
+        "UTF-8"
+        in outcome(client.post(f"{BASE}/Patient", json=_patient(), headers=latin), 415)["issue"][0]["diagnostics"]
+    )
+    assert backend.calls_to("Patient", CREATE) == 0
+
+
 def test_a_body_of_too_many_values_is_413_before_any_validation(client: TestClient, backend: FakeBackend) -> None:
     # 495,000 one-byte values fit in 1 MB: validating them and listing each error took seconds
     # and made a 100 MB answer.
