@@ -34,6 +34,11 @@ class SegmentIndex(BaseRoute):
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] != "http":
             return Match.NONE, {}
+        raw = scope.get("raw_path")
+        if raw and b"%2" in raw and b"%2f" in raw.lower():
+            # An encoded "/" is data, not a separator (RFC 3986 section 2.2); the decoded path
+            # would read `Patient%2F1` as `Patient/1`, past a proxy that allows by prefix.
+            return Match.NONE, {}
         partial: tuple[Match, Scope] | None = None
         for route in self._by_count.get(get_route_path(scope).count("/"), ()):
             match, child = route.matches(scope)

@@ -115,6 +115,17 @@ def test_a_malformed_id_is_400_before_the_vendor_is_asked(client: TestClient, ba
     assert backend.calls_to("Patient") == 0
 
 
+@pytest.mark.parametrize("path", ["/Patient%2Fp1", "/Patient%2fp1/_history%2F1", "/Patient/p1%2F_history%2F1"])
+def test_an_encoded_slash_is_no_path_separator(client: TestClient, backend: FakeBackend, path: str) -> None:
+    # RFC 3986 section 2.2: `%2F` is data. Decoded before routing, `Patient%2Fp1` read (and
+    # deleted) Patient/p1 past a proxy that allows or denies by path prefix.
+    backend.add_patient("p1")
+    assert outcome(client.get(f"{BASE}{path}"), 404)
+    assert outcome(client.delete(f"{BASE}{path}"), 404)
+    assert backend.calls_to("Patient") == 0
+    assert client.get(f"{BASE}/Patient/p1").status_code == 200
+
+
 def test_read_honours_format_negotiation(client: TestClient, backend: FakeBackend) -> None:
     backend.add_patient("p1")
     plain = client.get(f"{BASE}/Patient/p1", headers={"Accept": "application/json"})
