@@ -107,11 +107,15 @@ def _parse(text: str, default_tz: tzinfo) -> DateRange:
     # The microsecond the instant falls in: digits beyond the sixth are cut, never rounded up
     # (`.9999999` would round to a whole second, which no datetime can hold).
     micro = int((m["frac"][1:] + "00000")[:6]) if m["frac"] else 0
-    local = datetime(year, month, day, int(m["H"]), int(m["M"]), second, micro, tzinfo=tz)
-    start = _utc(local)
     step = timedelta(seconds=1) if m["S"] else timedelta(minutes=1)
     if m["frac"]:
         step = timedelta(microseconds=1)
+    if second == 60:
+        # A leap second (R4 datatypes.html#dateTime allows `60`): no datetime holds it, so it
+        # is the last microsecond of the minute it ends.
+        second, micro, step = 59, 999_999, timedelta(microseconds=1)
+    local = datetime(year, month, day, int(m["H"]), int(m["M"]), second, micro, tzinfo=tz)
+    start = _utc(local)
     end = start + step if start < END_OF_TIME - step else END_OF_TIME  # the calendar's last second
     return DateRange(start, end, "second", text)
 

@@ -158,3 +158,12 @@ def test_instants_at_the_calendars_edges_are_read_at_the_edge(text: str, zone: t
     assert moment.start == edge and moment.start <= moment.end
     later = parse_fhir_date("2024-01-01T00:00:00Z")
     assert range_matches(DatePrefix.GT, later, moment) is text.startswith("9999")
+
+
+def test_a_leap_second_is_read_as_the_last_moment_of_its_minute() -> None:
+    # R4 datatypes.html#dateTime: "Leap Seconds are allowed" (`60`); no datetime holds one.
+    leap = parse_fhir_date("2016-12-31T23:59:60Z")
+    assert leap.start == datetime(2016, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC) and leap.start < leap.end
+    before, after = parse_fhir_date("2016-12-31T23:59:59Z"), parse_fhir_date("2017-01-01T00:00:00Z")
+    assert range_matches(DatePrefix.GE, before, leap) and range_matches(DatePrefix.LT, after, leap)
+    assert parse_fhir_date("2016-12-31T23:59:60.5+00:00").start == leap.start
