@@ -1,5 +1,6 @@
-"""Conditional writes: `If-Match`, `If-Unmodified-Since` and `If-None-Match` on PUT and DELETE,
-evaluated against the record as the vendor holds it now, in the order of RFC 9110 section 13.2.2.
+"""Conditional requests: `If-Match`, `If-Unmodified-Since` and `If-None-Match` on PUT and DELETE
+(and the first two on a read), evaluated against the record as the vendor holds it now, in the
+order of RFC 9110 section 13.2.2.
 
 FHIR versions are weak ETags (http://hl7.org/fhir/R4/http.html#concurrency: `If-Match: W/"3"`),
 so a tag is compared by its version, weak or strong. A date is compared to the second, as

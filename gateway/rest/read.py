@@ -7,6 +7,7 @@ Binary resource in FHIR JSON (http://hl7.org/fhir/R4/binary.html#rest).
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from email.utils import parsedate_to_datetime
 
 from starlette.requests import Request
@@ -23,6 +24,7 @@ from gateway.rest.context import check_id, provider_for, reach, respond, respons
 from gateway.rest.document_access import check_document_access, check_vendor_binary
 from gateway.rest.documents import DOCUMENT_HEADERS, document_response, is_cda
 from gateway.rest.negotiation import CDA_FORMATS, check_document_format, file_formats, wants_binary_resource
+from gateway.rest.preconditions import check, preconditions
 
 
 async def read(request: Request) -> Response:
@@ -44,6 +46,9 @@ async def read(request: Request) -> Response:
         allowed = reach(request, provider, Permission.READ, tenant.context.timezone)
         resource = await read_within(allowed, provider.read, resource_id)
     _check_version(request, resource_type, resource_id, resource)
+    if request.headers.get("if-match") is not None or request.headers.get("if-unmodified-since") is not None:
+        # RFC 9110 section 13.2.2: evaluated on any method, before If-None-Match (a 412, not 304).
+        check(replace(preconditions(request.headers), if_none_match=None), resource)
     elements = tuple(e for e in params.get("_elements", "").split(",") if e)
     summary = params.get("_summary")
     if summary in ("true", "text"):

@@ -67,6 +67,13 @@ def test_version_headers_follow_the_vendors_meta(client: TestClient, backend: Fa
         ({"If-Modified-Since": "Wed, 01 May 2024 11:59:59 GMT"}, 200),
         ({"If-Modified-Since": "yesterday"}, 200),
         ({"If-None-Match": 'W/"2"', "If-Modified-Since": "Wed, 01 May 2024 13:00:00 GMT"}, 200),  # §13.2.2
+        # If-Match and If-Unmodified-Since hold on a read too (RFC 9110 §13.1.1, §13.1.4), first.
+        ({"If-Match": 'W/"1"'}, 200),
+        ({"If-Match": 'W/"3"'}, 412),
+        ({"If-Match": 'W/"3"', "If-None-Match": 'W/"1"'}, 412),
+        ({"If-Unmodified-Since": "Wed, 01 May 2024 12:00:00 GMT"}, 200),
+        ({"If-Unmodified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}, 412),
+        ({"If-Unmodified-Since": "Mon, 01 Jan 2001 00:00:00 GMT", "If-Match": "*"}, 200),  # §13.2.2 step 2
     ],
 )
 def test_conditional_reads_answer_304_when_the_clients_copy_is_current(
@@ -75,6 +82,9 @@ def test_conditional_reads_answer_304_when_the_clients_copy_is_current(
     backend.add_patient("p1")
     response = client.get(f"{BASE}/Patient/p1", headers=headers)
     assert response.status_code == status
+    if status == 412:
+        assert response.json()["resourceType"] == "OperationOutcome"
+        return
     assert response.headers["etag"] == 'W/"1"'
     if status == 304:
         assert response.content == b"" and response.headers["last-modified"]
