@@ -144,6 +144,23 @@ def check_document_format(format_param: str | None, accept: str | None, served: 
             "Only FHIR formats this server does not produce are accepted: accept application/fhir+json "
             "(FHIR R4) for the Binary resource, or the document's own type"
         )
+    # An Accept that does not name what is served may be disregarded; one that rules it out
+    # (q=0, RFC 9110 section 12.4.2) may not.
+    media = (HTML if wants_html(None, accept) else "application/xml") if served is CDA_FORMATS else None
+    media = media or next((f for f in sorted(served) if "/" in f), None)
+    if accept and media is not None and _excluded(media, accept):
+        raise NotAcceptable(f"This document is {media}, which the Accept header rules out (q=0)")
+
+
+def _excluded(media: str, accept: str) -> bool:
+    """Whether the most specific range of `accept` matching `media` gives it quality 0."""
+    kind = media.split("/")[0]
+    best: tuple[int, float] | None = None
+    for candidate, q in _ranges(accept):
+        rank = 3 if candidate == media else 2 if candidate == f"{kind}/*" else 1 if candidate == "*/*" else 0
+        if rank and (best is None or rank > best[0]):
+            best = (rank, q)
+    return best is not None and best[1] <= 0
 
 
 def _quality(text: str) -> float:

@@ -6,7 +6,7 @@ import pytest
 
 from gateway.documents import ids
 from gateway.errors import InvalidRequest, NotAcceptable
-from gateway.rest.negotiation import check_document_format, wants_binary_resource, wants_html
+from gateway.rest.negotiation import check_document_format, file_formats, wants_binary_resource, wants_html
 
 
 @pytest.mark.parametrize(
@@ -78,6 +78,10 @@ def test_html_or_xml(format_param: str | None, accept: str | None, html: bool) -
         (None, "application/fhir+xml"),
         (None, "application/fhir+xml, application/xml+fhir;q=0.5, text/html;q=0"),
         (None, "application/fhir+json; fhirVersion=3.0"),  # only FHIR JSON, of another version
+        (None, "application/xml;q=0"),  # what would be served, ruled out (RFC 9110 section 12.4.2)
+        (None, "*/*;q=0"),
+        (None, "image/png, application/*;q=0"),
+        (None, "text/html;q=0, application/xml;q=0"),
     ],
 )
 def test_a_document_format_it_does_not_have_is_406(format_param: str | None, accept: str | None) -> None:
@@ -93,11 +97,20 @@ def test_a_document_format_it_does_not_have_is_406(format_param: str | None, acc
         ("application/cda+xml", None),
         (None, "application/fhir+xml, */*;q=0.1"),  # the document is acceptable too
         (None, "image/png"),  # disregarded: the document is served
+        (None, "application/*;q=0, application/xml"),  # the most specific range decides
+        (None, "application/xml;q=0, text/html"),  # the HTML page is served
         (None, None),
     ],
 )
 def test_a_document_format_it_has_is_served(format_param: str | None, accept: str | None) -> None:
     check_document_format(format_param, accept)
+
+
+def test_a_vendor_file_ruled_out_by_accept_is_406() -> None:
+    html_file = file_formats("text/html; charset=utf-8")
+    with pytest.raises(NotAcceptable):
+        check_document_format(None, "text/html;q=0", html_file)
+    check_document_format(None, "application/xml", html_file)  # not named: disregarded, served
 
 
 def test_the_binary_resource_is_wanted_only_in_this_version_of_fhir() -> None:
