@@ -40,6 +40,7 @@ from gateway.record import gather_everything, in_care_period
 from gateway.rest.bundle import searchset
 from gateway.rest.incoming import read_body
 from gateway.rest.negotiation import Format, wants_binary_resource, wants_html
+from gateway.rest.query_encoding import check_query_encoding
 from gateway.rest.references import foreign
 from gateway.search.dates import parse_fhir_date, zone_info, zoneless_time
 from gateway.search.parse import ABSOLUTE_URL, is_fhir_id, readable_url
@@ -71,9 +72,11 @@ async def docref_items(request: Request) -> list[tuple[str, str]]:
     body = await read_body(request)
     if content_type == "application/x-www-form-urlencoded":
         try:
-            return items + parse_qsl(body.decode(), keep_blank_values=True)
+            text = body.decode()
         except UnicodeDecodeError:
             raise InvalidRequest("The form body is not UTF-8") from None
+        check_query_encoding(body, "form body")
+        return items + parse_qsl(text, keep_blank_values=True)
     if content_type not in ("application/fhir+json", "application/json"):
         raise UnsupportedMediaType("POST $docref takes a Parameters resource (application/fhir+json) or a form")
     try:

@@ -20,6 +20,7 @@ from gateway.errors import MethodNotAllowed, NotFound
 from gateway.rest.capability_endpoint import metadata, smart_configuration_endpoint
 from gateway.rest.context import INSTANCE_METHODS, TYPE_METHODS, allow, served, state, tenant_of
 from gateway.rest.operations import ccd_endpoint, docref_endpoint, patient_everything
+from gateway.rest.query_encoding import check_query_encoding
 from gateway.rest.read import read
 from gateway.rest.route_index import SegmentIndex
 from gateway.rest.search import search_get, search_post
@@ -44,6 +45,7 @@ def _dispatch(
     the request's access token first (401 without an acceptable one)."""
 
     async def endpoint(request: Request) -> Response:
+        check_query_encoding(request.scope["query_string"], "query")
         tenant = tenant_of(request)
         if not public:
             request.scope["fhir.caller"] = await state(request).gate.caller(request.headers, tenant.name)

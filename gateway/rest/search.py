@@ -32,6 +32,7 @@ from gateway.rest.context import (
 from gateway.rest.incoming import read_body
 from gateway.rest.links import fits, page_link, passthrough, unfollowable
 from gateway.rest.paging import search_fingerprint
+from gateway.rest.query_encoding import check_query_encoding
 from gateway.rest.references import local_query
 from gateway.search.execute import PagePosition, count_all, fetch_page, first_position, is_exact
 from gateway.search.model import ReferenceValue
@@ -48,10 +49,12 @@ async def search_post(request: Request) -> Response:
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     if content_type != "application/x-www-form-urlencoded":
         raise UnsupportedMediaType("POST _search takes application/x-www-form-urlencoded parameters")
+    body = await read_body(request)
     try:
-        text = (await read_body(request)).decode()
+        text = body.decode()
     except UnicodeDecodeError:
         raise InvalidRequest("The form body is not UTF-8") from None
+    check_query_encoding(body, "form body")
     try:  # a body of a million fields is refused before they are all split out
         form = parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_SEARCH_FIELDS)
     except ValueError:

@@ -53,3 +53,21 @@ def test_if_modified_since_in_other_digits_is_not_a_date(client: TestClient, bac
     other_digits = modified.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
     response = client.get(f"{BASE}/Patient/p001", headers={"If-Modified-Since": other_digits.encode()})
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("query", ["family=%C5berg", "family=%ZZ", "family=100%", "gender=%FF", "_format=%C3"])
+def test_query_escapes_that_do_not_decode_to_utf8_are_400(client: TestClient, backend: FakeBackend, query: str) -> None:
+    # RFC 3986 section 2.5: text is UTF-8, then percent-encoded. `%C5berg` (Latin-1 Åberg) was
+    # searched as "\ufffdberg" and `%ZZ` as itself: answers to searches nobody asked for.
+    backend.add_patient("p1", family="Åberg")
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    answers = [
+        client.get(f"{BASE}/Patient?{query}"),
+        client.post(f"{BASE}/Patient/_search", content=query.encode(), headers=form),
+        client.post(f"{BASE}/DocumentReference/$docref", content=query.encode(), headers=form),
+    ]
+    for answer in answers:
+        assert "percent-encoded" in outcome(answer, 400)["issue"][0]["diagnostics"]
+    assert backend.calls_to("Patient") == 0
+    found = ok(client.get(f"{BASE}/Patient?family=%C3%85berg"))
+    assert [e["resource"]["id"] for e in found["entry"]] == ["p1"]
