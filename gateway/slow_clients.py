@@ -75,6 +75,16 @@ def _unreadable(exc: httptools.HttpParserError, data: bytes) -> _Refusal:
     return _Refusal(400, "invalid", f"Malformed HTTP request: {exc}")
 
 
+def _absolute_form_authority(target: bytes) -> bytes | None:
+    """The authority of a request target in absolute form (`http://host:port/path`), without
+    any userinfo; None for the origin form (`/path`) and `*`."""
+    scheme, separator, rest = target.partition(b"://")
+    if not separator or not scheme or b"/" in scheme:
+        return None
+    authority = rest.split(b"/", 1)[0].split(b"?", 1)[0]
+    return authority.rpartition(b"@")[2] or None
+
+
 class _CloseAfterBody:
     """The transport as a request's response cycle sees it: its `close` lingers while the
     request's body is still arriving."""
@@ -156,6 +166,11 @@ class _HeaderDeadline(HttpToolsProtocol):
             raise _too_long_target()
         if len(self.url) + self._field_bytes > MAX_HEAD_BYTES:
             raise _too_large_head()
+        authority = _absolute_form_authority(self.url)
+        if authority is not None:
+            # RFC 9112 section 3.2.2: of a target in absolute form the server MUST use the
+            # authority and ignore Host; the allowed-hosts check and the links then see it.
+            self.headers[:] = [(n, v) for n, v in self.headers if n != b"host"] + [(b"host", authority)]
         super().on_headers_complete()
         self._body_pending = True
         if self.cycle is not None:

@@ -370,3 +370,24 @@ def test_serve_off_loopback_refuses_to_start_without_a_link_base(
     assert main(["serve", "--config", str(config), "--host", "0.0.0.0"]) == 2
     error = capsys.readouterr().err
     assert "server.allowed_hosts" in error and "server.public_base_url" in error
+
+
+def test_a_target_in_absolute_form_is_served_for_its_own_authority_not_host() -> None:
+    # RFC 9112 section 3.2.2: the server MUST ignore Host and use the target's authority. A
+    # loopback gateway answered `GET http://evil.example/...` with `Host: 127.0.0.1` as its own.
+    backend = FakeBackend()
+    backend.add_patient("p1")
+    app = create_app(check_hosts(_settings(), "127.0.0.1"), [backend.vendor()], access_logging=False)
+    running = serve_in_thread(app, http=header_protocol(5.0))
+    try:
+        refused = f"GET http://evil.example{BASE}/Patient/p1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        assert answer(exchange(running.port, refused.encode()))[0] == 400
+        served = (
+            f"GET http://user@127.0.0.1:{running.port}{BASE}/Patient?_count=1 HTTP/1.1\r\nHost: evil.example\r\n\r\n"
+        )
+        raw = exchange(running.port, served.encode())
+        assert raw.startswith(b"HTTP/1.1 200 "), raw[:300]
+        self_link = next(link["url"] for link in json.loads(raw.partition(b"\r\n\r\n")[2])["link"])
+        assert self_link.startswith(f"http://127.0.0.1:{running.port}{BASE}/Patient?"), self_link
+    finally:
+        running.stop()
