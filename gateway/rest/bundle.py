@@ -29,8 +29,9 @@ MANDATORY = {
 def shape(resource: dict[str, Any], summary: str | None, elements: Sequence[str]) -> dict[str, Any]:
     """Apply `_summary=data` / `_elements` to one resource.
 
-    The result is tagged SUBSETTED and no longer claims its profiles: a subset cannot promise
-    a profile's required elements.
+    The result is tagged SUBSETTED. Cut to `_elements` it no longer claims its profiles (a
+    subset cannot promise a profile's required elements); without its narrative alone
+    (`_summary=data`: "all parts except the text element") it still meets them, and says so.
     """
     if elements:
         keep = {*_ALWAYS_KEPT, *MANDATORY.get(resource["resourceType"], ()), *elements}
@@ -39,7 +40,7 @@ def shape(resource: dict[str, Any], summary: str | None, elements: Sequence[str]
         kept = {k: v for k, v in resource.items() if k != "text"}
     else:
         return resource
-    meta = {k: v for k, v in (kept.get("meta") or {}).items() if k != "profile"}
+    meta = {k: v for k, v in (kept.get("meta") or {}).items() if k != "profile" or not elements}
     meta["tag"] = [*meta.get("tag", []), SUBSETTED]
     kept["meta"] = meta
     return kept

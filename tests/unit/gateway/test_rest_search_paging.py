@@ -589,12 +589,17 @@ def test_last_updated_is_filtered_by_the_gateway(client: TestClient, backend: Fa
 
 
 def test_elements_and_summary_data_subset_the_entries(client: TestClient, backend: FakeBackend) -> None:
-    backend.add_patient("p1", birth_date="1990-01-01", text={"status": "generated", "div": "<div>p1</div>"})
+    profile = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient"
+    backend.add_patient(
+        "p1", birth_date="1990-01-01", text={"status": "generated", "div": "<div>p1</div>"}, meta={"profile": [profile]}
+    )
     elements = ok(client.get(f"{BASE}/Patient", params={"_elements": "birthDate"}))["entry"][0]["resource"]
     assert set(elements) == {"resourceType", "id", "meta", "birthDate"}
-    assert elements["meta"]["tag"][0]["code"] == "SUBSETTED"
+    assert elements["meta"]["tag"][0]["code"] == "SUBSETTED" and "profile" not in elements["meta"]
+    # `_summary=data` is everything but the narrative (search.html#_summary): still the profile's.
     data = ok(client.get(f"{BASE}/Patient", params={"_summary": "data"}))["entry"][0]["resource"]
     assert "text" not in data and data["birthDate"] == "1990-01-01"
+    assert data["meta"]["profile"] == [profile] and data["meta"]["tag"][0]["code"] == "SUBSETTED"
 
 
 def test_sort_applies_to_an_id_search(client: TestClient, backend: FakeBackend) -> None:
