@@ -239,8 +239,16 @@ class NextvisitAdapter:
         return patient_to_fhir(await self._patient(resource_id), self._ctx)
 
     async def _read_child(self, resource_type: str, children: Children, resource_id: str) -> Resource:
-        patient_id = resource_id.split(".")[0]
-        found, unreadable = self._children_of(children, await self._patient(patient_id))
+        patient_id, dot, _ = resource_id.partition(".")
+        if not dot:  # no record of a patient has an id without its patient's: not one of ours
+            raise NotFound(f"{resource_type}/{resource_id} does not exist")
+        try:
+            patient = await self._patient(patient_id)
+        except NotFound:  # said of the record asked for, not of a patient the client never named
+            raise NotFound(f"{resource_type}/{resource_id} does not exist") from None
+        except Gone:
+            raise Gone(f"{resource_type}/{resource_id} belongs to a deleted patient") from None
+        found, unreadable = self._children_of(children, patient)
         for child in found:
             if child["id"] == resource_id:
                 return child

@@ -154,6 +154,15 @@ def test_patient_search_matches_the_clinic(
     assert {r["id"] for r in fhir.search_all(f"{BASE}/Patient", **params)} == expected
 
 
+@pytest.mark.parametrize("path", ["Encounter/99999", "Encounter/99999/$ccd", "AllergyIntolerance/99999.a.1"])
+def test_a_missing_record_is_named_in_its_404(fhir: FhirHttp, path: str) -> None:
+    # It said "Patient/99999 does not exist", of a patient the client never asked for.
+    missing = fhir.get(f"{BASE}/{path}")
+    assert missing.status_code == 404
+    diagnostics = outcome_of(missing)["issue"][0]["diagnostics"]
+    assert diagnostics.startswith(path.split("/$")[0]) and "Patient/" not in diagnostics
+
+
 def test_identifier_by_numeric_id_and_uuid(fhir: FhirHttp, clinic: Clinic) -> None:
     patient = next(p for p in clinic.patients if not p.deleted)
     for value in (str(patient.id), str(patient.uuid), f"urn:fhir-gateway:{TENANT}/patient-uuid|{patient.uuid}"):
