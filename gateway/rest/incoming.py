@@ -30,10 +30,14 @@ async def read_resource(request: Request, resource_type: str) -> dict[str, Any]:
     if media not in _JSON_TYPES:
         raise UnsupportedMediaType(f"Send the resource as application/fhir+json (got '{media or 'nothing'}')")
     charset = _charset(content_type)
-    if charset not in (None, "utf-8", "utf8"):  # FHIR JSON is UTF-8 (R4 json.html); read as UTF-8 it is another text
+    raw = await read_body(request)
+    if charset not in (None, "utf-8", "utf8") and not raw.isascii():
+        # FHIR JSON is UTF-8 (R4 json.html): read as UTF-8, text in another charset is another
+        # text. An ASCII body reads the same in any of them (RFC 8259 section 8.1: the label
+        # has no meaning for JSON), and is taken.
         raise UnsupportedMediaType(f"Send the resource in UTF-8 (got charset '{charset}')")
     try:
-        body = jsonio.loads(await read_body(request))
+        body = jsonio.loads(raw)
     except ValueError:
         raise InvalidRequest("The request body is not valid JSON") from None
     if not isinstance(body, dict):

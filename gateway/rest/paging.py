@@ -19,8 +19,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import os
-import secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,6 +35,7 @@ from gateway.shared.state import LocalState, SharedState
 
 _NONCE_BYTES = 12  # GCM's own size; random per token (2**-32 collision odds after 2**32 tokens: SP 800-38D 8.3)
 _KEY_CONTEXT = b"fhir-gateway.page\x00"  # the key seals page tokens and nothing else
+_NAME_CONTEXT = b"fhir-gateway.page-name\x00"  # the key names kept positions
 
 KEPT_SECONDS = 3600.0  # how long a kept position can be followed: a client walks a search in less
 KEPT_LARGEST = 256 * 1024  # bytes of one kept position; past it the search is refused (links.unfollowable)
@@ -59,6 +60,7 @@ def _unb64(text: str) -> bytes:
 class PageTokens:
     def __init__(self, secret: str, shared: SharedState | None = None) -> None:
         self._aead = AESGCM(hashlib.sha256(_KEY_CONTEXT + secret.encode()).digest())
+        self._naming = hashlib.sha256(_NAME_CONTEXT + secret.encode()).digest()
         # LocalState drops an expired value only when it is read again; most kept positions
         # never are, so one process keeps them in a cache bounded in bytes.
         self._shared = None if shared is None or isinstance(shared, LocalState) else shared
@@ -73,7 +75,8 @@ class PageTokens:
         payload = _payload(fingerprint, position)
         if len(payload) > KEPT_LARGEST:
             return None
-        name = secrets.token_urlsafe(16)
+        # Named by a keyed hash of what it holds: the same page asked again is kept once.
+        name = _b64(hmac.digest(self._naming, payload, "sha256")[:16])
         nonce = os.urandom(_NONCE_BYTES)
         value = nonce + self._aead.encrypt(nonce, payload, name.encode())
         if self._shared is not None:

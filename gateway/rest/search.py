@@ -123,22 +123,27 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
     elif parsed.total is TotalMode.NONE:
         total = None
 
-    async def link_to(position: PagePosition) -> str | None:
+    async def link_to(position: PagePosition, *, keep: bool) -> str | None:
         """The page at `position`; without the way back from it (the earlier pages' positions
         its token carries for `previous`) when that is what makes the link too long to follow;
-        else through a position the gateway keeps (a vendor cursor of a very long value)."""
-        for at in (position, replace(position, history=())):
+        else, if `keep`, through a position the gateway keeps (a vendor cursor of a very long
+        value), with its way back if that can be kept too."""
+        bare = replace(position, history=())
+        for at in (position, bare):
             link = url(rest.tokens.issue(fingerprint, at))
             if fits(link):
                 return link
-        kept = await rest.tokens.issue_kept(fingerprint, position)
-        return url(kept) if kept is not None and fits(url(kept)) else None
+        for at in (position, bare) if keep else ():
+            kept = await rest.tokens.issue_kept(fingerprint, at)
+            if kept is not None and fits(url(kept)):
+                return url(kept)
+        return None
 
     links = [("self", url(parsed.page_token)), ("first", url())]
-    if page.previous is not None and (back := await link_to(page.previous)) is not None:
+    if page.previous is not None and (back := await link_to(page.previous, keep=False)) is not None:
         links.append(("previous", back))  # a way back only: left out when it could not be followed
     if page.next is not None:
-        onward = await link_to(page.next)
+        onward = await link_to(page.next, keep=True)
         if onward is None:
             raise unfollowable(url(rest.tokens.issue(fingerprint, replace(page.next, history=()))), "next")
         links.append(("next", onward))

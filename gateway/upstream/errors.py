@@ -64,7 +64,9 @@ def _seconds(retry_after: str | None) -> int:
         delay = float(text) if text.isascii() else math.nan
     except ValueError:
         try:
-            delay = (parsedate_to_datetime(text) - datetime.now(UTC)).total_seconds()
+            when = parsedate_to_datetime(text)
+            # The obsolete asctime form carries no zone: HTTP-dates are GMT (RFC 9110 section 5.6.7).
+            delay = (when.replace(tzinfo=when.tzinfo or UTC) - datetime.now(UTC)).total_seconds()
         except (TypeError, ValueError, IndexError, OverflowError):
             delay = math.nan
     if not math.isfinite(delay):

@@ -165,9 +165,10 @@ class UpstreamClient:
         attempts = 0
         tentative = is_tentative()
 
-        async def outcome(failed: bool) -> None:
-            if failed and tentative:
-                self.breaker.abandon()  # perhaps how the vendor reads this request: not held against it
+        async def outcome(failed: bool, probe: bool) -> None:
+            if failed and tentative:  # perhaps how the vendor reads this request: not held against it
+                if probe:
+                    self.breaker.abandon()  # the breaker's probe slot back, for a call that can tell
             else:
                 await self.breaker.record(failed=failed)
 
@@ -188,11 +189,11 @@ class UpstreamClient:
                     answer = await (self._probe(sending) if probe else sending)
                 except UpstreamTimeout:
                     call.error = "timeout"
-                    await outcome(failed=True)
+                    await outcome(True, probe)
                     raise
                 except UpstreamError:
                     call.error = "connect"
-                    await outcome(failed=True)
+                    await outcome(True, probe)
                     raise
                 except asyncio.CancelledError:
                     if not probe:  # a probe's own outcome settles the breaker (`_probe`)
@@ -206,7 +207,7 @@ class UpstreamClient:
                     call.error = "status"
                 if answer.status == 429:
                     observer().vendor_throttled(self.name)
-                await outcome(failed=answer.status >= 500)
+                await outcome(answer.status >= 500, probe)
                 return answer
 
         if not idempotent(method, send_headers):
@@ -233,6 +234,8 @@ class UpstreamClient:
                 return await retried()
             finally:
                 forget_reads()
+        if tentative:  # its failure is not what a plain read of the same URL would meet: not shared
+            return await retried()
         return await read_once((id(self), method, url, _frozen(params), _frozen(send_headers)), retried)
 
     async def _probe(self, sending: Coroutine[Any, Any, UpstreamResponse]) -> UpstreamResponse:

@@ -15,10 +15,11 @@ does the rest, the same way for every vendor:
   a vendor that refuses our credentials is asked once, not once per waiting request.
 - `send_with_renewal`: send with the current token; on a 401 renew once and resend; a
   second 401 means the vendor refuses credentials it has just issued: `UpstreamSecurity`.
-  A 403 renews too, once per token: a vendor whose documented statuses have no 401 (Nextech
-  lists 400/403/404/500) may refuse an expired or revoked token with 403; a 403 the fresh
-  token meets as well is the vendor refusing the request, and later 403s of that token are
-  the caller's to read without a renewal each.
+  A 403 renews too: a vendor whose documented statuses have no 401 (Nextech lists
+  400/403/404/500) may refuse an expired or revoked token with 403. The refused token stays
+  in use should the renewal fail (the 403 is then the answer); a 403 the fresh token meets as
+  well is the vendor refusing the request, and that token's 403s are read as they are, without
+  a renewal each, for `FORBIDDEN_TRUSTED_FOR`.
 - `shared=`: the token is also kept in the shared state (gateway.shared), sealed, and a
   renewal holds the shared lock of the connection and first looks there: of several workers
   or replicas whose tokens expire at once, one renews and the others take its token. With a
@@ -58,6 +59,7 @@ Send = Callable[[str], Awaitable[UpstreamResponse]]
 
 log = logging.getLogger("gateway.upstream")
 FAILURE_MEMORY = 5.0  # seconds: long enough for a burst of waiting requests, short enough to recover
+FORBIDDEN_TRUSTED_FOR = 300.0  # seconds a token met with a 403 when fresh is not renewed on a 403 again
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,7 @@ class TokenCache:
         self._lock = asyncio.Lock()
         self._failed: Failure | None = None
         self._renewing: asyncio.Task[str] | None = None
-        self._forbidden_with: str | None = None  # a token the vendor refused with 403 when fresh
+        self._forbidden_with: tuple[str | None, float] = (None, 0.0)  # a token met with 403 when fresh, until
         self.renewals = 0  # successful renewals: observable for tests and metrics; never a token
 
     def fresh(self) -> str | None:
@@ -178,8 +180,10 @@ class TokenCache:
         """Use a token obtained outside a renewal (e.g. with the first grant)."""
         self._token, self._expires_at = token, expires_at
 
-    async def token(self, stale: str | None = None) -> str:
-        """A token to send; `stale` is one the vendor just refused (renewed even if unexpired)."""
+    async def token(self, stale: str | None = None, *, discard: bool = True) -> str:
+        """A token to send; `stale` is one the vendor just refused (renewed even if unexpired).
+        `discard=False`: `stale` may still be good (a 403 may refuse the request, not the
+        token), so it stays in use should the renewal fail."""
         current = self.fresh()
         if current is not None and current != stale:
             return current
@@ -187,7 +191,7 @@ class TokenCache:
             current = self.fresh()
             if current is not None and current != stale:
                 return current  # renewed while we waited
-            if stale is not None and stale == self._token:
+            if discard and stale is not None and stale == self._token:
                 self._token = None  # refused by the vendor: no use to anyone, even if renewal fails
             if self._failed is not None:
                 if await self._policy.holds(self._failed, self._clock()):
@@ -255,12 +259,29 @@ class TokenCache:
         just issued: our credentials are the problem, which retrying cannot fix."""
         token = await self.token()
         response = await send(token)
-        if response.status != 401 and (response.status != 403 or token == self._forbidden_with):
+        if response.status == 403:
+            return await self._after_forbidden(send, token, response)
+        if response.status != 401:
             return response
-        fresh = await self.token(stale=token)
+        response = await send(await self.token(stale=token))
+        if response.status == 401:
+            raise UpstreamSecurity("The vendor refused the gateway's fresh token; the operator must check the tenant")
+        return response
+
+    async def _after_forbidden(self, send: Send, token: str, forbidden: UpstreamResponse) -> UpstreamResponse:
+        """A 403: perhaps the token (expired, revoked), perhaps the request. Renewed once, and
+        sent again; a renewal that fails, or a token that met a 403 when fresh less than
+        `FORBIDDEN_TRUSTED_FOR` ago, leaves the 403 as the vendor's answer to the request."""
+        marked, until = self._forbidden_with
+        if token == marked and self._clock() < until:
+            return forbidden
+        try:
+            fresh = await self.token(stale=token, discard=False)
+        except FHIRError:
+            return forbidden  # the token may be fine; the request was refused
         response = await send(fresh)
         if response.status == 401:
             raise UpstreamSecurity("The vendor refused the gateway's fresh token; the operator must check the tenant")
-        if response.status == 403:
-            self._forbidden_with = fresh  # its 403s are refusals of what was asked, not of the token
+        if response.status == 403:  # its 403s are refusals of what was asked, not of the token
+            self._forbidden_with = (fresh, self._clock() + FORBIDDEN_TRUSTED_FOR)
         return response

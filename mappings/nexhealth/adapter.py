@@ -91,6 +91,7 @@ import math
 import time
 import unicodedata
 from collections.abc import Mapping
+from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
@@ -339,9 +340,8 @@ class NexHealthAdapter:
         """An open-ended search: one window to the end of the calendar; if NexHealth will not
         take that, windows growing towards it (see "Where the docs are silent")."""
         if time.monotonic() >= self._whole_calendar_refused_until:
-            try:
-                with tentative():  # a vendor failing on the far date is not down
-                    whole = await self._window(patient_id, start, LATEST)
+            try:  # a vendor failing on the far date is not down: those calls are tentative
+                whole = await self._window(patient_id, start, LATEST, far=True)
             except InvalidRequest:
                 keep_to_windows = math.inf  # refused: it will be again, later walks go straight to windows
             except (UpstreamError, UpstreamTimeout):
@@ -372,8 +372,7 @@ class NexHealthAdapter:
         if start <= datetime.now(UTC):
             return await self._window(patient_id, start, end)  # a window it must take
         try:
-            with tentative():
-                return await self._window(patient_id, start, end)
+            return await self._window(patient_id, start, end, far=True)
         except (InvalidRequest, UpstreamError, UpstreamTimeout):
             return None
 
@@ -381,16 +380,18 @@ class NexHealthAdapter:
         now = datetime.now(UTC)
         return [encounter_to_fhir(a, self._ctx, now) for a in appointments if str(a["patient_id"]) == patient_id]
 
-    async def _window(self, patient_id: str, start: datetime, end: datetime) -> Found:
+    async def _window(self, patient_id: str, start: datetime, end: datetime, *, far: bool = False) -> Found:
         """Every appointment of the patient starting in [start, end], cancelled or not, in the
-        vendor's order (start time, then id), whichever way NexHealth reads `cancelled`."""
+        vendor's order (start time, then id), whichever way NexHealth reads `cancelled`. `far`:
+        a window past today or to the calendar's end, which a vendor may fail on: its calls are
+        tentative (gateway.upstream.tentative)."""
         if self._cancelled_includes:
-            answers = [await self._appointments(patient_id, start, end, "true")]
+            answers = [await self._appointments(patient_id, start, end, "true", far)]
         else:
             answers = list(
                 await concurrently(
-                    self._appointments(patient_id, start, end, "true"),
-                    self._appointments(patient_id, start, end, "false"),
+                    self._appointments(patient_id, start, end, "true", far),
+                    self._appointments(patient_id, start, end, "false", far),
                 )
             )
             if any(a.get("cancelled") is False for a in answers[0][0]):
@@ -405,7 +406,9 @@ class NexHealthAdapter:
         ordered = sorted(merged.values(), key=lambda a: (_start_of(a), _id_key(a["id"])))
         return ordered, [p for p in problems.values() if p.record_id not in merged]
 
-    async def _appointments(self, patient_id: str, start: datetime, end: datetime, cancelled: str) -> Found:
+    async def _appointments(
+        self, patient_id: str, start: datetime, end: datetime, cancelled: str, far: bool = False
+    ) -> Found:
         """All pages of one `/appointments` question."""
         found: list[dict[str, Any]] = []
         problems: list[Unreadable] = []
@@ -422,7 +425,8 @@ class NexHealthAdapter:
                 "per_page": MAX_PAGE_SIZE,
             }
             try:
-                envelope = await self.client.request("GET", "/appointments", params=params)
+                with tentative() if far else nullcontext():
+                    envelope = await self.client.request("GET", "/appointments", params=params)
             except NotFound:  # "not found" for a window of no appointments (or a page past them)
                 return found, problems
             records, unread = self._appointment_list(envelope.data)

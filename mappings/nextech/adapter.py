@@ -80,6 +80,7 @@ import math
 import re
 import time
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -355,8 +356,10 @@ class NextechAdapter:
         return known
 
     async def _encounters(
-        self, patient_id: str, start: datetime | None, end: datetime, section: str | None
+        self, patient_id: str, start: datetime | None, end: datetime, section: str | None, *, far: bool = False
     ) -> Read[VendorEncounter]:
+        """The patient's encounters in the window; `far`: its end is FAR_END, which a vendor may
+        fail on, so that one call is tentative (gateway.upstream.tentative)."""
         vendor_id = await self._vendor_patient(patient_id) if split_patient_id(patient_id) else None
         if vendor_id is None:
             return Read([], [])
@@ -366,7 +369,8 @@ class NextechAdapter:
         if section:
             params["section"] = section
         try:
-            body = await self.client.get(f"/{quote(vendor_id, safe='')}/encounters/search", params)
+            with tentative() if far else nullcontext():
+                body = await self.client.get(f"/{quote(vendor_id, safe='')}/encounters/search", params)
         except NotFound:
             return Read([], [])
         rows, cut = self._list(body, "encounters")
@@ -419,9 +423,8 @@ class NextechAdapter:
             return patient_id, await self._encounters(patient_id, start, end, None), ()
         keep_to_horizon = math.inf
         if time.monotonic() >= self._far_end_refused_until:
-            try:
-                with tentative():  # a vendor failing on the far date is not down
-                    return patient_id, await self._encounters(patient_id, start, FAR_END, None), ()
+            try:  # a vendor failing on the far date is not down: that call is tentative
+                return patient_id, await self._encounters(patient_id, start, FAR_END, None, far=True), ()
             except InvalidRequest:
                 pass  # perhaps FAR_END: try the horizon, and keep to it if that is answered
             except (UpstreamError, UpstreamTimeout):

@@ -60,6 +60,11 @@ def test_a_kept_position_opens_for_its_own_search_only() -> None:
         with pytest.raises(InvalidRequest, match="no longer kept"):
             await PageTokens("secret").open(token, mine)  # another process, without shared state
         assert await tokens.issue_kept(mine, PagePosition("K" * 300_000, 0, 100)) is None
+        # The same page asked for again is kept once, not once per request.
+        kept = len(tokens._local)
+        for _ in range(5):
+            await tokens.issue_kept(mine, PagePosition(cursor, 0, 100, ((None, 0),)))
+        assert len(tokens._local) == kept
 
     asyncio.run(walk())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -231,11 +232,14 @@ def test_control_characters_in_strings_are_400_naming_each_element(client: TestC
 def test_a_body_in_another_charset_than_utf8_is_415(client: TestClient, backend: FakeBackend) -> None:
     # FHIR's JSON is UTF-8: a Latin-1 body read as UTF-8 would be another name.
     latin = {"Content-Type": "application/fhir+json; charset=ISO-8859-1"}
-    assert (
-        "UTF-8"
-        in outcome(client.post(f"{BASE}/Patient", json=_patient(), headers=latin), 415)["issue"][0]["diagnostics"]
-    )
+    body = json.dumps(_patient(name=[{"family": "Åberg"}]), ensure_ascii=False).encode("latin-1")
+    refused = outcome(client.post(f"{BASE}/Patient", content=body, headers=latin), 415)
+    assert "UTF-8" in refused["issue"][0]["diagnostics"]
     assert backend.calls_to("Patient", CREATE) == 0
+    # An ASCII body reads the same in any charset: its label does not matter (RFC 8259 §8.1).
+    for charset in ("us-ascii", "ISO-8859-1"):
+        ascii_only = {"Content-Type": f"application/fhir+json; charset={charset}"}
+        assert client.post(f"{BASE}/Patient", json=_patient(), headers=ascii_only).status_code == 201
 
 
 def test_a_body_of_too_many_values_is_413_before_any_validation(client: TestClient, backend: FakeBackend) -> None:

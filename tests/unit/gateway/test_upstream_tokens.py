@@ -14,7 +14,7 @@ from gateway.errors import UpstreamError, UpstreamSecurity
 from gateway.upstream.http import UpstreamResponse
 from gateway.upstream.oauth import OAuthSession, UntilReconnected
 from gateway.upstream.token_store import Grant, TokenStore
-from gateway.upstream.tokens import RememberFor, TokenCache
+from gateway.upstream.tokens import FORBIDDEN_TRUSTED_FOR, RememberFor, TokenCache
 from tests.support.clock import SetClock
 
 
@@ -254,7 +254,7 @@ def test_other_statuses_are_the_callers_to_read() -> None:
 
 def test_a_403_renews_once_per_token() -> None:
     # Nextech's documented statuses have no 401: an expired or revoked token may be a 403.
-    cache, _, _ = _cache()
+    cache, vendor, clock = _cache(lifetime=3600.0)
     revoked = {"token-1"}
 
     async def forbidding(token: str) -> UpstreamResponse:
@@ -263,7 +263,7 @@ def test_a_403_renews_once_per_token() -> None:
     assert asyncio.run(cache.send_with_renewal(forbidding)).status == 200
     assert cache.renewals == 2
     # A 403 the fresh token meets too is the vendor refusing the request: the caller reads it,
-    # and that token's later 403s renew nothing (no renewal, nor refresh-token rotation, each).
+    # and that token's later 403s renew nothing (no renewal, nor refresh-token rotation, each)...
     sent: list[str] = []
 
     async def refusing(token: str) -> UpstreamResponse:
@@ -273,6 +273,32 @@ def test_a_403_renews_once_per_token() -> None:
     assert asyncio.run(cache.send_with_renewal(refusing)).status == 403
     assert asyncio.run(cache.send_with_renewal(refusing)).status == 403
     assert sent == ["token-2", "token-3", "token-3"] and cache.renewals == 3
+    # ...for a while: a revocation answered with 403 later is renewed again.
+    clock.now = clock() + FORBIDDEN_TRUSTED_FOR + 1
+    revoked.add("token-3")
+    assert asyncio.run(cache.send_with_renewal(forbidding)).status == 200
+    assert vendor.calls == 4
+
+
+def test_a_403_whose_renewal_fails_is_the_answer_and_the_token_stays() -> None:
+    # A 403 may refuse the request, not the token: a token endpoint failing then must not take
+    # the working token away from every other request of the tenant.
+    cache, vendor, _ = _cache(lifetime=3600.0)
+    forbidden_ids = {"/records/7"}
+
+    async def scenario() -> list[int]:
+        token = await cache.token()
+        vendor.fail = UpstreamError("the token endpoint failed (HTTP 500)")
+        statuses = []
+        for path in ("/records/7", "/records/8", "/records/7"):
+
+            async def send(sent: str, path: str = path) -> UpstreamResponse:
+                return _response(403 if path in forbidden_ids or sent != token else 200)
+
+            statuses.append((await cache.send_with_renewal(send)).status)
+        return statuses
+
+    assert asyncio.run(scenario()) == [403, 200, 403]
 
 
 def test_concurrent_401s_share_one_renewal() -> None:

@@ -20,6 +20,7 @@ from gateway.concurrently import concurrently
 from gateway.contract.resilience import BreakerPolicy, Resilience, RetryPolicy
 from gateway.errors import FHIRError, Throttled, VendorUnavailable
 from gateway.sandbox_host import serve_in_thread
+from gateway.upstream.coalesce import shared_reads
 from gateway.upstream.errors import error_for_status, error_from_response
 from gateway.upstream.http import Timeouts, UpstreamClient
 from gateway.upstream.tentative import tentative
@@ -225,7 +226,33 @@ def test_a_vendors_retry_after_reaches_the_client_however_it_is_written(
     assert isinstance(error, Throttled) and error.headers == {"Retry-After": str(seconds)}
 
 
-def test_a_retry_after_as_an_http_date_in_the_future_is_the_seconds_until_then() -> None:
-    moment = format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)
+@pytest.mark.parametrize("form", ["imf", "rfc850", "asctime"])
+def test_a_retry_after_as_an_http_date_in_the_future_is_the_seconds_until_then(form: str) -> None:
+    # RFC 9110 section 5.6.7: a recipient reads all three forms (asctime has no zone: GMT).
+    when = datetime.now(UTC) + timedelta(seconds=90)
+    moment = {
+        "imf": format_datetime(when, usegmt=True),
+        "rfc850": when.strftime("%A, %d-%b-%y %H:%M:%S GMT"),
+        "asctime": when.strftime("%a %b %e %H:%M:%S %Y"),
+    }[form]
     error = error_for_status(429, "", retry_after=moment)
     assert isinstance(error, Throttled) and 85 <= int(error.headers["Retry-After"]) <= 90
+
+
+def test_a_tentative_failure_is_not_what_a_plain_read_of_the_url_meets_later(vendor: Vendor) -> None:
+    # One request's identical reads are made once (shared_reads); a tentative one that failed is
+    # not shared: the plain read after it is made, and retried, as any other.
+    vendor.failures = [503, 503]
+
+    async def scenario() -> tuple[int, int]:
+        upstream = client(vendor)
+        try:
+            with shared_reads():
+                with tentative():
+                    first = (await upstream.request("GET", "/patients/180")).status
+                second = (await upstream.request("GET", "/patients/180")).status
+            return first, second
+        finally:
+            await upstream.aclose()
+
+    assert asyncio.run(scenario()) == (503, 200) and vendor.calls == 3
