@@ -196,11 +196,10 @@ class UpstreamClient:
                     await outcome(True, probe)
                     raise
                 except asyncio.CancelledError:
-                    if not probe:  # a probe's own outcome settles the breaker (`_probe`)
-                        self.breaker.abandon()
-                    raise
+                    raise  # a probe's own outcome settles the breaker (`_probe`); another call's, nothing
                 except BaseException:
-                    self.breaker.abandon()
+                    if probe:  # the slot back; another call must not clear the probe that is out
+                        self.breaker.abandon()
                     raise
                 call.status = answer.status
                 if answer.status >= 500:

@@ -38,6 +38,11 @@ class Vendor:
 
     async def handle(self, request: Request) -> Response:
         self.calls += 1
+        if request.url.path.startswith("/slow/"):
+            await asyncio.sleep(float(request.url.path.split("/")[-1]))
+            return JSONResponse({"ok": True})
+        if request.url.path.startswith("/fail/"):
+            return JSONResponse({"error": "down"}, 500)
         if request.url.path.startswith("/throttled/"):  # Starlette writes header names in lower case
             return JSONResponse({"error": "slow down"}, 429, headers={"Retry-After": request.url.path.split("/")[-1]})
         if self.down:
@@ -256,3 +261,33 @@ def test_a_tentative_failure_is_not_what_a_plain_read_of_the_url_meets_later(ven
             await upstream.aclose()
 
     assert asyncio.run(scenario()) == (503, 200) and vendor.calls == 3
+
+
+def test_a_call_given_up_while_the_probe_is_out_lets_no_second_probe_through(vendor: Vendor) -> None:
+    # A call let through while the breaker was closed, given up (its client gone) after the
+    # breaker opened and sent its one probe, must not hand the probe's slot to another call.
+    once = RetryPolicy(attempts=1, base_delay=0.001, max_delay=0.01, budget_ratio=0.2, budget_burst=10)
+    tight = BreakerPolicy(consecutive=1, min_calls=10_000, open_for=0.2)
+
+    async def scenario() -> str:
+        upstream = client(vendor, retry=once, breaker=tight)
+        try:
+            early = asyncio.ensure_future(upstream.request("GET", "/slow/2"))  # admitted: closed
+            await asyncio.sleep(0.1)
+            assert (await upstream.request("GET", "/fail/1")).status == 500  # the breaker opens
+            await asyncio.sleep(0.3)  # half-open
+            probe = asyncio.ensure_future(upstream.request("GET", "/slow/1"))
+            await asyncio.sleep(0.1)
+            early.cancel()
+            await asyncio.sleep(0.05)
+            try:
+                await upstream.request("GET", "/patients")
+                verdict = "let through"
+            except VendorUnavailable:
+                verdict = "refused"
+            await probe
+            return verdict
+        finally:
+            await upstream.aclose()
+
+    assert asyncio.run(scenario()) == "refused"
