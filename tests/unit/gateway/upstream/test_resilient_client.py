@@ -276,7 +276,7 @@ def test_a_call_given_up_while_the_probe_is_out_lets_no_second_probe_through(ven
             await asyncio.sleep(0.1)
             assert (await upstream.request("GET", "/fail/1")).status == 500  # the breaker opens
             await asyncio.sleep(0.3)  # half-open
-            probe = asyncio.ensure_future(upstream.request("GET", "/slow/1"))
+            probe = asyncio.ensure_future(upstream.request("GET", "/slow/0.5"))
             await asyncio.sleep(0.1)
             early.cancel()
             await asyncio.sleep(0.05)
