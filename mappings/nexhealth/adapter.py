@@ -237,11 +237,8 @@ class NexHealthAdapter:
                 continue
             for page in range(1, MAX_MEMBERSHIP_PAGES + 1):
                 params: dict[str, str | int] = {name: value, "location_strict": "true", "page": page}
-                try:
-                    envelope = await self.client.request(
-                        "GET", "/patients", params={**params, "per_page": MAX_PAGE_SIZE}
-                    )
-                except NotFound:
+                envelope = await self._patient_list({**params, "per_page": MAX_PAGE_SIZE})
+                if envelope is None:
                     break
                 found, _, held = self._patients(envelope.data)
                 if any(str(p["id"]) == wanted for p in found):
@@ -291,9 +288,8 @@ class NexHealthAdapter:
         active = q.single_token(query, "active")
         if active in ("true", "false"):
             params["inactive"] = "false" if active == "true" else "true"
-        try:
-            envelope = await self.client.request("GET", "/patients", params=params)
-        except NotFound:  # a search of no one answered "not found": nothing matched
+        envelope = await self._patient_list(params)
+        if envelope is None:  # a search of no one answered "not found": nothing matched
             return VendorPage([], None, total=0 if q.only(query, "active") else None)
         if envelope.warnings:
             log.warning("NexHealth ignored a patient search parameter; the gateway filters the wider result")
@@ -451,14 +447,23 @@ class NexHealthAdapter:
             "location_strict": str(self.client.location_strict).lower(),
         }
         charts, by_id = await concurrently(
-            self.client.request("GET", "/patients", params=params),
+            self._patient_list(params),
             q.read_each(lambda i: self._read_patient(i), [value] if is_int_id(value) else []),
         )
         found = {r["id"]: r for r in by_id}
-        patients, unreadable, _ = self._patients(charts.data)
+        patients, unreadable, held = self._patients(charts.data) if charts is not None else ([], (), 0)
         for patient in patients:
             found.setdefault(str(patient["id"]), patient_to_fhir(patient, self._ctx))
+        if charts is not None and charts.count is not None and charts.count > held:  # a page shorter than asked
+            unreadable = (*unreadable, f"NexHealth listed {held} of the {charts.count} patients with this chart number")
         return VendorPage(list(found.values()), None, warnings=unreadable)
+
+    async def _patient_list(self, params: dict[str, str | int]) -> Envelope | None:
+        """One page of `GET /patients`; None where NexHealth answers a list of no one with 404."""
+        try:
+            return await self.client.request("GET", "/patients", params=params)
+        except NotFound:
+            return None
 
     # -- write --------------------------------------------------------------------------------
 
@@ -548,8 +553,8 @@ class NexHealthAdapter:
             "phone_number": sent["bio"]["phone_number"],
             "per_page": 5,
         }
-        envelope = await self.client.request("GET", "/patients", params=params)
-        patients, _, _ = self._patients(envelope.data)
+        envelope = await self._patient_list(params)
+        patients, _, _ = self._patients(envelope.data) if envelope is not None else ([], (), 0)
         for patient in patients:
             phone = _digits((patient.get("bio") or {}).get("phone_number"))
             if (patient.get("email") or "").lower() == sent["email"].lower() or phone == sent["bio"]["phone_number"]:
