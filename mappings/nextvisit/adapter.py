@@ -367,6 +367,15 @@ class NextvisitAdapter:
         if low and low == high:
             params["filter[date_of_birth]"] = low.isoformat()
         listed = await self._list(params)
+        served = listed.served_page
+        if page > 1 and served is not None and served != page:
+            # The docs name no `page` parameter: a list paged otherwise (a cursor) answers its
+            # first page again. Its pages after the first cannot be asked for: said, not repeated.
+            message = (
+                f"Nextvisit answered page {served} when asked for page {page}: the patient list "
+                "cannot be read past its first page"
+            )
+            return VendorPage([], None, warnings=(message,))
         exact = exact and q.only(query, "birthdate") and (not query.named("birthdate") or low == high)
         found, warnings = self._patients(listed.data)
         total = listed.total_count

@@ -349,6 +349,12 @@ class VendorList(_Model):
         return True
 
     @property
+    def served_page(self) -> int | None:
+        """The page number the vendor says this page is, if it says."""
+        meta = self.meta or VendorPageMeta()
+        return meta.current_page or self.current_page
+
+    @property
     def last_page_number(self) -> int | None:
         meta = self.meta or VendorPageMeta()
         return meta.last_page or self.last_page

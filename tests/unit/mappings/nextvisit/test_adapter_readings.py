@@ -117,6 +117,25 @@ def test_an_unreadable_patient_in_a_list_is_a_warning_not_a_failure() -> None:
         asyncio.run(patients.read("8"))
 
 
+def test_a_list_that_ignores_page_is_not_served_twice() -> None:
+    # The docs name no `page` parameter: a list paged by cursor answers page 1 whatever page is
+    # asked. The walk stops, saying so, rather than serving the first page again as the second.
+    class FirstPageAlways(CannedVendor):
+        async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+            answer = await super().request(method, path, params=params, json=json)
+            if path == "/v1/patients":
+                answer["meta"] = {"current_page": 1, "last_page": 3, "total": 3 * len(answer["data"])}
+            return answer
+
+    patients = _adapter(FirstPageAlways([JANE])).providers["Patient"]
+    assert patients.search is not None
+    first = asyncio.run(patients.search(SearchRequest(SearchQuery("Patient", (), (), "UTC"), None, 100)))
+    assert [r["id"] for r in first.resources] == ["7"] and first.next == 2
+    second = asyncio.run(patients.search(SearchRequest(SearchQuery("Patient", (), (), "UTC"), 2, 100)))
+    assert second.resources == [] and second.next is None
+    assert second.warnings and "past its first page" in second.warnings[0]
+
+
 @pytest.mark.parametrize("show_demographics", [True, False])
 def test_read_equals_search_with_or_without_demographics_in_the_read(show_demographics: bool) -> None:
     vendor = CannedVendor([JANE], show_demographics=show_demographics)
