@@ -9,7 +9,9 @@ where it enters the core.
 
 from __future__ import annotations
 
+import codecs
 import unicodedata
+from email.message import Message
 from typing import Any
 
 import orjson
@@ -45,3 +47,17 @@ def _walk(value: Any) -> Any:
         items = [_walk(item) for item in value]
         return value if all(new is old for new, old in zip(items, value, strict=True)) else items
     return value
+
+
+def content_charset(content_type: str) -> str | None:
+    """The charset a Content-Type names: the codec's own name when Python knows it (`UTF8` and
+    `utf-8` are `utf-8`), else the label as given, lower-cased; None when it names none."""
+    message = Message()
+    message["content-type"] = content_type
+    charset = message.get_content_charset()
+    if not charset:
+        return None
+    try:
+        return codecs.lookup(charset).name
+    except LookupError:
+        return charset

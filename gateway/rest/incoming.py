@@ -20,6 +20,7 @@ from starlette.requests import ClientDisconnect, Request
 from gateway import jsonio
 from gateway.errors import Invalid, InvalidRequest, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
 from gateway.rest.bindings import binding_problems
+from gateway.text import content_charset
 
 _JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
 
@@ -29,9 +30,9 @@ async def read_resource(request: Request, resource_type: str) -> dict[str, Any]:
     media = content_type.split(";")[0].strip().lower()
     if media not in _JSON_TYPES:
         raise UnsupportedMediaType(f"Send the resource as application/fhir+json (got '{media or 'nothing'}')")
-    charset = _charset(content_type)
+    charset = content_charset(content_type)
     raw = await read_body(request)
-    if charset not in (None, "utf-8", "utf8") and not raw.isascii():
+    if charset not in (None, "utf-8") and not raw.isascii():
         # FHIR JSON is UTF-8 (R4 json.html): read as UTF-8, text in another charset is another
         # text. An ASCII body reads the same in any of them (RFC 8259 section 8.1: the label
         # has no meaning for JSON), and is taken.
@@ -106,15 +107,6 @@ def _control_characters(value: Any, where: str) -> Iterator[tuple[str, str]]:
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-def _charset(content_type: str) -> str | None:
-    """The charset parameter of a Content-Type, lower-cased, or None."""
-    for parameter in content_type.split(";")[1:]:
-        name, _, value = parameter.partition("=")
-        if name.strip().lower() == "charset":
-            return value.strip().strip('"').lower()
-    return None
 
 
 def _more_values_than(document: Any, limit: int) -> bool:

@@ -21,7 +21,6 @@ import asyncio
 import codecs
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
-from email.message import Message
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -30,7 +29,7 @@ from gateway import jsonio
 from gateway.contract.resilience import Resilience
 from gateway.errors import UpstreamError, UpstreamTimeout, VendorUnavailable
 from gateway.shared.state import SharedState
-from gateway.text import nfc
+from gateway.text import content_charset, nfc
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.coalesce import forget_reads, read_once
 from gateway.upstream.observe import observer, vendor_path_template
@@ -72,7 +71,7 @@ class UpstreamResponse:
         UTF-8 byte order mark (RFC 8259 section 8.1 lets a parser ignore it; PHP and .NET
         stacks send one), a UTF-16 one, or the charset its Content-Type names."""
         not_json = UpstreamError(f"The vendor answered with a body that is not JSON (HTTP {self.status})")
-        charset = _charset(next((v for k, v in self.headers.items() if k.lower() == "content-type"), ""))
+        charset = content_charset(next((v for k, v in self.headers.items() if k.lower() == "content-type"), ""))
         body = self.body
         if body.startswith(codecs.BOM_UTF8):
             encoding, body = "utf-8", body[len(codecs.BOM_UTF8) :]
@@ -86,17 +85,6 @@ class UpstreamResponse:
             return jsonio.loads(body.decode(encoding))
         except (ValueError, LookupError):
             raise not_json from None
-
-
-def _charset(content_type: str) -> str | None:
-    """The charset a Content-Type names, if it names one Python knows."""
-    message = Message()
-    message["content-type"] = content_type
-    charset = message.get_content_charset()
-    try:
-        return codecs.lookup(charset).name if charset else None
-    except LookupError:
-        return None
 
 
 @dataclass
