@@ -15,8 +15,8 @@ does the rest, the same way for every vendor:
   a vendor that refuses our credentials is asked once, not once per waiting request.
 - `send_with_renewal`: send with the current token; on a 401 renew once and resend; a
   second 401 means the vendor refuses credentials it has just issued: `UpstreamSecurity`.
-  A 403 renews too: a vendor whose documented statuses have no 401 (Nextech lists
-  400/403/404/500) may refuse an expired or revoked token with 403. The refused token stays
+  A 403 renews too: a vendor whose documented statuses have no 401 (only 400, 403, 404 and
+  500, say) may refuse an expired or revoked token with 403. The refused token stays
   in use should the renewal fail (the 403 is then the answer); a 403 the fresh token meets as
   well is the vendor refusing the request, and that token's 403s are read as they are, without
   a renewal each, for `FORBIDDEN_TRUSTED_FOR`.
