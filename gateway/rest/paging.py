@@ -77,8 +77,7 @@ class PageTokens:
             return None
         # Named by a keyed hash of what it holds: the same page asked again is kept once.
         name = _b64(hmac.digest(self._naming, payload, "sha256")[:16])
-        nonce = os.urandom(_NONCE_BYTES)
-        value = nonce + self._aead.encrypt(nonce, payload, name.encode())
+        value = self._seal(payload, name.encode())
         if self._shared is not None:
             await self._shared.put(f"page:{name}", value, KEPT_SECONDS)
         else:
@@ -105,16 +104,25 @@ class PageTokens:
         return PagePosition(data[1], data[2], data[3], tuple(data[4]))
 
     def _sealed(self, payload: bytes) -> str:
+        return _b64(self._seal(payload, None))
+
+    def _seal(self, payload: bytes, bound_to: bytes | None) -> bytes:
         nonce = os.urandom(_NONCE_BYTES)
-        return _b64(nonce + self._aead.encrypt(nonce, payload, None))
+        return nonce + self._aead.encrypt(nonce, payload, bound_to)
+
+    def _unseal(self, sealed: bytes, bound_to: bytes | None) -> bytes | None:
+        """What `_seal` sealed with our key (and `bound_to`), or None."""
+        if len(sealed) <= _NONCE_BYTES:
+            return None
+        try:
+            return self._aead.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], bound_to)
+        except InvalidTag:
+            return None
 
     async def _kept(self, name: str) -> list[Any] | None:
         value = await self._shared.get(f"page:{name}") if self._shared is not None else self._local.get(name)
-        if value is None or len(value) <= _NONCE_BYTES:
-            return None
-        try:
-            payload = self._aead.decrypt(value[:_NONCE_BYTES], value[_NONCE_BYTES:], name.encode())
-        except InvalidTag:
+        payload = self._unseal(value, name.encode()) if value is not None else None
+        if payload is None:
             return None
         data = orjson.loads(payload)
         return data if _is_position(data) else None
@@ -126,11 +134,8 @@ class PageTokens:
             sealed = _unb64(token)
         except (binascii.Error, ValueError):
             return None
-        if len(sealed) <= _NONCE_BYTES:
-            return None
-        try:
-            payload = self._aead.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], None)
-        except InvalidTag:
+        payload = self._unseal(sealed, None)
+        if payload is None:
             return None
         data = orjson.loads(payload)  # ours, since it opened: well-formed
         kept = isinstance(data, list) and len(data) == 2 and all(isinstance(part, str) for part in data)

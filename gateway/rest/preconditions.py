@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any
 
 from starlette.datastructures import Headers
 
 from gateway.errors import InvalidRequest, PreconditionFailed
+from gateway.http_dates import http_date
 from gateway.search.dates import last_updated_moment
 
 ANY = "*"
@@ -48,7 +48,7 @@ def preconditions(headers: Headers) -> Preconditions:
     entity tags, an empty one included). A field sent on several lines is one list (RFC 9110
     section 5.3)."""
     if_match, if_none_match = _field(headers, "if-match"), _field(headers, "if-none-match")
-    since = _http_date(headers.get("if-unmodified-since"))
+    since = http_date(headers.get("if-unmodified-since"))
     return Preconditions(
         _tags(if_match, "If-Match") if if_match is not None else None,
         _tags(if_none_match, "If-None-Match") if if_none_match is not None else None,
@@ -103,17 +103,6 @@ def _tags(value: str, header: str) -> tuple[str, ...]:
     if not versions:
         raise InvalidRequest(f'{header} must be * or ETags such as W/"3"', expression=header)
     return tuple(versions)
-
-
-def _http_date(value: str | None) -> datetime | None:
-    if value is None or not value.isascii():
-        return None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, OverflowError):
-        return None  # not an HTTP-date (or a year no datetime holds): ignored (RFC 9110 section 13.1.4)
-    # HTTP-dates are GMT; the obsolete asctime form carries no zone (RFC 9110 section 5.6.7).
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _shown(version: Any) -> str:

@@ -16,7 +16,6 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from gateway.errors import (
@@ -28,6 +27,7 @@ from gateway.errors import (
     UpstreamError,
     UpstreamSecurity,
 )
+from gateway.http_dates import http_date
 
 if TYPE_CHECKING:
     from gateway.upstream.http import UpstreamResponse
@@ -63,12 +63,8 @@ def _seconds(retry_after: str | None) -> int:
     try:
         delay = float(text) if text.isascii() else math.nan
     except ValueError:
-        try:
-            when = parsedate_to_datetime(text)
-            # The obsolete asctime form carries no zone: HTTP-dates are GMT (RFC 9110 section 5.6.7).
-            delay = (when.replace(tzinfo=when.tzinfo or UTC) - datetime.now(UTC)).total_seconds()
-        except (TypeError, ValueError, IndexError, OverflowError):
-            delay = math.nan
+        when = http_date(text)
+        delay = (when - datetime.now(UTC)).total_seconds() if when is not None else math.nan
     if not math.isfinite(delay):
         return 1
     return max(1, min(math.ceil(delay), MAX_RETRY_AFTER))
