@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 from dataclasses import replace
-from email.utils import parsedate_to_datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,6 +18,7 @@ from gateway.cache import is_stale
 from gateway.contract import Interaction
 from gateway.documents import ids
 from gateway.errors import InvalidRequest, NotFound
+from gateway.http_dates import http_date
 from gateway.rest.bundle import shape
 from gateway.rest.context import check_id, provider_for, reach, respond, response_format, tenant_of, version_headers
 from gateway.rest.document_access import check_document_access, check_vendor_binary
@@ -75,13 +75,12 @@ def not_modified(request: Request, headers: dict[str, str]) -> bool:
             return False
         tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
         return "*" in tags or etag.removeprefix("W/") in tags
-    since, modified = request.headers.get("if-modified-since"), headers.get("Last-Modified")
-    if since is None or modified is None or not since.isascii():
-        return False  # an HTTP-date is ASCII (RFC 9110 section 5.6.7); int() would read other digits
-    try:
-        return parsedate_to_datetime(modified) <= parsedate_to_datetime(since)
-    except (TypeError, ValueError):
-        return False  # an unreadable date: serve the resource
+    since = request.headers.get("if-modified-since")
+    if since is None:
+        return False
+    # Any of the three HTTP-date forms; an unreadable one is ignored (RFC 9110 section 13.1.3).
+    client, modified = http_date(since), http_date(headers.get("Last-Modified"))
+    return client is not None and modified is not None and modified <= client
 
 
 def _check_version(request: Request, resource_type: str, resource_id: str, resource: dict[str, object]) -> None:

@@ -67,6 +67,10 @@ def test_version_headers_follow_the_vendors_meta(client: TestClient, backend: Fa
         ({"If-Modified-Since": "Wed, 01 May 2024 12:00:00 GMT"}, 304),  # stored at 12:00:00
         ({"If-Modified-Since": "Wed, 01 May 2024 11:59:59 GMT"}, 200),
         ({"If-Modified-Since": "yesterday"}, 200),
+        # The two obsolete forms a recipient must read too (RFC 9110 §5.6.7).
+        ({"If-Modified-Since": "Wed May  1 12:00:00 2024"}, 304),
+        ({"If-Modified-Since": "Wednesday, 01-May-24 12:00:00 GMT"}, 304),
+        ({"If-Modified-Since": "Wed May  1 11:59:59 2024"}, 200),
         ({"If-None-Match": 'W/"2"', "If-Modified-Since": "Wed, 01 May 2024 13:00:00 GMT"}, 200),  # §13.2.2
         # If-Match and If-Unmodified-Since hold on a read too (RFC 9110 §13.1.1, §13.1.4), first.
         ({"If-Match": 'W/"1"'}, 200),
