@@ -21,6 +21,26 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.workers is not None:
+        settings = _with_workers(settings, args.workers)
+    host = args.host or settings.server.host
+    port = args.port if args.port is not None else settings.server.port
+    if not args.smart_demo:
+        return _run(settings, host, port)
+    from gateway.smart_demo import DEMO_CLIENT, DEMO_SCOPES, smart_demo
+
+    with smart_demo(settings, host, port) as demo:
+        print(
+            f"SMART demo: client '{DEMO_CLIENT}' ({' '.join(DEMO_SCOPES)}) signs with the private key in\n"
+            f"  {demo.client_key}\n"
+            f"Get a token:  fhir-gateway token --url {demo.root} --client {DEMO_CLIENT} --key {demo.client_key}",
+            flush=True,
+        )
+        return _run(demo.settings, host, port)
+
+
+def _run(settings: Settings, host: str, port: int) -> int:
     import uvicorn
 
     from gateway.app import create_app
@@ -29,22 +49,6 @@ def _serve(args: argparse.Namespace) -> int:
     from gateway.rest.hosts import check_hosts
     from gateway.slow_clients import header_protocol
 
-    settings = _settings(args)
-    if args.workers is not None:
-        settings = _with_workers(settings, args.workers)
-    host = args.host or settings.server.host
-    port = args.port if args.port is not None else settings.server.port
-    if args.smart_demo:
-        from gateway.smart_demo import DEMO_CLIENT, DEMO_SCOPES, smart_demo
-
-        demo = smart_demo(settings, host, port)
-        settings = demo.settings
-        print(
-            f"SMART demo: client '{DEMO_CLIENT}' ({' '.join(DEMO_SCOPES)}) signs with the private key in\n"
-            f"  {demo.client_key}\n"
-            f"Get a token:  fhir-gateway token --url {demo.root} --client {DEMO_CLIENT} --key {demo.client_key}",
-            flush=True,
-        )
     check_exposure(settings, host)
     settings = check_hosts(settings, host)
     setup_logging(settings.observability.log_format, settings.server.log_level)

@@ -3,14 +3,18 @@
 The embedded demo's tenants, with `auth = "smart"` and the gateway's own token endpoint, whose
 signing key and one registered backend-services client (`demo-client`, `system/*.cruds` on
 every tenant) are generated at start-up into a private temporary directory. The client's
-private key is written there for the operator to use with `fhir-gateway token`.
+private key is written there for the operator to use with `fhir-gateway token`; the directory
+is removed when the demo stops, so no private key outlives it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +35,17 @@ class SmartDemo:
     root: str  # the gateway's URL
 
 
-def smart_demo(demo: Settings, host: str, port: int) -> SmartDemo:
+@contextmanager
+def smart_demo(demo: Settings, host: str, port: int) -> Iterator[SmartDemo]:
+    """The demo's settings and keys, for as long as the `with` block runs."""
     directory = Path(tempfile.mkdtemp(prefix="fhir-gateway-smart-demo-"))  # created 0700
+    try:
+        yield _made(demo, host, port, directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _made(demo: Settings, host: str, port: int, directory: Path) -> SmartDemo:
     signing = directory / "gateway-signing-key.pem"
     client_key = directory / "demo-client-key.pem"
     _write_key(signing, ec.generate_private_key(ec.SECP384R1()))

@@ -22,10 +22,10 @@ def demo() -> Iterator[SmartDemo]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    made = smart_demo(load_settings(DEMO_CONFIG), "127.0.0.1", port)
-    running = serve_in_thread(create_app(made.settings, VENDORS, SANDBOXES, access_logging=False), port=port)
-    yield made
-    running.stop()
+    with smart_demo(load_settings(DEMO_CONFIG), "127.0.0.1", port) as made:
+        running = serve_in_thread(create_app(made.settings, VENDORS, SANDBOXES, access_logging=False), port=port)
+        yield made
+        running.stop()
 
 
 def test_the_demo_client_gets_a_token_and_reads_with_it(demo: SmartDemo, capsys: pytest.CaptureFixture[str]) -> None:
@@ -44,3 +44,10 @@ def test_the_demo_client_gets_a_token_and_reads_with_it(demo: SmartDemo, capsys:
 def test_a_client_without_the_key_gets_no_token(demo: SmartDemo, capsys: pytest.CaptureFixture[str]) -> None:
     code = cli.main(["token", "--url", demo.root, "--client", "someone-else", "--key", str(demo.client_key)])
     assert code == 1 and "invalid_client" in capsys.readouterr().err
+
+
+def test_the_demo_keys_go_when_the_demo_stops() -> None:
+    with smart_demo(load_settings(DEMO_CONFIG), "127.0.0.1", 8080) as made:
+        keys = made.client_key.parent
+        assert made.client_key.is_file() and (keys.stat().st_mode & 0o777) == 0o700
+    assert not keys.exists()  # no private key left behind in the temporary directory
