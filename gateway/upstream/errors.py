@@ -1,8 +1,8 @@
 """Vendor HTTP failures → gateway errors. Vendor clients supply the message.
 
 A refused credential (401/403) is a 502 `security`, not a 401 to our client: the client's
-own credentials were fine, the gateway's are the operator's to fix. Vendor 404 and 409 keep
-their meaning; 429 keeps its Retry-After; 400/422 tell the client what the vendor rejected;
+own credentials were fine, the gateway's are the operator's to fix. Vendor 404, 409 and 410
+keep their meaning; 429 keeps its Retry-After; 400/422 tell the client what the vendor rejected;
 anything else is a 502.
 
 Callers pass a message they have already cleaned of PHI (vendors echo request input in their
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.errors import (
     FHIRError,
+    Gone,
     InvalidRequest,
     NotFound,
     PreconditionFailed,
@@ -45,6 +46,8 @@ def error_for_status(status: int, message: str, *, retry_after: str | None = Non
         )
     if status == 404:
         return NotFound(message or "Not found at the vendor")
+    if status == 410:  # RFC 9110 section 15.5.11: known to have been there, and deleted
+        return Gone(message or "Deleted at the vendor")
     if status == 409:
         return PreconditionFailed(message or "The record changed at the vendor (version conflict)")
     if status == 429:

@@ -63,8 +63,15 @@ dates sent as date-times (the date they start with); booleans as `"true"`/`"1"`,
 (`version`, `total`, `page`) as text; null or absent optional fields; error bodies as
 `{"detail": text | [..]}`, `{"error": text | {"message"}}` or `{"message"}` (client.py).
 - Page lists: `total` may be text; a page past the end may be empty or a 404 (read as the
-  end of the list, not a missing patient); without a readable `total` a full page may have
-  a successor, so one more page is asked for.
+  end of the list, not a missing patient), page 1 of an empty list included (the patient,
+  read beside it, is there); without a readable `total` a full page may have a successor, so
+  one more page is asked for. `page_size`/`first` have a documented default (50) and no
+  documented bound: the vendor is never asked for more (VENDOR_PAGE_SIZE).
+- Archived records: an archived patient may be served with `deleted_at` or answered 410;
+  either way it is deleted (reads 410, searches empty, a delete succeeds). Sub-record lists
+  ("List all allergies recorded for a patient") may include soft-deleted records: they are
+  never served (a read of one is 410), and once a vendor has listed one, its list totals
+  (which then count them) are not given as the FHIR total.
 - Cursor list: `has_next_page` (or the whole `page_info`) may be absent on the last page;
   absent, a full page with an `end_cursor` may have a successor. An archived patient in a
   list (the reference says they are "excluded from normal queries"; an implementation may
@@ -104,7 +111,7 @@ from mappings.dentalpms.medication import medication_to_fhir
 from mappings.dentalpms.observation import vitals_to_fhir
 from mappings.dentalpms.options import DentalPmsOptions
 from mappings.dentalpms.patient import patient_to_fhir
-from mappings.dentalpms.reader import LazyRecords, Reader, Unreadable, VendorRecord
+from mappings.dentalpms.reader import LazyRecords, Reader, Unreadable, VendorRecord, vendor_id_of
 from mappings.dentalpms.vendor import (
     VendorAllergy,
     VendorCursorList,
@@ -117,7 +124,11 @@ from mappings.dentalpms.vendor import (
 from mappings.dentalpms.writes import PatientWrites
 from mappings.ids import child_id, is_uuid, split_child_id, unpack_uuid
 
-MAX_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 100  # the largest FHIR page (`_count`) served
+# The largest page asked of the vendor: the docs give `page_size`/`first` only a default, 50,
+# which a service may also take as its bound (a 422 for more); a FHIR page of more is served
+# in vendor pages of 50 (fewer entries than `_count` and a next link, as R4 search allows).
+VENDOR_PAGE_SIZE = 50
 _SORT_FIELDS = {"family": "last_name", "birthdate": "date_of_birth", "_lastUpdated": "updated_at"}
 
 
@@ -162,6 +173,7 @@ class _SubPage:
     listing: VendorPageList
     records: LazyRecords  # read as far as the search looks (vital signs: as the page needs)
     unreadable: list[Unreadable]  # found so far (`LazyRecords.unreadable`)
+    archived: frozenset[str] = frozenset()  # ids of the soft-deleted records the vendor listed
 
 
 class DentalPmsAdapter:
@@ -169,6 +181,8 @@ class DentalPmsAdapter:
         self._client = DentalPmsClient(config)
         self._ctx = config.context
         self._reader = Reader(config.drift)
+        # Whether this vendor lists soft-deleted sub-records (then its list totals count them).
+        self._lists_archived = False
         self._writes = PatientWrites(self._client, self._ctx, self._reader, self._patient_record)
         self._providers = by_type(
             ResourceProvider(
@@ -252,6 +266,8 @@ class DentalPmsAdapter:
             raw = await self._client.get(f"/patients/{patient_id}")
         except NotFound:
             return None
+        except Gone:  # an archived patient answered 410 rather than served with `deleted_at`
+            return {"id": patient_id, "deleted_at": "(archived: HTTP 410)"}
         return self._reader.patient(raw, f"Patient/{patient_id}")
 
     async def _patient_or_none(self, patient_id: str) -> VendorRecord | None:
@@ -277,20 +293,27 @@ class DentalPmsAdapter:
                 raw = await self._client.get(f"/patients/{patient_id}/{kind.path}/{record_id}")
             except NotFound:
                 return None
+            except Gone:
+                raise _archived(kind, patient_id, record_id) from None
             who = kind.label(patient_id, record_id, 0)
-            return self._reader.one(kind.shape, kind.model, raw, who).model_dump()
+            record = self._reader.one(kind.shape, kind.model, raw, who).model_dump()
+            if record.get("deleted_at"):
+                raise _archived(kind, patient_id, record_id)
+            return record
         page = 1
         while True:
-            listed = await self._sub_page(patient_id, kind, page, MAX_PAGE_SIZE, {})
+            listed = await self._sub_page(patient_id, kind, page, VENDOR_PAGE_SIZE, {})
             if listed is None:
                 return None
+            if record_id in listed.archived:
+                raise _archived(kind, patient_id, record_id)
             for record in listed.records:
                 if record["id"] == record_id:
                     return record
             for problem in listed.unreadable:
                 if problem.vendor_id in (record_id, None):
                     raise UpstreamError(problem.message)
-            if not listed.listing.has_more(page, MAX_PAGE_SIZE):
+            if not listed.listing.has_more(page, VENDOR_PAGE_SIZE):
                 return None
             page += 1
 
@@ -315,7 +338,7 @@ class DentalPmsAdapter:
         sort = query.sort[0] if query.sort else None
         params: dict[str, str | int] = {
             **filters,
-            "first": request.page_size,
+            "first": _vendor_size(request),
             "sort_by": _SORT_FIELDS[sort.name] if sort else "last_name",
             "sort_dir": "desc" if sort and sort.descending else "asc",
         }
@@ -338,20 +361,31 @@ class DentalPmsAdapter:
             total = self._reader.one("patient_page", VendorPageList, counted, "A Dental PMS patient count").total
         # A deleted patient is never served, whatever the vendor's list includes.
         live = [patient_to_fhir(p, self._ctx) for p in records if not p.get("deleted_at")]
-        return VendorPage(live, listing.following(request.page_size), total=total, warnings=_messages(unreadable))
+        return VendorPage(live, listing.following(_vendor_size(request)), total=total, warnings=_messages(unreadable))
 
     async def _sub_page(
         self, patient_id: str, kind: _Listed, page: int, size: int, extra: Mapping[str, str | int]
     ) -> _SubPage | None:
-        """One page of a patient's `kind` records, read; None when the patient is not found."""
+        """One page of a patient's `kind` records, read; None when the patient is not found (or
+        archived, when the vendor answers 410 for it). Soft-deleted records are never served:
+        the docs do not say whether the lists leave them out, as the patient list does."""
         params = {"page": page, "page_size": size, **extra}
         try:
             raw = await self._client.get(f"/patients/{patient_id}/{kind.path}", params)
-        except NotFound:
+        except (NotFound, Gone):
             return None
         listing = self._reader.one(f"{kind.shape}_page", VendorPageList, raw, f"A Dental PMS {kind.path} list")
-        records = self._reader.lazy_records(kind.shape, kind.model, listing.items, partial(kind.label, patient_id))
-        return _SubPage(patient_id, None, listing, records, records.unreadable)
+        live: list[Any] = []
+        archived: set[str] = set()
+        for item in listing.items:
+            if isinstance(item, dict) and item.get("deleted_at"):
+                archived.add(vendor_id_of(item) or "")
+            else:
+                live.append(item)
+        if archived:
+            self._lists_archived = True  # from now on its totals are not the live records' count
+        records = self._reader.lazy_records(kind.shape, kind.model, live, partial(kind.label, patient_id))
+        return _SubPage(patient_id, None, listing, records, records.unreadable, frozenset(archived))
 
     async def _sub_records(
         self, request: SearchRequest, kind: _Listed, extra: Mapping[str, str | int], page: int | None = None
@@ -363,18 +397,24 @@ class DentalPmsAdapter:
         if not is_uuid(patient_id):
             return None
         page = page or int(request.position or 1)
-        listing = self._sub_page(patient_id, kind, page, request.page_size, extra)
+        listing = self._sub_page(patient_id, kind, page, _vendor_size(request), extra)
         if page > 1:  # a 404 here is a page past the end (`past_end` in the simulator), not the patient
-            later = await listing
-            if later is None:
-                nothing = self._reader.lazy_records(kind.shape, kind.model, [], partial(kind.label, patient_id))
-                return _SubPage(patient_id, None, VendorPageList(items=[]), nothing, nothing.unreadable)
-            return later
+            return await listing or self._nothing(patient_id, kind, None)
         # The first page also checks that the patient is live (and reads its NKDA status).
         patient, first = await concurrently(self._patient_or_none(patient_id), listing)
-        if patient is None or first is None or patient.get("deleted_at"):
+        if patient is None or patient.get("deleted_at"):
             return None
-        return _SubPage(patient_id, patient, first.listing, first.records, first.unreadable)
+        if first is None:  # the patient is there: a 404 for its list is an empty list (`if not rows: 404`)
+            return self._nothing(patient_id, kind, patient)
+        return _SubPage(patient_id, patient, first.listing, first.records, first.unreadable, first.archived)
+
+    def _nothing(self, patient_id: str, kind: _Listed, patient: VendorRecord | None) -> _SubPage:
+        nothing = self._reader.lazy_records(kind.shape, kind.model, [], partial(kind.label, patient_id))
+        return _SubPage(patient_id, patient, VendorPageList(items=[], total=0), nothing, nothing.unreadable)
+
+    def _total(self, listed: _SubPage) -> int | None:
+        """The vendor's count of the patient's records, when it counts only live ones."""
+        return None if self._lists_archived else listed.listing.total
 
     async def _search_allergies(self, request: SearchRequest) -> VendorPage:
         status = q.single_token(request.query, "clinical-status")
@@ -390,7 +430,7 @@ class DentalPmsAdapter:
         if nkda and patient is not None:
             resources.insert(0, nkda_to_fhir(patient, self._ctx))
         exact = q.only(request.query, "patient", "subject") and patient is not None
-        total = listed.listing.total
+        total = self._total(listed)
         return self._paged(request, resources, listed, total + nkda if exact and total is not None else None)
 
     async def _search_medications(self, request: SearchRequest) -> VendorPage:
@@ -405,7 +445,7 @@ class DentalPmsAdapter:
             return VendorPage([], None, total=0)
         resources = [medication_to_fhir(m, listed.patient_id, self._ctx) for m in listed.records]
         exact = q.only(request.query, "patient", "subject")
-        return self._paged(request, resources, listed, listed.listing.total if exact else None)
+        return self._paged(request, resources, listed, self._total(listed) if exact else None)
 
     async def _search_conditions(self, request: SearchRequest) -> VendorPage:
         status = q.single_token(request.query, "clinical-status")
@@ -415,7 +455,7 @@ class DentalPmsAdapter:
             return VendorPage([], None, total=0)
         resources = [condition_to_fhir(d, listed.patient_id, self._ctx) for d in listed.records]
         exact = q.only(request.query, "patient", "subject")
-        return self._paged(request, resources, listed, listed.listing.total if exact else None)
+        return self._paged(request, resources, listed, self._total(listed) if exact else None)
 
     async def _search_observations(self, request: SearchRequest) -> VendorPage:
         low, high = date_bounds_any(request.query, "date")
@@ -442,7 +482,7 @@ class DentalPmsAdapter:
         request: SearchRequest, resources: list[Resource], listed: _SubPage, total: int | None, page: int | None = None
     ) -> VendorPage:
         page = page or int(request.position or 1)
-        more = listed.listing.has_more(page, request.page_size)
+        more = listed.listing.has_more(page, _vendor_size(request))
         return VendorPage(
             resources,
             page + 1 if more else None,
@@ -480,6 +520,14 @@ def _observations(
             return out, ((index + 1, 0) if records.has(index + 1) else None)
         index += 1
     return out, None
+
+
+def _vendor_size(request: SearchRequest) -> int:
+    return min(request.page_size, VENDOR_PAGE_SIZE)
+
+
+def _archived(kind: _Listed, patient_id: str, record_id: str) -> Gone:
+    return Gone(f"{kind.label(patient_id, record_id, 0)} has been deleted")
 
 
 def _alive(record: VendorRecord, name: str, of: str | None = None) -> None:

@@ -63,7 +63,7 @@ _FHIR_PATHS = {
     "date_time_deceased": "Patient.deceasedDateTime",
 }
 LOOKUP_PAGES = 5  # pages of the newest patients walked to find the one a refused create describes
-LOOKUP_PAGE_SIZE = 100
+LOOKUP_PAGE_SIZE = 50  # the documented default page size, which a service may take as its bound
 PatientRecord = Callable[[str], Awaitable[VendorRecord]]
 
 
@@ -199,7 +199,7 @@ class PatientWrites:
         response = await self._client.send("POST", f"/patients/{resource_id}/archive")
         if 200 <= response.status < 300:
             return
-        if response.status in (404, 422) and await self._archived(resource_id):
+        if response.status in (404, 410, 422) and await self._archived(resource_id):
             return  # a concurrent delete got there first
         if response.status == 422:  # e.g. "Patient is guarantor for active dependents"
             raise Conflict(f"The Dental PMS refused to archive Patient/{resource_id}: {message_of(_json(response))}")

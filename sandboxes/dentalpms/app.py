@@ -30,7 +30,12 @@ described below, and the adapter must work under every value):
 - ``idempotency``: ``"replay"`` (a repeated ``Idempotency-Key`` with the same body gets the
   stored 201 again) or ``"conflict"`` (every repeated key is 409 ``Idempotency conflict``).
 - ``past_end``: a page list asked for a page after the last answers ``"empty"`` (an empty
-  page) or ``"not_found"`` (404 ``Page not found``) (``paging``).
+  page) or ``"not_found"`` (404 ``Page not found``), ``"not_found_from_first"`` page 1 of
+  an empty list included (``paging``).
+- ``archived_patients`` (``"served"``, ``"gone"``: 410 for every endpoint of an archived
+  patient), ``archived_records`` (``"hidden"``, ``"listed"``: sub-record lists include
+  soft-deleted records) and ``page_size_max`` (200; e.g. 50, the documented default):
+  ``lifecycle``.
 - ``timestamps`` (``"z"``, ``"offset"``, ``"naive"``), ``dates`` (``"date"``,
   ``"datetime"``: dates served as midnight date-times), ``scalars`` (``"json"``,
   ``"strings"``: booleans ``"true"``/``"false"`` and integers as text, ``"digits"``:
@@ -159,6 +164,7 @@ from sandboxes.clinic import Clinic
 from sandboxes.dentalpms.errors import render_http_error
 from sandboxes.dentalpms.idempotency import Idempotency
 from sandboxes.dentalpms.ids import RecordKind, namespace, record_uuid
+from sandboxes.dentalpms.lifecycle import ArchivedPatients, ArchivedRecords, Lifecycle
 from sandboxes.dentalpms.paging import PastEnd
 from sandboxes.dentalpms.readings import Accents, Match, Phones, SearchReading
 from sandboxes.dentalpms.routes import api_routes
@@ -181,6 +187,9 @@ def create_app(
     search_match: Match = "substring",
     idempotency: Idempotency = "replay",
     past_end: PastEnd = "empty",
+    archived_patients: ArchivedPatients = "served",
+    archived_records: ArchivedRecords = "hidden",
+    page_size_max: int = 200,
     timestamps: Timestamps = "z",
     dates: Dates = "date",
     scalars: Scalars = "json",
@@ -193,12 +202,15 @@ def create_app(
     `clock` (default: the wall clock) stamps writes; pass a fixed one for repeatable tests.
     `search_accents`, `search_phones` and `search_match` choose how the list ``search`` is
     read (``sandboxes.dentalpms.readings``); `idempotency` how a repeated key is answered
-    (``idempotency``), `past_end` a page past the last (``paging``), and the others how
+    (``idempotency``), `past_end` a page past the last (``paging``), `archived_patients`,
+    `archived_records` and `page_size_max` archived records and list bounds (``lifecycle``),
+    and the others how
     answers are spelled (``shapes``). Every default is the documented simulator's.
     """
     reading = SearchReading(accents=search_accents, phones=search_phones, match=search_match)
     shapes = Shapes(timestamps, dates, scalars, nulls, page_info, error_bodies)
-    store = Store(clinic, clock or wall_clock, reading, idempotency, past_end)
+    lifecycle = Lifecycle(archived_patients, archived_records, page_size_max)
+    store = Store(clinic, clock or wall_clock, reading, idempotency, past_end, lifecycle)
     app = Starlette(
         routes=api_routes(store, org_id=org_id, api_token=api_token),
         exception_handlers={HTTPException: http_exception_handler(render_http_error)},

@@ -1,9 +1,12 @@
 """A patient's medical records: allergies, medications, diseases, vital signs, and summary.
 
-Lists leave soft-deleted records out and page like the patient list. Allergies,
+Lists leave soft-deleted records out (with ``archived_records="listed"`` they list them, with
+``deleted_at`` set, as "List all allergies recorded for a patient" can be read) and page like
+the patient list. Allergies,
 medications and diseases are ordered by ``created_at`` then id; vital signs by
 ``date_taken``, ``time_taken`` (nulls last), id. A soft-deleted vital-signs record is 404
-``Vital signs not found`` on the single ``GET``. The medical summary's ``allergies`` holds
+``Vital signs not found`` on the single ``GET`` (served when listed). With
+``archived_patients="gone"`` every endpoint of an archived patient is 410. The medical summary's ``allergies`` holds
 every live allergy (the field's description; the endpoint's prose says active only),
 ``past_medications`` every live medication that is not active.
 """
@@ -15,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sandboxes.dentalpms.paging import PastEnd, check_past_end, page_body
-from sandboxes.dentalpms.params import BOOL, DATE, PAGE, PAGE_SIZE, STR, Params
+from sandboxes.dentalpms.params import BOOL, DATE, PAGE, STR, Params, page_size_upto
 from sandboxes.dentalpms.responses import raw_json
 from sandboxes.dentalpms.store import Store
 from sandboxes.toolkit.aliases import JsonObject
@@ -43,8 +46,8 @@ class MedicalRecords:
         active = params.query("is_active", BOOL, None)
         params.done()
         records = [
-            allergy for allergy in self.store.row(patient_id).allergies
-            if allergy["deleted_at"] is None and (active is None or allergy["status_is_active"] == active)
+            allergy for allergy in self.store.served(patient_id).allergies
+            if self.store.shown(allergy) and (active is None or allergy["status_is_active"] == active)
         ]  # fmt: skip
         return _page_of(records, page, size, self.store.past_end)
 
@@ -53,8 +56,8 @@ class MedicalRecords:
         active = params.query("is_active", BOOL, None)
         params.done()
         records = [
-            medication for medication in self.store.row(patient_id).medications
-            if medication["deleted_at"] is None and (active is None or (medication["status"] == "active") == active)
+            medication for medication in self.store.served(patient_id).medications
+            if self.store.shown(medication) and (active is None or (medication["status"] == "active") == active)
         ]  # fmt: skip
         return _page_of(records, page, size, self.store.past_end)
 
@@ -63,8 +66,8 @@ class MedicalRecords:
         status = params.query("problem_status", STR, None)
         params.done()
         records = [
-            disease for disease in self.store.row(patient_id).diseases
-            if disease["deleted_at"] is None and (status is None or disease["problem_status"] == status)
+            disease for disease in self.store.served(patient_id).diseases
+            if self.store.shown(disease) and (status is None or disease["problem_status"] == status)
         ]  # fmt: skip
         return _page_of(records, page, size, self.store.past_end)
 
@@ -74,8 +77,8 @@ class MedicalRecords:
         date_to = iso_date(params.query("date_to", DATE, None))
         params.done()
         records = [
-            reading for reading in self.store.row(patient_id).vitals
-            if reading["deleted_at"] is None
+            reading for reading in self.store.served(patient_id).vitals
+            if self.store.shown(reading)
             and (date_from is None or reading["date_taken"] >= date_from)
             and (date_to is None or reading["date_taken"] <= date_to)
         ]  # fmt: skip
@@ -86,9 +89,9 @@ class MedicalRecords:
         patient_id = params.path_uuid("patient_uuid")
         vitals_id = params.path_uuid("vitals_uuid")
         params.done()
-        self.store.row(patient_id)
+        self.store.served(patient_id)
         owner, record = self.store.vitals.get(vitals_id, ("", {}))
-        if owner != patient_id or record["deleted_at"] is not None:
+        if owner != patient_id or not self.store.shown(record):
             raise ApiError(404, "Vital signs not found")
         return raw_json(orjson.dumps(record))
 
@@ -96,7 +99,7 @@ class MedicalRecords:
         params = Params(request)
         patient_id = params.path_uuid("patient_uuid")
         params.done()
-        row = self.store.row(patient_id)
+        row = self.store.served(patient_id)
         medications = [medication for medication in row.medications if medication["deleted_at"] is None]
         vitals = [reading for reading in row.vitals if reading["deleted_at"] is None]
         summary = {
@@ -117,10 +120,9 @@ class MedicalRecords:
         }  # fmt: skip
         return raw_json(orjson.dumps(summary))
 
-    @staticmethod
-    def _list_params(request: Request) -> tuple[Params, str, int, int]:
+    def _list_params(self, request: Request) -> tuple[Params, str, int, int]:
         params = Params(request)
         patient_id = params.path_uuid("patient_uuid")
         page = params.query("page", PAGE, 1)
-        size = params.query("page_size", PAGE_SIZE, 50)
+        size = params.query("page_size", page_size_upto(self.store.page_size_max), 50)
         return params, patient_id, page, size

@@ -2,7 +2,9 @@
 
 - Page lists: ``{"items": [...], "page", "page_size", "total"}``; ``total`` counts every
   match, a page past the end is empty (``past_end="empty"``, the documented simulator's), or,
-  with ``past_end="not_found"``, 404 ``Page not found`` (the docs do not say which).
+  with ``past_end="not_found"``, 404 ``Page not found`` (the docs do not say which); with
+  ``past_end="not_found_from_first"`` page 1 of an empty list is past the end too (a service
+  that answers ``if not rows: 404``).
 - The cursor list: ``{"data": [...], "page_info": {"end_cursor", "has_next_page"}}``.
 
 Items arrive already encoded (rows keep their encoded document), so the envelope is
@@ -19,12 +21,15 @@ from sandboxes.toolkit.errors import ApiError
 
 __all__ = ["PastEnd", "check_past_end", "cursor_body", "page_body"]
 
-PastEnd = Literal["empty", "not_found"]
+PastEnd = Literal["empty", "not_found", "not_found_from_first"]
 
 
 def check_past_end(past_end: PastEnd, page: int, page_size: int, total: int) -> None:
-    """404 for a page after the last one (never for page 1), when `past_end` says so."""
-    if past_end == "not_found" and page > 1 and (page - 1) * page_size >= total:
+    """404 for a page after the last one when `past_end` says so (page 1 only when the list is
+    empty and `past_end` is ``not_found_from_first``)."""
+    if past_end == "empty" or (page == 1 and past_end == "not_found"):
+        return
+    if (page - 1) * page_size >= total:
         raise ApiError(404, "Page not found")
 
 

@@ -1,7 +1,9 @@
 """Query and path parameters, validated the FastAPI way: every error collected, one 422.
 
 The API reference gives defaults only; the sandbox bounds them: ``page`` >= 1,
-``page_size``/``first`` in 1..200, ``/patients/search`` ``limit`` in 1..100. Parameters
+``page_size``/``first`` in 1..200 (or 1..``page_size_max``, a switch: a service declaring
+``Query(50, le=50)`` takes the documented default as its bound), ``/patients/search``
+``limit`` in 1..100. Parameters
 the reference types as dates are validated as dates, path ids as uuids; out of range or
 malformed is a 422 listing all problems in pydantic v2's wording.
 """
@@ -9,6 +11,7 @@ malformed is a 422 listing all problems in pydantic v2's wording.
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 from typing import Annotated, Literal, TypeVar
 from uuid import UUID
 
@@ -26,20 +29,20 @@ __all__ = [
     "LIMIT",
     "LIST_SORT",
     "PAGE",
-    "PAGE_SIZE",
+    "PAGE_SIZE_MAX",
     "SORT_DIR",
     "STR",
     "Params",
+    "page_size_upto",
 ]
 
 T = TypeVar("T")
 D = TypeVar("D")
 
-_PAGE_SIZE_MAX = 200
+PAGE_SIZE_MAX = 200
 _SEARCH_LIMIT_MAX = 100
 
 PAGE = TypeAdapter(Annotated[int, Field(ge=1)])
-PAGE_SIZE = TypeAdapter(Annotated[int, Field(ge=1, le=_PAGE_SIZE_MAX)])
 LIMIT = TypeAdapter(Annotated[int, Field(ge=1, le=_SEARCH_LIMIT_MAX)])
 DATE = TypeAdapter(date)
 BOOL = TypeAdapter(bool)
@@ -53,6 +56,12 @@ CURSOR_SORT = TypeAdapter(
     ]
 )  # fmt: skip
 _UUID = TypeAdapter(UUID)
+
+
+@cache
+def page_size_upto(maximum: int) -> TypeAdapter[int]:
+    """``page_size``/``first``: 1..`maximum`."""
+    return TypeAdapter(Annotated[int, Field(ge=1, le=maximum)])
 
 
 class Params:

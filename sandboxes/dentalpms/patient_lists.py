@@ -20,7 +20,7 @@ from starlette.responses import Response
 from sandboxes.dentalpms.cursor import decode_cursor, encode_cursor
 from sandboxes.dentalpms.matching import PatientFilters, search_tokens, token_matches
 from sandboxes.dentalpms.paging import check_past_end, cursor_body, page_body
-from sandboxes.dentalpms.params import CURSOR_SORT, DATE, LIMIT, LIST_SORT, PAGE, PAGE_SIZE, SORT_DIR, STR, Params
+from sandboxes.dentalpms.params import CURSOR_SORT, DATE, LIMIT, LIST_SORT, PAGE, SORT_DIR, STR, Params, page_size_upto
 from sandboxes.dentalpms.responses import raw_json
 from sandboxes.dentalpms.rows import PatientRow
 from sandboxes.dentalpms.store import Store
@@ -43,7 +43,7 @@ class PatientLists:
     async def page(self, request: Request) -> Response:
         params = Params(request)
         page = params.query("page", PAGE, 1)
-        size = params.query("page_size", PAGE_SIZE, 50)
+        size = params.query("page_size", page_size_upto(self.store.page_size_max), 50)
         sort_by = params.query("sort_by", LIST_SORT, "last_name")
         sort_dir = params.query("sort_dir", SORT_DIR, "asc")
         filters = self._filters(params)
@@ -54,7 +54,7 @@ class PatientLists:
 
     async def cursor(self, request: Request) -> Response:
         params = Params(request)
-        first = params.query("first", PAGE_SIZE, 50)
+        first = params.query("first", page_size_upto(self.store.page_size_max), 50)
         after = params.query("after", STR, None)
         sort_by = params.query("sort_by", CURSOR_SORT, "first_name")
         sort_dir = params.query("sort_dir", SORT_DIR, "asc")

@@ -31,7 +31,10 @@ class PatientRecords:
         self.store = store
 
     async def read(self, request: Request) -> Response:
-        return raw_json(self._row(request).raw)
+        params = Params(request)
+        patient_id = params.path_uuid("patient_uuid")
+        params.done()
+        return raw_json(self.store.served(patient_id).raw)
 
     async def create(self, request: Request) -> Response:
         store = self.store

@@ -23,6 +23,7 @@ from cachetools import LRUCache
 from sandboxes.clinic import Clinic
 from sandboxes.dentalpms.bodies import REF_FIELDS, REF_INPUTS, CreatePatientIn, PatientFields
 from sandboxes.dentalpms.idempotency import Idempotency, IdempotencyLog
+from sandboxes.dentalpms.lifecycle import DOCUMENTED_LIFECYCLE, Lifecycle
 from sandboxes.dentalpms.matching import PatientFilters
 from sandboxes.dentalpms.paging import PastEnd
 from sandboxes.dentalpms.readings import DOCUMENTED, SearchReading
@@ -53,11 +54,14 @@ class Store:
         reading: SearchReading = DOCUMENTED,
         idempotency: Idempotency = "replay",
         past_end: PastEnd = "empty",
+        lifecycle: Lifecycle = DOCUMENTED_LIFECYCLE,
     ) -> None:
         self.render = Renderer(clinic)
         self.clock = clock
         self.reading = reading
         self.past_end = past_end
+        self.page_size_max = lifecycle.page_size_max
+        self._lifecycle = lifecycle
         self.rows: dict[str, PatientRow] = {}
         self.vitals: dict[str, tuple[str, JsonObject]] = {}  # vitals id -> (patient id, record)
         self.idempotency = IdempotencyLog(idempotency)
@@ -104,6 +108,19 @@ class Store:
         if row is None:
             raise ApiError(404, "Patient not found")
         return row
+
+    def served(self, patient_id: str) -> PatientRow:
+        """The patient as its own endpoints serve it: `row`, or 410 ``Patient has been archived``
+        for an archived one when the reading says so (``archived_patients="gone"``)."""
+        row = self.row(patient_id)
+        if self._lifecycle.archived_patients == "gone" and row.doc["deleted_at"] is not None:
+            raise ApiError(410, "Patient has been archived")
+        return row
+
+    def shown(self, record: JsonObject) -> bool:
+        """Whether a sub-record is listed: a live one always, a soft-deleted one when the
+        reading lists them (``archived_records="listed"``)."""
+        return record["deleted_at"] is None or self._lifecycle.archived_records == "listed"
 
     def ordered(self, sort_by: str) -> Ordered:
         """All patients ascending by `sort_by` (cached until the next write)."""

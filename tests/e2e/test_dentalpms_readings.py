@@ -11,7 +11,11 @@ spelling of the answers (timestamps with `Z`, an offset or none, dates as date-t
 booleans and numbers as text, null fields left out, a sparse cursor `page_info`), the
 clinic walk finds every live patient, reads it, and serves each patient's allergies,
 medications, problems and vital signs exactly as the clinic holds them, every resource
-valid (FhirHttp checks each one it receives).
+valid (FhirHttp checks each one it receives). Whatever the vendor does with archived records
+(serves an archived patient or answers 410 for it; lists soft-deleted sub-records or leaves
+them out), archived ones are never served and never counted; whatever page size it takes
+(the documented default of 50 as its bound), every list is walked; a 404 for an empty list
+is an empty list.
 """
 
 from __future__ import annotations
@@ -29,10 +33,12 @@ from gateway.app import create_app as create_gateway
 from gateway.contract import Sandbox
 from gateway.sandbox_host import serve_in_thread
 from gateway.settings import Settings, TenantSettings
+from mappings.ids import child_id
 from mappings.registry import VENDORS
 from sandboxes.clinic import AWKWARD, Clinic, Patient, build_clinic
 from sandboxes.dentalpms import ORG_ID
 from sandboxes.dentalpms.app import create_app
+from sandboxes.dentalpms.ids import record_uuid
 from sandboxes.toolkit.phones import format_us_phone
 from tests.support.clinic import live_patients
 from tests.support.fhir_http import FhirHttp
@@ -44,7 +50,7 @@ BASE = f"/fhir/{TENANT}"
 # Each variant combines readings of the `search` with spellings of the answers (the
 # simulator's switches, sandboxes.dentalpms.app), so that every value of every switch is met
 # by some variant while the matrix stays at four gateways.
-VARIANTS: dict[str, dict[str, str]] = {
+VARIANTS: dict[str, dict[str, str | int]] = {
     "documented": {},
     "accent-sensitive-phones-as-stored-strings-offset-absent": {
         "search_accents": "sensitive",
@@ -61,8 +67,9 @@ VARIANTS: dict[str, dict[str, str]] = {
         "scalars": "digits",
         "timestamps": "naive",
         "dates": "datetime",
-        "past_end": "not_found",
+        "past_end": "not_found_from_first",
         "error_bodies": "error_object",
+        "archived_records": "listed",
     },
     "phones-as-stored-prefix-sparse": {
         "search_phones": "as_stored",
@@ -70,6 +77,8 @@ VARIANTS: dict[str, dict[str, str]] = {
         "nulls": "absent",
         "page_info": "sparse",
         "past_end": "not_found",
+        "archived_patients": "gone",
+        "page_size_max": 50,
     },
 }
 
@@ -370,3 +379,51 @@ def test_deleted_patients_stay_deleted(fhir: FhirHttp, variant: Variant) -> None
     assert deleted
     for patient in deleted[:5]:
         assert fhir.get(f"{BASE}/Patient/{patient.uuid}").status_code == 410
+
+
+def _archived_records(clinic: Clinic) -> list[tuple[str, str, str]]:
+    """(FHIR type, FHIR id, patient uuid) of soft-deleted sub-records of live patients."""
+    found: list[tuple[str, str, str]] = []
+    for patient in live_patients(clinic):
+        pid = str(patient.uuid)
+        for kind, fhir_type, records in (
+            ("allergy", "AllergyIntolerance", patient.allergies),
+            ("medication", "MedicationStatement", patient.medications),
+            ("disease", "Condition", patient.problems),
+        ):
+            found += [
+                (fhir_type, child_id(pid, str(record_uuid(clinic, kind, r.id))), pid) for r in records if r.deleted
+            ]  # type: ignore[arg-type]
+    return found
+
+
+def test_archived_records_are_never_served_or_counted(fhir: FhirHttp, variant: Variant) -> None:
+    archived = _archived_records(variant.clinic)
+    assert {t for t, _, _ in archived} == {"AllergyIntolerance", "MedicationStatement", "Condition"}
+    for fhir_type, resource_id, patient in archived[:12]:
+        assert fhir.get(f"{BASE}/{fhir_type}/{resource_id}").status_code in (404, 410), resource_id
+        bundle = fhir.get_ok(f"{BASE}/{fhir_type}", params={"patient": patient, "_count": 100})
+        served = [e["resource"]["id"] for e in bundle.get("entry", []) if e["resource"]["resourceType"] == fhir_type]
+        assert resource_id not in served
+        if "total" in bundle:  # a total, when given, counts what is served (one page holds them all)
+            assert bundle["total"] == len(served), (fhir_type, patient)
+
+
+def test_an_empty_allergy_list_still_says_no_known_drug_allergies(fhir: FhirHttp, variant: Variant) -> None:
+    """However the vendor answers an empty list (an empty page, or a 404 `if not rows`), the
+    patient's reviewed "no known drug allergies" is served, and counted."""
+    nkda = [p for p in live_patients(variant.clinic) if p.allergy_review == "nkda" and not p.allergies]
+    assert nkda
+    for patient in nkda[:5]:
+        bundle = fhir.get_ok(f"{BASE}/AllergyIntolerance", params={"patient": str(patient.uuid)})
+        assert [e["resource"]["code"]["text"] for e in bundle["entry"]] == ["No known drug allergies"]
+        assert bundle["total"] == 1
+
+
+def test_a_full_page_of_100_is_served_whatever_page_size_the_vendor_takes(fhir: FhirHttp, variant: Variant) -> None:
+    pages = fhir.get_ok(f"{BASE}/Patient", params={"_count": 100})
+    entries = pages.get("entry", [])
+    assert 50 <= len(entries) <= 100 and any(link["relation"] == "next" for link in pages["link"])
+    truth = variant.clinic.awkward_patient("many_vitals")
+    observations = fhir.get_ok(f"{BASE}/Observation", params={"patient": str(truth.uuid), "_count": 100})
+    assert len(observations["entry"]) == 100

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from gateway.concurrently import concurrently
 from gateway.contract.resilience import BreakerPolicy, Resilience, RetryPolicy
-from gateway.errors import FHIRError, Throttled, VendorUnavailable
+from gateway.errors import FHIRError, Gone, NotFound, PreconditionFailed, Throttled, VendorUnavailable
 from gateway.sandbox_host import serve_in_thread
 from gateway.upstream.coalesce import shared_reads
 from gateway.upstream.errors import error_for_status, error_from_response
@@ -242,6 +242,17 @@ def test_a_retry_after_as_an_http_date_in_the_future_is_the_seconds_until_then(f
     }[form]
     error = error_for_status(429, "", retry_after=moment)
     assert isinstance(error, Throttled) and 85 <= int(error.headers["Retry-After"]) <= 90
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "answer"), [(404, NotFound, 404), (410, Gone, 410), (409, PreconditionFailed, 412)]
+)
+def test_a_vendor_status_that_means_something_to_the_client_keeps_its_meaning(
+    status: int, error: type[FHIRError], answer: int
+) -> None:
+    # A record the vendor says it deleted (410, RFC 9110 section 15.5.11) is gone, not a failure.
+    mapped = error_for_status(status, "")
+    assert isinstance(mapped, error) and mapped.status == answer
 
 
 def test_a_tentative_failure_is_not_what_a_plain_read_of_the_url_meets_later(vendor: Vendor) -> None:

@@ -1,5 +1,6 @@
 """The Dental PMS simulator's switches for what the docs leave open beyond `search`:
-a repeated Idempotency-Key, a page past the end, and how answers are spelled."""
+a repeated Idempotency-Key, a page past the end, archived records, the largest page, and how
+answers are spelled."""
 
 from __future__ import annotations
 
@@ -39,6 +40,32 @@ def test_a_page_past_the_end_is_empty_or_not_found() -> None:
     assert strict.get(path, params={"page": 50}).status_code == 404
     assert strict.ok(path, page=1)["items"]  # page 1 always answers, even when empty
     assert strict.get(BASE, params={"page": 50}).json() == {"detail": "Page not found"}
+    bare = next(p for p in LIVE if not p.problems)
+    from_first = variant(past_end="not_found_from_first")
+    assert from_first.get(f"{BASE}/{bare.uuid}/diseases", params={"page": 1}).status_code == 404
+    assert from_first.ok(path, page=1)["items"]
+
+
+def test_archived_records_can_be_gone_or_listed() -> None:
+    archived = next(p for p in CLINIC.patients if p.deleted)
+    assert new_api().ok(f"{BASE}/{archived.uuid}")["deleted_at"] is not None
+    gone = variant(archived_patients="gone")
+    assert gone.get(f"{BASE}/{archived.uuid}").status_code == 410
+    assert gone.get(f"{BASE}/{archived.uuid}/allergies").status_code == 410
+    owner = next(p for p in LIVE if any(a.deleted for a in p.allergies))
+    path = f"{BASE}/{owner.uuid}/allergies"
+    hidden = new_api().ok(path, page_size=200)["items"]
+    listed = variant(archived_records="listed").ok(path, page_size=200)["items"]
+    assert all(a["deleted_at"] is None for a in hidden)
+    assert len(listed) == len(owner.allergies) > len(hidden)
+
+
+def test_a_page_size_above_the_bound_is_refused() -> None:
+    bounded = variant(page_size_max=50)
+    assert bounded.get(BASE, params={"page_size": 51}).status_code == 422
+    assert bounded.get(f"{BASE}/cursor", params={"first": 51}).status_code == 422
+    assert len(bounded.ok(BASE, page_size=50)["items"]) == 50
+    assert len(new_api().ok(BASE, page_size=100)["items"]) == 100
 
 
 def test_answers_are_spelled_as_switched() -> None:

@@ -1,0 +1,40 @@
+"""Readings of what the docs leave open about archived records and list bounds.
+
+- ``archived_patients``: ``"served"`` (``GET /patients/{uuid}`` serves an archived patient,
+  ``status`` ``archived`` and ``deleted_at`` set, and so do its sub-resources: the documented
+  simulator's) or ``"gone"`` (every endpoint of an archived patient answers 410 ``Patient has
+  been archived``, as a service that treats soft-deleted rows as gone would).
+- ``archived_records``: ``"hidden"`` (sub-record lists leave soft-deleted records out) or
+  ``"listed"`` (they list them with ``deleted_at`` set: "List all allergies recorded for a
+  patient" says nothing of archived ones, unlike the patient and alert lists).
+- ``page_size_max``: the largest ``page_size``/``first`` taken (200; the docs give only the
+  default, 50, which a service may also take as the bound); more is a 422.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["DOCUMENTED_LIFECYCLE", "ArchivedPatients", "ArchivedRecords", "Lifecycle"]
+
+ArchivedPatients = Literal["served", "gone"]
+ArchivedRecords = Literal["hidden", "listed"]
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    archived_patients: ArchivedPatients = "served"
+    archived_records: ArchivedRecords = "hidden"
+    page_size_max: int = 200
+
+    def __post_init__(self) -> None:
+        if self.archived_patients not in ("served", "gone"):
+            raise ValueError(f"archived_patients must be 'served' or 'gone', not {self.archived_patients!r}")
+        if self.archived_records not in ("hidden", "listed"):
+            raise ValueError(f"archived_records must be 'hidden' or 'listed', not {self.archived_records!r}")
+        if not 1 <= self.page_size_max <= 200:
+            raise ValueError(f"page_size_max must be in 1..200, not {self.page_size_max!r}")
+
+
+DOCUMENTED_LIFECYCLE = Lifecycle()
