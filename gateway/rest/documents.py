@@ -99,16 +99,27 @@ def _parameter_item(parameter: Any) -> tuple[str, str]:
             continue
         if key == "valueBoolean" and isinstance(value, bool):
             return name, str(value).lower()
-        if key == "valueReference" and isinstance(value, dict):
+        if key == "valueReference" and isinstance(value, dict) and isinstance(value.get("reference"), str):
             # As the query parameter takes it ("Patient/1", "1", or an absolute URL whose server
             # is checked there): cut down to its id here, another server's patient became ours.
-            return name, str(value.get("reference") or "")
+            return name, value["reference"]
         if key in ("valueCoding", "valueCodeableConcept") and isinstance(value, dict):
-            coding = value if key == "valueCoding" else next(iter(value.get("coding") or []), {})
-            return name, f"{coding.get('system') or ''}|{coding.get('code') or ''}"
+            coding = _first_coding(value) if key == "valueCodeableConcept" else value
+            if coding is not None and all(isinstance(coding.get(k, ""), str) for k in ("system", "code")):
+                return name, f"{coding.get('system') or ''}|{coding.get('code') or ''}"
         if isinstance(value, str):
             return name, value
     raise InvalidRequest(f"Parameter '{name}' has no usable value", expression=f"Parameters.parameter.{name}")
+
+
+def _first_coding(concept: dict[str, Any]) -> dict[str, Any] | None:
+    """A CodeableConcept's first Coding; None when `coding` is not a list of objects (R4
+    datatypes: CodeableConcept.coding is Coding 0..*)."""
+    codings = concept.get("coding", [])
+    if not isinstance(codings, list) or not codings or not all(isinstance(c, dict) for c in codings):
+        return None
+    first: dict[str, Any] = codings[0]
+    return first
 
 
 def _comparable(key: str, value: str) -> str:

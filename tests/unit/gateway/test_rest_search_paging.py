@@ -212,6 +212,30 @@ def test_a_docref_parameter_with_two_values_is_400(client: TestClient, backend: 
     assert refused["issue"][0]["expression"] == ["Parameters.parameter.start"]
 
 
+@pytest.mark.parametrize(
+    "parameter",
+    [
+        {"name": "type", "valueCodeableConcept": {"coding": ["x"]}},
+        {"name": "type", "valueCodeableConcept": {"coding": {"a": 1}}},
+        {"name": "type", "valueCoding": {"system": 5, "code": "34133-9"}},
+        {"name": "patient", "valueReference": {"reference": 5}},
+    ],
+)
+def test_a_docref_parameter_of_the_wrong_shape_is_400(
+    client: TestClient, backend: FakeBackend, parameter: dict[str, object]
+) -> None:
+    # R4 datatypes: CodeableConcept.coding is a list of Codings, Reference.reference a string.
+    backend.add_patient("p1")
+    others = (
+        [{"name": "patient", "valueReference": {"reference": "Patient/p1"}}] if parameter["name"] != "patient" else []
+    )
+    body = {"resourceType": "Parameters", "parameter": [*others, parameter]}
+    answer = client.post(
+        f"{BASE}/DocumentReference/$docref", json=body, headers={"Content-Type": "application/fhir+json"}
+    )
+    assert "no usable value" in outcome(answer, 400)["issue"][0]["diagnostics"]
+
+
 def _long_form(family: str) -> str:
     """A POST _search form whose paging links would be longer than a request target may be:
     99 long values that match no one, and `family`."""
