@@ -54,7 +54,8 @@ async def read_resource(request: Request, resource_type: str) -> dict[str, Any]:
         raise PayloadTooLarge(f"A resource sent is limited to {MAX_BODY_VALUES} JSON values")
     # Model validation is CPU-bound: off the event loop, so one large write stalls no reads.
     await run_in_threadpool(check_fhir, body)
-    return body
+    resource: dict[str, Any] = _without_nulls(body)
+    return resource
 
 
 MAX_BODY_VALUES = 10_000  # a Patient with every element repeated a few times has a few hundred
@@ -80,6 +81,19 @@ def check_fhir(resource: dict[str, Any]) -> None:
     unbound: list[tuple[str, str | None]] = list(binding_problems(parsed, resource["resourceType"]))
     if unbound:
         raise Invalid(_listed(unbound))
+
+
+def _without_nulls(value: Any) -> Any:
+    """`value` without the nulls of its arrays. R4 JSON (json.html#primitive) writes `null` in a
+    primitive array where an item has only an extension (`"given": [null, "Zed"]`, its
+    extension in `_given`): the item has no value, and a mapping reading the array as strings
+    would meet None. The `_given` beside it stays, for the vendor's mapping to store or to
+    report as not stored."""
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value if item is not None]
+    return value
 
 
 def _listed(problems: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:

@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from gateway.auth.enforce import Access, check_instance_id, read_within
 from gateway.auth.scopes import Permission
-from gateway.contract import Interaction, ResourceProvider
+from gateway.contract import Interaction, ResourceProvider, Written
 from gateway.errors import (
     AlreadyExists,
     Conflict,
@@ -89,6 +89,21 @@ def _written(
     return respond(fmt, resource, headers, status)
 
 
+def _not_kept(sent: dict[str, Any], written: Written) -> tuple[str, ...]:
+    """What the vendor could not keep: its mapping's list, and the client's own narrative and
+    labels when what was stored does not carry them (a mapping keeps the elements it maps; these
+    are the resource's, R4 resource.html#Meta and domainresource.html#DomainResource: the
+    gateway writes its own narrative and meta on every answer)."""
+    kind, stored = sent["resourceType"], written.resource
+    unkept = [f"{kind}.text"] if "text" in sent and stored.get("text") != sent["text"] else []
+    sent_meta, stored_meta = sent.get("meta") or {}, stored.get("meta") or {}
+    for label in ("security", "tag"):
+        kept = stored_meta.get(label) or []
+        if any(item not in kept for item in sent_meta.get(label) or []):
+            unkept.append(f"{kind}.meta.{label}")
+    return tuple(dict.fromkeys([*written.not_stored, *unkept]))
+
+
 async def create(request: Request) -> Response:
     fmt = response_format(request)
     tenant = tenant_of(request)
@@ -120,7 +135,7 @@ async def create(request: Request) -> Response:
         if criteria is not None and matches(duplicate, criteria):
             return _written(request, fmt, tenant, duplicate, 200, matched=True)
         raise
-    return _written(request, fmt, tenant, created.resource, 201, created.not_stored)
+    return _written(request, fmt, tenant, created.resource, 201, _not_kept(resource, created))
 
 
 def _visible(request: Request, tenant: Tenant, provider: ResourceProvider, resource: dict[str, Any]) -> bool:
@@ -206,7 +221,7 @@ async def update(request: Request) -> Response:
             f"POST the {resource_type} to create it (the vendor assigns its id)",
             headers={"Allow": allow(methods)},
         ) from None
-    return _written(request, fmt, tenant, updated.resource, 200, updated.not_stored)
+    return _written(request, fmt, tenant, updated.resource, 200, _not_kept(resource, updated))
 
 
 async def _current(
