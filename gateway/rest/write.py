@@ -45,6 +45,7 @@ from gateway.rest.incoming import read_resource
 from gateway.rest.negotiation import Format
 from gateway.rest.outcome import operation_outcome
 from gateway.rest.preconditions import Preconditions, check, check_absent, preconditions
+from gateway.rest.query_encoding import check_query_encoding
 from gateway.search.execute import fetch_page, first_position
 from gateway.search.match import matches
 from gateway.search.model import SearchQuery
@@ -157,7 +158,11 @@ async def _conditional_matches(
     reach is neither shown nor counted)."""
     provider = provider_for(tenant, resource_type, Interaction.SEARCH)
     searchable = reach(request, provider, Permission.SEARCH, tenant.context.timezone)
-    items = parse_qsl(condition.split("?", 1)[-1], keep_blank_values=True)
+    query = condition.split("?", 1)[-1]
+    # Read as a query string is (header text arrives as Latin-1: back to the bytes sent).
+    sent = query.encode("latin-1")
+    check_query_encoding(sent, "If-None-Exist header", "If-None-Exist")
+    items = parse_qsl(sent.decode("utf-8"), keep_blank_values=True)
     check_size(items)
     # Strict: a condition the server would partly ignore could match the wrong record.
     try:
