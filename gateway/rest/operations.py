@@ -98,10 +98,11 @@ _EVERYTHING_PARAMS = frozenset({"start", "end", "_since", "_type", "_count", "_p
 
 
 def _check_everything_params(request: Request) -> None:
-    """Each of start, end and _since at most once; under `Prefer: handling=strict`, no parameter
-    the operation does not take (search.html#errors), else such a one is left out of the links."""
+    """Each of start, end, _since, _count and _page at most once (as a search takes them);
+    under `Prefer: handling=strict`, no parameter the operation does not take
+    (search.html#errors), else such a one is left out of the links."""
     params = request.query_params
-    for name in ("start", "end", "_since"):
+    for name in ("start", "end", "_since", "_count", "_page"):
         if len(params.getlist(name)) > 1:
             raise InvalidRequest(f"{name} may be given once", expression=name)
     if prefer(request).strict:

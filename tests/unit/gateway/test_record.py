@@ -192,6 +192,16 @@ def test_a_malformed_count_is_400(client: TestClient, backend: FakeBackend, valu
     assert sum(backend.calls.values()) == 0
 
 
+@pytest.mark.parametrize("name", ["_count", "_page", "start"])
+def test_a_parameter_given_twice_is_400_as_in_a_search(client: TestClient, backend: FakeBackend, name: str) -> None:
+    # Which of two page sizes was meant is not ours to pick (a search answers the same).
+    _seed(backend)
+    value = {"_count": "5", "_page": "x", "start": "2020-01-01"}[name]
+    response = client.get(f"{BASE}/Patient/p1/$everything?{name}={value}&{name}={value}")
+    assert outcome(response, 400)["issue"][0]["expression"] == [name]
+    assert sum(backend.calls.values()) == 0
+
+
 def test_a_failing_type_is_an_outcome_entry_and_no_total(client: TestClient, backend: FakeBackend) -> None:
     _seed(backend)
     backend.fail("Observation", SEARCH)
