@@ -40,6 +40,7 @@ from gateway.rest.cache_control import CacheControl
 from gateway.rest.context import RestState
 from gateway.rest.cors import Cors
 from gateway.rest.hosts import HostCheck
+from gateway.rest.last_resort import LastResort
 from gateway.rest.outcome import fhir_error_handler, http_error_handler, unexpected_error_handler
 from gateway.rest.paging import PageTokens
 from gateway.rest.routes import fhir_routes
@@ -186,10 +187,12 @@ def create_app(
             Middleware(
                 CacheControl, private={name: t.client_caching == "private" for name, t in settings.tenants.items()}
             ),
+            Middleware(LastResort),  # innermost: an unexpected error answered through all of the above
         ],
         exception_handlers={
             FHIRError: fhir_error_handler,
             HTTPException: http_error_handler,
+            # A middleware's own error (a route's is answered by LastResort, innermost).
             Exception: unexpected_error_handler,
         },
     )

@@ -3,9 +3,14 @@ the status FHIR names, and `Allow` on a 405 listing exactly what the type suppor
 
 from __future__ import annotations
 
+import logging
+
+import httpx
 import pytest
 
+from gateway.app import create_app
 from gateway.errors import NotFound, Throttled, UpstreamSecurity, UpstreamTimeout
+from gateway.sandbox_host import serve_in_thread
 from tests.support.fake_vendor import (
     BASE,
     READ,
@@ -13,6 +18,7 @@ from tests.support.fake_vendor import (
     FakeBackend,
     TestClient,
     fake_gateway,
+    fake_settings,
     outcome,
 )
 
@@ -144,8 +150,26 @@ def test_an_unexpected_error_is_a_500_outcome_without_details() -> None:
     backend.add_patient("p1")
     backend.fail("Patient", READ, RuntimeError("secret vendor payload: Jane Doe 1970-01-01"))
     with fake_gateway(backend, raise_server_exceptions=False) as client:
-        body = outcome(client.get(f"{BASE}/Patient/p1"), 500)
+        response = client.get(f"{BASE}/Patient/p1", headers={"X-Request-ID": "trace-500"})
+    body = outcome(response, 500)
     assert body["issue"][0]["severity"] == "fatal" and "Jane" not in str(body)
+    # The answer passes the middlewares as any other: the id the log has, and never cached.
+    assert response.headers["x-request-id"] == "trace-500"
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_an_unexpected_error_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    backend = FakeBackend()
+    backend.add_patient("p1")
+    backend.fail("Patient", READ, RuntimeError("boom"))
+    running = serve_in_thread(create_app(fake_settings(), [backend.vendor()], access_logging=False))
+    try:
+        with caplog.at_level(logging.ERROR):
+            outcome(httpx.get(f"{running.url}{BASE}/Patient/p1", timeout=30), 500)
+    finally:
+        running.stop()
+    tracebacks = [r for r in caplog.records if r.exc_info is not None]
+    assert len(tracebacks) == 1 and tracebacks[0].name == "gateway.errors"
 
 
 def test_errors_are_json_even_when_the_client_asked_for_something_else(client: TestClient) -> None:
