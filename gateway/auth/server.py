@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse, Response
 from gateway.auth.keys import JwksFile, JwksUrl, KeySource, KeysUnavailable, StaticKeys
 from gateway.auth.scopes import ResourceScope, parse_resource_scope
 from gateway.auth.signing import SigningKeys
-from gateway.errors import PayloadTooLarge, RequestTimeout
+from gateway.errors import PayloadTooLarge, RequestTimeout, UnsupportedMediaType
 from gateway.rest.incoming import read_body
 from gateway.settings import AuthServerSettings, ClientSettings, resolve_secret
 from gateway.shared.state import SharedState, SharedStateUnavailable
@@ -229,3 +229,5 @@ async def _small_body(request: Request) -> bytes:
         raise OAuthError("invalid_request", "the request is too large") from None
     except RequestTimeout:
         raise OAuthError("invalid_request", "the request did not arrive in time") from None
+    except UnsupportedMediaType:
+        raise OAuthError("invalid_request", "the form must be sent without a content coding") from None

@@ -151,6 +151,15 @@ DISCARD_BYTES = 16_000_000
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES, seconds: float | None = None) -> bytes:
     """The request body, refused with 413 past `limit` bytes (kept in memory up to `limit` only),
     and with 408 if it takes longer than `seconds` (default: server.body_timeout)."""
+    coding = request.headers.get("content-encoding", "identity").strip().lower()
+    if coding not in ("", "identity"):
+        # RFC 9110 section 15.5.16: a content coding the server does not take is a 415, with
+        # Accept-Encoding saying which it does (section 12.5.3); read as it is, a gzip body would
+        # be "not JSON", and a br-labelled plain one taken as if unlabelled.
+        raise UnsupportedMediaType(
+            "Send the body without a content coding (Content-Encoding is not supported)",
+            headers={"Accept-Encoding": "identity"},
+        )
     declared = _declared_length(request)
     if seconds is None:
         settings = getattr(getattr(request.app.state, "rest", None), "settings", None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -244,6 +245,21 @@ def test_a_body_in_another_charset_than_utf8_is_415(client: TestClient, backend:
     for charset in ("us-ascii", "ISO-8859-1"):
         ascii_only = {"Content-Type": f"application/fhir+json; charset={charset}"}
         assert client.post(f"{BASE}/Patient", json=_patient(), headers=ascii_only).status_code == 201
+
+
+@pytest.mark.parametrize("coding", ["gzip", "br", "deflate, gzip"])
+def test_a_body_with_a_content_coding_is_415(client: TestClient, backend: FakeBackend, coding: str) -> None:
+    # RFC 9110 §15.5.16: a coding not taken is a 415 naming what is (Accept-Encoding, §12.5.3);
+    # a gzip body was "not valid JSON", a plain one labelled br was taken as if unlabelled.
+    raw = json.dumps(_patient()).encode()
+    body = gzip.compress(raw) if "gzip" in coding else raw
+    headers = {**FHIR_JSON, "Content-Encoding": coding}
+    response = client.post(f"{BASE}/Patient", content=body, headers=headers)
+    assert "Content-Encoding" in outcome(response, 415)["issue"][0]["diagnostics"]
+    assert response.headers["accept-encoding"] == "identity"
+    assert backend.calls_to("Patient", CREATE) == 0
+    plain = {**FHIR_JSON, "Content-Encoding": "identity"}
+    assert client.post(f"{BASE}/Patient", content=raw, headers=plain).status_code == 201
 
 
 def test_a_body_of_too_many_values_is_413_before_any_validation(client: TestClient, backend: FakeBackend) -> None:

@@ -3,6 +3,7 @@ gateway's token endpoint, gets a short-lived token, and calls the FHIR API with 
 
 from __future__ import annotations
 
+import gzip
 import time
 import uuid
 from collections.abc import Iterator
@@ -175,3 +176,11 @@ def test_the_token_endpoint_refuses_bodies_too_large_for_a_grant(client: TestCli
     response = client.post("/auth/token", content=huge, headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
     assert "too large" in response.json()["error_description"]
+
+
+def test_the_token_endpoint_refuses_a_form_with_a_content_coding(client: TestClient) -> None:
+    # As the FHIR routes do (RFC 9110 §15.5.16), but in OAuth's own words (RFC 6749 §5.2).
+    form = gzip.compress(b"grant_type=client_credentials")
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Content-Encoding": "gzip"}
+    response = client.post("/auth/token", content=form, headers=headers)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
