@@ -26,7 +26,7 @@ from sandboxes.dentalpms.idempotency import Idempotency, IdempotencyLog
 from sandboxes.dentalpms.matching import PatientFilters
 from sandboxes.dentalpms.paging import PastEnd
 from sandboxes.dentalpms.readings import DOCUMENTED, SearchReading
-from sandboxes.dentalpms.render import BLANK_PATIENT, Renderer, reference
+from sandboxes.dentalpms.render import BLANK_PATIENT, Renderer, VitalTimes, reference
 from sandboxes.dentalpms.rows import PatientRow
 from sandboxes.dentalpms.sorting import SortKey, sort_key
 from sandboxes.toolkit.aliases import JsonObject
@@ -53,8 +53,9 @@ class Store:
         reading: SearchReading = DOCUMENTED,
         idempotency: Idempotency = "replay",
         past_end: PastEnd = "empty",
+        vital_times: VitalTimes = "local",
     ) -> None:
-        self.render = Renderer(clinic)
+        self.render = Renderer(clinic, vital_times)
         self.clock = clock
         self.reading = reading
         self.past_end = past_end
