@@ -14,7 +14,10 @@ otherwise the 409 is a `Conflict` naming the duplicate chart number.
 Update is a PATCH with `base_version`: the version the client's `If-Match` names, else the
 current record's `version` (read first). A vendor 409 "Version conflict" is a 412 when the
 client sent `If-Match`; without it the record is read again and the PATCH retried once,
-then it is a 409. Delete archives the patient (the reference documents no body for it); a
+then it is a 409. A field sent as null to clear it (patient_write.py) that the patient still
+holds after the PATCH was kept by the vendor (it read the null as "not provided"): its
+element is reported as not stored (`Written.not_stored`), and the answer shows the value
+kept. Delete archives the patient (the reference documents no body for it); a
 patient that is absent or archived already is a success (FHIR: deleting what is not there
 is not an error), as is the vendor's 404 or 422 "already archived" of a concurrent delete.
 A vendor 422 names the fields it refused (`loc`), never their values.
@@ -185,7 +188,7 @@ class PatientWrites:
             updated = await self._record(resource_id)  # an answer without the record (e.g. 204): read it
         else:
             updated = self._answer(response, f"Patient/{resource_id}")
-        return Written(patient_to_fhir(updated, self._ctx), body.not_stored)
+        return Written(patient_to_fhir(updated, self._ctx), body.not_stored + _not_cleared(body.fields, updated))
 
     # -- delete -------------------------------------------------------------------------------
 
@@ -229,6 +232,16 @@ class PatientWrites:
                 f"The Dental PMS refused the patient: {what or 'invalid'}", expression=paths[0] if paths else None
             )
         return error_from_response(response, message_of)
+
+
+def _not_cleared(sent: dict[str, Any], record: VendorRecord) -> tuple[str, ...]:
+    """The elements of the fields the PATCH sent as null (to clear them) that `record`, the
+    patient after it, still holds. The reference's PATCH modifies "only provided fields", and a
+    service may read a null as not provided (FastAPI's `exclude_none`); it documents no other
+    way to clear a patient field (only the custom field values' upsert says "Send a null value
+    to clear a field"; an empty string is not said to clear anything), so none is tried."""
+    kept = (name for name, value in sent.items() if value is None and record.get(name) not in (None, ""))
+    return tuple(dict.fromkeys(".".join(_FHIR_PATHS.get(name, "Patient").split(".")[:2]) for name in kept))
 
 
 def _fields_named(text: str) -> list[str]:

@@ -43,6 +43,9 @@ described below, and the adapter must work under every value):
   clinic's day and wall clock (``"local"``, ``14:30:00``) or the UTC day and time with
   its ``Z`` (``"utc"``, ``19:30:00Z``: the reference types ``time_taken`` as ``string
   (time)``, RFC 3339's ``full-time``, which carries an offset) (``render``).
+- ``patch_nulls``: a ``PATCH`` field sent as null is set to null (``"cleared"``) or left as
+  it was (``"ignored"``: null read as "not provided", as ``exclude_none`` does; the
+  reference says only "only provided fields are modified") (``bodies``).
 
 Assumptions where the docs are silent or disagree (the adapter must not rely on more):
 
@@ -160,6 +163,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp
 
 from sandboxes.clinic import Clinic
+from sandboxes.dentalpms.bodies import PatchNulls
 from sandboxes.dentalpms.errors import render_http_error
 from sandboxes.dentalpms.idempotency import Idempotency
 from sandboxes.dentalpms.ids import RecordKind, namespace, record_uuid
@@ -193,6 +197,7 @@ def create_app(
     page_info: PageInfo = "full",
     error_bodies: ErrorBodies = "fastapi",
     vital_times: VitalTimes = "local",
+    patch_nulls: PatchNulls = "cleared",
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
@@ -204,7 +209,9 @@ def create_app(
     """
     reading = SearchReading(accents=search_accents, phones=search_phones, match=search_match)
     shapes = Shapes(timestamps, dates, scalars, nulls, page_info, error_bodies)
-    store = Store(clinic, clock or wall_clock, reading, idempotency, past_end, vital_times=vital_times)
+    store = Store(
+        clinic, clock or wall_clock, reading, idempotency, past_end, vital_times=vital_times, patch_nulls=patch_nulls
+    )
     app = Starlette(
         routes=api_routes(store, org_id=org_id, api_token=api_token),
         exception_handlers={HTTPException: http_exception_handler(render_http_error)},

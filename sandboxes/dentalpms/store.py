@@ -21,7 +21,7 @@ from uuid import UUID, uuid5
 from cachetools import LRUCache
 
 from sandboxes.clinic import Clinic
-from sandboxes.dentalpms.bodies import REF_FIELDS, REF_INPUTS, CreatePatientIn, PatientFields
+from sandboxes.dentalpms.bodies import REF_FIELDS, REF_INPUTS, CreatePatientIn, PatchNulls, PatientFields
 from sandboxes.dentalpms.idempotency import Idempotency, IdempotencyLog
 from sandboxes.dentalpms.matching import PatientFilters
 from sandboxes.dentalpms.paging import PastEnd
@@ -54,7 +54,11 @@ class Store:
         idempotency: Idempotency = "replay",
         past_end: PastEnd = "empty",
         vital_times: VitalTimes = "local",
+        patch_nulls: PatchNulls = "cleared",
     ) -> None:
+        if patch_nulls not in ("cleared", "ignored"):
+            raise ValueError(f"patch_nulls must be 'cleared' or 'ignored', not {patch_nulls!r}")
+        self.patch_nulls = patch_nulls
         self.render = Renderer(clinic, vital_times)
         self.clock = clock
         self.reading = reading

@@ -57,6 +57,7 @@ VARIANTS: dict[str, dict[str, str]] = {
         "page_info": "sparse",
         "error_bodies": "detail_text",
         "vital_times": "utc",
+        "patch_nulls": "ignored",
     },
     "nfd-prefix-digits-naive-datetimes": {
         "search_accents": "sensitive_nfd",

@@ -1,8 +1,9 @@
 """Dental PMS Patient writes end to end, under both readings of a repeated `Idempotency-Key`
 (replayed, or refused with 409) and with odd answer spellings: create (a retried create is
 never a second patient; a chart number in use is a 409), update (`If-Match` → `base_version`,
-stale → 412, omitted elements cleared), delete (archive; again → still 204), the vendor's 422
-naming the field, and a CapabilityStatement that says so."""
+stale → 412, omitted elements cleared, or reported when the vendor keeps them), delete
+(archive; again → still 204), the vendor's 422 naming the field, and a CapabilityStatement
+that says so."""
 
 from __future__ import annotations
 
@@ -174,6 +175,30 @@ def test_what_the_vendor_cannot_keep_is_reported(fhir: FhirHttp, chart_system: s
     assert created.status_code == 201, created.text
     lost = {e for issue in created.json()["issue"] for e in issue.get("expression", [])}
     assert {"Patient.multipleBirthBoolean", "Patient.contact"} <= lost
+
+
+@pytest.mark.parametrize("patch_nulls", ["cleared", "ignored"])
+def test_what_an_update_could_not_clear_is_reported(patch_nulls: str) -> None:
+    # A PUT without telecom and address clears them; a vendor that reads the PATCH's nulls as
+    # "not provided" keeps them, and the client is told so instead of a silent 200.
+    with gateway_over("dentalpms", lambda: create_sandbox(patch_nulls=patch_nulls)) as running:
+        fhir = running.fhir
+        created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Clearsdp", ""), headers=JSON)
+        assert created.status_code == 201, created.text
+        before = created.json()
+        sent = {k: v for k, v in before.items() if k not in ("telecom", "address")}
+        prefer = {**JSON, "Prefer": "return=OperationOutcome"}
+        updated = fhir.request("PUT", f"{BASE}/Patient/{before['id']}", json=sent, headers=prefer)
+        assert updated.status_code == 200, updated.text
+        issues = updated.json()["issue"]
+        warned = {e for issue in issues if issue["severity"] == "warning" for e in issue.get("expression", [])}
+        now = fhir.get_ok(f"{BASE}/Patient/{before['id']}")
+        if patch_nulls == "cleared":
+            assert "telecom" not in now and "address" not in now
+            assert not warned & {"Patient.telecom", "Patient.address"}
+        else:
+            assert (now["telecom"], now["address"]) == (before["telecom"], before["address"])
+            assert {"Patient.telecom", "Patient.address"} <= warned, issues
 
 
 def test_a_vendor_validation_error_names_the_field_not_the_value(fhir: FhirHttp, chart_system: str) -> None:

@@ -94,3 +94,15 @@ def test_vital_times_are_the_clinics_wall_clock_or_utc() -> None:
         assert (served["date_taken"], served["time_taken"]) == (taken.date().isoformat(), taken.strftime("%H:%M:%SZ"))
     with pytest.raises(ValueError, match="vital_times"):
         variant(vital_times="gmt")
+
+
+def test_a_patch_null_clears_the_field_or_is_ignored() -> None:
+    for switches, email in (({}, None), ({"patch_nulls": "ignored"}, "ida@example.org")):
+        api = variant(**switches)
+        created = _create(api, "k-null", {**NEW, "email": "ida@example.org"}).json()
+        patch = {"base_version": created["version"], "email": None, "city": "Springfield"}
+        patched = api.call("PATCH", f"{BASE}/{created['id']}", json=patch)
+        assert patched.status_code == 200, patched.text
+        assert (patched.json()["email"], patched.json()["city"]) == (email, "Springfield"), switches
+    with pytest.raises(ValueError, match="patch_nulls"):
+        variant(patch_nulls="dropped")
