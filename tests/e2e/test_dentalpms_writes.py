@@ -1,9 +1,9 @@
 """Dental PMS Patient writes end to end, under both readings of a repeated `Idempotency-Key`
 (replayed, or refused with 409) and with odd answer spellings: create (a retried create is
-never a second patient; a chart number in use is a 409), update (`If-Match` → `base_version`,
-stale → 412, omitted elements cleared, or reported when the vendor keeps them), delete
-(archive; again → still 204), the vendor's 422 naming the field, and a CapabilityStatement
-that says so."""
+never a second patient, a deleted one created again a new one; a chart number in use is a
+409), update (`If-Match` → `base_version`, stale → 412, omitted elements cleared, or reported
+when the vendor keeps them), delete (archive; again → still 204), the vendor's 422 naming the
+field, and a CapabilityStatement that says so."""
 
 from __future__ import annotations
 
@@ -141,6 +141,42 @@ def test_a_retried_create_is_never_a_second_patient(
             assert retried.status_code == 409, retried.text
             assert first.json()["id"] in outcome_of(retried)["issue"][0]["diagnostics"]
         assert [p["id"] for p in _by_family(fhir, family)] == [first.json()["id"]]
+
+
+def test_a_deleted_patient_created_again_is_a_new_patient(fhir: FhirHttp, variant: tuple[str, VariantGateway]) -> None:
+    # The same body gives the same Idempotency-Key: the vendor replays the deleted patient or
+    # refuses the key. Neither may stand for the new patient the client asked for.
+    sent = _new_patient("Recreateddp", "")
+    earlier: list[str] = []
+    for _ in range(3):  # created, deleted, created again, deleted, created a third time
+        created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+        assert created.status_code == 201, created.text
+        pid = created.json()["id"]
+        assert pid not in earlier
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}") == created.json()
+        assert [p["id"] for p in _by_family(fhir, "Recreateddp")] == [pid]
+        retried = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+        if variant[0] == "replay":  # a retry of the create is still the same patient
+            assert retried.status_code == 201 and retried.json()["id"] == pid
+        else:
+            assert retried.status_code == 409 and pid in outcome_of(retried)["issue"][0]["diagnostics"]
+        assert fhir.request("DELETE", f"{BASE}/Patient/{pid}").status_code == 204
+        earlier.append(pid)
+    assert all(fhir.get(f"{BASE}/Patient/{pid}").status_code == 410 for pid in earlier)
+    assert _by_family(fhir, "Recreateddp") == []
+
+
+def test_a_deleted_patients_chart_number_is_not_taken_again(fhir: FhirHttp, chart_system: str) -> None:
+    # The Dental PMS keeps an archived patient's chart number: the create again is refused,
+    # saying whose it is (before, the replay answered 201 with the deleted patient).
+    sent = _new_patient("Recreatedchartdp", chart_system, "RC-1")
+    created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+    assert created.status_code == 201, created.text
+    assert fhir.request("DELETE", f"{BASE}/Patient/{created.json()['id']}").status_code == 204
+    again = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+    assert again.status_code == 409, again.text
+    diagnostics = outcome_of(again)["issue"][0]["diagnostics"]
+    assert "RC-1" in diagnostics and f"deleted Patient/{created.json()['id']}" in diagnostics
 
 
 def test_a_chart_number_in_use_is_a_conflict_naming_it(fhir: FhirHttp, chart_system: str) -> None:
