@@ -45,10 +45,13 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def local_datetime(day: str, clock: str | None, zone: str) -> str:
-    """A vendor's local date and optional wall-clock time as a FHIR dateTime.
+    """A vendor's date and optional time as a FHIR dateTime.
 
-    FHIR requires a zone once there is a time: the tenant's configured zone supplies it.
-    Without a time, the value stays a plain date (FHIR allows that precision).
+    FHIR requires a zone once there is a time. A time without an offset is the clinic's wall
+    clock: the tenant's configured zone supplies it. A time with one (`14:30:00+00:00`) is
+    that instant on `day`, shown in the tenant's zone, so a reading reads the same whichever
+    way the vendor writes its time (and its date is the clinic's day). Without a time, the
+    value stays a plain date (FHIR allows that precision).
     """
     if not clock:
         return day
@@ -57,8 +60,10 @@ def local_datetime(day: str, clock: str | None, zone: str) -> str:
 
 @lru_cache(maxsize=8192)  # see _instant
 def _local_datetime(day: str, clock: str, zone: str) -> str:
-    moment = datetime.combine(date.fromisoformat(day), time.fromisoformat(clock), _zone(zone))
-    return moment.isoformat()
+    wall = time.fromisoformat(clock)
+    if wall.tzinfo is None:
+        return datetime.combine(date.fromisoformat(day), wall, _zone(zone)).isoformat()
+    return datetime.combine(date.fromisoformat(day), wall).astimezone(_zone(zone)).isoformat()
 
 
 def meta(profile: str | None, version: Any, updated: str | None) -> dict[str, Any]:

@@ -79,6 +79,7 @@ def _tail(v: dict[str, Any], patient_id: str, ctx: TenantContext) -> dict[str, A
     """The elements after `code` that every Observation of one reading has, computed once per reading."""
     tail: dict[str, Any] = {
         "subject": reference("Patient", patient_id),
+        # `time_taken` keeps the offset it was written with (vendor.py): that instant, else the clinic's clock.
         "effectiveDateTime": local_datetime(v["date_taken"], v.get("time_taken"), ctx.timezone),
     }
     issued = instant(v.get("created_at"))

@@ -11,7 +11,8 @@ lifecycle (`active: false` → status inactive, deceased → deceased). Everythi
 reported by FHIR path in `Written.not_stored` (gateway/rest/write.py says how).
 
 Update is FHIR's full replace over a PATCH: every field this mapping owns is sent, null
-when the resource has no value for it, so what the client left out is cleared. Two are
+when the resource has no value for it, so what the client left out is cleared (a vendor
+that reads a null as "not provided" keeps the field: writes.py reports it). Two are
 not cleared: `chart_number` (the practice assigns it when none is given; a PUT without
 it keeps the practice's record number) and the required names (a PUT without a family or
 given name is refused with 422, naming the element). `status` cannot be patched

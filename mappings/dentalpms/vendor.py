@@ -11,7 +11,8 @@ form (`canonical`), so the mappers stay plain dict readers:
 - date-times with `Z`, an offset, or none (read as UTC), kept as written (the mappers'
   `instant` reads all three); a date documented as a date but sent as a date-time
   (`1980-05-02T00:00:00Z`) is the date it starts with (the day as written, not shifted);
-- times `HH:MM[:SS[.ffffff]]`, or a date-time whose time part is taken;
+- times `HH:MM[:SS[.ffffff]]`, with their offset when they give one (`Z`, `-05:00`), or a
+  date-time whose time part (and offset) is taken;
 - references as `{"uuid", "name"}` (also `id` for `uuid`), or a bare uuid / name string;
 - an optional field null or absent alike.
 Only what cannot mean anything (no `id`, a date that is no date, a list where a text is
@@ -111,6 +112,9 @@ _HH_MM_SS = re.compile(r"([01]\d|2[0-3]):[0-5]\d:[0-5]\d")  # the documented for
 
 
 def _clock(value: Any) -> str | None:
+    """`HH:MM:SS`, or `HH:MM:SS±HH:MM` when the time names its offset. The reference types
+    `time_taken` as `string (time)`, OpenAPI's RFC 3339 `full-time`, which carries one
+    (`19:30:00Z`, `14:30:00-05:00`): dropping it would read a UTC time as the clinic's."""
     if value is None or value == "":
         return None
     if not isinstance(value, str):
@@ -118,9 +122,10 @@ def _clock(value: Any) -> str | None:
     if _HH_MM_SS.fullmatch(value):
         return value
     text = value.strip()
-    if "T" in text or " " in text:  # a date-time: its wall-clock part
+    if "T" in text or " " in text:  # a date-time: its time part (and offset, if any)
         text = re.split(r"[T ]", text, maxsplit=1)[1]
-    text = re.sub(r"(Z|[+-]\d\d:?\d\d)$", "", text)
+    if text.endswith("z"):  # RFC 3339 allows a lower-case Z
+        text = text[:-1] + "Z"
     try:
         return time.fromisoformat(text).replace(microsecond=0).isoformat()
     except ValueError:

@@ -11,10 +11,19 @@ the newest patients — and when found (same names and birth date, compared exac
 NFC) the create is `AlreadyExists` with it, so a conditional create answers 200 with it;
 otherwise the 409 is a `Conflict` naming the duplicate chart number.
 
+A key spent on a patient deleted since is a new create, not that patient again: when the
+vendor replays its first answer and the patient read back is deleted, or refuses the key and
+the patient the request describes is found only deleted, the create is sent again with the
+key salted by the deleted patient's id. The new key is still the same for every retry of
+this create (and so is the next one, should this patient be deleted in turn).
+
 Update is a PATCH with `base_version`: the version the client's `If-Match` names, else the
 current record's `version` (read first). A vendor 409 "Version conflict" is a 412 when the
 client sent `If-Match`; without it the record is read again and the PATCH retried once,
-then it is a 409. Delete archives the patient (the reference documents no body for it); a
+then it is a 409. A field sent as null to clear it (patient_write.py) that the patient still
+holds after the PATCH was kept by the vendor (it read the null as "not provided"): its
+element is reported as not stored (`Written.not_stored`), and the answer shows the value
+kept. Delete archives the patient (the reference documents no body for it); a
 patient that is absent or archived already is a success (FHIR: deleting what is not there
 is not an error), as is the vendor's 404 or 422 "already archived" of a concurrent delete.
 A vendor 422 names the fields it refused (`loc`), never their values.
@@ -73,6 +82,16 @@ def idempotency_key(tenant: str, body: dict[str, Any]) -> str:
     return hashlib.sha256(tenant.encode() + b"\x00" + canonical).hexdigest()
 
 
+RECREATES = 10  # deleted patients one create steps past (each a POST and a read) before it gives up
+
+
+def salted_key(key: str, deleted_id: str) -> str:
+    """The key of a create whose `key` was spent on the patient `deleted_id`, deleted since: by
+    its id alone (not when it was deleted), so that while the patient created with this key
+    lives, a repeat of the create finds it again instead of making another."""
+    return hashlib.sha256(f"{key}\x00{deleted_id}".encode()).hexdigest()
+
+
 def same_patient(body: dict[str, Any], record: VendorRecord) -> bool:
     """`record` is the patient `body` describes: the same names and birth date, exactly."""
     return all(_nfc(record.get(name)) == _nfc(body.get(name)) for name in ("first_name", "last_name", "date_of_birth"))
@@ -94,17 +113,32 @@ class PatientWrites:
     async def create(self, resource: Resource) -> Written:
         body = patient_for_create(resource, self._ctx)
         key = idempotency_key(self._ctx.tenant, body.fields)
-        response = await self._client.send("POST", "/patients", body.fields, {"Idempotency-Key": key})
-        if response.status == 409:
-            await self._refused_duplicate(body.fields, response)
-        created = self._answer(response, "The created patient")
-        # Read back: a replayed answer may be older than the record now is.
-        record = await self._record(created["id"])
+        record = await self._post(body.fields, key)
+        stepped: list[str] = []  # the deleted patients this create's keys were spent on
+        while record.get("deleted_at"):  # a new create (module docstring)
+            if record["id"] in stepped or len(stepped) == RECREATES:
+                raise _not_recreated(body.fields, record)
+            stepped.append(record["id"])
+            record = await self._post(body.fields, salted_key(key, record["id"]))
         return Written(patient_to_fhir(record, self._ctx), body.not_stored)
 
-    async def _refused_duplicate(self, body: dict[str, Any], response: UpstreamResponse) -> None:
+    async def _post(self, body: dict[str, Any], key: str) -> VendorRecord:
+        """The patient a create with `key` leaves: the new one, the one whose first answer the
+        vendor replays (deleted since, perhaps), or the deleted one a refusal is about."""
+        response = await self._client.send("POST", "/patients", body, {"Idempotency-Key": key})
+        if response.status == 409:
+            return await self._refused_duplicate(body, response)
+        created = self._answer(response, "The created patient")
+        # Read back: a replayed answer may be older than the record now is.
+        return await self._record(created["id"])
+
+    async def _refused_duplicate(self, body: dict[str, Any], response: UpstreamResponse) -> VendorRecord:
+        """`AlreadyExists` with the live patient `body` describes; that patient when it is
+        found only deleted (the refused key was spent on it); else a `Conflict`."""
         existing = await self._find_described(body)
-        if existing is not None and not existing.get("deleted_at") and same_patient(body, existing):
+        if existing is not None and same_patient(body, existing):
+            if existing.get("deleted_at"):
+                return existing
             raise AlreadyExists(
                 f"This patient exists already as Patient/{existing['id']}",
                 existing=patient_to_fhir(existing, self._ctx),
@@ -115,10 +149,11 @@ class PatientWrites:
         raise Conflict(f"The vendor refused the patient as a duplicate: {message_of(_json(response))}")
 
     async def _find_described(self, body: dict[str, Any]) -> VendorRecord | None:
+        """The patient `body` describes: a live one first, else an archived one."""
         chart = body.get("chart_number")
         if chart:
             return await self._by_chart_number(chart)
-        return await self._newest_like(body)
+        return await self._newest_like(body) or await self._newest_like(body, archived=True)
 
     async def _by_chart_number(self, chart: str) -> VendorRecord | None:
         """The patient (archived ones too) holding `chart`: the list's free text finds a whole
@@ -135,18 +170,21 @@ class PatientWrites:
                     return record
         return None
 
-    async def _newest_like(self, body: dict[str, Any]) -> VendorRecord | None:
-        """The newest patient with the body's names and birth date: a refused retry's first
-        create is among the newest (sorted by `created_at`, newest first; birth date filtered)."""
+    async def _newest_like(self, body: dict[str, Any], *, archived: bool = False) -> VendorRecord | None:
+        """The newest live (or `archived`) patient with the body's names and birth date: a refused
+        retry's first create is among the newest (sorted by `created_at`, newest first; birth
+        date filtered)."""
         params: dict[str, str | int] = {"first": LOOKUP_PAGE_SIZE, "sort_by": "created_at", "sort_dir": "desc"}
         if body.get("date_of_birth"):
             params["dob_from"] = params["dob_to"] = body["date_of_birth"]
+        if archived:
+            params["status"] = "archived"
         for _ in range(LOOKUP_PAGES):
             raw = await self._client.get("/patients/cursor", params)
             listing = self._reader.one("patient_cursor_page", VendorCursorList, raw, "A Dental PMS patient list")
             records, _ = self._reader.records("patient", VendorPatient, listing.data, lambda *_: "A patient")
             for record in records:
-                if same_patient(body, record) and not record.get("deleted_at"):
+                if same_patient(body, record) and bool(record.get("deleted_at")) == archived:
                     return record
             following = listing.following(LOOKUP_PAGE_SIZE)
             if following is None:
@@ -185,7 +223,7 @@ class PatientWrites:
             updated = await self._record(resource_id)  # an answer without the record (e.g. 204): read it
         else:
             updated = self._answer(response, f"Patient/{resource_id}")
-        return Written(patient_to_fhir(updated, self._ctx), body.not_stored)
+        return Written(patient_to_fhir(updated, self._ctx), body.not_stored + _not_cleared(body.fields, updated))
 
     # -- delete -------------------------------------------------------------------------------
 
@@ -229,6 +267,26 @@ class PatientWrites:
                 f"The Dental PMS refused the patient: {what or 'invalid'}", expression=paths[0] if paths else None
             )
         return error_from_response(response, message_of)
+
+
+def _not_cleared(sent: dict[str, Any], record: VendorRecord) -> tuple[str, ...]:
+    """The elements of the fields the PATCH sent as null (to clear them) that `record`, the
+    patient after it, still holds. The reference's PATCH modifies "only provided fields", and a
+    service may read a null as not provided (FastAPI's `exclude_none`); it documents no other
+    way to clear a patient field (only the custom field values' upsert says "Send a null value
+    to clear a field"; an empty string is not said to clear anything), so none is tried."""
+    kept = (name for name, value in sent.items() if value is None and record.get(name) not in (None, ""))
+    return tuple(dict.fromkeys(".".join(_FHIR_PATHS.get(name, "Patient").split(".")[:2]) for name in kept))
+
+
+def _not_recreated(body: dict[str, Any], deleted: VendorRecord) -> Conflict:
+    """The deleted patient a create could not step past (the vendor keeps its chart number, say)."""
+    chart = body.get("chart_number")
+    if chart:
+        return Conflict(
+            f"Chart number {chart} belongs to the deleted Patient/{deleted['id']}", expression="Patient.identifier"
+        )
+    return Conflict(f"The Dental PMS answers this create with the deleted Patient/{deleted['id']}; nothing was created")
 
 
 def _fields_named(text: str) -> list[str]:

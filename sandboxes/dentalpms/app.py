@@ -44,6 +44,13 @@ described below, and the adapter must work under every value):
   cursor page) and ``error_bodies`` (``"fastapi"``, ``"detail_text"``: a 422's list as one
   text, ``"error_object"``: ``{"error": {"code", "message"}}``): how answers are spelled,
   applied to every JSON answer (``shapes``).
+- ``vital_times``: a vital-signs reading's ``date_taken`` and ``time_taken`` are the
+  clinic's day and wall clock (``"local"``, ``14:30:00``) or the UTC day and time with
+  its ``Z`` (``"utc"``, ``19:30:00Z``: the reference types ``time_taken`` as ``string
+  (time)``, RFC 3339's ``full-time``, which carries an offset) (``render``).
+- ``patch_nulls``: a ``PATCH`` field sent as null is set to null (``"cleared"``) or left as
+  it was (``"ignored"``: null read as "not provided", as ``exclude_none`` does; the
+  reference says only "only provided fields are modified") (``bodies``).
 
 Assumptions where the docs are silent or disagree (the adapter must not rely on more):
 
@@ -161,12 +168,14 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp
 
 from sandboxes.clinic import Clinic
+from sandboxes.dentalpms.bodies import PatchNulls
 from sandboxes.dentalpms.errors import render_http_error
 from sandboxes.dentalpms.idempotency import Idempotency
 from sandboxes.dentalpms.ids import RecordKind, namespace, record_uuid
 from sandboxes.dentalpms.lifecycle import ArchivedPatients, ArchivedRecords, Lifecycle
 from sandboxes.dentalpms.paging import PastEnd
 from sandboxes.dentalpms.readings import Accents, Match, Phones, SearchReading
+from sandboxes.dentalpms.render import VitalTimes
 from sandboxes.dentalpms.routes import api_routes
 from sandboxes.dentalpms.shapes import Dates, ErrorBodies, Nulls, PageInfo, Scalars, ShapedApp, Shapes, Timestamps
 from sandboxes.dentalpms.store import Store
@@ -196,6 +205,8 @@ def create_app(
     nulls: Nulls = "null",
     page_info: PageInfo = "full",
     error_bodies: ErrorBodies = "fastapi",
+    vital_times: VitalTimes = "local",
+    patch_nulls: PatchNulls = "cleared",
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
@@ -210,7 +221,16 @@ def create_app(
     reading = SearchReading(accents=search_accents, phones=search_phones, match=search_match)
     shapes = Shapes(timestamps, dates, scalars, nulls, page_info, error_bodies)
     lifecycle = Lifecycle(archived_patients, archived_records, page_size_max)
-    store = Store(clinic, clock or wall_clock, reading, idempotency, past_end, lifecycle)
+    store = Store(
+        clinic,
+        clock or wall_clock,
+        reading,
+        idempotency,
+        past_end,
+        lifecycle,
+        vital_times=vital_times,
+        patch_nulls=patch_nulls,
+    )
     app = Starlette(
         routes=api_routes(store, org_id=org_id, api_token=api_token),
         exception_handlers={HTTPException: http_exception_handler(render_http_error)},

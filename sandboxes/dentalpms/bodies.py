@@ -22,9 +22,21 @@ from pydantic_core import PydanticCustomError
 from sandboxes.dentalpms.errors import validation_errors
 from sandboxes.toolkit.errors import ApiError
 
-__all__ = ["REF_FIELDS", "REF_INPUTS", "CreatePatientIn", "PatientFields", "UpdatePatientIn", "parse_body"]
+__all__ = [
+    "REF_FIELDS",
+    "REF_INPUTS",
+    "CreatePatientIn",
+    "PatchNulls",
+    "PatientFields",
+    "UpdatePatientIn",
+    "parse_body",
+]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+#: How ``PATCH`` reads a field sent as null: ``"cleared"`` (the field is set to null) or
+#: ``"ignored"`` (as not provided, ``body.model_dump(exclude_none=True)``: one reading of the
+#: reference's "only provided fields are modified", which documents no other way to clear one).
+PatchNulls = Literal["cleared", "ignored"]
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _Gender = Literal["male", "female", "non_binary", "other", "unknown", "prefer_not_to_say"]

@@ -4,7 +4,8 @@ An archived patient is still served by ``GET`` (``status`` ``archived``, ``delet
 set) and can be patched. ``POST`` answers 201 with the new patient and its
 ``potential_duplicates`` (the only response where that list is filled); ``status:
 archived`` there is 422, a chart number in use 409. ``PATCH`` needs ``base_version``
-(stale: 409 ``Version conflict``) and cannot set ``first_name``/``last_name`` to null.
+(stale: 409 ``Version conflict``) and cannot set ``first_name``/``last_name`` to null;
+with ``patch_nulls="ignored"`` a null leaves its field as it was.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ class PatientRecords:
         patient_id = params.path_uuid("patient_uuid")
         params.done()
         data = parse_body(await request.body(), UpdatePatientIn)
+        if store.patch_nulls == "ignored":  # a null is "not provided" (bodies.PatchNulls)
+            data = UpdatePatientIn.model_validate(data.model_dump(exclude_none=True))
         for name in ("first_name", "last_name"):
             if name in data.model_fields_set and getattr(data, name) is None:
                 raise ApiError(

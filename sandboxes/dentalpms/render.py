@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Literal
 from uuid import UUID, uuid5
 from zoneinfo import ZoneInfo
 
@@ -21,7 +22,12 @@ from sandboxes.dentalpms.vital_flags import abnormal_flags
 from sandboxes.toolkit.aliases import JsonObject
 from sandboxes.toolkit.timestamps import iso_date, iso_utc
 
-__all__ = ["BLANK_PATIENT", "Renderer", "reference"]
+__all__ = ["BLANK_PATIENT", "Renderer", "VitalTimes", "reference"]
+
+#: How a vital-signs reading's ``date_taken``/``time_taken`` are written: ``"local"`` (the
+#: clinic's day and wall clock, ``14:30:00``) or ``"utc"`` (the UTC day and time, with its
+#: ``Z``: ``19:30:00Z``, as a service that stores one UTC datetime and splits it would).
+VitalTimes = Literal["local", "utc"]
 
 _PROBLEM_TYPE_SNOMED = "55607006"  # SNOMED CT |Problem (finding)|
 
@@ -47,7 +53,10 @@ def _at(day: date, floor: datetime) -> datetime:
 class Renderer:
     """Clinic records -> Dental PMS JSON (plain dicts)."""
 
-    def __init__(self, clinic: Clinic) -> None:
+    def __init__(self, clinic: Clinic, vital_times: VitalTimes = "local") -> None:
+        if vital_times not in ("local", "utc"):
+            raise ValueError(f"vital_times must be 'local' or 'utc', not {vital_times!r}")
+        self.vital_times = vital_times
         self.ns = namespace(clinic)
         self.zone = ZoneInfo(clinic.timezone)
         self.end_of_today = datetime.combine(clinic.today, time(23, 59), tzinfo=UTC)
@@ -199,6 +208,12 @@ class Renderer:
         taken = datetime.combine(reading.taken_on, reading.taken_at or time(12, 0), tzinfo=self.zone)
         created = max(patient.created_at, taken.astimezone(UTC))
         flags = abnormal_flags(reading)
+        day, clock = iso_date(reading.taken_on), None
+        if reading.taken_at is not None:
+            clock = reading.taken_at.strftime("%H:%M:%S")
+            if self.vital_times == "utc":  # the same instant as the UTC day and time
+                utc = taken.astimezone(UTC)
+                day, clock = iso_date(utc.date()), utc.strftime("%H:%M:%SZ")
         return {
             "abnormal_flags": flags,
             "bmi": _decimal(reading.bmi),
@@ -206,7 +221,7 @@ class Renderer:
             "bp_diastolic": reading.diastolic,
             "bp_systolic": reading.systolic,
             "created_by": None,
-            "date_taken": iso_date(reading.taken_on),
+            "date_taken": day,
             "has_followup_plan": False,
             "height_inches": _decimal(reading.height_in),
             "id": self.uuid("vitals", reading.id),
@@ -218,7 +233,7 @@ class Renderer:
             "pulse": reading.pulse,
             "respiration_rate": reading.respiration_rate,
             "temperature_f": _decimal(reading.temperature_f),
-            "time_taken": None if reading.taken_at is None else reading.taken_at.strftime("%H:%M:%S"),
+            "time_taken": clock,
             "weight_code": None,
             "weight_lbs": _decimal(reading.weight_lb),
             **self._stamps(created, None, reading.deleted),

@@ -21,13 +21,13 @@ from uuid import UUID, uuid5
 from cachetools import LRUCache
 
 from sandboxes.clinic import Clinic
-from sandboxes.dentalpms.bodies import REF_FIELDS, REF_INPUTS, CreatePatientIn, PatientFields
+from sandboxes.dentalpms.bodies import REF_FIELDS, REF_INPUTS, CreatePatientIn, PatchNulls, PatientFields
 from sandboxes.dentalpms.idempotency import Idempotency, IdempotencyLog
 from sandboxes.dentalpms.lifecycle import DOCUMENTED_LIFECYCLE, Lifecycle
 from sandboxes.dentalpms.matching import PatientFilters
 from sandboxes.dentalpms.paging import PastEnd
 from sandboxes.dentalpms.readings import DOCUMENTED, SearchReading
-from sandboxes.dentalpms.render import BLANK_PATIENT, Renderer, reference
+from sandboxes.dentalpms.render import BLANK_PATIENT, Renderer, VitalTimes, reference
 from sandboxes.dentalpms.rows import PatientRow
 from sandboxes.dentalpms.sorting import SortKey, sort_key
 from sandboxes.toolkit.aliases import JsonObject
@@ -55,8 +55,14 @@ class Store:
         idempotency: Idempotency = "replay",
         past_end: PastEnd = "empty",
         lifecycle: Lifecycle = DOCUMENTED_LIFECYCLE,
+        *,
+        vital_times: VitalTimes = "local",
+        patch_nulls: PatchNulls = "cleared",
     ) -> None:
-        self.render = Renderer(clinic)
+        if patch_nulls not in ("cleared", "ignored"):
+            raise ValueError(f"patch_nulls must be 'cleared' or 'ignored', not {patch_nulls!r}")
+        self.patch_nulls = patch_nulls
+        self.render = Renderer(clinic, vital_times)
         self.clock = clock
         self.reading = reading
         self.past_end = past_end

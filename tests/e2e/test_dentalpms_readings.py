@@ -25,7 +25,9 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -35,7 +37,7 @@ from gateway.sandbox_host import serve_in_thread
 from gateway.settings import Settings, TenantSettings
 from mappings.ids import child_id
 from mappings.registry import VENDORS
-from sandboxes.clinic import AWKWARD, Clinic, Patient, build_clinic
+from sandboxes.clinic import AWKWARD, Clinic, Patient, VitalSigns, build_clinic
 from sandboxes.dentalpms import ORG_ID
 from sandboxes.dentalpms.app import create_app
 from sandboxes.dentalpms.ids import record_uuid
@@ -60,6 +62,8 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "nulls": "absent",
         "page_info": "sparse",
         "error_bodies": "detail_text",
+        "vital_times": "utc",
+        "patch_nulls": "ignored",
     },
     "nfd-prefix-digits-naive-datetimes": {
         "search_accents": "sensitive_nfd",
@@ -94,14 +98,16 @@ class Variant:
 def variant(request: pytest.FixtureRequest) -> Iterator[Variant]:
     name: str = request.param
     token = secrets.token_urlsafe(24)
-    app = create_app(build_clinic(), org_id=ORG_ID, api_token=token, **VARIANTS[name])  # type: ignore[arg-type]
+    clinic = build_clinic()
+    app = create_app(clinic, org_id=ORG_ID, api_token=token, **VARIANTS[name])  # type: ignore[arg-type]
 
     def factory() -> Sandbox:
         return Sandbox(
             app=app, base_path="/api/v1", options=lambda root: {"org_id": ORG_ID}, secrets={"api_token": token}
         )
 
-    settings = Settings(tenants={TENANT: TenantSettings(vendor="dentalpms", sandbox=True)})
+    conf = TenantSettings(vendor="dentalpms", sandbox=True, timezone=clinic.timezone)  # the clinic's wall clock
+    settings = Settings(tenants={TENANT: conf})
     running = serve_in_thread(
         create_gateway(settings, VENDORS, {"dentalpms": factory}, access_logging=False), name=f"gateway-{name}"
     )
@@ -319,25 +325,31 @@ def test_walk_reads_each_patient_as_searched(
 
 
 def _vitals_expected(patient: Patient) -> int:
-    count = 0
-    for reading in patient.vitals:
-        if reading.deleted:
-            continue
-        count += reading.systolic is not None or reading.diastolic is not None
-        count += sum(
-            value is not None
-            for value in (
-                reading.pulse,
-                reading.respiration_rate,
-                reading.spo2,
-                reading.temperature_f,
-                reading.height_in,
-                reading.weight_lb,
-                reading.bmi,
-                reading.bmi_percentile,
-            )
+    return sum(_signs(reading) for reading in patient.vitals if not reading.deleted)
+
+
+def _signs(reading: VitalSigns) -> int:
+    """The Observations one reading becomes."""
+    return int(reading.systolic is not None or reading.diastolic is not None) + sum(
+        value is not None
+        for value in (
+            reading.pulse,
+            reading.respiration_rate,
+            reading.spo2,
+            reading.temperature_f,
+            reading.height_in,
+            reading.weight_lb,
+            reading.bmi,
+            reading.bmi_percentile,
         )
-    return count
+    )
+
+
+def _taken(reading: VitalSigns, zone: str) -> str:
+    """When the clinic took the reading, as a FHIR dateTime on its wall clock (or its day)."""
+    if reading.taken_at is None:
+        return reading.taken_on.isoformat()
+    return datetime.combine(reading.taken_on, reading.taken_at, ZoneInfo(zone)).isoformat()
 
 
 def test_walk_serves_each_patients_records(fhir: FhirHttp, variant: Variant) -> None:
@@ -359,8 +371,8 @@ def test_walk_serves_each_patients_records(fhir: FhirHttp, variant: Variant) -> 
         ), patient
         observations = fhir.search_all(f"{BASE}/Observation", patient=patient, _count=100)
         assert len(observations) == _vitals_expected(truth), patient
-        taken = {r.taken_on.isoformat() for r in truth.vitals if not r.deleted}
-        assert {o["effectiveDateTime"][:10] for o in observations} == taken, patient
+        taken = {_taken(r, variant.clinic.timezone) for r in truth.vitals if not r.deleted}
+        assert {o["effectiveDateTime"] for o in observations} == taken, patient
 
 
 def test_walk_pages_sub_records_to_the_end(fhir: FhirHttp, variant: Variant) -> None:
@@ -372,6 +384,24 @@ def test_walk_pages_sub_records_to_the_end(fhir: FhirHttp, variant: Variant) -> 
     assert len(found) == _vitals_expected(truth)
     first = fhir.get_ok(f"{BASE}/Observation/{found[0]['id']}")
     assert first == found[0]
+
+
+def test_vital_signs_are_found_by_the_day_and_the_instant_they_were_taken(fhir: FhirHttp, variant: Variant) -> None:
+    """Whether the vendor writes a reading's time on the clinic's wall clock or in UTC (its day
+    then the UTC one), `date` finds it by the clinic's day and by its instant given in UTC."""
+    truth = variant.clinic.awkward_patient("many_vitals")
+    live = [r for r in truth.vitals if not r.deleted]
+    timed = [r for r in live if r.taken_at is not None]
+    assert len(timed) > 8
+    for reading in timed[::4]:
+        day = reading.taken_on.isoformat()
+        on_day = fhir.search_all(f"{BASE}/Observation", patient=str(truth.uuid), date=day, _count=100)
+        assert len(on_day) == sum(_signs(r) for r in live if r.taken_on == reading.taken_on), day
+        assert {o["effectiveDateTime"][:10] for o in on_day} == {day}
+        taken = datetime.combine(reading.taken_on, reading.taken_at, ZoneInfo(variant.clinic.timezone))
+        instant = taken.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        at = fhir.search_all(f"{BASE}/Observation", patient=str(truth.uuid), date=instant, _count=100)
+        assert len(at) == _signs(reading) and {o["effectiveDateTime"] for o in at} == {taken.isoformat()}, instant
 
 
 def test_deleted_patients_stay_deleted(fhir: FhirHttp, variant: Variant) -> None:

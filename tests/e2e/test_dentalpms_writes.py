@@ -1,8 +1,9 @@
 """Dental PMS Patient writes end to end, under both readings of a repeated `Idempotency-Key`
 (replayed, or refused with 409) and with odd answer spellings: create (a retried create is
-never a second patient; a chart number in use is a 409), update (`If-Match` → `base_version`,
-stale → 412, omitted elements cleared), delete (archive; again → still 204), the vendor's 422
-naming the field, and a CapabilityStatement that says so."""
+never a second patient, a deleted one created again a new one; a chart number in use is a
+409), update (`If-Match` → `base_version`, stale → 412, omitted elements cleared, or reported
+when the vendor keeps them), delete (archive; again → still 204), the vendor's 422 naming the
+field, and a CapabilityStatement that says so."""
 
 from __future__ import annotations
 
@@ -142,6 +143,42 @@ def test_a_retried_create_is_never_a_second_patient(
         assert [p["id"] for p in _by_family(fhir, family)] == [first.json()["id"]]
 
 
+def test_a_deleted_patient_created_again_is_a_new_patient(fhir: FhirHttp, variant: tuple[str, VariantGateway]) -> None:
+    # The same body gives the same Idempotency-Key: the vendor replays the deleted patient or
+    # refuses the key. Neither may stand for the new patient the client asked for.
+    sent = _new_patient("Recreateddp", "")
+    earlier: list[str] = []
+    for _ in range(3):  # created, deleted, created again, deleted, created a third time
+        created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+        assert created.status_code == 201, created.text
+        pid = created.json()["id"]
+        assert pid not in earlier
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}") == created.json()
+        assert [p["id"] for p in _by_family(fhir, "Recreateddp")] == [pid]
+        retried = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+        if variant[0] == "replay":  # a retry of the create is still the same patient
+            assert retried.status_code == 201 and retried.json()["id"] == pid
+        else:
+            assert retried.status_code == 409 and pid in outcome_of(retried)["issue"][0]["diagnostics"]
+        assert fhir.request("DELETE", f"{BASE}/Patient/{pid}").status_code == 204
+        earlier.append(pid)
+    assert all(fhir.get(f"{BASE}/Patient/{pid}").status_code == 410 for pid in earlier)
+    assert _by_family(fhir, "Recreateddp") == []
+
+
+def test_a_deleted_patients_chart_number_is_not_taken_again(fhir: FhirHttp, chart_system: str) -> None:
+    # The Dental PMS keeps an archived patient's chart number: the create again is refused,
+    # saying whose it is (before, the replay answered 201 with the deleted patient).
+    sent = _new_patient("Recreatedchartdp", chart_system, "RC-1")
+    created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+    assert created.status_code == 201, created.text
+    assert fhir.request("DELETE", f"{BASE}/Patient/{created.json()['id']}").status_code == 204
+    again = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+    assert again.status_code == 409, again.text
+    diagnostics = outcome_of(again)["issue"][0]["diagnostics"]
+    assert "RC-1" in diagnostics and f"deleted Patient/{created.json()['id']}" in diagnostics
+
+
 def test_a_chart_number_in_use_is_a_conflict_naming_it(fhir: FhirHttp, chart_system: str) -> None:
     first = fhir.request(
         "POST", f"{BASE}/Patient", json=_new_patient("Chartowner", chart_system, "DUP-7"), headers=JSON
@@ -174,6 +211,30 @@ def test_what_the_vendor_cannot_keep_is_reported(fhir: FhirHttp, chart_system: s
     assert created.status_code == 201, created.text
     lost = {e for issue in created.json()["issue"] for e in issue.get("expression", [])}
     assert {"Patient.multipleBirthBoolean", "Patient.contact"} <= lost
+
+
+@pytest.mark.parametrize("patch_nulls", ["cleared", "ignored"])
+def test_what_an_update_could_not_clear_is_reported(patch_nulls: str) -> None:
+    # A PUT without telecom and address clears them; a vendor that reads the PATCH's nulls as
+    # "not provided" keeps them, and the client is told so instead of a silent 200.
+    with gateway_over("dentalpms", lambda: create_sandbox(patch_nulls=patch_nulls)) as running:
+        fhir = running.fhir
+        created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Clearsdp", ""), headers=JSON)
+        assert created.status_code == 201, created.text
+        before = created.json()
+        sent = {k: v for k, v in before.items() if k not in ("telecom", "address")}
+        prefer = {**JSON, "Prefer": "return=OperationOutcome"}
+        updated = fhir.request("PUT", f"{BASE}/Patient/{before['id']}", json=sent, headers=prefer)
+        assert updated.status_code == 200, updated.text
+        issues = updated.json()["issue"]
+        warned = {e for issue in issues if issue["severity"] == "warning" for e in issue.get("expression", [])}
+        now = fhir.get_ok(f"{BASE}/Patient/{before['id']}")
+        if patch_nulls == "cleared":
+            assert "telecom" not in now and "address" not in now
+            assert not warned & {"Patient.telecom", "Patient.address"}
+        else:
+            assert (now["telecom"], now["address"]) == (before["telecom"], before["address"])
+            assert {"Patient.telecom", "Patient.address"} <= warned, issues
 
 
 def test_a_vendor_validation_error_names_the_field_not_the_value(fhir: FhirHttp, chart_system: str) -> None:

@@ -91,6 +91,43 @@ def test_every_spelling_maps_to_the_documented_fhir(shapes: Shapes) -> None:
         assert mapper(canonical(model.model_validate(spelled))) == expected, (model.__name__, spelled)
 
 
+def test_vital_times_written_in_utc_map_to_the_clinics_times() -> None:
+    """A service that keeps one UTC datetime per reading and splits it (`19:30:00Z` on the UTC
+    day) gives the same Observations as one writing the clinic's wall clock: same instant,
+    shown in the tenant's zone, on the clinic's day."""
+    utc = Renderer(CLINIC, vital_times="utc")
+    compared = 0
+    for patient in CLINIC.patients:
+        pref = reference(patient.uuid, patient.first_name)
+        for reading in patient.vitals:
+            local, written = RENDER.vitals(reading, patient, pref), utc.vitals(reading, patient, pref)
+            assert reading.taken_at is None or written["time_taken"].endswith("Z")
+            expected = vitals_to_fhir(canonical(VendorVitals.model_validate(local)), str(patient.uuid), CTX)
+            assert vitals_to_fhir(canonical(VendorVitals.model_validate(written)), str(patient.uuid), CTX) == expected
+            compared += reading.taken_at is not None
+    assert compared > 100
+
+
+@pytest.mark.parametrize(
+    ("day", "clock", "effective"),
+    [
+        ("2024-05-01", "14:30:00", "2024-05-01T14:30:00-05:00"),  # the clinic's wall clock
+        ("2024-05-01", "19:30:00Z", "2024-05-01T14:30:00-05:00"),
+        ("2024-05-01", "19:30:00z", "2024-05-01T14:30:00-05:00"),
+        ("2024-05-01", "19:30:00+00:00", "2024-05-01T14:30:00-05:00"),
+        ("2024-05-01", "14:30:00.250-05:00", "2024-05-01T14:30:00-05:00"),
+        ("2024-05-01", "2024-05-01T19:30:00Z", "2024-05-01T14:30:00-05:00"),
+        ("2024-05-02", "01:30:00Z", "2024-05-01T20:30:00-05:00"),  # the UTC day is the next one
+        ("2024-01-15", "15:00:00Z", "2024-01-15T09:00:00-06:00"),  # standard time
+    ],
+)
+def test_a_time_with_an_offset_is_that_instant_in_the_tenants_zone(day: str, clock: str, effective: str) -> None:
+    record = next(record for model, _, record in RECORDS if model is VendorVitals and record["pulse"] is not None)
+    read = canonical(VendorVitals.model_validate({**record, "date_taken": day, "time_taken": clock}))
+    observations = vitals_to_fhir(read, "3f2b9c1e-8d4a-4f6b-9a1e-2c3d4e5f6a7b", CTX)
+    assert {o["effectiveDateTime"] for o in observations} == {effective}
+
+
 def test_booleans_as_text_are_not_truthy_strings() -> None:
     record = next(record for model, _, record in RECORDS if model is VendorAllergy)
     for text in ("false", "0", "False", 0):

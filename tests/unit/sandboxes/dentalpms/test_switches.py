@@ -4,7 +4,11 @@ answers are spelled."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from sandboxes.dentalpms.app import create_app
 from tests.unit.sandboxes.dentalpms.client import BASE, CLINIC, LIVE, ORG, TOKEN, Api, new_api
@@ -100,3 +104,32 @@ def test_error_bodies_are_spelled_as_switched() -> None:
     wrapped = variant(error_bodies="error_object").get(f"{BASE}/00000000-0000-4000-8000-000000000000")
     assert wrapped.status_code == 404
     assert wrapped.json() == {"error": {"code": 404, "message": "Patient not found"}}
+
+
+def test_vital_times_are_the_clinics_wall_clock_or_utc() -> None:
+    patient = next(p for p in LIVE if any(r.taken_at and not r.deleted for r in p.vitals))
+    path = f"{BASE}/{patient.uuid}/vital-signs"
+    local = {r["id"]: r for r in new_api().ok(path, page_size=200)["items"]}
+    utc = {r["id"]: r for r in variant(vital_times="utc").ok(path, page_size=200)["items"]}
+    zone = ZoneInfo(CLINIC.timezone)
+    timed = [r for r in local.values() if r["time_taken"]]
+    assert timed and local.keys() == utc.keys()
+    for record in timed:
+        day, clock = date.fromisoformat(record["date_taken"]), time.fromisoformat(record["time_taken"])
+        taken = datetime.combine(day, clock, zone).astimezone(UTC)
+        served = utc[record["id"]]
+        assert (served["date_taken"], served["time_taken"]) == (taken.date().isoformat(), taken.strftime("%H:%M:%SZ"))
+    with pytest.raises(ValueError, match="vital_times"):
+        variant(vital_times="gmt")
+
+
+def test_a_patch_null_clears_the_field_or_is_ignored() -> None:
+    for switches, email in (({}, None), ({"patch_nulls": "ignored"}, "ida@example.org")):
+        api = variant(**switches)
+        created = _create(api, "k-null", {**NEW, "email": "ida@example.org"}).json()
+        patch = {"base_version": created["version"], "email": None, "city": "Springfield"}
+        patched = api.call("PATCH", f"{BASE}/{created['id']}", json=patch)
+        assert patched.status_code == 200, patched.text
+        assert (patched.json()["email"], patched.json()["city"]) == (email, "Springfield"), switches
+    with pytest.raises(ValueError, match="patch_nulls"):
+        variant(patch_nulls="dropped")
