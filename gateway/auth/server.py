@@ -25,7 +25,7 @@ import jwt
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gateway.auth.keys import JwksFile, JwksUrl, KeySource, KeysUnavailable, StaticKeys
+from gateway.auth.keys import JwksFile, JwksUrl, KeySource, KeysUnavailable, StaticKeys, fits
 from gateway.auth.scopes import ResourceScope, parse_resource_scope
 from gateway.auth.signing import SigningKeys
 from gateway.errors import PayloadTooLarge, RequestTimeout
@@ -152,6 +152,8 @@ class TokenServer:
             raise OAuthError("invalid_client", "the client's key set could not be fetched") from None
         if key is None:
             raise OAuthError("invalid_client", "the assertion's kid is not in the client's key set")
+        if not fits(key, algorithm):
+            raise OAuthError("invalid_client", f"the assertion's alg ({algorithm}) does not fit its key")
         try:
             claims = jwt.decode(
                 assertion,
@@ -166,7 +168,7 @@ class TokenServer:
             raise OAuthError("invalid_client", "the client assertion has expired") from None
         except jwt.InvalidAudienceError:
             raise OAuthError("invalid_client", f"the assertion's aud must be {self.token_endpoint}") from None
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, TypeError, ValueError):  # TypeError, ValueError: a key the library cannot use
             raise invalid from None
         if claims.get("sub") != client.client_id:
             raise OAuthError("invalid_client", "the assertion's sub must be the client id")

@@ -1,9 +1,10 @@
 """Access tokens: a bearer JWT verified against its issuer's keys (RFC 7519, RFC 8725).
 
 Checked: the algorithm is on the allow-list (asymmetric only: `none` and HMAC are refused, so
-a public key can never be used as an HMAC secret); the signature, with the key the header's
-`kid` names; `iss`; `aud` (the tenant's FHIR base URL); `exp` and `nbf`, with a small clock
-skew. What a refusal says never includes the token or its claims.
+a public key can never be used as an HMAC secret) and is one the key the header's `kid` names
+signs with (an RSA key RS*/PS*, an EC key the ES algorithm of its curve); the signature;
+`iss`; `aud` (the tenant's FHIR base URL); `exp` and `nbf`, with a small clock skew. What a
+refusal says never includes the token or its claims.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import jwt
 
 from gateway.auth.decision import Caller
-from gateway.auth.keys import KeySource
+from gateway.auth.keys import KeySource, fits
 from gateway.auth.scopes import parse_scopes
 from gateway.search.parse import is_fhir_id
 
@@ -52,6 +53,8 @@ async def verify(token: str, trust: Trust) -> dict[str, Any]:
     key = await trust.keys.key(kid)
     if key is None:
         raise InvalidToken("the token is signed with a key the issuer does not publish")
+    if not fits(key, algorithm):
+        raise InvalidToken(f"the token's algorithm '{algorithm}' is not one its key signs with")
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -74,7 +77,9 @@ async def verify(token: str, trust: Trust) -> dict[str, Any]:
         raise InvalidToken(f"the access token has no '{exc.claim}' claim") from None
     except jwt.InvalidSignatureError:
         raise InvalidToken("the access token's signature does not verify") from None
-    except jwt.PyJWTError:
+    except (jwt.PyJWTError, TypeError, ValueError):
+        # TypeError, ValueError: what a key the library cannot use raises, should one get past
+        # `fits`; an unacceptable token all the same, never a 500.
         raise InvalidToken("the access token is malformed") from None
     return claims
 

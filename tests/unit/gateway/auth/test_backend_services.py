@@ -3,6 +3,8 @@ gateway's token endpoint, gets a short-lived token, and calls the FHIR API with 
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -175,3 +177,33 @@ def test_the_token_endpoint_refuses_bodies_too_large_for_a_grant(client: TestCli
     response = client.post("/auth/token", content=huge, headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
     assert "too large" in response.json()["error_description"]
+
+
+def unsigned(header: dict[str, Any], claims: dict[str, Any]) -> str:
+    """A JWT with `header` and `claims` and a signature of nothing: what anyone can send."""
+    parts = [base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode() for part in (header, claims)]
+    return ".".join([*parts, "AAAA"])
+
+
+@pytest.mark.parametrize("alg", ["RS256", "PS256", "RS384", "PS512"])
+def test_a_token_naming_an_rsa_algorithm_for_the_gateways_ec_key_is_401(client: TestClient, alg: str) -> None:
+    # The gateway signs with EC P-384: a header naming an RSA algorithm cannot be verified with
+    # it (RFC 7518 section 3.1), and is an unacceptable token (RFC 6750 section 3.1), not a 500.
+    kid = client.get("/auth/jwks").json()["keys"][0]["kid"]
+    for header in ({"alg": alg}, {"alg": alg, "kid": kid}):
+        token = unsigned(header, {"iss": f"{PUBLIC}/auth", "aud": f"{PUBLIC}/fhir", "exp": time.time() + 60})
+        response = client.get(f"{BASE}/Patient/p1", headers={"Authorization": f"Bearer {token}"})
+        body = outcome(response, 401)
+        assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+        assert alg in body["issue"][0]["diagnostics"]
+
+
+@pytest.mark.parametrize(("alg", "kid"), [("RS384", "ec-1"), ("ES384", "rsa-1")])
+def test_an_assertion_naming_an_algorithm_its_key_does_not_sign_with_is_invalid_client(
+    client: TestClient, alg: str, kid: str
+) -> None:
+    now = time.time()
+    claims = {"iss": "hie-1", "sub": "hie-1", "aud": TOKEN_URL, "exp": now + 60, "jti": str(uuid.uuid4())}
+    response = ask(client, unsigned({"alg": alg, "kid": kid}, claims))
+    assert response.status_code == 400 and response.headers["content-type"] == "application/json"
+    assert response.json()["error"] == "invalid_client"

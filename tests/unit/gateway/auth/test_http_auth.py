@@ -155,6 +155,17 @@ def test_alg_none_hmac_with_the_public_key_and_an_unknown_kid_are_401(client: Te
         assert 'error="invalid_token"' in response.headers["www-authenticate"]
 
 
+@pytest.mark.parametrize("alg", ["ES384", "ES256", "ES512"])
+def test_a_token_naming_an_ec_algorithm_for_an_rsa_key_is_401(client: TestClient, issuer: Issuer, alg: str) -> None:
+    # The issuer's key is RSA: an ES* header cannot be verified with it (RFC 7518 section 3.1);
+    # the token is unacceptable (RFC 6750 section 3.1), whoever sends it, never a 500.
+    _, payload, signature = issuer.token(TENANT, "system/*.rs").split(".")
+    head = _b64(json.dumps({"alg": alg, "kid": issuer.kid}).encode())
+    response = client.get(f"{BASE}/Patient/p1", headers={"Authorization": f"Bearer {head}.{payload}.{signature}"})
+    outcome(response, 401)
+    assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+
+
 def test_a_token_for_one_tenant_does_not_open_another(client: TestClient, issuer: Issuer) -> None:
     headers = issuer.headers("other", "system/*.rs")
     assert ok(client.get("/fhir/other/Patient/p1", headers=headers))["id"] == "p1"
