@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 from cachetools import TLRUCache
 
-from gateway.auth.tokens import InvalidToken
+from gateway.auth.tokens import InvalidToken, check_text
 
 
 class IntrospectionUnavailable(Exception):
@@ -88,4 +88,5 @@ class Introspector:
         audiences = audience if isinstance(audience, list) else [audience] if audience else []
         if audiences and self._audience not in audiences:
             raise InvalidToken("the access token is not for this server (aud)")
+        check_text(answer)
         return answer

@@ -32,6 +32,7 @@ from gateway.errors import PayloadTooLarge, RequestTimeout
 from gateway.rest.incoming import read_body
 from gateway.settings import AuthServerSettings, ClientSettings, resolve_secret
 from gateway.shared.state import SharedState, SharedStateUnavailable
+from gateway.text import is_text
 
 log = logging.getLogger("gateway.auth")
 
@@ -170,6 +171,8 @@ class TokenServer:
             raise OAuthError("invalid_client", f"the assertion's aud must be {self.token_endpoint}") from None
         except (jwt.PyJWTError, TypeError, ValueError):  # TypeError, ValueError: a key the library cannot use
             raise invalid from None
+        if not is_text(claims):  # a lone surrogate (RFC 8259 section 8.2): no jti to remember
+            raise OAuthError("invalid_client", "the client assertion's claims are not valid Unicode text")
         if claims.get("sub") != client.client_id:
             raise OAuthError("invalid_client", "the assertion's sub must be the client id")
         if float(claims["exp"]) > time.time() + MAX_ASSERTION_LIFETIME + SKEW:

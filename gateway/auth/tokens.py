@@ -19,6 +19,7 @@ from gateway.auth.decision import Caller
 from gateway.auth.keys import KeySource, fits
 from gateway.auth.scopes import parse_scopes
 from gateway.search.parse import is_fhir_id
+from gateway.text import is_text
 
 ASYMMETRIC = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 
@@ -81,7 +82,15 @@ async def verify(token: str, trust: Trust) -> dict[str, Any]:
         # TypeError, ValueError: what a key the library cannot use raises, should one get past
         # `fits`; an unacceptable token all the same, never a 500.
         raise InvalidToken("the access token is malformed") from None
+    check_text(claims)
     return claims
+
+
+def check_text(claims: Mapping[str, Any]) -> None:
+    """InvalidToken unless every claim is Unicode text: one holding a lone surrogate (a JSON
+    escape UTF-8 cannot carry) is no client id or subject the gateway could record or answer."""
+    if not is_text(claims):
+        raise InvalidToken("the access token's claims are not valid Unicode text (a lone surrogate)")
 
 
 def caller_from(claims: Mapping[str, Any], tenants: frozenset[str], patient_claim: str = "patient") -> Caller:

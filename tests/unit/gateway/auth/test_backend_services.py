@@ -207,3 +207,12 @@ def test_an_assertion_naming_an_algorithm_its_key_does_not_sign_with_is_invalid_
     response = ask(client, unsigned({"alg": alg, "kid": kid}, claims))
     assert response.status_code == 400 and response.headers["content-type"] == "application/json"
     assert response.json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize("jti", ["\ud800", "a\udfffb"])
+def test_an_assertion_whose_jti_is_not_text_is_invalid_client(client: TestClient, jti: str) -> None:
+    # A lone surrogate (a JSON escape UTF-8 cannot carry, RFC 8259 section 8.2) is no jti the
+    # replay check could remember: the assertion is refused, not a 500.
+    response = ask(client, assertion(jti=jti))
+    assert response.status_code == 400 and response.headers["content-type"] == "application/json"
+    assert response.json()["error"] == "invalid_client"
