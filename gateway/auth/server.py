@@ -28,8 +28,9 @@ from starlette.responses import JSONResponse, Response
 from gateway.auth.keys import JwksFile, JwksUrl, KeySource, KeysUnavailable, StaticKeys, fits
 from gateway.auth.scopes import ResourceScope, parse_resource_scope
 from gateway.auth.signing import SigningKeys
-from gateway.errors import PayloadTooLarge, RequestTimeout
+from gateway.errors import InvalidRequest, PayloadTooLarge, RequestTimeout
 from gateway.rest.incoming import read_body
+from gateway.rest.query_encoding import check_query_encoding
 from gateway.settings import AuthServerSettings, ClientSettings, resolve_secret
 from gateway.shared.state import SharedState, SharedStateUnavailable
 from gateway.text import is_text
@@ -82,9 +83,10 @@ class TokenServer:
 
     async def token(self, request: Request) -> Response:
         try:
-            body = (await _small_body(request)).decode()
-            form = dict(parse_qsl(body, keep_blank_values=True))
-            answer = await self._grant(form, request.headers.get("content-type", ""))
+            content_type = request.headers.get("content-type", "")
+            if content_type.split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
+                raise OAuthError("invalid_request", "send the request as application/x-www-form-urlencoded")
+            answer = await self._grant(_form(await _small_body(request)))
         except UnicodeDecodeError:
             return _error(OAuthError("invalid_request", "the form is not UTF-8"))
         except OAuthError as exc:
@@ -98,9 +100,7 @@ class TokenServer:
     async def jwks(self, request: Request) -> Response:
         return JSONResponse(self.signing.jwks(), headers={"Cache-Control": "public, max-age=300"})
 
-    async def _grant(self, form: Mapping[str, str], content_type: str) -> dict[str, Any]:
-        if content_type.split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
-            raise OAuthError("invalid_request", "send the request as application/x-www-form-urlencoded")
+    async def _grant(self, form: Mapping[str, str]) -> dict[str, Any]:
         if form.get("grant_type") != "client_credentials":
             raise OAuthError("unsupported_grant_type", "this endpoint takes grant_type=client_credentials")
         if form.get("client_assertion_type") != ASSERTION_TYPE:
@@ -219,6 +219,28 @@ def _registered(conf: ClientSettings, http: httpx.AsyncClient) -> RegisteredClie
 def _error(exc: OAuthError) -> Response:
     headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
     return JSONResponse({"error": exc.error, "error_description": exc.description}, exc.status, headers)
+
+
+def _form(body: bytes) -> dict[str, str]:
+    """The grant's parameters, each given once (RFC 6749 section 3.2: "parameters MUST NOT be
+    included more than once"; section 5.2: invalid_request "repeats a parameter"), percent-
+    encoded as UTF-8: a repeated parameter, or a `%` that encodes no byte, would leave which
+    value the client meant to the server's guess."""
+    text = body.decode()  # UnicodeDecodeError: the caller answers invalid_request
+    try:
+        check_query_encoding(body, "form")
+    except InvalidRequest as exc:
+        raise OAuthError("invalid_request", exc.diagnostics) from None
+    form: dict[str, str] = {}
+    for name, value in parse_qsl(text, keep_blank_values=True):
+        if name in form:
+            named = f"'{name}'" if name in _PARAMETERS else "a parameter"  # never echo arbitrary text
+            raise OAuthError("invalid_request", f"the form has {named} more than once")
+        form[name] = value
+    return form
+
+
+_PARAMETERS = ("grant_type", "scope", "client_assertion_type", "client_assertion", "client_id")
 
 
 MAX_FORM_BYTES = 64_000  # a grant with an assertion is a few KB

@@ -216,3 +216,33 @@ def test_an_assertion_whose_jti_is_not_text_is_invalid_client(client: TestClient
     response = ask(client, assertion(jti=jti))
     assert response.status_code == 400 and response.headers["content-type"] == "application/json"
     assert response.json()["error"] == "invalid_client"
+
+
+def post_form(client: TestClient, form: str) -> Any:
+    return client.post("/auth/token", content=form, headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+
+@pytest.mark.parametrize(
+    "repeated",
+    [
+        "grant_type=authorization_code&grant_type=client_credentials",
+        "grant_type=client_credentials&grant_type=client_credentials",
+        "grant_type=client_credentials&scope=system/Observation.rs&scope=system/Patient.rs",
+        "grant_type=client_credentials&client_id=hie-1&client_id=hie-1",
+    ],
+)
+def test_a_parameter_given_twice_is_invalid_request(client: TestClient, repeated: str) -> None:
+    # RFC 6749 section 3.2: parameters MUST NOT be included more than once; which one the client
+    # meant is not the server's to guess (the last, or the first).
+    form = f"{repeated}&client_assertion_type={ASSERTION_TYPE}&client_assertion={assertion()}"
+    response = post_form(client, form)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+    assert "more than once" in response.json()["error_description"]
+
+
+@pytest.mark.parametrize("escape", ["%ZZ", "%", "%C5berg", "%ff"])
+def test_a_form_with_a_malformed_or_non_utf8_escape_is_invalid_request(client: TestClient, escape: str) -> None:
+    form = f"grant_type=client_credentials&client_assertion_type={ASSERTION_TYPE}&client_assertion={assertion()}"
+    response = post_form(client, f"{form}&scope=system/Patient.rs{escape}")
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+    assert post_form(client, f"{form}&scope=system/Patient.rs").status_code == 200  # the same, well formed
