@@ -67,6 +67,12 @@ class NotSupported(FHIRError):
     code = "not-supported"
 
 
+def bearer_challenge(error: str, description: str) -> str:
+    """A `WWW-Authenticate: Bearer` challenge (RFC 6750 §3) naming `error`, or a bare one when
+    there is none (§3.1: a request without credentials gets no error code)."""
+    return f'Bearer error="{error}", error_description="{description}"' if error else "Bearer"
+
+
 class Unauthorized(FHIRError):
     """No acceptable access token (RFC 6750 §3: the challenge says why, never echoing it)."""
 
@@ -74,9 +80,18 @@ class Unauthorized(FHIRError):
     code = "login"
 
     def __init__(self, diagnostics: str, *, error: str = "invalid_token") -> None:
-        # RFC 6750 §3.1: a request without credentials gets a bare challenge, no error code.
-        challenge = f'Bearer error="{error}", error_description="{diagnostics}"' if error else "Bearer"
-        super().__init__(diagnostics, headers={"WWW-Authenticate": challenge})
+        super().__init__(diagnostics, headers={"WWW-Authenticate": bearer_challenge(error, diagnostics)})
+
+
+class InvalidAuthorization(FHIRError):
+    """The request's authorization is malformed, not merely missing or unacceptable (RFC 6750
+    §3.1 invalid_request: a 400, with a challenge saying so), e.g. two Authorization headers."""
+
+    status = 400
+    code = "invalid"
+
+    def __init__(self, diagnostics: str) -> None:
+        super().__init__(diagnostics, headers={"WWW-Authenticate": bearer_challenge("invalid_request", diagnostics)})
 
 
 class Forbidden(FHIRError):

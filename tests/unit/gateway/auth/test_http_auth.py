@@ -479,3 +479,19 @@ def test_a_ccd_needs_document_access_not_just_patient_access(client: TestClient,
     outcome(client.get(f"{BASE}/Binary/ccd-p.p1", headers=as_patient(issuer, "patient/Patient.rs")), 403)
     with_documents = as_patient(issuer, "patient/Patient.rs patient/DocumentReference.rs patient/Observation.rs")
     assert client.get(f"{BASE}/Binary/ccd-p.p1", headers=with_documents).status_code == 200
+
+
+# -- the Authorization header itself ----------------------------------------------------------------
+
+
+def test_two_authorization_headers_are_invalid_request(
+    client: TestClient, issuer: Issuer, backend: FakeBackend
+) -> None:
+    # RFC 6750 section 3.1: a repeated credential is invalid_request (400); the server does not
+    # pick one (the first would let whoever adds a header in front decide who the caller is).
+    good = issuer.headers(TENANT, "user/*.rs")["Authorization"]
+    for pair in ((good, "Bearer not-a-token"), ("Bearer not-a-token", good), (good, good)):
+        response = client.get(f"{BASE}/Patient/p1", headers=[("Authorization", pair[0]), ("Authorization", pair[1])])
+        outcome(response, 400)
+        assert response.headers["www-authenticate"].startswith('Bearer error="invalid_request"')
+    assert backend.calls_to("Patient") == 0
