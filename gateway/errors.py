@@ -95,10 +95,14 @@ class InvalidAuthorization(FHIRError):
 
 
 class Forbidden(FHIRError):
-    """A valid token whose scopes or tenants do not cover the request."""
+    """A valid token whose scopes or tenants do not cover the request (RFC 6750 §3.1
+    insufficient_scope: a 403 whose challenge says so)."""
 
     status = 403
     code = "forbidden"
+
+    def __init__(self, diagnostics: str) -> None:
+        super().__init__(diagnostics, headers={"WWW-Authenticate": bearer_challenge("insufficient_scope", diagnostics)})
 
 
 class NotFound(FHIRError):

@@ -126,8 +126,12 @@ class Gate:
             raise Unauthorized("This server needs an access token: 'Authorization: Bearer <token>'", error="")
         scheme, _, token = header.strip().partition(" ")
         token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthorized("Send the access token as 'Authorization: Bearer <token>'", error="invalid_request")
+        if scheme.lower() != "bearer":
+            # RFC 6750 section 3: another scheme (Basic, ...) is no bearer authentication at
+            # all: a bare challenge, without an error code, as for no header.
+            raise Unauthorized("This server needs an access token: 'Authorization: Bearer <token>'", error="")
+        if not token:  # the bearer scheme, malformed (section 3.1: invalid_request, a 400)
+            raise InvalidAuthorization("Send the access token as 'Authorization: Bearer <token>'")
         issuer = self._issuer_of(token, tenant)
         try:
             if issuer.introspector is not None:

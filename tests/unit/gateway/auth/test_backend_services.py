@@ -101,7 +101,9 @@ def test_a_registered_client_gets_a_token_and_reads_with_it(
     assert body["token_type"] == "bearer" and body["scope"] == "system/Patient.rs" and body["expires_in"] <= 300
     headers = {"Authorization": f"Bearer {body['access_token']}"}
     assert ok(client.get(f"{BASE}/Patient/p1", headers=headers))["id"] == "p1"
-    outcome(client.get("/fhir/other/Patient/p1", headers=headers), 403)  # not a tenant of this client
+    elsewhere = client.get("/fhir/other/Patient/p1", headers=headers)  # not a tenant of this client
+    outcome(elsewhere, 403)
+    assert elsewhere.headers["www-authenticate"].startswith('Bearer error="insufficient_scope"')
     outcome(client.post(f"{BASE}/Patient", json={"resourceType": "Patient"}, headers=headers), 403)
 
 

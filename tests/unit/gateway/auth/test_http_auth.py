@@ -105,10 +105,23 @@ def test_no_token_is_401_with_a_bearer_challenge(client: TestClient, backend: Fa
     response = client.get(f"{BASE}/Patient/p1")
     outcome(response, 401)
     assert response.headers["www-authenticate"] == "Bearer"
-    malformed = client.get(f"{BASE}/Patient/p1", headers={"Authorization": "Basic dXNlcjpwdw=="})
-    outcome(malformed, 401)
-    assert 'error="invalid_request"' in malformed.headers["www-authenticate"]
     assert backend.calls_to("Patient") == 0
+
+
+@pytest.mark.parametrize("header", ["Basic dXNlcjpwdw==", "Digest username=x", "Negotiate abc"])
+def test_another_scheme_is_no_authentication_a_bare_challenge(client: TestClient, header: str) -> None:
+    # RFC 6750 section 3: a request "attempted using an unsupported authentication method" lacks
+    # authentication: 401 and a challenge without an error code, as for no header at all.
+    response = client.get(f"{BASE}/Patient/p1", headers={"Authorization": header})
+    outcome(response, 401)
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Bearer    "])
+def test_the_bearer_scheme_without_a_token_is_invalid_request(client: TestClient, header: str) -> None:
+    response = client.get(f"{BASE}/Patient/p1", headers={"Authorization": header})
+    outcome(response, 400)
+    assert response.headers["www-authenticate"].startswith('Bearer error="invalid_request"')
 
 
 @pytest.mark.parametrize(
@@ -177,9 +190,13 @@ def test_a_token_for_one_tenant_does_not_open_another(client: TestClient, issuer
 
 def test_a_scope_too_narrow_is_403(client: TestClient, issuer: Issuer, backend: FakeBackend) -> None:
     headers = as_patient(issuer, "patient/Observation.rs")
-    body = outcome(client.get(f"{BASE}/Patient/p1", headers=headers), 403)
-    assert "read on Patient" in body["issue"][0]["diagnostics"]
-    outcome(client.post(f"{BASE}/Patient", json={"resourceType": "Patient"}, headers={**JSON, **headers}), 403)
+    response = client.get(f"{BASE}/Patient/p1", headers=headers)
+    assert "read on Patient" in outcome(response, 403)["issue"][0]["diagnostics"]
+    # RFC 6750 section 3.1: the challenge says the token's scopes are short of the request.
+    assert response.headers["www-authenticate"].startswith('Bearer error="insufficient_scope"')
+    created = client.post(f"{BASE}/Patient", json={"resourceType": "Patient"}, headers={**JSON, **headers})
+    outcome(created, 403)
+    assert 'error="insufficient_scope"' in created.headers["www-authenticate"]
     assert backend.calls_to("Patient") == 0
 
 
