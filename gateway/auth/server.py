@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 from gateway.auth.keys import JwksFile, JwksUrl, KeySource, KeysUnavailable, StaticKeys, fits
 from gateway.auth.scopes import ResourceScope, parse_resource_scope
 from gateway.auth.signing import SigningKeys
+from gateway.auth.tokens import not_numeric_date
 from gateway.errors import InvalidRequest, PayloadTooLarge, RequestTimeout
 from gateway.rest.incoming import read_body
 from gateway.rest.query_encoding import check_query_encoding
@@ -173,9 +174,12 @@ class TokenServer:
             raise invalid from None
         if not is_text(claims):  # a lone surrogate (RFC 8259 section 8.2): no jti to remember
             raise OAuthError("invalid_client", "the client assertion's claims are not valid Unicode text")
+        named = not_numeric_date(claims)
+        if named is not None:
+            raise OAuthError("invalid_client", f"the assertion's '{named}' is not a NumericDate (a JSON number)")
         if claims.get("sub") != client.client_id:
             raise OAuthError("invalid_client", "the assertion's sub must be the client id")
-        if float(claims["exp"]) > time.time() + MAX_ASSERTION_LIFETIME + SKEW:
+        if claims["exp"] > time.time() + MAX_ASSERTION_LIFETIME + SKEW:  # a number: int or float, any size
             raise OAuthError("invalid_client", "the assertion's exp is more than five minutes ahead")
         replay_key = "assertion:" + hashlib.sha256(f"{client.client_id}\x1f{claims['jti']}".encode()).hexdigest()
         if not await self._seen.put_new(replay_key, b"1", MAX_ASSERTION_LIFETIME + 2 * SKEW):

@@ -3,12 +3,14 @@
 Checked: the algorithm is on the allow-list (asymmetric only: `none` and HMAC are refused, so
 a public key can never be used as an HMAC secret) and is one the key the header's `kid` names
 signs with (an RSA key RS*/PS*, an EC key the ES algorithm of its curve); the signature;
-`iss`; `aud` (the tenant's FHIR base URL); `exp` and `nbf`, with a small clock skew. What a
-refusal says never includes the token or its claims.
+`iss`; `aud` (the tenant's FHIR base URL); `exp` and `nbf`, with a small clock skew, and they
+and `iat` are numbers; every claim is Unicode text. What a refusal says never includes the
+token or its claims.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -83,7 +85,24 @@ async def verify(token: str, trust: Trust) -> dict[str, Any]:
         # `fits`; an unacceptable token all the same, never a 500.
         raise InvalidToken("the access token is malformed") from None
     check_text(claims)
+    named = not_numeric_date(claims)
+    if named is not None:
+        raise InvalidToken(f"the access token's '{named}' is not a NumericDate (a JSON number)")
     return claims
+
+
+def not_numeric_date(claims: Mapping[str, Any]) -> str | None:
+    """The first of `exp`, `nbf`, `iat` present but not a NumericDate, or None. RFC 7519
+    section 2: a NumericDate is a JSON number of seconds; "1765000000", true or NaN are not
+    (the JWT library reads them with int(), so a string would pass its checks)."""
+    for name in ("exp", "nbf", "iat"):
+        if name not in claims:
+            continue
+        value = claims[name]
+        number = isinstance(value, int) and not isinstance(value, bool)
+        if not (number or (isinstance(value, float) and math.isfinite(value))):
+            return name
+    return None
 
 
 def check_text(claims: Mapping[str, Any]) -> None:

@@ -248,3 +248,21 @@ def test_a_form_with_a_malformed_or_non_utf8_escape_is_invalid_request(client: T
     response = post_form(client, f"{form}&scope=system/Patient.rs{escape}")
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
     assert post_form(client, f"{form}&scope=system/Patient.rs").status_code == 200  # the same, well formed
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+def test_an_assertion_whose_times_are_not_numbers_is_invalid_client(client: TestClient, claim: str) -> None:
+    # RFC 7519 section 2: a NumericDate is a JSON number; "1765000000" is a string of digits.
+    now = int(time.time())
+    value = {"exp": now + 240, "iat": now, "nbf": now - 10}[claim]
+    response = ask(client, assertion(**{claim: str(value)}))
+    assert response.status_code == 400 and response.json()["error"] == "invalid_client"
+    assert f"'{claim}' is not a NumericDate" in response.json()["error_description"]
+    assert ask(client, assertion(**{claim: value})).status_code == 200  # the same, as a number
+
+
+def test_an_assertion_expiring_beyond_any_float_is_too_far_ahead_not_a_500(client: TestClient) -> None:
+    # A NumericDate may be any JSON number: 10**400 seconds is one, and is far more than five minutes.
+    response = ask(client, assertion(exp=10**400))
+    assert response.status_code == 400 and response.json()["error"] == "invalid_client"
+    assert "five minutes" in response.json()["error_description"]

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -131,6 +132,10 @@ def test_the_bearer_scheme_without_a_token_is_invalid_request(client: TestClient
         ({"nbf": 4_102_444_800}, "not valid yet"),
         ({"aud": "https://fhir.example.org/fhir/other"}, "aud"),
         ({"iss": "https://evil.example.org"}, "iss"),
+        # RFC 7519 section 2: a NumericDate is a JSON number; a string of digits is not one.
+        ({"exp": str(int(time.time()) + 300)}, "'exp' is not a NumericDate"),
+        ({"iat": str(int(time.time()))}, "'iat' is not a NumericDate"),
+        ({"nbf": "0"}, "'nbf' is not a NumericDate"),
     ],
 )
 def test_unacceptable_tokens_are_401_invalid_token(

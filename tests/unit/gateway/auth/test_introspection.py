@@ -91,6 +91,7 @@ def test_an_active_opaque_token_is_accepted_and_cached(client: TestClient, issue
         {"active": True, "scope": "user/*.rs", "aud": "https://fhir.example.org/fhir/other"},
         {"active": "true", "scope": "user/*.rs"},
         {"active": True, "scope": "user/*.rs", "client_id": "app-\ud800"},  # not text: no client to record
+        {"active": True, "scope": "user/*.rs", "exp": "9999999999"},  # RFC 7662 section 2.2: a number
     ],
 )
 def test_inactive_expired_or_foreign_tokens_are_401(
