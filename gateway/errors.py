@@ -7,6 +7,7 @@ Messages are written for clients: they never carry PHI, tokens or vendor payload
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 
@@ -69,8 +70,16 @@ class NotSupported(FHIRError):
 
 def bearer_challenge(error: str, description: str) -> str:
     """A `WWW-Authenticate: Bearer` challenge (RFC 6750 §3) naming `error`, or a bare one when
-    there is none (§3.1: a request without credentials gets no error code)."""
-    return f'Bearer error="{error}", error_description="{description}"' if error else "Bearer"
+    there is none (§3.1: a request without credentials gets no error code). The description
+    keeps to the characters §3 allows it (printable ASCII but `"` and `\\`): a header is no
+    place for a quote that ends the value early, a line break, or text latin-1 cannot encode."""
+    if not error:
+        return "Bearer"
+    text = _UNSAFE_IN_DESCRIPTION.sub("?", description.replace('"', "'"))
+    return f'Bearer error="{error}", error_description="{text}"'
+
+
+_UNSAFE_IN_DESCRIPTION = re.compile(r"[^\x20-\x21\x23-\x5b\x5d-\x7e]")
 
 
 class Unauthorized(FHIRError):

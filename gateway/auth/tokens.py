@@ -11,6 +11,7 @@ token or its claims.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from gateway.auth.scopes import parse_scopes
 from gateway.search.parse import is_fhir_id
 from gateway.text import is_text
 
+_ALG_NAME = re.compile(r"[A-Za-z0-9+_-]{1,16}")
 ASYMMETRIC = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 
 
@@ -49,7 +51,9 @@ async def verify(token: str, trust: Trust) -> dict[str, Any]:
         raise InvalidToken("the access token is not a JWT") from None
     algorithm = header.get("alg")
     if algorithm not in trust.algorithms or algorithm not in ASYMMETRIC:
-        raise InvalidToken(f"tokens signed with '{algorithm}' are not accepted")
+        # Named only when it looks like an algorithm's name: the header is the sender's text.
+        shown = f"'{algorithm}'" if isinstance(algorithm, str) and _ALG_NAME.fullmatch(algorithm) else "this alg"
+        raise InvalidToken(f"tokens signed with {shown} are not accepted")
     kid = header.get("kid")
     if kid is not None and not isinstance(kid, str):
         raise InvalidToken("the token's 'kid' is not a string")

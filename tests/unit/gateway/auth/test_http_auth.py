@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -182,6 +183,24 @@ def test_a_token_naming_an_ec_algorithm_for_an_rsa_key_is_401(client: TestClient
     response = client.get(f"{BASE}/Patient/p1", headers={"Authorization": f"Bearer {head}.{payload}.{signature}"})
     outcome(response, 401)
     assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+
+
+CHALLENGE = re.compile(r'Bearer error="[a-z_]+", error_description="[\x20-\x21\x23-\x5b\x5d-\x7e]*"')
+
+
+@pytest.mark.parametrize("alg", ["\u4e00", 'RS384"', "RS\\384", "x\r\nSet-Cookie: a=b", "A" * 2000])
+def test_whatever_a_tokens_header_says_the_challenge_is_a_well_formed_header(
+    client: TestClient, issuer: Issuer, alg: Any
+) -> None:
+    # The header's alg is the sender's text: echoed into WWW-Authenticate it ended the quoted
+    # description early, broke the header in two, or could not be encoded at all (a 500). RFC
+    # 6750 section 3: error_description is printable ASCII but '"' and '\\'.
+    _, payload, signature = issuer.token(TENANT, "system/*.rs").split(".")
+    head = _b64(json.dumps({"alg": alg, "kid": issuer.kid}).encode())
+    response = client.get(f"{BASE}/Patient/p1", headers={"Authorization": f"Bearer {head}.{payload}.{signature}"})
+    body = outcome(response, 401)
+    assert CHALLENGE.fullmatch(response.headers["www-authenticate"])
+    assert "Set-Cookie" not in json.dumps(body) and "AAAA" not in json.dumps(body)
 
 
 def test_a_token_for_one_tenant_does_not_open_another(client: TestClient, issuer: Issuer) -> None:
