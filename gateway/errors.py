@@ -7,6 +7,7 @@ Messages are written for clients: they never carry PHI, tokens or vendor payload
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 
@@ -67,6 +68,20 @@ class NotSupported(FHIRError):
     code = "not-supported"
 
 
+def bearer_challenge(error: str, description: str) -> str:
+    """A `WWW-Authenticate: Bearer` challenge (RFC 6750 §3) naming `error`, or a bare one when
+    there is none (§3.1: a request without credentials gets no error code). The description
+    keeps to the characters §3 allows it (printable ASCII but `"` and `\\`): a header is no
+    place for a quote that ends the value early, a line break, or text latin-1 cannot encode."""
+    if not error:
+        return "Bearer"
+    text = _UNSAFE_IN_DESCRIPTION.sub("?", description.replace('"', "'"))
+    return f'Bearer error="{error}", error_description="{text}"'
+
+
+_UNSAFE_IN_DESCRIPTION = re.compile(r"[^\x20-\x21\x23-\x5b\x5d-\x7e]")
+
+
 class Unauthorized(FHIRError):
     """No acceptable access token (RFC 6750 §3: the challenge says why, never echoing it)."""
 
@@ -74,16 +89,29 @@ class Unauthorized(FHIRError):
     code = "login"
 
     def __init__(self, diagnostics: str, *, error: str = "invalid_token") -> None:
-        # RFC 6750 §3.1: a request without credentials gets a bare challenge, no error code.
-        challenge = f'Bearer error="{error}", error_description="{diagnostics}"' if error else "Bearer"
-        super().__init__(diagnostics, headers={"WWW-Authenticate": challenge})
+        super().__init__(diagnostics, headers={"WWW-Authenticate": bearer_challenge(error, diagnostics)})
+
+
+class InvalidAuthorization(FHIRError):
+    """The request's authorization is malformed, not merely missing or unacceptable (RFC 6750
+    §3.1 invalid_request: a 400, with a challenge saying so), e.g. two Authorization headers."""
+
+    status = 400
+    code = "invalid"
+
+    def __init__(self, diagnostics: str) -> None:
+        super().__init__(diagnostics, headers={"WWW-Authenticate": bearer_challenge("invalid_request", diagnostics)})
 
 
 class Forbidden(FHIRError):
-    """A valid token whose scopes or tenants do not cover the request."""
+    """A valid token whose scopes or tenants do not cover the request (RFC 6750 §3.1
+    insufficient_scope: a 403 whose challenge says so)."""
 
     status = 403
     code = "forbidden"
+
+    def __init__(self, diagnostics: str) -> None:
+        super().__init__(diagnostics, headers={"WWW-Authenticate": bearer_challenge("insufficient_scope", diagnostics)})
 
 
 class NotFound(FHIRError):

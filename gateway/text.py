@@ -5,6 +5,11 @@ combining acute). FHIR strings are Unicode, and two spellings that look the same
 the same (http://hl7.org/fhir/R4/search.html#string: exact means case- and accent-sensitive,
 not normalization-sensitive), so everything a vendor's provider returns is put in NFC once,
 where it enters the core.
+
+JSON can also name what is not text: an escape for half a surrogate pair (`"\\ud800"`), which
+no UTF-8 can carry (RFC 8259 section 8.2: such strings behave unpredictably; I-JSON, RFC 7493
+section 2.1, forbids them). `is_text` tells a value that holds one, so it can be refused where
+it arrives; `escaped` spells one out (`\\ud800`), for what must be written whatever it holds.
 """
 
 from __future__ import annotations
@@ -61,3 +66,41 @@ def content_charset(content_type: str) -> str | None:
         return codecs.lookup(charset).name
     except LookupError:
         return charset
+
+
+def is_text(value: Any) -> bool:
+    """Whether every string of `value` (JSON: dicts, lists, strings, numbers), keys included,
+    is Unicode text UTF-8 can carry. Walked without recursion: a claim may nest as deep as its
+    parser allowed."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if not item.isascii() and not _encodes(item):
+                return False
+        elif isinstance(item, dict):
+            pending += item.keys()
+            pending += item.values()
+        elif isinstance(item, list):
+            pending += item
+    return True
+
+
+def escaped(value: Any) -> Any:
+    """`value` with each lone surrogate written out as its escape (`\\ud800`), so that it can be
+    serialized as UTF-8; everything else as it was."""
+    if isinstance(value, str):
+        return value if value.isascii() or _encodes(value) else value.encode("utf-8", "backslashreplace").decode()
+    if isinstance(value, dict):
+        return {escaped(key): escaped(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [escaped(item) for item in value]
+    return value
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -93,6 +93,13 @@ class Audit:
         except AuditUnavailable as exc:
             log.error("audit sink unavailable (%s): %s", "serving unaudited" if self.fail_open else "refusing", exc)
             return self.fail_open
+        except Exception as exc:
+            # Once the answer has started, nothing downstream writes the line: a write that fails
+            # in a way no sink foresaw is a line not written, and is answered as one (a 503). Its
+            # type only: the message of an encoding error quotes the text it could not write.
+            decision = "serving unaudited" if self.fail_open else "refusing"
+            log.error("the audit line could not be written (%s): %s", decision, type(exc).__name__)
+            return self.fail_open
         return True
 
 

@@ -17,10 +17,24 @@ from typing import Any, Protocol
 
 from gateway import jsonio
 from gateway.settings import AuditSettings
+from gateway.text import escaped
 
 
 class AuditUnavailable(Exception):
     pass
+
+
+def audit_line(event: dict[str, Any]) -> bytes:
+    """The event as one line of JSON. Text UTF-8 cannot carry (a lone surrogate, from whatever
+    a client sent) is written as its escape (`\\ud800`), never the reason a line is lost."""
+    try:
+        return jsonio.dumps(event)
+    except TypeError:
+        pass
+    try:
+        return jsonio.dumps(escaped(event))
+    except TypeError as exc:
+        raise AuditUnavailable(f"the event is not JSON: {exc}") from None
 
 
 class AuditSink(Protocol):
@@ -47,7 +61,7 @@ class StdoutSink:
         self._torn = False  # the last line was cut short: the next one starts with a newline
 
     def write(self, event: dict[str, Any]) -> None:
-        line = jsonio.dumps(event) + b"\n"
+        line = audit_line(event) + b"\n"
         try:
             with self._lock:
                 try:
@@ -93,7 +107,7 @@ class FileSink:
         self._handler.setFormatter(logging.Formatter("%(message)s"))
 
     def write(self, event: dict[str, Any]) -> None:
-        record = logging.LogRecord("audit", logging.INFO, "", 0, jsonio.dumps(event).decode(), None, None)
+        record = logging.LogRecord("audit", logging.INFO, "", 0, audit_line(event).decode(), None, None)
         try:
             self._handler.emit(record)
         except OSError as exc:

@@ -7,7 +7,14 @@ must meet to be reachable through it; a resource is reachable when any grant adm
 - a `user/` or `system/` scope admits every resource of its type the constraints admit;
 - a `patient/` scope admits only the launch-context patient's compartment (SMART App Launch
   2.0.0: "patient-specific scopes ... for the current patient"): the Patient itself (`_id`)
-  or resources whose `patient` is that patient. Without a `patient` claim it admits nothing.
+  or resources whose `patient` is that patient, and of those the ones its constraints admit.
+  Without a `patient` claim it admits nothing.
+
+A scope's constraints are search parameters (SMART App Launch 2.0.0, "finer-grained resource
+constraints using search parameters"), `_id` and `patient` as much as `category`: ANDed with
+the compartment, never taken for it. `user/Encounter.rs?_id=20` reaches Encounter 20, not the
+records of a patient 20; `patient/Encounter.rs?patient=20` reaches what is both the launch
+patient's and patient 20's (nothing, unless 20 is the launch patient).
 
 The REST layer turns grants into query conditions before any vendor call (gateway.auth.enforce).
 """
@@ -48,8 +55,20 @@ ANONYMOUS = Caller("anonymous", None, Scopes((), (), ()))
 class Grant:
     """Resources of one type a scope makes reachable: those meeting every one of `params`."""
 
-    params: Params  # () admits every resource of the type
+    constraints: Params  # the scope's own search-parameter constraints (its `?…`)
     scope: str  # the scope it comes from (for audit and messages)
+    compartment: tuple[str, str] | None = None  # a `patient/` scope's: `_id` or `patient` = the launch patient
+
+    @property
+    def params(self) -> Params:
+        """Every condition a resource must meet: the compartment's, then the constraints; ()
+        admits every resource of the type."""
+        return self.constraints if self.compartment is None else (self.compartment, *self.constraints)
+
+    @property
+    def patient(self) -> str | None:
+        """The launch patient a `patient/` grant confines to (None for `user/` and `system/`)."""
+        return self.compartment[1] if self.compartment is not None else None
 
 
 def grants(caller: Caller, resource_type: str, permission: Permission) -> tuple[Grant, ...]:
@@ -67,13 +86,11 @@ def grants(caller: Caller, resource_type: str, permission: Permission) -> tuple[
 
 
 def confined_to(found: tuple[Grant, ...]) -> str | None:
-    """The one patient every grant confines to (so a query can be narrowed to it before any
-    vendor call), or None when some grant reaches beyond one patient."""
-    patients = {_patient_of(g) for g in found}
-    if len(patients) == 1:
-        (patient,) = patients
-        return patient
-    return None
+    """The one launch patient every grant confines to (so a query can be narrowed to it before
+    any vendor call), or None when some grant is a `user/` or `system/` one. Only a compartment
+    confines: a constraint naming `_id` or `patient` is a condition like any other."""
+    patients = {g.patient for g in found}
+    return patients.pop() if len(patients) == 1 else None
 
 
 def _grant(scope: ResourceScope, resource_type: str, patient: str | None) -> Grant | None:
@@ -82,11 +99,4 @@ def _grant(scope: ResourceScope, resource_type: str, patient: str | None) -> Gra
     if not patient:  # no launch patient: a patient/ scope reaches nothing
         return None
     compartment = ("_id", patient) if resource_type == "Patient" else ("patient", patient)
-    return Grant((compartment, *scope.constraints), scope.text)
-
-
-def _patient_of(grant: Grant) -> str | None:
-    for name, value in grant.params:
-        if name in ("_id", "patient"):
-            return value
-    return None
+    return Grant(scope.constraints, scope.text, compartment)

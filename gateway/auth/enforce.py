@@ -6,10 +6,11 @@
   the vendor, one naming none is narrowed to the launch patient. A read of another patient is
   a 404 before any vendor call; a read of a record outside the compartment is a 404 worded
   as for a record that does not exist (SMART: from outside, forbidden looks like missing).
-- Granular constraints (`?category=…`) are added to a search when one grant applies, so the
-  vendor and the gateway's filter see them like the client's own; several grants are applied
-  to each result (any one admitting it), so the answer is the unrestricted answer filtered by
-  the scopes, exactly.
+- Granular constraints (`?category=…`, and `?_id=…` or `?patient=…` alike: search parameters,
+  never the compartment) are added to a search when one grant applies, so the vendor and the
+  gateway's filter see them like the client's own; several grants are applied to each result
+  (any one admitting it), so the answer is the unrestricted answer filtered by the scopes,
+  exactly: what a search returns is what reads of the same records allow.
 """
 
 from __future__ import annotations
@@ -119,19 +120,18 @@ async def read_within(reach: Access, read: Read, resource_id: str) -> Resource:
 
 def narrow_search(reach: Access, items: Sequence[tuple[str, str]]) -> tuple[Items, bool] | None:
     """The search's parameters with the caller's confinement and constraints added, and whether
-    results must still be filtered one by one (several grants); None when the search can only
-    name records the caller may not see (answer empty, no vendor call)."""
+    results must still be filtered one by one (several grants, or a constraint held back); None
+    when the search can only name records the caller may not see (answer empty, no vendor call)."""
     narrowed = list(items)
     if reach.queries is None:
         return narrowed, False
     patient = reach.patient
+    names = ("_id",) if reach.resource_type == "Patient" else _PATIENT_PARAMS
     if patient is not None:
-        names = ("_id",) if reach.resource_type == "Patient" else _PATIENT_PARAMS
         restricted: Items = []
         named = False
         for name, value in narrowed:
-            base, _, modifier = name.partition(":")
-            if base in names and modifier in ("", "Patient"):
+            if _names_patient(name, names):
                 named = True
                 kept = [v for v in value.split(",") if _patient_id(v) == patient]
                 if not kept:
@@ -143,12 +143,24 @@ def narrow_search(reach: Access, items: Sequence[tuple[str, str]]) -> tuple[Item
         if not named:
             narrowed.append((names[0], patient))
     if len(reach.grants) == 1:
-        compartment = {"_id", "patient"}
-        # Once: the page links repeat what was added, and adding it again on the next page would
-        # make another search of it (its paging token would be refused).
-        narrowed += [(n, v) for n, v in reach.grants[0].params if n not in compartment and (n, v) not in narrowed]
-        return narrowed, False
+        # The compartment was applied above; the scope's constraints are ANDed to the client's
+        # parameters, `_id` ones too. One naming the patient of a record (`patient`, `subject`)
+        # is applied to each result instead: added to a search that names another patient, it
+        # would ask for two patients at once, which a vendor listing records per patient cannot
+        # (a 400, where the answer is nothing). Once: the page links repeat what was added, and
+        # adding it again on the next page would make another search of it (its paging token
+        # would be refused).
+        constraints = reach.grants[0].constraints
+        held = [] if reach.resource_type == "Patient" else [c for c in constraints if _names_patient(c[0])]
+        narrowed += [c for c in constraints if c not in held and c not in narrowed]
+        return narrowed, bool(held)
     return narrowed, True
+
+
+def _names_patient(name: str, names: tuple[str, ...] = _PATIENT_PARAMS) -> bool:
+    """Whether search parameter `name` names a patient by id (`patient`, `subject:Patient`, ...)."""
+    base, _, modifier = name.partition(":")
+    return base in names and modifier in ("", "Patient")
 
 
 def _patient_id(reference: str) -> str:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import jwt
+from starlette.datastructures import Headers
 
 from gateway.auth.decision import Caller
 from gateway.auth.introspection import IntrospectionUnavailable, Introspector
@@ -25,7 +25,7 @@ from gateway.auth.keys import JwksFile, JwksUrl, KeySource, KeysUnavailable, Sta
 from gateway.auth.scopes import parse_scopes
 from gateway.auth.server import TokenServer
 from gateway.auth.tokens import InvalidToken, Trust, caller_from, verify
-from gateway.errors import Forbidden, Unauthorized, UpstreamError
+from gateway.errors import Forbidden, InvalidAuthorization, Unauthorized, UpstreamError
 from gateway.settings import ConfigError, Settings, TenantAuthSettings, resolve_secret
 from gateway.shared.state import LocalState, SharedState
 
@@ -111,17 +111,27 @@ class Gate:
             keys = JwksUrl(conf.jwks_uri, self._http)
         return _Issuer(Trust(conf.issuer, audience, keys), conf.patient_claim)
 
-    async def caller(self, headers: Mapping[str, str], tenant: str) -> Caller:
+    async def caller(self, headers: Headers, tenant: str) -> Caller:
         """The caller the request's token speaks for, or Unauthorized saying what is missing."""
         if self.mode == "none":
             return OPEN
-        header = headers.get("authorization")
+        given = headers.getlist("authorization")
+        if len(given) > 1:
+            # RFC 6750 section 3.1: a request that "repeats the same parameter, uses more than
+            # one method for including an access token, or is otherwise malformed" is
+            # invalid_request; which credential speaks for it is not the server's to guess.
+            raise InvalidAuthorization("Send one Authorization header, not several")
+        header = given[0] if given else ""
         if not header:
             raise Unauthorized("This server needs an access token: 'Authorization: Bearer <token>'", error="")
         scheme, _, token = header.strip().partition(" ")
         token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthorized("Send the access token as 'Authorization: Bearer <token>'", error="invalid_request")
+        if scheme.lower() != "bearer":
+            # RFC 6750 section 3: another scheme (Basic, ...) is no bearer authentication at
+            # all: a bare challenge, without an error code, as for no header.
+            raise Unauthorized("This server needs an access token: 'Authorization: Bearer <token>'", error="")
+        if not token:  # the bearer scheme, malformed (section 3.1: invalid_request, a 400)
+            raise InvalidAuthorization("Send the access token as 'Authorization: Bearer <token>'")
         issuer = self._issuer_of(token, tenant)
         try:
             if issuer.introspector is not None:

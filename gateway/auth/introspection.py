@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 from cachetools import TLRUCache
 
-from gateway.auth.tokens import InvalidToken
+from gateway.auth.tokens import InvalidToken, check_text, not_numeric_date
 
 
 class IntrospectionUnavailable(Exception):
@@ -48,7 +48,7 @@ class Introspector:
         def expiry(_key: str, claims: dict[str, Any], now: float) -> float:
             exp = claims.get("exp")
             until = now + self._cache_seconds
-            return min(until, float(exp)) if isinstance(exp, (int, float)) else until
+            return min(until, exp) if isinstance(exp, (int, float)) else until  # exp: checked a number
 
         self._cache: TLRUCache[str, dict[str, Any]] = TLRUCache(maxsize=10_000, ttu=expiry, timer=clock)
         self.calls = 0
@@ -81,11 +81,15 @@ class Introspector:
     def _accepted(self, answer: Any) -> dict[str, Any]:
         if not isinstance(answer, dict) or answer.get("active") is not True:
             raise InvalidToken("the access token is not active (revoked, expired or unknown to its issuer)")
+        named = not_numeric_date(answer)  # RFC 7662 section 2.2: exp, iat, nbf are numbers of seconds
+        if named is not None:
+            raise InvalidToken(f"the introspection answer's '{named}' is not a number of seconds")
         exp = answer.get("exp")
-        if isinstance(exp, (int, float)) and exp <= self._clock():
+        if exp is not None and exp <= self._clock():
             raise InvalidToken("the access token has expired")
         audience = answer.get("aud")
         audiences = audience if isinstance(audience, list) else [audience] if audience else []
         if audiences and self._audience not in audiences:
             raise InvalidToken("the access token is not for this server (aud)")
+        check_text(answer)
         return answer

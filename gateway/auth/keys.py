@@ -17,10 +17,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt import PyJWK, PyJWKSet
 from jwt.exceptions import PyJWKError, PyJWKSetError
 
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d+)", re.IGNORECASE)
+_RSA_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
+_EC_ALGORITHM = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
 
 
 class KeysUnavailable(Exception):
@@ -46,6 +49,19 @@ def parse_jwks(data: Any) -> dict[str | None, PyJWK]:
         if key.public_key_use in (None, "sig"):
             found[key.key_id] = key
     return found
+
+
+def fits(key: PyJWK, algorithm: str) -> bool:
+    """Whether `key` is of the family a JWS `algorithm` verifies with (RFC 7518 section 3.1): an
+    RSA key RS*/PS*, an EC key only the ES algorithm of its curve (section 3.4). A token whose
+    header names another family is refused here, before its signature is looked at (RFC 8725
+    section 3.1: the key, not the token, decides the algorithm)."""
+    public = key.key
+    if isinstance(public, (rsa.RSAPublicKey, rsa.RSAPrivateKey)):
+        return algorithm in _RSA_ALGORITHMS
+    if isinstance(public, (ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey)):
+        return _EC_ALGORITHM.get(public.curve.name) == algorithm
+    return False
 
 
 def _pick(keys: dict[str | None, PyJWK], kid: str | None) -> PyJWK | None:

@@ -25,13 +25,16 @@ import jwt
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gateway.auth.keys import JwksFile, JwksUrl, KeySource, KeysUnavailable, StaticKeys
+from gateway.auth.keys import JwksFile, JwksUrl, KeySource, KeysUnavailable, StaticKeys, fits
 from gateway.auth.scopes import ResourceScope, parse_resource_scope
 from gateway.auth.signing import SigningKeys
-from gateway.errors import PayloadTooLarge, RequestTimeout, UnsupportedMediaType
+from gateway.auth.tokens import not_numeric_date
+from gateway.errors import InvalidRequest, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
 from gateway.rest.incoming import read_body
+from gateway.rest.query_encoding import check_query_encoding
 from gateway.settings import AuthServerSettings, ClientSettings, resolve_secret
 from gateway.shared.state import SharedState, SharedStateUnavailable
+from gateway.text import is_text
 
 log = logging.getLogger("gateway.auth")
 
@@ -81,9 +84,10 @@ class TokenServer:
 
     async def token(self, request: Request) -> Response:
         try:
-            body = (await _small_body(request)).decode()
-            form = dict(parse_qsl(body, keep_blank_values=True))
-            answer = await self._grant(form, request.headers.get("content-type", ""))
+            content_type = request.headers.get("content-type", "")
+            if content_type.split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
+                raise OAuthError("invalid_request", "send the request as application/x-www-form-urlencoded")
+            answer = await self._grant(_form(await _small_body(request)))
         except UnicodeDecodeError:
             return _error(OAuthError("invalid_request", "the form is not UTF-8"))
         except OAuthError as exc:
@@ -97,9 +101,7 @@ class TokenServer:
     async def jwks(self, request: Request) -> Response:
         return JSONResponse(self.signing.jwks(), headers={"Cache-Control": "public, max-age=300"})
 
-    async def _grant(self, form: Mapping[str, str], content_type: str) -> dict[str, Any]:
-        if content_type.split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
-            raise OAuthError("invalid_request", "send the request as application/x-www-form-urlencoded")
+    async def _grant(self, form: Mapping[str, str]) -> dict[str, Any]:
         if form.get("grant_type") != "client_credentials":
             raise OAuthError("unsupported_grant_type", "this endpoint takes grant_type=client_credentials")
         if form.get("client_assertion_type") != ASSERTION_TYPE:
@@ -152,6 +154,8 @@ class TokenServer:
             raise OAuthError("invalid_client", "the client's key set could not be fetched") from None
         if key is None:
             raise OAuthError("invalid_client", "the assertion's kid is not in the client's key set")
+        if not fits(key, algorithm):
+            raise OAuthError("invalid_client", f"the assertion's alg ({algorithm}) does not fit its key")
         try:
             claims = jwt.decode(
                 assertion,
@@ -166,11 +170,16 @@ class TokenServer:
             raise OAuthError("invalid_client", "the client assertion has expired") from None
         except jwt.InvalidAudienceError:
             raise OAuthError("invalid_client", f"the assertion's aud must be {self.token_endpoint}") from None
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, TypeError, ValueError):  # TypeError, ValueError: a key the library cannot use
             raise invalid from None
+        if not is_text(claims):  # a lone surrogate (RFC 8259 section 8.2): no jti to remember
+            raise OAuthError("invalid_client", "the client assertion's claims are not valid Unicode text")
+        named = not_numeric_date(claims)
+        if named is not None:
+            raise OAuthError("invalid_client", f"the assertion's '{named}' is not a NumericDate (a JSON number)")
         if claims.get("sub") != client.client_id:
             raise OAuthError("invalid_client", "the assertion's sub must be the client id")
-        if float(claims["exp"]) > time.time() + MAX_ASSERTION_LIFETIME + SKEW:
+        if claims["exp"] > time.time() + MAX_ASSERTION_LIFETIME + SKEW:  # a number: int or float, any size
             raise OAuthError("invalid_client", "the assertion's exp is more than five minutes ahead")
         replay_key = "assertion:" + hashlib.sha256(f"{client.client_id}\x1f{claims['jti']}".encode()).hexdigest()
         if not await self._seen.put_new(replay_key, b"1", MAX_ASSERTION_LIFETIME + 2 * SKEW):
@@ -214,6 +223,28 @@ def _registered(conf: ClientSettings, http: httpx.AsyncClient) -> RegisteredClie
 def _error(exc: OAuthError) -> Response:
     headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
     return JSONResponse({"error": exc.error, "error_description": exc.description}, exc.status, headers)
+
+
+def _form(body: bytes) -> dict[str, str]:
+    """The grant's parameters, each given once (RFC 6749 section 3.2: "parameters MUST NOT be
+    included more than once"; section 5.2: invalid_request "repeats a parameter"), percent-
+    encoded as UTF-8: a repeated parameter, or a `%` that encodes no byte, would leave which
+    value the client meant to the server's guess."""
+    text = body.decode()  # UnicodeDecodeError: the caller answers invalid_request
+    try:
+        check_query_encoding(body, "form")
+    except InvalidRequest as exc:
+        raise OAuthError("invalid_request", exc.diagnostics) from None
+    form: dict[str, str] = {}
+    for name, value in parse_qsl(text, keep_blank_values=True):
+        if name in form:
+            named = f"'{name}'" if name in _PARAMETERS else "a parameter"  # never echo arbitrary text
+            raise OAuthError("invalid_request", f"the form has {named} more than once")
+        form[name] = value
+    return form
+
+
+_PARAMETERS = ("grant_type", "scope", "client_assertion_type", "client_assertion", "client_id")
 
 
 MAX_FORM_BYTES = 64_000  # a grant with an assertion is a few KB

@@ -1,13 +1,17 @@
 """Access tokens: a bearer JWT verified against its issuer's keys (RFC 7519, RFC 8725).
 
 Checked: the algorithm is on the allow-list (asymmetric only: `none` and HMAC are refused, so
-a public key can never be used as an HMAC secret); the signature, with the key the header's
-`kid` names; `iss`; `aud` (the tenant's FHIR base URL); `exp` and `nbf`, with a small clock
-skew. What a refusal says never includes the token or its claims.
+a public key can never be used as an HMAC secret) and is one the key the header's `kid` names
+signs with (an RSA key RS*/PS*, an EC key the ES algorithm of its curve); the signature;
+`iss`; `aud` (the tenant's FHIR base URL); `exp` and `nbf`, with a small clock skew, and they
+and `iat` are numbers; every claim is Unicode text. What a refusal says never includes the
+token or its claims.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,10 +19,12 @@ from typing import Any
 import jwt
 
 from gateway.auth.decision import Caller
-from gateway.auth.keys import KeySource
+from gateway.auth.keys import KeySource, fits
 from gateway.auth.scopes import parse_scopes
 from gateway.search.parse import is_fhir_id
+from gateway.text import is_text
 
+_ALG_NAME = re.compile(r"[A-Za-z0-9+_-]{1,16}")
 ASYMMETRIC = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 
 
@@ -45,13 +51,17 @@ async def verify(token: str, trust: Trust) -> dict[str, Any]:
         raise InvalidToken("the access token is not a JWT") from None
     algorithm = header.get("alg")
     if algorithm not in trust.algorithms or algorithm not in ASYMMETRIC:
-        raise InvalidToken(f"tokens signed with '{algorithm}' are not accepted")
+        # Named only when it looks like an algorithm's name: the header is the sender's text.
+        shown = f"'{algorithm}'" if isinstance(algorithm, str) and _ALG_NAME.fullmatch(algorithm) else "this alg"
+        raise InvalidToken(f"tokens signed with {shown} are not accepted")
     kid = header.get("kid")
     if kid is not None and not isinstance(kid, str):
         raise InvalidToken("the token's 'kid' is not a string")
     key = await trust.keys.key(kid)
     if key is None:
         raise InvalidToken("the token is signed with a key the issuer does not publish")
+    if not fits(key, algorithm):
+        raise InvalidToken(f"the token's algorithm '{algorithm}' is not one its key signs with")
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -74,9 +84,36 @@ async def verify(token: str, trust: Trust) -> dict[str, Any]:
         raise InvalidToken(f"the access token has no '{exc.claim}' claim") from None
     except jwt.InvalidSignatureError:
         raise InvalidToken("the access token's signature does not verify") from None
-    except jwt.PyJWTError:
+    except (jwt.PyJWTError, TypeError, ValueError):
+        # TypeError, ValueError: what a key the library cannot use raises, should one get past
+        # `fits`; an unacceptable token all the same, never a 500.
         raise InvalidToken("the access token is malformed") from None
+    check_text(claims)
+    named = not_numeric_date(claims)
+    if named is not None:
+        raise InvalidToken(f"the access token's '{named}' is not a NumericDate (a JSON number)")
     return claims
+
+
+def not_numeric_date(claims: Mapping[str, Any]) -> str | None:
+    """The first of `exp`, `nbf`, `iat` present but not a NumericDate, or None. RFC 7519
+    section 2: a NumericDate is a JSON number of seconds; "1765000000", true or NaN are not
+    (the JWT library reads them with int(), so a string would pass its checks)."""
+    for name in ("exp", "nbf", "iat"):
+        if name not in claims:
+            continue
+        value = claims[name]
+        number = isinstance(value, int) and not isinstance(value, bool)
+        if not (number or (isinstance(value, float) and math.isfinite(value))):
+            return name
+    return None
+
+
+def check_text(claims: Mapping[str, Any]) -> None:
+    """InvalidToken unless every claim is Unicode text: one holding a lone surrogate (a JSON
+    escape UTF-8 cannot carry) is no client id or subject the gateway could record or answer."""
+    if not is_text(claims):
+        raise InvalidToken("the access token's claims are not valid Unicode text (a lone surrogate)")
 
 
 def caller_from(claims: Mapping[str, Any], tenants: frozenset[str], patient_claim: str = "patient") -> Caller:

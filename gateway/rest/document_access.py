@@ -72,8 +72,13 @@ async def check_vendor_binary(request: Request, tenant: Tenant, binary: dict[str
         except NotFound:
             raise not_found("Binary", binary_id) from None
         return
-    # Its patient alone settles it only when the caller's one grant is that patient, unconstrained.
-    only_compartment = len(allowed.grants) == 1 and all(n in ("_id", "patient") for n, _ in allowed.grants[0].params)
-    if kind == "Patient" and target and allowed.patient == target and only_compartment:
+    # Its patient alone settles it only when the caller's one grant asks nothing but that patient
+    # (its compartment, or a `patient` constraint: each one naming it).
+    conditions = allowed.grants[0].params if len(allowed.grants) == 1 else ()
+    if kind == "Patient" and target and conditions and all(c in _naming(target) for c in conditions):
         return
     raise not_found("Binary", binary_id)
+
+
+def _naming(patient: str) -> tuple[tuple[str, str], ...]:
+    return (("patient", patient), ("patient", f"Patient/{patient}"))

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from gateway.audit.sink import FileSink
+from gateway.audit.sink import FileSink, StdoutSink
 from gateway.settings import AuditSettings, TenantSettings
 from tests.support.fake_vendor import BASE, FAKE, FAKE_URL, TENANT, FakeBackend, TestClient, fake_gateway, ok, outcome
 from tests.support.smart import Issuer, smart_settings
@@ -135,3 +135,48 @@ def test_lines_are_numbered_in_one_sequence(client: TestClient, issuer: Issuer, 
         x["valueInteger"] for e in lines(trail) for x in e["extension"] if x["url"] == "urn:fhir-gateway:audit-sequence"
     ]
     assert numbers == [1, 2, 3, 4]  # a merged trail of several workers shows a missing line as a gap
+
+
+@pytest.mark.parametrize("claims", [{"client_id": "demo\ud800"}, {"sub": "\udc00dr", "client_id": None}])
+def test_a_token_whose_claims_are_not_text_is_401_and_leaves_its_line(
+    client: TestClient, issuer: Issuer, trail: Path, claims: dict[str, Any]
+) -> None:
+    # A lone surrogate (a JSON escape UTF-8 cannot carry) in a validly signed claim: no client
+    # the gateway could name, so an unacceptable token, and the request is audited all the same.
+    response = client.get(f"{BASE}/Patient/p1", headers=issuer.headers(TENANT, "user/*.rs", **claims))
+    outcome(response, 401)
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+    (event,) = lines(trail)
+    assert event["outcomeDesc"] == "401" and event["agent"][0]["who"] == {"display": "unauthenticated"}
+
+
+@pytest.mark.parametrize("sink", ["file", "stdout"])
+def test_the_audit_writer_writes_any_text_as_one_line(
+    sink: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # Whatever a client's text holds, the line is written: what UTF-8 cannot carry, escaped.
+    event = {"resourceType": "AuditEvent", "agent": [{"who": {"display": "demo\ud800"}}], "n": "\udfff\u00e9"}
+    if sink == "file":
+        writer = FileSink(tmp_path / "audit.jsonl", max_bytes=10_000, backups=1)
+        writer.write(event)
+        writer.close()
+        written = (tmp_path / "audit.jsonl").read_text()
+    else:
+        StdoutSink().write(event)
+        written = capfd.readouterr().out
+    (line,) = written.splitlines()
+    assert json.loads(line)["agent"][0]["who"]["display"] == "demo\\ud800"
+    assert json.loads(line)["n"] == "\\udfff\u00e9"
+
+
+def test_a_line_the_sink_fails_to_write_in_any_way_is_a_503(
+    client: TestClient, issuer: Issuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Once the answer has started nothing else writes the line: a request whose line was not
+    # written is not served, however the sink failed.
+    def broken(self: FileSink, event: dict[str, Any]) -> None:
+        raise RuntimeError("a sink failing as none foresaw")
+
+    monkeypatch.setattr(FileSink, "write", broken)
+    response = client.get(f"{BASE}/Patient/p1", headers=issuer.headers(TENANT, "user/*.rs"))
+    assert "audited" in outcome(response, 503)["issue"][0]["diagnostics"]

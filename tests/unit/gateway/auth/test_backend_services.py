@@ -3,7 +3,9 @@ gateway's token endpoint, gets a short-lived token, and calls the FHIR API with 
 
 from __future__ import annotations
 
+import base64
 import gzip
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -100,7 +102,9 @@ def test_a_registered_client_gets_a_token_and_reads_with_it(
     assert body["token_type"] == "bearer" and body["scope"] == "system/Patient.rs" and body["expires_in"] <= 300
     headers = {"Authorization": f"Bearer {body['access_token']}"}
     assert ok(client.get(f"{BASE}/Patient/p1", headers=headers))["id"] == "p1"
-    outcome(client.get("/fhir/other/Patient/p1", headers=headers), 403)  # not a tenant of this client
+    elsewhere = client.get("/fhir/other/Patient/p1", headers=headers)  # not a tenant of this client
+    outcome(elsewhere, 403)
+    assert elsewhere.headers["www-authenticate"].startswith('Bearer error="insufficient_scope"')
     outcome(client.post(f"{BASE}/Patient", json={"resourceType": "Patient"}, headers=headers), 403)
 
 
@@ -176,6 +180,93 @@ def test_the_token_endpoint_refuses_bodies_too_large_for_a_grant(client: TestCli
     response = client.post("/auth/token", content=huge, headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
     assert "too large" in response.json()["error_description"]
+
+
+def unsigned(header: dict[str, Any], claims: dict[str, Any]) -> str:
+    """A JWT with `header` and `claims` and a signature of nothing: what anyone can send."""
+    parts = [base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode() for part in (header, claims)]
+    return ".".join([*parts, "AAAA"])
+
+
+@pytest.mark.parametrize("alg", ["RS256", "PS256", "RS384", "PS512"])
+def test_a_token_naming_an_rsa_algorithm_for_the_gateways_ec_key_is_401(client: TestClient, alg: str) -> None:
+    # The gateway signs with EC P-384: a header naming an RSA algorithm cannot be verified with
+    # it (RFC 7518 section 3.1), and is an unacceptable token (RFC 6750 section 3.1), not a 500.
+    kid = client.get("/auth/jwks").json()["keys"][0]["kid"]
+    for header in ({"alg": alg}, {"alg": alg, "kid": kid}):
+        token = unsigned(header, {"iss": f"{PUBLIC}/auth", "aud": f"{PUBLIC}/fhir", "exp": time.time() + 60})
+        response = client.get(f"{BASE}/Patient/p1", headers={"Authorization": f"Bearer {token}"})
+        body = outcome(response, 401)
+        assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+        assert alg in body["issue"][0]["diagnostics"]
+
+
+@pytest.mark.parametrize(("alg", "kid"), [("RS384", "ec-1"), ("ES384", "rsa-1")])
+def test_an_assertion_naming_an_algorithm_its_key_does_not_sign_with_is_invalid_client(
+    client: TestClient, alg: str, kid: str
+) -> None:
+    now = time.time()
+    claims = {"iss": "hie-1", "sub": "hie-1", "aud": TOKEN_URL, "exp": now + 60, "jti": str(uuid.uuid4())}
+    response = ask(client, unsigned({"alg": alg, "kid": kid}, claims))
+    assert response.status_code == 400 and response.headers["content-type"] == "application/json"
+    assert response.json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize("jti", ["\ud800", "a\udfffb"])
+def test_an_assertion_whose_jti_is_not_text_is_invalid_client(client: TestClient, jti: str) -> None:
+    # A lone surrogate (a JSON escape UTF-8 cannot carry, RFC 8259 section 8.2) is no jti the
+    # replay check could remember: the assertion is refused, not a 500.
+    response = ask(client, assertion(jti=jti))
+    assert response.status_code == 400 and response.headers["content-type"] == "application/json"
+    assert response.json()["error"] == "invalid_client"
+
+
+def post_form(client: TestClient, form: str) -> Any:
+    return client.post("/auth/token", content=form, headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+
+@pytest.mark.parametrize(
+    "repeated",
+    [
+        "grant_type=authorization_code&grant_type=client_credentials",
+        "grant_type=client_credentials&grant_type=client_credentials",
+        "grant_type=client_credentials&scope=system/Observation.rs&scope=system/Patient.rs",
+        "grant_type=client_credentials&client_id=hie-1&client_id=hie-1",
+    ],
+)
+def test_a_parameter_given_twice_is_invalid_request(client: TestClient, repeated: str) -> None:
+    # RFC 6749 section 3.2: parameters MUST NOT be included more than once; which one the client
+    # meant is not the server's to guess (the last, or the first).
+    form = f"{repeated}&client_assertion_type={ASSERTION_TYPE}&client_assertion={assertion()}"
+    response = post_form(client, form)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+    assert "more than once" in response.json()["error_description"]
+
+
+@pytest.mark.parametrize("escape", ["%ZZ", "%", "%C5berg", "%ff"])
+def test_a_form_with_a_malformed_or_non_utf8_escape_is_invalid_request(client: TestClient, escape: str) -> None:
+    form = f"grant_type=client_credentials&client_assertion_type={ASSERTION_TYPE}&client_assertion={assertion()}"
+    response = post_form(client, f"{form}&scope=system/Patient.rs{escape}")
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+    assert post_form(client, f"{form}&scope=system/Patient.rs").status_code == 200  # the same, well formed
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+def test_an_assertion_whose_times_are_not_numbers_is_invalid_client(client: TestClient, claim: str) -> None:
+    # RFC 7519 section 2: a NumericDate is a JSON number; "1765000000" is a string of digits.
+    now = int(time.time())
+    value = {"exp": now + 240, "iat": now, "nbf": now - 10}[claim]
+    response = ask(client, assertion(**{claim: str(value)}))
+    assert response.status_code == 400 and response.json()["error"] == "invalid_client"
+    assert f"'{claim}' is not a NumericDate" in response.json()["error_description"]
+    assert ask(client, assertion(**{claim: value})).status_code == 200  # the same, as a number
+
+
+def test_an_assertion_expiring_beyond_any_float_is_too_far_ahead_not_a_500(client: TestClient) -> None:
+    # A NumericDate may be any JSON number: 10**400 seconds is one, and is far more than five minutes.
+    response = ask(client, assertion(exp=10**400))
+    assert response.status_code == 400 and response.json()["error"] == "invalid_client"
+    assert "five minutes" in response.json()["error_description"]
 
 
 def test_the_token_endpoint_refuses_a_form_with_a_content_coding(client: TestClient) -> None:

@@ -91,3 +91,14 @@ def test_the_caller_key_separates_clients_users_and_patients() -> None:
         Caller("b", "u", parse_scopes(""), "p").key,
     }
     assert len(keys) == 4
+
+
+def test_constraints_naming_id_or_patient_are_conditions_not_a_compartment() -> None:
+    # SMART v2 constraints are search parameters: `_id=20` on an Encounter is that Encounter,
+    # not the records of a patient 20; on a patient/ scope they are ANDed to the compartment.
+    for scope in ("user/Encounter.rs?_id=20", "system/Encounter.rs?patient=20"):
+        found = grants(caller(scope, patient=None), "Encounter", Permission.SEARCH)
+        assert confined_to(found) is None and found[0].params == found[0].constraints
+    confined = grants(caller("patient/Encounter.rs?patient=20", patient="p1"), "Encounter", Permission.SEARCH)
+    assert confined_to(confined) == "p1"
+    assert confined[0].params == (("patient", "p1"), ("patient", "20"))

@@ -7,6 +7,8 @@ import base64
 import hashlib
 import hmac
 import json
+import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -105,10 +107,23 @@ def test_no_token_is_401_with_a_bearer_challenge(client: TestClient, backend: Fa
     response = client.get(f"{BASE}/Patient/p1")
     outcome(response, 401)
     assert response.headers["www-authenticate"] == "Bearer"
-    malformed = client.get(f"{BASE}/Patient/p1", headers={"Authorization": "Basic dXNlcjpwdw=="})
-    outcome(malformed, 401)
-    assert 'error="invalid_request"' in malformed.headers["www-authenticate"]
     assert backend.calls_to("Patient") == 0
+
+
+@pytest.mark.parametrize("header", ["Basic dXNlcjpwdw==", "Digest username=x", "Negotiate abc"])
+def test_another_scheme_is_no_authentication_a_bare_challenge(client: TestClient, header: str) -> None:
+    # RFC 6750 section 3: a request "attempted using an unsupported authentication method" lacks
+    # authentication: 401 and a challenge without an error code, as for no header at all.
+    response = client.get(f"{BASE}/Patient/p1", headers={"Authorization": header})
+    outcome(response, 401)
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Bearer    "])
+def test_the_bearer_scheme_without_a_token_is_invalid_request(client: TestClient, header: str) -> None:
+    response = client.get(f"{BASE}/Patient/p1", headers={"Authorization": header})
+    outcome(response, 400)
+    assert response.headers["www-authenticate"].startswith('Bearer error="invalid_request"')
 
 
 @pytest.mark.parametrize(
@@ -118,6 +133,10 @@ def test_no_token_is_401_with_a_bearer_challenge(client: TestClient, backend: Fa
         ({"nbf": 4_102_444_800}, "not valid yet"),
         ({"aud": "https://fhir.example.org/fhir/other"}, "aud"),
         ({"iss": "https://evil.example.org"}, "iss"),
+        # RFC 7519 section 2: a NumericDate is a JSON number; a string of digits is not one.
+        ({"exp": str(int(time.time()) + 300)}, "'exp' is not a NumericDate"),
+        ({"iat": str(int(time.time()))}, "'iat' is not a NumericDate"),
+        ({"nbf": "0"}, "'nbf' is not a NumericDate"),
     ],
 )
 def test_unacceptable_tokens_are_401_invalid_token(
@@ -155,6 +174,35 @@ def test_alg_none_hmac_with_the_public_key_and_an_unknown_kid_are_401(client: Te
         assert 'error="invalid_token"' in response.headers["www-authenticate"]
 
 
+@pytest.mark.parametrize("alg", ["ES384", "ES256", "ES512"])
+def test_a_token_naming_an_ec_algorithm_for_an_rsa_key_is_401(client: TestClient, issuer: Issuer, alg: str) -> None:
+    # The issuer's key is RSA: an ES* header cannot be verified with it (RFC 7518 section 3.1);
+    # the token is unacceptable (RFC 6750 section 3.1), whoever sends it, never a 500.
+    _, payload, signature = issuer.token(TENANT, "system/*.rs").split(".")
+    head = _b64(json.dumps({"alg": alg, "kid": issuer.kid}).encode())
+    response = client.get(f"{BASE}/Patient/p1", headers={"Authorization": f"Bearer {head}.{payload}.{signature}"})
+    outcome(response, 401)
+    assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+
+
+CHALLENGE = re.compile(r'Bearer error="[a-z_]+", error_description="[\x20-\x21\x23-\x5b\x5d-\x7e]*"')
+
+
+@pytest.mark.parametrize("alg", ["\u4e00", 'RS384"', "RS\\384", "x\r\nSet-Cookie: a=b", "A" * 2000])
+def test_whatever_a_tokens_header_says_the_challenge_is_a_well_formed_header(
+    client: TestClient, issuer: Issuer, alg: Any
+) -> None:
+    # The header's alg is the sender's text: echoed into WWW-Authenticate it ended the quoted
+    # description early, broke the header in two, or could not be encoded at all (a 500). RFC
+    # 6750 section 3: error_description is printable ASCII but '"' and '\\'.
+    _, payload, signature = issuer.token(TENANT, "system/*.rs").split(".")
+    head = _b64(json.dumps({"alg": alg, "kid": issuer.kid}).encode())
+    response = client.get(f"{BASE}/Patient/p1", headers={"Authorization": f"Bearer {head}.{payload}.{signature}"})
+    body = outcome(response, 401)
+    assert CHALLENGE.fullmatch(response.headers["www-authenticate"])
+    assert "Set-Cookie" not in json.dumps(body) and "AAAA" not in json.dumps(body)
+
+
 def test_a_token_for_one_tenant_does_not_open_another(client: TestClient, issuer: Issuer) -> None:
     headers = issuer.headers("other", "system/*.rs")
     assert ok(client.get("/fhir/other/Patient/p1", headers=headers))["id"] == "p1"
@@ -166,9 +214,13 @@ def test_a_token_for_one_tenant_does_not_open_another(client: TestClient, issuer
 
 def test_a_scope_too_narrow_is_403(client: TestClient, issuer: Issuer, backend: FakeBackend) -> None:
     headers = as_patient(issuer, "patient/Observation.rs")
-    body = outcome(client.get(f"{BASE}/Patient/p1", headers=headers), 403)
-    assert "read on Patient" in body["issue"][0]["diagnostics"]
-    outcome(client.post(f"{BASE}/Patient", json={"resourceType": "Patient"}, headers={**JSON, **headers}), 403)
+    response = client.get(f"{BASE}/Patient/p1", headers=headers)
+    assert "read on Patient" in outcome(response, 403)["issue"][0]["diagnostics"]
+    # RFC 6750 section 3.1: the challenge says the token's scopes are short of the request.
+    assert response.headers["www-authenticate"].startswith('Bearer error="insufficient_scope"')
+    created = client.post(f"{BASE}/Patient", json={"resourceType": "Patient"}, headers={**JSON, **headers})
+    outcome(created, 403)
+    assert 'error="insufficient_scope"' in created.headers["www-authenticate"]
     assert backend.calls_to("Patient") == 0
 
 
@@ -468,3 +520,19 @@ def test_a_ccd_needs_document_access_not_just_patient_access(client: TestClient,
     outcome(client.get(f"{BASE}/Binary/ccd-p.p1", headers=as_patient(issuer, "patient/Patient.rs")), 403)
     with_documents = as_patient(issuer, "patient/Patient.rs patient/DocumentReference.rs patient/Observation.rs")
     assert client.get(f"{BASE}/Binary/ccd-p.p1", headers=with_documents).status_code == 200
+
+
+# -- the Authorization header itself ----------------------------------------------------------------
+
+
+def test_two_authorization_headers_are_invalid_request(
+    client: TestClient, issuer: Issuer, backend: FakeBackend
+) -> None:
+    # RFC 6750 section 3.1: a repeated credential is invalid_request (400); the server does not
+    # pick one (the first would let whoever adds a header in front decide who the caller is).
+    good = issuer.headers(TENANT, "user/*.rs")["Authorization"]
+    for pair in ((good, "Bearer not-a-token"), ("Bearer not-a-token", good), (good, good)):
+        response = client.get(f"{BASE}/Patient/p1", headers=[("Authorization", pair[0]), ("Authorization", pair[1])])
+        outcome(response, 400)
+        assert response.headers["www-authenticate"].startswith('Bearer error="invalid_request"')
+    assert backend.calls_to("Patient") == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -40,7 +41,8 @@ def issuer() -> Iterator[tuple[str, IssuerState]]:
         if request.headers.get("authorization") != expected:
             return JSONResponse({"error": "invalid_client"}, 401)
         token = dict(parse_qsl((await request.body()).decode())).get("token")
-        return JSONResponse(state.tokens.get(str(token), {"active": False}))
+        # As JSON with escapes (ensure_ascii), so an answer may carry what UTF-8 cannot (a lone surrogate).
+        return Response(json.dumps(state.tokens.get(str(token), {"active": False})), media_type="application/json")
 
     running = serve_in_thread(Starlette(routes=[Route("/introspect", introspect, methods=["POST"])]))
     yield f"{running.url}/introspect", state
@@ -88,6 +90,8 @@ def test_an_active_opaque_token_is_accepted_and_cached(client: TestClient, issue
         {"active": True, "scope": "user/*.rs", "exp": 1},
         {"active": True, "scope": "user/*.rs", "aud": "https://fhir.example.org/fhir/other"},
         {"active": "true", "scope": "user/*.rs"},
+        {"active": True, "scope": "user/*.rs", "client_id": "app-\ud800"},  # not text: no client to record
+        {"active": True, "scope": "user/*.rs", "exp": "9999999999"},  # RFC 7662 section 2.2: a number
     ],
 )
 def test_inactive_expired_or_foreign_tokens_are_401(
