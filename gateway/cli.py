@@ -7,7 +7,10 @@ configuration is checked against them before anything starts.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+from types import FrameType
+from typing import NoReturn
 
 from gateway.plugins import installed_sandboxes, installed_vendors
 from gateway.settings import ConfigError, Settings, load_settings
@@ -30,6 +33,9 @@ def _serve(args: argparse.Namespace) -> int:
         return _run(settings, host, port)
     from gateway.smart_demo import DEMO_CLIENT, DEMO_SCOPES, smart_demo
 
+    # uvicorn ends a SIGTERM'd serve by raising the signal again under the handler it found:
+    # the default one would end the process there, past the `with` that removes the demo's keys.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     with smart_demo(settings, host, port) as demo:
         print(
             f"SMART demo: client '{DEMO_CLIENT}' ({' '.join(DEMO_SCOPES)}) signs with the private key in\n"
@@ -38,6 +44,10 @@ def _serve(args: argparse.Namespace) -> int:
             flush=True,
         )
         return _run(demo.settings, host, port)
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> NoReturn:
+    raise SystemExit(128 + signum)  # the shell's status for a process ended by the signal
 
 
 def _run(settings: Settings, host: str, port: int) -> int:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -51,3 +56,31 @@ def test_the_demo_keys_go_when_the_demo_stops() -> None:
         keys = made.client_key.parent
         assert made.client_key.is_file() and (keys.stat().st_mode & 0o777) == 0o700
     assert not keys.exists()  # no private key left behind in the temporary directory
+
+
+def test_a_smart_demo_stopped_by_sigterm_leaves_no_key_behind() -> None:
+    # As a service manager stops it: uvicorn ends a SIGTERM'd serve by raising the signal again.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = f"from gateway.cli import main; raise SystemExit(main(['serve', '--smart-demo', '--port', '{port}']))"
+    process = subprocess.Popen(
+        [sys.executable, "-c", command], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        assert process.stdout is not None
+        keys = Path(next(line for line in process.stdout if line.strip().endswith(".pem")).strip()).parent
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert keys.is_dir()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 128 + signal.SIGTERM
+        assert not keys.exists()
+    finally:
+        process.kill()
+        process.wait()
