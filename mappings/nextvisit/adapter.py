@@ -58,7 +58,14 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   needs (`notes`, `insurance`, `user`, `team`, `timeline`, `created_at`, `deleted_at`; an
   encounter's `uuid`, `patient_id`, `created_at`) are declared but never read: no value
   there can make a record unreadable.
-- Null and absent optional fields are the same: nothing recorded.
+- Null and absent optional fields are the same: nothing recorded. Not so for the records a
+  patient holds (`allergies`, `latest_medications`, `encounters`): null or empty is "none
+  recorded", but an answer without the key says nothing. The documented PatientFull answers
+  never show `allergies`, and an implementation that drops null fields (a reading the
+  simulator plays) cannot be told from one that does not send the field, so absent is
+  unknown under every reading: the search leaves it to an outcome entry naming the field and
+  gives no total, a read of such a record is a 502, and a CCD (all or nothing) is refused,
+  never rendered as "no known allergies" or as an empty section.
 - The list's `per_page` has no documented maximum (the search endpoint's is 100): lists ask
   for the documented default, 50, which every implementation takes.
 - Soft-deleted patients: documented as gone from reads ("Soft deletes"); a read or list

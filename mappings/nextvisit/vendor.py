@@ -447,6 +447,22 @@ def _problem(error: ErrorDetails) -> str:
     return "has an unexpected shape"
 
 
+_NOT_IN_ANSWER = "was not in the answer, so whether there are any is unknown"
+
+
+def not_returned(patient: VendorPatient, field: str, resource_type: str) -> list[Unreadable]:
+    """The records under `field` when the answer has no such key: unknown, never "none".
+
+    The documented PatientFull answers never show `allergies` (only the request bodies do), an
+    implementation may drop null fields, and a Spatie show loads a relation only when it is
+    included: an absent key cannot be told from "not sent", so it is reported (the search then
+    says so and gives no total; a CCD, all or nothing, is refused) rather than read as an empty
+    list. A null or empty value is an answer: nothing recorded."""
+    if field in patient.model_fields_set:
+        return []
+    return [Unreadable(resource_type, patient.id, None, field, _NOT_IN_ANSWER)]
+
+
 def items_of(value: Any, field: str) -> Iterator[tuple[str, Any]]:
     """A list's items with their paths; PHP renders a non-sequential array as an object."""
     if value is None:

@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any
 
 import pytest
+from lxml import etree
 
 from sandboxes.clinic import Encounter, Patient, build_clinic
 from sandboxes.nextvisit import create_sandbox
@@ -32,6 +33,16 @@ LIVE = [p for p in CLINIC.patients if not p.deleted]
 #: The patient with the most encounters; its second-newest encounter is the unreadable one.
 BUSY = max(LIVE, key=lambda p: len(p.encounters))
 BROKEN: Encounter = sorted(BUSY.encounters, key=lambda e: (e.start, -e.id), reverse=True)[1]
+
+
+def _null_allergies(patient: Patient) -> bool:
+    """Whether the simulator serves the patient's allergy list as null (none listed, none
+    reviewed, an odd id: the app's "allergies"); a reading that drops null fields leaves it out."""
+    listed = [a for a in patient.allergies if not a.deleted]
+    return not listed and patient.allergy_review != "nkda" and patient.id % 2 == 1
+
+
+UNSTATED = next(p for p in LIVE if _null_allergies(p))
 
 READINGS: dict[str, dict[str, Any]] = {
     "as-documented": {},
@@ -89,6 +100,10 @@ class Reading:
     def broken(self) -> int | None:
         value: int | None = self.switches.get("unreadable_encounter")
         return value
+
+    def unstated(self, patient: Patient) -> bool:
+        """Whether the answer leaves the patient's allergy list out (a null dropped): unknown."""
+        return self.switches.get("nulls") == "absent" and _null_allergies(patient)
 
 
 @pytest.fixture(scope="module", params=list(READINGS))
@@ -237,7 +252,36 @@ def test_ccds_of_other_patients_are_served(reading: Reading) -> None:
         bundle = reading.fhir.get_ok(f"{BASE}/DocumentReference/$docref", params={"patient": str(truth.id)})
         (ccd,) = [e["resource"] for e in bundle["entry"] if e["resource"]["id"].startswith("ccd-")]
         response = reading.fhir.get(f"{BASE}/{ccd['content'][0]['attachment']['url']}")
+        if reading.unstated(truth):  # all or nothing: an allergy list not known is no document
+            assert response.status_code == 502 and "field allergies" in outcome_of(response)["issue"][0]["diagnostics"]
+            continue
         assert response.status_code == 200, (truth.id, response.text[:300])
+
+
+def test_an_allergy_list_the_answer_leaves_out_is_unknown_and_no_ccd_claims_none(reading: Reading) -> None:
+    pid = str(UNSTATED.id)
+    bundle = reading.fhir.get_ok(f"{BASE}/AllergyIntolerance", params={"patient": pid})
+    assert _matches(bundle) == []
+    docref = reading.fhir.get_ok(f"{BASE}/DocumentReference/$docref", params={"patient": pid})
+    (ccd,) = [e["resource"] for e in docref["entry"] if e["resource"]["id"].startswith("ccd-")]
+    url = ccd["content"][0]["attachment"]["url"]
+    response = reading.fhir.get(f"{BASE}/{url}", headers={"Accept": "application/xml"})
+    if not reading.unstated(UNSTATED):  # null: nothing recorded, and the count says so
+        assert bundle["total"] == 0 and _outcomes(bundle) == []
+        assert response.status_code == 200, response.text[:300]
+        # An empty list is "no information" in the CCD, never "no known allergies".
+        (section,) = etree.fromstring(response.content).xpath(
+            "//v3:section[v3:code/@code='48765-2']", namespaces={"v3": "urn:hl7-org:v3"}
+        )
+        assert section.get("nullFlavor") == "NI" and not section.xpath(".//*[@negationInd='true']")
+        return
+    # No `allergies` key (a null dropped, or a field not sent: the two look alike) is unknown.
+    assert "total" not in bundle
+    (message,) = _outcomes(bundle)
+    assert f"Patient/{pid}" in message and "field allergies was not in the answer" in message
+    assert not any(value in message for value in _private(UNSTATED)), message
+    assert response.status_code == 502, response.text[:300]
+    assert "field allergies" in outcome_of(response)["issue"][0]["diagnostics"]
 
 
 def _given_starts(patient: Patient, prefix: str) -> bool:

@@ -197,3 +197,25 @@ def test_a_read_without_demographics_finds_them_among_thousands_by_bisection(wan
         assert "telecom" not in read
     else:
         assert {t["value"] for t in read["telecom"]} == {"jane@example.org", "(312) 555-0142"}
+
+
+@pytest.mark.parametrize("field", ["allergies", "latest_medications", "encounters"])
+def test_a_list_the_answer_leaves_out_is_unknown_not_empty(field: str) -> None:
+    # The documented PatientFull answers never show `allergies`; an implementation may drop null
+    # fields or load relations only when included. No key is no answer: never "none recorded".
+    resource_type = {"allergies": "AllergyIntolerance", "latest_medications": "MedicationStatement",
+                     "encounters": "Encounter"}[field]  # fmt: skip
+    silent = {k: v for k, v in JANE.items() if k != field}
+    provider = _adapter(CannedVendor([silent])).providers[resource_type]
+    assert provider.search is not None
+    page = asyncio.run(provider.search(_for_patient(resource_type, "7")))
+    assert page.resources == [] and page.total is None
+    (warning,) = page.warnings
+    assert f"of Patient/7 could not be read: the vendor's field {field} was not in the answer" in warning
+    with pytest.raises(UpstreamError, match=field):  # not "does not exist": it may
+        asyncio.run(provider.read(f"7.{resource_type[0].lower()}.1"))
+    # Null is an answer: nothing recorded, and the count says so.
+    stated = _adapter(CannedVendor([{**JANE, field: None}])).providers[resource_type]
+    assert stated.search is not None
+    page = asyncio.run(stated.search(_for_patient(resource_type, "7")))
+    assert (page.resources, page.total, page.warnings) == ([], 0, ())
