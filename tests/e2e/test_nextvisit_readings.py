@@ -76,10 +76,12 @@ READINGS: dict[str, dict[str, Any]] = {
         "extra_field": True,
         "show_trashed": True,
     },
-    # Accent-sensitive names, Laravel's microsecond times, one encounter no reading can use.
+    # Accent-sensitive names, Laravel's microsecond times, one encounter no reading can use, a
+    # cursor paginator (`page` not read).
     "accents-micro-unreadable": {
         "name_accents": "sensitive",
         "datetimes": "micro",
+        "paging": "cursor",
         "unreadable_encounter": BROKEN.id,
         "extra_field": True,
     },

@@ -133,7 +133,9 @@ def test_a_list_that_ignores_page_is_not_served_twice() -> None:
     assert [r["id"] for r in first.resources] == ["7"] and first.next == 2
     second = asyncio.run(patients.search(SearchRequest(SearchQuery("Patient", (), (), "UTC"), 2, 100)))
     assert second.resources == [] and second.next is None
-    assert second.warnings and "past its first page" in second.warnings[0]
+    assert second.warnings == (
+        "Nextvisit answered page 1 when asked for page 2: the patient list cannot be read past page 1",
+    )
 
 
 @pytest.mark.parametrize("show_demographics", [True, False])
@@ -219,3 +221,94 @@ def test_a_list_the_answer_leaves_out_is_unknown_not_empty(field: str) -> None:
     assert stated.search is not None
     page = asyncio.run(stated.search(_for_patient(resource_type, "7")))
     assert (page.resources, page.total, page.warnings) == ([], 0, ())
+
+
+class ListVendor(CannedVendor):
+    """A patient list of `patients` in ascending id, paged by Laravel's `cursorPaginate()`
+    (`paging="cursor"`: `page` not read) or by page numbers it does not state (`"unnumbered"`),
+    honouring the cursor or `page` it is sent or not; its read ignores `include=demographics`."""
+
+    def __init__(self, patients: list[dict[str, Any]], paging: str, honoured: bool = True) -> None:
+        super().__init__(patients, show_demographics=False)
+        self.paging, self.honoured = paging, honoured
+
+    async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+        params = dict(params or {})
+        if path != "/v1/patients":
+            return await super().request(method, path, params=params, json=json)
+        self.calls.append((path, params))
+        listed = [p for p in self.patients if bool(p.get("deleted_at")) == ("filter[trashed]" in params)]
+        size = int(params["per_page"])
+        if self.paging == "cursor":
+            start = int(params.get("cursor", "c0")[1:]) if self.honoured else 0
+            rows = [self._render(p, True) for p in listed[start : start + size]]
+            following = f"c{start + size}" if start + size < len(listed) else None
+            link = f"http://vendor/v1/patients?per_page={size}&cursor={following}" if following else None
+            return {"data": rows, "links": {"first": None, "last": None, "prev": None, "next": link},
+                    "meta": {"path": "http://vendor/v1/patients", "per_page": size, "next_cursor": following,
+                             "prev_cursor": None}}  # fmt: skip
+        page = int(params["page"]) if self.honoured else 1
+        return {"data": [self._render(p, True) for p in listed[(page - 1) * size : page * size]]}
+
+
+def _walk_patients(adapter: NextvisitAdapter, size: int) -> tuple[list[str], tuple[str, ...]]:
+    """Every patient of an unfiltered search, vendor page after vendor page, and what was said."""
+    search = adapter.providers["Patient"].search
+    assert search is not None
+    ids: list[str] = []
+    warnings: tuple[str, ...] = ()
+    position: Any = None
+    for _ in range(20):
+        page = asyncio.run(search(SearchRequest(SearchQuery("Patient", (), (), "UTC"), position, size)))
+        ids += [r["id"] for r in page.resources]
+        warnings += page.warnings
+        position = page.next
+        if position is None:
+            return ids, warnings
+    raise AssertionError(f"the walk does not end: {ids}")
+
+
+MANY = [{**JANE, "id": i} for i in range(1, 8)]
+
+
+def test_a_list_paged_by_cursor_is_walked_by_its_cursor() -> None:
+    vendor = ListVendor(MANY, "cursor")
+    adapter = _adapter(vendor)
+    assert _walk_patients(adapter, 3) == ([str(i) for i in range(1, 8)], ())
+    asked = [params for path, params in vendor.calls if path == "/v1/patients"]
+    assert [params.get("cursor") for params in asked] == [None, "c3", "c6"]
+    assert all("page" not in params for params in asked[1:])  # `page` means nothing to it
+    # The reads that walk the list find their patients too: demographics, and the trash.
+    read = asyncio.run(adapter.providers["Patient"].read("6"))
+    assert {t["value"] for t in read["telecom"]} == {"jane@example.org", "(312) 555-0142"}
+    trashed = _adapter(ListVendor([*MANY, {**JANE, "id": 9, "deleted_at": "2024-07-01T00:00:00Z"}], "cursor"))
+    with pytest.raises(Gone):
+        asyncio.run(trashed.providers["Patient"].read("9"))
+    # A cursor handed out but not honoured: the first page again is said, not served.
+    ids, warnings = _walk_patients(_adapter(ListVendor(MANY, "cursor", honoured=False)), 3)
+    assert ids == ["1", "2", "3"] and len(warnings) == 1 and "by its cursor" in warnings[0]
+
+
+@pytest.mark.parametrize("honoured", [True, False])
+def test_pages_the_vendor_does_not_number_are_never_served_twice(honoured: bool) -> None:
+    ids, warnings = _walk_patients(_adapter(ListVendor(MANY, "unnumbered", honoured)), 3)
+    if honoured:  # no number, but other patients each time: walked to the empty page
+        assert (ids, warnings) == ([str(i) for i in range(1, 8)], ())
+        return
+    assert ids == ["1", "2", "3"]
+    assert warnings == (
+        "Nextvisit answered the patients of page 1 again when asked for page 2: "
+        "the patient list cannot be read past page 1",
+    )
+
+
+def test_a_page_that_cannot_be_told_from_a_repeat_is_not_served() -> None:
+    # Page 2 of a list whose first page was numbered, that now numbers none: nothing to compare.
+    search = _adapter(ListVendor(MANY, "unnumbered")).providers["Patient"].search
+    assert search is not None
+    page = asyncio.run(search(SearchRequest(SearchQuery("Patient", (), (), "UTC"), 2, 3)))
+    assert page.resources == [] and page.next is None
+    assert page.warnings == (
+        "Nextvisit did not say which page it answered when asked for page 2: "
+        "the patient list cannot be read past page 1",
+    )

@@ -133,6 +133,33 @@ def test_paging_shapes_and_a_page_past_the_end() -> None:
     assert past["data"] == [] and past["links"]["next"] is None
 
 
+@pytest.mark.parametrize("sort", ["id", "-id", "last_name", "-date_of_birth", "-created_at"])
+def test_a_cursor_paginator_walks_every_row_once_each_way_and_ignores_page(sort: str) -> None:
+    api = _api(paging="cursor")
+    documented = _api().ok("/v1/patients", per_page=100, sort=sort, page=1)["data"]
+    documented += _api().ok("/v1/patients", per_page=100, sort=sort, page=2)["data"]
+    documented += _api().ok("/v1/patients", per_page=100, sort=sort, page=3)["data"]
+    first = api.ok("/v1/patients", per_page=30, sort=sort, include="demographics")
+    assert set(first["meta"]) == {"path", "per_page", "next_cursor", "prev_cursor"}
+    assert first["links"]["first"] is None and first["links"]["last"] is None and first["links"]["prev"] is None
+    again = api.ok("/v1/patients", per_page=30, sort=sort, include="demographics", page=2)
+    assert (again["data"], again["meta"]) == (first["data"], first["meta"])  # `page` is not read
+    pages, body = [first], first
+    while body["links"]["next"]:
+        assert "cursor=" + body["meta"]["next_cursor"] in body["links"]["next"]
+        assert "sort=" in body["links"]["next"] and "include=demographics" in body["links"]["next"]
+        body = api.follow(body["links"]["next"])
+        pages.append(body)
+    assert body["meta"]["next_cursor"] is None and body["meta"]["prev_cursor"] is not None
+    walked = [row["id"] for page in pages for row in page["data"]]
+    assert walked == [row["id"] for row in documented]
+    assert all("demographics" in row for page in pages for row in page["data"])
+    back = api.follow(body["links"]["prev"])  # a previous cursor: the page before, in order
+    assert back["data"] == pages[-2]["data"] and back["meta"]["next_cursor"] is not None
+    garbage = api.ok("/v1/patients", per_page=30, sort=sort, include="demographics", cursor="not-a-cursor")
+    assert garbage["data"] == first["data"]  # `Cursor::fromEncoded` gives null: the first page
+
+
 @pytest.mark.parametrize(("errors", "media"), [("error", "application/json"), ("plain", "text/plain")])
 def test_error_bodies(errors: str, media: str) -> None:
     response = _api(errors=errors).get("/v1/patients/999999")
