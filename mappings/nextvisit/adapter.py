@@ -101,8 +101,11 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
 - The demographics shape (not in the docs at all): `email`, `phone` or `phone_number`,
   `address_line1` or `address`, `city`, `state`, `postal_code` or `zip`; missing fields are
   absent; `demographics` null means none recorded.
-- `include=demographics` on `GET /v1/patients/{id}`: the docs list includes for the list
-  only. A read whose answer has no `demographics` key (an implementation ignoring the
+- `include=demographics,encounters` on `GET /v1/patients/{id}`: the docs list includes for
+  the list only, and show the show's answer with `encounters` unasked; an implementation on
+  Spatie's query builder serves a relation only when it is included (`whenLoaded`), so both
+  are asked for, and an answer still without `encounters` is unknown, not "no visits" (see
+  "Null and absent" above). A read whose answer has no `demographics` key (an implementation ignoring the
   include there; null is an answer, "none recorded") looks the patient up in the list, which
   takes that include: filtered by its birth date (an exact filter; no name filter, whose
   matching is open, see above), walked in id order and picked by id. Search and read then map the
@@ -159,6 +162,9 @@ LIST_PAGE_SIZE = 50
 MAX_TRASH_PAGES = 40
 MAX_DEMOGRAPHICS_PAGES = 16  # list pages read to find one patient's demographics (bisected)
 _SORT_FIELDS = {"family": "last_name", "birthdate": "date_of_birth"}
+# The relations a read asks for: the docs list `include=user,team,encounters,demographics` (on the
+# list), and a show built on the same Spatie query builder loads only what is included.
+_SHOW_INCLUDES = "demographics,encounters"
 Children = Callable[[VendorPatient], Mapped]
 Position = int | dict[str, Any] | None
 """Where a walk of the patient list is: None (its first page); page n of a list that numbers
@@ -279,7 +285,7 @@ class NextvisitAdapter:
         if not is_int_id(patient_id):
             raise NotFound(f"Patient/{patient_id} does not exist")
         try:
-            body = await self.client.request("GET", f"/v1/patients/{patient_id}", params={"include": "demographics"})
+            body = await self.client.request("GET", f"/v1/patients/{patient_id}", params={"include": _SHOW_INCLUDES})
         except NotFound:
             if await self._trashed(patient_id):
                 raise Gone(f"Patient/{patient_id} has been deleted") from None

@@ -82,6 +82,10 @@ leave open that independent implementations read differently:
 - ``delete_status=200`` (default, ``{"message": ...}``) | ``204`` (no body).
 - ``login_shape="token"`` (default, ``{"status", "token", "user"}``) | ``"data"``
   (``{"data": {"token", "user"}}``).
+- ``single_relations="always"`` (default: single-patient answers carry ``encounters``, as
+  the docs' examples show) | ``"included"`` (Spatie's query builder and ``whenLoaded``:
+  ``GET /v1/patients/{id}`` carries ``encounters`` only when ``include`` names it, like the
+  list; create and update answers, which take no ``include``, never do).
 
 Assumptions where the docs are silent (the adapter must not rely on more):
 

@@ -9,7 +9,8 @@ other body fields are ignored. Update: the same rules for the fields present
 (``sometimes``), minus ``insurance`` (the documented update body lacks it). ``PATCH`` is
 ``PUT`` (``apiResource``). Single-patient responses always carry ``encounters``; create
 and update take no ``include``; with ``include_demographics=False`` (``readings``) ``show``
-ignores ``include=demographics``.
+ignores ``include=demographics``; with ``single_relations="included"`` they carry
+``encounters`` only when ``include`` asks for it (so create and update never do).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from starlette.responses import Response
 from sandboxes.nextvisit.errors import patient_not_found, respond
 from sandboxes.nextvisit.php_json import php_json
 from sandboxes.nextvisit.request_input import request_input, request_query
-from sandboxes.nextvisit.resource import SINGLE
+from sandboxes.nextvisit.resource import PLAIN, SINGLE
 from sandboxes.nextvisit.rows import PatientRow
 from sandboxes.nextvisit.spatie import includes
 from sandboxes.nextvisit.store import Store
@@ -48,7 +49,8 @@ class PatientRecords:
         row = self._row(request, trashed=True)
         included = includes(request_query(request))
         demographics = "demographics" in included and self.store.readings.include_demographics
-        variant = ("team" in included, True, demographics, row.deleted)
+        encounters = "encounters" in included or self.store.readings.single_relations == "always"
+        variant = ("team" in included, encounters, demographics, row.deleted)
         return respond(200, self._envelope(self.store.patient_json(row, variant)))
 
     async def update(self, request: Request, token_id: int) -> Response:
@@ -74,7 +76,8 @@ class PatientRecords:
         return row
 
     def _single(self, row: PatientRow, status: int = 200) -> Response:
-        return respond(status, self._envelope(self.store.patient_json(row, SINGLE)))
+        variant = SINGLE if self.store.readings.single_relations == "always" else PLAIN
+        return respond(status, self._envelope(self.store.patient_json(row, variant)))
 
     def _envelope(self, patient: bytes) -> bytes:
         """``{"data": patient}``, or the patient itself (``single_envelope="bare"``: Laravel's

@@ -26,6 +26,7 @@ __all__ = [
     "Paging",
     "Readings",
     "SingleEnvelope",
+    "SingleRelations",
     "nfd",
 ]
 
@@ -41,6 +42,7 @@ Paging = Literal["resource", "paginator", "simple", "cursor"]
 ErrorBodies = Literal["laravel", "error", "plain"]
 SingleEnvelope = Literal["data", "bare"]
 LoginShape = Literal["token", "data"]
+SingleRelations = Literal["always", "included"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class Readings:
     show_trashed: bool = False
     delete_status: int = 200
     login_shape: LoginShape = "token"
+    single_relations: SingleRelations = "always"
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -109,6 +112,7 @@ _LITERALS = {
     "errors": ErrorBodies,
     "single_envelope": SingleEnvelope,
     "login_shape": LoginShape,
+    "single_relations": SingleRelations,
 }
 
 

@@ -47,7 +47,7 @@ UNSTATED = next(p for p in LIVE if _null_allergies(p))
 READINGS: dict[str, dict[str, Any]] = {
     "as-documented": {},
     # Strings everywhere a number or a date could be, Laravel's bare paginator, text errors,
-    # exact name filters.
+    # exact name filters, a read that serves encounters only when included.
     "flat-strings-sql-us-paginator": {
         "encounter_shape": "flat",
         "datetimes": "sql",
@@ -60,6 +60,7 @@ READINGS: dict[str, dict[str, Any]] = {
         "list_per_page_max": 50,
         "delete_status": 204,
         "login_shape": "data",
+        "single_relations": "included",
     },
     # Names stored decomposed and matched by prefix, accent-sensitively; no nulls; a simple
     # paginator; local offsets; unwrapped single answers; a read ignoring its include.

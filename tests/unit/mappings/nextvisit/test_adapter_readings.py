@@ -312,3 +312,19 @@ def test_a_page_that_cannot_be_told_from_a_repeat_is_not_served() -> None:
         "Nextvisit did not say which page it answered when asked for page 2: "
         "the patient list cannot be read past page 1",
     )
+
+
+def test_a_read_asks_for_the_encounters_a_show_serves_only_when_included() -> None:
+    # Spatie's query builder loads a relation only when `include` names it (`whenLoaded`).
+    class IncludedOnly(CannedVendor):
+        async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+            answer = await super().request(method, path, params=params, json=json)
+            if path != "/v1/patients" and "encounters" not in str((params or {}).get("include", "")).split(","):
+                del answer["data"]["encounters"]
+            return answer
+
+    encounters = _adapter(IncludedOnly([JANE])).providers["Encounter"]
+    assert encounters.search is not None
+    page = asyncio.run(encounters.search(_for_patient("Encounter", "7")))
+    assert [r["id"] for r in page.resources] == ["7.e.1", "7.e.3"]
+    assert page.warnings and "encounters[1]" in page.warnings[0]  # the one that cannot be read

@@ -52,6 +52,16 @@ def test_a_read_that_ignores_include_demographics() -> None:
     assert all("demographics" in row for row in listed)
 
 
+def test_a_show_that_serves_only_the_relations_included() -> None:
+    api = _api(single_relations="included")
+    assert "encounters" not in api.ok(ONE)["data"] and "encounters" not in api.ok(ONE, include="demographics")["data"]
+    assert api.ok(ONE, include="demographics,encounters")["data"]["encounters"] == _api().ok(ONE)["data"]["encounters"]
+    body = {"first_name": "Jo", "last_name": "Poe", "date_of_birth": "1990-01-01"}
+    created = api.call("POST", "/v1/patients", json=body)
+    assert created.status_code == 201 and "encounters" not in created.json()["data"]
+    assert "encounters" in _api().call("POST", "/v1/patients", json=body).json()["data"]
+
+
 def test_one_unreadable_encounter() -> None:
     broken = PATIENT.encounters[0].id
     encounters = _api(unreadable_encounter=broken).ok(ONE)["data"]["encounters"]
