@@ -100,7 +100,8 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   text fields given as numbers (a phone, a postal code) are their decimal text.
 - The demographics shape (not in the docs at all): `email`, `phone` or `phone_number`,
   `address_line1` or `address`, `city`, `state`, `postal_code` or `zip`; missing fields are
-  absent; `demographics` null means none recorded.
+  absent; `demographics` null or `[]` (PHP's encoding of an empty array, as for `meta`)
+  means none recorded.
 - `include=demographics,encounters` on `GET /v1/patients/{id}`: the docs list includes for
   the list only, and show the show's answer with `encounters` unasked; an implementation on
   Spatie's query builder serves a relation only when it is included (`whenLoaded`), so both

@@ -283,6 +283,12 @@ class VendorPatient(_Model):
         # PHP encodes an empty associative array as `[]`: no keys, not a list of anything.
         return {} if value is None or value == [] else value
 
+    @field_validator("demographics", mode="before")
+    @classmethod
+    def _demographics(cls, value: Any) -> Any:
+        # The same for an empty `array`/`json` cast: no demographics recorded, as null says.
+        return None if value == [] else value
+
 
 # -- pages ------------------------------------------------------------------------------------
 

@@ -86,6 +86,9 @@ leave open that independent implementations read differently:
   the docs' examples show) | ``"included"`` (Spatie's query builder and ``whenLoaded``:
   ``GET /v1/patients/{id}`` carries ``encounters`` only when ``include`` names it, like the
   list; create and update answers, which take no ``include``, never do).
+- ``empty_demographics="null"`` (default) | ``"array"``: a patient without demographics (one
+  created over the API) is served ``"demographics": []``, PHP's ``json_encode`` of an empty
+  ``array`` cast, wherever its demographics are included.
 
 Assumptions where the docs are silent (the adapter must not rely on more):
 

@@ -18,6 +18,7 @@ __all__ = [
     "Booleans",
     "Dates",
     "Datetimes",
+    "EmptyDemographics",
     "EncounterShape",
     "ErrorBodies",
     "Ids",
@@ -43,6 +44,7 @@ ErrorBodies = Literal["laravel", "error", "plain"]
 SingleEnvelope = Literal["data", "bare"]
 LoginShape = Literal["token", "data"]
 SingleRelations = Literal["always", "included"]
+EmptyDemographics = Literal["null", "array"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class Readings:
     delete_status: int = 200
     login_shape: LoginShape = "token"
     single_relations: SingleRelations = "always"
+    empty_demographics: EmptyDemographics = "null"
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -113,6 +116,7 @@ _LITERALS = {
     "single_envelope": SingleEnvelope,
     "login_shape": LoginShape,
     "single_relations": SingleRelations,
+    "empty_demographics": EmptyDemographics,
 }
 
 

@@ -78,11 +78,12 @@ READINGS: dict[str, dict[str, Any]] = {
         "show_trashed": True,
     },
     # Accent-sensitive names, Laravel's microsecond times, one encounter no reading can use, a
-    # cursor paginator (`page` not read).
+    # cursor paginator (`page` not read), no demographics as PHP's empty array.
     "accents-micro-unreadable": {
         "name_accents": "sensitive",
         "datetimes": "micro",
         "paging": "cursor",
+        "empty_demographics": "array",
         "unreadable_encounter": BROKEN.id,
         "extra_field": True,
     },

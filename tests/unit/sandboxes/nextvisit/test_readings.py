@@ -62,6 +62,17 @@ def test_a_show_that_serves_only_the_relations_included() -> None:
     assert "encounters" in _api().call("POST", "/v1/patients", json=body).json()["data"]
 
 
+def test_no_demographics_as_php_encodes_an_empty_array() -> None:
+    body = {"first_name": "Jo", "last_name": "Poe", "date_of_birth": "1990-01-01"}
+    for reading, written in (("null", None), ("array", [])):
+        api = _api(empty_demographics=reading)
+        created = api.call("POST", "/v1/patients", json=body).json()["data"]
+        assert api.ok(f"/v1/patients/{created['id']}", include="demographics")["data"]["demographics"] == written
+        listed = api.ok("/v1/patients", include="demographics", per_page=100, sort="-id")["data"][0]
+        assert listed["id"] == created["id"] and listed["demographics"] == written
+        assert isinstance(api.ok(ONE, include="demographics")["data"]["demographics"], dict)  # the clinic's: kept
+
+
 def test_one_unreadable_encounter() -> None:
     broken = PATIENT.encounters[0].id
     encounters = _api(unreadable_encounter=broken).ok(ONE)["data"]["encounters"]
