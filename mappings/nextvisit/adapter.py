@@ -74,6 +74,11 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   never rendered as "no known allergies" or as an empty section.
 - The list's `per_page` has no documented maximum (the search endpoint's is 100): lists ask
   for the documented default, 50, which every implementation takes.
+- `PUT /v1/patients/{id}`: whether the fields a body leaves out keep their values or become
+  null (a PUT that replaces the record) is not said. An update sends back the `notes` and
+  `allergies` text it has just read (the Patient carries neither), so both survive either
+  reading. What cannot be sent back (allergies as a list: the body takes text; a field the
+  answer left out) a replacing PUT would wipe: no request can prevent that.
 - Soft-deleted patients: documented as gone from reads ("Soft deletes"); a read or list
   answer that still carries one (a non-null `deleted_at`: `withTrashed()`) is read as
   deleted: the read is 410 Gone, the list leaves it out. A delete answered with 204 and no
@@ -457,7 +462,7 @@ class NextvisitAdapter:
             raise PreconditionFailed(
                 f"Patient/{resource_id} has changed since version {if_match}; read it again before updating"
             )
-        body = patient_from_fhir(resource, self._ctx, _today(), record.meta)
+        body = patient_from_fhir(resource, self._ctx, _today(), record)
         await self.client.request("PUT", f"/v1/patients/{resource_id}", json=body)
         return _kept(resource, await self._read_patient(resource_id))
 

@@ -89,6 +89,10 @@ leave open that independent implementations read differently:
 - ``empty_demographics="null"`` (default) | ``"array"``: a patient without demographics (one
   created over the API) is served ``"demographics": []``, PHP's ``json_encode`` of an empty
   ``array`` cast, wherever its demographics are included.
+- ``put_semantics="merge"`` (default: an update changes the fields it sends) | ``"replace"``
+  (``PUT``/``PATCH`` replace the record: every field of the documented update body the request
+  leaves out is null, then validated as sent, so a missing ``first_name`` is a 422; the
+  ``notes`` and ``allergies`` left out are wiped).
 
 Assumptions where the docs are silent (the adapter must not rely on more):
 

@@ -10,7 +10,8 @@ other body fields are ignored. Update: the same rules for the fields present
 ``PUT`` (``apiResource``). Single-patient responses always carry ``encounters``; create
 and update take no ``include``; with ``include_demographics=False`` (``readings``) ``show``
 ignores ``include=demographics``; with ``single_relations="included"`` they carry
-``encounters`` only when ``include`` asks for it (so create and update never do).
+``encounters`` only when ``include`` asks for it (so create and update never do); with
+``put_semantics="replace"`` an update body's missing fields are null.
 """
 
 from __future__ import annotations
@@ -55,7 +56,10 @@ class PatientRecords:
 
     async def update(self, request: Request, token_id: int) -> Response:
         row = self._row(request)
-        fields = self._validated(await request_input(request), update=True)
+        data = await request_input(request)
+        if self.store.readings.put_semantics == "replace":  # what the body leaves out is null
+            data = {name: data.get(name) for name in _FIELDS if name != "insurance"}
+        fields = self._validated(data, update=True)
         self.store.update(row, fields)
         return self._single(row)
 

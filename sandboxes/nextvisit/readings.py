@@ -25,6 +25,7 @@ __all__ = [
     "NameMatch",
     "Nulls",
     "Paging",
+    "PutSemantics",
     "Readings",
     "SingleEnvelope",
     "SingleRelations",
@@ -45,6 +46,7 @@ SingleEnvelope = Literal["data", "bare"]
 LoginShape = Literal["token", "data"]
 SingleRelations = Literal["always", "included"]
 EmptyDemographics = Literal["null", "array"]
+PutSemantics = Literal["merge", "replace"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class Readings:
     login_shape: LoginShape = "token"
     single_relations: SingleRelations = "always"
     empty_demographics: EmptyDemographics = "null"
+    put_semantics: PutSemantics = "merge"
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -117,6 +120,7 @@ _LITERALS = {
     "login_shape": LoginShape,
     "single_relations": SingleRelations,
     "empty_demographics": EmptyDemographics,
+    "put_semantics": PutSemantics,
 }
 
 

@@ -43,6 +43,8 @@ def _null_allergies(patient: Patient) -> bool:
 
 
 UNSTATED = next(p for p in LIVE if _null_allergies(p))
+#: A patient with allergies and notes (a preferred name: the app's "notes"), updated by a test.
+EDITED = next(p for p in LIVE if p.preferred_name and p is not BUSY and [a for a in p.allergies if not a.deleted])
 
 READINGS: dict[str, dict[str, Any]] = {
     "as-documented": {},
@@ -63,7 +65,8 @@ READINGS: dict[str, dict[str, Any]] = {
         "single_relations": "included",
     },
     # Names stored decomposed and matched by prefix, accent-sensitively; no nulls; a simple
-    # paginator; local offsets; unwrapped single answers; a read ignoring its include.
+    # paginator; local offsets; unwrapped single answers; a read ignoring its include; a PUT
+    # that replaces the whole record.
     "nfd-prefix-absent-simple-bare": {
         "name_accents": "sensitive_nfd",
         "name_match": "prefix",
@@ -76,6 +79,7 @@ READINGS: dict[str, dict[str, Any]] = {
         "errors": "error",
         "extra_field": True,
         "show_trashed": True,
+        "put_semantics": "replace",
     },
     # Accent-sensitive names, Laravel's microsecond times, one encounter no reading can use, a
     # cursor paginator (`page` not read), no demographics as PHP's empty array.
@@ -286,6 +290,24 @@ def test_an_allergy_list_the_answer_leaves_out_is_unknown_and_no_ccd_claims_none
     assert not any(value in message for value in _private(UNSTATED)), message
     assert response.status_code == 502, response.text[:300]
     assert "field allergies" in outcome_of(response)["issue"][0]["diagnostics"]
+
+
+def test_an_update_keeps_what_the_patient_resource_does_not_carry(reading: Reading) -> None:
+    pid = str(EDITED.id)
+
+    def allergies() -> list[tuple[str, str]]:
+        found = reading.fhir.search_all(f"{BASE}/AllergyIntolerance", patient=pid)
+        return [(a["id"], a["code"]["text"]) for a in found]
+
+    before = allergies()
+    assert before
+    current = reading.fhir.get(f"{BASE}/Patient/{pid}")
+    headers = {**JSON, "If-Match": current.headers["etag"]}
+    updated = reading.fhir.request("PUT", f"{BASE}/Patient/{pid}", json=current.json(), headers=headers)
+    assert updated.status_code == 200, updated.text[:300]
+    # The vendor's allergy text (and notes) are not in the Patient: a PUT that replaces the whole
+    # record would wipe them unless they are sent back.
+    assert allergies() == before
 
 
 def _given_starts(patient: Patient, prefix: str) -> bool:

@@ -328,3 +328,38 @@ def test_a_read_asks_for_the_encounters_a_show_serves_only_when_included() -> No
     page = asyncio.run(encounters.search(_for_patient("Encounter", "7")))
     assert [r["id"] for r in page.resources] == ["7.e.1", "7.e.3"]
     assert page.warnings and "encounters[1]" in page.warnings[0]  # the one that cannot be read
+
+
+TEXTS = {"notes": "Prefers mornings.", "allergies": "Penicillin"}
+
+
+@pytest.mark.parametrize(
+    ("stored", "sent"),
+    [
+        (TEXTS, TEXTS),
+        ({"notes": None, "allergies": ["Latex", "Codeine"]}, {}),  # nothing to keep; the body takes text only
+        ({}, {}),  # not in the answer: nothing to send back
+    ],
+)
+def test_an_update_sends_back_the_notes_and_allergy_text_it_read(stored: dict[str, Any], sent: dict[str, Any]) -> None:
+    # The docs do not say whether PUT replaces the record (fields left out become null).
+    class Recording(CannedVendor):
+        def __init__(self, patients: list[dict[str, Any]]) -> None:
+            super().__init__(patients)
+            self.bodies: list[dict[str, Any]] = []
+
+        async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+            if method == "PUT":
+                self.bodies.append(json)
+                return {"data": self.patients[0]}
+            return await super().request(method, path, params=params, json=json)
+
+    record = {k: v for k, v in JANE.items() if k not in ("notes", "allergies")} | stored
+    vendor = Recording([record])
+    patients = _adapter(vendor).providers["Patient"]
+    assert patients.update is not None
+    resource = asyncio.run(patients.read("7"))
+    asyncio.run(patients.update("7", resource, None))
+    (body,) = vendor.bodies
+    assert {k: body[k] for k in ("notes", "allergies") if k in body} == sent
+    assert body["first_name"] == "Jane" and body["last_name"] == "Doe"

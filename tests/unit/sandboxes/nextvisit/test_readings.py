@@ -73,6 +73,20 @@ def test_no_demographics_as_php_encodes_an_empty_array() -> None:
         assert isinstance(api.ok(ONE, include="demographics")["data"]["demographics"], dict)  # the clinic's: kept
 
 
+def test_a_put_that_replaces_the_record() -> None:
+    for semantics, kept in (("merge", True), ("replace", False)):
+        api = _api(put_semantics=semantics)
+        before = api.ok(ONE)["data"]
+        assert before["allergies"] and before["notes"]
+        names = {k: before[k] for k in ("first_name", "middle_name", "last_name", "date_of_birth")}
+        after = api.call("PUT", ONE, json=names).json()["data"]
+        texts = (before["allergies"], before["notes"]) if kept else (None, None)
+        assert (after["allergies"], after["notes"]) == texts
+        assert after["insurance"] == before["insurance"]  # not in the documented update body: untouched
+        refused = api.call("PUT", ONE, json={"last_name": "Poe"})
+        assert refused.status_code == (200 if kept else 422), refused.text
+
+
 def test_one_unreadable_encounter() -> None:
     broken = PATIENT.encounters[0].id
     encounters = _api(unreadable_encounter=broken).ok(ONE)["data"]["encounters"]
