@@ -41,10 +41,16 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   itself (`JsonResource::withoutWrapping()`). A page of patients as Laravel's resource
   collection (`data`, `links`, `meta`), its bare paginator (`current_page`, `last_page`,
   `total`, `next_page_url` at the top level), or a simple paginator (no `last_page` or
-  `total`: only `links.next` says more follows); with no paging data at all, a full page
-  means "ask for the next". An empty page ends the walk whatever the numbers say (a page
-  past the end). `total` is used only when given (and only for an exact query). `data` may
-  be an object of records (PHP's encoding of a non-sequential array): its values, in order.
+  `total`: only `links.next` says more follows), or a cursor paginator (`cursorPaginate()`:
+  `meta.next_cursor`, or a `cursor` parameter in the next link; `page` is not read), whose
+  next page is asked for with `cursor=` instead of `page`; with no paging data at all, a full
+  page means "ask for the next". An empty page ends the walk whatever the numbers say (a page
+  past the end). A page after the first that is not the one asked for (it states another
+  number; or it states none and lists the patients of the page before, told by a digest of
+  their ids the paging position carries; or it states none and there is nothing to compare
+  it with) ends the walk with an outcome entry instead of being served again. `total` is
+  used only when given (and only for an exact query). `data` may be an object of records
+  (PHP's encoding of a non-sequential array): its values, in order.
 - Error bodies (none shown): Laravel's `{"message", "errors"}`, `{"error": ...}` or text;
   the status decides what the error means (see the client).
 - Dates and times: ISO 8601 with `T` or a space (SQL's `2024-01-05 10:00:00`), fractions
@@ -58,9 +64,21 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   needs (`notes`, `insurance`, `user`, `team`, `timeline`, `created_at`, `deleted_at`; an
   encounter's `uuid`, `patient_id`, `created_at`) are declared but never read: no value
   there can make a record unreadable.
-- Null and absent optional fields are the same: nothing recorded.
+- Null and absent optional fields are the same: nothing recorded. Not so for the records a
+  patient holds (`allergies`, `latest_medications`, `encounters`): null or empty is "none
+  recorded", but an answer without the key says nothing. The documented PatientFull answers
+  never show `allergies`, and an implementation that drops null fields (a reading the
+  simulator plays) cannot be told from one that does not send the field, so absent is
+  unknown under every reading: the search leaves it to an outcome entry naming the field and
+  gives no total, a read of such a record is a 502, and a CCD (all or nothing) is refused,
+  never rendered as "no known allergies" or as an empty section.
 - The list's `per_page` has no documented maximum (the search endpoint's is 100): lists ask
   for the documented default, 50, which every implementation takes.
+- `PUT /v1/patients/{id}`: whether the fields a body leaves out keep their values or become
+  null (a PUT that replaces the record) is not said. An update sends back the `notes` and
+  `allergies` text it has just read (the Patient carries neither), so both survive either
+  reading. What cannot be sent back (allergies as a list: the body takes text; a field the
+  answer left out) a replacing PUT would wipe: no request can prevent that.
 - Soft-deleted patients: documented as gone from reads ("Soft deletes"); a read or list
   answer that still carries one (a non-null `deleted_at`: `withTrashed()`) is read as
   deleted: the read is 410 Gone, the list leaves it out. A delete answered with 204 and no
@@ -87,9 +105,13 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   text fields given as numbers (a phone, a postal code) are their decimal text.
 - The demographics shape (not in the docs at all): `email`, `phone` or `phone_number`,
   `address_line1` or `address`, `city`, `state`, `postal_code` or `zip`; missing fields are
-  absent; `demographics` null means none recorded.
-- `include=demographics` on `GET /v1/patients/{id}`: the docs list includes for the list
-  only. A read whose answer has no `demographics` key (an implementation ignoring the
+  absent; `demographics` null or `[]` (PHP's encoding of an empty array, as for `meta`)
+  means none recorded.
+- `include=demographics,encounters` on `GET /v1/patients/{id}`: the docs list includes for
+  the list only, and show the show's answer with `encounters` unasked; an implementation on
+  Spatie's query builder serves a relation only when it is included (`whenLoaded`), so both
+  are asked for, and an answer still without `encounters` is unknown, not "no visits" (see
+  "Null and absent" above). A read whose answer has no `demographics` key (an implementation ignoring the
   include there; null is an answer, "none recorded") looks the patient up in the list, which
   takes that include: filtered by its birth date (an exact filter; no name filter, whose
   matching is open, see above), walked in id order and picked by id. Search and read then map the
@@ -110,7 +132,7 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any
@@ -146,7 +168,14 @@ LIST_PAGE_SIZE = 50
 MAX_TRASH_PAGES = 40
 MAX_DEMOGRAPHICS_PAGES = 16  # list pages read to find one patient's demographics (bisected)
 _SORT_FIELDS = {"family": "last_name", "birthdate": "date_of_birth"}
+# The relations a read asks for: the docs list `include=user,team,encounters,demographics` (on the
+# list), and a show built on the same Spatie query builder loads only what is included.
+_SHOW_INCLUDES = "demographics,encounters"
 Children = Callable[[VendorPatient], Mapped]
+Position = int | dict[str, Any] | None
+"""Where a walk of the patient list is: None (its first page); page n of a list that numbers
+its pages; `{"page": n, "seen": <VendorList.fingerprint of page n - 1>}` of one that does not;
+`{"cursor": c, "seen": <the fingerprint of the page that gave c>}` of a list paged by cursor."""
 
 
 class NextvisitAdapter:
@@ -262,7 +291,7 @@ class NextvisitAdapter:
         if not is_int_id(patient_id):
             raise NotFound(f"Patient/{patient_id} does not exist")
         try:
-            body = await self.client.request("GET", f"/v1/patients/{patient_id}", params={"include": "demographics"})
+            body = await self.client.request("GET", f"/v1/patients/{patient_id}", params={"include": _SHOW_INCLUDES})
         except NotFound:
             if await self._trashed(patient_id):
                 raise Gone(f"Patient/{patient_id} has been deleted") from None
@@ -299,11 +328,13 @@ class NextvisitAdapter:
         low, high, page = 1, None, 1  # its page lies within [low, high]; high None: not known yet
         for _ in range(MAX_DEMOGRAPHICS_PAGES):
             listed = await self._list({**params, "page": page})
+            if listed.by_cursor:  # no page numbers to bisect: walked in id order instead
+                return await self._walked_row(patient_id, params)
             rows = [row for row in listed.data if isinstance(row, dict)]
             for row in rows:
                 if _same_id(row.get("id"), str(patient_id)):
                     return row
-            ids = [int(i) for i in (str(row.get("id")).strip() for row in rows) if i.isdigit()]
+            ids = _row_ids(rows)
             if not ids or patient_id < min(ids):
                 high = page - 1  # this page is past the patient (or past the end)
             elif patient_id > max(ids):
@@ -319,20 +350,41 @@ class NextvisitAdapter:
             page = page * 2 if high is None else (low + high) // 2
         return None
 
+    async def _walked_row(self, patient_id: int, params: dict[str, str | int]) -> dict[str, Any] | None:
+        """The row of `patient_id` in a list sorted by ascending id, page after page."""
+        async for listed in self._walk(params, MAX_DEMOGRAPHICS_PAGES):
+            rows = [row for row in listed.data if isinstance(row, dict)]
+            for row in rows:
+                if _same_id(row.get("id"), str(patient_id)):
+                    return row
+            if any(i > patient_id for i in _row_ids(rows)):
+                return None  # past its place in the order
+        return None
+
     async def _trashed(self, patient_id: str) -> bool:
         """Whether `patient_id` is among the soft-deleted patients (`filter[trashed]=only`). An
         implementation that refuses that filter has no such list: the id then just does not
         exist (a 404 rather than a 410, never a failed read)."""
-        for page in range(1, MAX_TRASH_PAGES + 1):
-            try:
-                listed = await self._list({"filter[trashed]": "only", "per_page": LIST_PAGE_SIZE, "page": page})
-            except InvalidRequest:
-                return False
-            if any(isinstance(row, dict) and _same_id(row.get("id"), patient_id) for row in listed.data):
-                return True
-            if not listed.has_more(page):
-                return False
+        try:
+            async for listed in self._walk({"filter[trashed]": "only", "per_page": LIST_PAGE_SIZE}, MAX_TRASH_PAGES):
+                if any(isinstance(row, dict) and _same_id(row.get("id"), patient_id) for row in listed.data):
+                    return True
+        except InvalidRequest:
+            return False
         return False
+
+    async def _walk(self, params: dict[str, str | int], limit: int) -> AsyncIterator[VendorList]:
+        """Up to `limit` pages of the patient list in order, by page number or by the vendor's
+        cursor; the walk ends after the last page, or at an answer that is not the page asked for."""
+        position: Position = None
+        for _ in range(limit):
+            listed = await self._list({**params, **_paging(position)})
+            if _not_as_asked(listed, position):
+                return
+            yield listed
+            position = _following(listed, position)
+            if position is None:
+                return
 
     # -- search -------------------------------------------------------------------------------
 
@@ -353,13 +405,13 @@ class NextvisitAdapter:
             found = await q.read_each(lambda i: self._read_patient(i), by_id)
             return VendorPage(found, None, total=len(found) if q.only(query, "identifier") else None)
         sort = query.sort[0] if query.sort else None
-        page = int(request.position or 1)
+        position: Position = request.position
         # Ascending id by default: new patients land on the last page, so paging cannot skip or
         # repeat anyone while records are created (the vendor's default, newest first, would).
         # No name term is sent (see "Where the docs are silent"): the gateway filters names.
         params: dict[str, str | int] = {
             "per_page": request.page_size,
-            "page": page,
+            **_paging(position),
             "include": "demographics",
             "sort": ("-" if sort and sort.descending else "") + (_SORT_FIELDS[sort.name] if sort else "id"),
         }
@@ -367,21 +419,15 @@ class NextvisitAdapter:
         if low and low == high:
             params["filter[date_of_birth]"] = low.isoformat()
         listed = await self._list(params)
-        served = listed.served_page
-        if page > 1 and served is not None and served != page:
-            # The docs name no `page` parameter: a list paged otherwise (a cursor) answers its
-            # first page again. Its pages after the first cannot be asked for: said, not repeated.
-            message = (
-                f"Nextvisit answered page {served} when asked for page {page}: the patient list "
-                "cannot be read past its first page"
-            )
-            return VendorPage([], None, warnings=(message,))
+        refused = _not_as_asked(listed, position)
+        if refused:
+            return VendorPage([], None, warnings=(refused,))
         exact = exact and q.only(query, "birthdate") and (not query.named("birthdate") or low == high)
         found, warnings = self._patients(listed.data)
         total = listed.total_count
         return VendorPage(
             found,
-            page + 1 if listed.has_more(page) else None,
+            _following(listed, position),
             total=total if exact and not warnings else None,
             warnings=warnings,
         )
@@ -416,7 +462,7 @@ class NextvisitAdapter:
             raise PreconditionFailed(
                 f"Patient/{resource_id} has changed since version {if_match}; read it again before updating"
             )
-        body = patient_from_fhir(resource, self._ctx, _today(), record.meta)
+        body = patient_from_fhir(resource, self._ctx, _today(), record)
         await self.client.request("PUT", f"/v1/patients/{resource_id}", json=body)
         return _kept(resource, await self._read_patient(resource_id))
 
@@ -441,6 +487,69 @@ def _single(body: Any) -> Any:
     if isinstance(body, dict) and isinstance(body.get("data"), dict):
         return body["data"]
     return body
+
+
+def _paging(position: Position) -> dict[str, str | int]:
+    """What a list request sends to be at `position`: its `cursor`, else its `page`."""
+    if isinstance(position, dict) and isinstance(position.get("cursor"), str):
+        return {"cursor": position["cursor"]}
+    return {"page": _page_number(position)}
+
+
+def _page_number(position: Position) -> int:
+    return int((position.get("page") if isinstance(position, dict) else position) or 1)
+
+
+def _following(listed: VendorList, position: Position) -> Position:
+    """The position of the page after `listed` (asked for at `position`); None after the last."""
+    page = _page_number(position)
+    if not listed.has_more(page):
+        return None
+    if listed.by_cursor:
+        return {"cursor": listed.cursor, "seen": listed.fingerprint}
+    if listed.served_page is not None:
+        return page + 1
+    return {"page": page + 1, "seen": listed.fingerprint}
+
+
+def _not_as_asked(listed: VendorList, position: Position) -> str | None:
+    """Why `listed` is not the page `position` asked for (said, never served as it), or None.
+
+    The docs name no paging parameter at all. A list paged by cursor (`cursorPaginate()`) is
+    followed by its cursor (a page its cursor leads to that lists the patients of the page
+    before again is a cursor not honoured); one that ignores `page` answers its first page
+    whatever page is asked: the page number it states then differs from the one asked for,
+    or, when it states none, its patients are those of the page before. A page after the
+    first that states no number and cannot be compared with the one before cannot be told
+    from a repeat either."""
+    seen = position.get("seen") if isinstance(position, dict) else None
+    if isinstance(position, dict) and "cursor" in position:
+        if seen != listed.fingerprint:
+            return None
+        return (
+            "Nextvisit answered the patients of the page before again when asked for the page after "
+            "it (by its cursor): the patient list cannot be read further"
+        )
+    page = _page_number(position)
+    if page == 1:
+        return None
+    served = listed.served_page
+    if served is not None:
+        if served == page:
+            return None
+        said = f"answered page {served}"
+    elif listed.by_cursor or seen is None:
+        said = "did not say which page it answered"
+    elif seen == listed.fingerprint:
+        said = f"answered the patients of page {page - 1} again"
+    else:
+        return None  # a page the vendor does not number, but not the one before again
+    return f"Nextvisit {said} when asked for page {page}: the patient list cannot be read past page {page - 1}"
+
+
+def _row_ids(rows: list[dict[str, Any]]) -> list[int]:
+    """The listed patients' ids that are numbers (or strings of one)."""
+    return [int(i) for i in (str(row.get("id")).strip() for row in rows) if i.isdigit()]
 
 
 def _same_id(value: Any, patient_id: str) -> bool:

@@ -4,7 +4,8 @@ The text is a clinician's list ("Penicillin, Sulfa drugs", "Latex (hives); codei
 Each item becomes one AllergyIntolerance whose `code.text` is the item as written; a
 parenthesised note becomes the reaction's manifestation text. "No known allergies" spellings
 become the SNOMED situation concept instead of an allergy to something called "NKDA". Empty
-text means nothing was recorded: no resources, not a claim of no allergies. Ids derive from
+text or null means nothing was recorded: no resources, not a claim of no allergies; an answer
+without the field says nothing at all (reported as unreadable, `vendor.not_returned`). Ids derive from
 the patient and the item's text, so they are stable across requests and restarts.
 """
 
@@ -16,7 +17,15 @@ from typing import Any
 
 from gateway.contract import TenantContext
 from mappings.fhirjson import coding, compact, content_version, instant, reference, text_key
-from mappings.nextvisit.vendor import Mapped, Unreadable, UnreadablePayload, VendorPatient, items_of, read_patient
+from mappings.nextvisit.vendor import (
+    Mapped,
+    Unreadable,
+    UnreadablePayload,
+    VendorPatient,
+    items_of,
+    not_returned,
+    read_patient,
+)
 from mappings.terminology import ALLERGY_CLINICAL, PROFILE_ALLERGY, no_known_allergy
 
 _SPLIT = re.compile(r"\s*(?:[,;\n]|\band\b|&)\s*", re.IGNORECASE)
@@ -53,7 +62,11 @@ def allergies_to_fhir(raw: Mapping[str, Any] | VendorPatient, ctx: TenantContext
 
 
 def allergies_read(patient: VendorPatient, ctx: TenantContext) -> Mapped:
-    """Every allergy that can be read, and the items that cannot."""
+    """Every allergy that can be read, and the items that cannot (all of them, when the answer
+    has no `allergies` at all: unknown, not "no allergies")."""
+    missing = not_returned(patient, "allergies", "AllergyIntolerance")
+    if missing:
+        return [], missing
     text, unreadable = _allergy_text(patient)
     if not text:
         return [], unreadable

@@ -25,6 +25,7 @@ from mappings.nextvisit.vendor import (
     VendorPatient,
     first_problem,
     items_of,
+    not_returned,
 )
 from mappings.terminology import US_CORE
 
@@ -91,7 +92,11 @@ def encounter_to_fhir(raw: Mapping[str, Any] | VendorEncounter, patient_id: str,
 
 
 def encounters_to_fhir(patient: VendorPatient, ctx: TenantContext) -> Mapped:
-    """Every encounter of the patient that can be read, and those that cannot."""
+    """Every encounter of the patient that can be read, and those that cannot (all of them when
+    the answer has no `encounters`: not included is not "no visits", `vendor.not_returned`)."""
+    missing = not_returned(patient, "encounters", "Encounter")
+    if missing:
+        return [], missing
     found: list[dict[str, Any]] = []
     unreadable: list[Unreadable] = []
     try:

@@ -25,6 +25,7 @@ from mappings.nextvisit.vendor import (
     VendorPatient,
     first_problem,
     items_of,
+    not_returned,
     read_patient,
 )
 from mappings.terminology import UCUM
@@ -44,7 +45,11 @@ def medications_to_fhir(raw: Mapping[str, Any] | VendorPatient, ctx: TenantConte
 
 def medications_read(patient: VendorPatient, ctx: TenantContext) -> Mapped:
     """Every entry that can be read, and those that cannot. An entry is text (documented by
-    example) or an object naming the drug (a shape the docs leave open)."""
+    example) or an object naming the drug (a shape the docs leave open). An answer without
+    `latest_medications` says nothing (reported, `vendor.not_returned`)."""
+    missing = not_returned(patient, "latest_medications", "MedicationStatement")
+    if missing:
+        return [], missing
     out: list[dict[str, Any]] = []
     unreadable: list[Unreadable] = []
     seen: dict[str, int] = {}

@@ -102,11 +102,15 @@ def _chosen_name(names: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def patient_from_fhir(
-    resource: dict[str, Any], ctx: TenantContext, today: date, vendor_meta: dict[str, Any] | None = None
+    resource: dict[str, Any], ctx: TenantContext, today: date, current: VendorPatient | None = None
 ) -> dict[str, Any]:
     """The Nextvisit request body for a (valid FHIR) Patient, or Unprocessable naming what is missing.
 
-    `vendor_meta` is the record's current `meta` on update: its other keys are kept.
+    `current` is the record as the vendor holds it, on update: the other keys of its `meta` are
+    kept, and its `notes` and `allergies` text is sent back as it is. The docs do not say whether
+    `PUT /v1/patients/{id}` changes only the fields sent or replaces the record (fields left out
+    becoming null, as a PUT may): sent back, they survive both. Text only: the update body takes
+    nothing else there, and a field the answer did not hold cannot be sent back.
     """
     problems: list[tuple[str, str]] = []
     names = resource.get("name") or []
@@ -139,7 +143,7 @@ def patient_from_fhir(
         extra["identifier"] = identifiers
     if len(names) > 1 or set(chosen) - {"family", "given", "use"}:
         extra["name"] = names
-    meta = {k: v for k, v in (vendor_meta or {}).items() if k != "fhir"}
+    meta = {k: v for k, v in (current.meta if current else {}).items() if k != "fhir"}
     if extra:
         meta["fhir"] = extra
     body: dict[str, Any] = {
@@ -149,4 +153,8 @@ def patient_from_fhir(
         "date_of_birth": birth,
         "meta": meta,
     }
+    for kept in ("notes", "allergies"):
+        value = getattr(current, kept, None)
+        if isinstance(value, str):
+            body[kept] = value
     return body

@@ -15,11 +15,13 @@ known, and the vendor's field path, never a value — while the others are serve
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
@@ -281,6 +283,12 @@ class VendorPatient(_Model):
         # PHP encodes an empty associative array as `[]`: no keys, not a list of anything.
         return {} if value is None or value == [] else value
 
+    @field_validator("demographics", mode="before")
+    @classmethod
+    def _demographics(cls, value: Any) -> Any:
+        # The same for an empty `array`/`json` cast: no demographics recorded, as null says.
+        return None if value == [] else value
+
 
 # -- pages ------------------------------------------------------------------------------------
 
@@ -301,6 +309,8 @@ class VendorPageMeta(_Model):
     path: Any = None
     per_page: Any = None
     links: Any = None
+    next_cursor: Any = None
+    prev_cursor: Any = None
 
 
 def _listed(value: Any) -> Any:
@@ -312,7 +322,9 @@ def _listed(value: Any) -> Any:
 class VendorList(_Model):
     """A page of patients: Laravel's resource collection (`data`, `links`, `meta`), or its bare
     paginator (the `meta` fields and `*_page_url` links at the top level, `links` a list), or
-    a simple paginator (no `last_page`/`total`: only a next link says there is more)."""
+    a simple paginator (no `last_page`/`total`: only a next link says there is more), or a
+    cursor paginator (`cursorPaginate()`: `meta` is `{path, per_page, next_cursor,
+    prev_cursor}`, the next link carries `?cursor=`, and `page` is not read)."""
 
     data: Annotated[list[Any], BeforeValidator(_listed)]
     links: VendorLinks | list[Any] | None = None
@@ -328,14 +340,19 @@ class VendorList(_Model):
     to: Any = None
     path: Any = None
     per_page: Any = None
+    next_cursor: Any = None
+    prev_cursor: Any = None
 
     def has_more(self, page: int) -> bool:
-        """Whether a page follows page `page`: by `last_page` when given, else by a next link,
-        else (no paging data at all) by this page having records: the walk then ends on the
-        first empty page (one call more, but no page size is assumed). An empty page is the
-        end, whatever the numbers say (a page past the end)."""
+        """Whether a page follows page `page`: by the next cursor of a list paged by cursor, by
+        `last_page` when given, else by a next link, else (no paging data at all) by this page
+        having records: the walk then ends on the first empty page (one call more, but no page
+        size is assumed). An empty page is the end, whatever the numbers say (a page past the
+        end)."""
         if not self.data:
             return False
+        if self.by_cursor:
+            return self.cursor is not None
         meta = self.meta or VendorPageMeta()
         current = meta.current_page or self.current_page or page
         last = self.last_page_number
@@ -347,6 +364,37 @@ class VendorList(_Model):
         if "next_page_url" in self.model_fields_set:
             return bool(self.next_page_url)
         return True
+
+    @property
+    def cursor(self) -> str | None:
+        """The cursor of the following page: `next_cursor` (in `meta`, or at the top level of the
+        bare paginator), else the `cursor` parameter of the next link; None on the last page and
+        for lists paged by number."""
+        meta = self.meta or VendorPageMeta()
+        for value in (meta.next_cursor, self.next_cursor):
+            if isinstance(value, str) and value:
+                return value
+        links = self.links if isinstance(self.links, VendorLinks) else None
+        for url in (links.next if links else None, self.next_page_url):
+            found = parse_qs(urlsplit(url).query).get("cursor") if isinstance(url, str) else None
+            if found and found[0]:
+                return found[0]
+        return None
+
+    @property
+    def by_cursor(self) -> bool:
+        """Whether the list is paged by cursor: it says `next_cursor` (null on its last page) or
+        links onwards with one."""
+        meta = self.meta or VendorPageMeta()
+        named = "next_cursor" in meta.model_fields_set or "next_cursor" in self.model_fields_set
+        return named or self.cursor is not None
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of the ids on this page, in order: two answers with the same one list the
+        same patients (how a page the vendor does not number is told from a repeat)."""
+        ids = "\x1f".join(str(row.get("id")) if isinstance(row, dict) else "" for row in self.data)
+        return hashlib.sha256(ids.encode()).hexdigest()[:16]
 
     @property
     def served_page(self) -> int | None:
@@ -445,6 +493,22 @@ def _problem(error: ErrorDetails) -> str:
     if kind.startswith("string") or kind.startswith("dict") or kind.startswith("model"):
         return "has an unexpected type"
     return "has an unexpected shape"
+
+
+_NOT_IN_ANSWER = "was not in the answer, so whether there are any is unknown"
+
+
+def not_returned(patient: VendorPatient, field: str, resource_type: str) -> list[Unreadable]:
+    """The records under `field` when the answer has no such key: unknown, never "none".
+
+    The documented PatientFull answers never show `allergies` (only the request bodies do), an
+    implementation may drop null fields, and a Spatie show loads a relation only when it is
+    included: an absent key cannot be told from "not sent", so it is reported (the search then
+    says so and gives no total; a CCD, all or nothing, is refused) rather than read as an empty
+    list. A null or empty value is an answer: nothing recorded."""
+    if field in patient.model_fields_set:
+        return []
+    return [Unreadable(resource_type, patient.id, None, field, _NOT_IN_ANSWER)]
 
 
 def items_of(value: Any, field: str) -> Iterator[tuple[str, Any]]:

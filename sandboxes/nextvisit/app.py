@@ -11,10 +11,10 @@ deletes every issued token (a test hook, so a test can force a 401 and see a re-
 Modules: ``routes`` (the route table) over ``sessions``, ``patient_lists`` and
 ``patients`` (the endpoints), behind ``auth`` (with ``tokens``); ``request_input``,
 ``php_query``, ``validation`` and ``spatie`` read requests the Laravel way, ``errors``,
-``php_json``, ``paging``, ``resource`` and ``wire`` shape answers; ``store`` holds the data and
-every write, ``rows`` and ``search_index`` (with ``typos``) what lists and search derive
-from it; ``render`` turns clinic records into the vendor's JSON; ``readings`` holds the
-switches below.
+``php_json``, ``paging``, ``cursor_paging``, ``resource`` and ``wire`` shape answers;
+``store`` holds the data and every write, ``rows`` and ``search_index`` (with ``typos``)
+what lists and search derive from it; ``render`` turns clinic records into the vendor's
+JSON; ``readings`` holds the switches below.
 
 Rendering: a patient's ``id`` is the clinic patient id, ``uuid`` the clinic uuid; an
 encounter's ``id`` is the clinic encounter id. Datetimes are ISO-8601 UTC to the second
@@ -62,7 +62,11 @@ leave open that independent implementations read differently:
   (Laravel's bare ``LengthAwarePaginator``: ``current_page``, ``last_page``, ``total``,
   ``next_page_url``... at the top level and ``links`` a list) | ``"simple"``
   (``simplePaginate()``: ``meta`` without ``last_page``/``total``, ``links.last`` null; only
-  ``links.next`` says more follows). A page past the end is empty in every shape.
+  ``links.next`` says more follows) | ``"cursor"`` (``cursorPaginate()``: ``meta`` is
+  ``{path, per_page, next_cursor, prev_cursor}``, ``links.first``/``links.last`` null,
+  ``links.next`` carries ``?cursor=...``; ``page`` is ignored, so asking for page 2 serves the
+  first page again; see ``cursor_paging``). A page past the end is empty in every shape; the
+  search endpoint (Scout) pages by number whatever this says.
 - ``errors="laravel"`` (default) | ``"error"`` (``{"error": "<message>"}``) | ``"plain"``
   (the message as ``text/plain``): every error body, statuses unchanged.
 - ``single_envelope="data"`` (default, ``{"data": {...}}``) | ``"bare"`` (Laravel's
@@ -78,6 +82,17 @@ leave open that independent implementations read differently:
 - ``delete_status=200`` (default, ``{"message": ...}``) | ``204`` (no body).
 - ``login_shape="token"`` (default, ``{"status", "token", "user"}``) | ``"data"``
   (``{"data": {"token", "user"}}``).
+- ``single_relations="always"`` (default: single-patient answers carry ``encounters``, as
+  the docs' examples show) | ``"included"`` (Spatie's query builder and ``whenLoaded``:
+  ``GET /v1/patients/{id}`` carries ``encounters`` only when ``include`` names it, like the
+  list; create and update answers, which take no ``include``, never do).
+- ``empty_demographics="null"`` (default) | ``"array"``: a patient without demographics (one
+  created over the API) is served ``"demographics": []``, PHP's ``json_encode`` of an empty
+  ``array`` cast, wherever its demographics are included.
+- ``put_semantics="merge"`` (default: an update changes the fields it sends) | ``"replace"``
+  (``PUT``/``PATCH`` replace the record: every field of the documented update body the request
+  leaves out is null, then validated as sent, so a missing ``first_name`` is a 422; the
+  ``notes`` and ``allergies`` left out are wiped).
 
 Assumptions where the docs are silent (the adapter must not rely on more):
 

@@ -6,7 +6,8 @@ List rules (all nullable, so an empty parameter means "not given"): ``per_page``
 ``-created_at``); ``filter.first_name``/``filter.last_name`` ``string`` (a comma splits
 alternatives, each matched as the reading says, ``Readings.names_hit``: by default a folded
 substring); ``filter.date_of_birth`` ``date``; ``filter.trashed`` ``in:with,only``. Then Spatie's
-allow-lists (400). Search rules: ``query`` ``required|string``, ``per_page``
+allow-lists (400). Pages are Laravel's ``paginate()`` (``paging``), or ``cursorPaginate()`` under
+``paging="cursor"`` (``cursor_paging``). Search rules: ``query`` ``required|string``, ``per_page``
 ``nullable|integer|min:1|max:100`` (default 20), ``sort_by`` ``nullable|in:asc,desc``
 (default ``desc``); Scout's paginator carries only ``query`` into its links.
 """
@@ -14,10 +15,12 @@ allow-lists (400). Search rules: ``query`` ``required|string``, ``per_page``
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sandboxes.nextvisit.cursor_paging import cursor_paginate
 from sandboxes.nextvisit.errors import respond
 from sandboxes.nextvisit.paging import page_number, paginate
 from sandboxes.nextvisit.request_input import request_query
@@ -71,8 +74,11 @@ class PatientLists:
         check_filters(query)
         included = includes(query)
         rows = self.store.listing(sort, names.get("first_name", ()), names.get("last_name", ()), iso_date(dob), trashed)
-        page = page_number(query.get("page"))
         variant = ("team" in included, "encounters" in included, "demographics" in included, trashed is not None)
+        if self.store.readings.paging == "cursor":  # `page` is not read at all
+            render = partial(self.store.patient_json, variant=variant)
+            return respond(200, cursor_paginate(request, rows, render, sort, per_page, query))
+        page = page_number(query.get("page"))
         items = [self.store.patient_json(row, variant) for row in page_slice(rows, page, per_page)]
         return respond(200, paginate(request, items, len(rows), page, per_page, query, self.store.readings.paging))
 

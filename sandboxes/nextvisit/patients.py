@@ -9,7 +9,9 @@ other body fields are ignored. Update: the same rules for the fields present
 (``sometimes``), minus ``insurance`` (the documented update body lacks it). ``PATCH`` is
 ``PUT`` (``apiResource``). Single-patient responses always carry ``encounters``; create
 and update take no ``include``; with ``include_demographics=False`` (``readings``) ``show``
-ignores ``include=demographics``.
+ignores ``include=demographics``; with ``single_relations="included"`` they carry
+``encounters`` only when ``include`` asks for it (so create and update never do); with
+``put_semantics="replace"`` an update body's missing fields are null.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from starlette.responses import Response
 from sandboxes.nextvisit.errors import patient_not_found, respond
 from sandboxes.nextvisit.php_json import php_json
 from sandboxes.nextvisit.request_input import request_input, request_query
-from sandboxes.nextvisit.resource import SINGLE
+from sandboxes.nextvisit.resource import PLAIN, SINGLE
 from sandboxes.nextvisit.rows import PatientRow
 from sandboxes.nextvisit.spatie import includes
 from sandboxes.nextvisit.store import Store
@@ -48,12 +50,16 @@ class PatientRecords:
         row = self._row(request, trashed=True)
         included = includes(request_query(request))
         demographics = "demographics" in included and self.store.readings.include_demographics
-        variant = ("team" in included, True, demographics, row.deleted)
+        encounters = "encounters" in included or self.store.readings.single_relations == "always"
+        variant = ("team" in included, encounters, demographics, row.deleted)
         return respond(200, self._envelope(self.store.patient_json(row, variant)))
 
     async def update(self, request: Request, token_id: int) -> Response:
         row = self._row(request)
-        fields = self._validated(await request_input(request), update=True)
+        data = await request_input(request)
+        if self.store.readings.put_semantics == "replace":  # what the body leaves out is null
+            data = {name: data.get(name) for name in _FIELDS if name != "insurance"}
+        fields = self._validated(data, update=True)
         self.store.update(row, fields)
         return self._single(row)
 
@@ -74,7 +80,8 @@ class PatientRecords:
         return row
 
     def _single(self, row: PatientRow, status: int = 200) -> Response:
-        return respond(status, self._envelope(self.store.patient_json(row, SINGLE)))
+        variant = SINGLE if self.store.readings.single_relations == "always" else PLAIN
+        return respond(status, self._envelope(self.store.patient_json(row, variant)))
 
     def _envelope(self, patient: bytes) -> bytes:
         """``{"data": patient}``, or the patient itself (``single_envelope="bare"``: Laravel's

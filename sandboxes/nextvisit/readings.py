@@ -18,14 +18,17 @@ __all__ = [
     "Booleans",
     "Dates",
     "Datetimes",
+    "EmptyDemographics",
     "EncounterShape",
     "ErrorBodies",
     "Ids",
     "NameMatch",
     "Nulls",
     "Paging",
+    "PutSemantics",
     "Readings",
     "SingleEnvelope",
+    "SingleRelations",
     "nfd",
 ]
 
@@ -37,10 +40,13 @@ Dates = Literal["iso", "us", "datetime"]
 Ids = Literal["numbers", "strings"]
 Booleans = Literal["json", "digits"]
 Nulls = Literal["null", "absent"]
-Paging = Literal["resource", "paginator", "simple"]
+Paging = Literal["resource", "paginator", "simple", "cursor"]
 ErrorBodies = Literal["laravel", "error", "plain"]
 SingleEnvelope = Literal["data", "bare"]
 LoginShape = Literal["token", "data"]
+SingleRelations = Literal["always", "included"]
+EmptyDemographics = Literal["null", "array"]
+PutSemantics = Literal["merge", "replace"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,9 @@ class Readings:
     show_trashed: bool = False
     delete_status: int = 200
     login_shape: LoginShape = "token"
+    single_relations: SingleRelations = "always"
+    empty_demographics: EmptyDemographics = "null"
+    put_semantics: PutSemantics = "merge"
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -109,6 +118,9 @@ _LITERALS = {
     "errors": ErrorBodies,
     "single_envelope": SingleEnvelope,
     "login_shape": LoginShape,
+    "single_relations": SingleRelations,
+    "empty_demographics": EmptyDemographics,
+    "put_semantics": PutSemantics,
 }
 
 

@@ -3,7 +3,8 @@
 The store renders every record the documented way (ISO ``Z`` times, ISO dates, numeric ids,
 JSON booleans, nulls present, Laravel error bodies); ``on_the_wire`` rewrites a rendered
 patient for the other readings, and ``ErrorBodyMiddleware`` rewrites error responses. Only
-the spelling changes, never the value: a time is the same instant, a date the same day.
+the spelling changes, never the value: a time is the same instant, a date the same day, an
+empty array (``with_empty_arrays``) no demographics.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sandboxes.nextvisit.php_json import php_json
 from sandboxes.nextvisit.readings import Readings
 from sandboxes.toolkit.aliases import JsonObject
 
-__all__ = ["EXTRA_FIELD", "ErrorBodyMiddleware", "on_the_wire", "with_extra_field"]
+__all__ = ["EXTRA_FIELD", "ErrorBodyMiddleware", "on_the_wire", "with_empty_arrays", "with_extra_field"]
 
 #: The zone an ``offset`` reading writes its times in (same instants, local offsets).
 OFFSET_ZONE = ZoneInfo("America/Chicago")
@@ -56,6 +57,14 @@ def with_extra_field(patient: JsonObject, readings: Readings) -> JsonObject:
     if not readings.extra_field:
         return patient
     return {**patient, EXTRA_FIELD[0]: EXTRA_FIELD[1]}
+
+
+def with_empty_arrays(patient: JsonObject, readings: Readings) -> JsonObject:
+    """`patient` with no demographics written ``[]`` under ``empty_demographics="array"`` (PHP
+    encodes an empty array so); as it is otherwise, or when its demographics are not included."""
+    if readings.empty_demographics != "array" or "demographics" not in patient or patient["demographics"] is not None:
+        return patient
+    return {**patient, "demographics": []}
 
 
 def _datetime(text: str, readings: Readings) -> str:

@@ -36,6 +36,7 @@ from fhirclient.models.fhirabstractbase import FHIRValidationError
 from fhirclient.models.fhirabstractresource import FHIRAbstractResource
 from fhirclient.models.medicationstatement import MedicationStatement
 from fhirclient.models.observation import Observation
+from fhirclient.models.operationoutcome import OperationOutcome
 from fhirclient.models.patient import Patient as SmartPatient
 from fhirpy import AsyncFHIRClient, SyncFHIRClient
 
@@ -47,7 +48,7 @@ from sandboxes.clinic import Clinic, Patient
 from sandboxes.registry import SANDBOXES
 from tests.conftest import DEMO_TENANTS, RunningGateway, running_demo
 from tests.support.clinic import live_patients, uuids
-from tests.support.fhir_http import FhirHttp
+from tests.support.fhir_http import FhirHttp, playing_other_readings
 from tests.support.smart import BackendClient, signing_key_file
 from tests.support.text import fold
 
@@ -455,7 +456,10 @@ def test_fhirclient_reads_records_into_strict_models(
     for truth in awkward + sample:
         patient_id = _fhir_id(directory, truth)
         search = model.where(struct={param: patient_id, "_count": "100"})
-        records = list(search.perform_resources_iter(smart.server))
+        found = list(search.perform_resources_iter(smart.server))
+        # A vendor reading that leaves a patient's list out of its answer: said in an outcome entry.
+        records = [r for r in found if not isinstance(r, OperationOutcome)]
+        assert len(records) == len(found) or playing_other_readings(), truth.uuid
         assert all(isinstance(r, model) for r in records), truth.uuid
         seen += len(records)
         if truth.uuid in awkward_uuids:

@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any
 
 import pytest
+from lxml import etree
 
 from sandboxes.clinic import Encounter, Patient, build_clinic
 from sandboxes.nextvisit import create_sandbox
@@ -33,10 +34,22 @@ LIVE = [p for p in CLINIC.patients if not p.deleted]
 BUSY = max(LIVE, key=lambda p: len(p.encounters))
 BROKEN: Encounter = sorted(BUSY.encounters, key=lambda e: (e.start, -e.id), reverse=True)[1]
 
+
+def _null_allergies(patient: Patient) -> bool:
+    """Whether the simulator serves the patient's allergy list as null (none listed, none
+    reviewed, an odd id: the app's "allergies"); a reading that drops null fields leaves it out."""
+    listed = [a for a in patient.allergies if not a.deleted]
+    return not listed and patient.allergy_review != "nkda" and patient.id % 2 == 1
+
+
+UNSTATED = next(p for p in LIVE if _null_allergies(p))
+#: A patient with allergies and notes (a preferred name: the app's "notes"), updated by a test.
+EDITED = next(p for p in LIVE if p.preferred_name and p is not BUSY and [a for a in p.allergies if not a.deleted])
+
 READINGS: dict[str, dict[str, Any]] = {
     "as-documented": {},
     # Strings everywhere a number or a date could be, Laravel's bare paginator, text errors,
-    # exact name filters.
+    # exact name filters, a read that serves encounters only when included.
     "flat-strings-sql-us-paginator": {
         "encounter_shape": "flat",
         "datetimes": "sql",
@@ -49,9 +62,11 @@ READINGS: dict[str, dict[str, Any]] = {
         "list_per_page_max": 50,
         "delete_status": 204,
         "login_shape": "data",
+        "single_relations": "included",
     },
     # Names stored decomposed and matched by prefix, accent-sensitively; no nulls; a simple
-    # paginator; local offsets; unwrapped single answers; a read ignoring its include.
+    # paginator; local offsets; unwrapped single answers; a read ignoring its include; a PUT
+    # that replaces the whole record.
     "nfd-prefix-absent-simple-bare": {
         "name_accents": "sensitive_nfd",
         "name_match": "prefix",
@@ -64,11 +79,15 @@ READINGS: dict[str, dict[str, Any]] = {
         "errors": "error",
         "extra_field": True,
         "show_trashed": True,
+        "put_semantics": "replace",
     },
-    # Accent-sensitive names, Laravel's microsecond times, one encounter no reading can use.
+    # Accent-sensitive names, Laravel's microsecond times, one encounter no reading can use, a
+    # cursor paginator (`page` not read), no demographics as PHP's empty array.
     "accents-micro-unreadable": {
         "name_accents": "sensitive",
         "datetimes": "micro",
+        "paging": "cursor",
+        "empty_demographics": "array",
         "unreadable_encounter": BROKEN.id,
         "extra_field": True,
     },
@@ -89,6 +108,10 @@ class Reading:
     def broken(self) -> int | None:
         value: int | None = self.switches.get("unreadable_encounter")
         return value
+
+    def unstated(self, patient: Patient) -> bool:
+        """Whether the answer leaves the patient's allergy list out (a null dropped): unknown."""
+        return self.switches.get("nulls") == "absent" and _null_allergies(patient)
 
 
 @pytest.fixture(scope="module", params=list(READINGS))
@@ -237,7 +260,54 @@ def test_ccds_of_other_patients_are_served(reading: Reading) -> None:
         bundle = reading.fhir.get_ok(f"{BASE}/DocumentReference/$docref", params={"patient": str(truth.id)})
         (ccd,) = [e["resource"] for e in bundle["entry"] if e["resource"]["id"].startswith("ccd-")]
         response = reading.fhir.get(f"{BASE}/{ccd['content'][0]['attachment']['url']}")
+        if reading.unstated(truth):  # all or nothing: an allergy list not known is no document
+            assert response.status_code == 502 and "field allergies" in outcome_of(response)["issue"][0]["diagnostics"]
+            continue
         assert response.status_code == 200, (truth.id, response.text[:300])
+
+
+def test_an_allergy_list_the_answer_leaves_out_is_unknown_and_no_ccd_claims_none(reading: Reading) -> None:
+    pid = str(UNSTATED.id)
+    bundle = reading.fhir.get_ok(f"{BASE}/AllergyIntolerance", params={"patient": pid})
+    assert _matches(bundle) == []
+    docref = reading.fhir.get_ok(f"{BASE}/DocumentReference/$docref", params={"patient": pid})
+    (ccd,) = [e["resource"] for e in docref["entry"] if e["resource"]["id"].startswith("ccd-")]
+    url = ccd["content"][0]["attachment"]["url"]
+    response = reading.fhir.get(f"{BASE}/{url}", headers={"Accept": "application/xml"})
+    if not reading.unstated(UNSTATED):  # null: nothing recorded, and the count says so
+        assert bundle["total"] == 0 and _outcomes(bundle) == []
+        assert response.status_code == 200, response.text[:300]
+        # An empty list is "no information" in the CCD, never "no known allergies".
+        (section,) = etree.fromstring(response.content).xpath(
+            "//v3:section[v3:code/@code='48765-2']", namespaces={"v3": "urn:hl7-org:v3"}
+        )
+        assert section.get("nullFlavor") == "NI" and not section.xpath(".//*[@negationInd='true']")
+        return
+    # No `allergies` key (a null dropped, or a field not sent: the two look alike) is unknown.
+    assert "total" not in bundle
+    (message,) = _outcomes(bundle)
+    assert f"Patient/{pid}" in message and "field allergies was not in the answer" in message
+    assert not any(value in message for value in _private(UNSTATED)), message
+    assert response.status_code == 502, response.text[:300]
+    assert "field allergies" in outcome_of(response)["issue"][0]["diagnostics"]
+
+
+def test_an_update_keeps_what_the_patient_resource_does_not_carry(reading: Reading) -> None:
+    pid = str(EDITED.id)
+
+    def allergies() -> list[tuple[str, str]]:
+        found = reading.fhir.search_all(f"{BASE}/AllergyIntolerance", patient=pid)
+        return [(a["id"], a["code"]["text"]) for a in found]
+
+    before = allergies()
+    assert before
+    current = reading.fhir.get(f"{BASE}/Patient/{pid}")
+    headers = {**JSON, "If-Match": current.headers["etag"]}
+    updated = reading.fhir.request("PUT", f"{BASE}/Patient/{pid}", json=current.json(), headers=headers)
+    assert updated.status_code == 200, updated.text[:300]
+    # The vendor's allergy text (and notes) are not in the Patient: a PUT that replaces the whole
+    # record would wipe them unless they are sent back.
+    assert allergies() == before
 
 
 def _given_starts(patient: Patient, prefix: str) -> bool:

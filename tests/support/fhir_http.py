@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from conformance import check_resource, conformance_data_dir
+from gateway.documents.generate import CCD_INPUTS
 
 
 def _checks_enabled() -> bool:
@@ -82,20 +83,36 @@ def outcome_of(response: httpx.Response) -> dict[str, Any]:
 
 
 def record_is_complete(fhir: FhirHttp, tenant: str, patient_id: str, **period: str) -> bool:
-    """Whether the tenant can give the patient's visits whole, which a CCD needs: the
-    Encounter search carries no OperationOutcome entry. A vendor reading that refuses
-    far-future searches cannot, and then every CCD of the patient is refused (all or nothing)."""
-    params: list[tuple[str, str]] = [("patient", patient_id), ("_count", "100")]
-    params += [("date", f"ge{period['start']}")] if period.get("start") else []
-    params += [("date", f"le{period['end']}")] if period.get("end") else []
-    response = fhir.get(f"/fhir/{tenant}/Encounter", params=params)
-    if response.status_code == 404:  # the tenant has no encounters
+    """Whether the tenant can give whole what a CCD of the patient is made from: the patient's
+    `$everything` over those types carries no OperationOutcome entry. A vendor reading that
+    refuses far-future searches, or whose answer leaves a patient's list out (unknown, not
+    empty), cannot, and then every CCD of the patient is refused (all or nothing)."""
+    types = _document_types(fhir, tenant)
+    if not types:
         return True
-    bundle = response.json()
+    params = [("_type", ",".join(types)), ("_count", "1")]
+    params += [(name, period[name]) for name in ("start", "end") if period.get(name)]
+    bundle = fhir.get_ok(f"/fhir/{tenant}/Patient/{patient_id}/$everything", params=params)
     complete = not any(e.get("search", {}).get("mode") == "outcome" for e in bundle.get("entry", []))
     # The documented simulators hold every record within reach: incomplete there is a bug.
-    assert complete or playing_other_readings(), f"{tenant}: the visits of {patient_id} came back incomplete"
+    assert complete or playing_other_readings(), f"{tenant}: the record of {patient_id} came back incomplete"
     return complete
+
+
+_DOCUMENT_TYPES: dict[tuple[str, str], list[str]] = {}
+
+
+def _document_types(fhir: FhirHttp, tenant: str) -> list[str]:
+    """The types a CCD is made from that the tenant can give per patient (its CapabilityStatement)."""
+    key = (fhir.base_url, tenant)
+    if key not in _DOCUMENT_TYPES:
+        (rest,) = fhir.get_ok(f"/fhir/{tenant}/metadata")["rest"]
+        _DOCUMENT_TYPES[key] = sorted(
+            r["type"]
+            for r in rest["resource"]
+            if r["type"] in CCD_INPUTS and any(p["name"] == "patient" for p in r.get("searchParam", []))
+        )
+    return _DOCUMENT_TYPES[key]
 
 
 def playing_other_readings() -> bool:

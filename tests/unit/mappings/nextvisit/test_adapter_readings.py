@@ -133,7 +133,9 @@ def test_a_list_that_ignores_page_is_not_served_twice() -> None:
     assert [r["id"] for r in first.resources] == ["7"] and first.next == 2
     second = asyncio.run(patients.search(SearchRequest(SearchQuery("Patient", (), (), "UTC"), 2, 100)))
     assert second.resources == [] and second.next is None
-    assert second.warnings and "past its first page" in second.warnings[0]
+    assert second.warnings == (
+        "Nextvisit answered page 1 when asked for page 2: the patient list cannot be read past page 1",
+    )
 
 
 @pytest.mark.parametrize("show_demographics", [True, False])
@@ -197,3 +199,167 @@ def test_a_read_without_demographics_finds_them_among_thousands_by_bisection(wan
         assert "telecom" not in read
     else:
         assert {t["value"] for t in read["telecom"]} == {"jane@example.org", "(312) 555-0142"}
+
+
+@pytest.mark.parametrize("field", ["allergies", "latest_medications", "encounters"])
+def test_a_list_the_answer_leaves_out_is_unknown_not_empty(field: str) -> None:
+    # The documented PatientFull answers never show `allergies`; an implementation may drop null
+    # fields or load relations only when included. No key is no answer: never "none recorded".
+    resource_type = {"allergies": "AllergyIntolerance", "latest_medications": "MedicationStatement",
+                     "encounters": "Encounter"}[field]  # fmt: skip
+    silent = {k: v for k, v in JANE.items() if k != field}
+    provider = _adapter(CannedVendor([silent])).providers[resource_type]
+    assert provider.search is not None
+    page = asyncio.run(provider.search(_for_patient(resource_type, "7")))
+    assert page.resources == [] and page.total is None
+    (warning,) = page.warnings
+    assert f"of Patient/7 could not be read: the vendor's field {field} was not in the answer" in warning
+    with pytest.raises(UpstreamError, match=field):  # not "does not exist": it may
+        asyncio.run(provider.read(f"7.{resource_type[0].lower()}.1"))
+    # Null is an answer: nothing recorded, and the count says so.
+    stated = _adapter(CannedVendor([{**JANE, field: None}])).providers[resource_type]
+    assert stated.search is not None
+    page = asyncio.run(stated.search(_for_patient(resource_type, "7")))
+    assert (page.resources, page.total, page.warnings) == ([], 0, ())
+
+
+class ListVendor(CannedVendor):
+    """A patient list of `patients` in ascending id, paged by Laravel's `cursorPaginate()`
+    (`paging="cursor"`: `page` not read) or by page numbers it does not state (`"unnumbered"`),
+    honouring the cursor or `page` it is sent or not; its read ignores `include=demographics`."""
+
+    def __init__(self, patients: list[dict[str, Any]], paging: str, honoured: bool = True) -> None:
+        super().__init__(patients, show_demographics=False)
+        self.paging, self.honoured = paging, honoured
+
+    async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+        params = dict(params or {})
+        if path != "/v1/patients":
+            return await super().request(method, path, params=params, json=json)
+        self.calls.append((path, params))
+        listed = [p for p in self.patients if bool(p.get("deleted_at")) == ("filter[trashed]" in params)]
+        size = int(params["per_page"])
+        if self.paging == "cursor":
+            start = int(params.get("cursor", "c0")[1:]) if self.honoured else 0
+            rows = [self._render(p, True) for p in listed[start : start + size]]
+            following = f"c{start + size}" if start + size < len(listed) else None
+            link = f"http://vendor/v1/patients?per_page={size}&cursor={following}" if following else None
+            return {"data": rows, "links": {"first": None, "last": None, "prev": None, "next": link},
+                    "meta": {"path": "http://vendor/v1/patients", "per_page": size, "next_cursor": following,
+                             "prev_cursor": None}}  # fmt: skip
+        page = int(params["page"]) if self.honoured else 1
+        return {"data": [self._render(p, True) for p in listed[(page - 1) * size : page * size]]}
+
+
+def _walk_patients(adapter: NextvisitAdapter, size: int) -> tuple[list[str], tuple[str, ...]]:
+    """Every patient of an unfiltered search, vendor page after vendor page, and what was said."""
+    search = adapter.providers["Patient"].search
+    assert search is not None
+    ids: list[str] = []
+    warnings: tuple[str, ...] = ()
+    position: Any = None
+    for _ in range(20):
+        page = asyncio.run(search(SearchRequest(SearchQuery("Patient", (), (), "UTC"), position, size)))
+        ids += [r["id"] for r in page.resources]
+        warnings += page.warnings
+        position = page.next
+        if position is None:
+            return ids, warnings
+    raise AssertionError(f"the walk does not end: {ids}")
+
+
+MANY = [{**JANE, "id": i} for i in range(1, 8)]
+
+
+def test_a_list_paged_by_cursor_is_walked_by_its_cursor() -> None:
+    vendor = ListVendor(MANY, "cursor")
+    adapter = _adapter(vendor)
+    assert _walk_patients(adapter, 3) == ([str(i) for i in range(1, 8)], ())
+    asked = [params for path, params in vendor.calls if path == "/v1/patients"]
+    assert [params.get("cursor") for params in asked] == [None, "c3", "c6"]
+    assert all("page" not in params for params in asked[1:])  # `page` means nothing to it
+    # The reads that walk the list find their patients too: demographics, and the trash.
+    read = asyncio.run(adapter.providers["Patient"].read("6"))
+    assert {t["value"] for t in read["telecom"]} == {"jane@example.org", "(312) 555-0142"}
+    trashed = _adapter(ListVendor([*MANY, {**JANE, "id": 9, "deleted_at": "2024-07-01T00:00:00Z"}], "cursor"))
+    with pytest.raises(Gone):
+        asyncio.run(trashed.providers["Patient"].read("9"))
+    # A cursor handed out but not honoured: the first page again is said, not served.
+    ids, warnings = _walk_patients(_adapter(ListVendor(MANY, "cursor", honoured=False)), 3)
+    assert ids == ["1", "2", "3"] and len(warnings) == 1 and "by its cursor" in warnings[0]
+
+
+@pytest.mark.parametrize("honoured", [True, False])
+def test_pages_the_vendor_does_not_number_are_never_served_twice(honoured: bool) -> None:
+    ids, warnings = _walk_patients(_adapter(ListVendor(MANY, "unnumbered", honoured)), 3)
+    if honoured:  # no number, but other patients each time: walked to the empty page
+        assert (ids, warnings) == ([str(i) for i in range(1, 8)], ())
+        return
+    assert ids == ["1", "2", "3"]
+    assert warnings == (
+        "Nextvisit answered the patients of page 1 again when asked for page 2: "
+        "the patient list cannot be read past page 1",
+    )
+
+
+def test_a_page_that_cannot_be_told_from_a_repeat_is_not_served() -> None:
+    # Page 2 of a list whose first page was numbered, that now numbers none: nothing to compare.
+    search = _adapter(ListVendor(MANY, "unnumbered")).providers["Patient"].search
+    assert search is not None
+    page = asyncio.run(search(SearchRequest(SearchQuery("Patient", (), (), "UTC"), 2, 3)))
+    assert page.resources == [] and page.next is None
+    assert page.warnings == (
+        "Nextvisit did not say which page it answered when asked for page 2: "
+        "the patient list cannot be read past page 1",
+    )
+
+
+def test_a_read_asks_for_the_encounters_a_show_serves_only_when_included() -> None:
+    # Spatie's query builder loads a relation only when `include` names it (`whenLoaded`).
+    class IncludedOnly(CannedVendor):
+        async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+            answer = await super().request(method, path, params=params, json=json)
+            if path != "/v1/patients" and "encounters" not in str((params or {}).get("include", "")).split(","):
+                del answer["data"]["encounters"]
+            return answer
+
+    encounters = _adapter(IncludedOnly([JANE])).providers["Encounter"]
+    assert encounters.search is not None
+    page = asyncio.run(encounters.search(_for_patient("Encounter", "7")))
+    assert [r["id"] for r in page.resources] == ["7.e.1", "7.e.3"]
+    assert page.warnings and "encounters[1]" in page.warnings[0]  # the one that cannot be read
+
+
+TEXTS = {"notes": "Prefers mornings.", "allergies": "Penicillin"}
+
+
+@pytest.mark.parametrize(
+    ("stored", "sent"),
+    [
+        (TEXTS, TEXTS),
+        ({"notes": None, "allergies": ["Latex", "Codeine"]}, {}),  # nothing to keep; the body takes text only
+        ({}, {}),  # not in the answer: nothing to send back
+    ],
+)
+def test_an_update_sends_back_the_notes_and_allergy_text_it_read(stored: dict[str, Any], sent: dict[str, Any]) -> None:
+    # The docs do not say whether PUT replaces the record (fields left out become null).
+    class Recording(CannedVendor):
+        def __init__(self, patients: list[dict[str, Any]]) -> None:
+            super().__init__(patients)
+            self.bodies: list[dict[str, Any]] = []
+
+        async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+            if method == "PUT":
+                self.bodies.append(json)
+                return {"data": self.patients[0]}
+            return await super().request(method, path, params=params, json=json)
+
+    record = {k: v for k, v in JANE.items() if k not in ("notes", "allergies")} | stored
+    vendor = Recording([record])
+    patients = _adapter(vendor).providers["Patient"]
+    assert patients.update is not None
+    resource = asyncio.run(patients.read("7"))
+    asyncio.run(patients.update("7", resource, None))
+    (body,) = vendor.bodies
+    assert {k: body[k] for k in ("notes", "allergies") if k in body} == sent
+    assert body["first_name"] == "Jane" and body["last_name"] == "Doe"

@@ -52,6 +52,41 @@ def test_a_read_that_ignores_include_demographics() -> None:
     assert all("demographics" in row for row in listed)
 
 
+def test_a_show_that_serves_only_the_relations_included() -> None:
+    api = _api(single_relations="included")
+    assert "encounters" not in api.ok(ONE)["data"] and "encounters" not in api.ok(ONE, include="demographics")["data"]
+    assert api.ok(ONE, include="demographics,encounters")["data"]["encounters"] == _api().ok(ONE)["data"]["encounters"]
+    body = {"first_name": "Jo", "last_name": "Poe", "date_of_birth": "1990-01-01"}
+    created = api.call("POST", "/v1/patients", json=body)
+    assert created.status_code == 201 and "encounters" not in created.json()["data"]
+    assert "encounters" in _api().call("POST", "/v1/patients", json=body).json()["data"]
+
+
+def test_no_demographics_as_php_encodes_an_empty_array() -> None:
+    body = {"first_name": "Jo", "last_name": "Poe", "date_of_birth": "1990-01-01"}
+    for reading, written in (("null", None), ("array", [])):
+        api = _api(empty_demographics=reading)
+        created = api.call("POST", "/v1/patients", json=body).json()["data"]
+        assert api.ok(f"/v1/patients/{created['id']}", include="demographics")["data"]["demographics"] == written
+        listed = api.ok("/v1/patients", include="demographics", per_page=100, sort="-id")["data"][0]
+        assert listed["id"] == created["id"] and listed["demographics"] == written
+        assert isinstance(api.ok(ONE, include="demographics")["data"]["demographics"], dict)  # the clinic's: kept
+
+
+def test_a_put_that_replaces_the_record() -> None:
+    for semantics, kept in (("merge", True), ("replace", False)):
+        api = _api(put_semantics=semantics)
+        before = api.ok(ONE)["data"]
+        assert before["allergies"] and before["notes"]
+        names = {k: before[k] for k in ("first_name", "middle_name", "last_name", "date_of_birth")}
+        after = api.call("PUT", ONE, json=names).json()["data"]
+        texts = (before["allergies"], before["notes"]) if kept else (None, None)
+        assert (after["allergies"], after["notes"]) == texts
+        assert after["insurance"] == before["insurance"]  # not in the documented update body: untouched
+        refused = api.call("PUT", ONE, json={"last_name": "Poe"})
+        assert refused.status_code == (200 if kept else 422), refused.text
+
+
 def test_one_unreadable_encounter() -> None:
     broken = PATIENT.encounters[0].id
     encounters = _api(unreadable_encounter=broken).ok(ONE)["data"]["encounters"]
@@ -131,6 +166,33 @@ def test_paging_shapes_and_a_page_past_the_end() -> None:
     assert simple["links"]["next"] == documented["links"]["next"] and simple["links"]["last"] is None
     past = _api(paging="simple").ok("/v1/patients", per_page=100, page=99)
     assert past["data"] == [] and past["links"]["next"] is None
+
+
+@pytest.mark.parametrize("sort", ["id", "-id", "last_name", "-date_of_birth", "-created_at"])
+def test_a_cursor_paginator_walks_every_row_once_each_way_and_ignores_page(sort: str) -> None:
+    api = _api(paging="cursor")
+    documented = _api().ok("/v1/patients", per_page=100, sort=sort, page=1)["data"]
+    documented += _api().ok("/v1/patients", per_page=100, sort=sort, page=2)["data"]
+    documented += _api().ok("/v1/patients", per_page=100, sort=sort, page=3)["data"]
+    first = api.ok("/v1/patients", per_page=30, sort=sort, include="demographics")
+    assert set(first["meta"]) == {"path", "per_page", "next_cursor", "prev_cursor"}
+    assert first["links"]["first"] is None and first["links"]["last"] is None and first["links"]["prev"] is None
+    again = api.ok("/v1/patients", per_page=30, sort=sort, include="demographics", page=2)
+    assert (again["data"], again["meta"]) == (first["data"], first["meta"])  # `page` is not read
+    pages, body = [first], first
+    while body["links"]["next"]:
+        assert "cursor=" + body["meta"]["next_cursor"] in body["links"]["next"]
+        assert "sort=" in body["links"]["next"] and "include=demographics" in body["links"]["next"]
+        body = api.follow(body["links"]["next"])
+        pages.append(body)
+    assert body["meta"]["next_cursor"] is None and body["meta"]["prev_cursor"] is not None
+    walked = [row["id"] for page in pages for row in page["data"]]
+    assert walked == [row["id"] for row in documented]
+    assert all("demographics" in row for page in pages for row in page["data"])
+    back = api.follow(body["links"]["prev"])  # a previous cursor: the page before, in order
+    assert back["data"] == pages[-2]["data"] and back["meta"]["next_cursor"] is not None
+    garbage = api.ok("/v1/patients", per_page=30, sort=sort, include="demographics", cursor="not-a-cursor")
+    assert garbage["data"] == first["data"]  # `Cursor::fromEncoded` gives null: the first page
 
 
 @pytest.mark.parametrize(("errors", "media"), [("error", "application/json"), ("plain", "text/plain")])
