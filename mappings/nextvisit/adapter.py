@@ -68,10 +68,15 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   patient holds (`allergies`, `latest_medications`, `encounters`): null or empty is "none
   recorded", but an answer without the key says nothing. The documented PatientFull answers
   never show `allergies`, and an implementation that drops null fields (a reading the
-  simulator plays) cannot be told from one that does not send the field, so absent is
-  unknown under every reading: the search leaves it to an outcome entry naming the field and
-  gives no total, a read of such a record is a 502, and a CCD (all or nothing) is refused,
-  never rendered as "no known allergies" or as an empty section.
+  simulator plays) looks like one that does not send the field, unless the same answer shows
+  how it writes nulls: a documented nullable attribute (`middle_name`, `gender`,
+  `date_of_birth`, `notes`) given as null says nulls are written (absent is not sent); one of
+  them missing, none null, says nulls are dropped (an absent `allergies` or
+  `latest_medications` was null: none recorded; `vendor.leaves_nulls_out`). Otherwise absent is
+  unknown: the search leaves it to an outcome entry naming the field and gives no total, a
+  read of such a record is a 502, and a CCD (all or nothing) is refused, never rendered as
+  "no known allergies" or as an empty section. An absent relation (`encounters`, `[]` when
+  empty) is always unknown.
 - The list's `per_page` has no documented maximum (the search endpoint's is 100): lists ask
   for the documented default, 50, which every implementation takes.
 - `PUT /v1/patients/{id}`: whether the fields a body leaves out keep their values or become

@@ -505,10 +505,29 @@ def not_returned(patient: VendorPatient, field: str, resource_type: str) -> list
     implementation may drop null fields, and a Spatie show loads a relation only when it is
     included: an absent key cannot be told from "not sent", so it is reported (the search then
     says so and gives no total; a CCD, all or nothing, is refused) rather than read as an empty
-    list. A null or empty value is an answer: nothing recorded."""
+    list. A null or empty value is an answer: nothing recorded. So is an absent attribute in an
+    answer that shows it leaves its nulls out (`leaves_nulls_out`): a dropped null. A relation
+    (`encounters`) is `[]` when empty: absent, it was not loaded, whatever the answer shows."""
     if field in patient.model_fields_set:
         return []
+    if field in _ATTRIBUTES and leaves_nulls_out(patient):
+        return []
     return [Unreadable(resource_type, patient.id, None, field, _NOT_IN_ANSWER)]
+
+
+_ATTRIBUTES = frozenset({"allergies", "latest_medications"})  # columns, not relations
+# Nullable attributes every documented PatientFull answer shows (create, show and update alike).
+_ALWAYS_SHOWN = ("middle_name", "gender", "date_of_birth", "notes")
+
+
+def leaves_nulls_out(patient: VendorPatient) -> bool:
+    """Whether this answer shows that its implementation leaves null fields out (a reading the
+    docs allow): none of the attributes every documented answer shows is given as null, and
+    one of them is missing. An answer with all of them given says nothing either way."""
+    given = [name for name in _ALWAYS_SHOWN if name in patient.model_fields_set]
+    if any(getattr(patient, name) is None for name in given):
+        return False  # it writes its nulls
+    return len(given) < len(_ALWAYS_SHOWN)
 
 
 def items_of(value: Any, field: str) -> Iterator[tuple[str, Any]]:

@@ -207,7 +207,9 @@ def test_a_list_the_answer_leaves_out_is_unknown_not_empty(field: str) -> None:
     # fields or load relations only when included. No key is no answer: never "none recorded".
     resource_type = {"allergies": "AllergyIntolerance", "latest_medications": "MedicationStatement",
                      "encounters": "Encounter"}[field]  # fmt: skip
-    silent = {k: v for k, v in JANE.items() if k != field}
+    # The documented answer writes its nulls (`middle_name: null`): the key left out was not sent.
+    shown = {**JANE, "middle_name": None, "gender": "female", "notes": "Prefers afternoons."}
+    silent = {k: v for k, v in shown.items() if k != field}
     provider = _adapter(CannedVendor([silent])).providers[resource_type]
     assert provider.search is not None
     page = asyncio.run(provider.search(_for_patient(resource_type, "7")))
@@ -221,6 +223,16 @@ def test_a_list_the_answer_leaves_out_is_unknown_not_empty(field: str) -> None:
     assert stated.search is not None
     page = asyncio.run(stated.search(_for_patient(resource_type, "7")))
     assert (page.resources, page.total, page.warnings) == ([], 0, ())
+    # An answer that leaves its nulls out (no `middle_name`, nothing shown as null) left this
+    # column's null out too: nothing recorded. A relation left out was not loaded: unknown.
+    dropped = {k: v for k, v in shown.items() if k not in (field, "middle_name")}
+    dropping = _adapter(CannedVendor([dropped])).providers[resource_type]
+    assert dropping.search is not None
+    page = asyncio.run(dropping.search(_for_patient(resource_type, "7")))
+    if field == "encounters":
+        assert page.total is None and len(page.warnings) == 1
+    else:
+        assert (page.resources, page.total, page.warnings) == ([], 0, ())
 
 
 class ListVendor(CannedVendor):
