@@ -70,8 +70,8 @@ dates sent as date-times (the date they start with); booleans as `"true"`/`"1"`,
 - Archived records: an archived patient may be served with `deleted_at` or answered 410;
   either way it is deleted (reads 410, searches empty, a delete succeeds). Sub-record lists
   ("List all allergies recorded for a patient") may include soft-deleted records: they are
-  never served (a read of one is 410), and once a vendor has listed one, its list totals
-  (which then count them) are not given as the FHIR total.
+  never served (a read of one is 410), and the lists' `total` (which may count them) is not
+  given as the FHIR total: a list that fits one vendor page is counted as served.
 - Cursor list: `has_next_page` (or the whole `page_info`) may be absent on the last page;
   absent, a full page with an `end_cursor` may have a successor. An archived patient in a
   list (the reference says they are "excluded from normal queries"; an implementation may
@@ -181,8 +181,6 @@ class DentalPmsAdapter:
         self._client = DentalPmsClient(config)
         self._ctx = config.context
         self._reader = Reader(config.drift)
-        # Whether this vendor lists soft-deleted sub-records (then its list totals count them).
-        self._lists_archived = False
         self._writes = PatientWrites(self._client, self._ctx, self._reader, self._patient_record)
         self._providers = by_type(
             ResourceProvider(
@@ -382,8 +380,6 @@ class DentalPmsAdapter:
                 archived.add(vendor_id_of(item) or "")
             else:
                 live.append(item)
-        if archived:
-            self._lists_archived = True  # from now on its totals are not the live records' count
         records = self._reader.lazy_records(kind.shape, kind.model, live, partial(kind.label, patient_id))
         return _SubPage(patient_id, None, listing, records, records.unreadable, frozenset(archived))
 
@@ -412,9 +408,13 @@ class DentalPmsAdapter:
         nothing = self._reader.lazy_records(kind.shape, kind.model, [], partial(kind.label, patient_id))
         return _SubPage(patient_id, patient, VendorPageList(items=[], total=0), nothing, nothing.unreadable)
 
-    def _total(self, listed: _SubPage) -> int | None:
-        """The vendor's count of the patient's records, when it counts only live ones."""
-        return None if self._lists_archived else listed.listing.total
+    @staticmethod
+    def _total(request: SearchRequest, listed: _SubPage, served: list[Resource]) -> int | None:
+        """The count of the patient's records: what is served, when this one vendor page is
+        the whole list. Not the vendor's `total`: a vendor that lists soft-deleted records may
+        count them, and only a walk of every page would tell."""
+        whole = int(request.position or 1) == 1 and not listed.listing.has_more(1, _vendor_size(request))
+        return len(served) if whole else None
 
     async def _search_allergies(self, request: SearchRequest) -> VendorPage:
         status = q.single_token(request.query, "clinical-status")
@@ -430,8 +430,7 @@ class DentalPmsAdapter:
         if nkda and patient is not None:
             resources.insert(0, nkda_to_fhir(patient, self._ctx))
         exact = q.only(request.query, "patient", "subject") and patient is not None
-        total = self._total(listed)
-        return self._paged(request, resources, listed, total + nkda if exact and total is not None else None)
+        return self._paged(request, resources, listed, self._total(request, listed, resources) if exact else None)
 
     async def _search_medications(self, request: SearchRequest) -> VendorPage:
         statuses = {v.code for p in request.query.named("status") for v in p.values if isinstance(v, TokenValue)}
@@ -445,7 +444,7 @@ class DentalPmsAdapter:
             return VendorPage([], None, total=0)
         resources = [medication_to_fhir(m, listed.patient_id, self._ctx) for m in listed.records]
         exact = q.only(request.query, "patient", "subject")
-        return self._paged(request, resources, listed, self._total(listed) if exact else None)
+        return self._paged(request, resources, listed, self._total(request, listed, resources) if exact else None)
 
     async def _search_conditions(self, request: SearchRequest) -> VendorPage:
         status = q.single_token(request.query, "clinical-status")
@@ -455,7 +454,7 @@ class DentalPmsAdapter:
             return VendorPage([], None, total=0)
         resources = [condition_to_fhir(d, listed.patient_id, self._ctx) for d in listed.records]
         exact = q.only(request.query, "patient", "subject")
-        return self._paged(request, resources, listed, self._total(listed) if exact else None)
+        return self._paged(request, resources, listed, self._total(request, listed, resources) if exact else None)
 
     async def _search_observations(self, request: SearchRequest) -> VendorPage:
         low, high = date_bounds_any(request.query, "date")

@@ -38,13 +38,14 @@ from gateway.settings import Settings, TenantSettings
 from mappings.ids import child_id
 from mappings.registry import VENDORS
 from sandboxes.clinic import AWKWARD, Clinic, Patient, VitalSigns, build_clinic
-from sandboxes.dentalpms import ORG_ID
+from sandboxes.dentalpms import ORG_ID, create_sandbox
 from sandboxes.dentalpms.app import create_app
 from sandboxes.dentalpms.ids import record_uuid
 from sandboxes.toolkit.phones import format_us_phone
 from tests.support.clinic import live_patients
 from tests.support.fhir_http import FhirHttp
 from tests.support.text import fold
+from tests.support.variants import gateway_over
 
 TENANT = "dpms"
 BASE = f"/fhir/{TENANT}"
@@ -457,3 +458,17 @@ def test_a_full_page_of_100_is_served_whatever_page_size_the_vendor_takes(fhir: 
     truth = variant.clinic.awkward_patient("many_vitals")
     observations = fhir.get_ok(f"{BASE}/Observation", params={"patient": str(truth.uuid), "_count": 100})
     assert len(observations["entry"]) == 100
+
+
+def test_a_count_of_records_never_counts_archived_ones() -> None:
+    # A fresh gateway, whose first question is the count: a vendor listing soft-deleted records
+    # may count them in its `total`, and nothing seen before may tell the gateway so.
+    clinic = build_clinic()
+    owners = {pid for fhir_type, _, pid in _archived_records(clinic) if fhir_type == "MedicationStatement"}
+    with gateway_over("dentalpms", lambda: create_sandbox(archived_records="listed")) as running:
+        for patient in sorted(owners)[:5]:
+            live = sum(not m.deleted for m in clinic.patient_by_uuid(patient).medications)
+            path = "/fhir/dentalpms/MedicationStatement"
+            counted = running.fhir.get_ok(path, params={"patient": patient, "_summary": "count"})
+            assert counted["total"] == live, patient
+            assert len(running.fhir.search_all(path, patient=patient, _count=1)) == live
