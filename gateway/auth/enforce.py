@@ -144,16 +144,28 @@ def narrow_search(reach: Access, items: Sequence[tuple[str, str]]) -> tuple[Item
             narrowed.append((names[0], patient))
     if len(reach.grants) == 1:
         # The compartment was applied above; the scope's constraints are ANDed to the client's
-        # parameters, `_id` ones too. One naming the patient of a record (`patient`, `subject`)
-        # is applied to each result instead: added to a search that names another patient, it
-        # would ask for two patients at once, which a vendor listing records per patient cannot
-        # (a 400, where the answer is nothing). Once: the page links repeat what was added, and
-        # adding it again on the next page would make another search of it (its paging token
-        # would be refused).
+        # parameters, `_id` ones too. Once: the page links repeat what was added, and adding it
+        # again on the next page would make another search of it (its paging token would be
+        # refused).
         constraints = reach.grants[0].constraints
-        held = [] if reach.resource_type == "Patient" else [c for c in constraints if _names_patient(c[0])]
-        narrowed += [c for c in constraints if c not in held and c not in narrowed]
-        return narrowed, bool(held)
+        by_patient = [] if reach.resource_type == "Patient" else [c for c in constraints if _names_patient(c[0])]
+        narrowed += [c for c in constraints if c not in by_patient and c not in narrowed]
+        filtered = False
+        for name, value in by_patient:
+            # One naming the patient of a record (`patient`, `subject`) is added to a search that
+            # names no patient; added to one that names others, it would ask for two patients
+            # at once, which a vendor listing records per patient cannot (a 400 where the answer
+            # is nothing): there it adds nothing when every patient named is allowed, makes the
+            # answer empty when none is, and is applied to each result otherwise.
+            asked = {_patient_id(v) for n, values in narrowed if _names_patient(n) for v in values.split(",")}
+            allowed = {_patient_id(v) for v in value.split(",")}
+            if not asked:
+                narrowed.append((name, value))
+            elif not asked & allowed:
+                return None
+            elif not asked <= allowed:
+                filtered = True
+        return narrowed, filtered
     return narrowed, True
 
 

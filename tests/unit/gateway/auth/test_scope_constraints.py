@@ -108,3 +108,23 @@ def test_a_search_answers_exactly_what_reads_of_the_same_records_allow(
     found, counted = searched(client, headers, resource_type)
     assert readable(client, headers, resource_type) == reached
     assert found == reached and counted == len(reached)
+
+
+@pytest.mark.parametrize("query", ["", "?status=final", "?patient=p2", "?patient=Patient/p2&status=final"])
+def test_a_scope_for_one_patients_records_answers_a_search_naming_none(
+    client: TestClient, issuer: Issuer, query: str
+) -> None:
+    # `user/Observation.rs?patient=p2` on a search that names no patient: the constraint names
+    # it (a search of Observations needs one), and the answer is p2's, as before scopes' `_id`
+    # and `patient` were read as conditions; not a 400 asking for a patient.
+    headers = issuer.headers(TENANT, "user/Observation.rs?patient=p2", patient=None)
+    bundle = ok(client.get(f"{BASE}/Observation{query}", headers=headers))
+    expected = {"o20"} if "status" in query else p("p2")
+    assert set(ids(bundle)) == expected and bundle["total"] == len(expected)
+
+
+def test_a_constraint_naming_the_launch_patient_keeps_the_total(client: TestClient, issuer: Issuer) -> None:
+    # It adds nothing to the compartment: nothing to filter afterwards, and the vendor's count holds.
+    headers = issuer.headers(TENANT, "patient/Observation.rs?patient=Patient/p1", patient="p1")
+    bundle = ok(client.get(f"{BASE}/Observation?_count=1", headers=headers))
+    assert bundle["total"] == len(p("p1")) and link(bundle, "next") is not None
