@@ -54,8 +54,7 @@ async def read_resource(request: Request, resource_type: str) -> dict[str, Any]:
         raise PayloadTooLarge(f"A resource sent is limited to {MAX_BODY_VALUES} JSON values")
     # Model validation is CPU-bound: off the event loop, so one large write stalls no reads.
     await run_in_threadpool(check_fhir, body)
-    resource: dict[str, Any] = _without_nulls(body)
-    return resource
+    return body
 
 
 MAX_BODY_VALUES = 10_000  # a Patient with every element repeated a few times has a few hundred
@@ -83,17 +82,39 @@ def check_fhir(resource: dict[str, Any]) -> None:
         raise Invalid(_listed(unbound))
 
 
-def _without_nulls(value: Any) -> Any:
-    """`value` without the nulls of its arrays. R4 JSON (json.html#primitive) writes `null` in a
-    primitive array where an item has only an extension (`"given": [null, "Zed"]`, its
-    extension in `_given`): the item has no value, and a mapping reading the array as strings
-    would meet None. The `_given` beside it stays, for the vendor's mapping to store or to
-    report as not stored."""
-    if isinstance(value, dict):
-        return {key: _without_nulls(item) for key, item in value.items()}
+def without_valueless_items(resource: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """`resource` without the items of its primitive arrays that have no value, and the paths
+    of those items that had an extension (which goes with them: not stored).
+
+    R4 JSON (json.html#primitive) writes `null` in a primitive array where an item has only an
+    extension: `"given": [null, "Zed"]`, its extension at the same place in `_given`. The item
+    has no value, and a mapping reading the array as strings would meet None; the two arrays
+    line up by position, so the same place is taken out of both."""
+    dropped: list[str] = []
+    return _valueless_dropped(resource, resource["resourceType"], dropped), dropped
+
+
+def _valueless_dropped(value: Any, where: str, dropped: list[str]) -> Any:
     if isinstance(value, list):
-        return [_without_nulls(item) for item in value if item is not None]
-    return value
+        return [_valueless_dropped(item, f"{where}[{i}]", dropped) for i, item in enumerate(value)]
+    if not isinstance(value, dict):
+        return value
+    out = {key: _valueless_dropped(item, f"{where}.{key}", dropped) for key, item in value.items()}
+    for key, items in value.items():
+        if key.startswith("_") or not isinstance(items, list) or None not in items:
+            continue
+        kept = [i for i, item in enumerate(items) if item is not None]
+        extensions = out.get(f"_{key}")
+        if isinstance(extensions, list) and len(extensions) == len(items):
+            lost = [i for i, item in enumerate(items) if item is None and extensions[i]]
+            dropped += [f"{where}.{key}[{i}].extension" for i in lost]
+            rest = [extensions[i] for i in kept]
+            if any(rest):
+                out[f"_{key}"] = rest
+            else:
+                del out[f"_{key}"]
+        out[key] = [out[key][i] for i in kept]
+    return out
 
 
 def _listed(problems: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:

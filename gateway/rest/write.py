@@ -41,7 +41,7 @@ from gateway.rest.context import (
     tenant_of,
     version_headers,
 )
-from gateway.rest.incoming import read_resource
+from gateway.rest.incoming import read_resource, without_valueless_items
 from gateway.rest.negotiation import Format
 from gateway.rest.outcome import operation_outcome
 from gateway.rest.preconditions import Preconditions, check, check_absent, preconditions
@@ -90,8 +90,9 @@ def _written(
     return respond(fmt, resource, headers, status)
 
 
-def _not_kept(sent: dict[str, Any], written: Written) -> tuple[str, ...]:
-    """What the vendor could not keep: its mapping's list, and the client's own narrative and
+def _not_kept(sent: dict[str, Any], written: Written, valueless: list[str]) -> tuple[str, ...]:
+    """What the vendor could not keep: the extensions of items without a value (dropped with
+    them, `without_valueless_items`), its mapping's list, and the client's own narrative and
     labels when what was stored does not carry them (a mapping keeps the elements it maps; these
     are the resource's, R4 resource.html#Meta and domainresource.html#DomainResource: the
     gateway writes its own narrative and meta on every answer)."""
@@ -102,7 +103,7 @@ def _not_kept(sent: dict[str, Any], written: Written) -> tuple[str, ...]:
         kept = stored_meta.get(label) or []
         if any(item not in kept for item in sent_meta.get(label) or []):
             unkept.append(f"{kind}.meta.{label}")
-    return tuple(dict.fromkeys([*written.not_stored, *unkept]))
+    return tuple(dict.fromkeys([*valueless, *written.not_stored, *unkept]))
 
 
 async def create(request: Request) -> Response:
@@ -112,7 +113,7 @@ async def create(request: Request) -> Response:
     provider = provider_for(tenant, resource_type, Interaction.CREATE)
     assert provider.create is not None  # the interaction is the handler
     allowed = reach(request, provider, Permission.CREATE, tenant.context.timezone)
-    resource = await read_resource(request, resource_type)
+    resource, valueless = without_valueless_items(await read_resource(request, resource_type))
     resource.pop("id", None)  # FHIR: the server assigns ids on create
     if not allowed.admits(resource):
         raise Forbidden(f"The access token's scopes do not allow creating this {resource_type} (outside its reach)")
@@ -136,7 +137,7 @@ async def create(request: Request) -> Response:
         if criteria is not None and matches(duplicate, criteria):
             return _written(request, fmt, tenant, duplicate, 200, matched=True)
         raise
-    return _written(request, fmt, tenant, created.resource, 201, _not_kept(resource, created))
+    return _written(request, fmt, tenant, created.resource, 201, _not_kept(resource, created, valueless))
 
 
 def _visible(request: Request, tenant: Tenant, provider: ResourceProvider, resource: dict[str, Any]) -> bool:
@@ -193,7 +194,7 @@ async def update(request: Request) -> Response:
     check_id(resource_id)
     allowed = reach(request, provider, Permission.UPDATE, tenant.context.timezone)
     check_instance_id(allowed, resource_id)
-    resource = await read_resource(request, resource_type)
+    resource, valueless = without_valueless_items(await read_resource(request, resource_type))
     if resource.get("id") != resource_id:
         raise InvalidRequest(
             f"The body's id ('{resource.get('id')}') must equal the id in the URL ('{resource_id}')", expression="id"
@@ -226,7 +227,7 @@ async def update(request: Request) -> Response:
             f"POST the {resource_type} to create it (the vendor assigns its id)",
             headers={"Allow": allow(methods)},
         ) from None
-    return _written(request, fmt, tenant, updated.resource, 200, _not_kept(resource, updated))
+    return _written(request, fmt, tenant, updated.resource, 200, _not_kept(resource, updated, valueless))
 
 
 async def _current(
