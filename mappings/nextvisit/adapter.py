@@ -187,6 +187,7 @@ class NextvisitAdapter:
     def __init__(self, config: AdapterConfig[NextvisitOptions]) -> None:
         self.client = NextvisitClient(config)
         self._ctx = config.context
+        self._show_includes = _SHOW_INCLUDES  # `demographics` alone once the show refuses more
         self._drift = config.drift
         self._providers = by_type(
             ResourceProvider(
@@ -292,11 +293,24 @@ class NextvisitAdapter:
                 raise UpstreamError(record.message)
         raise NotFound(f"{resource_type}/{resource_id} does not exist")
 
+    async def _show(self, patient_id: str) -> Any:
+        """`GET /v1/patients/{id}` with the relations a read maps. The docs document `include` on
+        the list only: a show whose allow-list holds `demographics` alone answers Spatie's 400
+        for `encounters` (its answers then carry them or not: an absent key is unknown,
+        `vendor.not_returned`), so it is asked for `demographics` from then on."""
+        path = f"/v1/patients/{patient_id}"
+        if self._show_includes != "demographics":
+            try:
+                return await self.client.request("GET", path, params={"include": self._show_includes})
+            except InvalidRequest:
+                self._show_includes = "demographics"
+        return await self.client.request("GET", path, params={"include": "demographics"})
+
     async def _patient(self, patient_id: str) -> VendorPatient:
         if not is_int_id(patient_id):
             raise NotFound(f"Patient/{patient_id} does not exist")
         try:
-            body = await self.client.request("GET", f"/v1/patients/{patient_id}", params={"include": _SHOW_INCLUDES})
+            body = await self._show(patient_id)
         except NotFound:
             if await self._trashed(patient_id):
                 raise Gone(f"Patient/{patient_id} has been deleted") from None

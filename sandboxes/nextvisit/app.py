@@ -93,6 +93,9 @@ leave open that independent implementations read differently:
   (``PUT``/``PATCH`` replace the record: every field of the documented update body the request
   leaves out is null, then validated as sent, so a missing ``first_name`` is a 422; the
   ``notes`` and ``allergies`` left out are wiped).
+- ``show_includes="list"`` (default: ``GET /v1/patients/{id}`` allows the list's includes) |
+  ``"demographics"`` (its allow-list is ``demographics`` alone: any other include is Spatie's
+  400, the docs documenting ``include`` on the list only).
 
 Assumptions where the docs are silent (the adapter must not rely on more):
 

@@ -24,7 +24,7 @@ from sandboxes.nextvisit.php_json import php_json
 from sandboxes.nextvisit.request_input import request_input, request_query
 from sandboxes.nextvisit.resource import PLAIN, SINGLE
 from sandboxes.nextvisit.rows import PatientRow
-from sandboxes.nextvisit.spatie import includes
+from sandboxes.nextvisit.spatie import INCLUDES, includes
 from sandboxes.nextvisit.store import Store
 from sandboxes.nextvisit.validation import Rules
 from sandboxes.toolkit.aliases import JsonObject
@@ -48,7 +48,8 @@ class PatientRecords:
 
     async def show(self, request: Request, token_id: int) -> Response:
         row = self._row(request, trashed=True)
-        included = includes(request_query(request))
+        allowed = ("demographics",) if self.store.readings.show_includes == "demographics" else INCLUDES
+        included = includes(request_query(request), allowed)
         demographics = "demographics" in included and self.store.readings.include_demographics
         encounters = "encounters" in included or self.store.readings.single_relations == "always"
         variant = ("team" in included, encounters, demographics, row.deleted)

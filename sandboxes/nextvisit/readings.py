@@ -27,6 +27,7 @@ __all__ = [
     "Paging",
     "PutSemantics",
     "Readings",
+    "ShowIncludes",
     "SingleEnvelope",
     "SingleRelations",
     "nfd",
@@ -47,6 +48,7 @@ LoginShape = Literal["token", "data"]
 SingleRelations = Literal["always", "included"]
 EmptyDemographics = Literal["null", "array"]
 PutSemantics = Literal["merge", "replace"]
+ShowIncludes = Literal["list", "demographics"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class Readings:
     single_relations: SingleRelations = "always"
     empty_demographics: EmptyDemographics = "null"
     put_semantics: PutSemantics = "merge"
+    show_includes: ShowIncludes = "list"
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -121,6 +124,7 @@ _LITERALS = {
     "single_relations": SingleRelations,
     "empty_demographics": EmptyDemographics,
     "put_semantics": PutSemantics,
+    "show_includes": ShowIncludes,
 }
 
 

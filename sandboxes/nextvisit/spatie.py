@@ -34,8 +34,8 @@ def check_filters(query: JsonObject) -> None:
             raise _not_allowed("filter", unknown, FILTERS)
 
 
-def includes(query: JsonObject) -> set[str]:
-    """Spatie's ``include`` (comma list or array), checked against the allowed includes."""
+def includes(query: JsonObject, allowed: tuple[str, ...] = INCLUDES) -> set[str]:
+    """Spatie's ``include`` (comma list or array), checked against the `allowed` includes."""
     raw = query.get("include")
     if isinstance(raw, dict):
         names = [str(name) for name in raw.values() if name]
@@ -43,7 +43,7 @@ def includes(query: JsonObject) -> set[str]:
         names = [name for name in raw.split(",") if name]
     else:
         names = []
-    unknown = [name for name in names if name not in INCLUDES]
+    unknown = [name for name in names if name not in allowed]
     if unknown:
-        raise _not_allowed("include", unknown, INCLUDES)
+        raise _not_allowed("include", unknown, allowed)
     return set(names)

@@ -102,6 +102,7 @@ READINGS: dict[str, dict[str, Any]] = {
         "datetimes": "micro",
         "paging": "cursor",
         "empty_demographics": "array",
+        "show_includes": "demographics",
         "unreadable_encounter": BROKEN.id,
         "extra_field": True,
     },

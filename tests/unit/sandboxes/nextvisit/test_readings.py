@@ -62,6 +62,14 @@ def test_a_show_that_serves_only_the_relations_included() -> None:
     assert "encounters" in _api().call("POST", "/v1/patients", json=body).json()["data"]
 
 
+def test_a_show_whose_allow_list_is_demographics_alone() -> None:
+    api = _api(show_includes="demographics")
+    refused = api.call("GET", ONE, params={"include": "demographics,encounters"})
+    assert refused.status_code == 400 and "`encounters` are not allowed" in refused.json()["message"]
+    assert "demographics" in api.ok(ONE, include="demographics")["data"]
+    assert api.ok("/v1/patients", include="demographics,encounters", per_page=2)["data"]  # the list takes both
+
+
 def test_no_demographics_as_php_encodes_an_empty_array() -> None:
     body = {"first_name": "Jo", "last_name": "Poe", "date_of_birth": "1990-01-01"}
     for reading, written in (("null", None), ("array", [])):
