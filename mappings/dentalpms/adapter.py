@@ -346,7 +346,7 @@ class DentalPmsAdapter:
         if exact and request.position is None:
             raw, counted = await concurrently(
                 self._client.get("/patients/cursor", params),
-                self._client.get("/patients", {**filters, "page": 1, "page_size": 1}),
+                self._count(filters),
             )
         else:
             raw = await self._client.get("/patients/cursor", params)
@@ -360,6 +360,15 @@ class DentalPmsAdapter:
         # A deleted patient is never served, whatever the vendor's list includes.
         live = [patient_to_fhir(p, self._ctx) for p in records if not p.get("deleted_at")]
         return VendorPage(live, listing.following(_vendor_size(request)), total=total, warnings=_messages(unreadable))
+
+    async def _count(self, filters: Mapping[str, str | int]) -> Any:
+        """The page list's first page of one, for its `total`. A 404 is an empty list (page 1
+        of an empty list is past its end for some implementations, `if not rows: 404`); the
+        cursor list asked beside it says whether the organization is there."""
+        try:
+            return await self._client.get("/patients", {**filters, "page": 1, "page_size": 1})
+        except NotFound:
+            return {"items": [], "total": 0}
 
     async def _sub_page(
         self, patient_id: str, kind: _Listed, page: int, size: int, extra: Mapping[str, str | int]

@@ -162,7 +162,10 @@ class PatientWrites:
             params: dict[str, str | int] = {"search": chart, "page": 1, "page_size": LOOKUP_PAGE_SIZE}
             if status:
                 params["status"] = status
-            raw = await self._client.get("/patients", params)
+            try:
+                raw = await self._client.get("/patients", params)
+            except NotFound:  # page 1 of an empty list, past its end for some implementations
+                continue
             listing = self._reader.one("patient_page", VendorPageList, raw, "A Dental PMS patient list")
             records, _ = self._reader.records("patient", VendorPatient, listing.items, lambda *_: "A patient")
             for record in records:

@@ -472,3 +472,9 @@ def test_a_count_of_records_never_counts_archived_ones() -> None:
             counted = running.fhir.get_ok(path, params={"patient": patient, "_summary": "count"})
             assert counted["total"] == live, patient
             assert len(running.fhir.search_all(path, patient=patient, _count=1)) == live
+
+
+def test_a_search_matching_no_one_is_empty(fhir: FhirHttp, variant: Variant) -> None:
+    # The vendor may answer page 1 of an empty list 404 (`past_end="not_found_from_first"`).
+    bundle = fhir.get_ok(f"{BASE}/Patient", params={"birthdate": "1801-02-03"})
+    assert bundle.get("entry", []) == [] and bundle["total"] == 0

@@ -23,6 +23,7 @@ VARIANTS: dict[str, dict[str, str]] = {
     "replay": {"idempotency": "replay"},
     "conflict-odd-shapes": {
         "idempotency": "conflict",
+        "past_end": "not_found_from_first",
         "error_bodies": "error_object",
         "scalars": "strings",
         "nulls": "absent",
