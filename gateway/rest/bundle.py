@@ -1,4 +1,4 @@
-"""searchset Bundles, and the result-shaping parameters `_elements` and `_summary`."""
+"""searchset Bundles."""
 
 from __future__ import annotations
 
@@ -6,44 +6,6 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
-
-SUBSETTED = {
-    "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
-    "code": "SUBSETTED",
-    "display": "subsetted",
-}
-_ALWAYS_KEPT = ("resourceType", "id", "meta")
-# Elements with min cardinality 1 in base R4: kept even when `_elements` leaves them out, as
-# http://hl7.org/fhir/R4/search.html#elements asks ("SHOULD always return mandatory elements").
-MANDATORY = {
-    "AllergyIntolerance": ("patient",),
-    "MedicationStatement": ("status", "medicationCodeableConcept", "medicationReference", "subject"),
-    "Observation": ("status", "code"),
-    "Encounter": ("status", "class"),
-    "Condition": ("subject",),
-    "DocumentReference": ("status", "content"),
-    "Binary": ("contentType",),
-}
-
-
-def shape(resource: dict[str, Any], summary: str | None, elements: Sequence[str]) -> dict[str, Any]:
-    """Apply `_summary=data` / `_elements` to one resource.
-
-    The result is tagged SUBSETTED. Cut to `_elements` it no longer claims its profiles (a
-    subset cannot promise a profile's required elements); without its narrative alone
-    (`_summary=data`: "all parts except the text element") it still meets them, and says so.
-    """
-    if elements:
-        keep = {*_ALWAYS_KEPT, *MANDATORY.get(resource["resourceType"], ()), *elements}
-        kept = {k: v for k, v in resource.items() if k in keep}
-    elif summary == "data":
-        kept = {k: v for k, v in resource.items() if k != "text"}
-    else:
-        return resource
-    meta = {k: v for k, v in (kept.get("meta") or {}).items() if k != "profile" or not elements}
-    meta["tag"] = [*meta.get("tag", []), SUBSETTED]
-    kept["meta"] = meta
-    return kept
 
 
 def searchset(

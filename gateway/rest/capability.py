@@ -36,9 +36,10 @@ def capability_statement(
                 "documentation": (
                     f"Searches return searchset Bundles of {default_count} entries by default; "
                     f"_count is capped at {max_count}. Result parameters: _count, _sort (per type), "
-                    "_total (none|estimate|accurate), _summary (count|data|false), _elements, "
-                    "_format (json), _pretty. Unsupported parameters are ignored and left out of the "
-                    "self link, or refused with 400 under 'Prefer: handling=strict'. Paging links carry "
+                    "_total (none|estimate|accurate), _summary (true|text|data|count|false), _elements (root "
+                    "element names), _format (json), _pretty. Unsupported parameters are ignored, left out of "
+                    "the self link and named in an informational OperationOutcome entry, or refused with 400 "
+                    "under 'Prefer: handling=strict'. Paging links carry "
                     "a signed token bound to the search; altered tokens are refused."
                 ),
                 "resource": [_resource(r, _has_per_patient_types(resources)) for r in resources.values()],

@@ -19,10 +19,19 @@ from gateway.contract import Interaction
 from gateway.documents import ids
 from gateway.errors import InvalidRequest, NotFound
 from gateway.http_dates import http_date
-from gateway.rest.bundle import shape
-from gateway.rest.context import check_id, provider_for, reach, respond, response_format, tenant_of, version_headers
+from gateway.rest.context import (
+    check_id,
+    prefer,
+    provider_for,
+    reach,
+    respond,
+    response_format,
+    tenant_of,
+    version_headers,
+)
 from gateway.rest.document_access import check_document_access, check_vendor_binary
 from gateway.rest.documents import DOCUMENT_HEADERS, document_response, is_cda
+from gateway.rest.elements import shape, shaping
 from gateway.rest.negotiation import CDA_FORMATS, check_document_format, file_formats, wants_binary_resource
 from gateway.rest.preconditions import check, preconditions
 
@@ -51,10 +60,11 @@ async def read(request: Request) -> Response:
         check(replace(preconditions(request.headers), if_none_match=None), resource)
     elements = tuple(e for e in params.get("_elements", "").split(",") if e)
     summary = params.get("_summary")
-    if summary in ("true", "text"):
-        summary = None  # element summaries are not served; the whole resource is more, never less
-    if summary not in (None, "false", "data"):
+    if summary not in (None, "true", "text", "data", "false"):
         raise InvalidRequest("_summary on a read must be true, text, data or false", expression="_summary")
+    # Under lenient handling, what `_elements` names that cannot be applied as asked is not said:
+    # a read's answer is the resource alone.
+    cut = shaping(resource_type, summary, elements, strict=bool(elements) and prefer(request).strict)
     headers = version_headers(resource)
     if is_stale(resource):  # the vendor could not be reached: a cached copy (gateway.cache)
         headers["Warning"] = '110 fhir-gateway "Response is Stale"'
@@ -62,7 +72,7 @@ async def read(request: Request) -> Response:
         return Response(status_code=304, headers=headers)
     if resource_type == "Binary":
         headers["Cache-Control"] = "no-store"  # a document, base64: no copies in shared caches
-    return respond(fmt, shape(resource, summary, elements), headers)
+    return respond(fmt, shape(resource, cut), headers)
 
 
 def not_modified(request: Request, headers: dict[str, str]) -> bool:

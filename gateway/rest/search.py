@@ -17,7 +17,7 @@ from gateway.auth.enforce import narrow_search
 from gateway.auth.scopes import Permission
 from gateway.contract import Interaction
 from gateway.errors import InvalidRequest, UnsupportedMediaType
-from gateway.rest.bundle import searchset, shape
+from gateway.rest.bundle import searchset
 from gateway.rest.context import (
     base_url,
     caller,
@@ -29,6 +29,7 @@ from gateway.rest.context import (
     state,
     tenant_of,
 )
+from gateway.rest.elements import shape, shaping
 from gateway.rest.incoming import read_body
 from gateway.rest.links import fits, page_link, passthrough, unfollowable
 from gateway.rest.paging import search_fingerprint
@@ -71,14 +72,17 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
     support = provider.support
     allowed = reach(request, provider, Permission.SEARCH, tenant.context.timezone)
     narrowed = narrow_search(allowed, items)
+    strict = prefer(request).strict
     parsed = parse_search(
         support,
         narrowed[0] if narrowed is not None else items,
-        strict=prefer(request).strict,
+        strict=strict,
         default_count=rest.settings.paging.default_count,
         max_count=rest.settings.paging.max_count,
         zone=tenant.context.timezone,
     )
+    cut = shaping(support.type, parsed.summary, parsed.elements, strict=strict)
+    notes = (*parsed.notes, *cut.notes)
     base = base_url(request, tenant.name)
     query = local_query(parsed.query, base)
     named = {
@@ -100,14 +104,19 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
     if narrowed is None or query is None:
         if parsed.page_token:
             await rest.tokens.open(parsed.page_token, fingerprint)
-        return respond(fmt, searchset(base=base, resources=[], links=[("self", url())], total=0))
+        return respond(fmt, searchset(base=base, resources=[], links=[("self", url())], total=0, notes=notes))
     admit = allowed.admits if narrowed[1] else None
     if parsed.summary == "count" or parsed.count == 0:
         if parsed.page_token:
             await rest.tokens.open(parsed.page_token, fingerprint)  # a foreign or altered token is refused all the same
         counted = await count_all(provider, query, admit)
         bundle = searchset(
-            base=base, resources=[], links=[("self", url())], total=counted.total, warnings=counted.warnings
+            base=base,
+            resources=[],
+            links=[("self", url())],
+            total=counted.total,
+            warnings=counted.warnings,
+            notes=notes,
         )
         return respond(fmt, bundle)
 
@@ -147,8 +156,8 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
         if onward is None:
             raise unfollowable(url(rest.tokens.issue(fingerprint, replace(page.next, history=()))), "next")
         links.append(("next", onward))
-    resources = [shape(r, parsed.summary, parsed.elements) for r in page.resources]
+    resources = [shape(r, cut) for r in page.resources]
     bundle = searchset(
-        base=base, resources=resources, links=links, total=total, warnings=page.warnings, notes=page.notes
+        base=base, resources=resources, links=links, total=total, warnings=page.warnings, notes=(*notes, *page.notes)
     )
     return respond(fmt, bundle)

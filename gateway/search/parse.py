@@ -9,7 +9,7 @@ either way: guessing would answer a different question than the client asked.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit
@@ -38,7 +38,7 @@ ABSOLUTE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/]")  # scheme://host (R
 _ONCE = CONTROL - {"_sort", "_elements"}  # a control given twice is a 400 (parse_search)
 _ONE_VALUE = re.compile(r"(?:[^\\,]|\\.|\\$)*", re.DOTALL)  # up to an unescaped comma
 _ESCAPED = re.compile(r"\\([,$|\\])")
-SUMMARY_MODES = frozenset({"count", "false", "data"})
+SUMMARY_MODES = frozenset({"count", "true", "text", "data", "false"})
 TOTAL_MODES = frozenset({"none", "estimate", "accurate"})
 # A search's conditions are tested on every candidate the gateway filters, so what one request
 # may ask is bounded (tens of thousands of OR values took seconds of CPU, stalling every client).
@@ -67,6 +67,7 @@ class ParsedSearch:
     elements: tuple[str, ...]
     page_token: str | None
     link_params: tuple[tuple[str, str], ...]  # what `self`/`next` links repeat
+    notes: tuple[str, ...] = ()  # what was not applied (lenient handling), for the answer to say
 
 
 def parse_search(
@@ -82,10 +83,14 @@ def parse_search(
     params: list[SearchParam] = []
     link: list[tuple[str, str]] = []
     controls: dict[str, str] = {}
+    notes: list[str] = []
 
     def refuse(key: str, why: str) -> None:
+        # R4 search.html "Handling errors": refused under strict handling; under lenient it is
+        # ignored, left out of the self link, and said in the answer's outcome entry.
         if strict:
             raise NotSupported(why, expression=key)
+        notes.append(f"{why}; ignored")
 
     for key, value in items:
         name, _, modifier = key.partition(":")
@@ -117,9 +122,9 @@ def parse_search(
             raise InvalidRequest(f"Searching {support.type} requires the parameter {wanted}")
 
     count = parse_count(controls.get("_count"), default_count, max_count)
-    sort = _parse_sort(controls.get("_sort"), support, strict)
+    sort = _parse_sort(controls.get("_sort"), support, refuse)
     total = TotalMode(_choice(controls.get("_total"), TOTAL_MODES, "_total") or "estimate")
-    summary = _summary(controls.get("_summary"), strict)
+    summary = _choice(controls.get("_summary"), SUMMARY_MODES, "_summary")
     elements = tuple(e for e in (controls.get("_elements") or "").split(",") if e)
     if sort:
         link.append(("_sort", ",".join(_sort_text(sort))))
@@ -129,7 +134,7 @@ def parse_search(
         if key in controls:
             link.append((key, controls[key]))
     query = SearchQuery(support.type, tuple(params), sort, zone)
-    return ParsedSearch(query, count, total, summary, elements, controls.get("_page"), tuple(link))
+    return ParsedSearch(query, count, total, summary, elements, controls.get("_page"), tuple(link), tuple(notes))
 
 
 def _sort_text(sort: tuple[SortKey, ...]) -> list[str]:
@@ -144,16 +149,6 @@ def _choice(value: str | None, allowed: frozenset[str], name: str) -> str | None
     return value
 
 
-def _summary(value: str | None, strict: bool) -> str | None:
-    """`count`, `data` and `false` are served; `true`/`text` (element summaries) are not: under
-    lenient handling the full resources are returned, which FHIR allows (more, never less)."""
-    if value in ("true", "text") and not strict:
-        return None
-    if value in ("true", "text"):
-        raise NotSupported(f"_summary={value} is not supported; use count, data or false", expression="_summary")
-    return _choice(value, SUMMARY_MODES, "_summary")
-
-
 def parse_count(value: str | None, default: int, maximum: int) -> int:
     if value is None:
         return default
@@ -165,25 +160,22 @@ def parse_count(value: str | None, default: int, maximum: int) -> int:
     return maximum if len(digits) > 9 else min(int(digits or "0"), maximum)
 
 
-def _parse_sort(value: str | None, support: ResourceSupport, strict: bool) -> tuple[SortKey, ...]:
+def _parse_sort(value: str | None, support: ResourceSupport, refuse: Callable[[str, str], None]) -> tuple[SortKey, ...]:
+    """The sort asked for, or none when it cannot be applied whole (`refuse` raises under
+    strict handling): a half-applied sort would be a wrong answer."""
     if not value:
         return ()
     keys: list[SortKey] = []
     parts = value.split(",")
-    if len(parts) > 1:  # vendors sort by one key; a half-applied sort would be a wrong answer
-        if strict:
-            raise NotSupported(f"Sorting {support.type} by more than one key is not supported", expression="_sort")
+    if len(parts) > 1:  # vendors sort by one key
+        refuse("_sort", f"_sort by more than one key is not supported for {support.type}")
         return ()
     for part in parts:
         name = part.removeprefix("-")
         if name not in support.sorts:
-            if strict:
-                raise NotSupported(
-                    f"Sorting {support.type} by '{name}' is not supported; "
-                    f"supported: {', '.join(support.sorts) or 'none'}",
-                    expression="_sort",
-                )
-            return ()  # lenient: an unsupported sort is dropped whole, not half-applied
+            supported = ", ".join(support.sorts) or "none"
+            refuse("_sort", f"_sort by '{name}' is not supported for {support.type} (supported: {supported})")
+            return ()
         keys.append(SortKey(name, part.startswith("-")))
     return tuple(keys)
 

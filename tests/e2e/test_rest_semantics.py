@@ -323,9 +323,10 @@ def test_multi_key_sort_is_refused_or_dropped(fhir: FhirHttp) -> None:
     assert "_sort" not in next(link["url"] for link in lenient["link"] if link["relation"] == "self")
 
 
-def test_summary_true_gives_whole_resources(fhir: FhirHttp) -> None:
+def test_summary_true_gives_the_summary_elements(fhir: FhirHttp) -> None:
     bundle = fhir.get_ok(f"{BASE}/Patient", params={"_summary": "true", "_count": "2"})
-    assert all("identifier" in e["resource"] for e in bundle["entry"])
+    assert all("identifier" in e["resource"] and "text" not in e["resource"] for e in bundle["entry"])
+    assert all(t["code"] == "SUBSETTED" for e in bundle["entry"] for t in e["resource"]["meta"]["tag"][-1:])
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ filters, signed page tokens, counts and totals, strict and lenient handling."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -548,6 +549,9 @@ def test_unsupported_parameters_are_ignored_leniently_and_refused_strictly(
     lenient = ok(client.get(f"{BASE}/Patient?{param}"))
     assert sorted(ids(lenient)) == ["p1", "p2"]
     assert param.split("=")[0] not in _query(link(lenient, "self") or "")
+    # Not silently: the outcome entry says what was left out (search.html "Handling errors").
+    said = _notes(lenient)
+    assert len(said) == 1 and param.split("=")[0].split(",")[0] in said[0] and "ignored" in said[0]
     explicit = ok(client.get(f"{BASE}/Patient?{param}", headers={"Prefer": "handling=lenient"}))
     assert ids(explicit) == ids(lenient)
     strict = outcome(client.get(f"{BASE}/Patient?{param}", headers={"Prefer": "handling=strict"}), 400)
@@ -624,6 +628,59 @@ def test_elements_and_summary_data_subset_the_entries(client: TestClient, backen
     data = ok(client.get(f"{BASE}/Patient", params={"_summary": "data"}))["entry"][0]["resource"]
     assert "text" not in data and data["birthDate"] == "1990-01-01"
     assert data["meta"]["profile"] == [profile] and data["meta"]["tag"][0]["code"] == "SUBSETTED"
+
+
+def _notes(bundle: dict[str, Any]) -> list[str]:
+    return [
+        issue["diagnostics"]
+        for entry in bundle.get("entry", [])
+        if entry["search"]["mode"] == "outcome"
+        for issue in entry["resource"]["issue"]
+        if issue["severity"] == "information"
+    ]
+
+
+def test_a_search_that_applies_everything_says_nothing(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1", family="Bauer")
+    assert _notes(ok(client.get(f"{BASE}/Patient", params={"family": "bauer", "_elements": "name"}))) == []
+
+
+def test_elements_paths_and_unknown_names_are_said_not_dropped(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1", family="Bauer", given=["Ann"], birth_date="1990-01-01", _birthDate={"id": "b"})
+    bundle = ok(client.get(f"{BASE}/Patient", params={"_elements": "name.family,birthDate,shoeSize"}))
+    patient = bundle["entry"][0]["resource"]
+    # A path serves its whole root element ("not obliged to return just the requested
+    # elements"); a primitive keeps its `_birthDate` sibling; an unknown name is ignored.
+    assert set(patient) == {"resourceType", "id", "meta", "name", "birthDate", "_birthDate"}
+    assert patient["name"][0]["given"] == ["Ann"] and patient["meta"]["tag"][0]["code"] == "SUBSETTED"
+    notes = _notes(bundle)
+    assert len(notes) == 2 and "'name.family'" in notes[0] and "'shoeSize'" in notes[1]
+    for elements in ("name.family", "shoeSize"):
+        refused = client.get(f"{BASE}/Patient", params={"_elements": elements}, headers={"Prefer": "handling=strict"})
+        assert outcome(refused, 400)["issue"][0]["expression"] == ["_elements"]
+
+
+def test_elements_names_a_choice_by_its_root_name(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1")
+    backend.add_observation("p1", "o1", value=80)
+    for name in ("value", "value[x]", "valueQuantity"):
+        found = ok(client.get(f"{BASE}/Observation", params={"patient": "p1", "_elements": name}))
+        observation = found["entry"][0]["resource"]
+        assert observation["valueQuantity"]["value"] == 80 and "effectiveDateTime" not in observation
+        assert _notes(found) == []
+
+
+def test_summary_true_and_text_serve_what_r4_names(client: TestClient, backend: FakeBackend) -> None:
+    narrative = {"status": "generated", "div": "<div>p1</div>"}
+    language = [{"language": {"text": "Deutsch"}}]
+    backend.add_patient("p1", birth_date="1990-01-01", text=narrative, communication=language)
+    summary = ok(client.get(f"{BASE}/Patient", params={"_summary": "true"}))["entry"][0]["resource"]
+    # Patient.birthDate and name are summary elements (Σ), communication and text are not.
+    assert summary["birthDate"] == "1990-01-01" and summary["name"][0]["family"] == "Doe"
+    assert "communication" not in summary and "text" not in summary
+    assert summary["meta"]["tag"][0]["code"] == "SUBSETTED"
+    text = ok(client.get(f"{BASE}/Patient/p1", params={"_summary": "text"}))
+    assert set(text) == {"resourceType", "id", "meta", "text"} and text["text"] == narrative
 
 
 def test_sort_applies_to_an_id_search(client: TestClient, backend: FakeBackend) -> None:
