@@ -4,7 +4,9 @@ An absolute URL names a resource of the server at its base (http://hl7.org/fhir/
 http://hl7.org/fhir/R4/references.html#literal): another server's, or another tenant's,
 `Patient/3` is another patient than this tenant's `Patient/3`. The comparison is of URLs, not
 of text: scheme and host are case-insensitive, a default port or a trailing dot on the host
-name the same server, and a trailing slash on the path changes nothing.
+name the same server, and a trailing slash on the path changes nothing. A URL with user
+information (`http://user@host/…`) is never ours: our own URLs carry none, and RFC 3986
+section 3.2.1 deprecates it as a way of disguising the host.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ def _server(url: str) -> tuple[str, str, int | None, str]:
     except ValueError:  # an unclosed IPv6 bracket, a port that is not one: no server of ours
         return ("", url, None, "")
     scheme = parts.scheme.lower()
+    if "@" in parts.netloc:
+        return ("", url, None, "")
     return (
         scheme,
         (parts.hostname or "").rstrip("."),  # hostname is lower-cased by urlsplit

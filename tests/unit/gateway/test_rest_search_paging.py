@@ -140,7 +140,10 @@ def test_a_reference_to_another_server_matches_nothing_here(client: TestClient, 
     assert ids(ok(client.get(f"{BASE}/Observation", params={"patient": f"{own_base}/Patient/p1"}))) == ["o1"]
     searched = backend.calls_to("Observation", SEARCH)
     other_tenant = own_base.replace(f"/{TENANT}", "/other")
-    for elsewhere in ("https://other.example/fhir/Patient/p1", f"{other_tenant}/Patient/p1"):
+    # With user information, `http://ours@evil.example/` names evil.example (RFC 3986 3.2.1);
+    # no URL of ours carries any, so `http://user@<our host>/` is not taken for ours either.
+    with_user = own_base.replace("://", "://user@", 1)
+    for elsewhere in ("https://other.example/fhir/Patient/p1", f"{other_tenant}/Patient/p1", f"{with_user}/Patient/p1"):
         empty = ok(client.get(f"{BASE}/Observation", params={"patient": elsewhere}))
         assert empty["total"] == 0 and "entry" not in empty
     assert backend.calls_to("Observation", SEARCH) == searched  # no vendor call for them
@@ -182,7 +185,10 @@ def test_a_docref_parameters_body_names_the_patient_as_the_query_does(client: Te
     own_base = ok(client.get(f"{BASE}/Patient/p1/$everything"))["link"][0]["url"].split("/Patient/")[0]
     assert posted("Patient/p1") == posted(f"{own_base}/Patient/p1") == ["ccd-p.p1"]
     other_tenant = own_base.replace(f"/{TENANT}", "/other")
-    for elsewhere in ("https://other.example/fhir/Patient/p1", f"{other_tenant}/Patient/p1"):
+    # With user information, `http://ours@evil.example/` names evil.example (RFC 3986 3.2.1);
+    # no URL of ours carries any, so `http://user@<our host>/` is not taken for ours either.
+    with_user = own_base.replace("://", "://user@", 1)
+    for elsewhere in ("https://other.example/fhir/Patient/p1", f"{other_tenant}/Patient/p1", f"{with_user}/Patient/p1"):
         assert posted(elsewhere) == [], elsewhere
     # The same patient named in the query and in the body, each in its own form, is one patient.
     body = {
