@@ -34,6 +34,7 @@ from gateway.errors import (
     Gone,
     InvalidRequest,
     NotFound,
+    NotSupported,
     UnsupportedMediaType,
 )
 from gateway.record import gather_everything, in_care_period
@@ -131,7 +132,8 @@ async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, stric
     items = await docref_items(request)
     unknown = sorted({k for k, _ in items if k not in DOCREF_PARAMS and not k.startswith("_")})
     if unknown and strict:
-        raise InvalidRequest(f"$docref does not take: {', '.join(unknown)}")
+        raise NotSupported(f"$docref does not take: {', '.join(unknown)}", expression=unknown[0])
+    notes = (f"$docref does not take: {', '.join(unknown)}; ignored",) if unknown else ()
     given: dict[str, str] = {}
     for key, value in items:
         if key in DOCREF_PARAMS:
@@ -159,14 +161,14 @@ async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, stric
     documents = tenant.documents
     links = [("self", f"{base}/DocumentReference/$docref?{urlencode(sorted(given.items()))}")]
     if elsewhere:
-        return _bundle(fmt, base, [], links)
+        return _bundle(fmt, base, [], links, notes=notes)
     request.scope[AUDIT_PATIENT] = patient_id
     if allowed.patient not in (None, patient_id):
-        return _bundle(fmt, base, [], links)  # another patient, to a confined caller: as if missing
+        return _bundle(fmt, base, [], links, notes=notes)  # another patient, to a confined caller: as if missing
     try:
         await read_from(tenant.vendor_providers, "Patient", patient_id)
     except (NotFound, Gone):
-        return _bundle(fmt, base, [], links)  # US Core: no such patient, an empty Bundle
+        return _bundle(fmt, base, [], links, notes=notes)  # US Core: no such patient, an empty Bundle
     found: list[dict[str, Any]] = []
     if on_demand is not False and wants_ccd is not False:
         # Named as a read of its id would name it (bounds canonical), so the two agree.
@@ -184,13 +186,19 @@ async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, stric
         ]
     # What the vendor could not list is said in the searchset (no total), not hidden by a 502
     # that would also withhold the documents that could be listed.
-    return _bundle(fmt, base, [d for d in found if allowed.admits(d)], links, tuple(missing))
+    return _bundle(fmt, base, [d for d in found if allowed.admits(d)], links, tuple(missing), notes)
 
 
 def _bundle(
-    fmt: Format, base: str, found: list[dict[str, Any]], links: list[tuple[str, str]], missing: tuple[str, ...] = ()
+    fmt: Format,
+    base: str,
+    found: list[dict[str, Any]],
+    links: list[tuple[str, str]],
+    missing: tuple[str, ...] = (),
+    notes: tuple[str, ...] = (),
 ) -> Response:
-    body = searchset(base=base, resources=found, links=links, total=None if missing else len(found), warnings=missing)
+    total = None if missing else len(found)
+    body = searchset(base=base, resources=found, links=links, total=total, warnings=missing, notes=notes)
     return Response(jsonio.dumps(body, pretty=fmt.pretty), media_type=fmt.content_type)
 
 

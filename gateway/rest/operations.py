@@ -48,7 +48,7 @@ async def patient_everything(request: Request) -> Response:
     patient_provider = provider_for(tenant, "Patient", Interaction.READ)
     check_id(resource_id)
     params = request.query_params
-    _check_everything_params(request)
+    ignored = _check_everything_params(request)
     maximum = rest.settings.paging.max_count
     count = parse_count(params.get("_count"), maximum, maximum)
     since = _since(params.get("_since"))
@@ -88,7 +88,9 @@ async def patient_everything(request: Request) -> Response:
     if gathered_now and count > 0 and len(resources) > count:  # kept only when there are pages to follow
         rest.records[fingerprint] = record
     total = None if missing else len(resources)
-    return respond(fmt, searchset(base=base, resources=page, links=links, total=total, warnings=missing))
+    notes = [f"$everything does not take {', '.join(ignored)}; ignored"] if ignored and offset == 0 else []
+    bundle = searchset(base=base, resources=page, links=links, total=total, warnings=missing, notes=notes)
+    return respond(fmt, bundle)
 
 
 # An instant: to the second, with its zone (http://hl7.org/fhir/R4/datatypes.html#instant).
@@ -97,18 +99,18 @@ _INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:
 _EVERYTHING_PARAMS = frozenset({"start", "end", "_since", "_type", "_count", "_page", "_format", "_pretty"})
 
 
-def _check_everything_params(request: Request) -> None:
+def _check_everything_params(request: Request) -> list[str]:
     """Each of start, end, _since, _count and _page at most once (as a search takes them);
     under `Prefer: handling=strict`, no parameter the operation does not take
-    (search.html#errors), else such a one is left out of the links."""
+    (search.html#errors); else such ones are left out of the links, and returned to be said."""
     params = request.query_params
     for name in ("start", "end", "_since", "_count", "_page"):
         if len(params.getlist(name)) > 1:
             raise InvalidRequest(f"{name} may be given once", expression=name)
-    if prefer(request).strict:
-        unknown = sorted({name for name in params if name not in _EVERYTHING_PARAMS})
-        if unknown:
-            raise NotSupported(f"$everything does not take {', '.join(unknown)}", expression=unknown[0])
+    unknown = sorted({name for name in params if name not in _EVERYTHING_PARAMS})
+    if unknown and prefer(request).strict:
+        raise NotSupported(f"$everything does not take {', '.join(unknown)}", expression=unknown[0])
+    return unknown
 
 
 def _since(value: str | None) -> datetime | None:

@@ -315,5 +315,8 @@ def test_everything_refuses_what_it_does_not_take_when_strict(client: TestClient
     assert refused["issue"][0]["code"] == "not-supported" and "shoe" in refused["issue"][0]["diagnostics"]
     lenient = ok(client.get(f"{BASE}/Patient/p1/$everything?shoe=1"))
     assert "shoe" not in link(lenient, "self")  # left out of the links: what the answer did not apply
+    said = [e["resource"] for e in lenient["entry"] if e["search"]["mode"] == "outcome"]
+    assert len(said) == 1 and "shoe" in said[0]["issue"][0]["diagnostics"]  # and said, not silently
+    assert said[0]["issue"][0]["severity"] == "information"
     assert ok(client.get(f"{BASE}/Patient/p1/$everything?_count=2", headers=strict))
     assert outcome(client.get(f"{BASE}/Patient/p1/$everything?start=2024-01-01&start=2024-02-01"), 400)

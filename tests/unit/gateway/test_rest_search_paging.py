@@ -201,6 +201,15 @@ def test_a_docref_parameters_body_names_the_patient_as_the_query_does(client: Te
     assert ids(ok(both)) == ["ccd-p.p1"]
 
 
+def test_a_docref_parameter_it_does_not_take_is_said_or_refused(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1")
+    lenient = ok(client.get(f"{BASE}/DocumentReference/$docref", params={"patient": "p1", "format": "x"}))
+    assert ids(lenient) == ["ccd-p.p1"] and _notes(lenient) == ["$docref does not take: format; ignored"]
+    strict = {"Prefer": "handling=strict"}
+    refused = client.get(f"{BASE}/DocumentReference/$docref", params={"patient": "p1", "format": "x"}, headers=strict)
+    assert outcome(refused, 400)["issue"][0]["code"] == "not-supported"
+
+
 def test_a_docref_parameter_with_two_values_is_400(client: TestClient, backend: FakeBackend) -> None:
     # R4 Parameters.parameter.value[x] is 0..1: which of two values was meant is not ours to pick.
     backend.add_patient("p1")
