@@ -110,9 +110,10 @@ def parse_search(
             # selects other records (identifier:of-type, email:exact, gender:not), and R4
             # search.html says a server SHALL reject a parameter with an unsupported modifier.
             raise NotSupported(f"Modifier ':{modifier}' is not supported on '{name}'", expression=key)
-        if value == "":
+        param = _parse_param(found, modifier or None, value, key, declared.prefixes, zone)
+        if param is None:
             continue  # FHIR: an empty value is ignored
-        params.append(_parse_param(found, modifier or None, value, key, declared.prefixes, zone))
+        params.append(param)
         link.append((key, value))
 
     names = {p.name for p in params}
@@ -201,10 +202,16 @@ def _parse_param(
     key: str,
     prefixes: frozenset[DatePrefix],
     zone: str,
-) -> SearchParam:
+) -> SearchParam | None:
+    """The parameter's condition, or None when it has no value. An empty alternative
+    (`family=aberg,`) is left out, as an empty value is: as a string prefix it would match
+    every record, widening the OR to everyone."""
     texts = _split_values(raw_value)
     if len(texts) > MAX_SEARCH_VALUES:  # before each is read
         raise _too_many_values(key)
+    texts = [text for text in texts if text]
+    if not texts:
+        return None
     values: list[Value] = []
     for text in texts:
         if found.type is ParamType.STRING:

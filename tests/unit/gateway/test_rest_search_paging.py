@@ -601,6 +601,18 @@ def test_a_malformed_value_is_400_either_way_and_an_empty_one_ignored(client: Te
             assert outcome(response, 400)["issue"][0]["expression"] == ["birthdate"]
 
 
+@pytest.mark.parametrize("value", ["bauer,", ",bauer", "bauer,,"])
+def test_an_empty_alternative_does_not_widen_the_or_to_everyone(
+    client: TestClient, backend: FakeBackend, value: str
+) -> None:
+    # As a string prefix "" matches every name: `family=bauer,` answered all 3 patients.
+    for pid, family in (("p1", "Bauer"), ("p2", "Adams"), ("p3", "Clark")):
+        backend.add_patient(pid, family=family)
+    assert ids(ok(client.get(f"{BASE}/Patient", params={"family": value}))) == ["p1"]
+    assert ids(ok(client.get(f"{BASE}/Patient", params={"given:contains": value}))) == []
+    assert sorted(ids(ok(client.get(f"{BASE}/Patient", params={"family": ","})))) == ["p1", "p2", "p3"]  # no value
+
+
 def test_sort_is_passed_to_the_vendor(client: TestClient, backend: FakeBackend) -> None:
     for pid, family in (("p1", "Bauer"), ("p2", "Adams"), ("p3", "Clark")):
         backend.add_patient(pid, family=family)
