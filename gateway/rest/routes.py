@@ -37,7 +37,12 @@ class Handler:
 
 
 def _dispatch(
-    methods: Mapping[str, Handler], *, operation: str | None = None, on_type: str | None = None, public: bool = False
+    methods: Mapping[str, Handler],
+    *,
+    operation: str | None = None,
+    on_type: str | None = None,
+    public: bool = False,
+    refusal: str | None = None,
 ) -> Endpoint:
     """One path's methods. An unknown tenant or type (or a type an operation is not defined on)
     is a 404 whatever the method; a method the path does not take is a 405 whose `Allow` lists
@@ -63,7 +68,8 @@ def _dispatch(
                 if candidate.needs is None
                 or (provider is not None and candidate.needs in provider.support.interactions)
             ]
-            raise MethodNotAllowed(f"{request.method} is not supported here", headers={"Allow": allow(allowed)})
+            why = refusal or f"{request.method} is not supported here"
+            raise MethodNotAllowed(why, headers={"Allow": allow(allowed)})
         with shared_reads():  # identical vendor reads of this request are made once
             return await handler.endpoint(request)
 
@@ -100,6 +106,10 @@ def _any_method(path: str, endpoint: Endpoint) -> Route:
 def fhir_routes() -> list[BaseRoute]:
     """The FHIR routes, as one route indexed by segment count (gateway.rest.route_index)."""
     everything = _dispatch({"GET": Handler(patient_everything)}, operation="$everything", on_type="Patient")
+    # history-instance, -type and -system (R4 http.html#history): vendors keep no history, so
+    # no method is allowed there (an empty `Allow`, RFC 9110 section 10.2.1); without these
+    # routes `_history` was read as an id or a type (400, 404).
+    history = _dispatch({}, refusal="History is not kept here: only each resource's current version can be read")
     routes = [
         _any_method("/fhir/{tenant}/metadata", _dispatch({"GET": Handler(metadata)}, public=True)),
         _any_method(
@@ -117,6 +127,9 @@ def fhir_routes() -> list[BaseRoute]:
             "/fhir/{tenant}/{type}/{id}/$ccd",
             _dispatch({"GET": Handler(ccd_endpoint)}, operation="$ccd", on_type="Encounter"),
         ),
+        _any_method("/fhir/{tenant}/{type}/{id}/_history", history),
+        _any_method("/fhir/{tenant}/{type}/_history", history),
+        _any_method("/fhir/{tenant}/_history", history),
         _any_method("/fhir/{tenant}/{type}/{id}", _dispatch(_INSTANCE)),
         _any_method("/fhir/{tenant}/{type}", _dispatch(_TYPE)),
     ]

@@ -152,6 +152,20 @@ def test_read_honours_format_negotiation(client: TestClient, backend: FakeBacken
     assert outcome(client.get(f"{BASE}/Patient/p1", params={"_format": "xml"}), 406)
 
 
+@pytest.mark.parametrize("path", ["/Patient/p1/_history", "/Patient/_history", "/_history"])
+def test_history_is_a_405_allowing_nothing_not_an_unknown_id_or_type(
+    client: TestClient, backend: FakeBackend, path: str
+) -> None:
+    # history-instance, -type and -system (R4 http.html#history): no history is kept. Read as
+    # an id or a type, `_history` was a 400 (not a valid id) or a 404 (no such type).
+    backend.add_patient("p1")
+    for method in ("GET", "POST"):
+        refused = client.request(method, f"{BASE}{path}")
+        assert outcome(refused, 405)["issue"][0]["diagnostics"].startswith("History is not kept here")
+        assert refused.headers["allow"] == ""
+    assert outcome(client.get(f"{BASE}/Shoe/_history"), 404)  # a type the tenant does not serve
+
+
 def test_read_with_elements_is_marked_subsetted(client: TestClient, backend: FakeBackend) -> None:
     backend.add_patient("p1", birth_date="1990-02-03")
     body = ok(client.get(f"{BASE}/Patient/p1", params={"_elements": "gender"}))
