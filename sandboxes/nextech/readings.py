@@ -30,7 +30,17 @@ Answers (``Shapes``)
   (the same instant in the clinic's zone with its offset, ``2017-12-14T09:08:59-06:00``;
   ``dob`` as local midnight with that offset) or ``"naive"`` (no zone: ``encounterDate`` is
   UTC as the docs say, ``2017-12-14T15:08:59``; ``dob`` a bare date, ``1985-03-15``, as the
-  docs' type column says).
+  docs' type column says) or ``"local"`` (every DateTime, kept in UTC, served converted to
+  the clinic's zone with its offset: ``dob``, a UTC midnight, becomes the evening before,
+  ``1985-03-14T19:00:00-05:00``).
+- ``unknown_dates``: a ``dob`` the clinic does not know is ``null`` (``"null"``), .NET's
+  ``DateTime.MinValue`` (``"min_value"``: ``0001-01-01T00:00:00``, what a non-nullable
+  ``DateTime`` column serializes) or MySQL's zero date (``"zero"``: ``0000-00-00``).
+- ``locked_values``: ``encounterLocked`` (typed "string", with a boolean example) as
+  ``"mixed"`` (booleans and both string spellings, ``locked_value``), ``"letters"`` (a
+  one-letter flag column: ``"T"``/``"F"``) or ``"stamps"`` (when the note was locked, a
+  date-time as ``timestamps`` writes them: the visit's end, else its start; null when not
+  locked).
 - ``absent_nulls``: optional fields with no value are left out instead of sent as ``null``.
 - ``error_bodies``: ``"webapi"`` (``{"Message": ...}``), ``"problem"`` (RFC 7807
   ``application/problem+json``: ``type``, ``title`` (the message), ``status``, ``detail``,
@@ -56,17 +66,21 @@ __all__ = [
     "Accents",
     "Envelope",
     "ErrorBodies",
+    "LockedValues",
     "Match",
     "NoneFound",
     "SearchReading",
     "Shapes",
+    "UnknownDates",
 ]
 
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 Match = Literal["parts", "prefix", "substring"]
 NoneFound = Literal["empty", "not_found"]
 Envelope = Literal["bare", "value", "data"]
-Timestamps = Literal["z", "offset", "naive"]
+Timestamps = Literal["z", "offset", "naive", "local"]
+UnknownDates = Literal["null", "min_value", "zero"]
+LockedValues = Literal["mixed", "letters", "stamps"]
 ErrorBodies = Literal["webapi", "problem", "text"]
 
 
@@ -117,12 +131,16 @@ class Shapes:
     absent_nulls: bool = False
     error_bodies: ErrorBodies = "webapi"
     search_limit: int | None = None
+    unknown_dates: UnknownDates = "null"
+    locked_values: LockedValues = "mixed"
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:
             raise ValueError("search_limit must be at least 1")
         _check("envelope", self.envelope, ("bare", "value", "data"))
-        _check("timestamps", self.timestamps, ("z", "offset", "naive"))
+        _check("timestamps", self.timestamps, ("z", "offset", "naive", "local"))
+        _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))
+        _check("locked_values", self.locked_values, ("mixed", "letters", "stamps"))
         _check("error_bodies", self.error_bodies, ("webapi", "problem", "text"))
 
 

@@ -3,7 +3,8 @@ Nextech simulator with its switches (`sandboxes/nextech/app.py`, `sandboxes/next
 combined into a few variants: how `term` matches (accent-sensitive, names stored decomposed,
 whole-field prefixes, substrings), envelopes, ids as strings, timestamps with offsets or none,
 absent nulls, error bodies, token lifetimes as strings, section names with spaces, a visit
-years ahead, and a Nextech that refuses far `end` dates.
+years ahead, a Nextech that refuses far `end` dates, dates served in the clinic's zone, unknown
+dates as stand-ins (`0001-01-01`, `0000-00-00`) and `encounterLocked` as letters or lock times.
 
 Each variant walks the clinic: every live patient is found by its family name (with and
 without accents) and read by id, and each patient's encounters and CCDs match the clinic.
@@ -49,6 +50,9 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "section_names": "spaced",
         "envelope": "value",
         "error_bodies": "problem",
+        "timestamps": "local",
+        "unknown_dates": "zero",
+        "locked_values": "letters",
     },
     "nfd-substring-strings": {
         "search_accents": "sensitive_nfd",
@@ -58,6 +62,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "timestamps": "offset",
         "absent_nulls": True,
         "token_numbers_as_strings": True,
+        "locked_values": "stamps",
     },
     "refusing-naive": {
         "search_accents": "sensitive",
@@ -67,6 +72,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "envelope": "data",
         "error_bodies": "text",
         "refused_token_status": 403,
+        "unknown_dates": "min_value",
     },
 }
 
@@ -101,6 +107,10 @@ def _patient_id(p: Patient) -> str:
 
 def _charted(p: Patient) -> list[datetime]:
     return [e.start for e in p.encounters if e.status in ("finished", "arrived")]
+
+
+def _locks(p: Patient) -> Counter[tuple[datetime, bool]]:
+    return Counter((e.start, e.locked) for e in p.encounters if e.status in ("finished", "arrived"))
 
 
 def _unaccented(text: str) -> str:
@@ -194,6 +204,11 @@ def _walk_patient(fhir: FhirHttp, truth: Patient) -> None:
     encounters = fhir.search_all(f"{BASE}/Encounter", patient=_patient_id(truth), date=BEFORE_FAR_VISIT)
     starts = Counter(datetime.fromisoformat(e["period"]["start"].replace("Z", "+00:00")) for e in encounters)
     assert starts == Counter(charted), truth.id
+    locks = Counter(
+        (datetime.fromisoformat(e["period"]["start"].replace("Z", "+00:00")), e["status"] == "finished")
+        for e in encounters
+    )
+    assert locks == _locks(truth), truth.id
     documents = _nextech_documents(fhir, _patient_id(truth), date=BEFORE_FAR_VISIT)
     assert {d["context"]["encounter"][0]["reference"] for d in documents} == {
         f"Encounter/{e['id']}" for e in encounters

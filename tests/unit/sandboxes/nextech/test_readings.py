@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -13,6 +13,7 @@ from tests.unit.sandboxes.nextech.harness import (
     CLIENT,
     CLINIC,
     LIVE,
+    MS,
     PRACTICE,
     SECRET,
     chart_encounters,
@@ -135,3 +136,35 @@ def test_token_numbers_as_strings() -> None:
     body = make_api(token_numbers_as_strings=True).connect()
     assert all(isinstance(body[k], str) and body[k].isdigit() for k in ("expires_in", "expires_on", "not_before"))
     assert isinstance(make_api().connect()["expires_in"], int)
+
+
+def test_local_timestamps_serve_a_utc_midnight_dob_the_evening_before() -> None:
+    api = make_api(timestamps="local")
+    patient = next(p for p in LIVE if chart_encounters(p) and p.birth_date)
+    [row] = [r for r in api.search(patient.chart_number) if r["chartNumber"] == patient.chart_number]
+    assert patient.birth_date is not None
+    before = patient.birth_date - timedelta(days=1)
+    assert row["dob"] in (f"{before}T19:00:00-05:00", f"{before}T18:00:00-06:00")
+    assert api.encounters(patient.id)[0]["summary"]["encounterDate"][-6:] in ("-05:00", "-06:00")
+
+
+@pytest.mark.parametrize(("reading", "written"), [("min_value", "0001-01-01T00:00:00"), ("zero", "0000-00-00")])
+def test_unknown_dates_as_stand_ins(reading: str, written: str) -> None:
+    api = make_api(unknown_dates=reading)
+    patient = next(p for p in LIVE if p.birth_date is None)
+    [row] = [r for r in api.search(patient.chart_number) if r["chartNumber"] == patient.chart_number]
+    assert row["dob"] == written
+
+
+def test_locked_values_as_letters_or_stamps() -> None:
+    patient = next(p for p in LIVE if {e.locked for e in chart_encounters(p)} == {True, False})
+    letters = make_api(locked_values="letters").encounters(patient.id)
+    assert [i["summary"]["encounterLocked"] for i in letters] == [
+        "T" if e.locked else "F" for e in chart_encounters(patient)
+    ]
+    stamps = make_api(locked_values="stamps").encounters(patient.id)
+    for item, encounter in zip(stamps, chart_encounters(patient), strict=True):
+        locked = item["summary"]["encounterLocked"]
+        assert (MS.fullmatch(locked) is not None) if encounter.locked else locked is None
+    with pytest.raises(ValueError, match="locked_values"):
+        make_api(locked_values="maybe")
