@@ -3,7 +3,9 @@
 Nextech offers `GET /search?term=` (a name or a chart number) and, per patient,
 `GET /{patientId}/encounters/search?start&end&section` with each encounter's CCD as HTML.
 - Patient read: the id carries the chart number (`<patientId>.<chart>`); the read searches
-  that chart number and keeps the patient with that id.
+  that chart number and keeps the patient with that id. A patient with no chart number (the
+  docs do not make it required) is `<patientId>.x.<initial of its name>`: the read searches
+  that initial's terms, as a name search would (patient.py).
 - Patient search: the chart number of an `identifier` as the term; else the terms of one
   name value (`family` first, as Nextech always searches last names; else `given` or
   `name`): its first letter and that letter's accented forms (terms.py), sent side by side,
@@ -220,19 +222,22 @@ class NextechAdapter:
 
     async def _patient_record(self, resource_id: str) -> tuple[str, Resource]:
         """(Nextech patientId, the Patient) for a Patient id: a search by the chart number (or
-        the prefix of it) the id carries, keeping the patient whose id it is."""
-        parts = split_patient_id(resource_id)
-        if parts is not None:
-            read = await self._search_term(chart_term(parts[1]))
-            for patient in read.records:
-                if patient.patientId.startswith(parts[0]) and patient_id(patient) == resource_id:
+        the prefix of it) the id carries, or with no chart number by the terms of its name's
+        initial (patient.py), keeping the patient whose id it is."""
+        key = split_patient_id(resource_id)
+        if key is not None:
+            terms = (chart_term(key.chart),) if key.chart else name_terms(key.initial)
+            answers = await concurrently(*(self._search_term(t) for t in terms))
+            for patient in (p for answer in answers for p in answer.records):
+                if patient.patientId.startswith(key.number) and patient_id(patient) == resource_id:
                     self._known_patients[resource_id] = patient.patientId
                     return patient.patientId, patient_to_fhir(patient, self._ctx)
-            for bad in read.unreadable:
-                if bad.what == f"Patient/{resource_id}":
+            for bad in (u for answer in answers for u in answer.unreadable):
+                if bad.what == f"Patient/{resource_id}" or (not key.chart and bad.vendor_id == key.number):
                     raise UpstreamError(bad.message)
-            if read.cut:  # not in what Nextech said, but it may not have said everything
-                raise UpstreamError(f"Patient/{resource_id} could not be looked up: {read.cut[0]}")
+            for answer in answers:
+                if answer.cut:  # not in what Nextech said, but it may not have said everything
+                    raise UpstreamError(f"Patient/{resource_id} could not be looked up: {answer.cut[0]}")
         raise NotFound(f"Patient/{resource_id} does not exist")
 
     # -- reading the vendor's answers (each one goes past the drift monitor) ---------------------

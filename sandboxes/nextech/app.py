@@ -212,9 +212,10 @@ behaviour above):
 - ``search_accents`` / ``search_match`` / ``search_none_found``: how ``term`` matches
   (accent-sensitive, names stored decomposed, whole-field prefixes or substrings) and what a
   search of no one answers (an empty list or 404); ``envelope``, ``ids_as_strings``,
-  ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``unknown_dates`` and
-  ``locked_values``: how answers are written (``token_numbers_as_strings``: the token
-  response's numbers, above). Each is described in ``sandboxes.nextech.readings``.
+  ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``unknown_dates``,
+  ``locked_values`` and ``chart_numbers``: how answers are written
+  (``token_numbers_as_strings``: the token response's numbers, above). Each is described in
+  ``sandboxes.nextech.readings``.
 - ``oauth_wording``: ``"rfc"`` (default: RFC 6749's names, as Azure AD has them) or
   ``"docs"``, the docs' tables read literally: the authorize request's redirect URI is read
   from ``redirect_url`` only, and the token answer names the access token ``code``.
@@ -241,6 +242,7 @@ from sandboxes.nextech.errors import routing_error
 from sandboxes.nextech.grants import AUTH_CODE_TTL, REFRESH_TOKEN_TTL, SCOPE, Grants
 from sandboxes.nextech.readings import (
     Accents,
+    ChartNumbers,
     Envelope,
     ErrorBodies,
     LockedValues,
@@ -302,6 +304,7 @@ def create_app(
     token_numbers_as_strings: bool = False,
     unknown_dates: UnknownDates = "null",
     locked_values: LockedValues = "mixed",
+    chart_numbers: ChartNumbers = "all",
     refused_token_status: Literal[401, 403] = 401,
     oauth_wording: Literal["rfc", "docs"] = "rfc",
 ) -> Starlette:
@@ -334,7 +337,15 @@ def create_app(
     far_at = FAR_FUTURE_VISIT if far_future_visit is True else far_future_visit or None
     reading = SearchReading(search_accents, search_match, search_none_found)
     shapes = Shapes(
-        envelope, ids_as_strings, timestamps, absent_nulls, error_bodies, search_limit, unknown_dates, locked_values
+        envelope,
+        ids_as_strings,
+        timestamps,
+        absent_nulls,
+        error_bodies,
+        search_limit,
+        unknown_dates,
+        locked_values,
+        chart_numbers,
     )
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(

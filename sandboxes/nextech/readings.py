@@ -36,6 +36,10 @@ Answers (``Shapes``)
 - ``unknown_dates``: a ``dob`` the clinic does not know is ``null`` (``"null"``), .NET's
   ``DateTime.MinValue`` (``"min_value"``: ``0001-01-01T00:00:00``, what a non-nullable
   ``DateTime`` column serializes) or MySQL's zero date (``"zero"``: ``0000-00-00``).
+- ``chart_numbers``: ``"all"`` (every patient has one) or ``"some_missing"`` (the docs do
+  not make ``chartNumber`` required: every patient whose id is a multiple of
+  ``CHARTLESS_EVERY`` has none, served null (absent with ``absent_nulls``) and found by name
+  only).
 - ``locked_values``: ``encounterLocked`` (typed "string", with a boolean example) as
   ``"mixed"`` (booleans and both string spellings, ``locked_value``), ``"letters"`` (a
   one-letter flag column: ``"T"``/``"F"``) or ``"stamps"`` (when the note was locked, a
@@ -61,9 +65,11 @@ from typing import Literal
 from sandboxes.toolkit.folding import strip_marks
 
 __all__ = [
+    "CHARTLESS_EVERY",
     "DOCUMENTED",
     "DOCUMENTED_SHAPES",
     "Accents",
+    "ChartNumbers",
     "Envelope",
     "ErrorBodies",
     "LockedValues",
@@ -81,6 +87,8 @@ Envelope = Literal["bare", "value", "data"]
 Timestamps = Literal["z", "offset", "naive", "local"]
 UnknownDates = Literal["null", "min_value", "zero"]
 LockedValues = Literal["mixed", "letters", "stamps"]
+ChartNumbers = Literal["all", "some_missing"]
+CHARTLESS_EVERY = 5  # with chart_numbers="some_missing": patients whose id is a multiple of this
 ErrorBodies = Literal["webapi", "problem", "text"]
 
 
@@ -133,6 +141,7 @@ class Shapes:
     search_limit: int | None = None
     unknown_dates: UnknownDates = "null"
     locked_values: LockedValues = "mixed"
+    chart_numbers: ChartNumbers = "all"
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:
@@ -141,6 +150,13 @@ class Shapes:
         _check("timestamps", self.timestamps, ("z", "offset", "naive", "local"))
         _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))
         _check("locked_values", self.locked_values, ("mixed", "letters", "stamps"))
+        _check("chart_numbers", self.chart_numbers, ("all", "some_missing"))
+
+    def chart_number(self, patient_id: int, chart_number: str) -> str | None:
+        """A patient's chart number as served: None for a patient with none."""
+        if self.chart_numbers == "some_missing" and patient_id % CHARTLESS_EVERY == 0:
+            return None
+        return chart_number
         _check("error_bodies", self.error_bodies, ("webapi", "problem", "text"))
 
 

@@ -72,7 +72,7 @@ def patient_doc(
     """A ``/api/search`` result: ``dob`` is a datetime at UTC midnight, ``homePhone`` the home phone only."""
     doc = {
         "patientId": _id(patient.id, shapes),
-        "chartNumber": patient.chart_number,
+        "chartNumber": shapes.chart_number(patient.id, patient.chart_number),
         "firstName": reading.served(patient.first_name),
         "lastName": reading.served(patient.last_name),
         "middleName": reading.served(patient.middle_name),

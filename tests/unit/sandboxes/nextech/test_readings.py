@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from sandboxes.nextech.app import create_app
+from sandboxes.nextech.readings import CHARTLESS_EVERY
 from tests.unit.sandboxes.nextech.harness import (
     CLIENT,
     CLINIC,
@@ -168,3 +169,15 @@ def test_locked_values_as_letters_or_stamps() -> None:
         assert (MS.fullmatch(locked) is not None) if encounter.locked else locked is None
     with pytest.raises(ValueError, match="locked_values"):
         make_api(locked_values="maybe")
+
+
+def test_some_patients_without_chart_numbers_are_found_by_name_only() -> None:
+    api = make_api(chart_numbers="some_missing")
+    chartless = next(p for p in LIVE if p.id % CHARTLESS_EVERY == 0)
+    assert not api.search(chartless.chart_number)
+    [row] = [r for r in api.search(chartless.last_name) if r["patientId"] == chartless.id]
+    assert row["chartNumber"] is None
+    absent = make_api(chart_numbers="some_missing", absent_nulls=True).search(chartless.last_name)
+    assert "chartNumber" not in next(r for r in absent if r["patientId"] == chartless.id)
+    other = next(p for p in LIVE if p.id % CHARTLESS_EVERY)
+    assert ids_of(api.search(other.chart_number)) == {other.id}
