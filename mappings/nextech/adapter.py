@@ -70,7 +70,8 @@ Where the docs are silent (and how each point is read here):
 - A chart number with spaces: a vendor splitting the term into words might AND them, each
   against the fields separately; only its first word is sent (terms.chart_term).
 - Paging: the docs describe none ("Searches for all ..."), so every answer is read as the
-  whole list. An envelope that counts more items than it holds or points to a next page, or a
+  whole list. An envelope that counts more items than it holds, points to a next page, says it
+  has more or more pages (at its top or in a nested `meta`, `links`, `pagination`...), or a
   patient answer of exactly 50, 100, 200, 250, 500 or 1000 items (a cap, as Nextech's own
   FHIR API has at 50), makes the searchset say that matches may be missing (`CUT_SHORT`),
   and a read that does not find its patient in such an answer a 502, not a 404.

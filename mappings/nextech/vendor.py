@@ -267,30 +267,80 @@ def items_of(body: Any, field: str = "(answer)") -> list[Any]:
     raise UnreadablePayload(field, "is not a list")
 
 
-COUNT_KEYS = ("@odata.count", "odata.count", "count", "total", "totalCount", "totalRecords")
-NEXT_KEYS = ("@odata.nextLink", "odata.nextLink", "nextLink", "next", "nextPage", "next_page")
+COUNT_KEYS = (
+    "@odata.count",
+    "odata.count",
+    "count",
+    "total",
+    "totalCount",
+    "totalRecords",
+    "totalRecordCount",
+    "totalItems",
+    "totalResults",
+    "totalElements",
+    "total_count",
+    "total_items",
+)
+NEXT_KEYS = (
+    "@odata.nextLink",
+    "odata.nextLink",
+    "nextLink",
+    "next",
+    "nextPage",
+    "next_page",
+    "nextPageToken",
+    "continuationToken",
+    "hasMore",
+    "has_more",
+    "hasNextPage",
+    "has_next_page",
+    "hasNext",
+    "moreResults",
+)
+PAGES_KEYS = ("totalPages", "total_pages", "pageCount", "page_count", "lastPage", "last_page")
+PAGE_KEYS = ("page", "pageNumber", "page_number", "currentPage", "current_page")
+# Where paging envelopes nest what they say of the pages: JSON:API and Laravel (`meta`,
+# `links`), HAL (`_links`), and the spellings of many others.
+PAGING_KEYS = ("meta", "pagination", "paging", "pageInfo", "page_info", "links", "_links")
+
+
+def _paging_parts(body: Any) -> list[dict[str, Any]]:
+    """The envelope and the objects it nests paging facts in, keys as the documented camelCase."""
+    if not isinstance(body, dict):
+        return []
+    top = _camel_keys(body)
+    return [top, *(_camel_keys(top[k]) for k in PAGING_KEYS if isinstance(top.get(k), dict))]
+
+
+def _number(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
 
 
 def listed_count(body: Any) -> int | None:
     """How many items an envelope says there are, when it says."""
-    if not isinstance(body, dict):
-        return None
-    keyed = _camel_keys(body)
-    for key in COUNT_KEYS:
-        value = keyed.get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.isdigit():
-            return int(value)
+    for part in _paging_parts(body):
+        for key in COUNT_KEYS:
+            found = _number(part.get(key))
+            if found is not None:
+                return found
     return None
 
 
 def has_next_page(body: Any) -> bool:
-    """Whether an envelope points to a further page."""
-    if not isinstance(body, dict):
-        return False
-    keyed = _camel_keys(body)
-    return any(keyed.get(key) not in (None, "", False) for key in NEXT_KEYS)
+    """Whether an envelope points to a further page: a next link or token, a "has more" flag,
+    or more pages than the one it is."""
+    for part in _paging_parts(body):
+        if any(part.get(key) not in (None, "", False, "false", {}) for key in NEXT_KEYS):
+            return True
+        pages = next((n for n in (_number(part.get(k)) for k in PAGES_KEYS) if n is not None), None)
+        page = next((n for n in (_number(part.get(k)) for k in PAGE_KEYS) if n is not None), 1)
+        if pages is not None and pages > max(page, 1):
+            return True
+    return False
 
 
 def problem_of(exc: ValidationError, prefix: str = "") -> UnreadablePayload:

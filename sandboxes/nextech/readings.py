@@ -22,8 +22,9 @@ Patient search (``SearchReading``)
 
 Answers (``Shapes``)
 - ``envelope``: ``"bare"`` (JSON arrays, as ASP.NET Web API serializes a list), ``"value"``
-  (OData's ``{"value": [...], "@odata.count": n}``) or ``"data"`` (``{"data": [...],
-  "count": n}``) around every list: search results, encounters, CCD categories.
+  (OData's ``{"value": [...], "@odata.count": n}``), ``"data"`` (``{"data": [...],
+  "count": n}``) or ``"meta"`` (JSON:API's ``{"data": [...], "meta": {"total": n}}``)
+  around every list: search results, encounters, CCD categories.
 - ``ids_as_strings``: ``patientId``, ``encounterId`` and ``doctorId`` as JSON strings
   (``"42"``), as an API serializing Int64s for JavaScript does.
 - ``timestamps``: ``"z"`` (``2017-12-14T15:08:59.000Z``, the docs' example), ``"offset"``
@@ -83,7 +84,7 @@ __all__ = [
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 Match = Literal["parts", "prefix", "substring"]
 NoneFound = Literal["empty", "not_found"]
-Envelope = Literal["bare", "value", "data"]
+Envelope = Literal["bare", "value", "data", "meta"]
 Timestamps = Literal["z", "offset", "naive", "local"]
 UnknownDates = Literal["null", "min_value", "zero"]
 LockedValues = Literal["mixed", "letters", "stamps"]
@@ -146,7 +147,7 @@ class Shapes:
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:
             raise ValueError("search_limit must be at least 1")
-        _check("envelope", self.envelope, ("bare", "value", "data"))
+        _check("envelope", self.envelope, ("bare", "value", "data", "meta"))
         _check("timestamps", self.timestamps, ("z", "offset", "naive", "local"))
         _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))
         _check("locked_values", self.locked_values, ("mixed", "letters", "stamps"))

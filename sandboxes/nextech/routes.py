@@ -79,6 +79,8 @@ def _json_array(items: list[bytes], envelope: Envelope = "bare", count: int | No
         array = b'{"value":' + array + b',"@odata.count":' + counted + b"}"
     elif envelope == "data":
         array = b'{"data":' + array + b',"count":' + counted + b"}"
+    elif envelope == "meta":
+        array = b'{"data":' + array + b',"meta":{"total":' + counted + b"}}"
     return Response(array, 200, API_HEADERS, JSON_CONTENT_TYPE)
 
 

@@ -288,3 +288,14 @@ def test_an_open_ended_search_finds_it_or_says_it_may_not(variant: Variant) -> N
     else:
         assert _far_ids(matches, encounter)
         assert HORIZON_WARNING not in _outcome_texts(bundle)
+
+
+def test_a_capped_answer_whose_count_is_nested_says_matches_may_be_missing() -> None:
+    """An envelope may say how many matched only inside a nested object (JSON:API's `meta`)."""
+    clinic = build_clinic()
+    smiths = [p for p in live_patients(clinic) if p.last_name.startswith("Smith")]
+    assert len(smiths) > 3
+    create = partial(create_sandbox, clinic, envelope="meta", search_limit=3)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": "Smith"})
+    assert any("may have been cut" in text for text in _outcome_texts(bundle))

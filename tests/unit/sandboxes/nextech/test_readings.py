@@ -129,6 +129,8 @@ def test_a_search_limit_cuts_answers_silently_unless_enveloped() -> None:
     assert len(bare) == 3 and ids_of(bare) < SMITHS
     enveloped = make_api(search_limit=3, envelope="value").ok("/api/search", term="smith")
     assert len(enveloped["value"]) == 3 and enveloped["@odata.count"] == len(SMITHS)
+    nested = make_api(search_limit=3, envelope="meta").ok("/api/search", term="smith")
+    assert len(nested["data"]) == 3 and nested["meta"] == {"total": len(SMITHS)}
     with pytest.raises(ValueError, match="search_limit"):
         make_api(search_limit=0)
 
