@@ -221,11 +221,19 @@ class VendorEncounter(_Read):
 
 
 class VendorSection(_Read):
-    """A CCD section as `/encounters/categories` lists it: its name, or an object naming it."""
+    """A CCD section as `/encounters/categories` lists it: its name, or an object naming it (the
+    docs: "List all of the valid section names"). Of an object's names, the one most likely to
+    be what `section` takes (a name or code before a title or display text)."""
 
     name: Text = None
     sectionName: Text = None
+    section: Text = None
+    code: Text = None
+    key: Text = None
     category: Text = None
+    value: Text = None
+    title: Text = None
+    displayName: Text = None
     description: Text = None
 
     @model_validator(mode="before")
@@ -235,7 +243,8 @@ class VendorSection(_Read):
 
     @property
     def label(self) -> str | None:
-        return self.name or self.sectionName or self.category
+        names = (self.name, self.sectionName, self.section, self.code, self.key, self.category, self.value)
+        return next((n for n in (*names, self.title, self.displayName) if n and n.strip()), None)
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -379,6 +388,11 @@ def raw_id(item: Any, *path: str) -> str | None:
 
 
 def section_names(body: Any) -> Iterator[str]:
+    """The section names `/encounters/categories` lists: a list (bare or in an envelope) of names
+    or objects naming them, or an object mapping each name to its title."""
+    if isinstance(body, dict) and body and all(isinstance(v, str) for v in body.values()):
+        yield from (name for name in body if name.strip())
+        return
     for item in items_of(body, "categories"):
         try:
             label = VendorSection.model_validate(item).label

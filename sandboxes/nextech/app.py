@@ -213,7 +213,7 @@ behaviour above):
   (accent-sensitive, names stored decomposed, whole-field prefixes or substrings) and what a
   search of no one answers (an empty list or 404); ``envelope``, ``ids_as_strings``,
   ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``unknown_dates``,
-  ``locked_values`` and ``chart_numbers``: how answers are written
+  ``locked_values``, ``chart_numbers`` and ``categories``: how answers are written
   (``token_numbers_as_strings``: the token response's numbers, above). Each is described in
   ``sandboxes.nextech.readings``.
 - ``oauth_wording``: ``"rfc"`` (default: RFC 6749's names, as Azure AD has them) or
@@ -242,6 +242,7 @@ from sandboxes.nextech.errors import routing_error
 from sandboxes.nextech.grants import AUTH_CODE_TTL, REFRESH_TOKEN_TTL, SCOPE, Grants
 from sandboxes.nextech.readings import (
     Accents,
+    Categories,
     ChartNumbers,
     Envelope,
     ErrorBodies,
@@ -305,6 +306,7 @@ def create_app(
     unknown_dates: UnknownDates = "null",
     locked_values: LockedValues = "mixed",
     chart_numbers: ChartNumbers = "all",
+    categories: Categories = "names",
     refused_token_status: Literal[401, 403] = 401,
     oauth_wording: Literal["rfc", "docs"] = "rfc",
 ) -> Starlette:
@@ -346,6 +348,7 @@ def create_app(
         unknown_dates,
         locked_values,
         chart_numbers,
+        categories,
     )
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(

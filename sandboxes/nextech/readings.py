@@ -37,6 +37,10 @@ Answers (``Shapes``)
 - ``unknown_dates``: a ``dob`` the clinic does not know is ``null`` (``"null"``), .NET's
   ``DateTime.MinValue`` (``"min_value"``: ``0001-01-01T00:00:00``, what a non-nullable
   ``DateTime`` column serializes) or MySQL's zero date (``"zero"``: ``0000-00-00``).
+- ``categories``: ``/encounters/categories`` as a list of names (``"names"``), of objects
+  naming them (``"objects"``: ``{"code": "VitalSigns", "displayName": "Vital Signs"}``, the
+  code being what ``section`` takes) or as one object mapping each name to its title
+  (``"map"``: ``{"VitalSigns": "Vital Signs", ...}``, never enveloped).
 - ``chart_numbers``: ``"all"`` (every patient has one) or ``"some_missing"`` (the docs do
   not make ``chartNumber`` required: every patient whose id is a multiple of
   ``CHARTLESS_EVERY`` has none, served null (absent with ``absent_nulls``) and found by name
@@ -70,6 +74,7 @@ __all__ = [
     "DOCUMENTED",
     "DOCUMENTED_SHAPES",
     "Accents",
+    "Categories",
     "ChartNumbers",
     "Envelope",
     "ErrorBodies",
@@ -89,6 +94,7 @@ Timestamps = Literal["z", "offset", "naive", "local"]
 UnknownDates = Literal["null", "min_value", "zero"]
 LockedValues = Literal["mixed", "letters", "stamps"]
 ChartNumbers = Literal["all", "some_missing"]
+Categories = Literal["names", "objects", "map"]
 CHARTLESS_EVERY = 5  # with chart_numbers="some_missing": patients whose id is a multiple of this
 ErrorBodies = Literal["webapi", "problem", "text"]
 
@@ -143,6 +149,7 @@ class Shapes:
     unknown_dates: UnknownDates = "null"
     locked_values: LockedValues = "mixed"
     chart_numbers: ChartNumbers = "all"
+    categories: Categories = "names"
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:
@@ -152,6 +159,7 @@ class Shapes:
         _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))
         _check("locked_values", self.locked_values, ("mixed", "letters", "stamps"))
         _check("chart_numbers", self.chart_numbers, ("all", "some_missing"))
+        _check("categories", self.categories, ("names", "objects", "map"))
 
     def chart_number(self, patient_id: int, chart_number: str) -> str | None:
         """A patient's chart number as served: None for a patient with none."""

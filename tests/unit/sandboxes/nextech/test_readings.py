@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from sandboxes.nextech.app import create_app
+from sandboxes.nextech.app import CCD_SECTIONS, create_app
 from sandboxes.nextech.readings import CHARTLESS_EVERY
 from tests.unit.sandboxes.nextech.harness import (
     CLIENT,
@@ -183,3 +183,10 @@ def test_some_patients_without_chart_numbers_are_found_by_name_only() -> None:
     assert "chartNumber" not in next(r for r in absent if r["patientId"] == chartless.id)
     other = next(p for p in LIVE if p.id % CHARTLESS_EVERY)
     assert ids_of(api.search(other.chart_number)) == {other.id}
+
+
+def test_categories_as_objects_or_a_map() -> None:
+    objects = make_api(categories="objects", envelope="value").ok("/api/encounters/categories")["value"]
+    assert {"code": "VitalSigns", "displayName": "Vital Signs"} in objects and len(objects) == len(CCD_SECTIONS)
+    mapped = make_api(categories="map", envelope="value").ok("/api/encounters/categories")
+    assert list(mapped) == list(CCD_SECTIONS) and mapped["PlanOfCare"] == "Plan of Care"
