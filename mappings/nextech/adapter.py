@@ -3,7 +3,9 @@
 Nextech offers `GET /search?term=` (a name or a chart number) and, per patient,
 `GET /{patientId}/encounters/search?start&end&section` with each encounter's CCD as HTML.
 - Patient read: the id carries the chart number (`<patientId>.<chart>`); the read searches
-  that chart number and keeps the patient with that id.
+  that chart number and keeps the patient with that id. A patient with no chart number (the
+  docs do not make it required) is `<patientId>.x.<initial of its name>`: the read searches
+  that initial's terms, as a name search would (patient.py).
 - Patient search: the chart number of an `identifier` as the term; else the terms of one
   name value (`family` first, as Nextech always searches last names; else `given` or
   `name`): its first letter and that letter's accented forms (terms.py), sent side by side,
@@ -68,7 +70,8 @@ Where the docs are silent (and how each point is read here):
 - A chart number with spaces: a vendor splitting the term into words might AND them, each
   against the fields separately; only its first word is sent (terms.chart_term).
 - Paging: the docs describe none ("Searches for all ..."), so every answer is read as the
-  whole list. An envelope that counts more items than it holds or points to a next page, or a
+  whole list. An envelope that counts more items than it holds, points to a next page, says it
+  has more or more pages (at its top or in a nested `meta`, `links`, `pagination`...), or a
   patient answer of exactly 50, 100, 200, 250, 500 or 1000 items (a cap, as Nextech's own
   FHIR API has at 50), makes the searchset say that matches may be missing (`CUT_SHORT`),
   and a read that does not find its patient in such an answer a 502, not a 404.
@@ -220,19 +223,22 @@ class NextechAdapter:
 
     async def _patient_record(self, resource_id: str) -> tuple[str, Resource]:
         """(Nextech patientId, the Patient) for a Patient id: a search by the chart number (or
-        the prefix of it) the id carries, keeping the patient whose id it is."""
-        parts = split_patient_id(resource_id)
-        if parts is not None:
-            read = await self._search_term(chart_term(parts[1]))
-            for patient in read.records:
-                if patient.patientId.startswith(parts[0]) and patient_id(patient) == resource_id:
+        the prefix of it) the id carries, or with no chart number by the terms of its name's
+        initial (patient.py), keeping the patient whose id it is."""
+        key = split_patient_id(resource_id)
+        if key is not None:
+            terms = (chart_term(key.chart),) if key.chart else name_terms(key.initial)
+            answers = await concurrently(*(self._search_term(t) for t in terms))
+            for patient in (p for answer in answers for p in answer.records):
+                if patient.patientId.startswith(key.number) and patient_id(patient) == resource_id:
                     self._known_patients[resource_id] = patient.patientId
                     return patient.patientId, patient_to_fhir(patient, self._ctx)
-            for bad in read.unreadable:
-                if bad.what == f"Patient/{resource_id}":
+            for bad in (u for answer in answers for u in answer.unreadable):
+                if bad.what == f"Patient/{resource_id}" or (not key.chart and bad.vendor_id == key.number):
                     raise UpstreamError(bad.message)
-            if read.cut:  # not in what Nextech said, but it may not have said everything
-                raise UpstreamError(f"Patient/{resource_id} could not be looked up: {read.cut[0]}")
+            for answer in answers:
+                if answer.cut:  # not in what Nextech said, but it may not have said everything
+                    raise UpstreamError(f"Patient/{resource_id} could not be looked up: {answer.cut[0]}")
         raise NotFound(f"Patient/{resource_id} does not exist")
 
     # -- reading the vendor's answers (each one goes past the drift monitor) ---------------------

@@ -5,11 +5,15 @@ vendor-docs/nextech-api.txt gives the patient and encounter models by example on
 a boolean example) and no envelope, so each model reads:
 - ids (`patientId`, `encounterId`, `doctorId`) as JSON numbers or strings;
 - keys in camelCase, as documented, or PascalCase (ASP.NET Web API's default serializer);
-- `dob` as a date or a date-time (`Z`, an offset or none: its calendar date as written),
-  or `MM/DD/YYYY`; `encounterDate` as a date-time with `Z` or an offset, or without a zone
-  (UTC, as the docs' type column says "UTC date / time"), or `MM/DD/YYYY hh:mm[:ss] [AM|PM]`;
-- `encounterLocked` as a boolean, `"true"`/`"True"`/`"1"`/`1` and their opposites, or absent
-  (not locked);
+- `dob` as a date or a date-time (`Z`, an offset or none: its calendar date as written, but
+  for UTC midnight shown in a zone west or east of it, `1985-03-14T19:00:00-05:00`: the UTC
+  date), or `MM/DD/YYYY`; `encounterDate` as a date-time with `Z` or an offset, or without a
+  zone (UTC, as the docs' type column says "UTC date / time"), or `MM/DD/YYYY hh:mm[:ss] [AM|PM]`;
+- no date: null, absent, empty, or a stand-in a non-nullable column writes for it: .NET's
+  `DateTime.MinValue` (`0001-01-01T00:00:00`) or MySQL's zero date (`0000-00-00`);
+- `encounterLocked` ("Whether ... has been locked", typed string): a boolean,
+  `"true"`/`"True"`/`"1"`/`1`/`"Y"`/`"T"` (a one-letter flag column) and their opposites,
+  absent (not locked), or a date-time: when it was locked (null or no date: not locked);
 - optional fields null or absent; strings served decomposed (NFD) are read in NFC;
 - lists bare or inside an envelope (`value`, `data`, `results`, `items`, or the one list an
   object holds), and an encounter as `{"summary": {...}, "ccd": ...}` or flat.
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ValidationError, model_validator
@@ -32,8 +36,11 @@ from gateway.contract.lenient import Text
 
 ENVELOPE_KEYS = ("value", "data", "results", "items", "patients", "encounters", "categories", "sections")
 _US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?")
-_TRUE = frozenset({"true", "1", "yes", "y", "locked"})
-_FALSE = frozenset({"false", "0", "no", "n", "unlocked", ""})
+_TRUE = frozenset({"true", "1", "yes", "y", "t", "locked"})
+_FALSE = frozenset({"false", "0", "no", "n", "f", "unlocked", ""})
+# Stand-ins for "no date" in columns that cannot be null: MySQL's zero date, .NET's DateTime.MinValue.
+_ZERO_DATE = re.compile(r"0000-00-00\b|00/00/0000\b")
+_NO_YEAR = 1
 
 
 # -- scalar readers ---------------------------------------------------------------------------
@@ -64,27 +71,53 @@ def _us_date(value: str) -> datetime | None:
     return datetime(int(year), int(month), int(day), hours, int(minute or 0), int(second or 0))
 
 
+def _no_date(text: str) -> bool:
+    return not text or _ZERO_DATE.match(text) is not None
+
+
 def _birth_date(value: Any) -> Any:
-    """The calendar date as written (a time part, and its zone, are not used)."""
-    if value is None or value == "":
+    """The calendar date as written (a time part, and its zone, are not used), except for UTC
+    midnight written in another zone: a date kept as a UTC-midnight DateTime and served in the
+    practice's zone (`1985-03-14T19:00:00-05:00`) is 1985-03-15. None for no date."""
+    if value is None:
         return None
     if isinstance(value, str):
         text = value.strip()
+        if _no_date(text):
+            return None
         try:
-            return date.fromisoformat(text[:10])
+            written = date.fromisoformat(text[:10])
         except ValueError:
             us = _us_date(text)
             if us is not None:
-                return us.date()
+                return None if us.year == _NO_YEAR else us.date()
+        else:
+            return None if written.year == _NO_YEAR else _utc_midnight(text) or written
     raise ValueError("is not a date")
 
 
+def _utc_midnight(text: str) -> date | None:
+    """The UTC date of a date-time with a zone that is not at midnight where written but is at
+    midnight in UTC; else None."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None or moment.time() == time() or moment.utcoffset() == timedelta(0):
+        return None
+    utc = moment.astimezone(UTC)
+    return utc.date() if utc.time() == time() else None
+
+
 def _instant(value: Any) -> Any:
-    """An aware UTC datetime; a value without a zone is UTC (the docs: "UTC date / time")."""
-    if value is None or value == "":
+    """An aware UTC datetime; a value without a zone is UTC (the docs: "UTC date / time");
+    None for no date."""
+    if value is None:
         return None
     if isinstance(value, str):
         text = value.strip()
+        if _no_date(text):
+            return None
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
@@ -92,6 +125,8 @@ def _instant(value: Any) -> Any:
             if us is None:
                 raise ValueError("is not a date-time") from None
             parsed = us
+        if parsed.year == _NO_YEAR:  # DateTime.MinValue (any zone shift of it stays in year 1)
+            return None
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     raise ValueError("is not a date-time")
 
@@ -101,8 +136,14 @@ def _flag(value: Any) -> Any:
         return bool(value)
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
-    if isinstance(value, str) and value.strip().casefold() in _TRUE | _FALSE:
-        return value.strip().casefold() in _TRUE
+    if isinstance(value, str):
+        text = value.strip()
+        if text.casefold() in _TRUE | _FALSE:
+            return text.casefold() in _TRUE
+        try:
+            return _instant(text) is not None  # when it was locked; a zero date: never
+        except ValueError:
+            pass
     raise ValueError("is not a boolean")
 
 
@@ -180,11 +221,19 @@ class VendorEncounter(_Read):
 
 
 class VendorSection(_Read):
-    """A CCD section as `/encounters/categories` lists it: its name, or an object naming it."""
+    """A CCD section as `/encounters/categories` lists it: its name, or an object naming it (the
+    docs: "List all of the valid section names"). Of an object's names, the one most likely to
+    be what `section` takes (a name or code before a title or display text)."""
 
     name: Text = None
     sectionName: Text = None
+    section: Text = None
+    code: Text = None
+    key: Text = None
     category: Text = None
+    value: Text = None
+    title: Text = None
+    displayName: Text = None
     description: Text = None
 
     @model_validator(mode="before")
@@ -194,7 +243,8 @@ class VendorSection(_Read):
 
     @property
     def label(self) -> str | None:
-        return self.name or self.sectionName or self.category
+        names = (self.name, self.sectionName, self.section, self.code, self.key, self.category, self.value)
+        return next((n for n in (*names, self.title, self.displayName) if n and n.strip()), None)
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -226,30 +276,80 @@ def items_of(body: Any, field: str = "(answer)") -> list[Any]:
     raise UnreadablePayload(field, "is not a list")
 
 
-COUNT_KEYS = ("@odata.count", "odata.count", "count", "total", "totalCount", "totalRecords")
-NEXT_KEYS = ("@odata.nextLink", "odata.nextLink", "nextLink", "next", "nextPage", "next_page")
+COUNT_KEYS = (
+    "@odata.count",
+    "odata.count",
+    "count",
+    "total",
+    "totalCount",
+    "totalRecords",
+    "totalRecordCount",
+    "totalItems",
+    "totalResults",
+    "totalElements",
+    "total_count",
+    "total_items",
+)
+NEXT_KEYS = (
+    "@odata.nextLink",
+    "odata.nextLink",
+    "nextLink",
+    "next",
+    "nextPage",
+    "next_page",
+    "nextPageToken",
+    "continuationToken",
+    "hasMore",
+    "has_more",
+    "hasNextPage",
+    "has_next_page",
+    "hasNext",
+    "moreResults",
+)
+PAGES_KEYS = ("totalPages", "total_pages", "pageCount", "page_count", "lastPage", "last_page")
+PAGE_KEYS = ("page", "pageNumber", "page_number", "currentPage", "current_page")
+# Where paging envelopes nest what they say of the pages: JSON:API and Laravel (`meta`,
+# `links`), HAL (`_links`), and the spellings of many others.
+PAGING_KEYS = ("meta", "pagination", "paging", "pageInfo", "page_info", "links", "_links")
+
+
+def _paging_parts(body: Any) -> list[dict[str, Any]]:
+    """The envelope and the objects it nests paging facts in, keys as the documented camelCase."""
+    if not isinstance(body, dict):
+        return []
+    top = _camel_keys(body)
+    return [top, *(_camel_keys(top[k]) for k in PAGING_KEYS if isinstance(top.get(k), dict))]
+
+
+def _number(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
 
 
 def listed_count(body: Any) -> int | None:
     """How many items an envelope says there are, when it says."""
-    if not isinstance(body, dict):
-        return None
-    keyed = _camel_keys(body)
-    for key in COUNT_KEYS:
-        value = keyed.get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.isdigit():
-            return int(value)
+    for part in _paging_parts(body):
+        for key in COUNT_KEYS:
+            found = _number(part.get(key))
+            if found is not None:
+                return found
     return None
 
 
 def has_next_page(body: Any) -> bool:
-    """Whether an envelope points to a further page."""
-    if not isinstance(body, dict):
-        return False
-    keyed = _camel_keys(body)
-    return any(keyed.get(key) not in (None, "", False) for key in NEXT_KEYS)
+    """Whether an envelope points to a further page: a next link or token, a "has more" flag,
+    or more pages than the one it is."""
+    for part in _paging_parts(body):
+        if any(part.get(key) not in (None, "", False, "false", {}) for key in NEXT_KEYS):
+            return True
+        pages = next((n for n in (_number(part.get(k)) for k in PAGES_KEYS) if n is not None), None)
+        page = next((n for n in (_number(part.get(k)) for k in PAGE_KEYS) if n is not None), 1)
+        if pages is not None and pages > max(page, 1):
+            return True
+    return False
 
 
 def problem_of(exc: ValidationError, prefix: str = "") -> UnreadablePayload:
@@ -288,6 +388,11 @@ def raw_id(item: Any, *path: str) -> str | None:
 
 
 def section_names(body: Any) -> Iterator[str]:
+    """The section names `/encounters/categories` lists: a list (bare or in an envelope) of names
+    or objects naming them, or an object mapping each name to its title."""
+    if isinstance(body, dict) and body and all(isinstance(v, str) for v in body.values()):
+        yield from (name for name in body if name.strip())
+        return
     for item in items_of(body, "categories"):
         try:
             label = VendorSection.model_validate(item).label

@@ -212,9 +212,10 @@ behaviour above):
 - ``search_accents`` / ``search_match`` / ``search_none_found``: how ``term`` matches
   (accent-sensitive, names stored decomposed, whole-field prefixes or substrings) and what a
   search of no one answers (an empty list or 404); ``envelope``, ``ids_as_strings``,
-  ``timestamps``, ``absent_nulls``, ``error_bodies`` and ``search_limit``: how answers are
-  written (``token_numbers_as_strings``: the token response's numbers, above). Each is
-  described in ``sandboxes.nextech.readings``.
+  ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``unknown_dates``,
+  ``locked_values``, ``chart_numbers`` and ``categories``: how answers are written
+  (``token_numbers_as_strings``: the token response's numbers, above). Each is described in
+  ``sandboxes.nextech.readings``.
 - ``oauth_wording``: ``"rfc"`` (default: RFC 6749's names, as Azure AD has them) or
   ``"docs"``, the docs' tables read literally: the authorize request's redirect URI is read
   from ``redirect_url`` only, and the token answer names the access token ``code``.
@@ -241,13 +242,17 @@ from sandboxes.nextech.errors import routing_error
 from sandboxes.nextech.grants import AUTH_CODE_TTL, REFRESH_TOKEN_TTL, SCOPE, Grants
 from sandboxes.nextech.readings import (
     Accents,
+    Categories,
+    ChartNumbers,
     Envelope,
     ErrorBodies,
+    LockedValues,
     Match,
     NoneFound,
     SearchReading,
     Shapes,
     Timestamps,
+    UnknownDates,
 )
 from sandboxes.nextech.render import department_of, locked_value
 from sandboxes.nextech.routes import ACCESS_DENIED, PRACTICE_HEADER, NextechApi
@@ -298,6 +303,10 @@ def create_app(
     error_bodies: ErrorBodies = "webapi",
     search_limit: int | None = None,
     token_numbers_as_strings: bool = False,
+    unknown_dates: UnknownDates = "null",
+    locked_values: LockedValues = "mixed",
+    chart_numbers: ChartNumbers = "all",
+    categories: Categories = "names",
     refused_token_status: Literal[401, 403] = 401,
     oauth_wording: Literal["rfc", "docs"] = "rfc",
 ) -> Starlette:
@@ -329,7 +338,18 @@ def create_app(
     sections = _sections_of(section_names)
     far_at = FAR_FUTURE_VISIT if far_future_visit is True else far_future_visit or None
     reading = SearchReading(search_accents, search_match, search_none_found)
-    shapes = Shapes(envelope, ids_as_strings, timestamps, absent_nulls, error_bodies, search_limit)
+    shapes = Shapes(
+        envelope,
+        ids_as_strings,
+        timestamps,
+        absent_nulls,
+        error_bodies,
+        search_limit,
+        unknown_dates,
+        locked_values,
+        chart_numbers,
+        categories,
+    )
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(
         chart,

@@ -22,15 +22,34 @@ Patient search (``SearchReading``)
 
 Answers (``Shapes``)
 - ``envelope``: ``"bare"`` (JSON arrays, as ASP.NET Web API serializes a list), ``"value"``
-  (OData's ``{"value": [...], "@odata.count": n}``) or ``"data"`` (``{"data": [...],
-  "count": n}``) around every list: search results, encounters, CCD categories.
+  (OData's ``{"value": [...], "@odata.count": n}``), ``"data"`` (``{"data": [...],
+  "count": n}``) or ``"meta"`` (JSON:API's ``{"data": [...], "meta": {"total": n}}``)
+  around every list: search results, encounters, CCD categories.
 - ``ids_as_strings``: ``patientId``, ``encounterId`` and ``doctorId`` as JSON strings
   (``"42"``), as an API serializing Int64s for JavaScript does.
 - ``timestamps``: ``"z"`` (``2017-12-14T15:08:59.000Z``, the docs' example), ``"offset"``
   (the same instant in the clinic's zone with its offset, ``2017-12-14T09:08:59-06:00``;
   ``dob`` as local midnight with that offset) or ``"naive"`` (no zone: ``encounterDate`` is
   UTC as the docs say, ``2017-12-14T15:08:59``; ``dob`` a bare date, ``1985-03-15``, as the
-  docs' type column says).
+  docs' type column says) or ``"local"`` (every DateTime, kept in UTC, served converted to
+  the clinic's zone with its offset: ``dob``, a UTC midnight, becomes the evening before,
+  ``1985-03-14T19:00:00-05:00``).
+- ``unknown_dates``: a ``dob`` the clinic does not know is ``null`` (``"null"``), .NET's
+  ``DateTime.MinValue`` (``"min_value"``: ``0001-01-01T00:00:00``, what a non-nullable
+  ``DateTime`` column serializes) or MySQL's zero date (``"zero"``: ``0000-00-00``).
+- ``categories``: ``/encounters/categories`` as a list of names (``"names"``), of objects
+  naming them (``"objects"``: ``{"code": "VitalSigns", "displayName": "Vital Signs"}``, the
+  code being what ``section`` takes) or as one object mapping each name to its title
+  (``"map"``: ``{"VitalSigns": "Vital Signs", ...}``, never enveloped).
+- ``chart_numbers``: ``"all"`` (every patient has one) or ``"some_missing"`` (the docs do
+  not make ``chartNumber`` required: every patient whose id is a multiple of
+  ``CHARTLESS_EVERY`` has none, served null (absent with ``absent_nulls``) and found by name
+  only).
+- ``locked_values``: ``encounterLocked`` (typed "string", with a boolean example) as
+  ``"mixed"`` (booleans and both string spellings, ``locked_value``), ``"letters"`` (a
+  one-letter flag column: ``"T"``/``"F"``) or ``"stamps"`` (when the note was locked, a
+  date-time as ``timestamps`` writes them: the visit's end, else its start; null when not
+  locked).
 - ``absent_nulls``: optional fields with no value are left out instead of sent as ``null``.
 - ``error_bodies``: ``"webapi"`` (``{"Message": ...}``), ``"problem"`` (RFC 7807
   ``application/problem+json``: ``type``, ``title`` (the message), ``status``, ``detail``,
@@ -51,22 +70,32 @@ from typing import Literal
 from sandboxes.toolkit.folding import strip_marks
 
 __all__ = [
+    "CHARTLESS_EVERY",
     "DOCUMENTED",
     "DOCUMENTED_SHAPES",
     "Accents",
+    "Categories",
+    "ChartNumbers",
     "Envelope",
     "ErrorBodies",
+    "LockedValues",
     "Match",
     "NoneFound",
     "SearchReading",
     "Shapes",
+    "UnknownDates",
 ]
 
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 Match = Literal["parts", "prefix", "substring"]
 NoneFound = Literal["empty", "not_found"]
-Envelope = Literal["bare", "value", "data"]
-Timestamps = Literal["z", "offset", "naive"]
+Envelope = Literal["bare", "value", "data", "meta"]
+Timestamps = Literal["z", "offset", "naive", "local"]
+UnknownDates = Literal["null", "min_value", "zero"]
+LockedValues = Literal["mixed", "letters", "stamps"]
+ChartNumbers = Literal["all", "some_missing"]
+Categories = Literal["names", "objects", "map"]
+CHARTLESS_EVERY = 5  # with chart_numbers="some_missing": patients whose id is a multiple of this
 ErrorBodies = Literal["webapi", "problem", "text"]
 
 
@@ -117,12 +146,26 @@ class Shapes:
     absent_nulls: bool = False
     error_bodies: ErrorBodies = "webapi"
     search_limit: int | None = None
+    unknown_dates: UnknownDates = "null"
+    locked_values: LockedValues = "mixed"
+    chart_numbers: ChartNumbers = "all"
+    categories: Categories = "names"
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:
             raise ValueError("search_limit must be at least 1")
-        _check("envelope", self.envelope, ("bare", "value", "data"))
-        _check("timestamps", self.timestamps, ("z", "offset", "naive"))
+        _check("envelope", self.envelope, ("bare", "value", "data", "meta"))
+        _check("timestamps", self.timestamps, ("z", "offset", "naive", "local"))
+        _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))
+        _check("locked_values", self.locked_values, ("mixed", "letters", "stamps"))
+        _check("chart_numbers", self.chart_numbers, ("all", "some_missing"))
+        _check("categories", self.categories, ("names", "objects", "map"))
+
+    def chart_number(self, patient_id: int, chart_number: str) -> str | None:
+        """A patient's chart number as served: None for a patient with none."""
+        if self.chart_numbers == "some_missing" and patient_id % CHARTLESS_EVERY == 0:
+            return None
+        return chart_number
         _check("error_bodies", self.error_bodies, ("webapi", "problem", "text"))
 
 

@@ -17,7 +17,9 @@ from sandboxes.toolkit.phones import format_us_phone
 from sandboxes.toolkit.timestamps import utc_millis
 
 _ZONE = ZoneInfo(CLINIC_TIMEZONE)
-_OPTIONAL = frozenset({"middleName", "dob", "ssn", "homePhone", "doctorProfessionalDesignation", "chartNumber"})
+_OPTIONAL = frozenset(
+    {"middleName", "dob", "ssn", "homePhone", "doctorProfessionalDesignation", "chartNumber", "encounterLocked"}
+)
 
 __all__ = ["department_of", "encounter_summary", "locked_value", "patient_doc"]
 
@@ -33,10 +35,16 @@ def _id(value: int, shapes: Shapes) -> int | str:
     return str(value) if shapes.ids_as_strings else value
 
 
+_NO_DATE = {"null": None, "min_value": "0001-01-01T00:00:00", "zero": "0000-00-00"}
+
+
 def _dob(birth: date | None, shapes: Shapes) -> str | None:
-    """By default a datetime at UTC midnight; local midnight with its offset; or a bare date."""
+    """By default a datetime at UTC midnight; local midnight with its offset; a bare date; or
+    UTC midnight in the clinic's zone. No date: as ``unknown_dates`` says."""
     if birth is None:
-        return None
+        return _NO_DATE[shapes.unknown_dates]
+    if shapes.timestamps == "local":
+        return _instant(datetime.combine(birth, time(), UTC), shapes)
     if shapes.timestamps == "offset":
         return datetime.combine(birth, time(), _ZONE).isoformat()
     if shapes.timestamps == "naive":
@@ -45,7 +53,7 @@ def _dob(birth: date | None, shapes: Shapes) -> str | None:
 
 
 def _instant(moment: datetime, shapes: Shapes) -> str:
-    if shapes.timestamps == "offset":
+    if shapes.timestamps in ("offset", "local"):
         return moment.astimezone(_ZONE).isoformat(timespec="seconds")
     if shapes.timestamps == "naive":
         return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
@@ -64,7 +72,7 @@ def patient_doc(
     """A ``/api/search`` result: ``dob`` is a datetime at UTC midnight, ``homePhone`` the home phone only."""
     doc = {
         "patientId": _id(patient.id, shapes),
-        "chartNumber": patient.chart_number,
+        "chartNumber": shapes.chart_number(patient.id, patient.chart_number),
         "firstName": reading.served(patient.first_name),
         "lastName": reading.served(patient.last_name),
         "middleName": reading.served(patient.middle_name),
@@ -92,6 +100,15 @@ def locked_value(encounter_id: int, locked: bool) -> bool | str:
     return "True" if locked else "False"
 
 
+def _locked(encounter: Encounter, shapes: Shapes) -> bool | str | None:
+    """``encounterLocked`` as ``locked_values`` says."""
+    if shapes.locked_values == "letters":
+        return "T" if encounter.locked else "F"
+    if shapes.locked_values == "stamps":
+        return _instant(encounter.end or encounter.start, shapes) if encounter.locked else None
+    return locked_value(encounter.id, encounter.locked)
+
+
 def encounter_summary(
     encounter: Encounter, doctor: Provider, location_name: str, shapes: Shapes = DOCUMENTED_SHAPES
 ) -> JsonObject:
@@ -106,6 +123,6 @@ def encounter_summary(
         "location": location_name,
         "encounterDate": _instant(encounter.start, shapes),
         "type": encounter.type_text,
-        "encounterLocked": locked_value(encounter.id, encounter.locked),
+        "encounterLocked": _locked(encounter, shapes),
     }
     return _without_absent(summary, shapes)

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandboxes.nextech.ccd_html import CCD_SECTIONS
+from sandboxes.nextech.ccd_html import CCD_SECTIONS, SECTION_TITLES
 from sandboxes.nextech.errors import API_HEADERS, INVALID, JSON_CONTENT_TYPE, styled_error
 from sandboxes.nextech.grants import Grants
 from sandboxes.nextech.readings import Envelope
@@ -79,6 +79,8 @@ def _json_array(items: list[bytes], envelope: Envelope = "bare", count: int | No
         array = b'{"value":' + array + b',"@odata.count":' + counted + b"}"
     elif envelope == "data":
         array = b'{"data":' + array + b',"count":' + counted + b"}"
+    elif envelope == "meta":
+        array = b'{"data":' + array + b',"meta":{"total":' + counted + b"}}"
     return Response(array, 200, API_HEADERS, JSON_CONTENT_TYPE)
 
 
@@ -105,7 +107,13 @@ class NextechApi:
         self.clock = clock
         self.envelope = chart.shapes.envelope
         self.errors = chart.shapes.error_bodies
-        self.category_items = [orjson.dumps(section) for section in sections]
+        self.categories_shape = chart.shapes.categories
+        titles = {section: SECTION_TITLES.get(section, section) for section in sections}
+        if self.categories_shape == "objects":
+            self.category_items = [orjson.dumps({"code": s, "displayName": t}) for s, t in titles.items()]
+        else:
+            self.category_items = [orjson.dumps(section) for section in sections]
+        self.category_map = orjson.dumps(titles)
 
     def routes(self) -> list[Route]:
         return [
@@ -163,4 +171,6 @@ class NextechApi:
         return _json_array(items, self.envelope)
 
     async def categories(self, request: Request) -> Response:
+        if self.categories_shape == "map":
+            return Response(self.category_map, 200, API_HEADERS, JSON_CONTENT_TYPE)
         return _json_array(self.category_items, self.envelope)

@@ -66,7 +66,7 @@ class Chart:
             keys = SearchKeys(
                 name_parts(patient.first_name, reading),
                 name_parts(patient.last_name, reading),
-                reading.stored(patient.chart_number),
+                reading.stored(shapes.chart_number(patient.id, patient.chart_number) or ""),
                 reading.match,
             )
             doc = orjson.dumps(patient_doc(patient, shapes, reading))

@@ -3,7 +3,9 @@ Nextech simulator with its switches (`sandboxes/nextech/app.py`, `sandboxes/next
 combined into a few variants: how `term` matches (accent-sensitive, names stored decomposed,
 whole-field prefixes, substrings), envelopes, ids as strings, timestamps with offsets or none,
 absent nulls, error bodies, token lifetimes as strings, section names with spaces, a visit
-years ahead, and a Nextech that refuses far `end` dates.
+years ahead, a Nextech that refuses far `end` dates, dates served in the clinic's zone, unknown
+dates as stand-ins (`0001-01-01`, `0000-00-00`), `encounterLocked` as letters or lock times,
+patients with no chart number, and CCD categories as objects or a map.
 
 Each variant walks the clinic: every live patient is found by its family name (with and
 without accents) and read by id, and each patient's encounters and CCDs match the clinic.
@@ -25,10 +27,12 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 
+from mappings.ids import encode_part
 from mappings.nextech.adapter import HORIZON_WARNING
 from sandboxes.clinic import Clinic, Patient, build_clinic
 from sandboxes.nextech import create_sandbox
-from sandboxes.nextech.app import FAR_FUTURE_VISIT, SPACED_SECTIONS
+from sandboxes.nextech.app import CCD_SECTIONS, FAR_FUTURE_VISIT, SPACED_SECTIONS
+from sandboxes.nextech.readings import Shapes
 from tests.support.clinic import live_patients
 from tests.support.fhir_http import FhirHttp
 from tests.support.text import fold
@@ -49,6 +53,9 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "section_names": "spaced",
         "envelope": "value",
         "error_bodies": "problem",
+        "timestamps": "local",
+        "unknown_dates": "zero",
+        "locked_values": "letters",
     },
     "nfd-substring-strings": {
         "search_accents": "sensitive_nfd",
@@ -58,6 +65,9 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "timestamps": "offset",
         "absent_nulls": True,
         "token_numbers_as_strings": True,
+        "locked_values": "stamps",
+        "chart_numbers": "some_missing",
+        "categories": "objects",
     },
     "refusing-naive": {
         "search_accents": "sensitive",
@@ -67,6 +77,9 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "envelope": "data",
         "error_bodies": "text",
         "refused_token_status": 403,
+        "unknown_dates": "min_value",
+        "chart_numbers": "some_missing",
+        "categories": "map",
     },
 }
 
@@ -77,6 +90,17 @@ class Variant:
     clinic: Clinic
     simulator: Starlette
     switches: dict[str, Any]
+
+    def chart_number(self, p: Patient) -> str | None:
+        """The patient's chart number as this variant serves it (None: it has none)."""
+        return Shapes(chart_numbers=self.switches.get("chart_numbers", "all")).chart_number(p.id, p.chart_number)
+
+    def patient_id(self, p: Patient) -> str:
+        """`<patientId>.<chart>`; with no chart number, `<patientId>.x.<initial of the last name>`."""
+        chart = self.chart_number(p)
+        if chart is None:
+            return f"{p.id}.x.{encode_part(unicodedata.normalize('NFC', p.last_name)[0])}"
+        return f"{p.id}.{chart}"
 
 
 def _clinic_with_renee_nunez() -> Clinic:
@@ -95,12 +119,12 @@ def variant(request: pytest.FixtureRequest) -> Iterator[Variant]:
         yield Variant(running.fhir, clinic, running.sandbox.app, switches)
 
 
-def _patient_id(p: Patient) -> str:
-    return f"{p.id}.{p.chart_number}"
-
-
 def _charted(p: Patient) -> list[datetime]:
     return [e.start for e in p.encounters if e.status in ("finished", "arrived")]
+
+
+def _locks(p: Patient) -> Counter[tuple[datetime, bool]]:
+    return Counter((e.start, e.locked) for e in p.encounters if e.status in ("finished", "arrived"))
 
 
 def _unaccented(text: str) -> str:
@@ -124,7 +148,7 @@ def _far_patient(v: Variant) -> tuple[str, int]:
     far = v.simulator.state.far_visit
     if far is None:
         pytest.skip("no far-future visit in this variant")
-    return _patient_id(v.clinic.patient(far[0])), far[1]
+    return v.patient_id(v.clinic.patient(far[0])), far[1]
 
 
 def _far_ids(resources: list[dict[str, Any]], encounter: int) -> list[str]:
@@ -152,22 +176,24 @@ def test_every_patient_is_found_by_family_name_with_and_without_accents(variant:
                 if family not in answers:
                     found = variant.fhir.search_all(f"{BASE}/Patient", family=family, _count=100)
                     answers[family] = Counter(r["id"] for r in found)
-                    expected = Counter(_patient_id(p) for p in live if fold(p.last_name).startswith(fold(family)))
+                    expected = Counter(
+                        variant.patient_id(p) for p in live if fold(p.last_name).startswith(fold(family))
+                    )
                     assert answers[family] == expected, family
-                assert _patient_id(patient) in answers[family], (family, patient.id)
+                assert variant.patient_id(patient) in answers[family], (family, patient.id)
     finally:
         variant.fhir.checks = checks
 
 
 def test_renee_nunez_is_found_however_her_name_is_stored(variant: Variant) -> None:
     [nunez] = [p for p in live_patients(variant.clinic) if p.last_name == "Núñez"]
-    renees = {_patient_id(p) for p in live_patients(variant.clinic) if fold(p.first_name).startswith("renee")}
-    assert {r["id"] for r in variant.fhir.search_all(f"{BASE}/Patient", family="NUÑEZ")} == {_patient_id(nunez)}
+    renees = {variant.patient_id(p) for p in live_patients(variant.clinic) if fold(p.first_name).startswith("renee")}
+    assert {r["id"] for r in variant.fhir.search_all(f"{BASE}/Patient", family="NUÑEZ")} == {variant.patient_id(nunez)}
     by_given = {r["id"] for r in variant.fhir.search_all(f"{BASE}/Patient", given="Renée", _count=100)}
-    assert renees <= by_given and _patient_id(nunez) in by_given
+    assert renees <= by_given and variant.patient_id(nunez) in by_given
     for exact in ("Núñez", unicodedata.normalize("NFD", "Núñez")):
         found = variant.fhir.search_all(f"{BASE}/Patient", **{"family:exact": exact})
-        assert [r["id"] for r in found] == [_patient_id(nunez)]
+        assert [r["id"] for r in found] == [variant.patient_id(nunez)]
         assert found[0]["name"][0]["family"] == unicodedata.normalize("NFC", "Núñez")  # served NFC
 
 
@@ -179,22 +205,28 @@ def test_every_patient_reads_back_with_its_chart_encounters_and_ccds(variant: Va
     try:
         for index, truth in enumerate(live_patients(variant.clinic)):
             fhir.checks = checks and index % 8 == 0
-            _walk_patient(fhir, truth)
+            _walk_patient(variant, truth)
     finally:
         fhir.checks = checks
     assert not fhir.checks or fhir.checked
 
 
-def _walk_patient(fhir: FhirHttp, truth: Patient) -> None:
-    patient = fhir.get_ok(f"{BASE}/Patient/{_patient_id(truth)}")
+def _walk_patient(variant: Variant, truth: Patient) -> None:
+    fhir = variant.fhir
+    patient = fhir.get_ok(f"{BASE}/Patient/{variant.patient_id(truth)}")
     assert patient["name"][0]["family"] == unicodedata.normalize("NFC", truth.last_name)
     assert patient.get("birthDate") == (truth.birth_date.isoformat() if truth.birth_date else None)
-    assert {i["value"] for i in patient["identifier"]} == {str(truth.id), truth.chart_number}
+    assert {i["value"] for i in patient["identifier"]} == {str(truth.id), variant.chart_number(truth)} - {None}
     charted = _charted(truth)
-    encounters = fhir.search_all(f"{BASE}/Encounter", patient=_patient_id(truth), date=BEFORE_FAR_VISIT)
+    encounters = fhir.search_all(f"{BASE}/Encounter", patient=variant.patient_id(truth), date=BEFORE_FAR_VISIT)
     starts = Counter(datetime.fromisoformat(e["period"]["start"].replace("Z", "+00:00")) for e in encounters)
     assert starts == Counter(charted), truth.id
-    documents = _nextech_documents(fhir, _patient_id(truth), date=BEFORE_FAR_VISIT)
+    locks = Counter(
+        (datetime.fromisoformat(e["period"]["start"].replace("Z", "+00:00")), e["status"] == "finished")
+        for e in encounters
+    )
+    assert locks == _locks(truth), truth.id
+    documents = _nextech_documents(fhir, variant.patient_id(truth), date=BEFORE_FAR_VISIT)
     assert {d["context"]["encounter"][0]["reference"] for d in documents} == {
         f"Encounter/{e['id']}" for e in encounters
     }
@@ -204,7 +236,7 @@ def test_every_document_and_attachment_is_a_served_fhir_id(variant: Variant) -> 
     fhir = variant.fhir
     sections, urls = set(), set()
     for patient in [p for p in live_patients(variant.clinic) if _charted(p)][:3]:
-        documents = _nextech_documents(fhir, _patient_id(patient))
+        documents = _nextech_documents(fhir, variant.patient_id(patient))
         assert documents
         for document in documents:
             assert FHIR_ID.fullmatch(document["id"]), document["id"]
@@ -217,15 +249,16 @@ def test_every_document_and_attachment_is_a_served_fhir_id(variant: Variant) -> 
                 assert fhir.get(f"{BASE}/{url}").status_code == 200  # the HTML itself
                 sections.add(content["attachment"]["title"])
                 urls.add(url)
+    listed = SPACED_SECTIONS if "section_names" in variant.switches else CCD_SECTIONS
+    assert {f"CCD section: {s}" for s in listed} <= sections  # however categories lists them
     if "section_names" in variant.switches:
-        assert {f"CCD section: {s}" for s in SPACED_SECTIONS} <= sections
         assert any(url.endswith(".ccd.xSocial-20History") for url in urls)  # escaped, not a raw space
     assert not fhir.checks or fhir.checked
 
 
 def test_a_section_binary_holds_that_section(variant: Variant) -> None:
     patient = next(p for p in live_patients(variant.clinic) if _charted(p))
-    document = _nextech_documents(variant.fhir, _patient_id(patient))[0]
+    document = _nextech_documents(variant.fhir, variant.patient_id(patient))[0]
     for content in document["content"][1:]:
         name = content["attachment"]["title"].removeprefix("CCD section: ")
         html = variant.fhir.get(f"{BASE}/{content['attachment']['url']}").text
@@ -258,3 +291,14 @@ def test_an_open_ended_search_finds_it_or_says_it_may_not(variant: Variant) -> N
     else:
         assert _far_ids(matches, encounter)
         assert HORIZON_WARNING not in _outcome_texts(bundle)
+
+
+def test_a_capped_answer_whose_count_is_nested_says_matches_may_be_missing() -> None:
+    """An envelope may say how many matched only inside a nested object (JSON:API's `meta`)."""
+    clinic = build_clinic()
+    smiths = [p for p in live_patients(clinic) if p.last_name.startswith("Smith")]
+    assert len(smiths) > 3
+    create = partial(create_sandbox, clinic, envelope="meta", search_limit=3)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": "Smith"})
+    assert any("may have been cut" in text for text in _outcome_texts(bundle))

@@ -197,3 +197,61 @@ def test_a_read_in_an_answer_cut_short_is_not_a_404(tmp_path: Path) -> None:
     with pytest.raises(UpstreamError, match="cut"):
         asyncio.run(adapter.providers["Patient"].read("4.C0004"))
     assert asyncio.run(adapter.providers["Patient"].read("40.C00040"))["id"] == "40.C00040"
+
+
+@pytest.mark.parametrize("chart", [None, "", "  ", "absent"])
+def test_a_patient_without_a_chart_number_reads_back_with_its_encounters(tmp_path: Path, chart: str | None) -> None:
+    """The docs do not make `chartNumber` required: such a patient is found by name, and its id
+    (which then carries its last name's initial) reads back, with its encounters."""
+    record = {k: v for k, v in GOOD.items() if k != "chartNumber"}
+    if chart != "absent":
+        record["chartNumber"] = chart
+    fake = Fake([record], [{"summary": SUMMARY, "ccd": "<p>ok</p>"}])
+    adapter = _adapter(fake, tmp_path)
+    [found] = _search(adapter, "Patient", [("family", "Núñez")]).resources
+    assert found["id"] == "42.x.N" and [i["value"] for i in found["identifier"]] == ["42"]
+    fake.calls.clear()
+    assert asyncio.run(adapter.providers["Patient"].read("42.x.N"))["id"] == "42.x.N"
+    assert {params["term"] for _, params in fake.calls} == {"N", "Ñ", "Ń", "Ņ", "Ň"}
+    encounters = _search(adapter, "Encounter", [("patient", "42.x.N")]).resources
+    assert [r["id"] for r in encounters] == ["42.x.N.1.20250315"]
+    assert asyncio.run(adapter.providers["Binary"].read("42.x.N.1.20250315.ccd"))["id"] == "42.x.N.1.20250315.ccd"
+    for other in ("43.x.N", "42.x.M", "42.x", "42.x.", "42.x.NN"):
+        with pytest.raises(NotFound):
+            asyncio.run(adapter.providers["Patient"].read(other))
+
+
+class Answers(Fake):
+    """A fake whose patient search answers one fixed body."""
+
+    def __init__(self, body: Any) -> None:
+        super().__init__([GOOD], [])
+        self.body = body
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        return self.body if path == "/search" else await super().get(path, params)
+
+
+@pytest.mark.parametrize(
+    ("body", "cut"),
+    [
+        ({"data": [GOOD], "meta": {"total": 120}}, True),  # JSON:API
+        ({"data": [GOOD], "links": {"next": "/search?term=C&page=2"}}, True),
+        ({"data": [GOOD], "meta": {"current_page": 1, "last_page": 3}}, True),  # Laravel
+        ({"items": [GOOD], "hasMore": True}, True),
+        ({"results": [GOOD], "totalPages": 3, "page": 1}, True),
+        ({"data": [GOOD], "pagination": {"totalItems": 120}}, True),
+        ({"value": [GOOD], "_links": {"next": {"href": "/search?page=2"}}}, True),  # HAL
+        ({"data": [GOOD], "links": {"next": None, "prev": None}, "meta": {"current_page": 1, "last_page": 1}}, False),
+        ({"items": [GOOD], "hasMore": False, "totalPages": 1}, False),
+        ({"data": [GOOD], "meta": {"total": 1}}, False),
+    ],
+)
+def test_paging_nested_in_an_envelope_says_matches_may_be_missing(tmp_path: Path, body: Any, cut: bool) -> None:
+    adapter = _adapter(Answers(body), tmp_path)
+    page = _search(adapter, "Patient", [("identifier", "urn:nx/chart-number|C00042")])
+    assert [r["id"] for r in page.resources] == ["42.C00042"]
+    assert any("may have been cut" in w for w in page.warnings) is cut
+    if cut:  # a read not finding its patient in such an answer cannot say it does not exist
+        with pytest.raises(UpstreamError, match="may have been cut"):
+            asyncio.run(adapter.providers["Patient"].read("42.C00099"))

@@ -4,15 +4,17 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
-from sandboxes.nextech.app import create_app
+from sandboxes.nextech.app import CCD_SECTIONS, create_app
+from sandboxes.nextech.readings import CHARTLESS_EVERY
 from tests.unit.sandboxes.nextech.harness import (
     CLIENT,
     CLINIC,
     LIVE,
+    MS,
     PRACTICE,
     SECRET,
     chart_encounters,
@@ -127,6 +129,8 @@ def test_a_search_limit_cuts_answers_silently_unless_enveloped() -> None:
     assert len(bare) == 3 and ids_of(bare) < SMITHS
     enveloped = make_api(search_limit=3, envelope="value").ok("/api/search", term="smith")
     assert len(enveloped["value"]) == 3 and enveloped["@odata.count"] == len(SMITHS)
+    nested = make_api(search_limit=3, envelope="meta").ok("/api/search", term="smith")
+    assert len(nested["data"]) == 3 and nested["meta"] == {"total": len(SMITHS)}
     with pytest.raises(ValueError, match="search_limit"):
         make_api(search_limit=0)
 
@@ -135,3 +139,54 @@ def test_token_numbers_as_strings() -> None:
     body = make_api(token_numbers_as_strings=True).connect()
     assert all(isinstance(body[k], str) and body[k].isdigit() for k in ("expires_in", "expires_on", "not_before"))
     assert isinstance(make_api().connect()["expires_in"], int)
+
+
+def test_local_timestamps_serve_a_utc_midnight_dob_the_evening_before() -> None:
+    api = make_api(timestamps="local")
+    patient = next(p for p in LIVE if chart_encounters(p) and p.birth_date)
+    [row] = [r for r in api.search(patient.chart_number) if r["chartNumber"] == patient.chart_number]
+    assert patient.birth_date is not None
+    before = patient.birth_date - timedelta(days=1)
+    assert row["dob"] in (f"{before}T19:00:00-05:00", f"{before}T18:00:00-06:00")
+    assert api.encounters(patient.id)[0]["summary"]["encounterDate"][-6:] in ("-05:00", "-06:00")
+
+
+@pytest.mark.parametrize(("reading", "written"), [("min_value", "0001-01-01T00:00:00"), ("zero", "0000-00-00")])
+def test_unknown_dates_as_stand_ins(reading: str, written: str) -> None:
+    api = make_api(unknown_dates=reading)
+    patient = next(p for p in LIVE if p.birth_date is None)
+    [row] = [r for r in api.search(patient.chart_number) if r["chartNumber"] == patient.chart_number]
+    assert row["dob"] == written
+
+
+def test_locked_values_as_letters_or_stamps() -> None:
+    patient = next(p for p in LIVE if {e.locked for e in chart_encounters(p)} == {True, False})
+    letters = make_api(locked_values="letters").encounters(patient.id)
+    assert [i["summary"]["encounterLocked"] for i in letters] == [
+        "T" if e.locked else "F" for e in chart_encounters(patient)
+    ]
+    stamps = make_api(locked_values="stamps").encounters(patient.id)
+    for item, encounter in zip(stamps, chart_encounters(patient), strict=True):
+        locked = item["summary"]["encounterLocked"]
+        assert (MS.fullmatch(locked) is not None) if encounter.locked else locked is None
+    with pytest.raises(ValueError, match="locked_values"):
+        make_api(locked_values="maybe")
+
+
+def test_some_patients_without_chart_numbers_are_found_by_name_only() -> None:
+    api = make_api(chart_numbers="some_missing")
+    chartless = next(p for p in LIVE if p.id % CHARTLESS_EVERY == 0)
+    assert not api.search(chartless.chart_number)
+    [row] = [r for r in api.search(chartless.last_name) if r["patientId"] == chartless.id]
+    assert row["chartNumber"] is None
+    absent = make_api(chart_numbers="some_missing", absent_nulls=True).search(chartless.last_name)
+    assert "chartNumber" not in next(r for r in absent if r["patientId"] == chartless.id)
+    other = next(p for p in LIVE if p.id % CHARTLESS_EVERY)
+    assert ids_of(api.search(other.chart_number)) == {other.id}
+
+
+def test_categories_as_objects_or_a_map() -> None:
+    objects = make_api(categories="objects", envelope="value").ok("/api/encounters/categories")["value"]
+    assert {"code": "VitalSigns", "displayName": "Vital Signs"} in objects and len(objects) == len(CCD_SECTIONS)
+    mapped = make_api(categories="map", envelope="value").ok("/api/encounters/categories")
+    assert list(mapped) == list(CCD_SECTIONS) and mapped["PlanOfCare"] == "Plan of Care"
