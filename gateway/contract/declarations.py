@@ -70,6 +70,7 @@ class ResourceDeclaration:
     per_patient: bool = False
     required: tuple[frozenset[str], ...] = ()
     last_updated: bool = False  # resources carry meta.lastUpdated: `_lastUpdated` can filter them
+    versioned: bool = False  # resources carry meta.versionId: a vread of the current version answers
     profiles: tuple[str, ...] = ()
     documentation: str = ""
 
@@ -86,6 +87,7 @@ class ResourceSupport:
     required: tuple[frozenset[str], ...] = ()
     profiles: tuple[str, ...] = ()
     documentation: str = ""
+    versioned: bool = False
 
     def param(self, name: str) -> SearchParamSupport | None:
         return next((p for p in self.search_params if p.name == name), None)
@@ -95,7 +97,11 @@ def served(declaration: ResourceDeclaration, interactions: frozenset[Interaction
     """The declaration with the generic parameters every provider answers the same way."""
     if Interaction.SEARCH not in interactions:
         return ResourceSupport(
-            declaration.type, interactions, profiles=declaration.profiles, documentation=declaration.documentation
+            declaration.type,
+            interactions,
+            profiles=declaration.profiles,
+            documentation=declaration.documentation,
+            versioned=declaration.versioned,
         )
     generic = [ID_PARAM]
     if declaration.last_updated:
@@ -114,4 +120,5 @@ def served(declaration: ResourceDeclaration, interactions: frozenset[Interaction
         required=tuple(group | {"_id"} for group in required),
         profiles=declaration.profiles,
         documentation=declaration.documentation,
+        versioned=declaration.versioned,
     )

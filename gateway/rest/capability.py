@@ -52,12 +52,26 @@ EVERYTHING = {"name": "everything", "definition": "http://hl7.org/fhir/Operation
 DOCREF = {"name": "docref", "definition": "http://hl7.org/fhir/us/core/OperationDefinition/docref"}
 
 
+def _interactions(support: ResourceSupport) -> list[str]:
+    codes = [str(i) for i in Interaction if i in support.interactions]
+    if support.versioned and Interaction.READ in support.interactions:
+        codes.insert(codes.index(str(Interaction.READ)) + 1, "vread")  # of the current version only
+    return codes
+
+
+def _versioning(support: ResourceSupport) -> str:
+    """R4 ResourceVersionPolicy: updates honour If-Match against the vendor's version (or a
+    content hash); a type whose resources carry meta.versionId is `versioned`."""
+    if Interaction.UPDATE in support.interactions:
+        return "versioned-update"
+    return "versioned" if support.versioned else "no-version"
+
+
 def _resource(support: ResourceSupport, per_patient: bool = False) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "type": support.type,
-        "interaction": [{"code": str(i)} for i in Interaction if i in support.interactions],
-        # Updates honour If-Match against the vendor's version (or a content hash).
-        "versioning": "versioned-update" if Interaction.UPDATE in support.interactions else "no-version",
+        "interaction": [{"code": code} for code in _interactions(support)],
+        "versioning": _versioning(support),
         "readHistory": False,
         "updateCreate": False,
         # Conditional create (If-None-Exist) is the gateway's, over the type's own search.

@@ -24,6 +24,7 @@ PATIENT = ResourceDeclaration(
     sorts=("family", "birthdate", "_lastUpdated"),
     last_updated=True,
     profiles=(PROFILE_PATIENT,),
+    versioned=True,
 )
 ALLERGY = ResourceDeclaration(
     "AllergyIntolerance",
@@ -31,12 +32,14 @@ ALLERGY = ResourceDeclaration(
     per_patient=True,
     last_updated=True,
     profiles=(PROFILE_ALLERGY,),
+    versioned=True,
 )
 MEDICATION = ResourceDeclaration(
     "MedicationStatement",
     (SearchParamSupport("status", Pushdown.NARROWS),),
     per_patient=True,
     last_updated=True,
+    versioned=True,
 )
 OBSERVATION = ResourceDeclaration(
     "Observation",
@@ -49,6 +52,7 @@ OBSERVATION = ResourceDeclaration(
     last_updated=True,
     profiles=tuple(sorted({v.profile for v in VITAL_SIGNS.values()})),
     documentation="Vital signs only (category vital-signs), one Observation per measurement.",
+    versioned=True,
 )
 CONDITION = ResourceDeclaration(
     "Condition",
@@ -61,4 +65,5 @@ CONDITION = ResourceDeclaration(
     last_updated=True,
     profiles=(PROFILE_CONDITION,),
     documentation="The patient's problem list (Dental PMS diseases/problems); codes as text.",
+    versioned=True,
 )

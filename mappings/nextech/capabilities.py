@@ -33,12 +33,14 @@ PATIENT = ResourceDeclaration(
         "Nextech does not search middle names: a given or name search says so. "
         "Patient ids carry the chart number: <patientId>.<chart>."
     ),
+    versioned=True,
 )
 ENCOUNTER = ResourceDeclaration(
     "Encounter",
     (SearchParamSupport("date", Pushdown.NARROWS, prefixes=ALL_PREFIXES),),
     per_patient=True,
     profiles=(PROFILE_ENCOUNTER,),
+    versioned=True,
 )
 DOCUMENT = ResourceDeclaration(
     "DocumentReference",
@@ -51,6 +53,7 @@ DOCUMENT = ResourceDeclaration(
     required=(frozenset({"patient", "subject", "encounter"}),),
     profiles=(PROFILE_DOCUMENT,),
     documentation="One per encounter: Nextech's own CCD of that encounter (HTML, sanitized).",
+    versioned=True,
 )
 
 

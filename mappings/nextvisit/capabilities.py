@@ -28,6 +28,7 @@ PATIENT = ResourceDeclaration(
         "Nextvisit has no field for are kept in the vendor record's free-form meta. Delete is soft: "
         "a deleted patient reads as 410 Gone."
     ),
+    versioned=True,
 )
 ALLERGY = ResourceDeclaration(
     "AllergyIntolerance",
@@ -35,12 +36,14 @@ ALLERGY = ResourceDeclaration(
     per_patient=True,
     profiles=(PROFILE_ALLERGY,),
     documentation="One per item of the patient's free-text allergy list.",
+    versioned=True,
 )
 MEDICATION = ResourceDeclaration(
     "MedicationStatement",
     (SearchParamSupport("status", Pushdown.GATEWAY),),
     per_patient=True,
     documentation="One per entry of the patient's latest medications (text; status unknown).",
+    versioned=True,
 )
 ENCOUNTER = ResourceDeclaration(
     "Encounter",
@@ -50,4 +53,5 @@ ENCOUNTER = ResourceDeclaration(
     ),
     per_patient=True,
     profiles=(PROFILE_ENCOUNTER,),
+    versioned=True,
 )
