@@ -47,6 +47,7 @@ class Shaping:
     without_text: bool = False
     profiles_kept: bool = True
     notes: tuple[str, ...] = ()
+    elements: tuple[str, ...] = ()  # the `_elements` names applied, for the self link
 
 
 WHOLE = Shaping()
@@ -85,12 +86,15 @@ def shaping(resource_type: str, summary: str | None, elements: Sequence[str], *,
     element (search.html: "Servers are not obliged to return just the requested elements"),
     and a name the type does not have is ignored; both are a 400 under `Prefer:
     handling=strict` (search.html "Handling errors"), and are said in `notes` otherwise.
+    `elements` holds the names applied (the self link's `_elements`); with none, `_elements`
+    is ignored whole.
     """
     mandatory = MANDATORY.get(resource_type, ())
+    notes: list[str] = []
     if elements:
         known = _elements_of(resource_type)
         keep: set[str] = {*_ALWAYS_KEPT, *mandatory}
-        notes: list[str] = []
+        applied: dict[str, None] = {}
         for asked in elements:
             root = asked.split(".", 1)[0]
             found = known.spellings.get(root)
@@ -107,15 +111,19 @@ def shaping(resource_type: str, summary: str | None, elements: Sequence[str], *,
                 notes.append(f"_elements: {resource_type} has no element '{asked}'; ignored")
                 continue
             keep |= found
-        return Shaping(keep=frozenset(keep), profiles_kept=False, notes=tuple(notes))
+            applied[root] = None
+        if applied:
+            return Shaping(keep=frozenset(keep), profiles_kept=False, notes=tuple(notes), elements=tuple(applied))
+        # None of its names applies: `_elements` is ignored whole, as any unknown parameter is.
     if summary == "true":
         known = _elements_of(resource_type)
-        return Shaping(keep=frozenset({*_ALWAYS_KEPT, *mandatory, *known.summary}), profiles_kept=False)
+        summarized = frozenset({*_ALWAYS_KEPT, *mandatory, *known.summary})
+        return Shaping(keep=summarized, profiles_kept=False, notes=tuple(notes))
     if summary == "text":
-        return Shaping(keep=frozenset({*_ALWAYS_KEPT, *mandatory, "text"}), profiles_kept=False)
+        return Shaping(keep=frozenset({*_ALWAYS_KEPT, *mandatory, "text"}), profiles_kept=False, notes=tuple(notes))
     if summary == "data":
-        return Shaping(without_text=True)
-    return WHOLE
+        return Shaping(without_text=True, notes=tuple(notes))
+    return Shaping(notes=tuple(notes)) if notes else WHOLE
 
 
 def shape(resource: dict[str, Any], how: Shaping) -> dict[str, Any]:

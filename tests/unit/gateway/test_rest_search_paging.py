@@ -682,6 +682,12 @@ def test_elements_paths_and_unknown_names_are_said_not_dropped(client: TestClien
     assert patient["name"][0]["given"] == ["Ann"] and patient["meta"]["tag"][0]["code"] == "SUBSETTED"
     notes = _notes(bundle)
     assert len(notes) == 2 and "'name.family'" in notes[0] and "'shoeSize'" in notes[1]
+    # The self link says what was applied (search.html: the parameters actually used).
+    assert _query(link(bundle, "self") or "")["_elements"] == ["name,birthDate"]
+    # Naming nothing the type has, `_elements` is ignored whole, as an unknown parameter is.
+    ignored = ok(client.get(f"{BASE}/Patient", params={"_elements": "shoeSize"}))
+    assert ignored["entry"][0]["resource"]["name"][0]["family"] == "Bauer"
+    assert "_elements" not in _query(link(ignored, "self") or "") and len(_notes(ignored)) == 1
     for elements in ("name.family", "shoeSize"):
         refused = client.get(f"{BASE}/Patient", params={"_elements": elements}, headers={"Prefer": "handling=strict"})
         assert outcome(refused, 400)["issue"][0]["expression"] == ["_elements"]
