@@ -47,7 +47,10 @@ from gateway.search.dates import parse_fhir_date, zone_info, zoneless_time
 from gateway.search.parse import ABSOLUTE_URL, is_fhir_id, readable_url
 from gateway.tenants import Tenant
 
-DOCREF_PARAMS = ("patient", "start", "end", "type", "on-demand", "profile")
+DOCREF_PARAMS = ("patient", "start", "end", "type", "on-demand")
+# US Core's $docref also defines `profile`, which is not applied here (the documents are what
+# they are): refused under strict handling, else said and left out of the self link.
+_NOT_APPLIED = frozenset({"profile"})
 CCD_SYSTEM, CCD_CODE = CCD_TYPE["system"], CCD_TYPE["code"]
 # Served documents: whatever they hold, a browser may neither run nor load anything from them.
 DOCUMENT_HEADERS = {
@@ -130,10 +133,14 @@ def _comparable(key: str, value: str) -> str:
 
 async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, strict: bool, allowed: Access) -> Response:
     items = await docref_items(request)
-    unknown = sorted({k for k, _ in items if k not in DOCREF_PARAMS and not k.startswith("_")})
+    unknown = sorted({k for k, _ in items if k not in DOCREF_PARAMS and not k.startswith("_")} - _NOT_APPLIED)
+    unapplied = sorted({k for k, _ in items if k in _NOT_APPLIED})
     if unknown and strict:
         raise NotSupported(f"$docref does not take: {', '.join(unknown)}", expression=unknown[0])
+    if unapplied and strict:
+        raise NotSupported(f"$docref does not apply: {', '.join(unapplied)}", expression=unapplied[0])
     notes = (f"$docref does not take: {', '.join(unknown)}; ignored",) if unknown else ()
+    notes += (f"$docref does not apply: {', '.join(unapplied)}; ignored",) if unapplied else ()
     given: dict[str, str] = {}
     for key, value in items:
         if key in DOCREF_PARAMS:

@@ -208,6 +208,11 @@ def test_a_docref_parameter_it_does_not_take_is_said_or_refused(client: TestClie
     strict = {"Prefer": "handling=strict"}
     refused = client.get(f"{BASE}/DocumentReference/$docref", params={"patient": "p1", "format": "x"}, headers=strict)
     assert outcome(refused, 400)["issue"][0]["code"] == "not-supported"
+    # US Core's `profile` is not applied: said, and not in the self link (search.html: the
+    # parameters actually used), rather than listed as if it had selected the documents.
+    profiled = ok(client.get(f"{BASE}/DocumentReference/$docref", params={"patient": "p1", "profile": "http://x"}))
+    assert ids(profiled) == ["ccd-p.p1"] and _notes(profiled) == ["$docref does not apply: profile; ignored"]
+    assert "profile" not in _query(link(profiled, "self") or "")
 
 
 def test_a_docref_parameter_with_two_values_is_400(client: TestClient, backend: FakeBackend) -> None:
