@@ -43,6 +43,14 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
 - ``nulls="null"|"absent"``: an optional field without a value is ``null`` or left out.
 - ``count="number"|"absent"``: lists carry ``count``, or not.
 - ``past_end="empty"|"last"``: a page past the end is empty, or the last page again.
+- ``count="page"``: ``count`` is the number of records in the answer, not the total.
+- ``page_base="one"|"zero"``: ``page`` numbers pages from 1, or from 0.
+- ``create_body="nested"|"flat"``: ``POST /patients`` takes ``{"provider", "patient"}``, or
+  the patient fields at the top level (``provider`` optional).
+- ``genders="capitalized"|"lower"|"letters"``: ``bio.gender`` taken and served as
+  ``Male``/``Female``/``Other``, ``male``/``female``/``other`` or ``M``/``F``/``O``.
+- ``create_answer="patient"|"id"|"none"``: ``POST /patients`` answers with the patient,
+  ``{"id": N}``, or ``data: null``.
 
 The pieces: ``routes`` (what each route checks and answers), ``store`` (the institution in
 memory, search, creates), ``render`` (clinic records -> NexHealth JSON), ``ids``, ``auth``
