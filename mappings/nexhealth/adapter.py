@@ -90,7 +90,7 @@ import logging
 import math
 import time
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -115,7 +115,7 @@ from mappings.nexhealth.capabilities import ENCOUNTER, PATIENT
 from mappings.nexhealth.client import Duplicate, Envelope, NexHealthClient
 from mappings.nexhealth.encounter import encounter_to_fhir
 from mappings.nexhealth.options import NexHealthOptions
-from mappings.nexhealth.patient import patient_from_fhir, patient_to_fhir
+from mappings.nexhealth.patient import GENDER_SPELLINGS, patient_from_fhir, patient_to_fhir, with_gender_spelling
 from mappings.nexhealth.shapes import (
     Unreadable,
     UnreadableRecord,
@@ -156,8 +156,11 @@ class NexHealthAdapter:
         self._cancelled_includes = False
         # Whether NexHealth refused a window to the end of the calendar (then it always will).
         self._whole_calendar_refused_until = 0.0  # monotonic: until then, open walks go by windows
-        # The PATCH body shape this vendor has taken (None: not learned yet; nested is tried first).
+        # The PATCH and POST body shapes this vendor has taken (None: not learned yet; nested is
+        # tried first), and the spelling of a gender it took (an index of GENDER_SPELLINGS).
         self._patch_shape: PatchShape | None = None
+        self._create_shape: PatchShape | None = None
+        self._gender_spelling: int | None = None
         self._providers = by_type(
             ResourceProvider(
                 PATIENT,
@@ -468,14 +471,78 @@ class NexHealthAdapter:
     # -- write --------------------------------------------------------------------------------
 
     async def _create_patient(self, resource: Resource) -> Written:
+        """POST in the body shape and gender spelling this vendor takes (see "Where the docs
+        are silent"); the created patient is read from the answer, or read again."""
         body, not_stored = patient_from_fhir(resource, await self._provider())
+        fields, provider = body["patient"], {"provider": body["provider"]}
+        shapes: list[PatchShape] = [self._create_shape] if self._create_shape else ["nested", "flat"]
+
+        async def made(envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any] | None:
+            return await self._created(envelope, sent)
+
         try:
-            envelope = await self.client.request("POST", "/patients", json=body)
+            created, self._create_shape = await self._write("POST", "/patients", fields, shapes, provider, made)
         except Duplicate as exc:
-            exc.existing = await self._existing(body["patient"])
+            exc.existing = await self._existing(fields)
             raise
-        created = self._one_patient(envelope.data, "(new)")
+        except _Refused as refused:
+            only = refused.errors[0] if len(refused.errors) == 1 else None
+            raise only or InvalidRequest(
+                "NexHealth refused the new patient: " + "; ".join(e.diagnostics for e in refused.errors)
+            ) from None
         return Written(patient_to_fhir(created, self._ctx), tuple(not_stored))
+
+    async def _write(
+        self,
+        method: str,
+        path: str,
+        fields: dict[str, Any],
+        shapes: list[PatchShape],
+        extra: dict[str, Any],
+        accept: Callable[[Envelope, dict[str, Any]], Awaitable[dict[str, Any] | None]],
+    ) -> tuple[dict[str, Any], PatchShape]:
+        """Send a patient's `fields` (with `extra` beside them) in each body shape of `shapes`
+        and each gender spelling not yet ruled out, until NexHealth takes one that `accept`
+        reads a patient from: that patient and the shape. A refusal (400/422) naming the gender
+        tries its next spelling, any other the next shape; `_Refused` when none is taken."""
+        spellings = [self._gender_spelling] if self._gender_spelling is not None else range(len(GENDER_SPELLINGS))
+        refusals: list[InvalidRequest] = []
+        for shape in shapes:
+            for spelling in spellings:
+                sent = with_gender_spelling(fields, spelling)
+                body = {**extra, "patient": sent} if shape == "nested" else {**extra, **sent}
+                try:
+                    envelope = await self.client.request(method, path, json=body)
+                except InvalidRequest as exc:
+                    refusals.append(exc)
+                    if _refuses_gender(exc.diagnostics):
+                        continue
+                    break
+                result = await accept(envelope, sent)
+                if result is None:
+                    refusals.append(InvalidRequest("NexHealth answered without applying the change"))
+                    break
+                if (fields.get("bio") or {}).get("gender"):
+                    self._gender_spelling = spelling
+                return result, shape
+        raise _Refused(refusals)
+
+    async def _created(self, envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any]:
+        """The patient a create made. The docs do not show the answer: the patient when it holds
+        one (an id and a name), else read by the id it gives, else found by its email."""
+        try:
+            raw = read_one(VendorPatient, single(envelope.data, "patient", "patients"), "patient", self._drift)
+        except (UnreadableShape, UnreadableRecord):
+            raw = None
+        patient = raw.model_dump() if raw is not None else None
+        if patient is not None and (patient.get("first_name") or patient.get("last_name")):
+            return patient
+        if patient is not None:
+            return await self._patient(str(patient["id"]))
+        found = await self._by_contact(sent, email_only=True)
+        if found is None:
+            raise UpstreamError("NexHealth created the patient but did not say which it is, nor could it be found")
+        return found
 
     async def _update_patient(self, resource_id: str, resource: Resource, if_match: str | None) -> Written:
         """PATCH before insertion only (see "Where the docs are silent")."""
@@ -501,24 +568,25 @@ class NexHealthAdapter:
         """Send the edit in the shape this vendor takes, learning it on the first edit: the create
         body's `{"patient": {...}}` first, then the fields at the top level."""
         shapes: list[PatchShape] = [self._patch_shape] if self._patch_shape else ["nested", "flat"]
-        refusals: list[str] = []
-        for shape in shapes:
-            body = {"patient": fields} if shape == "nested" else fields
-            try:
-                envelope = await self.client.request("PATCH", f"/patients/{patient_id}", json=body)
-            except Duplicate:
-                raise Conflict(
-                    "NexHealth already has another patient with that information (email, phone, or name and birth date)"
-                ) from None
-            except InvalidRequest as exc:
-                refusals.append(exc.diagnostics)
-                continue
+
+        async def applied(envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any] | None:
             edited = await self._edited(envelope, patient_id)
-            if not _ignored(before, fields, edited):
-                self._patch_shape = shape
-                return edited
-            refusals.append("NexHealth answered without applying the change")
-        raise Unprocessable(f"NexHealth did not take the update of Patient/{patient_id}: " + "; ".join(refusals))
+            return None if _ignored(before, sent, edited) else edited
+
+        try:
+            edited, self._patch_shape = await self._write(
+                "PATCH", f"/patients/{patient_id}", fields, shapes, {}, applied
+            )
+        except Duplicate:
+            raise Conflict(
+                "NexHealth already has another patient with that information (email, phone, or name and birth date)"
+            ) from None
+        except _Refused as refused:
+            raise Unprocessable(
+                f"NexHealth did not take the update of Patient/{patient_id}: "
+                + "; ".join(e.diagnostics for e in refused.errors)
+            ) from None
+        return edited
 
     async def _edited(self, envelope: Envelope, patient_id: str) -> dict[str, Any]:
         """The patient as a PATCH left it: from its answer when that holds the patient, else read."""
@@ -548,18 +616,39 @@ class NexHealthAdapter:
 
     async def _existing(self, sent: dict[str, Any]) -> dict[str, Any] | None:
         """The patient NexHealth matched a refused create against: same email or phone (its OR helps)."""
-        params: dict[str, str | int] = {
-            "email": sent["email"],
-            "phone_number": sent["bio"]["phone_number"],
-            "per_page": 5,
-        }
+        found = await self._by_contact(sent)
+        return patient_to_fhir(found, self._ctx) if found is not None else None
+
+    async def _by_contact(self, sent: dict[str, Any], *, email_only: bool = False) -> dict[str, Any] | None:
+        """A patient with the email (or, unless `email_only`, the phone) of the create body `sent`."""
+        params: dict[str, str | int] = {"email": sent["email"], "per_page": 5}
+        if not email_only:
+            params["phone_number"] = sent["bio"]["phone_number"]
         envelope = await self._patient_list(params)
         patients, _, _ = self._patients(envelope.data) if envelope is not None else ([], (), 0)
         for patient in patients:
             phone = _digits((patient.get("bio") or {}).get("phone_number"))
-            if (patient.get("email") or "").lower() == sent["email"].lower() or phone == sent["bio"]["phone_number"]:
-                return patient_to_fhir(patient, self._ctx)
+            same_phone = not email_only and phone == sent["bio"]["phone_number"]
+            if (patient.get("email") or "").lower() == sent["email"].lower() or same_phone:
+                return patient
         return None
+
+
+class _Refused(Exception):
+    """NexHealth refused every shape of a patient write; `errors` are its refusals, in order."""
+
+    def __init__(self, errors: list[InvalidRequest]) -> None:
+        super().__init__("NexHealth refused the write")
+        self.errors = errors
+
+
+def _refuses_gender(diagnostics: str) -> bool:
+    """Whether a refusal objects to the gender's value (not to its absence, as a refusal of
+    the whole body shape does: "bio.gender is required")."""
+    return any(
+        "gender" in part.lower() and not any(w in part.lower() for w in ("required", "missing", "blank"))
+        for part in diagnostics.split(";")
+    )
 
 
 def _lost(not_stored: list[str], sent: Resource, served: Resource) -> list[str]:

@@ -8,7 +8,8 @@ horizon) found with and without a `date`. The variants also combine the answer s
 bodies, timestamps, numbers and booleans as strings, nulls left out, no `count`, a page past
 the end answered with the last one, `per_page` capped at 50 or ignored), the `name` and
 `phone_number` matching readings (accent sensitive, names stored NFD, prefix or substring,
-phones as stored formatted) and the PATCH body shapes.
+phones as stored formatted), the PATCH and POST body shapes, gender spelled `male` or `M`,
+and a create answered with the new id only or with nothing.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "nulls": "absent",
         "past_end": "last",
         "per_page": "max_50",
+        "create_body": "flat",
+        "genders": "letters",
+        "create_answer": "id",
     },
     "flat-wrapped-include": {
         "patient_envelope": "flat",
@@ -69,6 +73,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "timestamps": "seconds",
         "count": "absent",
         "past_end": "last",
+        "genders": "lower",
+        "create_answer": "none",
     },
     "nested-wrapped-only": {
         "patient_envelope": "nested",
@@ -371,3 +377,44 @@ def test_a_nexhealth_ignoring_per_page_is_walked_whole() -> None:
         women = running.fhir.search_all(f"{BASE}/Patient", gender="female", _count=100)
         expected = {_fhir_id(p.id) for p in live if p.gender == "female"}
         assert sorted(r["id"] for r in women) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    "reading",
+    [
+        {"create_body": "flat"},
+        {"genders": "lower"},
+        {"genders": "letters"},
+        {"create_answer": "id"},
+        {"create_answer": "none"},
+    ],
+    ids=lambda reading: "-".join(f"{k}={v}" for k, v in reading.items()),
+)
+def test_a_create_makes_one_patient_and_serves_it_whole_under_each_create_reading(reading: dict[str, str]) -> None:
+    # The docs list the fields a create requires, not its body, the values of gender or its
+    # answer: each reading is one create (a 201 serving what was sent), and a second is a 409.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, **reading)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        body = {
+            "resourceType": "Patient",
+            "name": [{"family": "Createreading", "given": ["Ada"]}],
+            "telecom": [
+                {"system": "email", "value": "create.reading@example.org"},
+                {"system": "phone", "value": "3125550644"},
+            ],
+            "birthDate": "1990-02-03",
+            "gender": "female",
+        }
+        created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+        assert created.status_code == 201, created.text
+        served = created.json()
+        assert (served["name"][0]["family"], served["gender"], served["birthDate"]) == (
+            "Createreading",
+            "female",
+            "1990-02-03",
+        )
+        assert running.fhir.get_ok(f"{BASE}/Patient/{served['id']}")["gender"] == "female"
+        again = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+        assert again.status_code == 409, again.text
+        women = running.fhir.search_all(f"{BASE}/Patient", gender="female", _count=100)
+        assert served["id"] in {r["id"] for r in women}
