@@ -84,6 +84,7 @@ PageBase = Literal["one", "zero"]
 CreateBody = Literal["nested", "flat"]
 Genders = Literal["capitalized", "lower", "letters"]
 CreateAnswer = Literal["patient", "id", "none"]
+RetryAfter = Literal["absent", "seconds"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
@@ -106,6 +107,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "create_body": ("nested", "flat"),
     "genders": ("capitalized", "lower", "letters"),
     "create_answer": ("patient", "id", "none"),
+    "retry_after": ("absent", "seconds"),
 }
 
 
@@ -162,6 +164,8 @@ class Reading:
     - ``create_answer``: ``POST /patients`` answers ``data`` with the patient
       (``"patient"``), with its id only (``"id"``: ``{"id": 1234}``), or ``null``
       (``"none"``: the docs do not show the answer).
+    - ``retry_after``: a 429 carries no ``Retry-After`` (``"absent"``) or the whole seconds
+      until its window ends (``"seconds"``: the docs say nothing of limits).
     """
 
     patch_body: PatchBody = "nested"
@@ -184,6 +188,7 @@ class Reading:
     create_body: CreateBody = "nested"
     genders: Genders = "capitalized"
     create_answer: CreateAnswer = "patient"
+    retry_after: RetryAfter = "absent"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -105,12 +105,20 @@ class NexHealthApi:
             problem = self.tokens.check(request.headers.get("authorization"), self.clock())
             if problem is not None:
                 return self.errors.refuse(401, [problem])
-            limited = self.limiter.admit(self.clock())
+            now = self.clock()
+            limited = self.limiter.admit(now)
             if limited is not None:
-                return self.errors.refuse(429, [limited])
+                return self.throttled(limited, now)
             return await answer(request)
 
         return checked
+
+    def throttled(self, message: str, now: float) -> Response:
+        """The 429 for a request refused at `now`; with ``Retry-After`` under that reading."""
+        response = self.errors.refuse(429, [message])
+        if self.reading.retry_after == "seconds":
+            response.headers["Retry-After"] = str(self.limiter.wait(now))
+        return response
 
     def scope(self, params: QueryParameters, *required: str) -> int:
         """Check ``subdomain``, ``location_id`` and `required`; the location."""
@@ -141,7 +149,7 @@ class NexHealthApi:
         now = self.clock()
         limited = self.limiter.admit(now)
         if limited is not None:
-            return self.errors.refuse(429, [limited])
+            return self.throttled(limited, now)
         request.app.state.authentications += 1
         return envelope(201, orjson.dumps({"token": self.tokens.issue(now)}), b'"Authenticated"')
 
