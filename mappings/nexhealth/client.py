@@ -217,11 +217,20 @@ def _unwrap(response: UpstreamResponse) -> Envelope:
 
 
 def _messages(value: Any) -> list[str]:
-    """Messages given as a list, as one string, or not at all."""
+    """Messages given as a list, as one string, or not at all; or, where the docs' list is
+    read as an object (Rails' `{"email": ["has already been taken"]}`, `{"message": ...}`),
+    the texts it holds, each after its field's name."""
     if isinstance(value, str):
         return [value] if value.strip() else []
     if isinstance(value, list):
-        return [str(item) for item in value if item not in (None, "")]
+        return [m for item in value for m in (_messages(item) if isinstance(item, dict | list) else [str(item)])
+                if item not in (None, "")]  # fmt: skip
+    if isinstance(value, dict):
+        return [
+            m if key in ("message", "messages", "detail", "error", "description") else f"{key} {m}"
+            for key, item in value.items()
+            for m in _messages(item if isinstance(item, dict | list | str) else str(item))
+        ]
     return []
 
 
@@ -236,7 +245,9 @@ def _count(value: Any) -> int | None:
 
 def _error(status: int, errors: list[str]) -> FHIRError:
     message = "; ".join(errors)
-    if any(DUPLICATE in e.lower() for e in errors):
+    # The docs name a duplicate's 400 and message; an implementation answering 409 Conflict
+    # means the same whatever its words (NexHealth keeps no versions: it is no version conflict).
+    if status == 409 or any(DUPLICATE in e.lower() for e in errors):
         return Duplicate("The vendor already has a patient with that information")
     if status < 400:
         return UpstreamError("The vendor reported an error in a successful answer")

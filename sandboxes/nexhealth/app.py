@@ -34,8 +34,9 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   a substring; every query word or any).
 - ``phones="digits"|"as_stored"``: phones stored, served and matched as digits, or
   formatted (``(516) 304-2196``), ``phone_number`` then matching that text only.
-- ``error_body="list"|"string"|"description"``: an error's messages in ``error`` as a
-  list, as one string, or only in ``description`` (``error`` null).
+- ``error_body="list"|"string"|"description"|"object"``: an error's messages in ``error``
+  as a list, as one string, only in ``description`` (``error`` null), or as
+  ``{"base": [...]}``.
 - ``timestamps="millis"|"offset"|"seconds"``: ``...57.007Z``, ``...57.007+00:00`` or
   ``...57Z``.
 - ``scalars="native"|"strings"``: numbers and booleans (ids, flags, ``count``) as JSON
@@ -51,6 +52,10 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   ``Male``/``Female``/``Other``, ``male``/``female``/``other`` or ``M``/``F``/``O``.
 - ``create_answer="patient"|"id"|"none"``: ``POST /patients`` answers with the patient,
   ``{"id": N}``, or ``data: null``.
+- ``retry_after="absent"|"seconds"``: a 429 without ``Retry-After``, or with the seconds
+  until its window ends.
+- ``duplicate_status="400"|"409"``: a duplicate patient is the docs' 400, or 409
+  ``["Duplicate patient"]``.
 
 The pieces: ``routes`` (what each route checks and answers), ``store`` (the institution in
 memory, search, creates), ``render`` (clinic records -> NexHealth JSON), ``ids``, ``auth``

@@ -69,7 +69,7 @@ NameAccents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 NameMatch = Literal["fuzzy", "prefix", "substring"]
 NameTokens = Literal["all", "any"]
 Phones = Literal["digits", "as_stored"]
-ErrorBody = Literal["list", "string", "description"]
+ErrorBody = Literal["list", "string", "description", "object"]
 Timestamps = Literal["millis", "offset", "seconds"]
 Scalars = Literal["native", "strings"]
 Nulls = Literal["null", "absent"]
@@ -85,6 +85,7 @@ CreateBody = Literal["nested", "flat"]
 Genders = Literal["capitalized", "lower", "letters"]
 CreateAnswer = Literal["patient", "id", "none"]
 RetryAfter = Literal["absent", "seconds"]
+DuplicateStatus = Literal["400", "409"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
@@ -92,7 +93,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "name_match": ("fuzzy", "prefix", "substring"),
     "name_tokens": ("all", "any"),
     "phones": ("digits", "as_stored"),
-    "error_body": ("list", "string", "description"),
+    "error_body": ("list", "string", "description", "object"),
     "timestamps": ("millis", "offset", "seconds"),
     "scalars": ("native", "strings"),
     "nulls": ("null", "absent"),
@@ -108,6 +109,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "genders": ("capitalized", "lower", "letters"),
     "create_answer": ("patient", "id", "none"),
     "retry_after": ("absent", "seconds"),
+    "duplicate_status": ("400", "409"),
 }
 
 
@@ -130,7 +132,8 @@ class Reading:
       digits) or ``"as_stored"`` (stored and served formatted, ``(516) 304-2196``;
       ``phone_number`` matches only that exact text).
     - ``error_body``: an error's messages as ``"error": [...]`` (``"list"``), as one string
-      ``"error": "..."`` (``"string"``), or only in ``"description"`` with ``"error"`` null.
+      ``"error": "..."`` (``"string"``), or only in ``"description"`` with ``"error"`` null,
+      or as an object (``"object"``: Rails' ``{"base": [...]}``).
     - ``timestamps``: ``2020-06-05T20:16:57.007Z`` (``"millis"``),
       ``2020-06-05T20:16:57.007+00:00`` (``"offset"``) or ``2020-06-05T20:16:57Z``
       (``"seconds"``).
@@ -166,6 +169,8 @@ class Reading:
       (``"none"``: the docs do not show the answer).
     - ``retry_after``: a 429 carries no ``Retry-After`` (``"absent"``) or the whole seconds
       until its window ends (``"seconds"``: the docs say nothing of limits).
+    - ``duplicate_status``: a create or edit clashing with another patient is the docs' 400
+      (``"400"``), or 409 Conflict (``"409"``) with the words ``Duplicate patient``.
     """
 
     patch_body: PatchBody = "nested"
@@ -189,6 +194,7 @@ class Reading:
     genders: Genders = "capitalized"
     create_answer: CreateAnswer = "patient"
     retry_after: RetryAfter = "absent"
+    duplicate_status: DuplicateStatus = "400"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -120,6 +120,12 @@ class NexHealthApi:
             response.headers["Retry-After"] = str(self.limiter.wait(now))
         return response
 
+    def duplicate(self) -> ApiError:
+        """The refusal of a patient clashing with another, as the ``duplicate_status`` reading says."""
+        if self.reading.duplicate_status == "409":
+            return ApiError(409, ["Duplicate patient"])
+        return ApiError(400, [_DUPLICATE])
+
     def scope(self, params: QueryParameters, *required: str) -> int:
         """Check ``subdomain``, ``location_id`` and `required`; the location."""
         params.require("subdomain", "location_id", *required)
@@ -220,7 +226,7 @@ class NexHealthApi:
         if patient.provider_id is not None and patient.provider_id not in self.store.providers:
             raise ApiError(400, ["Provider not found"])
         if self.store.duplicate(patient):
-            raise ApiError(400, [_DUPLICATE])
+            raise self.duplicate()
         row = self.store.create(location, patient)
         if self.reading.create_answer == "none":
             return envelope(201, b"null", params.description())
@@ -240,7 +246,7 @@ class NexHealthApi:
         edit = read_patient_edit(await request.body(), self.reading.patch_body, self.reading.genders)
         edited = self.store.edit(row, edit)
         if self.store.duplicate(edited, but=row):
-            raise ApiError(400, [_DUPLICATE])
+            raise self.duplicate()
         self.store.keep(edited)
         return envelope(200, self.one_patient(edited.render(False)), params.description())
 

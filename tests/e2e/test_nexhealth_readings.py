@@ -389,6 +389,8 @@ def test_a_nexhealth_ignoring_per_page_is_walked_whole() -> None:
         {"genders": "letters"},
         {"create_answer": "id"},
         {"create_answer": "none"},
+        {"error_body": "object"},
+        {"duplicate_status": "409"},
     ],
     ids=lambda reading: "-".join(f"{k}={v}" for k, v in reading.items()),
 )

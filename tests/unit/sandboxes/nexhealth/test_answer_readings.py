@@ -218,3 +218,12 @@ def test_a_create_may_answer_the_new_id_only_or_nothing(answer: str, data: Any) 
     created = api.create(new_patient_body())
     assert created.status_code == 201 and created.json()["data"] == data
     assert api.ok("/patients", email="ada.quintrell@example.com")["data"]["patients"][0]["id"] == 1241
+
+
+def test_an_object_error_body_and_a_duplicate_answered_409() -> None:
+    api = _api(error_body="object", duplicate_status="409")
+    _created(api)
+    again = api.create(new_patient_body())
+    assert again.status_code == 409 and again.json()["error"] == {"base": ["Duplicate patient"]}
+    refused = api.create(new_patient_body(email="not-an-email"))
+    assert refused.status_code == 400 and refused.json()["error"] == {"base": ["patient.email is invalid"]}
