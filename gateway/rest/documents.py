@@ -139,7 +139,7 @@ async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, stric
         raise NotSupported(f"$docref does not take: {', '.join(unknown)}", expression=unknown[0])
     if unapplied and strict:
         raise NotSupported(f"$docref does not apply: {', '.join(unapplied)}", expression=unapplied[0])
-    notes = (f"$docref does not take: {', '.join(unknown)}; ignored",) if unknown else ()
+    notes: tuple[str, ...] = (f"$docref does not take: {', '.join(unknown)}; ignored",) if unknown else ()
     notes += (f"$docref does not apply: {', '.join(unapplied)}; ignored",) if unapplied else ()
     given: dict[str, str] = {}
     for key, value in items:

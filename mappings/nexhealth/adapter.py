@@ -74,14 +74,21 @@ Where the docs are silent
   the walk there, and the searchset says so (a warning: it may be incomplete, no total).
 - Windows are inclusive at both ends (as `start`/`end` read); an appointment starting
   exactly on the boundary of two walked windows is kept by the later one only.
-- Paging: `count` is the total of the query, when given. A window is read to the end of its
-  pages whatever `per_page` the vendor actually applied: to `count`, to an empty page, or to
+- Paging: `count` is the total of the query (getting-started: 35 over one patient) or, as
+  the patients page may be read (`"count": 2` under its list), the records of the answer.
+  The two agree only when the whole result is in one answer, so a `count` equal to the
+  answer's records is no total until NexHealth has once sent one that differed (`_total`).
+  Nor is it said whether `page` counts from 1 or from 0: a first page is asked without
+  `page`; the second as `page=1`, which is it when pages count from 0 (none of the first
+  page's records), or the first again (then `page=2` is asked); the numbering is remembered
+  once an answer shows it (`_second_page`). A window is read to the end of its pages
+  whatever `per_page` the vendor actually applied: to the total, to an empty page, or to
   a page of nothing new (a vendor ignoring `page`, or answering a page past the end with the
-  last page again, cannot loop us). Patient pages without a `count` go on while a page holds
+  last page again, cannot loop us). Patient pages without a total go on while a page holds
   records; a page whose first patient is the previous page's first is the last page again,
   and ends the search. `per_page` has no documented bound or default: a first patient page
-  shorter than asked while `count` says there are more shows the size NexHealth pages by (a
-  cap, or `per_page` ignored), and the walk counts its pages by that size.
+  shorter than asked while the total says there are more shows the size NexHealth pages by
+  (a cap, or `per_page` ignored), and the walk counts its pages by that size.
 """
 
 from __future__ import annotations
@@ -90,7 +97,7 @@ import logging
 import math
 import time
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -115,7 +122,7 @@ from mappings.nexhealth.capabilities import ENCOUNTER, PATIENT
 from mappings.nexhealth.client import Duplicate, Envelope, NexHealthClient
 from mappings.nexhealth.encounter import encounter_to_fhir
 from mappings.nexhealth.options import NexHealthOptions
-from mappings.nexhealth.patient import patient_from_fhir, patient_to_fhir
+from mappings.nexhealth.patient import GENDER_SPELLINGS, patient_from_fhir, patient_to_fhir, with_gender_spelling
 from mappings.nexhealth.shapes import (
     Unreadable,
     UnreadableRecord,
@@ -156,8 +163,15 @@ class NexHealthAdapter:
         self._cancelled_includes = False
         # Whether NexHealth refused a window to the end of the calendar (then it always will).
         self._whole_calendar_refused_until = 0.0  # monotonic: until then, open walks go by windows
-        # The PATCH body shape this vendor has taken (None: not learned yet; nested is tried first).
+        # The PATCH and POST body shapes this vendor has taken (None: not learned yet; nested is
+        # tried first), and the spelling of a gender it took (an index of GENDER_SPELLINGS).
         self._patch_shape: PatchShape | None = None
+        self._create_shape: PatchShape | None = None
+        self._gender_spelling: int | None = None
+        # Whether NexHealth's `count` has shown itself a total (it once differed from the records
+        # of its answer), and what its first page is numbered (None: not seen yet).
+        self._count_is_total = False
+        self._page_base: int | None = None
         self._providers = by_type(
             ResourceProvider(
                 PATIENT,
@@ -204,6 +218,65 @@ class NexHealthAdapter:
         found, problems = read_many(VendorAppointment, raw, "appointment", self._drift)
         return [a.model_dump() for a in found], problems
 
+    def _total(self, envelope: Envelope, held: int) -> int | None:
+        """`count` as the total of the query, when it can be one. The getting-started example
+        reads as a total (35 over one patient); the patients page prints `"count": 2` under its
+        list, as the number of records in the answer. Those agree only when the whole result is
+        in this answer, so a `count` equal to `held` is no total until NexHealth has once sent a
+        `count` that differed from its answer's records (then it always means the total)."""
+        count = envelope.count
+        if count is not None and count != held:
+            self._count_is_total = True
+        return count if self._count_is_total or count != held else None
+
+    async def _second_page(
+        self,
+        ask: Callable[[dict[str, str | int]], Awaitable[Envelope | None]],
+        params: dict[str, str | int],
+        plural: str,
+        first_id: str | None,
+    ) -> tuple[Envelope | None, int]:
+        """The second page of a list whose first page (asked without `page`) began with
+        `first_id`, and the `page` it was asked as. The docs never say whether pages are
+        numbered from 1 or 0: `page=1` is the second page (numbered from 0), or the first again
+        (numbered from 1: then `page=2` is asked). Learned once the answer is conclusive."""
+        if self._page_base is not None or not first_id:  # (no id to tell the pages apart: from 1)
+            second = 2 if self._page_base is None else self._page_base + 1
+            return await ask({**params, "page": second}), second
+        answer = await ask({**params, "page": 1})
+        ids = _raw_ids(answer, plural)
+        if not ids or first_id not in ids:
+            if ids:  # records, none the first page's: pages are numbered from 0
+                self._page_base = 0
+            return answer, 1  # (nothing: there is no second page either way)
+        answer = await ask({**params, "page": 2})
+        ids = _raw_ids(answer, plural)
+        if ids and first_id not in ids:  # new records at `page=2`: numbered from 1
+            self._page_base = 1
+        return answer, 2
+
+    async def _pages(
+        self,
+        ask: Callable[[dict[str, str | int]], Awaitable[Envelope | None]],
+        params: dict[str, str | int],
+        plural: str,
+    ) -> AsyncIterator[Envelope | None]:
+        """The pages of one list in order, however NexHealth numbers them: the first without
+        `page`, the second by `_second_page`, then on. The caller stops at the end (a `None`,
+        NexHealth's 404 for no records, is always the last)."""
+        answer = await ask(params)
+        yield answer
+        ids = _raw_ids(answer, plural)
+        if not ids:
+            return
+        answer, page = await self._second_page(ask, params, plural, ids[0])
+        while True:
+            yield answer
+            if answer is None:
+                return
+            page += 1
+            answer = await ask({**params, "page": page})
+
     # -- read ---------------------------------------------------------------------------------
 
     async def _read_patient(self, resource_id: str) -> Resource:
@@ -235,15 +308,18 @@ class NexHealthAdapter:
         for name, value in terms:
             if not value:
                 continue
-            for page in range(1, MAX_MEMBERSHIP_PAGES + 1):
-                params: dict[str, str | int] = {name: value, "location_strict": "true", "page": page}
-                envelope = await self._patient_list({**params, "per_page": MAX_PAGE_SIZE})
+            params: dict[str, str | int] = {name: value, "location_strict": "true", "per_page": MAX_PAGE_SIZE}
+            page, seen = 0, 0
+            async for envelope in self._pages(self._patient_list, params, "patients"):
+                page += 1
                 if envelope is None:
                     break
                 found, _, held = self._patients(envelope.data)
                 if any(str(p["id"]) == wanted for p in found):
                     return True
-                if held == 0 or (envelope.count is not None and page * held >= envelope.count):
+                seen += held
+                total = self._total(envelope, held)
+                if held == 0 or page >= MAX_MEMBERSHIP_PAGES or (total is not None and seen >= total):
                     break
         return False
 
@@ -276,9 +352,8 @@ class NexHealthAdapter:
         bare = _bare_identifier(query)
         if bare is not None:
             return await self._either_identifier(bare)
-        page, seen_first, served_size = _position(request.position)
+        page, seen_first, served_size, base = _position(request.position)
         params: dict[str, str | int] = {
-            "page": page,
             "per_page": request.page_size,
             "location_strict": str(self.client.location_strict).lower(),
         }
@@ -288,26 +363,34 @@ class NexHealthAdapter:
         active = q.single_token(query, "active")
         if active in ("true", "false"):
             params["inactive"] = "false" if active == "true" else "true"
-        envelope = await self._patient_list(params)
+        if page == 1:  # without `page`: the first page, however NexHealth numbers its pages
+            envelope = await self._patient_list(params)
+            base = self._page_base
+        elif base is None:  # the second page of a NexHealth whose numbering is not known yet
+            envelope, sent = await self._second_page(self._patient_list, params, "patients", seen_first)
+            base = sent - 1
+        else:
+            envelope = await self._patient_list({**params, "page": page - 1 + base})
         if envelope is None:  # a search of no one answered "not found": nothing matched
-            return VendorPage([], None, total=0 if q.only(query, "active") else None)
+            return VendorPage([], None, total=0 if q.only(query, "active") and page == 1 else None)
         if envelope.warnings:
             log.warning("NexHealth ignored a patient search parameter; the gateway filters the wider result")
         patients, unreadable, held = self._patients(envelope.data)
-        first = str(patients[0]["id"]) if patients else None
+        ids = _raw_ids(envelope, "patients")
+        first = ids[0] if ids else None
         if seen_first is not None and first == seen_first:
             return VendorPage([], None)  # a page past the end answered with the last page again
-        total = envelope.count
+        total = self._total(envelope, held)
         # The docs give `per_page` no bound: a first page shorter than asked while `count` says
         # there are more is NexHealth's own page size (a cap, or `per_page` ignored), by which
         # its later pages are numbered too.
         size = served_size or (held if page == 1 and 0 < held < request.page_size else request.page_size)
-        # Without a `count`, a page that held records may have a successor; an empty one ends it.
-        more = held > 0 if total is None else page * size < total
+        # Without a total, a page that held records may have a successor; an empty one ends it.
+        more = held > 0 and (total is None or page * size < total)
         exact = q.only(query, "active") and not envelope.warnings and not unreadable
         return VendorPage(
             [patient_to_fhir(p, self._ctx) for p in patients],
-            f"{page + 1}:{first or ''}:{size}" if more else None,
+            f"{page + 1}:{first or ''}:{size}:{'' if base is None else base}" if more else None,
             total=total if exact else None,
             warnings=unreadable,
         )
@@ -409,22 +492,25 @@ class NexHealthAdapter:
         found: list[dict[str, Any]] = []
         problems: list[Unreadable] = []
         seen: set[str] = set()
-        page = 1
-        while True:
-            params: dict[str, str | int] = {
-                "patient_id": patient_id,
-                "start": _instant(start),
-                "end": _instant(end),
-                "cancelled": cancelled,
-                "include[]": "appointment_type",
-                "page": page,
-                "per_page": MAX_PAGE_SIZE,
-            }
+        params: dict[str, str | int] = {
+            "patient_id": patient_id,
+            "start": _instant(start),
+            "end": _instant(end),
+            "cancelled": cancelled,
+            "include[]": "appointment_type",
+            "per_page": MAX_PAGE_SIZE,
+        }
+
+        async def ask(asked: dict[str, str | int]) -> Envelope | None:
             try:
                 with tentative() if far else nullcontext():
-                    envelope = await self.client.request("GET", "/appointments", params=params)
+                    return await self.client.request("GET", "/appointments", params=asked)
             except NotFound:  # "not found" for a window of no appointments (or a page past them)
-                return found, problems
+                return None
+
+        async for envelope in self._pages(ask, params, "appointments"):
+            if envelope is None:
+                break
             records, unread = self._appointment_list(envelope.data)
             fresh = [a for a in records if str(a["id"]) not in seen]
             fresh_problems = [p for p in unread if p.record_id is None or p.record_id not in seen]
@@ -433,11 +519,12 @@ class NexHealthAdapter:
             found += fresh
             problems += fresh_problems
             progressed = bool(fresh) or any(p.record_id for p in fresh_problems)
+            total = self._total(envelope, len(records) + len(unread))
             # An empty page ends it, and so does a page of nothing new (a vendor ignoring `page`,
-            # or answering a page past the end with the last one); without a `count`, only those do.
-            if not progressed or (envelope.count is not None and len(seen) >= envelope.count):
-                return found, problems
-            page += 1
+            # or answering a page past the end with the last one); without a total, only those do.
+            if not progressed or (total is not None and len(seen) >= total):
+                break
+        return found, problems
 
     async def _either_identifier(self, value: str) -> VendorPage:
         """An identifier without a system is a patient id or a chart number: ask for both."""
@@ -454,8 +541,9 @@ class NexHealthAdapter:
         patients, unreadable, held = self._patients(charts.data) if charts is not None else ([], (), 0)
         for patient in patients:
             found.setdefault(str(patient["id"]), patient_to_fhir(patient, self._ctx))
-        if charts is not None and charts.count is not None and charts.count > held:  # a page shorter than asked
-            unreadable = (*unreadable, f"NexHealth listed {held} of the {charts.count} patients with this chart number")
+        listed_of = self._total(charts, held) if charts is not None else None
+        if listed_of is not None and listed_of > held:  # a page shorter than asked
+            unreadable = (*unreadable, f"NexHealth listed {held} of the {listed_of} patients with this chart number")
         return VendorPage(list(found.values()), None, warnings=unreadable)
 
     async def _patient_list(self, params: dict[str, str | int]) -> Envelope | None:
@@ -468,14 +556,78 @@ class NexHealthAdapter:
     # -- write --------------------------------------------------------------------------------
 
     async def _create_patient(self, resource: Resource) -> Written:
+        """POST in the body shape and gender spelling this vendor takes (see "Where the docs
+        are silent"); the created patient is read from the answer, or read again."""
         body, not_stored = patient_from_fhir(resource, await self._provider())
+        fields, provider = body["patient"], {"provider": body["provider"]}
+        shapes: list[PatchShape] = [self._create_shape] if self._create_shape else ["nested", "flat"]
+
+        async def made(envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any] | None:
+            return await self._created(envelope, sent)
+
         try:
-            envelope = await self.client.request("POST", "/patients", json=body)
+            created, self._create_shape = await self._write("POST", "/patients", fields, shapes, provider, made)
         except Duplicate as exc:
-            exc.existing = await self._existing(body["patient"])
+            exc.existing = await self._existing(fields)
             raise
-        created = self._one_patient(envelope.data, "(new)")
+        except _Refused as refused:
+            only = refused.errors[0] if len(refused.errors) == 1 else None
+            raise only or InvalidRequest(
+                "NexHealth refused the new patient: " + "; ".join(e.diagnostics for e in refused.errors)
+            ) from None
         return Written(patient_to_fhir(created, self._ctx), tuple(not_stored))
+
+    async def _write(
+        self,
+        method: str,
+        path: str,
+        fields: dict[str, Any],
+        shapes: list[PatchShape],
+        extra: dict[str, Any],
+        accept: Callable[[Envelope, dict[str, Any]], Awaitable[dict[str, Any] | None]],
+    ) -> tuple[dict[str, Any], PatchShape]:
+        """Send a patient's `fields` (with `extra` beside them) in each body shape of `shapes`
+        and each gender spelling not yet ruled out, until NexHealth takes one that `accept`
+        reads a patient from: that patient and the shape. A refusal (400/422) naming the gender
+        tries its next spelling, any other the next shape; `_Refused` when none is taken."""
+        spellings = [self._gender_spelling] if self._gender_spelling is not None else range(len(GENDER_SPELLINGS))
+        refusals: list[InvalidRequest] = []
+        for shape in shapes:
+            for spelling in spellings:
+                sent = with_gender_spelling(fields, spelling)
+                body = {**extra, "patient": sent} if shape == "nested" else {**extra, **sent}
+                try:
+                    envelope = await self.client.request(method, path, json=body)
+                except InvalidRequest as exc:
+                    refusals.append(exc)
+                    if _refuses_gender(exc.diagnostics):
+                        continue
+                    break
+                result = await accept(envelope, sent)
+                if result is None:
+                    refusals.append(InvalidRequest("NexHealth answered without applying the change"))
+                    break
+                if (fields.get("bio") or {}).get("gender"):
+                    self._gender_spelling = spelling
+                return result, shape
+        raise _Refused(refusals)
+
+    async def _created(self, envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any]:
+        """The patient a create made. The docs do not show the answer: the patient when it holds
+        one (an id and a name), else read by the id it gives, else found by its email."""
+        try:
+            raw = read_one(VendorPatient, single(envelope.data, "patient", "patients"), "patient", self._drift)
+        except (UnreadableShape, UnreadableRecord):
+            raw = None
+        patient = raw.model_dump() if raw is not None else None
+        if patient is not None and (patient.get("first_name") or patient.get("last_name")):
+            return patient
+        if patient is not None:
+            return await self._patient(str(patient["id"]))
+        found = await self._by_contact(sent, email_only=True)
+        if found is None:
+            raise UpstreamError("NexHealth created the patient but did not say which it is, nor could it be found")
+        return found
 
     async def _update_patient(self, resource_id: str, resource: Resource, if_match: str | None) -> Written:
         """PATCH before insertion only (see "Where the docs are silent")."""
@@ -501,24 +653,25 @@ class NexHealthAdapter:
         """Send the edit in the shape this vendor takes, learning it on the first edit: the create
         body's `{"patient": {...}}` first, then the fields at the top level."""
         shapes: list[PatchShape] = [self._patch_shape] if self._patch_shape else ["nested", "flat"]
-        refusals: list[str] = []
-        for shape in shapes:
-            body = {"patient": fields} if shape == "nested" else fields
-            try:
-                envelope = await self.client.request("PATCH", f"/patients/{patient_id}", json=body)
-            except Duplicate:
-                raise Conflict(
-                    "NexHealth already has another patient with that information (email, phone, or name and birth date)"
-                ) from None
-            except InvalidRequest as exc:
-                refusals.append(exc.diagnostics)
-                continue
+
+        async def applied(envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any] | None:
             edited = await self._edited(envelope, patient_id)
-            if not _ignored(before, fields, edited):
-                self._patch_shape = shape
-                return edited
-            refusals.append("NexHealth answered without applying the change")
-        raise Unprocessable(f"NexHealth did not take the update of Patient/{patient_id}: " + "; ".join(refusals))
+            return None if _ignored(before, sent, edited) else edited
+
+        try:
+            edited, self._patch_shape = await self._write(
+                "PATCH", f"/patients/{patient_id}", fields, shapes, {}, applied
+            )
+        except Duplicate:
+            raise Conflict(
+                "NexHealth already has another patient with that information (email, phone, or name and birth date)"
+            ) from None
+        except _Refused as refused:
+            raise Unprocessable(
+                f"NexHealth did not take the update of Patient/{patient_id}: "
+                + "; ".join(e.diagnostics for e in refused.errors)
+            ) from None
+        return edited
 
     async def _edited(self, envelope: Envelope, patient_id: str) -> dict[str, Any]:
         """The patient as a PATCH left it: from its answer when that holds the patient, else read."""
@@ -548,18 +701,48 @@ class NexHealthAdapter:
 
     async def _existing(self, sent: dict[str, Any]) -> dict[str, Any] | None:
         """The patient NexHealth matched a refused create against: same email or phone (its OR helps)."""
-        params: dict[str, str | int] = {
-            "email": sent["email"],
-            "phone_number": sent["bio"]["phone_number"],
-            "per_page": 5,
-        }
+        found = await self._by_contact(sent)
+        return patient_to_fhir(found, self._ctx) if found is not None else None
+
+    async def _by_contact(self, sent: dict[str, Any], *, email_only: bool = False) -> dict[str, Any] | None:
+        """A patient with the email (or, unless `email_only`, the phone) of the create body `sent`."""
+        params: dict[str, str | int] = {"email": sent["email"], "per_page": 5}
+        if not email_only:
+            params["phone_number"] = sent["bio"]["phone_number"]
         envelope = await self._patient_list(params)
         patients, _, _ = self._patients(envelope.data) if envelope is not None else ([], (), 0)
         for patient in patients:
             phone = _digits((patient.get("bio") or {}).get("phone_number"))
-            if (patient.get("email") or "").lower() == sent["email"].lower() or phone == sent["bio"]["phone_number"]:
-                return patient_to_fhir(patient, self._ctx)
+            same_phone = not email_only and phone == sent["bio"]["phone_number"]
+            if (patient.get("email") or "").lower() == sent["email"].lower() or same_phone:
+                return patient
         return None
+
+
+def _raw_ids(envelope: Envelope | None, plural: str) -> list[str]:
+    """The ids of a list answer's records as sent (unreadable records too)."""
+    try:
+        raw = listed(envelope.data, plural) if envelope is not None else []
+    except UnreadableShape:
+        return []
+    return [str(r.get("id")) for r in raw if isinstance(r, dict) and r.get("id") is not None]
+
+
+class _Refused(Exception):
+    """NexHealth refused every shape of a patient write; `errors` are its refusals, in order."""
+
+    def __init__(self, errors: list[InvalidRequest]) -> None:
+        super().__init__("NexHealth refused the write")
+        self.errors = errors
+
+
+def _refuses_gender(diagnostics: str) -> bool:
+    """Whether a refusal objects to the gender's value (not to its absence, as a refusal of
+    the whole body shape does: "bio.gender is required")."""
+    return any(
+        "gender" in part.lower() and not any(w in part.lower() for w in ("required", "missing", "blank"))
+        for part in diagnostics.split(";")
+    )
 
 
 def _lost(not_stored: list[str], sent: Resource, served: Resource) -> list[str]:
@@ -602,15 +785,18 @@ def _digits(value: Any) -> str:
     return "".join(c for c in str(value or "") if c.isdigit())
 
 
-def _position(position: Any) -> tuple[int, str | None, int | None]:
-    """A patient search position: the page, the first patient id of the page before (to
-    notice a page past the end answered with the last one again), and NexHealth's page size
-    as its first page showed it (None in a position written before it was kept)."""
+def _position(position: Any) -> tuple[int, str | None, int | None, int | None]:
+    """A patient search position: the page (counted from 1), the first patient id of the page
+    before (to notice a page past the end answered with the last one again), NexHealth's page
+    size as its first page showed it, and the number of its first page (None: not known yet).
+    A position written before the size or the numbering was kept has neither (pages from 1)."""
     if position is None:
-        return 1, None, None
+        return 1, None, None, None
     page, _, rest = str(position).partition(":")
-    first, _, size = rest.partition(":")
-    return int(page), first or None, int(size) if size.isdigit() and int(size) > 0 else None
+    first, _, rest = rest.partition(":")
+    size, numbered, base = rest.partition(":")
+    served = int(size) if size.isdigit() and int(size) > 0 else None
+    return int(page), first or None, served, (int(base) if base.isdigit() else None) if numbered else 1
 
 
 def _midnight(day: date) -> datetime:

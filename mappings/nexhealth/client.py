@@ -11,7 +11,10 @@
   saying a parameter was ignored comes back as a warning for the adapter to weigh.
 - Limits (100 req/s and 1,000 req/min per key; 429 without Retry-After): a shared limiter
   keeps us under them, a 429 is retried with jittered exponential backoff, and a request
-  that cannot be served in time becomes a 429 with Retry-After for our client.
+  that cannot be served in time becomes a 429 with Retry-After for our client. The docs say
+  nothing of limits: an implementation that does send `Retry-After` is waited for as it says,
+  and when that is longer than the request may wait, our client is told its wait at once
+  (rather than the vendor asked again and again within it).
 """
 
 from __future__ import annotations
@@ -51,7 +54,9 @@ class Duplicate(AlreadyExists):
 
 
 class _VendorThrottled(Exception):
-    pass
+    def __init__(self, retry_after: int | None) -> None:
+        super().__init__("throttled")
+        self.retry_after = retry_after  # whole seconds the vendor asked us to wait, if it said
 
 
 @dataclass(frozen=True)
@@ -114,30 +119,44 @@ class NexHealthClient:
         self, method: str, path: str, *, params: Mapping[str, str | int] | None = None, json: Any = None
     ) -> Envelope:
         scoped: dict[str, str | int] = {"subdomain": self.subdomain, "location_id": self.location_id, **(params or {})}
+        deadline = self._steady() + self._retry_for
+        # NexHealth's windows are a second and a minute: back off past the second.
+        backoff = wait_random_exponential(multiplier=0.5, min=0.25, max=2.0)
+
+        def wait(state: RetryCallState) -> float:
+            told = _told(state)
+            return float(told) if told is not None else backoff(state)
+
         try:
             async for attempt in AsyncRetrying(
                 retry=retry_if_exception_type(_VendorThrottled),
-                # NexHealth's windows are a second and a minute: back off past the second.
-                wait=wait_random_exponential(multiplier=0.5, min=0.25, max=2.0),
-                stop=stop_after_attempt(12) | _StopAt(self._steady, self._steady() + self._retry_for),
+                wait=wait,
+                stop=stop_after_attempt(12) | _StopAt(self._steady, deadline),
                 sleep=self._sleep,
                 reraise=True,
             ):
                 with attempt:
-                    return await self._once(method, path, scoped, json)
-        except _VendorThrottled:
-            raise Throttled("The vendor is rate-limiting requests; retry later", retry_after=2) from None
+                    return await self._once(method, path, scoped, json, deadline)
+        except _VendorThrottled as exc:
+            told = exc.retry_after
+            raise Throttled("The vendor is rate-limiting requests; retry later", retry_after=told or 2) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _once(self, method: str, path: str, params: Mapping[str, str | int], json: Any) -> Envelope:
+    async def _once(
+        self, method: str, path: str, params: Mapping[str, str | int], json: Any, deadline: float
+    ) -> Envelope:
         async def send(token: str) -> UpstreamResponse:
             await self._limit.acquire()
             headers = {"Authorization": f"Bearer {token}", "Accept": VERSION_HEADER}
             return await self._http.request(method, path, params=params, json=json, headers=headers)
 
         response = await self._tokens.send_with_renewal(send)
-        if response.status == 429:  # NexHealth sends no Retry-After: back off on our own
-            raise _VendorThrottled()
+        if response.status == 429:  # without a Retry-After, we back off on our own
+            told = response.headers.get("Retry-After")
+            seconds = _retry_after(told) if told is not None else None
+            if seconds is not None and self._steady() + seconds > deadline:
+                raise Throttled("The vendor is rate-limiting requests; retry later", retry_after=seconds)
+            raise _VendorThrottled(seconds)
         return _unwrap(response)
 
     async def aclose(self) -> None:
@@ -153,6 +172,19 @@ class _StopAt(stop_base):
 
     def __call__(self, retry_state: RetryCallState) -> bool:
         return self._clock() >= self._deadline
+
+
+def _told(state: RetryCallState) -> int | None:
+    """The wait the vendor's last 429 asked for, if it said one."""
+    failed = state.outcome.exception() if state.outcome is not None else None
+    return failed.retry_after if isinstance(failed, _VendorThrottled) else None
+
+
+def _retry_after(value: str) -> int:
+    """Whole seconds a `Retry-After` asks for, read as the core reads every vendor's
+    (delay-seconds or an HTTP-date, RFC 9110 section 10.2.3)."""
+    throttled = error_for_status(429, "", retry_after=value)
+    return int(throttled.headers.get("Retry-After", "1"))
 
 
 def _renew_at(token: str, now: float) -> float:
@@ -185,11 +217,20 @@ def _unwrap(response: UpstreamResponse) -> Envelope:
 
 
 def _messages(value: Any) -> list[str]:
-    """Messages given as a list, as one string, or not at all."""
+    """Messages given as a list, as one string, or not at all; or, where the docs' list is
+    read as an object (Rails' `{"email": ["has already been taken"]}`, `{"message": ...}`),
+    the texts it holds, each after its field's name."""
     if isinstance(value, str):
         return [value] if value.strip() else []
     if isinstance(value, list):
-        return [str(item) for item in value if item not in (None, "")]
+        return [m for item in value for m in (_messages(item) if isinstance(item, dict | list) else [str(item)])
+                if item not in (None, "")]  # fmt: skip
+    if isinstance(value, dict):
+        return [
+            m if key in ("message", "messages", "detail", "error", "description") else f"{key} {m}"
+            for key, item in value.items()
+            for m in _messages(item if isinstance(item, dict | list | str) else str(item))
+        ]
     return []
 
 
@@ -204,7 +245,9 @@ def _count(value: Any) -> int | None:
 
 def _error(status: int, errors: list[str]) -> FHIRError:
     message = "; ".join(errors)
-    if any(DUPLICATE in e.lower() for e in errors):
+    # The docs name a duplicate's 400 and message; an implementation answering 409 Conflict
+    # means the same whatever its words (NexHealth keeps no versions: it is no version conflict).
+    if status == 409 or any(DUPLICATE in e.lower() for e in errors):
         return Duplicate("The vendor already has a patient with that information")
     if status < 400:
         return UpstreamError("The vendor reported an error in a successful answer")

@@ -2,9 +2,12 @@
 
 Gender: NexHealth knows Male, Female and Other. FHIR `unknown` has no NexHealth value, so a
 create with it is refused rather than guessed; a NexHealth patient without gender reads as
-`unknown`. Phone numbers are digits at NexHealth. The chart number is the practice system's
-id (`foreign_id`), present once NexHealth has inserted the patient there (`foreign_id_type`
-other than `nex`).
+`unknown`. The docs make gender required on create (nexhealth-patients.txt, "Creating a New
+Patient") but never show its values: `Male`, `male` and `M` are all read, and a write is
+sent as `Male` first, then in the other spellings (`GENDER_SPELLINGS`) should NexHealth
+refuse the gender (the adapter learns which one it takes). Phone numbers are digits at
+NexHealth. The chart number is the practice system's id (`foreign_id`), present once
+NexHealth has inserted the patient there (`foreign_id_type` other than `nex`).
 """
 
 from __future__ import annotations
@@ -16,8 +19,14 @@ from gateway.errors import Unprocessable
 from mappings.fhirjson import coding, compact, content_version, fhir_date, instant
 from mappings.terminology import IDENTIFIER_TYPE, PROFILE_PATIENT
 
-GENDER_FROM_VENDOR = {"male": "male", "female": "female", "other": "other"}
+GENDER_FROM_VENDOR = {"male": "male", "female": "female", "other": "other", "m": "male", "f": "female", "o": "other"}
 GENDER_TO_VENDOR = {"male": "Male", "female": "Female", "other": "Other"}
+# The spellings a NexHealth implementation may take (from `GENDER_TO_VENDOR`'s), in the order tried.
+GENDER_SPELLINGS: tuple[dict[str, str], ...] = (
+    {"Male": "Male", "Female": "Female", "Other": "Other"},
+    {"Male": "male", "Female": "female", "Other": "other"},
+    {"Male": "M", "Female": "F", "Other": "O"},
+)
 # What a NexHealth create can carry; anything else a client sends is not stored there.
 STORED_ON_CREATE = frozenset({"resourceType", "id", "meta", "text", "name", "telecom", "birthDate", "gender"})
 
@@ -120,3 +129,12 @@ def patient_from_fhir(resource: dict[str, Any], provider_id: int) -> tuple[dict[
     ):
         unstored.append("Patient.telecom (only one email and one phone are kept)")
     return body, unstored
+
+
+def with_gender_spelling(fields: dict[str, Any], spelling: int) -> dict[str, Any]:
+    """A create or edit's patient `fields` with `bio.gender` in `GENDER_SPELLINGS[spelling]`."""
+    bio = fields.get("bio") or {}
+    gender = bio.get("gender")
+    if gender not in GENDER_SPELLINGS[spelling]:
+        return fields
+    return {**fields, "bio": {**bio, "gender": GENDER_SPELLINGS[spelling][gender]}}

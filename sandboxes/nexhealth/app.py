@@ -34,8 +34,9 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   a substring; every query word or any).
 - ``phones="digits"|"as_stored"``: phones stored, served and matched as digits, or
   formatted (``(516) 304-2196``), ``phone_number`` then matching that text only.
-- ``error_body="list"|"string"|"description"``: an error's messages in ``error`` as a
-  list, as one string, or only in ``description`` (``error`` null).
+- ``error_body="list"|"string"|"description"|"object"``: an error's messages in ``error``
+  as a list, as one string, only in ``description`` (``error`` null), or as
+  ``{"base": [...]}``.
 - ``timestamps="millis"|"offset"|"seconds"``: ``...57.007Z``, ``...57.007+00:00`` or
   ``...57Z``.
 - ``scalars="native"|"strings"``: numbers and booleans (ids, flags, ``count``) as JSON
@@ -43,6 +44,18 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
 - ``nulls="null"|"absent"``: an optional field without a value is ``null`` or left out.
 - ``count="number"|"absent"``: lists carry ``count``, or not.
 - ``past_end="empty"|"last"``: a page past the end is empty, or the last page again.
+- ``count="page"``: ``count`` is the number of records in the answer, not the total.
+- ``page_base="one"|"zero"``: ``page`` numbers pages from 1, or from 0.
+- ``create_body="nested"|"flat"``: ``POST /patients`` takes ``{"provider", "patient"}``, or
+  the patient fields at the top level (``provider`` optional).
+- ``genders="capitalized"|"lower"|"letters"``: ``bio.gender`` taken and served as
+  ``Male``/``Female``/``Other``, ``male``/``female``/``other`` or ``M``/``F``/``O``.
+- ``create_answer="patient"|"id"|"none"``: ``POST /patients`` answers with the patient,
+  ``{"id": N}``, or ``data: null``.
+- ``retry_after="absent"|"seconds"``: a 429 without ``Retry-After``, or with the seconds
+  until its window ends.
+- ``duplicate_status="400"|"409"``: a duplicate patient is the docs' 400, or 409
+  ``["Duplicate patient"]``.
 
 The pieces: ``routes`` (what each route checks and answers), ``store`` (the institution in
 memory, search, creates), ``render`` (clinic records -> NexHealth JSON), ``ids``, ``auth``

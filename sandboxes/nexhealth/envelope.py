@@ -33,6 +33,8 @@ def error_envelope(status: int, messages: list[str], style: ErrorBody = "list") 
         fields: dict[str, object] = {"description": None, "error": "; ".join(messages)}
     elif style == "description":
         fields = {"description": "; ".join(messages), "error": None}
+    elif style == "object":
+        fields = {"description": None, "error": {"base": messages}}
     else:
         fields = {"description": None, "error": messages}
     body = orjson.dumps({"code": False, **fields, "data": None})

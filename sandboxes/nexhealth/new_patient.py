@@ -3,7 +3,9 @@
 ``{"provider": {"provider_id": N}, "patient": {"first_name", "last_name", "email", "bio":
 {"date_of_birth", "phone_number", "gender"}}}``; other body fields are ignored. First every
 missing or blank field (one ``"<path> is required"`` each), then every bad format, each as
-one 400 listing all of its kind.
+one 400 listing all of its kind. Under the ``create_body="flat"`` reading the patient fields
+are at the top level and ``provider`` is optional (None: the caller picks one); the
+``genders`` reading says which spellings of ``bio.gender`` are taken.
 """
 
 from __future__ import annotations
@@ -17,15 +19,27 @@ from sandboxes.nexhealth.formats import is_date, is_email, phone_digits
 from sandboxes.toolkit.aliases import JsonObject
 from sandboxes.toolkit.errors import ApiError
 
-__all__ = ["GENDERS", "NewPatient", "read_new_patient"]
+__all__ = ["GENDERS", "SPELLINGS", "NewPatient", "canonical_gender", "read_new_patient"]
 
-#: The genders ``POST /patients`` takes (exact case).
+#: The genders ``POST /patients`` takes (exact case), as stored.
 GENDERS = ("Male", "Female", "Other")
+#: The spellings each ``genders`` reading takes and serves, in ``GENDERS`` order.
+SPELLINGS: dict[str, tuple[str, str, str]] = {
+    "capitalized": GENDERS,
+    "lower": ("male", "female", "other"),
+    "letters": ("M", "F", "O"),
+}
+
+
+def canonical_gender(value: str, genders: str) -> str | None:
+    """The stored gender (one of ``GENDERS``) `value` spells under the `genders` reading, or None."""
+    spelled = SPELLINGS[genders]
+    return GENDERS[spelled.index(value)] if value in spelled else None
 
 
 @dataclass(frozen=True)
 class NewPatient:
-    provider_id: int
+    provider_id: int | None  # None: not given (``create_body="flat"`` only)
     first_name: str
     last_name: str
     email: str
@@ -38,63 +52,69 @@ def _object(value: Any) -> JsonObject:
     return value if isinstance(value, dict) else {}
 
 
-def _required_fields(body: JsonObject) -> dict[str, str]:
-    """Each required field's path -> its trimmed text (integers written out); 400 when any is missing."""
+def _required_fields(body: JsonObject, flat: bool) -> dict[str, str]:
+    """Each required field's path -> its trimmed text (integers written out); 400 when any is
+    missing. Paths are named as the body has them (``patient.`` only in the nested body)."""
     provider = _object(body.get("provider"))
-    patient = _object(body.get("patient"))
+    patient = body if flat else _object(body.get("patient"))
     bio = _object(patient.get("bio"))
+    at = "" if flat else "patient."
     fields = {
         "provider.provider_id": provider.get("provider_id"),
-        "patient.first_name": patient.get("first_name"),
-        "patient.last_name": patient.get("last_name"),
-        "patient.email": patient.get("email"),
-        "patient.bio.date_of_birth": bio.get("date_of_birth"),
-        "patient.bio.phone_number": bio.get("phone_number"),
-        "patient.bio.gender": bio.get("gender"),
+        f"{at}first_name": patient.get("first_name"),
+        f"{at}last_name": patient.get("last_name"),
+        f"{at}email": patient.get("email"),
+        f"{at}bio.date_of_birth": bio.get("date_of_birth"),
+        f"{at}bio.phone_number": bio.get("phone_number"),
+        f"{at}bio.gender": bio.get("gender"),
     }
     values: dict[str, str] = {}
     for path, value in fields.items():
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         if isinstance(value, str) and value.strip():
-            values[path] = value.strip()
-    missing = [f"{path} is required" for path in fields if path not in values]
+            values[path.removeprefix(at)] = value.strip()
+    optional = {"provider.provider_id"} if flat else set()
+    missing = [f"{path} is required" for path in fields if path.removeprefix(at) not in values and path not in optional]
     if missing:
         raise ApiError(400, missing)
     return values
 
 
-def read_new_patient(raw: bytes) -> NewPatient:
-    """The patient a ``POST /patients`` body asks for; ``ApiError`` (400) when it is not acceptable."""
+def read_new_patient(raw: bytes, shape: str = "nested", genders: str = "capitalized") -> NewPatient:
+    """The patient a ``POST /patients`` body asks for; ``ApiError`` (400) when it is not
+    acceptable. `shape` and `genders` are the ``create_body`` and ``genders`` readings."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
         body = None
     if not isinstance(body, dict):
         raise ApiError(400, ["Request body must be a JSON object"])
-    values = _required_fields(body)
+    at = "" if shape == "flat" else "patient."
+    values = _required_fields(body, shape == "flat")
     problems = []
-    provider_id = values["provider.provider_id"]
-    if not (provider_id.isascii() and provider_id.isdigit()):
+    provider_id = values.get("provider.provider_id")
+    if provider_id is not None and not (provider_id.isascii() and provider_id.isdigit()):
         problems.append("provider.provider_id must be an integer")
-    email = values["patient.email"]
+    email = values["email"]
     if not is_email(email):
-        problems.append("patient.email is invalid")
-    phone = phone_digits(values["patient.bio.phone_number"])
+        problems.append(f"{at}email is invalid")
+    phone = phone_digits(values["bio.phone_number"])
     if len(phone) != 10:
-        problems.append("patient.bio.phone_number must be a 10-digit phone number")
-    birth_date = values["patient.bio.date_of_birth"]
+        problems.append(f"{at}bio.phone_number must be a 10-digit phone number")
+    birth_date = values["bio.date_of_birth"]
     if not is_date(birth_date):
-        problems.append("patient.bio.date_of_birth must be a date (YYYY-MM-DD)")
-    gender = values["patient.bio.gender"]
-    if gender not in GENDERS:
-        problems.append("patient.bio.gender must be one of Male, Female, Other")
+        problems.append(f"{at}bio.date_of_birth must be a date (YYYY-MM-DD)")
+    gender = canonical_gender(values["bio.gender"], genders)
+    if gender is None:
+        problems.append(f"{at}bio.gender must be one of {', '.join(SPELLINGS[genders])}")
     if problems:
         raise ApiError(400, problems)
+    assert gender is not None
     return NewPatient(
-        provider_id=int(provider_id),
-        first_name=values["patient.first_name"],
-        last_name=values["patient.last_name"],
+        provider_id=int(provider_id) if provider_id is not None else None,
+        first_name=values["first_name"],
+        last_name=values["last_name"],
         email=email,
         birth_date=birth_date,
         phone=phone,

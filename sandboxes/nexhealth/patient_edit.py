@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from sandboxes.nexhealth.formats import is_date, is_email, phone_digits
-from sandboxes.nexhealth.new_patient import GENDERS
+from sandboxes.nexhealth.new_patient import SPELLINGS, canonical_gender
 from sandboxes.nexhealth.readings import PatchBody
 from sandboxes.toolkit.errors import ApiError
 
@@ -57,8 +57,9 @@ def _given(fields: dict[str, Any], names: tuple[str, ...], prefix: str) -> dict[
     return values
 
 
-def read_patient_edit(raw: bytes, shape: PatchBody) -> PatientEdit:
-    """What a PATCH body asks to change; ``ApiError`` (400) when it is not acceptable."""
+def read_patient_edit(raw: bytes, shape: PatchBody, genders: str = "capitalized") -> PatientEdit:
+    """What a PATCH body asks to change; ``ApiError`` (400) when it is not acceptable (`genders`:
+    the reading saying which spellings of ``bio.gender`` are taken)."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -85,8 +86,9 @@ def read_patient_edit(raw: bytes, shape: PatchBody) -> PatientEdit:
         problems.append(f"{prefix}bio.phone_number must be a 10-digit phone number")
     if "date_of_birth" in more and not is_date(more["date_of_birth"]):
         problems.append(f"{prefix}bio.date_of_birth must be a date (YYYY-MM-DD)")
-    if "gender" in more and more["gender"] not in GENDERS:
-        problems.append(f"{prefix}bio.gender must be one of Male, Female, Other")
+    gender = canonical_gender(more["gender"], genders) if "gender" in more else None
+    if "gender" in more and gender is None:
+        problems.append(f"{prefix}bio.gender must be one of {', '.join(SPELLINGS[genders])}")
     if problems:
         raise ApiError(400, problems)
     return PatientEdit(
@@ -95,5 +97,5 @@ def read_patient_edit(raw: bytes, shape: PatchBody) -> PatientEdit:
         email=top.get("email"),
         birth_date=more.get("date_of_birth"),
         phone=phone,
-        gender=more.get("gender"),
+        gender=gender,
     )

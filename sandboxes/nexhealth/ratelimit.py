@@ -2,7 +2,8 @@
 
 Fixed windows aligned on the epoch (``floor(now)`` seconds, ``floor(now / 60)`` minutes); a
 refused request is not counted. NexHealth's 429 carries no ``Retry-After`` header, so neither
-does ours: the message is all a client gets.
+does ours by default: the message is all a client gets (``retry_after="seconds"`` of
+``readings.Reading`` adds one: the whole seconds until the refusing window ends).
 """
 
 from __future__ import annotations
@@ -35,3 +36,9 @@ class RateLimiter:
         self.in_second += 1
         self.in_minute += 1
         return None
+
+    def wait(self, now: float) -> int:
+        """Whole seconds until a request refused at `now` would be admitted (at least 1)."""
+        if self.in_minute >= self.per_minute and math.floor(now / 60) == self.minute:
+            return max(1, math.ceil((self.minute + 1) * 60 - now))
+        return max(1, math.ceil(math.floor(now) + 1 - now))

@@ -69,17 +69,23 @@ NameAccents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 NameMatch = Literal["fuzzy", "prefix", "substring"]
 NameTokens = Literal["all", "any"]
 Phones = Literal["digits", "as_stored"]
-ErrorBody = Literal["list", "string", "description"]
+ErrorBody = Literal["list", "string", "description", "object"]
 Timestamps = Literal["millis", "offset", "seconds"]
 Scalars = Literal["native", "strings"]
 Nulls = Literal["null", "absent"]
-Count = Literal["number", "absent"]
+Count = Literal["number", "absent", "page"]
 PastEnd = Literal["empty", "last"]
 PerPage = Literal["max_1000", "max_50", "ignored"]
 PastLatest = Literal["refused", "failed"]
 EmptyLists = Literal["listed", "not_found"]
 Providers = Literal["listed", "absent"]
 LocationIds = Literal["shown", "absent"]
+PageBase = Literal["one", "zero"]
+CreateBody = Literal["nested", "flat"]
+Genders = Literal["capitalized", "lower", "letters"]
+CreateAnswer = Literal["patient", "id", "none"]
+RetryAfter = Literal["absent", "seconds"]
+DuplicateStatus = Literal["400", "409"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
@@ -87,17 +93,23 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "name_match": ("fuzzy", "prefix", "substring"),
     "name_tokens": ("all", "any"),
     "phones": ("digits", "as_stored"),
-    "error_body": ("list", "string", "description"),
+    "error_body": ("list", "string", "description", "object"),
     "timestamps": ("millis", "offset", "seconds"),
     "scalars": ("native", "strings"),
     "nulls": ("null", "absent"),
-    "count": ("number", "absent"),
+    "count": ("number", "absent", "page"),
     "past_end": ("empty", "last"),
     "per_page": ("max_1000", "max_50", "ignored"),
     "past_latest": ("refused", "failed"),
     "empty_lists": ("listed", "not_found"),
     "providers": ("listed", "absent"),
     "location_ids": ("shown", "absent"),
+    "page_base": ("one", "zero"),
+    "create_body": ("nested", "flat"),
+    "genders": ("capitalized", "lower", "letters"),
+    "create_answer": ("patient", "id", "none"),
+    "retry_after": ("absent", "seconds"),
+    "duplicate_status": ("400", "409"),
 }
 
 
@@ -120,14 +132,17 @@ class Reading:
       digits) or ``"as_stored"`` (stored and served formatted, ``(516) 304-2196``;
       ``phone_number`` matches only that exact text).
     - ``error_body``: an error's messages as ``"error": [...]`` (``"list"``), as one string
-      ``"error": "..."`` (``"string"``), or only in ``"description"`` with ``"error"`` null.
+      ``"error": "..."`` (``"string"``), or only in ``"description"`` with ``"error"`` null,
+      or as an object (``"object"``: Rails' ``{"base": [...]}``).
     - ``timestamps``: ``2020-06-05T20:16:57.007Z`` (``"millis"``),
       ``2020-06-05T20:16:57.007+00:00`` (``"offset"``) or ``2020-06-05T20:16:57Z``
       (``"seconds"``).
     - ``scalars``: numbers and booleans ``"native"``, or as ``"strings"`` (``"id": "415"``,
       ``"inactive": "false"``, ``"count": "12"``).
     - ``nulls``: an optional field without a value is ``null`` or ``"absent"``.
-    - ``count``: lists carry ``count`` (``"number"``) or not (``"absent"``).
+    - ``count``: lists carry ``count``, the total of the query (``"number"``), or not
+      (``"absent"``), or as the number of records in this answer (``"page"``: the docs' own
+      example reads as a total, but the patients page shows ``"count": 2`` under its list).
     - ``past_end``: a page past the end is an ``"empty"`` list, or the ``"last"`` page again
       (a clamping paginator).
     - ``past_latest``: with ``latest_year``, a window reaching past it is ``"refused"`` (400)
@@ -139,6 +154,23 @@ class Reading:
       docs' patient shapes has them); ``location_strict`` filters by them all the same.
     - ``per_page``: taken up to 1000 (``"max_1000"``), up to 50 (``"max_50"``), or
       ``"ignored"`` (every list pages by the default 5); ``count`` stays the true total.
+    - ``page_base``: ``page`` numbers pages from 1 (``"one"``) or from 0 (``"zero"``, as
+      Spring's ``Pageable`` does); without ``page``, the first page either way.
+    - ``create_body``: ``POST /patients`` takes ``{"provider": {...}, "patient": {...}}``
+      (``"nested"``) or the patient fields at the top level (``"flat"``: the docs list the
+      required fields, not the body; a ``provider`` is then optional, as the docs do not
+      name one).
+    - ``genders``: the values of ``bio.gender`` taken and served (the docs make gender
+      required and never list its values): ``Male``/``Female``/``Other``
+      (``"capitalized"``), ``male``/``female``/``other`` (``"lower"``) or ``M``/``F``/``O``
+      (``"letters"``), exact case.
+    - ``create_answer``: ``POST /patients`` answers ``data`` with the patient
+      (``"patient"``), with its id only (``"id"``: ``{"id": 1234}``), or ``null``
+      (``"none"``: the docs do not show the answer).
+    - ``retry_after``: a 429 carries no ``Retry-After`` (``"absent"``) or the whole seconds
+      until its window ends (``"seconds"``: the docs say nothing of limits).
+    - ``duplicate_status``: a create or edit clashing with another patient is the docs' 400
+      (``"400"``), or 409 Conflict (``"409"``) with the words ``Duplicate patient``.
     """
 
     patch_body: PatchBody = "nested"
@@ -157,6 +189,12 @@ class Reading:
     empty_lists: EmptyLists = "listed"
     providers: Providers = "listed"
     location_ids: LocationIds = "shown"
+    page_base: PageBase = "one"
+    create_body: CreateBody = "nested"
+    genders: Genders = "capitalized"
+    create_answer: CreateAnswer = "patient"
+    retry_after: RetryAfter = "absent"
+    duplicate_status: DuplicateStatus = "400"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -28,7 +28,7 @@ from sandboxes.nexhealth.query import QueryParameters
 from sandboxes.nexhealth.ratelimit import RateLimiter
 from sandboxes.nexhealth.readings import DOCUMENTED, CancelledMeans, PatientEnvelope, PatientList, Reading
 from sandboxes.nexhealth.store import Store
-from sandboxes.nexhealth.style import count_bytes
+from sandboxes.nexhealth.style import count_bytes, styled
 from sandboxes.toolkit.aliases import Handler
 from sandboxes.toolkit.errors import ApiError, catch_api_errors
 from sandboxes.toolkit.integers import ascii_int
@@ -105,12 +105,26 @@ class NexHealthApi:
             problem = self.tokens.check(request.headers.get("authorization"), self.clock())
             if problem is not None:
                 return self.errors.refuse(401, [problem])
-            limited = self.limiter.admit(self.clock())
+            now = self.clock()
+            limited = self.limiter.admit(now)
             if limited is not None:
-                return self.errors.refuse(429, [limited])
+                return self.throttled(limited, now)
             return await answer(request)
 
         return checked
+
+    def throttled(self, message: str, now: float) -> Response:
+        """The 429 for a request refused at `now`; with ``Retry-After`` under that reading."""
+        response = self.errors.refuse(429, [message])
+        if self.reading.retry_after == "seconds":
+            response.headers["Retry-After"] = str(self.limiter.wait(now))
+        return response
+
+    def duplicate(self) -> ApiError:
+        """The refusal of a patient clashing with another, as the ``duplicate_status`` reading says."""
+        if self.reading.duplicate_status == "409":
+            return ApiError(409, ["Duplicate patient"])
+        return ApiError(400, [_DUPLICATE])
 
     def scope(self, params: QueryParameters, *required: str) -> int:
         """Check ``subdomain``, ``location_id`` and `required`; the location."""
@@ -141,13 +155,17 @@ class NexHealthApi:
         now = self.clock()
         limited = self.limiter.admit(now)
         if limited is not None:
-            return self.errors.refuse(429, [limited])
+            return self.throttled(limited, now)
         request.app.state.authentications += 1
         return envelope(201, orjson.dumps({"token": self.tokens.issue(now)}), b'"Authenticated"')
 
     def paging(self, params: QueryParameters) -> tuple[int, int]:
-        """The page and page size of a list, as the ``per_page`` reading takes `params`."""
+        """The page (from 1) and page size of a list, as the ``per_page`` and ``page_base``
+        readings take `params`."""
         page, per_page = params.paging()
+        if self.reading.page_base == "zero":  # `page=0` is the first page, `page=1` the second
+            raw = params.get("page")
+            page = int(raw) + 1 if raw is not None and raw.isascii() and raw.isdigit() else 1
         if self.reading.per_page == "ignored":
             return page, DEFAULT_PER_PAGE
         return page, min(per_page, 50) if self.reading.per_page == "max_50" else per_page
@@ -159,10 +177,12 @@ class NexHealthApi:
             return found
         return page_slice(items, (len(items) + per_page - 1) // per_page, per_page)
 
-    def listed(self, data: bytes, params: QueryParameters, count: int) -> Response:
+    def listed(self, data: bytes, params: QueryParameters, count: int, held: int) -> Response:
+        """A list answer: `count` records in all, `held` of them in `data`."""
         if count == 0 and self.reading.empty_lists == "not_found":
             return self.errors.refuse(404, ["Not found"])
-        return envelope(200, data, params.description(), count_bytes(count, self.reading))
+        shown = held if self.reading.count == "page" else count
+        return envelope(200, data, params.description(), count_bytes(shown, self.reading))
 
     # ---- patients
 
@@ -179,9 +199,10 @@ class NexHealthApi:
                  params.get("foreign_id"))  # fmt: skip
         page, per_page = self.paging(params)
         rows = self.store.search(location, strict, flags, terms)
-        items = b"[" + b",".join(row.render(upcoming) for row in self.page_of(rows, page, per_page)) + b"]"
+        shown = self.page_of(rows, page, per_page)
+        items = b"[" + b",".join(row.render(upcoming) for row in shown) + b"]"
         data = {"object": b'{"patients":' + items + b"}", "array": items, "wrapped": b'[{"patients":' + items + b"}]"}
-        return self.listed(data[self.patient_list], params, len(rows))
+        return self.listed(data[self.patient_list], params, len(rows), len(shown))
 
     def one_patient(self, rendered: bytes) -> bytes:
         """The ``data`` of a single-patient answer, as ``patient_envelope`` says."""
@@ -201,12 +222,16 @@ class NexHealthApi:
     async def create_patient(self, request: Request) -> Response:
         params = QueryParameters(request.query_params, _CREATE_PARAMS)
         location = self.scope(params)
-        patient = read_new_patient(await request.body())
-        if patient.provider_id not in self.store.providers:
+        patient = read_new_patient(await request.body(), self.reading.create_body, self.reading.genders)
+        if patient.provider_id is not None and patient.provider_id not in self.store.providers:
             raise ApiError(400, ["Provider not found"])
         if self.store.duplicate(patient):
-            raise ApiError(400, [_DUPLICATE])
+            raise self.duplicate()
         row = self.store.create(location, patient)
+        if self.reading.create_answer == "none":
+            return envelope(201, b"null", params.description())
+        if self.reading.create_answer == "id":
+            return envelope(201, orjson.dumps(styled({"id": row.id}, self.reading)), params.description())
         return envelope(201, self.one_patient(row.render(False)), params.description())
 
     async def edit_patient(self, request: Request) -> Response:
@@ -218,9 +243,10 @@ class NexHealthApi:
         row = self.store.rows.get(patient_id) if patient_id is not None else None
         if row is None:
             raise ApiError(404, [_NOT_EDITED])
-        edited = self.store.edit(row, read_patient_edit(await request.body(), self.reading.patch_body))
+        edit = read_patient_edit(await request.body(), self.reading.patch_body, self.reading.genders)
+        edited = self.store.edit(row, edit)
         if self.store.duplicate(edited, but=row):
-            raise ApiError(400, [_DUPLICATE])
+            raise self.duplicate()
         self.store.keep(edited)
         return envelope(200, self.one_patient(edited.render(False)), params.description())
 
@@ -233,8 +259,9 @@ class NexHealthApi:
         self.scope(params)
         page, per_page = self.paging(params)
         ids = sorted(self.store.providers)
-        items = b",".join(self.store.provider_bytes[provider_id] for provider_id in self.page_of(ids, page, per_page))
-        return self.listed(b"[" + items + b"]", params, len(ids))
+        shown = self.page_of(ids, page, per_page)
+        items = b",".join(self.store.provider_bytes[provider_id] for provider_id in shown)
+        return self.listed(b"[" + items + b"]", params, len(ids), len(shown))
 
     # ---- appointments
 
@@ -263,10 +290,9 @@ class NexHealthApi:
             and (cancelled or not appointment.doc["cancelled"])
             and (not only_cancelled or appointment.doc["cancelled"])
         ]  # fmt: skip
-        rendered = (
-            self.store.render_appointment(appointment, includes) for appointment in self.page_of(found, page, per_page)
-        )
-        return self.listed(b"[" + b",".join(rendered) + b"]", params, len(found))
+        shown = self.page_of(found, page, per_page)
+        rendered = (self.store.render_appointment(appointment, includes) for appointment in shown)
+        return self.listed(b"[" + b",".join(rendered) + b"]", params, len(found), len(shown))
 
     async def get_appointment(self, request: Request) -> Response:
         """One appointment; ``location_id`` is optional here, checked when given, and does not narrow."""

@@ -6,7 +6,8 @@ that; ``styled`` rewrites a copy as the reading serves it, just before it is ser
 - numbers and booleans as strings (``"id": "415"``, ``"inactive": "false"``);
 - optional fields without a value left out instead of ``null``;
 - phone numbers formatted (``(516) 304-2196``) when phones are stored as formatted text;
-- person names decomposed (NFD) when names are stored so.
+- person names decomposed (NFD) when names are stored so;
+- ``gender`` spelled as the ``genders`` reading spells it (``male``, ``M``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 import unicodedata
 from typing import Any
 
+from sandboxes.nexhealth.new_patient import GENDERS, SPELLINGS
 from sandboxes.nexhealth.readings import Reading
 from sandboxes.toolkit.aliases import JsonObject
 from sandboxes.toolkit.phones import format_us_phone
@@ -57,6 +59,8 @@ def _value(key: str, value: Any, reading: Reading) -> Any:
             return value[:-5] + "Z"
     if key in _PHONES and reading.phones == "as_stored":
         return format_us_phone(value)
+    if key == "gender" and value in GENDERS:
+        return SPELLINGS[reading.genders][GENDERS.index(value)]
     if key in _NAMES and reading.name_accents == "sensitive_nfd":
         return unicodedata.normalize("NFD", value)
     return value

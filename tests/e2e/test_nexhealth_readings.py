@@ -8,7 +8,9 @@ horizon) found with and without a `date`. The variants also combine the answer s
 bodies, timestamps, numbers and booleans as strings, nulls left out, no `count`, a page past
 the end answered with the last one, `per_page` capped at 50 or ignored), the `name` and
 `phone_number` matching readings (accent sensitive, names stored NFD, prefix or substring,
-phones as stored formatted) and the PATCH body shapes.
+phones as stored formatted), the PATCH and POST body shapes, gender spelled `male` or `M`,
+a create answered with the new id only or with nothing, `count` as the records of the
+answer, and pages numbered from 0.
 """
 
 from __future__ import annotations
@@ -56,6 +58,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "nulls": "absent",
         "past_end": "last",
         "per_page": "max_50",
+        "create_body": "flat",
+        "genders": "letters",
+        "create_answer": "id",
+        "page_base": "zero",
     },
     "flat-wrapped-include": {
         "patient_envelope": "flat",
@@ -69,6 +75,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "timestamps": "seconds",
         "count": "absent",
         "past_end": "last",
+        "genders": "lower",
+        "create_answer": "none",
     },
     "nested-wrapped-only": {
         "patient_envelope": "nested",
@@ -81,7 +89,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "timestamps": "seconds",
         "scalars": "strings",
         "nulls": "absent",
-        "count": "absent",
+        "count": "page",
         "per_page": "max_50",
         "latest_year": 2100,
         "past_latest": "failed",  # a 500 past 2100, where "flat-array-only" answers 400
@@ -233,8 +241,8 @@ def test_an_open_search_stays_within_its_call_budget(fhir: FhirHttp, variant: Va
     fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(patient.id))
     windows = len(open_windows(EARLIEST, datetime.now(UTC)))
     per_window = 1 if VARIANTS[variant.name]["cancelled_means"] == "include" else 2
-    if VARIANTS[variant.name].get("count") == "absent":
-        per_window *= 2  # without a count, only an empty (or repeated) page says a window is done
+    if VARIANTS[variant.name].get("count") in ("absent", "page"):
+        per_window *= 2  # without a total, only an empty (or repeated) page says a window is done
     assert variant.app.state.requests - before <= windows * per_window
 
 
@@ -371,3 +379,74 @@ def test_a_nexhealth_ignoring_per_page_is_walked_whole() -> None:
         women = running.fhir.search_all(f"{BASE}/Patient", gender="female", _count=100)
         expected = {_fhir_id(p.id) for p in live if p.gender == "female"}
         assert sorted(r["id"] for r in women) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    "reading",
+    [
+        {"create_body": "flat"},
+        {"genders": "lower"},
+        {"genders": "letters"},
+        {"create_answer": "id"},
+        {"create_answer": "none"},
+        {"error_body": "object"},
+        {"duplicate_status": "409"},
+    ],
+    ids=lambda reading: "-".join(f"{k}={v}" for k, v in reading.items()),
+)
+def test_a_create_makes_one_patient_and_serves_it_whole_under_each_create_reading(reading: dict[str, str]) -> None:
+    # The docs list the fields a create requires, not its body, the values of gender or its
+    # answer: each reading is one create (a 201 serving what was sent), and a second is a 409.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, **reading)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        body = {
+            "resourceType": "Patient",
+            "name": [{"family": "Createreading", "given": ["Ada"]}],
+            "telecom": [
+                {"system": "email", "value": "create.reading@example.org"},
+                {"system": "phone", "value": "3125550644"},
+            ],
+            "birthDate": "1990-02-03",
+            "gender": "female",
+        }
+        created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+        assert created.status_code == 201, created.text
+        served = created.json()
+        assert (served["name"][0]["family"], served["gender"], served["birthDate"]) == (
+            "Createreading",
+            "female",
+            "1990-02-03",
+        )
+        assert running.fhir.get_ok(f"{BASE}/Patient/{served['id']}")["gender"] == "female"
+        again = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+        assert again.status_code == 409, again.text
+        women = running.fhir.search_all(f"{BASE}/Patient", gender="female", _count=100)
+        assert served["id"] in {r["id"] for r in women}
+
+
+@pytest.mark.parametrize(
+    "reading",
+    [
+        {"count": "page"},
+        {"page_base": "zero"},
+        {"count": "page", "page_base": "zero", "per_page": "ignored", "past_end": "last"},
+    ],
+    ids=lambda reading: "-".join(f"{k}={v}" for k, v in reading.items()),
+)
+def test_count_per_answer_and_pages_from_zero_lose_nothing(reading: dict[str, str]) -> None:
+    # "count": 35 over one patient (getting-started) is a total; "count": 2 under the patients
+    # page's list may be read as the records of the answer. Neither page says where pages start.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, **reading)
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    busiest = max(live, key=lambda p: len(_here(p.encounters)))
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        first = running.fhir.get_ok(f"{BASE}/Patient", params={"_count": "10"})
+        assert first.get("total", len(live)) == len(live)
+        assert [e["resource"]["id"] for e in first["entry"]][:1] == [_fhir_id(live[0].id)]
+        found = running.fhir.search_all(f"{BASE}/Patient", _count=100)
+        assert sorted(r["id"] for r in found) == sorted(_fhir_id(p.id) for p in live)
+        counted = running.fhir.get_ok(f"{BASE}/Patient", params={"_summary": "count"})
+        assert counted["total"] == len(live)
+        encounters = running.fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(busiest.id))
+        assert len(encounters) == len(_here(busiest.encounters)) > 5

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
 import time
 from collections.abc import Awaitable, Iterator, Sequence
 from typing import Any
@@ -216,5 +217,28 @@ def test_requests_that_cannot_be_served_in_time_get_429_with_retry_after() -> No
         throttled = [r for r in results if isinstance(r, Throttled)]
         assert throttled and all(int(t.headers["Retry-After"]) >= 1 for t in throttled)
         assert any(not isinstance(r, Exception) for r in results)
+    finally:
+        running.stop()
+
+
+def test_a_vendor_retry_after_longer_than_the_wait_is_passed_on_at_once() -> None:
+    # The docs say nothing of limits: a NexHealth that does send Retry-After (here: when its
+    # minute ends) is not asked again within it, and our client is told the vendor's wait.
+    clock = VirtualTime()
+    clock.now = math.floor(clock.now / 60) * 60 + 1.0  # a second into a minute: 59 s of it left
+    app, running = _serve(rate_per_second=100, rate_per_minute=4, clock=clock, retry_after="seconds")
+    try:
+
+        async def scenario() -> list[Any]:
+            client = _client(running.url, time=clock, rate_per_second=100, max_queue_seconds=5)
+            try:
+                return await _burst(client, 8, clock)
+            finally:
+                await client.aclose()
+
+        results = asyncio.run(scenario())
+        throttled = [r for r in results if isinstance(r, Throttled)]
+        assert len(throttled) == 5 and all(t.headers["Retry-After"] == "59" for t in throttled), results
+        assert app.state.requests == 9  # one authentication and 8 searches, each asked once
     finally:
         running.stop()

@@ -88,3 +88,27 @@ def test_count_as_a_number_or_a_string(count: bytes, expected: int | None) -> No
     body = b'{"code":true,"description":[],"error":[],"data":[],"count":' + count + b"}"
     assert _unwrap(_answer(200, body)).count == expected
     assert _unwrap(_answer(200, b'{"code":true,"description":[],"error":[],"data":[]}')).count is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"code":false,"error":{"patient":["A patient with that information already exists."]},"data":null}',
+        b'{"code":false,"error":{"message":"A patient with that information already exists."},"data":null}',
+    ],
+)
+def test_error_messages_in_an_object_are_read(body: bytes) -> None:
+    with pytest.raises(Duplicate):
+        _unwrap(_answer(400, body))
+
+
+def test_an_object_error_keeps_its_fields_in_the_message() -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        _unwrap(_answer(400, b'{"code":false,"error":{"email":["is invalid"]},"data":null}'))
+    assert "email is invalid" in caught.value.diagnostics
+
+
+def test_a_409_is_a_duplicate_whatever_its_words() -> None:
+    # NexHealth keeps no versions: a 409 cannot be a version conflict (no 412 for a create).
+    with pytest.raises(Duplicate):
+        _unwrap(_answer(409, b'{"code":false,"error":["Duplicate patient"],"data":null}'))

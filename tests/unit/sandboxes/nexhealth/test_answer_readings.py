@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from sandboxes.nexhealth.new_patient import SPELLINGS
 from sandboxes.nexhealth.readings import Reading
 from tests.unit.sandboxes.nexhealth.harness import (
     LIVE,
@@ -172,3 +173,57 @@ def test_a_flat_patch_reading_may_ignore_the_nested_body_with_a_200() -> None:
     created = _created(api)
     response = _patch(api, created["id"], {"patient": {"last_name": "Nested"}})
     assert response.status_code == 200 and response.json()["data"]["patient"]["last_name"] == created["last_name"]
+
+
+def test_count_as_the_records_of_this_answer() -> None:
+    api = _api(count="page")
+    body = api.call("GET", "/patients", params={**SCOPE, "per_page": 7, "page": 2}).json()
+    assert len(body["data"]["patients"]) == 7 and body["count"] == 7
+    past = api.call("GET", "/patients", params={**SCOPE, "per_page": 7, "page": 900}).json()
+    assert past["data"]["patients"] == [] and past["count"] == 0
+
+
+def test_pages_numbered_from_zero() -> None:
+    everyone = _api().ok("/patients", per_page=1000)["data"]["patients"]
+    api = _api(page_base="zero")
+    pages = {page: api.ok("/patients", per_page=5, page=page)["data"]["patients"] for page in (0, 1)}
+    assert pages[0] == everyone[:5] and pages[1] == everyone[5:10]
+    assert api.ok("/patients", per_page=5)["data"]["patients"] == everyone[:5]  # no `page`: the first
+
+
+def test_a_flat_create_body_takes_the_patient_fields_at_the_top_level() -> None:
+    api = _api(create_body="flat")
+    nested = new_patient_body()
+    refused = api.create(nested)
+    assert refused.status_code == 400 and "first_name is required" in refused.json()["error"]
+    created = api.create({**nested["patient"]})  # no provider: the docs name none
+    assert created.status_code == 201, created.text
+    assert created.json()["data"]["patient"]["last_name"] == "Quintrell"
+
+
+@pytest.mark.parametrize(("genders", "female"), [("capitalized", "Female"), ("lower", "female"), ("letters", "F")])
+def test_genders_are_taken_and_served_in_one_spelling(genders: str, female: str) -> None:
+    api = _api(genders=genders)
+    served = {p["bio"]["gender"] for p in api.ok("/patients", per_page=1000)["data"]["patients"]}
+    assert female in served and served <= {*SPELLINGS[genders], None}
+    others = [g for g in ("Female", "female", "F") if g != female]
+    refused = api.create(new_patient_body(bio={"gender": others[0]}))
+    assert refused.status_code == 400 and "bio.gender must be one of" in refused.json()["error"][0]
+    assert _created(api, bio={"gender": female})["bio"]["gender"] == female
+
+
+@pytest.mark.parametrize(("answer", "data"), [("id", {"id": 1241}), ("none", None)])
+def test_a_create_may_answer_the_new_id_only_or_nothing(answer: str, data: Any) -> None:
+    api = _api(create_answer=answer)
+    created = api.create(new_patient_body())
+    assert created.status_code == 201 and created.json()["data"] == data
+    assert api.ok("/patients", email="ada.quintrell@example.com")["data"]["patients"][0]["id"] == 1241
+
+
+def test_an_object_error_body_and_a_duplicate_answered_409() -> None:
+    api = _api(error_body="object", duplicate_status="409")
+    _created(api)
+    again = api.create(new_patient_body())
+    assert again.status_code == 409 and again.json()["error"] == {"base": ["Duplicate patient"]}
+    refused = api.create(new_patient_body(email="not-an-email"))
+    assert refused.status_code == 400 and refused.json()["error"] == {"base": ["patient.email is invalid"]}

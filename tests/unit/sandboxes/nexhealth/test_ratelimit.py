@@ -59,3 +59,16 @@ def test_request_counter_counts_everything() -> None:
     api.call("GET", "/nowhere")
     assert api.app.state.requests == 5  # two authentications, a bad key, providers, the 404
     assert api.app.state.authentications == 2
+
+
+def test_a_retry_after_reading_says_when_the_refusing_window_ends() -> None:
+    clock = Clock()
+    api = make_api(clock, rate_per_second=2, rate_per_minute=3, retry_after="seconds")
+    api.headers(True, {})  # 1
+    clock.now = T0 + 0.25
+    assert [r.status_code for r in api.burst(2)] == [200, 429]  # the second is full
+    assert api.get("/providers").headers["Retry-After"] == "1"
+    clock.now = T0 + 10.5
+    assert api.get("/providers").status_code == 200  # 3: the minute is full
+    r = api.get("/providers")
+    assert (r.status_code, r.headers["Retry-After"]) == (429, "50")
