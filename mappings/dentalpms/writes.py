@@ -2,7 +2,10 @@
 /patients/{id}`, `POST /patients/{id}/archive`).
 
 Create sends an `Idempotency-Key` derived from the request (a hash of the tenant and the
-canonical JSON of the vendor body), so a retried create is never a second patient. The API
+canonical JSON of the FHIR resource the client sent), so a retried create is never a second
+patient. It is not derived from the vendor body: two people the vendor would store alike
+(twins told apart only by an MRN or `multipleBirthInteger`, which it does not keep) are two
+requests, and two patients. The API
 reference's 409 is "Idempotency conflict (duplicate Idempotency-Key) or duplicate chart
 number", and implementations differ on a repeated key: one replays the first answer (201,
 the same patient), another refuses it (409). On any 409 the patient the request describes
@@ -11,11 +14,13 @@ the newest patients — and when found (same names and birth date, compared exac
 NFC) the create is `AlreadyExists` with it, so a conditional create answers 200 with it;
 otherwise the 409 is a `Conflict` naming the duplicate chart number.
 
-A key spent on a patient deleted since is a new create, not that patient again: when the
-vendor replays its first answer and the patient read back is deleted, or refuses the key and
-the patient the request describes is found only deleted, the create is sent again with the
-key salted by the deleted patient's id. The new key is still the same for every retry of
-this create (and so is the next one, should this patient be deleted in turn).
+A key spent on a patient deleted or changed since is a new create, not that patient again:
+when the vendor replays its first answer and the patient read back is deleted, or is no
+longer the version that answer showed (renamed since, say: a create just made has not been
+edited), or the vendor refuses the key and the patient the request describes is found only
+deleted, the create is sent again with the key salted by that patient's id. The new key is
+still the same for every retry of this create (and so is the next one, should this patient
+be deleted or changed in turn).
 
 Update is a PATCH with `base_version`: the version the client's `If-Match` names, else the
 current record's `version` (read first). A vendor 409 "Version conflict" is a 412 when the
@@ -76,20 +81,20 @@ LOOKUP_PAGE_SIZE = 50  # the documented default page size, which a service may t
 PatientRecord = Callable[[str], Awaitable[VendorRecord]]
 
 
-def idempotency_key(tenant: str, body: dict[str, Any]) -> str:
-    """The same request gives the same key (and another body another key)."""
-    canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+def idempotency_key(tenant: str, resource: Resource) -> str:
+    """The same request gives the same key (and another resource another key)."""
+    canonical = orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(tenant.encode() + b"\x00" + canonical).hexdigest()
 
 
 RECREATES = 10  # deleted patients one create steps past (each a POST and a read) before it gives up
 
 
-def salted_key(key: str, deleted_id: str) -> str:
-    """The key of a create whose `key` was spent on the patient `deleted_id`, deleted since: by
-    its id alone (not when it was deleted), so that while the patient created with this key
-    lives, a repeat of the create finds it again instead of making another."""
-    return hashlib.sha256(f"{key}\x00{deleted_id}".encode()).hexdigest()
+def salted_key(key: str, spent_on: str) -> str:
+    """The key of a create whose `key` was spent on the patient `spent_on`, deleted or changed
+    since: by its id alone (not when that happened), so that while the patient created with
+    this key lives unchanged, a repeat of the create finds it again instead of making another."""
+    return hashlib.sha256(f"{key}\x00{spent_on}".encode()).hexdigest()
 
 
 def same_patient(body: dict[str, Any], record: VendorRecord) -> bool:
@@ -112,25 +117,30 @@ class PatientWrites:
 
     async def create(self, resource: Resource) -> Written:
         body = patient_for_create(resource, self._ctx)
-        key = idempotency_key(self._ctx.tenant, body.fields)
-        record = await self._post(body.fields, key)
-        stepped: list[str] = []  # the deleted patients this create's keys were spent on
-        while record.get("deleted_at"):  # a new create (module docstring)
+        key = idempotency_key(self._ctx.tenant, resource)
+        record, spent = await self._post(body.fields, key)
+        stepped: list[str] = []  # the deleted or changed patients this create's keys were spent on
+        while spent:  # a new create (module docstring)
             if record["id"] in stepped or len(stepped) == RECREATES:
                 raise _not_recreated(body.fields, record)
             stepped.append(record["id"])
-            record = await self._post(body.fields, salted_key(key, record["id"]))
+            record, spent = await self._post(body.fields, salted_key(key, record["id"]))
         return Written(patient_to_fhir(record, self._ctx), body.not_stored)
 
-    async def _post(self, body: dict[str, Any], key: str) -> VendorRecord:
-        """The patient a create with `key` leaves: the new one, the one whose first answer the
-        vendor replays (deleted since, perhaps), or the deleted one a refusal is about."""
+    async def _post(self, body: dict[str, Any], key: str) -> tuple[VendorRecord, bool]:
+        """The patient a create with `key` leaves (the new one, the one whose first answer the
+        vendor replays, or the deleted one a refusal is about), and whether `key` was spent on
+        an earlier create of a patient deleted or changed since."""
         response = await self._client.send("POST", "/patients", body, {"Idempotency-Key": key})
         if response.status == 409:
-            return await self._refused_duplicate(body, response)
+            refused = await self._refused_duplicate(body, response)
+            return refused, bool(refused.get("deleted_at"))
         created = self._answer(response, "The created patient")
         # Read back: a replayed answer may be older than the record now is.
-        return await self._record(created["id"])
+        record = await self._record(created["id"])
+        answered, now = created.get("version"), record.get("version")
+        changed = answered is not None and now is not None and str(answered) != str(now)
+        return record, bool(record.get("deleted_at")) or changed
 
     async def _refused_duplicate(self, body: dict[str, Any], response: UpstreamResponse) -> VendorRecord:
         """`AlreadyExists` with the live patient `body` describes; that patient when it is

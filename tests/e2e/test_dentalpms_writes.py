@@ -167,6 +167,44 @@ def test_a_deleted_patient_created_again_is_a_new_patient(fhir: FhirHttp, varian
     assert _by_family(fhir, "Recreateddp") == []
 
 
+def test_people_the_vendor_would_store_alike_are_two_patients(fhir: FhirHttp) -> None:
+    # Twins told apart only by what the Dental PMS does not keep (an MRN, the birth order): two
+    # requests, two patients. With the key made of the vendor body they were one: the second
+    # create answered 201 with the first twin.
+    twins = []
+    for order in (1, 2):
+        sent = _new_patient("Twinsdp", "", multipleBirthInteger=order)
+        sent["identifier"] = [{"system": "urn:example:mrn", "value": f"MRN-{order}"}]
+        created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+        assert created.status_code == 201, created.text
+        twins.append(created.json()["id"])
+    assert twins[0] != twins[1]
+    assert sorted(p["id"] for p in _by_family(fhir, "Twinsdp")) == sorted(twins)
+
+
+def test_a_create_repeated_after_its_patient_changed_is_not_that_patient(
+    fhir: FhirHttp, variant: tuple[str, VariantGateway]
+) -> None:
+    # The same request again, once the patient it made has been renamed: not a retry of that
+    # create any more (a patient just created has not been edited). Under the replaying reading
+    # it answered 201 with the renamed patient, named otherwise than sent.
+    sent = _new_patient("Placeholderdp", "")
+    first = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+    assert first.status_code == 201, first.text
+    renamed = {**first.json(), "name": [{"use": "official", "family": "Placeholderdp", "given": ["Adam"]}]}
+    assert fhir.request("PUT", f"{BASE}/Patient/{first.json()['id']}", json=renamed, headers=JSON).status_code == 200
+    again = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+    if variant[0] == "replay":
+        assert again.status_code == 201, again.text
+        assert again.json()["id"] != first.json()["id"] and again.json()["name"][0]["given"] == ["Zoë", "Middle"]
+        retried = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+        assert retried.status_code == 201 and retried.json()["id"] == again.json()["id"]  # still a retry
+    else:  # the key is refused and nobody like the request is found: said, nothing made
+        assert again.status_code == 409, again.text
+    named = {p["id"]: p["name"][0]["given"] for p in _by_family(fhir, "Placeholderdp")}
+    assert named[first.json()["id"]] == ["Adam"]
+
+
 def test_a_deleted_patients_chart_number_is_not_taken_again(fhir: FhirHttp, chart_system: str) -> None:
     # The Dental PMS keeps an archived patient's chart number: the create again is refused,
     # saying whose it is (before, the replay answered 201 with the deleted patient).
