@@ -61,6 +61,7 @@ def _written(
     status: int,
     not_stored: tuple[str, ...] = (),
     matched: bool = False,
+    warnings: tuple[str, ...] = (),
 ) -> Response:
     """A create/update answer: Location, ETag, Last-Modified, and the body `Prefer` asks for.
 
@@ -86,6 +87,7 @@ def _written(
             }
             for e in not_stored
         ]
+        body["issue"] += [{"severity": "warning", "code": "informational", "diagnostics": w} for w in warnings]
         return respond(fmt, body, headers, status)
     return respond(fmt, resource, headers, status)
 
@@ -137,7 +139,17 @@ async def create(request: Request) -> Response:
         if criteria is not None and matches(duplicate, criteria):
             return _written(request, fmt, tenant, duplicate, 200, matched=True)
         raise
-    return _written(request, fmt, tenant, created.resource, 201, _not_kept(resource, created, valueless))
+    warnings: tuple[str, ...] = ()
+    if criteria is not None and not matches(created.resource, criteria):
+        # As stored (the vendor did not keep what the condition names, an identifier of another
+        # system, say), the record does not meet If-None-Exist: the same request again would
+        # not find it, and would create another.
+        warnings = (
+            f"If-None-Exist does not select {resource_type}/{created.resource['id']} as the vendor stored it: "
+            "repeating this request would create another",
+        )
+    not_kept = _not_kept(resource, created, valueless)
+    return _written(request, fmt, tenant, created.resource, 201, not_kept, warnings=warnings)
 
 
 def _visible(request: Request, tenant: Tenant, provider: ResourceProvider, resource: dict[str, Any]) -> bool:

@@ -205,6 +205,17 @@ def test_a_create_repeated_after_its_patient_changed_is_not_that_patient(
     assert named[first.json()["id"]] == ["Adam"]
 
 
+def test_a_condition_on_what_the_vendor_does_not_keep_is_said_not_to_select(fhir: FhirHttp) -> None:
+    # The Dental PMS keeps no MRN: If-None-Exist on one can never find the patient it creates.
+    sent = _new_patient("Condzzdp", "")
+    sent["identifier"] = [{"system": "urn:hospital:mrn", "value": "MRN-3"}]
+    headers = {**JSON, "If-None-Exist": "identifier=urn:hospital:mrn|MRN-3", "Prefer": "return=OperationOutcome"}
+    created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=headers)
+    assert created.status_code == 201, created.text
+    said = [i["diagnostics"] for i in outcome_of(created)["issue"] if i["severity"] == "warning"]
+    assert any("would create another" in d for d in said), said
+
+
 def test_a_deleted_patients_chart_number_is_not_taken_again(fhir: FhirHttp, chart_system: str) -> None:
     # The Dental PMS keeps an archived patient's chart number: the create again is refused,
     # saying whose it is (before, the replay answered 201 with the deleted patient).

@@ -323,6 +323,18 @@ def test_if_none_exist_creates_when_nothing_matches(client: TestClient, backend:
     assert backend.calls_to("Patient", SEARCH) == 1 and backend.calls_to("Patient", CREATE) == 1
 
 
+def test_a_created_record_its_condition_does_not_select_is_said(client: TestClient, backend: FakeBackend) -> None:
+    # As stored, the record does not meet If-None-Exist: the same request again would create
+    # another, which the client must know (it relies on the condition to stay idempotent).
+    said = {**FHIR_JSON, "Prefer": "return=OperationOutcome"}
+    sent = _patient(identifier=[{"system": "urn:fake:mrn", "value": "MRN-7"}])
+    meets = ok(client.post(f"{BASE}/Patient", json=sent, headers={**said, "If-None-Exist": "identifier=MRN-7"}), 201)
+    assert [i["severity"] for i in meets["issue"]] == ["information"]
+    misses = client.post(f"{BASE}/Patient", json=sent, headers={**said, "If-None-Exist": "family=Other"})
+    warning = ok(misses, 201)["issue"][1]
+    assert warning["severity"] == "warning" and "would create another" in warning["diagnostics"]
+
+
 def test_if_none_exist_matching_several_is_412(client: TestClient, backend: FakeBackend) -> None:
     backend.add_patients(2, family="Twin")
     headers = {**FHIR_JSON, "If-None-Exist": "family:exact=Twin"}
