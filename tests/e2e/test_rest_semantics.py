@@ -54,12 +54,14 @@ def test_capability_statement_lists_what_works(fhir: FhirHttp) -> None:
     } == patient_params
     assert {i["code"] for i in resources["Patient"]["interaction"]} == {
         "read",
+        "vread",
         "search-type",
         "create",
         "update",
         "delete",
     }
-    assert {i["code"] for i in resources["AllergyIntolerance"]["interaction"]} == {"read", "search-type"}
+    assert {i["code"] for i in resources["AllergyIntolerance"]["interaction"]} == {"read", "vread", "search-type"}
+    assert resources["AllergyIntolerance"]["versioning"] == "versioned"
     assert "http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient" in resources["Patient"]["supportedProfile"]
     assert cs["implementation"]["url"].endswith(BASE)
 
