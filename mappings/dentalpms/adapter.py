@@ -61,7 +61,10 @@ Where the docs are silent on the answers' shapes (`vendor.py` lists how each is 
 `sandboxes.dentalpms.shapes` simulates each): timestamps with `Z`, an offset or none (UTC);
 dates sent as date-times (the date they start with); booleans as `"true"`/`"1"`, integers
 (`version`, `total`, `page`) as text; null or absent optional fields; error bodies as
-`{"detail": text | [..]}`, `{"error": text | {"message"}}` or `{"message"}` (client.py).
+`{"detail": text | [..]}`, `{"error": text | {"message"}}` or `{"message"}` (client.py);
+enum values as Java or .NET names (`ON_HOLD`, `OnHold`); an empty date as a type's zero value
+(`0001-01-01T00:00:00Z`: a `deleted_at` of it is no deletion); fields at their documented
+default left out (a patient without `status` is active).
 - Page lists: `total` may be text; a page past the end may be empty or a 404 (read as the
   end of the list, not a missing patient), page 1 of an empty list included (the patient,
   read beside it, is there); without a readable `total` a full page may have a successor, so
@@ -120,6 +123,7 @@ from mappings.dentalpms.vendor import (
     VendorPageList,
     VendorPatient,
     VendorVitals,
+    is_deleted,
 )
 from mappings.dentalpms.writes import PatientWrites
 from mappings.ids import child_id, is_uuid, split_child_id, unpack_uuid
@@ -385,7 +389,7 @@ class DentalPmsAdapter:
         live: list[Any] = []
         archived: set[str] = set()
         for item in listing.items:
-            if isinstance(item, dict) and item.get("deleted_at"):
+            if is_deleted(item):
                 archived.add(vendor_id_of(item) or "")
             else:
                 live.append(item)
