@@ -34,8 +34,9 @@ described below, and the adapter must work under every value):
   an empty list included (``paging``).
 - ``archived_patients`` (``"served"``, ``"gone"``: 410 for every endpoint of an archived
   patient), ``archived_records`` (``"hidden"``, ``"listed"``: sub-record lists include
-  soft-deleted records) and ``page_size_max`` (200; e.g. 50, the documented default):
-  ``lifecycle``.
+  soft-deleted records), ``page_size_max`` (200; e.g. 50, the documented default) and
+  ``vitals_lookup`` (``"owned"``, ``"by_id"``: the single vital-signs ``GET`` finds a reading
+  by its uuid whoever's it is): ``lifecycle``.
 - ``timestamps`` (``"z"``, ``"offset"``, ``"naive"``), ``dates`` (``"date"``,
   ``"datetime"``: dates served as midnight date-times), ``scalars`` (``"json"``,
   ``"strings"``: booleans ``"true"``/``"false"`` and integers as text, ``"digits"``:
@@ -175,7 +176,7 @@ from sandboxes.dentalpms.bodies import PatchNulls
 from sandboxes.dentalpms.errors import render_http_error
 from sandboxes.dentalpms.idempotency import Idempotency
 from sandboxes.dentalpms.ids import RecordKind, namespace, record_uuid
-from sandboxes.dentalpms.lifecycle import ArchivedPatients, ArchivedRecords, Lifecycle
+from sandboxes.dentalpms.lifecycle import ArchivedPatients, ArchivedRecords, Lifecycle, VitalsLookup
 from sandboxes.dentalpms.paging import PastEnd
 from sandboxes.dentalpms.readings import Accents, Match, Phones, SearchReading
 from sandboxes.dentalpms.render import VitalTimes
@@ -214,6 +215,7 @@ def create_app(
     archived_patients: ArchivedPatients = "served",
     archived_records: ArchivedRecords = "hidden",
     page_size_max: int = 200,
+    vitals_lookup: VitalsLookup = "owned",
     timestamps: Timestamps = "z",
     dates: Dates = "date",
     scalars: Scalars = "json",
@@ -238,7 +240,7 @@ def create_app(
     """
     reading = SearchReading(accents=search_accents, phones=search_phones, match=search_match)
     shapes = Shapes(timestamps, dates, scalars, nulls, page_info, error_bodies, enums, stand_in_dates, defaults)
-    lifecycle = Lifecycle(archived_patients, archived_records, page_size_max)
+    lifecycle = Lifecycle(archived_patients, archived_records, page_size_max, vitals_lookup)
     store = Store(
         clinic,
         clock or wall_clock,

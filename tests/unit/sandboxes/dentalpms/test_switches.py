@@ -146,3 +146,11 @@ def test_enums_stand_in_dates_and_defaults_are_spelled_as_switched() -> None:
     assert zero["deleted_at"] == "0001-01-01T00:00:00Z" and zero["status"] == "active"
     omitted = variant(defaults="omitted").ok(f"{BASE}/{patient.uuid}")
     assert "status" not in omitted and omitted["first_name"] == patient.first_name
+
+
+def test_a_reading_of_another_patient_is_found_by_its_uuid_alone_when_switched() -> None:
+    owner, other = [p for p in LIVE if any(not r.deleted for r in p.vitals)][:2]
+    reading = new_api().ok(f"{BASE}/{owner.uuid}/vital-signs")["items"][0]
+    assert new_api().get(f"{BASE}/{other.uuid}/vital-signs/{reading['id']}").status_code == 404
+    found = variant(vitals_lookup="by_id").ok(f"{BASE}/{other.uuid}/vital-signs/{reading['id']}")
+    assert found["patient"]["uuid"] == str(owner.uuid)
