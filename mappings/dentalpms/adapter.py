@@ -71,7 +71,9 @@ default left out (a patient without `status` is active).
   one more page is asked for. `page_size`/`first` have a documented default (50) and no
   documented bound: the vendor is never asked for more (VENDOR_PAGE_SIZE).
 - Archived records: an archived patient may be served with `deleted_at` or answered 410;
-  either way it is deleted (reads 410, searches empty, a delete succeeds). Sub-record lists
+  either way it is deleted (reads 410, searches empty, a delete succeeds). A vital-signs
+  reading read on its own that names another patient is not found (the single GET may find
+  a reading by its uuid alone, whoever's it is). Sub-record lists
   ("List all allergies recorded for a patient") may include soft-deleted records: they are
   never served (a read of one is 410), and the lists' `total` (which may count them) is not
   given as the FHIR total: a list that fits one vendor page is counted as served.
@@ -124,6 +126,7 @@ from mappings.dentalpms.vendor import (
     VendorPatient,
     VendorVitals,
     is_deleted,
+    owner_of,
 )
 from mappings.dentalpms.writes import PatientWrites
 from mappings.ids import child_id, is_uuid, split_child_id, unpack_uuid
@@ -299,6 +302,10 @@ class DentalPmsAdapter:
                 raise _archived(kind, patient_id, record_id) from None
             who = kind.label(patient_id, record_id, 0)
             record = self._reader.one(kind.shape, kind.model, raw, who).model_dump()
+            # "Retrieve a single vital signs recording by UUID": a service may find it by that
+            # uuid alone, whoever's it is; another patient's reading is not this patient's.
+            if owner_of(record) not in (None, patient_id):
+                return None
             if record.get("deleted_at"):
                 raise _archived(kind, patient_id, record_id)
             return record

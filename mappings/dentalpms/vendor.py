@@ -441,6 +441,17 @@ def is_deleted(raw: Any) -> bool:
         return True
 
 
+def owner_of(record: dict[str, Any]) -> str | None:
+    """The uuid of the patient a sub-record names (`patient`, a reference), canonical; None when
+    it names none that can be read (the record is then taken as the path's patient's)."""
+    ref = record.get("patient")
+    value = ref.get("uuid", ref.get("id")) if isinstance(ref, dict) else ref
+    try:
+        return str(UUID(value.strip())) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 def canonical(model: VendorModel) -> dict[str, Any]:
     """The record as the mappers read it: declared fields in their canonical form."""
     return model.model_dump()

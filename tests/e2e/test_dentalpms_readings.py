@@ -37,7 +37,7 @@ from gateway.app import create_app as create_gateway
 from gateway.contract import Sandbox
 from gateway.sandbox_host import serve_in_thread
 from gateway.settings import Settings, TenantSettings
-from mappings.ids import child_id
+from mappings.ids import child_id, split_child_id
 from mappings.registry import VENDORS
 from mappings.terminology import MEDICATION_STATUS
 from sandboxes.clinic import AWKWARD, Clinic, Patient, VitalSigns, build_clinic
@@ -91,6 +91,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "past_end": "not_found",
         "archived_patients": "gone",
         "page_size_max": 50,
+        "vitals_lookup": "by_id",
     },
 }
 
@@ -425,6 +426,18 @@ def test_vital_signs_are_found_by_the_day_and_the_instant_they_were_taken(fhir: 
         instant = taken.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         at = fhir.search_all(f"{BASE}/Observation", patient=str(truth.uuid), date=instant, _count=100)
         assert len(at) == _signs(reading) and {o["effectiveDateTime"] for o in at} == {taken.isoformat()}, instant
+
+
+def test_another_patients_vital_signs_are_not_read_under_a_patient(fhir: FhirHttp, variant: Variant) -> None:
+    """An Observation id names its patient and the vendor's reading: a reading of another patient
+    is no Observation of this one, even when the vendor finds a reading by its uuid alone."""
+    owner, other = [p for p in live_patients(variant.clinic) if any(not r.deleted for r in p.vitals)][:2]
+    observation = fhir.search_all(f"{BASE}/Observation", patient=str(owner.uuid), _count=1)[0]
+    parts = split_child_id(observation["id"])
+    assert parts is not None and parts[0] == str(owner.uuid)
+    crafted = child_id(str(other.uuid), parts[1], parts[2])
+    assert fhir.get(f"{BASE}/Observation/{crafted}").status_code == 404
+    assert fhir.get_ok(f"{BASE}/Observation/{observation['id']}") == observation
 
 
 def test_deleted_patients_stay_deleted(fhir: FhirHttp, variant: Variant) -> None:
