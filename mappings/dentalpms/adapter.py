@@ -61,14 +61,19 @@ Where the docs are silent on the answers' shapes (`vendor.py` lists how each is 
 `sandboxes.dentalpms.shapes` simulates each): timestamps with `Z`, an offset or none (UTC);
 dates sent as date-times (the date they start with); booleans as `"true"`/`"1"`, integers
 (`version`, `total`, `page`) as text; null or absent optional fields; error bodies as
-`{"detail": text | [..]}`, `{"error": text | {"message"}}` or `{"message"}` (client.py).
+`{"detail": text | [..]}`, `{"error": text | {"message"}}` or `{"message"}` (client.py);
+enum values as Java or .NET names (`ON_HOLD`, `OnHold`); an empty date as a type's zero value
+(`0001-01-01T00:00:00Z`: a `deleted_at` of it is no deletion); fields at their documented
+default left out (a patient without `status` is active).
 - Page lists: `total` may be text; a page past the end may be empty or a 404 (read as the
   end of the list, not a missing patient), page 1 of an empty list included (the patient,
   read beside it, is there); without a readable `total` a full page may have a successor, so
   one more page is asked for. `page_size`/`first` have a documented default (50) and no
   documented bound: the vendor is never asked for more (VENDOR_PAGE_SIZE).
 - Archived records: an archived patient may be served with `deleted_at` or answered 410;
-  either way it is deleted (reads 410, searches empty, a delete succeeds). Sub-record lists
+  either way it is deleted (reads 410, searches empty, a delete succeeds). A vital-signs
+  reading read on its own that names another patient is not found (the single GET may find
+  a reading by its uuid alone, whoever's it is). Sub-record lists
   ("List all allergies recorded for a patient") may include soft-deleted records: they are
   never served (a read of one is 410), and the lists' `total` (which may count them) is not
   given as the FHIR total: a list that fits one vendor page is counted as served.
@@ -120,6 +125,8 @@ from mappings.dentalpms.vendor import (
     VendorPageList,
     VendorPatient,
     VendorVitals,
+    is_deleted,
+    owner_of,
 )
 from mappings.dentalpms.writes import PatientWrites
 from mappings.ids import child_id, is_uuid, split_child_id, unpack_uuid
@@ -295,6 +302,10 @@ class DentalPmsAdapter:
                 raise _archived(kind, patient_id, record_id) from None
             who = kind.label(patient_id, record_id, 0)
             record = self._reader.one(kind.shape, kind.model, raw, who).model_dump()
+            # "Retrieve a single vital signs recording by UUID": a service may find it by that
+            # uuid alone, whoever's it is; another patient's reading is not this patient's.
+            if owner_of(record) not in (None, patient_id):
+                return None
             if record.get("deleted_at"):
                 raise _archived(kind, patient_id, record_id)
             return record
@@ -385,7 +396,7 @@ class DentalPmsAdapter:
         live: list[Any] = []
         archived: set[str] = set()
         for item in listing.items:
-            if isinstance(item, dict) and item.get("deleted_at"):
+            if is_deleted(item):
                 archived.add(vendor_id_of(item) or "")
             else:
                 live.append(item)

@@ -15,7 +15,8 @@ when the resource has no value for it, so what the client left out is cleared (a
 that reads a null as "not provided" keeps the field: writes.py reports it). Two are
 not cleared: `chart_number` (the practice assigns it when none is given; a PUT without
 it keeps the practice's record number) and the required names (a PUT without a family or
-given name is refused with 422, naming the element). `status` cannot be patched
+given name is refused with 422, naming the element), and a `deceasedDateTime` of a year
+or year-month, which the vendor's date-time cannot hold. `status` cannot be patched
 (the API reference's update body has no `status`), so `active` and a deceased flag
 without a date are reported as not stored on update.
 """
@@ -70,6 +71,13 @@ def patient_for_update(resource: dict[str, Any], ctx: TenantContext) -> VendorBo
     if resource.get("deceasedBoolean") is True:
         lost.append("Patient.deceasedBoolean")
     body = {name: fields.get(name) for name in OWNED}
+    deceased = fields.get("date_time_deceased")
+    if deceased is not None and len(deceased) < len("YYYY-MM-DD"):
+        # A year or year-month (FHIR dateTime allows them) is no `string (date-time)`: a FastAPI
+        # service refuses `2020-03` (422) and reads `2020` as Unix seconds (1970-01-01T00:33:40Z).
+        # Neither sent nor cleared: the vendor's value stays, and the element is reported.
+        del body["date_time_deceased"]
+        lost.append("Patient.deceasedDateTime")
     if "chart_number" in fields:
         body["chart_number"] = fields["chart_number"]
     return VendorBody(body, tuple(lost))

@@ -14,7 +14,18 @@ form (`canonical`), so the mappers stay plain dict readers:
 - times `HH:MM[:SS[.ffffff]]`, with their offset when they give one (`Z`, `-05:00`), or a
   date-time whose time part (and offset) is taken;
 - references as `{"uuid", "name"}` (also `id` for `uuid`), or a bare uuid / name string;
-- an optional field null or absent alike.
+- an optional field null or absent alike;
+- a date or date-time that stands in for none is none: the zero value of a non-nullable date
+  type (`0001-01-01`, Go's `time.Time{}` and .NET's `DateTime.MinValue`; MySQL's
+  `0000-00-00`) or the open end `9999-12-31`; a `deleted_at` of `0001-01-01T00:00:00Z` is a
+  record never deleted;
+- enum values (the reference lists them in lower snake case, `on_hold`) in any case or
+  spelling of the same words: `ON_HOLD` (a Java enum's name), `OnHold` (.NET's), `on-hold`;
+  a value the reference does not list is kept, lower-cased;
+- a field the reference gives a default ("Defaults to 'active'", "Defaults to true") that is
+  absent or null has that default: a service may leave defaults out (FastAPI's
+  `response_model_exclude_defaults`): a patient's `status`, an allergy's `status_is_active`,
+  a disease's `problem_status`.
 Only what cannot mean anything (no `id`, a date that is no date, a list where a text is
 documented) makes a record unreadable; fields the mappers never read are declared `Any`,
 so they cannot. Every documented field is declared, so `Drift` reports only new ones.
@@ -81,11 +92,22 @@ def _fail(problem: str) -> Any:
     raise ValueError(problem)
 
 
+_ZERO_DATE = re.compile(r"0{4}-0{2}-0{2}")  # MySQL's zero date, which no date type reads
+_STAND_IN_YEARS = (1, 9999)  # `date.min` / `date.max`: a type's zero value or an open end, never a real date
+
+
+def _stand_in(text: str) -> bool:
+    """A date or date-time written for "none" (module docstring): no real date is in year 1 or 9999."""
+    return bool(_ZERO_DATE.match(text)) or (text[:4].isdigit() and int(text[:4]) in _STAND_IN_YEARS)
+
+
 def _day(value: Any) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
         raise ValueError("is not a date")
+    if _stand_in(value.strip()):
+        return None
     try:
         return date.fromisoformat(value.strip()[:10]).isoformat()
     except ValueError:
@@ -98,6 +120,8 @@ def _timestamp(value: Any) -> str | None:
     if not isinstance(value, str):
         raise ValueError("is not a date-time")
     text = value.strip()
+    if _stand_in(text):
+        return None
     try:
         if len(text) == 10:
             date.fromisoformat(text)
@@ -123,6 +147,8 @@ def _clock(value: Any) -> str | None:
         return value
     text = value.strip()
     if "T" in text or " " in text:  # a date-time: its time part (and offset, if any)
+        if _stand_in(text):  # a zero date-time: no time was written
+            return None
         text = re.split(r"[T ]", text, maxsplit=1)[1]
     if text.endswith("z"):  # RFC 3339 allows a lower-case Z
         text = text[:-1] + "Z"
@@ -141,6 +167,31 @@ def _reference(value: Any) -> Any:
         except ValueError:
             return {"name": value}
     raise ValueError("is not a reference")
+
+
+def _squashed(text: str) -> str:
+    return "".join(c for c in text.casefold() if c.isalnum())
+
+
+def _enum(*values: str, default: str | None = None) -> Any:
+    """A validator reading any spelling of one of `values` (module docstring) as it; an absent
+    or empty value is `default`."""
+    spellings = {_squashed(v): v for v in values}
+
+    def read(value: Any) -> str | None:
+        if value is None or value == "":
+            return default
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise ValueError("is not text")
+        text = str(value).strip()
+        return spellings.get(_squashed(text), text.lower())
+
+    return BeforeValidator(read)
+
+
+def _defaulted(default: bool) -> Any:
+    """A boolean that is `default` when absent or null (module docstring)."""
+    return BeforeValidator(lambda value: default if value is None or value == "" else _boolean(value))
 
 
 Bool = Annotated[bool | None, BeforeValidator(_boolean)]
@@ -185,14 +236,18 @@ class VendorPatient(VendorModel):
     middle_name: Text = None
     last_name: Text = None
     preferred_name: Text = None
-    gender: Text = None
+    gender: Annotated[str | None, _enum("male", "female", "non_binary", "other", "unknown", "prefer_not_to_say")] = None
     date_of_birth: Day = None
     date_time_deceased: Timestamp = None
     deleted_at: Timestamp = None
     created_at: Timestamp = None
     updated_at: Timestamp = None
     version: Int = None
-    status: Text = None
+    # "Patient lifecycle status. One of: active, inactive, prospective, deceased, archived.
+    # Defaults to 'active'."
+    status: Annotated[
+        str | None, _enum("active", "inactive", "prospective", "deceased", "archived", default="active")
+    ] = "active"
     chart_number: Text = None
     email: Text = None
     home_phone: Text = None
@@ -204,9 +259,12 @@ class VendorPatient(VendorModel):
     state: Text = None
     postal_code: Text = None
     country: Text = None
-    marital_status: Text = None
+    marital_status: Annotated[
+        str | None,
+        _enum("divorced", "domestic_partner", "married", "other", "separated", "single", "widowed"),
+    ] = None
     preferred_language: Text = None
-    allergy_review_status: Text = None
+    allergy_review_status: Annotated[str | None, _enum("not_reviewed", "nkda", "reviewed")] = None
     # Documented, not mapped: declared so they are not drift, typed loosely so they can
     # never make a patient unreadable.
     address_note: Any = None
@@ -266,7 +324,7 @@ class VendorAllergy(_SubRecord):
     reaction: Text = None
     severity: Text = None
     snomed_reaction: Text = None
-    status_is_active: Bool = None
+    status_is_active: Annotated[bool, _defaulted(True)] = True  # "Defaults to true."
     interaction_warnings: Any = None
 
 
@@ -274,7 +332,7 @@ class VendorMedication(_SubRecord):
     medication_definition: Ref = None
     med_descript: Text = None
     rx_cui: Text = None
-    status: Text = None
+    status: Annotated[str | None, _enum("active", "discontinued", "on_hold", "completed")] = None
     date_start: Day = None
     date_stop: Day = None
     discontinuation_reason: Text = None
@@ -289,7 +347,8 @@ class VendorMedication(_SubRecord):
 
 class VendorDisease(_SubRecord):
     disease_definition: Ref = None
-    problem_status: Text = None
+    # "Lifecycle status of the problem. One of: active, resolved, inactive. Defaults to 'active'."
+    problem_status: Annotated[str | None, _enum("active", "resolved", "inactive", default="active")] = "active"
     date_start: Day = None
     date_stop: Day = None
     patient_note: Text = None
@@ -369,6 +428,28 @@ class VendorCursorList(VendorModel):
         if info.has_next_page is None:
             return info.end_cursor if len(self.data) >= asked else None
         return info.end_cursor if info.has_next_page else None
+
+
+def is_deleted(raw: Any) -> bool:
+    """Whether a record, before it is read, says it was soft-deleted: a `deleted_at` that is a
+    date-time, not one standing in for none; one that cannot be read counts (never serve what
+    may be deleted)."""
+    value = raw.get("deleted_at") if isinstance(raw, dict) else None
+    try:
+        return _timestamp(value) is not None
+    except ValueError:
+        return True
+
+
+def owner_of(record: dict[str, Any]) -> str | None:
+    """The uuid of the patient a sub-record names (`patient`, a reference), canonical; None when
+    it names none that can be read (the record is then taken as the path's patient's)."""
+    ref = record.get("patient")
+    value = ref.get("uuid", ref.get("id")) if isinstance(ref, dict) else ref
+    try:
+        return str(UUID(value.strip())) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def canonical(model: VendorModel) -> dict[str, Any]:

@@ -34,16 +34,20 @@ described below, and the adapter must work under every value):
   an empty list included (``paging``).
 - ``archived_patients`` (``"served"``, ``"gone"``: 410 for every endpoint of an archived
   patient), ``archived_records`` (``"hidden"``, ``"listed"``: sub-record lists include
-  soft-deleted records) and ``page_size_max`` (200; e.g. 50, the documented default):
-  ``lifecycle``.
+  soft-deleted records), ``page_size_max`` (200; e.g. 50, the documented default) and
+  ``vitals_lookup`` (``"owned"``, ``"by_id"``: the single vital-signs ``GET`` finds a reading
+  by its uuid whoever's it is): ``lifecycle``.
 - ``timestamps`` (``"z"``, ``"offset"``, ``"naive"``), ``dates`` (``"date"``,
   ``"datetime"``: dates served as midnight date-times), ``scalars`` (``"json"``,
   ``"strings"``: booleans ``"true"``/``"false"`` and integers as text, ``"digits"``:
   booleans ``"1"``/``"0"``), ``nulls`` (``"null"`` or ``"absent"``), ``page_info``
   (``"full"`` or ``"sparse"``: ``has_next_page``/``end_cursor`` left out on the last
   cursor page) and ``error_bodies`` (``"fastapi"``, ``"detail_text"``: a 422's list as one
-  text, ``"error_object"``: ``{"error": {"code", "message"}}``): how answers are spelled,
-  applied to every JSON answer (``shapes``).
+  text, ``"error_object"``: ``{"error": {"code", "message"}}``), ``enums`` (``"lower"``,
+  ``"upper"``: ``ON_HOLD``, ``"pascal"``: ``OnHold``), ``stand_in_dates`` (``"null"`` or
+  ``"zero"``: an empty date or date-time is ``0001-01-01``/``0001-01-01T00:00:00Z``) and
+  ``defaults`` (``"served"`` or ``"omitted"``: fields equal to their documented default left
+  out): how answers are spelled, applied to every JSON answer (``shapes``).
 - ``vital_times``: a vital-signs reading's ``date_taken`` and ``time_taken`` are the
   clinic's day and wall clock (``"local"``, ``14:30:00``) or the UTC day and time with
   its ``Z`` (``"utc"``, ``19:30:00Z``: the reference types ``time_taken`` as ``string
@@ -172,12 +176,24 @@ from sandboxes.dentalpms.bodies import PatchNulls
 from sandboxes.dentalpms.errors import render_http_error
 from sandboxes.dentalpms.idempotency import Idempotency
 from sandboxes.dentalpms.ids import RecordKind, namespace, record_uuid
-from sandboxes.dentalpms.lifecycle import ArchivedPatients, ArchivedRecords, Lifecycle
+from sandboxes.dentalpms.lifecycle import ArchivedPatients, ArchivedRecords, Lifecycle, VitalsLookup
 from sandboxes.dentalpms.paging import PastEnd
 from sandboxes.dentalpms.readings import Accents, Match, Phones, SearchReading
 from sandboxes.dentalpms.render import VitalTimes
 from sandboxes.dentalpms.routes import api_routes
-from sandboxes.dentalpms.shapes import Dates, ErrorBodies, Nulls, PageInfo, Scalars, ShapedApp, Shapes, Timestamps
+from sandboxes.dentalpms.shapes import (
+    Dates,
+    Defaults,
+    Enums,
+    ErrorBodies,
+    Nulls,
+    PageInfo,
+    Scalars,
+    ShapedApp,
+    Shapes,
+    StandInDates,
+    Timestamps,
+)
 from sandboxes.dentalpms.store import Store
 from sandboxes.toolkit.clock import Clock, wall_clock
 from sandboxes.toolkit.errors import http_exception_handler
@@ -199,12 +215,16 @@ def create_app(
     archived_patients: ArchivedPatients = "served",
     archived_records: ArchivedRecords = "hidden",
     page_size_max: int = 200,
+    vitals_lookup: VitalsLookup = "owned",
     timestamps: Timestamps = "z",
     dates: Dates = "date",
     scalars: Scalars = "json",
     nulls: Nulls = "null",
     page_info: PageInfo = "full",
     error_bodies: ErrorBodies = "fastapi",
+    enums: Enums = "lower",
+    stand_in_dates: StandInDates = "null",
+    defaults: Defaults = "served",
     vital_times: VitalTimes = "local",
     patch_nulls: PatchNulls = "cleared",
 ) -> ASGIApp:
@@ -219,8 +239,8 @@ def create_app(
     answers are spelled (``shapes``). Every default is the documented simulator's.
     """
     reading = SearchReading(accents=search_accents, phones=search_phones, match=search_match)
-    shapes = Shapes(timestamps, dates, scalars, nulls, page_info, error_bodies)
-    lifecycle = Lifecycle(archived_patients, archived_records, page_size_max)
+    shapes = Shapes(timestamps, dates, scalars, nulls, page_info, error_bodies, enums, stand_in_dates, defaults)
+    lifecycle = Lifecycle(archived_patients, archived_records, page_size_max, vitals_lookup)
     store = Store(
         clinic,
         clock or wall_clock,

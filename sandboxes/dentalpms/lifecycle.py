@@ -9,6 +9,11 @@
   patient" says nothing of archived ones, unlike the patient and alert lists).
 - ``page_size_max``: the largest ``page_size``/``first`` taken (200; the docs give only the
   default, 50, which a service may also take as the bound); more is a 422.
+- ``vitals_lookup``: ``"owned"`` (``GET /patients/{patient_uuid}/vital-signs/{vitals_uuid}``
+  serves the reading only when it is that patient's) or ``"by_id"`` (it finds the reading by
+  its uuid alone, once the patient exists: "Retrieve a single vital signs recording by UUID",
+  "404: Patient or vital signs record not found"; only the referral attributions' endpoints
+  say they verify that the record "belongs to this patient").
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["DOCUMENTED_LIFECYCLE", "ArchivedPatients", "ArchivedRecords", "Lifecycle"]
+__all__ = ["DOCUMENTED_LIFECYCLE", "ArchivedPatients", "ArchivedRecords", "Lifecycle", "VitalsLookup"]
 
 ArchivedPatients = Literal["served", "gone"]
 ArchivedRecords = Literal["hidden", "listed"]
+VitalsLookup = Literal["owned", "by_id"]
 
 
 @dataclass(frozen=True)
@@ -27,12 +33,15 @@ class Lifecycle:
     archived_patients: ArchivedPatients = "served"
     archived_records: ArchivedRecords = "hidden"
     page_size_max: int = 200
+    vitals_lookup: VitalsLookup = "owned"
 
     def __post_init__(self) -> None:
         if self.archived_patients not in ("served", "gone"):
             raise ValueError(f"archived_patients must be 'served' or 'gone', not {self.archived_patients!r}")
         if self.archived_records not in ("hidden", "listed"):
             raise ValueError(f"archived_records must be 'hidden' or 'listed', not {self.archived_records!r}")
+        if self.vitals_lookup not in ("owned", "by_id"):
+            raise ValueError(f"vitals_lookup must be 'owned' or 'by_id', not {self.vitals_lookup!r}")
         if not 1 <= self.page_size_max <= 200:
             raise ValueError(f"page_size_max must be in 1..200, not {self.page_size_max!r}")
 

@@ -5,7 +5,8 @@ Lists leave soft-deleted records out (with ``archived_records="listed"`` they li
 the patient list. Allergies,
 medications and diseases are ordered by ``created_at`` then id; vital signs by
 ``date_taken``, ``time_taken`` (nulls last), id. A soft-deleted vital-signs record is 404
-``Vital signs not found`` on the single ``GET`` (served when listed). With
+``Vital signs not found`` on the single ``GET`` (served when listed), and so is another
+patient's, unless ``vitals_lookup="by_id"`` (found by its uuid alone). With
 ``archived_patients="gone"`` every endpoint of an archived patient is 410. The medical summary's ``allergies`` holds
 every live allergy (the field's description; the endpoint's prose says active only),
 ``past_medications`` every live medication that is not active.
@@ -91,7 +92,8 @@ class MedicalRecords:
         params.done()
         self.store.served(patient_id)
         owner, record = self.store.vitals.get(vitals_id, ("", {}))
-        if owner != patient_id or not self.store.shown(record):
+        owned = owner == patient_id or (owner != "" and self.store.vitals_lookup == "by_id")
+        if not owned or not self.store.shown(record):
             raise ApiError(404, "Vital signs not found")
         return raw_json(orjson.dumps(record))
 

@@ -19,6 +19,19 @@ simulator's), applied to every JSON answer by ``ShapedApp``:
 - ``error_bodies``: ``"fastapi"`` (``{"detail": "text"}``, 422 ``{"detail": [...]}``),
   ``"detail_text"`` (422 too as one text, ``"first_name: Field required"``) or
   ``"error_object"`` (``{"error": {"code": <status>, "message": "text"}}``).
+- ``enums``: ``"lower"`` (the values as the reference lists them, ``male``, ``on_hold``),
+  ``"upper"`` (as constant names, ``MALE``, ``ON_HOLD``, ``NKDA``: what a service whose enums
+  serialize by name writes, as Java's Jackson does by default) or ``"pascal"`` (``Male``,
+  ``OnHold``, ``NotReviewed``: .NET enum members written by name, ``StringEnumConverter``).
+- ``stand_in_dates``: ``"null"`` (a date or date-time the record has no value for is null)
+  or ``"zero"`` (the zero value of a non-nullable date type: ``0001-01-01`` and
+  ``0001-01-01T00:00:00Z``, as Go's ``time.Time`` and .NET's ``DateTime.MinValue`` write;
+  ``deleted_at`` included, on every record that was never deleted).
+- ``defaults``: ``"served"`` or ``"omitted"`` (a field equal to the default the reference
+  documents for it is left out, as FastAPI's ``response_model_exclude_defaults`` does: a
+  patient's ``status`` ``active`` ("Defaults to 'active'") and ``allergy_review_status``
+  ``not_reviewed``, an allergy's ``status_is_active`` true ("Defaults to true"), a
+  disease's ``problem_status`` ``active`` and ``function_status`` ``problem``).
 """
 
 from __future__ import annotations
@@ -39,9 +52,31 @@ Scalars = Literal["json", "strings", "digits"]
 Nulls = Literal["null", "absent"]
 PageInfo = Literal["full", "sparse"]
 ErrorBodies = Literal["fastapi", "detail_text", "error_object"]
+Enums = Literal["lower", "upper", "pascal"]
+StandInDates = Literal["null", "zero"]
+Defaults = Literal["served", "omitted"]
 
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 _DATE = re.compile(r"\d{4}-\d\d-\d\d")
+# The fields the reference lists as enums or as strings "One of" a list of values.
+_ENUM_FIELDS = frozenset(
+    {"gender", "marital_status", "status", "allergy_review_status", "preferred_confirmation_method"}
+    | {"preferred_contact_method", "pronoun", "problem_status", "function_status", "relationship_type"}
+    | {"attribution_role", "alert_scope", "communication_source"}
+)
+# Optional dates and date-times of the records served (`string (date)` / `string (date-time)`).
+_OPTIONAL_DATES = frozenset(
+    {"date_of_birth", "date_first_visit", "latest_vitals_date", "date_adverse_reaction", "date_start", "date_stop"}
+    | {"disable_on"}
+)
+# `time_taken` too: a `time.Time` holding only a time still writes a date-time.
+_OPTIONAL_TIMESTAMPS = frozenset({"deleted_at", "date_time_deceased", "date_disabled", "time_taken"})
+# Documented defaults, by a field that tells the record's kind: {marker: {field: default}}.
+_DEFAULTS: dict[str, dict[str, Any]] = {
+    "first_name": {"status": "active", "allergy_review_status": "not_reviewed"},
+    "status_is_active": {"status_is_active": True},
+    "problem_status": {"problem_status": "active", "function_status": "problem"},
+}
 
 
 @dataclass(frozen=True)
@@ -52,6 +87,9 @@ class Shapes:
     nulls: Nulls = "null"
     page_info: PageInfo = "full"
     error_bodies: ErrorBodies = "fastapi"
+    enums: Enums = "lower"
+    stand_in_dates: StandInDates = "null"
+    defaults: Defaults = "served"
 
     def __post_init__(self) -> None:
         for name, allowed in (
@@ -61,6 +99,9 @@ class Shapes:
             ("nulls", ("null", "absent")),
             ("page_info", ("full", "sparse")),
             ("error_bodies", ("fastapi", "detail_text", "error_object")),
+            ("enums", ("lower", "upper", "pascal")),
+            ("stand_in_dates", ("null", "zero")),
+            ("defaults", ("served", "omitted")),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
@@ -125,12 +166,38 @@ class Shapes:
         sparse = self.page_info == "sparse" and "end_cursor" in value
         if sparse and "has_next_page" in value and not value["has_next_page"]:
             value = {k: v for k, v in value.items() if k not in ("has_next_page", "end_cursor")}
+        defaults = self._defaults(value)
         out: dict[str, Any] = {}
         for key, item in value.items():
+            if key in defaults and item == defaults[key] and type(item) is type(defaults[key]):
+                continue
+            if item is None and self.stand_in_dates == "zero":
+                item = "0001-01-01" if key in _OPTIONAL_DATES else item
+                item = "0001-01-01T00:00:00Z" if key in _OPTIONAL_TIMESTAMPS else item
+            if isinstance(item, str) and key in _ENUM_FIELDS:
+                item = self._enum(item)
             if item is None and self.nulls == "absent":
                 continue
             out[key] = self._value(item)
         return out
+
+    def _enum(self, value: str) -> str:
+        if self.enums == "upper":
+            return value.upper()
+        if self.enums == "pascal":
+            return "".join(part.capitalize() for part in value.split("_"))
+        return value
+
+    def _defaults(self, value: dict[str, Any]) -> dict[str, Any]:
+        """The documented defaults of the record `value` (none unless they are omitted)."""
+        if self.defaults == "served":
+            return {}
+        return {
+            field: default
+            for marker, fields in _DEFAULTS.items()
+            if marker in value
+            for field, default in fields.items()
+        }
 
 
 DOCUMENTED_SHAPES = Shapes()

@@ -68,6 +68,7 @@ class Store:
         self.past_end = past_end
         self.page_size_max = lifecycle.page_size_max
         self._lifecycle = lifecycle
+        self.vitals_lookup = lifecycle.vitals_lookup
         self.rows: dict[str, PatientRow] = {}
         self.vitals: dict[str, tuple[str, JsonObject]] = {}  # vitals id -> (patient id, record)
         self.idempotency = IdempotencyLog(idempotency)

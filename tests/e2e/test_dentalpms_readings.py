@@ -8,7 +8,9 @@ prefix instead of substring), every live patient is found by family, given, phon
 and formatted), email and chart number, awkward unicode names included, and each answer is
 exactly the clinic's: nothing lost to a term the vendor reads differently. Whatever the
 spelling of the answers (timestamps with `Z`, an offset or none, dates as date-times,
-booleans and numbers as text, null fields left out, a sparse cursor `page_info`), the
+booleans and numbers as text, null fields left out, a sparse cursor `page_info`, enum values
+as Java or .NET names, empty dates as the zero date `0001-01-01`, fields at their documented
+default left out), the
 clinic walk finds every live patient, reads it, and serves each patient's allergies,
 medications, problems and vital signs exactly as the clinic holds them, every resource
 valid (FhirHttp checks each one it receives). Whatever the vendor does with archived records
@@ -25,7 +27,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,8 +37,9 @@ from gateway.app import create_app as create_gateway
 from gateway.contract import Sandbox
 from gateway.sandbox_host import serve_in_thread
 from gateway.settings import Settings, TenantSettings
-from mappings.ids import child_id
+from mappings.ids import child_id, split_child_id
 from mappings.registry import VENDORS
+from mappings.terminology import MEDICATION_STATUS
 from sandboxes.clinic import AWKWARD, Clinic, Patient, VitalSigns, build_clinic
 from sandboxes.dentalpms import ORG_ID, create_sandbox
 from sandboxes.dentalpms.app import create_app
@@ -65,6 +68,8 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "error_bodies": "detail_text",
         "vital_times": "utc",
         "patch_nulls": "ignored",
+        "enums": "upper",
+        "defaults": "omitted",
     },
     "nfd-prefix-digits-naive-datetimes": {
         "search_accents": "sensitive_nfd",
@@ -75,6 +80,8 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "past_end": "not_found_from_first",
         "error_bodies": "error_object",
         "archived_records": "listed",
+        "enums": "pascal",
+        "stand_in_dates": "zero",
     },
     "phones-as-stored-prefix-sparse": {
         "search_phones": "as_stored",
@@ -84,6 +91,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "past_end": "not_found",
         "archived_patients": "gone",
         "page_size_max": 50,
+        "vitals_lookup": "by_id",
     },
 }
 
@@ -365,15 +373,30 @@ def test_walk_serves_each_patients_records(fhir: FhirHttp, variant: Variant) -> 
         actual = Counter((a["code"]["text"], a["clinicalStatus"]["coding"][0]["code"]) for a in allergies)
         assert actual == expected, patient
         medications = fhir.search_all(f"{BASE}/MedicationStatement", patient=patient, _count=100)
-        assert len(medications) == sum(not m.deleted for m in truth.medications), patient
-        conditions = fhir.search_all(f"{BASE}/Condition", patient=patient, _count=100)
-        assert Counter((c["code"]["text"], c.get("onsetDateTime")) for c in conditions) == Counter(
-            (p.name, p.onset.isoformat() if p.onset else None) for p in truth.problems if not p.deleted
+        assert Counter((m["status"], m.get("effectivePeriod", {}).get("end")) for m in medications) == Counter(
+            (MEDICATION_STATUS[m.status], m.stop.isoformat() if m.stop else None)
+            for m in truth.medications
+            if not m.deleted
         ), patient
+        conditions = fhir.search_all(f"{BASE}/Condition", patient=patient, _count=100)
+        assert Counter(
+            (c["code"]["text"], c.get("onsetDateTime"), c.get("abatementDateTime"), _clinical(c)) for c in conditions
+        ) == Counter((p.name, _day(p.onset), _day(p.resolved_on), p.status) for p in truth.problems if not p.deleted), (
+            patient
+        )
         observations = fhir.search_all(f"{BASE}/Observation", patient=patient, _count=100)
         assert len(observations) == _vitals_expected(truth), patient
         taken = {_taken(r, variant.clinic.timezone) for r in truth.vitals if not r.deleted}
         assert {o["effectiveDateTime"] for o in observations} == taken, patient
+
+
+def _day(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _clinical(resource: dict[str, Any]) -> str | None:
+    status: str | None = resource.get("clinicalStatus", {}).get("coding", [{}])[0].get("code")
+    return status
 
 
 def test_walk_pages_sub_records_to_the_end(fhir: FhirHttp, variant: Variant) -> None:
@@ -403,6 +426,18 @@ def test_vital_signs_are_found_by_the_day_and_the_instant_they_were_taken(fhir: 
         instant = taken.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         at = fhir.search_all(f"{BASE}/Observation", patient=str(truth.uuid), date=instant, _count=100)
         assert len(at) == _signs(reading) and {o["effectiveDateTime"] for o in at} == {taken.isoformat()}, instant
+
+
+def test_another_patients_vital_signs_are_not_read_under_a_patient(fhir: FhirHttp, variant: Variant) -> None:
+    """An Observation id names its patient and the vendor's reading: a reading of another patient
+    is no Observation of this one, even when the vendor finds a reading by its uuid alone."""
+    owner, other = [p for p in live_patients(variant.clinic) if any(not r.deleted for r in p.vitals)][:2]
+    observation = fhir.search_all(f"{BASE}/Observation", patient=str(owner.uuid), _count=1)[0]
+    parts = split_child_id(observation["id"])
+    assert parts is not None and parts[0] == str(owner.uuid)
+    crafted = child_id(str(other.uuid), parts[1], parts[2])
+    assert fhir.get(f"{BASE}/Observation/{crafted}").status_code == 404
+    assert fhir.get_ok(f"{BASE}/Observation/{observation['id']}") == observation
 
 
 def test_deleted_patients_stay_deleted(fhir: FhirHttp, variant: Variant) -> None:

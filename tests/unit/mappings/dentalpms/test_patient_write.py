@@ -107,6 +107,16 @@ def test_a_patient_without_family_and_given_name_is_refused(names: list[dict[str
     assert caught.value.expression == "Patient.name"
 
 
+@pytest.mark.parametrize("when", ["2020", "2020-03"])
+def test_an_update_with_a_partial_deceased_date_neither_sends_nor_clears_it(when: str) -> None:
+    # A FastAPI service reads "2020" as Unix seconds (1970-01-01T00:33:40Z) and refuses "2020-03".
+    minimal = {"resourceType": "Patient", "id": "x", "name": [{"family": "Doe", "given": ["Jo"]}]}
+    body = patient_for_update({**minimal, "deceasedDateTime": when}, CTX)
+    assert "date_time_deceased" not in body.fields and body.not_stored == ("Patient.deceasedDateTime",)
+    full = patient_for_update({**minimal, "deceasedDateTime": "2020-03-04T10:00:00-05:00"}, CTX)
+    assert full.fields["date_time_deceased"] == "2020-03-04T10:00:00-05:00" and not full.not_stored
+
+
 def test_a_partial_birth_date_is_not_stored() -> None:
     body = patient_for_create({**_patient(), "birthDate": "1980-05"}, CTX)
     assert "date_of_birth" not in body.fields and "Patient.birthDate" in body.not_stored

@@ -27,6 +27,7 @@ from mappings.dentalpms.vendor import (
     VendorPatient,
     VendorVitals,
     canonical,
+    is_deleted,
 )
 from sandboxes.clinic import build_clinic
 from sandboxes.dentalpms.render import Renderer, reference
@@ -35,12 +36,14 @@ from sandboxes.dentalpms.shapes import Shapes
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
 CLINIC = build_clinic()
 RENDER = Renderer(CLINIC)
-# Every value of every spelling switch, in four combinations.
+# Every value of every spelling switch, in six combinations.
 SPELLINGS = [
     Shapes(timestamps="offset", dates="datetime", scalars="strings", nulls="absent"),
     Shapes(timestamps="naive", dates="date", scalars="digits", nulls="null"),
     Shapes(timestamps="naive", dates="datetime", scalars="json", nulls="absent"),
     Shapes(timestamps="z", dates="date", scalars="strings", nulls="null"),
+    Shapes(enums="upper", stand_in_dates="zero", defaults="omitted", nulls="absent", scalars="strings"),
+    Shapes(enums="pascal", stand_in_dates="zero", defaults="omitted", timestamps="offset", dates="datetime"),
 ]
 Mapper = Callable[[dict[str, Any]], Any]
 
@@ -179,3 +182,43 @@ def test_page_envelopes_without_total_or_has_next_page_still_end() -> None:
     assert VendorPageList.model_validate({"items": None, "total": 0}).items == []
     with pytest.raises(ValidationError):
         VendorPageList.model_validate({"total": 3})
+
+
+@pytest.mark.parametrize(
+    "stand_in", ["0001-01-01T00:00:00Z", "0001-01-01T00:00:00", "0000-00-00 00:00:00", "9999-12-31T23:59:59Z"]
+)
+def test_a_date_standing_in_for_none_is_none(stand_in: str) -> None:
+    """Go's zero `time.Time`, .NET's `DateTime.MinValue`, MySQL's zero date and the open end
+    9999-12-31 are written for "no date": a record with one is not deleted, not deceased."""
+    patient = {**RENDER.patient(next(p for p in CLINIC.patients if not p.deleted)), "deleted_at": stand_in}
+    read = canonical(VendorPatient.model_validate({**patient, "date_time_deceased": stand_in}))
+    assert read["deleted_at"] is None and read["date_time_deceased"] is None and not is_deleted(patient)
+    medication = next(record for model, _, record in RECORDS if model is VendorMedication)
+    read = canonical(VendorMedication.model_validate({**medication, "date_stop": stand_in[:10]}))
+    assert read["date_stop"] is None
+    assert is_deleted({**patient, "deleted_at": "2024-05-01T00:00:00Z"}) and is_deleted({"deleted_at": "soon"})
+
+
+@pytest.mark.parametrize(
+    ("field", "spellings", "value"),
+    [
+        ("status", ["ON_HOLD", "OnHold", "on-hold", "On Hold"], "on_hold"),
+        ("status", ["DISCONTINUED", "Discontinued"], "discontinued"),
+    ],
+)
+def test_an_enum_in_another_spelling_is_the_documented_value(field: str, spellings: list[str], value: str) -> None:
+    medication = next(record for model, _, record in RECORDS if model is VendorMedication)
+    for spelling in spellings:
+        assert canonical(VendorMedication.model_validate({**medication, field: spelling}))[field] == value
+
+
+def test_a_default_left_out_is_the_documented_default() -> None:
+    patient = {k: v for k, v in RENDER.patient(CLINIC.patients[0]).items() if k != "status"}
+    assert patient_to_fhir(canonical(VendorPatient.model_validate({**patient, "status": None})), CTX)["active"]
+    assert patient_to_fhir(canonical(VendorPatient.model_validate(patient)), CTX)["active"]
+    allergy = {k: v for k, v in next(r for m, _, r in RECORDS if m is VendorAllergy).items() if k != "status_is_active"}
+    mapped = allergy_to_fhir(canonical(VendorAllergy.model_validate(allergy)), str(CLINIC.patients[0].uuid), CTX)
+    assert mapped["clinicalStatus"]["coding"][0]["code"] == "active"
+    disease = {k: v for k, v in next(r for m, _, r in RECORDS if m is VendorDisease).items() if k != "problem_status"}
+    mapped = condition_to_fhir(canonical(VendorDisease.model_validate(disease)), str(CLINIC.patients[0].uuid), CTX)
+    assert mapped["clinicalStatus"]["coding"][0]["code"] == "active"

@@ -133,3 +133,24 @@ def test_a_patch_null_clears_the_field_or_is_ignored() -> None:
         assert (patched.json()["email"], patched.json()["city"]) == (email, "Springfield"), switches
     with pytest.raises(ValueError, match="patch_nulls"):
         variant(patch_nulls="dropped")
+
+
+def test_enums_stand_in_dates_and_defaults_are_spelled_as_switched() -> None:
+    patient = next(p for p in LIVE if p.status == "active")
+    owner = next(p for p in LIVE if any(m.status == "on_hold" and not m.deleted for m in p.medications))
+    upper = variant(enums="upper").ok(f"{BASE}/{owner.uuid}/medications", page_size=200)["items"]
+    assert "ON_HOLD" in {m["status"] for m in upper}
+    pascal = variant(enums="pascal").ok(f"{BASE}/{owner.uuid}/medications", page_size=200)["items"]
+    assert "OnHold" in {m["status"] for m in pascal}
+    zero = variant(stand_in_dates="zero").ok(f"{BASE}/{patient.uuid}")
+    assert zero["deleted_at"] == "0001-01-01T00:00:00Z" and zero["status"] == "active"
+    omitted = variant(defaults="omitted").ok(f"{BASE}/{patient.uuid}")
+    assert "status" not in omitted and omitted["first_name"] == patient.first_name
+
+
+def test_a_reading_of_another_patient_is_found_by_its_uuid_alone_when_switched() -> None:
+    owner, other = [p for p in LIVE if any(not r.deleted for r in p.vitals)][:2]
+    reading = new_api().ok(f"{BASE}/{owner.uuid}/vital-signs")["items"][0]
+    assert new_api().get(f"{BASE}/{other.uuid}/vital-signs/{reading['id']}").status_code == 404
+    found = variant(vitals_lookup="by_id").ok(f"{BASE}/{other.uuid}/vital-signs/{reading['id']}")
+    assert found["patient"]["uuid"] == str(owner.uuid)
