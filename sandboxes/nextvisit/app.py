@@ -81,7 +81,18 @@ leave open that independent implementations read differently:
   still 404 them.
 - ``delete_status=200`` (default, ``{"message": ...}``) | ``204`` (no body).
 - ``login_shape="token"`` (default, ``{"status", "token", "user"}``) | ``"data"``
-  (``{"data": {"token", "user"}}``).
+  (``{"data": {"token", "user"}}``) | ``"plain"`` (the token itself as the body, ``text/html``:
+  Sanctum's documented route for exactly this request body returns
+  ``$user->createToken($request->device_name)->plainTextToken``) | ``"new_token"`` (201
+  ``{"token": {"accessToken": {...}, "plainTextToken": "<id>|<secret>"}}``: Sanctum's
+  ``NewAccessToken`` encoded as it is).
+- ``unauthenticated_status=401`` (default) | ``419``: the status of an unknown or revoked
+  token (Laravel's "Page Expired", which some implementations answer for an expired token).
+- ``create_answer="record"`` (default: 201 with the patient, as documented) | ``"message"``
+  (201 ``{"message": "Patient created successfully"}``, the delete answer's style).
+- ``duplicates="allowed"`` (default) | ``"409"``: a create naming a live patient's first and
+  last name (case aside) and date of birth is 409 ``{"message": "A patient with this name
+  and date of birth already exists."}``.
 - ``single_relations="always"`` (default: single-patient answers carry ``encounters``, as
   the docs' examples show) | ``"included"`` (Spatie's query builder and ``whenLoaded``:
   ``GET /v1/patients/{id}`` carries ``encounters`` only when ``include`` names it, like the

@@ -16,8 +16,10 @@ from sandboxes.toolkit.folding import fold
 __all__ = [
     "Accents",
     "Booleans",
+    "CreateAnswer",
     "Dates",
     "Datetimes",
+    "Duplicates",
     "EmptyDemographics",
     "EncounterShape",
     "ErrorBodies",
@@ -44,11 +46,13 @@ Nulls = Literal["null", "absent"]
 Paging = Literal["resource", "paginator", "simple", "cursor"]
 ErrorBodies = Literal["laravel", "error", "plain"]
 SingleEnvelope = Literal["data", "bare"]
-LoginShape = Literal["token", "data"]
+LoginShape = Literal["token", "data", "plain", "new_token"]
 SingleRelations = Literal["always", "included"]
 EmptyDemographics = Literal["null", "array"]
 PutSemantics = Literal["merge", "replace"]
 ShowIncludes = Literal["list", "demographics"]
+CreateAnswer = Literal["record", "message"]
+Duplicates = Literal["allowed", "409"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,9 @@ class Readings:
     empty_demographics: EmptyDemographics = "null"
     put_semantics: PutSemantics = "merge"
     show_includes: ShowIncludes = "list"
+    unauthenticated_status: int = 401
+    create_answer: CreateAnswer = "record"
+    duplicates: Duplicates = "allowed"
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -83,6 +90,8 @@ class Readings:
                 raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
         if self.delete_status not in (200, 204):
             raise ValueError(f"delete_status must be 200 or 204, not {self.delete_status!r}")
+        if self.unauthenticated_status not in (401, 419):
+            raise ValueError(f"unauthenticated_status must be 401 or 419, not {self.unauthenticated_status!r}")
         if self.list_per_page_max < 1:
             raise ValueError("list_per_page_max must be at least 1")
 
@@ -125,6 +134,8 @@ _LITERALS = {
     "empty_demographics": EmptyDemographics,
     "put_semantics": PutSemantics,
     "show_includes": ShowIncludes,
+    "create_answer": CreateAnswer,
+    "duplicates": Duplicates,
 }
 
 

@@ -243,3 +243,28 @@ def test_a_delete_without_a_body_and_a_login_inside_data() -> None:
     deleted = api.call("DELETE", ONE)
     assert deleted.status_code == 204 and deleted.content == b""
     assert api.get(ONE).status_code == 404
+
+
+def test_a_login_answering_the_token_as_text_or_as_sanctums_new_access_token() -> None:
+    plain = _api(login_shape="plain").login()
+    assert plain.status_code == 200 and plain.headers["content-type"].startswith("text/html")
+    assert plain.text.partition("|")[0].isdigit()
+    new = _api(login_shape="new_token").login()
+    assert new.status_code == 201 and set(new.json()["token"]) == {"accessToken", "plainTextToken"}
+
+
+def test_an_unknown_token_answered_419() -> None:
+    api = _api(unauthenticated_status=419)
+    api.token = "1|nope"
+    refused = api.get(ONE)
+    assert refused.status_code == 419 and refused.json() == {"message": "Unauthenticated."}
+
+
+def test_a_create_answered_without_the_record_and_a_duplicate_answered_409() -> None:
+    api = _api(create_answer="message", duplicates="409")
+    body = {"first_name": "Jo", "last_name": "Poe", "date_of_birth": "1990-01-01"}
+    created = api.call("POST", "/v1/patients", json=body)
+    assert created.status_code == 201 and created.json() == {"message": "Patient created successfully"}
+    again = api.call("POST", "/v1/patients", json={**body, "first_name": "JO"})
+    assert again.status_code == 409 and "already exists" in again.json()["message"]
+    assert api.call("POST", "/v1/patients", json={**body, "date_of_birth": "1990-01-02"}).status_code == 201
