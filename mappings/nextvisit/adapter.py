@@ -84,6 +84,11 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   `allergies` text it has just read (the Patient carries neither), so both survive either
   reading. What cannot be sent back (allergies as a list: the body takes text; a field the
   answer left out) a replacing PUT would wipe: no request can prevent that.
+- The create answer: documented as `{"data": PatientFull}` (201); the record itself, or
+  `{"message", "patient": {...}}`, or only its `id` are read for the new id; an answer that
+  names none (`{"message": "Patient created successfully"}` like the delete's, or no body at
+  all) is followed by a look-up of the newest patient with the names and birth date sent
+  (the list filtered by that date, newest id first), never a 502 for a patient that exists.
 - Soft-deleted patients: documented as gone from reads ("Soft deletes"); a read or list
   answer that still carries one (a non-null `deleted_at`: `withTrashed()`) is read as
   deleted: the read is 410 Gone, the list leaves it out. A delete answered with 204 and no
@@ -146,6 +151,7 @@ from gateway.contract import AdapterConfig, Resource, ResourceProvider, SearchRe
 from gateway.errors import Gone, InvalidRequest, NotFound, PreconditionFailed, UpstreamError
 from gateway.search import planning as q
 from gateway.search.model import SearchQuery, TokenValue
+from gateway.text import nfc_text
 from mappings.ids import is_int_id
 from mappings.nextvisit.allergy import allergies_read
 from mappings.nextvisit.capabilities import ALLERGY, ENCOUNTER, MEDICATION, PATIENT
@@ -171,6 +177,7 @@ MAX_PAGE_SIZE = 100  # records inside one patient payload: no vendor paging at a
 # the list no maximum (the search endpoint's is 100; a list may refuse more than 50).
 LIST_PAGE_SIZE = 50
 MAX_TRASH_PAGES = 40
+MAX_CREATED_PAGES = 4  # list pages read to find a patient the create answer did not name
 MAX_DEMOGRAPHICS_PAGES = 16  # list pages read to find one patient's demographics (bisected)
 _SORT_FIELDS = {"family": "last_name", "birthdate": "date_of_birth"}
 # The relations a read asks for: the docs list `include=user,team,encounters,demographics` (on the
@@ -471,8 +478,31 @@ class NextvisitAdapter:
 
     async def _create_patient(self, resource: Resource) -> Written:
         body = patient_from_fhir(resource, self._ctx, _today())
-        created = self._readable(_single(await self.client.request("POST", "/v1/patients", json=body)), "(new)")
-        return _kept(resource, await self._read_patient(created.id))
+        answer = _single(await self.client.request("POST", "/v1/patients", json=body))
+        if isinstance(answer, dict) and isinstance(answer.get("patient"), dict):
+            answer = answer["patient"]  # `{"message": ..., "patient": {...}}`
+        new_id = _answered_id(answer) or await self._created_id(body)
+        return _kept(resource, await self._read_patient(new_id))
+
+    async def _created_id(self, body: dict[str, Any]) -> str:
+        """The id of the patient a create answer did not name (`{"message": "Patient created
+        successfully"}`, as the delete answers, or no body): the newest patient with the names
+        and birth date just sent (the exact date filter; names compared here, as stored)."""
+        params: dict[str, str | int] = {
+            "filter[date_of_birth]": body["date_of_birth"],
+            "sort": "-id",
+            "per_page": LIST_PAGE_SIZE,
+        }
+        wanted = (_folded(body["first_name"]), _folded(body["last_name"]))
+        found: list[int] = []
+        async for listed in self._walk(params, MAX_CREATED_PAGES):
+            rows = [row for row in listed.data if isinstance(row, dict)]
+            found += _row_ids(
+                [r for r in rows if (_folded(r.get("first_name")), _folded(r.get("last_name"))) == wanted]
+            )
+        if not found:
+            raise UpstreamError("Nextvisit created the patient but its answer did not say which, nor could it be found")
+        return str(max(found))
 
     async def _update_patient(self, resource_id: str, resource: Resource, if_match: str | None) -> Written:
         record = await self._patient(resource_id)
@@ -498,6 +528,17 @@ def _kept(sent: Resource, stored: Resource) -> Written:
     once set, wins over the one the gateway keeps for it, and its write bodies cannot set it."""
     gender = sent.get("gender")
     return Written(stored, ("Patient.gender",) if gender and stored.get("gender") != gender else ())
+
+
+def _answered_id(answer: Any) -> str | None:
+    """The patient id a create answer names, if it names one (a number or a string of one)."""
+    value = answer.get("id") if isinstance(answer, dict) else None
+    text = str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    return text if text.isdigit() else None
+
+
+def _folded(name: Any) -> str:
+    return nfc_text(name).strip().casefold() if isinstance(name, str) else ""
 
 
 def _single(body: Any) -> Any:

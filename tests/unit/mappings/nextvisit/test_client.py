@@ -162,3 +162,29 @@ def test_a_duplicate_refused_with_409_is_a_conflict_not_a_failed_precondition() 
         with pytest.raises(Conflict, match="already exists") as caught:
             asyncio.run(scenario())
         assert not isinstance(caught.value, PreconditionFailed)
+
+
+@pytest.mark.parametrize("answer", ["message", "record"])
+def test_a_create_answered_without_the_record_is_the_patient_it_made(answer: str) -> None:
+    from mappings.nextvisit.adapter import NextvisitAdapter
+
+    sent = {"resourceType": "Patient", "name": [{"family": "Zed", "given": ["Ann"]}], "birthDate": "1990-04-01"}
+    with _serving(create_answer=answer) as (running, _):
+
+        async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+            ctx = TenantContext("t", "urn:t")
+            adapter = NextvisitAdapter(
+                AdapterConfig(running.url, ctx, NoOptions(), {"email": EMAIL, "password": PASSWORD})
+            )
+            patients = adapter.providers["Patient"]
+            assert patients.create is not None
+            try:
+                await patients.create(sent)  # a namesake born the same day, created earlier
+                written = await patients.create(sent)
+                return written.resource, await patients.read(written.resource["id"])
+            finally:
+                await adapter.aclose()
+
+        created, read = asyncio.run(scenario())
+        assert created == read and created["name"][0]["family"] == "Zed" and created["birthDate"] == "1990-04-01"
+        assert int(created["id"]) == max(p.id for p in build_clinic().patients) + 2  # the newer of the two
