@@ -49,8 +49,20 @@ leave open that independent implementations read differently:
   ``2024-01-05T04:00:00-06:00``) | ``"sql"`` (``2024-01-05 10:00:00``, UTC, no zone): every
   ``*_at``, ``start_time``, ``end_time``, ``date_of_service`` and ``occurred_at``.
 - ``dates="iso"`` (default, ``1985-03-15``) | ``"us"`` (``03/15/1985``) | ``"datetime"``
-  (Laravel's ``date`` cast: ``1985-03-15T00:00:00.000000Z``): ``date_of_birth``. Filters
-  still take ISO dates, as documented.
+  (Laravel's ``date`` cast: ``1985-03-15T00:00:00.000000Z``) | ``"east"`` (the same cast in
+  an app whose timezone is Europe/Berlin: Carbon's ``toJSON()`` writes local midnight in UTC,
+  ``1985-03-14T23:00:00.000000Z``): ``date_of_birth``. Filters still take ISO dates, as
+  documented.
+- ``no_dates="null"`` (default) | ``"zero"`` (MySQL's zero date ``0000-00-00`` and datetime
+  ``0000-00-00 00:00:00``) | ``"min"`` (Go's zero ``time.Time``, ``0001-01-01T00:00:00Z``,
+  and every patient carries ``deleted_at``, zero when live, as a struct writes every field):
+  what a date or time without a value is written as (``date_of_birth``, ``end_time``,
+  ``*_at``), in place of null.
+- ``meta_encoding="object"`` (default) | ``"string"``: ``meta`` served as its JSON text (a
+  JSON column without an ``array`` cast).
+- ``demographics_shape="object"`` (default) | ``"list"`` (a ``hasMany`` relation: a list of
+  one object) | ``"nested"`` (``{email, mobile_phone, address: {line1, city, state,
+  zip_code}}``).
 - ``ids="numbers"`` (default) | ``"strings"``: every ``id``, ``patient_id`` and ``user_id``
   holding a number is written as a string of digits (``"42"``).
 - ``booleans="json"`` (default) | ``"digits"``: an encounter's ``signed`` as ``"1"``/``"0"``

@@ -19,12 +19,15 @@ __all__ = [
     "CreateAnswer",
     "Dates",
     "Datetimes",
+    "DemographicsShape",
     "Duplicates",
     "EmptyDemographics",
     "EncounterShape",
     "ErrorBodies",
     "Ids",
+    "MetaEncoding",
     "NameMatch",
+    "NoDates",
     "Nulls",
     "Paging",
     "PutSemantics",
@@ -39,7 +42,7 @@ EncounterShape = Literal["object", "flat"]
 NameMatch = Literal["substring", "prefix", "exact"]
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 Datetimes = Literal["iso", "micro", "offset", "sql"]
-Dates = Literal["iso", "us", "datetime"]
+Dates = Literal["iso", "us", "datetime", "east"]
 Ids = Literal["numbers", "strings"]
 Booleans = Literal["json", "digits"]
 Nulls = Literal["null", "absent"]
@@ -52,6 +55,9 @@ EmptyDemographics = Literal["null", "array"]
 PutSemantics = Literal["merge", "replace"]
 ShowIncludes = Literal["list", "demographics"]
 CreateAnswer = Literal["record", "message"]
+NoDates = Literal["null", "zero", "min"]
+MetaEncoding = Literal["object", "string"]
+DemographicsShape = Literal["object", "list", "nested"]
 Duplicates = Literal["allowed", "409"]
 
 
@@ -82,6 +88,9 @@ class Readings:
     unauthenticated_status: int = 401
     create_answer: CreateAnswer = "record"
     duplicates: Duplicates = "allowed"
+    no_dates: NoDates = "null"
+    meta_encoding: MetaEncoding = "object"
+    demographics_shape: DemographicsShape = "object"
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -136,6 +145,9 @@ _LITERALS = {
     "show_includes": ShowIncludes,
     "create_answer": CreateAnswer,
     "duplicates": Duplicates,
+    "no_dates": NoDates,
+    "meta_encoding": MetaEncoding,
+    "demographics_shape": DemographicsShape,
 }
 
 

@@ -3,6 +3,7 @@ changes only what it says, and the defaults are the documented reading."""
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from datetime import datetime
 from typing import Any
@@ -268,3 +269,26 @@ def test_a_create_answered_without_the_record_and_a_duplicate_answered_409() -> 
     again = api.call("POST", "/v1/patients", json={**body, "first_name": "JO"})
     assert again.status_code == 409 and "already exists" in again.json()["message"]
     assert api.call("POST", "/v1/patients", json={**body, "date_of_birth": "1990-01-02"}).status_code == 201
+
+
+def test_dates_without_a_value_as_stand_ins_and_a_birth_date_from_east_of_utc() -> None:
+    undated = next(p for p in CLINIC.patients if not p.deleted and p.birth_date is None)
+    path = f"/v1/patients/{undated.id}"
+    zero = _api(no_dates="zero").ok(path)["data"]
+    assert zero["date_of_birth"] == "0000-00-00"
+    assert any(e["end_time"] == "0000-00-00 00:00:00" for e in _api(no_dates="zero").ok(ONE)["data"]["encounters"])
+    go = _api(no_dates="min")
+    assert go.ok(path)["data"]["date_of_birth"] == "0001-01-01T00:00:00Z"
+    assert go.ok(ONE)["data"]["deleted_at"] == "0001-01-01T00:00:00Z"
+    assert PATIENT.birth_date is not None
+    east = _api(dates="east").ok(ONE)["data"]["date_of_birth"]
+    assert east.endswith(":00:00.000000Z") and east[:10] < PATIENT.birth_date.isoformat()
+
+
+def test_meta_as_json_text_and_demographics_as_a_list_or_nested() -> None:
+    meta = _api(meta_encoding="string").ok(ONE)["data"]["meta"]
+    assert isinstance(meta, str) and json.loads(meta) == _api().ok(ONE)["data"]["meta"]
+    documented = _api().ok(ONE, include="demographics")["data"]["demographics"]
+    assert _api(demographics_shape="list").ok(ONE, include="demographics")["data"]["demographics"] == [documented]
+    nested = _api(demographics_shape="nested").ok(ONE, include="demographics")["data"]["demographics"]
+    assert nested["mobile_phone"] == documented["phone"] and nested["address"]["zip_code"] == documented["postal_code"]
