@@ -324,7 +324,7 @@ class NextvisitAdapter:
             raise NotFound(f"Patient/{patient_id} does not exist") from None
         raw = _single(body)
         patient = self._readable(raw, patient_id)
-        if patient.deleted_at:
+        if patient.deleted:
             # An implementation whose show finds soft-deleted patients too (`withTrashed()`).
             raise Gone(f"Patient/{patient_id} has been deleted")
         if "demographics" not in raw:
@@ -465,7 +465,7 @@ class NextvisitAdapter:
         for index, row in enumerate(rows):
             try:
                 patient = self._read(row)
-                if not patient.deleted_at:  # a list that shows soft-deleted patients unasked
+                if not patient.deleted:  # a list that shows soft-deleted patients unasked
                     found.append(patient_to_fhir(patient, self._ctx))
             except UnreadablePayload as exc:
                 vendor_id = row.get("id") if isinstance(row, dict) else None

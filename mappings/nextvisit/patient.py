@@ -80,15 +80,15 @@ def _telecom(demographics: VendorDemographics) -> list[dict[str, Any]]:
     out = []
     if demographics.phone_value:
         out.append({"system": "phone", "value": demographics.phone_value})
-    if demographics.email:
-        out.append({"system": "email", "value": demographics.email})
+    if demographics.email_value:
+        out.append({"system": "email", "value": demographics.email_value})
     return out
 
 
 def _address(demographics: VendorDemographics) -> list[dict[str, Any]]:
     address = compact(
         {
-            "line": [demographics.line] if demographics.line else [],
+            "line": demographics.lines,
             "city": demographics.city or None,
             "state": demographics.state or None,
             "postalCode": demographics.postal or None,
