@@ -60,6 +60,12 @@ leave open that independent implementations read differently:
   ``*_at``), in place of null.
 - ``meta_encoding="object"`` (default) | ``"string"``: ``meta`` served as its JSON text (a
   JSON column without an ``array`` cast).
+- ``spellings="documented"`` (default: the words described below) | ``"other"``: gender
+  ``Male``/``Female``/``Nonbinary``/``Other``/``U``; encounter status ``booked``,
+  ``checked_in``, ``complete``, ``canceled``; visit type ``video_visit`` for telehealth;
+  allergies ``N/A`` where the default writes ``""``, and no known allergies as ``No
+  allergies``, ``Denies``, ``No known drug allergies (NKDA)``, ``NKA/NKDA`` or ``No Known
+  Allergies``; ``latest_medications`` as one text, a drug a line (``None`` when empty).
 - ``demographics_shape="object"`` (default) | ``"list"`` (a ``hasMany`` relation: a list of
   one object) | ``"nested"`` (``{email, mobile_phone, address: {line1, city, state,
   zip_code}}``).

@@ -35,6 +35,7 @@ __all__ = [
     "ShowIncludes",
     "SingleEnvelope",
     "SingleRelations",
+    "Spellings",
     "nfd",
 ]
 
@@ -58,6 +59,7 @@ CreateAnswer = Literal["record", "message"]
 NoDates = Literal["null", "zero", "min"]
 MetaEncoding = Literal["object", "string"]
 DemographicsShape = Literal["object", "list", "nested"]
+Spellings = Literal["documented", "other"]
 Duplicates = Literal["allowed", "409"]
 
 
@@ -91,6 +93,7 @@ class Readings:
     no_dates: NoDates = "null"
     meta_encoding: MetaEncoding = "object"
     demographics_shape: DemographicsShape = "object"
+    spellings: Spellings = "documented"
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -148,6 +151,7 @@ _LITERALS = {
     "no_dates": NoDates,
     "meta_encoding": MetaEncoding,
     "demographics_shape": DemographicsShape,
+    "spellings": Spellings,
 }
 
 

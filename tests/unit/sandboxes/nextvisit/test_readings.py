@@ -292,3 +292,12 @@ def test_meta_as_json_text_and_demographics_as_a_list_or_nested() -> None:
     assert _api(demographics_shape="list").ok(ONE, include="demographics")["data"]["demographics"] == [documented]
     nested = _api(demographics_shape="nested").ok(ONE, include="demographics")["data"]["demographics"]
     assert nested["mobile_phone"] == documented["phone"] and nested["address"]["zip_code"] == documented["postal_code"]
+
+
+def test_other_spellings() -> None:
+    documented, other = _api().ok(ONE)["data"], _api(spellings="other").ok(ONE)["data"]
+    assert other["latest_medications"] == ("\n".join(documented["latest_medications"]) or "None")
+    words = {"scheduled": "booked", "in_progress": "checked_in", "completed": "complete", "cancelled": "canceled"}
+    for before, after in zip(documented["encounters"], other["encounters"], strict=True):
+        assert after["status"] == words[before["status"]]
+        assert after["visit_type"] == ("video_visit" if before["visit_type"] == "telehealth" else "in_person")
