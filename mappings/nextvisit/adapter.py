@@ -60,6 +60,21 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   `date` cast, midnight UTC): its date as written is the birth date. A birth date that is
   no date makes the patient unreadable (a 502 naming the field; left out of lists with a
   warning), never a patient silently without one.
+- No date: a stand-in a column that cannot be null writes (MySQL's `0000-00-00`, Carbon's
+  `-0001-11-30`, Go's zero `0001-01-01T00:00:00Z`) is no date, in `deleted_at` too (a Go
+  struct writes it, zero, for every live patient). A birth date written as a date-time at
+  another hour than midnight is a midnight serialised in another zone (Carbon's `toJSON()`
+  writes an app timezone east of UTC the evening before): the nearest UTC midnight's day.
+- Words (`vendor`, `allergy`, `medication`, `encounter`, `patient` say each): gender in any
+  case, one-letter (`F`, `X`, `U`) or `nonbinary`; encounter statuses a scheduler or chart
+  writes (`booked`, `checked_in`, `complete`, `signed`, `canceled`, `no_show`, camelCase);
+  a visit type naming tele-, video, virtual or phone is virtual; allergy texts that record
+  nothing (`N/A`, `-`, `Unknown`) are no allergy, `No allergies`/`Denies`/`NKA/NKDA` no known
+  allergy; a list stored as its JSON text, or one item a line behind `-`/`1.`, is that list;
+  `latest_medications` as one text is split into its lines (or `;`/`,` items), `None` and
+  `N/A` entries are no drug, and an object names its drug as `name`, `medication` (text or
+  an object), `medication_name`, `drug` or `drug_name`, with `strength`/`dosage`/`dose` and
+  `frequency`/`sig`.
 - Booleans (`signed`: `true`, `1` or `"1"`) and other documented fields no FHIR element
   needs (`notes`, `insurance`, `user`, `team`, `timeline`, `created_at`, `deleted_at`; an
   encounter's `uuid`, `patient_id`, `created_at`) are declared but never read: no value
@@ -113,10 +128,13 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   shown). Anything else (a list, a boolean) makes the encounter unreadable.
 - Numbers as strings: ids (patient, encounter, reference) may be numbers or digit strings;
   text fields given as numbers (a phone, a postal code) are their decimal text.
-- The demographics shape (not in the docs at all): `email`, `phone` or `phone_number`,
-  `address_line1` or `address`, `city`, `state`, `postal_code` or `zip`; missing fields are
-  absent; `demographics` null or `[]` (PHP's encoding of an empty array, as for `meta`)
-  means none recorded.
+- The demographics shape (not in the docs at all): `email` (`email_address`), `phone`
+  (`phone_number`, `mobile_phone`, `cell_phone`, `mobile`, `home_phone`), `address_line1`
+  (`address_line_1`, `address1`, `address` as text), a second line, `city`, `state`,
+  `postal_code` (`zip`, `zip_code`, `zipcode`); `address` may be an object of those parts
+  (`line1`, `street`, `zip`...); a list of such objects (a `hasMany` relation) is read as
+  one, later rows over earlier; missing fields are absent; `demographics` null or `[]` (PHP's
+  encoding of an empty array, as for `meta`) means none recorded.
 - `include=demographics,encounters` on `GET /v1/patients/{id}`: the docs list includes for
   the list only, and show the show's answer with `encounters` unasked; an implementation on
   Spatie's query builder serves a relation only when it is included (`whenLoaded`), so both
@@ -129,7 +147,8 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   versionId from the fields both answers carry would hide the difference, not remove it:
   the telecom would still differ.) When the list leaves the demographics out too, neither
   answer has them and they still agree. One extra call, only for such implementations.
-- `meta`: an object, or `[]` (PHP's encoding of an empty array) or null, both read as `{}`.
+- `meta`: an object, or `[]` (PHP's encoding of an empty array) or null, both read as `{}`;
+  its JSON text (a JSON column without an `array` cast) is decoded; anything else is `{}`.
 - `allergies`: documented as text; a list of text items is read as that list, item by
   item (a non-text item is reported, the others served); anything else is reported.
 - `latest_medications` items (shown only as `[]`): text as written, or an object naming the

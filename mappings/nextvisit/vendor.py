@@ -317,19 +317,37 @@ def _demographics(value: Any) -> Any:
 
 
 class VendorMedication(_Model):
-    """A medication entry given as an object: its name, and a strength or dose when stated."""
+    """A medication entry given as an object: its name (under the spellings implementations use,
+    or inside a `medication` object), and a strength or dose and how often, when stated."""
 
     name: Text = None
     medication: Text = None
+    medication_name: Text = None
+    drug: Text = None
+    drug_name: Text = None
     strength: Text = None
     dosage: Text = None
+    dose: Text = None
+    frequency: Text = None
+    sig: Text = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nested(cls, data: Any) -> Any:
+        """`{"medication": {"name": ..., "strength": ...}}`: the inner object's fields."""
+        if not isinstance(data, dict) or not isinstance(data.get("medication"), dict):
+            return data
+        inner = data["medication"]
+        return {**{k: v for k, v in data.items() if k != "medication"}, **{k: v for k, v in inner.items() if k != "id"}}
 
     @property
     def text(self) -> str:
-        """The drug's name then its strength ("Sertraline 50mg"); empty without a name (a dose alone names no drug)."""
-        name = (self.name or self.medication or "").strip()
-        dose = (self.strength or self.dosage or "").strip()
-        return f"{name} {dose}".strip() if name else ""
+        """The drug's name, its strength and how often ("Sertraline 50mg daily"); empty without a
+        name (a dose alone names no drug)."""
+        name = (_first(self.name, self.medication, self.medication_name, self.drug, self.drug_name) or "").strip()
+        dose = (_first(self.strength, self.dosage, self.dose) or "").strip()
+        often = (_first(self.frequency, self.sig) or "").strip()
+        return " ".join(part for part in (name, dose, often) if part) if name else ""
 
 
 class VendorPatient(_Model):

@@ -64,7 +64,8 @@ READINGS: dict[str, dict[str, Any]] = {
     "as-documented": {},
     # Strings everywhere a number or a date could be, Laravel's bare paginator, text errors,
     # exact name filters, a read that serves encounters only when included, MySQL's zero dates,
-    # demographics as a hasMany list, a create answered without the record, 419 for a token.
+    # demographics as a hasMany list, a create answered without the record, 419 for a token,
+    # other words for genders, statuses and no known allergies, medications as one text.
     "flat-strings-sql-us-paginator": {
         "encounter_shape": "flat",
         "datetimes": "sql",
@@ -82,6 +83,7 @@ READINGS: dict[str, dict[str, Any]] = {
         "demographics_shape": "list",
         "create_answer": "message",
         "unauthenticated_status": 419,
+        "spellings": "other",
     },
     # Names stored decomposed and matched by prefix, accent-sensitively; no nulls; a simple
     # paginator; local offsets; unwrapped single answers; a read ignoring its include; a PUT
