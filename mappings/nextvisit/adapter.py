@@ -60,6 +60,21 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   `date` cast, midnight UTC): its date as written is the birth date. A birth date that is
   no date makes the patient unreadable (a 502 naming the field; left out of lists with a
   warning), never a patient silently without one.
+- No date: a stand-in a column that cannot be null writes (MySQL's `0000-00-00`, Carbon's
+  `-0001-11-30`, Go's zero `0001-01-01T00:00:00Z`) is no date, in `deleted_at` too (a Go
+  struct writes it, zero, for every live patient). A birth date written as a date-time at
+  another hour than midnight is a midnight serialised in another zone (Carbon's `toJSON()`
+  writes an app timezone east of UTC the evening before): the nearest UTC midnight's day.
+- Words (`vendor`, `allergy`, `medication`, `encounter`, `patient` say each): gender in any
+  case, one-letter (`F`, `X`, `U`) or `nonbinary`; encounter statuses a scheduler or chart
+  writes (`booked`, `checked_in`, `complete`, `signed`, `canceled`, `no_show`, camelCase);
+  a visit type naming tele-, video, virtual or phone is virtual; allergy texts that record
+  nothing (`N/A`, `-`, `Unknown`) are no allergy, `No allergies`/`Denies`/`NKA/NKDA` no known
+  allergy; a list stored as its JSON text, or one item a line behind `-`/`1.`, is that list;
+  `latest_medications` as one text is split into its lines (or `;`/`,` items), `None` and
+  `N/A` entries are no drug, and an object names its drug as `name`, `medication` (text or
+  an object), `medication_name`, `drug` or `drug_name`, with `strength`/`dosage`/`dose` and
+  `frequency`/`sig`.
 - Booleans (`signed`: `true`, `1` or `"1"`) and other documented fields no FHIR element
   needs (`notes`, `insurance`, `user`, `team`, `timeline`, `created_at`, `deleted_at`; an
   encounter's `uuid`, `patient_id`, `created_at`) are declared but never read: no value
@@ -84,6 +99,11 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   `allergies` text it has just read (the Patient carries neither), so both survive either
   reading. What cannot be sent back (allergies as a list: the body takes text; a field the
   answer left out) a replacing PUT would wipe: no request can prevent that.
+- The create answer: documented as `{"data": PatientFull}` (201); the record itself, or
+  `{"message", "patient": {...}}`, or only its `id` are read for the new id; an answer that
+  names none (`{"message": "Patient created successfully"}` like the delete's, or no body at
+  all) is followed by a look-up of the newest patient with the names and birth date sent
+  (the list filtered by that date, newest id first), never a 502 for a patient that exists.
 - Soft-deleted patients: documented as gone from reads ("Soft deletes"); a read or list
   answer that still carries one (a non-null `deleted_at`: `withTrashed()`) is read as
   deleted: the read is 410 Gone, the list leaves it out. A delete answered with 204 and no
@@ -108,10 +128,13 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   shown). Anything else (a list, a boolean) makes the encounter unreadable.
 - Numbers as strings: ids (patient, encounter, reference) may be numbers or digit strings;
   text fields given as numbers (a phone, a postal code) are their decimal text.
-- The demographics shape (not in the docs at all): `email`, `phone` or `phone_number`,
-  `address_line1` or `address`, `city`, `state`, `postal_code` or `zip`; missing fields are
-  absent; `demographics` null or `[]` (PHP's encoding of an empty array, as for `meta`)
-  means none recorded.
+- The demographics shape (not in the docs at all): `email` (`email_address`), `phone`
+  (`phone_number`, `mobile_phone`, `cell_phone`, `mobile`, `home_phone`), `address_line1`
+  (`address_line_1`, `address1`, `address` as text), a second line, `city`, `state`,
+  `postal_code` (`zip`, `zip_code`, `zipcode`); `address` may be an object of those parts
+  (`line1`, `street`, `zip`...); a list of such objects (a `hasMany` relation) is read as
+  one, later rows over earlier; missing fields are absent; `demographics` null or `[]` (PHP's
+  encoding of an empty array, as for `meta`) means none recorded.
 - `include=demographics,encounters` on `GET /v1/patients/{id}`: the docs list includes for
   the list only, and show the show's answer with `encounters` unasked; an implementation on
   Spatie's query builder serves a relation only when it is included (`whenLoaded`), so both
@@ -124,7 +147,8 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   versionId from the fields both answers carry would hide the difference, not remove it:
   the telecom would still differ.) When the list leaves the demographics out too, neither
   answer has them and they still agree. One extra call, only for such implementations.
-- `meta`: an object, or `[]` (PHP's encoding of an empty array) or null, both read as `{}`.
+- `meta`: an object, or `[]` (PHP's encoding of an empty array) or null, both read as `{}`;
+  its JSON text (a JSON column without an `array` cast) is decoded; anything else is `{}`.
 - `allergies`: documented as text; a list of text items is read as that list, item by
   item (a non-text item is reported, the others served); anything else is reported.
 - `latest_medications` items (shown only as `[]`): text as written, or an object naming the
@@ -146,6 +170,7 @@ from gateway.contract import AdapterConfig, Resource, ResourceProvider, SearchRe
 from gateway.errors import Gone, InvalidRequest, NotFound, PreconditionFailed, UpstreamError
 from gateway.search import planning as q
 from gateway.search.model import SearchQuery, TokenValue
+from gateway.text import nfc_text
 from mappings.ids import is_int_id
 from mappings.nextvisit.allergy import allergies_read
 from mappings.nextvisit.capabilities import ALLERGY, ENCOUNTER, MEDICATION, PATIENT
@@ -171,6 +196,7 @@ MAX_PAGE_SIZE = 100  # records inside one patient payload: no vendor paging at a
 # the list no maximum (the search endpoint's is 100; a list may refuse more than 50).
 LIST_PAGE_SIZE = 50
 MAX_TRASH_PAGES = 40
+MAX_CREATED_PAGES = 4  # list pages read to find a patient the create answer did not name
 MAX_DEMOGRAPHICS_PAGES = 16  # list pages read to find one patient's demographics (bisected)
 _SORT_FIELDS = {"family": "last_name", "birthdate": "date_of_birth"}
 # The relations a read asks for: the docs list `include=user,team,encounters,demographics` (on the
@@ -317,7 +343,7 @@ class NextvisitAdapter:
             raise NotFound(f"Patient/{patient_id} does not exist") from None
         raw = _single(body)
         patient = self._readable(raw, patient_id)
-        if patient.deleted_at:
+        if patient.deleted:
             # An implementation whose show finds soft-deleted patients too (`withTrashed()`).
             raise Gone(f"Patient/{patient_id} has been deleted")
         if "demographics" not in raw:
@@ -458,7 +484,7 @@ class NextvisitAdapter:
         for index, row in enumerate(rows):
             try:
                 patient = self._read(row)
-                if not patient.deleted_at:  # a list that shows soft-deleted patients unasked
+                if not patient.deleted:  # a list that shows soft-deleted patients unasked
                     found.append(patient_to_fhir(patient, self._ctx))
             except UnreadablePayload as exc:
                 vendor_id = row.get("id") if isinstance(row, dict) else None
@@ -471,8 +497,31 @@ class NextvisitAdapter:
 
     async def _create_patient(self, resource: Resource) -> Written:
         body = patient_from_fhir(resource, self._ctx, _today())
-        created = self._readable(_single(await self.client.request("POST", "/v1/patients", json=body)), "(new)")
-        return _kept(resource, await self._read_patient(created.id))
+        answer = _single(await self.client.request("POST", "/v1/patients", json=body))
+        if isinstance(answer, dict) and isinstance(answer.get("patient"), dict):
+            answer = answer["patient"]  # `{"message": ..., "patient": {...}}`
+        new_id = _answered_id(answer) or await self._created_id(body)
+        return _kept(resource, await self._read_patient(new_id))
+
+    async def _created_id(self, body: dict[str, Any]) -> str:
+        """The id of the patient a create answer did not name (`{"message": "Patient created
+        successfully"}`, as the delete answers, or no body): the newest patient with the names
+        and birth date just sent (the exact date filter; names compared here, as stored)."""
+        params: dict[str, str | int] = {
+            "filter[date_of_birth]": body["date_of_birth"],
+            "sort": "-id",
+            "per_page": LIST_PAGE_SIZE,
+        }
+        wanted = (_folded(body["first_name"]), _folded(body["last_name"]))
+        found: list[int] = []
+        async for listed in self._walk(params, MAX_CREATED_PAGES):
+            rows = [row for row in listed.data if isinstance(row, dict)]
+            found += _row_ids(
+                [r for r in rows if (_folded(r.get("first_name")), _folded(r.get("last_name"))) == wanted]
+            )
+        if not found:
+            raise UpstreamError("Nextvisit created the patient but its answer did not say which, nor could it be found")
+        return str(max(found))
 
     async def _update_patient(self, resource_id: str, resource: Resource, if_match: str | None) -> Written:
         record = await self._patient(resource_id)
@@ -498,6 +547,17 @@ def _kept(sent: Resource, stored: Resource) -> Written:
     once set, wins over the one the gateway keeps for it, and its write bodies cannot set it."""
     gender = sent.get("gender")
     return Written(stored, ("Patient.gender",) if gender and stored.get("gender") != gender else ())
+
+
+def _answered_id(answer: Any) -> str | None:
+    """The patient id a create answer names, if it names one (a number or a string of one)."""
+    value = answer.get("id") if isinstance(answer, dict) else None
+    text = str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    return text if text.isdigit() else None
+
+
+def _folded(name: Any) -> str:
+    return nfc_text(name).strip().casefold() if isinstance(name, str) else ""
 
 
 def _single(body: Any) -> Any:

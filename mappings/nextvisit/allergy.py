@@ -1,16 +1,20 @@
 """Nextvisit's free-text `allergies` → US Core AllergyIntolerance, one per allergy (pure).
 
-The text is a clinician's list ("Penicillin, Sulfa drugs", "Latex (hives); codeine").
+The text is a clinician's list ("Penicillin, Sulfa drugs", "Latex (hives); codeine", one
+item a line, with or without "- " or "1. " before it, or a JSON array stored as its text).
 Each item becomes one AllergyIntolerance whose `code.text` is the item as written; a
 parenthesised note becomes the reaction's manifestation text. "No known allergies" spellings
-become the SNOMED situation concept instead of an allergy to something called "NKDA". Empty
-text or null means nothing was recorded: no resources, not a claim of no allergies; an answer
-without the field says nothing at all (reported as unreadable, `vendor.not_returned`). Ids derive from
-the patient and the item's text, so they are stable across requests and restarts.
+(`NKDA`, `No allergies`, `Denies`, `No known drug allergies (NKDA)`) become the SNOMED
+situation concept instead of an allergy to something called "NKDA". Empty text, null or a
+text recording nothing (`N/A`, `-`, `Unknown`) means nothing was recorded: no resources, not
+a claim of no allergies; an answer without the field says nothing at all (reported as
+unreadable, `vendor.not_returned`). Ids derive from the patient and the item's text, so they
+are stable across requests and restarts.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -26,14 +30,21 @@ from mappings.nextvisit.vendor import (
     not_returned,
     read_patient,
 )
-from mappings.terminology import ALLERGY_CLINICAL, PROFILE_ALLERGY, no_known_allergy
+from mappings.terminology import ALLERGY_CLINICAL, NO_KNOWN_ALLERGY, PROFILE_ALLERGY, no_known_allergy
 
 _SPLIT = re.compile(r"\s*(?:[,;\n]|\band\b|&)\s*", re.IGNORECASE)
 _REACTION = re.compile(r"^(?P<substance>[^(]+?)\s*\((?P<reaction>[^)]*)\)\s*$")
+# A list marker typed before an item on its own line: "- ", "* ", "• ", "1. ", "2) ".
+_MARKER = re.compile(r"^(?:[-*\u2022]|\d{1,2}[.)])\s+")
+# Texts that record nothing (not a claim of no allergies): "N/A", "-", "unknown".
+NOTHING_RECORDED = frozenset({"n/a", "na", "-", "--", "unknown", "not applicable", "not recorded", "not assessed"})
+# Further ways of writing "no known allergies" (the terminology module has the common ones).
+_MORE_NO_KNOWN = frozenset({"no allergies", "no known allergies", "denies", "denies allergies", "nka/nkda"})
+_PARTS = re.compile(r"[()/,;]")
 
 
-def split_allergies(text: str) -> list[str]:
-    """The items of a free-text allergy list, as written (parentheses kept together)."""
+def split_list(text: str, separators: re.Pattern[str]) -> list[str]:
+    """The items of a free-text list, as written (parentheses kept together, list markers off)."""
     items: list[str] = []
     depth, current = 0, ""
     for piece in re.split(r"(\(|\))", text):
@@ -44,13 +55,47 @@ def split_allergies(text: str) -> list[str]:
         if depth:
             current += piece
             continue
-        parts = _SPLIT.split(piece)
+        parts = separators.split(piece)
         current += parts[0]
         for part in parts[1:]:
             items.append(current)
             current = part
     items.append(current)
-    return [item.strip() for item in items if item.strip()]
+    return [_MARKER.sub("", item.strip()).strip() for item in items if _MARKER.sub("", item.strip()).strip()]
+
+
+def split_allergies(text: str) -> list[str]:
+    """The items of a free-text allergy list, as written (parentheses kept together)."""
+    return split_list(text, _SPLIT)
+
+
+def listed_text(text: str) -> list[str] | None:
+    """The items of a text that is a JSON array of strings (a list stored as its JSON text)."""
+    if not text.startswith("["):
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else None
+
+
+def _key(text: str) -> str:
+    return " ".join(text.lower().replace(".", "").split())
+
+
+def negation(text: str) -> tuple[str, str, str] | None:
+    """The "no known allergy" concept a text states, if it states one: a spelling of it
+    (`NKDA`, `No allergies`, `Denies`), or parts that each are one (`No known drug allergies
+    (NKDA)`, `NKA/NKDA`): the drug-only concept when every part says drug, else the general one."""
+    found = no_known_allergy(text) or (NO_KNOWN_ALLERGY if _key(text) in _MORE_NO_KNOWN else None)
+    if found:
+        return found
+    parts = [part for part in _PARTS.split(text) if part.strip()]
+    said = [no_known_allergy(part) or (NO_KNOWN_ALLERGY if _key(part) in _MORE_NO_KNOWN else None) for part in parts]
+    if len(parts) < 2 or not all(said):
+        return None
+    return NO_KNOWN_ALLERGY if NO_KNOWN_ALLERGY in said else said[0]
 
 
 def allergies_to_fhir(raw: Mapping[str, Any] | VendorPatient, ctx: TenantContext) -> list[dict[str, Any]]:
@@ -68,10 +113,10 @@ def allergies_read(patient: VendorPatient, ctx: TenantContext) -> Mapped:
     if missing:
         return [], missing
     text, unreadable = _allergy_text(patient)
-    if not text:
+    if not text or _key(text) in NOTHING_RECORDED:
         return [], unreadable
     patient_id = patient.id
-    negated = no_known_allergy(text)
+    negated = negation(text)
     if negated:
         nka = _resource(patient, f"{patient_id}.a.nka", {"coding": [coding(*negated)], "text": text}, None)
         return [nka], unreadable
@@ -91,6 +136,9 @@ def _allergy_text(patient: VendorPatient) -> tuple[str, list[Unreadable]]:
     """The documented free text; a list of text items (a shape the docs leave open) is read as
     that list, item by item."""
     value = patient.allergies
+    if isinstance(value, str):
+        listed = listed_text(value.strip())
+        value = value if listed is None else listed
     if value is None or isinstance(value, str):
         return (value or "").strip(), []
     items: list[str] = []

@@ -2,26 +2,36 @@
 
 Auth is Laravel Sanctum: `POST /v1/auth/tokens {email, password, device_name}` returns a
 plain-text token `<id>|<secret>` with no expiry, as `{"status", "token", "user"}`
-(DESIGN.md; the docs show no login answer, so the token is also read inside `data`, or as
-Sanctum's `plainTextToken`). The token is cached and sent as a bearer
-(gateway.upstream.tokens: one login at a time however many requests wait, a failed login
-shared for a few seconds); on a 401 the client logs in again once and retries; a second
-401 means our credentials are wrong. The token is never logged.
+(DESIGN.md). The docs show no login answer, so the token is read wherever an implementation
+may put it: `token`, `plainTextToken`, `plain_text_token`, `access_token` or `accessToken`,
+at the top, inside `data`, or inside a `token` object (Sanctum's `NewAccessToken` encoded as
+it is: `{"accessToken": {...}, "plainTextToken": ...}`); or the whole body is the token as
+text (the answer of Sanctum's own documented route for this very request body,
+`return $user->createToken($request->device_name)->plainTextToken;`).
+The token is cached and sent as a bearer (gateway.upstream.tokens: one login at a time
+however many requests wait, a failed login shared for a few seconds); on a 401 the client
+logs in again once and retries; a second 401 means our credentials are wrong. A 419
+(Laravel's "Page Expired", which some implementations answer for an expired token) is read
+as that 401. The token is never logged.
 Errors are documented as Laravel-shaped: 422 `{"message", "errors": {field: [messages]}}`,
 401/404 `{"message"}`, Spatie's 400 for disallowed filters/includes. The docs do not show an
 error body, so `{"error": "<message>"}` (or `{"error": {"message": ...}}`) and a body that is
 not JSON at all are read too: the status alone decides what the error means, the body only
-adds its message.
+adds its message. Nextvisit keeps no record versions (no request can carry one), so a 409 is
+never a version conflict: it is the vendor's conflict with a record it has (a duplicate,
+say), a 409 to the FHIR client, not a 412.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from gateway.contract import AdapterConfig, NoOptions
-from gateway.errors import UpstreamError, UpstreamSecurity
+from gateway.errors import Conflict, UpstreamError, UpstreamSecurity
 from gateway.upstream.errors import json_or_error
 from gateway.upstream.http import UpstreamClient, UpstreamResponse
 from gateway.upstream.tokens import SharedTokens, TokenCache
@@ -48,31 +58,68 @@ class NextvisitClient:
         if response.status in (401, 403, 422):
             log.error("Nextvisit login refused (HTTP %d): check the tenant's email/password", response.status)
             raise UpstreamSecurity("The vendor refused the gateway's credentials; the operator must check them")
-        token = _token(json_or_error(response, _message))
-        if not isinstance(token, str) or not token:
+        token = _login_token(response)
+        if token is None:
             raise UpstreamError("The vendor's login answer had no token")
         return token, None  # Sanctum tokens do not expire: kept until the vendor refuses one
 
     async def request(self, method: str, path: str, *, params: Params | None = None, json: Any = None) -> Any:
         async def send(token: str) -> UpstreamResponse:
             headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-            return await self._http.request(method, path, params=params, json=json, headers=headers)
+            response = await self._http.request(method, path, params=params, json=json, headers=headers)
+            # 419 "Page Expired" for a token the vendor no longer takes: renewed as a 401 is.
+            return dataclasses.replace(response, status=401) if response.status == 419 else response
 
-        return json_or_error(await self._tokens.send_with_renewal(send), _message)
+        response = await self._tokens.send_with_renewal(send)
+        if response.status == 409:
+            raise Conflict(
+                _message(_body(response)) or "The vendor refused the change: it conflicts with a record it has"
+            )
+        return json_or_error(response, _message)
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
 
-def _token(body: Any) -> Any:
-    """The plain-text token of a login answer: `{"token": ...}` (DESIGN.md), or the same
-    inside `data` (an API resource), or Sanctum's own name for it, `plainTextToken`."""
-    for holder in (body, body.get("data") if isinstance(body, dict) else None):
-        if isinstance(holder, dict):
-            for name in ("token", "plainTextToken", "access_token"):
-                if isinstance(holder.get(name), str):
-                    return holder[name]
+_TOKEN_NAMES = ("token", "plainTextToken", "plain_text_token", "access_token", "accessToken")
+_HOLDERS = ("data", "token", "attributes")
+_BARE_TOKEN = re.compile(r"[\x21-\x7e]+")  # printable ASCII without spaces: a token, not a page
+
+
+def _login_token(response: UpstreamResponse) -> str | None:
+    """The plain-text token of a (successful) login answer; the login's error otherwise."""
+    try:
+        return _token(json_or_error(response, _message))
+    except UpstreamError:
+        if not 200 <= response.status < 300:
+            raise
+    # Not JSON: the body is the token itself (or a JSON string of it).
+    text = response.body.decode("utf-8", "replace").strip().strip('"')
+    return text if _BARE_TOKEN.fullmatch(text) else None
+
+
+def _token(body: Any, depth: int = 3) -> str | None:
+    """A token under one of its names in `body`, or in an object `body` holds it in."""
+    if isinstance(body, str):  # `response()->json($token)`: a JSON string
+        return body.strip() if _BARE_TOKEN.fullmatch(body.strip()) else None
+    if not isinstance(body, dict) or depth == 0:
+        return None
+    for name in _TOKEN_NAMES:
+        value = body.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    for name in _HOLDERS:
+        found = _token(body.get(name), depth - 1) if isinstance(body.get(name), dict) else None
+        if found:
+            return found
     return None
+
+
+def _body(response: UpstreamResponse) -> Any:
+    try:
+        return response.json()
+    except UpstreamError:
+        return None
 
 
 def _message(body: Any) -> str:

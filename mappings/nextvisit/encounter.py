@@ -10,6 +10,7 @@ reported (`Unreadable`), the others are mapped.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,16 +33,20 @@ from mappings.terminology import US_CORE
 PROFILE_ENCOUNTER = f"{US_CORE}/us-core-encounter"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 PARTICIPATION = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+# The docs show no encounter status: the spellings a scheduling or charting app writes. A
+# signed (or closed) note is of a visit that took place; a no-show "ended before it began"
+# (R4 Encounter.status `cancelled`). Anything else (`draft`, `unsigned`) is `unknown`.
 STATUS = {
-    "scheduled": "planned",
-    "planned": "planned",
-    "in_progress": "in-progress",
-    "completed": "finished",
-    "finished": "finished",
-    "cancelled": "cancelled",
-    "canceled": "cancelled",
+    **dict.fromkeys(("scheduled", "planned", "booked", "pending", "upcoming", "confirmed"), "planned"),
+    **dict.fromkeys(("in_progress", "inprogress", "started", "arrived", "checked_in"), "in-progress"),
+    **dict.fromkeys(("completed", "complete", "finished", "done", "closed", "signed"), "finished"),
+    **dict.fromkeys(("cancelled", "canceled", "no_show", "noshow"), "cancelled"),
 }
-VIRTUAL = frozenset({"telehealth", "telemedicine", "virtual", "video"})
+# Words of a visit type that make the visit virtual (`telehealth`, `tele-health`, `video_visit`,
+# `phone`): v3 ActCode VR.
+VIRTUAL = frozenset({"telehealth", "telemedicine", "tele", "virtual", "video", "phone", "telephone", "telephonic"})
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_WORDS = re.compile(r"[^a-z]+")
 
 
 def encounter_id(patient_id: str, vendor_id: Any) -> str:
@@ -49,7 +54,12 @@ def encounter_id(patient_id: str, vendor_id: Any) -> str:
 
 
 def _key(value: str | None) -> str:
-    return (value or "").strip().lower().replace("-", "_").replace(" ", "_")
+    """Case, `-`, spaces and camelCase alike: `In Progress`, `in-progress`, `InProgress`."""
+    return _CAMEL.sub("_", (value or "").strip()).lower().replace("-", "_").replace(" ", "_")
+
+
+def _virtual(visit_type: str | None) -> bool:
+    return not VIRTUAL.isdisjoint(_WORDS.split(_key(visit_type).replace("tele_", "tele")))
 
 
 def _when(value: str | None) -> str | None:
@@ -59,7 +69,7 @@ def _when(value: str | None) -> str | None:
 
 def encounter_to_fhir(raw: Mapping[str, Any] | VendorEncounter, patient_id: str, ctx: TenantContext) -> dict[str, Any]:
     e = raw if isinstance(raw, VendorEncounter) else VendorEncounter.model_validate(raw)
-    virtual = _key(e.visit_type) in VIRTUAL
+    virtual = _virtual(e.visit_type)
     provider = e.provider
     performer = ", ".join(x for x in (provider.label, provider.credentials) if x) if provider else ""
     location = e.location.label if e.location else None

@@ -1,6 +1,9 @@
 """Nextvisit `latest_medications` → MedicationStatement, one per entry (pure).
 
-Entries are free text like "Sertraline 50mg" or "Lorazepam 0.5mg PRN". The medication stays
+Entries are free text like "Sertraline 50mg" or "Lorazepam 0.5mg PRN" (documented only as a
+list, `[]`; one text instead is a list of its lines, or of the items its `;` or `,` separate,
+or the JSON array stored as its text). An entry that records no drug (`None`, `N/A`, `No
+medications`) is no statement. The medication stays
 text (no code is guessed); a strength the text states becomes the dose, and PRN becomes
 `asNeededBoolean`. The list is the latest one charted, not a statement that the patient takes
 each drug today, so the status is `unknown` — claiming `active` would be more than Nextvisit
@@ -17,6 +20,7 @@ from pydantic import ValidationError
 
 from gateway.contract import TenantContext
 from mappings.fhirjson import compact, content_version, instant, reference, text_key
+from mappings.nextvisit.allergy import NOTHING_RECORDED, listed_text, split_list
 from mappings.nextvisit.vendor import (
     Mapped,
     Unreadable,
@@ -32,6 +36,8 @@ from mappings.terminology import UCUM
 
 _STRENGTH = re.compile(r"(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>mcg|mg|g|mL|ml|units?|IU|%)(?![A-Za-z])", re.IGNORECASE)
 _PRN = re.compile(r"\b(prn|as needed)\b", re.IGNORECASE)
+_SEPARATORS = re.compile(r"\s*[\n;,]\s*")
+_NO_DRUG = NOTHING_RECORDED | {"none", "no medications", "no current medications", "no meds", "nil"}
 _UCUM_UNITS = {"mcg": "ug", "mg": "mg", "g": "g", "ml": "mL", "unit": "[U]", "units": "[U]", "iu": "[iU]", "%": "%"}
 
 
@@ -54,11 +60,11 @@ def medications_read(patient: VendorPatient, ctx: TenantContext) -> Mapped:
     unreadable: list[Unreadable] = []
     seen: dict[str, int] = {}
     value = patient.latest_medications
+    if isinstance(value, str):  # one text instead of a list (a shape the docs leave open)
+        listed = listed_text(value.strip())
+        value = split_list(value, _SEPARATORS) if listed is None else listed
     try:
-        # One text instead of a list (a shape the docs leave open) is one entry, as written.
-        entries = (
-            [("latest_medications", value)] if isinstance(value, str) else list(items_of(value, "latest_medications"))
-        )
+        entries = list(items_of(value, "latest_medications"))
     except UnreadablePayload as exc:
         return [], [Unreadable("MedicationStatement", patient.id, None, exc.field, exc.problem)]
     for path, entry in entries:
@@ -67,7 +73,7 @@ def medications_read(patient: VendorPatient, ctx: TenantContext) -> Mapped:
         except UnreadablePayload as exc:
             unreadable.append(Unreadable("MedicationStatement", patient.id, None, exc.field, exc.problem))
             continue
-        if not text:
+        if not text or " ".join(text.lower().replace(".", "").split()) in _NO_DRUG:
             continue
         key = text_key(text)
         seen[key] = seen.get(key, 0) + 1

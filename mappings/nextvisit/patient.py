@@ -42,7 +42,7 @@ def patient_to_fhir(raw: Mapping[str, Any] | VendorPatient, ctx: TenantContext) 
         "identifier": identifiers,
         "name": _names(p, stored.pop("name", None)),
         "telecom": _telecom(demographics) or stored.pop("telecom", None),
-        "gender": GENDER.get(_gender_key(p.gender)) or stored.pop("gender", None) or "unknown",
+        "gender": _gender(p.gender) or stored.pop("gender", None) or "unknown",
         "birthDate": fhir_date(p.date_of_birth),
         "address": _address(demographics) or stored.pop("address", None),
         **{k: v for k, v in stored.items() if k not in ("telecom", "gender", "address")},
@@ -53,10 +53,17 @@ def patient_to_fhir(raw: Mapping[str, Any] | VendorPatient, ctx: TenantContext) 
     return {"resourceType": "Patient", "id": resource["id"], "meta": meta, **resource}
 
 
-def _gender_key(gender: str | None) -> str:
+# Spellings beyond the common ones (mappings.terminology.GENDER) that implementations write:
+# one letter (`X`, `O` as on US licences; `U`), `nonbinary` in one word, `woman`/`man`.
+_MORE_GENDERS = {"nonbinary": "other", "nb": "other", "x": "other", "o": "other", "intersex": "other",
+                 "u": "unknown", "woman": "female", "man": "male"}  # fmt: skip
+
+
+def _gender(gender: str | None) -> str | None:
     """Case, `-` and spaces alike: `Female`, `non-binary`, `Prefer not to say` (values the docs
     show only by example, `"female"`)."""
-    return (gender or "").strip().lower().replace("-", "_").replace(" ", "_")
+    key = (gender or "").strip().lower().replace("-", "_").replace(" ", "_")
+    return GENDER.get(key) or _MORE_GENDERS.get(key)
 
 
 def _stored(p: VendorPatient) -> dict[str, Any]:
@@ -80,15 +87,15 @@ def _telecom(demographics: VendorDemographics) -> list[dict[str, Any]]:
     out = []
     if demographics.phone_value:
         out.append({"system": "phone", "value": demographics.phone_value})
-    if demographics.email:
-        out.append({"system": "email", "value": demographics.email})
+    if demographics.email_value:
+        out.append({"system": "email", "value": demographics.email_value})
     return out
 
 
 def _address(demographics: VendorDemographics) -> list[dict[str, Any]]:
     address = compact(
         {
-            "line": [demographics.line] if demographics.line else [],
+            "line": demographics.lines,
             "city": demographics.city or None,
             "state": demographics.state or None,
             "postalCode": demographics.postal or None,

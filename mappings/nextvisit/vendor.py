@@ -16,10 +16,11 @@ known, and the vendor's field path, never a value — while the others are serve
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -72,6 +73,10 @@ def _vendor_id(value: Any) -> Any:
     raise ValueError("is not an id")
 
 
+# Stand-ins for "no date" a column that cannot be null writes: MySQL's zero date (and Carbon's
+# reading of it, `-0001-11-30`), and the year-1 zero value of Go's `time.Time` and .NET's
+# `DateTime.MinValue`. No record of a clinic is dated in year 1.
+_NO_DATE = re.compile(r"(?:0000-00-00|00/00/0000|-0001-11-30|0001-01-01)(?![\d])")
 _US_DATE = re.compile(r"(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})(?:[ T](?P<time>\d{1,2}:\d{2}(?::\d{2})?))?")
 _NOT_A_TIME = "is not a date or date-time"
 
@@ -81,8 +86,9 @@ def iso_timestamp(value: Any) -> str | None:
     stays without one: UTC, Laravel's default app timezone). Read: ISO 8601 with `T` or a
     space (SQL's `2024-01-05 10:00:00`), fractions, `Z` or an offset; US `01/05/2024`
     (month first: a US product) with an optional time; a number is seconds since the epoch.
+    A stand-in for no date (`0000-00-00`, `0001-01-01T00:00:00Z`, see `no_date`) is None.
     ValueError for anything else (e.g. Feb 30)."""
-    if value is None or value == "":
+    if value is None or value == "" or no_date(value):
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, UTC).isoformat().replace("+00:00", "Z")
@@ -104,11 +110,26 @@ def iso_timestamp(value: Any) -> str | None:
         raise ValueError(_NOT_A_TIME) from None
 
 
+def no_date(value: Any) -> bool:
+    """Whether `value` is a stand-in for no date (MySQL's zero date, a year-1 zero value)."""
+    return isinstance(value, str) and _NO_DATE.match(value.strip()) is not None
+
+
 def _birth_date(value: Any) -> Any:
-    """A date of birth: any `iso_timestamp` form; a date-time (Laravel's `date` cast serialises
-    midnight UTC, `1985-03-15T00:00:00.000000Z`) is read as its date as written."""
+    """A date of birth: any `iso_timestamp` form; a date-time is the day it stands for. At
+    midnight, its date as written (Laravel's `date` cast at UTC: `1985-03-15T00:00:00.000000Z`;
+    or local midnight with its offset); at another time with a zone, a midnight serialised in
+    another zone: Carbon's `toJSON()` writes the `date` cast of an app whose timezone is east of
+    UTC the evening before (`1985-03-14T23:00:00.000000Z`, Europe/Berlin), of one west of it the
+    morning of (`1985-03-15T06:00:00.000000Z`), so the nearest UTC midnight is the day. Without
+    a zone, its date as written."""
     stamp = iso_timestamp(value)
-    return None if stamp is None else stamp[:10]
+    if stamp is None or len(stamp) == 10:
+        return stamp
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    if moment.tzinfo is None or moment.time() == time(0, 0):
+        return stamp[:10]
+    return (moment.astimezone(UTC) + timedelta(hours=12)).date().isoformat()
 
 
 def _count(value: Any) -> Any:
@@ -210,44 +231,123 @@ class VendorEncounter(_Model):
         return self.end_time or self.ended_at
 
 
+_ADDRESS_PARTS = {"line1": "address_line1", "street": "address_line1", "line2": "address_line2", "zip": "zip"}
+
+
 class VendorDemographics(_Model):
+    """Contact details (shape not in the docs): each field under the spellings implementations
+    use; `address` as text or as an object of its parts (`{line1, city, state, zip}`)."""
+
     email: Text = None
+    email_address: Text = None
     phone: Text = None
     phone_number: Text = None
+    mobile_phone: Text = None
+    cell_phone: Text = None
+    mobile: Text = None
+    home_phone: Text = None
     address_line1: Text = None
+    address_line_1: Text = None
+    address1: Text = None
     address: Text = None
+    address_line2: Text = None
+    address_line_2: Text = None
+    address2: Text = None
     city: Text = None
     state: Text = None
     postal_code: Text = None
     zip: Text = None
+    zip_code: Text = None
+    zipcode: Text = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _address_object(cls, data: Any) -> Any:
+        return _lift_address(data)
 
     @property
     def phone_value(self) -> str | None:
-        return self.phone or self.phone_number
+        return _first(self.phone, self.phone_number, self.mobile_phone, self.cell_phone, self.mobile, self.home_phone)
 
     @property
-    def line(self) -> str | None:
-        return self.address_line1 or self.address
+    def email_value(self) -> str | None:
+        return _first(self.email, self.email_address)
+
+    @property
+    def lines(self) -> list[str]:
+        first = _first(self.address_line1, self.address_line_1, self.address1, self.address)
+        second = _first(self.address_line2, self.address_line_2, self.address2)
+        return [line for line in (first, second) if line]
 
     @property
     def postal(self) -> str | None:
-        return self.postal_code or self.zip
+        return _first(self.postal_code, self.zip, self.zip_code, self.zipcode)
+
+
+def _lift_address(data: Any) -> Any:
+    """An `address` object's parts read as if they stood beside it."""
+    if not isinstance(data, dict) or not isinstance(data.get("address"), dict):
+        return data
+    out = {k: v for k, v in data.items() if k != "address"}
+    for key, value in data["address"].items():
+        name = _ADDRESS_PARTS.get(key, key)
+        if out.get(name) in (None, ""):
+            out[name] = value
+    return out
+
+
+def _first(*values: str | None) -> str | None:
+    return next((value for value in values if value), None)
+
+
+def _demographics(value: Any) -> Any:
+    """One set of contact details: an object; a list of them (a `hasMany` relation) read as one,
+    a later row's values over an earlier one's; `[]` or null (PHP's encoding of an empty array
+    cast) none recorded."""
+    if not isinstance(value, list):
+        return value
+    rows = [row for row in value if isinstance(row, dict)]
+    if len(rows) != len(value):
+        raise ValueError("is neither an object nor a list of them")
+    merged: dict[str, Any] = {}
+    for row in rows:
+        flat = _lift_address(row)
+        merged.update({k: v for k, v in flat.items() if v not in (None, "")})
+    return merged or None
 
 
 class VendorMedication(_Model):
-    """A medication entry given as an object: its name, and a strength or dose when stated."""
+    """A medication entry given as an object: its name (under the spellings implementations use,
+    or inside a `medication` object), and a strength or dose and how often, when stated."""
 
     name: Text = None
     medication: Text = None
+    medication_name: Text = None
+    drug: Text = None
+    drug_name: Text = None
     strength: Text = None
     dosage: Text = None
+    dose: Text = None
+    frequency: Text = None
+    sig: Text = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nested(cls, data: Any) -> Any:
+        """`{"medication": {"name": ..., "strength": ...}}`: the inner object's fields."""
+        if not isinstance(data, dict) or not isinstance(data.get("medication"), dict):
+            return data
+        inner = data["medication"]
+        return {**{k: v for k, v in data.items() if k != "medication"}, **{k: v for k, v in inner.items() if k != "id"}}
 
     @property
     def text(self) -> str:
-        """The drug's name then its strength ("Sertraline 50mg"); empty without a name (a dose alone names no drug)."""
-        name = (self.name or self.medication or "").strip()
-        dose = (self.strength or self.dosage or "").strip()
-        return f"{name} {dose}".strip() if name else ""
+        """The drug's name, its strength and how often ("Sertraline 50mg daily"); empty without a
+        name (a dose alone names no drug)."""
+        name = (_first(self.name, self.medication, self.medication_name, self.drug, self.drug_name) or "").strip()
+        dose = (_first(self.strength, self.dosage, self.dose) or "").strip()
+        often = (_first(self.frequency, self.sig) or "").strip()
+        return " ".join(part for part in (name, dose, often) if part) if name else ""
 
 
 class VendorPatient(_Model):
@@ -280,14 +380,33 @@ class VendorPatient(_Model):
     @field_validator("meta", mode="before")
     @classmethod
     def _meta(cls, value: Any) -> Any:
-        # PHP encodes an empty associative array as `[]`: no keys, not a list of anything.
-        return {} if value is None or value == [] else value
+        """`metaobject or null`: an object. PHP encodes an empty associative array as `[]`; a
+        JSON column without an `array` cast is served as its JSON text (decoded here). Anything
+        else is free-form data of the vendor's own that no FHIR element reads: no keys."""
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return {}
+        return value if isinstance(value, dict) else {}
 
     @field_validator("demographics", mode="before")
     @classmethod
     def _demographics(cls, value: Any) -> Any:
-        # The same for an empty `array`/`json` cast: no demographics recorded, as null says.
-        return None if value == [] else value
+        return _demographics(value)
+
+    @property
+    def deleted(self) -> bool:
+        """Whether the answer says the patient is soft-deleted: a `deleted_at` that is a date.
+        Null, empty, false or a stand-in for no date (Go's zero `time.Time`, `0001-01-01T00:00:00Z`,
+        which a struct without a pointer writes for every live record; MySQL's zero date) is
+        not; nor is a `sql.NullTime` written as `{"Time": ..., "Valid": false}`."""
+        value = self.deleted_at
+        if isinstance(value, dict):
+            return value.get("Valid") is True or value.get("valid") is True
+        if isinstance(value, str):
+            return bool(value.strip()) and not no_date(value)
+        return bool(value)
 
 
 # -- pages ------------------------------------------------------------------------------------
@@ -426,9 +545,10 @@ class UnreadablePayload(ValueError):
 
 
 def read_list(raw: Any) -> VendorList:
-    """A page of patients; UnreadablePayload (naming the field) when it is no page at all."""
+    """A page of patients; UnreadablePayload (naming the field) when it is no page at all. A
+    bare JSON array (`response()->json($patients)`) is a page without paging data."""
     try:
-        return VendorList.model_validate(raw)
+        return VendorList.model_validate({"data": raw} if isinstance(raw, list) else raw)
     except ValidationError as exc:
         field, problem = first_problem(exc, "")
         raise UnreadablePayload(field or "(page)", problem) from None
@@ -531,8 +651,12 @@ def leaves_nulls_out(patient: VendorPatient) -> bool:
 
 
 def items_of(value: Any, field: str) -> Iterator[tuple[str, Any]]:
-    """A list's items with their paths; PHP renders a non-sequential array as an object."""
+    """A list's items with their paths; PHP renders a non-sequential array as an object, and a
+    resource collection (or a paginated relation) as `{"data": [...], ...}`."""
     if value is None:
+        return
+    if isinstance(value, dict) and isinstance(value.get("data"), list):
+        yield from ((f"{field}.data[{i}]", item) for i, item in enumerate(value["data"]))
         return
     if isinstance(value, list):
         yield from ((f"{field}[{i}]", item) for i, item in enumerate(value))

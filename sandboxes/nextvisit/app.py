@@ -49,8 +49,26 @@ leave open that independent implementations read differently:
   ``2024-01-05T04:00:00-06:00``) | ``"sql"`` (``2024-01-05 10:00:00``, UTC, no zone): every
   ``*_at``, ``start_time``, ``end_time``, ``date_of_service`` and ``occurred_at``.
 - ``dates="iso"`` (default, ``1985-03-15``) | ``"us"`` (``03/15/1985``) | ``"datetime"``
-  (Laravel's ``date`` cast: ``1985-03-15T00:00:00.000000Z``): ``date_of_birth``. Filters
-  still take ISO dates, as documented.
+  (Laravel's ``date`` cast: ``1985-03-15T00:00:00.000000Z``) | ``"east"`` (the same cast in
+  an app whose timezone is Europe/Berlin: Carbon's ``toJSON()`` writes local midnight in UTC,
+  ``1985-03-14T23:00:00.000000Z``): ``date_of_birth``. Filters still take ISO dates, as
+  documented.
+- ``no_dates="null"`` (default) | ``"zero"`` (MySQL's zero date ``0000-00-00`` and datetime
+  ``0000-00-00 00:00:00``) | ``"min"`` (Go's zero ``time.Time``, ``0001-01-01T00:00:00Z``,
+  and every patient carries ``deleted_at``, zero when live, as a struct writes every field):
+  what a date or time without a value is written as (``date_of_birth``, ``end_time``,
+  ``*_at``), in place of null.
+- ``meta_encoding="object"`` (default) | ``"string"``: ``meta`` served as its JSON text (a
+  JSON column without an ``array`` cast).
+- ``spellings="documented"`` (default: the words described below) | ``"other"``: gender
+  ``Male``/``Female``/``Nonbinary``/``Other``/``U``; encounter status ``booked``,
+  ``checked_in``, ``complete``, ``canceled``; visit type ``video_visit`` for telehealth;
+  allergies ``N/A`` where the default writes ``""``, and no known allergies as ``No
+  allergies``, ``Denies``, ``No known drug allergies (NKDA)``, ``NKA/NKDA`` or ``No Known
+  Allergies``; ``latest_medications`` as one text, a drug a line (``None`` when empty).
+- ``demographics_shape="object"`` (default) | ``"list"`` (a ``hasMany`` relation: a list of
+  one object) | ``"nested"`` (``{email, mobile_phone, address: {line1, city, state,
+  zip_code}}``).
 - ``ids="numbers"`` (default) | ``"strings"``: every ``id``, ``patient_id`` and ``user_id``
   holding a number is written as a string of digits (``"42"``).
 - ``booleans="json"`` (default) | ``"digits"``: an encounter's ``signed`` as ``"1"``/``"0"``
@@ -81,7 +99,18 @@ leave open that independent implementations read differently:
   still 404 them.
 - ``delete_status=200`` (default, ``{"message": ...}``) | ``204`` (no body).
 - ``login_shape="token"`` (default, ``{"status", "token", "user"}``) | ``"data"``
-  (``{"data": {"token", "user"}}``).
+  (``{"data": {"token", "user"}}``) | ``"plain"`` (the token itself as the body, ``text/html``:
+  Sanctum's documented route for exactly this request body returns
+  ``$user->createToken($request->device_name)->plainTextToken``) | ``"new_token"`` (201
+  ``{"token": {"accessToken": {...}, "plainTextToken": "<id>|<secret>"}}``: Sanctum's
+  ``NewAccessToken`` encoded as it is).
+- ``unauthenticated_status=401`` (default) | ``419``: the status of an unknown or revoked
+  token (Laravel's "Page Expired", which some implementations answer for an expired token).
+- ``create_answer="record"`` (default: 201 with the patient, as documented) | ``"message"``
+  (201 ``{"message": "Patient created successfully"}``, the delete answer's style).
+- ``duplicates="allowed"`` (default) | ``"409"``: a create naming a live patient's first and
+  last name (case aside) and date of birth is 409 ``{"message": "A patient with this name
+  and date of birth already exists."}``.
 - ``single_relations="always"`` (default: single-patient answers carry ``encounters``, as
   the docs' examples show) | ``"included"`` (Spatie's query builder and ``whenLoaded``:
   ``GET /v1/patients/{id}`` carries ``encounters`` only when ``include`` names it, like the

@@ -2,8 +2,9 @@
 
 ``Authorization: Bearer <token>`` (scheme case-insensitive) must name a live token; none,
 an unknown or a revoked token is 401 ``{"message": "Unauthenticated."}`` without
-``WWW-Authenticate``. The endpoint gets the token's id (logout revokes it); refusals it
-raises become Laravel error bodies.
+``WWW-Authenticate`` (419, Laravel's "Page Expired", under the ``unauthenticated_status``
+reading: an implementation that says so of a token it no longer knows). The endpoint gets
+the token's id (logout revokes it); refusals it raises become Laravel error bodies.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ _UNAUTHENTICATED = php_json({"message": "Unauthenticated."})
 class Authenticator:
     """Wraps endpoints in the token check against `tokens`."""
 
-    def __init__(self, tokens: PersonalAccessTokens) -> None:
+    def __init__(self, tokens: PersonalAccessTokens, status: int = 401) -> None:
         self.tokens = tokens
+        self.status = status  # 419 under the ``unauthenticated_status`` reading
 
     def __call__(self, handler: TokenHandler) -> Handler:
         answer = catch_api_errors(handler, render_api_error)
@@ -41,7 +43,7 @@ class Authenticator:
             credentials = bearer_credentials(request.headers.get("authorization", ""))
             token_id = None if credentials is None else self.tokens.find(credentials)
             if token_id is None:
-                return respond(401, _UNAUTHENTICATED)
+                return respond(self.status, _UNAUTHENTICATED)
             return await answer(request, token_id)
 
         return checked

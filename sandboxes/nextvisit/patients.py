@@ -11,10 +11,15 @@ other body fields are ignored. Update: the same rules for the fields present
 and update take no ``include``; with ``include_demographics=False`` (``readings``) ``show``
 ignores ``include=demographics``; with ``single_relations="included"`` they carry
 ``encounters`` only when ``include`` asks for it (so create and update never do); with
-``put_semantics="replace"`` an update body's missing fields are null.
+``put_semantics="replace"`` an update body's missing fields are null; with
+``create_answer="message"`` a create answers 201 ``{"message": "Patient created
+successfully"}`` without the record; with ``duplicates="409"`` a create naming a live
+patient's first and last name and date of birth is 409 Conflict.
 """
 
 from __future__ import annotations
+
+import unicodedata
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,6 +33,7 @@ from sandboxes.nextvisit.spatie import INCLUDES, includes
 from sandboxes.nextvisit.store import Store
 from sandboxes.nextvisit.validation import Rules
 from sandboxes.toolkit.aliases import JsonObject
+from sandboxes.toolkit.errors import ApiError
 from sandboxes.toolkit.timestamps import iso_date
 
 __all__ = ["PatientRecords"]
@@ -44,7 +50,23 @@ class PatientRecords:
 
     async def create(self, request: Request, token_id: int) -> Response:
         fields = self._validated(await request_input(request), update=False)
-        return self._single(self.store.create(fields), 201)
+        if self.store.readings.duplicates == "409" and self._duplicate(fields):
+            raise ApiError(409, {"message": "A patient with this name and date of birth already exists."})
+        row = self.store.create(fields)
+        if self.store.readings.create_answer == "message":  # the delete answer's style, no record
+            return respond(201, php_json({"message": "Patient created successfully"}))
+        return self._single(row, 201)
+
+    def _duplicate(self, fields: JsonObject) -> bool:
+        """Whether a live patient has the new one's first and last name (case and normal form
+        aside) and date of birth."""
+
+        def key(doc: JsonObject) -> tuple[str, str, object]:
+            first, last = (unicodedata.normalize("NFC", doc[n] or "").casefold() for n in ("first_name", "last_name"))
+            return first, last, doc["date_of_birth"]
+
+        new = key(fields)
+        return any(not row.deleted and key(row.doc) == new for row in self.store.rows.values())
 
     async def show(self, request: Request, token_id: int) -> Response:
         row = self._row(request, trashed=True)

@@ -16,13 +16,18 @@ from sandboxes.toolkit.folding import fold
 __all__ = [
     "Accents",
     "Booleans",
+    "CreateAnswer",
     "Dates",
     "Datetimes",
+    "DemographicsShape",
+    "Duplicates",
     "EmptyDemographics",
     "EncounterShape",
     "ErrorBodies",
     "Ids",
+    "MetaEncoding",
     "NameMatch",
+    "NoDates",
     "Nulls",
     "Paging",
     "PutSemantics",
@@ -30,6 +35,7 @@ __all__ = [
     "ShowIncludes",
     "SingleEnvelope",
     "SingleRelations",
+    "Spellings",
     "nfd",
 ]
 
@@ -37,18 +43,24 @@ EncounterShape = Literal["object", "flat"]
 NameMatch = Literal["substring", "prefix", "exact"]
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 Datetimes = Literal["iso", "micro", "offset", "sql"]
-Dates = Literal["iso", "us", "datetime"]
+Dates = Literal["iso", "us", "datetime", "east"]
 Ids = Literal["numbers", "strings"]
 Booleans = Literal["json", "digits"]
 Nulls = Literal["null", "absent"]
 Paging = Literal["resource", "paginator", "simple", "cursor"]
 ErrorBodies = Literal["laravel", "error", "plain"]
 SingleEnvelope = Literal["data", "bare"]
-LoginShape = Literal["token", "data"]
+LoginShape = Literal["token", "data", "plain", "new_token"]
 SingleRelations = Literal["always", "included"]
 EmptyDemographics = Literal["null", "array"]
 PutSemantics = Literal["merge", "replace"]
 ShowIncludes = Literal["list", "demographics"]
+CreateAnswer = Literal["record", "message"]
+NoDates = Literal["null", "zero", "min"]
+MetaEncoding = Literal["object", "string"]
+DemographicsShape = Literal["object", "list", "nested"]
+Spellings = Literal["documented", "other"]
+Duplicates = Literal["allowed", "409"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,13 @@ class Readings:
     empty_demographics: EmptyDemographics = "null"
     put_semantics: PutSemantics = "merge"
     show_includes: ShowIncludes = "list"
+    unauthenticated_status: int = 401
+    create_answer: CreateAnswer = "record"
+    duplicates: Duplicates = "allowed"
+    no_dates: NoDates = "null"
+    meta_encoding: MetaEncoding = "object"
+    demographics_shape: DemographicsShape = "object"
+    spellings: Spellings = "documented"
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -83,6 +102,8 @@ class Readings:
                 raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
         if self.delete_status not in (200, 204):
             raise ValueError(f"delete_status must be 200 or 204, not {self.delete_status!r}")
+        if self.unauthenticated_status not in (401, 419):
+            raise ValueError(f"unauthenticated_status must be 401 or 419, not {self.unauthenticated_status!r}")
         if self.list_per_page_max < 1:
             raise ValueError("list_per_page_max must be at least 1")
 
@@ -125,6 +146,12 @@ _LITERALS = {
     "empty_demographics": EmptyDemographics,
     "put_semantics": PutSemantics,
     "show_includes": ShowIncludes,
+    "create_answer": CreateAnswer,
+    "duplicates": Duplicates,
+    "no_dates": NoDates,
+    "meta_encoding": MetaEncoding,
+    "demographics_shape": DemographicsShape,
+    "spellings": Spellings,
 }
 
 

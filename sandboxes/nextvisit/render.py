@@ -24,6 +24,11 @@ from sandboxes.toolkit.timestamps import iso_date, iso_utc
 __all__ = ["Renderer", "iso_seconds", "provider_user"]
 
 _NKA_TEXTS = ("NKDA", "NKA", "No known allergies", "none", "No Known Drug Allergies")
+# The ``spellings="other"`` reading's words for the same things.
+_OTHER_NKA_TEXTS = ("No allergies", "Denies", "No known drug allergies (NKDA)", "NKA/NKDA", "No Known Allergies")
+_OTHER_STATUS = {"planned": "booked", "arrived": "checked_in", "finished": "complete", "cancelled": "canceled"}
+_OTHER_GENDER = {"male": "Male", "female": "Female", "non_binary": "Nonbinary", "other": "Other", "unknown": "U",
+                 "prefer_not_to_say": "U"}  # fmt: skip
 _ENCOUNTER_STATUS = {"planned": "scheduled", "arrived": "in_progress", "finished": "completed",
                      "cancelled": "cancelled"}  # fmt: skip
 _GENDER = {"male": "male", "female": "female", "non_binary": "other", "other": "other",
@@ -42,12 +47,13 @@ def provider_user(provider: Provider) -> JsonObject:
     return {"id": provider.id, "name": name, "email": email}
 
 
-def _allergies_text(patient: Patient) -> str | None:
+def _allergies_text(patient: Patient, other: bool = False) -> str | None:
     live = [allergy for allergy in patient.allergies if not allergy.deleted]
     if not live:
+        texts = _OTHER_NKA_TEXTS if other else _NKA_TEXTS
         if patient.allergy_review == "nkda":
-            return _NKA_TEXTS[patient.id % len(_NKA_TEXTS)]
-        return None if patient.id % 2 else ""
+            return texts[patient.id % len(texts)]
+        return None if patient.id % 2 else ("N/A" if other else "")
     style = (patient.id // 2) % 5
     with_reaction = style in (1, 3)
     items = [
@@ -144,14 +150,15 @@ class Renderer:
         else:
             updated = created
         start = iso_seconds(encounter.start)
+        other = self.readings.spellings == "other"
         if encounter.id == self.readings.unreadable_encounter and start is not None:
             start = f"{start[:4]}-02-30{start[10:]}"  # no such day: the record cannot be read
         doc: JsonObject = {
             "id": encounter.id,
             "uuid": self.uuid("encounter", encounter.id),
             "patient_id": patient.id,
-            "status": _ENCOUNTER_STATUS[encounter.status],
-            "visit_type": "telehealth" if telehealth else "in_person",
+            "status": (_OTHER_STATUS if other else _ENCOUNTER_STATUS)[encounter.status],
+            "visit_type": ("video_visit" if other else "telehealth") if telehealth else "in_person",
             "type": encounter.type_text,
             "reason": encounter.reason,
             "start_time": start,
@@ -191,6 +198,11 @@ class Renderer:
 
     def patient(self, patient: Patient) -> PatientRow:
         deleted_at = iso_seconds(patient.updated_at) if patient.deleted else None
+        other = self.readings.spellings == "other"
+        medications: list[str] | str = _latest_medications(patient)
+        if other:  # one text, a drug a line
+            medications = "\n".join(medications) or "None"
+        genders = _OTHER_GENDER if other else _GENDER
         meta: JsonObject = {"chart_number": patient.chart_number}
         if patient.preferred_name:
             meta["preferred_name"] = patient.preferred_name
@@ -200,12 +212,12 @@ class Renderer:
             "first_name": patient.first_name,
             "middle_name": patient.middle_name,
             "last_name": patient.last_name,
-            "gender": None if patient.gender is None else _GENDER[patient.gender],
+            "gender": None if patient.gender is None else genders[patient.gender],
             "date_of_birth": iso_date(patient.birth_date),
             "notes": _notes(patient),
-            "allergies": _allergies_text(patient),
+            "allergies": _allergies_text(patient, other),
             "insurance": None,
-            "latest_medications": _latest_medications(patient),
+            "latest_medications": medications,
             "meta": meta,
             "created_at": iso_seconds(patient.created_at),
             "updated_at": iso_seconds(patient.updated_at),

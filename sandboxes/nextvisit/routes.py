@@ -32,7 +32,7 @@ def _by_method(handlers: dict[str, Handler]) -> Handler:
 
 def api_routes(store: Store) -> list[Route]:
     """The login and patient routes over `store`."""
-    guard = Authenticator(store.tokens)
+    guard = Authenticator(store.tokens, store.readings.unauthenticated_status)
     sessions, lists, patients = Sessions(store), PatientLists(store), PatientRecords(store)
     collection = {"GET": guard(lists.page), "POST": guard(patients.create)}
     one = {

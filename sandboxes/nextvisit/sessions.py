@@ -4,7 +4,10 @@ Login validates ``email`` (``required|email``), ``password`` and ``device_name``
 (``required``), then compares the email case-insensitively (a MySQL ``_ci`` collation)
 and the password exactly; a mismatch is 422 ``The provided credentials are incorrect.``
 on ``email``. The answer is ``{"status": "success", "token", "user"}`` with the API user
-as ``{id, name, email, email_verified_at, current_team_id, created_at, updated_at}``.
+as ``{id, name, email, email_verified_at, current_team_id, created_at, updated_at}``; the
+``login_shape`` reading answers ``{"data": {"token", "user"}}``, the bare token as text
+(Sanctum's own "issuing mobile API tokens" route, whose request body this one is), or
+``{"token": <Sanctum's NewAccessToken>}`` (``{"accessToken": {...}, "plainTextToken"}``).
 Logout revokes the bearer token: 200 ``{"message": "Token revoked successfully"}``.
 """
 
@@ -51,8 +54,17 @@ class Sessions:
         if not (good_email and good_password):
             raise ApiError(422, {"message": _BAD_CREDENTIALS, "errors": {"email": [_BAD_CREDENTIALS]}})
         token = store.tokens.issue()
-        if store.readings.login_shape == "data":
+        shape = store.readings.login_shape
+        if shape == "data":
             return respond(200, php_json({"data": {"token": token, "user": store.login_user}}))
+        if shape == "plain":  # Sanctum's documented route: `return $user->createToken(...)->plainTextToken;`
+            return Response(token, 200, media_type="text/html; charset=UTF-8",
+                            headers={"Cache-Control": "no-cache, private"})  # fmt: skip
+        if shape == "new_token":  # `['token' => $user->createToken(...)]`: Sanctum's NewAccessToken as JSON
+            access = {"name": data["device_name"], "abilities": ["*"], "expires_at": None,
+                      "tokenable_id": store.login_user["id"], "tokenable_type": "App\\Models\\User",
+                      "id": int(token.partition("|")[0])}  # fmt: skip
+            return respond(201, php_json({"token": {"accessToken": access, "plainTextToken": token}}))
         return respond(200, php_json({"status": "success", "token": token, "user": store.login_user}))
 
     async def logout(self, request: Request, token_id: int) -> Response:

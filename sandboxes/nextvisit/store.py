@@ -27,7 +27,7 @@ from sandboxes.nextvisit.resource import patient_full
 from sandboxes.nextvisit.rows import PatientRow, Variant
 from sandboxes.nextvisit.search_index import SearchIndex
 from sandboxes.nextvisit.tokens import PersonalAccessTokens
-from sandboxes.nextvisit.wire import on_the_wire, with_empty_arrays, with_extra_field
+from sandboxes.nextvisit.wire import on_the_wire, with_empty_arrays, with_extra_field, with_shapes
 from sandboxes.toolkit.aliases import JsonObject
 from sandboxes.toolkit.caches import bounded_cache, memoized
 from sandboxes.toolkit.clock import Clock
@@ -95,6 +95,7 @@ class Store:
         if cached is None:
             resource = patient_full(row, variant, user=self.users[row.user_id], team=self.team)
             resource = with_empty_arrays(with_extra_field(resource, self.readings), self.readings)
+            resource = with_shapes(resource, self.readings)
             resource = on_the_wire(resource, self.readings)
             cached = row.rendered[variant] = php_json(resource)
         return cached

@@ -9,7 +9,7 @@ empty array (``with_empty_arrays``) no demographics.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,10 +20,13 @@ from sandboxes.nextvisit.php_json import php_json
 from sandboxes.nextvisit.readings import Readings
 from sandboxes.toolkit.aliases import JsonObject
 
-__all__ = ["EXTRA_FIELD", "ErrorBodyMiddleware", "on_the_wire", "with_empty_arrays", "with_extra_field"]
+__all__ = ["EXTRA_FIELD", "NO_DATE", "ErrorBodyMiddleware", "on_the_wire", "with_empty_arrays", "with_extra_field",
+           "with_shapes"]  # fmt: skip
 
 #: The zone an ``offset`` reading writes its times in (same instants, local offsets).
 OFFSET_ZONE = ZoneInfo("America/Chicago")
+#: The app timezone of the ``dates="east"`` reading.
+EAST_ZONE = ZoneInfo("Europe/Berlin")
 _TIMES = frozenset({"start_time", "end_time", "date_of_service", "occurred_at"})
 _IDS = frozenset({"id", "patient_id", "user_id"})
 #: An undocumented field the ``extra_field`` reading adds to each patient (a value that must
@@ -31,14 +34,31 @@ _IDS = frozenset({"id", "patient_id", "user_id"})
 EXTRA_FIELD = ("preferred_pharmacy", "Walgreens #4417, 12 Elm St")
 
 
+#: What a column that cannot be null writes for no date (``no_dates``): MySQL's zero date and
+#: datetime, or Go's zero ``time.Time`` (for a date too), by reading.
+NO_DATE = {"zero": ("0000-00-00", "0000-00-00 00:00:00"), "min": ("0001-01-01T00:00:00Z", "0001-01-01T00:00:00Z")}
+
+
+def _dated(key: str) -> bool:
+    return key in _TIMES or key.endswith("_at") or key == "date_of_birth"
+
+
 def on_the_wire(value: Any, readings: Readings, key: str = "") -> Any:
     """`value` (a rendered record, or part of one under `key`) as `readings` writes it."""
     if isinstance(value, dict):
-        absent = readings.nulls == "absent"
-        # `meta` is the client's own free-form object (a FHIR copy among others): left as sent.
-        return {
-            k: v if k == "meta" else on_the_wire(v, readings, k) for k, v in value.items() if not (absent and v is None)
-        }
+        out: JsonObject = {}
+        for k, v in value.items():
+            if v is None and readings.no_dates != "null" and _dated(k):
+                out[k] = NO_DATE[readings.no_dates][k != "date_of_birth"]
+            elif v is None and readings.nulls == "absent":
+                continue
+            elif k == "meta":
+                # The client's own free-form object (a FHIR copy among others): left as sent, or
+                # its JSON text (a JSON column without an `array` cast).
+                out[k] = orjson.dumps(v).decode() if readings.meta_encoding == "string" else v
+            else:
+                out[k] = on_the_wire(v, readings, k)
+        return out
     if isinstance(value, list):
         return [on_the_wire(item, readings, key) for item in value]
     if isinstance(value, bool):
@@ -50,6 +70,23 @@ def on_the_wire(value: Any, readings: Readings, key: str = "") -> Any:
     if isinstance(value, str) and key == "date_of_birth":
         return _date(value, readings)
     return value
+
+
+def with_shapes(patient: JsonObject, readings: Readings) -> JsonObject:
+    """`patient` with the shapes of ``demographics_shape`` and ``no_dates="min"`` (a Go struct
+    writes every field: ``deleted_at`` too, zero for a live patient)."""
+    out = dict(patient)
+    if readings.no_dates == "min":
+        out.setdefault("deleted_at", None)
+    demographics = out.get("demographics")
+    if isinstance(demographics, dict) and readings.demographics_shape == "list":  # a hasMany of one
+        out["demographics"] = [demographics]
+    elif isinstance(demographics, dict) and readings.demographics_shape == "nested":
+        address = {"line1": demographics["address_line1"], "city": demographics["city"],
+                   "state": demographics["state"], "zip_code": demographics["postal_code"]}  # fmt: skip
+        phone = demographics["phone"]
+        out["demographics"] = {"email": demographics["email"], "mobile_phone": phone, "address": address}
+    return out
 
 
 def with_extra_field(patient: JsonObject, readings: Readings) -> JsonObject:
@@ -86,6 +123,11 @@ def _date(text: str, readings: Readings) -> str:
         return f"{text[5:7]}/{text[8:10]}/{text[:4]}"
     if readings.dates == "datetime" and len(text) == 10:
         return text + "T00:00:00.000000Z"  # Laravel's `date` cast, serialised at UTC midnight
+    if readings.dates == "east" and len(text) == 10:
+        # The same cast in an app whose timezone is Europe/Berlin: Carbon's toJSON() writes
+        # that local midnight in UTC, the evening before.
+        midnight = datetime.combine(date.fromisoformat(text), time(0, 0), tzinfo=EAST_ZONE)
+        return midnight.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
     return text
 
 

@@ -63,7 +63,9 @@ EDITED = next(p for p in LIVE if p.preferred_name and p is not BUSY and [a for a
 READINGS: dict[str, dict[str, Any]] = {
     "as-documented": {},
     # Strings everywhere a number or a date could be, Laravel's bare paginator, text errors,
-    # exact name filters, a read that serves encounters only when included.
+    # exact name filters, a read that serves encounters only when included, MySQL's zero dates,
+    # demographics as a hasMany list, a create answered without the record, 419 for a token,
+    # other words for genders, statuses and no known allergies, medications as one text.
     "flat-strings-sql-us-paginator": {
         "encounter_shape": "flat",
         "datetimes": "sql",
@@ -77,10 +79,16 @@ READINGS: dict[str, dict[str, Any]] = {
         "delete_status": 204,
         "login_shape": "data",
         "single_relations": "included",
+        "no_dates": "zero",
+        "demographics_shape": "list",
+        "create_answer": "message",
+        "unauthenticated_status": 419,
+        "spellings": "other",
     },
     # Names stored decomposed and matched by prefix, accent-sensitively; no nulls; a simple
     # paginator; local offsets; unwrapped single answers; a read ignoring its include; a PUT
-    # that replaces the whole record.
+    # that replaces the whole record; the login token as text; meta as JSON text; an address
+    # object in the demographics.
     "nfd-prefix-absent-simple-bare": {
         "name_accents": "sensitive_nfd",
         "name_match": "prefix",
@@ -94,9 +102,14 @@ READINGS: dict[str, dict[str, Any]] = {
         "extra_field": True,
         "show_trashed": True,
         "put_semantics": "replace",
+        "login_shape": "plain",
+        "meta_encoding": "string",
+        "demographics_shape": "nested",
     },
     # Accent-sensitive names, Laravel's microsecond times, one encounter no reading can use, a
-    # cursor paginator (`page` not read), no demographics as PHP's empty array.
+    # cursor paginator (`page` not read), no demographics as PHP's empty array; Go's zero time
+    # for no date (and in every live patient's deleted_at), birth dates from an app east of UTC,
+    # Sanctum's NewAccessToken as the login answer, duplicates refused with 409.
     "accents-micro-unreadable": {
         "name_accents": "sensitive",
         "datetimes": "micro",
@@ -105,6 +118,10 @@ READINGS: dict[str, dict[str, Any]] = {
         "show_includes": "demographics",
         "unreadable_encounter": BROKEN.id,
         "extra_field": True,
+        "no_dates": "min",
+        "dates": "east",
+        "login_shape": "new_token",
+        "duplicates": "409",
     },
 }
 

@@ -1,14 +1,17 @@
-"""The Nextvisit client against its sandbox over HTTP: login once, re-login once on a 401."""
+"""The Nextvisit client against its sandbox over HTTP: login once, re-login once on a 401 (or
+a 419), the token read from every login answer shape, a vendor 409 kept a conflict."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
 from gateway.contract import AdapterConfig, NoOptions, TenantContext
-from gateway.errors import UpstreamSecurity
+from gateway.errors import Conflict, PreconditionFailed, UpstreamSecurity
 from gateway.sandbox_host import RunningServer, serve_in_thread
 from mappings.nextvisit.client import NextvisitClient
 from sandboxes.clinic import build_clinic
@@ -98,3 +101,90 @@ def test_waiters_share_one_failed_login(sandbox: tuple[RunningServer, object]) -
 
     results = asyncio.run(scenario())
     assert all(isinstance(r, UpstreamSecurity) for r in results)
+
+
+@contextmanager
+def _serving(**switches: Any) -> Iterator[tuple[RunningServer, Any]]:
+    app = create_app(build_clinic(), email=EMAIL, password=PASSWORD, **switches)
+    running = serve_in_thread(app, name="nextvisit-sandbox-reading")
+    try:
+        yield running, app
+    finally:
+        running.stop()
+
+
+@pytest.mark.parametrize("shape", ["plain", "new_token", "data"])
+def test_the_token_is_read_from_every_login_answer_shape(shape: str) -> None:
+    # "plain": Sanctum's documented route for this request body answers the token as text;
+    # "new_token": `['token' => $user->createToken(...)]` encodes Sanctum's NewAccessToken.
+    with _serving(login_shape=shape) as (running, _):
+
+        async def scenario() -> int:
+            client = _client(running.url)
+            try:
+                answer = await client.request("GET", "/v1/patients", params={"per_page": 1})
+                assert answer["data"]
+                return client.logins
+            finally:
+                await client.aclose()
+
+        assert asyncio.run(scenario()) == 1
+
+
+def test_a_419_for_an_expired_token_logs_in_again() -> None:
+    with _serving(unauthenticated_status=419) as (running, app):
+
+        async def scenario() -> int:
+            client = _client(running.url)
+            try:
+                await client.request("GET", "/v1/patients", params={"per_page": 1})
+                app.state.revoke_all_tokens()
+                await client.request("GET", "/v1/patients", params={"per_page": 1})
+                return client.logins
+            finally:
+                await client.aclose()
+
+        assert asyncio.run(scenario()) == 2
+
+
+def test_a_duplicate_refused_with_409_is_a_conflict_not_a_failed_precondition() -> None:
+    body = {"first_name": "Ann", "last_name": "Zed", "date_of_birth": "1990-04-01"}
+    with _serving(duplicates="409") as (running, _):
+
+        async def scenario() -> None:
+            client = _client(running.url)
+            try:
+                await client.request("POST", "/v1/patients", json=body)
+                await client.request("POST", "/v1/patients", json=body)
+            finally:
+                await client.aclose()
+
+        with pytest.raises(Conflict, match="already exists") as caught:
+            asyncio.run(scenario())
+        assert not isinstance(caught.value, PreconditionFailed)
+
+
+@pytest.mark.parametrize("answer", ["message", "record"])
+def test_a_create_answered_without_the_record_is_the_patient_it_made(answer: str) -> None:
+    from mappings.nextvisit.adapter import NextvisitAdapter
+
+    sent = {"resourceType": "Patient", "name": [{"family": "Zed", "given": ["Ann"]}], "birthDate": "1990-04-01"}
+    with _serving(create_answer=answer) as (running, _):
+
+        async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+            ctx = TenantContext("t", "urn:t")
+            adapter = NextvisitAdapter(
+                AdapterConfig(running.url, ctx, NoOptions(), {"email": EMAIL, "password": PASSWORD})
+            )
+            patients = adapter.providers["Patient"]
+            assert patients.create is not None
+            try:
+                await patients.create(sent)  # a namesake born the same day, created earlier
+                written = await patients.create(sent)
+                return written.resource, await patients.read(written.resource["id"])
+            finally:
+                await adapter.aclose()
+
+        created, read = asyncio.run(scenario())
+        assert created == read and created["name"][0]["family"] == "Zed" and created["birthDate"] == "1990-04-01"
+        assert int(created["id"]) == max(p.id for p in build_clinic().patients) + 2  # the newer of the two

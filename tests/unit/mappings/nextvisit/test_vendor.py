@@ -1,5 +1,6 @@
-"""Nextvisit's answers read under each shape the docs leave open: page envelopes, times, and
-the login and error bodies the client reads."""
+"""Nextvisit's answers read under each shape the docs leave open: page envelopes, times,
+stand-ins for no date, meta and demographics shapes, and the login and error bodies the
+client reads."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from typing import Any
 
 import pytest
 
+from gateway.contract import TenantContext
 from mappings.nextvisit.client import _message, _token
-from mappings.nextvisit.vendor import iso_timestamp, read_list
+from mappings.nextvisit.patient import patient_to_fhir
+from mappings.nextvisit.vendor import VendorEncounter, iso_timestamp, items_of, read_list, read_patient
 
 ROWS = [{"id": 1}, {"id": 2}]
+PATIENT: dict[str, Any] = {"id": 7, "first_name": "Jane", "last_name": "Doe", "date_of_birth": "1985-03-15"}
 
 
 @pytest.mark.parametrize(
@@ -69,7 +73,11 @@ def test_login_token_spellings() -> None:
     assert _token({"status": "success", "token": "1|abc"}) == "1|abc"
     assert _token({"data": {"token": "2|abc", "user": {}}}) == "2|abc"
     assert _token({"plainTextToken": "3|abc"}) == "3|abc"
-    assert _token({"status": "success"}) is None and _token(None) is None
+    assert _token({"plain_text_token": "4|abc", "token_type": "Bearer"}) == "4|abc"
+    assert _token({"token": {"accessToken": {"id": 5}, "plainTextToken": "5|abc"}}) == "5|abc"  # NewAccessToken
+    assert _token({"data": {"token": {"plainTextToken": "6|abc"}}}) == "6|abc"
+    assert _token("7|abc") == "7|abc"  # `response()->json($token)`
+    assert _token({"status": "success"}) is None and _token(None) is None and _token("an error page") is None
 
 
 def test_error_messages_from_every_body() -> None:
@@ -79,3 +87,73 @@ def test_error_messages_from_every_body() -> None:
     assert _message({"error": {"message": "Bad filter"}}) == "Bad filter"
     assert _message({"message": "No query results for model [App\\Models\\Patient] 7"}) == ""
     assert _message(None) == "" and _message("plain text") == ""
+
+
+@pytest.mark.parametrize(
+    "value", ["0000-00-00", "0000-00-00 00:00:00", "-0001-11-30T00:00:00.000000Z", "0001-01-01T00:00:00Z", "0001-01-01"]
+)
+def test_a_stand_in_for_no_date_is_no_date(value: str) -> None:
+    # MySQL's zero date (and Carbon's reading of it); Go's zero time.Time, .NET's MinValue.
+    assert iso_timestamp(value) is None
+    patient = read_patient({**PATIENT, "date_of_birth": value, "deleted_at": value})
+    assert patient.date_of_birth is None and not patient.deleted
+    encounter = VendorEncounter.model_validate({"id": 1, "start_time": "2024-01-05T10:00:00Z", "end_time": value})
+    assert encounter.end is None
+
+
+@pytest.mark.parametrize(
+    ("value", "deleted"),
+    [(None, False), ("", False), ({"Time": "0001-01-01T00:00:00Z", "Valid": False}, False),
+     ("2024-01-05T10:00:00Z", True), ({"Time": "2024-01-05T10:00:00Z", "Valid": True}, True)],
+)  # fmt: skip
+def test_whether_a_patient_is_deleted(value: Any, deleted: bool) -> None:
+    assert read_patient({**PATIENT, "deleted_at": value}).deleted is deleted
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1985-03-15",
+        "1985-03-15T00:00:00.000000Z",  # Laravel's `date` cast, app timezone UTC
+        "1985-03-14T23:00:00.000000Z",  # ... Europe/Berlin (Carbon's toJSON() is UTC)
+        "1985-03-15T06:00:00.000000Z",  # ... America/Chicago
+        "1985-03-15T00:00:00-06:00",  # local midnight with its offset
+        "1985-03-14T18:00:00-06:00",  # UTC midnight shown in Chicago
+    ],
+)
+def test_a_birth_date_is_the_day_its_midnight_stands_for(value: str) -> None:
+    assert read_patient({**PATIENT, "date_of_birth": value}).date_of_birth == "1985-03-15"
+
+
+def test_meta_as_json_text_or_anything_else() -> None:
+    assert read_patient({**PATIENT, "meta": '{"chart_number": "C1"}'}).meta == {"chart_number": "C1"}
+    assert read_patient({**PATIENT, "meta": "not json"}).meta == {}
+    assert read_patient({**PATIENT, "meta": [1, 2]}).meta == {}
+
+
+@pytest.mark.parametrize(
+    "demographics",
+    [
+        {"email": "j@example.org", "phone": "555-0142", "address_line1": "1 Elm St", "city": "Ames",
+         "state": "IA", "postal_code": "50010"},
+        # A hasMany relation: a list of rows, a later one's values over an earlier one's.
+        [{"email": "old@example.org", "phone": None}, {"email": "j@example.org", "phone": "555-0142",
+         "address_line_1": "1 Elm St", "city": "Ames", "state": "IA", "zip_code": "50010"}],
+        # An address object, and other spellings of each field.
+        {"email_address": "j@example.org", "mobile_phone": "555-0142",
+         "address": {"line1": "1 Elm St", "city": "Ames", "state": "IA", "zip": "50010"}},
+    ],
+)  # fmt: skip
+def test_demographics_in_every_shape(demographics: Any) -> None:
+    patient = patient_to_fhir({**PATIENT, "demographics": demographics}, TenantContext("t", "urn:t"))
+    assert patient["telecom"] == [
+        {"system": "phone", "value": "555-0142"},
+        {"system": "email", "value": "j@example.org"},
+    ]
+    assert patient["address"] == [{"line": ["1 Elm St"], "city": "Ames", "state": "IA", "postalCode": "50010"}]
+
+
+def test_a_bare_array_is_a_page_and_a_wrapped_relation_a_list() -> None:
+    assert read_list(ROWS).data == ROWS
+    items = list(items_of({"data": [{"id": 1}], "links": {}}, "encounters"))
+    assert items == [("encounters.data[0]", {"id": 1})]

@@ -3,6 +3,7 @@ changes only what it says, and the defaults are the documented reading."""
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from datetime import datetime
 from typing import Any
@@ -243,3 +244,60 @@ def test_a_delete_without_a_body_and_a_login_inside_data() -> None:
     deleted = api.call("DELETE", ONE)
     assert deleted.status_code == 204 and deleted.content == b""
     assert api.get(ONE).status_code == 404
+
+
+def test_a_login_answering_the_token_as_text_or_as_sanctums_new_access_token() -> None:
+    plain = _api(login_shape="plain").login()
+    assert plain.status_code == 200 and plain.headers["content-type"].startswith("text/html")
+    assert plain.text.partition("|")[0].isdigit()
+    new = _api(login_shape="new_token").login()
+    assert new.status_code == 201 and set(new.json()["token"]) == {"accessToken", "plainTextToken"}
+
+
+def test_an_unknown_token_answered_419() -> None:
+    api = _api(unauthenticated_status=419)
+    api.token = "1|nope"
+    refused = api.get(ONE)
+    assert refused.status_code == 419 and refused.json() == {"message": "Unauthenticated."}
+
+
+def test_a_create_answered_without_the_record_and_a_duplicate_answered_409() -> None:
+    api = _api(create_answer="message", duplicates="409")
+    body = {"first_name": "Jo", "last_name": "Poe", "date_of_birth": "1990-01-01"}
+    created = api.call("POST", "/v1/patients", json=body)
+    assert created.status_code == 201 and created.json() == {"message": "Patient created successfully"}
+    again = api.call("POST", "/v1/patients", json={**body, "first_name": "JO"})
+    assert again.status_code == 409 and "already exists" in again.json()["message"]
+    assert api.call("POST", "/v1/patients", json={**body, "date_of_birth": "1990-01-02"}).status_code == 201
+
+
+def test_dates_without_a_value_as_stand_ins_and_a_birth_date_from_east_of_utc() -> None:
+    undated = next(p for p in CLINIC.patients if not p.deleted and p.birth_date is None)
+    path = f"/v1/patients/{undated.id}"
+    zero = _api(no_dates="zero").ok(path)["data"]
+    assert zero["date_of_birth"] == "0000-00-00"
+    assert any(e["end_time"] == "0000-00-00 00:00:00" for e in _api(no_dates="zero").ok(ONE)["data"]["encounters"])
+    go = _api(no_dates="min")
+    assert go.ok(path)["data"]["date_of_birth"] == "0001-01-01T00:00:00Z"
+    assert go.ok(ONE)["data"]["deleted_at"] == "0001-01-01T00:00:00Z"
+    assert PATIENT.birth_date is not None
+    east = _api(dates="east").ok(ONE)["data"]["date_of_birth"]
+    assert east.endswith(":00:00.000000Z") and east[:10] < PATIENT.birth_date.isoformat()
+
+
+def test_meta_as_json_text_and_demographics_as_a_list_or_nested() -> None:
+    meta = _api(meta_encoding="string").ok(ONE)["data"]["meta"]
+    assert isinstance(meta, str) and json.loads(meta) == _api().ok(ONE)["data"]["meta"]
+    documented = _api().ok(ONE, include="demographics")["data"]["demographics"]
+    assert _api(demographics_shape="list").ok(ONE, include="demographics")["data"]["demographics"] == [documented]
+    nested = _api(demographics_shape="nested").ok(ONE, include="demographics")["data"]["demographics"]
+    assert nested["mobile_phone"] == documented["phone"] and nested["address"]["zip_code"] == documented["postal_code"]
+
+
+def test_other_spellings() -> None:
+    documented, other = _api().ok(ONE)["data"], _api(spellings="other").ok(ONE)["data"]
+    assert other["latest_medications"] == ("\n".join(documented["latest_medications"]) or "None")
+    words = {"scheduled": "booked", "in_progress": "checked_in", "completed": "complete", "cancelled": "canceled"}
+    for before, after in zip(documented["encounters"], other["encounters"], strict=True):
+        assert after["status"] == words[before["status"]]
+        assert after["visit_type"] == ("video_visit" if before["visit_type"] == "telehealth" else "in_person")

@@ -1,0 +1,88 @@
+"""Nextvisit's free text and spellings the docs leave open: allergy and medication lists as
+implementations write them, gender and encounter status spellings, visit types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gateway.contract import TenantContext
+from mappings.nextvisit.allergy import allergies_to_fhir
+from mappings.nextvisit.encounter import encounter_to_fhir
+from mappings.nextvisit.medication import medications_to_fhir
+from mappings.nextvisit.patient import patient_to_fhir
+
+CTX = TenantContext("t", "urn:t")
+PATIENT: dict[str, Any] = {"id": 7, "first_name": "Jane", "last_name": "Doe", "allergies": None,
+                           "latest_medications": []}  # fmt: skip
+NKA, NKDA = "716186003", "409137002"
+
+
+def _allergies(text: Any) -> list[tuple[str, list[str]]]:
+    found = allergies_to_fhir({**PATIENT, "allergies": text}, CTX)
+    return [(a["code"]["text"], [c["code"] for c in a["code"].get("coding", [])]) for a in found]
+
+
+@pytest.mark.parametrize("text", ["N/A", "n/a", "-", "Unknown"])
+def test_an_allergy_text_that_records_nothing_is_no_allergy(text: str) -> None:
+    assert _allergies(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("No allergies", NKA), ("Denies", NKA), ("NKA/NKDA", NKA), ("No known drug allergies (NKDA)", NKDA)],
+)
+def test_more_spellings_of_no_known_allergies(text: str, code: str) -> None:
+    assert _allergies(text) == [(text, [code])]
+
+
+@pytest.mark.parametrize(
+    "text", ['["Penicillin", "Sulfa drugs"]', "- Penicillin\n- Sulfa drugs", "1. Penicillin\n2. Sulfa drugs"]
+)
+def test_allergies_as_json_text_or_a_marked_list(text: str) -> None:
+    assert _allergies(text) == [("Penicillin", []), ("Sulfa drugs", [])]
+
+
+@pytest.mark.parametrize(
+    ("value", "texts"),
+    [
+        ("Sertraline 50mg\nLorazepam 0.5mg PRN", ["Sertraline 50mg", "Lorazepam 0.5mg PRN"]),
+        ("Sertraline 50mg, Lorazepam 0.5mg PRN", ["Sertraline 50mg", "Lorazepam 0.5mg PRN"]),
+        ('["Sertraline 50mg", "Lorazepam 0.5mg PRN"]', ["Sertraline 50mg", "Lorazepam 0.5mg PRN"]),
+        ("[]", []),
+        ("None", []),
+        (["N/A"], []),
+        ([{"name": "Sertraline", "dose": "50mg", "frequency": "daily"}], ["Sertraline 50mg daily"]),
+        ([{"drug_name": "Sertraline", "strength": "50mg"}], ["Sertraline 50mg"]),
+        ([{"medication": {"name": "Sertraline", "strength": "50mg"}}], ["Sertraline 50mg"]),
+    ],
+)
+def test_medications_in_every_shape(value: Any, texts: list[str]) -> None:
+    found = medications_to_fhir({**PATIENT, "latest_medications": value}, CTX)
+    assert [m["medicationCodeableConcept"]["text"] for m in found] == texts
+
+
+@pytest.mark.parametrize(
+    ("gender", "fhir"),
+    [("nonbinary", "other"), ("X", "other"), ("O", "other"), ("U", "unknown"), ("Woman", "female"), ("F", "female")],
+)
+def test_gender_spellings(gender: str, fhir: str) -> None:
+    assert patient_to_fhir({**PATIENT, "gender": gender}, CTX)["gender"] == fhir
+
+
+@pytest.mark.parametrize(
+    ("status", "fhir"),
+    [("complete", "finished"), ("signed", "finished"), ("InProgress", "in-progress"), ("checked_in", "in-progress"),
+     ("booked", "planned"), ("no_show", "cancelled"), ("draft", "unknown")],
+)  # fmt: skip
+def test_encounter_status_spellings(status: str, fhir: str) -> None:
+    assert encounter_to_fhir({"id": 1, "status": status}, "7", CTX)["status"] == fhir
+
+
+@pytest.mark.parametrize(
+    ("visit_type", "code"),
+    [("tele-health", "VR"), ("video_visit", "VR"), ("Telephone", "VR"), ("in_person", "AMB"), ("office", "AMB")],
+)
+def test_visit_types(visit_type: str, code: str) -> None:
+    assert encounter_to_fhir({"id": 1, "visit_type": visit_type}, "7", CTX)["class"]["code"] == code
