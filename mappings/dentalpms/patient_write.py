@@ -16,7 +16,8 @@ that reads a null as "not provided" keeps the field: writes.py reports it). Two 
 not cleared: `chart_number` (the practice assigns it when none is given; a PUT without
 it keeps the practice's record number) and the required names (a PUT without a family or
 given name is refused with 422, naming the element), and a `deceasedDateTime` of a year
-or year-month, which the vendor's date-time cannot hold. `status` cannot be patched
+or year-month, which the vendor's date-time cannot hold (on create it is not sent either:
+the patient is created deceased, the date reported as not stored). `status` cannot be patched
 (the API reference's update body has no `status`), so `active` and a deceased flag
 without a date are reported as not stored on update.
 """
@@ -59,7 +60,10 @@ def patient_for_create(resource: dict[str, Any], ctx: TenantContext) -> VendorBo
     if resource.get("active") is False:
         fields["status"] = "inactive"
     if resource.get("deceasedBoolean") is True or "date_time_deceased" in fields:
-        fields["status"] = "deceased"
+        fields["status"] = "deceased"  # a date the vendor cannot hold still says so
+    if _partial(fields.get("date_time_deceased")):
+        del fields["date_time_deceased"]
+        lost.append("Patient.deceasedDateTime")
     return VendorBody(fields, tuple(lost))
 
 
@@ -71,16 +75,18 @@ def patient_for_update(resource: dict[str, Any], ctx: TenantContext) -> VendorBo
     if resource.get("deceasedBoolean") is True:
         lost.append("Patient.deceasedBoolean")
     body = {name: fields.get(name) for name in OWNED}
-    deceased = fields.get("date_time_deceased")
-    if deceased is not None and len(deceased) < len("YYYY-MM-DD"):
-        # A year or year-month (FHIR dateTime allows them) is no `string (date-time)`: a FastAPI
-        # service refuses `2020-03` (422) and reads `2020` as Unix seconds (1970-01-01T00:33:40Z).
-        # Neither sent nor cleared: the vendor's value stays, and the element is reported.
+    if _partial(fields.get("date_time_deceased")):  # neither sent nor cleared: the vendor's value stays
         del body["date_time_deceased"]
         lost.append("Patient.deceasedDateTime")
     if "chart_number" in fields:
         body["chart_number"] = fields["chart_number"]
     return VendorBody(body, tuple(lost))
+
+
+def _partial(deceased: Any) -> bool:
+    """A year or year-month (FHIR dateTime allows them) is no `string (date-time)`: a FastAPI
+    service refuses `2020-03` (422) and reads `2020` as Unix seconds (1970-01-01T00:33:40Z)."""
+    return isinstance(deceased, str) and len(deceased) < len("YYYY-MM-DD")
 
 
 def _fields(resource: dict[str, Any], ctx: TenantContext) -> tuple[dict[str, Any], list[str]]:

@@ -117,6 +117,13 @@ def test_an_update_with_a_partial_deceased_date_neither_sends_nor_clears_it(when
     assert full.fields["date_time_deceased"] == "2020-03-04T10:00:00-05:00" and not full.not_stored
 
 
+@pytest.mark.parametrize("when", ["2020", "2020-03"])
+def test_a_create_with_a_partial_deceased_date_is_deceased_without_it(when: str) -> None:
+    body = patient_for_create({**_patient(), "deceasedDateTime": when}, CTX)
+    assert "date_time_deceased" not in body.fields and body.fields["status"] == "deceased"
+    assert "Patient.deceasedDateTime" in body.not_stored
+
+
 def test_a_partial_birth_date_is_not_stored() -> None:
     body = patient_for_create({**_patient(), "birthDate": "1980-05"}, CTX)
     assert "date_of_birth" not in body.fields and "Patient.birthDate" in body.not_stored
