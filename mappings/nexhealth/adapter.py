@@ -97,7 +97,7 @@ import logging
 import math
 import time
 import unicodedata
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -234,25 +234,38 @@ class NexHealthAdapter:
         ask: Callable[[dict[str, str | int]], Awaitable[Envelope | None]],
         params: dict[str, str | int],
         plural: str,
-        first_id: str | None,
+        first_page: Sequence[str],
     ) -> tuple[Envelope | None, int]:
-        """The second page of a list whose first page (asked without `page`) began with
-        `first_id`, and the `page` it was asked as. The docs never say whether pages are
-        numbered from 1 or 0: `page=1` is the second page (numbered from 0), or the first again
-        (numbered from 1: then `page=2` is asked). Learned once the answer is conclusive."""
-        if self._page_base is not None or not first_id:  # (no id to tell the pages apart: from 1)
+        """The second page of a list whose first page (asked without `page`) held the records
+        `first_page` (its ids in order, or a sample of them beginning with the first), and the
+        `page` it was asked as. The docs never say whether pages are numbered from 1 or 0:
+        `page=1` is the second page (numbered from 0), or the first again (numbered from 1:
+        then `page=2` is asked). Records added or removed between the two calls shift what
+        `page=1` holds, so the numbering is learned for the tenant only from an answer no shift
+        explains, and a learned 0 that an answer contradicts is forgotten."""
+        known = [i for i in first_page if i]
+        if not known or self._page_base == 1:  # (no id to tell the pages apart: from 1)
             second = 2 if self._page_base is None else self._page_base + 1
             return await ask({**params, "page": second}), second
         answer = await ask({**params, "page": 1})
-        ids = _raw_ids(answer, plural)
-        if not ids or first_id not in ids:
-            if ids:  # records, none the first page's: pages are numbered from 0
-                self._page_base = 0
-            return answer, 1  # (nothing: there is no second page either way)
+        ids = set(_raw_ids(answer, plural))
+        if not ids:
+            return answer, 1  # nothing: there is no second page either way
+        repeated = ids.intersection(known)
+        # The first page again, perhaps without a record removed since: its first record, or
+        # (one removed) most of those known. A record or two of the first page seen again on
+        # the second is a shift (records added before them), not the first page again.
+        again = known[0] in ids or (len(known) >= 3 and 2 * len(repeated) >= len(known))
+        if not again:
+            if not repeated and len(known) >= 2 and self._page_base is None:
+                self._page_base = 0  # none of the first page's records: numbered from 0
+            return answer, 1
+        if self._page_base == 0:
+            self._page_base = None  # contradicted: not known after all
         answer = await ask({**params, "page": 2})
-        ids = _raw_ids(answer, plural)
-        if ids and first_id not in ids:  # new records at `page=2`: numbered from 1
-            self._page_base = 1
+        ids = set(_raw_ids(answer, plural))
+        if known[0] in repeated and ids and known[0] not in ids and self._page_base is None:
+            self._page_base = 1  # the first page again at `page=1`, new records at `page=2`
         return answer, 2
 
     async def _pages(
@@ -269,7 +282,7 @@ class NexHealthAdapter:
         ids = _raw_ids(answer, plural)
         if not ids:
             return
-        answer, page = await self._second_page(ask, params, plural, ids[0])
+        answer, page = await self._second_page(ask, params, plural, ids)
         while True:
             yield answer
             if answer is None:
@@ -352,7 +365,8 @@ class NexHealthAdapter:
         bare = _bare_identifier(query)
         if bare is not None:
             return await self._either_identifier(bare)
-        page, seen_first, served_size, base = _position(request.position)
+        page, seen, served_size, base = _position(request.position)
+        seen_first = seen[0] if seen else None
         params: dict[str, str | int] = {
             "per_page": request.page_size,
             "location_strict": str(self.client.location_strict).lower(),
@@ -367,7 +381,7 @@ class NexHealthAdapter:
             envelope = await self._patient_list(params)
             base = self._page_base
         elif base is None:  # the second page of a NexHealth whose numbering is not known yet
-            envelope, sent = await self._second_page(self._patient_list, params, "patients", seen_first)
+            envelope, sent = await self._second_page(self._patient_list, params, "patients", seen)
             base = sent - 1
         else:
             envelope = await self._patient_list({**params, "page": page - 1 + base})
@@ -390,7 +404,7 @@ class NexHealthAdapter:
         exact = q.only(query, "active") and not envelope.warnings and not unreadable
         return VendorPage(
             [patient_to_fhir(p, self._ctx) for p in patients],
-            f"{page + 1}:{first or ''}:{size}:{'' if base is None else base}" if more else None,
+            f"{page + 1}:{first or ''}:{size}:{'' if base is None else base}:{_sample(ids)}" if more else None,
             total=total if exact else None,
             warnings=unreadable,
         )
@@ -785,18 +799,27 @@ def _digits(value: Any) -> str:
     return "".join(c for c in str(value or "") if c.isdigit())
 
 
-def _position(position: Any) -> tuple[int, str | None, int | None, int | None]:
-    """A patient search position: the page (counted from 1), the first patient id of the page
-    before (to notice a page past the end answered with the last one again), NexHealth's page
-    size as its first page showed it, and the number of its first page (None: not known yet).
-    A position written before the size or the numbering was kept has neither (pages from 1)."""
+def _position(position: Any) -> tuple[int, tuple[str, ...], int | None, int | None]:
+    """A patient search position: the page (counted from 1), the ids of the page before (its
+    first, to notice a page past the end answered with the last one again, and a sample of the
+    others, to tell a second page from the first again: `_second_page`), NexHealth's page size
+    as its first page showed it, and the number of its first page (None: not known yet). A
+    position written before the size, the numbering or the sample was kept lacks them (pages
+    from 1)."""
     if position is None:
-        return 1, None, None, None
+        return 1, (), None, None
     page, _, rest = str(position).partition(":")
     first, _, rest = rest.partition(":")
-    size, numbered, base = rest.partition(":")
+    size, numbered, rest = rest.partition(":")
+    base, _, sample = rest.partition(":")
     served = int(size) if size.isdigit() and int(size) > 0 else None
-    return int(page), first or None, served, (int(base) if base.isdigit() else None) if numbered else 1
+    seen = (first, *(i for i in sample.split(",") if i)) if first else ()
+    return int(page), seen, served, (int(base) if base.isdigit() else None) if numbered else 1
+
+
+def _sample(ids: Sequence[str]) -> str:
+    """A page's middle and last ids, beside its first (the position's)."""
+    return ",".join(ids[i] for i in sorted({len(ids) // 2, len(ids) - 1}) if 0 < i < len(ids))
 
 
 def _midnight(day: date) -> datetime:

@@ -37,10 +37,12 @@ def test_only_changes_nexhealth_cannot_store_are_lost() -> None:
 
 
 def test_patient_search_positions() -> None:
-    # (page from 1, first id of the page before, NexHealth's page size, number of its first page)
-    assert _position(None) == (1, None, None, None)
-    assert _position("3:1042") == (3, "1042", None, 1)  # written before size and numbering were kept
-    assert _position("3:1042:50") == (3, "1042", 50, 1)
-    assert _position("2:") == (2, None, None, 1)
-    assert _position("2:1002:100:") == (2, "1002", 100, None)  # numbering unknown: the second page finds it
-    assert _position("4:1030:5:0") == (4, "1030", 5, 0)
+    # (page from 1, ids of the page before: its first, then a sample; NexHealth's page size,
+    # number of its first page)
+    assert _position(None) == (1, (), None, None)
+    assert _position("3:1042") == (3, ("1042",), None, 1)  # written before size and numbering were kept
+    assert _position("3:1042:50") == (3, ("1042",), 50, 1)
+    assert _position("2:") == (2, (), None, 1)
+    assert _position("2:1002:100:") == (2, ("1002",), 100, None)  # numbering unknown: the second page finds it
+    assert _position("4:1030:5:0") == (4, ("1030",), 5, 0)
+    assert _position("2:1002:100::1050,1099") == (2, ("1002", "1050", "1099"), 100, None)
