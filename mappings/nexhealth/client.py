@@ -229,6 +229,7 @@ def _messages(value: Any) -> list[str]:
         return [
             m if key in ("message", "messages", "detail", "error", "description") else f"{key} {m}"
             for key, item in value.items()
+            if item not in (None, "", False)  # `{"message": null}` says nothing
             for m in _messages(item if isinstance(item, dict | list | str) else str(item))
         ]
     return []

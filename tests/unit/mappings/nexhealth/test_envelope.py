@@ -112,3 +112,10 @@ def test_a_409_is_a_duplicate_whatever_its_words() -> None:
     # NexHealth keeps no versions: a 409 cannot be a version conflict (no 412 for a create).
     with pytest.raises(Duplicate):
         _unwrap(_answer(409, b'{"code":false,"error":["Duplicate patient"],"data":null}'))
+
+
+@pytest.mark.parametrize("error", [b'{"message":null}', b'{"email":false}', b'{"base":[]}'])
+def test_an_error_object_saying_nothing_leaves_a_successful_answer_read(error: bytes) -> None:
+    # `{"message": null}` was the message "None": a 200 carrying it was a 502.
+    body = b'{"code":true,"description":null,"error":' + error + b',"data":{"patients":[]},"count":0}'
+    assert _unwrap(_answer(200, body)).count == 0
