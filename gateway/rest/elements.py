@@ -80,7 +80,8 @@ def _elements_of(resource_type: str) -> _Elements:
 
 def shaping(resource_type: str, summary: str | None, elements: Sequence[str], *, strict: bool) -> Shaping:
     """What `_summary` (true, text, data or false; count is answered elsewhere) and `_elements`
-    ask of `resource_type`. With both, `_elements` is applied (R4 defines no combination).
+    ask of `resource_type`. With both, `_elements` is applied (R4 defines no combination), and
+    `_summary` is said not applied (a 400 under strict handling).
 
     `_elements` takes root element names. A path into one (`name.family`) serves its whole root
     element (search.html: "Servers are not obliged to return just the requested elements"),
@@ -113,6 +114,10 @@ def shaping(resource_type: str, summary: str | None, elements: Sequence[str], *,
             keep |= found
             applied[root] = None
         if applied:
+            if summary in ("true", "text", "data"):  # R4 defines no combination: one is applied
+                if strict:
+                    raise NotSupported("_summary and _elements cannot be applied together", expression="_summary")
+                notes.append(f"_summary={summary} is not applied with _elements; _elements is")
             return Shaping(keep=frozenset(keep), profiles_kept=False, notes=tuple(notes), elements=tuple(applied))
         # None of its names applies: `_elements` is ignored whole, as any unknown parameter is.
     if summary == "true":

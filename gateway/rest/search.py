@@ -85,7 +85,8 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
     notes = (*parsed.notes, *cut.notes)
     if parsed.elements:  # the self link names what was applied (search.html#elements)
         applied = [("_elements", ",".join(cut.elements))] if cut.elements else []
-        link_params = tuple(p for p in parsed.link_params if p[0] != "_elements") + tuple(applied)
+        dropped = {"_elements", "_summary"} if cut.elements and parsed.summary != "count" else {"_elements"}
+        link_params = tuple(p for p in parsed.link_params if p[0] not in dropped) + tuple(applied)
         parsed = replace(parsed, link_params=link_params)
     base = base_url(request, tenant.name)
     query = local_query(parsed.query, base)

@@ -698,6 +698,17 @@ def test_elements_paths_and_unknown_names_are_said_not_dropped(client: TestClien
         assert outcome(refused, 400)["issue"][0]["expression"] == ["_elements"]
 
 
+def test_summary_beside_elements_is_said_not_applied(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1", text={"status": "generated", "div": "<div>p1</div>"})
+    both = ok(client.get(f"{BASE}/Patient", params={"_elements": "name", "_summary": "text"}))
+    assert "text" not in both["entry"][0]["resource"] and "name" in both["entry"][0]["resource"]
+    assert _notes(both) == ["_summary=text is not applied with _elements; _elements is"]
+    assert "_summary" not in _query(link(both, "self") or "")
+    strict = {"Prefer": "handling=strict"}
+    refused = client.get(f"{BASE}/Patient", params={"_elements": "name", "_summary": "text"}, headers=strict)
+    assert outcome(refused, 400)["issue"][0]["expression"] == ["_summary"]
+
+
 def test_elements_names_a_choice_by_its_root_name(client: TestClient, backend: FakeBackend) -> None:
     backend.add_patient("p1")
     backend.add_observation("p1", "o1", value=80)
