@@ -75,6 +75,8 @@ class Documents:
         merged = dict(vendor)
         vendor_docs = vendor.get("DocumentReference")
         merged["DocumentReference"] = ResourceProvider(
+            # Not `versioned`, whatever the vendor's documents are: generated ones carry no
+            # meta.versionId, so no vread can be promised for the type.
             ResourceDeclaration(
                 "DocumentReference",
                 _PARAMS,
