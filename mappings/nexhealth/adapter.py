@@ -638,10 +638,30 @@ class NexHealthAdapter:
             return patient
         if patient is not None:
             return await self._patient(str(patient["id"]))
-        found = await self._by_contact(sent, email_only=True)
+        found = await self._newest_described(sent)
         if found is None:
             raise UpstreamError("NexHealth created the patient but did not say which it is, nor could it be found")
         return found
+
+    async def _newest_described(self, sent: dict[str, Any]) -> dict[str, Any] | None:
+        """The newest patient with the email, names and birth date of the create body `sent`: a
+        household may share an email, and its other members are not the patient just made."""
+        params: dict[str, str | int] = {"email": sent["email"], "per_page": MAX_PAGE_SIZE}
+        envelope = await self._patient_list(params)
+        patients, _, _ = self._patients(envelope.data) if envelope is not None else ([], (), 0)
+        wanted = (
+            _folded(sent.get("first_name")),
+            _folded(sent.get("last_name")),
+            (sent.get("bio") or {}).get("date_of_birth"),
+        )
+        described = [
+            p
+            for p in patients
+            if (p.get("email") or "").lower() == sent["email"].lower()
+            and (_folded(p.get("first_name")), _folded(p.get("last_name")), (p.get("bio") or {}).get("date_of_birth"))
+            == wanted
+        ]
+        return max(described, key=lambda p: int(p["id"]) if str(p["id"]).isdigit() else 0, default=None)
 
     async def _update_patient(self, resource_id: str, resource: Resource, if_match: str | None) -> Written:
         """PATCH before insertion only (see "Where the docs are silent")."""
@@ -731,6 +751,10 @@ class NexHealthAdapter:
             if (patient.get("email") or "").lower() == sent["email"].lower() or same_phone:
                 return patient
         return None
+
+
+def _folded(text: Any) -> str:
+    return unicodedata.normalize("NFC", text).casefold().strip() if isinstance(text, str) else ""
 
 
 def _raw_ids(envelope: Envelope | None, plural: str) -> list[str]:

@@ -1,0 +1,41 @@
+"""A create answered without the patient is found by its email, names and birth date: a
+household sharing an email holds other patients than the one just made."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from mappings.nexhealth.adapter import NexHealthAdapter
+from mappings.nexhealth.client import Envelope
+
+
+def _patient(pid: int, first: str, born: str) -> dict[str, Any]:
+    return {
+        "id": pid,
+        "first_name": first,
+        "last_name": "Okafor",
+        "email": "home@example.org",
+        "bio": {"date_of_birth": born},
+    }
+
+
+def test_the_patient_made_is_the_newest_described_not_a_household_member() -> None:
+    adapter = NexHealthAdapter.__new__(NexHealthAdapter)
+    adapter._drift = None  # type: ignore[assignment]
+    household = [_patient(7, "Ada", "1990-02-03"), _patient(9, "Ben", "1988-01-01"), _patient(8, "Ada", "1990-02-03")]
+
+    async def listing(params: dict[str, Any]) -> Envelope:
+        assert params["email"].lower() == "home@example.org"
+        return Envelope({"patients": household}, None)
+
+    adapter._patient_list = listing  # type: ignore[method-assign]
+    sent = {
+        "first_name": "Ada",
+        "last_name": "OKAFOR",
+        "email": "Home@example.org",
+        "bio": {"date_of_birth": "1990-02-03"},
+    }
+    found = asyncio.run(adapter._newest_described(sent))
+    assert found is not None and found["id"] == 8  # Ada, not Ben (the list's newest of the email)
+    assert asyncio.run(adapter._newest_described({**sent, "first_name": "Cy"})) is None
