@@ -15,9 +15,10 @@ NFC) the create is `AlreadyExists` with it, so a conditional create answers 200 
 otherwise the 409 is a `Conflict` naming the duplicate chart number.
 
 A key spent on a patient deleted or changed since is a new create, not that patient again:
-when the vendor replays its first answer and the patient read back is deleted, or is no
-longer the version that answer showed (renamed since, say: a create just made has not been
-edited), or the vendor refuses the key and the patient the request describes is found only
+when the vendor replays its first answer and the patient read back is deleted, or is
+neither the version that answer showed nor the patient the request describes (renamed since:
+a create just made has not been edited; a version bumped alone, or a phone edited between a
+create and its retry, leaves it the same patient), or the vendor refuses the key and the patient the request describes is found only
 deleted, the create is sent again with the key salted by that patient's id. The new key is
 still the same for every retry of this create (and so is the next one, should this patient
 be deleted or changed in turn).
@@ -139,8 +140,11 @@ class PatientWrites:
         # Read back: a replayed answer may be older than the record now is.
         record = await self._record(created["id"])
         answered, now = created.get("version"), record.get("version")
+        # Renamed since the answer replayed (its version is not the record's, and the record is
+        # no longer the patient the body describes). Both, so that a vendor bumping a version
+        # on create, or an edit of a phone between a create and its retry, is no new create.
         changed = answered is not None and now is not None and str(answered) != str(now)
-        return record, bool(record.get("deleted_at")) or changed
+        return record, bool(record.get("deleted_at")) or (changed and not same_patient(body, record))
 
     async def _refused_duplicate(self, body: dict[str, Any], response: UpstreamResponse) -> VendorRecord:
         """`AlreadyExists` with the live patient `body` describes; that patient when it is
