@@ -18,10 +18,10 @@ A key spent on a patient deleted or changed since is a new create, not that pati
 when the vendor replays its first answer and the patient read back is deleted, or is
 neither the version that answer showed nor the patient the request describes (renamed since:
 a create just made has not been edited; a version bumped alone, or a phone edited between a
-create and its retry, leaves it the same patient), or the vendor refuses the key and the patient the request describes is found only
-deleted, the create is sent again with the key salted by that patient's id. The new key is
-still the same for every retry of this create (and so is the next one, should this patient
-be deleted or changed in turn).
+create and its retry, leaves it the same patient), or the vendor refuses the key and the
+patient the request describes is found only deleted, the create is sent again with the key
+salted by that patient's id. The new key is still the same for every retry of this create
+(and so is the next one, should this patient be deleted or changed in turn).
 
 Update is a PATCH with `base_version`: the version the client's `If-Match` names, else the
 current record's `version` (read first). A vendor 409 "Version conflict" is a 412 when the

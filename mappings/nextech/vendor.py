@@ -343,13 +343,22 @@ def has_next_page(body: Any) -> bool:
     """Whether an envelope points to a further page: a next link or token, a "has more" flag,
     or more pages than the one it is."""
     for part in _paging_parts(body):
-        if any(part.get(key) not in (None, "", False, "false", {}) for key in NEXT_KEYS):
+        if any(_says_more(part.get(key)) for key in NEXT_KEYS):
             return True
         pages = next((n for n in (_number(part.get(k)) for k in PAGES_KEYS) if n is not None), None)
         page = next((n for n in (_number(part.get(k)) for k in PAGE_KEYS) if n is not None), 1)
         if pages is not None and pages > max(page, 1):
             return True
     return False
+
+
+def _says_more(value: Any) -> bool:
+    """A next link, token or a true "has more" flag; not null, empty, or false in any case or
+    spelling (`false`, `"False"`, `0`, `"no"`)."""
+    if value is None or value == {} or isinstance(value, bool):
+        return value is True
+    text = str(value).strip()
+    return bool(text) and text.casefold() not in _FALSE
 
 
 def problem_of(exc: ValidationError, prefix: str = "") -> UnreadablePayload:

@@ -244,6 +244,9 @@ class Answers(Fake):
         ({"value": [GOOD], "_links": {"next": {"href": "/search?page=2"}}}, True),  # HAL
         ({"data": [GOOD], "links": {"next": None, "prev": None}, "meta": {"current_page": 1, "last_page": 1}}, False),
         ({"items": [GOOD], "hasMore": False, "totalPages": 1}, False),
+        ({"items": [GOOD], "hasMore": "False"}, False),  # a flag as text, in .NET's spelling
+        ({"items": [GOOD], "has_more": "0"}, False),
+        ({"items": [GOOD], "hasMore": "true"}, True),
         ({"data": [GOOD], "meta": {"total": 1}}, False),
     ],
 )
