@@ -400,7 +400,8 @@ def section_names(body: Any) -> Iterator[str]:
     """The section names `/encounters/categories` lists: a list (bare or in an envelope) of names
     or objects naming them, or an object mapping each name to its title."""
     if isinstance(body, dict) and body and all(isinstance(v, str) for v in body.values()):
-        yield from (name for name in body if name.strip())
+        # An envelope's annotations (`@odata.context`) are no section names.
+        yield from (name for name in body if name.strip() and not name.startswith("@") and "odata." not in name)
         return
     for item in items_of(body, "categories"):
         try:
