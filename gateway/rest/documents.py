@@ -51,6 +51,7 @@ DOCREF_PARAMS = ("patient", "start", "end", "type", "on-demand")
 # US Core's $docref also defines `profile`, which is not applied here (the documents are what
 # they are): refused under strict handling, else said and left out of the self link.
 _NOT_APPLIED = frozenset({"profile"})
+_FORMAT_PARAMS = frozenset({"_format", "_pretty"})  # how the answer is written, taken by every interaction
 CCD_SYSTEM, CCD_CODE = CCD_TYPE["system"], CCD_TYPE["code"]
 # Served documents: whatever they hold, a browser may neither run nor load anything from them.
 DOCUMENT_HEADERS = {
@@ -133,7 +134,7 @@ def _comparable(key: str, value: str) -> str:
 
 async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, strict: bool, allowed: Access) -> Response:
     items = await docref_items(request)
-    unknown = sorted({k for k, _ in items if k not in DOCREF_PARAMS and not k.startswith("_")} - _NOT_APPLIED)
+    unknown = sorted({k for k, _ in items if k not in DOCREF_PARAMS and k not in _FORMAT_PARAMS} - _NOT_APPLIED)
     unapplied = sorted({k for k, _ in items if k in _NOT_APPLIED})
     if unknown and strict:
         raise NotSupported(f"$docref does not take: {', '.join(unknown)}", expression=unknown[0])
@@ -159,6 +160,9 @@ async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, stric
         raise InvalidRequest("$docref needs the patient's id: ?patient=<id>", expression="patient")
     if not is_fhir_id(patient_id):
         raise InvalidRequest(f"'{patient_id}' is not a valid FHIR id", expression="patient")
+    if "," in given.get("type", ""):
+        # One Coding (US Core's `type` is 0..1), not a search token: a comma is no list of them.
+        raise InvalidRequest("type takes one coding: system|code", expression="type")
     start, end = _bound(given.get("start"), "start", tenant), _bound(given.get("end"), "end", tenant)
     zone = zone_info(tenant.context.timezone)
     if start and end and parse_fhir_date(start, zone).start >= parse_fhir_date(end, zone).end:

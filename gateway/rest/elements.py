@@ -63,6 +63,7 @@ class _Elements:
 def _elements_of(resource_type: str) -> _Elements:
     spellings: dict[str, set[str]] = {}
     summary: set[str] = set()
+    spellings["resourceType"] = {"resourceType"}  # not an element, always served: no note for it
     for field in get_fhir_model_class(resource_type).model_fields.values():
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         name = field.alias

@@ -56,7 +56,10 @@ async def patient_everything(request: Request) -> Response:
     patient_access = reach(request, patient_provider, Permission.READ, tenant.context.timezone)
     check_instance_id(patient_access, resource_id)  # another patient, to a confined caller: no vendor call
     types, reaches = _permitted(request, everything_types(tenant.providers, wanted), wanted, tenant.context.timezone)
-    link_params = [(k, v) for k, v in params.multi_items() if k in ("start", "end", "_type", "_since")]
+    # Only what was applied: an empty value (`_type=,` too) is none.
+    link_params = [
+        (k, v) for k, v in params.multi_items() if k in ("start", "end", "_type", "_since") and v.strip(",")
+    ]
     base = base_url(request, tenant.name)
     fingerprint = search_fingerprint(tenant.name, caller(request).key, f"$everything/{resource_id}", link_params)
     offset = (await rest.tokens.open(params["_page"], fingerprint)).skip if params.get("_page") else 0
@@ -88,7 +91,7 @@ async def patient_everything(request: Request) -> Response:
     if gathered_now and count > 0 and len(resources) > count:  # kept only when there are pages to follow
         rest.records[fingerprint] = record
     total = None if missing else len(resources)
-    notes = [f"$everything does not take {', '.join(ignored)}; ignored"] if ignored and offset == 0 else []
+    notes = [f"$everything does not take {', '.join(ignored)}; ignored"] if ignored else []
     bundle = searchset(base=base, resources=page, links=links, total=total, warnings=missing, notes=notes)
     return respond(fmt, bundle)
 

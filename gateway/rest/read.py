@@ -58,8 +58,11 @@ async def read(request: Request) -> Response:
     if request.headers.get("if-match") is not None or request.headers.get("if-unmodified-since") is not None:
         # RFC 9110 section 13.2.2: evaluated on any method, before If-None-Match (a 412, not 304).
         check(replace(preconditions(request.headers), if_none_match=None), resource)
-    elements = tuple(e for e in params.get("_elements", "").split(",") if e)
-    summary = params.get("_summary")
+    # As a search reads them: `_elements` repeated adds names; `_summary` is given once.
+    elements = tuple(e for value in params.getlist("_elements") for e in value.split(",") if e)
+    if len(params.getlist("_summary")) > 1:
+        raise InvalidRequest("Parameter _summary given more than once", expression="_summary")
+    summary = params.get("_summary") or None
     if summary not in (None, "true", "text", "data", "false"):
         raise InvalidRequest("_summary on a read must be true, text, data or false", expression="_summary")
     # Under lenient handling, what `_elements` names that cannot be applied as asked is not said:

@@ -97,6 +97,8 @@ def parse_search(
         if name in CONTROL:
             if name in controls and name not in {"_sort", "_elements"}:
                 raise InvalidRequest(f"Parameter {name} given more than once", expression=name)
+            if value == "":
+                continue  # FHIR: an empty value is ignored, a control's too
             controls[name] = value if name not in controls else f"{controls[name]},{value}"
             continue
         declared = support.param(name)
@@ -131,9 +133,10 @@ def parse_search(
         link.append(("_sort", ",".join(_sort_text(sort))))
     if summary is not None:
         link.append(("_summary", summary))
-    for key in ("_total", "_elements"):
-        if key in controls:
-            link.append((key, controls[key]))
+    if "_total" in controls:
+        link.append(("_total", controls["_total"]))
+    if elements:
+        link.append(("_elements", ",".join(elements)))
     query = SearchQuery(support.type, tuple(params), sort, zone)
     return ParsedSearch(query, count, total, summary, elements, controls.get("_page"), tuple(link), tuple(notes))
 
@@ -167,7 +170,9 @@ def _parse_sort(value: str | None, support: ResourceSupport, refuse: Callable[[s
     if not value:
         return ()
     keys: list[SortKey] = []
-    parts = value.split(",")
+    parts = [part for part in value.split(",") if part]  # an empty item is none, as in a value list
+    if not parts:
+        return ()
     if len(parts) > 1:  # vendors sort by one key
         refuse("_sort", f"_sort by more than one key is not supported for {support.type}")
         return ()

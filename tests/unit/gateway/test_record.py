@@ -318,5 +318,13 @@ def test_everything_refuses_what_it_does_not_take_when_strict(client: TestClient
     said = [e["resource"] for e in lenient["entry"] if e["search"]["mode"] == "outcome"]
     assert len(said) == 1 and "shoe" in said[0]["issue"][0]["diagnostics"]  # and said, not silently
     assert said[0]["issue"][0]["severity"] == "information"
+    # On a later page too (it was said on the first alone).
+    following = link(ok(client.get(f"{BASE}/Patient/p1/$everything?_count=1")), "next")
+    later = ok(client.get(f"{following}&shoe=1"))
+    assert any(
+        "shoe" in e["resource"]["issue"][0]["diagnostics"] for e in later["entry"] if e["search"]["mode"] == "outcome"
+    )
+    # An empty `_type` is none: not in the links as if applied.
+    assert "_type" not in link(ok(client.get(f"{BASE}/Patient/p1/$everything?_type=,")), "self")
     assert ok(client.get(f"{BASE}/Patient/p1/$everything?_count=2", headers=strict))
     assert outcome(client.get(f"{BASE}/Patient/p1/$everything?start=2024-01-01&start=2024-02-01"), 400)

@@ -166,6 +166,14 @@ def test_history_is_a_405_allowing_nothing_not_an_unknown_id_or_type(
     assert outcome(client.get(f"{BASE}/Shoe/_history"), 404)  # a type the tenant does not serve
 
 
+def test_a_read_takes_repeated_elements_as_a_search_does(client: TestClient, backend: FakeBackend) -> None:
+    backend.add_patient("p1", birth_date="1990-02-03")
+    both = ok(client.get(f"{BASE}/Patient/p1?_elements=name&_elements=gender"))
+    assert {"name", "gender"} <= set(both) and "birthDate" not in both  # the last alone was kept
+    twice = client.get(f"{BASE}/Patient/p1?_summary=count&_summary=true")
+    assert outcome(twice, 400)["issue"][0]["expression"] == ["_summary"]
+
+
 def test_read_with_elements_is_marked_subsetted(client: TestClient, backend: FakeBackend) -> None:
     backend.add_patient("p1", birth_date="1990-02-03")
     body = ok(client.get(f"{BASE}/Patient/p1", params={"_elements": "gender"}))

@@ -213,6 +213,17 @@ def test_a_docref_parameter_it_does_not_take_is_said_or_refused(client: TestClie
     profiled = ok(client.get(f"{BASE}/DocumentReference/$docref", params={"patient": "p1", "profile": "http://x"}))
     assert ids(profiled) == ["ccd-p.p1"] and _notes(profiled) == ["$docref does not apply: profile; ignored"]
     assert "profile" not in _query(link(profiled, "self") or "")
+    # Result parameters are no exception (`_elements`, `_count`: not applied by the operation).
+    for name in ("_elements", "_count", "_bogus"):
+        said = ok(client.get(f"{BASE}/DocumentReference/$docref", params={"patient": "p1", name: "1"}))
+        assert _notes(said) == [f"$docref does not take: {name}; ignored"], name
+    formatted = ok(client.get(f"{BASE}/DocumentReference/$docref", params={"patient": "p1", "_format": "json"}))
+    assert _notes(formatted) == []
+    # `type` is one Coding: a comma in it is no list, and not silently a type matching nothing.
+    listed = client.get(
+        f"{BASE}/DocumentReference/$docref", params={"patient": "p1", "type": "http://loinc.org|34133-9,"}
+    )
+    assert outcome(listed, 400)["issue"][0]["expression"] == ["type"]
 
 
 def test_a_docref_parameter_with_two_values_is_400(client: TestClient, backend: FakeBackend) -> None:
@@ -616,6 +627,22 @@ def test_an_empty_alternative_does_not_widen_the_or_to_everyone(
     assert ids(ok(client.get(f"{BASE}/Patient", params={"family": value}))) == ["p1"]
     assert ids(ok(client.get(f"{BASE}/Patient", params={"given:contains": value}))) == []
     assert sorted(ids(ok(client.get(f"{BASE}/Patient", params={"family": ","})))) == ["p1", "p2", "p3"]  # no value
+
+
+def test_empty_items_and_values_of_the_result_parameters_are_none(client: TestClient, backend: FakeBackend) -> None:
+    for pid, family in (("p1", "Bauer"), ("p2", "Adams"), ("p3", "Clark")):
+        backend.add_patient(pid, family=family)
+    # An empty item of `_sort` is none (it dropped the whole sort, as a sort by two keys).
+    assert ids(ok(client.get(f"{BASE}/Patient", params={"_sort": "family,"}))) == ["p2", "p1", "p3"]
+    # An empty `_elements`, `_count` or `_summary` is ignored, as an empty value is, and no
+    # self link names it (`_elements=,` was repeated there, `_count=` a 400).
+    for name, value in (("_elements", ","), ("_elements", ""), ("_count", ""), ("_summary", ""), ("_total", "")):
+        bundle = ok(client.get(f"{BASE}/Patient", params={name: value}))
+        assert len(bundle["entry"]) == 3 and "name" in bundle["entry"][0]["resource"], name
+        applied = _query(link(bundle, "self") or "")
+        assert applied.get(name) == (["20"] if name == "_count" else None), name  # the default count applies
+    said = ok(client.get(f"{BASE}/Patient", params={"_elements": "resourceType,name"}))
+    assert _notes(said) == []  # resourceType is always served, not an unknown element
 
 
 def test_sort_is_passed_to_the_vendor(client: TestClient, backend: FakeBackend) -> None:
