@@ -57,9 +57,7 @@ async def patient_everything(request: Request) -> Response:
     check_instance_id(patient_access, resource_id)  # another patient, to a confined caller: no vendor call
     types, reaches = _permitted(request, everything_types(tenant.providers, wanted), wanted, tenant.context.timezone)
     # Only what was applied: an empty value (`_type=,` too) is none.
-    link_params = [
-        (k, v) for k, v in params.multi_items() if k in ("start", "end", "_type", "_since") and v.strip(",")
-    ]
+    link_params = [(k, v) for k, v in params.multi_items() if k in ("start", "end", "_type", "_since") and v.strip(",")]
     base = base_url(request, tenant.name)
     fingerprint = search_fingerprint(tenant.name, caller(request).key, f"$everything/{resource_id}", link_params)
     offset = (await rest.tokens.open(params["_page"], fingerprint)).skip if params.get("_page") else 0
