@@ -143,10 +143,10 @@ async def create(request: Request) -> Response:
     if criteria is not None and not matches(created.resource, criteria):
         # As stored (the vendor did not keep what the condition names, an identifier of another
         # system, say), the record does not meet If-None-Exist: the same request again would
-        # not find it, and would create another.
+        # not find it (and create another, unless the vendor refuses it as a duplicate).
         warnings = (
             f"If-None-Exist does not select {resource_type}/{created.resource['id']} as the vendor stored it: "
-            "repeating this request would create another",
+            "the same request again would not find it",
         )
     not_kept = _not_kept(resource, created, valueless)
     return _written(request, fmt, tenant, created.resource, 201, not_kept, warnings=warnings)

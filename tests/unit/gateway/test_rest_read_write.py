@@ -327,7 +327,9 @@ def test_if_none_exist_answers_the_one_match_without_creating(client: TestClient
 def test_if_none_exist_creates_when_nothing_matches(client: TestClient, backend: FakeBackend) -> None:
     backend.add_patient("p1", identifier="MRN-1")
     headers = {**FHIR_JSON, "If-None-Exist": "Patient?identifier=urn:fake:mrn|MRN-2"}
-    assert ok(client.post(f"{BASE}/Patient", json=_patient(), headers=headers), 201)["id"] != "p1"
+    sent = _patient(identifier=[{"system": "urn:fake:mrn", "value": "MRN-2"}])
+    assert ok(client.post(f"{BASE}/Patient", json=sent, headers=headers), 201)["id"] != "p1"
+    # One search: the record created meets the condition, so it is not searched for again.
     assert backend.calls_to("Patient", SEARCH) == 1 and backend.calls_to("Patient", CREATE) == 1
 
 
@@ -340,7 +342,7 @@ def test_a_created_record_its_condition_does_not_select_is_said(client: TestClie
     assert [i["severity"] for i in meets["issue"]] == ["information"]
     misses = client.post(f"{BASE}/Patient", json=sent, headers={**said, "If-None-Exist": "family=Other"})
     warning = ok(misses, 201)["issue"][1]
-    assert warning["severity"] == "warning" and "would create another" in warning["diagnostics"]
+    assert warning["severity"] == "warning" and "would not find it" in warning["diagnostics"]
 
 
 def test_if_none_exist_matching_several_is_412(client: TestClient, backend: FakeBackend) -> None:
