@@ -276,10 +276,11 @@ def items_of(body: Any, field: str = "(answer)") -> list[Any]:
     raise UnreadablePayload(field, "is not a list")
 
 
+# A total before `count`, which may count the items of this answer alone (`{"count": 50,
+# "total": 120}`): read first, it would hide the cut.
 COUNT_KEYS = (
     "@odata.count",
     "odata.count",
-    "count",
     "total",
     "totalCount",
     "totalRecords",
@@ -289,6 +290,7 @@ COUNT_KEYS = (
     "totalElements",
     "total_count",
     "total_items",
+    "count",
 )
 NEXT_KEYS = (
     "@odata.nextLink",

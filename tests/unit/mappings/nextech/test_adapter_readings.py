@@ -247,6 +247,8 @@ class Answers(Fake):
         ({"items": [GOOD], "hasMore": "False"}, False),  # a flag as text, in .NET's spelling
         ({"items": [GOOD], "has_more": "0"}, False),
         ({"items": [GOOD], "hasMore": "true"}, True),
+        ({"data": [GOOD], "pagination": {"count": 1, "total": 120}}, True),  # count: this page's
+        ({"data": [GOOD], "count": 1, "totalCount": 1}, False),
         ({"data": [GOOD], "meta": {"total": 1}}, False),
     ],
 )
