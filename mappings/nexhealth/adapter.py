@@ -614,7 +614,9 @@ class NexHealthAdapter:
                     envelope = await self.client.request(method, path, json=body)
                 except InvalidRequest as exc:
                     refusals.append(exc)
-                    if _refuses_gender(exc.diagnostics):
+                    # Another spelling only changes a body that holds a gender (the review: a
+                    # PATCH without one was sent again unchanged, three times).
+                    if _refuses_gender(exc.diagnostics) and (fields.get("bio") or {}).get("gender"):
                         continue
                     break
                 result = await accept(envelope, sent)
