@@ -69,12 +69,16 @@ Where the docs are silent (and how each point is read here):
 - `encounterLocked` documented as a string with a boolean example: both accepted (vendor.py).
 - A chart number with spaces: a vendor splitting the term into words might AND them, each
   against the fields separately; only its first word is sent (terms.chart_term).
-- Paging: the docs describe none ("Searches for all ..."), so every answer is read as the
-  whole list. An envelope that counts more items than it holds, points to a next page, says it
-  has more or more pages (at its top or in a nested `meta`, `links`, `pagination`...), or a
-  patient answer of exactly 50, 100, 200, 250, 500 or 1000 items (a cap, as Nextech's own
-  FHIR API has at 50), makes the searchset say that matches may be missing (`CUT_SHORT`),
-  and a read that does not find its patient in such an answer a 502, not a 404.
+- Paging: the docs describe none ("Searches for all ..."), but an implementation may page its
+  lists as its framework does. A next link in the envelope (Django REST Framework's `next`,
+  OData's `@odata.nextLink`, JSON:API's `links.next`, HAL's) naming the same endpoint is
+  followed, its query asked of the tenant's `base_url`, up to `MAX_PAGES` pages. An answer
+  whose last page counts more items than were read, points to a further page (a token, a
+  link elsewhere, a page past `MAX_PAGES`), says it has more or more pages (at its top or
+  in a nested `meta`, `links`, `pagination`...), or a one-page patient answer of exactly 50,
+  100, 200, 250, 500 or 1000 items (a cap, as Nextech's own FHIR API has at 50), makes the
+  searchset say that matches may be missing (`CUT_SHORT`), and a read that does not find its
+  patient in such an answer a 502, not a 404.
 """
 
 from __future__ import annotations
@@ -120,6 +124,7 @@ from mappings.nextech.vendor import (
     has_next_page,
     items_of,
     listed_count,
+    next_page_query,
     problem_of,
     raw_id,
     section_names,
@@ -147,6 +152,9 @@ CUT_SHORT = (
     "Nextech's answer ({count} {shape}) may have been cut at a page size the docs do not mention: "
     "some matches may be missing"
 )
+# Pages of one list answer followed (through the envelope's next links): 200 encounters of a
+# patient at Django REST Framework's customary 10 a page; beyond, the answer says it was cut.
+MAX_PAGES = 20
 MAX_NAME_TERMS = 24  # side-by-side vendor calls one patient search may make (two vowels' worth)
 KNOWN_PATIENTS = 4096  # patient ids remembered as real (each costs a vendor search to check)
 KNOWN_FOR = 900.0  # seconds: a patient deleted at the vendor is noticed within this
@@ -207,9 +215,9 @@ class NextechAdapter:
     async def sections(self) -> list[str]:
         """Nextech's CCD section names (fetched once; they also go into the CapabilityStatement)."""
         if not self._sections:
-            body = await self.client.get("/encounters/categories")
+            bodies = await self._pages("/encounters/categories", {})
             try:
-                self._sections = list(dict.fromkeys(section_names(body)))
+                self._sections = list(dict.fromkeys(name for body in bodies for name in section_names(body)))
             except UnreadablePayload as exc:
                 self._drift.unreadable("categories", [exc.field])
                 raise UpstreamError(f"Nextech's CCD sections could not be read: {exc}") from None
@@ -246,10 +254,10 @@ class NextechAdapter:
     async def _search_term(self, term: str) -> Read[VendorPatient]:
         """`/search?term=`: the patients that can be read, and those that cannot."""
         try:
-            body = await self.client.get("/search", {"term": term})
+            bodies = await self._pages("/search", {"term": term})
         except NotFound:  # "the requested resource cannot be found": a search that found no one
             return Read([], [])
-        rows, cut = self._list(body, "patients")
+        rows, cut = self._list(bodies, "patients")
         records: list[VendorPatient] = []
         unreadable: list[Unreadable] = []
         for index, row in enumerate(rows):
@@ -262,19 +270,43 @@ class NextechAdapter:
         self._drift.fields("patient", records)
         return Read(records, unreadable, cut)
 
-    def _list(self, body: Any, shape: str) -> tuple[list[Any], tuple[str, ...]]:
-        """The items of a list answer, and a warning when it may have been cut short: the docs
-        promise every match ("Searches for all ..."), no paging, but an envelope counting more
-        than it holds, or pointing to a next page, says otherwise; so may a patient search
-        answering exactly a page size's worth (`PAGE_SIZES`: Nextech's own FHIR API pages at 50)."""
+    async def _pages(self, path: str, params: Mapping[str, str]) -> list[Any]:
+        """The bodies of a list answer: the first, then each page its envelope links to as next
+        (vendor.next_page_query), up to `MAX_PAGES`. The docs describe no paging, but an
+        implementation may page every list as its framework does (Django REST Framework:
+        `{"count", "next", "previous", "results"}`, 10 a page); reading the first page alone
+        left every patient and encounter past it out. A link asked before (a loop), a page
+        beyond `MAX_PAGES` or a page gone by the time it is asked (DRF answers 404 "Invalid
+        page." when the list shrank) stop the walk; the last body then still points further,
+        and `_list` says the answer was cut. A 404 of the first page is the caller's."""
+        bodies = [await self.client.get(path, params)]
+        asked = {tuple(sorted(params.items()))}
+        while (following := next_page_query(bodies[-1], path)) is not None and len(bodies) < MAX_PAGES:
+            key = tuple(sorted(following.items()))
+            if key in asked:
+                break
+            asked.add(key)
+            try:
+                bodies.append(await self.client.get(path, following))
+            except NotFound:
+                break
+        return bodies
+
+    def _list(self, bodies: list[Any], shape: str) -> tuple[list[Any], tuple[str, ...]]:
+        """The items of a list answer's pages, and a warning when it may have been cut short: the
+        docs promise every match ("Searches for all ..."), but a last page whose envelope counts
+        more than were read, or points to a page not read, says otherwise; so may a patient
+        search answering exactly a page size's worth in one page (`PAGE_SIZES`: Nextech's own
+        FHIR API pages at 50)."""
         try:
-            rows = items_of(body, shape)
+            rows = [row for body in bodies for row in items_of(body, shape)]
         except UnreadablePayload as exc:
             self._drift.unreadable(shape, [exc.field])
             raise UpstreamError(f"Nextech's {shape} could not be read: {exc}") from None
-        counted = listed_count(body)
-        paged = shape == "patients" and len(rows) in PAGE_SIZES
-        if (counted is not None and counted > len(rows)) or has_next_page(body) or paged:
+        last = bodies[-1]
+        counted = listed_count(last)
+        paged = shape == "patients" and len(bodies) == 1 and len(rows) in PAGE_SIZES
+        if (counted is not None and counted > len(rows)) or has_next_page(last) or paged:
             self._drift.unreadable(shape, ["(cut short)"])
             return rows, (CUT_SHORT.format(shape=shape, count=len(rows)),)
         return rows, ()
@@ -376,10 +408,10 @@ class NextechAdapter:
             params["section"] = section
         try:
             with tentative() if far else nullcontext():
-                body = await self.client.get(f"/{quote(vendor_id, safe='')}/encounters/search", params)
+                bodies = await self._pages(f"/{quote(vendor_id, safe='')}/encounters/search", params)
         except NotFound:
             return Read([], [])
-        rows, cut = self._list(body, "encounters")
+        rows, cut = self._list(bodies, "encounters")
         return self._read_encounters(rows, patient_id, cut)
 
     # -- search -------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BeforeValidator, ValidationError, model_validator
 from pydantic_core import ErrorDetails
@@ -352,6 +353,33 @@ def has_next_page(body: Any) -> bool:
         if pages is not None and pages > max(page, 1):
             return True
     return False
+
+
+# Keys whose value may be a link to the next page (DRF's `next`, OData's `@odata.nextLink`,
+# JSON:API's `links.next`, HAL's `_links.next.href`).
+NEXT_LINK_KEYS = ("@odata.nextLink", "odata.nextLink", "nextLink", "next", "nextPage", "next_page", "nextPageUrl")
+
+
+def next_page_query(body: Any, path: str) -> dict[str, str] | None:
+    """The query parameters of the next page an envelope links to, when the link is a URL of
+    the endpoint that answered (`path`): absolute (Django REST Framework's `"next":
+    "https://host/api/search?page=2&term=S"`), rooted, or a query alone. None when there is no
+    link, or when it is a token or a URL of another endpoint, whose use the docs do not say.
+    Only the query is taken: the page is asked of the tenant's own `base_url`, so the bearer
+    token never goes to a host a vendor's answer names."""
+    for part in _paging_parts(body):
+        for key in NEXT_LINK_KEYS:
+            value = part.get(key)
+            if isinstance(value, dict):  # HAL: {"href": ...}
+                value = value.get("href")
+            if not isinstance(value, str) or "?" not in value:
+                continue
+            link = urlsplit(value.strip())
+            if link.path and not link.path.rstrip("/").endswith(path.rstrip("/")):
+                return None
+            query = dict(parse_qsl(link.query, keep_blank_values=True))
+            return query or None
+    return None
 
 
 def _says_more(value: Any) -> bool:

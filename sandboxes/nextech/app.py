@@ -213,7 +213,8 @@ behaviour above):
   (accent-sensitive, names stored decomposed, whole-field prefixes or substrings) and what a
   search of no one answers (an empty list or 404); ``envelope``, ``ids_as_strings``,
   ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``unknown_dates``,
-  ``locked_values``, ``chart_numbers`` and ``categories``: how answers are written
+  ``locked_values``, ``chart_numbers``, ``categories`` and ``page_size`` (of the ``"pages"``
+  envelope): how answers are written
   (``token_numbers_as_strings``: the token response's numbers, above). Each is described in
   ``sandboxes.nextech.readings``.
 - ``oauth_wording``: ``"rfc"`` (default: RFC 6749's names, as Azure AD has them) or
@@ -307,6 +308,7 @@ def create_app(
     locked_values: LockedValues = "mixed",
     chart_numbers: ChartNumbers = "all",
     categories: Categories = "names",
+    page_size: int = 10,
     refused_token_status: Literal[401, 403] = 401,
     oauth_wording: Literal["rfc", "docs"] = "rfc",
 ) -> Starlette:
@@ -349,6 +351,7 @@ def create_app(
         locked_values,
         chart_numbers,
         categories,
+        page_size,
     )
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(

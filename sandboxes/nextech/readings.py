@@ -24,7 +24,12 @@ Answers (``Shapes``)
 - ``envelope``: ``"bare"`` (JSON arrays, as ASP.NET Web API serializes a list), ``"value"``
   (OData's ``{"value": [...], "@odata.count": n}``), ``"data"`` (``{"data": [...],
   "count": n}``) or ``"meta"`` (JSON:API's ``{"data": [...], "meta": {"total": n}}``)
-  around every list: search results, encounters, CCD categories.
+  around every list: search results, encounters, CCD categories; or ``"pages"`` (Django REST
+  Framework's ``PageNumberPagination``: ``{"count": n, "next": url, "previous": url,
+  "results": [...]}``, ``page_size`` items a page, the page asked with ``?page=N``, ``next``
+  an absolute URL of the same endpoint and null on the last page; a page past the last is a
+  404 ``{"detail": "Invalid page."}``), as a team whose framework pages every list by
+  default would serve them although the docs describe no paging.
 - ``ids_as_strings``: ``patientId``, ``encounterId`` and ``doctorId`` as JSON strings
   (``"42"``), as an API serializing Int64s for JavaScript does.
 - ``timestamps``: ``"z"`` (``2017-12-14T15:08:59.000Z``, the docs' example), ``"offset"``
@@ -89,7 +94,7 @@ __all__ = [
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 Match = Literal["parts", "prefix", "substring"]
 NoneFound = Literal["empty", "not_found"]
-Envelope = Literal["bare", "value", "data", "meta"]
+Envelope = Literal["bare", "value", "data", "meta", "pages"]
 Timestamps = Literal["z", "offset", "naive", "local"]
 UnknownDates = Literal["null", "min_value", "zero"]
 LockedValues = Literal["mixed", "letters", "stamps"]
@@ -150,11 +155,15 @@ class Shapes:
     locked_values: LockedValues = "mixed"
     chart_numbers: ChartNumbers = "all"
     categories: Categories = "names"
+    page_size: int = 10  # with envelope="pages"
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:
             raise ValueError("search_limit must be at least 1")
-        _check("envelope", self.envelope, ("bare", "value", "data", "meta"))
+        if self.page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        _check("envelope", self.envelope, ("bare", "value", "data", "meta", "pages"))
+        _check("error_bodies", self.error_bodies, ("webapi", "problem", "text"))
         _check("timestamps", self.timestamps, ("z", "offset", "naive", "local"))
         _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))
         _check("locked_values", self.locked_values, ("mixed", "letters", "stamps"))
@@ -166,7 +175,6 @@ class Shapes:
         if self.chart_numbers == "some_missing" and patient_id % CHARTLESS_EVERY == 0:
             return None
         return chart_number
-        _check("error_bodies", self.error_bodies, ("webapi", "problem", "text"))
 
 
 DOCUMENTED = SearchReading()

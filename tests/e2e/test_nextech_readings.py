@@ -1,11 +1,12 @@
 """Nextech under readings of its docs the default simulator does not take: the gateway over the
 Nextech simulator with its switches (`sandboxes/nextech/app.py`, `sandboxes/nextech/readings.py`)
 combined into a few variants: how `term` matches (accent-sensitive, names stored decomposed,
-whole-field prefixes, substrings), envelopes, ids as strings, timestamps with offsets or none,
-absent nulls, error bodies, token lifetimes as strings, section names with spaces, a visit
-years ahead, a Nextech that refuses far `end` dates, dates served in the clinic's zone, unknown
-dates as stand-ins (`0001-01-01`, `0000-00-00`), `encounterLocked` as letters or lock times,
-patients with no chart number, and CCD categories as objects or a map.
+whole-field prefixes, substrings), envelopes (Django REST Framework's pages among them), ids as
+strings, timestamps with offsets or none, absent nulls, error bodies, token lifetimes as strings,
+section names with spaces, a visit years ahead, a Nextech that refuses far `end` dates, dates
+served in the clinic's zone, unknown dates as stand-ins (`0001-01-01`, `0000-00-00`),
+`encounterLocked` as letters or lock times, patients with no chart number, and CCD categories as
+objects or a map.
 
 Each variant walks the clinic: every live patient is found by its family name (with and
 without accents) and read by id, and each patient's encounters and CCDs match the clinic.
@@ -68,6 +69,13 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "locked_values": "stamps",
         "chart_numbers": "some_missing",
         "categories": "objects",
+    },
+    # Django REST Framework's defaults: every list paged (`{"count", "next", "previous",
+    # "results"}`), whole-field prefixes (`SearchFilter`'s `^` fields).
+    "drf-pages": {
+        "envelope": "pages",
+        "page_size": 5,
+        "search_match": "prefix",
     },
     "refusing-naive": {
         "search_accents": "sensitive",

@@ -260,3 +260,63 @@ def test_paging_nested_in_an_envelope_says_matches_may_be_missing(tmp_path: Path
     if cut:  # a read not finding its patient in such an answer cannot say it does not exist
         with pytest.raises(UpstreamError, match="may have been cut"):
             asyncio.run(adapter.providers["Patient"].read("42.C00099"))
+
+
+class Paged(Fake):
+    """Every list in Django REST Framework's pages of two: `next` an absolute URL of the same
+    endpoint on the host the vendor believes it has (behind a proxy, not the tenant's)."""
+
+    gone_after: int | None = None  # pages beyond this answer 404 "Invalid page." (the list shrank)
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        params = dict(params or {})
+        page = int(params.pop("page", "1"))
+        if self.gone_after is not None and page > self.gone_after:
+            self.calls.append((path, {**params, "page": str(page)}))
+            raise NotFound("Invalid page.")
+        rows = await Fake.get(self, path, params)
+        self.calls[-1] = (path, {**params, "page": str(page)})
+        query = "&".join(f"{k}={v}" for k, v in {**params, "page": page + 1}.items())
+        more = len(rows) > 2 * page
+        return {
+            "count": len(rows),
+            "next": f"http://internal:8000/api{path}?{query}" if more else None,
+            "previous": None,
+            "results": rows[2 * (page - 1) : 2 * page],
+        }
+
+
+def test_pages_an_envelope_links_to_are_read_too(tmp_path: Path) -> None:
+    """Django REST Framework pages every list at 10 by default: the first page alone left every
+    patient and encounter past it out (and a CCD of such a patient was a 502)."""
+    many = [{**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}"} for i in range(5)]
+    items = [{"summary": {**SUMMARY, "encounterId": 10 + i}} for i in range(5)]
+    fake = Paged(many, items)
+    adapter = _adapter(fake, tmp_path)
+    page = _search(adapter, "Patient", [("identifier", "C00")])
+    assert len(page.resources) == 5 and not any("cut" in w for w in page.warnings)
+    assert [params.get("page") for path, params in fake.calls] == ["1", "2", "3"]
+    assert all(path == "/search" for path, _ in fake.calls)  # asked of base_url, not the link's host
+    page = _search(adapter, "Encounter", [("patient", "100.C00100")])
+    assert len(page.resources) == 5 and not any("cut" in w for w in page.warnings)
+    assert asyncio.run(adapter.providers["Patient"].read("104.C00104"))["id"] == "104.C00104"
+
+
+def test_a_page_gone_or_a_link_elsewhere_says_matches_may_be_missing(tmp_path: Path) -> None:
+    many = [{**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}"} for i in range(5)]
+    fake = Paged(many, [])
+    fake.gone_after = 1
+    page = _search(_adapter(fake, tmp_path), "Patient", [("identifier", "C00")])
+    assert len(page.resources) == 2 and any("may have been cut" in w for w in page.warnings)
+
+    class Elsewhere(Paged):
+        async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+            body = await super().get(path, params)
+            if body["next"]:
+                body["next"] = "https://other.example/export?page=2"
+            return body
+
+    fake = Elsewhere(many, [])
+    page = _search(_adapter(fake, tmp_path), "Patient", [("identifier", "C00")])
+    assert len(page.resources) == 2 and any("may have been cut" in w for w in page.warnings)
+    assert len(fake.calls) == 1
