@@ -220,6 +220,9 @@ behaviour above):
 - ``oauth_wording``: ``"rfc"`` (default: RFC 6749's names, as Azure AD has them) or
   ``"docs"``, the docs' tables read literally: the authorize request's redirect URI is read
   from ``redirect_url`` only, and the token answer names the access token ``code``.
+- ``oauth_paths``: ``"azure"`` (default: ``/oauth2/authorize`` and ``/oauth2/token``, Azure
+  AD's, as Nextech's own are) or ``"django"`` (django-oauth-toolkit's ``/o/authorize/`` and
+  ``/o/token/``): the docs give the two requests' parameters but not their addresses.
 - ``refused_token_status``: an API call with a missing, expired or revoked access token is
   401 with ``WWW-Authenticate: Bearer`` (default), or 403 with the same body: the docs' list
   of statuses (200/400/403/404/500) has no 401.
@@ -266,6 +269,7 @@ __all__ = [
     "DEFAULT_RESOURCE",
     "FAR_FUTURE_VISIT",
     "HOSTILE_SNIPPETS",
+    "OAUTH_PATHS",
     "PRACTICE_HEADER",
     "REFRESH_TOKEN_TTL",
     "SCOPE",
@@ -275,6 +279,12 @@ __all__ = [
     "department_of",
     "locked_value",
 ]
+
+#: The authorization server's (authorize, token) paths for each ``oauth_paths``.
+OAUTH_PATHS: dict[str, tuple[str, str]] = {
+    "azure": ("/oauth2/authorize", "/oauth2/token"),
+    "django": ("/o/authorize/", "/o/token/"),
+}
 
 #: When ``far_future_visit=True`` puts its visit: beyond any "a few years ahead" horizon of today.
 FAR_FUTURE_VISIT = datetime(2031, 6, 16, 15, 0, tzinfo=UTC)
@@ -311,6 +321,7 @@ def create_app(
     page_size: int = 10,
     refused_token_status: Literal[401, 403] = 401,
     oauth_wording: Literal["rfc", "docs"] = "rfc",
+    oauth_paths: Literal["azure", "django"] = "azure",
 ) -> Starlette:
     """The Nextech API for `clinic` as practice `practice_id`, with its OAuth2 server.
 
@@ -336,6 +347,7 @@ def create_app(
         redirect_uris=redirect_uris,
         clock=now,
         redirect_param="redirect_url" if literal else "redirect_uri",
+        paths=OAUTH_PATHS[oauth_paths],
     )
     sections = _sections_of(section_names)
     far_at = FAR_FUTURE_VISIT if far_future_visit is True else far_future_visit or None

@@ -71,11 +71,13 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "categories": "objects",
     },
     # Django REST Framework's defaults: every list paged (`{"count", "next", "previous",
-    # "results"}`), whole-field prefixes (`SearchFilter`'s `^` fields).
+    # "results"}`), whole-field prefixes (`SearchFilter`'s `^` fields), django-oauth-toolkit's
+    # /o/authorize/ and /o/token/ (configured as authorize_url and token_url).
     "drf-pages": {
         "envelope": "pages",
         "page_size": 5,
         "search_match": "prefix",
+        "oauth_paths": "django",
     },
     "refusing-naive": {
         "search_accents": "sensitive",
