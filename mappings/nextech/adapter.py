@@ -12,7 +12,10 @@ Nextech offers `GET /search?term=` (a name or a chart number) and, per patient,
   their answers merged by patientId (at most 11 calls, side by side, for one vendor page: a
   vowel has ten accented forms in Latin-1 and Latin Extended-A). Several values of one
   parameter (ORed) send the terms of each, up to `MAX_NAME_TERMS`; of several parameters
-  (ANDed) the one needing the fewest terms is sent. The gateway applies FHIR's rules to what comes back:
+  (ANDed) the one needing the fewest terms is sent. A Nextech refusing those one-letter terms
+  (400: a minimum length) is sent the values as written and unaccented instead, for the next
+  `INITIALS_REFUSED_SECONDS` too, and the searchset says names with other accents may be
+  missing (`WRITTEN_TERMS`). The gateway applies FHIR's rules to what comes back:
   names sharing a prefix (Smith, Smithson) and chart numbers sharing one (C0001, C00010…)
   come back together and are told apart by the gateway. A search with nothing to make a term
   of (birthdate or gender alone) cannot be answered by Nextech and is refused (the parameter
@@ -116,7 +119,7 @@ from mappings.nextech.encounter import (
 )
 from mappings.nextech.options import NextechOptions
 from mappings.nextech.patient import patient_id, patient_to_fhir, split_patient_id
-from mappings.nextech.terms import chart_term, name_terms
+from mappings.nextech.terms import chart_term, name_terms, written_terms
 from mappings.nextech.vendor import (
     UnreadablePayload,
     VendorEncounter,
@@ -155,6 +158,14 @@ CUT_SHORT = (
 # Pages of one list answer followed (through the envelope's next links): 200 encounters of a
 # patient at Django REST Framework's customary 10 a page; beyond, the answer says it was cut.
 MAX_PAGES = 20
+# A Nextech refusing the one-letter terms (a 400: a minimum term length, which the docs neither
+# state nor rule out) is asked for the names as written instead, for this long before the
+# letters are tried again.
+INITIALS_REFUSED_SECONDS = 600.0
+WRITTEN_TERMS = (
+    "Nextech refused one-letter search terms, so the name was searched as written (and unaccented): "
+    "names spelled with accents the search value does not have may be missing"
+)
 MAX_NAME_TERMS = 24  # side-by-side vendor calls one patient search may make (two vowels' worth)
 KNOWN_PATIENTS = 4096  # patient ids remembered as real (each costs a vendor search to check)
 KNOWN_FOR = 900.0  # seconds: a patient deleted at the vendor is noticed within this
@@ -195,6 +206,7 @@ class NextechAdapter:
         # FHIR Patient id -> Nextech patientId, for ids of real patients
         self._known_patients: TTLCache[str, str] = TTLCache(maxsize=KNOWN_PATIENTS, ttl=KNOWN_FOR)
         self._far_end_refused_until = 0.0  # monotonic: until then, open searches stop at the horizon
+        self._initials_refused_until = 0.0  # monotonic: until then, names are searched as written
         self._providers = self._table()
 
     def _table(self) -> dict[str, ResourceProvider]:
@@ -421,19 +433,40 @@ class NextechAdapter:
         terms = _terms(query, self._ctx.system("chart-number"), self._ctx.system("patient-id"))
         if not terms:
             return VendorPage([], None, total=0)  # e.g. an identifier in a system this tenant has not
-        answers = await concurrently(*(self._search_term(t) for t in terms))
+        written = () if query.named("identifier") else _written_terms(query)
+        typed: tuple[str, ...] = ()
+        if written and time.monotonic() < self._initials_refused_until:
+            answers, typed = await self._search_written(written), (WRITTEN_TERMS,)
+        else:
+            try:
+                answers = await concurrently(*(self._search_term(t) for t in terms))
+            except InvalidRequest:
+                if not written:
+                    raise
+                # Perhaps a minimum term length: search the names as written, and keep to that.
+                answers, typed = await self._search_written(written), (WRITTEN_TERMS,)
+                self._initials_refused_until = time.monotonic() + INITIALS_REFUSED_SECONDS
         patients: dict[str, VendorPatient] = {}
         unreadable: dict[str, None] = {}
         for answer in answers:
             for patient in answer.records:
                 patients.setdefault(patient.patientId, patient)
             unreadable.update(dict.fromkeys(answer.warnings))
-        warnings = tuple(unreadable)
+        warnings = tuple(unreadable) + typed
         if not query.named("family") and not query.named("identifier"):
             warnings += (MIDDLE_NAMES,)  # the term was a given name: middle names were not searched
         elif any(v.system is None for v in q.values(query, "identifier") if isinstance(v, TokenValue)):
             warnings += (CHART_ONLY,)
         return VendorPage([patient_to_fhir(p, self._ctx) for p in patients.values()], None, warnings=warnings)
+
+    async def _search_written(self, terms: tuple[str, ...]) -> tuple[Read[VendorPatient], ...]:
+        """The answers to the names as written; a refusal of them too is the client's to fix."""
+        try:
+            return await concurrently(*(self._search_term(t) for t in terms))
+        except InvalidRequest:
+            raise InvalidRequest(
+                "Nextech refused the name as a search term (it may ask for a minimum length): send more of the name"
+            ) from None
 
     async def _search_encounters(self, request: SearchRequest) -> VendorPage:
         patient, read, warnings = await self._encounters_searched(request.query)
@@ -529,6 +562,20 @@ def _terms(query: SearchQuery, chart_system: str, id_system: str) -> tuple[str, 
             return fewest
     if any(p.name in ("name", "family", "given") for p in query.params):
         raise NotSupported("Nextech cannot search by a blank name")
+    return ()
+
+
+def _written_terms(query: SearchQuery) -> tuple[str, ...]:
+    """The terms for a Nextech that refuses one letter: the values of the name parameter
+    `_terms` chose, each as written and unaccented (terms.written_terms); () when there is none."""
+    for names in (("family",), ("given", "name")):
+        options = [
+            tuple(dict.fromkeys(t for v in p.values if isinstance(v, StringValue) for t in written_terms(v.text)))
+            for p in query.params
+            if p.name in names and all(isinstance(v, StringValue) and name_terms(v.text) for v in p.values)
+        ]
+        if options:
+            return min(options, key=len)[:MAX_NAME_TERMS]
     return ()
 
 

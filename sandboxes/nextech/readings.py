@@ -19,6 +19,9 @@ Patient search (``SearchReading``)
   last"; the term taken whole).
 - ``search_none_found``: a search that matches no one answers an empty list (``"empty"``) or
   404 (``"not_found"``: the docs' "The requested resource cannot be found").
+- ``search_min_length``: a term shorter than this (stripped) is a 400 ``ModelState``
+  ``{"term": ["The term must be at least N characters long."]}``, as an implementation
+  guarding against scanning every patient would answer (default 1: any term).
 
 Answers (``Shapes``)
 - ``envelope``: ``"bare"`` (JSON arrays, as ASP.NET Web API serializes a list), ``"value"``
@@ -116,8 +119,11 @@ class SearchReading:
     accents: Accents = "insensitive"
     match: Match = "parts"
     none_found: NoneFound = "empty"
+    min_length: int = 1
 
     def __post_init__(self) -> None:
+        if self.min_length < 1:
+            raise ValueError("search_min_length must be at least 1")
         _check("search_accents", self.accents, ("insensitive", "sensitive", "sensitive_nfd"))
         _check("search_match", self.match, ("parts", "prefix", "substring"))
         _check("search_none_found", self.none_found, ("empty", "not_found"))

@@ -164,6 +164,10 @@ class NextechApi:
         term = request.query_params.get("term", "")
         if not term.strip():
             raise ApiError(400, {"Message": INVALID, "ModelState": {"term": ["The term field is required."]}})
+        shortest = self.chart.reading.min_length
+        if len(term.strip()) < shortest:
+            model_state = {"term": [f"The term must be at least {shortest} characters long."]}
+            raise ApiError(400, {"Message": INVALID, "ModelState": model_state})
         found = self.chart.search(term)
         if not found and self.chart.reading.none_found == "not_found":
             raise ApiError(404, {"Message": "No patients match the search term."})

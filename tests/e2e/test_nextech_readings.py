@@ -312,3 +312,19 @@ def test_a_capped_answer_whose_count_is_nested_says_matches_may_be_missing() -> 
     with gateway_over("nextech", create, tenant=TENANT) as running:
         bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": "Smith"})
     assert any("may have been cut" in text for text in _outcome_texts(bundle))
+
+
+def test_a_minimum_term_length_still_finds_patients_by_name() -> None:
+    """A Nextech that refuses terms under three characters: the one-letter terms are refused, so
+    the names are searched as written (and unaccented); before, every name search was a 400."""
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    create = partial(create_sandbox, clinic, search_min_length=3)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        for family in ("Smith", "SMITH", "smi"):
+            bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": family, "_count": "100"})
+            expected = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name).startswith(fold(family))}
+            assert expected and {r["id"] for r in _matches(bundle)} == expected, family
+            assert any("searched as written" in text for text in _outcome_texts(bundle))
+        answer = running.fhir.get(f"{BASE}/Patient", params={"family": "Sm"})
+        assert answer.status_code == 400 and "send more of the name" in answer.text

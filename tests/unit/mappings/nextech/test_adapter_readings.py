@@ -14,9 +14,9 @@ from urllib.parse import unquote
 import pytest
 
 from gateway.contract import AdapterConfig, Drift, DriftKey, SearchRequest, TenantContext, VendorPage
-from gateway.errors import NotFound, UpstreamError
+from gateway.errors import InvalidRequest, NotFound, UpstreamError
 from gateway.search.parse import parse_search
-from mappings.nextech.adapter import MIDDLE_NAMES, NextechAdapter
+from mappings.nextech.adapter import MIDDLE_NAMES, WRITTEN_TERMS, NextechAdapter
 from mappings.nextech.client import _message
 from mappings.nextech.options import NextechOptions
 
@@ -320,3 +320,34 @@ def test_a_page_gone_or_a_link_elsewhere_says_matches_may_be_missing(tmp_path: P
     page = _search(_adapter(fake, tmp_path), "Patient", [("identifier", "C00")])
     assert len(page.resources) == 2 and any("may have been cut" in w for w in page.warnings)
     assert len(fake.calls) == 1
+
+
+class ThreeLetters(Fake):
+    """A Nextech whose `term` must be three characters at least (a 400 otherwise)."""
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        if path == "/search" and len((params or {})["term"].strip()) < 3:
+            self.calls.append((path, dict(params or {})))
+            raise InvalidRequest("The vendor rejected the request")
+        return await super().get(path, params)
+
+
+def test_a_minimum_term_length_searches_the_name_as_written(tmp_path: Path) -> None:
+    """Before, every name search of such a Nextech was a 400 "The vendor rejected the request"."""
+    fake = ThreeLetters([GOOD], [])
+    adapter = _adapter(fake, tmp_path)
+    page = _search(adapter, "Patient", [("family", "núñez")])
+    assert [r["id"] for r in page.resources] == ["42.C00042"] and WRITTEN_TERMS in page.warnings
+    assert {params["term"] for _, params in fake.calls if len(params["term"]) > 1} == {
+        "núñez",
+        "Núñez",
+        "nunez",
+        "Nunez",
+    }
+    fake.calls.clear()
+    page = _search(adapter, "Patient", [("given", "Renée"), ("family", "Núñez")])  # remembered: no letters now
+    assert [r["id"] for r in page.resources] == ["42.C00042"]
+    assert [params["term"] for _, params in fake.calls] == ["Núñez", "Nunez"]
+    with pytest.raises(InvalidRequest, match="send more of the name"):
+        _search(adapter, "Patient", [("family", "N")])
+    assert asyncio.run(adapter.providers["Patient"].read("42.C00042"))["id"] == "42.C00042"  # chart numbers
