@@ -113,6 +113,7 @@ from mappings.nextech.encounter import (
     document_to_fhir,
     encounter_id,
     encounter_to_fhir,
+    has_ccd,
     section_part,
     split_binary_id,
     split_encounter_id,
@@ -353,7 +354,7 @@ class NextechAdapter:
         """DocumentReference/<encounter>.ccd: the encounter's CCD with one attachment per section."""
         split = split_binary_id(resource_id)
         found = await self._encounter_item(split[0], None) if split and split[1] is None else None
-        if found is None:
+        if found is None or not has_ccd(found[0]):  # no CCD (yet): no document to refer to
             raise NotFound(f"DocumentReference/{resource_id} does not exist")
         item, patient = found
         return document_to_fhir(item, patient, await self.sections())
@@ -371,7 +372,8 @@ class NextechAdapter:
                 section = next((s for s in await self.sections() if section_part(doc_id, s) == part), None)
             if part is None or section is not None:
                 found = await self._encounter_item(encounter, section)
-        if found is None:
+        # No CCD (null, or a blank whole CCD) is no Binary; a blank section is that section, empty.
+        if found is None or found[0].ccd is None or (section is None and not has_ccd(found[0])):
             raise NotFound(f"Binary/{resource_id} does not exist")
         return binary_to_fhir(found[0], resource_id, f"CCD {section or ''}".strip())
 
@@ -477,7 +479,7 @@ class NextechAdapter:
     async def _search_documents(self, request: SearchRequest) -> VendorPage:
         patient, read, warnings = await self._encounters_searched(request.query)
         sections = await self.sections()
-        found = [document_to_fhir(i, patient, sections) for i in read.records]
+        found = [document_to_fhir(i, patient, sections) for i in read.records if has_ccd(i)]
         return VendorPage(found, None, warnings=read.warnings + warnings)
 
     async def _encounters_searched(self, query: SearchQuery) -> tuple[str, Read[VendorEncounter], tuple[str, ...]]:

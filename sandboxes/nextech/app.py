@@ -214,8 +214,8 @@ behaviour above):
   substrings), what a search of no one answers (an empty list or 404) and the shortest term
   taken; ``envelope``, ``ids_as_strings``,
   ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``unknown_dates``,
-  ``locked_values``, ``chart_numbers``, ``categories`` and ``page_size`` (of the ``"pages"``
-  envelope): how answers are written
+  ``locked_values``, ``chart_numbers``, ``categories``, ``page_size`` (of the ``"pages"``
+  envelope) and ``unlocked_ccd``: how answers are written
   (``token_numbers_as_strings``: the token response's numbers, above). Each is described in
   ``sandboxes.nextech.readings``.
 - ``oauth_wording``: ``"rfc"`` (default: RFC 6749's names, as Azure AD has them) or
@@ -258,6 +258,7 @@ from sandboxes.nextech.readings import (
     Shapes,
     Timestamps,
     UnknownDates,
+    UnlockedCcd,
 )
 from sandboxes.nextech.render import department_of, locked_value
 from sandboxes.nextech.routes import ACCESS_DENIED, PRACTICE_HEADER, NextechApi
@@ -321,6 +322,7 @@ def create_app(
     chart_numbers: ChartNumbers = "all",
     categories: Categories = "names",
     page_size: int = 10,
+    unlocked_ccd: UnlockedCcd = "html",
     refused_token_status: Literal[401, 403] = 401,
     oauth_wording: Literal["rfc", "docs"] = "rfc",
     oauth_paths: Literal["azure", "django"] = "azure",
@@ -366,6 +368,7 @@ def create_app(
         chart_numbers,
         categories,
         page_size,
+        unlocked_ccd,
     )
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(

@@ -59,6 +59,9 @@ Answers (``Shapes``)
   date-time as ``timestamps`` writes them: the visit's end, else its start; null when not
   locked).
 - ``absent_nulls``: optional fields with no value are left out instead of sent as ``null``.
+- ``unlocked_ccd``: an encounter whose note is not locked comes with its CCD (``"html"``) or
+  with ``"ccd": null`` (``"null"``: no CCD until the note is signed, which the docs' "includes
+  ... the CCD" does not rule out).
 - ``error_bodies``: ``"webapi"`` (``{"Message": ...}``), ``"problem"`` (RFC 7807
   ``application/problem+json``: ``type``, ``title`` (the message), ``status``, ``detail``,
   ``errors``) or ``"text"`` (the message as ``text/plain``) for the API's own refusals
@@ -92,6 +95,7 @@ __all__ = [
     "SearchReading",
     "Shapes",
     "UnknownDates",
+    "UnlockedCcd",
 ]
 
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
@@ -100,6 +104,7 @@ NoneFound = Literal["empty", "not_found"]
 Envelope = Literal["bare", "value", "data", "meta", "pages"]
 Timestamps = Literal["z", "offset", "naive", "local"]
 UnknownDates = Literal["null", "min_value", "zero"]
+UnlockedCcd = Literal["html", "null"]
 LockedValues = Literal["mixed", "letters", "stamps"]
 ChartNumbers = Literal["all", "some_missing"]
 Categories = Literal["names", "objects", "map"]
@@ -162,6 +167,7 @@ class Shapes:
     chart_numbers: ChartNumbers = "all"
     categories: Categories = "names"
     page_size: int = 10  # with envelope="pages"
+    unlocked_ccd: UnlockedCcd = "html"
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:
@@ -170,6 +176,7 @@ class Shapes:
             raise ValueError("page_size must be at least 1")
         _check("envelope", self.envelope, ("bare", "value", "data", "meta", "pages"))
         _check("error_bodies", self.error_bodies, ("webapi", "problem", "text"))
+        _check("unlocked_ccd", self.unlocked_ccd, ("html", "null"))
         _check("timestamps", self.timestamps, ("z", "offset", "naive", "local"))
         _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))
         _check("locked_values", self.locked_values, ("mixed", "letters", "stamps"))

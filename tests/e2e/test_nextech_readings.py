@@ -328,3 +328,27 @@ def test_a_minimum_term_length_still_finds_patients_by_name() -> None:
             assert any("searched as written" in text for text in _outcome_texts(bundle))
         answer = running.fhir.get(f"{BASE}/Patient", params={"family": "Sm"})
         assert answer.status_code == 400 and "send more of the name" in answer.text
+
+
+def test_an_encounter_without_a_ccd_has_no_document() -> None:
+    """A Nextech serving `"ccd": null` until a note is locked: before, each such encounter was
+    listed with a DocumentReference whose Binary was a blank page, passing for its CCD."""
+    clinic = build_clinic()
+    truth = next(
+        p for p in live_patients(clinic) if {e.locked for e in p.encounters if e.status == "finished"} == {True, False}
+    )
+    create = partial(create_sandbox, clinic, unlocked_ccd="null")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        patient_id = f"{truth.id}.{truth.chart_number}"
+        encounters = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=BEFORE_FAR_VISIT)
+        locked = {f"Encounter/{e['id']}" for e in encounters if e["status"] == "finished"}
+        documents = _nextech_documents(running.fhir, patient_id)
+        assert locked and {d["context"]["encounter"][0]["reference"] for d in documents} == locked
+        for encounter in encounters:
+            binary = f"{BASE}/Binary/{encounter['id']}.ccd"
+            if f"Encounter/{encounter['id']}" in locked:
+                assert "<h2>" in running.fhir.get(binary).text
+            else:
+                answer = running.fhir.get(binary)
+                assert answer.status_code == 404 and "OperationOutcome" in answer.text
+                assert running.fhir.get(f"{BASE}/DocumentReference/{encounter['id']}.ccd").status_code == 404
