@@ -5,7 +5,10 @@ Nextech offers `GET /search?term=` (a name or a chart number) and, per patient,
 - Patient read: the id carries the chart number (`<patientId>.<chart>`); the read searches
   that chart number and keeps the patient with that id. A patient with no chart number (the
   docs do not make it required) is `<patientId>.x.<initial of its name>`: the read searches
-  that initial's terms, as a name search would (patient.py).
+  that initial's terms, as a name search would (patient.py). A patient a search or read has
+  found is remembered as real for `KNOWN_FOR` seconds, so its encounters need no lookup (for a
+  Nextech refusing one-letter terms, the only way to a chartless patient's encounters); a
+  read whose term Nextech refuses is a 502 saying so, not the client's 400.
 - Patient search: the chart number of an `identifier` as the term; else the terms of one
   name value (`family` first, as Nextech always searches last names; else `given` or
   `name`): its first letter and that letter's accented forms (terms.py), sent side by side,
@@ -249,7 +252,13 @@ class NextechAdapter:
         key = split_patient_id(resource_id)
         if key is not None:
             terms = (chart_term(key.chart),) if key.chart else name_terms(key.initial)
-            answers = await concurrently(*(self._search_term(t) for t in terms))
+            try:
+                answers = await concurrently(*(self._search_term(t) for t in terms))
+            except InvalidRequest:  # a term too short for a minimum length: the client's read was fine
+                raise UpstreamError(
+                    f"Patient/{resource_id} could not be looked up: Nextech refused the search its id is "
+                    "found by (a chart number or initial shorter than the terms it takes)"
+                ) from None
             for patient in (p for answer in answers for p in answer.records):
                 if patient.patientId.startswith(key.number) and patient_id(patient) == resource_id:
                     self._known_patients[resource_id] = patient.patientId
@@ -454,6 +463,8 @@ class NextechAdapter:
             for patient in answer.records:
                 patients.setdefault(patient.patientId, patient)
             unreadable.update(dict.fromkeys(answer.warnings))
+        for patient in patients.values():  # real, as a read would find: their encounters need no lookup
+            self._known_patients[patient_id(patient)] = patient.patientId
         warnings = tuple(unreadable) + typed
         if not query.named("family") and not query.named("identifier"):
             warnings += (MIDDLE_NAMES,)  # the term was a given name: middle names were not searched

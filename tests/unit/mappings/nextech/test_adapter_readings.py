@@ -351,3 +351,17 @@ def test_a_minimum_term_length_searches_the_name_as_written(tmp_path: Path) -> N
     with pytest.raises(InvalidRequest, match="send more of the name"):
         _search(adapter, "Patient", [("family", "N")])
     assert asyncio.run(adapter.providers["Patient"].read("42.C00042"))["id"] == "42.C00042"  # chart numbers
+
+
+def test_a_patient_without_a_chart_number_under_a_minimum_term_length(tmp_path: Path) -> None:
+    """Its id carries only its last name's initial, a term such a Nextech refuses: its encounters
+    are still listed once a search has found it, and a read is a 502 saying why, not a 400
+    blaming the client's request."""
+    record = {k: v for k, v in GOOD.items() if k != "chartNumber"}
+    fake = ThreeLetters([record], [{"summary": SUMMARY, "ccd": "<p>ok</p>"}])
+    adapter = _adapter(fake, tmp_path)
+    [found] = _search(adapter, "Patient", [("family", "Núñez")]).resources
+    assert found["id"] == "42.x.N"
+    assert [r["id"] for r in _search(adapter, "Encounter", [("patient", "42.x.N")]).resources] == ["42.x.N.1.20250315"]
+    with pytest.raises(UpstreamError, match="could not be looked up"):
+        asyncio.run(_adapter(fake, tmp_path).providers["Patient"].read("42.x.N"))
