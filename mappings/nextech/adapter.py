@@ -53,7 +53,8 @@ Where the docs are silent (and how each point is read here):
   through `mappings.ids.encode_part`: kept as it is when already `[A-Za-z0-9-]` (today's ids),
   else escaped reversibly (`xSocial-20History`), and cut to a prefix plus a stable hash when
   its share of the 64 characters is too small (budget in encounter.py). The reads resolve the
-  gateway's own ids: a section part is matched against Nextech's listed sections, a shortened
+  gateway's own ids: a section part is matched against Nextech's listed sections (asked by
+  that name, or by another its category object gives it when Nextech refuses that one), a shortened
   chart number is searched by its prefix, a shortened encounterId by the encounters of its day.
 - How `term` matches a chart number (exact or prefix): read as either; a read always keeps
   only the patient whose id it is, a search lets the gateway apply FHIR's rules. Only a chart
@@ -135,6 +136,7 @@ from mappings.nextech.vendor import (
     problem_of,
     raw_id,
     section_names,
+    section_spellings,
 )
 
 T = TypeVar("T")
@@ -207,6 +209,9 @@ class NextechAdapter:
         self._ctx = config.context
         self._drift = config.drift
         self._sections: list[str] = []
+        # A section's other names (from its category object), and the one Nextech took as `section`
+        self._spellings: dict[str, tuple[str, ...]] = {}
+        self._taken: dict[str, str] = {}
         # FHIR Patient id -> Nextech patientId, for ids of real patients
         self._known_patients: TTLCache[str, str] = TTLCache(maxsize=KNOWN_PATIENTS, ttl=KNOWN_FOR)
         self._far_end_refused_until = 0.0  # monotonic: until then, open searches stop at the horizon
@@ -234,6 +239,7 @@ class NextechAdapter:
             bodies = await self._pages("/encounters/categories", {})
             try:
                 self._sections = list(dict.fromkeys(name for body in bodies for name in section_names(body)))
+                self._spellings = {k: v for body in bodies for k, v in section_spellings(body).items()}
             except UnreadablePayload as exc:
                 self._drift.unreadable("categories", [exc.field])
                 raise UpstreamError(f"Nextech's CCD sections could not be read: {exc}") from None
@@ -427,15 +433,32 @@ class NextechAdapter:
         params = {"end": _stamp(end)}
         if start is not None:
             params["start"] = _stamp(start)
-        if section:
-            params["section"] = section
+        path = f"/{quote(vendor_id, safe='')}/encounters/search"
         try:
             with tentative() if far else nullcontext():
-                bodies = await self._pages(f"/{quote(vendor_id, safe='')}/encounters/search", params)
+                bodies = await (self._section_pages(path, params, section) if section else self._pages(path, params))
         except NotFound:
             return Read([], [])
         rows, cut = self._list(bodies, "encounters")
         return self._read_encounters(rows, patient_id, cut)
+
+    async def _section_pages(self, path: str, params: Mapping[str, str], section: str) -> list[Any]:
+        """One section's encounter pages. A category object may name a section twice (`name`
+        "Vital Signs", `code` "VitalSigns") and the docs do not say which `section` takes: the
+        name the section's ids carry is tried first, then its others, and the one taken is
+        used from then on. A 400 for every spelling is the vendor's refusal, as before."""
+        first, *others = dict.fromkeys((self._taken.get(section, section), section, *self._spellings.get(section, ())))
+        try:
+            return await self._pages(path, {**params, "section": first})
+        except InvalidRequest as refused:
+            for spelling in others:
+                try:
+                    bodies = await self._pages(path, {**params, "section": spelling})
+                except InvalidRequest:
+                    continue
+                self._taken[section] = spelling
+                return bodies
+            raise refused from None
 
     # -- search -------------------------------------------------------------------------------
 

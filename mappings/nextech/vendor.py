@@ -243,9 +243,14 @@ class VendorSection(_Read):
         return {"name": data} if isinstance(data, str) else data
 
     @property
-    def label(self) -> str | None:
+    def labels(self) -> tuple[str, ...]:
+        """Every name the object gives the section, the likeliest `section` value first."""
         names = (self.name, self.sectionName, self.section, self.code, self.key, self.category, self.value)
-        return next((n for n in (*names, self.title, self.displayName) if n and n.strip()), None)
+        return tuple(dict.fromkeys(n for n in (*names, self.title, self.displayName) if n and n.strip()))
+
+    @property
+    def label(self) -> str | None:
+        return next(iter(self.labels), None)
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -423,6 +428,25 @@ def raw_id(item: Any, *path: str) -> str | None:
         found: str | None = _optional_id(value)
     except ValueError:
         return None
+    return found
+
+
+def section_spellings(body: Any) -> dict[str, tuple[str, ...]]:
+    """For each section name `section_names` lists, the other names its object gives it
+    (`{"name": "Vital Signs", "code": "VitalSigns"}`: which of them `section` takes, the docs
+    do not say); () for a name alone."""
+    if not isinstance(body, (dict, list)) or (
+        isinstance(body, dict) and all(isinstance(v, str) for v in body.values())
+    ):
+        return {}
+    found: dict[str, tuple[str, ...]] = {}
+    for item in items_of(body, "categories"):
+        try:
+            labels = VendorSection.model_validate(item).labels
+        except ValidationError:
+            continue
+        if labels:
+            found.setdefault(labels[0], labels[1:])
     return found
 
 

@@ -47,8 +47,10 @@ Answers (``Shapes``)
   ``DateTime`` column serializes) or MySQL's zero date (``"zero"``: ``0000-00-00``).
 - ``categories``: ``/encounters/categories`` as a list of names (``"names"``), of objects
   naming them (``"objects"``: ``{"code": "VitalSigns", "displayName": "Vital Signs"}``, the
-  code being what ``section`` takes) or as one object mapping each name to its title
-  (``"map"``: ``{"VitalSigns": "Vital Signs", ...}``, never enveloped).
+  code being what ``section`` takes), as one object mapping each name to its title
+  (``"map"``: ``{"VitalSigns": "Vital Signs", ...}``, never enveloped), or as rows naming
+  each section twice (``"named"``: ``{"id": 5, "name": "Vital Signs", "code": "VitalSigns"}``,
+  again the code being what ``section`` takes).
 - ``chart_numbers``: ``"all"`` (every patient has one) or ``"some_missing"`` (the docs do
   not make ``chartNumber`` required: every patient whose id is a multiple of
   ``CHARTLESS_EVERY`` has none, served null (absent with ``absent_nulls``) and found by name
@@ -107,7 +109,7 @@ UnknownDates = Literal["null", "min_value", "zero"]
 UnlockedCcd = Literal["html", "null"]
 LockedValues = Literal["mixed", "letters", "stamps"]
 ChartNumbers = Literal["all", "some_missing"]
-Categories = Literal["names", "objects", "map"]
+Categories = Literal["names", "objects", "map", "named"]
 CHARTLESS_EVERY = 5  # with chart_numbers="some_missing": patients whose id is a multiple of this
 ErrorBodies = Literal["webapi", "problem", "text"]
 
@@ -181,7 +183,7 @@ class Shapes:
         _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))
         _check("locked_values", self.locked_values, ("mixed", "letters", "stamps"))
         _check("chart_numbers", self.chart_numbers, ("all", "some_missing"))
-        _check("categories", self.categories, ("names", "objects", "map"))
+        _check("categories", self.categories, ("names", "objects", "map", "named"))
 
     def chart_number(self, patient_id: int, chart_number: str) -> str | None:
         """A patient's chart number as served: None for a patient with none."""

@@ -130,6 +130,10 @@ class NextechApi:
         titles = {section: SECTION_TITLES.get(section, section) for section in sections}
         if self.categories_shape == "objects":
             self.category_items = [orjson.dumps({"code": s, "displayName": t}) for s, t in titles.items()]
+        elif self.categories_shape == "named":  # a Django model's row: id, name (the title), code
+            self.category_items = [
+                orjson.dumps({"id": n, "name": t, "code": s}) for n, (s, t) in enumerate(titles.items(), 1)
+            ]
         else:
             self.category_items = [orjson.dumps(section) for section in sections]
         self.category_map = orjson.dumps(titles)

@@ -352,3 +352,21 @@ def test_an_encounter_without_a_ccd_has_no_document() -> None:
                 answer = running.fhir.get(binary)
                 assert answer.status_code == 404 and "OperationOutcome" in answer.text
                 assert running.fhir.get(f"{BASE}/DocumentReference/{encounter['id']}.ccd").status_code == 404
+
+
+def test_a_section_named_twice_is_asked_by_the_name_nextech_takes() -> None:
+    """Categories as rows with a `name` ("Vital Signs") and a `code` ("VitalSigns"), `section`
+    taking the code: before, every section attachment whose name differed from its code was a
+    400 for the link the gateway itself gave."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p))
+    create = partial(create_sandbox, clinic, categories="named")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
+        titles = [c["attachment"]["title"] for c in document["content"][1:]]
+        assert "CCD section: Vital Signs" in titles  # the row's name, as the client sees it
+        for content in document["content"][1:]:
+            name = content["attachment"]["title"].removeprefix("CCD section: ")
+            answer = running.fhir.get(f"{BASE}/{content['attachment']['url']}")
+            assert answer.status_code == 200, (name, answer.text[:200])
+            assert f"<h2>{name}" in answer.text or f'data-section="{name.replace(" ", "")}"' in answer.text, name

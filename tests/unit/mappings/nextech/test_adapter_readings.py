@@ -19,6 +19,7 @@ from gateway.search.parse import parse_search
 from mappings.nextech.adapter import MIDDLE_NAMES, WRITTEN_TERMS, NextechAdapter
 from mappings.nextech.client import _message
 from mappings.nextech.options import NextechOptions
+from mappings.nextech.vendor import section_spellings
 
 CTX = TenantContext("nx", "urn:nx")
 GOOD = {"patientId": 42, "chartNumber": "C00042", "firstName": "Renée", "lastName": "Núñez", "dob": "1985-03-15"}
@@ -365,3 +366,19 @@ def test_a_patient_without_a_chart_number_under_a_minimum_term_length(tmp_path: 
     assert [r["id"] for r in _search(adapter, "Encounter", [("patient", "42.x.N")]).resources] == ["42.x.N.1.20250315"]
     with pytest.raises(UpstreamError, match="could not be looked up"):
         asyncio.run(_adapter(fake, tmp_path).providers["Patient"].read("42.x.N"))
+
+
+@pytest.mark.parametrize(
+    ("body", "spellings"),
+    [
+        (["Allergies", "VitalSigns"], {"Allergies": (), "VitalSigns": ()}),
+        ({"VitalSigns": "Vital Signs"}, {}),  # a map: its keys are the names
+        (
+            {"count": 1, "next": None, "results": [{"id": 5, "name": "Vital Signs", "code": "VitalSigns"}]},
+            {"Vital Signs": ("VitalSigns",)},
+        ),
+        ([{"code": "VitalSigns", "displayName": "Vital Signs"}], {"VitalSigns": ("Vital Signs",)}),
+    ],
+)
+def test_a_section_category_gives_its_other_names(body: Any, spellings: dict[str, tuple[str, ...]]) -> None:
+    assert section_spellings(body) == spellings
