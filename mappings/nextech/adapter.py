@@ -5,14 +5,20 @@ Nextech offers `GET /search?term=` (a name or a chart number) and, per patient,
 - Patient read: the id carries the chart number (`<patientId>.<chart>`); the read searches
   that chart number and keeps the patient with that id. A patient with no chart number (the
   docs do not make it required) is `<patientId>.x.<initial of its name>`: the read searches
-  that initial's terms, as a name search would (patient.py).
+  that initial's terms, as a name search would (patient.py). A patient a search or read has
+  found is remembered as real for `KNOWN_FOR` seconds, so its encounters need no lookup (for a
+  Nextech refusing one-letter terms, the only way to a chartless patient's encounters); a
+  read whose term Nextech refuses is a 502 saying so, not the client's 400.
 - Patient search: the chart number of an `identifier` as the term; else the terms of one
   name value (`family` first, as Nextech always searches last names; else `given` or
   `name`): its first letter and that letter's accented forms (terms.py), sent side by side,
   their answers merged by patientId (at most 11 calls, side by side, for one vendor page: a
   vowel has ten accented forms in Latin-1 and Latin Extended-A). Several values of one
   parameter (ORed) send the terms of each, up to `MAX_NAME_TERMS`; of several parameters
-  (ANDed) the one needing the fewest terms is sent. The gateway applies FHIR's rules to what comes back:
+  (ANDed) the one needing the fewest terms is sent. A Nextech refusing those one-letter terms
+  (400: a minimum length) is sent the values as written and unaccented instead, for the next
+  `INITIALS_REFUSED_SECONDS` too, and the searchset says names with other accents may be
+  missing (`WRITTEN_TERMS`). The gateway applies FHIR's rules to what comes back:
   names sharing a prefix (Smith, Smithson) and chart numbers sharing one (C0001, C00010…)
   come back together and are told apart by the gateway. A search with nothing to make a term
   of (birthdate or gender alone) cannot be answered by Nextech and is refused (the parameter
@@ -47,7 +53,8 @@ Where the docs are silent (and how each point is read here):
   through `mappings.ids.encode_part`: kept as it is when already `[A-Za-z0-9-]` (today's ids),
   else escaped reversibly (`xSocial-20History`), and cut to a prefix plus a stable hash when
   its share of the 64 characters is too small (budget in encounter.py). The reads resolve the
-  gateway's own ids: a section part is matched against Nextech's listed sections, a shortened
+  gateway's own ids: a section part is matched against Nextech's listed sections (asked by
+  that name, or by another its category object gives it when Nextech refuses that one), a shortened
   chart number is searched by its prefix, a shortened encounterId by the encounters of its day.
 - How `term` matches a chart number (exact or prefix): read as either; a read always keeps
   only the patient whose id it is, a search lets the gateway apply FHIR's rules. Only a chart
@@ -69,12 +76,16 @@ Where the docs are silent (and how each point is read here):
 - `encounterLocked` documented as a string with a boolean example: both accepted (vendor.py).
 - A chart number with spaces: a vendor splitting the term into words might AND them, each
   against the fields separately; only its first word is sent (terms.chart_term).
-- Paging: the docs describe none ("Searches for all ..."), so every answer is read as the
-  whole list. An envelope that counts more items than it holds, points to a next page, says it
-  has more or more pages (at its top or in a nested `meta`, `links`, `pagination`...), or a
-  patient answer of exactly 50, 100, 200, 250, 500 or 1000 items (a cap, as Nextech's own
-  FHIR API has at 50), makes the searchset say that matches may be missing (`CUT_SHORT`),
-  and a read that does not find its patient in such an answer a 502, not a 404.
+- Paging: the docs describe none ("Searches for all ..."), but an implementation may page its
+  lists as its framework does. A next link in the envelope (Django REST Framework's `next`,
+  OData's `@odata.nextLink`, JSON:API's `links.next`, HAL's) naming the same endpoint is
+  followed, its query asked of the tenant's `base_url`, up to `MAX_PAGES` pages. An answer
+  whose last page counts more items than were read, points to a further page (a token, a
+  link elsewhere, a page past `MAX_PAGES`), says it has more or more pages (at its top or
+  in a nested `meta`, `links`, `pagination`...), or a one-page patient answer of exactly 50,
+  100, 200, 250, 500 or 1000 items (a cap, as Nextech's own FHIR API has at 50), makes the
+  searchset say that matches may be missing (`CUT_SHORT`), and a read that does not find its
+  patient in such an answer a 502, not a 404.
 """
 
 from __future__ import annotations
@@ -106,13 +117,14 @@ from mappings.nextech.encounter import (
     document_to_fhir,
     encounter_id,
     encounter_to_fhir,
+    has_ccd,
     section_part,
     split_binary_id,
     split_encounter_id,
 )
 from mappings.nextech.options import NextechOptions
 from mappings.nextech.patient import patient_id, patient_to_fhir, split_patient_id
-from mappings.nextech.terms import chart_term, name_terms
+from mappings.nextech.terms import chart_term, name_terms, written_terms
 from mappings.nextech.vendor import (
     UnreadablePayload,
     VendorEncounter,
@@ -120,9 +132,11 @@ from mappings.nextech.vendor import (
     has_next_page,
     items_of,
     listed_count,
+    next_page_query,
     problem_of,
     raw_id,
     section_names,
+    section_spellings,
 )
 
 T = TypeVar("T")
@@ -146,6 +160,17 @@ PAGE_SIZES = frozenset({50, 100, 200, 250, 500, 1000})
 CUT_SHORT = (
     "Nextech's answer ({count} {shape}) may have been cut at a page size the docs do not mention: "
     "some matches may be missing"
+)
+# Pages of one list answer followed (through the envelope's next links): 200 encounters of a
+# patient at Django REST Framework's customary 10 a page; beyond, the answer says it was cut.
+MAX_PAGES = 20
+# A Nextech refusing the one-letter terms (a 400: a minimum term length, which the docs neither
+# state nor rule out) is asked for the names as written instead, for this long before the
+# letters are tried again.
+INITIALS_REFUSED_SECONDS = 600.0
+WRITTEN_TERMS = (
+    "Nextech refused one-letter search terms, so the name was searched as written (and unaccented): "
+    "names spelled with accents the search value does not have may be missing"
 )
 MAX_NAME_TERMS = 24  # side-by-side vendor calls one patient search may make (two vowels' worth)
 KNOWN_PATIENTS = 4096  # patient ids remembered as real (each costs a vendor search to check)
@@ -184,9 +209,13 @@ class NextechAdapter:
         self._ctx = config.context
         self._drift = config.drift
         self._sections: list[str] = []
+        # A section's other names (from its category object), and the one Nextech took as `section`
+        self._spellings: dict[str, tuple[str, ...]] = {}
+        self._taken: dict[str, str] = {}
         # FHIR Patient id -> Nextech patientId, for ids of real patients
         self._known_patients: TTLCache[str, str] = TTLCache(maxsize=KNOWN_PATIENTS, ttl=KNOWN_FOR)
         self._far_end_refused_until = 0.0  # monotonic: until then, open searches stop at the horizon
+        self._initials_refused_until = 0.0  # monotonic: until then, names are searched as written
         self._providers = self._table()
 
     def _table(self) -> dict[str, ResourceProvider]:
@@ -207,9 +236,10 @@ class NextechAdapter:
     async def sections(self) -> list[str]:
         """Nextech's CCD section names (fetched once; they also go into the CapabilityStatement)."""
         if not self._sections:
-            body = await self.client.get("/encounters/categories")
+            bodies = await self._pages("/encounters/categories", {})
             try:
-                self._sections = list(dict.fromkeys(section_names(body)))
+                self._sections = list(dict.fromkeys(name for body in bodies for name in section_names(body)))
+                self._spellings = {k: v for body in bodies for k, v in section_spellings(body).items()}
             except UnreadablePayload as exc:
                 self._drift.unreadable("categories", [exc.field])
                 raise UpstreamError(f"Nextech's CCD sections could not be read: {exc}") from None
@@ -228,7 +258,13 @@ class NextechAdapter:
         key = split_patient_id(resource_id)
         if key is not None:
             terms = (chart_term(key.chart),) if key.chart else name_terms(key.initial)
-            answers = await concurrently(*(self._search_term(t) for t in terms))
+            try:
+                answers = await concurrently(*(self._search_term(t) for t in terms))
+            except InvalidRequest:  # a term too short for a minimum length: the client's read was fine
+                raise UpstreamError(
+                    f"Patient/{resource_id} could not be looked up: Nextech refused the search its id is "
+                    "found by (a chart number or initial shorter than the terms it takes)"
+                ) from None
             for patient in (p for answer in answers for p in answer.records):
                 if patient.patientId.startswith(key.number) and patient_id(patient) == resource_id:
                     self._known_patients[resource_id] = patient.patientId
@@ -246,10 +282,10 @@ class NextechAdapter:
     async def _search_term(self, term: str) -> Read[VendorPatient]:
         """`/search?term=`: the patients that can be read, and those that cannot."""
         try:
-            body = await self.client.get("/search", {"term": term})
+            bodies = await self._pages("/search", {"term": term})
         except NotFound:  # "the requested resource cannot be found": a search that found no one
             return Read([], [])
-        rows, cut = self._list(body, "patients")
+        rows, cut = self._list(bodies, "patients")
         records: list[VendorPatient] = []
         unreadable: list[Unreadable] = []
         for index, row in enumerate(rows):
@@ -262,19 +298,43 @@ class NextechAdapter:
         self._drift.fields("patient", records)
         return Read(records, unreadable, cut)
 
-    def _list(self, body: Any, shape: str) -> tuple[list[Any], tuple[str, ...]]:
-        """The items of a list answer, and a warning when it may have been cut short: the docs
-        promise every match ("Searches for all ..."), no paging, but an envelope counting more
-        than it holds, or pointing to a next page, says otherwise; so may a patient search
-        answering exactly a page size's worth (`PAGE_SIZES`: Nextech's own FHIR API pages at 50)."""
+    async def _pages(self, path: str, params: Mapping[str, str]) -> list[Any]:
+        """The bodies of a list answer: the first, then each page its envelope links to as next
+        (vendor.next_page_query), up to `MAX_PAGES`. The docs describe no paging, but an
+        implementation may page every list as its framework does (Django REST Framework:
+        `{"count", "next", "previous", "results"}`, 10 a page); reading the first page alone
+        left every patient and encounter past it out. A link asked before (a loop), a page
+        beyond `MAX_PAGES` or a page gone by the time it is asked (DRF answers 404 "Invalid
+        page." when the list shrank) stop the walk; the last body then still points further,
+        and `_list` says the answer was cut. A 404 of the first page is the caller's."""
+        bodies = [await self.client.get(path, params)]
+        asked = {tuple(sorted(params.items()))}
+        while (following := next_page_query(bodies[-1], path)) is not None and len(bodies) < MAX_PAGES:
+            key = tuple(sorted(following.items()))
+            if key in asked:
+                break
+            asked.add(key)
+            try:
+                bodies.append(await self.client.get(path, following))
+            except NotFound:
+                break
+        return bodies
+
+    def _list(self, bodies: list[Any], shape: str) -> tuple[list[Any], tuple[str, ...]]:
+        """The items of a list answer's pages, and a warning when it may have been cut short: the
+        docs promise every match ("Searches for all ..."), but a last page whose envelope counts
+        more than were read, or points to a page not read, says otherwise; so may a patient
+        search answering exactly a page size's worth in one page (`PAGE_SIZES`: Nextech's own
+        FHIR API pages at 50)."""
         try:
-            rows = items_of(body, shape)
+            rows = [row for body in bodies for row in items_of(body, shape)]
         except UnreadablePayload as exc:
             self._drift.unreadable(shape, [exc.field])
             raise UpstreamError(f"Nextech's {shape} could not be read: {exc}") from None
-        counted = listed_count(body)
-        paged = shape == "patients" and len(rows) in PAGE_SIZES
-        if (counted is not None and counted > len(rows)) or has_next_page(body) or paged:
+        last = bodies[-1]
+        counted = listed_count(last)
+        paged = shape == "patients" and len(bodies) == 1 and len(rows) in PAGE_SIZES
+        if (counted is not None and counted > len(rows)) or has_next_page(last) or paged:
             self._drift.unreadable(shape, ["(cut short)"])
             return rows, (CUT_SHORT.format(shape=shape, count=len(rows)),)
         return rows, ()
@@ -309,7 +369,7 @@ class NextechAdapter:
         """DocumentReference/<encounter>.ccd: the encounter's CCD with one attachment per section."""
         split = split_binary_id(resource_id)
         found = await self._encounter_item(split[0], None) if split and split[1] is None else None
-        if found is None:
+        if found is None or not has_ccd(found[0]):  # no CCD (yet): no document to refer to
             raise NotFound(f"DocumentReference/{resource_id} does not exist")
         item, patient = found
         return document_to_fhir(item, patient, await self.sections())
@@ -327,7 +387,8 @@ class NextechAdapter:
                 section = next((s for s in await self.sections() if section_part(doc_id, s) == part), None)
             if part is None or section is not None:
                 found = await self._encounter_item(encounter, section)
-        if found is None:
+        # No CCD (null, or a blank whole CCD) is no Binary; a blank section is that section, empty.
+        if found is None or found[0].ccd is None or (section is None and not has_ccd(found[0])):
             raise NotFound(f"Binary/{resource_id} does not exist")
         return binary_to_fhir(found[0], resource_id, f"CCD {section or ''}".strip())
 
@@ -372,15 +433,32 @@ class NextechAdapter:
         params = {"end": _stamp(end)}
         if start is not None:
             params["start"] = _stamp(start)
-        if section:
-            params["section"] = section
+        path = f"/{quote(vendor_id, safe='')}/encounters/search"
         try:
             with tentative() if far else nullcontext():
-                body = await self.client.get(f"/{quote(vendor_id, safe='')}/encounters/search", params)
+                bodies = await (self._section_pages(path, params, section) if section else self._pages(path, params))
         except NotFound:
             return Read([], [])
-        rows, cut = self._list(body, "encounters")
+        rows, cut = self._list(bodies, "encounters")
         return self._read_encounters(rows, patient_id, cut)
+
+    async def _section_pages(self, path: str, params: Mapping[str, str], section: str) -> list[Any]:
+        """One section's encounter pages. A category object may name a section twice (`name`
+        "Vital Signs", `code` "VitalSigns") and the docs do not say which `section` takes: the
+        name the section's ids carry is tried first, then its others, and the one taken is
+        used from then on. A 400 for every spelling is the vendor's refusal, as before."""
+        first, *others = dict.fromkeys((self._taken.get(section, section), section, *self._spellings.get(section, ())))
+        try:
+            return await self._pages(path, {**params, "section": first})
+        except InvalidRequest as refused:
+            for spelling in others:
+                try:
+                    bodies = await self._pages(path, {**params, "section": spelling})
+                except InvalidRequest:
+                    continue
+                self._taken[section] = spelling
+                return bodies
+            raise refused from None
 
     # -- search -------------------------------------------------------------------------------
 
@@ -389,19 +467,42 @@ class NextechAdapter:
         terms = _terms(query, self._ctx.system("chart-number"), self._ctx.system("patient-id"))
         if not terms:
             return VendorPage([], None, total=0)  # e.g. an identifier in a system this tenant has not
-        answers = await concurrently(*(self._search_term(t) for t in terms))
+        written = () if query.named("identifier") else _written_terms(query)
+        typed: tuple[str, ...] = ()
+        if written and time.monotonic() < self._initials_refused_until:
+            answers, typed = await self._search_written(written), (WRITTEN_TERMS,)
+        else:
+            try:
+                answers = await concurrently(*(self._search_term(t) for t in terms))
+            except InvalidRequest:
+                if not written:
+                    raise
+                # Perhaps a minimum term length: search the names as written, and keep to that.
+                answers, typed = await self._search_written(written), (WRITTEN_TERMS,)
+                self._initials_refused_until = time.monotonic() + INITIALS_REFUSED_SECONDS
         patients: dict[str, VendorPatient] = {}
         unreadable: dict[str, None] = {}
         for answer in answers:
             for patient in answer.records:
                 patients.setdefault(patient.patientId, patient)
             unreadable.update(dict.fromkeys(answer.warnings))
-        warnings = tuple(unreadable)
+        for patient in patients.values():  # real, as a read would find: their encounters need no lookup
+            self._known_patients[patient_id(patient)] = patient.patientId
+        warnings = tuple(unreadable) + typed
         if not query.named("family") and not query.named("identifier"):
             warnings += (MIDDLE_NAMES,)  # the term was a given name: middle names were not searched
         elif any(v.system is None for v in q.values(query, "identifier") if isinstance(v, TokenValue)):
             warnings += (CHART_ONLY,)
         return VendorPage([patient_to_fhir(p, self._ctx) for p in patients.values()], None, warnings=warnings)
+
+    async def _search_written(self, terms: tuple[str, ...]) -> tuple[Read[VendorPatient], ...]:
+        """The answers to the names as written; a refusal of them too is the client's to fix."""
+        try:
+            return await concurrently(*(self._search_term(t) for t in terms))
+        except InvalidRequest:
+            raise InvalidRequest(
+                "Nextech refused the name as a search term (it may ask for a minimum length): send more of the name"
+            ) from None
 
     async def _search_encounters(self, request: SearchRequest) -> VendorPage:
         patient, read, warnings = await self._encounters_searched(request.query)
@@ -412,7 +513,7 @@ class NextechAdapter:
     async def _search_documents(self, request: SearchRequest) -> VendorPage:
         patient, read, warnings = await self._encounters_searched(request.query)
         sections = await self.sections()
-        found = [document_to_fhir(i, patient, sections) for i in read.records]
+        found = [document_to_fhir(i, patient, sections) for i in read.records if has_ccd(i)]
         return VendorPage(found, None, warnings=read.warnings + warnings)
 
     async def _encounters_searched(self, query: SearchQuery) -> tuple[str, Read[VendorEncounter], tuple[str, ...]]:
@@ -497,6 +598,20 @@ def _terms(query: SearchQuery, chart_system: str, id_system: str) -> tuple[str, 
             return fewest
     if any(p.name in ("name", "family", "given") for p in query.params):
         raise NotSupported("Nextech cannot search by a blank name")
+    return ()
+
+
+def _written_terms(query: SearchQuery) -> tuple[str, ...]:
+    """The terms for a Nextech that refuses one letter: the values of the name parameter
+    `_terms` chose, each as written and unaccented (terms.written_terms); () when there is none."""
+    for names in (("family",), ("given", "name")):
+        options = [
+            tuple(dict.fromkeys(t for v in p.values if isinstance(v, StringValue) for t in written_terms(v.text)))
+            for p in query.params
+            if p.name in names and all(isinstance(v, StringValue) and name_terms(v.text) for v in p.values)
+        ]
+        if options:
+            return min(options, key=len)[:MAX_NAME_TERMS]
     return ()
 
 

@@ -24,11 +24,11 @@ from mappings.nextech.options import NextechOptions
 
 
 def oauth_app(config: AdapterConfig[NextechOptions]) -> OAuthApp:
-    """Nextech's Azure-AD-style endpoints and our registration, from the tenant's config."""
-    auth_base = config.options.oauth_base_url.rstrip("/")
+    """Nextech's endpoints (Azure AD's under `oauth_base_url`, or as configured) and our
+    registration, from the tenant's config."""
     return OAuthApp(
-        authorize_url=f"{auth_base}/oauth2/authorize",
-        token_url=f"{auth_base}/oauth2/token",
+        authorize_url=config.options.authorize_endpoint,
+        token_url=config.options.token_endpoint,
         client_id=config.options.client_id,
         client_secret=config.secrets["client_secret"],
         resource=config.options.resource,

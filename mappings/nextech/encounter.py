@@ -14,7 +14,8 @@ section name too long for its room is cut to a prefix plus a stable hash
 Status: locked encounters are finished; open ones are planned before their date and
 in-progress after it (the chart is still open). `encounterLocked` may be a boolean or a string
 (vendor.py reads it). The day in an id is the UTC day of `encounterDate` (the docs: "UTC date
-/ time"), whatever offset the vendor writes it with.
+/ time"), whatever offset the vendor writes it with. An encounter whose `ccd` is null or blank
+has no DocumentReference or Binary (`has_ccd`): a blank page would pass for its CCD.
 """
 
 from __future__ import annotations
@@ -186,6 +187,13 @@ def document_to_fhir(item: VendorEncounter, patient_id: str, sections: list[str]
     )
     meta = {"versionId": content_version(resource), "profile": [PROFILE_DOCUMENT]}
     return {"resourceType": "DocumentReference", "id": doc_id, "meta": meta, **resource}
+
+
+def has_ccd(item: VendorEncounter) -> bool:
+    """Whether the encounter comes with a CCD. The docs promise one ("Encounter data includes ...
+    the CCD in HTML format") but do not say it is never null: an implementation may have none
+    for a note not yet locked. Null or blank is no CCD, never an empty document."""
+    return bool(item.ccd and item.ccd.strip())
 
 
 def binary_to_fhir(item: VendorEncounter, binary_id: str, title: str) -> dict[str, Any]:

@@ -15,6 +15,11 @@ precomposed Latin letter (Latin-1 Supplement and Extended-A, upper case) that fo
 a vendor that compares accents over precomposed names (`O`, `Ò`, `Ó`, `Ô`, `Õ`, `Ö`, `Ō`, `Ŏ`,
 `Ő`). One character has no spaces to tokenize and is a prefix of the name under every reading.
 The gateway then applies FHIR's rules to what comes back. At most `MAX_TERMS` terms.
+
+A Nextech may refuse a term that short (a minimum length, which the docs neither state nor
+rule out): then the value itself is sent (`written_terms`), as written and unaccented, with
+its first letter upper case too. Every reading that finds a name by a prefix finds it so,
+unless the stored name has accents the value lacks and the vendor compares accents.
 """
 
 from __future__ import annotations
@@ -61,3 +66,14 @@ def chart_term(chart: str) -> str:
     any field)."""
     found = _FIRST_WORD.match(chart)
     return found.group() if found else chart
+
+
+def written_terms(value: str) -> tuple[str, ...]:
+    """The value itself as terms: as written (NFC) and unaccented, each also with its first letter
+    upper case (a case-sensitive vendor holds names capitalised); () when it is blank."""
+    text = unicodedata.normalize("NFC", value).strip()
+    if not text:
+        return ()
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    forms = (text, text[:1].upper() + text[1:], plain, plain[:1].upper() + plain[1:])
+    return tuple(dict.fromkeys(forms))

@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BeforeValidator, ValidationError, model_validator
 from pydantic_core import ErrorDetails
@@ -242,9 +243,14 @@ class VendorSection(_Read):
         return {"name": data} if isinstance(data, str) else data
 
     @property
-    def label(self) -> str | None:
+    def labels(self) -> tuple[str, ...]:
+        """Every name the object gives the section, the likeliest `section` value first."""
         names = (self.name, self.sectionName, self.section, self.code, self.key, self.category, self.value)
-        return next((n for n in (*names, self.title, self.displayName) if n and n.strip()), None)
+        return tuple(dict.fromkeys(n for n in (*names, self.title, self.displayName) if n and n.strip()))
+
+    @property
+    def label(self) -> str | None:
+        return next(iter(self.labels), None)
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -354,6 +360,33 @@ def has_next_page(body: Any) -> bool:
     return False
 
 
+# Keys whose value may be a link to the next page (DRF's `next`, OData's `@odata.nextLink`,
+# JSON:API's `links.next`, HAL's `_links.next.href`).
+NEXT_LINK_KEYS = ("@odata.nextLink", "odata.nextLink", "nextLink", "next", "nextPage", "next_page", "nextPageUrl")
+
+
+def next_page_query(body: Any, path: str) -> dict[str, str] | None:
+    """The query parameters of the next page an envelope links to, when the link is a URL of
+    the endpoint that answered (`path`): absolute (Django REST Framework's `"next":
+    "https://host/api/search?page=2&term=S"`), rooted, or a query alone. None when there is no
+    link, or when it is a token or a URL of another endpoint, whose use the docs do not say.
+    Only the query is taken: the page is asked of the tenant's own `base_url`, so the bearer
+    token never goes to a host a vendor's answer names."""
+    for part in _paging_parts(body):
+        for key in NEXT_LINK_KEYS:
+            value = part.get(key)
+            if isinstance(value, dict):  # HAL: {"href": ...}
+                value = value.get("href")
+            if not isinstance(value, str) or "?" not in value:
+                continue
+            link = urlsplit(value.strip())
+            if link.path and not link.path.rstrip("/").endswith(path.rstrip("/")):
+                return None
+            query = dict(parse_qsl(link.query, keep_blank_values=True))
+            return query or None
+    return None
+
+
 def _says_more(value: Any) -> bool:
     """A next link, token or a true "has more" flag; not null, empty, or false in any case or
     spelling (`false`, `"False"`, `0`, `"no"`)."""
@@ -395,6 +428,25 @@ def raw_id(item: Any, *path: str) -> str | None:
         found: str | None = _optional_id(value)
     except ValueError:
         return None
+    return found
+
+
+def section_spellings(body: Any) -> dict[str, tuple[str, ...]]:
+    """For each section name `section_names` lists, the other names its object gives it
+    (`{"name": "Vital Signs", "code": "VitalSigns"}`: which of them `section` takes, the docs
+    do not say); () for a name alone."""
+    if not isinstance(body, (dict, list)) or (
+        isinstance(body, dict) and all(isinstance(v, str) for v in body.values())
+    ):
+        return {}
+    found: dict[str, tuple[str, ...]] = {}
+    for item in items_of(body, "categories"):
+        try:
+            labels = VendorSection.model_validate(item).labels
+        except ValidationError:
+            continue
+        if labels:
+            found.setdefault(labels[0], labels[1:])
     return found
 
 

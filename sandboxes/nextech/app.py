@@ -209,16 +209,21 @@ behaviour above):
 - ``latest_end``: a datetime; an encounter search whose ``end`` is later is 400 ``ModelState``
   ``{"end": ["The value '<v>' is not valid for end."]}``, as a Nextech that refuses far dates
   would answer (default None: any ``end`` ``datetime.fromisoformat`` takes, up to 9999-12-31).
-- ``search_accents`` / ``search_match`` / ``search_none_found``: how ``term`` matches
-  (accent-sensitive, names stored decomposed, whole-field prefixes or substrings) and what a
-  search of no one answers (an empty list or 404); ``envelope``, ``ids_as_strings``,
+- ``search_accents`` / ``search_match`` / ``search_none_found`` / ``search_min_length``: how
+  ``term`` matches (accent-sensitive, names stored decomposed, whole-field prefixes or
+  substrings), what a search of no one answers (an empty list or 404) and the shortest term
+  taken; ``envelope``, ``ids_as_strings``,
   ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``unknown_dates``,
-  ``locked_values``, ``chart_numbers`` and ``categories``: how answers are written
+  ``locked_values``, ``chart_numbers``, ``categories``, ``page_size`` (of the ``"pages"``
+  envelope) and ``unlocked_ccd``: how answers are written
   (``token_numbers_as_strings``: the token response's numbers, above). Each is described in
   ``sandboxes.nextech.readings``.
 - ``oauth_wording``: ``"rfc"`` (default: RFC 6749's names, as Azure AD has them) or
   ``"docs"``, the docs' tables read literally: the authorize request's redirect URI is read
   from ``redirect_url`` only, and the token answer names the access token ``code``.
+- ``oauth_paths``: ``"azure"`` (default: ``/oauth2/authorize`` and ``/oauth2/token``, Azure
+  AD's, as Nextech's own are) or ``"django"`` (django-oauth-toolkit's ``/o/authorize/`` and
+  ``/o/token/``): the docs give the two requests' parameters but not their addresses.
 - ``refused_token_status``: an API call with a missing, expired or revoked access token is
   401 with ``WWW-Authenticate: Bearer`` (default), or 403 with the same body: the docs' list
   of statuses (200/400/403/404/500) has no 401.
@@ -253,6 +258,7 @@ from sandboxes.nextech.readings import (
     Shapes,
     Timestamps,
     UnknownDates,
+    UnlockedCcd,
 )
 from sandboxes.nextech.render import department_of, locked_value
 from sandboxes.nextech.routes import ACCESS_DENIED, PRACTICE_HEADER, NextechApi
@@ -265,6 +271,7 @@ __all__ = [
     "DEFAULT_RESOURCE",
     "FAR_FUTURE_VISIT",
     "HOSTILE_SNIPPETS",
+    "OAUTH_PATHS",
     "PRACTICE_HEADER",
     "REFRESH_TOKEN_TTL",
     "SCOPE",
@@ -274,6 +281,12 @@ __all__ = [
     "department_of",
     "locked_value",
 ]
+
+#: The authorization server's (authorize, token) paths for each ``oauth_paths``.
+OAUTH_PATHS: dict[str, tuple[str, str]] = {
+    "azure": ("/oauth2/authorize", "/oauth2/token"),
+    "django": ("/o/authorize/", "/o/token/"),
+}
 
 #: When ``far_future_visit=True`` puts its visit: beyond any "a few years ahead" horizon of today.
 FAR_FUTURE_VISIT = datetime(2031, 6, 16, 15, 0, tzinfo=UTC)
@@ -296,6 +309,7 @@ def create_app(
     search_accents: Accents = "insensitive",
     search_match: Match = "parts",
     search_none_found: NoneFound = "empty",
+    search_min_length: int = 1,
     envelope: Envelope = "bare",
     ids_as_strings: bool = False,
     timestamps: Timestamps = "z",
@@ -307,8 +321,11 @@ def create_app(
     locked_values: LockedValues = "mixed",
     chart_numbers: ChartNumbers = "all",
     categories: Categories = "names",
+    page_size: int = 10,
+    unlocked_ccd: UnlockedCcd = "html",
     refused_token_status: Literal[401, 403] = 401,
     oauth_wording: Literal["rfc", "docs"] = "rfc",
+    oauth_paths: Literal["azure", "django"] = "azure",
 ) -> Starlette:
     """The Nextech API for `clinic` as practice `practice_id`, with its OAuth2 server.
 
@@ -334,10 +351,11 @@ def create_app(
         redirect_uris=redirect_uris,
         clock=now,
         redirect_param="redirect_url" if literal else "redirect_uri",
+        paths=OAUTH_PATHS[oauth_paths],
     )
     sections = _sections_of(section_names)
     far_at = FAR_FUTURE_VISIT if far_future_visit is True else far_future_visit or None
-    reading = SearchReading(search_accents, search_match, search_none_found)
+    reading = SearchReading(search_accents, search_match, search_none_found, search_min_length)
     shapes = Shapes(
         envelope,
         ids_as_strings,
@@ -349,6 +367,8 @@ def create_app(
         locked_values,
         chart_numbers,
         categories,
+        page_size,
+        unlocked_ccd,
     )
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(

@@ -1,4 +1,5 @@
-"""Nextech's OAuth2 authorization server, Azure AD (v1 endpoint) style: ``/oauth2/authorize`` and ``/oauth2/token``.
+"""Nextech's OAuth2 authorization server, Azure AD (v1 endpoint) style: ``/oauth2/authorize`` and ``/oauth2/token``
+(or other ``paths``: the docs name none).
 
 The authorization-code flow of vendor-docs/nextech-api.txt; see the ``app`` module docstring
 for every behaviour the docs leave open (approval at once, redirect URI rules, client
@@ -78,8 +79,10 @@ class AuthorizationServer:
         redirect_uris: Sequence[str],
         clock: Callable[[], float],
         redirect_param: str = "redirect_uri",
+        paths: tuple[str, str] = ("/oauth2/authorize", "/oauth2/token"),
     ) -> None:
         self.grants = grants
+        self.paths = paths  # (authorize, token)
         self.redirect_param = redirect_param  # "redirect_url": the docs' authorize table
         self.client_id = client_id
         self.secret = client_secret.encode()
@@ -89,9 +92,9 @@ class AuthorizationServer:
 
     def routes(self) -> list[Route]:
         return [
-            Route("/oauth2/authorize", self.authorize, methods=["GET"]),
-            Route("/oauth2/token", self.token, methods=["POST"]),
-            Route("/oauth2/token", self.token_get, methods=["GET"]),
+            Route(self.paths[0], self.authorize, methods=["GET"]),
+            Route(self.paths[1], self.token, methods=["POST"]),
+            Route(self.paths[1], self.token_get, methods=["GET"]),
         ]
 
     # ---- authorize

@@ -19,12 +19,20 @@ Patient search (``SearchReading``)
   last"; the term taken whole).
 - ``search_none_found``: a search that matches no one answers an empty list (``"empty"``) or
   404 (``"not_found"``: the docs' "The requested resource cannot be found").
+- ``search_min_length``: a term shorter than this (stripped) is a 400 ``ModelState``
+  ``{"term": ["The term must be at least N characters long."]}``, as an implementation
+  guarding against scanning every patient would answer (default 1: any term).
 
 Answers (``Shapes``)
 - ``envelope``: ``"bare"`` (JSON arrays, as ASP.NET Web API serializes a list), ``"value"``
   (OData's ``{"value": [...], "@odata.count": n}``), ``"data"`` (``{"data": [...],
   "count": n}``) or ``"meta"`` (JSON:API's ``{"data": [...], "meta": {"total": n}}``)
-  around every list: search results, encounters, CCD categories.
+  around every list: search results, encounters, CCD categories; or ``"pages"`` (Django REST
+  Framework's ``PageNumberPagination``: ``{"count": n, "next": url, "previous": url,
+  "results": [...]}``, ``page_size`` items a page, the page asked with ``?page=N``, ``next``
+  an absolute URL of the same endpoint and null on the last page; a page past the last is a
+  404 ``{"detail": "Invalid page."}``), as a team whose framework pages every list by
+  default would serve them although the docs describe no paging.
 - ``ids_as_strings``: ``patientId``, ``encounterId`` and ``doctorId`` as JSON strings
   (``"42"``), as an API serializing Int64s for JavaScript does.
 - ``timestamps``: ``"z"`` (``2017-12-14T15:08:59.000Z``, the docs' example), ``"offset"``
@@ -39,8 +47,10 @@ Answers (``Shapes``)
   ``DateTime`` column serializes) or MySQL's zero date (``"zero"``: ``0000-00-00``).
 - ``categories``: ``/encounters/categories`` as a list of names (``"names"``), of objects
   naming them (``"objects"``: ``{"code": "VitalSigns", "displayName": "Vital Signs"}``, the
-  code being what ``section`` takes) or as one object mapping each name to its title
-  (``"map"``: ``{"VitalSigns": "Vital Signs", ...}``, never enveloped).
+  code being what ``section`` takes), as one object mapping each name to its title
+  (``"map"``: ``{"VitalSigns": "Vital Signs", ...}``, never enveloped), or as rows naming
+  each section twice (``"named"``: ``{"id": 5, "name": "Vital Signs", "code": "VitalSigns"}``,
+  again the code being what ``section`` takes).
 - ``chart_numbers``: ``"all"`` (every patient has one) or ``"some_missing"`` (the docs do
   not make ``chartNumber`` required: every patient whose id is a multiple of
   ``CHARTLESS_EVERY`` has none, served null (absent with ``absent_nulls``) and found by name
@@ -51,6 +61,9 @@ Answers (``Shapes``)
   date-time as ``timestamps`` writes them: the visit's end, else its start; null when not
   locked).
 - ``absent_nulls``: optional fields with no value are left out instead of sent as ``null``.
+- ``unlocked_ccd``: an encounter whose note is not locked comes with its CCD (``"html"``) or
+  with ``"ccd": null`` (``"null"``: no CCD until the note is signed, which the docs' "includes
+  ... the CCD" does not rule out).
 - ``error_bodies``: ``"webapi"`` (``{"Message": ...}``), ``"problem"`` (RFC 7807
   ``application/problem+json``: ``type``, ``title`` (the message), ``status``, ``detail``,
   ``errors``) or ``"text"`` (the message as ``text/plain``) for the API's own refusals
@@ -84,17 +97,19 @@ __all__ = [
     "SearchReading",
     "Shapes",
     "UnknownDates",
+    "UnlockedCcd",
 ]
 
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 Match = Literal["parts", "prefix", "substring"]
 NoneFound = Literal["empty", "not_found"]
-Envelope = Literal["bare", "value", "data", "meta"]
+Envelope = Literal["bare", "value", "data", "meta", "pages"]
 Timestamps = Literal["z", "offset", "naive", "local"]
 UnknownDates = Literal["null", "min_value", "zero"]
+UnlockedCcd = Literal["html", "null"]
 LockedValues = Literal["mixed", "letters", "stamps"]
 ChartNumbers = Literal["all", "some_missing"]
-Categories = Literal["names", "objects", "map"]
+Categories = Literal["names", "objects", "map", "named"]
 CHARTLESS_EVERY = 5  # with chart_numbers="some_missing": patients whose id is a multiple of this
 ErrorBodies = Literal["webapi", "problem", "text"]
 
@@ -111,8 +126,11 @@ class SearchReading:
     accents: Accents = "insensitive"
     match: Match = "parts"
     none_found: NoneFound = "empty"
+    min_length: int = 1
 
     def __post_init__(self) -> None:
+        if self.min_length < 1:
+            raise ValueError("search_min_length must be at least 1")
         _check("search_accents", self.accents, ("insensitive", "sensitive", "sensitive_nfd"))
         _check("search_match", self.match, ("parts", "prefix", "substring"))
         _check("search_none_found", self.none_found, ("empty", "not_found"))
@@ -150,23 +168,28 @@ class Shapes:
     locked_values: LockedValues = "mixed"
     chart_numbers: ChartNumbers = "all"
     categories: Categories = "names"
+    page_size: int = 10  # with envelope="pages"
+    unlocked_ccd: UnlockedCcd = "html"
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:
             raise ValueError("search_limit must be at least 1")
-        _check("envelope", self.envelope, ("bare", "value", "data", "meta"))
+        if self.page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        _check("envelope", self.envelope, ("bare", "value", "data", "meta", "pages"))
+        _check("error_bodies", self.error_bodies, ("webapi", "problem", "text"))
+        _check("unlocked_ccd", self.unlocked_ccd, ("html", "null"))
         _check("timestamps", self.timestamps, ("z", "offset", "naive", "local"))
         _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))
         _check("locked_values", self.locked_values, ("mixed", "letters", "stamps"))
         _check("chart_numbers", self.chart_numbers, ("all", "some_missing"))
-        _check("categories", self.categories, ("names", "objects", "map"))
+        _check("categories", self.categories, ("names", "objects", "map", "named"))
 
     def chart_number(self, patient_id: int, chart_number: str) -> str | None:
         """A patient's chart number as served: None for a patient with none."""
         if self.chart_numbers == "some_missing" and patient_id % CHARTLESS_EVERY == 0:
             return None
         return chart_number
-        _check("error_bodies", self.error_bodies, ("webapi", "problem", "text"))
 
 
 DOCUMENTED = SearchReading()

@@ -84,6 +84,25 @@ def _json_array(items: list[bytes], envelope: Envelope = "bare", count: int | No
     return Response(array, 200, API_HEADERS, JSON_CONTENT_TYPE)
 
 
+def _page(request: Request, items: list[bytes], size: int) -> Response:
+    """Django REST Framework's ``PageNumberPagination``: one page of `size` items, ``next`` and
+    ``previous`` absolute URLs of this endpoint (null at either end), 404 past the last page."""
+    pages = max(1, -(-len(items) // size))
+    page = ascii_int(request.query_params.get("page", "1"))
+    if page is None or not 1 <= page <= pages:
+        return Response(b'{"detail":"Invalid page."}', 404, API_HEADERS, JSON_CONTENT_TYPE)
+    shown = items[(page - 1) * size : page * size]
+    after = orjson.dumps(str(request.url.include_query_params(page=page + 1)) if page < pages else None)
+    if page == 1:
+        before = b"null"
+    elif page == 2:  # DRF's link to the first page drops `page`
+        before = orjson.dumps(str(request.url.remove_query_params("page")))
+    else:
+        before = orjson.dumps(str(request.url.include_query_params(page=page - 1)))
+    body = b'{"count":%d,"next":%s,"previous":%s,"results":[%s]}' % (len(items), after, before, b",".join(shown))
+    return Response(body, 200, API_HEADERS, JSON_CONTENT_TYPE)
+
+
 class NextechApi:
     """The API routes of practice `practice_id`, for access tokens `grants` issued, timed by `clock`."""
 
@@ -111,6 +130,10 @@ class NextechApi:
         titles = {section: SECTION_TITLES.get(section, section) for section in sections}
         if self.categories_shape == "objects":
             self.category_items = [orjson.dumps({"code": s, "displayName": t}) for s, t in titles.items()]
+        elif self.categories_shape == "named":  # a Django model's row: id, name (the title), code
+            self.category_items = [
+                orjson.dumps({"id": n, "name": t, "code": s}) for n, (s, t) in enumerate(titles.items(), 1)
+            ]
         else:
             self.category_items = [orjson.dumps(section) for section in sections]
         self.category_map = orjson.dumps(titles)
@@ -145,12 +168,16 @@ class NextechApi:
         term = request.query_params.get("term", "")
         if not term.strip():
             raise ApiError(400, {"Message": INVALID, "ModelState": {"term": ["The term field is required."]}})
+        shortest = self.chart.reading.min_length
+        if len(term.strip()) < shortest:
+            model_state = {"term": [f"The term must be at least {shortest} characters long."]}
+            raise ApiError(400, {"Message": INVALID, "ModelState": model_state})
         found = self.chart.search(term)
         if not found and self.chart.reading.none_found == "not_found":
             raise ApiError(404, {"Message": "No patients match the search term."})
         limit = self.chart.shapes.search_limit
         shown = found[:limit] if limit is not None else found
-        return _json_array([row.doc for row in shown], self.envelope, len(found))
+        return self.listed(request, [row.doc for row in shown], len(found))
 
     async def encounters(self, request: Request) -> Response:
         """The patient's chart encounters starting in ``[start, end]`` (``end`` defaults to now)."""
@@ -168,9 +195,15 @@ class NextechApi:
         if row is None:
             raise ApiError(404, {"Message": "Patient not found"})
         items = [self.chart.item(row, encounter, section) for encounter in self.chart.window(row, start, end)]
-        return _json_array(items, self.envelope)
+        return self.listed(request, items)
 
     async def categories(self, request: Request) -> Response:
         if self.categories_shape == "map":
             return Response(self.category_map, 200, API_HEADERS, JSON_CONTENT_TYPE)
-        return _json_array(self.category_items, self.envelope)
+        return self.listed(request, self.category_items)
+
+    def listed(self, request: Request, items: list[bytes], count: int | None = None) -> Response:
+        """A list answer in this variant's envelope; with ``"pages"``, the page ``?page=`` asks."""
+        if self.envelope != "pages":
+            return _json_array(items, self.envelope, count)
+        return _page(request, items, self.chart.shapes.page_size)

@@ -108,6 +108,8 @@ class Chart:
             doctor = self.ccd.providers[encounter.provider_id]
             location = self.ccd.locations[encounter.location_id].name
             summary = encounter_summary(encounter, doctor, location, self.shapes)
-            cached = orjson.dumps({"summary": summary, "ccd": self.ccd.ccd(row.patient, encounter, section)})
+            unsigned = self.shapes.unlocked_ccd == "null" and not encounter.locked
+            ccd = None if unsigned else self.ccd.ccd(row.patient, encounter, section)
+            cached = orjson.dumps({"summary": summary, "ccd": ccd})
             self.items[key] = cached
         return cached

@@ -1,11 +1,12 @@
 """Nextech under readings of its docs the default simulator does not take: the gateway over the
 Nextech simulator with its switches (`sandboxes/nextech/app.py`, `sandboxes/nextech/readings.py`)
 combined into a few variants: how `term` matches (accent-sensitive, names stored decomposed,
-whole-field prefixes, substrings), envelopes, ids as strings, timestamps with offsets or none,
-absent nulls, error bodies, token lifetimes as strings, section names with spaces, a visit
-years ahead, a Nextech that refuses far `end` dates, dates served in the clinic's zone, unknown
-dates as stand-ins (`0001-01-01`, `0000-00-00`), `encounterLocked` as letters or lock times,
-patients with no chart number, and CCD categories as objects or a map.
+whole-field prefixes, substrings), envelopes (Django REST Framework's pages among them), ids as
+strings, timestamps with offsets or none, absent nulls, error bodies, token lifetimes as strings,
+section names with spaces, a visit years ahead, a Nextech that refuses far `end` dates, dates
+served in the clinic's zone, unknown dates as stand-ins (`0001-01-01`, `0000-00-00`),
+`encounterLocked` as letters or lock times, patients with no chart number, and CCD categories as
+objects or a map.
 
 Each variant walks the clinic: every live patient is found by its family name (with and
 without accents) and read by id, and each patient's encounters and CCDs match the clinic.
@@ -68,6 +69,15 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "locked_values": "stamps",
         "chart_numbers": "some_missing",
         "categories": "objects",
+    },
+    # Django REST Framework's defaults: every list paged (`{"count", "next", "previous",
+    # "results"}`), whole-field prefixes (`SearchFilter`'s `^` fields), django-oauth-toolkit's
+    # /o/authorize/ and /o/token/ (configured as authorize_url and token_url).
+    "drf-pages": {
+        "envelope": "pages",
+        "page_size": 5,
+        "search_match": "prefix",
+        "oauth_paths": "django",
     },
     "refusing-naive": {
         "search_accents": "sensitive",
@@ -302,3 +312,61 @@ def test_a_capped_answer_whose_count_is_nested_says_matches_may_be_missing() -> 
     with gateway_over("nextech", create, tenant=TENANT) as running:
         bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": "Smith"})
     assert any("may have been cut" in text for text in _outcome_texts(bundle))
+
+
+def test_a_minimum_term_length_still_finds_patients_by_name() -> None:
+    """A Nextech that refuses terms under three characters: the one-letter terms are refused, so
+    the names are searched as written (and unaccented); before, every name search was a 400."""
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    create = partial(create_sandbox, clinic, search_min_length=3)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        for family in ("Smith", "SMITH", "smi"):
+            bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": family, "_count": "100"})
+            expected = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name).startswith(fold(family))}
+            assert expected and {r["id"] for r in _matches(bundle)} == expected, family
+            assert any("searched as written" in text for text in _outcome_texts(bundle))
+        answer = running.fhir.get(f"{BASE}/Patient", params={"family": "Sm"})
+        assert answer.status_code == 400 and "send more of the name" in answer.text
+
+
+def test_an_encounter_without_a_ccd_has_no_document() -> None:
+    """A Nextech serving `"ccd": null` until a note is locked: before, each such encounter was
+    listed with a DocumentReference whose Binary was a blank page, passing for its CCD."""
+    clinic = build_clinic()
+    truth = next(
+        p for p in live_patients(clinic) if {e.locked for e in p.encounters if e.status == "finished"} == {True, False}
+    )
+    create = partial(create_sandbox, clinic, unlocked_ccd="null")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        patient_id = f"{truth.id}.{truth.chart_number}"
+        encounters = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=BEFORE_FAR_VISIT)
+        locked = {f"Encounter/{e['id']}" for e in encounters if e["status"] == "finished"}
+        documents = _nextech_documents(running.fhir, patient_id)
+        assert locked and {d["context"]["encounter"][0]["reference"] for d in documents} == locked
+        for encounter in encounters:
+            binary = f"{BASE}/Binary/{encounter['id']}.ccd"
+            if f"Encounter/{encounter['id']}" in locked:
+                assert "<h2>" in running.fhir.get(binary).text
+            else:
+                answer = running.fhir.get(binary)
+                assert answer.status_code == 404 and "OperationOutcome" in answer.text
+                assert running.fhir.get(f"{BASE}/DocumentReference/{encounter['id']}.ccd").status_code == 404
+
+
+def test_a_section_named_twice_is_asked_by_the_name_nextech_takes() -> None:
+    """Categories as rows with a `name` ("Vital Signs") and a `code` ("VitalSigns"), `section`
+    taking the code: before, every section attachment whose name differed from its code was a
+    400 for the link the gateway itself gave."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p))
+    create = partial(create_sandbox, clinic, categories="named")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
+        titles = [c["attachment"]["title"] for c in document["content"][1:]]
+        assert "CCD section: Vital Signs" in titles  # the row's name, as the client sees it
+        for content in document["content"][1:]:
+            name = content["attachment"]["title"].removeprefix("CCD section: ")
+            answer = running.fhir.get(f"{BASE}/{content['attachment']['url']}")
+            assert answer.status_code == 200, (name, answer.text[:200])
+            assert f"<h2>{name}" in answer.text or f'data-section="{name.replace(" ", "")}"' in answer.text, name

@@ -14,11 +14,12 @@ from urllib.parse import unquote
 import pytest
 
 from gateway.contract import AdapterConfig, Drift, DriftKey, SearchRequest, TenantContext, VendorPage
-from gateway.errors import NotFound, UpstreamError
+from gateway.errors import InvalidRequest, NotFound, UpstreamError
 from gateway.search.parse import parse_search
-from mappings.nextech.adapter import MIDDLE_NAMES, NextechAdapter
+from mappings.nextech.adapter import MIDDLE_NAMES, WRITTEN_TERMS, NextechAdapter
 from mappings.nextech.client import _message
 from mappings.nextech.options import NextechOptions
+from mappings.nextech.vendor import section_spellings
 
 CTX = TenantContext("nx", "urn:nx")
 GOOD = {"patientId": 42, "chartNumber": "C00042", "firstName": "Renée", "lastName": "Núñez", "dob": "1985-03-15"}
@@ -260,3 +261,124 @@ def test_paging_nested_in_an_envelope_says_matches_may_be_missing(tmp_path: Path
     if cut:  # a read not finding its patient in such an answer cannot say it does not exist
         with pytest.raises(UpstreamError, match="may have been cut"):
             asyncio.run(adapter.providers["Patient"].read("42.C00099"))
+
+
+class Paged(Fake):
+    """Every list in Django REST Framework's pages of two: `next` an absolute URL of the same
+    endpoint on the host the vendor believes it has (behind a proxy, not the tenant's)."""
+
+    gone_after: int | None = None  # pages beyond this answer 404 "Invalid page." (the list shrank)
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        params = dict(params or {})
+        page = int(params.pop("page", "1"))
+        if self.gone_after is not None and page > self.gone_after:
+            self.calls.append((path, {**params, "page": str(page)}))
+            raise NotFound("Invalid page.")
+        rows = await Fake.get(self, path, params)
+        self.calls[-1] = (path, {**params, "page": str(page)})
+        query = "&".join(f"{k}={v}" for k, v in {**params, "page": page + 1}.items())
+        more = len(rows) > 2 * page
+        return {
+            "count": len(rows),
+            "next": f"http://internal:8000/api{path}?{query}" if more else None,
+            "previous": None,
+            "results": rows[2 * (page - 1) : 2 * page],
+        }
+
+
+def test_pages_an_envelope_links_to_are_read_too(tmp_path: Path) -> None:
+    """Django REST Framework pages every list at 10 by default: the first page alone left every
+    patient and encounter past it out (and a CCD of such a patient was a 502)."""
+    many = [{**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}"} for i in range(5)]
+    items = [{"summary": {**SUMMARY, "encounterId": 10 + i}} for i in range(5)]
+    fake = Paged(many, items)
+    adapter = _adapter(fake, tmp_path)
+    page = _search(adapter, "Patient", [("identifier", "C00")])
+    assert len(page.resources) == 5 and not any("cut" in w for w in page.warnings)
+    assert [params.get("page") for path, params in fake.calls] == ["1", "2", "3"]
+    assert all(path == "/search" for path, _ in fake.calls)  # asked of base_url, not the link's host
+    page = _search(adapter, "Encounter", [("patient", "100.C00100")])
+    assert len(page.resources) == 5 and not any("cut" in w for w in page.warnings)
+    assert asyncio.run(adapter.providers["Patient"].read("104.C00104"))["id"] == "104.C00104"
+
+
+def test_a_page_gone_or_a_link_elsewhere_says_matches_may_be_missing(tmp_path: Path) -> None:
+    many = [{**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}"} for i in range(5)]
+    fake = Paged(many, [])
+    fake.gone_after = 1
+    page = _search(_adapter(fake, tmp_path), "Patient", [("identifier", "C00")])
+    assert len(page.resources) == 2 and any("may have been cut" in w for w in page.warnings)
+
+    class Elsewhere(Paged):
+        async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+            body = await super().get(path, params)
+            if body["next"]:
+                body["next"] = "https://other.example/export?page=2"
+            return body
+
+    fake = Elsewhere(many, [])
+    page = _search(_adapter(fake, tmp_path), "Patient", [("identifier", "C00")])
+    assert len(page.resources) == 2 and any("may have been cut" in w for w in page.warnings)
+    assert len(fake.calls) == 1
+
+
+class ThreeLetters(Fake):
+    """A Nextech whose `term` must be three characters at least (a 400 otherwise)."""
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        if path == "/search" and len((params or {})["term"].strip()) < 3:
+            self.calls.append((path, dict(params or {})))
+            raise InvalidRequest("The vendor rejected the request")
+        return await super().get(path, params)
+
+
+def test_a_minimum_term_length_searches_the_name_as_written(tmp_path: Path) -> None:
+    """Before, every name search of such a Nextech was a 400 "The vendor rejected the request"."""
+    fake = ThreeLetters([GOOD], [])
+    adapter = _adapter(fake, tmp_path)
+    page = _search(adapter, "Patient", [("family", "núñez")])
+    assert [r["id"] for r in page.resources] == ["42.C00042"] and WRITTEN_TERMS in page.warnings
+    assert {params["term"] for _, params in fake.calls if len(params["term"]) > 1} == {
+        "núñez",
+        "Núñez",
+        "nunez",
+        "Nunez",
+    }
+    fake.calls.clear()
+    page = _search(adapter, "Patient", [("given", "Renée"), ("family", "Núñez")])  # remembered: no letters now
+    assert [r["id"] for r in page.resources] == ["42.C00042"]
+    assert [params["term"] for _, params in fake.calls] == ["Núñez", "Nunez"]
+    with pytest.raises(InvalidRequest, match="send more of the name"):
+        _search(adapter, "Patient", [("family", "N")])
+    assert asyncio.run(adapter.providers["Patient"].read("42.C00042"))["id"] == "42.C00042"  # chart numbers
+
+
+def test_a_patient_without_a_chart_number_under_a_minimum_term_length(tmp_path: Path) -> None:
+    """Its id carries only its last name's initial, a term such a Nextech refuses: its encounters
+    are still listed once a search has found it, and a read is a 502 saying why, not a 400
+    blaming the client's request."""
+    record = {k: v for k, v in GOOD.items() if k != "chartNumber"}
+    fake = ThreeLetters([record], [{"summary": SUMMARY, "ccd": "<p>ok</p>"}])
+    adapter = _adapter(fake, tmp_path)
+    [found] = _search(adapter, "Patient", [("family", "Núñez")]).resources
+    assert found["id"] == "42.x.N"
+    assert [r["id"] for r in _search(adapter, "Encounter", [("patient", "42.x.N")]).resources] == ["42.x.N.1.20250315"]
+    with pytest.raises(UpstreamError, match="could not be looked up"):
+        asyncio.run(_adapter(fake, tmp_path).providers["Patient"].read("42.x.N"))
+
+
+@pytest.mark.parametrize(
+    ("body", "spellings"),
+    [
+        (["Allergies", "VitalSigns"], {"Allergies": (), "VitalSigns": ()}),
+        ({"VitalSigns": "Vital Signs"}, {}),  # a map: its keys are the names
+        (
+            {"count": 1, "next": None, "results": [{"id": 5, "name": "Vital Signs", "code": "VitalSigns"}]},
+            {"Vital Signs": ("VitalSigns",)},
+        ),
+        ([{"code": "VitalSigns", "displayName": "Vital Signs"}], {"VitalSigns": ("Vital Signs",)}),
+    ],
+)
+def test_a_section_category_gives_its_other_names(body: Any, spellings: dict[str, tuple[str, ...]]) -> None:
+    assert section_spellings(body) == spellings

@@ -185,3 +185,41 @@ def test_a_revoked_grant_is_a_502_and_a_reconnect_log(
     assert "fhir-gateway connect nx" in logged
     stored = (tmp_path / "nx.json").read_text()
     assert stored.split('"refresh_token": "')[1].split('"')[0] not in logged
+
+
+def test_an_authorization_server_at_other_paths_is_configured_by_its_urls(tmp_path: Path) -> None:
+    """The docs name no OAuth paths: a Nextech whose authorization server is not Azure AD's
+    (django-oauth-toolkit's /o/authorize/, /o/token/) could not be connected before, since only
+    a base URL for Azure's paths could be configured."""
+    app = create_app(
+        build_clinic(), client_id=CLIENT_ID, client_secret=SECRET, practice_id=PRACTICE, oauth_paths="django"
+    )
+    running = serve_in_thread(app, name="nextech-sandbox")
+    try:
+        options = NextechOptions(
+            client_id=CLIENT_ID,
+            practice_id=PRACTICE,
+            authorize_url=f"{running.url}/o/authorize/",
+            token_url=f"{running.url}/o/token/",
+        )
+        config = AdapterConfig(
+            f"{running.url}/api",
+            TenantContext("nx", "urn:nx"),
+            options,
+            {"client_secret": SECRET},
+            token_store=tmp_path,
+        )
+
+        async def scenario() -> Any:
+            await _connect(oauth_app(config), TokenStore(tmp_path))
+            client = NextechClient(config)
+            try:
+                return await client.get("/encounters/categories")
+            finally:
+                await client.aclose()
+
+        assert asyncio.run(scenario())
+    finally:
+        running.stop()
+    with pytest.raises(ValueError, match="oauth_base_url"):
+        NextechOptions(client_id=CLIENT_ID, practice_id=PRACTICE, token_url="https://login.example/o/token/")
