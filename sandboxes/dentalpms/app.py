@@ -25,8 +25,8 @@ Rendering: patient ids are the clinic uuids; every other record id is
 
 Switches (keywords of ``create_app`` and ``create_sandbox``; each default is the reading
 described below, and the adapter must work under every value):
-- ``search_accents``, ``search_phones``, ``search_match``: how the list ``search`` is read
-  (``readings``).
+- ``search_accents``, ``search_phones``, ``search_match``, ``search_case``: how the list
+  ``search`` is read (``readings``).
 - ``idempotency``: ``"replay"`` (a repeated ``Idempotency-Key`` with the same body gets the
   stored 201 again) or ``"conflict"`` (every repeated key is 409 ``Idempotency conflict``).
 - ``past_end``: a page list asked for a page after the last answers ``"empty"`` (an empty
@@ -89,8 +89,9 @@ Patient lists
   ``search_accents="insensitive"|"sensitive"|"sensitive_nfd"`` (accent-sensitive like
   ``ILIKE``; ``_nfd``: over names stored decomposed), ``search_phones="digits"|"as_stored"``
   (phones stored and served formatted, ``(555) 123-4567``, matched only as text of that
-  string) and ``search_match="substring"|"prefix"`` (a token must start a field's value).
-  The typeahead ``/patients/search`` follows the same switches.
+  string), ``search_match="substring"|"prefix"`` (a token must start a field's value) and
+  ``search_case="insensitive"|"sensitive"`` (``LIKE``: a token matches only in the case
+  stored). The typeahead ``/patients/search`` follows the same switches.
 - Cursor: base64url (unpadded) JSON ``[sort value as rendered, patient id]``; it is
   validated against the requested ``sort_by``. ``end_cursor`` is the cursor of the last
   row returned (null when the page is empty), whether or not a next page exists.
@@ -178,7 +179,7 @@ from sandboxes.dentalpms.idempotency import Idempotency
 from sandboxes.dentalpms.ids import RecordKind, namespace, record_uuid
 from sandboxes.dentalpms.lifecycle import ArchivedPatients, ArchivedRecords, Lifecycle, VitalsLookup
 from sandboxes.dentalpms.paging import PastEnd
-from sandboxes.dentalpms.readings import Accents, Match, Phones, SearchReading
+from sandboxes.dentalpms.readings import Accents, Case, Match, Phones, SearchReading
 from sandboxes.dentalpms.render import VitalTimes
 from sandboxes.dentalpms.routes import api_routes
 from sandboxes.dentalpms.shapes import (
@@ -210,6 +211,7 @@ def create_app(
     search_accents: Accents = "insensitive",
     search_phones: Phones = "digits",
     search_match: Match = "substring",
+    search_case: Case = "insensitive",
     idempotency: Idempotency = "replay",
     past_end: PastEnd = "empty",
     archived_patients: ArchivedPatients = "served",
@@ -231,14 +233,14 @@ def create_app(
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
     `clock` (default: the wall clock) stamps writes; pass a fixed one for repeatable tests.
-    `search_accents`, `search_phones` and `search_match` choose how the list ``search`` is
+    `search_accents`, `search_phones`, `search_match` and `search_case` choose how the list ``search`` is
     read (``sandboxes.dentalpms.readings``); `idempotency` how a repeated key is answered
     (``idempotency``), `past_end` a page past the last (``paging``), `archived_patients`,
     `archived_records` and `page_size_max` archived records and list bounds (``lifecycle``),
     and the others how
     answers are spelled (``shapes``). Every default is the documented simulator's.
     """
-    reading = SearchReading(accents=search_accents, phones=search_phones, match=search_match)
+    reading = SearchReading(accents=search_accents, phones=search_phones, match=search_match, case=search_case)
     shapes = Shapes(timestamps, dates, scalars, nulls, page_info, error_bodies, enums, stand_in_dates, defaults)
     lifecycle = Lifecycle(archived_patients, archived_records, page_size_max, vitals_lookup)
     store = Store(

@@ -3,10 +3,11 @@ simulator's switches (sandboxes.dentalpms.readings) against the same adapter, co
 the clinic.
 
 Each variant runs its own gateway with one Dental PMS sandbox tenant. Whatever the vendor's
-reading (accent-sensitive, names stored decomposed, phones matched only as stored formatted,
-prefix instead of substring), every live patient is found by family, given, phone (as digits
-and formatted), email and chart number, awkward unicode names included, and each answer is
-exactly the clinic's: nothing lost to a term the vendor reads differently. Whatever the
+reading (accent-sensitive, case-sensitive, names stored decomposed, phones matched only as
+stored formatted, prefix instead of substring), every live patient is found by family, given,
+phone (as digits and formatted), email (in any case) and chart number, awkward unicode names
+included, and each answer is exactly the clinic's: nothing lost to a term the vendor reads
+differently. Whatever the
 spelling of the answers (timestamps with `Z`, an offset or none, dates as date-times,
 booleans and numbers as text, null fields left out, a sparse cursor `page_info`, enum values
 as Java or .NET names, empty dates as the zero date `0001-01-01`, fields at their documented
@@ -60,6 +61,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
     "documented": {},
     "accent-sensitive-phones-as-stored-strings-offset-absent": {
         "search_accents": "sensitive",
+        "search_case": "sensitive",
         "search_phones": "as_stored",
         "scalars": "strings",
         "timestamps": "offset",
