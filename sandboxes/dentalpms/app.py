@@ -52,6 +52,10 @@ described below, and the adapter must work under every value):
   clinic's day and wall clock (``"local"``, ``14:30:00``) or the UTC day and time with
   its ``Z`` (``"utc"``, ``19:30:00Z``: the reference types ``time_taken`` as ``string
   (time)``, RFC 3339's ``full-time``, which carries an offset) (``render``).
+- ``allergy_severities``: an allergy's ``severity`` (typed only ``string``) as the clinic's
+  ``mild``/``moderate``/``severe`` (``"fhir"``), a pick list's ``Low``/``Medium``/``High``
+  (``"scale"``) or a form's ``Mild``/``Moderate``/``Life-threatening`` (``"labels"``)
+  (``render``).
 - ``patch_nulls``: a ``PATCH`` field sent as null is set to null (``"cleared"``) or left as
   it was (``"ignored"``: null read as "not provided", as ``exclude_none`` does; the
   reference says only "only provided fields are modified") (``bodies``).
@@ -180,7 +184,7 @@ from sandboxes.dentalpms.ids import RecordKind, namespace, record_uuid
 from sandboxes.dentalpms.lifecycle import ArchivedPatients, ArchivedRecords, Lifecycle, VitalsLookup
 from sandboxes.dentalpms.paging import PastEnd
 from sandboxes.dentalpms.readings import Accents, Case, Match, Phones, SearchReading
-from sandboxes.dentalpms.render import VitalTimes
+from sandboxes.dentalpms.render import AllergySeverities, VitalTimes
 from sandboxes.dentalpms.routes import api_routes
 from sandboxes.dentalpms.shapes import (
     Dates,
@@ -229,6 +233,7 @@ def create_app(
     defaults: Defaults = "served",
     vital_times: VitalTimes = "local",
     patch_nulls: PatchNulls = "cleared",
+    allergy_severities: AllergySeverities = "fhir",
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
@@ -252,6 +257,7 @@ def create_app(
         lifecycle,
         vital_times=vital_times,
         patch_nulls=patch_nulls,
+        allergy_severities=allergy_severities,
     )
     app = Starlette(
         routes=api_routes(store, org_id=org_id, api_token=api_token),

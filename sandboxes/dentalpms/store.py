@@ -27,7 +27,7 @@ from sandboxes.dentalpms.lifecycle import DOCUMENTED_LIFECYCLE, Lifecycle
 from sandboxes.dentalpms.matching import PatientFilters
 from sandboxes.dentalpms.paging import PastEnd
 from sandboxes.dentalpms.readings import DOCUMENTED, SearchReading
-from sandboxes.dentalpms.render import BLANK_PATIENT, Renderer, VitalTimes, reference
+from sandboxes.dentalpms.render import BLANK_PATIENT, AllergySeverities, Renderer, VitalTimes, reference
 from sandboxes.dentalpms.rows import PatientRow
 from sandboxes.dentalpms.sorting import SortKey, sort_key
 from sandboxes.toolkit.aliases import JsonObject
@@ -58,11 +58,12 @@ class Store:
         *,
         vital_times: VitalTimes = "local",
         patch_nulls: PatchNulls = "cleared",
+        allergy_severities: AllergySeverities = "fhir",
     ) -> None:
         if patch_nulls not in ("cleared", "ignored"):
             raise ValueError(f"patch_nulls must be 'cleared' or 'ignored', not {patch_nulls!r}")
         self.patch_nulls = patch_nulls
-        self.render = Renderer(clinic, vital_times)
+        self.render = Renderer(clinic, vital_times, allergy_severities)
         self.clock = clock
         self.reading = reading
         self.past_end = past_end
