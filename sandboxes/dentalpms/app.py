@@ -3,9 +3,10 @@
 ``create_app(clinic, org_id=..., api_token=..., **switches)`` returns an ASGI app that answers
 like the documented FastAPI service (``vendor-docs/dentalpms-api.txt``) under
 ``/api/v1/{org_id}``: patients (page list, cursor list, typeahead search, read, create,
-patch, archive, restore) and their allergies, medications, vital signs, diseases and
-medical summary. The app holds its own rendered copy of the clinic, so writes never
-touch the cached ``Clinic``; writes are stamped by ``clock`` (wall clock by default).
+patch, archive, restore, transition-status) and their allergies, medications, vital
+signs, diseases and medical summary. The app holds its own rendered copy of the clinic, so
+writes never touch the cached ``Clinic``; writes are stamped by ``clock`` (wall clock by
+default).
 ``record_uuid(clinic, kind, id)`` (from ``sandboxes.dentalpms.ids``, re-exported here) gives
 the vendor uuid of any clinic record, so tests can go from clinic truth to the vendor's ids.
 

@@ -40,6 +40,11 @@ from sandboxes.toolkit.timestamps import iso_utc
 
 __all__ = ["Ordered", "Store"]
 
+# The reference's "allowed status transitions" (``transition-status``); deceased is terminal.
+STATUS_TRANSITIONS = frozenset(
+    {("prospective", "active"), ("active", "inactive"), ("active", "deceased"), ("inactive", "active")}
+)
+
 #: Patients in sort order, with their sort keys alongside (for bisecting on a cursor).
 Ordered = tuple[list[SortKey], list[PatientRow]]
 
@@ -231,6 +236,21 @@ class Store:
     def update(self, row: PatientRow, data: PatientFields, refs: dict[str, JsonObject | None]) -> None:
         """Set the fields a ``PATCH`` body carries (``base_version`` aside); bump the version."""
         _apply_fields(row.doc, data, data.model_fields_set - {"base_version"}, refs)
+        self._bump(row)
+
+    def transition(self, row: PatientRow, new_status: str) -> None:
+        """Move `row` to `new_status` along the documented transitions (prospective -> active,
+        active -> inactive or deceased, inactive -> active); 422 for any other, or for the
+        status it already has ("Invalid status transition or patient already in target
+        status"), and for ``archived`` ("Archived status requires the archive endpoint")."""
+        if new_status == "archived":
+            raise ApiError(422, "Archived status requires the archive endpoint")
+        current = row.doc["status"]
+        if current == new_status:
+            raise ApiError(422, f"Patient is already {new_status}")
+        if (current, new_status) not in STATUS_TRANSITIONS:
+            raise ApiError(422, f"Invalid status transition: {current} -> {new_status}")
+        row.doc["status"] = new_status
         self._bump(row)
 
     def archive(self, row: PatientRow) -> None:
