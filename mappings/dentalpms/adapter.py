@@ -3,10 +3,10 @@
 Search planning (what is pushed down, and why it is safe):
 - `birthdate` with eq/ge/gt/le/lt → `dob_from`/`dob_to` (exact: vendor DOBs are full dates);
   other prefixes or several values are left to the gateway.
-- `identifier` (chart number) or `email` → the free-text `search`, only with a term every
-  reading below finds (see "Where the docs are silent"); the gateway then applies FHIR's
-  exact rules. `name`/`family`/`given`/`phone` send no term (declared `GATEWAY`): no part
-  of their values is found under every reading, so they are narrowed by `birthdate` when
+- `identifier` (chart number) → the free-text `search`, only with a term every reading below
+  finds (see "Where the docs are silent"); the gateway then applies FHIR's exact rules.
+  `name`/`family`/`given`/`phone`/`email` send no term (declared `GATEWAY`): no part of
+  their values is found under every reading, so they are narrowed by `birthdate` when
   given, else the gateway pages through the patients and filters (the core bounds the
   vendor calls per page and says when it stopped).
 - patients are listed through the keyset-paged cursor endpoint whatever the sort
@@ -34,18 +34,21 @@ Where the docs are silent (the list `search`: "free-text search across name, pho
 chart number, and DOB fields"), and how each point is read. Implementations differ on each,
 so a term is sent only when every reading returns a superset of the FHIR answer
 (`sandboxes.dentalpms.readings` simulates each; tests/e2e/test_dentalpms_readings.py checks):
-- Case: read as case-insensitive (`ILIKE`-like), as the API's other free-text searches are
-  documented ("case-insensitive substring match"). Terms are ASCII, where lower-casing is
-  unambiguous (`ß`/`ss`, dotted `İ` and ligatures never arise).
+- Case: either. Only the communication-log `q` is documented "case-insensitive substring
+  match"; the patient `search` may be a plain `LIKE` (TypeORM's `Like`, Prisma's
+  `contains`): a term is then found only in the case stored. FHIR matches an email
+  case-insensitively (`grace@example.com` finds `GRACE@EXAMPLE.COM`), and the case the
+  vendor stored is unknown, so no email term is safe: sent whole, a case-sensitive
+  vendor answered nothing and the gateway claimed a total of 0. A chart number is matched
+  exactly (FHIR identifiers are case-sensitive), so it is sent as the client wrote it.
 - Accents: either. An accent-sensitive vendor (`NUÑEZ` stored, `nunez` sent: nothing), or one
   that stores names decomposed (NFD: a precomposed `Renée` sent finds nothing), misses
   whatever FHIR's accent-insensitive matching finds through a letter stored accented; and
   any letter of a name may be stored accented, whether or not the query accents it (`nunez`
   finds `Núñez` in FHIR). No part of a name value is therefore safe: names send no term.
 - Substring or prefix: either. A term may have to start a field's whole value, so only a
-  whole stored value is safe: the chart number (`identifier`, matched exactly) and the email
-  (matched whole, case-insensitively), when ASCII. A name's FHIR prefix would be, if accents
-  were not in the way.
+  whole stored value is safe: the chart number (`identifier`, matched exactly), when ASCII.
+  A name's FHIR prefix would be, if accents were not in the way.
 - Phones: matched by digits, or only as text of the number as stored (`(555) 123-4567`).
   Stored as text, only a run of digits inside one group (at most the last four) is found;
   under a prefix reading, not even that. FHIR compares all digits, so no term is safe for
@@ -565,7 +568,8 @@ def _messages(unreadable: list[Unreadable]) -> tuple[str, ...]:
 def _search_term(query: SearchQuery, chart_system: str) -> str | None:
     """A term for the vendor's free-text `search` that every reading of it finds in every
     patient the query matches (module docstring: "Where the docs are silent"): a chart number
-    or email sent whole, or nothing."""
+    sent whole, or nothing. Never an email: FHIR finds it in any case, a vendor whose `search`
+    is case-sensitive only in the case it stored."""
     candidates: list[str] = []
     for param in query.params:
         if len(param.values) != 1 or param.modifier is not None:
@@ -573,8 +577,7 @@ def _search_term(query: SearchQuery, chart_system: str) -> str | None:
         value = param.values[0]
         if not isinstance(value, TokenValue) or not value.code:
             continue
-        chart = param.name == "identifier" and value.system in (None, chart_system)
-        if chart or param.name == "email":
+        if param.name == "identifier" and value.system in (None, chart_system):
             candidates.append(value.code)
     safe = [term for term in candidates if whole_value_term(term)]
     return max(safe, key=len) if safe else None

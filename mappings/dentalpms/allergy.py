@@ -5,6 +5,12 @@ text unless the name is a "no known allergy" spelling. A patient whose allergy r
 is `nkda` gets one AllergyIntolerance saying so, with the SNOMED situation concept (a code,
 not an allergy to something called NKDA), so that "reviewed, none" is told apart from "never
 asked".
+
+`severity` is typed only `string`: a service may store FHIR's words or its own form's (a
+Low/Medium/High pick list, a "Life-threatening" top grade, in any case or enum spelling).
+Each word that names a FHIR grade is read as that grade; one that names none, or a severity
+recorded without a reaction to carry it (a reaction needs a manifestation), is kept as a note
+in the vendor's words rather than dropped.
 """
 
 from __future__ import annotations
@@ -23,7 +29,18 @@ from mappings.terminology import (
     no_known_allergy,
 )
 
-_SEVERITIES = frozenset({"mild", "moderate", "severe"})
+# The vendor's severity word, letters only and lower-cased (`Life-threatening`, `LIFE_THREATENING`
+# -> `lifethreatening`), to the FHIR grade it names. "High" on a three-step scale is the top
+# grade, "severe"; "life-threatening" is at least that (R4 has no higher grade).
+_SEVERITIES = {
+    "mild": "mild",
+    "low": "mild",
+    "moderate": "moderate",
+    "medium": "moderate",
+    "severe": "severe",
+    "high": "severe",
+    "lifethreatening": "severe",
+}
 NKDA_SUFFIX = "nkda"
 
 
@@ -51,22 +68,41 @@ def allergy_to_fhir(a: dict[str, Any], patient_id: str, ctx: TenantContext) -> d
         "patient": reference("Patient", patient_id),
         "recordedDate": instant(a.get("created_at")),
         "reaction": _reaction(a),
+        "note": _severity_note(a),
     }
     return compact(resource)
+
+
+def _severity(a: dict[str, Any]) -> tuple[str, str | None]:
+    """The vendor's severity as written (stripped) and the FHIR grade it names, if any."""
+    word = (a.get("severity") or "").strip()
+    return word, _SEVERITIES.get("".join(c for c in word.lower() if c.isalpha()))
+
+
+def _has_manifestation(a: dict[str, Any]) -> bool:
+    return bool((a.get("reaction") or "").strip() or (a.get("snomed_reaction") or "").strip())
+
+
+def _severity_note(a: dict[str, Any]) -> list[dict[str, Any]]:
+    """The severity in the vendor's words when `reaction.severity` cannot say it: a word that
+    names no FHIR grade, or a severity with no reaction to hang on."""
+    word, grade = _severity(a)
+    if not word or (grade and _has_manifestation(a)):
+        return []
+    return [{"text": f"Reaction severity (as recorded): {word}"}]
 
 
 def _reaction(a: dict[str, Any]) -> list[dict[str, Any]]:
     text = (a.get("reaction") or "").strip()
     snomed = (a.get("snomed_reaction") or "").strip()
     if not text and not snomed:
-        return []  # a reaction needs a manifestation; severity alone cannot stand
+        return []  # a reaction needs a manifestation; severity alone cannot stand (a note keeps it)
     manifestation: dict[str, Any] = {"text": text} if text else {}
     if snomed:
         manifestation["coding"] = [coding(SNOMED, snomed)]
-    severity = (a.get("severity") or "").lower()
     reaction = {
         "manifestation": [manifestation],
-        "severity": severity if severity in _SEVERITIES else None,
+        "severity": _severity(a)[1],
         "onset": fhir_date(a.get("date_adverse_reaction")),
     }
     return [compact(reaction)]

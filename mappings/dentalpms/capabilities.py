@@ -10,15 +10,15 @@ PATIENT = ResourceDeclaration(
     "Patient",
     (
         SearchParamSupport("identifier", Pushdown.NARROWS, documentation="Patient id or chart number (system|value)"),
-        # Names and phones: no term every reading of the vendor's `search` finds (adapter.py,
-        # "Where the docs are silent"), so the gateway alone filters them.
+        # Names, phones and emails: no term every reading of the vendor's `search` finds
+        # (adapter.py, "Where the docs are silent"), so the gateway alone filters them.
         SearchParamSupport("name", Pushdown.GATEWAY, STRING_MODIFIERS),
         SearchParamSupport("family", Pushdown.GATEWAY, STRING_MODIFIERS),
         SearchParamSupport("given", Pushdown.GATEWAY, STRING_MODIFIERS),
         SearchParamSupport("birthdate", Pushdown.NARROWS, prefixes=ALL_PREFIXES),
         SearchParamSupport("gender", Pushdown.GATEWAY),
         SearchParamSupport("phone", Pushdown.GATEWAY, documentation="Compared by digits"),
-        SearchParamSupport("email", Pushdown.NARROWS, documentation="Case-insensitive"),
+        SearchParamSupport("email", Pushdown.GATEWAY, documentation="Case-insensitive"),
         SearchParamSupport("active", Pushdown.GATEWAY),
     ),
     sorts=("family", "birthdate", "_lastUpdated"),

@@ -17,9 +17,14 @@ not cleared: `chart_number` (the practice assigns it when none is given; a PUT w
 it keeps the practice's record number) and the required names (a PUT without a family or
 given name is refused with 422, naming the element), and a `deceasedDateTime` of a year
 or year-month, which the vendor's date-time cannot hold (on create it is not sent either:
-the patient is created deceased, the date reported as not stored). `status` cannot be patched
-(the API reference's update body has no `status`), so `active` and a deceased flag
-without a date are reported as not stored on update.
+the patient is created deceased, the date reported as not stored). `status` is not in the
+update body; the reference moves it with `transition-status` along its "allowed status
+transitions" (prospective -> active, active -> inactive or deceased, inactive -> active;
+deceased is terminal). `status_path` gives the steps from the patient's status to the one
+the resource describes (the create rule: deceased, else `active: false` -> inactive, else
+`active: true` -> in use), at most two (inactive -> active -> deceased); none reaches a
+deceased patient's other statuses, and an unreachable `active` is reported as not stored.
+A resource that says neither `active` nor deceased leaves the status as it is.
 """
 
 from __future__ import annotations
@@ -67,13 +72,61 @@ def patient_for_create(resource: dict[str, Any], ctx: TenantContext) -> VendorBo
     return VendorBody(fields, tuple(lost))
 
 
+# The reference's transitions (`transition-status`), as the steps from a status to a target.
+_STEPS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("prospective", "active"): ("active",),
+    ("inactive", "active"): ("active",),
+    ("active", "inactive"): ("inactive",),
+    ("prospective", "inactive"): ("active", "inactive"),
+    ("active", "deceased"): ("deceased",),
+    ("inactive", "deceased"): ("active", "deceased"),
+    ("prospective", "deceased"): ("active", "deceased"),
+}
+_IN_USE = frozenset({"active", "prospective"})  # what `active: true` reads (patient.py)
+
+
+@dataclass(frozen=True)
+class StatusPath:
+    steps: tuple[str, ...]  # the `new_status` of each transition, in order
+    element: str | None = None  # the FHIR element the target status comes from
+    reachable: bool = True  # False: no transition leads there (the status stays)
+    never: tuple[str, ...] = ()  # elements no status holds (`active: true` beside a death)
+
+    @property
+    def unmet(self) -> tuple[str, ...]:
+        """The element, while the status it asks for is not the patient's, and `never`."""
+        pending = (self.element,) if self.element and (self.steps or not self.reachable) else ()
+        return pending + self.never
+
+
+def status_path(resource: dict[str, Any], current: str | None) -> StatusPath:
+    """The transitions taking a patient in status `current` to the lifecycle `resource`
+    describes (module docstring); `current` None (left out: its default) is active."""
+    now = current or "active"
+    never: tuple[str, ...] = ()
+    if resource.get("deceasedBoolean") is True or resource.get("deceasedDateTime"):
+        target, element = "deceased", "Patient.deceased"
+        # A deceased patient is out of use (`active` false, patient.py): a FHIR record may
+        # be both, the vendor's one status cannot.
+        never = ("Patient.active",) if resource.get("active") is True else ()
+    elif resource.get("active") is False:  # inactive, unless out of use already (deceased)
+        target, element = ("inactive" if now in _IN_USE else now), "Patient.active"
+    elif resource.get("active") is True:  # in use: prospective already is
+        target, element = ("active" if now not in _IN_USE else now), "Patient.active"
+    else:
+        return StatusPath(())
+    if now == target:
+        return StatusPath((), element, never=never)
+    steps = _STEPS.get((now, target))
+    if steps is None:  # from deceased (terminal) or archived: the status stays
+        return StatusPath((), element, reachable=False, never=never)
+    return StatusPath(steps, element, never=never)
+
+
 def patient_for_update(resource: dict[str, Any], ctx: TenantContext) -> VendorBody:
-    """The PATCH body replacing the patient with `resource` (module docstring)."""
+    """The PATCH body replacing the patient with `resource` (module docstring); the status is
+    `status_path`'s."""
     fields, lost = _fields(resource, ctx)
-    if "active" in resource:
-        lost.append("Patient.active")
-    if resource.get("deceasedBoolean") is True:
-        lost.append("Patient.deceasedBoolean")
     body = {name: fields.get(name) for name in OWNED}
     if _partial(fields.get("date_time_deceased")):  # neither sent nor cleared: the vendor's value stays
         del body["date_time_deceased"]

@@ -24,15 +24,20 @@ salted by that patient's id. The new key is still the same for every retry of th
 (and so is the next one, should this patient be deleted or changed in turn).
 
 Update is a PATCH with `base_version`: the version the client's `If-Match` names, else the
-current record's `version` (read first). A vendor 409 "Version conflict" is a 412 when the
-client sent `If-Match`; without it the record is read again and the PATCH retried once,
-then it is a 409. A field sent as null to clear it (patient_write.py) that the patient still
-holds after the PATCH was kept by the vendor (it read the null as "not provided"): its
-element is reported as not stored (`Written.not_stored`), and the answer shows the value
-kept. Delete archives the patient (the reference documents no body for it); a
-patient that is absent or archived already is a success (FHIR: deleting what is not there
-is not an error), as is the vendor's 404 or 422 "already archived" of a concurrent delete.
-A vendor 422 names the fields it refused (`loc`), never their values.
+current record's `version` (read first), then, when the resource's `active` or deceased
+differs from the vendor's `status`, one `POST /patients/{id}/transition-status` per step
+(patient_write.status_path), each with the version the previous answer showed. The PATCH
+has landed by then: a transition the vendor refuses (or a vendor without the endpoint)
+leaves the status as it was and reports the element as not stored, the answer showing the
+status kept; before, `active: false` answered 200 and the patient stayed active. A vendor
+409 "Version conflict" on the PATCH is a 412 when the client sent `If-Match`; without it
+the record is read again and the PATCH retried once, then it is a 409. A field sent as null
+to clear it (patient_write.py) that the patient still holds after the PATCH was kept by
+the vendor (it read the null as "not provided"): its element is reported as not stored
+(`Written.not_stored`), and the answer shows the value kept. Delete archives the patient
+(the reference documents no body for it); a patient that is absent or archived already is
+a success (FHIR: deleting what is not there is not an error), as is the vendor's 404 or 422
+"already archived" of a concurrent delete. A vendor 422 names the fields it refused (`loc`), never their values.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ from gateway.upstream.errors import error_from_response
 from gateway.upstream.http import UpstreamResponse
 from mappings.dentalpms.client import DentalPmsClient, fields_of, message_of
 from mappings.dentalpms.patient import patient_to_fhir
-from mappings.dentalpms.patient_write import patient_for_create, patient_for_update
+from mappings.dentalpms.patient_write import patient_for_create, patient_for_update, status_path
 from mappings.dentalpms.reader import Reader, VendorRecord
 from mappings.dentalpms.vendor import VendorCursorList, VendorPageList, VendorPatient
 
@@ -236,11 +241,36 @@ class PatientWrites:
             base = (await self._record(resource_id)).get("version")
         if response.status == 404:
             raise NotFound(f"Patient/{resource_id} does not exist")
+        updated = await self._record_of(response, resource_id)
+        updated, unmoved = await self._transition(resource_id, resource, updated)
+        not_stored = body.not_stored + _not_cleared(body.fields, updated) + unmoved
+        return Written(patient_to_fhir(updated, self._ctx), not_stored)
+
+    async def _record_of(self, response: UpstreamResponse, resource_id: str) -> VendorRecord:
+        """The patient a successful PATCH or transition answered (read when the answer has none)."""
         if 200 <= response.status < 300 and not isinstance(_json(response), dict):
-            updated = await self._record(resource_id)  # an answer without the record (e.g. 204): read it
-        else:
-            updated = self._answer(response, f"Patient/{resource_id}")
-        return Written(patient_to_fhir(updated, self._ctx), body.not_stored + _not_cleared(body.fields, updated))
+            return await self._record(resource_id)  # an answer without the record (e.g. 204): read it
+        return self._answer(response, f"Patient/{resource_id}")
+
+    async def _transition(
+        self, resource_id: str, resource: Resource, record: VendorRecord
+    ) -> tuple[VendorRecord, tuple[str, ...]]:
+        """`record` moved to the status `resource` describes (module docstring), and the FHIR
+        paths left as they were."""
+        path = status_path(resource, record.get("status"))
+        for step in path.steps:
+            response = await self._client.send(
+                "POST",
+                f"/patients/{resource_id}/transition-status",
+                {"base_version": record.get("version"), "new_status": step},
+            )
+            if not 200 <= response.status < 300:
+                # Refused (422), changed meanwhile (409) or not offered (404): the PATCH stands,
+                # and the status is whatever the vendor now holds.
+                record = await self._record(resource_id)
+                return record, status_path(resource, record.get("status")).unmet
+            record = await self._record_of(response, resource_id)
+        return record, status_path(resource, record.get("status")).unmet
 
     # -- delete -------------------------------------------------------------------------------
 

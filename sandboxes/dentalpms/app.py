@@ -3,9 +3,10 @@
 ``create_app(clinic, org_id=..., api_token=..., **switches)`` returns an ASGI app that answers
 like the documented FastAPI service (``vendor-docs/dentalpms-api.txt``) under
 ``/api/v1/{org_id}``: patients (page list, cursor list, typeahead search, read, create,
-patch, archive, restore) and their allergies, medications, vital signs, diseases and
-medical summary. The app holds its own rendered copy of the clinic, so writes never
-touch the cached ``Clinic``; writes are stamped by ``clock`` (wall clock by default).
+patch, archive, restore, transition-status) and their allergies, medications, vital
+signs, diseases and medical summary. The app holds its own rendered copy of the clinic, so
+writes never touch the cached ``Clinic``; writes are stamped by ``clock`` (wall clock by
+default).
 ``record_uuid(clinic, kind, id)`` (from ``sandboxes.dentalpms.ids``, re-exported here) gives
 the vendor uuid of any clinic record, so tests can go from clinic truth to the vendor's ids.
 
@@ -25,8 +26,8 @@ Rendering: patient ids are the clinic uuids; every other record id is
 
 Switches (keywords of ``create_app`` and ``create_sandbox``; each default is the reading
 described below, and the adapter must work under every value):
-- ``search_accents``, ``search_phones``, ``search_match``: how the list ``search`` is read
-  (``readings``).
+- ``search_accents``, ``search_phones``, ``search_match``, ``search_case``: how the list
+  ``search`` is read (``readings``).
 - ``idempotency``: ``"replay"`` (a repeated ``Idempotency-Key`` with the same body gets the
   stored 201 again) or ``"conflict"`` (every repeated key is 409 ``Idempotency conflict``).
 - ``past_end``: a page list asked for a page after the last answers ``"empty"`` (an empty
@@ -52,6 +53,10 @@ described below, and the adapter must work under every value):
   clinic's day and wall clock (``"local"``, ``14:30:00``) or the UTC day and time with
   its ``Z`` (``"utc"``, ``19:30:00Z``: the reference types ``time_taken`` as ``string
   (time)``, RFC 3339's ``full-time``, which carries an offset) (``render``).
+- ``allergy_severities``: an allergy's ``severity`` (typed only ``string``) as the clinic's
+  ``mild``/``moderate``/``severe`` (``"fhir"``), a pick list's ``Low``/``Medium``/``High``
+  (``"scale"``) or a form's ``Mild``/``Moderate``/``Life-threatening`` (``"labels"``)
+  (``render``).
 - ``patch_nulls``: a ``PATCH`` field sent as null is set to null (``"cleared"``) or left as
   it was (``"ignored"``: null read as "not provided", as ``exclude_none`` does; the
   reference says only "only provided fields are modified") (``bodies``).
@@ -89,8 +94,9 @@ Patient lists
   ``search_accents="insensitive"|"sensitive"|"sensitive_nfd"`` (accent-sensitive like
   ``ILIKE``; ``_nfd``: over names stored decomposed), ``search_phones="digits"|"as_stored"``
   (phones stored and served formatted, ``(555) 123-4567``, matched only as text of that
-  string) and ``search_match="substring"|"prefix"`` (a token must start a field's value).
-  The typeahead ``/patients/search`` follows the same switches.
+  string), ``search_match="substring"|"prefix"`` (a token must start a field's value) and
+  ``search_case="insensitive"|"sensitive"`` (``LIKE``: a token matches only in the case
+  stored). The typeahead ``/patients/search`` follows the same switches.
 - Cursor: base64url (unpadded) JSON ``[sort value as rendered, patient id]``; it is
   validated against the requested ``sort_by``. ``end_cursor`` is the cursor of the last
   row returned (null when the page is empty), whether or not a next page exists.
@@ -178,8 +184,8 @@ from sandboxes.dentalpms.idempotency import Idempotency
 from sandboxes.dentalpms.ids import RecordKind, namespace, record_uuid
 from sandboxes.dentalpms.lifecycle import ArchivedPatients, ArchivedRecords, Lifecycle, VitalsLookup
 from sandboxes.dentalpms.paging import PastEnd
-from sandboxes.dentalpms.readings import Accents, Match, Phones, SearchReading
-from sandboxes.dentalpms.render import VitalTimes
+from sandboxes.dentalpms.readings import Accents, Case, Match, Phones, SearchReading
+from sandboxes.dentalpms.render import AllergySeverities, VitalTimes
 from sandboxes.dentalpms.routes import api_routes
 from sandboxes.dentalpms.shapes import (
     Dates,
@@ -210,6 +216,7 @@ def create_app(
     search_accents: Accents = "insensitive",
     search_phones: Phones = "digits",
     search_match: Match = "substring",
+    search_case: Case = "insensitive",
     idempotency: Idempotency = "replay",
     past_end: PastEnd = "empty",
     archived_patients: ArchivedPatients = "served",
@@ -227,18 +234,19 @@ def create_app(
     defaults: Defaults = "served",
     vital_times: VitalTimes = "local",
     patch_nulls: PatchNulls = "cleared",
+    allergy_severities: AllergySeverities = "fhir",
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
     `clock` (default: the wall clock) stamps writes; pass a fixed one for repeatable tests.
-    `search_accents`, `search_phones` and `search_match` choose how the list ``search`` is
+    `search_accents`, `search_phones`, `search_match` and `search_case` choose how the list ``search`` is
     read (``sandboxes.dentalpms.readings``); `idempotency` how a repeated key is answered
     (``idempotency``), `past_end` a page past the last (``paging``), `archived_patients`,
     `archived_records` and `page_size_max` archived records and list bounds (``lifecycle``),
     and the others how
     answers are spelled (``shapes``). Every default is the documented simulator's.
     """
-    reading = SearchReading(accents=search_accents, phones=search_phones, match=search_match)
+    reading = SearchReading(accents=search_accents, phones=search_phones, match=search_match, case=search_case)
     shapes = Shapes(timestamps, dates, scalars, nulls, page_info, error_bodies, enums, stand_in_dates, defaults)
     lifecycle = Lifecycle(archived_patients, archived_records, page_size_max, vitals_lookup)
     store = Store(
@@ -250,6 +258,7 @@ def create_app(
         lifecycle,
         vital_times=vital_times,
         patch_nulls=patch_nulls,
+        allergy_severities=allergy_severities,
     )
     app = Starlette(
         routes=api_routes(store, org_id=org_id, api_token=api_token),

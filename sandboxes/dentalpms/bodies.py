@@ -124,6 +124,15 @@ class UpdatePatientIn(PatientFields):
     base_version: int
 
 
+class TransitionStatusIn(BaseModel):
+    """``POST /patients/{uuid}/transition-status``: the target status and the version read."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    base_version: int
+    new_status: Literal["active", "archived", "deceased", "inactive", "prospective"]
+
+
 # (body field, PatientOut field, "not found" message); the rest copy across by name.
 REF_FIELDS = (
     ("primary_provider_uuid", "primary_provider", "Provider not found"),

@@ -1,11 +1,14 @@
-"""One patient: ``GET``/``PATCH /patients/{uuid}``, ``POST /patients``, archive and restore.
+"""One patient: ``GET``/``PATCH /patients/{uuid}``, ``POST /patients``, archive, restore and
+``transition-status``.
 
 An archived patient is still served by ``GET`` (``status`` ``archived``, ``deleted_at``
 set) and can be patched. ``POST`` answers 201 with the new patient and its
 ``potential_duplicates`` (the only response where that list is filled); ``status:
 archived`` there is 422, a chart number in use 409. ``PATCH`` needs ``base_version``
 (stale: 409 ``Version conflict``) and cannot set ``first_name``/``last_name`` to null;
-with ``patch_nulls="ignored"`` a null leaves its field as it was.
+with ``patch_nulls="ignored"`` a null leaves its field as it was. ``status`` is not a
+``PATCH`` field: ``transition-status`` moves it (``base_version``; stale: 409 ``Version
+conflict``) along the documented transitions (``Store.transition``), answering the patient.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sandboxes.dentalpms.bodies import CreatePatientIn, UpdatePatientIn, parse_body
+from sandboxes.dentalpms.bodies import CreatePatientIn, TransitionStatusIn, UpdatePatientIn, parse_body
 from sandboxes.dentalpms.idempotency import fingerprint
 from sandboxes.dentalpms.params import Params
 from sandboxes.dentalpms.responses import raw_json
@@ -88,6 +91,16 @@ class PatientRecords:
     async def restore(self, request: Request) -> Response:
         row = self._row(request)
         self.store.restore(row)
+        return raw_json(row.raw)
+
+    async def transition_status(self, request: Request) -> Response:
+        row = self._row(request)
+        data = parse_body(await request.body(), TransitionStatusIn)
+        if row.deleted:
+            raise ApiError(422, "Archived patients are restored, not transitioned")
+        if data.base_version != row.doc["version"]:
+            raise ApiError(409, "Version conflict")
+        self.store.transition(row, data.new_status)
         return raw_json(row.raw)
 
     def _row(self, request: Request) -> PatientRow:

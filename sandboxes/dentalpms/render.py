@@ -22,12 +22,22 @@ from sandboxes.dentalpms.vital_flags import abnormal_flags
 from sandboxes.toolkit.aliases import JsonObject
 from sandboxes.toolkit.timestamps import iso_date, iso_utc
 
-__all__ = ["BLANK_PATIENT", "Renderer", "VitalTimes", "reference"]
+__all__ = ["BLANK_PATIENT", "AllergySeverities", "Renderer", "VitalTimes", "reference"]
 
 #: How a vital-signs reading's ``date_taken``/``time_taken`` are written: ``"local"`` (the
 #: clinic's day and wall clock, ``14:30:00``) or ``"utc"`` (the UTC day and time, with its
 #: ``Z``: ``19:30:00Z``, as a service that stores one UTC datetime and splits it would).
 VitalTimes = Literal["local", "utc"]
+
+#: How an allergy's ``severity`` (typed only ``string``) is written: ``"fhir"`` (``mild``,
+#: ``moderate``, ``severe``), ``"scale"`` (a three-step pick list: ``Low``, ``Medium``,
+#: ``High``) or ``"labels"`` (a form's labels, the top one named for what it means:
+#: ``Mild``, ``Moderate``, ``Life-threatening``).
+AllergySeverities = Literal["fhir", "scale", "labels"]
+_SEVERITY_WORDS: dict[str, dict[str, str]] = {
+    "scale": {"mild": "Low", "moderate": "Medium", "severe": "High"},
+    "labels": {"mild": "Mild", "moderate": "Moderate", "severe": "Life-threatening"},
+}
 
 _PROBLEM_TYPE_SNOMED = "55607006"  # SNOMED CT |Problem (finding)|
 
@@ -53,10 +63,15 @@ def _at(day: date, floor: datetime) -> datetime:
 class Renderer:
     """Clinic records -> Dental PMS JSON (plain dicts)."""
 
-    def __init__(self, clinic: Clinic, vital_times: VitalTimes = "local") -> None:
+    def __init__(
+        self, clinic: Clinic, vital_times: VitalTimes = "local", allergy_severities: AllergySeverities = "fhir"
+    ) -> None:
         if vital_times not in ("local", "utc"):
             raise ValueError(f"vital_times must be 'local' or 'utc', not {vital_times!r}")
+        if allergy_severities not in ("fhir", "scale", "labels"):
+            raise ValueError(f"allergy_severities must be 'fhir', 'scale' or 'labels', not {allergy_severities!r}")
         self.vital_times = vital_times
+        self.severity_words = _SEVERITY_WORDS.get(allergy_severities, {})
         self.ns = namespace(clinic)
         self.zone = ZoneInfo(clinic.timezone)
         self.end_of_today = datetime.combine(clinic.today, time(23, 59), tzinfo=UTC)
@@ -170,7 +185,7 @@ class Renderer:
             "interaction_warnings": [],
             "patient": pref,
             "reaction": allergy.reaction,
-            "severity": allergy.severity,
+            "severity": self.severity_words.get(allergy.severity or "", allergy.severity),
             "snomed_reaction": allergy.reaction_snomed,
             "status_is_active": allergy.active,
             **self._stamps(created, None, allergy.deleted),

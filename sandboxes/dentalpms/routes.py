@@ -32,6 +32,7 @@ def api_routes(store: Store, *, org_id: str, api_token: str) -> list[Route]:
         Route(one, guard(patients.update), methods=["PATCH"]),
         Route(one + "/archive", guard(patients.archive), methods=["POST"]),
         Route(one + "/restore", guard(patients.restore), methods=["POST"]),
+        Route(one + "/transition-status", guard(patients.transition_status), methods=["POST"]),
         Route(one + "/allergies", guard(medical.allergies), methods=["GET"]),
         Route(one + "/medications", guard(medical.medications), methods=["GET"]),
         Route(one + "/diseases", guard(medical.diseases), methods=["GET"]),

@@ -27,7 +27,7 @@ from sandboxes.dentalpms.lifecycle import DOCUMENTED_LIFECYCLE, Lifecycle
 from sandboxes.dentalpms.matching import PatientFilters
 from sandboxes.dentalpms.paging import PastEnd
 from sandboxes.dentalpms.readings import DOCUMENTED, SearchReading
-from sandboxes.dentalpms.render import BLANK_PATIENT, Renderer, VitalTimes, reference
+from sandboxes.dentalpms.render import BLANK_PATIENT, AllergySeverities, Renderer, VitalTimes, reference
 from sandboxes.dentalpms.rows import PatientRow
 from sandboxes.dentalpms.sorting import SortKey, sort_key
 from sandboxes.toolkit.aliases import JsonObject
@@ -39,6 +39,11 @@ from sandboxes.toolkit.phones import format_us_phone
 from sandboxes.toolkit.timestamps import iso_utc
 
 __all__ = ["Ordered", "Store"]
+
+# The reference's "allowed status transitions" (``transition-status``); deceased is terminal.
+STATUS_TRANSITIONS = frozenset(
+    {("prospective", "active"), ("active", "inactive"), ("active", "deceased"), ("inactive", "active")}
+)
 
 #: Patients in sort order, with their sort keys alongside (for bisecting on a cursor).
 Ordered = tuple[list[SortKey], list[PatientRow]]
@@ -58,11 +63,12 @@ class Store:
         *,
         vital_times: VitalTimes = "local",
         patch_nulls: PatchNulls = "cleared",
+        allergy_severities: AllergySeverities = "fhir",
     ) -> None:
         if patch_nulls not in ("cleared", "ignored"):
             raise ValueError(f"patch_nulls must be 'cleared' or 'ignored', not {patch_nulls!r}")
         self.patch_nulls = patch_nulls
-        self.render = Renderer(clinic, vital_times)
+        self.render = Renderer(clinic, vital_times, allergy_severities)
         self.clock = clock
         self.reading = reading
         self.past_end = past_end
@@ -230,6 +236,21 @@ class Store:
     def update(self, row: PatientRow, data: PatientFields, refs: dict[str, JsonObject | None]) -> None:
         """Set the fields a ``PATCH`` body carries (``base_version`` aside); bump the version."""
         _apply_fields(row.doc, data, data.model_fields_set - {"base_version"}, refs)
+        self._bump(row)
+
+    def transition(self, row: PatientRow, new_status: str) -> None:
+        """Move `row` to `new_status` along the documented transitions (prospective -> active,
+        active -> inactive or deceased, inactive -> active); 422 for any other, or for the
+        status it already has ("Invalid status transition or patient already in target
+        status"), and for ``archived`` ("Archived status requires the archive endpoint")."""
+        if new_status == "archived":
+            raise ApiError(422, "Archived status requires the archive endpoint")
+        current = row.doc["status"]
+        if current == new_status:
+            raise ApiError(422, f"Patient is already {new_status}")
+        if (current, new_status) not in STATUS_TRANSITIONS:
+            raise ApiError(422, f"Invalid status transition: {current} -> {new_status}")
+        row.doc["status"] = new_status
         self._bump(row)
 
     def archive(self, row: PatientRow) -> None:

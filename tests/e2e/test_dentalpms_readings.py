@@ -3,10 +3,11 @@ simulator's switches (sandboxes.dentalpms.readings) against the same adapter, co
 the clinic.
 
 Each variant runs its own gateway with one Dental PMS sandbox tenant. Whatever the vendor's
-reading (accent-sensitive, names stored decomposed, phones matched only as stored formatted,
-prefix instead of substring), every live patient is found by family, given, phone (as digits
-and formatted), email and chart number, awkward unicode names included, and each answer is
-exactly the clinic's: nothing lost to a term the vendor reads differently. Whatever the
+reading (accent-sensitive, case-sensitive, names stored decomposed, phones matched only as
+stored formatted, prefix instead of substring), every live patient is found by family, given,
+phone (as digits and formatted), email (in any case) and chart number, awkward unicode names
+included, and each answer is exactly the clinic's: nothing lost to a term the vendor reads
+differently. Whatever the
 spelling of the answers (timestamps with `Z`, an offset or none, dates as date-times,
 booleans and numbers as text, null fields left out, a sparse cursor `page_info`, enum values
 as Java or .NET names, empty dates as the zero date `0001-01-01`, fields at their documented
@@ -60,6 +61,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
     "documented": {},
     "accent-sensitive-phones-as-stored-strings-offset-absent": {
         "search_accents": "sensitive",
+        "search_case": "sensitive",
         "search_phones": "as_stored",
         "scalars": "strings",
         "timestamps": "offset",
@@ -82,6 +84,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "archived_records": "listed",
         "enums": "pascal",
         "stand_in_dates": "zero",
+        "allergy_severities": "scale",
     },
     "phones-as-stored-prefix-sparse": {
         "search_phones": "as_stored",
@@ -92,6 +95,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "archived_patients": "gone",
         "page_size_max": 50,
         "vitals_lookup": "by_id",
+        "allergy_severities": "labels",
     },
 }
 
@@ -365,12 +369,21 @@ def test_walk_serves_each_patients_records(fhir: FhirHttp, variant: Variant) -> 
     for truth in live_patients(variant.clinic):
         patient = str(truth.uuid)
         allergies = fhir.search_all(f"{BASE}/AllergyIntolerance", patient=patient, _count=100)
+        # The severity, whatever words the vendor keeps it in: on the reaction when there is one,
+        # else (a reaction needs a manifestation) in a note, never lost.
         expected = Counter(
-            (a.substance, "active" if a.active else "inactive") for a in truth.allergies if not a.deleted
+            (a.substance, "active" if a.active else "inactive", a.severity if a.reaction or a.reaction_snomed else None)
+            for a in truth.allergies
+            if not a.deleted
         )
         if truth.allergy_review == "nkda":
-            expected[("No known drug allergies", "active")] += 1
-        actual = Counter((a["code"]["text"], a["clinicalStatus"]["coding"][0]["code"]) for a in allergies)
+            expected[("No known drug allergies", "active", None)] += 1
+        actual = Counter(
+            (a["code"]["text"], a["clinicalStatus"]["coding"][0]["code"], a.get("reaction", [{}])[0].get("severity"))
+            for a in allergies
+        )
+        kept = sum(1 for a in allergies if not a.get("reaction") and a.get("note"))
+        assert kept == sum(1 for a in truth.allergies if not a.deleted and a.severity and not a.reaction), patient
         assert actual == expected, patient
         medications = fhir.search_all(f"{BASE}/MedicationStatement", patient=patient, _count=100)
         assert Counter((m["status"], m.get("effectivePeriod", {}).get("end")) for m in medications) == Counter(

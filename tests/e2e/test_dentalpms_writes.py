@@ -2,8 +2,9 @@
 (replayed, or refused with 409) and with odd answer spellings: create (a retried create is
 never a second patient, a deleted one created again a new one; a chart number in use is a
 409), update (`If-Match` → `base_version`, stale → 412, omitted elements cleared, or reported
-when the vendor keeps them), delete (archive; again → still 204), the vendor's 422 naming the
-field, and a CapabilityStatement that says so."""
+when the vendor keeps them; `active` and deceased through `transition-status`), delete
+(archive; again → still 204), the vendor's 422 naming the field, and a CapabilityStatement
+that says so."""
 
 from __future__ import annotations
 
@@ -285,6 +286,38 @@ def test_what_an_update_could_not_clear_is_reported(patch_nulls: str) -> None:
         else:
             assert (now["telecom"], now["address"]) == (before["telecom"], before["address"])
             assert {"Patient.telecom", "Patient.address"} <= warned, issues
+
+
+def test_an_update_moves_the_lifecycle_through_the_vendors_transitions(fhir: FhirHttp) -> None:
+    # `active` and deceased are the vendor's `status`, which its PATCH body lacks: the reference
+    # moves it with `transition-status`. Before, `active: false` answered 200 and the patient
+    # stayed active, said only to a client that asked for an OperationOutcome.
+    created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Lifecycledp", ""), headers=JSON)
+    assert created.status_code == 201, created.text
+    pid = created.json()["id"]
+    for active in (False, True, False, True):
+        current = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        updated = fhir.request("PUT", f"{BASE}/Patient/{pid}", json={**current, "active": active}, headers=JSON)
+        assert updated.status_code == 200, updated.text
+        assert updated.json()["active"] is active
+        now = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        assert now == updated.json() and int(now["meta"]["versionId"]) > int(current["meta"]["versionId"])
+    assert [p["id"] for p in fhir.search_all(f"{BASE}/Patient", family="Lifecycledp", active="true")] == [pid]
+    current = fhir.get_ok(f"{BASE}/Patient/{pid}")
+    died = {**current, "deceasedDateTime": "2024-02-03T04:05:06Z"}
+    updated = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=died, headers=JSON)
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["active"] is False and updated.json()["deceasedDateTime"].startswith("2024-02-03")
+    # Deceased is terminal: `active: true` cannot be stored, and the client is told so.
+    revived = {**updated.json(), "active": True}
+    prefer = {**JSON, "Prefer": "return=OperationOutcome"}
+    answer = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=revived, headers=prefer)
+    assert answer.status_code == 200, answer.text
+    warned = {
+        e for issue in answer.json()["issue"] if issue["severity"] == "warning" for e in issue.get("expression", [])
+    }
+    assert "Patient.active" in warned
+    assert fhir.get_ok(f"{BASE}/Patient/{pid}")["active"] is False
 
 
 def test_a_vendor_validation_error_names_the_field_not_the_value(fhir: FhirHttp, chart_system: str) -> None:

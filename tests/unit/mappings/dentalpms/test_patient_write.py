@@ -10,7 +10,7 @@ import pytest
 from gateway.contract import TenantContext
 from gateway.errors import Unprocessable
 from mappings.dentalpms.patient import patient_to_fhir
-from mappings.dentalpms.patient_write import OWNED, patient_for_create, patient_for_update
+from mappings.dentalpms.patient_write import OWNED, patient_for_create, patient_for_update, status_path
 from mappings.dentalpms.writes import idempotency_key, same_patient
 
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
@@ -95,7 +95,37 @@ def test_update_clears_what_the_resource_leaves_out_but_keeps_the_chart_number()
     assert body.fields["email"] is None and body.fields["date_of_birth"] is None
     assert "chart_number" not in body.fields
     with_status = patient_for_update({**minimal, "active": True}, CTX)
-    assert with_status.not_stored == ("Patient.active",)  # the update body has no status
+    assert with_status.not_stored == () and "status" not in with_status.fields  # transition-status moves it
+
+
+@pytest.mark.parametrize(
+    ("sent", "current", "steps", "unmet"),
+    [
+        ({"active": False}, "active", ("inactive",), ("Patient.active",)),
+        ({"active": False}, "prospective", ("active", "inactive"), ("Patient.active",)),
+        ({"active": False}, "inactive", (), ()),
+        ({"active": True}, "inactive", ("active",), ("Patient.active",)),
+        ({"active": True}, "prospective", (), ()),  # prospective patients are in use already
+        ({"active": True}, None, (), ()),  # a status left out is its default, active
+        ({"deceasedBoolean": True}, "active", ("deceased",), ("Patient.deceased",)),
+        (
+            {"deceasedDateTime": "2020-01-02", "active": True},
+            "inactive",
+            ("active", "deceased"),
+            ("Patient.deceased", "Patient.active"),  # deceased patients are not in use
+        ),
+        ({"deceasedBoolean": True, "active": True}, "deceased", (), ("Patient.active",)),
+        ({"active": True}, "deceased", (), ("Patient.active",)),  # deceased is terminal
+        ({"active": False}, "deceased", (), ()),  # not in use already
+        ({}, "inactive", (), ()),  # neither active nor deceased said: the status stays
+    ],
+)
+def test_the_status_an_update_asks_for_is_reached_by_documented_transitions(
+    sent: dict[str, Any], current: str | None, steps: tuple[str, ...], unmet: tuple[str, ...]
+) -> None:
+    path = status_path(sent, current)
+    assert path.steps == steps
+    assert path.unmet == unmet  # what stays unmet until the steps are taken (or for good)
 
 
 @pytest.mark.parametrize(

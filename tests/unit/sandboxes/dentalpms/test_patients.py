@@ -187,3 +187,24 @@ def test_archive_and_restore() -> None:
     assert (d2["status"], d2["deleted_at"], d2["version"]) == ("inactive", None, d["version"] + 1)
     r = api.call("POST", f"{BASE}/{p.uuid}/restore")
     assert (r.status_code, r.json()) == (422, {"detail": "Patient is not archived"})
+
+
+def test_transition_status_follows_the_documented_transitions() -> None:
+    api = new_api()
+    p = next(p for p in LIVE if p.status == "active")
+    url = f"{BASE}/{p.uuid}/transition-status"
+    version = api.ok(f"{BASE}/{p.uuid}")["version"]
+    stale = api.call("POST", url, json={"base_version": version - 1, "new_status": "inactive"})
+    assert (stale.status_code, stale.json()) == (409, {"detail": "Version conflict"})
+    moved = api.call("POST", url, json={"base_version": version, "new_status": "inactive"})
+    assert moved.status_code == 200 and moved.json()["status"] == "inactive"
+    assert moved.json()["version"] == version + 1 and moved.json()["scheduling_restricted"] is True
+    for refused in ("deceased", "inactive", "archived"):  # inactive -> deceased, the same, the archive's
+        r = api.call("POST", url, json={"base_version": version + 1, "new_status": refused})
+        assert r.status_code == 422, refused
+    back = api.call("POST", url, json={"base_version": version + 1, "new_status": "active"})
+    assert back.json()["status"] == "active"
+    died = api.call("POST", url, json={"base_version": version + 2, "new_status": "deceased"})
+    assert died.json()["status"] == "deceased"
+    terminal = api.call("POST", url, json={"base_version": version + 3, "new_status": "active"})
+    assert terminal.status_code == 422

@@ -65,6 +65,18 @@ def test_prefix_matches_only_the_start_of_a_field() -> None:
     assert str(PHONED.uuid) in search_ids(api, digits[:6])
 
 
+def test_case_sensitive_matches_only_the_case_stored() -> None:
+    api = variant(search_case="sensitive")
+    emailed = next(p for p in LIVE if p.email and p.email != p.email.upper())
+    email = emailed.email or ""
+    assert str(emailed.uuid) in search_ids(api, email)
+    assert str(emailed.uuid) not in search_ids(api, email.upper())
+    assert str(emailed.uuid) in search_ids(new_api(), email.upper())
+    assert not search_ids(api, "SMITH") & SMITHS
+    assert search_ids(api, "Smith") >= SMITHS
+    assert str(PHONED.uuid) in search_ids(api, PHONED.mobile_phone or "")  # digits have no case
+
+
 def test_list_search_follows_the_switches_on_names() -> None:
     sorensens = {str(p.uuid) for p in LIVE if p.last_name == "Sørensen"}  # emails say "srensen"
     assert sorensens
