@@ -8,7 +8,8 @@
 - Every call sends the version header and the tenant's `subdomain`/`location_id`.
 - The envelope `{code, description, error, data, count}` is unwrapped here and only here:
   `code: false` or a non-empty `error` is an error even under HTTP 200, and a `description`
-  saying a parameter was ignored comes back as a warning for the adapter to weigh.
+  saying a parameter was ignored comes back as a warning for the adapter to weigh. An error
+  status without the envelope (an HTML page, no body) is read by its status alone.
 - Limits (100 req/s and 1,000 req/min per key; 429 without Retry-After): a shared limiter
   keeps us under them, a 429 is retried with jittered exponential backoff, and a request
   that cannot be served in time becomes a 429 with Retry-After for our client. The docs say
@@ -199,8 +200,18 @@ def _renew_at(token: str, now: float) -> float:
 
 
 def _unwrap(response: UpstreamResponse) -> Envelope:
-    body = response.json()
+    try:
+        body = response.json()
+    except UpstreamError:
+        if response.status < 400:
+            raise
+        body = None
     if not isinstance(body, dict):
+        if response.status >= 400:
+            # What the web framework answers on its own is not the API's envelope: Express's
+            # page for a route it lacks ("Cannot GET /providers", text/html), an empty 404. The
+            # status alone says what happened (a missing route is a 404, not a vendor failure).
+            raise _error(response.status, [])
         raise UpstreamError(f"The vendor's answer was not its documented envelope (HTTP {response.status})")
     errors = _messages(body.get("error"))
     # `code: false` fails an answer that carries nothing else; beside data and no error it does

@@ -86,6 +86,7 @@ Genders = Literal["capitalized", "lower", "letters"]
 CreateAnswer = Literal["patient", "id", "none"]
 RetryAfter = Literal["absent", "seconds"]
 DuplicateStatus = Literal["400", "409"]
+FrameworkErrors = Literal["envelope", "html"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
@@ -110,6 +111,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "create_answer": ("patient", "id", "none"),
     "retry_after": ("absent", "seconds"),
     "duplicate_status": ("400", "409"),
+    "framework_errors": ("envelope", "html"),
 }
 
 
@@ -171,6 +173,11 @@ class Reading:
       until its window ends (``"seconds"``: the docs say nothing of limits).
     - ``duplicate_status``: a create or edit clashing with another patient is the docs' 400
       (``"400"``), or 409 Conflict (``"409"``) with the words ``Duplicate patient``.
+    - ``framework_errors``: what the web framework itself answers rather than the API code:
+      an unmatched path or method (an absent ``/providers`` too) and a refused token. The
+      error ``"envelope"``, or ``"html"``: Express's default pages, ``text/html`` with
+      ``Cannot GET /providers`` (404) and express-jwt's ``UnauthorizedError: jwt expired``
+      (401), while the API's own refusals keep the envelope (the docs show no error body).
     """
 
     patch_body: PatchBody = "nested"
@@ -195,6 +202,7 @@ class Reading:
     create_answer: CreateAnswer = "patient"
     retry_after: RetryAfter = "absent"
     duplicate_status: DuplicateStatus = "400"
+    framework_errors: FrameworkErrors = "envelope"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

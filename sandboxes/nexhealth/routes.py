@@ -78,7 +78,7 @@ class NexHealthApi:
         self.cancelled_means = cancelled_means
         self.latest_year = latest_year
         self.reading = reading
-        self.errors = ErrorAnswers(reading.error_body)
+        self.errors = ErrorAnswers(reading.error_body, reading.framework_errors)
 
     def routes(self) -> list[Route]:
         return [
@@ -104,7 +104,7 @@ class NexHealthApi:
                 return self.errors.refuse(400, [VERSION_ERROR])
             problem = self.tokens.check(request.headers.get("authorization"), self.clock())
             if problem is not None:
-                return self.errors.refuse(401, [problem])
+                return self.errors.unauthorized(problem)
             now = self.clock()
             limited = self.limiter.admit(now)
             if limited is not None:
@@ -254,7 +254,7 @@ class NexHealthApi:
 
     async def list_providers(self, request: Request) -> Response:
         if self.reading.providers == "absent":  # no such endpoint: the docs do not describe it
-            return self.errors.refuse(404, ["Not found"])
+            return self.errors.no_route(request)
         params = QueryParameters(request.query_params, _LIST_PARAMS)
         self.scope(params)
         page, per_page = self.paging(params)

@@ -10,7 +10,7 @@ the end answered with the last one, `per_page` capped at 50 or ignored), the `na
 `phone_number` matching readings (accent sensitive, names stored NFD, prefix or substring,
 phones as stored formatted), the PATCH and POST body shapes, gender spelled `male` or `M`,
 a create answered with the new id only or with nothing, `count` as the records of the
-answer, and pages numbered from 0.
+answer, pages numbered from 0, and Express's HTML pages for unmatched routes and refused tokens.
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "past_end": "last",
         "genders": "lower",
         "create_answer": "none",
+        "framework_errors": "html",
     },
     "nested-wrapped-only": {
         "patient_envelope": "nested",
@@ -326,11 +327,16 @@ def test_clinic_names_and_phones_are_counted_right_under_every_reading(fhir: Fhi
         assert sorted(clinic) == sorted(_fhir_id(p.id) for p in expected), params  # created ones aside
 
 
+@pytest.mark.parametrize("framework_errors", ["envelope", "html"])
 @pytest.mark.parametrize("provider_id", [None, 201])
-def test_without_a_provider_list_a_create_says_to_set_provider_id(provider_id: int | None) -> None:
+def test_without_a_provider_list_a_create_says_to_set_provider_id(
+    provider_id: int | None, framework_errors: str
+) -> None:
     # /providers is not in the docs: an implementation may not have it (404). A create then
     # needs the tenant's provider_id; without one it is a 400 naming the option, not a 404.
-    simulator = partial(create_sandbox, rate_per_minute=RATE, providers="absent")
+    # An Express implementation's 404 for a route it lacks is an HTML page ("Cannot GET
+    # /providers"): the clean-room round met every create as a 502 "not JSON" over it.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, providers="absent", framework_errors=framework_errors)
     options: dict[str, Any] = {"rate_per_minute": RATE, "provider_id": provider_id}
     with gateway_over("nexhealth", simulator, tenant=TENANT, options=options) as running:
         body = {
