@@ -572,8 +572,10 @@ class NexHealthAdapter:
     async def _create_patient(self, resource: Resource) -> Written:
         """POST in the body shape and gender spelling this vendor takes (see "Where the docs
         are silent"); the created patient is read from the answer, or read again."""
-        body, not_stored = patient_from_fhir(resource, await self._provider())
-        fields, provider = body["patient"], {"provider": body["provider"]}
+        provider_id = await self._provider()
+        body, not_stored = patient_from_fhir(resource, provider_id or 0)
+        fields = body["patient"]
+        provider = {"provider": body["provider"]} if provider_id is not None else {}
         shapes: list[PatchShape] = [self._create_shape] if self._create_shape else ["nested", "flat"]
 
         async def made(envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any] | None:
@@ -585,10 +587,14 @@ class NexHealthAdapter:
             exc.existing = await self._existing(fields)
             raise
         except _Refused as refused:
+            said = "; ".join(e.diagnostics for e in refused.errors)
+            if provider_id is None:  # it may want the provider it has no list of: the operator can name one
+                raise NotSupported(
+                    "NexHealth refused the new patient, sent without a provider since it has no provider list; "
+                    f"set the tenant's provider_id option if it needs one ({said})"
+                ) from None
             only = refused.errors[0] if len(refused.errors) == 1 else None
-            raise only or InvalidRequest(
-                "NexHealth refused the new patient: " + "; ".join(e.diagnostics for e in refused.errors)
-            ) from None
+            raise only or InvalidRequest("NexHealth refused the new patient: " + said) from None
         return Written(patient_to_fhir(created, self._ctx), tuple(not_stored))
 
     async def _write(
@@ -717,14 +723,16 @@ class NexHealthAdapter:
             return await self._patient(patient_id)  # the answer's shape is not documented
         return patient.model_dump()
 
-    async def _provider(self) -> int:
+    async def _provider(self) -> int | None:
+        """The provider a new patient is created under: the tenant's option, else the first
+        listed; None where NexHealth has no provider list (the docs describe no /providers, and
+        name no provider among what a create requires, so such an implementation is asked
+        without one rather than refused a create it may well take)."""
         if self._provider_id is None:
             try:
                 envelope = await self.client.request("GET", "/providers", params={"per_page": 1})
-            except NotFound:  # the docs do not describe /providers: an implementation may lack it
-                raise NotSupported(
-                    "NexHealth has no provider list to create patients under; set the tenant's provider_id option"
-                ) from None
+            except NotFound:
+                return None
             try:
                 raw = listed(envelope.data, "providers")
             except UnreadableShape as exc:

@@ -327,16 +327,25 @@ def test_clinic_names_and_phones_are_counted_right_under_every_reading(fhir: Fhi
         assert sorted(clinic) == sorted(_fhir_id(p.id) for p in expected), params  # created ones aside
 
 
+@pytest.mark.parametrize("create_body", ["nested", "flat"])
 @pytest.mark.parametrize("framework_errors", ["envelope", "html"])
 @pytest.mark.parametrize("provider_id", [None, 201])
-def test_without_a_provider_list_a_create_says_to_set_provider_id(
-    provider_id: int | None, framework_errors: str
+def test_without_a_provider_list_a_create_is_sent_without_one_or_says_to_set_provider_id(
+    provider_id: int | None, framework_errors: str, create_body: str
 ) -> None:
-    # /providers is not in the docs: an implementation may not have it (404). A create then
-    # needs the tenant's provider_id; without one it is a 400 naming the option, not a 404.
-    # An Express implementation's 404 for a route it lacks is an HTML page ("Cannot GET
-    # /providers"): the clean-room round met every create as a 502 "not JSON" over it.
-    simulator = partial(create_sandbox, rate_per_minute=RATE, providers="absent", framework_errors=framework_errors)
+    # /providers is not in the docs: an implementation may not have it (404). The docs name no
+    # provider among a create's required fields, so without the tenant's provider_id the
+    # create is sent without one: taken where a provider is optional ("flat"), else a 400
+    # naming the option, not a 404. An Express implementation's 404 for a route it lacks is
+    # an HTML page ("Cannot GET /providers"): the clean-room round met every create as a 502
+    # "not JSON" over it, and then as that 400 where the vendor needed no provider at all.
+    simulator = partial(
+        create_sandbox,
+        rate_per_minute=RATE,
+        providers="absent",
+        framework_errors=framework_errors,
+        create_body=create_body,
+    )
     options: dict[str, Any] = {"rate_per_minute": RATE, "provider_id": provider_id}
     with gateway_over("nexhealth", simulator, tenant=TENANT, options=options) as running:
         body = {
@@ -350,11 +359,13 @@ def test_without_a_provider_list_a_create_says_to_set_provider_id(
             "gender": "female",
         }
         created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
-        if provider_id is None:
+        if provider_id is None and create_body == "nested":  # this reading requires a provider
             assert created.status_code == 400, created.text
             assert "provider_id" in created.json()["issue"][0]["diagnostics"]
         else:
             assert created.status_code == 201, created.text
+            read = running.fhir.request("GET", created.headers["Location"].split("/_history")[0])
+            assert read.json()["name"][0]["family"] == "Noproviderlist"
 
 
 @pytest.mark.parametrize("location_ids", ["shown", "absent"])
