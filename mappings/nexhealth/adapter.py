@@ -39,10 +39,11 @@ Where the docs are silent
 - `phone_number` search: by digits, or as stored (formatted, `(516) 304-2196`) and matched
   only as that whole text. No term is found under both; phones send no term (GATEWAY).
 - `email` and `foreign_id` are sent as given (whole values) and `date_of_birth` for an exact
-  birth date only. Email is assumed compared case-insensitively (as FHIR compares it): a
-  vendor matching it case-sensitively would miss a stored `Ada@Example.org` asked as
-  `ada@example.org`. Not sending it would make every email lookup page through the
-  location, so this one assumption is kept (the simulator and the clinic store lower case).
+  birth date only. Email is compared case-insensitively by FHIR, but a vendor matching it
+  exactly (a SQL `=`) would miss a stored `Ada@Example.org` asked as `ada@example.org`.
+  Which one this NexHealth is, is tried once (a listed patient's email asked in swapped
+  case); one comparing exactly is not asked by email, and an email search pages through the
+  location with the gateway filtering.
 - Patient update: the docs allow PATCH "prior to being inserted into the practice
   management system" (`foreign_id_type` is `nex` until then) and say later edits "will be
   overwritten" at the next sync. So the patient is read first; anything but `nex` is a 409
@@ -172,6 +173,9 @@ class NexHealthAdapter:
         # of its answer), and what its first page is numbered (None: not seen yet).
         self._count_is_total = False
         self._page_base: int | None = None
+        # Whether NexHealth's `email` search ignores case (None: not tried yet; see "Where the
+        # docs are silent"): a vendor comparing emails exactly is not asked by email.
+        self._email_folds: bool | None = None
         self._providers = by_type(
             ResourceProvider(
                 PATIENT,
@@ -372,6 +376,8 @@ class NexHealthAdapter:
             "location_strict": str(self.client.location_strict).lower(),
         }
         narrowing = _most_selective(query, self._ctx.system("chart-number"))
+        if narrowing and narrowing[0] == "email" and not await self._email_search_folds():
+            narrowing = None  # it would miss `Ada@Example.org` asked as `ada@example.org`: page through
         if narrowing:
             params[narrowing[0]] = narrowing[1]
         active = q.single_token(query, "active")
@@ -559,6 +565,28 @@ class NexHealthAdapter:
         if listed_of is not None and listed_of > held:  # a page shorter than asked
             unreadable = (*unreadable, f"NexHealth listed {held} of the {listed_of} patients with this chart number")
         return VendorPage(list(found.values()), None, warnings=unreadable)
+
+    async def _email_search_folds(self) -> bool:
+        """Whether NexHealth's `email` search ignores case, tried once: a listed patient's email
+        asked in swapped case finds that patient or not. Until a patient with a cased email is
+        listed, it is assumed to (as FHIR compares emails)."""
+        if self._email_folds is None:
+            strict = str(self.client.location_strict).lower()
+            envelope = await self._patient_list({"per_page": MAX_PAGE_SIZE, "location_strict": strict})
+            listed_patients, _, _ = self._patients(envelope.data) if envelope is not None else ([], (), 0)
+            sample = next(
+                (p for p in listed_patients if isinstance(p.get("email"), str) and p["email"].swapcase() != p["email"]),
+                None,
+            )
+            if sample is None:
+                return True
+            params: dict[str, str | int] = {"email": sample["email"].swapcase(), "per_page": MAX_PAGE_SIZE}
+            answer = await self._patient_list(params)
+            found, _, _ = self._patients(answer.data) if answer is not None else ([], (), 0)
+            self._email_folds = any(str(p["id"]) == str(sample["id"]) for p in found)
+            if not self._email_folds:
+                log.info("NexHealth compares emails exactly: email searches page through the location")
+        return self._email_folds
 
     async def _patient_list(self, params: dict[str, str | int]) -> Envelope | None:
         """One page of `GET /patients`; None where NexHealth answers a list of no one with 404."""

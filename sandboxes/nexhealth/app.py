@@ -59,6 +59,8 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
 - ``framework_errors="envelope"|"html"``: an unmatched route (an absent ``/providers``
   too), a refused token and a crash answered with the error envelope, or with Express's
   default ``text/html`` pages (``Cannot GET /providers``, ``UnauthorizedError: ...``).
+- ``emails="folded"|"exact"``: ``email`` search ignores case, or compares the stored text
+  exactly.
 
 The pieces: ``routes`` (what each route checks and answers), ``store`` (the institution in
 memory, search, creates), ``render`` (clinic records -> NexHealth JSON), ``ids``, ``auth``

@@ -87,6 +87,7 @@ CreateAnswer = Literal["patient", "id", "none"]
 RetryAfter = Literal["absent", "seconds"]
 DuplicateStatus = Literal["400", "409"]
 FrameworkErrors = Literal["envelope", "html"]
+Emails = Literal["folded", "exact"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
@@ -112,6 +113,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "retry_after": ("absent", "seconds"),
     "duplicate_status": ("400", "409"),
     "framework_errors": ("envelope", "html"),
+    "emails": ("folded", "exact"),
 }
 
 
@@ -178,6 +180,8 @@ class Reading:
       error ``"envelope"``, or ``"html"``: Express's default pages, ``text/html`` with
       ``Cannot GET /providers`` (404) and express-jwt's ``UnauthorizedError: jwt expired``
       (401), while the API's own refusals keep the envelope (the docs show no error body).
+    - ``emails``: ``email`` search ignores case (``"folded"``), or compares the stored text
+      exactly (``"exact"``, a SQL ``=``: ``WANG@EXAMPLE.COM`` misses ``wang@example.com``).
     """
 
     patch_body: PatchBody = "nested"
@@ -203,6 +207,7 @@ class Reading:
     retry_after: RetryAfter = "absent"
     duplicate_status: DuplicateStatus = "400"
     framework_errors: FrameworkErrors = "envelope"
+    emails: Emails = "folded"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -200,6 +200,7 @@ class Store:
         name, email, phone, birth_date, foreign_id = terms
         named = self._name_hits(name) if name is not None else frozenset()
         email_key = email.casefold() if email is not None else None
+        fold_emails = self.reading.emails == "folded"
         searching = any(term is not None for term in terms)
 
         def keep(row: PatientRow) -> bool:
@@ -216,7 +217,7 @@ class Store:
                 return True
             return (
                 row.id in named
-                or (email_key is not None and row.email == email_key)
+                or (email_key is not None and row.email == email_key and (fold_emails or doc["email"] == email))
                 or (phone is not None and self._phone_hit(row, phone))
                 or (birth_date is not None and doc["bio"]["date_of_birth"] == birth_date)
                 or (foreign_id is not None and doc["foreign_id"] == foreign_id)

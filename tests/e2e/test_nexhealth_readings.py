@@ -10,7 +10,8 @@ the end answered with the last one, `per_page` capped at 50 or ignored), the `na
 `phone_number` matching readings (accent sensitive, names stored NFD, prefix or substring,
 phones as stored formatted), the PATCH and POST body shapes, gender spelled `male` or `M`,
 a create answered with the new id only or with nothing, `count` as the records of the
-answer, pages numbered from 0, and Express's HTML pages for unmatched routes and refused tokens.
+answer, pages numbered from 0, Express's HTML pages for unmatched routes and refused tokens,
+and email search comparing the stored text exactly.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "latest_year": 2100,
         "past_latest": "failed",  # a 500 past 2100, where "flat-array-only" answers 400
         "empty_lists": "not_found",
+        "emails": "exact",
     },
 }
 
@@ -366,6 +368,26 @@ def test_without_a_provider_list_a_create_is_sent_without_one_or_says_to_set_pro
             assert created.status_code == 201, created.text
             read = running.fhir.request("GET", created.headers["Location"].split("/_history")[0])
             assert read.json()["name"][0]["family"] == "Noproviderlist"
+
+
+@pytest.mark.parametrize("emails", ["folded", "exact"])
+def test_an_email_asked_in_another_case_finds_the_patient(emails: str) -> None:
+    # FHIR compares emails ignoring case; a NexHealth comparing them exactly (a SQL `=`) found
+    # no one for `WANG@EXAMPLE.COM` over a stored `wang@example.com`, and the gateway served
+    # that empty answer (the clean-room round). Such a vendor is now not asked by email.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, emails=emails)
+    live = live_patients(build_clinic())
+    patient = next(p for p in live if p.email and location_id_of(p.location_id) == LOCATION)
+    assert patient.email is not None and patient.email.upper() != patient.email
+    same = sorted(_fhir_id(p.id) for p in live if (p.email or "").casefold() == patient.email.casefold())
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        app = running.sandbox.app
+        for _ in range(2):  # the second search knows how this vendor compares emails
+            before = app.state.requests
+            found = running.fhir.search_all(f"{BASE}/Patient", email=patient.email.upper())
+            assert sorted(r["id"] for r in found) == same
+        if emails == "folded":  # still asked by email: one call, not a walk through the location
+            assert app.state.requests - before == 1
 
 
 @pytest.mark.parametrize("location_ids", ["shown", "absent"])
