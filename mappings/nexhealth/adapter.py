@@ -5,7 +5,7 @@ NexHealth ORs its patient search parameters (`name`, `email`, `phone_number`,
 So the adapter sends at most ONE search parameter — the most selective the query offers among
 those that return a superset of the FHIR answer under every reading of the docs (chart number,
 email, exact birth date; never a name or a phone: below) — and the gateway applies every
-condition exactly. `active` maps onto the `inactive` filter, which NexHealth ANDs. A query with
+condition exactly. `active=false` maps onto the `inactive` filter, which NexHealth ANDs. A query with
 nothing NexHealth can safely narrow by (a name or a phone alone, gender) pages through the
 location's patients with the gateway filtering, within the core's vendor-call budget per page
 (the core says when it stopped). A `description` warning that a parameter was ignored makes
@@ -381,8 +381,11 @@ class NexHealthAdapter:
         if narrowing:
             params[narrowing[0]] = narrowing[1]
         active = q.single_token(query, "active")
-        if active in ("true", "false"):
-            params["inactive"] = "false" if active == "true" else "true"
+        # `active=true` is not sent as `inactive=false`: a patient whose `inactive` is null (never
+        # set; served as active) is in neither of NexHealth's `inactive` filters where they
+        # compare as SQL does, so `inactive=false` would leave out patients served as active.
+        if active == "false":
+            params["inactive"] = "true"
         if page == 1:  # without `page`: the first page, however NexHealth numbers its pages
             envelope = await self._patient_list(params)
             base = self._page_base
@@ -407,7 +410,7 @@ class NexHealthAdapter:
         size = served_size or (held if page == 1 and 0 < held < request.page_size else request.page_size)
         # Without a total, a page that held records may have a successor; an empty one ends it.
         more = held > 0 and (total is None or page * size < total)
-        exact = q.only(query, "active") and not envelope.warnings and not unreadable
+        exact = q.only(query, "active") and active != "true" and not envelope.warnings and not unreadable
         return VendorPage(
             [patient_to_fhir(p, self._ctx) for p in patients],
             f"{page + 1}:{first or ''}:{size}:{'' if base is None else base}:{_sample(ids)}" if more else None,

@@ -61,6 +61,8 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   default ``text/html`` pages (``Cannot GET /providers``, ``UnauthorizedError: ...``).
 - ``emails="folded"|"exact"``: ``email`` search ignores case, or compares the stored text
   exactly.
+- ``inactive="boolean"|"nullable"``: ``inactive`` always a boolean, or ``null`` for every
+  fourth active patient, in neither ``inactive`` filter (as SQL compares a null).
 
 The pieces: ``routes`` (what each route checks and answers), ``store`` (the institution in
 memory, search, creates), ``render`` (clinic records -> NexHealth JSON), ``ids``, ``auth``

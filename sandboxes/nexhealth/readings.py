@@ -88,6 +88,7 @@ RetryAfter = Literal["absent", "seconds"]
 DuplicateStatus = Literal["400", "409"]
 FrameworkErrors = Literal["envelope", "html"]
 Emails = Literal["folded", "exact"]
+Inactive = Literal["boolean", "nullable"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
@@ -114,6 +115,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "duplicate_status": ("400", "409"),
     "framework_errors": ("envelope", "html"),
     "emails": ("folded", "exact"),
+    "inactive": ("boolean", "nullable"),
 }
 
 
@@ -182,6 +184,10 @@ class Reading:
       (401), while the API's own refusals keep the envelope (the docs show no error body).
     - ``emails``: ``email`` search ignores case (``"folded"``), or compares the stored text
       exactly (``"exact"``, a SQL ``=``: ``WANG@EXAMPLE.COM`` misses ``wang@example.com``).
+    - ``inactive``: a patient's ``inactive`` is always a boolean (``"boolean"``), or, for
+      active patients the practice system never marked (every fourth), ``null``
+      (``"nullable"``: a nullable column), which the ``inactive`` filter compares as SQL
+      does: such a patient is in neither ``inactive=false`` nor ``inactive=true``.
     """
 
     patch_body: PatchBody = "nested"
@@ -208,6 +214,7 @@ class Reading:
     duplicate_status: DuplicateStatus = "400"
     framework_errors: FrameworkErrors = "envelope"
     emails: Emails = "folded"
+    inactive: Inactive = "boolean"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -11,7 +11,7 @@ the end answered with the last one, `per_page` capped at 50 or ignored), the `na
 phones as stored formatted), the PATCH and POST body shapes, gender spelled `male` or `M`,
 a create answered with the new id only or with nothing, `count` as the records of the
 answer, pages numbered from 0, Express's HTML pages for unmatched routes and refused tokens,
-and email search comparing the stored text exactly.
+email search comparing the stored text exactly, and `inactive` null for patients never marked.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "genders": "letters",
         "create_answer": "id",
         "page_base": "zero",
+        "inactive": "nullable",
     },
     "flat-wrapped-include": {
         "patient_envelope": "flat",
@@ -388,6 +389,24 @@ def test_an_email_asked_in_another_case_finds_the_patient(emails: str) -> None:
             assert sorted(r["id"] for r in found) == same
         if emails == "folded":  # still asked by email: one call, not a walk through the location
             assert app.state.requests - before == 1
+
+
+@pytest.mark.parametrize("inactive", ["boolean", "nullable"])
+def test_active_true_finds_every_patient_served_as_active(inactive: str) -> None:
+    # A nullable `inactive` column leaves a patient never marked (null, served as active) out
+    # of NexHealth's `inactive=false`: the clean-room round met `active=true` without them.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, inactive=inactive)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        everyone = running.fhir.search_all(f"{BASE}/Patient", _count=100)
+        active = sorted(r["id"] for r in everyone if r.get("active") is not False)
+        inactive_ones = sorted(r["id"] for r in everyone if r.get("active") is False)
+        assert active and inactive_ones
+        assert sorted(r["id"] for r in running.fhir.search_all(f"{BASE}/Patient", active="true", _count=100)) == active
+        assert sorted(r["id"] for r in running.fhir.search_all(f"{BASE}/Patient", active="false", _count=100)) == (
+            inactive_ones
+        )
+        counted = running.fhir.request("GET", f"{BASE}/Patient", params={"active": "true", "_summary": "count"})
+        assert counted.json().get("total") in (None, len(active))
 
 
 @pytest.mark.parametrize("location_ids", ["shown", "absent"])
