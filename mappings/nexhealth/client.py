@@ -5,7 +5,9 @@
   shortly before its `exp` claim, renewed once on expiry or on a 401, and only one renewal
   runs at a time however many requests wait on it (gateway.upstream.tokens). Neither key
   nor token is ever logged.
-- Every call sends the version header and the tenant's `subdomain`/`location_id`.
+- Every call sends the version header and the tenant's `subdomain`/`location_id`. The docs
+  give `per_page` no bound: one refused as too large (a 400 naming `per_page`) is asked
+  again smaller, and that size is the most asked of this NexHealth from then on.
 - The envelope `{code, description, error, data, count}` is unwrapped here and only here:
   `code: false` or a non-empty `error` is an error even under HTTP 200, and a `description`
   saying a parameter was ignored comes back as a warning for the adapter to weigh. An error
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -38,7 +41,7 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from gateway.contract import AdapterConfig
-from gateway.errors import AlreadyExists, FHIRError, Throttled, UpstreamError, UpstreamSecurity
+from gateway.errors import AlreadyExists, FHIRError, InvalidRequest, Throttled, UpstreamError, UpstreamSecurity
 from gateway.upstream.errors import error_for_status
 from gateway.upstream.http import UpstreamClient, UpstreamResponse
 from gateway.upstream.ratelimit import RateLimit, Sleep, Window
@@ -91,6 +94,9 @@ class NexHealthClient:
             key=config.context.tenant,
         )
         self._retry_for = max_wait
+        # The largest `per_page` NexHealth has taken after refusing a larger one (None: none
+        # refused). The docs give `per_page` no bound; a validator may refuse beyond its own.
+        self._max_per_page: int | None = None
         self._tokens = TokenCache(
             self._authenticate, clock=self._clock, shared=SharedTokens.of(config), name=config.context.tenant
         )
@@ -119,7 +125,28 @@ class NexHealthClient:
     async def request(
         self, method: str, path: str, *, params: Mapping[str, str | int] | None = None, json: Any = None
     ) -> Envelope:
-        scoped: dict[str, str | int] = {"subdomain": self.subdomain, "location_id": self.location_id, **(params or {})}
+        """One call; a `per_page` NexHealth refuses as too large is asked again smaller, and the
+        size it took is the most asked from then on."""
+        asked = dict(params or {})
+        while True:
+            sent = self._within_page_limit(asked)
+            try:
+                return await self._request(method, path, sent, json)
+            except InvalidRequest as refused:
+                smaller = _smaller_page(sent.get("per_page"), refused.diagnostics)
+                if smaller is None:
+                    raise
+                log.info("NexHealth refused per_page=%s; asking at most %d a page", sent["per_page"], smaller)
+                self._max_per_page = smaller
+
+    def _within_page_limit(self, params: dict[str, str | int]) -> dict[str, str | int]:
+        size = params.get("per_page")
+        if self._max_per_page is None or not isinstance(size, int) or size <= self._max_per_page:
+            return params
+        return {**params, "per_page": self._max_per_page}
+
+    async def _request(self, method: str, path: str, params: Mapping[str, str | int], json: Any) -> Envelope:
+        scoped: dict[str, str | int] = {"subdomain": self.subdomain, "location_id": self.location_id, **params}
         deadline = self._steady() + self._retry_for
         # NexHealth's windows are a second and a minute: back off past the second.
         backoff = wait_random_exponential(multiplier=0.5, min=0.25, max=2.0)
@@ -186,6 +213,20 @@ def _retry_after(value: str) -> int:
     (delay-seconds or an HTTP-date, RFC 9110 section 10.2.3)."""
     throttled = error_for_status(429, "", retry_after=value)
     return int(throttled.headers.get("Retry-After", "1"))
+
+
+# Page sizes tried, largest first, after a refused `per_page` whose message names no smaller one.
+_PAGE_SIZES = (500, 250, 200, 100, 50, 25, 20, 10, 5, 1)
+
+
+def _smaller_page(sent: str | int | None, message: str) -> int | None:
+    """The page size to ask after NexHealth refused `sent` with `message`: None unless the
+    refusal is about `per_page` ("per_page must be less than or equal to 50"); the largest
+    number the message names below `sent`, else the next smaller of the usual sizes."""
+    if not isinstance(sent, int) or sent <= 1 or "per_page" not in message.lower():
+        return None
+    named = [int(n) for n in re.findall(r"\d{1,6}", message) if 0 < int(n) < sent]
+    return max(named) if named else next(size for size in _PAGE_SIZES if size < sent)
 
 
 def _renew_at(token: str, now: float) -> float:

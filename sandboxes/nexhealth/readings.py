@@ -75,7 +75,7 @@ Scalars = Literal["native", "strings"]
 Nulls = Literal["null", "absent"]
 Count = Literal["number", "absent", "page"]
 PastEnd = Literal["empty", "last"]
-PerPage = Literal["max_1000", "max_50", "ignored"]
+PerPage = Literal["max_1000", "max_50", "ignored", "refused_50"]
 PastLatest = Literal["refused", "failed"]
 EmptyLists = Literal["listed", "not_found"]
 Providers = Literal["listed", "absent"]
@@ -102,7 +102,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "nulls": ("null", "absent"),
     "count": ("number", "absent", "page"),
     "past_end": ("empty", "last"),
-    "per_page": ("max_1000", "max_50", "ignored"),
+    "per_page": ("max_1000", "max_50", "ignored", "refused_50"),
     "past_latest": ("refused", "failed"),
     "empty_lists": ("listed", "not_found"),
     "providers": ("listed", "absent"),
@@ -159,7 +159,9 @@ class Reading:
     - ``location_ids``: records carry them (``"shown"``) or not (``"absent"``: neither of the
       docs' patient shapes has them); ``location_strict`` filters by them all the same.
     - ``per_page``: taken up to 1000 (``"max_1000"``), up to 50 (``"max_50"``), or
-      ``"ignored"`` (every list pages by the default 5); ``count`` stays the true total.
+      ``"ignored"`` (every list pages by the default 5); ``count`` stays the true total. Or
+      ``"refused_50"``: above 50 is a 400 ``["per_page must be less than or equal to 50"]``
+      (a validator's maximum, as Joi or express-validator state it, not a silent cap).
     - ``page_base``: ``page`` numbers pages from 1 (``"one"``) or from 0 (``"zero"``, as
       Spring's ``Pageable`` does); without ``page``, the first page either way.
     - ``create_body``: ``POST /patients`` takes ``{"provider": {...}, "patient": {...}}``

@@ -6,7 +6,7 @@ a 502: single-patient answers nested or flat, patient lists in any documented sh
 `cancelled=true` as "include" or "only", and a visit five years ahead (past any fixed
 horizon) found with and without a `date`. The variants also combine the answer styles (error
 bodies, timestamps, numbers and booleans as strings, nulls left out, no `count`, a page past
-the end answered with the last one, `per_page` capped at 50 or ignored), the `name` and
+the end answered with the last one, `per_page` capped at 50, refused above 50 or ignored), the `name` and
 `phone_number` matching readings (accent sensitive, names stored NFD, prefix or substring,
 phones as stored formatted), the PATCH and POST body shapes, gender spelled `male` or `M`,
 a create answered with the new id only or with nothing, `count` as the records of the
@@ -93,7 +93,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "scalars": "strings",
         "nulls": "absent",
         "count": "page",
-        "per_page": "max_50",
+        "per_page": "refused_50",
         "latest_year": 2100,
         "past_latest": "failed",  # a 500 past 2100, where "flat-array-only" answers 400
         "empty_lists": "not_found",
@@ -407,6 +407,26 @@ def test_active_true_finds_every_patient_served_as_active(inactive: str) -> None
         )
         counted = running.fhir.request("GET", f"{BASE}/Patient", params={"active": "true", "_summary": "count"})
         assert counted.json().get("total") in (None, len(active))
+
+
+@pytest.mark.parametrize("per_page", ["max_50", "refused_50"])
+def test_a_page_size_refused_as_too_large_is_asked_again_smaller(per_page: str) -> None:
+    # A validator's maximum (Joi's "must be less than or equal to 50") refuses the gateway's
+    # per_page=100 with a 400: the clean-room round met every Encounter search, and every
+    # Patient search of _count above it, as that 400.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, per_page=per_page)
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    here = [p for p in live if location_id_of(p.location_id) == LOCATION]
+    patient = max(here, key=lambda p: len(p.encounters))
+    visits = [e for e in patient.encounters if location_id_of(e.location_id) == LOCATION]
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        encounters = running.fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(patient.id), _count=100)
+        assert len(encounters) == len(visits) > 0
+        everyone = running.fhir.search_all(f"{BASE}/Patient", _count=100)
+        by_twenty = running.fhir.search_all(f"{BASE}/Patient", _count=20)  # never above the limit
+        assert sorted(r["id"] for r in everyone) == sorted(r["id"] for r in by_twenty)
+        assert len({r["id"] for r in everyone}) == len(everyone) > 100
 
 
 @pytest.mark.parametrize("location_ids", ["shown", "absent"])

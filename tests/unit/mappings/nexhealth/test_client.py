@@ -19,7 +19,7 @@ import pytest
 from gateway.contract import AdapterConfig, TenantContext
 from gateway.errors import NotFound, Throttled, UpstreamSecurity
 from gateway.sandbox_host import serve_in_thread
-from mappings.nexhealth.client import NexHealthClient
+from mappings.nexhealth.client import NexHealthClient, _smaller_page
 from mappings.nexhealth.options import NexHealthOptions
 from sandboxes.clinic import build_clinic
 from sandboxes.nexhealth.app import MAIN_LOCATION_ID, create_app
@@ -263,3 +263,19 @@ def test_a_vendor_retry_after_longer_than_the_wait_is_passed_on_at_once() -> Non
         assert app.state.requests == 9  # one authentication and 8 searches, each asked once
     finally:
         running.stop()
+
+
+@pytest.mark.parametrize(
+    ("sent", "message", "expected"),
+    [
+        (100, "The vendor rejected the request: per_page must be less than or equal to 50", 50),
+        (100, 'The vendor rejected the request: "per_page" must be between 1 and 25', 25),
+        (100, "The vendor rejected the request: per_page is too large", 50),  # no number: the next usual size
+        (26, "per_page must be less than 26", 25),
+        (100, "The vendor rejected the request: start is not a date", None),  # not about per_page
+        (1, "per_page must be at least 1", None),
+        (None, "per_page must be less than or equal to 50", None),  # no page size was sent
+    ],
+)
+def test_a_refused_page_size_is_asked_again_smaller(sent: int | None, message: str, expected: int | None) -> None:
+    assert _smaller_page(sent, message) == expected
