@@ -11,7 +11,8 @@
 - The envelope `{code, description, error, data, count}` is unwrapped here and only here:
   `code: false` or a non-empty `error` is an error even under HTTP 200, and a `description`
   saying a parameter was ignored comes back as a warning for the adapter to weigh. An error
-  status without the envelope (an HTML page, no body) is read by its status alone.
+  status without the envelope (an HTML page, no body) is read by its status alone, and a
+  success without a body (204) as an envelope of no data.
 - Limits (100 req/s and 1,000 req/min per key; 429 without Retry-After): a shared limiter
   keeps us under them, a 429 is retried with jittered exponential backoff, and a request
   that cannot be served in time becomes a 429 with Retry-After for our client. The docs say
@@ -247,6 +248,10 @@ def _unwrap(response: UpstreamResponse) -> Envelope:
         if response.status < 400:
             raise
         body = None
+    if body is None and 200 <= response.status < 300:
+        # A success without a body (204 No Content, Express's `res.sendStatus(204)` for a PATCH):
+        # done, with nothing to read; the adapter reads the record again where it needs it.
+        return Envelope(None, None)
     if not isinstance(body, dict):
         if response.status >= 400:
             # What the web framework answers on its own is not the API's envelope: Express's

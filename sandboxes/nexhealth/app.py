@@ -63,6 +63,8 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   exactly.
 - ``inactive="boolean"|"nullable"``: ``inactive`` always a boolean, or ``null`` for every
   fourth active patient, in neither ``inactive`` filter (as SQL compares a null).
+- ``edit_answer="patient"|"no_content"``: ``PATCH /patients/{id}`` answers with the
+  patient, or 204 without a body.
 
 The pieces: ``routes`` (what each route checks and answers), ``store`` (the institution in
 memory, search, creates), ``render`` (clinic records -> NexHealth JSON), ``ids``, ``auth``

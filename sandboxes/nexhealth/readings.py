@@ -89,6 +89,7 @@ DuplicateStatus = Literal["400", "409"]
 FrameworkErrors = Literal["envelope", "html"]
 Emails = Literal["folded", "exact"]
 Inactive = Literal["boolean", "nullable"]
+EditAnswer = Literal["patient", "no_content"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
@@ -116,6 +117,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "framework_errors": ("envelope", "html"),
     "emails": ("folded", "exact"),
     "inactive": ("boolean", "nullable"),
+    "edit_answer": ("patient", "no_content"),
 }
 
 
@@ -190,6 +192,9 @@ class Reading:
       active patients the practice system never marked (every fourth), ``null``
       (``"nullable"``: a nullable column), which the ``inactive`` filter compares as SQL
       does: such a patient is in neither ``inactive=false`` nor ``inactive=true``.
+    - ``edit_answer``: ``PATCH /patients/{id}`` answers 200 with the patient (``"patient"``),
+      or 204 No Content and no body (``"no_content"``: Express's ``res.sendStatus(204)``;
+      the docs do not show the answer).
     """
 
     patch_body: PatchBody = "nested"
@@ -217,6 +222,7 @@ class Reading:
     framework_errors: FrameworkErrors = "envelope"
     emails: Emails = "folded"
     inactive: Inactive = "boolean"
+    edit_answer: EditAnswer = "patient"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

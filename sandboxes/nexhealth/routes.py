@@ -250,6 +250,8 @@ class NexHealthApi:
         if self.store.duplicate(edited, but=row):
             raise self.duplicate()
         self.store.keep(edited)
+        if self.reading.edit_answer == "no_content":
+            return Response(status_code=204)
         return envelope(200, self.one_patient(edited.render(False)), params.description())
 
     # ---- providers

@@ -6,12 +6,13 @@ a 502: single-patient answers nested or flat, patient lists in any documented sh
 `cancelled=true` as "include" or "only", and a visit five years ahead (past any fixed
 horizon) found with and without a `date`. The variants also combine the answer styles (error
 bodies, timestamps, numbers and booleans as strings, nulls left out, no `count`, a page past
-the end answered with the last one, `per_page` capped at 50, refused above 50 or ignored), the `name` and
-`phone_number` matching readings (accent sensitive, names stored NFD, prefix or substring,
+the end answered with the last one, `per_page` capped at 50, refused above 50 or ignored), the
+`name` and `phone_number` matching readings (accent sensitive, names stored NFD, prefix or substring,
 phones as stored formatted), the PATCH and POST body shapes, gender spelled `male` or `M`,
 a create answered with the new id only or with nothing, `count` as the records of the
 answer, pages numbered from 0, Express's HTML pages for unmatched routes and refused tokens,
-email search comparing the stored text exactly, and `inactive` null for patients never marked.
+email search comparing the stored text exactly, `inactive` null for patients never marked, and
+PATCH answered 204 without a body.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "genders": "lower",
         "create_answer": "none",
         "framework_errors": "html",
+        "edit_answer": "no_content",
     },
     "nested-wrapped-only": {
         "patient_envelope": "nested",
@@ -427,6 +429,32 @@ def test_a_page_size_refused_as_too_large_is_asked_again_smaller(per_page: str) 
         by_twenty = running.fhir.search_all(f"{BASE}/Patient", _count=20)  # never above the limit
         assert sorted(r["id"] for r in everyone) == sorted(r["id"] for r in by_twenty)
         assert len({r["id"] for r in everyone}) == len(everyone) > 100
+
+
+@pytest.mark.parametrize("edit_answer", ["patient", "no_content"])
+def test_an_update_answered_with_no_content_is_read_back(edit_answer: str) -> None:
+    # The docs do not show PATCH's answer; Express's `res.sendStatus(204)` sends none. The
+    # clean-room round met every update as a 502 although NexHealth had made the edit.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, edit_answer=edit_answer)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        body = {
+            "resourceType": "Patient",
+            "name": [{"family": "Nocontent", "given": ["Ida"]}],
+            "telecom": [
+                {"system": "email", "value": "nocontent@example.org"},
+                {"system": "phone", "value": "3125550644"},
+            ],
+            "birthDate": "1990-02-03",
+            "gender": "female",
+        }
+        created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+        assert created.status_code == 201, created.text
+        changed = {**created.json(), "birthDate": "1990-02-04"}
+        updated = running.fhir.request("PUT", f"{BASE}/Patient/{changed['id']}", json=changed, headers=JSON)
+        assert updated.status_code == 200, updated.text
+        assert updated.json()["birthDate"] == "1990-02-04"
+        read = running.fhir.request("GET", f"{BASE}/Patient/{changed['id']}")
+        assert read.json()["birthDate"] == "1990-02-04"
 
 
 @pytest.mark.parametrize("location_ids", ["shown", "absent"])
