@@ -5,7 +5,7 @@ NexHealth ORs its patient search parameters (`name`, `email`, `phone_number`,
 So the adapter sends at most ONE search parameter — the most selective the query offers among
 those that return a superset of the FHIR answer under every reading of the docs (chart number,
 email, exact birth date; never a name or a phone: below) — and the gateway applies every
-condition exactly. `active` maps onto the `inactive` filter, which NexHealth ANDs. A query with
+condition exactly. `active=false` maps onto the `inactive` filter, which NexHealth ANDs. A query with
 nothing NexHealth can safely narrow by (a name or a phone alone, gender) pages through the
 location's patients with the gateway filtering, within the core's vendor-call budget per page
 (the core says when it stopped). A `description` warning that a parameter was ignored makes
@@ -39,10 +39,11 @@ Where the docs are silent
 - `phone_number` search: by digits, or as stored (formatted, `(516) 304-2196`) and matched
   only as that whole text. No term is found under both; phones send no term (GATEWAY).
 - `email` and `foreign_id` are sent as given (whole values) and `date_of_birth` for an exact
-  birth date only. Email is assumed compared case-insensitively (as FHIR compares it): a
-  vendor matching it case-sensitively would miss a stored `Ada@Example.org` asked as
-  `ada@example.org`. Not sending it would make every email lookup page through the
-  location, so this one assumption is kept (the simulator and the clinic store lower case).
+  birth date only. Email is compared case-insensitively by FHIR, but a vendor matching it
+  exactly (a SQL `=`) would miss a stored `Ada@Example.org` asked as `ada@example.org`.
+  Which one this NexHealth is, is tried once (a listed patient's email asked in swapped
+  case); one comparing exactly is not asked by email, and an email search pages through the
+  location with the gateway filtering.
 - Patient update: the docs allow PATCH "prior to being inserted into the practice
   management system" (`foreign_id_type` is `nex` until then) and say later edits "will be
   overwritten" at the next sync. So the patient is read first; anything but `nex` is a 409
@@ -172,6 +173,9 @@ class NexHealthAdapter:
         # of its answer), and what its first page is numbered (None: not seen yet).
         self._count_is_total = False
         self._page_base: int | None = None
+        # Whether NexHealth's `email` search ignores case (None: not tried yet; see "Where the
+        # docs are silent"): a vendor comparing emails exactly is not asked by email.
+        self._email_folds: bool | None = None
         self._providers = by_type(
             ResourceProvider(
                 PATIENT,
@@ -372,11 +376,16 @@ class NexHealthAdapter:
             "location_strict": str(self.client.location_strict).lower(),
         }
         narrowing = _most_selective(query, self._ctx.system("chart-number"))
+        if narrowing and narrowing[0] == "email" and not await self._email_search_folds():
+            narrowing = None  # it would miss `Ada@Example.org` asked as `ada@example.org`: page through
         if narrowing:
             params[narrowing[0]] = narrowing[1]
         active = q.single_token(query, "active")
-        if active in ("true", "false"):
-            params["inactive"] = "false" if active == "true" else "true"
+        # `active=true` is not sent as `inactive=false`: a patient whose `inactive` is null (never
+        # set; served as active) is in neither of NexHealth's `inactive` filters where they
+        # compare as SQL does, so `inactive=false` would leave out patients served as active.
+        if active == "false":
+            params["inactive"] = "true"
         if page == 1:  # without `page`: the first page, however NexHealth numbers its pages
             envelope = await self._patient_list(params)
             base = self._page_base
@@ -401,7 +410,7 @@ class NexHealthAdapter:
         size = served_size or (held if page == 1 and 0 < held < request.page_size else request.page_size)
         # Without a total, a page that held records may have a successor; an empty one ends it.
         more = held > 0 and (total is None or page * size < total)
-        exact = q.only(query, "active") and not envelope.warnings and not unreadable
+        exact = q.only(query, "active") and active != "true" and not envelope.warnings and not unreadable
         return VendorPage(
             [patient_to_fhir(p, self._ctx) for p in patients],
             f"{page + 1}:{first or ''}:{size}:{'' if base is None else base}:{_sample(ids)}" if more else None,
@@ -560,6 +569,28 @@ class NexHealthAdapter:
             unreadable = (*unreadable, f"NexHealth listed {held} of the {listed_of} patients with this chart number")
         return VendorPage(list(found.values()), None, warnings=unreadable)
 
+    async def _email_search_folds(self) -> bool:
+        """Whether NexHealth's `email` search ignores case, tried once: a listed patient's email
+        asked in swapped case finds that patient or not. Until a patient with a cased email is
+        listed, it is assumed to (as FHIR compares emails)."""
+        if self._email_folds is None:
+            strict = str(self.client.location_strict).lower()
+            envelope = await self._patient_list({"per_page": MAX_PAGE_SIZE, "location_strict": strict})
+            listed_patients, _, _ = self._patients(envelope.data) if envelope is not None else ([], (), 0)
+            sample = next(
+                (p for p in listed_patients if isinstance(p.get("email"), str) and p["email"].swapcase() != p["email"]),
+                None,
+            )
+            if sample is None:
+                return True
+            params: dict[str, str | int] = {"email": sample["email"].swapcase(), "per_page": MAX_PAGE_SIZE}
+            answer = await self._patient_list(params)
+            found, _, _ = self._patients(answer.data) if answer is not None else ([], (), 0)
+            self._email_folds = any(str(p["id"]) == str(sample["id"]) for p in found)
+            if not self._email_folds:
+                log.info("NexHealth compares emails exactly: email searches page through the location")
+        return self._email_folds
+
     async def _patient_list(self, params: dict[str, str | int]) -> Envelope | None:
         """One page of `GET /patients`; None where NexHealth answers a list of no one with 404."""
         try:
@@ -572,8 +603,10 @@ class NexHealthAdapter:
     async def _create_patient(self, resource: Resource) -> Written:
         """POST in the body shape and gender spelling this vendor takes (see "Where the docs
         are silent"); the created patient is read from the answer, or read again."""
-        body, not_stored = patient_from_fhir(resource, await self._provider())
-        fields, provider = body["patient"], {"provider": body["provider"]}
+        provider_id = await self._provider()
+        body, not_stored = patient_from_fhir(resource, provider_id or 0)
+        fields = body["patient"]
+        provider = {"provider": body["provider"]} if provider_id is not None else {}
         shapes: list[PatchShape] = [self._create_shape] if self._create_shape else ["nested", "flat"]
 
         async def made(envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any] | None:
@@ -585,10 +618,14 @@ class NexHealthAdapter:
             exc.existing = await self._existing(fields)
             raise
         except _Refused as refused:
+            said = "; ".join(e.diagnostics for e in refused.errors)
+            if provider_id is None:  # it may want the provider it has no list of: the operator can name one
+                raise NotSupported(
+                    "NexHealth refused the new patient, sent without a provider since it has no provider list; "
+                    f"set the tenant's provider_id option if it needs one ({said})"
+                ) from None
             only = refused.errors[0] if len(refused.errors) == 1 else None
-            raise only or InvalidRequest(
-                "NexHealth refused the new patient: " + "; ".join(e.diagnostics for e in refused.errors)
-            ) from None
+            raise only or InvalidRequest("NexHealth refused the new patient: " + said) from None
         return Written(patient_to_fhir(created, self._ctx), tuple(not_stored))
 
     async def _write(
@@ -717,14 +754,16 @@ class NexHealthAdapter:
             return await self._patient(patient_id)  # the answer's shape is not documented
         return patient.model_dump()
 
-    async def _provider(self) -> int:
+    async def _provider(self) -> int | None:
+        """The provider a new patient is created under: the tenant's option, else the first
+        listed; None where NexHealth has no provider list (the docs describe no /providers, and
+        name no provider among what a create requires, so such an implementation is asked
+        without one rather than refused a create it may well take)."""
         if self._provider_id is None:
             try:
                 envelope = await self.client.request("GET", "/providers", params={"per_page": 1})
-            except NotFound:  # the docs do not describe /providers: an implementation may lack it
-                raise NotSupported(
-                    "NexHealth has no provider list to create patients under; set the tenant's provider_id option"
-                ) from None
+            except NotFound:
+                return None
             try:
                 raw = listed(envelope.data, "providers")
             except UnreadableShape as exc:

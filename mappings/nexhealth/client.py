@@ -5,10 +5,14 @@
   shortly before its `exp` claim, renewed once on expiry or on a 401, and only one renewal
   runs at a time however many requests wait on it (gateway.upstream.tokens). Neither key
   nor token is ever logged.
-- Every call sends the version header and the tenant's `subdomain`/`location_id`.
+- Every call sends the version header and the tenant's `subdomain`/`location_id`. The docs
+  give `per_page` no bound: one refused as too large (a 400 naming `per_page`) is asked
+  again smaller, and that size is the most asked of this NexHealth from then on.
 - The envelope `{code, description, error, data, count}` is unwrapped here and only here:
   `code: false` or a non-empty `error` is an error even under HTTP 200, and a `description`
-  saying a parameter was ignored comes back as a warning for the adapter to weigh.
+  saying a parameter was ignored comes back as a warning for the adapter to weigh. An error
+  status without the envelope (an HTML page, no body) is read by its status alone, and a
+  success without a body (204) as an envelope of no data.
 - Limits (100 req/s and 1,000 req/min per key; 429 without Retry-After): a shared limiter
   keeps us under them, a 429 is retried with jittered exponential backoff, and a request
   that cannot be served in time becomes a 429 with Retry-After for our client. The docs say
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,7 +42,7 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from gateway.contract import AdapterConfig
-from gateway.errors import AlreadyExists, FHIRError, Throttled, UpstreamError, UpstreamSecurity
+from gateway.errors import AlreadyExists, FHIRError, InvalidRequest, Throttled, UpstreamError, UpstreamSecurity
 from gateway.upstream.errors import error_for_status
 from gateway.upstream.http import UpstreamClient, UpstreamResponse
 from gateway.upstream.ratelimit import RateLimit, Sleep, Window
@@ -90,6 +95,9 @@ class NexHealthClient:
             key=config.context.tenant,
         )
         self._retry_for = max_wait
+        # The largest `per_page` NexHealth has taken after refusing a larger one (None: none
+        # refused). The docs give `per_page` no bound; a validator may refuse beyond its own.
+        self._max_per_page: int | None = None
         self._tokens = TokenCache(
             self._authenticate, clock=self._clock, shared=SharedTokens.of(config), name=config.context.tenant
         )
@@ -118,7 +126,28 @@ class NexHealthClient:
     async def request(
         self, method: str, path: str, *, params: Mapping[str, str | int] | None = None, json: Any = None
     ) -> Envelope:
-        scoped: dict[str, str | int] = {"subdomain": self.subdomain, "location_id": self.location_id, **(params or {})}
+        """One call; a `per_page` NexHealth refuses as too large is asked again smaller, and the
+        size it took is the most asked from then on."""
+        asked = dict(params or {})
+        while True:
+            sent = self._within_page_limit(asked)
+            try:
+                return await self._request(method, path, sent, json)
+            except InvalidRequest as refused:
+                smaller = _smaller_page(sent.get("per_page"), refused.diagnostics)
+                if smaller is None:
+                    raise
+                log.info("NexHealth refused per_page=%s; asking at most %d a page", sent["per_page"], smaller)
+                self._max_per_page = smaller
+
+    def _within_page_limit(self, params: dict[str, str | int]) -> dict[str, str | int]:
+        size = params.get("per_page")
+        if self._max_per_page is None or not isinstance(size, int) or size <= self._max_per_page:
+            return params
+        return {**params, "per_page": self._max_per_page}
+
+    async def _request(self, method: str, path: str, params: Mapping[str, str | int], json: Any) -> Envelope:
+        scoped: dict[str, str | int] = {"subdomain": self.subdomain, "location_id": self.location_id, **params}
         deadline = self._steady() + self._retry_for
         # NexHealth's windows are a second and a minute: back off past the second.
         backoff = wait_random_exponential(multiplier=0.5, min=0.25, max=2.0)
@@ -187,6 +216,20 @@ def _retry_after(value: str) -> int:
     return int(throttled.headers.get("Retry-After", "1"))
 
 
+# Page sizes tried, largest first, after a refused `per_page` whose message names no smaller one.
+_PAGE_SIZES = (500, 250, 200, 100, 50, 25, 20, 10, 5, 1)
+
+
+def _smaller_page(sent: str | int | None, message: str) -> int | None:
+    """The page size to ask after NexHealth refused `sent` with `message`: None unless the
+    refusal is about `per_page` ("per_page must be less than or equal to 50"); the largest
+    number the message names below `sent`, else the next smaller of the usual sizes."""
+    if not isinstance(sent, int) or sent <= 1 or "per_page" not in message.lower():
+        return None
+    named = [int(n) for n in re.findall(r"\d{1,6}", message) if 0 < int(n) < sent]
+    return max(named) if named else next(size for size in _PAGE_SIZES if size < sent)
+
+
 def _renew_at(token: str, now: float) -> float:
     """When to renew: shortly before `exp` (10% of the lifetime, at most a minute early)."""
     try:
@@ -199,8 +242,22 @@ def _renew_at(token: str, now: float) -> float:
 
 
 def _unwrap(response: UpstreamResponse) -> Envelope:
-    body = response.json()
+    try:
+        body = response.json()
+    except UpstreamError:
+        if response.status < 400:
+            raise
+        body = None
+    if body is None and 200 <= response.status < 300:
+        # A success without a body (204 No Content, Express's `res.sendStatus(204)` for a PATCH):
+        # done, with nothing to read; the adapter reads the record again where it needs it.
+        return Envelope(None, None)
     if not isinstance(body, dict):
+        if response.status >= 400:
+            # What the web framework answers on its own is not the API's envelope: Express's
+            # page for a route it lacks ("Cannot GET /providers", text/html), an empty 404. The
+            # status alone says what happened (a missing route is a 404, not a vendor failure).
+            raise _error(response.status, [])
         raise UpstreamError(f"The vendor's answer was not its documented envelope (HTTP {response.status})")
     errors = _messages(body.get("error"))
     # `code: false` fails an answer that carries nothing else; beside data and no error it does

@@ -11,7 +11,8 @@ class NexHealthOptions(VendorOptions):
     subdomain: str = Field(min_length=1)  # the institution
     location_id: int  # the location this tenant serves
     location_strict: bool = False  # hide patients not registered at this location
-    provider_id: int | None = None  # provider new patients are created under (default: the first listed)
+    # provider new patients are created under (default: the first listed; none where there is no list)
+    provider_id: int | None = None
     # Vendor limits are 100 requests a second and 1,000 a minute per key (getting-started docs).
     rate_per_second: int = Field(100, ge=1)
     rate_per_minute: int = Field(1000, ge=1)

@@ -56,6 +56,15 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   until its window ends.
 - ``duplicate_status="400"|"409"``: a duplicate patient is the docs' 400, or 409
   ``["Duplicate patient"]``.
+- ``framework_errors="envelope"|"html"``: an unmatched route (an absent ``/providers``
+  too), a refused token and a crash answered with the error envelope, or with Express's
+  default ``text/html`` pages (``Cannot GET /providers``, ``UnauthorizedError: ...``).
+- ``emails="folded"|"exact"``: ``email`` search ignores case, or compares the stored text
+  exactly.
+- ``inactive="boolean"|"nullable"``: ``inactive`` always a boolean, or ``null`` for every
+  fourth active patient, in neither ``inactive`` filter (as SQL compares a null).
+- ``edit_answer="patient"|"no_content"``: ``PATCH /patients/{id}`` answers with the
+  patient, or 204 without a body.
 
 The pieces: ``routes`` (what each route checks and answers), ``store`` (the institution in
 memory, search, creates), ``render`` (clinic records -> NexHealth JSON), ``ids``, ``auth``
@@ -336,7 +345,7 @@ def create_app(
         latest_year=latest_year,
         reading=chosen,
     )
-    errors = ErrorAnswers(chosen.error_body)
+    errors = ErrorAnswers(chosen.error_body, chosen.framework_errors)
     app = Starlette(routes=api.routes(), exception_handlers={HTTPException: errors.not_found, 500: errors.server_error})
     app.state.requests = 0
     app.state.authentications = 0

@@ -75,7 +75,7 @@ Scalars = Literal["native", "strings"]
 Nulls = Literal["null", "absent"]
 Count = Literal["number", "absent", "page"]
 PastEnd = Literal["empty", "last"]
-PerPage = Literal["max_1000", "max_50", "ignored"]
+PerPage = Literal["max_1000", "max_50", "ignored", "refused_50"]
 PastLatest = Literal["refused", "failed"]
 EmptyLists = Literal["listed", "not_found"]
 Providers = Literal["listed", "absent"]
@@ -86,6 +86,10 @@ Genders = Literal["capitalized", "lower", "letters"]
 CreateAnswer = Literal["patient", "id", "none"]
 RetryAfter = Literal["absent", "seconds"]
 DuplicateStatus = Literal["400", "409"]
+FrameworkErrors = Literal["envelope", "html"]
+Emails = Literal["folded", "exact"]
+Inactive = Literal["boolean", "nullable"]
+EditAnswer = Literal["patient", "no_content"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
@@ -99,7 +103,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "nulls": ("null", "absent"),
     "count": ("number", "absent", "page"),
     "past_end": ("empty", "last"),
-    "per_page": ("max_1000", "max_50", "ignored"),
+    "per_page": ("max_1000", "max_50", "ignored", "refused_50"),
     "past_latest": ("refused", "failed"),
     "empty_lists": ("listed", "not_found"),
     "providers": ("listed", "absent"),
@@ -110,6 +114,10 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "create_answer": ("patient", "id", "none"),
     "retry_after": ("absent", "seconds"),
     "duplicate_status": ("400", "409"),
+    "framework_errors": ("envelope", "html"),
+    "emails": ("folded", "exact"),
+    "inactive": ("boolean", "nullable"),
+    "edit_answer": ("patient", "no_content"),
 }
 
 
@@ -153,7 +161,9 @@ class Reading:
     - ``location_ids``: records carry them (``"shown"``) or not (``"absent"``: neither of the
       docs' patient shapes has them); ``location_strict`` filters by them all the same.
     - ``per_page``: taken up to 1000 (``"max_1000"``), up to 50 (``"max_50"``), or
-      ``"ignored"`` (every list pages by the default 5); ``count`` stays the true total.
+      ``"ignored"`` (every list pages by the default 5); ``count`` stays the true total. Or
+      ``"refused_50"``: above 50 is a 400 ``["per_page must be less than or equal to 50"]``
+      (a validator's maximum, as Joi or express-validator state it, not a silent cap).
     - ``page_base``: ``page`` numbers pages from 1 (``"one"``) or from 0 (``"zero"``, as
       Spring's ``Pageable`` does); without ``page``, the first page either way.
     - ``create_body``: ``POST /patients`` takes ``{"provider": {...}, "patient": {...}}``
@@ -171,6 +181,20 @@ class Reading:
       until its window ends (``"seconds"``: the docs say nothing of limits).
     - ``duplicate_status``: a create or edit clashing with another patient is the docs' 400
       (``"400"``), or 409 Conflict (``"409"``) with the words ``Duplicate patient``.
+    - ``framework_errors``: what the web framework itself answers rather than the API code:
+      an unmatched path or method (an absent ``/providers`` too) and a refused token. The
+      error ``"envelope"``, or ``"html"``: Express's default pages, ``text/html`` with
+      ``Cannot GET /providers`` (404) and express-jwt's ``UnauthorizedError: jwt expired``
+      (401), while the API's own refusals keep the envelope (the docs show no error body).
+    - ``emails``: ``email`` search ignores case (``"folded"``), or compares the stored text
+      exactly (``"exact"``, a SQL ``=``: ``WANG@EXAMPLE.COM`` misses ``wang@example.com``).
+    - ``inactive``: a patient's ``inactive`` is always a boolean (``"boolean"``), or, for
+      active patients the practice system never marked (every fourth), ``null``
+      (``"nullable"``: a nullable column), which the ``inactive`` filter compares as SQL
+      does: such a patient is in neither ``inactive=false`` nor ``inactive=true``.
+    - ``edit_answer``: ``PATCH /patients/{id}`` answers 200 with the patient (``"patient"``),
+      or 204 No Content and no body (``"no_content"``: Express's ``res.sendStatus(204)``;
+      the docs do not show the answer).
     """
 
     patch_body: PatchBody = "nested"
@@ -195,6 +219,10 @@ class Reading:
     create_answer: CreateAnswer = "patient"
     retry_after: RetryAfter = "absent"
     duplicate_status: DuplicateStatus = "400"
+    framework_errors: FrameworkErrors = "envelope"
+    emails: Emails = "folded"
+    inactive: Inactive = "boolean"
+    edit_answer: EditAnswer = "patient"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

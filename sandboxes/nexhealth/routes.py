@@ -78,7 +78,7 @@ class NexHealthApi:
         self.cancelled_means = cancelled_means
         self.latest_year = latest_year
         self.reading = reading
-        self.errors = ErrorAnswers(reading.error_body)
+        self.errors = ErrorAnswers(reading.error_body, reading.framework_errors)
 
     def routes(self) -> list[Route]:
         return [
@@ -104,7 +104,7 @@ class NexHealthApi:
                 return self.errors.refuse(400, [VERSION_ERROR])
             problem = self.tokens.check(request.headers.get("authorization"), self.clock())
             if problem is not None:
-                return self.errors.refuse(401, [problem])
+                return self.errors.unauthorized(problem)
             now = self.clock()
             limited = self.limiter.admit(now)
             if limited is not None:
@@ -168,6 +168,8 @@ class NexHealthApi:
             page = int(raw) + 1 if raw is not None and raw.isascii() and raw.isdigit() else 1
         if self.reading.per_page == "ignored":
             return page, DEFAULT_PER_PAGE
+        if self.reading.per_page == "refused_50" and per_page > 50:
+            raise ApiError(400, ["per_page must be less than or equal to 50"])
         return page, min(per_page, 50) if self.reading.per_page == "max_50" else per_page
 
     def page_of(self, items: list[T], page: int, per_page: int) -> list[T]:
@@ -248,13 +250,15 @@ class NexHealthApi:
         if self.store.duplicate(edited, but=row):
             raise self.duplicate()
         self.store.keep(edited)
+        if self.reading.edit_answer == "no_content":
+            return Response(status_code=204)
         return envelope(200, self.one_patient(edited.render(False)), params.description())
 
     # ---- providers
 
     async def list_providers(self, request: Request) -> Response:
         if self.reading.providers == "absent":  # no such endpoint: the docs do not describe it
-            return self.errors.refuse(404, ["Not found"])
+            return self.errors.no_route(request)
         params = QueryParameters(request.query_params, _LIST_PARAMS)
         self.scope(params)
         page, per_page = self.paging(params)

@@ -147,8 +147,11 @@ class Store:
             if appointment.doc["id"] in planned
         ]
         phones = (patient.mobile_phone, patient.home_phone)
+        doc = clinic_patient_doc(patient)
+        if self.reading.inactive == "nullable" and doc["inactive"] is False and patient.id % 4 == 0:
+            doc["inactive"] = None  # never marked either way by the practice system
         return PatientRow(
-            doc=clinic_patient_doc(patient),
+            doc=doc,
             upcoming=upcoming,
             words=name_words(patient.first_name, patient.last_name, patient.preferred_name, reading=self.reading),
             email=patient.email.casefold() if patient.email else None,
@@ -200,6 +203,7 @@ class Store:
         name, email, phone, birth_date, foreign_id = terms
         named = self._name_hits(name) if name is not None else frozenset()
         email_key = email.casefold() if email is not None else None
+        fold_emails = self.reading.emails == "folded"
         searching = any(term is not None for term in terms)
 
         def keep(row: PatientRow) -> bool:
@@ -216,7 +220,7 @@ class Store:
                 return True
             return (
                 row.id in named
-                or (email_key is not None and row.email == email_key)
+                or (email_key is not None and row.email == email_key and (fold_emails or doc["email"] == email))
                 or (phone is not None and self._phone_hit(row, phone))
                 or (birth_date is not None and doc["bio"]["date_of_birth"] == birth_date)
                 or (foreign_id is not None and doc["foreign_id"] == foreign_id)

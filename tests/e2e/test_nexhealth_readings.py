@@ -6,11 +6,13 @@ a 502: single-patient answers nested or flat, patient lists in any documented sh
 `cancelled=true` as "include" or "only", and a visit five years ahead (past any fixed
 horizon) found with and without a `date`. The variants also combine the answer styles (error
 bodies, timestamps, numbers and booleans as strings, nulls left out, no `count`, a page past
-the end answered with the last one, `per_page` capped at 50 or ignored), the `name` and
-`phone_number` matching readings (accent sensitive, names stored NFD, prefix or substring,
+the end answered with the last one, `per_page` capped at 50, refused above 50 or ignored), the
+`name` and `phone_number` matching readings (accent sensitive, names stored NFD, prefix or substring,
 phones as stored formatted), the PATCH and POST body shapes, gender spelled `male` or `M`,
 a create answered with the new id only or with nothing, `count` as the records of the
-answer, and pages numbered from 0.
+answer, pages numbered from 0, Express's HTML pages for unmatched routes and refused tokens,
+email search comparing the stored text exactly, `inactive` null for patients never marked, and
+PATCH answered 204 without a body.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "genders": "letters",
         "create_answer": "id",
         "page_base": "zero",
+        "inactive": "nullable",
     },
     "flat-wrapped-include": {
         "patient_envelope": "flat",
@@ -77,6 +80,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "past_end": "last",
         "genders": "lower",
         "create_answer": "none",
+        "framework_errors": "html",
+        "edit_answer": "no_content",
     },
     "nested-wrapped-only": {
         "patient_envelope": "nested",
@@ -90,10 +95,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "scalars": "strings",
         "nulls": "absent",
         "count": "page",
-        "per_page": "max_50",
+        "per_page": "refused_50",
         "latest_year": 2100,
         "past_latest": "failed",  # a 500 past 2100, where "flat-array-only" answers 400
         "empty_lists": "not_found",
+        "emails": "exact",
     },
 }
 
@@ -326,11 +332,25 @@ def test_clinic_names_and_phones_are_counted_right_under_every_reading(fhir: Fhi
         assert sorted(clinic) == sorted(_fhir_id(p.id) for p in expected), params  # created ones aside
 
 
+@pytest.mark.parametrize("create_body", ["nested", "flat"])
+@pytest.mark.parametrize("framework_errors", ["envelope", "html"])
 @pytest.mark.parametrize("provider_id", [None, 201])
-def test_without_a_provider_list_a_create_says_to_set_provider_id(provider_id: int | None) -> None:
-    # /providers is not in the docs: an implementation may not have it (404). A create then
-    # needs the tenant's provider_id; without one it is a 400 naming the option, not a 404.
-    simulator = partial(create_sandbox, rate_per_minute=RATE, providers="absent")
+def test_without_a_provider_list_a_create_is_sent_without_one_or_says_to_set_provider_id(
+    provider_id: int | None, framework_errors: str, create_body: str
+) -> None:
+    # /providers is not in the docs: an implementation may not have it (404). The docs name no
+    # provider among a create's required fields, so without the tenant's provider_id the
+    # create is sent without one: taken where a provider is optional ("flat"), else a 400
+    # naming the option, not a 404. An Express implementation's 404 for a route it lacks is
+    # an HTML page ("Cannot GET /providers"): the clean-room round met every create as a 502
+    # "not JSON" over it, and then as that 400 where the vendor needed no provider at all.
+    simulator = partial(
+        create_sandbox,
+        rate_per_minute=RATE,
+        providers="absent",
+        framework_errors=framework_errors,
+        create_body=create_body,
+    )
     options: dict[str, Any] = {"rate_per_minute": RATE, "provider_id": provider_id}
     with gateway_over("nexhealth", simulator, tenant=TENANT, options=options) as running:
         body = {
@@ -344,11 +364,97 @@ def test_without_a_provider_list_a_create_says_to_set_provider_id(provider_id: i
             "gender": "female",
         }
         created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
-        if provider_id is None:
+        if provider_id is None and create_body == "nested":  # this reading requires a provider
             assert created.status_code == 400, created.text
             assert "provider_id" in created.json()["issue"][0]["diagnostics"]
         else:
             assert created.status_code == 201, created.text
+            read = running.fhir.request("GET", created.headers["Location"].split("/_history")[0])
+            assert read.json()["name"][0]["family"] == "Noproviderlist"
+
+
+@pytest.mark.parametrize("emails", ["folded", "exact"])
+def test_an_email_asked_in_another_case_finds_the_patient(emails: str) -> None:
+    # FHIR compares emails ignoring case; a NexHealth comparing them exactly (a SQL `=`) found
+    # no one for `WANG@EXAMPLE.COM` over a stored `wang@example.com`, and the gateway served
+    # that empty answer (the clean-room round). Such a vendor is now not asked by email.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, emails=emails)
+    live = live_patients(build_clinic())
+    patient = next(p for p in live if p.email and location_id_of(p.location_id) == LOCATION)
+    assert patient.email is not None and patient.email.upper() != patient.email
+    same = sorted(_fhir_id(p.id) for p in live if (p.email or "").casefold() == patient.email.casefold())
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        app = running.sandbox.app
+        for _ in range(2):  # the second search knows how this vendor compares emails
+            before = app.state.requests
+            found = running.fhir.search_all(f"{BASE}/Patient", email=patient.email.upper())
+            assert sorted(r["id"] for r in found) == same
+        if emails == "folded":  # still asked by email: one call, not a walk through the location
+            assert app.state.requests - before == 1
+
+
+@pytest.mark.parametrize("inactive", ["boolean", "nullable"])
+def test_active_true_finds_every_patient_served_as_active(inactive: str) -> None:
+    # A nullable `inactive` column leaves a patient never marked (null, served as active) out
+    # of NexHealth's `inactive=false`: the clean-room round met `active=true` without them.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, inactive=inactive)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        everyone = running.fhir.search_all(f"{BASE}/Patient", _count=100)
+        active = sorted(r["id"] for r in everyone if r.get("active") is not False)
+        inactive_ones = sorted(r["id"] for r in everyone if r.get("active") is False)
+        assert active and inactive_ones
+        assert sorted(r["id"] for r in running.fhir.search_all(f"{BASE}/Patient", active="true", _count=100)) == active
+        assert sorted(r["id"] for r in running.fhir.search_all(f"{BASE}/Patient", active="false", _count=100)) == (
+            inactive_ones
+        )
+        counted = running.fhir.request("GET", f"{BASE}/Patient", params={"active": "true", "_summary": "count"})
+        assert counted.json().get("total") in (None, len(active))
+
+
+@pytest.mark.parametrize("per_page", ["max_50", "refused_50"])
+def test_a_page_size_refused_as_too_large_is_asked_again_smaller(per_page: str) -> None:
+    # A validator's maximum (Joi's "must be less than or equal to 50") refuses the gateway's
+    # per_page=100 with a 400: the clean-room round met every Encounter search, and every
+    # Patient search of _count above it, as that 400.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, per_page=per_page)
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    here = [p for p in live if location_id_of(p.location_id) == LOCATION]
+    patient = max(here, key=lambda p: len(p.encounters))
+    visits = [e for e in patient.encounters if location_id_of(e.location_id) == LOCATION]
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        encounters = running.fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(patient.id), _count=100)
+        assert len(encounters) == len(visits) > 0
+        everyone = running.fhir.search_all(f"{BASE}/Patient", _count=100)
+        by_twenty = running.fhir.search_all(f"{BASE}/Patient", _count=20)  # never above the limit
+        assert sorted(r["id"] for r in everyone) == sorted(r["id"] for r in by_twenty)
+        assert len({r["id"] for r in everyone}) == len(everyone) > 100
+
+
+@pytest.mark.parametrize("edit_answer", ["patient", "no_content"])
+def test_an_update_answered_with_no_content_is_read_back(edit_answer: str) -> None:
+    # The docs do not show PATCH's answer; Express's `res.sendStatus(204)` sends none. The
+    # clean-room round met every update as a 502 although NexHealth had made the edit.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, edit_answer=edit_answer)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        body = {
+            "resourceType": "Patient",
+            "name": [{"family": "Nocontent", "given": ["Ida"]}],
+            "telecom": [
+                {"system": "email", "value": "nocontent@example.org"},
+                {"system": "phone", "value": "3125550644"},
+            ],
+            "birthDate": "1990-02-03",
+            "gender": "female",
+        }
+        created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+        assert created.status_code == 201, created.text
+        changed = {**created.json(), "birthDate": "1990-02-04"}
+        updated = running.fhir.request("PUT", f"{BASE}/Patient/{changed['id']}", json=changed, headers=JSON)
+        assert updated.status_code == 200, updated.text
+        assert updated.json()["birthDate"] == "1990-02-04"
+        read = running.fhir.request("GET", f"{BASE}/Patient/{changed['id']}")
+        assert read.json()["birthDate"] == "1990-02-04"
 
 
 @pytest.mark.parametrize("location_ids", ["shown", "absent"])

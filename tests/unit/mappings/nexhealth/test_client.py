@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from gateway.contract import AdapterConfig, TenantContext
-from gateway.errors import Throttled, UpstreamSecurity
+from gateway.errors import NotFound, Throttled, UpstreamSecurity
 from gateway.sandbox_host import serve_in_thread
-from mappings.nexhealth.client import NexHealthClient
+from mappings.nexhealth.client import NexHealthClient, _smaller_page
 from mappings.nexhealth.options import NexHealthOptions
 from sandboxes.clinic import build_clinic
 from sandboxes.nexhealth.app import MAIN_LOCATION_ID, create_app
@@ -98,10 +98,12 @@ async def _burst(client: NexHealthClient, n: int, time: VirtualTime | None = Non
     return await asyncio.gather(*calls, return_exceptions=True)
 
 
-@pytest.fixture
-def short_lived() -> Iterator[tuple[Any, Any, Clock]]:
+@pytest.fixture(params=["envelope", "html"])
+def short_lived(request: pytest.FixtureRequest) -> Iterator[tuple[Any, Any, Clock]]:
+    # An Express implementation refuses an expired token with express-jwt's HTML page, not
+    # the envelope: the 401 alone must renew the token.
     clock = Clock()
-    app, running = _serve(token_ttl=3.0, clock=clock)
+    app, running = _serve(token_ttl=3.0, clock=clock, framework_errors=request.param)
     yield app, running, clock
     running.stop()
 
@@ -141,6 +143,25 @@ def test_server_side_expiry_gives_exactly_one_reauthentication_under_load(short_
     client = asyncio.run(scenario())
     assert client.authentications == 2
     assert app.state.authentications == 2
+
+
+def test_a_route_the_vendor_lacks_is_not_found_even_as_an_html_page() -> None:
+    # Express answers a route it has not got with "Cannot GET /providers" as text/html; the
+    # clean-room round met that as a 502 "not JSON" on every create. The status decides.
+    _, running = _serve(providers="absent", framework_errors="html")
+    try:
+
+        async def scenario() -> None:
+            client = _client(running.url)
+            try:
+                await client.request("GET", "/providers", params={"per_page": 1})
+            finally:
+                await client.aclose()
+
+        with pytest.raises(NotFound):
+            asyncio.run(scenario())
+    finally:
+        running.stop()
 
 
 def test_wrong_api_key_is_a_security_error() -> None:
@@ -242,3 +263,19 @@ def test_a_vendor_retry_after_longer_than_the_wait_is_passed_on_at_once() -> Non
         assert app.state.requests == 9  # one authentication and 8 searches, each asked once
     finally:
         running.stop()
+
+
+@pytest.mark.parametrize(
+    ("sent", "message", "expected"),
+    [
+        (100, "The vendor rejected the request: per_page must be less than or equal to 50", 50),
+        (100, 'The vendor rejected the request: "per_page" must be between 1 and 25', 25),
+        (100, "The vendor rejected the request: per_page is too large", 50),  # no number: the next usual size
+        (26, "per_page must be less than 26", 25),
+        (100, "The vendor rejected the request: start is not a date", None),  # not about per_page
+        (1, "per_page must be at least 1", None),
+        (None, "per_page must be less than or equal to 50", None),  # no page size was sent
+    ],
+)
+def test_a_refused_page_size_is_asked_again_smaller(sent: int | None, message: str, expected: int | None) -> None:
+    assert _smaller_page(sent, message) == expected
