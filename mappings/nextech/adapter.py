@@ -304,19 +304,22 @@ class NextechAdapter:
         implementation may page every list as its framework does (Django REST Framework:
         `{"count", "next", "previous", "results"}`, 10 a page); reading the first page alone
         left every patient and encounter past it out. A link asked before (a loop), a page
-        beyond `MAX_PAGES` or a page gone by the time it is asked (DRF answers 404 "Invalid
-        page." when the list shrank) stop the walk; the last body then still points further,
-        and `_list` says the answer was cut. A 404 of the first page is the caller's."""
+        beyond `MAX_PAGES`, a page gone by the time it is asked (DRF answers 404 "Invalid
+        page." when the list shrank) or refused (a 400: not the client's request at fault) stop
+        the walk; the last body then still points further, and `_list` says the answer was cut.
+        A link's query is laid over the first page's: a link of the query alone (`?page=2`)
+        keeps the term, window and section asked. A 404 or 400 of the first page is the caller's."""
         bodies = [await self.client.get(path, params)]
         asked = {tuple(sorted(params.items()))}
-        while (following := next_page_query(bodies[-1], path)) is not None and len(bodies) < MAX_PAGES:
+        while (link := next_page_query(bodies[-1], path)) is not None and len(bodies) < MAX_PAGES:
+            following = {**params, **link}
             key = tuple(sorted(following.items()))
             if key in asked:
                 break
             asked.add(key)
             try:
                 bodies.append(await self.client.get(path, following))
-            except NotFound:
+            except (NotFound, InvalidRequest):
                 break
         return bodies
 
