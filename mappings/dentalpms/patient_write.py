@@ -123,6 +123,13 @@ def status_path(resource: dict[str, Any], current: str | None) -> StatusPath:
     return StatusPath(steps, element, never=never)
 
 
+def step_back(current: str | None, original: str | None) -> str | None:
+    """The one transition taking a patient moved part way (to `current`) back to `original`,
+    when the reference allows one (active -> inactive); None when there is none."""
+    steps = _STEPS.get((current or "active", original or "active")) if current != original else None
+    return steps[0] if steps is not None and len(steps) == 1 else None
+
+
 def patient_for_update(resource: dict[str, Any], ctx: TenantContext) -> VendorBody:
     """The PATCH body replacing the patient with `resource` (module docstring); the status is
     `status_path`'s."""
