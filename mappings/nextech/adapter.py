@@ -18,7 +18,8 @@ Nextech offers `GET /search?term=` (a name or a chart number) and, per patient,
   (ANDed) the one needing the fewest terms is sent. A Nextech refusing those one-letter terms
   (400: a minimum length) is sent the values as written and unaccented instead, for the next
   `INITIALS_REFUSED_SECONDS` too, and the searchset says names with other accents may be
-  missing (`WRITTEN_TERMS`). The gateway applies FHIR's rules to what comes back:
+  missing (`WRITTEN_TERMS`). So is a Nextech whose answer to a letter was cut (more patients
+  under it than `MAX_PAGES` pages hold), alongside the letters. The gateway applies FHIR's rules to what comes back:
   names sharing a prefix (Smith, Smithson) and chart numbers sharing one (C0001, C00010…)
   come back together and are told apart by the gateway. A search with nothing to make a term
   of (birthdate or gender alone) cannot be answered by Nextech and is refused (the parameter
@@ -483,6 +484,8 @@ class NextechAdapter:
                 # Perhaps a minimum term length: search the names as written, and keep to that.
                 answers, typed = await self._search_written(written), (WRITTEN_TERMS,)
                 self._initials_refused_until = time.monotonic() + INITIALS_REFUSED_SECONDS
+            if written and not typed and any(a.cut for a in answers):  # letters read, one cut
+                answers, typed = await self._narrowed(answers, written)
         patients: dict[str, VendorPatient] = {}
         unreadable: dict[str, None] = {}
         for answer in answers:
@@ -497,6 +500,22 @@ class NextechAdapter:
         elif any(v.system is None for v in q.values(query, "identifier") if isinstance(v, TokenValue)):
             warnings += (CHART_ONLY,)
         return VendorPage([patient_to_fhir(p, self._ctx) for p in patients.values()], None, warnings=warnings)
+
+    async def _narrowed(
+        self, answers: tuple[Read[VendorPatient], ...], written: tuple[str, ...]
+    ) -> tuple[tuple[Read[VendorPatient], ...], tuple[str, ...]]:
+        """The first letters' answers, one of them cut (more patients under a letter than
+        `MAX_PAGES` pages hold, or a page size): the names as written added, which narrow the
+        vendor's answer to pages that can all be read. When they are read whole, the letters'
+        answers stand without their cut, and what may still be missing is a name with accents
+        the value lacks (`WRITTEN_TERMS`); else every warning stays."""
+        try:
+            more = await concurrently(*(self._search_term(t) for t in written))
+        except InvalidRequest:
+            return answers, ()
+        if any(a.cut for a in more):
+            return answers + more, ()
+        return tuple(Read(a.records, a.unreadable) for a in answers) + more, (WRITTEN_TERMS,)
 
     async def _search_written(self, terms: tuple[str, ...]) -> tuple[Read[VendorPatient], ...]:
         """The answers to the names as written; a refusal of them too is the client's to fix."""

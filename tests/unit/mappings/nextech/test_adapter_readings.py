@@ -421,3 +421,17 @@ def test_a_later_page_refused_says_matches_may_be_missing(tmp_path: Path) -> Non
     many = [{**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}"} for i in range(5)]
     page = _search(_adapter(RefusesPageTwo(many, []), tmp_path), "Patient", [("identifier", "C00")])
     assert len(page.resources) == 2 and any("may have been cut" in w for w in page.warnings)
+
+
+def test_a_first_letter_past_the_pages_read_is_searched_as_written_too(tmp_path: Path) -> None:
+    """A practice with more patients under one letter than `MAX_PAGES` pages hold: before, a
+    Smith past them was missing from `family=Smith` (the answer saying only that it was cut);
+    the name as written narrows the vendor's answer to pages that can all be read."""
+    others = [
+        {**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}", "lastName": "Sanders"} for i in range(45)
+    ]
+    smith = {**GOOD, "patientId": 999, "chartNumber": "C00999", "lastName": "Smith"}
+    fake = Paged([*others, smith], [])
+    page = _search(_adapter(fake, tmp_path), "Patient", [("family", "Smith")])
+    assert "999.C00999" in [r["id"] for r in page.resources]  # the gateway then drops the Sanders
+    assert WRITTEN_TERMS in page.warnings and not any("may have been cut" in w for w in page.warnings)
