@@ -23,7 +23,8 @@ transitions" (prospective -> active, active -> inactive or deceased, inactive ->
 deceased is terminal). `status_path` gives the steps from the patient's status to the one
 the resource describes (the create rule: deceased, else `active: false` -> inactive, else
 `active: true` -> in use), at most two (inactive -> active -> deceased); none reaches a
-deceased patient's other statuses, and an unreachable `active` is reported as not stored.
+deceased patient's other statuses, and an unreachable `active` (or `deceasedBoolean: false`
+of a deceased patient) is reported as not stored.
 A resource that says neither `active` nor deceased leaves the status as it is.
 """
 
@@ -103,7 +104,10 @@ def status_path(resource: dict[str, Any], current: str | None) -> StatusPath:
     """The transitions taking a patient in status `current` to the lifecycle `resource`
     describes (module docstring); `current` None (left out: its default) is active."""
     now = current or "active"
-    never: tuple[str, ...] = ()
+    # Deceased is terminal: a death the resource takes back cannot be stored.
+    never: tuple[str, ...] = (
+        ("Patient.deceased",) if resource.get("deceasedBoolean") is False and now == "deceased" else ()
+    )
     if resource.get("deceasedBoolean") is True or resource.get("deceasedDateTime"):
         target, element = "deceased", "Patient.deceased"
         # A deceased patient is out of use (`active` false, patient.py): a FHIR record may
@@ -114,13 +118,20 @@ def status_path(resource: dict[str, Any], current: str | None) -> StatusPath:
     elif resource.get("active") is True:  # in use: prospective already is
         target, element = ("active" if now not in _IN_USE else now), "Patient.active"
     else:
-        return StatusPath(())
+        return StatusPath((), never=never)
     if now == target:
         return StatusPath((), element, never=never)
     steps = _STEPS.get((now, target))
     if steps is None:  # from deceased (terminal) or archived: the status stays
         return StatusPath((), element, reachable=False, never=never)
     return StatusPath(steps, element, never=never)
+
+
+def step_back(current: str | None, original: str | None) -> str | None:
+    """The one transition taking a patient moved part way (to `current`) back to `original`,
+    when the reference allows one (active -> inactive); None when there is none."""
+    steps = _STEPS.get((current or "active", original or "active")) if current != original else None
+    return steps[0] if steps is not None and len(steps) == 1 else None
 
 
 def patient_for_update(resource: dict[str, Any], ctx: TenantContext) -> VendorBody:

@@ -28,8 +28,9 @@ current record's `version` (read first), then, when the resource's `active` or d
 differs from the vendor's `status`, one `POST /patients/{id}/transition-status` per step
 (patient_write.status_path), each with the version the previous answer showed. The PATCH
 has landed by then: a transition the vendor refuses (or a vendor without the endpoint)
-leaves the status as it was and reports the element as not stored, the answer showing the
-status kept; before, `active: false` answered 200 and the patient stayed active. A vendor
+leaves the status as it was (a step already taken on the way, inactive -> active before
+deceased, is taken back when the reference allows it) and reports the element as not
+stored, the answer showing the status kept; before, `active: false` answered 200 and the patient stayed active. A vendor
 409 "Version conflict" on the PATCH is a 412 when the client sent `If-Match`; without it
 the record is read again and the PATCH retried once, then it is a 409. A field sent as null
 to clear it (patient_write.py) that the patient still holds after the PATCH was kept by
@@ -55,7 +56,7 @@ from gateway.upstream.errors import error_from_response
 from gateway.upstream.http import UpstreamResponse
 from mappings.dentalpms.client import DentalPmsClient, fields_of, message_of
 from mappings.dentalpms.patient import patient_to_fhir
-from mappings.dentalpms.patient_write import patient_for_create, patient_for_update, status_path
+from mappings.dentalpms.patient_write import patient_for_create, patient_for_update, status_path, step_back
 from mappings.dentalpms.reader import Reader, VendorRecord
 from mappings.dentalpms.vendor import VendorCursorList, VendorPageList, VendorPatient
 
@@ -257,20 +258,30 @@ class PatientWrites:
     ) -> tuple[VendorRecord, tuple[str, ...]]:
         """`record` moved to the status `resource` describes (module docstring), and the FHIR
         paths left as they were."""
-        path = status_path(resource, record.get("status"))
-        for step in path.steps:
-            response = await self._client.send(
-                "POST",
-                f"/patients/{resource_id}/transition-status",
-                {"base_version": record.get("version"), "new_status": step},
-            )
+        original = record.get("status")
+        path = status_path(resource, original)
+        for taken, step in enumerate(path.steps):
+            response = await self._move(resource_id, record, step)
             if not 200 <= response.status < 300:
-                # Refused (422), changed meanwhile (409) or not offered (404): the PATCH stands,
-                # and the status is whatever the vendor now holds.
+                # Refused (422), changed meanwhile (409) or not offered (404): the PATCH stands.
+                # A step already taken (inactive -> active on the way to deceased) is taken
+                # back when the reference allows it: the client asked for neither.
                 record = await self._record(resource_id)
+                back = step_back(record.get("status"), original) if taken else None
+                if back is not None:
+                    undone = await self._move(resource_id, record, back)
+                    record = await self._record_of(undone, resource_id) if 200 <= undone.status < 300 else record
                 return record, status_path(resource, record.get("status")).unmet
             record = await self._record_of(response, resource_id)
         return record, status_path(resource, record.get("status")).unmet
+
+    async def _move(self, resource_id: str, record: VendorRecord, status: str) -> UpstreamResponse:
+        """One `transition-status` of `record` to `status`."""
+        return await self._client.send(
+            "POST",
+            f"/patients/{resource_id}/transition-status",
+            {"base_version": record.get("version"), "new_status": status},
+        )
 
     # -- delete -------------------------------------------------------------------------------
 

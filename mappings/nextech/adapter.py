@@ -18,7 +18,8 @@ Nextech offers `GET /search?term=` (a name or a chart number) and, per patient,
   (ANDed) the one needing the fewest terms is sent. A Nextech refusing those one-letter terms
   (400: a minimum length) is sent the values as written and unaccented instead, for the next
   `INITIALS_REFUSED_SECONDS` too, and the searchset says names with other accents may be
-  missing (`WRITTEN_TERMS`). The gateway applies FHIR's rules to what comes back:
+  missing (`WRITTEN_TERMS`). So is a Nextech whose answer to a letter was cut (more patients
+  under it than `MAX_PAGES` pages hold), alongside the letters. The gateway applies FHIR's rules to what comes back:
   names sharing a prefix (Smith, Smithson) and chart numbers sharing one (C0001, C00010…)
   come back together and are told apart by the gateway. A search with nothing to make a term
   of (birthdate or gender alone) cannot be answered by Nextech and is refused (the parameter
@@ -304,19 +305,22 @@ class NextechAdapter:
         implementation may page every list as its framework does (Django REST Framework:
         `{"count", "next", "previous", "results"}`, 10 a page); reading the first page alone
         left every patient and encounter past it out. A link asked before (a loop), a page
-        beyond `MAX_PAGES` or a page gone by the time it is asked (DRF answers 404 "Invalid
-        page." when the list shrank) stop the walk; the last body then still points further,
-        and `_list` says the answer was cut. A 404 of the first page is the caller's."""
+        beyond `MAX_PAGES`, a page gone by the time it is asked (DRF answers 404 "Invalid
+        page." when the list shrank) or refused (a 400: not the client's request at fault) stop
+        the walk; the last body then still points further, and `_list` says the answer was cut.
+        A link's query is laid over the first page's: a link of the query alone (`?page=2`)
+        keeps the term, window and section asked. A 404 or 400 of the first page is the caller's."""
         bodies = [await self.client.get(path, params)]
         asked = {tuple(sorted(params.items()))}
-        while (following := next_page_query(bodies[-1], path)) is not None and len(bodies) < MAX_PAGES:
+        while (link := next_page_query(bodies[-1], path)) is not None and len(bodies) < MAX_PAGES:
+            following = {**params, **link}
             key = tuple(sorted(following.items()))
             if key in asked:
                 break
             asked.add(key)
             try:
                 bodies.append(await self.client.get(path, following))
-            except NotFound:
+            except (NotFound, InvalidRequest):
                 break
         return bodies
 
@@ -480,6 +484,8 @@ class NextechAdapter:
                 # Perhaps a minimum term length: search the names as written, and keep to that.
                 answers, typed = await self._search_written(written), (WRITTEN_TERMS,)
                 self._initials_refused_until = time.monotonic() + INITIALS_REFUSED_SECONDS
+            if written and not typed and any(a.cut for a in answers):  # letters read, one cut
+                answers, typed = await self._narrowed(answers, written)
         patients: dict[str, VendorPatient] = {}
         unreadable: dict[str, None] = {}
         for answer in answers:
@@ -494,6 +500,22 @@ class NextechAdapter:
         elif any(v.system is None for v in q.values(query, "identifier") if isinstance(v, TokenValue)):
             warnings += (CHART_ONLY,)
         return VendorPage([patient_to_fhir(p, self._ctx) for p in patients.values()], None, warnings=warnings)
+
+    async def _narrowed(
+        self, answers: tuple[Read[VendorPatient], ...], written: tuple[str, ...]
+    ) -> tuple[tuple[Read[VendorPatient], ...], tuple[str, ...]]:
+        """The first letters' answers, one of them cut (more patients under a letter than
+        `MAX_PAGES` pages hold, or a page size): the names as written added, which narrow the
+        vendor's answer to pages that can all be read. When they are read whole, the letters'
+        answers stand without their cut, and what may still be missing is a name with accents
+        the value lacks (`WRITTEN_TERMS`); else every warning stays."""
+        try:
+            more = await concurrently(*(self._search_term(t) for t in written))
+        except InvalidRequest:
+            return answers, ()
+        if any(a.cut for a in more):
+            return answers + more, ()
+        return tuple(Read(a.records, a.unreadable) for a in answers) + more, (WRITTEN_TERMS,)
 
     async def _search_written(self, terms: tuple[str, ...]) -> tuple[Read[VendorPatient], ...]:
         """The answers to the names as written; a refusal of them too is the client's to fix."""

@@ -118,6 +118,11 @@ def test_update_clears_what_the_resource_leaves_out_but_keeps_the_chart_number()
         ({"active": True}, "deceased", (), ("Patient.active",)),  # deceased is terminal
         ({"active": False}, "deceased", (), ()),  # not in use already
         ({}, "inactive", (), ()),  # neither active nor deceased said: the status stays
+        # Deceased is terminal: a death corrected (deceasedBoolean false) cannot be stored, and
+        # is said (before, a 200 left the patient deceased without a word).
+        ({"deceasedBoolean": False}, "deceased", (), ("Patient.deceased",)),
+        ({"deceasedBoolean": False, "active": True}, "deceased", (), ("Patient.active", "Patient.deceased")),
+        ({"deceasedBoolean": False}, "active", (), ()),
     ],
 )
 def test_the_status_an_update_asks_for_is_reached_by_documented_transitions(

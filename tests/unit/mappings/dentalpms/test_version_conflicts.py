@@ -79,3 +79,44 @@ def test_a_chart_number_conflict_is_not_retried() -> None:
     with pytest.raises(Conflict, match=r"[Cc]hart number"):
         _update(vendor)
     assert vendor.patched == [1]
+
+
+class Lifecycle:
+    """A vendor whose status moves only along the reference's transitions, refusing
+    active -> deceased (422: as one that asks for more than the status, say)."""
+
+    MOVES = frozenset(
+        {("prospective", "active"), ("inactive", "active"), ("active", "inactive"), ("active", "deceased")}
+    )
+
+    def __init__(self, status: str, refused: set[str]) -> None:
+        self.doc = {**RECORD, "status": status, "version": 1}
+        self.refused = refused
+        self.moves: list[str] = []
+
+    async def record(self, resource_id: str) -> VendorRecord:
+        return dict(self.doc)
+
+    async def send(self, method: str, path: str, body: Any = None, headers: Any = None) -> UpstreamResponse:
+        if method == "PATCH":
+            self.doc = {**self.doc, "version": self.doc["version"] + 1}
+            return UpstreamResponse(200, {}, orjson.dumps(self.doc))
+        assert (method, path) == ("POST", f"/patients/{PATIENT_ID}/transition-status")
+        new = body["new_status"]
+        if new in self.refused or (self.doc["status"], new) not in self.MOVES:
+            return UpstreamResponse(422, {}, b'{"detail": "Invalid status transition"}')
+        self.moves.append(new)
+        self.doc = {**self.doc, "status": new, "version": self.doc["version"] + 1}
+        return UpstreamResponse(200, {}, orjson.dumps(self.doc))
+
+
+def test_a_transition_refused_midway_leaves_the_status_as_it_was() -> None:
+    """An inactive patient reported dead goes through `active`: before, a refusal of the second
+    step left it active, a status neither the client nor the record had asked for."""
+    vendor = Lifecycle("inactive", refused={"deceased"})
+    writes = PatientWrites(vendor, CTX, Reader(Drift()), vendor.record)  # type: ignore[arg-type]
+    name = [{"family": "Lee", "given": ["Al"]}]
+    patient = {"resourceType": "Patient", "id": PATIENT_ID, "name": name, "deceasedBoolean": True}
+    written = asyncio.run(writes.update(PATIENT_ID, patient, None))
+    assert vendor.doc["status"] == "inactive" and vendor.moves == ["active", "inactive"]
+    assert written.resource["active"] is False and "Patient.deceased" in written.not_stored

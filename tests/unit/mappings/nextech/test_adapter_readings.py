@@ -382,3 +382,56 @@ def test_a_patient_without_a_chart_number_under_a_minimum_term_length(tmp_path: 
 )
 def test_a_section_category_gives_its_other_names(body: Any, spellings: dict[str, tuple[str, ...]]) -> None:
     assert section_spellings(body) == spellings
+
+
+class QueryOnlyLinks(Paged):
+    """A next link of the query alone (`?page=2`), which `next_page_query` reads as the same
+    endpoint; the term is required (the docs), so a page asked without it is a 400."""
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        if path == "/search" and "term" not in (params or {}):
+            self.calls.append((path, dict(params or {})))
+            raise InvalidRequest("The vendor rejected the request")
+        body = await super().get(path, params)
+        if body["next"]:
+            body["next"] = "?page=" + body["next"].rsplit("page=", 1)[1]
+        return body
+
+
+def test_a_next_link_of_the_query_alone_keeps_the_search_asked(tmp_path: Path) -> None:
+    """Before, page 2 was asked with `page` alone: the term (and an encounter search's window
+    and section) dropped, so a name search was a 400 blaming the client, or a page of another
+    list was merged into the answer."""
+    many = [{**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}"} for i in range(5)]
+    fake = QueryOnlyLinks(many, [])
+    page = _search(_adapter(fake, tmp_path), "Patient", [("identifier", "C00")])
+    assert len(page.resources) == 5 and not any("cut" in w for w in page.warnings)
+    assert all(params.get("term") == "C00" for _, params in fake.calls)
+
+
+def test_a_later_page_refused_says_matches_may_be_missing(tmp_path: Path) -> None:
+    """A 400 for page 2 is not the client's request at fault: what was read is answered, cut."""
+
+    class RefusesPageTwo(Paged):
+        async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+            if (params or {}).get("page") == "2":
+                raise InvalidRequest("The vendor rejected the request")
+            return await super().get(path, params)
+
+    many = [{**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}"} for i in range(5)]
+    page = _search(_adapter(RefusesPageTwo(many, []), tmp_path), "Patient", [("identifier", "C00")])
+    assert len(page.resources) == 2 and any("may have been cut" in w for w in page.warnings)
+
+
+def test_a_first_letter_past_the_pages_read_is_searched_as_written_too(tmp_path: Path) -> None:
+    """A practice with more patients under one letter than `MAX_PAGES` pages hold: before, a
+    Smith past them was missing from `family=Smith` (the answer saying only that it was cut);
+    the name as written narrows the vendor's answer to pages that can all be read."""
+    others = [
+        {**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}", "lastName": "Sanders"} for i in range(45)
+    ]
+    smith = {**GOOD, "patientId": 999, "chartNumber": "C00999", "lastName": "Smith"}
+    fake = Paged([*others, smith], [])
+    page = _search(_adapter(fake, tmp_path), "Patient", [("family", "Smith")])
+    assert "999.C00999" in [r["id"] for r in page.resources]  # the gateway then drops the Sanders
+    assert WRITTEN_TERMS in page.warnings and not any("may have been cut" in w for w in page.warnings)
