@@ -116,9 +116,12 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   (case, `-`/space/`_` and US/UK `canceled` alike: scheduled/planned → planned,
   in_progress → in-progress, completed/finished → finished, cancelled → cancelled, anything
   else → unknown); `visit_type` (telehealth, telemedicine, virtual, video → class VR, else
-  AMB); `type` and `reason` (text; `type` may be an object with a `name`).
-- The encounter's time: `start_time`, else `date_of_service`, else `started_at`; the end
-  `end_time`, else `ended_at`. A null alternative falls through to the next. Values are
+  AMB); `type` (else `title`) and `reason` (text; `type` may be an object with a `name`).
+- The encounter's time: `start_time`, else `date_of_service`, `started_at`, `encounter_date`,
+  `visit_date`, `starts_at` or `date` (the names a team on another stack gives the column); the
+  end `end_time`, else `ended_at` or `ends_at`. A null alternative falls through to the next.
+  A time under none of them leaves the encounter without a period, which no date search
+  finds: the field is reported to the drift monitor (`encounter` shape). Values are
   ISO 8601: a date-time with `Z`/offset, or none (UTC: Laravel's default app timezone, as
   everywhere in this adapter), or a date alone (kept as a date, no midnight invented). A
   value that is no date (e.g. Feb 30) or not a string makes the encounter unreadable.

@@ -31,8 +31,11 @@ from gateway.contract import Resource, VendorModel
 from gateway.contract.lenient import Text
 
 _DIGITS = re.compile(r"\d+")
-_START = ("start_time", "date_of_service", "started_at")
-_END = ("end_time", "ended_at")
+# An encounter's time under each name implementations give it (the docs show no encounter):
+# Laravel's `start_time`/`date_of_service`/`started_at`, and the `encounter_date` (`visit_date`,
+# `date`) a team on another stack names a visit's column, or `starts_at`; in this order.
+_START = ("start_time", "date_of_service", "started_at", "encounter_date", "visit_date", "starts_at", "date")
+_END = ("end_time", "ended_at", "ends_at")
 
 
 @dataclass(frozen=True)
@@ -192,12 +195,18 @@ class VendorEncounter(_Model):
     status: Text = None
     visit_type: Text = None
     type: Ref = None
+    title: Text = None  # the visit's type, named as a title ("Annual physical")
     reason: Text = None
     start_time: Timestamp = None
     date_of_service: Timestamp = None
     started_at: Timestamp = None
+    encounter_date: Timestamp = None
+    visit_date: Timestamp = None
+    starts_at: Timestamp = None
+    date: Timestamp = None
     end_time: Timestamp = None
     ended_at: Timestamp = None
+    ends_at: Timestamp = None
     provider: Ref = None
     location: Ref = None
     updated_at: Timestamp = None
@@ -224,11 +233,11 @@ class VendorEncounter(_Model):
 
     @property
     def start(self) -> str | None:
-        return self.start_time or self.date_of_service or self.started_at
+        return _first(*(getattr(self, name) for name in _START))
 
     @property
     def end(self) -> str | None:
-        return self.end_time or self.ended_at
+        return _first(*(getattr(self, name) for name in _END))
 
 
 _ADDRESS_PARTS = {"line1": "address_line1", "street": "address_line1", "line2": "address_line2", "zip": "zip"}

@@ -39,7 +39,7 @@ __all__ = [
     "nfd",
 ]
 
-EncounterShape = Literal["object", "flat"]
+EncounterShape = Literal["object", "flat", "titled"]
 NameMatch = Literal["substring", "prefix", "exact"]
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 Datetimes = Literal["iso", "micro", "offset", "sql"]

@@ -123,6 +123,13 @@ def _flat(doc: JsonObject) -> JsonObject:
     return flat
 
 
+def _titled(doc: JsonObject) -> JsonObject:
+    """An encounter the ``titled`` way: its type as ``title``, its time as ``encounter_date``,
+    no end time (see ``readings``)."""
+    names = {"type": "title", "start_time": "encounter_date"}
+    return {names.get(key, key): value for key, value in doc.items() if key != "end_time"}
+
+
 class Renderer:
     """Clinic records -> Nextvisit JSON (plain dicts)."""
 
@@ -173,7 +180,9 @@ class Renderer:
             "created_at": iso_seconds(created),
             "updated_at": iso_seconds(max(updated, created)),
         }
-        return _flat(doc) if self.readings.encounter_shape == "flat" else doc
+        if self.readings.encounter_shape == "flat":
+            return _flat(doc)
+        return _titled(doc) if self.readings.encounter_shape == "titled" else doc
 
     @staticmethod
     def timeline(patient: Patient) -> list[JsonObject]:

@@ -88,8 +88,9 @@ READINGS: dict[str, dict[str, Any]] = {
     # Names stored decomposed and matched by prefix, accent-sensitively; no nulls; a simple
     # paginator; local offsets; unwrapped single answers; a read ignoring its include; a PUT
     # that replaces the whole record; the login token as text; meta as JSON text; an address
-    # object in the demographics.
+    # object in the demographics; a visit's time as `encounter_date`, its type as `title`.
     "nfd-prefix-absent-simple-bare": {
+        "encounter_shape": "titled",
         "name_accents": "sensitive_nfd",
         "name_match": "prefix",
         "nulls": "absent",
@@ -134,7 +135,8 @@ class Reading:
 
     @property
     def start_field(self) -> str:
-        return "date_of_service" if self.switches.get("encounter_shape") == "flat" else "start_time"
+        shape = self.switches.get("encounter_shape")
+        return {"flat": "date_of_service", "titled": "encounter_date"}.get(shape or "", "start_time")
 
     @property
     def broken(self) -> int | None:
@@ -251,6 +253,15 @@ def test_encounters_show_who_and_where_and_only_the_unreadable_one_is_left_out(r
             assert not any(value in message for value in _private(truth)), message
         else:
             assert _outcomes(bundle) == []
+
+
+def test_encounters_are_found_by_their_date_whatever_the_vendor_calls_it(reading: Reading) -> None:
+    # Visits that began before the middle one of the busiest patient: a visit whose time the
+    # gateway could not read would have no period, and no date search would ever find it.
+    kept = sorted((e for e in BUSY.encounters if e.id != reading.broken), key=lambda e: e.start)
+    middle = _start(kept[len(kept) // 2])
+    found = reading.fhir.search_all(f"{BASE}/Encounter", patient=str(BUSY.id), date=f"lt{middle}", _count=100)
+    assert sorted(e["identifier"][0]["value"] for e in found) == sorted(str(e.id) for e in kept if _start(e) < middle)
 
 
 def test_each_encounter_reads_as_found_and_only_the_unreadable_one_is_a_502(reading: Reading) -> None:
