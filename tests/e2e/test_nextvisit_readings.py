@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from lxml import etree
@@ -262,6 +263,15 @@ def test_encounters_are_found_by_their_date_whatever_the_vendor_calls_it(reading
     middle = _start(kept[len(kept) // 2])
     found = reading.fhir.search_all(f"{BASE}/Encounter", patient=str(BUSY.id), date=f"lt{middle}", _count=100)
     assert sorted(e["identifier"][0]["value"] for e in found) == sorted(str(e.id) for e in kept if _start(e) < middle)
+    # A visit that is over (or not begun) is found on its day (the tenant's), with or without an
+    # end time; one over before the middle one is not found from it on.
+    over = [e for e in kept if e.status in ("finished", "cancelled", "planned")]
+    for visit in over[:2] + over[-2:]:
+        day = visit.start.astimezone(ZoneInfo("America/Chicago")).date().isoformat()
+        on_day = reading.fhir.search_all(f"{BASE}/Encounter", patient=str(BUSY.id), date=day, _count=100)
+        assert str(visit.id) in {e["identifier"][0]["value"] for e in on_day}, (visit.id, day)
+    since = reading.fhir.search_all(f"{BASE}/Encounter", patient=str(BUSY.id), date=f"ge{middle}", _count=100)
+    assert not {str(e.id) for e in over if _start(e) < middle} & {e["identifier"][0]["value"] for e in since}
 
 
 def test_each_encounter_reads_as_found_and_only_the_unreadable_one_is_a_502(reading: Reading) -> None:
