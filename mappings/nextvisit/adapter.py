@@ -74,7 +74,8 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   `latest_medications` as one text is split into its lines (or `;`/`,` items), `None` and
   `N/A` entries are no drug, and an object names its drug as `name`, `medication` (text or
   an object), `medication_name`, `drug` or `drug_name`, with `strength`/`dosage`/`dose` and
-  `frequency`/`sig`.
+  `frequency`/`sig`, and may say its `status` (`active`, `on_hold`, `discontinued`,
+  `completed`...: served as R4's; a text entry's status is `unknown`).
 - Booleans (`signed`: `true`, `1` or `"1"`) and other documented fields no FHIR element
   needs (`notes`, `insurance`, `user`, `team`, `timeline`, `created_at`, `deleted_at`; an
   encounter's `uuid`, `patient_id`, `created_at`) are declared but never read: no value

@@ -339,6 +339,7 @@ class VendorMedication(_Model):
     dose: Text = None
     frequency: Text = None
     sig: Text = None
+    status: Text = None  # a list that keeps stopped drugs says which (`active`, `discontinued`...)
 
     @model_validator(mode="before")
     @classmethod

@@ -34,6 +34,10 @@ leave open that independent implementations read differently:
   ``start_time``, and its ``id``/``patient_id`` as digit strings. ``titled`` is how a team on
   another stack (Express and knex, say) names a visit's columns: its type as ``title``, its
   time as ``encounter_date`` (written like every other time), and no end time.
+- ``medication_shape="text"`` (default: ``latest_medications`` as the texts described below) |
+  ``"objects"``: every non-deleted medication as ``{id, name, dosage, frequency, status,
+  started_on, ended_on}``, ``status`` the clinic's (``active``, ``on_hold``, ``discontinued``,
+  ``completed``), newest start first: a medication list that keeps what was stopped, and says so.
 - ``include_demographics=True`` (default) | ``False``: ``False`` makes
   ``GET /v1/patients/{id}`` ignore ``include=demographics`` (no ``demographics`` key);
   lists still honour it.

@@ -25,6 +25,7 @@ __all__ = [
     "EncounterShape",
     "ErrorBodies",
     "Ids",
+    "MedicationShape",
     "MetaEncoding",
     "NameMatch",
     "NoDates",
@@ -40,6 +41,7 @@ __all__ = [
 ]
 
 EncounterShape = Literal["object", "flat", "titled"]
+MedicationShape = Literal["text", "objects"]
 NameMatch = Literal["substring", "prefix", "exact"]
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 Datetimes = Literal["iso", "micro", "offset", "sql"]
@@ -66,6 +68,7 @@ Duplicates = Literal["allowed", "409"]
 @dataclass(frozen=True)
 class Readings:
     encounter_shape: EncounterShape = "object"
+    medication_shape: MedicationShape = "text"
     include_demographics: bool = True
     unreadable_encounter: int | None = None
     name_match: NameMatch = "substring"
@@ -131,6 +134,7 @@ class Readings:
 
 _LITERALS = {
     "encounter_shape": EncounterShape,
+    "medication_shape": MedicationShape,
     "name_match": NameMatch,
     "name_accents": Accents,
     "datetimes": Datetimes,

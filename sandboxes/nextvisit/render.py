@@ -90,6 +90,24 @@ def _latest_medications(patient: Patient) -> list[str]:
     return [_medication_text(medication) for medication in current]
 
 
+def _medication_objects(patient: Patient) -> list[JsonObject]:
+    """The ``objects`` reading: every non-deleted medication, its status said, newest first."""
+    listed = sorted((m for m in patient.medications if not m.deleted), key=lambda medication: medication.id)
+    listed.sort(key=lambda medication: medication.start or date.min, reverse=True)
+    return [
+        {
+            "id": medication.id,
+            "name": medication.name,
+            "dosage": medication.strength,
+            "frequency": medication.frequency,
+            "status": medication.status,
+            "started_on": iso_date(medication.start),
+            "ended_on": iso_date(medication.stop),
+        }
+        for medication in listed
+    ]
+
+
 def _notes(patient: Patient) -> str | None:
     parts = []
     if patient.preferred_name:
@@ -208,9 +226,11 @@ class Renderer:
     def patient(self, patient: Patient) -> PatientRow:
         deleted_at = iso_seconds(patient.updated_at) if patient.deleted else None
         other = self.readings.spellings == "other"
-        medications: list[str] | str = _latest_medications(patient)
-        if other:  # one text, a drug a line
-            medications = "\n".join(medications) or "None"
+        medications: list[str] | str | list[JsonObject] = _latest_medications(patient)
+        if self.readings.medication_shape == "objects":
+            medications = _medication_objects(patient)
+        elif other:  # one text, a drug a line
+            medications = "\n".join(_latest_medications(patient)) or "None"
         genders = _OTHER_GENDER if other else _GENDER
         meta: JsonObject = {"chart_number": patient.chart_number}
         if patient.preferred_name:
