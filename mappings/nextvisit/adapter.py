@@ -43,8 +43,11 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   `total`, `next_page_url` at the top level), or a simple paginator (no `last_page` or
   `total`: only `links.next` says more follows), or a cursor paginator (`cursorPaginate()`:
   `meta.next_cursor`, or a `cursor` parameter in the next link; `page` is not read), whose
-  next page is asked for with `cursor=` instead of `page`; with no paging data at all, a full
-  page means "ask for the next". An empty page ends the walk whatever the numbers say (a page
+  next page is asked for with `cursor=` instead of `page`; or keyset pages (an Express or
+  Stripe-style API: a next link naming a position of its own, `?after=<last id>` or an
+  `offset`, and no page numbers), whose next page is asked for with the parameters the link
+  names beyond those a request sends itself (a `page` echoed beside them is not read); with
+  no paging data at all, a full page means "ask for the next". An empty page ends the walk whatever the numbers say (a page
   past the end). A page after the first that is not the one asked for (it states another
   number; or it states none and lists the patients of the page before, told by a digest of
   their ids the paging position carries; or it states none and there is nothing to compare
@@ -210,7 +213,8 @@ Children = Callable[[VendorPatient], Mapped]
 Position = int | dict[str, Any] | None
 """Where a walk of the patient list is: None (its first page); page n of a list that numbers
 its pages; `{"page": n, "seen": <VendorList.fingerprint of page n - 1>}` of one that does not;
-`{"cursor": c, "seen": <the fingerprint of the page that gave c>}` of a list paged by cursor."""
+`{"cursor": c, "seen": <the fingerprint of the page that gave c>}` of a list paged by cursor;
+`{"link": {"after": "42"}, "seen": ...}` of one whose next link names a position of its own."""
 
 
 class NextvisitAdapter:
@@ -573,9 +577,12 @@ def _single(body: Any) -> Any:
 
 
 def _paging(position: Position) -> dict[str, str | int]:
-    """What a list request sends to be at `position`: its `cursor`, else its `page`."""
+    """What a list request sends to be at `position`: its `cursor`, or the parameters its
+    vendor's next link named, else its `page`."""
     if isinstance(position, dict) and isinstance(position.get("cursor"), str):
         return {"cursor": position["cursor"]}
+    if isinstance(position, dict) and isinstance(position.get("link"), dict):
+        return {str(name): str(value) for name, value in position["link"].items()}
     return {"page": _page_number(position)}
 
 
@@ -589,6 +596,8 @@ def _following(listed: VendorList, position: Position) -> Position:
     if not listed.has_more(page):
         return None
     if listed.by_cursor:
+        if listed.cursor is None:
+            return {"link": listed.link_position, "seen": listed.fingerprint}
         return {"cursor": listed.cursor, "seen": listed.fingerprint}
     if listed.served_page is not None:
         return page + 1
@@ -606,12 +615,13 @@ def _not_as_asked(listed: VendorList, position: Position) -> str | None:
     first that states no number and cannot be compared with the one before cannot be told
     from a repeat either."""
     seen = position.get("seen") if isinstance(position, dict) else None
-    if isinstance(position, dict) and "cursor" in position:
+    if isinstance(position, dict) and ("cursor" in position or "link" in position):
         if seen != listed.fingerprint:
             return None
+        by = "its cursor" if "cursor" in position else "its next link"
         return (
             "Nextvisit answered the patients of the page before again when asked for the page after "
-            "it (by its cursor): the patient list cannot be read further"
+            f"it (by {by}): the patient list cannot be read further"
         )
     page = _page_number(position)
     if page == 1:

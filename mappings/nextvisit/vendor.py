@@ -442,6 +442,10 @@ class VendorPageMeta(_Model):
     prev_cursor: Any = None
 
 
+# The parameters a list request sends itself (`filter[...]` too): never a paging position.
+_LIST_PARAMS = frozenset({"per_page", "sort", "include", "page", "cursor"})
+
+
 def _listed(value: Any) -> Any:
     """A page's records: a list, or an object of them (PHP's encoding of an array whose keys
     are not 0..n-1, e.g. a collection filtered without `values()`), read in its order."""
@@ -481,7 +485,7 @@ class VendorList(_Model):
         if not self.data:
             return False
         if self.by_cursor:
-            return self.cursor is not None
+            return self.cursor is not None or self.link_position is not None
         meta = self.meta or VendorPageMeta()
         current = meta.current_page or self.current_page or page
         last = self.last_page_number
@@ -511,12 +515,31 @@ class VendorList(_Model):
         return None
 
     @property
+    def link_position(self) -> dict[str, str] | None:
+        """The position its next link names in parameters of the vendor's own, neither a page
+        number nor a `cursor` (keyset paging, `?after=<last id>`; an `offset`): the link's
+        parameters that a list request does not send itself, as the link gives them (a `page`
+        beside them is the one asked for, echoed: a link builder keeps every parameter it was
+        sent). None when there is no next link, when it names a `cursor` (read as such), or
+        when it names nothing but what a request sends (a page number: paged by number)."""
+        links = self.links if isinstance(self.links, VendorLinks) else None
+        url = next((u for u in (links.next if links else None, self.next_page_url) if isinstance(u, str) and u), None)
+        if url is None:
+            return None
+        query = parse_qs(urlsplit(url).query, keep_blank_values=True)
+        if "cursor" in query:
+            return None
+        own = {name: values[-1] for name, values in query.items() if name not in _LIST_PARAMS and "[" not in name}
+        return own or None
+
+    @property
     def by_cursor(self) -> bool:
-        """Whether the list is paged by cursor: it says `next_cursor` (null on its last page) or
-        links onwards with one."""
+        """Whether the list is paged by a position of the vendor's (not by page number): it says
+        `next_cursor` (null on its last page), or links onwards with a cursor or with a
+        position of its own (`link_position`)."""
         meta = self.meta or VendorPageMeta()
         named = "next_cursor" in meta.model_fields_set or "next_cursor" in self.model_fields_set
-        return named or self.cursor is not None
+        return named or self.cursor is not None or self.link_position is not None
 
     @property
     def fingerprint(self) -> str:

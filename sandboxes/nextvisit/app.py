@@ -89,7 +89,9 @@ leave open that independent implementations read differently:
   ``links.next`` says more follows) | ``"cursor"`` (``cursorPaginate()``: ``meta`` is
   ``{path, per_page, next_cursor, prev_cursor}``, ``links.first``/``links.last`` null,
   ``links.next`` carries ``?cursor=...``; ``page`` is ignored, so asking for page 2 serves the
-  first page again; see ``cursor_paging``). A page past the end is empty in every shape; the
+  first page again; see ``cursor_paging``) | ``"keyset"`` (``?after=<the last id of the page
+  before>``, as an Express or Stripe-style API pages: ``links`` is ``{next}`` alone, ``meta``
+  ``{per_page, has_more}``; ``page`` is ignored). A page past the end is empty in every shape; the
   search endpoint (Scout) pages by number whatever this says.
 - ``errors="laravel"`` (default) | ``"error"`` (``{"error": "<message>"}``) | ``"plain"``
   (the message as ``text/plain``): every error body, statuses unchanged.

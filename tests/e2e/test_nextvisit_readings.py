@@ -90,9 +90,8 @@ READINGS: dict[str, dict[str, Any]] = {
     # Names stored decomposed and matched by prefix, accent-sensitively; no nulls; a simple
     # paginator; local offsets; unwrapped single answers; a read ignoring its include; a PUT
     # that replaces the whole record; the login token as text; meta as JSON text; an address
-    # object in the demographics; a visit's time as `encounter_date`, its type as `title`.
+    # object in the demographics.
     "nfd-prefix-absent-simple-bare": {
-        "encounter_shape": "titled",
         "name_accents": "sensitive_nfd",
         "name_match": "prefix",
         "nulls": "absent",
@@ -127,6 +126,15 @@ READINGS: dict[str, dict[str, Any]] = {
         "dates": "east",
         "login_shape": "new_token",
         "duplicates": "409",
+    },
+    # As a team on another stack (Express and knex, say) writes the API: keyset pages
+    # (`?after=<last id>`, a next link and `has_more`, no page numbers), a visit's time as
+    # `encounter_date` and its type as `title`, ids as strings, a delete answered 204.
+    "keyset-titled": {
+        "paging": "keyset",
+        "encounter_shape": "titled",
+        "ids": "strings",
+        "delete_status": 204,
     },
 }
 
