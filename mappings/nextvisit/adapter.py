@@ -47,11 +47,12 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   Stripe-style API: a next link naming a position of its own, `?after=<last id>` or an
   `offset`, and no page numbers), whose next page is asked for with the parameters the link
   names beyond those a request sends itself (a `page` echoed beside them is not read); with
-  no paging data at all, a full page means "ask for the next". An empty page ends the walk whatever the numbers say (a page
-  past the end). A page after the first that is not the one asked for (it states another
-  number; or it states none and lists the patients of the page before, told by a digest of
-  their ids the paging position carries; or it states none and there is nothing to compare
-  it with) ends the walk with an outcome entry instead of being served again. `total` is
+  no paging data at all, a full page means "ask for the next". An empty page ends the walk
+  whatever the numbers say (a page past the end). A page after the first that is not the one
+  asked for (it states another number; or it states none and lists the patients of the page
+  before, told by a digest of their ids the paging position carries; or it states none and
+  there is nothing to compare it with) ends the walk with an outcome entry instead of being
+  served again. `total` is
   used only when given (and only for an exact query). `data` may be an object of records
   (PHP's encoding of a non-sequential array): its values, in order.
 - Error bodies (none shown): Laravel's `{"message", "errors"}`, `{"error": ...}` or text;

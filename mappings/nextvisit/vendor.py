@@ -387,6 +387,15 @@ class VendorPatient(_Model):
     created_at: Any = None
     deleted_at: Any = None
 
+    @field_validator("first_name", "middle_name", "last_name")
+    @classmethod
+    def _as_entered(cls, value: str | None) -> str | None:
+        """A name without the spaces around it: an app without Laravel's `TrimStrings` middleware
+        (an Express one) keeps `" Jane"` and `"Doe "` as typed at the desk. FHIR strings carry
+        no leading or trailing whitespace (R4 datatypes.html#string), and a name served with it
+        is not found by `given=jane` nor `family:exact=Doe`. Nothing but spaces is no name."""
+        return None if value is None else (value.strip() or None)
+
     @field_validator("meta", mode="before")
     @classmethod
     def _meta(cls, value: Any) -> Any:

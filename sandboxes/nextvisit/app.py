@@ -38,6 +38,9 @@ leave open that independent implementations read differently:
   ``"objects"``: every non-deleted medication as ``{id, name, dosage, frequency, status,
   started_on, ended_on}``, ``status`` the clinic's (``active``, ``on_hold``, ``discontinued``,
   ``completed``), newest start first: a medication list that keeps what was stopped, and says so.
+- ``trim_strings=True`` (default: Laravel's ``TrimStrings`` middleware trimmed every name as it
+  was entered) | ``False`` (an app without it, as an Express one is: every fifth patient's
+  names as typed at the desk, ``" Jane"`` and ``"Doe "``).
 - ``include_demographics=True`` (default) | ``False``: ``False`` makes
   ``GET /v1/patients/{id}`` ignore ``include=demographics`` (no ``demographics`` key);
   lists still honour it.

@@ -70,6 +70,7 @@ class Readings:
     encounter_shape: EncounterShape = "object"
     medication_shape: MedicationShape = "text"
     include_demographics: bool = True
+    trim_strings: bool = True
     unreadable_encounter: int | None = None
     name_match: NameMatch = "substring"
     name_accents: Accents = "insensitive"

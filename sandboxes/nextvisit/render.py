@@ -235,12 +235,15 @@ class Renderer:
         meta: JsonObject = {"chart_number": patient.chart_number}
         if patient.preferred_name:
             meta["preferred_name"] = patient.preferred_name
+        first_name, last_name = patient.first_name, patient.last_name
+        if not self.readings.trim_strings and patient.id % 5 == 0:  # as typed at the desk
+            first_name, last_name = f" {first_name}", f"{last_name} "
         doc: JsonObject = {
             "id": patient.id,
             "uuid": str(patient.uuid),
-            "first_name": patient.first_name,
+            "first_name": first_name,
             "middle_name": patient.middle_name,
-            "last_name": patient.last_name,
+            "last_name": last_name,
             "gender": None if patient.gender is None else genders[patient.gender],
             "date_of_birth": iso_date(patient.birth_date),
             "notes": _notes(patient),

@@ -129,8 +129,10 @@ READINGS: dict[str, dict[str, Any]] = {
     },
     # As a team on another stack (Express and knex, say) writes the API: keyset pages
     # (`?after=<last id>`, a next link and `has_more`, no page numbers), a visit's time as
-    # `encounter_date` and its type as `title`, ids as strings, a delete answered 204.
+    # `encounter_date` and its type as `title`, ids as strings, a delete answered 204, names
+    # as typed (no middleware trims them).
     "keyset-titled": {
+        "trim_strings": False,
         "paging": "keyset",
         "encounter_shape": "titled",
         "ids": "strings",
