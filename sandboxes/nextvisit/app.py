@@ -33,7 +33,7 @@ leave open that independent implementations read differently:
   Clinic"``, null when there is none), its time as ``date_of_service`` instead of
   ``start_time``, and its ``id``/``patient_id`` as digit strings. ``titled`` is how a team on
   another stack (Express and knex, say) names a visit's columns: its type as ``title``, its
-  time as ``encounter_date`` (written like every other time), and no end time.
+  time as ``encounter_date`` (written like every other time; the end stays ``end_time``).
 - ``medication_shape="text"`` (default: ``latest_medications`` as the texts described below) |
   ``"objects"``: every non-deleted medication as ``{id, name, dosage, frequency, status,
   started_on, ended_on}``, ``status`` the clinic's (``active``, ``on_hold``, ``discontinued``,

@@ -142,10 +142,10 @@ def _flat(doc: JsonObject) -> JsonObject:
 
 
 def _titled(doc: JsonObject) -> JsonObject:
-    """An encounter the ``titled`` way: its type as ``title``, its time as ``encounter_date``,
-    no end time (see ``readings``)."""
+    """An encounter the ``titled`` way: its type as ``title``, its time as ``encounter_date``
+    (see ``readings``)."""
     names = {"type": "title", "start_time": "encounter_date"}
-    return {names.get(key, key): value for key, value in doc.items() if key != "end_time"}
+    return {names.get(key, key): value for key, value in doc.items()}
 
 
 class Renderer:
