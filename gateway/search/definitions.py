@@ -116,6 +116,23 @@ def _period(element: str) -> Callable[[Resource], list[DateTarget]]:
     return extract
 
 
+# Encounter statuses (R4 encounter-status) of a visit that is not under way: not begun, or over.
+_NOT_UNDER_WAY = frozenset({"planned", "finished", "cancelled", "entered-in-error"})
+
+
+def _encounter_period(r: Resource) -> list[DateTarget]:
+    """An encounter's period; one not under way that gives only its start (a visit recorded by
+    one date or time, its end never written) takes place at that start. Read as open-ended (R4
+    Period: an absent end is "no end known"), a visit of January would match `date=ge2025-04`,
+    and one dated 2025-01-04 neither `date=2025-01-04` nor `date=2025`, though nothing says it
+    goes on: its status says it is over, or has not begun. One under way (`in-progress`,
+    `arrived`...) or of `unknown` status stays open-ended."""
+    targets = _period("period")(r)
+    if r.get("status") in _NOT_UNDER_WAY and targets and targets[0][1] is None and targets[0][0]:
+        return [targets[0][0]]
+    return targets
+
+
 def _last_updated(r: Resource) -> list[DateTarget]:
     value = (r.get("meta") or {}).get("lastUpdated")
     return [value] if value else []
@@ -240,7 +257,7 @@ DEFINITIONS: dict[str, dict[str, ParamDefinition]] = {
     "Encounter": {
         "patient": _patient_ref("subject"),
         "subject": ParamDefinition("subject", ParamType.REFERENCE, _reference("subject"), "The patient", "Patient"),
-        "date": ParamDefinition("date", ParamType.DATE, _period("period"), "When it took place"),
+        "date": ParamDefinition("date", ParamType.DATE, _encounter_period, "When it took place"),
         "status": ParamDefinition(
             "status", ParamType.TOKEN, _code("status", "http://hl7.org/fhir/encounter-status"), "Encounter status"
         ),

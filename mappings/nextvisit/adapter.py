@@ -43,12 +43,16 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   `total`, `next_page_url` at the top level), or a simple paginator (no `last_page` or
   `total`: only `links.next` says more follows), or a cursor paginator (`cursorPaginate()`:
   `meta.next_cursor`, or a `cursor` parameter in the next link; `page` is not read), whose
-  next page is asked for with `cursor=` instead of `page`; with no paging data at all, a full
-  page means "ask for the next". An empty page ends the walk whatever the numbers say (a page
-  past the end). A page after the first that is not the one asked for (it states another
-  number; or it states none and lists the patients of the page before, told by a digest of
-  their ids the paging position carries; or it states none and there is nothing to compare
-  it with) ends the walk with an outcome entry instead of being served again. `total` is
+  next page is asked for with `cursor=` instead of `page`; or keyset pages (an Express or
+  Stripe-style API: a next link naming a position of its own, `?after=<last id>` or an
+  `offset`, and no page numbers), whose next page is asked for with the parameters the link
+  names beyond those a request sends itself (a `page` echoed beside them is not read); with
+  no paging data at all, a full page means "ask for the next". An empty page ends the walk
+  whatever the numbers say (a page past the end). A page after the first that is not the one
+  asked for (it states another number; or it states none and lists the patients of the page
+  before, told by a digest of their ids the paging position carries; or it states none and
+  there is nothing to compare it with) ends the walk with an outcome entry instead of being
+  served again. `total` is
   used only when given (and only for an exact query). `data` may be an object of records
   (PHP's encoding of a non-sequential array): its values, in order.
 - Error bodies (none shown): Laravel's `{"message", "errors"}`, `{"error": ...}` or text;
@@ -74,7 +78,8 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   `latest_medications` as one text is split into its lines (or `;`/`,` items), `None` and
   `N/A` entries are no drug, and an object names its drug as `name`, `medication` (text or
   an object), `medication_name`, `drug` or `drug_name`, with `strength`/`dosage`/`dose` and
-  `frequency`/`sig`.
+  `frequency`/`sig`, and may say its `status` (`active`, `on_hold`, `discontinued`,
+  `completed`...: served as R4's; a text entry's status is `unknown`).
 - Booleans (`signed`: `true`, `1` or `"1"`) and other documented fields no FHIR element
   needs (`notes`, `insurance`, `user`, `team`, `timeline`, `created_at`, `deleted_at`; an
   encounter's `uuid`, `patient_id`, `created_at`) are declared but never read: no value
@@ -116,9 +121,12 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   (case, `-`/space/`_` and US/UK `canceled` alike: scheduled/planned → planned,
   in_progress → in-progress, completed/finished → finished, cancelled → cancelled, anything
   else → unknown); `visit_type` (telehealth, telemedicine, virtual, video → class VR, else
-  AMB); `type` and `reason` (text; `type` may be an object with a `name`).
-- The encounter's time: `start_time`, else `date_of_service`, else `started_at`; the end
-  `end_time`, else `ended_at`. A null alternative falls through to the next. Values are
+  AMB); `type` (else `title`) and `reason` (text; `type` may be an object with a `name`).
+- The encounter's time: `start_time`, else `date_of_service`, `started_at`, `encounter_date`,
+  `visit_date`, `starts_at` or `date` (the names a team on another stack gives the column); the
+  end `end_time`, else `ended_at` or `ends_at`. A null alternative falls through to the next.
+  A time under none of them leaves the encounter without a period, which no date search
+  finds: the field is reported to the drift monitor (`encounter` shape). Values are
   ISO 8601: a date-time with `Z`/offset, or none (UTC: Laravel's default app timezone, as
   everywhere in this adapter), or a date alone (kept as a date, no midnight invented). A
   value that is no date (e.g. Feb 30) or not a string makes the encounter unreadable.
@@ -206,7 +214,8 @@ Children = Callable[[VendorPatient], Mapped]
 Position = int | dict[str, Any] | None
 """Where a walk of the patient list is: None (its first page); page n of a list that numbers
 its pages; `{"page": n, "seen": <VendorList.fingerprint of page n - 1>}` of one that does not;
-`{"cursor": c, "seen": <the fingerprint of the page that gave c>}` of a list paged by cursor."""
+`{"cursor": c, "seen": <the fingerprint of the page that gave c>}` of a list paged by cursor;
+`{"link": {"after": "42"}, "seen": ...}` of one whose next link names a position of its own."""
 
 
 class NextvisitAdapter:
@@ -569,9 +578,12 @@ def _single(body: Any) -> Any:
 
 
 def _paging(position: Position) -> dict[str, str | int]:
-    """What a list request sends to be at `position`: its `cursor`, else its `page`."""
+    """What a list request sends to be at `position`: its `cursor`, or the parameters its
+    vendor's next link named, else its `page`."""
     if isinstance(position, dict) and isinstance(position.get("cursor"), str):
         return {"cursor": position["cursor"]}
+    if isinstance(position, dict) and isinstance(position.get("link"), dict):
+        return {str(name): str(value) for name, value in position["link"].items()}
     return {"page": _page_number(position)}
 
 
@@ -585,6 +597,8 @@ def _following(listed: VendorList, position: Position) -> Position:
     if not listed.has_more(page):
         return None
     if listed.by_cursor:
+        if listed.cursor is None:
+            return {"link": listed.link_position, "seen": listed.fingerprint}
         return {"cursor": listed.cursor, "seen": listed.fingerprint}
     if listed.served_page is not None:
         return page + 1
@@ -602,12 +616,13 @@ def _not_as_asked(listed: VendorList, position: Position) -> str | None:
     first that states no number and cannot be compared with the one before cannot be told
     from a repeat either."""
     seen = position.get("seen") if isinstance(position, dict) else None
-    if isinstance(position, dict) and "cursor" in position:
+    if isinstance(position, dict) and ("cursor" in position or "link" in position):
         if seen != listed.fingerprint:
             return None
+        by = "its cursor" if "cursor" in position else "its next link"
         return (
             "Nextvisit answered the patients of the page before again when asked for the page after "
-            "it (by its cursor): the patient list cannot be read further"
+            f"it (by {by}): the patient list cannot be read further"
         )
     page = _page_number(position)
     if page == 1:

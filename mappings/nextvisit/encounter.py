@@ -73,7 +73,7 @@ def encounter_to_fhir(raw: Mapping[str, Any] | VendorEncounter, patient_id: str,
     provider = e.provider
     performer = ", ".join(x for x in (provider.label, provider.credentials) if x) if provider else ""
     location = e.location.label if e.location else None
-    visit_type = e.type.label if e.type else None
+    visit_type = (e.type.label if e.type else None) or e.title
     resource = compact(
         {
             "resourceType": "Encounter",

@@ -7,7 +7,10 @@ medications`) is no statement. The medication stays
 text (no code is guessed); a strength the text states becomes the dose, and PRN becomes
 `asNeededBoolean`. The list is the latest one charted, not a statement that the patient takes
 each drug today, so the status is `unknown` — claiming `active` would be more than Nextvisit
-says; `dateAsserted` is when the list last changed.
+says; `dateAsserted` is when the list last changed. An entry given as an object may say its
+status (a list that keeps what was stopped): that status is served (`discontinued` is
+`stopped`, `on_hold` `on-hold`; R4 medication-statement-status), never `unknown` for a drug the
+vendor says was stopped; a status no reading knows stays `unknown`.
 """
 
 from __future__ import annotations
@@ -38,6 +41,14 @@ _STRENGTH = re.compile(r"(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>mcg|mg|g|mL|ml|unit
 _PRN = re.compile(r"\b(prn|as needed)\b", re.IGNORECASE)
 _SEPARATORS = re.compile(r"\s*[\n;,]\s*")
 _NO_DRUG = NOTHING_RECORDED | {"none", "no medications", "no current medications", "no meds", "nil"}
+# The words a medication list writes for a drug's status → R4 MedicationStatement.status.
+_STATUS = {
+    **dict.fromkeys(("active", "current", "taking"), "active"),
+    **dict.fromkeys(("discontinued", "stopped", "inactive", "ceased", "cancelled", "canceled"), "stopped"),
+    **dict.fromkeys(("completed", "complete", "finished"), "completed"),
+    **dict.fromkeys(("on_hold", "onhold", "held", "paused", "suspended"), "on-hold"),
+    **dict.fromkeys(("entered_in_error", "error"), "entered-in-error"),
+}
 _UCUM_UNITS = {"mcg": "ug", "mg": "mg", "g": "g", "ml": "mL", "unit": "[U]", "units": "[U]", "iu": "[iU]", "%": "%"}
 
 
@@ -69,7 +80,7 @@ def medications_read(patient: VendorPatient, ctx: TenantContext) -> Mapped:
         return [], [Unreadable("MedicationStatement", patient.id, None, exc.field, exc.problem)]
     for path, entry in entries:
         try:
-            text = _entry_text(entry, path)
+            text, status = _entry(entry, path)
         except UnreadablePayload as exc:
             unreadable.append(Unreadable("MedicationStatement", patient.id, None, exc.field, exc.problem))
             continue
@@ -78,27 +89,29 @@ def medications_read(patient: VendorPatient, ctx: TenantContext) -> Mapped:
         key = text_key(text)
         seen[key] = seen.get(key, 0) + 1
         resource_id = f"{patient.id}.m.{key}" + (f"-{seen[key]}" if seen[key] > 1 else "")
-        out.append(_statement(patient, resource_id, text))
+        out.append(_statement(patient, resource_id, text, status))
     return out, unreadable
 
 
-def _entry_text(entry: Any, path: str) -> str:
+def _entry(entry: Any, path: str) -> tuple[str, str]:
+    """An entry's text and its R4 status (`unknown` unless the entry says it)."""
     if entry is None:
-        return ""
+        return "", "unknown"
     if isinstance(entry, str):
-        return entry.strip()
+        return entry.strip(), "unknown"
     if isinstance(entry, dict):
         try:
-            text = VendorMedication.model_validate(entry).text
+            medication = VendorMedication.model_validate(entry)
         except ValidationError as exc:
             raise UnreadablePayload(*first_problem(exc, path)) from None
-        if not text:
+        if not medication.text:
             raise UnreadablePayload(f"{path}.name", "is missing")
-        return text
+        status = (medication.status or "").strip().lower().replace("-", "_").replace(" ", "_")
+        return medication.text, _STATUS.get(status, "unknown")
     raise UnreadablePayload(path, "is neither text nor an object")
 
 
-def _statement(patient: VendorPatient, resource_id: str, text: str) -> dict[str, Any]:
+def _statement(patient: VendorPatient, resource_id: str, text: str, status: str) -> dict[str, Any]:
     strength = _STRENGTH.search(text)
     dosage: dict[str, Any] = {"text": text}
     if _PRN.search(text):
@@ -112,7 +125,7 @@ def _statement(patient: VendorPatient, resource_id: str, text: str) -> dict[str,
         {
             "resourceType": "MedicationStatement",
             "id": resource_id,
-            "status": "unknown",
+            "status": status,
             "medicationCodeableConcept": {"text": text},
             "subject": reference("Patient", patient.id),
             "dateAsserted": instant(patient.updated_at),

@@ -31,8 +31,11 @@ from gateway.contract import Resource, VendorModel
 from gateway.contract.lenient import Text
 
 _DIGITS = re.compile(r"\d+")
-_START = ("start_time", "date_of_service", "started_at")
-_END = ("end_time", "ended_at")
+# An encounter's time under each name implementations give it (the docs show no encounter):
+# Laravel's `start_time`/`date_of_service`/`started_at`, and the `encounter_date` (`visit_date`,
+# `date`) a team on another stack names a visit's column, or `starts_at`; in this order.
+_START = ("start_time", "date_of_service", "started_at", "encounter_date", "visit_date", "starts_at", "date")
+_END = ("end_time", "ended_at", "ends_at")
 
 
 @dataclass(frozen=True)
@@ -192,12 +195,18 @@ class VendorEncounter(_Model):
     status: Text = None
     visit_type: Text = None
     type: Ref = None
+    title: Text = None  # the visit's type, named as a title ("Annual physical")
     reason: Text = None
     start_time: Timestamp = None
     date_of_service: Timestamp = None
     started_at: Timestamp = None
+    encounter_date: Timestamp = None
+    visit_date: Timestamp = None
+    starts_at: Timestamp = None
+    date: Timestamp = None
     end_time: Timestamp = None
     ended_at: Timestamp = None
+    ends_at: Timestamp = None
     provider: Ref = None
     location: Ref = None
     updated_at: Timestamp = None
@@ -224,11 +233,11 @@ class VendorEncounter(_Model):
 
     @property
     def start(self) -> str | None:
-        return self.start_time or self.date_of_service or self.started_at
+        return _first(*(getattr(self, name) for name in _START))
 
     @property
     def end(self) -> str | None:
-        return self.end_time or self.ended_at
+        return _first(*(getattr(self, name) for name in _END))
 
 
 _ADDRESS_PARTS = {"line1": "address_line1", "street": "address_line1", "line2": "address_line2", "zip": "zip"}
@@ -330,6 +339,7 @@ class VendorMedication(_Model):
     dose: Text = None
     frequency: Text = None
     sig: Text = None
+    status: Text = None  # a list that keeps stopped drugs says which (`active`, `discontinued`...)
 
     @model_validator(mode="before")
     @classmethod
@@ -376,6 +386,15 @@ class VendorPatient(_Model):
     timeline: Any = None
     created_at: Any = None
     deleted_at: Any = None
+
+    @field_validator("first_name", "middle_name", "last_name")
+    @classmethod
+    def _as_entered(cls, value: str | None) -> str | None:
+        """A name without the spaces around it: an app without Laravel's `TrimStrings` middleware
+        (an Express one) keeps `" Jane"` and `"Doe "` as typed at the desk. FHIR strings carry
+        no leading or trailing whitespace (R4 datatypes.html#string), and a name served with it
+        is not found by `given=jane` nor `family:exact=Doe`. Nothing but spaces is no name."""
+        return None if value is None else (value.strip() or None)
 
     @field_validator("meta", mode="before")
     @classmethod
@@ -432,6 +451,10 @@ class VendorPageMeta(_Model):
     prev_cursor: Any = None
 
 
+# The parameters a list request sends itself (`filter[...]` too): never a paging position.
+_LIST_PARAMS = frozenset({"per_page", "sort", "include", "page", "cursor"})
+
+
 def _listed(value: Any) -> Any:
     """A page's records: a list, or an object of them (PHP's encoding of an array whose keys
     are not 0..n-1, e.g. a collection filtered without `values()`), read in its order."""
@@ -471,7 +494,7 @@ class VendorList(_Model):
         if not self.data:
             return False
         if self.by_cursor:
-            return self.cursor is not None
+            return self.cursor is not None or self.link_position is not None
         meta = self.meta or VendorPageMeta()
         current = meta.current_page or self.current_page or page
         last = self.last_page_number
@@ -501,12 +524,31 @@ class VendorList(_Model):
         return None
 
     @property
+    def link_position(self) -> dict[str, str] | None:
+        """The position its next link names in parameters of the vendor's own, neither a page
+        number nor a `cursor` (keyset paging, `?after=<last id>`; an `offset`): the link's
+        parameters that a list request does not send itself, as the link gives them (a `page`
+        beside them is the one asked for, echoed: a link builder keeps every parameter it was
+        sent). None when there is no next link, when it names a `cursor` (read as such), or
+        when it names nothing but what a request sends (a page number: paged by number)."""
+        links = self.links if isinstance(self.links, VendorLinks) else None
+        url = next((u for u in (links.next if links else None, self.next_page_url) if isinstance(u, str) and u), None)
+        if url is None:
+            return None
+        query = parse_qs(urlsplit(url).query, keep_blank_values=True)
+        if "cursor" in query:
+            return None
+        own = {name: values[-1] for name, values in query.items() if name not in _LIST_PARAMS and "[" not in name}
+        return own or None
+
+    @property
     def by_cursor(self) -> bool:
-        """Whether the list is paged by cursor: it says `next_cursor` (null on its last page) or
-        links onwards with one."""
+        """Whether the list is paged by a position of the vendor's (not by page number): it says
+        `next_cursor` (null on its last page), or links onwards with a cursor or with a
+        position of its own (`link_position`)."""
         meta = self.meta or VendorPageMeta()
         named = "next_cursor" in meta.model_fields_set or "next_cursor" in self.model_fields_set
-        return named or self.cursor is not None
+        return named or self.cursor is not None or self.link_position is not None
 
     @property
     def fingerprint(self) -> str:

@@ -28,10 +28,19 @@ Switches (keyword arguments of ``create_app``, the fields of ``readings.Readings
 default is the reading described in the rest of this docstring). Each is a point the docs
 leave open that independent implementations read differently:
 
-- ``encounter_shape="object"`` (default) | ``"flat"``: ``flat`` renders an encounter's
+- ``encounter_shape="object"`` (default) | ``"flat"`` | ``"titled"``: ``flat`` renders an encounter's
   ``provider`` and ``location`` as plain strings (``"Maria Alvarez, MD"``, ``"Main
   Clinic"``, null when there is none), its time as ``date_of_service`` instead of
-  ``start_time``, and its ``id``/``patient_id`` as digit strings.
+  ``start_time``, and its ``id``/``patient_id`` as digit strings. ``titled`` is how a team on
+  another stack (Express and knex, say) names a visit's columns: its type as ``title``, its
+  time as ``encounter_date`` (written like every other time; the end stays ``end_time``).
+- ``medication_shape="text"`` (default: ``latest_medications`` as the texts described below) |
+  ``"objects"``: every non-deleted medication as ``{id, name, dosage, frequency, status,
+  started_on, ended_on}``, ``status`` the clinic's (``active``, ``on_hold``, ``discontinued``,
+  ``completed``), newest start first: a medication list that keeps what was stopped, and says so.
+- ``trim_strings=True`` (default: Laravel's ``TrimStrings`` middleware trimmed every name as it
+  was entered) | ``False`` (an app without it, as an Express one is: every fifth patient's
+  names as typed at the desk, ``" Jane"`` and ``"Doe "``).
 - ``include_demographics=True`` (default) | ``False``: ``False`` makes
   ``GET /v1/patients/{id}`` ignore ``include=demographics`` (no ``demographics`` key);
   lists still honour it.
@@ -47,7 +56,7 @@ leave open that independent implementations read differently:
 - ``datetimes="iso"`` (default, ``2024-01-05T10:00:00Z``) | ``"micro"`` (Laravel's default
   ``2024-01-05T10:00:00.000000Z``) | ``"offset"`` (the same instant in America/Chicago,
   ``2024-01-05T04:00:00-06:00``) | ``"sql"`` (``2024-01-05 10:00:00``, UTC, no zone): every
-  ``*_at``, ``start_time``, ``end_time``, ``date_of_service`` and ``occurred_at``.
+  ``*_at``, ``start_time``, ``end_time``, ``date_of_service``, ``encounter_date`` and ``occurred_at``.
 - ``dates="iso"`` (default, ``1985-03-15``) | ``"us"`` (``03/15/1985``) | ``"datetime"``
   (Laravel's ``date`` cast: ``1985-03-15T00:00:00.000000Z``) | ``"east"`` (the same cast in
   an app whose timezone is Europe/Berlin: Carbon's ``toJSON()`` writes local midnight in UTC,
@@ -83,7 +92,9 @@ leave open that independent implementations read differently:
   ``links.next`` says more follows) | ``"cursor"`` (``cursorPaginate()``: ``meta`` is
   ``{path, per_page, next_cursor, prev_cursor}``, ``links.first``/``links.last`` null,
   ``links.next`` carries ``?cursor=...``; ``page`` is ignored, so asking for page 2 serves the
-  first page again; see ``cursor_paging``). A page past the end is empty in every shape; the
+  first page again; see ``cursor_paging``) | ``"keyset"`` (``?after=<the last id of the page
+  before>``, as an Express or Stripe-style API pages: ``links`` is ``{next}`` alone, ``meta``
+  ``{per_page, has_more}``; ``page`` is ignored). A page past the end is empty in every shape; the
   search endpoint (Scout) pages by number whatever this says.
 - ``errors="laravel"`` (default) | ``"error"`` (``{"error": "<message>"}``) | ``"plain"``
   (the message as ``text/plain``): every error body, statuses unchanged.

@@ -1,4 +1,5 @@
-"""Laravel's ``cursorPaginate()`` behind a resource collection (the ``paging="cursor"`` reading).
+"""Laravel's ``cursorPaginate()`` behind a resource collection (the ``paging="cursor"`` reading),
+and keyset paging as a team on another stack writes it (``paging="keyset"``, ``keyset_paginate``).
 
 A cursor is ``Cursor::encode()``: the values of the row it points from in every order column
 (the sorted field, then ``id``, the tie-breaker) plus ``_pointsToNextItems``, as JSON in
@@ -28,7 +29,7 @@ from sandboxes.nextvisit.rows import PatientRow
 from sandboxes.toolkit.aliases import JsonObject
 from sandboxes.toolkit.folding import fold
 
-__all__ = ["cursor_paginate"]
+__all__ = ["cursor_paginate", "keyset_paginate"]
 
 _POINTS_NEXT = "_pointsToNextItems"
 
@@ -122,3 +123,33 @@ def cursor_paginate(
     meta = {"path": path, "per_page": per_page, "next_cursor": next_cursor, "prev_cursor": prev_cursor}
     data = b'"data":[' + b",".join(render(row) for row in page) + b"]"
     return b"{" + data + b"," + php_json({"links": links, "meta": meta})[1:]
+
+
+def keyset_paginate(
+    request: Request,
+    rows: list[PatientRow],
+    render: Callable[[PatientRow], bytes],
+    per_page: int,
+    query: JsonObject,
+) -> bytes:
+    """The page of `rows` (in the list's order) after the row whose id `query`'s ``after`` names,
+    the way an Express or Stripe-style API pages (``?after=<the last id of the page before>``):
+    ``page`` is not read, and neither is any other position; an ``after`` that names no listed
+    row means the first page. ``links`` is ``{next}`` only (a URL with every other query parameter
+    kept and ``after`` last; null on the last page), ``meta`` is ``{per_page, has_more}``: no
+    total, no page numbers, no cursor."""
+    after = query.get("after")
+    ids = [str(row.id) for row in rows]
+    start = ids.index(after) + 1 if isinstance(after, str) and after in ids else 0
+    page = rows[start : start + per_page]
+    more = start + per_page < len(rows)
+    path = str(request.url.replace(query="", fragment="")).rstrip("/")
+    kept = {key: value for key, value in query.items() if key != "after"}
+    following = path + "?" + "&".join(php_build({**kept, "after": str(page[-1].id)})) if more and page else None
+    data = b'"data":[' + b",".join(render(row) for row in page) + b"]"
+    return (
+        b"{"
+        + data
+        + b","
+        + php_json({"links": {"next": following}, "meta": {"per_page": per_page, "has_more": more}})[1:]
+    )

@@ -7,8 +7,9 @@ List rules (all nullable, so an empty parameter means "not given"): ``per_page``
 alternatives, each matched as the reading says, ``Readings.names_hit``: by default a folded
 substring); ``filter.date_of_birth`` ``date``; ``filter.trashed`` ``in:with,only``. Then Spatie's
 allow-lists (400). Pages are Laravel's ``paginate()`` (``paging``), or ``cursorPaginate()`` under
-``paging="cursor"`` (``cursor_paging``). Search rules: ``query`` ``required|string``, ``per_page``
-``nullable|integer|min:1|max:100`` (default 20), ``sort_by`` ``nullable|in:asc,desc``
+``paging="cursor"``, or keyset pages under ``paging="keyset"`` (``cursor_paging``). Search
+rules: ``query`` ``required|string``, ``per_page`` ``nullable|integer|min:1|max:100``
+(default 20), ``sort_by`` ``nullable|in:asc,desc``
 (default ``desc``); Scout's paginator carries only ``query`` into its links.
 """
 
@@ -20,7 +21,7 @@ from functools import partial
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sandboxes.nextvisit.cursor_paging import cursor_paginate
+from sandboxes.nextvisit.cursor_paging import cursor_paginate, keyset_paginate
 from sandboxes.nextvisit.errors import respond
 from sandboxes.nextvisit.paging import page_number, paginate
 from sandboxes.nextvisit.request_input import request_query
@@ -75,9 +76,11 @@ class PatientLists:
         included = includes(query)
         rows = self.store.listing(sort, names.get("first_name", ()), names.get("last_name", ()), iso_date(dob), trashed)
         variant = ("team" in included, "encounters" in included, "demographics" in included, trashed is not None)
+        render = partial(self.store.patient_json, variant=variant)
         if self.store.readings.paging == "cursor":  # `page` is not read at all
-            render = partial(self.store.patient_json, variant=variant)
             return respond(200, cursor_paginate(request, rows, render, sort, per_page, query))
+        if self.store.readings.paging == "keyset":  # nor here: `after` is
+            return respond(200, keyset_paginate(request, rows, render, per_page, query))
         page = page_number(query.get("page"))
         items = [self.store.patient_json(row, variant) for row in page_slice(rows, page, per_page)]
         return respond(200, paginate(request, items, len(rows), page, per_page, query, self.store.readings.paging))

@@ -25,6 +25,7 @@ __all__ = [
     "EncounterShape",
     "ErrorBodies",
     "Ids",
+    "MedicationShape",
     "MetaEncoding",
     "NameMatch",
     "NoDates",
@@ -39,7 +40,8 @@ __all__ = [
     "nfd",
 ]
 
-EncounterShape = Literal["object", "flat"]
+EncounterShape = Literal["object", "flat", "titled"]
+MedicationShape = Literal["text", "objects"]
 NameMatch = Literal["substring", "prefix", "exact"]
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 Datetimes = Literal["iso", "micro", "offset", "sql"]
@@ -47,7 +49,7 @@ Dates = Literal["iso", "us", "datetime", "east"]
 Ids = Literal["numbers", "strings"]
 Booleans = Literal["json", "digits"]
 Nulls = Literal["null", "absent"]
-Paging = Literal["resource", "paginator", "simple", "cursor"]
+Paging = Literal["resource", "paginator", "simple", "cursor", "keyset"]
 ErrorBodies = Literal["laravel", "error", "plain"]
 SingleEnvelope = Literal["data", "bare"]
 LoginShape = Literal["token", "data", "plain", "new_token"]
@@ -66,7 +68,9 @@ Duplicates = Literal["allowed", "409"]
 @dataclass(frozen=True)
 class Readings:
     encounter_shape: EncounterShape = "object"
+    medication_shape: MedicationShape = "text"
     include_demographics: bool = True
+    trim_strings: bool = True
     unreadable_encounter: int | None = None
     name_match: NameMatch = "substring"
     name_accents: Accents = "insensitive"
@@ -131,6 +135,7 @@ class Readings:
 
 _LITERALS = {
     "encounter_shape": EncounterShape,
+    "medication_shape": MedicationShape,
     "name_match": NameMatch,
     "name_accents": Accents,
     "datetimes": Datetimes,

@@ -90,6 +90,24 @@ def _latest_medications(patient: Patient) -> list[str]:
     return [_medication_text(medication) for medication in current]
 
 
+def _medication_objects(patient: Patient) -> list[JsonObject]:
+    """The ``objects`` reading: every non-deleted medication, its status said, newest first."""
+    listed = sorted((m for m in patient.medications if not m.deleted), key=lambda medication: medication.id)
+    listed.sort(key=lambda medication: medication.start or date.min, reverse=True)
+    return [
+        {
+            "id": medication.id,
+            "name": medication.name,
+            "dosage": medication.strength,
+            "frequency": medication.frequency,
+            "status": medication.status,
+            "started_on": iso_date(medication.start),
+            "ended_on": iso_date(medication.stop),
+        }
+        for medication in listed
+    ]
+
+
 def _notes(patient: Patient) -> str | None:
     parts = []
     if patient.preferred_name:
@@ -121,6 +139,13 @@ def _flat(doc: JsonObject) -> JsonObject:
         else:
             flat[key] = value
     return flat
+
+
+def _titled(doc: JsonObject) -> JsonObject:
+    """An encounter the ``titled`` way: its type as ``title``, its time as ``encounter_date``
+    (see ``readings``)."""
+    names = {"type": "title", "start_time": "encounter_date"}
+    return {names.get(key, key): value for key, value in doc.items()}
 
 
 class Renderer:
@@ -173,7 +198,9 @@ class Renderer:
             "created_at": iso_seconds(created),
             "updated_at": iso_seconds(max(updated, created)),
         }
-        return _flat(doc) if self.readings.encounter_shape == "flat" else doc
+        if self.readings.encounter_shape == "flat":
+            return _flat(doc)
+        return _titled(doc) if self.readings.encounter_shape == "titled" else doc
 
     @staticmethod
     def timeline(patient: Patient) -> list[JsonObject]:
@@ -199,19 +226,24 @@ class Renderer:
     def patient(self, patient: Patient) -> PatientRow:
         deleted_at = iso_seconds(patient.updated_at) if patient.deleted else None
         other = self.readings.spellings == "other"
-        medications: list[str] | str = _latest_medications(patient)
-        if other:  # one text, a drug a line
-            medications = "\n".join(medications) or "None"
+        medications: list[str] | str | list[JsonObject] = _latest_medications(patient)
+        if self.readings.medication_shape == "objects":
+            medications = _medication_objects(patient)
+        elif other:  # one text, a drug a line
+            medications = "\n".join(_latest_medications(patient)) or "None"
         genders = _OTHER_GENDER if other else _GENDER
         meta: JsonObject = {"chart_number": patient.chart_number}
         if patient.preferred_name:
             meta["preferred_name"] = patient.preferred_name
+        first_name, last_name = patient.first_name, patient.last_name
+        if not self.readings.trim_strings and patient.id % 5 == 0:  # as typed at the desk
+            first_name, last_name = f" {first_name}", f"{last_name} "
         doc: JsonObject = {
             "id": patient.id,
             "uuid": str(patient.uuid),
-            "first_name": patient.first_name,
+            "first_name": first_name,
             "middle_name": patient.middle_name,
-            "last_name": patient.last_name,
+            "last_name": last_name,
             "gender": None if patient.gender is None else genders[patient.gender],
             "date_of_birth": iso_date(patient.birth_date),
             "notes": _notes(patient),

@@ -27,7 +27,7 @@ __all__ = ["EXTRA_FIELD", "NO_DATE", "ErrorBodyMiddleware", "on_the_wire", "with
 OFFSET_ZONE = ZoneInfo("America/Chicago")
 #: The app timezone of the ``dates="east"`` reading.
 EAST_ZONE = ZoneInfo("Europe/Berlin")
-_TIMES = frozenset({"start_time", "end_time", "date_of_service", "occurred_at"})
+_TIMES = frozenset({"start_time", "end_time", "date_of_service", "encounter_date", "occurred_at"})
 _IDS = frozenset({"id", "patient_id", "user_id"})
 #: An undocumented field the ``extra_field`` reading adds to each patient (a value that must
 #: never reach a log: the drift monitor records names only).

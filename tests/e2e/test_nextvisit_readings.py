@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from lxml import etree
@@ -27,6 +28,7 @@ from tests.support.variants import gateway_over
 BASE = "/fhir/nextvisit"
 JSON = {"Content-Type": "application/fhir+json"}
 STATUS = {"planned": "planned", "arrived": "in-progress", "finished": "finished", "cancelled": "cancelled"}
+MEDICATION_STATUS = {"active": "active", "on_hold": "on-hold", "discontinued": "stopped", "completed": "completed"}
 GENDER = {"male": "male", "female": "female", "non_binary": "other", "other": "other", "unknown": "unknown",
           "prefer_not_to_say": "unknown", None: "unknown"}  # fmt: skip
 CLINIC = build_clinic()
@@ -109,8 +111,10 @@ READINGS: dict[str, dict[str, Any]] = {
     # Accent-sensitive names, Laravel's microsecond times, one encounter no reading can use, a
     # cursor paginator (`page` not read), no demographics as PHP's empty array; Go's zero time
     # for no date (and in every live patient's deleted_at), birth dates from an app east of UTC,
-    # Sanctum's NewAccessToken as the login answer, duplicates refused with 409.
+    # Sanctum's NewAccessToken as the login answer, duplicates refused with 409, medications as
+    # objects that say their status.
     "accents-micro-unreadable": {
+        "medication_shape": "objects",
         "name_accents": "sensitive",
         "datetimes": "micro",
         "paging": "cursor",
@@ -123,6 +127,17 @@ READINGS: dict[str, dict[str, Any]] = {
         "login_shape": "new_token",
         "duplicates": "409",
     },
+    # As a team on another stack (Express and knex, say) writes the API: keyset pages
+    # (`?after=<last id>`, a next link and `has_more`, no page numbers), a visit's time as
+    # `encounter_date` and its type as `title`, ids as strings, a delete answered 204, names
+    # as typed (no middleware trims them).
+    "keyset-titled": {
+        "trim_strings": False,
+        "paging": "keyset",
+        "encounter_shape": "titled",
+        "ids": "strings",
+        "delete_status": 204,
+    },
 }
 
 
@@ -134,7 +149,8 @@ class Reading:
 
     @property
     def start_field(self) -> str:
-        return "date_of_service" if self.switches.get("encounter_shape") == "flat" else "start_time"
+        shape = self.switches.get("encounter_shape")
+        return {"flat": "date_of_service", "titled": "encounter_date"}.get(shape or "", "start_time")
 
     @property
     def broken(self) -> int | None:
@@ -218,8 +234,13 @@ def test_each_patients_records_match_the_clinic(reading: Reading) -> None:
         expected = 1 if truth.allergy_review == "nkda" and not live_allergies else len(live_allergies)
         assert len(allergies) == expected, truth.id
         medications = reading.fhir.search_all(f"{BASE}/MedicationStatement", patient=pid)
-        current = [m for m in truth.medications if not m.deleted and m.status in ("active", "on_hold")]
-        assert len(medications) == len(current), truth.id
+        if reading.switches.get("medication_shape") == "objects":
+            # Each with the status the vendor gives it: a stopped drug is not one of unknown status.
+            listed = [m for m in truth.medications if not m.deleted]
+            assert Counter(m["status"] for m in medications) == Counter(MEDICATION_STATUS[m.status] for m in listed)
+        else:
+            current = [m for m in truth.medications if not m.deleted and m.status in ("active", "on_hold")]
+            assert len(medications) == len(current), truth.id
         encounters = reading.fhir.search_all(f"{BASE}/Encounter", patient=pid, _count=100)
         expected_encounters = [e for e in truth.encounters if e.id != reading.broken]
         assert Counter((e["period"]["start"], e["status"]) for e in encounters) == Counter(
@@ -251,6 +272,24 @@ def test_encounters_show_who_and_where_and_only_the_unreadable_one_is_left_out(r
             assert not any(value in message for value in _private(truth)), message
         else:
             assert _outcomes(bundle) == []
+
+
+def test_encounters_are_found_by_their_date_whatever_the_vendor_calls_it(reading: Reading) -> None:
+    # Visits that began before the middle one of the busiest patient: a visit whose time the
+    # gateway could not read would have no period, and no date search would ever find it.
+    kept = sorted((e for e in BUSY.encounters if e.id != reading.broken), key=lambda e: e.start)
+    middle = _start(kept[len(kept) // 2])
+    found = reading.fhir.search_all(f"{BASE}/Encounter", patient=str(BUSY.id), date=f"lt{middle}", _count=100)
+    assert sorted(e["identifier"][0]["value"] for e in found) == sorted(str(e.id) for e in kept if _start(e) < middle)
+    # A visit that is over (or not begun) is found on its day (the tenant's), with or without an
+    # end time; one over before the middle one is not found from it on.
+    over = [e for e in kept if e.status in ("finished", "cancelled", "planned")]
+    for visit in over[:2] + over[-2:]:
+        day = visit.start.astimezone(ZoneInfo("America/Chicago")).date().isoformat()
+        on_day = reading.fhir.search_all(f"{BASE}/Encounter", patient=str(BUSY.id), date=day, _count=100)
+        assert str(visit.id) in {e["identifier"][0]["value"] for e in on_day}, (visit.id, day)
+    since = reading.fhir.search_all(f"{BASE}/Encounter", patient=str(BUSY.id), date=f"ge{middle}", _count=100)
+    assert not {str(e.id) for e in over if _start(e) < middle} & {e["identifier"][0]["value"] for e in since}
 
 
 def test_each_encounter_reads_as_found_and_only_the_unreadable_one_is_a_502(reading: Reading) -> None:

@@ -4,6 +4,7 @@ from gateway.contract import ResourceProvider
 from gateway.search.match import matches
 from gateway.search.parse import parse_search
 from mappings.dentalpms import capabilities
+from mappings.nextvisit import capabilities as nextvisit_capabilities
 
 PATIENT: dict[str, Any] = {
     "resourceType": "Patient",
@@ -115,3 +116,34 @@ def test_observation_code_category_and_date() -> None:
     assert hit(obs, ("patient", "p1"), ("date", "2024-03-01T15:15:00Z"))
     assert hit(obs, ("patient", "p1"), ("date", "ge2024-03-01"), ("date", "lt2024-03-02"))
     assert not hit(obs, ("patient", "p2"))
+
+
+def _visit(status: str, start: str, end: str | None = None) -> dict[str, Any]:
+    period = {"start": start, **({"end": end} if end else {})}
+    return {"resourceType": "Encounter", "id": "e1", "status": status, "subject": {"reference": "Patient/7"},
+            "period": period}  # fmt: skip
+
+
+def encounter_hit(resource: dict[str, Any], *items: tuple[str, str]) -> bool:
+    support = ResourceProvider(nextvisit_capabilities.ENCOUNTER, _unused, _unused).support
+    parsed = parse_search(support, [("patient", "7"), *items], strict=True, default_count=20, max_count=100)
+    return matches(resource, parsed.query)
+
+
+def test_a_visit_not_under_way_with_only_its_start_takes_place_at_that_start() -> None:
+    # A vendor that records a visit by one date or time writes no end: the visit is still over
+    # (or has not begun).
+    for start in ("2025-01-04", "2025-01-04T14:30:00Z"):
+        for status in ("finished", "cancelled", "planned"):
+            visit = _visit(status, start)
+            assert encounter_hit(visit, ("date", "2025-01-04"))
+            assert encounter_hit(visit, ("date", "2025"))
+            assert encounter_hit(visit, ("date", "lt2025-04-01"))
+            assert not encounter_hit(visit, ("date", "ge2025-04-01"))
+            assert not encounter_hit(visit, ("date", "gt2025-01-05"))
+    # One still going on (or not begun) is open-ended, as R4 Period reads an absent end.
+    ongoing = _visit("in-progress", "2025-01-04T14:30:00Z")
+    assert encounter_hit(ongoing, ("date", "ge2025-04-01"))
+    assert not encounter_hit(ongoing, ("date", "2025-01-04"))
+    # A period with both ends is what it says.
+    assert encounter_hit(_visit("finished", "2025-01-04T14:30:00Z", "2025-01-04T15:00:00Z"), ("date", "2025-01-04"))

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
-from gateway.contract import AdapterConfig, NoOptions, TenantContext
-from gateway.errors import Conflict, PreconditionFailed, UpstreamSecurity
+from gateway.contract import AdapterConfig, NoOptions, SearchRequest, TenantContext
+from gateway.errors import Conflict, PreconditionFailed, UpstreamError, UpstreamSecurity
 from gateway.sandbox_host import RunningServer, serve_in_thread
+from gateway.search.model import ParamType, ReferenceValue, SearchParam, SearchQuery
+from mappings.nextvisit.adapter import NextvisitAdapter
 from mappings.nextvisit.client import NextvisitClient
 from sandboxes.clinic import build_clinic
 from sandboxes.nextvisit.app import create_app
@@ -62,6 +64,33 @@ def test_wrong_password_is_a_security_error(sandbox: tuple[RunningServer, object
 
     with pytest.raises(UpstreamSecurity):
         asyncio.run(scenario())
+
+
+def test_a_login_that_is_not_there_fails_the_request_and_never_reads_as_not_found(
+    sandbox: tuple[RunningServer, object],
+) -> None:
+    # A base_url off by a path prefix: the login answers 404. The read of a patient that exists
+    # must not become "does not exist", nor the patient's allergy list "none recorded".
+    running, _ = sandbox
+    patient = SearchParam("patient", ParamType.REFERENCE, None, (ReferenceValue("Patient", "1"),), "")
+    allergies = SearchRequest(SearchQuery("AllergyIntolerance", (patient,), (), "UTC"), None, 100)
+
+    async def scenario(resource_type: str) -> Any:
+        config = AdapterConfig(f"{running.url}/api", TenantContext("t", "urn:t"), NoOptions(), {"email": EMAIL,
+                               "password": PASSWORD})  # fmt: skip
+        adapter = NextvisitAdapter(config)
+        provider = adapter.providers[resource_type]
+        try:
+            if resource_type == "Patient":
+                return await provider.read("1")
+            assert provider.search is not None
+            return await provider.search(allergies)
+        finally:
+            await adapter.aclose()
+
+    for resource_type in ("Patient", "AllergyIntolerance"):
+        with pytest.raises(UpstreamError, match="login failed"):
+            asyncio.run(scenario(resource_type))
 
 
 def test_update_keeps_the_vendors_own_meta(sandbox: tuple[RunningServer, object]) -> None:

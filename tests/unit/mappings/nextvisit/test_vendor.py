@@ -46,6 +46,33 @@ def test_whether_a_page_follows(body: dict[str, Any], page: int, more: bool, tot
     assert listed.total_count == total
 
 
+_BASE = "https://nv.example/api/v1/patients?include=demographics&per_page=50&sort=id&filter%5Blast_name%5D=Doe"
+
+
+@pytest.mark.parametrize(
+    ("next_link", "position"),
+    [
+        # Keyset paging (`?after=<last id>`): followed by its own parameter, a `page` sent and
+        # echoed beside it is not the position.
+        (f"{_BASE}&page=1&after=42", {"after": "42"}),
+        (f"{_BASE}&offset=50", {"offset": "50"}),
+        # Laravel's paginator (with or without the query string kept): paged by number.
+        (f"{_BASE}&page=2", None),
+        ("https://nv.example/api/v1/patients?page=2", None),
+        # A cursor is read as one.
+        (f"{_BASE}&cursor=eyJpZCI6NDJ9", None),
+        (None, None),
+    ],
+)
+def test_a_next_link_naming_a_position_of_the_vendors_own_is_followed_by_it(
+    next_link: str | None, position: dict[str, str] | None
+) -> None:
+    listed = read_list({"data": ROWS, "links": {"next": next_link}, "meta": {"per_page": 50, "has_more": True}})
+    assert listed.link_position == position
+    assert listed.has_more(1) is (next_link is not None)
+    assert listed.by_cursor is (position is not None or "cursor=" in (next_link or ""))
+
+
 @pytest.mark.parametrize(
     ("value", "read"),
     [
