@@ -358,12 +358,9 @@ class DentalPmsAdapter:
             params["after"] = str(request.position)
         counted: Any = None
         if exact and request.position is None:
-            raw, counted = await concurrently(
-                self._client.get("/patients/cursor", params),
-                self._count(filters),
-            )
+            raw, counted = await concurrently(self._cursor_page(params), self._count(filters))
         else:
-            raw = await self._client.get("/patients/cursor", params)
+            raw = await self._cursor_page(params)
         listing = self._reader.one("patient_cursor_page", VendorCursorList, raw, "A Dental PMS patient list")
         records, unreadable = self._reader.records(
             "patient", VendorPatient, listing.data, lambda vendor_id, index: _patient_label(vendor_id, index)
@@ -374,6 +371,17 @@ class DentalPmsAdapter:
         # A deleted patient is never served, whatever the vendor's list includes.
         live = [patient_to_fhir(p, self._ctx) for p in records if not p.get("deleted_at")]
         return VendorPage(live, listing.following(_vendor_size(request)), total=total, warnings=_messages(unreadable))
+
+    async def _cursor_page(self, params: Mapping[str, str | int]) -> Any:
+        """One page of the cursor list. The list is there for every organization, empty or not,
+        so a 404 for it says the organization (`org_id`) or the API's path (`base_url`) is not
+        the vendor's: a misconfigured tenant, never "no such patient" or "no matches"."""
+        try:
+            return await self._client.get("/patients/cursor", params)
+        except NotFound as exc:
+            raise UpstreamError(
+                "Dental PMS answered 404 for the patient list itself: check the tenant's org_id and base_url"
+            ) from exc
 
     async def _count(self, filters: Mapping[str, str | int]) -> Any:
         """The page list's first page of one, for its `total`. A 404 is an empty list (page 1
