@@ -120,7 +120,7 @@ from gateway.search.model import SearchQuery, TokenValue
 from gateway.upstream.tentative import tentative
 from mappings.ids import is_int_id
 from mappings.nexhealth.capabilities import ENCOUNTER, PATIENT
-from mappings.nexhealth.client import Duplicate, Envelope, NexHealthClient
+from mappings.nexhealth.client import Duplicate, Envelope, NexHealthClient, NoRoute
 from mappings.nexhealth.encounter import encounter_to_fhir
 from mappings.nexhealth.options import NexHealthOptions
 from mappings.nexhealth.patient import GENDER_SPELLINGS, patient_from_fhir, patient_to_fhir, with_gender_spelling
@@ -147,6 +147,13 @@ FIRST_AHEAD = timedelta(days=2 * 366)  # the first window of an open search: to 
 STEP = timedelta(days=4 * 366)  # the window after the first: this long, each next GROWTH times longer
 GROWTH = 16
 NOT_INSERTED = "nex"  # `foreign_id_type` of a patient not yet in the practice system (nexhealth-patients.txt)
+
+# A list answered with a 404 that is not the API's (no envelope): read as "no one", every search
+# would be an empty searchset with a total of 0 while the records are there.
+_NO_LIST_ROUTE = (
+    "NexHealth answered its {what} list with a 404 page that is not its API's answer (no envelope): "
+    "the tenant's address may be wrong, or something in front of NexHealth answered"
+)
 
 PatchShape = Literal["nested", "flat"]
 Found = tuple[list[dict[str, Any]], list[Unreadable]]
@@ -528,6 +535,8 @@ class NexHealthAdapter:
             try:
                 with tentative() if far else nullcontext():
                     return await self.client.request("GET", "/appointments", params=asked)
+            except NoRoute:
+                raise UpstreamError(_NO_LIST_ROUTE.format(what="appointment")) from None
             except NotFound:  # "not found" for a window of no appointments (or a page past them)
                 return None
 
@@ -595,6 +604,8 @@ class NexHealthAdapter:
         """One page of `GET /patients`; None where NexHealth answers a list of no one with 404."""
         try:
             return await self.client.request("GET", "/patients", params=params)
+        except NoRoute:  # not the API's "no one": its address is wrong, or a page is in front of it
+            raise UpstreamError(_NO_LIST_ROUTE.format(what="patient")) from None
         except NotFound:
             return None
 

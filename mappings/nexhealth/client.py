@@ -42,7 +42,15 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from gateway.contract import AdapterConfig
-from gateway.errors import AlreadyExists, FHIRError, InvalidRequest, Throttled, UpstreamError, UpstreamSecurity
+from gateway.errors import (
+    AlreadyExists,
+    FHIRError,
+    InvalidRequest,
+    NotFound,
+    Throttled,
+    UpstreamError,
+    UpstreamSecurity,
+)
 from gateway.upstream.errors import error_for_status
 from gateway.upstream.http import UpstreamClient, UpstreamResponse
 from gateway.upstream.ratelimit import RateLimit, Sleep, Window
@@ -56,6 +64,13 @@ DUPLICATE = "already exists"
 
 class Duplicate(AlreadyExists):
     """NexHealth refused a create because the patient already exists."""
+
+
+class NoRoute(NotFound):
+    """A 404 without NexHealth's envelope: the web server's own page for a path it has no route
+    for (Express's `Cannot GET /providers`), or a page in front of the API; not the API saying
+    that a record or a list holds no one. Where a route may be missing (`/providers`) that is
+    "not found"; where the API must be (a list, authentication) it is the vendor failing."""
 
 
 class _VendorThrottled(Exception):
@@ -117,7 +132,10 @@ class NexHealthClient:
         if response.status in (401, 403):
             log.error("NexHealth refused the API key (HTTP %d): check the tenant's credentials", response.status)
             raise UpstreamSecurity("The vendor refused the gateway's credentials; the operator must check them")
-        envelope = _unwrap(response)
+        try:
+            envelope = _unwrap(response, "POST")
+        except NoRoute:
+            raise UpstreamError("The vendor has no authentication route at the tenant's address (HTTP 404)") from None
         token = (envelope.data or {}).get("token") if isinstance(envelope.data, dict) else None
         if not isinstance(token, str):
             raise UpstreamError("The vendor's authentication answer had no token")
@@ -186,7 +204,7 @@ class NexHealthClient:
             if seconds is not None and self._steady() + seconds > deadline:
                 raise Throttled("The vendor is rate-limiting requests; retry later", retry_after=seconds)
             raise _VendorThrottled(seconds)
-        return _unwrap(response)
+        return _unwrap(response, method)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -241,7 +259,7 @@ def _renew_at(token: str, now: float) -> float:
     return expires - min(60.0, max(0.0, (expires - issued) * 0.1))
 
 
-def _unwrap(response: UpstreamResponse) -> Envelope:
+def _unwrap(response: UpstreamResponse, method: str = "GET") -> Envelope:
     try:
         body = response.json()
     except UpstreamError:
@@ -256,7 +274,9 @@ def _unwrap(response: UpstreamResponse) -> Envelope:
         if response.status >= 400:
             # What the web framework answers on its own is not the API's envelope: Express's
             # page for a route it lacks ("Cannot GET /providers", text/html), an empty 404. The
-            # status alone says what happened (a missing route is a 404, not a vendor failure).
+            # status alone says what happened; a 404 is the server's, not the API's (`NoRoute`).
+            if response.status == 404:
+                raise NoRoute(f"NexHealth has no route for this request (HTTP 404 without its envelope, {method})")
             raise _error(response.status, [])
         raise UpstreamError(f"The vendor's answer was not its documented envelope (HTTP {response.status})")
     errors = _messages(body.get("error"))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -32,6 +32,7 @@ from mappings.nexhealth.adapter import EARLIEST, open_windows
 from sandboxes.clinic import Clinic, Encounter, build_clinic
 from sandboxes.nexhealth import LOCATION, create_sandbox
 from sandboxes.nexhealth.app import PATIENT_ID_OFFSET, location_id_of
+from sandboxes.nexhealth.errors import express_page
 from sandboxes.nexhealth.readings import far_visit_patient, with_far_visit
 from tests.support.clinic import live_patients
 from tests.support.fhir_http import FhirHttp
@@ -387,6 +388,35 @@ def test_without_a_provider_list_a_create_is_sent_without_one_or_says_to_set_pro
             assert created.status_code == 201, created.text
             read = running.fhir.request("GET", created.headers["Location"].split("/_history")[0])
             assert read.json()["name"][0]["family"] == "Noproviderlist"
+
+
+@pytest.mark.parametrize("authenticates", [True, False])
+def test_a_404_page_in_front_of_the_api_is_a_failure_not_an_empty_searchset(authenticates: bool) -> None:
+    # The merge read any 404 without the envelope as the API's "no one": with the list routes
+    # answering the web server's page (a wrong address, a proxy's page, a route table that
+    # lost them), every Patient and Encounter search was a 200 searchset with `total: 0`
+    # while the records were there, and a 404 at /authenticates made a search a 404.
+    def fronted() -> Any:
+        sandbox = create_sandbox(rate_per_minute=RATE, framework_errors="html")
+        api = sandbox.app
+
+        async def front(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http" and (scope["path"] != "/authenticates" or not authenticates):
+                await express_page(404, f"Cannot {scope['method']} {scope['path']}")(scope, receive, send)
+                return
+            await api(scope, receive, send)
+
+        return replace(sandbox, app=front)
+
+    with gateway_over("nexhealth", fronted, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        for resource, params in (
+            ("Patient", {}),
+            ("Patient", {"email": "wang@example.com"}),
+            ("Patient", {"family": "Wang"}),
+            ("Encounter", {"patient": _fhir_id(1)}),
+        ):
+            answer = running.fhir.get(f"{BASE}/{resource}", params=params)
+            assert answer.status_code == 502, (resource, params, answer.text[:300])
 
 
 @pytest.mark.parametrize("emails", ["folded", "exact"])

@@ -119,3 +119,13 @@ def test_an_error_object_saying_nothing_leaves_a_successful_answer_read(error: b
     # `{"message": null}` was the message "None": a 200 carrying it was a 502.
     body = b'{"code":true,"description":null,"error":' + error + b',"data":{"patients":[]},"count":0}'
     assert _unwrap(_answer(200, body)).count == 0
+
+
+def test_a_404_without_the_envelope_is_the_servers_not_the_apis() -> None:
+    from mappings.nexhealth.client import NoRoute
+
+    with pytest.raises(NoRoute):
+        _unwrap(_answer(404, b"<!DOCTYPE html><html><body><pre>Cannot GET /patients</pre></body></html>"))
+    with pytest.raises(NotFound) as enveloped:
+        _unwrap(_answer(404, b'{"code":false,"description":null,"data":null,"error":["Not found"]}'))
+    assert not isinstance(enveloped.value, NoRoute)
