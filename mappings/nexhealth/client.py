@@ -266,9 +266,11 @@ def _unwrap(response: UpstreamResponse, method: str = "GET") -> Envelope:
         if response.status < 400:
             raise
         body = None
-    if body is None and 200 <= response.status < 300:
-        # A success without a body (204 No Content, Express's `res.sendStatus(204)` for a PATCH):
-        # done, with nothing to read; the adapter reads the record again where it needs it.
+    if body is None and (response.status == 204 or (200 <= response.status < 300 and method != "GET")):
+        # A write done without a body (Express's `res.sendStatus(204)` for a PATCH), or a 204
+        # No Content: nothing to read; the adapter reads the record again where it needs it. A
+        # GET answered 200 without its envelope is no answer (an empty list has `data`): it
+        # is not read as a list of no one.
         return Envelope(None, None)
     if not isinstance(body, dict):
         if response.status >= 400:
