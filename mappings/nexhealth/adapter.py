@@ -146,6 +146,7 @@ FAILED_CALENDAR_SECONDS = 600.0  # how long a whole-calendar window that failed 
 FIRST_AHEAD = timedelta(days=2 * 366)  # the first window of an open search: to this far past today
 STEP = timedelta(days=4 * 366)  # the window after the first: this long, each next GROWTH times longer
 GROWTH = 16
+EMAIL_PROBE_SECONDS = 600.0  # how long an email search is not preceded by a probe that found no one to try
 NOT_INSERTED = "nex"  # `foreign_id_type` of a patient not yet in the practice system (nexhealth-patients.txt)
 
 # A list answered with a 404 that is not the API's (no envelope): read as "no one", every search
@@ -183,6 +184,7 @@ class NexHealthAdapter:
         # Whether NexHealth's `email` search ignores case (None: not tried yet; see "Where the
         # docs are silent"): a vendor comparing emails exactly is not asked by email.
         self._email_folds: bool | None = None
+        self._email_probe_after = 0.0  # monotonic: no patient to try it with, not tried again until then
         self._providers = by_type(
             ResourceProvider(
                 PATIENT,
@@ -581,8 +583,9 @@ class NexHealthAdapter:
     async def _email_search_folds(self) -> bool:
         """Whether NexHealth's `email` search ignores case, tried once: a listed patient's email
         asked in swapped case finds that patient or not. Until a patient with a cased email is
-        listed, it is assumed to (as FHIR compares emails)."""
-        if self._email_folds is None:
+        listed, it is assumed to (as FHIR compares emails), and it is not tried again for
+        `EMAIL_PROBE_SECONDS`: not before every email search."""
+        if self._email_folds is None and time.monotonic() >= self._email_probe_after:
             strict = str(self.client.location_strict).lower()
             envelope = await self._patient_list({"per_page": MAX_PAGE_SIZE, "location_strict": strict})
             listed_patients, _, _ = self._patients(envelope.data) if envelope is not None else ([], (), 0)
@@ -591,6 +594,7 @@ class NexHealthAdapter:
                 None,
             )
             if sample is None:
+                self._email_probe_after = time.monotonic() + EMAIL_PROBE_SECONDS
                 return True
             params: dict[str, str | int] = {"email": sample["email"].swapcase(), "per_page": MAX_PAGE_SIZE}
             answer = await self._patient_list(params)
@@ -598,7 +602,7 @@ class NexHealthAdapter:
             self._email_folds = any(str(p["id"]) == str(sample["id"]) for p in found)
             if not self._email_folds:
                 log.info("NexHealth compares emails exactly: email searches page through the location")
-        return self._email_folds
+        return self._email_folds is not False
 
     async def _patient_list(self, params: dict[str, str | int]) -> Envelope | None:
         """One page of `GET /patients`; None where NexHealth answers a list of no one with 404."""

@@ -439,6 +439,22 @@ def test_an_email_asked_in_another_case_finds_the_patient(emails: str) -> None:
             assert app.state.requests - before == 1
 
 
+def test_with_no_email_to_try_the_email_probe_is_not_sent_before_every_search() -> None:
+    # The probe of how NexHealth compares emails needs a listed patient with an email; at a
+    # location without one (a new practice, one whose system keeps no emails) it found none,
+    # remembered nothing, and every email search paid a page of 100 patients before its own.
+    clinic = build_clinic()
+    clinic = replace(clinic, patients=tuple(replace(p, email=None) for p in clinic.patients))
+    simulator = partial(create_sandbox, clinic, rate_per_minute=RATE)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        app = running.sandbox.app
+        running.fhir.search_all(f"{BASE}/Patient", email="nobody@example.org")  # tries, finds no one to try
+        for _ in range(3):
+            before = app.state.requests
+            assert running.fhir.search_all(f"{BASE}/Patient", email="nobody@example.org") == []
+            assert app.state.requests - before == 1
+
+
 @pytest.mark.parametrize("inactive", ["boolean", "nullable"])
 def test_active_true_finds_every_patient_served_as_active(inactive: str) -> None:
     # A nullable `inactive` column leaves a patient never marked (null, served as active) out
