@@ -7,7 +7,7 @@
   nor token is ever logged.
 - Every call sends the version header and the tenant's `subdomain`/`location_id`. The docs
   give `per_page` no bound: one refused as too large (a 400 naming `per_page`) is asked
-  again smaller, and that size is the most asked of this NexHealth from then on.
+  again smaller, and that size is the most asked of that list (path) from then on.
 - The envelope `{code, description, error, data, count}` is unwrapped here and only here:
   `code: false` or a non-empty `error` is an error even under HTTP 200, and a `description`
   saying a parameter was ignored comes back as a warning for the adapter to weigh. An error
@@ -110,9 +110,10 @@ class NexHealthClient:
             key=config.context.tenant,
         )
         self._retry_for = max_wait
-        # The largest `per_page` NexHealth has taken after refusing a larger one (None: none
-        # refused). The docs give `per_page` no bound; a validator may refuse beyond its own.
-        self._max_per_page: int | None = None
+        # The largest `per_page` NexHealth has taken after refusing a larger one, by path (none:
+        # none refused there). The docs give `per_page` no bound; a validator may refuse beyond
+        # its own, which may differ by list: one list's limit is not another's.
+        self._max_per_page: dict[str, int] = {}
         self._tokens = TokenCache(
             self._authenticate, clock=self._clock, shared=SharedTokens.of(config), name=config.context.tenant
         )
@@ -148,7 +149,7 @@ class NexHealthClient:
         size it took is the most asked from then on."""
         asked = dict(params or {})
         while True:
-            sent = self._within_page_limit(asked)
+            sent = self._within_page_limit(path, asked)
             try:
                 return await self._request(method, path, sent, json)
             except InvalidRequest as refused:
@@ -156,13 +157,13 @@ class NexHealthClient:
                 if smaller is None:
                     raise
                 log.info("NexHealth refused per_page=%s; asking at most %d a page", sent["per_page"], smaller)
-                self._max_per_page = smaller
+                self._max_per_page[path] = smaller
 
-    def _within_page_limit(self, params: dict[str, str | int]) -> dict[str, str | int]:
-        size = params.get("per_page")
-        if self._max_per_page is None or not isinstance(size, int) or size <= self._max_per_page:
+    def _within_page_limit(self, path: str, params: dict[str, str | int]) -> dict[str, str | int]:
+        size, most = params.get("per_page"), self._max_per_page.get(path)
+        if most is None or not isinstance(size, int) or size <= most:
             return params
-        return {**params, "per_page": self._max_per_page}
+        return {**params, "per_page": most}
 
     async def _request(self, method: str, path: str, params: Mapping[str, str | int], json: Any) -> Envelope:
         scoped: dict[str, str | int] = {"subdomain": self.subdomain, "location_id": self.location_id, **params}
