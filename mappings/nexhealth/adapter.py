@@ -167,6 +167,7 @@ class NexHealthAdapter:
         self._ctx = config.context
         self._drift = config.drift
         self._provider_id = config.options.provider_id
+        self._no_provider_list = False  # NexHealth answered /providers with a 404: not asked again
         # Whether NexHealth has shown `cancelled=true` to mean "include cancelled" (a
         # non-cancelled appointment in such an answer); until then both values are asked.
         self._cancelled_includes = False
@@ -775,9 +776,12 @@ class NexHealthAdapter:
         name no provider among what a create requires, so such an implementation is asked
         without one rather than refused a create it may well take)."""
         if self._provider_id is None:
+            if self._no_provider_list:
+                return None
             try:
                 envelope = await self.client.request("GET", "/providers", params={"per_page": 1})
             except NotFound:
+                self._no_provider_list = True  # a route it lacks: it will not have it next time either
                 return None
             try:
                 raw = listed(envelope.data, "providers")

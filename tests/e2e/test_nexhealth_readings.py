@@ -381,6 +381,16 @@ def test_without_a_provider_list_a_create_is_sent_without_one_or_says_to_set_pro
             "gender": "female",
         }
         created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+        if provider_id is None and create_body == "flat":  # a second create does not ask /providers again
+            app, second = running.sandbox.app, {**body, "birthDate": "1971-02-03", "telecom": [
+                {"system": "email", "value": "noproviderlist2@example.org"},
+                {"system": "phone", "value": "3125550655"},
+            ]}  # fmt: skip
+            before = app.state.requests
+            made = running.fhir.request("POST", f"{BASE}/Patient", json=second, headers=JSON)
+            assert made.status_code == 201, made.text
+            asked = app.state.requests - before
+            assert asked == 1, asked  # the POST alone (its answer holds the patient)
         if provider_id is None and create_body == "nested":  # this reading requires a provider
             assert created.status_code == 400, created.text
             assert "provider_id" in created.json()["issue"][0]["diagnostics"]
