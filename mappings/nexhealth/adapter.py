@@ -665,6 +665,11 @@ class NexHealthAdapter:
                 body = {**extra, "patient": sent} if shape == "nested" else {**extra, **sent}
                 try:
                     envelope = await self.client.request(method, path, json=body)
+                except NoRoute:  # not the API's "no such patient": the route is not there
+                    raise UpstreamError(
+                        f"NexHealth answered the patient {method} with a 404 page that is not its API's "
+                        "answer (no envelope): it may not take this write"
+                    ) from None
                 except InvalidRequest as exc:
                     refusals.append(exc)
                     # Another spelling only changes a body that holds a gender (the review: a

@@ -429,6 +429,40 @@ def test_a_404_page_in_front_of_the_api_is_a_failure_not_an_empty_searchset(auth
             assert answer.status_code == 502, (resource, params, answer.text[:300])
 
 
+def test_a_write_answered_with_a_404_page_is_a_failure_not_a_missing_patient() -> None:
+    # An implementation without the PATCH route answers Express's "Cannot PATCH /patients/7"
+    # page: the merge read it as the API's 404, and the PUT of a patient just read was a 404
+    # "not found" (to a FHIR client: no such patient, or create it there), not a 502.
+    def fronted() -> Any:
+        sandbox = create_sandbox(rate_per_minute=RATE, framework_errors="html")
+        api = sandbox.app
+
+        async def front(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http" and scope["method"] == "PATCH":
+                await express_page(404, f"Cannot PATCH {scope['path']}")(scope, receive, send)
+                return
+            await api(scope, receive, send)
+
+        return replace(sandbox, app=front)
+
+    with gateway_over("nexhealth", fronted, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        body = {
+            "resourceType": "Patient",
+            "name": [{"family": "Nopatchroute", "given": ["Ivo"]}],
+            "telecom": [
+                {"system": "email", "value": "nopatchroute@example.org"},
+                {"system": "phone", "value": "3125550677"},
+            ],
+            "birthDate": "1980-04-05",
+            "gender": "male",
+        }
+        created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+        assert created.status_code == 201, created.text
+        changed = {**created.json(), "birthDate": "1980-04-06"}
+        updated = running.fhir.request("PUT", f"{BASE}/Patient/{changed['id']}", json=changed, headers=JSON)
+        assert updated.status_code == 502, updated.text
+
+
 @pytest.mark.parametrize("emails", ["folded", "exact"])
 def test_an_email_asked_in_another_case_finds_the_patient(emails: str) -> None:
     # FHIR compares emails ignoring case; a NexHealth comparing them exactly (a SQL `=`) found
