@@ -120,7 +120,7 @@ from gateway.search.model import SearchQuery, TokenValue
 from gateway.upstream.tentative import tentative
 from mappings.ids import is_int_id
 from mappings.nexhealth.capabilities import ENCOUNTER, PATIENT
-from mappings.nexhealth.client import Duplicate, Envelope, NexHealthClient
+from mappings.nexhealth.client import Duplicate, Envelope, NexHealthClient, NoRoute
 from mappings.nexhealth.encounter import encounter_to_fhir
 from mappings.nexhealth.options import NexHealthOptions
 from mappings.nexhealth.patient import GENDER_SPELLINGS, patient_from_fhir, patient_to_fhir, with_gender_spelling
@@ -146,7 +146,15 @@ FAILED_CALENDAR_SECONDS = 600.0  # how long a whole-calendar window that failed 
 FIRST_AHEAD = timedelta(days=2 * 366)  # the first window of an open search: to this far past today
 STEP = timedelta(days=4 * 366)  # the window after the first: this long, each next GROWTH times longer
 GROWTH = 16
+EMAIL_PROBE_SECONDS = 600.0  # how long an email search is not preceded by a probe that found no one to try
 NOT_INSERTED = "nex"  # `foreign_id_type` of a patient not yet in the practice system (nexhealth-patients.txt)
+
+# A list answered with a 404 that is not the API's (no envelope): read as "no one", every search
+# would be an empty searchset with a total of 0 while the records are there.
+_NO_LIST_ROUTE = (
+    "NexHealth answered its {what} list with a 404 page that is not its API's answer (no envelope): "
+    "the tenant's address may be wrong, or something in front of NexHealth answered"
+)
 
 PatchShape = Literal["nested", "flat"]
 Found = tuple[list[dict[str, Any]], list[Unreadable]]
@@ -159,6 +167,7 @@ class NexHealthAdapter:
         self._ctx = config.context
         self._drift = config.drift
         self._provider_id = config.options.provider_id
+        self._no_provider_list = False  # NexHealth answered /providers with a 404: not asked again
         # Whether NexHealth has shown `cancelled=true` to mean "include cancelled" (a
         # non-cancelled appointment in such an answer); until then both values are asked.
         self._cancelled_includes = False
@@ -176,6 +185,7 @@ class NexHealthAdapter:
         # Whether NexHealth's `email` search ignores case (None: not tried yet; see "Where the
         # docs are silent"): a vendor comparing emails exactly is not asked by email.
         self._email_folds: bool | None = None
+        self._email_probe_after = 0.0  # monotonic: no patient to try it with, not tried again until then
         self._providers = by_type(
             ResourceProvider(
                 PATIENT,
@@ -528,6 +538,8 @@ class NexHealthAdapter:
             try:
                 with tentative() if far else nullcontext():
                     return await self.client.request("GET", "/appointments", params=asked)
+            except NoRoute:
+                raise UpstreamError(_NO_LIST_ROUTE.format(what="appointment")) from None
             except NotFound:  # "not found" for a window of no appointments (or a page past them)
                 return None
 
@@ -572,8 +584,9 @@ class NexHealthAdapter:
     async def _email_search_folds(self) -> bool:
         """Whether NexHealth's `email` search ignores case, tried once: a listed patient's email
         asked in swapped case finds that patient or not. Until a patient with a cased email is
-        listed, it is assumed to (as FHIR compares emails)."""
-        if self._email_folds is None:
+        listed, it is assumed to (as FHIR compares emails), and it is not tried again for
+        `EMAIL_PROBE_SECONDS`: not before every email search."""
+        if self._email_folds is None and time.monotonic() >= self._email_probe_after:
             strict = str(self.client.location_strict).lower()
             envelope = await self._patient_list({"per_page": MAX_PAGE_SIZE, "location_strict": strict})
             listed_patients, _, _ = self._patients(envelope.data) if envelope is not None else ([], (), 0)
@@ -582,6 +595,7 @@ class NexHealthAdapter:
                 None,
             )
             if sample is None:
+                self._email_probe_after = time.monotonic() + EMAIL_PROBE_SECONDS
                 return True
             params: dict[str, str | int] = {"email": sample["email"].swapcase(), "per_page": MAX_PAGE_SIZE}
             answer = await self._patient_list(params)
@@ -589,12 +603,14 @@ class NexHealthAdapter:
             self._email_folds = any(str(p["id"]) == str(sample["id"]) for p in found)
             if not self._email_folds:
                 log.info("NexHealth compares emails exactly: email searches page through the location")
-        return self._email_folds
+        return self._email_folds is not False
 
     async def _patient_list(self, params: dict[str, str | int]) -> Envelope | None:
         """One page of `GET /patients`; None where NexHealth answers a list of no one with 404."""
         try:
             return await self.client.request("GET", "/patients", params=params)
+        except NoRoute:  # not the API's "no one": its address is wrong, or a page is in front of it
+            raise UpstreamError(_NO_LIST_ROUTE.format(what="patient")) from None
         except NotFound:
             return None
 
@@ -649,6 +665,11 @@ class NexHealthAdapter:
                 body = {**extra, "patient": sent} if shape == "nested" else {**extra, **sent}
                 try:
                     envelope = await self.client.request(method, path, json=body)
+                except NoRoute:  # not the API's "no such patient": the route is not there
+                    raise UpstreamError(
+                        f"NexHealth answered the patient {method} with a 404 page that is not its API's "
+                        "answer (no envelope): it may not take this write"
+                    ) from None
                 except InvalidRequest as exc:
                     refusals.append(exc)
                     # Another spelling only changes a body that holds a gender (the review: a
@@ -760,9 +781,12 @@ class NexHealthAdapter:
         name no provider among what a create requires, so such an implementation is asked
         without one rather than refused a create it may well take)."""
         if self._provider_id is None:
+            if self._no_provider_list:
+                return None
             try:
                 envelope = await self.client.request("GET", "/providers", params={"per_page": 1})
             except NotFound:
+                self._no_provider_list = True  # a route it lacks: it will not have it next time either
                 return None
             try:
                 raw = listed(envelope.data, "providers")

@@ -7,7 +7,7 @@
   nor token is ever logged.
 - Every call sends the version header and the tenant's `subdomain`/`location_id`. The docs
   give `per_page` no bound: one refused as too large (a 400 naming `per_page`) is asked
-  again smaller, and that size is the most asked of this NexHealth from then on.
+  again smaller, and that size is the most asked of that list (path) from then on.
 - The envelope `{code, description, error, data, count}` is unwrapped here and only here:
   `code: false` or a non-empty `error` is an error even under HTTP 200, and a `description`
   saying a parameter was ignored comes back as a warning for the adapter to weigh. An error
@@ -42,7 +42,15 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from gateway.contract import AdapterConfig
-from gateway.errors import AlreadyExists, FHIRError, InvalidRequest, Throttled, UpstreamError, UpstreamSecurity
+from gateway.errors import (
+    AlreadyExists,
+    FHIRError,
+    InvalidRequest,
+    NotFound,
+    Throttled,
+    UpstreamError,
+    UpstreamSecurity,
+)
 from gateway.upstream.errors import error_for_status
 from gateway.upstream.http import UpstreamClient, UpstreamResponse
 from gateway.upstream.ratelimit import RateLimit, Sleep, Window
@@ -56,6 +64,13 @@ DUPLICATE = "already exists"
 
 class Duplicate(AlreadyExists):
     """NexHealth refused a create because the patient already exists."""
+
+
+class NoRoute(NotFound):
+    """A 404 without NexHealth's envelope: the web server's own page for a path it has no route
+    for (Express's `Cannot GET /providers`), or a page in front of the API; not the API saying
+    that a record or a list holds no one. Where a route may be missing (`/providers`) that is
+    "not found"; where the API must be (a list, authentication) it is the vendor failing."""
 
 
 class _VendorThrottled(Exception):
@@ -95,9 +110,10 @@ class NexHealthClient:
             key=config.context.tenant,
         )
         self._retry_for = max_wait
-        # The largest `per_page` NexHealth has taken after refusing a larger one (None: none
-        # refused). The docs give `per_page` no bound; a validator may refuse beyond its own.
-        self._max_per_page: int | None = None
+        # The largest `per_page` NexHealth has taken after refusing a larger one, by path (none:
+        # none refused there). The docs give `per_page` no bound; a validator may refuse beyond
+        # its own, which may differ by list: one list's limit is not another's.
+        self._max_per_page: dict[str, int] = {}
         self._tokens = TokenCache(
             self._authenticate, clock=self._clock, shared=SharedTokens.of(config), name=config.context.tenant
         )
@@ -117,7 +133,10 @@ class NexHealthClient:
         if response.status in (401, 403):
             log.error("NexHealth refused the API key (HTTP %d): check the tenant's credentials", response.status)
             raise UpstreamSecurity("The vendor refused the gateway's credentials; the operator must check them")
-        envelope = _unwrap(response)
+        try:
+            envelope = _unwrap(response, "POST")
+        except NoRoute:
+            raise UpstreamError("The vendor has no authentication route at the tenant's address (HTTP 404)") from None
         token = (envelope.data or {}).get("token") if isinstance(envelope.data, dict) else None
         if not isinstance(token, str):
             raise UpstreamError("The vendor's authentication answer had no token")
@@ -130,7 +149,7 @@ class NexHealthClient:
         size it took is the most asked from then on."""
         asked = dict(params or {})
         while True:
-            sent = self._within_page_limit(asked)
+            sent = self._within_page_limit(path, asked)
             try:
                 return await self._request(method, path, sent, json)
             except InvalidRequest as refused:
@@ -138,13 +157,13 @@ class NexHealthClient:
                 if smaller is None:
                     raise
                 log.info("NexHealth refused per_page=%s; asking at most %d a page", sent["per_page"], smaller)
-                self._max_per_page = smaller
+                self._max_per_page[path] = smaller
 
-    def _within_page_limit(self, params: dict[str, str | int]) -> dict[str, str | int]:
-        size = params.get("per_page")
-        if self._max_per_page is None or not isinstance(size, int) or size <= self._max_per_page:
+    def _within_page_limit(self, path: str, params: dict[str, str | int]) -> dict[str, str | int]:
+        size, most = params.get("per_page"), self._max_per_page.get(path)
+        if most is None or not isinstance(size, int) or size <= most:
             return params
-        return {**params, "per_page": self._max_per_page}
+        return {**params, "per_page": most}
 
     async def _request(self, method: str, path: str, params: Mapping[str, str | int], json: Any) -> Envelope:
         scoped: dict[str, str | int] = {"subdomain": self.subdomain, "location_id": self.location_id, **params}
@@ -186,7 +205,7 @@ class NexHealthClient:
             if seconds is not None and self._steady() + seconds > deadline:
                 raise Throttled("The vendor is rate-limiting requests; retry later", retry_after=seconds)
             raise _VendorThrottled(seconds)
-        return _unwrap(response)
+        return _unwrap(response, method)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -241,22 +260,26 @@ def _renew_at(token: str, now: float) -> float:
     return expires - min(60.0, max(0.0, (expires - issued) * 0.1))
 
 
-def _unwrap(response: UpstreamResponse) -> Envelope:
+def _unwrap(response: UpstreamResponse, method: str = "GET") -> Envelope:
     try:
         body = response.json()
     except UpstreamError:
         if response.status < 400:
             raise
         body = None
-    if body is None and 200 <= response.status < 300:
-        # A success without a body (204 No Content, Express's `res.sendStatus(204)` for a PATCH):
-        # done, with nothing to read; the adapter reads the record again where it needs it.
+    if body is None and (response.status == 204 or (200 <= response.status < 300 and method != "GET")):
+        # A write done without a body (Express's `res.sendStatus(204)` for a PATCH), or a 204
+        # No Content: nothing to read; the adapter reads the record again where it needs it. A
+        # GET answered 200 without its envelope is no answer (an empty list has `data`): it
+        # is not read as a list of no one.
         return Envelope(None, None)
     if not isinstance(body, dict):
         if response.status >= 400:
             # What the web framework answers on its own is not the API's envelope: Express's
             # page for a route it lacks ("Cannot GET /providers", text/html), an empty 404. The
-            # status alone says what happened (a missing route is a 404, not a vendor failure).
+            # status alone says what happened; a 404 is the server's, not the API's (`NoRoute`).
+            if response.status == 404:
+                raise NoRoute(f"NexHealth has no route for this request (HTTP 404 without its envelope, {method})")
             raise _error(response.status, [])
         raise UpstreamError(f"The vendor's answer was not its documented envelope (HTTP {response.status})")
     errors = _messages(body.get("error"))

@@ -13,8 +13,10 @@ import math
 import time
 from collections.abc import Awaitable, Iterator, Sequence
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
+from starlette.responses import JSONResponse
 
 from gateway.contract import AdapterConfig, TenantContext
 from gateway.errors import NotFound, Throttled, UpstreamSecurity
@@ -279,3 +281,39 @@ def test_a_vendor_retry_after_longer_than_the_wait_is_passed_on_at_once() -> Non
 )
 def test_a_refused_page_size_is_asked_again_smaller(sent: int | None, message: str, expected: int | None) -> None:
     assert _smaller_page(sent, message) == expected
+
+
+def test_a_page_size_refused_by_one_list_is_not_imposed_on_another() -> None:
+    # A limit learned on /appointments (a validator's maximum of 50) was applied to every list:
+    # a patient walk begun at 100 a page (its page 1 held 100, its position says so) then had
+    # its page 2 asked at 50, which is records 51-100 again, while the walk counted pages of
+    # 100 to the total: records served twice, and the last ones never.
+    app = create_app(build_clinic(), api_key=KEY, subdomain=SUBDOMAIN)
+    seen: list[str] = []
+
+    async def limited(scope: Any, receive: Any, send: Any) -> None:
+        query = parse_qs(scope.get("query_string", b"").decode())
+        if scope["type"] == "http" and scope["path"] == "/patients":
+            seen.append(query["per_page"][0])
+        if scope["type"] == "http" and scope["path"] == "/appointments" and int(query["per_page"][0]) > 50:
+            refusal = {"code": False, "description": None, "data": None, "error": ["per_page must be <= 50"]}
+            await JSONResponse(refusal, status_code=400)(scope, receive, send)
+            return
+        await app(scope, receive, send)
+
+    running = serve_in_thread(limited, name="nexhealth-sandbox")
+    try:
+
+        async def scenario() -> None:
+            client = _client(running.url)
+            try:
+                window = {"patient_id": 1, "start": "2000-01-01T00:00:00Z", "end": "2001-01-01T00:00:00Z"}
+                await client.request("GET", "/appointments", params={**window, "per_page": 100})
+                await client.request("GET", "/patients", params={"per_page": 100, "page": 2})
+            finally:
+                await client.aclose()
+
+        asyncio.run(scenario())
+        assert seen == ["100"]
+    finally:
+        running.stop()

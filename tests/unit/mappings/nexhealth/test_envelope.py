@@ -119,3 +119,23 @@ def test_an_error_object_saying_nothing_leaves_a_successful_answer_read(error: b
     # `{"message": null}` was the message "None": a 200 carrying it was a 502.
     body = b'{"code":true,"description":null,"error":' + error + b',"data":{"patients":[]},"count":0}'
     assert _unwrap(_answer(200, body)).count == 0
+
+
+def test_a_get_answered_200_without_its_envelope_is_no_answer() -> None:
+    # Read as "no data", a list answered 200 with an empty body (or `null`) was served as a
+    # searchset of no one: the records it should have held went missing without a word.
+    for body in (b"", b"null"):
+        with pytest.raises(UpstreamError):
+            _unwrap(_answer(200, body), "GET")
+        assert _unwrap(_answer(200, body), "PATCH").data is None  # a write done, read again after
+    assert _unwrap(_answer(204, b""), "GET").data is None  # the server says there is nothing
+
+
+def test_a_404_without_the_envelope_is_the_servers_not_the_apis() -> None:
+    from mappings.nexhealth.client import NoRoute
+
+    with pytest.raises(NoRoute):
+        _unwrap(_answer(404, b"<!DOCTYPE html><html><body><pre>Cannot GET /patients</pre></body></html>"))
+    with pytest.raises(NotFound) as enveloped:
+        _unwrap(_answer(404, b'{"code":false,"description":null,"data":null,"error":["Not found"]}'))
+    assert not isinstance(enveloped.value, NoRoute)
