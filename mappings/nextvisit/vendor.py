@@ -530,13 +530,16 @@ class VendorList(_Model):
         parameters that a list request does not send itself, as the link gives them (a `page`
         beside them is the one asked for, echoed: a link builder keeps every parameter it was
         sent). None when there is no next link, when it names a `cursor` (read as such), or
-        when it names nothing but what a request sends (a page number: paged by number)."""
+        when it names nothing but what a request sends (a page number: paged by number). A link
+        that moves `page` on (an echo is the `page=1` of a walk's first request, the only page a
+        keyset walk sends) is paged by number whatever else it carries (a parameter the app
+        appends to its links: `?page=2&lang=en`)."""
         links = self.links if isinstance(self.links, VendorLinks) else None
         url = next((u for u in (links.next if links else None, self.next_page_url) if isinstance(u, str) and u), None)
         if url is None:
             return None
         query = parse_qs(urlsplit(url).query, keep_blank_values=True)
-        if "cursor" in query:
+        if "cursor" in query or query.get("page", ["1"])[-1].strip() not in ("1", ""):
             return None
         own = {name: values[-1] for name, values in query.items() if name not in _LIST_PARAMS and "[" not in name}
         return own or None

@@ -184,3 +184,27 @@ def test_a_bare_array_is_a_page_and_a_wrapped_relation_a_list() -> None:
     assert read_list(ROWS).data == ROWS
     items = list(items_of({"data": [{"id": 1}], "links": {}}, "encounters"))
     assert items == [("encounters.data[0]", {"id": 1})]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # Laravel's paginator whose links carry a parameter the gateway never sent (a locale, a
+        # tenant key the app appends): the list numbers its pages, page 2 is what follows.
+        {
+            "data": ROWS,
+            "links": {"next": "https://nv.example/api/v1/patients?page=2&lang=en"},
+            "meta": {"current_page": 1, "last_page": 3, "total": 120},
+        },
+        {"data": ROWS, "next_page_url": "https://nv.example/api/v1/patients?lang=en&page=2", "current_page": 1},
+        # A simple paginator stating no number: its link moves the page on, not a position of its own.
+        {"data": ROWS, "links": {"next": "https://nv.example/api/v1/patients?page=2&lang=en"}},
+    ],
+)
+def test_a_numbered_next_link_with_a_parameter_of_the_vendors_is_followed_by_page(body: dict[str, Any]) -> None:
+    from mappings.nextvisit.adapter import _following, _paging
+
+    listed = read_list(body)
+    assert listed.link_position is None
+    assert not listed.by_cursor
+    assert _paging(_following(listed, None))["page"] == 2
