@@ -187,6 +187,19 @@ def _ref(value: Any) -> Any:
 Ref = Annotated[VendorRef | None, BeforeValidator(_ref)]
 
 
+def _text_if_text(value: Any) -> str | None:
+    """Text (a number as its decimal text); any other value (an object, a list, a flag) is not
+    read, so it cannot make the record unreadable."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    return str(value)
+
+
+# A field only some implementations send, whose other shapes (a relation's object for a status,
+# a flag) the gateway need not read: served as if absent, as it was before it was read at all.
+OptionalText = Annotated[str | None, BeforeValidator(_text_if_text)]
+
+
 # -- records ----------------------------------------------------------------------------------
 
 
@@ -195,7 +208,7 @@ class VendorEncounter(_Model):
     status: Text = None
     visit_type: Text = None
     type: Ref = None
-    title: Text = None  # the visit's type, named as a title ("Annual physical")
+    title: OptionalText = None  # the visit's type, named as a title ("Annual physical")
     reason: Text = None
     start_time: Timestamp = None
     date_of_service: Timestamp = None
@@ -339,7 +352,7 @@ class VendorMedication(_Model):
     dose: Text = None
     frequency: Text = None
     sig: Text = None
-    status: Text = None  # a list that keeps stopped drugs says which (`active`, `discontinued`...)
+    status: OptionalText = None  # a list that keeps stopped drugs says which (`active`, `discontinued`...)
 
     @model_validator(mode="before")
     @classmethod

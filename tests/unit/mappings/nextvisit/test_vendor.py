@@ -208,3 +208,30 @@ def test_a_numbered_next_link_with_a_parameter_of_the_vendors_is_followed_by_pag
     assert listed.link_position is None
     assert not listed.by_cursor
     assert _paging(_following(listed, None))["page"] == 2
+
+
+def test_a_status_or_title_that_is_not_text_leaves_the_record_readable() -> None:
+    # An implementation whose medication status is a relation (`{"id": 2, "name": "Active"}`)
+    # or a flag, or whose encounter title is an object: the fields read since the merge must not
+    # make a drug or a visit that was served before unreadable (left out, a 502 on its read).
+    from mappings.nextvisit.encounter import encounters_to_fhir
+    from mappings.nextvisit.medication import medications_read
+
+    ctx = TenantContext("t", "urn:t")
+    medications = [
+        {"name": "Sertraline 50mg", "status": {"id": 2, "name": "Active"}},
+        {"name": "Lorazepam 0.5mg", "status": True},
+        {"name": "Lisinopril 10mg", "status": "discontinued"},
+    ]
+    encounters = [
+        {"id": 1, "title": {"id": 4, "label": "Follow-up"}, "type": "Follow-up", "start_time": "2025-01-04"},
+        {"id": 2, "title": ["Annual"], "start_time": "2025-01-05"},
+    ]
+    patient = read_patient({**PATIENT, "latest_medications": medications, "encounters": encounters})
+    found, unreadable = medications_read(patient, ctx)
+    assert unreadable == []
+    assert [m["status"] for m in found] == ["unknown", "unknown", "stopped"]
+    visits, unreadable = encounters_to_fhir(patient, ctx)
+    assert unreadable == []
+    assert [v["period"]["start"] for v in visits] == ["2025-01-04", "2025-01-05"]
+    assert visits[0]["type"][0]["text"] == "Follow-up"
