@@ -13,7 +13,8 @@ however many requests wait, a failed login shared for a few seconds); on a 401 t
 logs in again once and retries; a second 401 means our credentials are wrong. A 419
 (Laravel's "Page Expired", which some implementations answer for an expired token) is read
 as that 401. Any other refusal of the login (a 404 where the base_url lacks a path prefix) is a
-502 naming the login, whatever its status would mean for a record. The token is never logged.
+502 naming the login, whatever its status would mean for a record; a 5xx there is the vendor
+failing, as on any other call. The token is never logged.
 Errors are documented as Laravel-shaped: 422 `{"message", "errors": {field: [messages]}}`,
 401/404 `{"message"}`, Spatie's 400 for disallowed filters/includes. The docs do not show an
 error body, so `{"error": "<message>"}` (or `{"error": {"message": ...}}`) and a body that is
@@ -59,11 +60,12 @@ class NextvisitClient:
         if response.status in (401, 403, 422):
             log.error("Nextvisit login refused (HTTP %d): check the tenant's email/password", response.status)
             raise UpstreamSecurity("The vendor refused the gateway's credentials; the operator must check them")
-        if not 200 <= response.status < 300 and response.status != 429:
+        if response.status < 200 or (300 <= response.status < 500 and response.status != 429):
             # No login there (a base_url without the API's `/api` prefix answers 404): its error
             # is the gateway's, never the FHIR request's. Read by status, a 404 would tell the
             # client that the patient asked for does not exist, or (inside a patient's records)
-            # that the patient has no allergies; a 400, that its own request was refused.
+            # that the patient has no allergies; a 400, that its own request was refused. A 5xx
+            # is the vendor failing, as on any other call (below), not the tenant's setup.
             log.error("Nextvisit login failed (HTTP %d): check the tenant's base_url", response.status)
             raise UpstreamError(
                 f"The vendor's login failed (HTTP {response.status}); the operator must check the tenant"

@@ -187,6 +187,19 @@ def _ref(value: Any) -> Any:
 Ref = Annotated[VendorRef | None, BeforeValidator(_ref)]
 
 
+def _text_if_text(value: Any) -> str | None:
+    """Text (a number as its decimal text); any other value (an object, a list, a flag) is not
+    read, so it cannot make the record unreadable."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    return str(value)
+
+
+# A field only some implementations send, whose other shapes (a relation's object for a status,
+# a flag) the gateway need not read: served as if absent, as it was before it was read at all.
+OptionalText = Annotated[str | None, BeforeValidator(_text_if_text)]
+
+
 # -- records ----------------------------------------------------------------------------------
 
 
@@ -195,7 +208,7 @@ class VendorEncounter(_Model):
     status: Text = None
     visit_type: Text = None
     type: Ref = None
-    title: Text = None  # the visit's type, named as a title ("Annual physical")
+    title: OptionalText = None  # the visit's type, named as a title ("Annual physical")
     reason: Text = None
     start_time: Timestamp = None
     date_of_service: Timestamp = None
@@ -339,7 +352,7 @@ class VendorMedication(_Model):
     dose: Text = None
     frequency: Text = None
     sig: Text = None
-    status: Text = None  # a list that keeps stopped drugs says which (`active`, `discontinued`...)
+    status: OptionalText = None  # a list that keeps stopped drugs says which (`active`, `discontinued`...)
 
     @model_validator(mode="before")
     @classmethod
@@ -530,13 +543,16 @@ class VendorList(_Model):
         parameters that a list request does not send itself, as the link gives them (a `page`
         beside them is the one asked for, echoed: a link builder keeps every parameter it was
         sent). None when there is no next link, when it names a `cursor` (read as such), or
-        when it names nothing but what a request sends (a page number: paged by number)."""
+        when it names nothing but what a request sends (a page number: paged by number). A link
+        that moves `page` on (an echo is the `page=1` of a walk's first request, the only page a
+        keyset walk sends) is paged by number whatever else it carries (a parameter the app
+        appends to its links: `?page=2&lang=en`)."""
         links = self.links if isinstance(self.links, VendorLinks) else None
         url = next((u for u in (links.next if links else None, self.next_page_url) if isinstance(u, str) and u), None)
         if url is None:
             return None
         query = parse_qs(urlsplit(url).query, keep_blank_values=True)
-        if "cursor" in query:
+        if "cursor" in query or query.get("page", ["1"])[-1].strip() not in ("1", ""):
             return None
         own = {name: values[-1] for name, values in query.items() if name not in _LIST_PARAMS and "[" not in name}
         return own or None

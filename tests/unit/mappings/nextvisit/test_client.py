@@ -217,3 +217,30 @@ def test_a_create_answered_without_the_record_is_the_patient_it_made(answer: str
         created, read = asyncio.run(scenario())
         assert created == read and created["name"][0]["family"] == "Zed" and created["birthDate"] == "1990-04-01"
         assert int(created["id"]) == max(p.id for p in build_clinic().patients) + 2  # the newer of the two
+
+
+def test_a_login_the_vendor_fails_at_is_its_outage_not_the_tenants_configuration() -> None:
+    # A vendor down (503 at its login) is the vendor failing, as on any other call: never
+    # "check the tenant", which sends the operator to a configuration that is right.
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def login(_: object) -> JSONResponse:
+        return JSONResponse({"message": "Service Unavailable"}, status_code=503)
+
+    running = serve_in_thread(Starlette(routes=[Route("/v1/auth/tokens", login, methods=["POST"])]), name="down")
+
+    async def scenario() -> None:
+        client = _client(running.url)
+        try:
+            await client.request("GET", "/v1/patients")
+        finally:
+            await client.aclose()
+
+    try:
+        with pytest.raises(UpstreamError) as raised:
+            asyncio.run(scenario())
+        assert "tenant" not in str(raised.value) and "503" in str(raised.value)
+    finally:
+        running.stop()

@@ -184,3 +184,54 @@ def test_a_bare_array_is_a_page_and_a_wrapped_relation_a_list() -> None:
     assert read_list(ROWS).data == ROWS
     items = list(items_of({"data": [{"id": 1}], "links": {}}, "encounters"))
     assert items == [("encounters.data[0]", {"id": 1})]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # Laravel's paginator whose links carry a parameter the gateway never sent (a locale, a
+        # tenant key the app appends): the list numbers its pages, page 2 is what follows.
+        {
+            "data": ROWS,
+            "links": {"next": "https://nv.example/api/v1/patients?page=2&lang=en"},
+            "meta": {"current_page": 1, "last_page": 3, "total": 120},
+        },
+        {"data": ROWS, "next_page_url": "https://nv.example/api/v1/patients?lang=en&page=2", "current_page": 1},
+        # A simple paginator stating no number: its link moves the page on, not a position of its own.
+        {"data": ROWS, "links": {"next": "https://nv.example/api/v1/patients?page=2&lang=en"}},
+    ],
+)
+def test_a_numbered_next_link_with_a_parameter_of_the_vendors_is_followed_by_page(body: dict[str, Any]) -> None:
+    from mappings.nextvisit.adapter import _following, _paging
+
+    listed = read_list(body)
+    assert listed.link_position is None
+    assert not listed.by_cursor
+    assert _paging(_following(listed, None))["page"] == 2
+
+
+def test_a_status_or_title_that_is_not_text_leaves_the_record_readable() -> None:
+    # An implementation whose medication status is a relation (`{"id": 2, "name": "Active"}`)
+    # or a flag, or whose encounter title is an object: the fields read since the merge must not
+    # make a drug or a visit that was served before unreadable (left out, a 502 on its read).
+    from mappings.nextvisit.encounter import encounters_to_fhir
+    from mappings.nextvisit.medication import medications_read
+
+    ctx = TenantContext("t", "urn:t")
+    medications = [
+        {"name": "Sertraline 50mg", "status": {"id": 2, "name": "Active"}},
+        {"name": "Lorazepam 0.5mg", "status": True},
+        {"name": "Lisinopril 10mg", "status": "discontinued"},
+    ]
+    encounters = [
+        {"id": 1, "title": {"id": 4, "label": "Follow-up"}, "type": "Follow-up", "start_time": "2025-01-04"},
+        {"id": 2, "title": ["Annual"], "start_time": "2025-01-05"},
+    ]
+    patient = read_patient({**PATIENT, "latest_medications": medications, "encounters": encounters})
+    found, unreadable = medications_read(patient, ctx)
+    assert unreadable == []
+    assert [m["status"] for m in found] == ["unknown", "unknown", "stopped"]
+    visits, unreadable = encounters_to_fhir(patient, ctx)
+    assert unreadable == []
+    assert [v["period"]["start"] for v in visits] == ["2025-01-04", "2025-01-05"]
+    assert visits[0]["type"][0]["text"] == "Follow-up"
