@@ -112,6 +112,13 @@ def test_broken_answers_are_never_a_200(faulty: Faulty, baseline: Run) -> None:
     print(f"  ({stale} reads answered from the cache, marked stale)")
 
 
+def _probes_since(tripping: float) -> int:
+    """The vendor calls an open breaker may have let through since `tripping`: none within
+    OPEN_FOR of it; after that one half-open probe per OPEN_FOR (a machine slow enough to take
+    that long over the requests below is not a breaker letting calls through)."""
+    return int((time.monotonic() - tripping) // OPEN_FOR)
+
+
 def _until_the_breaker_is_closed(faulty: Faulty) -> None:
     """The tests before may leave the breaker open, for up to 8 x OPEN_FOR after failed probes:
     searches no one made before (never cached) until one is answered by the vendor."""
@@ -130,13 +137,16 @@ def test_a_dead_vendor_trips_the_breaker_and_warm_reads_go_on_stale(faulty: Faul
     faulty.run(reads)  # warm the cache
     faulty.chaos.faults = Faults(error=1.0)
     time.sleep(0.02)
+    tripping = time.monotonic()  # the breaker opens after this, and stays open OPEN_FOR at least
     faulty.run([f"/fhir/{TENANT}/AllergyIntolerance?patient={p}" for p in PATIENTS[:10]])  # trips it
     calls = faulty.chaos.calls
     cold = faulty.run([f"/fhir/{TENANT}/Patient?birthdate=ge1900-01-0{d}" for d in range(1, 10)], workers=1)
-    assert set(cold.statuses) == {503} and faulty.chaos.calls == calls  # refused without a vendor call
+    probes = faulty.chaos.calls - calls
+    assert probes <= _probes_since(tripping)  # refused without a vendor call, but for a half-open probe
+    assert set(cold.statuses) <= {502, 503} and cold.statuses.count(503) >= len(cold.statuses) - probes
     cold.report("breaker open: uncached searches")
     warm = faulty.run(reads, workers=1)
-    assert warm.success == 1.0 and faulty.chaos.calls == calls
+    assert warm.success == 1.0 and faulty.chaos.calls - calls <= _probes_since(tripping)
     assert all(body["meta"]["tag"][-1]["code"] == "stale" for body in warm.bodies.values())
     warm.report("breaker open: cached reads, served stale")
     faulty.chaos.faults = Faults()  # the vendor is back
