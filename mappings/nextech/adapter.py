@@ -94,7 +94,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -604,20 +604,15 @@ def _terms(query: SearchQuery, chart_system: str, id_system: str) -> tuple[str, 
     if query.named("identifier"):
         chart = _chart_number(query, chart_system, id_system)
         return (chart_term(chart),) if chart is not None else ()
-    for names in (("family",), ("given", "name")):
-        options = [
-            tuple(dict.fromkeys(t for v in p.values if isinstance(v, StringValue) for t in name_terms(v.text)))
-            for p in query.params
-            if p.name in names and all(isinstance(v, StringValue) and name_terms(v.text) for v in p.values)
-        ]
-        if options:
-            fewest = min(options, key=len)
-            if len(fewest) > MAX_NAME_TERMS:
-                raise NotSupported(
-                    f"Nextech is asked for each first letter and its accented forms: at most {MAX_NAME_TERMS} "
-                    "terms per search; send fewer name values"
-                )
-            return fewest
+    options = _name_options(query, name_terms)
+    if options:
+        fewest = min(options, key=len)
+        if len(fewest) > MAX_NAME_TERMS:
+            raise NotSupported(
+                f"Nextech is asked for each first letter and its accented forms: at most {MAX_NAME_TERMS} "
+                "terms per search; send fewer name values"
+            )
+        return fewest
     if any(p.name in ("name", "family", "given") for p in query.params):
         raise NotSupported("Nextech cannot search by a blank name")
     return ()
@@ -626,15 +621,23 @@ def _terms(query: SearchQuery, chart_system: str, id_system: str) -> tuple[str, 
 def _written_terms(query: SearchQuery) -> tuple[str, ...]:
     """The terms for a Nextech that refuses one letter: the values of the name parameter
     `_terms` chose, each as written and unaccented (terms.written_terms); () when there is none."""
+    options = _name_options(query, written_terms)
+    return min(options, key=len)[:MAX_NAME_TERMS] if options else ()
+
+
+def _name_options(query: SearchQuery, terms_of: Callable[[str], tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """For each name parameter of the first kind the query has (`family`, else `given` or
+    `name`) whose values all have something to search by, the terms `terms_of` makes of its
+    values (ORed), in order and without repeats; [] when there is none."""
     for names in (("family",), ("given", "name")):
         options = [
-            tuple(dict.fromkeys(t for v in p.values if isinstance(v, StringValue) for t in written_terms(v.text)))
+            tuple(dict.fromkeys(t for v in p.values if isinstance(v, StringValue) for t in terms_of(v.text)))
             for p in query.params
             if p.name in names and all(isinstance(v, StringValue) and name_terms(v.text) for v in p.values)
         ]
         if options:
-            return min(options, key=len)[:MAX_NAME_TERMS]
-    return ()
+            return options
+    return []
 
 
 def _chart_number(query: SearchQuery, chart_system: str, id_system: str) -> str | None:
