@@ -48,7 +48,9 @@ described below, and the adapter must work under every value):
   ``"upper"``: ``ON_HOLD``, ``"pascal"``: ``OnHold``), ``stand_in_dates`` (``"null"`` or
   ``"zero"``: an empty date or date-time is ``0001-01-01``/``0001-01-01T00:00:00Z``) and
   ``defaults`` (``"served"`` or ``"omitted"``: fields equal to their documented default left
-  out): how answers are spelled, applied to every JSON answer (``shapes``).
+  out) and ``decimals`` (``"text"`` or ``"scientific"``: ``"1.5E+2"``, as Java's
+  ``BigDecimal.stripTrailingZeros().toString()`` writes): how answers are spelled, applied to
+  every JSON answer (``shapes``).
 - ``vital_times``: a vital-signs reading's ``date_taken`` and ``time_taken`` are the
   clinic's day and wall clock (``"local"``, ``14:30:00``) or the UTC day and time with
   its ``Z`` (``"utc"``, ``19:30:00Z``: the reference types ``time_taken`` as ``string
@@ -189,6 +191,7 @@ from sandboxes.dentalpms.render import AllergySeverities, VitalTimes
 from sandboxes.dentalpms.routes import api_routes
 from sandboxes.dentalpms.shapes import (
     Dates,
+    Decimals,
     Defaults,
     Enums,
     ErrorBodies,
@@ -232,6 +235,7 @@ def create_app(
     enums: Enums = "lower",
     stand_in_dates: StandInDates = "null",
     defaults: Defaults = "served",
+    decimals: Decimals = "text",
     vital_times: VitalTimes = "local",
     patch_nulls: PatchNulls = "cleared",
     allergy_severities: AllergySeverities = "fhir",
@@ -247,7 +251,9 @@ def create_app(
     answers are spelled (``shapes``). Every default is the documented simulator's.
     """
     reading = SearchReading(accents=search_accents, phones=search_phones, match=search_match, case=search_case)
-    shapes = Shapes(timestamps, dates, scalars, nulls, page_info, error_bodies, enums, stand_in_dates, defaults)
+    shapes = Shapes(
+        timestamps, dates, scalars, nulls, page_info, error_bodies, enums, stand_in_dates, defaults, decimals
+    )
     lifecycle = Lifecycle(archived_patients, archived_records, page_size_max, vitals_lookup)
     store = Store(
         clinic,

@@ -32,6 +32,9 @@ simulator's), applied to every JSON answer by ``ShapedApp``:
   patient's ``status`` ``active`` ("Defaults to 'active'") and ``allergy_review_status``
   ``not_reviewed``, an allergy's ``status_is_active`` true ("Defaults to true"), a
   disease's ``problem_status`` ``active`` and ``function_status`` ``problem``).
+- ``decimals``: ``"text"`` (the decimal as stored, ``"150.0"``, ``"0.00"``) or ``"scientific"``
+  (what Java's ``BigDecimal.stripTrailingZeros().toString()`` writes: ``"1.5E+2"``, ``"6E+1"``,
+  ``"98.6"``, ``"0"``; the reference types these fields only ``string``).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
 import orjson
@@ -55,6 +59,7 @@ ErrorBodies = Literal["fastapi", "detail_text", "error_object"]
 Enums = Literal["lower", "upper", "pascal"]
 StandInDates = Literal["null", "zero"]
 Defaults = Literal["served", "omitted"]
+Decimals = Literal["text", "scientific"]
 
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 _DATE = re.compile(r"\d{4}-\d\d-\d\d")
@@ -71,6 +76,11 @@ _OPTIONAL_DATES = frozenset(
 )
 # `time_taken` too: a `time.Time` holding only a time still writes a date-time.
 _OPTIONAL_TIMESTAMPS = frozenset({"deleted_at", "date_time_deceased", "date_disabled", "time_taken"})
+# The fields the reference types `string` that hold a decimal (vital signs, balances).
+_DECIMAL_FIELDS = frozenset(
+    {"bmi", "height_inches", "temperature_f", "weight_lbs", "estimated_balance", "insurance_estimate"}
+    | {"balance_0_30", "balance_31_60", "balance_61_90", "balance_over_90", "balance_total", "payment_plan_due"}
+)
 # Documented defaults, by a field that tells the record's kind: {marker: {field: default}}.
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "first_name": {"status": "active", "allergy_review_status": "not_reviewed"},
@@ -90,6 +100,7 @@ class Shapes:
     enums: Enums = "lower"
     stand_in_dates: StandInDates = "null"
     defaults: Defaults = "served"
+    decimals: Decimals = "text"
 
     def __post_init__(self) -> None:
         for name, allowed in (
@@ -102,6 +113,7 @@ class Shapes:
             ("enums", ("lower", "upper", "pascal")),
             ("stand_in_dates", ("null", "zero")),
             ("defaults", ("served", "omitted")),
+            ("decimals", ("text", "scientific")),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
@@ -176,6 +188,10 @@ class Shapes:
                 item = "0001-01-01T00:00:00Z" if key in _OPTIONAL_TIMESTAMPS else item
             if isinstance(item, str) and key in _ENUM_FIELDS:
                 item = self._enum(item)
+            if isinstance(item, str) and key in _DECIMAL_FIELDS and self.decimals == "scientific":
+                # Python's Decimal writes what BigDecimal.toString does: an exponent once the
+                # stripped scale is negative.
+                item = str(Decimal(item).normalize())
             if item is None and self.nulls == "absent":
                 continue
             out[key] = self._value(item)
