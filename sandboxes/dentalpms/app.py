@@ -94,9 +94,9 @@ Patient lists
   ``dob_from``/``dob_to``. Other implementations read ``search`` differently; switches
   (``readings``), each defaulting to the reading above, simulate them:
   ``search_accents="insensitive"|"sensitive"|"sensitive_nfd"`` (accent-sensitive like
-  ``ILIKE``; ``_nfd``: over names stored decomposed), ``search_phones="digits"|"as_stored"``
-  (phones stored and served formatted, ``(555) 123-4567``, matched only as text of that
-  string), ``search_match="substring"|"prefix"`` (a token must start a field's value) and
+  ``ILIKE``; ``_nfd``: over names stored decomposed), ``search_phones="digits"|"as_stored"|"e164"``
+  (phones stored and served formatted, ``(555) 123-4567``, or in E.164, ``+15551234567``,
+  matched only as text of that string), ``search_match="substring"|"prefix"`` (a token must start a field's value) and
   ``search_case="insensitive"|"sensitive"`` (``LIKE``: a token matches only in the case
   stored). The typeahead ``/patients/search`` follows the same switches.
 - Cursor: base64url (unpadded) JSON ``[sort value as rendered, patient id]``; it is

@@ -9,7 +9,8 @@ ids (uuid5 of a counter) and, without a ``chart_number``, the next free ``C#####
 
 Sorted patient lists and query results are cached until the next write. With
 ``search_phones="as_stored"`` (``readings``) the clinic's phones are stored formatted,
-``(555) 123-4567``; phones written through the API are stored as sent.
+``(555) 123-4567``, with ``"e164"`` in E.164, ``+15551234567``; phones written through the
+API are stored as sent.
 """
 
 from __future__ import annotations
@@ -47,6 +48,11 @@ STATUS_TRANSITIONS = frozenset(
 
 #: Patients in sort order, with their sort keys alongside (for bisecting on a cursor).
 Ordered = tuple[list[SortKey], list[PatientRow]]
+
+
+def _e164(digits: str | None) -> str | None:
+    """A clinic phone (10 digits) as E.164, ``+15551234567``, as libphonenumber stores it."""
+    return None if digits is None else f"+1{digits}"
 
 
 class Store:
@@ -89,6 +95,9 @@ class Store:
             if reading.phones == "as_stored":
                 doc["mobile_phone"] = format_us_phone(doc["mobile_phone"])
                 doc["home_phone"] = format_us_phone(doc["home_phone"])
+            elif reading.phones == "e164":
+                doc["mobile_phone"] = _e164(doc["mobile_phone"])
+                doc["home_phone"] = _e164(doc["home_phone"])
             pref = reference(patient.uuid, f"{patient.first_name} {patient.last_name}")
             row = PatientRow(doc=doc, ref=pref, reading=reading)
             row.allergies = _by_created([render.allergy(allergy, patient, pref) for allergy in patient.allergies])

@@ -4,7 +4,7 @@ the clinic.
 
 Each variant runs its own gateway with one Dental PMS sandbox tenant. Whatever the vendor's
 reading (accent-sensitive, case-sensitive, names stored decomposed, phones matched only as
-stored formatted, prefix instead of substring), every live
+stored, formatted or in E.164 `+15551234567`, prefix instead of substring), every live
 patient is found by family, given, phone (as digits and formatted), email (in any case) and
 chart number, awkward unicode names included, and each answer is exactly the clinic's:
 nothing lost to a term the vendor reads differently. Whatever the spelling of the answers
@@ -74,6 +74,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
     },
     "nfd-prefix-digits-naive-datetimes": {
         "search_accents": "sensitive_nfd",
+        "search_phones": "e164",
         "search_match": "prefix",
         "scalars": "digits",
         "timestamps": "naive",
