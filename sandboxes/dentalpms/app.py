@@ -59,6 +59,10 @@ described below, and the adapter must work under every value):
   ``mild``/``moderate``/``severe`` (``"fhir"``), a pick list's ``Low``/``Medium``/``High``
   (``"scale"``) or a form's ``Mild``/``Moderate``/``Life-threatening`` (``"labels"``)
   (``render``).
+- ``write_answers``: a ``PATCH`` or ``transition-status`` answers the patient as stored
+  (``"flushed"``) or with the ``version`` and ``updated_at`` from before that write
+  (``"before_flush"``: a JPA service that maps its entity before the ORM flushes, when
+  ``@Version`` is bumped) (``store``).
 - ``patch_nulls``: a ``PATCH`` field sent as null is set to null (``"cleared"``) or left as
   it was (``"ignored"``: null read as "not provided", as ``exclude_none`` does; the
   reference says only "only provided fields are modified") (``bodies``).
@@ -203,7 +207,7 @@ from sandboxes.dentalpms.shapes import (
     StandInDates,
     Timestamps,
 )
-from sandboxes.dentalpms.store import Store
+from sandboxes.dentalpms.store import Store, WriteAnswers
 from sandboxes.toolkit.clock import Clock, wall_clock
 from sandboxes.toolkit.errors import http_exception_handler
 
@@ -239,6 +243,7 @@ def create_app(
     vital_times: VitalTimes = "local",
     patch_nulls: PatchNulls = "cleared",
     allergy_severities: AllergySeverities = "fhir",
+    write_answers: WriteAnswers = "flushed",
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
@@ -265,6 +270,7 @@ def create_app(
         vital_times=vital_times,
         patch_nulls=patch_nulls,
         allergy_severities=allergy_severities,
+        write_answers=write_answers,
     )
     app = Starlette(
         routes=api_routes(store, org_id=org_id, api_token=api_token),

@@ -16,7 +16,7 @@ API are stored as sent.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID, uuid5
 
 from cachetools import LRUCache
@@ -48,6 +48,11 @@ STATUS_TRANSITIONS = frozenset(
 
 #: Patients in sort order, with their sort keys alongside (for bisecting on a cursor).
 Ordered = tuple[list[SortKey], list[PatientRow]]
+# What a PATCH or transition-status answers: the patient as stored (``"flushed"``), or as a
+# service maps its entity before the ORM flushes the write (``"before_flush"``: JPA bumps
+# ``@Version`` and ``@UpdateTimestamp`` at flush, so the answer shows the previous ``version``
+# and ``updated_at``; the changed fields are there).
+WriteAnswers = Literal["flushed", "before_flush"]
 
 
 def _e164(digits: str | None) -> str | None:
@@ -70,10 +75,14 @@ class Store:
         vital_times: VitalTimes = "local",
         patch_nulls: PatchNulls = "cleared",
         allergy_severities: AllergySeverities = "fhir",
+        write_answers: WriteAnswers = "flushed",
     ) -> None:
         if patch_nulls not in ("cleared", "ignored"):
             raise ValueError(f"patch_nulls must be 'cleared' or 'ignored', not {patch_nulls!r}")
+        if write_answers not in ("flushed", "before_flush"):
+            raise ValueError(f"write_answers must be 'flushed' or 'before_flush', not {write_answers!r}")
         self.patch_nulls = patch_nulls
+        self.write_answers = write_answers
         self.render = Renderer(clinic, vital_times, allergy_severities)
         self.clock = clock
         self.reading = reading

@@ -29,6 +29,7 @@ VARIANTS: dict[str, dict[str, str]] = {
         "scalars": "strings",
         "nulls": "absent",
         "timestamps": "naive",
+        "write_answers": "before_flush",
     },
 }
 
