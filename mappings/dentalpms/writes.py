@@ -235,9 +235,12 @@ class PatientWrites:
             )
             if response.status != 409:
                 break
-            message = message_of(_json(response))
-            if "chart" in message.lower():
-                chart = body.fields.get("chart_number")
+            message = message_of(_json(response)).lower()
+            chart = body.fields.get("chart_number")
+            # A 409 that does not say why (Spring Boot's default error body gives the reason
+            # phrase only) may be the chart number, which no retry resolves, as well as the
+            # version: told apart by who holds the chart number sent.
+            if "chart" in message or ("version" not in message and await self._chart_taken(chart, resource_id)):
                 raise Conflict(f"Chart number {chart} belongs to another patient", expression="Patient.identifier")
             if if_match is not None:
                 raise _stale(resource_id, if_match)
@@ -250,6 +253,13 @@ class PatientWrites:
         updated, unmoved = await self._transition(resource_id, resource, updated)
         not_stored = body.not_stored + _not_cleared(body.fields, updated) + unmoved
         return Written(patient_to_fhir(updated, self._ctx), not_stored)
+
+    async def _chart_taken(self, chart: Any, resource_id: str) -> bool:
+        """Whether the chart number `chart` (when the PATCH sends one) is another patient's."""
+        if not isinstance(chart, str) or not chart:
+            return False
+        holder = await self._by_chart_number(chart)
+        return holder is not None and holder["id"] != resource_id
 
     async def _record_of(self, response: UpstreamResponse, resource_id: str, based_on: Any = None) -> VendorRecord:
         """The patient a successful PATCH or transition based on version `based_on` answered

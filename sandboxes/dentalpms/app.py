@@ -42,15 +42,16 @@ described below, and the adapter must work under every value):
   ``"datetime"``: dates served as midnight date-times), ``scalars`` (``"json"``,
   ``"strings"``: booleans ``"true"``/``"false"`` and integers as text, ``"digits"``:
   booleans ``"1"``/``"0"``), ``nulls`` (``"null"`` or ``"absent"``), ``page_info``
-  (``"full"`` or ``"sparse"``: ``has_next_page``/``end_cursor`` left out on the last
-  cursor page) and ``error_bodies`` (``"fastapi"``, ``"detail_text"``: a 422's list as one
-  text, ``"error_object"``: ``{"error": {"code", "message"}}``), ``enums`` (``"lower"``,
-  ``"upper"``: ``ON_HOLD``, ``"pascal"``: ``OnHold``), ``stand_in_dates`` (``"null"`` or
-  ``"zero"``: an empty date or date-time is ``0001-01-01``/``0001-01-01T00:00:00Z``) and
-  ``defaults`` (``"served"`` or ``"omitted"``: fields equal to their documented default left
-  out) and ``decimals`` (``"text"`` or ``"scientific"``: ``"1.5E+2"``, as Java's
-  ``BigDecimal.stripTrailingZeros().toString()`` writes): how answers are spelled, applied to
-  every JSON answer (``shapes``).
+  (``"full"`` or ``"sparse"``: ``has_next_page``/``end_cursor`` left out on the last cursor
+  page) and ``error_bodies`` (``"fastapi"``, ``"detail_text"``: a 422's list as one text,
+  ``"error_object"``: ``{"error": {"code", "message"}}``, ``"spring"``: Spring Boot's
+  default error attributes, the reason phrase only, a 422's list as binding ``errors``),
+  ``enums`` (``"lower"``, ``"upper"``: ``ON_HOLD``, ``"pascal"``: ``OnHold``),
+  ``stand_in_dates`` (``"null"`` or ``"zero"``: an empty date or date-time is
+  ``0001-01-01``/``0001-01-01T00:00:00Z``) and ``defaults`` (``"served"`` or ``"omitted"``:
+  fields equal to their documented default left out) and ``decimals`` (``"text"`` or
+  ``"scientific"``: ``"1.5E+2"``, as Java's ``BigDecimal.stripTrailingZeros().toString()``
+  writes): how answers are spelled, applied to every JSON answer (``shapes``).
 - ``vital_times``: a vital-signs reading's ``date_taken`` and ``time_taken`` are the
   clinic's day and wall clock (``"local"``, ``14:30:00``) or the UTC day and time with
   its ``Z`` (``"utc"``, ``19:30:00Z``: the reference types ``time_taken`` as ``string

@@ -17,8 +17,12 @@ simulator's), applied to every JSON answer by ``ShapedApp``:
 - ``page_info``: ``"full"`` (``end_cursor`` and ``has_next_page`` always) or ``"sparse"``
   (``has_next_page`` only when true, ``end_cursor`` only when there is a next page).
 - ``error_bodies``: ``"fastapi"`` (``{"detail": "text"}``, 422 ``{"detail": [...]}``),
-  ``"detail_text"`` (422 too as one text, ``"first_name: Field required"``) or
-  ``"error_object"`` (``{"error": {"code": <status>, "message": "text"}}``).
+  ``"detail_text"`` (422 too as one text, ``"first_name: Field required"``),
+  ``"error_object"`` (``{"error": {"code": <status>, "message": "text"}}``) or ``"spring"``
+  (Spring Boot's default error attributes, ``{"timestamp", "status", "error": "Conflict",
+  "path"}``: no message, the reason phrase only, so a 409 or 404 does not say why; a 422's
+  list as Spring's binding errors, ``"errors": [{"field", "defaultMessage", "rejectedValue",
+  "code"}]``, the value sent echoed).
 - ``enums``: ``"lower"`` (the values as the reference lists them, ``male``, ``on_hold``),
   ``"upper"`` (as constant names, ``MALE``, ``ON_HOLD``, ``NKDA``: what a service whose enums
   serialize by name writes, as Java's Jackson does by default) or ``"pascal"`` (``Male``,
@@ -43,6 +47,7 @@ import contextlib
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from http import HTTPStatus
 from typing import Any, Literal
 
 import orjson
@@ -55,7 +60,7 @@ Dates = Literal["date", "datetime"]
 Scalars = Literal["json", "strings", "digits"]
 Nulls = Literal["null", "absent"]
 PageInfo = Literal["full", "sparse"]
-ErrorBodies = Literal["fastapi", "detail_text", "error_object"]
+ErrorBodies = Literal["fastapi", "detail_text", "error_object", "spring"]
 Enums = Literal["lower", "upper", "pascal"]
 StandInDates = Literal["null", "zero"]
 Defaults = Literal["served", "omitted"]
@@ -109,7 +114,7 @@ class Shapes:
             ("scalars", ("json", "strings", "digits")),
             ("nulls", ("null", "absent")),
             ("page_info", ("full", "sparse")),
-            ("error_bodies", ("fastapi", "detail_text", "error_object")),
+            ("error_bodies", ("fastapi", "detail_text", "error_object", "spring")),
             ("enums", ("lower", "upper", "pascal")),
             ("stand_in_dates", ("null", "zero")),
             ("defaults", ("served", "omitted")),
@@ -132,6 +137,8 @@ class Shapes:
         detail = body.get("detail") if isinstance(body, dict) else None
         if self.error_bodies == "fastapi" or detail is None:
             return body
+        if self.error_bodies == "spring":
+            return _spring_error(detail, status)
         if isinstance(detail, list):
             text = "; ".join(
                 ".".join(str(part) for part in item.get("loc", []) if part not in ("body", "query", "path"))
@@ -214,6 +221,29 @@ class Shapes:
             if marker in value
             for field, default in fields.items()
         }
+
+
+def _spring_error(detail: Any, status: int) -> dict[str, Any]:
+    """Spring Boot's `DefaultErrorAttributes` (`include-message: never`), with the binding
+    errors of a validation failure."""
+    body: dict[str, Any] = {
+        "timestamp": "2024-06-01T12:00:00.000+00:00",
+        "status": status,
+        "error": HTTPStatus(status).phrase,
+        "path": "",
+    }
+    if isinstance(detail, list):
+        body["errors"] = [
+            {
+                "field": ".".join(str(p) for p in item.get("loc", []) if p not in ("body", "query", "path")),
+                "defaultMessage": item.get("msg"),
+                "rejectedValue": item.get("input"),
+                "code": item.get("type"),
+            }
+            for item in detail
+            if isinstance(item, dict)
+        ]
+    return body
 
 
 DOCUMENTED_SHAPES = Shapes()

@@ -97,6 +97,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "vitals_lookup": "by_id",
         "allergy_severities": "labels",
         "decimals": "scientific",
+        "error_bodies": "spring",
     },
 }
 
