@@ -32,6 +32,20 @@ from gateway.text import nfc_text
 _NON_DIGIT = re.compile(r"\D")
 
 
+def _phone_digits(text: str) -> str:
+    """A phone number's digits, without the North American country code when the text writes
+    one: `+1 555 010 2030` (E.164, as libphonenumber formats a stored number) and
+    `1-555-010-2030` are the number `(555) 010-2030` is. Every country code beginning with 1
+    is the NANP's +1 followed by ten digits; an eleven-digit text with neither the `+` nor a
+    separator after its 1 may be another country's national number (China's mobiles), so it
+    stays as written."""
+    digits = _NON_DIGIT.sub("", text)
+    head = text.lstrip()
+    if len(digits) == 11 and (head.startswith("+1") or (head[:1] == "1" and not head[1:2].isdigit())):
+        return digits[1:]
+    return digits
+
+
 @lru_cache(maxsize=4096)
 def normalize(text: str) -> str:
     """Case- and accent-folded form used by default and `:contains` string matching."""
@@ -158,7 +172,7 @@ def _token_matches(name: str, value: TokenValue, actual: Token) -> bool:
     if value.code is None:
         return True
     if name == "phone":
-        return _NON_DIGIT.sub("", code) == _NON_DIGIT.sub("", value.code) != ""
+        return _phone_digits(code) == _phone_digits(value.code) != ""
     if name == "email":
         return code.casefold() == value.code.casefold()
     return code == value.code

@@ -4,8 +4,10 @@ Auth is a static API token sent as `Authorization: Bearer`; every path is under
 `/{org_id}`. Errors are documented FastAPI-shaped: `{"detail": "text"}` or, for
 validation, `{"detail": [{"type", "loc", "msg", "input"}]}`. Implementations differ
 (where the docs are silent): a 422 whose `detail` is a text, `{"error": "text"}` or
-`{"error": {"message", ...}}`, `{"message": "text"}`; all are read. Only `loc` and `msg`
-(or the text) are passed on: `input` echoes what we sent, which can be PHI.
+`{"error": {"message", ...}}`, `{"message": "text"}`, Spring Boot's binding errors
+`{"errors": [{"field", "defaultMessage", "rejectedValue"}]}`; all are read. Only `loc` and
+`msg` (`field` and `defaultMessage` or `message`), or the text, are passed on: `input` and
+`rejectedValue` echo what we sent, which can be PHI.
 """
 
 from __future__ import annotations
@@ -62,9 +64,12 @@ def message_of(body: Any) -> str:
 
 def fields_of(body: Any) -> list[str]:
     """The body fields a validation error names (`loc` without its `body`/`query` head)."""
-    detail = body.get("detail", body.get("errors")) if isinstance(body, dict) else None
-    if isinstance(detail, list):
-        return [loc for loc, _ in _items(detail) if loc]
+    if not isinstance(body, dict):
+        return []
+    for key in ("detail", "errors"):  # a ProblemDetail's `detail` is a text, its field errors beside it
+        listed = body.get(key)
+        if isinstance(listed, list):
+            return [loc for loc, _ in _items(listed) if loc]
     return []
 
 
@@ -74,8 +79,10 @@ def _items(errors: list[Any]) -> list[tuple[str, str]]:
         if isinstance(item, dict):
             loc = item.get("loc")
             parts = [str(x) for x in loc if x not in _LOC_PREFIXES] if isinstance(loc, list) else []
-            msg = item.get("msg") if isinstance(item.get("msg"), str) else "invalid"
-            out.append((".".join(parts), str(msg)))
+            if not parts and isinstance(item.get("field"), str):  # Spring's FieldError
+                parts = [item["field"]]
+            msg = next((item[k] for k in ("msg", "defaultMessage", "message") if isinstance(item.get(k), str)), None)
+            out.append((".".join(parts), msg or "invalid"))
         elif isinstance(item, str):
             out.append(("", item))
     return out

@@ -7,7 +7,9 @@ form (`canonical`), so the mappers stay plain dict readers:
 - booleans as JSON booleans, or as the strings `"true"`/`"false"`, `"1"`/`"0"` (or 1/0);
 - integers (`version`, `total`, `page`, a blood pressure) as numbers or decimal strings;
 - text given as a number (a phone, a postal code) is its decimal text;
-- decimals (`bmi`, `temperature_f`, ...; documented as strings) as strings or numbers;
+- decimals (`bmi`, `temperature_f`, ...; documented as strings) as strings or numbers, in
+  scientific notation too (`"1.5E+2"`: Java's `BigDecimal.toString()` once trailing zeros are
+  stripped), read as the plain decimal (`"150"`);
 - date-times with `Z`, an offset, or none (read as UTC), kept as written (the mappers'
   `instant` reads all three); a date documented as a date but sent as a date-time
   (`1980-05-02T00:00:00Z`) is the date it starts with (the day as written, not shifted);
@@ -33,6 +35,7 @@ so they cannot. Every documented field is declared, so `Drift` reports only new 
 
 from __future__ import annotations
 
+import decimal
 import re
 from datetime import date, datetime, time
 from typing import Annotated, Any
@@ -47,6 +50,9 @@ from mappings.ids import CANONICAL_UUID
 
 _INT_TEXT = re.compile(r"[+-]?\d+")
 _NUMBER_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+# A two-digit exponent at most: no measurement or balance needs more, and the plain text of
+# `1E+999999` would be a million digits.
+_SCIENTIFIC_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)[eE][+-]?\d{1,2}")
 
 
 def _boolean(value: Any) -> bool | None:
@@ -84,7 +90,14 @@ def _decimal(value: Any) -> str | None:
     if isinstance(value, int | float):
         return str(value)
     if isinstance(value, str):
-        return value.strip() if _NUMBER_TEXT.fullmatch(value.strip()) else None
+        text = value.strip()
+        if _NUMBER_TEXT.fullmatch(text):
+            return text
+        if _SCIENTIFIC_TEXT.fullmatch(text):
+            # `BigDecimal.stripTrailingZeros().toString()` writes 150 as "1.5E+2" (and 60 as
+            # "6E+1"): the same number, which the mappers read as plain decimal text.
+            return format(decimal.Decimal(text), "f")
+        return None
     raise ValueError("is not a number")
 
 

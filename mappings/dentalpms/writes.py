@@ -26,19 +26,23 @@ salted by that patient's id. The new key is still the same for every retry of th
 Update is a PATCH with `base_version`: the version the client's `If-Match` names, else the
 current record's `version` (read first), then, when the resource's `active` or deceased
 differs from the vendor's `status`, one `POST /patients/{id}/transition-status` per step
-(patient_write.status_path), each with the version the previous answer showed. The PATCH
-has landed by then: a transition the vendor refuses (or a vendor without the endpoint)
-leaves the status as it was (a step already taken on the way, inactive -> active before
-deceased, is taken back when the reference allows it) and reports the element as not
-stored, the answer showing the status kept; before, `active: false` answered 200 and the patient stayed active. A vendor
-409 "Version conflict" on the PATCH is a 412 when the client sent `If-Match`; without it
-the record is read again and the PATCH retried once, then it is a 409. A field sent as null
-to clear it (patient_write.py) that the patient still holds after the PATCH was kept by
-the vendor (it read the null as "not provided"): its element is reported as not stored
+(patient_write.status_path), each with the version the previous answer showed. An answer
+that shows no version newer than the one its write was based on is the entity as a JPA
+service maps it before the ORM flushes the write (`@Version` is bumped at flush): the
+patient is read again for its real version. The PATCH has landed by then: a transition the
+vendor refuses (or a vendor without the endpoint) leaves the status as it was (a step
+already taken on the way, inactive -> active before deceased, is taken back when the
+reference allows it) and reports the element as not stored, the answer showing the status
+kept; before, `active: false` answered 200 and the patient stayed active. A vendor 409
+"Version conflict" on the PATCH is a 412 when the client sent `If-Match`; without it the
+record is read again and the PATCH retried once, then it is a 409. A field sent as null to
+clear it (patient_write.py) that the patient still holds after the PATCH was kept by the
+vendor (it read the null as "not provided"): its element is reported as not stored
 (`Written.not_stored`), and the answer shows the value kept. Delete archives the patient
-(the reference documents no body for it); a patient that is absent or archived already is
-a success (FHIR: deleting what is not there is not an error), as is the vendor's 404 or 422
-"already archived" of a concurrent delete. A vendor 422 names the fields it refused (`loc`), never their values.
+(the reference documents no body for it); a patient that is absent or archived already is a
+success (FHIR: deleting what is not there is not an error), as is the vendor's 404 or 422
+"already archived" of a concurrent delete. A vendor 422 names the fields it refused (`loc`),
+never their values.
 """
 
 from __future__ import annotations
@@ -231,9 +235,12 @@ class PatientWrites:
             )
             if response.status != 409:
                 break
-            message = message_of(_json(response))
-            if "chart" in message.lower():
-                chart = body.fields.get("chart_number")
+            message = message_of(_json(response)).lower()
+            chart = body.fields.get("chart_number")
+            # A 409 that does not say why (Spring Boot's default error body gives the reason
+            # phrase only) may be the chart number, which no retry resolves, as well as the
+            # version: told apart by who holds the chart number sent.
+            if "chart" in message or ("version" not in message and await self._chart_taken(chart, resource_id)):
                 raise Conflict(f"Chart number {chart} belongs to another patient", expression="Patient.identifier")
             if if_match is not None:
                 raise _stale(resource_id, if_match)
@@ -242,16 +249,32 @@ class PatientWrites:
             base = (await self._record(resource_id)).get("version")
         if response.status == 404:
             raise NotFound(f"Patient/{resource_id} does not exist")
-        updated = await self._record_of(response, resource_id)
+        updated = await self._record_of(response, resource_id, base)
         updated, unmoved = await self._transition(resource_id, resource, updated)
         not_stored = body.not_stored + _not_cleared(body.fields, updated) + unmoved
         return Written(patient_to_fhir(updated, self._ctx), not_stored)
 
-    async def _record_of(self, response: UpstreamResponse, resource_id: str) -> VendorRecord:
-        """The patient a successful PATCH or transition answered (read when the answer has none)."""
+    async def _chart_taken(self, chart: Any, resource_id: str) -> bool:
+        """Whether the chart number `chart` (when the PATCH sends one) is another patient's."""
+        if not isinstance(chart, str) or not chart:
+            return False
+        holder = await self._by_chart_number(chart)
+        return holder is not None and holder["id"] != resource_id
+
+    async def _record_of(self, response: UpstreamResponse, resource_id: str, based_on: Any = None) -> VendorRecord:
+        """The patient a successful PATCH or transition based on version `based_on` answered
+        (read when the answer has none, or shows no newer version: module docstring)."""
         if 200 <= response.status < 300 and not isinstance(_json(response), dict):
             return await self._record(resource_id)  # an answer without the record (e.g. 204): read it
-        return self._answer(response, f"Patient/{resource_id}")
+        record = self._answer(response, f"Patient/{resource_id}")
+        version = record.get("version")
+        if isinstance(version, int) and isinstance(based_on, int) and version <= based_on:
+            # The write landed (a 2xx) but its answer is the entity as mapped before the ORM
+            # flushed it: JPA bumps `@Version` (and `@UpdateTimestamp`) at flush. That version
+            # is stale: the next transition-status based on it is a 409, and a client's
+            # If-Match of the versionId served a 412. The record as stored has the real one.
+            return await self._record(resource_id)
+        return record
 
     async def _transition(
         self, resource_id: str, resource: Resource, record: VendorRecord
@@ -270,9 +293,10 @@ class PatientWrites:
                 back = step_back(record.get("status"), original) if taken else None
                 if back is not None:
                     undone = await self._move(resource_id, record, back)
-                    record = await self._record_of(undone, resource_id) if 200 <= undone.status < 300 else record
+                    if 200 <= undone.status < 300:
+                        record = await self._record_of(undone, resource_id, record.get("version"))
                 return record, status_path(resource, record.get("status")).unmet
-            record = await self._record_of(response, resource_id)
+            record = await self._record_of(response, resource_id, record.get("version"))
         return record, status_path(resource, record.get("status")).unmet
 
     async def _move(self, resource_id: str, record: VendorRecord, status: str) -> UpstreamResponse:

@@ -42,13 +42,16 @@ described below, and the adapter must work under every value):
   ``"datetime"``: dates served as midnight date-times), ``scalars`` (``"json"``,
   ``"strings"``: booleans ``"true"``/``"false"`` and integers as text, ``"digits"``:
   booleans ``"1"``/``"0"``), ``nulls`` (``"null"`` or ``"absent"``), ``page_info``
-  (``"full"`` or ``"sparse"``: ``has_next_page``/``end_cursor`` left out on the last
-  cursor page) and ``error_bodies`` (``"fastapi"``, ``"detail_text"``: a 422's list as one
-  text, ``"error_object"``: ``{"error": {"code", "message"}}``), ``enums`` (``"lower"``,
-  ``"upper"``: ``ON_HOLD``, ``"pascal"``: ``OnHold``), ``stand_in_dates`` (``"null"`` or
-  ``"zero"``: an empty date or date-time is ``0001-01-01``/``0001-01-01T00:00:00Z``) and
-  ``defaults`` (``"served"`` or ``"omitted"``: fields equal to their documented default left
-  out): how answers are spelled, applied to every JSON answer (``shapes``).
+  (``"full"`` or ``"sparse"``: ``has_next_page``/``end_cursor`` left out on the last cursor
+  page) and ``error_bodies`` (``"fastapi"``, ``"detail_text"``: a 422's list as one text,
+  ``"error_object"``: ``{"error": {"code", "message"}}``, ``"spring"``: Spring Boot's
+  default error attributes, the reason phrase only, a 422's list as binding ``errors``),
+  ``enums`` (``"lower"``, ``"upper"``: ``ON_HOLD``, ``"pascal"``: ``OnHold``),
+  ``stand_in_dates`` (``"null"`` or ``"zero"``: an empty date or date-time is
+  ``0001-01-01``/``0001-01-01T00:00:00Z``) and ``defaults`` (``"served"`` or ``"omitted"``:
+  fields equal to their documented default left out) and ``decimals`` (``"text"`` or
+  ``"scientific"``: ``"1.5E+2"``, as Java's ``BigDecimal.stripTrailingZeros().toString()``
+  writes): how answers are spelled, applied to every JSON answer (``shapes``).
 - ``vital_times``: a vital-signs reading's ``date_taken`` and ``time_taken`` are the
   clinic's day and wall clock (``"local"``, ``14:30:00``) or the UTC day and time with
   its ``Z`` (``"utc"``, ``19:30:00Z``: the reference types ``time_taken`` as ``string
@@ -57,6 +60,10 @@ described below, and the adapter must work under every value):
   ``mild``/``moderate``/``severe`` (``"fhir"``), a pick list's ``Low``/``Medium``/``High``
   (``"scale"``) or a form's ``Mild``/``Moderate``/``Life-threatening`` (``"labels"``)
   (``render``).
+- ``write_answers``: a ``PATCH`` or ``transition-status`` answers the patient as stored
+  (``"flushed"``) or with the ``version`` and ``updated_at`` from before that write
+  (``"before_flush"``: a JPA service that maps its entity before the ORM flushes, when
+  ``@Version`` is bumped) (``store``).
 - ``patch_nulls``: a ``PATCH`` field sent as null is set to null (``"cleared"``) or left as
   it was (``"ignored"``: null read as "not provided", as ``exclude_none`` does; the
   reference says only "only provided fields are modified") (``bodies``).
@@ -92,9 +99,9 @@ Patient lists
   ``dob_from``/``dob_to``. Other implementations read ``search`` differently; switches
   (``readings``), each defaulting to the reading above, simulate them:
   ``search_accents="insensitive"|"sensitive"|"sensitive_nfd"`` (accent-sensitive like
-  ``ILIKE``; ``_nfd``: over names stored decomposed), ``search_phones="digits"|"as_stored"``
-  (phones stored and served formatted, ``(555) 123-4567``, matched only as text of that
-  string), ``search_match="substring"|"prefix"`` (a token must start a field's value) and
+  ``ILIKE``; ``_nfd``: over names stored decomposed), ``search_phones="digits"|"as_stored"|"e164"``
+  (phones stored and served formatted, ``(555) 123-4567``, or in E.164, ``+15551234567``,
+  matched only as text of that string), ``search_match="substring"|"prefix"`` (a token must start a field's value) and
   ``search_case="insensitive"|"sensitive"`` (``LIKE``: a token matches only in the case
   stored). The typeahead ``/patients/search`` follows the same switches.
 - Cursor: base64url (unpadded) JSON ``[sort value as rendered, patient id]``; it is
@@ -189,6 +196,7 @@ from sandboxes.dentalpms.render import AllergySeverities, VitalTimes
 from sandboxes.dentalpms.routes import api_routes
 from sandboxes.dentalpms.shapes import (
     Dates,
+    Decimals,
     Defaults,
     Enums,
     ErrorBodies,
@@ -200,7 +208,7 @@ from sandboxes.dentalpms.shapes import (
     StandInDates,
     Timestamps,
 )
-from sandboxes.dentalpms.store import Store
+from sandboxes.dentalpms.store import Store, WriteAnswers
 from sandboxes.toolkit.clock import Clock, wall_clock
 from sandboxes.toolkit.errors import http_exception_handler
 
@@ -232,9 +240,11 @@ def create_app(
     enums: Enums = "lower",
     stand_in_dates: StandInDates = "null",
     defaults: Defaults = "served",
+    decimals: Decimals = "text",
     vital_times: VitalTimes = "local",
     patch_nulls: PatchNulls = "cleared",
     allergy_severities: AllergySeverities = "fhir",
+    write_answers: WriteAnswers = "flushed",
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
@@ -247,7 +257,9 @@ def create_app(
     answers are spelled (``shapes``). Every default is the documented simulator's.
     """
     reading = SearchReading(accents=search_accents, phones=search_phones, match=search_match, case=search_case)
-    shapes = Shapes(timestamps, dates, scalars, nulls, page_info, error_bodies, enums, stand_in_dates, defaults)
+    shapes = Shapes(
+        timestamps, dates, scalars, nulls, page_info, error_bodies, enums, stand_in_dates, defaults, decimals
+    )
     lifecycle = Lifecycle(archived_patients, archived_records, page_size_max, vitals_lookup)
     store = Store(
         clinic,
@@ -259,6 +271,7 @@ def create_app(
         vital_times=vital_times,
         patch_nulls=patch_nulls,
         allergy_severities=allergy_severities,
+        write_answers=write_answers,
     )
     app = Starlette(
         routes=api_routes(store, org_id=org_id, api_token=api_token),

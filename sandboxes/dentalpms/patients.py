@@ -9,9 +9,13 @@ archived`` there is 422, a chart number in use 409. ``PATCH`` needs ``base_versi
 with ``patch_nulls="ignored"`` a null leaves its field as it was. ``status`` is not a
 ``PATCH`` field: ``transition-status`` moves it (``base_version``; stale: 409 ``Version
 conflict``) along the documented transitions (``Store.transition``), answering the patient.
+With ``write_answers="before_flush"`` (``store.WriteAnswers``) a PATCH or transition answers
+the patient with the ``version`` and ``updated_at`` it had before that write.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -80,8 +84,9 @@ class PatientRecords:
         chart = data.chart_number
         if chart is not None and store.chart_number_taken(chart, other_than=row):
             raise ApiError(409, "Duplicate chart number")
+        before = self._stamp(row)
         store.update(row, data, store.resolve_refs(data))
-        return raw_json(row.raw)
+        return self._written(row, before)
 
     async def archive(self, request: Request) -> Response:
         row = self._row(request)
@@ -100,8 +105,19 @@ class PatientRecords:
             raise ApiError(422, "Archived patients are restored, not transitioned")
         if data.base_version != row.doc["version"]:
             raise ApiError(409, "Version conflict")
+        before = self._stamp(row)
         self.store.transition(row, data.new_status)
-        return raw_json(row.raw)
+        return self._written(row, before)
+
+    @staticmethod
+    def _stamp(row: PatientRow) -> dict[str, Any]:
+        return {"version": row.doc["version"], "updated_at": row.doc["updated_at"]}
+
+    def _written(self, row: PatientRow, before: dict[str, Any]) -> Response:
+        """The answer of a write to `row`: as stored, or with `before`'s version and timestamp."""
+        if self.store.write_answers == "flushed":
+            return raw_json(row.raw)
+        return raw_json(orjson.dumps({**row.doc, **before}))
 
     def _row(self, request: Request) -> PatientRow:
         """The patient the path names (422 for a malformed uuid, then 404)."""

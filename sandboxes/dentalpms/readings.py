@@ -11,7 +11,9 @@ takes one keyword per point (the default is the documented simulator's reading):
   while its unaccented parts still do).
 - ``search_phones``: ``"digits"`` (a token with at least 3 digits matches when those digits
   are in the digits of the mobile or home phone) or ``"as_stored"`` (phones are stored and
-  served formatted, ``(555) 123-4567``, and a token matches only as text of that string).
+  served formatted, ``(555) 123-4567``, and a token matches only as text of that string) or
+  ``"e164"`` (stored and served in E.164, ``+15551234567``, as libphonenumber normalises a
+  number on save, and matched only as text of that string).
 - ``search_match``: ``"substring"`` (a token anywhere in a field) or ``"prefix"`` (a token
   at the start of a field's whole value).
 - ``search_case``: ``"insensitive"`` (as above) or ``"sensitive"`` (``LIKE`` rather than
@@ -34,7 +36,7 @@ from sandboxes.toolkit.folding import fold, strip_marks
 __all__ = ["DOCUMENTED", "Accents", "Case", "Match", "Phones", "SearchReading"]
 
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
-Phones = Literal["digits", "as_stored"]
+Phones = Literal["digits", "as_stored", "e164"]
 Match = Literal["substring", "prefix"]
 Case = Literal["insensitive", "sensitive"]
 
@@ -51,7 +53,7 @@ class SearchReading:
     def __post_init__(self) -> None:
         for name, allowed in (
             ("accents", ("insensitive", "sensitive", "sensitive_nfd")),
-            ("phones", ("digits", "as_stored")),
+            ("phones", ("digits", "as_stored", "e164")),
             ("match", ("substring", "prefix")),
             ("case", ("insensitive", "sensitive")),
         ):

@@ -3,7 +3,7 @@
 The row keeps the patient document (``PatientOut``), the reference its sub-records share,
 the sub-records themselves, the encoded document, and the text the list and typeahead
 searches match against, as the app's search reading (``readings``) compares it: folded
-by default; with ``search_phones="as_stored"`` the phones are text fields too.
+by default; with ``search_phones="as_stored"`` (or ``"e164"``) the phones are text fields too.
 ``refresh`` re-derives all of it after a write.
 """
 
@@ -55,7 +55,7 @@ class PatientRow(Row):
         )
         searched = (*names, doc["email"], doc["chart_number"], doc["date_of_birth"])
         phones = [value for value in (doc["mobile_phone"], doc["home_phone"]) if value]
-        if reading.phones == "as_stored":
+        if reading.phones in ("as_stored", "e164"):
             self.hay = tuple(reading.stored(value) for value in (*searched, *phones) if value)
             self.phones = ()
         else:

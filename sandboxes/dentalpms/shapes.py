@@ -17,8 +17,12 @@ simulator's), applied to every JSON answer by ``ShapedApp``:
 - ``page_info``: ``"full"`` (``end_cursor`` and ``has_next_page`` always) or ``"sparse"``
   (``has_next_page`` only when true, ``end_cursor`` only when there is a next page).
 - ``error_bodies``: ``"fastapi"`` (``{"detail": "text"}``, 422 ``{"detail": [...]}``),
-  ``"detail_text"`` (422 too as one text, ``"first_name: Field required"``) or
-  ``"error_object"`` (``{"error": {"code": <status>, "message": "text"}}``).
+  ``"detail_text"`` (422 too as one text, ``"first_name: Field required"``),
+  ``"error_object"`` (``{"error": {"code": <status>, "message": "text"}}``) or ``"spring"``
+  (Spring Boot's default error attributes, ``{"timestamp", "status", "error": "Conflict",
+  "path"}``: no message, the reason phrase only, so a 409 or 404 does not say why; a 422's
+  list as Spring's binding errors, ``"errors": [{"field", "defaultMessage", "rejectedValue",
+  "code"}]``, the value sent echoed).
 - ``enums``: ``"lower"`` (the values as the reference lists them, ``male``, ``on_hold``),
   ``"upper"`` (as constant names, ``MALE``, ``ON_HOLD``, ``NKDA``: what a service whose enums
   serialize by name writes, as Java's Jackson does by default) or ``"pascal"`` (``Male``,
@@ -32,6 +36,9 @@ simulator's), applied to every JSON answer by ``ShapedApp``:
   patient's ``status`` ``active`` ("Defaults to 'active'") and ``allergy_review_status``
   ``not_reviewed``, an allergy's ``status_is_active`` true ("Defaults to true"), a
   disease's ``problem_status`` ``active`` and ``function_status`` ``problem``).
+- ``decimals``: ``"text"`` (the decimal as stored, ``"150.0"``, ``"0.00"``) or ``"scientific"``
+  (what Java's ``BigDecimal.stripTrailingZeros().toString()`` writes: ``"1.5E+2"``, ``"6E+1"``,
+  ``"98.6"``, ``"0"``; the reference types these fields only ``string``).
 """
 
 from __future__ import annotations
@@ -39,6 +46,8 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass
+from decimal import Decimal
+from http import HTTPStatus
 from typing import Any, Literal
 
 import orjson
@@ -51,10 +60,11 @@ Dates = Literal["date", "datetime"]
 Scalars = Literal["json", "strings", "digits"]
 Nulls = Literal["null", "absent"]
 PageInfo = Literal["full", "sparse"]
-ErrorBodies = Literal["fastapi", "detail_text", "error_object"]
+ErrorBodies = Literal["fastapi", "detail_text", "error_object", "spring"]
 Enums = Literal["lower", "upper", "pascal"]
 StandInDates = Literal["null", "zero"]
 Defaults = Literal["served", "omitted"]
+Decimals = Literal["text", "scientific"]
 
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 _DATE = re.compile(r"\d{4}-\d\d-\d\d")
@@ -71,6 +81,11 @@ _OPTIONAL_DATES = frozenset(
 )
 # `time_taken` too: a `time.Time` holding only a time still writes a date-time.
 _OPTIONAL_TIMESTAMPS = frozenset({"deleted_at", "date_time_deceased", "date_disabled", "time_taken"})
+# The fields the reference types `string` that hold a decimal (vital signs, balances).
+_DECIMAL_FIELDS = frozenset(
+    {"bmi", "height_inches", "temperature_f", "weight_lbs", "estimated_balance", "insurance_estimate"}
+    | {"balance_0_30", "balance_31_60", "balance_61_90", "balance_over_90", "balance_total", "payment_plan_due"}
+)
 # Documented defaults, by a field that tells the record's kind: {marker: {field: default}}.
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "first_name": {"status": "active", "allergy_review_status": "not_reviewed"},
@@ -90,6 +105,7 @@ class Shapes:
     enums: Enums = "lower"
     stand_in_dates: StandInDates = "null"
     defaults: Defaults = "served"
+    decimals: Decimals = "text"
 
     def __post_init__(self) -> None:
         for name, allowed in (
@@ -98,10 +114,11 @@ class Shapes:
             ("scalars", ("json", "strings", "digits")),
             ("nulls", ("null", "absent")),
             ("page_info", ("full", "sparse")),
-            ("error_bodies", ("fastapi", "detail_text", "error_object")),
+            ("error_bodies", ("fastapi", "detail_text", "error_object", "spring")),
             ("enums", ("lower", "upper", "pascal")),
             ("stand_in_dates", ("null", "zero")),
             ("defaults", ("served", "omitted")),
+            ("decimals", ("text", "scientific")),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
@@ -120,6 +137,8 @@ class Shapes:
         detail = body.get("detail") if isinstance(body, dict) else None
         if self.error_bodies == "fastapi" or detail is None:
             return body
+        if self.error_bodies == "spring":
+            return _spring_error(detail, status)
         if isinstance(detail, list):
             text = "; ".join(
                 ".".join(str(part) for part in item.get("loc", []) if part not in ("body", "query", "path"))
@@ -176,6 +195,10 @@ class Shapes:
                 item = "0001-01-01T00:00:00Z" if key in _OPTIONAL_TIMESTAMPS else item
             if isinstance(item, str) and key in _ENUM_FIELDS:
                 item = self._enum(item)
+            if isinstance(item, str) and key in _DECIMAL_FIELDS and self.decimals == "scientific":
+                # Python's Decimal writes what BigDecimal.toString does: an exponent once the
+                # stripped scale is negative.
+                item = str(Decimal(item).normalize())
             if item is None and self.nulls == "absent":
                 continue
             out[key] = self._value(item)
@@ -198,6 +221,29 @@ class Shapes:
             if marker in value
             for field, default in fields.items()
         }
+
+
+def _spring_error(detail: Any, status: int) -> dict[str, Any]:
+    """Spring Boot's `DefaultErrorAttributes` (`include-message: never`), with the binding
+    errors of a validation failure."""
+    body: dict[str, Any] = {
+        "timestamp": "2024-06-01T12:00:00.000+00:00",
+        "status": status,
+        "error": HTTPStatus(status).phrase,
+        "path": "",
+    }
+    if isinstance(detail, list):
+        body["errors"] = [
+            {
+                "field": ".".join(str(p) for p in item.get("loc", []) if p not in ("body", "query", "path")),
+                "defaultMessage": item.get("msg"),
+                "rejectedValue": item.get("input"),
+                "code": item.get("type"),
+            }
+            for item in detail
+            if isinstance(item, dict)
+        ]
+    return body
 
 
 DOCUMENTED_SHAPES = Shapes()

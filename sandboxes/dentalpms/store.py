@@ -9,13 +9,14 @@ ids (uuid5 of a counter) and, without a ``chart_number``, the next free ``C#####
 
 Sorted patient lists and query results are cached until the next write. With
 ``search_phones="as_stored"`` (``readings``) the clinic's phones are stored formatted,
-``(555) 123-4567``; phones written through the API are stored as sent.
+``(555) 123-4567``, with ``"e164"`` in E.164, ``+15551234567``; phones written through the
+API are stored as sent.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID, uuid5
 
 from cachetools import LRUCache
@@ -47,6 +48,16 @@ STATUS_TRANSITIONS = frozenset(
 
 #: Patients in sort order, with their sort keys alongside (for bisecting on a cursor).
 Ordered = tuple[list[SortKey], list[PatientRow]]
+# What a PATCH or transition-status answers: the patient as stored (``"flushed"``), or as a
+# service maps its entity before the ORM flushes the write (``"before_flush"``: JPA bumps
+# ``@Version`` and ``@UpdateTimestamp`` at flush, so the answer shows the previous ``version``
+# and ``updated_at``; the changed fields are there).
+WriteAnswers = Literal["flushed", "before_flush"]
+
+
+def _e164(digits: str | None) -> str | None:
+    """A clinic phone (10 digits) as E.164, ``+15551234567``, as libphonenumber stores it."""
+    return None if digits is None else f"+1{digits}"
 
 
 class Store:
@@ -64,10 +75,14 @@ class Store:
         vital_times: VitalTimes = "local",
         patch_nulls: PatchNulls = "cleared",
         allergy_severities: AllergySeverities = "fhir",
+        write_answers: WriteAnswers = "flushed",
     ) -> None:
         if patch_nulls not in ("cleared", "ignored"):
             raise ValueError(f"patch_nulls must be 'cleared' or 'ignored', not {patch_nulls!r}")
+        if write_answers not in ("flushed", "before_flush"):
+            raise ValueError(f"write_answers must be 'flushed' or 'before_flush', not {write_answers!r}")
         self.patch_nulls = patch_nulls
+        self.write_answers = write_answers
         self.render = Renderer(clinic, vital_times, allergy_severities)
         self.clock = clock
         self.reading = reading
@@ -89,6 +104,9 @@ class Store:
             if reading.phones == "as_stored":
                 doc["mobile_phone"] = format_us_phone(doc["mobile_phone"])
                 doc["home_phone"] = format_us_phone(doc["home_phone"])
+            elif reading.phones == "e164":
+                doc["mobile_phone"] = _e164(doc["mobile_phone"])
+                doc["home_phone"] = _e164(doc["home_phone"])
             pref = reference(patient.uuid, f"{patient.first_name} {patient.last_name}")
             row = PatientRow(doc=doc, ref=pref, reading=reading)
             row.allergies = _by_created([render.allergy(allergy, patient, pref) for allergy in patient.allergies])

@@ -1,21 +1,61 @@
 """A Dental PMS tenant pointed at an organization the vendor does not have (a wrong `org_id`,
 or a `base_url` missing a path segment) is a misconfiguration, not missing data: the vendor
 answers 404 for its whole patient list, which is not "no such patient" nor "no matches".
+
+A read of one patient, or a search of a patient's records, meets the same 404 for the
+patient itself, which a service may spell exactly as its 404 for an unknown path (Spring
+Boot's default error body names only the status and the path): taken as "no such patient",
+a clinic's known patient read as 404 and its allergies as an empty searchset.
 """
 
 from __future__ import annotations
 
+import httpx
+import pytest
+
+from sandboxes.clinic import build_clinic
 from sandboxes.dentalpms import create_sandbox
+from tests.support.clinic import live_patients
 from tests.support.fhir_http import outcome_of
 from tests.support.variants import gateway_over
 
 BASE = "/fhir/dentalpms"
 
 
+def _says_configuration(response: httpx.Response, what: object) -> None:
+    assert response.status_code == 502, (what, response.text)
+    diagnostics = outcome_of(response)["issue"][0]["diagnostics"]
+    assert "org_id" in diagnostics and "base_url" in diagnostics, diagnostics
+
+
 def test_a_patient_list_the_vendor_does_not_have_is_a_502_naming_the_configuration() -> None:
     with gateway_over("dentalpms", create_sandbox, options={"org_id": "not-this-practice"}) as running:
         for params in ({}, {"family": "smith"}, {"birthdate": "1980-01-01"}):
-            response = running.fhir.get(f"{BASE}/Patient", params=params)
-            assert response.status_code == 502, (params, response.text)
-            diagnostics = outcome_of(response)["issue"][0]["diagnostics"]
-            assert "org_id" in diagnostics and "base_url" in diagnostics, diagnostics
+            _says_configuration(running.fhir.get(f"{BASE}/Patient", params=params), params)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "Patient/{id}",
+        "AllergyIntolerance?patient={id}",
+        "Condition?patient={id}",
+        "MedicationStatement?patient={id}",
+        "Observation?patient={id}",
+        "Patient/{id}/$everything",
+    ],
+)
+def test_a_patient_of_an_organization_the_vendor_does_not_have_is_no_missing_patient(path: str) -> None:
+    patient = str(live_patients(build_clinic())[0].uuid)
+    with gateway_over("dentalpms", create_sandbox, options={"org_id": "not-this-practice"}) as running:
+        _says_configuration(running.fhir.get(f"{BASE}/{path.format(id=patient)}"), path)
+
+
+def test_an_unknown_patient_of_the_right_organization_is_still_not_found() -> None:
+    with gateway_over("dentalpms", create_sandbox) as running:
+        unknown = "00000000-0000-4000-8000-000000000000"
+        response = running.fhir.get(f"{BASE}/Patient/{unknown}")
+        assert response.status_code == 404, response.text
+        assert outcome_of(response)["issue"][0]["code"] == "not-found"
+        response = running.fhir.get(f"{BASE}/AllergyIntolerance", params={"patient": unknown})
+        assert response.status_code == 200 and response.json().get("total", 0) == 0, response.text

@@ -4,21 +4,20 @@ the clinic.
 
 Each variant runs its own gateway with one Dental PMS sandbox tenant. Whatever the vendor's
 reading (accent-sensitive, case-sensitive, names stored decomposed, phones matched only as
-stored formatted, prefix instead of substring), every live patient is found by family, given,
-phone (as digits and formatted), email (in any case) and chart number, awkward unicode names
-included, and each answer is exactly the clinic's: nothing lost to a term the vendor reads
-differently. Whatever the
-spelling of the answers (timestamps with `Z`, an offset or none, dates as date-times,
-booleans and numbers as text, null fields left out, a sparse cursor `page_info`, enum values
-as Java or .NET names, empty dates as the zero date `0001-01-01`, fields at their documented
-default left out), the
-clinic walk finds every live patient, reads it, and serves each patient's allergies,
-medications, problems and vital signs exactly as the clinic holds them, every resource
-valid (FhirHttp checks each one it receives). Whatever the vendor does with archived records
-(serves an archived patient or answers 410 for it; lists soft-deleted sub-records or leaves
-them out), archived ones are never served and never counted; whatever page size it takes
-(the documented default of 50 as its bound), every list is walked; a 404 for an empty list
-is an empty list.
+stored, formatted or in E.164 `+15551234567`, prefix instead of substring), every live
+patient is found by family, given, phone (as digits and formatted), email (in any case) and
+chart number, awkward unicode names included, and each answer is exactly the clinic's:
+nothing lost to a term the vendor reads differently. Whatever the spelling of the answers
+(timestamps with `Z`, an offset or none, dates as date-times, booleans and numbers as text,
+null fields left out, a sparse cursor `page_info`, enum values as Java or .NET names, empty
+dates as the zero date `0001-01-01`, fields at their documented default left out, decimals
+in Java's scientific notation `1.5E+2`), the clinic walk finds every live patient, reads it,
+and serves each patient's allergies, medications, problems and vital signs exactly as the
+clinic holds them, every resource valid (FhirHttp checks each one it receives). Whatever the
+vendor does with archived records (serves an archived patient or answers 410 for it; lists
+soft-deleted sub-records or leaves them out), archived ones are never served and never
+counted; whatever page size it takes (the documented default of 50 as its bound), every list
+is walked; a 404 for an empty list is an empty list.
 """
 
 from __future__ import annotations
@@ -75,6 +74,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
     },
     "nfd-prefix-digits-naive-datetimes": {
         "search_accents": "sensitive_nfd",
+        "search_phones": "e164",
         "search_match": "prefix",
         "scalars": "digits",
         "timestamps": "naive",
@@ -96,6 +96,8 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "page_size_max": 50,
         "vitals_lookup": "by_id",
         "allergy_severities": "labels",
+        "decimals": "scientific",
+        "error_bodies": "spring",
     },
 }
 

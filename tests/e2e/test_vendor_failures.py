@@ -119,14 +119,27 @@ def test_vendor_answers_are_translated(
     for path, params in ((f"/fhir/faulty/Patient/{PATIENT}", {}), ("/fhir/faulty/Patient", {"family": "x"})):
         response = client.get(path, params=params)
         # A 404 for the patient list itself is no "no such patient": the list is there for every
-        # organization, so the tenant's org_id or base_url is wrong (a 502 saying so).
-        expected = (502, "transient") if answer[0] == 404 and params else (status, code)
+        # organization, so the tenant's org_id or base_url is wrong (a 502 saying so). A vendor
+        # answering 404 to every path is that, for a read too (its 404 for the patient is asked
+        # of the list before it is "not found": test_a_404_for_a_patient_is_not_found).
+        expected = (502, "transient") if answer[0] == 404 else (status, code)
         assert response.status_code == expected[0], response.text
         issue = outcome_of(response)["issue"][0]
         assert issue["code"] == expected[1]
         assert PHI not in response.text and "not-a-real-token" not in response.text
         if status == 429:
             assert int(response.headers["Retry-After"]) == int(answer[2].get("Retry-After", "1"))
+
+
+def test_a_404_for_a_patient_is_not_found(vendor: FakeVendor, client: FhirHttp) -> None:
+    vendor.answer = (404, {"detail": "Patient not found"}, {})
+    vendor.by_path = {"/patients/cursor": (200, {"data": [], "page_info": {"has_next_page": False}}, {})}
+    try:
+        response = client.get(f"/fhir/faulty/Patient/{PATIENT}")
+    finally:
+        vendor.by_path = {}
+    assert response.status_code == 404, response.text
+    assert outcome_of(response)["issue"][0]["code"] == "not-found"
 
 
 def test_slow_vendor_is_a_504(vendor: FakeVendor, client: FhirHttp) -> None:

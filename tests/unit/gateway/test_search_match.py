@@ -66,6 +66,23 @@ def test_tokens() -> None:
     assert not hit(PATIENT, ("active", "false"))
 
 
+def test_a_phone_written_with_the_north_american_country_code_is_the_same_number() -> None:
+    # A vendor that stores phones in E.164 (`+15550102030`, as libphonenumber formats them) and
+    # a client that writes the national number, or the other way round.
+    e164 = {**PATIENT, "telecom": [{"system": "phone", "value": "+15550102030"}]}
+    assert hit(e164, ("phone", "5550102030"))
+    assert hit(e164, ("phone", "(555) 010-2030"))
+    assert hit(e164, ("phone", "+1 555 010 2030"))
+    assert hit(PATIENT, ("phone", "+15550102030"))
+    assert hit(PATIENT, ("phone", "1-555-010-2030"))
+    assert hit(PATIENT, ("phone", "1 (555) 010-2030"))
+    # Another country's number with the same last ten digits is another number; so is eleven
+    # digits written without a country code's `+` or separator.
+    assert not hit(e164, ("phone", "+445550102030"))
+    assert not hit(PATIENT, ("phone", "+445550102030"))
+    assert not hit(PATIENT, ("phone", "15550102030"))
+
+
 def test_a_code_element_is_found_by_its_implicit_system() -> None:
     # terminologies.html#code: a `code` element's system is the one its binding defines, so
     # US Core's gender={system|}[code] and status=system|code find it; another system does not.

@@ -36,7 +36,7 @@ from sandboxes.dentalpms.shapes import Shapes
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
 CLINIC = build_clinic()
 RENDER = Renderer(CLINIC)
-# Every value of every spelling switch, in six combinations.
+# Every value of every spelling switch, in seven combinations.
 SPELLINGS = [
     Shapes(timestamps="offset", dates="datetime", scalars="strings", nulls="absent"),
     Shapes(timestamps="naive", dates="date", scalars="digits", nulls="null"),
@@ -44,6 +44,7 @@ SPELLINGS = [
     Shapes(timestamps="z", dates="date", scalars="strings", nulls="null"),
     Shapes(enums="upper", stand_in_dates="zero", defaults="omitted", nulls="absent", scalars="strings"),
     Shapes(enums="pascal", stand_in_dates="zero", defaults="omitted", timestamps="offset", dates="datetime"),
+    Shapes(decimals="scientific", nulls="absent", timestamps="offset"),
 ]
 Mapper = Callable[[dict[str, Any]], Any]
 
@@ -137,6 +138,20 @@ def test_booleans_as_text_are_not_truthy_strings() -> None:
         assert VendorAllergy.model_validate({**record, "status_is_active": text}).status_is_active is False
     for text in ("true", "1", 1):
         assert VendorAllergy.model_validate({**record, "status_is_active": text}).status_is_active is True
+
+
+def test_decimals_in_scientific_notation_are_the_same_measurements() -> None:
+    """A weight of 150 lb written as Java's `BigDecimal.stripTrailingZeros().toString()` does
+    (`"1.5E+2"`) is 150 lb, not a reading without a weight (the whole Observation lost)."""
+    record = next(r for m, _, r in RECORDS if m is VendorVitals and r["weight_lbs"] and r["height_inches"])
+    plain = {**record, "weight_lbs": "150", "height_inches": "60", "temperature_f": "98.6", "bmi": "0.5"}
+    written = {**record, "weight_lbs": "1.5E+2", "height_inches": "6E+1", "temperature_f": "986e-1", "bmi": "5E-1"}
+    pid = "3f2b9c1e-8d4a-4f6b-9a1e-2c3d4e5f6a7b"
+    expected = vitals_to_fhir(canonical(VendorVitals.model_validate(plain)), pid, CTX)
+    observations = vitals_to_fhir(canonical(VendorVitals.model_validate(written)), pid, CTX)
+    assert observations == expected
+    weights = [o["valueQuantity"]["value"] for o in observations if "29463-7" in orjson.dumps(o["code"]).decode()]
+    assert weights == [150]
 
 
 @pytest.mark.parametrize(
