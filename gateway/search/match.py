@@ -172,7 +172,12 @@ def _token_matches(name: str, value: TokenValue, actual: Token) -> bool:
     if value.code is None:
         return True
     if name == "phone":
-        return _phone_digits(code) == _phone_digits(value.code) != ""
+        # The same digits are the same number however written (`15550102030` stored, `+1 555
+        # 010 2030` asked); the country code read off only adds the national form's matches.
+        digits = _NON_DIGIT.sub("", code)
+        return digits != "" and (
+            digits == _NON_DIGIT.sub("", value.code) or _phone_digits(code) == _phone_digits(value.code)
+        )
     if name == "email":
         return code.casefold() == value.code.casefold()
     return code == value.code

@@ -272,13 +272,14 @@ class DentalPmsAdapter:
     async def _fetch_patient(self, patient_id: str) -> VendorRecord | None:
         try:
             raw = await self._client.get(f"/patients/{patient_id}")
-        except NotFound:
+        except NotFound as exc:
             # "404: Patient not found", or no such organization or path at all: a service may
             # answer both alike (Spring Boot's default error body names only the status and the
-            # path). The patient list is there for every organization, so one page of one tells
-            # them apart (a 404 for it raises, naming org_id and base_url); a patient that is
-            # not there costs that one call more.
-            await self._cursor_page({"first": 1})
+            # path). A 404 that names the patient is the documented one; otherwise the patient
+            # list, there for every organization, tells them apart with one page of one (a 404
+            # for it raises, naming org_id and base_url).
+            if "patient" not in exc.diagnostics.lower():
+                await self._cursor_page({"first": 1})
             return None
         except Gone:  # an archived patient answered 410 rather than served with `deleted_at`
             return {"id": patient_id, "deleted_at": "(archived: HTTP 410)"}

@@ -48,6 +48,7 @@ never their values.
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -87,6 +88,7 @@ _FHIR_PATHS = {
     "preferred_language": "Patient.communication",
     "date_time_deceased": "Patient.deceasedDateTime",
 }
+_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 LOOKUP_PAGES = 5  # pages of the newest patients walked to find the one a refused create describes
 LOOKUP_PAGE_SIZE = 50  # the documented default page size, which a service may take as its bound
 PatientRecord = Callable[[str], Awaitable[VendorRecord]]
@@ -343,7 +345,7 @@ class PatientWrites:
         body = _json(response)
         if response.status == 422:
             fields = fields_of(body) or _fields_named(message_of(body))
-            paths = [_FHIR_PATHS.get(field.split(".")[0], "Patient") for field in fields]
+            paths = [_FHIR_PATHS.get(_snake(field.split(".")[0]), "Patient") for field in fields]
             what = ", ".join(f"{f} ({p})" for f, p in zip(fields, paths, strict=True)) if fields else message_of(body)
             return Unprocessable(
                 f"The Dental PMS refused the patient: {what or 'invalid'}", expression=paths[0] if paths else None
@@ -369,6 +371,12 @@ def _not_recreated(body: dict[str, Any], deleted: VendorRecord) -> Conflict:
             f"Chart number {chart} belongs to the deleted Patient/{deleted['id']}", expression="Patient.identifier"
         )
     return Conflict(f"The Dental PMS answers this create with the deleted Patient/{deleted['id']}; nothing was created")
+
+
+def _snake(field: str) -> str:
+    """A field as the reference names it: a validation error may name the service's own
+    property instead (`dateOfBirth`, `addressLine1`: Spring's FieldError, Bean Validation)."""
+    return _CAMEL_HUMP.sub("_", field).lower()
 
 
 def _fields_named(text: str) -> list[str]:

@@ -10,13 +10,16 @@ a clinic's known patient read as 404 and its allergies as an empty searchset.
 
 from __future__ import annotations
 
+from functools import partial
+
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from sandboxes.clinic import build_clinic
 from sandboxes.dentalpms import create_sandbox
 from tests.support.clinic import live_patients
-from tests.support.fhir_http import outcome_of
+from tests.support.fhir_http import FhirHttp, outcome_of
 from tests.support.variants import gateway_over
 
 BASE = "/fhir/dentalpms"
@@ -59,3 +62,27 @@ def test_an_unknown_patient_of_the_right_organization_is_still_not_found() -> No
         assert outcome_of(response)["issue"][0]["code"] == "not-found"
         response = running.fhir.get(f"{BASE}/AllergyIntolerance", params={"patient": unknown})
         assert response.status_code == 200 and response.json().get("total", 0) == 0, response.text
+
+
+@pytest.mark.parametrize(("error_bodies", "calls"), [("fastapi", 1), ("spring", 2)])
+def test_a_patient_the_vendor_says_it_does_not_have_costs_no_second_call(error_bodies: str, calls: int) -> None:
+    # The documented 404 says "Patient not found": the organization is there, and asking its
+    # patient list as well only doubles what every read of a missing patient costs. A 404
+    # that says nothing of the patient (Spring Boot's reason phrase) is asked about.
+    unknown = "00000000-0000-4000-8000-000000000000"
+    sandbox = partial(create_sandbox, error_bodies=error_bodies)
+    with gateway_over("dentalpms", sandbox) as running:
+        before = _vendor_calls(running.fhir)
+        response = running.fhir.get(f"{BASE}/Patient/{unknown}")
+        assert response.status_code == 404, response.text
+        assert _vendor_calls(running.fhir) - before == calls
+
+
+def _vendor_calls(fhir: FhirHttp) -> float:
+    """The vendor calls the gateway has sent for the tenant (its /metrics)."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(fhir.get("/metrics").text)
+        for sample in family.samples
+        if sample.name == "fhir_gateway_vendor_calls_total" and sample.labels.get("tenant") == "dentalpms"
+    )

@@ -119,10 +119,10 @@ def test_vendor_answers_are_translated(
     for path, params in ((f"/fhir/faulty/Patient/{PATIENT}", {}), ("/fhir/faulty/Patient", {"family": "x"})):
         response = client.get(path, params=params)
         # A 404 for the patient list itself is no "no such patient": the list is there for every
-        # organization, so the tenant's org_id or base_url is wrong (a 502 saying so). A vendor
-        # answering 404 to every path is that, for a read too (its 404 for the patient is asked
-        # of the list before it is "not found": test_a_404_for_a_patient_is_not_found).
-        expected = (502, "transient") if answer[0] == 404 else (status, code)
+        # organization, so the tenant's org_id or base_url is wrong (a 502 saying so). A read's
+        # 404 that says "Patient not found" is taken at its word (one that does not is asked of
+        # the list: test_a_404_that_does_not_name_the_patient_is_asked_of_the_list).
+        expected = (502, "transient") if answer[0] == 404 and params else (status, code)
         assert response.status_code == expected[0], response.text
         issue = outcome_of(response)["issue"][0]
         assert issue["code"] == expected[1]
@@ -132,7 +132,8 @@ def test_vendor_answers_are_translated(
 
 
 def test_a_404_for_a_patient_is_not_found(vendor: FakeVendor, client: FhirHttp) -> None:
-    vendor.answer = (404, {"detail": "Patient not found"}, {})
+    # Spring Boot's reason phrase only: the list, asked, is there, so it is the patient that is not.
+    vendor.answer = (404, {"status": 404, "error": "Not Found", "path": "/api/v1/org/patients/x"}, {})
     vendor.by_path = {"/patients/cursor": (200, {"data": [], "page_info": {"has_next_page": False}}, {})}
     try:
         response = client.get(f"/fhir/faulty/Patient/{PATIENT}")
@@ -140,6 +141,13 @@ def test_a_404_for_a_patient_is_not_found(vendor: FakeVendor, client: FhirHttp) 
         vendor.by_path = {}
     assert response.status_code == 404, response.text
     assert outcome_of(response)["issue"][0]["code"] == "not-found"
+
+
+def test_a_404_that_does_not_name_the_patient_is_asked_of_the_list(vendor: FakeVendor, client: FhirHttp) -> None:
+    vendor.answer = (404, {"status": 404, "error": "Not Found", "path": "/api/v1/org/patients"}, {})
+    response = client.get(f"/fhir/faulty/Patient/{PATIENT}")
+    assert response.status_code == 502, response.text
+    assert "org_id" in outcome_of(response)["issue"][0]["diagnostics"]
 
 
 def test_slow_vendor_is_a_504(vendor: FakeVendor, client: FhirHttp) -> None:

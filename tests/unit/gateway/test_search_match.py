@@ -83,6 +83,17 @@ def test_a_phone_written_with_the_north_american_country_code_is_the_same_number
     assert not hit(PATIENT, ("phone", "15550102030"))
 
 
+def test_a_phone_stored_as_eleven_bare_digits_is_found_by_the_same_number_written_any_way() -> None:
+    # A vendor that stores E.164 without its `+` (`15550102030`): every writing of those
+    # eleven digits is that number, as it was before country codes were read.
+    bare = {**PATIENT, "telecom": [{"system": "phone", "value": "15550102030"}]}
+    assert hit(bare, ("phone", "15550102030"))
+    assert hit(bare, ("phone", "+15550102030"))
+    assert hit(bare, ("phone", "+1 555 010 2030"))
+    assert hit(bare, ("phone", "1-555-010-2030"))
+    assert not hit(bare, ("phone", "+445550102030"))
+
+
 def test_a_code_element_is_found_by_its_implicit_system() -> None:
     # terminologies.html#code: a `code` element's system is the one its binding defines, so
     # US Core's gender={system|}[code] and status=system|code find it; another system does not.

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
+from gateway.errors import Unprocessable
+from gateway.upstream.http import UpstreamResponse
 from mappings.dentalpms.client import fields_of, message_of
+from mappings.dentalpms.writes import PatientWrites
 
 SECRET = "ann.secret@example.org"
 
@@ -39,3 +43,21 @@ SECRET = "ann.secret@example.org"
 def test_the_field_a_validation_error_names_is_read_and_its_value_is_not(body: dict[str, Any]) -> None:
     assert fields_of(body) == ["email"]
     assert SECRET not in message_of(body)
+
+
+def test_a_field_named_as_its_java_property_is_the_element_it_came_from() -> None:
+    # Spring's FieldError names the bean property (`dateOfBirth`), not the JSON name the
+    # reference documents (`date_of_birth`), whatever naming strategy Jackson writes with.
+    body = {
+        "status": 422,
+        "error": "Unprocessable Entity",
+        "errors": [
+            {"field": "dateOfBirth", "defaultMessage": "must be a past date", "rejectedValue": "2999-01-01"},
+            {"field": "addressLine1", "defaultMessage": "size must be at most 100", "rejectedValue": SECRET},
+        ],
+    }
+    refused = PatientWrites._error(UpstreamResponse(422, {}, orjson.dumps(body)))
+    assert isinstance(refused, Unprocessable)
+    assert refused.expression == "Patient.birthDate"
+    assert "Patient.address.line" in refused.diagnostics and SECRET not in refused.diagnostics
+    assert "2999" not in refused.diagnostics
