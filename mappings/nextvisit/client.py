@@ -7,7 +7,9 @@ may put it: `token`, `plainTextToken`, `plain_text_token`, `access_token` or `ac
 at the top, inside `data`, or inside a `token` object (Sanctum's `NewAccessToken` encoded as
 it is: `{"accessToken": {...}, "plainTextToken": ...}`); or the whole body is the token as
 text (the answer of Sanctum's own documented route for this very request body,
-`return $user->createToken($request->device_name)->plainTextToken;`).
+`return $user->createToken($request->device_name)->plainTextToken;`). A login answer whose
+body holds no token may carry it in an `Authorization: Bearer <token>` response header, where
+devise-jwt (a Rails API's usual token login) puts it, the body being the user.
 The token is cached and sent as a bearer (gateway.upstream.tokens: one login at a time
 however many requests wait, a failed login shared for a few seconds); on a 401 the client
 logs in again once and retries; a second 401 means our credentials are wrong. A 419
@@ -101,13 +103,23 @@ _BARE_TOKEN = re.compile(r"[\x21-\x7e]+")  # printable ASCII without spaces: a t
 def _login_token(response: UpstreamResponse) -> str | None:
     """The plain-text token of a (successful) login answer; the login's error otherwise."""
     try:
-        return _token(json_or_error(response, _message))
+        return _token(json_or_error(response, _message)) or _header_token(response)
     except UpstreamError:
         if not 200 <= response.status < 300:
             raise
     # Not JSON: the body is the token itself (or a JSON string of it).
     text = response.body.decode("utf-8", "replace").strip().strip('"')
-    return text if _BARE_TOKEN.fullmatch(text) else None
+    return text if _BARE_TOKEN.fullmatch(text) else _header_token(response)
+
+
+def _header_token(response: UpstreamResponse) -> str | None:
+    """The token of an `Authorization: Bearer <token>` response header (devise-jwt dispatches
+    the token there and answers the user as the body); its scheme is Bearer, as the docs'
+    `bearerAuth` security scheme names it (RFC 6750 section 2.1)."""
+    value = next((v for k, v in response.headers.items() if k.lower() == "authorization"), "")
+    scheme, _, token = value.strip().partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and _BARE_TOKEN.fullmatch(token) else None
 
 
 def _token(body: Any, depth: int = 3) -> str | None:

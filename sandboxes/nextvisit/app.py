@@ -114,7 +114,9 @@ leave open that independent implementations read differently:
   Sanctum's documented route for exactly this request body returns
   ``$user->createToken($request->device_name)->plainTextToken``) | ``"new_token"`` (201
   ``{"token": {"accessToken": {...}, "plainTextToken": "<id>|<secret>"}}``: Sanctum's
-  ``NewAccessToken`` encoded as it is).
+  ``NewAccessToken`` encoded as it is) | ``"header"`` (200 ``{"data": user, "message"}``, the
+  token only in an ``Authorization: Bearer <token>`` response header: devise-jwt's answer, a
+  Rails team's reading of a login the docs do not show).
 - ``unauthenticated_status=401`` (default) | ``419``: the status of an unknown or revoked
   token (Laravel's "Page Expired", which some implementations answer for an expired token).
 - ``create_answer="record"`` (default: 201 with the patient, as documented) | ``"message"``

@@ -7,7 +7,9 @@ on ``email``. The answer is ``{"status": "success", "token", "user"}`` with the 
 as ``{id, name, email, email_verified_at, current_team_id, created_at, updated_at}``; the
 ``login_shape`` reading answers ``{"data": {"token", "user"}}``, the bare token as text
 (Sanctum's own "issuing mobile API tokens" route, whose request body this one is), or
-``{"token": <Sanctum's NewAccessToken>}`` (``{"accessToken": {...}, "plainTextToken"}``).
+``{"token": <Sanctum's NewAccessToken>}`` (``{"accessToken": {...}, "plainTextToken"}``), or
+(``header``, as a Rails API with devise-jwt answers) the token only in an ``Authorization:
+Bearer <token>`` response header and the user as the body, ``{"data": user, "message"}``.
 Logout revokes the bearer token: 200 ``{"message": "Token revoked successfully"}``.
 """
 
@@ -65,6 +67,10 @@ class Sessions:
                       "tokenable_id": store.login_user["id"], "tokenable_type": "App\\Models\\User",
                       "id": int(token.partition("|")[0])}  # fmt: skip
             return respond(201, php_json({"token": {"accessToken": access, "plainTextToken": token}}))
+        if shape == "header":  # devise-jwt: the token dispatched in the response's Authorization header
+            answer = respond(200, php_json({"data": store.login_user, "message": "Logged in successfully."}))
+            answer.headers["Authorization"] = f"Bearer {token}"
+            return answer
         return respond(200, php_json({"status": "success", "token": token, "user": store.login_user}))
 
     async def logout(self, request: Request, token_id: int) -> Response:

@@ -130,13 +130,15 @@ READINGS: dict[str, dict[str, Any]] = {
     # As a team on another stack (Express and knex, say) writes the API: keyset pages
     # (`?after=<last id>`, a next link and `has_more`, no page numbers), a visit's time as
     # `encounter_date` and its type as `title`, ids as strings, a delete answered 204, names
-    # as typed (no middleware trims them).
+    # as typed (no middleware trims them), the login token in an `Authorization` response
+    # header (a Rails API's devise-jwt).
     "keyset-titled": {
         "trim_strings": False,
         "paging": "keyset",
         "encounter_shape": "titled",
         "ids": "strings",
         "delete_status": 204,
+        "login_shape": "header",
     },
 }
 

@@ -142,10 +142,11 @@ def _serving(**switches: Any) -> Iterator[tuple[RunningServer, Any]]:
         running.stop()
 
 
-@pytest.mark.parametrize("shape", ["plain", "new_token", "data"])
+@pytest.mark.parametrize("shape", ["plain", "new_token", "data", "header"])
 def test_the_token_is_read_from_every_login_answer_shape(shape: str) -> None:
     # "plain": Sanctum's documented route for this request body answers the token as text;
-    # "new_token": `['token' => $user->createToken(...)]` encodes Sanctum's NewAccessToken.
+    # "new_token": `['token' => $user->createToken(...)]` encodes Sanctum's NewAccessToken;
+    # "header": devise-jwt's token in the `Authorization` response header, the user the body.
     with _serving(login_shape=shape) as (running, _):
 
         async def scenario() -> int:
