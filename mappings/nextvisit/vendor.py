@@ -353,6 +353,12 @@ class VendorMedication(_Model):
     frequency: Text = None
     sig: Text = None
     status: OptionalText = None  # a list that keeps stopped drugs says which (`active`, `discontinued`...)
+    # ...or says when, in place of a status: a timestamp column set once the drug is stopped
+    # (`discontinued_at`, as a Rails model keeps it; null, or a stand-in for no date, until then).
+    discontinued_at: Any = None
+    discontinued_on: Any = None
+    stopped_at: Any = None
+    stopped_on: Any = None
 
     @model_validator(mode="before")
     @classmethod
@@ -362,6 +368,17 @@ class VendorMedication(_Model):
             return data
         inner = data["medication"]
         return {**{k: v for k, v in data.items() if k != "medication"}, **{k: v for k, v in inner.items() if k != "id"}}
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the entry says when the drug was stopped: a stop date or time that is a date
+        (not null, empty, false or a stand-in for no date)."""
+        for value in (self.discontinued_at, self.discontinued_on, self.stopped_at, self.stopped_on):
+            if isinstance(value, str) and value.strip() and not no_date(value):
+                return True
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return True  # seconds since the epoch
+        return False
 
     @property
     def text(self) -> str:

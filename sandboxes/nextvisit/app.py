@@ -37,7 +37,9 @@ leave open that independent implementations read differently:
 - ``medication_shape="text"`` (default: ``latest_medications`` as the texts described below) |
   ``"objects"``: every non-deleted medication as ``{id, name, dosage, frequency, status,
   started_on, ended_on}``, ``status`` the clinic's (``active``, ``on_hold``, ``discontinued``,
-  ``completed``), newest start first: a medication list that keeps what was stopped, and says so.
+  ``completed``), newest start first: a medication list that keeps what was stopped, and says so |
+  ``"stop_dates"``: the same objects without ``status`` and ``ended_on``, a stopped one (discontinued
+  or completed) with a ``discontinued_at`` time (a Rails model's timestamp column for an enum).
 - ``trim_strings=True`` (default: Laravel's ``TrimStrings`` middleware trimmed every name as it
   was entered) | ``False`` (an app without it, as an Express one is: every fifth patient's
   names as typed at the desk, ``" Jane"`` and ``"Doe "``).

@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 EncounterShape = Literal["object", "flat", "titled"]
-MedicationShape = Literal["text", "objects"]
+MedicationShape = Literal["text", "objects", "stop_dates"]
 NameMatch = Literal["substring", "prefix", "exact"]
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 Datetimes = Literal["iso", "micro", "offset", "sql"]

@@ -131,7 +131,8 @@ READINGS: dict[str, dict[str, Any]] = {
     # (`?after=<last id>`, a next link and `has_more`, no page numbers), a visit's time as
     # `encounter_date` and its type as `title`, ids as strings, a delete answered 204, names
     # as typed (no middleware trims them), the login token in an `Authorization` response
-    # header (a Rails API's devise-jwt).
+    # header (a Rails API's devise-jwt), medications as objects whose stop is a
+    # `discontinued_at` time, no status (a Rails model's timestamp column).
     "keyset-titled": {
         "trim_strings": False,
         "paging": "keyset",
@@ -139,6 +140,7 @@ READINGS: dict[str, dict[str, Any]] = {
         "ids": "strings",
         "delete_status": 204,
         "login_shape": "header",
+        "medication_shape": "stop_dates",
     },
 }
 
@@ -240,6 +242,11 @@ def test_each_patients_records_match_the_clinic(reading: Reading) -> None:
             # Each with the status the vendor gives it: a stopped drug is not one of unknown status.
             listed = [m for m in truth.medications if not m.deleted]
             assert Counter(m["status"] for m in medications) == Counter(MEDICATION_STATUS[m.status] for m in listed)
+        elif reading.switches.get("medication_shape") == "stop_dates":
+            # A drug stopped (a `discontinued_at` time) is stopped; no status said is unknown.
+            listed = [m for m in truth.medications if not m.deleted]
+            stopped = Counter("stopped" if m.status in ("discontinued", "completed") else "unknown" for m in listed)
+            assert Counter(m["status"] for m in medications) == stopped, truth.id
         else:
             current = [m for m in truth.medications if not m.deleted and m.status in ("active", "on_hold")]
             assert len(medications) == len(current), truth.id
