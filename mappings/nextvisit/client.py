@@ -9,7 +9,10 @@ it is: `{"accessToken": {...}, "plainTextToken": ...}`); or the whole body is th
 text (the answer of Sanctum's own documented route for this very request body,
 `return $user->createToken($request->device_name)->plainTextToken;`). A login answer whose
 body holds no token may carry it in an `Authorization: Bearer <token>` response header, where
-devise-jwt (a Rails API's usual token login) puts it, the body being the user.
+devise-jwt (a Rails API's usual token login) puts it, the body being the user. A login
+refused with the credentials at the top of the body is tried once more with them as Devise's
+sign-in reads them, `{"user": {"email", "password"}}`; the body that worked is kept for later
+logins, so each renewal is one request.
 The token is cached and sent as a bearer (gateway.upstream.tokens: one login at a time
 however many requests wait, a failed login shared for a few seconds); on a 401 the client
 logs in again once and retries; a second 401 means our credentials are wrong. A 419
@@ -49,6 +52,10 @@ class NextvisitClient:
     def __init__(self, config: AdapterConfig[NoOptions]) -> None:
         secrets = config.secrets  # both required by the vendor's declaration, checked with the config
         self._credentials = {"email": secrets["email"], "password": secrets["password"], "device_name": DEVICE_NAME}
+        # Devise's sign-in (a Rails implementation) reads `params[:user]`: the same credentials
+        # nested. Tried only when the flat body is refused; kept once it is the one that works.
+        self._devise_credentials = {"user": {"email": secrets["email"], "password": secrets["password"]}}
+        self._login_body: dict[str, Any] = self._credentials
         self._http = UpstreamClient.from_config(config)
         self._tokens = TokenCache(self._login, shared=SharedTokens.of(config), name=config.context.tenant)
 
@@ -58,7 +65,11 @@ class NextvisitClient:
         return self._tokens.renewals
 
     async def _login(self) -> tuple[str, None]:
-        response = await self._http.request("POST", "/v1/auth/tokens", json=self._credentials)
+        response = await self._http.request("POST", "/v1/auth/tokens", json=self._login_body)
+        if response.status in (401, 403, 422) and self._login_body is self._credentials:
+            nested = await self._http.request("POST", "/v1/auth/tokens", json=self._devise_credentials)
+            if 200 <= nested.status < 300:
+                self._login_body, response = self._devise_credentials, nested
         if response.status in (401, 403, 422):
             log.error("Nextvisit login refused (HTTP %d): check the tenant's email/password", response.status)
             raise UpstreamSecurity("The vendor refused the gateway's credentials; the operator must check them")

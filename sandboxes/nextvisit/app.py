@@ -119,6 +119,9 @@ leave open that independent implementations read differently:
   ``NewAccessToken`` encoded as it is) | ``"header"`` (200 ``{"data": user, "message"}``, the
   token only in an ``Authorization: Bearer <token>`` response header: devise-jwt's answer, a
   Rails team's reading of a login the docs do not show).
+- ``login_body="flat"`` (default: ``{email, password, device_name}`` at the top) | ``"user"``: the
+  login reads ``{"user": {"email", "password"}}`` as Devise's sign-in does (``params[:user]``; a
+  Rails team's reading of a login the docs do not show), 401 ``{"error": ...}`` otherwise.
 - ``unauthenticated_status=401`` (default) | ``419``: the status of an unknown or revoked
   token (Laravel's "Page Expired", which some implementations answer for an expired token).
 - ``create_answer="record"`` (default: 201 with the patient, as documented) | ``"message"``

@@ -53,6 +53,7 @@ Paging = Literal["resource", "paginator", "simple", "cursor", "keyset"]
 ErrorBodies = Literal["laravel", "error", "plain"]
 SingleEnvelope = Literal["data", "bare"]
 LoginShape = Literal["token", "data", "plain", "new_token", "header"]
+LoginBody = Literal["flat", "user"]
 SingleRelations = Literal["always", "included"]
 EmptyDemographics = Literal["null", "array"]
 PutSemantics = Literal["merge", "replace"]
@@ -87,6 +88,7 @@ class Readings:
     show_trashed: bool = False
     delete_status: int = 200
     login_shape: LoginShape = "token"
+    login_body: LoginBody = "flat"
     single_relations: SingleRelations = "always"
     empty_demographics: EmptyDemographics = "null"
     put_semantics: PutSemantics = "merge"
@@ -147,6 +149,7 @@ _LITERALS = {
     "errors": ErrorBodies,
     "single_envelope": SingleEnvelope,
     "login_shape": LoginShape,
+    "login_body": LoginBody,
     "single_relations": SingleRelations,
     "empty_demographics": EmptyDemographics,
     "put_semantics": PutSemantics,

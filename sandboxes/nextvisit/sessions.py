@@ -10,6 +10,9 @@ as ``{id, name, email, email_verified_at, current_team_id, created_at, updated_a
 ``{"token": <Sanctum's NewAccessToken>}`` (``{"accessToken": {...}, "plainTextToken"}``), or
 (``header``, as a Rails API with devise-jwt answers) the token only in an ``Authorization:
 Bearer <token>`` response header and the user as the body, ``{"data": user, "message"}``.
+Under the ``login_body="user"`` reading the login reads its credentials as Devise does,
+``{"user": {"email", "password"}}`` (``params[:user]``), and answers anything else 401
+``{"error": "Invalid Email or password."}``.
 Logout revokes the bearer token: 200 ``{"message": "Token revoked successfully"}``.
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import hmac
 import re
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -43,6 +47,8 @@ class Sessions:
     async def login(self, request: Request) -> Response:
         store = self.store
         data = await request_input(request)
+        if store.readings.login_body == "user":
+            return self._devise_login(data)
         rules = Rules(data)
         ok, value = rules.field("email", required=True)
         if ok and not (isinstance(value, str) and _EMAIL.fullmatch(value)):
@@ -55,7 +61,23 @@ class Sessions:
         good_password = isinstance(given, str) and hmac.compare_digest(given.encode(), store.password)
         if not (good_email and good_password):
             raise ApiError(422, {"message": _BAD_CREDENTIALS, "errors": {"email": [_BAD_CREDENTIALS]}})
-        token = store.tokens.issue()
+        return self._answer(store.tokens.issue(), data["device_name"])
+
+    def _devise_login(self, data: dict[str, Any]) -> Response:
+        """Devise's sign-in: the credentials under ``user``; no ``device_name``."""
+        store = self.store
+        user = data.get("user")
+        email = user.get("email") if isinstance(user, dict) else None
+        given = user.get("password") if isinstance(user, dict) else None
+        good_email = isinstance(email, str) and email.casefold() == store.email.casefold()
+        good_password = isinstance(given, str) and hmac.compare_digest(given.encode(), store.password)
+        if not (good_email and good_password):
+            raise ApiError(401, {"error": "Invalid Email or password."})
+        return self._answer(store.tokens.issue(), "devise")
+
+    def _answer(self, token: str, device_name: Any) -> Response:
+        """The login answer carrying `token`, in the ``login_shape`` reading."""
+        store = self.store
         shape = store.readings.login_shape
         if shape == "data":
             return respond(200, php_json({"data": {"token": token, "user": store.login_user}}))
@@ -63,7 +85,7 @@ class Sessions:
             return Response(token, 200, media_type="text/html; charset=UTF-8",
                             headers={"Cache-Control": "no-cache, private"})  # fmt: skip
         if shape == "new_token":  # `['token' => $user->createToken(...)]`: Sanctum's NewAccessToken as JSON
-            access = {"name": data["device_name"], "abilities": ["*"], "expires_at": None,
+            access = {"name": device_name, "abilities": ["*"], "expires_at": None,
                       "tokenable_id": store.login_user["id"], "tokenable_type": "App\\Models\\User",
                       "id": int(token.partition("|")[0])}  # fmt: skip
             return respond(201, php_json({"token": {"accessToken": access, "plainTextToken": token}}))

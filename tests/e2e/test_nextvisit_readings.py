@@ -131,7 +131,8 @@ READINGS: dict[str, dict[str, Any]] = {
     # (`?after=<last id>`, a next link and `has_more`, no page numbers), a visit's time as
     # `encounter_date` and its type as `title`, ids as strings, a delete answered 204, names
     # as typed (no middleware trims them), the login token in an `Authorization` response
-    # header (a Rails API's devise-jwt), medications as objects whose stop is a
+    # header (a Rails API's devise-jwt) and the credentials read under `user` (Devise's
+    # sign-in), medications as objects whose stop is a
     # `discontinued_at` time, no status (a Rails model's timestamp column).
     "keyset-titled": {
         "trim_strings": False,
@@ -140,6 +141,7 @@ READINGS: dict[str, dict[str, Any]] = {
         "ids": "strings",
         "delete_status": 204,
         "login_shape": "header",
+        "login_body": "user",
         "medication_shape": "stop_dates",
     },
 }

@@ -161,6 +161,35 @@ def test_the_token_is_read_from_every_login_answer_shape(shape: str) -> None:
         assert asyncio.run(scenario()) == 1
 
 
+def test_a_login_reading_its_credentials_under_user_as_devise_does() -> None:
+    # A Rails implementation's Devise sign-in reads `{"user": {"email", "password"}}` and refuses
+    # the flat body with a 401: the nested body is tried and then used for the next logins.
+    with _serving(login_body="user", login_shape="header") as (running, app):
+
+        async def scenario() -> int:
+            client = _client(running.url)
+            try:
+                answer = await client.request("GET", "/v1/patients", params={"per_page": 1})
+                assert answer["data"]
+                app.state.revoke_all_tokens()
+                await client.request("GET", "/v1/patients", params={"per_page": 1})
+                return client.logins
+            finally:
+                await client.aclose()
+
+        assert asyncio.run(scenario()) == 2
+
+        async def refused() -> None:
+            client = _client(running.url, password="wrong")
+            try:
+                with pytest.raises(UpstreamSecurity):
+                    await client.request("GET", "/v1/patients", params={"per_page": 1})
+            finally:
+                await client.aclose()
+
+        asyncio.run(refused())
+
+
 def test_a_419_for_an_expired_token_logs_in_again() -> None:
     with _serving(unauthenticated_status=419) as (running, app):
 
