@@ -10,7 +10,10 @@ Search planning (what is pushed down, and why it is safe):
   pages through the patient list (50 a page, ascending id) and filters, within the core's
   vendor-call budget per FHIR page (past it the page is shorter and links onwards).
   `gender`, `_lastUpdated` and patient uuids have no Nextvisit filter either.
-- `_sort=family|birthdate` → `sort=[-]last_name|date_of_birth`; `_count` → `per_page`.
+- `_sort=family|birthdate` → `sort=[-]last_name|date_of_birth`; `_count` → `per_page`. The
+  patients sharing the value a page ends in are read whole (the list filtered by it) and served
+  with that page, each run in id order: the docs do not say how ties are ordered, and one
+  ordered otherwise on each page would repeat some patients and leave others out (`ties`).
 Allergies, medications and encounters live inside the patient payload, so their searches
 need `patient` and cost one vendor call; their ids carry the patient id (`<pid>.a.…`,
 `<pid>.m.…`, `<pid>.e.<encounter id>`), so a read is one call too.
@@ -180,6 +183,7 @@ from gateway.search import planning as q
 from gateway.search.model import SearchQuery, TokenValue
 from gateway.text import nfc_text
 from mappings.ids import is_int_id
+from mappings.nextvisit import ties
 from mappings.nextvisit.allergy import allergies_read
 from mappings.nextvisit.capabilities import ALLERGY, ENCOUNTER, MEDICATION, PATIENT
 from mappings.nextvisit.client import NextvisitClient
@@ -206,7 +210,8 @@ LIST_PAGE_SIZE = 50
 MAX_TRASH_PAGES = 40
 MAX_CREATED_PAGES = 4  # list pages read to find a patient the create answer did not name
 MAX_DEMOGRAPHICS_PAGES = 16  # list pages read to find one patient's demographics (bisected)
-_SORT_FIELDS = {"family": "last_name", "birthdate": "date_of_birth"}
+MAX_RUN_PAGES = 4  # list pages read for the patients sharing the sort value a page ends in
+_SORT_FIELDS: dict[str, ties.SortField] = {"family": "last_name", "birthdate": "date_of_birth"}
 # The relations a read asks for: the docs list `include=user,team,encounters,demographics` (on the
 # list), and a show built on the same Spatie query builder loads only what is included.
 _SHOW_INCLUDES = "demographics,encounters"
@@ -215,7 +220,9 @@ Position = int | dict[str, Any] | None
 """Where a walk of the patient list is: None (its first page); page n of a list that numbers
 its pages; `{"page": n, "seen": <VendorList.fingerprint of page n - 1>}` of one that does not;
 `{"cursor": c, "seen": <the fingerprint of the page that gave c>}` of a list paged by cursor;
-`{"link": {"after": "42"}, "seen": ...}` of one whose next link names a position of its own."""
+`{"link": {"after": "42"}, "seen": ...}` of one whose next link names a position of its own.
+A sorted walk's position also says which patients of the run of one value the page before
+ended in were served (`"tie"`: mappings.nextvisit.ties)."""
 
 
 class NextvisitAdapter:
@@ -477,14 +484,66 @@ class NextvisitAdapter:
         if refused:
             return VendorPage([], None, warnings=(refused,))
         exact = exact and q.only(query, "birthdate") and (not query.named("birthdate") or low == high)
-        found, warnings = self._patients(listed.data)
+        rows, following = listed.data, _following(listed, position)
+        tied: tuple[str, ...] = ()
+        if sort:
+            rows, following, tied = await self._whole_runs(_SORT_FIELDS[sort.name], params, position, rows, following)
+        found, warnings = self._patients(rows)
+        warnings += tied
         total = listed.total_count
-        return VendorPage(
-            found,
-            _following(listed, position),
-            total=total if exact and not warnings else None,
-            warnings=warnings,
-        )
+        return VendorPage(found, following, total=total if exact and not warnings else None, warnings=warnings)
+
+    async def _whole_runs(
+        self,
+        field: ties.SortField,
+        params: dict[str, str | int],
+        position: Position,
+        rows: list[Any],
+        following: Position,
+    ) -> tuple[list[Any], Position, tuple[str, ...]]:
+        """A page of a sorted walk with its runs of equal values whole (mappings.nextvisit.ties):
+        the patients of the run the page before ended in that were served left out, each run in
+        id order, and the run this page ends in read whole when a page follows; the position of
+        that page says which of its patients were served."""
+        before: ties.Tie | None = position.get("tie") if isinstance(position, dict) else None
+        rows = ties.runs_by_id(ties.without_served(rows, field, before), field)
+        start, value = ties.tail_run(rows, field)
+        if following is None:
+            return rows, None, ()
+        if value is None:  # nothing left (all of it served already), or a row without a value
+            return rows, _tied(following, before) if before and not rows else following, ()
+        served = set(before["ids"]) if before and before["value"] == value else set()
+        # A run the page before ended in was read whole then: nothing more of it to find.
+        whole, complete = ([], True) if served else await self._run_of(field, value, params)
+        # Once each: a list that does not keep equal values together (its own order, whatever
+        # `sort` says) may have listed some of the run earlier on the page.
+        earlier = {i for i in map(ties.row_id, rows[:start]) if i}
+        run = ties.merged_run(rows[start:], whole, field, value, served | earlier)
+        listed_before = {ties.row_id(row) for row in rows[:start] if ties.same_value(row, field, value)}
+        tie: ties.Tie = {
+            "value": value,
+            "ids": sorted(i for i in served | listed_before | set(map(ties.row_id, run)) if i),
+        }
+        onward = _tied(following, tie)
+        said = () if complete else (f"More than {MAX_RUN_PAGES * LIST_PAGE_SIZE} patients share one sort value: "
+                                    "the list may repeat some of them and leave others out",)  # fmt: skip
+        return rows[:start] + run, onward, said
+
+    async def _run_of(self, field: ties.SortField, value: str, params: dict[str, str | int]) -> tuple[list[Any], bool]:
+        """The listed patients whose sort value is `value` (the list filtered by it, by id; the
+        other filters kept), and whether that list was read to its end."""
+        wanted: dict[str, str | int] = {
+            **{k: v for k, v in params.items() if k.startswith("filter[") or k == "include"},
+            f"filter[{field}]": value,
+            "sort": "id",
+            "per_page": LIST_PAGE_SIZE,
+        }
+        found: list[Any] = []
+        pages = 0
+        async for listed in self._walk(wanted, MAX_RUN_PAGES + 1):  # one more: has it an end?
+            pages += 1
+            found += [row for row in listed.data if ties.same_value(row, field, value)]
+        return found, pages <= MAX_RUN_PAGES
 
     def _patients(self, rows: list[Any]) -> tuple[list[Resource], tuple[str, ...]]:
         """The patients of a list that can be read, and a warning for each that cannot."""
@@ -603,6 +662,11 @@ def _following(listed: VendorList, position: Position) -> Position:
     if listed.served_page is not None:
         return page + 1
     return {"page": page + 1, "seen": listed.fingerprint}
+
+
+def _tied(following: Position, tie: ties.Tie) -> Position:
+    """The position `following` saying which patients of the run `tie` were served."""
+    return {**following, "tie": tie} if isinstance(following, dict) else {"page": following, "tie": tie}
 
 
 def _not_as_asked(listed: VendorList, position: Position) -> str | None:

@@ -119,6 +119,10 @@ leave open that independent implementations read differently:
   ``NewAccessToken`` encoded as it is) | ``"header"`` (200 ``{"data": user, "message"}``, the
   token only in an ``Authorization: Bearer <token>`` response header: devise-jwt's answer, a
   Rails team's reading of a login the docs do not show).
+- ``sort_ties="id"`` (default: patients sharing a sort value in id order) | ``"unstable"``: the
+  list's pages (by page number) order each run of patients sharing a sort value differently per
+  page and page size asked for, as ``ORDER BY last_name`` with ``LIMIT``/``OFFSET`` and no
+  tiebreaker does on PostgreSQL (the docs' ``sort`` takes one field).
 - ``login_body="flat"`` (default: ``{email, password, device_name}`` at the top) | ``"user"``: the
   login reads ``{"user": {"email", "password"}}`` as Devise's sign-in does (``params[:user]``; a
   Rails team's reading of a login the docs do not show), 401 ``{"error": ...}`` otherwise.

@@ -36,6 +36,7 @@ __all__ = [
     "ShowIncludes",
     "SingleEnvelope",
     "SingleRelations",
+    "SortTies",
     "Spellings",
     "nfd",
 ]
@@ -64,6 +65,7 @@ MetaEncoding = Literal["object", "string"]
 DemographicsShape = Literal["object", "list", "nested"]
 Spellings = Literal["documented", "other"]
 Duplicates = Literal["allowed", "409"]
+SortTies = Literal["id", "unstable"]
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ class Readings:
     meta_encoding: MetaEncoding = "object"
     demographics_shape: DemographicsShape = "object"
     spellings: Spellings = "documented"
+    sort_ties: SortTies = "id"
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -160,6 +163,7 @@ _LITERALS = {
     "meta_encoding": MetaEncoding,
     "demographics_shape": DemographicsShape,
     "spellings": Spellings,
+    "sort_ties": SortTies,
 }
 
 
