@@ -3,9 +3,11 @@
 Auth is Laravel Sanctum: `POST /v1/auth/tokens {email, password, device_name}` returns a
 plain-text token `<id>|<secret>` with no expiry, as `{"status", "token", "user"}`
 (DESIGN.md). The docs show no login answer, so the token is read wherever an implementation
-may put it: `token`, `plainTextToken`, `plain_text_token`, `access_token` or `accessToken`,
-at the top, inside `data`, or inside a `token` object (Sanctum's `NewAccessToken` encoded as
-it is: `{"accessToken": {...}, "plainTextToken": ...}`); or the whole body is the token as
+may put it: `token`, `plainTextToken`, `plain_text_token`, `access_token` or `accessToken`
+(or, as Rails apps name theirs, `jwt`, `auth_token` or `authentication_token`), at the top,
+inside `data` or `user` (a user with its `has_secure_token`), or inside a `token` object
+(Sanctum's `NewAccessToken` encoded as it is: `{"accessToken": {...}, "plainTextToken": ...}`);
+or the whole body is the token as
 text (the answer of Sanctum's own documented route for this very request body,
 `return $user->createToken($request->device_name)->plainTextToken;`). A login answer whose
 body holds no token may carry it in an `Authorization: Bearer <token>` response header, where
@@ -106,8 +108,11 @@ class NextvisitClient:
         await self._http.aclose()
 
 
-_TOKEN_NAMES = ("token", "plainTextToken", "plain_text_token", "access_token", "accessToken")
-_HOLDERS = ("data", "token", "attributes")
+_TOKEN_NAMES = (
+    *("token", "plainTextToken", "plain_text_token", "access_token", "accessToken"),
+    *("jwt", "auth_token", "authentication_token"),  # Rails: `render json: { jwt: }`, has_secure_token
+)
+_HOLDERS = ("data", "token", "attributes", "user")
 _BARE_TOKEN = re.compile(r"[\x21-\x7e]+")  # printable ASCII without spaces: a token, not a page
 
 

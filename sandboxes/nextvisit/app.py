@@ -118,7 +118,8 @@ leave open that independent implementations read differently:
   ``{"token": {"accessToken": {...}, "plainTextToken": "<id>|<secret>"}}``: Sanctum's
   ``NewAccessToken`` encoded as it is) | ``"header"`` (200 ``{"data": user, "message"}``, the
   token only in an ``Authorization: Bearer <token>`` response header: devise-jwt's answer, a
-  Rails team's reading of a login the docs do not show).
+  Rails team's reading of a login the docs do not show) | ``"jwt"`` (201 ``{"jwt", "user"}``) |
+  ``"user_token"`` (``{"user": {..., "auth_token"}}``): Rails token logins written by hand.
 - ``sort_ties="id"`` (default: patients sharing a sort value in id order) | ``"unstable"``: the
   list's pages (by page number) order each run of patients sharing a sort value differently per
   page and page size asked for, as ``ORDER BY last_name`` with ``LIMIT``/``OFFSET`` and no

@@ -142,11 +142,12 @@ def _serving(**switches: Any) -> Iterator[tuple[RunningServer, Any]]:
         running.stop()
 
 
-@pytest.mark.parametrize("shape", ["plain", "new_token", "data", "header"])
+@pytest.mark.parametrize("shape", ["plain", "new_token", "data", "header", "jwt", "user_token"])
 def test_the_token_is_read_from_every_login_answer_shape(shape: str) -> None:
     # "plain": Sanctum's documented route for this request body answers the token as text;
     # "new_token": `['token' => $user->createToken(...)]` encodes Sanctum's NewAccessToken;
-    # "header": devise-jwt's token in the `Authorization` response header, the user the body.
+    # "header": devise-jwt's token in the `Authorization` response header, the user the body;
+    # "jwt" and "user_token": Rails token logins written by hand (`{"jwt"}`, the user's auth_token).
     with _serving(login_shape=shape) as (running, _):
 
         async def scenario() -> int:
