@@ -24,8 +24,9 @@ as that 401. Any other refusal of the login (a 404 where the base_url lacks a pa
 failing, as on any other call. The token is never logged.
 Errors are documented as Laravel-shaped: 422 `{"message", "errors": {field: [messages]}}`,
 401/404 `{"message"}`, Spatie's 400 for disallowed filters/includes. The docs do not show an
-error body, so `{"error": "<message>"}` (or `{"error": {"message": ...}}`) and a body that is
-not JSON at all are read too: the status alone decides what the error means, the body only
+error body, so `{"error": "<message>"}` (or `{"error": {"message": ...}}`), Rails' field errors
+(`{field: [messages]}` as the whole body, or `{"errors": ["<full message>"]}`) and a body that
+is not JSON at all are read too: the status alone decides what the error means, the body only
 adds its message. Nextvisit keeps no record versions (no request can carry one), so a 409 is
 never a version conflict: it is the vendor's conflict with a record it has (a duplicate,
 say), a 409 to the FHIR client, not a 412.
@@ -169,6 +170,11 @@ def _message(body: Any) -> str:
     if isinstance(errors, dict):
         # Laravel's messages name the field and the rule, not the input value.
         return "; ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in errors.items())
+    if isinstance(errors, list) and errors and all(isinstance(m, str) for m in errors):
+        return "; ".join(errors)  # Rails' full messages: `{"errors": ["Last name can't be blank"]}`
+    if body and all(isinstance(m, list) and m and all(isinstance(x, str) for x in m) for m in body.values()):
+        # A Rails scaffold's `render json: @patient.errors`: the field errors are the body.
+        return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in body.items())
     message = body.get("message")
     error = body.get("error")
     if message is None and isinstance(error, dict):

@@ -99,7 +99,9 @@ leave open that independent implementations read differently:
   ``{per_page, has_more}``; ``page`` is ignored). A page past the end is empty in every shape; the
   search endpoint (Scout) pages by number whatever this says.
 - ``errors="laravel"`` (default) | ``"error"`` (``{"error": "<message>"}``) | ``"plain"``
-  (the message as ``text/plain``): every error body, statuses unchanged.
+  (the message as ``text/plain``) | ``"rails"`` (a 422's field errors as the whole body, as a
+  Rails scaffold's ``render json: @patient.errors``; ``{"status", "error"}`` otherwise, the
+  exceptions app's): every error body, statuses unchanged.
 - ``single_envelope="data"`` (default, ``{"data": {...}}``) | ``"bare"`` (Laravel's
   ``JsonResource::withoutWrapping()``: the patient object itself) for show, create and update.
 - ``extra_field=False`` (default) | ``True``: every patient carries an undocumented field

@@ -134,7 +134,7 @@ READINGS: dict[str, dict[str, Any]] = {
     # `encounter_date` and its type as `title`, ids as strings, a delete answered 204, names
     # as typed (no middleware trims them), the login token in an `Authorization` response
     # header (a Rails API's devise-jwt) and the credentials read under `user` (Devise's
-    # sign-in), medications as objects whose stop is a
+    # sign-in), Rails' error bodies, medications as objects whose stop is a
     # `discontinued_at` time, no status (a Rails model's timestamp column).
     "keyset-titled": {
         "trim_strings": False,
@@ -145,6 +145,7 @@ READINGS: dict[str, dict[str, Any]] = {
         "login_shape": "header",
         "login_body": "user",
         "medication_shape": "stop_dates",
+        "errors": "rails",
     },
 }
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from gateway.contract import AdapterConfig, NoOptions, SearchRequest, TenantContext
-from gateway.errors import Conflict, PreconditionFailed, UpstreamError, UpstreamSecurity
+from gateway.errors import Conflict, InvalidRequest, PreconditionFailed, UpstreamError, UpstreamSecurity
 from gateway.sandbox_host import RunningServer, serve_in_thread
 from gateway.search.model import ParamType, ReferenceValue, SearchParam, SearchQuery
 from mappings.nextvisit.adapter import NextvisitAdapter
@@ -189,6 +189,26 @@ def test_a_login_reading_its_credentials_under_user_as_devise_does() -> None:
                 await client.aclose()
 
         asyncio.run(refused())
+
+
+@pytest.mark.parametrize("errors", ["laravel", "rails"])
+def test_a_refusal_names_the_field_whatever_the_error_body(errors: str) -> None:
+    # Rails answers a 422 with the field errors as the whole body (`render json: @patient.errors`):
+    # the client's message names the field and the rule, as for Laravel's `errors`.
+    with _serving(errors=errors) as (running, _):
+
+        async def scenario() -> str:
+            client = _client(running.url)
+            try:
+                with pytest.raises(InvalidRequest) as refused:
+                    await client.request(
+                        "POST", "/v1/patients", json={"first_name": "Ann", "date_of_birth": "1990-04-01"}
+                    )
+                return str(refused.value)
+            finally:
+                await client.aclose()
+
+        assert "last_name: " in asyncio.run(scenario())
 
 
 def test_a_419_for_an_expired_token_logs_in_again() -> None:
