@@ -126,10 +126,13 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   else → unknown); `visit_type` (telehealth, telemedicine, virtual, video → class VR, else
   AMB); `type` (else `title`) and `reason` (text; `type` may be an object with a `name`).
 - The encounter's time: `start_time`, else `date_of_service`, `started_at`, `encounter_date`,
-  `visit_date`, `starts_at` or `date` (the names a team on another stack gives the column); the
-  end `end_time`, else `ended_at` or `ends_at`. A null alternative falls through to the next.
-  A time under none of them leaves the encounter without a period, which no date search
-  finds: the field is reported to the drift monitor (`encounter` shape). Values are
+  `visit_date`, `starts_at` or `date` (the names a team on another stack gives the column), or
+  a Rails `*_at` column (`start_at`, `scheduled_at`, `occurred_at`, `visited_at`, `seen_at`); the
+  end `end_time`, else `ended_at`, `ends_at` or `end_at`. A null alternative falls through to
+  the next. A time under none of them leaves the encounter without a period: the field is
+  reported to the drift monitor (`encounter` shape), and a date search names each such
+  encounter in an outcome entry (it cannot tell whether it matches), never leaving it out
+  silently. Values are
   ISO 8601: a date-time with `Z`/offset, or none (UTC: Laravel's default app timezone, as
   everywhere in this adapter), or a date alone (kept as a date, no midnight invented). A
   value that is no date (e.g. Feb 30) or not a string makes the encounter unreadable.
@@ -457,7 +460,10 @@ class NextvisitAdapter:
             return VendorPage([], None, total=0)
         found, unreadable = self._children_of(children, patient)
         exact = q.only(request.query, "patient", "subject") and not unreadable
-        return VendorPage(found, None, total=len(found) if exact else None, warnings=_messages(unreadable))
+        warnings = _messages(unreadable)
+        if request.query.named("date"):
+            warnings += _undated(found)
+        return VendorPage(found, None, total=len(found) if exact else None, warnings=warnings)
 
     async def _search_patients(self, request: SearchRequest) -> VendorPage:
         query = request.query
@@ -713,6 +719,18 @@ def _row_ids(rows: list[dict[str, Any]]) -> list[int]:
 def _same_id(value: Any, patient_id: str) -> bool:
     """A listed patient's id (a number or a string of one) is `patient_id`."""
     return not isinstance(value, bool) and isinstance(value, int | str) and str(value).strip() == patient_id
+
+
+def _undated(found: list[Resource]) -> tuple[str, ...]:
+    """What a date search must say of the encounters it found without a time: the docs do not
+    show the encounter, an implementation may name its time otherwise than any spelling read
+    here (the drift monitor reports the field), and such a visit cannot be told to match or not."""
+    return tuple(
+        f"{r['resourceType']}/{r['id']} has no time the gateway could read: this date search cannot "
+        "tell whether it matches"
+        for r in found
+        if r.get("resourceType") == "Encounter" and not (r.get("period") or {}).get("start")
+    )
 
 
 def _messages(unreadable: list[Unreadable]) -> tuple[str, ...]:

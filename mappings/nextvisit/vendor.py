@@ -34,8 +34,12 @@ _DIGITS = re.compile(r"\d+")
 # An encounter's time under each name implementations give it (the docs show no encounter):
 # Laravel's `start_time`/`date_of_service`/`started_at`, and the `encounter_date` (`visit_date`,
 # `date`) a team on another stack names a visit's column, or `starts_at`; in this order.
-_START = ("start_time", "date_of_service", "started_at", "encounter_date", "visit_date", "starts_at", "date")
-_END = ("end_time", "ended_at", "ends_at")
+_START = (
+    *("start_time", "date_of_service", "started_at", "encounter_date", "visit_date", "starts_at", "date"),
+    # Rails names a datetime column `<verb>_at` (ActiveRecord's convention, as `created_at`).
+    *("start_at", "scheduled_at", "occurred_at", "visited_at", "seen_at"),
+)
+_END = ("end_time", "ended_at", "ends_at", "end_at")
 
 
 @dataclass(frozen=True)
@@ -217,9 +221,15 @@ class VendorEncounter(_Model):
     visit_date: Timestamp = None
     starts_at: Timestamp = None
     date: Timestamp = None
+    start_at: Timestamp = None
+    scheduled_at: Timestamp = None
+    occurred_at: Timestamp = None
+    visited_at: Timestamp = None
+    seen_at: Timestamp = None
     end_time: Timestamp = None
     ended_at: Timestamp = None
     ends_at: Timestamp = None
+    end_at: Timestamp = None
     provider: Ref = None
     location: Ref = None
     updated_at: Timestamp = None

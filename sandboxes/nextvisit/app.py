@@ -28,12 +28,14 @@ Switches (keyword arguments of ``create_app``, the fields of ``readings.Readings
 default is the reading described in the rest of this docstring). Each is a point the docs
 leave open that independent implementations read differently:
 
-- ``encounter_shape="object"`` (default) | ``"flat"`` | ``"titled"``: ``flat`` renders an encounter's
+- ``encounter_shape="object"`` (default) | ``"flat"`` | ``"titled"`` | ``"scheduled"``: ``flat`` renders an encounter's
   ``provider`` and ``location`` as plain strings (``"Maria Alvarez, MD"``, ``"Main
   Clinic"``, null when there is none), its time as ``date_of_service`` instead of
   ``start_time``, and its ``id``/``patient_id`` as digit strings. ``titled`` is how a team on
   another stack (Express and knex, say) names a visit's columns: its type as ``title``, its
   time as ``encounter_date`` (written like every other time; the end stays ``end_time``).
+  ``scheduled`` is ``titled`` with the times as a Rails team names datetime columns (``*_at``):
+  ``scheduled_at`` and ``end_at``.
 - ``medication_shape="text"`` (default: ``latest_medications`` as the texts described below) |
   ``"objects"``: every non-deleted medication as ``{id, name, dosage, frequency, status,
   started_on, ended_on}``, ``status`` the clinic's (``active``, ``on_hold``, ``discontinued``,

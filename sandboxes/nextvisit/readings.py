@@ -41,7 +41,7 @@ __all__ = [
     "nfd",
 ]
 
-EncounterShape = Literal["object", "flat", "titled"]
+EncounterShape = Literal["object", "flat", "titled", "scheduled"]
 MedicationShape = Literal["text", "objects", "stop_dates"]
 NameMatch = Literal["substring", "prefix", "exact"]
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]

@@ -163,10 +163,13 @@ def _flat(doc: JsonObject) -> JsonObject:
     return flat
 
 
-def _titled(doc: JsonObject) -> JsonObject:
-    """An encounter the ``titled`` way: its type as ``title``, its time as ``encounter_date``
-    (see ``readings``)."""
+def _titled(doc: JsonObject, scheduled: bool = False) -> JsonObject:
+    """An encounter the ``titled`` way: its type as ``title``, its time as ``encounter_date``;
+    or the ``scheduled`` way (Rails' ``*_at`` datetime columns): its times as ``scheduled_at``
+    and ``end_at`` (see ``readings``)."""
     names = {"type": "title", "start_time": "encounter_date"}
+    if scheduled:
+        names = {"type": "title", "start_time": "scheduled_at", "end_time": "end_at"}
     return {names.get(key, key): value for key, value in doc.items()}
 
 
@@ -222,6 +225,8 @@ class Renderer:
         }
         if self.readings.encounter_shape == "flat":
             return _flat(doc)
+        if self.readings.encounter_shape == "scheduled":
+            return _titled(doc, scheduled=True)
         return _titled(doc) if self.readings.encounter_shape == "titled" else doc
 
     @staticmethod

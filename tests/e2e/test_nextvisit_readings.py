@@ -92,8 +92,9 @@ READINGS: dict[str, dict[str, Any]] = {
     # Names stored decomposed and matched by prefix, accent-sensitively; no nulls; a simple
     # paginator; local offsets; unwrapped single answers; a read ignoring its include; a PUT
     # that replaces the whole record; the login token as text; meta as JSON text; an address
-    # object in the demographics.
+    # object in the demographics; a visit's times as a Rails team names them (`scheduled_at`).
     "nfd-prefix-absent-simple-bare": {
+        "encounter_shape": "scheduled",
         "name_accents": "sensitive_nfd",
         "name_match": "prefix",
         "nulls": "absent",
@@ -159,7 +160,9 @@ class Reading:
     @property
     def start_field(self) -> str:
         shape = self.switches.get("encounter_shape")
-        return {"flat": "date_of_service", "titled": "encounter_date"}.get(shape or "", "start_time")
+        return {"flat": "date_of_service", "titled": "encounter_date", "scheduled": "scheduled_at"}.get(
+            shape or "", "start_time"
+        )
 
     @property
     def broken(self) -> int | None:

@@ -375,3 +375,26 @@ def test_an_update_sends_back_the_notes_and_allergy_text_it_read(stored: dict[st
     (body,) = vendor.bodies
     assert {k: body[k] for k in ("notes", "allergies") if k in body} == sent
     assert body["first_name"] == "Jane" and body["last_name"] == "Doe"
+
+
+def test_a_date_search_names_the_encounters_whose_time_it_cannot_read() -> None:
+    # A time under a name no spelling reads (`visit_starts`) leaves the encounter without a
+    # period: a date search cannot tell whether it matches, and says so rather than drop it.
+    # A Rails `*_at` column (`scheduled_at`) is read.
+    unread = {"id": 1, "status": "completed", "visit_starts": "2024-06-20T14:00:00Z"}
+    rails = {"id": 4, "status": "completed", "scheduled_at": "2024-06-21T14:00:00.000-04:00"}
+    jane = {**JANE, "encounters": [unread, rails]}
+    encounters = _adapter(CannedVendor([jane])).providers["Encounter"]
+    assert encounters.search is not None
+    dated = _for_patient("Encounter", "7")
+    date = SearchParam("date", ParamType.DATE, None, (), "date=ge2024")
+    dated = SearchRequest(SearchQuery("Encounter", (*dated.query.params, date), (), "UTC"), None, 100)
+    page = asyncio.run(encounters.search(dated))
+    by_id = {r["id"]: r for r in page.resources}
+    assert by_id["7.e.4"]["period"]["start"] == "2024-06-21T18:00:00Z"
+    assert page.warnings == (
+        "Encounter/7.e.1 has no time the gateway could read: this date search cannot tell whether it matches",
+    )
+    assert page.total is None
+    undated = asyncio.run(encounters.search(_for_patient("Encounter", "7")))  # no date asked: nothing to say
+    assert undated.warnings == ()
