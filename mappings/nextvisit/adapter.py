@@ -181,7 +181,7 @@ from functools import partial
 from typing import Any
 
 from gateway.contract import AdapterConfig, Resource, ResourceProvider, SearchRequest, VendorPage, Written, by_type
-from gateway.errors import Gone, InvalidRequest, NotFound, PreconditionFailed, UpstreamError
+from gateway.errors import Gone, InvalidRequest, NotFound, PreconditionFailed, UpstreamError, UpstreamSecurity
 from gateway.search import planning as q
 from gateway.search.model import SearchQuery, TokenValue
 from gateway.text import nfc_text
@@ -189,7 +189,7 @@ from mappings.ids import is_int_id
 from mappings.nextvisit import ties
 from mappings.nextvisit.allergy import allergies_read
 from mappings.nextvisit.capabilities import ALLERGY, ENCOUNTER, MEDICATION, PATIENT
-from mappings.nextvisit.client import NextvisitClient
+from mappings.nextvisit.client import NextvisitClient, Refused
 from mappings.nextvisit.encounter import encounters_to_fhir
 from mappings.nextvisit.medication import medications_read
 from mappings.nextvisit.options import NextvisitOptions
@@ -360,6 +360,12 @@ class NextvisitAdapter:
             if await self._trashed(patient_id):
                 raise Gone(f"Patient/{patient_id} has been deleted") from None
             raise NotFound(f"Patient/{patient_id} does not exist") from None
+        except Refused:
+            if not await self._shows_its_own(patient_id):
+                raise  # the gateway's access is refused: the operator's to check
+            # Another team's patient, refused by an authorization policy: not one of this
+            # tenant's patients, as one a team-scoped look-up does not find.
+            raise NotFound(f"Patient/{patient_id} does not exist") from None
         raw = _single(body)
         patient = self._readable(raw, patient_id)
         if patient.deleted:
@@ -368,6 +374,21 @@ class NextvisitAdapter:
         if "demographics" not in raw:
             patient = await self._with_demographics(patient)
         return patient
+
+    async def _shows_its_own(self, refused_id: str) -> bool:
+        """Whether the vendor shows this tenant's own patients while it refused `refused_id`
+        with a 403: then the refusal is of that record (a policy's "This action is
+        unauthorized.": another team's patient), not of the gateway's access. Told by a patient
+        the list gives (not the refused one, which would be the tenant's own) read as usual."""
+        try:
+            listed = await self._list({"per_page": 2, "sort": "id"})
+            ids = [str(i) for i in _row_ids([r for r in listed.data if isinstance(r, dict)])]
+            if not ids or refused_id in ids:
+                return False
+            await self._show(ids[0])
+        except (UpstreamSecurity, NotFound):
+            return False
+        return True
 
     async def _with_demographics(self, patient: VendorPatient) -> VendorPatient:
         """The patient with the demographics its read left out (an implementation that ignores

@@ -99,6 +99,11 @@ class NextvisitClient:
             return dataclasses.replace(response, status=401) if response.status == 419 else response
 
         response = await self._tokens.send_with_renewal(send)
+        if response.status == 403:
+            raise Refused(
+                "The vendor refused the gateway's credentials (HTTP 403); "
+                "the operator must check the tenant configuration"
+            )
         if response.status == 409:
             raise Conflict(
                 _message(_body(response)) or "The vendor refused the change: it conflicts with a record it has"
@@ -107,6 +112,12 @@ class NextvisitClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+class Refused(UpstreamSecurity):
+    """A 403 for a request whose token the vendor took (a refused token is a 401, renewed
+    once): the gateway's access refused, a configuration problem, unless the refusal is of one
+    record (an authorization policy: another team's patient), which the adapter tells apart."""
 
 
 _TOKEN_NAMES = (

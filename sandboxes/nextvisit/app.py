@@ -128,6 +128,9 @@ leave open that independent implementations read differently:
   list's pages (by page number) order each run of patients sharing a sort value differently per
   page and page size asked for, as ``ORDER BY last_name`` with ``LIMIT``/``OFFSET`` and no
   tiebreaker does on PostgreSQL (the docs' ``sort`` takes one field).
+- ``foreign_patients="404"`` (default: a patient of another team, ids 9001 and 9002, is not
+  found within this one) | ``"403"``: its read, update or delete is refused by an authorization
+  policy, 403 ``This action is unauthorized.`` (a Laravel policy or Pundit), while the token is good.
 - ``login_body="flat"`` (default: ``{email, password, device_name}`` at the top) | ``"user"``: the
   login reads ``{"user": {"email", "password"}}`` as Devise's sign-in does (``params[:user]``; a
   Rails team's reading of a login the docs do not show), 401 ``{"error": ...}`` otherwise.

@@ -24,6 +24,7 @@ __all__ = [
     "EmptyDemographics",
     "EncounterShape",
     "ErrorBodies",
+    "ForeignPatients",
     "Ids",
     "MedicationShape",
     "MetaEncoding",
@@ -66,6 +67,7 @@ DemographicsShape = Literal["object", "list", "nested"]
 Spellings = Literal["documented", "other"]
 Duplicates = Literal["allowed", "409"]
 SortTies = Literal["id", "unstable"]
+ForeignPatients = Literal["404", "403"]
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,7 @@ class Readings:
     demographics_shape: DemographicsShape = "object"
     spellings: Spellings = "documented"
     sort_ties: SortTies = "id"
+    foreign_patients: ForeignPatients = "404"
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -164,6 +167,7 @@ _LITERALS = {
     "demographics_shape": DemographicsShape,
     "spellings": Spellings,
     "sort_ties": SortTies,
+    "foreign_patients": ForeignPatients,
 }
 
 

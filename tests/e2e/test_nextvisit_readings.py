@@ -115,7 +115,7 @@ READINGS: dict[str, dict[str, Any]] = {
     # cursor paginator (`page` not read), no demographics as PHP's empty array; Go's zero time
     # for no date (and in every live patient's deleted_at), birth dates from an app east of UTC,
     # Sanctum's NewAccessToken as the login answer, duplicates refused with 409, medications as
-    # objects that say their status.
+    # objects that say their status, another team's patients refused by a policy (403).
     "accents-micro-unreadable": {
         "medication_shape": "objects",
         "name_accents": "sensitive",
@@ -129,6 +129,7 @@ READINGS: dict[str, dict[str, Any]] = {
         "dates": "east",
         "login_shape": "new_token",
         "duplicates": "409",
+        "foreign_patients": "403",
     },
     # As a team on another stack (Express and knex, say) writes the API: keyset pages
     # (`?after=<last id>`, a next link and `has_more`, no page numbers), a visit's time as
@@ -451,6 +452,10 @@ def test_accented_names_are_found_however_the_vendor_matches_and_stores_them(rea
 def test_vendor_refusals_keep_their_meaning_whatever_the_error_body(reading: Reading) -> None:
     missing = reading.fhir.get(f"{BASE}/Patient/999999")
     assert missing.status_code == 404 and outcome_of(missing)["issue"][0]["code"] == "not-found"
+    # Another team's patient: not found within the team, or refused by a policy (403) while
+    # the tenant's own patients read: not this tenant's either way, never its credentials.
+    foreign = reading.fhir.get(f"{BASE}/Patient/9001")
+    assert foreign.status_code == 404 and outcome_of(foreign)["issue"][0]["code"] == "not-found"
     banana = {"resourceType": "Patient", "name": [{"family": "Doe", "given": ["Jo"]}], "birthDate": "1990-01-01",
               "gender": "banana"}  # fmt: skip
     refused = reading.fhir.request("POST", f"{BASE}/Patient", json=banana, headers=JSON)
