@@ -552,8 +552,15 @@ class NextvisitAdapter:
             "ids": sorted(i for i in served | listed_before | set(map(ties.row_id, run)) if i),
         }
         onward = _tied(following, tie)
-        said = () if complete else (f"More than {MAX_RUN_PAGES * LIST_PAGE_SIZE} patients share one sort value: "
-                                    "the list may repeat some of them and leave others out",)  # fmt: skip
+        said = (
+            ()
+            if complete
+            else (
+                "The patients sharing the sort value a vendor page ended with could not all be read (the "
+                f"vendor's filter for it gave more than {MAX_RUN_PAGES * LIST_PAGE_SIZE}): the walk may list "
+                "some of them twice and leave others out",
+            )
+        )
         return rows[:start] + run, onward, said
 
     async def _run_of(self, field: ties.SortField, value: str, params: dict[str, str | int]) -> tuple[list[Any], bool]:
