@@ -10,7 +10,10 @@ Search planning (what is pushed down, and why it is safe):
   pages through the patient list (50 a page, ascending id) and filters, within the core's
   vendor-call budget per FHIR page (past it the page is shorter and links onwards).
   `gender`, `_lastUpdated` and patient uuids have no Nextvisit filter either.
-- `_sort=family|birthdate` → `sort=[-]last_name|date_of_birth`; `_count` → `per_page`.
+- `_sort=family|birthdate` → `sort=[-]last_name|date_of_birth`; `_count` → `per_page`. The
+  patients sharing the value a page ends in are read whole (the list filtered by it) and served
+  with that page, each run in id order: the docs do not say how ties are ordered, and one
+  ordered otherwise on each page would repeat some patients and leave others out (`ties`).
 Allergies, medications and encounters live inside the patient payload, so their searches
 need `patient` and cost one vendor call; their ids carry the patient id (`<pid>.a.…`,
 `<pid>.m.…`, `<pid>.e.<encounter id>`), so a read is one call too.
@@ -123,10 +126,13 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   else → unknown); `visit_type` (telehealth, telemedicine, virtual, video → class VR, else
   AMB); `type` (else `title`) and `reason` (text; `type` may be an object with a `name`).
 - The encounter's time: `start_time`, else `date_of_service`, `started_at`, `encounter_date`,
-  `visit_date`, `starts_at` or `date` (the names a team on another stack gives the column); the
-  end `end_time`, else `ended_at` or `ends_at`. A null alternative falls through to the next.
-  A time under none of them leaves the encounter without a period, which no date search
-  finds: the field is reported to the drift monitor (`encounter` shape). Values are
+  `visit_date`, `starts_at` or `date` (the names a team on another stack gives the column), or
+  a Rails `*_at` column (`start_at`, `scheduled_at`, `occurred_at`, `visited_at`, `seen_at`); the
+  end `end_time`, else `ended_at`, `ends_at` or `end_at`. A null alternative falls through to
+  the next. A time under none of them leaves the encounter without a period: the field is
+  reported to the drift monitor (`encounter` shape), and a date search names each such
+  encounter in an outcome entry (it cannot tell whether it matches), never leaving it out
+  silently. Values are
   ISO 8601: a date-time with `Z`/offset, or none (UTC: Laravel's default app timezone, as
   everywhere in this adapter), or a date alone (kept as a date, no midnight invented). A
   value that is no date (e.g. Feb 30) or not a string makes the encounter unreadable.
@@ -175,14 +181,15 @@ from functools import partial
 from typing import Any
 
 from gateway.contract import AdapterConfig, Resource, ResourceProvider, SearchRequest, VendorPage, Written, by_type
-from gateway.errors import Gone, InvalidRequest, NotFound, PreconditionFailed, UpstreamError
+from gateway.errors import Gone, InvalidRequest, NotFound, PreconditionFailed, UpstreamError, UpstreamSecurity
 from gateway.search import planning as q
 from gateway.search.model import SearchQuery, TokenValue
 from gateway.text import nfc_text
 from mappings.ids import is_int_id
+from mappings.nextvisit import ties
 from mappings.nextvisit.allergy import allergies_read
 from mappings.nextvisit.capabilities import ALLERGY, ENCOUNTER, MEDICATION, PATIENT
-from mappings.nextvisit.client import NextvisitClient
+from mappings.nextvisit.client import NextvisitClient, Refused
 from mappings.nextvisit.encounter import encounters_to_fhir
 from mappings.nextvisit.medication import medications_read
 from mappings.nextvisit.options import NextvisitOptions
@@ -206,7 +213,8 @@ LIST_PAGE_SIZE = 50
 MAX_TRASH_PAGES = 40
 MAX_CREATED_PAGES = 4  # list pages read to find a patient the create answer did not name
 MAX_DEMOGRAPHICS_PAGES = 16  # list pages read to find one patient's demographics (bisected)
-_SORT_FIELDS = {"family": "last_name", "birthdate": "date_of_birth"}
+MAX_RUN_PAGES = 4  # list pages read for the patients sharing the sort value a page ends in
+_SORT_FIELDS: dict[str, ties.SortField] = {"family": "last_name", "birthdate": "date_of_birth"}
 # The relations a read asks for: the docs list `include=user,team,encounters,demographics` (on the
 # list), and a show built on the same Spatie query builder loads only what is included.
 _SHOW_INCLUDES = "demographics,encounters"
@@ -215,7 +223,9 @@ Position = int | dict[str, Any] | None
 """Where a walk of the patient list is: None (its first page); page n of a list that numbers
 its pages; `{"page": n, "seen": <VendorList.fingerprint of page n - 1>}` of one that does not;
 `{"cursor": c, "seen": <the fingerprint of the page that gave c>}` of a list paged by cursor;
-`{"link": {"after": "42"}, "seen": ...}` of one whose next link names a position of its own."""
+`{"link": {"after": "42"}, "seen": ...}` of one whose next link names a position of its own.
+A sorted walk's position also says which patients of the run of one value the page before
+ended in were served (`"tie"`: mappings.nextvisit.ties)."""
 
 
 class NextvisitAdapter:
@@ -350,6 +360,12 @@ class NextvisitAdapter:
             if await self._trashed(patient_id):
                 raise Gone(f"Patient/{patient_id} has been deleted") from None
             raise NotFound(f"Patient/{patient_id} does not exist") from None
+        except Refused:
+            if not await self._shows_its_own(patient_id):
+                raise  # the gateway's access is refused: the operator's to check
+            # Another team's patient, refused by an authorization policy: not one of this
+            # tenant's patients, as one a team-scoped look-up does not find.
+            raise NotFound(f"Patient/{patient_id} does not exist") from None
         raw = _single(body)
         patient = self._readable(raw, patient_id)
         if patient.deleted:
@@ -358,6 +374,21 @@ class NextvisitAdapter:
         if "demographics" not in raw:
             patient = await self._with_demographics(patient)
         return patient
+
+    async def _shows_its_own(self, refused_id: str) -> bool:
+        """Whether the vendor shows this tenant's own patients while it refused `refused_id`
+        with a 403: then the refusal is of that record (a policy's "This action is
+        unauthorized.": another team's patient), not of the gateway's access. Told by a patient
+        the list gives (not the refused one, which would be the tenant's own) read as usual."""
+        try:
+            listed = await self._list({"per_page": 2, "sort": "id"})
+            ids = [str(i) for i in _row_ids([r for r in listed.data if isinstance(r, dict)])]
+            if not ids or refused_id in ids:
+                return False
+            await self._show(ids[0])
+        except (UpstreamSecurity, NotFound):
+            return False
+        return True
 
     async def _with_demographics(self, patient: VendorPatient) -> VendorPatient:
         """The patient with the demographics its read left out (an implementation that ignores
@@ -450,7 +481,10 @@ class NextvisitAdapter:
             return VendorPage([], None, total=0)
         found, unreadable = self._children_of(children, patient)
         exact = q.only(request.query, "patient", "subject") and not unreadable
-        return VendorPage(found, None, total=len(found) if exact else None, warnings=_messages(unreadable))
+        warnings = _messages(unreadable)
+        if request.query.named("date"):
+            warnings += _undated(found)
+        return VendorPage(found, None, total=len(found) if exact else None, warnings=warnings)
 
     async def _search_patients(self, request: SearchRequest) -> VendorPage:
         query = request.query
@@ -477,14 +511,73 @@ class NextvisitAdapter:
         if refused:
             return VendorPage([], None, warnings=(refused,))
         exact = exact and q.only(query, "birthdate") and (not query.named("birthdate") or low == high)
-        found, warnings = self._patients(listed.data)
+        rows, following = listed.data, _following(listed, position)
+        tied: tuple[str, ...] = ()
+        if sort:
+            rows, following, tied = await self._whole_runs(_SORT_FIELDS[sort.name], params, position, rows, following)
+        found, warnings = self._patients(rows)
+        warnings += tied
         total = listed.total_count
-        return VendorPage(
-            found,
-            _following(listed, position),
-            total=total if exact and not warnings else None,
-            warnings=warnings,
+        return VendorPage(found, following, total=total if exact and not warnings else None, warnings=warnings)
+
+    async def _whole_runs(
+        self,
+        field: ties.SortField,
+        params: dict[str, str | int],
+        position: Position,
+        rows: list[Any],
+        following: Position,
+    ) -> tuple[list[Any], Position, tuple[str, ...]]:
+        """A page of a sorted walk with its runs of equal values whole (mappings.nextvisit.ties):
+        the patients of the run the page before ended in that were served left out, each run in
+        id order, and the run this page ends in read whole when a page follows; the position of
+        that page says which of its patients were served."""
+        before: ties.Tie | None = position.get("tie") if isinstance(position, dict) else None
+        rows = ties.runs_by_id(ties.without_served(rows, field, before), field)
+        start, value = ties.tail_run(rows, field)
+        if following is None:
+            return rows, None, ()
+        if value is None:  # nothing left (all of it served already), or a row without a value
+            return rows, _tied(following, before) if before and not rows else following, ()
+        served = set(before["ids"]) if before and before["value"] == value else set()
+        # A run the page before ended in was read whole then: nothing more of it to find.
+        whole, complete = ([], True) if served else await self._run_of(field, value, params)
+        # Once each: a list that does not keep equal values together (its own order, whatever
+        # `sort` says) may have listed some of the run earlier on the page.
+        earlier = {i for i in map(ties.row_id, rows[:start]) if i}
+        run = ties.merged_run(rows[start:], whole, field, value, served | earlier)
+        listed_before = {ties.row_id(row) for row in rows[:start] if ties.same_value(row, field, value)}
+        tie: ties.Tie = {
+            "value": value,
+            "ids": sorted(i for i in served | listed_before | set(map(ties.row_id, run)) if i),
+        }
+        onward = _tied(following, tie)
+        said = (
+            ()
+            if complete
+            else (
+                "The patients sharing the sort value a vendor page ended with could not all be read (the "
+                f"vendor's filter for it gave more than {MAX_RUN_PAGES * LIST_PAGE_SIZE}): the walk may list "
+                "some of them twice and leave others out",
+            )
         )
+        return rows[:start] + run, onward, said
+
+    async def _run_of(self, field: ties.SortField, value: str, params: dict[str, str | int]) -> tuple[list[Any], bool]:
+        """The listed patients whose sort value is `value` (the list filtered by it, by id; the
+        other filters kept), and whether that list was read to its end."""
+        wanted: dict[str, str | int] = {
+            **{k: v for k, v in params.items() if k.startswith("filter[") or k == "include"},
+            f"filter[{field}]": value,
+            "sort": "id",
+            "per_page": LIST_PAGE_SIZE,
+        }
+        found: list[Any] = []
+        pages = 0
+        async for listed in self._walk(wanted, MAX_RUN_PAGES + 1):  # one more: has it an end?
+            pages += 1
+            found += [row for row in listed.data if ties.same_value(row, field, value)]
+        return found, pages <= MAX_RUN_PAGES
 
     def _patients(self, rows: list[Any]) -> tuple[list[Resource], tuple[str, ...]]:
         """The patients of a list that can be read, and a warning for each that cannot."""
@@ -605,6 +698,11 @@ def _following(listed: VendorList, position: Position) -> Position:
     return {"page": page + 1, "seen": listed.fingerprint}
 
 
+def _tied(following: Position, tie: ties.Tie) -> Position:
+    """The position `following` saying which patients of the run `tie` were served."""
+    return {**following, "tie": tie} if isinstance(following, dict) else {"page": following, "tie": tie}
+
+
 def _not_as_asked(listed: VendorList, position: Position) -> str | None:
     """Why `listed` is not the page `position` asked for (said, never served as it), or None.
 
@@ -649,6 +747,18 @@ def _row_ids(rows: list[dict[str, Any]]) -> list[int]:
 def _same_id(value: Any, patient_id: str) -> bool:
     """A listed patient's id (a number or a string of one) is `patient_id`."""
     return not isinstance(value, bool) and isinstance(value, int | str) and str(value).strip() == patient_id
+
+
+def _undated(found: list[Resource]) -> tuple[str, ...]:
+    """What a date search must say of the encounters it found without a time: the docs do not
+    show the encounter, an implementation may name its time otherwise than any spelling read
+    here (the drift monitor reports the field), and such a visit cannot be told to match or not."""
+    return tuple(
+        f"{r['resourceType']}/{r['id']} has no time the gateway could read: this date search cannot "
+        "tell whether it matches"
+        for r in found
+        if r.get("resourceType") == "Encounter" and not (r.get("period") or {}).get("start")
+    )
 
 
 def _messages(unreadable: list[Unreadable]) -> tuple[str, ...]:

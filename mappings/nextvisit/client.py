@@ -3,11 +3,18 @@
 Auth is Laravel Sanctum: `POST /v1/auth/tokens {email, password, device_name}` returns a
 plain-text token `<id>|<secret>` with no expiry, as `{"status", "token", "user"}`
 (DESIGN.md). The docs show no login answer, so the token is read wherever an implementation
-may put it: `token`, `plainTextToken`, `plain_text_token`, `access_token` or `accessToken`,
-at the top, inside `data`, or inside a `token` object (Sanctum's `NewAccessToken` encoded as
-it is: `{"accessToken": {...}, "plainTextToken": ...}`); or the whole body is the token as
+may put it: `token`, `plainTextToken`, `plain_text_token`, `access_token` or `accessToken`
+(or, as Rails apps name theirs, `jwt`, `auth_token` or `authentication_token`), at the top,
+inside `data` or `user` (a user with its `has_secure_token`), or inside a `token` object
+(Sanctum's `NewAccessToken` encoded as it is: `{"accessToken": {...}, "plainTextToken": ...}`);
+or the whole body is the token as
 text (the answer of Sanctum's own documented route for this very request body,
-`return $user->createToken($request->device_name)->plainTextToken;`).
+`return $user->createToken($request->device_name)->plainTextToken;`). A login answer whose
+body holds no token may carry it in an `Authorization: Bearer <token>` response header, where
+devise-jwt (a Rails API's usual token login) puts it, the body being the user. A login
+refused with the credentials at the top of the body is tried once more with them as Devise's
+sign-in reads them, `{"user": {"email", "password"}}`; the body that worked is kept for later
+logins, so each renewal is one request.
 The token is cached and sent as a bearer (gateway.upstream.tokens: one login at a time
 however many requests wait, a failed login shared for a few seconds); on a 401 the client
 logs in again once and retries; a second 401 means our credentials are wrong. A 419
@@ -17,8 +24,9 @@ as that 401. Any other refusal of the login (a 404 where the base_url lacks a pa
 failing, as on any other call. The token is never logged.
 Errors are documented as Laravel-shaped: 422 `{"message", "errors": {field: [messages]}}`,
 401/404 `{"message"}`, Spatie's 400 for disallowed filters/includes. The docs do not show an
-error body, so `{"error": "<message>"}` (or `{"error": {"message": ...}}`) and a body that is
-not JSON at all are read too: the status alone decides what the error means, the body only
+error body, so `{"error": "<message>"}` (or `{"error": {"message": ...}}`), Rails' field errors
+(`{field: [messages]}` as the whole body, or `{"errors": ["<full message>"]}`) and a body that
+is not JSON at all are read too: the status alone decides what the error means, the body only
 adds its message. Nextvisit keeps no record versions (no request can carry one), so a 409 is
 never a version conflict: it is the vendor's conflict with a record it has (a duplicate,
 say), a 409 to the FHIR client, not a 412.
@@ -47,6 +55,10 @@ class NextvisitClient:
     def __init__(self, config: AdapterConfig[NoOptions]) -> None:
         secrets = config.secrets  # both required by the vendor's declaration, checked with the config
         self._credentials = {"email": secrets["email"], "password": secrets["password"], "device_name": DEVICE_NAME}
+        # Devise's sign-in (a Rails implementation) reads `params[:user]`: the same credentials
+        # nested. Tried only when the flat body is refused; kept once it is the one that works.
+        self._devise_credentials = {"user": {"email": secrets["email"], "password": secrets["password"]}}
+        self._login_body: dict[str, Any] = self._credentials
         self._http = UpstreamClient.from_config(config)
         self._tokens = TokenCache(self._login, shared=SharedTokens.of(config), name=config.context.tenant)
 
@@ -56,7 +68,11 @@ class NextvisitClient:
         return self._tokens.renewals
 
     async def _login(self) -> tuple[str, None]:
-        response = await self._http.request("POST", "/v1/auth/tokens", json=self._credentials)
+        response = await self._http.request("POST", "/v1/auth/tokens", json=self._login_body)
+        if response.status in (401, 403, 422) and self._login_body is self._credentials:
+            nested = await self._http.request("POST", "/v1/auth/tokens", json=self._devise_credentials)
+            if 200 <= nested.status < 300:
+                self._login_body, response = self._devise_credentials, nested
         if response.status in (401, 403, 422):
             log.error("Nextvisit login refused (HTTP %d): check the tenant's email/password", response.status)
             raise UpstreamSecurity("The vendor refused the gateway's credentials; the operator must check them")
@@ -83,6 +99,11 @@ class NextvisitClient:
             return dataclasses.replace(response, status=401) if response.status == 419 else response
 
         response = await self._tokens.send_with_renewal(send)
+        if response.status == 403:
+            raise Refused(
+                "The vendor refused the gateway's credentials (HTTP 403); "
+                "the operator must check the tenant configuration"
+            )
         if response.status == 409:
             raise Conflict(
                 _message(_body(response)) or "The vendor refused the change: it conflicts with a record it has"
@@ -93,21 +114,40 @@ class NextvisitClient:
         await self._http.aclose()
 
 
-_TOKEN_NAMES = ("token", "plainTextToken", "plain_text_token", "access_token", "accessToken")
-_HOLDERS = ("data", "token", "attributes")
+class Refused(UpstreamSecurity):
+    """A 403 for a request whose token the vendor took (a refused token is a 401, renewed
+    once): the gateway's access refused, a configuration problem, unless the refusal is of one
+    record (an authorization policy: another team's patient), which the adapter tells apart."""
+
+
+_TOKEN_NAMES = (
+    *("token", "plainTextToken", "plain_text_token", "access_token", "accessToken"),
+    *("jwt", "auth_token", "authentication_token"),  # Rails: `render json: { jwt: }`, has_secure_token
+)
+_HOLDERS = ("data", "token", "attributes", "user")
 _BARE_TOKEN = re.compile(r"[\x21-\x7e]+")  # printable ASCII without spaces: a token, not a page
 
 
 def _login_token(response: UpstreamResponse) -> str | None:
     """The plain-text token of a (successful) login answer; the login's error otherwise."""
     try:
-        return _token(json_or_error(response, _message))
+        return _token(json_or_error(response, _message)) or _header_token(response)
     except UpstreamError:
         if not 200 <= response.status < 300:
             raise
     # Not JSON: the body is the token itself (or a JSON string of it).
     text = response.body.decode("utf-8", "replace").strip().strip('"')
-    return text if _BARE_TOKEN.fullmatch(text) else None
+    return text if _BARE_TOKEN.fullmatch(text) else _header_token(response)
+
+
+def _header_token(response: UpstreamResponse) -> str | None:
+    """The token of an `Authorization: Bearer <token>` response header (devise-jwt dispatches
+    the token there and answers the user as the body); its scheme is Bearer, as the docs'
+    `bearerAuth` security scheme names it (RFC 6750 section 2.1)."""
+    value = next((v for k, v in response.headers.items() if k.lower() == "authorization"), "")
+    scheme, _, token = value.strip().partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and _BARE_TOKEN.fullmatch(token) else None
 
 
 def _token(body: Any, depth: int = 3) -> str | None:
@@ -141,6 +181,11 @@ def _message(body: Any) -> str:
     if isinstance(errors, dict):
         # Laravel's messages name the field and the rule, not the input value.
         return "; ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in errors.items())
+    if isinstance(errors, list) and errors and all(isinstance(m, str) for m in errors):
+        return "; ".join(errors)  # Rails' full messages: `{"errors": ["Last name can't be blank"]}`
+    if body and all(isinstance(m, list) and m and all(isinstance(x, str) for x in m) for m in body.values()):
+        # A Rails scaffold's `render json: @patient.errors`: the field errors are the body.
+        return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in body.items())
     message = body.get("message")
     error = body.get("error")
     if message is None and isinstance(error, dict):

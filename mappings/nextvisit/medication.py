@@ -10,7 +10,10 @@ each drug today, so the status is `unknown` — claiming `active` would be more 
 says; `dateAsserted` is when the list last changed. An entry given as an object may say its
 status (a list that keeps what was stopped): that status is served (`discontinued` is
 `stopped`, `on_hold` `on-hold`; R4 medication-statement-status), never `unknown` for a drug the
-vendor says was stopped; a status no reading knows stays `unknown`.
+vendor says was stopped; a status no reading knows stays `unknown`. An object that says no
+status but when the drug was stopped (`discontinued_at`, a Rails model's timestamp column in
+place of an enum) is `stopped` (R4 medication-statement-status: "the medication was stopped
+being taken").
 """
 
 from __future__ import annotations
@@ -107,6 +110,8 @@ def _entry(entry: Any, path: str) -> tuple[str, str]:
         if not medication.text:
             raise UnreadablePayload(f"{path}.name", "is missing")
         status = (medication.status or "").strip().lower().replace("-", "_").replace(" ", "_")
+        if not status and medication.stopped:
+            return medication.text, "stopped"
         return medication.text, _STATUS.get(status, "unknown")
     raise UnreadablePayload(path, "is neither text nor an object")
 

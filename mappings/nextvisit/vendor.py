@@ -34,8 +34,12 @@ _DIGITS = re.compile(r"\d+")
 # An encounter's time under each name implementations give it (the docs show no encounter):
 # Laravel's `start_time`/`date_of_service`/`started_at`, and the `encounter_date` (`visit_date`,
 # `date`) a team on another stack names a visit's column, or `starts_at`; in this order.
-_START = ("start_time", "date_of_service", "started_at", "encounter_date", "visit_date", "starts_at", "date")
-_END = ("end_time", "ended_at", "ends_at")
+_START = (
+    *("start_time", "date_of_service", "started_at", "encounter_date", "visit_date", "starts_at", "date"),
+    # Rails names a datetime column `<verb>_at` (ActiveRecord's convention, as `created_at`).
+    *("start_at", "scheduled_at", "occurred_at", "visited_at", "seen_at"),
+)
+_END = ("end_time", "ended_at", "ends_at", "end_at")
 
 
 @dataclass(frozen=True)
@@ -217,9 +221,15 @@ class VendorEncounter(_Model):
     visit_date: Timestamp = None
     starts_at: Timestamp = None
     date: Timestamp = None
+    start_at: Timestamp = None
+    scheduled_at: Timestamp = None
+    occurred_at: Timestamp = None
+    visited_at: Timestamp = None
+    seen_at: Timestamp = None
     end_time: Timestamp = None
     ended_at: Timestamp = None
     ends_at: Timestamp = None
+    end_at: Timestamp = None
     provider: Ref = None
     location: Ref = None
     updated_at: Timestamp = None
@@ -353,6 +363,12 @@ class VendorMedication(_Model):
     frequency: Text = None
     sig: Text = None
     status: OptionalText = None  # a list that keeps stopped drugs says which (`active`, `discontinued`...)
+    # ...or says when, in place of a status: a timestamp column set once the drug is stopped
+    # (`discontinued_at`, as a Rails model keeps it; null, or a stand-in for no date, until then).
+    discontinued_at: Any = None
+    discontinued_on: Any = None
+    stopped_at: Any = None
+    stopped_on: Any = None
 
     @model_validator(mode="before")
     @classmethod
@@ -362,6 +378,17 @@ class VendorMedication(_Model):
             return data
         inner = data["medication"]
         return {**{k: v for k, v in data.items() if k != "medication"}, **{k: v for k, v in inner.items() if k != "id"}}
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the entry says when the drug was stopped: a stop date or time that is a date
+        (not null, empty, false or a stand-in for no date)."""
+        for value in (self.discontinued_at, self.discontinued_on, self.stopped_at, self.stopped_on):
+            if isinstance(value, str) and value.strip() and not no_date(value):
+                return True
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return True  # seconds since the epoch
+        return False
 
     @property
     def text(self) -> str:

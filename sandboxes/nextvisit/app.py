@@ -28,16 +28,20 @@ Switches (keyword arguments of ``create_app``, the fields of ``readings.Readings
 default is the reading described in the rest of this docstring). Each is a point the docs
 leave open that independent implementations read differently:
 
-- ``encounter_shape="object"`` (default) | ``"flat"`` | ``"titled"``: ``flat`` renders an encounter's
+- ``encounter_shape="object"`` (default) | ``"flat"`` | ``"titled"`` | ``"scheduled"``: ``flat`` renders an encounter's
   ``provider`` and ``location`` as plain strings (``"Maria Alvarez, MD"``, ``"Main
   Clinic"``, null when there is none), its time as ``date_of_service`` instead of
   ``start_time``, and its ``id``/``patient_id`` as digit strings. ``titled`` is how a team on
   another stack (Express and knex, say) names a visit's columns: its type as ``title``, its
   time as ``encounter_date`` (written like every other time; the end stays ``end_time``).
+  ``scheduled`` is ``titled`` with the times as a Rails team names datetime columns (``*_at``):
+  ``scheduled_at`` and ``end_at``.
 - ``medication_shape="text"`` (default: ``latest_medications`` as the texts described below) |
   ``"objects"``: every non-deleted medication as ``{id, name, dosage, frequency, status,
   started_on, ended_on}``, ``status`` the clinic's (``active``, ``on_hold``, ``discontinued``,
-  ``completed``), newest start first: a medication list that keeps what was stopped, and says so.
+  ``completed``), newest start first: a medication list that keeps what was stopped, and says so |
+  ``"stop_dates"``: the same objects without ``status`` and ``ended_on``, a stopped one (discontinued
+  or completed) with a ``discontinued_at`` time (a Rails model's timestamp column for an enum).
 - ``trim_strings=True`` (default: Laravel's ``TrimStrings`` middleware trimmed every name as it
   was entered) | ``False`` (an app without it, as an Express one is: every fifth patient's
   names as typed at the desk, ``" Jane"`` and ``"Doe "``).
@@ -97,7 +101,9 @@ leave open that independent implementations read differently:
   ``{per_page, has_more}``; ``page`` is ignored). A page past the end is empty in every shape; the
   search endpoint (Scout) pages by number whatever this says.
 - ``errors="laravel"`` (default) | ``"error"`` (``{"error": "<message>"}``) | ``"plain"``
-  (the message as ``text/plain``): every error body, statuses unchanged.
+  (the message as ``text/plain``) | ``"rails"`` (a 422's field errors as the whole body, as a
+  Rails scaffold's ``render json: @patient.errors``; ``{"status", "error"}`` otherwise, the
+  exceptions app's): every error body, statuses unchanged.
 - ``single_envelope="data"`` (default, ``{"data": {...}}``) | ``"bare"`` (Laravel's
   ``JsonResource::withoutWrapping()``: the patient object itself) for show, create and update.
 - ``extra_field=False`` (default) | ``True``: every patient carries an undocumented field
@@ -114,7 +120,20 @@ leave open that independent implementations read differently:
   Sanctum's documented route for exactly this request body returns
   ``$user->createToken($request->device_name)->plainTextToken``) | ``"new_token"`` (201
   ``{"token": {"accessToken": {...}, "plainTextToken": "<id>|<secret>"}}``: Sanctum's
-  ``NewAccessToken`` encoded as it is).
+  ``NewAccessToken`` encoded as it is) | ``"header"`` (200 ``{"data": user, "message"}``, the
+  token only in an ``Authorization: Bearer <token>`` response header: devise-jwt's answer, a
+  Rails team's reading of a login the docs do not show) | ``"jwt"`` (201 ``{"jwt", "user"}``) |
+  ``"user_token"`` (``{"user": {..., "auth_token"}}``): Rails token logins written by hand.
+- ``sort_ties="id"`` (default: patients sharing a sort value in id order) | ``"unstable"``: the
+  list's pages (by page number) order each run of patients sharing a sort value differently per
+  page and page size asked for, as ``ORDER BY last_name`` with ``LIMIT``/``OFFSET`` and no
+  tiebreaker does on PostgreSQL (the docs' ``sort`` takes one field).
+- ``foreign_patients="404"`` (default: a patient of another team, ids 9001 and 9002, is not
+  found within this one) | ``"403"``: its read, update or delete is refused by an authorization
+  policy, 403 ``This action is unauthorized.`` (a Laravel policy or Pundit), while the token is good.
+- ``login_body="flat"`` (default: ``{email, password, device_name}`` at the top) | ``"user"``: the
+  login reads ``{"user": {"email", "password"}}`` as Devise's sign-in does (``params[:user]``; a
+  Rails team's reading of a login the docs do not show), 401 ``{"error": ...}`` otherwise.
 - ``unauthenticated_status=401`` (default) | ``419``: the status of an unknown or revoked
   token (Laravel's "Page Expired", which some implementations answer for an expired token).
 - ``create_answer="record"`` (default: 201 with the patient, as documented) | ``"message"``

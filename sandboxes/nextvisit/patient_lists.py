@@ -6,7 +6,8 @@ List rules (all nullable, so an empty parameter means "not given"): ``per_page``
 ``-created_at``); ``filter.first_name``/``filter.last_name`` ``string`` (a comma splits
 alternatives, each matched as the reading says, ``Readings.names_hit``: by default a folded
 substring); ``filter.date_of_birth`` ``date``; ``filter.trashed`` ``in:with,only``. Then Spatie's
-allow-lists (400). Pages are Laravel's ``paginate()`` (``paging``), or ``cursorPaginate()`` under
+allow-lists (400). Pages are Laravel's ``paginate()`` (``paging``; under ``sort_ties="unstable"`` the patients
+sharing a sort value come in an order of each page's own, see ``_ties_reordered``), or ``cursorPaginate()`` under
 ``paging="cursor"``, or keyset pages under ``paging="keyset"`` (``cursor_paging``). Search
 rules: ``query`` ``required|string``, ``per_page`` ``nullable|integer|min:1|max:100``
 (default 20), ``sort_by`` ``nullable|in:asc,desc``
@@ -15,6 +16,7 @@ rules: ``query`` ``required|string``, ``per_page`` ``nullable|integer|min:1|max:
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from functools import partial
 
@@ -26,6 +28,7 @@ from sandboxes.nextvisit.errors import respond
 from sandboxes.nextvisit.paging import page_number, paginate
 from sandboxes.nextvisit.request_input import request_query
 from sandboxes.nextvisit.resource import PLAIN
+from sandboxes.nextvisit.rows import PatientRow
 from sandboxes.nextvisit.spatie import check_filters, includes
 from sandboxes.nextvisit.store import Store
 from sandboxes.nextvisit.validation import Rules
@@ -82,6 +85,8 @@ class PatientLists:
         if self.store.readings.paging == "keyset":  # nor here: `after` is
             return respond(200, keyset_paginate(request, rows, render, per_page, query))
         page = page_number(query.get("page"))
+        if self.store.readings.sort_ties == "unstable":
+            rows = _ties_reordered(rows, sort, f"{page}:{per_page}")
         items = [self.store.patient_json(row, variant) for row in page_slice(rows, page, per_page)]
         return respond(200, paginate(request, items, len(rows), page, per_page, query, self.store.readings.paging))
 
@@ -105,3 +110,33 @@ class PatientLists:
         page = page_number(query.get("page"))
         items = [self.store.patient_json(row, PLAIN) for row in page_slice(rows, page, per_page)]
         return respond(200, paginate(request, items, len(rows), page, per_page, {"query": text}))
+
+
+def _ties_reordered(rows: list[PatientRow], sort: str, salt: str) -> list[PatientRow]:
+    """`rows` with each run of equal sort values in an order of its own for `salt` (the page
+    and page size asked for): ``ORDER BY last_name LIMIT 50 OFFSET 50`` without a tiebreaker,
+    as PostgreSQL's top-N heapsort answers it ("the query optimizer may return rows in different
+    orders for different LIMIT/OFFSET", PostgreSQL docs, LIMIT and OFFSET). One request asked
+    twice answers alike."""
+    name = sort.lstrip("-")
+    if name == "id":
+        return rows
+
+    def value(row: PatientRow) -> object:
+        if name == "first_name":
+            return row.first_key
+        if name == "last_name":
+            return row.last_key
+        return row.doc[name]
+
+    def shuffled(run: list[PatientRow]) -> list[PatientRow]:
+        return sorted(run, key=lambda row: hashlib.sha256(f"{salt}:{row.id}".encode()).digest())
+
+    out: list[PatientRow] = []
+    run: list[PatientRow] = []
+    for row in rows:
+        if run and value(row) != value(run[0]):
+            out += shuffled(run)
+            run = []
+        run.append(row)
+    return out + shuffled(run)

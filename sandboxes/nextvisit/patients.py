@@ -42,6 +42,11 @@ _FIELDS = ("first_name", "middle_name", "last_name", "date_of_birth", "notes", "
 _REQUIRED = ("first_name", "last_name", "date_of_birth")
 
 
+#: Ids of patients of another team: not found within this one (``foreign_patients="404"``), or
+#: refused by an authorization policy (``"403"``).
+FOREIGN_IDS = frozenset({"9001", "9002"})
+
+
 class PatientRecords:
     """The single-patient endpoints over `store`."""
 
@@ -95,6 +100,10 @@ class PatientRecords:
     def _row(self, request: Request, *, trashed: bool = False) -> PatientRow:
         """The patient the path names; a soft-deleted one only for a ``show_trashed`` show."""
         raw_id: str = request.path_params["patient_id"]
+        if raw_id in FOREIGN_IDS and self.store.readings.foreign_patients == "403":
+            # Another team's patient, refused by a policy (`$this->authorize('view', $patient)`,
+            # or Pundit) rather than looked up within the team: Laravel's AuthorizationException.
+            raise ApiError(403, {"message": "This action is unauthorized."})
         row = self.store.live_row(raw_id)
         if row is None and trashed and self.store.readings.show_trashed:
             row = self.store.any_row(raw_id)

@@ -24,6 +24,7 @@ __all__ = [
     "EmptyDemographics",
     "EncounterShape",
     "ErrorBodies",
+    "ForeignPatients",
     "Ids",
     "MedicationShape",
     "MetaEncoding",
@@ -36,12 +37,13 @@ __all__ = [
     "ShowIncludes",
     "SingleEnvelope",
     "SingleRelations",
+    "SortTies",
     "Spellings",
     "nfd",
 ]
 
-EncounterShape = Literal["object", "flat", "titled"]
-MedicationShape = Literal["text", "objects"]
+EncounterShape = Literal["object", "flat", "titled", "scheduled"]
+MedicationShape = Literal["text", "objects", "stop_dates"]
 NameMatch = Literal["substring", "prefix", "exact"]
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 Datetimes = Literal["iso", "micro", "offset", "sql"]
@@ -50,9 +52,10 @@ Ids = Literal["numbers", "strings"]
 Booleans = Literal["json", "digits"]
 Nulls = Literal["null", "absent"]
 Paging = Literal["resource", "paginator", "simple", "cursor", "keyset"]
-ErrorBodies = Literal["laravel", "error", "plain"]
+ErrorBodies = Literal["laravel", "error", "plain", "rails"]
 SingleEnvelope = Literal["data", "bare"]
-LoginShape = Literal["token", "data", "plain", "new_token"]
+LoginShape = Literal["token", "data", "plain", "new_token", "header", "jwt", "user_token"]
+LoginBody = Literal["flat", "user"]
 SingleRelations = Literal["always", "included"]
 EmptyDemographics = Literal["null", "array"]
 PutSemantics = Literal["merge", "replace"]
@@ -63,6 +66,8 @@ MetaEncoding = Literal["object", "string"]
 DemographicsShape = Literal["object", "list", "nested"]
 Spellings = Literal["documented", "other"]
 Duplicates = Literal["allowed", "409"]
+SortTies = Literal["id", "unstable"]
+ForeignPatients = Literal["404", "403"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,7 @@ class Readings:
     show_trashed: bool = False
     delete_status: int = 200
     login_shape: LoginShape = "token"
+    login_body: LoginBody = "flat"
     single_relations: SingleRelations = "always"
     empty_demographics: EmptyDemographics = "null"
     put_semantics: PutSemantics = "merge"
@@ -98,6 +104,8 @@ class Readings:
     meta_encoding: MetaEncoding = "object"
     demographics_shape: DemographicsShape = "object"
     spellings: Spellings = "documented"
+    sort_ties: SortTies = "id"
+    foreign_patients: ForeignPatients = "404"
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -147,6 +155,7 @@ _LITERALS = {
     "errors": ErrorBodies,
     "single_envelope": SingleEnvelope,
     "login_shape": LoginShape,
+    "login_body": LoginBody,
     "single_relations": SingleRelations,
     "empty_demographics": EmptyDemographics,
     "put_semantics": PutSemantics,
@@ -157,6 +166,8 @@ _LITERALS = {
     "meta_encoding": MetaEncoding,
     "demographics_shape": DemographicsShape,
     "spellings": Spellings,
+    "sort_ties": SortTies,
+    "foreign_patients": ForeignPatients,
 }
 
 

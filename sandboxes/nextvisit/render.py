@@ -90,10 +90,24 @@ def _latest_medications(patient: Patient) -> list[str]:
     return [_medication_text(medication) for medication in current]
 
 
-def _medication_objects(patient: Patient) -> list[JsonObject]:
-    """The ``objects`` reading: every non-deleted medication, its status said, newest first."""
+def _medication_objects(patient: Patient, stop_dates: bool = False) -> list[JsonObject]:
+    """The ``objects`` reading: every non-deleted medication, its status said, newest first;
+    ``stop_dates``: no status, a stopped one (discontinued or completed) has its
+    ``discontinued_at``, as a Rails model with a timestamp column in place of an enum says it."""
     listed = sorted((m for m in patient.medications if not m.deleted), key=lambda medication: medication.id)
     listed.sort(key=lambda medication: medication.start or date.min, reverse=True)
+    if stop_dates:
+        return [
+            {
+                "id": medication.id,
+                "name": medication.name,
+                "dosage": medication.strength,
+                "frequency": medication.frequency,
+                "started_on": iso_date(medication.start),
+                "discontinued_at": _discontinued_at(medication),
+            }
+            for medication in listed
+        ]
     return [
         {
             "id": medication.id,
@@ -106,6 +120,14 @@ def _medication_objects(patient: Patient) -> list[JsonObject]:
         }
         for medication in listed
     ]
+
+
+def _discontinued_at(medication: Medication) -> str | None:
+    """When a stopped medication was stopped (its stop day, else its start day, at noon UTC)."""
+    if medication.status not in ("discontinued", "completed"):
+        return None
+    day = medication.stop or medication.start or date(2000, 1, 1)
+    return iso_seconds(datetime.combine(day, time(12, 0), UTC))
 
 
 def _notes(patient: Patient) -> str | None:
@@ -141,10 +163,13 @@ def _flat(doc: JsonObject) -> JsonObject:
     return flat
 
 
-def _titled(doc: JsonObject) -> JsonObject:
-    """An encounter the ``titled`` way: its type as ``title``, its time as ``encounter_date``
-    (see ``readings``)."""
+def _titled(doc: JsonObject, scheduled: bool = False) -> JsonObject:
+    """An encounter the ``titled`` way: its type as ``title``, its time as ``encounter_date``;
+    or the ``scheduled`` way (Rails' ``*_at`` datetime columns): its times as ``scheduled_at``
+    and ``end_at`` (see ``readings``)."""
     names = {"type": "title", "start_time": "encounter_date"}
+    if scheduled:
+        names = {"type": "title", "start_time": "scheduled_at", "end_time": "end_at"}
     return {names.get(key, key): value for key, value in doc.items()}
 
 
@@ -200,6 +225,8 @@ class Renderer:
         }
         if self.readings.encounter_shape == "flat":
             return _flat(doc)
+        if self.readings.encounter_shape == "scheduled":
+            return _titled(doc, scheduled=True)
         return _titled(doc) if self.readings.encounter_shape == "titled" else doc
 
     @staticmethod
@@ -227,8 +254,8 @@ class Renderer:
         deleted_at = iso_seconds(patient.updated_at) if patient.deleted else None
         other = self.readings.spellings == "other"
         medications: list[str] | str | list[JsonObject] = _latest_medications(patient)
-        if self.readings.medication_shape == "objects":
-            medications = _medication_objects(patient)
+        if self.readings.medication_shape in ("objects", "stop_dates"):
+            medications = _medication_objects(patient, self.readings.medication_shape == "stop_dates")
         elif other:  # one text, a drug a line
             medications = "\n".join(_latest_medications(patient)) or "None"
         genders = _OTHER_GENDER if other else _GENDER

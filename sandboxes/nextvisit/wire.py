@@ -133,7 +133,8 @@ def _date(text: str, readings: Readings) -> str:
 
 class ErrorBodyMiddleware:
     """Rewrites the JSON body of every error response (status 400 and up) the way the
-    ``errors`` reading says: ``{"error": "<message>"}``, or the message as plain text."""
+    ``errors`` reading says: ``{"error": "<message>"}``, or the message as plain text, or as
+    Rails answers (a 422's field errors as the body itself, ``{"status", "error"}`` otherwise)."""
 
     def __init__(self, app: ASGIApp, readings: Readings) -> None:
         self.app = app
@@ -164,11 +165,17 @@ class ErrorBodyMiddleware:
         await self.app(scope, receive, capture)
 
     async def _send_error(self, start: Message, body: bytes, send: Send) -> None:
+        fields: object = None
         try:
-            message = str(orjson.loads(body).get("message", ""))
+            parsed = orjson.loads(body)
+            message = str(parsed.get("message", ""))
+            fields = parsed.get("errors")
         except (orjson.JSONDecodeError, AttributeError):
             message = body.decode(errors="replace")
-        if self.readings.errors == "error":
+        if self.readings.errors == "rails":  # `render json: @patient.errors`, else the exceptions app's
+            rails = fields if isinstance(fields, dict) and fields else {"status": start["status"], "error": message}
+            out, media = php_json(rails), b"application/json"
+        elif self.readings.errors == "error":
             out, media = php_json({"error": message}), b"application/json"
         else:
             out, media = message.encode(), b"text/plain; charset=UTF-8"

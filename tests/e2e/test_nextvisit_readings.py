@@ -67,7 +67,8 @@ READINGS: dict[str, dict[str, Any]] = {
     # Strings everywhere a number or a date could be, Laravel's bare paginator, text errors,
     # exact name filters, a read that serves encounters only when included, MySQL's zero dates,
     # demographics as a hasMany list, a create answered without the record, 419 for a token,
-    # other words for genders, statuses and no known allergies, medications as one text.
+    # other words for genders, statuses and no known allergies, medications as one text;
+    # patients sharing a sort value in another order on each page (PostgreSQL, no tiebreaker).
     "flat-strings-sql-us-paginator": {
         "encounter_shape": "flat",
         "datetimes": "sql",
@@ -80,6 +81,7 @@ READINGS: dict[str, dict[str, Any]] = {
         "list_per_page_max": 50,
         "delete_status": 204,
         "login_shape": "data",
+        "sort_ties": "unstable",
         "single_relations": "included",
         "no_dates": "zero",
         "demographics_shape": "list",
@@ -90,8 +92,9 @@ READINGS: dict[str, dict[str, Any]] = {
     # Names stored decomposed and matched by prefix, accent-sensitively; no nulls; a simple
     # paginator; local offsets; unwrapped single answers; a read ignoring its include; a PUT
     # that replaces the whole record; the login token as text; meta as JSON text; an address
-    # object in the demographics.
+    # object in the demographics; a visit's times as a Rails team names them (`scheduled_at`).
     "nfd-prefix-absent-simple-bare": {
+        "encounter_shape": "scheduled",
         "name_accents": "sensitive_nfd",
         "name_match": "prefix",
         "nulls": "absent",
@@ -112,7 +115,7 @@ READINGS: dict[str, dict[str, Any]] = {
     # cursor paginator (`page` not read), no demographics as PHP's empty array; Go's zero time
     # for no date (and in every live patient's deleted_at), birth dates from an app east of UTC,
     # Sanctum's NewAccessToken as the login answer, duplicates refused with 409, medications as
-    # objects that say their status.
+    # objects that say their status, another team's patients refused by a policy (403).
     "accents-micro-unreadable": {
         "medication_shape": "objects",
         "name_accents": "sensitive",
@@ -126,17 +129,25 @@ READINGS: dict[str, dict[str, Any]] = {
         "dates": "east",
         "login_shape": "new_token",
         "duplicates": "409",
+        "foreign_patients": "403",
     },
     # As a team on another stack (Express and knex, say) writes the API: keyset pages
     # (`?after=<last id>`, a next link and `has_more`, no page numbers), a visit's time as
     # `encounter_date` and its type as `title`, ids as strings, a delete answered 204, names
-    # as typed (no middleware trims them).
+    # as typed (no middleware trims them), the login token in an `Authorization` response
+    # header (a Rails API's devise-jwt) and the credentials read under `user` (Devise's
+    # sign-in), Rails' error bodies, medications as objects whose stop is a
+    # `discontinued_at` time, no status (a Rails model's timestamp column).
     "keyset-titled": {
         "trim_strings": False,
         "paging": "keyset",
         "encounter_shape": "titled",
         "ids": "strings",
         "delete_status": 204,
+        "login_shape": "header",
+        "login_body": "user",
+        "medication_shape": "stop_dates",
+        "errors": "rails",
     },
 }
 
@@ -150,7 +161,9 @@ class Reading:
     @property
     def start_field(self) -> str:
         shape = self.switches.get("encounter_shape")
-        return {"flat": "date_of_service", "titled": "encounter_date"}.get(shape or "", "start_time")
+        return {"flat": "date_of_service", "titled": "encounter_date", "scheduled": "scheduled_at"}.get(
+            shape or "", "start_time"
+        )
 
     @property
     def broken(self) -> int | None:
@@ -224,6 +237,17 @@ def test_every_live_patient_is_found_once_and_reads_as_found(reading: Reading) -
         assert reading.fhir.get(f"{BASE}/Patient/{truth.id}").status_code == 410
 
 
+@pytest.mark.parametrize("sort", ["family", "-birthdate"])
+def test_a_sorted_walk_lists_every_live_patient_once(reading: Reading, sort: str) -> None:
+    # The list sorts by one field; patients sharing its value (14 Johnsons) may come in another
+    # order on each page (PostgreSQL without a tiebreaker: the sort_ties="unstable" reading).
+    found = reading.fhir.search_all(f"{BASE}/Patient", _sort=sort, _count=7)
+    assert Counter(p["id"] for p in found) == Counter(str(p.id) for p in LIVE)
+    if sort == "-birthdate":
+        dates = [p["birthDate"] for p in found if "birthDate" in p]
+        assert dates == sorted(dates, reverse=True)
+
+
 def test_each_patients_records_match_the_clinic(reading: Reading) -> None:
     # Each variant walks every fourth patient, from its own offset: across the variants every
     # patient's records are checked, and the matrix stays cheap.
@@ -238,6 +262,11 @@ def test_each_patients_records_match_the_clinic(reading: Reading) -> None:
             # Each with the status the vendor gives it: a stopped drug is not one of unknown status.
             listed = [m for m in truth.medications if not m.deleted]
             assert Counter(m["status"] for m in medications) == Counter(MEDICATION_STATUS[m.status] for m in listed)
+        elif reading.switches.get("medication_shape") == "stop_dates":
+            # A drug stopped (a `discontinued_at` time) is stopped; no status said is unknown.
+            listed = [m for m in truth.medications if not m.deleted]
+            stopped = Counter("stopped" if m.status in ("discontinued", "completed") else "unknown" for m in listed)
+            assert Counter(m["status"] for m in medications) == stopped, truth.id
         else:
             current = [m for m in truth.medications if not m.deleted and m.status in ("active", "on_hold")]
             assert len(medications) == len(current), truth.id
@@ -423,6 +452,10 @@ def test_accented_names_are_found_however_the_vendor_matches_and_stores_them(rea
 def test_vendor_refusals_keep_their_meaning_whatever_the_error_body(reading: Reading) -> None:
     missing = reading.fhir.get(f"{BASE}/Patient/999999")
     assert missing.status_code == 404 and outcome_of(missing)["issue"][0]["code"] == "not-found"
+    # Another team's patient: not found within the team, or refused by a policy (403) while
+    # the tenant's own patients read: not this tenant's either way, never its credentials.
+    foreign = reading.fhir.get(f"{BASE}/Patient/9001")
+    assert foreign.status_code == 404 and outcome_of(foreign)["issue"][0]["code"] == "not-found"
     banana = {"resourceType": "Patient", "name": [{"family": "Doe", "given": ["Jo"]}], "birthDate": "1990-01-01",
               "gender": "banana"}  # fmt: skip
     refused = reading.fhir.request("POST", f"{BASE}/Patient", json=banana, headers=JSON)

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from gateway.contract import AdapterConfig, NoOptions, SearchRequest, TenantContext
-from gateway.errors import Gone, NotFound, UpstreamError
+from gateway.errors import Gone, NotFound, UpstreamError, UpstreamSecurity
 from gateway.search.model import ParamType, ReferenceValue, SearchParam, SearchQuery
 from mappings.nextvisit.adapter import NextvisitAdapter
+from mappings.nextvisit.client import Refused
 
 CTX = TenantContext("t", "urn:t")
 DEMOGRAPHICS = {"email": "jane@example.org", "phone": "(312) 555-0142", "address_line1": None, "city": None,
@@ -375,3 +376,62 @@ def test_an_update_sends_back_the_notes_and_allergy_text_it_read(stored: dict[st
     (body,) = vendor.bodies
     assert {k: body[k] for k in ("notes", "allergies") if k in body} == sent
     assert body["first_name"] == "Jane" and body["last_name"] == "Doe"
+
+
+def test_a_date_search_names_the_encounters_whose_time_it_cannot_read() -> None:
+    # A time under a name no spelling reads (`visit_starts`) leaves the encounter without a
+    # period: a date search cannot tell whether it matches, and says so rather than drop it.
+    # A Rails `*_at` column (`scheduled_at`) is read.
+    unread = {"id": 1, "status": "completed", "visit_starts": "2024-06-20T14:00:00Z"}
+    rails = {"id": 4, "status": "completed", "scheduled_at": "2024-06-21T14:00:00.000-04:00"}
+    jane = {**JANE, "encounters": [unread, rails]}
+    encounters = _adapter(CannedVendor([jane])).providers["Encounter"]
+    assert encounters.search is not None
+    dated = _for_patient("Encounter", "7")
+    date = SearchParam("date", ParamType.DATE, None, (), "date=ge2024")
+    dated = SearchRequest(SearchQuery("Encounter", (*dated.query.params, date), (), "UTC"), None, 100)
+    page = asyncio.run(encounters.search(dated))
+    by_id = {r["id"]: r for r in page.resources}
+    assert by_id["7.e.4"]["period"]["start"] == "2024-06-21T18:00:00Z"
+    assert page.warnings == (
+        "Encounter/7.e.1 has no time the gateway could read: this date search cannot tell whether it matches",
+    )
+    assert page.total is None
+    undated = asyncio.run(encounters.search(_for_patient("Encounter", "7")))  # no date asked: nothing to say
+    assert undated.warnings == ()
+
+
+class PolicyVendor(CannedVendor):
+    """A vendor whose authorization policy refuses the reads of `refused` ids with a 403 (another
+    team's patients), the list and the other reads allowed."""
+
+    def __init__(self, patients: list[dict[str, Any]], refused: set[str]) -> None:
+        super().__init__(patients)
+        self.refused = refused
+
+    async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+        if path.rsplit("/", 1)[1] in self.refused or ("*" in self.refused and path != "/v1/patients"):
+            self.calls.append((path, dict(params or {})))
+            raise Refused("The vendor refused the gateway's credentials (HTTP 403)")
+        return await super().request(method, path, params=params, json=json)
+
+
+def test_another_teams_patient_refused_by_a_policy_does_not_exist_here() -> None:
+    # A 403 for one patient while the tenant's own patients read: a policy's refusal of that
+    # record ("This action is unauthorized."), not the gateway's credentials: not found here.
+    adapter = _adapter(PolicyVendor([JANE], {"9001"}))
+    with pytest.raises(NotFound):
+        asyncio.run(adapter.providers["Patient"].read("9001"))
+    allergies = adapter.providers["AllergyIntolerance"]
+    assert allergies.search is not None
+    page = asyncio.run(allergies.search(_for_patient("AllergyIntolerance", "9001")))
+    assert (page.resources, page.total) == ([], 0)
+
+
+def test_a_403_for_every_read_is_the_gateways_access_refused() -> None:
+    # The tenant's own patients refused too: the operator's to check, never "not found".
+    adapter = _adapter(PolicyVendor([JANE], {"*"}))
+    with pytest.raises(UpstreamSecurity):
+        asyncio.run(adapter.providers["Patient"].read("9001"))
+    with pytest.raises(UpstreamSecurity):  # one of its own patients, refused
+        asyncio.run(adapter.providers["Patient"].read("7"))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from gateway.contract import AdapterConfig, NoOptions, SearchRequest, TenantContext
-from gateway.errors import Conflict, PreconditionFailed, UpstreamError, UpstreamSecurity
+from gateway.errors import Conflict, InvalidRequest, PreconditionFailed, UpstreamError, UpstreamSecurity
 from gateway.sandbox_host import RunningServer, serve_in_thread
 from gateway.search.model import ParamType, ReferenceValue, SearchParam, SearchQuery
 from mappings.nextvisit.adapter import NextvisitAdapter
@@ -142,10 +142,12 @@ def _serving(**switches: Any) -> Iterator[tuple[RunningServer, Any]]:
         running.stop()
 
 
-@pytest.mark.parametrize("shape", ["plain", "new_token", "data"])
+@pytest.mark.parametrize("shape", ["plain", "new_token", "data", "header", "jwt", "user_token"])
 def test_the_token_is_read_from_every_login_answer_shape(shape: str) -> None:
     # "plain": Sanctum's documented route for this request body answers the token as text;
-    # "new_token": `['token' => $user->createToken(...)]` encodes Sanctum's NewAccessToken.
+    # "new_token": `['token' => $user->createToken(...)]` encodes Sanctum's NewAccessToken;
+    # "header": devise-jwt's token in the `Authorization` response header, the user the body;
+    # "jwt" and "user_token": Rails token logins written by hand (`{"jwt"}`, the user's auth_token).
     with _serving(login_shape=shape) as (running, _):
 
         async def scenario() -> int:
@@ -158,6 +160,55 @@ def test_the_token_is_read_from_every_login_answer_shape(shape: str) -> None:
                 await client.aclose()
 
         assert asyncio.run(scenario()) == 1
+
+
+def test_a_login_reading_its_credentials_under_user_as_devise_does() -> None:
+    # A Rails implementation's Devise sign-in reads `{"user": {"email", "password"}}` and refuses
+    # the flat body with a 401: the nested body is tried and then used for the next logins.
+    with _serving(login_body="user", login_shape="header") as (running, app):
+
+        async def scenario() -> int:
+            client = _client(running.url)
+            try:
+                answer = await client.request("GET", "/v1/patients", params={"per_page": 1})
+                assert answer["data"]
+                app.state.revoke_all_tokens()
+                await client.request("GET", "/v1/patients", params={"per_page": 1})
+                return client.logins
+            finally:
+                await client.aclose()
+
+        assert asyncio.run(scenario()) == 2
+
+        async def refused() -> None:
+            client = _client(running.url, password="wrong")
+            try:
+                with pytest.raises(UpstreamSecurity):
+                    await client.request("GET", "/v1/patients", params={"per_page": 1})
+            finally:
+                await client.aclose()
+
+        asyncio.run(refused())
+
+
+@pytest.mark.parametrize("errors", ["laravel", "rails"])
+def test_a_refusal_names_the_field_whatever_the_error_body(errors: str) -> None:
+    # Rails answers a 422 with the field errors as the whole body (`render json: @patient.errors`):
+    # the client's message names the field and the rule, as for Laravel's `errors`.
+    with _serving(errors=errors) as (running, _):
+
+        async def scenario() -> str:
+            client = _client(running.url)
+            try:
+                with pytest.raises(InvalidRequest) as refused:
+                    await client.request(
+                        "POST", "/v1/patients", json={"first_name": "Ann", "date_of_birth": "1990-04-01"}
+                    )
+                return str(refused.value)
+            finally:
+                await client.aclose()
+
+        assert "last_name: " in asyncio.run(scenario())
 
 
 def test_a_419_for_an_expired_token_logs_in_again() -> None:

@@ -64,6 +64,23 @@ def test_medications_in_every_shape(value: Any, texts: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
+    ("entry", "status"),
+    [
+        ({"name": "Sertraline", "discontinued_at": "2024-09-01T12:00:00.000-04:00"}, "stopped"),
+        ({"name": "Sertraline", "stopped_on": "2024-09-01"}, "stopped"),
+        ({"name": "Sertraline", "discontinued_at": None}, "unknown"),
+        ({"name": "Sertraline", "discontinued_at": "0001-01-01T00:00:00Z"}, "unknown"),
+        ({"name": "Sertraline", "status": "active", "discontinued_at": None}, "active"),
+    ],
+)
+def test_a_medication_stopped_by_its_stop_time_is_stopped(entry: dict[str, Any], status: str) -> None:
+    # A Rails model may keep `discontinued_at` in place of a status: a drug it says was stopped
+    # is not one of unknown status.
+    found = medications_to_fhir({**PATIENT, "latest_medications": [entry]}, CTX)
+    assert [m["status"] for m in found] == [status]
+
+
+@pytest.mark.parametrize(
     ("gender", "fhir"),
     [("nonbinary", "other"), ("X", "other"), ("O", "other"), ("U", "unknown"), ("Woman", "female"), ("F", "female")],
 )

@@ -252,6 +252,12 @@ def test_a_login_answering_the_token_as_text_or_as_sanctums_new_access_token() -
     assert plain.text.partition("|")[0].isdigit()
     new = _api(login_shape="new_token").login()
     assert new.status_code == 201 and set(new.json()["token"]) == {"accessToken", "plainTextToken"}
+    devise = _api(login_body="user")
+    assert devise.login().status_code == 401  # the flat body: no `user`
+    assert devise.login(user={"email": EMAIL, "password": PASSWORD}).status_code == 200
+    header = _api(login_shape="header").login()
+    assert header.status_code == 200 and "token" not in header.text
+    assert header.headers["authorization"].startswith("Bearer ")
 
 
 def test_an_unknown_token_answered_419() -> None:
