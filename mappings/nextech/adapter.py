@@ -80,7 +80,9 @@ Where the docs are silent (and how each point is read here):
 - Paging: the docs describe none ("Searches for all ..."), but an implementation may page its
   lists as its framework does. A next link in the envelope (Django REST Framework's `next`,
   OData's `@odata.nextLink`, JSON:API's `links.next`, HAL's) naming the same endpoint is
-  followed, its query asked of the tenant's `base_url`, up to `MAX_PAGES` pages. An answer
+  followed, its query asked of the tenant's `base_url`, up to `MAX_PAGES` pages; so are pages
+  a bare array's headers describe (flask-smorest's `X-Pagination` with its `next_page`, a
+  `Link` rel="next"), whose count (`total`, `X-Total-Count`) is read as an envelope's. An answer
   whose last page counts more items than were read, points to a further page (a token, a
   link elsewhere, a page past `MAX_PAGES`), says it has more or more pages (at its top or
   in a nested `meta`, `links`, `pagination`...), or a one-page patient answer of exactly 50,
@@ -138,6 +140,7 @@ from mappings.nextech.vendor import (
     raw_id,
     section_names,
     section_spellings,
+    with_header_paging,
 )
 
 T = TypeVar("T")
@@ -301,16 +304,18 @@ class NextechAdapter:
 
     async def _pages(self, path: str, params: Mapping[str, str]) -> list[Any]:
         """The bodies of a list answer: the first, then each page its envelope links to as next
-        (vendor.next_page_query), up to `MAX_PAGES`. The docs describe no paging, but an
-        implementation may page every list as its framework does (Django REST Framework:
-        `{"count", "next", "previous", "results"}`, 10 a page); reading the first page alone
-        left every patient and encounter past it out. A link asked before (a loop), a page
+        (vendor.next_page_query), up to `MAX_PAGES`; what the headers say of the pages
+        (flask-smorest's `X-Pagination`, a `Link` rel="next") is read as the envelope's. The
+        docs describe no paging, but an implementation may page every list as its framework
+        does (Django REST Framework: `{"count", "next", "previous", "results"}`, 10 a page;
+        flask-smorest: a bare array of 10); reading the first page alone left every patient
+        and encounter past it out. A link asked before (a loop), a page
         beyond `MAX_PAGES`, a page gone by the time it is asked (DRF answers 404 "Invalid
         page." when the list shrank) or refused (a 400: not the client's request at fault) stop
         the walk; the last body then still points further, and `_list` says the answer was cut.
         A link's query is laid over the first page's: a link of the query alone (`?page=2`)
         keeps the term, window and section asked. A 404 or 400 of the first page is the caller's."""
-        bodies = [await self.client.get(path, params)]
+        bodies = [with_header_paging(*await self.client.get_with_headers(path, params))]
         asked = {tuple(sorted(params.items()))}
         while (link := next_page_query(bodies[-1], path)) is not None and len(bodies) < MAX_PAGES:
             following = {**params, **link}
@@ -319,7 +324,7 @@ class NextechAdapter:
                 break
             asked.add(key)
             try:
-                bodies.append(await self.client.get(path, following))
+                bodies.append(with_header_paging(*await self.client.get_with_headers(path, following)))
             except (NotFound, InvalidRequest):
                 break
         return bodies

@@ -15,16 +15,18 @@ a boolean example) and no envelope, so each model reads:
   `"true"`/`"True"`/`"1"`/`1`/`"Y"`/`"T"` (a one-letter flag column) and their opposites,
   absent (not locked), or a date-time: when it was locked (null or no date: not locked);
 - optional fields null or absent; strings served decomposed (NFD) are read in NFC;
-- lists bare or inside an envelope (`value`, `data`, `results`, `items`, or the one list an
-  object holds), and an encounter as `{"summary": {...}, "ccd": ...}` or flat.
+- lists bare (their pages perhaps described in headers: `X-Pagination`, `Link`) or inside an
+  envelope (`value`, `data`, `results`, `items`, or the one list an object holds), and an
+  encounter as `{"summary": {...}, "ccd": ...}` or flat.
 Only what cannot mean anything (an id that is no id, a date that is no date) makes a record
 unreadable: `Unreadable` carries the field path, never a value.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlsplit
@@ -385,6 +387,56 @@ def next_page_query(body: Any, path: str) -> dict[str, str] | None:
             query = dict(parse_qsl(link.query, keep_blank_values=True))
             return query or None
     return None
+
+
+# Headers in which a bare array's pages are described: flask-smorest's `X-Pagination` (a JSON
+# object: `total`, `total_pages`, `page`, `next_page`), RFC 8288's `Link` (rel="next") and the
+# `X-Total-Count` many frameworks send.
+_LINK = re.compile(r"<([^>]*)>([^,<]*)")
+_REL_NEXT = re.compile(r';\s*rel\s*=\s*"?([^";]*)"?', re.IGNORECASE)
+
+
+def header_paging(headers: Mapping[str, str]) -> dict[str, Any]:
+    """What a list answer's headers say of its pages, as envelope keys (`total`, `total_pages`,
+    `page`, `next`: a link, or the query of the next page); {} when they say nothing. A bare
+    array can only say there is more this way: read as the whole answer, its first page hid
+    every match past it."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    facts: dict[str, Any] = {}
+    described = lowered.get("x-pagination")
+    if described:
+        try:
+            meta = json.loads(described)
+        except ValueError:
+            meta = None
+        if isinstance(meta, dict):
+            for key in ("total", "total_pages", "page"):
+                if _number(meta.get(key)) is not None:
+                    facts[key] = _number(meta[key])
+            following = _number(meta.get("next_page"))
+            if following is not None:
+                facts["next"] = f"?page={following}"
+    for link, attributes in _LINK.findall(lowered.get("link", "")):
+        rel = _REL_NEXT.search(attributes)
+        if rel and "next" in rel.group(1).lower().split():
+            facts["next"] = link
+    total = _number((lowered.get("x-total-count") or "").strip())
+    if total is not None:
+        facts.setdefault("total", total)
+    return facts
+
+
+def with_header_paging(body: Any, headers: Mapping[str, str]) -> Any:
+    """A list answer with what its headers say of its pages put where an envelope says it (a
+    `pagination` object): a bare array becomes `{"items": [...], "pagination": {...}}`."""
+    facts = header_paging(headers)
+    if not facts:
+        return body
+    if isinstance(body, list):
+        return {"items": body, "pagination": facts}
+    if isinstance(body, dict) and "pagination" not in body:
+        return {**body, "pagination": facts}
+    return body
 
 
 def _says_more(value: Any) -> bool:

@@ -214,8 +214,8 @@ behaviour above):
   substrings), what a search of no one answers (an empty list or 404) and the shortest term
   taken; ``envelope``, ``ids_as_strings``,
   ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``unknown_dates``,
-  ``locked_values``, ``chart_numbers``, ``categories``, ``page_size`` (of the ``"pages"``
-  envelope) and ``unlocked_ccd``: how answers are written
+  ``locked_values``, ``chart_numbers``, ``categories``, ``page_size`` (of the paged
+  envelopes) and ``unlocked_ccd``: how answers are written
   (``token_numbers_as_strings``: the token response's numbers, above). Each is described in
   ``sandboxes.nextech.readings``.
 - ``oauth_wording``: ``"rfc"`` (default: RFC 6749's names, as Azure AD has them) or

@@ -103,6 +103,25 @@ def _page(request: Request, items: list[bytes], size: int) -> Response:
     return Response(body, 200, API_HEADERS, JSON_CONTENT_TYPE)
 
 
+def _header_page(request: Request, items: list[bytes], size: int) -> Response:
+    """flask-smorest's pagination: the bare array of page ``?page=`` (``size`` items), and the
+    pages described only in its ``X-Pagination`` header; a page past the last is empty."""
+    page = ascii_int(request.query_params.get("page", "1"))
+    if page is None or page < 1:
+        return Response(b'{"code":422,"status":"Unprocessable Entity"}', 422, API_HEADERS, JSON_CONTENT_TYPE)
+    pages = -(-len(items) // size)
+    meta: dict[str, int] = {"total": len(items), "total_pages": pages}
+    if items:
+        meta |= {"first_page": 1, "last_page": pages, "page": page}
+        if page > 1:
+            meta["previous_page"] = page - 1
+        if page < pages:
+            meta["next_page"] = page + 1
+    shown = items[(page - 1) * size : page * size]
+    headers = {**API_HEADERS, "X-Pagination": orjson.dumps(meta).decode()}
+    return Response(b"[" + b",".join(shown) + b"]", 200, headers, JSON_CONTENT_TYPE)
+
+
 class NextechApi:
     """The API routes of practice `practice_id`, for access tokens `grants` issued, timed by `clock`."""
 
@@ -203,7 +222,10 @@ class NextechApi:
         return self.listed(request, self.category_items)
 
     def listed(self, request: Request, items: list[bytes], count: int | None = None) -> Response:
-        """A list answer in this variant's envelope; with ``"pages"``, the page ``?page=`` asks."""
+        """A list answer in this variant's envelope; with ``"pages"`` or ``"header_pages"``, the
+        page ``?page=`` asks."""
+        if self.envelope == "header_pages":
+            return _header_page(request, items, self.chart.shapes.page_size)
         if self.envelope != "pages":
             return _json_array(items, self.envelope, count)
         return _page(request, items, self.chart.shapes.page_size)

@@ -5,6 +5,7 @@ told which and where, a read of it a 502), envelopes, and the drift monitor."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -57,6 +58,15 @@ class Fake:
         if unquote(path.split("/")[1]) not in {str(p["patientId"]) for p in self.patients}:
             raise NotFound("Patient not found")
         return self._wrap(self.items)
+
+    async def get_with_headers(
+        self, path: str, params: Mapping[str, str] | None = None
+    ) -> tuple[Any, Mapping[str, str]]:
+        body = await self.get(path, params)
+        return body, self.headers_of(path, dict(params or {}), body)
+
+    def headers_of(self, path: str, params: dict[str, str], body: Any) -> Mapping[str, str]:
+        return {}
 
     async def aclose(self) -> None:
         pass
@@ -435,3 +445,59 @@ def test_a_first_letter_past_the_pages_read_is_searched_as_written_too(tmp_path:
     page = _search(_adapter(fake, tmp_path), "Patient", [("family", "Smith")])
     assert "999.C00999" in [r["id"] for r in page.resources]  # the gateway then drops the Sanders
     assert WRITTEN_TERMS in page.warnings and not any("may have been cut" in w for w in page.warnings)
+
+
+class HeaderPaged(Fake):
+    """A bare array of two items a page, the pages said only in headers: flask-smorest's
+    `X-Pagination` (`link=False`) or a `Link` rel="next" with `X-Total-Count` (`link=True`)."""
+
+    def __init__(self, patients: list[dict[str, Any]], items: list[dict[str, Any]], link: bool) -> None:
+        super().__init__(patients, items)
+        self.link = link
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        params = dict(params or {})
+        page = int(params.pop("page", "1"))
+        rows = await super().get(path, params)
+        self.calls[-1][1]["page"] = str(page)
+        return rows[2 * (page - 1) : 2 * page]
+
+    def headers_of(self, path: str, params: dict[str, str], body: Any) -> Mapping[str, str]:
+        page = int(params.get("page", "1"))
+        total = len(self.patients) if path == "/search" else len(self.items)
+        pages = -(-total // 2)
+        if self.link:
+            following = f'<http://vendor.example/api{path}?page={page + 1}>; rel="next", ' if page < pages else ""
+            return {
+                "link": following + '<http://vendor.example/api/x?page=1>; rel="first"',
+                "x-total-count": str(total),
+            }
+        meta = {"total": total, "total_pages": pages, "page": page} | ({"next_page": page + 1} if page < pages else {})
+        return {"X-Pagination": json.dumps(meta)}
+
+
+@pytest.mark.parametrize("link", [False, True])
+def test_pages_a_bare_arrays_headers_describe_are_read_too(tmp_path: Path, link: bool) -> None:
+    """flask-smorest pages lists as bare arrays and says so only in `X-Pagination`; other
+    frameworks in a `Link` header. Before, the first page was read as the whole answer: the
+    patients and encounters past it were silently missing."""
+    many = [{**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}"} for i in range(5)]
+    items = [{"summary": {**SUMMARY, "encounterId": 10 + i}} for i in range(5)]
+    fake = HeaderPaged(many, items, link)
+    adapter = _adapter(fake, tmp_path)
+    page = _search(adapter, "Patient", [("identifier", "C00")])
+    assert len(page.resources) == 5 and not any("cut" in w for w in page.warnings)
+    assert [params.get("page") for path, params in fake.calls] == ["1", "2", "3"]
+    page = _search(adapter, "Encounter", [("patient", "100.C00100")])
+    assert len(page.resources) == 5 and not any("cut" in w for w in page.warnings)
+
+
+def test_a_header_counting_more_than_was_read_says_matches_may_be_missing(tmp_path: Path) -> None:
+    """A bare array whose `X-Total-Count` is larger than it, with no way to the rest."""
+
+    class Counted(Fake):
+        def headers_of(self, path: str, params: dict[str, str], body: Any) -> Mapping[str, str]:
+            return {"X-Total-Count": "7"} if path == "/search" else {}
+
+    page = _search(_adapter(Counted([GOOD], []), tmp_path), "Patient", [("identifier", "C00042")])
+    assert len(page.resources) == 1 and any("may have been cut" in w for w in page.warnings)

@@ -53,6 +53,11 @@ class FakeNextech:
         self.sections: list[str] = []
         self.calls: list[tuple[str, dict[str, str]]] = []
 
+    async def get_with_headers(
+        self, path: str, params: Mapping[str, str] | None = None
+    ) -> tuple[Any, Mapping[str, str]]:
+        return await self.get(path, params), {}
+
     async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         params = dict(params or {})
         self.calls.append((path, params))
