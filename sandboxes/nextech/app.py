@@ -224,6 +224,11 @@ behaviour above):
 - ``oauth_paths``: ``"azure"`` (default: ``/oauth2/authorize`` and ``/oauth2/token``, Azure
   AD's, as Nextech's own are) or ``"django"`` (django-oauth-toolkit's ``/o/authorize/`` and
   ``/o/token/``): the docs give the two requests' parameters but not their addresses.
+- ``oauth_client_auth``: how the token endpoint takes the client's secret: in the form or in
+  HTTP Basic (``"any"``, default), or in HTTP Basic only (``"basic"``: a secret in the form
+  is 401 ``invalid_client`` with ``WWW-Authenticate: Basic``, as Authlib answers for a client
+  registered with its default ``client_secret_basic``). The docs' token request lists no
+  secret at all; RFC 6749 section 2.3.1 makes Basic the method every server MUST take.
 - ``refused_token_status``: an API call with a missing, expired or revoked access token is
   401 with ``WWW-Authenticate: Bearer`` (default), or 403 with the same body: the docs' list
   of statuses (200/400/403/404/500) has no 401.
@@ -326,6 +331,7 @@ def create_app(
     refused_token_status: Literal[401, 403] = 401,
     oauth_wording: Literal["rfc", "docs"] = "rfc",
     oauth_paths: Literal["azure", "django"] = "azure",
+    oauth_client_auth: Literal["any", "basic"] = "any",
 ) -> Starlette:
     """The Nextech API for `clinic` as practice `practice_id`, with its OAuth2 server.
 
@@ -352,6 +358,7 @@ def create_app(
         clock=now,
         redirect_param="redirect_url" if literal else "redirect_uri",
         paths=OAUTH_PATHS[oauth_paths],
+        client_auth=oauth_client_auth,
     )
     sections = _sections_of(section_names)
     far_at = FAR_FUTURE_VISIT if far_future_visit is True else far_future_visit or None

@@ -391,3 +391,18 @@ def test_pages_described_only_in_a_header_are_all_read() -> None:
         starts = Counter(datetime.fromisoformat(e["period"]["start"].replace("Z", "+00:00")) for e in encounters)
         assert starts == Counter(_charted(busy))
         assert running.fhir.get_ok(f"{BASE}/Patient/{patient_id}")["id"] == patient_id
+
+
+def test_a_token_endpoint_taking_http_basic_only_is_connected() -> None:
+    """A Nextech whose token endpoint takes the client's secret in HTTP Basic only (Authlib's
+    default `client_secret_basic`; RFC 6749 section 2.3.1 makes Basic the method every server
+    must take): before, the secret went in the form alone, the code was refused as
+    `invalid_client` and the tenant could not be connected at all."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p))
+    create = partial(create_sandbox, clinic, oauth_client_auth="basic")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        patient_id = f"{patient.id}.{patient.chart_number}"
+        assert running.fhir.get_ok(f"{BASE}/Patient/{patient_id}")["id"] == patient_id
+        encounters = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=BEFORE_FAR_VISIT)
+        assert len(encounters) == len(_charted(patient))
