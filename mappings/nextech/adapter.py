@@ -82,7 +82,10 @@ Where the docs are silent (and how each point is read here):
   OData's `@odata.nextLink`, JSON:API's `links.next`, HAL's) naming the same endpoint is
   followed, its query asked of the tenant's `base_url`, up to `MAX_PAGES` pages; so are pages
   a bare array's headers describe (flask-smorest's `X-Pagination` with its `next_page`, a
-  `Link` rel="next"), whose count (`total`, `X-Total-Count`) is read as an envelope's. An answer
+  `Link` rel="next"), whose count (`total`, `X-Total-Count`) is read as an envelope's, and
+  pages an envelope numbers without a link (Flask-SQLAlchemy's `next_num`), asked as `?page=N`.
+  A page asked by number that says it is another, or holds the rows of the one before (the
+  number not taken), ends the walk. An answer
   whose last page counts more items than were read, points to a further page (a token, a
   link elsewhere, a page past `MAX_PAGES`), says it has more or more pages (at its top or
   in a nested `meta`, `links`, `pagination`...), or a one-page patient answer of exactly 50,
@@ -136,6 +139,7 @@ from mappings.nextech.vendor import (
     items_of,
     listed_count,
     next_page_query,
+    page_number,
     problem_of,
     raw_id,
     section_names,
@@ -324,9 +328,12 @@ class NextechAdapter:
                 break
             asked.add(key)
             try:
-                bodies.append(with_header_paging(*await self.client.get_with_headers(path, following)))
+                body = with_header_paging(*await self.client.get_with_headers(path, following))
             except (NotFound, InvalidRequest):
                 break
+            if _not_the_page_asked(body, bodies[-1], following.get("page")):
+                break  # a vendor ignoring `page` answers the same page again: never twice the same rows
+            bodies.append(body)
         return bodies
 
     def _list(self, bodies: list[Any], shape: str) -> tuple[list[Any], tuple[str, ...]]:
@@ -587,6 +594,19 @@ def _patient_of_encounter(query: SearchQuery) -> str:
     if len(patients) > 1:
         return ""
     return patients.pop() if patients else ""
+
+
+def _not_the_page_asked(body: Any, before: Any, asked: str | None) -> bool:
+    """Whether a page asked by number is another: one saying it is a different page, or holding
+    the rows of the page before it (the number, which Nextech's docs do not name, not taken)."""
+    said = page_number(body)
+    if asked is not None and asked.isdigit() and said is not None and said != int(asked):
+        return True
+    try:
+        rows, previous = items_of(body), items_of(before)
+    except UnreadablePayload:
+        return False
+    return bool(rows) and rows == previous
 
 
 def _unreadable_patient(row: Any, index: int, error: UnreadablePayload) -> Unreadable:

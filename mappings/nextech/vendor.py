@@ -314,9 +314,11 @@ NEXT_KEYS = (
     "hasNextPage",
     "has_next_page",
     "hasNext",
+    "has_next",
+    "next_num",
     "moreResults",
 )
-PAGES_KEYS = ("totalPages", "total_pages", "pageCount", "page_count", "lastPage", "last_page")
+PAGES_KEYS = ("totalPages", "total_pages", "pageCount", "page_count", "lastPage", "last_page", "pages")
 PAGE_KEYS = ("page", "pageNumber", "page_number", "currentPage", "current_page")
 # Where paging envelopes nest what they say of the pages: JSON:API and Laravel (`meta`,
 # `links`), HAL (`_links`), and the spellings of many others.
@@ -370,7 +372,8 @@ NEXT_LINK_KEYS = ("@odata.nextLink", "odata.nextLink", "nextLink", "next", "next
 def next_page_query(body: Any, path: str) -> dict[str, str] | None:
     """The query parameters of the next page an envelope links to, when the link is a URL of
     the endpoint that answered (`path`): absolute (Django REST Framework's `"next":
-    "https://host/api/search?page=2&term=S"`), rooted, or a query alone. None when there is no
+    "https://host/api/search?page=2&term=S"`), rooted, or a query alone; or `page` of the
+    next page's number (Flask-SQLAlchemy's `next_num`) when there is no link. None when there is no
     link, or when it is a token or a URL of another endpoint, whose use the docs do not say.
     Only the query is taken: the page is asked of the tenant's own `base_url`, so the bearer
     token never goes to a host a vendor's answer names."""
@@ -386,6 +389,27 @@ def next_page_query(body: Any, path: str) -> dict[str, str] | None:
                 return None
             query = dict(parse_qsl(link.query, keep_blank_values=True))
             return query or None
+    for part in _paging_parts(body):
+        for key in NEXT_NUMBER_KEYS:
+            number = _number(part.get(key))
+            if number is not None and number > 1:
+                return {"page": str(number)}
+    return None
+
+
+# Keys whose value may be the number of the next page, asked as `?page=N`: Flask-SQLAlchemy's
+# `paginate()` (`{"items", "page", "pages", "per_page", "total", "has_next", "next_num"}`,
+# which reads `page` from the query string) and the spellings of others.
+NEXT_NUMBER_KEYS = ("next_num", "nextNum", "next_page", "nextPage", "nextPageNumber", "next_page_number")
+
+
+def page_number(body: Any) -> int | None:
+    """The number of the page an envelope says it is, when it says."""
+    for part in _paging_parts(body):
+        for key in PAGE_KEYS:
+            found = _number(part.get(key))
+            if found is not None:
+                return found
     return None
 
 

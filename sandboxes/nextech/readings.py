@@ -36,7 +36,10 @@ Answers (``Shapes``)
   (flask-smorest's pagination: the bare array of one page, ``?page=N`` of ``page_size``,
   and what it says of the pages only in an ``X-Pagination`` header, ``{"total": n,
   "total_pages": p, "first_page": 1, "last_page": p, "page": N, "next_page": N + 1}``;
-  a page past the last is an empty array).
+  a page past the last is an empty array); or ``"numbered"`` (Flask-SQLAlchemy's
+  ``paginate()``: ``{"items": [...], "page": N, "pages": p, "per_page": n, "total": t,
+  "has_next": bool, "has_prev": bool, "next_num": N + 1 or null, "prev_num": ...}``, the
+  page asked with ``?page=N`` and no link to it; a page past the last is a 404).
 - ``ids_as_strings``: ``patientId``, ``encounterId`` and ``doctorId`` as JSON strings
   (``"42"``), as an API serializing Int64s for JavaScript does.
 - ``timestamps``: ``"z"`` (``2017-12-14T15:08:59.000Z``, the docs' example), ``"offset"``
@@ -107,7 +110,7 @@ __all__ = [
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 Match = Literal["parts", "prefix", "substring"]
 NoneFound = Literal["empty", "not_found"]
-Envelope = Literal["bare", "value", "data", "meta", "pages", "header_pages"]
+Envelope = Literal["bare", "value", "data", "meta", "pages", "header_pages", "numbered"]
 Timestamps = Literal["z", "offset", "naive", "local"]
 UnknownDates = Literal["null", "min_value", "zero"]
 UnlockedCcd = Literal["html", "null"]
@@ -172,7 +175,7 @@ class Shapes:
     locked_values: LockedValues = "mixed"
     chart_numbers: ChartNumbers = "all"
     categories: Categories = "names"
-    page_size: int = 10  # with envelope="pages" or "header_pages"
+    page_size: int = 10  # with envelope="pages", "header_pages" or "numbered"
     unlocked_ccd: UnlockedCcd = "html"
 
     def __post_init__(self) -> None:
@@ -180,7 +183,7 @@ class Shapes:
             raise ValueError("search_limit must be at least 1")
         if self.page_size < 1:
             raise ValueError("page_size must be at least 1")
-        _check("envelope", self.envelope, ("bare", "value", "data", "meta", "pages", "header_pages"))
+        _check("envelope", self.envelope, ("bare", "value", "data", "meta", "pages", "header_pages", "numbered"))
         _check("error_bodies", self.error_bodies, ("webapi", "problem", "text"))
         _check("unlocked_ccd", self.unlocked_ccd, ("html", "null"))
         _check("timestamps", self.timestamps, ("z", "offset", "naive", "local"))

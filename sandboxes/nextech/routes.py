@@ -122,6 +122,29 @@ def _header_page(request: Request, items: list[bytes], size: int) -> Response:
     return Response(b"[" + b",".join(shown) + b"]", 200, headers, JSON_CONTENT_TYPE)
 
 
+def _numbered_page(request: Request, items: list[bytes], size: int) -> Response:
+    """Flask-SQLAlchemy's ``paginate()``: page ``?page=`` of ``size`` items in an envelope that
+    numbers the pages but links none; a page past the last is a 404 (``error_out``)."""
+    pages = -(-len(items) // size)
+    page = ascii_int(request.query_params.get("page", "1"))
+    if page is None or page < 1 or page > max(pages, 1):
+        return Response(
+            b"<!doctype html>\n<title>404 Not Found</title>\n", 404, API_HEADERS, "text/html; charset=utf-8"
+        )
+    meta = {
+        "page": page,
+        "pages": pages,
+        "per_page": size,
+        "total": len(items),
+        "has_next": page < pages,
+        "has_prev": page > 1,
+        "next_num": page + 1 if page < pages else None,
+        "prev_num": page - 1 if page > 1 else None,
+    }
+    shown = b",".join(items[(page - 1) * size : page * size])
+    return Response(b'{"items":[' + shown + b"]," + orjson.dumps(meta)[1:], 200, API_HEADERS, JSON_CONTENT_TYPE)
+
+
 class NextechApi:
     """The API routes of practice `practice_id`, for access tokens `grants` issued, timed by `clock`."""
 
@@ -222,10 +245,12 @@ class NextechApi:
         return self.listed(request, self.category_items)
 
     def listed(self, request: Request, items: list[bytes], count: int | None = None) -> Response:
-        """A list answer in this variant's envelope; with ``"pages"`` or ``"header_pages"``, the
-        page ``?page=`` asks."""
+        """A list answer in this variant's envelope; paged ones (``"pages"``, ``"header_pages"``,
+        ``"numbered"``) answer the page ``?page=`` asks."""
         if self.envelope == "header_pages":
             return _header_page(request, items, self.chart.shapes.page_size)
+        if self.envelope == "numbered":
+            return _numbered_page(request, items, self.chart.shapes.page_size)
         if self.envelope != "pages":
             return _json_array(items, self.envelope, count)
         return _page(request, items, self.chart.shapes.page_size)

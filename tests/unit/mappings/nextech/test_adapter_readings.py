@@ -501,3 +501,51 @@ def test_a_header_counting_more_than_was_read_says_matches_may_be_missing(tmp_pa
 
     page = _search(_adapter(Counted([GOOD], []), tmp_path), "Patient", [("identifier", "C00042")])
     assert len(page.resources) == 1 and any("may have been cut" in w for w in page.warnings)
+
+
+class Numbered(Fake):
+    """Flask-SQLAlchemy's `paginate()`: two items a page, the next page numbered (`next_num`),
+    linked nowhere; `ignoring` answers page 1 whatever `page` is asked."""
+
+    ignoring = False
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        params = dict(params or {})
+        page = 1 if self.ignoring else int(params.pop("page", "1"))
+        params.pop("page", None)
+        rows = await super().get(path, params)
+        pages = -(-len(rows) // 2)
+        return {
+            "items": rows[2 * (page - 1) : 2 * page],
+            "page": page,
+            "pages": pages,
+            "per_page": 2,
+            "total": len(rows),
+            "has_next": page < pages,
+            "next_num": page + 1 if page < pages else None,
+        }
+
+
+def test_pages_an_envelope_numbers_without_a_link_are_read_too(tmp_path: Path) -> None:
+    """Before, the first page of a Flask-SQLAlchemy envelope was all that was read (the answer
+    said to be cut): every patient and encounter past it was missing."""
+    many = [{**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}"} for i in range(5)]
+    items = [{"summary": {**SUMMARY, "encounterId": 10 + i}} for i in range(5)]
+    fake = Numbered(many, items)
+    adapter = _adapter(fake, tmp_path)
+    page = _search(adapter, "Patient", [("identifier", "C00")])
+    assert len(page.resources) == 5 and not any("cut" in w for w in page.warnings)
+    assert len(fake.calls) == 3
+    page = _search(adapter, "Encounter", [("patient", "100.C00100")])
+    assert len(page.resources) == 5 and not any("cut" in w for w in page.warnings)
+
+
+def test_a_page_number_not_taken_is_not_read_twice(tmp_path: Path) -> None:
+    """A Nextech that numbers its pages but answers the first whatever `page` says: its rows are
+    not read twice, and the answer says matches may be missing."""
+    many = [{**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}"} for i in range(5)]
+    fake = Numbered(many, [])
+    fake.ignoring = True
+    page = _search(_adapter(fake, tmp_path), "Patient", [("identifier", "C00")])
+    assert len(page.resources) == 2 and any("may have been cut" in w for w in page.warnings)
+    assert len(fake.calls) == 2
