@@ -9,6 +9,8 @@ a boolean example) and no envelope, so each model reads:
   for UTC midnight shown in a zone west or east of it, `1985-03-14T19:00:00-05:00`: the UTC
   date), or `MM/DD/YYYY`; `encounterDate` as a date-time with `Z` or an offset, or without a
   zone (UTC, as the docs' type column says "UTC date / time"), or `MM/DD/YYYY hh:mm[:ss] [AM|PM]`;
+- either date also as an RFC 822/1123 date (`Sun, 02 Apr 1961 00:00:00 GMT`: what Flask's JSON
+  provider writes for a date or datetime no schema formats);
 - no date: null, absent, empty, or a stand-in a non-nullable column writes for it: .NET's
   `DateTime.MinValue` (`0001-01-01T00:00:00`) or MySQL's zero date (`0000-00-00`);
 - `encounterLocked` ("Whether ... has been locked", typed string): a boolean,
@@ -28,6 +30,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -74,6 +77,24 @@ def _us_date(value: str) -> datetime | None:
     return datetime(int(year), int(month), int(day), hours, int(minute or 0), int(second or 0))
 
 
+# RFC 822/1123 dates, as Flask's JSON provider writes every date and datetime it is given
+# (`Sun, 02 Apr 1961 00:00:00 GMT`) when no schema formats them.
+_HTTP_DATE = re.compile(
+    r"[A-Za-z]{3},\s*\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d{1,2}:\d{2}(?::\d{2})?\s+(?:GMT|UTC|[+-]\d{4})"
+)
+
+
+def _http_date(value: str) -> datetime | None:
+    """An aware datetime for an RFC 822/1123 date (`Sun, 12 Oct 2025 02:45:00 GMT`); else None."""
+    text = value.strip()
+    if _HTTP_DATE.fullmatch(text) is None:
+        return None
+    try:
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+
+
 def _no_date(text: str) -> bool:
     return not text or _ZERO_DATE.match(text) is not None
 
@@ -91,7 +112,7 @@ def _birth_date(value: Any) -> Any:
         try:
             written = date.fromisoformat(text[:10])
         except ValueError:
-            us = _us_date(text)
+            us = _us_date(text) or _http_date(text)
             if us is not None:
                 return None if us.year == _NO_YEAR else us.date()
         else:
@@ -124,7 +145,7 @@ def _instant(value: Any) -> Any:
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
-            us = _us_date(text)
+            us = _us_date(text) or _http_date(text)
             if us is None:
                 raise ValueError("is not a date-time") from None
             parsed = us

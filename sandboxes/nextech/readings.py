@@ -48,7 +48,8 @@ Answers (``Shapes``)
   UTC as the docs say, ``2017-12-14T15:08:59``; ``dob`` a bare date, ``1985-03-15``, as the
   docs' type column says) or ``"local"`` (every DateTime, kept in UTC, served converted to
   the clinic's zone with its offset: ``dob``, a UTC midnight, becomes the evening before,
-  ``1985-03-14T19:00:00-05:00``).
+  ``1985-03-14T19:00:00-05:00``) or ``"http"`` (RFC 822 dates, ``Fri, 15 Mar 1985 00:00:00
+  GMT``: what Flask's ``jsonify`` writes for every date and datetime no schema formats).
 - ``unknown_dates``: a ``dob`` the clinic does not know is ``null`` (``"null"``), .NET's
   ``DateTime.MinValue`` (``"min_value"``: ``0001-01-01T00:00:00``, what a non-nullable
   ``DateTime`` column serializes) or MySQL's zero date (``"zero"``: ``0000-00-00``).
@@ -111,7 +112,7 @@ Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 Match = Literal["parts", "prefix", "substring"]
 NoneFound = Literal["empty", "not_found"]
 Envelope = Literal["bare", "value", "data", "meta", "pages", "header_pages", "numbered"]
-Timestamps = Literal["z", "offset", "naive", "local"]
+Timestamps = Literal["z", "offset", "naive", "local", "http"]
 UnknownDates = Literal["null", "min_value", "zero"]
 UnlockedCcd = Literal["html", "null"]
 LockedValues = Literal["mixed", "letters", "stamps"]
@@ -186,7 +187,7 @@ class Shapes:
         _check("envelope", self.envelope, ("bare", "value", "data", "meta", "pages", "header_pages", "numbered"))
         _check("error_bodies", self.error_bodies, ("webapi", "problem", "text"))
         _check("unlocked_ccd", self.unlocked_ccd, ("html", "null"))
-        _check("timestamps", self.timestamps, ("z", "offset", "naive", "local"))
+        _check("timestamps", self.timestamps, ("z", "offset", "naive", "local", "http"))
         _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))
         _check("locked_values", self.locked_values, ("mixed", "letters", "stamps"))
         _check("chart_numbers", self.chart_numbers, ("all", "some_missing"))
