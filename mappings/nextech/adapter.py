@@ -12,8 +12,8 @@ Nextech offers `GET /search?term=` (a name or a chart number) and, per patient,
 - Patient search: the chart number of an `identifier` as the term; else the terms of one
   name value (`family` first, as Nextech always searches last names; else `given` or
   `name`): its first letter and that letter's accented forms (terms.py), sent side by side,
-  their answers merged by patientId (at most 11 calls, side by side, for one vendor page: a
-  vowel has ten accented forms in Latin-1 and Latin Extended-A). Several values of one
+  their answers merged by patientId (at most 12 calls, side by side, for one vendor page: a
+  vowel has ten accented forms in Latin-1 and Latin Extended-A, and its lower case is sent too). Several values of one
   parameter (ORed) send the terms of each, up to `MAX_NAME_TERMS`; of several parameters
   (ANDed) the one needing the fewest terms is sent. A Nextech refusing those one-letter terms
   (400: a minimum length) is sent the values as written and unaccented instead, for the next
@@ -40,7 +40,8 @@ Where the docs are silent (and how each point is read here):
   is known to every reading (terms.py), so that and its accented forms are what is sent.
   Case: read as case-insensitive, as "will attempt to match" suggests and SQL Server's
   default collation is; the letters are sent upper case so that capitalised names are found
-  even by a case-sensitive implementation. Which names: first and last (the docs: "name"),
+  even by a case-sensitive implementation, and the base letter lower case too, for names
+  written with a lower-case particle (`de la Cruz`). Which names: first and last (the docs: "name"),
   not middle: a `given`/`name` search says middle names were not searched.
 - Shapes: ids as numbers or strings, camelCase or PascalCase keys, `dob` as a date-time (`Z`,
   offset or none), a date or `MM/DD/YYYY`, `encounterDate` with `Z`, an offset or no zone

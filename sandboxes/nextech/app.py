@@ -209,10 +209,10 @@ behaviour above):
 - ``latest_end``: a datetime; an encounter search whose ``end`` is later is 400 ``ModelState``
   ``{"end": ["The value '<v>' is not valid for end."]}``, as a Nextech that refuses far dates
   would answer (default None: any ``end`` ``datetime.fromisoformat`` takes, up to 9999-12-31).
-- ``search_accents`` / ``search_match`` / ``search_none_found`` / ``search_min_length``: how
-  ``term`` matches (accent-sensitive, names stored decomposed, whole-field prefixes or
-  substrings), what a search of no one answers (an empty list or 404) and the shortest term
-  taken; ``envelope``, ``ids_as_strings``,
+- ``search_accents`` / ``search_match`` / ``search_none_found`` / ``search_min_length`` /
+  ``search_case``: how ``term`` matches (accent-sensitive, names stored decomposed,
+  whole-field prefixes or substrings, case-sensitive), what a search of no one answers (an
+  empty list or 404) and the shortest term taken; ``envelope``, ``ids_as_strings``,
   ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``unknown_dates``,
   ``locked_values``, ``chart_numbers``, ``categories``, ``page_size`` (of the paged
   envelopes) and ``unlocked_ccd``: how answers are written
@@ -252,6 +252,7 @@ from sandboxes.nextech.errors import routing_error
 from sandboxes.nextech.grants import AUTH_CODE_TTL, REFRESH_TOKEN_TTL, SCOPE, Grants
 from sandboxes.nextech.readings import (
     Accents,
+    Case,
     Categories,
     ChartNumbers,
     Envelope,
@@ -315,6 +316,7 @@ def create_app(
     search_match: Match = "parts",
     search_none_found: NoneFound = "empty",
     search_min_length: int = 1,
+    search_case: Case = "insensitive",
     envelope: Envelope = "bare",
     ids_as_strings: bool = False,
     timestamps: Timestamps = "z",
@@ -362,7 +364,7 @@ def create_app(
     )
     sections = _sections_of(section_names)
     far_at = FAR_FUTURE_VISIT if far_future_visit is True else far_future_visit or None
-    reading = SearchReading(search_accents, search_match, search_none_found, search_min_length)
+    reading = SearchReading(search_accents, search_match, search_none_found, search_min_length, search_case)
     shapes = Shapes(
         envelope,
         ids_as_strings,

@@ -17,6 +17,8 @@ Patient search (``SearchReading``)
   prefix of the whole first name, last name or chart number only: no words, no forms) or
   ``"substring"`` (anywhere in the first name, last name or chart number, or in "first
   last"; the term taken whole).
+- ``search_case``: ``"insensitive"`` (default) or ``"sensitive"`` (PostgreSQL's ``LIKE``, as
+  SQLAlchemy's ``.like()`` sends it: ``D`` does not find ``de la Cruz``).
 - ``search_none_found``: a search that matches no one answers an empty list (``"empty"``) or
   404 (``"not_found"``: the docs' "The requested resource cannot be found").
 - ``search_min_length``: a term shorter than this (stripped) is a 400 ``ModelState``
@@ -95,6 +97,7 @@ __all__ = [
     "DOCUMENTED",
     "DOCUMENTED_SHAPES",
     "Accents",
+    "Case",
     "Categories",
     "ChartNumbers",
     "Envelope",
@@ -110,6 +113,7 @@ __all__ = [
 
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 Match = Literal["parts", "prefix", "substring"]
+Case = Literal["insensitive", "sensitive"]
 NoneFound = Literal["empty", "not_found"]
 Envelope = Literal["bare", "value", "data", "meta", "pages", "header_pages", "numbered"]
 Timestamps = Literal["z", "offset", "naive", "local", "http"]
@@ -135,6 +139,7 @@ class SearchReading:
     match: Match = "parts"
     none_found: NoneFound = "empty"
     min_length: int = 1
+    case: Case = "insensitive"
 
     def __post_init__(self) -> None:
         if self.min_length < 1:
@@ -142,18 +147,22 @@ class SearchReading:
         _check("search_accents", self.accents, ("insensitive", "sensitive", "sensitive_nfd"))
         _check("search_match", self.match, ("parts", "prefix", "substring"))
         _check("search_none_found", self.none_found, ("empty", "not_found"))
+        _check("search_case", self.case, ("insensitive", "sensitive"))
+
+    def _cased(self, value: str) -> str:
+        return value if self.case == "sensitive" else value.casefold()
 
     def stored(self, value: str) -> str:
         """A stored field as this reading compares it."""
         if self.accents == "insensitive":
-            return strip_marks(value).casefold()
+            return self._cased(strip_marks(value))
         if self.accents == "sensitive_nfd":
-            return unicodedata.normalize("NFD", value).casefold()
-        return unicodedata.normalize("NFC", value).casefold()
+            return self._cased(unicodedata.normalize("NFD", value))
+        return self._cased(unicodedata.normalize("NFC", value))
 
     def sent(self, term: str) -> str:
         """A term as this reading compares it: folded, or as sent bar case."""
-        return strip_marks(term).casefold() if self.accents == "insensitive" else term.casefold()
+        return self._cased(strip_marks(term) if self.accents == "insensitive" else term)
 
     def served(self, value: str | None) -> str | None:
         """A name as the API serves it: as stored."""

@@ -409,3 +409,22 @@ def test_a_token_endpoint_taking_http_basic_only_is_connected() -> None:
         assert running.fhir.get_ok(f"{BASE}/Patient/{patient_id}")["id"] == patient_id
         encounters = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=BEFORE_FAR_VISIT)
         assert len(encounters) == len(_charted(patient))
+
+
+def test_a_case_sensitive_search_finds_names_written_lower_case() -> None:
+    """A Nextech whose `term` matches case-sensitively (PostgreSQL's `LIKE`, as SQLAlchemy's
+    `.like()` sends it), holding surnames with lower-case particles: before, the upper-case
+    initial alone was sent and `family=de la Cruz` silently found no one."""
+    clinic = build_clinic()
+    cruz, berg = live_patients(clinic)[:2]
+    renamed = {cruz.id: "de la Cruz", berg.id: "van der Berg"}
+    patients = tuple(replace(p, last_name=renamed[p.id]) if p.id in renamed else p for p in clinic.patients)
+    clinic = replace(clinic, patients=patients)
+    create = partial(create_sandbox, clinic, search_case="sensitive", search_match="substring")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        for patient, family in ((cruz, "de la Cruz"), (cruz, "De La Cruz"), (berg, "van der"), (berg, "VAN")):
+            bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": family, "_count": "100"})
+            assert f"{patient.id}.{patient.chart_number}" in {r["id"] for r in _matches(bundle)}, family
+        smiths = {f"{p.id}.{p.chart_number}" for p in live_patients(clinic) if p.last_name.startswith("Smith")}
+        bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": "smith", "_count": "100"})
+        assert {r["id"] for r in _matches(bundle)} == smiths
