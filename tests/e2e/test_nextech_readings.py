@@ -1,12 +1,13 @@
 """Nextech under readings of its docs the default simulator does not take: the gateway over the
 Nextech simulator with its switches (`sandboxes/nextech/app.py`, `sandboxes/nextech/readings.py`)
 combined into a few variants: how `term` matches (accent-sensitive, names stored decomposed,
-whole-field prefixes, substrings), envelopes (Django REST Framework's pages among them), ids as
-strings, timestamps with offsets or none, absent nulls, error bodies, token lifetimes as strings,
-section names with spaces, a visit years ahead, a Nextech that refuses far `end` dates, dates
-served in the clinic's zone, unknown dates as stand-ins (`0001-01-01`, `0000-00-00`),
-`encounterLocked` as letters or lock times, patients with no chart number, and CCD categories as
-objects or a map.
+whole-field prefixes, substrings, case-sensitive), envelopes (Django REST Framework's pages and
+flask-smorest's header-described ones among them), ids as strings, timestamps with offsets or
+none or as RFC 822 dates, absent nulls, error bodies, token lifetimes as strings, a token
+endpoint taking HTTP Basic only, section names with spaces, a visit years ahead, a Nextech
+that refuses far `end` dates, dates served in the clinic's zone, unknown dates as stand-ins
+(`0001-01-01`, `0000-00-00`), `encounterLocked` as letters or lock times, patients with no
+chart number, and CCD categories as objects or a map.
 
 Each variant walks the clinic: every live patient is found by its family name (with and
 without accents) and read by id, and each patient's encounters and CCDs match the clinic.
@@ -78,6 +79,18 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "page_size": 5,
         "search_match": "prefix",
         "oauth_paths": "django",
+    },
+    # A Flask team's defaults: flask-smorest's pages (a bare array, `X-Pagination`), dates as
+    # Flask's JSON provider writes them (RFC 822), Authlib's `client_secret_basic`, and
+    # SQLAlchemy's `.like()` on PostgreSQL (case-sensitive substrings); NULL chart numbers.
+    "flask": {
+        "envelope": "header_pages",
+        "page_size": 10,
+        "timestamps": "http",
+        "oauth_client_auth": "basic",
+        "search_case": "sensitive",
+        "search_match": "substring",
+        "chart_numbers": "some_missing",
     },
     "refusing-naive": {
         "search_accents": "sensitive",
