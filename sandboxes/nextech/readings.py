@@ -74,6 +74,9 @@ Answers (``Shapes``)
 - ``unlocked_ccd``: an encounter whose note is not locked comes with its CCD (``"html"``) or
   with ``"ccd": null`` (``"null"``: no CCD until the note is signed, which the docs' "includes
   ... the CCD" does not rule out).
+- ``empty_sections``: a ``section=`` search for a section with nothing recorded answers that
+  section's block saying so (``"text"``, default) or ``"ccd": null`` (``"null"``: a template
+  rendering nothing for it, dumped as null by a schema, while the whole CCD is there).
 - ``error_bodies``: ``"webapi"`` (``{"Message": ...}``), ``"problem"`` (RFC 7807
   ``application/problem+json``: ``type``, ``title`` (the message), ``status``, ``detail``,
   ``errors``) or ``"text"`` (the message as ``text/plain``) for the API's own refusals
@@ -100,6 +103,7 @@ __all__ = [
     "Case",
     "Categories",
     "ChartNumbers",
+    "EmptySections",
     "Envelope",
     "ErrorBodies",
     "LockedValues",
@@ -119,6 +123,7 @@ Envelope = Literal["bare", "value", "data", "meta", "pages", "header_pages", "nu
 Timestamps = Literal["z", "offset", "naive", "local", "http"]
 UnknownDates = Literal["null", "min_value", "zero"]
 UnlockedCcd = Literal["html", "null"]
+EmptySections = Literal["text", "null"]
 LockedValues = Literal["mixed", "letters", "stamps"]
 ChartNumbers = Literal["all", "some_missing"]
 Categories = Literal["names", "objects", "map", "named"]
@@ -187,6 +192,7 @@ class Shapes:
     categories: Categories = "names"
     page_size: int = 10  # with envelope="pages", "header_pages" or "numbered"
     unlocked_ccd: UnlockedCcd = "html"
+    empty_sections: EmptySections = "text"
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:
@@ -196,6 +202,7 @@ class Shapes:
         _check("envelope", self.envelope, ("bare", "value", "data", "meta", "pages", "header_pages", "numbered"))
         _check("error_bodies", self.error_bodies, ("webapi", "problem", "text"))
         _check("unlocked_ccd", self.unlocked_ccd, ("html", "null"))
+        _check("empty_sections", self.empty_sections, ("text", "null"))
         _check("timestamps", self.timestamps, ("z", "offset", "naive", "local", "http"))
         _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))
         _check("locked_values", self.locked_values, ("mixed", "letters", "stamps"))

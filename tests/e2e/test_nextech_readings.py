@@ -441,3 +441,21 @@ def test_a_case_sensitive_search_finds_names_written_lower_case() -> None:
         smiths = {f"{p.id}.{p.chart_number}" for p in live_patients(clinic) if p.last_name.startswith("Smith")}
         bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": "smith", "_count": "100"})
         assert {r["id"] for r in _matches(bundle)} == smiths
+
+
+def test_a_section_with_nothing_recorded_is_an_empty_section_not_a_404() -> None:
+    """A Nextech answering `"ccd": null` for a section with nothing recorded (a template that
+    renders nothing, dumped as null), the whole CCD being there: before, the section attachment
+    the DocumentReference itself listed was a 404 "does not exist"."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p))
+    create = partial(create_sandbox, clinic, empty_sections="null")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
+        statuses = {}
+        for content in document["content"][1:]:
+            answer = running.fhir.get(f"{BASE}/{content['attachment']['url']}")
+            statuses[content["attachment"]["title"]] = answer.status_code
+        assert set(statuses.values()) == {200}, statuses
+        encounter = document["context"]["encounter"][0]["reference"].removeprefix("Encounter/")
+        assert running.fhir.get(f"{BASE}/Binary/{encounter}.ccd.Nothing").status_code == 404
