@@ -67,7 +67,8 @@ Where the docs are silent (and how each point is read here):
 - The range of `start`/`end`: "if omitted, search ends with the current date", so an
   open-ended search cannot omit `end` without losing future (scheduled, open) encounters.
   The docs give `end` as a date-time with no maximum: an open-ended search sends
-  `FAR_END` (9999-12-31T00:00:00Z, within .NET's DateTime and SQL Server's datetime). If
+  `FAR_END` (9999-12-31T00:00:00, within .NET's DateTime and SQL Server's datetime; every
+  bound is sent as UTC without a zone designator, which some parsers drop silently). If
   Nextech rejects that (400), the search is repeated up to `HORIZON_DAYS` ahead and its
   searchset carries a warning (`HORIZON_WARNING`) that later encounters may be missing; the
   tenant keeps to the horizon from then on. An implementation may fail on that far date
@@ -590,7 +591,13 @@ class NextechAdapter:
 
 
 def _stamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+    """A `start`/`end` bound: the UTC date-time without a zone designator (`2025-03-15T00:00:00`).
+    The docs type the bounds only "date-time" and the encounter times "UTC"; a zone-less value
+    is what every ISO 8601 parser takes, while some drop a `Z` or an offset as unparseable,
+    silently (Flask's `type=` over `strptime`, `datetime.fromisoformat` before Python 3.11):
+    an `end` dropped falls back to now. A reader taking it as its local time instead of UTC
+    is within the day the window is widened by on each side."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
 def _horizon() -> datetime:

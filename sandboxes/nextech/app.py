@@ -229,6 +229,11 @@ behaviour above):
   is 401 ``invalid_client`` with ``WWW-Authenticate: Basic``, as Authlib answers for a client
   registered with its default ``client_secret_basic``). The docs' token request lists no
   secret at all; RFC 6749 section 2.3.1 makes Basic the method every server MUST take.
+- ``date_params``: ``start``/``end`` read as ISO 8601 with or without a zone (``"iso"``,
+  default), or without one only (``"naive"``: UTC, as the docs' times are; a value with ``Z``
+  or an offset is dropped as if absent, as Flask's ``request.args.get("end",
+  type=lambda v: datetime.strptime(v, "%Y-%m-%dT%H:%M:%S"))`` drops what it cannot parse, or
+  ``datetime.fromisoformat`` before Python 3.11 a ``Z``).
 - ``refused_token_status``: an API call with a missing, expired or revoked access token is
   401 with ``WWW-Authenticate: Bearer`` (default), or 403 with the same body: the docs' list
   of statuses (200/400/403/404/500) has no 401.
@@ -336,6 +341,7 @@ def create_app(
     oauth_wording: Literal["rfc", "docs"] = "rfc",
     oauth_paths: Literal["azure", "django"] = "azure",
     oauth_client_auth: Literal["any", "basic"] = "any",
+    date_params: Literal["iso", "naive"] = "iso",
 ) -> Starlette:
     """The Nextech API for `clinic` as practice `practice_id`, with its OAuth2 server.
 
@@ -390,6 +396,7 @@ def create_app(
         clock=now,
         sections=sections,
         latest_end=latest_end,
+        date_params=date_params,
         refused_token_status=refused_token_status,
     )
     app = Starlette(routes=oauth.routes() + api.routes(), exception_handlers={HTTPException: routing_error})

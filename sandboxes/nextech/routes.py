@@ -7,6 +7,7 @@ parameters (400), then the record (404).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Literal
@@ -51,6 +52,10 @@ def _instant(name: str, raw: str | None) -> datetime | None:
         model_state = {name: [f"The value '{raw}' is not valid for {name}."]}
         raise ApiError(400, {"Message": INVALID, "ModelState": model_state}) from None
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+# A date-time with a zone designator (`Z`, `+01:00`, `-0500`).
+_ZONED = re.compile(r"T.*(?:[Zz]|[+-]\d{2}:?\d{2})$")
 
 
 def _patient_id(raw: str) -> int:
@@ -158,8 +163,10 @@ class NextechApi:
         sections: tuple[str, ...] = CCD_SECTIONS,
         latest_end: datetime | None = None,
         refused_token_status: Literal[401, 403] = 401,
+        date_params: Literal["iso", "naive"] = "iso",
     ) -> None:
         self.chart = chart
+        self.date_params = date_params
         self.refused_token_status = refused_token_status
         self.section_by_fold = {section.casefold(): section for section in sections}
         self.latest_end = latest_end
@@ -225,8 +232,8 @@ class NextechApi:
         """The patient's chart encounters starting in ``[start, end]`` (``end`` defaults to now)."""
         patient_id = _patient_id(request.path_params["patient_id"])
         params = request.query_params
-        start = _instant("start", params.get("start"))
-        end = _instant("end", params.get("end")) or datetime.fromtimestamp(self.clock(), UTC)
+        start = self._date_param("start", params.get("start"))
+        end = self._date_param("end", params.get("end")) or datetime.fromtimestamp(self.clock(), UTC)
         if self.latest_end is not None and end > self.latest_end:
             raw = params.get("end", "")
             raise ApiError(
@@ -238,6 +245,13 @@ class NextechApi:
             raise ApiError(404, {"Message": "Patient not found"})
         items = [self.chart.item(row, encounter, section) for encounter in self.chart.window(row, start, end)]
         return self.listed(request, items)
+
+    def _date_param(self, name: str, raw: str | None) -> datetime | None:
+        """``start``/``end``; with ``date_params="naive"`` a value with a zone is dropped, as if
+        absent (Flask's ``request.args.get(name, type=...)`` swallows the parser's ValueError)."""
+        if self.date_params == "naive" and raw is not None and _ZONED.search(raw.strip()):
+            return None
+        return _instant(name, raw)
 
     async def categories(self, request: Request) -> Response:
         if self.categories_shape == "map":

@@ -459,3 +459,20 @@ def test_a_section_with_nothing_recorded_is_an_empty_section_not_a_404() -> None
         assert set(statuses.values()) == {200}, statuses
         encounter = document["context"]["encounter"][0]["reference"].removeprefix("Encounter/")
         assert running.fhir.get(f"{BASE}/Binary/{encounter}.ccd.Nothing").status_code == 404
+
+
+def test_date_bounds_without_a_zone_reach_a_nextech_that_drops_zoned_ones() -> None:
+    """A Nextech parsing `start`/`end` as zone-less date-times, dropping what it cannot parse as
+    if absent (Flask's `type=` swallows the parser's error; `datetime.fromisoformat` before
+    Python 3.11 takes no `Z`): before, the gateway's `...Z` bounds were dropped, `end` fell back
+    to now, and a visit ahead was silently missing from an open-ended search."""
+    clinic = build_clinic()
+    create = partial(create_sandbox, clinic, far_future_visit=True, date_params="naive")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        far = running.sandbox.app.state.far_visit
+        patient = clinic.patient(far[0])
+        patient_id = f"{patient.id}.{patient.chart_number}"
+        encounters = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id)
+        assert _far_ids(encounters, far[1])
+        day = FAR_FUTURE_VISIT.date().isoformat()
+        assert _far_ids(running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=day), far[1])
