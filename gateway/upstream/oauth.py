@@ -8,18 +8,21 @@
   (atomically, see token_store) BEFORE the new access token is used, so a crash at any
   moment leaves a refresh token that still works — the new one, or the old one, which
   rotating servers honour for a short grace period after its first use.
+- The client's secret goes in the token request's form, or in HTTP Basic for a server that
+  refuses it there (`form_poster`).
 - A refused refresh (`invalid_grant`: revoked, expired) is a 502 `security` for clients and
   an operator log line saying to reconnect; tokens are never logged.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote_plus, urlsplit
 
 from gateway.contract.oauth import OAuthApp
 from gateway.errors import UpstreamError, UpstreamSecurity
@@ -171,17 +174,47 @@ def _renew_at(body: Mapping[str, Any], now: float) -> float:
 
 
 def form_poster(client: UpstreamClient, path: str) -> FormPost:
-    """POST an x-www-form-urlencoded body to the token endpoint; (status, parsed JSON or None)."""
+    """POST an x-www-form-urlencoded body to the token endpoint; (status, parsed JSON or None).
 
-    async def post(form: Mapping[str, str]) -> tuple[int, Any]:
-        response = await client.request("POST", path, data=form, headers={"Accept": "application/json"})
+    The client's secret goes in the form (`client_secret_post`, as vendors' docs show their
+    token requests). A server that refuses it there as `invalid_client` is asked once more with
+    the secret in HTTP Basic instead (RFC 6749 section 2.3.1: the method every authorization
+    server MUST support; Authlib, for one, registers clients for it alone by default), and the
+    other way round; whichever the server took is used from then on."""
+    basic = False
+
+    async def send(form: Mapping[str, str], use_basic: bool) -> tuple[int, Any]:
+        headers = {"Accept": "application/json"}
+        if use_basic:
+            fields = dict(form)
+            secret = fields.pop("client_secret")
+            # RFC 6749 section 2.3.1: each part form-urlencoded before the Basic encoding.
+            pair = f"{quote_plus(fields.get('client_id', ''))}:{quote_plus(secret)}"
+            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+            form = fields
+        response = await client.request("POST", path, data=form, headers=headers)
         try:
             body = response.json()
         except UpstreamError:
             body = None
         return response.status, body
 
+    async def post(form: Mapping[str, str]) -> tuple[int, Any]:
+        nonlocal basic
+        answer = await send(form, basic and "client_secret" in form)
+        if "client_secret" in form and _client_refused(*answer):
+            other = await send(form, not basic)
+            if not _client_refused(*other):
+                basic = not basic
+                return other
+        return answer
+
     return post
+
+
+def _client_refused(status: int, body: Any) -> bool:
+    """A token answer refusing the client's authentication (RFC 6749 section 5.2)."""
+    return status in (400, 401) and isinstance(body, dict) and body.get("error") == "invalid_client"
 
 
 def token_client(app: OAuthApp, timeouts: Timeouts | None = None) -> tuple[UpstreamClient, FormPost]:

@@ -12,8 +12,8 @@ Nextech offers `GET /search?term=` (a name or a chart number) and, per patient,
 - Patient search: the chart number of an `identifier` as the term; else the terms of one
   name value (`family` first, as Nextech always searches last names; else `given` or
   `name`): its first letter and that letter's accented forms (terms.py), sent side by side,
-  their answers merged by patientId (at most 11 calls, side by side, for one vendor page: a
-  vowel has ten accented forms in Latin-1 and Latin Extended-A). Several values of one
+  their answers merged by patientId (at most 12 calls, side by side, for one vendor page: a
+  vowel has ten accented forms in Latin-1 and Latin Extended-A, and its lower case is sent too). Several values of one
   parameter (ORed) send the terms of each, up to `MAX_NAME_TERMS`; of several parameters
   (ANDed) the one needing the fewest terms is sent. A Nextech refusing those one-letter terms
   (400: a minimum length) is sent the values as written and unaccented instead, for the next
@@ -31,7 +31,9 @@ Nextech offers `GET /search?term=` (a name or a chart number) and, per patient,
   warning naming its id and the field (no value); a read of it is a 502 naming the field. A
   CCD is served whole or not at all.
 - Encounters, DocumentReferences and Binaries come from the patient's encounter search,
-  its window from `date` (widened a day each side; the encounter read uses its id's day).
+  its window from `date` (widened a day each side; the encounter read uses its id's day). A
+  section Nextech answers null for is served empty when the encounter's whole CCD exists (a
+  section with nothing recorded), and is no Binary when it does not.
 
 Where the docs are silent (and how each point is read here):
 - How `term` matches a name: case- and accent-insensitive or not, over names stored NFC or
@@ -40,7 +42,8 @@ Where the docs are silent (and how each point is read here):
   is known to every reading (terms.py), so that and its accented forms are what is sent.
   Case: read as case-insensitive, as "will attempt to match" suggests and SQL Server's
   default collation is; the letters are sent upper case so that capitalised names are found
-  even by a case-sensitive implementation. Which names: first and last (the docs: "name"),
+  even by a case-sensitive implementation, and the base letter lower case too, for names
+  written with a lower-case particle (`de la Cruz`). Which names: first and last (the docs: "name"),
   not middle: a `given`/`name` search says middle names were not searched.
 - Shapes: ids as numbers or strings, camelCase or PascalCase keys, `dob` as a date-time (`Z`,
   offset or none), a date or `MM/DD/YYYY`, `encounterDate` with `Z`, an offset or no zone
@@ -64,7 +67,8 @@ Where the docs are silent (and how each point is read here):
 - The range of `start`/`end`: "if omitted, search ends with the current date", so an
   open-ended search cannot omit `end` without losing future (scheduled, open) encounters.
   The docs give `end` as a date-time with no maximum: an open-ended search sends
-  `FAR_END` (9999-12-31T00:00:00Z, within .NET's DateTime and SQL Server's datetime). If
+  `FAR_END` (9999-12-31T00:00:00, within .NET's DateTime and SQL Server's datetime; every
+  bound is sent as UTC without a zone designator, which some parsers drop silently). If
   Nextech rejects that (400), the search is repeated up to `HORIZON_DAYS` ahead and its
   searchset carries a warning (`HORIZON_WARNING`) that later encounters may be missing; the
   tenant keeps to the horizon from then on. An implementation may fail on that far date
@@ -80,7 +84,12 @@ Where the docs are silent (and how each point is read here):
 - Paging: the docs describe none ("Searches for all ..."), but an implementation may page its
   lists as its framework does. A next link in the envelope (Django REST Framework's `next`,
   OData's `@odata.nextLink`, JSON:API's `links.next`, HAL's) naming the same endpoint is
-  followed, its query asked of the tenant's `base_url`, up to `MAX_PAGES` pages. An answer
+  followed, its query asked of the tenant's `base_url`, up to `MAX_PAGES` pages; so are pages
+  a bare array's headers describe (flask-smorest's `X-Pagination` with its `next_page`, a
+  `Link` rel="next"), whose count (`total`, `X-Total-Count`) is read as an envelope's, and
+  pages an envelope numbers without a link (Flask-SQLAlchemy's `next_num`), asked as `?page=N`.
+  A page asked by number that says it is another, or holds the rows of the one before (the
+  number not taken), ends the walk. An answer
   whose last page counts more items than were read, points to a further page (a token, a
   link elsewhere, a page past `MAX_PAGES`), says it has more or more pages (at its top or
   in a nested `meta`, `links`, `pagination`...), or a one-page patient answer of exactly 50,
@@ -134,10 +143,12 @@ from mappings.nextech.vendor import (
     items_of,
     listed_count,
     next_page_query,
+    page_number,
     problem_of,
     raw_id,
     section_names,
     section_spellings,
+    with_header_paging,
 )
 
 T = TypeVar("T")
@@ -301,16 +312,18 @@ class NextechAdapter:
 
     async def _pages(self, path: str, params: Mapping[str, str]) -> list[Any]:
         """The bodies of a list answer: the first, then each page its envelope links to as next
-        (vendor.next_page_query), up to `MAX_PAGES`. The docs describe no paging, but an
-        implementation may page every list as its framework does (Django REST Framework:
-        `{"count", "next", "previous", "results"}`, 10 a page); reading the first page alone
-        left every patient and encounter past it out. A link asked before (a loop), a page
+        (vendor.next_page_query), up to `MAX_PAGES`; what the headers say of the pages
+        (flask-smorest's `X-Pagination`, a `Link` rel="next") is read as the envelope's. The
+        docs describe no paging, but an implementation may page every list as its framework
+        does (Django REST Framework: `{"count", "next", "previous", "results"}`, 10 a page;
+        flask-smorest: a bare array of 10); reading the first page alone left every patient
+        and encounter past it out. A link asked before (a loop), a page
         beyond `MAX_PAGES`, a page gone by the time it is asked (DRF answers 404 "Invalid
         page." when the list shrank) or refused (a 400: not the client's request at fault) stop
         the walk; the last body then still points further, and `_list` says the answer was cut.
         A link's query is laid over the first page's: a link of the query alone (`?page=2`)
         keeps the term, window and section asked. A 404 or 400 of the first page is the caller's."""
-        bodies = [await self.client.get(path, params)]
+        bodies = [with_header_paging(*await self.client.get_with_headers(path, params))]
         asked = {tuple(sorted(params.items()))}
         while (link := next_page_query(bodies[-1], path)) is not None and len(bodies) < MAX_PAGES:
             following = {**params, **link}
@@ -319,9 +332,12 @@ class NextechAdapter:
                 break
             asked.add(key)
             try:
-                bodies.append(await self.client.get(path, following))
+                body = with_header_paging(*await self.client.get_with_headers(path, following))
             except (NotFound, InvalidRequest):
                 break
+            if _not_the_page_asked(body, bodies[-1], following.get("page")):
+                break  # a vendor ignoring `page` answers the same page again: never twice the same rows
+            bodies.append(body)
         return bodies
 
     def _list(self, bodies: list[Any], shape: str) -> tuple[list[Any], tuple[str, ...]]:
@@ -391,8 +407,15 @@ class NextechAdapter:
                 section = next((s for s in await self.sections() if section_part(doc_id, s) == part), None)
             if part is None or section is not None:
                 found = await self._encounter_item(encounter, section)
+            if found is not None and section is not None and found[0].ccd is None:
+                # A null section may be a section with nothing in it (a template rendering nothing
+                # for it, dumped as null) or a CCD that does not exist (a note not yet locked): the
+                # whole CCD tells which. The DocumentReference listed this section's attachment.
+                whole = await self._encounter_item(encounter, None)
+                if whole is None or not has_ccd(whole[0]):
+                    found = None
         # No CCD (null, or a blank whole CCD) is no Binary; a blank section is that section, empty.
-        if found is None or found[0].ccd is None or (section is None and not has_ccd(found[0])):
+        if found is None or (section is None and not has_ccd(found[0])):
             raise NotFound(f"Binary/{resource_id} does not exist")
         return binary_to_fhir(found[0], resource_id, f"CCD {section or ''}".strip())
 
@@ -568,7 +591,13 @@ class NextechAdapter:
 
 
 def _stamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+    """A `start`/`end` bound: the UTC date-time without a zone designator (`2025-03-15T00:00:00`).
+    The docs type the bounds only "date-time" and the encounter times "UTC"; a zone-less value
+    is what every ISO 8601 parser takes, while some drop a `Z` or an offset as unparseable,
+    silently (Flask's `type=` over `strptime`, `datetime.fromisoformat` before Python 3.11):
+    an `end` dropped falls back to now. A reader taking it as its local time instead of UTC
+    is within the day the window is widened by on each side."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
 def _horizon() -> datetime:
@@ -582,6 +611,19 @@ def _patient_of_encounter(query: SearchQuery) -> str:
     if len(patients) > 1:
         return ""
     return patients.pop() if patients else ""
+
+
+def _not_the_page_asked(body: Any, before: Any, asked: str | None) -> bool:
+    """Whether a page asked by number is another: one saying it is a different page, or holding
+    the rows of the page before it (the number, which Nextech's docs do not name, not taken)."""
+    said = page_number(body)
+    if asked is not None and asked.isdigit() and said is not None and said != int(asked):
+        return True
+    try:
+        rows, previous = items_of(body), items_of(before)
+    except UnreadablePayload:
+        return False
+    return bool(rows) and rows == previous
 
 
 def _unreadable_patient(row: Any, index: int, error: UnreadablePayload) -> Unreadable:

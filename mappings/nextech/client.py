@@ -48,6 +48,13 @@ class NextechClient:
         self._http = UpstreamClient.from_config(config)
 
     async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        return (await self.get_with_headers(path, params))[0]
+
+    async def get_with_headers(
+        self, path: str, params: Mapping[str, str] | None = None
+    ) -> tuple[Any, Mapping[str, str]]:
+        """The parsed body and the answer's headers (a list's pages may be described only there)."""
+
         async def send(token: str) -> UpstreamResponse:
             headers = {
                 "Authorization": f"Bearer {token}",
@@ -56,7 +63,8 @@ class NextechClient:
             }
             return await self._http.request("GET", path, params=params, headers=headers)
 
-        return json_or_error(await self.session.tokens.send_with_renewal(send), _message)
+        response = await self.session.tokens.send_with_renewal(send)
+        return json_or_error(response, _message), response.headers
 
     async def aclose(self) -> None:
         await self._http.aclose()

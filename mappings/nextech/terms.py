@@ -9,12 +9,14 @@ starts with the value once both are case- and accent-folded, so any letter of a 
 may be stored accented, the value's first letter included (`Ozturk` finds `Öztürk`).
 
 What every reading finds is therefore only the stored name's first character: the first
-folded letter of the value, sent upper case (names are stored capitalised, so even a
+folded letter of the value, sent upper case (names are mostly stored capitalised, so even a
 case-sensitive vendor finds them; a decomposed name starts with that base letter), plus each
 precomposed Latin letter (Latin-1 Supplement and Extended-A, upper case) that folds to it, for
 a vendor that compares accents over precomposed names (`O`, `Ò`, `Ó`, `Ô`, `Õ`, `Ö`, `Ō`, `Ŏ`,
-`Ő`). One character has no spaces to tokenize and is a prefix of the name under every reading.
-The gateway then applies FHIR's rules to what comes back. At most `MAX_TERMS` terms.
+`Ő`), and the letter lower case, for a case-sensitive vendor holding a name that starts with
+a particle (`de la Cruz`, `van der Berg`). One character has no spaces to tokenize and is a
+prefix of the name under every reading. The gateway then applies FHIR's rules to what comes
+back. At most `MAX_TERMS` terms.
 
 A Nextech may refuse a term that short (a minimum length, which the docs neither state nor
 rule out): then the value itself is sent (`written_terms`), as written and unaccented, with
@@ -57,7 +59,10 @@ def name_terms(value: str) -> tuple[str, ...]:
     if not folded:
         return ()
     first = folded[0]
-    return (first.upper(), *ACCENTED.get(first, ()))[:MAX_TERMS]
+    # The lower-case letter too: a case-sensitive vendor holds surnames with particles as written
+    # (`de la Cruz`, `van der Berg`), which the capital alone does not find.
+    lower = (first,) if first != first.upper() else ()
+    return (first.upper(), *ACCENTED.get(first, ()), *lower)[:MAX_TERMS]
 
 
 def chart_term(chart: str) -> str:

@@ -9,23 +9,28 @@ a boolean example) and no envelope, so each model reads:
   for UTC midnight shown in a zone west or east of it, `1985-03-14T19:00:00-05:00`: the UTC
   date), or `MM/DD/YYYY`; `encounterDate` as a date-time with `Z` or an offset, or without a
   zone (UTC, as the docs' type column says "UTC date / time"), or `MM/DD/YYYY hh:mm[:ss] [AM|PM]`;
+- either date also as an RFC 822/1123 date (`Sun, 02 Apr 1961 00:00:00 GMT`: what Flask's JSON
+  provider writes for a date or datetime no schema formats);
 - no date: null, absent, empty, or a stand-in a non-nullable column writes for it: .NET's
   `DateTime.MinValue` (`0001-01-01T00:00:00`) or MySQL's zero date (`0000-00-00`);
 - `encounterLocked` ("Whether ... has been locked", typed string): a boolean,
   `"true"`/`"True"`/`"1"`/`1`/`"Y"`/`"T"` (a one-letter flag column) and their opposites,
   absent (not locked), or a date-time: when it was locked (null or no date: not locked);
 - optional fields null or absent; strings served decomposed (NFD) are read in NFC;
-- lists bare or inside an envelope (`value`, `data`, `results`, `items`, or the one list an
-  object holds), and an encounter as `{"summary": {...}, "ccd": ...}` or flat.
+- lists bare (their pages perhaps described in headers: `X-Pagination`, `Link`) or inside an
+  envelope (`value`, `data`, `results`, `items`, or the one list an object holds), and an
+  encounter as `{"summary": {...}, "ccd": ...}` or flat.
 Only what cannot mean anything (an id that is no id, a date that is no date) makes a record
 unreadable: `Unreadable` carries the field path, never a value.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -72,6 +77,24 @@ def _us_date(value: str) -> datetime | None:
     return datetime(int(year), int(month), int(day), hours, int(minute or 0), int(second or 0))
 
 
+# RFC 822/1123 dates, as Flask's JSON provider writes every date and datetime it is given
+# (`Sun, 02 Apr 1961 00:00:00 GMT`) when no schema formats them.
+_HTTP_DATE = re.compile(
+    r"[A-Za-z]{3},\s*\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d{1,2}:\d{2}(?::\d{2})?\s+(?:GMT|UTC|[+-]\d{4})"
+)
+
+
+def _http_date(value: str) -> datetime | None:
+    """An aware datetime for an RFC 822/1123 date (`Sun, 12 Oct 2025 02:45:00 GMT`); else None."""
+    text = value.strip()
+    if _HTTP_DATE.fullmatch(text) is None:
+        return None
+    try:
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+
+
 def _no_date(text: str) -> bool:
     return not text or _ZERO_DATE.match(text) is not None
 
@@ -89,7 +112,7 @@ def _birth_date(value: Any) -> Any:
         try:
             written = date.fromisoformat(text[:10])
         except ValueError:
-            us = _us_date(text)
+            us = _us_date(text) or _http_date(text)
             if us is not None:
                 return None if us.year == _NO_YEAR else us.date()
         else:
@@ -122,7 +145,7 @@ def _instant(value: Any) -> Any:
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
-            us = _us_date(text)
+            us = _us_date(text) or _http_date(text)
             if us is None:
                 raise ValueError("is not a date-time") from None
             parsed = us
@@ -312,9 +335,11 @@ NEXT_KEYS = (
     "hasNextPage",
     "has_next_page",
     "hasNext",
+    "has_next",
+    "next_num",
     "moreResults",
 )
-PAGES_KEYS = ("totalPages", "total_pages", "pageCount", "page_count", "lastPage", "last_page")
+PAGES_KEYS = ("totalPages", "total_pages", "pageCount", "page_count", "lastPage", "last_page", "pages")
 PAGE_KEYS = ("page", "pageNumber", "page_number", "currentPage", "current_page")
 # Where paging envelopes nest what they say of the pages: JSON:API and Laravel (`meta`,
 # `links`), HAL (`_links`), and the spellings of many others.
@@ -368,7 +393,8 @@ NEXT_LINK_KEYS = ("@odata.nextLink", "odata.nextLink", "nextLink", "next", "next
 def next_page_query(body: Any, path: str) -> dict[str, str] | None:
     """The query parameters of the next page an envelope links to, when the link is a URL of
     the endpoint that answered (`path`): absolute (Django REST Framework's `"next":
-    "https://host/api/search?page=2&term=S"`), rooted, or a query alone. None when there is no
+    "https://host/api/search?page=2&term=S"`), rooted, or a query alone; or `page` of the
+    next page's number (Flask-SQLAlchemy's `next_num`) when there is no link. None when there is no
     link, or when it is a token or a URL of another endpoint, whose use the docs do not say.
     Only the query is taken: the page is asked of the tenant's own `base_url`, so the bearer
     token never goes to a host a vendor's answer names."""
@@ -384,7 +410,78 @@ def next_page_query(body: Any, path: str) -> dict[str, str] | None:
                 return None
             query = dict(parse_qsl(link.query, keep_blank_values=True))
             return query or None
+    for part in _paging_parts(body):
+        for key in NEXT_NUMBER_KEYS:
+            number = _number(part.get(key))
+            if number is not None and number > 1:
+                return {"page": str(number)}
     return None
+
+
+# Keys whose value may be the number of the next page, asked as `?page=N`: Flask-SQLAlchemy's
+# `paginate()` (`{"items", "page", "pages", "per_page", "total", "has_next", "next_num"}`,
+# which reads `page` from the query string) and the spellings of others.
+NEXT_NUMBER_KEYS = ("next_num", "nextNum", "next_page", "nextPage", "nextPageNumber", "next_page_number")
+
+
+def page_number(body: Any) -> int | None:
+    """The number of the page an envelope says it is, when it says."""
+    for part in _paging_parts(body):
+        for key in PAGE_KEYS:
+            found = _number(part.get(key))
+            if found is not None:
+                return found
+    return None
+
+
+# Headers in which a bare array's pages are described: flask-smorest's `X-Pagination` (a JSON
+# object: `total`, `total_pages`, `page`, `next_page`), RFC 8288's `Link` (rel="next") and the
+# `X-Total-Count` many frameworks send.
+_LINK = re.compile(r"<([^>]*)>([^,<]*)")
+_REL_NEXT = re.compile(r';\s*rel\s*=\s*"?([^";]*)"?', re.IGNORECASE)
+
+
+def header_paging(headers: Mapping[str, str]) -> dict[str, Any]:
+    """What a list answer's headers say of its pages, as envelope keys (`total`, `total_pages`,
+    `page`, `next`: a link, or the query of the next page); {} when they say nothing. A bare
+    array can only say there is more this way: read as the whole answer, its first page hid
+    every match past it."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    facts: dict[str, Any] = {}
+    described = lowered.get("x-pagination")
+    if described:
+        try:
+            meta = json.loads(described)
+        except ValueError:
+            meta = None
+        if isinstance(meta, dict):
+            for key in ("total", "total_pages", "page"):
+                if _number(meta.get(key)) is not None:
+                    facts[key] = _number(meta[key])
+            following = _number(meta.get("next_page"))
+            if following is not None:
+                facts["next"] = f"?page={following}"
+    for link, attributes in _LINK.findall(lowered.get("link", "")):
+        rel = _REL_NEXT.search(attributes)
+        if rel and "next" in rel.group(1).lower().split():
+            facts["next"] = link
+    total = _number((lowered.get("x-total-count") or "").strip())
+    if total is not None:
+        facts.setdefault("total", total)
+    return facts
+
+
+def with_header_paging(body: Any, headers: Mapping[str, str]) -> Any:
+    """A list answer with what its headers say of its pages put where an envelope says it (a
+    `pagination` object): a bare array becomes `{"items": [...], "pagination": {...}}`."""
+    facts = header_paging(headers)
+    if not facts:
+        return body
+    if isinstance(body, list):
+        return {"items": body, "pagination": facts}
+    if isinstance(body, dict) and "pagination" not in body:
+        return {**body, "pagination": facts}
+    return body
 
 
 def _says_more(value: Any) -> bool:

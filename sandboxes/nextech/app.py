@@ -209,13 +209,13 @@ behaviour above):
 - ``latest_end``: a datetime; an encounter search whose ``end`` is later is 400 ``ModelState``
   ``{"end": ["The value '<v>' is not valid for end."]}``, as a Nextech that refuses far dates
   would answer (default None: any ``end`` ``datetime.fromisoformat`` takes, up to 9999-12-31).
-- ``search_accents`` / ``search_match`` / ``search_none_found`` / ``search_min_length``: how
-  ``term`` matches (accent-sensitive, names stored decomposed, whole-field prefixes or
-  substrings), what a search of no one answers (an empty list or 404) and the shortest term
-  taken; ``envelope``, ``ids_as_strings``,
+- ``search_accents`` / ``search_match`` / ``search_none_found`` / ``search_min_length`` /
+  ``search_case``: how ``term`` matches (accent-sensitive, names stored decomposed,
+  whole-field prefixes or substrings, case-sensitive), what a search of no one answers (an
+  empty list or 404) and the shortest term taken; ``envelope``, ``ids_as_strings``,
   ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``unknown_dates``,
-  ``locked_values``, ``chart_numbers``, ``categories``, ``page_size`` (of the ``"pages"``
-  envelope) and ``unlocked_ccd``: how answers are written
+  ``locked_values``, ``chart_numbers``, ``categories``, ``page_size`` (of the paged
+  envelopes), ``unlocked_ccd`` and ``empty_sections``: how answers are written
   (``token_numbers_as_strings``: the token response's numbers, above). Each is described in
   ``sandboxes.nextech.readings``.
 - ``oauth_wording``: ``"rfc"`` (default: RFC 6749's names, as Azure AD has them) or
@@ -224,6 +224,16 @@ behaviour above):
 - ``oauth_paths``: ``"azure"`` (default: ``/oauth2/authorize`` and ``/oauth2/token``, Azure
   AD's, as Nextech's own are) or ``"django"`` (django-oauth-toolkit's ``/o/authorize/`` and
   ``/o/token/``): the docs give the two requests' parameters but not their addresses.
+- ``oauth_client_auth``: how the token endpoint takes the client's secret: in the form or in
+  HTTP Basic (``"any"``, default), or in HTTP Basic only (``"basic"``: a secret in the form
+  is 401 ``invalid_client`` with ``WWW-Authenticate: Basic``, as Authlib answers for a client
+  registered with its default ``client_secret_basic``). The docs' token request lists no
+  secret at all; RFC 6749 section 2.3.1 makes Basic the method every server MUST take.
+- ``date_params``: ``start``/``end`` read as ISO 8601 with or without a zone (``"iso"``,
+  default), or without one only (``"naive"``: UTC, as the docs' times are; a value with ``Z``
+  or an offset is dropped as if absent, as Flask's ``request.args.get("end",
+  type=lambda v: datetime.strptime(v, "%Y-%m-%dT%H:%M:%S"))`` drops what it cannot parse, or
+  ``datetime.fromisoformat`` before Python 3.11 a ``Z``).
 - ``refused_token_status``: an API call with a missing, expired or revoked access token is
   401 with ``WWW-Authenticate: Bearer`` (default), or 403 with the same body: the docs' list
   of statuses (200/400/403/404/500) has no 401.
@@ -247,8 +257,10 @@ from sandboxes.nextech.errors import routing_error
 from sandboxes.nextech.grants import AUTH_CODE_TTL, REFRESH_TOKEN_TTL, SCOPE, Grants
 from sandboxes.nextech.readings import (
     Accents,
+    Case,
     Categories,
     ChartNumbers,
+    EmptySections,
     Envelope,
     ErrorBodies,
     LockedValues,
@@ -310,6 +322,7 @@ def create_app(
     search_match: Match = "parts",
     search_none_found: NoneFound = "empty",
     search_min_length: int = 1,
+    search_case: Case = "insensitive",
     envelope: Envelope = "bare",
     ids_as_strings: bool = False,
     timestamps: Timestamps = "z",
@@ -323,9 +336,12 @@ def create_app(
     categories: Categories = "names",
     page_size: int = 10,
     unlocked_ccd: UnlockedCcd = "html",
+    empty_sections: EmptySections = "text",
     refused_token_status: Literal[401, 403] = 401,
     oauth_wording: Literal["rfc", "docs"] = "rfc",
     oauth_paths: Literal["azure", "django"] = "azure",
+    oauth_client_auth: Literal["any", "basic"] = "any",
+    date_params: Literal["iso", "naive"] = "iso",
 ) -> Starlette:
     """The Nextech API for `clinic` as practice `practice_id`, with its OAuth2 server.
 
@@ -352,10 +368,11 @@ def create_app(
         clock=now,
         redirect_param="redirect_url" if literal else "redirect_uri",
         paths=OAUTH_PATHS[oauth_paths],
+        client_auth=oauth_client_auth,
     )
     sections = _sections_of(section_names)
     far_at = FAR_FUTURE_VISIT if far_future_visit is True else far_future_visit or None
-    reading = SearchReading(search_accents, search_match, search_none_found, search_min_length)
+    reading = SearchReading(search_accents, search_match, search_none_found, search_min_length, search_case)
     shapes = Shapes(
         envelope,
         ids_as_strings,
@@ -369,6 +386,7 @@ def create_app(
         categories,
         page_size,
         unlocked_ccd,
+        empty_sections,
     )
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(
@@ -378,6 +396,7 @@ def create_app(
         clock=now,
         sections=sections,
         latest_end=latest_end,
+        date_params=date_params,
         refused_token_status=refused_token_status,
     )
     app = Starlette(routes=oauth.routes() + api.routes(), exception_handlers={HTTPException: routing_error})

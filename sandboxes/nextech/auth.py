@@ -13,6 +13,7 @@ import binascii
 import hmac
 import uuid
 from collections.abc import Callable, Sequence
+from typing import Literal
 from urllib.parse import parse_qsl, unquote_plus
 
 import orjson
@@ -80,6 +81,7 @@ class AuthorizationServer:
         clock: Callable[[], float],
         redirect_param: str = "redirect_uri",
         paths: tuple[str, str] = ("/oauth2/authorize", "/oauth2/token"),
+        client_auth: Literal["any", "basic"] = "any",
     ) -> None:
         self.grants = grants
         self.paths = paths  # (authorize, token)
@@ -89,6 +91,7 @@ class AuthorizationServer:
         self.registered = tuple(redirect_uris)
         self.clock = clock
         self.token_calls: dict[str, int] = {}
+        self.client_auth = client_auth  # "basic": client_secret_basic only (Authlib's default registration)
 
     def routes(self) -> list[Route]:
         return [
@@ -141,6 +144,8 @@ class AuthorizationServer:
             client, given = basic
             if form_client and form_client != client:
                 raise OAuthError(400, "invalid_request", "malformed")
+        elif self.client_auth == "basic" and form.get("client_secret"):
+            raise OAuthError(401, "invalid_client", "bad_secret", form_client, headers=_BASIC_CHALLENGE)
         else:
             client, given = form_client, form.get("client_secret", "")
         if not client:

@@ -17,6 +17,8 @@ Patient search (``SearchReading``)
   prefix of the whole first name, last name or chart number only: no words, no forms) or
   ``"substring"`` (anywhere in the first name, last name or chart number, or in "first
   last"; the term taken whole).
+- ``search_case``: ``"insensitive"`` (default) or ``"sensitive"`` (PostgreSQL's ``LIKE``, as
+  SQLAlchemy's ``.like()`` sends it: ``D`` does not find ``de la Cruz``).
 - ``search_none_found``: a search that matches no one answers an empty list (``"empty"``) or
   404 (``"not_found"``: the docs' "The requested resource cannot be found").
 - ``search_min_length``: a term shorter than this (stripped) is a 400 ``ModelState``
@@ -32,7 +34,14 @@ Answers (``Shapes``)
   "results": [...]}``, ``page_size`` items a page, the page asked with ``?page=N``, ``next``
   an absolute URL of the same endpoint and null on the last page; a page past the last is a
   404 ``{"detail": "Invalid page."}``), as a team whose framework pages every list by
-  default would serve them although the docs describe no paging.
+  default would serve them although the docs describe no paging; or ``"header_pages"``
+  (flask-smorest's pagination: the bare array of one page, ``?page=N`` of ``page_size``,
+  and what it says of the pages only in an ``X-Pagination`` header, ``{"total": n,
+  "total_pages": p, "first_page": 1, "last_page": p, "page": N, "next_page": N + 1}``;
+  a page past the last is an empty array); or ``"numbered"`` (Flask-SQLAlchemy's
+  ``paginate()``: ``{"items": [...], "page": N, "pages": p, "per_page": n, "total": t,
+  "has_next": bool, "has_prev": bool, "next_num": N + 1 or null, "prev_num": ...}``, the
+  page asked with ``?page=N`` and no link to it; a page past the last is a 404).
 - ``ids_as_strings``: ``patientId``, ``encounterId`` and ``doctorId`` as JSON strings
   (``"42"``), as an API serializing Int64s for JavaScript does.
 - ``timestamps``: ``"z"`` (``2017-12-14T15:08:59.000Z``, the docs' example), ``"offset"``
@@ -41,7 +50,8 @@ Answers (``Shapes``)
   UTC as the docs say, ``2017-12-14T15:08:59``; ``dob`` a bare date, ``1985-03-15``, as the
   docs' type column says) or ``"local"`` (every DateTime, kept in UTC, served converted to
   the clinic's zone with its offset: ``dob``, a UTC midnight, becomes the evening before,
-  ``1985-03-14T19:00:00-05:00``).
+  ``1985-03-14T19:00:00-05:00``) or ``"http"`` (RFC 822 dates, ``Fri, 15 Mar 1985 00:00:00
+  GMT``: what Flask's ``jsonify`` writes for every date and datetime no schema formats).
 - ``unknown_dates``: a ``dob`` the clinic does not know is ``null`` (``"null"``), .NET's
   ``DateTime.MinValue`` (``"min_value"``: ``0001-01-01T00:00:00``, what a non-nullable
   ``DateTime`` column serializes) or MySQL's zero date (``"zero"``: ``0000-00-00``).
@@ -64,6 +74,9 @@ Answers (``Shapes``)
 - ``unlocked_ccd``: an encounter whose note is not locked comes with its CCD (``"html"``) or
   with ``"ccd": null`` (``"null"``: no CCD until the note is signed, which the docs' "includes
   ... the CCD" does not rule out).
+- ``empty_sections``: a ``section=`` search for a section with nothing recorded answers that
+  section's block saying so (``"text"``, default) or ``"ccd": null`` (``"null"``: a template
+  rendering nothing for it, dumped as null by a schema, while the whole CCD is there).
 - ``error_bodies``: ``"webapi"`` (``{"Message": ...}``), ``"problem"`` (RFC 7807
   ``application/problem+json``: ``type``, ``title`` (the message), ``status``, ``detail``,
   ``errors``) or ``"text"`` (the message as ``text/plain``) for the API's own refusals
@@ -87,8 +100,10 @@ __all__ = [
     "DOCUMENTED",
     "DOCUMENTED_SHAPES",
     "Accents",
+    "Case",
     "Categories",
     "ChartNumbers",
+    "EmptySections",
     "Envelope",
     "ErrorBodies",
     "LockedValues",
@@ -102,11 +117,13 @@ __all__ = [
 
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 Match = Literal["parts", "prefix", "substring"]
+Case = Literal["insensitive", "sensitive"]
 NoneFound = Literal["empty", "not_found"]
-Envelope = Literal["bare", "value", "data", "meta", "pages"]
-Timestamps = Literal["z", "offset", "naive", "local"]
+Envelope = Literal["bare", "value", "data", "meta", "pages", "header_pages", "numbered"]
+Timestamps = Literal["z", "offset", "naive", "local", "http"]
 UnknownDates = Literal["null", "min_value", "zero"]
 UnlockedCcd = Literal["html", "null"]
+EmptySections = Literal["text", "null"]
 LockedValues = Literal["mixed", "letters", "stamps"]
 ChartNumbers = Literal["all", "some_missing"]
 Categories = Literal["names", "objects", "map", "named"]
@@ -127,6 +144,7 @@ class SearchReading:
     match: Match = "parts"
     none_found: NoneFound = "empty"
     min_length: int = 1
+    case: Case = "insensitive"
 
     def __post_init__(self) -> None:
         if self.min_length < 1:
@@ -134,18 +152,22 @@ class SearchReading:
         _check("search_accents", self.accents, ("insensitive", "sensitive", "sensitive_nfd"))
         _check("search_match", self.match, ("parts", "prefix", "substring"))
         _check("search_none_found", self.none_found, ("empty", "not_found"))
+        _check("search_case", self.case, ("insensitive", "sensitive"))
+
+    def _cased(self, value: str) -> str:
+        return value if self.case == "sensitive" else value.casefold()
 
     def stored(self, value: str) -> str:
         """A stored field as this reading compares it."""
         if self.accents == "insensitive":
-            return strip_marks(value).casefold()
+            return self._cased(strip_marks(value))
         if self.accents == "sensitive_nfd":
-            return unicodedata.normalize("NFD", value).casefold()
-        return unicodedata.normalize("NFC", value).casefold()
+            return self._cased(unicodedata.normalize("NFD", value))
+        return self._cased(unicodedata.normalize("NFC", value))
 
     def sent(self, term: str) -> str:
         """A term as this reading compares it: folded, or as sent bar case."""
-        return strip_marks(term).casefold() if self.accents == "insensitive" else term.casefold()
+        return self._cased(strip_marks(term) if self.accents == "insensitive" else term)
 
     def served(self, value: str | None) -> str | None:
         """A name as the API serves it: as stored."""
@@ -168,18 +190,20 @@ class Shapes:
     locked_values: LockedValues = "mixed"
     chart_numbers: ChartNumbers = "all"
     categories: Categories = "names"
-    page_size: int = 10  # with envelope="pages"
+    page_size: int = 10  # with envelope="pages", "header_pages" or "numbered"
     unlocked_ccd: UnlockedCcd = "html"
+    empty_sections: EmptySections = "text"
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:
             raise ValueError("search_limit must be at least 1")
         if self.page_size < 1:
             raise ValueError("page_size must be at least 1")
-        _check("envelope", self.envelope, ("bare", "value", "data", "meta", "pages"))
+        _check("envelope", self.envelope, ("bare", "value", "data", "meta", "pages", "header_pages", "numbered"))
         _check("error_bodies", self.error_bodies, ("webapi", "problem", "text"))
         _check("unlocked_ccd", self.unlocked_ccd, ("html", "null"))
-        _check("timestamps", self.timestamps, ("z", "offset", "naive", "local"))
+        _check("empty_sections", self.empty_sections, ("text", "null"))
+        _check("timestamps", self.timestamps, ("z", "offset", "naive", "local", "http"))
         _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))
         _check("locked_values", self.locked_values, ("mixed", "letters", "stamps"))
         _check("chart_numbers", self.chart_numbers, ("all", "some_missing"))

@@ -8,6 +8,7 @@ ids, dates and absent values are written and how names are stored.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from email.utils import format_datetime
 from zoneinfo import ZoneInfo
 
 from sandboxes.clinic import CLINIC_TIMEZONE, Encounter, Patient, Provider
@@ -49,6 +50,8 @@ def _dob(birth: date | None, shapes: Shapes) -> str | None:
         return datetime.combine(birth, time(), _ZONE).isoformat()
     if shapes.timestamps == "naive":
         return birth.isoformat()
+    if shapes.timestamps == "http":
+        return format_datetime(datetime.combine(birth, time(), UTC), usegmt=True)
     return f"{birth.isoformat()}T00:00:00.000Z"
 
 
@@ -57,6 +60,8 @@ def _instant(moment: datetime, shapes: Shapes) -> str:
         return moment.astimezone(_ZONE).isoformat(timespec="seconds")
     if shapes.timestamps == "naive":
         return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    if shapes.timestamps == "http":
+        return format_datetime(moment.astimezone(UTC), usegmt=True)
     return utc_millis(moment)
 
 

@@ -7,6 +7,7 @@ parameters (400), then the record (404).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Literal
@@ -51,6 +52,10 @@ def _instant(name: str, raw: str | None) -> datetime | None:
         model_state = {name: [f"The value '{raw}' is not valid for {name}."]}
         raise ApiError(400, {"Message": INVALID, "ModelState": model_state}) from None
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+# A date-time with a zone designator (`Z`, `+01:00`, `-0500`).
+_ZONED = re.compile(r"T.*(?:[Zz]|[+-]\d{2}:?\d{2})$")
 
 
 def _patient_id(raw: str) -> int:
@@ -103,6 +108,48 @@ def _page(request: Request, items: list[bytes], size: int) -> Response:
     return Response(body, 200, API_HEADERS, JSON_CONTENT_TYPE)
 
 
+def _header_page(request: Request, items: list[bytes], size: int) -> Response:
+    """flask-smorest's pagination: the bare array of page ``?page=`` (``size`` items), and the
+    pages described only in its ``X-Pagination`` header; a page past the last is empty."""
+    page = ascii_int(request.query_params.get("page", "1"))
+    if page is None or page < 1:
+        return Response(b'{"code":422,"status":"Unprocessable Entity"}', 422, API_HEADERS, JSON_CONTENT_TYPE)
+    pages = -(-len(items) // size)
+    meta: dict[str, int] = {"total": len(items), "total_pages": pages}
+    if items:
+        meta |= {"first_page": 1, "last_page": pages, "page": page}
+        if page > 1:
+            meta["previous_page"] = page - 1
+        if page < pages:
+            meta["next_page"] = page + 1
+    shown = items[(page - 1) * size : page * size]
+    headers = {**API_HEADERS, "X-Pagination": orjson.dumps(meta).decode()}
+    return Response(b"[" + b",".join(shown) + b"]", 200, headers, JSON_CONTENT_TYPE)
+
+
+def _numbered_page(request: Request, items: list[bytes], size: int) -> Response:
+    """Flask-SQLAlchemy's ``paginate()``: page ``?page=`` of ``size`` items in an envelope that
+    numbers the pages but links none; a page past the last is a 404 (``error_out``)."""
+    pages = -(-len(items) // size)
+    page = ascii_int(request.query_params.get("page", "1"))
+    if page is None or page < 1 or page > max(pages, 1):
+        return Response(
+            b"<!doctype html>\n<title>404 Not Found</title>\n", 404, API_HEADERS, "text/html; charset=utf-8"
+        )
+    meta = {
+        "page": page,
+        "pages": pages,
+        "per_page": size,
+        "total": len(items),
+        "has_next": page < pages,
+        "has_prev": page > 1,
+        "next_num": page + 1 if page < pages else None,
+        "prev_num": page - 1 if page > 1 else None,
+    }
+    shown = b",".join(items[(page - 1) * size : page * size])
+    return Response(b'{"items":[' + shown + b"]," + orjson.dumps(meta)[1:], 200, API_HEADERS, JSON_CONTENT_TYPE)
+
+
 class NextechApi:
     """The API routes of practice `practice_id`, for access tokens `grants` issued, timed by `clock`."""
 
@@ -116,8 +163,10 @@ class NextechApi:
         sections: tuple[str, ...] = CCD_SECTIONS,
         latest_end: datetime | None = None,
         refused_token_status: Literal[401, 403] = 401,
+        date_params: Literal["iso", "naive"] = "iso",
     ) -> None:
         self.chart = chart
+        self.date_params = date_params
         self.refused_token_status = refused_token_status
         self.section_by_fold = {section.casefold(): section for section in sections}
         self.latest_end = latest_end
@@ -183,8 +232,8 @@ class NextechApi:
         """The patient's chart encounters starting in ``[start, end]`` (``end`` defaults to now)."""
         patient_id = _patient_id(request.path_params["patient_id"])
         params = request.query_params
-        start = _instant("start", params.get("start"))
-        end = _instant("end", params.get("end")) or datetime.fromtimestamp(self.clock(), UTC)
+        start = self._date_param("start", params.get("start"))
+        end = self._date_param("end", params.get("end")) or datetime.fromtimestamp(self.clock(), UTC)
         if self.latest_end is not None and end > self.latest_end:
             raw = params.get("end", "")
             raise ApiError(
@@ -197,13 +246,25 @@ class NextechApi:
         items = [self.chart.item(row, encounter, section) for encounter in self.chart.window(row, start, end)]
         return self.listed(request, items)
 
+    def _date_param(self, name: str, raw: str | None) -> datetime | None:
+        """``start``/``end``; with ``date_params="naive"`` a value with a zone is dropped, as if
+        absent (Flask's ``request.args.get(name, type=...)`` swallows the parser's ValueError)."""
+        if self.date_params == "naive" and raw is not None and _ZONED.search(raw.strip()):
+            return None
+        return _instant(name, raw)
+
     async def categories(self, request: Request) -> Response:
         if self.categories_shape == "map":
             return Response(self.category_map, 200, API_HEADERS, JSON_CONTENT_TYPE)
         return self.listed(request, self.category_items)
 
     def listed(self, request: Request, items: list[bytes], count: int | None = None) -> Response:
-        """A list answer in this variant's envelope; with ``"pages"``, the page ``?page=`` asks."""
+        """A list answer in this variant's envelope; paged ones (``"pages"``, ``"header_pages"``,
+        ``"numbered"``) answer the page ``?page=`` asks."""
+        if self.envelope == "header_pages":
+            return _header_page(request, items, self.chart.shapes.page_size)
+        if self.envelope == "numbered":
+            return _numbered_page(request, items, self.chart.shapes.page_size)
         if self.envelope != "pages":
             return _json_array(items, self.envelope, count)
         return _page(request, items, self.chart.shapes.page_size)

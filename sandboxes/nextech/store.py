@@ -109,7 +109,13 @@ class Chart:
             location = self.ccd.locations[encounter.location_id].name
             summary = encounter_summary(encounter, doctor, location, self.shapes)
             unsigned = self.shapes.unlocked_ccd == "null" and not encounter.locked
-            ccd = None if unsigned else self.ccd.ccd(row.patient, encounter, section)
+            # A section with nothing recorded renders only its table's "No ... recorded" row.
+            empty = (
+                section is not None
+                and self.shapes.empty_sections == "null"
+                and "<td colspan=" in self.ccd.block(row.patient, encounter, section)
+            )
+            ccd = None if unsigned or empty else self.ccd.ccd(row.patient, encounter, section)
             cached = orjson.dumps({"summary": summary, "ccd": ccd})
             self.items[key] = cached
         return cached

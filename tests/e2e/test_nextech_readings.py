@@ -1,12 +1,13 @@
 """Nextech under readings of its docs the default simulator does not take: the gateway over the
 Nextech simulator with its switches (`sandboxes/nextech/app.py`, `sandboxes/nextech/readings.py`)
 combined into a few variants: how `term` matches (accent-sensitive, names stored decomposed,
-whole-field prefixes, substrings), envelopes (Django REST Framework's pages among them), ids as
-strings, timestamps with offsets or none, absent nulls, error bodies, token lifetimes as strings,
-section names with spaces, a visit years ahead, a Nextech that refuses far `end` dates, dates
-served in the clinic's zone, unknown dates as stand-ins (`0001-01-01`, `0000-00-00`),
-`encounterLocked` as letters or lock times, patients with no chart number, and CCD categories as
-objects or a map.
+whole-field prefixes, substrings, case-sensitive), envelopes (Django REST Framework's pages and
+flask-smorest's header-described ones among them), ids as strings, timestamps with offsets or
+none or as RFC 822 dates, absent nulls, error bodies, token lifetimes as strings, a token
+endpoint taking HTTP Basic only, section names with spaces, a visit years ahead, a Nextech
+that refuses far `end` dates, dates served in the clinic's zone, unknown dates as stand-ins
+(`0001-01-01`, `0000-00-00`), `encounterLocked` as letters or lock times, patients with no
+chart number, and CCD categories as objects or a map.
 
 Each variant walks the clinic: every live patient is found by its family name (with and
 without accents) and read by id, and each patient's encounters and CCDs match the clinic.
@@ -78,6 +79,18 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "page_size": 5,
         "search_match": "prefix",
         "oauth_paths": "django",
+    },
+    # A Flask team's defaults: flask-smorest's pages (a bare array, `X-Pagination`), dates as
+    # Flask's JSON provider writes them (RFC 822), Authlib's `client_secret_basic`, and
+    # SQLAlchemy's `.like()` on PostgreSQL (case-sensitive substrings); NULL chart numbers.
+    "flask": {
+        "envelope": "header_pages",
+        "page_size": 10,
+        "timestamps": "http",
+        "oauth_client_auth": "basic",
+        "search_case": "sensitive",
+        "search_match": "substring",
+        "chart_numbers": "some_missing",
     },
     "refusing-naive": {
         "search_accents": "sensitive",
@@ -370,3 +383,96 @@ def test_a_section_named_twice_is_asked_by_the_name_nextech_takes() -> None:
             answer = running.fhir.get(f"{BASE}/{content['attachment']['url']}")
             assert answer.status_code == 200, (name, answer.text[:200])
             assert f"<h2>{name}" in answer.text or f'data-section="{name.replace(" ", "")}"' in answer.text, name
+
+
+@pytest.mark.parametrize("envelope", ["header_pages", "numbered"])
+def test_pages_numbered_but_not_linked_are_all_read(envelope: str) -> None:
+    """flask-smorest's pagination: a bare array of `page_size` items, the pages described only in
+    an `X-Pagination` header. Before, the gateway read the first page alone as the whole answer:
+    patients and encounters past it were silently missing, and `total` counted one page.
+    Flask-SQLAlchemy's `paginate()` numbers the next page (`next_num`) but links none: before,
+    every list past its first page was cut, and CCDs of the encounters past it were 502s."""
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    smiths = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name).startswith("smith")}
+    busy = max(live, key=lambda p: len(_charted(p)))
+    assert len(smiths) > 3 and len(_charted(busy)) > 3
+    create = partial(create_sandbox, clinic, envelope=envelope, page_size=3)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": "Smith", "_count": "100"})
+        assert {r["id"] for r in _matches(bundle)} == smiths
+        assert not _outcome_texts(bundle)
+        patient_id = f"{busy.id}.{busy.chart_number}"
+        encounters = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=BEFORE_FAR_VISIT)
+        starts = Counter(datetime.fromisoformat(e["period"]["start"].replace("Z", "+00:00")) for e in encounters)
+        assert starts == Counter(_charted(busy))
+        assert running.fhir.get_ok(f"{BASE}/Patient/{patient_id}")["id"] == patient_id
+
+
+def test_a_token_endpoint_taking_http_basic_only_is_connected() -> None:
+    """A Nextech whose token endpoint takes the client's secret in HTTP Basic only (Authlib's
+    default `client_secret_basic`; RFC 6749 section 2.3.1 makes Basic the method every server
+    must take): before, the secret went in the form alone, the code was refused as
+    `invalid_client` and the tenant could not be connected at all."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p))
+    create = partial(create_sandbox, clinic, oauth_client_auth="basic")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        patient_id = f"{patient.id}.{patient.chart_number}"
+        assert running.fhir.get_ok(f"{BASE}/Patient/{patient_id}")["id"] == patient_id
+        encounters = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=BEFORE_FAR_VISIT)
+        assert len(encounters) == len(_charted(patient))
+
+
+def test_a_case_sensitive_search_finds_names_written_lower_case() -> None:
+    """A Nextech whose `term` matches case-sensitively (PostgreSQL's `LIKE`, as SQLAlchemy's
+    `.like()` sends it), holding surnames with lower-case particles: before, the upper-case
+    initial alone was sent and `family=de la Cruz` silently found no one."""
+    clinic = build_clinic()
+    cruz, berg = live_patients(clinic)[:2]
+    renamed = {cruz.id: "de la Cruz", berg.id: "van der Berg"}
+    patients = tuple(replace(p, last_name=renamed[p.id]) if p.id in renamed else p for p in clinic.patients)
+    clinic = replace(clinic, patients=patients)
+    create = partial(create_sandbox, clinic, search_case="sensitive", search_match="substring")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        for patient, family in ((cruz, "de la Cruz"), (cruz, "De La Cruz"), (berg, "van der"), (berg, "VAN")):
+            bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": family, "_count": "100"})
+            assert f"{patient.id}.{patient.chart_number}" in {r["id"] for r in _matches(bundle)}, family
+        smiths = {f"{p.id}.{p.chart_number}" for p in live_patients(clinic) if p.last_name.startswith("Smith")}
+        bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": "smith", "_count": "100"})
+        assert {r["id"] for r in _matches(bundle)} == smiths
+
+
+def test_a_section_with_nothing_recorded_is_an_empty_section_not_a_404() -> None:
+    """A Nextech answering `"ccd": null` for a section with nothing recorded (a template that
+    renders nothing, dumped as null), the whole CCD being there: before, the section attachment
+    the DocumentReference itself listed was a 404 "does not exist"."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p))
+    create = partial(create_sandbox, clinic, empty_sections="null")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
+        statuses = {}
+        for content in document["content"][1:]:
+            answer = running.fhir.get(f"{BASE}/{content['attachment']['url']}")
+            statuses[content["attachment"]["title"]] = answer.status_code
+        assert set(statuses.values()) == {200}, statuses
+        encounter = document["context"]["encounter"][0]["reference"].removeprefix("Encounter/")
+        assert running.fhir.get(f"{BASE}/Binary/{encounter}.ccd.Nothing").status_code == 404
+
+
+def test_date_bounds_without_a_zone_reach_a_nextech_that_drops_zoned_ones() -> None:
+    """A Nextech parsing `start`/`end` as zone-less date-times, dropping what it cannot parse as
+    if absent (Flask's `type=` swallows the parser's error; `datetime.fromisoformat` before
+    Python 3.11 takes no `Z`): before, the gateway's `...Z` bounds were dropped, `end` fell back
+    to now, and a visit ahead was silently missing from an open-ended search."""
+    clinic = build_clinic()
+    create = partial(create_sandbox, clinic, far_future_visit=True, date_params="naive")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        far = running.sandbox.app.state.far_visit
+        patient = clinic.patient(far[0])
+        patient_id = f"{patient.id}.{patient.chart_number}"
+        encounters = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id)
+        assert _far_ids(encounters, far[1])
+        day = FAR_FUTURE_VISIT.date().isoformat()
+        assert _far_ids(running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=day), far[1])

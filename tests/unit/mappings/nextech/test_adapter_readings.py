@@ -5,6 +5,7 @@ told which and where, a read of it a 502), envelopes, and the drift monitor."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -58,6 +59,15 @@ class Fake:
             raise NotFound("Patient not found")
         return self._wrap(self.items)
 
+    async def get_with_headers(
+        self, path: str, params: Mapping[str, str] | None = None
+    ) -> tuple[Any, Mapping[str, str]]:
+        body = await self.get(path, params)
+        return body, self.headers_of(path, dict(params or {}), body)
+
+    def headers_of(self, path: str, params: dict[str, str], body: Any) -> Mapping[str, str]:
+        return {}
+
     async def aclose(self) -> None:
         pass
 
@@ -83,7 +93,7 @@ def test_a_name_search_sends_the_first_letter_and_its_accented_forms(tmp_path: P
     accented = {**GOOD, "patientId": 44, "chartNumber": "C00044", "lastName": "Ñúñez"}
     fake = Fake([GOOD, accented], [])
     page = _search(_adapter(fake, tmp_path), "Patient", [("family", "NUÑEZ")])
-    assert [params["term"] for _, params in fake.calls] == ["N", "Ñ", "Ń", "Ņ", "Ň"]
+    assert [params["term"] for _, params in fake.calls] == ["N", "Ñ", "Ń", "Ņ", "Ň", "n"]
     # each patient once, although "N" and "Ñ" both found the second under another reading
     assert sorted(r["id"] for r in page.resources) == ["42.C00042", "44.C00044"]
     assert page.warnings == ()
@@ -180,11 +190,11 @@ def test_several_name_values_send_the_terms_of_each(tmp_path: Path) -> None:
     other = {**GOOD, "patientId": 45, "chartNumber": "C00045", "lastName": "Bell"}
     fake = Fake([GOOD, other], [])
     page = _search(_adapter(fake, tmp_path), "Patient", [("family", "nunez,bell")])
-    assert [params["term"] for _, params in fake.calls] == ["N", "Ñ", "Ń", "Ņ", "Ň", "B"]
+    assert [params["term"] for _, params in fake.calls] == ["N", "Ñ", "Ń", "Ņ", "Ň", "n", "B", "b"]
     assert sorted(r["id"] for r in page.resources) == ["42.C00042", "45.C00045"]
     fake.calls.clear()
     _search(_adapter(fake, tmp_path), "Patient", [("family", "nunez"), ("family", "bell")])
-    assert [params["term"] for _, params in fake.calls] == ["B"]  # ANDed: the cheaper one suffices
+    assert [params["term"] for _, params in fake.calls] == ["B", "b"]  # ANDed: the cheaper one suffices
 
 
 def test_a_read_in_an_answer_cut_short_is_not_a_404(tmp_path: Path) -> None:
@@ -213,7 +223,7 @@ def test_a_patient_without_a_chart_number_reads_back_with_its_encounters(tmp_pat
     assert found["id"] == "42.x.N" and [i["value"] for i in found["identifier"]] == ["42"]
     fake.calls.clear()
     assert asyncio.run(adapter.providers["Patient"].read("42.x.N"))["id"] == "42.x.N"
-    assert {params["term"] for _, params in fake.calls} == {"N", "Ñ", "Ń", "Ņ", "Ň"}
+    assert {params["term"] for _, params in fake.calls} == {"N", "Ñ", "Ń", "Ņ", "Ň", "n"}
     encounters = _search(adapter, "Encounter", [("patient", "42.x.N")]).resources
     assert [r["id"] for r in encounters] == ["42.x.N.1.20250315"]
     assert asyncio.run(adapter.providers["Binary"].read("42.x.N.1.20250315.ccd"))["id"] == "42.x.N.1.20250315.ccd"
@@ -435,3 +445,107 @@ def test_a_first_letter_past_the_pages_read_is_searched_as_written_too(tmp_path:
     page = _search(_adapter(fake, tmp_path), "Patient", [("family", "Smith")])
     assert "999.C00999" in [r["id"] for r in page.resources]  # the gateway then drops the Sanders
     assert WRITTEN_TERMS in page.warnings and not any("may have been cut" in w for w in page.warnings)
+
+
+class HeaderPaged(Fake):
+    """A bare array of two items a page, the pages said only in headers: flask-smorest's
+    `X-Pagination` (`link=False`) or a `Link` rel="next" with `X-Total-Count` (`link=True`)."""
+
+    def __init__(self, patients: list[dict[str, Any]], items: list[dict[str, Any]], link: bool) -> None:
+        super().__init__(patients, items)
+        self.link = link
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        params = dict(params or {})
+        page = int(params.pop("page", "1"))
+        rows = await super().get(path, params)
+        self.calls[-1][1]["page"] = str(page)
+        return rows[2 * (page - 1) : 2 * page]
+
+    def headers_of(self, path: str, params: dict[str, str], body: Any) -> Mapping[str, str]:
+        page = int(params.get("page", "1"))
+        total = len(self.patients) if path == "/search" else len(self.items)
+        pages = -(-total // 2)
+        if self.link:
+            following = f'<http://vendor.example/api{path}?page={page + 1}>; rel="next", ' if page < pages else ""
+            return {
+                "link": following + '<http://vendor.example/api/x?page=1>; rel="first"',
+                "x-total-count": str(total),
+            }
+        meta = {"total": total, "total_pages": pages, "page": page} | ({"next_page": page + 1} if page < pages else {})
+        return {"X-Pagination": json.dumps(meta)}
+
+
+@pytest.mark.parametrize("link", [False, True])
+def test_pages_a_bare_arrays_headers_describe_are_read_too(tmp_path: Path, link: bool) -> None:
+    """flask-smorest pages lists as bare arrays and says so only in `X-Pagination`; other
+    frameworks in a `Link` header. Before, the first page was read as the whole answer: the
+    patients and encounters past it were silently missing."""
+    many = [{**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}"} for i in range(5)]
+    items = [{"summary": {**SUMMARY, "encounterId": 10 + i}} for i in range(5)]
+    fake = HeaderPaged(many, items, link)
+    adapter = _adapter(fake, tmp_path)
+    page = _search(adapter, "Patient", [("identifier", "C00")])
+    assert len(page.resources) == 5 and not any("cut" in w for w in page.warnings)
+    assert [params.get("page") for path, params in fake.calls] == ["1", "2", "3"]
+    page = _search(adapter, "Encounter", [("patient", "100.C00100")])
+    assert len(page.resources) == 5 and not any("cut" in w for w in page.warnings)
+
+
+def test_a_header_counting_more_than_was_read_says_matches_may_be_missing(tmp_path: Path) -> None:
+    """A bare array whose `X-Total-Count` is larger than it, with no way to the rest."""
+
+    class Counted(Fake):
+        def headers_of(self, path: str, params: dict[str, str], body: Any) -> Mapping[str, str]:
+            return {"X-Total-Count": "7"} if path == "/search" else {}
+
+    page = _search(_adapter(Counted([GOOD], []), tmp_path), "Patient", [("identifier", "C00042")])
+    assert len(page.resources) == 1 and any("may have been cut" in w for w in page.warnings)
+
+
+class Numbered(Fake):
+    """Flask-SQLAlchemy's `paginate()`: two items a page, the next page numbered (`next_num`),
+    linked nowhere; `ignoring` answers page 1 whatever `page` is asked."""
+
+    ignoring = False
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        params = dict(params or {})
+        page = 1 if self.ignoring else int(params.pop("page", "1"))
+        params.pop("page", None)
+        rows = await super().get(path, params)
+        pages = -(-len(rows) // 2)
+        return {
+            "items": rows[2 * (page - 1) : 2 * page],
+            "page": page,
+            "pages": pages,
+            "per_page": 2,
+            "total": len(rows),
+            "has_next": page < pages,
+            "next_num": page + 1 if page < pages else None,
+        }
+
+
+def test_pages_an_envelope_numbers_without_a_link_are_read_too(tmp_path: Path) -> None:
+    """Before, the first page of a Flask-SQLAlchemy envelope was all that was read (the answer
+    said to be cut): every patient and encounter past it was missing."""
+    many = [{**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}"} for i in range(5)]
+    items = [{"summary": {**SUMMARY, "encounterId": 10 + i}} for i in range(5)]
+    fake = Numbered(many, items)
+    adapter = _adapter(fake, tmp_path)
+    page = _search(adapter, "Patient", [("identifier", "C00")])
+    assert len(page.resources) == 5 and not any("cut" in w for w in page.warnings)
+    assert len(fake.calls) == 3
+    page = _search(adapter, "Encounter", [("patient", "100.C00100")])
+    assert len(page.resources) == 5 and not any("cut" in w for w in page.warnings)
+
+
+def test_a_page_number_not_taken_is_not_read_twice(tmp_path: Path) -> None:
+    """A Nextech that numbers its pages but answers the first whatever `page` says: its rows are
+    not read twice, and the answer says matches may be missing."""
+    many = [{**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}"} for i in range(5)]
+    fake = Numbered(many, [])
+    fake.ignoring = True
+    page = _search(_adapter(fake, tmp_path), "Patient", [("identifier", "C00")])
+    assert len(page.resources) == 2 and any("may have been cut" in w for w in page.warnings)
+    assert len(fake.calls) == 2

@@ -53,6 +53,11 @@ class FakeNextech:
         self.sections: list[str] = []
         self.calls: list[tuple[str, dict[str, str]]] = []
 
+    async def get_with_headers(
+        self, path: str, params: Mapping[str, str] | None = None
+    ) -> tuple[Any, Mapping[str, str]]:
+        return await self.get(path, params), {}
+
     async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         params = dict(params or {})
         self.calls.append((path, params))
@@ -193,7 +198,7 @@ def test_open_ended_searches_reach_far_visits_or_say_they_may_not(far_end: str, 
     if refuses_far_end:
         assert all(params["end"] < "2100" for params in searched)  # capped, and said so
     else:
-        assert searched[0]["end"] == "9999-12-31T00:00:00Z"
+        assert searched[0]["end"] == "9999-12-31T00:00:00"  # UTC, without a zone designator
     # an explicit window reaches 2031 whatever Nextech thinks of far ends
     page = _search(adapter, [("patient", "180.C00180"), ("date", "ge2031-01-01"), ("date", "le2031-12-31")])
     assert [r["id"] for r in page.resources] == ["180.C00180.1.20310616"] and page.warnings == ()

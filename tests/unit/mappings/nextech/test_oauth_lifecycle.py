@@ -223,3 +223,42 @@ def test_an_authorization_server_at_other_paths_is_configured_by_its_urls(tmp_pa
         running.stop()
     with pytest.raises(ValueError, match="oauth_base_url"):
         NextechOptions(client_id=CLIENT_ID, practice_id=PRACTICE, token_url="https://login.example/o/token/")
+
+
+def test_a_token_endpoint_taking_http_basic_only_connects_and_renews(tmp_path: Path) -> None:
+    """A token endpoint refusing a secret in the form as `invalid_client` (Authlib's default
+    `client_secret_basic`): the code is exchanged again with HTTP Basic, and Basic is used for
+    every renewal after. Before, the tenant could not be connected."""
+    clock = Clock()
+    app = create_app(
+        build_clinic(),
+        client_id=CLIENT_ID,
+        client_secret=SECRET,
+        practice_id=PRACTICE,
+        clock=clock,
+        oauth_client_auth="basic",
+    )
+    running = serve_in_thread(app, name="nextech-sandbox")
+    try:
+        config = _config(running.url, tmp_path)
+
+        async def scenario() -> None:
+            await _connect(oauth_app(config), TokenStore(tmp_path))
+            client = NextechClient(config)
+            try:
+                await client.get("/encounters/categories")
+                clock.offset = 7200.0
+                await client.get("/encounters/categories")
+                clock.offset = 14400.0
+                await client.get("/encounters/categories")
+            finally:
+                await client.aclose()
+
+        asyncio.run(scenario())
+    finally:
+        running.stop()
+    # The code: refused in the form, taken in Basic. The client's first access token: refused
+    # in the form, taken in Basic (a new client starts with the form); its two renewals: Basic
+    # at once, remembered.
+    assert app.state.token_calls.get("authorization_code") == 2
+    assert _refreshes(app) == 4
