@@ -92,6 +92,7 @@ Inactive = Literal["boolean", "nullable"]
 EditAnswer = Literal["patient", "no_content"]
 UnknownSubdomain = Literal["forbidden", "not_found"]
 ForeignIdSearch = Literal["exact", "ignored"]
+UnsetTimes = Literal["null", "zero"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
@@ -122,6 +123,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "edit_answer": ("patient", "no_content"),
     "unknown_subdomain": ("forbidden", "not_found"),
     "foreign_id_search": ("exact", "ignored"),
+    "unset_times": ("null", "zero"),
 }
 
 
@@ -208,6 +210,10 @@ class Reading:
       number (``"exact"``), or the parameter, which the docs never name among the search
       parameters, is ignored as unknown parameters are (``"ignored"``): the location's every
       patient is listed, a page at a time.
+    - ``unset_times``: a time NexHealth holds none of (an appointment's ``end_time`` or
+      ``checkin_at``, a patient's ``last_sync_time``) is ``null`` (``"null"``, or left out
+      under ``nulls="absent"``), or ``"zero"``: ``0001-01-01T00:00:00Z``, Go's zero
+      ``time.Time`` as a MySQL zero ``DATETIME`` (a NOT NULL column) scans into one.
     """
 
     patch_body: PatchBody = "nested"
@@ -238,6 +244,7 @@ class Reading:
     edit_answer: EditAnswer = "patient"
     unknown_subdomain: UnknownSubdomain = "forbidden"
     foreign_id_search: ForeignIdSearch = "exact"
+    unset_times: UnsetTimes = "null"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -728,3 +728,27 @@ def test_a_chart_number_is_found_where_nexhealth_ignores_foreign_id(per_page: st
             assert [r["id"] for r in found] == [_fhir_id(patient.id)], (patient.chart_number, found[:1])
         by_id = running.fhir.search_all(f"{BASE}/Patient", identifier=_fhir_id(live[-1].id), _count=3)
         assert [r["id"] for r in by_id] == [_fhir_id(live[-1].id)]  # read by its id, not listed again
+
+
+def test_go_zero_times_are_no_end_and_do_not_break_the_ccd() -> None:
+    # A Go implementation over MySQL serves a time it never recorded (a zero DATETIME in a NOT
+    # NULL column) as `0001-01-01T00:00:00Z`. The clean-room round served such an appointment's
+    # Encounter with `period.end` in year 1 (before its start: FHIR's per-1 forbids it), and
+    # the patient's CCD was a 500 (the year-1 end could not be put on the practice's clock).
+    simulator = partial(create_sandbox, rate_per_minute=RATE, unset_times="zero")
+    clinic = build_clinic()
+    endless = [p for p in live_patients(clinic) if any(e.end is None for e in _here(p.encounters))]
+    assert endless
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        for patient in endless:
+            encounters = running.fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(patient.id))
+            assert len(encounters) == len(_here(patient.encounters))
+            for encounter in encounters:
+                period = encounter["period"]
+                assert period.get("end", period["start"]) >= period["start"], period
+            bundle = running.fhir.get_ok(f"{BASE}/DocumentReference/$docref", params={"patient": _fhir_id(patient.id)})
+            url = bundle["entry"][0]["resource"]["content"][0]["attachment"]["url"]
+            url = url if url.startswith("http") else f"{BASE}/{url}"
+            document = running.fhir.request("GET", url, headers={"Accept": "application/xml"})
+            assert document.status_code == 200, document.text[:300]
+            assert "0001-01-01" not in document.text
