@@ -156,13 +156,14 @@ _NO_LIST_ROUTE = (
     "the tenant's address may be wrong, or something in front of NexHealth answered"
 )
 
-# NexHealth's own (enveloped) 404 for a subdomain or location it does not know: "Location not
-# found", or a generic "record not found" (an implementation looking the institution up as it
-# looks a patient up). Read as "no one", every search of the tenant was an empty searchset and
-# every read a "does not exist" while the practice's records were there.
+# A subdomain or location NexHealth does not know is answered with its own (enveloped) 404:
+# "Location not found", or a generic "record not found" (an implementation looking the
+# institution up as it looks a patient up); or, for a location, lists of no one (one filtering
+# by `location_id` without looking it up). Read as "no one", every search of the tenant was an
+# empty searchset and every read a "does not exist" while the practice's records were there.
 _UNKNOWN_SCOPE = (
-    "NexHealth answered 404 for the whole patient list of the tenant's subdomain and location_id: "
-    "it does not know them (check the tenant's subdomain and location_id options), or lists no patient there"
+    "NexHealth lists no patient at the tenant's subdomain and location_id: it does not know them "
+    "(check the tenant's subdomain and location_id options), or the location has no patients"
 )
 
 PatchShape = Literal["nested", "flat"]
@@ -195,8 +196,9 @@ class NexHealthAdapter:
         # docs are silent"): a vendor comparing emails exactly is not asked by email.
         self._email_folds: bool | None = None
         self._email_probe_after = 0.0  # monotonic: no patient to try it with, not tried again until then
-        # Whether NexHealth has listed or served a patient of the tenant's subdomain and location
-        # (then a 404 is the API's "no one" or "no such patient", not a scope it does not know).
+        # Whether NexHealth has listed a patient of the tenant's subdomain and location (then a
+        # 404 or an empty list is the API's "no one" or "no such patient", not a scope it does
+        # not know). A read does not tell: it may be served whatever the location.
         self._scope_known = False
         self._providers = by_type(
             ResourceProvider(
@@ -222,11 +224,9 @@ class NexHealthAdapter:
     def _one_patient(self, data: Any, patient_id: str) -> dict[str, Any]:
         """The patient of a single-patient answer; 502 naming the field when it cannot be read."""
         try:
-            patient = read_one(VendorPatient, single(data, "patient", "patients"), "patient", self._drift).model_dump()
+            return read_one(VendorPatient, single(data, "patient", "patients"), "patient", self._drift).model_dump()
         except (UnreadableShape, UnreadableRecord) as exc:
             raise UpstreamError(f"Patient/{patient_id} could not be read: {exc}") from None
-        self._scope_known = True
-        return patient
 
     def _patients(self, data: Any) -> tuple[list[dict[str, Any]], tuple[str, ...], int]:
         """The patients of a list answer that can be read, a warning for each that cannot, and
@@ -241,12 +241,12 @@ class NexHealthAdapter:
         return [p.model_dump() for p in found], tuple(u.describe("Patient") for u in problems), len(raw)
 
     async def _check_scope(self) -> None:
-        """After a 404 from the API itself: raise when it is NexHealth not knowing the tenant's
-        subdomain or location rather than the "no one" or "no such patient" it also answers with
-        404 (see `_UNKNOWN_SCOPE`). Until a patient of the scope has been listed or served, the
-        location's whole list is asked for one patient: a 404 for that too is the scope. (A
-        location with no patient at all, under the 404-for-no-one reading, is told the same:
-        there is nothing to serve from it either way.)"""
+        """After an answer of no one (a 404 from the API itself, an empty list): raise when it is
+        NexHealth not knowing the tenant's subdomain or location (see `_UNKNOWN_SCOPE`). Until a
+        patient of the scope has been listed, the location's whole list is asked for one
+        patient: a 404 or no one there too is the scope. (A location with no patient at all is
+        told the same: there is nothing to serve from it either way.) Once one is listed, never
+        asked again."""
         if self._scope_known:
             return
         strict = str(self.client.location_strict).lower()
@@ -256,8 +256,9 @@ class NexHealthAdapter:
             raise UpstreamError(_NO_LIST_ROUTE.format(what="patient")) from None
         except NotFound:
             raise UpstreamError(_UNKNOWN_SCOPE) from None
-        if _raw_ids(envelope, "patients"):
-            self._scope_known = True
+        if not _raw_ids(envelope, "patients"):
+            raise UpstreamError(_UNKNOWN_SCOPE)
+        self._scope_known = True
 
     def _appointment_list(self, data: Any) -> Found:
         try:
@@ -401,6 +402,7 @@ class NexHealthAdapter:
         for problem in problems:
             if problem.record_id == str(int(parts[1])):
                 raise UpstreamError(f"Encounter/{resource_id}: {problem.describe('NexHealth appointment')}")
+        await self._check_scope()
         raise NotFound(f"Encounter/{resource_id} does not exist")
 
     # -- search -------------------------------------------------------------------------------
@@ -448,6 +450,8 @@ class NexHealthAdapter:
         if envelope.warnings:
             log.warning("NexHealth ignored a patient search parameter; the gateway filters the wider result")
         patients, unreadable, held = self._patients(envelope.data)
+        if held == 0 and page == 1:
+            await self._check_scope()  # no one at all may be a location NexHealth does not know
         if bare is not None:  # the patient whose id it is was read on the first page
             patients = [p for p in patients if str(p["id"]) != bare]
         ids = _raw_ids(envelope, "patients")
@@ -473,6 +477,12 @@ class NexHealthAdapter:
         patient_id = q.single_patient(request.query)
         if not patient_id.isdigit():
             return VendorPage([], None, total=0)
+        page = await self._encounters_of(request, patient_id)
+        if not page.resources:
+            await self._check_scope()  # no appointment at all may be a location NexHealth does not know
+        return page
+
+    async def _encounters_of(self, request: SearchRequest, patient_id: str) -> VendorPage:
         low, high = q.date_bounds_any(request.query, "date")
         start = _midnight(q.shift(low, -1)) if low else EARLIEST
         if high:  # explicit bounds: one window, however long
@@ -582,7 +592,6 @@ class NexHealthAdapter:
             except NoRoute:
                 raise UpstreamError(_NO_LIST_ROUTE.format(what="appointment")) from None
             except NotFound:  # "not found" for a window of no appointments (or a page past them)
-                await self._check_scope()
                 return None
 
         async for envelope in self._pages(ask, params, "appointments"):
@@ -621,6 +630,8 @@ class NexHealthAdapter:
         )
         found = {r["id"]: r for r in by_id}
         patients, unreadable, held = self._patients(charts.data) if charts is not None else ([], (), 0)
+        if not found and held == 0:
+            await self._check_scope()
         for patient in patients:
             found.setdefault(str(patient["id"]), patient_to_fhir(patient, self._ctx))
         listed_of = self._total(charts, held) if charts is not None else None

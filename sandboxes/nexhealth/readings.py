@@ -93,6 +93,7 @@ EditAnswer = Literal["patient", "no_content"]
 UnknownSubdomain = Literal["forbidden", "not_found"]
 ForeignIdSearch = Literal["exact", "ignored"]
 UnsetTimes = Literal["null", "zero"]
+UnknownLocation = Literal["not_found", "empty"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
@@ -124,6 +125,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "unknown_subdomain": ("forbidden", "not_found"),
     "foreign_id_search": ("exact", "ignored"),
     "unset_times": ("null", "zero"),
+    "unknown_location": ("not_found", "empty"),
 }
 
 
@@ -214,6 +216,9 @@ class Reading:
       ``checkin_at``, a patient's ``last_sync_time``) is ``null`` (``"null"``, or left out
       under ``nulls="absent"``), or ``"zero"``: ``0001-01-01T00:00:00Z``, Go's zero
       ``time.Time`` as a MySQL zero ``DATETIME`` (a NOT NULL column) scans into one.
+    - ``unknown_location``: a ``location_id`` NexHealth does not have is 404 ``["Location not
+      found"]`` (``"not_found"``), or is not looked up (``"empty"``: lists filtered by it hold
+      no one; a patient is read whatever the location, as ever).
     """
 
     patch_body: PatchBody = "nested"
@@ -245,6 +250,7 @@ class Reading:
     unknown_subdomain: UnknownSubdomain = "forbidden"
     foreign_id_search: ForeignIdSearch = "exact"
     unset_times: UnsetTimes = "null"
+    unknown_location: UnknownLocation = "not_found"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -134,7 +134,7 @@ class NexHealthApi:
 
     def check_location(self, params: QueryParameters) -> int:
         location = params.integer("location_id")
-        if location is None or location not in self.store.locations:
+        if location is None or (location not in self.store.locations and self.reading.unknown_location == "not_found"):
             raise ApiError(404, ["Location not found"])
         return location
 

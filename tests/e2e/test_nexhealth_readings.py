@@ -668,27 +668,29 @@ def test_count_per_answer_and_pages_from_zero_lose_nothing(reading: dict[str, st
 
 
 @pytest.mark.parametrize(
-    ("empty_lists", "unknown_subdomain", "options"),
+    ("reading", "options"),
     [
-        ("listed", "not_found", {"subdomain": "demo-dentl"}),
-        ("not_found", "not_found", {"subdomain": "demo-dentl"}),
-        ("listed", "forbidden", {"location_id": 999}),
-        ("not_found", "forbidden", {"location_id": 999}),
+        ({"unknown_subdomain": "not_found"}, {"subdomain": "demo-dentl"}),
+        ({"unknown_subdomain": "not_found", "empty_lists": "not_found"}, {"subdomain": "demo-dentl"}),
+        ({}, {"location_id": 999}),
+        ({"empty_lists": "not_found"}, {"location_id": 999}),
+        ({"unknown_location": "empty"}, {"location_id": 999, "location_strict": True}),
     ],
-    ids=["subdomain-404", "subdomain-404-empty-404", "location-404", "location-404-empty-404"],
+    ids=["subdomain-404", "subdomain-404-empty-404", "location-404", "location-404-empty-404", "location-empty"],
 )
 def test_a_subdomain_or_location_nexhealth_does_not_know_is_a_failure_not_no_one(
-    empty_lists: str, unknown_subdomain: str, options: dict[str, Any]
+    reading: dict[str, str], options: dict[str, Any]
 ) -> None:
     # A tenant whose subdomain or location_id NexHealth does not know is answered with the
     # API's own enveloped 404 ("Location not found"; a Go/GORM implementation's "record not
-    # found" for the institution): the clean-room round saw every Patient and Encounter search
-    # served as an empty searchset with `total: 0`, and every read as "Patient/1 does not
-    # exist", while the practice's records were all there.
-    simulator = partial(
-        create_sandbox, rate_per_minute=RATE, empty_lists=empty_lists, unknown_subdomain=unknown_subdomain
-    )
+    # found" for the institution), or with lists of no one (a location never looked up): the
+    # clean-room round saw every Patient and Encounter search served as an empty searchset
+    # with `total: 0`, and every read as "Patient/1 does not exist", while the practice's
+    # records were all there. (Where a patient is read whatever the location, it is served;
+    # without `location_strict`, the simulator lists the institution's every patient.)
+    simulator = partial(create_sandbox, rate_per_minute=RATE, **reading)
     settings = {"rate_per_minute": RATE, **options}
+    reads = [] if reading.get("unknown_location") == "empty" else [(f"Patient/{_fhir_id(1)}", {})]
     with gateway_over("nexhealth", simulator, tenant=TENANT, options=settings) as running:
         for path, params in (
             ("Patient", {}),
@@ -696,7 +698,7 @@ def test_a_subdomain_or_location_nexhealth_does_not_know_is_a_failure_not_no_one
             ("Patient", {"birthdate": "1980-01-01"}),
             ("Patient", {"identifier": "12345"}),
             ("Encounter", {"patient": _fhir_id(1)}),
-            (f"Patient/{_fhir_id(1)}", {}),
+            *reads,
         ):
             answer = running.fhir.get(f"{BASE}/{path}", params=params)
             assert answer.status_code == 502, (path, params, answer.status_code, answer.text[:300])
