@@ -67,6 +67,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "create_answer": "id",
         "page_base": "zero",
         "inactive": "nullable",
+        "foreign_id_search": "ignored",  # the docs never name it among the search parameters
     },
     "flat-wrapped-include": {
         "patient_envelope": "flat",
@@ -84,6 +85,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "create_answer": "none",
         "framework_errors": "html",
         "edit_answer": "no_content",
+        "unset_times": "zero",  # Go's zero time for an end never recorded
     },
     "nested-wrapped-only": {
         "patient_envelope": "nested",
