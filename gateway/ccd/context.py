@@ -32,6 +32,6 @@ class RenderContext:
             return fhir
         try:
             moment = parse_fhir_date(fhir, self.zone).start.astimezone(self.zone)
-        except ValueError:
+        except (ValueError, OverflowError):  # unreadable, or too near year 1 to shift (0001-01-01T00:00Z)
             return fhir
         return moment.strftime("%Y-%m-%d %H:%M ") + (moment.tzname() or moment.strftime("%z"))

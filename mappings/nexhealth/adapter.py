@@ -156,6 +156,16 @@ _NO_LIST_ROUTE = (
     "the tenant's address may be wrong, or something in front of NexHealth answered"
 )
 
+# A subdomain or location NexHealth does not know is answered with its own (enveloped) 404:
+# "Location not found", or a generic "record not found" (an implementation looking the
+# institution up as it looks a patient up); or, for a location, lists of no one (one filtering
+# by `location_id` without looking it up). Read as "no one", every search of the tenant was an
+# empty searchset and every read a "does not exist" while the practice's records were there.
+_UNKNOWN_SCOPE = (
+    "NexHealth lists no patient at the tenant's subdomain and location_id: it does not know them "
+    "(check the tenant's subdomain and location_id options), or the location has no patients"
+)
+
 PatchShape = Literal["nested", "flat"]
 Found = tuple[list[dict[str, Any]], list[Unreadable]]
 """Appointments that could be read, and those that could not."""
@@ -186,6 +196,10 @@ class NexHealthAdapter:
         # docs are silent"): a vendor comparing emails exactly is not asked by email.
         self._email_folds: bool | None = None
         self._email_probe_after = 0.0  # monotonic: no patient to try it with, not tried again until then
+        # Whether NexHealth has listed a patient of the tenant's subdomain and location (then a
+        # 404 or an empty list is the API's "no one" or "no such patient", not a scope it does
+        # not know). A read does not tell: it may be served whatever the location.
+        self._scope_known = False
         self._providers = by_type(
             ResourceProvider(
                 PATIENT,
@@ -222,7 +236,29 @@ class NexHealthAdapter:
         except UnreadableShape as exc:
             raise UpstreamError(f"NexHealth's patient list could not be read: {exc}") from None
         found, problems = read_many(VendorPatient, raw, "patient", self._drift)
+        if raw:
+            self._scope_known = True
         return [p.model_dump() for p in found], tuple(u.describe("Patient") for u in problems), len(raw)
+
+    async def _check_scope(self) -> None:
+        """After an answer of no one (a 404 from the API itself, an empty list): raise when it is
+        NexHealth not knowing the tenant's subdomain or location (see `_UNKNOWN_SCOPE`). Until a
+        patient of the scope has been listed, the location's whole list is asked for one
+        patient: a 404 or no one there too is the scope. (A location with no patient at all is
+        told the same: there is nothing to serve from it either way.) Once one is listed, never
+        asked again."""
+        if self._scope_known:
+            return
+        strict = str(self.client.location_strict).lower()
+        try:
+            envelope = await self.client.request("GET", "/patients", params={"per_page": 1, "location_strict": strict})
+        except NoRoute:
+            raise UpstreamError(_NO_LIST_ROUTE.format(what="patient")) from None
+        except NotFound:
+            raise UpstreamError(_UNKNOWN_SCOPE) from None
+        if not _raw_ids(envelope, "patients"):
+            raise UpstreamError(_UNKNOWN_SCOPE)
+        self._scope_known = True
 
     def _appointment_list(self, data: Any) -> Found:
         try:
@@ -315,6 +351,7 @@ class NexHealthAdapter:
         try:
             envelope = await self.client.request("GET", f"/patients/{patient_id}")
         except NotFound:
+            await self._check_scope()
             raise NotFound(f"Patient/{patient_id} does not exist") from None
         patient = self._one_patient(envelope.data, patient_id)
         if self.client.location_strict and not await self._at_this_location(patient):
@@ -365,6 +402,7 @@ class NexHealthAdapter:
         for problem in problems:
             if problem.record_id == str(int(parts[1])):
                 raise UpstreamError(f"Encounter/{resource_id}: {problem.describe('NexHealth appointment')}")
+        await self._check_scope()
         raise NotFound(f"Encounter/{resource_id} does not exist")
 
     # -- search -------------------------------------------------------------------------------
@@ -377,24 +415,27 @@ class NexHealthAdapter:
             single_id = q.only(query, "identifier") and len(query.named("identifier")) == 1
             return VendorPage(found, None, total=len(found) if single_id else None)
         bare = _bare_identifier(query)
-        if bare is not None:
+        if bare is not None and request.position is None:
             return await self._either_identifier(bare)
         page, seen, served_size, base = _position(request.position)
         seen_first = seen[0] if seen else None
+        page_size = request.page_size if bare is None else MAX_PAGE_SIZE  # as `_either_identifier` asked
         params: dict[str, str | int] = {
-            "per_page": request.page_size,
+            "per_page": page_size,
             "location_strict": str(self.client.location_strict).lower(),
         }
         narrowing = _most_selective(query, self._ctx.system("chart-number"))
         if narrowing and narrowing[0] == "email" and not await self._email_search_folds():
             narrowing = None  # it would miss `Ada@Example.org` asked as `ada@example.org`: page through
+        if bare is not None:  # the later pages of a chart number NexHealth listed more patients for
+            narrowing = ("foreign_id", bare)
         if narrowing:
             params[narrowing[0]] = narrowing[1]
         active = q.single_token(query, "active")
         # `active=true` is not sent as `inactive=false`: a patient whose `inactive` is null (never
         # set; served as active) is in neither of NexHealth's `inactive` filters where they
         # compare as SQL does, so `inactive=false` would leave out patients served as active.
-        if active == "false":
+        if active == "false" and bare is None:
             params["inactive"] = "true"
         if page == 1:  # without `page`: the first page, however NexHealth numbers its pages
             envelope = await self._patient_list(params)
@@ -409,6 +450,10 @@ class NexHealthAdapter:
         if envelope.warnings:
             log.warning("NexHealth ignored a patient search parameter; the gateway filters the wider result")
         patients, unreadable, held = self._patients(envelope.data)
+        if held == 0 and page == 1:
+            await self._check_scope()  # no one at all may be a location NexHealth does not know
+        if bare is not None:  # the patient whose id it is was read on the first page
+            patients = [p for p in patients if str(p["id"]) != bare]
         ids = _raw_ids(envelope, "patients")
         first = ids[0] if ids else None
         if seen_first is not None and first == seen_first:
@@ -417,7 +462,7 @@ class NexHealthAdapter:
         # The docs give `per_page` no bound: a first page shorter than asked while `count` says
         # there are more is NexHealth's own page size (a cap, or `per_page` ignored), by which
         # its later pages are numbered too.
-        size = served_size or (held if page == 1 and 0 < held < request.page_size else request.page_size)
+        size = served_size or (held if page == 1 and 0 < held < page_size else page_size)
         # Without a total, a page that held records may have a successor; an empty one ends it.
         more = held > 0 and (total is None or page * size < total)
         exact = q.only(query, "active") and active != "true" and not envelope.warnings and not unreadable
@@ -432,6 +477,12 @@ class NexHealthAdapter:
         patient_id = q.single_patient(request.query)
         if not patient_id.isdigit():
             return VendorPage([], None, total=0)
+        page = await self._encounters_of(request, patient_id)
+        if not page.resources:
+            await self._check_scope()  # no appointment at all may be a location NexHealth does not know
+        return page
+
+    async def _encounters_of(self, request: SearchRequest, patient_id: str) -> VendorPage:
         low, high = q.date_bounds_any(request.query, "date")
         start = _midnight(q.shift(low, -1)) if low else EARLIEST
         if high:  # explicit bounds: one window, however long
@@ -562,7 +613,12 @@ class NexHealthAdapter:
         return found, problems
 
     async def _either_identifier(self, value: str) -> VendorPage:
-        """An identifier without a system is a patient id or a chart number: ask for both."""
+        """An identifier without a system is a patient id or a chart number: ask for both. The
+        docs name no `foreign_id` search parameter: an implementation may ignore it and list the
+        whole location, a page at a time. A first page of fewer patients than its `count` goes on
+        (`_search_patients` walks the later pages, the gateway keeping the chart number's
+        patients): the clean-room round found no one for the chart number of a patient past
+        NexHealth's first page, with a warning that it had listed 20 of 45."""
         params: dict[str, str | int] = {
             "foreign_id": value,
             "per_page": MAX_PAGE_SIZE,
@@ -574,12 +630,17 @@ class NexHealthAdapter:
         )
         found = {r["id"]: r for r in by_id}
         patients, unreadable, held = self._patients(charts.data) if charts is not None else ([], (), 0)
+        if not found and held == 0:
+            await self._check_scope()
         for patient in patients:
             found.setdefault(str(patient["id"]), patient_to_fhir(patient, self._ctx))
         listed_of = self._total(charts, held) if charts is not None else None
-        if listed_of is not None and listed_of > held:  # a page shorter than asked
-            unreadable = (*unreadable, f"NexHealth listed {held} of the {listed_of} patients with this chart number")
-        return VendorPage(list(found.values()), None, warnings=unreadable)
+        following = None
+        if listed_of is not None and listed_of > held > 0:  # a page shorter than its list: walk on
+            ids = _raw_ids(charts, "patients")
+            base = "" if self._page_base is None else self._page_base
+            following = f"2:{ids[0] if ids else ''}:{min(held, MAX_PAGE_SIZE)}:{base}:{_sample(ids)}"
+        return VendorPage(list(found.values()), following, warnings=unreadable)
 
     async def _email_search_folds(self) -> bool:
         """Whether NexHealth's `email` search ignores case, tried once: a listed patient's email
@@ -612,6 +673,7 @@ class NexHealthAdapter:
         except NoRoute:  # not the API's "no one": its address is wrong, or a page is in front of it
             raise UpstreamError(_NO_LIST_ROUTE.format(what="patient")) from None
         except NotFound:
+            await self._check_scope()
             return None
 
     # -- write --------------------------------------------------------------------------------

@@ -35,6 +35,23 @@ def encounter_status(a: dict[str, Any], now: datetime) -> str:
     return "finished" if a.get("confirmed") else "unknown"
 
 
+def _period(a: dict[str, Any]) -> dict[str, str]:
+    """The appointment's start to its end. Without an end (cancelled visits), the appointment is
+    its start: an open period would read as "still going on" to date searches. An end before the
+    start is no end either: a Go implementation over MySQL serves a time it never recorded as
+    Go's zero time, `0001-01-01T00:00:00Z`, and FHIR's Period forbids an end before its start
+    (invariant per-1)."""
+    start = instant(a.get("start_time"))
+    end = instant(a.get("end_time"))
+    if end is None or (start is not None and _moment(end) < _moment(start)):
+        end = start
+    return compact({"start": start, "end": end})
+
+
+def _moment(fhir_instant: str) -> datetime:
+    return datetime.fromisoformat(fhir_instant.replace("Z", "+00:00"))
+
+
 def _type_name(a: dict[str, Any]) -> str:
     kind = a.get("appointment_type")  # an object with `include[]=appointment_type`
     name = kind.get("name") if isinstance(kind, dict) else kind
@@ -60,11 +77,7 @@ def encounter_to_fhir(a: dict[str, Any], ctx: TenantContext, now: datetime) -> d
             ]
             if a.get("provider_name")
             else [],
-            # Without an end (cancelled visits), the appointment is its start: an open period
-            # would read as "still going on" to date searches.
-            "period": compact(
-                {"start": instant(a.get("start_time")), "end": instant(a.get("end_time") or a.get("start_time"))}
-            ),
+            "period": _period(a),
             "location": [{"location": {"display": location}}],
         }
     )

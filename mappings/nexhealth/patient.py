@@ -3,9 +3,9 @@
 Gender: NexHealth knows Male, Female and Other. FHIR `unknown` has no NexHealth value, so a
 create with it is refused rather than guessed; a NexHealth patient without gender reads as
 `unknown`. The docs make gender required on create (nexhealth-patients.txt, "Creating a New
-Patient") but never show its values: `Male`, `male` and `M` are all read, and a write is
-sent as `Male` first, then in the other spellings (`GENDER_SPELLINGS`) should NexHealth
-refuse the gender (the adapter learns which one it takes). Phone numbers are digits at
+Patient") but never show its values: `Male`, `male`, `M` and `MALE` are all read, and a
+write is sent as `Male` first, then in the other spellings (`GENDER_SPELLINGS`: `male`, `M`,
+`MALE`) should NexHealth refuse the gender (the adapter learns which one it takes). Phone numbers are digits at
 NexHealth. The chart number is the practice system's id (`foreign_id`), present once
 NexHealth has inserted the patient there (`foreign_id_type` other than `nex`).
 """
@@ -26,6 +26,9 @@ GENDER_SPELLINGS: tuple[dict[str, str], ...] = (
     {"Male": "Male", "Female": "Female", "Other": "Other"},
     {"Male": "male", "Female": "female", "Other": "other"},
     {"Male": "M", "Female": "F", "Other": "O"},
+    # An enum's constant names (Go `const GenderMale Gender = "MALE"`, a Java enum's `name()`):
+    # the docs never list gender's values, and such an implementation refuses every other spelling.
+    {"Male": "MALE", "Female": "FEMALE", "Other": "OTHER"},
 )
 # What a NexHealth create can carry; anything else a client sends is not stored there.
 STORED_ON_CREATE = frozenset({"resourceType", "id", "meta", "text", "name", "telecom", "birthDate", "gender"})

@@ -48,8 +48,9 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
 - ``page_base="one"|"zero"``: ``page`` numbers pages from 1, or from 0.
 - ``create_body="nested"|"flat"``: ``POST /patients`` takes ``{"provider", "patient"}``, or
   the patient fields at the top level (``provider`` optional).
-- ``genders="capitalized"|"lower"|"letters"``: ``bio.gender`` taken and served as
-  ``Male``/``Female``/``Other``, ``male``/``female``/``other`` or ``M``/``F``/``O``.
+- ``genders="capitalized"|"lower"|"letters"|"upper"``: ``bio.gender`` taken and served as
+  ``Male``/``Female``/``Other``, ``male``/``female``/``other``, ``M``/``F``/``O`` or
+  ``MALE``/``FEMALE``/``OTHER``.
 - ``create_answer="patient"|"id"|"none"``: ``POST /patients`` answers with the patient,
   ``{"id": N}``, or ``data: null``.
 - ``retry_after="absent"|"seconds"``: a 429 without ``Retry-After``, or with the seconds

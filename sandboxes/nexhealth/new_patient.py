@@ -28,6 +28,7 @@ SPELLINGS: dict[str, tuple[str, str, str]] = {
     "capitalized": GENDERS,
     "lower": ("male", "female", "other"),
     "letters": ("M", "F", "O"),
+    "upper": ("MALE", "FEMALE", "OTHER"),
 }
 
 

@@ -82,7 +82,7 @@ Providers = Literal["listed", "absent"]
 LocationIds = Literal["shown", "absent"]
 PageBase = Literal["one", "zero"]
 CreateBody = Literal["nested", "flat"]
-Genders = Literal["capitalized", "lower", "letters"]
+Genders = Literal["capitalized", "lower", "letters", "upper"]
 CreateAnswer = Literal["patient", "id", "none"]
 RetryAfter = Literal["absent", "seconds"]
 DuplicateStatus = Literal["400", "409"]
@@ -90,6 +90,10 @@ FrameworkErrors = Literal["envelope", "html"]
 Emails = Literal["folded", "exact"]
 Inactive = Literal["boolean", "nullable"]
 EditAnswer = Literal["patient", "no_content"]
+UnknownSubdomain = Literal["forbidden", "not_found"]
+ForeignIdSearch = Literal["exact", "ignored"]
+UnsetTimes = Literal["null", "zero"]
+UnknownLocation = Literal["not_found", "empty"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
@@ -110,7 +114,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "location_ids": ("shown", "absent"),
     "page_base": ("one", "zero"),
     "create_body": ("nested", "flat"),
-    "genders": ("capitalized", "lower", "letters"),
+    "genders": ("capitalized", "lower", "letters", "upper"),
     "create_answer": ("patient", "id", "none"),
     "retry_after": ("absent", "seconds"),
     "duplicate_status": ("400", "409"),
@@ -118,6 +122,10 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "emails": ("folded", "exact"),
     "inactive": ("boolean", "nullable"),
     "edit_answer": ("patient", "no_content"),
+    "unknown_subdomain": ("forbidden", "not_found"),
+    "foreign_id_search": ("exact", "ignored"),
+    "unset_times": ("null", "zero"),
+    "unknown_location": ("not_found", "empty"),
 }
 
 
@@ -172,8 +180,9 @@ class Reading:
       name one).
     - ``genders``: the values of ``bio.gender`` taken and served (the docs make gender
       required and never list its values): ``Male``/``Female``/``Other``
-      (``"capitalized"``), ``male``/``female``/``other`` (``"lower"``) or ``M``/``F``/``O``
-      (``"letters"``), exact case.
+      (``"capitalized"``), ``male``/``female``/``other`` (``"lower"``), ``M``/``F``/``O``
+      (``"letters"``) or ``MALE``/``FEMALE``/``OTHER`` (``"upper"``: a Go or Java enum's
+      constant names), exact case.
     - ``create_answer``: ``POST /patients`` answers ``data`` with the patient
       (``"patient"``), with its id only (``"id"``: ``{"id": 1234}``), or ``null``
       (``"none"``: the docs do not show the answer).
@@ -195,6 +204,21 @@ class Reading:
     - ``edit_answer``: ``PATCH /patients/{id}`` answers 200 with the patient (``"patient"``),
       or 204 No Content and no body (``"no_content"``: Express's ``res.sendStatus(204)``;
       the docs do not show the answer).
+    - ``unknown_subdomain``: a ``subdomain`` NexHealth does not know is 403 ``["You do not
+      have access to this institution"]`` (``"forbidden"``), or 404 ``["record not found"]``
+      (``"not_found"``: a Go/GORM implementation's ``db.First`` of the institution, the same
+      404 as for an unknown patient, and for a list as much as for a read).
+    - ``foreign_id_search``: ``GET /patients?foreign_id=`` finds the patients with that chart
+      number (``"exact"``), or the parameter, which the docs never name among the search
+      parameters, is ignored as unknown parameters are (``"ignored"``): the location's every
+      patient is listed, a page at a time.
+    - ``unset_times``: a time NexHealth holds none of (an appointment's ``end_time`` or
+      ``checkin_at``, a patient's ``last_sync_time``) is ``null`` (``"null"``, or left out
+      under ``nulls="absent"``), or ``"zero"``: ``0001-01-01T00:00:00Z``, Go's zero
+      ``time.Time`` as a MySQL zero ``DATETIME`` (a NOT NULL column) scans into one.
+    - ``unknown_location``: a ``location_id`` NexHealth does not have is 404 ``["Location not
+      found"]`` (``"not_found"``), or is not looked up (``"empty"``: lists filtered by it hold
+      no one; a patient is read whatever the location, as ever).
     """
 
     patch_body: PatchBody = "nested"
@@ -223,6 +247,10 @@ class Reading:
     emails: Emails = "folded"
     inactive: Inactive = "boolean"
     edit_answer: EditAnswer = "patient"
+    unknown_subdomain: UnknownSubdomain = "forbidden"
+    foreign_id_search: ForeignIdSearch = "exact"
+    unset_times: UnsetTimes = "null"
+    unknown_location: UnknownLocation = "not_found"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -134,12 +134,14 @@ class NexHealthApi:
 
     def check_location(self, params: QueryParameters) -> int:
         location = params.integer("location_id")
-        if location is None or location not in self.store.locations:
+        if location is None or (location not in self.store.locations and self.reading.unknown_location == "not_found"):
             raise ApiError(404, ["Location not found"])
         return location
 
     def check_subdomain(self, params: QueryParameters) -> None:
         if (params.get("subdomain") or "").lower() != self.subdomain:
+            if self.reading.unknown_subdomain == "not_found":
+                raise ApiError(404, ["record not found"])
             raise ApiError(403, ["You do not have access to this institution"])
 
     # ---- authentication
@@ -197,8 +199,9 @@ class NexHealthApi:
         birth_date = params.get("date_of_birth")
         if birth_date is not None and not is_date(birth_date):
             raise ApiError(400, ["date_of_birth must be a date (YYYY-MM-DD)"])
+        foreign_id = params.get("foreign_id") if self.reading.foreign_id_search == "exact" else None
         terms = (params.get("name"), params.get("email"), params.get("phone_number"), birth_date,
-                 params.get("foreign_id"))  # fmt: skip
+                 foreign_id)  # fmt: skip
         page, per_page = self.paging(params)
         rows = self.store.search(location, strict, flags, terms)
         shown = self.page_of(rows, page, per_page)

@@ -298,6 +298,8 @@ class Store:
 
     def window(self, location: int, start: datetime, end: datetime) -> list[Appointment]:
         """The appointments at `location` starting in ``[start, end]``."""
+        if location not in self.schedule:  # a location never looked up (``unknown_location="empty"``)
+            return []
         starts, appointments = self.schedule[location]
         return appointments[bisect_left(starts, start) : bisect_right(starts, end)]
 

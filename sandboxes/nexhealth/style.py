@@ -7,7 +7,8 @@ that; ``styled`` rewrites a copy as the reading serves it, just before it is ser
 - optional fields without a value left out instead of ``null``;
 - phone numbers formatted (``(516) 304-2196``) when phones are stored as formatted text;
 - person names decomposed (NFD) when names are stored so;
-- ``gender`` spelled as the ``genders`` reading spells it (``male``, ``M``).
+- ``gender`` spelled as the ``genders`` reading spells it (``male``, ``M``);
+- a timestamp never set as Go's zero time (``0001-01-01T00:00:00Z``) under ``unset_times``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ __all__ = ["count_bytes", "styled"]
 _MILLIS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 _PHONES = frozenset({"phone_number", "cell_phone_number", "home_phone_number"})
 _NAMES = frozenset({"first_name", "middle_name", "last_name", "name"})
+_TIMES = ("_time", "_at")  # the keys of timestamps (`end_time`, `checkin_at`, `last_sync_time`)
+_ZERO_TIME = "0001-01-01T00:00:00Z"  # Go's time.Time{} (``unset_times="zero"``)
 
 
 def styled(doc: JsonObject, reading: Reading) -> JsonObject:
@@ -35,6 +38,8 @@ def styled(doc: JsonObject, reading: Reading) -> JsonObject:
         if key == "location_ids" and reading.location_ids == "absent":
             continue
         value = _value(key, value, reading)
+        if value is None and reading.unset_times == "zero" and key.endswith(_TIMES):
+            value = _ZERO_TIME
         if value is None and reading.nulls == "absent":
             continue
         out[key] = value

@@ -207,11 +207,12 @@ def test_a_shared_phone_is_not_a_match(fhir: FhirHttp, clinic: Clinic) -> None:
 
 
 def test_a_condition_that_does_not_select_the_record_made_is_said(fhir: FhirHttp) -> None:
-    # The phone written otherwise than stored: the condition's search finds no one, before the
-    # create or after it. Said (the same request again would not find the patient; NexHealth
-    # would then refuse it as a duplicate), never a quiet 201.
+    # The phone written otherwise than stored, with a trunk prefix no matching drops (a `+1` it
+    # would): the condition's search finds no one, before the create or after it. Said (the same
+    # request again would not find the patient; NexHealth would then refuse it as a duplicate),
+    # never a quiet 201.
     body = _patient("Phonewritten", "phone.written@example.org", "3125550642")
-    condition = {"If-None-Exist": "phone=+1 (312) 555-0642", "Prefer": "return=OperationOutcome"}
+    condition = {"If-None-Exist": "phone=0 (312) 555-0642", "Prefer": "return=OperationOutcome"}
     created = fhir.request("POST", f"{BASE}/Patient", json=body, headers={**JSON, **condition})
     assert created.status_code == 201, created.text
     said = [i["diagnostics"] for i in outcome_of(created)["issue"] if i["severity"] == "warning"]

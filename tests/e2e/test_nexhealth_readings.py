@@ -67,6 +67,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "create_answer": "id",
         "page_base": "zero",
         "inactive": "nullable",
+        "foreign_id_search": "ignored",  # the docs never name it among the search parameters
     },
     "flat-wrapped-include": {
         "patient_envelope": "flat",
@@ -84,6 +85,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "create_answer": "none",
         "framework_errors": "html",
         "edit_answer": "no_content",
+        "unset_times": "zero",  # Go's zero time for an end never recorded
     },
     "nested-wrapped-only": {
         "patient_envelope": "nested",
@@ -102,6 +104,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "past_latest": "failed",  # a 500 past 2100, where "flat-array-only" answers 400
         "empty_lists": "not_found",
         "emails": "exact",
+        "genders": "upper",  # a Go enum's constant names: the clean-room round's creates and edits were refused
+        "unknown_subdomain": "not_found",
     },
 }
 
@@ -599,6 +603,7 @@ def test_a_nexhealth_ignoring_per_page_is_walked_whole() -> None:
         {"create_body": "flat"},
         {"genders": "lower"},
         {"genders": "letters"},
+        {"genders": "upper"},
         {"create_answer": "id"},
         {"create_answer": "none"},
         {"error_body": "object"},
@@ -662,3 +667,92 @@ def test_count_per_answer_and_pages_from_zero_lose_nothing(reading: dict[str, st
         assert counted["total"] == len(live)
         encounters = running.fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(busiest.id))
         assert len(encounters) == len(_here(busiest.encounters)) > 5
+
+
+@pytest.mark.parametrize(
+    ("reading", "options"),
+    [
+        ({"unknown_subdomain": "not_found"}, {"subdomain": "demo-dentl"}),
+        ({"unknown_subdomain": "not_found", "empty_lists": "not_found"}, {"subdomain": "demo-dentl"}),
+        ({}, {"location_id": 999}),
+        ({"empty_lists": "not_found"}, {"location_id": 999}),
+        ({"unknown_location": "empty"}, {"location_id": 999, "location_strict": True}),
+    ],
+    ids=["subdomain-404", "subdomain-404-empty-404", "location-404", "location-404-empty-404", "location-empty"],
+)
+def test_a_subdomain_or_location_nexhealth_does_not_know_is_a_failure_not_no_one(
+    reading: dict[str, str], options: dict[str, Any]
+) -> None:
+    # A tenant whose subdomain or location_id NexHealth does not know is answered with the
+    # API's own enveloped 404 ("Location not found"; a Go/GORM implementation's "record not
+    # found" for the institution), or with lists of no one (a location never looked up): the
+    # clean-room round saw every Patient and Encounter search served as an empty searchset
+    # with `total: 0`, and every read as "Patient/1 does not exist", while the practice's
+    # records were all there. (Where a patient is read whatever the location, it is served;
+    # without `location_strict`, the simulator lists the institution's every patient.)
+    simulator = partial(create_sandbox, rate_per_minute=RATE, **reading)
+    settings = {"rate_per_minute": RATE, **options}
+    reads = [] if reading.get("unknown_location") == "empty" else [(f"Patient/{_fhir_id(1)}", {})]
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options=settings) as running:
+        for path, params in (
+            ("Patient", {}),
+            ("Patient", {"family": "Wang"}),
+            ("Patient", {"birthdate": "1980-01-01"}),
+            ("Patient", {"identifier": "12345"}),
+            ("Encounter", {"patient": _fhir_id(1)}),
+            *reads,
+        ):
+            answer = running.fhir.get(f"{BASE}/{path}", params=params)
+            assert answer.status_code == 502, (path, params, answer.status_code, answer.text[:300])
+            assert "subdomain" in answer.json()["issue"][0]["diagnostics"], answer.text[:300]
+
+
+def test_a_known_location_with_no_match_is_still_no_one() -> None:
+    # The other side: under the 404-for-no-one reading, a search matching no one at a location
+    # NexHealth knows stays an empty searchset, and an unknown id a 404.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, empty_lists="not_found", unknown_subdomain="not_found")
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        empty = running.fhir.get_ok(f"{BASE}/Patient", params={"birthdate": "1801-01-01"})
+        assert empty.get("entry", []) == [] and empty.get("total", 0) == 0
+        assert running.fhir.get(f"{BASE}/Patient/{_fhir_id(999_999)}").status_code == 404
+        assert running.fhir.get(f"{BASE}/Patient/{_fhir_id(999_998)}").status_code == 404
+
+
+@pytest.mark.parametrize("per_page", ["ignored", "max_1000"])
+def test_a_chart_number_is_found_where_nexhealth_ignores_foreign_id(per_page: str) -> None:
+    # The docs never name `foreign_id` among the search parameters: an implementation ignoring
+    # it lists the whole location, a page at a time. The clean-room round asked one page and
+    # found no one for the chart number of a patient past it (only a warning that NexHealth
+    # had listed 20 of 45).
+    simulator = partial(create_sandbox, rate_per_minute=RATE, per_page=per_page, foreign_id_search="ignored")
+    live = live_patients(build_clinic())
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        for patient in (live[0], live[len(live) // 2], live[-1]):
+            found = running.fhir.search_all(f"{BASE}/Patient", identifier=patient.chart_number, _count=3)
+            assert [r["id"] for r in found] == [_fhir_id(patient.id)], (patient.chart_number, found[:1])
+        by_id = running.fhir.search_all(f"{BASE}/Patient", identifier=_fhir_id(live[-1].id), _count=3)
+        assert [r["id"] for r in by_id] == [_fhir_id(live[-1].id)]  # read by its id, not listed again
+
+
+def test_go_zero_times_are_no_end_and_do_not_break_the_ccd() -> None:
+    # A Go implementation over MySQL serves a time it never recorded (a zero DATETIME in a NOT
+    # NULL column) as `0001-01-01T00:00:00Z`. The clean-room round served such an appointment's
+    # Encounter with `period.end` in year 1 (before its start: FHIR's per-1 forbids it), and
+    # the patient's CCD was a 500 (the year-1 end could not be put on the practice's clock).
+    simulator = partial(create_sandbox, rate_per_minute=RATE, unset_times="zero")
+    clinic = build_clinic()
+    endless = [p for p in live_patients(clinic) if any(e.end is None for e in _here(p.encounters))]
+    assert endless
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        for patient in endless:
+            encounters = running.fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(patient.id))
+            assert len(encounters) == len(_here(patient.encounters))
+            for encounter in encounters:
+                period = encounter["period"]
+                assert period.get("end", period["start"]) >= period["start"], period
+            bundle = running.fhir.get_ok(f"{BASE}/DocumentReference/$docref", params={"patient": _fhir_id(patient.id)})
+            url = bundle["entry"][0]["resource"]["content"][0]["attachment"]["url"]
+            url = url if url.startswith("http") else f"{BASE}/{url}"
+            document = running.fhir.request("GET", url, headers={"Accept": "application/xml"})
+            assert document.status_code == 200, document.text[:300]
+            assert "0001-01-01" not in document.text

@@ -248,3 +248,18 @@ def test_a_day_alone_or_no_time_does_not_say_signs_were_taken_together() -> None
 def test_an_organizer_is_named_the_same_whatever_order_its_signs_come_in() -> None:
     taken = [_vital("a", "2026-03-01T09:15:00Z", "8867-4", 72), _vital("b", "2026-03-01T09:15:00Z", "9279-1", 16)]
     assert _organizers(taken)[0][0] == _organizers(taken[::-1])[0][0]
+
+
+def test_a_time_near_year_one_is_shown_as_written_not_a_500() -> None:
+    # A vendor's zero time (Go's `0001-01-01T00:00:00Z`) could not be put on a practice clock
+    # west of UTC (it would fall in year 0): the narrative raised OverflowError, and the CCD of
+    # a patient with such a visit was a 500 (the NexHealth clean-room round).
+    request = request_of(GOLDEN / "every_section_and_status.input.json")
+    resources = [
+        {**r, "period": {**r["period"], "end": "0001-01-01T00:00:00Z"}}
+        if r["resourceType"] == "Encounter" and r.get("period")
+        else r
+        for r in request.resources
+    ]
+    xml = render_ccd(dataclasses.replace(request, resources=resources))
+    assert b"0001-01-01T00:00:00Z" in xml
