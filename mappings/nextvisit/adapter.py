@@ -377,18 +377,22 @@ class NextvisitAdapter:
 
     async def _shows_its_own(self, refused_id: str) -> bool:
         """Whether the vendor shows this tenant's own patients while it refused `refused_id`
-        with a 403: then the refusal is of that record (a policy's "This action is
-        unauthorized.": another team's patient), not of the gateway's access. Told by a patient
-        the list gives (not the refused one, which would be the tenant's own) read as usual."""
+        with a 403, and `refused_id` is not one of them: then the refusal is of another team's
+        patient (a policy's "This action is unauthorized."), not of the gateway's access. Told
+        by a patient the list gives read as usual, and the refused one absent from the list
+        ("patients for the current team", the docs): one listed there yet refused is this
+        tenant's patient that the gateway's account may not read, the operator's to check,
+        never "does not exist" (its allergy search would then answer "none")."""
         try:
             listed = await self._list({"per_page": 2, "sort": "id"})
             ids = [str(i) for i in _row_ids([r for r in listed.data if isinstance(r, dict)])]
             if not ids or refused_id in ids:
                 return False
             await self._show(ids[0])
+            team: dict[str, str | int] = {"per_page": LIST_PAGE_SIZE, "sort": "id"}
+            return await self._listed_row(int(refused_id), team) is None
         except (UpstreamSecurity, NotFound):
             return False
-        return True
 
     async def _with_demographics(self, patient: VendorPatient) -> VendorPatient:
         """The patient with the demographics its read left out (an implementation that ignores

@@ -435,3 +435,33 @@ def test_a_403_for_every_read_is_the_gateways_access_refused() -> None:
         asyncio.run(adapter.providers["Patient"].read("9001"))
     with pytest.raises(UpstreamSecurity):  # one of its own patients, refused
         asyncio.run(adapter.providers["Patient"].read("7"))
+
+
+class PagedPolicyVendor(PolicyVendor):
+    """A PolicyVendor whose list pages as documented (`per_page`, `page`, ascending id)."""
+
+    async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+        answer = await super().request(method, path, params=params, json=json)
+        if path != "/v1/patients":
+            return answer
+        rows = sorted(answer["data"], key=lambda row: int(row["id"]))
+        size, page = int((params or {}).get("per_page", 50)), int((params or {}).get("page", 1))
+        last = max(1, -(-len(rows) // size))
+        data = rows[(page - 1) * size : page * size]
+        return {"data": data, "meta": {"current_page": page, "last_page": last, "total": len(rows)}}
+
+
+def test_a_policy_refusing_one_of_the_tenants_own_patients_is_not_read_as_not_found() -> None:
+    # Patient 12 is listed among this team's patients, yet its read is refused (a policy the
+    # gateway's account does not satisfy): the operator's to check. Read as "does not exist",
+    # a client would take its allergy search's empty answer for "no known allergies".
+    team = [{**JANE, "id": pid} for pid in range(7, 15)]
+    adapter = _adapter(PagedPolicyVendor(team, {"12"}))
+    with pytest.raises(UpstreamSecurity):
+        asyncio.run(adapter.providers["Patient"].read("12"))
+    allergies = adapter.providers["AllergyIntolerance"]
+    assert allergies.search is not None
+    with pytest.raises(UpstreamSecurity):
+        asyncio.run(allergies.search(_for_patient("AllergyIntolerance", "12")))
+    with pytest.raises(NotFound):  # another team's patient, not in this team's list: not found here
+        asyncio.run(adapter.providers["Patient"].read("9001"))
