@@ -463,5 +463,9 @@ def test_a_policy_refusing_one_of_the_tenants_own_patients_is_not_read_as_not_fo
     assert allergies.search is not None
     with pytest.raises(UpstreamSecurity):
         asyncio.run(allergies.search(_for_patient("AllergyIntolerance", "12")))
+    delete = adapter.providers["Patient"].delete
+    assert delete is not None
+    with pytest.raises(UpstreamSecurity):  # not "nothing there to delete": a success for a record kept
+        asyncio.run(delete("12"))
     with pytest.raises(NotFound):  # another team's patient, not in this team's list: not found here
         asyncio.run(adapter.providers["Patient"].read("9001"))
