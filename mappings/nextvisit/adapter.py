@@ -213,7 +213,7 @@ LIST_PAGE_SIZE = 50
 MAX_TRASH_PAGES = 40
 MAX_CREATED_PAGES = 4  # list pages read to find a patient the create answer did not name
 MAX_DEMOGRAPHICS_PAGES = 16  # list pages read to find one patient's demographics (bisected)
-MAX_RUN_PAGES = 4  # list pages read for the patients sharing the sort value a page ends in
+MAX_RUN_PAGES = 5  # list pages read for the patients sharing the sort value a page ends in
 _SORT_FIELDS: dict[str, ties.SortField] = {"family": "last_name", "birthdate": "date_of_birth"}
 # The relations a read asks for: the docs list `include=user,team,encounters,demographics` (on the
 # list), and a show built on the same Spatie query builder loads only what is included.
@@ -577,11 +577,16 @@ class NextvisitAdapter:
             "per_page": LIST_PAGE_SIZE,
         }
         found: list[Any] = []
-        pages = 0
-        async for listed in self._walk(wanted, MAX_RUN_PAGES + 1):  # one more: has it an end?
-            pages += 1
+        position: Position = None
+        for _ in range(MAX_RUN_PAGES):
+            listed = await self._list({**wanted, **_paging(position)})
+            if _not_as_asked(listed, position):
+                return found, False  # not the page asked for: the rest of the run is unread
             found += [row for row in listed.data if ties.same_value(row, field, value)]
-        return found, pages <= MAX_RUN_PAGES
+            position = _following(listed, position)
+            if position is None:
+                return found, True  # its last page read
+        return found, False
 
     def _patients(self, rows: list[Any]) -> tuple[list[Resource], tuple[str, ...]]:
         """The patients of a list that can be read, and a warning for each that cannot."""
