@@ -213,7 +213,7 @@ LIST_PAGE_SIZE = 50
 MAX_TRASH_PAGES = 40
 MAX_CREATED_PAGES = 4  # list pages read to find a patient the create answer did not name
 MAX_DEMOGRAPHICS_PAGES = 16  # list pages read to find one patient's demographics (bisected)
-MAX_RUN_PAGES = 4  # list pages read for the patients sharing the sort value a page ends in
+MAX_RUN_PAGES = 5  # list pages read for the patients sharing the sort value a page ends in
 _SORT_FIELDS: dict[str, ties.SortField] = {"family": "last_name", "birthdate": "date_of_birth"}
 # The relations a read asks for: the docs list `include=user,team,encounters,demographics` (on the
 # list), and a show built on the same Spatie query builder loads only what is included.
@@ -377,18 +377,22 @@ class NextvisitAdapter:
 
     async def _shows_its_own(self, refused_id: str) -> bool:
         """Whether the vendor shows this tenant's own patients while it refused `refused_id`
-        with a 403: then the refusal is of that record (a policy's "This action is
-        unauthorized.": another team's patient), not of the gateway's access. Told by a patient
-        the list gives (not the refused one, which would be the tenant's own) read as usual."""
+        with a 403, and `refused_id` is not one of them: then the refusal is of another team's
+        patient (a policy's "This action is unauthorized."), not of the gateway's access. Told
+        by a patient the list gives read as usual, and the refused one absent from the list
+        ("patients for the current team", the docs): one listed there yet refused is this
+        tenant's patient that the gateway's account may not read, the operator's to check,
+        never "does not exist" (its allergy search would then answer "none")."""
         try:
             listed = await self._list({"per_page": 2, "sort": "id"})
             ids = [str(i) for i in _row_ids([r for r in listed.data if isinstance(r, dict)])]
             if not ids or refused_id in ids:
                 return False
             await self._show(ids[0])
+            team: dict[str, str | int] = {"per_page": LIST_PAGE_SIZE, "sort": "id"}
+            return await self._listed_row(int(refused_id), team) is None
         except (UpstreamSecurity, NotFound):
             return False
-        return True
 
     async def _with_demographics(self, patient: VendorPatient) -> VendorPatient:
         """The patient with the demographics its read left out (an implementation that ignores
@@ -573,11 +577,16 @@ class NextvisitAdapter:
             "per_page": LIST_PAGE_SIZE,
         }
         found: list[Any] = []
-        pages = 0
-        async for listed in self._walk(wanted, MAX_RUN_PAGES + 1):  # one more: has it an end?
-            pages += 1
+        position: Position = None
+        for _ in range(MAX_RUN_PAGES):
+            listed = await self._list({**wanted, **_paging(position)})
+            if _not_as_asked(listed, position):
+                return found, False  # not the page asked for: the rest of the run is unread
             found += [row for row in listed.data if ties.same_value(row, field, value)]
-        return found, pages <= MAX_RUN_PAGES
+            position = _following(listed, position)
+            if position is None:
+                return found, True  # its last page read
+        return found, False
 
     def _patients(self, rows: list[Any]) -> tuple[list[Resource], tuple[str, ...]]:
         """The patients of a list that can be read, and a warning for each that cannot."""

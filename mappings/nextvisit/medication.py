@@ -13,7 +13,7 @@ status (a list that keeps what was stopped): that status is served (`discontinue
 vendor says was stopped; a status no reading knows stays `unknown`. An object that says no
 status but when the drug was stopped (`discontinued_at`, a Rails model's timestamp column in
 place of an enum) is `stopped` (R4 medication-statement-status: "the medication was stopped
-being taken").
+being taken"); a stop still to come (a course planned to end on a day ahead) is not, yet.
 """
 
 from __future__ import annotations

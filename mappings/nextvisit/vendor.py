@@ -117,6 +117,26 @@ def iso_timestamp(value: Any) -> str | None:
         raise ValueError(_NOT_A_TIME) from None
 
 
+def _stop_passed(value: Any) -> bool:
+    """Whether a medication's stop date or time (a string, or seconds since the epoch) says a
+    stop that has happened: one ahead of now (today, for a date) is still to come. A string
+    that is no readable date still says the drug was stopped."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return False
+    if isinstance(value, str) and (not value.strip() or no_date(value)):
+        return False
+    try:
+        stamp = iso_timestamp(value)
+    except (ValueError, OverflowError, OSError):
+        return True
+    if stamp is None:
+        return False
+    if len(stamp) == 10:
+        return date.fromisoformat(stamp) <= datetime.now(UTC).date()
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) <= datetime.now(UTC)
+
+
 def no_date(value: Any) -> bool:
     """Whether `value` is a stand-in for no date (MySQL's zero date, a year-1 zero value)."""
     return isinstance(value, str) and _NO_DATE.match(value.strip()) is not None
@@ -382,13 +402,13 @@ class VendorMedication(_Model):
     @property
     def stopped(self) -> bool:
         """Whether the entry says when the drug was stopped: a stop date or time that is a date
-        (not null, empty, false or a stand-in for no date)."""
-        for value in (self.discontinued_at, self.discontinued_on, self.stopped_at, self.stopped_on):
-            if isinstance(value, str) and value.strip() and not no_date(value):
-                return True
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                return True  # seconds since the epoch
-        return False
+        (not null, empty, false or a stand-in for no date), and not one still to come (a course
+        planned to end on a day ahead has not been stopped: R4 `stopped` is a drug "stopped
+        being taken")."""
+        return any(
+            _stop_passed(value)
+            for value in (self.discontinued_at, self.discontinued_on, self.stopped_at, self.stopped_on)
+        )
 
     @property
     def text(self) -> str:

@@ -12,7 +12,7 @@ import pytest
 
 from gateway.contract import AdapterConfig, NoOptions, SearchRequest, TenantContext
 from gateway.errors import Gone, NotFound, UpstreamError, UpstreamSecurity
-from gateway.search.model import ParamType, ReferenceValue, SearchParam, SearchQuery
+from gateway.search.model import ParamType, ReferenceValue, SearchParam, SearchQuery, SortKey
 from mappings.nextvisit.adapter import NextvisitAdapter
 from mappings.nextvisit.client import Refused
 
@@ -435,3 +435,60 @@ def test_a_403_for_every_read_is_the_gateways_access_refused() -> None:
         asyncio.run(adapter.providers["Patient"].read("9001"))
     with pytest.raises(UpstreamSecurity):  # one of its own patients, refused
         asyncio.run(adapter.providers["Patient"].read("7"))
+
+
+class PagedPolicyVendor(PolicyVendor):
+    """A PolicyVendor whose list pages as documented (`per_page`, `page`, ascending id)."""
+
+    async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+        answer = await super().request(method, path, params=params, json=json)
+        if path != "/v1/patients":
+            return answer
+        rows = sorted(answer["data"], key=lambda row: int(row["id"]))
+        size, page = int((params or {}).get("per_page", 50)), int((params or {}).get("page", 1))
+        last = max(1, -(-len(rows) // size))
+        data = rows[(page - 1) * size : page * size]
+        return {"data": data, "meta": {"current_page": page, "last_page": last, "total": len(rows)}}
+
+
+def test_a_policy_refusing_one_of_the_tenants_own_patients_is_not_read_as_not_found() -> None:
+    # Patient 12 is listed among this team's patients, yet its read is refused (a policy the
+    # gateway's account does not satisfy): the operator's to check. Read as "does not exist",
+    # a client would take its allergy search's empty answer for "no known allergies".
+    team = [{**JANE, "id": pid} for pid in range(7, 15)]
+    adapter = _adapter(PagedPolicyVendor(team, {"12"}))
+    with pytest.raises(UpstreamSecurity):
+        asyncio.run(adapter.providers["Patient"].read("12"))
+    allergies = adapter.providers["AllergyIntolerance"]
+    assert allergies.search is not None
+    with pytest.raises(UpstreamSecurity):
+        asyncio.run(allergies.search(_for_patient("AllergyIntolerance", "12")))
+    delete = adapter.providers["Patient"].delete
+    assert delete is not None
+    with pytest.raises(UpstreamSecurity):  # not "nothing there to delete": a success for a record kept
+        asyncio.run(delete("12"))
+    with pytest.raises(NotFound):  # another team's patient, not in this team's list: not found here
+        asyncio.run(adapter.providers["Patient"].read("9001"))
+
+
+def test_a_run_read_to_its_end_is_served_without_saying_it_could_not_be() -> None:
+    # The page ends among 230 Ngs: the list filtered by `Ng` is read to its last page (the
+    # fifth), so every Ng is served with the page and nothing is said to be missing.
+    clinic = [{**JANE, "id": pid, "last_name": "Adams" if pid <= 10 else "Ng"} for pid in range(1, 241)]
+    vendor = PagedPolicyVendor(clinic, set())
+    patients = _adapter(vendor).providers["Patient"]
+    assert patients.search is not None
+    sorted_by_family = SearchQuery("Patient", (), (SortKey("family", False),), "UTC")
+    page = asyncio.run(patients.search(SearchRequest(sorted_by_family, None, 12)))
+    assert page.warnings == ()
+    assert [r["id"] for r in page.resources] == [str(pid) for pid in range(1, 241)]
+    assert len([path for path, _ in vendor.calls if path == "/v1/patients"]) == 1 + 5
+    # 300 Ngs: the filtered list is read five pages deep and no further, and the page says so.
+    clinic = [{**JANE, "id": pid, "last_name": "Adams" if pid <= 10 else "Ng"} for pid in range(1, 311)]
+    vendor = PagedPolicyVendor(clinic, set())
+    patients = _adapter(vendor).providers["Patient"]
+    assert patients.search is not None
+    page = asyncio.run(patients.search(SearchRequest(sorted_by_family, None, 12)))
+    assert len(page.warnings) == 1 and "more than 250" in page.warnings[0]
+    assert page.total is None
+    assert len([path for path, _ in vendor.calls if path == "/v1/patients"]) == 1 + 5

@@ -71,6 +71,10 @@ def test_medications_in_every_shape(value: Any, texts: list[str]) -> None:
         ({"name": "Sertraline", "discontinued_at": None}, "unknown"),
         ({"name": "Sertraline", "discontinued_at": "0001-01-01T00:00:00Z"}, "unknown"),
         ({"name": "Sertraline", "status": "active", "discontinued_at": None}, "active"),
+        # A stop still to come (a course planned to end) has not stopped the drug yet.
+        ({"name": "Amoxicillin", "stopped_on": "2999-01-10"}, "unknown"),
+        ({"name": "Amoxicillin", "discontinued_at": "2999-01-10T12:00:00.000-05:00"}, "unknown"),
+        ({"name": "Amoxicillin", "discontinued_at": 32472144000}, "unknown"),  # 2999, epoch seconds
     ],
 )
 def test_a_medication_stopped_by_its_stop_time_is_stopped(entry: dict[str, Any], status: str) -> None:
