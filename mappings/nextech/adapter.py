@@ -68,7 +68,8 @@ Where the docs are silent (and how each point is read here):
   open-ended search cannot omit `end` without losing future (scheduled, open) encounters.
   The docs give `end` as a date-time with no maximum: an open-ended search sends
   `FAR_END` (9999-12-31T00:00:00, within .NET's DateTime and SQL Server's datetime; every
-  bound is sent as UTC without a zone designator, which some parsers drop silently). If
+  bound is sent as UTC without a zone designator, as some parsers drop a `Z` silently, or,
+  once that is refused with a 400 and `Z` is not, with `Z`, as RFC 3339 readers ask). If
   Nextech rejects that (400), the search is repeated up to `HORIZON_DAYS` ahead and its
   searchset carries a warning (`HORIZON_WARNING`) that later encounters may be missing; the
   tenant keeps to the horizon from then on. An implementation may fail on that far date
@@ -228,6 +229,7 @@ class NextechAdapter:
         self._known_patients: TTLCache[str, str] = TTLCache(maxsize=KNOWN_PATIENTS, ttl=KNOWN_FOR)
         self._far_end_refused_until = 0.0  # monotonic: until then, open searches stop at the horizon
         self._initials_refused_until = 0.0  # monotonic: until then, names are searched as written
+        self._zoned_bounds: bool | None = None  # start/end sent with `Z` (True) or without (False); None: not yet known
         self._providers = self._table()
 
     def _table(self) -> dict[str, ResourceProvider]:
@@ -457,13 +459,26 @@ class NextechAdapter:
         vendor_id = await self._vendor_patient(patient_id) if split_patient_id(patient_id) else None
         if vendor_id is None:
             return Read([], [])
-        params = {"end": _stamp(end)}
-        if start is not None:
-            params["start"] = _stamp(start)
         path = f"/{quote(vendor_id, safe='')}/encounters/search"
-        try:
+
+        async def window(zoned: bool) -> list[Any]:
+            params = {"end": _stamp(end, zoned)}
+            if start is not None:
+                params["start"] = _stamp(start, zoned)
             with tentative() if far else nullcontext():
-                bodies = await (self._section_pages(path, params, section) if section else self._pages(path, params))
+                return await (self._section_pages(path, params, section) if section else self._pages(path, params))
+
+        try:
+            try:
+                bodies = await window(self._zoned_bounds is True)
+            except InvalidRequest:
+                if self._zoned_bounds is not None:
+                    raise
+                # Perhaps a reader of RFC 3339 date-times, which require a zone: ask with `Z`.
+                bodies = await window(True)
+                self._zoned_bounds = True
+            else:
+                self._zoned_bounds = self._zoned_bounds is True
         except NotFound:
             return Read([], [])
         rows, cut = self._list(bodies, "encounters")
@@ -590,14 +605,17 @@ class NextechAdapter:
         return patient_id, items, (HORIZON_WARNING,)
 
 
-def _stamp(moment: datetime) -> str:
-    """A `start`/`end` bound: the UTC date-time without a zone designator (`2025-03-15T00:00:00`).
-    The docs type the bounds only "date-time" and the encounter times "UTC"; a zone-less value
-    is what every ISO 8601 parser takes, while some drop a `Z` or an offset as unparseable,
-    silently (Flask's `type=` over `strptime`, `datetime.fromisoformat` before Python 3.11):
-    an `end` dropped falls back to now. A reader taking it as its local time instead of UTC
-    is within the day the window is widened by on each side."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+def _stamp(moment: datetime, zoned: bool = False) -> str:
+    """A `start`/`end` bound: the UTC date-time without a zone designator (`2025-03-15T00:00:00`),
+    or with `Z` (`zoned`). The docs type the bounds only "date-time" and the encounter times
+    "UTC". Some parsers drop a `Z` or an offset as unparseable, silently (Flask's `type=` over
+    `strptime`, `datetime.fromisoformat` before Python 3.11): an `end` dropped falls back to
+    now, so the zone-less form is sent first. Others refuse it (RFC 3339's `date-time`, which
+    OpenAPI's `format: date-time` names, requires an offset), which is seen as a 400: the `Z`
+    form is then asked. A reader taking the zone-less form as its local time instead of UTC is
+    within the day the window is widened by on each side."""
+    utc = moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    return f"{utc}Z" if zoned else utc
 
 
 def _horizon() -> datetime:

@@ -163,7 +163,7 @@ class NextechApi:
         sections: tuple[str, ...] = CCD_SECTIONS,
         latest_end: datetime | None = None,
         refused_token_status: Literal[401, 403] = 401,
-        date_params: Literal["iso", "naive"] = "iso",
+        date_params: Literal["iso", "naive", "zoned"] = "iso",
     ) -> None:
         self.chart = chart
         self.date_params = date_params
@@ -248,9 +248,16 @@ class NextechApi:
 
     def _date_param(self, name: str, raw: str | None) -> datetime | None:
         """``start``/``end``; with ``date_params="naive"`` a value with a zone is dropped, as if
-        absent (Flask's ``request.args.get(name, type=...)`` swallows the parser's ValueError)."""
-        if self.date_params == "naive" and raw is not None and _ZONED.search(raw.strip()):
-            return None
+        absent (Flask's ``request.args.get(name, type=...)`` swallows the parser's ValueError);
+        with ``"zoned"`` a date-time without one is a 400 (RFC 3339's ``date-time``, which
+        OpenAPI's ``format: date-time`` names, requires an offset)."""
+        if raw is not None and raw.strip() and self.date_params != "iso":
+            zoned = _ZONED.search(raw.strip()) is not None
+            if self.date_params == "naive" and zoned:
+                return None
+            if self.date_params == "zoned" and not zoned:
+                model_state = {name: [f"The value '{raw}' is not valid for {name}."]}
+                raise ApiError(400, {"Message": INVALID, "ModelState": model_state})
         return _instant(name, raw)
 
     async def categories(self, request: Request) -> Response:
