@@ -43,8 +43,9 @@ Where the docs are silent (and how each point is read here):
   Case: read as case-insensitive, as "will attempt to match" suggests and SQL Server's
   default collation is; the letters are sent upper case so that capitalised names are found
   even by a case-sensitive implementation, and the base letter lower case too, for names
-  written with a lower-case particle (`de la Cruz`). Which names: first and last (the docs: "name"),
-  not middle: a `given`/`name` search says middle names were not searched.
+  written with a lower-case particle (`de la Cruz`), until a lower-case letter is seen to
+  find a name holding it upper case only (the implementation ignores case). Which names:
+  first and last (the docs: "name"), not middle: a `given`/`name` search says middle names were not searched.
 - Shapes: ids as numbers or strings, camelCase or PascalCase keys, `dob` as a date-time (`Z`,
   offset or none), a date or `MM/DD/YYYY`, `encounterDate` with `Z`, an offset or no zone
   (read as UTC, "UTC date / time"), null or absent optional fields, lists bare or in an
@@ -108,6 +109,7 @@ from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
@@ -135,7 +137,7 @@ from mappings.nextech.encounter import (
 )
 from mappings.nextech.options import NextechOptions
 from mappings.nextech.patient import patient_id, patient_to_fhir, split_patient_id
-from mappings.nextech.terms import chart_term, name_terms, written_terms
+from mappings.nextech.terms import chart_term, ignores_case, name_terms, written_terms
 from mappings.nextech.vendor import (
     UnreadablePayload,
     VendorEncounter,
@@ -229,6 +231,7 @@ class NextechAdapter:
         self._known_patients: TTLCache[str, str] = TTLCache(maxsize=KNOWN_PATIENTS, ttl=KNOWN_FOR)
         self._far_end_refused_until = 0.0  # monotonic: until then, open searches stop at the horizon
         self._initials_refused_until = 0.0  # monotonic: until then, names are searched as written
+        self._ignores_case = False  # a lower-case letter found a name holding it upper case only
         self._zoned_bounds: bool | None = None  # start/end sent with `Z` (True) or without (False); None: not yet known
         self._providers = self._table()
 
@@ -271,7 +274,7 @@ class NextechAdapter:
         initial (patient.py), keeping the patient whose id it is."""
         key = split_patient_id(resource_id)
         if key is not None:
-            terms = (chart_term(key.chart),) if key.chart else name_terms(key.initial)
+            terms = (chart_term(key.chart),) if key.chart else name_terms(key.initial, not self._ignores_case)
             try:
                 answers = await concurrently(*(self._search_term(t) for t in terms))
             except InvalidRequest:  # a term too short for a minimum length: the client's read was fine
@@ -310,6 +313,10 @@ class NextechAdapter:
                 self._drift.unreadable("patient", [_POSITION.sub("[]", error.field)])
                 unreadable.append(_unreadable_patient(row, index, error))
         self._drift.fields("patient", records)
+        if not self._ignores_case and any(
+            ignores_case(term, (p.firstName, p.lastName, p.middleName, p.chartNumber)) for p in records
+        ):
+            self._ignores_case = True  # the lower-case letters (terms.name_terms) find nothing more here
         return Read(records, unreadable, cut)
 
     async def _pages(self, path: str, params: Mapping[str, str]) -> list[Any]:
@@ -506,7 +513,8 @@ class NextechAdapter:
 
     async def _search_patients(self, request: SearchRequest) -> VendorPage:
         query = request.query
-        terms = _terms(query, self._ctx.system("chart-number"), self._ctx.system("patient-id"))
+        lower = not self._ignores_case
+        terms = _terms(query, self._ctx.system("chart-number"), self._ctx.system("patient-id"), lower)
         if not terms:
             return VendorPage([], None, total=0)  # e.g. an identifier in a system this tenant has not
         written = () if query.named("identifier") else _written_terms(query)
@@ -656,15 +664,15 @@ def _unreadable_patient(row: Any, index: int, error: UnreadablePayload) -> Unrea
     return Unreadable(f"The patient at position {index} of a Nextech answer", None, error)
 
 
-def _terms(query: SearchQuery, chart_system: str, id_system: str) -> tuple[str, ...]:
+def _terms(query: SearchQuery, chart_system: str, id_system: str, lower: bool) -> tuple[str, ...]:
     """The terms to send: a chart number's, else those of a family name (Nextech always
-    searches last names), else of a given name or name (terms.py). Of several parameters
-    (ANDed, each alone a superset) the one needing the fewest terms; of several values of one
-    (ORed) the terms of each."""
+    searches last names), else of a given name or name (terms.py; `lower`: with the lower-case
+    letter). Of several parameters (ANDed, each alone a superset) the one needing the fewest
+    terms; of several values of one (ORed) the terms of each."""
     if query.named("identifier"):
         chart = _chart_number(query, chart_system, id_system)
         return (chart_term(chart),) if chart is not None else ()
-    options = _name_options(query, name_terms)
+    options = _name_options(query, partial(name_terms, lower=lower))
     if options:
         fewest = min(options, key=len)
         if len(fewest) > MAX_NAME_TERMS:
