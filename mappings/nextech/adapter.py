@@ -643,7 +643,7 @@ def _not_the_page_asked(body: Any, before: Any, asked: str | None) -> bool:
     """Whether a page asked by number is another: one saying it is a different page, or holding
     the rows of the page before it (the number, which Nextech's docs do not name, not taken)."""
     said = page_number(body)
-    if asked is not None and asked.isdigit() and said is not None and said != int(asked):
+    if asked is not None and asked.isascii() and asked.isdigit() and said is not None and said != int(asked):
         return True
     try:
         rows, previous = items_of(body), items_of(before)

@@ -357,7 +357,7 @@ def _paging_parts(body: Any) -> list[dict[str, Any]]:
 def _number(value: Any) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():  # `²` is a digit `int` refuses
         return int(value)
     return None
 

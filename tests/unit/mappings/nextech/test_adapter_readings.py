@@ -592,3 +592,21 @@ def test_a_case_sensitive_nextech_keeps_being_sent_the_lower_case_letter(tmp_pat
         page = _search(adapter, "Patient", [("family", "De La Cruz")])
         assert [params["term"] for _, params in fake.calls] == ["D", "Ď", "d"]
         assert [r["id"] for r in page.resources] == ["46.C00046"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"X-Total-Count": "²"}, {"X-Pagination": '{"total": "¹", "next_page": "²"}'}, {"Link": '<?page=²>; rel="next"'}],
+)
+def test_page_facts_that_are_no_numbers_are_not_a_crash(tmp_path: Path, headers: dict[str, str]) -> None:
+    """Superscript digits pass `str.isdigit()` but not `int()`: a header or link holding one was
+    an unhandled ValueError (a 500); it is read as saying nothing of the pages."""
+
+    class Odd(Fake):
+        def headers_of(self, path: str, params: dict[str, str], body: Any) -> Mapping[str, str]:
+            if "page" in params:  # a page asked by a number that is none, saying it is page 2
+                return {"X-Pagination": '{"page": 2}'}
+            return headers if path == "/search" else {}
+
+    page = _search(_adapter(Odd([GOOD], []), tmp_path), "Patient", [("identifier", "C00042")])
+    assert [r["id"] for r in page.resources] == ["42.C00042"]
