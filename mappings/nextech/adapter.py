@@ -152,6 +152,7 @@ from mappings.nextech.vendor import (
     section_names,
     section_spellings,
     with_header_paging,
+    without_ccds,
 )
 
 T = TypeVar("T")
@@ -495,10 +496,13 @@ class NextechAdapter:
         """One section's encounter pages. A category object may name a section twice (`name`
         "Vital Signs", `code` "VitalSigns") and the docs do not say which `section` takes: the
         name the section's ids carry is tried first, then its others, and the one taken is
-        used from then on. A 400 for every spelling is the vendor's refusal, as before."""
+        used from then on. A 400 for every spelling is the vendor's refusal, as before. An
+        answer whose every encounter has no CCD may be a spelling not taken, answered as a
+        template not found rather than a 400: the others are asked too, until one is answered
+        with a CCD (then taken), before it is read as a section with nothing recorded."""
         first, *others = dict.fromkeys((self._taken.get(section, section), section, *self._spellings.get(section, ())))
         try:
-            return await self._pages(path, {**params, "section": first})
+            bodies = await self._pages(path, {**params, "section": first})
         except InvalidRequest as refused:
             for spelling in others:
                 try:
@@ -508,6 +512,20 @@ class NextechAdapter:
                 self._taken[section] = spelling
                 return bodies
             raise refused from None
+        if section in self._taken or not others:
+            return bodies
+        if not without_ccds(bodies):
+            self._taken[section] = first
+            return bodies
+        for spelling in others:
+            try:
+                answered = await self._pages(path, {**params, "section": spelling})
+            except InvalidRequest:
+                continue
+            if not without_ccds(answered):
+                self._taken[section] = spelling
+                return answered
+        return bodies
 
     # -- search -------------------------------------------------------------------------------
 

@@ -434,6 +434,16 @@ def page_number(body: Any) -> int | None:
     return None
 
 
+def without_ccds(bodies: list[Any]) -> bool:
+    """Whether an encounter search's pages hold encounters, none of them with a CCD (`ccd` null
+    or absent); False when they cannot be read as a list."""
+    try:
+        rows = [row for body in bodies for row in items_of(body)]
+    except UnreadablePayload:
+        return False
+    return bool(rows) and all(isinstance(row, dict) and _camel_keys(row).get("ccd") is None for row in rows)
+
+
 # Headers in which a bare array's pages are described: flask-smorest's `X-Pagination` (a JSON
 # object: `total`, `total_pages`, `page`, `next_page`), RFC 8288's `Link` (rel="next") and the
 # `X-Total-Count` many frameworks send.
