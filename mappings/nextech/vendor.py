@@ -483,13 +483,14 @@ def header_paging(headers: Mapping[str, str]) -> dict[str, Any]:
 
 def with_header_paging(body: Any, headers: Mapping[str, str]) -> Any:
     """A list answer with what its headers say of its pages put where an envelope says it (a
-    `pagination` object): a bare array becomes `{"items": [...], "pagination": {...}}`."""
+    `pagination` object): a bare array becomes `{"items": [...], "pagination": {...}}`. An
+    object holding no list (sections as a map of names) is no page of anything: left as is."""
     facts = header_paging(headers)
     if not facts:
         return body
     if isinstance(body, list):
         return {"items": body, "pagination": facts}
-    if isinstance(body, dict) and "pagination" not in body:
+    if isinstance(body, dict) and "pagination" not in body and any(isinstance(v, list) for v in body.values()):
         return {**body, "pagination": facts}
     return body
 

@@ -610,3 +610,22 @@ def test_page_facts_that_are_no_numbers_are_not_a_crash(tmp_path: Path, headers:
 
     page = _search(_adapter(Odd([GOOD], []), tmp_path), "Patient", [("identifier", "C00042")])
     assert [r["id"] for r in page.resources] == ["42.C00042"]
+
+
+def test_categories_as_a_map_with_a_count_header_are_still_read(tmp_path: Path) -> None:
+    """Sections as an object mapping each name to its title, answered with an `X-Total-Count`
+    header: the count was put into that object as a `pagination` member, which made it no map
+    of names, and every DocumentReference and Binary was a 502 "sections could not be read"."""
+
+    class Mapped(Fake):
+        async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+            if path == "/encounters/categories":
+                self.calls.append((path, dict(params or {})))
+                return {"Allergies": "Allergies", "VitalSigns": "Vital Signs"}
+            return await super().get(path, params)
+
+        def headers_of(self, path: str, params: dict[str, str], body: Any) -> Mapping[str, str]:
+            return {"X-Total-Count": "2"}
+
+    adapter = _adapter(Mapped([GOOD], []), tmp_path)
+    assert asyncio.run(adapter.sections()) == ["Allergies", "VitalSigns"]
