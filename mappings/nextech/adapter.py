@@ -43,8 +43,9 @@ Where the docs are silent (and how each point is read here):
   Case: read as case-insensitive, as "will attempt to match" suggests and SQL Server's
   default collation is; the letters are sent upper case so that capitalised names are found
   even by a case-sensitive implementation, and the base letter lower case too, for names
-  written with a lower-case particle (`de la Cruz`). Which names: first and last (the docs: "name"),
-  not middle: a `given`/`name` search says middle names were not searched.
+  written with a lower-case particle (`de la Cruz`), until a lower-case letter is seen to
+  find a name holding it upper case only (the implementation ignores case). Which names:
+  first and last (the docs: "name"), not middle: a `given`/`name` search says middle names were not searched.
 - Shapes: ids as numbers or strings, camelCase or PascalCase keys, `dob` as a date-time (`Z`,
   offset or none), a date or `MM/DD/YYYY`, `encounterDate` with `Z`, an offset or no zone
   (read as UTC, "UTC date / time"), null or absent optional fields, lists bare or in an
@@ -68,7 +69,8 @@ Where the docs are silent (and how each point is read here):
   open-ended search cannot omit `end` without losing future (scheduled, open) encounters.
   The docs give `end` as a date-time with no maximum: an open-ended search sends
   `FAR_END` (9999-12-31T00:00:00, within .NET's DateTime and SQL Server's datetime; every
-  bound is sent as UTC without a zone designator, which some parsers drop silently). If
+  bound is sent as UTC without a zone designator, as some parsers drop a `Z` silently, or,
+  once that is refused with a 400 and `Z` is not, with `Z`, as RFC 3339 readers ask). If
   Nextech rejects that (400), the search is repeated up to `HORIZON_DAYS` ahead and its
   searchset carries a warning (`HORIZON_WARNING`) that later encounters may be missing; the
   tenant keeps to the horizon from then on. An implementation may fail on that far date
@@ -107,6 +109,7 @@ from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
@@ -134,7 +137,7 @@ from mappings.nextech.encounter import (
 )
 from mappings.nextech.options import NextechOptions
 from mappings.nextech.patient import patient_id, patient_to_fhir, split_patient_id
-from mappings.nextech.terms import chart_term, name_terms, written_terms
+from mappings.nextech.terms import chart_term, ignores_case, name_terms, written_terms
 from mappings.nextech.vendor import (
     UnreadablePayload,
     VendorEncounter,
@@ -149,6 +152,7 @@ from mappings.nextech.vendor import (
     section_names,
     section_spellings,
     with_header_paging,
+    without_ccds,
 )
 
 T = TypeVar("T")
@@ -228,6 +232,8 @@ class NextechAdapter:
         self._known_patients: TTLCache[str, str] = TTLCache(maxsize=KNOWN_PATIENTS, ttl=KNOWN_FOR)
         self._far_end_refused_until = 0.0  # monotonic: until then, open searches stop at the horizon
         self._initials_refused_until = 0.0  # monotonic: until then, names are searched as written
+        self._ignores_case = False  # a lower-case letter found a name holding it upper case only
+        self._zoned_bounds: bool | None = None  # start/end sent with `Z` (True) or without (False); None: not yet known
         self._providers = self._table()
 
     def _table(self) -> dict[str, ResourceProvider]:
@@ -269,7 +275,7 @@ class NextechAdapter:
         initial (patient.py), keeping the patient whose id it is."""
         key = split_patient_id(resource_id)
         if key is not None:
-            terms = (chart_term(key.chart),) if key.chart else name_terms(key.initial)
+            terms = (chart_term(key.chart),) if key.chart else name_terms(key.initial, not self._ignores_case)
             try:
                 answers = await concurrently(*(self._search_term(t) for t in terms))
             except InvalidRequest:  # a term too short for a minimum length: the client's read was fine
@@ -308,6 +314,10 @@ class NextechAdapter:
                 self._drift.unreadable("patient", [_POSITION.sub("[]", error.field)])
                 unreadable.append(_unreadable_patient(row, index, error))
         self._drift.fields("patient", records)
+        if not self._ignores_case and any(
+            ignores_case(term, (p.firstName, p.lastName, p.middleName, p.chartNumber)) for p in records
+        ):
+            self._ignores_case = True  # the lower-case letters (terms.name_terms) find nothing more here
         return Read(records, unreadable, cut)
 
     async def _pages(self, path: str, params: Mapping[str, str]) -> list[Any]:
@@ -457,13 +467,26 @@ class NextechAdapter:
         vendor_id = await self._vendor_patient(patient_id) if split_patient_id(patient_id) else None
         if vendor_id is None:
             return Read([], [])
-        params = {"end": _stamp(end)}
-        if start is not None:
-            params["start"] = _stamp(start)
         path = f"/{quote(vendor_id, safe='')}/encounters/search"
-        try:
+
+        async def window(zoned: bool) -> list[Any]:
+            params = {"end": _stamp(end, zoned)}
+            if start is not None:
+                params["start"] = _stamp(start, zoned)
             with tentative() if far else nullcontext():
-                bodies = await (self._section_pages(path, params, section) if section else self._pages(path, params))
+                return await (self._section_pages(path, params, section) if section else self._pages(path, params))
+
+        try:
+            try:
+                bodies = await window(self._zoned_bounds is True)
+            except InvalidRequest:
+                if self._zoned_bounds is not None:
+                    raise
+                # Perhaps a reader of RFC 3339 date-times, which require a zone: ask with `Z`.
+                bodies = await window(True)
+                self._zoned_bounds = True
+            else:
+                self._zoned_bounds = self._zoned_bounds is True
         except NotFound:
             return Read([], [])
         rows, cut = self._list(bodies, "encounters")
@@ -473,10 +496,13 @@ class NextechAdapter:
         """One section's encounter pages. A category object may name a section twice (`name`
         "Vital Signs", `code` "VitalSigns") and the docs do not say which `section` takes: the
         name the section's ids carry is tried first, then its others, and the one taken is
-        used from then on. A 400 for every spelling is the vendor's refusal, as before."""
+        used from then on. A 400 for every spelling is the vendor's refusal, as before. An
+        answer whose every encounter has no CCD may be a spelling not taken, answered as a
+        template not found rather than a 400: the others are asked too, until one is answered
+        with a CCD (then taken), before it is read as a section with nothing recorded."""
         first, *others = dict.fromkeys((self._taken.get(section, section), section, *self._spellings.get(section, ())))
         try:
-            return await self._pages(path, {**params, "section": first})
+            bodies = await self._pages(path, {**params, "section": first})
         except InvalidRequest as refused:
             for spelling in others:
                 try:
@@ -486,12 +512,27 @@ class NextechAdapter:
                 self._taken[section] = spelling
                 return bodies
             raise refused from None
+        if section in self._taken or not others:
+            return bodies
+        if not without_ccds(bodies):
+            self._taken[section] = first
+            return bodies
+        for spelling in others:
+            try:
+                answered = await self._pages(path, {**params, "section": spelling})
+            except InvalidRequest:
+                continue
+            if not without_ccds(answered):
+                self._taken[section] = spelling
+                return answered
+        return bodies
 
     # -- search -------------------------------------------------------------------------------
 
     async def _search_patients(self, request: SearchRequest) -> VendorPage:
         query = request.query
-        terms = _terms(query, self._ctx.system("chart-number"), self._ctx.system("patient-id"))
+        lower = not self._ignores_case
+        terms = _terms(query, self._ctx.system("chart-number"), self._ctx.system("patient-id"), lower)
         if not terms:
             return VendorPage([], None, total=0)  # e.g. an identifier in a system this tenant has not
         written = () if query.named("identifier") else _written_terms(query)
@@ -590,14 +631,17 @@ class NextechAdapter:
         return patient_id, items, (HORIZON_WARNING,)
 
 
-def _stamp(moment: datetime) -> str:
-    """A `start`/`end` bound: the UTC date-time without a zone designator (`2025-03-15T00:00:00`).
-    The docs type the bounds only "date-time" and the encounter times "UTC"; a zone-less value
-    is what every ISO 8601 parser takes, while some drop a `Z` or an offset as unparseable,
-    silently (Flask's `type=` over `strptime`, `datetime.fromisoformat` before Python 3.11):
-    an `end` dropped falls back to now. A reader taking it as its local time instead of UTC
-    is within the day the window is widened by on each side."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+def _stamp(moment: datetime, zoned: bool = False) -> str:
+    """A `start`/`end` bound: the UTC date-time without a zone designator (`2025-03-15T00:00:00`),
+    or with `Z` (`zoned`). The docs type the bounds only "date-time" and the encounter times
+    "UTC". Some parsers drop a `Z` or an offset as unparseable, silently (Flask's `type=` over
+    `strptime`, `datetime.fromisoformat` before Python 3.11): an `end` dropped falls back to
+    now, so the zone-less form is sent first. Others refuse it (RFC 3339's `date-time`, which
+    OpenAPI's `format: date-time` names, requires an offset), which is seen as a 400: the `Z`
+    form is then asked. A reader taking the zone-less form as its local time instead of UTC is
+    within the day the window is widened by on each side."""
+    utc = moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    return f"{utc}Z" if zoned else utc
 
 
 def _horizon() -> datetime:
@@ -617,7 +661,7 @@ def _not_the_page_asked(body: Any, before: Any, asked: str | None) -> bool:
     """Whether a page asked by number is another: one saying it is a different page, or holding
     the rows of the page before it (the number, which Nextech's docs do not name, not taken)."""
     said = page_number(body)
-    if asked is not None and asked.isdigit() and said is not None and said != int(asked):
+    if asked is not None and asked.isascii() and asked.isdigit() and said is not None and said != int(asked):
         return True
     try:
         rows, previous = items_of(body), items_of(before)
@@ -638,15 +682,15 @@ def _unreadable_patient(row: Any, index: int, error: UnreadablePayload) -> Unrea
     return Unreadable(f"The patient at position {index} of a Nextech answer", None, error)
 
 
-def _terms(query: SearchQuery, chart_system: str, id_system: str) -> tuple[str, ...]:
+def _terms(query: SearchQuery, chart_system: str, id_system: str, lower: bool) -> tuple[str, ...]:
     """The terms to send: a chart number's, else those of a family name (Nextech always
-    searches last names), else of a given name or name (terms.py). Of several parameters
-    (ANDed, each alone a superset) the one needing the fewest terms; of several values of one
-    (ORed) the terms of each."""
+    searches last names), else of a given name or name (terms.py; `lower`: with the lower-case
+    letter). Of several parameters (ANDed, each alone a superset) the one needing the fewest
+    terms; of several values of one (ORed) the terms of each."""
     if query.named("identifier"):
         chart = _chart_number(query, chart_system, id_system)
         return (chart_term(chart),) if chart is not None else ()
-    options = _name_options(query, name_terms)
+    options = _name_options(query, partial(name_terms, lower=lower))
     if options:
         fewest = min(options, key=len)
         if len(fewest) > MAX_NAME_TERMS:

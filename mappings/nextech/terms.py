@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Iterable
 
 MAX_TERMS = 12
 _FIRST_WORD = re.compile(r"\s*\S+")
@@ -52,17 +53,28 @@ def _accented() -> dict[str, tuple[str, ...]]:
 ACCENTED = _accented()  # folded base letter -> the precomposed upper-case letters folding to it
 
 
-def name_terms(value: str) -> tuple[str, ...]:
+def name_terms(value: str, lower: bool = True) -> tuple[str, ...]:
     """The terms that together find every patient a FHIR name search for `value` finds (through a
-    first or last name); () when the value has nothing to search by."""
+    first or last name); () when the value has nothing to search by. `lower`: the letter lower
+    case too, which only a vendor not yet seen to ignore case needs (`ignores_case`)."""
     folded = _fold(value).lstrip()
     if not folded:
         return ()
     first = folded[0]
     # The lower-case letter too: a case-sensitive vendor holds surnames with particles as written
     # (`de la Cruz`, `van der Berg`), which the capital alone does not find.
-    lower = (first,) if first != first.upper() else ()
-    return (first.upper(), *ACCENTED.get(first, ()), *lower)[:MAX_TERMS]
+    lowered = (first,) if lower and first != first.upper() else ()
+    return (first.upper(), *ACCENTED.get(first, ()), *lowered)[:MAX_TERMS]
+
+
+def ignores_case(term: str, fields: Iterable[str | None]) -> bool:
+    """Whether a patient found by the lower-case letter `term` (its `fields`: names and chart
+    number) holds that letter upper case only: the vendor matched it regardless of case, so
+    the capital finds all that the lower-case letter does."""
+    if len(term) != 1 or not term.islower():
+        return False
+    plain = ["".join(c for c in unicodedata.normalize("NFKD", f) if not unicodedata.combining(c)) for f in fields if f]
+    return any(term.upper() in text for text in plain) and not any(term in text for text in plain)
 
 
 def chart_term(chart: str) -> str:

@@ -357,7 +357,7 @@ def _paging_parts(body: Any) -> list[dict[str, Any]]:
 def _number(value: Any) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():  # `²` is a digit `int` refuses
         return int(value)
     return None
 
@@ -434,6 +434,16 @@ def page_number(body: Any) -> int | None:
     return None
 
 
+def without_ccds(bodies: list[Any]) -> bool:
+    """Whether an encounter search's pages hold encounters, none of them with a CCD (`ccd` null
+    or absent); False when they cannot be read as a list."""
+    try:
+        rows = [row for body in bodies for row in items_of(body)]
+    except UnreadablePayload:
+        return False
+    return bool(rows) and all(isinstance(row, dict) and _camel_keys(row).get("ccd") is None for row in rows)
+
+
 # Headers in which a bare array's pages are described: flask-smorest's `X-Pagination` (a JSON
 # object: `total`, `total_pages`, `page`, `next_page`), RFC 8288's `Link` (rel="next") and the
 # `X-Total-Count` many frameworks send.
@@ -473,13 +483,14 @@ def header_paging(headers: Mapping[str, str]) -> dict[str, Any]:
 
 def with_header_paging(body: Any, headers: Mapping[str, str]) -> Any:
     """A list answer with what its headers say of its pages put where an envelope says it (a
-    `pagination` object): a bare array becomes `{"items": [...], "pagination": {...}}`."""
+    `pagination` object): a bare array becomes `{"items": [...], "pagination": {...}}`. An
+    object holding no list (sections as a map of names) is no page of anything: left as is."""
     facts = header_paging(headers)
     if not facts:
         return body
     if isinstance(body, list):
         return {"items": body, "pagination": facts}
-    if isinstance(body, dict) and "pagination" not in body:
+    if isinstance(body, dict) and "pagination" not in body and any(isinstance(v, list) for v in body.values()):
         return {**body, "pagination": facts}
     return body
 

@@ -233,7 +233,14 @@ behaviour above):
   default), or without one only (``"naive"``: UTC, as the docs' times are; a value with ``Z``
   or an offset is dropped as if absent, as Flask's ``request.args.get("end",
   type=lambda v: datetime.strptime(v, "%Y-%m-%dT%H:%M:%S"))`` drops what it cannot parse, or
-  ``datetime.fromisoformat`` before Python 3.11 a ``Z``).
+  ``datetime.fromisoformat`` before Python 3.11 a ``Z``), or with one only (``"zoned"``:
+  RFC 3339's ``date-time``, which OpenAPI's ``format: date-time`` names and the docs'
+  examples all carry; a value without ``Z`` or an offset is 400 ``ModelState``, as
+  marshmallow's ``AwareDateTime`` or an OpenAPI request validator refuses it).
+- ``unknown_sections``: a ``section`` that is none of Nextech's is 400 (``"refused"``,
+  default) or answered with every encounter's ``"ccd": null`` (``"null"``: a template
+  looked up by the name and not found renders nothing; the docs say only where the valid
+  names are listed).
 - ``refused_token_status``: an API call with a missing, expired or revoked access token is
   401 with ``WWW-Authenticate: Bearer`` (default), or 403 with the same body: the docs' list
   of statuses (200/400/403/404/500) has no 401.
@@ -341,7 +348,8 @@ def create_app(
     oauth_wording: Literal["rfc", "docs"] = "rfc",
     oauth_paths: Literal["azure", "django"] = "azure",
     oauth_client_auth: Literal["any", "basic"] = "any",
-    date_params: Literal["iso", "naive"] = "iso",
+    date_params: Literal["iso", "naive", "zoned"] = "iso",
+    unknown_sections: Literal["refused", "null"] = "refused",
 ) -> Starlette:
     """The Nextech API for `clinic` as practice `practice_id`, with its OAuth2 server.
 
@@ -397,6 +405,7 @@ def create_app(
         sections=sections,
         latest_end=latest_end,
         date_params=date_params,
+        unknown_sections=unknown_sections,
         refused_token_status=refused_token_status,
     )
     app = Starlette(routes=oauth.routes() + api.routes(), exception_handlers={HTTPException: routing_error})

@@ -163,9 +163,11 @@ class NextechApi:
         sections: tuple[str, ...] = CCD_SECTIONS,
         latest_end: datetime | None = None,
         refused_token_status: Literal[401, 403] = 401,
-        date_params: Literal["iso", "naive"] = "iso",
+        date_params: Literal["iso", "naive", "zoned"] = "iso",
+        unknown_sections: Literal["refused", "null"] = "refused",
     ) -> None:
         self.chart = chart
+        self.unknown_sections = unknown_sections
         self.date_params = date_params
         self.refused_token_status = refused_token_status
         self.section_by_fold = {section.casefold(): section for section in sections}
@@ -239,18 +241,29 @@ class NextechApi:
             raise ApiError(
                 400, {"Message": INVALID, "ModelState": {"end": [f"The value '{raw}' is not valid for end."]}}
             )
-        section = _section(params.get("section", "").strip(), self.section_by_fold)
+        raw_section = params.get("section", "").strip()
+        unknown = self.unknown_sections == "null" and raw_section.casefold() not in self.section_by_fold
+        section = None if unknown else _section(raw_section, self.section_by_fold)
         row = self.chart.rows.get(patient_id)
         if row is None:
             raise ApiError(404, {"Message": "Patient not found"})
         items = [self.chart.item(row, encounter, section) for encounter in self.chart.window(row, start, end)]
+        if unknown and raw_section:  # a template lookup finding nothing: no CCD, no error
+            items = [orjson.dumps({**orjson.loads(item), "ccd": None}) for item in items]
         return self.listed(request, items)
 
     def _date_param(self, name: str, raw: str | None) -> datetime | None:
         """``start``/``end``; with ``date_params="naive"`` a value with a zone is dropped, as if
-        absent (Flask's ``request.args.get(name, type=...)`` swallows the parser's ValueError)."""
-        if self.date_params == "naive" and raw is not None and _ZONED.search(raw.strip()):
-            return None
+        absent (Flask's ``request.args.get(name, type=...)`` swallows the parser's ValueError);
+        with ``"zoned"`` a date-time without one is a 400 (RFC 3339's ``date-time``, which
+        OpenAPI's ``format: date-time`` names, requires an offset)."""
+        if raw is not None and raw.strip() and self.date_params != "iso":
+            zoned = _ZONED.search(raw.strip()) is not None
+            if self.date_params == "naive" and zoned:
+                return None
+            if self.date_params == "zoned" and not zoned:
+                model_state = {name: [f"The value '{raw}' is not valid for {name}."]}
+                raise ApiError(400, {"Message": INVALID, "ModelState": model_state})
         return _instant(name, raw)
 
     async def categories(self, request: Request) -> Response:

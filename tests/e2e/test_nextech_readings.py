@@ -476,3 +476,42 @@ def test_date_bounds_without_a_zone_reach_a_nextech_that_drops_zoned_ones() -> N
         assert _far_ids(encounters, far[1])
         day = FAR_FUTURE_VISIT.date().isoformat()
         assert _far_ids(running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=day), far[1])
+
+
+def test_date_bounds_reach_a_nextech_that_takes_zoned_ones_only() -> None:
+    """A Nextech reading `start`/`end` as RFC 3339 date-times (OpenAPI's `format: date-time`,
+    as the docs' type column and their `...Z` examples have it), refusing one without a zone:
+    the gateway's zone-less bounds were refused, so every encounter search and CCD was a 400
+    blaming the client. The zoned form is asked instead and kept to, and no warning is added."""
+    clinic = build_clinic()
+    create = partial(create_sandbox, clinic, far_future_visit=True, date_params="zoned")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        far = running.sandbox.app.state.far_visit
+        patient = clinic.patient(far[0])
+        patient_id = f"{patient.id}.{patient.chart_number}"
+        answer = running.fhir.get(f"{BASE}/Encounter", params={"patient": patient_id})
+        assert answer.status_code == 200, answer.text[:300]
+        encounters = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id)
+        assert _far_ids(encounters, far[1])
+        assert not _outcome_texts(running.fhir.get_ok(f"{BASE}/Encounter", params={"patient": patient_id}))
+        windowed = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=BEFORE_FAR_VISIT)
+        assert Counter(datetime.fromisoformat(e["period"]["start"].replace("Z", "+00:00")) for e in windowed) == (
+            Counter(_charted(patient))
+        )
+
+
+def test_a_section_name_answered_null_is_asked_by_its_other_name_before_it_is_empty() -> None:
+    """Categories with a `name` and a `code`, `section` taking the code and answering a name it
+    does not know with `"ccd": null` rather than a 400: the null was read as a section with
+    nothing recorded, and Vital Signs were served as an empty section although recorded. The
+    section's other name is asked before a null section is served empty."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p))
+    create = partial(create_sandbox, clinic, categories="named", unknown_sections="null")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
+        for content in document["content"][1:]:
+            name = content["attachment"]["title"].removeprefix("CCD section: ")
+            answer = running.fhir.get(f"{BASE}/{content['attachment']['url']}")
+            assert answer.status_code == 200, (name, answer.text[:200])
+            assert f"<h2>{name}" in answer.text or f'data-section="{name.replace(" ", "")}"' in answer.text, name

@@ -549,3 +549,83 @@ def test_a_page_number_not_taken_is_not_read_twice(tmp_path: Path) -> None:
     page = _search(_adapter(fake, tmp_path), "Patient", [("identifier", "C00")])
     assert len(page.resources) == 2 and any("may have been cut" in w for w in page.warnings)
     assert len(fake.calls) == 2
+
+
+def test_a_nextech_seen_to_ignore_case_is_not_sent_the_lower_case_letter_again(tmp_path: Path) -> None:
+    """The lower-case initial finds names like `de la Cruz` at a case-sensitive Nextech; at one
+    that ignores case it is the capital's answer again. Once `n` has found `Núñez`, a name
+    search is one call fewer (half the calls for a letter with no accented forms)."""
+    bell = {**GOOD, "patientId": 45, "chartNumber": "C00045", "firstName": "Ann", "lastName": "Bell"}
+    fake = Fake([GOOD, bell], [])
+    adapter = _adapter(fake, tmp_path)
+    _search(adapter, "Patient", [("family", "Núñez")])  # `n` found `Núñez`, which has an `n` anyway
+    assert "n" in [params["term"] for _, params in fake.calls]
+    fake.calls.clear()
+    _search(adapter, "Patient", [("family", "bell")])  # `b` found `Ann Bell`
+    assert [params["term"] for _, params in fake.calls] == ["B", "b"]
+    fake.calls.clear()
+    page = _search(adapter, "Patient", [("family", "nunez,bell")])
+    assert [params["term"] for _, params in fake.calls] == ["N", "Ñ", "Ń", "Ņ", "Ň", "B"]
+    assert sorted(r["id"] for r in page.resources) == ["42.C00042", "45.C00045"]
+    fake.patients.append({**GOOD, "patientId": 47, "chartNumber": None, "lastName": "Nolan"})
+    fake.calls.clear()
+    assert asyncio.run(adapter.providers["Patient"].read("47.x.N"))["id"] == "47.x.N"  # no chart number
+    assert [params["term"] for _, params in fake.calls] == ["N", "Ñ", "Ń", "Ņ", "Ň"]
+
+
+def test_a_case_sensitive_nextech_keeps_being_sent_the_lower_case_letter(tmp_path: Path) -> None:
+    """`d` finding only names holding a lower-case `d` says nothing of case: it is sent again."""
+
+    class CaseSensitive(Fake):
+        async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+            if path != "/search":
+                return await super().get(path, params)
+            self.calls.append((path, dict(params or {})))
+            term = (params or {})["term"]
+            return [p for p in self.patients if str(p["lastName"]).startswith(term)]
+
+    cruz = {**GOOD, "patientId": 46, "chartNumber": "C00046", "lastName": "de la Cruz"}
+    fake = CaseSensitive([GOOD, cruz], [])
+    adapter = _adapter(fake, tmp_path)
+    for _ in range(2):
+        fake.calls.clear()
+        page = _search(adapter, "Patient", [("family", "De La Cruz")])
+        assert [params["term"] for _, params in fake.calls] == ["D", "Ď", "d"]
+        assert [r["id"] for r in page.resources] == ["46.C00046"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"X-Total-Count": "²"}, {"X-Pagination": '{"total": "¹", "next_page": "²"}'}, {"Link": '<?page=²>; rel="next"'}],
+)
+def test_page_facts_that_are_no_numbers_are_not_a_crash(tmp_path: Path, headers: dict[str, str]) -> None:
+    """Superscript digits pass `str.isdigit()` but not `int()`: a header or link holding one was
+    an unhandled ValueError (a 500); it is read as saying nothing of the pages."""
+
+    class Odd(Fake):
+        def headers_of(self, path: str, params: dict[str, str], body: Any) -> Mapping[str, str]:
+            if "page" in params:  # a page asked by a number that is none, saying it is page 2
+                return {"X-Pagination": '{"page": 2}'}
+            return headers if path == "/search" else {}
+
+    page = _search(_adapter(Odd([GOOD], []), tmp_path), "Patient", [("identifier", "C00042")])
+    assert [r["id"] for r in page.resources] == ["42.C00042"]
+
+
+def test_categories_as_a_map_with_a_count_header_are_still_read(tmp_path: Path) -> None:
+    """Sections as an object mapping each name to its title, answered with an `X-Total-Count`
+    header: the count was put into that object as a `pagination` member, which made it no map
+    of names, and every DocumentReference and Binary was a 502 "sections could not be read"."""
+
+    class Mapped(Fake):
+        async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+            if path == "/encounters/categories":
+                self.calls.append((path, dict(params or {})))
+                return {"Allergies": "Allergies", "VitalSigns": "Vital Signs"}
+            return await super().get(path, params)
+
+        def headers_of(self, path: str, params: dict[str, str], body: Any) -> Mapping[str, str]:
+            return {"X-Total-Count": "2"}
+
+    adapter = _adapter(Mapped([GOOD], []), tmp_path)
+    assert asyncio.run(adapter.sections()) == ["Allergies", "VitalSigns"]
