@@ -625,10 +625,11 @@ class NexHealthAdapter:
     async def _either_identifier(self, value: str) -> VendorPage:
         """An identifier without a system is a patient id or a chart number: ask for both. The
         docs name no `foreign_id` search parameter: an implementation may ignore it and list the
-        whole location, a page at a time. A first page of fewer patients than its `count` goes on
-        (`_search_patients` walks the later pages, the gateway keeping the chart number's
-        patients): the clean-room round found no one for the chart number of a patient past
-        NexHealth's first page, with a warning that it had listed 20 of 45."""
+        whole location, a page at a time. A first page of fewer patients than its `count` goes on,
+        and so does one without a total that lists other chart numbers (`_search_patients`
+        walks the later pages, the gateway keeping the chart number's patients): the clean-room
+        round found no one for the chart number of a patient past NexHealth's first page, with a
+        warning that it had listed 20 of 45 (and, without a total, no warning at all)."""
         params: dict[str, str | int] = {
             "foreign_id": value,
             "per_page": MAX_PAGE_SIZE,
@@ -645,8 +646,16 @@ class NexHealthAdapter:
         for patient in patients:
             found.setdefault(str(patient["id"]), patient_to_fhir(patient, self._ctx))
         listed_of = self._total(charts, held) if charts is not None else None
+        # Listed patients of other chart numbers (or NexHealth's warning of an ignored parameter):
+        # the whole location, whose later pages hold the chart number as much as this one.
+        unfiltered = charts is not None and (
+            bool(charts.warnings) or any(str(p.get("foreign_id")).lower() != value.lower() for p in patients)
+        )
+        # Without a total (`count` absent, or the records of the answer), such a page or a full
+        # one may have a successor.
+        more = listed_of > held if listed_of is not None else unfiltered or held >= MAX_PAGE_SIZE
         following = None
-        if listed_of is not None and listed_of > held > 0:  # a page shorter than its list: walk on
+        if held > 0 and more:
             ids = _raw_ids(charts, "patients")
             base = "" if self._page_base is None else self._page_base
             following = f"2:{ids[0] if ids else ''}:{min(held, MAX_PAGE_SIZE)}:{base}:{_sample(ids)}"

@@ -806,3 +806,21 @@ def test_a_practice_with_no_patient_yet_is_searched_and_its_first_patient_create
         condition = {"If-None-Exist": "email=first.ever@example.org"}
         created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers={**JSON, **condition})
         assert created.status_code == 201, created.text[:300]
+
+
+@pytest.mark.parametrize("count", ["absent", "page"])
+@pytest.mark.parametrize("per_page", ["ignored", "max_50", "max_1000"])
+def test_a_chart_number_is_found_where_nexhealth_ignores_foreign_id_and_gives_no_total(
+    count: str, per_page: str
+) -> None:
+    # As above, where `count` is no total (absent, or the records of the answer): the first
+    # page of the whole location said nothing of more, and the chart number of a patient past
+    # it was an empty searchset with no warning.
+    simulator = partial(
+        create_sandbox, rate_per_minute=RATE, per_page=per_page, count=count, foreign_id_search="ignored"
+    )
+    live = live_patients(build_clinic())
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        for patient in (live[0], live[-1]):
+            found = running.fhir.search_all(f"{BASE}/Patient", identifier=patient.chart_number, _count=3)
+            assert [r["id"] for r in found] == [_fhir_id(patient.id)], (patient.chart_number, found[:1])
