@@ -100,6 +100,7 @@ import time
 import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import nullcontext
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
@@ -164,6 +165,14 @@ _NO_LIST_ROUTE = (
 _UNKNOWN_SCOPE = (
     "NexHealth lists no patient at the tenant's subdomain and location_id: it does not know them "
     "(check the tenant's subdomain and location_id options), or the location has no patients"
+)
+# A location whose whole list is an answer of no one (not a 404) may be one NexHealth does not
+# look up, or a practice with no patient yet (a new office): the docs have no way to tell them
+# apart (no location lookup). The empty answer is served, saying so: a 502 would leave such a
+# practice unable to search, or to create its first patient under If-None-Exist.
+_NO_ONE_AT_SCOPE = (
+    "NexHealth lists no patient at all at the tenant's subdomain and location_id: if the practice "
+    "has patients, check the tenant's subdomain and location_id options"
 )
 
 PatchShape = Literal["nested", "flat"]
@@ -240,15 +249,15 @@ class NexHealthAdapter:
             self._scope_known = True
         return [p.model_dump() for p in found], tuple(u.describe("Patient") for u in problems), len(raw)
 
-    async def _check_scope(self) -> None:
+    async def _check_scope(self) -> str | None:
         """After an answer of no one (a 404 from the API itself, an empty list): raise when it is
         NexHealth not knowing the tenant's subdomain or location (see `_UNKNOWN_SCOPE`). Until a
         patient of the scope has been listed, the location's whole list is asked for one
-        patient: a 404 or no one there too is the scope. (A location with no patient at all is
-        told the same: there is nothing to serve from it either way.) Once one is listed, never
-        asked again."""
+        patient: a 404 there too is the scope. An empty list there is what the answer of no one
+        must say (`_NO_ONE_AT_SCOPE`, returned): an unknown location or a practice with no
+        patient yet. Once one is listed, never asked again."""
         if self._scope_known:
-            return
+            return None
         strict = str(self.client.location_strict).lower()
         try:
             envelope = await self.client.request("GET", "/patients", params={"per_page": 1, "location_strict": strict})
@@ -257,8 +266,9 @@ class NexHealthAdapter:
         except NotFound:
             raise UpstreamError(_UNKNOWN_SCOPE) from None
         if not _raw_ids(envelope, "patients"):
-            raise UpstreamError(_UNKNOWN_SCOPE)
+            return _NO_ONE_AT_SCOPE
         self._scope_known = True
+        return None
 
     def _appointment_list(self, data: Any) -> Found:
         try:
@@ -351,8 +361,7 @@ class NexHealthAdapter:
         try:
             envelope = await self.client.request("GET", f"/patients/{patient_id}")
         except NotFound:
-            await self._check_scope()
-            raise NotFound(f"Patient/{patient_id} does not exist") from None
+            raise NotFound(_said(f"Patient/{patient_id} does not exist", await self._check_scope())) from None
         patient = self._one_patient(envelope.data, patient_id)
         if self.client.location_strict and not await self._at_this_location(patient):
             raise NotFound(f"Patient/{patient_id} does not exist")  # not at this tenant's location
@@ -402,8 +411,7 @@ class NexHealthAdapter:
         for problem in problems:
             if problem.record_id == str(int(parts[1])):
                 raise UpstreamError(f"Encounter/{resource_id}: {problem.describe('NexHealth appointment')}")
-        await self._check_scope()
-        raise NotFound(f"Encounter/{resource_id} does not exist")
+        raise NotFound(_said(f"Encounter/{resource_id} does not exist", await self._check_scope()))
 
     # -- search -------------------------------------------------------------------------------
 
@@ -450,8 +458,8 @@ class NexHealthAdapter:
         if envelope.warnings:
             log.warning("NexHealth ignored a patient search parameter; the gateway filters the wider result")
         patients, unreadable, held = self._patients(envelope.data)
-        if held == 0 and page == 1:
-            await self._check_scope()  # no one at all may be a location NexHealth does not know
+        if held == 0 and page == 1:  # no one at all may be a location NexHealth does not know
+            unreadable = (*unreadable, *filter(None, [await self._check_scope()]))
         if bare is not None:  # the patient whose id it is was read on the first page
             patients = [p for p in patients if str(p["id"]) != bare]
         ids = _raw_ids(envelope, "patients")
@@ -478,8 +486,10 @@ class NexHealthAdapter:
         if not patient_id.isdigit():
             return VendorPage([], None, total=0)
         page = await self._encounters_of(request, patient_id)
-        if not page.resources:
-            await self._check_scope()  # no appointment at all may be a location NexHealth does not know
+        if not page.resources:  # no appointment at all may be a location NexHealth does not know
+            said = await self._check_scope()
+            if said is not None:
+                return replace(page, total=None, warnings=(*page.warnings, said))
         return page
 
     async def _encounters_of(self, request: SearchRequest, patient_id: str) -> VendorPage:
@@ -615,10 +625,11 @@ class NexHealthAdapter:
     async def _either_identifier(self, value: str) -> VendorPage:
         """An identifier without a system is a patient id or a chart number: ask for both. The
         docs name no `foreign_id` search parameter: an implementation may ignore it and list the
-        whole location, a page at a time. A first page of fewer patients than its `count` goes on
-        (`_search_patients` walks the later pages, the gateway keeping the chart number's
-        patients): the clean-room round found no one for the chart number of a patient past
-        NexHealth's first page, with a warning that it had listed 20 of 45."""
+        whole location, a page at a time. A first page of fewer patients than its `count` goes on,
+        and so does one without a total that lists other chart numbers (`_search_patients`
+        walks the later pages, the gateway keeping the chart number's patients): the clean-room
+        round found no one for the chart number of a patient past NexHealth's first page, with a
+        warning that it had listed 20 of 45 (and, without a total, no warning at all)."""
         params: dict[str, str | int] = {
             "foreign_id": value,
             "per_page": MAX_PAGE_SIZE,
@@ -631,12 +642,20 @@ class NexHealthAdapter:
         found = {r["id"]: r for r in by_id}
         patients, unreadable, held = self._patients(charts.data) if charts is not None else ([], (), 0)
         if not found and held == 0:
-            await self._check_scope()
+            unreadable = (*unreadable, *filter(None, [await self._check_scope()]))
         for patient in patients:
             found.setdefault(str(patient["id"]), patient_to_fhir(patient, self._ctx))
         listed_of = self._total(charts, held) if charts is not None else None
+        # Listed patients of other chart numbers (or NexHealth's warning of an ignored parameter):
+        # the whole location, whose later pages hold the chart number as much as this one.
+        unfiltered = charts is not None and (
+            bool(charts.warnings) or any(str(p.get("foreign_id")).lower() != value.lower() for p in patients)
+        )
+        # Without a total (`count` absent, or the records of the answer), such a page or a full
+        # one may have a successor.
+        more = listed_of > held if listed_of is not None else unfiltered or held >= MAX_PAGE_SIZE
         following = None
-        if listed_of is not None and listed_of > held > 0:  # a page shorter than its list: walk on
+        if held > 0 and more:
             ids = _raw_ids(charts, "patients")
             base = "" if self._page_base is None else self._page_base
             following = f"2:{ids[0] if ids else ''}:{min(held, MAX_PAGE_SIZE)}:{base}:{_sample(ids)}"
@@ -673,7 +692,7 @@ class NexHealthAdapter:
         except NoRoute:  # not the API's "no one": its address is wrong, or a page is in front of it
             raise UpstreamError(_NO_LIST_ROUTE.format(what="patient")) from None
         except NotFound:
-            await self._check_scope()
+            await self._check_scope()  # a 404 at the whole list too is the scope; no one there, none here
             return None
 
     # -- write --------------------------------------------------------------------------------
@@ -878,6 +897,10 @@ class NexHealthAdapter:
             if (patient.get("email") or "").lower() == sent["email"].lower() or same_phone:
                 return patient
         return None
+
+
+def _said(message: str, also: str | None) -> str:
+    return message if also is None else f"{message}; {also}"
 
 
 def _folded(text: Any) -> str:

@@ -676,9 +676,8 @@ def test_count_per_answer_and_pages_from_zero_lose_nothing(reading: dict[str, st
         ({"unknown_subdomain": "not_found", "empty_lists": "not_found"}, {"subdomain": "demo-dentl"}),
         ({}, {"location_id": 999}),
         ({"empty_lists": "not_found"}, {"location_id": 999}),
-        ({"unknown_location": "empty"}, {"location_id": 999, "location_strict": True}),
     ],
-    ids=["subdomain-404", "subdomain-404-empty-404", "location-404", "location-404-empty-404", "location-empty"],
+    ids=["subdomain-404", "subdomain-404-empty-404", "location-404", "location-404-empty-404"],
 )
 def test_a_subdomain_or_location_nexhealth_does_not_know_is_a_failure_not_no_one(
     reading: dict[str, str], options: dict[str, Any]
@@ -692,19 +691,43 @@ def test_a_subdomain_or_location_nexhealth_does_not_know_is_a_failure_not_no_one
     # without `location_strict`, the simulator lists the institution's every patient.)
     simulator = partial(create_sandbox, rate_per_minute=RATE, **reading)
     settings = {"rate_per_minute": RATE, **options}
-    reads = [] if reading.get("unknown_location") == "empty" else [(f"Patient/{_fhir_id(1)}", {})]
     with gateway_over("nexhealth", simulator, tenant=TENANT, options=settings) as running:
-        for path, params in (
-            ("Patient", {}),
-            ("Patient", {"family": "Wang"}),
-            ("Patient", {"birthdate": "1980-01-01"}),
-            ("Patient", {"identifier": "12345"}),
-            ("Encounter", {"patient": _fhir_id(1)}),
-            *reads,
-        ):
+        for path, params in (*_NO_ONE_ASKED, (f"Patient/{_fhir_id(1)}", {})):
             answer = running.fhir.get(f"{BASE}/{path}", params=params)
             assert answer.status_code == 502, (path, params, answer.status_code, answer.text[:300])
             assert "subdomain" in answer.json()["issue"][0]["diagnostics"], answer.text[:300]
+
+
+_NO_ONE_ASKED: tuple[tuple[str, dict[str, str]], ...] = (
+    ("Patient", {}),
+    ("Patient", {"family": "Wang"}),
+    ("Patient", {"birthdate": "1980-01-01"}),
+    ("Patient", {"identifier": "12345"}),
+    ("Encounter", {"patient": _fhir_id(1)}),
+)
+
+
+def _no_one_and_said(answer: Any) -> None:
+    """A searchset of no one whose outcome says to check the tenant's location, without a total."""
+    assert answer.status_code == 200, answer.text[:300]
+    bundle = answer.json()
+    entries = bundle.get("entry", [])
+    assert [e for e in entries if e["resource"]["resourceType"] != "OperationOutcome"] == [], entries[:1]
+    said = [i["diagnostics"] for e in entries for i in e["resource"].get("issue", [])]
+    assert any("location_id" in d for d in said), said
+    assert "total" not in bundle, bundle.get("total")
+
+
+def test_a_location_nexhealth_does_not_look_up_is_no_one_said() -> None:
+    # A location_id an implementation never looks up lists no one, as a practice with no
+    # patient yet does: the searches are empty searchsets saying to check the tenant's
+    # subdomain and location_id (no total: it may not be "no one"); a patient is read
+    # whatever the location.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, unknown_location="empty")
+    settings = {"rate_per_minute": RATE, "location_id": 999, "location_strict": True}
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options=settings) as running:
+        for path, params in _NO_ONE_ASKED:
+            _no_one_and_said(running.fhir.get(f"{BASE}/{path}", params=params))
 
 
 def test_a_known_location_with_no_match_is_still_no_one() -> None:
@@ -756,3 +779,48 @@ def test_go_zero_times_are_no_end_and_do_not_break_the_ccd() -> None:
             document = running.fhir.request("GET", url, headers={"Accept": "application/xml"})
             assert document.status_code == 200, document.text[:300]
             assert "0001-01-01" not in document.text
+
+
+def test_a_practice_with_no_patient_yet_is_searched_and_its_first_patient_created() -> None:
+    # A practice NexHealth knows but which has no patient yet (a new office) lists no one, as
+    # a location it does not look up may (no lookup in the docs tells them apart). Taken for the
+    # tenant's misconfiguration, every search was a 502 "check the tenant's subdomain and
+    # location_id", and so was the conditional create of its first patient: it could never get one.
+    empty = replace(build_clinic(), patients=())
+    simulator = partial(create_sandbox, empty, rate_per_minute=RATE)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        for path, params in _NO_ONE_ASKED:
+            _no_one_and_said(running.fhir.get(f"{BASE}/{path}", params=params))
+        missing = running.fhir.get(f"{BASE}/Patient/{_fhir_id(1)}")
+        assert missing.status_code == 404 and "location_id" in missing.text, missing.text[:300]
+        body = {
+            "resourceType": "Patient",
+            "name": [{"family": "Firstever", "given": ["Ada"]}],
+            "telecom": [
+                {"system": "email", "value": "first.ever@example.org"},
+                {"system": "phone", "value": "3125550199"},
+            ],
+            "birthDate": "1990-02-03",
+            "gender": "female",
+        }
+        condition = {"If-None-Exist": "email=first.ever@example.org"}
+        created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers={**JSON, **condition})
+        assert created.status_code == 201, created.text[:300]
+
+
+@pytest.mark.parametrize("count", ["absent", "page"])
+@pytest.mark.parametrize("per_page", ["ignored", "max_50", "max_1000"])
+def test_a_chart_number_is_found_where_nexhealth_ignores_foreign_id_and_gives_no_total(
+    count: str, per_page: str
+) -> None:
+    # As above, where `count` is no total (absent, or the records of the answer): the first
+    # page of the whole location said nothing of more, and the chart number of a patient past
+    # it was an empty searchset with no warning.
+    simulator = partial(
+        create_sandbox, rate_per_minute=RATE, per_page=per_page, count=count, foreign_id_search="ignored"
+    )
+    live = live_patients(build_clinic())
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        for patient in (live[0], live[-1]):
+            found = running.fhir.search_all(f"{BASE}/Patient", identifier=patient.chart_number, _count=3)
+            assert [r["id"] for r in found] == [_fhir_id(patient.id)], (patient.chart_number, found[:1])
