@@ -364,8 +364,13 @@ def _number(value: Any) -> int | None:
 
 def listed_count(body: Any) -> int | None:
     """How many items an envelope says there are, when it says."""
+    return _first_number(body, COUNT_KEYS)
+
+
+def _first_number(body: Any, keys: tuple[str, ...]) -> int | None:
+    """The first of `keys` an envelope's paging parts give as a number."""
     for part in _paging_parts(body):
-        for key in COUNT_KEYS:
+        for key in keys:
             found = _number(part.get(key))
             if found is not None:
                 return found
@@ -426,12 +431,7 @@ NEXT_NUMBER_KEYS = ("next_num", "nextNum", "next_page", "nextPage", "nextPageNum
 
 def page_number(body: Any) -> int | None:
     """The number of the page an envelope says it is, when it says."""
-    for part in _paging_parts(body):
-        for key in PAGE_KEYS:
-            found = _number(part.get(key))
-            if found is not None:
-                return found
-    return None
+    return _first_number(body, PAGE_KEYS)
 
 
 def without_ccds(bodies: list[Any]) -> bool:
