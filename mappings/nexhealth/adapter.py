@@ -71,8 +71,14 @@ Where the docs are silent
   the lower bound), then windows of `STEP`, each
   `GROWTH` times longer than the last, cover the calendar to its end: five windows, asked
   concurrently (one round trip). Growing windows keep each request of a plausible length
-  should NexHealth limit it. A window NexHealth refuses (400: a date it will not take) ends
-  the walk there, and the searchset says so (a warning: it may be incomplete, no total).
+  should NexHealth limit it. A window NexHealth refuses (400: a date it will not take) or
+  fails on ends the walk there, and the searchset says so (a warning: it may be incomplete,
+  no total), unless the window starts `BOOKABLE` (50 years) or more past today (or past the
+  lower bound): no practice books a visit that far ahead, so a calendar ending there (a
+  vendor refusing dates past 2100, or failing on them) is its end, not a gap. The walk's
+  windows meet at that point, so that a calendar ending after it costs no warning. Taken for
+  a gap, it made every patient's CCD a 502 on such a NexHealth (a document is never
+  presented as complete when its inputs are not).
 - Windows are inclusive at both ends (as `start`/`end` read); an appointment starting
   exactly on the boundary of two walked windows is kept by the later one only.
 - Paging: `count` is the total of the query (getting-started: 35 over one patient) or, as
@@ -147,6 +153,7 @@ FAILED_CALENDAR_SECONDS = 600.0  # how long a whole-calendar window that failed 
 FIRST_AHEAD = timedelta(days=2 * 366)  # the first window of an open search: to this far past today
 STEP = timedelta(days=4 * 366)  # the window after the first: this long, each next GROWTH times longer
 GROWTH = 16
+BOOKABLE = timedelta(days=50 * 366)  # past this, an open walk's refused windows are the calendar's end
 EMAIL_PROBE_SECONDS = 600.0  # how long an email search is not preceded by a probe that found no one to try
 NOT_INSERTED = "nex"  # `foreign_id_type` of a patient not yet in the practice system (nexhealth-patients.txt)
 
@@ -522,11 +529,15 @@ class NexHealthAdapter:
             else:
                 return self._encounter_page(patient_id, *whole)
             self._whole_calendar_refused_until = time.monotonic() + keep_to_windows
-        bounds = open_windows(start, datetime.now(UTC).replace(microsecond=0))
+        now = datetime.now(UTC).replace(microsecond=0)
+        bounds = open_windows(start, now)
         answers = await concurrently(*(self._refusable(patient_id, low, high) for low, high in bounds))
         appointments: list[dict[str, Any]] = []
         problems: list[Unreadable] = []
         for (low, high), answer in zip(bounds, answers, strict=True):
+            if answer is None and low >= bookable_until(start, now):  # the calendar ends past any booking
+                log.info("NexHealth would not look for appointments after %s: taken as its calendar's end", low.year)
+                break
             if answer is None:  # NexHealth would not look there: say so, and stop
                 warning = (
                     f"NexHealth refused or failed to look for appointments after {low.date().isoformat()}; "
@@ -1002,19 +1013,25 @@ def _midnight(day: date) -> datetime:
 
 def open_windows(start: datetime, now: datetime) -> list[tuple[datetime, datetime]]:
     """The windows of an open search from `start`: to `FIRST_AHEAD` past `now` (or `start`),
-    then ever longer ones to `LATEST`."""
-    bounds = [(start, _later(max(start, now), FIRST_AHEAD))]
+    then ever longer ones to `LATEST`, one of them ending where bookable dates end."""
+    bookable = bookable_until(start, now)
+    bounds = [(start, _later(max(start, now), FIRST_AHEAD, bookable))]
     span = STEP
     while bounds[-1][1] < LATEST:
         low = bounds[-1][1]
-        bounds.append((low, _later(low, span)))
+        bounds.append((low, _later(low, span, bookable if low < bookable else LATEST)))
         span *= GROWTH
     return bounds
 
 
-def _later(moment: datetime, delta: timedelta) -> datetime:
-    """`moment` + `delta`, at most `LATEST`."""
-    return LATEST if LATEST - moment <= delta else moment + delta
+def bookable_until(start: datetime, now: datetime) -> datetime:
+    """Where the dates a practice may book end, for an open search from `start`."""
+    return _later(max(start, now), BOOKABLE, LATEST)
+
+
+def _later(moment: datetime, delta: timedelta, limit: datetime) -> datetime:
+    """`moment` + `delta`, at most `limit`."""
+    return limit if limit - moment <= delta else moment + delta
 
 
 def _instant(moment: datetime) -> str:

@@ -1,11 +1,12 @@
-"""The windows of an open-ended appointment search: no horizon, contiguous, few."""
+"""The windows of an open-ended appointment search: no horizon, contiguous, few, one of them
+ending where bookable dates end."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from itertools import pairwise
 
-from mappings.nexhealth.adapter import EARLIEST, FIRST_AHEAD, LATEST, open_windows
+from mappings.nexhealth.adapter import BOOKABLE, EARLIEST, FIRST_AHEAD, LATEST, bookable_until, open_windows
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 
@@ -23,3 +24,13 @@ def test_the_first_window_reaches_past_today_or_past_the_start() -> None:
     assert open_windows(EARLIEST, NOW)[0][1] == NOW + FIRST_AHEAD
     later = datetime(2040, 1, 1, tzinfo=UTC)
     assert open_windows(later, NOW)[0][1] == later + FIRST_AHEAD
+
+
+def test_a_window_starts_where_bookable_dates_end() -> None:
+    # Past that point a refused window is the calendar's end, not a gap: it must not also hold
+    # dates a visit could be booked on.
+    for start in (EARLIEST, datetime(2040, 1, 1, tzinfo=UTC)):
+        bookable = bookable_until(start, NOW)
+        assert bookable == max(start, NOW) + BOOKABLE
+        assert bookable in {low for low, _ in open_windows(start, NOW)}
+    assert bookable_until(datetime(9990, 1, 1, tzinfo=UTC), NOW) == LATEST
