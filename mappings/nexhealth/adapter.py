@@ -69,16 +69,15 @@ Where the docs are silent
   a timeout, as from an implementation whose calendar overflows past that date: remembered
   for `FAILED_CALENDAR_SECONDS`), the first window reaches `FIRST_AHEAD` past today (or past
   the lower bound), then windows of `STEP`, each
-  `GROWTH` times longer than the last, cover the calendar to its end: five windows, asked
+  `GROWTH` times longer than the last, cover the calendar to its end: four windows, asked
   concurrently (one round trip). Growing windows keep each request of a plausible length
   should NexHealth limit it. A window NexHealth refuses (400: a date it will not take) or
   fails on ends the walk there, and the searchset says so (a warning: it may be incomplete,
   no total), unless the window starts `BOOKABLE` (50 years) or more past today (or past the
   lower bound): no practice books a visit that far ahead, so a calendar ending there (a
   vendor refusing dates past 2100, or failing on them) is its end, not a gap. The walk's
-  windows meet at that point, so that a calendar ending after it costs no warning. Taken for
-  a gap, it made every patient's CCD a 502 on such a NexHealth (a document is never
-  presented as complete when its inputs are not).
+  windows meet at that point, so that a calendar ending after it costs no warning. (Taken
+  for a gap, it would refuse every patient's CCD: a document is never served incomplete.)
 - Windows are inclusive at both ends (as `start`/`end` read); an appointment starting
   exactly on the boundary of two walked windows is kept by the later one only.
 - Paging: `count` is the total of the query (getting-started: 35 over one patient) or, as
@@ -199,6 +198,7 @@ class NexHealthAdapter:
         self._cancelled_includes = False
         # Whether NexHealth refused a window to the end of the calendar (then it always will).
         self._whole_calendar_refused_until = 0.0  # monotonic: until then, open walks go by windows
+        self._calendar_end_said = False  # logged once: every open walk meets it again
         # The PATCH and POST body shapes this vendor has taken (None: not learned yet; nested is
         # tried first), and the spelling of a gender it took (an index of GENDER_SPELLINGS).
         self._patch_shape: PatchShape | None = None
@@ -536,7 +536,9 @@ class NexHealthAdapter:
         problems: list[Unreadable] = []
         for (low, high), answer in zip(bounds, answers, strict=True):
             if answer is None and low >= bookable_until(start, now):  # the calendar ends past any booking
-                log.info("NexHealth would not look for appointments after %s: taken as its calendar's end", low.year)
+                if not self._calendar_end_said:
+                    self._calendar_end_said = True
+                    log.info("NexHealth would not look at appointments after %s: taken as its calendar's end", low.year)
                 break
             if answer is None:  # NexHealth would not look there: say so, and stop
                 warning = (
