@@ -73,7 +73,7 @@ Where the docs are silent
   concurrently (one round trip). Growing windows keep each request of a plausible length
   should NexHealth limit it. A window NexHealth refuses (400: a date it will not take) or
   fails on ends the walk there, and the searchset says so (a warning: it may be incomplete,
-  no total), unless the window starts `BOOKABLE` (50 years) or more past today (or past the
+  no total), unless the window starts `mappings.bookable.BOOKABLE` (50 years) or more past today (or past the
   lower bound): no practice books a visit that far ahead, so a calendar ending there (a
   vendor refusing dates past 2100, or failing on them) is its end, not a gap. The walk's
   windows meet at that point, so that a calendar ending after it costs no warning. (Taken
@@ -124,6 +124,7 @@ from gateway.errors import (
 from gateway.search import planning as q
 from gateway.search.model import SearchQuery, TokenValue
 from gateway.upstream.tentative import tentative
+from mappings.bookable import bookable_end
 from mappings.ids import is_int_id
 from mappings.nexhealth.capabilities import ENCOUNTER, PATIENT
 from mappings.nexhealth.client import Duplicate, Envelope, NexHealthClient, NoRoute
@@ -152,7 +153,6 @@ FAILED_CALENDAR_SECONDS = 600.0  # how long a whole-calendar window that failed 
 FIRST_AHEAD = timedelta(days=2 * 366)  # the first window of an open search: to this far past today
 STEP = timedelta(days=4 * 366)  # the window after the first: this long, each next GROWTH times longer
 GROWTH = 16
-BOOKABLE = timedelta(days=50 * 366)  # past this, an open walk's refused windows are the calendar's end
 EMAIL_PROBE_SECONDS = 600.0  # how long an email search is not preceded by a probe that found no one to try
 NOT_INSERTED = "nex"  # `foreign_id_type` of a patient not yet in the practice system (nexhealth-patients.txt)
 
@@ -1028,7 +1028,7 @@ def open_windows(start: datetime, now: datetime) -> list[tuple[datetime, datetim
 
 def bookable_until(start: datetime, now: datetime) -> datetime:
     """Where the dates a practice may book end, for an open search from `start`."""
-    return _later(max(start, now), BOOKABLE, LATEST)
+    return bookable_end(max(start, now), LATEST)
 
 
 def _later(moment: datetime, delta: timedelta, limit: datetime) -> datetime:

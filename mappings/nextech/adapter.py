@@ -71,12 +71,14 @@ Where the docs are silent (and how each point is read here):
   `FAR_END` (9999-12-31T00:00:00, within .NET's DateTime and SQL Server's datetime; every
   bound is sent as UTC without a zone designator, as some parsers drop a `Z` silently, or,
   once that is refused with a 400 and `Z` is not, with `Z`, as RFC 3339 readers ask). If
-  Nextech rejects that (400), the search is repeated up to `HORIZON_DAYS` ahead and its
-  searchset carries a warning (`HORIZON_WARNING`) that later encounters may be missing; the
-  tenant keeps to the horizon from then on. An implementation may fail on that far date
-  instead (a 500 or a timeout: `end` plus a day overflows its calendar): the horizon is then
-  tried too, and kept to for `FAILED_FAR_END_SECONDS` (a vendor that is merely down fails
-  the horizon as well, and nothing is remembered). With
+  Nextech rejects that (400), the search is repeated to where bookable dates end
+  (`mappings.bookable`: 50 years ahead; no warning, as nothing a practice could book lies
+  past it), and if that is rejected too, up to `HORIZON_DAYS` ahead, and its searchset then
+  carries a warning (`HORIZON_WARNING`) that later encounters may be missing; the tenant
+  keeps to the end that was answered from then on. An implementation may fail on a far date
+  instead (a 500 or a timeout: `end` plus a day overflows its calendar): the nearer end is
+  then tried too, and the failure kept to for `FAILED_FAR_END_SECONDS` (a vendor that is
+  merely down fails the horizon as well, and nothing is remembered). With
   no lower bound `start` is omitted ("search begins with the patient's earliest encounter").
 - Whether `end` is inclusive and in which zone: read as UTC, inclusive; the window is widened
   a day each side and the gateway finishes the filter.
@@ -122,6 +124,7 @@ from gateway.errors import InvalidRequest, NotFound, NotSupported, UpstreamError
 from gateway.search import planning as q
 from gateway.search.model import ReferenceValue, SearchQuery, StringValue, TokenValue
 from gateway.upstream.tentative import tentative
+from mappings.bookable import bookable_end
 from mappings.nextech.capabilities import DOCUMENT, ENCOUNTER, PATIENT, binary
 from mappings.nextech.client import NextechClient
 from mappings.nextech.encounter import (
@@ -230,7 +233,8 @@ class NextechAdapter:
         self._taken: dict[str, str] = {}
         # FHIR Patient id -> Nextech patientId, for ids of real patients
         self._known_patients: TTLCache[str, str] = TTLCache(maxsize=KNOWN_PATIENTS, ttl=KNOWN_FOR)
-        self._far_end_refused_until = 0.0  # monotonic: until then, open searches stop at the horizon
+        self._far_end_refused_until = 0.0  # monotonic: until then, open searches end where bookable dates do
+        self._bookable_refused_until = 0.0  # monotonic: until then, open searches stop at the horizon
         self._initials_refused_until = 0.0  # monotonic: until then, names are searched as written
         self._ignores_case = False  # a lower-case letter found a name holding it upper case only
         self._zoned_bounds: bool | None = None  # start/end sent with `Z` (True) or without (False); None: not yet known
@@ -614,20 +618,32 @@ class NextechAdapter:
         if high is not None:
             end = min(datetime.combine(q.shift(high, 1), datetime.min.time(), UTC), FAR_END)
             return patient_id, await self._encounters(patient_id, start, end, None), ()
-        keep_to_horizon = math.inf
+        far_end_kept = bookable_kept = math.inf  # how long a refused end is not asked again
         if time.monotonic() >= self._far_end_refused_until:
             try:  # a vendor failing on the far date is not down: that call is tentative
                 return patient_id, await self._encounters(patient_id, start, FAR_END, None, far=True), ()
             except InvalidRequest:
-                pass  # perhaps FAR_END: try the horizon, and keep to it if that is answered
+                pass  # perhaps FAR_END: try a nearer end, and keep to it if that is answered
             except (UpstreamError, UpstreamTimeout):
-                keep_to_horizon = FAILED_FAR_END_SECONDS  # failed on the far date, or just failed
+                far_end_kept = FAILED_FAR_END_SECONDS  # failed on the far date, or just failed
+        today = datetime.combine(date.today(), datetime.min.time(), UTC)
+        bookable = bookable_end(max(start or today, today), FAR_END)
+        if time.monotonic() >= self._bookable_refused_until:
+            try:
+                items = await self._encounters(patient_id, start, bookable, None, far=True)
+            except InvalidRequest:
+                pass
+            except (UpstreamError, UpstreamTimeout):
+                bookable_kept = FAILED_FAR_END_SECONDS
+            else:  # complete: nothing a practice could book lies past it
+                self._far_end_refused_until = _later_of(self._far_end_refused_until, far_end_kept)
+                return patient_id, items, ()
         horizon = _horizon()
-        items: Read[VendorEncounter] = Read([], [])
+        items = Read([], [])
         if start is None or start <= horizon:
             items = await self._encounters(patient_id, start, horizon, None)
-            if time.monotonic() >= self._far_end_refused_until:
-                self._far_end_refused_until = time.monotonic() + keep_to_horizon
+            self._far_end_refused_until = _later_of(self._far_end_refused_until, far_end_kept)
+            self._bookable_refused_until = _later_of(self._bookable_refused_until, bookable_kept)
         return patient_id, items, (HORIZON_WARNING,)
 
 
@@ -642,6 +658,12 @@ def _stamp(moment: datetime, zoned: bool = False) -> str:
     within the day the window is widened by on each side."""
     utc = moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
     return f"{utc}Z" if zoned else utc
+
+
+def _later_of(until: float, kept: float) -> float:
+    """A refusal remembered from now for `kept` seconds, unless it already was (a monotonic time)."""
+    now = time.monotonic()
+    return until if now < until else now + kept
 
 
 def _horizon() -> datetime:

@@ -35,6 +35,11 @@ PARAMS = [
     *("patient", "subject", "encounter", "date", "period", "code", "status", "category", "type", "clinical-status"),
     *("_count", "_sort", "_total", "_summary", "_elements", "_format", "_pretty", "_page", "_type", "start", "end"),
     *("section", "on-demand", "shoe-size", "", "_", "&", "="),
+    *("_include", "_revinclude", "_has:Encounter:patient:status", "subject.name", "patient.family", "_tag"),
+    *("_profile", "_security", "_text", "_content", "_list", "_query", "_filter", "_contained", "_id:below"),
+    *("allergy-intolerance", "verification-status", "criticality", "effective", "value-quantity", "combo-code"),
+    *("class", "reason-code", "location", "participant", "practitioner", "address", "address-postalcode"),
+    *("deceased", "active", "death-date", "general-practitioner", "organization", "telecom", "language"),
 ]
 MODIFIERS = ["", "", "", ":exact", ":contains", ":missing", ":Patient", ":not", ":text", ":below", ":nope", ":"]
 SPECIAL = [
@@ -53,6 +58,9 @@ SPECIAL = [
     *("\\,", "\\", "Patient/", "Patient/../x", "Encounter/1", "http://x/Patient/1", "%", "%00", "\x00", "\r\n"),
     *("x\r\nINFO gateway.access GET /forged 200", "ccd-p.", "ccd-e.", "ccd-p--.1", "' OR 1=1 --", "<script>", "𝔘"),
     *("Ünïcödé", "a" * 2000, " ", "true", "count", "accurate", "-birthdate", "family,-birthdate"),
+    *("Encounter:patient", "*", "Patient:general-practitioner", "http://loinc.org|8867-4", "8867-4", "ge5", "lt0"),
+    *("ap2025", "eb2025-06", "ne2024", "gt2025-01-01T00:00:00", "le2025-13", "2025-02-30", "1|2|3", "|", "a$b"),
+    *("http://hl7.org/fhir/StructureDefinition/Patient", "urn:uuid:00000000-0000-0000-0000-000000000000"),
 ]
 ACCEPT = ["application/fhir+json", "application/xml", "text/html", "*/*", "application/json;q=0", "image/png"]
 ACCEPT += ["application/fhir+json;q=nan", "text/html;q=١", ";;;", "application/fhir+json; fhirVersion=3.0"]

@@ -44,6 +44,7 @@ TENANT = "nextech"
 BASE = f"/fhir/{TENANT}"
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 JSON = {"Accept": "application/fhir+json"}
+XML = {"Accept": "application/xml"}
 REFUSED_AFTER = datetime(2100, 1, 1, tzinfo=UTC)
 BEFORE_FAR_VISIT = "le2030-12-31"  # the clinic's charted visits, not the one a variant adds in 2031
 SWITCHES: dict[str, dict[str, Any]] = {
@@ -297,23 +298,38 @@ def test_an_explicit_far_date_finds_the_far_visit(variant: Variant) -> None:
     [far_id] = _far_ids(found, encounter)
     assert variant.fhir.get_ok(f"{BASE}/Encounter/{far_id}")["status"] == "planned"
     documents = _nextech_documents(variant.fhir, patient_id, date="ge2031-01-01")
-    if "latest_end" not in variant.switches:
-        assert _far_ids(documents, encounter)
-        found = variant.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date="ge2031-01-01")
-        assert _far_ids(found, encounter)
+    assert _far_ids(documents, encounter)
+    found = variant.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date="ge2031-01-01")
+    assert _far_ids(found, encounter)
 
 
-def test_an_open_ended_search_finds_it_or_says_it_may_not(variant: Variant) -> None:
+def test_an_open_ended_search_finds_it_where_the_calendar_ends_past_bookable_dates(variant: Variant) -> None:
+    # `refusing-naive` refuses an `end` after 2100: nothing a practice could book lies past
+    # it, so the search is complete (taken as a gap, every patient's CCD was a 502).
     patient_id, encounter = _far_patient(variant)
     bundle = variant.fhir.get_ok(f"{BASE}/Encounter", params={"patient": patient_id, "_count": "1000"})
-    matches = _matches(bundle)
-    assert matches  # the past visits at least
-    if "latest_end" in variant.switches:
-        assert not _far_ids(matches, encounter)
-        assert HORIZON_WARNING in _outcome_texts(bundle)
-    else:
-        assert _far_ids(matches, encounter)
-        assert HORIZON_WARNING not in _outcome_texts(bundle)
+    assert _far_ids(_matches(bundle), encounter)
+    assert HORIZON_WARNING not in _outcome_texts(bundle)
+    document = variant.fhir.request("GET", f"{BASE}/Binary/ccd-p.{patient_id}", headers=XML)
+    assert document.status_code == 200, document.text[:300]
+    assert FAR_FUTURE_VISIT.strftime("%Y%m%d") in document.text
+
+
+def test_a_calendar_ending_where_visits_may_be_booked_is_said_and_makes_no_ccd() -> None:
+    # Refusing an `end` 20 years ahead may hide booked visits: the searchset says it may be
+    # incomplete, and a patient document, which cannot say so, is a 502 rather than a lie.
+    near = datetime(datetime.now(UTC).year + 20, 1, 1, tzinfo=UTC)
+    clinic = build_clinic()
+    create = partial(create_sandbox, clinic, far_future_visit=True, latest_end=near)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        far = running.sandbox.app.state.far_visit
+        patient = clinic.patient(far[0])
+        patient_id = f"{patient.id}.{patient.chart_number}"
+        bundle = running.fhir.get_ok(f"{BASE}/Encounter", params={"patient": patient_id, "_count": "1000"})
+        assert _matches(bundle) and not _far_ids(_matches(bundle), far[1])
+        assert HORIZON_WARNING in _outcome_texts(bundle) and "total" not in bundle
+        document = running.fhir.request("GET", f"{BASE}/Binary/ccd-p.{patient_id}", headers=XML)
+        assert document.status_code == 502 and "three years ahead" in document.text, document.text[:300]
 
 
 def test_a_capped_answer_whose_count_is_nested_says_matches_may_be_missing() -> None:

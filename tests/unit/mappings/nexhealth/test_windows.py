@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from itertools import pairwise
 
-from mappings.nexhealth.adapter import BOOKABLE, EARLIEST, FIRST_AHEAD, LATEST, bookable_until, open_windows
+from mappings.bookable import BOOKABLE
+from mappings.nexhealth.adapter import EARLIEST, FIRST_AHEAD, LATEST, bookable_until, open_windows
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -167,18 +167,26 @@ def _search(adapter: NextechAdapter, items: list[tuple[str, str]]) -> VendorPage
     return asyncio.run(provider.search(SearchRequest(query, None, 100)))
 
 
-@pytest.mark.parametrize("far_end", ["answered", "refused", "failed"])
-def test_open_ended_searches_reach_far_visits_or_say_they_may_not(far_end: str, tmp_path: Path) -> None:
-    # Refused: a 400 for the far date. Failed: a 500 (an implementation whose `end` plus a
-    # day overflows its calendar); a vendor that is merely down would fail the horizon too.
+NEAR = str(date.today().year + 20)  # a calendar ending where a practice may still book visits
+
+
+@pytest.mark.parametrize(
+    ("far_end", "after"),
+    [("answered", ""), ("refused", "2100"), ("failed", "2100"), ("refused", NEAR), ("failed", NEAR)],
+)
+def test_open_ended_searches_reach_far_visits_or_say_they_may_not(far_end: str, after: str, tmp_path: Path) -> None:
+    # Refused: a 400 for an `end` after `after`. Failed: a 500 (an implementation whose `end`
+    # plus a day overflows its calendar); a vendor that is merely down would fail the horizon
+    # too. A calendar ending in 2100 holds nothing a practice could book past it: the search
+    # is complete (its warning made every patient's CCD a 502); one ending 20 years ahead may
+    # hide booked visits, and the searchset says so.
     far = _summary(1, "2031-06-16T15:00:00.000Z")
     fake = FakeNextech([_patient(180, "C00180")], {"180": [_summary(2), far]})
-    refuses_far_end = far_end != "answered"
-    if refuses_far_end:
+    if after:
         original = fake.get
 
         async def get(path: str, params: Mapping[str, str] | None = None) -> Any:
-            if params and params.get("end", "") > "2100":
+            if params and params.get("end", "") > after:
                 if far_end == "failed":
                     raise UpstreamError("The vendor failed (HTTP 500)")
                 raise InvalidRequest("The vendor rejected the request: The value is not valid for end.")
@@ -186,17 +194,18 @@ def test_open_ended_searches_reach_far_visits_or_say_they_may_not(far_end: str, 
 
         fake.get = get  # type: ignore[method-assign]
     adapter = _adapter(fake, tmp_path)
+    complete = after != NEAR
     for items in ([("patient", "180.C00180")], [("patient", "180.C00180"), ("date", "ge2031-01-01")]):
         page = _search(adapter, items)
         ids = [r["id"] for r in page.resources]
-        if refuses_far_end:
-            assert page.warnings == (HORIZON_WARNING,)
-        else:
+        if complete:
             assert "180.C00180.1.20310616" in ids and page.warnings == ()
+        else:
+            assert page.warnings == (HORIZON_WARNING,)
     searched = [params for path, params in fake.calls if path.endswith("/encounters/search")]
     assert "start" not in searched[0]  # no lower bound: from the patient's earliest encounter
-    if refuses_far_end:
-        assert all(params["end"] < "2100" for params in searched)  # capped, and said so
+    if after:
+        assert all(params["end"] < after for params in searched[-2:])  # kept to what was answered
     else:
         assert searched[0]["end"] == "9999-12-31T00:00:00"  # UTC, without a zone designator
     # an explicit window reaches 2031 whatever Nextech thinks of far ends
