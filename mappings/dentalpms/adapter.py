@@ -13,7 +13,8 @@ Search planning (what is pushed down, and why it is safe):
   (`_sort=family|birthdate|_lastUpdated` → `sort_by`), so records created or deleted while a
   client pages cannot shift a page and lose or repeat a patient; when the vendor alone
   answers the query exactly, the first page also asks the page endpoint for its `total`.
-- `clinical-status` / `status` → `is_active` (narrows); Observation `date` → `date_from`/
+- `clinical-status` / `status` → `is_active` (narrows; asked again without it when the vendor
+  refuses the spelling `true`, as Laravel's `boolean` rule does); Observation `date` → `date_from`/
   `date_to` widened by a day on each side (vendor dates are local days; the gateway finishes).
 Sub-records (allergies, medications, vital signs) exist only under a patient, so their search
 requires `patient` (or `_id`), and their ids carry the patient's (mappings.ids). One vital-signs
@@ -106,7 +107,7 @@ from gateway.contract import (
     VendorPage,
     by_type,
 )
-from gateway.errors import Gone, NotFound, UpstreamError
+from gateway.errors import Gone, InvalidRequest, NotFound, UpstreamError
 from gateway.search import planning as q
 from gateway.search.model import SearchQuery, TokenValue
 from gateway.search.planning import date_bounds, date_bounds_any
@@ -278,7 +279,7 @@ class DentalPmsAdapter:
             # path). A 404 that names the patient is the documented one; otherwise the patient
             # list, there for every organization, tells them apart with one page of one (a 404
             # for it raises, naming org_id and base_url).
-            if "patient" not in exc.diagnostics.lower():
+            if not _names_patient(exc.diagnostics):
                 await self._cursor_page({"first": 1})
             return None
         except Gone:  # an archived patient answered 410 rather than served with `deleted_at`
@@ -406,8 +407,19 @@ class DentalPmsAdapter:
         archived, when the vendor answers 410 for it). Soft-deleted records are never served:
         the docs do not say whether the lists leave them out, as the patient list does."""
         params = {"page": page, "page_size": size, **extra}
+        path = f"/patients/{patient_id}/{kind.path}"
         try:
-            raw = await self._client.get(f"/patients/{patient_id}/{kind.path}", params)
+            try:
+                raw = await self._client.get(path, params)
+            except InvalidRequest:
+                if "is_active" not in params:
+                    raise
+                # The reference types `is_active` only "boolean", and services parse a query
+                # boolean differently: Laravel's `boolean` rule refuses the text `true` (only
+                # 1/0), .NET's binding the digits. Refused, the page is asked unfiltered (a
+                # superset, every page alike): `clinical-status`/`status` only narrow, the
+                # gateway finishes the filter.
+                raw = await self._client.get(path, {k: v for k, v in params.items() if k != "is_active"})
         except (NotFound, Gone):
             return None
         listing = self._reader.one(f"{kind.shape}_page", VendorPageList, raw, f"A Dental PMS {kind.path} list")
@@ -570,6 +582,14 @@ def _archived(kind: _Listed, patient_id: str, record_id: str) -> Gone:
 def _alive(record: VendorRecord, name: str, of: str | None = None) -> None:
     if record.get("deleted_at"):
         raise Gone(f"{of} belongs to a deleted patient" if of else f"{name} has been deleted")
+
+
+def _names_patient(diagnostics: str) -> bool:
+    """Whether a 404's message speaks of the patient ("Patient not found", Laravel's "No query
+    results for model [App\\Models\\Patient]"), not only echoes the path asked for: Laravel's
+    router answers a path it does not have (a `base_url` missing `/v1`) with "The route
+    api/<org_id>/patients/<uuid> could not be found.", whose only "patient" is in the path."""
+    return any("patient" in word for word in diagnostics.lower().split() if "/" not in word)
 
 
 def _patient_label(vendor_id: str | None, index: int) -> str:

@@ -5,7 +5,8 @@ Auth is a static API token sent as `Authorization: Bearer`; every path is under
 validation, `{"detail": [{"type", "loc", "msg", "input"}]}`. Implementations differ
 (where the docs are silent): a 422 whose `detail` is a text, `{"error": "text"}` or
 `{"error": {"message", ...}}`, `{"message": "text"}`, Spring Boot's binding errors
-`{"errors": [{"field", "defaultMessage", "rejectedValue"}]}`; all are read. Only `loc` and
+`{"errors": [{"field", "defaultMessage", "rejectedValue"}]}`, Laravel's `{"message": "text",
+"errors": {field: [text, ...]}}`; all are read. Only `loc` and
 `msg` (`field` and `defaultMessage` or `message`), or the text, are passed on: `input` and
 `rejectedValue` echo what we sent, which can be PHI.
 """
@@ -70,6 +71,8 @@ def fields_of(body: Any) -> list[str]:
         listed = body.get(key)
         if isinstance(listed, list):
             return [loc for loc, _ in _items(listed) if loc]
+        if key == "errors" and isinstance(listed, dict):  # Laravel: {"errors": {field: [text, ...]}}
+            return [str(field) for field in listed]
     return []
 
 

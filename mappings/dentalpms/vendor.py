@@ -15,7 +15,8 @@ form (`canonical`), so the mappers stay plain dict readers:
   (`1980-05-02T00:00:00Z`) is the date it starts with (the day as written, not shifted);
 - times `HH:MM[:SS[.ffffff]]`, with their offset when they give one (`Z`, `-05:00`), or a
   date-time whose time part (and offset) is taken;
-- references as `{"uuid", "name"}` (also `id` for `uuid`), or a bare uuid / name string;
+- references as `{"uuid", "name"}` (also `id` for `uuid`), or a bare uuid / name string; an
+  empty one (`null`, `{}`, or PHP's empty array `[]`) is none;
 - an optional field null or absent alike;
 - a date or date-time that stands in for none is none: the zero value of a non-nullable date
   type (`0001-01-01`, Go's `time.Time{}` and .NET's `DateTime.MinValue`; MySQL's
@@ -172,7 +173,10 @@ def _clock(value: Any) -> str | None:
 
 
 def _reference(value: Any) -> Any:
-    if value is None or value == "" or isinstance(value, dict):
+    # An empty array is no reference either: PHP's `json_encode` writes an empty array as `[]`,
+    # and a Laravel `JsonResource` over null resolves to one, so a free-text medication's
+    # `medication_definition` comes as `[]` where the reference types an object.
+    if value is None or value == "" or value == [] or isinstance(value, dict):
         return value or None
     if isinstance(value, str):
         try:

@@ -51,7 +51,15 @@ described below, and the adapter must work under every value):
   ``0001-01-01``/``0001-01-01T00:00:00Z``) and ``defaults`` (``"served"`` or ``"omitted"``:
   fields equal to their documented default left out) and ``decimals`` (``"text"`` or
   ``"scientific"``: ``"1.5E+2"``, as Java's ``BigDecimal.stripTrailingZeros().toString()``
-  writes): how answers are spelled, applied to every JSON answer (``shapes``).
+  writes) and ``references`` (``"null"`` or ``"array"``: a reference with nothing behind it
+  written ``[]``, as PHP's ``json_encode`` writes a Laravel resource over null) and
+  ``error_bodies="laravel"`` (``{"message"}``, a 422's ``errors`` by field, an unknown path
+  ``The route <path> could not be found.``): how answers are spelled, applied to every JSON
+  answer (``shapes``).
+- ``query_booleans``: a boolean query parameter (``is_active``) read as pydantic reads one
+  (``"any"``: ``true``/``false``, ``1``/``0``, ``yes``/``no``, ...) or only as ``1``/``0``
+  (``"digits"``: Laravel's ``boolean`` validation rule, which refuses the text ``"true"``
+  with a 422) (``params``).
 - ``vital_times``: a vital-signs reading's ``date_taken`` and ``time_taken`` are the
   clinic's day and wall clock (``"local"``, ``14:30:00``) or the UTC day and time with
   its ``Z`` (``"utc"``, ``19:30:00Z``: the reference types ``time_taken`` as ``string
@@ -191,6 +199,7 @@ from sandboxes.dentalpms.idempotency import Idempotency
 from sandboxes.dentalpms.ids import RecordKind, namespace, record_uuid
 from sandboxes.dentalpms.lifecycle import ArchivedPatients, ArchivedRecords, Lifecycle, VitalsLookup
 from sandboxes.dentalpms.paging import PastEnd
+from sandboxes.dentalpms.params import QueryBooleans
 from sandboxes.dentalpms.readings import Accents, Case, Match, Phones, SearchReading
 from sandboxes.dentalpms.render import AllergySeverities, VitalTimes
 from sandboxes.dentalpms.routes import api_routes
@@ -202,6 +211,7 @@ from sandboxes.dentalpms.shapes import (
     ErrorBodies,
     Nulls,
     PageInfo,
+    References,
     Scalars,
     ShapedApp,
     Shapes,
@@ -245,6 +255,8 @@ def create_app(
     patch_nulls: PatchNulls = "cleared",
     allergy_severities: AllergySeverities = "fhir",
     write_answers: WriteAnswers = "flushed",
+    references: References = "null",
+    query_booleans: QueryBooleans = "any",
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
@@ -258,8 +270,9 @@ def create_app(
     """
     reading = SearchReading(accents=search_accents, phones=search_phones, match=search_match, case=search_case)
     shapes = Shapes(
-        timestamps, dates, scalars, nulls, page_info, error_bodies, enums, stand_in_dates, defaults, decimals
-    )
+        timestamps, dates, scalars, nulls, page_info, error_bodies, enums, stand_in_dates, defaults, decimals,
+        references,
+    )  # fmt: skip
     lifecycle = Lifecycle(archived_patients, archived_records, page_size_max, vitals_lookup)
     store = Store(
         clinic,
@@ -272,6 +285,7 @@ def create_app(
         patch_nulls=patch_nulls,
         allergy_severities=allergy_severities,
         write_answers=write_answers,
+        query_booleans=query_booleans,
     )
     app = Starlette(
         routes=api_routes(store, org_id=org_id, api_token=api_token),

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sandboxes.dentalpms.paging import PastEnd, check_past_end, page_body
-from sandboxes.dentalpms.params import BOOL, DATE, PAGE, STR, Params, page_size_upto
+from sandboxes.dentalpms.params import BOOL, BOOL_DIGITS, DATE, PAGE, STR, Params, page_size_upto
 from sandboxes.dentalpms.responses import raw_json
 from sandboxes.dentalpms.store import Store
 from sandboxes.toolkit.aliases import JsonObject
@@ -41,10 +41,11 @@ class MedicalRecords:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._boolean = BOOL_DIGITS if store.query_booleans == "digits" else BOOL
 
     async def allergies(self, request: Request) -> Response:
         params, patient_id, page, size = self._list_params(request)
-        active = params.query("is_active", BOOL, None)
+        active = params.query("is_active", self._boolean, None)
         params.done()
         records = [
             allergy for allergy in self.store.served(patient_id).allergies
@@ -54,7 +55,7 @@ class MedicalRecords:
 
     async def medications(self, request: Request) -> Response:
         params, patient_id, page, size = self._list_params(request)
-        active = params.query("is_active", BOOL, None)
+        active = params.query("is_active", self._boolean, None)
         params.done()
         records = [
             medication for medication in self.store.served(patient_id).medications

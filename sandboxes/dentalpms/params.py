@@ -3,7 +3,8 @@
 The API reference gives defaults only; the sandbox bounds them: ``page`` >= 1,
 ``page_size``/``first`` in 1..200 (or 1..``page_size_max``, a switch: a service declaring
 ``Query(50, le=50)`` takes the documented default as its bound), ``/patients/search``
-``limit`` in 1..100. Parameters
+``limit`` in 1..100. A boolean (``is_active``) is read as pydantic reads one, or with
+``query_booleans="digits"`` only as ``1``/``0`` (Laravel's ``boolean`` rule). Parameters
 the reference types as dates are validated as dates, path ids as uuids; out of range or
 malformed is a 422 listing all problems in pydantic v2's wording.
 """
@@ -15,7 +16,7 @@ from functools import cache
 from typing import Annotated, Literal, TypeVar
 from uuid import UUID
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError
 from starlette.requests import Request
 
 from sandboxes.dentalpms.errors import validation_errors
@@ -24,6 +25,7 @@ from sandboxes.toolkit.errors import ApiError
 
 __all__ = [
     "BOOL",
+    "BOOL_DIGITS",
     "CURSOR_SORT",
     "DATE",
     "LIMIT",
@@ -33,6 +35,7 @@ __all__ = [
     "SORT_DIR",
     "STR",
     "Params",
+    "QueryBooleans",
     "page_size_upto",
 ]
 
@@ -46,6 +49,9 @@ PAGE = TypeAdapter(Annotated[int, Field(ge=1)])
 LIMIT = TypeAdapter(Annotated[int, Field(ge=1, le=_SEARCH_LIMIT_MAX)])
 DATE = TypeAdapter(date)
 BOOL = TypeAdapter(bool)
+# Laravel's `boolean` rule: true, false, 1, 0, "1", "0"; a query string's "true" is text, refused.
+BOOL_DIGITS = TypeAdapter(Annotated[bool, BeforeValidator(lambda v: v if v in ("0", "1") else _refuse())])
+QueryBooleans = Literal["any", "digits"]
 STR = TypeAdapter(str)
 SORT_DIR = TypeAdapter(Literal["asc", "desc"])
 LIST_SORT = TypeAdapter(Literal["chart_number", "created_at", "date_of_birth", "first_name", "last_name", "status"])
@@ -56,6 +62,10 @@ CURSOR_SORT = TypeAdapter(
     ]
 )  # fmt: skip
 _UUID = TypeAdapter(UUID)
+
+
+def _refuse() -> None:
+    raise ValueError("The field must be true or false.")
 
 
 @cache

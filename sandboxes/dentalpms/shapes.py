@@ -22,7 +22,10 @@ simulator's), applied to every JSON answer by ``ShapedApp``:
   (Spring Boot's default error attributes, ``{"timestamp", "status", "error": "Conflict",
   "path"}``: no message, the reason phrase only, so a 409 or 404 does not say why; a 422's
   list as Spring's binding errors, ``"errors": [{"field", "defaultMessage", "rejectedValue",
-  "code"}]``, the value sent echoed).
+  "code"}]``, the value sent echoed) or ``"laravel"`` (Laravel's exception handler:
+  ``{"message": "text"}``, a 422 ``{"message": <first error> (and N more errors),
+  "errors": {field: [text, ...]}}``, and an unknown path ``The route api/... could not be
+  found.``, which echoes the path asked for, patient uuid and all).
 - ``enums``: ``"lower"`` (the values as the reference lists them, ``male``, ``on_hold``),
   ``"upper"`` (as constant names, ``MALE``, ``ON_HOLD``, ``NKDA``: what a service whose enums
   serialize by name writes, as Java's Jackson does by default) or ``"pascal"`` (``Male``,
@@ -39,6 +42,10 @@ simulator's), applied to every JSON answer by ``ShapedApp``:
 - ``decimals``: ``"text"`` (the decimal as stored, ``"150.0"``, ``"0.00"``) or ``"scientific"``
   (what Java's ``BigDecimal.stripTrailingZeros().toString()`` writes: ``"1.5E+2"``, ``"6E+1"``,
   ``"98.6"``, ``"0"``; the reference types these fields only ``string``).
+- ``references``: a lightweight reference with no entity behind it (a free-text medication's
+  ``medication_definition``) is ``"null"`` or ``"array"``: ``[]``, what PHP's
+  ``json_encode`` writes for the empty array a Laravel ``JsonResource`` over null resolves
+  to (the reference types the field only ``object``).
 """
 
 from __future__ import annotations
@@ -60,11 +67,12 @@ Dates = Literal["date", "datetime"]
 Scalars = Literal["json", "strings", "digits"]
 Nulls = Literal["null", "absent"]
 PageInfo = Literal["full", "sparse"]
-ErrorBodies = Literal["fastapi", "detail_text", "error_object", "spring"]
+ErrorBodies = Literal["fastapi", "detail_text", "error_object", "spring", "laravel"]
 Enums = Literal["lower", "upper", "pascal"]
 StandInDates = Literal["null", "zero"]
 Defaults = Literal["served", "omitted"]
 Decimals = Literal["text", "scientific"]
+References = Literal["null", "array"]
 
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 _DATE = re.compile(r"\d{4}-\d\d-\d\d")
@@ -86,6 +94,12 @@ _DECIMAL_FIELDS = frozenset(
     {"bmi", "height_inches", "temperature_f", "weight_lbs", "estimated_balance", "insurance_estimate"}
     | {"balance_0_30", "balance_31_60", "balance_61_90", "balance_over_90", "balance_total", "payment_plan_due"}
 )
+# The fields the reference types as a "Lightweight reference to a related entity".
+_REFERENCE_FIELDS = frozenset(
+    {"billing_type", "employer", "fee_schedule", "location", "primary_provider", "secondary_provider"}
+    | {"responsible_party", "patient", "provider", "allergy_definition", "medication_definition"}
+    | {"disease_definition", "alert_definition"}
+)
 # Documented defaults, by a field that tells the record's kind: {marker: {field: default}}.
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "first_name": {"status": "active", "allergy_review_status": "not_reviewed"},
@@ -106,6 +120,7 @@ class Shapes:
     stand_in_dates: StandInDates = "null"
     defaults: Defaults = "served"
     decimals: Decimals = "text"
+    references: References = "null"
 
     def __post_init__(self) -> None:
         for name, allowed in (
@@ -114,11 +129,12 @@ class Shapes:
             ("scalars", ("json", "strings", "digits")),
             ("nulls", ("null", "absent")),
             ("page_info", ("full", "sparse")),
-            ("error_bodies", ("fastapi", "detail_text", "error_object", "spring")),
+            ("error_bodies", ("fastapi", "detail_text", "error_object", "spring", "laravel")),
             ("enums", ("lower", "upper", "pascal")),
             ("stand_in_dates", ("null", "zero")),
             ("defaults", ("served", "omitted")),
             ("decimals", ("text", "scientific")),
+            ("references", ("null", "array")),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
@@ -127,18 +143,20 @@ class Shapes:
     def documented(self) -> bool:
         return self == DOCUMENTED_SHAPES
 
-    def reshape(self, body: Any, status: int) -> Any:
-        """`body`, a JSON answer of `status`, spelled as these switches say."""
+    def reshape(self, body: Any, status: int, path: str = "") -> Any:
+        """`body`, a JSON answer of `status` to a request for `path`, spelled as these switches say."""
         if status >= 400:
-            return self._error(body, status)
+            return self._error(body, status, path)
         return self._value(body)
 
-    def _error(self, body: Any, status: int) -> Any:
+    def _error(self, body: Any, status: int, path: str) -> Any:
         detail = body.get("detail") if isinstance(body, dict) else None
         if self.error_bodies == "fastapi" or detail is None:
             return body
         if self.error_bodies == "spring":
             return _spring_error(detail, status)
+        if self.error_bodies == "laravel":
+            return _laravel_error(detail, status, path)
         if isinstance(detail, list):
             text = "; ".join(
                 ".".join(str(part) for part in item.get("loc", []) if part not in ("body", "query", "path"))
@@ -199,6 +217,8 @@ class Shapes:
                 # Python's Decimal writes what BigDecimal.toString does: an exponent once the
                 # stripped scale is negative.
                 item = str(Decimal(item).normalize())
+            if item is None and key in _REFERENCE_FIELDS and self.references == "array":
+                item = []
             if item is None and self.nulls == "absent":
                 continue
             out[key] = self._value(item)
@@ -246,6 +266,26 @@ def _spring_error(detail: Any, status: int) -> dict[str, Any]:
     return body
 
 
+def _laravel_error(detail: Any, status: int, path: str) -> dict[str, Any]:
+    """Laravel's JSON error rendering: the exception's message; a `ValidationException`'s
+    errors by field; a `NotFoundHttpException` from the router naming the path."""
+    if isinstance(detail, list):
+        errors: dict[str, list[str]] = {}
+        for item in detail:
+            if isinstance(item, dict):
+                field = ".".join(str(p) for p in item.get("loc", []) if p not in ("body", "query", "path"))
+                errors.setdefault(field, []).append(str(item.get("msg")))
+        texts = [text for listed in errors.values() for text in listed]
+        more = len(texts) - 1
+        message = (texts or ["The given data was invalid."])[0]
+        if more:
+            message += f" (and {more} more error{'s' if more > 1 else ''})"
+        return {"message": message, "errors": errors}
+    if status == 404 and detail == "Not Found":  # the router's, not a record's
+        return {"message": f"The route {path.lstrip('/')} could not be found."}
+    return {"message": str(detail)}
+
+
 DOCUMENTED_SHAPES = Shapes()
 
 
@@ -276,7 +316,7 @@ class ShapedApp:
                 return
             body = b"".join(chunks)
             with contextlib.suppress(orjson.JSONDecodeError):  # not JSON: sent as it is
-                body = orjson.dumps(self.shapes.reshape(orjson.loads(body), start["status"]))
+                body = orjson.dumps(self.shapes.reshape(orjson.loads(body), start["status"], scope.get("path", "")))
             headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
             headers.append((b"content-length", str(len(body)).encode()))
             await send({**start, "headers": headers})

@@ -27,6 +27,7 @@ from sandboxes.dentalpms.idempotency import Idempotency, IdempotencyLog
 from sandboxes.dentalpms.lifecycle import DOCUMENTED_LIFECYCLE, Lifecycle
 from sandboxes.dentalpms.matching import PatientFilters
 from sandboxes.dentalpms.paging import PastEnd
+from sandboxes.dentalpms.params import QueryBooleans
 from sandboxes.dentalpms.readings import DOCUMENTED, SearchReading
 from sandboxes.dentalpms.render import BLANK_PATIENT, AllergySeverities, Renderer, VitalTimes, reference
 from sandboxes.dentalpms.rows import PatientRow
@@ -76,12 +77,16 @@ class Store:
         patch_nulls: PatchNulls = "cleared",
         allergy_severities: AllergySeverities = "fhir",
         write_answers: WriteAnswers = "flushed",
+        query_booleans: QueryBooleans = "any",
     ) -> None:
         if patch_nulls not in ("cleared", "ignored"):
             raise ValueError(f"patch_nulls must be 'cleared' or 'ignored', not {patch_nulls!r}")
         if write_answers not in ("flushed", "before_flush"):
             raise ValueError(f"write_answers must be 'flushed' or 'before_flush', not {write_answers!r}")
+        if query_booleans not in ("any", "digits"):
+            raise ValueError(f"query_booleans must be 'any' or 'digits', not {query_booleans!r}")
         self.patch_nulls = patch_nulls
+        self.query_booleans = query_booleans
         self.write_answers = write_answers
         self.render = Renderer(clinic, vital_times, allergy_severities)
         self.clock = clock

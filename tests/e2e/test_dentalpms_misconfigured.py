@@ -10,12 +10,14 @@ a clinic's known patient read as 404 and its allergies as an empty searchset.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from gateway.contract import Sandbox
 from sandboxes.clinic import build_clinic
 from sandboxes.dentalpms import create_sandbox
 from tests.support.clinic import live_patients
@@ -51,6 +53,21 @@ def test_a_patient_list_the_vendor_does_not_have_is_a_502_naming_the_configurati
 def test_a_patient_of_an_organization_the_vendor_does_not_have_is_no_missing_patient(path: str) -> None:
     patient = str(live_patients(build_clinic())[0].uuid)
     with gateway_over("dentalpms", create_sandbox, options={"org_id": "not-this-practice"}) as running:
+        _says_configuration(running.fhir.get(f"{BASE}/{path.format(id=patient)}"), path)
+
+
+@pytest.mark.parametrize("path", ["Patient/{id}", "AllergyIntolerance?patient={id}", "Patient/{id}/$everything"])
+def test_a_base_url_missing_a_segment_is_no_missing_patient_when_the_404_echoes_the_path(path: str) -> None:
+    # Laravel's router answers a path it does not have with "The route
+    # api/<org_id>/patients/<uuid> could not be found.": before, the "patients" of the echoed
+    # path was read as the documented "Patient not found", and a known patient was a 404 (its
+    # allergies an empty searchset) instead of a misconfiguration.
+    patient = str(live_patients(build_clinic())[0].uuid)
+
+    def short_base() -> Sandbox:
+        return replace(create_sandbox(error_bodies="laravel"), base_path="/api")
+
+    with gateway_over("dentalpms", short_base) as running:
         _says_configuration(running.fhir.get(f"{BASE}/{path.format(id=patient)}"), path)
 
 

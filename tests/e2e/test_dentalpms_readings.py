@@ -11,13 +11,15 @@ nothing lost to a term the vendor reads differently. Whatever the spelling of th
 (timestamps with `Z`, an offset or none, dates as date-times, booleans and numbers as text,
 null fields left out, a sparse cursor `page_info`, enum values as Java or .NET names, empty
 dates as the zero date `0001-01-01`, fields at their documented default left out, decimals
-in Java's scientific notation `1.5E+2`), the clinic walk finds every live patient, reads it,
+in Java's scientific notation `1.5E+2`, a reference to nothing as PHP's empty array `[]`), the
+clinic walk finds every live patient, reads it,
 and serves each patient's allergies, medications, problems and vital signs exactly as the
 clinic holds them, every resource valid (FhirHttp checks each one it receives). Whatever the
 vendor does with archived records (serves an archived patient or answers 410 for it; lists
 soft-deleted sub-records or leaves them out), archived ones are never served and never
 counted; whatever page size it takes (the documented default of 50 as its bound), every list
-is walked; a 404 for an empty list is an empty list.
+is walked; a 404 for an empty list is an empty list. Whatever query booleans it takes (`true`,
+or only `1` as Laravel's `boolean` rule), a status search serves the records in that status.
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "patch_nulls": "ignored",
         "enums": "upper",
         "defaults": "omitted",
+        "references": "array",
+        "query_booleans": "digits",
     },
     "nfd-prefix-digits-naive-datetimes": {
         "search_accents": "sensitive_nfd",
@@ -403,6 +407,24 @@ def test_walk_serves_each_patients_records(fhir: FhirHttp, variant: Variant) -> 
         assert len(observations) == _vitals_expected(truth), patient
         taken = {_taken(r, variant.clinic.timezone) for r in truth.vitals if not r.deleted}
         assert {o["effectiveDateTime"] for o in observations} == taken, patient
+
+
+def test_a_status_search_serves_the_records_in_that_status(fhir: FhirHttp, variant: Variant) -> None:
+    # Before, a vendor that reads a query boolean only as 1/0 (Laravel's `boolean` rule) refused
+    # `is_active=true`: every clinical-status=active or status=active search was a 400.
+    for truth in live_patients(variant.clinic):
+        if not truth.allergies and not truth.medications:
+            continue
+        patient = str(truth.uuid)
+        for status in ("active", "inactive"):
+            allergies = fhir.search_all(f"{BASE}/AllergyIntolerance", patient=patient, **{"clinical-status": status})
+            wanted = status == "active"
+            expected = Counter(a.substance for a in truth.allergies if not a.deleted and a.active == wanted)
+            if truth.allergy_review == "nkda" and status == "active":
+                expected["No known drug allergies"] += 1
+            assert Counter(a["code"]["text"] for a in allergies) == expected, (patient, status)
+        medications = fhir.search_all(f"{BASE}/MedicationStatement", patient=patient, status="active")
+        assert len(medications) == sum(1 for m in truth.medications if not m.deleted and m.status == "active"), patient
 
 
 def _day(day: date | None) -> str | None:

@@ -33,6 +33,8 @@ VARIANTS: dict[str, dict[str, str]] = {
     },
     # Spring Boot's default error bodies: a 409 or 404 says only its reason phrase.
     "spring-errors": {"error_bodies": "spring"},
+    # Laravel's: `{"message"}`, a 422's `errors` by field (`{"email": ["..."]}`).
+    "laravel-errors": {"error_bodies": "laravel"},
 }
 
 

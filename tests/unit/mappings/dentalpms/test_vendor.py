@@ -36,7 +36,7 @@ from sandboxes.dentalpms.shapes import Shapes
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
 CLINIC = build_clinic()
 RENDER = Renderer(CLINIC)
-# Every value of every spelling switch, in seven combinations.
+# Every value of every spelling switch, in eight combinations.
 SPELLINGS = [
     Shapes(timestamps="offset", dates="datetime", scalars="strings", nulls="absent"),
     Shapes(timestamps="naive", dates="date", scalars="digits", nulls="null"),
@@ -45,6 +45,7 @@ SPELLINGS = [
     Shapes(enums="upper", stand_in_dates="zero", defaults="omitted", nulls="absent", scalars="strings"),
     Shapes(enums="pascal", stand_in_dates="zero", defaults="omitted", timestamps="offset", dates="datetime"),
     Shapes(decimals="scientific", nulls="absent", timestamps="offset"),
+    Shapes(references="array", scalars="digits"),
 ]
 Mapper = Callable[[dict[str, Any]], Any]
 
@@ -237,3 +238,13 @@ def test_a_default_left_out_is_the_documented_default() -> None:
     disease = {k: v for k, v in next(r for m, _, r in RECORDS if m is VendorDisease).items() if k != "problem_status"}
     mapped = condition_to_fhir(canonical(VendorDisease.model_validate(disease)), str(CLINIC.patients[0].uuid), CTX)
     assert mapped["clinicalStatus"]["coding"][0]["code"] == "active"
+
+
+def test_a_reference_written_as_an_empty_array_is_no_reference() -> None:
+    # PHP's `json_encode` writes an empty array `[]` where the reference is an object: a Laravel
+    # `JsonResource` over null resolves to one. Before, such a free-text medication was
+    # unreadable, left out of every list, $everything and the CCD.
+    model, mapper, record = next(r for r in RECORDS if r[0] is VendorMedication)
+    free_text = orjson.loads(orjson.dumps({**record, "medication_definition": None, "med_descript": "Fish oil"}))
+    expected = mapper(canonical(model.model_validate(free_text)))
+    assert mapper(canonical(model.model_validate({**free_text, "medication_definition": []}))) == expected
