@@ -14,7 +14,8 @@ Search planning (what is pushed down, and why it is safe):
   client pages cannot shift a page and lose or repeat a patient; when the vendor alone
   answers the query exactly, the first page also asks the page endpoint for its `total`.
 - `clinical-status` / `status` → `is_active` (narrows; asked again without it when the vendor
-  refuses the spelling `true`, as Laravel's `boolean` rule does); Observation `date` → `date_from`/
+  refuses the spelling `true`, as Laravel's `boolean` rule does, and from then on never sent to
+  it); Observation `date` → `date_from`/
   `date_to` widened by a day on each side (vendor dates are local days; the gateway finishes).
 Sub-records (allergies, medications, vital signs) exist only under a patient, so their search
 requires `patient` (or `_id`), and their ids carry the patient's (mappings.ids). One vital-signs
@@ -192,6 +193,8 @@ class DentalPmsAdapter:
         self._client = DentalPmsClient(config)
         self._ctx = config.context
         self._reader = Reader(config.drift)
+        # Whether the vendor refused `is_active=true|false` (then it always will: `_list`).
+        self._is_active_refused = False
         self._writes = PatientWrites(self._client, self._ctx, self._reader, self._patient_record)
         self._providers = by_type(
             ResourceProvider(
@@ -407,19 +410,8 @@ class DentalPmsAdapter:
         archived, when the vendor answers 410 for it). Soft-deleted records are never served:
         the docs do not say whether the lists leave them out, as the patient list does."""
         params = {"page": page, "page_size": size, **extra}
-        path = f"/patients/{patient_id}/{kind.path}"
         try:
-            try:
-                raw = await self._client.get(path, params)
-            except InvalidRequest:
-                if "is_active" not in params:
-                    raise
-                # The reference types `is_active` only "boolean", and services parse a query
-                # boolean differently: Laravel's `boolean` rule refuses the text `true` (only
-                # 1/0), .NET's binding the digits. Refused, the page is asked unfiltered (a
-                # superset, every page alike): `clinical-status`/`status` only narrow, the
-                # gateway finishes the filter.
-                raw = await self._client.get(path, {k: v for k, v in params.items() if k != "is_active"})
+            raw = await self._list(f"/patients/{patient_id}/{kind.path}", params)
         except (NotFound, Gone):
             return None
         listing = self._reader.one(f"{kind.shape}_page", VendorPageList, raw, f"A Dental PMS {kind.path} list")
@@ -432,6 +424,24 @@ class DentalPmsAdapter:
                 live.append(item)
         records = self._reader.lazy_records(kind.shape, kind.model, live, partial(kind.label, patient_id))
         return _SubPage(patient_id, None, listing, records, records.unreadable, frozenset(archived))
+
+    async def _list(self, path: str, params: Mapping[str, str | int]) -> Any:
+        """A sub-record list's page. The reference types `is_active` only "boolean", and
+        services parse a query boolean differently: Laravel's `boolean` rule refuses the text
+        `true` (only 1/0), .NET's binding the digits. Refused, the page is asked unfiltered (a
+        superset, every page alike): `clinical-status`/`status` only narrow, the gateway
+        finishes the filter. A refusal the unfiltered page then answers is remembered for the
+        tenant, so later searches do not pay for it again."""
+        unfiltered = {k: v for k, v in params.items() if k != "is_active"}
+        if "is_active" not in params or self._is_active_refused:
+            return await self._client.get(path, unfiltered)
+        try:
+            return await self._client.get(path, params)
+        except InvalidRequest:
+            # Refused again (raised): the refusal was not of is_active, nothing is learned.
+            raw = await self._client.get(path, unfiltered)
+        self._is_active_refused = True
+        return raw
 
     async def _sub_records(
         self, request: SearchRequest, kind: _Listed, extra: Mapping[str, str | int], page: int | None = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import cache
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Literal, NoReturn, TypeVar
 from uuid import UUID
 
 from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError
@@ -64,7 +64,7 @@ CURSOR_SORT = TypeAdapter(
 _UUID = TypeAdapter(UUID)
 
 
-def _refuse() -> None:
+def _refuse() -> NoReturn:
     raise ValueError("The field must be true or false.")
 
 

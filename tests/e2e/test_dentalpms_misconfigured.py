@@ -15,14 +15,13 @@ from functools import partial
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.contract import Sandbox
 from sandboxes.clinic import build_clinic
 from sandboxes.dentalpms import create_sandbox
 from tests.support.clinic import live_patients
-from tests.support.fhir_http import FhirHttp, outcome_of
-from tests.support.variants import gateway_over
+from tests.support.fhir_http import outcome_of
+from tests.support.variants import gateway_over, vendor_calls
 
 BASE = "/fhir/dentalpms"
 
@@ -89,17 +88,7 @@ def test_a_patient_the_vendor_says_it_does_not_have_costs_no_second_call(error_b
     unknown = "00000000-0000-4000-8000-000000000000"
     sandbox = partial(create_sandbox, error_bodies=error_bodies)
     with gateway_over("dentalpms", sandbox) as running:
-        before = _vendor_calls(running.fhir)
+        before = vendor_calls(running.fhir, "dentalpms")
         response = running.fhir.get(f"{BASE}/Patient/{unknown}")
         assert response.status_code == 404, response.text
-        assert _vendor_calls(running.fhir) - before == calls
-
-
-def _vendor_calls(fhir: FhirHttp) -> float:
-    """The vendor calls the gateway has sent for the tenant (its /metrics)."""
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(fhir.get("/metrics").text)
-        for sample in family.samples
-        if sample.name == "fhir_gateway_vendor_calls_total" and sample.labels.get("tenant") == "dentalpms"
-    )
+        assert vendor_calls(running.fhir, "dentalpms") - before == calls

@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -50,7 +51,7 @@ from sandboxes.toolkit.phones import format_us_phone
 from tests.support.clinic import live_patients
 from tests.support.fhir_http import FhirHttp
 from tests.support.text import fold
-from tests.support.variants import gateway_over
+from tests.support.variants import gateway_over, vendor_calls
 
 TENANT = "dpms"
 BASE = f"/fhir/{TENANT}"
@@ -425,6 +426,23 @@ def test_a_status_search_serves_the_records_in_that_status(fhir: FhirHttp, varia
             assert Counter(a["code"]["text"] for a in allergies) == expected, (patient, status)
         medications = fhir.search_all(f"{BASE}/MedicationStatement", patient=patient, status="active")
         assert len(medications) == sum(1 for m in truth.medications if not m.deleted and m.status == "active"), patient
+
+
+@pytest.mark.parametrize("booleans", ["any", "digits"])
+def test_a_status_search_asks_each_vendor_page_once(booleans: str) -> None:
+    # Before, a vendor that refuses `is_active=true` (Laravel's `boolean` rule) was asked twice
+    # for every page of every status search, the refused ask first: it is refused once.
+    patients = [p for p in live_patients(build_clinic()) if p.allergies][:3]
+    with gateway_over("dentalpms", partial(create_sandbox, query_booleans=booleans)) as running:
+        costs = []
+        for patient in patients:
+            before = vendor_calls(running.fhir, "dentalpms")
+            params = {"patient": str(patient.uuid), "clinical-status": "active"}
+            response = running.fhir.get("/fhir/dentalpms/AllergyIntolerance", params=params)
+            assert response.status_code == 200, response.text
+            costs.append(vendor_calls(running.fhir, "dentalpms") - before)
+    # The patient and one page of its allergies (the first search may learn the refusal).
+    assert costs[1:] == [2] * (len(patients) - 1), costs
 
 
 def _day(day: date | None) -> str | None:

@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from gateway.app import create_app
 from gateway.contract import Sandbox
 from gateway.sandbox_host import serve_in_thread
@@ -47,3 +49,13 @@ def gateway_over(
     finally:
         fhir.close()
         running.stop()
+
+
+def vendor_calls(fhir: FhirHttp, tenant: str) -> float:
+    """The vendor calls the gateway has sent for `tenant` so far (its /metrics)."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(fhir.get("/metrics").text)
+        for sample in family.samples
+        if sample.name == "fhir_gateway_vendor_calls_total" and sample.labels.get("tenant") == tenant
+    )
