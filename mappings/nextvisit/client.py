@@ -13,8 +13,11 @@ text (the answer of Sanctum's own documented route for this very request body,
 body holds no token may carry it in an `Authorization: Bearer <token>` response header, where
 devise-jwt (a Rails API's usual token login) puts it, the body being the user. A login
 refused with the credentials at the top of the body is tried once more with them as Devise's
-sign-in reads them, `{"user": {"email", "password"}}`; the body that worked is kept for later
-logins, so each renewal is one request.
+sign-in reads them, `{"user": {"email", "password"}}`, and then as an OAuth 2.0 password grant
+(RFC 6749 section 4.3.2: form-encoded `grant_type=password`, `username`, `password`), the
+login FastAPI's `OAuth2PasswordRequestForm` reads (a JSON body fills none of its form fields: a
+422), answering `{"access_token", "token_type": "bearer"}`; the body that worked is kept for
+later logins, so each renewal is one request.
 The token is cached and sent as a bearer (gateway.upstream.tokens: one login at a time
 however many requests wait, a failed login shared for a few seconds); on a 401 the client
 logs in again once and retries; a second 401 means our credentials are wrong. A 419
@@ -57,8 +60,16 @@ class NextvisitClient:
         self._credentials = {"email": secrets["email"], "password": secrets["password"], "device_name": DEVICE_NAME}
         # Devise's sign-in (a Rails implementation) reads `params[:user]`: the same credentials
         # nested. Tried only when the flat body is refused; kept once it is the one that works.
-        self._devise_credentials = {"user": {"email": secrets["email"], "password": secrets["password"]}}
-        self._login_body: dict[str, Any] = self._credentials
+        devise = {"user": {"email": secrets["email"], "password": secrets["password"]}}
+        # The docs name no login body: an OAuth 2.0 password grant (RFC 6749 section 4.3.2) is
+        # form-encoded, with the email as the `username` (FastAPI's OAuth2PasswordRequestForm).
+        oauth2 = {"grant_type": "password", "username": secrets["email"], "password": secrets["password"]}
+        self._login_bodies: tuple[_LoginBody, ...] = (
+            _LoginBody(self._credentials),
+            _LoginBody(devise),
+            _LoginBody(oauth2, form=True),
+        )
+        self._login_body = self._login_bodies[0]
         self._http = UpstreamClient.from_config(config)
         self._tokens = TokenCache(self._login, shared=SharedTokens.of(config), name=config.context.tenant)
 
@@ -67,12 +78,21 @@ class NextvisitClient:
         """Logins so far: observable for tests and metrics; never the token itself."""
         return self._tokens.renewals
 
+    async def _post_login(self, body: _LoginBody) -> UpstreamResponse:
+        if body.form:
+            return await self._http.request("POST", "/v1/auth/tokens", data=body.fields)
+        return await self._http.request("POST", "/v1/auth/tokens", json=body.fields)
+
     async def _login(self) -> tuple[str, None]:
-        response = await self._http.request("POST", "/v1/auth/tokens", json=self._login_body)
-        if response.status in (401, 403, 422) and self._login_body is self._credentials:
-            nested = await self._http.request("POST", "/v1/auth/tokens", json=self._devise_credentials)
-            if 200 <= nested.status < 300:
-                self._login_body, response = self._devise_credentials, nested
+        response = await self._post_login(self._login_body)
+        if response.status in (401, 403, 422) and self._login_body is self._login_bodies[0]:
+            # Refused as sent: tried as the other implementations read a login, in turn; the
+            # first that works is kept. None working, the first refusal stands (wrong credentials).
+            for body in self._login_bodies[1:]:
+                other = await self._post_login(body)
+                if 200 <= other.status < 300:
+                    self._login_body, response = body, other
+                    break
         if response.status in (401, 403, 422):
             log.error("Nextvisit login refused (HTTP %d): check the tenant's email/password", response.status)
             raise UpstreamSecurity("The vendor refused the gateway's credentials; the operator must check them")
@@ -112,6 +132,14 @@ class NextvisitClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+@dataclasses.dataclass(frozen=True)
+class _LoginBody:
+    """One way to send the credentials: a JSON body, or form-encoded fields (`form`)."""
+
+    fields: dict[str, Any]
+    form: bool = False
 
 
 class Refused(UpstreamSecurity):

@@ -133,7 +133,10 @@ leave open that independent implementations read differently:
   policy, 403 ``This action is unauthorized.`` (a Laravel policy or Pundit), while the token is good.
 - ``login_body="flat"`` (default: ``{email, password, device_name}`` at the top) | ``"user"``: the
   login reads ``{"user": {"email", "password"}}`` as Devise's sign-in does (``params[:user]``; a
-  Rails team's reading of a login the docs do not show), 401 ``{"error": ...}`` otherwise.
+  Rails team's reading of a login the docs do not show), 401 ``{"error": ...}`` otherwise |
+  ``"form"``: FastAPI's ``OAuth2PasswordRequestForm``, form-encoded ``username`` and
+  ``password`` only (a JSON body is a 422 ``{"detail": [{"type": "missing", ...}]}``), answered
+  ``{"access_token", "token_type": "bearer"}`` (a Python team's reading of the same silence).
 - ``unauthenticated_status=401`` (default) | ``419``: the status of an unknown or revoked
   token (Laravel's "Page Expired", which some implementations answer for an expired token).
 - ``create_answer="record"`` (default: 201 with the patient, as documented) | ``"message"``
