@@ -28,7 +28,8 @@ failing, as on any other call. The token is never logged.
 Errors are documented as Laravel-shaped: 422 `{"message", "errors": {field: [messages]}}`,
 401/404 `{"message"}`, Spatie's 400 for disallowed filters/includes. The docs do not show an
 error body, so `{"error": "<message>"}` (or `{"error": {"message": ...}}`), Rails' field errors
-(`{field: [messages]}` as the whole body, or `{"errors": ["<full message>"]}`) and a body that
+(`{field: [messages]}` as the whole body, or `{"errors": ["<full message>"]}`), FastAPI's
+(`{"detail": [pydantic's errors]}` for a 422, `{"detail": "<message>"}`) and a body that
 is not JSON at all are read too: the status alone decides what the error means, the body only
 adds its message. Nextvisit keeps no record versions (no request can carry one), so a 409 is
 never a version conflict: it is the vendor's conflict with a record it has (a duplicate,
@@ -214,6 +215,13 @@ def _message(body: Any) -> str:
     if body and all(isinstance(m, list) and m and all(isinstance(x, str) for x in m) for m in body.values()):
         # A Rails scaffold's `render json: @patient.errors`: the field errors are the body.
         return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in body.items())
+    detail = body.get("detail")
+    if isinstance(detail, list):
+        # FastAPI's 422: pydantic's errors, `{"type", "loc": ["body", field, ...], "msg", "input"}`.
+        # The location and the rule only: `input` (and a `ctx` quoting it) is the value sent.
+        return "; ".join(_pydantic_error(e) for e in detail if isinstance(e, dict) and isinstance(e.get("msg"), str))
+    if isinstance(detail, str) and body.keys() == {"detail"}:
+        return detail  # FastAPI's HTTPException: `{"detail": "Patient not found"}`
     message = body.get("message")
     error = body.get("error")
     if message is None and isinstance(error, dict):
@@ -223,3 +231,12 @@ def _message(body: Any) -> str:
     if isinstance(message, str) and not message.startswith("No query results"):
         return message
     return ""
+
+
+def _pydantic_error(error: dict[str, Any]) -> str:
+    """`field: rule` of one pydantic error: its location without the request part it names."""
+    loc = [str(part) for part in error.get("loc") or [] if not isinstance(part, bool)]
+    if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+        loc = loc[1:]
+    msg = str(error["msg"])
+    return f"{'.'.join(loc)}: {msg}" if loc else msg

@@ -103,7 +103,9 @@ leave open that independent implementations read differently:
 - ``errors="laravel"`` (default) | ``"error"`` (``{"error": "<message>"}``) | ``"plain"``
   (the message as ``text/plain``) | ``"rails"`` (a 422's field errors as the whole body, as a
   Rails scaffold's ``render json: @patient.errors``; ``{"status", "error"}`` otherwise, the
-  exceptions app's): every error body, statuses unchanged.
+  exceptions app's) | ``"fastapi"`` (FastAPI's: a 422's field errors as pydantic's list,
+  ``{"detail": [{"type", "loc": ["body", field], "msg", "input"}]}``, ``{"detail": "<message>"}``
+  otherwise): every error body, statuses unchanged.
 - ``single_envelope="data"`` (default, ``{"data": {...}}``) | ``"bare"`` (Laravel's
   ``JsonResource::withoutWrapping()``: the patient object itself) for show, create and update.
 - ``extra_field=False`` (default) | ``True``: every patient carries an undocumented field

@@ -247,10 +247,11 @@ def test_the_form_login_is_kept_for_later_logins() -> None:
         assert calls == ["json", "json", "form", "form"]
 
 
-@pytest.mark.parametrize("errors", ["laravel", "rails"])
+@pytest.mark.parametrize("errors", ["laravel", "rails", "fastapi"])
 def test_a_refusal_names_the_field_whatever_the_error_body(errors: str) -> None:
-    # Rails answers a 422 with the field errors as the whole body (`render json: @patient.errors`):
-    # the client's message names the field and the rule, as for Laravel's `errors`.
+    # Rails answers a 422 with the field errors as the whole body (`render json: @patient.errors`),
+    # FastAPI as pydantic's list under `detail`: the client's message names the field and the
+    # rule, as for Laravel's `errors` (before, FastAPI's was "The vendor rejected the request").
     with _serving(errors=errors) as (running, _):
 
         async def scenario() -> str:
