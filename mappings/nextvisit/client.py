@@ -16,8 +16,9 @@ refused with the credentials at the top of the body is tried once more with them
 sign-in reads them, `{"user": {"email", "password"}}`, and then as an OAuth 2.0 password grant
 (RFC 6749 section 4.3.2: form-encoded `grant_type=password`, `username`, `password`), the
 login FastAPI's `OAuth2PasswordRequestForm` reads (a JSON body fills none of its form fields: a
-422), answering `{"access_token", "token_type": "bearer"}`; the body that worked is kept for
-later logins, so each renewal is one request.
+422), answering `{"access_token", "token_type": "bearer"}`, and last as a JSON body of those
+OAuth names, `{"username", "password"}` (a pydantic model of them); the body that worked is
+kept for later logins, so each renewal is one request.
 The token is cached and sent as a bearer (gateway.upstream.tokens: one login at a time
 however many requests wait, a failed login shared for a few seconds); on a 401 the client
 logs in again once and retries; a second 401 means our credentials are wrong. A 419
@@ -69,6 +70,9 @@ class NextvisitClient:
             _LoginBody(self._credentials),
             _LoginBody(devise),
             _LoginBody(oauth2, form=True),
+            # The same OAuth names as JSON: a login model `{username, password}`, where neither
+            # `email` nor a form body fills a field.
+            _LoginBody({"username": secrets["email"], "password": secrets["password"]}),
         )
         self._login_body = self._login_bodies[0]
         self._http = UpstreamClient.from_config(config)

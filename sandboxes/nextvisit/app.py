@@ -138,7 +138,9 @@ leave open that independent implementations read differently:
   Rails team's reading of a login the docs do not show), 401 ``{"error": ...}`` otherwise |
   ``"form"``: FastAPI's ``OAuth2PasswordRequestForm``, form-encoded ``username`` and
   ``password`` only (a JSON body is a 422 ``{"detail": [{"type": "missing", ...}]}``), answered
-  ``{"access_token", "token_type": "bearer"}`` (a Python team's reading of the same silence).
+  ``{"access_token", "token_type": "bearer"}`` (a Python team's reading of the same silence) |
+  ``"username"``: the same answers, the credentials read from a JSON body ``{"username",
+  "password"}`` (a pydantic model named after OAuth's fields; a form body fills nothing).
 - ``unauthenticated_status=401`` (default) | ``419``: the status of an unknown or revoked
   token (Laravel's "Page Expired", which some implementations answer for an expired token).
 - ``create_answer="record"`` (default: 201 with the patient, as documented) | ``"message"``

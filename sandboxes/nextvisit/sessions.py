@@ -20,7 +20,9 @@ form-encoded body with ``username`` and ``password`` (``grant_type``, when sent,
 ``password``); a JSON body fills no form field, so it is FastAPI's 422 ``{"detail": [{"type":
 "missing", "loc": ["body", "username"], ...}]}``; wrong credentials are 401 ``{"detail":
 "Incorrect username or password"}``; the answer is the OAuth 2.0 token response
-``{"access_token", "token_type": "bearer"}`` (RFC 6749 section 5.1).
+``{"access_token", "token_type": "bearer"}`` (RFC 6749 section 5.1). Under ``login_body=
+"username"`` the same fields are read from a JSON body instead (a pydantic ``{username,
+password}`` model: ``email`` fills nothing, a form body is no JSON), with the same answers.
 Logout revokes the bearer token: 200 ``{"message": "Token revoked successfully"}``.
 """
 
@@ -31,6 +33,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qs
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -55,7 +58,7 @@ class Sessions:
 
     async def login(self, request: Request) -> Response:
         store = self.store
-        if store.readings.login_body == "form":
+        if store.readings.login_body in ("form", "username"):
             return await self._form_login(request)
         data = await request_input(request)
         if store.readings.login_body == "user":
@@ -87,11 +90,20 @@ class Sessions:
         return self._answer(store.tokens.issue(), "devise")
 
     async def _form_login(self, request: Request) -> Response:
-        """FastAPI's ``OAuth2PasswordRequestForm``: form fields only, FastAPI's error bodies."""
+        """FastAPI's ``OAuth2PasswordRequestForm`` (or, ``username``, a JSON model of the same
+        fields): those fields only, FastAPI's error bodies."""
         store = self.store
         form: dict[str, str] = {}
-        if request.headers.get("content-type", "").lower().startswith("application/x-www-form-urlencoded"):
+        content_type = request.headers.get("content-type", "").lower()
+        if store.readings.login_body == "form" and content_type.startswith("application/x-www-form-urlencoded"):
             form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+        elif store.readings.login_body == "username" and "json" in content_type:
+            try:
+                parsed = orjson.loads(await request.body())
+            except orjson.JSONDecodeError:
+                parsed = None
+            if isinstance(parsed, dict):
+                form = {k: v for k, v in parsed.items() if isinstance(v, str)}
         missing = [{"type": "missing", "loc": ["body", name], "msg": "Field required", "input": None}
                    for name in ("username", "password") if not form.get(name)]  # fmt: skip
         grant = form.get("grant_type", "password")

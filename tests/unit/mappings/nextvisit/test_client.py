@@ -191,11 +191,13 @@ def test_a_login_reading_its_credentials_under_user_as_devise_does() -> None:
         asyncio.run(refused())
 
 
-def test_a_login_reading_oauth2_form_fields_as_fastapi_does() -> None:
-    # A FastAPI implementation's token login is `OAuth2PasswordRequestForm`: form-encoded
-    # `username` and `password`, a JSON body refused with a 422. Before, every request of the
-    # tenant was a 502 "refused the gateway's credentials" although they were right.
-    with _serving(login_body="form") as (running, app):
+@pytest.mark.parametrize("body", ["form", "username"])
+def test_a_login_reading_oauth2_fields_as_fastapi_does(body: str) -> None:
+    # A FastAPI implementation's token login is `OAuth2PasswordRequestForm` (form-encoded
+    # `username` and `password`, a JSON body refused with a 422) or a JSON model of the same
+    # names. Before, every request of the tenant was a 502 "refused the gateway's credentials"
+    # although they were right.
+    with _serving(login_body=body) as (running, app):
 
         async def scenario() -> int:
             client = _client(running.url)
