@@ -13,8 +13,12 @@ text (the answer of Sanctum's own documented route for this very request body,
 body holds no token may carry it in an `Authorization: Bearer <token>` response header, where
 devise-jwt (a Rails API's usual token login) puts it, the body being the user. A login
 refused with the credentials at the top of the body is tried once more with them as Devise's
-sign-in reads them, `{"user": {"email", "password"}}`; the body that worked is kept for later
-logins, so each renewal is one request.
+sign-in reads them, `{"user": {"email", "password"}}`, and then as an OAuth 2.0 password grant
+(RFC 6749 section 4.3.2: form-encoded `grant_type=password`, `username`, `password`), the
+login FastAPI's `OAuth2PasswordRequestForm` reads (a JSON body fills none of its form fields: a
+422), answering `{"access_token", "token_type": "bearer"}`, and last as a JSON body of those
+OAuth names, `{"username", "password"}` (a pydantic model of them); the body that worked is
+kept for later logins, so each renewal is one request.
 The token is cached and sent as a bearer (gateway.upstream.tokens: one login at a time
 however many requests wait, a failed login shared for a few seconds); on a 401 the client
 logs in again once and retries; a second 401 means our credentials are wrong. A 419
@@ -25,7 +29,8 @@ failing, as on any other call. The token is never logged.
 Errors are documented as Laravel-shaped: 422 `{"message", "errors": {field: [messages]}}`,
 401/404 `{"message"}`, Spatie's 400 for disallowed filters/includes. The docs do not show an
 error body, so `{"error": "<message>"}` (or `{"error": {"message": ...}}`), Rails' field errors
-(`{field: [messages]}` as the whole body, or `{"errors": ["<full message>"]}`) and a body that
+(`{field: [messages]}` as the whole body, or `{"errors": ["<full message>"]}`), FastAPI's
+(`{"detail": [pydantic's errors]}` for a 422, `{"detail": "<message>"}`) and a body that
 is not JSON at all are read too: the status alone decides what the error means, the body only
 adds its message. Nextvisit keeps no record versions (no request can carry one), so a 409 is
 never a version conflict: it is the vendor's conflict with a record it has (a duplicate,
@@ -57,8 +62,19 @@ class NextvisitClient:
         self._credentials = {"email": secrets["email"], "password": secrets["password"], "device_name": DEVICE_NAME}
         # Devise's sign-in (a Rails implementation) reads `params[:user]`: the same credentials
         # nested. Tried only when the flat body is refused; kept once it is the one that works.
-        self._devise_credentials = {"user": {"email": secrets["email"], "password": secrets["password"]}}
-        self._login_body: dict[str, Any] = self._credentials
+        devise = {"user": {"email": secrets["email"], "password": secrets["password"]}}
+        # The docs name no login body: an OAuth 2.0 password grant (RFC 6749 section 4.3.2) is
+        # form-encoded, with the email as the `username` (FastAPI's OAuth2PasswordRequestForm).
+        oauth2 = {"grant_type": "password", "username": secrets["email"], "password": secrets["password"]}
+        self._login_bodies: tuple[_LoginBody, ...] = (
+            _LoginBody(self._credentials),
+            _LoginBody(devise),
+            _LoginBody(oauth2, form=True),
+            # The same OAuth names as JSON: a login model `{username, password}`, where neither
+            # `email` nor a form body fills a field.
+            _LoginBody({"username": secrets["email"], "password": secrets["password"]}),
+        )
+        self._login_body = self._login_bodies[0]
         self._http = UpstreamClient.from_config(config)
         self._tokens = TokenCache(self._login, shared=SharedTokens.of(config), name=config.context.tenant)
 
@@ -67,12 +83,21 @@ class NextvisitClient:
         """Logins so far: observable for tests and metrics; never the token itself."""
         return self._tokens.renewals
 
+    async def _post_login(self, body: _LoginBody) -> UpstreamResponse:
+        if body.form:
+            return await self._http.request("POST", "/v1/auth/tokens", data=body.fields)
+        return await self._http.request("POST", "/v1/auth/tokens", json=body.fields)
+
     async def _login(self) -> tuple[str, None]:
-        response = await self._http.request("POST", "/v1/auth/tokens", json=self._login_body)
-        if response.status in (401, 403, 422) and self._login_body is self._credentials:
-            nested = await self._http.request("POST", "/v1/auth/tokens", json=self._devise_credentials)
-            if 200 <= nested.status < 300:
-                self._login_body, response = self._devise_credentials, nested
+        response = await self._post_login(self._login_body)
+        if response.status in (401, 403, 422) and self._login_body is self._login_bodies[0]:
+            # Refused as sent: tried as the other implementations read a login, in turn; the
+            # first that works is kept. None working, the first refusal stands (wrong credentials).
+            for body in self._login_bodies[1:]:
+                other = await self._post_login(body)
+                if 200 <= other.status < 300:
+                    self._login_body, response = body, other
+                    break
         if response.status in (401, 403, 422):
             log.error("Nextvisit login refused (HTTP %d): check the tenant's email/password", response.status)
             raise UpstreamSecurity("The vendor refused the gateway's credentials; the operator must check them")
@@ -112,6 +137,14 @@ class NextvisitClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+@dataclasses.dataclass(frozen=True)
+class _LoginBody:
+    """One way to send the credentials: a JSON body, or form-encoded fields (`form`)."""
+
+    fields: dict[str, Any]
+    form: bool = False
 
 
 class Refused(UpstreamSecurity):
@@ -186,6 +219,13 @@ def _message(body: Any) -> str:
     if body and all(isinstance(m, list) and m and all(isinstance(x, str) for x in m) for m in body.values()):
         # A Rails scaffold's `render json: @patient.errors`: the field errors are the body.
         return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in body.items())
+    detail = body.get("detail")
+    if isinstance(detail, list):
+        # FastAPI's 422: pydantic's errors, `{"type", "loc": ["body", field, ...], "msg", "input"}`.
+        # The location and the rule only: `input` (and a `ctx` quoting it) is the value sent.
+        return "; ".join(_pydantic_error(e) for e in detail if isinstance(e, dict) and isinstance(e.get("msg"), str))
+    if isinstance(detail, str) and body.keys() == {"detail"}:
+        return detail  # FastAPI's HTTPException: `{"detail": "Patient not found"}`
     message = body.get("message")
     error = body.get("error")
     if message is None and isinstance(error, dict):
@@ -195,3 +235,12 @@ def _message(body: Any) -> str:
     if isinstance(message, str) and not message.startswith("No query results"):
         return message
     return ""
+
+
+def _pydantic_error(error: dict[str, Any]) -> str:
+    """`field: rule` of one pydantic error: its location without the request part it names."""
+    loc = [str(part) for part in error.get("loc") or [] if not isinstance(part, bool)]
+    if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+        loc = loc[1:]
+    msg = str(error["msg"])
+    return f"{'.'.join(loc)}: {msg}" if loc else msg

@@ -103,7 +103,9 @@ leave open that independent implementations read differently:
 - ``errors="laravel"`` (default) | ``"error"`` (``{"error": "<message>"}``) | ``"plain"``
   (the message as ``text/plain``) | ``"rails"`` (a 422's field errors as the whole body, as a
   Rails scaffold's ``render json: @patient.errors``; ``{"status", "error"}`` otherwise, the
-  exceptions app's): every error body, statuses unchanged.
+  exceptions app's) | ``"fastapi"`` (FastAPI's: a 422's field errors as pydantic's list,
+  ``{"detail": [{"type", "loc": ["body", field], "msg", "input"}]}``, ``{"detail": "<message>"}``
+  otherwise): every error body, statuses unchanged.
 - ``single_envelope="data"`` (default, ``{"data": {...}}``) | ``"bare"`` (Laravel's
   ``JsonResource::withoutWrapping()``: the patient object itself) for show, create and update.
 - ``extra_field=False`` (default) | ``True``: every patient carries an undocumented field
@@ -133,7 +135,12 @@ leave open that independent implementations read differently:
   policy, 403 ``This action is unauthorized.`` (a Laravel policy or Pundit), while the token is good.
 - ``login_body="flat"`` (default: ``{email, password, device_name}`` at the top) | ``"user"``: the
   login reads ``{"user": {"email", "password"}}`` as Devise's sign-in does (``params[:user]``; a
-  Rails team's reading of a login the docs do not show), 401 ``{"error": ...}`` otherwise.
+  Rails team's reading of a login the docs do not show), 401 ``{"error": ...}`` otherwise |
+  ``"form"``: FastAPI's ``OAuth2PasswordRequestForm``, form-encoded ``username`` and
+  ``password`` only (a JSON body is a 422 ``{"detail": [{"type": "missing", ...}]}``), answered
+  ``{"access_token", "token_type": "bearer"}`` (a Python team's reading of the same silence) |
+  ``"username"``: the same answers, the credentials read from a JSON body ``{"username",
+  "password"}`` (a pydantic model named after OAuth's fields; a form body fills nothing).
 - ``unauthenticated_status=401`` (default) | ``419``: the status of an unknown or revoked
   token (Laravel's "Page Expired", which some implementations answer for an expired token).
 - ``create_answer="record"`` (default: 201 with the patient, as documented) | ``"message"``

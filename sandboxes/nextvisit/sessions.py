@@ -15,6 +15,14 @@ or as Rails apps answer their own token logins: ``jwt`` 201 ``{"jwt", "user"}``,
 Under the ``login_body="user"`` reading the login reads its credentials as Devise does,
 ``{"user": {"email", "password"}}`` (``params[:user]``), and answers anything else 401
 ``{"error": "Invalid Email or password."}``.
+Under ``login_body="form"`` it reads them as FastAPI's ``OAuth2PasswordRequestForm`` does: a
+form-encoded body with ``username`` and ``password`` (``grant_type``, when sent, must be
+``password``); a JSON body fills no form field, so it is FastAPI's 422 ``{"detail": [{"type":
+"missing", "loc": ["body", "username"], ...}]}``; wrong credentials are 401 ``{"detail":
+"Incorrect username or password"}``; the answer is the OAuth 2.0 token response
+``{"access_token", "token_type": "bearer"}`` (RFC 6749 section 5.1). Under ``login_body=
+"username"`` the same fields are read from a JSON body instead (a pydantic ``{username,
+password}`` model: ``email`` fills nothing, a form body is no JSON), with the same answers.
 Logout revokes the bearer token: 200 ``{"message": "Token revoked successfully"}``.
 """
 
@@ -23,7 +31,9 @@ from __future__ import annotations
 import hmac
 import re
 from typing import Any
+from urllib.parse import parse_qs
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -48,6 +58,8 @@ class Sessions:
 
     async def login(self, request: Request) -> Response:
         store = self.store
+        if store.readings.login_body in ("form", "username"):
+            return await self._form_login(request)
         data = await request_input(request)
         if store.readings.login_body == "user":
             return self._devise_login(data)
@@ -76,6 +88,36 @@ class Sessions:
         if not (good_email and good_password):
             raise ApiError(401, {"error": "Invalid Email or password."})
         return self._answer(store.tokens.issue(), "devise")
+
+    async def _form_login(self, request: Request) -> Response:
+        """FastAPI's ``OAuth2PasswordRequestForm`` (or, ``username``, a JSON model of the same
+        fields): those fields only, FastAPI's error bodies."""
+        store = self.store
+        form: dict[str, str] = {}
+        content_type = request.headers.get("content-type", "").lower()
+        if store.readings.login_body == "form" and content_type.startswith("application/x-www-form-urlencoded"):
+            form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+        elif store.readings.login_body == "username" and "json" in content_type:
+            try:
+                parsed = orjson.loads(await request.body())
+            except orjson.JSONDecodeError:
+                parsed = None
+            if isinstance(parsed, dict):
+                form = {k: v for k, v in parsed.items() if isinstance(v, str)}
+        missing = [{"type": "missing", "loc": ["body", name], "msg": "Field required", "input": None}
+                   for name in ("username", "password") if not form.get(name)]  # fmt: skip
+        grant = form.get("grant_type", "password")
+        if grant != "password":
+            missing.append({"type": "string_pattern_mismatch", "loc": ["body", "grant_type"],
+                            "msg": "String should match pattern '^password$'", "input": grant})  # fmt: skip
+        if missing:
+            raise ApiError(422, {"detail": missing})
+        email, given = form["username"], form["password"]
+        good_email = email.casefold() == store.email.casefold()
+        good_password = hmac.compare_digest(given.encode(), store.password)
+        if not (good_email and good_password):
+            raise ApiError(401, {"detail": "Incorrect username or password"})
+        return respond(200, php_json({"access_token": store.tokens.issue(), "token_type": "bearer"}))
 
     def _answer(self, token: str, device_name: Any) -> Response:
         """The login answer carrying `token`, in the ``login_shape`` reading."""

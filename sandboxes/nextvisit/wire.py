@@ -134,7 +134,8 @@ def _date(text: str, readings: Readings) -> str:
 class ErrorBodyMiddleware:
     """Rewrites the JSON body of every error response (status 400 and up) the way the
     ``errors`` reading says: ``{"error": "<message>"}``, or the message as plain text, or as
-    Rails answers (a 422's field errors as the body itself, ``{"status", "error"}`` otherwise)."""
+    Rails answers (a 422's field errors as the body itself, ``{"status", "error"}`` otherwise),
+    or as FastAPI does (``{"detail": [pydantic's errors]}`` for a 422, ``{"detail": "<message>"}``)."""
 
     def __init__(self, app: ASGIApp, readings: Readings) -> None:
         self.app = app
@@ -175,6 +176,12 @@ class ErrorBodyMiddleware:
         if self.readings.errors == "rails":  # `render json: @patient.errors`, else the exceptions app's
             rails = fields if isinstance(fields, dict) and fields else {"status": start["status"], "error": message}
             out, media = php_json(rails), b"application/json"
+        elif self.readings.errors == "fastapi":  # RequestValidationError's list, else HTTPException's detail
+            detail: object = message
+            if isinstance(fields, dict) and fields:
+                detail = [{"type": "value_error", "loc": ["body", field], "msg": f"Value error, {text}", "input": None}
+                          for field, texts in fields.items() for text in texts]  # fmt: skip
+            out, media = php_json({"detail": detail}), b"application/json"
         elif self.readings.errors == "error":
             out, media = php_json({"error": message}), b"application/json"
         else:

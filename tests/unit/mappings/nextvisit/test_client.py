@@ -191,10 +191,69 @@ def test_a_login_reading_its_credentials_under_user_as_devise_does() -> None:
         asyncio.run(refused())
 
 
-@pytest.mark.parametrize("errors", ["laravel", "rails"])
+@pytest.mark.parametrize("body", ["form", "username"])
+def test_a_login_reading_oauth2_fields_as_fastapi_does(body: str) -> None:
+    # A FastAPI implementation's token login is `OAuth2PasswordRequestForm` (form-encoded
+    # `username` and `password`, a JSON body refused with a 422) or a JSON model of the same
+    # names. Before, every request of the tenant was a 502 "refused the gateway's credentials"
+    # although they were right.
+    with _serving(login_body=body) as (running, app):
+
+        async def scenario() -> int:
+            client = _client(running.url)
+            try:
+                answer = await client.request("GET", "/v1/patients", params={"per_page": 1})
+                assert answer["data"]
+                app.state.revoke_all_tokens()
+                await client.request("GET", "/v1/patients", params={"per_page": 1})
+                return client.logins
+            finally:
+                await client.aclose()
+
+        assert asyncio.run(scenario()) == 2
+
+        async def refused() -> None:
+            client = _client(running.url, password="wrong")
+            try:
+                with pytest.raises(UpstreamSecurity):
+                    await client.request("GET", "/v1/patients", params={"per_page": 1})
+            finally:
+                await client.aclose()
+
+        asyncio.run(refused())
+
+
+def test_the_form_login_is_kept_for_later_logins() -> None:
+    # Once the form body worked, a renewal is one request, not three.
+    with _serving(login_body="form") as (running, app):
+        calls: list[str] = []
+
+        async def scenario() -> None:
+            client = _client(running.url)
+            original = client._http.request
+
+            async def counting(method: str, path: str, **kw: Any) -> Any:
+                if path.endswith("/auth/tokens"):
+                    calls.append("json" if kw.get("json") is not None else "form")
+                return await original(method, path, **kw)
+
+            client._http.request = counting  # type: ignore[method-assign]
+            try:
+                await client.request("GET", "/v1/patients", params={"per_page": 1})
+                app.state.revoke_all_tokens()
+                await client.request("GET", "/v1/patients", params={"per_page": 1})
+            finally:
+                await client.aclose()
+
+        asyncio.run(scenario())
+        assert calls == ["json", "json", "form", "form"]
+
+
+@pytest.mark.parametrize("errors", ["laravel", "rails", "fastapi"])
 def test_a_refusal_names_the_field_whatever_the_error_body(errors: str) -> None:
-    # Rails answers a 422 with the field errors as the whole body (`render json: @patient.errors`):
-    # the client's message names the field and the rule, as for Laravel's `errors`.
+    # Rails answers a 422 with the field errors as the whole body (`render json: @patient.errors`),
+    # FastAPI as pydantic's list under `detail`: the client's message names the field and the
+    # rule, as for Laravel's `errors` (before, FastAPI's was "The vendor rejected the request").
     with _serving(errors=errors) as (running, _):
 
         async def scenario() -> str:
