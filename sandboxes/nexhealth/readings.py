@@ -94,6 +94,7 @@ UnknownSubdomain = Literal["forbidden", "not_found"]
 ForeignIdSearch = Literal["exact", "ignored"]
 UnsetTimes = Literal["null", "zero"]
 UnknownLocation = Literal["not_found", "empty"]
+UnknownGender = Literal["refused", "failed"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
@@ -126,6 +127,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "foreign_id_search": ("exact", "ignored"),
     "unset_times": ("null", "zero"),
     "unknown_location": ("not_found", "empty"),
+    "unknown_gender": ("refused", "failed"),
 }
 
 
@@ -219,6 +221,10 @@ class Reading:
     - ``unknown_location``: a ``location_id`` NexHealth does not have is 404 ``["Location not
       found"]`` (``"not_found"``), or is not looked up (``"empty"``: lists filtered by it hold
       no one; a patient is read whatever the location, as ever).
+    - ``unknown_gender``: a create or edit whose ``bio.gender`` is not a spelling the
+      ``genders`` reading takes is ``"refused"`` (400 naming ``bio.gender``), or ``"failed"``
+      (500: a Rails ``enum gender: {male: 0, ...}`` raises ``ArgumentError`` on a value it
+      does not know, which Rails answers with its 500 page rather than a validation error).
     """
 
     patch_body: PatchBody = "nested"
@@ -251,6 +257,7 @@ class Reading:
     foreign_id_search: ForeignIdSearch = "exact"
     unset_times: UnsetTimes = "null"
     unknown_location: UnknownLocation = "not_found"
+    unknown_gender: UnknownGender = "refused"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -8,7 +8,8 @@ horizon) found with and without a `date`. The variants also combine the answer s
 bodies, timestamps, numbers and booleans as strings, nulls left out, no `count`, a page past
 the end answered with the last one, `per_page` capped at 50, refused above 50 or ignored), the
 `name` and `phone_number` matching readings (accent sensitive, names stored NFD, prefix or substring,
-phones as stored formatted), the PATCH and POST body shapes, gender spelled `male` or `M`,
+phones as stored formatted), the PATCH and POST body shapes, gender spelled `male` (a
+spelling not taken failing with a 500, as a Rails enum does) or `M`,
 a create answered with the new id only or with nothing, `count` as the records of the
 answer, pages numbered from 0, Express's HTML pages for unmatched routes and refused tokens,
 email search comparing the stored text exactly, `inactive` null for patients never marked, and
@@ -84,6 +85,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "count": "absent",
         "past_end": "last",
         "genders": "lower",
+        "unknown_gender": "failed",  # a Rails enum: `Male` is a 500, not a refusal
         "create_answer": "none",
         "framework_errors": "html",
         "edit_answer": "no_content",
@@ -626,6 +628,9 @@ def test_a_nexhealth_ignoring_per_page_is_walked_whole() -> None:
         {"genders": "lower"},
         {"genders": "letters"},
         {"genders": "upper"},
+        # A Rails enum: `male` is taken, and `Male` is a 500 (ArgumentError), not a refusal to
+        # try another spelling after: the clean-room round's every create and edit was a 502.
+        {"genders": "lower", "unknown_gender": "failed"},
         {"create_answer": "id"},
         {"create_answer": "none"},
         {"error_body": "object"},
