@@ -94,7 +94,9 @@ Where the docs are silent
   records; a page whose first patient is the previous page's first is the last page again,
   and ends the search. `per_page` has no documented bound or default: a first patient page
   shorter than asked while the total says there are more shows the size NexHealth pages by
-  (a cap, or `per_page` ignored), and the walk counts its pages by that size.
+  (a cap, or `per_page` ignored), and the walk counts its pages by that size. Nor is an order
+  given: a list newest first is pushed down by each patient created while a client pages, and
+  a page beginning with the end of the page before serves only what that one did not.
 """
 
 from __future__ import annotations
@@ -498,6 +500,7 @@ class NexHealthAdapter:
         first = ids[0] if ids else None
         if seen_first is not None and first == seen_first:
             return VendorPage([], None)  # a page past the end answered with the last page again
+        patients = _after_served(patients, ids, seen)
         total = self._total(envelope, held)
         # The docs give `per_page` no bound: a first page shorter than asked while `count` says
         # there are more is NexHealth's own page size (a cap, or `per_page` ignored), by which
@@ -1053,6 +1056,19 @@ def _position(position: Any) -> tuple[int, tuple[str, ...], int | None, int | No
     served = int(size) if size.isdigit() and int(size) > 0 else None
     seen = (first, *(i for i in sample.split(",") if i)) if first else ()
     return int(page), seen, served, (int(base) if base.isdigit() else None) if numbered else 1
+
+
+def _after_served(patients: list[dict[str, Any]], ids: Sequence[str], seen: Sequence[str]) -> list[dict[str, Any]]:
+    """The `patients` of a page (its records' ids in order: `ids`) that the page before, whose
+    last id ends `seen`, did not already serve. The docs give the list no order: one listing the
+    newest first (a Rails `order(created_at: :desc)`) pushes every later page down by one for
+    each patient created while a client pages, so the next page begins with the end of the one
+    before. Those records, up to that page's last, were served there; a patient created in the
+    meantime among them is one the search did not find when it began."""
+    if not seen or seen[-1] not in ids:
+        return patients
+    served = set(ids[: ids.index(seen[-1]) + 1])
+    return [p for p in patients if str(p["id"]) not in served]
 
 
 def _sample(ids: Sequence[str]) -> str:

@@ -95,6 +95,7 @@ ForeignIdSearch = Literal["exact", "ignored"]
 UnsetTimes = Literal["null", "zero"]
 UnknownLocation = Literal["not_found", "empty"]
 UnknownGender = Literal["refused", "failed"]
+PatientOrder = Literal["oldest_first", "newest_first"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
@@ -128,6 +129,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "unset_times": ("null", "zero"),
     "unknown_location": ("not_found", "empty"),
     "unknown_gender": ("refused", "failed"),
+    "patient_order": ("oldest_first", "newest_first"),
 }
 
 
@@ -225,6 +227,9 @@ class Reading:
       ``genders`` reading takes is ``"refused"`` (400 naming ``bio.gender``), or ``"failed"``
       (500: a Rails ``enum gender: {male: 0, ...}`` raises ``ArgumentError`` on a value it
       does not know, which Rails answers with its 500 page rather than a validation error).
+    - ``patient_order``: ``GET /patients`` lists by id (``"oldest_first"``), or newest first
+      (``"newest_first"``: a Rails ``order(created_at: :desc)``; the docs give no order), so
+      that a patient created between two pages pushes the next page's records down by one.
     """
 
     patch_body: PatchBody = "nested"
@@ -258,6 +263,7 @@ class Reading:
     unset_times: UnsetTimes = "null"
     unknown_location: UnknownLocation = "not_found"
     unknown_gender: UnknownGender = "refused"
+    patient_order: PatientOrder = "oldest_first"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

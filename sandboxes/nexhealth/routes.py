@@ -217,6 +217,8 @@ class NexHealthApi:
                  foreign_id)  # fmt: skip
         page, per_page = self.paging(params)
         rows = self.store.search(location, strict, flags, terms)
+        if self.reading.patient_order == "newest_first":
+            rows = rows[::-1]
         shown = self.page_of(rows, page, per_page)
         items = b"[" + b",".join(row.render(upcoming) for row in shown) + b"]"
         data = {"object": b'{"patients":' + items + b"}", "array": items, "wrapped": b'[{"patients":' + items + b"}]"}

@@ -851,3 +851,31 @@ def test_a_chart_number_is_found_where_nexhealth_ignores_foreign_id_and_gives_no
         for patient in (live[0], live[-1]):
             found = running.fhir.search_all(f"{BASE}/Patient", identifier=patient.chart_number, _count=3)
             assert [r["id"] for r in found] == [_fhir_id(patient.id)], (patient.chart_number, found[:1])
+
+
+def test_patients_created_during_a_walk_serve_no_one_twice_where_nexhealth_lists_newest_first() -> None:
+    # The docs give the patient list no order. Listed newest first (a Rails `order(created_at:
+    # :desc)`), each patient created while a client pages pushes the later pages down by one:
+    # the clean-room round's walk served the last patient of a page again at the top of the next.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, patient_order="newest_first")
+    live = live_patients(build_clinic())
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        served: list[str] = []
+        for number, bundle in enumerate(running.fhir.pages(f"{BASE}/Patient", _count=5)):
+            served += [e["resource"]["id"] for e in bundle.get("entry", []) if e["search"]["mode"] == "match"]
+            if number < 3:  # the front desk registers a patient between two pages
+                body = {
+                    "resourceType": "Patient",
+                    "name": [{"family": "Walkin", "given": [f"Pat{number}"]}],
+                    "telecom": [
+                        {"system": "email", "value": f"walkin{number}@example.org"},
+                        {"system": "phone", "value": f"31255506{number:02d}"},
+                    ],
+                    "birthDate": "1990-02-03",
+                    "gender": "female",
+                }
+                made = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+                assert made.status_code == 201, made.text
+        twice = sorted(i for i, n in Counter(served).items() if n > 1)
+        assert not twice, f"served more than once: {twice}"
+        assert {_fhir_id(p.id) for p in live} <= set(served)
