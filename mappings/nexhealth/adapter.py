@@ -94,7 +94,9 @@ Where the docs are silent
   records; a page whose first patient is the previous page's first is the last page again,
   and ends the search. `per_page` has no documented bound or default: a first patient page
   shorter than asked while the total says there are more shows the size NexHealth pages by
-  (a cap, or `per_page` ignored), and the walk counts its pages by that size.
+  (a cap, or `per_page` ignored), and the walk counts its pages by that size. Nor is an order
+  given: a list newest first is pushed down by each patient created while a client pages, and
+  a page beginning with the end of the page before serves only what that one did not.
 """
 
 from __future__ import annotations
@@ -130,7 +132,13 @@ from mappings.nexhealth.capabilities import ENCOUNTER, PATIENT
 from mappings.nexhealth.client import Duplicate, Envelope, NexHealthClient, NoRoute
 from mappings.nexhealth.encounter import encounter_to_fhir
 from mappings.nexhealth.options import NexHealthOptions
-from mappings.nexhealth.patient import GENDER_SPELLINGS, patient_from_fhir, patient_to_fhir, with_gender_spelling
+from mappings.nexhealth.patient import (
+    GENDER_SPELLINGS,
+    patient_from_fhir,
+    patient_to_fhir,
+    served_spelling,
+    with_gender_spelling,
+)
 from mappings.nexhealth.shapes import (
     Unreadable,
     UnreadableRecord,
@@ -204,6 +212,10 @@ class NexHealthAdapter:
         self._patch_shape: PatchShape | None = None
         self._create_shape: PatchShape | None = None
         self._gender_spelling: int | None = None
+        # The spelling of gender NexHealth has been seen serving (an index of GENDER_SPELLINGS),
+        # tried first by writes; and whether a write has asked for a page to see it.
+        self._served_spelling: int | None = None
+        self._spelling_looked_up = False
         # Whether NexHealth's `count` has shown itself a total (it once differed from the records
         # of its answer), and what its first page is numbered (None: not seen yet).
         self._count_is_total = False
@@ -240,9 +252,11 @@ class NexHealthAdapter:
     def _one_patient(self, data: Any, patient_id: str) -> dict[str, Any]:
         """The patient of a single-patient answer; 502 naming the field when it cannot be read."""
         try:
-            return read_one(VendorPatient, single(data, "patient", "patients"), "patient", self._drift).model_dump()
+            patient = read_one(VendorPatient, single(data, "patient", "patients"), "patient", self._drift).model_dump()
         except (UnreadableShape, UnreadableRecord) as exc:
             raise UpstreamError(f"Patient/{patient_id} could not be read: {exc}") from None
+        self._see_genders([patient])
+        return patient
 
     def _patients(self, data: Any) -> tuple[list[dict[str, Any]], tuple[str, ...], int]:
         """The patients of a list answer that can be read, a warning for each that cannot, and
@@ -254,7 +268,20 @@ class NexHealthAdapter:
         found, problems = read_many(VendorPatient, raw, "patient", self._drift)
         if raw:
             self._scope_known = True
-        return [p.model_dump() for p in found], tuple(u.describe("Patient") for u in problems), len(raw)
+        patients = [p.model_dump() for p in found]
+        self._see_genders(patients)
+        return patients, tuple(u.describe("Patient") for u in problems), len(raw)
+
+    def _see_genders(self, patients: Sequence[dict[str, Any]]) -> None:
+        """Remember the spelling of `bio.gender` NexHealth serves, once one shows it: the one its
+        writes are most likely to take (see `_spellings`)."""
+        if self._served_spelling is not None:
+            return
+        for patient in patients:
+            spelling = served_spelling((patient.get("bio") or {}).get("gender"))
+            if spelling is not None:
+                self._served_spelling = spelling
+                return
 
     async def _check_scope(self) -> str | None:
         """After an answer of no one (a 404 from the API itself, an empty list): raise when it is
@@ -473,6 +500,7 @@ class NexHealthAdapter:
         first = ids[0] if ids else None
         if seen_first is not None and first == seen_first:
             return VendorPage([], None)  # a page past the end answered with the last page again
+        patients = _after_served(patients, ids, seen)
         total = self._total(envelope, held)
         # The docs give `per_page` no bound: a first page shorter than asked while `count` says
         # there are more is NexHealth's own page size (a cap, or `per_page` ignored), by which
@@ -751,7 +779,7 @@ class NexHealthAdapter:
         and each gender spelling not yet ruled out, until NexHealth takes one that `accept`
         reads a patient from: that patient and the shape. A refusal (400/422) naming the gender
         tries its next spelling, any other the next shape; `_Refused` when none is taken."""
-        spellings = [self._gender_spelling] if self._gender_spelling is not None else range(len(GENDER_SPELLINGS))
+        spellings = await self._spellings(fields)
         refusals: list[InvalidRequest] = []
         for shape in shapes:
             for spelling in spellings:
@@ -779,6 +807,32 @@ class NexHealthAdapter:
                     self._gender_spelling = spelling
                 return result, shape
         raise _Refused(refusals)
+
+    async def _spellings(self, fields: dict[str, Any]) -> list[int]:
+        """The gender spellings (indexes of GENDER_SPELLINGS) a write of `fields` tries, in order:
+        the one NexHealth took before, else the one it serves first. The docs never list
+        gender's values, and a spelling an implementation does not take may fail rather than be
+        refused: a Rails `enum gender: {male: 0, ...}` raises ArgumentError on `Male`, a 500
+        that is no refusal to try the next spelling after (the clean-room round's every create
+        and edit was a 502). Before the first such write, one page of patients is listed to see
+        the spelling, unless one was seen already."""
+        if self._gender_spelling is not None:
+            return [self._gender_spelling]
+        every = list(range(len(GENDER_SPELLINGS)))
+        if not (fields.get("bio") or {}).get("gender"):
+            return every
+        if self._served_spelling is None and not self._spelling_looked_up:
+            self._spelling_looked_up = True
+            strict = str(self.client.location_strict).lower()
+            try:  # a hint only: a location listing no one, or a list failing, leaves every spelling to try
+                envelope = await self.client.request(
+                    "GET", "/patients", params={"per_page": 20, "location_strict": strict}
+                )
+                self._patients(envelope.data)
+            except (NotFound, UpstreamError):
+                pass
+        first = self._served_spelling
+        return every if first is None else [first, *(i for i in every if i != first)]
 
     async def _created(self, envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any]:
         """The patient a create made. The docs do not show the answer: the patient when it holds
@@ -1002,6 +1056,19 @@ def _position(position: Any) -> tuple[int, tuple[str, ...], int | None, int | No
     served = int(size) if size.isdigit() and int(size) > 0 else None
     seen = (first, *(i for i in sample.split(",") if i)) if first else ()
     return int(page), seen, served, (int(base) if base.isdigit() else None) if numbered else 1
+
+
+def _after_served(patients: list[dict[str, Any]], ids: Sequence[str], seen: Sequence[str]) -> list[dict[str, Any]]:
+    """The `patients` of a page (its records' ids in order: `ids`) that the page before, whose
+    last id ends `seen`, did not already serve. The docs give the list no order: one listing the
+    newest first (a Rails `order(created_at: :desc)`) pushes every later page down by one for
+    each patient created while a client pages, so the next page begins with the end of the one
+    before. Those records, up to that page's last, were served there; a patient created in the
+    meantime among them is one the search did not find when it began."""
+    if not seen or seen[-1] not in ids:
+        return patients
+    served = set(ids[: ids.index(seen[-1]) + 1])
+    return [p for p in patients if str(p["id"]) not in served]
 
 
 def _sample(ids: Sequence[str]) -> str:

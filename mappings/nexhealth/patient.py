@@ -4,8 +4,10 @@ Gender: NexHealth knows Male, Female and Other. FHIR `unknown` has no NexHealth 
 create with it is refused rather than guessed; a NexHealth patient without gender reads as
 `unknown`. The docs make gender required on create (nexhealth-patients.txt, "Creating a New
 Patient") but never show its values: `Male`, `male`, `M` and `MALE` are all read, and a
-write is sent as `Male` first, then in the other spellings (`GENDER_SPELLINGS`: `male`, `M`,
-`MALE`) should NexHealth refuse the gender (the adapter learns which one it takes). Phone numbers are digits at
+write is sent first in the spelling NexHealth serves (`served_spelling`: a value not taken may
+fail rather than be refused, as a Rails enum's does), else as `Male`, then in the other
+spellings (`GENDER_SPELLINGS`: `male`, `M`, `MALE`) should NexHealth refuse the gender (the
+adapter learns which one it takes). Phone numbers are digits at
 NexHealth. The chart number is the practice system's id (`foreign_id`), present once
 NexHealth has inserted the patient there (`foreign_id_type` other than `nex`).
 """
@@ -132,6 +134,12 @@ def patient_from_fhir(resource: dict[str, Any], provider_id: int) -> tuple[dict[
     ):
         unstored.append("Patient.telecom (only one email and one phone are kept)")
     return body, unstored
+
+
+def served_spelling(gender: Any) -> int | None:
+    """The index in GENDER_SPELLINGS of the spelling a served `bio.gender` is written in (exact
+    case: `male` is the lower-case one), or None when it is none of them."""
+    return next((i for i, spelled in enumerate(GENDER_SPELLINGS) if gender in spelled.values()), None)
 
 
 def with_gender_spelling(fields: dict[str, Any], spelling: int) -> dict[str, Any]:

@@ -94,6 +94,8 @@ UnknownSubdomain = Literal["forbidden", "not_found"]
 ForeignIdSearch = Literal["exact", "ignored"]
 UnsetTimes = Literal["null", "zero"]
 UnknownLocation = Literal["not_found", "empty"]
+UnknownGender = Literal["refused", "failed"]
+PatientOrder = Literal["oldest_first", "newest_first"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
@@ -126,6 +128,8 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "foreign_id_search": ("exact", "ignored"),
     "unset_times": ("null", "zero"),
     "unknown_location": ("not_found", "empty"),
+    "unknown_gender": ("refused", "failed"),
+    "patient_order": ("oldest_first", "newest_first"),
 }
 
 
@@ -219,6 +223,13 @@ class Reading:
     - ``unknown_location``: a ``location_id`` NexHealth does not have is 404 ``["Location not
       found"]`` (``"not_found"``), or is not looked up (``"empty"``: lists filtered by it hold
       no one; a patient is read whatever the location, as ever).
+    - ``unknown_gender``: a create or edit whose ``bio.gender`` is not a spelling the
+      ``genders`` reading takes is ``"refused"`` (400 naming ``bio.gender``), or ``"failed"``
+      (500: a Rails ``enum gender: {male: 0, ...}`` raises ``ArgumentError`` on a value it
+      does not know, which Rails answers with its 500 page rather than a validation error).
+    - ``patient_order``: ``GET /patients`` lists by id (``"oldest_first"``), or newest first
+      (``"newest_first"``: a Rails ``order(created_at: :desc)``; the docs give no order), so
+      that a patient created between two pages pushes the next page's records down by one.
     """
 
     patch_body: PatchBody = "nested"
@@ -251,6 +262,8 @@ class Reading:
     foreign_id_search: ForeignIdSearch = "exact"
     unset_times: UnsetTimes = "null"
     unknown_location: UnknownLocation = "not_found"
+    unknown_gender: UnknownGender = "refused"
+    patient_order: PatientOrder = "oldest_first"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

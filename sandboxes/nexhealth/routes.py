@@ -8,7 +8,8 @@ limit (429), required parameters (400, all missing ones at once), ``subdomain`` 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 import orjson
@@ -120,6 +121,18 @@ class NexHealthApi:
             response.headers["Retry-After"] = str(self.limiter.wait(now))
         return response
 
+    @contextmanager
+    def gender_failures(self) -> Iterator[None]:
+        """Under ``unknown_gender="failed"``, a body refused for its gender's spelling fails
+        with a 500 instead (Rails' enum raising ``ArgumentError``), whatever else it lacks."""
+        try:
+            yield
+        except ApiError as refused:
+            spelled = any("bio.gender must be one of" in str(m) for m in refused.detail)
+            if spelled and self.reading.unknown_gender == "failed":
+                raise ApiError(500, ["Internal server error"]) from None
+            raise
+
     def duplicate(self) -> ApiError:
         """The refusal of a patient clashing with another, as the ``duplicate_status`` reading says."""
         if self.reading.duplicate_status == "409":
@@ -204,6 +217,8 @@ class NexHealthApi:
                  foreign_id)  # fmt: skip
         page, per_page = self.paging(params)
         rows = self.store.search(location, strict, flags, terms)
+        if self.reading.patient_order == "newest_first":
+            rows = rows[::-1]
         shown = self.page_of(rows, page, per_page)
         items = b"[" + b",".join(row.render(upcoming) for row in shown) + b"]"
         data = {"object": b'{"patients":' + items + b"}", "array": items, "wrapped": b'[{"patients":' + items + b"}]"}
@@ -227,7 +242,8 @@ class NexHealthApi:
     async def create_patient(self, request: Request) -> Response:
         params = QueryParameters(request.query_params, _CREATE_PARAMS)
         location = self.scope(params)
-        patient = read_new_patient(await request.body(), self.reading.create_body, self.reading.genders)
+        with self.gender_failures():
+            patient = read_new_patient(await request.body(), self.reading.create_body, self.reading.genders)
         if patient.provider_id is not None and patient.provider_id not in self.store.providers:
             raise ApiError(400, ["Provider not found"])
         if self.store.duplicate(patient):
@@ -248,7 +264,8 @@ class NexHealthApi:
         row = self.store.rows.get(patient_id) if patient_id is not None else None
         if row is None:
             raise ApiError(404, [_NOT_EDITED])
-        edit = read_patient_edit(await request.body(), self.reading.patch_body, self.reading.genders)
+        with self.gender_failures():
+            edit = read_patient_edit(await request.body(), self.reading.patch_body, self.reading.genders)
         edited = self.store.edit(row, edit)
         if self.store.duplicate(edited, but=row):
             raise self.duplicate()

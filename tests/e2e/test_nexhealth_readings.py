@@ -8,7 +8,8 @@ horizon) found with and without a `date`. The variants also combine the answer s
 bodies, timestamps, numbers and booleans as strings, nulls left out, no `count`, a page past
 the end answered with the last one, `per_page` capped at 50, refused above 50 or ignored), the
 `name` and `phone_number` matching readings (accent sensitive, names stored NFD, prefix or substring,
-phones as stored formatted), the PATCH and POST body shapes, gender spelled `male` or `M`,
+phones as stored formatted), the PATCH and POST body shapes, gender spelled `male` (a
+spelling not taken failing with a 500, as a Rails enum does) or `M`,
 a create answered with the new id only or with nothing, `count` as the records of the
 answer, pages numbered from 0, Express's HTML pages for unmatched routes and refused tokens,
 email search comparing the stored text exactly, `inactive` null for patients never marked, and
@@ -83,6 +84,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "count": "absent",
         "past_end": "last",
         "genders": "lower",
+        "unknown_gender": "failed",  # a Rails enum: `Male` is a 500, not a refusal
         "create_answer": "none",
         "framework_errors": "html",
         "edit_answer": "no_content",
@@ -629,6 +631,9 @@ def test_a_nexhealth_ignoring_per_page_is_walked_whole() -> None:
         {"genders": "lower"},
         {"genders": "letters"},
         {"genders": "upper"},
+        # A Rails enum: `male` is taken, and `Male` is a 500 (ArgumentError), not a refusal to
+        # try another spelling after: the clean-room round's every create and edit was a 502.
+        {"genders": "lower", "unknown_gender": "failed"},
         {"create_answer": "id"},
         {"create_answer": "none"},
         {"error_body": "object"},
@@ -849,3 +854,31 @@ def test_a_chart_number_is_found_where_nexhealth_ignores_foreign_id_and_gives_no
         for patient in (live[0], live[-1]):
             found = running.fhir.search_all(f"{BASE}/Patient", identifier=patient.chart_number, _count=3)
             assert [r["id"] for r in found] == [_fhir_id(patient.id)], (patient.chart_number, found[:1])
+
+
+def test_patients_created_during_a_walk_serve_no_one_twice_where_nexhealth_lists_newest_first() -> None:
+    # The docs give the patient list no order. Listed newest first (a Rails `order(created_at:
+    # :desc)`), each patient created while a client pages pushes the later pages down by one:
+    # the clean-room round's walk served the last patient of a page again at the top of the next.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, patient_order="newest_first")
+    live = live_patients(build_clinic())
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        served: list[str] = []
+        for number, bundle in enumerate(running.fhir.pages(f"{BASE}/Patient", _count=5)):
+            served += [e["resource"]["id"] for e in bundle.get("entry", []) if e["search"]["mode"] == "match"]
+            if number < 3:  # the front desk registers a patient between two pages
+                body = {
+                    "resourceType": "Patient",
+                    "name": [{"family": "Walkin", "given": [f"Pat{number}"]}],
+                    "telecom": [
+                        {"system": "email", "value": f"walkin{number}@example.org"},
+                        {"system": "phone", "value": f"31255506{number:02d}"},
+                    ],
+                    "birthDate": "1990-02-03",
+                    "gender": "female",
+                }
+                made = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+                assert made.status_code == 201, made.text
+        twice = sorted(i for i, n in Counter(served).items() if n > 1)
+        assert not twice, f"served more than once: {twice}"
+        assert {_fhir_id(p.id) for p in live} <= set(served)

@@ -24,6 +24,7 @@ def _patient(pid: int, first: str, born: str) -> dict[str, Any]:
 def test_the_patient_made_is_the_newest_described_not_a_household_member() -> None:
     adapter = NexHealthAdapter.__new__(NexHealthAdapter)
     adapter._drift = Drift()
+    adapter._served_spelling = None  # (no __init__: the gender spelling its lists show is not known)
     household = [_patient(7, "Ada", "1990-02-03"), _patient(9, "Ben", "1988-01-01"), _patient(8, "Ada", "1990-02-03")]
 
     async def listing(params: dict[str, Any]) -> Envelope:

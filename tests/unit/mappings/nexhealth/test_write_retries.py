@@ -26,6 +26,8 @@ class Refusing:
 def _write(fields: dict[str, Any]) -> Refusing:
     adapter = NexHealthAdapter.__new__(NexHealthAdapter)
     adapter._gender_spelling = None
+    adapter._served_spelling = None
+    adapter._spelling_looked_up = True  # (no page is listed to see the spelling served first)
     adapter.client = Refusing()  # type: ignore[assignment]
 
     async def accept(envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any] | None:
