@@ -82,14 +82,18 @@ Where the docs are silent (and how each point is read here):
   a day each side and the gateway finishes the filter.
 - `encounterLocked` documented as a string with a boolean example: both accepted (vendor.py).
 - A chart number with spaces: a vendor splitting the term into words might AND them, each
-  against the fields separately; only its first word is sent (terms.chart_term).
+  against the fields separately, so its first word is sent (terms.chart_term); one comparing
+  the chart number whole (`=`) finds it by nothing less, so the whole number is sent beside it.
 - Paging: the docs describe none ("Searches for all ..."), but an implementation may page its
   lists as its framework does. A next link in the envelope (Django REST Framework's `next`,
   OData's `@odata.nextLink`, JSON:API's `links.next`, HAL's) naming the same endpoint is
   followed, its query asked of the tenant's `base_url`, up to `MAX_PAGES` pages; so are pages
   a bare array's headers describe (flask-smorest's `X-Pagination` with its `next_page`, a
   `Link` rel="next"), whose count (`total`, `X-Total-Count`) is read as an envelope's, and
-  pages an envelope numbers without a link (Flask-SQLAlchemy's `next_num`), asked as `?page=N`.
+  pages an envelope numbers without a link (Flask-SQLAlchemy's `next_num`), asked as `?page=N`,
+  and those an envelope or header says there are more of, giving only its own number (ASP.NET's
+  `PaginatedList`: `pageNumber`, `hasNextPage`; an `X-Pagination` of `CurrentPage`,
+  `TotalPages`), asked as `?pageNumber=N` (`?page=N` for a `page`).
   A page asked by number that says it is another, or holds the rows of the one before (the
   number not taken), ends the walk. An answer
   whose last page counts more items than were read, points to a further page (a token, a
@@ -137,8 +141,9 @@ from mappings.nextech.encounter import (
 )
 from mappings.nextech.options import NextechOptions
 from mappings.nextech.patient import patient_id, patient_to_fhir, split_patient_id
-from mappings.nextech.terms import chart_term, ignores_case, name_terms, written_terms
+from mappings.nextech.terms import chart_terms, ignores_case, name_terms, written_terms
 from mappings.nextech.vendor import (
+    PAGE_PARAM_NAMES,
     UnreadablePayload,
     VendorEncounter,
     VendorPatient,
@@ -275,7 +280,7 @@ class NextechAdapter:
         initial (patient.py), keeping the patient whose id it is."""
         key = split_patient_id(resource_id)
         if key is not None:
-            terms = (chart_term(key.chart),) if key.chart else name_terms(key.initial, not self._ignores_case)
+            terms = chart_terms(key.chart) if key.chart else name_terms(key.initial, not self._ignores_case)
             try:
                 answers = await concurrently(*(self._search_term(t) for t in terms))
             except InvalidRequest:  # a term too short for a minimum length: the client's read was fine
@@ -345,7 +350,8 @@ class NextechAdapter:
                 body = with_header_paging(*await self.client.get_with_headers(path, following))
             except (NotFound, InvalidRequest):
                 break
-            if _not_the_page_asked(body, bodies[-1], following.get("page")):
+            number = next((link[k] for k in PAGE_PARAM_NAMES if k in link), None)
+            if _not_the_page_asked(body, bodies[-1], number):
                 break  # a vendor ignoring `page` answers the same page again: never twice the same rows
             bodies.append(body)
         return bodies
@@ -689,7 +695,7 @@ def _terms(query: SearchQuery, chart_system: str, id_system: str, lower: bool) -
     terms; of several values of one (ORed) the terms of each."""
     if query.named("identifier"):
         chart = _chart_number(query, chart_system, id_system)
-        return (chart_term(chart),) if chart is not None else ()
+        return chart_terms(chart) if chart is not None else ()
     options = _name_options(query, partial(name_terms, lower=lower))
     if options:
         fewest = min(options, key=len)

@@ -150,6 +150,55 @@ def _numbered_page(request: Request, items: list[bytes], size: int) -> Response:
     return Response(b'{"items":[' + shown + b"]," + orjson.dumps(meta)[1:], 200, API_HEADERS, JSON_CONTENT_TYPE)
 
 
+def _page_number(request: Request) -> int | None:
+    """ASP.NET model binding of ``pageNumber`` (its case ignored; ``page`` is not read): 1 when
+    absent, None when it is no number."""
+    raw = next((v for k, v in request.query_params.multi_items() if k.lower() == "pagenumber"), "1")
+    return ascii_int(raw)
+
+
+def _aspnet_page(request: Request, items: list[bytes], size: int) -> Response:
+    """An ASP.NET team's ``PaginatedList<T>``: page ``?pageNumber=`` of ``size`` items in an
+    envelope that numbers the pages and links none; a page past the last is empty."""
+    page = _page_number(request)
+    if page is None or page < 1:
+        return Response(
+            b'{"title":"One or more validation errors occurred.","status":400}', 400, API_HEADERS, JSON_CONTENT_TYPE
+        )
+    pages = -(-len(items) // size)
+    shown = b",".join(items[(page - 1) * size : page * size])
+    meta = {
+        "pageNumber": page,
+        "totalPages": pages,
+        "totalCount": len(items),
+        "hasPreviousPage": page > 1,
+        "hasNextPage": page < pages,
+    }
+    return Response(b'{"items":[' + shown + b"]," + orjson.dumps(meta)[1:], 200, API_HEADERS, JSON_CONTENT_TYPE)
+
+
+def _aspnet_header_page(request: Request, items: list[bytes], size: int) -> Response:
+    """The bare array of page ``?pageNumber=`` and an ``X-Pagination`` header in PascalCase, as
+    an ASP.NET controller writes it with ``JsonSerializer.Serialize(metadata)``."""
+    page = _page_number(request)
+    if page is None or page < 1:
+        return Response(
+            b'{"title":"One or more validation errors occurred.","status":400}', 400, API_HEADERS, JSON_CONTENT_TYPE
+        )
+    pages = -(-len(items) // size)
+    meta = {
+        "TotalCount": len(items),
+        "PageSize": size,
+        "CurrentPage": page,
+        "TotalPages": pages,
+        "HasNext": page < pages,
+        "HasPrevious": page > 1,
+    }
+    shown = items[(page - 1) * size : page * size]
+    headers = {**API_HEADERS, "X-Pagination": orjson.dumps(meta).decode()}
+    return Response(b"[" + b",".join(shown) + b"]", 200, headers, JSON_CONTENT_TYPE)
+
+
 class NextechApi:
     """The API routes of practice `practice_id`, for access tokens `grants` issued, timed by `clock`."""
 
@@ -273,11 +322,15 @@ class NextechApi:
 
     def listed(self, request: Request, items: list[bytes], count: int | None = None) -> Response:
         """A list answer in this variant's envelope; paged ones (``"pages"``, ``"header_pages"``,
-        ``"numbered"``) answer the page ``?page=`` asks."""
+        ``"numbered"``) answer the page ``?page=`` asks, ASP.NET's the one ``?pageNumber=`` asks."""
         if self.envelope == "header_pages":
             return _header_page(request, items, self.chart.shapes.page_size)
         if self.envelope == "numbered":
             return _numbered_page(request, items, self.chart.shapes.page_size)
+        if self.envelope == "aspnet_pages":
+            return _aspnet_page(request, items, self.chart.shapes.page_size)
+        if self.envelope == "aspnet_header_pages":
+            return _aspnet_header_page(request, items, self.chart.shapes.page_size)
         if self.envelope != "pages":
             return _json_array(items, self.envelope, count)
         return _page(request, items, self.chart.shapes.page_size)

@@ -385,13 +385,16 @@ def test_a_section_named_twice_is_asked_by_the_name_nextech_takes() -> None:
             assert f"<h2>{name}" in answer.text or f'data-section="{name.replace(" ", "")}"' in answer.text, name
 
 
-@pytest.mark.parametrize("envelope", ["header_pages", "numbered"])
+@pytest.mark.parametrize("envelope", ["header_pages", "numbered", "aspnet_pages", "aspnet_header_pages"])
 def test_pages_numbered_but_not_linked_are_all_read(envelope: str) -> None:
     """flask-smorest's pagination: a bare array of `page_size` items, the pages described only in
     an `X-Pagination` header. Before, the gateway read the first page alone as the whole answer:
     patients and encounters past it were silently missing, and `total` counted one page.
     Flask-SQLAlchemy's `paginate()` numbers the next page (`next_num`) but links none: before,
-    every list past its first page was cut, and CCDs of the encounters past it were 502s."""
+    every list past its first page was cut, and CCDs of the encounters past it were 502s.
+    An ASP.NET team's `PaginatedList` (`pageNumber`, `hasNextPage`) and its PascalCase
+    `X-Pagination` header (`CurrentPage`, `HasNext`) take `?pageNumber=`: before, the first page
+    was all that was read, said to be cut for the one and silently for the other."""
     clinic = build_clinic()
     live = live_patients(clinic)
     smiths = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name).startswith("smith")}
@@ -407,6 +410,21 @@ def test_pages_numbered_but_not_linked_are_all_read(envelope: str) -> None:
         starts = Counter(datetime.fromisoformat(e["period"]["start"].replace("Z", "+00:00")) for e in encounters)
         assert starts == Counter(_charted(busy))
         assert running.fhir.get_ok(f"{BASE}/Patient/{patient_id}")["id"] == patient_id
+
+
+def test_chart_numbers_padded_by_a_char_column_are_found_and_read_without_the_blanks() -> None:
+    """A chart number kept in a SQL Server `char(10)` column is served padded with blanks
+    (`"C00042    "`). Before, the blanks went into the Patient's id (`42.xC00042-20-20-20-20`)
+    and identifier, so no search by the chart number as the clinic writes it found the patient."""
+    clinic = build_clinic()
+    patient = live_patients(clinic)[0]
+    patient_id = f"{patient.id}.{patient.chart_number}"
+    create = partial(create_sandbox, clinic, chart_numbers="padded")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"identifier": patient.chart_number})
+        assert [r["id"] for r in _matches(bundle)] == [patient_id]
+        read = running.fhir.get_ok(f"{BASE}/Patient/{patient_id}")
+        assert patient.chart_number in {i["value"] for i in read["identifier"]}
 
 
 def test_a_token_endpoint_taking_http_basic_only_is_connected() -> None:
