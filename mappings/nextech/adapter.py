@@ -176,6 +176,10 @@ HORIZON_WARNING = (
     "Nextech refused an open-ended encounter search: encounters more than three years ahead "
     "may be missing; search with an explicit date range to see them"
 )
+NOT_AT_BASE_URL = (
+    "Nextech answered 404 for its documented routes (/search and /encounters/categories): the tenant's "
+    "base_url does not point at its API; the operator must check the tenant configuration"
+)
 # Patient answers of exactly this many items may be a page, not everything (NextechAdapter._list).
 PAGE_SIZES = frozenset({50, 100, 200, 250, 500, 1000})
 CUT_SHORT = (
@@ -239,6 +243,7 @@ class NextechAdapter:
         self._initials_refused_until = 0.0  # monotonic: until then, names are searched as written
         self._ignores_case = False  # a lower-case letter found a name holding it upper case only
         self._zoned_bounds: bool | None = None  # start/end sent with `Z` (True) or without (False); None: not yet known
+        self._api_confirmed = False  # /encounters/categories has answered at base_url (_api_found)
         self._providers = self._table()
 
     def _table(self) -> dict[str, ResourceProvider]:
@@ -268,6 +273,22 @@ class NextechAdapter:
                 raise UpstreamError(f"Nextech's CCD sections could not be read: {exc}") from None
             self._providers = self._table()
         return self._sections
+
+    async def _api_found(self) -> None:
+        """Raise unless Nextech's documented routes answer at the tenant's `base_url`. A 404 of
+        `/search` may say that a search found no one (the docs' "The requested resource cannot
+        be found"), but a web framework answers 404 (ASP.NET Core: with an empty body) for any
+        path it has no route for too: with a `base_url` missing a path segment (`/api` for
+        `/api/v1`), every search read as "no matches" and every patient as not found. The
+        categories route takes no parameters and answers wherever the API is: asked once,
+        until it has answered."""
+        if self._api_confirmed:
+            return
+        try:
+            await self.sections()
+        except NotFound:
+            raise UpstreamError(NOT_AT_BASE_URL) from None
+        self._api_confirmed = True
 
     # -- read ---------------------------------------------------------------------------------
 
@@ -307,6 +328,7 @@ class NextechAdapter:
         try:
             bodies = await self._pages("/search", {"term": term})
         except NotFound:  # "the requested resource cannot be found": a search that found no one
+            await self._api_found()
             return Read([], [])
         rows, cut = self._list(bodies, "patients")
         records: list[VendorPatient] = []

@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 
+from gateway.contract import Sandbox
 from mappings.ids import encode_part
 from mappings.nextech.adapter import HORIZON_WARNING
 from sandboxes.clinic import Clinic, Patient, build_clinic
@@ -36,7 +37,7 @@ from sandboxes.nextech import create_sandbox
 from sandboxes.nextech.app import CCD_SECTIONS, FAR_FUTURE_VISIT, SPACED_SECTIONS
 from sandboxes.nextech.readings import Shapes
 from tests.support.clinic import live_patients
-from tests.support.fhir_http import FhirHttp
+from tests.support.fhir_http import FhirHttp, outcome_of
 from tests.support.text import fold
 from tests.support.variants import gateway_over
 
@@ -425,6 +426,31 @@ def test_chart_numbers_padded_by_a_char_column_are_found_and_read_without_the_bl
         assert [r["id"] for r in _matches(bundle)] == [patient_id]
         read = running.fhir.get_ok(f"{BASE}/Patient/{patient_id}")
         assert patient.chart_number in {i["value"] for i in read["identifier"]}
+
+
+@pytest.mark.parametrize("none_found", ["empty", "not_found"])
+def test_a_base_url_the_api_is_not_at_is_a_502_not_an_empty_clinic(none_found: str) -> None:
+    """A `base_url` with a path segment too many or too few (`/api` for `/api/v1`): Nextech
+    answers 404 for every path (ASP.NET Core: an empty 404 for a route it does not have).
+    Before, a 404 of `/search` was read as a search that found no one: every search was an
+    empty searchset and every patient a 404, as if the clinic had no patients."""
+    clinic = build_clinic()
+    patient = live_patients(clinic)[0]
+    patient_id = f"{patient.id}.{patient.chart_number}"
+
+    def create() -> Sandbox:
+        return replace(create_sandbox(clinic, search_none_found=none_found), base_path="/api/v2")
+
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        for path, params in (
+            ("Patient", {"family": "Smith"}),
+            ("Patient", {"identifier": patient.chart_number}),
+            (f"Patient/{patient_id}", {}),
+            ("Encounter", {"patient": patient_id}),
+        ):
+            response = running.fhir.get(f"{BASE}/{path}", params=params)
+            assert response.status_code == 502, (path, response.text)
+            assert "base_url" in outcome_of(response)["issue"][0]["diagnostics"]
 
 
 def test_a_token_endpoint_taking_http_basic_only_is_connected() -> None:
