@@ -263,7 +263,7 @@ class VendorEncounter(_Read):
 
 
 class VendorSection(_Read):
-    """A CCD section as `/encounters/categories` lists it: its name, or an object naming it (the
+    """A CCD section as `/encounters/categories` lists it: its name or number, or an object naming it (the
     docs: "List all of the valid section names"). Of an object's names, the one most likely to
     be what `section` takes (a name or code before a title or display text)."""
 
@@ -281,6 +281,11 @@ class VendorSection(_Read):
     @model_validator(mode="before")
     @classmethod
     def _named(cls, data: Any) -> Any:
+        # A number is an enum's value: ASP.NET writes a C# enum as its number unless a
+        # JsonStringEnumConverter is added (`[0, 1, 2, ...]`), and binds `section` from that
+        # number as from the member's name. Before, such a list gave no section at all.
+        if isinstance(data, int) and not isinstance(data, bool):
+            return {"name": str(data)}
         return {"name": data} if isinstance(data, str) else data
 
     @property

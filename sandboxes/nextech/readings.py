@@ -67,7 +67,9 @@ Answers (``Shapes``)
   code being what ``section`` takes), as one object mapping each name to its title
   (``"map"``: ``{"VitalSigns": "Vital Signs", ...}``, never enveloped), or as rows naming
   each section twice (``"named"``: ``{"id": 5, "name": "Vital Signs", "code": "VitalSigns"}``,
-  again the code being what ``section`` takes).
+  again the code being what ``section`` takes), or as numbers (``"numbers"``: ``[0, 1, ...]``,
+  a C# enum ASP.NET writes as its value when no ``JsonStringEnumConverter`` is added;
+  ``section`` takes the number as well as the name).
 - ``chart_numbers``: ``"all"`` (every patient has one) or ``"some_missing"`` (the docs do
   not make ``chartNumber`` required: every patient whose id is a multiple of
   ``CHARTLESS_EVERY`` has none, served null (absent with ``absent_nulls``) and found by name
@@ -149,7 +151,7 @@ EmptySections = Literal["text", "null"]
 LockedValues = Literal["mixed", "letters", "stamps"]
 ChartNumbers = Literal["all", "some_missing", "padded"]
 CHART_WIDTH = 10  # with chart_numbers="padded": the char(n) column's width
-Categories = Literal["names", "objects", "map", "named"]
+Categories = Literal["names", "objects", "map", "named", "numbers"]
 CHARTLESS_EVERY = 5  # with chart_numbers="some_missing": patients whose id is a multiple of this
 ErrorBodies = Literal["webapi", "problem", "text"]
 
@@ -230,7 +232,7 @@ class Shapes:
         _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))
         _check("locked_values", self.locked_values, ("mixed", "letters", "stamps"))
         _check("chart_numbers", self.chart_numbers, ("all", "some_missing", "padded"))
-        _check("categories", self.categories, ("names", "objects", "map", "named"))
+        _check("categories", self.categories, ("names", "objects", "map", "named", "numbers"))
 
     def chart_number(self, patient_id: int, chart_number: str) -> str | None:
         """A patient's chart number as served: None for a patient with none."""

@@ -234,6 +234,9 @@ class NextechApi:
             self.category_items = [
                 orjson.dumps({"id": n, "name": t, "code": s}) for n, (s, t) in enumerate(titles.items(), 1)
             ]
+        elif self.categories_shape == "numbers":  # a C# enum without JsonStringEnumConverter
+            self.category_items = [orjson.dumps(n) for n in range(len(sections))]
+            self.section_by_fold |= {str(n): section for n, section in enumerate(sections)}
         else:
             self.category_items = [orjson.dumps(section) for section in sections]
         self.category_map = orjson.dumps(titles)

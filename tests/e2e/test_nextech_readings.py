@@ -453,6 +453,22 @@ def test_a_base_url_the_api_is_not_at_is_a_502_not_an_empty_clinic(none_found: s
             assert "base_url" in outcome_of(response)["issue"][0]["diagnostics"]
 
 
+def test_sections_listed_as_numbers_are_each_served() -> None:
+    """`/encounters/categories` as a C# enum's values (`[0, 1, ...]`: no JsonStringEnumConverter),
+    which `section` takes. Before, no section was read from such a list: an encounter's document
+    offered the whole CCD only, never one section."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p))
+    create = partial(create_sandbox, clinic, categories="numbers")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
+        served = []
+        for content in document["content"][1:]:
+            html = running.fhir.get(f"{BASE}/{content['attachment']['url']}").text
+            served += [name for name in CCD_SECTIONS if f'data-section="{name}"' in html]
+        assert sorted(served) == sorted(CCD_SECTIONS)
+
+
 def test_a_token_endpoint_taking_http_basic_only_is_connected() -> None:
     """A Nextech whose token endpoint takes the client's secret in HTTP Basic only (Authlib's
     default `client_secret_basic`; RFC 6749 section 2.3.1 makes Basic the method every server
