@@ -214,8 +214,11 @@ class NextechApi:
         refused_token_status: Literal[401, 403] = 401,
         date_params: Literal["iso", "naive", "zoned"] = "iso",
         unknown_sections: Literal["refused", "null"] = "refused",
+        rate_per_second: int | None = None,
     ) -> None:
         self.chart = chart
+        self.rate_per_second = rate_per_second
+        self._window: tuple[int, int] = (0, 0)  # (second of the clock, calls in it)
         self.unknown_sections = unknown_sections
         self.date_params = date_params
         self.refused_token_status = refused_token_status
@@ -253,6 +256,8 @@ class NextechApi:
         answer = catch_api_errors(handler, lambda error: styled_error(error.status, error.detail, self.errors))
 
         async def checked(request: Request) -> Response:
+            if self._over_rate():
+                return Response(b"", 503)  # ASP.NET Core's RateLimiter: RejectionStatusCode 503
             token = bearer_credentials(request.headers.get("authorization", ""))
             if token is None or not self.grants.access_ok(token):
                 if self.refused_token_status == 403:  # the docs list no 401: a refusal is a 403
@@ -266,6 +271,16 @@ class NextechApi:
             return await answer(request)
 
         return checked
+
+    def _over_rate(self) -> bool:
+        """Whether this call is past `rate_per_second` in the clock's current second (a fixed
+        window, as ``AddFixedWindowLimiter`` counts)."""
+        if self.rate_per_second is None:
+            return False
+        second = int(self.clock())
+        calls = self._window[1] + 1 if self._window[0] == second else 1
+        self._window = (second, calls)
+        return calls > self.rate_per_second
 
     async def search(self, request: Request) -> Response:
         term = request.query_params.get("term", "")

@@ -469,6 +469,21 @@ def test_sections_listed_as_numbers_are_each_served() -> None:
         assert sorted(served) == sorted(CCD_SECTIONS)
 
 
+def test_a_request_limit_the_operator_configures_is_kept_to() -> None:
+    """A Nextech enforcing a request limit its docs do not publish, with ASP.NET Core's rate
+    limiter defaults: an empty 503 past it. The side-by-side terms of one name search go past
+    a few a second, and the breaker takes the 503s for an outage: every request for seconds
+    after was a 503 "vendor failing". Before, a Nextech tenant had no `rate_per_second` to
+    keep under such a limit; with it, every search is answered whole."""
+    clinic = build_clinic()
+    smiths = {f"{p.id}.{p.chart_number}" for p in live_patients(clinic) if fold(p.last_name).startswith("smith")}
+    create = partial(create_sandbox, clinic, rate_per_second=6)
+    with gateway_over("nextech", create, tenant=TENANT, options={"rate_per_second": 5}) as running:
+        for _ in range(3):
+            bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": "Smith", "_count": "100"})
+            assert {r["id"] for r in _matches(bundle)} == smiths
+
+
 def test_a_token_endpoint_taking_http_basic_only_is_connected() -> None:
     """A Nextech whose token endpoint takes the client's secret in HTTP Basic only (Authlib's
     default `client_secret_basic`; RFC 6749 section 2.3.1 makes Basic the method every server
