@@ -144,12 +144,26 @@ class OAuthSession:
         if self._app.resource:
             form["resource"] = self._app.resource
         status, body = await self._post(form)
-        # RFC 6749 §5.2: a refresh token that is revoked, expired or not ours is `invalid_grant`.
-        if status in (400, 401) and isinstance(body, dict) and body.get("error") in ("invalid_grant", "invalid_client"):
+        # RFC 6749 §5.2: a refresh token that is revoked, expired or not ours is `invalid_grant`;
+        # `invalid_client` is the client's authentication failing (a client secret rotated or
+        # mistyped), which reconnecting with the same secret does not mend.
+        error = body.get("error") if isinstance(body, dict) else None
+        if status in (400, 401) and error == "invalid_client":
             log.error(
-                "tenant %s: the vendor refused the refresh token (%s); reconnect with `fhir-gateway connect %s`",
+                "tenant %s: the vendor refused the gateway's client credentials (invalid_client); check the "
+                "tenant's client_id and client_secret, then reconnect with `fhir-gateway connect %s` if refused again",
                 self.tenant,
-                body.get("error"),
+                self.tenant,
+            )
+            raise UpstreamSecurity(
+                "The vendor refused the gateway's client credentials; the operator must check the tenant's "
+                "client_id and client_secret"
+            )
+        if status in (400, 401) and error == "invalid_grant":
+            log.error(
+                "tenant %s: the vendor refused the refresh token (invalid_grant); reconnect with "
+                "`fhir-gateway connect %s`",
+                self.tenant,
                 self.tenant,
             )
             raise UpstreamSecurity(

@@ -84,14 +84,18 @@ Where the docs are silent (and how each point is read here):
   a day each side and the gateway finishes the filter.
 - `encounterLocked` documented as a string with a boolean example: both accepted (vendor.py).
 - A chart number with spaces: a vendor splitting the term into words might AND them, each
-  against the fields separately; only its first word is sent (terms.chart_term).
+  against the fields separately, so its first word is sent (terms.chart_term); one comparing
+  the chart number whole (`=`) finds it by nothing less, so the whole number is sent beside it.
 - Paging: the docs describe none ("Searches for all ..."), but an implementation may page its
   lists as its framework does. A next link in the envelope (Django REST Framework's `next`,
   OData's `@odata.nextLink`, JSON:API's `links.next`, HAL's) naming the same endpoint is
   followed, its query asked of the tenant's `base_url`, up to `MAX_PAGES` pages; so are pages
   a bare array's headers describe (flask-smorest's `X-Pagination` with its `next_page`, a
   `Link` rel="next"), whose count (`total`, `X-Total-Count`) is read as an envelope's, and
-  pages an envelope numbers without a link (Flask-SQLAlchemy's `next_num`), asked as `?page=N`.
+  pages an envelope numbers without a link (Flask-SQLAlchemy's `next_num`), asked as `?page=N`,
+  and those an envelope or header says there are more of, giving only its own number (ASP.NET's
+  `PaginatedList`: `pageNumber`, `hasNextPage`; an `X-Pagination` of `CurrentPage`,
+  `TotalPages`), asked as `?pageNumber=N` (`?page=N` for a `page`).
   A page asked by number that says it is another, or holds the rows of the one before (the
   number not taken), ends the walk. An answer
   whose last page counts more items than were read, points to a further page (a token, a
@@ -140,8 +144,9 @@ from mappings.nextech.encounter import (
 )
 from mappings.nextech.options import NextechOptions
 from mappings.nextech.patient import patient_id, patient_to_fhir, split_patient_id
-from mappings.nextech.terms import chart_term, ignores_case, name_terms, written_terms
+from mappings.nextech.terms import chart_terms, ignores_case, name_terms, written_terms
 from mappings.nextech.vendor import (
+    PAGE_PARAM_NAMES,
     UnreadablePayload,
     VendorEncounter,
     VendorPatient,
@@ -173,6 +178,10 @@ FAILED_FAR_END_SECONDS = 600.0  # how long a FAR_END that failed (not refused) i
 HORIZON_WARNING = (
     "Nextech refused an open-ended encounter search: encounters more than three years ahead "
     "may be missing; search with an explicit date range to see them"
+)
+NOT_AT_BASE_URL = (
+    "Nextech answered 404 for its documented routes (/search and /encounters/categories): the tenant's "
+    "base_url does not point at its API; the operator must check the tenant configuration"
 )
 # Patient answers of exactly this many items may be a page, not everything (NextechAdapter._list).
 PAGE_SIZES = frozenset({50, 100, 200, 250, 500, 1000})
@@ -238,6 +247,7 @@ class NextechAdapter:
         self._initials_refused_until = 0.0  # monotonic: until then, names are searched as written
         self._ignores_case = False  # a lower-case letter found a name holding it upper case only
         self._zoned_bounds: bool | None = None  # start/end sent with `Z` (True) or without (False); None: not yet known
+        self._api_confirmed = False  # /encounters/categories has answered at base_url (_api_found)
         self._providers = self._table()
 
     def _table(self) -> dict[str, ResourceProvider]:
@@ -268,6 +278,22 @@ class NextechAdapter:
             self._providers = self._table()
         return self._sections
 
+    async def _api_found(self) -> None:
+        """Raise unless Nextech's documented routes answer at the tenant's `base_url`. A 404 of
+        `/search` may say that a search found no one (the docs' "The requested resource cannot
+        be found"), but a web framework answers 404 (ASP.NET Core: with an empty body) for any
+        path it has no route for too: with a `base_url` missing a path segment (`/api` for
+        `/api/v1`), every search read as "no matches" and every patient as not found. The
+        categories route takes no parameters and answers wherever the API is: asked once,
+        until it has answered."""
+        if self._api_confirmed:
+            return
+        try:
+            await self.sections()
+        except NotFound:
+            raise UpstreamError(NOT_AT_BASE_URL) from None
+        self._api_confirmed = True
+
     # -- read ---------------------------------------------------------------------------------
 
     async def _read_patient(self, resource_id: str) -> Resource:
@@ -279,7 +305,7 @@ class NextechAdapter:
         initial (patient.py), keeping the patient whose id it is."""
         key = split_patient_id(resource_id)
         if key is not None:
-            terms = (chart_term(key.chart),) if key.chart else name_terms(key.initial, not self._ignores_case)
+            terms = chart_terms(key.chart) if key.chart else name_terms(key.initial, not self._ignores_case)
             try:
                 answers = await concurrently(*(self._search_term(t) for t in terms))
             except InvalidRequest:  # a term too short for a minimum length: the client's read was fine
@@ -306,6 +332,7 @@ class NextechAdapter:
         try:
             bodies = await self._pages("/search", {"term": term})
         except NotFound:  # "the requested resource cannot be found": a search that found no one
+            await self._api_found()
             return Read([], [])
         rows, cut = self._list(bodies, "patients")
         records: list[VendorPatient] = []
@@ -349,7 +376,8 @@ class NextechAdapter:
                 body = with_header_paging(*await self.client.get_with_headers(path, following))
             except (NotFound, InvalidRequest):
                 break
-            if _not_the_page_asked(body, bodies[-1], following.get("page")):
+            number = next((link[k] for k in PAGE_PARAM_NAMES if k in link), None)
+            if _not_the_page_asked(body, bodies[-1], number):
                 break  # a vendor ignoring `page` answers the same page again: never twice the same rows
             bodies.append(body)
         return bodies
@@ -711,7 +739,7 @@ def _terms(query: SearchQuery, chart_system: str, id_system: str, lower: bool) -
     terms; of several values of one (ORed) the terms of each."""
     if query.named("identifier"):
         chart = _chart_number(query, chart_system, id_system)
-        return (chart_term(chart),) if chart is not None else ()
+        return chart_terms(chart) if chart is not None else ()
     options = _name_options(query, partial(name_terms, lower=lower))
     if options:
         fewest = min(options, key=len)

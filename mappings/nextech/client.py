@@ -3,7 +3,8 @@
 Every call carries the OAuth bearer (vendor-docs/nextech-api.txt: `Authorization: Bearer
 {access_token}`, an access token living an hour, renewed with the refresh token; see
 gateway.upstream.oauth for rotation and one renewal at a time) and `x-nextech-practice-id`.
-A 401 renews the access token once and retries. The docs show no error body: ASP.NET-style
+A 401 renews the access token once and retries. Calls keep to `rate_per_second` when the
+operator sets one (the docs publish no limit). The docs show no error body: ASP.NET-style
 `{"Message": ...}`, `{"message": ...}`, RFC 7807 problems (`title`, `detail`), OAuth
 `{"error", "error_description"}` and bodies that are no JSON are all read; only the status
 decides what an error means.
@@ -19,6 +20,7 @@ from gateway.upstream.errors import json_or_error
 from gateway.upstream.grants import grants_of
 from gateway.upstream.http import Timeouts, UpstreamClient, UpstreamResponse
 from gateway.upstream.oauth import OAuthSession, token_client
+from gateway.upstream.ratelimit import RateLimit, Window
 from gateway.upstream.tokens import SharedTokens
 from mappings.nextech.options import NextechOptions
 
@@ -46,6 +48,17 @@ class NextechClient:
         self._token_http, post = token_client(app, Timeouts.from_config(config))
         self.session = OAuthSession(config.context.tenant, app, grants_of(config), post, shared=SharedTokens.of(config))
         self._http = UpstreamClient.from_config(config)
+        rate = config.options.rate_per_second
+        self._limit = (
+            RateLimit(
+                [Window(rate, 1.0)],
+                max_wait=config.options.max_queue_seconds,
+                state=config.shared,
+                key=config.context.tenant,
+            )
+            if rate is not None
+            else None
+        )
 
     async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         return (await self.get_with_headers(path, params))[0]
@@ -56,6 +69,8 @@ class NextechClient:
         """The parsed body and the answer's headers (a list's pages may be described only there)."""
 
         async def send(token: str) -> UpstreamResponse:
+            if self._limit is not None:  # the operator's limit (options.rate_per_second): wait a turn
+                await self._limit.acquire()
             headers = {
                 "Authorization": f"Bearer {token}",
                 "x-nextech-practice-id": self._practice,

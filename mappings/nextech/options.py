@@ -19,6 +19,11 @@ class NextechOptions(VendorOptions):
     client_id: str = Field(min_length=1)  # this gateway's app registration
     practice_id: str = Field(min_length=1)  # sent as x-nextech-practice-id
     resource: str | None = None  # the API's resource URI, when the authorization server asks for one
+    # The docs publish no request limit. One that is enforced all the same (ASP.NET Core's rate
+    # limiter answers an empty 503 by default, which reads as an outage) is configured here:
+    # calls then wait their turn, at most max_queue_seconds, instead of being refused.
+    rate_per_second: int | None = Field(default=None, ge=1)
+    max_queue_seconds: float = Field(default=5.0, gt=0)  # longest a request waits for the rate limit
 
     @model_validator(mode="after")
     def _endpoints_known(self) -> NextechOptions:

@@ -85,6 +85,14 @@ def chart_term(chart: str) -> str:
     return found.group() if found else chart
 
 
+def chart_terms(chart: str) -> tuple[str, ...]:
+    """The terms for a chart number, sent side by side: its first word (`chart_term`) and, for
+    a number with more words (`AB 1001`), the number whole, as a vendor comparing the chart
+    number with `=` (the docs: "Will attempt to match the patient's ... chart number"; SQL
+    Server's `=`, as Entity Framework sends an equality) finds it by nothing less."""
+    return tuple(dict.fromkeys((chart_term(chart), chart.strip() or chart)))
+
+
 def written_terms(value: str) -> tuple[str, ...]:
     """The value itself as terms: as written (NFC) and unaccented, each also with its first letter
     upper case (a case-sensitive vendor holds names capitalised); () when it is blank."""

@@ -16,7 +16,8 @@ a boolean example) and no envelope, so each model reads:
 - `encounterLocked` ("Whether ... has been locked", typed string): a boolean,
   `"true"`/`"True"`/`"1"`/`1`/`"Y"`/`"T"` (a one-letter flag column) and their opposites,
   absent (not locked), or a date-time: when it was locked (null or no date: not locked);
-- optional fields null or absent; strings served decomposed (NFD) are read in NFC;
+- optional fields null or absent; strings served decomposed (NFD) are read in NFC; a chart
+  number padded with blanks (a `char(n)` column) and names with blanks around them as without;
 - lists bare (their pages perhaps described in headers: `X-Pagination`, `Link`) or inside an
   envelope (`value`, `data`, `results`, `items`, or the one list an object holds), and an
   encounter as `{"summary": {...}, "ccd": ...}` or flat.
@@ -34,7 +35,7 @@ from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from pydantic import BeforeValidator, ValidationError, model_validator
+from pydantic import AfterValidator, BeforeValidator, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
 from gateway.contract import VendorModel
@@ -171,7 +172,24 @@ def _flag(value: Any) -> Any:
     raise ValueError("is not a boolean")
 
 
+def _unpadded(value: str | None) -> str | None:
+    """A value without the blanks after it: a SQL Server `char(n)` column serves its value
+    padded to its width (`"C20101    "`). SQL Server's `=` ignores trailing blanks, so the value
+    without them is the one Nextech matches a term with, and the one a FHIR id or identifier
+    can carry (an id cannot hold a blank at all)."""
+    return value.rstrip() if value is not None else None
+
+
+def _trimmed(value: str | None) -> str | None:
+    """A name or phone number without blanks around it: legacy rows keep a blank typed after a
+    name (`"Ngozi "`), which is no part of it (a `given:exact=Ngozi` would miss it). A chart
+    number keeps its leading blanks, which `=` does not ignore (`_unpadded`)."""
+    return value.strip() if value is not None else None
+
+
 VendorId = Annotated[str, BeforeValidator(_vendor_id)]
+Unpadded = Annotated[Text, AfterValidator(_unpadded)]
+Trimmed = Annotated[Text, AfterValidator(_trimmed)]
 OptionalId = Annotated[str | None, BeforeValidator(_optional_id)]
 BirthDate = Annotated[date | None, BeforeValidator(_birth_date)]
 Instant = Annotated[datetime | None, BeforeValidator(_instant)]
@@ -203,13 +221,13 @@ class VendorPatient(_Read):
     """A `/search` result ("Basic information about a patient")."""
 
     patientId: VendorId  # the vendor's field names
-    chartNumber: Text = None
-    firstName: Text = None
-    lastName: Text = None
-    middleName: Text = None
+    chartNumber: Unpadded = None
+    firstName: Trimmed = None
+    lastName: Trimmed = None
+    middleName: Trimmed = None
     dob: BirthDate = None
     ssn: Any = None  # documented; never read (not exposed)
-    homePhone: Text = None
+    homePhone: Trimmed = None
 
 
 class VendorSummary(_Read):
@@ -245,7 +263,7 @@ class VendorEncounter(_Read):
 
 
 class VendorSection(_Read):
-    """A CCD section as `/encounters/categories` lists it: its name, or an object naming it (the
+    """A CCD section as `/encounters/categories` lists it: its name or number, or an object naming it (the
     docs: "List all of the valid section names"). Of an object's names, the one most likely to
     be what `section` takes (a name or code before a title or display text)."""
 
@@ -263,6 +281,11 @@ class VendorSection(_Read):
     @model_validator(mode="before")
     @classmethod
     def _named(cls, data: Any) -> Any:
+        # A number is an enum's value: ASP.NET writes a C# enum as its number unless a
+        # JsonStringEnumConverter is added (`[0, 1, 2, ...]`), and binds `section` from that
+        # number as from the member's name. Before, such a list gave no section at all.
+        if isinstance(data, int) and not isinstance(data, bool):
+            return {"name": str(data)}
         return {"name": data} if isinstance(data, str) else data
 
     @property
@@ -420,7 +443,29 @@ def next_page_query(body: Any, path: str) -> dict[str, str] | None:
             number = _number(part.get(key))
             if number is not None and number > 1:
                 return {"page": str(number)}
+    if has_next_page(body):
+        for part in _paging_parts(body):
+            for key, param in PAGE_PARAMS.items():
+                number = _number(part.get(key))
+                if number is not None:
+                    return {param: str(max(number, 0) + 1)}
     return None
+
+
+# The query parameter a page is asked by, for the key an envelope (or header) numbers its page
+# with, when it says there are more pages but neither links to the next nor numbers it. ASP.NET
+# teams page as `{"items", "pageNumber", "totalPages", "totalCount", "hasNextPage"}` (the
+# PaginatedList<T> of Microsoft's and Jason Taylor's templates) or a bare array with an
+# `X-Pagination` header `{"TotalCount", "PageSize", "CurrentPage", "TotalPages", "HasNext"}`,
+# both bound from `?pageNumber=` (model binding ignores its case); others answer `?page=`.
+PAGE_PARAMS = {
+    "pageNumber": "pageNumber",
+    "currentPage": "pageNumber",
+    "page": "page",
+    "page_number": "page_number",
+    "current_page": "page",
+}
+PAGE_PARAM_NAMES = frozenset(PAGE_PARAMS.values())
 
 
 # Keys whose value may be the number of the next page, asked as `?page=N`: Flask-SQLAlchemy's
@@ -445,7 +490,8 @@ def without_ccds(bodies: list[Any]) -> bool:
 
 
 # Headers in which a bare array's pages are described: flask-smorest's `X-Pagination` (a JSON
-# object: `total`, `total_pages`, `page`, `next_page`), RFC 8288's `Link` (rel="next") and the
+# object: `total`, `total_pages`, `page`, `next_page`) or an ASP.NET team's (`TotalCount`,
+# `TotalPages`, `CurrentPage`, `HasNext`), RFC 8288's `Link` (rel="next") and the
 # `X-Total-Count` many frameworks send.
 _LINK = re.compile(r"<([^>]*)>([^,<]*)")
 _REL_NEXT = re.compile(r';\s*rel\s*=\s*"?([^";]*)"?', re.IGNORECASE)
@@ -453,7 +499,8 @@ _REL_NEXT = re.compile(r';\s*rel\s*=\s*"?([^";]*)"?', re.IGNORECASE)
 
 def header_paging(headers: Mapping[str, str]) -> dict[str, Any]:
     """What a list answer's headers say of its pages, as envelope keys (`total`, `total_pages`,
-    `page`, `next`: a link, or the query of the next page); {} when they say nothing. A bare
+    `page`, `next`: a link, or the query of the next page; ASP.NET's `totalCount`,
+    `totalPages`, `currentPage`, `hasNext`); {} when they say nothing. A bare
     array can only say there is more this way: read as the whole answer, its first page hid
     every match past it."""
     lowered = {k.lower(): v for k, v in headers.items()}
@@ -471,6 +518,15 @@ def header_paging(headers: Mapping[str, str]) -> dict[str, Any]:
             following = _number(meta.get("next_page"))
             if following is not None:
                 facts["next"] = f"?page={following}"
+            # ASP.NET's (`{"TotalCount", "TotalPages", "CurrentPage", "HasNext"}`, PascalCase as
+            # `JsonSerializer.Serialize` writes it without the web defaults): before, none of it
+            # was read, and the first page of a bare array passed for the whole answer.
+            dotnet = _camel_keys(meta)
+            for key in ("totalCount", "totalPages", "currentPage"):
+                if key not in facts and _number(dotnet.get(key)) is not None:
+                    facts[key] = _number(dotnet[key])
+            if isinstance(dotnet.get("hasNext"), bool):
+                facts["hasNext"] = dotnet["hasNext"]
     for link, attributes in _LINK.findall(lowered.get("link", "")):
         rel = _REL_NEXT.search(attributes)
         if rel and "next" in rel.group(1).lower().split():

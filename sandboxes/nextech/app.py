@@ -350,12 +350,15 @@ def create_app(
     oauth_client_auth: Literal["any", "basic"] = "any",
     date_params: Literal["iso", "naive", "zoned"] = "iso",
     unknown_sections: Literal["refused", "null"] = "refused",
+    rate_per_second: int | None = None,
 ) -> Starlette:
     """The Nextech API for `clinic` as practice `practice_id`, with its OAuth2 server.
 
     `client_id`/`client_secret` are the one registered app; `redirect_uris` its registered
     reply URLs (loopback ones are always allowed; none registered: any). `clock` returns
-    epoch seconds (default ``time.time``). `hostile_html` adds ``HOSTILE_SNIPPETS`` to
+    epoch seconds (default ``time.time``). `rate_per_second`: API calls past that many in one
+    second of `clock` are refused as ASP.NET Core's rate limiter does by default (503, empty
+    body, no ``Retry-After``); None: no limit. `hostile_html` adds ``HOSTILE_SNIPPETS`` to
     every CCD. `section_names`, `far_future_visit` and `latest_end` are the switches the
     module docstring describes (with every other behaviour); the others are ``readings``'.
     """
@@ -407,6 +410,7 @@ def create_app(
         date_params=date_params,
         unknown_sections=unknown_sections,
         refused_token_status=refused_token_status,
+        rate_per_second=rate_per_second,
     )
     app = Starlette(routes=oauth.routes() + api.routes(), exception_handlers={HTTPException: routing_error})
     app.state.token_calls = oauth.token_calls

@@ -41,7 +41,14 @@ Answers (``Shapes``)
   a page past the last is an empty array); or ``"numbered"`` (Flask-SQLAlchemy's
   ``paginate()``: ``{"items": [...], "page": N, "pages": p, "per_page": n, "total": t,
   "has_next": bool, "has_prev": bool, "next_num": N + 1 or null, "prev_num": ...}``, the
-  page asked with ``?page=N`` and no link to it; a page past the last is a 404).
+  page asked with ``?page=N`` and no link to it; a page past the last is a 404); or
+  ``"aspnet_pages"`` (an ASP.NET team's ``PaginatedList<T>``: ``{"items": [...],
+  "pageNumber": N, "totalPages": p, "totalCount": t, "hasPreviousPage": bool, "hasNextPage":
+  bool}``, the page asked with ``?pageNumber=N``, bound ignoring case, ``page`` not read; a
+  page past the last is empty) or ``"aspnet_header_pages"`` (the bare array of page
+  ``?pageNumber=N`` and an ``X-Pagination`` header written by ``JsonSerializer.Serialize``
+  without the web defaults, so PascalCase: ``{"TotalCount", "PageSize", "CurrentPage",
+  "TotalPages", "HasNext", "HasPrevious"}``).
 - ``ids_as_strings``: ``patientId``, ``encounterId`` and ``doctorId`` as JSON strings
   (``"42"``), as an API serializing Int64s for JavaScript does.
 - ``timestamps``: ``"z"`` (``2017-12-14T15:08:59.000Z``, the docs' example), ``"offset"``
@@ -60,11 +67,14 @@ Answers (``Shapes``)
   code being what ``section`` takes), as one object mapping each name to its title
   (``"map"``: ``{"VitalSigns": "Vital Signs", ...}``, never enveloped), or as rows naming
   each section twice (``"named"``: ``{"id": 5, "name": "Vital Signs", "code": "VitalSigns"}``,
-  again the code being what ``section`` takes).
+  again the code being what ``section`` takes), or as numbers (``"numbers"``: ``[0, 1, ...]``,
+  a C# enum ASP.NET writes as its value when no ``JsonStringEnumConverter`` is added;
+  ``section`` takes the number as well as the name).
 - ``chart_numbers``: ``"all"`` (every patient has one) or ``"some_missing"`` (the docs do
   not make ``chartNumber`` required: every patient whose id is a multiple of
   ``CHARTLESS_EVERY`` has none, served null (absent with ``absent_nulls``) and found by name
-  only).
+  only) or ``"padded"`` (a SQL Server ``char(CHART_WIDTH)`` column: served right-padded with
+  blanks, ``"C00042    "``, and matched as SQL Server's ``=`` does, trailing blanks ignored).
 - ``locked_values``: ``encounterLocked`` (typed "string", with a boolean example) as
   ``"mixed"`` (booleans and both string spellings, ``locked_value``), ``"letters"`` (a
   one-letter flag column: ``"T"``/``"F"``) or ``"stamps"`` (when the note was locked, a
@@ -97,6 +107,7 @@ from sandboxes.toolkit.folding import strip_marks
 
 __all__ = [
     "CHARTLESS_EVERY",
+    "CHART_WIDTH",
     "DOCUMENTED",
     "DOCUMENTED_SHAPES",
     "Accents",
@@ -119,14 +130,28 @@ Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 Match = Literal["parts", "prefix", "substring"]
 Case = Literal["insensitive", "sensitive"]
 NoneFound = Literal["empty", "not_found"]
-Envelope = Literal["bare", "value", "data", "meta", "pages", "header_pages", "numbered"]
+Envelope = Literal[
+    "bare", "value", "data", "meta", "pages", "header_pages", "numbered", "aspnet_pages", "aspnet_header_pages"
+]
+ENVELOPES: tuple[str, ...] = (
+    "bare",
+    "value",
+    "data",
+    "meta",
+    "pages",
+    "header_pages",
+    "numbered",
+    "aspnet_pages",
+    "aspnet_header_pages",
+)
 Timestamps = Literal["z", "offset", "naive", "local", "http"]
 UnknownDates = Literal["null", "min_value", "zero"]
 UnlockedCcd = Literal["html", "null"]
 EmptySections = Literal["text", "null"]
 LockedValues = Literal["mixed", "letters", "stamps"]
-ChartNumbers = Literal["all", "some_missing"]
-Categories = Literal["names", "objects", "map", "named"]
+ChartNumbers = Literal["all", "some_missing", "padded"]
+CHART_WIDTH = 10  # with chart_numbers="padded": the char(n) column's width
+Categories = Literal["names", "objects", "map", "named", "numbers"]
 CHARTLESS_EVERY = 5  # with chart_numbers="some_missing": patients whose id is a multiple of this
 ErrorBodies = Literal["webapi", "problem", "text"]
 
@@ -199,20 +224,22 @@ class Shapes:
             raise ValueError("search_limit must be at least 1")
         if self.page_size < 1:
             raise ValueError("page_size must be at least 1")
-        _check("envelope", self.envelope, ("bare", "value", "data", "meta", "pages", "header_pages", "numbered"))
+        _check("envelope", self.envelope, ENVELOPES)
         _check("error_bodies", self.error_bodies, ("webapi", "problem", "text"))
         _check("unlocked_ccd", self.unlocked_ccd, ("html", "null"))
         _check("empty_sections", self.empty_sections, ("text", "null"))
         _check("timestamps", self.timestamps, ("z", "offset", "naive", "local", "http"))
         _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))
         _check("locked_values", self.locked_values, ("mixed", "letters", "stamps"))
-        _check("chart_numbers", self.chart_numbers, ("all", "some_missing"))
-        _check("categories", self.categories, ("names", "objects", "map", "named"))
+        _check("chart_numbers", self.chart_numbers, ("all", "some_missing", "padded"))
+        _check("categories", self.categories, ("names", "objects", "map", "named", "numbers"))
 
     def chart_number(self, patient_id: int, chart_number: str) -> str | None:
         """A patient's chart number as served: None for a patient with none."""
         if self.chart_numbers == "some_missing" and patient_id % CHARTLESS_EVERY == 0:
             return None
+        if self.chart_numbers == "padded":
+            return chart_number.ljust(CHART_WIDTH)
         return chart_number
 
 

@@ -150,6 +150,55 @@ def _numbered_page(request: Request, items: list[bytes], size: int) -> Response:
     return Response(b'{"items":[' + shown + b"]," + orjson.dumps(meta)[1:], 200, API_HEADERS, JSON_CONTENT_TYPE)
 
 
+def _page_number(request: Request) -> int | None:
+    """ASP.NET model binding of ``pageNumber`` (its case ignored; ``page`` is not read): 1 when
+    absent, None when it is no number."""
+    raw = next((v for k, v in request.query_params.multi_items() if k.lower() == "pagenumber"), "1")
+    return ascii_int(raw)
+
+
+def _aspnet_page(request: Request, items: list[bytes], size: int) -> Response:
+    """An ASP.NET team's ``PaginatedList<T>``: page ``?pageNumber=`` of ``size`` items in an
+    envelope that numbers the pages and links none; a page past the last is empty."""
+    page = _page_number(request)
+    if page is None or page < 1:
+        return Response(
+            b'{"title":"One or more validation errors occurred.","status":400}', 400, API_HEADERS, JSON_CONTENT_TYPE
+        )
+    pages = -(-len(items) // size)
+    shown = b",".join(items[(page - 1) * size : page * size])
+    meta = {
+        "pageNumber": page,
+        "totalPages": pages,
+        "totalCount": len(items),
+        "hasPreviousPage": page > 1,
+        "hasNextPage": page < pages,
+    }
+    return Response(b'{"items":[' + shown + b"]," + orjson.dumps(meta)[1:], 200, API_HEADERS, JSON_CONTENT_TYPE)
+
+
+def _aspnet_header_page(request: Request, items: list[bytes], size: int) -> Response:
+    """The bare array of page ``?pageNumber=`` and an ``X-Pagination`` header in PascalCase, as
+    an ASP.NET controller writes it with ``JsonSerializer.Serialize(metadata)``."""
+    page = _page_number(request)
+    if page is None or page < 1:
+        return Response(
+            b'{"title":"One or more validation errors occurred.","status":400}', 400, API_HEADERS, JSON_CONTENT_TYPE
+        )
+    pages = -(-len(items) // size)
+    meta = {
+        "TotalCount": len(items),
+        "PageSize": size,
+        "CurrentPage": page,
+        "TotalPages": pages,
+        "HasNext": page < pages,
+        "HasPrevious": page > 1,
+    }
+    shown = items[(page - 1) * size : page * size]
+    headers = {**API_HEADERS, "X-Pagination": orjson.dumps(meta).decode()}
+    return Response(b"[" + b",".join(shown) + b"]", 200, headers, JSON_CONTENT_TYPE)
+
+
 class NextechApi:
     """The API routes of practice `practice_id`, for access tokens `grants` issued, timed by `clock`."""
 
@@ -165,8 +214,11 @@ class NextechApi:
         refused_token_status: Literal[401, 403] = 401,
         date_params: Literal["iso", "naive", "zoned"] = "iso",
         unknown_sections: Literal["refused", "null"] = "refused",
+        rate_per_second: int | None = None,
     ) -> None:
         self.chart = chart
+        self.rate_per_second = rate_per_second
+        self._window: tuple[int, int] = (0, 0)  # (second of the clock, calls in it)
         self.unknown_sections = unknown_sections
         self.date_params = date_params
         self.refused_token_status = refused_token_status
@@ -185,6 +237,9 @@ class NextechApi:
             self.category_items = [
                 orjson.dumps({"id": n, "name": t, "code": s}) for n, (s, t) in enumerate(titles.items(), 1)
             ]
+        elif self.categories_shape == "numbers":  # a C# enum without JsonStringEnumConverter
+            self.category_items = [orjson.dumps(n) for n in range(len(sections))]
+            self.section_by_fold |= {str(n): section for n, section in enumerate(sections)}
         else:
             self.category_items = [orjson.dumps(section) for section in sections]
         self.category_map = orjson.dumps(titles)
@@ -201,6 +256,8 @@ class NextechApi:
         answer = catch_api_errors(handler, lambda error: styled_error(error.status, error.detail, self.errors))
 
         async def checked(request: Request) -> Response:
+            if self._over_rate():
+                return Response(b"", 503)  # ASP.NET Core's RateLimiter: RejectionStatusCode 503
             token = bearer_credentials(request.headers.get("authorization", ""))
             if token is None or not self.grants.access_ok(token):
                 if self.refused_token_status == 403:  # the docs list no 401: a refusal is a 403
@@ -214,6 +271,16 @@ class NextechApi:
             return await answer(request)
 
         return checked
+
+    def _over_rate(self) -> bool:
+        """Whether this call is past `rate_per_second` in the clock's current second (a fixed
+        window, as ``AddFixedWindowLimiter`` counts)."""
+        if self.rate_per_second is None:
+            return False
+        second = int(self.clock())
+        calls = self._window[1] + 1 if self._window[0] == second else 1
+        self._window = (second, calls)
+        return calls > self.rate_per_second
 
     async def search(self, request: Request) -> Response:
         term = request.query_params.get("term", "")
@@ -273,11 +340,15 @@ class NextechApi:
 
     def listed(self, request: Request, items: list[bytes], count: int | None = None) -> Response:
         """A list answer in this variant's envelope; paged ones (``"pages"``, ``"header_pages"``,
-        ``"numbered"``) answer the page ``?page=`` asks."""
+        ``"numbered"``) answer the page ``?page=`` asks, ASP.NET's the one ``?pageNumber=`` asks."""
         if self.envelope == "header_pages":
             return _header_page(request, items, self.chart.shapes.page_size)
         if self.envelope == "numbered":
             return _numbered_page(request, items, self.chart.shapes.page_size)
+        if self.envelope == "aspnet_pages":
+            return _aspnet_page(request, items, self.chart.shapes.page_size)
+        if self.envelope == "aspnet_header_pages":
+            return _aspnet_header_page(request, items, self.chart.shapes.page_size)
         if self.envelope != "pages":
             return _json_array(items, self.envelope, count)
         return _page(request, items, self.chart.shapes.page_size)

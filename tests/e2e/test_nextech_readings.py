@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 
+from gateway.contract import Sandbox
 from mappings.ids import encode_part
 from mappings.nextech.adapter import HORIZON_WARNING
 from sandboxes.clinic import Clinic, Patient, build_clinic
@@ -36,7 +37,7 @@ from sandboxes.nextech import create_sandbox
 from sandboxes.nextech.app import CCD_SECTIONS, FAR_FUTURE_VISIT, SPACED_SECTIONS
 from sandboxes.nextech.readings import Shapes
 from tests.support.clinic import live_patients
-from tests.support.fhir_http import FhirHttp
+from tests.support.fhir_http import FhirHttp, outcome_of
 from tests.support.text import fold
 from tests.support.variants import gateway_over
 
@@ -401,13 +402,16 @@ def test_a_section_named_twice_is_asked_by_the_name_nextech_takes() -> None:
             assert f"<h2>{name}" in answer.text or f'data-section="{name.replace(" ", "")}"' in answer.text, name
 
 
-@pytest.mark.parametrize("envelope", ["header_pages", "numbered"])
+@pytest.mark.parametrize("envelope", ["header_pages", "numbered", "aspnet_pages", "aspnet_header_pages"])
 def test_pages_numbered_but_not_linked_are_all_read(envelope: str) -> None:
     """flask-smorest's pagination: a bare array of `page_size` items, the pages described only in
     an `X-Pagination` header. Before, the gateway read the first page alone as the whole answer:
     patients and encounters past it were silently missing, and `total` counted one page.
     Flask-SQLAlchemy's `paginate()` numbers the next page (`next_num`) but links none: before,
-    every list past its first page was cut, and CCDs of the encounters past it were 502s."""
+    every list past its first page was cut, and CCDs of the encounters past it were 502s.
+    An ASP.NET team's `PaginatedList` (`pageNumber`, `hasNextPage`) and its PascalCase
+    `X-Pagination` header (`CurrentPage`, `HasNext`) take `?pageNumber=`: before, the first page
+    was all that was read, said to be cut for the one and silently for the other."""
     clinic = build_clinic()
     live = live_patients(clinic)
     smiths = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name).startswith("smith")}
@@ -423,6 +427,77 @@ def test_pages_numbered_but_not_linked_are_all_read(envelope: str) -> None:
         starts = Counter(datetime.fromisoformat(e["period"]["start"].replace("Z", "+00:00")) for e in encounters)
         assert starts == Counter(_charted(busy))
         assert running.fhir.get_ok(f"{BASE}/Patient/{patient_id}")["id"] == patient_id
+
+
+def test_chart_numbers_padded_by_a_char_column_are_found_and_read_without_the_blanks() -> None:
+    """A chart number kept in a SQL Server `char(10)` column is served padded with blanks
+    (`"C00042    "`). Before, the blanks went into the Patient's id (`42.xC00042-20-20-20-20`)
+    and identifier, so no search by the chart number as the clinic writes it found the patient."""
+    clinic = build_clinic()
+    patient = live_patients(clinic)[0]
+    patient_id = f"{patient.id}.{patient.chart_number}"
+    create = partial(create_sandbox, clinic, chart_numbers="padded")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"identifier": patient.chart_number})
+        assert [r["id"] for r in _matches(bundle)] == [patient_id]
+        read = running.fhir.get_ok(f"{BASE}/Patient/{patient_id}")
+        assert patient.chart_number in {i["value"] for i in read["identifier"]}
+
+
+@pytest.mark.parametrize("none_found", ["empty", "not_found"])
+def test_a_base_url_the_api_is_not_at_is_a_502_not_an_empty_clinic(none_found: str) -> None:
+    """A `base_url` with a path segment too many or too few (`/api` for `/api/v1`): Nextech
+    answers 404 for every path (ASP.NET Core: an empty 404 for a route it does not have).
+    Before, a 404 of `/search` was read as a search that found no one: every search was an
+    empty searchset and every patient a 404, as if the clinic had no patients."""
+    clinic = build_clinic()
+    patient = live_patients(clinic)[0]
+    patient_id = f"{patient.id}.{patient.chart_number}"
+
+    def create() -> Sandbox:
+        return replace(create_sandbox(clinic, search_none_found=none_found), base_path="/api/v2")
+
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        for path, params in (
+            ("Patient", {"family": "Smith"}),
+            ("Patient", {"identifier": patient.chart_number}),
+            (f"Patient/{patient_id}", {}),
+            ("Encounter", {"patient": patient_id}),
+        ):
+            response = running.fhir.get(f"{BASE}/{path}", params=params)
+            assert response.status_code == 502, (path, response.text)
+            assert "base_url" in outcome_of(response)["issue"][0]["diagnostics"]
+
+
+def test_sections_listed_as_numbers_are_each_served() -> None:
+    """`/encounters/categories` as a C# enum's values (`[0, 1, ...]`: no JsonStringEnumConverter),
+    which `section` takes. Before, no section was read from such a list: an encounter's document
+    offered the whole CCD only, never one section."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p))
+    create = partial(create_sandbox, clinic, categories="numbers")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
+        served = []
+        for content in document["content"][1:]:
+            html = running.fhir.get(f"{BASE}/{content['attachment']['url']}").text
+            served += [name for name in CCD_SECTIONS if f'data-section="{name}"' in html]
+        assert sorted(served) == sorted(CCD_SECTIONS)
+
+
+def test_a_request_limit_the_operator_configures_is_kept_to() -> None:
+    """A Nextech enforcing a request limit its docs do not publish, with ASP.NET Core's rate
+    limiter defaults: an empty 503 past it. The side-by-side terms of one name search go past
+    a few a second, and the breaker takes the 503s for an outage: every request for seconds
+    after was a 503 "vendor failing". Before, a Nextech tenant had no `rate_per_second` to
+    keep under such a limit; with it, every search is answered whole."""
+    clinic = build_clinic()
+    smiths = {f"{p.id}.{p.chart_number}" for p in live_patients(clinic) if fold(p.last_name).startswith("smith")}
+    create = partial(create_sandbox, clinic, rate_per_second=6)
+    with gateway_over("nextech", create, tenant=TENANT, options={"rate_per_second": 5}) as running:
+        for _ in range(3):
+            bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": "Smith", "_count": "100"})
+            assert {r["id"] for r in _matches(bundle)} == smiths
 
 
 def test_a_token_endpoint_taking_http_basic_only_is_connected() -> None:

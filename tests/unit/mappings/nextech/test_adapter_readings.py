@@ -629,3 +629,83 @@ def test_categories_as_a_map_with_a_count_header_are_still_read(tmp_path: Path) 
 
     adapter = _adapter(Mapped([GOOD], []), tmp_path)
     assert asyncio.run(adapter.sections()) == ["Allergies", "VitalSigns"]
+
+
+class AspNetPaged(Fake):
+    """An ASP.NET team's pages, two items each, asked with `?pageNumber=` (`page` not read):
+    `PaginatedList<T>` (`{"items", "pageNumber", "totalPages", "totalCount", "hasNextPage"}`)
+    or, with `header`, a bare array and an `X-Pagination` header in PascalCase."""
+
+    def __init__(self, patients: list[dict[str, Any]], items: list[dict[str, Any]], header: bool) -> None:
+        super().__init__(patients, items)
+        self.header = header
+
+    async def get_with_headers(
+        self, path: str, params: Mapping[str, str] | None = None
+    ) -> tuple[Any, Mapping[str, str]]:
+        params = dict(params or {})
+        page = int(params.pop("pageNumber", "1"))
+        rows = await self.get(path, params)
+        self.calls[-1] = (path, {**params, "pageNumber": str(page)})
+        pages = -(-len(rows) // 2)
+        shown = rows[2 * (page - 1) : 2 * page]
+        if self.header:
+            meta = {"TotalCount": len(rows), "PageSize": 2, "CurrentPage": page, "TotalPages": pages}
+            return shown, {"X-Pagination": json.dumps({**meta, "HasNext": page < pages, "HasPrevious": page > 1})}
+        body = {"items": shown, "pageNumber": page, "totalPages": pages, "totalCount": len(rows)}
+        return {**body, "hasPreviousPage": page > 1, "hasNextPage": page < pages}, {}
+
+
+@pytest.mark.parametrize("header", [False, True])
+def test_pages_an_aspnet_team_numbers_are_read_too(tmp_path: Path, header: bool) -> None:
+    """Before, only the first page was read: with `PaginatedList` the answer said it was cut;
+    with the PascalCase `X-Pagination` header (none of which was read) the patients and
+    encounters past the first page were silently missing."""
+    many = [{**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}"} for i in range(5)]
+    items = [{"summary": {**SUMMARY, "encounterId": 10 + i}} for i in range(5)]
+    fake = AspNetPaged(many, items, header)
+    adapter = _adapter(fake, tmp_path)
+    page = _search(adapter, "Patient", [("identifier", "C00")])
+    assert len(page.resources) == 5 and not any("cut" in w for w in page.warnings)
+    assert [params.get("pageNumber") for path, params in fake.calls] == ["1", "2", "3"]
+    page = _search(adapter, "Encounter", [("patient", "100.C00100")])
+    assert len(page.resources) == 5 and not any("cut" in w for w in page.warnings)
+
+
+class WholeCharts(Fake):
+    """A Nextech comparing the chart number whole, as SQL Server's `=` does (trailing blanks
+    ignored, case too), and names by prefix; its chart numbers served as a `char(10)` column
+    holds them, padded with blanks."""
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        if path != "/search":
+            return await super().get(path, params)
+        self.calls.append((path, dict(params or {})))
+        term = (params or {})["term"].rstrip().casefold()
+        return [
+            {**p, "chartNumber": str(p["chartNumber"]).ljust(10)}
+            for p in self.patients
+            if str(p["chartNumber"]).rstrip().casefold() == term or str(p["lastName"]).casefold().startswith(term)
+        ]
+
+
+def test_a_chart_number_with_a_space_is_found_by_a_nextech_comparing_it_whole(tmp_path: Path) -> None:
+    """Before, only the chart number's first word (`AB`) was sent, which such a Nextech matches
+    with no one: the patient could be neither searched by identifier nor read by id."""
+    spaced = {**GOOD, "patientId": 44, "chartNumber": "AB 1001"}
+    adapter = _adapter(WholeCharts([GOOD, spaced], []), tmp_path)
+    page = _search(adapter, "Patient", [("identifier", "AB 1001")])
+    assert [r["id"] for r in page.resources] == ["44.xAB-201001"]
+    assert asyncio.run(adapter.providers["Patient"].read("44.xAB-201001"))["id"] == "44.xAB-201001"
+
+
+def test_a_chart_number_padded_with_blanks_is_read_without_them(tmp_path: Path) -> None:
+    """Before, the blanks of a `char(10)` chart number went into the Patient id
+    (`42.xC00042-20-20-20-20`) and identifier, which no search by the chart number then found."""
+    adapter = _adapter(WholeCharts([{**GOOD, "firstName": "Renée "}], []), tmp_path)
+    page = _search(adapter, "Patient", [("identifier", "C00042")])
+    assert [r["id"] for r in page.resources] == ["42.C00042"]
+    patient = page.resources[0]
+    assert "C00042" in {i["value"] for i in patient["identifier"]}
+    assert patient["name"][0]["given"] == ["Renée"]
+    assert asyncio.run(adapter.providers["Patient"].read("42.C00042"))["id"] == "42.C00042"

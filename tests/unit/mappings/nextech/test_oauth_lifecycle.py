@@ -187,6 +187,31 @@ def test_a_revoked_grant_is_a_502_and_a_reconnect_log(
     assert stored.split('"refresh_token": "')[1].split('"')[0] not in logged
 
 
+def test_a_client_secret_refused_is_a_502_naming_the_client_credentials(
+    vendor: tuple[Any, RunningServer, Clock], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client secret rotated at the vendor (or mistyped) answers the refresh `invalid_client`
+    (Duende IdentityServer and OpenIddict: a 400). Before, the 502 and the log told the operator
+    to reconnect, which with the same secret fails again; now they name the client credentials."""
+    _app, running, _clock = vendor
+    config = _config(running.url, tmp_path)
+    asyncio.run(_connect(oauth_app(config), TokenStore(tmp_path)))
+    wrong = AdapterConfig(
+        config.base_url, config.context, config.options, {"client_secret": "rotated"}, token_store=tmp_path
+    )
+
+    async def scenario() -> None:
+        client = NextechClient(wrong)
+        try:
+            await client.get("/encounters/categories")
+        finally:
+            await client.aclose()
+
+    with caplog.at_level(logging.ERROR), pytest.raises(UpstreamSecurity, match="client_secret"):
+        asyncio.run(scenario())
+    assert "client_secret" in "\n".join(r.getMessage() for r in caplog.records)
+
+
 def test_an_authorization_server_at_other_paths_is_configured_by_its_urls(tmp_path: Path) -> None:
     """The docs name no OAuth paths: a Nextech whose authorization server is not Azure AD's
     (django-oauth-toolkit's /o/authorize/, /o/token/) could not be connected before, since only
