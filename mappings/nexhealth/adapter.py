@@ -69,13 +69,15 @@ Where the docs are silent
   a timeout, as from an implementation whose calendar overflows past that date: remembered
   for `FAILED_CALENDAR_SECONDS`), the first window reaches `FIRST_AHEAD` past today (or past
   the lower bound), then windows of `STEP`, each
-  `GROWTH` times longer than the last, cover the calendar to its end: four windows, asked
+  `GROWTH` times longer than the last, cover the calendar to its end: five windows, asked
   concurrently (one round trip). Growing windows keep each request of a plausible length
   should NexHealth limit it. A window NexHealth refuses (400: a date it will not take) or
   fails on ends the walk there, and the searchset says so (a warning: it may be incomplete,
-  no total), unless the window starts `mappings.bookable.BOOKABLE` (50 years) or more past today (or past the
-  lower bound): no practice books a visit that far ahead, so a calendar ending there (a
-  vendor refusing dates past 2100, or failing on them) is its end, not a gap. The walk's
+  no total), unless the window starts `mappings.bookable.BOOKABLE` (50 years) or more past
+  today, whatever the lower bound, and an earlier window of the walk was answered (a vendor
+  answering nothing may be down): no practice books a visit that far ahead, so a calendar
+  ending there (a vendor refusing dates past 2100, or failing on them) is its end, not a
+  gap. The walk's
   windows meet at that point, so that a calendar ending after it costs no warning. (Taken
   for a gap, it would refuse every patient's CCD: a document is never served incomplete.)
 - Windows are inclusive at both ends (as `start`/`end` read); an appointment starting
@@ -535,7 +537,9 @@ class NexHealthAdapter:
         appointments: list[dict[str, Any]] = []
         problems: list[Unreadable] = []
         for (low, high), answer in zip(bounds, answers, strict=True):
-            if answer is None and low >= bookable_until(start, now):  # the calendar ends past any booking
+            # The calendar ends past any booking, as the windows answered before this one show
+            # (a vendor answering nothing at all may be down: that is no calendar's end).
+            if answer is None and low >= bookable_until(now) and low > start:
                 if not self._calendar_end_said:
                     self._calendar_end_said = True
                     log.info("NexHealth would not look at appointments after %s: taken as its calendar's end", low.year)
@@ -1016,8 +1020,8 @@ def _midnight(day: date) -> datetime:
 def open_windows(start: datetime, now: datetime) -> list[tuple[datetime, datetime]]:
     """The windows of an open search from `start`: to `FIRST_AHEAD` past `now` (or `start`),
     then ever longer ones to `LATEST`, one of them ending where bookable dates end."""
-    bookable = bookable_until(start, now)
-    bounds = [(start, _later(max(start, now), FIRST_AHEAD, bookable))]
+    bookable = bookable_until(now)
+    bounds = [(start, _later(max(start, now), FIRST_AHEAD, bookable if max(start, now) < bookable else LATEST))]
     span = STEP
     while bounds[-1][1] < LATEST:
         low = bounds[-1][1]
@@ -1026,9 +1030,9 @@ def open_windows(start: datetime, now: datetime) -> list[tuple[datetime, datetim
     return bounds
 
 
-def bookable_until(start: datetime, now: datetime) -> datetime:
-    """Where the dates a practice may book end, for an open search from `start`."""
-    return bookable_end(max(start, now), LATEST)
+def bookable_until(now: datetime) -> datetime:
+    """Where the dates a practice may book end, whatever the search's lower bound."""
+    return bookable_end(now, LATEST)
 
 
 def _later(moment: datetime, delta: timedelta, limit: datetime) -> datetime:

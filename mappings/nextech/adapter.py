@@ -626,9 +626,10 @@ class NextechAdapter:
                 pass  # perhaps FAR_END: try a nearer end, and keep to it if that is answered
             except (UpstreamError, UpstreamTimeout):
                 far_end_kept = FAILED_FAR_END_SECONDS  # failed on the far date, or just failed
-        today = datetime.combine(date.today(), datetime.min.time(), UTC)
-        bookable = bookable_end(max(start or today, today), FAR_END)
-        if time.monotonic() >= self._bookable_refused_until:
+        # Bookable dates end that far from today whatever the lower bound: a refusal of that end
+        # is remembered for every later search, which must then ask the same end.
+        bookable = bookable_end(datetime.combine(date.today(), datetime.min.time(), UTC), FAR_END)
+        if (start is None or start < bookable) and time.monotonic() >= self._bookable_refused_until:
             try:
                 items = await self._encounters(patient_id, start, bookable, None, far=True)
             except InvalidRequest:

@@ -1,0 +1,51 @@
+"""Where an open appointment walk over a NexHealth whose calendar ends stops, and whether it
+says so: a calendar ending where no practice books (50 years from today) is its end; one
+ending earlier, or a vendor that answers nothing, may hide visits and the searchset says so."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from gateway.errors import InvalidRequest, UpstreamError
+from mappings.bookable import BOOKABLE
+from mappings.nexhealth.adapter import NexHealthAdapter
+
+CALENDAR_END = datetime(2100, 1, 1, tzinfo=UTC)  # the calendar a fuzz run met: refused after 2100
+VISITS = [datetime(2031, 6, 16, tzinfo=UTC), datetime(2070, 3, 1, tzinfo=UTC), datetime(2090, 5, 5, tzinfo=UTC)]
+
+
+def _adapter(down: bool = False) -> NexHealthAdapter:
+    adapter = NexHealthAdapter.__new__(NexHealthAdapter)  # only the walk's state is used
+    adapter._whole_calendar_refused_until = 0.0
+    adapter._calendar_end_said = False
+
+    async def window(patient_id: str, start: datetime, end: datetime, *, far: bool = False) -> Any:
+        if down:
+            raise UpstreamError("The vendor failed (HTTP 503)")
+        if end > CALENDAR_END:
+            raise InvalidRequest("The vendor rejected the request")
+        found = [{"id": i, "start_time": v.isoformat()} for i, v in enumerate(VISITS) if start <= v <= end]
+        return found, []
+
+    adapter._window = window  # type: ignore[method-assign]
+    adapter._encounters = lambda patient_id, found: [{"id": str(a["id"])} for a in found]  # type: ignore[method-assign]
+    return adapter
+
+
+@pytest.mark.parametrize("lower", [datetime(2040, 1, 1, tzinfo=UTC), datetime(2080, 1, 1, tzinfo=UTC)])
+def test_a_lower_bound_does_not_make_a_calendar_ending_past_bookable_dates_a_gap(lower: datetime) -> None:
+    # The open search from today is complete; so is one from a later lower bound, with every
+    # visit a practice could have booked (the refused dates hold none).
+    page = asyncio.run(_adapter()._walk("1", lower))
+    assert page.warnings == ()
+    bookable = datetime.now(UTC) + BOOKABLE
+    assert [r["id"] for r in page.resources] == [str(i) for i, v in enumerate(VISITS) if lower <= v < bookable]
+
+
+def test_a_vendor_that_answers_nothing_past_bookable_dates_is_not_a_calendar_end() -> None:
+    page = asyncio.run(_adapter(down=True)._walk("1", datetime(2080, 1, 1, tzinfo=UTC)))
+    assert page.resources == [] and page.warnings and "give a date" in page.warnings[0]
