@@ -67,7 +67,8 @@ Where the docs are silent
   one window to the end of the calendar (`LATEST`, 9999-12-31) is asked first; only if
   NexHealth refuses that (remembered for the tenant's later walks), or fails on it (a 5xx or
   a timeout, as from an implementation whose calendar overflows past that date: remembered
-  for `FAILED_CALENDAR_SECONDS`), the first window reaches `FIRST_AHEAD` past today (or past
+  for `FAILED_CALENDAR_SECONDS`; either only once a window is answered, as a vendor that is
+  merely down fails those too), the first window reaches `FIRST_AHEAD` past today (or past
   the lower bound), then windows of `STEP`, each
   `GROWTH` times longer than the last, cover the calendar to its end: five windows, asked
   concurrently (one round trip). Growing windows keep each request of a plausible length
@@ -521,19 +522,21 @@ class NexHealthAdapter:
     async def _walk(self, patient_id: str, start: datetime) -> VendorPage:
         """An open-ended search: one window to the end of the calendar; if NexHealth will not
         take that, windows growing towards it (see "Where the docs are silent")."""
+        keep_to_windows = 0.0  # how long later walks go straight to windows
         if time.monotonic() >= self._whole_calendar_refused_until:
             try:  # a vendor failing on the far date is not down: those calls are tentative
                 whole = await self._window(patient_id, start, LATEST, far=True)
             except InvalidRequest:
-                keep_to_windows = math.inf  # refused: it will be again, later walks go straight to windows
+                keep_to_windows = math.inf  # refused: it will be again
             except (UpstreamError, UpstreamTimeout):
                 keep_to_windows = FAILED_CALENDAR_SECONDS  # failed on the far date, or merely failed
             else:
                 return self._encounter_page(patient_id, *whole)
-            self._whole_calendar_refused_until = time.monotonic() + keep_to_windows
         now = datetime.now(UTC).replace(microsecond=0)
         bounds = open_windows(start, now)
         answers = await concurrently(*(self._refusable(patient_id, low, high) for low, high in bounds))
+        if keep_to_windows and any(answer is not None for answer in answers):  # up, so not merely down
+            self._whole_calendar_refused_until = time.monotonic() + keep_to_windows
         appointments: list[dict[str, Any]] = []
         problems: list[Unreadable] = []
         for (low, high), answer in zip(bounds, answers, strict=True):
