@@ -62,8 +62,10 @@ Where the docs are silent
   tenant ask `cancelled=true` only (half the calls).
 - `/appointments` needs `start` and `end`; how far apart they may be is not said, nor is
   there a "no more" signal beyond a window. Explicit `date` bounds are sent as they are,
-  however far. Without a lower bound the window starts at `EARLIEST` (1900-01-01: no
-  practice system holds visits before it). Without an upper bound there is no horizon:
+  however far, but an upper bound past bookable dates (below) is searched as an open search
+  (the gateway finishes the filter): a calendar ending between them is no error. Without a
+  lower bound the window starts at `EARLIEST` (1900-01-01: no practice system holds visits
+  before it). Without an upper bound there is no horizon:
   one window to the end of the calendar (`LATEST`, 9999-12-31) is asked first; only if
   NexHealth refuses that (remembered for the tenant's later walks), or fails on it (a 5xx or
   a timeout, as from an implementation whose calendar overflows past that date: remembered
@@ -509,6 +511,8 @@ class NexHealthAdapter:
             end = _midnight(q.shift(high, 2))
             if end <= start:
                 return VendorPage([], None, total=0)
+            if end > bookable_until(datetime.now(UTC)):  # as open: the gateway finishes the filter
+                return await self._walk(patient_id, start)
             appointments, problems = await self._window(patient_id, start, end)
             return self._encounter_page(patient_id, appointments, problems)
         return await self._walk(patient_id, start)

@@ -10,9 +10,12 @@ from typing import Any
 
 import pytest
 
+from gateway.contract import ResourceProvider, SearchRequest
 from gateway.errors import InvalidRequest, UpstreamError
+from gateway.search.parse import parse_search
 from mappings.bookable import BOOKABLE
 from mappings.nexhealth.adapter import EARLIEST, LATEST, NexHealthAdapter
+from mappings.nexhealth.capabilities import ENCOUNTER
 
 CALENDAR_END = datetime(2100, 1, 1, tzinfo=UTC)  # the calendar a fuzz run met: refused after 2100
 VISITS = [datetime(2031, 6, 16, tzinfo=UTC), datetime(2070, 3, 1, tzinfo=UTC), datetime(2090, 5, 5, tzinfo=UTC)]
@@ -71,3 +74,29 @@ def test_a_vendor_that_was_down_is_asked_its_whole_calendar_again_once_back() ->
     page = asyncio.run(adapter._walk("1", EARLIEST))
     assert calendar.asked == [(EARLIEST, LATEST)]
     assert [r["id"] for r in page.resources] == ["0", "1", "2"] and page.warnings == ()
+
+
+@pytest.mark.parametrize("down_past_end", [False, True])
+def test_an_upper_bound_past_bookable_dates_is_searched_as_an_open_search(down_past_end: bool) -> None:
+    # `date=le2200` over a calendar ending in 2100 (refused, or failed on: HTTP 500) was that
+    # vendor error (a 400, or a 502 counted against the tenant's breaker); nothing a practice
+    # could book lies past bookable dates, and the gateway finishes the filter at 2200.
+    calendar = Calendar()
+    if down_past_end:
+        original = calendar.window
+
+        async def window(patient_id: str, start: datetime, end: datetime, *, far: bool = False) -> Any:
+            if end > CALENDAR_END:
+                raise UpstreamError("The vendor failed (HTTP 500)")
+            return await original(patient_id, start, end, far=far)
+
+        calendar.window = window  # type: ignore[method-assign]
+    adapter = _adapter(calendar)
+
+    async def nothing(*args: Any) -> Any:
+        raise AssertionError("not called")
+
+    support = ResourceProvider(ENCOUNTER, nothing, nothing).support
+    query = parse_search(support, [("patient", "1"), ("date", "le2200")], strict=True, default_count=20, max_count=100)
+    page = asyncio.run(adapter._encounters_of(SearchRequest(query.query, None, 100), "1"))
+    assert [r["id"] for r in page.resources] == ["0", "1"] and page.warnings == ()
