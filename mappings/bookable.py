@@ -16,6 +16,6 @@ BOOKABLE = timedelta(days=50 * 366)
 
 
 def bookable_end(moment: datetime, latest: datetime) -> datetime:
-    """Where bookable dates end for a search from `moment` (today, or a later lower bound), at
-    most `latest`."""
+    """Where bookable dates end, seen from `moment` (today: a later lower bound does not move
+    it), at most `latest`."""
     return latest if latest - moment <= BOOKABLE else moment + BOOKABLE

@@ -62,20 +62,25 @@ Where the docs are silent
   tenant ask `cancelled=true` only (half the calls).
 - `/appointments` needs `start` and `end`; how far apart they may be is not said, nor is
   there a "no more" signal beyond a window. Explicit `date` bounds are sent as they are,
-  however far. Without a lower bound the window starts at `EARLIEST` (1900-01-01: no
-  practice system holds visits before it). Without an upper bound there is no horizon:
+  however far, but an upper bound past bookable dates (below) is searched as an open search
+  (the gateway finishes the filter): a calendar ending between them is no error. Without a
+  lower bound the window starts at `EARLIEST` (1900-01-01: no practice system holds visits
+  before it). Without an upper bound there is no horizon:
   one window to the end of the calendar (`LATEST`, 9999-12-31) is asked first; only if
   NexHealth refuses that (remembered for the tenant's later walks), or fails on it (a 5xx or
   a timeout, as from an implementation whose calendar overflows past that date: remembered
-  for `FAILED_CALENDAR_SECONDS`), the first window reaches `FIRST_AHEAD` past today (or past
+  for `FAILED_CALENDAR_SECONDS`; either only once a window is answered, as a vendor that is
+  merely down fails those too), the first window reaches `FIRST_AHEAD` past today (or past
   the lower bound), then windows of `STEP`, each
-  `GROWTH` times longer than the last, cover the calendar to its end: four windows, asked
+  `GROWTH` times longer than the last, cover the calendar to its end: five windows, asked
   concurrently (one round trip). Growing windows keep each request of a plausible length
   should NexHealth limit it. A window NexHealth refuses (400: a date it will not take) or
   fails on ends the walk there, and the searchset says so (a warning: it may be incomplete,
-  no total), unless the window starts `mappings.bookable.BOOKABLE` (50 years) or more past today (or past the
-  lower bound): no practice books a visit that far ahead, so a calendar ending there (a
-  vendor refusing dates past 2100, or failing on them) is its end, not a gap. The walk's
+  no total), unless the window starts `mappings.bookable.BOOKABLE` (50 years) or more past
+  today, whatever the lower bound, and an earlier window of the walk was answered (a vendor
+  answering nothing may be down): no practice books a visit that far ahead, so a calendar
+  ending there (a vendor refusing dates past 2100, or failing on them) is its end, not a
+  gap. The walk's
   windows meet at that point, so that a calendar ending after it costs no warning. (Taken
   for a gap, it would refuse every patient's CCD: a document is never served incomplete.)
 - Windows are inclusive at both ends (as `start`/`end` read); an appointment starting
@@ -534,6 +539,8 @@ class NexHealthAdapter:
             end = _midnight(q.shift(high, 2))
             if end <= start:
                 return VendorPage([], None, total=0)
+            if end > bookable_until(datetime.now(UTC)):  # as open: the gateway finishes the filter
+                return await self._walk(patient_id, start)
             appointments, problems = await self._window(patient_id, start, end)
             return self._encounter_page(patient_id, appointments, problems)
         return await self._walk(patient_id, start)
@@ -547,23 +554,27 @@ class NexHealthAdapter:
     async def _walk(self, patient_id: str, start: datetime) -> VendorPage:
         """An open-ended search: one window to the end of the calendar; if NexHealth will not
         take that, windows growing towards it (see "Where the docs are silent")."""
+        keep_to_windows = 0.0  # how long later walks go straight to windows
         if time.monotonic() >= self._whole_calendar_refused_until:
             try:  # a vendor failing on the far date is not down: those calls are tentative
                 whole = await self._window(patient_id, start, LATEST, far=True)
             except InvalidRequest:
-                keep_to_windows = math.inf  # refused: it will be again, later walks go straight to windows
+                keep_to_windows = math.inf  # refused: it will be again
             except (UpstreamError, UpstreamTimeout):
                 keep_to_windows = FAILED_CALENDAR_SECONDS  # failed on the far date, or merely failed
             else:
                 return self._encounter_page(patient_id, *whole)
-            self._whole_calendar_refused_until = time.monotonic() + keep_to_windows
         now = datetime.now(UTC).replace(microsecond=0)
         bounds = open_windows(start, now)
         answers = await concurrently(*(self._refusable(patient_id, low, high) for low, high in bounds))
+        if keep_to_windows and any(answer is not None for answer in answers):  # up, so not merely down
+            self._whole_calendar_refused_until = time.monotonic() + keep_to_windows
         appointments: list[dict[str, Any]] = []
         problems: list[Unreadable] = []
         for (low, high), answer in zip(bounds, answers, strict=True):
-            if answer is None and low >= bookable_until(start, now):  # the calendar ends past any booking
+            # The calendar ends past any booking, as the windows answered before this one show
+            # (a vendor answering nothing at all may be down: that is no calendar's end).
+            if answer is None and low >= bookable_until(now) and low > start:
                 if not self._calendar_end_said:
                     self._calendar_end_said = True
                     log.info("NexHealth would not look at appointments after %s: taken as its calendar's end", low.year)
@@ -1083,8 +1094,8 @@ def _midnight(day: date) -> datetime:
 def open_windows(start: datetime, now: datetime) -> list[tuple[datetime, datetime]]:
     """The windows of an open search from `start`: to `FIRST_AHEAD` past `now` (or `start`),
     then ever longer ones to `LATEST`, one of them ending where bookable dates end."""
-    bookable = bookable_until(start, now)
-    bounds = [(start, _later(max(start, now), FIRST_AHEAD, bookable))]
+    bookable = bookable_until(now)
+    bounds = [(start, _later(max(start, now), FIRST_AHEAD, bookable if max(start, now) < bookable else LATEST))]
     span = STEP
     while bounds[-1][1] < LATEST:
         low = bounds[-1][1]
@@ -1093,9 +1104,9 @@ def open_windows(start: datetime, now: datetime) -> list[tuple[datetime, datetim
     return bounds
 
 
-def bookable_until(start: datetime, now: datetime) -> datetime:
-    """Where the dates a practice may book end, for an open search from `start`."""
-    return bookable_end(max(start, now), LATEST)
+def bookable_until(now: datetime) -> datetime:
+    """Where the dates a practice may book end, whatever the search's lower bound."""
+    return bookable_end(now, LATEST)
 
 
 def _later(moment: datetime, delta: timedelta, limit: datetime) -> datetime:

@@ -78,7 +78,9 @@ Where the docs are silent (and how each point is read here):
   keeps to the end that was answered from then on. An implementation may fail on a far date
   instead (a 500 or a timeout: `end` plus a day overflows its calendar): the nearer end is
   then tried too, and the failure kept to for `FAILED_FAR_END_SECONDS` (a vendor that is
-  merely down fails the horizon as well, and nothing is remembered). With
+  merely down fails the horizon as well, and nothing is remembered). An explicit upper
+  bound past where bookable dates end is searched the same way (the gateway finishes the
+  filter), so that a calendar ending between them is no error. With
   no lower bound `start` is omitted ("search begins with the patient's earliest encounter").
 - Whether `end` is inclusive and in which zone: read as UTC, inclusive; the window is widened
   a day each side and the gateway finishes the filter.
@@ -643,9 +645,13 @@ class NextechAdapter:
             return "", Read([], []), ()
         low, high = q.date_bounds_any(query, "date")
         start = datetime.combine(q.shift(low, -1), datetime.min.time(), UTC) if low else None
+        # Bookable dates end that far from today whatever the lower bound: a refusal of that end
+        # is remembered for every later search, which must then ask the same end.
+        bookable = bookable_end(datetime.combine(date.today(), datetime.min.time(), UTC), FAR_END)
         if high is not None:
             end = min(datetime.combine(q.shift(high, 1), datetime.min.time(), UTC), FAR_END)
-            return patient_id, await self._encounters(patient_id, start, end, None), ()
+            if end <= bookable:  # else searched as open (a calendar ending between them is no error)
+                return patient_id, await self._encounters(patient_id, start, end, None), ()
         far_end_kept = bookable_kept = math.inf  # how long a refused end is not asked again
         if time.monotonic() >= self._far_end_refused_until:
             try:  # a vendor failing on the far date is not down: that call is tentative
@@ -654,9 +660,7 @@ class NextechAdapter:
                 pass  # perhaps FAR_END: try a nearer end, and keep to it if that is answered
             except (UpstreamError, UpstreamTimeout):
                 far_end_kept = FAILED_FAR_END_SECONDS  # failed on the far date, or just failed
-        today = datetime.combine(date.today(), datetime.min.time(), UTC)
-        bookable = bookable_end(max(start or today, today), FAR_END)
-        if time.monotonic() >= self._bookable_refused_until:
+        if (start is None or start < bookable) and time.monotonic() >= self._bookable_refused_until:
             try:
                 items = await self._encounters(patient_id, start, bookable, None, far=True)
             except InvalidRequest:

@@ -211,3 +211,45 @@ def test_open_ended_searches_reach_far_visits_or_say_they_may_not(far_end: str, 
     # an explicit window reaches 2031 whatever Nextech thinks of far ends
     page = _search(adapter, [("patient", "180.C00180"), ("date", "ge2031-01-01"), ("date", "le2031-12-31")])
     assert [r["id"] for r in page.resources] == ["180.C00180.1.20310616"] and page.warnings == ()
+
+
+def test_a_lower_bound_does_not_move_where_bookable_dates_end(tmp_path: Path) -> None:
+    # A Nextech refusing an `end` in 52 years: nothing a practice could book lies past it. A
+    # search from next year must not reach further than one from today does, be refused, and
+    # leave the tenant's every later open search (and every patient's CCD) incomplete.
+    after = str(date.today().year + 52)
+    fake = FakeNextech([_patient(180, "C00180")], {"180": [_summary(2), _summary(1, "2031-06-16T15:00:00.000Z")]})
+    original = fake.get
+
+    async def get(path: str, params: Mapping[str, str] | None = None) -> Any:
+        if params and params.get("end", "") > after:
+            raise InvalidRequest("The vendor rejected the request: The value is not valid for end.")
+        return await original(path, params)
+
+    fake.get = get  # type: ignore[method-assign]
+    adapter = _adapter(fake, tmp_path)
+    next_year = date.today().replace(year=date.today().year + 1).isoformat()
+    for items in ([("patient", "180.C00180"), ("date", f"ge{next_year}")], [("patient", "180.C00180")]):
+        page = _search(adapter, items)
+        assert "180.C00180.1.20310616" in [r["id"] for r in page.resources]
+        assert page.warnings == (), items
+
+
+@pytest.mark.parametrize("far_end", ["refused", "failed"])
+def test_an_upper_bound_past_bookable_dates_is_searched_as_an_open_search(far_end: str, tmp_path: Path) -> None:
+    # `date=le2200` over a calendar ending in 2100 was that vendor error (a 400, or a 502
+    # counted against the tenant's breaker); nothing a practice could book lies past bookable
+    # dates, and the gateway finishes the filter at 2200.
+    fake = FakeNextech([_patient(180, "C00180")], {"180": [_summary(2), _summary(1, "2031-06-16T15:00:00.000Z")]})
+    original = fake.get
+
+    async def get(path: str, params: Mapping[str, str] | None = None) -> Any:
+        if params and params.get("end", "") > "2100":
+            if far_end == "failed":
+                raise UpstreamError("The vendor failed (HTTP 500)")
+            raise InvalidRequest("The vendor rejected the request: The value is not valid for end.")
+        return await original(path, params)
+
+    fake.get = get  # type: ignore[method-assign]
+    page = _search(_adapter(fake, tmp_path), [("patient", "180.C00180"), ("date", "le2200")])
+    assert "180.C00180.1.20310616" in [r["id"] for r in page.resources] and page.warnings == ()
