@@ -18,7 +18,8 @@ sign-in reads them, `{"user": {"email", "password"}}`, and then as an OAuth 2.0 
 login FastAPI's `OAuth2PasswordRequestForm` reads (a JSON body fills none of its form fields: a
 422), answering `{"access_token", "token_type": "bearer"}`, and last as a JSON body of those
 OAuth names, `{"username", "password"}` (a pydantic model of them); the body that worked is
-kept for later logins, so each renewal is one request.
+kept for later logins, so each renewal is one request. A 429 or 5xx to one of these tries is
+the vendor throttling or failing and ends them, never read as wrong credentials.
 The token is cached and sent as a bearer (gateway.upstream.tokens: one login at a time
 however many requests wait, a failed login shared for a few seconds); on a 401 the client
 logs in again once and retries; a second 401 means our credentials are wrong. A 419
@@ -91,13 +92,7 @@ class NextvisitClient:
     async def _login(self) -> tuple[str, None]:
         response = await self._post_login(self._login_body)
         if response.status in (401, 403, 422) and self._login_body is self._login_bodies[0]:
-            # Refused as sent: tried as the other implementations read a login, in turn; the
-            # first that works is kept. None working, the first refusal stands (wrong credentials).
-            for body in self._login_bodies[1:]:
-                other = await self._post_login(body)
-                if 200 <= other.status < 300:
-                    self._login_body, response = body, other
-                    break
+            response = await self._login_as_others_read(response)
         if response.status in (401, 403, 422):
             log.error("Nextvisit login refused (HTTP %d): check the tenant's email/password", response.status)
             raise UpstreamSecurity("The vendor refused the gateway's credentials; the operator must check them")
@@ -115,6 +110,21 @@ class NextvisitClient:
         if token is None:
             raise UpstreamError("The vendor's login answer had no token")
         return token, None  # Sanctum tokens do not expire: kept until the vendor refuses one
+
+    async def _login_as_others_read(self, refusal: UpstreamResponse) -> UpstreamResponse:
+        """The first body refused as sent (`refusal`): the credentials sent as the other
+        implementations read a login, in turn, until an answer that is not a refusal. A success
+        keeps its body for later logins; a 429 or a 5xx is the vendor throttling or failing, as
+        at any other call, and ends the tries. All refused, the first refusal stands (wrong
+        credentials)."""
+        for body in self._login_bodies[1:]:
+            other = await self._post_login(body)
+            if 200 <= other.status < 300:
+                self._login_body = body
+                return other
+            if other.status == 429 or other.status >= 500:
+                return other
+        return refusal
 
     async def request(self, method: str, path: str, *, params: Params | None = None, json: Any = None) -> Any:
         async def send(token: str) -> UpstreamResponse:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from gateway.contract import AdapterConfig, NoOptions, SearchRequest, TenantContext
-from gateway.errors import Conflict, InvalidRequest, PreconditionFailed, UpstreamError, UpstreamSecurity
+from gateway.errors import Conflict, InvalidRequest, PreconditionFailed, Throttled, UpstreamError, UpstreamSecurity
 from gateway.sandbox_host import RunningServer, serve_in_thread
 from gateway.search.model import ParamType, ReferenceValue, SearchParam, SearchQuery
 from mappings.nextvisit.adapter import NextvisitAdapter
@@ -352,5 +352,46 @@ def test_a_login_the_vendor_fails_at_is_its_outage_not_the_tenants_configuration
         with pytest.raises(UpstreamError) as raised:
             asyncio.run(scenario())
         assert "tenant" not in str(raised.value) and "503" in str(raised.value)
+    finally:
+        running.stop()
+
+
+@pytest.mark.parametrize(("status", "error"), [(503, UpstreamError), (429, Throttled)])
+def test_a_login_the_vendor_fails_at_while_trying_other_bodies_is_not_wrong_credentials(
+    status: int, error: type[Exception]
+) -> None:
+    # A FastAPI login refuses the JSON bodies it cannot read (422) and is failing, or
+    # throttling, when the form body reaches it: the vendor's state, as at any other call.
+    # Before, the first 422 stood ("the operator must check" the credentials, which were
+    # right) and the JSON `username` body was sent to the failing vendor all the same.
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    sent: list[str] = []
+
+    async def login(request: Request) -> JSONResponse:
+        content_type = request.headers.get("content-type", "")
+        sent.append(content_type)
+        if "json" in content_type:
+            missing = [{"type": "missing", "loc": ["body", "username"], "msg": "Field required", "input": None}]
+            return JSONResponse({"detail": missing}, status_code=422)
+        return JSONResponse({"detail": "Unavailable"}, status_code=status, headers={"Retry-After": "7"})
+
+    running = serve_in_thread(Starlette(routes=[Route("/v1/auth/tokens", login, methods=["POST"])]), name="failing")
+
+    async def scenario() -> None:
+        client = _client(running.url)
+        try:
+            await client.request("GET", "/v1/patients")
+        finally:
+            await client.aclose()
+
+    try:
+        with pytest.raises(error) as raised:
+            asyncio.run(scenario())
+        assert "credentials" not in str(raised.value) and "tenant" not in str(raised.value)
+        assert len(sent) == 3  # the flat and Devise JSON bodies, then the form: nothing after the failure
     finally:
         running.stop()
