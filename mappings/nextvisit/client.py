@@ -17,7 +17,8 @@ sign-in reads them, `{"user": {"email", "password"}}`, and then as an OAuth 2.0 
 (RFC 6749 section 4.3.2: form-encoded `grant_type=password`, `username`, `password`), the
 login FastAPI's `OAuth2PasswordRequestForm` reads (a JSON body fills none of its form fields: a
 422), answering `{"access_token", "token_type": "bearer"}`, and last as a JSON body of those
-OAuth names, `{"username", "password"}` (a pydantic model of them); the body that worked is
+OAuth names, `{"username", "password"}` (a pydantic model of them; not when the form was
+refused with a 401 or 403, its credentials checked already); the body that worked is
 kept for later logins, so each renewal is one request. A 429 or 5xx to one of these tries is
 the vendor throttling or failing and ends them, never read as wrong credentials.
 The token is cached and sent as a bearer (gateway.upstream.tokens: one login at a time
@@ -72,8 +73,8 @@ class NextvisitClient:
             _LoginBody(devise),
             _LoginBody(oauth2, form=True),
             # The same OAuth names as JSON: a login model `{username, password}`, where neither
-            # `email` nor a form body fills a field.
-            _LoginBody({"username": secrets["email"], "password": secrets["password"]}),
+            # `email` nor a form body fills a field (FastAPI answers the form a 422).
+            _LoginBody({"username": secrets["email"], "password": secrets["password"]}, resend=True),
         )
         self._login_body = self._login_bodies[0]
         self._http = UpstreamClient.from_config(config)
@@ -116,9 +117,14 @@ class NextvisitClient:
         implementations read a login, in turn, until an answer that is not a refusal. A success
         keeps its body for later logins; a 429 or a 5xx is the vendor throttling or failing, as
         at any other call, and ends the tries. All refused, the first refusal stands (wrong
-        credentials)."""
+        credentials). A body resending the fields of the one before is skipped when that one was
+        refused as credentials (401, 403): its `username` and `password` were read and checked,
+        and a second check of the same wrong password counts toward the vendor's lockout."""
+        previous = refusal
         for body in self._login_bodies[1:]:
-            other = await self._post_login(body)
+            if body.resend and previous.status in (401, 403):
+                continue
+            other = previous = await self._post_login(body)
             if 200 <= other.status < 300:
                 self._login_body = body
                 return other
@@ -151,10 +157,12 @@ class NextvisitClient:
 
 @dataclasses.dataclass(frozen=True)
 class _LoginBody:
-    """One way to send the credentials: a JSON body, or form-encoded fields (`form`)."""
+    """One way to send the credentials: a JSON body, or form-encoded fields (`form`); `resend`:
+    the fields of the body tried before it, otherwise encoded."""
 
     fields: dict[str, Any]
     form: bool = False
+    resend: bool = False
 
 
 class Refused(UpstreamSecurity):

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -393,5 +394,55 @@ def test_a_login_the_vendor_fails_at_while_trying_other_bodies_is_not_wrong_cred
             asyncio.run(scenario())
         assert "credentials" not in str(raised.value) and "tenant" not in str(raised.value)
         assert len(sent) == 3  # the flat and Devise JSON bodies, then the form: nothing after the failure
+    finally:
+        running.stop()
+
+
+def test_wrong_credentials_are_checked_once_per_login_by_a_vendor_reading_username_from_any_body() -> None:
+    # A login reading `username` and `password` from a form or a JSON body alike (Laravel's
+    # `$request->input()`, Rails' `params`, passport-local behind both body parsers) refuses the
+    # form body's credentials; the same names sent again as JSON would be a second failed
+    # sign-in counted against the account toward the vendor's lockout. Before, each login of a
+    # tenant with a wrong password cost two; now one, and a right password still logs in.
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    checked: list[str] = []
+
+    async def login(request: Request) -> JSONResponse:
+        if "json" in request.headers.get("content-type", ""):
+            fields = await request.json()
+        else:
+            fields = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+        if not isinstance(fields.get("username"), str):
+            return JSONResponse({"message": "The username field is required."}, status_code=422)
+        checked.append(fields["username"])
+        if fields.get("password") != PASSWORD:
+            return JSONResponse({"message": "Invalid credentials"}, status_code=401)
+        return JSONResponse({"access_token": "1|abc", "token_type": "bearer"})
+
+    async def patients(request: Request) -> JSONResponse:
+        assert request.headers["authorization"] == "Bearer 1|abc"
+        return JSONResponse({"data": []})
+
+    routes = [Route("/v1/auth/tokens", login, methods=["POST"]), Route("/v1/patients", patients)]
+    running = serve_in_thread(Starlette(routes=routes), name="merged")
+
+    async def scenario(password: str) -> None:
+        client = _client(running.url, password=password)
+        try:
+            assert await client.request("GET", "/v1/patients") == {"data": []}
+        finally:
+            await client.aclose()
+
+    try:
+        with pytest.raises(UpstreamSecurity):
+            asyncio.run(scenario("wrong"))
+        assert checked == [EMAIL]
+        checked.clear()
+        asyncio.run(scenario(PASSWORD))
+        assert checked == [EMAIL]
     finally:
         running.stop()
