@@ -256,8 +256,11 @@ def _message(body: Any) -> str:
 
 
 def _pydantic_error(error: dict[str, Any]) -> str:
-    """`field: rule` of one pydantic error: its location without the request part it names."""
-    loc = [str(part) for part in error.get("loc") or [] if not isinstance(part, bool)]
+    """`field: rule` of one pydantic error: its location without the request part it names
+    (a list; one name as a string is read too, anything else names no field)."""
+    where = error.get("loc")
+    parts = where if isinstance(where, list) else [where] if isinstance(where, str) else []
+    loc = [str(part) for part in parts if isinstance(part, str | int) and not isinstance(part, bool)]
     if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
         loc = loc[1:]
     msg = str(error["msg"])

@@ -446,3 +446,45 @@ def test_wrong_credentials_are_checked_once_per_login_by_a_vendor_reading_userna
         assert checked == [EMAIL]
     finally:
         running.stop()
+
+
+def test_a_fastapi_refusal_names_the_field_and_rule_never_the_value_whatever_its_loc() -> None:
+    # pydantic's errors quote what was sent (`input`, and `ctx`); the client's message names the
+    # field and the rule only. A `loc` that is not a list (one name, or a number from an
+    # implementation of its own) is still a 400 naming what it can, not a 500.
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    detail = [
+        {"type": "string_too_short", "loc": ["body", "last_name"], "msg": "String should have at least 2 characters",
+         "input": "Q", "ctx": {"min_length": 2}},
+        {"type": "missing", "loc": "date_of_birth", "msg": "Field required", "input": {"first_name": "Zelda"}},
+        {"type": "json_invalid", "loc": 7, "msg": "JSON decode error", "input": {}},
+    ]  # fmt: skip
+
+    async def login(_: object) -> JSONResponse:
+        return JSONResponse({"token": "1|abc"})
+
+    async def create(_: object) -> JSONResponse:
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    routes = [Route("/v1/auth/tokens", login, methods=["POST"]), Route("/v1/patients", create, methods=["POST"])]
+    running = serve_in_thread(Starlette(routes=routes), name="pydantic")
+
+    async def scenario() -> str:
+        client = _client(running.url)
+        try:
+            with pytest.raises(InvalidRequest) as refused:
+                await client.request("POST", "/v1/patients", json={"first_name": "Zelda", "last_name": "Q"})
+            return str(refused.value)
+        finally:
+            await client.aclose()
+
+    try:
+        message = asyncio.run(scenario())
+        assert "last_name: String should have at least 2 characters" in message
+        assert "date_of_birth: Field required" in message and "JSON decode error" in message
+        assert "Zelda" not in message and "'Q'" not in message
+    finally:
+        running.stop()
