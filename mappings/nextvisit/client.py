@@ -242,14 +242,15 @@ def _message(body: Any) -> str:
         # FastAPI's 422: pydantic's errors, `{"type", "loc": ["body", field, ...], "msg", "input"}`.
         # The location and the rule only: `input` (and a `ctx` quoting it) is the value sent.
         return "; ".join(_pydantic_error(e) for e in detail if isinstance(e, dict) and isinstance(e.get("msg"), str))
-    if isinstance(detail, str) and body.keys() == {"detail"}:
-        return detail  # FastAPI's HTTPException: `{"detail": "Patient not found"}`
     message = body.get("message")
     error = body.get("error")
-    if message is None and isinstance(error, dict):
+    if isinstance(detail, str) and body.keys() == {"detail"}:
+        message = detail  # FastAPI's HTTPException: `{"detail": "Patient not found"}`
+    elif message is None and isinstance(error, dict):
         message = error.get("message")
     elif message is None:
         message = error
+    # Eloquent's 404 quotes the vendor's model and the id as sent, whichever body carries it.
     if isinstance(message, str) and not message.startswith("No query results"):
         return message
     return ""

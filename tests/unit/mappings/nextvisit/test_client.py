@@ -12,7 +12,15 @@ from urllib.parse import parse_qs
 import pytest
 
 from gateway.contract import AdapterConfig, NoOptions, SearchRequest, TenantContext
-from gateway.errors import Conflict, InvalidRequest, PreconditionFailed, Throttled, UpstreamError, UpstreamSecurity
+from gateway.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PreconditionFailed,
+    Throttled,
+    UpstreamError,
+    UpstreamSecurity,
+)
 from gateway.sandbox_host import RunningServer, serve_in_thread
 from gateway.search.model import ParamType, ReferenceValue, SearchParam, SearchQuery
 from mappings.nextvisit.adapter import NextvisitAdapter
@@ -488,3 +496,23 @@ def test_a_fastapi_refusal_names_the_field_and_rule_never_the_value_whatever_its
         assert "Zelda" not in message and "'Q'" not in message
     finally:
         running.stop()
+
+
+@pytest.mark.parametrize("errors", ["laravel", "error", "rails", "fastapi"])
+def test_a_record_not_there_is_not_found_without_the_id_the_vendor_echoes(errors: str) -> None:
+    # Eloquent's 404 is "No query results for model [App\Models\Patient] <the id as sent>":
+    # the vendor's model and the client's id, whichever body carries it. Before, FastAPI's
+    # `{"detail": ...}` passed it on to the client's OperationOutcome as it was.
+    with _serving(errors=errors) as (running, _):
+
+        async def scenario() -> str:
+            client = _client(running.url)
+            try:
+                with pytest.raises(NotFound) as missing:
+                    await client.request("GET", "/v1/patients/987654321")
+                return str(missing.value)
+            finally:
+                await client.aclose()
+
+        message = asyncio.run(scenario())
+        assert "987654321" not in message and "Models" not in message
