@@ -17,8 +17,10 @@ sign-in reads them, `{"user": {"email", "password"}}`, and then as an OAuth 2.0 
 (RFC 6749 section 4.3.2: form-encoded `grant_type=password`, `username`, `password`), the
 login FastAPI's `OAuth2PasswordRequestForm` reads (a JSON body fills none of its form fields: a
 422), answering `{"access_token", "token_type": "bearer"}`, and last as a JSON body of those
-OAuth names, `{"username", "password"}` (a pydantic model of them); the body that worked is
-kept for later logins, so each renewal is one request.
+OAuth names, `{"username", "password"}` (a pydantic model of them; not when the form was
+refused with a 401 or 403, its credentials checked already); the body that worked is
+kept for later logins, so each renewal is one request. A 429 or 5xx to one of these tries is
+the vendor throttling or failing and ends them, never read as wrong credentials.
 The token is cached and sent as a bearer (gateway.upstream.tokens: one login at a time
 however many requests wait, a failed login shared for a few seconds); on a 401 the client
 logs in again once and retries; a second 401 means our credentials are wrong. A 419
@@ -71,8 +73,8 @@ class NextvisitClient:
             _LoginBody(devise),
             _LoginBody(oauth2, form=True),
             # The same OAuth names as JSON: a login model `{username, password}`, where neither
-            # `email` nor a form body fills a field.
-            _LoginBody({"username": secrets["email"], "password": secrets["password"]}),
+            # `email` nor a form body fills a field (FastAPI answers the form a 422).
+            _LoginBody({"username": secrets["email"], "password": secrets["password"]}, resend=True),
         )
         self._login_body = self._login_bodies[0]
         self._http = UpstreamClient.from_config(config)
@@ -91,13 +93,7 @@ class NextvisitClient:
     async def _login(self) -> tuple[str, None]:
         response = await self._post_login(self._login_body)
         if response.status in (401, 403, 422) and self._login_body is self._login_bodies[0]:
-            # Refused as sent: tried as the other implementations read a login, in turn; the
-            # first that works is kept. None working, the first refusal stands (wrong credentials).
-            for body in self._login_bodies[1:]:
-                other = await self._post_login(body)
-                if 200 <= other.status < 300:
-                    self._login_body, response = body, other
-                    break
+            response = await self._login_as_others_read(response)
         if response.status in (401, 403, 422):
             log.error("Nextvisit login refused (HTTP %d): check the tenant's email/password", response.status)
             raise UpstreamSecurity("The vendor refused the gateway's credentials; the operator must check them")
@@ -115,6 +111,26 @@ class NextvisitClient:
         if token is None:
             raise UpstreamError("The vendor's login answer had no token")
         return token, None  # Sanctum tokens do not expire: kept until the vendor refuses one
+
+    async def _login_as_others_read(self, refusal: UpstreamResponse) -> UpstreamResponse:
+        """The first body refused as sent (`refusal`): the credentials sent as the other
+        implementations read a login, in turn, until an answer that is not a refusal. A success
+        keeps its body for later logins; a 429 or a 5xx is the vendor throttling or failing, as
+        at any other call, and ends the tries. All refused, the first refusal stands (wrong
+        credentials). A body resending the fields of the one before is skipped when that one was
+        refused as credentials (401, 403): its `username` and `password` were read and checked,
+        and a second check of the same wrong password counts toward the vendor's lockout."""
+        previous = refusal
+        for body in self._login_bodies[1:]:
+            if body.resend and previous.status in (401, 403):
+                continue
+            other = previous = await self._post_login(body)
+            if 200 <= other.status < 300:
+                self._login_body = body
+                return other
+            if other.status == 429 or other.status >= 500:
+                return other
+        return refusal
 
     async def request(self, method: str, path: str, *, params: Params | None = None, json: Any = None) -> Any:
         async def send(token: str) -> UpstreamResponse:
@@ -141,10 +157,12 @@ class NextvisitClient:
 
 @dataclasses.dataclass(frozen=True)
 class _LoginBody:
-    """One way to send the credentials: a JSON body, or form-encoded fields (`form`)."""
+    """One way to send the credentials: a JSON body, or form-encoded fields (`form`); `resend`:
+    the fields of the body tried before it, otherwise encoded."""
 
     fields: dict[str, Any]
     form: bool = False
+    resend: bool = False
 
 
 class Refused(UpstreamSecurity):
@@ -224,22 +242,26 @@ def _message(body: Any) -> str:
         # FastAPI's 422: pydantic's errors, `{"type", "loc": ["body", field, ...], "msg", "input"}`.
         # The location and the rule only: `input` (and a `ctx` quoting it) is the value sent.
         return "; ".join(_pydantic_error(e) for e in detail if isinstance(e, dict) and isinstance(e.get("msg"), str))
-    if isinstance(detail, str) and body.keys() == {"detail"}:
-        return detail  # FastAPI's HTTPException: `{"detail": "Patient not found"}`
     message = body.get("message")
     error = body.get("error")
-    if message is None and isinstance(error, dict):
+    if isinstance(detail, str) and body.keys() == {"detail"}:
+        message = detail  # FastAPI's HTTPException: `{"detail": "Patient not found"}`
+    elif message is None and isinstance(error, dict):
         message = error.get("message")
     elif message is None:
         message = error
+    # Eloquent's 404 quotes the vendor's model and the id as sent, whichever body carries it.
     if isinstance(message, str) and not message.startswith("No query results"):
         return message
     return ""
 
 
 def _pydantic_error(error: dict[str, Any]) -> str:
-    """`field: rule` of one pydantic error: its location without the request part it names."""
-    loc = [str(part) for part in error.get("loc") or [] if not isinstance(part, bool)]
+    """`field: rule` of one pydantic error: its location without the request part it names
+    (a list; one name as a string is read too, anything else names no field)."""
+    where = error.get("loc")
+    parts = where if isinstance(where, list) else [where] if isinstance(where, str) else []
+    loc = [str(part) for part in parts if isinstance(part, str | int) and not isinstance(part, bool)]
     if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
         loc = loc[1:]
     msg = str(error["msg"])

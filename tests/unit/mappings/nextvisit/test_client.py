@@ -7,11 +7,20 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 
 from gateway.contract import AdapterConfig, NoOptions, SearchRequest, TenantContext
-from gateway.errors import Conflict, InvalidRequest, PreconditionFailed, UpstreamError, UpstreamSecurity
+from gateway.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PreconditionFailed,
+    Throttled,
+    UpstreamError,
+    UpstreamSecurity,
+)
 from gateway.sandbox_host import RunningServer, serve_in_thread
 from gateway.search.model import ParamType, ReferenceValue, SearchParam, SearchQuery
 from mappings.nextvisit.adapter import NextvisitAdapter
@@ -354,3 +363,156 @@ def test_a_login_the_vendor_fails_at_is_its_outage_not_the_tenants_configuration
         assert "tenant" not in str(raised.value) and "503" in str(raised.value)
     finally:
         running.stop()
+
+
+@pytest.mark.parametrize(("status", "error"), [(503, UpstreamError), (429, Throttled)])
+def test_a_login_the_vendor_fails_at_while_trying_other_bodies_is_not_wrong_credentials(
+    status: int, error: type[Exception]
+) -> None:
+    # A FastAPI login refuses the JSON bodies it cannot read (422) and is failing, or
+    # throttling, when the form body reaches it: the vendor's state, as at any other call.
+    # Before, the first 422 stood ("the operator must check" the credentials, which were
+    # right) and the JSON `username` body was sent to the failing vendor all the same.
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    sent: list[str] = []
+
+    async def login(request: Request) -> JSONResponse:
+        content_type = request.headers.get("content-type", "")
+        sent.append(content_type)
+        if "json" in content_type:
+            missing = [{"type": "missing", "loc": ["body", "username"], "msg": "Field required", "input": None}]
+            return JSONResponse({"detail": missing}, status_code=422)
+        return JSONResponse({"detail": "Unavailable"}, status_code=status, headers={"Retry-After": "7"})
+
+    running = serve_in_thread(Starlette(routes=[Route("/v1/auth/tokens", login, methods=["POST"])]), name="failing")
+
+    async def scenario() -> None:
+        client = _client(running.url)
+        try:
+            await client.request("GET", "/v1/patients")
+        finally:
+            await client.aclose()
+
+    try:
+        with pytest.raises(error) as raised:
+            asyncio.run(scenario())
+        assert "credentials" not in str(raised.value) and "tenant" not in str(raised.value)
+        assert len(sent) == 3  # the flat and Devise JSON bodies, then the form: nothing after the failure
+    finally:
+        running.stop()
+
+
+def test_wrong_credentials_are_checked_once_per_login_by_a_vendor_reading_username_from_any_body() -> None:
+    # A login reading `username` and `password` from a form or a JSON body alike (Laravel's
+    # `$request->input()`, Rails' `params`, passport-local behind both body parsers) refuses the
+    # form body's credentials; the same names sent again as JSON would be a second failed
+    # sign-in counted against the account toward the vendor's lockout. Before, each login of a
+    # tenant with a wrong password cost two; now one, and a right password still logs in.
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    checked: list[str] = []
+
+    async def login(request: Request) -> JSONResponse:
+        if "json" in request.headers.get("content-type", ""):
+            fields = await request.json()
+        else:
+            fields = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+        if not isinstance(fields.get("username"), str):
+            return JSONResponse({"message": "The username field is required."}, status_code=422)
+        checked.append(fields["username"])
+        if fields.get("password") != PASSWORD:
+            return JSONResponse({"message": "Invalid credentials"}, status_code=401)
+        return JSONResponse({"access_token": "1|abc", "token_type": "bearer"})
+
+    async def patients(request: Request) -> JSONResponse:
+        assert request.headers["authorization"] == "Bearer 1|abc"
+        return JSONResponse({"data": []})
+
+    routes = [Route("/v1/auth/tokens", login, methods=["POST"]), Route("/v1/patients", patients)]
+    running = serve_in_thread(Starlette(routes=routes), name="merged")
+
+    async def scenario(password: str) -> None:
+        client = _client(running.url, password=password)
+        try:
+            assert await client.request("GET", "/v1/patients") == {"data": []}
+        finally:
+            await client.aclose()
+
+    try:
+        with pytest.raises(UpstreamSecurity):
+            asyncio.run(scenario("wrong"))
+        assert checked == [EMAIL]
+        checked.clear()
+        asyncio.run(scenario(PASSWORD))
+        assert checked == [EMAIL]
+    finally:
+        running.stop()
+
+
+def test_a_fastapi_refusal_names_the_field_and_rule_never_the_value_whatever_its_loc() -> None:
+    # pydantic's errors quote what was sent (`input`, and `ctx`); the client's message names the
+    # field and the rule only. A `loc` that is not a list (one name, or a number from an
+    # implementation of its own) is still a 400 naming what it can, not a 500.
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    detail = [
+        {"type": "string_too_short", "loc": ["body", "last_name"], "msg": "String should have at least 2 characters",
+         "input": "Q", "ctx": {"min_length": 2}},
+        {"type": "missing", "loc": "date_of_birth", "msg": "Field required", "input": {"first_name": "Zelda"}},
+        {"type": "json_invalid", "loc": 7, "msg": "JSON decode error", "input": {}},
+    ]  # fmt: skip
+
+    async def login(_: object) -> JSONResponse:
+        return JSONResponse({"token": "1|abc"})
+
+    async def create(_: object) -> JSONResponse:
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    routes = [Route("/v1/auth/tokens", login, methods=["POST"]), Route("/v1/patients", create, methods=["POST"])]
+    running = serve_in_thread(Starlette(routes=routes), name="pydantic")
+
+    async def scenario() -> str:
+        client = _client(running.url)
+        try:
+            with pytest.raises(InvalidRequest) as refused:
+                await client.request("POST", "/v1/patients", json={"first_name": "Zelda", "last_name": "Q"})
+            return str(refused.value)
+        finally:
+            await client.aclose()
+
+    try:
+        message = asyncio.run(scenario())
+        assert "last_name: String should have at least 2 characters" in message
+        assert "date_of_birth: Field required" in message and "JSON decode error" in message
+        assert "Zelda" not in message and "'Q'" not in message
+    finally:
+        running.stop()
+
+
+@pytest.mark.parametrize("errors", ["laravel", "error", "rails", "fastapi"])
+def test_a_record_not_there_is_not_found_without_the_id_the_vendor_echoes(errors: str) -> None:
+    # Eloquent's 404 is "No query results for model [App\Models\Patient] <the id as sent>":
+    # the vendor's model and the client's id, whichever body carries it. Before, FastAPI's
+    # `{"detail": ...}` passed it on to the client's OperationOutcome as it was.
+    with _serving(errors=errors) as (running, _):
+
+        async def scenario() -> str:
+            client = _client(running.url)
+            try:
+                with pytest.raises(NotFound) as missing:
+                    await client.request("GET", "/v1/patients/987654321")
+                return str(missing.value)
+            finally:
+                await client.aclose()
+
+        message = asyncio.run(scenario())
+        assert "987654321" not in message and "Models" not in message
