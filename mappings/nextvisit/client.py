@@ -1,8 +1,9 @@
 """The Nextvisit HTTP client: the only code that knows its URLs, login and error bodies.
 
 Auth is Laravel Sanctum: `POST /v1/auth/tokens {email, password, device_name}` returns a
-plain-text token `<id>|<secret>` with no expiry, as `{"status", "token", "user"}`
-(DESIGN.md). The docs show no login answer, so the token is read wherever an implementation
+plain-text token `<id>|<secret>` with no expiry, as `{"status", "token", "user"}` (the
+login answer the vendor's integrators report; its public docs name no login route). The docs
+show no login answer, so the token is read wherever an implementation
 may put it: `token`, `plainTextToken`, `plain_text_token`, `access_token` or `accessToken`
 (or, as Rails apps name theirs, `jwt`, `auth_token` or `authentication_token`), at the top,
 inside `data` or `user` (a user with its `has_secure_token`), or inside a `token` object
