@@ -96,7 +96,9 @@ class RateLimit:
 
 
 def _rate(window: Window, headroom: float, jitter: float) -> float:
-    return (window.requests - _capacity(window, headroom)) / (window.seconds + jitter)
+    # A window of one request has no room for a burst beside the turns (c = n = 1 would drain
+    # at 0 a second): one turn every T + jitter, the first at once.
+    return max(window.requests - _capacity(window, headroom), 1) / (window.seconds + jitter)
 
 
 def _capacity(window: Window, headroom: float) -> float:

@@ -126,7 +126,7 @@ from pydantic import ValidationError
 
 from gateway.concurrently import concurrently
 from gateway.contract import AdapterConfig, Resource, ResourceProvider, SearchRequest, VendorPage, by_type
-from gateway.errors import InvalidRequest, NotFound, NotSupported, UpstreamError, UpstreamTimeout
+from gateway.errors import InvalidRequest, NotFound, NotSupported, UpstreamError, UpstreamSecurity, UpstreamTimeout
 from gateway.search import planning as q
 from gateway.search.model import ReferenceValue, SearchQuery, StringValue, TokenValue
 from gateway.upstream.tentative import tentative
@@ -181,6 +181,12 @@ HORIZON_WARNING = (
     "Nextech refused an open-ended encounter search: encounters more than three years ahead "
     "may be missing; search with an explicit date range to see them"
 )
+
+
+class SectionsUnreadable(UpstreamError):
+    """`/encounters/categories` answered a list of sections that cannot be read (a 502)."""
+
+
 NOT_AT_BASE_URL = (
     "Nextech answered 404 for its documented routes (/search and /encounters/categories): the tenant's "
     "base_url does not point at its API; the operator must check the tenant configuration"
@@ -276,7 +282,7 @@ class NextechAdapter:
                 self._spellings = {k: v for body in bodies for k, v in section_spellings(body).items()}
             except UnreadablePayload as exc:
                 self._drift.unreadable("categories", [exc.field])
-                raise UpstreamError(f"Nextech's CCD sections could not be read: {exc}") from None
+                raise SectionsUnreadable(f"Nextech's CCD sections could not be read: {exc}") from None
             self._providers = self._table()
         return self._sections
 
@@ -287,13 +293,18 @@ class NextechAdapter:
         path it has no route for too: with a `base_url` missing a path segment (`/api` for
         `/api/v1`), every search read as "no matches" and every patient as not found. The
         categories route takes no parameters and answers wherever the API is: asked once,
-        until it has answered."""
-        if self._api_confirmed:
+        until it has answered. Any answer but a 404 says the API is there, so the search's 404
+        was "no match": a 403 (the user the grant is for may not read clinical data), a 400 or
+        a list of sections that cannot be read is the categories route's problem, not the
+        search's. Only a failure that says nothing (5xx, timeout) is raised."""
+        if self._api_confirmed or self._sections:
             return
         try:
             await self.sections()
         except NotFound:
             raise UpstreamError(NOT_AT_BASE_URL) from None
+        except (UpstreamSecurity, InvalidRequest, SectionsUnreadable):
+            pass  # answered, if not as hoped
         self._api_confirmed = True
 
     # -- read ---------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ order within every window, refusal past `max_wait`, turns given back when not us
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -90,3 +91,20 @@ def test_a_cancelled_wait_gives_its_turn_back() -> None:
     asyncio.run(scenario())
     # the cancelled request's turn went to the next one: 9 turns per 1.2 s after the burst of one
     assert time.wakes == [pytest.approx(1.2 / 9)]
+
+
+def test_a_limit_of_one_request_a_window_gives_one_turn_each_window() -> None:
+    """A limit of one request a second (the lowest an operator may set): before, its bucket
+    drained at (1 - 1) / 1.2 = 0 a second and the first request divided by zero, so every
+    request to the tenant was a 500."""
+    time = FakeTime()
+    limit = RateLimit([Window(1, 1.0)], max_wait=100.0, clock=time, sleep=time.sleep)
+
+    async def scenario() -> None:
+        for _ in range(4):
+            await limit.acquire()
+
+    asyncio.run(scenario())
+    sent = [0.0, *time.wakes]
+    assert len(sent) == 4
+    assert all(later - earlier == pytest.approx(1.2) for earlier, later in itertools.pairwise(sent))

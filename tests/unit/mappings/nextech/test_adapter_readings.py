@@ -17,6 +17,7 @@ import pytest
 from gateway.contract import AdapterConfig, Drift, DriftKey, SearchRequest, TenantContext, VendorPage
 from gateway.errors import InvalidRequest, NotFound, UpstreamError
 from gateway.search.parse import parse_search
+from gateway.upstream.errors import error_for_status
 from mappings.nextech.adapter import MIDDLE_NAMES, WRITTEN_TERMS, NextechAdapter
 from mappings.nextech.client import _message
 from mappings.nextech.options import NextechOptions
@@ -709,3 +710,51 @@ def test_a_chart_number_padded_with_blanks_is_read_without_them(tmp_path: Path) 
     assert "C00042" in {i["value"] for i in patient["identifier"]}
     assert patient["name"][0]["given"] == ["Renée"]
     assert asyncio.run(adapter.providers["Patient"].read("42.C00042"))["id"] == "42.C00042"
+
+
+class NoneFoundAs404(Fake):
+    """A Nextech answering a search that finds no one with the docs' 404 ("The requested
+    resource cannot be found"), whose `/encounters/categories` answers `categories`: an error
+    raised, or a body."""
+
+    def __init__(self, categories: Any) -> None:
+        super().__init__([GOOD], [])
+        self.categories = categories
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        self.calls.append((path, dict(params or {})))
+        if path == "/search":
+            raise NotFound("The requested resource cannot be found")
+        if isinstance(self.categories, Exception):
+            raise self.categories
+        return self.categories
+
+
+@pytest.mark.parametrize(
+    "categories",
+    [
+        error_for_status(403, "Forbidden"),  # the user the grant is for may not read clinical data
+        error_for_status(400, "The request is missing information"),
+        {"sections": 7},  # no list of names the adapter can read
+    ],
+    ids=["refused", "rejected", "unreadable"],
+)
+def test_a_search_finding_no_one_is_empty_whatever_the_categories_route_answers(
+    tmp_path: Path, categories: Any
+) -> None:
+    """The categories route is asked only to tell a Nextech that found no one (a 404 of
+    `/search`) from a `base_url` the API is not at (a 404 for every path). Any answer but a 404
+    says the API is there. Before, a categories route refusing the user (403) or answering a
+    list it could not read made every search that found no one a 502, and one rejecting the
+    call (400) made it a 400 telling the client to send more of the name."""
+    adapter = _adapter(NoneFoundAs404(categories), tmp_path)
+    for query in ([("family", "Zed")], [("identifier", "C99")]):
+        assert _search(adapter, "Patient", query).resources == []
+    with pytest.raises(NotFound):
+        asyncio.run(adapter.providers["Patient"].read("42.C00042"))
+
+
+def test_a_base_url_answering_404_for_every_path_is_still_a_502(tmp_path: Path) -> None:
+    adapter = _adapter(NoneFoundAs404(NotFound("")), tmp_path)
+    with pytest.raises(UpstreamError, match="base_url"):
+        _search(adapter, "Patient", [("family", "Zed")])
