@@ -106,6 +106,7 @@ Where the docs are silent
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -218,9 +219,11 @@ class NexHealthAdapter:
         self._create_shape: PatchShape | None = None
         self._gender_spelling: int | None = None
         # The spelling of gender NexHealth has been seen serving (an index of GENDER_SPELLINGS),
-        # tried first by writes; and whether a write has asked for a page to see it.
+        # tried first by writes; whether NexHealth has answered the page a write listed to see
+        # it; and the lock that makes concurrent first writes wait for that one page.
         self._served_spelling: int | None = None
         self._spelling_looked_up = False
+        self._spelling_lock = asyncio.Lock()
         # Whether NexHealth's `count` has shown itself a total (it once differed from the records
         # of its answer), and what its first page is numbered (None: not seen yet).
         self._count_is_total = False
@@ -833,17 +836,25 @@ class NexHealthAdapter:
         if not (fields.get("bio") or {}).get("gender"):
             return every
         if self._served_spelling is None and not self._spelling_looked_up:
-            self._spelling_looked_up = True
-            strict = str(self.client.location_strict).lower()
-            try:  # a hint only: a location listing no one, or a list failing, leaves every spelling to try
-                envelope = await self.client.request(
-                    "GET", "/patients", params={"per_page": 20, "location_strict": strict}
-                )
-                self._patients(envelope.data)
-            except (NotFound, UpstreamError):
-                pass
+            async with self._spelling_lock:  # a write arriving meanwhile waits for the same page
+                if self._served_spelling is None and not self._spelling_looked_up:
+                    await self._look_up_spelling()
         first = self._served_spelling
         return every if first is None else [first, *(i for i in every if i != first)]
+
+    async def _look_up_spelling(self) -> None:
+        """List one page of patients to see the gender spelling NexHealth serves (a hint only).
+        A location listing no one is an answer, not asked again; a list failing or timing out
+        leaves every spelling to try, and the next write asks again."""
+        strict = str(self.client.location_strict).lower()
+        try:
+            envelope = await self.client.request("GET", "/patients", params={"per_page": 20, "location_strict": strict})
+            self._patients(envelope.data)
+        except NotFound:
+            pass  # no one here (or a location NexHealth does not know, which the write will meet)
+        except (UpstreamError, UpstreamTimeout):
+            return
+        self._spelling_looked_up = True
 
     async def _created(self, envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any]:
         """The patient a create made. The docs do not show the answer: the patient when it holds
