@@ -171,42 +171,24 @@ def test_the_token_is_read_from_every_login_answer_shape(shape: str) -> None:
         assert asyncio.run(scenario()) == 1
 
 
-def test_a_login_reading_its_credentials_under_user_as_devise_does() -> None:
-    # A Rails implementation's Devise sign-in reads `{"user": {"email", "password"}}` and refuses
-    # the flat body with a 401: the nested body is tried and then used for the next logins.
-    with _serving(login_body="user", login_shape="header") as (running, app):
-
-        async def scenario() -> int:
-            client = _client(running.url)
-            try:
-                answer = await client.request("GET", "/v1/patients", params={"per_page": 1})
-                assert answer["data"]
-                app.state.revoke_all_tokens()
-                await client.request("GET", "/v1/patients", params={"per_page": 1})
-                return client.logins
-            finally:
-                await client.aclose()
-
-        assert asyncio.run(scenario()) == 2
-
-        async def refused() -> None:
-            client = _client(running.url, password="wrong")
-            try:
-                with pytest.raises(UpstreamSecurity):
-                    await client.request("GET", "/v1/patients", params={"per_page": 1})
-            finally:
-                await client.aclose()
-
-        asyncio.run(refused())
-
-
-@pytest.mark.parametrize("body", ["form", "username"])
-def test_a_login_reading_oauth2_fields_as_fastapi_does(body: str) -> None:
-    # A FastAPI implementation's token login is `OAuth2PasswordRequestForm` (form-encoded
-    # `username` and `password`, a JSON body refused with a 422) or a JSON model of the same
-    # names. Before, every request of the tenant was a 502 "refused the gateway's credentials"
-    # although they were right.
-    with _serving(login_body=body) as (running, app):
+@pytest.mark.parametrize(
+    "reading",
+    [
+        # A Rails implementation's Devise sign-in reads `{"user": {"email", "password"}}` and
+        # refuses the flat body with a 401 (its token in the response header, devise-jwt's).
+        {"login_body": "user", "login_shape": "header"},
+        # A FastAPI implementation's token login is `OAuth2PasswordRequestForm` (form-encoded
+        # `username` and `password`, a JSON body refused with a 422) or a JSON model of the same
+        # names. Before, every request of the tenant was a 502 "refused the gateway's
+        # credentials" although they were right.
+        {"login_body": "form"},
+        {"login_body": "username"},
+    ],
+    ids=["devise", "form", "username"],
+)
+def test_a_refused_login_body_is_tried_as_other_implementations_read_it(reading: dict[str, str]) -> None:
+    # The body that works is used for the next logins; a wrong password is still refused.
+    with _serving(**reading) as (running, app):
 
         async def scenario() -> int:
             client = _client(running.url)
