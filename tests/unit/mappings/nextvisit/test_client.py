@@ -141,6 +141,15 @@ def test_waiters_share_one_failed_login(sandbox: tuple[RunningServer, object]) -
     assert all(isinstance(r, UpstreamSecurity) for r in results)
 
 
+async def _list_patients(url: str) -> None:
+    """One list call through a fresh client (its login first), closed after."""
+    client = _client(url)
+    try:
+        await client.request("GET", "/v1/patients")
+    finally:
+        await client.aclose()
+
+
 @contextmanager
 def _serving(**switches: Any) -> Iterator[tuple[RunningServer, Any]]:
     app = create_app(build_clinic(), email=EMAIL, password=PASSWORD, **switches)
@@ -332,16 +341,9 @@ def test_a_login_the_vendor_fails_at_is_its_outage_not_the_tenants_configuration
 
     running = serve_in_thread(Starlette(routes=[Route("/v1/auth/tokens", login, methods=["POST"])]), name="down")
 
-    async def scenario() -> None:
-        client = _client(running.url)
-        try:
-            await client.request("GET", "/v1/patients")
-        finally:
-            await client.aclose()
-
     try:
         with pytest.raises(UpstreamError) as raised:
-            asyncio.run(scenario())
+            asyncio.run(_list_patients(running.url))
         assert "tenant" not in str(raised.value) and "503" in str(raised.value)
     finally:
         running.stop()
@@ -372,16 +374,9 @@ def test_a_login_the_vendor_fails_at_while_trying_other_bodies_is_not_wrong_cred
 
     running = serve_in_thread(Starlette(routes=[Route("/v1/auth/tokens", login, methods=["POST"])]), name="failing")
 
-    async def scenario() -> None:
-        client = _client(running.url)
-        try:
-            await client.request("GET", "/v1/patients")
-        finally:
-            await client.aclose()
-
     try:
         with pytest.raises(error) as raised:
-            asyncio.run(scenario())
+            asyncio.run(_list_patients(running.url))
         assert "credentials" not in str(raised.value) and "tenant" not in str(raised.value)
         assert len(sent) == 3  # the flat and Devise JSON bodies, then the form: nothing after the failure
     finally:
