@@ -12,14 +12,16 @@ Faults are handled here, once for every vendor: a circuit breaker per connection
 are refused at once with a 503), and retries of what is safe to repeat, within a budget and
 the total deadline (gateway.upstream.retry); a tentative call (gateway.upstream.tentative) is
 tried once and its failure not counted by the breaker. The connector's connection limit is the
-connection's bulkhead: calls beyond it wait for a connection, within the same deadline.
+connection's bulkhead: calls beyond it wait for a connection, within the same deadline. A
+connection under a vendor's request limit (gateway.upstream.ratelimit) is paced here too, so
+that every attempt the vendor receives, a retry included, has waited its turn.
 """
 
 from __future__ import annotations
 
 import asyncio
 import codecs
-from collections.abc import Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -97,6 +99,8 @@ class UpstreamClient:
     resilience: Resilience = field(default_factory=Resilience)
     name: str = ""  # the connection (its tenant), as metrics and traces name it
     shared: SharedState | None = None  # where the breaker's state is shared with other workers
+    # Awaited before each attempt: the vendor's request limit (RateLimit.acquire), if it has one
+    pace: Callable[[], Awaitable[None]] | None = None
     _session: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
     _detached: set[asyncio.Future[Any]] = field(default_factory=set, init=False, repr=False)  # probes settling
     breaker: CircuitBreaker = field(init=False, repr=False)
@@ -107,8 +111,11 @@ class UpstreamClient:
         self.budget = RetryBudget(self.resilience.retry)
 
     @classmethod
-    def from_config(cls, config: AdapterConfig[Any]) -> UpstreamClient:
-        """The pool to a tenant's vendor: its base URL, timeouts, connection limit and fault policy."""
+    def from_config(
+        cls, config: AdapterConfig[Any], *, pace: Callable[[], Awaitable[None]] | None = None
+    ) -> UpstreamClient:
+        """The pool to a tenant's vendor: its base URL, timeouts, connection limit and fault
+        policy; `pace`, the vendor's request limit, when it has one."""
         return cls(
             config.base_url,
             Timeouts.from_config(config),
@@ -116,6 +123,7 @@ class UpstreamClient:
             config.resilience,
             name=config.context.tenant,
             shared=config.shared,
+            pace=pace,
         )
 
     def _client(self) -> aiohttp.ClientSession:
@@ -165,6 +173,12 @@ class UpstreamClient:
             attempts += 1
             if attempts > 1:
                 observer().retried(self.name)
+            if self.pace is not None:
+                # A vendor counts every request it receives, a retry as much as the first: a
+                # retry sent without a turn is what goes past its limit (and, behind ASP.NET
+                # Core's limiter, meets the 503 that is retried again). Before the observed
+                # call: the wait is the limit's, not the vendor's latency.
+                await self.pace()
             with observer().vendor_call(self.name, method, template) as call:
                 call.attempt = attempts
                 try:

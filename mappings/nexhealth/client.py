@@ -96,7 +96,6 @@ class NexHealthClient:
         self.subdomain = options.subdomain
         self.location_id = str(options.location_id)
         self.location_strict = options.location_strict
-        self._http = UpstreamClient.from_config(config)
         self._clock = clock or time.time
         self._steady = clock or time.monotonic  # for waiting: immune to changes of the wall clock
         self._sleep = sleep
@@ -109,6 +108,8 @@ class NexHealthClient:
             state=config.shared,
             key=config.context.tenant,
         )
+        # Every call waits its turn there, a retry of a failed one too (gateway.upstream.http).
+        self._http = UpstreamClient.from_config(config, pace=self._limit.acquire)
         self._retry_for = max_wait
         # The largest `per_page` NexHealth has taken after refusing a larger one, by path (none:
         # none refused there). The docs give `per_page` no bound; a validator may refuse beyond
@@ -126,7 +127,6 @@ class NexHealthClient:
     async def _authenticate(self) -> tuple[str, float]:
         # vendor-docs/nexhealth-getting-started.txt: POST /authenticates with the key as
         # `Authorization` returns `data.token`, a bearer valid for an hour.
-        await self._limit.acquire()
         response = await self._http.request(
             "POST", "/authenticates", headers={"Authorization": self._api_key, "Accept": VERSION_HEADER}
         )
@@ -194,7 +194,6 @@ class NexHealthClient:
         self, method: str, path: str, params: Mapping[str, str | int], json: Any, deadline: float
     ) -> Envelope:
         async def send(token: str) -> UpstreamResponse:
-            await self._limit.acquire()
             headers = {"Authorization": f"Bearer {token}", "Accept": VERSION_HEADER}
             return await self._http.request(method, path, params=params, json=json, headers=headers)
 

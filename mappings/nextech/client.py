@@ -47,9 +47,10 @@ class NextechClient:
         self._practice = config.options.practice_id
         self._token_http, post = token_client(app, Timeouts.from_config(config))
         self.session = OAuthSession(config.context.tenant, app, grants_of(config), post, shared=SharedTokens.of(config))
-        self._http = UpstreamClient.from_config(config)
         rate = config.options.rate_per_second
-        self._limit = (
+        # The operator's limit (options.rate_per_second): every call waits its turn, a retry of
+        # a failed one too (gateway.upstream.http).
+        limit = (
             RateLimit(
                 [Window(rate, 1.0)],
                 max_wait=config.options.max_queue_seconds,
@@ -59,6 +60,7 @@ class NextechClient:
             if rate is not None
             else None
         )
+        self._http = UpstreamClient.from_config(config, pace=limit.acquire if limit is not None else None)
 
     async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         return (await self.get_with_headers(path, params))[0]
@@ -69,8 +71,6 @@ class NextechClient:
         """The parsed body and the answer's headers (a list's pages may be described only there)."""
 
         async def send(token: str) -> UpstreamResponse:
-            if self._limit is not None:  # the operator's limit (options.rate_per_second): wait a turn
-                await self._limit.acquire()
             headers = {
                 "Authorization": f"Bearer {token}",
                 "x-nextech-practice-id": self._practice,

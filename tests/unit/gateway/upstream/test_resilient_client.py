@@ -79,6 +79,26 @@ def test_a_failed_get_is_retried_and_succeeds(vendor: Vendor) -> None:
     assert asyncio.run(scenario()) == 200 and vendor.calls == 3
 
 
+def test_every_attempt_waits_its_turn_under_the_vendors_limit(vendor: Vendor) -> None:
+    # A vendor counts each request it receives: a retry takes a turn of its own (`pace`, the
+    # connection's RateLimit.acquire), taken before it is sent.
+    vendor.failures = [503, 502]
+    turns: list[int] = []  # the vendor's count of calls when each turn was given
+
+    async def pace() -> None:
+        turns.append(vendor.calls)
+
+    async def scenario() -> int:
+        upstream = UpstreamClient(vendor.url, Timeouts(1, 1, 2), 8, Resilience(FAST_RETRY, NO_BREAKER), pace=pace)
+        try:
+            return (await upstream.request("GET", "/patients")).status
+        finally:
+            await upstream.aclose()
+
+    assert asyncio.run(scenario()) == 200
+    assert turns == [0, 1, 2] and vendor.calls == 3
+
+
 @pytest.mark.parametrize("status", [400, 404, 409, 429])
 def test_answers_a_retry_cannot_change_are_not_retried(vendor: Vendor, status: int) -> None:
     vendor.failures = [status]

@@ -267,6 +267,44 @@ def test_a_vendor_retry_after_longer_than_the_wait_is_passed_on_at_once() -> Non
         running.stop()
 
 
+def test_a_call_retried_after_a_vendor_failure_waits_its_turn() -> None:
+    """The core retries a read NexHealth failed (gateway.upstream.retry). NexHealth counts the
+    retry as it counted the first attempt, but the turn was taken once, before the call: a burst
+    whose calls failed one in three sent 12 requests in a second under a limit of 10, enough
+    for the vendor's 429s (and, behind ASP.NET Core's limiter, for 503s retried again)."""
+    clock = VirtualTime()
+    inner = create_app(build_clinic(), api_key=KEY, subdomain=SUBDOMAIN, clock=clock, rate_per_minute=100_000)
+    arrivals: list[float] = []
+    searches = itertools.count(1)
+
+    async def failing_one_in_three(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            arrivals.append(clock())
+            if scope["path"] == "/patients" and next(searches) % 3 == 0:
+                await JSONResponse({"error": ["temporarily unavailable"]}, status_code=503)(scope, receive, send)
+                return
+        await inner(scope, receive, send)
+
+    running = serve_in_thread(failing_one_in_three, name="nexhealth-sandbox")
+    try:
+
+        async def scenario() -> list[Any]:
+            client = _client(running.url, time=clock, rate_per_second=10, rate_per_minute=100_000, max_queue_seconds=30)
+            try:
+                return await _burst(client, 24, clock)
+            finally:
+                await client.aclose()
+
+        results = asyncio.run(scenario())
+        # A call may fail on each of its three attempts; nearly all are answered on a retry.
+        assert sum(1 for r in results if not isinstance(r, Exception)) >= 20, results
+        assert len(arrivals) > 25  # the failed calls were retried
+        busiest = max(sum(1 for t in arrivals if start <= t < start + 1.0) for start in arrivals)
+        assert busiest <= 10, f"{busiest} requests reached NexHealth within one second"
+    finally:
+        running.stop()
+
+
 @pytest.mark.parametrize(
     ("sent", "message", "expected"),
     [
