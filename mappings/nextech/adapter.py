@@ -658,7 +658,7 @@ class NextechAdapter:
         start = datetime.combine(q.shift(low, -1), datetime.min.time(), UTC) if low else None
         # Bookable dates end that far from today whatever the lower bound: a refusal of that end
         # is remembered for every later search, which must then ask the same end.
-        bookable = bookable_end(datetime.combine(date.today(), datetime.min.time(), UTC), FAR_END)
+        bookable = bookable_end(datetime.combine(_today(), datetime.min.time(), UTC), FAR_END)
         if high is not None:
             end = min(datetime.combine(q.shift(high, 1), datetime.min.time(), UTC), FAR_END)
             if end <= bookable:  # else searched as open (a calendar ending between them is no error)
@@ -709,9 +709,14 @@ def _later_of(until: float, kept: float) -> float:
     return until if now < until else now + kept
 
 
+def _today() -> date:
+    """Today in UTC, the zone of Nextech's window: the host's own date may be a day off it."""
+    return datetime.now(UTC).date()
+
+
 def _horizon() -> datetime:
     """The end of an open-ended search when Nextech refuses FAR_END."""
-    return datetime.combine(date.today() + timedelta(days=HORIZON_DAYS), datetime.min.time(), UTC)
+    return datetime.combine(_today() + timedelta(days=HORIZON_DAYS), datetime.min.time(), UTC)
 
 
 def _patient_of_encounter(query: SearchQuery) -> str:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -18,7 +20,7 @@ from gateway.contract import AdapterConfig, Drift, DriftKey, SearchRequest, Tena
 from gateway.errors import InvalidRequest, NotFound, UpstreamError
 from gateway.search.parse import parse_search
 from gateway.upstream.errors import error_for_status
-from mappings.nextech.adapter import MIDDLE_NAMES, WRITTEN_TERMS, NextechAdapter
+from mappings.nextech.adapter import HORIZON_DAYS, MIDDLE_NAMES, WRITTEN_TERMS, NextechAdapter
 from mappings.nextech.client import _message
 from mappings.nextech.options import NextechOptions
 from mappings.nextech.vendor import section_spellings
@@ -758,3 +760,33 @@ def test_a_base_url_answering_404_for_every_path_is_still_a_502(tmp_path: Path) 
     adapter = _adapter(NoneFoundAs404(NotFound("")), tmp_path)
     with pytest.raises(UpstreamError, match="base_url"):
         _search(adapter, "Patient", [("family", "Zed")])
+
+
+class NearCalendar(Fake):
+    """A Nextech whose encounter search refuses an `end` more than four years ahead."""
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        end = (params or {}).get("end", "")
+        if path.endswith("/encounters/search") and end and int(end[:4]) > datetime.now(UTC).year + 4:
+            raise InvalidRequest("end is out of range")
+        return await super().get(path, params)
+
+
+def test_an_open_search_cut_at_the_horizon_counts_it_from_todays_utc_date(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nextech's window is in UTC. On a host whose own date is not yet (or no longer) the UTC
+    # date, the horizon was counted from the host's date: a day short of (or past) the one asked.
+    now = datetime.now(UTC)
+    monkeypatch.setenv("TZ", "Etc/GMT-14" if now.hour >= 10 else "Etc/GMT+12")  # a zone a date apart
+    time.tzset()
+    try:
+        assert date.today() != now.date()  # the host's date, as the zone makes it
+        fake = NearCalendar([GOOD], [{"summary": SUMMARY, "ccd": "<p>ok</p>"}], envelope="data")
+        page = _search(_adapter(fake, tmp_path), "Encounter", [("patient", "42.C00042")])
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert page.warnings  # the calendar was searched three years ahead only, and the searchset says so
+    ends = [params["end"] for path, params in fake.calls if path.endswith("/encounters/search")]
+    assert ends[-1].startswith((now.date() + timedelta(days=HORIZON_DAYS)).isoformat())
