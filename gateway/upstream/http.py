@@ -14,7 +14,8 @@ the total deadline (gateway.upstream.retry); a tentative call (gateway.upstream.
 tried once and its failure not counted by the breaker. The connector's connection limit is the
 connection's bulkhead: calls beyond it wait for a connection, within the same deadline. A
 connection under a vendor's request limit (gateway.upstream.ratelimit) is paced here too, so
-that every attempt the vendor receives, a retry included, has waited its turn.
+that every attempt the vendor receives, a retry included, has waited its turn; one the breaker
+refuses sends nothing, and takes no turn.
 """
 
 from __future__ import annotations
@@ -174,10 +175,20 @@ class UpstreamClient:
             if attempts > 1:
                 observer().retried(self.name)
             if self.pace is not None:
+                try:
+                    # An open breaker refuses at once: not after a wait for a turn, nor with a
+                    # turn used up by a call that sends nothing.
+                    await self.breaker.refuse_while_open()
+                except VendorUnavailable:
+                    with observer().vendor_call(self.name, method, template) as refused:
+                        refused.attempt, refused.error = attempts, "refused"
+                    raise
                 # A vendor counts every request it receives, a retry as much as the first: a
                 # retry sent without a turn is what goes past its limit (and, behind ASP.NET
                 # Core's limiter, meets the 503 that is retried again). Before the observed
-                # call: the wait is the limit's, not the vendor's latency.
+                # call: the wait is the limit's, not the vendor's latency. Before the breaker
+                # lets the call through, too: the half-open breaker's probe, chosen there, is
+                # then sent at once, and settles the breaker however its request ends (`_probe`).
                 await self.pace()
             with observer().vendor_call(self.name, method, template) as call:
                 call.attempt = attempts
