@@ -248,7 +248,8 @@ class UpstreamClient:
                 forget_reads()
         if tentative:  # its failure is not what a plain read of the same URL would meet: not shared
             return await retried()
-        return await read_once((id(self), method, url, _frozen(params), _frozen(send_headers)), retried)
+        key = (id(self), method, url, _frozen(params), _frozen(send_headers))
+        return await read_once(key, retried, keep=_kept_for_the_request)
 
     async def _probe(self, sending: Coroutine[Any, Any, UpstreamResponse]) -> UpstreamResponse:
         """The half-open breaker's probe call, whose outcome settles the breaker even when the
@@ -306,6 +307,13 @@ class UpstreamClient:
 def _frozen(items: Mapping[str, Any] | list[tuple[str, str]] | None) -> tuple[tuple[str, str], ...]:
     pairs = items.items() if isinstance(items, Mapping) else items or ()
     return tuple((str(name), str(value)) for name, value in pairs)
+
+
+def _kept_for_the_request(answer: UpstreamResponse) -> bool:
+    """Whether identical reads later in the request may take this answer instead of asking. Not
+    a 429: it says when to ask again, not what was asked (RFC 6585 section 4), and a vendor
+    client that backs off and asks again (NexHealth's) must reach the vendor, not the 429."""
+    return answer.status != 429
 
 
 def _worth_another_attempt(answer: UpstreamResponse | None, error: BaseException | None) -> bool:

@@ -146,6 +146,37 @@ def test_a_read_whose_first_caller_is_cancelled_is_read_again_by_the_one_waiting
     assert calls == ["first", "second"]
 
 
+def test_a_429_is_the_answer_of_the_reads_waiting_for_it_but_a_later_read_asks_again() -> None:
+    """A 429 says when to ask again (RFC 6585 section 4): the reads in flight with it share it,
+    but the read a vendor client makes after backing off must reach the vendor."""
+    statuses = [429]  # then 200s
+    calls = 0
+
+    async def handle(request: Request) -> Response:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.02)  # long enough for the concurrent reads to overlap
+        return JSONResponse({}, statuses.pop(0) if statuses else 200)
+
+    running = serve_in_thread(Starlette(routes=[Route("/{path:path}", handle)]))
+
+    async def scenario() -> list[int]:
+        upstream = UpstreamClient(running.url, Timeouts(1, 1, 2), 8, Resilience(NO_RETRY, NO_BREAKER))
+        try:
+            with shared_reads():
+                concurrent = await asyncio.gather(*(upstream.request("GET", "/patients") for _ in range(3)))
+                later = await upstream.request("GET", "/patients")
+                again = await upstream.request("GET", "/patients")
+            return [answer.status for answer in (*concurrent, later, again)]
+        finally:
+            await upstream.aclose()
+
+    try:
+        assert asyncio.run(scenario()) == [429, 429, 429, 200, 200] and calls == 2
+    finally:
+        running.stop()
+
+
 def test_an_error_is_the_answer_of_every_identical_read_of_the_request() -> None:
     calls = 0
 
