@@ -6,7 +6,8 @@ layer opens around each request (`shared_reads`), a GET whose connection, path, 
 headers equal one already made, or still in flight, takes that one's answer (or error) instead
 of asking the vendor again. Any other method through a connection ends the sharing for the rest
 of the request, since what follows may read what it changed. An answer that only says when to
-ask again (a 429) goes to the reads waiting for it, not to those made after it.
+ask again (a 429, or no turn under the vendor's request limit) goes to the reads waiting for
+it, not to those made after it.
 
 Tasks a request starts copy its context, so concurrent reads of one request share one scope;
 two requests never share anything. A vendor's adapter may share what it derives from a read the
@@ -22,7 +23,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TypeVar, cast
 
-from gateway.errors import FHIRError, copied
+from gateway.errors import FHIRError, Throttled, copied
 
 T = TypeVar("T")
 
@@ -87,7 +88,10 @@ async def read_once(key: Hashable, read: Callable[[], Awaitable[T]], keep: Calla
 def _settle(
     reads: dict[Hashable, asyncio.Future[object]], key: Hashable, future: asyncio.Future[object], error: BaseException
 ) -> None:
-    if isinstance(error, _Abandoned) and reads.get(key) is future:
-        del reads[key]  # the next caller reads for itself
+    # Abandoned, or refused for now (a Throttled: the vendor's request limit, ours or its own,
+    # says when to ask again, not what the read finds; RFC 6585 section 4): the callers waiting
+    # share it, the next caller reads for itself.
+    if isinstance(error, _Abandoned | Throttled) and reads.get(key) is future:
+        del reads[key]
     future.set_exception(error)
     future.exception()  # retrieved here: nobody may be waiting for it

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.contract.resilience import BreakerPolicy, Resilience, RetryPolicy
-from gateway.errors import UpstreamError
+from gateway.errors import Throttled, UpstreamError
 from gateway.sandbox_host import serve_in_thread
 from gateway.upstream.coalesce import read_once, shared_reads
 from gateway.upstream.http import Timeouts, UpstreamClient
@@ -175,6 +175,30 @@ def test_a_429_is_the_answer_of_the_reads_waiting_for_it_but_a_later_read_asks_a
         assert asyncio.run(scenario()) == [429, 429, 429, 200, 200] and calls == 2
     finally:
         running.stop()
+
+
+def test_a_read_refused_a_turn_under_the_vendors_limit_is_asked_again_later(vendor: Vendor) -> None:
+    """The limit's refusal (a 429 for the client) says the read could not be sent yet, not what
+    the vendor answers: a later identical read of the request (another section of a patient's
+    record, gathered on after one could not be) waits for a turn of its own, as it did when the
+    turn was taken before the shared read."""
+    refusals = [Throttled("The vendor's request limit is used up; retry later", retry_after=1)]
+
+    async def pace() -> None:
+        if refusals:
+            raise refusals.pop()
+
+    async def scenario() -> int:
+        upstream = UpstreamClient(vendor.url, Timeouts(1, 1, 2), 8, Resilience(NO_RETRY, NO_BREAKER), pace=pace)
+        try:
+            with shared_reads():
+                with pytest.raises(Throttled):
+                    await _version(upstream)
+                return await _version(upstream)
+        finally:
+            await upstream.aclose()
+
+    assert asyncio.run(scenario()) == 0 and len(vendor.calls) == 1
 
 
 def test_an_error_is_the_answer_of_every_identical_read_of_the_request() -> None:
