@@ -76,17 +76,33 @@ class CircuitBreaker:
     async def before_call(self) -> bool:
         """Let a call through, or refuse it (VendorUnavailable) while open or probing. True when
         the call let through is the probe: its outcome must be recorded (or abandoned)."""
-        if self._shared is not None and self._clock() - self._synced_at >= SYNC_EVERY:
-            await self._sync(self._shared)
-        state = self.state
-        self._report(state)
+        state = await self._current()
         if state is State.CLOSED:
             return False
         if state is State.HALF_OPEN and not self._probing and await self._lease_probe():
             self._probing = True  # this call is the probe
             return True
+        raise self._refusal()
+
+    async def refuse_while_open(self) -> None:
+        """Refuse a call at once (VendorUnavailable) while open, or while this breaker's probe is
+        out, as `before_call` would; let nothing through: a call still waiting for something of
+        its own (a turn under the vendor's limit) is not kept waiting to be refused, and is not
+        chosen as the probe while it waits, where a sibling's refusal would cancel it unsent."""
+        state = await self._current()
+        if state is State.OPEN or (state is State.HALF_OPEN and self._probing):
+            raise self._refusal()
+
+    async def _current(self) -> State:
+        if self._shared is not None and self._clock() - self._synced_at >= SYNC_EVERY:
+            await self._sync(self._shared)
+        state = self.state
+        self._report(state)
+        return state
+
+    def _refusal(self) -> VendorUnavailable:
         wait = max(1, math.ceil(self._open_for - (self._clock() - self._opened_at)))
-        raise VendorUnavailable(
+        return VendorUnavailable(
             "The vendor system is failing; requests to it are paused for a moment", retry_after=wait
         )
 

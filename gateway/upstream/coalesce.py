@@ -5,7 +5,9 @@ checks the patient: the same GET half a dozen times within milliseconds. Inside 
 layer opens around each request (`shared_reads`), a GET whose connection, path, parameters and
 headers equal one already made, or still in flight, takes that one's answer (or error) instead
 of asking the vendor again. Any other method through a connection ends the sharing for the rest
-of the request, since what follows may read what it changed.
+of the request, since what follows may read what it changed. An answer that only says when to
+ask again (a 429, or no turn under the vendor's request limit) goes to the reads waiting for
+it, not to those made after it.
 
 Tasks a request starts copy its context, so concurrent reads of one request share one scope;
 two requests never share anything. A vendor's adapter may share what it derives from a read the
@@ -21,7 +23,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TypeVar, cast
 
-from gateway.errors import FHIRError, copied
+from gateway.errors import FHIRError, Throttled, copied
 
 T = TypeVar("T")
 
@@ -49,8 +51,9 @@ def forget_reads() -> None:
         reads.clear()
 
 
-async def read_once(key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
-    """`read()`, or the answer of the identical read (`key`) this request already made."""
+async def read_once(key: Hashable, read: Callable[[], Awaitable[T]], keep: Callable[[T], bool] | None = None) -> T:
+    """`read()`, or the answer of the identical read (`key`) this request already made. An
+    answer `keep` refuses is shared with the callers waiting for it, not with later reads."""
     reads = _READS.get()
     if reads is None:
         return await read()
@@ -77,13 +80,18 @@ async def read_once(key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
         _settle(reads, key, future, copied(exc) if isinstance(exc, FHIRError) else exc)
         raise
     future.set_result(answer)
+    if keep is not None and not keep(answer) and reads.get(key) is future:
+        del reads[key]  # the next identical read asks again
     return answer
 
 
 def _settle(
     reads: dict[Hashable, asyncio.Future[object]], key: Hashable, future: asyncio.Future[object], error: BaseException
 ) -> None:
-    if isinstance(error, _Abandoned) and reads.get(key) is future:
-        del reads[key]  # the next caller reads for itself
+    # Abandoned, or refused for now (a Throttled: the vendor's request limit, ours or its own,
+    # says when to ask again, not what the read finds; RFC 6585 section 4): the callers waiting
+    # share it, the next caller reads for itself.
+    if isinstance(error, _Abandoned | Throttled) and reads.get(key) is future:
+        del reads[key]
     future.set_exception(error)
     future.exception()  # retrieved here: nobody may be waiting for it

@@ -14,7 +14,8 @@ the total deadline (gateway.upstream.retry); a tentative call (gateway.upstream.
 tried once and its failure not counted by the breaker. The connector's connection limit is the
 connection's bulkhead: calls beyond it wait for a connection, within the same deadline. A
 connection under a vendor's request limit (gateway.upstream.ratelimit) is paced here too, so
-that every attempt the vendor receives, a retry included, has waited its turn.
+that every attempt the vendor receives, a retry included, has waited its turn; one the breaker
+refuses sends nothing, and takes no turn.
 """
 
 from __future__ import annotations
@@ -174,10 +175,20 @@ class UpstreamClient:
             if attempts > 1:
                 observer().retried(self.name)
             if self.pace is not None:
+                try:
+                    # An open breaker refuses at once: not after a wait for a turn, nor with a
+                    # turn used up by a call that sends nothing.
+                    await self.breaker.refuse_while_open()
+                except VendorUnavailable:
+                    with observer().vendor_call(self.name, method, template) as refused:
+                        refused.attempt, refused.error = attempts, "refused"
+                    raise
                 # A vendor counts every request it receives, a retry as much as the first: a
                 # retry sent without a turn is what goes past its limit (and, behind ASP.NET
                 # Core's limiter, meets the 503 that is retried again). Before the observed
-                # call: the wait is the limit's, not the vendor's latency.
+                # call: the wait is the limit's, not the vendor's latency. Before the breaker
+                # lets the call through, too: the half-open breaker's probe, chosen there, is
+                # then sent at once, and settles the breaker however its request ends (`_probe`).
                 await self.pace()
             with observer().vendor_call(self.name, method, template) as call:
                 call.attempt = attempts
@@ -237,7 +248,8 @@ class UpstreamClient:
                 forget_reads()
         if tentative:  # its failure is not what a plain read of the same URL would meet: not shared
             return await retried()
-        return await read_once((id(self), method, url, _frozen(params), _frozen(send_headers)), retried)
+        key = (id(self), method, url, _frozen(params), _frozen(send_headers))
+        return await read_once(key, retried, keep=_kept_for_the_request)
 
     async def _probe(self, sending: Coroutine[Any, Any, UpstreamResponse]) -> UpstreamResponse:
         """The half-open breaker's probe call, whose outcome settles the breaker even when the
@@ -295,6 +307,13 @@ class UpstreamClient:
 def _frozen(items: Mapping[str, Any] | list[tuple[str, str]] | None) -> tuple[tuple[str, str], ...]:
     pairs = items.items() if isinstance(items, Mapping) else items or ()
     return tuple((str(name), str(value)) for name, value in pairs)
+
+
+def _kept_for_the_request(answer: UpstreamResponse) -> bool:
+    """Whether identical reads later in the request may take this answer instead of asking. Not
+    a 429: it says when to ask again, not what was asked (RFC 6585 section 4), and a vendor
+    client that backs off and asks again (NexHealth's) must reach the vendor, not the 429."""
+    return answer.status != 429
 
 
 def _worth_another_attempt(answer: UpstreamResponse | None, error: BaseException | None) -> bool:

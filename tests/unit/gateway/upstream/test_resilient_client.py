@@ -23,6 +23,7 @@ from gateway.sandbox_host import serve_in_thread
 from gateway.upstream.coalesce import shared_reads
 from gateway.upstream.errors import error_for_status, error_from_response
 from gateway.upstream.http import Timeouts, UpstreamClient
+from gateway.upstream.ratelimit import RateLimit, Window
 from gateway.upstream.tentative import tentative
 
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.01, budget_ratio=0.2, budget_burst=10)
@@ -97,6 +98,113 @@ def test_every_attempt_waits_its_turn_under_the_vendors_limit(vendor: Vendor) ->
 
     assert asyncio.run(scenario()) == 200
     assert turns == [0, 1, 2] and vendor.calls == 3
+
+
+def test_a_call_the_open_breaker_refuses_neither_waits_nor_uses_a_turn(vendor: Vendor) -> None:
+    """An open breaker refuses at once with a 503 and its Retry-After: the call sends nothing,
+    so it must not wait for a turn under the vendor's limit, nor use one up that a call the
+    vendor does receive then waits for. A turn taken first made a burst against a failed vendor
+    answer 429 ("the request limit is used up") once the limit's queue was full."""
+    vendor.down = True
+    # A window of one request a second (a turn every 1.2 s) and half a second's queue: a second
+    # turn within the test is refused with a 429 at once.
+    limit = RateLimit([Window(1, 1.0)], max_wait=0.5)
+    turns = 0
+
+    async def pace() -> None:
+        nonlocal turns
+        turns += 1
+        await limit.acquire()
+
+    async def scenario() -> FHIRError:
+        tight = BreakerPolicy(consecutive=1, min_calls=10_000, open_for=60)
+        upstream = UpstreamClient(
+            vendor.url, Timeouts(1, 1, 2), 8, Resilience(RetryPolicy(attempts=1), tight), pace=pace
+        )
+        try:
+            assert (await upstream.request("GET", "/patients")).status == 500  # the breaker opens
+            with pytest.raises(FHIRError) as refused:
+                await upstream.request("GET", "/patients")
+            return refused.value
+        finally:
+            await upstream.aclose()
+
+    refused = asyncio.run(scenario())
+    assert isinstance(refused, VendorUnavailable), f"{refused.status}: {refused}"
+    assert refused.headers["Retry-After"] == "60" and turns == 1 and vendor.calls == 1
+
+
+@pytest.mark.parametrize("turn", ["refused", "given up"])
+def test_a_call_that_gets_no_turn_while_half_open_leaves_the_probe_to_the_next(vendor: Vendor, turn: str) -> None:
+    """The half-open breaker lets one probe through. A call refused a turn under the vendor's
+    limit (its client gets the 429), or given up while it waits for one, sends nothing: it
+    must not hold the probe, or the breaker would refuse every call from then on."""
+    vendor.down = True
+    starved = True
+
+    async def pace() -> None:
+        if starved:
+            if turn == "refused":
+                raise Throttled("The vendor's request limit is used up; retry later", retry_after=1)
+            await asyncio.sleep(5)
+
+    async def scenario() -> int:
+        nonlocal starved
+        quick = BreakerPolicy(consecutive=1, min_calls=10_000, open_for=0.1)
+        upstream = UpstreamClient(
+            vendor.url, Timeouts(1, 1, 2), 8, Resilience(RetryPolicy(attempts=1), quick), pace=pace
+        )
+        try:
+            starved = False
+            assert (await upstream.request("GET", "/patients")).status == 500  # the breaker opens
+            vendor.down, starved = False, True
+            await asyncio.sleep(0.15)  # half-open
+            if turn == "refused":
+                with pytest.raises(Throttled):
+                    await upstream.request("GET", "/patients")
+            else:
+                with pytest.raises(TimeoutError):
+                    async with asyncio.timeout(0.05):
+                        await upstream.request("GET", "/patients")
+            starved = False
+            return (await upstream.request("GET", "/patients")).status  # the probe: the breaker closes
+        finally:
+            await upstream.aclose()
+
+    assert asyncio.run(scenario()) == 200 and vendor.calls == 2
+
+
+def test_a_probe_after_a_wait_for_its_turn_still_settles_the_breaker_when_its_sibling_is_refused(
+    vendor: Vendor,
+) -> None:
+    """A request making two calls at once while the breaker is half-open, each waiting for its
+    turn under the vendor's limit (a busy limit, or the shared state's round trip): the one let
+    through probes, the other is refused, which cancels the probe. Were the probe chosen before
+    its wait, it would be cancelled before it was sent, every time: the breaker never settled,
+    and every such request was refused while the vendor was back."""
+    vendor.down = True
+
+    async def pace() -> None:
+        await asyncio.sleep(0.01)
+
+    async def scenario() -> list[int]:
+        quick = BreakerPolicy(consecutive=1, min_calls=10_000, open_for=0.2)
+        upstream = UpstreamClient(
+            vendor.url, Timeouts(1, 1, 2), 8, Resilience(RetryPolicy(attempts=1), quick), pace=pace
+        )
+        try:
+            assert (await upstream.request("GET", "/patients")).status == 500  # the breaker opens
+            vendor.down = False
+            await asyncio.sleep(0.25)  # half-open
+            with pytest.raises(VendorUnavailable):
+                await concurrently(upstream.request("GET", "/patients"), upstream.request("GET", "/count"))
+            await asyncio.sleep(0.1)  # the probe's answer has come back
+            both = await concurrently(upstream.request("GET", "/patients"), upstream.request("GET", "/count"))
+            return [answer.status for answer in both]
+        finally:
+            await upstream.aclose()
+
+    assert asyncio.run(scenario()) == [200, 200] and vendor.calls == 4
 
 
 @pytest.mark.parametrize("status", [400, 404, 409, 429])

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.contract.resilience import BreakerPolicy, Resilience, RetryPolicy
-from gateway.errors import UpstreamError
+from gateway.errors import Throttled, UpstreamError
 from gateway.sandbox_host import serve_in_thread
 from gateway.upstream.coalesce import read_once, shared_reads
 from gateway.upstream.http import Timeouts, UpstreamClient
@@ -144,6 +144,61 @@ def test_a_read_whose_first_caller_is_cancelled_is_read_again_by_the_one_waiting
 
     assert asyncio.run(scenario()) == "second"
     assert calls == ["first", "second"]
+
+
+def test_a_429_is_the_answer_of_the_reads_waiting_for_it_but_a_later_read_asks_again() -> None:
+    """A 429 says when to ask again (RFC 6585 section 4): the reads in flight with it share it,
+    but the read a vendor client makes after backing off must reach the vendor."""
+    statuses = [429]  # then 200s
+    calls = 0
+
+    async def handle(request: Request) -> Response:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.02)  # long enough for the concurrent reads to overlap
+        return JSONResponse({}, statuses.pop(0) if statuses else 200)
+
+    running = serve_in_thread(Starlette(routes=[Route("/{path:path}", handle)]))
+
+    async def scenario() -> list[int]:
+        upstream = UpstreamClient(running.url, Timeouts(1, 1, 2), 8, Resilience(NO_RETRY, NO_BREAKER))
+        try:
+            with shared_reads():
+                concurrent = await asyncio.gather(*(upstream.request("GET", "/patients") for _ in range(3)))
+                later = await upstream.request("GET", "/patients")
+                again = await upstream.request("GET", "/patients")
+            return [answer.status for answer in (*concurrent, later, again)]
+        finally:
+            await upstream.aclose()
+
+    try:
+        assert asyncio.run(scenario()) == [429, 429, 429, 200, 200] and calls == 2
+    finally:
+        running.stop()
+
+
+def test_a_read_refused_a_turn_under_the_vendors_limit_is_asked_again_later(vendor: Vendor) -> None:
+    """The limit's refusal (a 429 for the client) says the read could not be sent yet, not what
+    the vendor answers: a later identical read of the request (another section of a patient's
+    record, gathered on after one could not be) waits for a turn of its own, as it did when the
+    turn was taken before the shared read."""
+    refusals = [Throttled("The vendor's request limit is used up; retry later", retry_after=1)]
+
+    async def pace() -> None:
+        if refusals:
+            raise refusals.pop()
+
+    async def scenario() -> int:
+        upstream = UpstreamClient(vendor.url, Timeouts(1, 1, 2), 8, Resilience(NO_RETRY, NO_BREAKER), pace=pace)
+        try:
+            with shared_reads():
+                with pytest.raises(Throttled):
+                    await _version(upstream)
+                return await _version(upstream)
+        finally:
+            await upstream.aclose()
+
+    assert asyncio.run(scenario()) == 0 and len(vendor.calls) == 1
 
 
 def test_an_error_is_the_answer_of_every_identical_read_of_the_request() -> None:

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse
 from gateway.contract import AdapterConfig, TenantContext
 from gateway.errors import NotFound, Throttled, UpstreamSecurity
 from gateway.sandbox_host import serve_in_thread
+from gateway.upstream.coalesce import shared_reads
 from mappings.nexhealth.client import NexHealthClient, _smaller_page
 from mappings.nexhealth.options import NexHealthOptions
 from sandboxes.clinic import build_clinic
@@ -263,6 +264,38 @@ def test_a_vendor_retry_after_longer_than_the_wait_is_passed_on_at_once() -> Non
         throttled = [r for r in results if isinstance(r, Throttled)]
         assert len(throttled) == 5 and all(t.headers["Retry-After"] == "59" for t in throttled), results
         assert app.state.requests == 9  # one authentication and 8 searches, each asked once
+    finally:
+        running.stop()
+
+
+def test_a_vendor_429_is_retried_at_the_vendor_within_a_gateway_request() -> None:
+    """Every gateway request shares its identical vendor reads (gateway.upstream.coalesce), and
+    the client's retry after a 429 is such a read: it must reach NexHealth again, not take the
+    429 kept from the first attempt, backing off against it until the client is told 429."""
+    inner = create_app(build_clinic(), api_key=KEY, subdomain=SUBDOMAIN)
+    searches: list[int] = []
+
+    async def throttling_the_first_search(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/patients":
+            searches.append(1)
+            if len(searches) == 1:
+                await JSONResponse({"error": ["Too many requests"]}, status_code=429)(scope, receive, send)
+                return
+        await inner(scope, receive, send)
+
+    running = serve_in_thread(throttling_the_first_search, name="nexhealth-sandbox")
+    try:
+
+        async def scenario() -> Any:
+            client = _client(running.url)
+            try:
+                with shared_reads():  # as the REST layer opens around each request
+                    return await client.request("GET", "/patients", params={"per_page": 1})
+            finally:
+                await client.aclose()
+
+        envelope = asyncio.run(scenario())
+        assert len(searches) == 2 and envelope.data
     finally:
         running.stop()
 
