@@ -11,8 +11,8 @@ import heapq
 import itertools
 import math
 import time
-from collections.abc import Awaitable, Iterator, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 import pytest
@@ -29,6 +29,7 @@ from sandboxes.nexhealth.app import MAIN_LOCATION_ID, create_app
 from tests.support.clock import OffsetClock as Clock
 
 KEY, SUBDOMAIN = "test-api-key", "test-dental"
+T = TypeVar("T")
 
 
 class VirtualTime:
@@ -99,6 +100,24 @@ async def _burst(client: NexHealthClient, n: int, time: VirtualTime | None = Non
     if time is not None:
         return await time.burst(calls)
     return await asyncio.gather(*calls, return_exceptions=True)
+
+
+def _with_client(app: Any, use: Callable[[NexHealthClient], Awaitable[T]], **client: Any) -> T:
+    """`use` a client (`_client`'s keywords) of the NexHealth `app` serves: the sandbox, or an
+    ASGI wrapper around it that answers some requests itself."""
+    running = serve_in_thread(app, name="nexhealth-sandbox")
+    try:
+
+        async def scenario() -> T:
+            connected = _client(running.url, **client)
+            try:
+                return await use(connected)
+            finally:
+                await connected.aclose()
+
+        return asyncio.run(scenario())
+    finally:
+        running.stop()
 
 
 @pytest.fixture(params=["envelope", "html"])
@@ -283,21 +302,12 @@ def test_a_vendor_429_is_retried_at_the_vendor_within_a_gateway_request() -> Non
                 return
         await inner(scope, receive, send)
 
-    running = serve_in_thread(throttling_the_first_search, name="nexhealth-sandbox")
-    try:
+    async def search(client: NexHealthClient) -> Any:
+        with shared_reads():  # as the REST layer opens around each request
+            return await client.request("GET", "/patients", params={"per_page": 1})
 
-        async def scenario() -> Any:
-            client = _client(running.url)
-            try:
-                with shared_reads():  # as the REST layer opens around each request
-                    return await client.request("GET", "/patients", params={"per_page": 1})
-            finally:
-                await client.aclose()
-
-        envelope = asyncio.run(scenario())
-        assert len(searches) == 2 and envelope.data
-    finally:
-        running.stop()
+    envelope = _with_client(throttling_the_first_search, search)
+    assert len(searches) == 2 and envelope.data
 
 
 def test_a_call_retried_after_a_vendor_failure_waits_its_turn() -> None:
@@ -318,24 +328,13 @@ def test_a_call_retried_after_a_vendor_failure_waits_its_turn() -> None:
                 return
         await inner(scope, receive, send)
 
-    running = serve_in_thread(failing_one_in_three, name="nexhealth-sandbox")
-    try:
-
-        async def scenario() -> list[Any]:
-            client = _client(running.url, time=clock, rate_per_second=10, rate_per_minute=100_000, max_queue_seconds=30)
-            try:
-                return await _burst(client, 24, clock)
-            finally:
-                await client.aclose()
-
-        results = asyncio.run(scenario())
-        # A call may fail on each of its three attempts; nearly all are answered on a retry.
-        assert sum(1 for r in results if not isinstance(r, Exception)) >= 20, results
-        assert len(arrivals) > 25  # the failed calls were retried
-        busiest = max(sum(1 for t in arrivals if start <= t < start + 1.0) for start in arrivals)
-        assert busiest <= 10, f"{busiest} requests reached NexHealth within one second"
-    finally:
-        running.stop()
+    limit = {"rate_per_second": 10, "rate_per_minute": 100_000, "max_queue_seconds": 30}
+    results = _with_client(failing_one_in_three, lambda client: _burst(client, 24, clock), time=clock, **limit)
+    # A call may fail on each of its three attempts; nearly all are answered on a retry.
+    assert sum(1 for r in results if not isinstance(r, Exception)) >= 20, results
+    assert len(arrivals) > 25  # the failed calls were retried
+    busiest = max(sum(1 for t in arrivals if start <= t < start + 1.0) for start in arrivals)
+    assert busiest <= 10, f"{busiest} requests reached NexHealth within one second"
 
 
 @pytest.mark.parametrize(
@@ -372,19 +371,10 @@ def test_a_page_size_refused_by_one_list_is_not_imposed_on_another() -> None:
             return
         await app(scope, receive, send)
 
-    running = serve_in_thread(limited, name="nexhealth-sandbox")
-    try:
+    async def two_lists(client: NexHealthClient) -> None:
+        window = {"patient_id": 1, "start": "2000-01-01T00:00:00Z", "end": "2001-01-01T00:00:00Z"}
+        await client.request("GET", "/appointments", params={**window, "per_page": 100})
+        await client.request("GET", "/patients", params={"per_page": 100, "page": 2})
 
-        async def scenario() -> None:
-            client = _client(running.url)
-            try:
-                window = {"patient_id": 1, "start": "2000-01-01T00:00:00Z", "end": "2001-01-01T00:00:00Z"}
-                await client.request("GET", "/appointments", params={**window, "per_page": 100})
-                await client.request("GET", "/patients", params={"per_page": 100, "page": 2})
-            finally:
-                await client.aclose()
-
-        asyncio.run(scenario())
-        assert seen == ["100"]
-    finally:
-        running.stop()
+    _with_client(limited, two_lists)
+    assert seen == ["100"]
