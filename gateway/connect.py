@@ -22,7 +22,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from gateway.contract import OAuthApp
-from gateway.errors import UpstreamSecurity
+from gateway.errors import FHIRError, UpstreamSecurity
 from gateway.sandbox_host import serve_in_thread
 from gateway.upstream.grants import GrantStore
 from gateway.upstream.oauth import FormPost, exchange_code, grant_store
@@ -59,6 +59,8 @@ def authorize_url(app: OAuthApp, redirect_uri: str, state: str, challenge: str) 
 def code_from(pasted: str, state: str) -> str:
     """The code from what an operator pasted: the whole redirect URL, or just the code."""
     text = pasted.strip()
+    if not text:
+        raise ConnectError("nothing was pasted: paste the redirected URL, or the code it carries")
     if "?" not in text:
         return text  # a bare code, typed by the operator from their own browser
     query = parse_qs(urlparse(text).query)
@@ -117,6 +119,8 @@ async def connect(
             grant, body = await exchange_code(app, post, code, redirect_uri, verifier)
         except UpstreamSecurity as exc:
             raise ConnectError(exc.diagnostics) from None
+        except FHIRError as exc:  # the token endpoint unreachable, failing or too slow
+            raise ConnectError(f"the code could not be exchanged: {exc.diagnostics}") from None
         await grant_store(store).save(tenant, grant)
         return body
     finally:
@@ -133,4 +137,7 @@ def _settle(future: asyncio.Future[str], outcome: str | Exception) -> None:
 
 
 async def _pasted(paste: Callable[[], Awaitable[str]], state: str) -> str:
-    return code_from(await paste(), state)
+    text = await paste()
+    while not text.strip():  # Enter pressed alone: the redirect may still arrive; ask again
+        text = await paste()
+    return code_from(text, state)

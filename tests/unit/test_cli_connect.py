@@ -73,3 +73,32 @@ def test_pasted_redirects_are_read_safely() -> None:
 
     with pytest.raises(ConnectError):
         code_from("http://127.0.0.1:5/callback?error=access_denied&state=s1", "s1")
+
+
+def test_a_pasted_code_the_token_endpoint_cannot_take_is_a_clear_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The operator presses Enter alone first (asked again: the redirect may still arrive), then
+    # pastes a code; the token endpoint cannot be reached. That was a raw traceback.
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        f"""
+[server]
+token_store = "{tmp_path / "tokens"}"
+token_store_keys = ["env:TEST_TOKEN_KEY"]
+[tenants.clinic-a]
+vendor = "nextech"
+base_url = "http://127.0.0.1:9/api"
+options = {{ oauth_base_url = "http://127.0.0.1:9", client_id = "cli", practice_id = "p" }}
+credentials = {{ client_secret = "env:TEST_NEXTECH_SECRET" }}
+"""
+    )
+    monkeypatch.setenv("TEST_NEXTECH_SECRET", "s3cret")
+    monkeypatch.setenv("TEST_TOKEN_KEY", Fernet.generate_key().decode())
+    lines = iter(["", "a-code-from-the-browser"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
+    code = cli.main(["--config", str(config), "connect", "clinic-a", "--paste", "--timeout", "20"])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "connection failed: the code could not be exchanged" in err and "Traceback" not in err
+    assert next(lines, None) is None  # the empty line was asked again, not sent as a code
