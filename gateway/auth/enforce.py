@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.auth.decision import Caller, Grant, confined_to, grants
-from gateway.auth.scopes import Permission
+from gateway.auth.scopes import Context, Permission
 from gateway.contract import Resource, ResourceSupport
 from gateway.contract.provider import Read
 from gateway.errors import FHIRError, Forbidden, Gone, NotFound
@@ -59,13 +59,20 @@ class Access:
         return self.queries is None or any(matches(resource, q) for q in self.queries)
 
 
+def _contexts_of(caller: Caller) -> list[str]:
+    """The scope contexts to suggest: those the caller's token already uses (a backend service
+    holds `system/` scopes, SMART App Launch 2.0 section 3.0.2), else `patient/` and `user/`."""
+    used = {scope.context for scope in caller.scopes.resource}
+    return [c.value for c in Context if c in used] or [Context.PATIENT.value, Context.USER.value]
+
+
 def access(caller: Caller, support: ResourceSupport, permission: Permission, zone: str = "UTC") -> Access:
     """The caller's access to `support.type` for `permission`, or 403 when it has none."""
     found = grants(caller, support.type, permission)
     if not found:
+        wanted = " or ".join(f"{context}/{support.type}.{permission.value}" for context in _contexts_of(caller))
         raise Forbidden(
-            f"The access token's scopes do not allow {_VERB[permission]} on {support.type}"
-            f" (a scope such as patient/{support.type}.{permission.value} or user/{support.type}.{permission.value})"
+            f"The access token's scopes do not allow {_VERB[permission]} on {support.type} (a scope such as {wanted})"
         )
     if all(not g.params for g in found):
         return Access(support.type, found, None)

@@ -224,6 +224,22 @@ def test_a_scope_too_narrow_is_403(client: TestClient, issuer: Issuer, backend: 
     assert backend.calls_to("Patient") == 0
 
 
+@pytest.mark.parametrize(
+    ("scope", "advised"),
+    [
+        ("patient/Observation.rs", "patient/Patient.r"),
+        ("system/Observation.rs", "system/Patient.r"),  # a backend service cannot use a patient/ scope
+        ("user/Observation.rs system/Observation.rs", "user/Patient.r or system/Patient.r"),
+    ],
+)
+def test_a_403_names_a_scope_of_the_kind_the_client_holds(
+    client: TestClient, issuer: Issuer, scope: str, advised: str
+) -> None:
+    headers = as_patient(issuer, scope) if scope.startswith("patient/") else issuer.headers(TENANT, scope)
+    diagnostics = outcome(client.get(f"{BASE}/Patient/p1", headers=headers), 403)["issue"][0]["diagnostics"]
+    assert diagnostics.endswith(f"(a scope such as {advised})")
+
+
 @pytest.mark.parametrize("scope", ["patient/*.read", "patient/*.rs", "patient/Patient.r patient/Observation.s"])
 def test_v1_and_v2_scopes_are_both_understood(client: TestClient, issuer: Issuer, scope: str) -> None:
     headers = as_patient(issuer, scope)
