@@ -208,9 +208,9 @@ async def update(request: Request) -> Response:
     check_instance_id(allowed, resource_id)
     resource, valueless = without_valueless_items(await read_resource(request, resource_type))
     if resource.get("id") != resource_id:
-        raise InvalidRequest(
-            f"The body's id ('{resource.get('id')}') must equal the id in the URL ('{resource_id}')", expression="id"
-        )
+        # FHIR R4 http.html#update: the body SHALL carry an id equal to the URL's.
+        given = "has no id" if resource.get("id") is None else f"has id '{resource['id']}'"
+        raise InvalidRequest(f"The body {given}; it must carry the id in the URL ('{resource_id}')", expression="id")
     conditions = preconditions(request.headers)
     # One version in If-Match goes to the adapter, which holds the update to it (through the
     # vendor's own versioning where it has one, else by comparing just before writing). Any

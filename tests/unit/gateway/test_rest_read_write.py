@@ -429,8 +429,11 @@ def test_a_malformed_if_match_is_400(client: TestClient, backend: FakeBackend, e
 
 def test_update_needs_the_id_of_the_url_in_the_body(client: TestClient, backend: FakeBackend) -> None:
     backend.add_patient("p1")
-    assert outcome(client.put(f"{BASE}/Patient/p1", json=_patient(), headers=FHIR_JSON), 400)
-    assert outcome(client.put(f"{BASE}/Patient/p1", json=_patient(id="p2"), headers=FHIR_JSON), 400)
+    missing = outcome(client.put(f"{BASE}/Patient/p1", json=_patient(), headers=FHIR_JSON), 400)["issue"][0]
+    other = outcome(client.put(f"{BASE}/Patient/p1", json=_patient(id="p2"), headers=FHIR_JSON), 400)["issue"][0]
+    assert missing["diagnostics"] == "The body has no id; it must carry the id in the URL ('p1')"  # no Python None
+    assert other["diagnostics"] == "The body has id 'p2'; it must carry the id in the URL ('p1')"
+    assert missing["expression"] == other["expression"] == ["id"]
     assert backend.calls_to("Patient", UPDATE) == 0
 
 
