@@ -43,7 +43,15 @@ def request_token(root: str, client_id: str, key_file: Path, scope: str, kid: st
         response = httpx.post(token_url, data=form, timeout=30)
     except httpx.HTTPError as exc:
         raise TokenRequestError(f"{token_url}: {type(exc).__name__}") from None
-    body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
-    if response.status_code != 200:
-        raise TokenRequestError(f"{response.status_code} {body.get('error')}: {body.get('error_description')}")
-    return str(body["access_token"])
+    try:
+        body = response.json() if "json" in response.headers.get("content-type", "") else {}
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    token = body.get("access_token")
+    if response.status_code == 200 and isinstance(token, str):
+        return token
+    if body.get("error"):  # RFC 6749 section 5.2
+        raise TokenRequestError(f"{response.status_code} {body['error']}: {body.get('error_description') or '-'}")
+    hint = "; --url is the gateway's root (e.g. http://127.0.0.1:8080), not a FHIR base" if "/fhir/" in root else ""
+    raise TokenRequestError(f"{token_url} answered HTTP {response.status_code} without a token{hint}")
