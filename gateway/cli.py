@@ -7,8 +7,10 @@ configuration is checked against them before anything starts.
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
+from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
@@ -40,7 +42,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(
             f"SMART demo: client '{DEMO_CLIENT}' ({' '.join(DEMO_SCOPES)}) signs with the private key in\n"
             f"  {demo.client_key}\n"
-            f"Get a token:  fhir-gateway token --url {demo.root} --client {DEMO_CLIENT} --key {demo.client_key}",
+            f"Get a token:  {_program()} token --url {demo.root} --client {DEMO_CLIENT} --key {demo.client_key}",
             flush=True,
         )
         return _run(demo.settings, host, port)
@@ -93,6 +95,13 @@ def _run(settings: Settings, host: str, port: int) -> int:
     return 0
 
 
+def _program() -> str:
+    """How this command was run, for a command line printed to be pasted back: the path of the
+    `fhir-gateway` script when it was run by path (`.venv/bin/fhir-gateway`, not on PATH)."""
+    invoked = sys.argv[0] if sys.argv else ""
+    return shlex.quote(invoked) if Path(invoked).name == "fhir-gateway" else "fhir-gateway"
+
+
 def _with_workers(settings: Settings, workers: int) -> Settings:
     """`--workers N` over `server.workers`, checked as if it were in the file."""
     from pydantic import ValidationError
@@ -100,13 +109,12 @@ def _with_workers(settings: Settings, workers: int) -> Settings:
     try:
         server = type(settings.server).model_validate({**settings.server.model_dump(), "workers": workers})
     except ValidationError as exc:
-        raise ConfigError("; ".join(f"--workers: {error['msg']}" for error in exc.errors())) from None
+        problems = (str(error["msg"]).removeprefix("Value error, ") for error in exc.errors())
+        raise ConfigError("; ".join(f"--workers: {problem}" for problem in problems)) from None
     return settings.model_copy(update={"server": server})
 
 
 def _check(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from gateway.errors import FHIRError
     from gateway.upstream.token_store import TokenStore
 
@@ -133,7 +141,6 @@ def _connect(args: argparse.Namespace) -> int:
     import sys
     import threading
     import webbrowser
-    from pathlib import Path
 
     from gateway.connect import ConnectError, connect
     from gateway.shared import shared_state
@@ -219,8 +226,6 @@ def _connect(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from gateway.token_request import TokenRequestError, request_token
 
     try:
@@ -231,7 +236,8 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: the verbs, their options and each one's help."""
     config_help = "TOML config file (default: $FHIR_GATEWAY_CONFIG, else the demo)"
     parser = argparse.ArgumentParser(prog="fhir-gateway", description="FHIR R4 facade gateway")
     parser.add_argument("--config", help=config_help)
@@ -241,8 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     after_verb.add_argument("--config", default=argparse.SUPPRESS, help=config_help)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", parents=[after_verb], help="run the gateway")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
+    serve.add_argument("--host", help="the address to listen on (default: server.host, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="the port to listen on (default: server.port, 8080)")
     serve.add_argument(
         "--workers", type=int, help="processes serving the port (more than one needs server.shared_state: Redis)"
     )
@@ -258,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         parents=[after_verb],
         help="connect an OAuth tenant (authorization code flow) and store its refresh token",
     )
-    link.add_argument("tenant")
+    link.add_argument("tenant", help="the tenant's name in the config (an OAuth vendor's, e.g. Nextech)")
     link.add_argument("--browser", action="store_true", help="also open the authorize address in a browser")
     link.add_argument("--paste", action="store_true", help="accept the redirected URL or code on standard input")
     link.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the authorization")
@@ -267,9 +273,14 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--url", required=True, help="the gateway's root URL, e.g. http://127.0.0.1:8080")
     token.add_argument("--client", required=True, help="the registered client id")
     token.add_argument("--key", required=True, help="the client's private key (PEM)")
-    token.add_argument("--scope", default="system/*.rs")
+    token.add_argument("--scope", default="system/*.rs", help="the scopes asked for (default: system/*.rs)")
     token.add_argument("--kid", help="the key's id in the client's JWKS, when it has several")
     token.set_defaults(run=_token)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "file", None):
         if args.config and args.config != args.file:

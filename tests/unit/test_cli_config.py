@@ -3,11 +3,13 @@ before anything starts, with a message naming the tenant and the key."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 
+from gateway import cli
 from gateway.app import create_app
 from gateway.cli import main
 from gateway.settings import ConfigError, Settings
@@ -190,3 +192,40 @@ credentials = { client_secret = "env:EYE_SECRET" }
     monkeypatch.setenv("EYE_TOKEN_KEY", "not-a-fernet-key")
     assert _check(tmp_path, '[server]\ntoken_store_keys = ["env:EYE_TOKEN_KEY"]\n' + text) == 2
     assert "server.token_store_keys: a key is not a Fernet key" in capsys.readouterr().err
+
+
+def test_a_workers_count_the_config_cannot_serve_is_refused_in_plain_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "gateway.toml"
+    config.write_text('[tenants.dental]\nvendor = "dentalpms"\nsandbox = true\n')
+    assert cli.main(["serve", "--config", str(config), "--workers", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "--workers: workers > 1 needs" in err and "Value error" not in err  # pydantic's prefix
+
+
+def test_every_option_and_argument_of_every_command_is_described() -> None:
+    parser_of = {"fhir-gateway": cli.build_parser()}
+    for action in parser_of["fhir-gateway"]._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            parser_of.update(action.choices)
+    for name, parser in parser_of.items():
+        for action in parser._actions:
+            if not isinstance(action, argparse._SubParsersAction | argparse._HelpAction):
+                assert action.help, f"{name} {'/'.join(action.option_strings) or action.dest} has no --help text"
+
+
+@pytest.mark.parametrize(
+    ("argv0", "printed"),
+    [
+        (".venv/bin/fhir-gateway", ".venv/bin/fhir-gateway"),  # as the README runs it: not on PATH
+        ("/opt/my tools/fhir-gateway", "'/opt/my tools/fhir-gateway'"),
+        ("fhir-gateway", "fhir-gateway"),
+        ("/srv/gateway/cli.py", "fhir-gateway"),  # python -m gateway.cli: name the installed command
+    ],
+)
+def test_a_printed_command_line_runs_as_the_gateway_was_run(
+    monkeypatch: pytest.MonkeyPatch, argv0: str, printed: str
+) -> None:
+    monkeypatch.setattr("sys.argv", [argv0, "serve", "--smart-demo"])
+    assert cli._program() == printed
