@@ -130,6 +130,17 @@ def fhir_routes() -> list[BaseRoute]:
         _any_method("/fhir/{tenant}/{type}/{id}/_history", history),
         _any_method("/fhir/{tenant}/{type}/_history", history),
         _any_method("/fhir/{tenant}/_history", history),
+        # The system level (R4 http.html#transaction, #search): a batch or transaction Bundle
+        # is POSTed, a search of every type is a GET, to the base. Neither is served: a 405
+        # allowing nothing, not a 404 "no such endpoint" that reads as a wrong base URL.
+        _any_method(
+            "/fhir/{tenant}",
+            _dispatch(
+                {},
+                refusal="Batch and transaction Bundles, and searches across all types, are not supported "
+                "here: send each request to its type's endpoint",
+            ),
+        ),
         _any_method("/fhir/{tenant}/{type}/{id}", _dispatch(_INSTANCE)),
         _any_method("/fhir/{tenant}/{type}", _dispatch(_TYPE)),
     ]

@@ -166,6 +166,16 @@ def test_history_is_a_405_allowing_nothing_not_an_unknown_id_or_type(
     assert outcome(client.get(f"{BASE}/Shoe/_history"), 404)  # a type the tenant does not serve
 
 
+def test_the_base_url_is_a_405_allowing_nothing_not_an_unknown_endpoint(client: TestClient) -> None:
+    # A batch or transaction is POSTed to the base, a search across types is a GET there (R4
+    # http.html#transaction, #search); neither is served. It was a 404 "No such endpoint".
+    for method in ("POST", "GET"):
+        refused = client.request(method, BASE, json={"resourceType": "Bundle", "type": "batch"})
+        assert outcome(refused, 405)["issue"][0]["diagnostics"].startswith("Batch and transaction Bundles")
+        assert refused.headers["allow"] == ""
+    assert outcome(client.post("/fhir/no-such-tenant", json={}), 404)
+
+
 def test_a_read_takes_repeated_elements_as_a_search_does(client: TestClient, backend: FakeBackend) -> None:
     backend.add_patient("p1", birth_date="1990-02-03")
     both = ok(client.get(f"{BASE}/Patient/p1?_elements=name&_elements=gender"))
