@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from gateway.app import create_app
 from gateway.sandbox_host import serve_in_thread
@@ -19,6 +20,12 @@ from sandboxes.clinic import Clinic, build_clinic
 from sandboxes.registry import SANDBOXES
 from tests.support.fhir_http import FhirHttp
 from tests.support.redis_server import running_redis
+
+# Property tests check behaviour, not speed (bench/ measures that): Hypothesis's default 200 ms
+# deadline per example failed an authorization property on a loaded 2-core machine, the first
+# example of a run paying for cold caches.
+settings.register_profile("gateway", deadline=None)
+settings.load_profile("gateway")
 
 _TIERS = {"e2e": pytest.mark.e2e, "conformance": pytest.mark.conformance}
 
