@@ -56,6 +56,7 @@ def _run(settings: Settings, host: str, port: int) -> int:
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.audit.sink import check_audit_path
     from gateway.auth.gate import check_exposure
     from gateway.observability.log_format import setup_logging
     from gateway.rest.hosts import check_hosts
@@ -63,6 +64,7 @@ def _run(settings: Settings, host: str, port: int) -> int:
 
     check_exposure(settings, host)
     settings = check_hosts(settings, host)
+    check_audit_path(settings.audit)  # here too, for the workers that open the sink
     setup_logging(settings.observability.log_format, settings.server.log_level)
     server = settings.server
     scheme = "https" if server.tls_certfile else "http"
@@ -115,10 +117,17 @@ def _with_workers(settings: Settings, workers: int) -> Settings:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from gateway.audit.sink import check_audit_path
+    from gateway.auth.gate import check_exposure
     from gateway.errors import FHIRError
+    from gateway.rest.hosts import check_hosts
     from gateway.upstream.token_store import TokenStore
 
     settings = _settings(args)
+    # What `serve` refuses at start-up, on the configured host (`serve --host` may differ).
+    check_exposure(settings, settings.server.host)
+    check_hosts(settings, settings.server.host)
+    check_audit_path(settings.audit)
     vendors = installed_vendors()
     store = TokenStore(Path(settings.server.token_store).expanduser(), token_keys(settings))
     for name, tenant in settings.tenants.items():

@@ -19,6 +19,7 @@ import httpx
 
 from gateway.connect import connect
 from gateway.contract import AdapterConfig, OAuthApp, SandboxFactory, Vendor
+from gateway.observability.context import working_for
 from gateway.sandbox_host import SandboxHost
 from gateway.settings import TenantSettings
 from gateway.shared.state import SharedState
@@ -85,7 +86,8 @@ async def _connect_sandbox(name: str, app: OAuthApp, store: TokenStore) -> None:
 
         token_http, post = token_client(app)
         try:
-            await connect(name, app, store, post, approve)
+            with working_for(name):  # the code exchange's vendor calls are this tenant's
+                await connect(name, app, store, post, approve)
         finally:
             await token_http.aclose()
     log.info("tenant %s: connected to its sandbox through the authorization-code flow", name)

@@ -29,7 +29,9 @@ class ConfigError(Exception):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # TOML has typed values, so a setting of the wrong type is a mistake in the file: `port =
+    # "18080"` is refused, not converted (strict), as an unknown key is (extra="forbid").
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class TimeoutSettings(_Strict):

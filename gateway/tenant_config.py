@@ -111,9 +111,21 @@ def _problems(
     problems: list[str] = []
     if not conf.base_url:
         problems.append("base_url: required unless sandbox = true")
+    elif not _absolute_http_url(conf.base_url):
+        # Every vendor call is made to this base; a relative one would be read against nothing.
+        problems.append("base_url: must be an absolute http:// or https:// URL (e.g. https://pms.example.com/api)")
     problems += option_problems(vendor, conf.options)
     problems += [f"credentials.{key}: {problem}" for key, problem in _credential_problems(vendor, conf.credentials)]
     return problems
+
+
+def _absolute_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def option_problems(vendor: Vendor[Any], options: Mapping[str, Any]) -> list[str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gateway import jsonio
-from gateway.settings import AuditSettings
+from gateway.settings import AuditSettings, ConfigError
 from gateway.text import escaped
 
 
@@ -102,7 +102,10 @@ class _Raising(logging.handlers.RotatingFileHandler):
 
 class FileSink:
     def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"audit.path: cannot create the directory of {path}: {exc.strerror}") from None
         self._handler = _Raising(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True)
         self._handler.setFormatter(logging.Formatter("%(message)s"))
 
@@ -125,7 +128,26 @@ class NoSink:
         return None
 
 
+def check_audit_path(conf: AuditSettings) -> None:
+    """Raise ConfigError unless the file sink could write at `audit.path`, without creating
+    anything (for `check-config`): every directory above the file that exists is one, and
+    the deepest existing one is writable. (What then fails a write is met per request: 503, or
+    served unaudited with `fail_open`.)"""
+    if conf.sink != "file":
+        return
+    path = Path(conf.path).expanduser()
+    for parent in path.parents:
+        if not parent.exists():
+            continue
+        if not parent.is_dir():
+            raise ConfigError(f"audit.path: {parent} is not a directory, so {path} cannot be created")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise ConfigError(f"audit.path: {parent} is not writable by this user, so {path} cannot be created")
+        return
+
+
 def audit_sink(conf: AuditSettings) -> AuditSink:
+    check_audit_path(conf)
     if conf.sink == "file":
         return FileSink(Path(conf.path).expanduser(), conf.max_bytes, conf.backups)
     if conf.sink == "stdout":

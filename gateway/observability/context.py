@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -29,6 +31,21 @@ class RequestContext:
 
 
 current: ContextVar[RequestContext | None] = ContextVar("fhir_gateway_request", default=None)
+
+# The tenant whose work runs outside any request (a sandbox tenant connected at start-up), for
+# the vendor calls it makes on a connection that has no name of its own (an OAuth token
+# endpoint's): without it they would be counted under an empty tenant label.
+tenant_at_work: ContextVar[str] = ContextVar("fhir_gateway_tenant_at_work", default="")
+
+
+@contextmanager
+def working_for(tenant: str) -> Iterator[None]:
+    """Vendor calls made in this block, outside a request, are `tenant`'s."""
+    token = tenant_at_work.set(tenant)
+    try:
+        yield
+    finally:
+        tenant_at_work.reset(token)
 
 
 def request_id_of(scope: Scope) -> str:

@@ -36,6 +36,8 @@ class GatewayObserver:
             request.vendor_calls += 1
             # A connection without a name (an OAuth token endpoint's) is the request's tenant's.
             tenant = tenant or request.tenant
+        # Outside a request (start-up), the tenant whose work it is.
+        tenant = tenant or context.tenant_at_work.get()
         call = VendorCall(tenant, method, path_template)
         if self.tracing.tracer is None:
             return _Timed(self, call, method_name(method))  # every vendor call: no generator

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway.ccd.codes import SECTION_KEYS
 from gateway.contract import Interaction, ResourceSupport, SearchParamSupport
 from gateway.search.definitions import definition
 from gateway.version import SOFTWARE_VERSION
@@ -42,7 +43,10 @@ def capability_statement(
                     "under 'Prefer: handling=strict'. Paging links carry "
                     "a signed token bound to the search; altered tokens are refused."
                 ),
-                "resource": [_resource(r, _has_per_patient_types(resources)) for r in resources.values()],
+                "resource": [
+                    _resource(r, base_url, _has_per_patient_types(resources), _renders_encounter_ccd(resources))
+                    for r in resources.values()
+                ],
             }
         ],
     }
@@ -50,6 +54,26 @@ def capability_statement(
 
 EVERYTHING = {"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}
 DOCREF = {"name": "docref", "definition": "http://hl7.org/fhir/us/core/OperationDefinition/docref"}
+# `$ccd` is the gateway's own operation: no published OperationDefinition defines it, so its
+# canonical is minted under the server's base (R4 capabilitystatement.html: "definition:
+# canonical(OperationDefinition)"; a canonical need not resolve), and what it takes is said in
+# the operation's documentation.
+CCD_OPERATION = "ccd"
+CCD_DOCUMENTATION = (
+    "Renders the encounter's Continuity of Care Document (C-CDA R2.1): application/xml, the HTML page "
+    "(Accept: text/html or _format=html) or a Binary resource (Accept: application/fhir+json or _format=json). "
+    "Parameter section (0..*, comma-separated): restrict the document to the named sections, of "
+    + ", ".join(SECTION_KEYS)
+    + ". A visit that has not taken place has no CCD (422)."
+)
+
+
+def ccd_operation(base_url: str) -> dict[str, str]:
+    return {
+        "name": CCD_OPERATION,
+        "definition": f"{base_url}/OperationDefinition/Encounter-ccd",
+        "documentation": CCD_DOCUMENTATION,
+    }
 
 
 def _interactions(support: ResourceSupport) -> list[str]:
@@ -67,7 +91,9 @@ def _versioning(support: ResourceSupport) -> str:
     return "versioned" if support.versioned else "no-version"
 
 
-def _resource(support: ResourceSupport, per_patient: bool = False) -> dict[str, Any]:
+def _resource(
+    support: ResourceSupport, base_url: str, per_patient: bool = False, encounter_ccd: bool = False
+) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "type": support.type,
         "interaction": [{"code": code} for code in _interactions(support)],
@@ -95,6 +121,8 @@ def _resource(support: ResourceSupport, per_patient: bool = False) -> dict[str, 
         entry["operation"] = [EVERYTHING]
     if support.type == "DocumentReference" and Interaction.SEARCH in support.interactions:
         entry["operation"] = [DOCREF]
+    if support.type == "Encounter" and encounter_ccd:
+        entry["operation"] = [ccd_operation(base_url)]
     return entry
 
 
@@ -114,6 +142,13 @@ def _search_param(resource_type: str, param: SearchParamSupport) -> dict[str, An
         }[param.pushdown]
     )
     return {"name": param.name, "type": str(found.type), "documentation": "; ".join(notes)}
+
+
+def _renders_encounter_ccd(resources: dict[str, ResourceSupport]) -> bool:
+    """Whether `Encounter/[id]/$ccd` works: it reads the encounter and its patient."""
+    return all(
+        name in resources and Interaction.READ in resources[name].interactions for name in ("Encounter", "Patient")
+    )
 
 
 def _has_per_patient_types(resources: dict[str, ResourceSupport]) -> bool:

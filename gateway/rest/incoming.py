@@ -62,24 +62,60 @@ MAX_LISTED_PROBLEMS = 100  # issues named one by one; the rest are counted in on
 
 
 def check_fhir(resource: dict[str, Any]) -> None:
-    """Raise Invalid, listing the elements that break the R4 model (the first
-    MAX_LISTED_PROBLEMS, then how many more), or return."""
-    model = get_fhir_model_class(resource["resourceType"])
+    """Raise Invalid, listing every problem found (the first MAX_LISTED_PROBLEMS, then how
+    many more): the elements that break the R4 model, the strings holding control characters
+    and the codes outside a required binding, all in one answer (R4 operationoutcome.html: an
+    OperationOutcome carries one issue per problem); or return."""
+    resource_type = resource["resourceType"]
+    model = get_fhir_model_class(resource_type)
+    problems: list[tuple[str, str | None]] = list(_unknown_resource_types(resource, resource_type))
     try:
-        parsed = model.model_validate(resource)
+        if not problems:  # the model raises KeyError, not a ValidationError, at an unknown type
+            model.model_validate(resource)
     except ValidationError as exc:
-        problems: list[tuple[str, str | None]] = []
         for error in exc.errors(include_url=False):
             path = ".".join(str(p) for p in error["loc"] if p != "__root__")
-            where = f"{resource['resourceType']}.{path}" if path else resource["resourceType"]
+            where = f"{resource_type}.{path}" if path else resource_type
             problems.append((f"{where}: {error['msg']}", where))
-        raise Invalid(_listed(problems)) from None
-    controls: list[tuple[str, str | None]] = list(_control_characters(resource, resource["resourceType"]))
-    if controls:
-        raise Invalid(_listed(controls))
-    unbound: list[tuple[str, str | None]] = list(binding_problems(parsed, resource["resourceType"]))
-    if unbound:
-        raise Invalid(_listed(unbound))
+    problems += _control_characters(resource, resource_type)
+    # Read from the JSON as sent, so that a body the model could not read still gets them; an
+    # element already named as malformed is not named again.
+    named = {_dotted(where) for _, where in problems if where is not None}
+    problems += [
+        (message, where)
+        for message, where in binding_problems(model, resource, resource_type)
+        if _dotted(where) not in named
+    ]
+    if problems:
+        raise Invalid(_listed(problems))
+
+
+def _unknown_resource_types(value: Any, where: str) -> Iterator[tuple[str, str]]:
+    """The resources inside `value` (contained, or a Bundle's entries) whose resourceType R4
+    does not define."""
+    if isinstance(value, dict):
+        kind = value.get("resourceType")
+        if isinstance(kind, str) and not _known_type(kind):
+            yield f"{where}: unknown resourceType '{kind}'", where
+            return
+        for key, item in value.items():
+            yield from _unknown_resource_types(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _unknown_resource_types(item, f"{where}[{index}]")
+
+
+def _known_type(name: str) -> bool:
+    try:
+        get_fhir_model_class(name)
+    except (KeyError, ValueError):
+        return False
+    return True
+
+
+def _dotted(where: str) -> str:
+    """A FHIRPath as the model's errors spell it (`name.0.use`, not `name[0].use`)."""
+    return re.sub(r"\[(\d+)\]", r".\1", where)
 
 
 def without_valueless_items(resource: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:

@@ -143,3 +143,22 @@ def test_every_declared_type_reads_and_searches_conformantly(
                 assert vread["meta"]["versionId"] == version
             for profile in item.get("meta", {}).get("profile", []):
                 assert profile in resource.get("supportedProfile", []), (rtype, profile)
+
+
+def test_encounter_ccd_is_declared_and_works(
+    fhir: FhirHttp, tenant: str, capability: dict[str, Any], a_patient: str
+) -> None:
+    """The statement lists `Encounter/[id]/$ccd` wherever the route answers, with its `section`."""
+    resources = _resources(capability)
+    if "Encounter" not in resources:
+        pytest.skip(f"{tenant} serves no encounters")
+    operations = {o["name"]: o for o in resources["Encounter"].get("operation", [])}
+    assert "ccd" in operations, resources["Encounter"].get("operation")
+    assert operations["ccd"]["definition"].startswith(capability["implementation"]["url"])
+    assert "section" in operations["ccd"]["documentation"]
+    encounters = fhir.search_all(f"/fhir/{tenant}/Encounter", **_required(resources["Encounter"], a_patient))
+    finished = [e for e in encounters if e.get("status") == "finished"]
+    if not finished:
+        pytest.skip(f"{tenant} has no finished encounter to render")
+    response = fhir.get(f"/fhir/{tenant}/Encounter/{finished[0]['id']}/$ccd", params={"section": "allergies"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/xml")

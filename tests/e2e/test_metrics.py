@@ -71,6 +71,18 @@ def test_metrics_count_every_tenant_and_its_vendor_without_phi(http: httpx.Clien
     assert 'route="/fhir/{tenant}/{type}/{id}"' in text
 
 
+def test_start_up_vendor_calls_are_labelled_with_their_tenant(http: httpx.Client) -> None:
+    # Nextech's sandbox tenant is connected at start-up (the authorization-code exchange), on a
+    # connection with no name and outside any request: still Nextech's, never tenant="".
+    samples = _samples(http.get("/metrics").text)
+    vendor = [n for n in samples if n.startswith(("fhir_gateway_vendor_", "fhir_gateway_breaker_"))]
+    assert vendor and not [n for n in vendor if 'tenant=""' in n], [n for n in vendor if 'tenant=""' in n]
+    assert any(
+        n.startswith("fhir_gateway_vendor_calls_total{") and 'endpoint="/{id}/token"' in n and 'tenant="nextech"' in n
+        for n in samples
+    )
+
+
 def test_probes(http: httpx.Client) -> None:
     assert http.get("/livez").json() == {"status": "live"}
     assert http.get("/healthz").status_code == 200

@@ -229,3 +229,64 @@ def test_a_printed_command_line_runs_as_the_gateway_was_run(
 ) -> None:
     monkeypatch.setattr("sys.argv", [argv0, "serve", "--smart-demo"])
     assert cli._program() == printed
+
+
+# -- what `serve` refuses, check-config refuses ----------------------------------------------
+
+
+def test_check_config_refuses_an_unauthorized_gateway_off_loopback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = '[server]\nhost = "0.0.0.0"\nallowed_hosts = ["fhir.example.org"]\n' + GOOD
+    assert _check(tmp_path, text) == 2
+    assert 'configuration error: server.auth is "none" and the gateway would listen on 0.0.0.0' in (
+        capsys.readouterr().err
+    )
+
+
+def test_check_config_refuses_links_built_from_the_host_header_off_loopback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = '[server]\nhost = "0.0.0.0"\nauth = "smart"\n' + GOOD
+    text += '[tenants.smile.auth]\nissuer = "https://idp.example"\njwks_uri = "https://idp.example/jwks"\n'
+    text += 'token_endpoint = "https://idp.example/token"\naudience = "https://fhir.example.org/fhir/smile"\n'
+    assert _check(tmp_path, text) == 2
+    assert "server.public_base_url" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("verb", ["check-config", "serve"])
+def test_an_audit_path_under_a_file_is_a_configuration_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], verb: str
+) -> None:
+    (tmp_path / "file-not-dir").write_text("")
+    audit = tmp_path / "file-not-dir" / "audit.jsonl"
+    text = f'[audit]\nsink = "file"\npath = "{audit}"\n' + GOOD
+    assert _check(tmp_path, text, verb, "--config", "FILE") == 2
+    err = capsys.readouterr().err
+    assert f"configuration error: audit.path: {tmp_path / 'file-not-dir'} is not a directory" in err
+    assert "Traceback" not in err and not audit.parent.is_dir()
+
+
+def test_start_up_refuses_an_audit_path_it_cannot_create(tmp_path: Path) -> None:
+    (tmp_path / "file-not-dir").write_text("")
+    settings = Settings.model_validate(
+        {
+            "audit": {"sink": "file", "path": str(tmp_path / "file-not-dir" / "audit.jsonl")},
+            "tenants": {"demo": {"vendor": "dentalpms", "sandbox": True}},
+        }
+    )
+    with pytest.raises(ConfigError, match=r"audit\.path: "):
+        create_app(settings, VENDORS, SANDBOXES)
+
+
+@pytest.mark.parametrize("url", ["pms.example.com", "ftp://pms.example.com", "https://", "http://pms:port/"])
+def test_a_base_url_must_be_an_absolute_http_url(tmp_path: Path, capsys: pytest.CaptureFixture[str], url: str) -> None:
+    assert _check(tmp_path, GOOD.replace("https://pms.example.com/api/v1", url)) == 2
+    assert "tenant 'smile': base_url: must be an absolute http:// or https:// URL" in capsys.readouterr().err
+
+
+def test_a_setting_of_the_wrong_type_is_refused_not_converted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _check(tmp_path, '[server]\nport = "18080"\n' + GOOD) == 2
+    assert "server.port: Input should be a valid integer" in capsys.readouterr().err

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from gateway.contract import Pushdown
+from gateway.contract import Interaction, Pushdown, ResourceSupport
+from gateway.rest.capability import capability_statement
 from tests.support.fake_vendor import (
     BASE,
     DEFAULT_PATIENT_PARAMS,
@@ -116,3 +117,20 @@ def test_allow_headers_agree_with_the_statement(client: TestClient, resource_typ
 
 def test_the_default_fake_declares_every_pushdown_kind() -> None:
     assert set(DEFAULT_PATIENT_PARAMS.values()) == set(Pushdown)
+
+
+def _statement(*types: ResourceSupport) -> dict[str, dict[str, Any]]:
+    statement = capability_statement("t", "https://gw.example/fhir/t", {r.type: r for r in types}, 10, 100)
+    return {r["type"]: r for r in statement["rest"][0]["resource"]}
+
+
+_READ = frozenset({Interaction.READ})
+
+
+def test_encounter_ccd_is_declared_where_it_works() -> None:
+    resources = _statement(ResourceSupport("Patient", _READ), ResourceSupport("Encounter", _READ))
+    [ccd] = resources["Encounter"]["operation"]
+    assert ccd["name"] == "ccd" and ccd["definition"] == "https://gw.example/fhir/t/OperationDefinition/Encounter-ccd"
+    assert "Parameter section" in ccd["documentation"] and "allergies" in ccd["documentation"]
+    # $ccd reads the encounter's patient: without Patient read there is no CCD to declare.
+    assert "operation" not in _statement(ResourceSupport("Encounter", _READ))["Encounter"]

@@ -657,3 +657,34 @@ def test_binding_problems_are_listed_up_to_100_and_counted(client: TestClient, b
     invalid = outcome(client.post(f"{BASE}/Patient", json=_patient(telecom=telecom), headers=FHIR_JSON), 400)
     assert len(invalid["issue"]) == 101
     assert invalid["issue"][100]["diagnostics"] == "50 more problems of the same body are not listed"
+
+
+def _named(invalid: dict[str, Any]) -> list[str]:
+    return [expression for issue in invalid["issue"] for expression in issue.get("expression", [])]
+
+
+def test_one_400_names_structural_and_binding_problems_together(client: TestClient, backend: FakeBackend) -> None:
+    # R4 operationoutcome.html: one issue per problem, so the client fixes the body in one go.
+    body = _patient(gender="x", foo=1, telecom=[{"system": "pigeon", "value": 7}])
+    invalid = outcome(client.post(f"{BASE}/Patient", json=body, headers=FHIR_JSON), 400)
+    assert sorted(_named(invalid)) == [
+        "Patient.foo",
+        "Patient.gender",
+        "Patient.telecom.0.value",
+        "Patient.telecom[0].system",
+    ]
+    assert backend.calls_to("Patient", CREATE) == 0
+
+
+def test_a_body_the_model_cannot_read_is_a_400_not_a_500(client: TestClient) -> None:
+    body = _patient(gender="x", name="not a list", contained=[{"resourceType": "NoSuchType"}])
+    invalid = outcome(client.post(f"{BASE}/Patient", json=body, headers=FHIR_JSON), 400)
+    assert sorted(_named(invalid)) == ["Patient.contained[0]", "Patient.gender"]
+    broken = _patient(gender="x", name="not a list", contact=[{"gender": "q", "foo": 1}])
+    invalid = outcome(client.post(f"{BASE}/Patient", json=broken, headers=FHIR_JSON), 400)
+    assert sorted(_named(invalid)) == [
+        "Patient.contact.0.foo",
+        "Patient.contact[0].gender",
+        "Patient.gender",
+        "Patient.name",
+    ]

@@ -10,6 +10,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from gateway.observability import observer as observing
+from gateway.observability.context import working_for
 from gateway.observability.figures import Figures
 from gateway.observability.metrics import Metrics
 from gateway.observability.observer import GatewayObserver
@@ -141,3 +142,14 @@ def test_each_event_goes_to_the_gateway_whose_context_reported_it() -> None:
         observing.deactivate()
     assert first.figures.tenant("dentalpms").vendor.summary().count == 2
     assert second.figures.tenant("dentalpms").vendor.summary().count == 1
+
+
+def test_a_call_outside_any_request_is_the_tenant_at_work() -> None:
+    # A sandbox tenant's start-up code exchange: a nameless connection (the token endpoint's)
+    # with no request to take the tenant from.
+    obs = _observer()
+    with working_for("nextech"), obs.vendor_call("", "POST", "/{id}/token") as call:
+        call.status = 200
+    labels = {"tenant": "nextech", "method": "POST", "endpoint": "/{id}/token", "outcome": "2xx"}
+    assert _value(obs, "fhir_gateway_vendor_calls_total", **labels) == 1
+    assert _value(obs, "fhir_gateway_vendor_calls_total", **{**labels, "tenant": ""}) == 0
