@@ -51,6 +51,10 @@ _GENERATION = struct.Struct("!q")
 _STAMP = struct.Struct("!dq")
 
 
+class _Abandoned(Exception):
+    """The fetch other requests joined was cancelled with the request that began it."""
+
+
 @dataclass(frozen=True)
 class CachePolicy:
     ttl: float = 30.0
@@ -208,16 +212,20 @@ class ResponseCache:
     ) -> bytes:
         # Keyed by generation too: a request after a write never joins a fill begun before it.
         flight = (kind, generation, key)
-        running = self._inflight.get(flight)
-        if running is not None:
-            payload: bytes = await asyncio.shield(running)
-            return payload
+        while (running := self._inflight.get(flight)) is not None:
+            try:
+                payload: bytes = await asyncio.shield(running)
+                return payload
+            except _Abandoned:
+                continue  # its request went away (cancelled): this one fetches (or joins the next fetch)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._inflight[flight] = future
         try:
             payload = codec.encode(await load())
         except BaseException as exc:
-            future.set_exception(exc)
+            # A fetch cancelled with its own request (a client gone, a sibling call failed) is no
+            # answer to the other requests that joined it: they fetch again, not fail with it.
+            future.set_exception(_Abandoned() if isinstance(exc, asyncio.CancelledError) else exc)
             future.exception()  # retrieved: no "never retrieved" warning when nobody else waited
             raise
         finally:
