@@ -19,6 +19,7 @@ from gateway.settings import CacheSettings, PagingSettings, ServerSettings, Sett
 from gateway.tenants import RESOURCE
 from tests.support.fake_vendor import (
     BASE,
+    CREATE,
     DELETE,
     FAKE,
     FAKE_URL,
@@ -182,6 +183,22 @@ def test_a_conditional_delete_is_checked_against_the_vendor_not_the_cache(
     assert outcome(client.delete(f"{BASE}/Patient/p1", headers={"If-Match": 'W/"1"'}), 412)
     assert backend.calls_to("Patient", DELETE) == 0
     assert client.delete(f"{BASE}/Patient/p1", headers={"If-Match": 'W/"2"'}).status_code == 204
+
+
+def test_a_conditional_create_is_checked_against_the_vendor_not_the_cache(
+    client: TestClient, backend: FakeBackend
+) -> None:
+    """If-None-Exist decides whether a record is created (FHIR R4 http.html#ccreate): a search
+    page cached before the record appeared in the vendor's own system must not make a duplicate."""
+    assert ids(ok(client.get(f"{BASE}/Patient?identifier=urn:fake:mrn|MRN-7"))) == []  # now cached
+    backend.add_patient("p7", family="Adeyemi", identifier="MRN-7")  # created in the vendor's own system
+    new = {"resourceType": "Patient", "name": [{"family": "Adeyemi"}], "identifier": [
+        {"system": "urn:fake:mrn", "value": "MRN-7"}]}  # fmt: skip
+    answer = client.post(
+        f"{BASE}/Patient", json=new, headers={**JSON, "If-None-Exist": "identifier=urn:fake:mrn|MRN-7"}
+    )
+    assert ok(answer)["id"] == "p7"  # 200: the existing record, nothing created
+    assert backend.calls_to("Patient", CREATE) == 0 and len(backend.patients) == 3
 
 
 class _SlowBackend(FakeBackend):
