@@ -310,6 +310,36 @@ def test_a_vendor_429_is_retried_at_the_vendor_within_a_gateway_request() -> Non
     assert len(searches) == 2 and envelope.data
 
 
+def test_a_client_that_waits_the_retry_after_of_a_throttled_authentication_is_served() -> None:
+    """NexHealth counts `POST /authenticates` against the key's limit, and may answer it 429.
+    The failed renewal is shared with the requests that come after it for a few seconds, but
+    not past the wait our client was told (RFC 6585 section 4): a client that waits its
+    Retry-After and asks again reaches NexHealth, rather than the 429 remembered."""
+    inner = create_app(build_clinic(), api_key=KEY, subdomain=SUBDOMAIN)
+    authentications: list[int] = []
+
+    async def throttling_the_first_authentication(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/authenticates":
+            authentications.append(1)
+            if len(authentications) == 1:
+                await JSONResponse({"error": ["Too many requests"]}, status_code=429)(scope, receive, send)
+                return
+        await inner(scope, receive, send)
+
+    async def search_twice(client: NexHealthClient) -> tuple[str, Any]:
+        try:
+            await client.request("GET", "/patients", params={"per_page": 1})
+        except Throttled as throttled:
+            wait = throttled.headers["Retry-After"]
+        else:
+            raise AssertionError("the first search was not throttled")
+        await asyncio.sleep(int(wait) + 0.05)
+        return wait, await client.request("GET", "/patients", params={"per_page": 1})
+
+    wait, envelope = _with_client(throttling_the_first_authentication, search_twice)
+    assert int(wait) < 5 and envelope.data and len(authentications) == 2
+
+
 def test_a_call_retried_after_a_vendor_failure_waits_its_turn() -> None:
     """The core retries a read NexHealth failed (gateway.upstream.retry). NexHealth counts the
     retry as it counted the first attempt, but the turn was taken once, before the call: a burst
