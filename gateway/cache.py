@@ -23,7 +23,9 @@ import contextlib
 import logging
 import struct
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -49,6 +51,25 @@ VENDOR_DOWN = (UpstreamError, UpstreamTimeout, VendorUnavailable)
 # the payload.
 _GENERATION = struct.Struct("!q")
 _STAMP = struct.Struct("!dq")
+
+
+_PAST_THE_CACHE: ContextVar[bool] = ContextVar("fhir_gateway_past_the_cache", default=False)
+
+
+@contextmanager
+def past_the_cache() -> Iterator[None]:
+    """Reads and searches made inside go to the vendor: what a write decides on (If-None-Exist,
+    FHIR R4 http.html#ccreate) must be what the vendor holds now, neither an entry up to `ttl`
+    old nor a stale one (RFC 5861's stale-if-error is for reads only)."""
+    token = _PAST_THE_CACHE.set(True)
+    try:
+        yield
+    finally:
+        _PAST_THE_CACHE.reset(token)
+
+
+class _Abandoned(Exception):
+    """The fetch other requests joined was cancelled with the request that began it."""
 
 
 @dataclass(frozen=True)
@@ -181,7 +202,10 @@ class ResponseCache:
     ) -> T:
         """The fresh entry for `key`, else `load()` (shared by concurrent callers), else, when the
         vendor cannot answer, the entry within its stale period, marked by `mark_stale`. The
-        cache is an optimisation: when its store cannot be reached, the vendor answers."""
+        cache is an optimisation: when its store cannot be reached, the vendor answers. Inside
+        `past_the_cache()`, the vendor answers, or its failure stands."""
+        if _PAST_THE_CACHE.get():
+            return await load()
         try:
             generation, entry = await self._store.lookup(kind, key)
         except SharedStateUnavailable:
@@ -208,16 +232,20 @@ class ResponseCache:
     ) -> bytes:
         # Keyed by generation too: a request after a write never joins a fill begun before it.
         flight = (kind, generation, key)
-        running = self._inflight.get(flight)
-        if running is not None:
-            payload: bytes = await asyncio.shield(running)
-            return payload
+        while (running := self._inflight.get(flight)) is not None:
+            try:
+                payload: bytes = await asyncio.shield(running)
+                return payload
+            except _Abandoned:
+                continue  # its request went away (cancelled): this one fetches (or joins the next fetch)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._inflight[flight] = future
         try:
             payload = codec.encode(await load())
         except BaseException as exc:
-            future.set_exception(exc)
+            # A fetch cancelled with its own request (a client gone, a sibling call failed) is no
+            # answer to the other requests that joined it: they fetch again, not fail with it.
+            future.set_exception(_Abandoned() if isinstance(exc, asyncio.CancelledError) else exc)
             future.exception()  # retrieved: no "never retrieved" warning when nobody else waited
             raise
         finally:

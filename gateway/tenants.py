@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar, cast
 
@@ -82,9 +82,9 @@ def guarded(provider: ResourceProvider, vendor: str) -> ResourceProvider:
     )
 
 
-def cached(provider: ResourceProvider, cache: ResponseCache) -> ResourceProvider:
+def cached(provider: ResourceProvider, cache: ResponseCache, dependents: Sequence[str] = ()) -> ResourceProvider:
     """The provider answering reads and search pages from `cache` (gateway.cache), and dropping
-    the type's entries after each of its writes."""
+    the type's entries after each of its writes, and those of the `dependents` types too."""
     kind, read, search = provider.type, provider.read, provider.search
 
     async def read_cached(resource_id: str) -> Resource:
@@ -106,7 +106,7 @@ def cached(provider: ResourceProvider, cache: ResponseCache) -> ResourceProvider
             try:
                 return await write(*args, **kwargs)
             finally:  # even a failed write may have changed something
-                await asyncio.shield(cache.forget_type(kind))
+                await asyncio.shield(_forget(cache, (kind, *dependents)))
 
         return written
 
@@ -119,6 +119,11 @@ def cached(provider: ResourceProvider, cache: ResponseCache) -> ResourceProvider
         update=forgetting(provider.update),
         delete=forgetting(provider.delete),
     )
+
+
+async def _forget(cache: ResponseCache, kinds: Sequence[str]) -> None:
+    for kind in kinds:
+        await cache.forget_type(kind)
 
 
 RESOURCE: Codec[Resource] = Codec(jsonio.dumps, jsonio.loads)
@@ -149,15 +154,23 @@ class Connection:
         self._seen: Mapping[str, ResourceProvider] | None = None
         self._guarded: dict[str, ResourceProvider] = {}
 
-    def _wrap(self, provider: ResourceProvider) -> ResourceProvider:
+    def _wrap(self, provider: ResourceProvider, table: Mapping[str, ResourceProvider]) -> ResourceProvider:
         safe = guarded(provider, self.vendor)
-        return cached(safe, self.cache) if self.cache is not None else safe
+        if self.cache is None:
+            return safe
+        # What the types of the patient compartment answer depends on their patient (a deleted
+        # patient's allergies are gone with it, 410): a write of a Patient drops their entries
+        # too, or a client would read around its own DELETE.
+        dependents = (
+            [name for name, p in table.items() if p.declaration.per_patient] if provider.type == "Patient" else []
+        )
+        return cached(safe, self.cache, dependents)
 
     @property
     def providers(self) -> Mapping[str, ResourceProvider]:
         current = self._adapter.providers
         if current is not self._seen:
-            self._guarded = {name: self._wrap(p) for name, p in current.items()}
+            self._guarded = {name: self._wrap(p, current) for name, p in current.items()}
             self._seen = current
         return self._guarded
 

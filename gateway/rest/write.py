@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from gateway.auth.enforce import Access, check_instance_id, read_within
 from gateway.auth.scopes import Permission
+from gateway.cache import past_the_cache
 from gateway.contract import Interaction, ResourceProvider, Written
 from gateway.errors import (
     AlreadyExists,
@@ -190,7 +191,8 @@ async def _conditional_matches(
             expression="If-None-Exist",
         )
     admit = searchable.admits if searchable.queries is not None else None
-    page = await fetch_page(provider, parsed.query, 2, first_position(provider, False, 2), admit)
+    with past_the_cache():  # what decides a create is what the vendor holds now
+        page = await fetch_page(provider, parsed.query, 2, first_position(provider, False, 2), admit)
     if len(page.resources) < 2 and page.next is not None:
         # The walk stopped before the end: "no match" or "one match" would be a guess.
         raise TooCostly("If-None-Exist could not be checked completely; use a more selective condition")

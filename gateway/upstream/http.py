@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -161,6 +162,7 @@ class UpstreamClient:
         template = vendor_path_template(path)
         attempts = 0
         tentative = is_tentative()
+        ends_at: float | None = None  # the total deadline, from when the first attempt was sent
 
         async def outcome(failed: bool, probe: bool) -> None:
             if failed and tentative:  # perhaps how the vendor reads this request: not held against it
@@ -170,10 +172,12 @@ class UpstreamClient:
                 await self.breaker.record(failed=failed)
 
         async def attempt() -> UpstreamResponse:
-            nonlocal attempts
+            nonlocal attempts, ends_at
             attempts += 1
             if attempts > 1:
                 observer().retried(self.name)
+                if ends_at is not None and ends_at - time.monotonic() <= 0:
+                    raise UpstreamTimeout("The vendor system did not answer in time")
             if self.pace is not None:
                 try:
                     # An open breaker refuses at once: not after a wait for a turn, nor with a
@@ -197,7 +201,13 @@ class UpstreamClient:
                 except VendorUnavailable:
                     call.error = "refused"
                     raise
-                sending = self._send(method, url, params, body if body is not None else data, send_headers)
+                # A retry has what is left of the call's total timeout, not a whole one of its own:
+                # the client hears within the total whatever the attempts (each a fresh one, a
+                # vendor failing slowly kept a request nearly `attempts` times as long).
+                now = time.monotonic()
+                ends_at = now + self.timeouts.total if ends_at is None else ends_at
+                left = max(ends_at - now, 0.001)
+                sending = self._send(method, url, params, body if body is not None else data, send_headers, left)
                 try:
                     answer = await (self._probe(sending) if probe else sending)
                 except UpstreamTimeout:
@@ -285,9 +295,18 @@ class UpstreamClient:
         params: Mapping[str, str | int] | list[tuple[str, str]] | None,
         data: Any,
         headers: Mapping[str, str],
+        total: float,
     ) -> UpstreamResponse:
+        # The session's timeouts, or less in total (a retry); never `timeout=None`: no timeout at all.
+        shorter: dict[str, Any] = {}
+        if total < self.timeouts.total:
+            shorter["timeout"] = aiohttp.ClientTimeout(
+                total=total, connect=self.timeouts.connect, sock_read=self.timeouts.read
+            )
         try:
-            async with self._client().request(method, url, params=params, data=data, headers=headers) as response:
+            async with self._client().request(
+                method, url, params=params, data=data, headers=headers, **shorter
+            ) as response:
                 payload = await response.read()
                 # aiohttp's own headers: case-insensitive (a vendor may send `retry-after`)
                 return UpstreamResponse(response.status, response.headers, payload)

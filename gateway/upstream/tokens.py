@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -85,7 +86,11 @@ class FailurePolicy(Protocol):
 
 @dataclass(frozen=True)
 class RememberFor:
-    """A failure holds for `seconds` (and is forgotten if the clock goes back)."""
+    """A failure holds for `seconds` (and is forgotten if the clock goes back), but no longer
+    than the Retry-After it told our clients: a renewal refused for now (a vendor's 429 on its
+    auth request, an open breaker, our own rate limit) says when to ask again (RFC 6585 section
+    4, RFC 9110 section 10.2.3), and a client that waits that long must reach the vendor, not
+    meet the remembered refusal again."""
 
     seconds: float = FAILURE_MEMORY
 
@@ -93,7 +98,7 @@ class RememberFor:
         return None
 
     async def holds(self, failure: Failure, now: float) -> bool:
-        return 0.0 <= now - failure.at < self.seconds
+        return 0.0 <= now - failure.at < min(self.seconds, _retry_after(failure.error))
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,13 @@ class SharedTokens:
         # may take about as long again.
         work = 2 * config.total_timeout + 5
         return cls(config.shared, config.context.tenant, seal, work=work, wait=config.total_timeout)
+
+
+def _retry_after(error: FHIRError) -> float:
+    """The seconds `error` tells a client to wait (delay-seconds, as the gateway writes them),
+    or infinity when it names none."""
+    told = error.headers.get("Retry-After", "")
+    return float(told) if told.isdigit() else math.inf
 
 
 class TokenCache:

@@ -173,7 +173,10 @@ class NexHealthClient:
 
         def wait(state: RetryCallState) -> float:
             told = _told(state)
-            return float(told) if told is not None else backoff(state)
+            chosen = float(told) if told is not None else backoff(state)
+            # Never past the request's wait: tenacity checks `stop` before it sleeps, so a backoff
+            # chosen just before the deadline would otherwise sleep past it and ask once more.
+            return min(chosen, max(0.0, deadline - self._steady()))
 
         try:
             async for attempt in AsyncRetrying(

@@ -7,14 +7,19 @@ import asyncio
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
+from gateway.app import create_app
 from gateway.cache import CachePolicy, LocalCacheStore, ResponseCache, stale_resource
+from gateway.contract import Resource
 from gateway.errors import UpstreamError
+from gateway.sandbox_host import serve_in_thread
 from gateway.settings import CacheSettings, PagingSettings, ServerSettings, Settings, TenantSettings
 from gateway.tenants import RESOURCE
 from tests.support.fake_vendor import (
     BASE,
+    CREATE,
     DELETE,
     FAKE,
     FAKE_URL,
@@ -178,3 +183,54 @@ def test_a_conditional_delete_is_checked_against_the_vendor_not_the_cache(
     assert outcome(client.delete(f"{BASE}/Patient/p1", headers={"If-Match": 'W/"1"'}), 412)
     assert backend.calls_to("Patient", DELETE) == 0
     assert client.delete(f"{BASE}/Patient/p1", headers={"If-Match": 'W/"2"'}).status_code == 204
+
+
+def test_a_conditional_create_is_checked_against_the_vendor_not_the_cache(
+    client: TestClient, backend: FakeBackend
+) -> None:
+    """If-None-Exist decides whether a record is created (FHIR R4 http.html#ccreate): a search
+    page cached before the record appeared in the vendor's own system must not make a duplicate."""
+    assert ids(ok(client.get(f"{BASE}/Patient?identifier=urn:fake:mrn|MRN-7"))) == []  # now cached
+    backend.add_patient("p7", family="Adeyemi", identifier="MRN-7")  # created in the vendor's own system
+    new = {"resourceType": "Patient", "name": [{"family": "Adeyemi"}], "identifier": [
+        {"system": "urn:fake:mrn", "value": "MRN-7"}]}  # fmt: skip
+    answer = client.post(
+        f"{BASE}/Patient", json=new, headers={**JSON, "If-None-Exist": "identifier=urn:fake:mrn|MRN-7"}
+    )
+    assert ok(answer)["id"] == "p7"  # 200: the existing record, nothing created
+    assert backend.calls_to("Patient", CREATE) == 0 and len(backend.patients) == 3
+
+
+class _SlowBackend(FakeBackend):
+    """Reads of p1 take a while; reads of p2 fail sooner, as a vendor 5xx."""
+
+    async def read_patient(self, resource_id: str) -> Resource:
+        if resource_id == "p2":
+            await asyncio.sleep(0.25)  # after B has joined A's read of p1
+            raise UpstreamError("The vendor system failed (HTTP 503)")
+        await asyncio.sleep(0.4)
+        return await super().read_patient(resource_id)
+
+
+def test_a_request_given_up_midway_does_not_fail_anothers_identical_read() -> None:
+    """Request A searches `_id=p1,p2`: its read of p2 fails, so its read of p1, which request B
+    joined, is cancelled (its sibling failed). B asked for p1 alone and must get it, not a 500."""
+    backend = _SlowBackend()
+    backend.add_patient("p1", family="Okafor")
+    backend.add_patient("p2", family="Nguyen")
+    app = create_app(settings(CacheSettings(enabled=True, ttl=60)), [backend.vendor()], access_logging=False)
+    running = serve_in_thread(app)
+
+    async def scenario() -> tuple[httpx.Response, httpx.Response]:
+        async with httpx.AsyncClient(base_url=running.url, timeout=10) as client:
+            first = asyncio.ensure_future(client.get(f"{BASE}/Patient", params={"_id": "p1,p2"}))
+            await asyncio.sleep(0.15)  # A's read of p1 is out
+            second = await client.get(f"{BASE}/Patient/p1")
+            return await first, second
+
+    try:
+        searched, read = asyncio.run(scenario())
+    finally:
+        running.stop()
+    outcome(searched, 502)
+    assert ok(read)["id"] == "p1"

@@ -18,7 +18,15 @@ from starlette.routing import Route
 
 from gateway.concurrently import concurrently
 from gateway.contract.resilience import BreakerPolicy, Resilience, RetryPolicy
-from gateway.errors import FHIRError, Gone, NotFound, PreconditionFailed, Throttled, VendorUnavailable
+from gateway.errors import (
+    FHIRError,
+    Gone,
+    NotFound,
+    PreconditionFailed,
+    Throttled,
+    UpstreamTimeout,
+    VendorUnavailable,
+)
 from gateway.sandbox_host import serve_in_thread
 from gateway.upstream.coalesce import shared_reads
 from gateway.upstream.errors import error_for_status, error_from_response
@@ -42,6 +50,9 @@ class Vendor:
         if request.url.path.startswith("/slow/"):
             await asyncio.sleep(float(request.url.path.split("/")[-1]))
             return JSONResponse({"ok": True})
+        if request.url.path.startswith("/slow-failing/"):  # a 503 after a wait
+            await asyncio.sleep(float(request.url.path.split("/")[-1]))
+            return JSONResponse({"error": "overloaded"}, 503)
         if request.url.path.startswith("/fail/"):
             return JSONResponse({"error": "down"}, 500)
         if request.url.path.startswith("/throttled/"):  # Starlette writes header names in lower case
@@ -235,6 +246,26 @@ def test_a_write_is_sent_once_unless_the_vendor_dedupes_it(vendor: Vendor) -> No
 
     assert asyncio.run(scenario()) == (503, 200)
     assert vendor.calls == 3  # the plain POST once; the keyed one twice
+
+
+def test_retries_end_by_the_calls_total_deadline(vendor: Vendor) -> None:
+    """A vendor that fails slowly: the retry gets what is left of the call's total timeout, not
+    a whole one of its own, so the FHIR client hears within that timeout, not nearly twice it."""
+
+    async def scenario() -> tuple[float, BaseException | int]:
+        upstream = UpstreamClient(vendor.url, Timeouts(1, 2, 1.0), 8, Resilience(FAST_RETRY, NO_BREAKER))
+        started = time.monotonic()
+        try:
+            answer: BaseException | int = (await upstream.request("GET", "/slow-failing/0.7")).status
+        except FHIRError as error:
+            answer = error
+        finally:
+            await upstream.aclose()
+        return time.monotonic() - started, answer
+
+    elapsed, answer = asyncio.run(scenario())
+    assert elapsed < 1.0 * 1.25, f"the call took {elapsed:.2f} s under a 1 s total timeout"
+    assert isinstance(answer, UpstreamTimeout) and vendor.calls == 2
 
 
 def test_retries_stay_within_the_budget(vendor: Vendor) -> None:

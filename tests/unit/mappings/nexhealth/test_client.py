@@ -287,6 +287,28 @@ def test_a_vendor_retry_after_longer_than_the_wait_is_passed_on_at_once() -> Non
         running.stop()
 
 
+def test_backing_off_from_429s_never_keeps_a_request_past_its_wait() -> None:
+    """`max_queue_seconds` is the longest a request waits on NexHealth's limit; its own backoff
+    (at least a quarter of a second) must not sleep past it and ask once more after it."""
+    clock = VirtualTime()
+    inner = create_app(build_clinic(), api_key=KEY, subdomain=SUBDOMAIN, clock=clock)
+
+    async def always_throttling(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/patients":
+            await JSONResponse({"error": ["Too many requests"]}, status_code=429)(scope, receive, send)
+            return
+        await inner(scope, receive, send)
+
+    async def timed(client: NexHealthClient) -> tuple[float, Any]:
+        started = clock()
+        [answer] = await _burst(client, 1, clock)
+        return clock() - started, answer
+
+    waited, answer = _with_client(always_throttling, timed, time=clock, max_queue_seconds=0.1)
+    assert isinstance(answer, Throttled)
+    assert waited <= 0.1 + 1e-6, f"waited {waited:.2f} s on a request allowed 0.1 s"
+
+
 def test_a_vendor_429_is_retried_at_the_vendor_within_a_gateway_request() -> None:
     """Every gateway request shares its identical vendor reads (gateway.upstream.coalesce), and
     the client's retry after a 429 is such a read: it must reach NexHealth again, not take the
@@ -308,6 +330,36 @@ def test_a_vendor_429_is_retried_at_the_vendor_within_a_gateway_request() -> Non
 
     envelope = _with_client(throttling_the_first_search, search)
     assert len(searches) == 2 and envelope.data
+
+
+def test_a_client_that_waits_the_retry_after_of_a_throttled_authentication_is_served() -> None:
+    """NexHealth counts `POST /authenticates` against the key's limit, and may answer it 429.
+    The failed renewal is shared with the requests that come after it for a few seconds, but
+    not past the wait our client was told (RFC 6585 section 4): a client that waits its
+    Retry-After and asks again reaches NexHealth, rather than the 429 remembered."""
+    inner = create_app(build_clinic(), api_key=KEY, subdomain=SUBDOMAIN)
+    authentications: list[int] = []
+
+    async def throttling_the_first_authentication(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/authenticates":
+            authentications.append(1)
+            if len(authentications) == 1:
+                await JSONResponse({"error": ["Too many requests"]}, status_code=429)(scope, receive, send)
+                return
+        await inner(scope, receive, send)
+
+    async def search_twice(client: NexHealthClient) -> tuple[str, Any]:
+        try:
+            await client.request("GET", "/patients", params={"per_page": 1})
+        except Throttled as throttled:
+            wait = throttled.headers["Retry-After"]
+        else:
+            raise AssertionError("the first search was not throttled")
+        await asyncio.sleep(int(wait) + 0.05)
+        return wait, await client.request("GET", "/patients", params={"per_page": 1})
+
+    wait, envelope = _with_client(throttling_the_first_authentication, search_twice)
+    assert int(wait) < 5 and envelope.data and len(authentications) == 2
 
 
 def test_a_call_retried_after_a_vendor_failure_waits_its_turn() -> None:
