@@ -19,21 +19,7 @@ def test_connect_stores_the_refresh_token(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     running = serve_in_thread(create_app(build_clinic(), client_id="cli", client_secret="s3cret", practice_id="p"))
-    config = tmp_path / "gateway.toml"
-    config.write_text(
-        f"""
-[server]
-token_store = "{tmp_path / "tokens"}"
-token_store_keys = ["env:TEST_TOKEN_KEY"]
-[tenants.clinic-a]
-vendor = "nextech"
-base_url = "{running.url}/api"
-options = {{ oauth_base_url = "{running.url}", client_id = "cli", practice_id = "p" }}
-credentials = {{ client_secret = "env:TEST_NEXTECH_SECRET" }}
-"""
-    )
-    monkeypatch.setenv("TEST_NEXTECH_SECRET", "s3cret")
-    monkeypatch.setenv("TEST_TOKEN_KEY", Fernet.generate_key().decode())
+    config = _nextech_tenant(tmp_path, monkeypatch, running.url)
 
     def operator_approves(url: str) -> bool:  # what a person does in the browser, here over HTTP
         threading.Thread(target=lambda: httpx.get(url, follow_redirects=True, timeout=10)).start()
@@ -80,6 +66,18 @@ def test_a_pasted_code_the_token_endpoint_cannot_take_is_a_clear_failure(
 ) -> None:
     # The operator presses Enter alone first (asked again: the redirect may still arrive), then
     # pastes a code; the token endpoint cannot be reached. That was a raw traceback.
+    config = _nextech_tenant(tmp_path, monkeypatch, "http://127.0.0.1:9")  # nothing listens there
+    lines = iter(["", "a-code-from-the-browser"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
+    code = cli.main(["--config", str(config), "connect", "clinic-a", "--paste", "--timeout", "20"])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "connection failed: the code could not be exchanged" in err and "Traceback" not in err
+    assert next(lines, None) is None  # the empty line was asked again, not sent as a code
+
+
+def _nextech_tenant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, vendor_url: str) -> Path:
+    """A config of one Nextech tenant, `clinic-a`, whose API and OAuth server are at `vendor_url`."""
     config = tmp_path / "gateway.toml"
     config.write_text(
         f"""
@@ -88,17 +86,11 @@ token_store = "{tmp_path / "tokens"}"
 token_store_keys = ["env:TEST_TOKEN_KEY"]
 [tenants.clinic-a]
 vendor = "nextech"
-base_url = "http://127.0.0.1:9/api"
-options = {{ oauth_base_url = "http://127.0.0.1:9", client_id = "cli", practice_id = "p" }}
+base_url = "{vendor_url}/api"
+options = {{ oauth_base_url = "{vendor_url}", client_id = "cli", practice_id = "p" }}
 credentials = {{ client_secret = "env:TEST_NEXTECH_SECRET" }}
 """
     )
     monkeypatch.setenv("TEST_NEXTECH_SECRET", "s3cret")
     monkeypatch.setenv("TEST_TOKEN_KEY", Fernet.generate_key().decode())
-    lines = iter(["", "a-code-from-the-browser"])
-    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
-    code = cli.main(["--config", str(config), "connect", "clinic-a", "--paste", "--timeout", "20"])
-    err = capsys.readouterr().err
-    assert code != 0
-    assert "connection failed: the code could not be exchanged" in err and "Traceback" not in err
-    assert next(lines, None) is None  # the empty line was asked again, not sent as a code
+    return config
