@@ -273,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[after_verb],
         help="connect an OAuth tenant (authorization code flow) and store its refresh token",
     )
-    link.add_argument("tenant", help="the tenant's name in the config (an OAuth vendor's, e.g. Nextech)")
+    link.add_argument("tenant", help="the name in the config of a tenant whose vendor connects with OAuth")
     link.add_argument("--browser", action="store_true", help="also open the authorize address in a browser")
     link.add_argument("--paste", action="store_true", help="accept the redirected URL or code on standard input")
     link.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the authorization")

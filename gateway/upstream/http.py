@@ -331,7 +331,7 @@ def _frozen(items: Mapping[str, Any] | list[tuple[str, str]] | None) -> tuple[tu
 def _kept_for_the_request(answer: UpstreamResponse) -> bool:
     """Whether identical reads later in the request may take this answer instead of asking. Not
     a 429: it says when to ask again, not what was asked (RFC 6585 section 4), and a vendor
-    client that backs off and asks again (NexHealth's) must reach the vendor, not the 429."""
+    client that backs off and asks again (a vendor's own back-off) must reach the vendor, not the 429."""
     return answer.status != 429
 
 
