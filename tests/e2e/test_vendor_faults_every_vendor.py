@@ -129,15 +129,18 @@ def test_a_hanging_vendor_does_not_slow_another_tenant() -> None:
         hanging.append(Chaos(sandbox.app, Faults(stall=1.0, stall_seconds=30.0)))
         return dataclasses.replace(sandbox, app=hanging[-1])
 
-    healthy: Callable[[], Sandbox] = lambda: nexhealth.create_sandbox(CLINIC)  # noqa: E731
+    # The healthy tenant is one with no request limit of its own: NexHealth's 1,000 a minute
+    # paces a tenant to ~15 calls a second once its burst is spent, which timed that pacing
+    # (p50 135 → 780 ms) instead of any effect of the stuck vendor.
+    healthy: Callable[[], Sandbox] = lambda: nextvisit.create_sandbox(CLINIC)  # noqa: E731
     tenants = {
         "stuck": TenantSettings(vendor="dentalpms", sandbox=True, timeouts={"read": 30, "total": 30}),
-        "fine": TenantSettings(vendor="nexhealth", sandbox=True),
+        "fine": TenantSettings(vendor="nextvisit", sandbox=True),
     }
     app = create_app(
         Settings(tenants=tenants, audit=QUIET),
         VENDORS,
-        {"dentalpms": stalled, "nexhealth": healthy},
+        {"dentalpms": stalled, "nextvisit": healthy},
         access_logging=False,
     )
     running = serve_in_thread(app, name="hanging-and-healthy")
@@ -167,4 +170,5 @@ def test_a_hanging_vendor_does_not_slow_another_tenant() -> None:
     )
     # What a shared pool or loop would do: make the other tenant wait on the stuck vendor's
     # 30-s timeout. A busy CI machine moves the figures by some hundreds of milliseconds.
+    assert during.p(50) <= alone.p(50) + 300
     assert during.p(99) <= alone.p(99) + 1000
