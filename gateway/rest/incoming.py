@@ -74,17 +74,14 @@ def check_fhir(resource: dict[str, Any]) -> None:
             model.model_validate(resource)
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
-            path = ".".join(str(p) for p in error["loc"] if p != "__root__")
-            where = f"{resource_type}.{path}" if path else resource_type
+            where = _fhirpath(resource_type, error["loc"])
             problems.append((f"{where}: {error['msg']}", where))
     problems += _control_characters(resource, resource_type)
     # Read from the JSON as sent, so that a body the model could not read still gets them; an
     # element already named as malformed is not named again.
-    named = {_dotted(where) for _, where in problems if where is not None}
+    named = {where for _, where in problems if where is not None}
     problems += [
-        (message, where)
-        for message, where in binding_problems(model, resource, resource_type)
-        if _dotted(where) not in named
+        (message, where) for message, where in binding_problems(model, resource, resource_type) if where not in named
     ]
     if problems:
         raise Invalid(_listed(problems))
@@ -113,9 +110,17 @@ def _known_type(name: str) -> bool:
     return True
 
 
-def _dotted(where: str) -> str:
-    """A FHIRPath as the model's errors spell it (`name.0.use`, not `name[0].use`)."""
-    return re.sub(r"\[(\d+)\]", r".\1", where)
+def _fhirpath(resource_type: str, loc: tuple[int | str, ...]) -> str:
+    """The model's error location as FHIRPath, which OperationOutcome.issue.expression holds
+    (R4 operationoutcome-definitions.html): `Patient.name[0].given[1]`, where the model says
+    `name.0.given.1`."""
+    path = resource_type
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part != "__root__":
+            path += f".{part}"
+    return path
 
 
 def without_valueless_items(resource: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:

@@ -231,7 +231,7 @@ def test_create_read_update_delete_round_trip(fhir: FhirHttp) -> None:
         (
             {"resourceType": "Patient", "name": [{"family": "Badd", "given": "X"}], "birthDate": "1990-01-01"},
             400,
-            "Patient.name.0.given",
+            "Patient.name[0].given",
         ),
         (
             {"resourceType": "Patient", "name": [{"family": "Badd"}], "birthDate": "1990-01-01"},

@@ -310,8 +310,8 @@ def test_an_invalid_body_lists_the_first_100_problems_and_counts_the_rest(
     invalid = outcome(client.post(f"{BASE}/Patient", json=_patient(identifier=[1] * 150), headers=FHIR_JSON), 400)
     issues = invalid["issue"]
     assert len(issues) == 101
-    assert issues[0]["expression"][0].startswith("Patient.identifier.0")
-    assert issues[99]["expression"][0].startswith("Patient.identifier.99")
+    assert issues[0]["expression"][0].startswith("Patient.identifier[0]")
+    assert issues[99]["expression"][0].startswith("Patient.identifier[99]")
     assert issues[100]["diagnostics"] == "50 more problems of the same body are not listed"
     assert backend.calls_to("Patient", CREATE) == 0
 
@@ -670,10 +670,17 @@ def test_one_400_names_structural_and_binding_problems_together(client: TestClie
     assert sorted(_named(invalid)) == [
         "Patient.foo",
         "Patient.gender",
-        "Patient.telecom.0.value",
         "Patient.telecom[0].system",
+        "Patient.telecom[0].value",
     ]
     assert backend.calls_to("Patient", CREATE) == 0
+
+
+def test_an_element_both_malformed_and_outside_its_binding_is_named_once(client: TestClient) -> None:
+    # The model's error and the binding check name it by the same FHIRPath (brackets for the index).
+    body = _patient(telecom=[{"system": "no such  system", "value": "1"}])
+    invalid = outcome(client.post(f"{BASE}/Patient", json=body, headers=FHIR_JSON), 400)
+    assert _named(invalid) == ["Patient.telecom[0].system"]
 
 
 def test_a_body_the_model_cannot_read_is_a_400_not_a_500(client: TestClient) -> None:
@@ -683,7 +690,7 @@ def test_a_body_the_model_cannot_read_is_a_400_not_a_500(client: TestClient) -> 
     broken = _patient(gender="x", name="not a list", contact=[{"gender": "q", "foo": 1}])
     invalid = outcome(client.post(f"{BASE}/Patient", json=broken, headers=FHIR_JSON), 400)
     assert sorted(_named(invalid)) == [
-        "Patient.contact.0.foo",
+        "Patient.contact[0].foo",
         "Patient.contact[0].gender",
         "Patient.gender",
         "Patient.name",
