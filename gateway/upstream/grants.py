@@ -60,9 +60,24 @@ class SharedGrants:
     files: TokenStore
 
     async def load(self, tenant: str) -> Grant | None:
-        """The shared grant; the file's only where there is none (before the first renewal of a
-        grant `connect` stored without the shared state, or one sealed under a dropped key)."""
-        return await self._shared(tenant) or self.files.load(tenant)
+        """The shared grant; the file's where there is none (before the first renewal of a
+        grant `connect` stored without the shared state, or one sealed under a dropped key), or
+        where the file's is the later one: a renewal whose rotated token reached this host's
+        file but not the shared state, which was failing. The shared copy is then one the vendor
+        has replaced, and presenting it after the rotation's grace period is a replay: strict
+        servers revoke the whole line (OAuth 2.0 Security BCP, RFC 9700 section 4.14.2)."""
+        shared = await self._shared(tenant)
+        if shared is None:
+            return self.files.load(tenant)
+        try:
+            own = self.files.load(tenant)
+        except TokenStoreError as exc:  # the shared grant serves; the file's problem is still said
+            log.warning("tenant %s: %s", tenant, exc.diagnostics)
+            return shared
+        if own is not None and own.rank > shared.rank:
+            log.warning("tenant %s: this host's token file holds a later grant than the shared state; using it", tenant)
+            return own
+        return shared
 
     async def _shared(self, tenant: str) -> Grant | None:
         where = _where(tenant)
@@ -86,7 +101,7 @@ class SharedGrants:
         the shared state, tried again briefly: the holder of the renewal lock must not let it
         go before the other replicas can read the rotated token."""
         self.files.save(tenant, grant)
-        plain = jsonio.dumps({"refresh_token": grant.refresh_token, "obtained_at": grant.obtained_at})
+        plain = jsonio.dumps(grant.fields())
         for attempt in range(SAVE_ATTEMPTS):
             try:
                 await self.state.put(_where(tenant), self.seal.seal(plain, _where(tenant)))
@@ -116,8 +131,8 @@ def grants_of(config: AdapterConfig[Any]) -> GrantStore:
 
 
 def _grant(plain: bytes) -> Grant:
-    stored = jsonio.loads(plain)
-    return Grant(str(stored["refresh_token"]), float(stored["obtained_at"]))
+    stored: dict[str, Any] = jsonio.loads(plain)
+    return Grant.of(stored)
 
 
 def _where(tenant: str) -> str:

@@ -56,7 +56,8 @@ async def exchange_code(
     if status != 200 or not isinstance(body, dict) or "refresh_token" not in body:
         error = body.get("error") if isinstance(body, dict) else None
         raise UpstreamSecurity(f"The vendor refused the authorization code ({error or status})")
-    return Grant(str(body["refresh_token"]), time.time()), body
+    now = time.time()
+    return Grant(str(body["refresh_token"]), now, connected_at=now), body
 
 
 def grant_store(store: TokenStore | GrantStore) -> GrantStore:
@@ -106,7 +107,7 @@ class OAuthSession:
         self._store = grant_store(store)
         self._post = post
         self._clock = clock
-        self._unsaved: str | None = None  # a rotated refresh token the store could not take yet
+        self._unsaved: Grant | None = None  # a rotated grant the store could not take yet
         self.tokens = TokenCache(
             self._refresh, policy=UntilReconnected(self._store, tenant), clock=clock, shared=shared, name=tenant
         )
@@ -128,8 +129,8 @@ class OAuthSession:
 
     async def _refresh(self) -> tuple[str, float]:
         grant = await self._store.load(self.tenant)
-        if self._unsaved is not None:
-            grant = Grant(self._unsaved, time.time())  # newer than what the store holds
+        if self._unsaved is not None and (grant is None or self._unsaved.rank > grant.rank):
+            grant = self._unsaved  # later than what the store holds
         if grant is None:
             log.error("tenant %s is not connected: run `fhir-gateway connect %s`", self.tenant, self.tenant)
             raise NotConnected(
@@ -174,8 +175,8 @@ class OAuthSession:
             raise UpstreamError(f"The vendor's token endpoint failed (HTTP {status})")
         rotated = body.get("refresh_token")
         if rotated and rotated != grant.refresh_token:
-            self._unsaved = str(rotated)  # kept even if the store fails, so it is not lost
-            await self._store.save(self.tenant, Grant(self._unsaved, time.time()))  # before the access token is used
+            self._unsaved = grant.rotated(str(rotated), time.time())  # kept even if the store fails, so it is not lost
+            await self._store.save(self.tenant, self._unsaved)  # before the access token is used
             self._unsaved = None
         return token, _renew_at(body, self._clock())
 

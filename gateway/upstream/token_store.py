@@ -20,9 +20,10 @@ import json
 import os
 import stat
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -37,6 +38,38 @@ class TokenStoreError(UpstreamSecurity):
 class Grant:
     refresh_token: str
     obtained_at: float  # epoch seconds
+    # Which of two copies of a grant is the later one, without comparing two hosts' clocks:
+    # when `connect` began this line of grants (epoch seconds; 0 for one stored before this
+    # was kept), and how many renewals have rotated it since.
+    connected_at: float = 0.0
+    rotations: int = 0
+
+    @property
+    def rank(self) -> tuple[float, int]:
+        """Higher for a later grant: a reconnect starts a new line above every earlier one."""
+        return self.connected_at, self.rotations
+
+    def rotated(self, refresh_token: str, now: float) -> Grant:
+        """The grant a renewal's rotated refresh token makes: the next of this line."""
+        return Grant(refresh_token, now, self.connected_at, self.rotations + 1)
+
+    def fields(self) -> dict[str, str | float | int]:
+        return {
+            "refresh_token": self.refresh_token,
+            "obtained_at": self.obtained_at,
+            "connected_at": self.connected_at,
+            "rotations": self.rotations,
+        }
+
+    @classmethod
+    def of(cls, stored: Mapping[str, Any]) -> Grant:
+        """What `fields` wrote (a grant stored before `connected_at` and `rotations` were kept ranks lowest)."""
+        return cls(
+            str(stored["refresh_token"]),
+            float(stored["obtained_at"]),
+            float(stored.get("connected_at", 0.0)),
+            int(stored.get("rotations", 0)),
+        )
 
 
 class TokenStore:
@@ -63,7 +96,7 @@ class TokenStore:
             data = json.loads(path.read_text())
             if "ciphertext" in data:
                 data = json.loads(self._decrypt(str(data["ciphertext"]), path))
-            return Grant(str(data["refresh_token"]), float(data["obtained_at"]))
+            return Grant.of(data)
         except FileNotFoundError:
             return None
         except (ValueError, KeyError, TypeError):
@@ -88,7 +121,7 @@ class TokenStore:
     def save(self, tenant: str, grant: Grant) -> None:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         _private(self.directory)
-        payload = json.dumps({"refresh_token": grant.refresh_token, "obtained_at": grant.obtained_at})
+        payload = json.dumps(grant.fields())
         if self._cipher is not None:
             payload = json.dumps({"ciphertext": self._cipher.encrypt(payload.encode()).decode()})
         descriptor, temporary = tempfile.mkstemp(dir=self.directory, prefix=f".{tenant}.", suffix=".tmp")

@@ -4,6 +4,7 @@ failures, the OAuth terminal-failure policy and renew-once-on-401. Time is a fak
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from gateway.contract import OAuthApp
 from gateway.errors import UpstreamError, UpstreamSecurity
+from gateway.upstream import token_store
 from gateway.upstream.http import UpstreamResponse
 from gateway.upstream.oauth import OAuthSession, UntilReconnected
 from gateway.upstream.token_store import Grant, TokenStore
@@ -204,6 +206,33 @@ def test_oauth_session_renews_on_its_clock(tmp_path: Path) -> None:
     assert [f["refresh_token"] for f in forms] == ["refresh-0", "refresh-1"]  # each rotation was stored
     loaded = store.load("t1")
     assert loaded is not None and loaded.refresh_token == "refresh-2"
+
+
+def test_a_reconnect_wins_over_a_rotated_grant_the_store_could_not_take(tmp_path: Path) -> None:
+    store = TokenStore(tmp_path)
+    store.save("t1", Grant("refresh-0", 1.0, connected_at=1.0))
+    forms: list[dict[str, str]] = []
+    replace = os.replace
+
+    async def post(form: Any) -> tuple[int, Any]:
+        forms.append(dict(form))
+        n = len(forms)
+        return 200, {"access_token": f"access-{n}", "refresh_token": f"refresh-{n}", "expires_in": 3600}
+
+    session = OAuthSession("t1", OAuthApp("https://a/authorize", "https://a/token", "id", "secret"), store, post)
+
+    async def scenario() -> None:
+        with pytest.MonkeyPatch.context() as patch:  # the disk refuses the rotated grant
+            patch.setattr(token_store.os, "replace", lambda *_: (_ for _ in ()).throw(OSError("disk full")))
+            with pytest.raises(OSError):
+                await session.access_token()
+        assert token_store.os.replace is replace
+        store.save("t1", Grant("reconnected", 2.0, connected_at=2.0))  # the operator reconnects
+        await session.access_token()
+
+    asyncio.run(scenario())
+    # The rotated refresh-1 was kept in memory, but the new connection is later than it.
+    assert [f["refresh_token"] for f in forms] == ["refresh-0", "reconnected"]
 
 
 def _response(status: int) -> UpstreamResponse:

@@ -136,6 +136,31 @@ def test_the_shared_grant_is_the_authority_and_the_file_the_fallback(make_state:
     assert unopenable == Grant("a-stale-copy-on-another-host", 200.0)  # sealed under a dropped key: the file
 
 
+def test_the_file_serves_only_a_later_grant_than_the_shared_one(
+    make_state: MakeState, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Later by the grant's line and rotations, never by a host's clock."""
+    shared_grant = Grant("rotated-thrice", 100.0, connected_at=5.0, rotations=3)
+
+    async def load_with(file_grant: Grant, mode: int = 0o600) -> Grant | None:
+        files = TokenStore(tmp_path / "tokens", [KEY])
+        grants = SharedGrants(make_state(), Seal([KEY]), files)
+        await grants.save("t", shared_grant)
+        files.save("t", file_grant)
+        (tmp_path / "tokens" / "t.json").chmod(mode)
+        return await grants.load("t")
+
+    behind_but_clock_ahead = Grant("rotated-twice", 900.0, connected_at=5.0, rotations=2)
+    assert asyncio.run(load_with(behind_but_clock_ahead)) == shared_grant
+    rotated_in_an_outage = Grant("rotated-four-times", 150.0, connected_at=5.0, rotations=4)
+    assert asyncio.run(load_with(rotated_in_an_outage)) == rotated_in_an_outage
+    reconnected_here = Grant("a-new-connection", 120.0, connected_at=110.0)
+    assert asyncio.run(load_with(reconnected_here)) == reconnected_here
+    # A file the gateway refuses to read: the shared grant, and the file's problem said.
+    assert asyncio.run(load_with(rotated_in_an_outage, mode=0o644)) == shared_grant
+    assert "open to group or others" in caplog.text
+
+
 def test_a_rotated_grant_is_in_the_file_even_when_the_shared_state_fails(tmp_path: Path) -> None:
     async def scenario() -> None:
         files = TokenStore(tmp_path / "tokens", [KEY])

@@ -11,12 +11,17 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 
 from gateway.connect import connect
 from gateway.contract import AdapterConfig, OAuthApp, TenantContext
 from gateway.errors import UpstreamSecurity
 from gateway.sandbox_host import RunningServer, serve_in_thread
+from gateway.shared import SharedStateUnavailable
+from gateway.shared.sealed import Seal
+from gateway.shared.state import LocalState
 from gateway.upstream import token_store
+from gateway.upstream.grants import SharedGrants
 from gateway.upstream.oauth import OAuthSession, token_client
 from gateway.upstream.token_store import TokenStore
 from mappings.nextech.client import NextechClient, oauth_app
@@ -286,4 +291,48 @@ def test_a_token_endpoint_taking_http_basic_only_connects_and_renews(tmp_path: P
     # in the form, taken in Basic (a new client starts with the form); its two renewals: Basic
     # at once, remembered.
     assert app.state.token_calls.get("authorization_code") == 2
+    assert _refreshes(app) == 4
+
+
+class FailingWrites(LocalState):
+    """Shared state whose writes fail while `down` (Redis going away mid-renewal)."""
+
+    down = False
+
+    async def put(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        if self.down:
+            raise SharedStateUnavailable()
+        await super().put(key, value, ttl)
+
+
+def test_a_grant_rotated_while_the_shared_state_failed_is_the_one_the_next_worker_presents(
+    vendor: tuple[Any, RunningServer, Clock], tmp_path: Path
+) -> None:
+    # The rotated token reached this host's file only. Another worker (or this one restarted)
+    # that took the shared state's older copy would present a token the vendor has replaced:
+    # after the grace period a replay, for which it revokes every token of the grant.
+    app, running, clock = vendor
+    oauth = oauth_app(_config(running.url, tmp_path))
+    state, key = FailingWrites(), Fernet.generate_key().decode()
+
+    def grants() -> SharedGrants:
+        return SharedGrants(state, Seal([key]), TokenStore(tmp_path, [key]))
+
+    async def scenario() -> None:
+        await _connect(oauth, grants())
+        http, post = token_client(oauth)
+        try:
+            worker = OAuthSession("nx", oauth, grants(), post)
+            token = await worker.access_token()  # a renewal, rotated and stored in both
+            state.down = True
+            with pytest.raises(SharedStateUnavailable):
+                await worker.access_token(stale=token)  # rotated again at the vendor: only the file has it
+            state.down = False
+            clock.offset += 120.0  # past the grace of the token the shared state still holds
+            assert await OAuthSession("nx", oauth, grants(), post).access_token()
+            assert await OAuthSession("nx", oauth, grants(), post).access_token()  # the line was not revoked
+        finally:
+            await http.aclose()
+
+    asyncio.run(scenario())
     assert _refreshes(app) == 4
