@@ -83,6 +83,7 @@ def _run(settings: Settings, host: str, port: int) -> int:
         ssl_certfile=server.tls_certfile,
         ssl_keyfile=server.tls_keyfile,
         log_config=None,  # uvicorn's own lines go through the root logger's format (setup_logging)
+        date_header=False,  # the gateway dates its answers itself (gateway.http_dates.date_now)
     )
     if server.workers > 1:
         from gateway.workers import serve_workers

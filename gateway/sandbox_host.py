@@ -32,16 +32,25 @@ class RunningServer:
 
 
 def serve_in_thread(
-    app: Any, *, host: str = "127.0.0.1", port: int = 0, name: str = "sandbox", http: Any = "auto"
+    app: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    name: str = "sandbox",
+    http: Any = "auto",
+    date_header: bool = True,
 ) -> RunningServer:
-    """Start `app` on a bound loopback socket and return once it accepts connections."""
+    """Start `app` on a bound loopback socket and return once it accepts connections.
+    `date_header=False` for an app that writes its own `Date`, as the gateway does."""
     # IPPROTO_TCP, not 0: asyncio only sets TCP_NODELAY on accepted sockets whose protocol
     # says TCP; without it every reused connection stalls ~40 ms on delayed ACKs.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     # log_config=None: uvicorn keeps to the process's logging (JSON lines) instead of installing its own.
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="auto", http=http, log_config=None)
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="auto", http=http, log_config=None, date_header=date_header
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), name=name, daemon=True)
     thread.start()

@@ -28,6 +28,7 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from gateway import jsonio
+from gateway.http_dates import date_now
 from gateway.rest.incoming import DISCARD_BYTES
 from gateway.rest.negotiation import FHIR_JSON
 from gateway.rest.outcome import operation_outcome
@@ -196,6 +197,7 @@ class _HeaderDeadline(HttpToolsProtocol):
         head = [STATUS_LINE[refusal.status]]
         head += [name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers]
         head += [
+            b"date: " + date_now() + b"\r\n",  # the gateway's servers leave Date to it (gateway.http_dates)
             f"content-type: {FHIR_JSON}; charset=utf-8\r\n".encode(),
             f"content-length: {len(body)}\r\n".encode(),
             b"connection: close\r\n\r\n",

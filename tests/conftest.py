@@ -57,7 +57,7 @@ def running_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGa
     audit = tmp_path_factory.mktemp("audit") / "audit.jsonl"
     settings = load_settings(DEMO_CONFIG)
     settings = settings.model_copy(update={"audit": AuditSettings(sink="file", path=str(audit))})
-    running = serve_in_thread(create_app(settings, VENDORS, SANDBOXES), name="gateway")
+    running = serve_in_thread(create_app(settings, VENDORS, SANDBOXES), name="gateway", date_header=False)
     try:
         yield RunningGateway(running.url, settings, audit)
     finally:

@@ -5,6 +5,7 @@ The request id is the client's `X-Request-ID` when it is a plain token, else a n
 is echoed in the answer, kept in the scope for the audit trail (gateway.audit) and on every
 log line written while the request is served. The access line holds method, route template,
 status, time and vendor calls: never the path's ids or the query string (they carry PHI).
+Being the one layer every answer passes, it also dates them (gateway.http_dates.date_now).
 
 Plain ASGI rather than BaseHTTPMiddleware, which costs a task and a stream per request.
 """
@@ -23,6 +24,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.http_dates import date_now
 from gateway.observability import context
 from gateway.observability.context import REQUEST_ID_KEY, RequestContext, request_id_of
 from gateway.observability.figures import Figures
@@ -30,7 +32,7 @@ from gateway.observability.metrics import Metrics
 from gateway.observability.observer import GatewayObserver, serving
 from gateway.observability.tracing import Tracing, method_name
 from gateway.rest.context import RestState
-from gateway.rest.response_headers import set_header
+from gateway.rest.response_headers import set_headers
 
 access_log = logging.getLogger("gateway.access")
 UNMATCHED = "(unmatched)"  # the route of a request no route took (a 404 before routing)
@@ -73,7 +75,7 @@ class Observe:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                set_header(message, b"x-request-id", request_id)
+                set_headers(message, (b"x-request-id", request_id), (b"date", date_now()))
             await send(message)
 
         span: AbstractContextManager[Any] = nullcontext()

@@ -3,9 +3,10 @@ response format, the base URL, and how to answer."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from email.utils import format_datetime
+from email.utils import format_datetime, formatdate
 from functools import lru_cache
 from typing import Any
 
@@ -179,10 +180,15 @@ def version_headers(resource: dict[str, Any]) -> dict[str, str]:
 
 
 def http_date(instant: str) -> str:
-    """A FHIR instant as an HTTP-date (RFC 9110 section 5.6.7: GMT, to the second)."""
-    return _http_date(instant)
+    """A FHIR instant as an HTTP-date (RFC 9110 section 5.6.7: GMT, to the second); now, for
+    one in the future (a vendor's clock ahead of ours): a `Last-Modified` is never later than
+    the answer's `Date`, which is taken after it (section 8.8.2.1)."""
+    moment, text = _http_date(instant)
+    now = time.time()
+    return formatdate(now, usegmt=True) if moment > now else text
 
 
 @lru_cache(maxsize=4096)  # a record's lastUpdated is read again on every read of it
-def _http_date(instant: str) -> str:
-    return format_datetime(parse_fhir_date(instant).start, usegmt=True)
+def _http_date(instant: str) -> tuple[float, str]:
+    start = parse_fhir_date(instant).start
+    return start.timestamp(), format_datetime(start, usegmt=True)

@@ -21,6 +21,14 @@ def set_header(message: Message, name: bytes, value: bytes) -> None:
     message["headers"] = headers
 
 
+def set_headers(message: Message, *pairs: tuple[bytes, bytes]) -> None:
+    """Each `name: value` of `pairs`, replacing any value the message already has for it."""
+    names = {name for name, _ in pairs}
+    headers = [(key, old) for key, old in message.get("headers", ()) if key.lower() not in names]
+    headers += pairs
+    message["headers"] = headers
+
+
 def add_header(message: Message, name: bytes, value: bytes) -> None:
     """`name: value` appended (the caller knows the message has none)."""
     headers = list(message.get("headers", ()))

@@ -129,7 +129,9 @@ def variant(request: pytest.FixtureRequest) -> Iterator[Variant]:
     conf = TenantSettings(vendor="dentalpms", sandbox=True, timezone=clinic.timezone)  # the clinic's wall clock
     settings = Settings(tenants={TENANT: conf})
     running = serve_in_thread(
-        create_gateway(settings, VENDORS, {"dentalpms": factory}, access_logging=False), name=f"gateway-{name}"
+        create_gateway(settings, VENDORS, {"dentalpms": factory}, access_logging=False),
+        name=f"gateway-{name}",
+        date_header=False,
     )
     try:
         yield Variant(name, running.url, build_clinic())

@@ -110,7 +110,9 @@ def protected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Protected]:
             "audit": AuditSettings(sink="off"),
         }
     )
-    running = serve_in_thread(create_app(settings, VENDORS, SANDBOXES, access_logging=False), port=port)
+    running = serve_in_thread(
+        create_app(settings, VENDORS, SANDBOXES, access_logging=False), port=port, date_header=False
+    )
     yield Protected(url, client)
     running.stop()
 

@@ -35,7 +35,7 @@ def _unreachable(required: bool) -> dict[str, Any]:
 @contextmanager
 def _gateway(tenants: dict[str, Any]) -> Iterator[httpx.Client]:
     settings = Settings.model_validate({"tenants": tenants})
-    running = serve_in_thread(create_app(settings, VENDORS), name="gateway-readiness")
+    running = serve_in_thread(create_app(settings, VENDORS), name="gateway-readiness", date_header=False)
     try:
         with httpx.Client(base_url=running.url, timeout=30) as client:
             yield client

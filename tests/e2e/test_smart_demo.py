@@ -28,7 +28,9 @@ def demo() -> Iterator[SmartDemo]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with smart_demo(load_settings(DEMO_CONFIG), "127.0.0.1", port) as made:
-        running = serve_in_thread(create_app(made.settings, VENDORS, SANDBOXES, access_logging=False), port=port)
+        running = serve_in_thread(
+            create_app(made.settings, VENDORS, SANDBOXES, access_logging=False), port=port, date_header=False
+        )
         yield made
         running.stop()
 

@@ -32,7 +32,9 @@ def traced() -> Iterator[tuple[str, InMemorySpanExporter]]:
     settings = demo.model_copy(update={"tenants": {"nextech": demo.tenants["nextech"]}})
     exporter = InMemorySpanExporter()
     running = serve_in_thread(
-        create_app(settings, VENDORS, SANDBOXES, tracing=Tracing.exporting_to(exporter)), name="gateway-traced"
+        create_app(settings, VENDORS, SANDBOXES, tracing=Tracing.exporting_to(exporter)),
+        name="gateway-traced",
+        date_header=False,
     )
     yield running.url, exporter
     running.stop()

@@ -82,7 +82,9 @@ def client(vendor: FakeVendor) -> Iterator[FhirHttp]:
             },
         }
     )
-    running = serve_in_thread(create_app(settings, VENDORS, access_logging=True), name="gateway-faulty")
+    running = serve_in_thread(
+        create_app(settings, VENDORS, access_logging=True), name="gateway-faulty", date_header=False
+    )
     http = FhirHttp(running.url)
     yield http
     http.close()

@@ -67,7 +67,7 @@ def faulty(request: pytest.FixtureRequest) -> Iterator[Faulty]:
 
     conf = TenantSettings(vendor=vendor, sandbox=True, timezone="America/Chicago", breaker=BREAKER)
     app = create_app(Settings(tenants={vendor: conf}, audit=QUIET), VENDORS, {vendor: chaotic}, access_logging=False)
-    running = serve_in_thread(app, name=f"faulty-{vendor}")
+    running = serve_in_thread(app, name=f"faulty-{vendor}", date_header=False)
     try:
         searches = [f"/fhir/{vendor}/Patient?family={family}" for family in FAMILIES]
         found = get_all(running.url, searches)
@@ -143,7 +143,7 @@ def test_a_hanging_vendor_does_not_slow_another_tenant() -> None:
         {"dentalpms": stalled, "nextvisit": healthy},
         access_logging=False,
     )
-    running = serve_in_thread(app, name="hanging-and-healthy")
+    running = serve_in_thread(app, name="hanging-and-healthy", date_header=False)
     paths = [f"/fhir/fine/Patient?family={family}" for family in FAMILIES] * 2
     try:
         get_all(running.url, paths[:10])  # warm: token, connections

@@ -42,7 +42,7 @@ def gateway_over(
 
     conf = TenantSettings(vendor=vendor, sandbox=True, **{"timezone": "America/Chicago", **settings})
     app = create_app(Settings(tenants={tenant or vendor: conf}), VENDORS, {vendor: factory}, access_logging=False)
-    running = serve_in_thread(app, name=f"gateway-over-{vendor}")
+    running = serve_in_thread(app, name=f"gateway-over-{vendor}", date_header=False)
     fhir = FhirHttp(running.url)
     try:
         yield VariantGateway(running.url, fhir, made[0])

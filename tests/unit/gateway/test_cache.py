@@ -219,7 +219,7 @@ def test_a_request_given_up_midway_does_not_fail_anothers_identical_read() -> No
     backend.add_patient("p1", family="Okafor")
     backend.add_patient("p2", family="Nguyen")
     app = create_app(settings(CacheSettings(enabled=True, ttl=60)), [backend.vendor()], access_logging=False)
-    running = serve_in_thread(app)
+    running = serve_in_thread(app, date_header=False)
 
     async def scenario() -> tuple[httpx.Response, httpx.Response]:
         async with httpx.AsyncClient(base_url=running.url, timeout=10) as client:

@@ -17,6 +17,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.cli import main
+from gateway.http_dates import http_date
 from gateway.rest.hosts import check_hosts, split_host
 from gateway.rest.incoming import MAX_BODY_BYTES
 from gateway.sandbox_host import serve_in_thread
@@ -40,7 +41,7 @@ def port() -> Iterator[int]:
     backend = FakeBackend()
     backend.add_patient("p1")
     app = create_app(_settings(), [backend.vendor()], access_logging=False)
-    running = serve_in_thread(app, http=header_protocol(5.0))
+    running = serve_in_thread(app, http=header_protocol(5.0), date_header=False)
     yield running.port
     running.stop()
 
@@ -325,7 +326,7 @@ def test_two_host_headers_or_none_are_a_400() -> None:
     backend = FakeBackend()
     backend.add_patient("p1")
     app = create_app(_settings(allowed_hosts=["127.0.0.1"]), [backend.vendor()], access_logging=False)
-    running = serve_in_thread(app, http=header_protocol(5.0))
+    running = serve_in_thread(app, http=header_protocol(5.0), date_header=False)
     try:
         get = f"GET {BASE}/Patient/p1 HTTP/1.1\r\n"
         for head in ("Host: 127.0.0.1\r\nHost: evil.example\r\n", ""):
@@ -378,7 +379,7 @@ def test_a_target_in_absolute_form_is_served_for_its_own_authority_not_host() ->
     backend = FakeBackend()
     backend.add_patient("p1")
     app = create_app(check_hosts(_settings(), "127.0.0.1"), [backend.vendor()], access_logging=False)
-    running = serve_in_thread(app, http=header_protocol(5.0))
+    running = serve_in_thread(app, http=header_protocol(5.0), date_header=False)
     try:
         refused = f"GET http://evil.example{BASE}/Patient/p1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
         assert answer(exchange(running.port, refused.encode()))[0] == 400
@@ -391,3 +392,53 @@ def test_a_target_in_absolute_form_is_served_for_its_own_authority_not_host() ->
         assert self_link.startswith(f"http://127.0.0.1:{running.port}{BASE}/Patient?"), self_link
     finally:
         running.stop()
+
+
+# -- Date ------------------------------------------------------------------------------------------
+
+
+def _dated(raw: bytes) -> tuple[int, list[str], str | None]:
+    """Status, every Date value and the Last-Modified of a raw HTTP answer."""
+    lines = raw.partition(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
+    fields = [(name.strip().lower(), value.strip()) for name, _, value in (line.partition(":") for line in lines[1:])]
+    modified = next((value for name, value in fields if name == "last-modified"), None)
+    return int(lines[0].split()[1]), [value for name, value in fields if name == "date"], modified
+
+
+def test_every_answer_has_one_date_and_no_last_modified_after_it() -> None:
+    # RFC 9110 section 6.6.1: an origin server with a clock sends Date; section 8.8.2.1: a
+    # Last-Modified is never later than it (one in the future, by a vendor's clock ahead of
+    # ours, is replaced by the Date).
+    backend = FakeBackend()
+    backend.add_patient("ahead")
+    backend.patients["ahead"]["meta"]["lastUpdated"] = "2999-01-01T00:00:00.000Z"
+    app = create_app(_settings(), [backend.vendor()], access_logging=False)
+    running = serve_in_thread(app, http=header_protocol(5.0), date_header=False)
+    try:
+        for request in [
+            f"GET {BASE}/Patient/ahead HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            f"GET {BASE}/Patient/nobody HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            "GET /fhir HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n",  # refused by the parser
+        ]:
+            status, dates, modified = _dated(exchange(running.port, request.encode()))
+            assert len(dates) == 1, (status, dates)
+            date = http_date(dates[0])
+            assert date is not None and abs(date.timestamp() - time.time()) < 5
+            if modified is not None:
+                last = http_date(modified)
+                assert last is not None and 0 <= (date - last).total_seconds() <= 1, (modified, dates)
+        assert status == 400
+    finally:
+        running.stop()
+
+
+def test_serve_leaves_the_date_to_the_gateway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    options: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: options.update(kwargs))
+    monkeypatch.setenv("SMILE_TOKEN", "t0ken")
+    config = tmp_path / "gateway.toml"
+    config.write_text(SMART_OFF_LOOPBACK)
+    assert main(["serve", "--config", str(config)]) == 0
+    assert options["date_header"] is False  # uvicorn's, a second behind at times, would be a second one

@@ -162,7 +162,7 @@ def test_an_unexpected_error_is_logged_once(caplog: pytest.LogCaptureFixture) ->
     backend = FakeBackend()
     backend.add_patient("p1")
     backend.fail("Patient", READ, RuntimeError("boom"))
-    running = serve_in_thread(create_app(fake_settings(), [backend.vendor()], access_logging=False))
+    running = serve_in_thread(create_app(fake_settings(), [backend.vendor()], access_logging=False), date_header=False)
     try:
         with caplog.at_level(logging.ERROR):
             outcome(httpx.get(f"{running.url}{BASE}/Patient/p1", timeout=30), 500)

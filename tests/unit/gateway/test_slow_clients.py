@@ -25,7 +25,7 @@ def port() -> Iterator[int]:
         tenants={TENANT: TenantSettings(vendor=FAKE, base_url=FAKE_URL)},
     )
     app = create_app(settings, [backend.vendor()], access_logging=False)
-    running = serve_in_thread(app, http=header_protocol(0.3))
+    running = serve_in_thread(app, http=header_protocol(0.3), date_header=False)
     yield running.port
     running.stop()
 
