@@ -130,12 +130,17 @@ class NoSink:
 
 def check_audit_path(conf: AuditSettings) -> None:
     """Raise ConfigError unless the file sink could write at `audit.path`, without creating
-    anything (for `check-config`): every directory above the file that exists is one, and
-    the deepest existing one is writable. (What then fails a write is met per request: 503, or
-    served unaudited with `fail_open`.)"""
+    anything (for `check-config`): the path is not a directory, nor a file this user cannot
+    write; every directory above it that exists is one, and the deepest existing one is
+    writable. (What then fails a write is met per request: 503, or served unaudited with
+    `fail_open`.)"""
     if conf.sink != "file":
         return
     path = Path(conf.path).expanduser()
+    if path.is_dir():
+        raise ConfigError(f"audit.path: {path} is a directory; name the file to write in it")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ConfigError(f"audit.path: {path} is not writable by this user")
     for parent in path.parents:
         if not parent.exists():
             continue

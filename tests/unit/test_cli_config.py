@@ -267,6 +267,18 @@ def test_an_audit_path_under_a_file_is_a_configuration_error(
     assert "Traceback" not in err and not audit.parent.is_dir()
 
 
+@pytest.mark.parametrize("verb", ["check-config", "serve"])
+def test_an_audit_path_that_is_a_directory_is_a_configuration_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], verb: str
+) -> None:
+    # Met only at the first write, it made every request a 503 (or served unaudited with fail_open).
+    (tmp_path / "audit").mkdir()
+    text = f'[audit]\nsink = "file"\npath = "{tmp_path / "audit"}"\n' + GOOD
+    assert _check(tmp_path, text, verb, "--config", "FILE") == 2
+    err = capsys.readouterr().err
+    assert f"configuration error: audit.path: {tmp_path / 'audit'} is a directory; name the file" in err
+
+
 def test_start_up_refuses_an_audit_path_it_cannot_create(tmp_path: Path) -> None:
     (tmp_path / "file-not-dir").write_text("")
     settings = Settings.model_validate(

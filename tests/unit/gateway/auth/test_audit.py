@@ -101,8 +101,8 @@ def test_the_request_id_is_answered_and_recorded(client: TestClient, issuer: Iss
 
 def test_a_request_that_cannot_be_audited_is_not_served(issuer: Issuer, tmp_path: Path) -> None:
     unwritable = tmp_path / "audit.jsonl"
-    unwritable.mkdir()  # a directory where the trail's file should be: every write fails, even as root
     for client in gateway(issuer, AuditSettings(sink="file", path=str(unwritable))):
+        unwritable.mkdir()  # after start-up, a directory where the file should be: every write fails, even as root
         response = client.get(f"{BASE}/Patient/p1", headers=issuer.headers(TENANT, "user/*.rs"))
         body = outcome(response, 503)
         assert "audited" in body["issue"][0]["diagnostics"] and "Zebulon" not in response.text
@@ -111,8 +111,8 @@ def test_a_request_that_cannot_be_audited_is_not_served(issuer: Issuer, tmp_path
 
 def test_fail_open_serves_unaudited_when_the_operator_chose_it(issuer: Issuer, tmp_path: Path) -> None:
     unwritable = tmp_path / "audit.jsonl"
-    unwritable.mkdir()
     for client in gateway(issuer, AuditSettings(sink="file", path=str(unwritable), fail_open=True)):
+        unwritable.mkdir()
         assert ok(client.get(f"{BASE}/Patient/p1", headers=issuer.headers(TENANT, "user/*.rs")))["id"] == "p1"
 
 
