@@ -172,6 +172,12 @@ class ServerSettings(_Strict):
     # Seconds a client has to send a request's headers, and its body: slower ones are dropped.
     header_timeout: float = Field(10.0, gt=0)
     body_timeout: float = Field(30.0, gt=0)
+    # Seconds a read, search or operation has in all, however many vendor calls it makes one
+    # after another (pages, a renewal and a re-send): past it, a 504. Below the 60 s a reverse
+    # proxy commonly waits (nginx's proxy_read_timeout), so the client gets the gateway's
+    # OperationOutcome rather than the proxy's page. Writes are not cut short: one cut off
+    # after it was sent would leave the client unsure whether it was made.
+    request_timeout: float = Field(55.0, gt=0)
     # Serve HTTPS directly (PEM files); behind a TLS-terminating proxy leave them unset.
     tls_certfile: str | None = None
     tls_keyfile: str | None = None

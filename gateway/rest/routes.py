@@ -7,6 +7,7 @@ default listing every method).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from gateway.contract import Interaction
-from gateway.errors import MethodNotAllowed, NotFound
+from gateway.errors import MethodNotAllowed, NotFound, UpstreamTimeout
 from gateway.rest.capability_endpoint import metadata, smart_configuration_endpoint
 from gateway.rest.context import INSTANCE_METHODS, TYPE_METHODS, allow, served, state, tenant_of
 from gateway.rest.operations import ccd_endpoint, docref_endpoint, patient_everything
@@ -34,6 +35,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 class Handler:
     endpoint: Endpoint
     needs: Interaction | None = None  # what the type's provider must support for `Allow` to list it
+    writes: bool = False  # not cut off at `server.request_timeout` (gateway.settings)
 
 
 def _dispatch(
@@ -71,16 +73,37 @@ def _dispatch(
             why = refusal or f"{request.method} is not supported here"
             raise MethodNotAllowed(why, headers={"Allow": allow(allowed)})
         with shared_reads():  # identical vendor reads of this request are made once
-            return await handler.endpoint(request)
+            if handler.writes:
+                return await handler.endpoint(request)
+            return await _within(state(request).settings.server.request_timeout, handler.endpoint(request))
 
     return endpoint
 
 
-_TYPE = {"GET": Handler(search_get, TYPE_METHODS["GET"]), "POST": Handler(create, TYPE_METHODS["POST"])}
+async def _within(seconds: float, answering: Awaitable[Response]) -> Response:
+    """`answering`, cancelled after `seconds` with a 504 (R4 http.html: a server that cannot
+    complete in time says so; FHIR issue type `timeout`)."""
+    limit = asyncio.timeout(seconds)
+    try:
+        async with limit:
+            return await answering
+    except TimeoutError:
+        if not limit.expired():
+            raise
+        raise UpstreamTimeout(
+            f"The answer was not ready within the gateway's limit for one request ({seconds:g} s): "
+            "the vendor system is slow; try again later, or ask for less"
+        ) from None
+
+
+_TYPE = {
+    "GET": Handler(search_get, TYPE_METHODS["GET"]),
+    "POST": Handler(create, TYPE_METHODS["POST"], writes=True),
+}
 _INSTANCE = {
     "GET": Handler(read, INSTANCE_METHODS["GET"]),
-    "PUT": Handler(update, INSTANCE_METHODS["PUT"]),
-    "DELETE": Handler(delete, INSTANCE_METHODS["DELETE"]),
+    "PUT": Handler(update, INSTANCE_METHODS["PUT"], writes=True),
+    "DELETE": Handler(delete, INSTANCE_METHODS["DELETE"], writes=True),
 }
 assert set(_TYPE) == set(TYPE_METHODS) and set(_INSTANCE) == set(INSTANCE_METHODS)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +24,7 @@ import pytest
 from gateway.app import create_app
 from gateway.contract import Sandbox
 from gateway.sandbox_host import serve_in_thread
-from gateway.settings import AuditSettings, Settings, TenantSettings
+from gateway.settings import AuditSettings, ServerSettings, Settings, TenantSettings
 from mappings.registry import VENDORS
 from sandboxes import dentalpms, nexhealth, nextech, nextvisit
 from sandboxes.clinic import build_clinic
@@ -172,3 +173,39 @@ def test_a_hanging_vendor_does_not_slow_another_tenant() -> None:
     # 30-s timeout. A busy CI machine moves the figures by some hundreds of milliseconds.
     assert during.p(50) <= alone.p(50) + 300
     assert during.p(99) <= alone.p(99) + 1000
+
+
+def test_a_vendor_slower_than_the_request_limit_gets_a_504_in_time_and_the_tenant_recovers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The calls cut off at the limit are cancelled, not failures: the breaker stays closed, the
+    # connection pool and the token are fine, and no error is logged.
+    made: list[Chaos] = []
+
+    def slowed() -> Sandbox:
+        sandbox = dentalpms.create_sandbox(CLINIC)
+        made.append(Chaos(sandbox.app, Faults()))
+        return dataclasses.replace(sandbox, app=made[-1])
+
+    conf = TenantSettings(vendor="dentalpms", sandbox=True, breaker={**BREAKER, "min_calls": 4, "consecutive": 3})
+    settings = Settings(tenants={"slow": conf}, audit=QUIET).model_copy(
+        update={"server": ServerSettings(request_timeout=0.4)}
+    )
+    running = serve_in_thread(
+        create_app(settings, VENDORS, {"dentalpms": slowed}, access_logging=False), name="slow", date_header=False
+    )
+    try:
+        with httpx.Client(base_url=running.url, timeout=10) as client:
+            found = client.get("/fhir/slow/Patient", params={"family": FAMILIES[0]}).json()
+            path = f"/fhir/slow/Patient/{found['entry'][0]['resource']['id']}"
+            made[0].faults = Faults(latency=(1.5, 1.5))
+            for _ in range(6):
+                started = time.monotonic()
+                slow = client.get(path)
+                assert slow.status_code == 504 and time.monotonic() - started < 1.2, slow.text
+                assert slow.json()["issue"][0]["code"] == "timeout"
+            made[0].faults = Faults()
+            assert client.get(path).status_code == 200
+    finally:
+        running.stop()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
