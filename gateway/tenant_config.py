@@ -155,7 +155,9 @@ def _option_error(vendor: Vendor[Any], error: Any) -> str:
         return f"options.{key}: not an option of vendor '{vendor.name}'"
     if error["type"] == "missing":
         return f"options.{key}: required by vendor '{vendor.name}'"
-    return f"options.{key}: {error['msg']}"  # the message names the expected type, never the secret
+    message = str(error["msg"]).removeprefix("Value error, ")  # pydantic's prefix for a validator's own error
+    where = f"options.{key}" if key else "options"  # no key: a rule over several options
+    return f"{where}: {message}"  # the message names the expected type, never the secret
 
 
 def _credential_problems(vendor: Vendor[Any], credentials: Mapping[str, str]) -> list[tuple[str, str]]:

@@ -20,6 +20,7 @@ from starlette.requests import ClientDisconnect, Request
 from gateway import jsonio
 from gateway.errors import Invalid, InvalidRequest, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
 from gateway.rest.bindings import binding_problems
+from gateway.rest.model_errors import model_error_text
 from gateway.text import content_charset
 
 _JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
@@ -75,7 +76,7 @@ def check_fhir(resource: dict[str, Any]) -> None:
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             where = _fhirpath(resource_type, error["loc"])
-            problems.append((f"{where}: {error['msg']}", where))
+            problems.append((f"{where}: {model_error_text(error)}", where))
     problems += _control_characters(resource, resource_type)
     # Read from the JSON as sent, so that a body the model could not read still gets them; an
     # element already named as malformed is not named again.

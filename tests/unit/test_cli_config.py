@@ -302,3 +302,19 @@ def test_a_setting_of_the_wrong_type_is_refused_not_converted(
 ) -> None:
     assert _check(tmp_path, '[server]\nport = "18080"\n' + GOOD) == 2
     assert "server.port: Input should be a valid integer" in capsys.readouterr().err
+
+
+def test_a_rule_over_several_vendor_options_is_said_plainly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EYE_SECRET", "s")
+    text = """
+[tenants.eye]
+vendor = "nextech"
+base_url = "https://api.example.com"
+options = { client_id = "c", practice_id = "p" }
+credentials = { client_secret = "env:EYE_SECRET" }
+"""
+    assert _check(tmp_path, text) == 2
+    err = capsys.readouterr().err
+    assert "tenant 'eye': options: set oauth_base_url, or both authorize_url and token_url\n" in err, err

@@ -676,6 +676,24 @@ def test_one_400_names_structural_and_binding_problems_together(client: TestClie
     assert backend.calls_to("Patient", CREATE) == 0
 
 
+@pytest.mark.parametrize(
+    ("element", "said"),
+    [
+        ({"birthDate": "1990-13-01"}, "Patient.birthDate: not a valid FHIR date"),
+        ({"birthDate": 19900101}, "Patient.birthDate: must be a JSON string"),  # read as a Unix time
+        ({"deceasedDateTime": "2020-01-01T10:00"}, "Patient.deceasedDateTime: not a valid FHIR dateTime"),
+        ({"telecom": [{"system": "phone", "value": ""}]}, "Patient.telecom[0].value: must not be empty"),
+    ],
+)
+def test_a_malformed_element_is_said_in_fhir_terms(client: TestClient, element: dict[str, Any], said: str) -> None:
+    # Not pydantic's "Value error, Date value string does not match spec regex." or a pattern
+    # with raw line breaks in it.
+    invalid = outcome(client.post(f"{BASE}/Patient", json=_patient(**element), headers=FHIR_JSON), 400)
+    diagnostics = invalid["issue"][0]["diagnostics"]
+    assert diagnostics.startswith(said), diagnostics
+    assert "Value error" not in diagnostics and "\n" not in diagnostics
+
+
 def test_an_element_both_malformed_and_outside_its_binding_is_named_once(client: TestClient) -> None:
     # The model's error and the binding check name it by the same FHIRPath (brackets for the index).
     body = _patient(telecom=[{"system": "no such  system", "value": "1"}])
