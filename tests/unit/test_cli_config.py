@@ -176,17 +176,20 @@ credentials = {{ client_secret = "env:EYE_SECRET" }}
     assert "tenant eye: its stored grant cannot be read: reconnect" in capsys.readouterr().out
 
 
-def test_an_oauth_tenant_needs_a_key_for_its_stored_grants(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("EYE_SECRET", "s")
-    text = """
+EYE = """
 [tenants.eye]
 vendor = "nextech"
 base_url = "https://api.example.com"
 options = { oauth_base_url = "https://login.example.com", client_id = "c", practice_id = "p" }
 credentials = { client_secret = "env:EYE_SECRET" }
 """
+
+
+def test_an_oauth_tenant_needs_a_key_for_its_stored_grants(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EYE_SECRET", "s")
+    text = EYE
     assert _check(tmp_path, text) == 2
     assert "tenant 'eye': nextech grants are refresh tokens kept on disk, encrypted" in capsys.readouterr().err
     monkeypatch.setenv("EYE_TOKEN_KEY", "not-a-fernet-key")
@@ -308,13 +311,7 @@ def test_a_rule_over_several_vendor_options_is_said_plainly(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("EYE_SECRET", "s")
-    text = """
-[tenants.eye]
-vendor = "nextech"
-base_url = "https://api.example.com"
-options = { client_id = "c", practice_id = "p" }
-credentials = { client_secret = "env:EYE_SECRET" }
-"""
+    text = EYE.replace('oauth_base_url = "https://login.example.com", ', "")
     assert _check(tmp_path, text) == 2
     err = capsys.readouterr().err
     assert "tenant 'eye': options: set oauth_base_url, or both authorize_url and token_url\n" in err, err
