@@ -48,6 +48,7 @@ from gateway.sandbox_host import SandboxHost
 from gateway.sandbox_tenants import HostedSandbox, host_sandbox
 from gateway.settings import Settings, TenantSettings, resolve_secret
 from gateway.shared import SharedState, shared_state
+from gateway.shared.eviction import eviction_warning
 from gateway.shared.sealed import Seal
 from gateway.tenant_config import adapter_config, check_tenants, resolve_credentials, shared_state_url, token_keys
 from gateway.tenants import Tenant, build_tenant
@@ -152,6 +153,8 @@ def create_app(
             for name, conf in settings.tenants.items():
                 tenants[name] = await composition.tenant(name, conf, host, sandbox_tokens, shared)
             app.state.rest = RestState(settings, tenants, PageTokens(_paging_secret(settings), shared), gate)
+            if (warning := await eviction_warning(shared)) is not None:
+                log.error("%s", warning)
             gateway_started()  # gateway.collector: what start-up built frozen, young objects collected less often
             started = True
             yield

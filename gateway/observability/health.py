@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from gateway.observability.figures import Figures
 from gateway.shared import SharedState, SharedStateUnavailable
+from gateway.shared.eviction import eviction_warning
 
 Probe = Callable[[str], Awaitable[bool]]
 PROBE_TIMEOUT = 1.0  # seconds: Kubernetes' default probe timeout is 1 s, so a probe must be quicker
@@ -179,4 +180,11 @@ async def _shared_state(shared: SharedState | None) -> dict[str, Any]:
         await asyncio.wait_for(shared.ping(), PROBE_TIMEOUT)
     except (SharedStateUnavailable, TimeoutError, OSError):
         return {"kind": shared.kind, "ready": False, "reason": f"{shared.kind} does not answer"}
-    return {"kind": shared.kind, "ready": True, "ping_ms": round((time.perf_counter() - started) * 1000, 1)}
+    answer: dict[str, Any] = {
+        "kind": shared.kind,
+        "ready": True,
+        "ping_ms": round((time.perf_counter() - started) * 1000, 1),
+    }
+    if (warning := await eviction_warning(shared)) is not None:
+        answer["warning"] = warning  # ready all the same: it serves, at a risk the operator should know
+    return answer

@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager
 from typing import Any, cast
 
 import redis.asyncio as redis
-from redis.exceptions import LockError, RedisError
+from redis.exceptions import LockError, RedisError, ResponseError
 
 from gateway.shared.state import SharedStateUnavailable
 
@@ -168,6 +168,15 @@ class RedisState:
     async def ping(self) -> None:
         async with _reachable():
             await self._redis.ping()
+
+    async def eviction_policy(self) -> str | None:
+        async with _reachable():
+            try:
+                memory: dict[str, Any] = await self._redis.info("memory")
+            except ResponseError:  # INFO renamed or refused (some managed services): it does not say
+                return None
+        policy = memory.get("maxmemory_policy")
+        return None if policy is None else str(policy)
 
     async def aclose(self) -> None:
         await self._redis.aclose()

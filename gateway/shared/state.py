@@ -88,6 +88,11 @@ class SharedState(Protocol):
         """Raise SharedStateUnavailable if the state cannot be reached."""
         ...
 
+    async def eviction_policy(self) -> str | None:
+        """What the state drops when it runs out of memory (Redis's `maxmemory-policy`); None
+        where it drops nothing the gateway keeps, or does not say."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
@@ -187,6 +192,9 @@ class LocalState:
 
     async def ping(self) -> None:
         pass
+
+    async def eviction_policy(self) -> str | None:
+        return None  # this process's memory: nothing is dropped but what expires
 
     async def aclose(self) -> None:
         pass
