@@ -33,6 +33,9 @@ described below, and the adapter must work under every value):
 - ``past_end``: a page list asked for a page after the last answers ``"empty"`` (an empty
   page) or ``"not_found"`` (404 ``Page not found``), ``"not_found_from_first"`` page 1 of
   an empty list included (``paging``).
+- ``empty_lists``: a page or cursor page with no records is the envelope, empty (``"page"``),
+  or ``204 No Content`` with no body (``"no_content"``: Spring's ``ResponseEntity.noContent()``
+  for an empty list; the reference gives no status code for any list) (``paging``).
 - ``archived_patients`` (``"served"``, ``"gone"``: 410 for every endpoint of an archived
   patient), ``archived_records`` (``"hidden"``, ``"listed"``: sub-record lists include
   soft-deleted records), ``page_size_max`` (200; e.g. 50, the documented default) and
@@ -198,7 +201,7 @@ from sandboxes.dentalpms.errors import render_http_error
 from sandboxes.dentalpms.idempotency import Idempotency
 from sandboxes.dentalpms.ids import RecordKind, namespace, record_uuid
 from sandboxes.dentalpms.lifecycle import ArchivedPatients, ArchivedRecords, Lifecycle, VitalsLookup
-from sandboxes.dentalpms.paging import PastEnd
+from sandboxes.dentalpms.paging import EmptyLists, PastEnd
 from sandboxes.dentalpms.params import QueryBooleans
 from sandboxes.dentalpms.readings import Accents, Case, Match, Phones, SearchReading
 from sandboxes.dentalpms.render import AllergySeverities, VitalTimes
@@ -257,13 +260,15 @@ def create_app(
     write_answers: WriteAnswers = "flushed",
     references: References = "null",
     query_booleans: QueryBooleans = "any",
+    empty_lists: EmptyLists = "page",
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
     `clock` (default: the wall clock) stamps writes; pass a fixed one for repeatable tests.
     `search_accents`, `search_phones`, `search_match` and `search_case` choose how the list ``search`` is
     read (``sandboxes.dentalpms.readings``); `idempotency` how a repeated key is answered
-    (``idempotency``), `past_end` a page past the last (``paging``), `archived_patients`,
+    (``idempotency``), `past_end` a page past the last and `empty_lists` a list with no records
+    (``paging``), `archived_patients`,
     `archived_records` and `page_size_max` archived records and list bounds (``lifecycle``),
     and the others how
     answers are spelled (``shapes``). Every default is the documented simulator's.
@@ -286,6 +291,7 @@ def create_app(
         allergy_severities=allergy_severities,
         write_answers=write_answers,
         query_booleans=query_booleans,
+        empty_lists=empty_lists,
     )
     app = Starlette(
         routes=api_routes(store, org_id=org_id, api_token=api_token),

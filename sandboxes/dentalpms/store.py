@@ -26,7 +26,7 @@ from sandboxes.dentalpms.bodies import REF_FIELDS, REF_INPUTS, CreatePatientIn, 
 from sandboxes.dentalpms.idempotency import Idempotency, IdempotencyLog
 from sandboxes.dentalpms.lifecycle import DOCUMENTED_LIFECYCLE, Lifecycle
 from sandboxes.dentalpms.matching import PatientFilters
-from sandboxes.dentalpms.paging import PastEnd
+from sandboxes.dentalpms.paging import EmptyLists, PastEnd
 from sandboxes.dentalpms.params import QueryBooleans
 from sandboxes.dentalpms.readings import DOCUMENTED, SearchReading
 from sandboxes.dentalpms.render import BLANK_PATIENT, AllergySeverities, Renderer, VitalTimes, reference
@@ -78,6 +78,7 @@ class Store:
         allergy_severities: AllergySeverities = "fhir",
         write_answers: WriteAnswers = "flushed",
         query_booleans: QueryBooleans = "any",
+        empty_lists: EmptyLists = "page",
     ) -> None:
         if patch_nulls not in ("cleared", "ignored"):
             raise ValueError(f"patch_nulls must be 'cleared' or 'ignored', not {patch_nulls!r}")
@@ -85,7 +86,10 @@ class Store:
             raise ValueError(f"write_answers must be 'flushed' or 'before_flush', not {write_answers!r}")
         if query_booleans not in ("any", "digits"):
             raise ValueError(f"query_booleans must be 'any' or 'digits', not {query_booleans!r}")
+        if empty_lists not in ("page", "no_content"):
+            raise ValueError(f"empty_lists must be 'page' or 'no_content', not {empty_lists!r}")
         self.patch_nulls = patch_nulls
+        self.empty_lists = empty_lists
         self.query_booleans = query_booleans
         self.write_answers = write_answers
         self.render = Renderer(clinic, vital_times, allergy_severities)

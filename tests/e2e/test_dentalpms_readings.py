@@ -18,7 +18,7 @@ clinic holds them, every resource valid (FhirHttp checks each one it receives). 
 vendor does with archived records (serves an archived patient or answers 410 for it; lists
 soft-deleted sub-records or leaves them out), archived ones are never served and never
 counted; whatever page size it takes (the documented default of 50 as its bound), every list
-is walked; a 404 for an empty list is an empty list. Whatever query booleans it takes (`true`,
+is walked; a 404, or a 204 with no body, for an empty list is an empty list. Whatever query booleans it takes (`true`,
 or only `1` as Laravel's `boolean` rule), a status search serves the records in that status.
 """
 
@@ -76,6 +76,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "defaults": "omitted",
         "references": "array",
         "query_booleans": "digits",
+        "empty_lists": "no_content",
     },
     "nfd-prefix-digits-naive-datetimes": {
         "search_accents": "sensitive_nfd",

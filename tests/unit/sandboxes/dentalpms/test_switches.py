@@ -50,6 +50,18 @@ def test_a_page_past_the_end_is_empty_or_not_found() -> None:
     assert from_first.ok(path, page=1)["items"]
 
 
+def test_an_empty_list_is_an_empty_page_or_no_content() -> None:
+    bare = next(p for p in LIVE if not p.problems)
+    path = f"{BASE}/{bare.uuid}/diseases"
+    assert new_api().ok(path)["items"] == []
+    spring = variant(empty_lists="no_content", error_bodies="spring")  # spelled as Spring Boot does
+    for empty in (spring.get(path), spring.get(BASE, params={"dob_from": "1801-01-01", "dob_to": "1801-01-02"})):
+        assert empty.status_code == 204 and empty.content == b""
+    nobody = spring.get(f"{BASE}/cursor", params={"dob_from": "1801-01-01", "dob_to": "1801-01-02"})
+    assert nobody.status_code == 204 and nobody.content == b""
+    assert spring.ok(BASE)["items"]  # a list with records is the envelope, as documented
+
+
 def test_archived_records_can_be_gone_or_listed() -> None:
     archived = next(p for p in CLINIC.patients if p.deleted)
     assert new_api().ok(f"{BASE}/{archived.uuid}")["deleted_at"] is not None
