@@ -5,7 +5,10 @@ Create sends an `Idempotency-Key` derived from the request (a hash of the tenant
 canonical JSON of the FHIR resource the client sent), so a retried create is never a second
 patient. It is not derived from the vendor body: two people the vendor would store alike
 (twins told apart only by an MRN or `multipleBirthInteger`, which it does not keep) are two
-requests, and two patients. The API
+requests, and two patients. The key is written as a UUID (the hash's first 128 bits, stamped
+version 4): the reference does not say what form a key takes, and a service may take only a
+UUID (a FastAPI header declared `UUID`/`UUID4`, Spring's `@RequestHeader UUID`, Laravel's
+`uuid` rule) and refuse every other key with a 422, every create with it. The API
 reference's 409 is "Idempotency conflict (duplicate Idempotency-Key) or duplicate chart
 number", and implementations differ on a repeated key: one replays the first answer (201,
 the same patient), another refuses it (409). On any 409 the patient the request describes
@@ -52,6 +55,7 @@ import re
 import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any
+from uuid import UUID
 
 import orjson
 
@@ -97,7 +101,7 @@ PatientRecord = Callable[[str], Awaitable[VendorRecord]]
 def idempotency_key(tenant: str, resource: Resource) -> str:
     """The same request gives the same key (and another resource another key)."""
     canonical = orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(tenant.encode() + b"\x00" + canonical).hexdigest()
+    return _uuid_of(tenant.encode() + b"\x00" + canonical)
 
 
 RECREATES = 10  # deleted patients one create steps past (each a POST and a read) before it gives up
@@ -107,7 +111,12 @@ def salted_key(key: str, spent_on: str) -> str:
     """The key of a create whose `key` was spent on the patient `spent_on`, deleted or changed
     since: by its id alone (not when that happened), so that while the patient created with
     this key lives unchanged, a repeat of the create finds it again instead of making another."""
-    return hashlib.sha256(f"{key}\x00{spent_on}".encode()).hexdigest()
+    return _uuid_of(f"{key}\x00{spent_on}".encode())
+
+
+def _uuid_of(data: bytes) -> str:
+    """A key for `data` that every service takes (module docstring): a UUID of its SHA-256."""
+    return str(UUID(bytes=hashlib.sha256(data).digest()[:16], version=4))
 
 
 def same_patient(body: dict[str, Any], record: VendorRecord) -> bool:

@@ -30,6 +30,8 @@ described below, and the adapter must work under every value):
   ``search`` is read (``readings``).
 - ``idempotency``: ``"replay"`` (a repeated ``Idempotency-Key`` with the same body gets the
   stored 201 again) or ``"conflict"`` (every repeated key is 409 ``Idempotency conflict``).
+- ``idempotency_keys``: any ``Idempotency-Key`` is taken (``"any"``) or only a UUID
+  (``"uuid"``: another is a 422 naming the header) (``idempotency``).
 - ``past_end``: a page list asked for a page after the last answers ``"empty"`` (an empty
   page) or ``"not_found"`` (404 ``Page not found``), ``"not_found_from_first"`` page 1 of
   an empty list included (``paging``).
@@ -198,7 +200,7 @@ from starlette.types import ASGIApp
 from sandboxes.clinic import Clinic
 from sandboxes.dentalpms.bodies import PatchNulls
 from sandboxes.dentalpms.errors import render_http_error
-from sandboxes.dentalpms.idempotency import Idempotency
+from sandboxes.dentalpms.idempotency import Idempotency, IdempotencyKeys
 from sandboxes.dentalpms.ids import RecordKind, namespace, record_uuid
 from sandboxes.dentalpms.lifecycle import ArchivedPatients, ArchivedRecords, Lifecycle, VitalsLookup
 from sandboxes.dentalpms.paging import EmptyLists, PastEnd
@@ -261,14 +263,15 @@ def create_app(
     references: References = "null",
     query_booleans: QueryBooleans = "any",
     empty_lists: EmptyLists = "page",
+    idempotency_keys: IdempotencyKeys = "any",
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
     `clock` (default: the wall clock) stamps writes; pass a fixed one for repeatable tests.
-    `search_accents`, `search_phones`, `search_match` and `search_case` choose how the list ``search`` is
-    read (``sandboxes.dentalpms.readings``); `idempotency` how a repeated key is answered
-    (``idempotency``), `past_end` a page past the last and `empty_lists` a list with no records
-    (``paging``), `archived_patients`,
+    `search_accents`, `search_phones`, `search_match` and `search_case` choose how the list
+    ``search`` is read (``sandboxes.dentalpms.readings``); `idempotency` how a repeated key is
+    answered and `idempotency_keys` which keys are taken (``idempotency``), `past_end` a page
+    past the last and `empty_lists` a list with no records (``paging``), `archived_patients`,
     `archived_records` and `page_size_max` archived records and list bounds (``lifecycle``),
     and the others how
     answers are spelled (``shapes``). Every default is the documented simulator's.
@@ -292,6 +295,7 @@ def create_app(
         write_answers=write_answers,
         query_booleans=query_booleans,
         empty_lists=empty_lists,
+        idempotency_keys=idempotency_keys,
     )
     app = Starlette(
         routes=api_routes(store, org_id=org_id, api_token=api_token),

@@ -48,6 +48,7 @@ class PatientRecords:
         store = self.store
         body = await request.body()
         key = request.headers.get("idempotency-key")
+        store.idempotency.check(key)
         body_fingerprint = fingerprint(body)
         replayed = store.idempotency.replay(key, body_fingerprint)
         if replayed is not None:

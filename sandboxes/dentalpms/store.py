@@ -23,7 +23,7 @@ from cachetools import LRUCache
 
 from sandboxes.clinic import Clinic
 from sandboxes.dentalpms.bodies import REF_FIELDS, REF_INPUTS, CreatePatientIn, PatchNulls, PatientFields
-from sandboxes.dentalpms.idempotency import Idempotency, IdempotencyLog
+from sandboxes.dentalpms.idempotency import Idempotency, IdempotencyKeys, IdempotencyLog
 from sandboxes.dentalpms.lifecycle import DOCUMENTED_LIFECYCLE, Lifecycle
 from sandboxes.dentalpms.matching import PatientFilters
 from sandboxes.dentalpms.paging import EmptyLists, PastEnd
@@ -79,6 +79,7 @@ class Store:
         write_answers: WriteAnswers = "flushed",
         query_booleans: QueryBooleans = "any",
         empty_lists: EmptyLists = "page",
+        idempotency_keys: IdempotencyKeys = "any",
     ) -> None:
         if patch_nulls not in ("cleared", "ignored"):
             raise ValueError(f"patch_nulls must be 'cleared' or 'ignored', not {patch_nulls!r}")
@@ -101,7 +102,7 @@ class Store:
         self.vitals_lookup = lifecycle.vitals_lookup
         self.rows: dict[str, PatientRow] = {}
         self.vitals: dict[str, tuple[str, JsonObject]] = {}  # vitals id -> (patient id, record)
-        self.idempotency = IdempotencyLog(idempotency)
+        self.idempotency = IdempotencyLog(idempotency, idempotency_keys)
         self.created = 0
         self._sorted: dict[str, Ordered] = {}  # one entry per sortable field
         self._queries: LRUCache[tuple[PatientFilters, str], Ordered] = bounded_cache()

@@ -31,8 +31,9 @@ VARIANTS: dict[str, dict[str, str]] = {
         "timestamps": "naive",
         "write_answers": "before_flush",
     },
-    # Spring Boot's default error bodies: a 409 or 404 says only its reason phrase.
-    "spring-errors": {"error_bodies": "spring"},
+    # Spring Boot's default error bodies: a 409 or 404 says only its reason phrase; an
+    # Idempotency-Key read as a `UUID` (`@RequestHeader UUID`): any other key is refused.
+    "spring-errors": {"error_bodies": "spring", "idempotency_keys": "uuid"},
     # Laravel's: `{"message"}`, a 422's `errors` by field (`{"email": ["..."]}`).
     "laravel-errors": {"error_bodies": "laravel"},
 }

@@ -36,6 +36,15 @@ def test_a_repeated_key_is_replayed_or_refused() -> None:
     assert refused.status_code == 409 and refused.json() == {"detail": "Idempotency conflict"}
 
 
+def test_a_key_may_have_to_be_a_uuid() -> None:
+    strict = variant(idempotency_keys="uuid")
+    refused = _create(strict, "k1")
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["header", "idempotency-key"]
+    key = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    first = _create(strict, key)
+    assert first.status_code == 201 and _create(strict, key).json()["id"] == first.json()["id"]
+
+
 def test_a_page_past_the_end_is_empty_or_not_found() -> None:
     patient = next(p for p in LIVE if p.allergies)
     path = f"{BASE}/{patient.uuid}/allergies"
