@@ -45,7 +45,8 @@ vendor (it read the null as "not provided"): its element is reported as not stor
 (the reference documents no body for it); a patient that is absent or archived already is a
 success (FHIR: deleting what is not there is not an error), as is the vendor's 404 or 422
 "already archived" of a concurrent delete. A vendor 422 names the fields it refused (`loc`),
-never their values.
+never their values; a 400 is read as that 422 (the status most frameworks give a failed
+validation).
 """
 
 from __future__ import annotations
@@ -104,6 +105,9 @@ def idempotency_key(tenant: str, resource: Resource) -> str:
     return _uuid_of(tenant.encode() + b"\x00" + canonical)
 
 
+# How the vendor refuses a body or an action as invalid: the reference's 422, or the 400 Spring
+# Boot, ASP.NET Core, Django REST Framework and NestJS answer a failed validation with.
+REFUSED = (422, 400)
 RECREATES = 10  # deleted patients one create steps past (each a POST and a read) before it gives up
 
 
@@ -330,9 +334,9 @@ class PatientWrites:
         response = await self._client.send("POST", f"/patients/{resource_id}/archive")
         if 200 <= response.status < 300:
             return
-        if response.status in (404, 410, 422) and await self._archived(resource_id):
+        if response.status in (404, 410, *REFUSED) and await self._archived(resource_id):
             return  # a concurrent delete got there first
-        if response.status == 422:  # e.g. "Patient is guarantor for active dependents"
+        if response.status in REFUSED:  # e.g. "Patient is guarantor for active dependents"
             raise Conflict(f"The Dental PMS refused to archive Patient/{resource_id}: {message_of(_json(response))}")
         raise self._error(response)
 
@@ -352,7 +356,7 @@ class PatientWrites:
     @staticmethod
     def _error(response: UpstreamResponse) -> Exception:
         body = _json(response)
-        if response.status == 422:
+        if response.status in REFUSED:
             fields = fields_of(body) or _fields_named(message_of(body))
             paths = [_FHIR_PATHS.get(_snake(field.split(".")[0]), "Patient") for field in fields]
             what = ", ".join(f"{f} ({p})" for f, p in zip(fields, paths, strict=True)) if fields else message_of(body)

@@ -61,6 +61,9 @@ described below, and the adapter must work under every value):
   ``error_bodies="laravel"`` (``{"message"}``, a 422's ``errors`` by field, an unknown path
   ``The route <path> could not be found.``): how answers are spelled, applied to every JSON
   answer (``shapes``).
+- ``validation_status``: what the reference documents as a 422 is answered 422 or 400
+  (Spring Boot's, ASP.NET Core's, DRF's and NestJS' status for a request refused as invalid)
+  (``errors``).
 - ``query_booleans``: a boolean query parameter (``is_active``) read as pydantic reads one
   (``"any"``: ``true``/``false``, ``1``/``0``, ``yes``/``no``, ...) or only as ``1``/``0``
   (``"digits"``: Laravel's ``boolean`` validation rule, which refuses the text ``"true"``
@@ -199,7 +202,7 @@ from starlette.types import ASGIApp
 
 from sandboxes.clinic import Clinic
 from sandboxes.dentalpms.bodies import PatchNulls
-from sandboxes.dentalpms.errors import render_http_error
+from sandboxes.dentalpms.errors import ValidationStatus, render_http_error
 from sandboxes.dentalpms.idempotency import Idempotency, IdempotencyKeys
 from sandboxes.dentalpms.ids import RecordKind, namespace, record_uuid
 from sandboxes.dentalpms.lifecycle import ArchivedPatients, ArchivedRecords, Lifecycle, VitalsLookup
@@ -264,6 +267,7 @@ def create_app(
     query_booleans: QueryBooleans = "any",
     empty_lists: EmptyLists = "page",
     idempotency_keys: IdempotencyKeys = "any",
+    validation_status: ValidationStatus = 422,
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
@@ -271,7 +275,8 @@ def create_app(
     `search_accents`, `search_phones`, `search_match` and `search_case` choose how the list
     ``search`` is read (``sandboxes.dentalpms.readings``); `idempotency` how a repeated key is
     answered and `idempotency_keys` which keys are taken (``idempotency``), `past_end` a page
-    past the last and `empty_lists` a list with no records (``paging``), `archived_patients`,
+    past the last and `empty_lists` a list with no records (``paging``), `validation_status`
+    the status of a 422 (``errors``), `archived_patients`,
     `archived_records` and `page_size_max` archived records and list bounds (``lifecycle``),
     and the others how
     answers are spelled (``shapes``). Every default is the documented simulator's.
@@ -298,7 +303,7 @@ def create_app(
         idempotency_keys=idempotency_keys,
     )
     app = Starlette(
-        routes=api_routes(store, org_id=org_id, api_token=api_token),
+        routes=api_routes(store, org_id=org_id, api_token=api_token, validation_status=validation_status),
         exception_handlers={HTTPException: http_exception_handler(render_http_error)},
     )
     return app if shapes.documented else ShapedApp(app, shapes)

@@ -20,7 +20,7 @@ from tests.support.variants import VariantGateway, gateway_over
 TENANT = "dentalpms"
 BASE = f"/fhir/{TENANT}"
 JSON = {"Content-Type": "application/fhir+json"}
-VARIANTS: dict[str, dict[str, str]] = {
+VARIANTS: dict[str, dict[str, str | int]] = {
     "replay": {"idempotency": "replay"},
     "conflict-odd-shapes": {
         "idempotency": "conflict",
@@ -32,8 +32,9 @@ VARIANTS: dict[str, dict[str, str]] = {
         "write_answers": "before_flush",
     },
     # Spring Boot's default error bodies: a 409 or 404 says only its reason phrase; an
-    # Idempotency-Key read as a `UUID` (`@RequestHeader UUID`): any other key is refused.
-    "spring-errors": {"error_bodies": "spring", "idempotency_keys": "uuid"},
+    # Idempotency-Key read as a `UUID` (`@RequestHeader UUID`): any other key is refused; a
+    # validation error is a 400 (`MethodArgumentNotValidException`).
+    "spring-errors": {"error_bodies": "spring", "idempotency_keys": "uuid", "validation_status": 400},
     # Laravel's: `{"message"}`, a 422's `errors` by field (`{"email": ["..."]}`).
     "laravel-errors": {"error_bodies": "laravel"},
 }

@@ -45,6 +45,14 @@ def test_a_key_may_have_to_be_a_uuid() -> None:
     assert first.status_code == 201 and _create(strict, key).json()["id"] == first.json()["id"]
 
 
+def test_a_validation_error_may_be_a_400() -> None:
+    spring = variant(validation_status=400)
+    refused = spring.call("POST", BASE, json={"last_name": "Nofirst"})
+    assert refused.status_code == 400 and refused.json()["detail"][0]["loc"] == ["body", "first_name"]
+    assert spring.get(BASE, params={"page": 0}).status_code == 400
+    assert spring.get(f"{BASE}/{LIVE[0].uuid}/nothing-here").status_code == 404  # other refusals as they were
+
+
 def test_a_page_past_the_end_is_empty_or_not_found() -> None:
     patient = next(p for p in LIVE if p.allergies)
     path = f"{BASE}/{patient.uuid}/allergies"
