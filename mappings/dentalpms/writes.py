@@ -24,7 +24,12 @@ a create just made has not been edited; a version bumped alone, or a phone edite
 create and its retry, leaves it the same patient), or the vendor refuses the key and the
 patient the request describes is found only deleted, the create is sent again with the key
 salted by that patient's id. The new key is still the same for every retry of this create
-(and so is the next one, should this patient be deleted or changed in turn).
+(and so is the next one, should this patient be deleted or changed in turn). A replayed
+patient the vendor answers 404 for is a deleted one too: a vendor may keep archived patients
+out of every endpoint and list (a soft-delete filter); the salted create a chart number it
+still holds refuses then names that patient, the only one it can be. (Under that reading
+with a vendor that refuses a repeated key, nothing tells a deleted patient from none: the
+create again is a 409.)
 
 Update is a PATCH with `base_version`: the version the client's `If-Match` names, else the
 current record's `version` (read first), then, when the resource's `active` or deceased
@@ -150,20 +155,29 @@ class PatientWrites:
             if record["id"] in stepped or len(stepped) == RECREATES:
                 raise _not_recreated(body.fields, record)
             stepped.append(record["id"])
-            record, spent = await self._post(body.fields, salted_key(key, record["id"]))
+            record, spent = await self._post(body.fields, salted_key(key, record["id"]), record)
         return Written(patient_to_fhir(record, self._ctx), body.not_stored)
 
-    async def _post(self, body: dict[str, Any], key: str) -> tuple[VendorRecord, bool]:
+    async def _post(
+        self, body: dict[str, Any], key: str, stepped_past: VendorRecord | None = None
+    ) -> tuple[VendorRecord, bool]:
         """The patient a create with `key` leaves (the new one, the one whose first answer the
         vendor replays, or the deleted one a refusal is about), and whether `key` was spent on
-        an earlier create of a patient deleted or changed since."""
+        an earlier create of a patient deleted or changed since; `stepped_past`: the deleted
+        patient the previous key of this create was spent on."""
         response = await self._client.send("POST", "/patients", body, {"Idempotency-Key": key})
         if response.status == 409:
-            refused = await self._refused_duplicate(body, response)
+            refused = await self._refused_duplicate(body, response, stepped_past)
             return refused, bool(refused.get("deleted_at"))
         created = self._answer(response, "The created patient")
         # Read back: a replayed answer may be older than the record now is.
-        record = await self._record(created["id"])
+        try:
+            record = await self._record(created["id"])
+        except NotFound:
+            # The patient the answer names is not there: archived since, by a vendor that keeps
+            # archived patients out of every endpoint (a soft-delete filter answers 404 for them;
+            # the reference says only that they are "excluded from normal queries").
+            return {**created, "deleted_at": created.get("deleted_at") or "(archived: HTTP 404)"}, True
         answered, now = created.get("version"), record.get("version")
         # Renamed since the answer replayed (its version is not the record's, and the record is
         # no longer the patient the body describes). Both, so that a vendor bumping a version
@@ -171,10 +185,16 @@ class PatientWrites:
         changed = answered is not None and now is not None and str(answered) != str(now)
         return record, bool(record.get("deleted_at")) or (changed and not same_patient(body, record))
 
-    async def _refused_duplicate(self, body: dict[str, Any], response: UpstreamResponse) -> VendorRecord:
+    async def _refused_duplicate(
+        self, body: dict[str, Any], response: UpstreamResponse, stepped_past: VendorRecord | None = None
+    ) -> VendorRecord:
         """`AlreadyExists` with the live patient `body` describes; that patient when it is
-        found only deleted (the refused key was spent on it); else a `Conflict`."""
+        found only deleted (the refused key was spent on it), or, when the vendor shows no
+        archived patient, is the deleted one this create stepped past (it holds the chart
+        number still); else a `Conflict`."""
         existing = await self._find_described(body)
+        if existing is None and stepped_past is not None and same_patient(body, stepped_past):
+            existing = stepped_past
         if existing is not None and same_patient(body, existing):
             if existing.get("deleted_at"):
                 return existing

@@ -39,7 +39,8 @@ described below, and the adapter must work under every value):
   or ``204 No Content`` with no body (``"no_content"``: Spring's ``ResponseEntity.noContent()``
   for an empty list; the reference gives no status code for any list) (``paging``).
 - ``archived_patients`` (``"served"``, ``"gone"``: 410 for every endpoint of an archived
-  patient), ``archived_records`` (``"hidden"``, ``"listed"``: sub-record lists include
+  patient, ``"not_found"``: 404 for them, ``restore`` excepted, and no list shows it, as a
+  soft-delete global filter has it), ``archived_records`` (``"hidden"``, ``"listed"``: sub-record lists include
   soft-deleted records), ``page_size_max`` (200; e.g. 50, the documented default) and
   ``vitals_lookup`` (``"owned"``, ``"by_id"``: the single vital-signs ``GET`` finds a reading
   by its uuid whoever's it is): ``lifecycle``.

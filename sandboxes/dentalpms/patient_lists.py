@@ -124,6 +124,7 @@ class PatientLists:
             provider=provider_id,
             location=location_id,
             reading=self.store.reading,
+            archived_listed=not self.store.archived_hidden,
         )
 
 

@@ -79,7 +79,7 @@ class PatientRecords:
                     [{"type": "string_type", "loc": ["body", name], "msg": "Input should be a valid string",
                       "input": None}],
                 )  # fmt: skip
-        row = store.row(patient_id)
+        row = store.found(patient_id)
         if data.base_version != row.doc["version"]:
             raise ApiError(409, "Version conflict")
         chart = data.chart_number
@@ -90,7 +90,7 @@ class PatientRecords:
         return self._written(row, before)
 
     async def archive(self, request: Request) -> Response:
-        row = self._row(request)
+        row = self._row(request, found=True)
         self.store.archive(row)
         return raw_json(row.raw)
 
@@ -100,7 +100,7 @@ class PatientRecords:
         return raw_json(row.raw)
 
     async def transition_status(self, request: Request) -> Response:
-        row = self._row(request)
+        row = self._row(request, found=True)
         data = parse_body(await request.body(), TransitionStatusIn)
         if row.deleted:
             raise ApiError(422, "Archived patients are restored, not transitioned")
@@ -120,9 +120,10 @@ class PatientRecords:
             return raw_json(row.raw)
         return raw_json(orjson.dumps({**row.doc, **before}))
 
-    def _row(self, request: Request) -> PatientRow:
-        """The patient the path names (422 for a malformed uuid, then 404)."""
+    def _row(self, request: Request, *, found: bool = False) -> PatientRow:
+        """The patient the path names (422 for a malformed uuid, then 404); `found`: as a write
+        other than ``restore`` finds it (``Store.found``)."""
         params = Params(request)
         patient_id = params.path_uuid("patient_uuid")
         params.done()
-        return self.store.row(patient_id)
+        return self.store.found(patient_id) if found else self.store.row(patient_id)

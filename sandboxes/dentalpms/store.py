@@ -152,11 +152,26 @@ class Store:
 
     def served(self, patient_id: str) -> PatientRow:
         """The patient as its own endpoints serve it: `row`, or 410 ``Patient has been archived``
-        for an archived one when the reading says so (``archived_patients="gone"``)."""
-        row = self.row(patient_id)
+        for an archived one when the reading says so (``archived_patients="gone"``), or 404
+        (``"not_found"``: `found`)."""
+        row = self.found(patient_id)
         if self._lifecycle.archived_patients == "gone" and row.doc["deleted_at"] is not None:
             raise ApiError(410, "Patient has been archived")
         return row
+
+    def found(self, patient_id: str) -> PatientRow:
+        """The patient as an endpoint other than ``restore`` finds it to change it: `row`, but 404
+        ``Patient not found`` for an archived one when archived patients are not there at all
+        (``archived_patients="not_found"``)."""
+        row = self.row(patient_id)
+        if self.archived_hidden and row.deleted:
+            raise ApiError(404, "Patient not found")
+        return row
+
+    @property
+    def archived_hidden(self) -> bool:
+        """Whether archived patients are not there at all (``archived_patients="not_found"``)."""
+        return self._lifecycle.archived_patients == "not_found"
 
     def shown(self, record: JsonObject) -> bool:
         """Whether a sub-record is listed: a live one always, a soft-deleted one when the

@@ -85,6 +85,13 @@ def test_archived_records_can_be_gone_or_listed() -> None:
     gone = variant(archived_patients="gone")
     assert gone.get(f"{BASE}/{archived.uuid}").status_code == 410
     assert gone.get(f"{BASE}/{archived.uuid}/allergies").status_code == 410
+    hiding = variant(archived_patients="not_found")
+    for path in ("", "/allergies", "/vital-signs"):
+        assert hiding.get(f"{BASE}/{archived.uuid}{path}").json() == {"detail": "Patient not found"}
+    assert hiding.call("POST", f"{BASE}/{archived.uuid}/archive").status_code == 404
+    assert str(archived.uuid) not in {p["id"] for p in hiding.ok(BASE, status="archived", page_size=200)["items"]}
+    assert hiding.call("POST", f"{BASE}/{archived.uuid}/restore").status_code == 200  # restore finds it
+    assert hiding.ok(f"{BASE}/{archived.uuid}")["status"] == "inactive"
     owner = next(p for p in LIVE if any(a.deleted for a in p.allergies))
     path = f"{BASE}/{owner.uuid}/allergies"
     hidden = new_api().ok(path, page_size=200)["items"]
