@@ -45,7 +45,8 @@ kept; before, `active: false` answered 200 and the patient stayed active. A vend
 "Version conflict" on the PATCH is a 412 when the client sent `If-Match`; without it the
 record is read again and the PATCH retried once, then it is a 409. A field sent as null to
 clear it (patient_write.py) that the patient still holds after the PATCH was kept by the
-vendor (it read the null as "not provided"): its element is reported as not stored
+vendor (it read the null as "not provided", or refused it: the PATCH is then sent again
+without the fields whose null a 422 or 400 names): its element is reported as not stored
 (`Written.not_stored`), and the answer shows the value kept. Delete archives the patient
 (the reference documents no body for it); a patient that is absent or archived already is a
 success (FHIR: deleting what is not there is not an error), as is the vendor's 404 or 422
@@ -264,10 +265,14 @@ class PatientWrites:
         if if_match is not None and if_match != str(current.get("version")):
             raise _stale(resource_id, if_match)
         base = current.get("version")
+        sent = dict(body.fields)
         for attempt in range(2):
-            response = await self._client.send(
-                "PATCH", f"/patients/{resource_id}", {**body.fields, "base_version": base}
-            )
+            response = await self._client.send("PATCH", f"/patients/{resource_id}", {**sent, "base_version": base})
+            while response.status in REFUSED and (refused := _refused_nulls(sent, response)):
+                # The vendor takes no null for these fields: they are sent no more, and what the
+                # patient still holds of them is reported not stored (`_not_cleared`).
+                sent = {name: value for name, value in sent.items() if name not in refused}
+                response = await self._client.send("PATCH", f"/patients/{resource_id}", {**sent, "base_version": base})
             if response.status != 409:
                 break
             message = message_of(_json(response)).lower()
@@ -394,6 +399,16 @@ def _not_cleared(sent: dict[str, Any], record: VendorRecord) -> tuple[str, ...]:
     to clear a field"; an empty string is not said to clear anything), so none is tried."""
     kept = (name for name, value in sent.items() if value is None and record.get(name) not in (None, ""))
     return tuple(dict.fromkeys(".".join(_FHIR_PATHS.get(name, "Patient").split(".")[:2]) for name in kept))
+
+
+def _refused_nulls(sent: dict[str, Any], response: UpstreamResponse) -> set[str]:
+    """The fields `sent` as null (to clear them) that the vendor's refusal names: a service may
+    take no null for a field (Django REST Framework's `allow_null=False`, the default where the
+    column is not nullable, as Django's text columns are not; a Laravel rule without
+    `nullable`), and the reference documents no other way to clear one (`_not_cleared`)."""
+    body = _json(response)
+    named = {_snake(field.split(".")[0]) for field in fields_of(body) or _fields_named(message_of(body))}
+    return {name for name in named if name in sent and sent[name] is None}
 
 
 def _not_recreated(body: dict[str, Any], deleted: VendorRecord) -> Conflict:

@@ -83,7 +83,9 @@ described below, and the adapter must work under every value):
   ``@Version`` is bumped) (``store``).
 - ``patch_nulls``: a ``PATCH`` field sent as null is set to null (``"cleared"``) or left as
   it was (``"ignored"``: null read as "not provided", as ``exclude_none`` does; the
-  reference says only "only provided fields are modified") (``bodies``).
+  reference says only "only provided fields are modified") or refused (``"refused"``: a 422
+  naming each field sent as null, as Django REST Framework's non-nullable fields and a Laravel
+  rule without ``nullable`` answer) (``bodies``).
 
 Assumptions where the docs are silent or disagree (the adapter must not rely on more):
 

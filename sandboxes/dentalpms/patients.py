@@ -6,7 +6,8 @@ set) and can be patched. ``POST`` answers 201 with the new patient and its
 ``potential_duplicates`` (the only response where that list is filled); ``status:
 archived`` there is 422, a chart number in use 409. ``PATCH`` needs ``base_version``
 (stale: 409 ``Version conflict``) and cannot set ``first_name``/``last_name`` to null;
-with ``patch_nulls="ignored"`` a null leaves its field as it was. ``status`` is not a
+with ``patch_nulls="ignored"`` a null leaves its field as it was, with ``"refused"`` it is a
+422 naming the field. ``status`` is not a
 ``PATCH`` field: ``transition-status`` moves it (``base_version``; stale: 409 ``Version
 conflict``) along the documented transitions (``Store.transition``), answering the patient.
 With ``write_answers="before_flush"`` (``store.WriteAnswers``) a PATCH or transition answers
@@ -72,6 +73,13 @@ class PatientRecords:
         data = parse_body(await request.body(), UpdatePatientIn)
         if store.patch_nulls == "ignored":  # a null is "not provided" (bodies.PatchNulls)
             data = UpdatePatientIn.model_validate(data.model_dump(exclude_none=True))
+        nulls = sorted(name for name in data.model_fields_set if getattr(data, name) is None)
+        if store.patch_nulls == "refused" and nulls:  # no field takes a null (bodies.PatchNulls)
+            raise ApiError(
+                422,
+                [{"type": "null_refused", "loc": ["body", name], "msg": "Field may not be null", "input": None}
+                 for name in nulls],
+            )  # fmt: skip
         for name in ("first_name", "last_name"):
             if name in data.model_fields_set and getattr(data, name) is None:
                 raise ApiError(

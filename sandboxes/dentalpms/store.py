@@ -81,8 +81,8 @@ class Store:
         empty_lists: EmptyLists = "page",
         idempotency_keys: IdempotencyKeys = "any",
     ) -> None:
-        if patch_nulls not in ("cleared", "ignored"):
-            raise ValueError(f"patch_nulls must be 'cleared' or 'ignored', not {patch_nulls!r}")
+        if patch_nulls not in ("cleared", "ignored", "refused"):
+            raise ValueError(f"patch_nulls must be 'cleared', 'ignored' or 'refused', not {patch_nulls!r}")
         if write_answers not in ("flushed", "before_flush"):
             raise ValueError(f"write_answers must be 'flushed' or 'before_flush', not {write_answers!r}")
         if query_booleans not in ("any", "digits"):

@@ -307,22 +307,26 @@ def test_what_the_vendor_cannot_keep_is_reported(fhir: FhirHttp, chart_system: s
     assert {"Patient.multipleBirthBoolean", "Patient.contact"} <= lost
 
 
-@pytest.mark.parametrize("patch_nulls", ["cleared", "ignored"])
+@pytest.mark.parametrize("patch_nulls", ["cleared", "ignored", "refused"])
 def test_what_an_update_could_not_clear_is_reported(patch_nulls: str) -> None:
     # A PUT without telecom and address clears them; a vendor that reads the PATCH's nulls as
-    # "not provided" keeps them, and the client is told so instead of a silent 200.
-    with gateway_over("dentalpms", lambda: create_sandbox(patch_nulls=patch_nulls)) as running:
+    # "not provided" keeps them, and the client is told so instead of a silent 200. One that
+    # refuses a null (Django REST Framework, a Laravel rule without `nullable`; in Laravel's
+    # error body) answered the whole PUT 422: the rest is stored, those kept and said so.
+    shape = {"error_bodies": "laravel"} if patch_nulls == "refused" else {}
+    with gateway_over("dentalpms", lambda: create_sandbox(patch_nulls=patch_nulls, **shape)) as running:
         fhir = running.fhir
         created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Clearsdp", ""), headers=JSON)
         assert created.status_code == 201, created.text
         before = created.json()
-        sent = {k: v for k, v in before.items() if k not in ("telecom", "address")}
+        sent = {k: v for k, v in before.items() if k not in ("telecom", "address")} | {"gender": "other"}
         prefer = {**JSON, "Prefer": "return=OperationOutcome"}
         updated = fhir.request("PUT", f"{BASE}/Patient/{before['id']}", json=sent, headers=prefer)
         assert updated.status_code == 200, updated.text
         issues = updated.json()["issue"]
         warned = {e for issue in issues if issue["severity"] == "warning" for e in issue.get("expression", [])}
         now = fhir.get_ok(f"{BASE}/Patient/{before['id']}")
+        assert now["gender"] == "other"  # what the vendor takes is stored
         if patch_nulls == "cleared":
             assert "telecom" not in now and "address" not in now
             assert not warned & {"Patient.telecom", "Patient.address"}

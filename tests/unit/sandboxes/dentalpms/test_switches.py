@@ -53,6 +53,15 @@ def test_a_validation_error_may_be_a_400() -> None:
     assert spring.get(f"{BASE}/{LIVE[0].uuid}/nothing-here").status_code == 404  # other refusals as they were
 
 
+def test_a_patch_null_may_be_refused() -> None:
+    strict = variant(patch_nulls="refused")
+    pid = _create(strict, "k-null").json()["id"]
+    refused = strict.call("PATCH", f"{BASE}/{pid}", json={"base_version": 1, "middle_name": None, "city": "Bern"})
+    assert refused.status_code == 422 and [e["loc"] for e in refused.json()["detail"]] == [["body", "middle_name"]]
+    taken = strict.call("PATCH", f"{BASE}/{pid}", json={"base_version": 1, "city": "Bern"})
+    assert taken.status_code == 200 and taken.json()["city"] == "Bern"
+
+
 def test_a_page_past_the_end_is_empty_or_not_found() -> None:
     patient = next(p for p in LIVE if p.allergies)
     path = f"{BASE}/{patient.uuid}/allergies"
