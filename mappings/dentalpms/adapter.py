@@ -72,7 +72,8 @@ enum values as Java or .NET names (`ON_HOLD`, `OnHold`); an empty date as a type
 default left out (a patient without `status` is active).
 - Page lists: `total` may be text; a page past the end may be empty or a 404 (read as the
   end of the list, not a missing patient), page 1 of an empty list included (the patient,
-  read beside it, is there); without a readable `total` a full page may have a successor, so
+  read beside it, is there); any empty list, the cursor list's too, may be a 204 with no body
+  (read as the empty list, `vendor.py`); without a readable `total` a full page may have a successor, so
   one more page is asked for. `page_size`/`first` have a documented default (50) and no
   documented bound: the vendor is never asked for more (VENDOR_PAGE_SIZE).
 - Archived records: an archived patient may be served with `deleted_at` or answered 410;

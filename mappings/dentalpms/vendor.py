@@ -42,7 +42,7 @@ from datetime import date, datetime, time
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AliasChoices, BeforeValidator, Field, ValidationError
+from pydantic import AliasChoices, BeforeValidator, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
 from gateway.contract import VendorModel
@@ -402,13 +402,26 @@ def _listed(value: Any) -> Any:
 Listed = Annotated[list[Any], BeforeValidator(_listed)]
 
 
+# A list answer without a body is the empty list: the reference documents no status code for a
+# list, and a service may answer one with no records `204 No Content` (Spring's
+# `ResponseEntity.noContent()`, ASP.NET's `NoContent()`), whose body the client reads as None.
+_NO_PAGE: dict[str, Any] = {"items": [], "total": 0}
+_NO_CURSOR_PAGE: dict[str, Any] = {"data": []}
+
+
 class VendorPageList(VendorModel):
-    """A page list: `{"items", "page", "page_size", "total"}` (items read one by one)."""
+    """A page list: `{"items", "page", "page_size", "total"}` (items read one by one); no body
+    at all (a 204) is an empty one, none in total."""
 
     items: Listed
     page: Int = None
     page_size: Int = None
     total: Int = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_content(cls, value: Any) -> Any:
+        return dict(_NO_PAGE) if value is None else value
 
     def has_more(self, page: int, asked: int) -> bool:
         """Whether a page follows page `page` (asked with page size `asked`). Without a
@@ -431,10 +444,16 @@ class VendorPageInfo(VendorModel):
 
 
 class VendorCursorList(VendorModel):
-    """The cursor list: `{"data", "page_info": {"end_cursor", "has_next_page"}}`."""
+    """The cursor list: `{"data", "page_info": {"end_cursor", "has_next_page"}}`; no body at
+    all (a 204) is an empty one."""
 
     data: Listed
     page_info: VendorPageInfo | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_content(cls, value: Any) -> Any:
+        return dict(_NO_CURSOR_PAGE) if value is None else value
 
     def following(self, asked: int) -> str | None:
         """The cursor of the next page, or None on the last. `has_next_page` absent (or the

@@ -5,7 +5,10 @@ Create sends an `Idempotency-Key` derived from the request (a hash of the tenant
 canonical JSON of the FHIR resource the client sent), so a retried create is never a second
 patient. It is not derived from the vendor body: two people the vendor would store alike
 (twins told apart only by an MRN or `multipleBirthInteger`, which it does not keep) are two
-requests, and two patients. The API
+requests, and two patients. The key is written as a UUID (the hash's first 128 bits, stamped
+version 4): the reference does not say what form a key takes, and a service may take only a
+UUID (a FastAPI header declared `UUID`/`UUID4`, Spring's `@RequestHeader UUID`, Laravel's
+`uuid` rule) and refuse every other key with a 422, every create with it. The API
 reference's 409 is "Idempotency conflict (duplicate Idempotency-Key) or duplicate chart
 number", and implementations differ on a repeated key: one replays the first answer (201,
 the same patient), another refuses it (409). On any 409 the patient the request describes
@@ -21,7 +24,12 @@ a create just made has not been edited; a version bumped alone, or a phone edite
 create and its retry, leaves it the same patient), or the vendor refuses the key and the
 patient the request describes is found only deleted, the create is sent again with the key
 salted by that patient's id. The new key is still the same for every retry of this create
-(and so is the next one, should this patient be deleted or changed in turn).
+(and so is the next one, should this patient be deleted or changed in turn). A replayed
+patient the vendor answers 404 for is a deleted one too: a vendor may keep archived patients
+out of every endpoint and list (a soft-delete filter); the salted create a chart number it
+still holds refuses then names that patient, the only one it can be. (Under that reading
+with a vendor that refuses a repeated key, nothing tells a deleted patient from none: the
+create again is a 409.)
 
 Update is a PATCH with `base_version`: the version the client's `If-Match` names, else the
 current record's `version` (read first), then, when the resource's `active` or deceased
@@ -37,12 +45,14 @@ kept; before, `active: false` answered 200 and the patient stayed active. A vend
 "Version conflict" on the PATCH is a 412 when the client sent `If-Match`; without it the
 record is read again and the PATCH retried once, then it is a 409. A field sent as null to
 clear it (patient_write.py) that the patient still holds after the PATCH was kept by the
-vendor (it read the null as "not provided"): its element is reported as not stored
+vendor (it read the null as "not provided", or refused it: the PATCH is then sent again
+without the fields whose null a 422 or 400 names): its element is reported as not stored
 (`Written.not_stored`), and the answer shows the value kept. Delete archives the patient
 (the reference documents no body for it); a patient that is absent or archived already is a
 success (FHIR: deleting what is not there is not an error), as is the vendor's 404 or 422
 "already archived" of a concurrent delete. A vendor 422 names the fields it refused (`loc`),
-never their values.
+never their values; a 400 is read as that 422 (the status most frameworks give a failed
+validation).
 """
 
 from __future__ import annotations
@@ -52,6 +62,7 @@ import re
 import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any
+from uuid import UUID
 
 import orjson
 
@@ -97,9 +108,12 @@ PatientRecord = Callable[[str], Awaitable[VendorRecord]]
 def idempotency_key(tenant: str, resource: Resource) -> str:
     """The same request gives the same key (and another resource another key)."""
     canonical = orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(tenant.encode() + b"\x00" + canonical).hexdigest()
+    return _uuid_of(tenant.encode() + b"\x00" + canonical)
 
 
+# How the vendor refuses a body or an action as invalid: the reference's 422, or the 400 Spring
+# Boot, ASP.NET Core, Django REST Framework and NestJS answer a failed validation with.
+REFUSED = (422, 400)
 RECREATES = 10  # deleted patients one create steps past (each a POST and a read) before it gives up
 
 
@@ -107,7 +121,12 @@ def salted_key(key: str, spent_on: str) -> str:
     """The key of a create whose `key` was spent on the patient `spent_on`, deleted or changed
     since: by its id alone (not when that happened), so that while the patient created with
     this key lives unchanged, a repeat of the create finds it again instead of making another."""
-    return hashlib.sha256(f"{key}\x00{spent_on}".encode()).hexdigest()
+    return _uuid_of(f"{key}\x00{spent_on}".encode())
+
+
+def _uuid_of(data: bytes) -> str:
+    """A key for `data` that every service takes (module docstring): a UUID of its SHA-256."""
+    return str(UUID(bytes=hashlib.sha256(data).digest()[:16], version=4))
 
 
 def same_patient(body: dict[str, Any], record: VendorRecord) -> bool:
@@ -137,20 +156,29 @@ class PatientWrites:
             if record["id"] in stepped or len(stepped) == RECREATES:
                 raise _not_recreated(body.fields, record)
             stepped.append(record["id"])
-            record, spent = await self._post(body.fields, salted_key(key, record["id"]))
+            record, spent = await self._post(body.fields, salted_key(key, record["id"]), record)
         return Written(patient_to_fhir(record, self._ctx), body.not_stored)
 
-    async def _post(self, body: dict[str, Any], key: str) -> tuple[VendorRecord, bool]:
+    async def _post(
+        self, body: dict[str, Any], key: str, stepped_past: VendorRecord | None = None
+    ) -> tuple[VendorRecord, bool]:
         """The patient a create with `key` leaves (the new one, the one whose first answer the
         vendor replays, or the deleted one a refusal is about), and whether `key` was spent on
-        an earlier create of a patient deleted or changed since."""
+        an earlier create of a patient deleted or changed since; `stepped_past`: the deleted
+        patient the previous key of this create was spent on."""
         response = await self._client.send("POST", "/patients", body, {"Idempotency-Key": key})
         if response.status == 409:
-            refused = await self._refused_duplicate(body, response)
+            refused = await self._refused_duplicate(body, response, stepped_past)
             return refused, bool(refused.get("deleted_at"))
         created = self._answer(response, "The created patient")
         # Read back: a replayed answer may be older than the record now is.
-        record = await self._record(created["id"])
+        try:
+            record = await self._record(created["id"])
+        except NotFound:
+            # The patient the answer names is not there: archived since, by a vendor that keeps
+            # archived patients out of every endpoint (a soft-delete filter answers 404 for them;
+            # the reference says only that they are "excluded from normal queries").
+            return {**created, "deleted_at": created.get("deleted_at") or "(archived: HTTP 404)"}, True
         answered, now = created.get("version"), record.get("version")
         # Renamed since the answer replayed (its version is not the record's, and the record is
         # no longer the patient the body describes). Both, so that a vendor bumping a version
@@ -158,10 +186,16 @@ class PatientWrites:
         changed = answered is not None and now is not None and str(answered) != str(now)
         return record, bool(record.get("deleted_at")) or (changed and not same_patient(body, record))
 
-    async def _refused_duplicate(self, body: dict[str, Any], response: UpstreamResponse) -> VendorRecord:
+    async def _refused_duplicate(
+        self, body: dict[str, Any], response: UpstreamResponse, stepped_past: VendorRecord | None = None
+    ) -> VendorRecord:
         """`AlreadyExists` with the live patient `body` describes; that patient when it is
-        found only deleted (the refused key was spent on it); else a `Conflict`."""
+        found only deleted (the refused key was spent on it), or, when the vendor shows no
+        archived patient, is the deleted one this create stepped past (it holds the chart
+        number still); else a `Conflict`."""
         existing = await self._find_described(body)
+        if existing is None and stepped_past is not None and same_patient(body, stepped_past):
+            existing = stepped_past
         if existing is not None and same_patient(body, existing):
             if existing.get("deleted_at"):
                 return existing
@@ -231,10 +265,14 @@ class PatientWrites:
         if if_match is not None and if_match != str(current.get("version")):
             raise _stale(resource_id, if_match)
         base = current.get("version")
+        sent = dict(body.fields)
         for attempt in range(2):
-            response = await self._client.send(
-                "PATCH", f"/patients/{resource_id}", {**body.fields, "base_version": base}
-            )
+            response = await self._client.send("PATCH", f"/patients/{resource_id}", {**sent, "base_version": base})
+            while response.status in REFUSED and (refused := _refused_nulls(sent, response)):
+                # The vendor takes no null for these fields: they are sent no more, and what the
+                # patient still holds of them is reported not stored (`_not_cleared`).
+                sent = {name: value for name, value in sent.items() if name not in refused}
+                response = await self._client.send("PATCH", f"/patients/{resource_id}", {**sent, "base_version": base})
             if response.status != 409:
                 break
             message = message_of(_json(response)).lower()
@@ -321,9 +359,9 @@ class PatientWrites:
         response = await self._client.send("POST", f"/patients/{resource_id}/archive")
         if 200 <= response.status < 300:
             return
-        if response.status in (404, 410, 422) and await self._archived(resource_id):
+        if response.status in (404, 410, *REFUSED) and await self._archived(resource_id):
             return  # a concurrent delete got there first
-        if response.status == 422:  # e.g. "Patient is guarantor for active dependents"
+        if response.status in REFUSED:  # e.g. "Patient is guarantor for active dependents"
             raise Conflict(f"The Dental PMS refused to archive Patient/{resource_id}: {message_of(_json(response))}")
         raise self._error(response)
 
@@ -343,7 +381,7 @@ class PatientWrites:
     @staticmethod
     def _error(response: UpstreamResponse) -> Exception:
         body = _json(response)
-        if response.status == 422:
+        if response.status in REFUSED:
             fields = fields_of(body) or _fields_named(message_of(body))
             paths = [_FHIR_PATHS.get(_snake(field.split(".")[0]), "Patient") for field in fields]
             what = ", ".join(f"{f} ({p})" for f, p in zip(fields, paths, strict=True)) if fields else message_of(body)
@@ -361,6 +399,16 @@ def _not_cleared(sent: dict[str, Any], record: VendorRecord) -> tuple[str, ...]:
     to clear a field"; an empty string is not said to clear anything), so none is tried."""
     kept = (name for name, value in sent.items() if value is None and record.get(name) not in (None, ""))
     return tuple(dict.fromkeys(".".join(_FHIR_PATHS.get(name, "Patient").split(".")[:2]) for name in kept))
+
+
+def _refused_nulls(sent: dict[str, Any], response: UpstreamResponse) -> set[str]:
+    """The fields `sent` as null (to clear them) that the vendor's refusal names: a service may
+    take no null for a field (Django REST Framework's `allow_null=False`, the default where the
+    column is not nullable, as Django's text columns are not; a Laravel rule without
+    `nullable`), and the reference documents no other way to clear one (`_not_cleared`)."""
+    body = _json(response)
+    named = {_snake(field.split(".")[0]) for field in fields_of(body) or _fields_named(message_of(body))}
+    return {name for name in named if name in sent and sent[name] is None}
 
 
 def _not_recreated(body: dict[str, Any], deleted: VendorRecord) -> Conflict:

@@ -30,11 +30,17 @@ described below, and the adapter must work under every value):
   ``search`` is read (``readings``).
 - ``idempotency``: ``"replay"`` (a repeated ``Idempotency-Key`` with the same body gets the
   stored 201 again) or ``"conflict"`` (every repeated key is 409 ``Idempotency conflict``).
+- ``idempotency_keys``: any ``Idempotency-Key`` is taken (``"any"``) or only a UUID
+  (``"uuid"``: another is a 422 naming the header) (``idempotency``).
 - ``past_end``: a page list asked for a page after the last answers ``"empty"`` (an empty
   page) or ``"not_found"`` (404 ``Page not found``), ``"not_found_from_first"`` page 1 of
   an empty list included (``paging``).
+- ``empty_lists``: a page or cursor page with no records is the envelope, empty (``"page"``),
+  or ``204 No Content`` with no body (``"no_content"``: Spring's ``ResponseEntity.noContent()``
+  for an empty list; the reference gives no status code for any list) (``paging``).
 - ``archived_patients`` (``"served"``, ``"gone"``: 410 for every endpoint of an archived
-  patient), ``archived_records`` (``"hidden"``, ``"listed"``: sub-record lists include
+  patient, ``"not_found"``: 404 for them, ``restore`` excepted, and no list shows it, as a
+  soft-delete global filter has it), ``archived_records`` (``"hidden"``, ``"listed"``: sub-record lists include
   soft-deleted records), ``page_size_max`` (200; e.g. 50, the documented default) and
   ``vitals_lookup`` (``"owned"``, ``"by_id"``: the single vital-signs ``GET`` finds a reading
   by its uuid whoever's it is): ``lifecycle``.
@@ -56,6 +62,9 @@ described below, and the adapter must work under every value):
   ``error_bodies="laravel"`` (``{"message"}``, a 422's ``errors`` by field, an unknown path
   ``The route <path> could not be found.``): how answers are spelled, applied to every JSON
   answer (``shapes``).
+- ``validation_status``: what the reference documents as a 422 is answered 422 or 400
+  (Spring Boot's, ASP.NET Core's, DRF's and NestJS' status for a request refused as invalid)
+  (``errors``).
 - ``query_booleans``: a boolean query parameter (``is_active``) read as pydantic reads one
   (``"any"``: ``true``/``false``, ``1``/``0``, ``yes``/``no``, ...) or only as ``1``/``0``
   (``"digits"``: Laravel's ``boolean`` validation rule, which refuses the text ``"true"``
@@ -74,7 +83,9 @@ described below, and the adapter must work under every value):
   ``@Version`` is bumped) (``store``).
 - ``patch_nulls``: a ``PATCH`` field sent as null is set to null (``"cleared"``) or left as
   it was (``"ignored"``: null read as "not provided", as ``exclude_none`` does; the
-  reference says only "only provided fields are modified") (``bodies``).
+  reference says only "only provided fields are modified") or refused (``"refused"``: a 422
+  naming each field sent as null, as Django REST Framework's non-nullable fields and a Laravel
+  rule without ``nullable`` answer) (``bodies``).
 
 Assumptions where the docs are silent or disagree (the adapter must not rely on more):
 
@@ -194,11 +205,11 @@ from starlette.types import ASGIApp
 
 from sandboxes.clinic import Clinic
 from sandboxes.dentalpms.bodies import PatchNulls
-from sandboxes.dentalpms.errors import render_http_error
-from sandboxes.dentalpms.idempotency import Idempotency
+from sandboxes.dentalpms.errors import ValidationStatus, render_http_error
+from sandboxes.dentalpms.idempotency import Idempotency, IdempotencyKeys
 from sandboxes.dentalpms.ids import RecordKind, namespace, record_uuid
 from sandboxes.dentalpms.lifecycle import ArchivedPatients, ArchivedRecords, Lifecycle, VitalsLookup
-from sandboxes.dentalpms.paging import PastEnd
+from sandboxes.dentalpms.paging import EmptyLists, PastEnd
 from sandboxes.dentalpms.params import QueryBooleans
 from sandboxes.dentalpms.readings import Accents, Case, Match, Phones, SearchReading
 from sandboxes.dentalpms.render import AllergySeverities, VitalTimes
@@ -257,13 +268,18 @@ def create_app(
     write_answers: WriteAnswers = "flushed",
     references: References = "null",
     query_booleans: QueryBooleans = "any",
+    empty_lists: EmptyLists = "page",
+    idempotency_keys: IdempotencyKeys = "any",
+    validation_status: ValidationStatus = 422,
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
     `clock` (default: the wall clock) stamps writes; pass a fixed one for repeatable tests.
-    `search_accents`, `search_phones`, `search_match` and `search_case` choose how the list ``search`` is
-    read (``sandboxes.dentalpms.readings``); `idempotency` how a repeated key is answered
-    (``idempotency``), `past_end` a page past the last (``paging``), `archived_patients`,
+    `search_accents`, `search_phones`, `search_match` and `search_case` choose how the list
+    ``search`` is read (``sandboxes.dentalpms.readings``); `idempotency` how a repeated key is
+    answered and `idempotency_keys` which keys are taken (``idempotency``), `past_end` a page
+    past the last and `empty_lists` a list with no records (``paging``), `validation_status`
+    the status of a 422 (``errors``), `archived_patients`,
     `archived_records` and `page_size_max` archived records and list bounds (``lifecycle``),
     and the others how
     answers are spelled (``shapes``). Every default is the documented simulator's.
@@ -286,9 +302,11 @@ def create_app(
         allergy_severities=allergy_severities,
         write_answers=write_answers,
         query_booleans=query_booleans,
+        empty_lists=empty_lists,
+        idempotency_keys=idempotency_keys,
     )
     app = Starlette(
-        routes=api_routes(store, org_id=org_id, api_token=api_token),
+        routes=api_routes(store, org_id=org_id, api_token=api_token, validation_status=validation_status),
         exception_handlers={HTTPException: http_exception_handler(render_http_error)},
     )
     return app if shapes.documented else ShapedApp(app, shapes)

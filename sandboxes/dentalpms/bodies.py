@@ -35,8 +35,12 @@ __all__ = [
 ModelT = TypeVar("ModelT", bound=BaseModel)
 #: How ``PATCH`` reads a field sent as null: ``"cleared"`` (the field is set to null) or
 #: ``"ignored"`` (as not provided, ``body.model_dump(exclude_none=True)``: one reading of the
-#: reference's "only provided fields are modified", which documents no other way to clear one).
-PatchNulls = Literal["cleared", "ignored"]
+#: reference's "only provided fields are modified", which documents no other way to clear one)
+#: or ``"refused"`` (a 422 naming each field sent as null, ``Field may not be null``: Django
+#: REST Framework's serializer fields are ``allow_null=False`` unless the model column is
+#: nullable, and Django keeps text columns non-null; a Laravel rule without ``nullable``
+#: refuses a null the same way).
+PatchNulls = Literal["cleared", "ignored", "refused"]
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _Gender = Literal["male", "female", "non_binary", "other", "unknown", "prefer_not_to_say"]

@@ -5,9 +5,17 @@ A refused request answers ``{"detail": "<message>"}``; a validation failure (422
 FastAPI reports it (``type``, ``loc`` starting with ``query``/``path``/``body``, ``msg``,
 ``input``, and ``ctx`` when pydantic gives one). Routing failures are FastAPI's too:
 ``{"detail": "Not Found"}`` (404) and ``{"detail": "Method Not Allowed"}`` (405).
+
+``ValidationStatus``: what the reference documents as a 422 (a validation error, and the
+refusals it lists as 422: an invalid transition, "already archived") is answered 422, or 400
+(``validation_status=400``), the status Spring Boot (``MethodArgumentNotValidException``),
+ASP.NET Core (``[ApiController]``'s ``ValidationProblemDetails``), Django REST Framework
+(``ValidationError``) and NestJS (``ValidationPipe``) give a request they refuse as invalid.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
@@ -18,7 +26,9 @@ from sandboxes.dentalpms.responses import json_response
 from sandboxes.toolkit.aliases import JsonObject
 from sandboxes.toolkit.errors import ApiError
 
-__all__ = ["render_api_error", "render_http_error", "validation_errors"]
+__all__ = ["ValidationStatus", "render_api_error", "render_http_error", "validation_errors"]
+
+ValidationStatus = Literal[422, 400]
 
 
 def validation_errors(exc: ValidationError, prefix: tuple[str | int, ...]) -> list[JsonObject]:
@@ -39,9 +49,9 @@ def validation_errors(exc: ValidationError, prefix: tuple[str | int, ...]) -> li
     return out
 
 
-def render_api_error(error: ApiError) -> Response:
-    """``{"detail": ...}`` with the error's status."""
-    return json_response(error.status, {"detail": error.detail})
+def render_api_error(error: ApiError, validation_status: ValidationStatus = 422) -> Response:
+    """``{"detail": ...}`` with the error's status (a 422 as `validation_status`)."""
+    return json_response(validation_status if error.status == 422 else error.status, {"detail": error.detail})
 
 
 def render_http_error(request: Request, exc: HTTPException) -> Response:

@@ -9,6 +9,12 @@ Whether a repeated key with the same body is replayed is not said; the ``idempot
 switch of ``create_app`` picks: ``"replay"`` (above, the documented simulator's) or
 ``"conflict"`` (every repeated key is 409 ``Idempotency conflict``, as the error list can be
 read: "duplicate Idempotency-Key").
+
+Nor is the key's form said. ``idempotency_keys`` picks: ``"any"`` (any text, the documented
+simulator's) or ``"uuid"`` (a key that is not a UUID is a 422 naming the header, as a FastAPI
+service answers when it declares the header ``UUID``, the form the IETF
+Idempotency-Key draft and most APIs' examples give a key, and a Laravel ``uuid`` rule
+refuses it).
 """
 
 from __future__ import annotations
@@ -16,14 +22,16 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Literal
+from uuid import UUID
 
 import orjson
 
 from sandboxes.toolkit.errors import ApiError
 
-__all__ = ["Idempotency", "IdempotencyLog", "fingerprint"]
+__all__ = ["Idempotency", "IdempotencyKeys", "IdempotencyLog", "fingerprint"]
 
 Idempotency = Literal["replay", "conflict"]
+IdempotencyKeys = Literal["any", "uuid"]
 
 
 def fingerprint(body: bytes) -> str:
@@ -38,11 +46,27 @@ def fingerprint(body: bytes) -> str:
 class IdempotencyLog:
     """The responses of successful creates, by ``Idempotency-Key``."""
 
-    def __init__(self, reading: Idempotency = "replay") -> None:
+    def __init__(self, reading: Idempotency = "replay", keys: IdempotencyKeys = "any") -> None:
         if reading not in ("replay", "conflict"):
             raise ValueError(f"idempotency must be 'replay' or 'conflict', not {reading!r}")
+        if keys not in ("any", "uuid"):
+            raise ValueError(f"idempotency_keys must be 'any' or 'uuid', not {keys!r}")
         self.reading = reading
+        self.keys = keys
         self._responses: dict[str, tuple[str, bytes]] = {}
+
+    def check(self, key: str | None) -> None:
+        """422 for a key of a form this reading refuses (pydantic's ``uuid_parsing`` error)."""
+        if key is None or self.keys == "any":
+            return
+        try:
+            UUID(key)
+        except ValueError:
+            raise ApiError(
+                422,
+                [{"type": "uuid_parsing", "loc": ["header", "idempotency-key"],
+                  "msg": "Input should be a valid UUID", "input": key}],
+            ) from None  # fmt: skip
 
     def replay(self, key: str | None, body_fingerprint: str) -> bytes | None:
         """The stored response for `key`, None when there is none; 409 for another body."""

@@ -3,7 +3,12 @@
 - ``archived_patients``: ``"served"`` (``GET /patients/{uuid}`` serves an archived patient,
   ``status`` ``archived`` and ``deleted_at`` set, and so do its sub-resources: the documented
   simulator's) or ``"gone"`` (every endpoint of an archived patient answers 410 ``Patient has
-  been archived``, as a service that treats soft-deleted rows as gone would).
+  been archived``, as a service that treats soft-deleted rows as gone would) or
+  ``"not_found"`` (an archived patient is not there at all: every endpoint of it answers 404
+  ``Patient not found``, ``restore`` excepted, and no list shows it, ``status=archived``
+  included, as a soft-delete global filter has it: Laravel's ``SoftDeletes`` with
+  ``findOrFail``, an EF Core query filter, Hibernate's ``@SQLRestriction``; its chart number
+  stays taken, the database's unique index still holding it).
 - ``archived_records``: ``"hidden"`` (sub-record lists leave soft-deleted records out) or
   ``"listed"`` (they list them with ``deleted_at`` set: "List all allergies recorded for a
   patient" says nothing of archived ones, unlike the patient and alert lists).
@@ -23,7 +28,7 @@ from typing import Literal
 
 __all__ = ["DOCUMENTED_LIFECYCLE", "ArchivedPatients", "ArchivedRecords", "Lifecycle", "VitalsLookup"]
 
-ArchivedPatients = Literal["served", "gone"]
+ArchivedPatients = Literal["served", "gone", "not_found"]
 ArchivedRecords = Literal["hidden", "listed"]
 VitalsLookup = Literal["owned", "by_id"]
 
@@ -36,8 +41,10 @@ class Lifecycle:
     vitals_lookup: VitalsLookup = "owned"
 
     def __post_init__(self) -> None:
-        if self.archived_patients not in ("served", "gone"):
-            raise ValueError(f"archived_patients must be 'served' or 'gone', not {self.archived_patients!r}")
+        if self.archived_patients not in ("served", "gone", "not_found"):
+            raise ValueError(
+                f"archived_patients must be 'served', 'gone' or 'not_found', not {self.archived_patients!r}"
+            )
         if self.archived_records not in ("hidden", "listed"):
             raise ValueError(f"archived_records must be 'hidden' or 'listed', not {self.archived_records!r}")
         if self.vitals_lookup not in ("owned", "by_id"):

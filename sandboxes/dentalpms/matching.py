@@ -50,9 +50,12 @@ class PatientFilters:
     provider: str | None
     location: str | None
     reading: SearchReading = DOCUMENTED
+    archived_listed: bool = True  # False: archived patients match no filter, `status` included
 
     def match(self, row: PatientRow) -> bool:
         doc = row.doc
+        if row.deleted and not self.archived_listed:
+            return False
         if self.status is None:
             if row.deleted:
                 return False

@@ -18,7 +18,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sandboxes.dentalpms.paging import PastEnd, check_past_end, page_body
+from sandboxes.dentalpms.paging import EmptyLists, PastEnd, check_past_end, list_answer, page_body
 from sandboxes.dentalpms.params import BOOL, BOOL_DIGITS, DATE, PAGE, STR, Params, page_size_upto
 from sandboxes.dentalpms.responses import raw_json
 from sandboxes.dentalpms.store import Store
@@ -30,10 +30,11 @@ from sandboxes.toolkit.timestamps import iso_date
 __all__ = ["MedicalRecords"]
 
 
-def _page_of(records: list[JsonObject], page: int, size: int, past_end: PastEnd) -> Response:
+def _page_of(records: list[JsonObject], page: int, size: int, past_end: PastEnd, empty_lists: EmptyLists) -> Response:
     check_past_end(past_end, page, size, len(records))
     chosen = page_slice(records, page, size)
-    return raw_json(page_body([orjson.dumps(record) for record in chosen], page, size, len(records)))
+    body = page_body([orjson.dumps(record) for record in chosen], page, size, len(records))
+    return list_answer(body, len(chosen), empty_lists)
 
 
 class MedicalRecords:
@@ -51,7 +52,7 @@ class MedicalRecords:
             allergy for allergy in self.store.served(patient_id).allergies
             if self.store.shown(allergy) and (active is None or allergy["status_is_active"] == active)
         ]  # fmt: skip
-        return _page_of(records, page, size, self.store.past_end)
+        return _page_of(records, page, size, self.store.past_end, self.store.empty_lists)
 
     async def medications(self, request: Request) -> Response:
         params, patient_id, page, size = self._list_params(request)
@@ -61,7 +62,7 @@ class MedicalRecords:
             medication for medication in self.store.served(patient_id).medications
             if self.store.shown(medication) and (active is None or (medication["status"] == "active") == active)
         ]  # fmt: skip
-        return _page_of(records, page, size, self.store.past_end)
+        return _page_of(records, page, size, self.store.past_end, self.store.empty_lists)
 
     async def diseases(self, request: Request) -> Response:
         params, patient_id, page, size = self._list_params(request)
@@ -71,7 +72,7 @@ class MedicalRecords:
             disease for disease in self.store.served(patient_id).diseases
             if self.store.shown(disease) and (status is None or disease["problem_status"] == status)
         ]  # fmt: skip
-        return _page_of(records, page, size, self.store.past_end)
+        return _page_of(records, page, size, self.store.past_end, self.store.empty_lists)
 
     async def vital_signs(self, request: Request) -> Response:
         params, patient_id, page, size = self._list_params(request)
@@ -84,7 +85,7 @@ class MedicalRecords:
             and (date_from is None or reading["date_taken"] >= date_from)
             and (date_to is None or reading["date_taken"] <= date_to)
         ]  # fmt: skip
-        return _page_of(records, page, size, self.store.past_end)
+        return _page_of(records, page, size, self.store.past_end, self.store.empty_lists)
 
     async def one_vital_signs(self, request: Request) -> Response:
         params = Params(request)

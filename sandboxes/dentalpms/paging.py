@@ -5,6 +5,11 @@
   with ``past_end="not_found"``, 404 ``Page not found`` (the docs do not say which); with
   ``past_end="not_found_from_first"`` page 1 of an empty list is past the end too (a service
   that answers ``if not rows: 404``).
+- Empty lists: a page or cursor page with no records is that envelope, empty
+  (``empty_lists="page"``, the documented simulator's), or, with ``empty_lists="no_content"``,
+  ``204 No Content`` with no body, as a Spring controller's ``if (list.isEmpty()) return
+  ResponseEntity.noContent().build();`` or ASP.NET's ``NoContent()`` answers (the reference
+  documents only the envelope, and no status code for any list).
 - The cursor list: ``{"data": [...], "page_info": {"end_cursor", "has_next_page"}}``.
 
 Items arrive already encoded (rows keep their encoded document), so the envelope is
@@ -16,12 +21,15 @@ from __future__ import annotations
 from typing import Literal
 
 import orjson
+from starlette.responses import Response
 
+from sandboxes.dentalpms.responses import raw_json
 from sandboxes.toolkit.errors import ApiError
 
-__all__ = ["PastEnd", "check_past_end", "cursor_body", "page_body"]
+__all__ = ["EmptyLists", "PastEnd", "check_past_end", "cursor_body", "list_answer", "page_body"]
 
 PastEnd = Literal["empty", "not_found", "not_found_from_first"]
+EmptyLists = Literal["page", "no_content"]
 
 
 def check_past_end(past_end: PastEnd, page: int, page_size: int, total: int) -> None:
@@ -43,3 +51,11 @@ def cursor_body(items: list[bytes], end_cursor: str | None, has_next_page: bool)
     """A cursor list body around the encoded `items`."""
     info = orjson.dumps({"end_cursor": end_cursor, "has_next_page": has_next_page})
     return b'{"data":[' + b",".join(items) + b'],"page_info":' + info + b"}"
+
+
+def list_answer(body: bytes, records: int, empty_lists: EmptyLists) -> Response:
+    """The list `body` holding `records` records: 204 with no body when it holds none and
+    `empty_lists` is ``"no_content"``."""
+    if records == 0 and empty_lists == "no_content":
+        return Response(status_code=204)
+    return raw_json(body)

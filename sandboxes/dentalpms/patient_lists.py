@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from sandboxes.dentalpms.cursor import decode_cursor, encode_cursor
 from sandboxes.dentalpms.matching import PatientFilters, search_tokens, token_matches
-from sandboxes.dentalpms.paging import check_past_end, cursor_body, page_body
+from sandboxes.dentalpms.paging import check_past_end, cursor_body, list_answer, page_body
 from sandboxes.dentalpms.params import CURSOR_SORT, DATE, LIMIT, LIST_SORT, PAGE, SORT_DIR, STR, Params, page_size_upto
 from sandboxes.dentalpms.responses import raw_json
 from sandboxes.dentalpms.rows import PatientRow
@@ -50,7 +50,8 @@ class PatientLists:
         _, rows = self.store.query(filters, sort_by)
         check_past_end(self.store.past_end, page, size, len(rows))
         chosen = page_slice(rows if sort_dir == "asc" else rows[::-1], page, size)
-        return raw_json(page_body([row.raw for row in chosen], page, size, len(rows)))
+        body = page_body([row.raw for row in chosen], page, size, len(rows))
+        return list_answer(body, len(chosen), self.store.empty_lists)
 
     async def cursor(self, request: Request) -> Response:
         params = Params(request)
@@ -77,7 +78,8 @@ class PatientLists:
             rest = rows[:end][::-1]
         data = rest[:first]
         end_cursor = encode_cursor(data[-1], sort_by) if data else None
-        return raw_json(cursor_body([row.raw for row in data], end_cursor, len(rest) > first))
+        body = cursor_body([row.raw for row in data], end_cursor, len(rest) > first)
+        return list_answer(body, len(data), self.store.empty_lists)
 
     async def search(self, request: Request) -> Response:
         params = Params(request)
@@ -122,6 +124,7 @@ class PatientLists:
             provider=provider_id,
             location=location_id,
             reading=self.store.reading,
+            archived_listed=not self.store.archived_hidden,
         )
 
 

@@ -6,7 +6,8 @@ set) and can be patched. ``POST`` answers 201 with the new patient and its
 ``potential_duplicates`` (the only response where that list is filled); ``status:
 archived`` there is 422, a chart number in use 409. ``PATCH`` needs ``base_version``
 (stale: 409 ``Version conflict``) and cannot set ``first_name``/``last_name`` to null;
-with ``patch_nulls="ignored"`` a null leaves its field as it was. ``status`` is not a
+with ``patch_nulls="ignored"`` a null leaves its field as it was, with ``"refused"`` it is a
+422 naming the field. ``status`` is not a
 ``PATCH`` field: ``transition-status`` moves it (``base_version``; stale: 409 ``Version
 conflict``) along the documented transitions (``Store.transition``), answering the patient.
 With ``write_answers="before_flush"`` (``store.WriteAnswers``) a PATCH or transition answers
@@ -48,6 +49,7 @@ class PatientRecords:
         store = self.store
         body = await request.body()
         key = request.headers.get("idempotency-key")
+        store.idempotency.check(key)
         body_fingerprint = fingerprint(body)
         replayed = store.idempotency.replay(key, body_fingerprint)
         if replayed is not None:
@@ -71,6 +73,13 @@ class PatientRecords:
         data = parse_body(await request.body(), UpdatePatientIn)
         if store.patch_nulls == "ignored":  # a null is "not provided" (bodies.PatchNulls)
             data = UpdatePatientIn.model_validate(data.model_dump(exclude_none=True))
+        nulls = sorted(name for name in data.model_fields_set if getattr(data, name) is None)
+        if store.patch_nulls == "refused" and nulls:  # no field takes a null (bodies.PatchNulls)
+            raise ApiError(
+                422,
+                [{"type": "null_refused", "loc": ["body", name], "msg": "Field may not be null", "input": None}
+                 for name in nulls],
+            )  # fmt: skip
         for name in ("first_name", "last_name"):
             if name in data.model_fields_set and getattr(data, name) is None:
                 raise ApiError(
@@ -78,7 +87,7 @@ class PatientRecords:
                     [{"type": "string_type", "loc": ["body", name], "msg": "Input should be a valid string",
                       "input": None}],
                 )  # fmt: skip
-        row = store.row(patient_id)
+        row = store.found(patient_id)
         if data.base_version != row.doc["version"]:
             raise ApiError(409, "Version conflict")
         chart = data.chart_number
@@ -89,7 +98,7 @@ class PatientRecords:
         return self._written(row, before)
 
     async def archive(self, request: Request) -> Response:
-        row = self._row(request)
+        row = self._row(request, found=True)
         self.store.archive(row)
         return raw_json(row.raw)
 
@@ -99,7 +108,7 @@ class PatientRecords:
         return raw_json(row.raw)
 
     async def transition_status(self, request: Request) -> Response:
-        row = self._row(request)
+        row = self._row(request, found=True)
         data = parse_body(await request.body(), TransitionStatusIn)
         if row.deleted:
             raise ApiError(422, "Archived patients are restored, not transitioned")
@@ -119,9 +128,10 @@ class PatientRecords:
             return raw_json(row.raw)
         return raw_json(orjson.dumps({**row.doc, **before}))
 
-    def _row(self, request: Request) -> PatientRow:
-        """The patient the path names (422 for a malformed uuid, then 404)."""
+    def _row(self, request: Request, *, found: bool = False) -> PatientRow:
+        """The patient the path names (422 for a malformed uuid, then 404); `found`: as a write
+        other than ``restore`` finds it (``Store.found``)."""
         params = Params(request)
         patient_id = params.path_uuid("patient_uuid")
         params.done()
-        return self.store.row(patient_id)
+        return self.store.found(patient_id) if found else self.store.row(patient_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from sandboxes.dentalpms.auth import Authenticator
+from sandboxes.dentalpms.errors import ValidationStatus
 from sandboxes.dentalpms.medical import MedicalRecords
 from sandboxes.dentalpms.patient_lists import PatientLists
 from sandboxes.dentalpms.patients import PatientRecords
@@ -17,9 +18,10 @@ from sandboxes.dentalpms.store import Store
 __all__ = ["api_routes"]
 
 
-def api_routes(store: Store, *, org_id: str, api_token: str) -> list[Route]:
-    """The patient routes over `store`, for organisation `org_id` and bearer `api_token`."""
-    guard = Authenticator(org_id=org_id, api_token=api_token)
+def api_routes(store: Store, *, org_id: str, api_token: str, validation_status: ValidationStatus = 422) -> list[Route]:
+    """The patient routes over `store`, for organisation `org_id` and bearer `api_token`; a
+    422 answered with `validation_status` (``errors``)."""
+    guard = Authenticator(org_id=org_id, api_token=api_token, validation_status=validation_status)
     lists, patients, medical = PatientLists(store), PatientRecords(store), MedicalRecords(store)
     base = "/api/v1/{org_id}/patients"
     one = base + "/{patient_uuid}"

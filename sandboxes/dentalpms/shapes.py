@@ -315,6 +315,10 @@ class ShapedApp:
             if message.get("more_body"):
                 return
             body = b"".join(chunks)
+            if not body:  # no body to spell (a 204): its headers as they are
+                await send(start)
+                await send({"type": "http.response.body", "body": body})
+                return
             with contextlib.suppress(orjson.JSONDecodeError):  # not JSON: sent as it is
                 body = orjson.dumps(self.shapes.reshape(orjson.loads(body), start["status"], scope.get("path", "")))
             headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]

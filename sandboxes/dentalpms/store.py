@@ -23,10 +23,10 @@ from cachetools import LRUCache
 
 from sandboxes.clinic import Clinic
 from sandboxes.dentalpms.bodies import REF_FIELDS, REF_INPUTS, CreatePatientIn, PatchNulls, PatientFields
-from sandboxes.dentalpms.idempotency import Idempotency, IdempotencyLog
+from sandboxes.dentalpms.idempotency import Idempotency, IdempotencyKeys, IdempotencyLog
 from sandboxes.dentalpms.lifecycle import DOCUMENTED_LIFECYCLE, Lifecycle
 from sandboxes.dentalpms.matching import PatientFilters
-from sandboxes.dentalpms.paging import PastEnd
+from sandboxes.dentalpms.paging import EmptyLists, PastEnd
 from sandboxes.dentalpms.params import QueryBooleans
 from sandboxes.dentalpms.readings import DOCUMENTED, SearchReading
 from sandboxes.dentalpms.render import BLANK_PATIENT, AllergySeverities, Renderer, VitalTimes, reference
@@ -78,14 +78,19 @@ class Store:
         allergy_severities: AllergySeverities = "fhir",
         write_answers: WriteAnswers = "flushed",
         query_booleans: QueryBooleans = "any",
+        empty_lists: EmptyLists = "page",
+        idempotency_keys: IdempotencyKeys = "any",
     ) -> None:
-        if patch_nulls not in ("cleared", "ignored"):
-            raise ValueError(f"patch_nulls must be 'cleared' or 'ignored', not {patch_nulls!r}")
+        if patch_nulls not in ("cleared", "ignored", "refused"):
+            raise ValueError(f"patch_nulls must be 'cleared', 'ignored' or 'refused', not {patch_nulls!r}")
         if write_answers not in ("flushed", "before_flush"):
             raise ValueError(f"write_answers must be 'flushed' or 'before_flush', not {write_answers!r}")
         if query_booleans not in ("any", "digits"):
             raise ValueError(f"query_booleans must be 'any' or 'digits', not {query_booleans!r}")
+        if empty_lists not in ("page", "no_content"):
+            raise ValueError(f"empty_lists must be 'page' or 'no_content', not {empty_lists!r}")
         self.patch_nulls = patch_nulls
+        self.empty_lists = empty_lists
         self.query_booleans = query_booleans
         self.write_answers = write_answers
         self.render = Renderer(clinic, vital_times, allergy_severities)
@@ -97,7 +102,7 @@ class Store:
         self.vitals_lookup = lifecycle.vitals_lookup
         self.rows: dict[str, PatientRow] = {}
         self.vitals: dict[str, tuple[str, JsonObject]] = {}  # vitals id -> (patient id, record)
-        self.idempotency = IdempotencyLog(idempotency)
+        self.idempotency = IdempotencyLog(idempotency, idempotency_keys)
         self.created = 0
         self._sorted: dict[str, Ordered] = {}  # one entry per sortable field
         self._queries: LRUCache[tuple[PatientFilters, str], Ordered] = bounded_cache()
@@ -147,11 +152,26 @@ class Store:
 
     def served(self, patient_id: str) -> PatientRow:
         """The patient as its own endpoints serve it: `row`, or 410 ``Patient has been archived``
-        for an archived one when the reading says so (``archived_patients="gone"``)."""
-        row = self.row(patient_id)
+        for an archived one when the reading says so (``archived_patients="gone"``), or 404
+        (``"not_found"``: `found`)."""
+        row = self.found(patient_id)
         if self._lifecycle.archived_patients == "gone" and row.doc["deleted_at"] is not None:
             raise ApiError(410, "Patient has been archived")
         return row
+
+    def found(self, patient_id: str) -> PatientRow:
+        """The patient as an endpoint other than ``restore`` finds it to change it: `row`, but 404
+        ``Patient not found`` for an archived one when archived patients are not there at all
+        (``archived_patients="not_found"``)."""
+        row = self.row(patient_id)
+        if self.archived_hidden and row.deleted:
+            raise ApiError(404, "Patient not found")
+        return row
+
+    @property
+    def archived_hidden(self) -> bool:
+        """Whether archived patients are not there at all (``archived_patients="not_found"``)."""
+        return self._lifecycle.archived_patients == "not_found"
 
     def shown(self, record: JsonObject) -> bool:
         """Whether a sub-record is listed: a live one always, a soft-deleted one when the

@@ -3,8 +3,9 @@
 never a second patient, a deleted one created again a new one; a chart number in use is a
 409), update (`If-Match` → `base_version`, stale → 412, omitted elements cleared, or reported
 when the vendor keeps them; `active` and deceased through `transition-status`), delete
-(archive; again → still 204), the vendor's 422 naming the field, and a CapabilityStatement
-that says so."""
+(archive; again → still 204; a deleted patient read is 410, or 404 when the vendor keeps
+archived patients out of sight, and created again a new patient all the same), the vendor's
+422 naming the field, and a CapabilityStatement that says so."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from tests.support.variants import VariantGateway, gateway_over
 TENANT = "dentalpms"
 BASE = f"/fhir/{TENANT}"
 JSON = {"Content-Type": "application/fhir+json"}
-VARIANTS: dict[str, dict[str, str]] = {
+VARIANTS: dict[str, dict[str, str | int]] = {
     "replay": {"idempotency": "replay"},
     "conflict-odd-shapes": {
         "idempotency": "conflict",
@@ -31,16 +32,25 @@ VARIANTS: dict[str, dict[str, str]] = {
         "timestamps": "naive",
         "write_answers": "before_flush",
     },
-    # Spring Boot's default error bodies: a 409 or 404 says only its reason phrase.
-    "spring-errors": {"error_bodies": "spring"},
-    # Laravel's: `{"message"}`, a 422's `errors` by field (`{"email": ["..."]}`).
-    "laravel-errors": {"error_bodies": "laravel"},
+    # Spring Boot's default error bodies: a 409 or 404 says only its reason phrase; an
+    # Idempotency-Key read as a `UUID` (`@RequestHeader UUID`): any other key is refused; a
+    # validation error is a 400 (`MethodArgumentNotValidException`).
+    "spring-errors": {"error_bodies": "spring", "idempotency_keys": "uuid", "validation_status": 400},
+    # Laravel's: `{"message"}`, a 422's `errors` by field (`{"email": ["..."]}`); an archived
+    # patient not there at all (`SoftDeletes`: `findOrFail` answers 404, lists never show it).
+    "laravel-errors": {"error_bodies": "laravel", "archived_patients": "not_found"},
 }
 
 
 def _replays(variant: tuple[str, VariantGateway]) -> bool:
     """Whether the variant's vendor replays a repeated Idempotency-Key (the default) or refuses it."""
     return VARIANTS[variant[0]].get("idempotency", "replay") == "replay"
+
+
+def _deleted_status(variant: tuple[str, VariantGateway]) -> int:
+    """A deleted patient's read: 410, or 404 when the vendor keeps archived patients out of
+    every endpoint (then nothing tells it from a patient that never was)."""
+    return 404 if VARIANTS[variant[0]].get("archived_patients") == "not_found" else 410
 
 
 @pytest.fixture(scope="module", params=sorted(VARIANTS))
@@ -94,7 +104,9 @@ def test_capability_statement_lists_patient_writes(fhir: FhirHttp) -> None:
     assert not {"create", "update", "delete"} & {i["code"] for i in allergy["interaction"]}
 
 
-def test_create_read_update_delete_round_trip(fhir: FhirHttp, chart_system: str) -> None:
+def test_create_read_update_delete_round_trip(
+    fhir: FhirHttp, chart_system: str, variant: tuple[str, VariantGateway]
+) -> None:
     sent = _new_patient("Roundtripdp", chart_system, "RT-0001")
     created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
     assert created.status_code == 201, created.text
@@ -131,7 +143,7 @@ def test_create_read_update_delete_round_trip(fhir: FhirHttp, chart_system: str)
 
     assert fhir.request("DELETE", f"{BASE}/Patient/{pid}").status_code == 204
     gone = fhir.get(f"{BASE}/Patient/{pid}")
-    assert gone.status_code == 410
+    assert gone.status_code == _deleted_status(variant)
     assert _by_family(fhir, "Roundtripdp") == []
     assert fhir.request("DELETE", f"{BASE}/Patient/{pid}").status_code == 204  # again: still a success
     absent = "00000000-0000-4000-8000-000000000001"
@@ -174,7 +186,7 @@ def test_a_deleted_patient_created_again_is_a_new_patient(fhir: FhirHttp, varian
             assert retried.status_code == 409 and pid in outcome_of(retried)["issue"][0]["diagnostics"]
         assert fhir.request("DELETE", f"{BASE}/Patient/{pid}").status_code == 204
         earlier.append(pid)
-    assert all(fhir.get(f"{BASE}/Patient/{pid}").status_code == 410 for pid in earlier)
+    assert all(fhir.get(f"{BASE}/Patient/{pid}").status_code == _deleted_status(variant) for pid in earlier)
     assert _by_family(fhir, "Recreateddp") == []
 
 
@@ -295,22 +307,26 @@ def test_what_the_vendor_cannot_keep_is_reported(fhir: FhirHttp, chart_system: s
     assert {"Patient.multipleBirthBoolean", "Patient.contact"} <= lost
 
 
-@pytest.mark.parametrize("patch_nulls", ["cleared", "ignored"])
+@pytest.mark.parametrize("patch_nulls", ["cleared", "ignored", "refused"])
 def test_what_an_update_could_not_clear_is_reported(patch_nulls: str) -> None:
     # A PUT without telecom and address clears them; a vendor that reads the PATCH's nulls as
-    # "not provided" keeps them, and the client is told so instead of a silent 200.
-    with gateway_over("dentalpms", lambda: create_sandbox(patch_nulls=patch_nulls)) as running:
+    # "not provided" keeps them, and the client is told so instead of a silent 200. One that
+    # refuses a null (Django REST Framework, a Laravel rule without `nullable`; in Laravel's
+    # error body) answered the whole PUT 422: the rest is stored, those kept and said so.
+    shape = {"error_bodies": "laravel"} if patch_nulls == "refused" else {}
+    with gateway_over("dentalpms", lambda: create_sandbox(patch_nulls=patch_nulls, **shape)) as running:
         fhir = running.fhir
         created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Clearsdp", ""), headers=JSON)
         assert created.status_code == 201, created.text
         before = created.json()
-        sent = {k: v for k, v in before.items() if k not in ("telecom", "address")}
+        sent = {k: v for k, v in before.items() if k not in ("telecom", "address")} | {"gender": "other"}
         prefer = {**JSON, "Prefer": "return=OperationOutcome"}
         updated = fhir.request("PUT", f"{BASE}/Patient/{before['id']}", json=sent, headers=prefer)
         assert updated.status_code == 200, updated.text
         issues = updated.json()["issue"]
         warned = {e for issue in issues if issue["severity"] == "warning" for e in issue.get("expression", [])}
         now = fhir.get_ok(f"{BASE}/Patient/{before['id']}")
+        assert now["gender"] == "other"  # what the vendor takes is stored
         if patch_nulls == "cleared":
             assert "telecom" not in now and "address" not in now
             assert not warned & {"Patient.telecom", "Patient.address"}

@@ -36,6 +36,32 @@ def test_a_repeated_key_is_replayed_or_refused() -> None:
     assert refused.status_code == 409 and refused.json() == {"detail": "Idempotency conflict"}
 
 
+def test_a_key_may_have_to_be_a_uuid() -> None:
+    strict = variant(idempotency_keys="uuid")
+    refused = _create(strict, "k1")
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["header", "idempotency-key"]
+    key = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    first = _create(strict, key)
+    assert first.status_code == 201 and _create(strict, key).json()["id"] == first.json()["id"]
+
+
+def test_a_validation_error_may_be_a_400() -> None:
+    spring = variant(validation_status=400)
+    refused = spring.call("POST", BASE, json={"last_name": "Nofirst"})
+    assert refused.status_code == 400 and refused.json()["detail"][0]["loc"] == ["body", "first_name"]
+    assert spring.get(BASE, params={"page": 0}).status_code == 400
+    assert spring.get(f"{BASE}/{LIVE[0].uuid}/nothing-here").status_code == 404  # other refusals as they were
+
+
+def test_a_patch_null_may_be_refused() -> None:
+    strict = variant(patch_nulls="refused")
+    pid = _create(strict, "k-null").json()["id"]
+    refused = strict.call("PATCH", f"{BASE}/{pid}", json={"base_version": 1, "middle_name": None, "city": "Bern"})
+    assert refused.status_code == 422 and [e["loc"] for e in refused.json()["detail"]] == [["body", "middle_name"]]
+    taken = strict.call("PATCH", f"{BASE}/{pid}", json={"base_version": 1, "city": "Bern"})
+    assert taken.status_code == 200 and taken.json()["city"] == "Bern"
+
+
 def test_a_page_past_the_end_is_empty_or_not_found() -> None:
     patient = next(p for p in LIVE if p.allergies)
     path = f"{BASE}/{patient.uuid}/allergies"
@@ -50,12 +76,31 @@ def test_a_page_past_the_end_is_empty_or_not_found() -> None:
     assert from_first.ok(path, page=1)["items"]
 
 
+def test_an_empty_list_is_an_empty_page_or_no_content() -> None:
+    bare = next(p for p in LIVE if not p.problems)
+    path = f"{BASE}/{bare.uuid}/diseases"
+    assert new_api().ok(path)["items"] == []
+    spring = variant(empty_lists="no_content", error_bodies="spring")  # spelled as Spring Boot does
+    for empty in (spring.get(path), spring.get(BASE, params={"dob_from": "1801-01-01", "dob_to": "1801-01-02"})):
+        assert empty.status_code == 204 and empty.content == b""
+    nobody = spring.get(f"{BASE}/cursor", params={"dob_from": "1801-01-01", "dob_to": "1801-01-02"})
+    assert nobody.status_code == 204 and nobody.content == b""
+    assert spring.ok(BASE)["items"]  # a list with records is the envelope, as documented
+
+
 def test_archived_records_can_be_gone_or_listed() -> None:
     archived = next(p for p in CLINIC.patients if p.deleted)
     assert new_api().ok(f"{BASE}/{archived.uuid}")["deleted_at"] is not None
     gone = variant(archived_patients="gone")
     assert gone.get(f"{BASE}/{archived.uuid}").status_code == 410
     assert gone.get(f"{BASE}/{archived.uuid}/allergies").status_code == 410
+    hiding = variant(archived_patients="not_found")
+    for path in ("", "/allergies", "/vital-signs"):
+        assert hiding.get(f"{BASE}/{archived.uuid}{path}").json() == {"detail": "Patient not found"}
+    assert hiding.call("POST", f"{BASE}/{archived.uuid}/archive").status_code == 404
+    assert str(archived.uuid) not in {p["id"] for p in hiding.ok(BASE, status="archived", page_size=200)["items"]}
+    assert hiding.call("POST", f"{BASE}/{archived.uuid}/restore").status_code == 200  # restore finds it
+    assert hiding.ok(f"{BASE}/{archived.uuid}")["status"] == "inactive"
     owner = next(p for p in LIVE if any(a.deleted for a in p.allergies))
     path = f"{BASE}/{owner.uuid}/allergies"
     hidden = new_api().ok(path, page_size=200)["items"]
