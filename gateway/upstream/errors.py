@@ -52,6 +52,11 @@ def error_for_status(status: int, message: str, *, retry_after: str | None = Non
         return PreconditionFailed(message or "The record changed at the vendor (version conflict)")
     if status == 429:
         return Throttled("The vendor is rate-limiting requests; retry later", retry_after=_seconds(retry_after))
+    if 300 <= status < 400:  # a redirect gateway.upstream.http did not follow: off the vendor's origin
+        return UpstreamError(
+            f"The vendor system redirected the request to another site (HTTP {status}), where the gateway "
+            "does not follow it; the tenant's base_url may need updating"
+        )
     if status in (400, 422):
         return InvalidRequest(
             f"The vendor rejected the request: {message}" if message else "The vendor rejected the request"

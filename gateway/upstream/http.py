@@ -16,6 +16,12 @@ connection's bulkhead: calls beyond it wait for a connection, within the same de
 connection under a vendor's request limit (gateway.upstream.ratelimit) is paced here too, so
 that every attempt the vendor receives, a retry included, has waited its turn; one the breaker
 refuses sends nothing, and takes no turn.
+
+Redirects are followed here, not by aiohttp (`_redirected`): only on the vendor's own origin,
+so that neither its credentials nor a query naming a patient goes to another site; and a
+write with its method and body, where aiohttp, as browsers do, turns a POST met with a 301 or
+302 into a GET without its body: behind a framework redirecting a path to its trailing slash
+(Django's APPEND_SLASH), every create would have been a list read.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
+from yarl import URL
 
 from gateway import jsonio
 from gateway.contract.resilience import Resilience
@@ -304,12 +311,19 @@ class UpstreamClient:
                 total=total, connect=self.timeouts.connect, sock_read=self.timeouts.read
             )
         try:
-            async with self._client().request(
-                method, url, params=params, data=data, headers=headers, **shorter
-            ) as response:
-                payload = await response.read()
-                # aiohttp's own headers: case-insensitive (a vendor may send `retry-after`)
-                return UpstreamResponse(response.status, response.headers, payload)
+            for _ in range(MAX_REDIRECTS + 1):
+                async with self._client().request(
+                    method, url, params=params, data=data, headers=headers, allow_redirects=False, **shorter
+                ) as response:
+                    payload = await response.read()
+                    target = _redirected(response)
+                    if target is None:
+                        # aiohttp's own headers: case-insensitive (a vendor may send `retry-after`)
+                        return UpstreamResponse(response.status, response.headers, payload)
+                url, params = target, None  # the Location carries the query it wants
+                if response.status == 303:  # See Other: the answer is read there (RFC 9110 section 15.4.4)
+                    method, data = "GET", None
+            raise UpstreamError("The vendor system redirected the request too many times")
         except TimeoutError:
             raise UpstreamTimeout("The vendor system did not answer in time") from None
         except aiohttp.ClientError as exc:
@@ -321,6 +335,20 @@ class UpstreamClient:
         if self._session is not None and not self._session.closed:
             await self._session.close()
             await asyncio.sleep(0)  # let aiohttp close transports before the loop ends
+
+
+MAX_REDIRECTS = 3  # aiohttp's default is 10; a vendor's own redirect is one hop, a trailing slash
+
+
+def _redirected(response: aiohttp.ClientResponse) -> str | None:
+    """Where a redirect answer sends the request again, with its method and body (RFC 9110
+    sections 15.4.2 and 15.4.3 let a client keep them for 301 and 302; 307 and 308 require it),
+    or with GET for a 303; None for any other answer, and for a Location off the vendor's
+    origin: that redirect is the answer, an error (gateway.upstream.errors.error_for_status)."""
+    if response.status not in (301, 302, 303, 307, 308) or "Location" not in response.headers:
+        return None
+    target = response.url.join(URL(response.headers["Location"]))
+    return str(target) if target.origin() == response.url.origin() else None
 
 
 def _frozen(items: Mapping[str, Any] | list[tuple[str, str]] | None) -> tuple[tuple[str, str], ...]:
