@@ -713,3 +713,19 @@ def test_a_body_the_model_cannot_read_is_a_400_not_a_500(client: TestClient) -> 
         "Patient.gender",
         "Patient.name",
     ]
+
+
+def test_a_write_conditional_on_the_last_modified_given_holds_for_a_record_dated_ahead(
+    client: TestClient, backend: FakeBackend
+) -> None:
+    # A vendor clock ahead of ours: the read's Last-Modified is now (RFC 9110 section 8.8.2.1),
+    # and If-Unmodified-Since compares the record's modification date as that header gave it, so
+    # a client sending back what it was given is not refused as if the record had changed since.
+    backend.add_patient("p1", family="Before")
+    backend.patients["p1"]["meta"]["lastUpdated"] = "2999-01-01T00:00:00.000Z"
+    given = client.get(f"{BASE}/Patient/p1").headers["last-modified"]
+    assert not given.endswith("2999 00:00:00 GMT")
+    unchanged = {**FHIR_JSON, "If-Unmodified-Since": given}
+    assert client.get(f"{BASE}/Patient/p1", headers=unchanged).status_code == 200
+    assert ok(client.put(f"{BASE}/Patient/p1", json=_patient(id="p1"), headers=unchanged))["meta"]["versionId"] == "2"
+    assert backend.patients["p1"]["name"][0]["family"] == "Nguyen"
