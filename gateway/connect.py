@@ -9,8 +9,8 @@ its sandbox with the very same flow.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import base64
+import dataclasses
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable

@@ -67,6 +67,7 @@ def test_a_tenant_whose_vendor_calls_may_outlast_the_limit_is_refused() -> None:
     # Cut off by the limit, a call to a hanging vendor is cancelled, never a failure: its
     # breaker would never open, and every request would wait out the limit for a 504.
     slow = TenantSettings(vendor="fake", timeouts={"total": 60})
-    with pytest.raises(ValidationError, match=r"tenant 'slow': timeouts.total \(60 s\) must be under server.request_timeout"):
+    refused = r"tenant 'slow': timeouts.total \(60 s\) must be under server.request_timeout"
+    with pytest.raises(ValidationError, match=refused):
         Settings(tenants={"slow": slow})
     Settings(tenants={"slow": slow}, server=ServerSettings(request_timeout=90))

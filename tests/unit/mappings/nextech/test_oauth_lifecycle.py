@@ -347,7 +347,7 @@ def test_a_reconnect_outranks_the_line_it_replaces_whatever_the_clock_of_the_hos
     # connected_at is that clock's. A reconnect from a host with the right clock must still be
     # the later line, or every host whose file holds the old line keeps presenting it (and its
     # next rotation overwrites the reconnect in the shared state).
-    app, running, clock = vendor
+    _, running, _ = vendor
     oauth = oauth_app(_config(running.url, tmp_path))
     state, key = LocalState(), Fernet.generate_key().decode()
 
