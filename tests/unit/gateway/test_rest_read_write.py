@@ -694,6 +694,15 @@ def test_a_malformed_element_is_said_in_fhir_terms(client: TestClient, element: 
     assert "Value error" not in diagnostics and "\n" not in diagnostics
 
 
+def test_a_malformed_decimal_is_said_in_fhir_terms(client: TestClient) -> None:
+    # FHIR's type is `decimal` (R4 datatypes.html#decimal), not the model's class name.
+    body = _patient(extension=[{"url": "https://example.org/weight", "valueDecimal": "1,5"}])
+    invalid = outcome(client.post(f"{BASE}/Patient", json=body, headers=FHIR_JSON), 400)
+    diagnostics = invalid["issue"][0]["diagnostics"]
+    said = "Patient.extension[0].valueDecimal: not a valid FHIR decimal (R4 datatypes.html#decimal)"
+    assert diagnostics.startswith(said), diagnostics
+
+
 def test_an_element_both_malformed_and_outside_its_binding_is_named_once(client: TestClient) -> None:
     # The model's error and the binding check name it by the same FHIRPath (brackets for the index).
     body = _patient(telecom=[{"system": "no such  system", "value": "1"}])
