@@ -71,7 +71,7 @@ def _config(url: str, store: Path) -> AdapterConfig:
     )
 
 
-async def _connect(app: OAuthApp, store: TokenStore) -> None:
+async def _connect(app: OAuthApp, store: TokenStore | SharedGrants) -> None:
     http, post = token_client(app)
     async with httpx.AsyncClient(follow_redirects=True) as browser:
 
