@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
@@ -26,7 +27,7 @@ from gateway.errors import FHIRError, UpstreamSecurity
 from gateway.sandbox_host import serve_in_thread
 from gateway.upstream.grants import GrantStore
 from gateway.upstream.oauth import FormPost, exchange_code, grant_store
-from gateway.upstream.token_store import TokenStore
+from gateway.upstream.token_store import Grant, TokenStore
 
 CALLBACK_PATH = "/callback"
 
@@ -121,10 +122,24 @@ async def connect(
             raise ConnectError(exc.diagnostics) from None
         except FHIRError as exc:  # the token endpoint unreachable, failing or too slow
             raise ConnectError(f"the code could not be exchanged: {exc.diagnostics}") from None
-        await grant_store(store).save(tenant, grant)
+        grants = grant_store(store)
+        await grants.save(tenant, await _above_the_current_line(grants, tenant, grant))
         return body
     finally:
         listener.stop()
+
+
+async def _above_the_current_line(grants: GrantStore, tenant: str, grant: Grant) -> Grant:
+    """`grant`, its line begun after the one it replaces even where the clock of the host that
+    began that one was ahead (gateway.upstream.token_store.Grant.rank): else every host whose
+    file holds the old line would rank it above the reconnect, and present it."""
+    try:
+        current = await grants.load(tenant)
+    except FHIRError:  # unreadable: the new grant replaces it
+        return grant
+    if current is None or current.connected_at < grant.connected_at:
+        return grant
+    return dataclasses.replace(grant, connected_at=current.connected_at + 1.0)
 
 
 def _settle(future: asyncio.Future[str], outcome: str | Exception) -> None:

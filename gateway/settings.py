@@ -322,6 +322,20 @@ class Settings(_Strict):
         return value
 
     @model_validator(mode="after")
+    def _vendor_calls_end_within_the_request(self) -> Settings:
+        # A vendor call the request's limit cuts off is cancelled, not counted as the vendor's
+        # failure: with a total at or past the limit no call to a hanging vendor would ever fail,
+        # its breaker never open, and each request wait out the limit for a 504.
+        limit = self.server.request_timeout
+        for name, tenant in self.tenants.items():
+            if tenant.timeouts.total >= limit:
+                raise ValueError(
+                    f"tenant '{name}': timeouts.total ({tenant.timeouts.total:g} s) must be under "
+                    f"server.request_timeout ({limit:g} s), or a vendor that hangs never opens its breaker"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _smart_needs_issuers(self) -> Settings:
         if self.auth is not None:
             if self.server.public_base_url is None:

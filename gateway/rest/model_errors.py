@@ -15,7 +15,7 @@ from typing import Any
 
 _SPEC_REGEX = re.compile(r"(\w+) value string does not match spec regex\.?")
 # fhir.resources' class names of the primitive types, by FHIR's names for them
-_PRIMITIVES = {"Date": "date", "DateTime": "dateTime", "Instant": "instant", "Time": "time"}
+_PRIMITIVES = {"Date": "date", "DateTime": "dateTime", "Decimal": "decimal", "Instant": "instant", "Time": "time"}
 _TEMPORAL_KINDS = ("date", "datetime", "time", "timezone")
 
 

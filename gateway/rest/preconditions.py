@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -73,6 +73,8 @@ def check(conditions: Preconditions, current: Mapping[str, Any]) -> None:
         raise PreconditionFailed(f"If-Match: the current version is {_shown(version)}; read it again before writing")
     since = conditions.if_unmodified_since
     modified = last_updated_moment(meta.get("lastUpdated"))  # compared to the second, as HTTP-dates are
+    if modified is not None:  # one in the future is now, as Last-Modified gave it (RFC 9110 section 8.8.2.1)
+        modified = min(modified, datetime.now(UTC))
     if since is not None and modified is not None and modified.replace(microsecond=0) > since:
         raise PreconditionFailed("If-Unmodified-Since: the record has been modified since")
     if conditions.if_none_match is not None and _listed(conditions.if_none_match, version):

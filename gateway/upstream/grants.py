@@ -74,7 +74,7 @@ class SharedGrants:
         except TokenStoreError as exc:  # the shared grant serves; the file's problem is still said
             log.warning("tenant %s: %s", tenant, exc.diagnostics)
             return shared
-        if own is not None and own.rank > shared.rank:
+        if own is not None and own.later_than(shared):
             log.warning("tenant %s: this host's token file holds a later grant than the shared state; using it", tenant)
             return own
         return shared

@@ -129,7 +129,7 @@ class OAuthSession:
 
     async def _refresh(self) -> tuple[str, float]:
         grant = await self._store.load(self.tenant)
-        if self._unsaved is not None and (grant is None or self._unsaved.rank > grant.rank):
+        if self._unsaved is not None and (grant is None or self._unsaved.later_than(grant)):
             grant = self._unsaved  # later than what the store holds
         if grant is None:
             log.error("tenant %s is not connected: run `fhir-gateway connect %s`", self.tenant, self.tenant)

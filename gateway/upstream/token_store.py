@@ -21,7 +21,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +43,22 @@ class Grant:
     # was kept), and how many renewals have rotated it since.
     connected_at: float = 0.0
     rotations: int = 0
+    # False for a copy written without the two above (by the previous version, whose workers
+    # still renew during a rolling upgrade): its rank says nothing.
+    ranked: bool = field(default=True, compare=False)
 
     @property
     def rank(self) -> tuple[float, int]:
         """Higher for a later grant: a reconnect starts a new line above every earlier one."""
         return self.connected_at, self.rotations
+
+    def later_than(self, other: Grant) -> bool:
+        """Whether this copy of the grant is the later one: by rank; beside a copy without one,
+        which may be a rotation of this very grant by a worker of the previous version, by when
+        each was obtained (the only order the two have in common)."""
+        if other.ranked:
+            return self.rank > other.rank
+        return self.ranked and self.obtained_at > other.obtained_at
 
     def rotated(self, refresh_token: str, now: float) -> Grant:
         """The grant a renewal's rotated refresh token makes: the next of this line."""
@@ -63,12 +74,13 @@ class Grant:
 
     @classmethod
     def of(cls, stored: Mapping[str, Any]) -> Grant:
-        """What `fields` wrote (a grant stored before `connected_at` and `rotations` were kept ranks lowest)."""
+        """What `fields` wrote (a grant stored before `connected_at` and `rotations` were kept is not `ranked`)."""
         return cls(
             str(stored["refresh_token"]),
             float(stored["obtained_at"]),
             float(stored.get("connected_at", 0.0)),
             int(stored.get("rotations", 0)),
+            ranked="rotations" in stored and "connected_at" in stored,
         )
 
 

@@ -7,8 +7,11 @@ import asyncio
 import time
 from dataclasses import dataclass
 
+import pytest
+from pydantic import ValidationError
+
 from gateway.contract import Resource, SearchRequest, VendorPage, Written
-from gateway.settings import ServerSettings, Settings
+from gateway.settings import ServerSettings, Settings, TenantSettings, TimeoutSettings
 from tests.support.fake_vendor import BASE, FakeBackend, fake_gateway, fake_settings, ok, outcome
 
 LIMIT = 0.3
@@ -58,3 +61,13 @@ def test_a_write_is_not_cut_short() -> None:
         patient["gender"] = "female"
         updated = ok(client.put(f"{BASE}/Patient/p1", json=patient, headers={"Content-Type": "application/fhir+json"}))
     assert updated["gender"] == "female"
+
+
+def test_a_tenant_whose_vendor_calls_may_outlast_the_limit_is_refused() -> None:
+    # Cut off by the limit, a call to a hanging vendor is cancelled, never a failure: its
+    # breaker would never open, and every request would wait out the limit for a 504.
+    slow = TenantSettings(vendor="fake", timeouts=TimeoutSettings(total=60))
+    refused = r"tenant 'slow': timeouts.total \(60 s\) must be under server.request_timeout"
+    with pytest.raises(ValidationError, match=refused):
+        Settings(tenants={"slow": slow})
+    Settings(tenants={"slow": slow}, server=ServerSettings(request_timeout=90))

@@ -694,6 +694,15 @@ def test_a_malformed_element_is_said_in_fhir_terms(client: TestClient, element: 
     assert "Value error" not in diagnostics and "\n" not in diagnostics
 
 
+def test_a_malformed_decimal_is_said_in_fhir_terms(client: TestClient) -> None:
+    # FHIR's type is `decimal` (R4 datatypes.html#decimal), not the model's class name.
+    body = _patient(extension=[{"url": "https://example.org/weight", "valueDecimal": "1,5"}])
+    invalid = outcome(client.post(f"{BASE}/Patient", json=body, headers=FHIR_JSON), 400)
+    diagnostics = invalid["issue"][0]["diagnostics"]
+    said = "Patient.extension[0].valueDecimal: not a valid FHIR decimal (R4 datatypes.html#decimal)"
+    assert diagnostics.startswith(said), diagnostics
+
+
 def test_an_element_both_malformed_and_outside_its_binding_is_named_once(client: TestClient) -> None:
     # The model's error and the binding check name it by the same FHIRPath (brackets for the index).
     body = _patient(telecom=[{"system": "no such  system", "value": "1"}])
@@ -713,3 +722,19 @@ def test_a_body_the_model_cannot_read_is_a_400_not_a_500(client: TestClient) -> 
         "Patient.gender",
         "Patient.name",
     ]
+
+
+def test_a_write_conditional_on_the_last_modified_given_holds_for_a_record_dated_ahead(
+    client: TestClient, backend: FakeBackend
+) -> None:
+    # A vendor clock ahead of ours: the read's Last-Modified is now (RFC 9110 section 8.8.2.1),
+    # and If-Unmodified-Since compares the record's modification date as that header gave it, so
+    # a client sending back what it was given is not refused as if the record had changed since.
+    backend.add_patient("p1", family="Before")
+    backend.patients["p1"]["meta"]["lastUpdated"] = "2999-01-01T00:00:00.000Z"
+    given = client.get(f"{BASE}/Patient/p1").headers["last-modified"]
+    assert not given.endswith("2999 00:00:00 GMT")
+    unchanged = {**FHIR_JSON, "If-Unmodified-Since": given}
+    assert client.get(f"{BASE}/Patient/p1", headers=unchanged).status_code == 200
+    assert ok(client.put(f"{BASE}/Patient/p1", json=_patient(id="p1"), headers=unchanged))["meta"]["versionId"] == "2"
+    assert backend.patients["p1"]["name"][0]["family"] == "Nguyen"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from gateway import jsonio
 from gateway.shared import SharedStateUnavailable
 from gateway.shared.redis_state import RedisState
 from gateway.shared.sealed import Seal
@@ -159,6 +160,30 @@ def test_the_file_serves_only_a_later_grant_than_the_shared_one(
     # A file the gateway refuses to read: the shared grant, and the file's problem said.
     assert asyncio.run(load_with(rotated_in_an_outage, mode=0o644)) == shared_grant
     assert "open to group or others" in caplog.text
+
+
+def test_a_shared_grant_the_previous_version_rotated_is_not_outranked_by_an_older_file(
+    make_state: MakeState, tmp_path: Path
+) -> None:
+    """In a rolling upgrade a worker of the previous version renews too, and writes the shared
+    grant without a line or rotations: it is not ranked below this host's file, which holds
+    the grant that renewal replaced (presenting it would be a replay, RFC 9700 section 4.14.2)."""
+
+    async def load_with(file_grant: Grant, old_worker_obtained_at: float) -> Grant | None:
+        state = make_state()
+        files = TokenStore(tmp_path / "tokens", [KEY])
+        files.save("t", file_grant)
+        plain = jsonio.dumps({"refresh_token": "rotated-by-the-old-version", "obtained_at": old_worker_obtained_at})
+        await state.put("t:grant", Seal([KEY]).seal(plain, "t:grant"))
+        return await SharedGrants(state, Seal([KEY]), files).load("t")
+
+    rotated_here_first = Grant("rotated-here-then-replaced", 100.0, connected_at=0.0, rotations=1)
+    loaded = asyncio.run(load_with(rotated_here_first, old_worker_obtained_at=200.0))
+    assert loaded is not None and loaded.refresh_token == "rotated-by-the-old-version"
+    # The other way round: this host rotated after the old version's copy, and the shared state
+    # failed to take it: the file's is the later one.
+    rotated_here_later = Grant("rotated-here-in-an-outage", 300.0, connected_at=0.0, rotations=1)
+    assert asyncio.run(load_with(rotated_here_later, old_worker_obtained_at=200.0)) == rotated_here_later
 
 
 def test_a_rotated_grant_is_in_the_file_even_when_the_shared_state_fails(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from gateway.sandbox_host import RunningServer, serve_in_thread
 from gateway.shared import SharedStateUnavailable
 from gateway.shared.sealed import Seal
 from gateway.shared.state import LocalState
+from gateway.upstream import oauth as oauth_module
 from gateway.upstream import token_store
 from gateway.upstream.grants import SharedGrants
 from gateway.upstream.oauth import OAuthSession, token_client
@@ -69,7 +71,7 @@ def _config(url: str, store: Path) -> AdapterConfig:
     )
 
 
-async def _connect(app: OAuthApp, store: TokenStore) -> None:
+async def _connect(app: OAuthApp, store: TokenStore | SharedGrants) -> None:
     http, post = token_client(app)
     async with httpx.AsyncClient(follow_redirects=True) as browser:
 
@@ -336,3 +338,41 @@ def test_a_grant_rotated_while_the_shared_state_failed_is_the_one_the_next_worke
 
     asyncio.run(scenario())
     assert _refreshes(app) == 4
+
+
+def test_a_reconnect_outranks_the_line_it_replaces_whatever_the_clock_of_the_host_that_began_it(
+    vendor: tuple[Any, RunningServer, Clock], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first `connect` ran where the clock was a day ahead (or jumped): its line's
+    # connected_at is that clock's. A reconnect from a host with the right clock must still be
+    # the later line, or every host whose file holds the old line keeps presenting it (and its
+    # next rotation overwrites the reconnect in the shared state).
+    _, running, _ = vendor
+    oauth = oauth_app(_config(running.url, tmp_path))
+    state, key = LocalState(), Fernet.generate_key().decode()
+
+    def grants(host: str) -> SharedGrants:
+        return SharedGrants(state, Seal([key]), TokenStore(tmp_path / host, [key]))
+
+    class _AheadByADay:
+        @staticmethod
+        def time() -> float:
+            return time.time() + 86400.0
+
+    async def scenario() -> tuple[str, str]:
+        with monkeypatch.context() as ahead:
+            ahead.setattr(oauth_module, "time", _AheadByADay)
+            await _connect(oauth, grants("a"))
+        http, post = token_client(oauth)
+        try:
+            await OAuthSession("nx", oauth, grants("b"), post).access_token()  # host b rotates the old line
+        finally:
+            await http.aclose()
+        await _connect(oauth, grants("a"))  # the operator reconnects, the clock now right
+        reconnected = await grants("a").load("nx")
+        seen_by_b = await grants("b").load("nx")
+        assert reconnected is not None and seen_by_b is not None
+        return reconnected.refresh_token, seen_by_b.refresh_token
+
+    reconnected, seen_by_b = asyncio.run(scenario())
+    assert seen_by_b == reconnected
