@@ -34,8 +34,13 @@ class _Slow(FakeBackend):
 
 
 def _limited() -> Settings:
+    """The fake tenant under a limit of LIMIT, its calls' total under it (as settings require)."""
     settings = fake_settings()
-    return settings.model_copy(update={"server": ServerSettings(request_timeout=LIMIT)})
+    quick = TimeoutSettings(connect=LIMIT / 3, read=LIMIT / 3, total=LIMIT / 2)
+    tenants = {name: tenant.model_copy(update={"timeouts": quick}) for name, tenant in settings.tenants.items()}
+    return Settings.model_validate(
+        {**settings.model_dump(), "server": ServerSettings(request_timeout=LIMIT).model_dump(), "tenants": tenants}
+    )
 
 
 def test_a_search_whose_vendor_pages_outlast_the_limit_is_a_504_when_it_runs_out() -> None:
