@@ -521,6 +521,11 @@ def _listed(value: Any) -> Any:
     return list(value.values()) if isinstance(value, dict) else value
 
 
+def _stated(*numbers: int | None) -> int | None:
+    """The first number given (0 included, which `or` would pass over)."""
+    return next((number for number in numbers if number is not None), None)
+
+
 class VendorList(_Model):
     """A page of patients: Laravel's resource collection (`data`, `links`, `meta`), or its bare
     paginator (the `meta` fields and `*_page_url` links at the top level, `links` a list), or
@@ -555,8 +560,8 @@ class VendorList(_Model):
             return False
         if self.by_cursor:
             return self.cursor is not None or self.link_position is not None
-        meta = self.meta or VendorPageMeta()
-        current = meta.current_page or self.current_page or page
+        served = self.served_page
+        current = page if served is None else served
         last = self.last_page_number
         if last is not None:
             return current < last
@@ -622,14 +627,27 @@ class VendorList(_Model):
 
     @property
     def served_page(self) -> int | None:
-        """The page number the vendor says this page is, if it says."""
+        """The page number the vendor says this page is, if it says (0 is a number: a vendor
+        may count its pages from 0)."""
         meta = self.meta or VendorPageMeta()
-        return meta.current_page or self.current_page
+        return _stated(meta.current_page, self.current_page)
 
     @property
     def last_page_number(self) -> int | None:
         meta = self.meta or VendorPageMeta()
-        return meta.last_page or self.last_page
+        return _stated(meta.last_page, self.last_page)
+
+    @property
+    def next_page_number(self) -> int | None:
+        """The `page` number the next link names (`links.next`, or the bare paginator's
+        `next_page_url`), if it names one: the vendor's own number for the page after this one,
+        whatever number it gives its first page."""
+        links = self.links if isinstance(self.links, VendorLinks) else None
+        for url in (links.next if links else None, self.next_page_url):
+            found = parse_qs(urlsplit(url).query).get("page") if isinstance(url, str) else None
+            if found and found[-1].strip().isdigit():
+                return int(found[-1].strip())
+        return None
 
     @property
     def total_count(self) -> int | None:

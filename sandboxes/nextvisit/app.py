@@ -100,6 +100,14 @@ leave open that independent implementations read differently:
   before>``, as an Express or Stripe-style API pages: ``links`` is ``{next}`` alone, ``meta``
   ``{per_page, has_more}``; ``page`` is ignored). A page past the end is empty in every shape; the
   search endpoint (Scout) pages by number whatever this says.
+- ``first_page=1`` (default, Laravel's) | ``0``: the number of the first page (the docs name no
+  page parameter; Spring Data's ``Pageable`` counts from 0 unless one-indexed). A missing or
+  invalid ``page`` is the first page; ``current_page``, ``last_page`` (the last page's number)
+  and every link count from it, ``from``/``to`` stay positions counted from 1. Numbered shapes
+  (``resource``, ``paginator``, ``simple``) and the search endpoint.
+- ``past_the_end="empty"`` (default) | ``"404"``: a page past the last one is 404 ``{"message":
+  "Invalid page."}`` (Django REST Framework's ``PageNumberPagination``; the first page of an
+  empty list is still an empty page). Numbered shapes and the search endpoint.
 - ``errors="laravel"`` (default) | ``"error"`` (``{"error": "<message>"}``) | ``"plain"``
   (the message as ``text/plain``) | ``"rails"`` (a 422's field errors as the whole body, as a
   Rails scaffold's ``render json: @patient.errors``; ``{"status", "error"}`` otherwise, the

@@ -32,6 +32,7 @@ __all__ = [
     "NoDates",
     "Nulls",
     "Paging",
+    "PastTheEnd",
     "PutSemantics",
     "Readings",
     "ShowIncludes",
@@ -68,6 +69,7 @@ Spellings = Literal["documented", "other"]
 Duplicates = Literal["allowed", "409"]
 SortTies = Literal["id", "unstable"]
 ForeignPatients = Literal["404", "403"]
+PastTheEnd = Literal["empty", "404"]
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,8 @@ class Readings:
     spellings: Spellings = "documented"
     sort_ties: SortTies = "id"
     foreign_patients: ForeignPatients = "404"
+    first_page: int = 1
+    past_the_end: PastTheEnd = "empty"
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -116,6 +120,8 @@ class Readings:
             raise ValueError(f"delete_status must be 200 or 204, not {self.delete_status!r}")
         if self.unauthenticated_status not in (401, 419):
             raise ValueError(f"unauthenticated_status must be 401 or 419, not {self.unauthenticated_status!r}")
+        if self.first_page not in (0, 1):
+            raise ValueError(f"first_page must be 0 or 1, not {self.first_page!r}")
         if self.list_per_page_max < 1:
             raise ValueError("list_per_page_max must be at least 1")
 
@@ -168,6 +174,7 @@ _LITERALS = {
     "spellings": Spellings,
     "sort_ties": SortTies,
     "foreign_patients": ForeignPatients,
+    "past_the_end": PastTheEnd,
 }
 
 

@@ -88,6 +88,7 @@ READINGS: dict[str, dict[str, Any]] = {
         "create_answer": "message",
         "unauthenticated_status": 419,
         "spellings": "other",
+        "first_page": 0,
     },
     # Names stored decomposed and matched by prefix, accent-sensitively; no nulls; a simple
     # paginator; local offsets; unwrapped single answers; a read ignoring its include; a PUT
@@ -110,6 +111,7 @@ READINGS: dict[str, dict[str, Any]] = {
         "login_shape": "plain",
         "meta_encoding": "string",
         "demographics_shape": "nested",
+        "first_page": 0,
     },
     # Accent-sensitive names, Laravel's microsecond times, one encounter no reading can use, a
     # cursor paginator (`page` not read), no demographics as PHP's empty array; Go's zero time

@@ -179,7 +179,7 @@ class PagedVendor(CannedVendor):
         if path != "/v1/patients":
             return await super().request(method, path, params=params, json=json)
         self.calls.append((path, params))
-        page, size = int(params["page"]), int(params["per_page"])
+        page, size = int(params.get("page", 1)), int(params["per_page"])
         rows = [self._render(p, True) for p in self.listed[(page - 1) * size : page * size]]
         last = -(-len(self.listed) // size)
         if self.simple:
@@ -260,7 +260,7 @@ class ListVendor(CannedVendor):
             return {"data": rows, "links": {"first": None, "last": None, "prev": None, "next": link},
                     "meta": {"path": "http://vendor/v1/patients", "per_page": size, "next_cursor": following,
                              "prev_cursor": None}}  # fmt: skip
-        page = int(params["page"]) if self.honoured else 1
+        page = int(params.get("page", 1)) if self.honoured else 1
         return {"data": [self._render(p, True) for p in listed[(page - 1) * size : page * size]]}
 
 

@@ -235,3 +235,22 @@ def test_a_status_or_title_that_is_not_text_leaves_the_record_readable() -> None
     assert unreadable == []
     assert [v["period"]["start"] for v in visits] == ["2025-01-04", "2025-01-05"]
     assert visits[0]["type"][0]["text"] == "Follow-up"
+
+
+def test_a_list_counting_its_pages_from_0_is_walked_from_its_first_page() -> None:
+    # The docs name no page parameter: Spring Data's `Pageable` counts from 0, so `page=1` would
+    # be the second page. The first page is asked for unnumbered, the next by the vendor's link.
+    from mappings.nextvisit.adapter import _following, _paging
+
+    assert _paging(None) == {}
+    first = read_list(
+        {
+            "data": ROWS,
+            "links": {"next": "https://nv.example/api/v1/patients?per_page=50&page=1"},
+            "meta": {"current_page": 0, "last_page": 1, "total": 60},
+        }
+    )
+    assert first.served_page == 0 and first.has_more(0)
+    assert _paging(_following(first, None)) == {"page": 1}
+    last = read_list({"data": ROWS, "links": {"next": None}, "meta": {"current_page": 1, "last_page": 1}})
+    assert _following(last, 1) is None
