@@ -53,8 +53,9 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   no paging data at all, a full page means "ask for the next". The first page is asked for
   without `page` (the docs name no page parameter, and a list may count its pages from 0, as
   Spring Data's `Pageable` does, where `page=1` is the second page): each page after it by the
-  number its predecessor's next link names, else the one after the number it states. An empty
-  page ends the walk
+  number its predecessor's next link names, else the one after the number it states. A 404
+  to a numbered page is a page past the end (Django REST Framework's "Invalid page."): empty.
+  An empty page ends the walk
   whatever the numbers say (a page past the end). A page after the first that is not the one
   asked for (it states another number; or it states none and lists the patients of the page
   before, told by a digest of their ids the paging position carries; or it states none and
@@ -297,8 +298,16 @@ class NextvisitAdapter:
         return found, unreadable
 
     async def _list(self, params: dict[str, str | int]) -> VendorList:
-        """One page of `GET /v1/patients`, whatever paginator shape the vendor answers with."""
-        body = await self.client.request("GET", "/v1/patients", params=params)
+        """One page of `GET /v1/patients`, whatever paginator shape the vendor answers with. A
+        numbered page past the last is empty: Laravel answers it so, Django REST Framework's
+        `PageNumberPagination` with 404 "Invalid page." (a page a next link named, say, before
+        patients were deleted), which says nothing of any patient."""
+        try:
+            body = await self.client.request("GET", "/v1/patients", params=params)
+        except NotFound:
+            if "page" not in params:
+                raise  # the first page: the list itself is not there
+            return VendorList(data=[])
         try:
             page = read_list(body)
         except UnreadablePayload as exc:
