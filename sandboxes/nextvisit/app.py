@@ -133,7 +133,10 @@ leave open that independent implementations read differently:
   ``NewAccessToken`` encoded as it is) | ``"header"`` (200 ``{"data": user, "message"}``, the
   token only in an ``Authorization: Bearer <token>`` response header: devise-jwt's answer, a
   Rails team's reading of a login the docs do not show) | ``"jwt"`` (201 ``{"jwt", "user"}``) |
-  ``"user_token"`` (``{"user": {..., "auth_token"}}``): Rails token logins written by hand.
+  ``"user_token"`` (``{"user": {..., "auth_token"}}``): Rails token logins written by hand |
+  ``"prefixed"`` (``{"success": true, "token": "Bearer <token>"}``: the token with the scheme the
+  header takes, as the passport-jwt tutorials an Express team follows answer
+  ``res.json({success: true, token: 'Bearer ' + token})``; the header is still one ``Bearer``).
 - ``sort_ties="id"`` (default: patients sharing a sort value in id order) | ``"unstable"``: the
   list's pages (by page number) order each run of patients sharing a sort value differently per
   page and page size asked for, as ``ORDER BY last_name`` with ``LIMIT``/``OFFSET`` and no
@@ -149,8 +152,11 @@ leave open that independent implementations read differently:
   ``{"access_token", "token_type": "bearer"}`` (a Python team's reading of the same silence) |
   ``"username"``: the same answers, the credentials read from a JSON body ``{"username",
   "password"}`` (a pydantic model named after OAuth's fields; a form body fills nothing).
-- ``unauthenticated_status=401`` (default) | ``419``: the status of an unknown or revoked
-  token (Laravel's "Page Expired", which some implementations answer for an expired token).
+- ``unauthenticated_status=401`` (default) | ``419`` | ``403``: the status of an unknown or
+  revoked token (Laravel's "Page Expired", which some implementations answer for an expired
+  token; or Forbidden, as an Express app's ``jwt.verify`` callback answers ``res.sendStatus(403)``
+  and Django REST Framework answers when its first authentication class names no
+  ``WWW-Authenticate`` scheme).
 - ``create_answer="record"`` (default: 201 with the patient, as documented) | ``"message"``
   (201 ``{"message": "Patient created successfully"}``, the delete answer's style).
 - ``duplicates="allowed"`` (default) | ``"409"``: a create naming a live patient's first and

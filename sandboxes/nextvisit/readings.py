@@ -55,7 +55,7 @@ Nulls = Literal["null", "absent"]
 Paging = Literal["resource", "paginator", "simple", "cursor", "keyset"]
 ErrorBodies = Literal["laravel", "error", "plain", "rails", "fastapi"]
 SingleEnvelope = Literal["data", "bare"]
-LoginShape = Literal["token", "data", "plain", "new_token", "header", "jwt", "user_token"]
+LoginShape = Literal["token", "data", "plain", "new_token", "header", "jwt", "user_token", "prefixed"]
 LoginBody = Literal["flat", "user", "form", "username"]
 SingleRelations = Literal["always", "included"]
 EmptyDemographics = Literal["null", "array"]
@@ -118,8 +118,8 @@ class Readings:
                 raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
         if self.delete_status not in (200, 204):
             raise ValueError(f"delete_status must be 200 or 204, not {self.delete_status!r}")
-        if self.unauthenticated_status not in (401, 419):
-            raise ValueError(f"unauthenticated_status must be 401 or 419, not {self.unauthenticated_status!r}")
+        if self.unauthenticated_status not in (401, 419, 403):
+            raise ValueError(f"unauthenticated_status must be 401, 419 or 403, not {self.unauthenticated_status!r}")
         if self.first_page not in (0, 1):
             raise ValueError(f"first_page must be 0 or 1, not {self.first_page!r}")
         if self.list_per_page_max < 1:
