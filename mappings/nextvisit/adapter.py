@@ -68,7 +68,8 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
 - Dates and times: ISO 8601 with `T` or a space (SQL's `2024-01-05 10:00:00`), fractions
   (Laravel's `.000000Z`), `Z`, an offset or no zone (UTC: Laravel's default app timezone);
   US `01/05/2024` (month first: a US product; a day-first reading cannot be told apart);
-  a number as seconds since the epoch. `date_of_birth` may come as a date-time (Laravel's
+  a number as seconds since the epoch, or milliseconds when it is too large to be seconds
+  (10^11 and up: a JavaScript `Date` as knex stores it in SQLite). `date_of_birth` may come as a date-time (Laravel's
   `date` cast, midnight UTC): its date as written is the birth date. A birth date that is
   no date makes the patient unreadable (a 502 naming the field; left out of lists with a
   warning), never a patient silently without one.

@@ -86,19 +86,27 @@ def _vendor_id(value: Any) -> Any:
 _NO_DATE = re.compile(r"(?:0000-00-00|00/00/0000|-0001-11-30|0001-01-01)(?![\d])")
 _US_DATE = re.compile(r"(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})(?:[ T](?P<time>\d{1,2}:\d{2}(?::\d{2})?))?")
 _NOT_A_TIME = "is not a date or date-time"
+_MILLISECONDS_FROM = 10**11  # a number of seconds this large is no time of a clinic: milliseconds
 
 
 def iso_timestamp(value: Any) -> str | None:
     """A vendor date or date-time in ISO 8601 (a date stays a date; a date-time without a zone
     stays without one: UTC, Laravel's default app timezone). Read: ISO 8601 with `T` or a
     space (SQL's `2024-01-05 10:00:00`), fractions, `Z` or an offset; US `01/05/2024`
-    (month first: a US product) with an optional time; a number is seconds since the epoch.
+    (month first: a US product) with an optional time; a number is seconds since the epoch, or
+    milliseconds (JavaScript's) when it is too large to be seconds.
     A stand-in for no date (`0000-00-00`, `0001-01-01T00:00:00Z`, see `no_date`) is None.
     ValueError for anything else (e.g. Feb 30)."""
     if value is None or value == "" or no_date(value):
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC).isoformat().replace("+00:00", "Z")
+        # Seconds (Unix time), or milliseconds (JavaScript's `Date.getTime()`, a Date as knex
+        # stores it in SQLite): no time of a clinic's record is 10^11 seconds (year 5138) away.
+        seconds = value / 1000 if abs(value) >= _MILLISECONDS_FROM else value
+        try:
+            return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+        except (ValueError, OverflowError, OSError):
+            raise ValueError(_NOT_A_TIME) from None
     if not isinstance(value, str):
         raise ValueError(_NOT_A_TIME)
     text = value.strip()

@@ -59,8 +59,10 @@ leave open that independent implementations read differently:
   nothing). Applies to the list's name filters; the Meilisearch endpoint stays folded.
 - ``datetimes="iso"`` (default, ``2024-01-05T10:00:00Z``) | ``"micro"`` (Laravel's default
   ``2024-01-05T10:00:00.000000Z``) | ``"offset"`` (the same instant in America/Chicago,
-  ``2024-01-05T04:00:00-06:00``) | ``"sql"`` (``2024-01-05 10:00:00``, UTC, no zone): every
-  ``*_at``, ``start_time``, ``end_time``, ``date_of_service``, ``encounter_date`` and ``occurred_at``.
+  ``2024-01-05T04:00:00-06:00``) | ``"sql"`` (``2024-01-05 10:00:00``, UTC, no zone) |
+  ``"epoch_ms"`` (milliseconds since the epoch as a JSON number, ``1704448800000``: a JavaScript
+  ``Date`` stored by knex in SQLite, or ``getTime()``): every ``*_at``, ``start_time``,
+  ``end_time``, ``date_of_service``, ``encounter_date`` and ``occurred_at``.
 - ``dates="iso"`` (default, ``1985-03-15``) | ``"us"`` (``03/15/1985``) | ``"datetime"``
   (Laravel's ``date`` cast: ``1985-03-15T00:00:00.000000Z``) | ``"east"`` (the same cast in
   an app whose timezone is Europe/Berlin: Carbon's ``toJSON()`` writes local midnight in UTC,

@@ -104,8 +104,14 @@ def with_empty_arrays(patient: JsonObject, readings: Readings) -> JsonObject:
     return {**patient, "demographics": []}
 
 
-def _datetime(text: str, readings: Readings) -> str:
-    """``2024-01-05T10:00:00Z`` as the reading writes it (an impossible day stays impossible)."""
+def _datetime(text: str, readings: Readings) -> str | int:
+    """``2024-01-05T10:00:00Z`` as the reading writes it (an impossible day stays impossible,
+    as text: no number is one)."""
+    if readings.datetimes == "epoch_ms":
+        try:
+            return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+        except ValueError:
+            return text
     if readings.datetimes == "micro":
         return text.removesuffix("Z") + ".000000Z"
     if readings.datetimes == "sql":

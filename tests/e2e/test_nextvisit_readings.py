@@ -141,8 +141,10 @@ READINGS: dict[str, dict[str, Any]] = {
     # as typed (no middleware trims them), the login token in an `Authorization` response
     # header (a Rails API's devise-jwt) and the credentials read under `user` (Devise's
     # sign-in), Rails' error bodies, medications as objects whose stop is a
-    # `discontinued_at` time, no status (a Rails model's timestamp column).
+    # `discontinued_at` time, no status (a Rails model's timestamp column); times as knex stores
+    # a JavaScript Date in SQLite: milliseconds since the epoch, a JSON number.
     "keyset-titled": {
+        "datetimes": "epoch_ms",
         "trim_strings": False,
         "paging": "keyset",
         "encounter_shape": "titled",

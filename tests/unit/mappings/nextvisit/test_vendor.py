@@ -83,6 +83,8 @@ def test_a_next_link_naming_a_position_of_the_vendors_own_is_followed_by_it(
         ("01/05/2024", "2024-01-05"),
         ("1/5/2024 9:30", "2024-01-05T09:30:00"),
         (1704448800, "2024-01-05T10:00:00Z"),
+        (1704448800000, "2024-01-05T10:00:00Z"),  # JavaScript's milliseconds (knex over SQLite)
+        (1704448800123, "2024-01-05T10:00:00.123000Z"),
         ("", None),
     ],
 )
@@ -90,7 +92,7 @@ def test_time_spellings(value: Any, read: str | None) -> None:
     assert iso_timestamp(value) == read
 
 
-@pytest.mark.parametrize("value", ["2024-02-30", "13/01/2024", "yesterday", True, ["2024-01-05"]])
+@pytest.mark.parametrize("value", ["2024-02-30", "13/01/2024", "yesterday", True, ["2024-01-05"], 10**20])
 def test_what_is_no_time(value: Any) -> None:
     with pytest.raises(ValueError, match="not a date"):
         iso_timestamp(value)
