@@ -525,7 +525,10 @@ _LIST_PARAMS = frozenset({"per_page", "sort", "include", "page", "cursor"})
 
 def _listed(value: Any) -> Any:
     """A page's records: a list, or an object of them (PHP's encoding of an array whose keys
-    are not 0..n-1, e.g. a collection filtered without `values()`), read in its order."""
+    are not 0..n-1, e.g. a collection filtered without `values()`), read in its order; null
+    lists nobody (Go's encoding/json writes an empty, nil slice so)."""
+    if value is None:
+        return []
     return list(value.values()) if isinstance(value, dict) else value
 
 

@@ -73,6 +73,9 @@ leave open that independent implementations read differently:
   and every patient carries ``deleted_at``, zero when live, as a struct writes every field):
   what a date or time without a value is written as (``date_of_birth``, ``end_time``,
   ``*_at``), in place of null.
+- ``empty_lists="array"`` (default) | ``"null"``: an empty list is written ``null`` (Go's
+  ``encoding/json`` writes a nil slice so): the ``data`` of a page listing nobody, and a
+  patient's ``latest_medications``, ``timeline`` and ``encounters`` when it has none.
 - ``meta_encoding="object"`` (default) | ``"string"``: ``meta`` served as its JSON text (a
   JSON column without an ``array`` cast).
 - ``spellings="documented"`` (default: the words described below) | ``"other"``: gender

@@ -33,6 +33,7 @@ from sandboxes.nextvisit.rows import PatientRow
 from sandboxes.nextvisit.spatie import check_filters, includes
 from sandboxes.nextvisit.store import Store
 from sandboxes.nextvisit.validation import Rules
+from sandboxes.nextvisit.wire import nil_if_empty
 from sandboxes.toolkit.aliases import JsonObject
 from sandboxes.toolkit.errors import ApiError
 from sandboxes.toolkit.paging import page_slice
@@ -84,16 +85,16 @@ class PatientLists:
         variant = ("team" in included, "encounters" in included, "demographics" in included, trashed is not None)
         render = partial(self.store.patient_json, variant=variant)
         if self.store.readings.paging == "cursor":  # `page` is not read at all
-            return respond(200, cursor_paginate(request, rows, render, sort, per_page, query))
+            return self._respond(cursor_paginate(request, rows, render, sort, per_page, query))
         if self.store.readings.paging == "keyset":  # nor here: `after` is
-            return respond(200, keyset_paginate(request, rows, render, per_page, query))
+            return self._respond(keyset_paginate(request, rows, render, per_page, query))
         first = self.store.readings.first_page
         page = self._page(query, len(rows), per_page)
         if self.store.readings.sort_ties == "unstable":
             rows = _ties_reordered(rows, sort, f"{page}:{per_page}")
         items = [self.store.patient_json(row, variant) for row in page_slice(rows, page - first + 1, per_page)]
         shape = self.store.readings.paging
-        return respond(200, paginate(request, items, len(rows), page, per_page, query, shape, first))
+        return self._respond(paginate(request, items, len(rows), page, per_page, query, shape, first))
 
     def _page(self, query: JsonObject, total: int, per_page: int) -> int:
         """The page number asked for (``first_page``: counted from 1 or 0); a page past the last
@@ -124,7 +125,11 @@ class PatientLists:
         first = self.store.readings.first_page
         page = self._page(query, len(rows), per_page)
         items = [self.store.patient_json(row, PLAIN) for row in page_slice(rows, page - first + 1, per_page)]
-        return respond(200, paginate(request, items, len(rows), page, per_page, {"query": text}, first=first))
+        return self._respond(paginate(request, items, len(rows), page, per_page, {"query": text}, first=first))
+
+    def _respond(self, page: bytes) -> Response:
+        """The page, its empty ``data`` written as the ``empty_lists`` reading writes it."""
+        return respond(200, nil_if_empty(page, self.store.readings))
 
 
 def _ties_reordered(rows: list[PatientRow], sort: str, salt: str) -> list[PatientRow]:

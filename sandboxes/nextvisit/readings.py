@@ -22,6 +22,7 @@ __all__ = [
     "DemographicsShape",
     "Duplicates",
     "EmptyDemographics",
+    "EmptyLists",
     "EncounterShape",
     "ErrorBodies",
     "ForeignPatients",
@@ -70,6 +71,7 @@ Duplicates = Literal["allowed", "409"]
 SortTies = Literal["id", "unstable"]
 ForeignPatients = Literal["404", "403"]
 PastTheEnd = Literal["empty", "404"]
+EmptyLists = Literal["array", "null"]
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ class Readings:
     foreign_patients: ForeignPatients = "404"
     first_page: int = 1
     past_the_end: PastTheEnd = "empty"
+    empty_lists: EmptyLists = "array"
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -175,6 +178,7 @@ _LITERALS = {
     "sort_ties": SortTies,
     "foreign_patients": ForeignPatients,
     "past_the_end": PastTheEnd,
+    "empty_lists": EmptyLists,
 }
 
 

@@ -119,7 +119,8 @@ READINGS: dict[str, dict[str, Any]] = {
     # cursor paginator (`page` not read), no demographics as PHP's empty array; Go's zero time
     # for no date (and in every live patient's deleted_at), birth dates from an app east of UTC,
     # Sanctum's NewAccessToken as the login answer, duplicates refused with 409, medications as
-    # objects that say their status, another team's patients refused by a policy (403).
+    # objects that say their status, another team's patients refused by a policy (403); empty
+    # lists (a page listing nobody, a patient without visits) as null, Go's nil slices.
     "accents-micro-unreadable": {
         "medication_shape": "objects",
         "name_accents": "sensitive",
@@ -134,6 +135,7 @@ READINGS: dict[str, dict[str, Any]] = {
         "login_shape": "new_token",
         "duplicates": "409",
         "foreign_patients": "403",
+        "empty_lists": "null",
     },
     # As a team on another stack (Express and knex, say) writes the API: keyset pages
     # (`?after=<last id>`, a next link and `has_more`, no page numbers), a visit's time as
@@ -499,3 +501,9 @@ def test_a_next_link_followed_after_a_delete_is_an_empty_page_not_an_error(readi
 def _next_link(reading: Reading, bundle: dict[str, Any]) -> str:
     (following,) = [link["url"] for link in bundle["link"] if link["relation"] == "next"]
     return str(following).removeprefix(reading.fhir.base_url)
+
+
+def test_a_search_that_finds_nobody_is_an_empty_bundle(reading: Reading) -> None:
+    # A page listing nobody: `"data": []`, or null (Go's nil slice: the empty_lists="null" reading).
+    bundle = reading.fhir.get_ok(f"{BASE}/Patient", params={"birthdate": "1900-01-01"})
+    assert (_matches(bundle), bundle.get("total"), _outcomes(bundle)) == ([], 0, [])

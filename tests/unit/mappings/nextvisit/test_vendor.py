@@ -256,3 +256,9 @@ def test_a_list_counting_its_pages_from_0_is_walked_from_its_first_page() -> Non
     assert _paging(_following(first, None)) == {"page": 1}
     last = read_list({"data": ROWS, "links": {"next": None}, "meta": {"current_page": 1, "last_page": 1}})
     assert _following(last, 1) is None
+
+
+def test_a_page_whose_data_is_null_lists_nobody() -> None:
+    # Go's encoding/json writes an empty (nil) slice as null: a page listing nobody, not a 502.
+    listed = read_list({"data": None, "links": {"next": None}, "meta": {"current_page": 1, "last_page": 1}})
+    assert listed.data == [] and not listed.has_more(1)
