@@ -53,10 +53,10 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   no paging data at all, a full page means "ask for the next". The first page is asked for
   without `page` (the docs name no page parameter, and a list may count its pages from 0, as
   Spring Data's `Pageable` does, where `page=1` is the second page): each page after it by the
-  number its predecessor's next link names, else the one after the number it states. A 404
-  to a numbered page is a page past the end (Django REST Framework's "Invalid page."): empty.
-  An empty page ends the walk
-  whatever the numbers say (a page past the end). A page after the first that is not the one
+  number its predecessor's next link names (when it moves on), else the one after the number
+  it states. A 404 to a numbered page is a page past the end (Django REST Framework's
+  "Invalid page."): empty. An empty page ends the walk whatever the numbers say (a page past
+  the end). A page after the first that is not the one
   asked for (it states another number; or it states none and lists the patients of the page
   before, told by a digest of their ids the paging position carries; or it states none and
   there is nothing to compare it with) ends the walk with an outcome entry instead of being
@@ -69,10 +69,10 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   (Laravel's `.000000Z`), `Z`, an offset or no zone (UTC: Laravel's default app timezone);
   US `01/05/2024` (month first: a US product; a day-first reading cannot be told apart);
   a number as seconds since the epoch, or milliseconds when it is too large to be seconds
-  (10^11 and up: a JavaScript `Date` as knex stores it in SQLite). `date_of_birth` may come as a date-time (Laravel's
-  `date` cast, midnight UTC): its date as written is the birth date. A birth date that is
-  no date makes the patient unreadable (a 502 naming the field; left out of lists with a
-  warning), never a patient silently without one.
+  (10^11 and up: a JavaScript `Date` as knex stores it in SQLite). `date_of_birth` may come
+  as a date-time (Laravel's `date` cast, midnight UTC): its date as written is the birth
+  date. A birth date that is no date makes the patient unreadable (a 502 naming the field;
+  left out of lists with a warning), never a patient silently without one.
 - No date: a stand-in a column that cannot be null writes (MySQL's `0000-00-00`, Carbon's
   `-0001-11-30`, Go's zero `0001-01-01T00:00:00Z`) is no date, in `deleted_at` too (a Go
   struct writes it, zero, for every live patient). A birth date written as a date-time at
@@ -734,9 +734,10 @@ def _following(listed: VendorList, position: Position) -> Position:
             return {"link": listed.link_position, "seen": listed.fingerprint}
         return {"cursor": listed.cursor, "seen": listed.fingerprint}
     served = listed.served_page
+    current = served if served is not None else _first_number(listed) if position is None else page
     number = listed.next_page_number
-    if number is None:
-        number = (page if served is None else served) + 1
+    if number is None or number <= current:
+        number = current + 1  # a link that does not move on is not followed: the walk would go round
     if served is not None:
         return number
     return {"page": number, "seen": listed.fingerprint}

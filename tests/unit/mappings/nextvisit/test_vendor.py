@@ -262,3 +262,14 @@ def test_a_page_whose_data_is_null_lists_nobody() -> None:
     # Go's encoding/json writes an empty (nil) slice as null: a page listing nobody, not a 502.
     listed = read_list({"data": None, "links": {"next": None}, "meta": {"current_page": 1, "last_page": 1}})
     assert listed.data == [] and not listed.has_more(1)
+
+
+def test_a_next_link_that_does_not_move_on_is_not_followed_round() -> None:
+    # A next link naming the page it is on would repeat that page without end: the page after
+    # the one stated is asked for instead.
+    from mappings.nextvisit.adapter import _following
+
+    listed = read_list(
+        {"data": ROWS, "links": {"next": "/v1/patients?page=3"}, "meta": {"current_page": 3, "last_page": 5}}
+    )
+    assert _following(listed, 3) == 4
