@@ -50,12 +50,17 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   Stripe-style API: a next link naming a position of its own, `?after=<last id>` or an
   `offset`, and no page numbers), whose next page is asked for with the parameters the link
   names beyond those a request sends itself (a `page` echoed beside them is not read); with
-  no paging data at all, a full page means "ask for the next". An empty page ends the walk
-  whatever the numbers say (a page past the end). A page after the first that is not the one
+  no paging data at all, a full page means "ask for the next". The first page is asked for
+  without `page` (the docs name no page parameter, and a list may count its pages from 0, as
+  Spring Data's `Pageable` does, where `page=1` is the second page): each page after it by the
+  number its predecessor's next link names (when it moves on), else the one after the number
+  it states. A 404 to a numbered page is a page past the end (Django REST Framework's
+  "Invalid page."): empty. An empty page ends the walk whatever the numbers say (a page past
+  the end). A page after the first that is not the one
   asked for (it states another number; or it states none and lists the patients of the page
   before, told by a digest of their ids the paging position carries; or it states none and
   there is nothing to compare it with) ends the walk with an outcome entry instead of being
-  served again. `total` is
+  served again. A page's `data` may be null: nobody listed (Go's nil slice). `total` is
   used only when given (and only for an exact query). `data` may be an object of records
   (PHP's encoding of a non-sequential array): its values, in order.
 - Error bodies (none shown): Laravel's `{"message", "errors"}`, `{"error": ...}` or text;
@@ -63,10 +68,11 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
 - Dates and times: ISO 8601 with `T` or a space (SQL's `2024-01-05 10:00:00`), fractions
   (Laravel's `.000000Z`), `Z`, an offset or no zone (UTC: Laravel's default app timezone);
   US `01/05/2024` (month first: a US product; a day-first reading cannot be told apart);
-  a number as seconds since the epoch. `date_of_birth` may come as a date-time (Laravel's
-  `date` cast, midnight UTC): its date as written is the birth date. A birth date that is
-  no date makes the patient unreadable (a 502 naming the field; left out of lists with a
-  warning), never a patient silently without one.
+  a number as seconds since the epoch, or milliseconds when it is too large to be seconds
+  (10^11 and up: a JavaScript `Date` as knex stores it in SQLite). `date_of_birth` may come
+  as a date-time (Laravel's `date` cast, midnight UTC): its date as written is the birth
+  date. A birth date that is no date makes the patient unreadable (a 502 naming the field;
+  left out of lists with a warning), never a patient silently without one.
 - No date: a stand-in a column that cannot be null writes (MySQL's `0000-00-00`, Carbon's
   `-0001-11-30`, Go's zero `0001-01-01T00:00:00Z`) is no date, in `deleted_at` too (a Go
   struct writes it, zero, for every live patient). A birth date written as a date-time at
@@ -220,8 +226,9 @@ _SORT_FIELDS: dict[str, ties.SortField] = {"family": "last_name", "birthdate": "
 _SHOW_INCLUDES = "demographics,encounters"
 Children = Callable[[VendorPatient], Mapped]
 Position = int | dict[str, Any] | None
-"""Where a walk of the patient list is: None (its first page); page n of a list that numbers
-its pages; `{"page": n, "seen": <VendorList.fingerprint of page n - 1>}` of one that does not;
+"""Where a walk of the patient list is: None (its first page, asked for without a number); page
+n (the vendor's number, which may count from 0) of a list that numbers its pages;
+`{"page": n, "seen": <VendorList.fingerprint of page n - 1>}` of one that does not;
 `{"cursor": c, "seen": <the fingerprint of the page that gave c>}` of a list paged by cursor;
 `{"link": {"after": "42"}, "seen": ...}` of one whose next link names a position of its own.
 A sorted walk's position also says which patients of the run of one value the page before
@@ -292,8 +299,16 @@ class NextvisitAdapter:
         return found, unreadable
 
     async def _list(self, params: dict[str, str | int]) -> VendorList:
-        """One page of `GET /v1/patients`, whatever paginator shape the vendor answers with."""
-        body = await self.client.request("GET", "/v1/patients", params=params)
+        """One page of `GET /v1/patients`, whatever paginator shape the vendor answers with. A
+        numbered page past the last is empty: Laravel answers it so, Django REST Framework's
+        `PageNumberPagination` with 404 "Invalid page." (a page a next link named, say, before
+        patients were deleted), which says nothing of any patient."""
+        try:
+            body = await self.client.request("GET", "/v1/patients", params=params)
+        except NotFound:
+            if "page" not in params:
+                raise  # the first page: the list itself is not there
+            return VendorList(data=[])
         try:
             page = read_list(body)
         except UnreadablePayload as exc:
@@ -413,30 +428,38 @@ class NextvisitAdapter:
         """The row of `patient_id` in a list sorted by ascending id: pages are bisected (between
         the first and the last page, or, when the vendor does not say which page is last,
         doubling the page number until one lies past the patient), so a patient among
-        thousands (one without a birth date to filter by) costs a dozen calls, not a walk."""
-        low, high, page = 1, None, 1  # its page lies within [low, high]; high None: not known yet
+        thousands (one without a birth date to filter by) costs a dozen calls, not a walk.
+        Pages are counted from 1 here (`nth`) and asked for by the vendor's numbers, which
+        start where its first page (asked for unnumbered) says: at 0 for some lists."""
+        low, high, nth = 1, None, 1  # its page lies within [low, high]; high None: not known yet
+        first = 1  # the number of the vendor's first page, as its answer gives it
         for _ in range(MAX_DEMOGRAPHICS_PAGES):
-            listed = await self._list({**params, "page": page})
+            number = nth - 1 + first
+            listed = await self._list({**params, **({} if nth == 1 else {"page": number})})
             if listed.by_cursor:  # no page numbers to bisect: walked in id order instead
                 return await self._walked_row(patient_id, params)
+            if nth == 1:
+                first = number = _first_number(listed)
             rows = [row for row in listed.data if isinstance(row, dict)]
             for row in rows:
                 if _same_id(row.get("id"), str(patient_id)):
                     return row
             ids = _row_ids(rows)
             if not ids or patient_id < min(ids):
-                high = page - 1  # this page is past the patient (or past the end)
+                high = nth - 1  # this page is past the patient (or past the end)
             elif patient_id > max(ids):
-                if not listed.has_more(page):
+                if not listed.has_more(number):
                     return None
-                low = page + 1
-                if high is None and listed.last_page_number:
-                    high = listed.last_page_number
+                low = nth + 1
+                if high is None and listed.last_page_number is not None:
+                    # The last page's number, or (some count from 0) how many there are: one
+                    # page too far at worst, which is empty and so past the end.
+                    high = listed.last_page_number - first + 1
             else:
                 return None  # its place in the order is on this page, and it is not there
             if high is not None and low > high:
                 return None
-            page = page * 2 if high is None else (low + high) // 2
+            nth = nth * 2 if high is None else (low + high) // 2
         return None
 
     async def _walked_row(self, patient_id: int, params: dict[str, str | int]) -> dict[str, Any] | None:
@@ -681,20 +704,28 @@ def _single(body: Any) -> Any:
 
 def _paging(position: Position) -> dict[str, str | int]:
     """What a list request sends to be at `position`: its `cursor`, or the parameters its
-    vendor's next link named, else its `page`."""
+    vendor's next link named, else its `page`; nothing for the first page, which is the one a
+    list answers unasked whatever number it gives it (the docs name no page parameter: Laravel
+    counts from 1, Spring Data's `Pageable` from 0, where `page=1` is the second page)."""
     if isinstance(position, dict) and isinstance(position.get("cursor"), str):
         return {"cursor": position["cursor"]}
     if isinstance(position, dict) and isinstance(position.get("link"), dict):
         return {str(name): str(value) for name, value in position["link"].items()}
+    if position is None:
+        return {}
     return {"page": _page_number(position)}
 
 
 def _page_number(position: Position) -> int:
-    return int((position.get("page") if isinstance(position, dict) else position) or 1)
+    """The page number `position` asks for (1 for the first page, which is asked for unnumbered)."""
+    value = position.get("page") if isinstance(position, dict) else position
+    return 1 if value is None else int(value)
 
 
 def _following(listed: VendorList, position: Position) -> Position:
-    """The position of the page after `listed` (asked for at `position`); None after the last."""
+    """The position of the page after `listed` (asked for at `position`); None after the last.
+    A numbered page's successor is the page its next link names, else the one after the number
+    it states, else after the one asked for: a list may count its pages from 0."""
     page = _page_number(position)
     if not listed.has_more(page):
         return None
@@ -702,9 +733,23 @@ def _following(listed: VendorList, position: Position) -> Position:
         if listed.cursor is None:
             return {"link": listed.link_position, "seen": listed.fingerprint}
         return {"cursor": listed.cursor, "seen": listed.fingerprint}
+    served = listed.served_page
+    current = served if served is not None else _first_number(listed) if position is None else page
+    number = listed.next_page_number
+    if number is None or number <= current:
+        number = current + 1  # a link that does not move on is not followed: the walk would go round
+    if served is not None:
+        return number
+    return {"page": number, "seen": listed.fingerprint}
+
+
+def _first_number(listed: VendorList) -> int:
+    """The number of the list's first page, `listed` (asked for unnumbered): the one it states,
+    else one before the page its next link names, else 1 (Laravel's)."""
     if listed.served_page is not None:
-        return page + 1
-    return {"page": page + 1, "seen": listed.fingerprint}
+        return listed.served_page
+    following = listed.next_page_number
+    return 1 if following is None else following - 1
 
 
 def _tied(following: Position, tie: ties.Tie) -> Position:
@@ -722,6 +767,8 @@ def _not_as_asked(listed: VendorList, position: Position) -> str | None:
     or, when it states none, its patients are those of the page before. A page after the
     first that states no number and cannot be compared with the one before cannot be told
     from a repeat either."""
+    if not listed.data:
+        return None  # an empty page lists no patient twice: the end, whatever it numbers
     seen = position.get("seen") if isinstance(position, dict) else None
     if isinstance(position, dict) and ("cursor" in position or "link" in position):
         if seen != listed.fingerprint:
@@ -731,9 +778,9 @@ def _not_as_asked(listed: VendorList, position: Position) -> str | None:
             "Nextvisit answered the patients of the page before again when asked for the page after "
             f"it (by {by}): the patient list cannot be read further"
         )
+    if position is None:
+        return None  # the first page, whatever number the vendor gives it
     page = _page_number(position)
-    if page == 1:
-        return None
     served = listed.served_page
     if served is not None:
         if served == page:

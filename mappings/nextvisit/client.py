@@ -10,7 +10,9 @@ inside `data` or `user` (a user with its `has_secure_token`), or inside a `token
 (Sanctum's `NewAccessToken` encoded as it is: `{"accessToken": {...}, "plainTextToken": ...}`);
 or the whole body is the token as
 text (the answer of Sanctum's own documented route for this very request body,
-`return $user->createToken($request->device_name)->plainTextToken;`). A login answer whose
+`return $user->createToken($request->device_name)->plainTextToken;`). A token written with
+its scheme (`"Bearer <token>"`, as the passport-jwt tutorials answer) is read without it. A
+login answer whose
 body holds no token may carry it in an `Authorization: Bearer <token>` response header, where
 devise-jwt (a Rails API's usual token login) puts it, the body being the user. A login
 refused with the credentials at the top of the body is tried once more with them as Devise's
@@ -188,8 +190,20 @@ def _login_token(response: UpstreamResponse) -> str | None:
         if not 200 <= response.status < 300:
             raise
     # Not JSON: the body is the token itself (or a JSON string of it).
-    text = response.body.decode("utf-8", "replace").strip().strip('"')
+    text = _unprefixed(response.body.decode("utf-8", "replace").strip().strip('"'))
     return text if _BARE_TOKEN.fullmatch(text) else _header_token(response)
+
+
+_SCHEME = re.compile(r"bearer\s+", re.IGNORECASE)
+
+
+def _unprefixed(token: str) -> str:
+    """`token` without the `Bearer ` an implementation may write before it (the passport-jwt
+    tutorials an Express team follows answer `token: 'Bearer ' + token`): sent as it is, the
+    header would read `Bearer Bearer <token>`, refused on every request. A token is one word
+    (RFC 6750 section 2.1, b64token), so a space after `Bearer` is never part of it."""
+    match = _SCHEME.match(token)
+    return token[match.end() :].strip() if match else token
 
 
 def _header_token(response: UpstreamResponse) -> str | None:
@@ -205,13 +219,14 @@ def _header_token(response: UpstreamResponse) -> str | None:
 def _token(body: Any, depth: int = 3) -> str | None:
     """A token under one of its names in `body`, or in an object `body` holds it in."""
     if isinstance(body, str):  # `response()->json($token)`: a JSON string
-        return body.strip() if _BARE_TOKEN.fullmatch(body.strip()) else None
+        text = _unprefixed(body.strip())
+        return text if _BARE_TOKEN.fullmatch(text) else None
     if not isinstance(body, dict) or depth == 0:
         return None
     for name in _TOKEN_NAMES:
         value = body.get(name)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
+        if isinstance(value, str) and _unprefixed(value.strip()):
+            return _unprefixed(value.strip())
     for name in _HOLDERS:
         found = _token(body.get(name), depth - 1) if isinstance(body.get(name), dict) else None
         if found:

@@ -86,19 +86,27 @@ def _vendor_id(value: Any) -> Any:
 _NO_DATE = re.compile(r"(?:0000-00-00|00/00/0000|-0001-11-30|0001-01-01)(?![\d])")
 _US_DATE = re.compile(r"(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})(?:[ T](?P<time>\d{1,2}:\d{2}(?::\d{2})?))?")
 _NOT_A_TIME = "is not a date or date-time"
+_MILLISECONDS_FROM = 10**11  # a number of seconds this large is no time of a clinic: milliseconds
 
 
 def iso_timestamp(value: Any) -> str | None:
     """A vendor date or date-time in ISO 8601 (a date stays a date; a date-time without a zone
     stays without one: UTC, Laravel's default app timezone). Read: ISO 8601 with `T` or a
     space (SQL's `2024-01-05 10:00:00`), fractions, `Z` or an offset; US `01/05/2024`
-    (month first: a US product) with an optional time; a number is seconds since the epoch.
+    (month first: a US product) with an optional time; a number is seconds since the epoch, or
+    milliseconds (JavaScript's) when it is too large to be seconds.
     A stand-in for no date (`0000-00-00`, `0001-01-01T00:00:00Z`, see `no_date`) is None.
     ValueError for anything else (e.g. Feb 30)."""
     if value is None or value == "" or no_date(value):
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC).isoformat().replace("+00:00", "Z")
+        # Seconds (Unix time), or milliseconds (JavaScript's `Date.getTime()`, a Date as knex
+        # stores it in SQLite): no time of a clinic's record is 10^11 seconds (year 5138) away.
+        seconds = value / 1000 if abs(value) >= _MILLISECONDS_FROM else value
+        try:
+            return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+        except (ValueError, OverflowError, OSError):
+            raise ValueError(_NOT_A_TIME) from None
     if not isinstance(value, str):
         raise ValueError(_NOT_A_TIME)
     text = value.strip()
@@ -517,8 +525,16 @@ _LIST_PARAMS = frozenset({"per_page", "sort", "include", "page", "cursor"})
 
 def _listed(value: Any) -> Any:
     """A page's records: a list, or an object of them (PHP's encoding of an array whose keys
-    are not 0..n-1, e.g. a collection filtered without `values()`), read in its order."""
+    are not 0..n-1, e.g. a collection filtered without `values()`), read in its order; null
+    lists nobody (Go's encoding/json writes an empty, nil slice so)."""
+    if value is None:
+        return []
     return list(value.values()) if isinstance(value, dict) else value
+
+
+def _stated(*numbers: int | None) -> int | None:
+    """The first number given (0 included, which `or` would pass over)."""
+    return next((number for number in numbers if number is not None), None)
 
 
 class VendorList(_Model):
@@ -555,8 +571,8 @@ class VendorList(_Model):
             return False
         if self.by_cursor:
             return self.cursor is not None or self.link_position is not None
-        meta = self.meta or VendorPageMeta()
-        current = meta.current_page or self.current_page or page
+        served = self.served_page
+        current = page if served is None else served
         last = self.last_page_number
         if last is not None:
             return current < last
@@ -622,14 +638,27 @@ class VendorList(_Model):
 
     @property
     def served_page(self) -> int | None:
-        """The page number the vendor says this page is, if it says."""
+        """The page number the vendor says this page is, if it says (0 is a number: a vendor
+        may count its pages from 0)."""
         meta = self.meta or VendorPageMeta()
-        return meta.current_page or self.current_page
+        return _stated(meta.current_page, self.current_page)
 
     @property
     def last_page_number(self) -> int | None:
         meta = self.meta or VendorPageMeta()
-        return meta.last_page or self.last_page
+        return _stated(meta.last_page, self.last_page)
+
+    @property
+    def next_page_number(self) -> int | None:
+        """The `page` number the next link names (`links.next`, or the bare paginator's
+        `next_page_url`), if it names one: the vendor's own number for the page after this one,
+        whatever number it gives its first page."""
+        links = self.links if isinstance(self.links, VendorLinks) else None
+        for url in (links.next if links else None, self.next_page_url):
+            found = parse_qs(urlsplit(url).query).get("page") if isinstance(url, str) else None
+            if found and found[-1].strip().isdigit():
+                return int(found[-1].strip())
+        return None
 
     @property
     def total_count(self) -> int | None:

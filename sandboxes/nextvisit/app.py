@@ -59,8 +59,10 @@ leave open that independent implementations read differently:
   nothing). Applies to the list's name filters; the Meilisearch endpoint stays folded.
 - ``datetimes="iso"`` (default, ``2024-01-05T10:00:00Z``) | ``"micro"`` (Laravel's default
   ``2024-01-05T10:00:00.000000Z``) | ``"offset"`` (the same instant in America/Chicago,
-  ``2024-01-05T04:00:00-06:00``) | ``"sql"`` (``2024-01-05 10:00:00``, UTC, no zone): every
-  ``*_at``, ``start_time``, ``end_time``, ``date_of_service``, ``encounter_date`` and ``occurred_at``.
+  ``2024-01-05T04:00:00-06:00``) | ``"sql"`` (``2024-01-05 10:00:00``, UTC, no zone) |
+  ``"epoch_ms"`` (milliseconds since the epoch as a JSON number, ``1704448800000``: a JavaScript
+  ``Date`` stored by knex in SQLite, or ``getTime()``): every ``*_at``, ``start_time``,
+  ``end_time``, ``date_of_service``, ``encounter_date`` and ``occurred_at``.
 - ``dates="iso"`` (default, ``1985-03-15``) | ``"us"`` (``03/15/1985``) | ``"datetime"``
   (Laravel's ``date`` cast: ``1985-03-15T00:00:00.000000Z``) | ``"east"`` (the same cast in
   an app whose timezone is Europe/Berlin: Carbon's ``toJSON()`` writes local midnight in UTC,
@@ -71,6 +73,9 @@ leave open that independent implementations read differently:
   and every patient carries ``deleted_at``, zero when live, as a struct writes every field):
   what a date or time without a value is written as (``date_of_birth``, ``end_time``,
   ``*_at``), in place of null.
+- ``empty_lists="array"`` (default) | ``"null"``: an empty list is written ``null`` (Go's
+  ``encoding/json`` writes a nil slice so): the ``data`` of a page listing nobody, and a
+  patient's ``latest_medications``, ``timeline`` and ``encounters`` when it has none.
 - ``meta_encoding="object"`` (default) | ``"string"``: ``meta`` served as its JSON text (a
   JSON column without an ``array`` cast).
 - ``spellings="documented"`` (default: the words described below) | ``"other"``: gender
@@ -100,6 +105,14 @@ leave open that independent implementations read differently:
   before>``, as an Express or Stripe-style API pages: ``links`` is ``{next}`` alone, ``meta``
   ``{per_page, has_more}``; ``page`` is ignored). A page past the end is empty in every shape; the
   search endpoint (Scout) pages by number whatever this says.
+- ``first_page=1`` (default, Laravel's) | ``0``: the number of the first page (the docs name no
+  page parameter; Spring Data's ``Pageable`` counts from 0 unless one-indexed). A missing or
+  invalid ``page`` is the first page; ``current_page``, ``last_page`` (the last page's number)
+  and every link count from it, ``from``/``to`` stay positions counted from 1. Numbered shapes
+  (``resource``, ``paginator``, ``simple``) and the search endpoint.
+- ``past_the_end="empty"`` (default) | ``"404"``: a page past the last one is 404 ``{"message":
+  "Invalid page."}`` (Django REST Framework's ``PageNumberPagination``; the first page of an
+  empty list is still an empty page). Numbered shapes and the search endpoint.
 - ``errors="laravel"`` (default) | ``"error"`` (``{"error": "<message>"}``) | ``"plain"``
   (the message as ``text/plain``) | ``"rails"`` (a 422's field errors as the whole body, as a
   Rails scaffold's ``render json: @patient.errors``; ``{"status", "error"}`` otherwise, the
@@ -125,7 +138,10 @@ leave open that independent implementations read differently:
   ``NewAccessToken`` encoded as it is) | ``"header"`` (200 ``{"data": user, "message"}``, the
   token only in an ``Authorization: Bearer <token>`` response header: devise-jwt's answer, a
   Rails team's reading of a login the docs do not show) | ``"jwt"`` (201 ``{"jwt", "user"}``) |
-  ``"user_token"`` (``{"user": {..., "auth_token"}}``): Rails token logins written by hand.
+  ``"user_token"`` (``{"user": {..., "auth_token"}}``): Rails token logins written by hand |
+  ``"prefixed"`` (``{"success": true, "token": "Bearer <token>"}``: the token with the scheme the
+  header takes, as the passport-jwt tutorials an Express team follows answer
+  ``res.json({success: true, token: 'Bearer ' + token})``; the header is still one ``Bearer``).
 - ``sort_ties="id"`` (default: patients sharing a sort value in id order) | ``"unstable"``: the
   list's pages (by page number) order each run of patients sharing a sort value differently per
   page and page size asked for, as ``ORDER BY last_name`` with ``LIMIT``/``OFFSET`` and no
@@ -141,8 +157,11 @@ leave open that independent implementations read differently:
   ``{"access_token", "token_type": "bearer"}`` (a Python team's reading of the same silence) |
   ``"username"``: the same answers, the credentials read from a JSON body ``{"username",
   "password"}`` (a pydantic model named after OAuth's fields; a form body fills nothing).
-- ``unauthenticated_status=401`` (default) | ``419``: the status of an unknown or revoked
-  token (Laravel's "Page Expired", which some implementations answer for an expired token).
+- ``unauthenticated_status=401`` (default) | ``419`` | ``403``: the status of an unknown or
+  revoked token (Laravel's "Page Expired", which some implementations answer for an expired
+  token; or Forbidden, as an Express app's ``jwt.verify`` callback answers ``res.sendStatus(403)``
+  and Django REST Framework answers when its first authentication class names no
+  ``WWW-Authenticate`` scheme).
 - ``create_answer="record"`` (default: 201 with the patient, as documented) | ``"message"``
   (201 ``{"message": "Patient created successfully"}``, the delete answer's style).
 - ``duplicates="allowed"`` (default) | ``"409"``: a create naming a live patient's first and

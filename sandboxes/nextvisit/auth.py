@@ -2,7 +2,7 @@
 
 ``Authorization: Bearer <token>`` (scheme case-insensitive) must name a live token; none,
 an unknown or a revoked token is 401 ``{"message": "Unauthenticated."}`` without
-``WWW-Authenticate`` (419, Laravel's "Page Expired", under the ``unauthenticated_status``
+``WWW-Authenticate`` (419, Laravel's "Page Expired", or 403 under the ``unauthenticated_status``
 reading: an implementation that says so of a token it no longer knows). The endpoint gets
 the token's id (logout revokes it); refusals it raises become Laravel error bodies.
 """
@@ -34,7 +34,7 @@ class Authenticator:
 
     def __init__(self, tokens: PersonalAccessTokens, status: int = 401) -> None:
         self.tokens = tokens
-        self.status = status  # 419 under the ``unauthenticated_status`` reading
+        self.status = status  # 419 or 403 under the ``unauthenticated_status`` reading
 
     def __call__(self, handler: TokenHandler) -> Handler:
         answer = catch_api_errors(handler, render_api_error)

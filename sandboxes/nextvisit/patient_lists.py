@@ -11,7 +11,8 @@ sharing a sort value come in an order of each page's own, see ``_ties_reordered`
 ``paging="cursor"``, or keyset pages under ``paging="keyset"`` (``cursor_paging``). Search
 rules: ``query`` ``required|string``, ``per_page`` ``nullable|integer|min:1|max:100``
 (default 20), ``sort_by`` ``nullable|in:asc,desc``
-(default ``desc``); Scout's paginator carries only ``query`` into its links.
+(default ``desc``); Scout's paginator carries only ``query`` into its links. Numbered pages of
+both count from ``first_page``; a page past the last is empty, or 404 under ``past_the_end="404"``.
 """
 
 from __future__ import annotations
@@ -25,13 +26,16 @@ from starlette.responses import Response
 
 from sandboxes.nextvisit.cursor_paging import cursor_paginate, keyset_paginate
 from sandboxes.nextvisit.errors import respond
-from sandboxes.nextvisit.paging import page_number, paginate
+from sandboxes.nextvisit.paging import page_number, paginate, past_the_end
 from sandboxes.nextvisit.request_input import request_query
 from sandboxes.nextvisit.resource import PLAIN
 from sandboxes.nextvisit.rows import PatientRow
 from sandboxes.nextvisit.spatie import check_filters, includes
 from sandboxes.nextvisit.store import Store
 from sandboxes.nextvisit.validation import Rules
+from sandboxes.nextvisit.wire import nil_if_empty
+from sandboxes.toolkit.aliases import JsonObject
+from sandboxes.toolkit.errors import ApiError
 from sandboxes.toolkit.paging import page_slice
 from sandboxes.toolkit.timestamps import iso_date
 
@@ -81,14 +85,25 @@ class PatientLists:
         variant = ("team" in included, "encounters" in included, "demographics" in included, trashed is not None)
         render = partial(self.store.patient_json, variant=variant)
         if self.store.readings.paging == "cursor":  # `page` is not read at all
-            return respond(200, cursor_paginate(request, rows, render, sort, per_page, query))
+            return self._respond(cursor_paginate(request, rows, render, sort, per_page, query))
         if self.store.readings.paging == "keyset":  # nor here: `after` is
-            return respond(200, keyset_paginate(request, rows, render, per_page, query))
-        page = page_number(query.get("page"))
+            return self._respond(keyset_paginate(request, rows, render, per_page, query))
+        first = self.store.readings.first_page
+        page = self._page(query, len(rows), per_page)
         if self.store.readings.sort_ties == "unstable":
             rows = _ties_reordered(rows, sort, f"{page}:{per_page}")
-        items = [self.store.patient_json(row, variant) for row in page_slice(rows, page, per_page)]
-        return respond(200, paginate(request, items, len(rows), page, per_page, query, self.store.readings.paging))
+        items = [self.store.patient_json(row, variant) for row in page_slice(rows, page - first + 1, per_page)]
+        shape = self.store.readings.paging
+        return self._respond(paginate(request, items, len(rows), page, per_page, query, shape, first))
+
+    def _page(self, query: JsonObject, total: int, per_page: int) -> int:
+        """The page number asked for (``first_page``: counted from 1 or 0); a page past the last
+        is DRF's 404 under ``past_the_end="404"``."""
+        first = self.store.readings.first_page
+        page = page_number(query.get("page"), first)
+        if self.store.readings.past_the_end == "404" and past_the_end(total, page, per_page, first):
+            raise ApiError(404, {"message": "Invalid page."})
+        return page
 
     async def search(self, request: Request, token_id: int) -> Response:
         query = request_query(request)
@@ -107,9 +122,14 @@ class PatientLists:
         rules.check()
         assert per_page is not None and isinstance(text, str)
         rows = self.store.search(text, desc=sort_by == "desc")
-        page = page_number(query.get("page"))
-        items = [self.store.patient_json(row, PLAIN) for row in page_slice(rows, page, per_page)]
-        return respond(200, paginate(request, items, len(rows), page, per_page, {"query": text}))
+        first = self.store.readings.first_page
+        page = self._page(query, len(rows), per_page)
+        items = [self.store.patient_json(row, PLAIN) for row in page_slice(rows, page - first + 1, per_page)]
+        return self._respond(paginate(request, items, len(rows), page, per_page, {"query": text}, first=first))
+
+    def _respond(self, page: bytes) -> Response:
+        """The page, its empty ``data`` written as the ``empty_lists`` reading writes it."""
+        return respond(200, nil_if_empty(page, self.store.readings))
 
 
 def _ties_reordered(rows: list[PatientRow], sort: str, salt: str) -> list[PatientRow]:

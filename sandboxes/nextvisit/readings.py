@@ -22,6 +22,7 @@ __all__ = [
     "DemographicsShape",
     "Duplicates",
     "EmptyDemographics",
+    "EmptyLists",
     "EncounterShape",
     "ErrorBodies",
     "ForeignPatients",
@@ -32,6 +33,7 @@ __all__ = [
     "NoDates",
     "Nulls",
     "Paging",
+    "PastTheEnd",
     "PutSemantics",
     "Readings",
     "ShowIncludes",
@@ -46,7 +48,7 @@ EncounterShape = Literal["object", "flat", "titled", "scheduled"]
 MedicationShape = Literal["text", "objects", "stop_dates"]
 NameMatch = Literal["substring", "prefix", "exact"]
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
-Datetimes = Literal["iso", "micro", "offset", "sql"]
+Datetimes = Literal["iso", "micro", "offset", "sql", "epoch_ms"]
 Dates = Literal["iso", "us", "datetime", "east"]
 Ids = Literal["numbers", "strings"]
 Booleans = Literal["json", "digits"]
@@ -54,7 +56,7 @@ Nulls = Literal["null", "absent"]
 Paging = Literal["resource", "paginator", "simple", "cursor", "keyset"]
 ErrorBodies = Literal["laravel", "error", "plain", "rails", "fastapi"]
 SingleEnvelope = Literal["data", "bare"]
-LoginShape = Literal["token", "data", "plain", "new_token", "header", "jwt", "user_token"]
+LoginShape = Literal["token", "data", "plain", "new_token", "header", "jwt", "user_token", "prefixed"]
 LoginBody = Literal["flat", "user", "form", "username"]
 SingleRelations = Literal["always", "included"]
 EmptyDemographics = Literal["null", "array"]
@@ -68,6 +70,8 @@ Spellings = Literal["documented", "other"]
 Duplicates = Literal["allowed", "409"]
 SortTies = Literal["id", "unstable"]
 ForeignPatients = Literal["404", "403"]
+PastTheEnd = Literal["empty", "404"]
+EmptyLists = Literal["array", "null"]
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,9 @@ class Readings:
     spellings: Spellings = "documented"
     sort_ties: SortTies = "id"
     foreign_patients: ForeignPatients = "404"
+    first_page: int = 1
+    past_the_end: PastTheEnd = "empty"
+    empty_lists: EmptyLists = "array"
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -114,8 +121,10 @@ class Readings:
                 raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
         if self.delete_status not in (200, 204):
             raise ValueError(f"delete_status must be 200 or 204, not {self.delete_status!r}")
-        if self.unauthenticated_status not in (401, 419):
-            raise ValueError(f"unauthenticated_status must be 401 or 419, not {self.unauthenticated_status!r}")
+        if self.unauthenticated_status not in (401, 419, 403):
+            raise ValueError(f"unauthenticated_status must be 401, 419 or 403, not {self.unauthenticated_status!r}")
+        if self.first_page not in (0, 1):
+            raise ValueError(f"first_page must be 0 or 1, not {self.first_page!r}")
         if self.list_per_page_max < 1:
             raise ValueError("list_per_page_max must be at least 1")
 
@@ -168,6 +177,8 @@ _LITERALS = {
     "spellings": Spellings,
     "sort_ties": SortTies,
     "foreign_patients": ForeignPatients,
+    "past_the_end": PastTheEnd,
+    "empty_lists": EmptyLists,
 }
 
 

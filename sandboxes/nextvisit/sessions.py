@@ -11,7 +11,9 @@ as ``{id, name, email, email_verified_at, current_team_id, created_at, updated_a
 (``header``, as a Rails API with devise-jwt answers) the token only in an ``Authorization:
 Bearer <token>`` response header and the user as the body, ``{"data": user, "message"}``;
 or as Rails apps answer their own token logins: ``jwt`` 201 ``{"jwt", "user"}``, or
-``user_token`` ``{"user": {..., "auth_token"}}`` (the user with its ``has_secure_token``).
+``user_token`` ``{"user": {..., "auth_token"}}`` (the user with its ``has_secure_token``); or, as
+an Express team following the passport-jwt tutorials answers (``prefixed``), ``{"success": true,
+"token": "Bearer <token>"}``.
 Under the ``login_body="user"`` reading the login reads its credentials as Devise does,
 ``{"user": {"email", "password"}}`` (``params[:user]``), and answers anything else 401
 ``{"error": "Invalid Email or password."}``.
@@ -135,6 +137,8 @@ class Sessions:
             return respond(201, php_json({"token": {"accessToken": access, "plainTextToken": token}}))
         if shape == "jwt":  # a Rails JWT sessions controller: `render json: { jwt: token, user: }, status: :created`
             return respond(201, php_json({"jwt": token, "user": store.login_user}))
+        if shape == "prefixed":  # passport-jwt tutorials: `res.json({success: true, token: 'Bearer ' + token})`
+            return respond(200, php_json({"success": True, "token": f"Bearer {token}"}))
         if shape == "user_token":  # the user with its token (`has_secure_token :auth_token`)
             return respond(200, php_json({"user": {**store.login_user, "auth_token": token}}))
         if shape == "header":  # devise-jwt: the token dispatched in the response's Authorization header

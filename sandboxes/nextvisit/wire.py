@@ -20,8 +20,8 @@ from sandboxes.nextvisit.php_json import php_json
 from sandboxes.nextvisit.readings import Readings
 from sandboxes.toolkit.aliases import JsonObject
 
-__all__ = ["EXTRA_FIELD", "NO_DATE", "ErrorBodyMiddleware", "on_the_wire", "with_empty_arrays", "with_extra_field",
-           "with_shapes"]  # fmt: skip
+__all__ = ["EXTRA_FIELD", "NO_DATE", "ErrorBodyMiddleware", "nil_if_empty", "on_the_wire", "with_empty_arrays",
+           "with_extra_field", "with_shapes"]  # fmt: skip
 
 #: The zone an ``offset`` reading writes its times in (same instants, local offsets).
 OFFSET_ZONE = ZoneInfo("America/Chicago")
@@ -29,6 +29,8 @@ OFFSET_ZONE = ZoneInfo("America/Chicago")
 EAST_ZONE = ZoneInfo("Europe/Berlin")
 _TIMES = frozenset({"start_time", "end_time", "date_of_service", "encounter_date", "occurred_at"})
 _IDS = frozenset({"id", "patient_id", "user_id"})
+#: A patient's lists that the ``empty_lists="null"`` reading writes null when empty.
+_NIL_SLICES = frozenset({"latest_medications", "timeline", "encounters"})
 #: An undocumented field the ``extra_field`` reading adds to each patient (a value that must
 #: never reach a log: the drift monitor records names only).
 EXTRA_FIELD = ("preferred_pharmacy", "Walgreens #4417, 12 Elm St")
@@ -52,6 +54,8 @@ def on_the_wire(value: Any, readings: Readings, key: str = "") -> Any:
                 out[k] = NO_DATE[readings.no_dates][k != "date_of_birth"]
             elif v is None and readings.nulls == "absent":
                 continue
+            elif v == [] and readings.empty_lists == "null" and k in _NIL_SLICES:
+                out[k] = None  # Go's encoding/json writes a nil slice as null
             elif k == "meta":
                 # The client's own free-form object (a FHIR copy among others): left as sent, or
                 # its JSON text (a JSON column without an `array` cast).
@@ -70,6 +74,14 @@ def on_the_wire(value: Any, readings: Readings, key: str = "") -> Any:
     if isinstance(value, str) and key == "date_of_birth":
         return _date(value, readings)
     return value
+
+
+def nil_if_empty(page: bytes, readings: Readings) -> bytes:
+    """The body of a page, its ``data`` written null when it lists nobody under
+    ``empty_lists="null"`` (a nil slice, as Go's encoding/json writes it)."""
+    if readings.empty_lists != "null":
+        return page
+    return page.replace(b'"data":[],', b'"data":null,', 1)
 
 
 def with_shapes(patient: JsonObject, readings: Readings) -> JsonObject:
@@ -104,8 +116,14 @@ def with_empty_arrays(patient: JsonObject, readings: Readings) -> JsonObject:
     return {**patient, "demographics": []}
 
 
-def _datetime(text: str, readings: Readings) -> str:
-    """``2024-01-05T10:00:00Z`` as the reading writes it (an impossible day stays impossible)."""
+def _datetime(text: str, readings: Readings) -> str | int:
+    """``2024-01-05T10:00:00Z`` as the reading writes it (an impossible day stays impossible,
+    as text: no number is one)."""
+    if readings.datetimes == "epoch_ms":
+        try:
+            return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+        except ValueError:
+            return text
     if readings.datetimes == "micro":
         return text.removesuffix("Z") + ".000000Z"
     if readings.datetimes == "sql":

@@ -88,6 +88,8 @@ READINGS: dict[str, dict[str, Any]] = {
         "create_answer": "message",
         "unauthenticated_status": 419,
         "spellings": "other",
+        "first_page": 0,
+        "past_the_end": "404",
     },
     # Names stored decomposed and matched by prefix, accent-sensitively; no nulls; a simple
     # paginator; local offsets; unwrapped single answers; a read ignoring its include; a PUT
@@ -110,12 +112,15 @@ READINGS: dict[str, dict[str, Any]] = {
         "login_shape": "plain",
         "meta_encoding": "string",
         "demographics_shape": "nested",
+        "first_page": 0,
+        "past_the_end": "404",
     },
     # Accent-sensitive names, Laravel's microsecond times, one encounter no reading can use, a
     # cursor paginator (`page` not read), no demographics as PHP's empty array; Go's zero time
     # for no date (and in every live patient's deleted_at), birth dates from an app east of UTC,
     # Sanctum's NewAccessToken as the login answer, duplicates refused with 409, medications as
-    # objects that say their status, another team's patients refused by a policy (403).
+    # objects that say their status, another team's patients refused by a policy (403); empty
+    # lists (a page listing nobody, a patient without visits) as null, Go's nil slices.
     "accents-micro-unreadable": {
         "medication_shape": "objects",
         "name_accents": "sensitive",
@@ -130,6 +135,7 @@ READINGS: dict[str, dict[str, Any]] = {
         "login_shape": "new_token",
         "duplicates": "409",
         "foreign_patients": "403",
+        "empty_lists": "null",
     },
     # As a team on another stack (Express and knex, say) writes the API: keyset pages
     # (`?after=<last id>`, a next link and `has_more`, no page numbers), a visit's time as
@@ -137,8 +143,10 @@ READINGS: dict[str, dict[str, Any]] = {
     # as typed (no middleware trims them), the login token in an `Authorization` response
     # header (a Rails API's devise-jwt) and the credentials read under `user` (Devise's
     # sign-in), Rails' error bodies, medications as objects whose stop is a
-    # `discontinued_at` time, no status (a Rails model's timestamp column).
+    # `discontinued_at` time, no status (a Rails model's timestamp column); times as knex stores
+    # a JavaScript Date in SQLite: milliseconds since the epoch, a JSON number.
     "keyset-titled": {
+        "datetimes": "epoch_ms",
         "trim_strings": False,
         "paging": "keyset",
         "encounter_shape": "titled",
@@ -461,3 +469,41 @@ def test_vendor_refusals_keep_their_meaning_whatever_the_error_body(reading: Rea
     refused = reading.fhir.request("POST", f"{BASE}/Patient", json=banana, headers=JSON)
     assert refused.status_code in (400, 422)
     assert any("Patient.gender" in (i.get("expression") or []) for i in outcome_of(refused)["issue"])
+
+
+def test_a_next_link_followed_after_a_delete_is_an_empty_page_not_an_error(reading: Reading) -> None:
+    # New patients fill the last page of 50 (in id order, the list's) and put one more on a page
+    # of its own. Deleted, that page lies past the end: Laravel answers it empty, Django REST
+    # Framework's paginator 404 "Invalid page." (the past_the_end="404" reading). Either way the
+    # client that follows the link it was given reads the end of its search, not an error.
+    size = 50
+    created: list[str] = []
+    try:
+        for number in range(size - len(LIVE) % size + 1):
+            sent = {"resourceType": "Patient", "name": [{"family": "Pastend", "given": [f"N{number}"]}],
+                    "birthDate": "1931-07-04"}  # fmt: skip
+            answer = reading.fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+            assert answer.status_code == 201, answer.text[:300]
+            created.append(answer.json()["id"])
+        bundle = reading.fhir.get_ok(f"{BASE}/Patient", params={"_count": str(size)})
+        while created[-2] not in {p["id"] for p in _matches(bundle)}:
+            bundle = reading.fhir.get_ok(_next_link(reading, bundle))
+        following = _next_link(reading, bundle)
+        assert reading.fhir.request("DELETE", f"{BASE}/Patient/{created.pop()}").status_code in (200, 204)
+        after = reading.fhir.get(following)
+        assert after.status_code == 200, after.text[:300]
+        assert _matches(after.json()) == [] and _outcomes(after.json()) == []
+    finally:
+        for patient_id in created:
+            reading.fhir.request("DELETE", f"{BASE}/Patient/{patient_id}")
+
+
+def _next_link(reading: Reading, bundle: dict[str, Any]) -> str:
+    (following,) = [link["url"] for link in bundle["link"] if link["relation"] == "next"]
+    return str(following).removeprefix(reading.fhir.base_url)
+
+
+def test_a_search_that_finds_nobody_is_an_empty_bundle(reading: Reading) -> None:
+    # A page listing nobody: `"data": []`, or null (Go's nil slice: the empty_lists="null" reading).
+    bundle = reading.fhir.get_ok(f"{BASE}/Patient", params={"birthdate": "1900-01-01"})
+    assert (_matches(bundle), bundle.get("total"), _outcomes(bundle)) == ([], 0, [])

@@ -169,29 +169,37 @@ class PagedVendor(CannedVendor):
     """Many patients without birth dates, listed 50 a page in ascending id (ids with gaps),
     but for one the list leaves out; its read ignores `include=demographics`."""
 
-    def __init__(self, patients: list[dict[str, Any]], unlisted: int, simple: bool) -> None:
+    def __init__(self, patients: list[dict[str, Any]], unlisted: int, simple: bool, past_end_404: bool = False) -> None:
         super().__init__(patients, show_demographics=False)
         self.listed = [p for p in patients if p["id"] != unlisted]
         self.simple = simple  # a simple paginator: no last page, only a next link
+        self.past_end_404 = past_end_404  # Django REST Framework's "Invalid page." past the last
 
     async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
         params = dict(params or {})
         if path != "/v1/patients":
             return await super().request(method, path, params=params, json=json)
         self.calls.append((path, params))
-        page, size = int(params["page"]), int(params["per_page"])
+        page, size = int(params.get("page", 1)), int(params["per_page"])
         rows = [self._render(p, True) for p in self.listed[(page - 1) * size : page * size]]
         last = -(-len(self.listed) // size)
+        if self.past_end_404 and page > max(last, 1):
+            raise NotFound("Invalid page.")
         if self.simple:
             return {"data": rows, "links": {"next": "u" if page < last else None}, "meta": {"current_page": page}}
         return {"data": rows, "links": {"next": None}, "meta": {"current_page": page, "last_page": last}}
 
 
+@pytest.mark.parametrize("past_end_404", [False, True])
 @pytest.mark.parametrize("simple", [False, True])
 @pytest.mark.parametrize("wanted", [3, 1501, 2999, 1777])
-def test_a_read_without_demographics_finds_them_among_thousands_by_bisection(wanted: int, simple: bool) -> None:
+def test_a_read_without_demographics_finds_them_among_thousands_by_bisection(
+    wanted: int, simple: bool, past_end_404: bool
+) -> None:
+    # A simple paginator states no last page: pages are doubled until one lies past the patient,
+    # perhaps past the end, which a DRF paginator answers with a 404: no patient is missing there.
     patients = [{**JANE, "id": i, "date_of_birth": None} for i in range(1, 3000, 2)]
-    vendor = PagedVendor(patients, unlisted=1777, simple=simple)
+    vendor = PagedVendor(patients, unlisted=1777, simple=simple, past_end_404=past_end_404)
     read = asyncio.run(_adapter(vendor).providers["Patient"].read(str(wanted)))
     lookups = [params for path, params in vendor.calls if path == "/v1/patients"]
     assert 1 <= len(lookups) <= (10 if simple else 7)  # 30 pages: bisected, not walked
@@ -260,7 +268,7 @@ class ListVendor(CannedVendor):
             return {"data": rows, "links": {"first": None, "last": None, "prev": None, "next": link},
                     "meta": {"path": "http://vendor/v1/patients", "per_page": size, "next_cursor": following,
                              "prev_cursor": None}}  # fmt: skip
-        page = int(params["page"]) if self.honoured else 1
+        page = int(params.get("page", 1)) if self.honoured else 1
         return {"data": [self._render(p, True) for p in listed[(page - 1) * size : page * size]]}
 
 

@@ -160,12 +160,13 @@ def _serving(**switches: Any) -> Iterator[tuple[RunningServer, Any]]:
         running.stop()
 
 
-@pytest.mark.parametrize("shape", ["plain", "new_token", "data", "header", "jwt", "user_token"])
+@pytest.mark.parametrize("shape", ["plain", "new_token", "data", "header", "jwt", "user_token", "prefixed"])
 def test_the_token_is_read_from_every_login_answer_shape(shape: str) -> None:
     # "plain": Sanctum's documented route for this request body answers the token as text;
     # "new_token": `['token' => $user->createToken(...)]` encodes Sanctum's NewAccessToken;
     # "header": devise-jwt's token in the `Authorization` response header, the user the body;
-    # "jwt" and "user_token": Rails token logins written by hand (`{"jwt"}`, the user's auth_token).
+    # "jwt" and "user_token": Rails token logins written by hand (`{"jwt"}`, the user's auth_token);
+    # "prefixed": `"token": "Bearer <token>"` (passport-jwt tutorials), sent as one `Bearer <token>`.
     with _serving(login_shape=shape) as (running, _):
 
         async def scenario() -> int:
@@ -270,8 +271,11 @@ def test_a_refusal_names_the_field_whatever_the_error_body(errors: str) -> None:
         assert "last_name: " in asyncio.run(scenario())
 
 
-def test_a_419_for_an_expired_token_logs_in_again() -> None:
-    with _serving(unauthenticated_status=419) as (running, app):
+@pytest.mark.parametrize("status", [419, 403])
+def test_a_419_or_403_for_an_expired_token_logs_in_again(status: int) -> None:
+    # 419: Laravel's "Page Expired"; 403: an Express app's `jwt.verify` callback, or DRF whose
+    # first authentication class names no WWW-Authenticate scheme.
+    with _serving(unauthenticated_status=status) as (running, app):
 
         async def scenario() -> int:
             client = _client(running.url)

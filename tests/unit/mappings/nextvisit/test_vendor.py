@@ -83,6 +83,8 @@ def test_a_next_link_naming_a_position_of_the_vendors_own_is_followed_by_it(
         ("01/05/2024", "2024-01-05"),
         ("1/5/2024 9:30", "2024-01-05T09:30:00"),
         (1704448800, "2024-01-05T10:00:00Z"),
+        (1704448800000, "2024-01-05T10:00:00Z"),  # JavaScript's milliseconds (knex over SQLite)
+        (1704448800123, "2024-01-05T10:00:00.123000Z"),
         ("", None),
     ],
 )
@@ -90,7 +92,7 @@ def test_time_spellings(value: Any, read: str | None) -> None:
     assert iso_timestamp(value) == read
 
 
-@pytest.mark.parametrize("value", ["2024-02-30", "13/01/2024", "yesterday", True, ["2024-01-05"]])
+@pytest.mark.parametrize("value", ["2024-02-30", "13/01/2024", "yesterday", True, ["2024-01-05"], 10**20])
 def test_what_is_no_time(value: Any) -> None:
     with pytest.raises(ValueError, match="not a date"):
         iso_timestamp(value)
@@ -235,3 +237,39 @@ def test_a_status_or_title_that_is_not_text_leaves_the_record_readable() -> None
     assert unreadable == []
     assert [v["period"]["start"] for v in visits] == ["2025-01-04", "2025-01-05"]
     assert visits[0]["type"][0]["text"] == "Follow-up"
+
+
+def test_a_list_counting_its_pages_from_0_is_walked_from_its_first_page() -> None:
+    # The docs name no page parameter: Spring Data's `Pageable` counts from 0, so `page=1` would
+    # be the second page. The first page is asked for unnumbered, the next by the vendor's link.
+    from mappings.nextvisit.adapter import _following, _paging
+
+    assert _paging(None) == {}
+    first = read_list(
+        {
+            "data": ROWS,
+            "links": {"next": "https://nv.example/api/v1/patients?per_page=50&page=1"},
+            "meta": {"current_page": 0, "last_page": 1, "total": 60},
+        }
+    )
+    assert first.served_page == 0 and first.has_more(0)
+    assert _paging(_following(first, None)) == {"page": 1}
+    last = read_list({"data": ROWS, "links": {"next": None}, "meta": {"current_page": 1, "last_page": 1}})
+    assert _following(last, 1) is None
+
+
+def test_a_page_whose_data_is_null_lists_nobody() -> None:
+    # Go's encoding/json writes an empty (nil) slice as null: a page listing nobody, not a 502.
+    listed = read_list({"data": None, "links": {"next": None}, "meta": {"current_page": 1, "last_page": 1}})
+    assert listed.data == [] and not listed.has_more(1)
+
+
+def test_a_next_link_that_does_not_move_on_is_not_followed_round() -> None:
+    # A next link naming the page it is on would repeat that page without end: the page after
+    # the one stated is asked for instead.
+    from mappings.nextvisit.adapter import _following
+
+    listed = read_list(
+        {"data": ROWS, "links": {"next": "/v1/patients?page=3"}, "meta": {"current_page": 3, "last_page": 5}}
+    )
+    assert _following(listed, 3) == 4
