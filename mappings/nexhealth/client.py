@@ -292,10 +292,17 @@ def _unwrap(response: UpstreamResponse, method: str = "GET") -> Envelope:
     description = _messages(body.get("description"))
     if failed:
         # The docs show the messages in `error` (a list); some answers carry one string there,
-        # or only a `description`: all are read.
-        raise _error(response.status, errors or description)
+        # or only a `description`: all are read. The docs show no error body, so an error may
+        # come without the envelope, as its framework writes it: FastAPI's and Django REST
+        # Framework's `{"detail": ...}`, Express's `{"message": ...}`. Read too: a duplicate
+        # or a refused `per_page` is known by its words.
+        raise _error(response.status, errors or description or _messages({k: body.get(k) for k in _BARE}))
     warnings = [w for w in description if "ignor" in w.lower()]
     return Envelope(body.get("data"), _count(body.get("count")), warnings)
+
+
+# Where frameworks put an error's words when the answer is not NexHealth's envelope.
+_BARE = ("detail", "message", "errors")
 
 
 def _messages(value: Any) -> list[str]:
@@ -309,7 +316,7 @@ def _messages(value: Any) -> list[str]:
                 if item not in (None, "")]  # fmt: skip
     if isinstance(value, dict):
         return [
-            m if key in ("message", "messages", "detail", "error", "description") else f"{key} {m}"
+            m if key in ("message", "messages", "detail", "error", "errors", "description") else f"{key} {m}"
             for key, item in value.items()
             if item not in (None, "", False)  # `{"message": null}` says nothing
             for m in _messages(item if isinstance(item, dict | list | str) else str(item))

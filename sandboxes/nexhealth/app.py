@@ -34,9 +34,9 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   a substring; every query word or any).
 - ``phones="digits"|"as_stored"``: phones stored, served and matched as digits, or
   formatted (``(516) 304-2196``), ``phone_number`` then matching that text only.
-- ``error_body="list"|"string"|"description"|"object"``: an error's messages in ``error``
-  as a list, as one string, only in ``description`` (``error`` null), or as
-  ``{"base": [...]}``.
+- ``error_body="list"|"string"|"description"|"object"|"detail"``: an error's messages in
+  ``error`` as a list, as one string, only in ``description`` (``error`` null), as
+  ``{"base": [...]}``, or without the envelope as FastAPI and DRF answer, ``{"detail": "..."}``.
 - ``timestamps="millis"|"offset"|"seconds"``: ``...57.007Z``, ``...57.007+00:00`` or
   ``...57Z``.
 - ``scalars="native"|"strings"``: numbers and booleans (ids, flags, ``count``) as JSON

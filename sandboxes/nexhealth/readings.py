@@ -69,7 +69,7 @@ NameAccents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 NameMatch = Literal["fuzzy", "prefix", "substring"]
 NameTokens = Literal["all", "any"]
 Phones = Literal["digits", "as_stored"]
-ErrorBody = Literal["list", "string", "description", "object"]
+ErrorBody = Literal["list", "string", "description", "object", "detail"]
 Timestamps = Literal["millis", "offset", "seconds"]
 Scalars = Literal["native", "strings"]
 Nulls = Literal["null", "absent"]
@@ -103,7 +103,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "name_match": ("fuzzy", "prefix", "substring"),
     "name_tokens": ("all", "any"),
     "phones": ("digits", "as_stored"),
-    "error_body": ("list", "string", "description", "object"),
+    "error_body": ("list", "string", "description", "object", "detail"),
     "timestamps": ("millis", "offset", "seconds"),
     "scalars": ("native", "strings"),
     "nulls": ("null", "absent"),
@@ -153,7 +153,11 @@ class Reading:
       ``phone_number`` matches only that exact text).
     - ``error_body``: an error's messages as ``"error": [...]`` (``"list"``), as one string
       ``"error": "..."`` (``"string"``), or only in ``"description"`` with ``"error"`` null,
-      or as an object (``"object"``: Rails' ``{"base": [...]}``).
+      or as an object (``"object"``: Rails' ``{"base": [...]}``), or without the envelope
+      at all: ``{"detail": "..."}`` (``"detail"``: what FastAPI's ``HTTPException`` and Django
+      REST Framework's ``APIException`` answer; the docs show no error body, only success
+      envelopes, so an implementation may keep the envelope for successes and raise its
+      framework's exceptions for errors).
     - ``timestamps``: ``2020-06-05T20:16:57.007Z`` (``"millis"``),
       ``2020-06-05T20:16:57.007+00:00`` (``"offset"``) or ``2020-06-05T20:16:57Z``
       (``"seconds"``).
