@@ -41,7 +41,8 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   ``...57Z``.
 - ``scalars="native"|"strings"``: numbers and booleans (ids, flags, ``count``) as JSON
   numbers and booleans, or as strings (``"id": "415"``, ``"inactive": "false"``).
-- ``nulls="null"|"absent"``: an optional field without a value is ``null`` or left out.
+- ``nulls="null"|"absent"|"empty"``: an optional field without a value is ``null`` or left
+  out; or a text field without one is ``""`` (Go's zero string).
 - ``count="number"|"absent"``: lists carry ``count``, or not.
 - ``past_end="empty"|"last"``: a page past the end is empty, or the last page again.
 - ``count="page"``: ``count`` is the number of records in the answer, not the total.

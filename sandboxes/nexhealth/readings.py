@@ -72,7 +72,7 @@ Phones = Literal["digits", "as_stored"]
 ErrorBody = Literal["list", "string", "description", "object", "detail"]
 Timestamps = Literal["millis", "offset", "seconds"]
 Scalars = Literal["native", "strings"]
-Nulls = Literal["null", "absent"]
+Nulls = Literal["null", "absent", "empty"]
 Count = Literal["number", "absent", "page"]
 PastEnd = Literal["empty", "last"]
 PerPage = Literal["max_1000", "max_50", "ignored", "refused_50"]
@@ -106,7 +106,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "error_body": ("list", "string", "description", "object", "detail"),
     "timestamps": ("millis", "offset", "seconds"),
     "scalars": ("native", "strings"),
-    "nulls": ("null", "absent"),
+    "nulls": ("null", "absent", "empty"),
     "count": ("number", "absent", "page"),
     "past_end": ("empty", "last"),
     "per_page": ("max_1000", "max_50", "ignored", "refused_50"),
@@ -163,7 +163,11 @@ class Reading:
       (``"seconds"``).
     - ``scalars``: numbers and booleans ``"native"``, or as ``"strings"`` (``"id": "415"``,
       ``"inactive": "false"``, ``"count": "12"``).
-    - ``nulls``: an optional field without a value is ``null`` or ``"absent"``.
+    - ``nulls``: an optional field without a value is ``null`` or ``"absent"``; or, under
+      ``"empty"``, a text field without one is ``""`` (Go's zero ``string`` where the struct
+      field is no pointer, or a ``NOT NULL DEFAULT ''`` column; the docs' example shows
+      ``null``, but never says an unknown city, middle name or email is not an empty text),
+      other fields staying ``null``.
     - ``count``: lists carry ``count``, the total of the query (``"number"``), or not
       (``"absent"``), or as the number of records in this answer (``"page"``: the docs' own
       example reads as a total, but the patients page shows ``"count": 2`` under its list).

@@ -4,7 +4,7 @@ The store keeps each record in the documented simulator's form (``render``) and 
 that; ``styled`` rewrites a copy as the reading serves it, just before it is serialized:
 - timestamps (``...T20:16:57.007Z``) as ``+00:00`` or without the fraction;
 - numbers and booleans as strings (``"id": "415"``, ``"inactive": "false"``);
-- optional fields without a value left out instead of ``null``;
+- optional fields without a value left out instead of ``null``, or, text fields, ``""``;
 - phone numbers formatted (``(516) 304-2196``) when phones are stored as formatted text;
 - person names decomposed (NFD) when names are stored so;
 - ``gender`` spelled as the ``genders`` reading spells it (``male``, ``M``);
@@ -29,6 +29,13 @@ _PHONES = frozenset({"phone_number", "cell_phone_number", "home_phone_number"})
 _NAMES = frozenset({"first_name", "middle_name", "last_name", "name"})
 _TIMES = ("_time", "_at")  # the keys of timestamps (`end_time`, `checkin_at`, `last_sync_time`)
 _ZERO_TIME = "0001-01-01T00:00:00Z"  # Go's time.Time{} (``unset_times="zero"``)
+# The text fields of patients, appointments and providers, written ``""`` without a value under
+# ``nulls="empty"`` (Go's zero string); ids, flags and times are no text.
+_TEXTS = frozenset(
+    {"email", "first_name", "middle_name", "last_name", "name", "display_name", "npi", "foreign_id",
+     "foreign_id_type", "date_of_birth", "phone_number", "cell_phone_number", "home_phone_number",
+     "gender", "street_address", "city", "state", "zip_code", "note", "provider_name", "timezone"}
+)  # fmt: skip
 
 
 def styled(doc: JsonObject, reading: Reading) -> JsonObject:
@@ -42,6 +49,8 @@ def styled(doc: JsonObject, reading: Reading) -> JsonObject:
             value = _ZERO_TIME
         if value is None and reading.nulls == "absent":
             continue
+        if value is None and reading.nulls == "empty" and key in _TEXTS:
+            value = ""
         out[key] = value
     return out
 

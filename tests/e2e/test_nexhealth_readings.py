@@ -90,6 +90,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "framework_errors": "html",
         "edit_answer": "no_content",
         "unset_times": "zero",  # Go's zero time for an end never recorded
+        "nulls": "empty",  # and Go's zero string for a text never recorded
     },
     "nested-wrapped-only": {
         "patient_envelope": "nested",
@@ -889,3 +890,44 @@ def test_patients_created_during_a_walk_serve_no_one_twice_where_nexhealth_lists
         twice = sorted(i for i, n in Counter(served).items() if n > 1)
         assert not twice, f"served more than once: {twice}"
         assert {_fhir_id(p.id) for p in live} <= set(served)
+
+
+def test_go_empty_strings_are_no_values_and_serve_no_empty_elements() -> None:
+    # A Go implementation whose struct fields are plain `string`s (or a `NOT NULL DEFAULT ''`
+    # column) serves a city, middle name or email it never had as `""`. Mapped as text, a
+    # patient created through the API had `address: [{"city": "", "state": "", ...}]`: FHIR
+    # forbids empty strings (R4 JSON: a string has at least one character).
+    simulator = partial(create_sandbox, rate_per_minute=RATE, nulls="empty")
+    live = live_patients(build_clinic())
+    without_middle = next(p for p in live if not p.middle_name)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        body = {
+            "resourceType": "Patient",
+            "name": [{"family": "Emptystrings", "given": ["Ada"]}],
+            "telecom": [
+                {"system": "email", "value": "empty.strings@example.org"},
+                {"system": "phone", "value": "3125550645"},
+            ],
+            "birthDate": "1990-02-03",
+            "gender": "female",
+        }
+        created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+        assert created.status_code == 201, created.text
+        for pid in (created.json()["id"], _fhir_id(without_middle.id)):
+            served = running.fhir.get_ok(f"{BASE}/Patient/{pid}")
+            assert "" not in _texts(served), served
+        assert "address" not in running.fhir.get_ok(f"{BASE}/Patient/{created.json()['id']}")
+        assert running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(without_middle.id)}")["name"][0]["given"] == [
+            without_middle.first_name
+        ]
+
+
+def _texts(value: Any) -> list[str]:
+    """Every string in a JSON value."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for item in value.values() for t in _texts(item)]
+    if isinstance(value, list):
+        return [t for item in value for t in _texts(item)]
+    return []
