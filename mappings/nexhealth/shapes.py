@@ -105,6 +105,9 @@ class VendorPatient(_BlankIsNoValue):
     guarantor_id: Any = None
     unsubscribe_sms: Any = None
     location_ids: list[int] | None = None
+    # The docs make gender required on create but show it in neither patient shape: it may be
+    # kept beside `bio` rather than in it (`bio.gender`).
+    gender: Text = None
     upcoming_appts: list[VendorUpcoming] | None = None
     procedures: Any = None
     insurance_coverages: Any = None

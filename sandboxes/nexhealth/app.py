@@ -67,6 +67,8 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   fourth active patient, in neither ``inactive`` filter (as SQL compares a null).
 - ``edit_answer="patient"|"no_content"``: ``PATCH /patients/{id}`` answers with the
   patient, or 204 without a body.
+- ``gender_at="bio"|"top"``: a patient's gender served and taken in ``bio``, or at the
+  patient's top level (``bio.gender`` then ignored).
 
 The pieces: ``routes`` (what each route checks and answers), ``store`` (the institution in
 memory, search, creates), ``render`` (clinic records -> NexHealth JSON), ``ids``, ``auth``

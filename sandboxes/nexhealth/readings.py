@@ -96,6 +96,7 @@ UnsetTimes = Literal["null", "zero"]
 UnknownLocation = Literal["not_found", "empty"]
 UnknownGender = Literal["refused", "failed"]
 PatientOrder = Literal["oldest_first", "newest_first"]
+GenderAt = Literal["bio", "top"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
@@ -130,6 +131,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "unknown_location": ("not_found", "empty"),
     "unknown_gender": ("refused", "failed"),
     "patient_order": ("oldest_first", "newest_first"),
+    "gender_at": ("bio", "top"),
 }
 
 
@@ -238,6 +240,12 @@ class Reading:
     - ``patient_order``: ``GET /patients`` lists by id (``"oldest_first"``), or newest first
       (``"newest_first"``: a Rails ``order(created_at: :desc)``; the docs give no order), so
       that a patient created between two pages pushes the next page's records down by one.
+    - ``gender_at``: where a patient's gender is, served and taken: in ``bio`` beside the date
+      of birth and phone (``"bio"``), or at the patient's top level (``"top"``): the docs make
+      gender required on create but show it in neither of their patient shapes, so where it
+      goes is the implementer's choice. A gender sent where this reading does not take it is
+      ignored, as other unknown fields are: a create then lacks its required gender (400
+      ``["patient.gender is required"]``), an edit leaves it as it was.
     """
 
     patch_body: PatchBody = "nested"
@@ -272,6 +280,7 @@ class Reading:
     unknown_location: UnknownLocation = "not_found"
     unknown_gender: UnknownGender = "refused"
     patient_order: PatientOrder = "oldest_first"
+    gender_at: GenderAt = "bio"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -128,7 +128,7 @@ class NexHealthApi:
         try:
             yield
         except ApiError as refused:
-            spelled = any("bio.gender must be one of" in str(m) for m in refused.detail)
+            spelled = any("gender must be one of" in str(m) for m in refused.detail)
             if spelled and self.reading.unknown_gender == "failed":
                 raise ApiError(500, ["Internal server error"]) from None
             raise
@@ -243,7 +243,9 @@ class NexHealthApi:
         params = QueryParameters(request.query_params, _CREATE_PARAMS)
         location = self.scope(params)
         with self.gender_failures():
-            patient = read_new_patient(await request.body(), self.reading.create_body, self.reading.genders)
+            patient = read_new_patient(
+                await request.body(), self.reading.create_body, self.reading.genders, self.reading.gender_at
+            )
         if patient.provider_id is not None and patient.provider_id not in self.store.providers:
             raise ApiError(400, ["Provider not found"])
         if self.store.duplicate(patient):
@@ -265,7 +267,9 @@ class NexHealthApi:
         if row is None:
             raise ApiError(404, [_NOT_EDITED])
         with self.gender_failures():
-            edit = read_patient_edit(await request.body(), self.reading.patch_body, self.reading.genders)
+            edit = read_patient_edit(
+                await request.body(), self.reading.patch_body, self.reading.genders, self.reading.gender_at
+            )
         edited = self.store.edit(row, edit)
         if self.store.duplicate(edited, but=row):
             raise self.duplicate()

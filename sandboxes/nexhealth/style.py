@@ -8,7 +8,8 @@ that; ``styled`` rewrites a copy as the reading serves it, just before it is ser
 - phone numbers formatted (``(516) 304-2196``) when phones are stored as formatted text;
 - person names decomposed (NFD) when names are stored so;
 - ``gender`` spelled as the ``genders`` reading spells it (``male``, ``M``);
-- a timestamp never set as Go's zero time (``0001-01-01T00:00:00Z``) under ``unset_times``.
+- a timestamp never set as Go's zero time (``0001-01-01T00:00:00Z``) under ``unset_times``;
+- a patient's ``gender`` out of ``bio``, at its top level, under ``gender_at="top"``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ _TEXTS = frozenset(
 def styled(doc: JsonObject, reading: Reading) -> JsonObject:
     """`doc` as `reading` writes it (a copy; `doc` itself is not changed)."""
     out: JsonObject = {}
+    bio = doc.get("bio")
+    if reading.gender_at == "top" and isinstance(bio, dict) and "gender" in bio:
+        doc = {**doc, "gender": bio["gender"], "bio": {k: v for k, v in bio.items() if k != "gender"}}
     for key, value in doc.items():
         if key == "location_ids" and reading.location_ids == "absent":
             continue

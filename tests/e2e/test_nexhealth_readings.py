@@ -13,8 +13,8 @@ phones as stored formatted), the PATCH and POST body shapes, gender spelled `mal
 spelling not taken failing with a 500, as a Rails enum does) or `M`,
 a create answered with the new id only or with nothing, `count` as the records of the
 answer, pages numbered from 0, Express's HTML pages for unmatched routes and refused tokens,
-email search comparing the stored text exactly, `inactive` null for patients never marked, and
-PATCH answered 204 without a body.
+email search comparing the stored text exactly, `inactive` null for patients never marked,
+PATCH answered 204 without a body, Go's empty strings, and gender kept beside `bio`.
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "page_base": "zero",
         "inactive": "nullable",
         "foreign_id_search": "ignored",  # the docs never name it among the search parameters
+        "gender_at": "top",  # the docs show gender in neither patient shape: beside `bio`, not in it
     },
     "flat-wrapped-include": {
         "patient_envelope": "flat",
@@ -646,6 +647,10 @@ def test_a_nexhealth_ignoring_per_page_is_walked_whole() -> None:
         # answers `{"detail": ...}`: the duplicate was a 400, not a 409.
         {"error_body": "detail"},
         {"duplicate_status": "409"},
+        # Gender beside `bio` (the docs show it in neither patient shape): read as `unknown`,
+        # and every create refused for want of it.
+        {"gender_at": "top"},
+        {"gender_at": "top", "create_body": "flat", "genders": "lower", "unknown_gender": "failed"},
     ],
     ids=lambda reading: "-".join(f"{k}={v}" for k, v in reading.items()),
 )
@@ -931,3 +936,34 @@ def _texts(value: Any) -> list[str]:
     if isinstance(value, list):
         return [t for item in value for t in _texts(item)]
     return []
+
+
+@pytest.mark.parametrize("gender_at", ["bio", "top"])
+def test_a_gender_beside_bio_is_read_created_and_changed(gender_at: str) -> None:
+    # The docs make gender required on create and show it in neither of their patient shapes:
+    # an implementation keeping it at the patient's top level had every patient served as
+    # gender `unknown`, and refused every create ("patient.gender is required").
+    simulator = partial(create_sandbox, rate_per_minute=RATE, gender_at=gender_at)
+    live = live_patients(build_clinic())
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        for truth in live[:6]:
+            served = running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(truth.id)}")
+            assert served["gender"] == GENDER.get(truth.gender or "", "unknown"), truth.id
+        body = {
+            "resourceType": "Patient",
+            "name": [{"family": "Genderbeside", "given": ["Ada"]}],
+            "telecom": [
+                {"system": "email", "value": "gender.beside@example.org"},
+                {"system": "phone", "value": "3125550646"},
+            ],
+            "birthDate": "1990-02-03",
+            "gender": "female",
+        }
+        created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+        assert created.status_code == 201, created.text
+        pid = created.json()["id"]
+        assert running.fhir.get_ok(f"{BASE}/Patient/{pid}")["gender"] == "female"
+        changed = {**running.fhir.get_ok(f"{BASE}/Patient/{pid}"), "gender": "other"}  # the gender alone
+        updated = running.fhir.request("PUT", f"{BASE}/Patient/{pid}", json=changed, headers=JSON)
+        assert updated.status_code == 200, updated.text
+        assert running.fhir.get_ok(f"{BASE}/Patient/{pid}")["gender"] == "other"
