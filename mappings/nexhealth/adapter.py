@@ -23,7 +23,9 @@ Where the docs are silent
   field (`VendorModel`: the others are drift, logged by path and counted, never by value).
 - Field types: ids, flags and `count` may be numbers and booleans or strings of them
   (`"id": "415"`, `"inactive": "false"`, `"count": "12"`); text fields may be numbers;
-  optional fields `null` or absent; timestamps `.007Z`, `+00:00` or without a fraction.
+  optional fields `null`, absent or empty texts; timestamps `.007Z`, `+00:00` or without a
+  fraction; a date of birth `1964-05-03` or the midnight instant of one (a JavaScript Date,
+  `1964-05-03T00:00:00.000Z`: compared, and sent, as the date); gender in `bio` or beside it.
   A record that still cannot be read (no usable id, a flag that is no boolean, an
   appointment without a readable `start_time`) is left out of its page, which carries a
   warning (OperationOutcome entry) naming its vendor id and field, and no total; reading
@@ -133,6 +135,7 @@ from gateway.search import planning as q
 from gateway.search.model import SearchQuery, TokenValue
 from gateway.upstream.tentative import tentative
 from mappings.bookable import bookable_end
+from mappings.fhirjson import fhir_date
 from mappings.ids import is_int_id
 from mappings.nexhealth.capabilities import ENCOUNTER, PATIENT
 from mappings.nexhealth.client import Duplicate, Envelope, NexHealthClient, NoRoute
@@ -427,7 +430,9 @@ class NexHealthAdapter:
             return int(self.client.location_id) in patient["location_ids"]
         bio = patient.get("bio") or {}
         terms = [("foreign_id", patient.get("foreign_id")), ("email", patient.get("email"))]
-        terms.append(("date_of_birth", bio.get("date_of_birth")))
+        # As a date, as the docs show it, whatever NexHealth serves (a JavaScript Date's
+        # `1964-05-03T00:00:00.000Z`): the list may take only `YYYY-MM-DD`.
+        terms.append(("date_of_birth", fhir_date(bio.get("date_of_birth"))))
         wanted = str(patient["id"])
         for name, value in terms:
             if not value:
@@ -908,16 +913,22 @@ class NexHealthAdapter:
         params: dict[str, str | int] = {"email": sent["email"], "per_page": MAX_PAGE_SIZE}
         envelope = await self._patient_list(params)
         patients, _, _ = self._patients(envelope.data) if envelope is not None else ([], (), 0)
+        # The birth date compared as a date: NexHealth may serve the midnight instant of one
+        # (`1964-05-03T00:00:00.000Z`, a JavaScript Date).
         wanted = (
             _folded(sent.get("first_name")),
             _folded(sent.get("last_name")),
-            (sent.get("bio") or {}).get("date_of_birth"),
+            fhir_date((sent.get("bio") or {}).get("date_of_birth")),
         )
         described = [
             p
             for p in patients
             if (p.get("email") or "").lower() == sent["email"].lower()
-            and (_folded(p.get("first_name")), _folded(p.get("last_name")), (p.get("bio") or {}).get("date_of_birth"))
+            and (
+                _folded(p.get("first_name")),
+                _folded(p.get("last_name")),
+                fhir_date((p.get("bio") or {}).get("date_of_birth")),
+            )
             == wanted
         ]
         return max(described, key=lambda p: int(p["id"]) if str(p["id"]).isdigit() else 0, default=None)

@@ -69,6 +69,8 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   patient, or 204 without a body.
 - ``gender_at="bio"|"top"``: a patient's gender served and taken in ``bio``, or at the
   patient's top level (``bio.gender`` then ignored).
+- ``birth_dates="date"|"datetime"``: ``bio.date_of_birth`` served as ``1964-05-03``, or as
+  a JavaScript ``Date``'s ``1964-05-03T00:00:00.000Z``.
 
 The pieces: ``routes`` (what each route checks and answers), ``store`` (the institution in
 memory, search, creates), ``render`` (clinic records -> NexHealth JSON), ``ids``, ``auth``

@@ -97,6 +97,7 @@ UnknownLocation = Literal["not_found", "empty"]
 UnknownGender = Literal["refused", "failed"]
 PatientOrder = Literal["oldest_first", "newest_first"]
 GenderAt = Literal["bio", "top"]
+BirthDates = Literal["date", "datetime"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
@@ -132,6 +133,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "unknown_gender": ("refused", "failed"),
     "patient_order": ("oldest_first", "newest_first"),
     "gender_at": ("bio", "top"),
+    "birth_dates": ("date", "datetime"),
 }
 
 
@@ -246,6 +248,10 @@ class Reading:
       goes is the implementer's choice. A gender sent where this reading does not take it is
       ignored, as other unknown fields are: a create then lacks its required gender (400
       ``["patient.gender is required"]``), an edit leaves it as it was.
+    - ``birth_dates``: ``bio.date_of_birth`` served as the docs show it, ``1964-05-03``
+      (``"date"``), or as the midnight UTC instant a JavaScript ``Date`` serializes to,
+      ``1964-05-03T00:00:00.000Z`` (``"datetime"``: Prisma's ``@db.Date``, a Mongoose
+      ``Date``; Node has no date-only type). Search and writes still take ``YYYY-MM-DD``.
     """
 
     patch_body: PatchBody = "nested"
@@ -281,6 +287,7 @@ class Reading:
     unknown_gender: UnknownGender = "refused"
     patient_order: PatientOrder = "oldest_first"
     gender_at: GenderAt = "bio"
+    birth_dates: BirthDates = "date"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

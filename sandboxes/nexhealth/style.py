@@ -9,7 +9,8 @@ that; ``styled`` rewrites a copy as the reading serves it, just before it is ser
 - person names decomposed (NFD) when names are stored so;
 - ``gender`` spelled as the ``genders`` reading spells it (``male``, ``M``);
 - a timestamp never set as Go's zero time (``0001-01-01T00:00:00Z``) under ``unset_times``;
-- a patient's ``gender`` out of ``bio``, at its top level, under ``gender_at="top"``.
+- a patient's ``gender`` out of ``bio``, at its top level, under ``gender_at="top"``;
+- ``date_of_birth`` as a midnight UTC instant under ``birth_dates="datetime"``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sandboxes.toolkit.phones import format_us_phone
 __all__ = ["count_bytes", "styled"]
 
 _MILLIS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PHONES = frozenset({"phone_number", "cell_phone_number", "home_phone_number"})
 _NAMES = frozenset({"first_name", "middle_name", "last_name", "name"})
 _TIMES = ("_time", "_at")  # the keys of timestamps (`end_time`, `checkin_at`, `last_sync_time`)
@@ -70,6 +72,8 @@ def _value(key: str, value: Any, reading: Reading) -> Any:
         return str(value) if reading.scalars == "strings" else value
     if not isinstance(value, str):
         return value
+    if key == "date_of_birth" and reading.birth_dates == "datetime" and _DATE.fullmatch(value):
+        value += "T00:00:00.000Z"  # a JavaScript Date: then written as the reading writes times
     if _MILLIS.fullmatch(value):
         if reading.timestamps == "offset":
             return value[:-1] + "+00:00"

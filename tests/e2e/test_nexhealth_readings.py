@@ -14,7 +14,8 @@ spelling not taken failing with a 500, as a Rails enum does) or `M`,
 a create answered with the new id only or with nothing, `count` as the records of the
 answer, pages numbered from 0, Express's HTML pages for unmatched routes and refused tokens,
 email search comparing the stored text exactly, `inactive` null for patients never marked,
-PATCH answered 204 without a body, Go's empty strings, and gender kept beside `bio`.
+PATCH answered 204 without a body, Go's empty strings, gender kept beside `bio`, and a date of
+birth served as a JavaScript Date's midnight instant.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "edit_answer": "no_content",
         "unset_times": "zero",  # Go's zero time for an end never recorded
         "nulls": "empty",  # and Go's zero string for a text never recorded
+        "birth_dates": "datetime",  # a JavaScript Date's midnight instant for a date of birth
     },
     "nested-wrapped-only": {
         "patient_envelope": "nested",
@@ -967,3 +969,38 @@ def test_a_gender_beside_bio_is_read_created_and_changed(gender_at: str) -> None
         updated = running.fhir.request("PUT", f"{BASE}/Patient/{pid}", json=changed, headers=JSON)
         assert updated.status_code == 200, updated.text
         assert running.fhir.get_ok(f"{BASE}/Patient/{pid}")["gender"] == "other"
+
+
+@pytest.mark.parametrize("birth_dates", ["date", "datetime"])
+def test_a_birth_date_served_as_an_instant_finds_created_and_strict_patients(birth_dates: str) -> None:
+    # Node has no date-only type: Prisma and Mongoose serve a date of birth as the midnight
+    # instant `1964-05-03T00:00:00.000Z`. A create answered without the patient is found by its
+    # email, names and birth date (it was a 502: "created the patient but ... nor could it be
+    # found"), and a strict tenant asks the location's list by the birth date whether a patient
+    # is there (it sent the instant, refused: a patient elsewhere was a 400, not a 404).
+    simulator = partial(
+        create_sandbox, rate_per_minute=RATE, birth_dates=birth_dates, create_answer="none", location_ids="absent"
+    )
+    options: dict[str, Any] = {"rate_per_minute": RATE, "location_strict": True}
+    live = live_patients(build_clinic())
+    here = [p for p in live if location_id_of(p.location_id) == LOCATION and p.birth_date]
+    elsewhere = [p for p in live if location_id_of(p.location_id) not in (LOCATION, None) and p.birth_date]
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options=options) as running:
+        body = {
+            "resourceType": "Patient",
+            "name": [{"family": "Instantborn", "given": ["Ada"]}],
+            "telecom": [
+                {"system": "email", "value": "instant.born@example.org"},
+                {"system": "phone", "value": "3125550647"},
+            ],
+            "birthDate": "1990-02-03",
+            "gender": "female",
+        }
+        created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+        assert created.status_code == 201, created.text
+        assert created.json()["birthDate"] == "1990-02-03"
+        for patient in here[:2]:
+            served = running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(patient.id)}")
+            assert served["birthDate"] == patient.birth_date.isoformat()
+        for patient in elsewhere[:2]:  # asked by chart number, email, then birth date: not here
+            assert running.fhir.get(f"{BASE}/Patient/{_fhir_id(patient.id)}").status_code == 404
