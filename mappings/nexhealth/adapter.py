@@ -41,11 +41,13 @@ Where the docs are silent
 - `phone_number` search: by digits, or as stored (formatted, `(516) 304-2196`) and matched
   only as that whole text. No term is found under both; phones send no term (GATEWAY).
 - `email` and `foreign_id` are sent as given (whole values) and `date_of_birth` for an exact
-  birth date only. Email is compared case-insensitively by FHIR, but a vendor matching it
-  exactly (a SQL `=`) would miss a stored `Ada@Example.org` asked as `ada@example.org`.
-  Which one this NexHealth is, is tried once (a listed patient's email asked in swapped
-  case); one comparing exactly is not asked by email, and an email search pages through the
-  location with the gateway filtering.
+  birth date only. The docs name neither `foreign_id` nor `date_of_birth` among the search's
+  parameters: NexHealth may ignore them (the gateway filters regardless) or refuse them (the
+  client leaves a refused one out and says so, as for one ignored: no total). Email is
+  compared case-insensitively by FHIR, but a vendor matching it exactly (a SQL `=`) would
+  miss a stored `Ada@Example.org` asked as `ada@example.org`. Which one this NexHealth is, is
+  tried once (a listed patient's email asked in swapped case); one comparing exactly is not
+  asked by email, and an email search pages through the location with the gateway filtering.
 - Patient update: the docs allow PATCH "prior to being inserted into the practice
   management system" (`foreign_id_type` is `nex` until then) and say later edits "will be
   overwritten" at the next sync. So the patient is read first; anything but `nex` is a 409

@@ -71,6 +71,8 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   patient's top level (``bio.gender`` then ignored).
 - ``birth_dates="date"|"datetime"``: ``bio.date_of_birth`` served as ``1964-05-03``, or as
   a JavaScript ``Date``'s ``1964-05-03T00:00:00.000Z``.
+- ``undocumented_params="taken"|"refused"``: ``GET /patients`` takes every parameter it
+  knows, or refuses (400 ``"foreign_id" is not allowed``) those the docs do not name.
 
 The pieces: ``routes`` (what each route checks and answers), ``store`` (the institution in
 memory, search, creates), ``render`` (clinic records -> NexHealth JSON), ``ids``, ``auth``

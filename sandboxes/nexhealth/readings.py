@@ -98,6 +98,7 @@ UnknownGender = Literal["refused", "failed"]
 PatientOrder = Literal["oldest_first", "newest_first"]
 GenderAt = Literal["bio", "top"]
 BirthDates = Literal["date", "datetime"]
+UndocumentedParams = Literal["taken", "refused"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
@@ -134,6 +135,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "patient_order": ("oldest_first", "newest_first"),
     "gender_at": ("bio", "top"),
     "birth_dates": ("date", "datetime"),
+    "undocumented_params": ("taken", "refused"),
 }
 
 
@@ -252,6 +254,13 @@ class Reading:
       (``"date"``), or as the midnight UTC instant a JavaScript ``Date`` serializes to,
       ``1964-05-03T00:00:00.000Z`` (``"datetime"``: Prisma's ``@db.Date``, a Mongoose
       ``Date``; Node has no date-only type). Search and writes still take ``YYYY-MM-DD``.
+    - ``undocumented_params``: ``GET /patients`` takes the parameters the simulator knows
+      (``"taken"``; unknown ones ignored with a warning), or, under ``"refused"``, only those
+      the docs name (``subdomain``, ``location_id``, ``page``, ``per_page``, ``new_patient``,
+      ``include_upcoming_appts``, ``location_strict``, ``name``, ``email``, ``phone_number``,
+      ``inactive``, ``non_patient``): any other, ``foreign_id`` and ``date_of_birth`` among
+      them, is a 400 ``["\"foreign_id\" is not allowed"]``, as a Joi query schema written
+      from the docs answers (Joi refuses unknown keys unless told otherwise).
     """
 
     patch_body: PatchBody = "nested"
@@ -288,6 +297,7 @@ class Reading:
     patient_order: PatientOrder = "oldest_first"
     gender_at: GenderAt = "bio"
     birth_dates: BirthDates = "date"
+    undocumented_params: UndocumentedParams = "taken"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -42,6 +42,9 @@ _LIST_PARAMS = frozenset({"subdomain", "location_id", "page", "per_page"})
 _PATIENT_PARAMS = _LIST_PARAMS | {"location_strict", "new_patient", "non_patient", "inactive",
                                   "include_upcoming_appts", "name", "email", "phone_number",
                                   "date_of_birth", "foreign_id"}  # fmt: skip
+# The parameters the docs name for `GET /patients` (getting-started's request, the patients page).
+_DOCUMENTED_PATIENT_PARAMS = _LIST_PARAMS | {"new_patient", "include_upcoming_appts", "location_strict", "name",
+                                             "email", "phone_number", "inactive", "non_patient"}  # fmt: skip
 _ONE_PATIENT_PARAMS = frozenset({"subdomain", "location_id", "include_upcoming_appts"})
 _CREATE_PARAMS = frozenset({"subdomain", "location_id"})
 _NOT_EDITED = "Patient not found"
@@ -204,6 +207,10 @@ class NexHealthApi:
     # ---- patients
 
     async def list_patients(self, request: Request) -> Response:
+        if self.reading.undocumented_params == "refused":  # a Joi schema of the documented ones
+            refused = [name for name in dict.fromkeys(request.query_params) if name not in _DOCUMENTED_PATIENT_PARAMS]
+            if refused:
+                raise ApiError(400, [f'"{name}" is not allowed' for name in refused])
         params = QueryParameters(request.query_params, _PATIENT_PARAMS)
         location = self.scope(params)
         strict = bool(params.boolean("location_strict"))

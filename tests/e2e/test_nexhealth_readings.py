@@ -14,8 +14,9 @@ spelling not taken failing with a 500, as a Rails enum does) or `M`,
 a create answered with the new id only or with nothing, `count` as the records of the
 answer, pages numbered from 0, Express's HTML pages for unmatched routes and refused tokens,
 email search comparing the stored text exactly, `inactive` null for patients never marked,
-PATCH answered 204 without a body, Go's empty strings, gender kept beside `bio`, and a date of
-birth served as a JavaScript Date's midnight instant.
+PATCH answered 204 without a body, Go's empty strings, gender kept beside `bio`, a date of
+birth served as a JavaScript Date's midnight instant, and the search parameters the docs do not
+name (`foreign_id`, `date_of_birth`) refused.
 """
 
 from __future__ import annotations
@@ -114,6 +115,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "emails": "exact",
         "genders": "upper",  # a Go enum's constant names: the clean-room round's creates and edits were refused
         "unknown_subdomain": "not_found",
+        "undocumented_params": "refused",  # a Joi query schema: `"foreign_id" is not allowed`
     },
 }
 
@@ -1004,3 +1006,27 @@ def test_a_birth_date_served_as_an_instant_finds_created_and_strict_patients(bir
             assert served["birthDate"] == patient.birth_date.isoformat()
         for patient in elsewhere[:2]:  # asked by chart number, email, then birth date: not here
             assert running.fhir.get(f"{BASE}/Patient/{_fhir_id(patient.id)}").status_code == 404
+
+
+@pytest.mark.parametrize("undocumented_params", ["taken", "refused"])
+def test_search_parameters_the_docs_do_not_name_may_be_refused(undocumented_params: str) -> None:
+    # The docs name no `foreign_id` or `date_of_birth` among the patient search's parameters:
+    # a Joi query schema written from them refuses both (400 `"foreign_id" is not allowed`).
+    # Every search by chart number or birth date was that 400, and so was a strict tenant's
+    # read of a patient its location's list did not show by chart number or email.
+    simulator = partial(
+        create_sandbox, rate_per_minute=RATE, undocumented_params=undocumented_params, location_ids="absent"
+    )
+    live = live_patients(build_clinic())
+    one = live[len(live) // 2]
+    assert one.birth_date is not None
+    born = sorted(_fhir_id(p.id) for p in live if p.birth_date == one.birth_date)
+    elsewhere = next(p for p in live if location_id_of(p.location_id) not in (LOCATION, None))
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        found = running.fhir.search_all(f"{BASE}/Patient", identifier=one.chart_number, _count=3)
+        assert [r["id"] for r in found] == [_fhir_id(one.id)]
+        by_birth = running.fhir.search_all(f"{BASE}/Patient", birthdate=one.birth_date.isoformat(), _count=100)
+        assert sorted(r["id"] for r in by_birth) == born
+    strict = {"rate_per_minute": RATE, "location_strict": True}
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options=strict) as running:
+        assert running.fhir.get(f"{BASE}/Patient/{_fhir_id(elsewhere.id)}").status_code == 404
