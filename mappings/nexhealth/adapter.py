@@ -23,7 +23,9 @@ Where the docs are silent
   field (`VendorModel`: the others are drift, logged by path and counted, never by value).
 - Field types: ids, flags and `count` may be numbers and booleans or strings of them
   (`"id": "415"`, `"inactive": "false"`, `"count": "12"`); text fields may be numbers;
-  optional fields `null` or absent; timestamps `.007Z`, `+00:00` or without a fraction.
+  optional fields `null`, absent or empty texts; timestamps `.007Z`, `+00:00` or without a
+  fraction; a date of birth `1964-05-03` or the midnight instant of one (a JavaScript Date,
+  `1964-05-03T00:00:00.000Z`: compared, and sent, as the date); gender in `bio` or beside it.
   A record that still cannot be read (no usable id, a flag that is no boolean, an
   appointment without a readable `start_time`) is left out of its page, which carries a
   warning (OperationOutcome entry) naming its vendor id and field, and no total; reading
@@ -39,11 +41,13 @@ Where the docs are silent
 - `phone_number` search: by digits, or as stored (formatted, `(516) 304-2196`) and matched
   only as that whole text. No term is found under both; phones send no term (GATEWAY).
 - `email` and `foreign_id` are sent as given (whole values) and `date_of_birth` for an exact
-  birth date only. Email is compared case-insensitively by FHIR, but a vendor matching it
-  exactly (a SQL `=`) would miss a stored `Ada@Example.org` asked as `ada@example.org`.
-  Which one this NexHealth is, is tried once (a listed patient's email asked in swapped
-  case); one comparing exactly is not asked by email, and an email search pages through the
-  location with the gateway filtering.
+  birth date only. The docs name neither `foreign_id` nor `date_of_birth` among the search's
+  parameters: NexHealth may ignore them (the gateway filters regardless) or refuse them (the
+  client leaves a refused one out and says so, as for one ignored: no total). Email is
+  compared case-insensitively by FHIR, but a vendor matching it exactly (a SQL `=`) would
+  miss a stored `Ada@Example.org` asked as `ada@example.org`. Which one this NexHealth is, is
+  tried once (a listed patient's email asked in swapped case); one comparing exactly is not
+  asked by email, and an email search pages through the location with the gateway filtering.
 - Patient update: the docs allow PATCH "prior to being inserted into the practice
   management system" (`foreign_id_type` is `nex` until then) and say later edits "will be
   overwritten" at the next sync. So the patient is read first; anything but `nex` is a 409
@@ -133,6 +137,7 @@ from gateway.search import planning as q
 from gateway.search.model import SearchQuery, TokenValue
 from gateway.upstream.tentative import tentative
 from mappings.bookable import bookable_end
+from mappings.fhirjson import fhir_date
 from mappings.ids import is_int_id
 from mappings.nexhealth.capabilities import ENCOUNTER, PATIENT
 from mappings.nexhealth.client import Duplicate, Envelope, NexHealthClient, NoRoute
@@ -140,9 +145,13 @@ from mappings.nexhealth.encounter import encounter_to_fhir
 from mappings.nexhealth.options import NexHealthOptions
 from mappings.nexhealth.patient import (
     GENDER_SPELLINGS,
+    GenderAt,
+    gender_at,
+    gender_of,
     patient_from_fhir,
     patient_to_fhir,
     served_spelling,
+    with_gender_at,
     with_gender_spelling,
 )
 from mappings.nexhealth.shapes import (
@@ -218,10 +227,13 @@ class NexHealthAdapter:
         self._patch_shape: PatchShape | None = None
         self._create_shape: PatchShape | None = None
         self._gender_spelling: int | None = None
+        # Where a write's gender goes, `bio` or beside it, as NexHealth took it (None: not yet).
+        self._gender_at: GenderAt | None = None
         # The spelling of gender NexHealth has been seen serving (an index of GENDER_SPELLINGS),
         # tried first by writes; whether NexHealth has answered the page a write listed to see
         # it; and the lock that makes concurrent first writes wait for that one page.
         self._served_spelling: int | None = None
+        self._served_gender_at: GenderAt | None = None  # where that gender was: tried first too
         self._spelling_looked_up = False
         self._spelling_lock = asyncio.Lock()
         # Whether NexHealth's `count` has shown itself a total (it once differed from the records
@@ -281,14 +293,16 @@ class NexHealthAdapter:
         return patients, tuple(u.describe("Patient") for u in problems), len(raw)
 
     def _see_genders(self, patients: Sequence[dict[str, Any]]) -> None:
-        """Remember the spelling of `bio.gender` NexHealth serves, once one shows it: the one its
-        writes are most likely to take (see `_spellings`)."""
+        """Remember the spelling of the gender NexHealth serves, and where it serves it (`bio`, or
+        beside it), once a patient shows them: what its writes are most likely to take (see
+        `_spellings`, `_placements`)."""
         if self._served_spelling is not None:
             return
         for patient in patients:
-            spelling = served_spelling((patient.get("bio") or {}).get("gender"))
+            spelling = served_spelling(gender_of(patient))
             if spelling is not None:
                 self._served_spelling = spelling
+                self._served_gender_at = gender_at(patient)
                 return
 
     async def _check_scope(self) -> str | None:
@@ -418,7 +432,9 @@ class NexHealthAdapter:
             return int(self.client.location_id) in patient["location_ids"]
         bio = patient.get("bio") or {}
         terms = [("foreign_id", patient.get("foreign_id")), ("email", patient.get("email"))]
-        terms.append(("date_of_birth", bio.get("date_of_birth")))
+        # As a date, as the docs show it, whatever NexHealth serves (a JavaScript Date's
+        # `1964-05-03T00:00:00.000Z`): the list may take only `YYYY-MM-DD`.
+        terms.append(("date_of_birth", fhir_date(bio.get("date_of_birth"))))
         wanted = str(patient["id"])
         for name, value in terms:
             if not value:
@@ -791,36 +807,56 @@ class NexHealthAdapter:
     ) -> tuple[dict[str, Any], PatchShape]:
         """Send a patient's `fields` (with `extra` beside them) in each body shape of `shapes`
         and each gender spelling not yet ruled out, until NexHealth takes one that `accept`
-        reads a patient from: that patient and the shape. A refusal (400/422) naming the gender
-        tries its next spelling, any other the next shape; `_Refused` when none is taken."""
+        reads a patient from: that patient and the shape. A refusal (400/422) objecting to the
+        gender's value tries its next spelling; one wanting only the gender (or refusing it
+        where it was sent) sends it on the other side of `bio`; any other tries the next shape.
+        `_Refused` when none is taken."""
         spellings = await self._spellings(fields)
+        has_gender = bool((fields.get("bio") or {}).get("gender"))
         refusals: list[InvalidRequest] = []
         for shape in shapes:
-            for spelling in spellings:
-                sent = with_gender_spelling(fields, spelling)
-                body = {**extra, "patient": sent} if shape == "nested" else {**extra, **sent}
-                try:
-                    envelope = await self.client.request(method, path, json=body)
-                except NoRoute:  # not the API's "no such patient": the route is not there
-                    raise UpstreamError(
-                        f"NexHealth answered the patient {method} with a 404 page that is not its API's "
-                        "answer (no envelope): it may not take this write"
-                    ) from None
-                except InvalidRequest as exc:
-                    refusals.append(exc)
-                    # Another spelling only changes a body that holds a gender (the review: a
-                    # PATCH without one was sent again unchanged, three times).
-                    if _refuses_gender(exc.diagnostics) and (fields.get("bio") or {}).get("gender"):
-                        continue
+            for place in self._placements(has_gender):
+                refused: _GenderRefusal | None = None
+                for spelling in spellings:
+                    sent = with_gender_at(with_gender_spelling(fields, spelling), place)
+                    body = {**extra, "patient": sent} if shape == "nested" else {**extra, **sent}
+                    try:
+                        envelope = await self.client.request(method, path, json=body)
+                    except NoRoute:  # not the API's "no such patient": the route is not there
+                        raise UpstreamError(
+                            f"NexHealth answered the patient {method} with a 404 page that is not its API's "
+                            "answer (no envelope): it may not take this write"
+                        ) from None
+                    except InvalidRequest as exc:
+                        refusals.append(exc)
+                        # Another spelling or place only changes a body that holds a gender (the
+                        # review: a PATCH without one was sent again unchanged, three times).
+                        refused = _gender_refusal(exc.diagnostics) if has_gender else None
+                        if refused == "value":
+                            continue
+                        break
+                    result = await accept(envelope, sent)
+                    if result is None:
+                        refusals.append(InvalidRequest("NexHealth answered without applying the change"))
+                        refused = None
+                        break
+                    if has_gender:
+                        self._gender_spelling, self._gender_at = spelling, place
+                    return result, shape
+                if refused != "place":  # the other place changes nothing this refusal objects to
                     break
-                result = await accept(envelope, sent)
-                if result is None:
-                    refusals.append(InvalidRequest("NexHealth answered without applying the change"))
-                    break
-                if (fields.get("bio") or {}).get("gender"):
-                    self._gender_spelling = spelling
-                return result, shape
         raise _Refused(refusals)
+
+    def _placements(self, has_gender: bool) -> list[GenderAt]:
+        """Where a write's gender is tried, in order: where NexHealth took it before, else where
+        it serves it, else in `bio` (the docs show `bio` holding the other demographics) and
+        then beside it. The docs show gender in neither of their patient shapes."""
+        if not has_gender:
+            return ["bio"]
+        if self._gender_at is not None:
+            return [self._gender_at]
+        first: GenderAt = self._served_gender_at or "bio"
+        return [first, "top" if first == "bio" else "bio"]
 
     async def _spellings(self, fields: dict[str, Any]) -> list[int]:
         """The gender spellings (indexes of GENDER_SPELLINGS) a write of `fields` tries, in order:
@@ -879,16 +915,22 @@ class NexHealthAdapter:
         params: dict[str, str | int] = {"email": sent["email"], "per_page": MAX_PAGE_SIZE}
         envelope = await self._patient_list(params)
         patients, _, _ = self._patients(envelope.data) if envelope is not None else ([], (), 0)
+        # The birth date compared as a date: NexHealth may serve the midnight instant of one
+        # (`1964-05-03T00:00:00.000Z`, a JavaScript Date).
         wanted = (
             _folded(sent.get("first_name")),
             _folded(sent.get("last_name")),
-            (sent.get("bio") or {}).get("date_of_birth"),
+            fhir_date((sent.get("bio") or {}).get("date_of_birth")),
         )
         described = [
             p
             for p in patients
             if (p.get("email") or "").lower() == sent["email"].lower()
-            and (_folded(p.get("first_name")), _folded(p.get("last_name")), (p.get("bio") or {}).get("date_of_birth"))
+            and (
+                _folded(p.get("first_name")),
+                _folded(p.get("last_name")),
+                fhir_date((p.get("bio") or {}).get("date_of_birth")),
+            )
             == wanted
         ]
         return max(described, key=lambda p: int(p["id"]) if str(p["id"]).isdigit() else 0, default=None)
@@ -1013,13 +1055,23 @@ class _Refused(Exception):
         self.errors = errors
 
 
-def _refuses_gender(diagnostics: str) -> bool:
-    """Whether a refusal objects to the gender's value (not to its absence, as a refusal of
-    the whole body shape does: "bio.gender is required")."""
-    return any(
-        "gender" in part.lower() and not any(w in part.lower() for w in ("required", "missing", "blank"))
-        for part in diagnostics.split(";")
-    )
+_GenderRefusal = Literal["value", "place"]
+# Words of a refusal of where a field is (absent where it is wanted, unknown where it was sent),
+# not of its value: Rails' "can't be blank", Joi's "is required" and "is not allowed".
+_PLACE_WORDS = ("required", "missing", "blank", "not allowed", "unpermitted", "not permitted")
+
+
+def _gender_refusal(diagnostics: str) -> _GenderRefusal | None:
+    """What a refusal objects to about the gender: its value (`"value"`: "bio.gender must be one
+    of ..."); or only where it is (`"place"`: "patient.gender is required", and nothing else
+    wanted, which a refusal of the whole body shape also wants); or nothing (None)."""
+    parts = [part.lower() for part in diagnostics.split(";") if part.strip()]
+    about = [part for part in parts if "gender" in part]
+    if any(not any(w in part for w in _PLACE_WORDS) for part in about):
+        return "value"
+    if about and len(about) == len(parts):
+        return "place"
+    return None
 
 
 def _lost(not_stored: list[str], sent: Resource, served: Resource) -> list[str]:
@@ -1036,6 +1088,8 @@ _EDITED = ("first_name", "last_name", "email", "bio.date_of_birth", "bio.phone_n
 
 
 def _field(record: dict[str, Any], path: str) -> Any:
+    if path == "bio.gender":  # in `bio`, or beside it
+        return gender_of(record)
     head, _, tail = path.partition(".")
     value = record.get(head)
     return (value or {}).get(tail) if tail else value

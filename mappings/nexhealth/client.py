@@ -7,7 +7,12 @@
   nor token is ever logged.
 - Every call sends the version header and the tenant's `subdomain`/`location_id`. The docs
   give `per_page` no bound: one refused as too large (a 400 naming `per_page`) is asked
-  again smaller, and that size is the most asked of that list (path) from then on.
+  again smaller, and that size is the most asked of that list (path) from then on. Nor do
+  they name `foreign_id` or `date_of_birth` among the patient search's parameters: a search
+  parameter NexHealth refuses (a 400 naming it: a Joi schema's `"foreign_id" is not
+  allowed`) is left out and the call asked again, as if NexHealth had ignored it (a warning
+  comes back, as for one it ignores, and the gateway filters the wider answer); one refused
+  as unknown is left out of that list's later calls too.
 - The envelope `{code, description, error, data, count}` is unwrapped here and only here:
   `code: false` or a non-empty `error` is an error even under HTTP 200, and a `description`
   saying a parameter was ignored comes back as a warning for the adapter to weigh. An error
@@ -28,7 +33,7 @@ import logging
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import jwt
@@ -115,6 +120,8 @@ class NexHealthClient:
         # none refused there). The docs give `per_page` no bound; a validator may refuse beyond
         # its own, which may differ by list: one list's limit is not another's.
         self._max_per_page: dict[str, int] = {}
+        # The search parameters NexHealth refused as unknown, by path: left out from then on.
+        self._refused_params: dict[str, set[str]] = {}
         self._tokens = TokenCache(
             self._authenticate, clock=self._clock, shared=SharedTokens.of(config), name=config.context.tenant
         )
@@ -146,18 +153,33 @@ class NexHealthClient:
         self, method: str, path: str, *, params: Mapping[str, str | int] | None = None, json: Any = None
     ) -> Envelope:
         """One call; a `per_page` NexHealth refuses as too large is asked again smaller, and the
-        size it took is the most asked from then on."""
+        size it took is the most asked from then on; a search parameter it refuses is left out
+        (see the module's docstring), with a warning in the answer."""
         asked = dict(params or {})
+        left_out: list[str] = []
         while True:
             sent = self._within_page_limit(path, asked)
+            unknown = [name for name in self._refused_params.get(path, ()) if name in sent]
+            sent = {name: value for name, value in sent.items() if name not in unknown}
             try:
-                return await self._request(method, path, sent, json)
+                answer = await self._request(method, path, sent, json)
             except InvalidRequest as refused:
                 smaller = _smaller_page(sent.get("per_page"), refused.diagnostics)
-                if smaller is None:
+                named = _refused_parameter(sent, refused.diagnostics) if method == "GET" else None
+                if smaller is not None:
+                    log.info("NexHealth refused per_page=%s; asking at most %d a page", sent["per_page"], smaller)
+                    self._max_per_page[path] = smaller
+                elif named is not None:
+                    log.info("NexHealth refused the search parameter %s; the gateway filters without it", named)
+                    left_out.append(named)
+                    del asked[named]
+                    if _says_unknown(refused.diagnostics):  # it will be again: not sent there any more
+                        self._refused_params.setdefault(path, set()).add(named)
+                else:
                     raise
-                log.info("NexHealth refused per_page=%s; asking at most %d a page", sent["per_page"], smaller)
-                self._max_per_page[path] = smaller
+                continue
+            said = [f"Ignored refused parameter: {name}" for name in (*left_out, *unknown)]
+            return replace(answer, warnings=[*answer.warnings, *said]) if said else answer
 
     def _within_page_limit(self, path: str, params: dict[str, str | int]) -> dict[str, str | int]:
         size, most = params.get("per_page"), self._max_per_page.get(path)
@@ -237,6 +259,24 @@ def _retry_after(value: str) -> int:
     return int(throttled.headers.get("Retry-After", "1"))
 
 
+# Search parameters a refusal may name that a call can do without: the patient search's
+# narrowing terms, by each of which the gateway filters whatever NexHealth answers.
+_NARROWING = ("foreign_id", "date_of_birth", "email", "phone_number", "inactive")
+# Words of a refusal of a parameter as unknown (Joi's "is not allowed", pydantic's "Extra
+# inputs are not permitted"), not of its value.
+_UNKNOWN_WORDS = ("not allowed", "not permitted", "unknown", "unsupported", "unrecognized")
+
+
+def _refused_parameter(sent: Mapping[str, str | int], message: str) -> str | None:
+    """The narrowing search parameter of `sent` that a refusal's `message` names, if any."""
+    words = set(re.findall(r"[a-z_]+", message.lower()))
+    return next((name for name in _NARROWING if name in sent and name in words), None)
+
+
+def _says_unknown(message: str) -> bool:
+    return any(w in message.lower() for w in _UNKNOWN_WORDS)
+
+
 # Page sizes tried, largest first, after a refused `per_page` whose message names no smaller one.
 _PAGE_SIZES = (500, 250, 200, 100, 50, 25, 20, 10, 5, 1)
 
@@ -292,10 +332,17 @@ def _unwrap(response: UpstreamResponse, method: str = "GET") -> Envelope:
     description = _messages(body.get("description"))
     if failed:
         # The docs show the messages in `error` (a list); some answers carry one string there,
-        # or only a `description`: all are read.
-        raise _error(response.status, errors or description)
+        # or only a `description`: all are read. The docs show no error body, so an error may
+        # come without the envelope, as its framework writes it: FastAPI's and Django REST
+        # Framework's `{"detail": ...}`, Express's `{"message": ...}`. Read too: a duplicate
+        # or a refused `per_page` is known by its words.
+        raise _error(response.status, errors or description or _messages({k: body.get(k) for k in _BARE}))
     warnings = [w for w in description if "ignor" in w.lower()]
     return Envelope(body.get("data"), _count(body.get("count")), warnings)
+
+
+# Where frameworks put an error's words when the answer is not NexHealth's envelope.
+_BARE = ("detail", "message", "errors")
 
 
 def _messages(value: Any) -> list[str]:
@@ -309,7 +356,7 @@ def _messages(value: Any) -> list[str]:
                 if item not in (None, "")]  # fmt: skip
     if isinstance(value, dict):
         return [
-            m if key in ("message", "messages", "detail", "error", "description") else f"{key} {m}"
+            m if key in ("message", "messages", "detail", "error", "errors", "description") else f"{key} {m}"
             for key, item in value.items()
             if item not in (None, "", False)  # `{"message": null}` says nothing
             for m in _messages(item if isinstance(item, dict | list | str) else str(item))

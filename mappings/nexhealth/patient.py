@@ -1,6 +1,8 @@
 """NexHealth patients ⇄ US Core Patient (pure).
 
-Gender: NexHealth knows Male, Female and Other. FHIR `unknown` has no NexHealth value, so a
+Gender: NexHealth knows Male, Female and Other. The docs show it in neither of their patient
+shapes: it is read from `bio.gender`, else from a `gender` beside `bio` (`gender_of`), and a
+write sends it where NexHealth serves it (`with_gender_at`). FHIR `unknown` has no NexHealth value, so a
 create with it is refused rather than guessed; a NexHealth patient without gender reads as
 `unknown`. The docs make gender required on create (nexhealth-patients.txt, "Creating a New
 Patient") but never show its values: `Male`, `male`, `M` and `MALE` are all read, and a
@@ -14,7 +16,7 @@ NexHealth has inserted the patient there (`foreign_id_type` other than `nex`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from gateway.contract import TenantContext
 from gateway.errors import Unprocessable
@@ -32,6 +34,7 @@ GENDER_SPELLINGS: tuple[dict[str, str], ...] = (
     # the docs never list gender's values, and such an implementation refuses every other spelling.
     {"Male": "MALE", "Female": "FEMALE", "Other": "OTHER"},
 )
+GenderAt = Literal["bio", "top"]  # a patient's gender in `bio`, or beside it
 # What a NexHealth create can carry; anything else a client sends is not stored there.
 STORED_ON_CREATE = frozenset({"resourceType", "id", "meta", "text", "name", "telecom", "birthDate", "gender"})
 
@@ -70,7 +73,7 @@ def patient_to_fhir(p: dict[str, Any], ctx: TenantContext) -> dict[str, Any]:
             "active": not p.get("inactive", False),
             "name": [compact({"use": "official", "family": p.get("last_name") or None, "given": given})],
             "telecom": phones + ([{"system": "email", "value": p["email"]}] if p.get("email") else []),
-            "gender": GENDER_FROM_VENDOR.get((bio.get("gender") or "").lower(), "unknown"),
+            "gender": GENDER_FROM_VENDOR.get((gender_of(p) or "").lower(), "unknown"),
             "birthDate": fhir_date(bio.get("date_of_birth")),
             "address": [address] if address else [],
         }
@@ -134,6 +137,27 @@ def patient_from_fhir(resource: dict[str, Any], provider_id: int) -> tuple[dict[
     ):
         unstored.append("Patient.telecom (only one email and one phone are kept)")
     return body, unstored
+
+
+def gender_of(patient: dict[str, Any]) -> Any:
+    """A NexHealth patient's gender: in `bio`, else beside it."""
+    return (patient.get("bio") or {}).get("gender") or patient.get("gender")
+
+
+def gender_at(patient: dict[str, Any]) -> GenderAt | None:
+    """Where a served patient's gender is (None: it has none)."""
+    if (patient.get("bio") or {}).get("gender"):
+        return "bio"
+    return "top" if patient.get("gender") else None
+
+
+def with_gender_at(fields: dict[str, Any], where: GenderAt) -> dict[str, Any]:
+    """A create or edit's patient `fields` (gender in `bio`) with the gender moved beside
+    `bio` when `where` is "top"."""
+    bio = fields.get("bio") or {}
+    if where == "bio" or "gender" not in bio:
+        return fields
+    return {**fields, "gender": bio["gender"], "bio": {k: v for k, v in bio.items() if k != "gender"}}
 
 
 def served_spelling(gender: Any) -> int | None:

@@ -12,7 +12,8 @@ Containers (`data`): the docs show lists three ways and never a single-record an
 Records: every field the docs (or the simulator, for what they do not show) name is declared,
 so that only truly unknown fields are drift (`gateway.contract.Drift`). Numbers and booleans
 may come as strings (`"id": "415"`, `"inactive": "false"`: pydantic's lax mode reads them),
-text fields may come as numbers, optional fields may be `null` or absent. Only what cannot
+text fields may come as numbers, optional fields may be `null`, absent or (a Go struct's
+zero `string`, a `NOT NULL DEFAULT ''` column) an empty text, read as no value. Only what cannot
 mean anything makes a record unreadable: no usable id, a flag that is no boolean, an
 appointment without a readable `start_time` or `patient_id`, `bio` that is no object. An
 unreadable record is reported (`Unreadable`: its vendor id when known, the field path and the
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from pydantic import ValidationError, field_validator
+from pydantic import ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
 from gateway.contract import Drift, VendorModel
@@ -48,7 +49,19 @@ __all__ = [
 M = TypeVar("M", bound=VendorModel)
 
 
-class VendorBio(VendorModel):
+class _BlankIsNoValue(VendorModel):
+    """A record whose empty texts are no values: FHIR has no empty string (R4 JSON: a string
+    holds at least one character), and `""` for a city or a middle name says none is known."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_no_value(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            return raw
+        return {key: None if isinstance(value, str) and not value.strip() else value for key, value in raw.items()}
+
+
+class VendorBio(_BlankIsNoValue):
     date_of_birth: Text = None
     phone_number: Text = None
     gender: Text = None
@@ -74,7 +87,7 @@ class VendorUpcoming(VendorModel):
     confirmed: Any = None
 
 
-class VendorPatient(VendorModel):
+class VendorPatient(_BlankIsNoValue):
     id: int
     email: Text = None
     first_name: Text = None
@@ -92,6 +105,9 @@ class VendorPatient(VendorModel):
     guarantor_id: Any = None
     unsubscribe_sms: Any = None
     location_ids: list[int] | None = None
+    # The docs make gender required on create but show it in neither patient shape: it may be
+    # kept beside `bio` rather than in it (`bio.gender`).
+    gender: Text = None
     upcoming_appts: list[VendorUpcoming] | None = None
     procedures: Any = None
     insurance_coverages: Any = None
@@ -108,7 +124,7 @@ class VendorPatient(VendorModel):
     last_sync: Any = None
 
 
-class VendorAppointment(VendorModel):
+class VendorAppointment(_BlankIsNoValue):
     id: int
     patient_id: int
     start_time: str
@@ -142,7 +158,7 @@ class VendorAppointment(VendorModel):
         return value
 
 
-class VendorProvider(VendorModel):
+class VendorProvider(_BlankIsNoValue):
     id: int
     email: Any = None
     first_name: Any = None

@@ -34,14 +34,15 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   a substring; every query word or any).
 - ``phones="digits"|"as_stored"``: phones stored, served and matched as digits, or
   formatted (``(516) 304-2196``), ``phone_number`` then matching that text only.
-- ``error_body="list"|"string"|"description"|"object"``: an error's messages in ``error``
-  as a list, as one string, only in ``description`` (``error`` null), or as
-  ``{"base": [...]}``.
+- ``error_body="list"|"string"|"description"|"object"|"detail"``: an error's messages in
+  ``error`` as a list, as one string, only in ``description`` (``error`` null), as
+  ``{"base": [...]}``, or without the envelope as FastAPI and DRF answer, ``{"detail": "..."}``.
 - ``timestamps="millis"|"offset"|"seconds"``: ``...57.007Z``, ``...57.007+00:00`` or
   ``...57Z``.
 - ``scalars="native"|"strings"``: numbers and booleans (ids, flags, ``count``) as JSON
   numbers and booleans, or as strings (``"id": "415"``, ``"inactive": "false"``).
-- ``nulls="null"|"absent"``: an optional field without a value is ``null`` or left out.
+- ``nulls="null"|"absent"|"empty"``: an optional field without a value is ``null`` or left
+  out; or a text field without one is ``""`` (Go's zero string).
 - ``count="number"|"absent"``: lists carry ``count``, or not.
 - ``past_end="empty"|"last"``: a page past the end is empty, or the last page again.
 - ``count="page"``: ``count`` is the number of records in the answer, not the total.
@@ -66,6 +67,12 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   fourth active patient, in neither ``inactive`` filter (as SQL compares a null).
 - ``edit_answer="patient"|"no_content"``: ``PATCH /patients/{id}`` answers with the
   patient, or 204 without a body.
+- ``gender_at="bio"|"top"``: a patient's gender served and taken in ``bio``, or at the
+  patient's top level (``bio.gender`` then ignored).
+- ``birth_dates="date"|"datetime"``: ``bio.date_of_birth`` served as ``1964-05-03``, or as
+  a JavaScript ``Date``'s ``1964-05-03T00:00:00.000Z``.
+- ``undocumented_params="taken"|"refused"``: ``GET /patients`` takes every parameter it
+  knows, or refuses (400 ``"foreign_id" is not allowed``) those the docs do not name.
 
 The pieces: ``routes`` (what each route checks and answers), ``store`` (the institution in
 memory, search, creates), ``render`` (clinic records -> NexHealth JSON), ``ids``, ``auth``

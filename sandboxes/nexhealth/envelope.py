@@ -3,7 +3,7 @@
 Success: ``{"code": true, "description": ..., "error": [], "data": ...}`` plus ``"count"`` on
 lists only; errors: ``{"code": false, "description": null, "error": [...], "data": null}``
 (``error_body`` of ``readings.Reading``: the messages may instead be one string, or only the
-``description``).
+``description``, or a bare ``{"detail": "..."}`` without the envelope).
 Both are sent as ``application/json`` (what Rails' ``render json:`` sends), whatever the
 ``Accept`` header asked for.
 """
@@ -29,6 +29,8 @@ def envelope(status: int, data: bytes, description: bytes, count: int | bytes | 
 
 
 def error_envelope(status: int, messages: list[str], style: ErrorBody = "list") -> Response:
+    if style == "detail":  # no envelope: FastAPI's HTTPException, DRF's APIException
+        return Response(orjson.dumps({"detail": "; ".join(messages)}), status_code=status, media_type=CONTENT_TYPE)
     if style == "string":
         fields: dict[str, object] = {"description": None, "error": "; ".join(messages)}
     elif style == "description":

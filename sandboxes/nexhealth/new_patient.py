@@ -5,7 +5,8 @@
 missing or blank field (one ``"<path> is required"`` each), then every bad format, each as
 one 400 listing all of its kind. Under the ``create_body="flat"`` reading the patient fields
 are at the top level and ``provider`` is optional (None: the caller picks one); the
-``genders`` reading says which spellings of ``bio.gender`` are taken.
+``genders`` reading says which spellings of ``bio.gender`` are taken, and ``gender_at`` whether
+gender is taken in ``bio`` or beside it (``"top"``: ``patient.gender``; ``bio.gender`` ignored).
 """
 
 from __future__ import annotations
@@ -49,13 +50,19 @@ class NewPatient:
     gender: str  # one of GENDERS
 
 
+# Where each ``gender_at`` reading takes gender; its value is kept as ``bio.gender`` either way.
+_GENDER_PATHS = {"bio": "bio.gender", "top": "gender"}
+_KEYS = {"gender": "bio.gender"}
+
+
 def _object(value: Any) -> JsonObject:
     return value if isinstance(value, dict) else {}
 
 
-def _required_fields(body: JsonObject, flat: bool) -> dict[str, str]:
+def _required_fields(body: JsonObject, flat: bool, gender_at: str = "bio") -> dict[str, str]:
     """Each required field's path -> its trimmed text (integers written out); 400 when any is
-    missing. Paths are named as the body has them (``patient.`` only in the nested body)."""
+    missing. Paths are named as the body has them (``patient.`` only in the nested body;
+    ``gender`` beside ``bio`` under ``gender_at="top"``); the values are keyed ``bio.gender``."""
     provider = _object(body.get("provider"))
     patient = body if flat else _object(body.get("patient"))
     bio = _object(patient.get("bio"))
@@ -67,24 +74,31 @@ def _required_fields(body: JsonObject, flat: bool) -> dict[str, str]:
         f"{at}email": patient.get("email"),
         f"{at}bio.date_of_birth": bio.get("date_of_birth"),
         f"{at}bio.phone_number": bio.get("phone_number"),
-        f"{at}bio.gender": bio.get("gender"),
+        f"{at}{_GENDER_PATHS[gender_at]}": (bio if gender_at == "bio" else patient).get("gender"),
     }
     values: dict[str, str] = {}
     for path, value in fields.items():
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         if isinstance(value, str) and value.strip():
-            values[path.removeprefix(at)] = value.strip()
+            values[_KEYS.get(path.removeprefix(at), path.removeprefix(at))] = value.strip()
     optional = {"provider.provider_id"} if flat else set()
-    missing = [f"{path} is required" for path in fields if path.removeprefix(at) not in values and path not in optional]
+    missing = [
+        f"{path} is required"
+        for path in fields
+        if _KEYS.get(path.removeprefix(at), path.removeprefix(at)) not in values and path not in optional
+    ]
     if missing:
         raise ApiError(400, missing)
     return values
 
 
-def read_new_patient(raw: bytes, shape: str = "nested", genders: str = "capitalized") -> NewPatient:
+def read_new_patient(
+    raw: bytes, shape: str = "nested", genders: str = "capitalized", gender_at: str = "bio"
+) -> NewPatient:
     """The patient a ``POST /patients`` body asks for; ``ApiError`` (400) when it is not
-    acceptable. `shape` and `genders` are the ``create_body`` and ``genders`` readings."""
+    acceptable. `shape`, `genders` and `gender_at` are the ``create_body``, ``genders`` and
+    ``gender_at`` readings."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -92,7 +106,7 @@ def read_new_patient(raw: bytes, shape: str = "nested", genders: str = "capitali
     if not isinstance(body, dict):
         raise ApiError(400, ["Request body must be a JSON object"])
     at = "" if shape == "flat" else "patient."
-    values = _required_fields(body, shape == "flat")
+    values = _required_fields(body, shape == "flat", gender_at)
     problems = []
     provider_id = values.get("provider.provider_id")
     if provider_id is not None and not (provider_id.isascii() and provider_id.isdigit()):
@@ -108,7 +122,7 @@ def read_new_patient(raw: bytes, shape: str = "nested", genders: str = "capitali
         problems.append(f"{at}bio.date_of_birth must be a date (YYYY-MM-DD)")
     gender = canonical_gender(values["bio.gender"], genders)
     if gender is None:
-        problems.append(f"{at}bio.gender must be one of {', '.join(SPELLINGS[genders])}")
+        problems.append(f"{at}{_GENDER_PATHS[gender_at]} must be one of {', '.join(SPELLINGS[genders])}")
     if problems:
         raise ApiError(400, problems)
     assert gender is not None

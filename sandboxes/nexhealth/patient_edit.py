@@ -57,9 +57,12 @@ def _given(fields: dict[str, Any], names: tuple[str, ...], prefix: str) -> dict[
     return values
 
 
-def read_patient_edit(raw: bytes, shape: PatchBody, genders: str = "capitalized") -> PatientEdit:
+def read_patient_edit(
+    raw: bytes, shape: PatchBody, genders: str = "capitalized", gender_at: str = "bio"
+) -> PatientEdit:
     """What a PATCH body asks to change; ``ApiError`` (400) when it is not acceptable (`genders`:
-    the reading saying which spellings of ``bio.gender`` are taken)."""
+    the reading saying which spellings of ``bio.gender`` are taken; `gender_at`: whether gender
+    is in ``bio`` or, ``"top"``, beside it, where ``bio.gender`` is ignored)."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -73,7 +76,9 @@ def read_patient_edit(raw: bytes, shape: PatchBody, genders: str = "capitalized"
     bio = patient.get("bio")
     bio = bio if isinstance(bio, dict) else {}
     top = _given(patient, _TOP, prefix)
-    more = _given(bio, _BIO, f"{prefix}bio.")
+    more = _given(bio, _BIO if gender_at == "bio" else _BIO[:2], f"{prefix}bio.")
+    if gender_at == "top":
+        more.update(_given(patient, ("gender",), prefix))
     if not top and not more:
         if shape == "flat_ignoring":
             return PatientEdit()  # unknown fields ignored, as Rails' strong parameters do
@@ -88,7 +93,8 @@ def read_patient_edit(raw: bytes, shape: PatchBody, genders: str = "capitalized"
         problems.append(f"{prefix}bio.date_of_birth must be a date (YYYY-MM-DD)")
     gender = canonical_gender(more["gender"], genders) if "gender" in more else None
     if "gender" in more and gender is None:
-        problems.append(f"{prefix}bio.gender must be one of {', '.join(SPELLINGS[genders])}")
+        where = "bio.gender" if gender_at == "bio" else "gender"
+        problems.append(f"{prefix}{where} must be one of {', '.join(SPELLINGS[genders])}")
     if problems:
         raise ApiError(400, problems)
     return PatientEdit(

@@ -69,10 +69,10 @@ NameAccents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 NameMatch = Literal["fuzzy", "prefix", "substring"]
 NameTokens = Literal["all", "any"]
 Phones = Literal["digits", "as_stored"]
-ErrorBody = Literal["list", "string", "description", "object"]
+ErrorBody = Literal["list", "string", "description", "object", "detail"]
 Timestamps = Literal["millis", "offset", "seconds"]
 Scalars = Literal["native", "strings"]
-Nulls = Literal["null", "absent"]
+Nulls = Literal["null", "absent", "empty"]
 Count = Literal["number", "absent", "page"]
 PastEnd = Literal["empty", "last"]
 PerPage = Literal["max_1000", "max_50", "ignored", "refused_50"]
@@ -96,6 +96,9 @@ UnsetTimes = Literal["null", "zero"]
 UnknownLocation = Literal["not_found", "empty"]
 UnknownGender = Literal["refused", "failed"]
 PatientOrder = Literal["oldest_first", "newest_first"]
+GenderAt = Literal["bio", "top"]
+BirthDates = Literal["date", "datetime"]
+UndocumentedParams = Literal["taken", "refused"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
@@ -103,10 +106,10 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "name_match": ("fuzzy", "prefix", "substring"),
     "name_tokens": ("all", "any"),
     "phones": ("digits", "as_stored"),
-    "error_body": ("list", "string", "description", "object"),
+    "error_body": ("list", "string", "description", "object", "detail"),
     "timestamps": ("millis", "offset", "seconds"),
     "scalars": ("native", "strings"),
-    "nulls": ("null", "absent"),
+    "nulls": ("null", "absent", "empty"),
     "count": ("number", "absent", "page"),
     "past_end": ("empty", "last"),
     "per_page": ("max_1000", "max_50", "ignored", "refused_50"),
@@ -130,6 +133,9 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "unknown_location": ("not_found", "empty"),
     "unknown_gender": ("refused", "failed"),
     "patient_order": ("oldest_first", "newest_first"),
+    "gender_at": ("bio", "top"),
+    "birth_dates": ("date", "datetime"),
+    "undocumented_params": ("taken", "refused"),
 }
 
 
@@ -153,13 +159,21 @@ class Reading:
       ``phone_number`` matches only that exact text).
     - ``error_body``: an error's messages as ``"error": [...]`` (``"list"``), as one string
       ``"error": "..."`` (``"string"``), or only in ``"description"`` with ``"error"`` null,
-      or as an object (``"object"``: Rails' ``{"base": [...]}``).
+      or as an object (``"object"``: Rails' ``{"base": [...]}``), or without the envelope
+      at all: ``{"detail": "..."}`` (``"detail"``: what FastAPI's ``HTTPException`` and Django
+      REST Framework's ``APIException`` answer; the docs show no error body, only success
+      envelopes, so an implementation may keep the envelope for successes and raise its
+      framework's exceptions for errors).
     - ``timestamps``: ``2020-06-05T20:16:57.007Z`` (``"millis"``),
       ``2020-06-05T20:16:57.007+00:00`` (``"offset"``) or ``2020-06-05T20:16:57Z``
       (``"seconds"``).
     - ``scalars``: numbers and booleans ``"native"``, or as ``"strings"`` (``"id": "415"``,
       ``"inactive": "false"``, ``"count": "12"``).
-    - ``nulls``: an optional field without a value is ``null`` or ``"absent"``.
+    - ``nulls``: an optional field without a value is ``null`` or ``"absent"``; or, under
+      ``"empty"``, a text field without one is ``""`` (Go's zero ``string`` where the struct
+      field is no pointer, or a ``NOT NULL DEFAULT ''`` column; the docs' example shows
+      ``null``, but never says an unknown city, middle name or email is not an empty text),
+      other fields staying ``null``.
     - ``count``: lists carry ``count``, the total of the query (``"number"``), or not
       (``"absent"``), or as the number of records in this answer (``"page"``: the docs' own
       example reads as a total, but the patients page shows ``"count": 2`` under its list).
@@ -230,6 +244,23 @@ class Reading:
     - ``patient_order``: ``GET /patients`` lists by id (``"oldest_first"``), or newest first
       (``"newest_first"``: a Rails ``order(created_at: :desc)``; the docs give no order), so
       that a patient created between two pages pushes the next page's records down by one.
+    - ``gender_at``: where a patient's gender is, served and taken: in ``bio`` beside the date
+      of birth and phone (``"bio"``), or at the patient's top level (``"top"``): the docs make
+      gender required on create but show it in neither of their patient shapes, so where it
+      goes is the implementer's choice. A gender sent where this reading does not take it is
+      ignored, as other unknown fields are: a create then lacks its required gender (400
+      ``["patient.gender is required"]``), an edit leaves it as it was.
+    - ``birth_dates``: ``bio.date_of_birth`` served as the docs show it, ``1964-05-03``
+      (``"date"``), or as the midnight UTC instant a JavaScript ``Date`` serializes to,
+      ``1964-05-03T00:00:00.000Z`` (``"datetime"``: Prisma's ``@db.Date``, a Mongoose
+      ``Date``; Node has no date-only type). Search and writes still take ``YYYY-MM-DD``.
+    - ``undocumented_params``: ``GET /patients`` takes the parameters the simulator knows
+      (``"taken"``; unknown ones ignored with a warning), or, under ``"refused"``, only those
+      the docs name (``subdomain``, ``location_id``, ``page``, ``per_page``, ``new_patient``,
+      ``include_upcoming_appts``, ``location_strict``, ``name``, ``email``, ``phone_number``,
+      ``inactive``, ``non_patient``): any other, ``foreign_id`` and ``date_of_birth`` among
+      them, is a 400 ``["\"foreign_id\" is not allowed"]``, as a Joi query schema written
+      from the docs answers (Joi refuses unknown keys unless told otherwise).
     """
 
     patch_body: PatchBody = "nested"
@@ -264,6 +295,9 @@ class Reading:
     unknown_location: UnknownLocation = "not_found"
     unknown_gender: UnknownGender = "refused"
     patient_order: PatientOrder = "oldest_first"
+    gender_at: GenderAt = "bio"
+    birth_dates: BirthDates = "date"
+    undocumented_params: UndocumentedParams = "taken"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -42,6 +42,9 @@ _LIST_PARAMS = frozenset({"subdomain", "location_id", "page", "per_page"})
 _PATIENT_PARAMS = _LIST_PARAMS | {"location_strict", "new_patient", "non_patient", "inactive",
                                   "include_upcoming_appts", "name", "email", "phone_number",
                                   "date_of_birth", "foreign_id"}  # fmt: skip
+# The parameters the docs name for `GET /patients` (getting-started's request, the patients page).
+_DOCUMENTED_PATIENT_PARAMS = _LIST_PARAMS | {"new_patient", "include_upcoming_appts", "location_strict", "name",
+                                             "email", "phone_number", "inactive", "non_patient"}  # fmt: skip
 _ONE_PATIENT_PARAMS = frozenset({"subdomain", "location_id", "include_upcoming_appts"})
 _CREATE_PARAMS = frozenset({"subdomain", "location_id"})
 _NOT_EDITED = "Patient not found"
@@ -128,7 +131,7 @@ class NexHealthApi:
         try:
             yield
         except ApiError as refused:
-            spelled = any("bio.gender must be one of" in str(m) for m in refused.detail)
+            spelled = any("gender must be one of" in str(m) for m in refused.detail)
             if spelled and self.reading.unknown_gender == "failed":
                 raise ApiError(500, ["Internal server error"]) from None
             raise
@@ -204,6 +207,10 @@ class NexHealthApi:
     # ---- patients
 
     async def list_patients(self, request: Request) -> Response:
+        if self.reading.undocumented_params == "refused":  # a Joi schema of the documented ones
+            refused = [name for name in dict.fromkeys(request.query_params) if name not in _DOCUMENTED_PATIENT_PARAMS]
+            if refused:
+                raise ApiError(400, [f'"{name}" is not allowed' for name in refused])
         params = QueryParameters(request.query_params, _PATIENT_PARAMS)
         location = self.scope(params)
         strict = bool(params.boolean("location_strict"))
@@ -243,7 +250,9 @@ class NexHealthApi:
         params = QueryParameters(request.query_params, _CREATE_PARAMS)
         location = self.scope(params)
         with self.gender_failures():
-            patient = read_new_patient(await request.body(), self.reading.create_body, self.reading.genders)
+            patient = read_new_patient(
+                await request.body(), self.reading.create_body, self.reading.genders, self.reading.gender_at
+            )
         if patient.provider_id is not None and patient.provider_id not in self.store.providers:
             raise ApiError(400, ["Provider not found"])
         if self.store.duplicate(patient):
@@ -265,7 +274,9 @@ class NexHealthApi:
         if row is None:
             raise ApiError(404, [_NOT_EDITED])
         with self.gender_failures():
-            edit = read_patient_edit(await request.body(), self.reading.patch_body, self.reading.genders)
+            edit = read_patient_edit(
+                await request.body(), self.reading.patch_body, self.reading.genders, self.reading.gender_at
+            )
         edited = self.store.edit(row, edit)
         if self.store.duplicate(edited, but=row):
             raise self.duplicate()

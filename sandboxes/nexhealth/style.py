@@ -4,11 +4,13 @@ The store keeps each record in the documented simulator's form (``render``) and 
 that; ``styled`` rewrites a copy as the reading serves it, just before it is serialized:
 - timestamps (``...T20:16:57.007Z``) as ``+00:00`` or without the fraction;
 - numbers and booleans as strings (``"id": "415"``, ``"inactive": "false"``);
-- optional fields without a value left out instead of ``null``;
+- optional fields without a value left out instead of ``null``, or, text fields, ``""``;
 - phone numbers formatted (``(516) 304-2196``) when phones are stored as formatted text;
 - person names decomposed (NFD) when names are stored so;
 - ``gender`` spelled as the ``genders`` reading spells it (``male``, ``M``);
-- a timestamp never set as Go's zero time (``0001-01-01T00:00:00Z``) under ``unset_times``.
+- a timestamp never set as Go's zero time (``0001-01-01T00:00:00Z``) under ``unset_times``;
+- a patient's ``gender`` out of ``bio``, at its top level, under ``gender_at="top"``;
+- ``date_of_birth`` as a midnight UTC instant under ``birth_dates="datetime"``.
 """
 
 from __future__ import annotations
@@ -25,15 +27,26 @@ from sandboxes.toolkit.phones import format_us_phone
 __all__ = ["count_bytes", "styled"]
 
 _MILLIS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PHONES = frozenset({"phone_number", "cell_phone_number", "home_phone_number"})
 _NAMES = frozenset({"first_name", "middle_name", "last_name", "name"})
 _TIMES = ("_time", "_at")  # the keys of timestamps (`end_time`, `checkin_at`, `last_sync_time`)
 _ZERO_TIME = "0001-01-01T00:00:00Z"  # Go's time.Time{} (``unset_times="zero"``)
+# The text fields of patients, appointments and providers, written ``""`` without a value under
+# ``nulls="empty"`` (Go's zero string); ids, flags and times are no text.
+_TEXTS = frozenset(
+    {"email", "first_name", "middle_name", "last_name", "name", "display_name", "npi", "foreign_id",
+     "foreign_id_type", "date_of_birth", "phone_number", "cell_phone_number", "home_phone_number",
+     "gender", "street_address", "city", "state", "zip_code", "note", "provider_name", "timezone"}
+)  # fmt: skip
 
 
 def styled(doc: JsonObject, reading: Reading) -> JsonObject:
     """`doc` as `reading` writes it (a copy; `doc` itself is not changed)."""
     out: JsonObject = {}
+    bio = doc.get("bio")
+    if reading.gender_at == "top" and isinstance(bio, dict) and "gender" in bio:
+        doc = {**doc, "gender": bio["gender"], "bio": {k: v for k, v in bio.items() if k != "gender"}}
     for key, value in doc.items():
         if key == "location_ids" and reading.location_ids == "absent":
             continue
@@ -42,6 +55,8 @@ def styled(doc: JsonObject, reading: Reading) -> JsonObject:
             value = _ZERO_TIME
         if value is None and reading.nulls == "absent":
             continue
+        if value is None and reading.nulls == "empty" and key in _TEXTS:
+            value = ""
         out[key] = value
     return out
 
@@ -57,6 +72,8 @@ def _value(key: str, value: Any, reading: Reading) -> Any:
         return str(value) if reading.scalars == "strings" else value
     if not isinstance(value, str):
         return value
+    if key == "date_of_birth" and reading.birth_dates == "datetime" and _DATE.fullmatch(value):
+        value += "T00:00:00.000Z"  # a JavaScript Date: then written as the reading writes times
     if _MILLIS.fullmatch(value):
         if reading.timestamps == "offset":
             return value[:-1] + "+00:00"

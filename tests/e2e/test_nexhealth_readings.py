@@ -5,15 +5,18 @@ Each variant runs its own gateway with one NexHealth sandbox tenant. Nothing may
 a 502: single-patient answers nested or flat, patient lists in any documented shape,
 `cancelled=true` as "include" or "only", and a visit five years ahead (past any fixed
 horizon) found with and without a `date`. The variants also combine the answer styles (error
-bodies, timestamps, numbers and booleans as strings, nulls left out, no `count`, a page past
-the end answered with the last one, `per_page` capped at 50, refused above 50 or ignored), the
+bodies, FastAPI's `{"detail": ...}` without the envelope among them, timestamps, numbers and
+booleans as strings, nulls left out, no `count`, a page past the end answered with the last
+one, `per_page` capped at 50, refused above 50 or ignored), the
 `name` and `phone_number` matching readings (accent sensitive, names stored NFD, prefix or substring,
 phones as stored formatted), the PATCH and POST body shapes, gender spelled `male` (a
 spelling not taken failing with a 500, as a Rails enum does) or `M`,
 a create answered with the new id only or with nothing, `count` as the records of the
 answer, pages numbered from 0, Express's HTML pages for unmatched routes and refused tokens,
-email search comparing the stored text exactly, `inactive` null for patients never marked, and
-PATCH answered 204 without a body.
+email search comparing the stored text exactly, `inactive` null for patients never marked,
+PATCH answered 204 without a body, Go's empty strings, gender kept beside `bio`, a date of
+birth served as a JavaScript Date's midnight instant, and the search parameters the docs do not
+name (`foreign_id`, `date_of_birth`) refused.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "page_base": "zero",
         "inactive": "nullable",
         "foreign_id_search": "ignored",  # the docs never name it among the search parameters
+        "gender_at": "top",  # the docs show gender in neither patient shape: beside `bio`, not in it
     },
     "flat-wrapped-include": {
         "patient_envelope": "flat",
@@ -89,6 +93,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "framework_errors": "html",
         "edit_answer": "no_content",
         "unset_times": "zero",  # Go's zero time for an end never recorded
+        "nulls": "empty",  # and Go's zero string for a text never recorded
+        "birth_dates": "datetime",  # a JavaScript Date's midnight instant for a date of birth
     },
     "nested-wrapped-only": {
         "patient_envelope": "nested",
@@ -97,7 +103,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "patch_body": "flat",
         "name_accents": "sensitive_nfd",
         "name_match": "prefix",
-        "error_body": "description",
+        "error_body": "detail",  # FastAPI's `{"detail": ...}`: refusals read without the envelope
         "timestamps": "seconds",
         "scalars": "strings",
         "nulls": "absent",
@@ -109,6 +115,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "emails": "exact",
         "genders": "upper",  # a Go enum's constant names: the clean-room round's creates and edits were refused
         "unknown_subdomain": "not_found",
+        "undocumented_params": "refused",  # a Joi query schema: `"foreign_id" is not allowed`
     },
 }
 
@@ -548,12 +555,15 @@ def test_active_true_finds_every_patient_served_as_active(inactive: str) -> None
         assert counted.json().get("total") in (None, len(active))
 
 
-@pytest.mark.parametrize("per_page", ["max_50", "refused_50"])
-def test_a_page_size_refused_as_too_large_is_asked_again_smaller(per_page: str) -> None:
+@pytest.mark.parametrize(
+    ("per_page", "error_body"), [("max_50", "list"), ("refused_50", "list"), ("refused_50", "detail")]
+)
+def test_a_page_size_refused_as_too_large_is_asked_again_smaller(per_page: str, error_body: str) -> None:
     # A validator's maximum (Joi's "must be less than or equal to 50") refuses the gateway's
     # per_page=100 with a 400: the clean-room round met every Encounter search, and every
-    # Patient search of _count above it, as that 400.
-    simulator = partial(create_sandbox, rate_per_minute=RATE, per_page=per_page)
+    # Patient search of _count above it, as that 400. FastAPI says so in `{"detail": ...}`,
+    # without the envelope: unread, every Encounter search stayed that 400.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, per_page=per_page, error_body=error_body)
     clinic = build_clinic()
     live = live_patients(clinic)
     here = [p for p in live if location_id_of(p.location_id) == LOCATION]
@@ -637,7 +647,14 @@ def test_a_nexhealth_ignoring_per_page_is_walked_whole() -> None:
         {"create_answer": "id"},
         {"create_answer": "none"},
         {"error_body": "object"},
+        # FastAPI's `raise HTTPException(400, "A patient with that information already exists.")`
+        # answers `{"detail": ...}`: the duplicate was a 400, not a 409.
+        {"error_body": "detail"},
         {"duplicate_status": "409"},
+        # Gender beside `bio` (the docs show it in neither patient shape): read as `unknown`,
+        # and every create refused for want of it.
+        {"gender_at": "top"},
+        {"gender_at": "top", "create_body": "flat", "genders": "lower", "unknown_gender": "failed"},
     ],
     ids=lambda reading: "-".join(f"{k}={v}" for k, v in reading.items()),
 )
@@ -882,3 +899,134 @@ def test_patients_created_during_a_walk_serve_no_one_twice_where_nexhealth_lists
         twice = sorted(i for i, n in Counter(served).items() if n > 1)
         assert not twice, f"served more than once: {twice}"
         assert {_fhir_id(p.id) for p in live} <= set(served)
+
+
+def test_go_empty_strings_are_no_values_and_serve_no_empty_elements() -> None:
+    # A Go implementation whose struct fields are plain `string`s (or a `NOT NULL DEFAULT ''`
+    # column) serves a city, middle name or email it never had as `""`. Mapped as text, a
+    # patient created through the API had `address: [{"city": "", "state": "", ...}]`: FHIR
+    # forbids empty strings (R4 JSON: a string has at least one character).
+    simulator = partial(create_sandbox, rate_per_minute=RATE, nulls="empty")
+    live = live_patients(build_clinic())
+    without_middle = next(p for p in live if not p.middle_name)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        body = {
+            "resourceType": "Patient",
+            "name": [{"family": "Emptystrings", "given": ["Ada"]}],
+            "telecom": [
+                {"system": "email", "value": "empty.strings@example.org"},
+                {"system": "phone", "value": "3125550645"},
+            ],
+            "birthDate": "1990-02-03",
+            "gender": "female",
+        }
+        created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+        assert created.status_code == 201, created.text
+        for pid in (created.json()["id"], _fhir_id(without_middle.id)):
+            served = running.fhir.get_ok(f"{BASE}/Patient/{pid}")
+            assert "" not in _texts(served), served
+        assert "address" not in running.fhir.get_ok(f"{BASE}/Patient/{created.json()['id']}")
+        assert running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(without_middle.id)}")["name"][0]["given"] == [
+            without_middle.first_name
+        ]
+
+
+def _texts(value: Any) -> list[str]:
+    """Every string in a JSON value."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for item in value.values() for t in _texts(item)]
+    if isinstance(value, list):
+        return [t for item in value for t in _texts(item)]
+    return []
+
+
+@pytest.mark.parametrize("gender_at", ["bio", "top"])
+def test_a_gender_beside_bio_is_read_created_and_changed(gender_at: str) -> None:
+    # The docs make gender required on create and show it in neither of their patient shapes:
+    # an implementation keeping it at the patient's top level had every patient served as
+    # gender `unknown`, and refused every create ("patient.gender is required").
+    simulator = partial(create_sandbox, rate_per_minute=RATE, gender_at=gender_at)
+    live = live_patients(build_clinic())
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        for truth in live[:6]:
+            served = running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(truth.id)}")
+            assert served["gender"] == GENDER.get(truth.gender or "", "unknown"), truth.id
+        body = {
+            "resourceType": "Patient",
+            "name": [{"family": "Genderbeside", "given": ["Ada"]}],
+            "telecom": [
+                {"system": "email", "value": "gender.beside@example.org"},
+                {"system": "phone", "value": "3125550646"},
+            ],
+            "birthDate": "1990-02-03",
+            "gender": "female",
+        }
+        created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+        assert created.status_code == 201, created.text
+        pid = created.json()["id"]
+        assert running.fhir.get_ok(f"{BASE}/Patient/{pid}")["gender"] == "female"
+        changed = {**running.fhir.get_ok(f"{BASE}/Patient/{pid}"), "gender": "other"}  # the gender alone
+        updated = running.fhir.request("PUT", f"{BASE}/Patient/{pid}", json=changed, headers=JSON)
+        assert updated.status_code == 200, updated.text
+        assert running.fhir.get_ok(f"{BASE}/Patient/{pid}")["gender"] == "other"
+
+
+@pytest.mark.parametrize("birth_dates", ["date", "datetime"])
+def test_a_birth_date_served_as_an_instant_finds_created_and_strict_patients(birth_dates: str) -> None:
+    # Node has no date-only type: Prisma and Mongoose serve a date of birth as the midnight
+    # instant `1964-05-03T00:00:00.000Z`. A create answered without the patient is found by its
+    # email, names and birth date (it was a 502: "created the patient but ... nor could it be
+    # found"), and a strict tenant asks the location's list by the birth date whether a patient
+    # is there (it sent the instant, refused: a patient elsewhere was a 400, not a 404).
+    simulator = partial(
+        create_sandbox, rate_per_minute=RATE, birth_dates=birth_dates, create_answer="none", location_ids="absent"
+    )
+    options: dict[str, Any] = {"rate_per_minute": RATE, "location_strict": True}
+    live = live_patients(build_clinic())
+    here = [p for p in live if location_id_of(p.location_id) == LOCATION and p.birth_date]
+    elsewhere = [p for p in live if location_id_of(p.location_id) not in (LOCATION, None) and p.birth_date]
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options=options) as running:
+        body = {
+            "resourceType": "Patient",
+            "name": [{"family": "Instantborn", "given": ["Ada"]}],
+            "telecom": [
+                {"system": "email", "value": "instant.born@example.org"},
+                {"system": "phone", "value": "3125550647"},
+            ],
+            "birthDate": "1990-02-03",
+            "gender": "female",
+        }
+        created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+        assert created.status_code == 201, created.text
+        assert created.json()["birthDate"] == "1990-02-03"
+        for patient in here[:2]:
+            served = running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(patient.id)}")
+            assert served["birthDate"] == patient.birth_date.isoformat()
+        for patient in elsewhere[:2]:  # asked by chart number, email, then birth date: not here
+            assert running.fhir.get(f"{BASE}/Patient/{_fhir_id(patient.id)}").status_code == 404
+
+
+@pytest.mark.parametrize("undocumented_params", ["taken", "refused"])
+def test_search_parameters_the_docs_do_not_name_may_be_refused(undocumented_params: str) -> None:
+    # The docs name no `foreign_id` or `date_of_birth` among the patient search's parameters:
+    # a Joi query schema written from them refuses both (400 `"foreign_id" is not allowed`).
+    # Every search by chart number or birth date was that 400, and so was a strict tenant's
+    # read of a patient its location's list did not show by chart number or email.
+    simulator = partial(
+        create_sandbox, rate_per_minute=RATE, undocumented_params=undocumented_params, location_ids="absent"
+    )
+    live = live_patients(build_clinic())
+    one = live[len(live) // 2]
+    assert one.birth_date is not None
+    born = sorted(_fhir_id(p.id) for p in live if p.birth_date == one.birth_date)
+    elsewhere = next(p for p in live if location_id_of(p.location_id) not in (LOCATION, None))
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        found = running.fhir.search_all(f"{BASE}/Patient", identifier=one.chart_number, _count=3)
+        assert [r["id"] for r in found] == [_fhir_id(one.id)]
+        by_birth = running.fhir.search_all(f"{BASE}/Patient", birthdate=one.birth_date.isoformat(), _count=100)
+        assert sorted(r["id"] for r in by_birth) == born
+    strict = {"rate_per_minute": RATE, "location_strict": True}
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options=strict) as running:
+        assert running.fhir.get(f"{BASE}/Patient/{_fhir_id(elsewhere.id)}").status_code == 404

@@ -22,7 +22,7 @@ from gateway.contract import AdapterConfig, TenantContext
 from gateway.errors import NotFound, Throttled, UpstreamSecurity
 from gateway.sandbox_host import serve_in_thread
 from gateway.upstream.coalesce import shared_reads
-from mappings.nexhealth.client import NexHealthClient, _smaller_page
+from mappings.nexhealth.client import NexHealthClient, _refused_parameter, _smaller_page
 from mappings.nexhealth.options import NexHealthOptions
 from sandboxes.clinic import build_clinic
 from sandboxes.nexhealth.app import MAIN_LOCATION_ID, create_app
@@ -430,3 +430,39 @@ def test_a_page_size_refused_by_one_list_is_not_imposed_on_another() -> None:
 
     _with_client(limited, two_lists)
     assert seen == ["100"]
+
+
+def test_a_search_parameter_refused_as_unknown_is_left_out_with_a_warning() -> None:
+    # The docs name no `foreign_id` among the patient search's parameters: a Joi schema written
+    # from them refuses it. The call is asked again without it (the gateway filters the wider
+    # answer), says so in a warning, and that list is not sent it again.
+    app = create_app(build_clinic(), api_key=KEY, subdomain=SUBDOMAIN, undocumented_params="refused")
+    sent: list[dict[str, list[str]]] = []
+
+    async def counting(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/patients":
+            sent.append(parse_qs(scope.get("query_string", b"").decode()))
+        await app(scope, receive, send)
+
+    async def twice(client: NexHealthClient) -> list[Any]:
+        asked = {"foreign_id": "C00012", "per_page": 5}
+        return [await client.request("GET", "/patients", params=asked) for _ in range(2)]
+
+    answers = _with_client(counting, twice)
+    assert [bool(a.warnings) for a in answers] == [True, True]
+    assert all("foreign_id" in a.warnings[0] for a in answers)
+    assert ["foreign_id" in query for query in sent] == [True, False, False]  # refused once, then left out
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ('The vendor rejected the request: "foreign_id" is not allowed', "foreign_id"),
+        ("The vendor rejected the request: date_of_birth: Extra inputs are not permitted", "date_of_birth"),
+        ("The vendor rejected the request: per_page must be less than or equal to 50", None),
+        ("The vendor rejected the request: location_id must be an integer", None),  # not one to do without
+    ],
+)
+def test_the_search_parameter_a_refusal_names(message: str, expected: str | None) -> None:
+    sent = {"foreign_id": "C1", "date_of_birth": "1990-01-01", "per_page": 100, "location_id": "x"}
+    assert _refused_parameter(sent, message) == expected

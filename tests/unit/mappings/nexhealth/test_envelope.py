@@ -139,3 +139,23 @@ def test_a_404_without_the_envelope_is_the_servers_not_the_apis() -> None:
     with pytest.raises(NotFound) as enveloped:
         _unwrap(_answer(404, b'{"code":false,"description":null,"data":null,"error":["Not found"]}'))
     assert not isinstance(enveloped.value, NoRoute)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"detail":"A patient with that information already exists."}',  # FastAPI, DRF
+        b'{"message":"A patient with that information already exists."}',  # Express
+        b'{"message":"The given data was invalid.",'
+        b'"errors":{"email":["A patient with that information already exists."]}}',
+    ],
+)
+def test_an_error_without_the_envelope_keeps_its_words(body: bytes) -> None:
+    # The docs show no error body: FastAPI's `raise HTTPException(400, ...)` answers
+    # `{"detail": ...}`. Unread, a duplicate was a 400, not a 409, and a refused per_page was
+    # not asked again smaller.
+    with pytest.raises(Duplicate):
+        _unwrap(_answer(400, body))
+    with pytest.raises(InvalidRequest) as caught:
+        _unwrap(_answer(400, b'{"detail":"per_page must be less than or equal to 50"}'))
+    assert "per_page must be less than or equal to 50" in caught.value.diagnostics

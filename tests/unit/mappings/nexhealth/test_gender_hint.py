@@ -43,6 +43,7 @@ def _adapter(client: RailsEnum) -> NexHealthAdapter:
     adapter._drift = Drift()
     adapter._gender_spelling = None
     adapter._served_spelling = None
+    adapter._gender_at = adapter._served_gender_at = None
     adapter._spelling_looked_up = False
     adapter._spelling_lock = asyncio.Lock()
     adapter.client = client  # type: ignore[assignment]

@@ -107,3 +107,12 @@ def test_what_the_simulator_serves_is_all_declared() -> None:
     read_many(VendorAppointment, appointments, "appointment", drift)
     read_many(VendorProvider, list(store.providers.values()), "provider", drift)
     assert drift.counts() == {}
+
+
+def test_empty_texts_are_no_values() -> None:
+    # Go's zero string: a city or middle name NexHealth never had, served as "".
+    raw = {**PATIENT, "middle_name": "", "email": " ", "bio": {"city": "", "gender": "", "date_of_birth": "1964-05-03"}}
+    patient = read_one(VendorPatient, raw, "patient", Drift())
+    assert (patient.middle_name, patient.email) == (None, None)
+    assert patient.bio is not None and (patient.bio.city, patient.bio.gender) == (None, None)
+    assert patient.bio.date_of_birth == "1964-05-03"

@@ -27,6 +27,7 @@ def _write(fields: dict[str, Any]) -> Refusing:
     adapter = NexHealthAdapter.__new__(NexHealthAdapter)
     adapter._gender_spelling = None
     adapter._served_spelling = None
+    adapter._gender_at = adapter._served_gender_at = None
     adapter._spelling_looked_up = True  # (no page is listed to see the spelling served first)
     adapter.client = Refusing()  # type: ignore[assignment]
 
