@@ -93,8 +93,10 @@ def coding(system: str, code: str, display: str | None = None) -> dict[str, str]
 
 
 def compact(value: dict[str, Any]) -> dict[str, Any]:
-    """Drop keys whose value is None, empty list or empty dict (FHIR forbids empty elements)."""
-    return {k: v for k, v in value.items() if v is not None and v != [] and v != {}}
+    """Drop keys whose value is None, an empty string, list or dict: FHIR forbids empty
+    elements, and a string of no characters (R4 json.html#primitive), which a vendor may
+    write for a text never set (Go's zero string, a NOT NULL column's default)."""
+    return {k: v for k, v in value.items() if v is not None and v != "" and v != [] and v != {}}
 
 
 def content_version(resource: dict[str, Any]) -> str:
