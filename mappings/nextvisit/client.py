@@ -2,7 +2,8 @@
 
 Auth is Laravel Sanctum: `POST /v1/auth/tokens {email, password, device_name}` returns a
 plain-text token `<id>|<secret>` with no expiry, as `{"status", "token", "user"}` (the
-login answer the vendor's integrators report; its public docs name no login route). The docs
+login answer the vendor's integrators report; its public docs name no login route, so the
+usual others are tried where that one is not there, and `options.login_path` names another). The docs
 show no login answer, so the token is read wherever an implementation
 may put it: `token`, `plainTextToken`, `plain_text_token`, `access_token` or `accessToken`
 (or, as Rails apps name theirs, `jwt`, `auth_token` or `authentication_token`), at the top,
@@ -50,11 +51,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.contract import AdapterConfig, NoOptions
+from gateway.contract import AdapterConfig
 from gateway.errors import Conflict, UpstreamError, UpstreamSecurity
 from gateway.upstream.errors import json_or_error
 from gateway.upstream.http import UpstreamClient, UpstreamResponse
 from gateway.upstream.tokens import SharedTokens, TokenCache
+from mappings.nextvisit.options import LOGIN_PATHS, NextvisitOptions
 
 log = logging.getLogger("mappings.nextvisit")
 Params = Mapping[str, str | int]
@@ -62,7 +64,7 @@ DEVICE_NAME = "fhir-gateway"
 
 
 class NextvisitClient:
-    def __init__(self, config: AdapterConfig[NoOptions]) -> None:
+    def __init__(self, config: AdapterConfig[NextvisitOptions]) -> None:
         secrets = config.secrets  # both required by the vendor's declaration, checked with the config
         self._credentials = {"email": secrets["email"], "password": secrets["password"], "device_name": DEVICE_NAME}
         # Devise's sign-in (a Rails implementation) reads `params[:user]`: the same credentials
@@ -80,6 +82,8 @@ class NextvisitClient:
             _LoginBody({"username": secrets["email"], "password": secrets["password"]}, resend=True),
         )
         self._login_body = self._login_bodies[0]
+        chosen = config.options.login_path
+        self._login_paths: tuple[str, ...] = (chosen,) if chosen else LOGIN_PATHS
         self._http = UpstreamClient.from_config(config)
         self._tokens = TokenCache(self._login, shared=SharedTokens.of(config), name=config.context.tenant)
 
@@ -89,9 +93,16 @@ class NextvisitClient:
         return self._tokens.renewals
 
     async def _post_login(self, body: _LoginBody) -> UpstreamResponse:
-        if body.form:
-            return await self._http.request("POST", "/v1/auth/tokens", data=body.fields)
-        return await self._http.request("POST", "/v1/auth/tokens", json=body.fields)
+        """The login at the first of its routes that exists (options.LOGIN_PATHS), kept once found."""
+        for path in self._login_paths:
+            if body.form:
+                response = await self._http.request("POST", path, data=body.fields)
+            else:
+                response = await self._http.request("POST", path, json=body.fields)
+            if response.status not in (404, 405):
+                self._login_paths = (path,)
+                break
+        return response
 
     async def _login(self) -> tuple[str, None]:
         response = await self._post_login(self._login_body)
@@ -106,7 +117,12 @@ class NextvisitClient:
             # client that the patient asked for does not exist, or (inside a patient's records)
             # that the patient has no allergies; a 400, that its own request was refused. A 5xx
             # is the vendor failing, as on any other call (below), not the tenant's setup.
-            log.error("Nextvisit login failed (HTTP %d): check the tenant's base_url", response.status)
+            log.error(
+                "Nextvisit login failed (HTTP %d at %s): check the tenant's base_url, or set options.login_path "
+                "to the route of its login",
+                response.status,
+                ", ".join(self._login_paths),
+            )
             raise UpstreamError(
                 f"The vendor's login failed (HTTP {response.status}); the operator must check the tenant"
             )

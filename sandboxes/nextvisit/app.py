@@ -142,6 +142,9 @@ leave open that independent implementations read differently:
   ``"prefixed"`` (``{"success": true, "token": "Bearer <token>"}``: the token with the scheme the
   header takes, as the passport-jwt tutorials an Express team follows answer
   ``res.json({success: true, token: 'Bearer ' + token})``; the header is still one ``Bearer``).
+- ``login_path="/v1/auth/tokens"`` (default: the route the vendor's integrators report) | any
+  other route (``"/v1/auth/login"``, ``"/v1/sanctum/token"``: the docs list a Tokens section
+  without its paths); the logout stays at ``/v1/auth/tokens/current``.
 - ``sort_ties="id"`` (default: patients sharing a sort value in id order) | ``"unstable"``: the
   list's pages (by page number) order each run of patients sharing a sort value differently per
   page and page size asked for, as ``ORDER BY last_name`` with ``LIMIT``/``OFFSET`` and no

@@ -96,6 +96,8 @@ class Readings:
     show_trashed: bool = False
     delete_status: int = 200
     login_shape: LoginShape = "token"
+    # Where the login is: the docs list a Tokens section without its paths.
+    login_path: str = "/v1/auth/tokens"
     login_body: LoginBody = "flat"
     single_relations: SingleRelations = "always"
     empty_demographics: EmptyDemographics = "null"

@@ -42,7 +42,7 @@ def api_routes(store: Store) -> list[Route]:
         "DELETE": guard(patients.delete),
     }
     return [
-        Route("/v1/auth/tokens", catch_api_errors(sessions.login, render_api_error), methods=["POST"]),
+        Route(store.readings.login_path, catch_api_errors(sessions.login, render_api_error), methods=["POST"]),
         Route("/v1/auth/tokens/current", guard(sessions.logout), methods=["DELETE"]),
         Route("/v1/patients", _by_method(collection), methods=list(collection)),
         Route("/v1/patients/search", guard(lists.search), methods=["GET"]),

@@ -133,6 +133,7 @@ READINGS: dict[str, dict[str, Any]] = {
         "no_dates": "min",
         "dates": "east",
         "login_shape": "new_token",
+        "login_path": "/v1/sanctum/token",  # Sanctum's documented mobile login
         "duplicates": "409",
         "foreign_patients": "403",
         "empty_lists": "null",
@@ -153,6 +154,7 @@ READINGS: dict[str, dict[str, Any]] = {
         "ids": "strings",
         "delete_status": 204,
         "login_shape": "header",
+        "login_path": "/v1/auth/login",
         "login_body": "user",
         "medication_shape": "stop_dates",
         "errors": "rails",

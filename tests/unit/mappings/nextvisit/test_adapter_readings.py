@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
-from gateway.contract import AdapterConfig, NoOptions, SearchRequest, TenantContext
+from gateway.contract import AdapterConfig, SearchRequest, TenantContext
 from gateway.errors import Gone, NotFound, UpstreamError, UpstreamSecurity
 from gateway.search.model import ParamType, ReferenceValue, SearchParam, SearchQuery, SortKey
 from mappings.nextvisit.adapter import NextvisitAdapter
 from mappings.nextvisit.client import Refused
+from mappings.nextvisit.options import NextvisitOptions
 
 CTX = TenantContext("t", "urn:t")
 DEMOGRAPHICS = {"email": "jane@example.org", "phone": "(312) 555-0142", "address_line1": None, "city": None,
@@ -66,7 +67,7 @@ class CannedVendor:
 
 
 def _adapter(vendor: CannedVendor) -> NextvisitAdapter:
-    adapter = NextvisitAdapter(AdapterConfig("http://unused", CTX, NoOptions(), {"email": "e", "password": "p"}))
+    adapter = NextvisitAdapter(AdapterConfig("http://unused", CTX, NextvisitOptions(), {"email": "e", "password": "p"}))
     adapter.client = vendor  # type: ignore[assignment]
     return adapter
 

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from gateway.contract import AdapterConfig, NoOptions, SearchRequest, TenantContext
+from gateway.contract import AdapterConfig, SearchRequest, TenantContext
 from gateway.errors import (
     Conflict,
     InvalidRequest,
@@ -25,6 +25,7 @@ from gateway.sandbox_host import RunningServer, serve_in_thread
 from gateway.search.model import ParamType, ReferenceValue, SearchParam, SearchQuery
 from mappings.nextvisit.adapter import NextvisitAdapter
 from mappings.nextvisit.client import NextvisitClient
+from mappings.nextvisit.options import NextvisitOptions
 from sandboxes.clinic import build_clinic
 from sandboxes.nextvisit.app import create_app
 
@@ -41,7 +42,7 @@ def sandbox() -> Iterator[tuple[RunningServer, object]]:
 
 def _client(url: str, password: str = PASSWORD) -> NextvisitClient:
     ctx = TenantContext("t", "urn:t")
-    return NextvisitClient(AdapterConfig(url, ctx, NoOptions(), {"email": EMAIL, "password": password}))
+    return NextvisitClient(AdapterConfig(url, ctx, NextvisitOptions(), {"email": EMAIL, "password": password}))
 
 
 def test_logs_in_once_and_again_once_after_revocation_under_load(sandbox: tuple[RunningServer, object]) -> None:
@@ -85,7 +86,7 @@ def test_a_login_that_is_not_there_fails_the_request_and_never_reads_as_not_foun
     allergies = SearchRequest(SearchQuery("AllergyIntolerance", (patient,), (), "UTC"), None, 100)
 
     async def scenario(resource_type: str) -> Any:
-        config = AdapterConfig(f"{running.url}/api", TenantContext("t", "urn:t"), NoOptions(), {"email": EMAIL,
+        config = AdapterConfig(f"{running.url}/api", TenantContext("t", "urn:t"), NextvisitOptions(), {"email": EMAIL,
                                "password": PASSWORD})  # fmt: skip
         adapter = NextvisitAdapter(config)
         provider = adapter.providers[resource_type]
@@ -109,7 +110,9 @@ def test_update_keeps_the_vendors_own_meta(sandbox: tuple[RunningServer, object]
 
     async def scenario() -> tuple[dict[str, object], dict[str, object]]:
         ctx = TenantContext("t", "urn:t")
-        adapter = NextvisitAdapter(AdapterConfig(running.url, ctx, NoOptions(), {"email": EMAIL, "password": PASSWORD}))
+        adapter = NextvisitAdapter(
+            AdapterConfig(running.url, ctx, NextvisitOptions(), {"email": EMAIL, "password": PASSWORD})
+        )
         try:
             before = (await adapter.client.request("GET", "/v1/patients/7"))["data"]["meta"]
             patients = adapter.providers["Patient"]
@@ -317,7 +320,7 @@ def test_a_create_answered_without_the_record_is_the_patient_it_made(answer: str
         async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
             ctx = TenantContext("t", "urn:t")
             adapter = NextvisitAdapter(
-                AdapterConfig(running.url, ctx, NoOptions(), {"email": EMAIL, "password": PASSWORD})
+                AdapterConfig(running.url, ctx, NextvisitOptions(), {"email": EMAIL, "password": PASSWORD})
             )
             patients = adapter.providers["Patient"]
             assert patients.create is not None
@@ -497,3 +500,31 @@ def test_a_record_not_there_is_not_found_without_the_id_the_vendor_echoes(errors
 
         message = asyncio.run(scenario())
         assert "987654321" not in message and "Models" not in message
+
+
+def test_a_login_at_none_of_the_usual_routes_is_found_through_options_login_path(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The docs list a Tokens section without its paths: the usual routes are tried in turn, and
+    # an operator whose deployment has another names it.
+    running = serve_in_thread(
+        create_app(build_clinic(), email=EMAIL, password=PASSWORD, login_path="/v1/session"), name="nextvisit-session"
+    )
+    secrets = {"email": EMAIL, "password": PASSWORD}
+    ctx = TenantContext("t", "urn:t")
+
+    async def read(options: NextvisitOptions) -> Any:
+        client = NextvisitClient(AdapterConfig(f"{running.url}", ctx, options, secrets))
+        try:
+            return await client.request("GET", "/v1/patients/7")
+        finally:
+            await client.aclose()
+
+    try:
+        with pytest.raises(UpstreamError, match="login failed"):
+            asyncio.run(read(NextvisitOptions()))
+        assert "HTTP 404 at /v1/auth/tokens, /v1/auth/login, /v1/login, /v1/sanctum/token" in caplog.text
+        assert "set options.login_path" in caplog.text
+        assert asyncio.run(read(NextvisitOptions(login_path="/v1/session")))["data"]["id"] == 7
+    finally:
+        running.stop()

@@ -10,10 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from gateway.contract import AdapterConfig, Drift, DriftKey, NoOptions, SearchRequest, TenantContext
+from gateway.contract import AdapterConfig, Drift, DriftKey, SearchRequest, TenantContext
 from gateway.sandbox_host import RunningServer, serve_in_thread
 from gateway.search.model import SearchQuery
 from mappings.nextvisit.adapter import NextvisitAdapter
+from mappings.nextvisit.options import NextvisitOptions
 from sandboxes.clinic import build_clinic
 from sandboxes.nextvisit.app import create_app
 from sandboxes.nextvisit.wire import EXTRA_FIELD
@@ -45,7 +46,9 @@ def _walk(url: str) -> Drift:
     """One list page and one patient read through the adapter; the drift it recorded."""
     drift = Drift("t", "nextvisit")
     secrets = {"email": EMAIL, "password": PASSWORD}
-    adapter = NextvisitAdapter(AdapterConfig(url, TenantContext("t", "urn:t"), NoOptions(), secrets, drift=drift))
+    adapter = NextvisitAdapter(
+        AdapterConfig(url, TenantContext("t", "urn:t"), NextvisitOptions(), secrets, drift=drift)
+    )
 
     async def scenario() -> None:
         try:
