@@ -97,7 +97,9 @@ Where the docs are silent (and how each point is read here):
   pages an envelope numbers without a link (Flask-SQLAlchemy's `next_num`), asked as `?page=N`,
   and those an envelope or header says there are more of, giving only its own number (ASP.NET's
   `PaginatedList`: `pageNumber`, `hasNextPage`; an `X-Pagination` of `CurrentPage`,
-  `TotalPages`), asked as `?pageNumber=N` (`?page=N` for a `page`).
+  `TotalPages`), asked as `?pageNumber=N` (`?page=N` for a `page`), or its zero-based index
+  (Spring Data's `Page`: `number`, at the top or in a nested `page`), the next asked as
+  `?page=number+1`.
   A page asked by number that says it is another, or holds the rows of the one before (the
   number not taken), ends the walk. An answer
   whose last page counts more items than were read, points to a further page (a token, a

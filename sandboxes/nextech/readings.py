@@ -48,7 +48,15 @@ Answers (``Shapes``)
   page past the last is empty) or ``"aspnet_header_pages"`` (the bare array of page
   ``?pageNumber=N`` and an ``X-Pagination`` header written by ``JsonSerializer.Serialize``
   without the web defaults, so PascalCase: ``{"TotalCount", "PageSize", "CurrentPage",
-  "TotalPages", "HasNext", "HasPrevious"}``).
+  "TotalPages", "HasNext", "HasPrevious"}``); or a Spring team's ``Page<T>`` of ``?page=N``,
+  ZERO-based (``Pageable``'s default: absent is page 0, the second page is ``page=1``), a
+  page past the last being empty: ``"spring"`` (``PageImpl`` as Spring Boot serializes it by
+  default: ``{"content": [...], "pageable": {...}, "totalElements", "totalPages", "number",
+  "size", "first", "last", ...}``), ``"spring_dto"`` (Spring Boot 3.3's ``VIA_DTO`` mode:
+  ``{"content": [...], "page": {"size", "number", "totalElements", "totalPages"}}``, the
+  paging facts only in the nested ``page``) or ``"spring_hal"`` (Spring HATEOAS's
+  ``PagedModel``: ``{"_embedded": {"patientList": [...]}, "_links": {"self", "next", ...},
+  "page": {...}}``, with no ``_embedded`` at all when nothing matched).
 - ``ids_as_strings``: ``patientId``, ``encounterId`` and ``doctorId`` as JSON strings
   (``"42"``), as an API serializing Int64s for JavaScript does.
 - ``timestamps``: ``"z"`` (``2017-12-14T15:08:59.000Z``, the docs' example), ``"offset"``
@@ -131,7 +139,18 @@ Match = Literal["parts", "prefix", "substring"]
 Case = Literal["insensitive", "sensitive"]
 NoneFound = Literal["empty", "not_found"]
 Envelope = Literal[
-    "bare", "value", "data", "meta", "pages", "header_pages", "numbered", "aspnet_pages", "aspnet_header_pages"
+    "bare",
+    "value",
+    "data",
+    "meta",
+    "pages",
+    "header_pages",
+    "numbered",
+    "aspnet_pages",
+    "aspnet_header_pages",
+    "spring",
+    "spring_dto",
+    "spring_hal",
 ]
 ENVELOPES: tuple[str, ...] = (
     "bare",
@@ -143,6 +162,9 @@ ENVELOPES: tuple[str, ...] = (
     "numbered",
     "aspnet_pages",
     "aspnet_header_pages",
+    "spring",
+    "spring_dto",
+    "spring_hal",
 )
 Timestamps = Literal["z", "offset", "naive", "local", "http"]
 UnknownDates = Literal["null", "min_value", "zero"]
@@ -215,7 +237,7 @@ class Shapes:
     locked_values: LockedValues = "mixed"
     chart_numbers: ChartNumbers = "all"
     categories: Categories = "names"
-    page_size: int = 10  # with envelope="pages", "header_pages" or "numbered"
+    page_size: int = 10  # with a paged envelope ("pages", "header_pages", "numbered", "aspnet_...", "spring...")
     unlocked_ccd: UnlockedCcd = "html"
     empty_sections: EmptySections = "text"
 

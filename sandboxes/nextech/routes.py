@@ -199,6 +199,60 @@ def _aspnet_header_page(request: Request, items: list[bytes], size: int) -> Resp
     return Response(b"[" + b",".join(shown) + b"]", 200, headers, JSON_CONTENT_TYPE)
 
 
+_SPRING_UNSORTED = {"empty": True, "sorted": False, "unsorted": True}
+
+
+def _spring_page(request: Request, items: list[bytes], size: int, envelope: Envelope, rel: str) -> Response:
+    """Spring Data's ``Page`` of ``?page=`` (ZERO-based, Spring's ``Pageable``: absent or no
+    number is 0, a negative one 0), ``size`` items; a page past the last is empty. Serialized as
+    Spring Boot writes a ``Page`` (``"spring"``: ``PageImpl`` as is, its ``number`` zero-based),
+    with ``@EnableSpringDataWebSupport(pageSerializationMode = VIA_DTO)`` (``"spring_dto"``:
+    ``{"content", "page": {"size", "number", "totalElements", "totalPages"}}``, Spring Boot 3.3's
+    recommendation), or as Spring HATEOAS's ``PagedModel`` (``"spring_hal"``: the list under
+    ``_embedded.<rel>``, left out when empty, absolute ``_links``, and the same ``page``)."""
+    page = ascii_int(request.query_params.get("page", "")) or 0
+    pages = -(-len(items) // size)
+    shown = items[page * size : (page + 1) * size]
+    meta = {"size": size, "number": page, "totalElements": len(items), "totalPages": pages}
+    listed = b"[" + b",".join(shown) + b"]"
+    if envelope == "spring_dto":
+        body = b'{"content":' + listed + b',"page":' + orjson.dumps(meta) + b"}"
+    elif envelope == "spring_hal":
+
+        def href(number: int) -> dict[str, str]:
+            return {"href": str(request.url.include_query_params(page=number, size=size))}
+
+        links = {"self": href(page)}
+        if pages > 1:
+            links = {"first": href(0), **({"prev": href(page - 1)} if page > 0 else {}), **links}
+            links |= {**({"next": href(page + 1)} if page + 1 < pages else {}), "last": href(pages - 1)}
+        embedded = b'"_embedded":{"' + rel.encode() + b'":' + listed + b"}," if shown else b""
+        body = b"{" + embedded + b'"_links":' + orjson.dumps(links) + b',"page":' + orjson.dumps(meta) + b"}"
+    else:
+        pageable = {
+            "pageNumber": page,
+            "pageSize": size,
+            "sort": _SPRING_UNSORTED,
+            "offset": page * size,
+            "paged": True,
+            "unpaged": False,
+        }
+        rest = {
+            "pageable": pageable,
+            "last": page + 1 >= pages,
+            "totalElements": len(items),
+            "totalPages": pages,
+            "size": size,
+            "number": page,
+            "sort": _SPRING_UNSORTED,
+            "first": page == 0,
+            "numberOfElements": len(shown),
+            "empty": not shown,
+        }
+        body = b'{"content":' + listed + b"," + orjson.dumps(rest)[1:]
+    return Response(body, 200, API_HEADERS, JSON_CONTENT_TYPE)
+
+
 class NextechApi:
     """The API routes of practice `practice_id`, for access tokens `grants` issued, timed by `clock`."""
 
@@ -295,7 +349,7 @@ class NextechApi:
             raise ApiError(404, {"Message": "No patients match the search term."})
         limit = self.chart.shapes.search_limit
         shown = found[:limit] if limit is not None else found
-        return self.listed(request, [row.doc for row in shown], len(found))
+        return self.listed(request, [row.doc for row in shown], len(found), rel="patientList")
 
     async def encounters(self, request: Request) -> Response:
         """The patient's chart encounters starting in ``[start, end]`` (``end`` defaults to now)."""
@@ -317,7 +371,7 @@ class NextechApi:
         items = [self.chart.item(row, encounter, section) for encounter in self.chart.window(row, start, end)]
         if unknown and raw_section:  # a template lookup finding nothing: no CCD, no error
             items = [orjson.dumps({**orjson.loads(item), "ccd": None}) for item in items]
-        return self.listed(request, items)
+        return self.listed(request, items, rel="encounterList")
 
     def _date_param(self, name: str, raw: str | None) -> datetime | None:
         """``start``/``end``; with ``date_params="naive"`` a value with a zone is dropped, as if
@@ -336,11 +390,16 @@ class NextechApi:
     async def categories(self, request: Request) -> Response:
         if self.categories_shape == "map":
             return Response(self.category_map, 200, API_HEADERS, JSON_CONTENT_TYPE)
-        return self.listed(request, self.category_items)
+        return self.listed(
+            request, self.category_items, rel="stringList" if self.categories_shape == "names" else "categoryList"
+        )
 
-    def listed(self, request: Request, items: list[bytes], count: int | None = None) -> Response:
+    def listed(self, request: Request, items: list[bytes], count: int | None = None, rel: str = "") -> Response:
         """A list answer in this variant's envelope; paged ones (``"pages"``, ``"header_pages"``,
-        ``"numbered"``) answer the page ``?page=`` asks, ASP.NET's the one ``?pageNumber=`` asks."""
+        ``"numbered"``) answer the page ``?page=`` asks, ASP.NET's the one ``?pageNumber=`` asks,
+        Spring's the zero-based ``?page=`` (HAL naming the list `rel`)."""
+        if self.envelope in ("spring", "spring_dto", "spring_hal"):
+            return _spring_page(request, items, self.chart.shapes.page_size, self.envelope, rel)
         if self.envelope == "header_pages":
             return _header_page(request, items, self.chart.shapes.page_size)
         if self.envelope == "numbered":

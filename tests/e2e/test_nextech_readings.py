@@ -402,7 +402,10 @@ def test_a_section_named_twice_is_asked_by_the_name_nextech_takes() -> None:
             assert f"<h2>{name}" in answer.text or f'data-section="{name.replace(" ", "")}"' in answer.text, name
 
 
-@pytest.mark.parametrize("envelope", ["header_pages", "numbered", "aspnet_pages", "aspnet_header_pages"])
+@pytest.mark.parametrize(
+    "envelope",
+    ["header_pages", "numbered", "aspnet_pages", "aspnet_header_pages", "spring", "spring_dto", "spring_hal"],
+)
 def test_pages_numbered_but_not_linked_are_all_read(envelope: str) -> None:
     """flask-smorest's pagination: a bare array of `page_size` items, the pages described only in
     an `X-Pagination` header. Before, the gateway read the first page alone as the whole answer:
@@ -411,7 +414,10 @@ def test_pages_numbered_but_not_linked_are_all_read(envelope: str) -> None:
     every list past its first page was cut, and CCDs of the encounters past it were 502s.
     An ASP.NET team's `PaginatedList` (`pageNumber`, `hasNextPage`) and its PascalCase
     `X-Pagination` header (`CurrentPage`, `HasNext`) take `?pageNumber=`: before, the first page
-    was all that was read, said to be cut for the one and silently for the other."""
+    was all that was read, said to be cut for the one and silently for the other.
+    A Spring team's `Page<T>` numbers its pages from 0 (`?page=1` is the second): before, the
+    first page alone was read, said to be cut (`PageImpl`), silently (Spring Boot 3.3's `VIA_DTO`,
+    its count nested in `page`), or not at all (Spring HATEOAS's `_embedded`: every search a 502)."""
     clinic = build_clinic()
     live = live_patients(clinic)
     smiths = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name).startswith("smith")}

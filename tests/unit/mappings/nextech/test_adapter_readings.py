@@ -543,6 +543,22 @@ def test_pages_an_envelope_numbers_without_a_link_are_read_too(tmp_path: Path) -
     assert len(page.resources) == 5 and not any("cut" in w for w in page.warnings)
 
 
+class Hal(Fake):
+    """Spring HATEOAS's `PagedModel`: the list under `_embedded`, which is left out when empty."""
+
+    def _wrap(self, rows: list[Any]) -> Any:
+        page = {"size": 20, "totalElements": len(rows), "totalPages": 1 if rows else 0, "number": 0}
+        embedded = {"_embedded": {"patientList": rows}} if rows else {}
+        return {**embedded, "_links": {"self": {"href": "http://127.0.0.1:9/api/search"}}, "page": page}
+
+
+def test_a_hal_answer_finding_no_one_is_an_empty_search(tmp_path: Path) -> None:
+    """Before, an answer with no list in it at all (HAL with nothing `_embedded`) was a 502."""
+    adapter = _adapter(Hal([GOOD], [{"summary": SUMMARY}]), tmp_path)
+    assert _search(adapter, "Patient", [("identifier", "C99")]).resources == []
+    assert [r["id"] for r in _search(adapter, "Patient", [("identifier", "C00042")]).resources] == ["42.C00042"]
+
+
 def test_a_page_number_not_taken_is_not_read_twice(tmp_path: Path) -> None:
     """A Nextech that numbers its pages but answers the first whatever `page` says: its rows are
     not read twice, and the answer says matches may be missing."""
