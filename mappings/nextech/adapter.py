@@ -70,7 +70,8 @@ Where the docs are silent (and how each point is read here):
   The docs give `end` as a date-time with no maximum: an open-ended search sends
   `FAR_END` (9999-12-31T00:00:00, within .NET's DateTime and SQL Server's datetime; every
   bound is sent as UTC without a zone designator, as some parsers drop a `Z` silently, or,
-  once that is refused with a 400 and `Z` is not, with `Z`, as RFC 3339 readers ask). If
+  once that is refused with a 400 and `Z` is not, with `Z`, as RFC 3339 readers ask, or, when
+  both are refused, as the bare UTC date, as readers of "Earliest date"/"Latest date" ask). If
   Nextech rejects that (400), the search is repeated to where bookable dates end
   (`mappings.bookable`: 50 years ahead; no warning, as nothing a practice could book lies
   past it), and if that is rejected too, up to `HORIZON_DAYS` ahead, and its searchset then
@@ -115,12 +116,12 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote
 
 from cachetools import TTLCache
@@ -177,6 +178,12 @@ MIDDLE_NAMES = (
 
 
 FAR_END = datetime(9999, 12, 31, tzinfo=UTC)  # the end of an open-ended encounter search
+BoundForm = Literal["naive", "zoned", "date"]
+BOUND_FORMS: tuple[BoundForm, ...] = (
+    "naive",
+    "zoned",
+    "date",
+)  # how start/end are written (_stamp), in the order tried
 HORIZON_DAYS = 3 * 366  # how far ahead a search reaches when Nextech refuses FAR_END
 FAILED_FAR_END_SECONDS = 600.0  # how long a FAR_END that failed (not refused) is not asked again
 HORIZON_WARNING = (
@@ -256,7 +263,7 @@ class NextechAdapter:
         self._bookable_refused_until = 0.0  # monotonic: until then, open searches stop at the horizon
         self._initials_refused_until = 0.0  # monotonic: until then, names are searched as written
         self._ignores_case = False  # a lower-case letter found a name holding it upper case only
-        self._zoned_bounds: bool | None = None  # start/end sent with `Z` (True) or without (False); None: not yet known
+        self._bound_form: BoundForm | None = None  # how start/end are written (_stamp); None: not yet known
         self._api_confirmed = False  # /encounters/categories has answered at base_url (_api_found)
         self._providers = self._table()
 
@@ -516,28 +523,37 @@ class NextechAdapter:
             return Read([], [])
         path = f"/{quote(vendor_id, safe='')}/encounters/search"
 
-        async def window(zoned: bool) -> list[Any]:
-            params = {"end": _stamp(end, zoned)}
+        async def window(form: BoundForm) -> list[Any]:
+            params = {"end": _stamp(end, form)}
             if start is not None:
-                params["start"] = _stamp(start, zoned)
+                params["start"] = _stamp(start, form)
             with tentative() if far else nullcontext():
                 return await (self._section_pages(path, params, section) if section else self._pages(path, params))
 
         try:
-            try:
-                bodies = await window(self._zoned_bounds is True)
-            except InvalidRequest:
-                if self._zoned_bounds is not None:
-                    raise
-                # Perhaps a reader of RFC 3339 date-times, which require a zone: ask with `Z`.
-                bodies = await window(True)
-                self._zoned_bounds = True
-            else:
-                self._zoned_bounds = self._zoned_bounds is True
+            bodies = await self._in_bound_form(window)
         except NotFound:
             return Read([], [])
         rows, cut = self._list(bodies, "encounters")
         return self._read_encounters(rows, patient_id, cut)
+
+    async def _in_bound_form(self, window: Callable[[BoundForm], Awaitable[list[Any]]]) -> list[Any]:
+        """`window` asked with its bounds in the form this Nextech takes (`_stamp`): once known,
+        that form alone; before, each form in `BOUND_FORMS` until one is not refused (400), the
+        last refusal raised when every form is. The first answered is kept to."""
+        if self._bound_form is not None:
+            return await window(self._bound_form)
+        *others, last = BOUND_FORMS
+        for form in others:
+            try:
+                bodies = await window(form)
+            except InvalidRequest:
+                continue  # perhaps the form: the next is asked
+            self._bound_form = form
+            return bodies
+        bodies = await window(last)
+        self._bound_form = last
+        return bodies
 
     async def _section_pages(self, path: str, params: Mapping[str, str], section: str) -> list[Any]:
         """One section's encounter pages. A category object may name a section twice (`name`
@@ -692,17 +708,24 @@ class NextechAdapter:
         return patient_id, items, (HORIZON_WARNING,)
 
 
-def _stamp(moment: datetime, zoned: bool = False) -> str:
+def _stamp(moment: datetime, form: BoundForm = "naive") -> str:
     """A `start`/`end` bound: the UTC date-time without a zone designator (`2025-03-15T00:00:00`),
-    or with `Z` (`zoned`). The docs type the bounds only "date-time" and the encounter times
-    "UTC". Some parsers drop a `Z` or an offset as unparseable, silently (Flask's `type=` over
-    `strptime`, `datetime.fromisoformat` before Python 3.11): an `end` dropped falls back to
-    now, so the zone-less form is sent first. Others refuse it (RFC 3339's `date-time`, which
-    OpenAPI's `format: date-time` names, requires an offset), which is seen as a 400: the `Z`
-    form is then asked. A reader taking the zone-less form as its local time instead of UTC is
-    within the day the window is widened by on each side."""
-    utc = moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
-    return f"{utc}Z" if zoned else utc
+    with `Z` (`"zoned"`), or its UTC date alone (`"date"`: `2025-03-15`). The docs type the
+    bounds only "date-time" and the encounter times "UTC". Some parsers drop a `Z` or an offset
+    as unparseable, silently (Flask's `type=` over `strptime`, `datetime.fromisoformat` before
+    Python 3.11): an `end` dropped falls back to now, so the zone-less form is sent first.
+    Others refuse it (RFC 3339's `date-time`, which OpenAPI's `format: date-time` names,
+    requires an offset), which is seen as a 400: the `Z` form is then asked. Others again bind
+    a date only, as the docs word the bounds ("Earliest date", "Latest date included": ASP.NET's
+    `DateOnly`, Spring's `LocalDate`, django-filter's `DateFilter`) and refuse both: the date is
+    then asked. Every bound is a UTC midnight (the window is widened a day each side), so the
+    date says the same; a reader taking the zone-less form as its local time instead of UTC,
+    or an `end` date as excluded, is within the day the window is widened by."""
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    if form == "date":
+        return utc.date().isoformat()
+    text = utc.isoformat(timespec="seconds")
+    return f"{text}Z" if form == "zoned" else text
 
 
 def _later_of(until: float, kept: float) -> float:

@@ -236,7 +236,10 @@ behaviour above):
   ``datetime.fromisoformat`` before Python 3.11 a ``Z``), or with one only (``"zoned"``:
   RFC 3339's ``date-time``, which OpenAPI's ``format: date-time`` names and the docs'
   examples all carry; a value without ``Z`` or an offset is 400 ``ModelState``, as
-  marshmallow's ``AwareDateTime`` or an OpenAPI request validator refuses it).
+  marshmallow's ``AwareDateTime`` or an OpenAPI request validator refuses it), or as bare
+  dates only (``"date"``: the docs call them "Earliest date" and "Latest date included",
+  which a ``DateOnly`` (ASP.NET), ``LocalDate`` (Spring) or ``DateFilter`` (django-filter)
+  parameter binds; a date-time is 400 ``ModelState``, and ``end`` includes all of its day).
 - ``unknown_sections``: a ``section`` that is none of Nextech's is 400 (``"refused"``,
   default) or answered with every encounter's ``"ccd": null`` (``"null"``: a template
   looked up by the name and not found renders nothing; the docs say only where the valid
@@ -348,7 +351,7 @@ def create_app(
     oauth_wording: Literal["rfc", "docs"] = "rfc",
     oauth_paths: Literal["azure", "django"] = "azure",
     oauth_client_auth: Literal["any", "basic"] = "any",
-    date_params: Literal["iso", "naive", "zoned"] = "iso",
+    date_params: Literal["iso", "naive", "zoned", "date"] = "iso",
     unknown_sections: Literal["refused", "null"] = "refused",
     rate_per_second: int | None = None,
 ) -> Starlette:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Literal
 
 import orjson
@@ -56,6 +56,8 @@ def _instant(name: str, raw: str | None) -> datetime | None:
 
 # A date-time with a zone designator (`Z`, `+01:00`, `-0500`).
 _ZONED = re.compile(r"T.*(?:[Zz]|[+-]\d{2}:?\d{2})$")
+# A bare calendar date (`2025-03-15`): all a `DateOnly` / `LocalDate` parameter binds.
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _patient_id(raw: str) -> int:
@@ -266,7 +268,7 @@ class NextechApi:
         sections: tuple[str, ...] = CCD_SECTIONS,
         latest_end: datetime | None = None,
         refused_token_status: Literal[401, 403] = 401,
-        date_params: Literal["iso", "naive", "zoned"] = "iso",
+        date_params: Literal["iso", "naive", "zoned", "date"] = "iso",
         unknown_sections: Literal["refused", "null"] = "refused",
         rate_per_second: int | None = None,
     ) -> None:
@@ -356,7 +358,11 @@ class NextechApi:
         patient_id = _patient_id(request.path_params["patient_id"])
         params = request.query_params
         start = self._date_param("start", params.get("start"))
-        end = self._date_param("end", params.get("end")) or datetime.fromtimestamp(self.clock(), UTC)
+        end = self._date_param("end", params.get("end"))
+        if end is None:
+            end = datetime.fromtimestamp(self.clock(), UTC)
+        elif self.date_params == "date":  # "Latest date included in the search": all of that day
+            end = datetime.combine(end.date(), time.max, UTC)
         if self.latest_end is not None and end > self.latest_end:
             raw = params.get("end", "")
             raise ApiError(
@@ -377,8 +383,13 @@ class NextechApi:
         """``start``/``end``; with ``date_params="naive"`` a value with a zone is dropped, as if
         absent (Flask's ``request.args.get(name, type=...)`` swallows the parser's ValueError);
         with ``"zoned"`` a date-time without one is a 400 (RFC 3339's ``date-time``, which
-        OpenAPI's ``format: date-time`` names, requires an offset)."""
-        if raw is not None and raw.strip() and self.date_params != "iso":
+        OpenAPI's ``format: date-time`` names, requires an offset); with ``"date"`` anything but
+        a bare date is a 400 (a ``DateOnly`` or ``LocalDate`` parameter: the docs' "Earliest
+        date" and "Latest date included")."""
+        if raw is not None and raw.strip() and self.date_params == "date" and not _DATE_ONLY.fullmatch(raw.strip()):
+            model_state = {name: [f"The value '{raw}' is not valid for {name}."]}
+            raise ApiError(400, {"Message": INVALID, "ModelState": model_state})
+        if raw is not None and raw.strip() and self.date_params not in ("iso", "date"):
             zoned = _ZONED.search(raw.strip()) is not None
             if self.date_params == "naive" and zoned:
                 return None

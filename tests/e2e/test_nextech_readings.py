@@ -597,6 +597,31 @@ def test_date_bounds_reach_a_nextech_that_takes_zoned_ones_only() -> None:
         )
 
 
+def test_date_bounds_reach_a_nextech_that_takes_bare_dates_only() -> None:
+    """A Nextech reading `start`/`end` as the docs word them ("Earliest date", "Latest date
+    included"): a `DateOnly` (ASP.NET), `LocalDate` (Spring) or django-filter `DateFilter`
+    parameter, refusing any date-time. Before, both the zone-less and the `Z` bounds were
+    refused, so every encounter search, encounter read and CCD was a 400 blaming the client."""
+    clinic = build_clinic()
+    create = partial(create_sandbox, clinic, far_future_visit=True, date_params="date")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        far = running.sandbox.app.state.far_visit
+        patient = clinic.patient(far[0])
+        patient_id = f"{patient.id}.{patient.chart_number}"
+        answer = running.fhir.get(f"{BASE}/Encounter", params={"patient": patient_id})
+        assert answer.status_code == 200, answer.text[:300]
+        assert not _outcome_texts(answer.json())
+        [far_id] = _far_ids(_matches(answer.json()), far[1])
+        assert running.fhir.get_ok(f"{BASE}/Encounter/{far_id}")["id"] == far_id
+        windowed = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=BEFORE_FAR_VISIT)
+        assert Counter(datetime.fromisoformat(e["period"]["start"].replace("Z", "+00:00")) for e in windowed) == (
+            Counter(_charted(patient))
+        )
+        day = FAR_FUTURE_VISIT.date().isoformat()
+        assert _far_ids(running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=day), far[1])
+        assert _far_ids(_nextech_documents(running.fhir, patient_id, date=day), far[1])
+
+
 def test_a_section_name_answered_null_is_asked_by_its_other_name_before_it_is_empty() -> None:
     """Categories with a `name` and a `code`, `section` taking the code and answering a name it
     does not know with `"ccd": null` rather than a 400: the null was read as a section with
