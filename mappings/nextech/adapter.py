@@ -102,11 +102,14 @@ Where the docs are silent (and how each point is read here):
   (Spring Data's `Page`: `number`, at the top or in a nested `page`), the next asked as
   `?page=number+1`.
   A page asked by number that says it is another, or holds the rows of the one before (the
-  number not taken), ends the walk. An answer
+  number not taken), ends the walk. A bare array of a customary page size (`PAGE_SIZES`) that
+  says nothing of other pages may be one page all the same (Kaminari's 25, Spring's
+  `getContent()` of 20): `?page=` is asked, counted from 1 or from 0 as the answers show, until
+  a page is short. An answer
   whose last page counts more items than were read, points to a further page (a token, a
   link elsewhere, a page past `MAX_PAGES`), says it has more or more pages (at its top or
-  in a nested `meta`, `links`, `pagination`...), or a one-page patient answer of exactly 50,
-  100, 200, 250, 500 or 1000 items (a cap, as Nextech's own FHIR API has at 50), makes the
+  in a nested `meta`, `links`, `pagination`...), or a one-page patient answer of exactly a
+  page size (a cap, as Nextech's own FHIR API has at 50, not lifted by `?page=`), makes the
   searchset say that matches may be missing (`CUT_SHORT`), and a read that does not find its
   patient in such an answer a 502, not a 404.
 """
@@ -200,8 +203,11 @@ NOT_AT_BASE_URL = (
     "Nextech answered 404 for its documented routes (/search and /encounters/categories): the tenant's "
     "base_url does not point at its API; the operator must check the tenant configuration"
 )
-# Patient answers of exactly this many items may be a page, not everything (NextechAdapter._list).
-PAGE_SIZES = frozenset({50, 100, 200, 250, 500, 1000})
+# Answers of exactly this many items in a bare array may be one page of more, or capped: the
+# default page sizes of Spring Data, pagy and Flask-SQLAlchemy (20), Kaminari (25), Laravel (15),
+# will_paginate (30), Nextech's own FHIR API (50) and other customary ones. Their next pages are
+# asked (NextechAdapter._hidden_pages); a patient answer whose pages are not, may be cut (_list).
+PAGE_SIZES = frozenset({15, 20, 25, 30, 50, 100, 200, 250, 500, 1000})
 CUT_SHORT = (
     "Nextech's answer ({count} {shape}) may have been cut at a page size the docs do not mention: "
     "some matches may be missing"
@@ -402,7 +408,47 @@ class NextechAdapter:
             if _not_the_page_asked(body, bodies[-1], number):
                 break  # a vendor ignoring `page` answers the same page again: never twice the same rows
             bodies.append(body)
+        if len(bodies) == 1 and isinstance(bodies[0], list) and len(bodies[0]) in PAGE_SIZES:
+            bodies += await self._hidden_pages(path, params, bodies[0])
         return bodies
+
+    async def _hidden_pages(self, path: str, params: Mapping[str, str], first: list[Any]) -> list[Any]:
+        """The pages after `first`, a bare array of a customary page size that says nothing of
+        any other: Rails' `render json: patients.page(params[:page])` (Kaminari, 25 a page) and
+        Flask-SQLAlchemy's `paginate().items` count `?page=` from 1, a Spring controller
+        answering `Page.getContent()` from 0. `page=1` tells them apart: the first page again
+        (from 1, or `page` not read: `page=2` then tells those apart) or another (from 0). The
+        pages are read until one is short or empty (a 404 counts as empty: no such page), up to
+        `MAX_PAGES`; [] when `page` is not read (the same rows again) or refused (400), and
+        `[[]]` (an empty page) when the first page was all there was. `_list` says an answer
+        may be cut when its last page is still a full one."""
+
+        async def page(number: int) -> list[Any] | None:
+            try:
+                body = await self.client.get(path, {**params, "page": str(number)})
+            except NotFound:
+                return []
+            except InvalidRequest:
+                return None
+            return body if isinstance(body, list) else None
+
+        following = await page(1)
+        if following is not None and _repeats(following, first):  # from 1, or not read
+            following, number = await page(2), 3
+            if following is not None and _repeats(following, first):
+                return []
+        else:  # from 0: page=1 was the second page
+            number = 2
+        if following is None:
+            return []
+        found = [following]
+        while len(found[-1]) == len(first) and len(found) + 1 < MAX_PAGES:
+            following = await page(number)
+            if following is None or _repeats(following, [row for rows in (first, *found) for row in rows]):
+                break  # refused, or rows read before (a `page` read no further): the last stays full
+            found.append(following)
+            number += 1
+        return found
 
     def _list(self, bodies: list[Any], shape: str) -> tuple[list[Any], tuple[str, ...]]:
         """The items of a list answer's pages, and a warning when it may have been cut short: the
@@ -417,7 +463,9 @@ class NextechAdapter:
             raise UpstreamError(f"Nextech's {shape} could not be read: {exc}") from None
         last = bodies[-1]
         counted = listed_count(last)
-        paged = shape == "patients" and len(bodies) == 1 and len(rows) in PAGE_SIZES
+        paged = (shape == "patients" and len(bodies) == 1 and len(rows) in PAGE_SIZES) or (
+            len(bodies) > 1 and isinstance(last, list) and len(last) == len(bodies[0])  # hidden pages, the last full
+        )
         if (counted is not None and counted > len(rows)) or has_next_page(last) or paged:
             self._drift.unreadable(shape, ["(cut short)"])
             return rows, (CUT_SHORT.format(shape=shape, count=len(rows)),)
@@ -763,6 +811,11 @@ def _not_the_page_asked(body: Any, before: Any, asked: str | None) -> bool:
     except UnreadablePayload:
         return False
     return bool(rows) and rows == previous
+
+
+def _repeats(rows: list[Any], read: list[Any]) -> bool:
+    """Whether a page holds only rows read before (and some): `page` not read, or read no further."""
+    return bool(rows) and all(row in read for row in rows)
 
 
 def _unreadable_patient(row: Any, index: int, error: UnreadablePayload) -> Unreadable:

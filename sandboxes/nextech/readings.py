@@ -56,7 +56,12 @@ Answers (``Shapes``)
   ``{"content": [...], "page": {"size", "number", "totalElements", "totalPages"}}``, the
   paging facts only in the nested ``page``) or ``"spring_hal"`` (Spring HATEOAS's
   ``PagedModel``: ``{"_embedded": {"patientList": [...]}, "_links": {"self", "next", ...},
-  "page": {...}}``, with no ``_embedded`` at all when nothing matched).
+  "page": {...}}``, with no ``_embedded`` at all when nothing matched); or one page as a bare
+  array that says nothing of the others, the page asked with ``?page=N``: from 1
+  (``"bare_pages"``: Rails' ``render json: patients.page(params[:page])`` with Kaminari, 25 a
+  page, or Flask-SQLAlchemy's ``paginate().items``) or from 0 (``"bare_pages_zero"``: a Spring
+  controller answering ``repository.findAll(spec, pageable).getContent()``, 20 a page); a page
+  past the last is an empty array, a ``page`` that is no number the first page.
 - ``ids_as_strings``: ``patientId``, ``encounterId`` and ``doctorId`` as JSON strings
   (``"42"``), as an API serializing Int64s for JavaScript does.
 - ``timestamps``: ``"z"`` (``2017-12-14T15:08:59.000Z``, the docs' example), ``"offset"``
@@ -151,6 +156,8 @@ Envelope = Literal[
     "spring",
     "spring_dto",
     "spring_hal",
+    "bare_pages",
+    "bare_pages_zero",
 ]
 ENVELOPES: tuple[str, ...] = (
     "bare",
@@ -165,6 +172,8 @@ ENVELOPES: tuple[str, ...] = (
     "spring",
     "spring_dto",
     "spring_hal",
+    "bare_pages",
+    "bare_pages_zero",
 )
 Timestamps = Literal["z", "offset", "naive", "local", "http"]
 UnknownDates = Literal["null", "min_value", "zero"]

@@ -255,6 +255,15 @@ def _spring_page(request: Request, items: list[bytes], size: int, envelope: Enve
     return Response(body, 200, API_HEADERS, JSON_CONTENT_TYPE)
 
 
+def _bare_page(request: Request, items: list[bytes], size: int, first: int) -> Response:
+    """One page of `size` items as a bare array, page ``?page=`` counted from `first` (absent, or
+    no number: the first), saying nothing of the others; a page past the last is empty."""
+    asked = ascii_int(request.query_params.get("page", ""))
+    index = max((asked if asked is not None else first) - first, 0)
+    shown = items[index * size : (index + 1) * size]
+    return Response(b"[" + b",".join(shown) + b"]", 200, API_HEADERS, JSON_CONTENT_TYPE)
+
+
 class NextechApi:
     """The API routes of practice `practice_id`, for access tokens `grants` issued, timed by `clock`."""
 
@@ -409,6 +418,8 @@ class NextechApi:
         """A list answer in this variant's envelope; paged ones (``"pages"``, ``"header_pages"``,
         ``"numbered"``) answer the page ``?page=`` asks, ASP.NET's the one ``?pageNumber=`` asks,
         Spring's the zero-based ``?page=`` (HAL naming the list `rel`)."""
+        if self.envelope in ("bare_pages", "bare_pages_zero"):
+            return _bare_page(request, items, self.chart.shapes.page_size, 1 if self.envelope == "bare_pages" else 0)
         if self.envelope in ("spring", "spring_dto", "spring_hal"):
             return _spring_page(request, items, self.chart.shapes.page_size, self.envelope, rel)
         if self.envelope == "header_pages":

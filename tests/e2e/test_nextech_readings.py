@@ -435,6 +435,38 @@ def test_pages_numbered_but_not_linked_are_all_read(envelope: str) -> None:
         assert running.fhir.get_ok(f"{BASE}/Patient/{patient_id}")["id"] == patient_id
 
 
+@pytest.mark.parametrize(("envelope", "page_size"), [("bare_pages", 25), ("bare_pages_zero", 20)])
+def test_pages_of_a_bare_array_that_says_nothing_of_them_are_all_read(envelope: str, page_size: int) -> None:
+    """One page as a bare array, the page asked with `?page=N` and nothing said of the others:
+    Rails' `render json: patients.page(params[:page])` (Kaminari, 25 a page, from 1) or a Spring
+    controller answering `Page.getContent()` (20 a page, from 0). Before, the first page passed
+    for the whole answer: patients past it were silently missing (Clark, Hill, Jones...)."""
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    create = partial(create_sandbox, clinic, envelope=envelope, page_size=page_size)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        for family in ("Smith", "Jones", "Clark", "Hill"):
+            bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": family, "_count": "100"})
+            expected = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name).startswith(fold(family))}
+            assert expected and {r["id"] for r in _matches(bundle)} == expected, family
+            assert not _outcome_texts(bundle), family
+
+
+def test_a_bare_answer_capped_at_a_page_size_still_finds_every_name() -> None:
+    """A Nextech answering at most 20 patients, in a bare array that does not say so, and no
+    `page` to ask for more (a query capped as Spring's default page size caps it). Before, every
+    first letter with more patients under it silently lost some (20 of the clinic's families):
+    the letter's answer is now taken as possibly cut, and the name as written searched too."""
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    with gateway_over("nextech", partial(create_sandbox, clinic, search_limit=20), tenant=TENANT) as running:
+        for family in ("Smith", "Jones", "Clark", "Hill"):
+            bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": family, "_count": "100"})
+            expected = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name).startswith(fold(family))}
+            assert expected and {r["id"] for r in _matches(bundle)} == expected, family
+            assert any("searched as written" in text for text in _outcome_texts(bundle)), family
+
+
 def test_chart_numbers_padded_by_a_char_column_are_found_and_read_without_the_blanks() -> None:
     """A chart number kept in a SQL Server `char(10)` column is served padded with blanks
     (`"C00042    "`). Before, the blanks went into the Patient's id (`42.xC00042-20-20-20-20`)

@@ -543,6 +543,33 @@ def test_pages_an_envelope_numbers_without_a_link_are_read_too(tmp_path: Path) -
     assert len(page.resources) == 5 and not any("cut" in w for w in page.warnings)
 
 
+class BarePages(Fake):
+    """One page of `size` patients as a bare array, `?page=` counted from `first`; past the last: []."""
+
+    def __init__(self, patients: list[dict[str, Any]], size: int, first: int) -> None:
+        super().__init__(patients, [])
+        self.size, self.first = size, first
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        rows = await super().get(path, {k: v for k, v in (params or {}).items() if k != "page"})
+        self.calls[-1] = (path, dict(params or {}))
+        index = int((params or {}).get("page", self.first)) - self.first
+        return rows[index * self.size : (index + 1) * self.size]
+
+
+@pytest.mark.parametrize(("count", "first", "calls"), [(20, 1, 3), (20, 0, 2), (45, 1, 4), (45, 0, 3)])
+def test_a_bare_page_of_a_page_size_is_followed_by_the_pages_after_it(
+    tmp_path: Path, count: int, first: int, calls: int
+) -> None:
+    """A bare array of exactly 20 may be one page of more: `?page=` is asked, from 1 or from 0
+    as the answers show, to a short page. Exactly one full page is the whole answer, unwarned."""
+    many = [{**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}"} for i in range(count)]
+    fake = BarePages(many, 20, first)
+    page = _search(_adapter(fake, tmp_path), "Patient", [("identifier", "C00")])
+    assert len(page.resources) == count and not any("cut" in w for w in page.warnings)
+    assert len(fake.calls) == calls
+
+
 class Hal(Fake):
     """Spring HATEOAS's `PagedModel`: the list under `_embedded`, which is left out when empty."""
 
