@@ -2,10 +2,11 @@
 Nextech simulator with its switches (`sandboxes/nextech/app.py`, `sandboxes/nextech/readings.py`)
 combined into a few variants: how `term` matches (accent-sensitive, names stored decomposed,
 whole-field prefixes, substrings, case-sensitive), envelopes (Django REST Framework's pages and
-flask-smorest's header-described ones among them), ids as strings, timestamps with offsets or
+flask-smorest's header-described ones, Spring's pages counted from 0 and Kaminari's bare
+ones among them), ids as strings, timestamps with offsets or
 none or as RFC 822 dates, absent nulls, error bodies, token lifetimes as strings, a token
 endpoint taking HTTP Basic only, section names with spaces, a visit years ahead, a Nextech
-that refuses far `end` dates, dates served in the clinic's zone, unknown dates as stand-ins
+that refuses far `end` dates or takes bare dates only, dates served in the clinic's zone, unknown dates as stand-ins
 (`0001-01-01`, `0000-00-00`), `encounterLocked` as letters or lock times, patients with no
 chart number, and CCD categories as objects or a map.
 
@@ -93,6 +94,26 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "search_case": "sensitive",
         "search_match": "substring",
         "chart_numbers": "some_missing",
+    },
+    # A Rails team's defaults: Kaminari's pages rendered as bare arrays (25 a page, `?page=`
+    # from 1, nothing said of the others), `ILIKE '%term%'`, times in the app's zone.
+    "rails": {
+        "envelope": "bare_pages",
+        "page_size": 25,
+        "search_match": "substring",
+        "timestamps": "offset",
+        "chart_numbers": "some_missing",
+    },
+    # A Spring Boot team's defaults: Spring Data's `Page` as 3.3's VIA_DTO writes it (20 a page,
+    # `?page=` from 0, its count nested in `page`), `findBy...StartingWithIgnoreCase`,
+    # `LocalDate` bounds as the docs word them ("Earliest date"), ProblemDetail errors.
+    "spring": {
+        "envelope": "spring_dto",
+        "page_size": 20,
+        "search_match": "prefix",
+        "date_params": "date",
+        "error_bodies": "problem",
+        "far_future_visit": True,
     },
     "refusing-naive": {
         "search_accents": "sensitive",
