@@ -18,8 +18,10 @@ Nextech offers `GET /search?term=` (a name or a chart number) and, per patient,
   (ANDed) the one needing the fewest terms is sent. A Nextech refusing those one-letter terms
   (400: a minimum length) is sent the values as written and unaccented instead, for the next
   `INITIALS_REFUSED_SECONDS` too, and the searchset says names with other accents may be
-  missing (`WRITTEN_TERMS`). So is a Nextech whose answer to a letter was cut (more patients
-  under it than `MAX_PAGES` pages hold), alongside the letters. The gateway applies FHIR's rules to what comes back:
+  missing (`WRITTEN_TERMS`). So is a Nextech whose letters find no one where the names as
+  written find someone (it matches whole names only: `WHOLE_NAMES`, kept to the same way),
+  and a Nextech whose answer to a letter was cut (more patients under it than `MAX_PAGES`
+  pages hold), alongside the letters. The gateway applies FHIR's rules to what comes back:
   names sharing a prefix (Smith, Smithson) and chart numbers sharing one (C0001, C00010…)
   come back together and are told apart by the gateway. A search with nothing to make a term
   of (birthdate or gender alone) cannot be answered by Nextech and is refused (the parameter
@@ -223,6 +225,11 @@ WRITTEN_TERMS = (
     "Nextech refused one-letter search terms, so the name was searched as written (and unaccented): "
     "names spelled with accents the search value does not have may be missing"
 )
+WHOLE_NAMES = (
+    "Nextech matches whole names only (its first letters found no one, the name as written did), so the "
+    "name was searched as written (and unaccented): names that only start with it, or are spelled with "
+    "accents it does not have, may be missing"
+)
 MAX_NAME_TERMS = 24  # side-by-side vendor calls one patient search may make (two vowels' worth)
 KNOWN_PATIENTS = 4096  # patient ids remembered as real (each costs a vendor search to check)
 KNOWN_FOR = 900.0  # seconds: a patient deleted at the vendor is noticed within this
@@ -268,6 +275,7 @@ class NextechAdapter:
         self._far_end_refused_until = 0.0  # monotonic: until then, open searches end where bookable dates do
         self._bookable_refused_until = 0.0  # monotonic: until then, open searches stop at the horizon
         self._initials_refused_until = 0.0  # monotonic: until then, names are searched as written
+        self._written_reason = WRITTEN_TERMS  # why they are: the letters refused, or finding no one
         self._ignores_case = False  # a lower-case letter found a name holding it upper case only
         self._bound_form: BoundForm | None = None  # how start/end are written (_stamp); None: not yet known
         self._api_confirmed = False  # /encounters/categories has answered at base_url (_api_found)
@@ -649,7 +657,7 @@ class NextechAdapter:
         written = () if query.named("identifier") else _written_terms(query)
         typed: tuple[str, ...] = ()
         if written and time.monotonic() < self._initials_refused_until:
-            answers, typed = await self._search_written(written), (WRITTEN_TERMS,)
+            answers, typed = await self._search_written(written), (self._written_reason,)
         else:
             try:
                 answers = await concurrently(*(self._search_term(t) for t in terms))
@@ -659,8 +667,11 @@ class NextechAdapter:
                 # Perhaps a minimum term length: search the names as written, and keep to that.
                 answers, typed = await self._search_written(written), (WRITTEN_TERMS,)
                 self._initials_refused_until = time.monotonic() + INITIALS_REFUSED_SECONDS
+                self._written_reason = WRITTEN_TERMS
             if written and not typed and any(a.cut for a in answers):  # letters read, one cut
                 answers, typed = await self._narrowed(answers, written)
+            elif written and not typed and not any(a.records or a.unreadable for a in answers):
+                answers, typed = await self._whole_names(answers, written)
         patients: dict[str, VendorPatient] = {}
         unreadable: dict[str, None] = {}
         for answer in answers:
@@ -691,6 +702,24 @@ class NextechAdapter:
         if any(a.cut for a in more):
             return answers + more, ()
         return tuple(Read(a.records, a.unreadable) for a in answers) + more, (WRITTEN_TERMS,)
+
+    async def _whole_names(
+        self, answers: tuple[Read[VendorPatient], ...], written: tuple[str, ...]
+    ) -> tuple[tuple[Read[VendorPatient], ...], tuple[str, ...]]:
+        """The first letters found no one: perhaps there is no one, perhaps this Nextech matches
+        whole names only (the docs' examples: "a patient with a specific name"), which no letter
+        is. The names as written are asked; when they find someone, that is the reading: names
+        are searched as written for the next `INITIALS_REFUSED_SECONDS` too, and the searchset
+        says which names may be missing (`WHOLE_NAMES`). Else the letters' answer stands."""
+        try:
+            more = await concurrently(*(self._search_term(t) for t in written))
+        except InvalidRequest:
+            return answers, ()
+        if not any(a.records for a in more):
+            return answers, ()
+        self._initials_refused_until = time.monotonic() + INITIALS_REFUSED_SECONDS
+        self._written_reason = WHOLE_NAMES
+        return more, (WHOLE_NAMES,)
 
     async def _search_written(self, terms: tuple[str, ...]) -> tuple[Read[VendorPatient], ...]:
         """The answers to the names as written; a refusal of them too is the client's to fix."""

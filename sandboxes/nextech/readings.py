@@ -14,9 +14,11 @@ Patient search (``SearchReading``)
   precomposed ``Renée`` sent finds nothing, ``Ren`` does).
 - ``search_match``: ``"parts"`` (the term is a prefix of the first or last name, of a word
   of either, or "first last" / "last, first" as the app module describes), ``"prefix"`` (a
-  prefix of the whole first name, last name or chart number only: no words, no forms) or
+  prefix of the whole first name, last name or chart number only: no words, no forms),
   ``"substring"`` (anywhere in the first name, last name or chart number, or in "first
-  last"; the term taken whole).
+  last"; the term taken whole) or ``"exact"`` (the whole first name, last name, "first last"
+  or chart number, as the docs' examples word it: "a patient with a specific chart number",
+  "all patients with a specific name"; ``WHERE LastName = @term OR ...``).
 - ``search_case``: ``"insensitive"`` (default) or ``"sensitive"`` (PostgreSQL's ``LIKE``, as
   SQLAlchemy's ``.like()`` sends it: ``D`` does not find ``de la Cruz``).
 - ``search_none_found``: a search that matches no one answers an empty list (``"empty"``) or
@@ -140,7 +142,7 @@ __all__ = [
 ]
 
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
-Match = Literal["parts", "prefix", "substring"]
+Match = Literal["parts", "prefix", "substring", "exact"]
 Case = Literal["insensitive", "sensitive"]
 NoneFound = Literal["empty", "not_found"]
 Envelope = Literal[
@@ -206,7 +208,7 @@ class SearchReading:
         if self.min_length < 1:
             raise ValueError("search_min_length must be at least 1")
         _check("search_accents", self.accents, ("insensitive", "sensitive", "sensitive_nfd"))
-        _check("search_match", self.match, ("parts", "prefix", "substring"))
+        _check("search_match", self.match, ("parts", "prefix", "substring", "exact"))
         _check("search_none_found", self.none_found, ("empty", "not_found"))
         _check("search_case", self.case, ("insensitive", "sensitive"))
 

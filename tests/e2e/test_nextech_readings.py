@@ -488,6 +488,26 @@ def test_a_bare_answer_capped_at_a_page_size_still_finds_every_name() -> None:
             assert any("searched as written" in text for text in _outcome_texts(bundle)), family
 
 
+def test_a_nextech_matching_whole_names_only_still_finds_them_and_says_what_it_cannot() -> None:
+    """A Nextech whose `term` must equal a whole name or chart number (the docs' examples: "a
+    patient with a specific name"): a first letter finds no one there. Before, every name
+    search was an empty searchset that did not say it might be incomplete. The names as written
+    are searched too, and once they find someone where the letters found no one, names are
+    searched as written, the searchset saying that names merely starting with the value (FHIR's
+    match) may be missing."""
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    create = partial(create_sandbox, clinic, search_match="exact")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        for family in ("Smith", "JONES", "garcia"):
+            bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": family, "_count": "100"})
+            named = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name) == fold(family)}
+            assert named and {r["id"] for r in _matches(bundle)} == named, family
+            assert any("whole names" in text for text in _outcome_texts(bundle)), family
+        bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": "Smi"})
+        assert not _matches(bundle) and any("whole names" in text for text in _outcome_texts(bundle))
+
+
 def test_chart_numbers_padded_by_a_char_column_are_found_and_read_without_the_blanks() -> None:
     """A chart number kept in a SQL Server `char(10)` column is served padded with blanks
     (`"C00042    "`). Before, the blanks went into the Patient's id (`42.xC00042-20-20-20-20`)

@@ -570,6 +570,33 @@ def test_a_bare_page_of_a_page_size_is_followed_by_the_pages_after_it(
     assert len(fake.calls) == calls
 
 
+class WholeNames(Fake):
+    """A Nextech whose `term` must equal a whole last name or chart number (case ignored)."""
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        if path != "/search":
+            return await super().get(path, params)
+        self.calls.append((path, dict(params or {})))
+        term = (params or {})["term"].casefold()
+        return [p for p in self.patients if term in (p["lastName"].casefold(), p["chartNumber"].casefold())]
+
+
+def test_a_nextech_matching_whole_names_is_asked_for_them_from_then_on(tmp_path: Path) -> None:
+    """Before, the first letters found no one there and every name search was silently empty."""
+    fake = WholeNames([{**GOOD, "lastName": "Nolan"}], [])
+    adapter = _adapter(fake, tmp_path)
+    assert _search(adapter, "Patient", [("family", "Nol")]).resources == []  # no one: nothing learnt
+    assert not any("whole names" in w for w in _search(adapter, "Patient", [("family", "Nol")]).warnings)
+    fake.calls.clear()
+    page = _search(adapter, "Patient", [("family", "nolan")])
+    assert [r["id"] for r in page.resources] == ["42.C00042"] and any("whole names" in w for w in page.warnings)
+    letters = len(fake.calls)
+    fake.calls.clear()
+    page = _search(adapter, "Patient", [("family", "Nolan")])  # the names as written at once
+    assert [r["id"] for r in page.resources] == ["42.C00042"] and any("whole names" in w for w in page.warnings)
+    assert {c[1]["term"] for c in fake.calls} == {"Nolan"} and len(fake.calls) < letters
+
+
 class Hal(Fake):
     """Spring HATEOAS's `PagedModel`: the list under `_embedded`, which is left out when empty."""
 
