@@ -206,10 +206,10 @@ NOT_AT_BASE_URL = (
     "base_url does not point at its API; the operator must check the tenant configuration"
 )
 # Answers of exactly this many items in a bare array may be one page of more, or capped: the
-# default page sizes of Spring Data, pagy and Flask-SQLAlchemy (20), Kaminari (25), Laravel (15),
+# default page sizes of Spring Data, pagy and Flask-SQLAlchemy (20), Kaminari (25),
 # will_paginate (30), Nextech's own FHIR API (50) and other customary ones. Their next pages are
 # asked (NextechAdapter._hidden_pages); a patient answer whose pages are not, may be cut (_list).
-PAGE_SIZES = frozenset({15, 20, 25, 30, 50, 100, 200, 250, 500, 1000})
+PAGE_SIZES = frozenset({20, 25, 30, 50, 100, 200, 250, 500, 1000})
 CUT_SHORT = (
     "Nextech's answer ({count} {shape}) may have been cut at a page size the docs do not mention: "
     "some matches may be missing"
@@ -255,6 +255,7 @@ class Read(Generic[T]):
     records: list[T]
     unreadable: list[Unreadable]
     cut: tuple[str, ...] = ()  # what says the answer may have been cut short
+    suspected: bool = False  # only because it is one page of a page size, nothing saying more
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -370,7 +371,7 @@ class NextechAdapter:
         except NotFound:  # "the requested resource cannot be found": a search that found no one
             await self._api_found()
             return Read([], [])
-        rows, cut = self._list(bodies, "patients")
+        rows, cut, suspected = self._list(bodies, "patients")
         records: list[VendorPatient] = []
         unreadable: list[Unreadable] = []
         for index, row in enumerate(rows):
@@ -385,7 +386,7 @@ class NextechAdapter:
             ignores_case(term, (p.firstName, p.lastName, p.middleName, p.chartNumber)) for p in records
         ):
             self._ignores_case = True  # the lower-case letters (terms.name_terms) find nothing more here
-        return Read(records, unreadable, cut)
+        return Read(records, unreadable, cut, suspected)
 
     async def _pages(self, path: str, params: Mapping[str, str]) -> list[Any]:
         """The bodies of a list answer: the first, then each page its envelope links to as next
@@ -458,12 +459,12 @@ class NextechAdapter:
             number += 1
         return found
 
-    def _list(self, bodies: list[Any], shape: str) -> tuple[list[Any], tuple[str, ...]]:
-        """The items of a list answer's pages, and a warning when it may have been cut short: the
-        docs promise every match ("Searches for all ..."), but a last page whose envelope counts
-        more than were read, or points to a page not read, says otherwise; so may a patient
-        search answering exactly a page size's worth in one page (`PAGE_SIZES`: Nextech's own
-        FHIR API pages at 50)."""
+    def _list(self, bodies: list[Any], shape: str) -> tuple[list[Any], tuple[str, ...], bool]:
+        """The items of a list answer's pages, a warning when it may have been cut short, and
+        whether that is only suspected: the docs promise every match ("Searches for all ..."),
+        but a last page whose envelope counts more than were read, or points to a page not
+        read, says otherwise; a patient search answering exactly a page size's worth in one page
+        (`PAGE_SIZES`: Nextech's own FHIR API pages at 50), `?page=` not read, may be capped."""
         try:
             rows = [row for body in bodies for row in items_of(body, shape)]
         except UnreadablePayload as exc:
@@ -471,13 +472,13 @@ class NextechAdapter:
             raise UpstreamError(f"Nextech's {shape} could not be read: {exc}") from None
         last = bodies[-1]
         counted = listed_count(last)
-        paged = (shape == "patients" and len(bodies) == 1 and len(rows) in PAGE_SIZES) or (
-            len(bodies) > 1 and isinstance(last, list) and len(last) == len(bodies[0])  # hidden pages, the last full
-        )
-        if (counted is not None and counted > len(rows)) or has_next_page(last) or paged:
+        said = (counted is not None and counted > len(rows)) or has_next_page(last)
+        walked_full = len(bodies) > 1 and isinstance(last, list) and len(last) == len(bodies[0])  # hidden pages
+        capped = shape == "patients" and len(bodies) == 1 and len(rows) in PAGE_SIZES
+        if said or walked_full or capped:
             self._drift.unreadable(shape, ["(cut short)"])
-            return rows, (CUT_SHORT.format(shape=shape, count=len(rows)),)
-        return rows, ()
+            return rows, (CUT_SHORT.format(shape=shape, count=len(rows)),), not (said or walked_full)
+        return rows, (), False
 
     def _read_encounters(self, rows: list[Any], patient: str, cut: tuple[str, ...]) -> Read[VendorEncounter]:
         records: list[VendorEncounter] = []
@@ -590,7 +591,7 @@ class NextechAdapter:
             bodies = await self._in_bound_form(window)
         except NotFound:
             return Read([], [])
-        rows, cut = self._list(bodies, "encounters")
+        rows, cut, _ = self._list(bodies, "encounters")
         return self._read_encounters(rows, patient_id, cut)
 
     async def _in_bound_form(self, window: Callable[[BoundForm], Awaitable[list[Any]]]) -> list[Any]:
@@ -694,14 +695,17 @@ class NextechAdapter:
         `MAX_PAGES` pages hold, or a page size): the names as written added, which narrow the
         vendor's answer to pages that can all be read. When they are read whole, the letters'
         answers stand without their cut, and what may still be missing is a name with accents
-        the value lacks (`WRITTEN_TERMS`); else every warning stays."""
+        the value lacks (`WRITTEN_TERMS`), unless the cut was only suspected (one page of a
+        page size, which as often is all there is: then nothing is said); else every warning
+        stays."""
         try:
             more = await concurrently(*(self._search_term(t) for t in written))
         except InvalidRequest:
             return answers, ()
         if any(a.cut for a in more):
             return answers + more, ()
-        return tuple(Read(a.records, a.unreadable) for a in answers) + more, (WRITTEN_TERMS,)
+        said = any(a.cut and not a.suspected for a in answers)
+        return tuple(Read(a.records, a.unreadable) for a in answers) + more, (WRITTEN_TERMS,) if said else ()
 
     async def _whole_names(
         self, answers: tuple[Read[VendorPatient], ...], written: tuple[str, ...]
