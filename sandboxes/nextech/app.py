@@ -215,7 +215,7 @@ behaviour above):
   empty list or 404) and the shortest term taken; ``envelope``, ``ids_as_strings``,
   ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``unknown_dates``,
   ``locked_values``, ``chart_numbers``, ``categories``, ``page_size`` (of the paged
-  envelopes), ``unlocked_ccd`` and ``empty_sections``: how answers are written
+  envelopes), ``unlocked_ccd``, ``empty_sections`` and ``json_as_string``: how answers are written
   (``token_numbers_as_strings``: the token response's numbers, above). Each is described in
   ``sandboxes.nextech.readings``.
 - ``oauth_wording``: ``"rfc"`` (default: RFC 6749's names, as Azure AD has them) or
@@ -347,6 +347,7 @@ def create_app(
     page_size: int = 10,
     unlocked_ccd: UnlockedCcd = "html",
     empty_sections: EmptySections = "text",
+    json_as_string: bool = False,
     refused_token_status: Literal[401, 403] = 401,
     oauth_wording: Literal["rfc", "docs"] = "rfc",
     oauth_paths: Literal["azure", "django"] = "azure",
@@ -401,6 +402,7 @@ def create_app(
         page_size,
         unlocked_ccd,
         empty_sections,
+        json_as_string,
     )
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(

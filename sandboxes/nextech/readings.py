@@ -96,6 +96,10 @@ Answers (``Shapes``)
   date-time as ``timestamps`` writes them: the visit's end, else its start; null when not
   locked).
 - ``absent_nulls``: optional fields with no value are left out instead of sent as ``null``.
+- ``json_as_string``: every successful answer's JSON serialized once more, as one JSON string
+  (``"[{\"patientId\":42,...}]"``): what ASP.NET Core writes for ``return
+  Ok(JsonConvert.SerializeObject(patients))`` to a request accepting ``application/json``
+  (the string goes to the JSON formatter, the text/plain one not being acceptable).
 - ``unlocked_ccd``: an encounter whose note is not locked comes with its CCD (``"html"``) or
   with ``"ccd": null`` (``"null"``: no CCD until the note is signed, which the docs' "includes
   ... the CCD" does not rule out).
@@ -251,6 +255,7 @@ class Shapes:
     page_size: int = 10  # with a paged envelope ("pages", "header_pages", "numbered", "aspnet_...", "spring...")
     unlocked_ccd: UnlockedCcd = "html"
     empty_sections: EmptySections = "text"
+    json_as_string: bool = False
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:

@@ -333,7 +333,11 @@ class NextechApi:
                 return styled_error(400, {"Message": f"The {PRACTICE_HEADER} header is required."}, self.errors)
             if given != self.practice:
                 return styled_error(403, {"Message": "Access to the requested practice is denied."}, self.errors)
-            return await answer(request)
+            response = await answer(request)
+            if response.status_code != 200 or not self.chart.shapes.json_as_string:
+                return response
+            kept = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
+            return Response(orjson.dumps(bytes(response.body).decode()), 200, kept, JSON_CONTENT_TYPE)
 
         return checked
 

@@ -7,7 +7,8 @@ ones among them), ids as strings, timestamps with offsets or
 none or as RFC 822 dates, absent nulls, error bodies, token lifetimes as strings, a token
 endpoint taking HTTP Basic only, section names with spaces, a visit years ahead, a Nextech
 that refuses far `end` dates or takes bare dates only, dates served in the clinic's zone, unknown dates as stand-ins
-(`0001-01-01`, `0000-00-00`), `encounterLocked` as letters or lock times, patients with no
+(`0001-01-01`, `0000-00-00`), answers serialized twice (a JSON string holding the JSON),
+`encounterLocked` as letters or lock times, patients with no
 chart number, and CCD categories as objects or a map.
 
 Each variant walks the clinic: every live patient is found by its family name (with and
@@ -61,6 +62,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "timestamps": "local",
         "unknown_dates": "zero",
         "locked_values": "letters",
+        "json_as_string": True,
     },
     "nfd-substring-strings": {
         "search_accents": "sensitive_nfd",

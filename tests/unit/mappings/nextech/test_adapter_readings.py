@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 import time
+import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,7 @@ from gateway.errors import InvalidRequest, NotFound, UpstreamError
 from gateway.search.parse import parse_search
 from gateway.upstream.errors import error_for_status
 from mappings.nextech.adapter import HORIZON_DAYS, MIDDLE_NAMES, WRITTEN_TERMS, NextechAdapter
-from mappings.nextech.client import _message
+from mappings.nextech.client import _json_inside, _message
 from mappings.nextech.options import NextechOptions
 from mappings.nextech.vendor import section_spellings
 
@@ -170,6 +171,16 @@ def test_unexpected_fields_are_counted_by_name(tmp_path: Path) -> None:
 )
 def test_error_bodies_of_every_shape_give_a_message(body: Any, message: str) -> None:
     assert _message(body) == message
+
+
+def test_an_answer_serialized_twice_is_read_as_the_json_it_holds() -> None:
+    """ASP.NET Core's `Ok(JsonConvert.SerializeObject(...))` to `Accept: application/json`: one JSON
+    string holding the JSON (its text escaped, as System.Text.Json escapes non-ASCII). Before,
+    every list answer so written was "not a list": every search a 502."""
+    inner = json.dumps([{"patientId": 42, "lastName": unicodedata.normalize("NFD", "Núñez")}])
+    assert "\\u0303" in inner
+    assert _json_inside(inner) == [{"patientId": 42, "lastName": "Núñez"}]  # in NFC, as every answer
+    assert _json_inside("Smith") == "Smith" and _json_inside("[not json") == "[not json"
 
 
 def test_answers_that_may_have_been_cut_short_say_so(tmp_path: Path) -> None:
