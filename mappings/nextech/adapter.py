@@ -18,8 +18,10 @@ Nextech offers `GET /search?term=` (a name or a chart number) and, per patient,
   (ANDed) the one needing the fewest terms is sent. A Nextech refusing those one-letter terms
   (400: a minimum length) is sent the values as written and unaccented instead, for the next
   `INITIALS_REFUSED_SECONDS` too, and the searchset says names with other accents may be
-  missing (`WRITTEN_TERMS`). So is a Nextech whose answer to a letter was cut (more patients
-  under it than `MAX_PAGES` pages hold), alongside the letters. The gateway applies FHIR's rules to what comes back:
+  missing (`WRITTEN_TERMS`). So is a Nextech whose letters find no one where the names as
+  written find someone (it matches whole names only: `WHOLE_NAMES`, kept to the same way),
+  and a Nextech whose answer to a letter was cut (more patients under it than `MAX_PAGES`
+  pages hold), alongside the letters. The gateway applies FHIR's rules to what comes back:
   names sharing a prefix (Smith, Smithson) and chart numbers sharing one (C0001, C00010…)
   come back together and are told apart by the gateway. A search with nothing to make a term
   of (birthdate or gender alone) cannot be answered by Nextech and is refused (the parameter
@@ -70,7 +72,8 @@ Where the docs are silent (and how each point is read here):
   The docs give `end` as a date-time with no maximum: an open-ended search sends
   `FAR_END` (9999-12-31T00:00:00, within .NET's DateTime and SQL Server's datetime; every
   bound is sent as UTC without a zone designator, as some parsers drop a `Z` silently, or,
-  once that is refused with a 400 and `Z` is not, with `Z`, as RFC 3339 readers ask). If
+  once that is refused with a 400 and `Z` is not, with `Z`, as RFC 3339 readers ask, or, when
+  both are refused, as the bare UTC date, as readers of "Earliest date"/"Latest date" ask). If
   Nextech rejects that (400), the search is repeated to where bookable dates end
   (`mappings.bookable`: 50 years ahead; no warning, as nothing a practice could book lies
   past it), and if that is rejected too, up to `HORIZON_DAYS` ahead, and its searchset then
@@ -97,13 +100,18 @@ Where the docs are silent (and how each point is read here):
   pages an envelope numbers without a link (Flask-SQLAlchemy's `next_num`), asked as `?page=N`,
   and those an envelope or header says there are more of, giving only its own number (ASP.NET's
   `PaginatedList`: `pageNumber`, `hasNextPage`; an `X-Pagination` of `CurrentPage`,
-  `TotalPages`), asked as `?pageNumber=N` (`?page=N` for a `page`).
+  `TotalPages`), asked as `?pageNumber=N` (`?page=N` for a `page`), or its zero-based index
+  (Spring Data's `Page`: `number`, at the top or in a nested `page`), the next asked as
+  `?page=number+1`.
   A page asked by number that says it is another, or holds the rows of the one before (the
-  number not taken), ends the walk. An answer
+  number not taken), ends the walk. A bare array of a customary page size (`PAGE_SIZES`) that
+  says nothing of other pages may be one page all the same (Kaminari's 25, Spring's
+  `getContent()` of 20): `?page=` is asked, counted from 1 or from 0 as the answers show, until
+  a page is short. An answer
   whose last page counts more items than were read, points to a further page (a token, a
   link elsewhere, a page past `MAX_PAGES`), says it has more or more pages (at its top or
-  in a nested `meta`, `links`, `pagination`...), or a one-page patient answer of exactly 50,
-  100, 200, 250, 500 or 1000 items (a cap, as Nextech's own FHIR API has at 50), makes the
+  in a nested `meta`, `links`, `pagination`...), or a one-page patient answer of exactly a
+  page size (a cap, as Nextech's own FHIR API has at 50, not lifted by `?page=`), makes the
   searchset say that matches may be missing (`CUT_SHORT`), and a read that does not find its
   patient in such an answer a 502, not a 404.
 """
@@ -113,12 +121,12 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote
 
 from cachetools import TTLCache
@@ -175,6 +183,12 @@ MIDDLE_NAMES = (
 
 
 FAR_END = datetime(9999, 12, 31, tzinfo=UTC)  # the end of an open-ended encounter search
+BoundForm = Literal["naive", "zoned", "date"]
+BOUND_FORMS: tuple[BoundForm, ...] = (
+    "naive",
+    "zoned",
+    "date",
+)  # how start/end are written (_stamp), in the order tried
 HORIZON_DAYS = 3 * 366  # how far ahead a search reaches when Nextech refuses FAR_END
 FAILED_FAR_END_SECONDS = 600.0  # how long a FAR_END that failed (not refused) is not asked again
 HORIZON_WARNING = (
@@ -191,8 +205,11 @@ NOT_AT_BASE_URL = (
     "Nextech answered 404 for its documented routes (/search and /encounters/categories): the tenant's "
     "base_url does not point at its API; the operator must check the tenant configuration"
 )
-# Patient answers of exactly this many items may be a page, not everything (NextechAdapter._list).
-PAGE_SIZES = frozenset({50, 100, 200, 250, 500, 1000})
+# Answers of exactly this many items in a bare array may be one page of more, or capped: the
+# default page sizes of Spring Data, pagy and Flask-SQLAlchemy (20), Kaminari (25),
+# will_paginate (30), Nextech's own FHIR API (50) and other customary ones. Their next pages are
+# asked (NextechAdapter._hidden_pages); a patient answer whose pages are not, may be cut (_list).
+PAGE_SIZES = frozenset({20, 25, 30, 50, 100, 200, 250, 500, 1000})
 CUT_SHORT = (
     "Nextech's answer ({count} {shape}) may have been cut at a page size the docs do not mention: "
     "some matches may be missing"
@@ -207,6 +224,11 @@ INITIALS_REFUSED_SECONDS = 600.0
 WRITTEN_TERMS = (
     "Nextech refused one-letter search terms, so the name was searched as written (and unaccented): "
     "names spelled with accents the search value does not have may be missing"
+)
+WHOLE_NAMES = (
+    "Nextech matches whole names only (its first letters found no one, the name as written did), so the "
+    "name was searched as written (and unaccented): names that only start with it, or are spelled with "
+    "accents it does not have, may be missing"
 )
 MAX_NAME_TERMS = 24  # side-by-side vendor calls one patient search may make (two vowels' worth)
 KNOWN_PATIENTS = 4096  # patient ids remembered as real (each costs a vendor search to check)
@@ -233,6 +255,7 @@ class Read(Generic[T]):
     records: list[T]
     unreadable: list[Unreadable]
     cut: tuple[str, ...] = ()  # what says the answer may have been cut short
+    suspected: bool = False  # only because it is one page of a page size, nothing saying more
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -253,8 +276,9 @@ class NextechAdapter:
         self._far_end_refused_until = 0.0  # monotonic: until then, open searches end where bookable dates do
         self._bookable_refused_until = 0.0  # monotonic: until then, open searches stop at the horizon
         self._initials_refused_until = 0.0  # monotonic: until then, names are searched as written
+        self._written_reason = WRITTEN_TERMS  # why they are: the letters refused, or finding no one
         self._ignores_case = False  # a lower-case letter found a name holding it upper case only
-        self._zoned_bounds: bool | None = None  # start/end sent with `Z` (True) or without (False); None: not yet known
+        self._bound_form: BoundForm | None = None  # how start/end are written (_stamp); None: not yet known
         self._api_confirmed = False  # /encounters/categories has answered at base_url (_api_found)
         self._providers = self._table()
 
@@ -347,7 +371,7 @@ class NextechAdapter:
         except NotFound:  # "the requested resource cannot be found": a search that found no one
             await self._api_found()
             return Read([], [])
-        rows, cut = self._list(bodies, "patients")
+        rows, cut, suspected = self._list(bodies, "patients")
         records: list[VendorPatient] = []
         unreadable: list[Unreadable] = []
         for index, row in enumerate(rows):
@@ -362,7 +386,7 @@ class NextechAdapter:
             ignores_case(term, (p.firstName, p.lastName, p.middleName, p.chartNumber)) for p in records
         ):
             self._ignores_case = True  # the lower-case letters (terms.name_terms) find nothing more here
-        return Read(records, unreadable, cut)
+        return Read(records, unreadable, cut, suspected)
 
     async def _pages(self, path: str, params: Mapping[str, str]) -> list[Any]:
         """The bodies of a list answer: the first, then each page its envelope links to as next
@@ -393,14 +417,54 @@ class NextechAdapter:
             if _not_the_page_asked(body, bodies[-1], number):
                 break  # a vendor ignoring `page` answers the same page again: never twice the same rows
             bodies.append(body)
+        if len(bodies) == 1 and isinstance(bodies[0], list) and len(bodies[0]) in PAGE_SIZES:
+            bodies += await self._hidden_pages(path, params, bodies[0])
         return bodies
 
-    def _list(self, bodies: list[Any], shape: str) -> tuple[list[Any], tuple[str, ...]]:
-        """The items of a list answer's pages, and a warning when it may have been cut short: the
-        docs promise every match ("Searches for all ..."), but a last page whose envelope counts
-        more than were read, or points to a page not read, says otherwise; so may a patient
-        search answering exactly a page size's worth in one page (`PAGE_SIZES`: Nextech's own
-        FHIR API pages at 50)."""
+    async def _hidden_pages(self, path: str, params: Mapping[str, str], first: list[Any]) -> list[Any]:
+        """The pages after `first`, a bare array of a customary page size that says nothing of
+        any other: Rails' `render json: patients.page(params[:page])` (Kaminari, 25 a page) and
+        Flask-SQLAlchemy's `paginate().items` count `?page=` from 1, a Spring controller
+        answering `Page.getContent()` from 0. `page=1` tells them apart: the first page again
+        (from 1, or `page` not read: `page=2` then tells those apart) or another (from 0). The
+        pages are read until one is short or empty (a 404 counts as empty: no such page), up to
+        `MAX_PAGES`; [] when `page` is not read (the same rows again) or refused (400), and
+        `[[]]` (an empty page) when the first page was all there was. `_list` says an answer
+        may be cut when its last page is still a full one."""
+
+        async def page(number: int) -> list[Any] | None:
+            try:
+                body = await self.client.get(path, {**params, "page": str(number)})
+            except NotFound:
+                return []
+            except InvalidRequest:
+                return None
+            return body if isinstance(body, list) else None
+
+        following = await page(1)
+        if following is not None and _repeats(following, first):  # from 1, or not read
+            following, number = await page(2), 3
+            if following is not None and _repeats(following, first):
+                return []
+        else:  # from 0: page=1 was the second page
+            number = 2
+        if following is None:
+            return []
+        found = [following]
+        while len(found[-1]) == len(first) and len(found) + 1 < MAX_PAGES:
+            following = await page(number)
+            if following is None or _repeats(following, [row for rows in (first, *found) for row in rows]):
+                break  # refused, or rows read before (a `page` read no further): the last stays full
+            found.append(following)
+            number += 1
+        return found
+
+    def _list(self, bodies: list[Any], shape: str) -> tuple[list[Any], tuple[str, ...], bool]:
+        """The items of a list answer's pages, a warning when it may have been cut short, and
+        whether that is only suspected: the docs promise every match ("Searches for all ..."),
+        but a last page whose envelope counts more than were read, or points to a page not
+        read, says otherwise; a patient search answering exactly a page size's worth in one page
+        (`PAGE_SIZES`: Nextech's own FHIR API pages at 50), `?page=` not read, may be capped."""
         try:
             rows = [row for body in bodies for row in items_of(body, shape)]
         except UnreadablePayload as exc:
@@ -408,11 +472,13 @@ class NextechAdapter:
             raise UpstreamError(f"Nextech's {shape} could not be read: {exc}") from None
         last = bodies[-1]
         counted = listed_count(last)
-        paged = shape == "patients" and len(bodies) == 1 and len(rows) in PAGE_SIZES
-        if (counted is not None and counted > len(rows)) or has_next_page(last) or paged:
+        said = (counted is not None and counted > len(rows)) or has_next_page(last)
+        walked_full = len(bodies) > 1 and isinstance(last, list) and len(last) == len(bodies[0])  # hidden pages
+        capped = shape == "patients" and len(bodies) == 1 and len(rows) in PAGE_SIZES
+        if said or walked_full or capped:
             self._drift.unreadable(shape, ["(cut short)"])
-            return rows, (CUT_SHORT.format(shape=shape, count=len(rows)),)
-        return rows, ()
+            return rows, (CUT_SHORT.format(shape=shape, count=len(rows)),), not (said or walked_full)
+        return rows, (), False
 
     def _read_encounters(self, rows: list[Any], patient: str, cut: tuple[str, ...]) -> Read[VendorEncounter]:
         records: list[VendorEncounter] = []
@@ -514,28 +580,37 @@ class NextechAdapter:
             return Read([], [])
         path = f"/{quote(vendor_id, safe='')}/encounters/search"
 
-        async def window(zoned: bool) -> list[Any]:
-            params = {"end": _stamp(end, zoned)}
+        async def window(form: BoundForm) -> list[Any]:
+            params = {"end": _stamp(end, form)}
             if start is not None:
-                params["start"] = _stamp(start, zoned)
+                params["start"] = _stamp(start, form)
             with tentative() if far else nullcontext():
                 return await (self._section_pages(path, params, section) if section else self._pages(path, params))
 
         try:
-            try:
-                bodies = await window(self._zoned_bounds is True)
-            except InvalidRequest:
-                if self._zoned_bounds is not None:
-                    raise
-                # Perhaps a reader of RFC 3339 date-times, which require a zone: ask with `Z`.
-                bodies = await window(True)
-                self._zoned_bounds = True
-            else:
-                self._zoned_bounds = self._zoned_bounds is True
+            bodies = await self._in_bound_form(window)
         except NotFound:
             return Read([], [])
-        rows, cut = self._list(bodies, "encounters")
+        rows, cut, _ = self._list(bodies, "encounters")
         return self._read_encounters(rows, patient_id, cut)
+
+    async def _in_bound_form(self, window: Callable[[BoundForm], Awaitable[list[Any]]]) -> list[Any]:
+        """`window` asked with its bounds in the form this Nextech takes (`_stamp`): once known,
+        that form alone; before, each form in `BOUND_FORMS` until one is not refused (400), the
+        last refusal raised when every form is. The first answered is kept to."""
+        if self._bound_form is not None:
+            return await window(self._bound_form)
+        *others, last = BOUND_FORMS
+        for form in others:
+            try:
+                bodies = await window(form)
+            except InvalidRequest:
+                continue  # perhaps the form: the next is asked
+            self._bound_form = form
+            return bodies
+        bodies = await window(last)
+        self._bound_form = last
+        return bodies
 
     async def _section_pages(self, path: str, params: Mapping[str, str], section: str) -> list[Any]:
         """One section's encounter pages. A category object may name a section twice (`name`
@@ -583,7 +658,7 @@ class NextechAdapter:
         written = () if query.named("identifier") else _written_terms(query)
         typed: tuple[str, ...] = ()
         if written and time.monotonic() < self._initials_refused_until:
-            answers, typed = await self._search_written(written), (WRITTEN_TERMS,)
+            answers, typed = await self._search_written(written), (self._written_reason,)
         else:
             try:
                 answers = await concurrently(*(self._search_term(t) for t in terms))
@@ -593,8 +668,11 @@ class NextechAdapter:
                 # Perhaps a minimum term length: search the names as written, and keep to that.
                 answers, typed = await self._search_written(written), (WRITTEN_TERMS,)
                 self._initials_refused_until = time.monotonic() + INITIALS_REFUSED_SECONDS
+                self._written_reason = WRITTEN_TERMS
             if written and not typed and any(a.cut for a in answers):  # letters read, one cut
                 answers, typed = await self._narrowed(answers, written)
+            elif written and not typed and not any(a.records or a.unreadable for a in answers):
+                answers, typed = await self._whole_names(answers, written)
         patients: dict[str, VendorPatient] = {}
         unreadable: dict[str, None] = {}
         for answer in answers:
@@ -617,14 +695,35 @@ class NextechAdapter:
         `MAX_PAGES` pages hold, or a page size): the names as written added, which narrow the
         vendor's answer to pages that can all be read. When they are read whole, the letters'
         answers stand without their cut, and what may still be missing is a name with accents
-        the value lacks (`WRITTEN_TERMS`); else every warning stays."""
+        the value lacks (`WRITTEN_TERMS`), unless the cut was only suspected (one page of a
+        page size, which as often is all there is: then nothing is said); else every warning
+        stays."""
         try:
             more = await concurrently(*(self._search_term(t) for t in written))
         except InvalidRequest:
             return answers, ()
         if any(a.cut for a in more):
             return answers + more, ()
-        return tuple(Read(a.records, a.unreadable) for a in answers) + more, (WRITTEN_TERMS,)
+        said = any(a.cut and not a.suspected for a in answers)
+        return tuple(Read(a.records, a.unreadable) for a in answers) + more, (WRITTEN_TERMS,) if said else ()
+
+    async def _whole_names(
+        self, answers: tuple[Read[VendorPatient], ...], written: tuple[str, ...]
+    ) -> tuple[tuple[Read[VendorPatient], ...], tuple[str, ...]]:
+        """The first letters found no one: perhaps there is no one, perhaps this Nextech matches
+        whole names only (the docs' examples: "a patient with a specific name"), which no letter
+        is. The names as written are asked; when they find someone, that is the reading: names
+        are searched as written for the next `INITIALS_REFUSED_SECONDS` too, and the searchset
+        says which names may be missing (`WHOLE_NAMES`). Else the letters' answer stands."""
+        try:
+            more = await concurrently(*(self._search_term(t) for t in written))
+        except InvalidRequest:
+            return answers, ()
+        if not any(a.records for a in more):
+            return answers, ()
+        self._initials_refused_until = time.monotonic() + INITIALS_REFUSED_SECONDS
+        self._written_reason = WHOLE_NAMES
+        return more, (WHOLE_NAMES,)
 
     async def _search_written(self, terms: tuple[str, ...]) -> tuple[Read[VendorPatient], ...]:
         """The answers to the names as written; a refusal of them too is the client's to fix."""
@@ -690,17 +789,24 @@ class NextechAdapter:
         return patient_id, items, (HORIZON_WARNING,)
 
 
-def _stamp(moment: datetime, zoned: bool = False) -> str:
+def _stamp(moment: datetime, form: BoundForm = "naive") -> str:
     """A `start`/`end` bound: the UTC date-time without a zone designator (`2025-03-15T00:00:00`),
-    or with `Z` (`zoned`). The docs type the bounds only "date-time" and the encounter times
-    "UTC". Some parsers drop a `Z` or an offset as unparseable, silently (Flask's `type=` over
-    `strptime`, `datetime.fromisoformat` before Python 3.11): an `end` dropped falls back to
-    now, so the zone-less form is sent first. Others refuse it (RFC 3339's `date-time`, which
-    OpenAPI's `format: date-time` names, requires an offset), which is seen as a 400: the `Z`
-    form is then asked. A reader taking the zone-less form as its local time instead of UTC is
-    within the day the window is widened by on each side."""
-    utc = moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
-    return f"{utc}Z" if zoned else utc
+    with `Z` (`"zoned"`), or its UTC date alone (`"date"`: `2025-03-15`). The docs type the
+    bounds only "date-time" and the encounter times "UTC". Some parsers drop a `Z` or an offset
+    as unparseable, silently (Flask's `type=` over `strptime`, `datetime.fromisoformat` before
+    Python 3.11): an `end` dropped falls back to now, so the zone-less form is sent first.
+    Others refuse it (RFC 3339's `date-time`, which OpenAPI's `format: date-time` names,
+    requires an offset), which is seen as a 400: the `Z` form is then asked. Others again bind
+    a date only, as the docs word the bounds ("Earliest date", "Latest date included": ASP.NET's
+    `DateOnly`, Spring's `LocalDate`, django-filter's `DateFilter`) and refuse both: the date is
+    then asked. Every bound is a UTC midnight (the window is widened a day each side), so the
+    date says the same; a reader taking the zone-less form as its local time instead of UTC,
+    or an `end` date as excluded, is within the day the window is widened by."""
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    if form == "date":
+        return utc.date().isoformat()
+    text = utc.isoformat(timespec="seconds")
+    return f"{text}Z" if form == "zoned" else text
 
 
 def _later_of(until: float, kept: float) -> float:
@@ -738,6 +844,11 @@ def _not_the_page_asked(body: Any, before: Any, asked: str | None) -> bool:
     except UnreadablePayload:
         return False
     return bool(rows) and rows == previous
+
+
+def _repeats(rows: list[Any], read: list[Any]) -> bool:
+    """Whether a page holds only rows read before (and some): `page` not read, or read no further."""
+    return bool(rows) and all(row in read for row in rows)
 
 
 def _unreadable_patient(row: Any, index: int, error: UnreadablePayload) -> Unreadable:

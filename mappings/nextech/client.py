@@ -7,7 +7,8 @@ A 401 renews the access token once and retries. Calls keep to `rate_per_second` 
 operator sets one (the docs publish no limit). The docs show no error body: ASP.NET-style
 `{"Message": ...}`, `{"message": ...}`, RFC 7807 problems (`title`, `detail`), OAuth
 `{"error", "error_description"}` and bodies that are no JSON are all read; only the status
-decides what an error means.
+decides what an error means. A successful answer serialized twice (a JSON string holding the
+JSON) is read as the JSON it holds.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from gateway import jsonio
 from gateway.contract import AdapterConfig, OAuthApp
+from gateway.text import nfc
 from gateway.upstream.errors import json_or_error
 from gateway.upstream.grants import grants_of
 from gateway.upstream.http import Timeouts, UpstreamClient, UpstreamResponse
@@ -79,11 +82,26 @@ class NextechClient:
             return await self._http.request("GET", path, params=params, headers=headers)
 
         response = await self.session.tokens.send_with_renewal(send)
-        return json_or_error(response, _message), response.headers
+        return _json_inside(json_or_error(response, _message)), response.headers
 
     async def aclose(self) -> None:
         await self._http.aclose()
         await self._token_http.aclose()
+
+
+def _json_inside(body: Any) -> Any:
+    """An answer serialized twice read as the JSON it holds: ASP.NET Core writes `return
+    Ok(JsonConvert.SerializeObject(patients))` as one JSON string (`"[{\"patientId\":42}]"`)
+    to a request accepting `application/json` only, as ours do (the string goes to the JSON
+    formatter, not the text/plain one). No documented answer is a bare string; one that does
+    not hold a JSON array or object is left as it is (and is unreadable where it is read)."""
+    if not isinstance(body, str) or body.lstrip()[:1] not in ("[", "{"):
+        return body
+    try:
+        inside = jsonio.loads(body)
+    except ValueError:
+        return body
+    return nfc(inside)  # text escaped inside (`\u0301`) was not put in NFC with the answer
 
 
 MESSAGE_KEYS = ("Message", "message", "title", "detail", "error_description", "error")

@@ -19,8 +19,9 @@ a boolean example) and no envelope, so each model reads:
 - optional fields null or absent; strings served decomposed (NFD) are read in NFC; a chart
   number padded with blanks (a `char(n)` column) and names with blanks around them as without;
 - lists bare (their pages perhaps described in headers: `X-Pagination`, `Link`) or inside an
-  envelope (`value`, `data`, `results`, `items`, or the one list an object holds), and an
-  encounter as `{"summary": {...}, "ccd": ...}` or flat.
+  envelope (`value`, `data`, `results`, `items`, or the one list an object holds, or HAL's
+  `_embedded`, which is left out when nothing matched), pages counted from 1 or, as Spring
+  Data's `Page` counts them, from 0; and an encounter as `{"summary": {...}, "ccd": ...}` or flat.
 Only what cannot mean anything (an id that is no id, a date that is no date) makes a record
 unreadable: `Unreadable` carries the field path, never a value.
 """
@@ -320,9 +321,14 @@ def items_of(body: Any, field: str = "(answer)") -> list[Any]:
             for spelled in (key, key[:1].upper() + key[1:]):
                 if isinstance(body.get(spelled), list):
                     return list(body[spelled])
+        embedded = body.get("_embedded")
+        if isinstance(embedded, dict):  # HAL (Spring HATEOAS): `{"_embedded": {"patientList": [...]}}`
+            return items_of(embedded, field)
         lists = [value for value in body.values() if isinstance(value, list)]
         if len(lists) == 1:
             return list(lists[0])
+        if listed_count(body) == 0:  # HAL leaves `_embedded` out when nothing matched
+            return []
     if body is None:
         return []
     raise UnreadablePayload(field, "is not a list")
@@ -364,9 +370,13 @@ NEXT_KEYS = (
 )
 PAGES_KEYS = ("totalPages", "total_pages", "pageCount", "page_count", "lastPage", "last_page", "pages")
 PAGE_KEYS = ("page", "pageNumber", "page_number", "currentPage", "current_page")
+# Spring Data's `Page` numbers its pages from 0 (`number`, and `?page=` asks by that number):
+# `PageImpl` at the envelope's top, Spring Boot 3.3's `VIA_DTO` and Spring HATEOAS's
+# `PagedModel` in a nested `page` object (`{"size", "number", "totalElements", "totalPages"}`).
+ZERO_BASED_PAGE_KEYS = ("number",)
 # Where paging envelopes nest what they say of the pages: JSON:API and Laravel (`meta`,
 # `links`), HAL (`_links`), and the spellings of many others.
-PAGING_KEYS = ("meta", "pagination", "paging", "pageInfo", "page_info", "links", "_links")
+PAGING_KEYS = ("meta", "pagination", "paging", "pageInfo", "page_info", "links", "_links", "page")
 
 
 def _paging_parts(body: Any) -> list[dict[str, Any]]:
@@ -407,10 +417,18 @@ def has_next_page(body: Any) -> bool:
         if any(_says_more(part.get(key)) for key in NEXT_KEYS):
             return True
         pages = next((n for n in (_number(part.get(k)) for k in PAGES_KEYS) if n is not None), None)
-        page = next((n for n in (_number(part.get(k)) for k in PAGE_KEYS) if n is not None), 1)
-        if pages is not None and pages > max(page, 1):
+        if pages is not None and pages > max(_position(part), 1):
             return True
     return False
+
+
+def _position(part: dict[str, Any]) -> int:
+    """Which page (counted from 1) an envelope part says it is: 1 when it does not say."""
+    page = next((n for n in (_number(part.get(k)) for k in PAGE_KEYS) if n is not None), None)
+    if page is not None:
+        return page
+    index = next((n for n in (_number(part.get(k)) for k in ZERO_BASED_PAGE_KEYS) if n is not None), None)
+    return index + 1 if index is not None else 1
 
 
 # Keys whose value may be a link to the next page (DRF's `next`, OData's `@odata.nextLink`,
@@ -464,6 +482,7 @@ PAGE_PARAMS = {
     "page": "page",
     "page_number": "page_number",
     "current_page": "page",
+    "number": "page",  # Spring's zero-based index: `page` + 1 is the next one's
 }
 PAGE_PARAM_NAMES = frozenset(PAGE_PARAMS.values())
 
@@ -475,8 +494,8 @@ NEXT_NUMBER_KEYS = ("next_num", "nextNum", "next_page", "nextPage", "nextPageNum
 
 
 def page_number(body: Any) -> int | None:
-    """The number of the page an envelope says it is, when it says."""
-    return _first_number(body, PAGE_KEYS)
+    """The number of the page an envelope says it is, as `?page=` would ask it, when it says."""
+    return _first_number(body, PAGE_KEYS + ZERO_BASED_PAGE_KEYS)
 
 
 def without_ccds(bodies: list[Any]) -> bool:

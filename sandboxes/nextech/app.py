@@ -215,7 +215,7 @@ behaviour above):
   empty list or 404) and the shortest term taken; ``envelope``, ``ids_as_strings``,
   ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``unknown_dates``,
   ``locked_values``, ``chart_numbers``, ``categories``, ``page_size`` (of the paged
-  envelopes), ``unlocked_ccd`` and ``empty_sections``: how answers are written
+  envelopes), ``unlocked_ccd``, ``empty_sections`` and ``json_as_string``: how answers are written
   (``token_numbers_as_strings``: the token response's numbers, above). Each is described in
   ``sandboxes.nextech.readings``.
 - ``oauth_wording``: ``"rfc"`` (default: RFC 6749's names, as Azure AD has them) or
@@ -236,7 +236,10 @@ behaviour above):
   ``datetime.fromisoformat`` before Python 3.11 a ``Z``), or with one only (``"zoned"``:
   RFC 3339's ``date-time``, which OpenAPI's ``format: date-time`` names and the docs'
   examples all carry; a value without ``Z`` or an offset is 400 ``ModelState``, as
-  marshmallow's ``AwareDateTime`` or an OpenAPI request validator refuses it).
+  marshmallow's ``AwareDateTime`` or an OpenAPI request validator refuses it), or as bare
+  dates only (``"date"``: the docs call them "Earliest date" and "Latest date included",
+  which a ``DateOnly`` (ASP.NET), ``LocalDate`` (Spring) or ``DateFilter`` (django-filter)
+  parameter binds; a date-time is 400 ``ModelState``, and ``end`` includes all of its day).
 - ``unknown_sections``: a ``section`` that is none of Nextech's is 400 (``"refused"``,
   default) or answered with every encounter's ``"ccd": null`` (``"null"``: a template
   looked up by the name and not found renders nothing; the docs say only where the valid
@@ -344,11 +347,12 @@ def create_app(
     page_size: int = 10,
     unlocked_ccd: UnlockedCcd = "html",
     empty_sections: EmptySections = "text",
+    json_as_string: bool = False,
     refused_token_status: Literal[401, 403] = 401,
     oauth_wording: Literal["rfc", "docs"] = "rfc",
     oauth_paths: Literal["azure", "django"] = "azure",
     oauth_client_auth: Literal["any", "basic"] = "any",
-    date_params: Literal["iso", "naive", "zoned"] = "iso",
+    date_params: Literal["iso", "naive", "zoned", "date"] = "iso",
     unknown_sections: Literal["refused", "null"] = "refused",
     rate_per_second: int | None = None,
 ) -> Starlette:
@@ -398,6 +402,7 @@ def create_app(
         page_size,
         unlocked_ccd,
         empty_sections,
+        json_as_string,
     )
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(

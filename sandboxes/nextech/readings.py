@@ -14,9 +14,11 @@ Patient search (``SearchReading``)
   precomposed ``Renée`` sent finds nothing, ``Ren`` does).
 - ``search_match``: ``"parts"`` (the term is a prefix of the first or last name, of a word
   of either, or "first last" / "last, first" as the app module describes), ``"prefix"`` (a
-  prefix of the whole first name, last name or chart number only: no words, no forms) or
+  prefix of the whole first name, last name or chart number only: no words, no forms),
   ``"substring"`` (anywhere in the first name, last name or chart number, or in "first
-  last"; the term taken whole).
+  last"; the term taken whole) or ``"exact"`` (the whole first name, last name, "first last"
+  or chart number, as the docs' examples word it: "a patient with a specific chart number",
+  "all patients with a specific name"; ``WHERE LastName = @term OR ...``).
 - ``search_case``: ``"insensitive"`` (default) or ``"sensitive"`` (PostgreSQL's ``LIKE``, as
   SQLAlchemy's ``.like()`` sends it: ``D`` does not find ``de la Cruz``).
 - ``search_none_found``: a search that matches no one answers an empty list (``"empty"``) or
@@ -48,7 +50,20 @@ Answers (``Shapes``)
   page past the last is empty) or ``"aspnet_header_pages"`` (the bare array of page
   ``?pageNumber=N`` and an ``X-Pagination`` header written by ``JsonSerializer.Serialize``
   without the web defaults, so PascalCase: ``{"TotalCount", "PageSize", "CurrentPage",
-  "TotalPages", "HasNext", "HasPrevious"}``).
+  "TotalPages", "HasNext", "HasPrevious"}``); or a Spring team's ``Page<T>`` of ``?page=N``,
+  ZERO-based (``Pageable``'s default: absent is page 0, the second page is ``page=1``), a
+  page past the last being empty: ``"spring"`` (``PageImpl`` as Spring Boot serializes it by
+  default: ``{"content": [...], "pageable": {...}, "totalElements", "totalPages", "number",
+  "size", "first", "last", ...}``), ``"spring_dto"`` (Spring Boot 3.3's ``VIA_DTO`` mode:
+  ``{"content": [...], "page": {"size", "number", "totalElements", "totalPages"}}``, the
+  paging facts only in the nested ``page``) or ``"spring_hal"`` (Spring HATEOAS's
+  ``PagedModel``: ``{"_embedded": {"patientList": [...]}, "_links": {"self", "next", ...},
+  "page": {...}}``, with no ``_embedded`` at all when nothing matched); or one page as a bare
+  array that says nothing of the others, the page asked with ``?page=N``: from 1
+  (``"bare_pages"``: Rails' ``render json: patients.page(params[:page])`` with Kaminari, 25 a
+  page, or Flask-SQLAlchemy's ``paginate().items``) or from 0 (``"bare_pages_zero"``: a Spring
+  controller answering ``repository.findAll(spec, pageable).getContent()``, 20 a page); a page
+  past the last is an empty array, a ``page`` that is no number the first page.
 - ``ids_as_strings``: ``patientId``, ``encounterId`` and ``doctorId`` as JSON strings
   (``"42"``), as an API serializing Int64s for JavaScript does.
 - ``timestamps``: ``"z"`` (``2017-12-14T15:08:59.000Z``, the docs' example), ``"offset"``
@@ -81,6 +96,10 @@ Answers (``Shapes``)
   date-time as ``timestamps`` writes them: the visit's end, else its start; null when not
   locked).
 - ``absent_nulls``: optional fields with no value are left out instead of sent as ``null``.
+- ``json_as_string``: every successful answer's JSON serialized once more, as one JSON string
+  (``"[{\"patientId\":42,...}]"``): what ASP.NET Core writes for ``return
+  Ok(JsonConvert.SerializeObject(patients))`` to a request accepting ``application/json``
+  (the string goes to the JSON formatter, the text/plain one not being acceptable).
 - ``unlocked_ccd``: an encounter whose note is not locked comes with its CCD (``"html"``) or
   with ``"ccd": null`` (``"null"``: no CCD until the note is signed, which the docs' "includes
   ... the CCD" does not rule out).
@@ -127,11 +146,24 @@ __all__ = [
 ]
 
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
-Match = Literal["parts", "prefix", "substring"]
+Match = Literal["parts", "prefix", "substring", "exact"]
 Case = Literal["insensitive", "sensitive"]
 NoneFound = Literal["empty", "not_found"]
 Envelope = Literal[
-    "bare", "value", "data", "meta", "pages", "header_pages", "numbered", "aspnet_pages", "aspnet_header_pages"
+    "bare",
+    "value",
+    "data",
+    "meta",
+    "pages",
+    "header_pages",
+    "numbered",
+    "aspnet_pages",
+    "aspnet_header_pages",
+    "spring",
+    "spring_dto",
+    "spring_hal",
+    "bare_pages",
+    "bare_pages_zero",
 ]
 ENVELOPES: tuple[str, ...] = (
     "bare",
@@ -143,6 +175,11 @@ ENVELOPES: tuple[str, ...] = (
     "numbered",
     "aspnet_pages",
     "aspnet_header_pages",
+    "spring",
+    "spring_dto",
+    "spring_hal",
+    "bare_pages",
+    "bare_pages_zero",
 )
 Timestamps = Literal["z", "offset", "naive", "local", "http"]
 UnknownDates = Literal["null", "min_value", "zero"]
@@ -175,7 +212,7 @@ class SearchReading:
         if self.min_length < 1:
             raise ValueError("search_min_length must be at least 1")
         _check("search_accents", self.accents, ("insensitive", "sensitive", "sensitive_nfd"))
-        _check("search_match", self.match, ("parts", "prefix", "substring"))
+        _check("search_match", self.match, ("parts", "prefix", "substring", "exact"))
         _check("search_none_found", self.none_found, ("empty", "not_found"))
         _check("search_case", self.case, ("insensitive", "sensitive"))
 
@@ -215,9 +252,10 @@ class Shapes:
     locked_values: LockedValues = "mixed"
     chart_numbers: ChartNumbers = "all"
     categories: Categories = "names"
-    page_size: int = 10  # with envelope="pages", "header_pages" or "numbered"
+    page_size: int = 10  # with a paged envelope ("pages", "header_pages", "numbered", "aspnet_...", "spring...")
     unlocked_ccd: UnlockedCcd = "html"
     empty_sections: EmptySections = "text"
+    json_as_string: bool = False
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:

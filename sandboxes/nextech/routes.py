@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Literal
 
 import orjson
@@ -56,6 +56,8 @@ def _instant(name: str, raw: str | None) -> datetime | None:
 
 # A date-time with a zone designator (`Z`, `+01:00`, `-0500`).
 _ZONED = re.compile(r"T.*(?:[Zz]|[+-]\d{2}:?\d{2})$")
+# A bare calendar date (`2025-03-15`): all a `DateOnly` / `LocalDate` parameter binds.
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _patient_id(raw: str) -> int:
@@ -199,6 +201,69 @@ def _aspnet_header_page(request: Request, items: list[bytes], size: int) -> Resp
     return Response(b"[" + b",".join(shown) + b"]", 200, headers, JSON_CONTENT_TYPE)
 
 
+_SPRING_UNSORTED = {"empty": True, "sorted": False, "unsorted": True}
+
+
+def _spring_page(request: Request, items: list[bytes], size: int, envelope: Envelope, rel: str) -> Response:
+    """Spring Data's ``Page`` of ``?page=`` (ZERO-based, Spring's ``Pageable``: absent or no
+    number is 0, a negative one 0), ``size`` items; a page past the last is empty. Serialized as
+    Spring Boot writes a ``Page`` (``"spring"``: ``PageImpl`` as is, its ``number`` zero-based),
+    with ``@EnableSpringDataWebSupport(pageSerializationMode = VIA_DTO)`` (``"spring_dto"``:
+    ``{"content", "page": {"size", "number", "totalElements", "totalPages"}}``, Spring Boot 3.3's
+    recommendation), or as Spring HATEOAS's ``PagedModel`` (``"spring_hal"``: the list under
+    ``_embedded.<rel>``, left out when empty, absolute ``_links``, and the same ``page``)."""
+    page = ascii_int(request.query_params.get("page", "")) or 0
+    pages = -(-len(items) // size)
+    shown = items[page * size : (page + 1) * size]
+    meta = {"size": size, "number": page, "totalElements": len(items), "totalPages": pages}
+    listed = b"[" + b",".join(shown) + b"]"
+    if envelope == "spring_dto":
+        body = b'{"content":' + listed + b',"page":' + orjson.dumps(meta) + b"}"
+    elif envelope == "spring_hal":
+
+        def href(number: int) -> dict[str, str]:
+            return {"href": str(request.url.include_query_params(page=number, size=size))}
+
+        links = {"self": href(page)}
+        if pages > 1:
+            links = {"first": href(0), **({"prev": href(page - 1)} if page > 0 else {}), **links}
+            links |= {**({"next": href(page + 1)} if page + 1 < pages else {}), "last": href(pages - 1)}
+        embedded = b'"_embedded":{"' + rel.encode() + b'":' + listed + b"}," if shown else b""
+        body = b"{" + embedded + b'"_links":' + orjson.dumps(links) + b',"page":' + orjson.dumps(meta) + b"}"
+    else:
+        pageable = {
+            "pageNumber": page,
+            "pageSize": size,
+            "sort": _SPRING_UNSORTED,
+            "offset": page * size,
+            "paged": True,
+            "unpaged": False,
+        }
+        rest = {
+            "pageable": pageable,
+            "last": page + 1 >= pages,
+            "totalElements": len(items),
+            "totalPages": pages,
+            "size": size,
+            "number": page,
+            "sort": _SPRING_UNSORTED,
+            "first": page == 0,
+            "numberOfElements": len(shown),
+            "empty": not shown,
+        }
+        body = b'{"content":' + listed + b"," + orjson.dumps(rest)[1:]
+    return Response(body, 200, API_HEADERS, JSON_CONTENT_TYPE)
+
+
+def _bare_page(request: Request, items: list[bytes], size: int, first: int) -> Response:
+    """One page of `size` items as a bare array, page ``?page=`` counted from `first` (absent, or
+    no number: the first), saying nothing of the others; a page past the last is empty."""
+    asked = ascii_int(request.query_params.get("page", ""))
+    index = max((asked if asked is not None else first) - first, 0)
+    shown = items[index * size : (index + 1) * size]
+    return Response(b"[" + b",".join(shown) + b"]", 200, API_HEADERS, JSON_CONTENT_TYPE)
+
+
 class NextechApi:
     """The API routes of practice `practice_id`, for access tokens `grants` issued, timed by `clock`."""
 
@@ -212,7 +277,7 @@ class NextechApi:
         sections: tuple[str, ...] = CCD_SECTIONS,
         latest_end: datetime | None = None,
         refused_token_status: Literal[401, 403] = 401,
-        date_params: Literal["iso", "naive", "zoned"] = "iso",
+        date_params: Literal["iso", "naive", "zoned", "date"] = "iso",
         unknown_sections: Literal["refused", "null"] = "refused",
         rate_per_second: int | None = None,
     ) -> None:
@@ -268,7 +333,11 @@ class NextechApi:
                 return styled_error(400, {"Message": f"The {PRACTICE_HEADER} header is required."}, self.errors)
             if given != self.practice:
                 return styled_error(403, {"Message": "Access to the requested practice is denied."}, self.errors)
-            return await answer(request)
+            response = await answer(request)
+            if response.status_code != 200 or not self.chart.shapes.json_as_string:
+                return response
+            kept = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
+            return Response(orjson.dumps(bytes(response.body).decode()), 200, kept, JSON_CONTENT_TYPE)
 
         return checked
 
@@ -295,14 +364,18 @@ class NextechApi:
             raise ApiError(404, {"Message": "No patients match the search term."})
         limit = self.chart.shapes.search_limit
         shown = found[:limit] if limit is not None else found
-        return self.listed(request, [row.doc for row in shown], len(found))
+        return self.listed(request, [row.doc for row in shown], len(found), rel="patientList")
 
     async def encounters(self, request: Request) -> Response:
         """The patient's chart encounters starting in ``[start, end]`` (``end`` defaults to now)."""
         patient_id = _patient_id(request.path_params["patient_id"])
         params = request.query_params
         start = self._date_param("start", params.get("start"))
-        end = self._date_param("end", params.get("end")) or datetime.fromtimestamp(self.clock(), UTC)
+        end = self._date_param("end", params.get("end"))
+        if end is None:
+            end = datetime.fromtimestamp(self.clock(), UTC)
+        elif self.date_params == "date":  # "Latest date included in the search": all of that day
+            end = datetime.combine(end.date(), time.max, UTC)
         if self.latest_end is not None and end > self.latest_end:
             raw = params.get("end", "")
             raise ApiError(
@@ -317,14 +390,19 @@ class NextechApi:
         items = [self.chart.item(row, encounter, section) for encounter in self.chart.window(row, start, end)]
         if unknown and raw_section:  # a template lookup finding nothing: no CCD, no error
             items = [orjson.dumps({**orjson.loads(item), "ccd": None}) for item in items]
-        return self.listed(request, items)
+        return self.listed(request, items, rel="encounterList")
 
     def _date_param(self, name: str, raw: str | None) -> datetime | None:
         """``start``/``end``; with ``date_params="naive"`` a value with a zone is dropped, as if
         absent (Flask's ``request.args.get(name, type=...)`` swallows the parser's ValueError);
         with ``"zoned"`` a date-time without one is a 400 (RFC 3339's ``date-time``, which
-        OpenAPI's ``format: date-time`` names, requires an offset)."""
-        if raw is not None and raw.strip() and self.date_params != "iso":
+        OpenAPI's ``format: date-time`` names, requires an offset); with ``"date"`` anything but
+        a bare date is a 400 (a ``DateOnly`` or ``LocalDate`` parameter: the docs' "Earliest
+        date" and "Latest date included")."""
+        if raw is not None and raw.strip() and self.date_params == "date" and not _DATE_ONLY.fullmatch(raw.strip()):
+            model_state = {name: [f"The value '{raw}' is not valid for {name}."]}
+            raise ApiError(400, {"Message": INVALID, "ModelState": model_state})
+        if raw is not None and raw.strip() and self.date_params not in ("iso", "date"):
             zoned = _ZONED.search(raw.strip()) is not None
             if self.date_params == "naive" and zoned:
                 return None
@@ -336,11 +414,18 @@ class NextechApi:
     async def categories(self, request: Request) -> Response:
         if self.categories_shape == "map":
             return Response(self.category_map, 200, API_HEADERS, JSON_CONTENT_TYPE)
-        return self.listed(request, self.category_items)
+        return self.listed(
+            request, self.category_items, rel="stringList" if self.categories_shape == "names" else "categoryList"
+        )
 
-    def listed(self, request: Request, items: list[bytes], count: int | None = None) -> Response:
+    def listed(self, request: Request, items: list[bytes], count: int | None = None, rel: str = "") -> Response:
         """A list answer in this variant's envelope; paged ones (``"pages"``, ``"header_pages"``,
-        ``"numbered"``) answer the page ``?page=`` asks, ASP.NET's the one ``?pageNumber=`` asks."""
+        ``"numbered"``) answer the page ``?page=`` asks, ASP.NET's the one ``?pageNumber=`` asks,
+        Spring's the zero-based ``?page=`` (HAL naming the list `rel`)."""
+        if self.envelope in ("bare_pages", "bare_pages_zero"):
+            return _bare_page(request, items, self.chart.shapes.page_size, 1 if self.envelope == "bare_pages" else 0)
+        if self.envelope in ("spring", "spring_dto", "spring_hal"):
+            return _spring_page(request, items, self.chart.shapes.page_size, self.envelope, rel)
         if self.envelope == "header_pages":
             return _header_page(request, items, self.chart.shapes.page_size)
         if self.envelope == "numbered":

@@ -5,7 +5,7 @@ marks dropped, case-folded; no transliteration). A name's "parts" are the whole 
 pieces split at whitespace and hyphens; "Q matches a name" means Q is a prefix of one of its
 parts. A term matches a patient as a chart number prefix, as a first or last name, as "first
 last" split at any space, or as "last, first". The other readings (``readings.SearchReading``)
-compare accents, or match whole-field prefixes or substrings only.
+compare accents, or match whole-field prefixes, substrings or whole fields only.
 """
 
 from __future__ import annotations
@@ -57,6 +57,9 @@ class SearchKeys:
 
     def matches(self, query: str) -> bool:
         """Whether a folded term finds this patient."""
+        if self.match == "exact":
+            # A char(n) chart number's trailing blanks are ignored, as SQL Server's `=` ignores them.
+            return query in (self.chart.rstrip(), self.first[0], self.last[0], f"{self.first[0]} {self.last[0]}")
         if self.match == "substring":
             full = f"{self.first[0]} {self.last[0]}"
             return any(query in field for field in (self.chart, self.first[0], self.last[0], full))

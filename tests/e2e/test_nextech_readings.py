@@ -2,11 +2,13 @@
 Nextech simulator with its switches (`sandboxes/nextech/app.py`, `sandboxes/nextech/readings.py`)
 combined into a few variants: how `term` matches (accent-sensitive, names stored decomposed,
 whole-field prefixes, substrings, case-sensitive), envelopes (Django REST Framework's pages and
-flask-smorest's header-described ones among them), ids as strings, timestamps with offsets or
+flask-smorest's header-described ones, Spring's pages counted from 0 and Kaminari's bare
+ones among them), ids as strings, timestamps with offsets or
 none or as RFC 822 dates, absent nulls, error bodies, token lifetimes as strings, a token
 endpoint taking HTTP Basic only, section names with spaces, a visit years ahead, a Nextech
-that refuses far `end` dates, dates served in the clinic's zone, unknown dates as stand-ins
-(`0001-01-01`, `0000-00-00`), `encounterLocked` as letters or lock times, patients with no
+that refuses far `end` dates or takes bare dates only, dates served in the clinic's zone, unknown dates as stand-ins
+(`0001-01-01`, `0000-00-00`), answers serialized twice (a JSON string holding the JSON),
+`encounterLocked` as letters or lock times, patients with no
 chart number, and CCD categories as objects or a map.
 
 Each variant walks the clinic: every live patient is found by its family name (with and
@@ -60,6 +62,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "timestamps": "local",
         "unknown_dates": "zero",
         "locked_values": "letters",
+        "json_as_string": True,
     },
     "nfd-substring-strings": {
         "search_accents": "sensitive_nfd",
@@ -93,6 +96,26 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "search_case": "sensitive",
         "search_match": "substring",
         "chart_numbers": "some_missing",
+    },
+    # A Rails team's defaults: Kaminari's pages rendered as bare arrays (25 a page, `?page=`
+    # from 1, nothing said of the others), `ILIKE '%term%'`, times in the app's zone.
+    "rails": {
+        "envelope": "bare_pages",
+        "page_size": 25,
+        "search_match": "substring",
+        "timestamps": "offset",
+        "chart_numbers": "some_missing",
+    },
+    # A Spring Boot team's defaults: Spring Data's `Page` as 3.3's VIA_DTO writes it (20 a page,
+    # `?page=` from 0, its count nested in `page`), `findBy...StartingWithIgnoreCase`,
+    # `LocalDate` bounds as the docs word them ("Earliest date"), ProblemDetail errors.
+    "spring": {
+        "envelope": "spring_dto",
+        "page_size": 20,
+        "search_match": "prefix",
+        "date_params": "date",
+        "error_bodies": "problem",
+        "far_future_visit": True,
     },
     "refusing-naive": {
         "search_accents": "sensitive",
@@ -402,7 +425,10 @@ def test_a_section_named_twice_is_asked_by_the_name_nextech_takes() -> None:
             assert f"<h2>{name}" in answer.text or f'data-section="{name.replace(" ", "")}"' in answer.text, name
 
 
-@pytest.mark.parametrize("envelope", ["header_pages", "numbered", "aspnet_pages", "aspnet_header_pages"])
+@pytest.mark.parametrize(
+    "envelope",
+    ["header_pages", "numbered", "aspnet_pages", "aspnet_header_pages", "spring", "spring_dto", "spring_hal"],
+)
 def test_pages_numbered_but_not_linked_are_all_read(envelope: str) -> None:
     """flask-smorest's pagination: a bare array of `page_size` items, the pages described only in
     an `X-Pagination` header. Before, the gateway read the first page alone as the whole answer:
@@ -411,7 +437,10 @@ def test_pages_numbered_but_not_linked_are_all_read(envelope: str) -> None:
     every list past its first page was cut, and CCDs of the encounters past it were 502s.
     An ASP.NET team's `PaginatedList` (`pageNumber`, `hasNextPage`) and its PascalCase
     `X-Pagination` header (`CurrentPage`, `HasNext`) take `?pageNumber=`: before, the first page
-    was all that was read, said to be cut for the one and silently for the other."""
+    was all that was read, said to be cut for the one and silently for the other.
+    A Spring team's `Page<T>` numbers its pages from 0 (`?page=1` is the second): before, the
+    first page alone was read, said to be cut (`PageImpl`), silently (Spring Boot 3.3's `VIA_DTO`,
+    its count nested in `page`), or not at all (Spring HATEOAS's `_embedded`: every search a 502)."""
     clinic = build_clinic()
     live = live_patients(clinic)
     smiths = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name).startswith("smith")}
@@ -427,6 +456,59 @@ def test_pages_numbered_but_not_linked_are_all_read(envelope: str) -> None:
         starts = Counter(datetime.fromisoformat(e["period"]["start"].replace("Z", "+00:00")) for e in encounters)
         assert starts == Counter(_charted(busy))
         assert running.fhir.get_ok(f"{BASE}/Patient/{patient_id}")["id"] == patient_id
+
+
+@pytest.mark.parametrize(("envelope", "page_size"), [("bare_pages", 25), ("bare_pages_zero", 20)])
+def test_pages_of_a_bare_array_that_says_nothing_of_them_are_all_read(envelope: str, page_size: int) -> None:
+    """One page as a bare array, the page asked with `?page=N` and nothing said of the others:
+    Rails' `render json: patients.page(params[:page])` (Kaminari, 25 a page, from 1) or a Spring
+    controller answering `Page.getContent()` (20 a page, from 0). Before, the first page passed
+    for the whole answer: patients past it were silently missing (Clark, Hill, Jones...)."""
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    create = partial(create_sandbox, clinic, envelope=envelope, page_size=page_size)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        for family in ("Smith", "Jones", "Clark", "Hill"):
+            bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": family, "_count": "100"})
+            expected = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name).startswith(fold(family))}
+            assert expected and {r["id"] for r in _matches(bundle)} == expected, family
+            assert not _outcome_texts(bundle), family
+
+
+def test_a_bare_answer_capped_at_a_page_size_still_finds_every_name() -> None:
+    """A Nextech answering at most 20 patients, in a bare array that does not say so, and no
+    `page` to ask for more (a query capped as Spring's default page size caps it). Before, every
+    first letter with more patients under it silently lost some (20 of the clinic's families):
+    the letter's answer is now taken as possibly capped, and the name as written searched too,
+    which the cap does not reach."""
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    with gateway_over("nextech", partial(create_sandbox, clinic, search_limit=20), tenant=TENANT) as running:
+        for family in ("Smith", "Jones", "Clark", "Hill"):
+            bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": family, "_count": "100"})
+            expected = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name).startswith(fold(family))}
+            assert expected and {r["id"] for r in _matches(bundle)} == expected, family
+            assert not _outcome_texts(bundle), family  # as often all there is: not said to be cut
+
+
+def test_a_nextech_matching_whole_names_only_still_finds_them_and_says_what_it_cannot() -> None:
+    """A Nextech whose `term` must equal a whole name or chart number (the docs' examples: "a
+    patient with a specific name"): a first letter finds no one there. Before, every name
+    search was an empty searchset that did not say it might be incomplete. The names as written
+    are searched too, and once they find someone where the letters found no one, names are
+    searched as written, the searchset saying that names merely starting with the value (FHIR's
+    match) may be missing."""
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    create = partial(create_sandbox, clinic, search_match="exact")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        for family in ("Smith", "JONES", "garcia"):
+            bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": family, "_count": "100"})
+            named = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name) == fold(family)}
+            assert named and {r["id"] for r in _matches(bundle)} == named, family
+            assert any("whole names" in text for text in _outcome_texts(bundle)), family
+        bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": "Smi"})
+        assert not _matches(bundle) and any("whole names" in text for text in _outcome_texts(bundle))
 
 
 def test_chart_numbers_padded_by_a_char_column_are_found_and_read_without_the_blanks() -> None:
@@ -589,6 +671,31 @@ def test_date_bounds_reach_a_nextech_that_takes_zoned_ones_only() -> None:
         assert Counter(datetime.fromisoformat(e["period"]["start"].replace("Z", "+00:00")) for e in windowed) == (
             Counter(_charted(patient))
         )
+
+
+def test_date_bounds_reach_a_nextech_that_takes_bare_dates_only() -> None:
+    """A Nextech reading `start`/`end` as the docs word them ("Earliest date", "Latest date
+    included"): a `DateOnly` (ASP.NET), `LocalDate` (Spring) or django-filter `DateFilter`
+    parameter, refusing any date-time. Before, both the zone-less and the `Z` bounds were
+    refused, so every encounter search, encounter read and CCD was a 400 blaming the client."""
+    clinic = build_clinic()
+    create = partial(create_sandbox, clinic, far_future_visit=True, date_params="date")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        far = running.sandbox.app.state.far_visit
+        patient = clinic.patient(far[0])
+        patient_id = f"{patient.id}.{patient.chart_number}"
+        answer = running.fhir.get(f"{BASE}/Encounter", params={"patient": patient_id})
+        assert answer.status_code == 200, answer.text[:300]
+        assert not _outcome_texts(answer.json())
+        [far_id] = _far_ids(_matches(answer.json()), far[1])
+        assert running.fhir.get_ok(f"{BASE}/Encounter/{far_id}")["id"] == far_id
+        windowed = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=BEFORE_FAR_VISIT)
+        assert Counter(datetime.fromisoformat(e["period"]["start"].replace("Z", "+00:00")) for e in windowed) == (
+            Counter(_charted(patient))
+        )
+        day = FAR_FUTURE_VISIT.date().isoformat()
+        assert _far_ids(running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=day), far[1])
+        assert _far_ids(_nextech_documents(running.fhir, patient_id, date=day), far[1])
 
 
 def test_a_section_name_answered_null_is_asked_by_its_other_name_before_it_is_empty() -> None:

@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 import time
+import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,7 @@ from gateway.errors import InvalidRequest, NotFound, UpstreamError
 from gateway.search.parse import parse_search
 from gateway.upstream.errors import error_for_status
 from mappings.nextech.adapter import HORIZON_DAYS, MIDDLE_NAMES, WRITTEN_TERMS, NextechAdapter
-from mappings.nextech.client import _message
+from mappings.nextech.client import _json_inside, _message
 from mappings.nextech.options import NextechOptions
 from mappings.nextech.vendor import section_spellings
 
@@ -170,6 +171,16 @@ def test_unexpected_fields_are_counted_by_name(tmp_path: Path) -> None:
 )
 def test_error_bodies_of_every_shape_give_a_message(body: Any, message: str) -> None:
     assert _message(body) == message
+
+
+def test_an_answer_serialized_twice_is_read_as_the_json_it_holds() -> None:
+    """ASP.NET Core's `Ok(JsonConvert.SerializeObject(...))` to `Accept: application/json`: one JSON
+    string holding the JSON (its text escaped, as System.Text.Json escapes non-ASCII). Before,
+    every list answer so written was "not a list": every search a 502."""
+    inner = json.dumps([{"patientId": 42, "lastName": unicodedata.normalize("NFD", "Núñez")}])
+    assert "\\u0303" in inner
+    assert _json_inside(inner) == [{"patientId": 42, "lastName": "Núñez"}]  # in NFC, as every answer
+    assert _json_inside("Smith") == "Smith" and _json_inside("[not json") == "[not json"
 
 
 def test_answers_that_may_have_been_cut_short_say_so(tmp_path: Path) -> None:
@@ -541,6 +552,76 @@ def test_pages_an_envelope_numbers_without_a_link_are_read_too(tmp_path: Path) -
     assert len(fake.calls) == 3
     page = _search(adapter, "Encounter", [("patient", "100.C00100")])
     assert len(page.resources) == 5 and not any("cut" in w for w in page.warnings)
+
+
+class BarePages(Fake):
+    """One page of `size` patients as a bare array, `?page=` counted from `first`; past the last: []."""
+
+    def __init__(self, patients: list[dict[str, Any]], size: int, first: int) -> None:
+        super().__init__(patients, [])
+        self.size, self.first = size, first
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        rows = await super().get(path, {k: v for k, v in (params or {}).items() if k != "page"})
+        self.calls[-1] = (path, dict(params or {}))
+        index = int((params or {}).get("page", self.first)) - self.first
+        return rows[index * self.size : (index + 1) * self.size]
+
+
+@pytest.mark.parametrize(("count", "first", "calls"), [(20, 1, 3), (20, 0, 2), (45, 1, 4), (45, 0, 3)])
+def test_a_bare_page_of_a_page_size_is_followed_by_the_pages_after_it(
+    tmp_path: Path, count: int, first: int, calls: int
+) -> None:
+    """A bare array of exactly 20 may be one page of more: `?page=` is asked, from 1 or from 0
+    as the answers show, to a short page. Exactly one full page is the whole answer, unwarned."""
+    many = [{**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}"} for i in range(count)]
+    fake = BarePages(many, 20, first)
+    page = _search(_adapter(fake, tmp_path), "Patient", [("identifier", "C00")])
+    assert len(page.resources) == count and not any("cut" in w for w in page.warnings)
+    assert len(fake.calls) == calls
+
+
+class WholeNames(Fake):
+    """A Nextech whose `term` must equal a whole last name or chart number (case ignored)."""
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        if path != "/search":
+            return await super().get(path, params)
+        self.calls.append((path, dict(params or {})))
+        term = (params or {})["term"].casefold()
+        return [p for p in self.patients if term in (p["lastName"].casefold(), p["chartNumber"].casefold())]
+
+
+def test_a_nextech_matching_whole_names_is_asked_for_them_from_then_on(tmp_path: Path) -> None:
+    """Before, the first letters found no one there and every name search was silently empty."""
+    fake = WholeNames([{**GOOD, "lastName": "Nolan"}], [])
+    adapter = _adapter(fake, tmp_path)
+    assert _search(adapter, "Patient", [("family", "Nol")]).resources == []  # no one: nothing learnt
+    assert not any("whole names" in w for w in _search(adapter, "Patient", [("family", "Nol")]).warnings)
+    fake.calls.clear()
+    page = _search(adapter, "Patient", [("family", "nolan")])
+    assert [r["id"] for r in page.resources] == ["42.C00042"] and any("whole names" in w for w in page.warnings)
+    letters = len(fake.calls)
+    fake.calls.clear()
+    page = _search(adapter, "Patient", [("family", "Nolan")])  # the names as written at once
+    assert [r["id"] for r in page.resources] == ["42.C00042"] and any("whole names" in w for w in page.warnings)
+    assert {c[1]["term"] for c in fake.calls} == {"Nolan"} and len(fake.calls) < letters
+
+
+class Hal(Fake):
+    """Spring HATEOAS's `PagedModel`: the list under `_embedded`, which is left out when empty."""
+
+    def _wrap(self, rows: list[Any]) -> Any:
+        page = {"size": 20, "totalElements": len(rows), "totalPages": 1 if rows else 0, "number": 0}
+        embedded = {"_embedded": {"patientList": rows}} if rows else {}
+        return {**embedded, "_links": {"self": {"href": "http://127.0.0.1:9/api/search"}}, "page": page}
+
+
+def test_a_hal_answer_finding_no_one_is_an_empty_search(tmp_path: Path) -> None:
+    """Before, an answer with no list in it at all (HAL with nothing `_embedded`) was a 502."""
+    adapter = _adapter(Hal([GOOD], [{"summary": SUMMARY}]), tmp_path)
+    assert _search(adapter, "Patient", [("identifier", "C99")]).resources == []
+    assert [r["id"] for r in _search(adapter, "Patient", [("identifier", "C00042")]).resources] == ["42.C00042"]
 
 
 def test_a_page_number_not_taken_is_not_read_twice(tmp_path: Path) -> None:
