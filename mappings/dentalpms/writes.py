@@ -42,7 +42,7 @@ vendor refuses (or a vendor without the endpoint) leaves the status as it was (a
 already taken on the way, inactive -> active before deceased, is taken back when the
 reference allows it) and reports the element as not stored, the answer showing the status
 kept; before, `active: false` answered 200 and the patient stayed active. A vendor 409
-"Version conflict" on the PATCH is a 412 when the client sent `If-Match`; without it the
+"Version conflict" (or 412) on the PATCH is a 412 when the client sent `If-Match`; without it the
 record is read again and the PATCH retried once, then it is a 409. A field sent as null to
 clear it (patient_write.py) that the patient still holds after the PATCH was kept by the
 vendor (it read the null as "not provided", or refused it: the PATCH is then sent again
@@ -114,6 +114,9 @@ def idempotency_key(tenant: str, resource: Resource) -> str:
 # How the vendor refuses a body or an action as invalid: the reference's 422, or the 400 Spring
 # Boot, ASP.NET Core, Django REST Framework and NestJS answer a failed validation with.
 REFUSED = (422, 400)
+# How the vendor refuses a stale `base_version`: the reference's 409 "Version conflict", or the
+# 412 Precondition Failed of a team that reads optimistic versions as HTTP preconditions.
+CONFLICTS = (409, 412)
 RECREATES = 10  # deleted patients one create steps past (each a POST and a read) before it gives up
 
 
@@ -273,7 +276,7 @@ class PatientWrites:
                 # patient still holds of them is reported not stored (`_not_cleared`).
                 sent = {name: value for name, value in sent.items() if name not in refused}
                 response = await self._client.send("PATCH", f"/patients/{resource_id}", {**sent, "base_version": base})
-            if response.status != 409:
+            if response.status not in CONFLICTS:
                 break
             message = message_of(_json(response)).lower()
             chart = body.fields.get("chart_number")

@@ -62,6 +62,8 @@ described below, and the adapter must work under every value):
   ``error_bodies="laravel"`` (``{"message"}``, a 422's ``errors`` by field, an unknown path
   ``The route <path> could not be found.``): how answers are spelled, applied to every JSON
   answer (``shapes``).
+- ``version_conflicts``: a stale ``base_version`` answered 409 (the reference's "Version
+  conflict") or 412 (Precondition Failed: optimistic versions read as HTTP preconditions)
 - ``validation_status``: what the reference documents as a 422 is answered 422 or 400
   (Spring Boot's, ASP.NET Core's, DRF's and NestJS' status for a request refused as invalid)
   (``errors``).
@@ -204,7 +206,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp
 
 from sandboxes.clinic import Clinic
-from sandboxes.dentalpms.bodies import PatchNulls
+from sandboxes.dentalpms.bodies import PatchNulls, VersionConflicts
 from sandboxes.dentalpms.errors import ValidationStatus, render_http_error
 from sandboxes.dentalpms.idempotency import Idempotency, IdempotencyKeys
 from sandboxes.dentalpms.ids import RecordKind, namespace, record_uuid
@@ -271,6 +273,7 @@ def create_app(
     empty_lists: EmptyLists = "page",
     idempotency_keys: IdempotencyKeys = "any",
     validation_status: ValidationStatus = 422,
+    version_conflicts: VersionConflicts = 409,
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
@@ -304,6 +307,7 @@ def create_app(
         query_booleans=query_booleans,
         empty_lists=empty_lists,
         idempotency_keys=idempotency_keys,
+        version_conflicts=version_conflicts,
     )
     app = Starlette(
         routes=api_routes(store, org_id=org_id, api_token=api_token, validation_status=validation_status),

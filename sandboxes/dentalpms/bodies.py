@@ -41,6 +41,10 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 #: nullable, and Django keeps text columns non-null; a Laravel rule without ``nullable``
 #: refuses a null the same way).
 PatchNulls = Literal["cleared", "ignored", "refused"]
+#: The status of a stale ``base_version``: the reference's 409 "Version conflict", or the 412
+#: Precondition Failed a team reading optimistic versions as HTTP preconditions answers
+#: (RFC 9110 section 15.5.13: the condition the request carried is false).
+VersionConflicts = Literal[409, 412]
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _Gender = Literal["male", "female", "non_binary", "other", "unknown", "prefer_not_to_say"]

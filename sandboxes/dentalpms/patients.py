@@ -89,7 +89,7 @@ class PatientRecords:
                 )  # fmt: skip
         row = store.found(patient_id)
         if data.base_version != row.doc["version"]:
-            raise ApiError(409, "Version conflict")
+            raise ApiError(self.store.version_conflicts, "Version conflict")
         chart = data.chart_number
         if chart is not None and store.chart_number_taken(chart, other_than=row):
             raise ApiError(409, "Duplicate chart number")
@@ -113,7 +113,7 @@ class PatientRecords:
         if row.deleted:
             raise ApiError(422, "Archived patients are restored, not transitioned")
         if data.base_version != row.doc["version"]:
-            raise ApiError(409, "Version conflict")
+            raise ApiError(self.store.version_conflicts, "Version conflict")
         before = self._stamp(row)
         self.store.transition(row, data.new_status)
         return self._written(row, before)

@@ -22,7 +22,14 @@ from uuid import UUID, uuid5
 from cachetools import LRUCache
 
 from sandboxes.clinic import Clinic
-from sandboxes.dentalpms.bodies import REF_FIELDS, REF_INPUTS, CreatePatientIn, PatchNulls, PatientFields
+from sandboxes.dentalpms.bodies import (
+    REF_FIELDS,
+    REF_INPUTS,
+    CreatePatientIn,
+    PatchNulls,
+    PatientFields,
+    VersionConflicts,
+)
 from sandboxes.dentalpms.idempotency import Idempotency, IdempotencyKeys, IdempotencyLog
 from sandboxes.dentalpms.lifecycle import DOCUMENTED_LIFECYCLE, Lifecycle
 from sandboxes.dentalpms.matching import PatientFilters
@@ -80,6 +87,7 @@ class Store:
         query_booleans: QueryBooleans = "any",
         empty_lists: EmptyLists = "page",
         idempotency_keys: IdempotencyKeys = "any",
+        version_conflicts: VersionConflicts = 409,
     ) -> None:
         if patch_nulls not in ("cleared", "ignored", "refused"):
             raise ValueError(f"patch_nulls must be 'cleared', 'ignored' or 'refused', not {patch_nulls!r}")
@@ -89,7 +97,10 @@ class Store:
             raise ValueError(f"query_booleans must be 'any' or 'digits', not {query_booleans!r}")
         if empty_lists not in ("page", "no_content"):
             raise ValueError(f"empty_lists must be 'page' or 'no_content', not {empty_lists!r}")
+        if version_conflicts not in (409, 412):
+            raise ValueError(f"version_conflicts must be 409 or 412, not {version_conflicts!r}")
         self.patch_nulls = patch_nulls
+        self.version_conflicts = version_conflicts
         self.empty_lists = empty_lists
         self.query_booleans = query_booleans
         self.write_answers = write_answers

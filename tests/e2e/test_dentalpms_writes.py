@@ -34,8 +34,13 @@ VARIANTS: dict[str, dict[str, str | int]] = {
     },
     # Spring Boot's default error bodies: a 409 or 404 says only its reason phrase; an
     # Idempotency-Key read as a `UUID` (`@RequestHeader UUID`): any other key is refused; a
-    # validation error is a 400 (`MethodArgumentNotValidException`).
-    "spring-errors": {"error_bodies": "spring", "idempotency_keys": "uuid", "validation_status": 400},
+    # validation error is a 400 (`MethodArgumentNotValidException`); a stale version a 412.
+    "spring-errors": {
+        "error_bodies": "spring",
+        "idempotency_keys": "uuid",
+        "validation_status": 400,
+        "version_conflicts": 412,
+    },
     # Laravel's: `{"message"}`, a 422's `errors` by field (`{"email": ["..."]}`); an archived
     # patient not there at all (`SoftDeletes`: `findOrFail` answers 404, lists never show it).
     "laravel-errors": {"error_bodies": "laravel", "archived_patients": "not_found"},

@@ -51,8 +51,12 @@ def _update(vendor: ScriptedVendor, if_match: str | None = None) -> Any:
     return asyncio.run(writes.update(PATIENT_ID, patient, if_match))
 
 
-def test_a_version_conflict_is_retried_once_on_the_version_read_again() -> None:
-    vendor = ScriptedVendor(versions=[1, 2], answers=[CONFLICT, _answer(3)])
+@pytest.mark.parametrize(
+    "conflict", [CONFLICT, UpstreamResponse(412, {}, b'{"detail": "Precondition Failed"}')], ids=["409", "412"]
+)
+def test_a_version_conflict_is_retried_once_on_the_version_read_again(conflict: UpstreamResponse) -> None:
+    # 412: a vendor reading its optimistic versions as HTTP preconditions (RFC 9110 15.5.13).
+    vendor = ScriptedVendor(versions=[1, 2], answers=[conflict, _answer(3)])
     written = _update(vendor)
     assert vendor.patched == [1, 2]  # the second PATCH is based on the record as it is now
     assert written.resource["meta"]["versionId"] == "3" and written.resource["name"][0]["family"] == "Lee"
