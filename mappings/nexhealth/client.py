@@ -65,6 +65,9 @@ from mappings.nexhealth.options import NexHealthOptions
 log = logging.getLogger("mappings.nexhealth")
 VERSION_HEADER = "application/vnd.Nexhealth+json;version=2"
 DUPLICATE = "already exists"
+# The docs' duplicate message, and Rails' uniqueness validation's (`{"email": ["has already been
+# taken"]}`, a 422), which a Rails implementation of the duplicate guard answers.
+DUPLICATE_WORDS = (DUPLICATE, "already been taken")
 
 
 class Duplicate(AlreadyExists):
@@ -377,7 +380,7 @@ def _error(status: int, errors: list[str]) -> FHIRError:
     message = "; ".join(errors)
     # The docs name a duplicate's 400 and message; an implementation answering 409 Conflict
     # means the same whatever its words (NexHealth keeps no versions: it is no version conflict).
-    if status == 409 or any(DUPLICATE in e.lower() for e in errors):
+    if status == 409 or any(words in e.lower() for e in errors for words in DUPLICATE_WORDS):
         return Duplicate("The vendor already has a patient with that information")
     if status < 400:
         return UpstreamError("The vendor reported an error in a successful answer")

@@ -159,3 +159,16 @@ def test_an_error_without_the_envelope_keeps_its_words(body: bytes) -> None:
     with pytest.raises(InvalidRequest) as caught:
         _unwrap(_answer(400, b'{"detail":"per_page must be less than or equal to 50"}'))
     assert "per_page must be less than or equal to 50" in caught.value.diagnostics
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"code":false,"error":{"email":["has already been taken"]},"data":null}',
+        b'{"errors":{"email":["has already been taken"]}}',  # Rails' own body, no envelope
+    ],
+)
+def test_a_rails_uniqueness_refusal_is_a_duplicate(body: bytes) -> None:
+    # A Rails implementation of the duplicate guard: `validates :email, uniqueness: true`, 422.
+    with pytest.raises(Duplicate):
+        _unwrap(_answer(422, body))
