@@ -225,6 +225,10 @@ WRITTEN_TERMS = (
     "Nextech refused one-letter search terms, so the name was searched as written (and unaccented): "
     "names spelled with accents the search value does not have may be missing"
 )
+LETTERS_CUT = (
+    "Nextech's answer to the name's first letters was cut short, so the name was searched as written "
+    "(and unaccented): names spelled with accents the search value does not have may be missing"
+)
 WHOLE_NAMES = (
     "Nextech matches whole names only (its first letters found no one, the name as written did), so the "
     "name was searched as written (and unaccented): names that only start with it, or are spelled with "
@@ -695,7 +699,7 @@ class NextechAdapter:
         `MAX_PAGES` pages hold, or a page size): the names as written added, which narrow the
         vendor's answer to pages that can all be read. When they are read whole, the letters'
         answers stand without their cut, and what may still be missing is a name with accents
-        the value lacks (`WRITTEN_TERMS`), unless the cut was only suspected (one page of a
+        the value lacks (`LETTERS_CUT`), unless the cut was only suspected (one page of a
         page size, which as often is all there is: then nothing is said); else every warning
         stays."""
         try:
@@ -705,7 +709,7 @@ class NextechAdapter:
         if any(a.cut for a in more):
             return answers + more, ()
         said = any(a.cut and not a.suspected for a in answers)
-        return tuple(Read(a.records, a.unreadable) for a in answers) + more, (WRITTEN_TERMS,) if said else ()
+        return tuple(Read(a.records, a.unreadable) for a in answers) + more, (LETTERS_CUT,) if said else ()
 
     async def _whole_names(
         self, answers: tuple[Read[VendorPatient], ...], written: tuple[str, ...]
