@@ -31,6 +31,12 @@ def _readings() -> dict[str, dict[str, Any]]:
     return chosen
 
 
+def playing(vendor: str) -> dict[str, Any]:
+    """The switches `vendor`'s simulator plays (none: its documented reading), for a test whose
+    expectation depends on one."""
+    return dict(_readings().get(vendor, {}))
+
+
 def _datetimes(value: dict[str, Any]) -> Any:
     """`{"$datetime": "2100-01-01T00:00:00+00:00"}` is a switch's datetime (JSON has none)."""
     return datetime.fromisoformat(value["$datetime"]) if set(value) == {"$datetime"} else value

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sandboxes.clinic import Clinic, Patient, VitalSigns
+from sandboxes.registry import playing
 from tests.conftest import RunningGateway
 from tests.support.fhir_http import FhirHttp
 
@@ -76,9 +77,12 @@ def _national(phone: str) -> str:
 def test_deleted_patients_are_gone(fhir: FhirHttp, clinic: Clinic) -> None:
     deleted = [p for p in clinic.patients if p.deleted]
     assert deleted
+    # A vendor keeping archived patients out of every endpoint (a soft-delete filter) tells the
+    # gateway nothing of them: a 404 then, as for a patient never there (R4 http.html#read).
+    expected = 404 if playing("dentalpms").get("archived_patients") == "not_found" else 410
     for patient in deleted:
         response = fhir.get(f"/fhir/{TENANT}/Patient/{patient.uuid}")
-        assert response.status_code == 410
+        assert response.status_code == expected
         assert response.json()["resourceType"] == "OperationOutcome"
 
 
