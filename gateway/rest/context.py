@@ -21,6 +21,7 @@ from gateway.auth.gate import OPEN, Gate
 from gateway.auth.scopes import Permission
 from gateway.contract import Interaction, ResourceProvider
 from gateway.errors import InvalidRequest, MethodNotAllowed, NotFound, NotSupported
+from gateway.rest.deadlines import Deadlines
 from gateway.rest.negotiation import Format, negotiate
 from gateway.rest.paging import PageTokens
 from gateway.rest.prefer import Prefer, parse_prefer
@@ -51,6 +52,11 @@ class RestState:
             maxsize=RECORD_RESOURCES, ttl=RECORD_SECONDS, getsizeof=lambda record: len(record[0]) + 1
         )
     )
+    # Each read's limit in time (server.request_timeout), for the event loop this is made in.
+    deadlines: Deadlines = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "deadlines", Deadlines(self.settings.server.request_timeout))
 
 
 def state(request: Request) -> RestState:

@@ -7,7 +7,6 @@ default listing every method).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ from gateway.contract import Interaction
 from gateway.errors import MethodNotAllowed, NotFound, UpstreamTimeout
 from gateway.rest.capability_endpoint import metadata, smart_configuration_endpoint
 from gateway.rest.context import INSTANCE_METHODS, TYPE_METHODS, allow, served, state, tenant_of
+from gateway.rest.deadlines import DeadlinePassed, Deadlines
 from gateway.rest.operations import ccd_endpoint, docref_endpoint, patient_everything
 from gateway.rest.query_encoding import check_query_encoding
 from gateway.rest.read import read
@@ -75,23 +75,19 @@ def _dispatch(
         with shared_reads():  # identical vendor reads of this request are made once
             if handler.writes:
                 return await handler.endpoint(request)
-            return await _within(state(request).settings.server.request_timeout, handler.endpoint(request))
+            return await _within(state(request).deadlines, handler.endpoint(request))
 
     return endpoint
 
 
-async def _within(seconds: float, answering: Awaitable[Response]) -> Response:
-    """`answering`, cancelled after `seconds` with a 504 (R4 http.html: a server that cannot
-    complete in time says so; FHIR issue type `timeout`)."""
-    limit = asyncio.timeout(seconds)
+async def _within(deadlines: Deadlines, answering: Awaitable[Response]) -> Response:
+    """`answering`, cancelled at the request's deadline with a 504 (R4 http.html: a server that
+    cannot complete in time says so; FHIR issue type `timeout`)."""
     try:
-        async with limit:
-            return await answering
-    except TimeoutError:
-        if not limit.expired():
-            raise
+        return await deadlines.within(answering)
+    except DeadlinePassed:
         raise UpstreamTimeout(
-            f"The answer was not ready within the gateway's limit for one request ({seconds:g} s): "
+            f"The answer was not ready within the gateway's limit for one request ({deadlines.seconds:g} s): "
             "the vendor system is slow; try again later, or ask for less"
         ) from None
 
