@@ -120,7 +120,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from sandboxes.toolkit.folding import strip_marks
 
@@ -165,22 +165,7 @@ Envelope = Literal[
     "bare_pages",
     "bare_pages_zero",
 ]
-ENVELOPES: tuple[str, ...] = (
-    "bare",
-    "value",
-    "data",
-    "meta",
-    "pages",
-    "header_pages",
-    "numbered",
-    "aspnet_pages",
-    "aspnet_header_pages",
-    "spring",
-    "spring_dto",
-    "spring_hal",
-    "bare_pages",
-    "bare_pages_zero",
-)
+ENVELOPES: tuple[str, ...] = get_args(Envelope)
 Timestamps = Literal["z", "offset", "naive", "local", "http"]
 UnknownDates = Literal["null", "min_value", "zero"]
 UnlockedCcd = Literal["html", "null"]

@@ -23,6 +23,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -41,7 +42,7 @@ from sandboxes.nextech.readings import Shapes
 from tests.support.clinic import live_patients
 from tests.support.fhir_http import FhirHttp, outcome_of
 from tests.support.text import fold
-from tests.support.variants import gateway_over
+from tests.support.variants import VariantGateway, gateway_over
 
 TENANT = "nextech"
 BASE = f"/fhir/{TENANT}"
@@ -339,18 +340,26 @@ def test_an_open_ended_search_finds_it_where_the_calendar_ends_past_bookable_dat
     assert FAR_FUTURE_VISIT.strftime("%Y%m%d") in document.text
 
 
+@contextmanager
+def _far_visit(**switches: Any) -> Iterator[tuple[VariantGateway, Patient, str, str]]:
+    """The gateway over a Nextech with a visit years ahead (`far_future_visit`) and `switches`:
+    the gateway, the visit's patient, that patient's FHIR id, and the visit's Nextech id."""
+    clinic = build_clinic()
+    with gateway_over(
+        "nextech", partial(create_sandbox, clinic, far_future_visit=True, **switches), tenant=TENANT
+    ) as running:
+        patient_number, visit = running.sandbox.app.state.far_visit
+        patient = clinic.patient(patient_number)
+        yield running, patient, f"{patient.id}.{patient.chart_number}", visit
+
+
 def test_a_calendar_ending_where_visits_may_be_booked_is_said_and_makes_no_ccd() -> None:
     # Refusing an `end` 20 years ahead may hide booked visits: the searchset says it may be
     # incomplete, and a patient document, which cannot say so, is a 502 rather than a lie.
     near = datetime(datetime.now(UTC).year + 20, 1, 1, tzinfo=UTC)
-    clinic = build_clinic()
-    create = partial(create_sandbox, clinic, far_future_visit=True, latest_end=near)
-    with gateway_over("nextech", create, tenant=TENANT) as running:
-        far = running.sandbox.app.state.far_visit
-        patient = clinic.patient(far[0])
-        patient_id = f"{patient.id}.{patient.chart_number}"
+    with _far_visit(latest_end=near) as (running, _, patient_id, far_visit):
         bundle = running.fhir.get_ok(f"{BASE}/Encounter", params={"patient": patient_id, "_count": "1000"})
-        assert _matches(bundle) and not _far_ids(_matches(bundle), far[1])
+        assert _matches(bundle) and not _far_ids(_matches(bundle), far_visit)
         assert HORIZON_WARNING in _outcome_texts(bundle) and "total" not in bundle
         document = running.fhir.request("GET", f"{BASE}/Binary/ccd-p.{patient_id}", headers=XML)
         assert document.status_code == 502 and "three years ahead" in document.text, document.text[:300]
@@ -639,16 +648,11 @@ def test_date_bounds_without_a_zone_reach_a_nextech_that_drops_zoned_ones() -> N
     if absent (Flask's `type=` swallows the parser's error; `datetime.fromisoformat` before
     Python 3.11 takes no `Z`): before, the gateway's `...Z` bounds were dropped, `end` fell back
     to now, and a visit ahead was silently missing from an open-ended search."""
-    clinic = build_clinic()
-    create = partial(create_sandbox, clinic, far_future_visit=True, date_params="naive")
-    with gateway_over("nextech", create, tenant=TENANT) as running:
-        far = running.sandbox.app.state.far_visit
-        patient = clinic.patient(far[0])
-        patient_id = f"{patient.id}.{patient.chart_number}"
+    with _far_visit(date_params="naive") as (running, _, patient_id, far_visit):
         encounters = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id)
-        assert _far_ids(encounters, far[1])
+        assert _far_ids(encounters, far_visit)
         day = FAR_FUTURE_VISIT.date().isoformat()
-        assert _far_ids(running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=day), far[1])
+        assert _far_ids(running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=day), far_visit)
 
 
 def test_date_bounds_reach_a_nextech_that_takes_zoned_ones_only() -> None:
@@ -656,16 +660,11 @@ def test_date_bounds_reach_a_nextech_that_takes_zoned_ones_only() -> None:
     as the docs' type column and their `...Z` examples have it), refusing one without a zone:
     the gateway's zone-less bounds were refused, so every encounter search and CCD was a 400
     blaming the client. The zoned form is asked instead and kept to, and no warning is added."""
-    clinic = build_clinic()
-    create = partial(create_sandbox, clinic, far_future_visit=True, date_params="zoned")
-    with gateway_over("nextech", create, tenant=TENANT) as running:
-        far = running.sandbox.app.state.far_visit
-        patient = clinic.patient(far[0])
-        patient_id = f"{patient.id}.{patient.chart_number}"
+    with _far_visit(date_params="zoned") as (running, patient, patient_id, far_visit):
         answer = running.fhir.get(f"{BASE}/Encounter", params={"patient": patient_id})
         assert answer.status_code == 200, answer.text[:300]
         encounters = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id)
-        assert _far_ids(encounters, far[1])
+        assert _far_ids(encounters, far_visit)
         assert not _outcome_texts(running.fhir.get_ok(f"{BASE}/Encounter", params={"patient": patient_id}))
         windowed = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=BEFORE_FAR_VISIT)
         assert Counter(datetime.fromisoformat(e["period"]["start"].replace("Z", "+00:00")) for e in windowed) == (
@@ -678,24 +677,19 @@ def test_date_bounds_reach_a_nextech_that_takes_bare_dates_only() -> None:
     included"): a `DateOnly` (ASP.NET), `LocalDate` (Spring) or django-filter `DateFilter`
     parameter, refusing any date-time. Before, both the zone-less and the `Z` bounds were
     refused, so every encounter search, encounter read and CCD was a 400 blaming the client."""
-    clinic = build_clinic()
-    create = partial(create_sandbox, clinic, far_future_visit=True, date_params="date")
-    with gateway_over("nextech", create, tenant=TENANT) as running:
-        far = running.sandbox.app.state.far_visit
-        patient = clinic.patient(far[0])
-        patient_id = f"{patient.id}.{patient.chart_number}"
+    with _far_visit(date_params="date") as (running, patient, patient_id, far_visit):
         answer = running.fhir.get(f"{BASE}/Encounter", params={"patient": patient_id})
         assert answer.status_code == 200, answer.text[:300]
         assert not _outcome_texts(answer.json())
-        [far_id] = _far_ids(_matches(answer.json()), far[1])
+        [far_id] = _far_ids(_matches(answer.json()), far_visit)
         assert running.fhir.get_ok(f"{BASE}/Encounter/{far_id}")["id"] == far_id
         windowed = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=BEFORE_FAR_VISIT)
         assert Counter(datetime.fromisoformat(e["period"]["start"].replace("Z", "+00:00")) for e in windowed) == (
             Counter(_charted(patient))
         )
         day = FAR_FUTURE_VISIT.date().isoformat()
-        assert _far_ids(running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=day), far[1])
-        assert _far_ids(_nextech_documents(running.fhir, patient_id, date=day), far[1])
+        assert _far_ids(running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=day), far_visit)
+        assert _far_ids(_nextech_documents(running.fhir, patient_id, date=day), far_visit)
 
 
 def test_a_section_name_answered_null_is_asked_by_its_other_name_before_it_is_empty() -> None:
