@@ -292,7 +292,16 @@ def test_both_workers_renewing_at_once_make_one_renewal_and_the_grant_survives(d
 
 def _workers_of(supervisor: int) -> list[int]:
     children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
-    return [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    return [int(c) for c in children if b"spawn_main" in _cmdline(c)]
+
+
+def _cmdline(pid: str) -> bytes:
+    """A process's command line; empty for one gone meanwhile (a worker just killed and reaped
+    between the supervisor's children being listed and this read)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return b""
 
 
 def _listens(pid: int, port: int) -> bool:
