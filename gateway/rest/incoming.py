@@ -20,6 +20,7 @@ from starlette.requests import ClientDisconnect, Request
 from gateway import jsonio
 from gateway.errors import Invalid, InvalidRequest, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
 from gateway.rest.bindings import binding_problems
+from gateway.rest.json_types import json_type_problems
 from gateway.rest.model_errors import model_error_text
 from gateway.text import content_charset
 
@@ -64,8 +65,9 @@ MAX_LISTED_PROBLEMS = 100  # issues named one by one; the rest are counted in on
 
 def check_fhir(resource: dict[str, Any]) -> None:
     """Raise Invalid, listing every problem found (the first MAX_LISTED_PROBLEMS, then how
-    many more): the elements that break the R4 model, the strings holding control characters
-    and the codes outside a required binding, all in one answer (R4 operationoutcome.html: an
+    many more): the elements that break the R4 model, the strings holding control characters,
+    the primitives sent as another JSON type than R4's and the codes outside a required
+    binding, all in one answer (R4 operationoutcome.html: an
     OperationOutcome carries one issue per problem); or return."""
     resource_type = resource["resourceType"]
     model = get_fhir_model_class(resource_type)
@@ -81,9 +83,9 @@ def check_fhir(resource: dict[str, Any]) -> None:
     # Read from the JSON as sent, so that a body the model could not read still gets them; an
     # element already named as malformed is not named again.
     named = {where for _, where in problems if where is not None}
-    problems += [
-        (message, where) for message, where in binding_problems(model, resource, resource_type) if where not in named
-    ]
+    for found in (json_type_problems, binding_problems):
+        problems += [(message, where) for message, where in found(model, resource, resource_type) if where not in named]
+        named.update(where for _, where in problems if where is not None)
     if problems:
         raise Invalid(_listed(problems))
 

@@ -694,6 +694,51 @@ def test_a_malformed_element_is_said_in_fhir_terms(client: TestClient, element: 
     assert "Value error" not in diagnostics and "\n" not in diagnostics
 
 
+@pytest.mark.parametrize(
+    ("element", "said"),
+    [
+        ({"active": "yes"}, "Patient.active: must be a JSON boolean (true or false), not a string"),
+        ({"active": "true"}, "Patient.active: must be a JSON boolean (true or false), not a string"),
+        ({"multipleBirthInteger": "2"}, "Patient.multipleBirthInteger: must be a JSON number without a fraction"),
+        ({"multipleBirthInteger": True}, "Patient.multipleBirthInteger: must be a JSON number without a fraction"),
+        ({"multipleBirthInteger": 2.0}, "Patient.multipleBirthInteger: must be a JSON number without a fraction"),
+        (
+            {"extension": [{"url": "https://example.org/weight", "valueDecimal": "1.5"}]},
+            "Patient.extension[0].valueDecimal: must be a JSON number, not a string",
+        ),
+        (
+            {"_active": {"extension": [{"url": "https://example.org/x", "valueBoolean": "false"}]}},
+            "Patient._active.extension[0].valueBoolean: must be a JSON boolean",
+        ),
+    ],
+)
+def test_a_primitive_sent_as_another_json_type_is_400(
+    client: TestClient, backend: FakeBackend, element: dict[str, Any], said: str
+) -> None:
+    # R4 json.html#primitive: boolean is a JSON boolean, integer and decimal JSON numbers. The
+    # model's lax mode took "yes" as true, and the vendor's mapping was handed the string.
+    invalid = outcome(client.post(f"{BASE}/Patient", json=_patient(**element), headers=FHIR_JSON), 400)
+    assert [issue["diagnostics"][: len(said)] for issue in invalid["issue"]] == [said]
+    assert outcome(client.put(f"{BASE}/Patient/p1", json={**_patient(**element), "id": "p1"}, headers=FHIR_JSON), 400)
+    assert backend.calls_to("Patient", CREATE) == 0 and backend.calls_to("Patient", UPDATE) == 0
+
+
+def test_primitives_in_their_own_json_types_are_taken(client: TestClient) -> None:
+    body = _patient(
+        active=False,
+        multipleBirthInteger=2,
+        extension=[{"url": "https://example.org/weight", "valueDecimal": 70}],
+    )
+    assert client.post(f"{BASE}/Patient", json=body, headers=FHIR_JSON).status_code == 201
+
+
+def test_a_string_element_sent_as_a_number_is_named_once(client: TestClient) -> None:
+    # The model refuses it too, under the same FHIRPath.
+    body = _patient(name=[{"family": "Nguyen", "given": ["Mai", 7]}])
+    invalid = outcome(client.post(f"{BASE}/Patient", json=body, headers=FHIR_JSON), 400)
+    assert _named(invalid) == ["Patient.name[0].given[1]"]
+
+
 def test_a_malformed_decimal_is_said_in_fhir_terms(client: TestClient) -> None:
     # FHIR's type is `decimal` (R4 datatypes.html#decimal), not the model's class name.
     body = _patient(extension=[{"url": "https://example.org/weight", "valueDecimal": "1,5"}])
