@@ -195,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         log_level=log_level,
         workers=1,
         date_header=args.role != "gateway",  # the gateway dates its answers itself, as `serve` runs it
+        server_header=args.role != "gateway",  # as `serve` runs it
     )
     uvicorn.Server(config).run(sockets=[sock])
     return 0

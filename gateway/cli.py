@@ -84,6 +84,9 @@ def _run(settings: Settings, host: str, port: int) -> int:
         ssl_keyfile=server.tls_keyfile,
         log_config=None,  # uvicorn's own lines go through the root logger's format (setup_logging)
         date_header=False,  # the gateway dates its answers itself (gateway.http_dates.date_now)
+        # `Server: uvicorn` names the software and so its known flaws to anyone who asks; RFC
+        # 9110 section 10.2.4 leaves the field out at the server's choice.
+        server_header=False,
     )
     if server.workers > 1:
         from gateway.workers import serve_workers

@@ -356,6 +356,7 @@ def test_connections_opened_together_are_spread_over_both_workers(deployment: De
                 answer.read()
                 assert answer.status == 200
                 assert len(answer.headers.get_all("Date") or []) == 1  # the gateway's, not uvicorn's too
+                assert answer.headers.get("Server") is None  # the software is not named
     finally:
         for connection in connections:
             connection.close()

@@ -442,3 +442,4 @@ def test_serve_leaves_the_date_to_the_gateway(tmp_path: Path, monkeypatch: pytes
     config.write_text(SMART_OFF_LOOPBACK)
     assert main(["serve", "--config", str(config)]) == 0
     assert options["date_header"] is False  # uvicorn's, a second behind at times, would be a second one
+    assert options["server_header"] is False  # `Server: uvicorn` would name the software
