@@ -21,6 +21,7 @@ from typing import Any
 from opentelemetry.propagate import extract
 from opentelemetry.trace import SpanKind, StatusCode
 from starlette.applications import Starlette
+from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,6 +33,7 @@ from gateway.observability.metrics import Metrics
 from gateway.observability.observer import GatewayObserver, serving
 from gateway.observability.tracing import Tracing, method_name
 from gateway.rest.context import RestState
+from gateway.rest.outcome import unexpected_error_handler
 from gateway.rest.response_headers import set_headers
 
 access_log = logging.getLogger("gateway.access")
@@ -68,13 +70,14 @@ class Observe:
         serving(self.observer)
         method = method_name(scope["method"])
         status = 500
+        answered = False
         in_flight = self.metrics.child(self.metrics.http_in_flight, request.tenant)
         in_flight.inc()
 
         async def answer(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, answered = message["status"], True
                 set_headers(message, (b"x-request-id", request_id), (b"date", date_now()))
             await send(message)
 
@@ -93,6 +96,15 @@ class Observe:
         with span as current:
             try:
                 await self.app(scope, receive, answer)
+            except Exception as exc:
+                # A middleware's own error (a route's is answered innermost, gateway.rest.last_resort):
+                # answered here, through `answer`, rather than by Starlette's outermost handler,
+                # so that it too carries its request id and `Date` and is counted and logged as a
+                # 500 like any other.
+                if answered:
+                    raise
+                response = await unexpected_error_handler(Request(scope, receive), exc)
+                await response(scope, receive, answer)
             finally:
                 in_flight.dec()
                 seconds = time.perf_counter() - started

@@ -7,9 +7,11 @@ import logging
 
 import httpx
 import pytest
+from starlette.types import Receive, Scope, Send
 
 from gateway.app import create_app
 from gateway.errors import NotFound, Throttled, UpstreamSecurity, UpstreamTimeout
+from gateway.rest.cache_control import CacheControl
 from gateway.sandbox_host import serve_in_thread
 from tests.support.fake_vendor import (
     BASE,
@@ -170,6 +172,34 @@ def test_an_unexpected_error_is_logged_once(caplog: pytest.LogCaptureFixture) ->
         running.stop()
     tracebacks = [r for r in caplog.records if r.exc_info is not None]
     assert len(tracebacks) == 1 and tracebacks[0].name == "gateway.errors"
+
+
+def test_a_middlewares_own_error_is_a_500_outcome_with_its_request_id_and_date(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Starlette's outermost handler answered it past the observing middleware: no request id
+    # for the client to quote, no Date (RFC 9110 section 6.6.1), not counted as a 500.
+    async def broken(self: CacheControl, scope: Scope, receive: Receive, send: Send) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(CacheControl, "__call__", broken)
+    backend = FakeBackend()
+    backend.add_patient("p1")
+    app = create_app(fake_settings(), [backend.vendor()], access_logging=True)
+    running = serve_in_thread(app, date_header=False)
+    try:
+        with caplog.at_level(logging.INFO):
+            response = httpx.get(
+                f"{running.url}{BASE}/Patient/p1", headers={"X-Request-ID": "trace-mw-500"}, timeout=30
+            )
+    finally:
+        running.stop()
+    assert outcome(response, 500)["issue"][0]["severity"] == "fatal"
+    assert response.headers["x-request-id"] == "trace-mw-500"
+    assert len(response.headers.get_list("date")) == 1
+    tracebacks = [r for r in caplog.records if r.exc_info is not None]
+    assert len(tracebacks) == 1 and tracebacks[0].name == "gateway.errors"
+    assert [getattr(r, "status", None) for r in caplog.records if r.name == "gateway.access"] == [500]
 
 
 def test_errors_are_json_even_when_the_client_asked_for_something_else(client: TestClient) -> None:
