@@ -65,17 +65,19 @@ async def with_retries(
     started = time.monotonic()
     # The first attempt directly: almost every call succeeds, and it need not pay for the
     # retry machinery. Only a failure another attempt may cure goes on to tenacity.
+    # The budget is spent last: a retry the deadline stops is never sent, and must not use up
+    # one another call could have sent.
     try:
         first = await call()
     except Exception as exc:
-        if policy.attempts <= 1 or not should_retry(None, exc) or not budget.spend():
+        if policy.attempts <= 1 or not should_retry(None, exc) or not _time_left(started, deadline):
             raise
-        if deadline - (time.monotonic() - started) <= 0:
+        if not budget.spend():
             raise
     else:
-        if policy.attempts <= 1 or not should_retry(first, None) or not budget.spend():
+        if policy.attempts <= 1 or not should_retry(first, None) or not _time_left(started, deadline):
             return first
-        if deadline - (time.monotonic() - started) <= 0:
+        if not budget.spend():
             return first
 
     def retry_wanted(state: RetryCallState) -> bool:
@@ -84,6 +86,8 @@ async def with_retries(
             return False
         error = outcome.exception()
         answer = None if error is not None else outcome.result()
+        if state.attempt_number >= policy.attempts - 1 or not _time_left(started, deadline):
+            return False  # what `stop` would end: the last outcome is the answer, no retry spent
         return should_retry(answer, error) and budget.spend()
 
     await asyncio.sleep(random.uniform(0, policy.base_delay))  # the first backoff step, full jitter
@@ -96,3 +100,7 @@ async def with_retries(
     )
     result: T = await retrying(call)
     return result
+
+
+def _time_left(started: float, deadline: float) -> bool:
+    return time.monotonic() - started < deadline

@@ -268,6 +268,24 @@ def test_retries_end_by_the_calls_total_deadline(vendor: Vendor) -> None:
     assert isinstance(answer, UpstreamTimeout) and vendor.calls == 2
 
 
+def test_a_retry_the_deadline_stops_spends_no_budget(vendor: Vendor) -> None:
+    # The first attempt meets the total timeout: no retry can be sent, so none is taken from
+    # the budget other calls share.
+    async def scenario() -> tuple[int, BaseException | int]:
+        upstream = UpstreamClient(vendor.url, Timeouts(1, 2, 0.3), 8, Resilience(FAST_RETRY, NO_BREAKER))
+        try:
+            answer: BaseException | int = (await upstream.request("GET", "/slow/0.6")).status
+        except FHIRError as error:
+            answer = error
+        finally:
+            await upstream.aclose()
+        return upstream.budget.retries, answer
+
+    retries, answer = asyncio.run(scenario())
+    assert isinstance(answer, UpstreamTimeout) and vendor.calls == 1
+    assert retries == 0
+
+
 def test_retries_stay_within_the_budget(vendor: Vendor) -> None:
     vendor.down = True
     budgeted = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.01, budget_ratio=0.2, budget_burst=2)
