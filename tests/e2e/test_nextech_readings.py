@@ -42,7 +42,7 @@ from sandboxes.nextech.readings import Shapes
 from tests.support.clinic import live_patients
 from tests.support.fhir_http import FhirHttp, outcome_of
 from tests.support.text import fold
-from tests.support.variants import VariantGateway, gateway_over
+from tests.support.variants import VariantGateway, gateway_over, vendor_calls
 
 TENANT = "nextech"
 BASE = f"/fhir/{TENANT}"
@@ -707,3 +707,50 @@ def test_a_section_name_answered_null_is_asked_by_its_other_name_before_it_is_em
             answer = running.fhir.get(f"{BASE}/{content['attachment']['url']}")
             assert answer.status_code == 200, (name, answer.text[:200])
             assert f"<h2>{name}" in answer.text or f'data-section="{name.replace(" ", "")}"' in answer.text, name
+
+
+@pytest.mark.parametrize("cap", [10, 15])
+def test_a_bare_answer_capped_at_ten_or_fifteen_is_narrowed_or_said_to_be_cut(cap: int) -> None:
+    """A Nextech answering at most 10 patients (the default `_count` of Nextech's own FHIR API)
+    or 15 (Laravel's default page size, taken as a limit), in a bare array that does not say so.
+    Before, a cap under 20 passed for a whole answer: the first letters' answers were cut at
+    the cap and every family with more patients under its letter silently lost some (Johnson,
+    Garcia, Scott...). The names as written are searched too; what they cannot find whole
+    either, the searchset says may be missing."""
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    with gateway_over("nextech", partial(create_sandbox, clinic, search_limit=cap), tenant=TENANT) as running:
+        for family in ("Johnson", "Garcia", "Scott", "Harris", "Clark", "Hill"):
+            bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": family, "_count": "100"})
+            expected = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name).startswith(fold(family))}
+            found = {r["id"] for r in _matches(bundle)}
+            cut = any("may have been cut" in text for text in _outcome_texts(bundle))
+            assert expected and found <= expected, family
+            if len(expected) < cap:  # the name as written is answered whole: nothing is said
+                assert found == expected and not cut, family
+            else:  # even the name as written is cut at the cap: the client is told
+                assert cut, family
+
+
+def test_a_chart_prefix_answering_ten_is_no_cap_where_there_is_none() -> None:
+    """Fixed-width chart numbers: the term `C0001` finds C00010..C00019, exactly 10, where
+    there is no cap. An identifier search for it is an empty searchset that says nothing is
+    missing, and learns so for one vendor call more; a Nextech capping its answers at 10 is
+    not told apart by that call, and the searchset says matches may be missing."""
+    clinic = build_clinic()
+    assert len([p for p in live_patients(clinic) if p.chart_number.startswith("C0001")]) == 10
+    for cap in (None, 10):
+        with gateway_over("nextech", partial(create_sandbox, clinic, search_limit=cap), tenant=TENANT) as running:
+            bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"identifier": "C0001"})
+            assert not _matches(bundle)
+            warned = any("may have been cut" in text for text in _outcome_texts(bundle))
+            assert warned == (cap is not None), cap
+            patient = live_patients(clinic)[0]
+            patient_id = f"{patient.id}.{patient.chart_number}"
+            assert running.fhir.get_ok(f"{BASE}/Patient/{patient_id}")["id"] == patient_id
+            assert running.fhir.get(f"{BASE}/Patient/1.C0001").status_code == (404 if cap is None else 502)
+            if cap is None:  # learnt: the next prefix answering 10 costs its one call
+                before = vendor_calls(running.fhir, TENANT)
+                texts = _outcome_texts(running.fhir.get_ok(f"{BASE}/Patient", params={"identifier": "C0002"}))
+                assert not any("may have been cut" in text for text in texts)
+                assert vendor_calls(running.fhir, TENANT) - before == 1
