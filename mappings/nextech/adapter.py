@@ -102,7 +102,9 @@ Where the docs are silent (and how each point is read here):
   `PaginatedList`: `pageNumber`, `hasNextPage`; an `X-Pagination` of `CurrentPage`,
   `TotalPages`), asked as `?pageNumber=N` (`?page=N` for a `page`), or its zero-based index
   (Spring Data's `Page`: `number`, at the top or in a nested `page`), the next asked as
-  `?page=number+1`.
+  `?page=number+1`, and pages counted by offset, the envelope echoing `offset` and `limit`
+  (fastapi-pagination's `LimitOffsetPage`) or `skip` and `take`, the next asked from the item
+  after the last read, to the total or to a page not full.
   A page asked by number that says it is another, or holds the rows of the one before (the
   number not taken), ends the walk. A bare array of a customary page size (`PAGE_SIZES`) that
   says nothing of other pages may be one page all the same (Kaminari's 25, Spring's

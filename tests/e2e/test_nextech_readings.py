@@ -436,7 +436,17 @@ def test_a_section_named_twice_is_asked_by_the_name_nextech_takes() -> None:
 
 @pytest.mark.parametrize(
     "envelope",
-    ["header_pages", "numbered", "aspnet_pages", "aspnet_header_pages", "spring", "spring_dto", "spring_hal"],
+    [
+        "header_pages",
+        "numbered",
+        "aspnet_pages",
+        "aspnet_header_pages",
+        "spring",
+        "spring_dto",
+        "spring_hal",
+        "offset",
+        "skip_take",
+    ],
 )
 def test_pages_numbered_but_not_linked_are_all_read(envelope: str) -> None:
     """flask-smorest's pagination: a bare array of `page_size` items, the pages described only in
@@ -449,7 +459,10 @@ def test_pages_numbered_but_not_linked_are_all_read(envelope: str) -> None:
     was all that was read, said to be cut for the one and silently for the other.
     A Spring team's `Page<T>` numbers its pages from 0 (`?page=1` is the second): before, the
     first page alone was read, said to be cut (`PageImpl`), silently (Spring Boot 3.3's `VIA_DTO`,
-    its count nested in `page`), or not at all (Spring HATEOAS's `_embedded`: every search a 502)."""
+    its count nested in `page`), or not at all (Spring HATEOAS's `_embedded`: every search a 502).
+    Pages counted by offset, the envelope echoing `offset`/`limit` (fastapi-pagination's
+    `LimitOffsetPage`) or `skip`/`take` (nested in `meta`) and linking no next page: before, the
+    first page alone was read and the searchset said matches may be missing."""
     clinic = build_clinic()
     live = live_patients(clinic)
     smiths = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name).startswith("smith")}
