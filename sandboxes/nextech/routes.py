@@ -305,9 +305,11 @@ class NextechApi:
         date_params: Literal["iso", "naive", "zoned", "date"] = "iso",
         unknown_sections: Literal["refused", "null"] = "refused",
         rate_per_second: int | None = None,
+        rate_limited_status: Literal[503, 429] = 503,
     ) -> None:
         self.chart = chart
         self.rate_per_second = rate_per_second
+        self.rate_limited_status = rate_limited_status
         self._window: tuple[int, int] = (0, 0)  # (second of the clock, calls in it)
         self.unknown_sections = unknown_sections
         self.date_params = date_params
@@ -347,6 +349,10 @@ class NextechApi:
 
         async def checked(request: Request) -> Response:
             if self._over_rate():
+                if self.rate_limited_status == 429:  # Django REST Framework's throttles, Flask-Limiter...
+                    # The wait to the next one-second window, in whole seconds rounded up: 1.
+                    detail = b'{"detail":"Request was throttled. Expected available in 1 second."}'
+                    return Response(detail, 429, {**API_HEADERS, "Retry-After": "1"}, JSON_CONTENT_TYPE)
                 return Response(b"", 503)  # ASP.NET Core's RateLimiter: RejectionStatusCode 503
             token = bearer_credentials(request.headers.get("authorization", ""))
             if token is None or not self.grants.access_ok(token):

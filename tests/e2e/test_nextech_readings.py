@@ -604,6 +604,28 @@ def test_a_request_limit_the_operator_configures_is_kept_to() -> None:
             assert {r["id"] for r in _matches(bundle)} == smiths
 
 
+def test_a_nextech_throttling_with_a_short_retry_after_is_waited_for() -> None:
+    """A Nextech throttling as Django REST Framework's throttles do (Flask-Limiter and
+    express-rate-limit alike): past its request rate, a 429 with `Retry-After: 1`. The side-by-side
+    terms of one name search go past a few a second: before, the 429 went straight to the
+    client, and every name search was refused although a second's wait would answer it. The
+    wait is now taken (no operator limit configured) and the search answered whole."""
+    clinic = build_clinic()
+    smiths = {f"{p.id}.{p.chart_number}" for p in live_patients(clinic) if fold(p.last_name).startswith("smith")}
+    create = partial(create_sandbox, clinic, rate_per_second=4, rate_limited_status=429)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        for family in ("Smith", "SMITH"):
+            answer = running.fhir.get(f"{BASE}/Patient", params={"family": family, "_count": "100"})
+            assert answer.status_code == 200, answer.text[:300]
+            assert {r["id"] for r in _matches(answer.json())} == smiths
+    # A wait longer than the tenant lets a request wait is the client's to take, told at once
+    # (two a second: the six side-by-side terms meet a 429 even astride a second's end).
+    slower = partial(create_sandbox, clinic, rate_per_second=2, rate_limited_status=429)
+    with gateway_over("nextech", slower, tenant=TENANT, options={"max_queue_seconds": 0.5}) as running:
+        answer = running.fhir.get(f"{BASE}/Patient", params={"family": "Smith", "_count": "100"})
+        assert answer.status_code == 429 and answer.headers["Retry-After"] == "1"
+
+
 def test_a_token_endpoint_taking_http_basic_only_is_connected() -> None:
     """A Nextech whose token endpoint takes the client's secret in HTTP Basic only (Authlib's
     default `client_secret_basic`; RFC 6749 section 2.3.1 makes Basic the method every server
