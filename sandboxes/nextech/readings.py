@@ -248,7 +248,7 @@ class Shapes:
     locked_values: LockedValues = "mixed"
     chart_numbers: ChartNumbers = "all"
     categories: Categories = "names"
-    page_size: int = 10  # with a paged envelope ("pages", "header_pages", "numbered", "aspnet_...", "spring...")
+    page_size: int = 10  # with a paged envelope (every one but "bare", "value", "data" and "meta")
     unlocked_ccd: UnlockedCcd = "html"
     empty_sections: EmptySections = "text"
     json_as_string: bool = False

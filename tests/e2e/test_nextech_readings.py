@@ -2,8 +2,8 @@
 Nextech simulator with its switches (`sandboxes/nextech/app.py`, `sandboxes/nextech/readings.py`)
 combined into a few variants: how `term` matches (accent-sensitive, names stored decomposed,
 whole-field prefixes, substrings, case-sensitive), envelopes (Django REST Framework's pages and
-flask-smorest's header-described ones, Spring's pages counted from 0 and Kaminari's bare
-ones among them), ids as strings, timestamps with offsets or
+flask-smorest's header-described ones, Spring's pages counted from 0, Kaminari's bare
+ones and fastapi-pagination's counted by offset among them), ids as strings, timestamps with offsets or
 none or as RFC 822 dates, absent nulls, error bodies, token lifetimes as strings, a token
 endpoint taking HTTP Basic only, section names with spaces, a visit years ahead, a Nextech
 that refuses far `end` dates or takes bare dates only, dates served in the clinic's zone, unknown dates as stand-ins
@@ -117,6 +117,16 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "date_params": "date",
         "error_bodies": "problem",
         "far_future_visit": True,
+    },
+    # A FastAPI team's: fastapi-pagination's `LimitOffsetPage` (`?offset=&limit=`, `{"items",
+    # "total", "limit", "offset"}`, no link; a small default limit, so that a patient's
+    # encounters span pages), SQLAlchemy's `ilike(term + "%")` on each field, and datetimes as
+    # pydantic writes naive ones (no zone).
+    "fastapi": {
+        "envelope": "offset",
+        "page_size": 5,
+        "search_match": "prefix",
+        "timestamps": "naive",
     },
     "refusing-naive": {
         "search_accents": "sensitive",
