@@ -102,7 +102,9 @@ Where the docs are silent (and how each point is read here):
   `PaginatedList`: `pageNumber`, `hasNextPage`; an `X-Pagination` of `CurrentPage`,
   `TotalPages`), asked as `?pageNumber=N` (`?page=N` for a `page`), or its zero-based index
   (Spring Data's `Page`: `number`, at the top or in a nested `page`), the next asked as
-  `?page=number+1`.
+  `?page=number+1`, and pages counted by offset, the envelope echoing `offset` and `limit`
+  (fastapi-pagination's `LimitOffsetPage`) or `skip` and `take`, the next asked from the item
+  after the last read, to the total or to a page not full.
   A page asked by number that says it is another, or holds the rows of the one before (the
   number not taken), ends the walk. A bare array of a customary page size (`PAGE_SIZES`) that
   says nothing of other pages may be one page all the same (Kaminari's 25, Spring's
@@ -113,7 +115,9 @@ Where the docs are silent (and how each point is read here):
   in a nested `meta`, `links`, `pagination`...), or a one-page patient answer of exactly a
   page size (a cap, as Nextech's own FHIR API has at 50, not lifted by `?page=`), makes the
   searchset say that matches may be missing (`CUT_SHORT`), and a read that does not find its
-  patient in such an answer a 502, not a 404.
+  patient in such an answer a 502, not a 404. So does one of exactly 10 or 15 (`SMALL_CAPS`)
+  until an answer of more has shown there is no such cap: a name's letters are then narrowed
+  to the name as written, a chart number widened by a character once (`_settled`).
 """
 
 from __future__ import annotations
@@ -210,6 +214,14 @@ NOT_AT_BASE_URL = (
 # will_paginate (30), Nextech's own FHIR API (50) and other customary ones. Their next pages are
 # asked (NextechAdapter._hidden_pages); a patient answer whose pages are not, may be cut (_list).
 PAGE_SIZES = frozenset({20, 25, 30, 50, 100, 200, 250, 500, 1000})
+# Smaller caps a patient search may have all the same, silently: 10 (the default `_count` of
+# Nextech's own FHIR API, the `PAGE_SIZE` of Django REST Framework's quickstart) and 15 (Laravel's
+# default `per_page`). Ordinary answers hold that many as often (chart numbers are fixed-width:
+# the term `C0001` finds C00010..C00019), so one is suspected only until an answer of more
+# rows has shown there is no such cap (NextechAdapter._most_rows), and its next pages are not
+# asked (`_hidden_pages`): a narrower term resolves it for a name (`_narrowed`), a wider one for
+# a chart number (`_settled`).
+SMALL_CAPS = frozenset({10, 15})
 CUT_SHORT = (
     "Nextech's answer ({count} {shape}) may have been cut at a page size the docs do not mention: "
     "some matches may be missing"
@@ -265,6 +277,11 @@ class Read(Generic[T]):
     def warnings(self) -> tuple[str, ...]:
         return tuple(u.message for u in self.unreadable) + self.cut
 
+    @property
+    def rows(self) -> int:
+        """How many records the answer held, readable or not."""
+        return len(self.records) + len(self.unreadable)
+
 
 class NextechAdapter:
     def __init__(self, config: AdapterConfig[NextechOptions]) -> None:
@@ -284,6 +301,7 @@ class NextechAdapter:
         self._ignores_case = False  # a lower-case letter found a name holding it upper case only
         self._bound_form: BoundForm | None = None  # how start/end are written (_stamp); None: not yet known
         self._api_confirmed = False  # /encounters/categories has answered at base_url (_api_found)
+        self._most_rows = 0  # the most patients one whole `/search` answer held: no cap below it (SMALL_CAPS)
         self._providers = self._table()
 
     def _table(self) -> dict[str, ResourceProvider]:
@@ -361,6 +379,7 @@ class NextechAdapter:
             for bad in (u for answer in answers for u in answer.unreadable):
                 if bad.what == f"Patient/{resource_id}" or (not key.chart and bad.vendor_id == key.number):
                     raise UpstreamError(bad.message)
+            answers = await self._settled(answers, terms[0]) if key.chart else self._unsuspected(answers)
             for answer in answers:
                 if answer.cut:  # not in what Nextech said, but it may not have said everything
                     raise UpstreamError(f"Patient/{resource_id} could not be looked up: {answer.cut[0]}")
@@ -376,6 +395,8 @@ class NextechAdapter:
             await self._api_found()
             return Read([], [])
         rows, cut, suspected = self._list(bodies, "patients")
+        if len(bodies) == 1:  # a whole answer in one: no cap holds fewer
+            self._most_rows = max(self._most_rows, len(rows))
         records: list[VendorPatient] = []
         unreadable: list[Unreadable] = []
         for index, row in enumerate(rows):
@@ -468,7 +489,8 @@ class NextechAdapter:
         whether that is only suspected: the docs promise every match ("Searches for all ..."),
         but a last page whose envelope counts more than were read, or points to a page not
         read, says otherwise; a patient search answering exactly a page size's worth in one page
-        (`PAGE_SIZES`: Nextech's own FHIR API pages at 50), `?page=` not read, may be capped."""
+        (`PAGE_SIZES`: Nextech's own FHIR API pages at 50), `?page=` not read, or a small cap's
+        worth no larger answer has ruled out (`SMALL_CAPS`), may be capped."""
         try:
             rows = [row for body in bodies for row in items_of(body, shape)]
         except UnreadablePayload as exc:
@@ -478,11 +500,40 @@ class NextechAdapter:
         counted = listed_count(last)
         said = (counted is not None and counted > len(rows)) or has_next_page(last)
         walked_full = len(bodies) > 1 and isinstance(last, list) and len(last) == len(bodies[0])  # hidden pages
-        capped = shape == "patients" and len(bodies) == 1 and len(rows) in PAGE_SIZES
+        capped = shape == "patients" and len(bodies) == 1 and (len(rows) in PAGE_SIZES or self._small_cap(len(rows)))
         if said or walked_full or capped:
             self._drift.unreadable(shape, ["(cut short)"])
             return rows, (CUT_SHORT.format(shape=shape, count=len(rows)),), not (said or walked_full)
         return rows, (), False
+
+    def _small_cap(self, rows: int) -> bool:
+        """Whether a one-page patient answer of `rows` may have been cut at a small cap
+        (`SMALL_CAPS`): no answer has yet held more."""
+        return rows in SMALL_CAPS and rows >= self._most_rows
+
+    def _unsuspected(self, answers: tuple[Read[VendorPatient], ...]) -> tuple[Read[VendorPatient], ...]:
+        """The answers, each suspected of a small cap that a larger answer has since ruled out
+        (one sent beside it, or a wider term's) without its warning."""
+        return tuple(
+            Read(a.records, a.unreadable) if a.suspected and a.rows in SMALL_CAPS and not self._small_cap(a.rows) else a
+            for a in answers
+        )
+
+    async def _settled(self, answers: tuple[Read[VendorPatient], ...], term: str) -> tuple[Read[VendorPatient], ...]:
+        """The answers to a chart number `term`, one of them holding just a small cap's worth
+        (`SMALL_CAPS`): a chart number has no narrower term, but a fixed-width one's prefix
+        answers exactly 10 where there is no cap (`C0001`: C00010..C00019). The term one
+        character shorter is asked once, which every reading finding by prefix or substring
+        answers with at least as many patients: more rows than the cap rule it out, and then
+        for every later answer (`_most_rows`). When it does not (a cap, or a Nextech matching
+        whole chart numbers), the suspicion, and the warning, stay."""
+        if len(term) < 2 or not any(a.suspected and self._small_cap(a.rows) for a in answers):
+            return answers
+        try:
+            await self._search_term(term[:-1])
+        except InvalidRequest:  # a minimum term length: nothing learnt
+            return answers
+        return self._unsuspected(answers)
 
     def _read_encounters(self, rows: list[Any], patient: str, cut: tuple[str, ...]) -> Read[VendorEncounter]:
         records: list[VendorEncounter] = []
@@ -665,7 +716,9 @@ class NextechAdapter:
             answers, typed = await self._search_written(written), (self._written_reason,)
         else:
             try:
-                answers = await concurrently(*(self._search_term(t) for t in terms))
+                answers = self._unsuspected(await concurrently(*(self._search_term(t) for t in terms)))
+                if query.named("identifier"):
+                    answers = await self._settled(answers, terms[0])
             except InvalidRequest:
                 if not written:
                     raise
@@ -706,6 +759,7 @@ class NextechAdapter:
             more = await concurrently(*(self._search_term(t) for t in written))
         except InvalidRequest:
             return answers, ()
+        more = self._unsuspected(more)
         if any(a.cut for a in more):
             return answers + more, ()
         said = any(a.cut and not a.suspected for a in answers)
@@ -732,7 +786,7 @@ class NextechAdapter:
     async def _search_written(self, terms: tuple[str, ...]) -> tuple[Read[VendorPatient], ...]:
         """The answers to the names as written; a refusal of them too is the client's to fix."""
         try:
-            return await concurrently(*(self._search_term(t) for t in terms))
+            return self._unsuspected(await concurrently(*(self._search_term(t) for t in terms)))
         except InvalidRequest:
             raise InvalidRequest(
                 "Nextech refused the name as a search term (it may ask for a minimum length): send more of the name"

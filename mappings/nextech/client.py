@@ -9,15 +9,25 @@ operator sets one (the docs publish no limit). The docs show no error body: ASP.
 `{"error", "error_description"}` and bodies that are no JSON are all read; only the status
 decides what an error means. A successful answer serialized twice (a JSON string holding the
 JSON) is read as the JSON it holds.
+
+The docs list no 429, but an implementation may throttle all the same, as Django REST
+Framework's throttles, Flask-Limiter or express-rate-limit do: a 429 whose `Retry-After` says
+when to ask again. A wait that fits in `max_queue_seconds` (all of a call's waits together,
+`THROTTLED_ATTEMPTS` at most) is taken and the call asked again: the side-by-side terms of one
+name search go past a few a second. A 429 saying no wait, or one longer, goes to our client
+as a 429 with that `Retry-After` (gateway.upstream.errors). The gateway's own retries
+(gateway.upstream.retry) leave 429s to the vendor's client.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
 from gateway import jsonio
 from gateway.contract import AdapterConfig, OAuthApp
+from gateway.errors import Throttled
 from gateway.text import nfc
 from gateway.upstream.errors import json_or_error
 from gateway.upstream.grants import grants_of
@@ -26,6 +36,8 @@ from gateway.upstream.oauth import OAuthSession, token_client
 from gateway.upstream.ratelimit import RateLimit, Window
 from gateway.upstream.tokens import SharedTokens
 from mappings.nextech.options import NextechOptions
+
+THROTTLED_ATTEMPTS = 3  # times a call answered 429 with a Retry-After it can wait out is asked, in all
 
 
 def oauth_app(config: AdapterConfig[NextechOptions]) -> OAuthApp:
@@ -64,6 +76,7 @@ class NextechClient:
             else None
         )
         self._http = UpstreamClient.from_config(config, pace=limit.acquire if limit is not None else None)
+        self._max_wait = config.options.max_queue_seconds  # the longest a call waits out 429s, in all
 
     async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         return (await self.get_with_headers(path, params))[0]
@@ -81,8 +94,19 @@ class NextechClient:
             }
             return await self._http.request("GET", path, params=params, headers=headers)
 
-        response = await self.session.tokens.send_with_renewal(send)
-        return _json_inside(json_or_error(response, _message)), response.headers
+        waited = 0.0
+        for attempt in range(1, THROTTLED_ATTEMPTS + 1):
+            response = await self.session.tokens.send_with_renewal(send)
+            try:
+                return _json_inside(json_or_error(response, _message)), response.headers
+            except Throttled as throttled:
+                wait = float(throttled.headers["Retry-After"])  # read as every vendor's is, whole seconds
+                told = any(name.lower() == "retry-after" for name in response.headers)
+                if not told or attempt == THROTTLED_ATTEMPTS or waited + wait > self._max_wait:
+                    raise
+            waited += wait
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def aclose(self) -> None:
         await self._http.aclose()

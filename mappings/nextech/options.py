@@ -23,7 +23,8 @@ class NextechOptions(VendorOptions):
     # limiter answers an empty 503 by default, which reads as an outage) is configured here:
     # calls then wait their turn, at most max_queue_seconds, instead of being refused.
     rate_per_second: int | None = Field(default=None, ge=1)
-    max_queue_seconds: float = Field(default=5.0, gt=0)  # longest a request waits for the rate limit
+    # Longest a request waits for the rate limit: the operator's, or the waits a vendor's 429s ask (client.py).
+    max_queue_seconds: float = Field(default=5.0, gt=0)
 
     @model_validator(mode="after")
     def _endpoints_known(self) -> NextechOptions:

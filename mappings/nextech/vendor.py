@@ -21,7 +21,8 @@ a boolean example) and no envelope, so each model reads:
 - lists bare (their pages perhaps described in headers: `X-Pagination`, `Link`) or inside an
   envelope (`value`, `data`, `results`, `items`, or the one list an object holds, or HAL's
   `_embedded`, which is left out when nothing matched), pages counted from 1 or, as Spring
-  Data's `Page` counts them, from 0; and an encounter as `{"summary": {...}, "ccd": ...}` or flat.
+  Data's `Page` counts them, from 0, or by offset (`offset`/`limit`, `skip`/`take`); and an
+  encounter as `{"summary": {...}, "ccd": ...}` or flat.
 Only what cannot mean anything (an id that is no id, a date that is no date) makes a record
 unreadable: `Unreadable` carries the field path, never a value.
 """
@@ -412,7 +413,9 @@ def _first_number(body: Any, keys: tuple[str, ...]) -> int | None:
 
 def has_next_page(body: Any) -> bool:
     """Whether an envelope points to a further page: a next link or token, a "has more" flag,
-    or more pages than the one it is."""
+    more pages than the one it is, or items past those it holds (`offset_next`)."""
+    if offset_next(body) is not None:
+        return True
     for part in _paging_parts(body):
         if any(_says_more(part.get(key)) for key in NEXT_KEYS):
             return True
@@ -440,7 +443,8 @@ def next_page_query(body: Any, path: str) -> dict[str, str] | None:
     """The query parameters of the next page an envelope links to, when the link is a URL of
     the endpoint that answered (`path`): absolute (Django REST Framework's `"next":
     "https://host/api/search?page=2&term=S"`), rooted, or a query alone; or `page` of the
-    next page's number (Flask-SQLAlchemy's `next_num`) when there is no link. None when there is no
+    next page's number (Flask-SQLAlchemy's `next_num`), or the offset and size of the page
+    after one counted by offset (`offset_next`), when there is no link. None when there is no
     link, or when it is a token or a URL of another endpoint, whose use the docs do not say.
     Only the query is taken: the page is asked of the tenant's own `base_url`, so the bearer
     token never goes to a host a vendor's answer names."""
@@ -461,12 +465,43 @@ def next_page_query(body: Any, path: str) -> dict[str, str] | None:
             number = _number(part.get(key))
             if number is not None and number > 1:
                 return {"page": str(number)}
+    following = offset_next(body)
+    if following is not None:
+        return following
     if has_next_page(body):
         for part in _paging_parts(body):
             for key, param in PAGE_PARAMS.items():
                 number = _number(part.get(key))
                 if number is not None:
                     return {param: str(max(number, 0) + 1)}
+    return None
+
+
+# Pages counted by offset, the envelope echoing the query's two parameters and linking no next
+# page: fastapi-pagination's `LimitOffsetPage` (`{"items", "total", "limit", "offset"}`, asked
+# with `?offset=&limit=`) and the `skip`/`take` of Prisma's `findMany`, .NET's LINQ and
+# TypeORM, which the teams using them echo as such (`{"data", "meta": {"total", "skip",
+# "take"}}`). (Django REST Framework's `LimitOffsetPagination` links its next page: read as a link.)
+OFFSET_PARAMS = (("offset", "limit"), ("skip", "take"))
+
+
+def offset_next(body: Any) -> dict[str, str] | None:
+    """The query of the page after one counted by offset (`OFFSET_PARAMS`): the items after
+    those it holds, as many as it asked; None when it says it is the last (the total reached,
+    or, with no total, a page not full) or is not counted by offset."""
+    try:
+        rows = len(items_of(body))
+    except UnreadablePayload:
+        return None
+    total = listed_count(body)
+    for part in _paging_parts(body):
+        for start_key, size_key in OFFSET_PARAMS:
+            start, size = _number(part.get(start_key)), _number(part.get(size_key))
+            if start is None or size is None or not rows:
+                continue
+            following = start + rows
+            more = following < total if total is not None else rows >= size
+            return {start_key: str(following), size_key: str(size)} if more else None
     return None
 
 

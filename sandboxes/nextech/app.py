@@ -355,6 +355,7 @@ def create_app(
     date_params: Literal["iso", "naive", "zoned", "date"] = "iso",
     unknown_sections: Literal["refused", "null"] = "refused",
     rate_per_second: int | None = None,
+    rate_limited_status: Literal[503, 429] = 503,
 ) -> Starlette:
     """The Nextech API for `clinic` as practice `practice_id`, with its OAuth2 server.
 
@@ -362,9 +363,12 @@ def create_app(
     reply URLs (loopback ones are always allowed; none registered: any). `clock` returns
     epoch seconds (default ``time.time``). `rate_per_second`: API calls past that many in one
     second of `clock` are refused as ASP.NET Core's rate limiter does by default (503, empty
-    body, no ``Retry-After``); None: no limit. `hostile_html` adds ``HOSTILE_SNIPPETS`` to
-    every CCD. `section_names`, `far_future_visit` and `latest_end` are the switches the
-    module docstring describes (with every other behaviour); the others are ``readings``'.
+    body, no ``Retry-After``), or with `rate_limited_status` 429 as Django REST Framework's
+    throttles (Flask-Limiter, express-rate-limit alike) refuse them: a 429 with ``Retry-After:
+    1`` (the next window, in whole seconds) and ``{"detail": ...}``; None: no limit.
+    `hostile_html` adds ``HOSTILE_SNIPPETS`` to every CCD. `section_names`, `far_future_visit`
+    and `latest_end` are the switches the module docstring describes (with every other
+    behaviour); the others are ``readings``'.
     """
     now = clock or time.time
     literal = oauth_wording == "docs"
@@ -416,6 +420,7 @@ def create_app(
         unknown_sections=unknown_sections,
         refused_token_status=refused_token_status,
         rate_per_second=rate_per_second,
+        rate_limited_status=rate_limited_status,
     )
     app = Starlette(routes=oauth.routes() + api.routes(), exception_handlers={HTTPException: routing_error})
     app.state.token_calls = oauth.token_calls

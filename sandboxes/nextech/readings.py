@@ -63,7 +63,14 @@ Answers (``Shapes``)
   (``"bare_pages"``: Rails' ``render json: patients.page(params[:page])`` with Kaminari, 25 a
   page, or Flask-SQLAlchemy's ``paginate().items``) or from 0 (``"bare_pages_zero"``: a Spring
   controller answering ``repository.findAll(spec, pageable).getContent()``, 20 a page); a page
-  past the last is an empty array, a ``page`` that is no number the first page.
+  past the last is an empty array, a ``page`` that is no number the first page; or pages
+  counted by offset, the envelope echoing where it starts and how many it holds but linking
+  no next page: ``"offset"`` (fastapi-pagination's ``LimitOffsetPage``: ``{"items": [...],
+  "total": n, "limit": size, "offset": start}``, asked with ``?offset=&limit=``, a refused
+  value a 422) or ``"skip_take"`` (an Express team's Prisma ``findMany({skip, take})``:
+  ``{"data": [...], "meta": {"total": n, "skip": start, "take": size}}``, asked with
+  ``?skip=&take=``, a refused value a 400); ``page_size`` items unless ``limit``/``take``
+  asks fewer or more (at most ``MAX_TAKE``), past the last an empty list.
 - ``ids_as_strings``: ``patientId``, ``encounterId`` and ``doctorId`` as JSON strings
   (``"42"``), as an API serializing Int64s for JavaScript does.
 - ``timestamps``: ``"z"`` (``2017-12-14T15:08:59.000Z``, the docs' example), ``"offset"``
@@ -129,6 +136,7 @@ __all__ = [
     "CHART_WIDTH",
     "DOCUMENTED",
     "DOCUMENTED_SHAPES",
+    "MAX_TAKE",
     "Accents",
     "Case",
     "Categories",
@@ -164,6 +172,8 @@ Envelope = Literal[
     "spring_hal",
     "bare_pages",
     "bare_pages_zero",
+    "offset",
+    "skip_take",
 ]
 ENVELOPES: tuple[str, ...] = get_args(Envelope)
 Timestamps = Literal["z", "offset", "naive", "local", "http"]
@@ -173,6 +183,7 @@ EmptySections = Literal["text", "null"]
 LockedValues = Literal["mixed", "letters", "stamps"]
 ChartNumbers = Literal["all", "some_missing", "padded"]
 CHART_WIDTH = 10  # with chart_numbers="padded": the char(n) column's width
+MAX_TAKE = 100  # with envelope="offset" or "skip_take": the most `limit`/`take` gets (fastapi-pagination's `le=100`)
 Categories = Literal["names", "objects", "map", "named", "numbers"]
 CHARTLESS_EVERY = 5  # with chart_numbers="some_missing": patients whose id is a multiple of this
 ErrorBodies = Literal["webapi", "problem", "text"]
@@ -237,7 +248,7 @@ class Shapes:
     locked_values: LockedValues = "mixed"
     chart_numbers: ChartNumbers = "all"
     categories: Categories = "names"
-    page_size: int = 10  # with a paged envelope ("pages", "header_pages", "numbered", "aspnet_...", "spring...")
+    page_size: int = 10  # with a paged envelope (every one but "bare", "value", "data" and "meta")
     unlocked_ccd: UnlockedCcd = "html"
     empty_sections: EmptySections = "text"
     json_as_string: bool = False

@@ -20,7 +20,7 @@ from starlette.routing import Route
 from sandboxes.nextech.ccd_html import CCD_SECTIONS, SECTION_TITLES
 from sandboxes.nextech.errors import API_HEADERS, INVALID, JSON_CONTENT_TYPE, styled_error
 from sandboxes.nextech.grants import Grants
-from sandboxes.nextech.readings import Envelope
+from sandboxes.nextech.readings import MAX_TAKE, Envelope
 from sandboxes.nextech.store import Chart
 from sandboxes.toolkit.aliases import Handler
 from sandboxes.toolkit.auth import bearer_credentials
@@ -264,6 +264,31 @@ def _bare_page(request: Request, items: list[bytes], size: int, first: int) -> R
     return Response(b"[" + b",".join(shown) + b"]", 200, API_HEADERS, JSON_CONTENT_TYPE)
 
 
+def _offset_page(request: Request, items: list[bytes], size: int, envelope: Envelope) -> Response:
+    """One page counted by offset: from ``?offset=`` (``?skip=``), ``?limit=`` (``?take=``)
+    items, ``size`` when not asked, at most ``MAX_TAKE``; the envelope says where it starts,
+    how many it asked and the total, and links no next page. fastapi-pagination's
+    ``LimitOffsetPage`` (``"offset"``) or an Express team's ``{"data", "meta": {"total",
+    "skip", "take"}}`` (``"skip_take"``); a value that is no number, or negative, is refused
+    as FastAPI (422) or a hand-written check (400) refuses it."""
+    start_key, size_key = ("offset", "limit") if envelope == "offset" else ("skip", "take")
+    start = ascii_int(request.query_params.get(start_key, "0"))
+    taken = ascii_int(request.query_params.get(size_key, str(size)))
+    if start is None or taken is None or taken < 1:
+        if envelope == "offset":
+            detail = [{"type": "int_parsing", "loc": ["query", start_key], "msg": "Input should be a valid integer"}]
+            return Response(orjson.dumps({"detail": detail}), 422, API_HEADERS, JSON_CONTENT_TYPE)
+        return Response(b'{"error":"Invalid paging parameters"}', 400, API_HEADERS, JSON_CONTENT_TYPE)
+    taken = min(taken, MAX_TAKE)
+    listed = b"[" + b",".join(items[start : start + taken]) + b"]"
+    if envelope == "offset":
+        facts = b'"total":%d,"limit":%d,"offset":%d' % (len(items), taken, start)
+        body = b'{"items":' + listed + b"," + facts + b"}"
+    else:
+        body = b'{"data":' + listed + b',"meta":{"total":%d,"skip":%d,"take":%d}}' % (len(items), start, taken)
+    return Response(body, 200, API_HEADERS, JSON_CONTENT_TYPE)
+
+
 class NextechApi:
     """The API routes of practice `practice_id`, for access tokens `grants` issued, timed by `clock`."""
 
@@ -280,9 +305,11 @@ class NextechApi:
         date_params: Literal["iso", "naive", "zoned", "date"] = "iso",
         unknown_sections: Literal["refused", "null"] = "refused",
         rate_per_second: int | None = None,
+        rate_limited_status: Literal[503, 429] = 503,
     ) -> None:
         self.chart = chart
         self.rate_per_second = rate_per_second
+        self.rate_limited_status = rate_limited_status
         self._window: tuple[int, int] = (0, 0)  # (second of the clock, calls in it)
         self.unknown_sections = unknown_sections
         self.date_params = date_params
@@ -322,6 +349,10 @@ class NextechApi:
 
         async def checked(request: Request) -> Response:
             if self._over_rate():
+                if self.rate_limited_status == 429:  # Django REST Framework's throttles, Flask-Limiter...
+                    # The wait to the next one-second window, in whole seconds rounded up: 1.
+                    detail = b'{"detail":"Request was throttled. Expected available in 1 second."}'
+                    return Response(detail, 429, {**API_HEADERS, "Retry-After": "1"}, JSON_CONTENT_TYPE)
                 return Response(b"", 503)  # ASP.NET Core's RateLimiter: RejectionStatusCode 503
             token = bearer_credentials(request.headers.get("authorization", ""))
             if token is None or not self.grants.access_ok(token):
@@ -421,7 +452,10 @@ class NextechApi:
     def listed(self, request: Request, items: list[bytes], count: int | None = None, rel: str = "") -> Response:
         """A list answer in this variant's envelope; paged ones (``"pages"``, ``"header_pages"``,
         ``"numbered"``) answer the page ``?page=`` asks, ASP.NET's the one ``?pageNumber=`` asks,
-        Spring's the zero-based ``?page=`` (HAL naming the list `rel`)."""
+        Spring's the zero-based ``?page=`` (HAL naming the list `rel`), the offset ones the items
+        ``?offset=``/``?skip=`` starts."""
+        if self.envelope in ("offset", "skip_take"):
+            return _offset_page(request, items, self.chart.shapes.page_size, self.envelope)
         if self.envelope in ("bare_pages", "bare_pages_zero"):
             return _bare_page(request, items, self.chart.shapes.page_size, 1 if self.envelope == "bare_pages" else 0)
         if self.envelope in ("spring", "spring_dto", "spring_hal"):

@@ -2,8 +2,8 @@
 Nextech simulator with its switches (`sandboxes/nextech/app.py`, `sandboxes/nextech/readings.py`)
 combined into a few variants: how `term` matches (accent-sensitive, names stored decomposed,
 whole-field prefixes, substrings, case-sensitive), envelopes (Django REST Framework's pages and
-flask-smorest's header-described ones, Spring's pages counted from 0 and Kaminari's bare
-ones among them), ids as strings, timestamps with offsets or
+flask-smorest's header-described ones, Spring's pages counted from 0, Kaminari's bare
+ones and fastapi-pagination's counted by offset among them), ids as strings, timestamps with offsets or
 none or as RFC 822 dates, absent nulls, error bodies, token lifetimes as strings, a token
 endpoint taking HTTP Basic only, section names with spaces, a visit years ahead, a Nextech
 that refuses far `end` dates or takes bare dates only, dates served in the clinic's zone, unknown dates as stand-ins
@@ -42,7 +42,7 @@ from sandboxes.nextech.readings import Shapes
 from tests.support.clinic import live_patients
 from tests.support.fhir_http import FhirHttp, outcome_of
 from tests.support.text import fold
-from tests.support.variants import VariantGateway, gateway_over
+from tests.support.variants import VariantGateway, gateway_over, vendor_calls
 
 TENANT = "nextech"
 BASE = f"/fhir/{TENANT}"
@@ -117,6 +117,16 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "date_params": "date",
         "error_bodies": "problem",
         "far_future_visit": True,
+    },
+    # A FastAPI team's: fastapi-pagination's `LimitOffsetPage` (`?offset=&limit=`, `{"items",
+    # "total", "limit", "offset"}`, no link; a small default limit, so that a patient's
+    # encounters span pages), SQLAlchemy's `ilike(term + "%")` on each field, and datetimes as
+    # pydantic writes naive ones (no zone).
+    "fastapi": {
+        "envelope": "offset",
+        "page_size": 5,
+        "search_match": "prefix",
+        "timestamps": "naive",
     },
     "refusing-naive": {
         "search_accents": "sensitive",
@@ -436,7 +446,17 @@ def test_a_section_named_twice_is_asked_by_the_name_nextech_takes() -> None:
 
 @pytest.mark.parametrize(
     "envelope",
-    ["header_pages", "numbered", "aspnet_pages", "aspnet_header_pages", "spring", "spring_dto", "spring_hal"],
+    [
+        "header_pages",
+        "numbered",
+        "aspnet_pages",
+        "aspnet_header_pages",
+        "spring",
+        "spring_dto",
+        "spring_hal",
+        "offset",
+        "skip_take",
+    ],
 )
 def test_pages_numbered_but_not_linked_are_all_read(envelope: str) -> None:
     """flask-smorest's pagination: a bare array of `page_size` items, the pages described only in
@@ -449,7 +469,10 @@ def test_pages_numbered_but_not_linked_are_all_read(envelope: str) -> None:
     was all that was read, said to be cut for the one and silently for the other.
     A Spring team's `Page<T>` numbers its pages from 0 (`?page=1` is the second): before, the
     first page alone was read, said to be cut (`PageImpl`), silently (Spring Boot 3.3's `VIA_DTO`,
-    its count nested in `page`), or not at all (Spring HATEOAS's `_embedded`: every search a 502)."""
+    its count nested in `page`), or not at all (Spring HATEOAS's `_embedded`: every search a 502).
+    Pages counted by offset, the envelope echoing `offset`/`limit` (fastapi-pagination's
+    `LimitOffsetPage`) or `skip`/`take` (nested in `meta`) and linking no next page: before, the
+    first page alone was read and the searchset said matches may be missing."""
     clinic = build_clinic()
     live = live_patients(clinic)
     smiths = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name).startswith("smith")}
@@ -591,6 +614,28 @@ def test_a_request_limit_the_operator_configures_is_kept_to() -> None:
             assert {r["id"] for r in _matches(bundle)} == smiths
 
 
+def test_a_nextech_throttling_with_a_short_retry_after_is_waited_for() -> None:
+    """A Nextech throttling as Django REST Framework's throttles do (Flask-Limiter and
+    express-rate-limit alike): past its request rate, a 429 with `Retry-After: 1`. The side-by-side
+    terms of one name search go past a few a second: before, the 429 went straight to the
+    client, and every name search was refused although a second's wait would answer it. The
+    wait is now taken (no operator limit configured) and the search answered whole."""
+    clinic = build_clinic()
+    smiths = {f"{p.id}.{p.chart_number}" for p in live_patients(clinic) if fold(p.last_name).startswith("smith")}
+    create = partial(create_sandbox, clinic, rate_per_second=4, rate_limited_status=429)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        for family in ("Smith", "SMITH"):
+            answer = running.fhir.get(f"{BASE}/Patient", params={"family": family, "_count": "100"})
+            assert answer.status_code == 200, answer.text[:300]
+            assert {r["id"] for r in _matches(answer.json())} == smiths
+    # A wait longer than the tenant lets a request wait is the client's to take, told at once
+    # (two a second: the six side-by-side terms meet a 429 even astride a second's end).
+    slower = partial(create_sandbox, clinic, rate_per_second=2, rate_limited_status=429)
+    with gateway_over("nextech", slower, tenant=TENANT, options={"max_queue_seconds": 0.5}) as running:
+        answer = running.fhir.get(f"{BASE}/Patient", params={"family": "Smith", "_count": "100"})
+        assert answer.status_code == 429 and answer.headers["Retry-After"] == "1"
+
+
 def test_a_token_endpoint_taking_http_basic_only_is_connected() -> None:
     """A Nextech whose token endpoint takes the client's secret in HTTP Basic only (Authlib's
     default `client_secret_basic`; RFC 6749 section 2.3.1 makes Basic the method every server
@@ -707,3 +752,50 @@ def test_a_section_name_answered_null_is_asked_by_its_other_name_before_it_is_em
             answer = running.fhir.get(f"{BASE}/{content['attachment']['url']}")
             assert answer.status_code == 200, (name, answer.text[:200])
             assert f"<h2>{name}" in answer.text or f'data-section="{name.replace(" ", "")}"' in answer.text, name
+
+
+@pytest.mark.parametrize("cap", [10, 15])
+def test_a_bare_answer_capped_at_ten_or_fifteen_is_narrowed_or_said_to_be_cut(cap: int) -> None:
+    """A Nextech answering at most 10 patients (the default `_count` of Nextech's own FHIR API)
+    or 15 (Laravel's default page size, taken as a limit), in a bare array that does not say so.
+    Before, a cap under 20 passed for a whole answer: the first letters' answers were cut at
+    the cap and every family with more patients under its letter silently lost some (Johnson,
+    Garcia, Scott...). The names as written are searched too; what they cannot find whole
+    either, the searchset says may be missing."""
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    with gateway_over("nextech", partial(create_sandbox, clinic, search_limit=cap), tenant=TENANT) as running:
+        for family in ("Johnson", "Garcia", "Scott", "Harris", "Clark", "Hill"):
+            bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": family, "_count": "100"})
+            expected = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name).startswith(fold(family))}
+            found = {r["id"] for r in _matches(bundle)}
+            cut = any("may have been cut" in text for text in _outcome_texts(bundle))
+            assert expected and found <= expected, family
+            if len(expected) < cap:  # the name as written is answered whole: nothing is said
+                assert found == expected and not cut, family
+            else:  # even the name as written is cut at the cap: the client is told
+                assert cut, family
+
+
+def test_a_chart_prefix_answering_ten_is_no_cap_where_there_is_none() -> None:
+    """Fixed-width chart numbers: the term `C0001` finds C00010..C00019, exactly 10, where
+    there is no cap. An identifier search for it is an empty searchset that says nothing is
+    missing, and learns so for one vendor call more; a Nextech capping its answers at 10 is
+    not told apart by that call, and the searchset says matches may be missing."""
+    clinic = build_clinic()
+    assert len([p for p in live_patients(clinic) if p.chart_number.startswith("C0001")]) == 10
+    for cap in (None, 10):
+        with gateway_over("nextech", partial(create_sandbox, clinic, search_limit=cap), tenant=TENANT) as running:
+            bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"identifier": "C0001"})
+            assert not _matches(bundle)
+            warned = any("may have been cut" in text for text in _outcome_texts(bundle))
+            assert warned == (cap is not None), cap
+            patient = live_patients(clinic)[0]
+            patient_id = f"{patient.id}.{patient.chart_number}"
+            assert running.fhir.get_ok(f"{BASE}/Patient/{patient_id}")["id"] == patient_id
+            assert running.fhir.get(f"{BASE}/Patient/1.C0001").status_code == (404 if cap is None else 502)
+            if cap is None:  # learnt: the next prefix answering 10 costs its one call
+                before = vendor_calls(running.fhir, TENANT)
+                texts = _outcome_texts(running.fhir.get_ok(f"{BASE}/Patient", params={"identifier": "C0002"}))
+                assert not any("may have been cut" in text for text in texts)
+                assert vendor_calls(running.fhir, TENANT) - before == 1

@@ -583,6 +583,43 @@ def test_a_bare_page_of_a_page_size_is_followed_by_the_pages_after_it(
     assert len(fake.calls) == calls
 
 
+class OffsetPages(Fake):
+    """Patients `take` (3) at a time from `?skip=`, echoed in `meta` with no total and no link;
+    `skip` not read when `reads_skip` is False."""
+
+    def __init__(self, patients: list[dict[str, Any]], reads_skip: bool = True) -> None:
+        super().__init__(patients, [])
+        self.reads_skip = reads_skip
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        asked = dict(params or {})
+        rows = await super().get(path, {k: v for k, v in asked.items() if k not in ("skip", "take")})
+        self.calls[-1] = (path, asked)
+        if path != "/search":
+            return rows
+        skip = int(asked.get("skip", "0")) if self.reads_skip else 0
+        take = int(asked.get("take", "3"))
+        return {"data": rows[skip : skip + take], "meta": {"skip": skip, "take": take}}
+
+
+@pytest.mark.parametrize("count", [6, 7])
+def test_pages_counted_by_offset_without_a_total_are_read_to_a_page_not_full(tmp_path: Path, count: int) -> None:
+    """Before, the first page was all that was read: patients past it were missing."""
+    many = [{**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}"} for i in range(count)]
+    fake = OffsetPages(many)
+    page = _search(_adapter(fake, tmp_path), "Patient", [("identifier", "C00")])
+    assert len(page.resources) == count and not any("cut" in w for w in page.warnings)
+    assert [params.get("skip") for _, params in fake.calls] == [None, "3", "6"]
+
+
+def test_an_offset_not_read_says_matches_may_be_missing(tmp_path: Path) -> None:
+    many = [{**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}"} for i in range(7)]
+    fake = OffsetPages(many, reads_skip=False)
+    page = _search(_adapter(fake, tmp_path), "Patient", [("identifier", "C00")])
+    assert len(page.resources) == 3 and any("may have been cut" in w for w in page.warnings)
+    assert len(fake.calls) == 2  # the same rows again: not asked a third time
+
+
 class WholeNames(Fake):
     """A Nextech whose `term` must equal a whole last name or chart number (case ignored)."""
 

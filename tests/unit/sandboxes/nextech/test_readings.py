@@ -190,3 +190,34 @@ def test_categories_as_objects_or_a_map() -> None:
     assert {"code": "VitalSigns", "displayName": "Vital Signs"} in objects and len(objects) == len(CCD_SECTIONS)
     mapped = make_api(categories="map", envelope="value").ok("/api/encounters/categories")
     assert list(mapped) == list(CCD_SECTIONS) and mapped["PlanOfCare"] == "Plan of Care"
+
+
+@pytest.mark.parametrize(
+    ("envelope", "start", "size", "items", "facts"),
+    [("offset", "offset", "limit", "items", ()), ("skip_take", "skip", "take", "data", ("meta",))],
+)
+def test_pages_counted_by_offset_echo_it_and_link_nothing(
+    envelope: str, start: str, size: str, items: str, facts: tuple[str, ...]
+) -> None:
+    api = make_api(envelope=envelope, page_size=3)
+    first = api.ok("/api/search", term="smith")
+    paging = first[facts[0]] if facts else first
+    assert len(first[items]) == 3 and paging[start] == 0 and paging[size] == 3
+    assert paging["total"] == len(SMITHS) and not {"next", "links", "_links"} & set(first)
+    rest = api.ok("/api/search", term="smith", **{start: 3, size: 100})[items]
+    assert ids_of(first[items] + rest) == SMITHS
+    assert not api.ok("/api/search", term="smith", **{start: len(SMITHS)})[items]
+    assert api.get("/api/search", term="smith", **{start: "x"}).status_code in (400, 422)
+
+
+def test_a_rate_refused_as_a_throttle_says_when_to_come_back() -> None:
+    api = make_api(rate_per_second=1, rate_limited_status=429)
+    api.access()
+    assert api.get("/api/search", term="smith").status_code == 200
+    refused = api.get("/api/search", term="smith")
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
+    default = make_api(rate_per_second=1)  # ASP.NET Core's limiter: an empty 503, no wait said
+    default.access()
+    assert default.get("/api/search", term="smith").status_code == 200
+    refused = default.get("/api/search", term="smith")
+    assert refused.status_code == 503 and "retry-after" not in refused.headers
