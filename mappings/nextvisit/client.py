@@ -29,7 +29,12 @@ The token is cached and sent as a bearer (gateway.upstream.tokens: one login at 
 however many requests wait, a failed login shared for a few seconds); on a 401 the client
 logs in again once and retries; a second 401 means our credentials are wrong. A 419
 (Laravel's "Page Expired", which some implementations answer for an expired token) is read
-as that 401. Any other refusal of the login (a 404 where the base_url lacks a path prefix) is a
+as that 401. A 403 may be either: a policy refusing one record (another team's patient) or,
+at an Express app's `jwt.verify` or Django REST Framework, an expired or revoked token. A 403
+is sent again with a new token unless a fresh token was refused that very request before
+(`_after_403`): a token that expires minutes after another team's patient was refused is
+renewed at once, and a refused record costs one login the first time, not one each time.
+Any other refusal of the login (a 404 where the base_url lacks a path prefix) is a
 502 naming the login, whatever its status would mean for a record; a 5xx there is the vendor
 failing, as on any other call. The token is never logged.
 Errors are documented as Laravel-shaped: 422 `{"message", "errors": {field: [messages]}}`,
@@ -48,19 +53,24 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from collections.abc import Mapping
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from gateway.contract import AdapterConfig
-from gateway.errors import Conflict, UpstreamError, UpstreamSecurity
+from gateway.errors import Conflict, FHIRError, UpstreamError, UpstreamSecurity
 from gateway.upstream.errors import json_or_error
 from gateway.upstream.http import UpstreamClient, UpstreamResponse
-from gateway.upstream.tokens import SharedTokens, TokenCache
+from gateway.upstream.tokens import FORBIDDEN_TRUSTED_FOR, SharedTokens, TokenCache
 from mappings.nextvisit.options import LOGIN_PATHS, NextvisitOptions
 
 log = logging.getLogger("mappings.nextvisit")
 Params = Mapping[str, str | int]
 DEVICE_NAME = "fhir-gateway"
+MAX_REFUSED_REMEMBERED = 1024  # requests refused to a fresh token, kept (least recently refused dropped)
+RequestKey = tuple[str, str, tuple[tuple[str, str], ...]]
+"""A request as the refusals remembered name it: method, path and its parameters."""
 
 
 class NextvisitClient:
@@ -86,6 +96,12 @@ class NextvisitClient:
         self._login_paths: tuple[str, ...] = (chosen,) if chosen else LOGIN_PATHS
         self._http = UpstreamClient.from_config(config)
         self._tokens = TokenCache(self._login, shared=SharedTokens.of(config), name=config.context.tenant)
+        # Requests a freshly issued token was refused with 403: the request's refusal (a policy's),
+        # not the token's, so a later 403 to one of them asks for no new token.
+        self._refused: OrderedDict[RequestKey, None] = OrderedDict()
+        self._working: str | None = None  # the last token answered with neither a 401 nor a 403
+        # The last token refused a request with 403 as soon as it was issued, and when.
+        self._refused_fresh: tuple[str | None, float] = (None, 0.0)
 
     @property
     def logins(self) -> int:
@@ -156,9 +172,24 @@ class NextvisitClient:
             headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
             response = await self._http.request(method, path, params=params, json=json, headers=headers)
             # 419 "Page Expired" for a token the vendor no longer takes: renewed as a 401 is.
-            return dataclasses.replace(response, status=401) if response.status == 419 else response
+            if response.status == 419:
+                return dataclasses.replace(response, status=401)
+            if response.status not in (401, 403):
+                self._working = token
+            return response
 
-        response = await self._tokens.send_with_renewal(send)
+        key: RequestKey = (method, path, tuple(sorted((k, str(v)) for k, v in (params or {}).items())))
+        token = await self._tokens.token()
+        response = await send(token)
+        if response.status == 401:
+            token = await self._tokens.token(stale=token)
+            response = await send(token)
+            if response.status == 401:
+                raise UpstreamSecurity(_FRESH_TOKEN_REFUSED)
+            if response.status == 403:
+                self._refused_to_fresh(key, token)
+        elif response.status == 403:
+            response = await self._after_403(send, token, key, response)
         if response.status == 403:
             raise Refused(
                 "The vendor refused the gateway's credentials (HTTP 403); "
@@ -170,8 +201,54 @@ class NextvisitClient:
             )
         return json_or_error(response, _message)
 
+    async def _after_403(self, send: _Send, token: str, key: RequestKey, refused: UpstreamResponse) -> UpstreamResponse:
+        """The answer to request `key`, refused with 403 (`refused`) when sent with `token`.
+
+        The 403 may refuse the token: an Express `jwt.verify` callback or Django REST Framework
+        answers an expired or revoked token so (RFC 6750 section 3.1 says 401; not every
+        implementation does). So the request is sent again with a new token, unless a fresh token
+        was refused this very request before (a policy's refusal: another team's patient; one
+        login the first time, none after), or `token` is one a renewal gave that was refused at
+        once and has been answered nothing else since (a tenant refused altogether would
+        otherwise log in at every request; after `FORBIDDEN_TRUSTED_FOR`, once more). A token
+        that has worked since it was refused is renewed on a 403 to any other request: it may
+        have expired in the meantime, whatever it was refused before."""
+        if key in self._refused:
+            self._refused.move_to_end(key)
+            return refused
+        marked, since = self._refused_fresh
+        if token == marked and token != self._working and time.monotonic() - since < FORBIDDEN_TRUSTED_FOR:
+            return refused
+        try:
+            fresh = await self._tokens.token(stale=token, discard=False)
+        except FHIRError:
+            return refused  # no new token: the old one may be good, and the 403 the answer
+        if fresh == token:
+            return refused
+        response = await send(fresh)
+        if response.status == 401:
+            raise UpstreamSecurity(_FRESH_TOKEN_REFUSED)
+        if response.status == 403:
+            self._refused_to_fresh(key, fresh)
+        return response
+
+    def _refused_to_fresh(self, key: RequestKey, token: str) -> None:
+        """Request `key` refused with 403 to `token`, just issued: the refusal is the request's."""
+        self._refused_fresh = (token, time.monotonic())
+        self._remember_refused(key)
+
+    def _remember_refused(self, key: RequestKey) -> None:
+        self._refused[key] = None
+        self._refused.move_to_end(key)
+        while len(self._refused) > MAX_REFUSED_REMEMBERED:
+            self._refused.popitem(last=False)
+
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+_Send = Callable[[str], Awaitable[UpstreamResponse]]
+_FRESH_TOKEN_REFUSED = "The vendor refused the gateway's fresh token; the operator must check the tenant"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,9 +262,9 @@ class _LoginBody:
 
 
 class Refused(UpstreamSecurity):
-    """A 403 for a request whose token the vendor took (a refused token is a 401, renewed
-    once): the gateway's access refused, a configuration problem, unless the refusal is of one
-    record (an authorization policy: another team's patient), which the adapter tells apart."""
+    """A 403 that a new token did not lift (`NextvisitClient._after_403`): the gateway's access
+    refused, a configuration problem, unless the refusal is of one record (an authorization
+    policy: another team's patient), which the adapter tells apart."""
 
 
 _TOKEN_NAMES = (

@@ -165,6 +165,10 @@ leave open that independent implementations read differently:
   token; or Forbidden, as an Express app's ``jwt.verify`` callback answers ``res.sendStatus(403)``
   and Django REST Framework answers when its first authentication class names no
   ``WWW-Authenticate`` scheme).
+- ``token_lifetime=None`` (default: tokens never expire) | seconds: a token is refused (with
+  ``unauthenticated_status``) once that long has passed on ``clock`` since its login, as
+  Sanctum's ``expiration`` setting does (``config/sanctum.php``) and a JWT's ``exp`` (the docs
+  say nothing of how long a token lives).
 - ``create_answer="record"`` (default: 201 with the patient, as documented) | ``"message"``
   (201 ``{"message": "Patient created successfully"}``, the delete answer's style).
 - ``duplicates="allowed"`` (default) | ``"409"``: a create naming a live patient's first and
@@ -214,7 +218,8 @@ Tokens
   case-insensitively (a MySQL ``_ci`` collation) and the password exactly. The token is
   Sanctum's plain-text form ``<id>|<40 random alphanumerics>`` (ids count up from 1;
   Sanctum 4's optional prefix and CRC32 suffix are not used); a bare secret without
-  ``<id>|`` is accepted too, as Sanctum does. Tokens never expire.
+  ``<id>|`` is accepted too, as Sanctum does. Tokens never expire (unless
+  ``token_lifetime`` says otherwise).
 - The API user is its own user (id = number of clinic providers + 1, name "Sandbox API
   User", the configured email, ``current_team_id`` 1); the login response's ``user`` is
   ``{id, name, email, email_verified_at, current_team_id, created_at, updated_at}``.

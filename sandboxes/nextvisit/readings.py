@@ -104,6 +104,7 @@ class Readings:
     put_semantics: PutSemantics = "merge"
     show_includes: ShowIncludes = "list"
     unauthenticated_status: int = 401
+    token_lifetime: int | None = None
     create_answer: CreateAnswer = "record"
     duplicates: Duplicates = "allowed"
     no_dates: NoDates = "null"
@@ -127,6 +128,8 @@ class Readings:
             raise ValueError(f"unauthenticated_status must be 401, 419 or 403, not {self.unauthenticated_status!r}")
         if self.first_page not in (0, 1):
             raise ValueError(f"first_page must be 0 or 1, not {self.first_page!r}")
+        if self.token_lifetime is not None and self.token_lifetime < 1:
+            raise ValueError(f"token_lifetime must be None or at least 1 second, not {self.token_lifetime!r}")
         if self.list_per_page_max < 1:
             raise ValueError("list_per_page_max must be at least 1")
 

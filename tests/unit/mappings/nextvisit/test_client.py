@@ -24,7 +24,7 @@ from gateway.errors import (
 from gateway.sandbox_host import RunningServer, serve_in_thread
 from gateway.search.model import ParamType, ReferenceValue, SearchParam, SearchQuery
 from mappings.nextvisit.adapter import NextvisitAdapter
-from mappings.nextvisit.client import NextvisitClient
+from mappings.nextvisit.client import NextvisitClient, Refused
 from mappings.nextvisit.options import NextvisitOptions
 from sandboxes.clinic import build_clinic
 from sandboxes.nextvisit.app import create_app
@@ -291,6 +291,61 @@ def test_a_419_or_403_for_an_expired_token_logs_in_again(status: int) -> None:
                 await client.aclose()
 
         assert asyncio.run(scenario()) == 2
+
+
+def test_a_token_refused_with_403_after_a_refused_record_is_renewed_and_a_refused_record_costs_no_login() -> None:
+    # Another team's patients refused by a policy (403) and a revoked token refused with 403 too:
+    # neither can be told from the other by its status alone.
+    with _serving(unauthenticated_status=403, foreign_patients="403") as (running, app):
+
+        async def scenario() -> list[int]:
+            client = _client(running.url)
+            logins = []
+
+            async def refused(patient_id: int) -> None:
+                with pytest.raises(Refused):
+                    await client.request("GET", f"/v1/patients/{patient_id}")
+
+            try:
+                await client.request("GET", "/v1/patients", params={"per_page": 1})
+                for _ in range(3):
+                    await refused(9001)
+                    await refused(9002)
+                    await client.request("GET", "/v1/patients", params={"per_page": 1})
+                    logins.append(client.logins)
+                app.state.revoke_all_tokens()  # a token that expires minutes after such a refusal
+                await client.request("GET", "/v1/patients", params={"per_page": 1})
+                logins.append(client.logins)
+                await refused(9001)
+                await refused(9002)
+                logins.append(client.logins)
+                return logins
+            finally:
+                await client.aclose()
+
+        # One login to start, and at most one for each of the two refused records, the first
+        # time a fresh token is refused it; asked for again, none.
+        *passes, after_revocation, refused_again = asyncio.run(scenario())
+        assert passes[-1] == passes[-2] <= 3
+        assert after_revocation == passes[-1] + 1  # renewed at once, not a 403 for minutes
+        assert refused_again == after_revocation
+
+
+def test_a_tenant_refused_everything_with_403_does_not_log_in_at_every_request() -> None:
+    # A 403 to every request with every token (the account may not read this team, say).
+    with _serving(unauthenticated_status=403, foreign_patients="403") as (running, _):
+
+        async def scenario() -> int:
+            client = _client(running.url)
+            try:
+                for patient_id in (9001, 9002) * 3:
+                    with pytest.raises(Refused):
+                        await client.request("GET", f"/v1/patients/{patient_id}", params={"include": "demographics"})
+                return client.logins
+            finally:
+                await client.aclose()
+
+        assert asyncio.run(scenario()) == 2  # the first, and the one renewal of the first 403
 
 
 def test_a_duplicate_refused_with_409_is_a_conflict_not_a_failed_precondition() -> None:
