@@ -187,7 +187,9 @@ leave open that independent implementations read differently:
   ``notes`` and ``allergies`` left out are wiped).
 - ``show_includes="list"`` (default: ``GET /v1/patients/{id}`` allows the list's includes) |
   ``"demographics"`` (its allow-list is ``demographics`` alone: any other include is Spatie's
-  400, the docs documenting ``include`` on the list only).
+  400, the docs documenting ``include`` on the list only) | ``"encounters"`` (its allow-list is
+  ``user, encounters``, the relations its documented answer carries: ``include=demographics``
+  is Spatie's 400 there, and its demographics are read from the list alone).
 
 Assumptions where the docs are silent (the adapter must not rely on more):
 

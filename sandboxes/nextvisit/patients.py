@@ -38,6 +38,10 @@ from sandboxes.toolkit.timestamps import iso_date
 
 __all__ = ["PatientRecords"]
 
+# The show's include allow-list under each ``show_includes`` reading (``list``: the list's own).
+# ``encounters``: the relations the show's documented answer carries (``user``, ``encounters``).
+_SHOW_ALLOWED: dict[str, tuple[str, ...]] = {"demographics": ("demographics",), "encounters": ("user", "encounters")}
+
 _FIELDS = ("first_name", "middle_name", "last_name", "date_of_birth", "notes", "allergies", "insurance", "meta")
 _REQUIRED = ("first_name", "last_name", "date_of_birth")
 
@@ -75,7 +79,7 @@ class PatientRecords:
 
     async def show(self, request: Request, token_id: int) -> Response:
         row = self._row(request, trashed=True)
-        allowed = ("demographics",) if self.store.readings.show_includes == "demographics" else INCLUDES
+        allowed = _SHOW_ALLOWED.get(self.store.readings.show_includes, INCLUDES)
         included = includes(request_query(request), allowed)
         demographics = "demographics" in included and self.store.readings.include_demographics
         encounters = "encounters" in included or self.store.readings.single_relations == "always"

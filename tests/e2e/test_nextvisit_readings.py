@@ -71,7 +71,8 @@ READINGS: dict[str, dict[str, Any]] = {
     # exact name filters, a read that serves encounters only when included, MySQL's zero dates,
     # demographics as a hasMany list, a create answered without the record, 419 for a token,
     # other words for genders, statuses and no known allergies, medications as one text;
-    # patients sharing a sort value in another order on each page (PostgreSQL, no tiebreaker).
+    # patients sharing a sort value in another order on each page (PostgreSQL, no tiebreaker);
+    # a read that refuses `include=demographics` (its allow-list: the relations it documents).
     "flat-strings-sql-us-paginator": {
         "encounter_shape": "flat",
         "datetimes": "sql",
@@ -93,6 +94,7 @@ READINGS: dict[str, dict[str, Any]] = {
         "spellings": "other",
         "first_page": 0,
         "past_the_end": "404",
+        "show_includes": "encounters",
     },
     # Names stored decomposed and matched by prefix, accent-sensitively; no nulls; a simple
     # paginator; local offsets; unwrapped single answers; a read ignoring its include; a PUT
