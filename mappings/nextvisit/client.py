@@ -43,7 +43,9 @@ error body, so `{"error": "<message>"}` (or `{"error": {"message": ...}}`), Rail
 (`{field: [messages]}` as the whole body, or `{"errors": ["<full message>"]}`), FastAPI's
 (`{"detail": [pydantic's errors]}` for a 422, `{"detail": "<message>"}`) and a body that
 is not JSON at all are read too: the status alone decides what the error means, the body only
-adds its message. Nextvisit keeps no record versions (no request can carry one), so a 409 is
+adds its message. A write's 2xx answer that is a message in text (not
+JSON, not a web page) is a success without a record (`_said_as_text`).
+Nextvisit keeps no record versions (no request can carry one), so a 409 is
 never a version conflict: it is the vendor's conflict with a record it has (a duplicate,
 say), a 409 to the FHIR client, not a 412.
 """
@@ -199,6 +201,8 @@ class NextvisitClient:
             raise Conflict(
                 _message(_body(response)) or "The vendor refused the change: it conflicts with a record it has"
             )
+        if method != "GET" and 200 <= response.status < 300 and _said_as_text(response):
+            return None  # a write done, its answer a message: the adapter reads the record back
         return json_or_error(response, _message)
 
     async def _after_403(self, send: _Send, token: str, key: RequestKey, refused: UpstreamResponse) -> UpstreamResponse:
@@ -325,6 +329,23 @@ def _token(body: Any, depth: int = 3) -> str | None:
         if found:
             return found
     return None
+
+
+_PAGE = re.compile(rb"<(?:!doctype|html|head|body)\b", re.IGNORECASE)
+
+
+def _said_as_text(response: UpstreamResponse) -> bool:
+    """Whether a write's success answer is a message in text, not JSON: the docs show JSON,
+    but a Spring controller returning `ResponseEntity.ok("Patient updated successfully")` of a
+    `String` answers `text/plain`, and Express's `res.send("...")` or `res.sendStatus(200)`
+    (`OK`) text too. The status says the write was done; a create's id is then looked up (as
+    for an answer without a body). A web page (a login form, a proxy's page) is no such message:
+    it stays a body that is not JSON, a 502."""
+    try:
+        response.json()
+    except UpstreamError:
+        return _PAGE.search(response.body[:1024]) is None
+    return False
 
 
 def _body(response: UpstreamResponse) -> Any:

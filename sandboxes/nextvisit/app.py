@@ -130,6 +130,10 @@ leave open that independent implementations read differently:
   patients too (``withTrashed()``), with their ``deleted_at`` set; updates and deletes
   still 404 them.
 - ``delete_status=200`` (default, ``{"message": ...}``) | ``204`` (no body).
+- ``write_answers="json"`` (default: as documented) | ``"text"``: a create (201), update or
+  delete (200, unless ``delete_status=204``) answers its message as ``text/plain``, ``Patient
+  created successfully`` and the like: a Spring controller returning
+  ``ResponseEntity.ok("...")`` of a ``String``, or Express's ``res.send("...")``.
 - ``login_shape="token"`` (default, ``{"status", "token", "user"}``) | ``"data"``
   (``{"data": {"token", "user"}}``) | ``"plain"`` (the token itself as the body, ``text/html``:
   Sanctum's documented route for exactly this request body returns

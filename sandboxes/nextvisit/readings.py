@@ -41,6 +41,7 @@ __all__ = [
     "SingleRelations",
     "SortTies",
     "Spellings",
+    "WriteAnswers",
     "nfd",
 ]
 
@@ -72,6 +73,7 @@ SortTies = Literal["id", "unstable"]
 ForeignPatients = Literal["404", "403"]
 PastTheEnd = Literal["empty", "404"]
 EmptyLists = Literal["array", "null"]
+WriteAnswers = Literal["json", "text"]
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ class Readings:
     first_page: int = 1
     past_the_end: PastTheEnd = "empty"
     empty_lists: EmptyLists = "array"
+    write_answers: WriteAnswers = "json"
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -184,6 +187,7 @@ _LITERALS = {
     "foreign_patients": ForeignPatients,
     "past_the_end": PastTheEnd,
     "empty_lists": EmptyLists,
+    "write_answers": WriteAnswers,
 }
 
 

@@ -99,7 +99,8 @@ READINGS: dict[str, dict[str, Any]] = {
     # Names stored decomposed and matched by prefix, accent-sensitively; no nulls; a simple
     # paginator; local offsets; unwrapped single answers; a read ignoring its include; a PUT
     # that replaces the whole record; the login token as text; meta as JSON text; an address
-    # object in the demographics; a visit's times as a Rails team names them (`scheduled_at`).
+    # object in the demographics; a visit's times as a Rails team names them (`scheduled_at`);
+    # writes answered with their message as text (a Spring controller's ResponseEntity<String>).
     "nfd-prefix-absent-simple-bare": {
         "encounter_shape": "scheduled",
         "name_accents": "sensitive_nfd",
@@ -117,6 +118,7 @@ READINGS: dict[str, dict[str, Any]] = {
         "login_shape": "plain",
         "meta_encoding": "string",
         "demographics_shape": "nested",
+        "write_answers": "text",
         "first_page": 0,
         "past_the_end": "404",
     },

@@ -14,6 +14,7 @@ import pytest
 from gateway.contract import AdapterConfig, SearchRequest, TenantContext
 from gateway.errors import (
     Conflict,
+    Gone,
     InvalidRequest,
     NotFound,
     PreconditionFailed,
@@ -389,6 +390,66 @@ def test_a_create_answered_without_the_record_is_the_patient_it_made(answer: str
         created, read = asyncio.run(scenario())
         assert created == read and created["name"][0]["family"] == "Zed" and created["birthDate"] == "1990-04-01"
         assert int(created["id"]) == max(p.id for p in build_clinic().patients) + 2  # the newer of the two
+
+
+def test_writes_answered_with_a_text_message_are_done() -> None:
+    # A Spring controller's `ResponseEntity.ok("Patient updated successfully")` of a String.
+    from mappings.nextvisit.adapter import NextvisitAdapter
+
+    sent = {"resourceType": "Patient", "name": [{"family": "Zed", "given": ["Ann"]}], "birthDate": "1990-04-01"}
+    with _serving(write_answers="text") as (running, _):
+
+        async def scenario() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+            ctx = TenantContext("t", "urn:t")
+            adapter = NextvisitAdapter(
+                AdapterConfig(running.url, ctx, NextvisitOptions(), {"email": EMAIL, "password": PASSWORD})
+            )
+            patients = adapter.providers["Patient"]
+            assert patients.create is not None and patients.update is not None and patients.delete is not None
+            try:
+                created = (await patients.create(sent)).resource
+                renamed = {**sent, "id": created["id"], "name": [{"family": "Zed", "given": ["Anne"]}]}
+                updated = (await patients.update(created["id"], renamed, None)).resource
+                await patients.delete(created["id"])
+                with pytest.raises(Gone):
+                    await patients.read(created["id"])
+                return created, updated, renamed
+            finally:
+                await adapter.aclose()
+
+        created, updated, renamed = asyncio.run(scenario())
+        assert int(created["id"]) == max(p.id for p in build_clinic().patients) + 1
+        assert updated["name"][0]["given"] == ["Anne"] and updated["id"] == renamed["id"]
+
+
+def test_a_write_answered_with_a_web_page_is_not_taken_for_done() -> None:
+    # A login form or a proxy's page at 200 says nothing of the write: a 502, never a success.
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse, JSONResponse
+    from starlette.routing import Route
+
+    async def login(request: Request) -> JSONResponse:
+        return JSONResponse({"token": "1|abc"})
+
+    async def patient(request: Request) -> HTMLResponse:
+        return HTMLResponse("<!DOCTYPE html><html><body><form action='/login'></form></body></html>")
+
+    routes = [Route("/v1/auth/tokens", login, methods=["POST"]), Route("/v1/patients/{id}", patient, methods=["PUT"])]
+    running = serve_in_thread(Starlette(routes=routes), name="page")
+
+    async def scenario() -> None:
+        client = _client(running.url)
+        try:
+            await client.request("PUT", "/v1/patients/7", json={"first_name": "Ann"})
+        finally:
+            await client.aclose()
+
+    try:
+        with pytest.raises(UpstreamError, match="not JSON"):
+            asyncio.run(scenario())
+    finally:
+        running.stop()
 
 
 def test_a_login_the_vendor_fails_at_is_its_outage_not_the_tenants_configuration() -> None:
