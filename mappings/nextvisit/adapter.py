@@ -115,9 +115,10 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   answer left out) a replacing PUT would wipe: no request can prevent that.
 - The create answer: documented as `{"data": PatientFull}` (201); the record itself, or
   `{"message", "patient": {...}}`, or only its `id` are read for the new id; an answer that
-  names none (`{"message": "Patient created successfully"}` like the delete's, or no body at
-  all) is followed by a look-up of the newest patient with the names and birth date sent
-  (the list filtered by that date, newest id first), never a 502 for a patient that exists.
+  names none (`{"message": "Patient created successfully"}` like the delete's, that message
+  as text, or no body at all) is followed by a look-up of the newest patient with the names
+  and birth date sent (the list filtered by that date, newest id first), never a 502 for a
+  patient that exists. An update or delete answered with a message as text is done too.
 - Soft-deleted patients: documented as gone from reads ("Soft deletes"); a read or list
   answer that still carries one (a non-null `deleted_at`: `withTrashed()`) is read as
   deleted: the read is 410 Gone, the list leaves it out. A delete answered with 204 and no
