@@ -332,6 +332,25 @@ def test_a_token_refused_with_403_after_a_refused_record_is_renewed_and_a_refuse
         assert refused_again == after_revocation
 
 
+def test_a_token_refused_with_403_under_load_is_renewed_once() -> None:
+    with _serving(unauthenticated_status=403, foreign_patients="403") as (running, app):
+
+        async def scenario() -> int:
+            client = _client(running.url)
+            try:
+                with pytest.raises(Refused):  # a token met with a 403 when fresh
+                    await client.request("GET", "/v1/patients/9001")
+                await client.request("GET", "/v1/patients", params={"per_page": 1})
+                app.state.revoke_all_tokens()
+                pages = [client.request("GET", "/v1/patients", params={"per_page": 1, "page": n}) for n in range(20)]
+                await asyncio.gather(*pages)
+                return client.logins
+            finally:
+                await client.aclose()
+
+        assert asyncio.run(scenario()) == 3  # the first, the renewal at the first 403, one more
+
+
 def test_a_tenant_refused_everything_with_403_does_not_log_in_at_every_request() -> None:
     # A 403 to every request with every token (the account may not read this team, say).
     with _serving(unauthenticated_status=403, foreign_patients="403") as (running, _):
