@@ -18,8 +18,13 @@ does the rest, the same way for every vendor:
   A 403 renews too: a vendor whose documented statuses have no 401 (only 400, 403, 404 and
   500, say) may refuse an expired or revoked token with 403. The refused token stays
   in use should the renewal fail (the 403 is then the answer); a 403 the fresh token meets as
-  well is the vendor refusing the request, and that token's 403s are read as they are, without
-  a renewal each, for `FORBIDDEN_TRUSTED_FOR`.
+  well is the vendor refusing the request (a policy's refusal: another team's patient). That
+  request (`request_key`: method, path and parameters) is remembered, and its later 403s are
+  read as they are, without a renewal each; so are the token's 403s for
+  `FORBIDDEN_TRUSTED_FOR` while it has been answered nothing else (a tenant refused
+  everywhere). A token that has been answered since is renewed on a 403 to any other
+  request: it may have expired or been revoked in the meantime (an Express `jwt.verify` or
+  Django REST Framework answers so with 403), whatever it was refused before.
 - `shared=`: the token is also kept in the shared state (gateway.shared), sealed, and a
   renewal holds the shared lock of the connection and first looks there: of several workers
   or replicas whose tokens expire at once, one renews and the others take its token. With a
@@ -37,7 +42,8 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -60,7 +66,14 @@ Send = Callable[[str], Awaitable[UpstreamResponse]]
 
 log = logging.getLogger("gateway.upstream")
 FAILURE_MEMORY = 5.0  # seconds: long enough for a burst of waiting requests, short enough to recover
-FORBIDDEN_TRUSTED_FOR = 300.0  # seconds a token met with a 403 when fresh is not renewed on a 403 again
+FORBIDDEN_TRUSTED_FOR = 300.0  # seconds a token met with 403 when fresh (answered nothing since) is not renewed on one
+MAX_REFUSED_REMEMBERED = 1024  # requests refused to a fresh token, kept (the least recently refused dropped)
+RequestKey = tuple[str, str, tuple[tuple[str, str], ...]]
+"""A request as the remembered refusals name it: method, path and its parameters."""
+
+
+def request_key(method: str, path: str, params: Mapping[str, str | int] | None = None) -> RequestKey:
+    return method, path, tuple(sorted((name, str(value)) for name, value in (params or {}).items()))
 
 
 @dataclass(frozen=True)
@@ -180,6 +193,8 @@ class TokenCache:
         self._failed: Failure | None = None
         self._renewing: asyncio.Task[str] | None = None
         self._forbidden_with: tuple[str | None, float] = (None, 0.0)  # a token met with 403 when fresh, until
+        self._refused: OrderedDict[RequestKey, None] = OrderedDict()  # requests refused to a fresh token
+        self._answered: str | None = None  # the last token answered with neither a 401 nor a 403
         self.renewals = 0  # successful renewals: observable for tests and metrics; never a token
 
     def fresh(self) -> str | None:
@@ -265,35 +280,54 @@ class TokenCache:
         except FHIRError:  # the shared state is down: the failure holds by time alone
             return None
 
-    async def send_with_renewal(self, send: Send) -> UpstreamResponse:
-        """`send` with the current token; on a 401, or a 403 (once per token), renew once (the
-        refused token as `stale`) and send again. A second 401 refuses the token the vendor has
-        just issued: our credentials are the problem, which retrying cannot fix."""
+    async def send_with_renewal(self, send: Send, request: RequestKey | None = None) -> UpstreamResponse:
+        """`send` with the current token; on a 401, or a 403 that may refuse the token, renew
+        once (the refused token as `stale`) and send again. A second 401 refuses the token the
+        vendor has just issued: our credentials are the problem, which retrying cannot fix.
+        `request` names what is sent (`request_key`), so that a 403 of the request itself is
+        remembered as such."""
         token = await self.token()
         response = await send(token)
         if response.status == 403:
-            return await self._after_forbidden(send, token, response)
+            return await self._after_forbidden(send, token, response, request)
         if response.status != 401:
+            self._answered = token
             return response
-        response = await send(await self.token(stale=token))
-        if response.status == 401:
-            raise UpstreamSecurity("The vendor refused the gateway's fresh token; the operator must check the tenant")
-        return response
+        return await self._sent_fresh(send, await self.token(stale=token), request)
 
-    async def _after_forbidden(self, send: Send, token: str, forbidden: UpstreamResponse) -> UpstreamResponse:
+    async def _after_forbidden(
+        self, send: Send, token: str, forbidden: UpstreamResponse, request: RequestKey | None
+    ) -> UpstreamResponse:
         """A 403: perhaps the token (expired, revoked), perhaps the request. Renewed once, and
-        sent again; a renewal that fails, or a token that met a 403 when fresh less than
-        `FORBIDDEN_TRUSTED_FOR` ago, leaves the 403 as the vendor's answer to the request."""
+        sent again; the 403 is the vendor's answer to the request, without a renewal, when a
+        renewal fails, when a fresh token was refused this very request before, or when `token`
+        met a 403 as soon as it was issued less than `FORBIDDEN_TRUSTED_FOR` ago and has been
+        answered nothing else since (without `request`: whatever it was answered since)."""
+        if request is not None and request in self._refused:
+            self._refused.move_to_end(request)
+            return forbidden
         marked, until = self._forbidden_with
-        if token == marked and self._clock() < until:
+        if token == marked and self._clock() < until and (request is None or token != self._answered):
             return forbidden
         try:
             fresh = await self.token(stale=token, discard=False)
         except FHIRError:
             return forbidden  # the token may be fine; the request was refused
+        if fresh == token:
+            return forbidden
+        return await self._sent_fresh(send, fresh, request)
+
+    async def _sent_fresh(self, send: Send, fresh: str, request: RequestKey | None) -> UpstreamResponse:
         response = await send(fresh)
         if response.status == 401:
             raise UpstreamSecurity("The vendor refused the gateway's fresh token; the operator must check the tenant")
-        if response.status == 403:  # its 403s are refusals of what was asked, not of the token
+        if response.status == 403:  # refused to a token just issued: the request's refusal, not the token's
             self._forbidden_with = (fresh, self._clock() + FORBIDDEN_TRUSTED_FOR)
+            if request is not None:
+                self._refused[request] = None
+                self._refused.move_to_end(request)
+                while len(self._refused) > MAX_REFUSED_REMEMBERED:
+                    self._refused.popitem(last=False)
+        else:
+            self._answered = fresh
         return response

@@ -59,7 +59,7 @@ from gateway.errors import (
 from gateway.upstream.errors import error_for_status
 from gateway.upstream.http import UpstreamClient, UpstreamResponse
 from gateway.upstream.ratelimit import RateLimit, Sleep, Window
-from gateway.upstream.tokens import Clock, SharedTokens, TokenCache
+from gateway.upstream.tokens import Clock, SharedTokens, TokenCache, request_key
 from mappings.nexhealth.options import NexHealthOptions
 
 log = logging.getLogger("mappings.nexhealth")
@@ -225,7 +225,7 @@ class NexHealthClient:
             headers = {"Authorization": f"Bearer {token}", "Accept": VERSION_HEADER}
             return await self._http.request(method, path, params=params, json=json, headers=headers)
 
-        response = await self._tokens.send_with_renewal(send)
+        response = await self._tokens.send_with_renewal(send, request_key(method, path, params))
         if response.status == 429:  # without a Retry-After, we back off on our own
             told = response.headers.get("Retry-After")
             seconds = _retry_after(told) if told is not None else None

@@ -34,7 +34,7 @@ from gateway.upstream.grants import grants_of
 from gateway.upstream.http import Timeouts, UpstreamClient, UpstreamResponse
 from gateway.upstream.oauth import OAuthSession, token_client
 from gateway.upstream.ratelimit import RateLimit, Window
-from gateway.upstream.tokens import SharedTokens
+from gateway.upstream.tokens import SharedTokens, request_key
 from mappings.nextech.options import NextechOptions
 
 THROTTLED_ATTEMPTS = 3  # times a call answered 429 with a Retry-After it can wait out is asked, in all
@@ -96,7 +96,7 @@ class NextechClient:
 
         waited = 0.0
         for attempt in range(1, THROTTLED_ATTEMPTS + 1):
-            response = await self.session.tokens.send_with_renewal(send)
+            response = await self.session.tokens.send_with_renewal(send, request_key("GET", path, params))
             try:
                 return _json_inside(json_or_error(response, _message)), response.headers
             except Throttled as throttled:

@@ -115,9 +115,10 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   answer left out) a replacing PUT would wipe: no request can prevent that.
 - The create answer: documented as `{"data": PatientFull}` (201); the record itself, or
   `{"message", "patient": {...}}`, or only its `id` are read for the new id; an answer that
-  names none (`{"message": "Patient created successfully"}` like the delete's, or no body at
-  all) is followed by a look-up of the newest patient with the names and birth date sent
-  (the list filtered by that date, newest id first), never a 502 for a patient that exists.
+  names none (`{"message": "Patient created successfully"}` like the delete's, that message
+  as text, or no body at all) is followed by a look-up of the newest patient with the names
+  and birth date sent (the list filtered by that date, newest id first), never a 502 for a
+  patient that exists. An update or delete answered with a message as text is done too.
 - Soft-deleted patients: documented as gone from reads ("Soft deletes"); a read or list
   answer that still carries one (a non-null `deleted_at`: `withTrashed()`) is read as
   deleted: the read is 410 Gone, the list leaves it out. A delete answered with 204 and no
@@ -159,8 +160,11 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   the list only, and show the show's answer with `encounters` unasked; an implementation on
   Spatie's query builder serves a relation only when it is included (`whenLoaded`), so both
   are asked for, and an answer still without `encounters` is unknown, not "no visits" (see
-  "Null and absent" above). A read whose answer has no `demographics` key (an implementation ignoring the
-  include there; null is an answer, "none recorded") looks the patient up in the list, which
+  "Null and absent" above). A show whose include allow-list lacks one of them (Spatie's 400
+  for the include) is asked for fewer, in turn: `demographics` alone, `encounters` alone (the
+  relations its documented answer carries), none; the first it takes is kept. A read whose
+  answer has no `demographics` key (an implementation ignoring the include there, or refusing
+  it; null is an answer, "none recorded") looks the patient up in the list, which
   takes that include: filtered by its birth date (an exact filter; no name filter, whose
   matching is open, see above), walked in id order and picked by id. Search and read then map the
   same payload, so telecom, address and the content-hash versionId agree. (Computing the
@@ -222,8 +226,9 @@ MAX_DEMOGRAPHICS_PAGES = 16  # list pages read to find one patient's demographic
 MAX_RUN_PAGES = 5  # list pages read for the patients sharing the sort value a page ends in
 _SORT_FIELDS: dict[str, ties.SortField] = {"family": "last_name", "birthdate": "date_of_birth"}
 # The relations a read asks for: the docs list `include=user,team,encounters,demographics` (on the
-# list), and a show built on the same Spatie query builder loads only what is included.
-_SHOW_INCLUDES = "demographics,encounters"
+# list), and a show built on the same Spatie query builder loads only what is included. Then,
+# while the show refuses them (an allow-list of its own), fewer: the last asks for none.
+_SHOW_INCLUDES: tuple[str | None, ...] = ("demographics,encounters", "demographics", "encounters", None)
 Children = Callable[[VendorPatient], Mapped]
 Position = int | dict[str, Any] | None
 """Where a walk of the patient list is: None (its first page, asked for without a number); page
@@ -239,7 +244,7 @@ class NextvisitAdapter:
     def __init__(self, config: AdapterConfig[NextvisitOptions]) -> None:
         self.client = NextvisitClient(config)
         self._ctx = config.context
-        self._show_includes = _SHOW_INCLUDES  # `demographics` alone once the show refuses more
+        self._show_includes = 0  # the first of _SHOW_INCLUDES the show has not refused
         self._drift = config.drift
         self._providers = by_type(
             ResourceProvider(
@@ -355,16 +360,24 @@ class NextvisitAdapter:
 
     async def _show(self, patient_id: str) -> Any:
         """`GET /v1/patients/{id}` with the relations a read maps. The docs document `include` on
-        the list only: a show whose allow-list holds `demographics` alone answers Spatie's 400
-        for `encounters` (its answers then carry them or not: an absent key is unknown,
-        `vendor.not_returned`), so it is asked for `demographics` from then on."""
+        the list only: a show with an allow-list of its own answers Spatie's 400 for an include
+        it lacks (its answers then carry that relation or not: an absent key is unknown,
+        `vendor.not_returned`; absent demographics are read from the list), so it is asked for
+        fewer, in turn (`_SHOW_INCLUDES`), and the first it answers is asked for from then on.
+        Refused without any include, the refusal is of the read itself: the first one stands."""
         path = f"/v1/patients/{patient_id}"
-        if self._show_includes != "demographics":
+        refusal: InvalidRequest | None = None
+        for index in range(self._show_includes, len(_SHOW_INCLUDES)):
+            include = _SHOW_INCLUDES[index]
             try:
-                return await self.client.request("GET", path, params={"include": self._show_includes})
-            except InvalidRequest:
-                self._show_includes = "demographics"
-        return await self.client.request("GET", path, params={"include": "demographics"})
+                body = await self.client.request("GET", path, params={"include": include} if include else None)
+            except InvalidRequest as exc:
+                refusal = refusal or exc
+                continue
+            self._show_includes = index
+            return body
+        assert refusal is not None  # `_show_includes` is never past the last entry: the loop ran
+        raise refusal
 
     async def _patient(self, patient_id: str) -> VendorPatient:
         if not is_int_id(patient_id):

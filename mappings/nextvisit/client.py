@@ -29,7 +29,12 @@ The token is cached and sent as a bearer (gateway.upstream.tokens: one login at 
 however many requests wait, a failed login shared for a few seconds); on a 401 the client
 logs in again once and retries; a second 401 means our credentials are wrong. A 419
 (Laravel's "Page Expired", which some implementations answer for an expired token) is read
-as that 401. Any other refusal of the login (a 404 where the base_url lacks a path prefix) is a
+as that 401. A 403 may be either: a policy refusing one record (another team's patient) or,
+at an Express app's `jwt.verify` or Django REST Framework, an expired or revoked token: it is
+sent again with a new token unless a fresh token was refused that very request before
+(gateway.upstream.tokens): a token that expires minutes after another team's patient was
+refused is renewed at once, and a refused record costs one login the first time, not each time.
+Any other refusal of the login (a 404 where the base_url lacks a path prefix) is a
 502 naming the login, whatever its status would mean for a record; a 5xx there is the vendor
 failing, as on any other call. The token is never logged.
 Errors are documented as Laravel-shaped: 422 `{"message", "errors": {field: [messages]}}`,
@@ -38,7 +43,9 @@ error body, so `{"error": "<message>"}` (or `{"error": {"message": ...}}`), Rail
 (`{field: [messages]}` as the whole body, or `{"errors": ["<full message>"]}`), FastAPI's
 (`{"detail": [pydantic's errors]}` for a 422, `{"detail": "<message>"}`) and a body that
 is not JSON at all are read too: the status alone decides what the error means, the body only
-adds its message. Nextvisit keeps no record versions (no request can carry one), so a 409 is
+adds its message. A write's 2xx answer that is a message in text (not
+JSON, not a web page) is a success without a record (`_said_as_text`).
+Nextvisit keeps no record versions (no request can carry one), so a 409 is
 never a version conflict: it is the vendor's conflict with a record it has (a duplicate,
 say), a 409 to the FHIR client, not a 412.
 """
@@ -55,7 +62,7 @@ from gateway.contract import AdapterConfig
 from gateway.errors import Conflict, UpstreamError, UpstreamSecurity
 from gateway.upstream.errors import json_or_error
 from gateway.upstream.http import UpstreamClient, UpstreamResponse
-from gateway.upstream.tokens import SharedTokens, TokenCache
+from gateway.upstream.tokens import SharedTokens, TokenCache, request_key
 from mappings.nextvisit.options import LOGIN_PATHS, NextvisitOptions
 
 log = logging.getLogger("mappings.nextvisit")
@@ -158,7 +165,7 @@ class NextvisitClient:
             # 419 "Page Expired" for a token the vendor no longer takes: renewed as a 401 is.
             return dataclasses.replace(response, status=401) if response.status == 419 else response
 
-        response = await self._tokens.send_with_renewal(send)
+        response = await self._tokens.send_with_renewal(send, request_key(method, path, params))
         if response.status == 403:
             raise Refused(
                 "The vendor refused the gateway's credentials (HTTP 403); "
@@ -168,6 +175,8 @@ class NextvisitClient:
             raise Conflict(
                 _message(_body(response)) or "The vendor refused the change: it conflicts with a record it has"
             )
+        if method != "GET" and 200 <= response.status < 300 and _said_as_text(response):
+            return None  # a write done, its answer a message: the adapter reads the record back
         return json_or_error(response, _message)
 
     async def aclose(self) -> None:
@@ -185,9 +194,9 @@ class _LoginBody:
 
 
 class Refused(UpstreamSecurity):
-    """A 403 for a request whose token the vendor took (a refused token is a 401, renewed
-    once): the gateway's access refused, a configuration problem, unless the refusal is of one
-    record (an authorization policy: another team's patient), which the adapter tells apart."""
+    """A 403 that a new token did not lift (gateway.upstream.tokens): the gateway's access
+    refused, a configuration problem, unless the refusal is of one record (an authorization
+    policy: another team's patient), which the adapter tells apart."""
 
 
 _TOKEN_NAMES = (
@@ -248,6 +257,23 @@ def _token(body: Any, depth: int = 3) -> str | None:
         if found:
             return found
     return None
+
+
+_PAGE = re.compile(rb"<(?:!doctype|html|head|body)\b", re.IGNORECASE)
+
+
+def _said_as_text(response: UpstreamResponse) -> bool:
+    """Whether a write's success answer is a message in text, not JSON: the docs show JSON,
+    but a Spring controller returning `ResponseEntity.ok("Patient updated successfully")` of a
+    `String` answers `text/plain`, and Express's `res.send("...")` or `res.sendStatus(200)`
+    (`OK`) text too. The status says the write was done; a create's id is then looked up (as
+    for an answer without a body). A web page (a login form, a proxy's page) is no such message:
+    it stays a body that is not JSON, a 502."""
+    try:
+        response.json()
+    except UpstreamError:
+        return _PAGE.search(response.body[:1024]) is None
+    return False
 
 
 def _body(response: UpstreamResponse) -> Any:

@@ -130,6 +130,10 @@ leave open that independent implementations read differently:
   patients too (``withTrashed()``), with their ``deleted_at`` set; updates and deletes
   still 404 them.
 - ``delete_status=200`` (default, ``{"message": ...}``) | ``204`` (no body).
+- ``write_answers="json"`` (default: as documented) | ``"text"``: a create (201), update or
+  delete (200, unless ``delete_status=204``) answers its message as ``text/plain``, ``Patient
+  created successfully`` and the like: a Spring controller returning
+  ``ResponseEntity.ok("...")`` of a ``String``, or Express's ``res.send("...")``.
 - ``login_shape="token"`` (default, ``{"status", "token", "user"}``) | ``"data"``
   (``{"data": {"token", "user"}}``) | ``"plain"`` (the token itself as the body, ``text/html``:
   Sanctum's documented route for exactly this request body returns
@@ -165,6 +169,10 @@ leave open that independent implementations read differently:
   token; or Forbidden, as an Express app's ``jwt.verify`` callback answers ``res.sendStatus(403)``
   and Django REST Framework answers when its first authentication class names no
   ``WWW-Authenticate`` scheme).
+- ``token_lifetime=None`` (default: tokens never expire) | seconds: a token is refused (with
+  ``unauthenticated_status``) once that long has passed on ``clock`` since its login, as
+  Sanctum's ``expiration`` setting does (``config/sanctum.php``) and a JWT's ``exp`` (the docs
+  say nothing of how long a token lives).
 - ``create_answer="record"`` (default: 201 with the patient, as documented) | ``"message"``
   (201 ``{"message": "Patient created successfully"}``, the delete answer's style).
 - ``duplicates="allowed"`` (default) | ``"409"``: a create naming a live patient's first and
@@ -183,7 +191,9 @@ leave open that independent implementations read differently:
   ``notes`` and ``allergies`` left out are wiped).
 - ``show_includes="list"`` (default: ``GET /v1/patients/{id}`` allows the list's includes) |
   ``"demographics"`` (its allow-list is ``demographics`` alone: any other include is Spatie's
-  400, the docs documenting ``include`` on the list only).
+  400, the docs documenting ``include`` on the list only) | ``"encounters"`` (its allow-list is
+  ``user, encounters``, the relations its documented answer carries: ``include=demographics``
+  is Spatie's 400 there, and its demographics are read from the list alone).
 
 Assumptions where the docs are silent (the adapter must not rely on more):
 
@@ -214,7 +224,8 @@ Tokens
   case-insensitively (a MySQL ``_ci`` collation) and the password exactly. The token is
   Sanctum's plain-text form ``<id>|<40 random alphanumerics>`` (ids count up from 1;
   Sanctum 4's optional prefix and CRC32 suffix are not used); a bare secret without
-  ``<id>|`` is accepted too, as Sanctum does. Tokens never expire.
+  ``<id>|`` is accepted too, as Sanctum does. Tokens never expire (unless
+  ``token_lifetime`` says otherwise).
 - The API user is its own user (id = number of clinic providers + 1, name "Sandbox API
   User", the configured email, ``current_team_id`` 1); the login response's ``user`` is
   ``{id, name, email, email_verified_at, current_team_id, created_at, updated_at}``.

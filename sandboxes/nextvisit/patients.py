@@ -12,6 +12,7 @@ and update take no ``include``; with ``include_demographics=False`` (``readings`
 ignores ``include=demographics``; with ``single_relations="included"`` they carry
 ``encounters`` only when ``include`` asks for it (so create and update never do); with
 ``put_semantics="replace"`` an update body's missing fields are null; with
+``write_answers="text"`` a create, update or delete answers its message as text; with
 ``create_answer="message"`` a create answers 201 ``{"message": "Patient created
 successfully"}`` without the record; with ``duplicates="409"`` a create naming a live
 patient's first and last name and date of birth is 409 Conflict.
@@ -38,6 +39,10 @@ from sandboxes.toolkit.timestamps import iso_date
 
 __all__ = ["PatientRecords"]
 
+# The show's include allow-list under each ``show_includes`` reading (``list``: the list's own).
+# ``encounters``: the relations the show's documented answer carries (``user``, ``encounters``).
+_SHOW_ALLOWED: dict[str, tuple[str, ...]] = {"demographics": ("demographics",), "encounters": ("user", "encounters")}
+
 _FIELDS = ("first_name", "middle_name", "last_name", "date_of_birth", "notes", "allergies", "insurance", "meta")
 _REQUIRED = ("first_name", "last_name", "date_of_birth")
 
@@ -58,6 +63,8 @@ class PatientRecords:
         if self.store.readings.duplicates == "409" and self._duplicate(fields):
             raise ApiError(409, {"message": "A patient with this name and date of birth already exists."})
         row = self.store.create(fields)
+        if self.store.readings.write_answers == "text":
+            return _text(201, "Patient created successfully")
         if self.store.readings.create_answer == "message":  # the delete answer's style, no record
             return respond(201, php_json({"message": "Patient created successfully"}))
         return self._single(row, 201)
@@ -75,7 +82,7 @@ class PatientRecords:
 
     async def show(self, request: Request, token_id: int) -> Response:
         row = self._row(request, trashed=True)
-        allowed = ("demographics",) if self.store.readings.show_includes == "demographics" else INCLUDES
+        allowed = _SHOW_ALLOWED.get(self.store.readings.show_includes, INCLUDES)
         included = includes(request_query(request), allowed)
         demographics = "demographics" in included and self.store.readings.include_demographics
         encounters = "encounters" in included or self.store.readings.single_relations == "always"
@@ -89,12 +96,16 @@ class PatientRecords:
             data = {name: data.get(name) for name in _FIELDS if name != "insurance"}
         fields = self._validated(data, update=True)
         self.store.update(row, fields)
+        if self.store.readings.write_answers == "text":
+            return _text(200, "Patient updated successfully")
         return self._single(row)
 
     async def delete(self, request: Request, token_id: int) -> Response:
         self.store.delete(self._row(request))
         if self.store.readings.delete_status == 204:
             return Response(status_code=204, headers={"Cache-Control": "no-cache, private"})
+        if self.store.readings.write_answers == "text":
+            return _text(200, "Patient deleted successfully")
         return respond(200, php_json({"message": "Patient deleted successfully"}))
 
     def _row(self, request: Request, *, trashed: bool = False) -> PatientRow:
@@ -146,3 +157,10 @@ class PatientRecords:
                 rules.string(name, value, 255 if name.endswith("_name") else None)
         rules.check()
         return out
+
+
+def _text(status: int, message: str) -> Response:
+    """A write's success said as text (``write_answers="text"``): Spring's
+    ``ResponseEntity.ok("...")`` of a ``String`` (``text/plain``), Express's ``res.send("...")``."""
+    return Response(message, status_code=status, media_type="text/plain; charset=UTF-8",
+                    headers={"Cache-Control": "no-cache, private"})  # fmt: skip

@@ -41,6 +41,7 @@ __all__ = [
     "SingleRelations",
     "SortTies",
     "Spellings",
+    "WriteAnswers",
     "nfd",
 ]
 
@@ -61,7 +62,7 @@ LoginBody = Literal["flat", "user", "form", "username"]
 SingleRelations = Literal["always", "included"]
 EmptyDemographics = Literal["null", "array"]
 PutSemantics = Literal["merge", "replace"]
-ShowIncludes = Literal["list", "demographics"]
+ShowIncludes = Literal["list", "demographics", "encounters"]
 CreateAnswer = Literal["record", "message"]
 NoDates = Literal["null", "zero", "min"]
 MetaEncoding = Literal["object", "string"]
@@ -72,6 +73,7 @@ SortTies = Literal["id", "unstable"]
 ForeignPatients = Literal["404", "403"]
 PastTheEnd = Literal["empty", "404"]
 EmptyLists = Literal["array", "null"]
+WriteAnswers = Literal["json", "text"]
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,7 @@ class Readings:
     put_semantics: PutSemantics = "merge"
     show_includes: ShowIncludes = "list"
     unauthenticated_status: int = 401
+    token_lifetime: int | None = None
     create_answer: CreateAnswer = "record"
     duplicates: Duplicates = "allowed"
     no_dates: NoDates = "null"
@@ -115,6 +118,7 @@ class Readings:
     first_page: int = 1
     past_the_end: PastTheEnd = "empty"
     empty_lists: EmptyLists = "array"
+    write_answers: WriteAnswers = "json"
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -127,6 +131,8 @@ class Readings:
             raise ValueError(f"unauthenticated_status must be 401, 419 or 403, not {self.unauthenticated_status!r}")
         if self.first_page not in (0, 1):
             raise ValueError(f"first_page must be 0 or 1, not {self.first_page!r}")
+        if self.token_lifetime is not None and self.token_lifetime < 1:
+            raise ValueError(f"token_lifetime must be None or at least 1 second, not {self.token_lifetime!r}")
         if self.list_per_page_max < 1:
             raise ValueError("list_per_page_max must be at least 1")
 
@@ -181,6 +187,7 @@ _LITERALS = {
     "foreign_patients": ForeignPatients,
     "past_the_end": PastTheEnd,
     "empty_lists": EmptyLists,
+    "write_answers": WriteAnswers,
 }
 
 

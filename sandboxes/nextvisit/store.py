@@ -73,7 +73,7 @@ class Store:
         self.team: JsonObject = {"id": _TEAM_ID, "name": _TEAM_NAME}
         self.email = email
         self.password = password.encode()
-        self.tokens = PersonalAccessTokens()
+        self.tokens = PersonalAccessTokens(clock, self.readings.token_lifetime)
         self._orders: dict[tuple[str, bool], list[PatientRow]] = {}  # one entry per sort
         self._queries: LRUCache[tuple[Any, ...], list[PatientRow]] = bounded_cache()
         self._index = SearchIndex(self.rows)

@@ -11,6 +11,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,10 +19,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from lxml import etree
 
+from gateway.contract import Sandbox
 from sandboxes.clinic import Encounter, Patient, build_clinic
 from sandboxes.nextvisit import create_sandbox
 from sandboxes.nextvisit.render import Renderer
 from sandboxes.toolkit.folding import fold
+from tests.support.clock import SetClock
 from tests.support.fhir_http import FhirHttp, outcome_of
 from tests.support.variants import gateway_over
 
@@ -68,7 +71,8 @@ READINGS: dict[str, dict[str, Any]] = {
     # exact name filters, a read that serves encounters only when included, MySQL's zero dates,
     # demographics as a hasMany list, a create answered without the record, 419 for a token,
     # other words for genders, statuses and no known allergies, medications as one text;
-    # patients sharing a sort value in another order on each page (PostgreSQL, no tiebreaker).
+    # patients sharing a sort value in another order on each page (PostgreSQL, no tiebreaker);
+    # a read that refuses `include=demographics` (its allow-list: the relations it documents).
     "flat-strings-sql-us-paginator": {
         "encounter_shape": "flat",
         "datetimes": "sql",
@@ -90,11 +94,13 @@ READINGS: dict[str, dict[str, Any]] = {
         "spellings": "other",
         "first_page": 0,
         "past_the_end": "404",
+        "show_includes": "encounters",
     },
     # Names stored decomposed and matched by prefix, accent-sensitively; no nulls; a simple
     # paginator; local offsets; unwrapped single answers; a read ignoring its include; a PUT
     # that replaces the whole record; the login token as text; meta as JSON text; an address
-    # object in the demographics; a visit's times as a Rails team names them (`scheduled_at`).
+    # object in the demographics; a visit's times as a Rails team names them (`scheduled_at`);
+    # writes answered with their message as text (a Spring controller's ResponseEntity<String>).
     "nfd-prefix-absent-simple-bare": {
         "encounter_shape": "scheduled",
         "name_accents": "sensitive_nfd",
@@ -112,6 +118,7 @@ READINGS: dict[str, dict[str, Any]] = {
         "login_shape": "plain",
         "meta_encoding": "string",
         "demographics_shape": "nested",
+        "write_answers": "text",
         "first_page": 0,
         "past_the_end": "404",
     },
@@ -119,8 +126,9 @@ READINGS: dict[str, dict[str, Any]] = {
     # cursor paginator (`page` not read), no demographics as PHP's empty array; Go's zero time
     # for no date (and in every live patient's deleted_at), birth dates from an app east of UTC,
     # Sanctum's NewAccessToken as the login answer, duplicates refused with 409, medications as
-    # objects that say their status, another team's patients refused by a policy (403); empty
-    # lists (a page listing nobody, a patient without visits) as null, Go's nil slices.
+    # objects that say their status, another team's patients refused by a policy (403), and
+    # an unknown token refused with 403 too; empty lists (a page listing nobody, a patient
+    # without visits) as null, Go's nil slices.
     "accents-micro-unreadable": {
         "medication_shape": "objects",
         "name_accents": "sensitive",
@@ -136,6 +144,7 @@ READINGS: dict[str, dict[str, Any]] = {
         "login_path": "/v1/sanctum/token",  # Sanctum's documented mobile login
         "duplicates": "409",
         "foreign_patients": "403",
+        "unauthenticated_status": 403,
         "empty_lists": "null",
     },
     # As a team on another stack (Express and knex, say) writes the API: keyset pages
@@ -167,6 +176,7 @@ class Reading:
     name: str
     switches: dict[str, Any]
     fhir: FhirHttp
+    sandbox: Sandbox
 
     @property
     def start_field(self) -> str:
@@ -190,7 +200,7 @@ class Reading:
 def reading(request: pytest.FixtureRequest) -> Iterator[Reading]:
     switches = READINGS[request.param]
     with gateway_over("nextvisit", partial(create_sandbox, CLINIC, **switches), organization="Readings") as running:
-        yield Reading(request.param, switches, running.fhir)
+        yield Reading(request.param, switches, running.fhir, running.sandbox)
 
 
 def _position(reading: Reading) -> int:
@@ -466,6 +476,11 @@ def test_vendor_refusals_keep_their_meaning_whatever_the_error_body(reading: Rea
     # the tenant's own patients read: not this tenant's either way, never its credentials.
     foreign = reading.fhir.get(f"{BASE}/Patient/9001")
     assert foreign.status_code == 404 and outcome_of(foreign)["issue"][0]["code"] == "not-found"
+    # The token then revoked (expired): refused as an unknown token is (401, 419 or 403, the
+    # status a policy's refusal had just had), it is renewed, never the vendor's refusal of the
+    # tenant for the minutes after another team's patient was refused.
+    reading.sandbox.app.state.revoke_all_tokens()
+    assert reading.fhir.get(f"{BASE}/Patient/{LIVE[0].id}").status_code == 200
     banana = {"resourceType": "Patient", "name": [{"family": "Doe", "given": ["Jo"]}], "birthDate": "1990-01-01",
               "gender": "banana"}  # fmt: skip
     refused = reading.fhir.request("POST", f"{BASE}/Patient", json=banana, headers=JSON)
@@ -509,3 +524,24 @@ def test_a_search_that_finds_nobody_is_an_empty_bundle(reading: Reading) -> None
     # A page listing nobody: `"data": []`, or null (Go's nil slice: the empty_lists="null" reading).
     bundle = reading.fhir.get_ok(f"{BASE}/Patient", params={"birthdate": "1900-01-01"})
     assert (_matches(bundle), bundle.get("total"), _outcomes(bundle)) == ([], 0, [])
+
+
+def test_tokens_that_expire_with_a_403_are_renewed_after_another_teams_patient_was_refused() -> None:
+    # Tokens that expire (Sanctum's `expiration`, a JWT's `exp`; the docs give no lifetime), an
+    # expired one refused with 403 as a policy refuses another team's patient. Each time such a
+    # refusal has just been read as "not this tenant's patient", the token expires: the next
+    # requests renew it and are answered, never a 502 until some window has passed.
+    clock = SetClock(datetime.now(UTC))
+    expiring = partial(
+        create_sandbox, CLINIC, clock=clock, token_lifetime=600, unauthenticated_status=403, foreign_patients="403"
+    )
+    with gateway_over("nextvisit", expiring, organization="Readings") as running:
+        for truth in [p for p in LIVE if p.birth_date][:3]:
+            foreign = running.fhir.get(f"{BASE}/Patient/9001")
+            assert foreign.status_code == 404 and outcome_of(foreign)["issue"][0]["code"] == "not-found"
+            clock.now += timedelta(seconds=601)
+            read = running.fhir.get(f"{BASE}/Patient/{truth.id}")
+            assert read.status_code == 200, read.text[:300]
+            clock.now += timedelta(seconds=601)
+            found = running.fhir.get_ok(f"{BASE}/Patient", params={"birthdate": str(truth.birth_date)})
+            assert str(truth.id) in {p["id"] for p in _matches(found)}

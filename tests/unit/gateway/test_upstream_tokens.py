@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from gateway.upstream import token_store
 from gateway.upstream.http import UpstreamResponse
 from gateway.upstream.oauth import OAuthSession, UntilReconnected
 from gateway.upstream.token_store import Grant, TokenStore
-from gateway.upstream.tokens import FORBIDDEN_TRUSTED_FOR, RememberFor, TokenCache
+from gateway.upstream.tokens import FORBIDDEN_TRUSTED_FOR, RememberFor, TokenCache, request_key
 from tests.support.clock import SetClock
 
 
@@ -307,6 +308,36 @@ def test_a_403_renews_once_per_token() -> None:
     revoked.add("token-3")
     assert asyncio.run(cache.send_with_renewal(forbidding)).status == 200
     assert vendor.calls == 4
+
+
+def test_a_403_after_a_refused_record_renews_once_the_token_has_been_answered_since() -> None:
+    # A vendor answering an expired token with 403 (an Express jwt.verify, Django REST
+    # Framework): minutes after another team's patient was refused, its token expires; the next
+    # 403 must renew, not be read as a refusal for FORBIDDEN_TRUSTED_FOR.
+    cache, vendor, clock = _cache(lifetime=None)
+    expired: set[str] = set()
+
+    def api(path: str) -> Callable[[str], Awaitable[UpstreamResponse]]:
+        async def send(token: str) -> UpstreamResponse:
+            return _response(403 if token in expired or path == "/patients/other-team" else 200)
+
+        return send
+
+    async def get(path: str) -> int:
+        return (await cache.send_with_renewal(api(path), request_key("GET", path))).status
+
+    async def scenario() -> list[int]:
+        statuses = [await get("/patients/1"), await get("/patients/other-team")]  # a fresh token refused
+        statuses += [await get("/patients/other-team"), await get("/patients/2")]  # no renewal; answered since
+        clock.now = clock() + 60
+        expired.add(await cache.token())  # the token expires: its 403s are no refusal of the request
+        statuses += [await get("/patients/3"), await get("/patients/other-team")]
+        return statuses
+
+    assert asyncio.run(scenario()) == [200, 403, 403, 200, 200, 403]
+    # token-1, token-2 for the first refusal, token-3 for the expiry; the remembered refusal
+    # renews nothing, before the expiry or after it.
+    assert vendor.calls == 3
 
 
 def test_a_403_whose_renewal_fails_is_the_answer_and_the_token_stays() -> None:

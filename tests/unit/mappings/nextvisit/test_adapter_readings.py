@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from gateway.contract import AdapterConfig, SearchRequest, TenantContext
-from gateway.errors import Gone, NotFound, UpstreamError, UpstreamSecurity
+from gateway.errors import Gone, InvalidRequest, NotFound, UpstreamError, UpstreamSecurity
 from gateway.search.model import ParamType, ReferenceValue, SearchParam, SearchQuery, SortKey
 from mappings.nextvisit.adapter import NextvisitAdapter
 from mappings.nextvisit.client import Refused
@@ -501,3 +501,41 @@ def test_a_run_read_to_its_end_is_served_without_saying_it_could_not_be() -> Non
     assert len(page.warnings) == 1 and "more than 250" in page.warnings[0]
     assert page.total is None
     assert len([path for path, _ in vendor.calls if path == "/v1/patients"]) == 1 + 5
+
+
+class AllowListedShow(CannedVendor):
+    """A show on Spatie's query builder with an include allow-list of its own (`allowed`; None:
+    it refuses every read, whatever is included): 400 for any other include."""
+
+    def __init__(self, patients: list[dict[str, Any]], allowed: tuple[str, ...] | None) -> None:
+        super().__init__(patients, show_demographics=False)
+        self.allowed = allowed
+
+    async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+        if path != "/v1/patients":
+            names = [n for n in dict(params or {}).get("include", "").split(",") if n]
+            if self.allowed is None or any(name not in self.allowed for name in names):
+                self.calls.append((path, dict(params or {})))
+                raise InvalidRequest("The vendor rejected the request: Requested include(s) are not allowed.")
+        return await super().request(method, path, params=params, json=json)
+
+
+def test_a_show_refusing_the_demographics_include_is_read_with_what_it_takes() -> None:
+    vendor = AllowListedShow([JANE], ("user", "encounters"))
+    adapter = _adapter(vendor)
+    patient = asyncio.run(adapter.providers["Patient"].read("7"))
+    assert {t["value"] for t in patient["telecom"]} == {"jane@example.org", "(312) 555-0142"}  # from the list
+    shows = [params.get("include") for path, params in vendor.calls if path == "/v1/patients/7"]
+    assert shows == ["demographics,encounters", "demographics", "encounters"]
+    vendor.calls.clear()
+    encounters = asyncio.run(adapter.providers["Encounter"].search(_for_patient("Encounter", "7")))
+    assert [r["id"] for r in encounters.resources] == ["7.e.1", "7.e.3"]
+    assert [params.get("include") for path, params in vendor.calls if path == "/v1/patients/7"] == ["encounters"]
+
+
+def test_a_show_refusing_every_read_is_the_vendors_refusal() -> None:
+    vendor = AllowListedShow([JANE], None)
+    with pytest.raises(InvalidRequest):
+        asyncio.run(_adapter(vendor).providers["Patient"].read("7"))
+    assert [params.get("include") for _, params in vendor.calls] == ["demographics,encounters", "demographics",
+                                                                     "encounters", None]  # fmt: skip

@@ -14,6 +14,7 @@ import pytest
 from gateway.contract import AdapterConfig, SearchRequest, TenantContext
 from gateway.errors import (
     Conflict,
+    Gone,
     InvalidRequest,
     NotFound,
     PreconditionFailed,
@@ -24,7 +25,7 @@ from gateway.errors import (
 from gateway.sandbox_host import RunningServer, serve_in_thread
 from gateway.search.model import ParamType, ReferenceValue, SearchParam, SearchQuery
 from mappings.nextvisit.adapter import NextvisitAdapter
-from mappings.nextvisit.client import NextvisitClient
+from mappings.nextvisit.client import NextvisitClient, Refused
 from mappings.nextvisit.options import NextvisitOptions
 from sandboxes.clinic import build_clinic
 from sandboxes.nextvisit.app import create_app
@@ -293,6 +294,80 @@ def test_a_419_or_403_for_an_expired_token_logs_in_again(status: int) -> None:
         assert asyncio.run(scenario()) == 2
 
 
+def test_a_token_refused_with_403_after_a_refused_record_is_renewed_and_a_refused_record_costs_no_login() -> None:
+    # Another team's patients refused by a policy (403) and a revoked token refused with 403 too:
+    # neither can be told from the other by its status alone.
+    with _serving(unauthenticated_status=403, foreign_patients="403") as (running, app):
+
+        async def scenario() -> list[int]:
+            client = _client(running.url)
+            logins = []
+
+            async def refused(patient_id: int) -> None:
+                with pytest.raises(Refused):
+                    await client.request("GET", f"/v1/patients/{patient_id}")
+
+            try:
+                await client.request("GET", "/v1/patients", params={"per_page": 1})
+                for _ in range(3):
+                    await refused(9001)
+                    await refused(9002)
+                    await client.request("GET", "/v1/patients", params={"per_page": 1})
+                    logins.append(client.logins)
+                app.state.revoke_all_tokens()  # a token that expires minutes after such a refusal
+                await client.request("GET", "/v1/patients", params={"per_page": 1})
+                logins.append(client.logins)
+                await refused(9001)
+                await refused(9002)
+                logins.append(client.logins)
+                return logins
+            finally:
+                await client.aclose()
+
+        # One login to start, and at most one for each of the two refused records, the first
+        # time a fresh token is refused it; asked for again, none.
+        *passes, after_revocation, refused_again = asyncio.run(scenario())
+        assert passes[-1] == passes[-2] <= 3
+        assert after_revocation == passes[-1] + 1  # renewed at once, not a 403 for minutes
+        assert refused_again == after_revocation
+
+
+def test_a_token_refused_with_403_under_load_is_renewed_once() -> None:
+    with _serving(unauthenticated_status=403, foreign_patients="403") as (running, app):
+
+        async def scenario() -> int:
+            client = _client(running.url)
+            try:
+                with pytest.raises(Refused):  # a token met with a 403 when fresh
+                    await client.request("GET", "/v1/patients/9001")
+                await client.request("GET", "/v1/patients", params={"per_page": 1})
+                app.state.revoke_all_tokens()
+                pages = [client.request("GET", "/v1/patients", params={"per_page": 1, "page": n}) for n in range(20)]
+                await asyncio.gather(*pages)
+                return client.logins
+            finally:
+                await client.aclose()
+
+        assert asyncio.run(scenario()) == 3  # the first, the renewal at the first 403, one more
+
+
+def test_a_tenant_refused_everything_with_403_does_not_log_in_at_every_request() -> None:
+    # A 403 to every request with every token (the account may not read this team, say).
+    with _serving(unauthenticated_status=403, foreign_patients="403") as (running, _):
+
+        async def scenario() -> int:
+            client = _client(running.url)
+            try:
+                for patient_id in (9001, 9002) * 3:
+                    with pytest.raises(Refused):
+                        await client.request("GET", f"/v1/patients/{patient_id}", params={"include": "demographics"})
+                return client.logins
+            finally:
+                await client.aclose()
+
+        assert asyncio.run(scenario()) == 2  # the first, and the one renewal of the first 403
+
+
 def test_a_duplicate_refused_with_409_is_a_conflict_not_a_failed_precondition() -> None:
     body = {"first_name": "Ann", "last_name": "Zed", "date_of_birth": "1990-04-01"}
     with _serving(duplicates="409") as (running, _):
@@ -334,6 +409,66 @@ def test_a_create_answered_without_the_record_is_the_patient_it_made(answer: str
         created, read = asyncio.run(scenario())
         assert created == read and created["name"][0]["family"] == "Zed" and created["birthDate"] == "1990-04-01"
         assert int(created["id"]) == max(p.id for p in build_clinic().patients) + 2  # the newer of the two
+
+
+def test_writes_answered_with_a_text_message_are_done() -> None:
+    # A Spring controller's `ResponseEntity.ok("Patient updated successfully")` of a String.
+    from mappings.nextvisit.adapter import NextvisitAdapter
+
+    sent = {"resourceType": "Patient", "name": [{"family": "Zed", "given": ["Ann"]}], "birthDate": "1990-04-01"}
+    with _serving(write_answers="text") as (running, _):
+
+        async def scenario() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+            ctx = TenantContext("t", "urn:t")
+            adapter = NextvisitAdapter(
+                AdapterConfig(running.url, ctx, NextvisitOptions(), {"email": EMAIL, "password": PASSWORD})
+            )
+            patients = adapter.providers["Patient"]
+            assert patients.create is not None and patients.update is not None and patients.delete is not None
+            try:
+                created = (await patients.create(sent)).resource
+                renamed = {**sent, "id": created["id"], "name": [{"family": "Zed", "given": ["Anne"]}]}
+                updated = (await patients.update(created["id"], renamed, None)).resource
+                await patients.delete(created["id"])
+                with pytest.raises(Gone):
+                    await patients.read(created["id"])
+                return created, updated, renamed
+            finally:
+                await adapter.aclose()
+
+        created, updated, renamed = asyncio.run(scenario())
+        assert int(created["id"]) == max(p.id for p in build_clinic().patients) + 1
+        assert updated["name"][0]["given"] == ["Anne"] and updated["id"] == renamed["id"]
+
+
+def test_a_write_answered_with_a_web_page_is_not_taken_for_done() -> None:
+    # A login form or a proxy's page at 200 says nothing of the write: a 502, never a success.
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse, JSONResponse
+    from starlette.routing import Route
+
+    async def login(request: Request) -> JSONResponse:
+        return JSONResponse({"token": "1|abc"})
+
+    async def patient(request: Request) -> HTMLResponse:
+        return HTMLResponse("<!DOCTYPE html><html><body><form action='/login'></form></body></html>")
+
+    routes = [Route("/v1/auth/tokens", login, methods=["POST"]), Route("/v1/patients/{id}", patient, methods=["PUT"])]
+    running = serve_in_thread(Starlette(routes=routes), name="page")
+
+    async def scenario() -> None:
+        client = _client(running.url)
+        try:
+            await client.request("PUT", "/v1/patients/7", json={"first_name": "Ann"})
+        finally:
+            await client.aclose()
+
+    try:
+        with pytest.raises(UpstreamError, match="not JSON"):
+            asyncio.run(scenario())
+    finally:
+        running.stop()
 
 
 def test_a_login_the_vendor_fails_at_is_its_outage_not_the_tenants_configuration() -> None:

@@ -71,6 +71,15 @@ def test_a_show_whose_allow_list_is_demographics_alone() -> None:
     assert api.ok("/v1/patients", include="demographics,encounters", per_page=2)["data"]  # the list takes both
 
 
+def test_a_show_whose_allow_list_is_the_relations_its_documented_answer_carries() -> None:
+    api = _api(show_includes="encounters")
+    for include in ("demographics,encounters", "demographics"):
+        refused = api.call("GET", ONE, params={"include": include})
+        assert refused.status_code == 400 and "`demographics` are not allowed" in refused.json()["message"]
+    assert "encounters" in api.ok(ONE, include="encounters")["data"]
+    assert "demographics" in api.ok("/v1/patients", include="demographics", per_page=2)["data"][0]
+
+
 def test_no_demographics_as_php_encodes_an_empty_array() -> None:
     body = {"first_name": "Jo", "last_name": "Poe", "date_of_birth": "1990-01-01"}
     for reading, written in (("null", None), ("array", [])):

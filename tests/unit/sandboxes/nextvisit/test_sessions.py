@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
+from sandboxes.nextvisit.app import create_app
 from tests.unit.sandboxes.nextvisit.client import (
+    CLINIC,
     EMAIL,
+    FIXED_NOW,
     ONE,
     PASSWORD,
     UNAUTHENTICATED,
     Api,
+    Clock,
     new_api,
 )
 
@@ -91,6 +96,21 @@ def test_revoke_all_tokens_forces_a_401_until_a_new_login() -> None:
     r = api.get(ONE)
     assert (r.status_code, r.json()) == (401, UNAUTHENTICATED)
     api.token = api.login().json()["token"]  # what a client does on 401: log in again
+    assert api.get(ONE).status_code == 200
+
+
+def test_a_token_past_its_lifetime_is_refused_until_a_new_login() -> None:
+    clock = Clock(FIXED_NOW)
+    api = Api(
+        create_app(CLINIC, email=EMAIL, password=PASSWORD, clock=clock, token_lifetime=600, unauthenticated_status=403)
+    )
+    assert api.get(ONE).status_code == 200
+    clock.now = FIXED_NOW + timedelta(seconds=599)
+    assert api.get(ONE).status_code == 200
+    clock.now = FIXED_NOW + timedelta(seconds=600)
+    r = api.get(ONE)
+    assert (r.status_code, r.json()) == (403, UNAUTHENTICATED)
+    api.token = api.login().json()["token"]  # its lifetime counts from this login
     assert api.get(ONE).status_code == 200
 
 
