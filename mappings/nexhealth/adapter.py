@@ -58,6 +58,12 @@ Where the docs are silent
   are sent once, and the shape that worked is remembered for the tenant. The edited patient
   is read from the answer when it holds one, else read again. A duplicate ("already
   exists") is a 409. What NexHealth cannot store is listed (`Prefer`).
+- Patient create: "Creating a New Patient" lists the required fields (names, email, phone,
+  date of birth, gender), not the body. `{"provider": ..., "patient": {..., "bio": {...}}}` is
+  sent first, then the patient fields at the top level, then those and `bio`'s too (no `bio`
+  object; tried next at once when a refusal names `date_of_birth` or `phone_number` without
+  `bio.`). A refused create made no patient, so sending another shape is safe; the shape taken
+  is remembered for the tenant.
 - `cancelled` on `/appointments`: "include cancelled" or "only cancelled"? Every window is
   asked with `cancelled=true` AND `cancelled=false`, the answers merged, de-duplicated by
   appointment id and ordered by start time then id, which is right under both readings
@@ -113,6 +119,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 import time
 import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -204,7 +211,9 @@ _NO_ONE_AT_SCOPE = (
     "has patients, check the tenant's subdomain and location_id options"
 )
 
-PatchShape = Literal["nested", "flat"]
+# A patient write's body: the create body's `{"patient": {...}}`, the patient fields at the top
+# level, or those and `bio`'s too (the docs list a create's required fields without nesting any).
+BodyShape = Literal["nested", "flat", "fully_flat"]
 Found = tuple[list[dict[str, Any]], list[Unreadable]]
 """Appointments that could be read, and those that could not."""
 
@@ -224,8 +233,8 @@ class NexHealthAdapter:
         self._calendar_end_said = False  # logged once: every open walk meets it again
         # The PATCH and POST body shapes this vendor has taken (None: not learned yet; nested is
         # tried first), and the spelling of a gender it took (an index of GENDER_SPELLINGS).
-        self._patch_shape: PatchShape | None = None
-        self._create_shape: PatchShape | None = None
+        self._patch_shape: BodyShape | None = None
+        self._create_shape: BodyShape | None = None
         self._gender_spelling: int | None = None
         # Where a write's gender goes, `bio` or beside it, as NexHealth took it (None: not yet).
         self._gender_at: GenderAt | None = None
@@ -775,7 +784,7 @@ class NexHealthAdapter:
         body, not_stored = patient_from_fhir(resource, provider_id or 0)
         fields = body["patient"]
         provider = {"provider": body["provider"]} if provider_id is not None else {}
-        shapes: list[PatchShape] = [self._create_shape] if self._create_shape else ["nested", "flat"]
+        shapes: list[BodyShape] = [self._create_shape] if self._create_shape else ["nested", "flat", "fully_flat"]
 
         async def made(envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any] | None:
             return await self._created(envelope, sent)
@@ -801,25 +810,30 @@ class NexHealthAdapter:
         method: str,
         path: str,
         fields: dict[str, Any],
-        shapes: list[PatchShape],
+        shapes: list[BodyShape],
         extra: dict[str, Any],
         accept: Callable[[Envelope, dict[str, Any]], Awaitable[dict[str, Any] | None]],
-    ) -> tuple[dict[str, Any], PatchShape]:
+    ) -> tuple[dict[str, Any], BodyShape]:
         """Send a patient's `fields` (with `extra` beside them) in each body shape of `shapes`
         and each gender spelling not yet ruled out, until NexHealth takes one that `accept`
         reads a patient from: that patient and the shape. A refusal (400/422) objecting to the
         gender's value tries its next spelling; one wanting only the gender (or refusing it
-        where it was sent) sends it on the other side of `bio`; any other tries the next shape.
-        `_Refused` when none is taken."""
+        where it was sent) sends it on the other side of `bio`; any other tries the next shape,
+        the fully flat one first when the refusal named a field of `bio` without `bio.`
+        (`date_of_birth is required`). `_Refused` when none is taken."""
         spellings = await self._spellings(fields)
         has_gender = bool((fields.get("bio") or {}).get("gender"))
         refusals: list[InvalidRequest] = []
-        for shape in shapes:
-            for place in self._placements(has_gender):
+        untried = list(shapes)
+        while untried:
+            shape = untried.pop(0)
+            # A fully flat body has no `bio` to hold the gender or not: one place only.
+            places: list[GenderAt] = self._placements(has_gender) if shape != "fully_flat" else ["bio"]
+            for place in places:
                 refused: _GenderRefusal | None = None
                 for spelling in spellings:
                     sent = with_gender_at(with_gender_spelling(fields, spelling), place)
-                    body = {**extra, "patient": sent} if shape == "nested" else {**extra, **sent}
+                    body = _write_body(shape, sent, extra)
                     try:
                         envelope = await self.client.request(method, path, json=body)
                     except NoRoute:  # not the API's "no such patient": the route is not there
@@ -829,6 +843,8 @@ class NexHealthAdapter:
                         ) from None
                     except InvalidRequest as exc:
                         refusals.append(exc)
+                        if "fully_flat" in untried and _names_bio_fields_at_top(exc.diagnostics):
+                            untried.sort(key=lambda other: other != "fully_flat")
                         # Another spelling or place only changes a body that holds a gender (the
                         # review: a PATCH without one was sent again unchanged, three times).
                         refused = _gender_refusal(exc.diagnostics) if has_gender else None
@@ -841,7 +857,9 @@ class NexHealthAdapter:
                         refused = None
                         break
                     if has_gender:
-                        self._gender_spelling, self._gender_at = spelling, place
+                        self._gender_spelling = spelling
+                        if shape != "fully_flat":  # where it went says nothing of a body with `bio`
+                            self._gender_at = place
                     return result, shape
                 if refused != "place":  # the other place changes nothing this refusal objects to
                     break
@@ -958,7 +976,9 @@ class NexHealthAdapter:
     async def _patch(self, patient_id: str, fields: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
         """Send the edit in the shape this vendor takes, learning it on the first edit: the create
         body's `{"patient": {...}}` first, then the fields at the top level."""
-        shapes: list[PatchShape] = [self._patch_shape] if self._patch_shape else ["nested", "flat"]
+        # Not fully flat: an implementation taking the other flat shape would ignore `bio`'s
+        # fields sent at the top level as unknown and apply the rest, an edit half lost unseen.
+        shapes: list[BodyShape] = [self._patch_shape] if self._patch_shape else ["nested", "flat"]
 
         async def applied(envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any] | None:
             edited = await self._edited(envelope, patient_id)
@@ -1053,6 +1073,26 @@ class _Refused(Exception):
     def __init__(self, errors: list[InvalidRequest]) -> None:
         super().__init__("NexHealth refused the write")
         self.errors = errors
+
+
+def _write_body(shape: BodyShape, sent: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """A write's body in `shape`: the patient `fields` sent, with `extra` (the provider) beside them."""
+    if shape == "nested":
+        return {**extra, "patient": sent}
+    if shape == "flat":
+        return {**extra, **sent}
+    bio = sent.get("bio") or {}
+    return {**extra, **{k: v for k, v in sent.items() if k != "bio"}, **bio}
+
+
+# A field the docs' answers show in `bio`, named in a refusal without `bio.` before it (nor any
+# other path): `date_of_birth is required`, Rails' `{"date_of_birth": ["can't be blank"]}` as read.
+_BIO_FIELD_AT_TOP = re.compile(r"(?<![\w.])(?:date_of_birth|phone_number)\b")
+
+
+def _names_bio_fields_at_top(diagnostics: str) -> bool:
+    """Whether a refusal wants a field of `bio` at the body's top level (a fully flat body)."""
+    return _BIO_FIELD_AT_TOP.search(diagnostics.lower()) is not None
 
 
 _GenderRefusal = Literal["value", "place"]

@@ -47,8 +47,9 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
 - ``past_end="empty"|"last"``: a page past the end is empty, or the last page again.
 - ``count="page"``: ``count`` is the number of records in the answer, not the total.
 - ``page_base="one"|"zero"``: ``page`` numbers pages from 1, or from 0.
-- ``create_body="nested"|"flat"``: ``POST /patients`` takes ``{"provider", "patient"}``, or
-  the patient fields at the top level (``provider`` optional).
+- ``create_body="nested"|"flat"|"fully_flat"``: ``POST /patients`` takes ``{"provider",
+  "patient"}``, or the patient fields at the top level (``provider`` optional), or those and
+  ``bio``'s fields too (no ``bio`` object).
 - ``genders="capitalized"|"lower"|"letters"|"upper"``: ``bio.gender`` taken and served as
   ``Male``/``Female``/``Other``, ``male``/``female``/``other``, ``M``/``F``/``O`` or
   ``MALE``/``FEMALE``/``OTHER``.

@@ -81,7 +81,7 @@ EmptyLists = Literal["listed", "not_found"]
 Providers = Literal["listed", "absent"]
 LocationIds = Literal["shown", "absent"]
 PageBase = Literal["one", "zero"]
-CreateBody = Literal["nested", "flat"]
+CreateBody = Literal["nested", "flat", "fully_flat"]
 Genders = Literal["capitalized", "lower", "letters", "upper"]
 CreateAnswer = Literal["patient", "id", "none"]
 RetryAfter = Literal["absent", "seconds"]
@@ -118,7 +118,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "providers": ("listed", "absent"),
     "location_ids": ("shown", "absent"),
     "page_base": ("one", "zero"),
-    "create_body": ("nested", "flat"),
+    "create_body": ("nested", "flat", "fully_flat"),
     "genders": ("capitalized", "lower", "letters", "upper"),
     "create_answer": ("patient", "id", "none"),
     "retry_after": ("absent", "seconds"),
@@ -195,7 +195,10 @@ class Reading:
     - ``create_body``: ``POST /patients`` takes ``{"provider": {...}, "patient": {...}}``
       (``"nested"``) or the patient fields at the top level (``"flat"``: the docs list the
       required fields, not the body; a ``provider`` is then optional, as the docs do not
-      name one).
+      name one), or ``"fully_flat"``: ``bio``'s fields too (``date_of_birth``,
+      ``phone_number``, ``gender`` beside ``first_name``; a ``bio`` object is ignored, and a
+      refusal names the missing fields without ``bio.``), as a Django REST Framework or
+      Pydantic model written from the docs' bare list of required fields would take.
     - ``genders``: the values of ``bio.gender`` taken and served (the docs make gender
       required and never list its values): ``Male``/``Female``/``Other``
       (``"capitalized"``), ``male``/``female``/``other`` (``"lower"``), ``M``/``F``/``O``

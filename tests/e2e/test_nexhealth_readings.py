@@ -9,7 +9,7 @@ bodies, FastAPI's `{"detail": ...}` without the envelope among them, timestamps,
 booleans as strings, nulls left out, no `count`, a page past the end answered with the last
 one, `per_page` capped at 50, refused above 50 or ignored), the
 `name` and `phone_number` matching readings (accent sensitive, names stored NFD, prefix or substring,
-phones as stored formatted), the PATCH and POST body shapes, gender spelled `male` (a
+phones as stored formatted), the PATCH and POST body shapes (a create body with no `bio`), gender spelled `male` (a
 spelling not taken failing with a 500, as a Rails enum does) or `M`,
 a create answered with the new id only or with nothing, `count` as the records of the
 answer, pages numbered from 0, Express's HTML pages for unmatched routes and refused tokens,
@@ -95,6 +95,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "unset_times": "zero",  # Go's zero time for an end never recorded
         "nulls": "empty",  # and Go's zero string for a text never recorded
         "birth_dates": "datetime",  # a JavaScript Date's midnight instant for a date of birth
+        "create_body": "fully_flat",  # `bio`'s fields beside the names too: the docs nest none
     },
     "nested-wrapped-only": {
         "patient_envelope": "nested",
@@ -655,6 +656,10 @@ def test_a_nexhealth_ignoring_per_page_is_walked_whole() -> None:
         # and every create refused for want of it.
         {"gender_at": "top"},
         {"gender_at": "top", "create_body": "flat", "genders": "lower", "unknown_gender": "failed"},
+        # The docs list a create's required fields without nesting any: an implementation may
+        # take them all at the top level, `bio`'s too. Every create was refused.
+        {"create_body": "fully_flat"},
+        {"create_body": "fully_flat", "genders": "lower", "unknown_gender": "failed", "gender_at": "top"},
     ],
     ids=lambda reading: "-".join(f"{k}={v}" for k, v in reading.items()),
 )
@@ -686,6 +691,35 @@ def test_a_create_makes_one_patient_and_serves_it_whole_under_each_create_readin
         assert again.status_code == 409, again.text
         women = running.fhir.search_all(f"{BASE}/Patient", gender="female", _count=100)
         assert served["id"] in {r["id"] for r in women}
+
+
+def test_a_fully_flat_create_body_is_found_from_the_refusal_and_remembered() -> None:
+    # The refusal of the nested body names `date_of_birth` without `bio.`: the fully flat body
+    # is sent next (not the flat one with `bio`, refused the same), and the tenant's later
+    # creates go out in it at once.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, create_body="fully_flat")
+    options: dict[str, Any] = {"rate_per_minute": RATE, "provider_id": 201}
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options=options) as running:
+        app, calls = running.sandbox.app, []
+        for number in (1, 2):
+            body = {
+                "resourceType": "Patient",
+                "name": [{"family": f"Flatbody{'ab'[number - 1]}", "given": ["Ada"]}],
+                "telecom": [
+                    {"system": "email", "value": f"flat.body{number}@example.org"},
+                    {"system": "phone", "value": f"31255506{70 + number}"},
+                ],
+                "birthDate": f"1990-02-0{number}",
+                "gender": "female",
+            }
+            before = app.state.requests
+            created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+            assert created.status_code == 201, created.text
+            assert created.json()["birthDate"] == f"1990-02-0{number}"
+            calls.append(app.state.requests - before)
+        # The first: the authentication, a page of patients to see the gender's spelling, the
+        # nested POST refused, the fully flat one taken. The second: its POST alone.
+        assert calls == [4, 1], calls
 
 
 @pytest.mark.parametrize(
