@@ -63,7 +63,9 @@ Where the docs are silent
   sent first, then the patient fields at the top level, then those and `bio`'s too (no `bio`
   object; tried next at once when a refusal names `date_of_birth` or `phone_number` without
   `bio.`). A refused create made no patient, so sending another shape is safe; the shape taken
-  is remembered for the tenant.
+  is remembered for the tenant. `subdomain` and `location_id` go in the query, as for a
+  search; a refusal naming one (an implementation reading a create's `location_id` from its
+  body alone) sends the write again with them in the body too, as later writes then are.
 - `cancelled` on `/appointments`: "include cancelled" or "only cancelled"? Every window is
   asked with `cancelled=true` AND `cancelled=false`, the answers merged, de-duplicated by
   appointment id and ordered by start time then id, which is right under both readings
@@ -235,6 +237,9 @@ class NexHealthAdapter:
         # tried first), and the spelling of a gender it took (an index of GENDER_SPELLINGS).
         self._patch_shape: BodyShape | None = None
         self._create_shape: BodyShape | None = None
+        # The scope parameters a write of each method (POST, PATCH) carries in its body too,
+        # as NexHealth wanted them there (absent: not wanted yet; see `_send_write`).
+        self._scope_in_body: dict[str, dict[str, str | int]] = {}
         self._gender_spelling: int | None = None
         # Where a write's gender goes, `bio` or beside it, as NexHealth took it (None: not yet).
         self._gender_at: GenderAt | None = None
@@ -835,7 +840,7 @@ class NexHealthAdapter:
                     sent = with_gender_at(with_gender_spelling(fields, spelling), place)
                     body = _write_body(shape, sent, extra)
                     try:
-                        envelope = await self.client.request(method, path, json=body)
+                        envelope = await self._send_write(method, path, body)
                     except NoRoute:  # not the API's "no such patient": the route is not there
                         raise UpstreamError(
                             f"NexHealth answered the patient {method} with a 404 page that is not its API's "
@@ -864,6 +869,45 @@ class NexHealthAdapter:
                 if refused != "place":  # the other place changes nothing this refusal objects to
                     break
         raise _Refused(refusals)
+
+    async def _send_write(self, method: str, path: str, body: dict[str, Any]) -> Envelope:
+        """Send a patient write; with the tenant's scope (`location_id`, `subdomain`) in its body
+        too where NexHealth has wanted it there. The docs require them of a search, in its query
+        (where the client always sends them), and show no write request: an implementation may
+        read a write's from its body alone (Express's `req.body.location_id`). A refusal naming
+        one of them sends the write again once with them at the body's top level; that taken (or
+        refused for something else), this method's writes carry them from then on. They are not
+        sent in every body: a schema refusing unknown keys (Joi's) would refuse them there."""
+        in_body = self._scope_in_body.get(method)
+        if in_body is not None:
+            return await self.client.request(method, path, json={**in_body, **body})
+        try:
+            return await self.client.request(method, path, json=body)
+        except InvalidRequest as exc:
+            named = self._scope_named(exc.diagnostics)
+            if not named:
+                raise
+        try:
+            envelope = await self.client.request(method, path, json={**named, **body})
+        except InvalidRequest as exc:
+            if not self._scope_named(exc.diagnostics):  # what it wanted was given: another refusal
+                self._scope_in_body[method] = named
+            raise
+        self._scope_in_body[method] = named
+        return envelope
+
+    def _scope_named(self, diagnostics: str) -> dict[str, str | int]:
+        """The tenant's scope parameters a refusal names, as a write's body would carry them."""
+        said = diagnostics.lower()
+        named = [name for name in ("location_id", "subdomain") if re.search(rf"\b{name}\b", said)]
+        if not named:
+            return {}
+        location = self.client.location_id
+        scope: dict[str, str | int] = {
+            "location_id": int(location) if location.isdigit() else location,
+            "subdomain": self.client.subdomain,
+        }
+        return {name: scope[name] for name in named}
 
     def _placements(self, has_gender: bool) -> list[GenderAt]:
         """Where a write's gender is tried, in order: where NexHealth took it before, else where

@@ -74,6 +74,9 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   a JavaScript ``Date``'s ``1964-05-03T00:00:00.000Z``.
 - ``undocumented_params="taken"|"refused"``: ``GET /patients`` takes every parameter it
   knows, or refuses (400 ``"foreign_id" is not allowed``) those the docs do not name.
+- ``create_location="query"|"body"``: ``POST /patients`` takes ``location_id`` from the
+  query string, or from the JSON body's top level only (400 ``["location_id is required"]``
+  without it there).
 
 The pieces: ``routes`` (what each route checks and answers), ``store`` (the institution in
 memory, search, creates), ``render`` (clinic records -> NexHealth JSON), ``ids``, ``auth``

@@ -99,6 +99,7 @@ PatientOrder = Literal["oldest_first", "newest_first"]
 GenderAt = Literal["bio", "top"]
 BirthDates = Literal["date", "datetime"]
 UndocumentedParams = Literal["taken", "refused"]
+CreateLocation = Literal["query", "body"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
@@ -136,6 +137,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "gender_at": ("bio", "top"),
     "birth_dates": ("date", "datetime"),
     "undocumented_params": ("taken", "refused"),
+    "create_location": ("query", "body"),
 }
 
 
@@ -264,6 +266,12 @@ class Reading:
       ``inactive``, ``non_patient``): any other, ``foreign_id`` and ``date_of_birth`` among
       them, is a 400 ``["\"foreign_id\" is not allowed"]``, as a Joi query schema written
       from the docs answers (Joi refuses unknown keys unless told otherwise).
+    - ``create_location``: ``POST /patients`` takes ``location_id`` from the query string, as
+      every ``GET`` does (``"query"``), or from the JSON body's top level only (``"body"``:
+      an Express ``req.body.location_id`` or a DRF ``request.data``; the docs name the
+      required parameters of a search only, and show no create request). Under ``"body"`` a
+      ``location_id`` in the query is ignored as an unknown parameter; one missing from the
+      body is a 400 ``["location_id is required"]``; ``subdomain`` stays in the query.
     """
 
     patch_body: PatchBody = "nested"
@@ -301,6 +309,7 @@ class Reading:
     gender_at: GenderAt = "bio"
     birth_dates: BirthDates = "date"
     undocumented_params: UndocumentedParams = "taken"
+    create_location: CreateLocation = "query"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

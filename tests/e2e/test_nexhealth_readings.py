@@ -9,7 +9,8 @@ bodies, FastAPI's `{"detail": ...}` without the envelope among them, timestamps,
 booleans as strings, nulls left out, no `count`, a page past the end answered with the last
 one, `per_page` capped at 50, refused above 50 or ignored), the
 `name` and `phone_number` matching readings (accent sensitive, names stored NFD, prefix or substring,
-phones as stored formatted), the PATCH and POST body shapes (a create body with no `bio`), gender spelled `male` (a
+phones as stored formatted), the PATCH and POST body shapes (a create body with no `bio`, a create's `location_id`
+in its body), gender spelled `male` (a
 spelling not taken failing with a 500, as a Rails enum does) or `M`,
 a create answered with the new id only or with nothing, `count` as the records of the
 answer, pages numbered from 0, Express's HTML pages for unmatched routes and refused tokens,
@@ -117,6 +118,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "genders": "upper",  # a Go enum's constant names: the clean-room round's creates and edits were refused
         "unknown_subdomain": "not_found",
         "undocumented_params": "refused",  # a Joi query schema: `"foreign_id" is not allowed`
+        "create_location": "body",  # `location_id` read from a create's body alone
     },
 }
 
@@ -660,6 +662,10 @@ def test_a_nexhealth_ignoring_per_page_is_walked_whole() -> None:
         # take them all at the top level, `bio`'s too. Every create was refused.
         {"create_body": "fully_flat"},
         {"create_body": "fully_flat", "genders": "lower", "unknown_gender": "failed", "gender_at": "top"},
+        # The docs name the required parameters of a search only: a create may read its
+        # `location_id` from the body alone (Express's `req.body`). Every create was refused.
+        {"create_location": "body"},
+        {"create_location": "body", "create_body": "fully_flat", "error_body": "detail"},
     ],
     ids=lambda reading: "-".join(f"{k}={v}" for k, v in reading.items()),
 )
