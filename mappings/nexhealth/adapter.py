@@ -72,6 +72,12 @@ Where the docs are silent
   (and under "false means no filter"). Once a `cancelled=true` answer holds a
   non-cancelled appointment, the vendor has shown it reads "include": later windows of this
   tenant ask `cancelled=true` only (half the calls).
+- `/appointments` itself is not in the docs (appointments show only as a patient's
+  `upcoming_appts`): an implementation may lack it and answer its 404 envelope, which reads as
+  "no appointments". Until `/appointments` has once answered as there, an Encounter search or
+  read finding nothing asks the location's appointments of every patient and date; a 404 there
+  too makes the searchset say NexHealth may not offer appointments (no total), and a read's 404
+  say so.
 - `/appointments` needs `start` and `end`; how far apart they may be is not said, nor is
   there a "no more" signal beyond a window. Explicit `date` bounds are sent as they are,
   however far, but an upper bound past bookable dates (below) is searched as an open search
@@ -195,6 +201,15 @@ _NO_LIST_ROUTE = (
     "the tenant's address may be wrong, or something in front of NexHealth answered"
 )
 
+# The docs show appointments only as a patient's `upcoming_appts`, never an `/appointments`
+# route: an implementation of the documented routes alone answers it as any unknown path, which
+# may be the API's own 404 envelope, the answer it gives a list of no one. Read as "no one",
+# every Encounter search was an empty searchset with a total of 0 while the patient had visits.
+_NO_APPOINTMENTS = (
+    "NexHealth answered 'not found' for the location's appointments of every patient and date: it may "
+    "not offer appointments (no /appointments route), so the patient's encounters could not be listed"
+)
+
 # A subdomain or location NexHealth does not know is answered with its own (enveloped) 404:
 # "Location not found", or a generic "record not found" (an implementation looking the
 # institution up as it looks a patient up); or, for a location, lists of no one (one filtering
@@ -262,6 +277,10 @@ class NexHealthAdapter:
         # 404 or an empty list is the API's "no one" or "no such patient", not a scope it does
         # not know). A read does not tell: it may be served whatever the location.
         self._scope_known = False
+        # Whether `/appointments` has answered as a route that is there (a list, or a refusal of
+        # what was asked), and until when (monotonic) one taken as absent is not asked again.
+        self._appointments_seen = False
+        self._appointments_absent_until = 0.0
         self._providers = by_type(
             ResourceProvider(
                 PATIENT,
@@ -483,7 +502,8 @@ class NexHealthAdapter:
         for problem in problems:
             if problem.record_id == str(int(parts[1])):
                 raise UpstreamError(f"Encounter/{resource_id}: {problem.describe('NexHealth appointment')}")
-        raise NotFound(_said(f"Encounter/{resource_id} does not exist", await self._check_scope()))
+        said = await self._check_scope() or await self._appointments_missing()
+        raise NotFound(_said(f"Encounter/{resource_id} does not exist", said))
 
     # -- search -------------------------------------------------------------------------------
 
@@ -560,10 +580,38 @@ class NexHealthAdapter:
             return VendorPage([], None, total=0)
         page = await self._encounters_of(request, patient_id)
         if not page.resources:  # no appointment at all may be a location NexHealth does not know
-            said = await self._check_scope()
+            said = await self._check_scope() or await self._appointments_missing()
             if said is not None:
                 return replace(page, total=None, warnings=(*page.warnings, said))
         return page
+
+    async def _appointments_missing(self) -> str | None:
+        """After appointment answers of no one: what to say when they may be an `/appointments`
+        NexHealth does not have (see `_NO_APPOINTMENTS`). Until `/appointments` has answered as
+        there, the location's appointments of every patient and date are asked for one: a 404
+        there too is taken as no such route, for `FAILED_CALENDAR_SECONDS`."""
+        if self._appointments_seen:
+            return None
+        if time.monotonic() < self._appointments_absent_until:
+            return _NO_APPOINTMENTS
+        now = datetime.now(UTC)
+        params: dict[str, str | int] = {
+            "start": _instant(EARLIEST),
+            "end": _instant(bookable_until(now)),  # a date every calendar takes
+            "cancelled": "true",
+            "per_page": 1,
+        }
+        try:
+            await self.client.request("GET", "/appointments", params=params)
+        except NoRoute:
+            raise UpstreamError(_NO_LIST_ROUTE.format(what="appointment")) from None
+        except NotFound:
+            self._appointments_absent_until = time.monotonic() + FAILED_CALENDAR_SECONDS
+            return _NO_APPOINTMENTS
+        except InvalidRequest:
+            pass  # a refusal of what was asked: the route is there
+        self._appointments_seen = True
+        return None
 
     async def _encounters_of(self, request: SearchRequest, patient_id: str) -> VendorPage:
         low, high = q.date_bounds_any(request.query, "date")
@@ -683,11 +731,16 @@ class NexHealthAdapter:
         async def ask(asked: dict[str, str | int]) -> Envelope | None:
             try:
                 with tentative() if far else nullcontext():
-                    return await self.client.request("GET", "/appointments", params=asked)
+                    answer = await self.client.request("GET", "/appointments", params=asked)
             except NoRoute:
                 raise UpstreamError(_NO_LIST_ROUTE.format(what="appointment")) from None
             except NotFound:  # "not found" for a window of no appointments (or a page past them)
                 return None
+            except InvalidRequest:
+                self._appointments_seen = True  # a refusal of what was asked: the route is there
+                raise
+            self._appointments_seen = True
+            return answer
 
         async for envelope in self._pages(ask, params, "appointments"):
             if envelope is None:

@@ -77,6 +77,8 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
 - ``create_location="query"|"body"``: ``POST /patients`` takes ``location_id`` from the
   query string, or from the JSON body's top level only (400 ``["location_id is required"]``
   without it there).
+- ``appointments="listed"|"absent"``: ``GET /appointments`` and ``GET /appointments/{id}``
+  answered, or unmatched routes (an implementation of the documented routes only).
 
 The pieces: ``routes`` (what each route checks and answers), ``store`` (the institution in
 memory, search, creates), ``render`` (clinic records -> NexHealth JSON), ``ids``, ``auth``

@@ -100,6 +100,7 @@ GenderAt = Literal["bio", "top"]
 BirthDates = Literal["date", "datetime"]
 UndocumentedParams = Literal["taken", "refused"]
 CreateLocation = Literal["query", "body"]
+Appointments = Literal["listed", "absent"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
@@ -138,6 +139,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "birth_dates": ("date", "datetime"),
     "undocumented_params": ("taken", "refused"),
     "create_location": ("query", "body"),
+    "appointments": ("listed", "absent"),
 }
 
 
@@ -272,6 +274,11 @@ class Reading:
       required parameters of a search only, and show no create request). Under ``"body"`` a
       ``location_id`` in the query is ignored as an unknown parameter; one missing from the
       body is a 400 ``["location_id is required"]``; ``subdomain`` stays in the query.
+    - ``appointments``: ``GET /appointments`` and ``GET /appointments/{id}`` (not in the docs,
+      which show appointments only as a patient's ``upcoming_appts``) are ``"listed"``, or
+      ``"absent"``: unmatched routes, answered as ``framework_errors`` says (under
+      ``"envelope"`` the same 404 ``["Not Found"]`` envelope as an unknown path), as an
+      implementation of the documented routes alone would.
     """
 
     patch_body: PatchBody = "nested"
@@ -310,6 +317,7 @@ class Reading:
     birth_dates: BirthDates = "date"
     undocumented_params: UndocumentedParams = "taken"
     create_location: CreateLocation = "query"
+    appointments: Appointments = "listed"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -325,6 +325,8 @@ class NexHealthApi:
     async def list_appointments(self, request: Request) -> Response:
         """The appointments AT ``location_id`` starting in ``[start, end]``; cancelled ones only when
         asked (and, with ``cancelled_means="only"``, only those)."""
+        if self.reading.appointments == "absent":  # no such endpoint: the docs do not describe it
+            return self.errors.no_route(request)
         params = QueryParameters(request.query_params, _APPOINTMENT_PARAMS)
         location = self.scope(params, "start", "end")
         start, end = params.instant("start"), params.instant("end")
@@ -353,6 +355,8 @@ class NexHealthApi:
 
     async def get_appointment(self, request: Request) -> Response:
         """One appointment; ``location_id`` is optional here, checked when given, and does not narrow."""
+        if self.reading.appointments == "absent":
+            return self.errors.no_route(request)
         params = QueryParameters(request.query_params, _ONE_APPOINTMENT_PARAMS)
         params.require("subdomain")
         self.check_subdomain(params)

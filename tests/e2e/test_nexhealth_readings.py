@@ -36,7 +36,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from mappings.nexhealth.adapter import EARLIEST, open_windows
 from sandboxes.clinic import Clinic, Encounter, build_clinic
 from sandboxes.nexhealth import LOCATION, create_sandbox
-from sandboxes.nexhealth.app import PATIENT_ID_OFFSET, location_id_of
+from sandboxes.nexhealth.app import APPOINTMENT_ID_OFFSET, PATIENT_ID_OFFSET, location_id_of
 from sandboxes.nexhealth.errors import express_page
 from sandboxes.nexhealth.readings import far_visit_patient, with_far_visit
 from tests.support.clinic import live_patients
@@ -1070,3 +1070,39 @@ def test_search_parameters_the_docs_do_not_name_may_be_refused(undocumented_para
     strict = {"rate_per_minute": RATE, "location_strict": True}
     with gateway_over("nexhealth", simulator, tenant=TENANT, options=strict) as running:
         assert running.fhir.get(f"{BASE}/Patient/{_fhir_id(elsewhere.id)}").status_code == 404
+
+
+@pytest.mark.parametrize("empty_lists", ["listed", "not_found"])
+def test_a_nexhealth_without_appointments_says_so_rather_than_listing_no_encounters(empty_lists: str) -> None:
+    # The docs show appointments only as a patient's `upcoming_appts`: an implementation of the
+    # documented routes alone answers `/appointments` with its 404 envelope for unknown paths,
+    # which reads as the API's "no appointments" (a list of no one answered 404). Every
+    # Encounter search was an empty searchset with a total of 0, no warning.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, appointments="absent", empty_lists=empty_lists)
+    patient = next(p for p in live_patients(build_clinic()) if _here(p.encounters))
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        for _ in range(2):  # the second search too (the vendor's answer is remembered)
+            answer = running.fhir.get(f"{BASE}/Encounter", params={"patient": _fhir_id(patient.id)})
+            assert answer.status_code == 200, answer.text[:300]
+            bundle = answer.json()
+            entries = bundle.get("entry", [])
+            assert [e for e in entries if e["resource"]["resourceType"] != "OperationOutcome"] == [], entries[:1]
+            said = [i["diagnostics"] for e in entries for i in e["resource"].get("issue", [])]
+            assert any("appointments" in d for d in said), said
+            assert "total" not in bundle, bundle.get("total")
+        visit = _here(patient.encounters)[0]
+        encounter_id = f"{_fhir_id(patient.id)}.{visit.id + APPOINTMENT_ID_OFFSET}.{visit.start.astimezone(UTC):%Y%m%d}"
+        read = running.fhir.get(f"{BASE}/Encounter/{encounter_id}")
+        assert read.status_code == 404, read.text[:300]
+        assert "appointments" in read.json()["issue"][0]["diagnostics"], read.text[:300]
+
+
+def test_a_patient_without_appointments_is_no_warning_where_nexhealth_answers_no_one_with_404() -> None:
+    # The other side of the test above: where `/appointments` is there and answers a list of
+    # no one with 404 ("not found"), a patient without visits is an empty searchset, unsaid.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, empty_lists="not_found")
+    patient = next(p for p in live_patients(build_clinic()) if not _here(p.encounters))
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        answer = running.fhir.get(f"{BASE}/Encounter", params={"patient": _fhir_id(patient.id)})
+        assert answer.status_code == 200, answer.text[:300]
+        assert answer.json().get("entry", []) == [], answer.text[:300]
