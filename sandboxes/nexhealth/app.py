@@ -32,8 +32,9 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   "prefix"|"substring"``, ``name_tokens="all"|"any"``: how ``name`` matches (folded or
   case-folded only, names stored and served NFC or NFD; word by word fuzzily, as a prefix or
   a substring; every query word or any).
-- ``phones="digits"|"as_stored"``: phones stored, served and matched as digits, or
-  formatted (``(516) 304-2196``), ``phone_number`` then matching that text only.
+- ``phones="digits"|"as_stored"|"e164"``: phones stored, served and matched as digits, or
+  formatted (``(516) 304-2196``), ``phone_number`` then matching that text only, or served in
+  E.164 (``+15163042196``) and matched as numbers.
 - ``error_body="list"|"string"|"description"|"object"|"detail"``: an error's messages in
   ``error`` as a list, as one string, only in ``description`` (``error`` null), as
   ``{"base": [...]}``, or without the envelope as FastAPI and DRF answer, ``{"detail": "..."}``.

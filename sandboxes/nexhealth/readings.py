@@ -68,7 +68,7 @@ PatchBody = Literal["nested", "flat", "flat_ignoring"]
 NameAccents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 NameMatch = Literal["fuzzy", "prefix", "substring"]
 NameTokens = Literal["all", "any"]
-Phones = Literal["digits", "as_stored"]
+Phones = Literal["digits", "as_stored", "e164"]
 ErrorBody = Literal["list", "string", "description", "object", "detail"]
 Timestamps = Literal["millis", "offset", "seconds"]
 Scalars = Literal["native", "strings"]
@@ -107,7 +107,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "name_accents": ("insensitive", "sensitive", "sensitive_nfd"),
     "name_match": ("fuzzy", "prefix", "substring"),
     "name_tokens": ("all", "any"),
-    "phones": ("digits", "as_stored"),
+    "phones": ("digits", "as_stored", "e164"),
     "error_body": ("list", "string", "description", "object", "detail"),
     "timestamps": ("millis", "offset", "seconds"),
     "scalars": ("native", "strings"),
@@ -160,7 +160,10 @@ class Reading:
     - ``name_tokens``: ``"all"`` query words must match, or ``"any"`` of them.
     - ``phones``: ``"digits"`` (stored and served as digits, ``phone_number`` compared by
       digits) or ``"as_stored"`` (stored and served formatted, ``(516) 304-2196``;
-      ``phone_number`` matches only that exact text).
+      ``phone_number`` matches only that exact text), or ``"e164"``: served in E.164,
+      ``+15163042196`` (what Django's ``PhoneNumberField`` or libphonenumber's ``format_number``
+      store; the docs' example shows ten digits but names no format), and compared as
+      numbers: a create or edit and ``phone_number`` take ten digits, formatted or E.164.
     - ``error_body``: an error's messages as ``"error": [...]`` (``"list"``), as one string
       ``"error": "..."`` (``"string"``), or only in ``"description"`` with ``"error"`` null,
       or as an object (``"object"``: Rails' ``{"base": [...]}``), or without the envelope

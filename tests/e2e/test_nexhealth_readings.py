@@ -9,8 +9,8 @@ bodies, FastAPI's `{"detail": ...}` without the envelope among them, timestamps,
 booleans as strings, nulls left out, no `count`, a page past the end answered with the last
 one, `per_page` capped at 50, refused above 50 or ignored), the
 `name` and `phone_number` matching readings (accent sensitive, names stored NFD, prefix or substring,
-phones as stored formatted), the PATCH and POST body shapes (a create body with no `bio`, a create's `location_id`
-in its body), gender spelled `male` (a
+phones as stored formatted or in E.164), the PATCH and POST body shapes (a create body
+with no `bio`, a create's `location_id` in its body), gender spelled `male` (a
 spelling not taken failing with a 500, as a Rails enum does) or `M`,
 a create answered with the new id only or with nothing, `count` as the records of the
 answer, pages numbered from 0, Express's HTML pages for unmatched routes and refused tokens,
@@ -119,6 +119,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "unknown_subdomain": "not_found",
         "undocumented_params": "refused",  # a Joi query schema: `"foreign_id" is not allowed`
         "create_location": "body",  # `location_id` read from a create's body alone
+        "phones": "e164",  # `+15163042196`: the docs show ten digits but name no format
     },
 }
 
@@ -666,6 +667,7 @@ def test_a_nexhealth_ignoring_per_page_is_walked_whole() -> None:
         # `location_id` from the body alone (Express's `req.body`). Every create was refused.
         {"create_location": "body"},
         {"create_location": "body", "create_body": "fully_flat", "error_body": "detail"},
+        {"phones": "e164"},  # served `+13125550644`: still the number sent, and a second is a 409
     ],
     ids=lambda reading: "-".join(f"{k}={v}" for k, v in reading.items()),
 )
