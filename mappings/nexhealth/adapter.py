@@ -74,7 +74,8 @@ Where the docs are silent
   tenant ask `cancelled=true` only (half the calls).
 - `/appointments` itself is not in the docs (appointments show only as a patient's
   `upcoming_appts`): an implementation may lack it and answer its 404 envelope, which reads as
-  "no appointments". Until `/appointments` has once answered as there, an Encounter search or
+  "no appointments", or its web server's page (Express's "Cannot GET /appointments"), while
+  the patient routes answer. Until `/appointments` has once answered as there, an Encounter search or
   read finding nothing asks the location's appointments of every patient and date; a 404 there
   too makes the searchset say NexHealth may not offer appointments (no total), and a read's 404
   say so.
@@ -589,7 +590,10 @@ class NexHealthAdapter:
         """After appointment answers of no one: what to say when they may be an `/appointments`
         NexHealth does not have (see `_NO_APPOINTMENTS`). Until `/appointments` has answered as
         there, the location's appointments of every patient and date are asked for one: a 404
-        there too is taken as no such route, for `FAILED_CALENDAR_SECONDS`."""
+        there too is taken as no such route, for `FAILED_CALENDAR_SECONDS`. Its caller has
+        checked the patient list first (`_check_scope`), which fails on a web server's 404 page
+        there too (a wrong address): with the patients answered, the same page for
+        `/appointments` alone is a route NexHealth lacks, and is said as the API's 404 is."""
         if self._appointments_seen:
             return None
         if time.monotonic() < self._appointments_absent_until:
@@ -603,9 +607,7 @@ class NexHealthAdapter:
         }
         try:
             await self.client.request("GET", "/appointments", params=params)
-        except NoRoute:
-            raise UpstreamError(_NO_LIST_ROUTE.format(what="appointment")) from None
-        except NotFound:
+        except NotFound:  # the API's 404, or the web server's page (Express's "Cannot GET /appointments")
             self._appointments_absent_until = time.monotonic() + FAILED_CALENDAR_SECONDS
             return _NO_APPOINTMENTS
         except InvalidRequest:
@@ -732,8 +734,9 @@ class NexHealthAdapter:
             try:
                 with tentative() if far else nullcontext():
                     answer = await self.client.request("GET", "/appointments", params=asked)
-            except NoRoute:
-                raise UpstreamError(_NO_LIST_ROUTE.format(what="appointment")) from None
+            except NoRoute:  # the web server's page: said after the search (`_appointments_missing`)
+                self._appointments_seen = False
+                return None
             except NotFound:  # "not found" for a window of no appointments (or a page past them)
                 return None
             except InvalidRequest:

@@ -1074,13 +1074,24 @@ def test_search_parameters_the_docs_do_not_name_may_be_refused(undocumented_para
         assert running.fhir.get(f"{BASE}/Patient/{_fhir_id(elsewhere.id)}").status_code == 404
 
 
-@pytest.mark.parametrize("empty_lists", ["listed", "not_found"])
-def test_a_nexhealth_without_appointments_says_so_rather_than_listing_no_encounters(empty_lists: str) -> None:
+@pytest.mark.parametrize(
+    ("empty_lists", "framework_errors"), [("listed", "envelope"), ("not_found", "envelope"), ("listed", "html")]
+)
+def test_a_nexhealth_without_appointments_says_so_rather_than_listing_no_encounters(
+    empty_lists: str, framework_errors: str
+) -> None:
     # The docs show appointments only as a patient's `upcoming_appts`: an implementation of the
     # documented routes alone answers `/appointments` with its 404 envelope for unknown paths,
     # which reads as the API's "no appointments" (a list of no one answered 404). Every
-    # Encounter search was an empty searchset with a total of 0, no warning.
-    simulator = partial(create_sandbox, rate_per_minute=RATE, appointments="absent", empty_lists=empty_lists)
+    # Encounter search was an empty searchset with a total of 0, no warning. (Express's own
+    # page for it, "Cannot GET /appointments", was a 502 blaming the tenant's address.)
+    simulator = partial(
+        create_sandbox,
+        rate_per_minute=RATE,
+        appointments="absent",
+        empty_lists=empty_lists,
+        framework_errors=framework_errors,
+    )
     patient = next(p for p in live_patients(build_clinic()) if _here(p.encounters))
     with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
         for _ in range(2):  # the second search too (the vendor's answer is remembered)
