@@ -1178,7 +1178,8 @@ class _Refused(Exception):
 
 
 def _write_body(shape: BodyShape, sent: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """A write's body in `shape`: the patient `fields` sent, with `extra` (the provider) beside them."""
+    """A write's body in `shape`: the patient fields `sent` (gender placed and spelled), with
+    `extra` (the provider) beside them."""
     if shape == "nested":
         return {**extra, "patient": sent}
     if shape == "flat":
