@@ -58,12 +58,27 @@ Where the docs are silent
   are sent once, and the shape that worked is remembered for the tenant. The edited patient
   is read from the answer when it holds one, else read again. A duplicate ("already
   exists") is a 409. What NexHealth cannot store is listed (`Prefer`).
+- Patient create: "Creating a New Patient" lists the required fields (names, email, phone,
+  date of birth, gender), not the body. `{"provider": ..., "patient": {..., "bio": {...}}}` is
+  sent first, then the patient fields at the top level, then those and `bio`'s too (no `bio`
+  object; tried next at once when a refusal names `date_of_birth` or `phone_number` without
+  `bio.`). A refused create made no patient, so sending another shape is safe; the shape taken
+  is remembered for the tenant. `subdomain` and `location_id` go in the query, as for a
+  search; a refusal naming one (an implementation reading a create's `location_id` from its
+  body alone) sends the write again with them in the body too, as later writes then are.
 - `cancelled` on `/appointments`: "include cancelled" or "only cancelled"? Every window is
   asked with `cancelled=true` AND `cancelled=false`, the answers merged, de-duplicated by
   appointment id and ordered by start time then id, which is right under both readings
   (and under "false means no filter"). Once a `cancelled=true` answer holds a
   non-cancelled appointment, the vendor has shown it reads "include": later windows of this
   tenant ask `cancelled=true` only (half the calls).
+- `/appointments` itself is not in the docs (appointments show only as a patient's
+  `upcoming_appts`): an implementation may lack it and answer its 404 envelope, which reads as
+  "no appointments", or its web server's page (Express's "Cannot GET /appointments"), while
+  the patient routes answer. Until `/appointments` has once answered as there, an Encounter search or
+  read finding nothing asks the location's appointments of every patient and date; a 404 there
+  too makes the searchset say NexHealth may not offer appointments (no total), and a read's 404
+  say so.
 - `/appointments` needs `start` and `end`; how far apart they may be is not said, nor is
   there a "no more" signal beyond a window. Explicit `date` bounds are sent as they are,
   however far, but an upper bound past bookable dates (below) is searched as an open search
@@ -113,6 +128,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 import time
 import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -186,6 +202,15 @@ _NO_LIST_ROUTE = (
     "the tenant's address may be wrong, or something in front of NexHealth answered"
 )
 
+# The docs show appointments only as a patient's `upcoming_appts`, never an `/appointments`
+# route: an implementation of the documented routes alone answers it as any unknown path, which
+# may be the API's own 404 envelope, the answer it gives a list of no one. Read as "no one",
+# every Encounter search was an empty searchset with a total of 0 while the patient had visits.
+_NO_APPOINTMENTS = (
+    "NexHealth answered 'not found' for the location's appointments of every patient and date: it may "
+    "not offer appointments (no /appointments route), so the patient's encounters could not be listed"
+)
+
 # A subdomain or location NexHealth does not know is answered with its own (enveloped) 404:
 # "Location not found", or a generic "record not found" (an implementation looking the
 # institution up as it looks a patient up); or, for a location, lists of no one (one filtering
@@ -204,7 +229,9 @@ _NO_ONE_AT_SCOPE = (
     "has patients, check the tenant's subdomain and location_id options"
 )
 
-PatchShape = Literal["nested", "flat"]
+# A patient write's body: the create body's `{"patient": {...}}`, the patient fields at the top
+# level, or those and `bio`'s too (the docs list a create's required fields without nesting any).
+BodyShape = Literal["nested", "flat", "fully_flat"]
 Found = tuple[list[dict[str, Any]], list[Unreadable]]
 """Appointments that could be read, and those that could not."""
 
@@ -224,8 +251,11 @@ class NexHealthAdapter:
         self._calendar_end_said = False  # logged once: every open walk meets it again
         # The PATCH and POST body shapes this vendor has taken (None: not learned yet; nested is
         # tried first), and the spelling of a gender it took (an index of GENDER_SPELLINGS).
-        self._patch_shape: PatchShape | None = None
-        self._create_shape: PatchShape | None = None
+        self._patch_shape: BodyShape | None = None
+        self._create_shape: BodyShape | None = None
+        # The scope parameters a write of each method (POST, PATCH) carries in its body too,
+        # as NexHealth wanted them there (absent: not wanted yet; see `_send_write`).
+        self._scope_in_body: dict[str, dict[str, str | int]] = {}
         self._gender_spelling: int | None = None
         # Where a write's gender goes, `bio` or beside it, as NexHealth took it (None: not yet).
         self._gender_at: GenderAt | None = None
@@ -248,6 +278,10 @@ class NexHealthAdapter:
         # 404 or an empty list is the API's "no one" or "no such patient", not a scope it does
         # not know). A read does not tell: it may be served whatever the location.
         self._scope_known = False
+        # Whether `/appointments` has answered as a route that is there (a list, or a refusal of
+        # what was asked), and until when (monotonic) one taken as absent is not asked again.
+        self._appointments_seen = False
+        self._appointments_absent_until = 0.0
         self._providers = by_type(
             ResourceProvider(
                 PATIENT,
@@ -469,7 +503,8 @@ class NexHealthAdapter:
         for problem in problems:
             if problem.record_id == str(int(parts[1])):
                 raise UpstreamError(f"Encounter/{resource_id}: {problem.describe('NexHealth appointment')}")
-        raise NotFound(_said(f"Encounter/{resource_id} does not exist", await self._check_scope()))
+        said = await self._check_scope() or await self._appointments_missing()
+        raise NotFound(_said(f"Encounter/{resource_id} does not exist", said))
 
     # -- search -------------------------------------------------------------------------------
 
@@ -546,10 +581,39 @@ class NexHealthAdapter:
             return VendorPage([], None, total=0)
         page = await self._encounters_of(request, patient_id)
         if not page.resources:  # no appointment at all may be a location NexHealth does not know
-            said = await self._check_scope()
+            said = await self._check_scope() or await self._appointments_missing()
             if said is not None:
                 return replace(page, total=None, warnings=(*page.warnings, said))
         return page
+
+    async def _appointments_missing(self) -> str | None:
+        """After appointment answers of no one: what to say when they may be an `/appointments`
+        NexHealth does not have (see `_NO_APPOINTMENTS`). Until `/appointments` has answered as
+        there, the location's appointments of every patient and date are asked for one: a 404
+        there too is taken as no such route, for `FAILED_CALENDAR_SECONDS`. Its caller has
+        checked the patient list first (`_check_scope`), which fails on a web server's 404 page
+        there too (a wrong address): with the patients answered, the same page for
+        `/appointments` alone is a route NexHealth lacks, and is said as the API's 404 is."""
+        if self._appointments_seen:
+            return None
+        if time.monotonic() < self._appointments_absent_until:
+            return _NO_APPOINTMENTS
+        now = datetime.now(UTC)
+        params: dict[str, str | int] = {
+            "start": _instant(EARLIEST),
+            "end": _instant(bookable_until(now)),  # a date every calendar takes
+            "cancelled": "true",
+            "per_page": 1,
+        }
+        try:
+            await self.client.request("GET", "/appointments", params=params)
+        except NotFound:  # the API's 404, or the web server's page (Express's "Cannot GET /appointments")
+            self._appointments_absent_until = time.monotonic() + FAILED_CALENDAR_SECONDS
+            return _NO_APPOINTMENTS
+        except InvalidRequest:
+            pass  # a refusal of what was asked: the route is there
+        self._appointments_seen = True
+        return None
 
     async def _encounters_of(self, request: SearchRequest, patient_id: str) -> VendorPage:
         low, high = q.date_bounds_any(request.query, "date")
@@ -669,11 +733,17 @@ class NexHealthAdapter:
         async def ask(asked: dict[str, str | int]) -> Envelope | None:
             try:
                 with tentative() if far else nullcontext():
-                    return await self.client.request("GET", "/appointments", params=asked)
-            except NoRoute:
-                raise UpstreamError(_NO_LIST_ROUTE.format(what="appointment")) from None
+                    answer = await self.client.request("GET", "/appointments", params=asked)
+            except NoRoute:  # the web server's page: said after the search (`_appointments_missing`)
+                self._appointments_seen = False
+                return None
             except NotFound:  # "not found" for a window of no appointments (or a page past them)
                 return None
+            except InvalidRequest:
+                self._appointments_seen = True  # a refusal of what was asked: the route is there
+                raise
+            self._appointments_seen = True
+            return answer
 
         async for envelope in self._pages(ask, params, "appointments"):
             if envelope is None:
@@ -775,7 +845,7 @@ class NexHealthAdapter:
         body, not_stored = patient_from_fhir(resource, provider_id or 0)
         fields = body["patient"]
         provider = {"provider": body["provider"]} if provider_id is not None else {}
-        shapes: list[PatchShape] = [self._create_shape] if self._create_shape else ["nested", "flat"]
+        shapes: list[BodyShape] = [self._create_shape] if self._create_shape else ["nested", "flat", "fully_flat"]
 
         async def made(envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any] | None:
             return await self._created(envelope, sent)
@@ -801,27 +871,32 @@ class NexHealthAdapter:
         method: str,
         path: str,
         fields: dict[str, Any],
-        shapes: list[PatchShape],
+        shapes: list[BodyShape],
         extra: dict[str, Any],
         accept: Callable[[Envelope, dict[str, Any]], Awaitable[dict[str, Any] | None]],
-    ) -> tuple[dict[str, Any], PatchShape]:
+    ) -> tuple[dict[str, Any], BodyShape]:
         """Send a patient's `fields` (with `extra` beside them) in each body shape of `shapes`
         and each gender spelling not yet ruled out, until NexHealth takes one that `accept`
         reads a patient from: that patient and the shape. A refusal (400/422) objecting to the
         gender's value tries its next spelling; one wanting only the gender (or refusing it
-        where it was sent) sends it on the other side of `bio`; any other tries the next shape.
-        `_Refused` when none is taken."""
+        where it was sent) sends it on the other side of `bio`; any other tries the next shape,
+        the fully flat one first when the refusal named a field of `bio` without `bio.`
+        (`date_of_birth is required`). `_Refused` when none is taken."""
         spellings = await self._spellings(fields)
         has_gender = bool((fields.get("bio") or {}).get("gender"))
         refusals: list[InvalidRequest] = []
-        for shape in shapes:
-            for place in self._placements(has_gender):
+        untried = list(shapes)
+        while untried:
+            shape = untried.pop(0)
+            # A fully flat body has no `bio` to hold the gender or not: one place only.
+            places: list[GenderAt] = self._placements(has_gender) if shape != "fully_flat" else ["bio"]
+            for place in places:
                 refused: _GenderRefusal | None = None
                 for spelling in spellings:
                     sent = with_gender_at(with_gender_spelling(fields, spelling), place)
-                    body = {**extra, "patient": sent} if shape == "nested" else {**extra, **sent}
+                    body = _write_body(shape, sent, extra)
                     try:
-                        envelope = await self.client.request(method, path, json=body)
+                        envelope = await self._send_write(method, path, body)
                     except NoRoute:  # not the API's "no such patient": the route is not there
                         raise UpstreamError(
                             f"NexHealth answered the patient {method} with a 404 page that is not its API's "
@@ -829,6 +904,8 @@ class NexHealthAdapter:
                         ) from None
                     except InvalidRequest as exc:
                         refusals.append(exc)
+                        if "fully_flat" in untried and _names_bio_fields_at_top(exc.diagnostics):
+                            untried.sort(key=lambda other: other != "fully_flat")
                         # Another spelling or place only changes a body that holds a gender (the
                         # review: a PATCH without one was sent again unchanged, three times).
                         refused = _gender_refusal(exc.diagnostics) if has_gender else None
@@ -841,11 +918,52 @@ class NexHealthAdapter:
                         refused = None
                         break
                     if has_gender:
-                        self._gender_spelling, self._gender_at = spelling, place
+                        self._gender_spelling = spelling
+                        if shape != "fully_flat":  # where it went says nothing of a body with `bio`
+                            self._gender_at = place
                     return result, shape
                 if refused != "place":  # the other place changes nothing this refusal objects to
                     break
         raise _Refused(refusals)
+
+    async def _send_write(self, method: str, path: str, body: dict[str, Any]) -> Envelope:
+        """Send a patient write; with the tenant's scope (`location_id`, `subdomain`) in its body
+        too where NexHealth has wanted it there. The docs require them of a search, in its query
+        (where the client always sends them), and show no write request: an implementation may
+        read a write's from its body alone (Express's `req.body.location_id`). A refusal naming
+        one of them sends the write again once with them at the body's top level; that taken (or
+        refused for something else), this method's writes carry them from then on. They are not
+        sent in every body: a schema refusing unknown keys (Joi's) would refuse them there."""
+        in_body = self._scope_in_body.get(method)
+        if in_body is not None:
+            return await self.client.request(method, path, json={**in_body, **body})
+        try:
+            return await self.client.request(method, path, json=body)
+        except InvalidRequest as exc:
+            named = self._scope_named(exc.diagnostics)
+            if not named:
+                raise
+        try:
+            envelope = await self.client.request(method, path, json={**named, **body})
+        except InvalidRequest as exc:
+            if not self._scope_named(exc.diagnostics):  # what it wanted was given: another refusal
+                self._scope_in_body[method] = named
+            raise
+        self._scope_in_body[method] = named
+        return envelope
+
+    def _scope_named(self, diagnostics: str) -> dict[str, str | int]:
+        """The tenant's scope parameters a refusal names, as a write's body would carry them."""
+        said = diagnostics.lower()
+        named = [name for name in ("location_id", "subdomain") if re.search(rf"\b{name}\b", said)]
+        if not named:
+            return {}
+        location = self.client.location_id
+        scope: dict[str, str | int] = {
+            "location_id": int(location) if location.isdigit() else location,
+            "subdomain": self.client.subdomain,
+        }
+        return {name: scope[name] for name in named}
 
     def _placements(self, has_gender: bool) -> list[GenderAt]:
         """Where a write's gender is tried, in order: where NexHealth took it before, else where
@@ -958,7 +1076,9 @@ class NexHealthAdapter:
     async def _patch(self, patient_id: str, fields: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
         """Send the edit in the shape this vendor takes, learning it on the first edit: the create
         body's `{"patient": {...}}` first, then the fields at the top level."""
-        shapes: list[PatchShape] = [self._patch_shape] if self._patch_shape else ["nested", "flat"]
+        # Not fully flat: an implementation taking the other flat shape would ignore `bio`'s
+        # fields sent at the top level as unknown and apply the rest, an edit half lost unseen.
+        shapes: list[BodyShape] = [self._patch_shape] if self._patch_shape else ["nested", "flat"]
 
         async def applied(envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any] | None:
             edited = await self._edited(envelope, patient_id)
@@ -1022,9 +1142,11 @@ class NexHealthAdapter:
             params["phone_number"] = sent["bio"]["phone_number"]
         envelope = await self._patient_list(params)
         patients, _, _ = self._patients(envelope.data) if envelope is not None else ([], (), 0)
+        wanted = _national(sent["bio"]["phone_number"])
         for patient in patients:
-            phone = _digits((patient.get("bio") or {}).get("phone_number"))
-            same_phone = not email_only and phone == sent["bio"]["phone_number"]
+            bio = patient.get("bio") or {}
+            phones = {_national(bio.get(k)) for k in ("phone_number", "cell_phone_number", "home_phone_number")}
+            same_phone = not email_only and bool(wanted) and wanted in phones
             if (patient.get("email") or "").lower() == sent["email"].lower() or same_phone:
                 return patient
         return None
@@ -1053,6 +1175,27 @@ class _Refused(Exception):
     def __init__(self, errors: list[InvalidRequest]) -> None:
         super().__init__("NexHealth refused the write")
         self.errors = errors
+
+
+def _write_body(shape: BodyShape, sent: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """A write's body in `shape`: the patient fields `sent` (gender placed and spelled), with
+    `extra` (the provider) beside them."""
+    if shape == "nested":
+        return {**extra, "patient": sent}
+    if shape == "flat":
+        return {**extra, **sent}
+    bio = sent.get("bio") or {}
+    return {**extra, **{k: v for k, v in sent.items() if k != "bio"}, **bio}
+
+
+# A field the docs' answers show in `bio`, named in a refusal without `bio.` before it (nor any
+# other path): `date_of_birth is required`, Rails' `{"date_of_birth": ["can't be blank"]}` as read.
+_BIO_FIELD_AT_TOP = re.compile(r"(?<![\w.])(?:date_of_birth|phone_number)\b")
+
+
+def _names_bio_fields_at_top(diagnostics: str) -> bool:
+    """Whether a refusal wants a field of `bio` at the body's top level (a fully flat body)."""
+    return _BIO_FIELD_AT_TOP.search(diagnostics.lower()) is not None
 
 
 _GenderRefusal = Literal["value", "place"]
@@ -1114,6 +1257,14 @@ def _comparable(path: str, value: Any) -> str:
 
 def _digits(value: Any) -> str:
     return "".join(c for c in str(value or "") if c.isdigit())
+
+
+def _national(phone: Any) -> str:
+    """A phone's digits without the North American `1` before ten: NexHealth's docs show ten
+    digits (`5163042196`), but an implementation may keep E.164 (`+15163042196`), and a FHIR
+    client may send either."""
+    digits = _digits(phone)
+    return digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
 
 
 def _position(position: Any) -> tuple[int, tuple[str, ...], int | None, int | None]:

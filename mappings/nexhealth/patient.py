@@ -10,8 +10,10 @@ write is sent first in the spelling NexHealth serves (`served_spelling`: a value
 fail rather than be refused, as a Rails enum's does), else as `Male`, then in the other
 spellings (`GENDER_SPELLINGS`: `male`, `M`, `MALE`) should NexHealth refuse the gender (the
 adapter learns which one it takes). Phone numbers are digits at
-NexHealth. The chart number is the practice system's id (`foreign_id`), present once
-NexHealth has inserted the patient there (`foreign_id_type` other than `nex`).
+NexHealth as its docs show them (`5163042196`), or E.164 (`+15163042196`) where an
+implementation keeps that: served as they come (US Core names no format; the `phone` search
+compares numbers, `+1` read as the country code). The chart number is the practice system's
+id (`foreign_id`), present once NexHealth has inserted the patient there (`foreign_id_type` other than `nex`).
 """
 
 from __future__ import annotations

@@ -32,8 +32,9 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   "prefix"|"substring"``, ``name_tokens="all"|"any"``: how ``name`` matches (folded or
   case-folded only, names stored and served NFC or NFD; word by word fuzzily, as a prefix or
   a substring; every query word or any).
-- ``phones="digits"|"as_stored"``: phones stored, served and matched as digits, or
-  formatted (``(516) 304-2196``), ``phone_number`` then matching that text only.
+- ``phones="digits"|"as_stored"|"e164"``: phones stored, served and matched as digits, or
+  formatted (``(516) 304-2196``), ``phone_number`` then matching that text only, or served in
+  E.164 (``+15163042196``) and matched as numbers.
 - ``error_body="list"|"string"|"description"|"object"|"detail"``: an error's messages in
   ``error`` as a list, as one string, only in ``description`` (``error`` null), as
   ``{"base": [...]}``, or without the envelope as FastAPI and DRF answer, ``{"detail": "..."}``.
@@ -47,8 +48,9 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
 - ``past_end="empty"|"last"``: a page past the end is empty, or the last page again.
 - ``count="page"``: ``count`` is the number of records in the answer, not the total.
 - ``page_base="one"|"zero"``: ``page`` numbers pages from 1, or from 0.
-- ``create_body="nested"|"flat"``: ``POST /patients`` takes ``{"provider", "patient"}``, or
-  the patient fields at the top level (``provider`` optional).
+- ``create_body="nested"|"flat"|"fully_flat"``: ``POST /patients`` takes ``{"provider",
+  "patient"}``, or the patient fields at the top level (``provider`` optional), or those and
+  ``bio``'s fields too (no ``bio`` object).
 - ``genders="capitalized"|"lower"|"letters"|"upper"``: ``bio.gender`` taken and served as
   ``Male``/``Female``/``Other``, ``male``/``female``/``other``, ``M``/``F``/``O`` or
   ``MALE``/``FEMALE``/``OTHER``.
@@ -73,6 +75,11 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   a JavaScript ``Date``'s ``1964-05-03T00:00:00.000Z``.
 - ``undocumented_params="taken"|"refused"``: ``GET /patients`` takes every parameter it
   knows, or refuses (400 ``"foreign_id" is not allowed``) those the docs do not name.
+- ``create_location="query"|"body"``: ``POST /patients`` takes ``location_id`` from the
+  query string, or from the JSON body's top level only (400 ``["location_id is required"]``
+  without it there).
+- ``appointments="listed"|"absent"``: ``GET /appointments`` and ``GET /appointments/{id}``
+  answered, or unmatched routes (an implementation of the documented routes only).
 
 The pieces: ``routes`` (what each route checks and answers), ``store`` (the institution in
 memory, search, creates), ``render`` (clinic records -> NexHealth JSON), ``ids``, ``auth``

@@ -68,7 +68,7 @@ PatchBody = Literal["nested", "flat", "flat_ignoring"]
 NameAccents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 NameMatch = Literal["fuzzy", "prefix", "substring"]
 NameTokens = Literal["all", "any"]
-Phones = Literal["digits", "as_stored"]
+Phones = Literal["digits", "as_stored", "e164"]
 ErrorBody = Literal["list", "string", "description", "object", "detail"]
 Timestamps = Literal["millis", "offset", "seconds"]
 Scalars = Literal["native", "strings"]
@@ -81,7 +81,7 @@ EmptyLists = Literal["listed", "not_found"]
 Providers = Literal["listed", "absent"]
 LocationIds = Literal["shown", "absent"]
 PageBase = Literal["one", "zero"]
-CreateBody = Literal["nested", "flat"]
+CreateBody = Literal["nested", "flat", "fully_flat"]
 Genders = Literal["capitalized", "lower", "letters", "upper"]
 CreateAnswer = Literal["patient", "id", "none"]
 RetryAfter = Literal["absent", "seconds"]
@@ -99,13 +99,15 @@ PatientOrder = Literal["oldest_first", "newest_first"]
 GenderAt = Literal["bio", "top"]
 BirthDates = Literal["date", "datetime"]
 UndocumentedParams = Literal["taken", "refused"]
+CreateLocation = Literal["query", "body"]
+Appointments = Literal["listed", "absent"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
     "name_accents": ("insensitive", "sensitive", "sensitive_nfd"),
     "name_match": ("fuzzy", "prefix", "substring"),
     "name_tokens": ("all", "any"),
-    "phones": ("digits", "as_stored"),
+    "phones": ("digits", "as_stored", "e164"),
     "error_body": ("list", "string", "description", "object", "detail"),
     "timestamps": ("millis", "offset", "seconds"),
     "scalars": ("native", "strings"),
@@ -118,7 +120,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "providers": ("listed", "absent"),
     "location_ids": ("shown", "absent"),
     "page_base": ("one", "zero"),
-    "create_body": ("nested", "flat"),
+    "create_body": ("nested", "flat", "fully_flat"),
     "genders": ("capitalized", "lower", "letters", "upper"),
     "create_answer": ("patient", "id", "none"),
     "retry_after": ("absent", "seconds"),
@@ -136,6 +138,8 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "gender_at": ("bio", "top"),
     "birth_dates": ("date", "datetime"),
     "undocumented_params": ("taken", "refused"),
+    "create_location": ("query", "body"),
+    "appointments": ("listed", "absent"),
 }
 
 
@@ -156,7 +160,10 @@ class Reading:
     - ``name_tokens``: ``"all"`` query words must match, or ``"any"`` of them.
     - ``phones``: ``"digits"`` (stored and served as digits, ``phone_number`` compared by
       digits) or ``"as_stored"`` (stored and served formatted, ``(516) 304-2196``;
-      ``phone_number`` matches only that exact text).
+      ``phone_number`` matches only that exact text), or ``"e164"``: served in E.164,
+      ``+15163042196`` (what Django's ``PhoneNumberField`` or libphonenumber's ``format_number``
+      store; the docs' example shows ten digits but names no format), and compared as
+      numbers: a create or edit and ``phone_number`` take ten digits, formatted or E.164.
     - ``error_body``: an error's messages as ``"error": [...]`` (``"list"``), as one string
       ``"error": "..."`` (``"string"``), or only in ``"description"`` with ``"error"`` null,
       or as an object (``"object"``: Rails' ``{"base": [...]}``), or without the envelope
@@ -195,7 +202,10 @@ class Reading:
     - ``create_body``: ``POST /patients`` takes ``{"provider": {...}, "patient": {...}}``
       (``"nested"``) or the patient fields at the top level (``"flat"``: the docs list the
       required fields, not the body; a ``provider`` is then optional, as the docs do not
-      name one).
+      name one), or ``"fully_flat"``: ``bio``'s fields too (``date_of_birth``,
+      ``phone_number``, ``gender`` beside ``first_name``; a ``bio`` object is ignored, and a
+      refusal names the missing fields without ``bio.``), as a Django REST Framework or
+      Pydantic model written from the docs' bare list of required fields would take.
     - ``genders``: the values of ``bio.gender`` taken and served (the docs make gender
       required and never list its values): ``Male``/``Female``/``Other``
       (``"capitalized"``), ``male``/``female``/``other`` (``"lower"``), ``M``/``F``/``O``
@@ -261,6 +271,17 @@ class Reading:
       ``inactive``, ``non_patient``): any other, ``foreign_id`` and ``date_of_birth`` among
       them, is a 400 ``["\"foreign_id\" is not allowed"]``, as a Joi query schema written
       from the docs answers (Joi refuses unknown keys unless told otherwise).
+    - ``create_location``: ``POST /patients`` takes ``location_id`` from the query string, as
+      every ``GET`` does (``"query"``), or from the JSON body's top level only (``"body"``:
+      an Express ``req.body.location_id`` or a DRF ``request.data``; the docs name the
+      required parameters of a search only, and show no create request). Under ``"body"`` a
+      ``location_id`` in the query is ignored as an unknown parameter; one missing from the
+      body is a 400 ``["location_id is required"]``; ``subdomain`` stays in the query.
+    - ``appointments``: ``GET /appointments`` and ``GET /appointments/{id}`` (not in the docs,
+      which show appointments only as a patient's ``upcoming_appts``) are ``"listed"``, or
+      ``"absent"``: unmatched routes, answered as ``framework_errors`` says (under
+      ``"envelope"`` the same 404 ``["Not Found"]`` envelope as an unknown path), as an
+      implementation of the documented routes alone would.
     """
 
     patch_body: PatchBody = "nested"
@@ -298,6 +319,8 @@ class Reading:
     gender_at: GenderAt = "bio"
     birth_dates: BirthDates = "date"
     undocumented_params: UndocumentedParams = "taken"
+    create_location: CreateLocation = "query"
+    appointments: Appointments = "listed"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -154,6 +154,23 @@ class NexHealthApi:
             raise ApiError(404, ["Location not found"])
         return location
 
+    def body_location(self, raw: bytes) -> int:
+        """The location of a create under ``create_location="body"``: the body's top-level
+        ``location_id`` (a number or a string of digits), checked as the query's would be."""
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            body = None
+        given = body.get("location_id") if isinstance(body, dict) else None
+        if given is None or given == "":
+            raise ApiError(400, ["location_id is required"])
+        location = given if isinstance(given, int) and not isinstance(given, bool) else ascii_int(str(given))
+        if location is None:
+            raise ApiError(400, ["location_id must be an integer"])
+        if location not in self.store.locations and self.reading.unknown_location == "not_found":
+            raise ApiError(404, ["Location not found"])
+        return location
+
     def check_subdomain(self, params: QueryParameters) -> None:
         if (params.get("subdomain") or "").lower() != self.subdomain:
             if self.reading.unknown_subdomain == "not_found":
@@ -247,12 +264,17 @@ class NexHealthApi:
         return envelope(200, self.one_patient(row.render(upcoming)), params.description())
 
     async def create_patient(self, request: Request) -> Response:
-        params = QueryParameters(request.query_params, _CREATE_PARAMS)
-        location = self.scope(params)
+        raw = await request.body()
+        if self.reading.create_location == "body":  # `location_id` in the query is an unknown parameter
+            params = QueryParameters(request.query_params, _CREATE_PARAMS - {"location_id"})
+            params.require("subdomain")
+            self.check_subdomain(params)
+            location = self.body_location(raw)
+        else:
+            params = QueryParameters(request.query_params, _CREATE_PARAMS)
+            location = self.scope(params)
         with self.gender_failures():
-            patient = read_new_patient(
-                await request.body(), self.reading.create_body, self.reading.genders, self.reading.gender_at
-            )
+            patient = read_new_patient(raw, self.reading.create_body, self.reading.genders, self.reading.gender_at)
         if patient.provider_id is not None and patient.provider_id not in self.store.providers:
             raise ApiError(400, ["Provider not found"])
         if self.store.duplicate(patient):
@@ -303,6 +325,8 @@ class NexHealthApi:
     async def list_appointments(self, request: Request) -> Response:
         """The appointments AT ``location_id`` starting in ``[start, end]``; cancelled ones only when
         asked (and, with ``cancelled_means="only"``, only those)."""
+        if self.reading.appointments == "absent":  # no such endpoint: the docs do not describe it
+            return self.errors.no_route(request)
         params = QueryParameters(request.query_params, _APPOINTMENT_PARAMS)
         location = self.scope(params, "start", "end")
         start, end = params.instant("start"), params.instant("end")
@@ -331,6 +355,8 @@ class NexHealthApi:
 
     async def get_appointment(self, request: Request) -> Response:
         """One appointment; ``location_id`` is optional here, checked when given, and does not narrow."""
+        if self.reading.appointments == "absent":
+            return self.errors.no_route(request)
         params = QueryParameters(request.query_params, _ONE_APPOINTMENT_PARAMS)
         params.require("subdomain")
         self.check_subdomain(params)

@@ -187,7 +187,8 @@ class Store:
         return found or frozenset()
 
     def _phone_hit(self, row: PatientRow, query: str) -> bool:
-        """``phone_number``: digits against digits, or (``phones="as_stored"``) the text as stored."""
+        """``phone_number``: digits against digits (``"e164"`` too: ``+1`` read off as a number's
+        country code), or (``phones="as_stored"``) the text as stored."""
         if self.reading.phones == "as_stored":
             return any(format_us_phone(phone) == query for phone in row.phones)
         digits = phone_digits(query)

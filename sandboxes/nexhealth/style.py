@@ -5,7 +5,8 @@ that; ``styled`` rewrites a copy as the reading serves it, just before it is ser
 - timestamps (``...T20:16:57.007Z``) as ``+00:00`` or without the fraction;
 - numbers and booleans as strings (``"id": "415"``, ``"inactive": "false"``);
 - optional fields without a value left out instead of ``null``, or, text fields, ``""``;
-- phone numbers formatted (``(516) 304-2196``) when phones are stored as formatted text;
+- phone numbers formatted (``(516) 304-2196``) when phones are stored as formatted text, or
+  in E.164 (``+15163042196``);
 - person names decomposed (NFD) when names are stored so;
 - ``gender`` spelled as the ``genders`` reading spells it (``male``, ``M``);
 - a timestamp never set as Go's zero time (``0001-01-01T00:00:00Z``) under ``unset_times``;
@@ -81,6 +82,8 @@ def _value(key: str, value: Any, reading: Reading) -> Any:
             return value[:-5] + "Z"
     if key in _PHONES and reading.phones == "as_stored":
         return format_us_phone(value)
+    if key in _PHONES and reading.phones == "e164":  # ten digits kept: the North American +1
+        return "+1" + value
     if key == "gender" and value in GENDERS:
         return SPELLINGS[reading.genders][GENDERS.index(value)]
     if key in _NAMES and reading.name_accents == "sensitive_nfd":

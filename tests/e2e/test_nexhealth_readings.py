@@ -9,7 +9,8 @@ bodies, FastAPI's `{"detail": ...}` without the envelope among them, timestamps,
 booleans as strings, nulls left out, no `count`, a page past the end answered with the last
 one, `per_page` capped at 50, refused above 50 or ignored), the
 `name` and `phone_number` matching readings (accent sensitive, names stored NFD, prefix or substring,
-phones as stored formatted), the PATCH and POST body shapes, gender spelled `male` (a
+phones as stored formatted or in E.164), the PATCH and POST body shapes (a create body
+with no `bio`, a create's `location_id` in its body), gender spelled `male` (a
 spelling not taken failing with a 500, as a Rails enum does) or `M`,
 a create answered with the new id only or with nothing, `count` as the records of the
 answer, pages numbered from 0, Express's HTML pages for unmatched routes and refused tokens,
@@ -35,7 +36,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from mappings.nexhealth.adapter import EARLIEST, open_windows
 from sandboxes.clinic import Clinic, Encounter, build_clinic
 from sandboxes.nexhealth import LOCATION, create_sandbox
-from sandboxes.nexhealth.app import PATIENT_ID_OFFSET, location_id_of
+from sandboxes.nexhealth.app import APPOINTMENT_ID_OFFSET, PATIENT_ID_OFFSET, location_id_of
 from sandboxes.nexhealth.errors import express_page
 from sandboxes.nexhealth.readings import far_visit_patient, with_far_visit
 from tests.support.clinic import live_patients
@@ -95,6 +96,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "unset_times": "zero",  # Go's zero time for an end never recorded
         "nulls": "empty",  # and Go's zero string for a text never recorded
         "birth_dates": "datetime",  # a JavaScript Date's midnight instant for a date of birth
+        "create_body": "fully_flat",  # `bio`'s fields beside the names too: the docs nest none
     },
     "nested-wrapped-only": {
         "patient_envelope": "nested",
@@ -116,6 +118,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "genders": "upper",  # a Go enum's constant names: the clean-room round's creates and edits were refused
         "unknown_subdomain": "not_found",
         "undocumented_params": "refused",  # a Joi query schema: `"foreign_id" is not allowed`
+        "create_location": "body",  # `location_id` read from a create's body alone
+        "phones": "e164",  # `+15163042196`: the docs show ten digits but name no format
     },
 }
 
@@ -655,6 +659,15 @@ def test_a_nexhealth_ignoring_per_page_is_walked_whole() -> None:
         # and every create refused for want of it.
         {"gender_at": "top"},
         {"gender_at": "top", "create_body": "flat", "genders": "lower", "unknown_gender": "failed"},
+        # The docs list a create's required fields without nesting any: an implementation may
+        # take them all at the top level, `bio`'s too. Every create was refused.
+        {"create_body": "fully_flat"},
+        {"create_body": "fully_flat", "genders": "lower", "unknown_gender": "failed", "gender_at": "top"},
+        # The docs name the required parameters of a search only: a create may read its
+        # `location_id` from the body alone (Express's `req.body`). Every create was refused.
+        {"create_location": "body"},
+        {"create_location": "body", "create_body": "fully_flat", "error_body": "detail"},
+        {"phones": "e164"},  # served `+13125550644`: still the number sent, and a second is a 409
     ],
     ids=lambda reading: "-".join(f"{k}={v}" for k, v in reading.items()),
 )
@@ -686,6 +699,35 @@ def test_a_create_makes_one_patient_and_serves_it_whole_under_each_create_readin
         assert again.status_code == 409, again.text
         women = running.fhir.search_all(f"{BASE}/Patient", gender="female", _count=100)
         assert served["id"] in {r["id"] for r in women}
+
+
+def test_a_fully_flat_create_body_is_found_from_the_refusal_and_remembered() -> None:
+    # The refusal of the nested body names `date_of_birth` without `bio.`: the fully flat body
+    # is sent next (not the flat one with `bio`, refused the same), and the tenant's later
+    # creates go out in it at once.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, create_body="fully_flat")
+    options: dict[str, Any] = {"rate_per_minute": RATE, "provider_id": 201}
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options=options) as running:
+        app, calls = running.sandbox.app, []
+        for number in (1, 2):
+            body = {
+                "resourceType": "Patient",
+                "name": [{"family": f"Flatbody{'ab'[number - 1]}", "given": ["Ada"]}],
+                "telecom": [
+                    {"system": "email", "value": f"flat.body{number}@example.org"},
+                    {"system": "phone", "value": f"31255506{70 + number}"},
+                ],
+                "birthDate": f"1990-02-0{number}",
+                "gender": "female",
+            }
+            before = app.state.requests
+            created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+            assert created.status_code == 201, created.text
+            assert created.json()["birthDate"] == f"1990-02-0{number}"
+            calls.append(app.state.requests - before)
+        # The first: the authentication, a page of patients to see the gender's spelling, the
+        # nested POST refused, the fully flat one taken. The second: its POST alone.
+        assert calls == [4, 1], calls
 
 
 @pytest.mark.parametrize(
@@ -1030,3 +1072,50 @@ def test_search_parameters_the_docs_do_not_name_may_be_refused(undocumented_para
     strict = {"rate_per_minute": RATE, "location_strict": True}
     with gateway_over("nexhealth", simulator, tenant=TENANT, options=strict) as running:
         assert running.fhir.get(f"{BASE}/Patient/{_fhir_id(elsewhere.id)}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("empty_lists", "framework_errors"), [("listed", "envelope"), ("not_found", "envelope"), ("listed", "html")]
+)
+def test_a_nexhealth_without_appointments_says_so_rather_than_listing_no_encounters(
+    empty_lists: str, framework_errors: str
+) -> None:
+    # The docs show appointments only as a patient's `upcoming_appts`: an implementation of the
+    # documented routes alone answers `/appointments` with its 404 envelope for unknown paths,
+    # which reads as the API's "no appointments" (a list of no one answered 404). Every
+    # Encounter search was an empty searchset with a total of 0, no warning. (Express's own
+    # page for it, "Cannot GET /appointments", was a 502 blaming the tenant's address.)
+    simulator = partial(
+        create_sandbox,
+        rate_per_minute=RATE,
+        appointments="absent",
+        empty_lists=empty_lists,
+        framework_errors=framework_errors,
+    )
+    patient = next(p for p in live_patients(build_clinic()) if _here(p.encounters))
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        for _ in range(2):  # the second search too (the vendor's answer is remembered)
+            answer = running.fhir.get(f"{BASE}/Encounter", params={"patient": _fhir_id(patient.id)})
+            assert answer.status_code == 200, answer.text[:300]
+            bundle = answer.json()
+            entries = bundle.get("entry", [])
+            assert [e for e in entries if e["resource"]["resourceType"] != "OperationOutcome"] == [], entries[:1]
+            said = [i["diagnostics"] for e in entries for i in e["resource"].get("issue", [])]
+            assert any("appointments" in d for d in said), said
+            assert "total" not in bundle, bundle.get("total")
+        visit = _here(patient.encounters)[0]
+        encounter_id = f"{_fhir_id(patient.id)}.{visit.id + APPOINTMENT_ID_OFFSET}.{visit.start.astimezone(UTC):%Y%m%d}"
+        read = running.fhir.get(f"{BASE}/Encounter/{encounter_id}")
+        assert read.status_code == 404, read.text[:300]
+        assert "appointments" in read.json()["issue"][0]["diagnostics"], read.text[:300]
+
+
+def test_a_patient_without_appointments_is_no_warning_where_nexhealth_answers_no_one_with_404() -> None:
+    # The other side of the test above: where `/appointments` is there and answers a list of
+    # no one with 404 ("not found"), a patient without visits is an empty searchset, unsaid.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, empty_lists="not_found")
+    patient = next(p for p in live_patients(build_clinic()) if not _here(p.encounters))
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        answer = running.fhir.get(f"{BASE}/Encounter", params={"patient": _fhir_id(patient.id)})
+        assert answer.status_code == 200, answer.text[:300]
+        assert answer.json().get("entry", []) == [], answer.text[:300]

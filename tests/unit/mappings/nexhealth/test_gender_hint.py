@@ -46,6 +46,7 @@ def _adapter(client: RailsEnum) -> NexHealthAdapter:
     adapter._gender_at = adapter._served_gender_at = None
     adapter._spelling_looked_up = False
     adapter._spelling_lock = asyncio.Lock()
+    adapter._scope_in_body = {}
     adapter.client = client  # type: ignore[assignment]
     return adapter
 

@@ -29,6 +29,7 @@ def _write(fields: dict[str, Any]) -> Refusing:
     adapter._served_spelling = None
     adapter._gender_at = adapter._served_gender_at = None
     adapter._spelling_looked_up = True  # (no page is listed to see the spelling served first)
+    adapter._scope_in_body = {}
     adapter.client = Refusing()  # type: ignore[assignment]
 
     async def accept(envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any] | None:
