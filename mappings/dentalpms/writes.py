@@ -61,6 +61,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -74,6 +75,7 @@ from mappings.dentalpms.client import DentalPmsClient, fields_of, message_of
 from mappings.dentalpms.patient import patient_to_fhir
 from mappings.dentalpms.patient_write import patient_for_create, patient_for_update, status_path, step_back
 from mappings.dentalpms.reader import Reader, VendorRecord
+from mappings.dentalpms.statuses import NOT_ACTIVE
 from mappings.dentalpms.vendor import VendorCursorList, VendorPageList, VendorPatient
 
 # The FHIR element each vendor field comes from (patient_write.py), to name what a 422 refused.
@@ -212,16 +214,24 @@ class PatientWrites:
         raise Conflict(f"The vendor refused the patient as a duplicate: {message_of(_json(response))}")
 
     async def _find_described(self, body: dict[str, Any]) -> VendorRecord | None:
-        """The patient `body` describes: a live one first, else an archived one."""
+        """The patient `body` describes: a live one first (in any status: a vendor's list may
+        answer only active patients unless asked for another, mappings.dentalpms.statuses),
+        else an archived one."""
         chart = body.get("chart_number")
         if chart:
             return await self._by_chart_number(chart)
-        return await self._newest_like(body) or await self._newest_like(body, archived=True)
+        for status in (None, *NOT_ACTIVE, "archived"):
+            found = await self._newest_like(body, status)
+            if found is not None:
+                return found
+        return None
 
     async def _by_chart_number(self, chart: str) -> VendorRecord | None:
         """The patient (archived ones too) holding `chart`: the list's free text finds a whole
-        chart number under every reading of it (adapter.py); the match is exact here."""
-        for status in (None, "archived"):
+        chart number under every reading of it (adapter.py); the match is exact here. Each
+        status is asked for in turn once the list without one has not got it (it may answer
+        only active patients: mappings.dentalpms.statuses)."""
+        for status in (None, *NOT_ACTIVE, "archived"):
             params: dict[str, str | int] = {"search": chart, "page": 1, "page_size": LOOKUP_PAGE_SIZE}
             if status:
                 params["status"] = status
@@ -236,15 +246,17 @@ class PatientWrites:
                     return record
         return None
 
-    async def _newest_like(self, body: dict[str, Any], *, archived: bool = False) -> VendorRecord | None:
-        """The newest live (or `archived`) patient with the body's names and birth date: a refused
-        retry's first create is among the newest (sorted by `created_at`, newest first; birth
-        date filtered)."""
+    async def _newest_like(self, body: dict[str, Any], status: str | None = None) -> VendorRecord | None:
+        """The newest patient in `status` (None: as the list answers without one; `archived`:
+        deleted ones) with the body's names and birth date: a refused retry's first create is
+        among the newest (sorted by `created_at`, newest first; birth date filtered)."""
+        archived = status == "archived"
         params: dict[str, str | int] = {"first": LOOKUP_PAGE_SIZE, "sort_by": "created_at", "sort_dir": "desc"}
-        if body.get("date_of_birth"):
-            params["dob_from"] = params["dob_to"] = body["date_of_birth"]
-        if archived:
-            params["status"] = "archived"
+        if body.get("date_of_birth"):  # `dob_to` a day later: it may be read as exclusive (adapter.py)
+            params["dob_from"] = body["date_of_birth"]
+            params["dob_to"] = (date.fromisoformat(body["date_of_birth"]) + timedelta(days=1)).isoformat()
+        if status:
+            params["status"] = status
         for _ in range(LOOKUP_PAGES):
             raw = await self._client.get("/patients/cursor", params)
             listing = self._reader.one("patient_cursor_page", VendorCursorList, raw, "A Dental PMS patient list")
