@@ -399,7 +399,9 @@ class PatientWrites:
         if response.status in REFUSED:
             fields = fields_of(body) or _fields_named(message_of(body))
             paths = [_FHIR_PATHS.get(_snake(field.split(".")[0]), "Patient") for field in fields]
-            what = ", ".join(f"{f} ({p})" for f, p in zip(fields, paths, strict=True)) if fields else message_of(body)
+            # Each field as the reference names it (a service may name its own property, `Email`).
+            named = [_snake(field) for field in fields]
+            what = ", ".join(f"{f} ({p})" for f, p in zip(named, paths, strict=True)) if fields else message_of(body)
             return Unprocessable(
                 f"The Dental PMS refused the patient: {what or 'invalid'}", expression=paths[0] if paths else None
             )

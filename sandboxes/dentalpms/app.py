@@ -64,8 +64,10 @@ described below, and the adapter must work under every value):
   writes) and ``references`` (``"null"`` or ``"array"``: a reference with nothing behind it
   written ``[]``, as PHP's ``json_encode`` writes a Laravel resource over null) and
   ``error_bodies="laravel"`` (``{"message"}``, a 422's ``errors`` by field, an unknown path
-  ``The route <path> could not be found.``): how answers are spelled, applied to every JSON
-  answer (``shapes``).
+  ``The route <path> could not be found.``) and ``error_bodies="problem_details"`` (ASP.NET
+  Core's ``{"type", "title", "status", "detail"}``, a validation failure's ``errors`` by
+  property, ``Email``, or JSON path, ``$.email``, and no ``detail``): how answers are spelled,
+  applied to every JSON answer (``shapes``).
 - ``version_conflicts``: a stale ``base_version`` answered 409 (the reference's "Version
   conflict") or 412 (Precondition Failed: optimistic versions read as HTTP preconditions)
 - ``validation_status``: what the reference documents as a 422 is answered 422 or 400

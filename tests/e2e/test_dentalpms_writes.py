@@ -312,13 +312,24 @@ def test_what_the_vendor_cannot_keep_is_reported(fhir: FhirHttp, chart_system: s
     assert {"Patient.multipleBirthBoolean", "Patient.contact"} <= lost
 
 
-@pytest.mark.parametrize("patch_nulls", ["cleared", "ignored", "refused"])
-def test_what_an_update_could_not_clear_is_reported(patch_nulls: str) -> None:
+@pytest.mark.parametrize(
+    ("patch_nulls", "shape"),
+    [
+        ("cleared", {}),
+        ("ignored", {}),
+        ("refused", {"error_bodies": "laravel"}),
+        # ASP.NET Core's ValidationProblemDetails, a null it cannot read keyed by JSON path
+        # (`$.email`): before, that key named no field, and the whole PUT was a 422.
+        ("refused", {"error_bodies": "problem_details", "validation_status": 400}),
+    ],
+    ids=["cleared", "ignored", "refused-laravel", "refused-problem-details"],
+)
+def test_what_an_update_could_not_clear_is_reported(patch_nulls: str, shape: dict[str, Any]) -> None:
     # A PUT without telecom and address clears them; a vendor that reads the PATCH's nulls as
     # "not provided" keeps them, and the client is told so instead of a silent 200. One that
-    # refuses a null (Django REST Framework, a Laravel rule without `nullable`; in Laravel's
-    # error body) answered the whole PUT 422: the rest is stored, those kept and said so.
-    shape = {"error_bodies": "laravel"} if patch_nulls == "refused" else {}
+    # refuses a null (Django REST Framework, a Laravel rule without `nullable`, ASP.NET Core's
+    # non-nullable properties) answered the whole PUT 422: the rest is stored, those kept and
+    # said so.
     with gateway_over("dentalpms", lambda: create_sandbox(patch_nulls=patch_nulls, **shape)) as running:
         fhir = running.fhir
         created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Clearsdp", ""), headers=JSON)
