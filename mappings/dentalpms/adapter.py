@@ -1,14 +1,22 @@
 """The Dental PMS adapter: FHIR interactions planned onto the Dental PMS API.
 
 Search planning (what is pushed down, and why it is safe):
-- `birthdate` with eq/ge/gt/le/lt → `dob_from`/`dob_to` (exact: vendor DOBs are full dates);
-  other prefixes or several values are left to the gateway.
+- `birthdate` with eq/ge/gt/le/lt → `dob_from`/`dob_to` (vendor DOBs are full dates); other
+  prefixes or several values are left to the gateway. `dob_to` is documented "on or before",
+  but the counts endpoint's `date_to` is "Exclusive", and a service may read both alike: it is
+  sent a day after the last day wanted (the gateway drops the extra day an inclusive reading
+  gives), and an exact total takes off the count of that day (`_patient_total`).
 - `identifier` (chart number) → the free-text `search`, only with a term every reading below
-  finds (see "Where the docs are silent"); the gateway then applies FHIR's exact rules.
+  finds (see "Where the docs are silent"); the gateway then applies FHIR's exact rules. A term
+  the vendor refuses (too short for it: the docs give no minimum) is dropped and learned.
   `name`/`family`/`given`/`phone`/`email` send no term (declared `GATEWAY`): no part of
   their values is found under every reading, so they are narrowed by `birthdate` when
   given, else the gateway pages through the patients and filters (the core bounds the
   vendor calls per page and says when it stopped).
+- the lists' `status` is an optional filter, yet the counts endpoint's `status_set` "Defaults
+  to active" and a list may default the same way: what a list answers without `status` is
+  learned once (`_unasked_statuses`); when only active patients, every live status is asked on
+  its own and the lists are merged (mappings.dentalpms.statuses): a FHIR search means them all.
 - patients are listed through the keyset-paged cursor endpoint whatever the sort
   (`_sort=family|birthdate|_lastUpdated` → `sort_by`), so records created or deleted while a
   client pages cannot shift a page and lose or repeat a patient; when the vendor alone
@@ -59,8 +67,8 @@ so a term is sent only when every reading returns a superset of the FHIR answer
   whitespace is read the same either way. Terms with a backslash are not sent (`ILIKE`'s
   escape character: the pattern would not match the value itself); `%` and `_` may act as
   wildcards, which only widens the answer.
-- DOB: `dob_from`/`dob_to` are exact date bounds; a patient without a birth date matches
-  neither (FHIR agrees: no birthDate, no match).
+- DOB: `dob_from` is an inclusive bound, `dob_to` inclusive or exclusive (above); a patient
+  without a birth date matches neither (FHIR agrees: no birthDate, no match).
 
 Where the docs are silent on the answers' shapes (`vendor.py` lists how each is read;
 `sandboxes.dentalpms.shapes` simulates each): timestamps with `Z`, an offset or none (UTC);
@@ -93,7 +101,8 @@ default left out (a patient without `status` is active).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -114,6 +123,7 @@ from gateway.search import planning as q
 from gateway.search.model import SearchQuery, TokenValue
 from gateway.search.planning import date_bounds, date_bounds_any
 from gateway.upstream.coalesce import read_once
+from mappings.dentalpms import statuses
 from mappings.dentalpms.allergy import NKDA_SUFFIX, allergy_to_fhir, nkda_to_fhir
 from mappings.dentalpms.capabilities import ALLERGY, CONDITION, MEDICATION, OBSERVATION, PATIENT
 from mappings.dentalpms.client import DentalPmsClient
@@ -142,6 +152,7 @@ MAX_PAGE_SIZE = 100  # the largest FHIR page (`_count`) served
 # which a service may also take as its bound (a 422 for more); a FHIR page of more is served
 # in vendor pages of 50 (fewer entries than `_count` and a next link, as R4 search allows).
 VENDOR_PAGE_SIZE = 50
+UNDECIDED_FOR = 60.0  # seconds between checks of a clinic's lists while all its patients are active
 _SORT_FIELDS = {"family": "last_name", "birthdate": "date_of_birth", "_lastUpdated": "updated_at"}
 
 
@@ -196,6 +207,11 @@ class DentalPmsAdapter:
         self._reader = Reader(config.drift)
         # Whether the vendor refused `is_active=true|false` (then it always will: `_list`).
         self._is_active_refused = False
+        # The shortest free-text `search` the vendor takes, as far as it has told (`_search_patients`).
+        self._shortest_search = 1
+        # What the vendor's patient lists answer without `status` (`_unasked_statuses`).
+        self._unasked: statuses.UnaskedStatuses | None = None
+        self._undecided_at: float | None = None  # when the last check found no patient that is not active
         self._writes = PatientWrites(self._client, self._ctx, self._reader, self._patient_record)
         self._providers = by_type(
             ResourceProvider(
@@ -349,15 +365,31 @@ class DentalPmsAdapter:
         if by_id is not None:
             found = await q.read_each(self._read_patient, by_id)
             return VendorPage(found, None, total=len(found) if q.only(query, "identifier") else None)
-        filters: dict[str, str | int] = {}
         term = _search_term(query, self._ctx.system("chart-number"))
-        if term:
-            filters["search"] = term
+        if term and len(term) < self._shortest_search:
+            term = None
+        try:
+            return await self._list_patients(request, term)
+        except InvalidRequest:
+            if not term:
+                raise
+            # The docs give `search` no minimum length, but a service may guard it with one
+            # (`Query(min_length=3)`: a 422, or 400): asked again without the term (a superset:
+            # the gateway matches the identifier itself), and no shorter term is sent again.
+            # Refused again (raised), the refusal was not of the term.
+            answer = await self._list_patients(request, None)
+            self._shortest_search = max(self._shortest_search, len(term) + 1)
+            return answer
+
+    async def _list_patients(self, request: SearchRequest, term: str | None) -> VendorPage:
+        """A page of the patients `request` asks for, the free-text `search` being `term`."""
+        query = request.query
+        filters: dict[str, str | int] = {"search": term} if term else {}
         dob_from, dob_to, dob_exact = date_bounds(query, "birthdate")
         if dob_from:
             filters["dob_from"] = dob_from.isoformat()
-        if dob_to:
-            filters["dob_to"] = dob_to.isoformat()
+        if dob_to:  # a day later: `dob_to` may be read as the first day not matched (docstring)
+            filters["dob_to"] = q.shift(dob_to, 1).isoformat()
         exact = q.only(query, "birthdate") and dob_exact
         sort = query.sort[0] if query.sort else None
         params: dict[str, str | int] = {
@@ -366,23 +398,86 @@ class DentalPmsAdapter:
             "sort_by": _SORT_FIELDS[sort.name] if sort else "last_name",
             "sort_dir": "desc" if sort and sort.descending else "asc",
         }
+        streams = statuses.streams_at(request.position)
+        if streams is not None or (request.position is None and await self._unasked_statuses() == "active"):
+            return await self._patients_by_status(request, params, filters, exact, streams)
         if request.position:
             params["after"] = str(request.position)
-        counted: Any = None
+        total: int | None = None
         if exact and request.position is None:
-            raw, counted = await concurrently(self._cursor_page(params), self._count(filters))
+            raw, total = await concurrently(self._cursor_page(params), self._patient_total(filters, (None,)))
         else:
             raw = await self._cursor_page(params)
         listing = self._reader.one("patient_cursor_page", VendorCursorList, raw, "A Dental PMS patient list")
+        return self._patients_page(listing.data, listing.following(_vendor_size(request)), total)
+
+    def _patients_page(self, items: list[Any], following: Any, total: int | None) -> VendorPage:
+        """A page of the patients `items` (a vendor list's); `total` given when none is unreadable."""
         records, unreadable = self._reader.records(
-            "patient", VendorPatient, listing.data, lambda vendor_id, index: _patient_label(vendor_id, index)
+            "patient", VendorPatient, items, lambda vendor_id, index: _patient_label(vendor_id, index)
         )
-        total: int | None = None
-        if counted is not None and not unreadable:
-            total = self._reader.one("patient_page", VendorPageList, counted, "A Dental PMS patient count").total
         # A deleted patient is never served, whatever the vendor's list includes.
         live = [patient_to_fhir(p, self._ctx) for p in records if not p.get("deleted_at")]
-        return VendorPage(live, listing.following(_vendor_size(request)), total=total, warnings=_messages(unreadable))
+        return VendorPage(live, following, total=None if unreadable else total, warnings=_messages(unreadable))
+
+    async def _unasked_statuses(self) -> statuses.UnaskedStatuses | None:
+        """What the vendor's patient lists answer without `status` (mappings.dentalpms.statuses),
+        learned once from lists of one patient; None while no patient is not active.
+
+        Until then it is asked again, but no more than once every `UNDECIDED_FOR` seconds: a
+        clinic whose patients are all active would otherwise pay the check's calls at every
+        Patient search. The price is that a patient who stops being active can be missing for
+        that long under the active-only reading."""
+        if self._unasked is not None:
+            return self._unasked
+        now = time.monotonic()
+        if self._undecided_at is not None and now - self._undecided_at < UNDECIDED_FOR:
+            return None
+        not_active = await concurrently(
+            *(self._cursor_page({"first": 1, "status": status}) for status in statuses.NOT_ACTIVE)
+        )
+        counted = [len(self._list_page(raw).data) for raw in not_active]
+        if not any(counted):  # no patient to miss, whatever the reading: the sorts need not be asked
+            self._undecided_at = now
+            return None
+        one: dict[str, str | int] = {"first": 1, "sort_by": "status"}
+        answers = await concurrently(
+            self._cursor_page({**one, "sort_dir": "asc"}), self._cursor_page({**one, "sort_dir": "desc"})
+        )
+        listed = [self._list_page(raw).data for raw in answers]
+        firsts, _ = self._reader.records("patient", VendorPatient, [*listed[0][:1], *listed[1][:1]], _patient_label)
+        self._unasked = statuses.unasked_statuses([str(p.get("status")) for p in firsts], counted)
+        return self._unasked
+
+    def _list_page(self, raw: Any) -> VendorCursorList:
+        return self._reader.one("patient_cursor_page", VendorCursorList, raw, "A Dental PMS patient list")
+
+    async def _patients_by_status(
+        self,
+        request: SearchRequest,
+        params: Mapping[str, str | int],
+        filters: Mapping[str, str | int],
+        exact: bool,
+        streams: list[statuses.Stream] | None,
+    ) -> VendorPage:
+        """A page of every patient from a vendor whose lists answer only active patients unless
+        asked for a status: each live status's list, merged (mappings.dentalpms.statuses)."""
+        size = _vendor_size(request)
+        first = streams is None
+        walking = statuses.first_streams() if streams is None else streams
+        pages = await concurrently(*(self._status_page(stream, params, size) for stream in walking))
+        total = await self._patient_total(filters, statuses.LIVE_STATUSES) if exact and first else None
+        key = statuses.sort_key(str(params["sort_by"]))
+        items, left = statuses.merge(list(pages), size, key, params["sort_dir"] == "desc")
+        return self._patients_page(items, statuses.position_of(left), total)
+
+    async def _status_page(
+        self, stream: statuses.Stream, params: Mapping[str, str | int], size: int
+    ) -> statuses.StreamPage:
+        asked = {**params, "status": stream.status, **({"after": stream.after} if stream.after else {})}
+        raw = await self._cursor_page(asked)
+        listing = self._reader.one("patient_cursor_page", VendorCursorList, raw, "A Dental PMS patient list")
+        return statuses.StreamPage(stream, listing.data, listing.following(size))
 
     async def _cursor_page(self, params: Mapping[str, str | int]) -> Any:
         """One page of the cursor list. The list is there for every organization, empty or not,
@@ -395,14 +490,28 @@ class DentalPmsAdapter:
                 "Dental PMS answered 404 for the patient list itself: check the tenant's org_id and base_url"
             ) from exc
 
-    async def _count(self, filters: Mapping[str, str | int]) -> Any:
-        """The page list's first page of one, for its `total`. A 404 is an empty list (page 1
+    async def _patient_total(self, filters: Mapping[str, str | int], asked: Sequence[str | None]) -> int | None:
+        """The number of patients `filters` match in the statuses `asked` (None: what the list
+        answers without one). `dob_to` is sent a day after the last day wanted (docstring): the
+        patients born that day, which an inclusive reading counts, are counted apart and taken
+        off (an exclusive reading counts none of them: `dob_from` = `dob_to` is an empty range)."""
+        wanted = [{**filters, **({"status": status} if status else {})} for status in asked]
+        edge = filters.get("dob_to")
+        beyond = [{**f, "dob_from": edge} for f in wanted] if edge else []
+        counts = await concurrently(*(self._count(f) for f in [*wanted, *beyond]))
+        if None in counts:
+            return None
+        return sum(n or 0 for n in counts[: len(wanted)]) - sum(n or 0 for n in counts[len(wanted) :])
+
+    async def _count(self, filters: Mapping[str, str | int]) -> int | None:
+        """The page list's `total`, from its first page of one. A 404 is an empty list (page 1
         of an empty list is past its end for some implementations, `if not rows: 404`); the
         cursor list asked beside it says whether the organization is there."""
         try:
-            return await self._client.get("/patients", {**filters, "page": 1, "page_size": 1})
+            raw = await self._client.get("/patients", {**filters, "page": 1, "page_size": 1})
         except NotFound:
-            return {"items": [], "total": 0}
+            return 0
+        return self._reader.one("patient_page", VendorPageList, raw, "A Dental PMS patient count").total
 
     async def _sub_page(
         self, patient_id: str, kind: _Listed, page: int, size: int, extra: Mapping[str, str | int]

@@ -6,7 +6,11 @@ validation, `{"detail": [{"type", "loc", "msg", "input"}]}`. Implementations dif
 (where the docs are silent): a 422 whose `detail` is a text, `{"error": "text"}` or
 `{"error": {"message", ...}}`, `{"message": "text"}`, Spring Boot's binding errors
 `{"errors": [{"field", "defaultMessage", "rejectedValue"}]}`, Laravel's `{"message": "text",
-"errors": {field: [text, ...]}}`; all are read. Only `loc` and
+"errors": {field: [text, ...]}}`, ASP.NET Core's problem details `{"type", "title",
+"status", "detail"}` (RFC 9457), whose validation failure has no `detail`, only the `title`
+"One or more validation errors occurred." and `"errors": {key: [text, ...]}`, each key a
+property (`Email`) or the JSON path of a value the reader could not take (`$.email`); all
+are read. Only `loc` and
 `msg` (`field` and `defaultMessage` or `message`), or the text, are passed on: `input` and
 `rejectedValue` echo what we sent, which can be PHI.
 """
@@ -52,13 +56,15 @@ def message_of(body: Any) -> str:
     """A PHI-free message out of any error body shape (see the module docstring)."""
     if not isinstance(body, dict):
         return ""
-    for key in ("detail", "error", "message", "errors"):
+    for key in ("detail", "error", "message", "errors", "title"):
         value = body.get(key)
-        if isinstance(value, str):
+        if isinstance(value, str) and value:
             return value
-        if isinstance(value, dict):
-            return message_of(value)
-        if isinstance(value, list):
+        if key == "errors" and isinstance(value, dict) and value:  # by field: Laravel, ASP.NET Core
+            return "; ".join(f"{_field(field)}: {_first_text(texts)}" for field, texts in value.items())
+        if isinstance(value, dict) and (text := message_of(value)):
+            return text
+        if isinstance(value, list) and value:
             return "; ".join(f"{loc}: {msg}" if loc else msg for loc, msg in _items(value))
     return ""
 
@@ -71,9 +77,22 @@ def fields_of(body: Any) -> list[str]:
         listed = body.get(key)
         if isinstance(listed, list):
             return [loc for loc, _ in _items(listed) if loc]
-        if key == "errors" and isinstance(listed, dict):  # Laravel: {"errors": {field: [text, ...]}}
-            return [str(field) for field in listed]
+        if key == "errors" and isinstance(listed, dict):  # Laravel, ASP.NET Core: {"errors": {field: [text]}}
+            return [name for field in listed if (name := _field(field))]
     return []
+
+
+def _field(key: Any) -> str:
+    """A field as an error body keys it, without the JSON path's root: System.Text.Json names a
+    value it could not read `$.first_name` (`$.address.city`)."""
+    text = str(key)
+    return text[2:] if text.startswith("$.") else text.lstrip("$")
+
+
+def _first_text(texts: Any) -> str:
+    if isinstance(texts, list) and texts and isinstance(texts[0], str):
+        return texts[0]
+    return texts if isinstance(texts, str) else "invalid"
 
 
 def _items(errors: list[Any]) -> list[tuple[str, str]]:

@@ -27,9 +27,16 @@ salted by that patient's id. The new key is still the same for every retry of th
 (and so is the next one, should this patient be deleted or changed in turn). A replayed
 patient the vendor answers 404 for is a deleted one too: a vendor may keep archived patients
 out of every endpoint and list (a soft-delete filter); the salted create a chart number it
-still holds refuses then names that patient, the only one it can be. (Under that reading
-with a vendor that refuses a repeated key, nothing tells a deleted patient from none: the
-create again is a 409.)
+still holds refuses then names that patient, the only one it can be. Under that reading
+with a vendor that refuses a repeated key, nothing tells the deleted patient the key was spent
+on: when no patient at all (in any status, archived included, and named alike but for case,
+accents and spacing) is like the one the request describes, and it has no chart number (which a
+deleted patient may hold still), the key is taken as spent on a patient no longer shown, and the
+create is sent again with the key salted by how many such keys this create has met (`unseen:1`,
+`unseen:2`, ...): a re-create is a new patient, a retry of it finds it live (`AlreadyExists`),
+and a second re-create after its deletion steps past both keys. (A retry sent while the first
+create is still being processed, not yet in any list, is then a second patient: the vendor's
+409 does not say which it is.)
 
 Update is a PATCH with `base_version`: the version the client's `If-Match` names, else the
 current record's `version` (read first), then, when the resource's `active` or deceased
@@ -61,6 +68,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -74,6 +82,7 @@ from mappings.dentalpms.client import DentalPmsClient, fields_of, message_of
 from mappings.dentalpms.patient import patient_to_fhir
 from mappings.dentalpms.patient_write import patient_for_create, patient_for_update, status_path, step_back
 from mappings.dentalpms.reader import Reader, VendorRecord
+from mappings.dentalpms.statuses import NOT_ACTIVE
 from mappings.dentalpms.vendor import VendorCursorList, VendorPageList, VendorPatient
 
 # The FHIR element each vendor field comes from (patient_write.py), to name what a 422 refused.
@@ -137,6 +146,22 @@ def same_patient(body: dict[str, Any], record: VendorRecord) -> bool:
     return all(_nfc(record.get(name)) == _nfc(body.get(name)) for name in ("first_name", "last_name", "date_of_birth"))
 
 
+def alike(body: dict[str, Any], record: VendorRecord) -> bool:
+    """`record` may be the patient `body` describes, as a vendor may have stored its names: the
+    same birth date and names but for case, accents and spacing. A refused create whose body
+    only such a patient is like is not taken for a new create (`_refused_duplicate`)."""
+    return record.get("date_of_birth") == body.get("date_of_birth") and all(
+        _loose(record.get(name)) == _loose(body.get(name)) for name in ("first_name", "last_name")
+    )
+
+
+def _loose(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    marks = unicodedata.normalize("NFKD", value)
+    return " ".join("".join(c for c in marks if not unicodedata.combining(c)).casefold().split())
+
+
 def _nfc(value: Any) -> Any:
     return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
 
@@ -155,24 +180,33 @@ class PatientWrites:
         key = idempotency_key(self._ctx.tenant, resource)
         record, spent = await self._post(body.fields, key)
         stepped: list[str] = []  # the deleted or changed patients this create's keys were spent on
+        unseen = 0  # the keys of this create refused for patients no list shows any more
         while spent:  # a new create (module docstring)
+            if record is None:
+                unseen += 1
+                if unseen + len(stepped) > RECREATES:
+                    raise Conflict("The Dental PMS refuses every key of this create; nothing was created")
+                record, spent = await self._post(body.fields, salted_key(key, f"unseen:{unseen}"))
+                continue
             if record["id"] in stepped or len(stepped) == RECREATES:
                 raise _not_recreated(body.fields, record)
             stepped.append(record["id"])
             record, spent = await self._post(body.fields, salted_key(key, record["id"]), record)
+        assert record is not None  # `spent` is True whenever there is no record
         return Written(patient_to_fhir(record, self._ctx), body.not_stored)
 
     async def _post(
         self, body: dict[str, Any], key: str, stepped_past: VendorRecord | None = None
-    ) -> tuple[VendorRecord, bool]:
+    ) -> tuple[VendorRecord | None, bool]:
         """The patient a create with `key` leaves (the new one, the one whose first answer the
-        vendor replays, or the deleted one a refusal is about), and whether `key` was spent on
-        an earlier create of a patient deleted or changed since; `stepped_past`: the deleted
-        patient the previous key of this create was spent on."""
+        vendor replays, or the deleted one a refusal is about; None when the vendor refused the
+        key and shows no patient it could be about), and whether `key` was spent on an earlier
+        create of a patient deleted or changed since; `stepped_past`: the deleted patient the
+        previous key of this create was spent on."""
         response = await self._client.send("POST", "/patients", body, {"Idempotency-Key": key})
         if response.status == 409:
             refused = await self._refused_duplicate(body, response, stepped_past)
-            return refused, bool(refused.get("deleted_at"))
+            return refused, refused is None or bool(refused.get("deleted_at"))
         created = self._answer(response, "The created patient")
         # Read back: a replayed answer may be older than the record now is.
         try:
@@ -191,11 +225,13 @@ class PatientWrites:
 
     async def _refused_duplicate(
         self, body: dict[str, Any], response: UpstreamResponse, stepped_past: VendorRecord | None = None
-    ) -> VendorRecord:
+    ) -> VendorRecord | None:
         """`AlreadyExists` with the live patient `body` describes; that patient when it is
         found only deleted (the refused key was spent on it), or, when the vendor shows no
         archived patient, is the deleted one this create stepped past (it holds the chart
-        number still); else a `Conflict`."""
+        number still); None when no patient at all is like the one `body` describes and it has
+        no chart number (module docstring: the key was spent on one no longer shown); else a
+        `Conflict`."""
         existing = await self._find_described(body)
         if existing is None and stepped_past is not None and same_patient(body, stepped_past):
             existing = stepped_past
@@ -209,19 +245,29 @@ class PatientWrites:
         chart = body.get("chart_number")
         if chart:
             raise Conflict(f"Chart number {chart} belongs to another patient", expression="Patient.identifier")
+        if existing is None:
+            return None
         raise Conflict(f"The vendor refused the patient as a duplicate: {message_of(_json(response))}")
 
     async def _find_described(self, body: dict[str, Any]) -> VendorRecord | None:
-        """The patient `body` describes: a live one first, else an archived one."""
+        """The patient `body` describes: a live one first (in any status: a vendor's list may
+        answer only active patients unless asked for another, mappings.dentalpms.statuses),
+        else an archived one."""
         chart = body.get("chart_number")
         if chart:
             return await self._by_chart_number(chart)
-        return await self._newest_like(body) or await self._newest_like(body, archived=True)
+        for status in (None, *NOT_ACTIVE, "archived"):
+            found = await self._newest_like(body, status)
+            if found is not None:
+                return found
+        return None
 
     async def _by_chart_number(self, chart: str) -> VendorRecord | None:
         """The patient (archived ones too) holding `chart`: the list's free text finds a whole
-        chart number under every reading of it (adapter.py); the match is exact here."""
-        for status in (None, "archived"):
+        chart number under every reading of it (adapter.py); the match is exact here. Each
+        status is asked for in turn once the list without one has not got it (it may answer
+        only active patients: mappings.dentalpms.statuses)."""
+        for status in (None, *NOT_ACTIVE, "archived"):
             params: dict[str, str | int] = {"search": chart, "page": 1, "page_size": LOOKUP_PAGE_SIZE}
             if status:
                 params["status"] = status
@@ -236,21 +282,23 @@ class PatientWrites:
                     return record
         return None
 
-    async def _newest_like(self, body: dict[str, Any], *, archived: bool = False) -> VendorRecord | None:
-        """The newest live (or `archived`) patient with the body's names and birth date: a refused
-        retry's first create is among the newest (sorted by `created_at`, newest first; birth
-        date filtered)."""
+    async def _newest_like(self, body: dict[str, Any], status: str | None = None) -> VendorRecord | None:
+        """The newest patient in `status` (None: as the list answers without one; `archived`:
+        deleted ones) with the body's names and birth date: a refused retry's first create is
+        among the newest (sorted by `created_at`, newest first; birth date filtered)."""
+        archived = status == "archived"
         params: dict[str, str | int] = {"first": LOOKUP_PAGE_SIZE, "sort_by": "created_at", "sort_dir": "desc"}
-        if body.get("date_of_birth"):
-            params["dob_from"] = params["dob_to"] = body["date_of_birth"]
-        if archived:
-            params["status"] = "archived"
+        if body.get("date_of_birth"):  # `dob_to` a day later: it may be read as exclusive (adapter.py)
+            params["dob_from"] = body["date_of_birth"]
+            params["dob_to"] = (date.fromisoformat(body["date_of_birth"]) + timedelta(days=1)).isoformat()
+        if status:
+            params["status"] = status
         for _ in range(LOOKUP_PAGES):
             raw = await self._client.get("/patients/cursor", params)
             listing = self._reader.one("patient_cursor_page", VendorCursorList, raw, "A Dental PMS patient list")
             records, _ = self._reader.records("patient", VendorPatient, listing.data, lambda *_: "A patient")
             for record in records:
-                if same_patient(body, record) and bool(record.get("deleted_at")) == archived:
+                if alike(body, record) and bool(record.get("deleted_at")) == archived:
                     return record
             following = listing.following(LOOKUP_PAGE_SIZE)
             if following is None:
@@ -387,7 +435,9 @@ class PatientWrites:
         if response.status in REFUSED:
             fields = fields_of(body) or _fields_named(message_of(body))
             paths = [_FHIR_PATHS.get(_snake(field.split(".")[0]), "Patient") for field in fields]
-            what = ", ".join(f"{f} ({p})" for f, p in zip(fields, paths, strict=True)) if fields else message_of(body)
+            # Each field as the reference names it (a service may name its own property, `Email`).
+            named = [_snake(field) for field in fields]
+            what = ", ".join(f"{f} ({p})" for f, p in zip(named, paths, strict=True)) if fields else message_of(body)
             return Unprocessable(
                 f"The Dental PMS refused the patient: {what or 'invalid'}", expression=paths[0] if paths else None
             )

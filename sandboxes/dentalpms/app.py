@@ -28,6 +28,10 @@ Switches (keywords of ``create_app`` and ``create_sandbox``; each default is the
 described below, and the adapter must work under every value):
 - ``search_accents``, ``search_phones``, ``search_match``, ``search_case``: how the list
   ``search`` is read (``readings``).
+- ``list_statuses`` (``"all"``, ``"active"``: without ``status`` the lists answer only active
+  patients, as the counts endpoint defaults), ``dob_to`` (``"inclusive"``, ``"exclusive"``: a
+  half-open birth-date range) and ``search_min_length`` (1; e.g. 3: a shorter ``search`` or
+  ``q`` is a 422): how the patient lists read their filters (``list_readings``).
 - ``idempotency``: ``"replay"`` (a repeated ``Idempotency-Key`` with the same body gets the
   stored 201 again) or ``"conflict"`` (every repeated key is 409 ``Idempotency conflict``).
 - ``idempotency_keys``: any ``Idempotency-Key`` is taken (``"any"``) or only a UUID
@@ -60,8 +64,10 @@ described below, and the adapter must work under every value):
   writes) and ``references`` (``"null"`` or ``"array"``: a reference with nothing behind it
   written ``[]``, as PHP's ``json_encode`` writes a Laravel resource over null) and
   ``error_bodies="laravel"`` (``{"message"}``, a 422's ``errors`` by field, an unknown path
-  ``The route <path> could not be found.``): how answers are spelled, applied to every JSON
-  answer (``shapes``).
+  ``The route <path> could not be found.``) and ``error_bodies="problem_details"`` (ASP.NET
+  Core's ``{"type", "title", "status", "detail"}``, a validation failure's ``errors`` by
+  property, ``Email``, or JSON path, ``$.email``, and no ``detail``): how answers are spelled,
+  applied to every JSON answer (``shapes``).
 - ``version_conflicts``: a stale ``base_version`` answered 409 (the reference's "Version
   conflict") or 412 (Precondition Failed: optimistic versions read as HTTP preconditions)
 - ``validation_status``: what the reference documents as a 422 is answered 422 or 400
@@ -211,6 +217,7 @@ from sandboxes.dentalpms.errors import ValidationStatus, render_http_error
 from sandboxes.dentalpms.idempotency import Idempotency, IdempotencyKeys
 from sandboxes.dentalpms.ids import RecordKind, namespace, record_uuid
 from sandboxes.dentalpms.lifecycle import ArchivedPatients, ArchivedRecords, Lifecycle, VitalsLookup
+from sandboxes.dentalpms.list_readings import DobTo, ListReading, ListStatuses
 from sandboxes.dentalpms.paging import EmptyLists, PastEnd
 from sandboxes.dentalpms.params import QueryBooleans
 from sandboxes.dentalpms.readings import Accents, Case, Match, Phones, SearchReading
@@ -274,6 +281,9 @@ def create_app(
     idempotency_keys: IdempotencyKeys = "any",
     validation_status: ValidationStatus = 422,
     version_conflicts: VersionConflicts = 409,
+    list_statuses: ListStatuses = "all",
+    dob_to: DobTo = "inclusive",
+    search_min_length: int = 1,
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
@@ -284,7 +294,8 @@ def create_app(
     past the last and `empty_lists` a list with no records (``paging``), `validation_status`
     the status of a 422 (``errors``), `archived_patients`,
     `archived_records` and `page_size_max` archived records and list bounds (``lifecycle``),
-    and the others how
+    `list_statuses`, `dob_to` and `search_min_length` the patient lists' filters
+    (``list_readings``), and the others how
     answers are spelled (``shapes``). Every default is the documented simulator's.
     """
     reading = SearchReading(accents=search_accents, phones=search_phones, match=search_match, case=search_case)
@@ -308,6 +319,7 @@ def create_app(
         empty_lists=empty_lists,
         idempotency_keys=idempotency_keys,
         version_conflicts=version_conflicts,
+        lists=ListReading(list_statuses, dob_to, search_min_length),
     )
     app = Starlette(
         routes=api_routes(store, org_id=org_id, api_token=api_token, validation_status=validation_status),

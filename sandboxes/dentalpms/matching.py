@@ -5,8 +5,9 @@ compared as the app's reading (``readings``) says (by default folded, as a subst
 is in one of the row's searched fields, or when it has at least 3 digits and those digits
 are in the digits of a phone number (phones matched by digits only). The filters
 (``status``, ``dob_from``/``dob_to``, provider, location) are exact; without ``status``,
-archived patients are left out, and patients without a birth date never match a
-birth-date range.
+archived patients are left out (and, with ``list_statuses="active"``, every patient not
+active), and patients without a birth date never match a birth-date range (``dob_to``
+excluded from it with ``dob_to="exclusive"``: ``list_readings``).
 """
 
 from __future__ import annotations
@@ -51,13 +52,15 @@ class PatientFilters:
     location: str | None
     reading: SearchReading = DOCUMENTED
     archived_listed: bool = True  # False: archived patients match no filter, `status` included
+    active_unless_asked: bool = False  # without `status`, only active patients (list_readings)
+    dob_to_exclusive: bool = False  # `dob_to` is the first day not matched (list_readings)
 
     def match(self, row: PatientRow) -> bool:
         doc = row.doc
         if row.deleted and not self.archived_listed:
             return False
         if self.status is None:
-            if row.deleted:
+            if row.deleted or (self.active_unless_asked and doc["status"] != "active"):
                 return False
         elif doc["status"] != self.status:
             return False
@@ -67,7 +70,7 @@ class PatientFilters:
                 return False
             if self.dob_from is not None and dob < self.dob_from:
                 return False
-            if self.dob_to is not None and dob > self.dob_to:
+            if self.dob_to is not None and (dob >= self.dob_to if self.dob_to_exclusive else dob > self.dob_to):
                 return False
         if self.provider is not None and (doc["primary_provider"] or {}).get("uuid") != self.provider:
             return False

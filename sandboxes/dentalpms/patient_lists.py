@@ -3,9 +3,10 @@
 The filters are strings: a ``primary_provider_uuid``/``location_uuid`` that is not a known
 provider/location is 404 (``Provider not found``, ``Location not found``); no tags exist,
 so any ``tag_definition_uuid`` is ``Tag definition not found``. Parameter errors (422)
-come before those 404s. ``/patients/search`` matches first, last and preferred name and
-chart number only, leaves archived patients out, orders by last name and reports the
-total before ``limit``.
+come before those 404s. How ``status`` defaults, where ``dob_to`` ends and how short a
+``search`` may be are the app's list reading (``list_readings``). ``/patients/search``
+matches first, last and preferred name and chart number only, leaves archived patients out,
+orders by last name and reports the total before ``limit``.
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ class PatientLists:
         query = params.query("q", STR, "")
         limit = params.query("limit", LIMIT, 20)
         params.done()
+        if query:  # "Empty query returns no results": only a term can be too short
+            self.store.lists.check_search("q", query)
         reading = self.store.reading
         tokens = search_tokens(query, reading)
         matches: list[PatientRow] = []
@@ -108,6 +111,8 @@ class PatientLists:
         dob_from = params.query("dob_from", DATE, None)
         dob_to = params.query("dob_to", DATE, None)
         params.done()
+        lists = self.store.lists
+        lists.check_search("search", search)
         provider_id = _canonical_uuid(provider)
         location_id = _canonical_uuid(location)
         if provider is not None and provider_id not in self.store.provider_refs:
@@ -125,6 +130,8 @@ class PatientLists:
             location=location_id,
             reading=self.store.reading,
             archived_listed=not self.store.archived_hidden,
+            active_unless_asked=lists.statuses == "active",
+            dob_to_exclusive=lists.dob_to == "exclusive",
         )
 
 

@@ -25,7 +25,13 @@ simulator's), applied to every JSON answer by ``ShapedApp``:
   "code"}]``, the value sent echoed) or ``"laravel"`` (Laravel's exception handler:
   ``{"message": "text"}``, a 422 ``{"message": <first error> (and N more errors),
   "errors": {field: [text, ...]}}``, and an unknown path ``The route api/... could not be
-  found.``, which echoes the path asked for, patient uuid and all).
+  found.``, which echoes the path asked for, patient uuid and all) or ``"problem_details"``
+  (ASP.NET Core's RFC 9457 problem details: ``{"type", "title": "Conflict", "status",
+  "detail": "text", "traceId"}``, no ``detail`` where the framework answers (an unknown path,
+  a wrong method); a validation failure ``ValidationProblemDetails``: ``"title": "One or more
+  validation errors occurred."``, no ``detail``, ``"errors": {key: [text, ...]}`` keyed by the
+  property (``Email``, as DataAnnotations name it) or, for a value the JSON reader could not
+  take (a null, a wrong type), by its JSON path (``$.email``, as System.Text.Json names it)).
 - ``enums``: ``"lower"`` (the values as the reference lists them, ``male``, ``on_hold``),
   ``"upper"`` (as constant names, ``MALE``, ``ON_HOLD``, ``NKDA``: what a service whose enums
   serialize by name writes, as Java's Jackson does by default) or ``"pascal"`` (``Male``,
@@ -67,7 +73,7 @@ Dates = Literal["date", "datetime"]
 Scalars = Literal["json", "strings", "digits"]
 Nulls = Literal["null", "absent"]
 PageInfo = Literal["full", "sparse"]
-ErrorBodies = Literal["fastapi", "detail_text", "error_object", "spring", "laravel"]
+ErrorBodies = Literal["fastapi", "detail_text", "error_object", "spring", "laravel", "problem_details"]
 Enums = Literal["lower", "upper", "pascal"]
 StandInDates = Literal["null", "zero"]
 Defaults = Literal["served", "omitted"]
@@ -129,7 +135,7 @@ class Shapes:
             ("scalars", ("json", "strings", "digits")),
             ("nulls", ("null", "absent")),
             ("page_info", ("full", "sparse")),
-            ("error_bodies", ("fastapi", "detail_text", "error_object", "spring", "laravel")),
+            ("error_bodies", ("fastapi", "detail_text", "error_object", "spring", "laravel", "problem_details")),
             ("enums", ("lower", "upper", "pascal")),
             ("stand_in_dates", ("null", "zero")),
             ("defaults", ("served", "omitted")),
@@ -157,6 +163,8 @@ class Shapes:
             return _spring_error(detail, status)
         if self.error_bodies == "laravel":
             return _laravel_error(detail, status, path)
+        if self.error_bodies == "problem_details":
+            return _problem_details(detail, status)
         if isinstance(detail, list):
             text = "; ".join(
                 ".".join(str(part) for part in item.get("loc", []) if part not in ("body", "query", "path"))
@@ -284,6 +292,42 @@ def _laravel_error(detail: Any, status: int, path: str) -> dict[str, Any]:
     if status == 404 and detail == "Not Found":  # the router's, not a record's
         return {"message": f"The route {path.lstrip('/')} could not be found."}
     return {"message": str(detail)}
+
+
+# The `type` ASP.NET Core gives each status (`ProblemDetailsDefaults`): RFC 9110's section.
+_PROBLEM_SECTIONS = {400: "15.5.1", 401: "15.5.2", 403: "15.5.4", 404: "15.5.5", 405: "15.5.6", 409: "15.5.10",
+                     410: "15.5.11", 412: "15.5.13", 422: "15.5.21", 500: "15.6.1"}  # fmt: skip
+# Errors of the JSON reader (a value it cannot put in the property), keyed by JSON path.
+_READER_ERRORS = ("null_refused", "string_type", "int_parsing", "bool_parsing", "date_from_datetime_parsing")
+
+
+def _problem_details(detail: Any, status: int) -> dict[str, Any]:
+    """ASP.NET Core's problem details (`ProblemDetails`, `ValidationProblemDetails`)."""
+    section = _PROBLEM_SECTIONS.get(status, "15.5.1" if status < 500 else "15.6.1")
+    body: dict[str, Any] = {
+        "type": f"https://tools.ietf.org/html/rfc9110#section-{section}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+    }
+    if isinstance(detail, list):
+        body["title"] = "One or more validation errors occurred."
+        errors: dict[str, list[str]] = {}
+        for item in detail:
+            if isinstance(item, dict):
+                where, *names = [str(p) for p in item.get("loc", [])] or ["body"]
+                name = ".".join(names)
+                if where != "body":
+                    key = name
+                elif item.get("type") in _READER_ERRORS:
+                    key = f"$.{name}"
+                else:
+                    key = "".join(part.capitalize() for part in name.split("_"))
+                errors.setdefault(key, []).append(str(item.get("msg")))
+        body["errors"] = errors
+    elif detail not in ("Not Found", "Method Not Allowed"):  # the router's carry no detail
+        body["detail"] = str(detail)
+    body["traceId"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"
+    return body
 
 
 DOCUMENTED_SHAPES = Shapes()

@@ -32,6 +32,7 @@ from sandboxes.dentalpms.bodies import (
 )
 from sandboxes.dentalpms.idempotency import Idempotency, IdempotencyKeys, IdempotencyLog
 from sandboxes.dentalpms.lifecycle import DOCUMENTED_LIFECYCLE, Lifecycle
+from sandboxes.dentalpms.list_readings import DOCUMENTED_LISTS, ListReading
 from sandboxes.dentalpms.matching import PatientFilters
 from sandboxes.dentalpms.paging import EmptyLists, PastEnd
 from sandboxes.dentalpms.params import QueryBooleans
@@ -88,6 +89,7 @@ class Store:
         empty_lists: EmptyLists = "page",
         idempotency_keys: IdempotencyKeys = "any",
         version_conflicts: VersionConflicts = 409,
+        lists: ListReading = DOCUMENTED_LISTS,
     ) -> None:
         if patch_nulls not in ("cleared", "ignored", "refused"):
             raise ValueError(f"patch_nulls must be 'cleared', 'ignored' or 'refused', not {patch_nulls!r}")
@@ -100,6 +102,7 @@ class Store:
         if version_conflicts not in (409, 412):
             raise ValueError(f"version_conflicts must be 409 or 412, not {version_conflicts!r}")
         self.patch_nulls = patch_nulls
+        self.lists = lists
         self.version_conflicts = version_conflicts
         self.empty_lists = empty_lists
         self.query_booleans = query_booleans

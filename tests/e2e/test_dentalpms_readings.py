@@ -21,6 +21,9 @@ soft-deleted sub-records or leaves them out), archived ones are never served and
 counted; whatever page size it takes (the documented default of 50 as its bound), every list
 is walked; a 404, or a 204 with no body, for an empty list is an empty list. Whatever query booleans it takes (`true`,
 or only `1` as Laravel's `boolean` rule), a status search serves the records in that status.
+Whatever the patient lists answer without a `status` (every patient, or only active ones as
+the counts endpoint defaults), wherever `dob_to` ends (on that day, or before it) and however
+short a `search` may be, every live patient is found, by birth date up to the last day too.
 """
 
 from __future__ import annotations
@@ -78,6 +81,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "references": "array",
         "query_booleans": "digits",
         "empty_lists": "no_content",
+        "list_statuses": "active",
     },
     "nfd-prefix-digits-naive-datetimes": {
         "search_accents": "sensitive_nfd",
@@ -93,6 +97,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "stand_in_dates": "zero",
         "allergy_severities": "scale",
         "archived_patients": "not_found",
+        "search_min_length": 3,
     },
     "phones-as-stored-prefix-sparse": {
         "search_phones": "as_stored",
@@ -106,6 +111,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "allergy_severities": "labels",
         "decimals": "scientific",
         "error_bodies": "spring",
+        "dob_to": "exclusive",
     },
 }
 
@@ -323,6 +329,20 @@ def test_birthdate_narrows_a_name_search(fhir: FhirHttp, variant: Variant) -> No
     assert Counter(r["id"] for r in found) == expected
 
 
+def test_a_birthdate_search_finds_the_boundary_day(fhir: FhirHttp, variant: Variant) -> None:
+    # Before, a vendor reading `dob_to` as the first day not matched (as its counts endpoint's
+    # `date_to` is "Exclusive") silently lost everyone born on the day a search ends at.
+    live = live_patients(variant.clinic)
+    born = sorted({p.birth_date for p in live if p.birth_date})
+    for day in born[:: max(1, len(born) // 6)]:
+        for prefix, matches in (("eq", day.__eq__), ("le", day.__ge__), ("lt", day.__gt__)):
+            params = {"birthdate": f"{prefix}{day.isoformat()}", "_count": 100}
+            expected = _ids(p for p in live if p.birth_date and matches(p.birth_date))
+            assert Counter(r["id"] for r in fhir.search_all(f"{BASE}/Patient", **params)) == expected, params
+            counted = fhir.get_ok(f"{BASE}/Patient", params={**params, "_summary": "count"})
+            assert counted["total"] == sum(expected.values()), params
+
+
 # -- the clinic walk ----------------------------------------------------------------------------
 
 
@@ -335,6 +355,16 @@ def test_walk_finds_every_live_patient_once(all_patients: list[dict[str, Any]], 
     ids = Counter(p["id"] for p in all_patients)
     assert all(n == 1 for n in ids.values())
     assert set(ids) == {str(p.uuid) for p in live_patients(variant.clinic)}
+
+
+def test_a_sorted_walk_serves_every_live_patient_in_order(fhir: FhirHttp, variant: Variant) -> None:
+    # Before, a vendor whose lists answer only active patients unless a `status` is asked for
+    # (as its counts endpoint's `status_set` "Defaults to active") had every inactive,
+    # prospective and deceased patient silently missing from every search.
+    found = fhir.search_all(f"{BASE}/Patient", _sort="-family", _count=40)
+    assert Counter(p["id"] for p in found) == _ids(live_patients(variant.clinic))
+    families = [fold(p["name"][0].get("family", "")) for p in found]
+    assert families == sorted(families, reverse=True)
 
 
 def test_walk_reads_each_patient_as_searched(

@@ -37,8 +37,16 @@ SECRET = "ann.secret@example.org"
             "detail": "Validation failed",
             "errors": [{"field": "email", "message": "not an email", "rejectedValue": SECRET}],
         },
+        # ASP.NET Core's ValidationProblemDetails: no `detail`, the errors by JSON path or property
+        {
+            "type": "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+            "title": "One or more validation errors occurred.",
+            "status": 400,
+            "errors": {"$.email": ["The JSON value could not be converted to System.String. Path: $.email"]},
+            "traceId": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00",
+        },
     ],
-    ids=["fastapi", "spring-binding-errors", "problem-detail"],
+    ids=["fastapi", "spring-binding-errors", "problem-detail", "aspnet-validation-problem-details"],
 )
 def test_the_field_a_validation_error_names_is_read_and_its_value_is_not(body: dict[str, Any]) -> None:
     assert fields_of(body) == ["email"]
@@ -61,3 +69,31 @@ def test_a_field_named_as_its_java_property_is_the_element_it_came_from() -> Non
     assert refused.expression == "Patient.birthDate"
     assert "Patient.address.line" in refused.diagnostics and SECRET not in refused.diagnostics
     assert "2999" not in refused.diagnostics
+
+
+def test_an_aspnet_problem_details_says_what_its_title_and_errors_say() -> None:
+    # Before, a ProblemDetails without `detail` (ASP.NET Core's validation failure, or a bare
+    # `Conflict()`) gave no message at all: the client was told only that the vendor refused.
+    validation = {
+        "type": "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+        "title": "One or more validation errors occurred.",
+        "status": 400,
+        "errors": {"Search": ["String should have at least 3 characters"], "$.page": ["Not a number"]},
+    }
+    assert message_of(validation) == "Search: String should have at least 3 characters; page: Not a number"
+    assert fields_of(validation) == ["Search", "page"]
+    assert message_of({"type": "about:blank", "title": "Conflict", "status": 409}) == "Conflict"
+    assert message_of({"title": "Conflict", "status": 409, "detail": "Duplicate chart number"}) == (
+        "Duplicate chart number"
+    )
+
+
+def test_a_field_named_by_its_json_path_or_property_is_the_element_it_came_from() -> None:
+    body = {
+        "title": "One or more validation errors occurred.",
+        "status": 400,
+        "errors": {"Email": ["The Email field is not a valid e-mail address."], "$.date_of_birth": ["Bad date"]},
+    }
+    refused = PatientWrites._error(UpstreamResponse(400, {}, orjson.dumps(body)))
+    assert isinstance(refused, Unprocessable)
+    assert "Patient.telecom" in str(refused) and "Patient.birthDate" in str(refused)
