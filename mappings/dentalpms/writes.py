@@ -294,7 +294,10 @@ class PatientWrites:
         if status:
             params["status"] = status
         for _ in range(LOOKUP_PAGES):
-            raw = await self._client.get("/patients/cursor", params)
+            try:
+                raw = await self._client.get("/patients/cursor", params)
+            except NotFound:  # a list matching no one, answered `NotFound()` (adapter.py `_cursor_page`)
+                return None
             listing = self._reader.one("patient_cursor_page", VendorCursorList, raw, "A Dental PMS patient list")
             records, _ = self._reader.records("patient", VendorPatient, listing.data, lambda *_: "A patient")
             for record in records:

@@ -31,6 +31,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "nulls": "absent",
         "timestamps": "naive",
         "write_answers": "before_flush",
+        "empty_lists": "not_found",
     },
     # Spring Boot's default error bodies: a 409 or 404 says only its reason phrase; an
     # Idempotency-Key read as a `UUID` (`@RequestHeader UUID`): any other key is refused; a
