@@ -81,7 +81,9 @@ default left out (a patient without `status` is active).
 - Page lists: `total` may be text; a page past the end may be empty or a 404 (read as the
   end of the list, not a missing patient), page 1 of an empty list included (the patient,
   read beside it, is there); any empty list, the cursor list's too, may be a 204 with no body
-  (read as the empty list, `vendor.py`); without a readable `total` a full page may have a successor, so
+  (read as the empty list, `vendor.py`), or a 404 (`NotFound()` for a filter matching no one:
+  the cursor list's is told from a misconfigured tenant's by the list of every patient,
+  `_cursor_page`); without a readable `total` a full page may have a successor, so
   one more page is asked for. `page_size`/`first` have a documented default (50) and no
   documented bound: the vendor is never asked for more (VENDOR_PAGE_SIZE).
 - Archived records: an archived patient may be served with `deleted_at` or answered 410;
@@ -209,6 +211,9 @@ class DentalPmsAdapter:
         self._is_active_refused = False
         # The shortest free-text `search` the vendor takes, as far as it has told (`_search_patients`).
         self._shortest_search = 1
+        # Whether the cursor list has answered for this tenant: its 404s are then empty lists
+        # (`_cursor_page`), not a misconfiguration.
+        self._list_answered = False
         # What the vendor's patient lists answer without `status` (`_unasked_statuses`).
         self._unasked: statuses.UnaskedStatuses | None = None
         self._undecided_at: float | None = None  # when the last check found no patient that is not active
@@ -299,7 +304,7 @@ class DentalPmsAdapter:
             # path). A 404 that names the patient is the documented one; otherwise the patient
             # list, there for every organization, tells them apart with one page of one (a 404
             # for it raises, naming org_id and base_url).
-            if not _names_patient(exc.diagnostics):
+            if not _names_patient(exc.diagnostics) and not self._list_answered:
                 await self._cursor_page({"first": 1})
             return None
         except Gone:  # an archived patient answered 410 rather than served with `deleted_at`
@@ -480,15 +485,40 @@ class DentalPmsAdapter:
         return statuses.StreamPage(stream, listing.data, listing.following(size))
 
     async def _cursor_page(self, params: Mapping[str, str | int]) -> Any:
-        """One page of the cursor list. The list is there for every organization, empty or not,
-        so a 404 for it says the organization (`org_id`) or the API's path (`base_url`) is not
-        the vendor's: a misconfigured tenant, never "no such patient" or "no matches"."""
+        """One page of the cursor list (None: an empty one). The list is there for every
+        organization, so a 404 for it says the organization (`org_id`) or the API's path
+        (`base_url`) is not the vendor's: a misconfigured tenant, never "no such patient".
+        Unless it is a list matching no one: the reference gives the lists no status for that,
+        and a controller may answer `NotFound()` for an empty result, under Spring Boot's or
+        ASP.NET's error body the very 404 of a path it does not have. The two are told apart
+        by the list of every patient (`_list_answers`)."""
         try:
-            return await self._client.get("/patients/cursor", params)
+            raw = await self._client.get("/patients/cursor", params)
         except NotFound as exc:
+            if await self._list_answers(params):
+                return None  # read as the empty list (`VendorCursorList`)
             raise UpstreamError(
                 "Dental PMS answered 404 for the patient list itself: check the tenant's org_id and base_url"
             ) from exc
+        self._list_answered = True
+        return raw
+
+    async def _list_answers(self, refused: Mapping[str, str | int]) -> bool:
+        """Whether the cursor list is there for this tenant, after a 404 for it asked with
+        `refused`: it has answered before, or its first page of every patient answers now (then
+        the 404 was of a filter, or a page after the last, matching no one). A 404 for that
+        page itself is the configuration's (an organization without a single patient reads the
+        same, under such a vendor: nothing tells the two apart)."""
+        if self._list_answered:
+            return True
+        if not set(refused) - {"first", "sort_by", "sort_dir"}:  # the list of every patient itself
+            return False
+        try:
+            await self._client.get("/patients/cursor", {"first": 1})
+        except NotFound:
+            return False
+        self._list_answered = True
+        return True
 
     async def _patient_total(self, filters: Mapping[str, str | int], asked: Sequence[str | None]) -> int | None:
         """The number of patients `filters` match in the statuses `asked` (None: what the list

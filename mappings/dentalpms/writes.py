@@ -75,7 +75,16 @@ from uuid import UUID
 import orjson
 
 from gateway.contract import Resource, TenantContext, Written
-from gateway.errors import AlreadyExists, Conflict, Gone, NotFound, PreconditionFailed, Unprocessable, UpstreamError
+from gateway.errors import (
+    AlreadyExists,
+    Conflict,
+    Gone,
+    InvalidRequest,
+    NotFound,
+    PreconditionFailed,
+    Unprocessable,
+    UpstreamError,
+)
 from gateway.upstream.errors import error_from_response
 from gateway.upstream.http import UpstreamResponse
 from mappings.dentalpms.client import DentalPmsClient, fields_of, message_of
@@ -172,6 +181,8 @@ class PatientWrites:
         self._ctx = ctx
         self._reader = reader
         self._record = record
+        # The shortest free-text `search` the vendor takes, as far as it has told (`_chart_holder`).
+        self._shortest_search = 1
 
     # -- create -------------------------------------------------------------------------------
 
@@ -255,31 +266,63 @@ class PatientWrites:
         else an archived one."""
         chart = body.get("chart_number")
         if chart:
-            return await self._by_chart_number(chart)
+            return await self._by_chart_number(chart, body.get("date_of_birth"))
         for status in (None, *NOT_ACTIVE, "archived"):
             found = await self._newest_like(body, status)
             if found is not None:
                 return found
         return None
 
-    async def _by_chart_number(self, chart: str) -> VendorRecord | None:
-        """The patient (archived ones too) holding `chart`: the list's free text finds a whole
-        chart number under every reading of it (adapter.py); the match is exact here. Each
+    async def _by_chart_number(self, chart: str, born: str | None = None) -> VendorRecord | None:
+        """The patient (archived ones too) holding `chart`, whose birth date is `born` when
+        given (the patient a create describes: another holder is told apart without it). Each
         status is asked for in turn once the list without one has not got it (it may answer
         only active patients: mappings.dentalpms.statuses)."""
         for status in (None, *NOT_ACTIVE, "archived"):
-            params: dict[str, str | int] = {"search": chart, "page": 1, "page_size": LOOKUP_PAGE_SIZE}
-            if status:
-                params["status"] = status
+            found = await self._chart_holder(chart, {"status": status} if status else {}, born)
+            if found is not None:
+                return found
+        return None
+
+    async def _chart_holder(self, chart: str, status: dict[str, str], born: str | None) -> VendorRecord | None:
+        """The patient of the list filtered by `status` holding `chart`. The list's free text
+        finds a whole chart number under every reading of it (adapter.py); the match is exact
+        here. The docs give `search` no minimum length, but a service may refuse a shorter term
+        than it takes (`Query(min_length=3)`: a 422, or 400) and a chart number may be shorter
+        (`7`): the list is then walked without the term, narrowed by the birth date when there
+        is one (`dob_to` a day later: it may be read as exclusive, adapter.py), and no term as
+        short is sent again. Refused again (raised), the refusal was not of the term."""
+        if len(chart) >= self._shortest_search:
+            try:
+                return await self._chart_in_pages(chart, {**status, "search": chart}, 1)
+            except InvalidRequest:
+                pass
+        narrowed = dict(status)
+        if born:
+            narrowed["dob_from"] = born
+            narrowed["dob_to"] = (date.fromisoformat(born) + timedelta(days=1)).isoformat()
+        found = await self._chart_in_pages(chart, narrowed, None)
+        self._shortest_search = max(self._shortest_search, len(chart) + 1)
+        return found
+
+    async def _chart_in_pages(self, chart: str, filters: dict[str, str], pages: int | None) -> VendorRecord | None:
+        """The patient holding `chart` in the first `pages` pages (None: all) of the page list
+        filtered by `filters`."""
+        page = 1
+        while pages is None or page <= pages:
+            params: dict[str, str | int] = {**filters, "page": page, "page_size": LOOKUP_PAGE_SIZE}
             try:
                 raw = await self._client.get("/patients", params)
-            except NotFound:  # page 1 of an empty list, past its end for some implementations
-                continue
+            except NotFound:  # past the end; page 1 of an empty list for some implementations
+                return None
             listing = self._reader.one("patient_page", VendorPageList, raw, "A Dental PMS patient list")
             records, _ = self._reader.records("patient", VendorPatient, listing.items, lambda *_: "A patient")
             for record in records:
                 if record.get("chart_number") == chart:
                     return record
+            if not listing.has_more(page, LOOKUP_PAGE_SIZE):
+                return None
+            page += 1
         return None
 
     async def _newest_like(self, body: dict[str, Any], status: str | None = None) -> VendorRecord | None:
@@ -294,7 +337,10 @@ class PatientWrites:
         if status:
             params["status"] = status
         for _ in range(LOOKUP_PAGES):
-            raw = await self._client.get("/patients/cursor", params)
+            try:
+                raw = await self._client.get("/patients/cursor", params)
+            except NotFound:  # a list matching no one, answered `NotFound()` (adapter.py `_cursor_page`)
+                return None
             listing = self._reader.one("patient_cursor_page", VendorCursorList, raw, "A Dental PMS patient list")
             records, _ = self._reader.records("patient", VendorPatient, listing.data, lambda *_: "A patient")
             for record in records:

@@ -41,7 +41,9 @@ described below, and the adapter must work under every value):
   an empty list included (``paging``).
 - ``empty_lists``: a page or cursor page with no records is the envelope, empty (``"page"``),
   or ``204 No Content`` with no body (``"no_content"``: Spring's ``ResponseEntity.noContent()``
-  for an empty list; the reference gives no status code for any list) (``paging``).
+  for an empty list; the reference gives no status code for any list), or 404 (``"not_found"``:
+  ``ResponseEntity.notFound()`` or ASP.NET's ``NotFound()`` for a filter matching nothing)
+  (``paging``).
 - ``archived_patients`` (``"served"``, ``"gone"``: 410 for every endpoint of an archived
   patient, ``"not_found"``: 404 for them, ``restore`` excepted, and no list shows it, as a
   soft-delete global filter has it), ``archived_records`` (``"hidden"``, ``"listed"``: sub-record lists include

@@ -9,7 +9,11 @@
   (``empty_lists="page"``, the documented simulator's), or, with ``empty_lists="no_content"``,
   ``204 No Content`` with no body, as a Spring controller's ``if (list.isEmpty()) return
   ResponseEntity.noContent().build();`` or ASP.NET's ``NoContent()`` answers (the reference
-  documents only the envelope, and no status code for any list).
+  documents only the envelope, and no status code for any list); or, with
+  ``empty_lists="not_found"``, 404 ``No records found``, as a Spring or ASP.NET controller's
+  ``if (list.isEmpty()) return ResponseEntity.notFound().build();`` / ``NotFound()`` answers
+  a filter that matches nothing (under Spring's or ASP.NET's error bodies, the same 404 as
+  for a path the service does not have).
 - The cursor list: ``{"data": [...], "page_info": {"end_cursor", "has_next_page"}}``.
 
 Items arrive already encoded (rows keep their encoded document), so the envelope is
@@ -29,7 +33,7 @@ from sandboxes.toolkit.errors import ApiError
 __all__ = ["EmptyLists", "PastEnd", "check_past_end", "cursor_body", "list_answer", "page_body"]
 
 PastEnd = Literal["empty", "not_found", "not_found_from_first"]
-EmptyLists = Literal["page", "no_content"]
+EmptyLists = Literal["page", "no_content", "not_found"]
 
 
 def check_past_end(past_end: PastEnd, page: int, page_size: int, total: int) -> None:
@@ -55,7 +59,9 @@ def cursor_body(items: list[bytes], end_cursor: str | None, has_next_page: bool)
 
 def list_answer(body: bytes, records: int, empty_lists: EmptyLists) -> Response:
     """The list `body` holding `records` records: 204 with no body when it holds none and
-    `empty_lists` is ``"no_content"``."""
+    `empty_lists` is ``"no_content"``, 404 when it is ``"not_found"``."""
     if records == 0 and empty_lists == "no_content":
         return Response(status_code=204)
+    if records == 0 and empty_lists == "not_found":
+        raise ApiError(404, "No records found")
     return raw_json(body)

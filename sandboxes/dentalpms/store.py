@@ -97,8 +97,8 @@ class Store:
             raise ValueError(f"write_answers must be 'flushed' or 'before_flush', not {write_answers!r}")
         if query_booleans not in ("any", "digits"):
             raise ValueError(f"query_booleans must be 'any' or 'digits', not {query_booleans!r}")
-        if empty_lists not in ("page", "no_content"):
-            raise ValueError(f"empty_lists must be 'page' or 'no_content', not {empty_lists!r}")
+        if empty_lists not in ("page", "no_content", "not_found"):
+            raise ValueError(f"empty_lists must be 'page', 'no_content' or 'not_found', not {empty_lists!r}")
         if version_conflicts not in (409, 412):
             raise ValueError(f"version_conflicts must be 409 or 412, not {version_conflicts!r}")
         self.patch_nulls = patch_nulls

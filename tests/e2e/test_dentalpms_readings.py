@@ -19,7 +19,8 @@ vendor does with archived records (serves an archived patient, answers 410 for i
 for none; lists
 soft-deleted sub-records or leaves them out), archived ones are never served and never
 counted; whatever page size it takes (the documented default of 50 as its bound), every list
-is walked; a 404, or a 204 with no body, for an empty list is an empty list. Whatever query booleans it takes (`true`,
+is walked; a 404 (spelled as for a path the vendor does not have, too), or a 204 with no
+body, for an empty list is an empty list. Whatever query booleans it takes (`true`,
 or only `1` as Laravel's `boolean` rule), a status search serves the records in that status.
 Whatever the patient lists answer without a `status` (every patient, or only active ones as
 the counts endpoint defaults), wherever `dob_to` ends (on that day, or before it) and however
@@ -59,6 +60,7 @@ from tests.support.variants import gateway_over, vendor_calls
 
 TENANT = "dpms"
 BASE = f"/fhir/{TENANT}"
+BASE_OVER = "/fhir/dentalpms"  # a gateway of its own (`gateway_over`): the tenant is the vendor
 
 # Each variant combines readings of the `search` with spellings of the answers (the
 # simulator's switches, sandboxes.dentalpms.app), so that every value of every switch is met
@@ -112,6 +114,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "decimals": "scientific",
         "error_bodies": "spring",
         "dob_to": "exclusive",
+        "empty_lists": "not_found",
     },
 }
 
@@ -607,3 +610,27 @@ def test_a_search_matching_no_one_is_empty(fhir: FhirHttp, variant: Variant) -> 
     # The vendor may answer page 1 of an empty list 404 (`past_end="not_found_from_first"`).
     bundle = fhir.get_ok(f"{BASE}/Patient", params={"birthdate": "1801-02-03"})
     assert bundle.get("entry", []) == [] and bundle["total"] == 0
+
+
+def test_a_list_matching_no_one_answered_404_is_an_empty_list() -> None:
+    # A Spring or ASP.NET controller may answer `NotFound()` for a filter that matches no one,
+    # under Spring Boot's error body the very 404 of a path it does not have. Before, every
+    # such answer of the patient list was taken for a misconfigured tenant: under lists that
+    # answer only active patients unless asked (each status then asked on its own), a 502 for
+    # any birth-date search on a day one status has no one born, and for a search matching no one.
+    live = live_patients(build_clinic())
+    sandbox = partial(create_sandbox, empty_lists="not_found", list_statuses="active", error_bodies="spring")
+    with gateway_over("dentalpms", sandbox) as running:
+        deceased = next(p for p in live if p.status == "deceased" and p.birth_date)
+        active = next(p for p in live if p.status == "active" and p.birth_date)
+        for born in (deceased.birth_date, active.birth_date):
+            assert born is not None
+            params = {"birthdate": born.isoformat(), "_count": 100}
+            expected = _ids(p for p in live if p.birth_date == born)
+            assert Counter(r["id"] for r in running.fhir.search_all(f"{BASE_OVER}/Patient", **params)) == expected
+            counted = running.fhir.get_ok(f"{BASE_OVER}/Patient", params={**params, "_summary": "count"})
+            assert counted["total"] == sum(expected.values()), params
+        nobody = running.fhir.get_ok(f"{BASE_OVER}/Patient", params={"birthdate": "1801-02-03"})
+        assert nobody.get("entry", []) == [] and nobody["total"] == 0
+        everyone = running.fhir.search_all(f"{BASE_OVER}/Patient", _count=100)
+        assert Counter(r["id"] for r in everyone) == _ids(live)

@@ -31,15 +31,18 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "nulls": "absent",
         "timestamps": "naive",
         "write_answers": "before_flush",
+        "empty_lists": "not_found",
     },
     # Spring Boot's default error bodies: a 409 or 404 says only its reason phrase; an
     # Idempotency-Key read as a `UUID` (`@RequestHeader UUID`): any other key is refused; a
-    # validation error is a 400 (`MethodArgumentNotValidException`); a stale version a 412.
+    # validation error is a 400 (`MethodArgumentNotValidException`); a stale version a 412; a
+    # `search` of 3 characters at least.
     "spring-errors": {
         "error_bodies": "spring",
         "idempotency_keys": "uuid",
         "validation_status": 400,
         "version_conflicts": 412,
+        "search_min_length": 3,
     },
     # Laravel's: `{"message"}`, a 422's `errors` by field (`{"email": ["..."]}`); an archived
     # patient not there at all (`SoftDeletes`: `findOrFail` answers 404, lists never show it).
@@ -328,6 +331,37 @@ def test_a_chart_number_taken_by_an_update_is_a_conflict_naming_it(fhir: FhirHtt
         assert "UPD-9" in issue["diagnostics"] and issue["expression"] == ["Patient.identifier"], issue
     kept = fhir.get_ok(f"{BASE}/Patient/{wanting['id']}")
     assert any(i.get("value") == "UPD-8" for i in kept["identifier"]) and kept["meta"]["versionId"] == version
+
+
+def test_a_chart_number_shorter_than_the_vendor_searches_is_still_told_apart(
+    fhir: FhirHttp, chart_system: str, variant: tuple[str, VariantGateway]
+) -> None:
+    # After the vendor's 409, who holds the chart number is looked up; a service may take no
+    # `search` shorter than 3 characters (`Query(min_length=3)`). Before, a chart number
+    # shorter than that was sent as `search` all the same: its 422 (or 400) made a retried
+    # create, a create with a chart number in use and an update taking one all a 400.
+    owner = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Shortkeep", chart_system, "S7"), headers=JSON)
+    assert owner.status_code == 201, owner.text
+    retried = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Shortkeep", chart_system, "S7"), headers=JSON)
+    if _replays(variant):
+        assert retried.status_code == 201 and retried.json()["id"] == owner.json()["id"], retried.text
+    else:  # the vendor refuses the repeated key: the patient exists already
+        assert retried.status_code == 409, retried.text
+        assert owner.json()["id"] in outcome_of(retried)["issue"][0]["diagnostics"]
+    other = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Shortother", chart_system, "S7"), headers=JSON)
+    assert other.status_code == 409, other.text
+    assert "S7" in outcome_of(other)["issue"][0]["diagnostics"]
+    wanting = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Shortwant", chart_system, "S8"), headers=JSON)
+    assert wanting.status_code == 201, wanting.text
+    taking = wanting.json()
+    taking["identifier"] = [i for i in taking["identifier"] if i.get("system") != chart_system] + [
+        {"system": chart_system, "value": "S7"}
+    ]
+    refused = fhir.request("PUT", f"{BASE}/Patient/{taking['id']}", json=taking, headers=JSON)
+    assert refused.status_code == 409, refused.text
+    issue = outcome_of(refused)["issue"][0]
+    assert "S7" in issue["diagnostics"] and issue["expression"] == ["Patient.identifier"], issue
+    assert [p["id"] for p in _by_family(fhir, "Shortkeep")] == [owner.json()["id"]]
 
 
 def test_what_the_vendor_cannot_keep_is_reported(fhir: FhirHttp, chart_system: str) -> None:

@@ -88,6 +88,21 @@ def test_an_empty_list_is_an_empty_page_or_no_content() -> None:
     assert spring.ok(BASE)["items"]  # a list with records is the envelope, as documented
 
 
+def test_an_empty_list_may_be_a_404_spelled_as_a_missing_path() -> None:
+    bare = next(p for p in LIVE if not p.problems)
+    nobody = {"dob_from": "1801-01-01", "dob_to": "1801-01-02"}
+    spring = variant(empty_lists="not_found", error_bodies="spring")  # `ResponseEntity.notFound()`
+    missing_path = spring.get(f"{BASE}/cursor/no-such-path")
+    for empty in (
+        spring.get(f"{BASE}/{bare.uuid}/diseases"),
+        spring.get(BASE, params=nobody),
+        spring.get(f"{BASE}/cursor", params=nobody),
+    ):
+        assert empty.status_code == 404
+        assert empty.json() == missing_path.json() and empty.json()["error"] == "Not Found"
+    assert spring.ok(f"{BASE}/cursor")["data"] and spring.ok(BASE)["items"]
+
+
 def test_archived_records_can_be_gone_or_listed() -> None:
     archived = next(p for p in CLINIC.patients if p.deleted)
     assert new_api().ok(f"{BASE}/{archived.uuid}")["deleted_at"] is not None
