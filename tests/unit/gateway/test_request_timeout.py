@@ -55,7 +55,7 @@ def test_a_search_whose_vendor_pages_outlast_the_limit_is_a_504_when_it_runs_out
     body = outcome(response, 504)
     assert body["issue"][0]["code"] == "timeout"
     assert "limit for one request (0.3 s)" in body["issue"][0]["diagnostics"]
-    assert LIMIT <= took < LIMIT + 0.25
+    assert LIMIT <= took < LIMIT + 0.6  # the twelve pages take 1.2 s; a busy machine adds some
     assert backend.calls_to("Patient", "search") < 12
 
 
