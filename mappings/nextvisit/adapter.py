@@ -119,6 +119,12 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   as text, or no body at all) is followed by a look-up of the newest patient with the names
   and birth date sent (the list filtered by that date, newest id first), never a 502 for a
   patient that exists. An update or delete answered with a message as text is done too.
+- Request limits: none documented; a Laravel 10 app's `api` routes carry `throttle:api` (60 a
+  minute, 429 with `Retry-After`). A create is read back once done; a read-back that is
+  throttled (or fails for now: a 5xx, a timeout) answers the create as done (201 with its id)
+  with the record the create answered, else the body sent with its new id, never a 429 the
+  client would retry into a second patient. A look-up of the new id that fails so is a 502
+  saying the patient was created.
 - Soft-deleted patients: documented as gone from reads ("Soft deletes"); a read or list
   answer that still carries one (a non-null `deleted_at`: `withTrashed()`) is read as
   deleted: the read is 410 Gone, the list leaves it out. A delete answered with 204 and no
@@ -191,7 +197,17 @@ from functools import partial
 from typing import Any
 
 from gateway.contract import AdapterConfig, Resource, ResourceProvider, SearchRequest, VendorPage, Written, by_type
-from gateway.errors import Gone, InvalidRequest, NotFound, PreconditionFailed, UpstreamError, UpstreamSecurity
+from gateway.errors import (
+    Gone,
+    InvalidRequest,
+    NotFound,
+    PreconditionFailed,
+    Throttled,
+    UpstreamError,
+    UpstreamSecurity,
+    UpstreamTimeout,
+    VendorUnavailable,
+)
 from gateway.search import planning as q
 from gateway.search.model import SearchQuery, TokenValue
 from gateway.text import nfc_text
@@ -224,6 +240,12 @@ MAX_TRASH_PAGES = 40
 MAX_CREATED_PAGES = 4  # list pages read to find a patient the create answer did not name
 MAX_DEMOGRAPHICS_PAGES = 16  # list pages read to find one patient's demographics (bisected)
 MAX_RUN_PAGES = 5  # list pages read for the patients sharing the sort value a page ends in
+# What a read may meet that says nothing of the record read: the vendor throttling (a 429: the
+# docs name no limit, and a Laravel 10 app's `api` routes carry `throttle:api`, 60 requests a
+# minute), failing, or slow. After a create the vendor has answered with a 2xx, such a failure of
+# the read-back is no failure of the create: answered as one, the client (FHIR's create is not
+# idempotent) would send it again and make a second patient.
+_NOT_READ_NOW = (Throttled, UpstreamError, UpstreamTimeout, VendorUnavailable)
 _SORT_FIELDS: dict[str, ties.SortField] = {"family": "last_name", "birthdate": "date_of_birth"}
 # The relations a read asks for: the docs list `include=user,team,encounters,demographics` (on the
 # list), and a show built on the same Spatie query builder loads only what is included. Then,
@@ -648,7 +670,24 @@ class NextvisitAdapter:
         if isinstance(answer, dict) and isinstance(answer.get("patient"), dict):
             answer = answer["patient"]  # `{"message": ..., "patient": {...}}`
         new_id = _answered_id(answer) or await self._created_id(body)
-        return _kept(resource, await self._read_patient(new_id))
+        try:
+            stored = await self._read_patient(new_id)
+        except _NOT_READ_NOW:
+            stored = self._as_created(answer, body, new_id)
+        return _kept(resource, stored)
+
+    def _as_created(self, answer: Any, body: dict[str, Any], new_id: str) -> Resource:
+        """The patient just created when reading it back failed for now: the record the create
+        answered with (documented: `{"data": PatientFull}`, what the read gives but for the
+        relations it includes, none of them yet for a new patient), else the body sent with its
+        new id (every element of the Patient comes from that body, but the vendor's uuid and
+        its stamps)."""
+        if isinstance(answer, dict) and _answered_id(answer) == new_id:
+            try:
+                return patient_to_fhir(self._read(answer), self._ctx)
+            except UnreadablePayload:
+                pass  # reported to the drift monitor; the body sent still says what was created
+        return patient_to_fhir({**body, "id": new_id}, self._ctx)
 
     async def _created_id(self, body: dict[str, Any]) -> str:
         """The id of the patient a create answer did not name (`{"message": "Patient created
@@ -661,11 +700,18 @@ class NextvisitAdapter:
         }
         wanted = (_folded(body["first_name"]), _folded(body["last_name"]))
         found: list[int] = []
-        async for listed in self._walk(params, MAX_CREATED_PAGES):
-            rows = [row for row in listed.data if isinstance(row, dict)]
-            found += _row_ids(
-                [r for r in rows if (_folded(r.get("first_name")), _folded(r.get("last_name"))) == wanted]
-            )
+        try:
+            async for listed in self._walk(params, MAX_CREATED_PAGES):
+                rows = [row for row in listed.data if isinstance(row, dict)]
+                found += _row_ids(
+                    [r for r in rows if (_folded(r.get("first_name")), _folded(r.get("last_name"))) == wanted]
+                )
+        except _NOT_READ_NOW as exc:
+            # Not the vendor's 429 or 503 to the client: "retry later" would create it twice.
+            raise UpstreamError(
+                f"Nextvisit created the patient but its answer did not say which, and looking it up failed "
+                f"(HTTP {exc.status} from the vendor): search for it before creating it again"
+            ) from None
         if not found:
             raise UpstreamError("Nextvisit created the patient but its answer did not say which, nor could it be found")
         return str(max(found))

@@ -119,6 +119,8 @@ class Readings:
     past_the_end: PastTheEnd = "empty"
     empty_lists: EmptyLists = "array"
     write_answers: WriteAnswers = "json"
+    # Requests a minute before 429 (Laravel <= 10's `throttle:api`, 60); None: no limit.
+    rate_limit: int | None = None
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -133,6 +135,8 @@ class Readings:
             raise ValueError(f"first_page must be 0 or 1, not {self.first_page!r}")
         if self.token_lifetime is not None and self.token_lifetime < 1:
             raise ValueError(f"token_lifetime must be None or at least 1 second, not {self.token_lifetime!r}")
+        if self.rate_limit is not None and self.rate_limit < 1:
+            raise ValueError(f"rate_limit must be None or at least 1 request a minute, not {self.rate_limit!r}")
         if self.list_per_page_max < 1:
             raise ValueError("list_per_page_max must be at least 1")
 

@@ -1,0 +1,71 @@
+"""The Nextvisit tenant over readings of what its docs leave open about limits: a request limit
+(Laravel's `throttle:api`), a list that ignores paging, a list that ignores `filter[trashed]`.
+Each through the real gateway over HTTP, asserting what a FHIR client notices."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+import pytest
+
+from sandboxes.clinic import build_clinic
+from sandboxes.nextvisit import create_sandbox
+from tests.support.clock import SetClock
+from tests.support.variants import gateway_over
+
+BASE = "/fhir/nextvisit"
+JSON = {"Content-Type": "application/fhir+json"}
+CLINIC = build_clinic()
+LIVE = [p for p in CLINIC.patients if not p.deleted]
+
+
+@pytest.mark.parametrize(
+    ("create_answer", "calls_before_the_read_back"),
+    [("record", 1), ("message", 2)],  # the POST; and the look-up of the id the answer did not name
+)
+def test_a_create_whose_read_back_is_throttled_is_answered_as_done_and_made_once(
+    create_answer: str, calls_before_the_read_back: int
+) -> None:
+    # Laravel 10's `throttle:api` (60 requests a minute; the docs name no limit). The create is
+    # done when the vendor says so: a 429 for it would have the client send it again, a second
+    # patient.
+    clock = SetClock(datetime.now(UTC))
+    throttled = partial(create_sandbox, CLINIC, clock=clock, rate_limit=60, create_answer=create_answer)
+    with gateway_over("nextvisit", throttled, organization="Limits") as running:
+        assert running.fhir.get(f"{BASE}/Patient/{LIVE[0].id}").status_code == 200  # logged in
+        running.sandbox.app.state.use_up_requests(calls_before_the_read_back)
+        sent = {"resourceType": "Patient", "name": [{"family": "Throttle", "given": ["Tess"]}],
+                "birthDate": "1977-05-06", "gender": "female",
+                "telecom": [{"system": "phone", "value": "312-555-0199"}]}  # fmt: skip
+        created = running.fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+        assert created.status_code == 201, created.text[:300]
+        new_id = created.json()["id"]
+        assert f"/Patient/{new_id}" in created.headers["Location"]
+        answered = created.json()
+        assert (answered["name"][0]["family"], answered["birthDate"], answered["gender"]) == (
+            "Throttle", "1977-05-06", "female",
+        )  # fmt: skip
+        assert answered["telecom"] == sent["telecom"]
+        clock.now += timedelta(seconds=61)  # the next minute: the vendor answers again
+        read = running.fhir.get(f"{BASE}/Patient/{new_id}")
+        assert read.status_code == 200, read.text[:300]
+        assert (read.json()["name"], read.json()["telecom"]) == (answered["name"], answered["telecom"])
+        if create_answer == "record":  # the record the vendor answered with: the version a read gives
+            assert read.json()["meta"]["versionId"] == answered["meta"]["versionId"]
+        found = running.fhir.get_ok(f"{BASE}/Patient", params={"family": "Throttle", "birthdate": "1977-05-06"})
+        assert [e["resource"]["id"] for e in found.get("entry", []) if e["search"]["mode"] == "match"] == [new_id]
+
+
+def test_a_create_whose_id_cannot_be_looked_up_is_not_answered_retry_later() -> None:
+    # The answer names no id and the look-up for it is throttled: the patient exists, so the
+    # client is not told to try again later (a 429), which would create it twice.
+    clock = SetClock(datetime.now(UTC))
+    throttled = partial(create_sandbox, CLINIC, clock=clock, rate_limit=60, create_answer="message")
+    with gateway_over("nextvisit", throttled, organization="Limits") as running:
+        assert running.fhir.get(f"{BASE}/Patient/{LIVE[0].id}").status_code == 200
+        running.sandbox.app.state.use_up_requests(1)
+        sent = {"resourceType": "Patient", "name": [{"family": "Lookup", "given": ["Lou"]}], "birthDate": "1960-02-03"}
+        created = running.fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+        assert created.status_code == 502, created.text[:300]
+        assert "created" in created.json()["issue"][0]["diagnostics"]
