@@ -50,7 +50,12 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   Stripe-style API: a next link naming a position of its own, `?after=<last id>` or an
   `offset`, and no page numbers), whose next page is asked for with the parameters the link
   names beyond those a request sends itself (a `page` echoed beside them is not read); with
-  no paging data at all, a full page means "ask for the next". The first page is asked for
+  no paging data at all (`links` and `meta` empty, as the docs' example shows them), a page with
+  patients means "ask for the next", and a next page that lists the same patients again after
+  one of more or fewer than `per_page` patients is the end: the list ignores `page` and
+  `per_page` and answered all it has at once (Django REST Framework without a pagination class),
+  or it honoured `per_page` and had no more; no warning then. After exactly `per_page` patients
+  the same ones again are a list that ignores `page` only (below). The first page is asked for
   without `page` (the docs name no page parameter, and a list may count its pages from 0, as
   Spring Data's `Pageable` does, where `page=1` is the second page): each page after it by the
   number its predecessor's next link names (when it moves on), else the one after the number
@@ -526,10 +531,10 @@ class NextvisitAdapter:
         position: Position = None
         for _ in range(limit):
             listed = await self._list({**params, **_paging(position)})
-            if _not_as_asked(listed, position):
+            if _repeated_whole(listed, position) or _not_as_asked(listed, position):
                 return
             yield listed
-            position = _following(listed, position)
+            position = _following(listed, position, int(params["per_page"]))
             if position is None:
                 return
 
@@ -569,11 +574,13 @@ class NextvisitAdapter:
         if low and low == high:
             params["filter[date_of_birth]"] = low.isoformat()
         listed = await self._list(params)
+        if _repeated_whole(listed, position):
+            return VendorPage([], None)  # the page before listed all there is: the end
         refused = _not_as_asked(listed, position)
         if refused:
             return VendorPage([], None, warnings=(refused,))
         exact = exact and q.only(query, "birthdate") and (not query.named("birthdate") or low == high)
-        rows, following = listed.data, _following(listed, position)
+        rows, following = listed.data, _following(listed, position, request.page_size)
         tied: tuple[str, ...] = ()
         if sort:
             rows, following, tied = await self._whole_runs(_SORT_FIELDS[sort.name], params, position, rows, following)
@@ -638,10 +645,12 @@ class NextvisitAdapter:
         position: Position = None
         for _ in range(MAX_RUN_PAGES):
             listed = await self._list({**wanted, **_paging(position)})
+            if _repeated_whole(listed, position):
+                return found, True  # the page before was all the vendor has
             if _not_as_asked(listed, position):
                 return found, False  # not the page asked for: the rest of the run is unread
             found += [row for row in listed.data if ties.same_value(row, field, value)]
-            position = _following(listed, position)
+            position = _following(listed, position, LIST_PAGE_SIZE)
             if position is None:
                 return found, True  # its last page read
         return found, False
@@ -781,10 +790,13 @@ def _page_number(position: Position) -> int:
     return 1 if value is None else int(value)
 
 
-def _following(listed: VendorList, position: Position) -> Position:
-    """The position of the page after `listed` (asked for at `position`); None after the last.
-    A numbered page's successor is the page its next link names, else the one after the number
-    it states, else after the one asked for: a list may count its pages from 0."""
+def _following(listed: VendorList, position: Position, per_page: int | None = None) -> Position:
+    """The position of the page after `listed` (asked for at `position`, `per_page` patients a
+    page); None after the last. A numbered page's successor is the page its next link names,
+    else the one after the number it states, else after the one asked for: a list may count its
+    pages from 0. A page that says nothing of paging and lists more or fewer patients than asked
+    for (`per_page`, when known) is marked `whole`: if the page after it is the same again, the list ignores `page` and
+    answered all it has (`_repeated_whole`)."""
     page = _page_number(position)
     if not listed.has_more(page):
         return None
@@ -799,7 +811,17 @@ def _following(listed: VendorList, position: Position) -> Position:
         number = current + 1  # a link that does not move on is not followed: the walk would go round
     if served is not None:
         return number
-    return {"page": number, "seen": listed.fingerprint}
+    # Not `per_page` patients: a list that honours it had no more, or one that ignores it (Django
+    # REST Framework without a pagination class, a handler answering every row) gave all it has.
+    whole = per_page is not None and listed.unpaged and len(listed.data) != per_page
+    return {"page": number, "seen": listed.fingerprint, **({"whole": True} if whole else {})}
+
+
+def _repeated_whole(listed: VendorList, position: Position) -> bool:
+    """Whether `listed` is the page before again, that page having listed all the vendor has
+    (`_following`: no paging data, not `per_page` patients): the end of the list, not a page
+    the vendor refused to give."""
+    return isinstance(position, dict) and bool(position.get("whole")) and position.get("seen") == listed.fingerprint
 
 
 def _first_number(listed: VendorList) -> int:

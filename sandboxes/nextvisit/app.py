@@ -103,7 +103,10 @@ leave open that independent implementations read differently:
   ``links.next`` carries ``?cursor=...``; ``page`` is ignored, so asking for page 2 serves the
   first page again; see ``cursor_paging``) | ``"keyset"`` (``?after=<the last id of the page
   before>``, as an Express or Stripe-style API pages: ``links`` is ``{next}`` alone, ``meta``
-  ``{per_page, has_more}``; ``page`` is ignored). A page past the end is empty in every shape; the
+  ``{per_page, has_more}``; ``page`` is ignored) | ``"none"`` (no paging at all: ``page`` and
+  ``per_page`` are ignored and every patient the filters select is listed at once, ``links`` and
+  ``meta`` empty objects as the docs' example answer shows them: Django REST Framework without a
+  pagination class, or an Express handler answering every row). A page past the end is empty in every shape; the
   search endpoint (Scout) pages by number whatever this says.
 - ``first_page=1`` (default, Laravel's) | ``0``: the number of the first page (the docs name no
   page parameter; Spring Data's ``Pageable`` counts from 0 unless one-indexed). A missing or

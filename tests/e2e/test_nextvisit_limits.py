@@ -4,15 +4,18 @@ Each through the real gateway over HTTP, asserting what a FHIR client notices.""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 
 import pytest
 
 from sandboxes.clinic import build_clinic
 from sandboxes.nextvisit import create_sandbox
 from tests.support.clock import SetClock
-from tests.support.variants import gateway_over
+from tests.support.variants import VariantGateway, gateway_over
 
 BASE = "/fhir/nextvisit"
 JSON = {"Content-Type": "application/fhir+json"}
@@ -69,3 +72,40 @@ def test_a_create_whose_id_cannot_be_looked_up_is_not_answered_retry_later() -> 
         created = running.fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
         assert created.status_code == 502, created.text[:300]
         assert "created" in created.json()["issue"][0]["diagnostics"]
+
+
+def _outcomes(bundle: dict[str, Any]) -> list[str]:
+    return [
+        issue["diagnostics"]
+        for entry in bundle.get("entry", [])
+        if entry["search"]["mode"] == "outcome"
+        for issue in entry["resource"]["issue"]
+    ]
+
+
+@pytest.fixture(scope="module")
+def unpaged() -> Iterator[VariantGateway]:
+    # A list that ignores `page` and `per_page` and answers every patient at once, `links` and
+    # `meta` empty as the docs' example shows them (Django REST Framework without a pagination
+    # class; an Express handler answering every row).
+    with gateway_over("nextvisit", partial(create_sandbox, CLINIC, paging="none"), organization="Limits") as running:
+        yield running
+
+
+@pytest.mark.parametrize("count", [7, 50])
+def test_a_list_that_answers_everything_at_once_is_served_whole_without_a_false_warning(
+    unpaged: VariantGateway, count: int
+) -> None:
+    bundles = list(unpaged.fhir.pages(f"{BASE}/Patient", _count=count))
+    found = [e["resource"]["id"] for b in bundles for e in b.get("entry", []) if e["search"]["mode"] == "match"]
+    assert Counter(found) == Counter(str(p.id) for p in LIVE)
+    assert [o for b in bundles for o in _outcomes(b)] == []
+
+
+def test_a_search_the_unpaged_list_answers_in_part_of_a_page_has_no_false_warning(unpaged: VariantGateway) -> None:
+    truth = next(p for p in LIVE if p.birth_date)
+    bundle = unpaged.fhir.get_ok(f"{BASE}/Patient", params={"birthdate": truth.birth_date.isoformat()})
+    assert str(truth.id) in [e["resource"]["id"] for e in bundle["entry"] if e["search"]["mode"] == "match"]
+    assert _outcomes(bundle) == [] and "next" not in {link["relation"] for link in bundle["link"]}
+    by_family = unpaged.fhir.get_ok(f"{BASE}/Patient", params={"_sort": "family", "_count": "20"})
+    assert _outcomes(by_family) == []

@@ -332,3 +332,11 @@ def test_a_rate_limit_answers_429_until_the_minute_ends() -> None:
     clock.now = FIXED_NOW + timedelta(seconds=60)
     assert api.get(ONE).status_code == 200
     assert _api().get(ONE).status_code == 200 and "Retry-After" not in _api().get(ONE).headers  # no limit unless set
+
+
+def test_a_list_without_paging_answers_every_patient_whatever_page_and_per_page_ask() -> None:
+    api = _api(paging="none")
+    first = api.ok("/v1/patients", per_page=5, sort="id")
+    assert (first["links"], first["meta"]) == ({}, {})
+    assert [row["id"] for row in first["data"]] == sorted(p.id for p in CLINIC.patients if not p.deleted)
+    assert api.ok("/v1/patients", per_page=5, sort="id", page=2) == first
