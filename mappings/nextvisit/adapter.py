@@ -132,7 +132,11 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   saying the patient was created.
 - Soft-deleted patients: documented as gone from reads ("Soft deletes"); a read or list
   answer that still carries one (a non-null `deleted_at`: `withTrashed()`) is read as
-  deleted: the read is 410 Gone, the list leaves it out. A delete answered with 204 and no
+  deleted: the read is 410 Gone, the list leaves it out. A list that ignores
+  `filter[trashed]=only` (it lists live patients: a row with a `deleted_at` that is no date, or
+  the same patients as without the filter) lists no deleted one: a 404 read is then a 404 (the
+  vendor gives no way to tell a deleted patient), after two list calls, not a walk of the whole
+  list. A delete answered with 204 and no
   body is a success like the documented 200.
 - Drift: fields no model declares are kept and reported to the tenant's drift monitor by
   path (`patient`, `encounter`, `patient-list` shapes), as are the paths of records that
@@ -517,13 +521,35 @@ class NextvisitAdapter:
         """Whether `patient_id` is among the soft-deleted patients (`filter[trashed]=only`). An
         implementation that refuses that filter has no such list: the id then just does not
         exist (a 404 rather than a 410, never a failed read)."""
+        trashed: dict[str, str | int] = {"filter[trashed]": "only", "per_page": LIST_PAGE_SIZE}
         try:
-            async for listed in self._walk({"filter[trashed]": "only", "per_page": LIST_PAGE_SIZE}, MAX_TRASH_PAGES):
+            first = True
+            async for listed in self._walk(trashed, MAX_TRASH_PAGES):
+                if first and await self._lists_the_living(listed, trashed):
+                    return False
+                first = False
                 if any(isinstance(row, dict) and _same_id(row.get("id"), patient_id) for row in listed.data):
                     return True
         except InvalidRequest:
             return False
         return False
+
+    async def _lists_the_living(self, listed: VendorList, params: dict[str, str | int]) -> bool:
+        """Whether `listed`, the first page of the list asked for soft-deleted patients only
+        (`params`), lists live ones: an implementation that ignores `filter[trashed]` (Express,
+        Django REST Framework and Rails ignore a query parameter they do not know). Nothing it
+        lists is then a deleted patient, and the walk would read the whole list for nothing (a
+        404 read costing dozens of calls). Told by a row saying it is live (a `deleted_at` given,
+        and no date), else by the same patients as the list without the filter gives; a row
+        without `deleted_at` says nothing (an implementation may not write it). A page that also
+        lists a deleted patient is a list showing them unasked (`withTrashed()`): walked on."""
+        states = [_deleted_state(row) for row in listed.data]
+        if not states or True in states:
+            return False
+        if False in states:
+            return True
+        unfiltered = {name: value for name, value in params.items() if name != "filter[trashed]"}
+        return (await self._list(unfiltered)).fingerprint == listed.fingerprint
 
     async def _walk(self, params: dict[str, str | int], limit: int) -> AsyncIterator[VendorList]:
         """Up to `limit` pages of the patient list in order, by page number or by the vendor's
@@ -874,6 +900,17 @@ def _not_as_asked(listed: VendorList, position: Position) -> str | None:
     else:
         return None  # a page the vendor does not number, but not the one before again
     return f"Nextvisit {said} when asked for page {page}: the patient list cannot be read past page {page - 1}"
+
+
+def _deleted_state(row: Any) -> bool | None:
+    """Whether a listed patient says it is soft-deleted: None when it does not say (no
+    `deleted_at`, or a row that cannot be read)."""
+    if not isinstance(row, dict) or "deleted_at" not in row:
+        return None
+    try:
+        return read_patient(row).deleted
+    except UnreadablePayload:
+        return None
 
 
 def _row_ids(rows: list[dict[str, Any]]) -> list[int]:

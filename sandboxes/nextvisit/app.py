@@ -176,6 +176,10 @@ leave open that independent implementations read differently:
   ``unauthenticated_status``) once that long has passed on ``clock`` since its login, as
   Sanctum's ``expiration`` setting does (``config/sanctum.php``) and a JWT's ``exp`` (the docs
   say nothing of how long a token lives).
+- ``trashed_filter="honoured"`` (default) | ``"ignored"``: the list does not read
+  ``filter[trashed]`` (an implementation without it: Express, Django REST Framework and Rails
+  ignore a query parameter they do not know), so it lists live patients whatever it says, without
+  ``deleted_at``; nothing lists a soft-deleted patient.
 - ``rate_limit=None`` (default: no limit) | requests a minute: Laravel's ``throttle:api`` (a
   Laravel 10 app's ``api`` group, ``Limit::perMinute(60)``; the docs name no limit): past it,
   every request is 429 ``{"message": "Too Many Attempts."}`` with ``Retry-After`` until the

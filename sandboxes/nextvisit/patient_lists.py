@@ -5,7 +5,8 @@ List rules (all nullable, so an empty parameter means "not given"): ``per_page``
 ``sort`` ``in:`` the documented sorts, each optionally ``-`` for descending (default
 ``-created_at``); ``filter.first_name``/``filter.last_name`` ``string`` (a comma splits
 alternatives, each matched as the reading says, ``Readings.names_hit``: by default a folded
-substring); ``filter.date_of_birth`` ``date``; ``filter.trashed`` ``in:with,only``. Then Spatie's
+substring); ``filter.date_of_birth`` ``date``; ``filter.trashed`` ``in:with,only`` (not read at all under
+``trashed_filter="ignored"``). Then Spatie's
 allow-lists (400). Pages are Laravel's ``paginate()`` (``paging``; under ``sort_ties="unstable"`` the patients
 sharing a sort value come in an order of each page's own, see ``_ties_reordered``), or ``cursorPaginate()`` under
 ``paging="cursor"``, or keyset pages under ``paging="keyset"`` (``cursor_paging``), or every row
@@ -76,7 +77,7 @@ class PatientLists:
             dob = rules.date("filter.date_of_birth", value)
         trashed: str | None = None
         ok, value = rules.field("filter.trashed")
-        if ok:
+        if ok and self.store.readings.trashed_filter == "honoured":
             trashed = rules.one_of("filter.trashed", value, ("with", "only"))
         rules.check()
         assert per_page is not None and sort is not None

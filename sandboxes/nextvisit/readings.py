@@ -41,6 +41,7 @@ __all__ = [
     "SingleRelations",
     "SortTies",
     "Spellings",
+    "TrashedFilter",
     "WriteAnswers",
     "nfd",
 ]
@@ -74,6 +75,7 @@ ForeignPatients = Literal["404", "403"]
 PastTheEnd = Literal["empty", "404"]
 EmptyLists = Literal["array", "null"]
 WriteAnswers = Literal["json", "text"]
+TrashedFilter = Literal["honoured", "ignored"]
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ class Readings:
     write_answers: WriteAnswers = "json"
     # Requests a minute before 429 (Laravel <= 10's `throttle:api`, 60); None: no limit.
     rate_limit: int | None = None
+    trashed_filter: TrashedFilter = "honoured"
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -192,6 +195,7 @@ _LITERALS = {
     "past_the_end": PastTheEnd,
     "empty_lists": EmptyLists,
     "write_answers": WriteAnswers,
+    "trashed_filter": TrashedFilter,
 }
 
 

@@ -15,7 +15,7 @@ import pytest
 from sandboxes.clinic import build_clinic
 from sandboxes.nextvisit import create_sandbox
 from tests.support.clock import SetClock
-from tests.support.variants import VariantGateway, gateway_over
+from tests.support.variants import VariantGateway, gateway_over, vendor_calls
 
 BASE = "/fhir/nextvisit"
 JSON = {"Content-Type": "application/fhir+json"}
@@ -109,3 +109,17 @@ def test_a_search_the_unpaged_list_answers_in_part_of_a_page_has_no_false_warnin
     assert _outcomes(bundle) == [] and "next" not in {link["relation"] for link in bundle["link"]}
     by_family = unpaged.fhir.get_ok(f"{BASE}/Patient", params={"_sort": "family", "_count": "20"})
     assert _outcomes(by_family) == []
+
+
+@pytest.mark.parametrize("no_dates", ["null", "min"])  # live rows without deleted_at; with Go's zero one
+def test_a_list_that_ignores_filter_trashed_costs_a_404_read_two_list_calls(no_dates: str) -> None:
+    # Nothing the vendor lists is a deleted patient: the read is a 404 (the vendor gives no way
+    # to tell it was deleted), found without walking the whole list for it.
+    ignoring = partial(create_sandbox, CLINIC, trashed_filter="ignored", no_dates=no_dates)
+    with gateway_over("nextvisit", ignoring, organization="Limits") as running:
+        assert running.fhir.get(f"{BASE}/Patient/{LIVE[0].id}").status_code == 200  # logged in
+        for truth in [p for p in CLINIC.patients if p.deleted] + [None]:
+            before = vendor_calls(running.fhir, "nextvisit")
+            read = running.fhir.get(f"{BASE}/Patient/{truth.id if truth else 999999}")
+            assert read.status_code == 404, read.text[:300]
+            assert vendor_calls(running.fhir, "nextvisit") - before <= 3  # the read, the trash, the list

@@ -548,3 +548,34 @@ def test_a_show_refusing_every_read_is_the_vendors_refusal() -> None:
         asyncio.run(_adapter(vendor).providers["Patient"].read("7"))
     assert [params.get("include") for _, params in vendor.calls] == ["demographics,encounters", "demographics",
                                                                      "encounters", None]  # fmt: skip
+
+
+class TrashIgnored(CannedVendor):
+    """A list that does not read `filter[trashed]`: it lists what it always lists (live
+    patients with a null `deleted_at`, and deleted ones too when `with_trashed`); its read
+    does not find a deleted patient."""
+
+    def __init__(self, patients: list[dict[str, Any]], *, with_trashed: bool) -> None:
+        super().__init__(patients)
+        self.with_trashed = with_trashed
+
+    async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+        if path == "/v1/patients":
+            self.calls.append((path, dict(params or {})))
+            shown = [p for p in self.patients if self.with_trashed or not p.get("deleted_at")]
+            rows = [{"deleted_at": None, **self._render(p, True)} for p in shown]
+            return {"data": rows, "meta": {"current_page": 1, "last_page": 1, "total": len(rows)}}
+        if any(str(p["id"]) == path.rsplit("/", 1)[1] and p.get("deleted_at") for p in self.patients):
+            raise NotFound("No query results")
+        return await super().request(method, path, params=params, json=json)
+
+
+def test_a_list_that_ignores_filter_trashed_is_not_walked_for_a_deleted_patient() -> None:
+    deleted = {**JANE, "id": 9, "deleted_at": "2024-07-01T00:00:00Z"}
+    vendor = TrashIgnored([JANE, deleted], with_trashed=False)
+    with pytest.raises(NotFound):  # nothing the vendor lists is deleted: it cannot say
+        asyncio.run(_adapter(vendor).providers["Patient"].read("9"))
+    assert [params.get("filter[trashed]") for path, params in vendor.calls if path == "/v1/patients"] == ["only"]
+    # A list that shows deleted patients unasked still finds it among them: gone.
+    with pytest.raises(Gone):
+        asyncio.run(_adapter(TrashIgnored([JANE, deleted], with_trashed=True)).providers["Patient"].read("9"))

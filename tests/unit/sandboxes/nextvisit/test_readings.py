@@ -340,3 +340,11 @@ def test_a_list_without_paging_answers_every_patient_whatever_page_and_per_page_
     assert (first["links"], first["meta"]) == ({}, {})
     assert [row["id"] for row in first["data"]] == sorted(p.id for p in CLINIC.patients if not p.deleted)
     assert api.ok("/v1/patients", per_page=5, sort="id", page=2) == first
+
+
+def test_a_list_that_ignores_filter_trashed() -> None:
+    live = _api().ok("/v1/patients", sort="id", per_page=100)["data"]
+    ignoring = _api(trashed_filter="ignored")
+    for value in ("only", "with", "nonsense"):  # not read: neither applied nor validated
+        assert ignoring.ok("/v1/patients", sort="id", per_page=100, **{"filter[trashed]": value})["data"] == live
+    assert _api().ok("/v1/patients", **{"filter[trashed]": "only"})["data"]  # the default reads it
