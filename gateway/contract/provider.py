@@ -46,10 +46,13 @@ class VendorPage:
 
 @dataclass(frozen=True)
 class Written:
-    """A resource as the vendor now stores it, and what of the client's resource it could not keep."""
+    """A resource as the vendor now stores it, what of the client's resource it could not keep,
+    and what else the client should know of the write (`warnings`: the write was made, but the
+    resource answered is not the vendor's own reading of it, say)."""
 
     resource: Resource
     not_stored: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 Read = Callable[[str], Awaitable[Resource]]

@@ -140,12 +140,12 @@ async def create(request: Request) -> Response:
         if criteria is not None and matches(duplicate, criteria):
             return _written(request, fmt, tenant, duplicate, 200, matched=True)
         raise
-    warnings: tuple[str, ...] = ()
+    warnings = created.warnings
     if criteria is not None and not matches(created.resource, criteria):
         # As stored (the vendor did not keep what the condition names, an identifier of another
         # system, say), the record does not meet If-None-Exist: the same request again would
         # not find it (and create another, unless the vendor refuses it as a duplicate).
-        warnings = (
+        warnings += (
             f"If-None-Exist does not select {resource_type}/{created.resource['id']} as the vendor stored it: "
             "the same request again would not find it",
         )
@@ -241,7 +241,8 @@ async def update(request: Request) -> Response:
             f"POST the {resource_type} to create it (the vendor assigns its id)",
             headers={"Allow": allow(methods)},
         ) from None
-    return _written(request, fmt, tenant, updated.resource, 200, _not_kept(resource, updated, valueless))
+    not_kept = _not_kept(resource, updated, valueless)
+    return _written(request, fmt, tenant, updated.resource, 200, not_kept, warnings=updated.warnings)
 
 
 async def _current(

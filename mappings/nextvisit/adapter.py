@@ -50,7 +50,12 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   Stripe-style API: a next link naming a position of its own, `?after=<last id>` or an
   `offset`, and no page numbers), whose next page is asked for with the parameters the link
   names beyond those a request sends itself (a `page` echoed beside them is not read); with
-  no paging data at all, a full page means "ask for the next". The first page is asked for
+  no paging data at all (`links` and `meta` empty, as the docs' example shows them), a page with
+  patients means "ask for the next", and a next page that lists the same patients again after
+  one of more or fewer than `per_page` patients is the end: the list ignores `page` and
+  `per_page` and answered all it has at once (Django REST Framework without a pagination class),
+  or it honoured `per_page` and had no more; no warning then. After exactly `per_page` patients
+  the same ones again are a list that ignores `page` only (below). The first page is asked for
   without `page` (the docs name no page parameter, and a list may count its pages from 0, as
   Spring Data's `Pageable` does, where `page=1` is the second page): each page after it by the
   number its predecessor's next link names (when it moves on), else the one after the number
@@ -119,9 +124,19 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   as text, or no body at all) is followed by a look-up of the newest patient with the names
   and birth date sent (the list filtered by that date, newest id first), never a 502 for a
   patient that exists. An update or delete answered with a message as text is done too.
+- Request limits: none documented; a Laravel 10 app's `api` routes carry `throttle:api` (60 a
+  minute, 429 with `Retry-After`). A create is read back once done; a read-back that is
+  throttled (or fails for now: a 5xx, a timeout) answers the create as done (201 with its id)
+  with the record the create answered, else the body sent with its new id, never a 429 the
+  client would retry into a second patient. A look-up of the new id that fails so is a 502
+  saying the patient was created.
 - Soft-deleted patients: documented as gone from reads ("Soft deletes"); a read or list
   answer that still carries one (a non-null `deleted_at`: `withTrashed()`) is read as
-  deleted: the read is 410 Gone, the list leaves it out. A delete answered with 204 and no
+  deleted: the read is 410 Gone, the list leaves it out. A list that ignores
+  `filter[trashed]=only` (it lists live patients: a row with a `deleted_at` that is no date, or
+  the same patients as without the filter) lists no deleted one: a 404 read is then a 404 (the
+  vendor gives no way to tell a deleted patient), after two list calls, not a walk of the whole
+  list. A delete answered with 204 and no
   body is a success like the documented 200.
 - Drift: fields no model declares are kept and reported to the tenant's drift monitor by
   path (`patient`, `encounter`, `patient-list` shapes), as are the paths of records that
@@ -186,12 +201,23 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any
 
 from gateway.contract import AdapterConfig, Resource, ResourceProvider, SearchRequest, VendorPage, Written, by_type
-from gateway.errors import Gone, InvalidRequest, NotFound, PreconditionFailed, UpstreamError, UpstreamSecurity
+from gateway.errors import (
+    Gone,
+    InvalidRequest,
+    NotFound,
+    PreconditionFailed,
+    Throttled,
+    UpstreamError,
+    UpstreamSecurity,
+    UpstreamTimeout,
+    VendorUnavailable,
+)
 from gateway.search import planning as q
 from gateway.search.model import SearchQuery, TokenValue
 from gateway.text import nfc_text
@@ -224,6 +250,16 @@ MAX_TRASH_PAGES = 40
 MAX_CREATED_PAGES = 4  # list pages read to find a patient the create answer did not name
 MAX_DEMOGRAPHICS_PAGES = 16  # list pages read to find one patient's demographics (bisected)
 MAX_RUN_PAGES = 5  # list pages read for the patients sharing the sort value a page ends in
+# What a read may meet that says nothing of the record read: the vendor throttling (a 429: the
+# docs name no limit, and a Laravel 10 app's `api` routes carry `throttle:api`, 60 requests a
+# minute), failing, or slow. After a create the vendor has answered with a 2xx, such a failure of
+# the read-back is no failure of the create: answered as one, the client (FHIR's create is not
+# idempotent) would send it again and make a second patient.
+_NOT_READ_NOW = (Throttled, UpstreamError, UpstreamTimeout, VendorUnavailable)
+_NOT_READ_BACK = (
+    "The patient was created, but reading it back from Nextvisit failed for now (HTTP {status}): "
+    "the resource answered is the one the create answered or sent, and may differ from a later read"
+)
 _SORT_FIELDS: dict[str, ties.SortField] = {"family": "last_name", "birthdate": "date_of_birth"}
 # The relations a read asks for: the docs list `include=user,team,encounters,demographics` (on the
 # list), and a show built on the same Spatie query builder loads only what is included. Then,
@@ -490,13 +526,35 @@ class NextvisitAdapter:
         """Whether `patient_id` is among the soft-deleted patients (`filter[trashed]=only`). An
         implementation that refuses that filter has no such list: the id then just does not
         exist (a 404 rather than a 410, never a failed read)."""
+        trashed: dict[str, str | int] = {"filter[trashed]": "only", "per_page": LIST_PAGE_SIZE}
         try:
-            async for listed in self._walk({"filter[trashed]": "only", "per_page": LIST_PAGE_SIZE}, MAX_TRASH_PAGES):
+            first = True
+            async for listed in self._walk(trashed, MAX_TRASH_PAGES):
+                if first and await self._lists_the_living(listed, trashed):
+                    return False
+                first = False
                 if any(isinstance(row, dict) and _same_id(row.get("id"), patient_id) for row in listed.data):
                     return True
         except InvalidRequest:
             return False
         return False
+
+    async def _lists_the_living(self, listed: VendorList, params: dict[str, str | int]) -> bool:
+        """Whether `listed`, the first page of the list asked for soft-deleted patients only
+        (`params`), lists live ones: an implementation that ignores `filter[trashed]` (Express,
+        Django REST Framework and Rails ignore a query parameter they do not know). Nothing it
+        lists is then a deleted patient, and the walk would read the whole list for nothing (a
+        404 read costing dozens of calls). Told by a row saying it is live (a `deleted_at` given,
+        and no date), else by the same patients as the list without the filter gives; a row
+        without `deleted_at` says nothing (an implementation may not write it). A page that also
+        lists a deleted patient is a list showing them unasked (`withTrashed()`): walked on."""
+        states = [_deleted_state(row) for row in listed.data]
+        if not states or True in states:
+            return False
+        if False in states:
+            return True
+        unfiltered = {name: value for name, value in params.items() if name != "filter[trashed]"}
+        return (await self._list(unfiltered)).fingerprint == listed.fingerprint
 
     async def _walk(self, params: dict[str, str | int], limit: int) -> AsyncIterator[VendorList]:
         """Up to `limit` pages of the patient list in order, by page number or by the vendor's
@@ -504,10 +562,10 @@ class NextvisitAdapter:
         position: Position = None
         for _ in range(limit):
             listed = await self._list({**params, **_paging(position)})
-            if _not_as_asked(listed, position):
+            if _repeated_whole(listed, position) or _not_as_asked(listed, position):
                 return
             yield listed
-            position = _following(listed, position)
+            position = _following(listed, position, int(params["per_page"]))
             if position is None:
                 return
 
@@ -547,11 +605,13 @@ class NextvisitAdapter:
         if low and low == high:
             params["filter[date_of_birth]"] = low.isoformat()
         listed = await self._list(params)
+        if _repeated_whole(listed, position):
+            return VendorPage([], None)  # the page before listed all there is: the end
         refused = _not_as_asked(listed, position)
         if refused:
             return VendorPage([], None, warnings=(refused,))
         exact = exact and q.only(query, "birthdate") and (not query.named("birthdate") or low == high)
-        rows, following = listed.data, _following(listed, position)
+        rows, following = listed.data, _following(listed, position, request.page_size)
         tied: tuple[str, ...] = ()
         if sort:
             rows, following, tied = await self._whole_runs(_SORT_FIELDS[sort.name], params, position, rows, following)
@@ -616,10 +676,12 @@ class NextvisitAdapter:
         position: Position = None
         for _ in range(MAX_RUN_PAGES):
             listed = await self._list({**wanted, **_paging(position)})
+            if _repeated_whole(listed, position):
+                return found, True  # the page before was all the vendor has
             if _not_as_asked(listed, position):
                 return found, False  # not the page asked for: the rest of the run is unread
             found += [row for row in listed.data if ties.same_value(row, field, value)]
-            position = _following(listed, position)
+            position = _following(listed, position, LIST_PAGE_SIZE)
             if position is None:
                 return found, True  # its last page read
         return found, False
@@ -648,7 +710,25 @@ class NextvisitAdapter:
         if isinstance(answer, dict) and isinstance(answer.get("patient"), dict):
             answer = answer["patient"]  # `{"message": ..., "patient": {...}}`
         new_id = _answered_id(answer) or await self._created_id(body)
-        return _kept(resource, await self._read_patient(new_id))
+        try:
+            stored = await self._read_patient(new_id)
+        except _NOT_READ_NOW as exc:
+            written = _kept(resource, self._as_created(answer, body, new_id))
+            return replace(written, warnings=(_NOT_READ_BACK.format(status=exc.status),))
+        return _kept(resource, stored)
+
+    def _as_created(self, answer: Any, body: dict[str, Any], new_id: str) -> Resource:
+        """The patient just created when reading it back failed for now: the record the create
+        answered with (documented: `{"data": PatientFull}`, what the read gives but for the
+        relations it includes, none of them yet for a new patient), else the body sent with its
+        new id (every element of the Patient comes from that body, but the vendor's uuid and
+        its stamps)."""
+        if isinstance(answer, dict) and _answered_id(answer) == new_id:
+            try:
+                return patient_to_fhir(self._read(answer), self._ctx)
+            except UnreadablePayload:
+                pass  # reported to the drift monitor; the body sent still says what was created
+        return patient_to_fhir({**body, "id": new_id}, self._ctx)
 
     async def _created_id(self, body: dict[str, Any]) -> str:
         """The id of the patient a create answer did not name (`{"message": "Patient created
@@ -661,11 +741,18 @@ class NextvisitAdapter:
         }
         wanted = (_folded(body["first_name"]), _folded(body["last_name"]))
         found: list[int] = []
-        async for listed in self._walk(params, MAX_CREATED_PAGES):
-            rows = [row for row in listed.data if isinstance(row, dict)]
-            found += _row_ids(
-                [r for r in rows if (_folded(r.get("first_name")), _folded(r.get("last_name"))) == wanted]
-            )
+        try:
+            async for listed in self._walk(params, MAX_CREATED_PAGES):
+                rows = [row for row in listed.data if isinstance(row, dict)]
+                found += _row_ids(
+                    [r for r in rows if (_folded(r.get("first_name")), _folded(r.get("last_name"))) == wanted]
+                )
+        except _NOT_READ_NOW as exc:
+            # Not the vendor's 429 or 503 to the client: "retry later" would create it twice.
+            raise UpstreamError(
+                f"Nextvisit created the patient but its answer did not say which, and looking it up failed "
+                f"(HTTP {exc.status} from the vendor): search for it before creating it again"
+            ) from None
         if not found:
             raise UpstreamError("Nextvisit created the patient but its answer did not say which, nor could it be found")
         return str(max(found))
@@ -735,10 +822,13 @@ def _page_number(position: Position) -> int:
     return 1 if value is None else int(value)
 
 
-def _following(listed: VendorList, position: Position) -> Position:
-    """The position of the page after `listed` (asked for at `position`); None after the last.
-    A numbered page's successor is the page its next link names, else the one after the number
-    it states, else after the one asked for: a list may count its pages from 0."""
+def _following(listed: VendorList, position: Position, per_page: int | None = None) -> Position:
+    """The position of the page after `listed` (asked for at `position`, `per_page` patients a
+    page); None after the last. A numbered page's successor is the page its next link names,
+    else the one after the number it states, else after the one asked for: a list may count its
+    pages from 0. A page that says nothing of paging and lists more or fewer patients than asked
+    for (`per_page`, when known) is marked `whole`: if the page after it is the same again, the list ignores `page` and
+    answered all it has (`_repeated_whole`)."""
     page = _page_number(position)
     if not listed.has_more(page):
         return None
@@ -753,7 +843,17 @@ def _following(listed: VendorList, position: Position) -> Position:
         number = current + 1  # a link that does not move on is not followed: the walk would go round
     if served is not None:
         return number
-    return {"page": number, "seen": listed.fingerprint}
+    # Not `per_page` patients: a list that honours it had no more, or one that ignores it (Django
+    # REST Framework without a pagination class, a handler answering every row) gave all it has.
+    whole = per_page is not None and listed.unpaged and len(listed.data) != per_page
+    return {"page": number, "seen": listed.fingerprint, **({"whole": True} if whole else {})}
+
+
+def _repeated_whole(listed: VendorList, position: Position) -> bool:
+    """Whether `listed` is the page before again, that page having listed all the vendor has
+    (`_following`: no paging data, not `per_page` patients): the end of the list, not a page
+    the vendor refused to give."""
+    return isinstance(position, dict) and bool(position.get("whole")) and position.get("seen") == listed.fingerprint
 
 
 def _first_number(listed: VendorList) -> int:
@@ -806,6 +906,17 @@ def _not_as_asked(listed: VendorList, position: Position) -> str | None:
     else:
         return None  # a page the vendor does not number, but not the one before again
     return f"Nextvisit {said} when asked for page {page}: the patient list cannot be read past page {page - 1}"
+
+
+def _deleted_state(row: Any) -> bool | None:
+    """Whether a listed patient says it is soft-deleted: None when it does not say (no
+    `deleted_at`, or a row that cannot be read)."""
+    if not isinstance(row, dict) or "deleted_at" not in row:
+        return None
+    try:
+        return read_patient(row).deleted
+    except UnreadablePayload:
+        return None
 
 
 def _row_ids(rows: list[dict[str, Any]]) -> list[int]:

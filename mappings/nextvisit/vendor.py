@@ -584,6 +584,16 @@ class VendorList(_Model):
         return True
 
     @property
+    def unpaged(self) -> bool:
+        """Whether the page says nothing of paging: no page number, last page, total, cursor or
+        next link (`links` and `meta` empty, as the docs' example answer shows them, or absent):
+        a list that may answer every patient at once, whatever `page` and `per_page` ask."""
+        links = self.links if isinstance(self.links, VendorLinks) else None
+        following = (links.next if links else None) or self.next_page_url
+        stated = (self.served_page, self.last_page_number, self.total_count)
+        return not following and all(n is None for n in stated) and not self.by_cursor
+
+    @property
     def cursor(self) -> str | None:
         """The cursor of the following page: `next_cursor` (in `meta`, or at the top level of the
         bare paginator), else the `cursor` parameter of the next link; None on the last page and

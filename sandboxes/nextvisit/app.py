@@ -9,7 +9,7 @@ and tokens are stamped by ``clock`` (wall clock by default). ``app.state.revoke_
 deletes every issued token (a test hook, so a test can force a 401 and see a re-login).
 
 Modules: ``routes`` (the route table) over ``sessions``, ``patient_lists`` and
-``patients`` (the endpoints), behind ``auth`` (with ``tokens``); ``request_input``,
+``patients`` (the endpoints), behind ``auth`` (with ``tokens``) and ``throttle``; ``request_input``,
 ``php_query``, ``validation`` and ``spatie`` read requests the Laravel way, ``errors``,
 ``php_json``, ``paging``, ``cursor_paging``, ``resource`` and ``wire`` shape answers;
 ``store`` holds the data and every write, ``rows`` and ``search_index`` (with ``typos``)
@@ -103,7 +103,10 @@ leave open that independent implementations read differently:
   ``links.next`` carries ``?cursor=...``; ``page`` is ignored, so asking for page 2 serves the
   first page again; see ``cursor_paging``) | ``"keyset"`` (``?after=<the last id of the page
   before>``, as an Express or Stripe-style API pages: ``links`` is ``{next}`` alone, ``meta``
-  ``{per_page, has_more}``; ``page`` is ignored). A page past the end is empty in every shape; the
+  ``{per_page, has_more}``; ``page`` is ignored) | ``"none"`` (no paging at all: ``page`` and
+  ``per_page`` are ignored and every patient the filters select is listed at once, ``links`` and
+  ``meta`` empty objects as the docs' example answer shows them: Django REST Framework without a
+  pagination class, or an Express handler answering every row). A page past the end is empty in every shape; the
   search endpoint (Scout) pages by number whatever this says.
 - ``first_page=1`` (default, Laravel's) | ``0``: the number of the first page (the docs name no
   page parameter; Spring Data's ``Pageable`` counts from 0 unless one-indexed). A missing or
@@ -173,6 +176,16 @@ leave open that independent implementations read differently:
   ``unauthenticated_status``) once that long has passed on ``clock`` since its login, as
   Sanctum's ``expiration`` setting does (``config/sanctum.php``) and a JWT's ``exp`` (the docs
   say nothing of how long a token lives).
+- ``trashed_filter="honoured"`` (default) | ``"ignored"``: the list does not read
+  ``filter[trashed]`` (an implementation without it: Express, Django REST Framework and Rails
+  ignore a query parameter they do not know), so it lists live patients whatever it says, without
+  ``deleted_at``; nothing lists a soft-deleted patient.
+- ``rate_limit=None`` (default: no limit) | requests a minute: Laravel's ``throttle:api`` (a
+  Laravel 10 app's ``api`` group, ``Limit::perMinute(60)``; the docs name no limit): past it,
+  every request is 429 ``{"message": "Too Many Attempts."}`` with ``Retry-After`` until the
+  minute that began with the window's first request ends (``throttle``).
+  ``app.state.use_up_requests(leaving)`` is a test hook: the window's count then leaves
+  `leaving` requests.
 - ``create_answer="record"`` (default: 201 with the patient, as documented) | ``"message"``
   (201 ``{"message": "Patient created successfully"}``, the delete answer's style).
 - ``duplicates="allowed"`` (default) | ``"409"``: a create naming a live patient's first and
@@ -201,7 +214,7 @@ Protocol
 - Every route except ``POST /v1/auth/tokens`` needs ``Authorization: Bearer <token>``
   (scheme case-insensitive); none, an unknown or a revoked token is 401
   ``{"message": "Unauthenticated."}`` without ``WWW-Authenticate``. Errors are always
-  JSON, whatever the ``Accept`` header says. No rate limiting is simulated.
+  JSON, whatever the ``Accept`` header says. No rate limiting unless ``rate_limit`` says.
 - Order of checks: unknown route (404 ``The route v1/... could not be found.``) or wrong
   method (405 ``The PUT method is not supported for route v1/... Supported methods:
   GET, HEAD.``), then the token (401), then the patient id (404), then validation (422),
@@ -368,6 +381,7 @@ from sandboxes.nextvisit.errors import render_http_error
 from sandboxes.nextvisit.readings import Readings
 from sandboxes.nextvisit.routes import api_routes
 from sandboxes.nextvisit.store import Store
+from sandboxes.nextvisit.throttle import Throttle, ThrottleMiddleware
 from sandboxes.nextvisit.wire import ErrorBodyMiddleware
 from sandboxes.toolkit.clock import Clock, wall_clock
 from sandboxes.toolkit.errors import http_exception_handler
@@ -392,10 +406,17 @@ def create_app(
     """
     readings = Readings(**switches)
     store = Store(clinic, email, password, clock or wall_clock, readings)
+    throttle = Throttle(readings.rate_limit, store.clock) if readings.rate_limit is not None else None
     app = Starlette(
         routes=api_routes(store),
         exception_handlers={HTTPException: http_exception_handler(render_http_error)},
-        middleware=[Middleware(ErrorBodyMiddleware, readings=readings)],
+        # The throttle inside: its 429 body is written as the reading writes every error body.
+        middleware=[
+            Middleware(ErrorBodyMiddleware, readings=readings),
+            Middleware(ThrottleMiddleware, throttle=throttle),
+        ],
     )
     app.state.revoke_all_tokens = store.tokens.revoke_all
+    if throttle is not None:
+        app.state.use_up_requests = throttle.use_up
     return app

@@ -5,10 +5,12 @@ List rules (all nullable, so an empty parameter means "not given"): ``per_page``
 ``sort`` ``in:`` the documented sorts, each optionally ``-`` for descending (default
 ``-created_at``); ``filter.first_name``/``filter.last_name`` ``string`` (a comma splits
 alternatives, each matched as the reading says, ``Readings.names_hit``: by default a folded
-substring); ``filter.date_of_birth`` ``date``; ``filter.trashed`` ``in:with,only``. Then Spatie's
+substring); ``filter.date_of_birth`` ``date``; ``filter.trashed`` ``in:with,only`` (not read at all under
+``trashed_filter="ignored"``). Then Spatie's
 allow-lists (400). Pages are Laravel's ``paginate()`` (``paging``; under ``sort_ties="unstable"`` the patients
 sharing a sort value come in an order of each page's own, see ``_ties_reordered``), or ``cursorPaginate()`` under
-``paging="cursor"``, or keyset pages under ``paging="keyset"`` (``cursor_paging``). Search
+``paging="cursor"``, or keyset pages under ``paging="keyset"`` (``cursor_paging``), or every row
+at once under ``paging="none"``. Search
 rules: ``query`` ``required|string``, ``per_page`` ``nullable|integer|min:1|max:100``
 (default 20), ``sort_by`` ``nullable|in:asc,desc``
 (default ``desc``); Scout's paginator carries only ``query`` into its links. Numbered pages of
@@ -75,7 +77,7 @@ class PatientLists:
             dob = rules.date("filter.date_of_birth", value)
         trashed: str | None = None
         ok, value = rules.field("filter.trashed")
-        if ok:
+        if ok and self.store.readings.trashed_filter == "honoured":
             trashed = rules.one_of("filter.trashed", value, ("with", "only"))
         rules.check()
         assert per_page is not None and sort is not None
@@ -88,6 +90,9 @@ class PatientLists:
             return self._respond(cursor_paginate(request, rows, render, sort, per_page, query))
         if self.store.readings.paging == "keyset":  # nor here: `after` is
             return self._respond(keyset_paginate(request, rows, render, per_page, query))
+        if self.store.readings.paging == "none":  # every row; `links` and `meta` as the docs' example
+            every = b",".join(render(row) for row in rows)
+            return self._respond(b'{"data":[' + every + b'],"links":{},"meta":{}}')
         first = self.store.readings.first_page
         page = self._page(query, len(rows), per_page)
         if self.store.readings.sort_ties == "unstable":

@@ -41,6 +41,7 @@ __all__ = [
     "SingleRelations",
     "SortTies",
     "Spellings",
+    "TrashedFilter",
     "WriteAnswers",
     "nfd",
 ]
@@ -54,7 +55,7 @@ Dates = Literal["iso", "us", "datetime", "east"]
 Ids = Literal["numbers", "strings"]
 Booleans = Literal["json", "digits"]
 Nulls = Literal["null", "absent"]
-Paging = Literal["resource", "paginator", "simple", "cursor", "keyset"]
+Paging = Literal["resource", "paginator", "simple", "cursor", "keyset", "none"]
 ErrorBodies = Literal["laravel", "error", "plain", "rails", "fastapi"]
 SingleEnvelope = Literal["data", "bare"]
 LoginShape = Literal["token", "data", "plain", "new_token", "header", "jwt", "user_token", "prefixed"]
@@ -74,6 +75,7 @@ ForeignPatients = Literal["404", "403"]
 PastTheEnd = Literal["empty", "404"]
 EmptyLists = Literal["array", "null"]
 WriteAnswers = Literal["json", "text"]
+TrashedFilter = Literal["honoured", "ignored"]
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,9 @@ class Readings:
     past_the_end: PastTheEnd = "empty"
     empty_lists: EmptyLists = "array"
     write_answers: WriteAnswers = "json"
+    # Requests a minute before 429 (Laravel <= 10's `throttle:api`, 60); None: no limit.
+    rate_limit: int | None = None
+    trashed_filter: TrashedFilter = "honoured"
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -133,6 +138,8 @@ class Readings:
             raise ValueError(f"first_page must be 0 or 1, not {self.first_page!r}")
         if self.token_lifetime is not None and self.token_lifetime < 1:
             raise ValueError(f"token_lifetime must be None or at least 1 second, not {self.token_lifetime!r}")
+        if self.rate_limit is not None and self.rate_limit < 1:
+            raise ValueError(f"rate_limit must be None or at least 1 request a minute, not {self.rate_limit!r}")
         if self.list_per_page_max < 1:
             raise ValueError("list_per_page_max must be at least 1")
 
@@ -188,6 +195,7 @@ _LITERALS = {
     "past_the_end": PastTheEnd,
     "empty_lists": EmptyLists,
     "write_answers": WriteAnswers,
+    "trashed_filter": TrashedFilter,
 }
 
 

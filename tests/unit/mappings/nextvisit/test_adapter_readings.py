@@ -248,7 +248,8 @@ def test_a_list_the_answer_leaves_out_is_unknown_not_empty(field: str) -> None:
 class ListVendor(CannedVendor):
     """A patient list of `patients` in ascending id, paged by Laravel's `cursorPaginate()`
     (`paging="cursor"`: `page` not read) or by page numbers it does not state (`"unnumbered"`),
-    honouring the cursor or `page` it is sent or not; its read ignores `include=demographics`."""
+    honouring the cursor or `page` it is sent or not, or not paged at all (`"unpaged"`: every
+    patient at once); its read ignores `include=demographics`."""
 
     def __init__(self, patients: list[dict[str, Any]], paging: str, honoured: bool = True) -> None:
         super().__init__(patients, show_demographics=False)
@@ -269,6 +270,8 @@ class ListVendor(CannedVendor):
             return {"data": rows, "links": {"first": None, "last": None, "prev": None, "next": link},
                     "meta": {"path": "http://vendor/v1/patients", "per_page": size, "next_cursor": following,
                              "prev_cursor": None}}  # fmt: skip
+        if self.paging == "unpaged":  # every patient at once, `links` and `meta` as the docs' example
+            return {"data": [self._render(p, True) for p in listed], "links": {}, "meta": {}}
         page = int(params.get("page", 1)) if self.honoured else 1
         return {"data": [self._render(p, True) for p in listed[(page - 1) * size : page * size]]}
 
@@ -322,6 +325,12 @@ def test_pages_the_vendor_does_not_number_are_never_served_twice(honoured: bool)
         "Nextvisit answered the patients of page 1 again when asked for page 2: "
         "the patient list cannot be read past page 1",
     )
+
+
+@pytest.mark.parametrize("size", [3, 10])
+def test_a_list_that_answers_every_patient_at_once_is_its_end_without_a_warning(size: int) -> None:
+    # `page` and `per_page` ignored: more (or fewer) patients than asked, then the same again.
+    assert _walk_patients(_adapter(ListVendor(MANY, "unpaged")), size) == ([str(i) for i in range(1, 8)], ())
 
 
 def test_a_page_that_cannot_be_told_from_a_repeat_is_not_served() -> None:
@@ -539,3 +548,34 @@ def test_a_show_refusing_every_read_is_the_vendors_refusal() -> None:
         asyncio.run(_adapter(vendor).providers["Patient"].read("7"))
     assert [params.get("include") for _, params in vendor.calls] == ["demographics,encounters", "demographics",
                                                                      "encounters", None]  # fmt: skip
+
+
+class TrashIgnored(CannedVendor):
+    """A list that does not read `filter[trashed]`: it lists what it always lists (live
+    patients with a null `deleted_at`, and deleted ones too when `with_trashed`); its read
+    does not find a deleted patient."""
+
+    def __init__(self, patients: list[dict[str, Any]], *, with_trashed: bool) -> None:
+        super().__init__(patients)
+        self.with_trashed = with_trashed
+
+    async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+        if path == "/v1/patients":
+            self.calls.append((path, dict(params or {})))
+            shown = [p for p in self.patients if self.with_trashed or not p.get("deleted_at")]
+            rows = [{"deleted_at": None, **self._render(p, True)} for p in shown]
+            return {"data": rows, "meta": {"current_page": 1, "last_page": 1, "total": len(rows)}}
+        if any(str(p["id"]) == path.rsplit("/", 1)[1] and p.get("deleted_at") for p in self.patients):
+            raise NotFound("No query results")
+        return await super().request(method, path, params=params, json=json)
+
+
+def test_a_list_that_ignores_filter_trashed_is_not_walked_for_a_deleted_patient() -> None:
+    deleted = {**JANE, "id": 9, "deleted_at": "2024-07-01T00:00:00Z"}
+    vendor = TrashIgnored([JANE, deleted], with_trashed=False)
+    with pytest.raises(NotFound):  # nothing the vendor lists is deleted: it cannot say
+        asyncio.run(_adapter(vendor).providers["Patient"].read("9"))
+    assert [params.get("filter[trashed]") for path, params in vendor.calls if path == "/v1/patients"] == ["only"]
+    # A list that shows deleted patients unasked still finds it among them: gone.
+    with pytest.raises(Gone):
+        asyncio.run(_adapter(TrashIgnored([JANE, deleted], with_trashed=True)).providers["Patient"].read("9"))

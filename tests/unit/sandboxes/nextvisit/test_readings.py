@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from sandboxes.nextvisit.app import create_app
 from sandboxes.nextvisit.wire import EXTRA_FIELD
+from tests.support.clock import SetClock
 from tests.unit.sandboxes.nextvisit.client import CLINIC, EMAIL, FIXED_NOW, PASSWORD, Api
 
 PATIENT = max((p for p in CLINIC.patients if not p.deleted), key=lambda p: len(p.encounters))
@@ -316,3 +317,34 @@ def test_other_spellings() -> None:
     for before, after in zip(documented["encounters"], other["encounters"], strict=True):
         assert after["status"] == words[before["status"]]
         assert after["visit_type"] == ("video_visit" if before["visit_type"] == "telehealth" else "in_person")
+
+
+def test_a_rate_limit_answers_429_until_the_minute_ends() -> None:
+    clock = SetClock(FIXED_NOW)
+    api = Api(create_app(CLINIC, email=EMAIL, password=PASSWORD, clock=clock, rate_limit=3))
+    assert api.get(ONE).status_code == 200  # the login and this read: two of three
+    assert api.get(ONE).status_code == 200
+    refused = api.get(ONE)
+    assert refused.status_code == 429 and refused.json() == {"message": "Too Many Attempts."}
+    assert refused.headers["Retry-After"] == "60" and refused.headers["X-RateLimit-Remaining"] == "0"
+    clock.now = FIXED_NOW + timedelta(seconds=59)
+    assert api.get(ONE).headers["Retry-After"] == "1"
+    clock.now = FIXED_NOW + timedelta(seconds=60)
+    assert api.get(ONE).status_code == 200
+    assert _api().get(ONE).status_code == 200 and "Retry-After" not in _api().get(ONE).headers  # no limit unless set
+
+
+def test_a_list_without_paging_answers_every_patient_whatever_page_and_per_page_ask() -> None:
+    api = _api(paging="none")
+    first = api.ok("/v1/patients", per_page=5, sort="id")
+    assert (first["links"], first["meta"]) == ({}, {})
+    assert [row["id"] for row in first["data"]] == sorted(p.id for p in CLINIC.patients if not p.deleted)
+    assert api.ok("/v1/patients", per_page=5, sort="id", page=2) == first
+
+
+def test_a_list_that_ignores_filter_trashed() -> None:
+    live = _api().ok("/v1/patients", sort="id", per_page=100)["data"]
+    ignoring = _api(trashed_filter="ignored")
+    for value in ("only", "with", "nonsense"):  # not read: neither applied nor validated
+        assert ignoring.ok("/v1/patients", sort="id", per_page=100, **{"filter[trashed]": value})["data"] == live
+    assert _api().ok("/v1/patients", **{"filter[trashed]": "only"})["data"]  # the default reads it

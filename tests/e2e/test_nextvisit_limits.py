@@ -1,0 +1,142 @@
+"""The Nextvisit tenant over readings of what its docs leave open about limits: a request limit
+(Laravel's `throttle:api`), a list that ignores paging, a list that ignores `filter[trashed]`.
+Each through the real gateway over HTTP, asserting what a FHIR client notices."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+import pytest
+
+from sandboxes.clinic import build_clinic
+from sandboxes.nextvisit import create_sandbox
+from tests.support.clock import SetClock
+from tests.support.variants import VariantGateway, gateway_over, vendor_calls
+
+BASE = "/fhir/nextvisit"
+JSON = {"Content-Type": "application/fhir+json"}
+CLINIC = build_clinic()
+LIVE = [p for p in CLINIC.patients if not p.deleted]
+
+
+@pytest.mark.parametrize(
+    ("create_answer", "calls_before_the_read_back"),
+    [("record", 1), ("message", 2)],  # the POST; and the look-up of the id the answer did not name
+)
+def test_a_create_whose_read_back_is_throttled_is_answered_as_done_and_made_once(
+    create_answer: str, calls_before_the_read_back: int
+) -> None:
+    # Laravel 10's `throttle:api` (60 requests a minute; the docs name no limit). The create is
+    # done when the vendor says so: a 429 for it would have the client send it again, a second
+    # patient.
+    clock = SetClock(datetime.now(UTC))
+    throttled = partial(create_sandbox, CLINIC, clock=clock, rate_limit=60, create_answer=create_answer)
+    with gateway_over("nextvisit", throttled, organization="Limits") as running:
+        assert running.fhir.get(f"{BASE}/Patient/{LIVE[0].id}").status_code == 200  # logged in
+        running.sandbox.app.state.use_up_requests(calls_before_the_read_back)
+        sent = {"resourceType": "Patient", "name": [{"family": "Throttle", "given": ["Tess"]}],
+                "birthDate": "1977-05-06", "gender": "female",
+                "telecom": [{"system": "phone", "value": "312-555-0199"}]}  # fmt: skip
+        created = running.fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+        assert created.status_code == 201, created.text[:300]
+        new_id = created.json()["id"]
+        assert f"/Patient/{new_id}" in created.headers["Location"]
+        answered = created.json()
+        assert (answered["name"][0]["family"], answered["birthDate"], answered["gender"]) == (
+            "Throttle", "1977-05-06", "female",
+        )  # fmt: skip
+        assert answered["telecom"] == sent["telecom"]
+        clock.now += timedelta(seconds=61)  # the next minute: the vendor answers again
+        read = running.fhir.get(f"{BASE}/Patient/{new_id}")
+        assert read.status_code == 200, read.text[:300]
+        assert (read.json()["name"], read.json()["telecom"]) == (answered["name"], answered["telecom"])
+        if create_answer == "record":  # the record the vendor answered with: the version a read gives
+            assert read.json()["meta"]["versionId"] == answered["meta"]["versionId"]
+        found = running.fhir.get_ok(f"{BASE}/Patient", params={"family": "Throttle", "birthdate": "1977-05-06"})
+        assert [e["resource"]["id"] for e in found.get("entry", []) if e["search"]["mode"] == "match"] == [new_id]
+
+
+def test_a_create_answered_without_its_read_back_says_so_to_a_client_asking_for_messages() -> None:
+    # Prefer: return=OperationOutcome (R4 http.html#ops) asks for the processing messages: the
+    # representation answered is not the vendor's own reading of the record.
+    clock = SetClock(datetime.now(UTC))
+    throttled = partial(create_sandbox, CLINIC, clock=clock, rate_limit=60, create_answer="record")
+    with gateway_over("nextvisit", throttled, organization="Limits") as running:
+        assert running.fhir.get(f"{BASE}/Patient/{LIVE[0].id}").status_code == 200
+        running.sandbox.app.state.use_up_requests(1)
+        sent = {"resourceType": "Patient", "name": [{"family": "Throttle", "given": ["Theo"]}],
+                "birthDate": "1980-02-03", "gender": "male"}  # fmt: skip
+        headers = {**JSON, "Prefer": "return=OperationOutcome"}
+        created = running.fhir.request("POST", f"{BASE}/Patient", json=sent, headers=headers)
+        assert created.status_code == 201, created.text[:300]
+        said = [issue.get("diagnostics", "") for issue in created.json()["issue"]]
+        assert any("reading it back from Nextvisit failed for now (HTTP 429)" in text for text in said), said
+
+
+def test_a_create_whose_id_cannot_be_looked_up_is_not_answered_retry_later() -> None:
+    # The answer names no id and the look-up for it is throttled: the patient exists, so the
+    # client is not told to try again later (a 429), which would create it twice.
+    clock = SetClock(datetime.now(UTC))
+    throttled = partial(create_sandbox, CLINIC, clock=clock, rate_limit=60, create_answer="message")
+    with gateway_over("nextvisit", throttled, organization="Limits") as running:
+        assert running.fhir.get(f"{BASE}/Patient/{LIVE[0].id}").status_code == 200
+        running.sandbox.app.state.use_up_requests(1)
+        sent = {"resourceType": "Patient", "name": [{"family": "Lookup", "given": ["Lou"]}], "birthDate": "1960-02-03"}
+        created = running.fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+        assert created.status_code == 502, created.text[:300]
+        assert "created" in created.json()["issue"][0]["diagnostics"]
+
+
+def _outcomes(bundle: dict[str, Any]) -> list[str]:
+    return [
+        issue["diagnostics"]
+        for entry in bundle.get("entry", [])
+        if entry["search"]["mode"] == "outcome"
+        for issue in entry["resource"]["issue"]
+    ]
+
+
+@pytest.fixture(scope="module")
+def unpaged() -> Iterator[VariantGateway]:
+    # A list that ignores `page` and `per_page` and answers every patient at once, `links` and
+    # `meta` empty as the docs' example shows them (Django REST Framework without a pagination
+    # class; an Express handler answering every row).
+    with gateway_over("nextvisit", partial(create_sandbox, CLINIC, paging="none"), organization="Limits") as running:
+        yield running
+
+
+@pytest.mark.parametrize("count", [7, 50])
+def test_a_list_that_answers_everything_at_once_is_served_whole_without_a_false_warning(
+    unpaged: VariantGateway, count: int
+) -> None:
+    bundles = list(unpaged.fhir.pages(f"{BASE}/Patient", _count=count))
+    found = [e["resource"]["id"] for b in bundles for e in b.get("entry", []) if e["search"]["mode"] == "match"]
+    assert Counter(found) == Counter(str(p.id) for p in LIVE)
+    assert [o for b in bundles for o in _outcomes(b)] == []
+
+
+def test_a_search_the_unpaged_list_answers_in_part_of_a_page_has_no_false_warning(unpaged: VariantGateway) -> None:
+    truth = next(p for p in LIVE if p.birth_date)
+    bundle = unpaged.fhir.get_ok(f"{BASE}/Patient", params={"birthdate": truth.birth_date.isoformat()})
+    assert str(truth.id) in [e["resource"]["id"] for e in bundle["entry"] if e["search"]["mode"] == "match"]
+    assert _outcomes(bundle) == [] and "next" not in {link["relation"] for link in bundle["link"]}
+    by_family = unpaged.fhir.get_ok(f"{BASE}/Patient", params={"_sort": "family", "_count": "20"})
+    assert _outcomes(by_family) == []
+
+
+@pytest.mark.parametrize("no_dates", ["null", "min"])  # live rows without deleted_at; with Go's zero one
+def test_a_list_that_ignores_filter_trashed_costs_a_404_read_two_list_calls(no_dates: str) -> None:
+    # Nothing the vendor lists is a deleted patient: the read is a 404 (the vendor gives no way
+    # to tell it was deleted), found without walking the whole list for it.
+    ignoring = partial(create_sandbox, CLINIC, trashed_filter="ignored", no_dates=no_dates)
+    with gateway_over("nextvisit", ignoring, organization="Limits") as running:
+        assert running.fhir.get(f"{BASE}/Patient/{LIVE[0].id}").status_code == 200  # logged in
+        for truth in [p for p in CLINIC.patients if p.deleted] + [None]:
+            before = vendor_calls(running.fhir, "nextvisit")
+            read = running.fhir.get(f"{BASE}/Patient/{truth.id if truth else 999999}")
+            assert read.status_code == 404, read.text[:300]
+            assert vendor_calls(running.fhir, "nextvisit") - before <= 3  # the read, the trash, the list
