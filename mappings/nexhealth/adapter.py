@@ -164,6 +164,7 @@ from mappings.nexhealth.patient import (
     GenderAt,
     gender_at,
     gender_of,
+    national_phone,
     patient_from_fhir,
     patient_to_fhir,
     served_spelling,
@@ -1142,10 +1143,10 @@ class NexHealthAdapter:
             params["phone_number"] = sent["bio"]["phone_number"]
         envelope = await self._patient_list(params)
         patients, _, _ = self._patients(envelope.data) if envelope is not None else ([], (), 0)
-        wanted = _national(sent["bio"]["phone_number"])
+        wanted = national_phone(sent["bio"]["phone_number"])
         for patient in patients:
             bio = patient.get("bio") or {}
-            phones = {_national(bio.get(k)) for k in ("phone_number", "cell_phone_number", "home_phone_number")}
+            phones = {national_phone(bio.get(k)) for k in ("phone_number", "cell_phone_number", "home_phone_number")}
             same_phone = not email_only and bool(wanted) and wanted in phones
             if (patient.get("email") or "").lower() == sent["email"].lower() or same_phone:
                 return patient
@@ -1257,14 +1258,6 @@ def _comparable(path: str, value: Any) -> str:
 
 def _digits(value: Any) -> str:
     return "".join(c for c in str(value or "") if c.isdigit())
-
-
-def _national(phone: Any) -> str:
-    """A phone's digits without the North American `1` before ten: NexHealth's docs show ten
-    digits (`5163042196`), but an implementation may keep E.164 (`+15163042196`), and a FHIR
-    client may send either."""
-    digits = _digits(phone)
-    return digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
 
 
 def _position(position: Any) -> tuple[int, tuple[str, ...], int | None, int | None]:

@@ -78,6 +78,8 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
 - ``create_location="query"|"body"``: ``POST /patients`` takes ``location_id`` from the
   query string, or from the JSON body's top level only (400 ``["location_id is required"]``
   without it there).
+- ``phone_input="lenient"|"ten_digits"``: a create or edit takes ten digits however written
+  (formatted, after a ``1``), or exactly ten digits only (``13125557311`` refused).
 - ``appointments="listed"|"absent"``: ``GET /appointments`` and ``GET /appointments/{id}``
   answered, or unmatched routes (an implementation of the documented routes only).
 

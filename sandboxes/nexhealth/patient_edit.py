@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from sandboxes.nexhealth.formats import is_date, is_email, phone_digits
+from sandboxes.nexhealth.formats import is_date, is_email, taken_phone
 from sandboxes.nexhealth.new_patient import SPELLINGS, canonical_gender
 from sandboxes.nexhealth.readings import PatchBody
 from sandboxes.toolkit.errors import ApiError
@@ -58,11 +58,12 @@ def _given(fields: dict[str, Any], names: tuple[str, ...], prefix: str) -> dict[
 
 
 def read_patient_edit(
-    raw: bytes, shape: PatchBody, genders: str = "capitalized", gender_at: str = "bio"
+    raw: bytes, shape: PatchBody, genders: str = "capitalized", gender_at: str = "bio", phone_input: str = "lenient"
 ) -> PatientEdit:
     """What a PATCH body asks to change; ``ApiError`` (400) when it is not acceptable (`genders`:
     the reading saying which spellings of ``bio.gender`` are taken; `gender_at`: whether gender
-    is in ``bio`` or, ``"top"``, beside it, where ``bio.gender`` is ignored)."""
+    is in ``bio`` or, ``"top"``, beside it, where ``bio.gender`` is ignored; `phone_input`: the
+    phone numbers taken)."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -86,8 +87,8 @@ def read_patient_edit(
     problems: list[str] = []
     if "email" in top and not is_email(top["email"]):
         problems.append(f"{prefix}email is invalid")
-    phone = phone_digits(more["phone_number"]) if "phone_number" in more else None
-    if phone is not None and len(phone) != 10:
+    phone = taken_phone(more["phone_number"], phone_input) if "phone_number" in more else None
+    if "phone_number" in more and phone is None:
         problems.append(f"{prefix}bio.phone_number must be a 10-digit phone number")
     if "date_of_birth" in more and not is_date(more["date_of_birth"]):
         problems.append(f"{prefix}bio.date_of_birth must be a date (YYYY-MM-DD)")

@@ -101,6 +101,7 @@ BirthDates = Literal["date", "datetime"]
 UndocumentedParams = Literal["taken", "refused"]
 CreateLocation = Literal["query", "body"]
 Appointments = Literal["listed", "absent"]
+PhoneInput = Literal["lenient", "ten_digits"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring"),
@@ -140,6 +141,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "undocumented_params": ("taken", "refused"),
     "create_location": ("query", "body"),
     "appointments": ("listed", "absent"),
+    "phone_input": ("lenient", "ten_digits"),
 }
 
 
@@ -282,6 +284,12 @@ class Reading:
       ``"absent"``: unmatched routes, answered as ``framework_errors`` says (under
       ``"envelope"`` the same 404 ``["Not Found"]`` envelope as an unknown path), as an
       implementation of the documented routes alone would.
+    - ``phone_input``: the ``bio.phone_number`` a create or edit takes: ten digits however
+      written, formatted or after the North American ``1`` (``"lenient"``: ``+1 (312)
+      555-7311`` is ``3125557311``), or exactly ten ASCII digits and nothing else
+      (``"ten_digits"``: a validator's ``^\\d{10}$``, written from the docs' only example,
+      ``"phone_number": "5163042196"``): ``13125557311`` is a 400 ``["patient.bio.phone_number
+      must be a 10-digit phone number"]``.
     """
 
     patch_body: PatchBody = "nested"
@@ -321,6 +329,7 @@ class Reading:
     undocumented_params: UndocumentedParams = "taken"
     create_location: CreateLocation = "query"
     appointments: Appointments = "listed"
+    phone_input: PhoneInput = "lenient"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -274,7 +274,9 @@ class NexHealthApi:
             params = QueryParameters(request.query_params, _CREATE_PARAMS)
             location = self.scope(params)
         with self.gender_failures():
-            patient = read_new_patient(raw, self.reading.create_body, self.reading.genders, self.reading.gender_at)
+            patient = read_new_patient(
+                raw, self.reading.create_body, self.reading.genders, self.reading.gender_at, self.reading.phone_input
+            )
         if patient.provider_id is not None and patient.provider_id not in self.store.providers:
             raise ApiError(400, ["Provider not found"])
         if self.store.duplicate(patient):
@@ -297,7 +299,11 @@ class NexHealthApi:
             raise ApiError(404, [_NOT_EDITED])
         with self.gender_failures():
             edit = read_patient_edit(
-                await request.body(), self.reading.patch_body, self.reading.genders, self.reading.gender_at
+                await request.body(),
+                self.reading.patch_body,
+                self.reading.genders,
+                self.reading.gender_at,
+                self.reading.phone_input,
             )
         edited = self.store.edit(row, edit)
         if self.store.duplicate(edited, but=row):
