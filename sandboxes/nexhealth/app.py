@@ -25,9 +25,10 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   (``readings.with_far_visit``), for searches with no end date.
 - ``latest_year=None|Y``: ``GET /appointments`` takes any ``start``/``end``, or refuses
   (400 ``["start and end must not be after Y"]``) a window reaching past year Y.
-- ``patch_body="nested"|"flat"|"flat_ignoring"``: ``PATCH /patients/{id}`` takes
-  ``{"patient": {...}}`` (the create body's shape) or the patient fields at the top level;
-  the other is 400 (``"flat_ignoring"``: a 200 that changes nothing).
+- ``patch_body="nested"|"flat"|"flat_ignoring"|"fully_flat"|"fully_flat_ignoring"``:
+  ``PATCH /patients/{id}`` takes ``{"patient": {...}}`` (the create body's shape), the
+  patient fields at the top level, or those and ``bio``'s too (a ``bio`` object ignored); a
+  body with none of them is 400 (``"..._ignoring"``: a 200 that changes nothing).
 - ``name_accents="insensitive"|"sensitive"|"sensitive_nfd"``, ``name_match="fuzzy"|
   "prefix"|"substring"``, ``name_tokens="all"|"any"``: how ``name`` matches (folded or
   case-folded only, names stored and served NFC or NFD; word by word fuzzily, as a prefix or

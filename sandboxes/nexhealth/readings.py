@@ -64,7 +64,7 @@ def with_far_visit(clinic: Clinic, years: int) -> Clinic:
 
 # -- the later switches, held together: what the answers look like and how search matches --
 
-PatchBody = Literal["nested", "flat", "flat_ignoring"]
+PatchBody = Literal["nested", "flat", "flat_ignoring", "fully_flat", "fully_flat_ignoring"]
 NameAccents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 NameMatch = Literal["fuzzy", "prefix", "substring"]
 NameTokens = Literal["all", "any"]
@@ -104,7 +104,7 @@ Appointments = Literal["listed", "absent"]
 PhoneInput = Literal["lenient", "ten_digits"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
-    "patch_body": ("nested", "flat", "flat_ignoring"),
+    "patch_body": ("nested", "flat", "flat_ignoring", "fully_flat", "fully_flat_ignoring"),
     "name_accents": ("insensitive", "sensitive", "sensitive_nfd"),
     "name_match": ("fuzzy", "prefix", "substring"),
     "name_tokens": ("all", "any"),
@@ -153,6 +153,12 @@ class Reading:
       (``"nested"``) or the patient fields at the top level (``"flat"``); the other shape is
       400, as a body with nothing to change. ``"flat_ignoring"`` takes the flat shape and
       ignores what it does not know: the nested body is a 200 that changes nothing.
+      ``"fully_flat"``: ``bio``'s fields at the top level too (``date_of_birth``,
+      ``phone_number``, ``gender`` beside ``first_name``), as the ``create_body="fully_flat"``
+      create takes them; a ``bio`` object is an unknown key, ignored (a DRF serializer or a
+      Pydantic model ignores what it does not declare): a flat body changes the names and
+      drops ``bio``'s fields, a 200. ``"fully_flat_ignoring"``: the same, and a body with
+      none of its fields (the nested one) is a 200 that changes nothing.
     - ``name_accents``: ``name`` search folds case and accents (``"insensitive"``), folds case
       only (``"sensitive"``: ``nunez`` does not find ``NUÑEZ``), or compares case-folded text
       over names stored and served decomposed (``"sensitive_nfd"``: ``Renée`` sent in NFC

@@ -97,6 +97,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "nulls": "empty",  # and Go's zero string for a text never recorded
         "birth_dates": "datetime",  # a JavaScript Date's midnight instant for a date of birth
         "create_body": "fully_flat",  # `bio`'s fields beside the names too: the docs nest none
+        # ...and an edit's, a `bio` object ignored as an unknown key: a flat PATCH lost `bio`.
+        "patch_body": "fully_flat_ignoring",
     },
     "nested-wrapped-only": {
         "patient_envelope": "nested",
@@ -206,12 +208,14 @@ def test_create_and_update_answer_in_either_envelope(fhir: FhirHttp, variant: Va
     pid = created.json()["id"]
     current = fhir.get_ok(f"{BASE}/Patient/{pid}")
     assert current["name"][0]["given"] == ["Ada"]
-    # Not yet in the practice system: updated, whichever PATCH body this vendor takes.
-    renamed = {**current, "name": [{**current["name"][0], "given": ["Adele"]}]}
+    # Not yet in the practice system: updated, whichever PATCH body this vendor takes, the
+    # name and the birth date (`bio`) alike.
+    renamed = {**current, "name": [{**current["name"][0], "given": ["Adele"]}], "birthDate": "1990-02-04"}
     etag = {"If-Match": f'W/"{current["meta"]["versionId"]}"'}
     updated = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=renamed, headers={**JSON, **etag})
     assert updated.status_code == 200, updated.text
-    assert fhir.get_ok(f"{BASE}/Patient/{pid}")["name"][0]["given"] == ["Adele"]
+    read = fhir.get_ok(f"{BASE}/Patient/{pid}")
+    assert (read["name"][0]["given"], read["birthDate"]) == (["Adele"], "1990-02-04")
     stale = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=renamed, headers={**JSON, **etag})
     assert stale.status_code == 412, stale.text
 
