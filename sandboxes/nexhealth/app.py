@@ -81,6 +81,8 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   without it there).
 - ``phone_input="lenient"|"ten_digits"``: a create or edit takes ten digits however written
   (formatted, after a ``1``), or exactly ten digits only (``13125557311`` refused).
+- ``edit_location="query"|"body"``: ``PATCH /patients/{id}`` takes ``location_id`` from the
+  query string, or from the JSON body's top level only, as ``create_location`` for a create.
 - ``appointments="listed"|"absent"``: ``GET /appointments`` and ``GET /appointments/{id}``
   answered, or unmatched routes (an implementation of the documented routes only).
 

@@ -102,6 +102,7 @@ UndocumentedParams = Literal["taken", "refused"]
 CreateLocation = Literal["query", "body"]
 Appointments = Literal["listed", "absent"]
 PhoneInput = Literal["lenient", "ten_digits"]
+EditLocation = Literal["query", "body"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring", "fully_flat", "fully_flat_ignoring"),
@@ -142,6 +143,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "create_location": ("query", "body"),
     "appointments": ("listed", "absent"),
     "phone_input": ("lenient", "ten_digits"),
+    "edit_location": ("query", "body"),
 }
 
 
@@ -296,6 +298,10 @@ class Reading:
       (``"ten_digits"``: a validator's ``^\\d{10}$``, written from the docs' only example,
       ``"phone_number": "5163042196"``): ``13125557311`` is a 400 ``["patient.bio.phone_number
       must be a 10-digit phone number"]``.
+    - ``edit_location``: ``PATCH /patients/{id}`` takes ``location_id`` from the query string
+      (``"query"``), or, as ``create_location="body"`` has a create take it, from the JSON
+      body's top level only (``"body"``: an implementation reading every write's scope from
+      its body); the same 400 ``["location_id is required"]`` without it there.
     """
 
     patch_body: PatchBody = "nested"
@@ -336,6 +342,7 @@ class Reading:
     create_location: CreateLocation = "query"
     appointments: Appointments = "listed"
     phone_input: PhoneInput = "lenient"
+    edit_location: EditLocation = "query"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -155,7 +155,7 @@ class NexHealthApi:
         return location
 
     def body_location(self, raw: bytes) -> int:
-        """The location of a create under ``create_location="body"``: the body's top-level
+        """The location of a write under ``create_location="body"`` (``edit_location``): the body's top-level
         ``location_id`` (a number or a string of digits), checked as the query's would be."""
         try:
             body = orjson.loads(raw)
@@ -291,15 +291,22 @@ class NexHealthApi:
     async def edit_patient(self, request: Request) -> Response:
         """``PATCH /patients/{id}``: the given fields changed (inserted patients too: the docs
         say such edits are later overwritten by the practice system's sync, not refused)."""
-        params = QueryParameters(request.query_params, _CREATE_PARAMS)
-        self.scope(params)
+        raw = await request.body()
+        if self.reading.edit_location == "body":  # `location_id` in the query is an unknown parameter
+            params = QueryParameters(request.query_params, _CREATE_PARAMS - {"location_id"})
+            params.require("subdomain")
+            self.check_subdomain(params)
+            self.body_location(raw)
+        else:
+            params = QueryParameters(request.query_params, _CREATE_PARAMS)
+            self.scope(params)
         patient_id = ascii_int(request.path_params["patient_id"])
         row = self.store.rows.get(patient_id) if patient_id is not None else None
         if row is None:
             raise ApiError(404, [_NOT_EDITED])
         with self.gender_failures():
             edit = read_patient_edit(
-                await request.body(),
+                raw,
                 self.reading.patch_body,
                 self.reading.genders,
                 self.reading.gender_at,

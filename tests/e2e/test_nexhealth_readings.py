@@ -121,6 +121,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "unknown_subdomain": "not_found",
         "undocumented_params": "refused",  # a Joi query schema: `"foreign_id" is not allowed`
         "create_location": "body",  # `location_id` read from a create's body alone
+        "edit_location": "body",  # ...and from an edit's
         "phones": "e164",  # `+15163042196`: the docs show ten digits but name no format
         # ...yet a create or edit takes the docs' ten digits only: the served `+1...` sent back
         # by an update, or a client's `+1 312...`, was refused as 11 digits.

@@ -31,9 +31,22 @@ BASE = f"/fhir/{TENANT}"
 JSON = {"Content-Type": "application/fhir+json"}
 
 
-@pytest.fixture(scope="module", params=["nested", "flat", "flat_ignoring", "fully_flat", "fully_flat_ignoring"])
+READINGS: dict[str, dict[str, str]] = {
+    "nested": {"patch_body": "nested"},
+    "flat": {"patch_body": "flat"},
+    "flat_ignoring": {"patch_body": "flat_ignoring"},
+    "fully_flat": {"patch_body": "fully_flat"},
+    "fully_flat_ignoring": {"patch_body": "fully_flat_ignoring"},
+    # The docs show no write request: an implementation may read an edit's `location_id` from
+    # its body alone, as it may a create's.
+    "fully_flat-location_in_body": {"patch_body": "fully_flat", "create_location": "body", "edit_location": "body"},
+    "nested-edit_location_in_body": {"edit_location": "body"},
+}
+
+
+@pytest.fixture(scope="module", params=sorted(READINGS))
 def running(request: pytest.FixtureRequest) -> Iterator[VariantGateway]:
-    with gateway_over("nexhealth", partial(create_sandbox, patch_body=request.param), tenant=TENANT) as gateway:
+    with gateway_over("nexhealth", partial(create_sandbox, **READINGS[request.param]), tenant=TENANT) as gateway:
         yield gateway
 
 
