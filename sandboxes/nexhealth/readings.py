@@ -69,7 +69,7 @@ NameAccents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 NameMatch = Literal["fuzzy", "prefix", "substring"]
 NameTokens = Literal["all", "any"]
 Phones = Literal["digits", "as_stored", "e164"]
-ErrorBody = Literal["list", "string", "description", "object", "detail"]
+ErrorBody = Literal["list", "string", "description", "object", "detail", "fields"]
 Timestamps = Literal["millis", "offset", "seconds"]
 Scalars = Literal["native", "strings"]
 Nulls = Literal["null", "absent", "empty"]
@@ -110,7 +110,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "name_match": ("fuzzy", "prefix", "substring"),
     "name_tokens": ("all", "any"),
     "phones": ("digits", "as_stored", "e164"),
-    "error_body": ("list", "string", "description", "object", "detail"),
+    "error_body": ("list", "string", "description", "object", "detail", "fields"),
     "timestamps": ("millis", "offset", "seconds"),
     "scalars": ("native", "strings"),
     "nulls": ("null", "absent", "empty"),
@@ -180,7 +180,11 @@ class Reading:
       at all: ``{"detail": "..."}`` (``"detail"``: what FastAPI's ``HTTPException`` and Django
       REST Framework's ``APIException`` answer; the docs show no error body, only success
       envelopes, so an implementation may keep the envelope for successes and raise its
-      framework's exceptions for errors).
+      framework's exceptions for errors). Or ``"fields"``: Django REST Framework's own
+      bodies, a serializer's ``ValidationError`` (400) by field without the envelope,
+      ``{"date_of_birth": ["This field is required."]}`` (nested as the body is,
+      ``{"patient": {"email": [...]}}``; messages about no field under
+      ``non_field_errors``), and ``{"detail": "..."}`` for the others.
     - ``timestamps``: ``2020-06-05T20:16:57.007Z`` (``"millis"``),
       ``2020-06-05T20:16:57.007+00:00`` (``"offset"``) or ``2020-06-05T20:16:57Z``
       (``"seconds"``).

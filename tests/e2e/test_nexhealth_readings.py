@@ -677,6 +677,10 @@ def test_a_nexhealth_ignoring_per_page_is_walked_whole() -> None:
         {"create_location": "body"},
         {"create_location": "body", "create_body": "fully_flat", "error_body": "detail"},
         {"phones": "e164"},  # served `+13125550644`: still the number sent, and a second is a 409
+        # Django REST Framework's validation errors, by field and without the envelope: the
+        # duplicate's `non_field_errors` unread, a second create was a 400, not a 409.
+        {"error_body": "fields"},
+        {"error_body": "fields", "create_body": "fully_flat"},
         # The docs' example phone is ten digits (`5163042196`): a validator written from it
         # refuses `13125550644`, the digits of a FHIR `+1 (312) 555-0644`. Every such create was refused.
         {"phone_input": "ten_digits"},
@@ -713,11 +717,13 @@ def test_a_create_makes_one_patient_and_serves_it_whole_under_each_create_readin
         assert served["id"] in {r["id"] for r in women}
 
 
-def test_a_fully_flat_create_body_is_found_from_the_refusal_and_remembered() -> None:
+@pytest.mark.parametrize("error_body", ["list", "fields"])
+def test_a_fully_flat_create_body_is_found_from_the_refusal_and_remembered(error_body: str) -> None:
     # The refusal of the nested body names `date_of_birth` without `bio.`: the fully flat body
     # is sent next (not the flat one with `bio`, refused the same), and the tenant's later
-    # creates go out in it at once.
-    simulator = partial(create_sandbox, rate_per_minute=RATE, create_body="fully_flat")
+    # creates go out in it at once. Django REST Framework names it as a key of its own body
+    # (`{"date_of_birth": ["This field is required."]}`).
+    simulator = partial(create_sandbox, rate_per_minute=RATE, create_body="fully_flat", error_body=error_body)
     options: dict[str, Any] = {"rate_per_minute": RATE, "provider_id": 201}
     with gateway_over("nexhealth", simulator, tenant=TENANT, options=options) as running:
         app, calls = running.sandbox.app, []
@@ -740,6 +746,26 @@ def test_a_fully_flat_create_body_is_found_from_the_refusal_and_remembered() -> 
         # The first: the authentication, a page of patients to see the gender's spelling, the
         # nested POST refused, the fully flat one taken. The second: its POST alone.
         assert calls == [4, 1], calls
+
+
+@pytest.mark.parametrize("error_body", ["list", "fields"])
+def test_a_refused_create_tells_the_client_why(error_body: str) -> None:
+    # NexHealth's reason reaches the client whether in its envelope or, as Django REST
+    # Framework answers, by field without it (`{"patient": {"email": ["Is invalid."]}}`):
+    # unread, the client got a 400 saying nothing of its email.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, error_body=error_body)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        body = {
+            "resourceType": "Patient",
+            "name": [{"family": "Refused", "given": ["Ada"]}],
+            "telecom": [{"system": "email", "value": "no-domain"}, {"system": "phone", "value": "3125550648"}],
+            "birthDate": "1990-02-03",
+            "gender": "female",
+        }
+        refused = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+        assert refused.status_code == 400, refused.text
+        assert "email" in refused.json()["issue"][0]["diagnostics"].lower()
+        assert "invalid" in refused.json()["issue"][0]["diagnostics"].lower()
 
 
 @pytest.mark.parametrize(
