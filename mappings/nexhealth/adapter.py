@@ -924,6 +924,8 @@ class NexHealthAdapter:
                         result = await accept(envelope, sent)
                     except _NotApplied as exc:  # taken, not applied (whole): the next shape may be
                         refusals.append(exc)
+                        # A gender left as it was may have been sent where NexHealth ignores it.
+                        refused = "place" if _GENDER_ELEMENT in exc.lost else None
                         break
                     if has_gender:
                         self._gender_spelling = spelling
@@ -1095,6 +1097,11 @@ class NexHealthAdapter:
         async def applied(envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any]:
             edited = await self._edited(envelope, patient_id)
             lost = _not_applied(before, sent, edited)
+            if lost and envelope.data is not None:
+                # The answer may be the patient as it was before the edit (Mongoose's
+                # `findByIdAndUpdate` without `{new: true}`): what NexHealth now holds decides.
+                edited = await self._patient(patient_id)
+                lost = _not_applied(before, sent, edited)
             if lost:
                 raise _NotApplied(lost)
             return edited
@@ -1253,6 +1260,7 @@ def _lost(not_stored: list[str], sent: Resource, served: Resource) -> list[str]:
     ]
 
 
+_GENDER_ELEMENT = "Patient.gender"
 # What an edit can change, by its path in the create body, with the FHIR element it holds.
 _EDITED = {
     "first_name": "Patient.name.given",
@@ -1260,7 +1268,7 @@ _EDITED = {
     "email": "Patient.telecom (email)",
     "bio.date_of_birth": "Patient.birthDate",
     "bio.phone_number": "Patient.telecom (phone)",
-    "bio.gender": "Patient.gender",
+    "bio.gender": _GENDER_ELEMENT,
 }
 
 

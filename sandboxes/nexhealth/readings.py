@@ -89,7 +89,7 @@ DuplicateStatus = Literal["400", "409"]
 FrameworkErrors = Literal["envelope", "html"]
 Emails = Literal["folded", "exact"]
 Inactive = Literal["boolean", "nullable"]
-EditAnswer = Literal["patient", "no_content"]
+EditAnswer = Literal["patient", "no_content", "before"]
 UnknownSubdomain = Literal["forbidden", "not_found"]
 ForeignIdSearch = Literal["exact", "ignored"]
 UnsetTimes = Literal["null", "zero"]
@@ -130,7 +130,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "framework_errors": ("envelope", "html"),
     "emails": ("folded", "exact"),
     "inactive": ("boolean", "nullable"),
-    "edit_answer": ("patient", "no_content"),
+    "edit_answer": ("patient", "no_content", "before"),
     "unknown_subdomain": ("forbidden", "not_found"),
     "foreign_id_search": ("exact", "ignored"),
     "unset_times": ("null", "zero"),
@@ -245,7 +245,9 @@ class Reading:
       does: such a patient is in neither ``inactive=false`` nor ``inactive=true``.
     - ``edit_answer``: ``PATCH /patients/{id}`` answers 200 with the patient (``"patient"``),
       or 204 No Content and no body (``"no_content"``: Express's ``res.sendStatus(204)``;
-      the docs do not show the answer).
+      the docs do not show the answer), or 200 with the patient as it was before the edit
+      (``"before"``: Mongoose's ``findByIdAndUpdate`` answers the old document unless told
+      ``{new: true}``), the edit made all the same.
     - ``unknown_subdomain``: a ``subdomain`` NexHealth does not know is 403 ``["You do not
       have access to this institution"]`` (``"forbidden"``), or 404 ``["record not found"]``
       (``"not_found"``: a Go/GORM implementation's ``db.First`` of the institution, the same

@@ -318,7 +318,8 @@ class NexHealthApi:
         self.store.keep(edited)
         if self.reading.edit_answer == "no_content":
             return Response(status_code=204)
-        return envelope(200, self.one_patient(edited.render(False)), params.description())
+        answered = row if self.reading.edit_answer == "before" else edited
+        return envelope(200, self.one_patient(answered.render(False)), params.description())
 
     # ---- providers
 

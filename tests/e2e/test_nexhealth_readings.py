@@ -591,10 +591,12 @@ def test_a_page_size_refused_as_too_large_is_asked_again_smaller(per_page: str, 
         assert len({r["id"] for r in everyone}) == len(everyone) > 100
 
 
-@pytest.mark.parametrize("edit_answer", ["patient", "no_content"])
+@pytest.mark.parametrize("edit_answer", ["patient", "no_content", "before"])
 def test_an_update_answered_with_no_content_is_read_back(edit_answer: str) -> None:
     # The docs do not show PATCH's answer; Express's `res.sendStatus(204)` sends none. The
-    # clean-room round met every update as a 502 although NexHealth had made the edit.
+    # clean-room round met every update as a 502 although NexHealth had made the edit. And
+    # Mongoose's `findByIdAndUpdate` answers the patient as it was: read as the edit not
+    # applied, the update was a 422 although NexHealth had made it.
     simulator = partial(create_sandbox, rate_per_minute=RATE, edit_answer=edit_answer)
     with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
         body = {
