@@ -326,7 +326,8 @@ def _unwrap(response: UpstreamResponse, method: str = "GET") -> Envelope:
             # status alone says what happened; a 404 is the server's, not the API's (`NoRoute`).
             if response.status == 404:
                 raise NoRoute(f"NexHealth has no route for this request (HTTP 404 without its envelope, {method})")
-            raise _error(response.status, [])
+            # A list of messages is DRF's answer to a `ValidationError("...")` raised in a view.
+            raise _error(response.status, _messages(body) if isinstance(body, list) else [])
         raise UpstreamError(f"The vendor's answer was not its documented envelope (HTTP {response.status})")
     errors = _messages(body.get("error"))
     # `code: false` fails an answer that carries nothing else; beside data and no error it does

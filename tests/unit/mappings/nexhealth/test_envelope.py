@@ -185,3 +185,6 @@ def test_drf_field_errors_are_read_by_field() -> None:
     assert nested.value.diagnostics.endswith(": patient.bio.date_of_birth: This field is required.")
     with pytest.raises(Duplicate):
         _unwrap(_answer(400, b'{"non_field_errors":["A patient with that information already exists."]}'))
+    # A `ValidationError("...")` raised in a DRF view: a bare list of messages.
+    with pytest.raises(Duplicate):
+        _unwrap(_answer(400, b'["A patient with that information already exists."]'))
