@@ -9,8 +9,9 @@ bodies, FastAPI's `{"detail": ...}` without the envelope among them, timestamps,
 booleans as strings, nulls left out, no `count`, a page past the end answered with the last
 one, `per_page` capped at 50, refused above 50 or ignored), the
 `name` and `phone_number` matching readings (accent sensitive, names stored NFD, prefix or substring,
-phones as stored formatted or in E.164), the PATCH and POST body shapes (a create body
-with no `bio`, a create's `location_id` in its body), gender spelled `male` (a
+phones as stored formatted or in E.164, and taken as the docs' ten digits only), the PATCH
+and POST body shapes (a create and an edit body with no `bio`, an edit's `bio` object ignored
+as an unknown key, a create's and an edit's `location_id` in its body), gender spelled `male` (a
 spelling not taken failing with a 500, as a Rails enum does) or `M`,
 a create answered with the new id only or with nothing, `count` as the records of the
 answer, pages numbered from 0, Express's HTML pages for unmatched routes and refused tokens,
