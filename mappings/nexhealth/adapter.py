@@ -31,7 +31,8 @@ Where the docs are silent
   warning (OperationOutcome entry) naming its vendor id and field, and no total; reading
   that record is a 502 naming the field.
 - Errors: the messages are read from `error` as a list or a string, else from
-  `description`; `code` may be `false` or `"false"`.
+  `description`, else, without the envelope, where the framework puts them (`detail`,
+  `message`, Django REST Framework's by field); `code` may be `false` or `"false"`.
 - `name` search: "fuzzy", and nothing more is said. Implementations differ: accent-sensitive
   (`nunez` misses `NUÑEZ`), names stored decomposed (NFD: `Renée` sent in NFC misses),
   fuzzy by similarity (a FHIR prefix like `Jo` may be too short to be similar), prefix or
