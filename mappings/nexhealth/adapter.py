@@ -31,7 +31,8 @@ Where the docs are silent
   warning (OperationOutcome entry) naming its vendor id and field, and no total; reading
   that record is a 502 naming the field.
 - Errors: the messages are read from `error` as a list or a string, else from
-  `description`; `code` may be `false` or `"false"`.
+  `description`, else, without the envelope, where the framework puts them (`detail`,
+  `message`, Django REST Framework's by field); `code` may be `false` or `"false"`.
 - `name` search: "fuzzy", and nothing more is said. Implementations differ: accent-sensitive
   (`nunez` misses `NUÑEZ`), names stored decomposed (NFD: `Renée` sent in NFC misses),
   fuzzy by similarity (a FHIR prefix like `Jo` may be too short to be similar), prefix or
@@ -53,9 +54,13 @@ Where the docs are silent
   overwritten" at the next sync. So the patient is read first; anything but `nex` is a 409
   and no PATCH is sent (the edit would be silently lost). If-Match is compared with the
   current versionId (a hash of the mapped resource: NexHealth keeps no version): 412. The
-  body is not shown: the create body's `{"patient": {...}}` is sent first; if NexHealth
-  refuses it (400/422) or answers without applying it, the patient fields at the top level
-  are sent once, and the shape that worked is remembered for the tenant. The edited patient
+  body is not shown: the shape an edit took before is sent first, else the shape creates
+  took, else the create body's `{"patient": {...}}`; if NexHealth refuses it (400/422) or
+  answers without applying all of it, the next is sent: the patient fields at the top level,
+  then those and `bio`'s too (an implementation ignoring unknown keys takes a flat body's
+  names and drops its `bio`: the edit is compared field by field with what NexHealth then
+  holds). The shape that worked is remembered for the tenant; an edit none applied whole is
+  a 422 saying which elements were left as they were. The edited patient
   is read from the answer when it holds one, else read again. A duplicate ("already
   exists") is a 409. What NexHealth cannot store is listed (`Prefer`).
 - Patient create: "Creating a New Patient" lists the required fields (names, email, phone,
@@ -160,10 +165,12 @@ from mappings.nexhealth.client import Duplicate, Envelope, NexHealthClient, NoRo
 from mappings.nexhealth.encounter import encounter_to_fhir
 from mappings.nexhealth.options import NexHealthOptions
 from mappings.nexhealth.patient import (
+    GENDER_FROM_VENDOR,
     GENDER_SPELLINGS,
     GenderAt,
     gender_at,
     gender_of,
+    national_phone,
     patient_from_fhir,
     patient_to_fhir,
     served_spelling,
@@ -232,6 +239,7 @@ _NO_ONE_AT_SCOPE = (
 # A patient write's body: the create body's `{"patient": {...}}`, the patient fields at the top
 # level, or those and `bio`'s too (the docs list a create's required fields without nesting any).
 BodyShape = Literal["nested", "flat", "fully_flat"]
+_BODY_SHAPES: tuple[BodyShape, ...] = ("nested", "flat", "fully_flat")  # in the order first tried
 Found = tuple[list[dict[str, Any]], list[Unreadable]]
 """Appointments that could be read, and those that could not."""
 
@@ -845,9 +853,9 @@ class NexHealthAdapter:
         body, not_stored = patient_from_fhir(resource, provider_id or 0)
         fields = body["patient"]
         provider = {"provider": body["provider"]} if provider_id is not None else {}
-        shapes: list[BodyShape] = [self._create_shape] if self._create_shape else ["nested", "flat", "fully_flat"]
+        shapes: list[BodyShape] = [self._create_shape] if self._create_shape else list(_BODY_SHAPES)
 
-        async def made(envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any] | None:
+        async def made(envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any]:
             return await self._created(envelope, sent)
 
         try:
@@ -873,15 +881,16 @@ class NexHealthAdapter:
         fields: dict[str, Any],
         shapes: list[BodyShape],
         extra: dict[str, Any],
-        accept: Callable[[Envelope, dict[str, Any]], Awaitable[dict[str, Any] | None]],
+        accept: Callable[[Envelope, dict[str, Any]], Awaitable[dict[str, Any]]],
     ) -> tuple[dict[str, Any], BodyShape]:
         """Send a patient's `fields` (with `extra` beside them) in each body shape of `shapes`
         and each gender spelling not yet ruled out, until NexHealth takes one that `accept`
-        reads a patient from: that patient and the shape. A refusal (400/422) objecting to the
-        gender's value tries its next spelling; one wanting only the gender (or refusing it
-        where it was sent) sends it on the other side of `bio`; any other tries the next shape,
-        the fully flat one first when the refusal named a field of `bio` without `bio.`
-        (`date_of_birth is required`). `_Refused` when none is taken."""
+        reads a patient from (`_NotApplied` from it: the next shape is sent): that patient and
+        the shape. A refusal (400/422) objecting to the gender's value tries its next
+        spelling; one wanting only the gender (or refusing it where it was sent) sends it on
+        the other side of `bio`; any other tries the next shape, the fully flat one first
+        when the refusal named a field of `bio` without `bio.` (`date_of_birth is
+        required`). `_Refused` when none is taken."""
         spellings = await self._spellings(fields)
         has_gender = bool((fields.get("bio") or {}).get("gender"))
         refusals: list[InvalidRequest] = []
@@ -912,10 +921,12 @@ class NexHealthAdapter:
                         if refused == "value":
                             continue
                         break
-                    result = await accept(envelope, sent)
-                    if result is None:
-                        refusals.append(InvalidRequest("NexHealth answered without applying the change"))
-                        refused = None
+                    try:
+                        result = await accept(envelope, sent)
+                    except _NotApplied as exc:  # taken, not applied (whole): the next shape may be
+                        refusals.append(exc)
+                        # A gender left as it was may have been sent where NexHealth ignores it.
+                        refused = "place" if _GENDER_ELEMENT in exc.lost else None
                         break
                     if has_gender:
                         self._gender_spelling = spelling
@@ -1074,15 +1085,27 @@ class NexHealthAdapter:
         return Written(patient_to_fhir(edited, self._ctx), tuple(_lost(not_stored, resource, served)))
 
     async def _patch(self, patient_id: str, fields: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
-        """Send the edit in the shape this vendor takes, learning it on the first edit: the create
-        body's `{"patient": {...}}` first, then the fields at the top level."""
-        # Not fully flat: an implementation taking the other flat shape would ignore `bio`'s
-        # fields sent at the top level as unknown and apply the rest, an edit half lost unseen.
-        shapes: list[BodyShape] = [self._patch_shape] if self._patch_shape else ["nested", "flat"]
+        """Send the edit in the shape this vendor takes (see "Where the docs are silent"): the
+        one an edit took before, else the one its creates take, then the others; each answer is
+        compared with what was sent, and an edit NexHealth did not apply whole is sent again in
+        the next shape. An implementation ignoring unknown keys answers 200 to a body whose
+        fields it does not look for (the nested one, where it takes them at the top level), and
+        to a flat body whose `bio` it does not know applies the names alone: half an edit lost
+        unseen, were the answer not compared."""
+        known = [shape for shape in (self._patch_shape, self._create_shape) if shape is not None]
+        shapes: list[BodyShape] = list(dict.fromkeys([*known, *_BODY_SHAPES]))
 
-        async def applied(envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any] | None:
+        async def applied(envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any]:
             edited = await self._edited(envelope, patient_id)
-            return None if _ignored(before, sent, edited) else edited
+            lost = _not_applied(before, sent, edited)
+            if lost and envelope.data is not None:
+                # The answer may be the patient as it was before the edit (Mongoose's
+                # `findByIdAndUpdate` without `{new: true}`): what NexHealth now holds decides.
+                edited = await self._patient(patient_id)
+                lost = _not_applied(before, sent, edited)
+            if lost:
+                raise _NotApplied(lost)
+            return edited
 
         try:
             edited, self._patch_shape = await self._write(
@@ -1093,8 +1116,11 @@ class NexHealthAdapter:
                 "NexHealth already has another patient with that information (email, phone, or name and birth date)"
             ) from None
         except _Refused as refused:
+            partly = any(isinstance(e, _NotApplied) for e in refused.errors)
             raise Unprocessable(
-                f"NexHealth did not take the update of Patient/{patient_id}: "
+                f"NexHealth did not take the update of Patient/{patient_id}"
+                + (" whole (part of it may have been applied: read the patient again)" if partly else "")
+                + ": "
                 + "; ".join(e.diagnostics for e in refused.errors)
             ) from None
         return edited
@@ -1142,10 +1168,10 @@ class NexHealthAdapter:
             params["phone_number"] = sent["bio"]["phone_number"]
         envelope = await self._patient_list(params)
         patients, _, _ = self._patients(envelope.data) if envelope is not None else ([], (), 0)
-        wanted = _national(sent["bio"]["phone_number"])
+        wanted = national_phone(sent["bio"]["phone_number"])
         for patient in patients:
             bio = patient.get("bio") or {}
-            phones = {_national(bio.get(k)) for k in ("phone_number", "cell_phone_number", "home_phone_number")}
+            phones = {national_phone(bio.get(k)) for k in ("phone_number", "cell_phone_number", "home_phone_number")}
             same_phone = not email_only and bool(wanted) and wanted in phones
             if (patient.get("email") or "").lower() == sent["email"].lower() or same_phone:
                 return patient
@@ -1175,6 +1201,14 @@ class _Refused(Exception):
     def __init__(self, errors: list[InvalidRequest]) -> None:
         super().__init__("NexHealth refused the write")
         self.errors = errors
+
+
+class _NotApplied(InvalidRequest):
+    """NexHealth answered a PATCH without applying all of it: `lost` names what it left as it was."""
+
+    def __init__(self, lost: list[str]) -> None:
+        super().__init__("NexHealth answered the edit without applying " + ", ".join(lost))
+        self.lost = lost
 
 
 def _write_body(shape: BodyShape, sent: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -1227,7 +1261,16 @@ def _lost(not_stored: list[str], sent: Resource, served: Resource) -> list[str]:
     ]
 
 
-_EDITED = ("first_name", "last_name", "email", "bio.date_of_birth", "bio.phone_number", "bio.gender")
+_GENDER_ELEMENT = "Patient.gender"
+# What an edit can change, by its path in the create body, with the FHIR element it holds.
+_EDITED = {
+    "first_name": "Patient.name.given",
+    "last_name": "Patient.name.family",
+    "email": "Patient.telecom (email)",
+    "bio.date_of_birth": "Patient.birthDate",
+    "bio.phone_number": "Patient.telecom (phone)",
+    "bio.gender": _GENDER_ELEMENT,
+}
 
 
 def _field(record: dict[str, Any], path: str) -> Any:
@@ -1238,33 +1281,27 @@ def _field(record: dict[str, Any], path: str) -> Any:
     return (value or {}).get(tail) if tail else value
 
 
-def _ignored(before: dict[str, Any], sent: dict[str, Any], after: dict[str, Any]) -> bool:
-    """Whether NexHealth answered a PATCH without applying it: every field the edit changes
-    still holds its old value. (Compared as stored, old with new: NexHealth may normalize
+def _not_applied(before: dict[str, Any], sent: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The FHIR elements a PATCH changes that NexHealth left as they were: each field the edit
+    changes that still holds its old value. (Compared old with new: NexHealth may normalize
     what it keeps, so what was sent is only used to find what changes.)"""
     changed = [
         path for path in _EDITED if _comparable(path, _field(before, path)) != _comparable(path, _field(sent, path))
     ]
-    return bool(changed) and all(_field(after, p) == _field(before, p) for p in changed)
+    return [
+        _EDITED[path]
+        for path in changed
+        if _comparable(path, _field(after, path)) == _comparable(path, _field(before, path))
+    ]
 
 
 def _comparable(path: str, value: Any) -> str:
     if path == "bio.phone_number":
-        return _digits(value)[-10:]
+        return national_phone(value)
     text = unicodedata.normalize("NFC", str(value or "").strip()).casefold()
+    if path == "bio.gender":  # `M`, `male`, `MALE`: the same gender in another spelling
+        return GENDER_FROM_VENDOR.get(text, text)
     return text[:10] if path == "bio.date_of_birth" else text
-
-
-def _digits(value: Any) -> str:
-    return "".join(c for c in str(value or "") if c.isdigit())
-
-
-def _national(phone: Any) -> str:
-    """A phone's digits without the North American `1` before ten: NexHealth's docs show ten
-    digits (`5163042196`), but an implementation may keep E.164 (`+15163042196`), and a FHIR
-    client may send either."""
-    digits = _digits(phone)
-    return digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
 
 
 def _position(position: Any) -> tuple[int, tuple[str, ...], int | None, int | None]:

@@ -16,7 +16,8 @@
 - The envelope `{code, description, error, data, count}` is unwrapped here and only here:
   `code: false` or a non-empty `error` is an error even under HTTP 200, and a `description`
   saying a parameter was ignored comes back as a warning for the adapter to weigh. An error
-  status without the envelope (an HTML page, no body) is read by its status alone, and a
+  status without the envelope (an HTML page, no body) is read by its status alone, its
+  messages where its framework puts them (`detail`, `message`, DRF's by field), and a
   success without a body (204) as an envelope of no data.
 - Limits (100 req/s and 1,000 req/min per key; 429 without Retry-After): a shared limiter
   keeps us under them, a 429 is retried with jittered exponential backoff, and a request
@@ -325,7 +326,8 @@ def _unwrap(response: UpstreamResponse, method: str = "GET") -> Envelope:
             # status alone says what happened; a 404 is the server's, not the API's (`NoRoute`).
             if response.status == 404:
                 raise NoRoute(f"NexHealth has no route for this request (HTTP 404 without its envelope, {method})")
-            raise _error(response.status, [])
+            # A list of messages is DRF's answer to a `ValidationError("...")` raised in a view.
+            raise _error(response.status, _messages(body) if isinstance(body, list) else [])
         raise UpstreamError(f"The vendor's answer was not its documented envelope (HTTP {response.status})")
     errors = _messages(body.get("error"))
     # `code: false` fails an answer that carries nothing else; beside data and no error it does
@@ -338,8 +340,11 @@ def _unwrap(response: UpstreamResponse, method: str = "GET") -> Envelope:
         # or only a `description`: all are read. The docs show no error body, so an error may
         # come without the envelope, as its framework writes it: FastAPI's and Django REST
         # Framework's `{"detail": ...}`, Express's `{"message": ...}`. Read too: a duplicate
-        # or a refused `per_page` is known by its words.
-        raise _error(response.status, errors or description or _messages({k: body.get(k) for k in _BARE}))
+        # or a refused `per_page` is known by its words. Nor DRF's serializer errors, keyed by
+        # field (`{"date_of_birth": ["This field is required."]}`): each is read after its
+        # field's path, which says where a create's fields are wanted.
+        bare = _messages({k: body.get(k) for k in _BARE})
+        raise _error(response.status, errors or description or bare or _field_errors(body))
     warnings = [w for w in description if "ignor" in w.lower()]
     return Envelope(body.get("data"), _count(body.get("count")), warnings)
 
@@ -365,6 +370,27 @@ def _messages(value: Any) -> list[str]:
             for m in _messages(item if isinstance(item, dict | list | str) else str(item))
         ]
     return []
+
+
+# The envelope's keys (nexhealth-getting-started.txt): a body holding one is no field errors.
+_ENVELOPE = ("code", "description", "error", "data", "count")
+
+
+def _field_errors(body: dict[str, Any], prefix: str = "") -> list[str]:
+    """A Django REST Framework validation error's messages, each after its field's dotted path
+    (`patient.bio.date_of_birth: This field is required.`; `non_field_errors` without one): its
+    serializers answer `{"<field>": [...]}`, a nested serializer's fields nested in theirs."""
+    if not prefix and any(key in body for key in _ENVELOPE):
+        return []
+    found: list[str] = []
+    for key, value in body.items():
+        if isinstance(value, dict):
+            found += _field_errors(value, f"{prefix}{key}.")
+        elif key == "non_field_errors":
+            found += _messages(value)
+        else:
+            found += [f"{prefix}{key}: {message}" for message in _messages(value)]
+    return found
 
 
 def _count(value: Any) -> int | None:

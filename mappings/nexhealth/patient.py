@@ -12,7 +12,8 @@ spellings (`GENDER_SPELLINGS`: `male`, `M`, `MALE`) should NexHealth refuse the 
 adapter learns which one it takes). Phone numbers are digits at
 NexHealth as its docs show them (`5163042196`), or E.164 (`+15163042196`) where an
 implementation keeps that: served as they come (US Core names no format; the `phone` search
-compares numbers, `+1` read as the country code). The chart number is the practice system's
+compares numbers, `+1` read as the country code), and written as the docs show them: ten
+digits, a North American number's country code left out (`national_phone`). The chart number is the practice system's
 id (`foreign_id`), present once NexHealth has inserted the patient there (`foreign_id_type` other than `nex`).
 """
 
@@ -98,7 +99,7 @@ def patient_from_fhir(resource: dict[str, Any], provider_id: int) -> tuple[dict[
     telecom = resource.get("telecom") or []
     email = next((t.get("value") for t in telecom if t.get("system") == "email" and t.get("value")), None)
     phone = next((t.get("value") for t in telecom if t.get("system") == "phone" and t.get("value")), None)
-    digits = "".join(c for c in phone or "" if c.isdigit())
+    digits = national_phone(phone)
     if not email:
         problems.append(("NexHealth requires an email address", "Patient.telecom"))
     if not digits:
@@ -139,6 +140,15 @@ def patient_from_fhir(resource: dict[str, Any], provider_id: int) -> tuple[dict[
     ):
         unstored.append("Patient.telecom (only one email and one phone are kept)")
     return body, unstored
+
+
+def national_phone(phone: Any) -> str:
+    """A phone's digits, without the North American `1` before ten: the number as NexHealth's
+    docs write it, ten digits (`"phone_number": "5163042196"`, nexhealth-patients.txt). A
+    FHIR `+1 312-555-7311` sent as `13125557311` is refused by an implementation validating
+    that form. Other numbers keep every digit (NexHealth takes them or says why not)."""
+    digits = "".join(c for c in str(phone or "") if c.isascii() and c.isdigit())
+    return digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
 
 
 def gender_of(patient: dict[str, Any]) -> Any:

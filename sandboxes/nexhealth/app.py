@@ -25,9 +25,10 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   (``readings.with_far_visit``), for searches with no end date.
 - ``latest_year=None|Y``: ``GET /appointments`` takes any ``start``/``end``, or refuses
   (400 ``["start and end must not be after Y"]``) a window reaching past year Y.
-- ``patch_body="nested"|"flat"|"flat_ignoring"``: ``PATCH /patients/{id}`` takes
-  ``{"patient": {...}}`` (the create body's shape) or the patient fields at the top level;
-  the other is 400 (``"flat_ignoring"``: a 200 that changes nothing).
+- ``patch_body="nested"|"flat"|"flat_ignoring"|"fully_flat"|"fully_flat_ignoring"``:
+  ``PATCH /patients/{id}`` takes ``{"patient": {...}}`` (the create body's shape), the
+  patient fields at the top level, or those and ``bio``'s too (a ``bio`` object ignored); a
+  body with none of them is 400 (``"..._ignoring"``: a 200 that changes nothing).
 - ``name_accents="insensitive"|"sensitive"|"sensitive_nfd"``, ``name_match="fuzzy"|
   "prefix"|"substring"``, ``name_tokens="all"|"any"``: how ``name`` matches (folded or
   case-folded only, names stored and served NFC or NFD; word by word fuzzily, as a prefix or
@@ -35,9 +36,11 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
 - ``phones="digits"|"as_stored"|"e164"``: phones stored, served and matched as digits, or
   formatted (``(516) 304-2196``), ``phone_number`` then matching that text only, or served in
   E.164 (``+15163042196``) and matched as numbers.
-- ``error_body="list"|"string"|"description"|"object"|"detail"``: an error's messages in
-  ``error`` as a list, as one string, only in ``description`` (``error`` null), as
-  ``{"base": [...]}``, or without the envelope as FastAPI and DRF answer, ``{"detail": "..."}``.
+- ``error_body="list"|"string"|"description"|"object"|"detail"|"fields"``: an error's
+  messages in ``error`` as a list, as one string, only in ``description`` (``error`` null), as
+  ``{"base": [...]}``, or without the envelope as FastAPI and DRF answer, ``{"detail": "..."}``,
+  or as DRF answers a validation error, by field (``{"date_of_birth": ["This field is
+  required."]}``).
 - ``timestamps="millis"|"offset"|"seconds"``: ``...57.007Z``, ``...57.007+00:00`` or
   ``...57Z``.
 - ``scalars="native"|"strings"``: numbers and booleans (ids, flags, ``count``) as JSON
@@ -67,8 +70,8 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   exactly.
 - ``inactive="boolean"|"nullable"``: ``inactive`` always a boolean, or ``null`` for every
   fourth active patient, in neither ``inactive`` filter (as SQL compares a null).
-- ``edit_answer="patient"|"no_content"``: ``PATCH /patients/{id}`` answers with the
-  patient, or 204 without a body.
+- ``edit_answer="patient"|"no_content"|"before"``: ``PATCH /patients/{id}`` answers with the
+  patient, or 204 without a body, or with the patient as it was before the edit.
 - ``gender_at="bio"|"top"``: a patient's gender served and taken in ``bio``, or at the
   patient's top level (``bio.gender`` then ignored).
 - ``birth_dates="date"|"datetime"``: ``bio.date_of_birth`` served as ``1964-05-03``, or as
@@ -78,6 +81,10 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
 - ``create_location="query"|"body"``: ``POST /patients`` takes ``location_id`` from the
   query string, or from the JSON body's top level only (400 ``["location_id is required"]``
   without it there).
+- ``phone_input="lenient"|"ten_digits"``: a create or edit takes ten digits however written
+  (formatted, after a ``1``), or exactly ten digits only (``13125557311`` refused).
+- ``edit_location="query"|"body"``: ``PATCH /patients/{id}`` takes ``location_id`` from the
+  query string, or from the JSON body's top level only, as ``create_location`` for a create.
 - ``appointments="listed"|"absent"``: ``GET /appointments`` and ``GET /appointments/{id}``
   answered, or unmatched routes (an implementation of the documented routes only).
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from sandboxes.nexhealth.formats import is_date, is_email, phone_digits
+from sandboxes.nexhealth.formats import is_date, is_email, taken_phone
 from sandboxes.toolkit.aliases import JsonObject
 from sandboxes.toolkit.errors import ApiError
 
@@ -94,11 +94,16 @@ def _required_fields(body: JsonObject, shape: str, gender_at: str = "bio") -> di
 
 
 def read_new_patient(
-    raw: bytes, shape: str = "nested", genders: str = "capitalized", gender_at: str = "bio"
+    raw: bytes,
+    shape: str = "nested",
+    genders: str = "capitalized",
+    gender_at: str = "bio",
+    phone_input: str = "lenient",
 ) -> NewPatient:
     """The patient a ``POST /patients`` body asks for; ``ApiError`` (400) when it is not
-    acceptable. `shape`, `genders` and `gender_at` are the ``create_body``, ``genders`` and
-    ``gender_at`` readings (``gender_at`` means nothing to a fully flat body)."""
+    acceptable. `shape`, `genders`, `gender_at` and `phone_input` are the ``create_body``,
+    ``genders``, ``gender_at`` and ``phone_input`` readings (``gender_at`` means nothing to a
+    fully flat body)."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -116,8 +121,8 @@ def read_new_patient(
     email = values["email"]
     if not is_email(email):
         problems.append(f"{at}email is invalid")
-    phone = phone_digits(values["bio.phone_number"])
-    if len(phone) != 10:
+    phone = taken_phone(values["bio.phone_number"], phone_input)
+    if phone is None:
         problems.append(f"{at}{in_bio}phone_number must be a 10-digit phone number")
     birth_date = values["bio.date_of_birth"]
     if not is_date(birth_date):
@@ -127,7 +132,7 @@ def read_new_patient(
         problems.append(f"{at}{gender_path} must be one of {', '.join(SPELLINGS[genders])}")
     if problems:
         raise ApiError(400, problems)
-    assert gender is not None
+    assert gender is not None and phone is not None
     return NewPatient(
         provider_id=int(provider_id) if provider_id is not None else None,
         first_name=values["first_name"],

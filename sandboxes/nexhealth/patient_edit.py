@@ -4,10 +4,14 @@ The docs say only that a patient "can only be edited via PATCH commands prior to
 inserted" (vendor-docs/nexhealth-patients.txt); the body is not shown. The natural reading
 is the create body's ``{"patient": {"first_name", "last_name", "email", "bio":
 {"date_of_birth", "phone_number", "gender"}}}`` (``patch_body="nested"``); a ``"flat"``
-implementation takes those patient fields at the top level. Either way a body with none of
-them is 400 ``["No patient fields given"]`` (so the other shape is refused, not silently
-ignored; under ``"flat_ignoring"`` it is a 200 that changes nothing), a blank one is 400
-``"<path> must not be blank"``, and given values are checked as on create (same messages).
+implementation takes those patient fields at the top level, and a ``"fully_flat"`` one
+``bio``'s too, beside them (as its ``create_body="fully_flat"`` create does), ignoring a
+``bio`` object as it ignores any unknown key: a flat body's names are changed and its
+``bio`` silently dropped. Either way a body with none of the fields is 400 ``["No patient
+fields given"]`` (so another shape is refused, not silently ignored; under
+``"flat_ignoring"`` and ``"fully_flat_ignoring"`` it is a 200 that changes nothing), a
+blank one is 400 ``"<path> must not be blank"``, and given values are checked as on create
+(same messages).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from sandboxes.nexhealth.formats import is_date, is_email, phone_digits
+from sandboxes.nexhealth.formats import is_date, is_email, taken_phone
 from sandboxes.nexhealth.new_patient import SPELLINGS, canonical_gender
 from sandboxes.nexhealth.readings import PatchBody
 from sandboxes.toolkit.errors import ApiError
@@ -58,11 +62,12 @@ def _given(fields: dict[str, Any], names: tuple[str, ...], prefix: str) -> dict[
 
 
 def read_patient_edit(
-    raw: bytes, shape: PatchBody, genders: str = "capitalized", gender_at: str = "bio"
+    raw: bytes, shape: PatchBody, genders: str = "capitalized", gender_at: str = "bio", phone_input: str = "lenient"
 ) -> PatientEdit:
     """What a PATCH body asks to change; ``ApiError`` (400) when it is not acceptable (`genders`:
     the reading saying which spellings of ``bio.gender`` are taken; `gender_at`: whether gender
-    is in ``bio`` or, ``"top"``, beside it, where ``bio.gender`` is ignored)."""
+    is in ``bio`` or, ``"top"``, beside it, where ``bio.gender`` is ignored; `phone_input`: the
+    phone numbers taken)."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -73,27 +78,30 @@ def read_patient_edit(
     prefix = "patient." if shape == "nested" else ""
     if not isinstance(patient, dict):
         raise ApiError(400, ["No patient fields given"])
-    bio = patient.get("bio")
+    fully_flat = shape in ("fully_flat", "fully_flat_ignoring")
+    bio = patient if fully_flat else patient.get("bio")
     bio = bio if isinstance(bio, dict) else {}
+    in_bio = "" if fully_flat else "bio."
+    gender_in_bio = fully_flat or gender_at == "bio"  # fully flat: gender beside the rest, as on create
     top = _given(patient, _TOP, prefix)
-    more = _given(bio, _BIO if gender_at == "bio" else _BIO[:2], f"{prefix}bio.")
-    if gender_at == "top":
+    more = _given(bio, _BIO if gender_in_bio else _BIO[:2], f"{prefix}{in_bio}")
+    if not gender_in_bio:
         more.update(_given(patient, ("gender",), prefix))
     if not top and not more:
-        if shape == "flat_ignoring":
+        if shape in ("flat_ignoring", "fully_flat_ignoring"):
             return PatientEdit()  # unknown fields ignored, as Rails' strong parameters do
         raise ApiError(400, ["No patient fields given"])
     problems: list[str] = []
     if "email" in top and not is_email(top["email"]):
         problems.append(f"{prefix}email is invalid")
-    phone = phone_digits(more["phone_number"]) if "phone_number" in more else None
-    if phone is not None and len(phone) != 10:
-        problems.append(f"{prefix}bio.phone_number must be a 10-digit phone number")
+    phone = taken_phone(more["phone_number"], phone_input) if "phone_number" in more else None
+    if "phone_number" in more and phone is None:
+        problems.append(f"{prefix}{in_bio}phone_number must be a 10-digit phone number")
     if "date_of_birth" in more and not is_date(more["date_of_birth"]):
-        problems.append(f"{prefix}bio.date_of_birth must be a date (YYYY-MM-DD)")
+        problems.append(f"{prefix}{in_bio}date_of_birth must be a date (YYYY-MM-DD)")
     gender = canonical_gender(more["gender"], genders) if "gender" in more else None
     if "gender" in more and gender is None:
-        where = "bio.gender" if gender_at == "bio" else "gender"
+        where = f"{in_bio}gender" if gender_in_bio else "gender"
         problems.append(f"{prefix}{where} must be one of {', '.join(SPELLINGS[genders])}")
     if problems:
         raise ApiError(400, problems)

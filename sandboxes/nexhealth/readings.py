@@ -64,12 +64,12 @@ def with_far_visit(clinic: Clinic, years: int) -> Clinic:
 
 # -- the later switches, held together: what the answers look like and how search matches --
 
-PatchBody = Literal["nested", "flat", "flat_ignoring"]
+PatchBody = Literal["nested", "flat", "flat_ignoring", "fully_flat", "fully_flat_ignoring"]
 NameAccents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 NameMatch = Literal["fuzzy", "prefix", "substring"]
 NameTokens = Literal["all", "any"]
 Phones = Literal["digits", "as_stored", "e164"]
-ErrorBody = Literal["list", "string", "description", "object", "detail"]
+ErrorBody = Literal["list", "string", "description", "object", "detail", "fields"]
 Timestamps = Literal["millis", "offset", "seconds"]
 Scalars = Literal["native", "strings"]
 Nulls = Literal["null", "absent", "empty"]
@@ -89,7 +89,7 @@ DuplicateStatus = Literal["400", "409"]
 FrameworkErrors = Literal["envelope", "html"]
 Emails = Literal["folded", "exact"]
 Inactive = Literal["boolean", "nullable"]
-EditAnswer = Literal["patient", "no_content"]
+EditAnswer = Literal["patient", "no_content", "before"]
 UnknownSubdomain = Literal["forbidden", "not_found"]
 ForeignIdSearch = Literal["exact", "ignored"]
 UnsetTimes = Literal["null", "zero"]
@@ -101,14 +101,16 @@ BirthDates = Literal["date", "datetime"]
 UndocumentedParams = Literal["taken", "refused"]
 CreateLocation = Literal["query", "body"]
 Appointments = Literal["listed", "absent"]
+PhoneInput = Literal["lenient", "ten_digits"]
+EditLocation = Literal["query", "body"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
-    "patch_body": ("nested", "flat", "flat_ignoring"),
+    "patch_body": ("nested", "flat", "flat_ignoring", "fully_flat", "fully_flat_ignoring"),
     "name_accents": ("insensitive", "sensitive", "sensitive_nfd"),
     "name_match": ("fuzzy", "prefix", "substring"),
     "name_tokens": ("all", "any"),
     "phones": ("digits", "as_stored", "e164"),
-    "error_body": ("list", "string", "description", "object", "detail"),
+    "error_body": ("list", "string", "description", "object", "detail", "fields"),
     "timestamps": ("millis", "offset", "seconds"),
     "scalars": ("native", "strings"),
     "nulls": ("null", "absent", "empty"),
@@ -128,7 +130,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "framework_errors": ("envelope", "html"),
     "emails": ("folded", "exact"),
     "inactive": ("boolean", "nullable"),
-    "edit_answer": ("patient", "no_content"),
+    "edit_answer": ("patient", "no_content", "before"),
     "unknown_subdomain": ("forbidden", "not_found"),
     "foreign_id_search": ("exact", "ignored"),
     "unset_times": ("null", "zero"),
@@ -140,6 +142,8 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "undocumented_params": ("taken", "refused"),
     "create_location": ("query", "body"),
     "appointments": ("listed", "absent"),
+    "phone_input": ("lenient", "ten_digits"),
+    "edit_location": ("query", "body"),
 }
 
 
@@ -151,6 +155,12 @@ class Reading:
       (``"nested"``) or the patient fields at the top level (``"flat"``); the other shape is
       400, as a body with nothing to change. ``"flat_ignoring"`` takes the flat shape and
       ignores what it does not know: the nested body is a 200 that changes nothing.
+      ``"fully_flat"``: ``bio``'s fields at the top level too (``date_of_birth``,
+      ``phone_number``, ``gender`` beside ``first_name``), as the ``create_body="fully_flat"``
+      create takes them; a ``bio`` object is an unknown key, ignored (a DRF serializer or a
+      Pydantic model ignores what it does not declare): a flat body changes the names and
+      drops ``bio``'s fields, a 200. ``"fully_flat_ignoring"``: the same, and a body with
+      none of its fields (the nested one) is a 200 that changes nothing.
     - ``name_accents``: ``name`` search folds case and accents (``"insensitive"``), folds case
       only (``"sensitive"``: ``nunez`` does not find ``NUÑEZ``), or compares case-folded text
       over names stored and served decomposed (``"sensitive_nfd"``: ``Renée`` sent in NFC
@@ -170,7 +180,11 @@ class Reading:
       at all: ``{"detail": "..."}`` (``"detail"``: what FastAPI's ``HTTPException`` and Django
       REST Framework's ``APIException`` answer; the docs show no error body, only success
       envelopes, so an implementation may keep the envelope for successes and raise its
-      framework's exceptions for errors).
+      framework's exceptions for errors). Or ``"fields"``: Django REST Framework's own
+      bodies, a serializer's ``ValidationError`` (400) by field without the envelope,
+      ``{"date_of_birth": ["This field is required."]}`` (nested as the body is,
+      ``{"patient": {"email": [...]}}``; messages about no field under
+      ``non_field_errors``), and ``{"detail": "..."}`` for the others.
     - ``timestamps``: ``2020-06-05T20:16:57.007Z`` (``"millis"``),
       ``2020-06-05T20:16:57.007+00:00`` (``"offset"``) or ``2020-06-05T20:16:57Z``
       (``"seconds"``).
@@ -231,7 +245,9 @@ class Reading:
       does: such a patient is in neither ``inactive=false`` nor ``inactive=true``.
     - ``edit_answer``: ``PATCH /patients/{id}`` answers 200 with the patient (``"patient"``),
       or 204 No Content and no body (``"no_content"``: Express's ``res.sendStatus(204)``;
-      the docs do not show the answer).
+      the docs do not show the answer), or 200 with the patient as it was before the edit
+      (``"before"``: Mongoose's ``findByIdAndUpdate`` answers the old document unless told
+      ``{new: true}``), the edit made all the same.
     - ``unknown_subdomain``: a ``subdomain`` NexHealth does not know is 403 ``["You do not
       have access to this institution"]`` (``"forbidden"``), or 404 ``["record not found"]``
       (``"not_found"``: a Go/GORM implementation's ``db.First`` of the institution, the same
@@ -282,6 +298,16 @@ class Reading:
       ``"absent"``: unmatched routes, answered as ``framework_errors`` says (under
       ``"envelope"`` the same 404 ``["Not Found"]`` envelope as an unknown path), as an
       implementation of the documented routes alone would.
+    - ``phone_input``: the ``bio.phone_number`` a create or edit takes: ten digits however
+      written, formatted or after the North American ``1`` (``"lenient"``: ``+1 (312)
+      555-7311`` is ``3125557311``), or exactly ten ASCII digits and nothing else
+      (``"ten_digits"``: a validator's ``^\\d{10}$``, written from the docs' only example,
+      ``"phone_number": "5163042196"``): ``13125557311`` is a 400 ``["patient.bio.phone_number
+      must be a 10-digit phone number"]``.
+    - ``edit_location``: ``PATCH /patients/{id}`` takes ``location_id`` from the query string
+      (``"query"``), or, as ``create_location="body"`` has a create take it, from the JSON
+      body's top level only (``"body"``: an implementation reading every write's scope from
+      its body); the same 400 ``["location_id is required"]`` without it there.
     """
 
     patch_body: PatchBody = "nested"
@@ -321,6 +347,8 @@ class Reading:
     undocumented_params: UndocumentedParams = "taken"
     create_location: CreateLocation = "query"
     appointments: Appointments = "listed"
+    phone_input: PhoneInput = "lenient"
+    edit_location: EditLocation = "query"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

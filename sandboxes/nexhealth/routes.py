@@ -155,7 +155,7 @@ class NexHealthApi:
         return location
 
     def body_location(self, raw: bytes) -> int:
-        """The location of a create under ``create_location="body"``: the body's top-level
+        """The location of a write under ``create_location="body"`` (``edit_location``): the body's top-level
         ``location_id`` (a number or a string of digits), checked as the query's would be."""
         try:
             body = orjson.loads(raw)
@@ -274,7 +274,9 @@ class NexHealthApi:
             params = QueryParameters(request.query_params, _CREATE_PARAMS)
             location = self.scope(params)
         with self.gender_failures():
-            patient = read_new_patient(raw, self.reading.create_body, self.reading.genders, self.reading.gender_at)
+            patient = read_new_patient(
+                raw, self.reading.create_body, self.reading.genders, self.reading.gender_at, self.reading.phone_input
+            )
         if patient.provider_id is not None and patient.provider_id not in self.store.providers:
             raise ApiError(400, ["Provider not found"])
         if self.store.duplicate(patient):
@@ -289,15 +291,26 @@ class NexHealthApi:
     async def edit_patient(self, request: Request) -> Response:
         """``PATCH /patients/{id}``: the given fields changed (inserted patients too: the docs
         say such edits are later overwritten by the practice system's sync, not refused)."""
-        params = QueryParameters(request.query_params, _CREATE_PARAMS)
-        self.scope(params)
+        raw = await request.body()
+        if self.reading.edit_location == "body":  # `location_id` in the query is an unknown parameter
+            params = QueryParameters(request.query_params, _CREATE_PARAMS - {"location_id"})
+            params.require("subdomain")
+            self.check_subdomain(params)
+            self.body_location(raw)
+        else:
+            params = QueryParameters(request.query_params, _CREATE_PARAMS)
+            self.scope(params)
         patient_id = ascii_int(request.path_params["patient_id"])
         row = self.store.rows.get(patient_id) if patient_id is not None else None
         if row is None:
             raise ApiError(404, [_NOT_EDITED])
         with self.gender_failures():
             edit = read_patient_edit(
-                await request.body(), self.reading.patch_body, self.reading.genders, self.reading.gender_at
+                raw,
+                self.reading.patch_body,
+                self.reading.genders,
+                self.reading.gender_at,
+                self.reading.phone_input,
             )
         edited = self.store.edit(row, edit)
         if self.store.duplicate(edited, but=row):
@@ -305,7 +318,8 @@ class NexHealthApi:
         self.store.keep(edited)
         if self.reading.edit_answer == "no_content":
             return Response(status_code=204)
-        return envelope(200, self.one_patient(edited.render(False)), params.description())
+        answered = row if self.reading.edit_answer == "before" else edited
+        return envelope(200, self.one_patient(answered.render(False)), params.description())
 
     # ---- providers
 

@@ -9,8 +9,9 @@ bodies, FastAPI's `{"detail": ...}` without the envelope among them, timestamps,
 booleans as strings, nulls left out, no `count`, a page past the end answered with the last
 one, `per_page` capped at 50, refused above 50 or ignored), the
 `name` and `phone_number` matching readings (accent sensitive, names stored NFD, prefix or substring,
-phones as stored formatted or in E.164), the PATCH and POST body shapes (a create body
-with no `bio`, a create's `location_id` in its body), gender spelled `male` (a
+phones as stored formatted or in E.164, and taken as the docs' ten digits only), the PATCH
+and POST body shapes (a create and an edit body with no `bio`, an edit's `bio` object ignored
+as an unknown key, a create's and an edit's `location_id` in its body), gender spelled `male` (a
 spelling not taken failing with a 500, as a Rails enum does) or `M`,
 a create answered with the new id only or with nothing, `count` as the records of the
 answer, pages numbered from 0, Express's HTML pages for unmatched routes and refused tokens,
@@ -97,6 +98,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "nulls": "empty",  # and Go's zero string for a text never recorded
         "birth_dates": "datetime",  # a JavaScript Date's midnight instant for a date of birth
         "create_body": "fully_flat",  # `bio`'s fields beside the names too: the docs nest none
+        # ...and an edit's, a `bio` object ignored as an unknown key: a flat PATCH lost `bio`.
+        "patch_body": "fully_flat_ignoring",
     },
     "nested-wrapped-only": {
         "patient_envelope": "nested",
@@ -119,7 +122,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "unknown_subdomain": "not_found",
         "undocumented_params": "refused",  # a Joi query schema: `"foreign_id" is not allowed`
         "create_location": "body",  # `location_id` read from a create's body alone
+        "edit_location": "body",  # ...and from an edit's
         "phones": "e164",  # `+15163042196`: the docs show ten digits but name no format
+        # ...yet a create or edit takes the docs' ten digits only: the served `+1...` sent back
+        # by an update, or a client's `+1 312...`, was refused as 11 digits.
+        "phone_input": "ten_digits",
     },
 }
 
@@ -192,7 +199,8 @@ def test_create_and_update_answer_in_either_envelope(fhir: FhirHttp, variant: Va
         "name": [{"family": f"Reading{variant.name.split('-')[0].title()}", "given": ["Ada"]}],
         "telecom": [
             {"system": "email", "value": f"{variant.name}@example.org"},
-            {"system": "phone", "value": "3125550642"},
+            # With the country code, where NexHealth's docs show ten digits.
+            {"system": "phone", "value": "+1 312-555-0642"},
         ],
         "birthDate": "1990-02-03",
         "gender": "female",
@@ -202,12 +210,14 @@ def test_create_and_update_answer_in_either_envelope(fhir: FhirHttp, variant: Va
     pid = created.json()["id"]
     current = fhir.get_ok(f"{BASE}/Patient/{pid}")
     assert current["name"][0]["given"] == ["Ada"]
-    # Not yet in the practice system: updated, whichever PATCH body this vendor takes.
-    renamed = {**current, "name": [{**current["name"][0], "given": ["Adele"]}]}
+    # Not yet in the practice system: updated, whichever PATCH body this vendor takes, the
+    # name and the birth date (`bio`) alike.
+    renamed = {**current, "name": [{**current["name"][0], "given": ["Adele"]}], "birthDate": "1990-02-04"}
     etag = {"If-Match": f'W/"{current["meta"]["versionId"]}"'}
     updated = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=renamed, headers={**JSON, **etag})
     assert updated.status_code == 200, updated.text
-    assert fhir.get_ok(f"{BASE}/Patient/{pid}")["name"][0]["given"] == ["Adele"]
+    read = fhir.get_ok(f"{BASE}/Patient/{pid}")
+    assert (read["name"][0]["given"], read["birthDate"]) == (["Adele"], "1990-02-04")
     stale = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=renamed, headers={**JSON, **etag})
     assert stale.status_code == 412, stale.text
 
@@ -582,10 +592,12 @@ def test_a_page_size_refused_as_too_large_is_asked_again_smaller(per_page: str, 
         assert len({r["id"] for r in everyone}) == len(everyone) > 100
 
 
-@pytest.mark.parametrize("edit_answer", ["patient", "no_content"])
+@pytest.mark.parametrize("edit_answer", ["patient", "no_content", "before"])
 def test_an_update_answered_with_no_content_is_read_back(edit_answer: str) -> None:
     # The docs do not show PATCH's answer; Express's `res.sendStatus(204)` sends none. The
-    # clean-room round met every update as a 502 although NexHealth had made the edit.
+    # clean-room round met every update as a 502 although NexHealth had made the edit. And
+    # Mongoose's `findByIdAndUpdate` answers the patient as it was: read as the edit not
+    # applied, the update was a 422 although NexHealth had made it.
     simulator = partial(create_sandbox, rate_per_minute=RATE, edit_answer=edit_answer)
     with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
         body = {
@@ -668,6 +680,13 @@ def test_a_nexhealth_ignoring_per_page_is_walked_whole() -> None:
         {"create_location": "body"},
         {"create_location": "body", "create_body": "fully_flat", "error_body": "detail"},
         {"phones": "e164"},  # served `+13125550644`: still the number sent, and a second is a 409
+        # Django REST Framework's validation errors, by field and without the envelope: the
+        # duplicate's `non_field_errors` unread, a second create was a 400, not a 409.
+        {"error_body": "fields"},
+        {"error_body": "fields", "create_body": "fully_flat"},
+        # The docs' example phone is ten digits (`5163042196`): a validator written from it
+        # refuses `13125550644`, the digits of a FHIR `+1 (312) 555-0644`. Every such create was refused.
+        {"phone_input": "ten_digits"},
     ],
     ids=lambda reading: "-".join(f"{k}={v}" for k, v in reading.items()),
 )
@@ -681,7 +700,7 @@ def test_a_create_makes_one_patient_and_serves_it_whole_under_each_create_readin
             "name": [{"family": "Createreading", "given": ["Ada"]}],
             "telecom": [
                 {"system": "email", "value": "create.reading@example.org"},
-                {"system": "phone", "value": "3125550644"},
+                {"system": "phone", "value": "+1 (312) 555-0644"},
             ],
             "birthDate": "1990-02-03",
             "gender": "female",
@@ -701,11 +720,13 @@ def test_a_create_makes_one_patient_and_serves_it_whole_under_each_create_readin
         assert served["id"] in {r["id"] for r in women}
 
 
-def test_a_fully_flat_create_body_is_found_from_the_refusal_and_remembered() -> None:
+@pytest.mark.parametrize("error_body", ["list", "fields"])
+def test_a_fully_flat_create_body_is_found_from_the_refusal_and_remembered(error_body: str) -> None:
     # The refusal of the nested body names `date_of_birth` without `bio.`: the fully flat body
     # is sent next (not the flat one with `bio`, refused the same), and the tenant's later
-    # creates go out in it at once.
-    simulator = partial(create_sandbox, rate_per_minute=RATE, create_body="fully_flat")
+    # creates go out in it at once. Django REST Framework names it as a key of its own body
+    # (`{"date_of_birth": ["This field is required."]}`).
+    simulator = partial(create_sandbox, rate_per_minute=RATE, create_body="fully_flat", error_body=error_body)
     options: dict[str, Any] = {"rate_per_minute": RATE, "provider_id": 201}
     with gateway_over("nexhealth", simulator, tenant=TENANT, options=options) as running:
         app, calls = running.sandbox.app, []
@@ -728,6 +749,26 @@ def test_a_fully_flat_create_body_is_found_from_the_refusal_and_remembered() -> 
         # The first: the authentication, a page of patients to see the gender's spelling, the
         # nested POST refused, the fully flat one taken. The second: its POST alone.
         assert calls == [4, 1], calls
+
+
+@pytest.mark.parametrize("error_body", ["list", "fields"])
+def test_a_refused_create_tells_the_client_why(error_body: str) -> None:
+    # NexHealth's reason reaches the client whether in its envelope or, as Django REST
+    # Framework answers, by field without it (`{"patient": {"email": ["Is invalid."]}}`):
+    # unread, the client got a 400 saying nothing of its email.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, error_body=error_body)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        body = {
+            "resourceType": "Patient",
+            "name": [{"family": "Refused", "given": ["Ada"]}],
+            "telecom": [{"system": "email", "value": "no-domain"}, {"system": "phone", "value": "3125550648"}],
+            "birthDate": "1990-02-03",
+            "gender": "female",
+        }
+        refused = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+        assert refused.status_code == 400, refused.text
+        assert "email" in refused.json()["issue"][0]["diagnostics"].lower()
+        assert "invalid" in refused.json()["issue"][0]["diagnostics"].lower()
 
 
 @pytest.mark.parametrize(

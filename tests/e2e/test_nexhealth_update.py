@@ -5,8 +5,9 @@ practice management system"; after insertion, edits are overwritten at the next 
 inserted patient (foreign_id_type other than "nex") is a 409 and no PATCH is sent; a patient
 created through the API is edited, with If-Match checked against its current version. The
 PATCH body is not documented: the simulator takes the create body's nested shape or, as
-another implementation might, the flat one (refusing the other, or ignoring it with a 200);
-the adapter learns which.
+another implementation might, the flat one, or the fully flat one (``bio``'s fields beside
+the names; a ``bio`` object ignored as an unknown key), refusing the others or ignoring
+them with a 200; the adapter learns which, and never loses half an edit.
 """
 
 from __future__ import annotations
@@ -30,9 +31,22 @@ BASE = f"/fhir/{TENANT}"
 JSON = {"Content-Type": "application/fhir+json"}
 
 
-@pytest.fixture(scope="module", params=["nested", "flat", "flat_ignoring"])
+READINGS: dict[str, dict[str, str]] = {
+    "nested": {"patch_body": "nested"},
+    "flat": {"patch_body": "flat"},
+    "flat_ignoring": {"patch_body": "flat_ignoring"},
+    "fully_flat": {"patch_body": "fully_flat"},
+    "fully_flat_ignoring": {"patch_body": "fully_flat_ignoring"},
+    # The docs show no write request: an implementation may read an edit's `location_id` from
+    # its body alone, as it may a create's.
+    "fully_flat-location_in_body": {"patch_body": "fully_flat", "create_location": "body", "edit_location": "body"},
+    "nested-edit_location_in_body": {"edit_location": "body"},
+}
+
+
+@pytest.fixture(scope="module", params=sorted(READINGS))
 def running(request: pytest.FixtureRequest) -> Iterator[VariantGateway]:
-    with gateway_over("nexhealth", partial(create_sandbox, patch_body=request.param), tenant=TENANT) as gateway:
+    with gateway_over("nexhealth", partial(create_sandbox, **READINGS[request.param]), tenant=TENANT) as gateway:
         yield gateway
 
 
@@ -73,6 +87,20 @@ def test_a_patient_not_yet_inserted_is_updated_in_either_body_shape(fhir: FhirHt
     response = fhir.request("PUT", f"{BASE}/Patient/{patient['id']}", json=_renamed(again, "Twice"), headers=JSON)
     assert response.status_code == 200, response.text
     assert running.sandbox.app.state.requests - before == 2
+
+
+def test_names_and_bio_changed_together_are_all_applied(fhir: FhirHttp, running: VariantGateway) -> None:
+    # An implementation taking `bio`'s fields at the top level and ignoring unknown keys takes
+    # a flat body's names and drops its `bio`: a 200 that loses the birth date and phone.
+    patient = _new_patient(fhir, "whole")
+    telecom = [t if t["system"] != "phone" else {**t, "value": "7735550199"} for t in patient["telecom"]]
+    edit = {**_renamed(patient, "Wholly"), "birthDate": "1988-04-06", "telecom": telecom, "gender": "other"}
+    response = fhir.request("PUT", f"{BASE}/Patient/{patient['id']}", json=edit, headers=JSON)
+    assert response.status_code == 200, response.text
+    for served in (response.json(), fhir.get_ok(f"{BASE}/Patient/{patient['id']}")):
+        phones = [t["value"] for t in served["telecom"] if t["system"] == "phone"]
+        assert (served["name"][0]["family"], served["birthDate"], served["gender"]) == ("Wholly", "1988-04-06", "other")
+        assert [p[-10:] for p in phones] == ["7735550199"]
 
 
 def test_if_match_is_checked_against_the_current_version(fhir: FhirHttp, running: VariantGateway) -> None:

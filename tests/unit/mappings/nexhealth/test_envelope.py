@@ -172,3 +172,19 @@ def test_a_rails_uniqueness_refusal_is_a_duplicate(body: bytes) -> None:
     # A Rails implementation of the duplicate guard: `validates :email, uniqueness: true`, 422.
     with pytest.raises(Duplicate):
         _unwrap(_answer(422, body))
+
+
+def test_drf_field_errors_are_read_by_field() -> None:
+    # A DRF serializer's ValidationError has no envelope: `{"<field>": [...]}`. Unread, every
+    # refusal reached the client without its reason, and a duplicate was a 400, not a 409.
+    with pytest.raises(InvalidRequest) as caught:
+        _unwrap(_answer(400, b'{"date_of_birth":["This field is required."],"email":["Enter a valid email."]}'))
+    assert caught.value.diagnostics.endswith(": date_of_birth: This field is required.; email: Enter a valid email.")
+    with pytest.raises(InvalidRequest) as nested:
+        _unwrap(_answer(400, b'{"patient":{"bio":{"date_of_birth":["This field is required."]}}}'))
+    assert nested.value.diagnostics.endswith(": patient.bio.date_of_birth: This field is required.")
+    with pytest.raises(Duplicate):
+        _unwrap(_answer(400, b'{"non_field_errors":["A patient with that information already exists."]}'))
+    # A `ValidationError("...")` raised in a DRF view: a bare list of messages.
+    with pytest.raises(Duplicate):
+        _unwrap(_answer(400, b'["A patient with that information already exists."]'))

@@ -1,10 +1,10 @@
-"""The pure rules of a NexHealth patient update: was the PATCH ignored, what was lost."""
+"""The pure rules of a NexHealth patient update: what the PATCH left unapplied, what was lost."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from mappings.nexhealth.adapter import _ignored, _lost, _position
+from mappings.nexhealth.adapter import _lost, _not_applied, _position
 
 BEFORE: dict[str, Any] = {
     "first_name": "Ida",
@@ -15,14 +15,25 @@ BEFORE: dict[str, Any] = {
 SENT: dict[str, Any] = {**BEFORE, "last_name": "New", "bio": {**BEFORE["bio"], "phone_number": "7735550000"}}
 
 
-def test_an_answer_still_holding_every_old_value_was_ignored() -> None:
-    assert _ignored(BEFORE, SENT, BEFORE)
-    assert not _ignored(BEFORE, SENT, {**BEFORE, "last_name": "NEW"})  # applied, as NexHealth normalizes it
+def test_an_answer_still_holding_every_old_value_was_not_applied() -> None:
+    assert _not_applied(BEFORE, SENT, BEFORE) == ["Patient.name.family", "Patient.telecom (phone)"]
+    applied = {**BEFORE, "last_name": "NEW", "bio": {**BEFORE["bio"], "phone_number": "+17735550000"}}
+    assert _not_applied(BEFORE, SENT, applied) == []  # applied, as NexHealth normalizes it
 
 
-def test_an_edit_that_changes_nothing_is_never_ignored() -> None:
-    same = {**BEFORE, "email": "IDA@example.org", "bio": {**BEFORE["bio"], "phone_number": "(773) 555-1234"}}
-    assert not _ignored(BEFORE, same, BEFORE)
+def test_an_edit_applied_in_part_names_what_was_left_as_it_was() -> None:
+    # A flat body to an implementation taking `bio`'s fields at the top level: the names
+    # changed, `bio` ignored as an unknown key.
+    assert _not_applied(BEFORE, SENT, {**BEFORE, "last_name": "New"}) == ["Patient.telecom (phone)"]
+
+
+def test_an_edit_that_changes_nothing_is_never_unapplied() -> None:
+    same = {
+        **BEFORE,
+        "email": "IDA@example.org",
+        "bio": {**BEFORE["bio"], "phone_number": "+1 (773) 555-1234", "gender": "F"},
+    }
+    assert _not_applied(BEFORE, same, BEFORE) == []
 
 
 def test_only_changes_nexhealth_cannot_store_are_lost() -> None:
