@@ -330,6 +330,10 @@ def _unwrap(response: UpstreamResponse, method: str = "GET") -> Envelope:
             raise _error(response.status, _messages(body) if isinstance(body, list) else [])
         raise UpstreamError(f"The vendor's answer was not its documented envelope (HTTP {response.status})")
     errors = _messages(body.get("error"))
+    if "statusCode" in body and _messages(body.get("message")):
+        # NestJS's HttpException body, `{"statusCode": 400, "message": [...], "error": "Bad
+        # Request"}`: its `error` is only the status's reason phrase, the words are `message`.
+        errors = _messages(body.get("message"))
     # `code: false` fails an answer that carries nothing else; beside data and no error it does
     # not: the docs' own "Patients Response" shows `"code": false` over a list of patients.
     refused = body.get("code") in (False, "false") and body.get("data") is None

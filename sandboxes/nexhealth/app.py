@@ -36,11 +36,11 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
 - ``phones="digits"|"as_stored"|"e164"``: phones stored, served and matched as digits, or
   formatted (``(516) 304-2196``), ``phone_number`` then matching that text only, or served in
   E.164 (``+15163042196``) and matched as numbers.
-- ``error_body="list"|"string"|"description"|"object"|"detail"|"fields"``: an error's
+- ``error_body="list"|"string"|"description"|"object"|"detail"|"fields"|"nestjs"``: an error's
   messages in ``error`` as a list, as one string, only in ``description`` (``error`` null), as
   ``{"base": [...]}``, or without the envelope as FastAPI and DRF answer, ``{"detail": "..."}``,
   or as DRF answers a validation error, by field (``{"date_of_birth": ["This field is
-  required."]}``).
+  required."]}``), or as NestJS does (``{"statusCode", "message", "error": "Bad Request"}``).
 - ``timestamps="millis"|"offset"|"seconds"``: ``...57.007Z``, ``...57.007+00:00`` or
   ``...57Z``.
 - ``scalars="native"|"strings"``: numbers and booleans (ids, flags, ``count``) as JSON

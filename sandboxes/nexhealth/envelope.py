@@ -13,6 +13,7 @@ Both are sent as ``application/json`` (what Rails' ``render json:`` sends), what
 from __future__ import annotations
 
 import re
+from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -71,6 +72,10 @@ def drf_field_errors(messages: list[str]) -> dict[str, Any]:
 def error_envelope(status: int, messages: list[str], style: ErrorBody = "list") -> Response:
     if style == "fields" and status == 400:  # no envelope: DRF's ValidationError
         return Response(orjson.dumps(drf_field_errors(messages)), status_code=status, media_type=CONTENT_TYPE)
+    if style == "nestjs":  # no envelope: NestJS's HttpException (and ValidationPipe's 400)
+        reason = HTTPStatus(status).phrase
+        nest = {"statusCode": status, "message": messages if status == 400 else "; ".join(messages), "error": reason}
+        return Response(orjson.dumps(nest), status_code=status, media_type=CONTENT_TYPE)
     if style in ("detail", "fields"):  # no envelope: FastAPI's HTTPException, DRF's APIException
         return Response(orjson.dumps({"detail": "; ".join(messages)}), status_code=status, media_type=CONTENT_TYPE)
     if style == "string":

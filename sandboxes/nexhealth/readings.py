@@ -69,7 +69,7 @@ NameAccents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 NameMatch = Literal["fuzzy", "prefix", "substring"]
 NameTokens = Literal["all", "any"]
 Phones = Literal["digits", "as_stored", "e164"]
-ErrorBody = Literal["list", "string", "description", "object", "detail", "fields"]
+ErrorBody = Literal["list", "string", "description", "object", "detail", "fields", "nestjs"]
 Timestamps = Literal["millis", "offset", "seconds"]
 Scalars = Literal["native", "strings"]
 Nulls = Literal["null", "absent", "empty"]
@@ -110,7 +110,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "name_match": ("fuzzy", "prefix", "substring"),
     "name_tokens": ("all", "any"),
     "phones": ("digits", "as_stored", "e164"),
-    "error_body": ("list", "string", "description", "object", "detail", "fields"),
+    "error_body": ("list", "string", "description", "object", "detail", "fields", "nestjs"),
     "timestamps": ("millis", "offset", "seconds"),
     "scalars": ("native", "strings"),
     "nulls": ("null", "absent", "empty"),
@@ -184,7 +184,10 @@ class Reading:
       bodies, a serializer's ``ValidationError`` (400) by field without the envelope,
       ``{"date_of_birth": ["This field is required."]}`` (nested as the body is,
       ``{"patient": {"email": [...]}}``; messages about no field under
-      ``non_field_errors``), and ``{"detail": "..."}`` for the others.
+      ``non_field_errors``), and ``{"detail": "..."}`` for the others. Or ``"nestjs"``:
+      NestJS's ``HttpException`` body, ``{"statusCode": 400, "message": [...], "error": "Bad
+      Request"}`` (``message`` a list for ValidationPipe's 400, one string otherwise; ``error``
+      only the status's reason phrase).
     - ``timestamps``: ``2020-06-05T20:16:57.007Z`` (``"millis"``),
       ``2020-06-05T20:16:57.007+00:00`` (``"offset"``) or ``2020-06-05T20:16:57Z``
       (``"seconds"``).

@@ -570,7 +570,8 @@ def test_active_true_finds_every_patient_served_as_active(inactive: str) -> None
 
 
 @pytest.mark.parametrize(
-    ("per_page", "error_body"), [("max_50", "list"), ("refused_50", "list"), ("refused_50", "detail")]
+    ("per_page", "error_body"),
+    [("max_50", "list"), ("refused_50", "list"), ("refused_50", "detail"), ("refused_50", "nestjs")],
 )
 def test_a_page_size_refused_as_too_large_is_asked_again_smaller(per_page: str, error_body: str) -> None:
     # A validator's maximum (Joi's "must be less than or equal to 50") refuses the gateway's
@@ -684,6 +685,10 @@ def test_a_nexhealth_ignoring_per_page_is_walked_whole() -> None:
         # duplicate's `non_field_errors` unread, a second create was a 400, not a 409.
         {"error_body": "fields"},
         {"error_body": "fields", "create_body": "fully_flat"},
+        # NestJS's `{"statusCode", "message": [...], "error": "Bad Request"}`: only the reason
+        # phrase in `error` was read, the duplicate a 400 and the body's shape never found.
+        {"error_body": "nestjs"},
+        {"error_body": "nestjs", "create_body": "fully_flat"},
         # The docs' example phone is ten digits (`5163042196`): a validator written from it
         # refuses `13125550644`, the digits of a FHIR `+1 (312) 555-0644`. Every such create was refused.
         {"phone_input": "ten_digits"},
@@ -720,7 +725,7 @@ def test_a_create_makes_one_patient_and_serves_it_whole_under_each_create_readin
         assert served["id"] in {r["id"] for r in women}
 
 
-@pytest.mark.parametrize("error_body", ["list", "fields"])
+@pytest.mark.parametrize("error_body", ["list", "fields", "nestjs"])
 def test_a_fully_flat_create_body_is_found_from_the_refusal_and_remembered(error_body: str) -> None:
     # The refusal of the nested body names `date_of_birth` without `bio.`: the fully flat body
     # is sent next (not the flat one with `bio`, refused the same), and the tenant's later
@@ -751,7 +756,7 @@ def test_a_fully_flat_create_body_is_found_from_the_refusal_and_remembered(error
         assert calls == [4, 1], calls
 
 
-@pytest.mark.parametrize("error_body", ["list", "fields"])
+@pytest.mark.parametrize("error_body", ["list", "fields", "nestjs"])
 def test_a_refused_create_tells_the_client_why(error_body: str) -> None:
     # NexHealth's reason reaches the client whether in its envelope or, as Django REST
     # Framework answers, by field without it (`{"patient": {"email": ["Is invalid."]}}`):

@@ -129,6 +129,12 @@ def test_error_bodies(style: str, expected: dict[str, Any]) -> None:
     assert body == {"code": False, "data": None, **expected}
 
 
+def test_a_nestjs_error_body() -> None:
+    # NestJS's HttpException: no envelope, `message` the words, `error` the reason phrase.
+    body = _api(error_body="nestjs").call("GET", "/patients/999999", params=SCOPE).json()
+    assert body == {"statusCode": 404, "message": "Patient not found", "error": "Not Found"}
+
+
 def test_timestamps_scalars_and_nulls() -> None:
     patient = LIVE[0]
     offset = _api(timestamps="offset").ok(f"/patients/{nexhealth_id(patient)}")["data"]["patient"]
