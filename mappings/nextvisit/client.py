@@ -302,6 +302,10 @@ def _message(body: Any) -> str:
         return "; ".join(_pydantic_error(e) for e in detail if isinstance(e, dict) and isinstance(e.get("msg"), str))
     message = body.get("message")
     error = body.get("error")
+    if isinstance(message, list) and message and all(isinstance(m, str) for m in message):
+        # NestJS's ValidationPipe: `{"statusCode": 422, "message": ["last_name should not be
+        # empty"], "error": "Unprocessable Entity"}`, `error` only the status's reason phrase.
+        return "; ".join(message)
     if isinstance(detail, str) and body.keys() == {"detail"}:
         message = detail  # FastAPI's HTTPException: `{"detail": "Patient not found"}`
     elif message is None and isinstance(error, dict):

@@ -121,7 +121,8 @@ leave open that independent implementations read differently:
   Rails scaffold's ``render json: @patient.errors``; ``{"status", "error"}`` otherwise, the
   exceptions app's) | ``"fastapi"`` (FastAPI's: a 422's field errors as pydantic's list,
   ``{"detail": [{"type", "loc": ["body", field], "msg", "input"}]}``, ``{"detail": "<message>"}``
-  otherwise): every error body, statuses unchanged.
+  otherwise) | ``"nestjs"`` (``{"statusCode", "message", "error": "<reason phrase>"}``, a 422's
+  ``message`` the list of its field messages): every error body, statuses unchanged.
 - ``single_envelope="data"`` (default, ``{"data": {...}}``) | ``"bare"`` (Laravel's
   ``JsonResource::withoutWrapping()``: the patient object itself) for show, create and update.
 - ``extra_field=False`` (default) | ``True``: every patient carries an undocumented field

@@ -10,6 +10,7 @@ empty array (``with_empty_arrays``) no demographics.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from http import HTTPStatus
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -153,7 +154,9 @@ class ErrorBodyMiddleware:
     """Rewrites the JSON body of every error response (status 400 and up) the way the
     ``errors`` reading says: ``{"error": "<message>"}``, or the message as plain text, or as
     Rails answers (a 422's field errors as the body itself, ``{"status", "error"}`` otherwise),
-    or as FastAPI does (``{"detail": [pydantic's errors]}`` for a 422, ``{"detail": "<message>"}``)."""
+    or as FastAPI does (``{"detail": [pydantic's errors]}`` for a 422, ``{"detail": "<message>"}``),
+    or as NestJS does (``{"statusCode", "message", "error": "<reason phrase>"}``, ``message`` the
+    list of validation messages for a 422)."""
 
     def __init__(self, app: ASGIApp, readings: Readings) -> None:
         self.app = app
@@ -200,6 +203,16 @@ class ErrorBodyMiddleware:
                 detail = [{"type": "value_error", "loc": ["body", field], "msg": f"Value error, {text}", "input": None}
                           for field, texts in fields.items() for text in texts]  # fmt: skip
             out, media = php_json({"detail": detail}), b"application/json"
+        elif self.readings.errors == "nestjs":  # HttpException; ValidationPipe's messages as a list
+            status = start["status"]
+            # class-validator's messages start with the property: `last_name should not be empty`.
+            said: object = (
+                [f"{field} {text[:1].lower()}{text[1:]}" for field, texts in fields.items() for text in texts]
+                if isinstance(fields, dict) and fields
+                else message
+            )
+            nest = {"statusCode": status, "message": said, "error": HTTPStatus(status).phrase}
+            out, media = php_json(nest), b"application/json"
         elif self.readings.errors == "error":
             out, media = php_json({"error": message}), b"application/json"
         else:

@@ -254,11 +254,12 @@ def test_the_form_login_is_kept_for_later_logins() -> None:
         assert calls == ["json", "json", "form", "form"]
 
 
-@pytest.mark.parametrize("errors", ["laravel", "rails", "fastapi"])
+@pytest.mark.parametrize("errors", ["laravel", "rails", "fastapi", "nestjs"])
 def test_a_refusal_names_the_field_whatever_the_error_body(errors: str) -> None:
     # Rails answers a 422 with the field errors as the whole body (`render json: @patient.errors`),
-    # FastAPI as pydantic's list under `detail`: the client's message names the field and the
-    # rule, as for Laravel's `errors` (before, FastAPI's was "The vendor rejected the request").
+    # FastAPI as pydantic's list under `detail`, NestJS's ValidationPipe as a list under
+    # `message` (beside `error`, the reason phrase): the client's message names the field and the
+    # rule, as for Laravel's `errors` (before, FastAPI's and NestJS's said nothing of them).
     with _serving(errors=errors) as (running, _):
 
         async def scenario() -> str:
@@ -272,7 +273,8 @@ def test_a_refusal_names_the_field_whatever_the_error_body(errors: str) -> None:
             finally:
                 await client.aclose()
 
-        assert "last_name: " in asyncio.run(scenario())
+        said = asyncio.run(scenario())
+        assert ("last_name " if errors == "nestjs" else "last_name: ") in said, said
 
 
 @pytest.mark.parametrize("status", [419, 403])
@@ -617,7 +619,7 @@ def test_a_fastapi_refusal_names_the_field_and_rule_never_the_value_whatever_its
         running.stop()
 
 
-@pytest.mark.parametrize("errors", ["laravel", "error", "rails", "fastapi"])
+@pytest.mark.parametrize("errors", ["laravel", "error", "rails", "fastapi", "nestjs"])
 def test_a_record_not_there_is_not_found_without_the_id_the_vendor_echoes(errors: str) -> None:
     # Eloquent's 404 is "No query results for model [App\Models\Patient] <the id as sent>":
     # the vendor's model and the client's id, whichever body carries it. Before, FastAPI's
