@@ -56,6 +56,9 @@ def message_of(body: Any) -> str:
     """A PHI-free message out of any error body shape (see the module docstring)."""
     if not isinstance(body, dict):
         return ""
+    nest = _nestjs_messages(body)
+    if nest:
+        return "; ".join(nest)
     for key in ("detail", "error", "message", "errors", "title"):
         value = body.get(key)
         if isinstance(value, str) and value:
@@ -73,6 +76,9 @@ def fields_of(body: Any) -> list[str]:
     """The body fields a validation error names (`loc` without its `body`/`query` head)."""
     if not isinstance(body, dict):
         return []
+    nest = _nestjs_messages(body)
+    if nest:  # class-validator's messages start with the property path: `email must be an email`
+        return [field for message in nest if (field := _field(message.split(" ", 1)[0]))]
     for key in ("detail", "errors"):  # a ProblemDetail's `detail` is a text, its field errors beside it
         listed = body.get(key)
         if isinstance(listed, list):
@@ -80,6 +86,18 @@ def fields_of(body: Any) -> list[str]:
         if key == "errors" and isinstance(listed, dict):  # Laravel, ASP.NET Core: {"errors": {field: [text]}}
             return [name for field in listed if (name := _field(field))]
     return []
+
+
+def _nestjs_messages(body: dict[str, Any]) -> list[str]:
+    """The messages of NestJS's `HttpException` body, `{"statusCode", "message", "error"}`, whose
+    `error` is only the status's reason phrase ("Conflict"): `message` one text, or ValidationPipe's
+    list of class-validator's. None for any other body."""
+    if "statusCode" not in body:
+        return []
+    message = body.get("message")
+    if isinstance(message, str):
+        return [message] if message else []
+    return [m for m in message if isinstance(m, str) and m] if isinstance(message, list) else []
 
 
 def _field(key: Any) -> str:

@@ -31,7 +31,10 @@ simulator's), applied to every JSON answer by ``ShapedApp``:
   a wrong method); a validation failure ``ValidationProblemDetails``: ``"title": "One or more
   validation errors occurred."``, no ``detail``, ``"errors": {key: [text, ...]}`` keyed by the
   property (``Email``, as DataAnnotations name it) or, for a value the JSON reader could not
-  take (a null, a wrong type), by its JSON path (``$.email``, as System.Text.Json names it)).
+  take (a null, a wrong type), by its JSON path (``$.email``, as System.Text.Json names it))
+  or ``"nestjs"`` (NestJS's ``HttpException``: ``{"statusCode", "message": "text", "error":
+  "Conflict"}``, a validation failure's ``message`` a list of messages starting with the
+  property, ``"first_name should not be empty"``).
 - ``enums``: ``"lower"`` (the values as the reference lists them, ``male``, ``on_hold``),
   ``"upper"`` (as constant names, ``MALE``, ``ON_HOLD``, ``NKDA``: what a service whose enums
   serialize by name writes, as Java's Jackson does by default) or ``"pascal"`` (``Male``,
@@ -73,7 +76,7 @@ Dates = Literal["date", "datetime"]
 Scalars = Literal["json", "strings", "digits"]
 Nulls = Literal["null", "absent"]
 PageInfo = Literal["full", "sparse"]
-ErrorBodies = Literal["fastapi", "detail_text", "error_object", "spring", "laravel", "problem_details"]
+ErrorBodies = Literal["fastapi", "detail_text", "error_object", "spring", "laravel", "problem_details", "nestjs"]
 Enums = Literal["lower", "upper", "pascal"]
 StandInDates = Literal["null", "zero"]
 Defaults = Literal["served", "omitted"]
@@ -135,7 +138,10 @@ class Shapes:
             ("scalars", ("json", "strings", "digits")),
             ("nulls", ("null", "absent")),
             ("page_info", ("full", "sparse")),
-            ("error_bodies", ("fastapi", "detail_text", "error_object", "spring", "laravel", "problem_details")),
+            (
+                "error_bodies",
+                ("fastapi", "detail_text", "error_object", "spring", "laravel", "problem_details", "nestjs"),
+            ),
             ("enums", ("lower", "upper", "pascal")),
             ("stand_in_dates", ("null", "zero")),
             ("defaults", ("served", "omitted")),
@@ -165,6 +171,8 @@ class Shapes:
             return _laravel_error(detail, status, path)
         if self.error_bodies == "problem_details":
             return _problem_details(detail, status)
+        if self.error_bodies == "nestjs":
+            return _nestjs_error(detail, status)
         if isinstance(detail, list):
             text = "; ".join(
                 ".".join(str(part) for part in item.get("loc", []) if part not in ("body", "query", "path"))
@@ -328,6 +336,20 @@ def _problem_details(detail: Any, status: int) -> dict[str, Any]:
         body["detail"] = str(detail)
     body["traceId"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"
     return body
+
+
+def _nestjs_error(detail: Any, status: int) -> dict[str, Any]:
+    """NestJS's `HttpException` body: `error` the status's reason phrase, the words in `message`;
+    ValidationPipe's a list of class-validator's messages, each starting with the property
+    (`first_name should not be empty`)."""
+    message: Any = str(detail)
+    if isinstance(detail, list):
+        message = [
+            f"{'.'.join(str(p) for p in item.get('loc', []) if p not in ('body', 'query', 'path'))} {item.get('msg')}"
+            for item in detail
+            if isinstance(item, dict)
+        ]
+    return {"statusCode": status, "message": message, "error": HTTPStatus(status).phrase}
 
 
 DOCUMENTED_SHAPES = Shapes()

@@ -386,8 +386,10 @@ def test_what_the_vendor_cannot_keep_is_reported(fhir: FhirHttp, chart_system: s
         # ASP.NET Core's ValidationProblemDetails, a null it cannot read keyed by JSON path
         # (`$.email`): before, that key named no field, and the whole PUT was a 422.
         ("refused", {"error_bodies": "problem_details", "validation_status": 400}),
+        # NestJS's ValidationPipe: the refused properties only in `message`'s list.
+        ("refused", {"error_bodies": "nestjs", "validation_status": 400}),
     ],
-    ids=["cleared", "ignored", "refused-laravel", "refused-problem-details"],
+    ids=["cleared", "ignored", "refused-laravel", "refused-problem-details", "refused-nestjs"],
 )
 def test_what_an_update_could_not_clear_is_reported(patch_nulls: str, shape: dict[str, Any]) -> None:
     # A PUT without telecom and address clears them; a vendor that reads the PATCH's nulls as

@@ -45,8 +45,10 @@ SECRET = "ann.secret@example.org"
             "errors": {"$.email": ["The JSON value could not be converted to System.String. Path: $.email"]},
             "traceId": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00",
         },
+        # NestJS's ValidationPipe: class-validator's messages, each starting with the property
+        {"statusCode": 400, "message": ["email must be an email"], "error": "Bad Request"},
     ],
-    ids=["fastapi", "spring-binding-errors", "problem-detail", "aspnet-validation-problem-details"],
+    ids=["fastapi", "spring-binding-errors", "problem-detail", "aspnet-validation-problem-details", "nestjs"],
 )
 def test_the_field_a_validation_error_names_is_read_and_its_value_is_not(body: dict[str, Any]) -> None:
     assert fields_of(body) == ["email"]
@@ -97,3 +99,17 @@ def test_a_field_named_by_its_json_path_or_property_is_the_element_it_came_from(
     refused = PatientWrites._error(UpstreamResponse(400, {}, orjson.dumps(body)))
     assert isinstance(refused, Unprocessable)
     assert "Patient.telecom" in str(refused) and "Patient.birthDate" in str(refused)
+
+
+def test_a_nestjs_error_says_its_message_not_its_reason_phrase() -> None:
+    # NestJS's HttpException: `error` is only the status's reason phrase ("Conflict").
+    conflict = {"statusCode": 409, "message": "Duplicate chart number", "error": "Conflict"}
+    assert message_of(conflict) == "Duplicate chart number"
+    validation = {
+        "statusCode": 400,
+        "message": ["date_of_birth must be a valid ISO 8601 date string"],
+        "error": "Bad Request",
+    }
+    assert message_of(validation) == "date_of_birth must be a valid ISO 8601 date string"
+    refused = PatientWrites._error(UpstreamResponse(400, {}, orjson.dumps(validation)))
+    assert isinstance(refused, Unprocessable) and refused.expression == "Patient.birthDate"
