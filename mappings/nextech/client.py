@@ -134,6 +134,10 @@ MESSAGE_KEYS = ("Message", "message", "title", "detail", "error_description", "e
 def _message(body: Any) -> str:
     message = None
     if isinstance(body, dict):
-        message = next((body[k] for k in MESSAGE_KEYS if isinstance(body.get(k), str) and body[k].strip()), None)
+        said = body.get("message")
+        if isinstance(said, list) and said and all(isinstance(m, str) for m in said):
+            message = "; ".join(said)  # NestJS's ValidationPipe; its `error` is only the reason phrase
+        else:
+            message = next((body[k] for k in MESSAGE_KEYS if isinstance(body.get(k), str) and body[k].strip()), None)
     # Nextech's messages describe the request, not patient data; keep them short anyway.
     return str(message or "")[:200]

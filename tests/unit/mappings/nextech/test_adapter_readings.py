@@ -165,6 +165,15 @@ def test_unexpected_fields_are_counted_by_name(tmp_path: Path) -> None:
         ({"message": "bad term"}, "bad term"),
         ({"type": "about:blank", "title": "Bad Request", "status": 400}, "Bad Request"),
         ({"error": "invalid_grant", "error_description": "AADSTS70008: expired"}, "AADSTS70008: expired"),
+        # NestJS's ValidationPipe: the words in `message`'s list, `error` only the reason phrase
+        (
+            {
+                "statusCode": 400,
+                "message": ["term must be longer than or equal to 2 characters"],
+                "error": "Bad Request",
+            },
+            "term must be longer than or equal to 2 characters",
+        ),
         (None, ""),
         ("plain text", ""),
     ],
