@@ -21,10 +21,12 @@ does the rest, the same way for every vendor:
   well is the vendor refusing the request (a policy's refusal: another team's patient). That
   request (`request_key`: method, path and parameters) is remembered, and its later 403s are
   read as they are, without a renewal each; so are the token's 403s for
-  `FORBIDDEN_TRUSTED_FOR` while it has been answered nothing else (a tenant refused
-  everywhere). A token that has been answered since is renewed on a 403 to any other
-  request: it may have expired or been revoked in the meantime (an Express `jwt.verify` or
-  Django REST Framework answers so with 403), whatever it was refused before.
+  `FORBIDDEN_TRUSTED_FOR` while the vendor has accepted it for nothing else (a tenant refused
+  everywhere). A token accepted since is renewed on a 403 to any other read: it may have
+  expired or been revoked in the meantime (an Express `jwt.verify` or Django REST Framework
+  answers so with 403), whatever it was refused before; renewals a fresh token's 403 then
+  shows were of no use are at most `USELESS_RENEWALS` a `USELESS_WINDOW`. Refused reads are
+  remembered by a digest of their key (its path and parameters name patients).
 - `shared=`: the token is also kept in the shared state (gateway.shared), sealed, and a
   renewal holds the shared lock of the connection and first looks there: of several workers
   or replicas whose tokens expire at once, one renews and the others take its token. With a
@@ -39,6 +41,7 @@ errors ever log or carry a token.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import math
 import time
@@ -72,8 +75,20 @@ RequestKey = tuple[str, str, tuple[tuple[str, str], ...]]
 """A request as the remembered refusals name it: method, path and its parameters."""
 
 
+USELESS_RENEWALS = 3  # renewals on a 403 that a fresh token's 403 shows were of no use, at most...
+USELESS_WINDOW = 60.0  # ...in this many seconds
+
+
 def request_key(method: str, path: str, params: Mapping[str, str | int] | None = None) -> RequestKey:
     return method, path, tuple(sorted((name, str(value)) for name, value in (params or {}).items()))
+
+
+def _remembered_as(request: RequestKey | None) -> bytes | None:
+    """How a refused request is remembered: a digest (its path and parameters name patients),
+    and reads only: a write's refusal may depend on its body, which the key does not hold."""
+    if request is None or request[0] not in ("GET", "HEAD"):
+        return None
+    return hashlib.blake2b(repr(request).encode(), digest_size=16).digest()
 
 
 @dataclass(frozen=True)
@@ -193,8 +208,9 @@ class TokenCache:
         self._failed: Failure | None = None
         self._renewing: asyncio.Task[str] | None = None
         self._forbidden_with: tuple[str | None, float] = (None, 0.0)  # a token met with 403 when fresh, until
-        self._refused: OrderedDict[RequestKey, None] = OrderedDict()  # requests refused to a fresh token
-        self._answered: str | None = None  # the last token answered with neither a 401 nor a 403
+        self._refused: OrderedDict[bytes, None] = OrderedDict()  # reads refused to a fresh token (digests)
+        self._answered: str | None = None  # the last token the vendor accepted (`_note_answer`)
+        self._useless: list[float] = []  # when renewals on a 403 met a 403 with the fresh token too
         self.renewals = 0  # successful renewals: observable for tests and metrics; never a token
 
     def fresh(self) -> str | None:
@@ -289,45 +305,66 @@ class TokenCache:
         token = await self.token()
         response = await send(token)
         if response.status == 403:
-            return await self._after_forbidden(send, token, response, request)
+            return await self._after_forbidden(send, token, response, _remembered_as(request))
         if response.status != 401:
-            self._answered = token
+            self._note_answer(token, response.status)
             return response
-        return await self._sent_fresh(send, await self.token(stale=token), request)
+        return await self._sent_fresh(send, await self.token(stale=token), _remembered_as(request), after_403=False)
 
     async def _after_forbidden(
-        self, send: Send, token: str, forbidden: UpstreamResponse, request: RequestKey | None
+        self, send: Send, token: str, forbidden: UpstreamResponse, request: bytes | None
     ) -> UpstreamResponse:
         """A 403: perhaps the token (expired, revoked), perhaps the request. Renewed once, and
         sent again; the 403 is the vendor's answer to the request, without a renewal, when a
         renewal fails, when a fresh token was refused this very request before, or when `token`
-        met a 403 as soon as it was issued less than `FORBIDDEN_TRUSTED_FOR` ago and has been
-        answered nothing else since (without `request`: whatever it was answered since)."""
+        met a 403 as soon as it was issued less than `FORBIDDEN_TRUSTED_FOR` ago and has not
+        been accepted since (without `request`: whatever it was answered since). Renewals that
+        a fresh token's 403 then showed were of no use are at most `USELESS_RENEWALS` a
+        `USELESS_WINDOW`: a client asking for one refused record after another would otherwise
+        make a vendor login each (a new token row at a Sanctum vendor each)."""
         if request is not None and request in self._refused:
             self._refused.move_to_end(request)
             return forbidden
         marked, until = self._forbidden_with
-        if token == marked and self._clock() < until and (request is None or token != self._answered):
-            return forbidden
+        now = self._clock()
+        if token == marked and now < until:
+            if request is None or token != self._answered:
+                return forbidden
+            recent = [at for at in self._useless if 0.0 <= now - at < USELESS_WINDOW]
+            self._useless = recent
+            if len(recent) >= USELESS_RENEWALS:
+                return forbidden
         try:
             fresh = await self.token(stale=token, discard=False)
         except FHIRError:
             return forbidden  # the token may be fine; the request was refused
-        if fresh == token:
+        if fresh == token:  # the vendor gave the same token again: it stands, the request was refused
+            self._refused_to_fresh(fresh, request)
             return forbidden
-        return await self._sent_fresh(send, fresh, request)
+        return await self._sent_fresh(send, fresh, request, after_403=True)
 
-    async def _sent_fresh(self, send: Send, fresh: str, request: RequestKey | None) -> UpstreamResponse:
+    async def _sent_fresh(self, send: Send, fresh: str, request: bytes | None, *, after_403: bool) -> UpstreamResponse:
         response = await send(fresh)
         if response.status == 401:
             raise UpstreamSecurity("The vendor refused the gateway's fresh token; the operator must check the tenant")
         if response.status == 403:  # refused to a token just issued: the request's refusal, not the token's
-            self._forbidden_with = (fresh, self._clock() + FORBIDDEN_TRUSTED_FOR)
-            if request is not None:
-                self._refused[request] = None
-                self._refused.move_to_end(request)
-                while len(self._refused) > MAX_REFUSED_REMEMBERED:
-                    self._refused.popitem(last=False)
+            self._refused_to_fresh(fresh, request)
+            if after_403:
+                self._useless.append(self._clock())
         else:
-            self._answered = fresh
+            self._note_answer(fresh, response.status)
         return response
+
+    def _refused_to_fresh(self, token: str, request: bytes | None) -> None:
+        self._forbidden_with = (token, self._clock() + FORBIDDEN_TRUSTED_FOR)
+        if request is not None:
+            self._refused[request] = None
+            self._refused.move_to_end(request)
+            while len(self._refused) > MAX_REFUSED_REMEMBERED:
+                self._refused.popitem(last=False)
+
+    def _note_answer(self, token: str, status: int) -> None:
+        """A vendor's answer to `token` other than a 401 or 403: accepted, unless it says nothing
+        of the token (a 429 or a 5xx may come before any check of it)."""
+        if status < 500 and status not in (407, 419, 429):
+            self._answered = token

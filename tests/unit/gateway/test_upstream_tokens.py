@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,14 @@ from gateway.upstream import token_store
 from gateway.upstream.http import UpstreamResponse
 from gateway.upstream.oauth import OAuthSession, UntilReconnected
 from gateway.upstream.token_store import Grant, TokenStore
-from gateway.upstream.tokens import FORBIDDEN_TRUSTED_FOR, RememberFor, TokenCache, request_key
+from gateway.upstream.tokens import (
+    FORBIDDEN_TRUSTED_FOR,
+    USELESS_RENEWALS,
+    USELESS_WINDOW,
+    RememberFor,
+    TokenCache,
+    request_key,
+)
 from tests.support.clock import SetClock
 
 
@@ -338,6 +346,71 @@ def test_a_403_after_a_refused_record_renews_once_the_token_has_been_answered_si
     # token-1, token-2 for the first refusal, token-3 for the expiry; the remembered refusal
     # renews nothing, before the expiry or after it.
     assert vendor.calls == 3
+
+
+def test_refused_records_one_after_another_cost_a_few_logins_a_minute_not_one_each() -> None:
+    # A client reading another team's patients one by one, between reads that work: each
+    # refusal was a vendor login (a Sanctum vendor stores a token row for each).
+    cache, vendor, clock = _cache(lifetime=None)
+
+    async def send(token: str, path: str) -> UpstreamResponse:
+        return _response(403 if path.startswith("/foreign/") else 200)
+
+    async def get(path: str) -> int:
+        return (await cache.send_with_renewal(partial(send, path=path), request_key("GET", path))).status
+
+    async def scenario() -> list[int]:
+        statuses = []
+        for number in range(20):
+            statuses += [await get(f"/foreign/{number}"), await get(f"/own/{number}")]
+        return statuses
+
+    assert asyncio.run(scenario()) == [403, 200] * 20
+    assert vendor.calls == 1 + USELESS_RENEWALS  # the first token, and the renewals of no use...
+    clock.now += USELESS_WINDOW  # ...a minute on, another few
+    assert asyncio.run(scenario()) == [403, 200] * 20
+    assert vendor.calls == 1 + 2 * USELESS_RENEWALS
+
+
+def test_a_login_giving_the_same_token_again_makes_the_403_the_requests() -> None:
+    # Some logins hand back the token still valid: the 403 then refuses the request, and is
+    # remembered as such, not a login each time it is asked.
+    renewals: list[int] = []
+
+    async def same_token() -> tuple[str, float | None]:
+        renewals.append(1)
+        return "the-token", None
+
+    cache = TokenCache(same_token, clock=SetClock(1_700_000_000.0))
+
+    async def refused(token: str) -> UpstreamResponse:
+        return _response(403)
+
+    async def scenario() -> list[int]:
+        key = request_key("GET", "/patients/other-team")
+        return [(await cache.send_with_renewal(refused, key)).status for _ in range(10)]
+
+    assert asyncio.run(scenario()) == [403] * 10
+    assert len(renewals) == 2  # the first token, and the one renewal that gave it again
+
+
+def test_only_an_answer_that_took_the_token_counts_as_its_acceptance() -> None:
+    # A 429 or a 503 may come before any check of the token: after a refused record, it does
+    # not make the token's next 403 worth a renewal.
+    cache, vendor, _ = _cache(lifetime=None)
+    answers = {"/throttled": 429, "/down": 503}
+
+    async def send(token: str, path: str) -> UpstreamResponse:
+        return _response(403 if path.startswith("/foreign") else answers.get(path, 200))
+
+    async def get(path: str) -> int:
+        return (await cache.send_with_renewal(partial(send, path=path), request_key("GET", path))).status
+
+    async def scenario() -> list[int]:
+        return [await get(p) for p in ("/foreign", "/throttled", "/down", "/foreign-too")]
+
+    assert asyncio.run(scenario()) == [403, 429, 503, 403]
+    assert vendor.calls == 2  # the first token and the renewal at the first refusal only
 
 
 def test_a_403_whose_renewal_fails_is_the_answer_and_the_token_stays() -> None:
