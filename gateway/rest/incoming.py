@@ -50,16 +50,22 @@ async def read_resource(request: Request, resource_type: str) -> dict[str, Any]:
             f"The body's resourceType must be '{resource_type}' (got '{body.get('resourceType')}')",
             expression="resourceType",
         )
-    if _more_values_than(body, MAX_BODY_VALUES):
+    values, depth = _size_of(body, MAX_BODY_VALUES)
+    if values > MAX_BODY_VALUES:
         # The byte limit alone lets a body of a million tiny values through, and validating it,
         # and listing each of its errors, would cost seconds of CPU and gigabytes of answer.
         raise PayloadTooLarge(f"A resource sent is limited to {MAX_BODY_VALUES} JSON values")
+    if depth > MAX_BODY_DEPTH:
+        # The model validates nested elements recursively: a few KB of extensions inside
+        # extensions would exhaust Python's stack (a 500). No resource nests anywhere near this.
+        raise InvalidRequest(f"A resource sent may nest JSON objects and arrays {MAX_BODY_DEPTH} deep at most")
     # Model validation is CPU-bound: off the event loop, so one large write stalls no reads.
     await run_in_threadpool(check_fhir, body)
     return body
 
 
 MAX_BODY_VALUES = 10_000  # a Patient with every element repeated a few times has a few hundred
+MAX_BODY_DEPTH = 64  # a Patient's deepest element (an extension's extension's value) is under 10
 MAX_LISTED_PROBLEMS = 100  # issues named one by one; the rest are counted in one more issue
 
 
@@ -92,13 +98,25 @@ def check_fhir(resource: dict[str, Any]) -> None:
 
 def _unknown_resource_types(value: Any, where: str) -> Iterator[tuple[str, str]]:
     """The resources inside `value` (contained, or a Bundle's entries) whose resourceType R4
-    does not define."""
+    does not define, is not a string, or is missing from a contained one (the model meets
+    each with a TypeError, or takes it)."""
     if isinstance(value, dict):
         kind = value.get("resourceType")
+        if "resourceType" in value and not isinstance(kind, str):
+            yield f"{where}: resourceType must be a string naming an R4 resource type", where
+            return
         if isinstance(kind, str) and not _known_type(kind):
             yield f"{where}: unknown resourceType '{kind}'", where
             return
         for key, item in value.items():
+            if key == "contained" and isinstance(item, list):
+                # A contained resource is known by its resourceType (R4 references.html#contained).
+                for index, inner in enumerate(item):
+                    if isinstance(inner, dict) and "resourceType" not in inner:
+                        yield (
+                            f"{where}.contained[{index}]: a contained resource needs its resourceType",
+                            (f"{where}.contained[{index}]"),
+                        )
             yield from _unknown_resource_types(item, f"{where}.{key}")
     elif isinstance(value, list):
         for index, item in enumerate(value):
@@ -188,21 +206,22 @@ def _control_characters(value: Any, where: str) -> Iterator[tuple[str, str]]:
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
-def _more_values_than(document: Any, limit: int) -> bool:
-    """Whether the parsed JSON holds more than `limit` values (objects, arrays and scalars);
-    stops counting at the limit, so its cost is bounded whatever the document."""
-    pending = [document]
-    seen = 0
+def _size_of(document: Any, limit: int) -> tuple[int, int]:
+    """How many values (objects, arrays and scalars) the parsed JSON holds, and how deep it
+    nests; counting stops past `limit` values, so its cost is bounded whatever the document."""
+    pending = [(document, 1)]
+    seen = deepest = 0
     while pending:
-        value = pending.pop()
+        value, depth = pending.pop()
         seen += 1
+        deepest = max(deepest, depth)
         if seen > limit:
-            return True
+            break
         if isinstance(value, dict):
-            pending.extend(value.values())
+            pending.extend((item, depth + 1) for item in value.values())
         elif isinstance(value, list):
-            pending.extend(value)
-    return False
+            pending.extend((item, depth + 1) for item in value)
+    return seen, deepest
 
 
 MAX_BODY_BYTES = 1_000_000  # a Patient is a few KB; this bounds memory and validation time

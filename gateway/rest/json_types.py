@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import typing
+import uuid
 from collections.abc import Iterator
 from functools import cache
 from typing import Any, Literal
@@ -33,6 +34,7 @@ _KINDS: dict[Any, JsonKind] = {
     datetime.date: "string",
     datetime.datetime: "string",
     datetime.time: "string",
+    uuid.UUID: "string",
 }
 
 _SAID: dict[JsonKind, str] = {
@@ -48,6 +50,8 @@ def json_type_problems(model: type[BaseModel], value: dict[str, Any], path: str)
     `model` as sent, whose JSON type is not the one R4 writes it in."""
     for field, element, sent in present_fields(model, value, path):
         annotation: Any = field.annotation
+        if isinstance(sent, list) != _repeats(annotation):
+            continue  # a list where one value belongs, or the reverse: the model's structural error
         expected = _json_kind(annotation)
         for where, item in items(sent, element):
             if isinstance(item, dict):
@@ -69,6 +73,15 @@ def _kind_of(item: Any) -> str:
 
 
 _FOUND = {"boolean": "true or false", "integer": "a number", "number": "a number with a fraction", "string": "a string"}
+
+
+@cache
+def _repeats(annotation: Any) -> bool:
+    """Whether an element of this annotation repeats (a JSON array: Optional and Annotated
+    unwrapped, a List found)."""
+    if typing.get_origin(annotation) is list:
+        return True
+    return any(_repeats(arg) for arg in typing.get_args(annotation))
 
 
 @cache

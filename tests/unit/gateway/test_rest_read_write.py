@@ -732,11 +732,20 @@ def test_primitives_in_their_own_json_types_are_taken(client: TestClient) -> Non
     assert client.post(f"{BASE}/Patient", json=body, headers=FHIR_JSON).status_code == 201
 
 
-def test_a_string_element_sent_as_a_number_is_named_once(client: TestClient) -> None:
-    # The model refuses it too, under the same FHIRPath.
-    body = _patient(name=[{"family": "Nguyen", "given": ["Mai", 7]}])
-    invalid = outcome(client.post(f"{BASE}/Patient", json=body, headers=FHIR_JSON), 400)
-    assert _named(invalid) == ["Patient.name[0].given[1]"]
+@pytest.mark.parametrize(
+    ("element", "named"),
+    [
+        ({"name": [{"family": "Nguyen", "given": ["Mai", 7]}]}, "Patient.name[0].given[1]"),
+        ({"active": ["yes"]}, "Patient.active"),  # an array where one value belongs
+        ({"name": [{"family": "Nguyen", "given": "Mai"}]}, "Patient.name[0].given"),  # the reverse
+    ],
+)
+def test_an_element_of_the_wrong_json_type_is_named_once(
+    client: TestClient, element: dict[str, Any], named: str
+) -> None:
+    # The model refuses it too, under the same FHIRPath (not again at `Patient.active[0]`).
+    invalid = outcome(client.post(f"{BASE}/Patient", json=_patient(**element), headers=FHIR_JSON), 400)
+    assert _named(invalid) == [named]
 
 
 def test_a_malformed_decimal_is_said_in_fhir_terms(client: TestClient) -> None:
@@ -767,6 +776,39 @@ def test_a_body_the_model_cannot_read_is_a_400_not_a_500(client: TestClient) -> 
         "Patient.gender",
         "Patient.name",
     ]
+
+
+@pytest.mark.parametrize(
+    ("contained", "said"),
+    [
+        ({"resourceType": 5}, "resourceType must be a string"),
+        ({"resourceType": None}, "resourceType must be a string"),
+        ({"id": "c1"}, "a contained resource needs its resourceType"),
+    ],
+)
+def test_a_contained_resource_without_a_resource_type_is_a_400_not_a_500(
+    client: TestClient, backend: FakeBackend, contained: dict[str, Any], said: str
+) -> None:
+    # The model met a resourceType that is not a string with a TypeError (a 500), and took a
+    # contained resource without one.
+    invalid = outcome(client.post(f"{BASE}/Patient", json=_patient(contained=[contained]), headers=FHIR_JSON), 400)
+    assert _named(invalid) == ["Patient.contained[0]"]
+    assert said in invalid["issue"][0]["diagnostics"]
+    assert backend.calls_to("Patient", CREATE) == 0
+
+
+def test_a_body_nested_too_deep_is_a_400_not_a_500(client: TestClient, backend: FakeBackend) -> None:
+    # A few KB of extensions inside extensions exhausted the model's recursion: a 500.
+    extension: dict[str, Any] = {"url": "https://example.org/x", "valueString": "a"}
+    for _ in range(200):
+        extension = {"url": "https://example.org/x", "extension": [extension]}
+    invalid = outcome(client.post(f"{BASE}/Patient", json=_patient(extension=[extension]), headers=FHIR_JSON), 400)
+    assert "64 deep at most" in invalid["issue"][0]["diagnostics"]
+    assert backend.calls_to("Patient", CREATE) == 0
+    nested = {"url": "https://example.org/x", "valueString": "a"}
+    for _ in range(5):  # as deep as real extensions go
+        nested = {"url": "https://example.org/x", "extension": [nested]}
+    assert client.post(f"{BASE}/Patient", json=_patient(extension=[nested]), headers=FHIR_JSON).status_code == 201
 
 
 def test_a_write_conditional_on_the_last_modified_given_holds_for_a_record_dated_ahead(
