@@ -211,9 +211,6 @@ class DentalPmsAdapter:
         self._is_active_refused = False
         # The shortest free-text `search` the vendor takes, as far as it has told (`_search_patients`).
         self._shortest_search = 1
-        # Whether the cursor list has answered for this tenant: its 404s are then empty lists
-        # (`_cursor_page`), not a misconfiguration.
-        self._list_answered = False
         # What the vendor's patient lists answer without `status` (`_unasked_statuses`).
         self._unasked: statuses.UnaskedStatuses | None = None
         self._undecided_at: float | None = None  # when the last check found no patient that is not active
@@ -304,7 +301,7 @@ class DentalPmsAdapter:
             # path). A 404 that names the patient is the documented one; otherwise the patient
             # list, there for every organization, tells them apart with one page of one (a 404
             # for it raises, naming org_id and base_url).
-            if not _names_patient(exc.diagnostics) and not self._list_answered:
+            if not _names_patient(exc.diagnostics):
                 await self._cursor_page({"first": 1})
             return None
         except Gone:  # an archived patient answered 410 rather than served with `deleted_at`
@@ -500,24 +497,22 @@ class DentalPmsAdapter:
             raise UpstreamError(
                 "Dental PMS answered 404 for the patient list itself: check the tenant's org_id and base_url"
             ) from exc
-        self._list_answered = True
         return raw
 
     async def _list_answers(self, refused: Mapping[str, str | int]) -> bool:
         """Whether the cursor list is there for this tenant, after a 404 for it asked with
-        `refused`: it has answered before, or its first page of every patient answers now (then
-        the 404 was of a filter, or a page after the last, matching no one). A 404 for that
-        page itself is the configuration's (an organization without a single patient reads the
-        same, under such a vendor: nothing tells the two apart)."""
-        if self._list_answered:
-            return True
+        `refused`: its first page of every patient answers now (then the 404 was of a filter,
+        or a page after the last, matching no one). Asked each time, not remembered: a tenant
+        whose vendor has moved answers 404 for everything, and a patient read as "no one
+        matches" would then be a 404 to the client, where it is the configuration's 502. A 404
+        for that page itself is the configuration's (an organization without a single patient
+        reads the same, under such a vendor: nothing tells the two apart)."""
         if not set(refused) - {"first", "sort_by", "sort_dir"}:  # the list of every patient itself
             return False
         try:
             await self._client.get("/patients/cursor", {"first": 1})
         except NotFound:
             return False
-        self._list_answered = True
         return True
 
     async def _patient_total(self, filters: Mapping[str, str | int], asked: Sequence[str | None]) -> int | None:
