@@ -200,7 +200,8 @@ def test_a_middlewares_own_error_is_a_500_outcome_with_its_request_id_and_date(
     # Logged once, by the handler (not again by Starlette or uvicorn), and its access line a 500.
     tracebacks = [r.name for r in caplog.records if r.exc_info is not None and "boom" in str(r.exc_info[1])]
     assert tracebacks == ["gateway.errors"]
-    assert 500 in [getattr(r, "status", None) for r in caplog.records if r.name == "gateway.access"]
+    answered = [r for r in caplog.records if r.name == "gateway.access" and getattr(r, "status", None) == 500]
+    assert [r.getMessage().split(" ")[:3] for r in answered] == [["GET", "(unmatched)", "500"]]
 
 
 def test_errors_are_json_even_when_the_client_asked_for_something_else(client: TestClient) -> None:

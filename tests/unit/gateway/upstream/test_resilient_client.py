@@ -286,6 +286,22 @@ def test_a_retry_the_deadline_stops_spends_no_budget(vendor: Vendor) -> None:
     assert retries == 0
 
 
+def test_the_last_attempt_spends_no_retry(vendor: Vendor) -> None:
+    # Three attempts on a vendor that always fails: two retries sent, two taken from the budget
+    # (tenacity's retry predicate was asked, and spent, after the last attempt too).
+    vendor.down = True
+
+    async def scenario() -> int:
+        upstream = client(vendor)
+        try:
+            assert (await upstream.request("GET", "/patients")).status == 500
+        finally:
+            await upstream.aclose()
+        return upstream.budget.retries
+
+    assert asyncio.run(scenario()) == 2 and vendor.calls == 3
+
+
 def test_retries_stay_within_the_budget(vendor: Vendor) -> None:
     vendor.down = True
     budgeted = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.01, budget_ratio=0.2, budget_burst=2)
