@@ -257,8 +257,8 @@ MAX_RUN_PAGES = 5  # list pages read for the patients sharing the sort value a p
 # idempotent) would send it again and make a second patient.
 _NOT_READ_NOW = (Throttled, UpstreamError, UpstreamTimeout, VendorUnavailable)
 _NOT_READ_BACK = (
-    "The patient was created, but reading it back from Nextvisit failed for now (HTTP {status}): "
-    "the resource answered is the one the create answered or sent, and may differ from a later read"
+    "The patient was {done}, but reading it back from Nextvisit failed for now (HTTP {status}): "
+    "the resource answered is what the vendor answered or was sent, and may differ from a later read"
 )
 _SORT_FIELDS: dict[str, ties.SortField] = {"family": "last_name", "birthdate": "date_of_birth"}
 # The relations a read asks for: the docs list `include=user,team,encounters,demographics` (on the
@@ -714,7 +714,7 @@ class NextvisitAdapter:
             stored = await self._read_patient(new_id)
         except _NOT_READ_NOW as exc:
             written = _kept(resource, self._as_created(answer, body, new_id))
-            return replace(written, warnings=(_NOT_READ_BACK.format(status=exc.status),))
+            return replace(written, warnings=(_NOT_READ_BACK.format(done="created", status=exc.status),))
         return _kept(resource, stored)
 
     def _as_created(self, answer: Any, body: dict[str, Any], new_id: str) -> Resource:
@@ -728,7 +728,7 @@ class NextvisitAdapter:
                 return patient_to_fhir(self._read(answer), self._ctx)
             except UnreadablePayload:
                 pass  # reported to the drift monitor; the body sent still says what was created
-        return patient_to_fhir({**body, "id": new_id}, self._ctx)
+        return _unversioned(patient_to_fhir({**body, "id": new_id}, self._ctx))
 
     async def _created_id(self, body: dict[str, Any]) -> str:
         """The id of the patient a create answer did not name (`{"message": "Patient created
@@ -766,7 +766,16 @@ class NextvisitAdapter:
             )
         body = patient_from_fhir(resource, self._ctx, _today(), record)
         await self.client.request("PUT", f"/v1/patients/{resource_id}", json=body)
-        return _kept(resource, await self._read_patient(resource_id))
+        try:
+            stored = await self._read_patient(resource_id)
+        except _NOT_READ_NOW as exc:
+            # Done at the vendor: an error now would have the client send it again, and its
+            # If-Match then fail against its own update (a 412). The record as sent over the one
+            # read before it, without a version (its ETag would match no later read).
+            as_sent = {**record.model_dump(by_alias=True), **body}
+            written = _kept(resource, _unversioned(patient_to_fhir(as_sent, self._ctx)))
+            return replace(written, warnings=(_NOT_READ_BACK.format(done="updated", status=exc.status),))
+        return _kept(resource, stored)
 
     async def _delete_patient(self, resource_id: str) -> None:
         try:
@@ -774,6 +783,14 @@ class NextvisitAdapter:
         except (NotFound, Gone):
             return  # FHIR: deleting what is not there (any more) is a success, not an error
         await self.client.request("DELETE", f"/v1/patients/{resource_id}")
+
+
+def _unversioned(resource: Resource) -> Resource:
+    """`resource` without `meta.versionId`: made from what was sent, not read from the vendor,
+    its version (a digest of the record) would match no later read's, and an If-Match with it
+    would fail (R4 http.html#versioning: no ETag rather than a wrong one)."""
+    meta = {k: v for k, v in (resource.get("meta") or {}).items() if k != "versionId"}
+    return {**resource, "meta": meta} if meta else {k: v for k, v in resource.items() if k != "meta"}
 
 
 def _kept(sent: Resource, stored: Resource) -> Written:

@@ -56,6 +56,8 @@ def test_a_create_whose_read_back_is_throttled_is_answered_as_done_and_made_once
         assert (read.json()["name"], read.json()["telecom"]) == (answered["name"], answered["telecom"])
         if create_answer == "record":  # the record the vendor answered with: the version a read gives
             assert read.json()["meta"]["versionId"] == answered["meta"]["versionId"]
+        else:  # made from what was sent: no version that no read would match
+            assert "ETag" not in created.headers and "versionId" not in answered.get("meta", {})
         found = running.fhir.get_ok(f"{BASE}/Patient", params={"family": "Throttle", "birthdate": "1977-05-06"})
         assert [e["resource"]["id"] for e in found.get("entry", []) if e["search"]["mode"] == "match"] == [new_id]
 
@@ -75,6 +77,31 @@ def test_a_create_answered_without_its_read_back_says_so_to_a_client_asking_for_
         assert created.status_code == 201, created.text[:300]
         said = [issue.get("diagnostics", "") for issue in created.json()["issue"]]
         assert any("reading it back from Nextvisit failed for now (HTTP 429)" in text for text in said), said
+
+
+def test_an_update_whose_read_back_is_throttled_is_answered_as_done() -> None:
+    # Made at the vendor: an error would have the client send it again, its If-Match then a
+    # 412 against its own update. The answer carries no version: made from what was sent, its
+    # ETag would match no later read.
+    clock = SetClock(datetime.now(UTC))
+    throttled = partial(create_sandbox, CLINIC, clock=clock, rate_limit=60)
+    with gateway_over("nextvisit", throttled, organization="Limits") as running:
+        patient = running.fhir.get_ok(f"{BASE}/Patient/{LIVE[1].id}")
+        patient["birthDate"] = "1966-06-16"
+        before = vendor_calls(running.fhir, "nextvisit")
+        updated = running.fhir.request("PUT", f"{BASE}/Patient/{LIVE[1].id}", json=patient, headers=JSON)
+        assert updated.status_code == 200, updated.text[:300]
+        calls = int(vendor_calls(running.fhir, "nextvisit") - before)  # the reads before the PUT, it, the read back
+        patient["birthDate"] = "1967-07-17"
+        running.sandbox.app.state.use_up_requests(calls - 1)  # all but the read back
+        headers = {**JSON, "Prefer": "return=OperationOutcome"}
+        done = running.fhir.request("PUT", f"{BASE}/Patient/{LIVE[1].id}", json=patient, headers=headers)
+        assert done.status_code == 200, done.text[:300]
+        assert "ETag" not in done.headers
+        said = [issue.get("diagnostics", "") for issue in done.json()["issue"]]
+        assert any("updated, but reading it back from Nextvisit failed for now (HTTP 429)" in t for t in said), said
+        clock.now += timedelta(seconds=61)
+        assert running.fhir.get_ok(f"{BASE}/Patient/{LIVE[1].id}")["birthDate"] == "1967-07-17"
 
 
 def test_a_create_whose_id_cannot_be_looked_up_is_not_answered_retry_later() -> None:
