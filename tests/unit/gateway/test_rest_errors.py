@@ -186,14 +186,16 @@ def test_a_middlewares_own_error_is_a_500_outcome_with_its_request_id_and_date(
     backend = FakeBackend()
     backend.add_patient("p1")
     app = create_app(fake_settings(), [backend.vendor()], access_logging=True)
-    running = serve_in_thread(app, date_header=False)
-    try:
-        with caplog.at_level(logging.INFO):
+    # Captured until the server has stopped: the access line is written after the answer is
+    # sent, and the client may read it first.
+    with caplog.at_level(logging.INFO):
+        running = serve_in_thread(app, date_header=False)
+        try:
             response = httpx.get(
                 f"{running.url}{BASE}/Patient/p1", headers={"X-Request-ID": "trace-mw-500"}, timeout=30
             )
-    finally:
-        running.stop()
+        finally:
+            running.stop()
     assert outcome(response, 500)["issue"][0]["severity"] == "fatal"
     assert response.headers["x-request-id"] == "trace-mw-500"
     assert len(response.headers.get_list("date")) == 1
