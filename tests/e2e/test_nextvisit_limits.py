@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -23,6 +24,20 @@ CLINIC = build_clinic()
 LIVE = [p for p in CLINIC.patients if not p.deleted]
 
 
+@contextmanager
+def _throttled(**readings: Any) -> Iterator[tuple[VariantGateway, SetClock[datetime]]]:
+    """The gateway over a Nextvisit that allows 60 requests a minute (Laravel 10's
+    `throttle:api`), and the simulator's clock, to move into the next minute."""
+    clock = SetClock(datetime.now(UTC))
+    throttled = partial(create_sandbox, CLINIC, clock=clock, rate_limit=60, **readings)
+    with gateway_over("nextvisit", throttled, organization="Limits") as running:
+        yield running, clock
+
+
+def _diagnostics(answer: Any) -> list[str]:
+    return [issue.get("diagnostics", "") for issue in answer.json()["issue"]]
+
+
 @pytest.mark.parametrize(
     ("create_answer", "calls_before_the_read_back"),
     [("record", 1), ("message", 2)],  # the POST; and the look-up of the id the answer did not name
@@ -33,9 +48,7 @@ def test_a_create_whose_read_back_is_throttled_is_answered_as_done_and_made_once
     # Laravel 10's `throttle:api` (60 requests a minute; the docs name no limit). The create is
     # done when the vendor says so: a 429 for it would have the client send it again, a second
     # patient.
-    clock = SetClock(datetime.now(UTC))
-    throttled = partial(create_sandbox, CLINIC, clock=clock, rate_limit=60, create_answer=create_answer)
-    with gateway_over("nextvisit", throttled, organization="Limits") as running:
+    with _throttled(create_answer=create_answer) as (running, clock):
         assert running.fhir.get(f"{BASE}/Patient/{LIVE[0].id}").status_code == 200  # logged in
         running.sandbox.app.state.use_up_requests(calls_before_the_read_back)
         sent = {"resourceType": "Patient", "name": [{"family": "Throttle", "given": ["Tess"]}],
@@ -65,9 +78,7 @@ def test_a_create_whose_read_back_is_throttled_is_answered_as_done_and_made_once
 def test_a_create_answered_without_its_read_back_says_so_to_a_client_asking_for_messages() -> None:
     # Prefer: return=OperationOutcome (R4 http.html#ops) asks for the processing messages: the
     # representation answered is not the vendor's own reading of the record.
-    clock = SetClock(datetime.now(UTC))
-    throttled = partial(create_sandbox, CLINIC, clock=clock, rate_limit=60, create_answer="record")
-    with gateway_over("nextvisit", throttled, organization="Limits") as running:
+    with _throttled(create_answer="record") as (running, _):
         assert running.fhir.get(f"{BASE}/Patient/{LIVE[0].id}").status_code == 200
         running.sandbox.app.state.use_up_requests(1)
         sent = {"resourceType": "Patient", "name": [{"family": "Throttle", "given": ["Theo"]}],
@@ -75,7 +86,7 @@ def test_a_create_answered_without_its_read_back_says_so_to_a_client_asking_for_
         headers = {**JSON, "Prefer": "return=OperationOutcome"}
         created = running.fhir.request("POST", f"{BASE}/Patient", json=sent, headers=headers)
         assert created.status_code == 201, created.text[:300]
-        said = [issue.get("diagnostics", "") for issue in created.json()["issue"]]
+        said = _diagnostics(created)
         assert any("reading it back from Nextvisit failed for now (HTTP 429)" in text for text in said), said
 
 
@@ -83,9 +94,7 @@ def test_an_update_whose_read_back_is_throttled_is_answered_as_done() -> None:
     # Made at the vendor: an error would have the client send it again, its If-Match then a
     # 412 against its own update. The answer carries no version: made from what was sent, its
     # ETag would match no later read.
-    clock = SetClock(datetime.now(UTC))
-    throttled = partial(create_sandbox, CLINIC, clock=clock, rate_limit=60)
-    with gateway_over("nextvisit", throttled, organization="Limits") as running:
+    with _throttled() as (running, clock):
         patient = running.fhir.get_ok(f"{BASE}/Patient/{LIVE[1].id}")
         patient["birthDate"] = "1966-06-16"
         before = vendor_calls(running.fhir, "nextvisit")
@@ -98,7 +107,7 @@ def test_an_update_whose_read_back_is_throttled_is_answered_as_done() -> None:
         done = running.fhir.request("PUT", f"{BASE}/Patient/{LIVE[1].id}", json=patient, headers=headers)
         assert done.status_code == 200, done.text[:300]
         assert "ETag" not in done.headers
-        said = [issue.get("diagnostics", "") for issue in done.json()["issue"]]
+        said = _diagnostics(done)
         assert any("updated, but reading it back from Nextvisit failed for now (HTTP 429)" in t for t in said), said
         clock.now += timedelta(seconds=61)
         assert running.fhir.get_ok(f"{BASE}/Patient/{LIVE[1].id}")["birthDate"] == "1967-07-17"
@@ -107,9 +116,7 @@ def test_an_update_whose_read_back_is_throttled_is_answered_as_done() -> None:
 def test_a_create_whose_id_cannot_be_looked_up_is_not_answered_retry_later() -> None:
     # The answer names no id and the look-up for it is throttled: the patient exists, so the
     # client is not told to try again later (a 429), which would create it twice.
-    clock = SetClock(datetime.now(UTC))
-    throttled = partial(create_sandbox, CLINIC, clock=clock, rate_limit=60, create_answer="message")
-    with gateway_over("nextvisit", throttled, organization="Limits") as running:
+    with _throttled(create_answer="message") as (running, _):
         assert running.fhir.get(f"{BASE}/Patient/{LIVE[0].id}").status_code == 200
         running.sandbox.app.state.use_up_requests(1)
         sent = {"resourceType": "Patient", "name": [{"family": "Lookup", "given": ["Lou"]}], "birthDate": "1960-02-03"}
