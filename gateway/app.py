@@ -183,10 +183,11 @@ def create_app(
         middleware=[
             # Outermost: request ids, metrics, spans and the access line see every answer.
             observability.middleware(access_logging),
-            Middleware(HostCheck, server=settings.server),  # links are built from Host (gateway.rest.hosts)
             Middleware(Cors, origins={name: frozenset(t.cors_origins) for name, t in settings.tenants.items()}),
-            # Inside CORS: preflights are not FHIR interactions, and a 503 still reaches the browser app.
+            # Inside CORS: preflights are not FHIR interactions, and a 503 still reaches the browser
+            # app. Outside the Host check: a request refused for its Host is on the trail too.
             Middleware(Audit, sink=sink, fail_open=settings.audit.fail_open, sequence=shared, tenants=settings.tenants),
+            Middleware(HostCheck, server=settings.server),  # links are built from Host (gateway.rest.hosts)
             Middleware(
                 CacheControl, private={name: t.client_caching == "private" for name, t in settings.tenants.items()}
             ),

@@ -72,6 +72,19 @@ def test_every_interaction_allowed_or_refused_leaves_one_line(client: TestClient
     assert [e["outcome"] for e in events] == ["0", "0", "0", "4", "4", "0"]
 
 
+def test_a_request_refused_for_its_host_leaves_a_line(issuer: Issuer, trail: Path) -> None:
+    backend = FakeBackend()
+    backend.add_patient("p1")
+    settings = smart_settings(issuer, {TENANT: TenantSettings(vendor=FAKE, base_url=FAKE_URL)})
+    server = settings.server.model_copy(update={"allowed_hosts": ["fhir.example.org"]})
+    audit = AuditSettings(sink="file", path=str(trail))
+    with fake_gateway(backend, settings.model_copy(update={"audit": audit, "server": server})) as client:
+        reader = issuer.headers(TENANT, "user/*.rs")
+        outcome(client.get(f"{BASE}/Patient/p1", headers={**reader, "Host": "evil.example"}), 400)
+        ok(client.get(f"http://fhir.example.org{BASE}/Patient/p1", headers=reader))
+    assert [(e["subtype"][0]["code"], e["outcomeDesc"]) for e in lines(trail)] == [("read", "400"), ("read", "200")]
+
+
 def test_audit_lines_carry_ids_never_phi_or_query_values(client: TestClient, issuer: Issuer, trail: Path) -> None:
     reader = issuer.headers(TENANT, "user/*.rs")
     ok(client.get(f"{BASE}/Patient?family=Zebulon-Quartz&birthdate=1961-07-04&identifier=MRN-777", headers=reader))

@@ -286,6 +286,27 @@ def test_a_retry_the_deadline_stops_spends_no_budget(vendor: Vendor) -> None:
     assert retries == 0
 
 
+def test_no_retry_is_sent_without_time_for_it_after_its_backoff(vendor: Vendor) -> None:
+    # A 503 that took 0.9 s of a 1 s deadline: a retry would be sent with a few milliseconds
+    # left, sure to time out. The vendor's own answer is what the caller gets, the vendor is not
+    # called again, and no retry is taken from the budget other calls share.
+    slow = RetryPolicy(attempts=3, base_delay=0.05, max_delay=0.1, budget_ratio=0.2, budget_burst=10)
+
+    async def scenario() -> tuple[int, BaseException | int]:
+        upstream = UpstreamClient(vendor.url, Timeouts(1, 2, 1.0), 8, Resilience(slow, NO_BREAKER))
+        try:
+            answer: BaseException | int = (await upstream.request("GET", "/slow-failing/0.9")).status
+        except FHIRError as error:
+            answer = error
+        finally:
+            await upstream.aclose()
+        return upstream.budget.retries, answer
+
+    retries, answer = asyncio.run(scenario())
+    assert vendor.calls == 1 and retries == 0
+    assert answer == 503 or isinstance(answer, UpstreamTimeout)  # a slow machine may have met the deadline
+
+
 def test_the_last_attempt_spends_no_retry(vendor: Vendor) -> None:
     # Three attempts on a vendor that always fails: two retries sent, two taken from the budget
     # (tenacity's retry predicate was asked, and spent, after the last attempt too).
