@@ -268,20 +268,26 @@ def test_retries_end_by_the_calls_total_deadline(vendor: Vendor) -> None:
     assert isinstance(answer, UpstreamTimeout) and vendor.calls == 2
 
 
-def test_a_retry_the_deadline_stops_spends_no_budget(vendor: Vendor) -> None:
-    # The first attempt meets the total timeout: no retry can be sent, so none is taken from
-    # the budget other calls share.
+def _one_get(vendor: Vendor, path: str, total: float, retry: RetryPolicy) -> tuple[int, BaseException | int]:
+    """(retries taken from the budget, the status or the error) of one GET."""
+
     async def scenario() -> tuple[int, BaseException | int]:
-        upstream = UpstreamClient(vendor.url, Timeouts(1, 2, 0.3), 8, Resilience(FAST_RETRY, NO_BREAKER))
+        upstream = UpstreamClient(vendor.url, Timeouts(1, 2, total), 8, Resilience(retry, NO_BREAKER))
         try:
-            answer: BaseException | int = (await upstream.request("GET", "/slow/0.6")).status
+            answer: BaseException | int = (await upstream.request("GET", path)).status
         except FHIRError as error:
             answer = error
         finally:
             await upstream.aclose()
         return upstream.budget.retries, answer
 
-    retries, answer = asyncio.run(scenario())
+    return asyncio.run(scenario())
+
+
+def test_a_retry_the_deadline_stops_spends_no_budget(vendor: Vendor) -> None:
+    # The first attempt meets the total timeout: no retry can be sent, so none is taken from
+    # the budget other calls share.
+    retries, answer = _one_get(vendor, "/slow/0.6", 0.3, FAST_RETRY)
     assert isinstance(answer, UpstreamTimeout) and vendor.calls == 1
     assert retries == 0
 
@@ -291,18 +297,7 @@ def test_no_retry_is_sent_without_time_for_it_after_its_backoff(vendor: Vendor) 
     # left, sure to time out. The vendor's own answer is what the caller gets, the vendor is not
     # called again, and no retry is taken from the budget other calls share.
     slow = RetryPolicy(attempts=3, base_delay=0.05, max_delay=0.1, budget_ratio=0.2, budget_burst=10)
-
-    async def scenario() -> tuple[int, BaseException | int]:
-        upstream = UpstreamClient(vendor.url, Timeouts(1, 2, 1.0), 8, Resilience(slow, NO_BREAKER))
-        try:
-            answer: BaseException | int = (await upstream.request("GET", "/slow-failing/0.9")).status
-        except FHIRError as error:
-            answer = error
-        finally:
-            await upstream.aclose()
-        return upstream.budget.retries, answer
-
-    retries, answer = asyncio.run(scenario())
+    retries, answer = _one_get(vendor, "/slow-failing/0.9", 1.0, slow)
     assert vendor.calls == 1 and retries == 0
     assert answer == 503 or isinstance(answer, UpstreamTimeout)  # a slow machine may have met the deadline
 
