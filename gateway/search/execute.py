@@ -2,8 +2,9 @@
 
 Pages are full whenever the vendor has more: records the gateway filters out are replaced by
 reading further vendor pages (within a bound, so one request cannot turn into hundreds of
-vendor calls; past it the page is shorter but still has its `next` link). Totals are only
-reported when they are known to be right.
+vendor calls; past it the page is shorter but still has its `next` link). The bound is on the
+provider's pages and on the requests they send, since one provider page may take several.
+Totals are only reported when they are known to be right.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from gateway.errors import TooCostly
 from gateway.search import planning
 from gateway.search.match import matcher, sorted_by
 from gateway.search.model import SearchQuery
+from gateway.upstream.sent import counting
 
-MAX_VENDOR_CALLS_PER_PAGE = 25
+MAX_VENDOR_CALLS_PER_PAGE = 25  # provider pages
+MAX_VENDOR_REQUESTS_PER_PAGE = 50  # HTTP requests those pages send (gateway.upstream.sent)
 MAX_VENDOR_CALLS_TO_COUNT = 100  # a tenth of a rate-limited vendor's minute, at most
 MAX_HISTORY = 64
 
@@ -80,38 +83,40 @@ async def fetch_page(
     total: int | None = None
     next_pos: PagePosition | None = None
     wanted = matcher(query)
-    for call in range(MAX_VENDOR_CALLS_PER_PAGE):
-        page = await vendor_page(provider, SearchRequest(query, vendor, position.page_size))
-        warnings.update(dict.fromkeys(page.warnings))
-        if call == 0 and position.vendor is None and position.skip == 0 and admit is None:
-            total = page.total  # providers give a total only when it is the FHIR total
-        resumed_at: tuple[Any, int] | None = None
-        for index in range(skip, len(page.resources)):
-            resource = page.resources[index]
-            if wanted(resource) and (admit is None or admit(resource)):
-                collected.append(resource)
-                if len(collected) == count:
-                    if index + 1 < len(page.resources):
-                        resumed_at = (vendor, index + 1)
-                    elif page.next is not None:
-                        resumed_at = (page.next, 0)
-                    break
-        if len(collected) == count:
-            if resumed_at is not None:
-                next_pos = _advance(position, resumed_at)
-            break
-        if page.next is None:
-            break
-        vendor, skip = page.next, 0
-        if call == MAX_VENDOR_CALLS_PER_PAGE - 1:
-            next_pos = _advance(position, (vendor, 0))
+    with counting() as sent:
+        for call in range(MAX_VENDOR_CALLS_PER_PAGE):
+            page = await vendor_page(provider, SearchRequest(query, vendor, position.page_size))
+            warnings.update(dict.fromkeys(page.warnings))
+            if call == 0 and position.vendor is None and position.skip == 0 and admit is None:
+                total = page.total  # providers give a total only when it is the FHIR total
+            resumed_at: tuple[Any, int] | None = None
+            for index in range(skip, len(page.resources)):
+                resource = page.resources[index]
+                if wanted(resource) and (admit is None or admit(resource)):
+                    collected.append(resource)
+                    if len(collected) == count:
+                        if index + 1 < len(page.resources):
+                            resumed_at = (vendor, index + 1)
+                        elif page.next is not None:
+                            resumed_at = (page.next, 0)
+                        break
+            if len(collected) == count:
+                if resumed_at is not None:
+                    next_pos = _advance(position, resumed_at)
+                break
+            if page.next is None:
+                break
+            vendor, skip = page.next, 0
+            if call == MAX_VENDOR_CALLS_PER_PAGE - 1 or sent.requests >= MAX_VENDOR_REQUESTS_PER_PAGE:
+                next_pos = _advance(position, (vendor, 0))
+                break
     notes: tuple[str, ...] = ()
     if next_pos is not None and len(collected) < count:
         # Short, perhaps empty, yet not the end: a client must not read it as the last page.
         notes = (
-            f"This page holds {len(collected)} of the {count} results asked for: finding them took "
-            f"{MAX_VENDOR_CALLS_PER_PAGE} vendor calls, the most one page may make. "
-            "Follow the next link for the rest of the search.",
+            f"This page holds {len(collected)} of the {count} results asked for: the gateway stops "
+            f"looking for one page after {MAX_VENDOR_CALLS_PER_PAGE} vendor pages or "
+            f"{MAX_VENDOR_REQUESTS_PER_PAGE} vendor requests. Follow the next link for the rest of the search.",
         )
     if warnings:
         total = None  # the vendor could not find everything: no count is the true count

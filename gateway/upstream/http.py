@@ -45,6 +45,7 @@ from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.coalesce import forget_reads, read_once
 from gateway.upstream.observe import observer, vendor_path_template
 from gateway.upstream.retry import RETRYABLE_STATUSES, RetryBudget, idempotent, with_retries
+from gateway.upstream.sent import one_sent
 from gateway.upstream.tentative import is_tentative
 
 if TYPE_CHECKING:  # gateway.contract imports this package: only the type, not the module
@@ -208,6 +209,7 @@ class UpstreamClient:
                 except VendorUnavailable:
                     call.error = "refused"
                     raise
+                one_sent()
                 # A retry has what is left of the call's total timeout, not a whole one of its own:
                 # the client hears within the total whatever the attempts (each a fresh one, a
                 # vendor failing slowly kept a request nearly `attempts` times as long).

@@ -4,16 +4,18 @@ cut into FHIR pages, counted, with `_id` answered by reads."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 
 import pytest
 
-from gateway.contract import Pushdown, ResourceProvider
+from gateway.contract import Pushdown, ResourceProvider, SearchRequest, VendorPage
 from gateway.errors import TooCostly
 from gateway.search.execute import (
     MAX_HISTORY,
     MAX_VENDOR_CALLS_PER_PAGE,
     MAX_VENDOR_CALLS_TO_COUNT,
+    MAX_VENDOR_REQUESTS_PER_PAGE,
     PagePosition,
     SearchPage,
     count_all,
@@ -23,6 +25,7 @@ from gateway.search.execute import (
 )
 from gateway.search.model import SearchQuery
 from gateway.search.parse import parse_search
+from gateway.upstream.sent import one_sent
 from tests.support.fake_vendor import DEFAULT_PATIENT_PARAMS, READ, SEARCH, FakeAdapter, FakeBackend
 
 
@@ -137,6 +140,34 @@ def test_a_page_gives_up_after_the_call_bound_with_a_next_position() -> None:
     assert page.next is not None and page.next.vendor == 2 * MAX_VENDOR_CALLS_PER_PAGE
     last = _fetch(provider, query, 5, page.next)
     assert _ids(last.resources) == ["hit"] and last.next is None and last.total is None
+
+
+def test_a_page_gives_up_after_the_request_bound_when_each_vendor_page_takes_several() -> None:
+    # A provider whose every page sends four requests (a walk keeping runs of equal values
+    # whole, say): the page is bounded by what the vendor receives, not by provider pages.
+    backend = FakeBackend(page_size=2)
+    backend.add_patients(2 * MAX_VENDOR_CALLS_PER_PAGE + 2, birth_date="1950-01-01")
+    backend.add_patient("hit", birth_date="2001-01-01")
+    plain = _patients(backend)
+    assert plain.search is not None
+    search = plain.search
+
+    async def four_requests_a_page(request: SearchRequest) -> VendorPage:
+        for _ in range(4):
+            one_sent()
+        return await search(request)
+
+    provider = dataclasses.replace(plain, search=four_requests_a_page)
+    query = _query(provider, birthdate="2001")
+    page = _fetch(provider, query, 5)
+    pages_read = -(-MAX_VENDOR_REQUESTS_PER_PAGE // 4)  # the first page whose requests reach the bound
+    assert page.resources == [] and backend.calls_to("Patient", SEARCH) == pages_read
+    assert page.next is not None and page.next.vendor == 2 * pages_read
+    found: list[str] = []
+    while page.next is not None:  # the next links lead on to the match
+        page = _fetch(provider, query, 5, page.next)
+        found += _ids(page.resources)
+    assert found == ["hit"]
 
 
 def test_a_result_that_fits_one_page_is_counted_even_when_filtered() -> None:
