@@ -192,10 +192,26 @@ class Throttled(FHIRError):
 
 
 class UpstreamError(FHIRError):
-    """The vendor failed (5xx, connection refused, unparseable answer)."""
+    """The vendor failed (5xx, connection refused): another try may succeed."""
 
     status = 502
     code = "transient"
+
+
+class UpstreamUnusable(UpstreamError):
+    """The vendor answered, and the answer cannot be used: not JSON, not in its documented shape,
+    or not from where the tenant's configuration means (a redirect off the vendor's site, no such
+    route at its `base_url`). Trying again will not change it, so it is no `transient` issue but
+    an `exception` (R4 valueset-issue-type: "an unexpected internal error")."""
+
+    code = "exception"
+
+
+class DocumentIncomplete(UpstreamError):
+    """A document's sources could not all be read: it is not served incomplete (R4
+    valueset-issue-type `incomplete`: not all data sources could be reached)."""
+
+    code = "incomplete"
 
 
 class VendorUnavailable(FHIRError):

@@ -27,7 +27,7 @@ from gateway.ccd.model import CcdRequest, Custodian
 from gateway.ccd.sections.encounters import HAPPENED
 from gateway.contract import Adapter, read_from
 from gateway.documents import ids
-from gateway.errors import Unprocessable, UpstreamError
+from gateway.errors import DocumentIncomplete, Unprocessable, UpstreamUnusable
 from gateway.record import everything_types, gather_everything
 from gateway.search.dates import parse_fhir_date, zone_info
 from gateway.search.model import DateRange
@@ -91,7 +91,7 @@ async def patient_record(
     types = everything_types(providers, supported) if supported else []
     resources, missing = await gather_everything(source.zone, patient["id"], types, start, end)
     if missing:
-        raise UpstreamError("The document cannot be made complete: " + "; ".join(missing))
+        raise DocumentIncomplete("The document cannot be made complete: " + "; ".join(missing))
     return resources
 
 
@@ -152,7 +152,7 @@ def subject_patient(resource: Resource) -> str:
     reference = str((resource.get("subject") or {}).get("reference") or "")
     kind, _, patient_id = reference.partition("/")
     if kind != "Patient" or not patient_id:
-        raise UpstreamError(f"{resource.get('resourceType')} has no patient to make a document for")
+        raise UpstreamUnusable(f"{resource.get('resourceType')} has no patient to make a document for")
     return patient_id
 
 

@@ -27,6 +27,7 @@ from gateway.errors import (
     Throttled,
     UpstreamError,
     UpstreamSecurity,
+    UpstreamUnusable,
 )
 from gateway.http_dates import http_date
 
@@ -53,7 +54,7 @@ def error_for_status(status: int, message: str, *, retry_after: str | None = Non
     if status == 429:
         return Throttled("The vendor is rate-limiting requests; retry later", retry_after=_seconds(retry_after))
     if 300 <= status < 400:  # a redirect gateway.upstream.http did not follow: off the vendor's origin
-        return UpstreamError(
+        return UpstreamUnusable(
             f"The vendor system redirected the request to another site (HTTP {status}), where the gateway "
             "does not follow it; the tenant's base_url may need updating"
         )
@@ -61,7 +62,11 @@ def error_for_status(status: int, message: str, *, retry_after: str | None = Non
         return InvalidRequest(
             f"The vendor rejected the request: {message}" if message else "The vendor rejected the request"
         )
-    return UpstreamError(f"The vendor system failed (HTTP {status})")
+    if status >= 500:
+        return UpstreamError(f"The vendor system failed (HTTP {status})")
+    # Another 4xx (405, 415, 501's cousins): the vendor does not take the request as the gateway
+    # sends it, which the same request again will not change.
+    return UpstreamUnusable(f"The vendor system did not take the request (HTTP {status})")
 
 
 def _seconds(retry_after: str | None) -> int:
@@ -90,7 +95,7 @@ def vendor_answer(vendor: str) -> Iterator[None]:
         if isinstance(exc, FHIRError):
             raise
         log.warning("%s answered with an unexpected shape (%s)", vendor, type(exc).__name__)
-        raise UpstreamError("The vendor's answer did not have the documented shape") from None
+        raise UpstreamUnusable("The vendor's answer did not have the documented shape") from None
 
 
 def json_or_error(response: UpstreamResponse, message_of: Callable[[Any], str]) -> Any:

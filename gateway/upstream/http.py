@@ -38,7 +38,7 @@ from yarl import URL
 
 from gateway import jsonio
 from gateway.contract.resilience import Resilience
-from gateway.errors import UpstreamError, UpstreamTimeout, VendorUnavailable
+from gateway.errors import UpstreamError, UpstreamTimeout, UpstreamUnusable, VendorUnavailable
 from gateway.shared.state import SharedState
 from gateway.text import content_charset, nfc
 from gateway.upstream.breaker import CircuitBreaker
@@ -82,7 +82,9 @@ class UpstreamResponse:
         """A body that is not bare UTF-8 JSON read as JSON all the same where it says how: a
         UTF-8 byte order mark (RFC 8259 section 8.1 lets a parser ignore it; PHP and .NET
         stacks send one), a UTF-16 one, or the charset its Content-Type names."""
-        not_json = UpstreamError(f"The vendor answered with a body that is not JSON (HTTP {self.status})")
+        # A failing vendor's error page (5xx) is its failure; a body it meant as an answer is unusable.
+        unusable = UpstreamError if self.status >= 500 else UpstreamUnusable
+        not_json = unusable(f"The vendor answered with a body that is not JSON (HTTP {self.status})")
         charset = content_charset(next((v for k, v in self.headers.items() if k.lower() == "content-type"), ""))
         body = self.body
         if body.startswith(codecs.BOM_UTF8):
@@ -325,7 +327,7 @@ class UpstreamClient:
                 url, params = target, None  # the Location carries the query it wants
                 if response.status == 303:  # See Other: the answer is read there (RFC 9110 section 15.4.4)
                     method, data = "GET", None
-            raise UpstreamError("The vendor system redirected the request too many times")
+            raise UpstreamUnusable("The vendor system redirected the request too many times")
         except TimeoutError:
             raise UpstreamTimeout("The vendor system did not answer in time") from None
         except aiohttp.ClientError as exc:

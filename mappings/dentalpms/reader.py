@@ -16,7 +16,7 @@ from uuid import UUID
 from pydantic import ValidationError
 
 from gateway.contract import Drift, VendorModel
-from gateway.errors import UpstreamError
+from gateway.errors import UpstreamUnusable
 from mappings.dentalpms.vendor import VendorPatient, canonical, problem_of
 from mappings.drift_scan import unexpected_only
 
@@ -50,7 +50,7 @@ class Reader:
             read = model.model_validate(raw)
         except ValidationError as exc:
             self._drift.unreadable(shape, exc)
-            raise UpstreamError(f"{who} could not be read: {problem_of(exc)}") from None
+            raise UpstreamUnusable(f"{who} could not be read: {problem_of(exc)}") from None
         self._drift.fields(shape, unexpected_only(read))
         return read
 

@@ -108,8 +108,9 @@ CASES = [
         400,
         "invalid",
     ),
-    ((200, b"<html>not json</html>", {}), 502, "transient"),
-    ((200, {"unexpected": "shape"}, {}), 502, "transient"),
+    ((405, {"detail": "Method Not Allowed"}, {}), 502, "exception"),  # no retry will change it
+    ((200, b"<html>not json</html>", {}), 502, "exception"),
+    ((200, {"unexpected": "shape"}, {}), 502, "exception"),
 ]
 
 
