@@ -136,6 +136,7 @@ from mappings.dentalpms.observation import vitals_to_fhir
 from mappings.dentalpms.options import DentalPmsOptions
 from mappings.dentalpms.patient import patient_to_fhir
 from mappings.dentalpms.reader import LazyRecords, Reader, Unreadable, VendorRecord, vendor_id_of
+from mappings.dentalpms.search_length import ShortestSearch
 from mappings.dentalpms.vendor import (
     VendorAllergy,
     VendorCursorList,
@@ -210,12 +211,13 @@ class DentalPmsAdapter:
         self._reader = Reader(config.drift)
         # Whether the vendor refused `is_active=true|false` (then it always will: `_list`).
         self._is_active_refused = False
-        # The shortest free-text `search` the vendor takes, as far as it has told (`_search_patients`).
-        self._shortest_search = 1
+        # The shortest free-text `search` the vendor takes, as far as it has told: the Patient
+        # search (`_search_patients`) and the write look-ups share it.
+        self._shortest_search = ShortestSearch()
         # What the vendor's patient lists answer without `status` (`_unasked_statuses`).
         self._unasked: statuses.UnaskedStatuses | None = None
         self._undecided_at: float | None = None  # when the last check found no patient that is not active
-        self._writes = PatientWrites(self._client, self._ctx, self._reader, self._patient_record)
+        self._writes = PatientWrites(self._client, self._ctx, self._reader, self._patient_record, self._shortest_search)
         self._providers = by_type(
             ResourceProvider(
                 PATIENT,
@@ -369,7 +371,7 @@ class DentalPmsAdapter:
             found = await q.read_each(self._read_patient, by_id)
             return VendorPage(found, None, total=len(found) if q.only(query, "identifier") else None)
         term = _search_term(query, self._ctx.system("chart-number"))
-        if term and len(term) < self._shortest_search:
+        if term and not self._shortest_search.takes(term):
             term = None
         try:
             return await self._list_patients(request, term)
@@ -381,7 +383,7 @@ class DentalPmsAdapter:
             # the gateway matches the identifier itself), and no shorter term is sent again.
             # Refused again (raised), the refusal was not of the term.
             answer = await self._list_patients(request, None)
-            self._shortest_search = max(self._shortest_search, len(term) + 1)
+            self._shortest_search.refused(term)
             return answer
 
     async def _list_patients(self, request: SearchRequest, term: str | None) -> VendorPage:

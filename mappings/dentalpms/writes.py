@@ -91,6 +91,7 @@ from mappings.dentalpms.client import DentalPmsClient, fields_of, message_of
 from mappings.dentalpms.patient import patient_to_fhir
 from mappings.dentalpms.patient_write import patient_for_create, patient_for_update, status_path, step_back
 from mappings.dentalpms.reader import Reader, VendorRecord
+from mappings.dentalpms.search_length import ShortestSearch
 from mappings.dentalpms.statuses import NOT_ACTIVE
 from mappings.dentalpms.vendor import VendorCursorList, VendorPageList, VendorPatient
 
@@ -176,13 +177,21 @@ def _nfc(value: Any) -> Any:
 
 
 class PatientWrites:
-    def __init__(self, client: DentalPmsClient, ctx: TenantContext, reader: Reader, record: PatientRecord) -> None:
+    def __init__(
+        self,
+        client: DentalPmsClient,
+        ctx: TenantContext,
+        reader: Reader,
+        record: PatientRecord,
+        shortest_search: ShortestSearch,
+    ) -> None:
         self._client = client
         self._ctx = ctx
         self._reader = reader
         self._record = record
-        # The shortest free-text `search` the vendor takes, as far as it has told (`_chart_holder`).
-        self._shortest_search = 1
+        # The shortest free-text `search` the vendor takes, as far as it has told: the tenant's
+        # one memory of it, which the Patient search shares (`_chart_holder`).
+        self._shortest_search = shortest_search
 
     # -- create -------------------------------------------------------------------------------
 
@@ -292,7 +301,7 @@ class PatientWrites:
         (`7`): the list is then walked without the term, narrowed by the birth date when there
         is one (`dob_to` a day later: it may be read as exclusive, adapter.py), and no term as
         short is sent again. Refused again (raised), the refusal was not of the term."""
-        if len(chart) >= self._shortest_search:
+        if self._shortest_search.takes(chart):
             try:
                 return await self._chart_in_pages(chart, {**status, "search": chart}, 1)
             except InvalidRequest:
@@ -302,7 +311,7 @@ class PatientWrites:
             narrowed["dob_from"] = born
             narrowed["dob_to"] = (date.fromisoformat(born) + timedelta(days=1)).isoformat()
         found = await self._chart_in_pages(chart, narrowed, None)
-        self._shortest_search = max(self._shortest_search, len(chart) + 1)
+        self._shortest_search.refused(chart)
         return found
 
     async def _chart_in_pages(self, chart: str, filters: dict[str, str], pages: int | None) -> VendorRecord | None:

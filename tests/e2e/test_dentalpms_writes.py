@@ -10,11 +10,15 @@ archived patients out of sight, and created again a new patient all the same), t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
+from sandboxes.clinic import build_clinic
 from sandboxes.dentalpms import create_sandbox
+from tests.support.clinic import live_patients
 from tests.support.fhir_http import FhirHttp, outcome_of
 from tests.support.variants import VariantGateway, gateway_over
 
@@ -362,6 +366,51 @@ def test_a_chart_number_shorter_than_the_vendor_searches_is_still_told_apart(
     issue = outcome_of(refused)["issue"][0]
     assert "S7" in issue["diagnostics"] and issue["expression"] == ["Patient.identifier"], issue
     assert [p["id"] for p in _by_family(fhir, "Shortkeep")] == [owner.json()["id"]]
+
+
+def _refused_reads(fhir: FhirHttp) -> float:
+    """The gateway's vendor reads (GETs) the vendor has refused so far (a 4xx answer)."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(fhir.get("/metrics").text)
+        for sample in family.samples
+        if sample.name == "fhir_gateway_vendor_calls_total"
+        and sample.labels.get("tenant") == TENANT
+        and sample.labels.get("method") == "GET"
+        and sample.labels.get("outcome") == "4xx"
+    )
+
+
+@pytest.mark.parametrize("first", ["search", "create"])
+def test_a_search_too_short_for_the_vendor_is_refused_once_per_tenant(first: str) -> None:
+    # A service may take no `search` shorter than it guards (`Query(min_length=7)`: every clinic
+    # chart number, `C00042`, is shorter). Before, the Patient search and the write look-ups (who
+    # holds a chart number) each learned that on their own, each paying a refused call for it.
+    holder = next(p for p in live_patients(build_clinic()) if p.chart_number)
+    with gateway_over("dentalpms", partial(create_sandbox, search_min_length=7)) as running:
+        fhir = running.fhir
+        system = _chart_system_of(fhir, str(holder.uuid))
+
+        def search() -> None:
+            found = fhir.search_all(f"{BASE}/Patient", identifier=f"{system}|{holder.chart_number}", _count=100)
+            assert [p["id"] for p in found] == [str(holder.uuid)]
+
+        def create() -> None:
+            other = _new_patient("Chartclash", system, holder.chart_number)
+            refused = fhir.request("POST", f"{BASE}/Patient", json=other, headers=JSON)
+            assert refused.status_code == 409, refused.text
+            assert outcome_of(refused)["issue"][0]["expression"] == ["Patient.identifier"]
+
+        steps = (search, create) if first == "search" else (create, search)
+        steps[0]()
+        assert _refused_reads(fhir) == 1
+        steps[1]()
+        assert _refused_reads(fhir) == 1  # learned once for the tenant: not asked again
+
+
+def _chart_system_of(fhir: FhirHttp, patient_id: str) -> str:
+    patient = fhir.get_ok(f"{BASE}/Patient/{patient_id}")
+    return str(next(i["system"] for i in patient["identifier"] if i.get("type", {}).get("text") == "Chart number"))
 
 
 def test_what_the_vendor_cannot_keep_is_reported(fhir: FhirHttp, chart_system: str) -> None:

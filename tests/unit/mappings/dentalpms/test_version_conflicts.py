@@ -15,6 +15,7 @@ from gateway.contract import Drift, TenantContext
 from gateway.errors import Conflict, PreconditionFailed
 from gateway.upstream.http import UpstreamResponse
 from mappings.dentalpms.reader import Reader, VendorRecord
+from mappings.dentalpms.search_length import ShortestSearch
 from mappings.dentalpms.writes import PatientWrites
 
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
@@ -46,7 +47,7 @@ class ScriptedVendor:
 
 
 def _update(vendor: ScriptedVendor, if_match: str | None = None) -> Any:
-    writes = PatientWrites(vendor, CTX, Reader(Drift()), vendor.record)  # type: ignore[arg-type]
+    writes = PatientWrites(vendor, CTX, Reader(Drift()), vendor.record, ShortestSearch())  # type: ignore[arg-type]
     patient = {"resourceType": "Patient", "id": PATIENT_ID, "name": [{"family": "Lee", "given": ["李"]}]}
     return asyncio.run(writes.update(PATIENT_ID, patient, if_match))
 
@@ -118,7 +119,7 @@ def test_a_transition_refused_midway_leaves_the_status_as_it_was() -> None:
     """An inactive patient reported dead goes through `active`: before, a refusal of the second
     step left it active, a status neither the client nor the record had asked for."""
     vendor = Lifecycle("inactive", refused={"deceased"})
-    writes = PatientWrites(vendor, CTX, Reader(Drift()), vendor.record)  # type: ignore[arg-type]
+    writes = PatientWrites(vendor, CTX, Reader(Drift()), vendor.record, ShortestSearch())  # type: ignore[arg-type]
     name = [{"family": "Lee", "given": ["Al"]}]
     patient = {"resourceType": "Patient", "id": PATIENT_ID, "name": name, "deceasedBoolean": True}
     written = asyncio.run(writes.update(PATIENT_ID, patient, None))
