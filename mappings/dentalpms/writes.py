@@ -50,7 +50,11 @@ already taken on the way, inactive -> active before deceased, is taken back when
 reference allows it) and reports the element as not stored, the answer showing the status
 kept; before, `active: false` answered 200 and the patient stayed active. A vendor 409
 "Version conflict" (or 412) on the PATCH is a 412 when the client sent `If-Match`; without it the
-record is read again and the PATCH retried once, then it is a 409. A field sent as null to
+record is read again and the PATCH retried once, then it is a 409. A 409 that does not say why
+is told apart by that one read: a record still at the version the PATCH was based on had no
+version conflict, so the refusal was of the chart number the PATCH changes (the reference's other
+409, "duplicate chart number"), a 409 naming `Patient.identifier`, with no look-up of its holder
+(a walk of every list, when the chart number is too short for the vendor's `search`). A field sent as null to
 clear it (patient_write.py) that the patient still holds after the PATCH was kept by the
 vendor (it read the null as "not provided", or refused it: the PATCH is then sent again
 without the fields whose null a 422 or 400 names): its element is reported as not stored
@@ -264,7 +268,7 @@ class PatientWrites:
             )
         chart = body.get("chart_number")
         if chart:
-            raise Conflict(f"Chart number {chart} belongs to another patient", expression="Patient.identifier")
+            raise _chart_in_use(chart)
         if existing is None:
             return None
         raise Conflict(f"The vendor refused the patient as a duplicate: {message_of(_json(response))}")
@@ -383,29 +387,31 @@ class PatientWrites:
                 break
             message = message_of(_json(response)).lower()
             chart = body.fields.get("chart_number")
+            if "chart" in message:
+                raise _chart_in_use(chart)
             # A 409 that does not say why (Spring Boot's default error body gives the reason
             # phrase only) may be the chart number, which no retry resolves, as well as the
-            # version: told apart by who holds the chart number sent.
-            if "chart" in message or ("version" not in message and await self._chart_taken(chart, resource_id)):
-                raise Conflict(f"Chart number {chart} belongs to another patient", expression="Patient.identifier")
+            # version. The record read again tells them apart in one call (the one a retry
+            # needs anyway): a version conflict has moved its version past `base`; still at
+            # `base`, the refusal was of something else, the reference's other 409 "duplicate
+            # chart number" when the PATCH changes it. A 412 is only ever the version.
+            said = "version" in message or response.status == 412
+            now = None if said and (if_match is not None or attempt == 1) else await self._record(resource_id)
+            if not said and now is not None and str(now.get("version")) == str(base):
+                if isinstance(chart, str) and chart and chart != now.get("chart_number"):
+                    raise _chart_in_use(chart)
+                raise Conflict(f"The Dental PMS refused the update of Patient/{resource_id}: {message or 'conflict'}")
             if if_match is not None:
                 raise _stale(resource_id, if_match)
-            if attempt == 1:
+            if attempt == 1 or now is None:
                 raise Conflict(f"Patient/{resource_id} kept changing at the vendor; try the update again")
-            base = (await self._record(resource_id)).get("version")
+            base = now.get("version")
         if response.status == 404:
             raise NotFound(f"Patient/{resource_id} does not exist")
         updated = await self._record_of(response, resource_id, base)
         updated, unmoved = await self._transition(resource_id, resource, updated)
         not_stored = body.not_stored + _not_cleared(body.fields, updated) + unmoved
         return Written(patient_to_fhir(updated, self._ctx), not_stored)
-
-    async def _chart_taken(self, chart: Any, resource_id: str) -> bool:
-        """Whether the chart number `chart` (when the PATCH sends one) is another patient's."""
-        if not isinstance(chart, str) or not chart:
-            return False
-        holder = await self._by_chart_number(chart)
-        return holder is not None and holder["id"] != resource_id
 
     async def _record_of(self, response: UpstreamResponse, resource_id: str, based_on: Any = None) -> VendorRecord:
         """The patient a successful PATCH or transition based on version `based_on` answered
@@ -517,6 +523,10 @@ def _refused_nulls(sent: dict[str, Any], response: UpstreamResponse) -> set[str]
     body = _json(response)
     named = {_snake(field.split(".")[0]) for field in fields_of(body) or _fields_named(message_of(body))}
     return {name for name in named if name in sent and sent[name] is None}
+
+
+def _chart_in_use(chart: Any) -> Conflict:
+    return Conflict(f"Chart number {chart} belongs to another patient", expression="Patient.identifier")
 
 
 def _not_recreated(body: dict[str, Any], deleted: VendorRecord) -> Conflict:

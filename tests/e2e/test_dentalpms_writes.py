@@ -20,7 +20,7 @@ from sandboxes.clinic import build_clinic
 from sandboxes.dentalpms import create_sandbox
 from tests.support.clinic import live_patients
 from tests.support.fhir_http import FhirHttp, outcome_of
-from tests.support.variants import VariantGateway, gateway_over
+from tests.support.variants import VariantGateway, gateway_over, vendor_calls
 
 TENANT = "dentalpms"
 BASE = f"/fhir/{TENANT}"
@@ -406,6 +406,35 @@ def test_a_search_too_short_for_the_vendor_is_refused_once_per_tenant(first: str
         assert _refused_reads(fhir) == 1
         steps[1]()
         assert _refused_reads(fhir) == 1  # learned once for the tenant: not asked again
+
+
+@pytest.mark.parametrize("holder_status", ["active", "deceased"])
+def test_an_update_refused_without_a_reason_costs_no_walk_of_the_lists(holder_status: str) -> None:
+    # Spring Boot's default error body gives a 409 its reason phrase only ("Conflict"): a version
+    # conflict or a chart number in use. Before, who held the chart number sent was looked up:
+    # with a chart number too short for the vendor's `search` (`Query(min_length=7)`), a walk of
+    # the patient list page by page, then of each status's list (under lists that answer only
+    # active patients unless asked) until the holder turned up: 7 vendor calls for this update,
+    # 11 for a deceased holder's chart number, every page of every list for a version conflict.
+    live = live_patients(build_clinic())
+    holder = next(p for p in live if p.status == holder_status and p.chart_number)
+    taker = next(p for p in live if p.status == "active" and p.chart_number and p is not holder)
+    switches = {"error_bodies": "spring", "search_min_length": 7, "list_statuses": "active"}
+    with gateway_over("dentalpms", partial(create_sandbox, **switches)) as running:
+        fhir = running.fhir
+        system = _chart_system_of(fhir, str(holder.uuid))
+        taking = fhir.get_ok(f"{BASE}/Patient/{taker.uuid}")
+        taking["identifier"] = [i for i in taking["identifier"] if i.get("system") != system] + [
+            {"system": system, "value": holder.chart_number}
+        ]
+        before = vendor_calls(fhir, TENANT)
+        refused = fhir.request("PUT", f"{BASE}/Patient/{taker.uuid}", json=taking, headers=JSON)
+        assert refused.status_code == 409, refused.text
+        issue = outcome_of(refused)["issue"][0]
+        assert holder.chart_number in issue["diagnostics"] and issue["expression"] == ["Patient.identifier"], issue
+        # The record, the PATCH, the record again.
+        assert vendor_calls(fhir, TENANT) - before <= 3
+        assert fhir.get_ok(f"{BASE}/Patient/{taker.uuid}")["meta"] == taking["meta"]
 
 
 def _chart_system_of(fhir: FhirHttp, patient_id: str) -> str:
