@@ -52,13 +52,13 @@ kept; before, `active: false` answered 200 and the patient stayed active. A vend
 "Version conflict" (or 412) on the PATCH is a 412 when the client sent `If-Match`; without it the
 record is read again and the PATCH retried once, then it is a 409. A 409 that does not say why
 is told apart by that one read: a record still at the version the PATCH was based on had no
-version conflict, so the refusal was of the chart number the PATCH changes (the reference's other
-409, "duplicate chart number"), a 409 naming `Patient.identifier`, with no look-up of its holder
-(a walk of every list, when the chart number is too short for the vendor's `search`). A field sent as null to
-clear it (patient_write.py) that the patient still holds after the PATCH was kept by the
-vendor (it read the null as "not provided", or refused it: the PATCH is then sent again
-without the fields whose null a 422 or 400 names): its element is reported as not stored
-(`Written.not_stored`), and the answer shows the value kept. Delete archives the patient
+version conflict, so the refusal was of the chart number the PATCH changes (the reference's
+other 409, "duplicate chart number"), a 409 naming `Patient.identifier`, with no look-up of its
+holder (a walk of every list, when the chart number is too short for the vendor's `search`). A
+field sent as null to clear it (patient_write.py) that the patient still holds after the PATCH
+was kept by the vendor (it read the null as "not provided", or refused it: the PATCH is then
+sent again without the fields whose null a 422 or 400 names): its element is reported as not
+stored (`Written.not_stored`), and the answer shows the value kept. Delete archives the patient
 (the reference documents no body for it); a patient that is absent or archived already is a
 success (FHIR: deleting what is not there is not an error), as is the vendor's 404 or 422
 "already archived" of a concurrent delete. A vendor 422 names the fields it refused (`loc`),
@@ -396,14 +396,15 @@ class PatientWrites:
             # `base`, the refusal was of something else, the reference's other 409 "duplicate
             # chart number" when the PATCH changes it. A 412 is only ever the version.
             said = "version" in message or response.status == 412
-            now = None if said and (if_match is not None or attempt == 1) else await self._record(resource_id)
+            retrying = if_match is None and attempt == 0  # on the version read again
+            now = await self._record(resource_id) if retrying or not said else None
             if not said and now is not None and str(now.get("version")) == str(base):
                 if isinstance(chart, str) and chart and chart != now.get("chart_number"):
                     raise _chart_in_use(chart)
                 raise Conflict(f"The Dental PMS refused the update of Patient/{resource_id}: {message or 'conflict'}")
             if if_match is not None:
                 raise _stale(resource_id, if_match)
-            if attempt == 1 or now is None:
+            if not retrying or now is None:
                 raise Conflict(f"Patient/{resource_id} kept changing at the vendor; try the update again")
             base = now.get("version")
         if response.status == 404:
