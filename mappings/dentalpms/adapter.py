@@ -82,10 +82,11 @@ default left out (a patient without `status` is active).
   end of the list, not a missing patient), page 1 of an empty list included (the patient,
   read beside it, is there); any empty list, the cursor list's too, may be a 204 with no body
   (read as the empty list, `vendor.py`), or a 404 (`NotFound()` for a filter matching no one:
-  the cursor list's is told from a misconfigured tenant's by the list of every patient,
-  `_cursor_page`); without a readable `total` a full page may have a successor, so
-  one more page is asked for. `page_size`/`first` have a documented default (50) and no
-  documented bound: the vendor is never asked for more (VENDOR_PAGE_SIZE).
+  the cursor list's is told from a misconfigured tenant's by the list of every patient, and
+  that one's, in a practice without patients, by its counts by location, `_cursor_page`);
+  without a readable `total` a full page may have a successor, so one more page is asked for.
+  `page_size`/`first` have a documented default (50) and no documented bound: the vendor is
+  never asked for more (VENDOR_PAGE_SIZE).
 - Archived records: an archived patient may be served with `deleted_at` or answered 410;
   either way it is deleted (reads 410, searches empty, a delete succeeds). A vital-signs
   reading read on its own that names another patient is not found (the single GET may find
@@ -135,6 +136,7 @@ from mappings.dentalpms.observation import vitals_to_fhir
 from mappings.dentalpms.options import DentalPmsOptions
 from mappings.dentalpms.patient import patient_to_fhir
 from mappings.dentalpms.reader import LazyRecords, Reader, Unreadable, VendorRecord, vendor_id_of
+from mappings.dentalpms.search_length import ShortestSearch
 from mappings.dentalpms.vendor import (
     VendorAllergy,
     VendorCursorList,
@@ -209,12 +211,13 @@ class DentalPmsAdapter:
         self._reader = Reader(config.drift)
         # Whether the vendor refused `is_active=true|false` (then it always will: `_list`).
         self._is_active_refused = False
-        # The shortest free-text `search` the vendor takes, as far as it has told (`_search_patients`).
-        self._shortest_search = 1
+        # The shortest free-text `search` the vendor takes, as far as it has told: the Patient
+        # search (`_search_patients`) and the write look-ups share it.
+        self._shortest_search = ShortestSearch()
         # What the vendor's patient lists answer without `status` (`_unasked_statuses`).
         self._unasked: statuses.UnaskedStatuses | None = None
         self._undecided_at: float | None = None  # when the last check found no patient that is not active
-        self._writes = PatientWrites(self._client, self._ctx, self._reader, self._patient_record)
+        self._writes = PatientWrites(self._client, self._ctx, self._reader, self._patient_record, self._shortest_search)
         self._providers = by_type(
             ResourceProvider(
                 PATIENT,
@@ -368,7 +371,7 @@ class DentalPmsAdapter:
             found = await q.read_each(self._read_patient, by_id)
             return VendorPage(found, None, total=len(found) if q.only(query, "identifier") else None)
         term = _search_term(query, self._ctx.system("chart-number"))
-        if term and len(term) < self._shortest_search:
+        if term and not self._shortest_search.takes(term):
             term = None
         try:
             return await self._list_patients(request, term)
@@ -380,7 +383,7 @@ class DentalPmsAdapter:
             # the gateway matches the identifier itself), and no shorter term is sent again.
             # Refused again (raised), the refusal was not of the term.
             answer = await self._list_patients(request, None)
-            self._shortest_search = max(self._shortest_search, len(term) + 1)
+            self._shortest_search.refused(term)
             return answer
 
     async def _list_patients(self, request: SearchRequest, term: str | None) -> VendorPage:
@@ -488,7 +491,7 @@ class DentalPmsAdapter:
         Unless it is a list matching no one: the reference gives the lists no status for that,
         and a controller may answer `NotFound()` for an empty result, under Spring Boot's or
         ASP.NET's error body the very 404 of a path it does not have. The two are told apart
-        by the list of every patient (`_list_answers`)."""
+        by what else the organization answers (`_list_answers`)."""
         try:
             raw = await self._client.get("/patients/cursor", params)
         except NotFound as exc:
@@ -502,16 +505,31 @@ class DentalPmsAdapter:
     async def _list_answers(self, refused: Mapping[str, str | int]) -> bool:
         """Whether the cursor list is there for this tenant, after a 404 for it asked with
         `refused`: its first page of every patient answers now (then the 404 was of a filter,
-        or a page after the last, matching no one). Asked each time, not remembered: a tenant
-        whose vendor has moved answers 404 for everything, and a patient read as "no one
-        matches" would then be a 404 to the client, where it is the configuration's 502. A 404
-        for that page itself is the configuration's (an organization without a single patient
-        reads the same, under such a vendor: nothing tells the two apart)."""
-        if not set(refused) - {"first", "sort_by", "sort_dir"}:  # the list of every patient itself
-            return False
+        or a page after the last, matching no one), or, when that is a 404 too (a practice
+        without a single patient, under such a vendor), the organization's patient counts
+        answer. Asked each time, not remembered: a tenant whose vendor has moved answers 404
+        for everything, and a patient read as "no one matches" would then be a 404 to the
+        client, where it is the configuration's 502."""
+        if set(refused) - {"first", "sort_by", "sort_dir"}:  # not the list of every patient itself
+            try:
+                await self._client.get("/patients/cursor", {"first": 1})
+            except NotFound:
+                pass
+            else:
+                return True
+        return await self._organization_answers()
+
+    async def _organization_answers(self) -> bool:
+        """Whether the organization is there at the tenant's `base_url`: its patient counts
+        answer. The reference's counts by location "Return location-level patient counts
+        without exposing patient rows": a report, there (all zero) for a practice without a
+        patient, whereas a list may be a 404 when empty; a wrong `org_id` or `base_url` is a
+        404 for it as for everything. Only an answer counts: a vendor without the endpoint, or
+        one refusing or failing the request, tells nothing (and the 404 stays the
+        configuration's)."""
         try:
-            await self._client.get("/patients/cursor", {"first": 1})
-        except NotFound:
+            await self._client.get("/patients/counts/by-location")
+        except (NotFound, Gone, InvalidRequest, UpstreamError):
             return False
         return True
 

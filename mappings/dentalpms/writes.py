@@ -50,11 +50,15 @@ already taken on the way, inactive -> active before deceased, is taken back when
 reference allows it) and reports the element as not stored, the answer showing the status
 kept; before, `active: false` answered 200 and the patient stayed active. A vendor 409
 "Version conflict" (or 412) on the PATCH is a 412 when the client sent `If-Match`; without it the
-record is read again and the PATCH retried once, then it is a 409. A field sent as null to
-clear it (patient_write.py) that the patient still holds after the PATCH was kept by the
-vendor (it read the null as "not provided", or refused it: the PATCH is then sent again
-without the fields whose null a 422 or 400 names): its element is reported as not stored
-(`Written.not_stored`), and the answer shows the value kept. Delete archives the patient
+record is read again and the PATCH retried once, then it is a 409. A 409 that does not say why
+is told apart by that one read: a record still at the version the PATCH was based on had no
+version conflict, so the refusal was of the chart number the PATCH changes (the reference's
+other 409, "duplicate chart number"), a 409 naming `Patient.identifier`, with no look-up of its
+holder (a walk of every list, when the chart number is too short for the vendor's `search`). A
+field sent as null to clear it (patient_write.py) that the patient still holds after the PATCH
+was kept by the vendor (it read the null as "not provided", or refused it: the PATCH is then
+sent again without the fields whose null a 422 or 400 names): its element is reported as not
+stored (`Written.not_stored`), and the answer shows the value kept. Delete archives the patient
 (the reference documents no body for it); a patient that is absent or archived already is a
 success (FHIR: deleting what is not there is not an error), as is the vendor's 404 or 422
 "already archived" of a concurrent delete. A vendor 422 names the fields it refused (`loc`),
@@ -91,6 +95,7 @@ from mappings.dentalpms.client import DentalPmsClient, fields_of, message_of
 from mappings.dentalpms.patient import patient_to_fhir
 from mappings.dentalpms.patient_write import patient_for_create, patient_for_update, status_path, step_back
 from mappings.dentalpms.reader import Reader, VendorRecord
+from mappings.dentalpms.search_length import ShortestSearch
 from mappings.dentalpms.statuses import NOT_ACTIVE
 from mappings.dentalpms.vendor import VendorCursorList, VendorPageList, VendorPatient
 
@@ -176,13 +181,21 @@ def _nfc(value: Any) -> Any:
 
 
 class PatientWrites:
-    def __init__(self, client: DentalPmsClient, ctx: TenantContext, reader: Reader, record: PatientRecord) -> None:
+    def __init__(
+        self,
+        client: DentalPmsClient,
+        ctx: TenantContext,
+        reader: Reader,
+        record: PatientRecord,
+        shortest_search: ShortestSearch,
+    ) -> None:
         self._client = client
         self._ctx = ctx
         self._reader = reader
         self._record = record
-        # The shortest free-text `search` the vendor takes, as far as it has told (`_chart_holder`).
-        self._shortest_search = 1
+        # The shortest free-text `search` the vendor takes, as far as it has told: the tenant's
+        # one memory of it, which the Patient search shares (`_chart_holder`).
+        self._shortest_search = shortest_search
 
     # -- create -------------------------------------------------------------------------------
 
@@ -255,7 +268,7 @@ class PatientWrites:
             )
         chart = body.get("chart_number")
         if chart:
-            raise Conflict(f"Chart number {chart} belongs to another patient", expression="Patient.identifier")
+            raise _chart_in_use(chart)
         if existing is None:
             return None
         raise Conflict(f"The vendor refused the patient as a duplicate: {message_of(_json(response))}")
@@ -292,7 +305,7 @@ class PatientWrites:
         (`7`): the list is then walked without the term, narrowed by the birth date when there
         is one (`dob_to` a day later: it may be read as exclusive, adapter.py), and no term as
         short is sent again. Refused again (raised), the refusal was not of the term."""
-        if len(chart) >= self._shortest_search:
+        if self._shortest_search.takes(chart):
             try:
                 return await self._chart_in_pages(chart, {**status, "search": chart}, 1)
             except InvalidRequest:
@@ -302,7 +315,7 @@ class PatientWrites:
             narrowed["dob_from"] = born
             narrowed["dob_to"] = (date.fromisoformat(born) + timedelta(days=1)).isoformat()
         found = await self._chart_in_pages(chart, narrowed, None)
-        self._shortest_search = max(self._shortest_search, len(chart) + 1)
+        self._shortest_search.refused(chart)
         return found
 
     async def _chart_in_pages(self, chart: str, filters: dict[str, str], pages: int | None) -> VendorRecord | None:
@@ -374,29 +387,32 @@ class PatientWrites:
                 break
             message = message_of(_json(response)).lower()
             chart = body.fields.get("chart_number")
+            if "chart" in message:
+                raise _chart_in_use(chart)
             # A 409 that does not say why (Spring Boot's default error body gives the reason
             # phrase only) may be the chart number, which no retry resolves, as well as the
-            # version: told apart by who holds the chart number sent.
-            if "chart" in message or ("version" not in message and await self._chart_taken(chart, resource_id)):
-                raise Conflict(f"Chart number {chart} belongs to another patient", expression="Patient.identifier")
+            # version. The record read again tells them apart in one call (the one a retry
+            # needs anyway): a version conflict has moved its version past `base`; still at
+            # `base`, the refusal was of something else, the reference's other 409 "duplicate
+            # chart number" when the PATCH changes it. A 412 is only ever the version.
+            said = "version" in message or response.status == 412
+            retrying = if_match is None and attempt == 0  # on the version read again
+            now = await self._record(resource_id) if retrying or not said else None
+            if not said and now is not None and str(now.get("version")) == str(base):
+                if isinstance(chart, str) and chart and chart != now.get("chart_number"):
+                    raise _chart_in_use(chart)
+                raise Conflict(f"The Dental PMS refused the update of Patient/{resource_id}: {message or 'conflict'}")
             if if_match is not None:
                 raise _stale(resource_id, if_match)
-            if attempt == 1:
+            if not retrying or now is None:
                 raise Conflict(f"Patient/{resource_id} kept changing at the vendor; try the update again")
-            base = (await self._record(resource_id)).get("version")
+            base = now.get("version")
         if response.status == 404:
             raise NotFound(f"Patient/{resource_id} does not exist")
         updated = await self._record_of(response, resource_id, base)
         updated, unmoved = await self._transition(resource_id, resource, updated)
         not_stored = body.not_stored + _not_cleared(body.fields, updated) + unmoved
         return Written(patient_to_fhir(updated, self._ctx), not_stored)
-
-    async def _chart_taken(self, chart: Any, resource_id: str) -> bool:
-        """Whether the chart number `chart` (when the PATCH sends one) is another patient's."""
-        if not isinstance(chart, str) or not chart:
-            return False
-        holder = await self._by_chart_number(chart)
-        return holder is not None and holder["id"] != resource_id
 
     async def _record_of(self, response: UpstreamResponse, resource_id: str, based_on: Any = None) -> VendorRecord:
         """The patient a successful PATCH or transition based on version `based_on` answered
@@ -508,6 +524,10 @@ def _refused_nulls(sent: dict[str, Any], response: UpstreamResponse) -> set[str]
     body = _json(response)
     named = {_snake(field.split(".")[0]) for field in fields_of(body) or _fields_named(message_of(body))}
     return {name for name in named if name in sent and sent[name] is None}
+
+
+def _chart_in_use(chart: Any) -> Conflict:
+    return Conflict(f"Chart number {chart} belongs to another patient", expression="Patient.identifier")
 
 
 def _not_recreated(body: dict[str, Any], deleted: VendorRecord) -> Conflict:

@@ -2,8 +2,8 @@
 
 ``create_app(clinic, org_id=..., api_token=..., **switches)`` returns an ASGI app that answers
 like the documented FastAPI service (``vendor-docs/dentalpms-api.txt``) under
-``/api/v1/{org_id}``: patients (page list, cursor list, typeahead search, read, create,
-patch, archive, restore, transition-status) and their allergies, medications, vital
+``/api/v1/{org_id}``: patients (page list, cursor list, typeahead search, counts by
+location, read, create, patch, archive, restore, transition-status) and their allergies, medications, vital
 signs, diseases and medical summary. The app holds its own rendered copy of the clinic, so
 writes never touch the cached ``Clinic``; writes are stamped by ``clock`` (wall clock by
 default).
@@ -139,6 +139,9 @@ Patient lists
 - ``/patients/search`` matches first, last, preferred name and chart number only, leaves
   archived patients out, orders like the list's default (last name) and reports the
   total before ``limit``.
+- ``/patients/counts/by-location`` is a report, not a list: an organization with no patient
+  matching (none at all included) is answered its counts, all zero, whatever
+  ``empty_lists`` says; its item shape is open in the reference (``patient_lists``).
 
 Patient record
 - A soft-deleted patient is still served by ``GET /patients/{uuid}`` (200, ``status``

@@ -1,4 +1,5 @@
-"""``GET /patients`` (pages), ``/patients/cursor`` and ``/patients/search`` (typeahead).
+"""``GET /patients`` (pages), ``/patients/cursor``, ``/patients/search`` (typeahead) and
+``/patients/counts/by-location``.
 
 The filters are strings: a ``primary_provider_uuid``/``location_uuid`` that is not a known
 provider/location is 404 (``Provider not found``, ``Location not found``); no tags exist,
@@ -7,6 +8,15 @@ come before those 404s. How ``status`` defaults, where ``dob_to`` ends and how s
 ``search`` may be are the app's list reading (``list_readings``). ``/patients/search``
 matches first, last and preferred name and chart number only, leaves archived patients out,
 orders by last name and reports the total before ``limit``.
+
+The counts ("Return location-level patient counts without exposing patient rows") are a report,
+not a list of records: an organization without a matching patient is answered its counts, all
+zero (``items`` empty), whatever ``empty_lists`` says of the lists. ``status_set`` (repeated)
+"Defaults to active"; ``date_from`` is inclusive and ``date_to`` exclusive, both on
+``date_first_visit`` (a patient without one matches no date bound). The reference leaves an
+item's shape open: here ``{"location": {"uuid", "name"}, "count"}``, one per location with a
+matching patient, by location name; ``total`` counts the patients grouped, ``excluded_count``
+those matching without a location.
 """
 
 from __future__ import annotations
@@ -100,6 +110,40 @@ class PatientLists:
             ]  # fmt: skip
         items = [{name: row.doc[name] for name in _SEARCH_FIELDS} for row in matches[:limit]]
         return raw_json(orjson.dumps({"items": items, "total": len(matches)}))
+
+    async def counts(self, request: Request) -> Response:
+        params = Params(request)
+        date_from = params.query("date_from", DATE, None)
+        date_to = params.query("date_to", DATE, None)
+        params.done()
+        status_set = request.query_params.getlist("status_set") or ["active"]
+        low, high = iso_date(date_from), iso_date(date_to)
+        by_location: dict[str, int] = {}
+        excluded = 0
+        for row in self.store.rows.values():
+            doc = row.doc
+            if doc["status"] not in status_set or (row.deleted and self.store.archived_hidden):
+                continue
+            first_visit = doc["date_first_visit"]
+            if (low or high) and first_visit is None:
+                continue
+            if (low and first_visit < low) or (high and first_visit >= high):
+                continue
+            location = (doc["location"] or {}).get("uuid")
+            if location is None:
+                excluded += 1
+            else:
+                by_location[location] = by_location.get(location, 0) + 1
+        refs = self.store.location_refs
+        items = [
+            {"location": dict(refs[uuid]), "count": count}
+            for uuid, count in sorted(by_location.items(), key=lambda pair: refs[pair[0]]["name"])
+        ]
+        body = {
+            "group_by": "location", "status_set": status_set, "date_from": low, "date_to": high,
+            "items": items, "total": sum(by_location.values()), "excluded_count": excluded,
+        }  # fmt: skip
+        return raw_json(orjson.dumps(body))
 
     def _filters(self, params: Params) -> PatientFilters:
         """The list filters; raises the 422 for every parameter so far, then the 404s."""

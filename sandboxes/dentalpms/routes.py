@@ -30,6 +30,7 @@ def api_routes(store: Store, *, org_id: str, api_token: str, validation_status: 
         Route(base, guard(patients.create), methods=["POST"]),
         Route(base + "/cursor", guard(lists.cursor), methods=["GET"]),
         Route(base + "/search", guard(lists.search), methods=["GET"]),
+        Route(base + "/counts/by-location", guard(lists.counts), methods=["GET"]),
         Route(one, guard(patients.read), methods=["GET"]),
         Route(one, guard(patients.update), methods=["PATCH"]),
         Route(one + "/archive", guard(patients.archive), methods=["POST"]),

@@ -6,6 +6,10 @@ A read of one patient, or a search of a patient's records, meets the same 404 fo
 patient itself, which a service may spell exactly as its 404 for an unknown path (Spring
 Boot's default error body names only the status and the path): taken as "no such patient",
 a clinic's known patient read as 404 and its allergies as an empty searchset.
+
+A practice without a single patient, under a vendor that answers 404 for a list matching no one,
+gets that 404 for its list of every patient too: it is no misconfiguration (its patient counts
+answer), and it gets empty searchsets and its first patient.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import httpx
 import pytest
 
 from gateway.contract import Sandbox
-from sandboxes.clinic import build_clinic
+from sandboxes.clinic import Clinic, build_clinic
 from sandboxes.dentalpms import create_sandbox
 from tests.support.clinic import live_patients
 from tests.support.fhir_http import outcome_of
@@ -96,3 +100,50 @@ def test_a_patient_the_vendor_says_it_does_not_have_costs_no_second_call(error_b
         response = running.fhir.get(f"{BASE}/Patient/{unknown}")
         assert response.status_code == 404, response.text
         assert vendor_calls(running.fhir, "dentalpms") - before == calls
+
+
+def _without_patients() -> Clinic:
+    return replace(build_clinic(), patients=(), awkward=())
+
+
+@pytest.mark.parametrize("error_bodies", ["fastapi", "spring"])
+def test_a_practice_without_patients_is_empty_and_takes_its_first_patient(error_bodies: str) -> None:
+    # A vendor answering 404 for a list matching no one (`NotFound()`) answers it for the list of
+    # every patient of a practice that has none yet, under Spring Boot's error body the very 404
+    # of a wrong org_id or base_url. Before, that was taken for a misconfigured tenant: every
+    # search a 502, a conditional create too, and the practice could not get its first patient.
+    sandbox = partial(create_sandbox, _without_patients(), empty_lists="not_found", error_bodies=error_bodies)
+    with gateway_over("dentalpms", sandbox) as running:
+        fhir = running.fhir
+        for params in ({}, {"family": "smith"}, {"birthdate": "1980-01-01"}, {"identifier": "C00001"}):
+            response = fhir.get(f"{BASE}/Patient", params=params)
+            assert response.status_code == 200, (params, response.text)
+            assert response.json().get("entry", []) == [] and response.json()["total"] == 0, params
+        unknown = "00000000-0000-4000-8000-000000000000"
+        assert fhir.get(f"{BASE}/Patient/{unknown}").status_code == 404
+        allergies = fhir.get(f"{BASE}/AllergyIntolerance", params={"patient": unknown})
+        assert allergies.status_code == 200 and allergies.json()["total"] == 0, allergies.text
+        first = {
+            "resourceType": "Patient",
+            "name": [{"family": "Firstpatient", "given": ["Ada"]}],
+            "gender": "female",
+            "birthDate": "1990-02-03",
+        }
+        headers = {"Content-Type": "application/fhir+json", "If-None-Exist": "family=Firstpatient&birthdate=1990-02-03"}
+        created = fhir.request("POST", f"{BASE}/Patient", json=first, headers=headers)
+        assert created.status_code == 201, created.text
+        found = fhir.search_all(f"{BASE}/Patient", family="Firstpatient")
+        assert [p["id"] for p in found] == [created.json()["id"]]
+
+
+@pytest.mark.parametrize("misconfigured", ["org_id", "base_url"])
+def test_a_misconfigured_tenant_of_a_practice_without_patients_is_still_a_502(misconfigured: str) -> None:
+    def sandbox() -> Sandbox:
+        made = create_sandbox(_without_patients(), empty_lists="not_found", error_bodies="spring")
+        return replace(made, base_path="/api") if misconfigured == "base_url" else made
+
+    options = {"org_id": "not-this-practice"} if misconfigured == "org_id" else {}
+    with gateway_over("dentalpms", sandbox, **({"options": options} if options else {})) as running:
+        for params in ({}, {"family": "smith"}):
+            _says_configuration(running.fhir.get(f"{BASE}/Patient", params=params), params)
+        _says_configuration(running.fhir.get(f"{BASE}/Patient/00000000-0000-4000-8000-000000000000"), "read")

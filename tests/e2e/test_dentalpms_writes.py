@@ -10,13 +10,17 @@ archived patients out of sight, and created again a new patient all the same), t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
+from sandboxes.clinic import build_clinic
 from sandboxes.dentalpms import create_sandbox
+from tests.support.clinic import live_patients
 from tests.support.fhir_http import FhirHttp, outcome_of
-from tests.support.variants import VariantGateway, gateway_over
+from tests.support.variants import VariantGateway, gateway_over, vendor_calls
 
 TENANT = "dentalpms"
 BASE = f"/fhir/{TENANT}"
@@ -362,6 +366,80 @@ def test_a_chart_number_shorter_than_the_vendor_searches_is_still_told_apart(
     issue = outcome_of(refused)["issue"][0]
     assert "S7" in issue["diagnostics"] and issue["expression"] == ["Patient.identifier"], issue
     assert [p["id"] for p in _by_family(fhir, "Shortkeep")] == [owner.json()["id"]]
+
+
+def _refused_reads(fhir: FhirHttp) -> float:
+    """The gateway's vendor reads (GETs) the vendor has refused so far (a 4xx answer)."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(fhir.get("/metrics").text)
+        for sample in family.samples
+        if sample.name == "fhir_gateway_vendor_calls_total"
+        and sample.labels.get("tenant") == TENANT
+        and sample.labels.get("method") == "GET"
+        and sample.labels.get("outcome") == "4xx"
+    )
+
+
+@pytest.mark.parametrize("first", ["search", "create"])
+def test_a_search_too_short_for_the_vendor_is_refused_once_per_tenant(first: str) -> None:
+    # A service may take no `search` shorter than it guards (`Query(min_length=7)`: every clinic
+    # chart number, `C00042`, is shorter). Before, the Patient search and the write look-ups (who
+    # holds a chart number) each learned that on their own, each paying a refused call for it.
+    holder = next(p for p in live_patients(build_clinic()) if p.chart_number)
+    with gateway_over("dentalpms", partial(create_sandbox, search_min_length=7)) as running:
+        fhir = running.fhir
+        system = _chart_system_of(fhir, str(holder.uuid))
+
+        def search() -> None:
+            found = fhir.search_all(f"{BASE}/Patient", identifier=f"{system}|{holder.chart_number}", _count=100)
+            assert [p["id"] for p in found] == [str(holder.uuid)]
+
+        def create() -> None:
+            other = _new_patient("Chartclash", system, holder.chart_number)
+            refused = fhir.request("POST", f"{BASE}/Patient", json=other, headers=JSON)
+            assert refused.status_code == 409, refused.text
+            assert outcome_of(refused)["issue"][0]["expression"] == ["Patient.identifier"]
+
+        steps = (search, create) if first == "search" else (create, search)
+        steps[0]()
+        assert _refused_reads(fhir) == 1
+        steps[1]()
+        assert _refused_reads(fhir) == 1  # learned once for the tenant: not asked again
+
+
+@pytest.mark.parametrize("holder_status", ["active", "deceased"])
+def test_an_update_refused_without_a_reason_costs_no_walk_of_the_lists(holder_status: str) -> None:
+    # Spring Boot's default error body gives a 409 its reason phrase only ("Conflict"): a version
+    # conflict or a chart number in use. Before, who held the chart number sent was looked up:
+    # with a chart number too short for the vendor's `search` (`Query(min_length=7)`), a walk of
+    # the patient list page by page, then of each status's list (under lists that answer only
+    # active patients unless asked) until the holder turned up: 7 vendor calls for this update,
+    # 11 for a deceased holder's chart number, every page of every list for a version conflict.
+    live = live_patients(build_clinic())
+    holder = next(p for p in live if p.status == holder_status and p.chart_number)
+    taker = next(p for p in live if p.status == "active" and p.chart_number and p is not holder)
+    switches = {"error_bodies": "spring", "search_min_length": 7, "list_statuses": "active"}
+    with gateway_over("dentalpms", partial(create_sandbox, **switches)) as running:
+        fhir = running.fhir
+        system = _chart_system_of(fhir, str(holder.uuid))
+        taking = fhir.get_ok(f"{BASE}/Patient/{taker.uuid}")
+        taking["identifier"] = [i for i in taking["identifier"] if i.get("system") != system] + [
+            {"system": system, "value": holder.chart_number}
+        ]
+        before = vendor_calls(fhir, TENANT)
+        refused = fhir.request("PUT", f"{BASE}/Patient/{taker.uuid}", json=taking, headers=JSON)
+        assert refused.status_code == 409, refused.text
+        issue = outcome_of(refused)["issue"][0]
+        assert holder.chart_number in issue["diagnostics"] and issue["expression"] == ["Patient.identifier"], issue
+        # The record, the PATCH, the record again.
+        assert vendor_calls(fhir, TENANT) - before <= 3
+        assert fhir.get_ok(f"{BASE}/Patient/{taker.uuid}")["meta"] == taking["meta"]
+
+
+def _chart_system_of(fhir: FhirHttp, patient_id: str) -> str:
+    patient = fhir.get_ok(f"{BASE}/Patient/{patient_id}")
+    return str(next(i["system"] for i in patient["identifier"] if i.get("type", {}).get("text") == "Chart number"))
 
 
 def test_what_the_vendor_cannot_keep_is_reported(fhir: FhirHttp, chart_system: str) -> None:

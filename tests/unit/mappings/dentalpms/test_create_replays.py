@@ -14,6 +14,7 @@ import orjson
 from gateway.contract import Drift, TenantContext
 from gateway.upstream.http import UpstreamResponse
 from mappings.dentalpms.reader import Reader, VendorRecord
+from mappings.dentalpms.search_length import ShortestSearch
 from mappings.dentalpms.writes import PatientWrites
 
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
@@ -43,7 +44,7 @@ NEW: VendorRecord = {**RECORD, "id": "0b5b6f7e-2c1d-4e5f-8a9b-0c1d2e3f4a5b", "ve
 
 
 def _create(vendor: Vendor) -> Any:
-    writes = PatientWrites(vendor, CTX, Reader(Drift()), vendor.record)  # type: ignore[arg-type]
+    writes = PatientWrites(vendor, CTX, Reader(Drift()), vendor.record, ShortestSearch())  # type: ignore[arg-type]
     return asyncio.run(writes.create(SENT))
 
 

@@ -15,6 +15,7 @@ from gateway.contract import Drift, TenantContext
 from gateway.errors import Conflict, PreconditionFailed
 from gateway.upstream.http import UpstreamResponse
 from mappings.dentalpms.reader import Reader, VendorRecord
+from mappings.dentalpms.search_length import ShortestSearch
 from mappings.dentalpms.writes import PatientWrites
 
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
@@ -45,9 +46,15 @@ class ScriptedVendor:
         return self.answers.pop(0)
 
 
-def _update(vendor: ScriptedVendor, if_match: str | None = None) -> Any:
-    writes = PatientWrites(vendor, CTX, Reader(Drift()), vendor.record)  # type: ignore[arg-type]
-    patient = {"resourceType": "Patient", "id": PATIENT_ID, "name": [{"family": "Lee", "given": ["李"]}]}
+def _update(vendor: ScriptedVendor, if_match: str | None = None, chart: str | None = None) -> Any:
+    writes = PatientWrites(vendor, CTX, Reader(Drift()), vendor.record, ShortestSearch())  # type: ignore[arg-type]
+    patient: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": PATIENT_ID,
+        "name": [{"family": "Lee", "given": ["李"]}],
+    }
+    if chart is not None:
+        patient["identifier"] = [{"system": CTX.system("chart-number"), "value": chart}]
     return asyncio.run(writes.update(PATIENT_ID, patient, if_match))
 
 
@@ -85,6 +92,31 @@ def test_a_chart_number_conflict_is_not_retried() -> None:
     assert vendor.patched == [1]
 
 
+# Spring Boot's default error body: the reason phrase, never why (a version or a chart number).
+SPRING_CONFLICT = UpstreamResponse(
+    409, {}, b'{"timestamp": "2026-11-21T12:30:00.000+00:00", "status": 409, "error": "Conflict", "path": "/x"}'
+)
+
+
+def test_a_conflict_that_does_not_say_why_is_a_version_conflict_when_the_version_moved() -> None:
+    # Before, who held the chart number sent was looked up first: with a chart number shorter
+    # than the vendor's `search` takes, a walk of every patient list, status by status. The
+    # scripted vendor answers no list: one read of the record tells.
+    vendor = ScriptedVendor(versions=[1, 2], answers=[SPRING_CONFLICT, _answer(3)])
+    written = _update(vendor, chart="7")
+    assert vendor.patched == [1, 2] and written.resource["meta"]["versionId"] == "3"
+    vendor = ScriptedVendor(versions=[1, 2], answers=[SPRING_CONFLICT])
+    with pytest.raises(PreconditionFailed):
+        _update(vendor, if_match="1", chart="7")
+
+
+def test_a_conflict_that_does_not_say_why_is_the_chart_number_when_the_version_did_not_move() -> None:
+    vendor = ScriptedVendor(versions=[1, 1], answers=[SPRING_CONFLICT])
+    with pytest.raises(Conflict, match="Chart number 7") as refused:
+        _update(vendor, chart="7")
+    assert refused.value.expression == "Patient.identifier" and vendor.patched == [1]
+
+
 class Lifecycle:
     """A vendor whose status moves only along the reference's transitions, refusing
     active -> deceased (422: as one that asks for more than the status, say)."""
@@ -118,7 +150,7 @@ def test_a_transition_refused_midway_leaves_the_status_as_it_was() -> None:
     """An inactive patient reported dead goes through `active`: before, a refusal of the second
     step left it active, a status neither the client nor the record had asked for."""
     vendor = Lifecycle("inactive", refused={"deceased"})
-    writes = PatientWrites(vendor, CTX, Reader(Drift()), vendor.record)  # type: ignore[arg-type]
+    writes = PatientWrites(vendor, CTX, Reader(Drift()), vendor.record, ShortestSearch())  # type: ignore[arg-type]
     name = [{"family": "Lee", "given": ["Al"]}]
     patient = {"resourceType": "Patient", "id": PATIENT_ID, "name": name, "deceasedBoolean": True}
     written = asyncio.run(writes.update(PATIENT_ID, patient, None))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -11,6 +12,7 @@ from uuid import UUID
 import pytest
 
 from sandboxes.clinic import AWKWARD
+from sandboxes.dentalpms.app import create_app
 from sandboxes.dentalpms.ids import record_uuid
 from tests.support.text import fold
 from tests.unit.sandboxes.dentalpms.client import (
@@ -18,7 +20,9 @@ from tests.unit.sandboxes.dentalpms.client import (
     CLINIC,
     LIVE,
     LIVE_IDS,
+    ORG,
     SMITHS,
+    TOKEN,
     Api,
     awkward,
     new_api,
@@ -286,3 +290,23 @@ def test_cursor_first_out_of_range(api: Api) -> None:
     r = api.get(f"{BASE}/cursor", params={"first": 201})
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["query", "first"]
+
+
+def test_counts_by_location_count_active_patients_unless_asked(api: Api) -> None:
+    body = api.ok(f"{BASE}/counts/by-location")
+    active = [p for p in LIVE if p.status == "active"]
+    located = [p for p in active if p.location_id is not None]
+    assert body["status_set"] == ["active"]
+    assert body["total"] == len(located) and body["excluded_count"] == len(active) - len(located)
+    assert sum(item["count"] for item in body["items"]) == body["total"]
+    response = api.get(f"{BASE}/counts/by-location", params=[("status_set", "active"), ("status_set", "inactive")])
+    both = response.json()
+    assert both["total"] + both["excluded_count"] == sum(1 for p in LIVE if p.status in ("active", "inactive"))
+
+
+def test_counts_of_an_organization_without_patients_are_zero_even_when_empty_lists_are_404() -> None:
+    clinic = replace(CLINIC, patients=(), awkward=())
+    empty = Api(create_app(clinic, org_id=ORG, api_token=TOKEN, empty_lists="not_found"))
+    assert empty.get(BASE, params={"page": 1}).status_code == 404
+    body = empty.ok(f"{BASE}/counts/by-location")
+    assert (body["items"], body["total"], body["excluded_count"]) == ([], 0, 0)
