@@ -77,6 +77,9 @@ Where the docs are silent
   is remembered for the tenant. `subdomain` and `location_id` go in the query, as for a
   search; a refusal naming one (an implementation reading a create's `location_id` from its
   body alone) sends the write again with them in the body too, as later writes then are.
+  Nor are gender's values given: a write is sent in the spelling NexHealth serves, then the
+  others (`mappings.nexhealth.patient`); where it serves none yet (a new office), a spelling
+  it fails on with a 500 (a Rails enum) is tried in the next too (`_write`).
 - `cancelled` on `/appointments`: "include cancelled" or "only cancelled"? Every window is
   asked with `cancelled=true` AND `cancelled=false`, the answers merged, de-duplicated by
   appointment id and ordered by start time then id, which is right under both readings
@@ -167,7 +170,7 @@ from mappings.bookable import bookable_end
 from mappings.fhirjson import fhir_date
 from mappings.ids import is_int_id
 from mappings.nexhealth.capabilities import ENCOUNTER, PATIENT
-from mappings.nexhealth.client import Duplicate, Envelope, NexHealthClient, NoRoute
+from mappings.nexhealth.client import Duplicate, Envelope, NexHealthClient, NoRoute, VendorFailed
 from mappings.nexhealth.encounter import encounter_to_fhir
 from mappings.nexhealth.options import NexHealthOptions
 from mappings.nexhealth.patient import (
@@ -905,9 +908,20 @@ class NexHealthAdapter:
         spelling; one wanting only the gender (or refusing it where it was sent) sends it on
         the other side of `bio`; any other tries the next shape, the fully flat one first
         when the refusal named a field of `bio` without `bio.` (`date_of_birth is
-        required`). `_Refused` when none is taken."""
+        required`). `_Refused` when none is taken.
+
+        Where the spelling is a guess (NexHealth has taken none yet, and the page of patients
+        listed to see it showed none: a practice with no patient yet), a failure (5xx) tries
+        the next spelling too: a Rails enum fails on a spelling it does not know rather than
+        refusing it (its ArgumentError is a 500), and a new office's first patient could never
+        be created where it wanted `M` or `male`. Such writes are tentative (a failure of one is
+        not held against NexHealth's health, gateway.upstream.tentative); every spelling failing
+        is NexHealth failing (a 502 saying so). A write that failed made no patient (the enum
+        raises before saving); one that did is met as a duplicate by the next, and said so."""
         spellings = await self._spellings(fields)
         has_gender = bool((fields.get("bio") or {}).get("gender"))
+        guessing = has_gender and self._gender_spelling is None and self._served_spelling is None
+        guessing = guessing and self._spelling_looked_up  # NexHealth answered that page: it is up
         refusals: list[InvalidRequest] = []
         untried = list(shapes)
         while untried:
@@ -917,11 +931,18 @@ class NexHealthAdapter:
             places: list[GenderAt] = self._placements(has_gender) if shape in ("nested", "flat") else ["bio"]
             for place in places:
                 refused: _GenderRefusal | None = None
+                failed: list[VendorFailed] = []  # the spellings NexHealth failed on (when guessing)
                 for spelling in spellings:
                     sent = with_gender_at(with_gender_spelling(fields, spelling), place)
                     body = _write_body(shape, sent, extra)
                     try:
-                        envelope = await self._send_write(method, path, body)
+                        with tentative() if guessing else nullcontext():
+                            envelope = await self._send_write(method, path, body)
+                    except VendorFailed as exc:
+                        if not guessing:
+                            raise
+                        failed.append(exc)
+                        continue
                     except NoRoute:  # not the API's "no such patient": the route is not there
                         raise UpstreamError(
                             f"NexHealth answered the patient {method} with a 404 page that is not its API's "
@@ -949,6 +970,12 @@ class NexHealthAdapter:
                         if shape in ("nested", "flat"):  # where it went says nothing of the others
                             self._gender_at = place
                     return result, shape
+                if len(failed) == len(spellings):
+                    tried = ", ".join(GENDER_SPELLINGS[i]["Male"] for i in spellings)
+                    raise UpstreamError(
+                        f"NexHealth failed on the patient {method} in every spelling of gender tried ({tried}): "
+                        "it may be failing, or take none of them"
+                    ) from failed[-1]
                 if refused != "place":  # the other place changes nothing this refusal objects to
                     break
         raise _Refused(refusals)
