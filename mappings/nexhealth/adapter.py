@@ -60,7 +60,13 @@ Where the docs are silent
   then those and `bio`'s too (an implementation ignoring unknown keys takes a flat body's
   names and drops its `bio`: the edit is compared field by field with what NexHealth then
   holds). The shape that worked is remembered for the tenant; an edit none applied whole is
-  a 422 saying which elements were left as they were. The edited patient
+  a 422 saying which elements were left as they were. Sent one after the other, those shapes
+  left the patient half-edited in between (the new name with the old birth date), for any
+  reader to see: so an edit changing a field of `bio` is never sent in a flat or fully flat
+  body NexHealth has not yet applied such a change in, but first in the flat body with `bio`'s
+  fields beside the names too, which an implementation of either flat shape ignoring unknown
+  keys applies whole (one refusing unknown keys refuses it whole, and then the plain shapes,
+  which it also takes whole or not at all). The edited patient
   is read from the answer when it holds one, else read again. A duplicate ("already
   exists") is a 409. What NexHealth cannot store is listed (`Prefer`).
 - Patient create: "Creating a New Patient" lists the required fields (names, email, phone,
@@ -71,6 +77,9 @@ Where the docs are silent
   is remembered for the tenant. `subdomain` and `location_id` go in the query, as for a
   search; a refusal naming one (an implementation reading a create's `location_id` from its
   body alone) sends the write again with them in the body too, as later writes then are.
+  Nor are gender's values given: a write is sent in the spelling NexHealth serves, then the
+  others (`mappings.nexhealth.patient`); where it serves none yet (a new office), a spelling
+  it fails on with a 500 (a Rails enum) is tried in the next too (`_write`).
 - `cancelled` on `/appointments`: "include cancelled" or "only cancelled"? Every window is
   asked with `cancelled=true` AND `cancelled=false`, the answers merged, de-duplicated by
   appointment id and ordered by start time then id, which is right under both readings
@@ -161,7 +170,7 @@ from mappings.bookable import bookable_end
 from mappings.fhirjson import fhir_date
 from mappings.ids import is_int_id
 from mappings.nexhealth.capabilities import ENCOUNTER, PATIENT
-from mappings.nexhealth.client import Duplicate, Envelope, NexHealthClient, NoRoute
+from mappings.nexhealth.client import Duplicate, Envelope, NexHealthClient, NoRoute, VendorFailed
 from mappings.nexhealth.encounter import encounter_to_fhir
 from mappings.nexhealth.options import NexHealthOptions
 from mappings.nexhealth.patient import (
@@ -238,8 +247,14 @@ _NO_ONE_AT_SCOPE = (
 
 # A patient write's body: the create body's `{"patient": {...}}`, the patient fields at the top
 # level, or those and `bio`'s too (the docs list a create's required fields without nesting any).
-BodyShape = Literal["nested", "flat", "fully_flat"]
+# An edit may also be sent as "flat_and_fully_flat": the flat body with `bio`'s fields beside
+# the names as well, which an implementation of either flat shape that ignores unknown keys
+# applies whole, and one refusing unknown keys refuses whole (see `_edit_shapes`).
+BodyShape = Literal["nested", "flat", "fully_flat", "flat_and_fully_flat"]
 _BODY_SHAPES: tuple[BodyShape, ...] = ("nested", "flat", "fully_flat")  # in the order first tried
+# The shapes an implementation of the other flat shape ignoring unknown keys applies in part:
+# a flat body's names without its `bio`, a fully flat body's names without `bio`'s fields.
+_PARTLY_APPLIED: tuple[BodyShape, ...] = ("flat", "fully_flat")
 Found = tuple[list[dict[str, Any]], list[Unreadable]]
 """Appointments that could be read, and those that could not."""
 
@@ -261,6 +276,9 @@ class NexHealthAdapter:
         # tried first), and the spelling of a gender it took (an index of GENDER_SPELLINGS).
         self._patch_shape: BodyShape | None = None
         self._create_shape: BodyShape | None = None
+        # The PATCH shape NexHealth has applied a change of `bio`'s fields in (None: none yet).
+        # A shape learned from an edit of the names alone may drop them: see `_edit_shapes`.
+        self._bio_patch_shape: BodyShape | None = None
         # The scope parameters a write of each method (POST, PATCH) carries in its body too,
         # as NexHealth wanted them there (absent: not wanted yet; see `_send_write`).
         self._scope_in_body: dict[str, dict[str, str | int]] = {}
@@ -890,22 +908,41 @@ class NexHealthAdapter:
         spelling; one wanting only the gender (or refusing it where it was sent) sends it on
         the other side of `bio`; any other tries the next shape, the fully flat one first
         when the refusal named a field of `bio` without `bio.` (`date_of_birth is
-        required`). `_Refused` when none is taken."""
+        required`). `_Refused` when none is taken.
+
+        Where the spelling is a guess (NexHealth has taken none yet, and the page of patients
+        listed to see it showed none: a practice with no patient yet), a failure (5xx) tries
+        the next spelling too: a Rails enum fails on a spelling it does not know rather than
+        refusing it (its ArgumentError is a 500), and a new office's first patient could never
+        be created where it wanted `M` or `male`. Such writes are tentative (a failure of one is
+        not held against NexHealth's health, gateway.upstream.tentative); every spelling failing
+        is NexHealth failing (a 502 saying so). A write that failed made no patient (the enum
+        raises before saving); one that did is met as a duplicate by the next, and said so."""
         spellings = await self._spellings(fields)
         has_gender = bool((fields.get("bio") or {}).get("gender"))
+        guessing = has_gender and self._gender_spelling is None and self._served_spelling is None
+        guessing = guessing and self._spelling_looked_up  # NexHealth answered that page: it is up
         refusals: list[InvalidRequest] = []
         untried = list(shapes)
         while untried:
             shape = untried.pop(0)
-            # A fully flat body has no `bio` to hold the gender or not: one place only.
-            places: list[GenderAt] = self._placements(has_gender) if shape != "fully_flat" else ["bio"]
+            # A fully flat body has no `bio` to hold the gender or not, and the doubled one holds
+            # it in both places (`bio`'s fields beside it too): one place each.
+            places: list[GenderAt] = self._placements(has_gender) if shape in ("nested", "flat") else ["bio"]
             for place in places:
                 refused: _GenderRefusal | None = None
+                failed: list[VendorFailed] = []  # the spellings NexHealth failed on (when guessing)
                 for spelling in spellings:
                     sent = with_gender_at(with_gender_spelling(fields, spelling), place)
                     body = _write_body(shape, sent, extra)
                     try:
-                        envelope = await self._send_write(method, path, body)
+                        with tentative() if guessing else nullcontext():
+                            envelope = await self._send_write(method, path, body)
+                    except VendorFailed as exc:
+                        if not guessing:
+                            raise
+                        failed.append(exc)
+                        continue
                     except NoRoute:  # not the API's "no such patient": the route is not there
                         raise UpstreamError(
                             f"NexHealth answered the patient {method} with a 404 page that is not its API's "
@@ -930,9 +967,15 @@ class NexHealthAdapter:
                         break
                     if has_gender:
                         self._gender_spelling = spelling
-                        if shape != "fully_flat":  # where it went says nothing of a body with `bio`
+                        if shape in ("nested", "flat"):  # where it went says nothing of the others
                             self._gender_at = place
                     return result, shape
+                if len(failed) == len(spellings):
+                    tried = ", ".join(GENDER_SPELLINGS[i]["Male"] for i in spellings)
+                    raise UpstreamError(
+                        f"NexHealth failed on the patient {method} in every spelling of gender tried ({tried}): "
+                        "it may be failing, or take none of them"
+                    ) from failed[-1]
                 if refused != "place":  # the other place changes nothing this refusal objects to
                     break
         raise _Refused(refusals)
@@ -1092,8 +1135,10 @@ class NexHealthAdapter:
         fields it does not look for (the nested one, where it takes them at the top level), and
         to a flat body whose `bio` it does not know applies the names alone: half an edit lost
         unseen, were the answer not compared."""
-        known = [shape for shape in (self._patch_shape, self._create_shape) if shape is not None]
-        shapes: list[BodyShape] = list(dict.fromkeys([*known, *_BODY_SHAPES]))
+        changes_bio = any(path.startswith("bio.") for path in _changed(before, fields))
+        shapes = _edit_shapes(
+            [self._bio_patch_shape, self._patch_shape, self._create_shape], self._bio_patch_shape, changes_bio
+        )
 
         async def applied(envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any]:
             edited = await self._edited(envelope, patient_id)
@@ -1111,6 +1156,8 @@ class NexHealthAdapter:
             edited, self._patch_shape = await self._write(
                 "PATCH", f"/patients/{patient_id}", fields, shapes, {}, applied
             )
+            if changes_bio:
+                self._bio_patch_shape = self._patch_shape
         except Duplicate:
             raise Conflict(
                 "NexHealth already has another patient with that information (email, phone, or name and birth date)"
@@ -1219,7 +1266,28 @@ def _write_body(shape: BodyShape, sent: dict[str, Any], extra: dict[str, Any]) -
     if shape == "flat":
         return {**extra, **sent}
     bio = sent.get("bio") or {}
+    if shape == "flat_and_fully_flat":
+        return {**extra, **sent, **bio}
     return {**extra, **{k: v for k, v in sent.items() if k != "bio"}, **bio}
+
+
+def _edit_shapes(known: Sequence[BodyShape | None], takes_bio: BodyShape | None, changes_bio: bool) -> list[BodyShape]:
+    """The PATCH body shapes an edit is sent in, in order: those NexHealth has taken (`known`:
+    an edit's, a create's), then the others. An implementation of the flat shape that ignores
+    unknown keys drops a fully flat body's `bio` fields, and one of the fully flat shape a flat
+    body's `bio`: either applies the names alone. Sent one after the other, a reader saw the
+    new name with the old birth date between the two PATCHes (and, the second refused, the
+    patient stayed so). So an edit changing a field of `bio` sends no flat or fully flat body
+    NexHealth has not applied such a change in (`takes_bio`): the doubled body first, which
+    both such implementations apply whole; the plain ones after it, for an implementation
+    refusing unknown keys, which refuses the one it does not take whole too."""
+    shapes = list(dict.fromkeys(shape for shape in (*known, *_BODY_SHAPES) if shape is not None))
+    if not changes_bio:
+        return shapes
+    guarded: list[BodyShape] = [
+        "flat_and_fully_flat" if shape in _PARTLY_APPLIED and shape != takes_bio else shape for shape in shapes
+    ]
+    return list(dict.fromkeys([*guarded, *_PARTLY_APPLIED]))
 
 
 # A field the docs' answers show in `bio`, named in a refusal without `bio.` before it (nor any
@@ -1281,16 +1349,20 @@ def _field(record: dict[str, Any], path: str) -> Any:
     return (value or {}).get(tail) if tail else value
 
 
+def _changed(before: dict[str, Any], sent: dict[str, Any]) -> list[str]:
+    """The fields (paths of `_EDITED`) an edit sending `sent` changes of the patient `before`."""
+    return [
+        path for path in _EDITED if _comparable(path, _field(before, path)) != _comparable(path, _field(sent, path))
+    ]
+
+
 def _not_applied(before: dict[str, Any], sent: dict[str, Any], after: dict[str, Any]) -> list[str]:
     """The FHIR elements a PATCH changes that NexHealth left as they were: each field the edit
     changes that still holds its old value. (Compared old with new: NexHealth may normalize
     what it keeps, so what was sent is only used to find what changes.)"""
-    changed = [
-        path for path in _EDITED if _comparable(path, _field(before, path)) != _comparable(path, _field(sent, path))
-    ]
     return [
         _EDITED[path]
-        for path in changed
+        for path in _changed(before, sent)
         if _comparable(path, _field(after, path)) == _comparable(path, _field(before, path))
     ]
 

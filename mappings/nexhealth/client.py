@@ -82,6 +82,11 @@ class NoRoute(NotFound):
     "not found"; where the API must be (a list, authentication) it is the vendor failing."""
 
 
+class VendorFailed(UpstreamError):
+    """NexHealth answered with a server error (5xx): it is failing, or failed on what was sent
+    (a Rails enum's ArgumentError on a spelling of gender it does not know is a 500)."""
+
+
 class _VendorThrottled(Exception):
     def __init__(self, retry_after: int | None) -> None:
         super().__init__("throttled")
@@ -414,5 +419,7 @@ def _error(status: int, errors: list[str]) -> FHIRError:
         return Duplicate("The vendor already has a patient with that information")
     if status < 400:
         return UpstreamError("The vendor reported an error in a successful answer")
+    if status >= 500:
+        return VendorFailed(f"The vendor system failed (HTTP {status})")
     # NexHealth's messages describe parameters, not the values sent; keep them short anyway.
     return error_for_status(status, message[:300])

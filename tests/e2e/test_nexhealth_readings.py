@@ -943,6 +943,39 @@ def test_a_practice_with_no_patient_yet_is_searched_and_its_first_patient_create
         assert created.status_code == 201, created.text[:300]
 
 
+@pytest.mark.parametrize("genders", ["capitalized", "lower", "letters", "upper"])
+def test_a_practice_with_no_patient_yet_gets_its_first_patients_whatever_gender_spelling_it_takes(
+    genders: str,
+) -> None:
+    # A Rails enum takes one spelling of gender and fails on the others with a 500 (its
+    # ArgumentError), no refusal naming gender to try another after. The spelling was learned
+    # from the patients the location shows; a new office shows none, so its first patient went
+    # out as `Male`/`Female` and was a 502 where NexHealth wanted `M`/`F`: it could never get one.
+    empty = replace(build_clinic(), patients=())
+    simulator = partial(create_sandbox, empty, rate_per_minute=RATE, genders=genders, unknown_gender="failed")
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        made = []
+        for number, gender in enumerate(("female", "male")):
+            body = {
+                "resourceType": "Patient",
+                "name": [{"family": f"Firstever{'ab'[number]}", "given": ["Ada"]}],
+                "telecom": [
+                    {"system": "email", "value": f"first.ever{number}@example.org"},
+                    {"system": "phone", "value": f"31255501{90 + number}"},
+                ],
+                "birthDate": "1990-02-03",
+                "gender": gender,
+            }
+            created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+            assert created.status_code == 201, created.text[:300]
+            assert created.json()["gender"] == gender
+            made.append(created.json()["id"])
+        for pid, gender in zip(made, ("female", "male"), strict=True):
+            assert running.fhir.get_ok(f"{BASE}/Patient/{pid}")["gender"] == gender
+        listed = running.fhir.search_all(f"{BASE}/Patient", _count=10)
+        assert sorted(r["id"] for r in listed) == sorted(made)
+
+
 @pytest.mark.parametrize("count", ["absent", "page"])
 @pytest.mark.parametrize("per_page", ["ignored", "max_50", "max_1000"])
 def test_a_chart_number_is_found_where_nexhealth_ignores_foreign_id_and_gives_no_total(

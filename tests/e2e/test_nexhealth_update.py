@@ -13,14 +13,17 @@ them with a 200; the adapter learns which, and never loses half an edit.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
+import httpx
 import pytest
 
+from gateway.contract import Sandbox
 from sandboxes.clinic import build_clinic
-from sandboxes.nexhealth import create_sandbox
+from sandboxes.nexhealth import LOCATION, SUBDOMAIN, create_sandbox
 from sandboxes.nexhealth.app import PATIENT_ID_OFFSET
 from tests.support.clinic import live_patients
 from tests.support.fhir_http import FhirHttp
@@ -165,3 +168,78 @@ def test_an_update_missing_what_nexhealth_requires_is_a_422(fhir: FhirHttp, runn
     body = {k: v for k, v in patient.items() if k != "birthDate"}
     response = fhir.request("PUT", f"{BASE}/Patient/{patient['id']}", json=body, headers=JSON)
     assert response.status_code == 422, response.text
+
+
+def _watched(reading: dict[str, str], seen: list[tuple[str, str, str]]) -> Callable[[], Sandbox]:
+    """The simulator under `reading`, with a reader of NexHealth beside the gateway (the front
+    desk, another client): as each PATCH is answered, what NexHealth then holds of the patient
+    (family name, birth date, phone) is added to `seen`, before the gateway can send anything else."""
+
+    def make() -> Sandbox:
+        sandbox = create_sandbox(**reading)
+        api = sandbox.app
+
+        async def front(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] != "http" or scope["method"] != "PATCH":
+                await api(scope, receive, send)
+                return
+            headers = {k.decode(): v.decode() for k, v in scope["headers"] if k in (b"authorization", b"accept")}
+
+            async def answered(message: Any) -> None:
+                if message["type"] == "http.response.start":
+                    transport = httpx.ASGITransport(app=api)
+                    async with httpx.AsyncClient(transport=transport, base_url="http://nexhealth") as reader:
+                        params = {"subdomain": SUBDOMAIN, "location_id": LOCATION}
+                        held = (await reader.get(scope["path"], params=params, headers=headers)).json()["data"]
+                    patient = held["patient"]
+                    bio = patient["bio"]
+                    seen.append((patient["last_name"], bio["date_of_birth"], bio["phone_number"]))
+                await send(message)
+
+            await api(scope, receive, answered)
+
+        return replace(sandbox, app=front)
+
+    return make
+
+
+@pytest.mark.parametrize(
+    "reading",
+    [
+        # `bio`'s fields beside the names, a `bio` object ignored: a flat body (which a rename
+        # alone showed taken) changes the names and drops the birth date and phone.
+        {"patch_body": "fully_flat"},
+        {"patch_body": "fully_flat_ignoring"},
+        {"patch_body": "fully_flat", "create_body": "flat"},
+        # Creates take `bio`'s fields beside the names, edits a `bio` object (its answers' shape):
+        # the fully flat body creates took changes an edit's names and drops the rest.
+        {"patch_body": "flat", "create_body": "fully_flat"},
+        {"patch_body": "flat_ignoring", "create_body": "fully_flat"},
+    ],
+    ids=lambda reading: "-".join(f"{k}={v}" for k, v in reading.items()),
+)
+def test_no_reader_ever_sees_half_an_edit(reading: dict[str, str]) -> None:
+    # The PATCH shape a rename showed NexHealth taking said nothing of `bio`: the next edit,
+    # changing the name and the birth date and phone, went out in it first, and until the
+    # next shape was sent a reader saw the new name with the old birth date (and had the next
+    # been refused, the patient stayed half-edited).
+    seen: list[tuple[str, str, str]] = []
+    with gateway_over("nexhealth", _watched(reading, seen), tenant=TENANT) as running:
+        fhir = running.fhir
+        patient = _new_patient(fhir, "halves")
+        renamed = fhir.request("PUT", f"{BASE}/Patient/{patient['id']}", json=_renamed(patient, "Once"), headers=JSON)
+        assert renamed.status_code == 200, renamed.text
+        current = fhir.get_ok(f"{BASE}/Patient/{patient['id']}")
+        phone = next(t["value"] for t in current["telecom"] if t["system"] == "phone")
+        before = ("Once", current["birthDate"], phone[-10:])
+        after = ("Twice", "1988-04-07", "7735550123")
+        telecom = [t if t["system"] != "phone" else {**t, "value": after[2]} for t in current["telecom"]]
+        edit = {**_renamed(current, after[0]), "birthDate": after[1], "telecom": telecom}
+        seen.clear()
+        response = fhir.request("PUT", f"{BASE}/Patient/{patient['id']}", json=edit, headers=JSON)
+        assert response.status_code == 200, response.text
+        assert seen, "the edit sent no PATCH"
+        held = [(family, birth[:10], "".join(c for c in phone if c.isdigit())[-10:]) for family, birth, phone in seen]
+        assert all(state in (before, after) for state in held), f"half an edit was seen: {held}"
+        assert held[-1] == after
+        assert len(held) == 1, f"the edit took {len(held)} PATCHes"

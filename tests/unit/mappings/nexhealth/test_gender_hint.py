@@ -1,6 +1,7 @@
 """A NexHealth whose gender is a Rails enum (`male` taken, `Male` a 500 rather than a refusal):
 the first writes of a tenant find the spelling it serves from one listed page, whether they
-come together or after that page once failed."""
+come together or after that page once failed; where that page lists no one, from the spellings
+tried in turn, each once."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from gateway.contract import Drift
 from gateway.errors import UpstreamError, UpstreamTimeout
 from mappings.nexhealth.adapter import NexHealthAdapter
-from mappings.nexhealth.client import Envelope
+from mappings.nexhealth.client import Envelope, VendorFailed
 
 LISTED = {"id": 7, "first_name": "Ada", "last_name": "Okafor", "bio": {"gender": "male"}}
 
@@ -85,3 +86,55 @@ def test_a_list_failing_once_does_not_leave_every_later_write_unhinted(failure: 
         asyncio.run(_create(adapter, "Ada"))
     assert asyncio.run(_create(adapter, "Ben"))["bio"]["gender"] == "female"
     assert client.lists == 2
+
+
+class NewOffice(RailsEnum):
+    """Lists no one (a practice with no patient yet); a write is a 500 unless spelled `taken`."""
+
+    def __init__(self, taken: tuple[str, ...]) -> None:
+        super().__init__([])
+        self.taken = taken
+        self.writes: list[str] = []
+
+    async def request(self, method: str, path: str, params: dict[str, Any] | None = None, json: Any = None) -> Envelope:
+        if method == "GET":
+            self.lists += 1
+            return Envelope({"patients": []}, 0)
+        gender = json["patient"]["bio"]["gender"]
+        self.writes.append(gender)
+        if gender not in self.taken:
+            raise VendorFailed("The vendor system failed (HTTP 500)")
+        return Envelope({"patient": {"id": 8, **json["patient"]}}, None)
+
+
+def test_with_no_patient_to_show_the_spelling_a_failure_tries_the_next_and_learns_it() -> None:
+    # A new office lists no one: the first create's `Female` was a 500 where NexHealth (a Rails
+    # enum) wanted `F`, and the office could never get its first patient.
+    client = NewOffice(("M", "F", "O"))
+    adapter = _adapter(client)
+    assert asyncio.run(_create(adapter, "Ada"))["bio"]["gender"] == "F"
+    assert client.writes == ["Female", "female", "F"]
+    assert asyncio.run(_create(adapter, "Ben"))["bio"]["gender"] == "F"
+    assert client.writes[3:] == ["F"]  # learned: the next write goes out in it at once
+
+
+def test_a_nexhealth_failing_every_write_is_a_failure_after_each_spelling_once() -> None:
+    client = NewOffice(())
+    adapter = _adapter(client)
+    with pytest.raises(UpstreamError, match="every spelling of gender"):
+        asyncio.run(_create(adapter, "Ada"))
+    assert client.writes == ["Female", "female", "F", "FEMALE"]
+
+
+def test_a_failure_is_a_failure_once_a_spelling_is_known() -> None:
+    # The location shows `male`: a 500 on a write in it is NexHealth failing, not a spelling to change.
+    client = RailsEnum([])
+    adapter = _adapter(client)
+    asyncio.run(_create(adapter, "Ada"))
+    client.request = _failing  # type: ignore[method-assign]
+    with pytest.raises(VendorFailed):
+        asyncio.run(_create(adapter, "Ben"))
+
+
+async def _failing(method: str, path: str, params: dict[str, Any] | None = None, json: Any = None) -> Envelope:
+    raise VendorFailed("The vendor system failed (HTTP 500)")

@@ -1,10 +1,11 @@
-"""The pure rules of a NexHealth patient update: what the PATCH left unapplied, what was lost."""
+"""The pure rules of a NexHealth patient update: the PATCH bodies tried, what the PATCH left
+unapplied, what was lost."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from mappings.nexhealth.adapter import _lost, _not_applied, _position
+from mappings.nexhealth.adapter import _edit_shapes, _lost, _not_applied, _position, _write_body
 
 BEFORE: dict[str, Any] = {
     "first_name": "Ida",
@@ -57,3 +58,36 @@ def test_patient_search_positions() -> None:
     assert _position("2:1002:100:") == (2, ("1002",), 100, None)  # numbering unknown: the second page finds it
     assert _position("4:1030:5:0") == (4, ("1030",), 5, 0)
     assert _position("2:1002:100::1050,1099") == (2, ("1002", "1050", "1099"), 100, None)
+
+
+def test_an_edit_of_bio_is_sent_first_in_a_body_either_flat_reading_applies_whole() -> None:
+    # A flat shape learned from a rename says nothing of `bio`: sent first, an implementation
+    # taking `bio`'s fields at the top level applied the name alone until the next PATCH.
+    assert _edit_shapes(["flat", "nested"], None, changes_bio=True) == [
+        "flat_and_fully_flat",
+        "nested",
+        "flat",
+        "fully_flat",
+    ]
+    assert _edit_shapes(["fully_flat"], None, changes_bio=True)[0] == "flat_and_fully_flat"
+    doubled = _write_body("flat_and_fully_flat", SENT, {})
+    assert doubled["bio"] == SENT["bio"] and doubled["phone_number"] == "7735550000"
+    assert doubled["last_name"] == "New" and "patient" not in doubled
+
+
+def test_a_shape_that_applied_bio_or_an_edit_of_names_alone_keeps_the_shape_learned() -> None:
+    # Where NexHealth refused the doubled body (unknown keys refused) and took a plain one with
+    # `bio`, that one goes first; a rename goes out in the shape learned, as before.
+    assert _edit_shapes(["flat", "flat"], "flat", changes_bio=True) == [
+        "flat",
+        "nested",
+        "flat_and_fully_flat",
+        "fully_flat",
+    ]
+    assert _edit_shapes(["flat", "nested"], None, changes_bio=False) == ["flat", "nested", "fully_flat"]
+    assert _edit_shapes([None, None, None], None, changes_bio=True) == [
+        "nested",
+        "flat_and_fully_flat",
+        "flat",
+        "fully_flat",
+    ]
