@@ -168,6 +168,15 @@ READINGS: dict[str, dict[str, Any]] = {
         "medication_shape": "stop_dates",
         "errors": "rails",
     },
+    # As a Django REST Framework or Spring team writes it: times as the app's wall clock without
+    # an offset (Django with `USE_TZ = False`, Spring's `LocalDateTime`), in a zone that is neither
+    # UTC nor the practice's (the tenant then sets `vendor_timezone`, as the sandbox does);
+    # DRF's 403 for an unknown token and its 204 for a delete.
+    "drf-local-times": {
+        "datetimes": "local",
+        "unauthenticated_status": 403,
+        "delete_status": 204,
+    },
 }
 
 
