@@ -204,6 +204,7 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
 from datetime import date, datetime
@@ -238,13 +239,17 @@ from mappings.nextvisit.vendor import (
     Mapped,
     Unreadable,
     UnreadablePayload,
+    VendorEncounter,
     VendorList,
     VendorPatient,
     drift_path,
     read_encounters,
     read_list,
     read_patient,
+    without_offset,
 )
+
+log = logging.getLogger("mappings.nextvisit")
 
 MAX_PAGE_SIZE = 100  # records inside one patient payload: no vendor paging at all
 # The list's documented default `per_page`: every implementation takes it, while the docs give
@@ -284,6 +289,9 @@ class NextvisitAdapter:
     def __init__(self, config: AdapterConfig[NextvisitOptions]) -> None:
         self.client = NextvisitClient(config)
         self._ctx = with_vendor_timezone(config.context, config.options)
+        # Whether the operator has yet to hear that the vendor writes times without an offset,
+        # read in a zone nobody chose (UTC by default): only the operator knows the app's zone.
+        self._zone_untold = "vendor_timezone" not in config.options.model_fields_set
         self._show_includes = 0  # the first of _SHOW_INCLUDES the show has not refused
         self._drift = config.drift
         self._providers = by_type(
@@ -327,9 +335,29 @@ class NextvisitAdapter:
         except UnreadablePayload as exc:
             self._drift.unreadable("patient", [drift_path(exc.field)])
             raise
+        encounters = read_encounters(patient)
         self._drift.fields("patient", patient)
-        self._drift.fields("encounter", read_encounters(patient))
+        self._drift.fields("encounter", encounters)
+        if self._zone_untold:
+            self._tell_of_local_times(patient, encounters)
         return patient
+
+    def _tell_of_local_times(self, patient: VendorPatient, encounters: list[VendorEncounter]) -> None:
+        """Once, a warning when the vendor writes times without an offset while the tenant names
+        no `vendor_timezone`: they are read as UTC, hours off unless the app's zone is UTC, and
+        nothing in an answer says which zone it is. Field names only, never a value."""
+        fields = [
+            *(["updated_at"] if without_offset(patient.updated_at) else []),
+            *(["encounters[].start"] if any(without_offset(e.start) for e in encounters) else []),
+        ]
+        if fields:
+            self._zone_untold = False
+            log.warning(
+                "Nextvisit tenant %s: the vendor writes times without an offset (%s), read as UTC; if its "
+                "app keeps another zone's clock, set options.vendor_timezone to it (an IANA name)",
+                self._ctx.tenant,
+                ", ".join(fields),
+            )
 
     def _readable(self, raw: Any, patient_id: str) -> VendorPatient:
         try:

@@ -142,6 +142,16 @@ def zoned_instant(stamp: str | None, zone: tzinfo) -> str | None:
     return instant((moment if moment.tzinfo else moment.replace(tzinfo=zone)).isoformat())
 
 
+def without_offset(stamp: str | None) -> bool:
+    """Whether a time `iso_timestamp` read is a date-time written without an offset."""
+    if not stamp or len(stamp) == 10:
+        return False
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).tzinfo is None
+    except ValueError:
+        return False
+
+
 def _stop_passed(value: Any, zone: tzinfo) -> bool:
     """Whether a medication's stop date or time (a string, or seconds since the epoch) says a
     stop that has happened: one ahead of now (today, for a date; both in `zone` when the
