@@ -71,7 +71,11 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
 - Error bodies (none shown): Laravel's `{"message", "errors"}`, `{"error": ...}` or text;
   the status decides what the error means (see the client).
 - Dates and times: ISO 8601 with `T` or a space (SQL's `2024-01-05 10:00:00`), fractions
-  (Laravel's `.000000Z`), `Z`, an offset or no zone (UTC: Laravel's default app timezone);
+  (Laravel's `.000000Z`), `Z`, an offset or no zone (a wall-clock time in the tenant's
+  `options.vendor_timezone`, default UTC, Laravel's default app timezone: the docs write every
+  time with `Z`, but an implementation keeping local times, Spring's `LocalDateTime` or Django
+  with `USE_TZ = False`, writes its app zone's clock without one; a time a DST change repeats is
+  its first occurrence);
   US `01/05/2024` (month first: a US product; a day-first reading cannot be told apart);
   a number as seconds since the epoch, or milliseconds when it is too large to be seconds
   (10^11 and up: a JavaScript `Date` as knex stores it in SQLite). `date_of_birth` may come
@@ -155,7 +159,7 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   reported to the drift monitor (`encounter` shape), and a date search names each such
   encounter in an outcome entry (it cannot tell whether it matches), never leaving it out
   silently. Values are
-  ISO 8601: a date-time with `Z`/offset, or none (UTC: Laravel's default app timezone, as
+  ISO 8601: a date-time with `Z`/offset, or none (`options.vendor_timezone`'s wall clock, as
   everywhere in this adapter), or a date alone (kept as a date, no midnight invented). A
   value that is no date (e.g. Feb 30) or not a string makes the encounter unreadable.
 - References (`provider`, `location`, also `type`): an object (`name`, `display_name`, or
@@ -200,9 +204,10 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import partial
 from typing import Any
 
@@ -228,19 +233,23 @@ from mappings.nextvisit.capabilities import ALLERGY, ENCOUNTER, MEDICATION, PATI
 from mappings.nextvisit.client import NextvisitClient, Refused
 from mappings.nextvisit.encounter import encounters_to_fhir
 from mappings.nextvisit.medication import medications_read
-from mappings.nextvisit.options import NextvisitOptions
+from mappings.nextvisit.options import NextvisitOptions, vendor_timezone, with_vendor_timezone
 from mappings.nextvisit.patient import patient_from_fhir, patient_to_fhir
 from mappings.nextvisit.vendor import (
     Mapped,
     Unreadable,
     UnreadablePayload,
+    VendorEncounter,
     VendorList,
     VendorPatient,
     drift_path,
     read_encounters,
     read_list,
     read_patient,
+    without_offset,
 )
+
+log = logging.getLogger("mappings.nextvisit")
 
 MAX_PAGE_SIZE = 100  # records inside one patient payload: no vendor paging at all
 # The list's documented default `per_page`: every implementation takes it, while the docs give
@@ -279,7 +288,10 @@ ended in were served (`"tie"`: mappings.nextvisit.ties)."""
 class NextvisitAdapter:
     def __init__(self, config: AdapterConfig[NextvisitOptions]) -> None:
         self.client = NextvisitClient(config)
-        self._ctx = config.context
+        self._ctx = with_vendor_timezone(config.context, config.options)
+        # Whether the operator has yet to hear that the vendor writes times without an offset,
+        # read in a zone nobody chose (UTC by default): only the operator knows the app's zone.
+        self._zone_untold = "vendor_timezone" not in config.options.model_fields_set
         self._show_includes = 0  # the first of _SHOW_INCLUDES the show has not refused
         self._drift = config.drift
         self._providers = by_type(
@@ -323,9 +335,29 @@ class NextvisitAdapter:
         except UnreadablePayload as exc:
             self._drift.unreadable("patient", [drift_path(exc.field)])
             raise
+        encounters = read_encounters(patient)
         self._drift.fields("patient", patient)
-        self._drift.fields("encounter", read_encounters(patient))
+        self._drift.fields("encounter", encounters)
+        if self._zone_untold:
+            self._tell_of_local_times(patient, encounters)
         return patient
+
+    def _tell_of_local_times(self, patient: VendorPatient, encounters: list[VendorEncounter]) -> None:
+        """Once, a warning when the vendor writes times without an offset while the tenant names
+        no `vendor_timezone`: they are read as UTC, hours off unless the app's zone is UTC, and
+        nothing in an answer says which zone it is. Field names only, never a value."""
+        fields = [
+            *(["updated_at"] if without_offset(patient.updated_at) else []),
+            *(["encounters[].start"] if any(without_offset(e.start) for e in encounters) else []),
+        ]
+        if fields:
+            self._zone_untold = False
+            log.warning(
+                "Nextvisit tenant %s: the vendor writes times without an offset (%s), read as UTC; if its "
+                "app keeps another zone's clock, set options.vendor_timezone to it (an IANA name)",
+                self._ctx.tenant,
+                ", ".join(fields),
+            )
 
     def _readable(self, raw: Any, patient_id: str) -> VendorPatient:
         try:
@@ -704,8 +736,13 @@ class NextvisitAdapter:
 
     # -- write --------------------------------------------------------------------------------
 
+    def _today(self) -> date:
+        """Today where the vendor is: its rule that a date of birth "must be before today" (the
+        docs) reads the app's clock, whose zone is `vendor_timezone` (Laravel's `before:today`)."""
+        return datetime.now(vendor_timezone(self._ctx)).date()
+
     async def _create_patient(self, resource: Resource) -> Written:
-        body = patient_from_fhir(resource, self._ctx, _today())
+        body = patient_from_fhir(resource, self._ctx, self._today())
         answer = _single(await self.client.request("POST", "/v1/patients", json=body))
         if isinstance(answer, dict) and isinstance(answer.get("patient"), dict):
             answer = answer["patient"]  # `{"message": ..., "patient": {...}}`
@@ -764,7 +801,7 @@ class NextvisitAdapter:
             raise PreconditionFailed(
                 f"Patient/{resource_id} has changed since version {if_match}; read it again before updating"
             )
-        body = patient_from_fhir(resource, self._ctx, _today(), record)
+        body = patient_from_fhir(resource, self._ctx, self._today(), record)
         await self.client.request("PUT", f"/v1/patients/{resource_id}", json=body)
         try:
             stored = await self._read_patient(resource_id)
@@ -960,10 +997,6 @@ def _undated(found: list[Resource]) -> tuple[str, ...]:
 
 def _messages(unreadable: list[Unreadable]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(u.message for u in unreadable))
-
-
-def _today() -> date:
-    return datetime.now(UTC).date()
 
 
 def _our_ids(query: SearchQuery, id_system: str) -> list[str] | None:

@@ -17,10 +17,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from datetime import tzinfo
 from typing import Any
 
 from gateway.contract import TenantContext
-from mappings.fhirjson import coding, compact, content_version, instant, reference, text_key
+from mappings.fhirjson import coding, compact, content_version, reference, text_key
+from mappings.nextvisit.options import vendor_timezone
 from mappings.nextvisit.vendor import (
     Mapped,
     Unreadable,
@@ -29,6 +31,7 @@ from mappings.nextvisit.vendor import (
     items_of,
     not_returned,
     read_patient,
+    zoned_instant,
 )
 from mappings.terminology import ALLERGY_CLINICAL, NO_KNOWN_ALLERGY, PROFILE_ALLERGY, no_known_allergy
 
@@ -115,10 +118,10 @@ def allergies_read(patient: VendorPatient, ctx: TenantContext) -> Mapped:
     text, unreadable = _allergy_text(patient)
     if not text or _key(text) in NOTHING_RECORDED:
         return [], unreadable
-    patient_id = patient.id
+    patient_id, zone = patient.id, vendor_timezone(ctx)
     negated = negation(text)
     if negated:
-        nka = _resource(patient, f"{patient_id}.a.nka", {"coding": [coding(*negated)], "text": text}, None)
+        nka = _resource(patient, f"{patient_id}.a.nka", {"coding": [coding(*negated)], "text": text}, None, zone)
         return [nka], unreadable
     out: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
@@ -128,7 +131,7 @@ def allergies_read(patient: VendorPatient, ctx: TenantContext) -> Mapped:
         resource_id = f"{patient_id}.a.{key}" + (f"-{seen[key]}" if seen[key] > 1 else "")
         match = _REACTION.match(item)
         reaction = match["reaction"].strip() if match and match["reaction"].strip() else None
-        out.append(_resource(patient, resource_id, {"text": item}, reaction))
+        out.append(_resource(patient, resource_id, {"text": item}, reaction, zone))
     return out, unreadable
 
 
@@ -155,7 +158,9 @@ def _allergy_text(patient: VendorPatient) -> tuple[str, list[Unreadable]]:
     return ", ".join(i.strip() for i in items if i.strip()), unreadable
 
 
-def _resource(patient: VendorPatient, resource_id: str, code: dict[str, Any], reaction: str | None) -> dict[str, Any]:
+def _resource(
+    patient: VendorPatient, resource_id: str, code: dict[str, Any], reaction: str | None, zone: tzinfo
+) -> dict[str, Any]:
     resource = compact(
         {
             "resourceType": "AllergyIntolerance",
@@ -167,6 +172,6 @@ def _resource(patient: VendorPatient, resource_id: str, code: dict[str, Any], re
             "reaction": [{"manifestation": [{"text": reaction}]}] if reaction else [],
         }
     )
-    meta = compact({"versionId": content_version(resource), "lastUpdated": instant(patient.updated_at)})
+    meta = compact({"versionId": content_version(resource), "lastUpdated": zoned_instant(patient.updated_at, zone)})
     meta["profile"] = [PROFILE_ALLERGY]
     return {"resourceType": "AllergyIntolerance", "id": resource_id, "meta": meta, **resource}

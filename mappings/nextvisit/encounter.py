@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import tzinfo
 from typing import Any
 
 from pydantic import ValidationError
 
 from gateway.contract import TenantContext
-from mappings.fhirjson import coding, compact, content_version, instant, reference
+from mappings.fhirjson import coding, compact, content_version, reference
+from mappings.nextvisit.options import vendor_timezone
 from mappings.nextvisit.vendor import (
     Mapped,
     Unreadable,
@@ -27,6 +29,7 @@ from mappings.nextvisit.vendor import (
     first_problem,
     items_of,
     not_returned,
+    zoned_instant,
 )
 from mappings.terminology import US_CORE
 
@@ -62,14 +65,16 @@ def _virtual(visit_type: str | None) -> bool:
     return not VIRTUAL.isdisjoint(_WORDS.split(_key(visit_type).replace("tele_", "tele")))
 
 
-def _when(value: str | None) -> str | None:
-    """A date stays a date (no invented midnight); a date-time becomes a UTC instant."""
-    return value if value is not None and len(value) == 10 else instant(value)
+def _when(value: str | None, zone: tzinfo) -> str | None:
+    """A date stays a date (no invented midnight); a date-time becomes a UTC instant, one
+    without an offset read as `zone`'s wall clock (the tenant's `vendor_timezone`)."""
+    return value if value is not None and len(value) == 10 else zoned_instant(value, zone)
 
 
 def encounter_to_fhir(raw: Mapping[str, Any] | VendorEncounter, patient_id: str, ctx: TenantContext) -> dict[str, Any]:
     e = raw if isinstance(raw, VendorEncounter) else VendorEncounter.model_validate(raw)
     virtual = _virtual(e.visit_type)
+    zone = vendor_timezone(ctx)
     provider = e.provider
     performer = ", ".join(x for x in (provider.label, provider.credentials) if x) if provider else ""
     location = e.location.label if e.location else None
@@ -91,12 +96,12 @@ def encounter_to_fhir(raw: Mapping[str, Any] | VendorEncounter, patient_id: str,
             ]
             if performer
             else [],
-            "period": compact({"start": _when(e.start), "end": _when(e.end)}),
+            "period": compact({"start": _when(e.start, zone), "end": _when(e.end, zone)}),
             "reasonCode": [{"text": e.reason}] if e.reason else [],
             "location": [{"location": {"display": location}}] if location else [],
         }
     )
-    meta = compact({"versionId": content_version(resource), "lastUpdated": instant(e.updated_at)})
+    meta = compact({"versionId": content_version(resource), "lastUpdated": zoned_instant(e.updated_at, zone)})
     meta["profile"] = [PROFILE_ENCOUNTER]
     return {"resourceType": "Encounter", "id": resource["id"], "meta": meta, **resource}
 

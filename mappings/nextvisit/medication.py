@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import tzinfo
 from typing import Any
 
 from pydantic import ValidationError
 
 from gateway.contract import TenantContext
-from mappings.fhirjson import compact, content_version, instant, reference, text_key
+from mappings.fhirjson import compact, content_version, reference, text_key
 from mappings.nextvisit.allergy import NOTHING_RECORDED, listed_text, split_list
+from mappings.nextvisit.options import vendor_timezone
 from mappings.nextvisit.vendor import (
     Mapped,
     Unreadable,
@@ -37,6 +39,7 @@ from mappings.nextvisit.vendor import (
     items_of,
     not_returned,
     read_patient,
+    zoned_instant,
 )
 from mappings.terminology import UCUM
 
@@ -70,6 +73,7 @@ def medications_read(patient: VendorPatient, ctx: TenantContext) -> Mapped:
     missing = not_returned(patient, "latest_medications", "MedicationStatement")
     if missing:
         return [], missing
+    zone = vendor_timezone(ctx)
     out: list[dict[str, Any]] = []
     unreadable: list[Unreadable] = []
     seen: dict[str, int] = {}
@@ -83,7 +87,7 @@ def medications_read(patient: VendorPatient, ctx: TenantContext) -> Mapped:
         return [], [Unreadable("MedicationStatement", patient.id, None, exc.field, exc.problem)]
     for path, entry in entries:
         try:
-            text, status = _entry(entry, path)
+            text, status = _entry(entry, path, zone)
         except UnreadablePayload as exc:
             unreadable.append(Unreadable("MedicationStatement", patient.id, None, exc.field, exc.problem))
             continue
@@ -92,12 +96,13 @@ def medications_read(patient: VendorPatient, ctx: TenantContext) -> Mapped:
         key = text_key(text)
         seen[key] = seen.get(key, 0) + 1
         resource_id = f"{patient.id}.m.{key}" + (f"-{seen[key]}" if seen[key] > 1 else "")
-        out.append(_statement(patient, resource_id, text, status))
+        out.append(_statement(patient, resource_id, text, status, zone))
     return out, unreadable
 
 
-def _entry(entry: Any, path: str) -> tuple[str, str]:
-    """An entry's text and its R4 status (`unknown` unless the entry says it)."""
+def _entry(entry: Any, path: str, zone: tzinfo) -> tuple[str, str]:
+    """An entry's text and its R4 status (`unknown` unless the entry says it; a stop time
+    without an offset is `zone`'s wall clock)."""
     if entry is None:
         return "", "unknown"
     if isinstance(entry, str):
@@ -110,13 +115,13 @@ def _entry(entry: Any, path: str) -> tuple[str, str]:
         if not medication.text:
             raise UnreadablePayload(f"{path}.name", "is missing")
         status = (medication.status or "").strip().lower().replace("-", "_").replace(" ", "_")
-        if not status and medication.stopped:
+        if not status and medication.stopped(zone):
             return medication.text, "stopped"
         return medication.text, _STATUS.get(status, "unknown")
     raise UnreadablePayload(path, "is neither text nor an object")
 
 
-def _statement(patient: VendorPatient, resource_id: str, text: str, status: str) -> dict[str, Any]:
+def _statement(patient: VendorPatient, resource_id: str, text: str, status: str, zone: tzinfo) -> dict[str, Any]:
     strength = _STRENGTH.search(text)
     dosage: dict[str, Any] = {"text": text}
     if _PRN.search(text):
@@ -133,9 +138,9 @@ def _statement(patient: VendorPatient, resource_id: str, text: str, status: str)
             "status": status,
             "medicationCodeableConcept": {"text": text},
             "subject": reference("Patient", patient.id),
-            "dateAsserted": instant(patient.updated_at),
+            "dateAsserted": zoned_instant(patient.updated_at, zone),
             "dosage": [dosage],
         }
     )
-    meta = compact({"versionId": content_version(resource), "lastUpdated": instant(patient.updated_at)})
+    meta = compact({"versionId": content_version(resource), "lastUpdated": zoned_instant(patient.updated_at, zone)})
     return {"resourceType": "MedicationStatement", "id": resource_id, "meta": meta, **resource}

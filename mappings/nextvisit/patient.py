@@ -18,8 +18,9 @@ from typing import Any
 from gateway.contract import TenantContext
 from gateway.errors import Unprocessable
 from gateway.text import nfc
-from mappings.fhirjson import compact, content_version, fhir_date, instant
-from mappings.nextvisit.vendor import VendorDemographics, VendorPatient, read_patient
+from mappings.fhirjson import compact, content_version, fhir_date
+from mappings.nextvisit.options import vendor_timezone
+from mappings.nextvisit.vendor import VendorDemographics, VendorPatient, read_patient, zoned_instant
 from mappings.terminology import GENDER, PROFILE_PATIENT
 
 NATIVE = frozenset({"resourceType", "id", "meta", "text", "name", "birthDate"})
@@ -48,7 +49,8 @@ def patient_to_fhir(raw: Mapping[str, Any] | VendorPatient, ctx: TenantContext) 
         **{k: v for k, v in stored.items() if k not in ("telecom", "gender", "address")},
     }
     resource = compact(resource)
-    meta = compact({"versionId": content_version(resource), "lastUpdated": instant(p.updated_at)})
+    updated = zoned_instant(p.updated_at, vendor_timezone(ctx))
+    meta = compact({"versionId": content_version(resource), "lastUpdated": updated})
     meta["profile"] = [PROFILE_PATIENT]
     return {"resourceType": "Patient", "id": resource["id"], "meta": meta, **resource}
 

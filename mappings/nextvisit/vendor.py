@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,6 +29,7 @@ from pydantic_core import ErrorDetails
 
 from gateway.contract import Resource, VendorModel
 from gateway.contract.lenient import Text
+from mappings.fhirjson import instant
 
 _DIGITS = re.compile(r"\d+")
 # An encounter's time under each name implementations give it (the docs show no encounter):
@@ -91,7 +92,7 @@ _MILLISECONDS_FROM = 10**11  # a number of seconds this large is no time of a cl
 
 def iso_timestamp(value: Any) -> str | None:
     """A vendor date or date-time in ISO 8601 (a date stays a date; a date-time without a zone
-    stays without one: UTC, Laravel's default app timezone). Read: ISO 8601 with `T` or a
+    stays without one: a wall-clock time, see `zoned_instant`). Read: ISO 8601 with `T` or a
     space (SQL's `2024-01-05 10:00:00`), fractions, `Z` or an offset; US `01/05/2024`
     (month first: a US product) with an optional time; a number is seconds since the epoch, or
     milliseconds (JavaScript's) when it is too large to be seconds.
@@ -125,10 +126,37 @@ def iso_timestamp(value: Any) -> str | None:
         raise ValueError(_NOT_A_TIME) from None
 
 
-def _stop_passed(value: Any) -> bool:
+def zoned_instant(stamp: str | None, zone: tzinfo) -> str | None:
+    """A time `iso_timestamp` read as a FHIR instant (UTC, `Z`); None if absent or unreadable.
+    One written without an offset is a wall-clock time in `zone`, the tenant's
+    `vendor_timezone` (UTC unless set: Laravel's default app timezone): an implementation
+    that keeps local times (Spring's `LocalDateTime`, Django with `USE_TZ = False`) writes its
+    app zone's clock. A wall-clock time a DST change repeats is its first occurrence (the
+    value does not say which); a date alone is its midnight there."""
+    if not stamp:
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return instant((moment if moment.tzinfo else moment.replace(tzinfo=zone)).isoformat())
+
+
+def without_offset(stamp: str | None) -> bool:
+    """Whether a time `iso_timestamp` read is a date-time written without an offset."""
+    if not stamp or len(stamp) == 10:
+        return False
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).tzinfo is None
+    except ValueError:
+        return False
+
+
+def _stop_passed(value: Any, zone: tzinfo) -> bool:
     """Whether a medication's stop date or time (a string, or seconds since the epoch) says a
-    stop that has happened: one ahead of now (today, for a date) is still to come. A string
-    that is no readable date still says the drug was stopped."""
+    stop that has happened: one ahead of now (today, for a date; both in `zone` when the
+    value has no offset, see `zoned_instant`) is still to come. A string that is no readable
+    date still says the drug was stopped."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         return False
     if isinstance(value, str) and (not value.strip() or no_date(value)):
@@ -140,9 +168,9 @@ def _stop_passed(value: Any) -> bool:
     if stamp is None:
         return False
     if len(stamp) == 10:
-        return date.fromisoformat(stamp) <= datetime.now(UTC).date()
+        return date.fromisoformat(stamp) <= datetime.now(zone).date()
     moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) <= datetime.now(UTC)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=zone)) <= datetime.now(UTC)
 
 
 def no_date(value: Any) -> bool:
@@ -407,14 +435,13 @@ class VendorMedication(_Model):
         inner = data["medication"]
         return {**{k: v for k, v in data.items() if k != "medication"}, **{k: v for k, v in inner.items() if k != "id"}}
 
-    @property
-    def stopped(self) -> bool:
+    def stopped(self, zone: tzinfo) -> bool:
         """Whether the entry says when the drug was stopped: a stop date or time that is a date
         (not null, empty, false or a stand-in for no date), and not one still to come (a course
         planned to end on a day ahead has not been stopped: R4 `stopped` is a drug "stopped
-        being taken")."""
+        being taken"); a time without an offset is `zone`'s wall clock."""
         return any(
-            _stop_passed(value)
+            _stop_passed(value, zone)
             for value in (self.discontinued_at, self.discontinued_on, self.stopped_at, self.stopped_on)
         )
 

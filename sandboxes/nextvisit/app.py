@@ -61,7 +61,10 @@ leave open that independent implementations read differently:
   ``2024-01-05T10:00:00.000000Z``) | ``"offset"`` (the same instant in America/Chicago,
   ``2024-01-05T04:00:00-06:00``) | ``"sql"`` (``2024-01-05 10:00:00``, UTC, no zone) |
   ``"epoch_ms"`` (milliseconds since the epoch as a JSON number, ``1704448800000``: a JavaScript
-  ``Date`` stored by knex in SQLite, or ``getTime()``): every ``*_at``, ``start_time``,
+  ``Date`` stored by knex in SQLite, or ``getTime()``) | ``"local"`` (the wall clock of the app's
+  zone, America/New_York, without an offset, ``2024-01-05T05:00:00``: Spring's ``LocalDateTime``,
+  EF Core's ``DateTime`` of kind Unspecified, Django with ``USE_TZ = False``; the sandbox then
+  gives its tenant ``vendor_timezone`` as an operator would): every ``*_at``, ``start_time``,
   ``end_time``, ``date_of_service``, ``encounter_date`` and ``occurred_at``.
 - ``dates="iso"`` (default, ``1985-03-15``) | ``"us"`` (``03/15/1985``) | ``"datetime"``
   (Laravel's ``date`` cast: ``1985-03-15T00:00:00.000000Z``) | ``"east"`` (the same cast in

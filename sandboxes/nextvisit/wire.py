@@ -21,11 +21,14 @@ from sandboxes.nextvisit.php_json import php_json
 from sandboxes.nextvisit.readings import Readings
 from sandboxes.toolkit.aliases import JsonObject
 
-__all__ = ["EXTRA_FIELD", "NO_DATE", "ErrorBodyMiddleware", "nil_if_empty", "on_the_wire", "with_empty_arrays",
-           "with_extra_field", "with_shapes"]  # fmt: skip
+__all__ = ["EXTRA_FIELD", "LOCAL_ZONE", "NO_DATE", "ErrorBodyMiddleware", "nil_if_empty", "on_the_wire",
+           "with_empty_arrays", "with_extra_field", "with_shapes"]  # fmt: skip
 
 #: The zone an ``offset`` reading writes its times in (same instants, local offsets).
 OFFSET_ZONE = ZoneInfo("America/Chicago")
+#: The app timezone of the ``datetimes="local"`` reading: its times are this zone's wall clock,
+#: written without an offset (a hosted app's zone, not the practice's: the clinic is in Chicago).
+LOCAL_ZONE = ZoneInfo("America/New_York")
 #: The app timezone of the ``dates="east"`` reading.
 EAST_ZONE = ZoneInfo("Europe/Berlin")
 _TIMES = frozenset({"start_time", "end_time", "date_of_service", "encounter_date", "occurred_at"})
@@ -129,6 +132,12 @@ def _datetime(text: str, readings: Readings) -> str | int:
         return text.removesuffix("Z") + ".000000Z"
     if readings.datetimes == "sql":
         return text[:10] + " " + text[11:19]
+    if readings.datetimes == "local":
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(LOCAL_ZONE)
+        except ValueError:
+            return text.removesuffix("Z")
+        return moment.replace(tzinfo=None).isoformat()
     if readings.datetimes == "offset":
         try:
             return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(OFFSET_ZONE).isoformat()

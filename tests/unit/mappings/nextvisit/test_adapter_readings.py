@@ -579,3 +579,29 @@ def test_a_list_that_ignores_filter_trashed_is_not_walked_for_a_deleted_patient(
     # A list that shows deleted patients unasked still finds it among them: gone.
     with pytest.raises(Gone):
         asyncio.run(_adapter(TrashIgnored([JANE, deleted], with_trashed=True)).providers["Patient"].read("9"))
+
+
+@pytest.mark.parametrize("options", [{}, {"vendor_timezone": "UTC"}], ids=["unset", "chosen"])
+def test_the_operator_is_told_once_of_times_without_an_offset_in_a_zone_nobody_chose(
+    options: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Spring's LocalDateTime or Django with USE_TZ = False: no answer says the app's zone.
+    local = {
+        **JANE,
+        "updated_at": "2024-06-20 09:45:00",
+        "encounters": [{"id": 1, "start_time": "2024-06-20T09:00:00"}],
+    }
+    config = AdapterConfig("http://unused", CTX, NextvisitOptions(**options), {"email": "e", "password": "p"})
+    adapter = NextvisitAdapter(config)
+    adapter.client = CannedVendor([local, {**local, "id": 8}])  # type: ignore[assignment]
+    with caplog.at_level("WARNING", logger="mappings.nextvisit"):
+        for patient_id in ("7", "8"):
+            asyncio.run(adapter.providers["Patient"].read(patient_id))
+    told = [r.getMessage() for r in caplog.records if "vendor_timezone" in r.getMessage()]
+    if options:  # the operator named the zone: nothing to tell
+        assert told == []
+        return
+    assert told == [
+        "Nextvisit tenant t: the vendor writes times without an offset (updated_at, encounters[].start), read as "
+        "UTC; if its app keeps another zone's clock, set options.vendor_timezone to it (an IANA name)"
+    ]

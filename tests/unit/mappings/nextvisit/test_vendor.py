@@ -5,13 +5,18 @@ client reads."""
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from gateway.contract import TenantContext
+from gateway.tenant_config import option_problems
+from mappings.nextvisit import VENDOR as NEXTVISIT
 from mappings.nextvisit.client import _message, _token
+from mappings.nextvisit.encounter import encounters_to_fhir
+from mappings.nextvisit.options import NextvisitOptions, with_vendor_timezone
 from mappings.nextvisit.patient import patient_to_fhir
-from mappings.nextvisit.vendor import VendorEncounter, iso_timestamp, items_of, read_list, read_patient
+from mappings.nextvisit.vendor import VendorEncounter, iso_timestamp, items_of, read_list, read_patient, zoned_instant
 
 ROWS = [{"id": 1}, {"id": 2}]
 PATIENT: dict[str, Any] = {"id": 7, "first_name": "Jane", "last_name": "Doe", "date_of_birth": "1985-03-15"}
@@ -273,3 +278,28 @@ def test_a_next_link_that_does_not_move_on_is_not_followed_round() -> None:
         {"data": ROWS, "links": {"next": "/v1/patients?page=3"}, "meta": {"current_page": 3, "last_page": 5}}
     )
     assert _following(listed, 3) == 4
+
+
+def test_a_time_without_an_offset_is_the_wall_clock_of_the_vendor_timezone() -> None:
+    # Spring's LocalDateTime, Django with USE_TZ = False: the app zone's clock, no offset. The
+    # tenant says which zone (options.vendor_timezone); without it, UTC (Laravel's default).
+    raw = {
+        **PATIENT,
+        "updated_at": "2024-07-01T09:30:00",
+        "encounters": [{"id": 3, "start_time": "2024-01-05 05:00:00"}],
+    }
+    eastern = with_vendor_timezone(TenantContext("t", "urn:t"), NextvisitOptions(vendor_timezone="America/New_York"))
+    (encounter,), _ = encounters_to_fhir(read_patient(raw), eastern)
+    assert encounter["period"]["start"] == "2024-01-05T10:00:00Z"
+    assert patient_to_fhir(raw, eastern)["meta"]["lastUpdated"] == "2024-07-01T13:30:00Z"  # EDT in July
+    assert patient_to_fhir(raw, TenantContext("t", "urn:t"))["meta"]["lastUpdated"] == "2024-07-01T09:30:00Z"
+    # A time with an offset is that instant whatever the zone.
+    assert zoned_instant("2024-01-05T05:00:00+01:00", ZoneInfo("America/New_York")) == "2024-01-05T04:00:00Z"
+
+
+def test_a_vendor_timezone_that_is_no_zone_is_a_configuration_error() -> None:
+    problems = option_problems(NEXTVISIT, {"vendor_timezone": "Eastern"})
+    assert problems == [
+        "options.vendor_timezone: unknown time zone 'Eastern' (use an IANA name such as America/New_York)"
+    ]
+    assert option_problems(NEXTVISIT, {"vendor_timezone": "Asia/Kolkata"}) == []
