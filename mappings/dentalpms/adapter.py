@@ -121,7 +121,7 @@ from gateway.contract import (
     VendorPage,
     by_type,
 )
-from gateway.errors import Gone, InvalidRequest, NotFound, UpstreamError
+from gateway.errors import Gone, InvalidRequest, NotFound, UpstreamError, UpstreamUnusable
 from gateway.search import planning as q
 from gateway.search.model import SearchQuery, TokenValue
 from gateway.search.planning import date_bounds, date_bounds_any
@@ -357,7 +357,7 @@ class DentalPmsAdapter:
                     return record
             for problem in listed.unreadable:
                 if problem.vendor_id in (record_id, None):
-                    raise UpstreamError(problem.message)
+                    raise UpstreamUnusable(problem.message)
             if not listed.listing.has_more(page, VENDOR_PAGE_SIZE):
                 return None
             page += 1
@@ -497,7 +497,7 @@ class DentalPmsAdapter:
         except NotFound as exc:
             if await self._list_answers(params):
                 return None  # read as the empty list (`VendorCursorList`)
-            raise UpstreamError(
+            raise UpstreamUnusable(
                 "Dental PMS answered 404 for the patient list itself: check the tenant's org_id and base_url"
             ) from exc
         return raw

@@ -162,6 +162,7 @@ from gateway.errors import (
     Unprocessable,
     UpstreamError,
     UpstreamTimeout,
+    UpstreamUnusable,
 )
 from gateway.search import planning as q
 from gateway.search.model import SearchQuery, TokenValue
@@ -334,7 +335,7 @@ class NexHealthAdapter:
         try:
             patient = read_one(VendorPatient, single(data, "patient", "patients"), "patient", self._drift).model_dump()
         except (UnreadableShape, UnreadableRecord) as exc:
-            raise UpstreamError(f"Patient/{patient_id} could not be read: {exc}") from None
+            raise UpstreamUnusable(f"Patient/{patient_id} could not be read: {exc}") from None
         self._see_genders([patient])
         return patient
 
@@ -344,7 +345,7 @@ class NexHealthAdapter:
         try:
             raw = listed(data, "patients")
         except UnreadableShape as exc:
-            raise UpstreamError(f"NexHealth's patient list could not be read: {exc}") from None
+            raise UpstreamUnusable(f"NexHealth's patient list could not be read: {exc}") from None
         found, problems = read_many(VendorPatient, raw, "patient", self._drift)
         if raw:
             self._scope_known = True
@@ -378,9 +379,9 @@ class NexHealthAdapter:
         try:
             envelope = await self.client.request("GET", "/patients", params={"per_page": 1, "location_strict": strict})
         except NoRoute:
-            raise UpstreamError(_NO_LIST_ROUTE.format(what="patient")) from None
+            raise UpstreamUnusable(_NO_LIST_ROUTE.format(what="patient")) from None
         except NotFound:
-            raise UpstreamError(_UNKNOWN_SCOPE) from None
+            raise UpstreamUnusable(_UNKNOWN_SCOPE) from None
         if not _raw_ids(envelope, "patients"):
             return _NO_ONE_AT_SCOPE
         self._scope_known = True
@@ -390,7 +391,7 @@ class NexHealthAdapter:
         try:
             raw = listed(data, "appointments")
         except UnreadableShape as exc:
-            raise UpstreamError(f"NexHealth's appointment list could not be read: {exc}") from None
+            raise UpstreamUnusable(f"NexHealth's appointment list could not be read: {exc}") from None
         found, problems = read_many(VendorAppointment, raw, "appointment", self._drift)
         return [a.model_dump() for a in found], problems
 
@@ -528,7 +529,7 @@ class NexHealthAdapter:
                 return encounter
         for problem in problems:
             if problem.record_id == str(int(parts[1])):
-                raise UpstreamError(f"Encounter/{resource_id}: {problem.describe('NexHealth appointment')}")
+                raise UpstreamUnusable(f"Encounter/{resource_id}: {problem.describe('NexHealth appointment')}")
         said = await self._check_scope() or await self._appointments_missing()
         raise NotFound(_said(f"Encounter/{resource_id} does not exist", said))
 
@@ -857,7 +858,7 @@ class NexHealthAdapter:
         try:
             return await self.client.request("GET", "/patients", params=params)
         except NoRoute:  # not the API's "no one": its address is wrong, or a page is in front of it
-            raise UpstreamError(_NO_LIST_ROUTE.format(what="patient")) from None
+            raise UpstreamUnusable(_NO_LIST_ROUTE.format(what="patient")) from None
         except NotFound:
             await self._check_scope()  # a 404 at the whole list too is the scope; no one there, none here
             return None
@@ -944,7 +945,7 @@ class NexHealthAdapter:
                         failed.append(exc)
                         continue
                     except NoRoute:  # not the API's "no such patient": the route is not there
-                        raise UpstreamError(
+                        raise UpstreamUnusable(
                             f"NexHealth answered the patient {method} with a 404 page that is not its API's "
                             "answer (no envelope): it may not take this write"
                         ) from None
@@ -1196,7 +1197,7 @@ class NexHealthAdapter:
             try:
                 raw = listed(envelope.data, "providers")
             except UnreadableShape as exc:
-                raise UpstreamError(f"NexHealth's provider list could not be read: {exc}") from None
+                raise UpstreamUnusable(f"NexHealth's provider list could not be read: {exc}") from None
             providers, _ = read_many(VendorProvider, raw, "provider", self._drift)
             if not providers:
                 raise NotSupported("The NexHealth location has no provider to create patients under")

@@ -56,6 +56,7 @@ from gateway.errors import (
     Throttled,
     UpstreamError,
     UpstreamSecurity,
+    UpstreamUnusable,
 )
 from gateway.upstream.errors import error_for_status
 from gateway.upstream.http import UpstreamClient, UpstreamResponse
@@ -152,10 +153,12 @@ class NexHealthClient:
         try:
             envelope = _unwrap(response, "POST")
         except NoRoute:
-            raise UpstreamError("The vendor has no authentication route at the tenant's address (HTTP 404)") from None
+            raise UpstreamUnusable(
+                "The vendor has no authentication route at the tenant's address (HTTP 404)"
+            ) from None
         token = (envelope.data or {}).get("token") if isinstance(envelope.data, dict) else None
         if not isinstance(token, str):
-            raise UpstreamError("The vendor's authentication answer had no token")
+            raise UpstreamUnusable("The vendor's authentication answer had no token")
         return token, _renew_at(token, self._clock())
 
     async def request(
@@ -333,7 +336,7 @@ def _unwrap(response: UpstreamResponse, method: str = "GET") -> Envelope:
                 raise NoRoute(f"NexHealth has no route for this request (HTTP 404 without its envelope, {method})")
             # A list of messages is DRF's answer to a `ValidationError("...")` raised in a view.
             raise _error(response.status, _messages(body) if isinstance(body, list) else [])
-        raise UpstreamError(f"The vendor's answer was not its documented envelope (HTTP {response.status})")
+        raise UpstreamUnusable(f"The vendor's answer was not its documented envelope (HTTP {response.status})")
     errors = _messages(body.get("error"))
     if "statusCode" in body and _messages(body.get("message")):
         # NestJS's HttpException body, `{"statusCode": 400, "message": [...], "error": "Bad

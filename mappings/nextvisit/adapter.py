@@ -221,6 +221,7 @@ from gateway.errors import (
     UpstreamError,
     UpstreamSecurity,
     UpstreamTimeout,
+    UpstreamUnusable,
     VendorUnavailable,
 )
 from gateway.search import planning as q
@@ -363,7 +364,7 @@ class NextvisitAdapter:
         try:
             return self._read(raw)
         except UnreadablePayload as exc:
-            raise UpstreamError(f"Patient/{patient_id} could not be read: {exc}") from None
+            raise UpstreamUnusable(f"Patient/{patient_id} could not be read: {exc}") from None
 
     def _children_of(self, children: Children, patient: VendorPatient) -> Mapped:
         found, unreadable = children(patient)
@@ -386,7 +387,7 @@ class NextvisitAdapter:
             page = read_list(body)
         except UnreadablePayload as exc:
             self._drift.unreadable("patient-list", [exc.field])
-            raise UpstreamError(f"The vendor's patient list could not be read: {exc}") from None
+            raise UpstreamUnusable(f"The vendor's patient list could not be read: {exc}") from None
         self._drift.fields("patient-list", page)
         return page
 
@@ -423,7 +424,7 @@ class NextvisitAdapter:
         for record in unreadable:
             # This very record, or one whose id cannot be known: "does not exist" would be a guess.
             if record.record_id in (resource_id, None):
-                raise UpstreamError(record.message)
+                raise UpstreamUnusable(record.message)
         raise NotFound(f"{resource_type}/{resource_id} does not exist")
 
     async def _show(self, patient_id: str) -> Any:

@@ -59,7 +59,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.contract import AdapterConfig
-from gateway.errors import Conflict, UpstreamError, UpstreamSecurity
+from gateway.errors import Conflict, UpstreamError, UpstreamSecurity, UpstreamUnusable
 from gateway.upstream.errors import json_or_error
 from gateway.upstream.http import UpstreamClient, UpstreamResponse
 from gateway.upstream.tokens import SharedTokens, TokenCache, request_key
@@ -130,12 +130,12 @@ class NextvisitClient:
                 response.status,
                 ", ".join(self._login_paths),
             )
-            raise UpstreamError(
+            raise UpstreamUnusable(
                 f"The vendor's login failed (HTTP {response.status}); the operator must check the tenant"
             )
         token = _login_token(response)
         if token is None:
-            raise UpstreamError("The vendor's login answer had no token")
+            raise UpstreamUnusable("The vendor's login answer had no token")
         return token, None  # Sanctum tokens do not expire: kept until the vendor refuses one
 
     async def _login_as_others_read(self, refusal: UpstreamResponse) -> UpstreamResponse:

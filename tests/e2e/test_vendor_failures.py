@@ -125,7 +125,7 @@ def test_vendor_answers_are_translated(
         # organization, so the tenant's org_id or base_url is wrong (a 502 saying so). A read's
         # 404 that says "Patient not found" is taken at its word (one that does not is asked of
         # the list: test_a_404_that_does_not_name_the_patient_is_asked_of_the_list).
-        expected = (502, "transient") if answer[0] == 404 and params else (status, code)
+        expected = (502, "exception") if answer[0] == 404 and params else (status, code)
         assert response.status_code == expected[0], response.text
         issue = outcome_of(response)["issue"][0]
         assert issue["code"] == expected[1]
