@@ -500,6 +500,16 @@ class DentalPmsAdapter:
             raise UpstreamUnusable(
                 "Dental PMS answered 404 for the patient list itself: check the tenant's org_id and base_url"
             ) from exc
+        except InvalidRequest as exc:
+            if "after" not in params:
+                raise
+            # The page before took these filters: what is refused now is the vendor's own cursor
+            # (the reference's "422: Invalid or malformed cursor value"; a keyset cursor holding a
+            # very long name can outgrow the request line its server takes). Not the client's.
+            raise UpstreamUnusable(
+                "Dental PMS refused the cursor it gave for the next page of patients: "
+                "the search cannot be read past this point"
+            ) from exc
         return raw
 
     async def _list_answers(self, refused: Mapping[str, str | int]) -> bool:

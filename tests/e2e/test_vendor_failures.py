@@ -31,11 +31,15 @@ class FakeVendor:
     def __init__(self) -> None:
         self.answer: tuple[int, Any, dict[str, str]] = (200, {}, {})
         self.by_path: dict[str, tuple[int, Any, dict[str, str]]] = {}  # path suffix -> answer
+        self.with_cursor: tuple[int, Any, dict[str, str]] | None = None  # the answer to any `after=`
         self.delay = 0.0
 
     async def handle(self, request: Request) -> Response:
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.with_cursor is not None and "after" in request.query_params:
+            status, body, headers = self.with_cursor
+            return JSONResponse(body, status_code=status, headers=headers)
         status, body, headers = next(
             (answer for suffix, answer in self.by_path.items() if request.url.path.endswith(suffix)), self.answer
         )
@@ -151,6 +155,24 @@ def test_a_404_that_does_not_name_the_patient_is_asked_of_the_list(vendor: FakeV
     response = client.get(f"/fhir/faulty/Patient/{PATIENT}")
     assert response.status_code == 502, response.text
     assert "org_id" in outcome_of(response)["issue"][0]["diagnostics"]
+
+
+def test_a_cursor_the_vendor_refuses_is_the_vendors_fault_not_the_clients(vendor: FakeVendor, client: FhirHttp) -> None:
+    # The next page's cursor is the vendor's own ("422: Invalid or malformed cursor value"; or a
+    # keyset cursor of a very long name its server's request line cannot take): a 502, not a 400
+    # telling the client its search was wrong.
+    someone = {"id": PATIENT, "first_name": "Ann", "last_name": "Other", "status": "active", "version": 1}
+    someone |= {"created_at": "2026-01-05T08:00:00+00:00", "updated_at": "2026-01-05T08:00:00+00:00"}
+    first = {"data": [someone], "page_info": {"has_next_page": True, "end_cursor": "b64-cursor"}}
+    vendor.by_path = {"/patients/cursor": (200, first, {})}
+    vendor.with_cursor = (422, {"detail": "Invalid or malformed cursor value"}, {})
+    try:
+        response = client.get("/fhir/faulty/Patient", params={"family": "x"})
+    finally:
+        vendor.by_path, vendor.with_cursor = {}, None
+    assert response.status_code == 502, response.text
+    issue = outcome_of(response)["issue"][0]
+    assert issue["code"] == "exception" and "cursor" in issue["diagnostics"]
 
 
 def test_slow_vendor_is_a_504(vendor: FakeVendor, client: FhirHttp) -> None:
