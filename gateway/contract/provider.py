@@ -51,6 +51,8 @@ class Written:
     resource answered is not the vendor's own reading of it, say)."""
 
     resource: Resource
+    # Each a FHIRPath expression (`Patient.telecom`), perhaps followed by why in parentheses:
+    # `Patient.name (only the first given and the family name are kept)`.
     not_stored: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
 

@@ -79,18 +79,19 @@ def _written(
     if returned == "OperationOutcome":
         verb = {201: "created", 200: "updated"}[status] if not matched else "matched If-None-Exist; nothing created"
         body = operation_outcome("information", "informational", f"{resource['resourceType']}/{resource['id']} {verb}")
-        body["issue"] += [
-            {
-                "severity": "warning",
-                "code": "informational",
-                "diagnostics": "Not stored by the vendor",
-                "expression": [e],
-            }
-            for e in not_stored
-        ]
+        body["issue"] += [_not_stored_issue(e) for e in not_stored]
         body["issue"] += [{"severity": "warning", "code": "informational", "diagnostics": w} for w in warnings]
         return respond(fmt, body, headers, status)
     return respond(fmt, resource, headers, status)
+
+
+def _not_stored_issue(entry: str) -> dict[str, Any]:
+    """An element the vendor did not keep: `Written.not_stored` names it by a FHIRPath
+    expression, perhaps followed by why in parentheses, which goes in `diagnostics`: an issue's
+    `expression` is FHIRPath only (R4 operationoutcome-definitions.html#OperationOutcome.issue.expression)."""
+    path, _, why = entry.partition(" (")
+    diagnostics = f"Not stored by the vendor: {why.removesuffix(')')}" if why else "Not stored by the vendor"
+    return {"severity": "warning", "code": "informational", "diagnostics": diagnostics, "expression": [path]}
 
 
 def _not_kept(sent: dict[str, Any], written: Written, valueless: list[str]) -> tuple[str, ...]:

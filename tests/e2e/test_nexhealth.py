@@ -230,6 +230,17 @@ def test_create_reports_what_nexhealth_cannot_keep(fhir: FhirHttp) -> None:
     assert [w["expression"][0] for w in warnings] == ["Patient.address"]
 
 
+def test_what_nexhealth_cannot_keep_is_named_by_fhirpath_and_explained_in_diagnostics(fhir: FhirHttp) -> None:
+    # An issue's `expression` is FHIRPath only; why the element was not kept is `diagnostics`.
+    body = _patient("Twogiven", "twogiven@example.org", "3125550889")
+    body["name"][0]["given"] = ["Nova", "Jean"]
+    response = fhir.request("POST", f"{BASE}/Patient", json=body, headers={**JSON, "Prefer": "return=OperationOutcome"})
+    assert response.status_code == 201, response.text
+    warnings = [i for i in outcome_of(response)["issue"] if i["severity"] == "warning"]
+    assert [w["expression"] for w in warnings] == [["Patient.name"]]
+    assert "only the first given" in warnings[0]["diagnostics"]
+
+
 @pytest.mark.parametrize(
     ("change", "where"),
     [
