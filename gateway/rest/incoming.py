@@ -22,6 +22,7 @@ from gateway.errors import Invalid, InvalidRequest, PayloadTooLarge, RequestTime
 from gateway.rest.bindings import binding_problems
 from gateway.rest.json_types import json_type_problems
 from gateway.rest.model_errors import model_error_text
+from gateway.rest.negotiation import other_version
 from gateway.text import content_charset
 
 _JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
@@ -32,6 +33,9 @@ async def read_resource(request: Request, resource_type: str) -> dict[str, Any]:
     media = content_type.split(";")[0].strip().lower()
     if media not in _JSON_TYPES:
         raise UnsupportedMediaType(f"Send the resource as application/fhir+json (got '{media or 'nothing'}')")
+    version = other_version(content_type)
+    if version is not None:  # a resource of another FHIR version may read as R4 and mean otherwise
+        raise UnsupportedMediaType(f"The body is FHIR version '{version}' by its Content-Type; this server is R4 (4.0)")
     charset = content_charset(content_type)
     raw = await read_body(request)
     if charset not in (None, "utf-8") and not raw.isascii():

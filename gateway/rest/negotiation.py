@@ -38,6 +38,17 @@ def _format_kind(format_param: str) -> str:
     return kind.replace(" ", "+")
 
 
+def other_version(content_type: str) -> str | None:
+    """The FHIR version a body's Content-Type names when it is not this server's (R4
+    versioning.html#mt-version: `application/fhir+json; fhirVersion=3.0`), else None."""
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.strip().partition("=")
+        version = value.strip().strip('"')
+        if name.strip().lower() == "fhirversion" and not _R4.fullmatch(version):
+            return version
+    return None
+
+
 @lru_cache(maxsize=256)  # a client sends the same few Accept headers again and again
 def _ranges(accept: str) -> tuple[tuple[str, float], ...]:
     """The media ranges of an `Accept` value, in order, each with its quality."""

@@ -279,6 +279,18 @@ def test_a_body_in_another_charset_than_utf8_is_415(client: TestClient, backend:
         assert client.post(f"{BASE}/Patient", json=_patient(), headers=ascii_only).status_code == 201
 
 
+def test_a_body_of_another_fhir_version_is_415(client: TestClient, backend: FakeBackend) -> None:
+    # R4 versioning.html#mt-version: the body says it is STU3; read as R4 it may mean otherwise.
+    for version in ("3.0", '"1.0.2"', "5.0"):
+        stu3 = {"Content-Type": f"application/fhir+json; fhirVersion={version}"}
+        refused = outcome(client.post(f"{BASE}/Patient", json=_patient(), headers=stu3), 415)
+        assert "R4" in refused["issue"][0]["diagnostics"]
+    assert backend.calls_to("Patient", CREATE) == 0
+    for version in ("4.0", "4.0.1"):
+        r4 = {"Content-Type": f"application/fhir+json; charset=utf-8; fhirVersion={version}"}
+        assert client.post(f"{BASE}/Patient", json=_patient(), headers=r4).status_code == 201
+
+
 @pytest.mark.parametrize("coding", ["gzip", "br", "deflate, gzip"])
 def test_a_body_with_a_content_coding_is_415(client: TestClient, backend: FakeBackend, coding: str) -> None:
     # RFC 9110 §15.5.16: a coding not taken is a 415 naming what is (Accept-Encoding, §12.5.3);
