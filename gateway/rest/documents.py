@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from lxml import etree
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -67,9 +68,10 @@ DOCUMENT_HEADERS = {
 # --- $docref -----------------------------------------------------------------------------
 
 
-async def docref_items(request: Request) -> list[tuple[str, str]]:
-    """The operation's parameters as (name, value) pairs, from the URL or a POST body
-    (a Parameters resource, or a form)."""
+async def operation_items(request: Request, operation: str) -> list[tuple[str, str]]:
+    """An operation's parameters as (name, value) pairs, from the URL and, for a POST, its body:
+    a Parameters resource, or a form (R4 operations.html#request: an operation that changes
+    nothing is invoked with GET or POST)."""
     items = list(request.query_params.multi_items())
     if request.method != "POST":
         return items
@@ -83,7 +85,7 @@ async def docref_items(request: Request) -> list[tuple[str, str]]:
         check_query_encoding(body, "form body")
         return items + parse_qsl(text, keep_blank_values=True)
     if content_type not in ("application/fhir+json", "application/json"):
-        raise UnsupportedMediaType("POST $docref takes a Parameters resource (application/fhir+json) or a form")
+        raise UnsupportedMediaType(f"POST {operation} takes a Parameters resource (application/fhir+json) or a form")
     try:
         parameters = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -133,7 +135,7 @@ def _comparable(key: str, value: str) -> str:
 
 
 async def docref(request: Request, tenant: Tenant, base: str, fmt: Format, strict: bool, allowed: Access) -> Response:
-    items = await docref_items(request)
+    items = await operation_items(request, "$docref")
     unknown = sorted({k for k, _ in items if k not in DOCREF_PARAMS and k not in _FORMAT_PARAMS} - _NOT_APPLIED)
     unapplied = sorted({k for k, _ in items if k in _NOT_APPLIED})
     if unknown and strict:
@@ -289,8 +291,11 @@ def sections_param(values: list[str]) -> frozenset[str] | None:
     return frozenset(wanted)
 
 
-async def encounter_ccd(request: Request, tenant: Tenant, encounter_id: str, fmt: Format | None) -> Response:
-    sections = sections_param(request.query_params.getlist("section"))
+async def encounter_ccd(
+    request: Request, tenant: Tenant, encounter_id: str, fmt: Format | None, params: QueryParams
+) -> Response:
+    """`params`: the operation's, from the URL and a POST's body (`operation_items`)."""
+    sections = sections_param(params.getlist("section"))
     document_id = ids.encounter_document(encounter_id)
     rendered = await render_encounter_ccd(tenant.documents.source, encounter_id, sections)
     # Restricted to some sections it is not the document Binary/<id> serves: it gets no id.

@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -29,7 +30,7 @@ from gateway.rest.context import (
     tenant_of,
 )
 from gateway.rest.document_access import check_document_access, document_access
-from gateway.rest.documents import docref, encounter_ccd
+from gateway.rest.documents import docref, encounter_ccd, operation_items
 from gateway.rest.links import fits, page_link, unfollowable
 from gateway.rest.negotiation import check_document_format, wants_binary_resource
 from gateway.rest.paging import search_fingerprint
@@ -47,8 +48,8 @@ async def patient_everything(request: Request) -> Response:
     resource_id = request.path_params["id"]
     patient_provider = provider_for(tenant, "Patient", Interaction.READ)
     check_id(resource_id)
-    params = request.query_params
-    ignored = _check_everything_params(request)
+    params = QueryParams(await operation_items(request, "$everything"))
+    ignored = _check_everything_params(request, params)
     maximum = rest.settings.paging.max_count
     count = parse_count(params.get("_count"), maximum, maximum)
     since = _since(params.get("_since"))
@@ -100,11 +101,10 @@ _INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:
 _EVERYTHING_PARAMS = frozenset({"start", "end", "_since", "_type", "_count", "_page", "_format", "_pretty"})
 
 
-def _check_everything_params(request: Request) -> list[str]:
+def _check_everything_params(request: Request, params: QueryParams) -> list[str]:
     """Each of start, end, _since, _count and _page at most once (as a search takes them);
     under `Prefer: handling=strict`, no parameter the operation does not take
     (search.html#errors); else such ones are left out of the links, and returned to be said."""
-    params = request.query_params
     for name in ("start", "end", "_since", "_count", "_page"):
         if len(params.getlist(name)) > 1:
             raise InvalidRequest(f"{name} may be given once", expression=name)
@@ -167,7 +167,7 @@ async def ccd_endpoint(request: Request) -> Response:
     encounters = provider_for(tenant, "Encounter", Interaction.READ)
     encounter_id = request.path_params["id"]
     check_id(encounter_id)
-    params = request.query_params
+    params = QueryParams(await operation_items(request, "$ccd"))
     check_document_format(params.get("_format"), request.headers.get("accept"))  # before any vendor call
     # A CCD is a clinical document: it takes document access, and the encounter within reach.
     allowed = document_access(request, tenant)
@@ -181,4 +181,4 @@ async def ccd_endpoint(request: Request) -> Response:
         if wants_binary_resource(params.get("_format"), request.headers.get("accept"))
         else None
     )
-    return await encounter_ccd(request, tenant, encounter_id, fmt)
+    return await encounter_ccd(request, tenant, encounter_id, fmt, params)

@@ -124,7 +124,12 @@ def _any_method(path: str, endpoint: Endpoint) -> Route:
 
 def fhir_routes() -> list[BaseRoute]:
     """The FHIR routes, as one route indexed by segment count (gateway.rest.route_index)."""
-    everything = _dispatch({"GET": Handler(patient_everything)}, operation="$everything", on_type="Patient")
+    # Operations that change nothing take GET and POST alike (R4 operations.html#request).
+    everything = _dispatch(
+        {"GET": Handler(patient_everything), "POST": Handler(patient_everything)},
+        operation="$everything",
+        on_type="Patient",
+    )
     # history-instance, -type and -system (R4 http.html#history): vendors keep no history, so
     # no method is allowed there (an empty `Allow`, RFC 9110 section 10.2.1); without these
     # routes `_history` was read as an id or a type (400, 404).
@@ -144,7 +149,9 @@ def fhir_routes() -> list[BaseRoute]:
         _any_method("/fhir/{tenant}/{type}/{id}/$everything", everything),
         _any_method(
             "/fhir/{tenant}/{type}/{id}/$ccd",
-            _dispatch({"GET": Handler(ccd_endpoint)}, operation="$ccd", on_type="Encounter"),
+            _dispatch(
+                {"GET": Handler(ccd_endpoint), "POST": Handler(ccd_endpoint)}, operation="$ccd", on_type="Encounter"
+            ),
         ),
         _any_method("/fhir/{tenant}/{type}/{id}/_history", history),
         _any_method("/fhir/{tenant}/{type}/_history", history),

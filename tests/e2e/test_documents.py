@@ -379,6 +379,11 @@ def test_encounter_ccd_with_sections(fhir: FhirHttp, tenant: str, an_encounter: 
     html = fhir.get(url, params={"section": "allergies", "_format": "html"})
     assert html.headers["content-type"].startswith("text/html") and "Medications" not in html.text
 
+    parameters = {"resourceType": "Parameters", "parameter": [{"name": "section", "valueString": "allergies"}]}
+    posted = fhir.request("POST", url, json=parameters, headers={**XML, "Content-Type": "application/fhir+json"})
+    assert posted.status_code == 200, posted.text  # R4 operations.html#request: GET or POST
+    assert set(_sections(etree.fromstring(posted.content))) == {"allergies"}
+
     bad = fhir.get(url, params={"section": "allergies,nonsense"})
     assert bad.status_code == 400 and "nonsense" in outcome_of(bad)["issue"][0]["diagnostics"]
     assert fhir.get(f"/fhir/{tenant}/Encounter/no-such-encounter/$ccd").status_code == 404

@@ -62,6 +62,28 @@ def test_type_filter_and_errors(fhir: FhirHttp) -> None:
     assert all(o["effectiveDateTime"][:10] >= "2026-01-01" for o in dated)
 
 
+def test_everything_is_invoked_by_post_with_parameters_as_by_get(fhir: FhirHttp) -> None:
+    # R4 operations.html#request: an operation that changes nothing takes GET and POST, its
+    # parameters in a Parameters resource (or a form) in the body.
+    resources = _statement(fhir, "dentalpms")
+    patient = _a_patient(fhir, "dentalpms", resources)
+    url = f"/fhir/dentalpms/Patient/{patient}/$everything"
+    by_get = fhir.get_ok(url, params={"_type": "Observation,AllergyIntolerance", "_count": "100"})
+    parameters = {
+        "resourceType": "Parameters",
+        "parameter": [{"name": "_type", "valueString": "Observation,AllergyIntolerance"}],
+    }
+    json_headers = {"Content-Type": "application/fhir+json"}
+    by_post = fhir.request("POST", url, params={"_count": "100"}, json=parameters, headers=json_headers)
+    assert by_post.status_code == 200, by_post.text
+    form = fhir.request("POST", url, data={"_type": "Observation,AllergyIntolerance", "_count": "100"})
+    assert form.status_code == 200, form.text
+    for answer in (by_post.json(), form.json()):
+        assert [e["fullUrl"] for e in answer["entry"]] == [e["fullUrl"] for e in by_get["entry"]]
+    not_parameters = fhir.request("POST", url, json={"resourceType": "Patient"}, headers=json_headers)
+    assert not_parameters.status_code == 400
+
+
 def test_start_and_end_are_care_dates_for_documents_too(fhir: FhirHttp) -> None:
     # Patient-$everything: start/end "relate to care dates, not record currency dates". A CCD
     # generated for a visit is made now, but records the visit: it goes with the visit's dates.
