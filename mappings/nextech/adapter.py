@@ -106,10 +106,12 @@ Where the docs are silent (and how each point is read here):
   (fastapi-pagination's `LimitOffsetPage`) or `skip` and `take`, the next asked from the item
   after the last read, to the total or to a page not full.
   A page asked by number that says it is another, or holds the rows of the one before (the
-  number not taken), ends the walk. A bare array of a customary page size (`PAGE_SIZES`) that
-  says nothing of other pages may be one page all the same (Kaminari's 25, Spring's
-  `getContent()` of 20): `?page=` is asked, counted from 1 or from 0 as the answers show, until
-  a page is short. An answer
+  number not taken), ends the walk. A bare array of a customary page size (`PAGE_SIZES`, and
+  `SMALL_CAPS` until ruled out) that says nothing of other pages may be one page all the same
+  (Kaminari's 25, Spring's `getContent()` of 20, an Express team's Prisma `take: 10`): its
+  second page is asked as `?page=`, counted from 0 or from 1, then by `?offset=`, then by
+  `?skip=` (`HIDDEN_PAGING`), the first way answered with other rows walked until a page is
+  short; an endpoint taking none of them is not asked again (`_unpaged`). An answer
   whose last page counts more items than were read, points to a further page (a token, a
   link elsewhere, a page past `MAX_PAGES`), says it has more or more pages (at its top or
   in a nested `meta`, `links`, `pagination`...), or a one-page patient answer of exactly a
@@ -214,14 +216,26 @@ NOT_AT_BASE_URL = (
 # will_paginate (30), Nextech's own FHIR API (50) and other customary ones. Their next pages are
 # asked (NextechAdapter._hidden_pages); a patient answer whose pages are not, may be cut (_list).
 PAGE_SIZES = frozenset({20, 25, 30, 50, 100, 200, 250, 500, 1000})
-# Smaller caps a patient search may have all the same, silently: 10 (the default `_count` of
-# Nextech's own FHIR API, the `PAGE_SIZE` of Django REST Framework's quickstart) and 15 (Laravel's
-# default `per_page`). Ordinary answers hold that many as often (chart numbers are fixed-width:
-# the term `C0001` finds C00010..C00019), so one is suspected only until an answer of more
-# rows has shown there is no such cap (NextechAdapter._most_rows), and its next pages are not
-# asked (`_hidden_pages`): a narrower term resolves it for a name (`_narrowed`), a wider one for
-# a chart number (`_settled`).
+# Smaller caps and page sizes an answer may have all the same, silently: 10 (the default `_count`
+# of Nextech's own FHIR API, the `PAGE_SIZE` of Django REST Framework's quickstart, a `take: 10`)
+# and 15 (Laravel's default `per_page`). Ordinary answers hold that many as often (chart numbers
+# are fixed-width: the term `C0001` finds C00010..C00019), so one is suspected only until an
+# answer of more rows has shown there is no such cap (NextechAdapter._most_rows). Until then
+# its next pages are asked as a page size's are (`_hidden_pages`), and a patient answer whose
+# pages are not is narrowed for a name (`_narrowed`), widened for a chart number (`_settled`).
 SMALL_CAPS = frozenset({10, 15})
+# The ways the second page of a bare array that says nothing of its pages is asked, in the order
+# tried (`_hidden_pages`), each for the page at a zero-based index of pages as long as the first:
+# Spring's `Pageable` counts `?page=` from 0 (`page=1` is the second page, where a `page` counted
+# from 1 answers the first again: both are told apart by it), Kaminari, Flask-SQLAlchemy and
+# Laravel's `forPage` from 1; SQLAlchemy's `.offset()` and Prisma's `skip` start at an item. The
+# page size is not sent: the first page was answered at the endpoint's own default.
+HIDDEN_PAGING: tuple[Callable[[int, int], dict[str, str]], ...] = (
+    lambda index, size: {"page": str(index)},
+    lambda index, size: {"page": str(index + 1)},
+    lambda index, size: {"offset": str(index * size)},
+    lambda index, size: {"skip": str(index * size)},
+)
 CUT_SHORT = (
     "Nextech's answer ({count} {shape}) may have been cut at a page size the docs do not mention: "
     "some matches may be missing"
@@ -302,6 +316,9 @@ class NextechAdapter:
         self._bound_form: BoundForm | None = None  # how start/end are written (_stamp); None: not yet known
         self._api_confirmed = False  # /encounters/categories has answered at base_url (_api_found)
         self._most_rows = 0  # the most patients one whole `/search` answer held: no cap below it (SMALL_CAPS)
+        # Per endpoint (`_endpoint`), how a bare array's pages are asked (an index of HIDDEN_PAGING),
+        # or None when they are not asked at all (none of the ways is taken): learnt once (_hidden_pages).
+        self._bare_paging: dict[str, int | None] = {}
         self._providers = self._table()
 
     def _table(self) -> dict[str, ResourceProvider]:
@@ -442,46 +459,61 @@ class NextechAdapter:
             if _not_the_page_asked(body, bodies[-1], number):
                 break  # a vendor ignoring `page` answers the same page again: never twice the same rows
             bodies.append(body)
-        if len(bodies) == 1 and isinstance(bodies[0], list) and len(bodies[0]) in PAGE_SIZES:
+        if len(bodies) == 1 and isinstance(bodies[0], list) and self._may_be_a_page(len(bodies[0])):
             bodies += await self._hidden_pages(path, params, bodies[0])
         return bodies
+
+    def _may_be_a_page(self, rows: int) -> bool:
+        """Whether a bare array of `rows` items may be one page of more (`PAGE_SIZES`, or a small
+        cap no larger answer has ruled out)."""
+        return rows in PAGE_SIZES or self._small_cap(rows)
 
     async def _hidden_pages(self, path: str, params: Mapping[str, str], first: list[Any]) -> list[Any]:
         """The pages after `first`, a bare array of a customary page size that says nothing of
         any other: Rails' `render json: patients.page(params[:page])` (Kaminari, 25 a page) and
         Flask-SQLAlchemy's `paginate().items` count `?page=` from 1, a Spring controller
-        answering `Page.getContent()` from 0. `page=1` tells them apart: the first page again
-        (from 1, or `page` not read: `page=2` then tells those apart) or another (from 0). The
-        pages are read until one is short or empty (a 404 counts as empty: no such page), up to
-        `MAX_PAGES`; [] when `page` is not read (the same rows again) or refused (400), and
-        `[[]]` (an empty page) when the first page was all there was. `_list` says an answer
-        may be cut when its last page is still a full one."""
+        answering `Page.getContent()` from 0, an Express team's `prisma.patient.findMany({skip,
+        take: 10})` starts at `?skip=`. The second page is asked each way in turn
+        (`HIDDEN_PAGING`) until one answers rows not read before; that way is then kept to for
+        this endpoint, and when none does (the same rows again, or a 400), no way is asked
+        again. The pages are read until one is short or empty (a 404 counts as empty: no such
+        page), up to `MAX_PAGES`; [] when no way is taken, `[[]]` (an empty page) when the
+        first page was all there was. `_list` says an answer may be cut when its last page is
+        still a full one."""
+        endpoint = _endpoint(path)
+        size = len(first)
 
-        async def page(number: int) -> list[Any] | None:
+        async def page(way: int, index: int) -> list[Any] | None:
             try:
-                body = await self.client.get(path, {**params, "page": str(number)})
+                body = await self.client.get(path, {**params, **HIDDEN_PAGING[way](index, size)})
             except NotFound:
                 return []
             except InvalidRequest:
                 return None
             return body if isinstance(body, list) else None
 
-        following = await page(1)
-        if following is not None and _repeats(following, first):  # from 1, or not read
-            following, number = await page(2), 3
-            if following is not None and _repeats(following, first):
+        if endpoint in self._bare_paging:
+            way = self._bare_paging[endpoint]
+            if way is None:
                 return []
-        else:  # from 0: page=1 was the second page
-            number = 2
-        if following is None:
+            following = await page(way, 1)
+        else:
+            for way in range(len(HIDDEN_PAGING)):
+                following = await page(way, 1)
+                if following is not None and not _repeats(following, first):
+                    self._bare_paging[endpoint] = way
+                    break
+            else:
+                self._bare_paging[endpoint] = None  # takes no way: its bare arrays are whole or capped
+                return []
+        if following is None or _repeats(following, first):
             return []
         found = [following]
-        while len(found[-1]) == len(first) and len(found) + 1 < MAX_PAGES:
-            following = await page(number)
+        while len(found[-1]) == size and len(found) + 1 < MAX_PAGES:
+            following = await page(way, len(found) + 1)
             if following is None or _repeats(following, [row for rows in (first, *found) for row in rows]):
-                break  # refused, or rows read before (a `page` read no further): the last stays full
+                break  # refused, or rows read before (a way read no further): the last stays full
             found.append(following)
-            number += 1
         return found
 
     def _list(self, bodies: list[Any], shape: str) -> tuple[list[Any], tuple[str, ...], bool]:
@@ -881,6 +913,11 @@ def _today() -> date:
 def _horizon() -> datetime:
     """The end of an open-ended search when Nextech refuses FAR_END."""
     return datetime.combine(_today() + timedelta(days=HORIZON_DAYS), datetime.min.time(), UTC)
+
+
+def _endpoint(path: str) -> str:
+    """The route a path is of: a patient's encounter search is the same route for every patient."""
+    return "/{patientId}/encounters/search" if path.endswith("/encounters/search") else path
 
 
 def _patient_of_encounter(query: SearchQuery) -> str:

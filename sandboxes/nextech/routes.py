@@ -269,19 +269,22 @@ def _offset_page(request: Request, items: list[bytes], size: int, envelope: Enve
     items, ``size`` when not asked, at most ``MAX_TAKE``; the envelope says where it starts,
     how many it asked and the total, and links no next page. fastapi-pagination's
     ``LimitOffsetPage`` (``"offset"``) or an Express team's ``{"data", "meta": {"total",
-    "skip", "take"}}`` (``"skip_take"``); a value that is no number, or negative, is refused
-    as FastAPI (422) or a hand-written check (400) refuses it."""
-    start_key, size_key = ("offset", "limit") if envelope == "offset" else ("skip", "take")
+    "skip", "take"}}`` (``"skip_take"``), or the page alone as a bare array (``"bare_offset"``,
+    ``"bare_skip_take"``); a value that is no number, or negative, is refused as FastAPI (422)
+    or a hand-written check (400) refuses it."""
+    start_key, size_key = ("offset", "limit") if envelope in ("offset", "bare_offset") else ("skip", "take")
     start = ascii_int(request.query_params.get(start_key, "0"))
     taken = ascii_int(request.query_params.get(size_key, str(size)))
     if start is None or taken is None or taken < 1:
-        if envelope == "offset":
+        if start_key == "offset":
             detail = [{"type": "int_parsing", "loc": ["query", start_key], "msg": "Input should be a valid integer"}]
             return Response(orjson.dumps({"detail": detail}), 422, API_HEADERS, JSON_CONTENT_TYPE)
         return Response(b'{"error":"Invalid paging parameters"}', 400, API_HEADERS, JSON_CONTENT_TYPE)
     taken = min(taken, MAX_TAKE)
     listed = b"[" + b",".join(items[start : start + taken]) + b"]"
-    if envelope == "offset":
+    if envelope in ("bare_offset", "bare_skip_take"):
+        body = listed
+    elif envelope == "offset":
         facts = b'"total":%d,"limit":%d,"offset":%d' % (len(items), taken, start)
         body = b'{"items":' + listed + b"," + facts + b"}"
     else:
@@ -454,7 +457,7 @@ class NextechApi:
         ``"numbered"``) answer the page ``?page=`` asks, ASP.NET's the one ``?pageNumber=`` asks,
         Spring's the zero-based ``?page=`` (HAL naming the list `rel`), the offset ones the items
         ``?offset=``/``?skip=`` starts."""
-        if self.envelope in ("offset", "skip_take"):
+        if self.envelope in ("offset", "skip_take", "bare_offset", "bare_skip_take"):
             return _offset_page(request, items, self.chart.shapes.page_size, self.envelope)
         if self.envelope in ("bare_pages", "bare_pages_zero"):
             return _bare_page(request, items, self.chart.shapes.page_size, 1 if self.envelope == "bare_pages" else 0)

@@ -1,15 +1,16 @@
 """Nextech under readings of its docs the default simulator does not take: the gateway over the
-Nextech simulator with its switches (`sandboxes/nextech/app.py`, `sandboxes/nextech/readings.py`)
-combined into a few variants: how `term` matches (accent-sensitive, names stored decomposed,
-whole-field prefixes, substrings, case-sensitive), envelopes (Django REST Framework's pages and
-flask-smorest's header-described ones, Spring's pages counted from 0, Kaminari's bare
-ones and fastapi-pagination's counted by offset among them), ids as strings, timestamps with offsets or
+Nextech simulator with its switches (`sandboxes/nextech/app.py`,
+`sandboxes/nextech/readings.py`) combined into a few variants: how `term` matches
+(accent-sensitive, names stored decomposed, whole-field prefixes, substrings, case-sensitive),
+envelopes (Django REST Framework's pages and flask-smorest's header-described ones, Spring's
+pages counted from 0, Kaminari's bare ones, Prisma's bare `skip`/`take` ones and
+fastapi-pagination's counted by offset among them), ids as strings, timestamps with offsets or
 none or as RFC 822 dates, absent nulls, error bodies, token lifetimes as strings, a token
-endpoint taking HTTP Basic only, section names with spaces, a visit years ahead, a Nextech
-that refuses far `end` dates or takes bare dates only, dates served in the clinic's zone, unknown dates as stand-ins
-(`0001-01-01`, `0000-00-00`), answers serialized twice (a JSON string holding the JSON),
-`encounterLocked` as letters or lock times, patients with no
-chart number, and CCD categories as objects or a map.
+endpoint taking HTTP Basic only, section names with spaces, a visit years ahead, a Nextech that
+refuses far `end` dates or takes bare dates only, dates served in the clinic's zone, unknown
+dates as stand-ins (`0001-01-01`, `0000-00-00`), answers serialized twice (a JSON string
+holding the JSON), `encounterLocked` as letters or lock times, patients with no chart number,
+and CCD categories as objects or a map.
 
 Each variant walks the clinic: every live patient is found by its family name (with and
 without accents) and read by id, and each patient's encounters and CCDs match the clinic.
@@ -127,6 +128,13 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "page_size": 5,
         "search_match": "prefix",
         "timestamps": "naive",
+    },
+    # An Express team's: Prisma's `findMany({skip, take: 10})` sent as it is (a bare array, the
+    # next page asked with `?skip=`, nothing said of it), `contains` with `mode: "insensitive"`.
+    "express": {
+        "envelope": "bare_skip_take",
+        "page_size": 10,
+        "search_match": "substring",
     },
     "refusing-naive": {
         "search_accents": "sensitive",
@@ -501,6 +509,28 @@ def test_pages_of_a_bare_array_that_says_nothing_of_them_are_all_read(envelope: 
     create = partial(create_sandbox, clinic, envelope=envelope, page_size=page_size)
     with gateway_over("nextech", create, tenant=TENANT) as running:
         for family in ("Smith", "Jones", "Clark", "Hill"):
+            bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": family, "_count": "100"})
+            expected = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name).startswith(fold(family))}
+            assert expected and {r["id"] for r in _matches(bundle)} == expected, family
+            assert not _outcome_texts(bundle), family
+
+
+@pytest.mark.parametrize(
+    ("envelope", "page_size"),
+    [("bare_pages", 10), ("bare_pages", 15), ("bare_pages_zero", 10), ("bare_offset", 15), ("bare_skip_take", 10)],
+)
+def test_bare_pages_of_ten_or_fifteen_are_followed_not_said_to_be_cut(envelope: str, page_size: int) -> None:
+    """One page of 10 or 15 as a bare array that says nothing of the others: Flask-SQLAlchemy's
+    `paginate(per_page=10).items`, Laravel's `forPage($page, 15)`, a Spring `getContent()` with a
+    page size of 10, SQLAlchemy's `.offset()`, Prisma's `skip`/`take: 10`. Before, such an answer
+    was taken for a cap, never followed: the name as written was searched instead, and where that
+    too answered a page's worth (`J`, `S`, `Johnson` at 10 a page) the searchset said matches may
+    be missing, listing one page of them."""
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    create = partial(create_sandbox, clinic, envelope=envelope, page_size=page_size)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        for family in ("J", "S", "Johnson", "Garcia", "Hill"):
             bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": family, "_count": "100"})
             expected = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name).startswith(fold(family))}
             assert expected and {r["id"] for r in _matches(bundle)} == expected, family
