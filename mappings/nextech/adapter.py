@@ -104,7 +104,9 @@ Where the docs are silent (and how each point is read here):
   (Spring Data's `Page`: `number`, at the top or in a nested `page`), the next asked as
   `?page=number+1`, and pages counted by offset, the envelope echoing `offset` and `limit`
   (fastapi-pagination's `LimitOffsetPage`) or `skip` and `take`, the next asked from the item
-  after the last read, to the total or to a page not full.
+  after the last read, to the total or to a page not full, and ASP.NET Boilerplate's
+  `PagedResultDto` (`{"totalCount", "items"}`, nothing more), asked as `?skipCount=` of the
+  items read until the total is.
   A page asked by number that says it is another, or holds the rows of the one before (the
   number not taken), ends the walk. A bare array of a customary page size (`PAGE_SIZES`, and
   `SMALL_CAPS` until ruled out) that says nothing of other pages may be one page all the same
@@ -175,6 +177,7 @@ from mappings.nextech.vendor import (
     raw_id,
     section_names,
     section_spellings,
+    skip_count_next,
     with_header_paging,
     without_ccds,
 )
@@ -445,7 +448,7 @@ class NextechAdapter:
         keeps the term, window and section asked. A 404 or 400 of the first page is the caller's."""
         bodies = [with_header_paging(*await self.client.get_with_headers(path, params))]
         asked = {tuple(sorted(params.items()))}
-        while (link := next_page_query(bodies[-1], path)) is not None and len(bodies) < MAX_PAGES:
+        while len(bodies) < MAX_PAGES and (link := _next_page(bodies, path)) is not None:
             following = {**params, **link}
             key = tuple(sorted(following.items()))
             if key in asked:
@@ -913,6 +916,13 @@ def _today() -> date:
 def _horizon() -> datetime:
     """The end of an open-ended search when Nextech refuses FAR_END."""
     return datetime.combine(_today() + timedelta(days=HORIZON_DAYS), datetime.min.time(), UTC)
+
+
+def _next_page(bodies: list[Any], path: str) -> dict[str, str] | None:
+    """The query of the page after `bodies`, the pages of one list answer read so far: the one
+    the last links to or numbers (vendor.next_page_query), else the items after those read of an
+    envelope that only counts them (vendor.skip_count_next); None when there is none."""
+    return next_page_query(bodies[-1], path) or skip_count_next(bodies)
 
 
 def _endpoint(path: str) -> str:

@@ -136,6 +136,15 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "page_size": 10,
         "search_match": "substring",
     },
+    # An ASP.NET Boilerplate team's: every list a `PagedResultDto` (`{"totalCount", "items"}`,
+    # `?skipCount=`, 10 by default), DateTimes of `Clock.Kind` Unspecified (no zone), errors as
+    # ASP.NET Core's ProblemDetails.
+    "abp": {
+        "envelope": "abp",
+        "page_size": 10,
+        "timestamps": "naive",
+        "error_bodies": "problem",
+    },
     "refusing-naive": {
         "search_accents": "sensitive",
         "far_future_visit": True,
@@ -464,6 +473,7 @@ def test_a_section_named_twice_is_asked_by_the_name_nextech_takes() -> None:
         "spring_hal",
         "offset",
         "skip_take",
+        "abp",
     ],
 )
 def test_pages_numbered_but_not_linked_are_all_read(envelope: str) -> None:
@@ -480,7 +490,10 @@ def test_pages_numbered_but_not_linked_are_all_read(envelope: str) -> None:
     its count nested in `page`), or not at all (Spring HATEOAS's `_embedded`: every search a 502).
     Pages counted by offset, the envelope echoing `offset`/`limit` (fastapi-pagination's
     `LimitOffsetPage`) or `skip`/`take` (nested in `meta`) and linking no next page: before, the
-    first page alone was read and the searchset said matches may be missing."""
+    first page alone was read and the searchset said matches may be missing.
+    ASP.NET Boilerplate's `PagedResultDto` (`{"totalCount", "items"}`, asked with `?skipCount=`)
+    says only how many there are: before, its first page alone was read, said to be cut, and a
+    patient's encounters past it were missing (its CCDs 502s)."""
     clinic = build_clinic()
     live = live_patients(clinic)
     smiths = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name).startswith("smith")}
