@@ -108,8 +108,8 @@ Where the docs are silent (and how each point is read here):
   `PagedResultDto` (`{"totalCount", "items"}`, nothing more), asked as `?skipCount=` of the
   items read until the total is.
   A page asked by number that says it is another, or holds the rows of the one before (the
-  number not taken), ends the walk. A bare array of a customary page size (`PAGE_SIZES`, and
-  `SMALL_CAPS` until ruled out) that says nothing of other pages may be one page all the same
+  number not taken), ends the walk. A bare array of a customary page size (`PAGE_SIZES` and
+  `SMALL_CAPS`, until ruled out) that says nothing of other pages may be one page all the same
   (Kaminari's 25, Spring's `getContent()` of 20, an Express team's Prisma `take: 10`): its
   second page is asked as `?page=`, counted from 0 or from 1, then by `?offset=`, then by
   `?skip=` (`HIDDEN_PAGING`), the first way answered with other rows walked until a page is
@@ -119,9 +119,11 @@ Where the docs are silent (and how each point is read here):
   in a nested `meta`, `links`, `pagination`...), or a one-page patient answer of exactly a
   page size (a cap, as Nextech's own FHIR API has at 50, not lifted by `?page=`), makes the
   searchset say that matches may be missing (`CUT_SHORT`), and a read that does not find its
-  patient in such an answer a 502, not a 404. So does one of exactly 10 or 15 (`SMALL_CAPS`)
-  until an answer of more has shown there is no such cap: a name's letters are then narrowed
-  to the name as written, a chart number widened by a character once (`_settled`).
+  patient in such an answer a 502, not a 404. So does one of exactly 10 or 15 (`SMALL_CAPS`):
+  a name's letters are then narrowed to the name as written, a chart number widened by a
+  character once (`_settled`). An answer of more rows in one body than a size rules that size
+  out for its endpoint from then on (`_most_rows`): answers of it are then neither probed for
+  pages nor suspected of a cap, so an uncapped Nextech pays no extra call for them.
 """
 
 from __future__ import annotations
@@ -217,16 +219,19 @@ NOT_AT_BASE_URL = (
 # Answers of exactly this many items in a bare array may be one page of more, or capped: the
 # default page sizes of Spring Data, pagy and Flask-SQLAlchemy (20), Kaminari (25),
 # will_paginate (30), Nextech's own FHIR API (50) and other customary ones. Their next pages are
-# asked (NextechAdapter._hidden_pages); a patient answer whose pages are not, may be cut (_list).
+# asked (NextechAdapter._hidden_pages); a patient answer whose pages are not, may be cut (_list);
+# both until an answer of more rows in one body has ruled the size out (NextechAdapter._most_rows).
 PAGE_SIZES = frozenset({20, 25, 30, 50, 100, 200, 250, 500, 1000})
 # Smaller caps and page sizes an answer may have all the same, silently: 10 (the default `_count`
 # of Nextech's own FHIR API, the `PAGE_SIZE` of Django REST Framework's quickstart, a `take: 10`)
 # and 15 (Laravel's default `per_page`). Ordinary answers hold that many as often (chart numbers
 # are fixed-width: the term `C0001` finds C00010..C00019), so one is suspected only until an
-# answer of more rows has shown there is no such cap (NextechAdapter._most_rows). Until then
-# its next pages are asked as a page size's are (`_hidden_pages`), and a patient answer whose
-# pages are not is narrowed for a name (`_narrowed`), widened for a chart number (`_settled`).
+# answer of more rows has shown there is no such cap (NextechAdapter._most_rows), as a page
+# size is. Until then its next pages are asked as a page size's are (`_hidden_pages`), and a
+# patient answer whose pages are not is narrowed for a name (`_narrowed`), widened for a chart
+# number (`_settled`).
 SMALL_CAPS = frozenset({10, 15})
+CUSTOMARY_SIZES = PAGE_SIZES | SMALL_CAPS
 # The ways the second page of a bare array that says nothing of its pages is asked, in the order
 # tried (`_hidden_pages`), each for the page at a zero-based index of pages as long as the first:
 # Spring's `Pageable` counts `?page=` from 0 (`page=1` is the second page, where a `page` counted
@@ -318,7 +323,8 @@ class NextechAdapter:
         self._ignores_case = False  # a lower-case letter found a name holding it upper case only
         self._bound_form: BoundForm | None = None  # how start/end are written (_stamp); None: not yet known
         self._api_confirmed = False  # /encounters/categories has answered at base_url (_api_found)
-        self._most_rows = 0  # the most patients one whole `/search` answer held: no cap below it (SMALL_CAPS)
+        # Per endpoint (`_endpoint`), the most rows one body answered alone: no cap or page size below it
+        self._most_rows: dict[str, int] = {}
         # Per endpoint (`_endpoint`), how a bare array's pages are asked (an index of HIDDEN_PAGING),
         # or None when they are not asked at all (none of the ways is taken): learnt once (_hidden_pages).
         self._bare_paging: dict[str, int | None] = {}
@@ -415,8 +421,6 @@ class NextechAdapter:
             await self._api_found()
             return Read([], [])
         rows, cut, suspected = self._list(bodies, "patients")
-        if len(bodies) == 1:  # a whole answer in one: no cap holds fewer
-            self._most_rows = max(self._most_rows, len(rows))
         records: list[VendorPatient] = []
         unreadable: list[Unreadable] = []
         for index, row in enumerate(rows):
@@ -462,14 +466,26 @@ class NextechAdapter:
             if _not_the_page_asked(body, bodies[-1], number):
                 break  # a vendor ignoring `page` answers the same page again: never twice the same rows
             bodies.append(body)
-        if len(bodies) == 1 and isinstance(bodies[0], list) and self._may_be_a_page(len(bodies[0])):
+        if len(bodies) == 1 and isinstance(bodies[0], list) and self._may_be_cut(path, len(bodies[0])):
             bodies += await self._hidden_pages(path, params, bodies[0])
+        if len(bodies) == 1:  # a whole answer in one body: the endpoint caps and pages no fewer
+            self._learn(path, bodies[0])
         return bodies
 
-    def _may_be_a_page(self, rows: int) -> bool:
-        """Whether a bare array of `rows` items may be one page of more (`PAGE_SIZES`, or a small
-        cap no larger answer has ruled out)."""
-        return rows in PAGE_SIZES or self._small_cap(rows)
+    def _learn(self, path: str, body: Any) -> None:
+        """Remember how many rows `body`, one answer of `path` in one body, held (`_most_rows`)."""
+        try:
+            rows = len(items_of(body))
+        except UnreadablePayload:
+            return
+        endpoint = _endpoint(path)
+        self._most_rows[endpoint] = max(self._most_rows.get(endpoint, 0), rows)
+
+    def _may_be_cut(self, path: str, rows: int) -> bool:
+        """Whether an answer of `path` holding `rows` in one body may be one page of more, or
+        capped: a customary size (`CUSTOMARY_SIZES`) that no answer of its endpoint holding more
+        in one body has ruled out."""
+        return rows in CUSTOMARY_SIZES and rows >= self._most_rows.get(_endpoint(path), 0)
 
     async def _hidden_pages(self, path: str, params: Mapping[str, str], first: list[Any]) -> list[Any]:
         """The pages after `first`, a bare array of a customary page size that says nothing of
@@ -523,9 +539,9 @@ class NextechAdapter:
         """The items of a list answer's pages, a warning when it may have been cut short, and
         whether that is only suspected: the docs promise every match ("Searches for all ..."),
         but a last page whose envelope counts more than were read, or points to a page not
-        read, says otherwise; a patient search answering exactly a page size's worth in one page
-        (`PAGE_SIZES`: Nextech's own FHIR API pages at 50), `?page=` not read, or a small cap's
-        worth no larger answer has ruled out (`SMALL_CAPS`), may be capped."""
+        read, says otherwise; a patient search answering exactly a page size's or a small cap's
+        worth in one page (`CUSTOMARY_SIZES`: Nextech's own FHIR API pages at 50), no way to its
+        next pages taken, may be capped, until an answer of more has ruled that size out."""
         try:
             rows = [row for body in bodies for row in items_of(body, shape)]
         except UnreadablePayload as exc:
@@ -535,34 +551,29 @@ class NextechAdapter:
         counted = listed_count(last)
         said = (counted is not None and counted > len(rows)) or has_next_page(last)
         walked_full = len(bodies) > 1 and isinstance(last, list) and len(last) == len(bodies[0])  # hidden pages
-        capped = shape == "patients" and len(bodies) == 1 and (len(rows) in PAGE_SIZES or self._small_cap(len(rows)))
+        capped = shape == "patients" and len(bodies) == 1 and self._may_be_cut("/search", len(rows))
         if said or walked_full or capped:
             self._drift.unreadable(shape, ["(cut short)"])
             return rows, (CUT_SHORT.format(shape=shape, count=len(rows)),), not (said or walked_full)
         return rows, (), False
 
-    def _small_cap(self, rows: int) -> bool:
-        """Whether a one-page patient answer of `rows` may have been cut at a small cap
-        (`SMALL_CAPS`): no answer has yet held more."""
-        return rows in SMALL_CAPS and rows >= self._most_rows
-
     def _unsuspected(self, answers: tuple[Read[VendorPatient], ...]) -> tuple[Read[VendorPatient], ...]:
-        """The answers, each suspected of a small cap that a larger answer has since ruled out
-        (one sent beside it, or a wider term's) without its warning."""
+        """The answers, each suspected of a cap that a larger answer has since ruled out (one
+        sent beside it, or a wider term's) without its warning."""
         return tuple(
-            Read(a.records, a.unreadable) if a.suspected and a.rows in SMALL_CAPS and not self._small_cap(a.rows) else a
+            Read(a.records, a.unreadable) if a.suspected and not self._may_be_cut("/search", a.rows) else a
             for a in answers
         )
 
     async def _settled(self, answers: tuple[Read[VendorPatient], ...], term: str) -> tuple[Read[VendorPatient], ...]:
-        """The answers to a chart number `term`, one of them holding just a small cap's worth
-        (`SMALL_CAPS`): a chart number has no narrower term, but a fixed-width one's prefix
-        answers exactly 10 where there is no cap (`C0001`: C00010..C00019). The term one
+        """The answers to a chart number `term`, one of them holding just a cap's worth
+        (`CUSTOMARY_SIZES`): a chart number has no narrower term, but a fixed-width one's prefix
+        answers exactly 10 or 100 where there is no cap (`C0001`: C00010..C00019). The term one
         character shorter is asked once, which every reading finding by prefix or substring
         answers with at least as many patients: more rows than the cap rule it out, and then
         for every later answer (`_most_rows`). When it does not (a cap, or a Nextech matching
         whole chart numbers), the suspicion, and the warning, stay."""
-        if len(term) < 2 or not any(a.suspected and self._small_cap(a.rows) for a in answers):
+        if len(term) < 2 or not any(a.suspected and self._may_be_cut("/search", a.rows) for a in answers):
             return answers
         try:
             await self._search_term(term[:-1])

@@ -36,6 +36,7 @@ from starlette.applications import Starlette
 from gateway.contract import Sandbox
 from mappings.ids import encode_part
 from mappings.nextech.adapter import HORIZON_WARNING
+from mappings.nextech.terms import name_terms
 from sandboxes.clinic import Clinic, Patient, build_clinic
 from sandboxes.nextech import create_sandbox
 from sandboxes.nextech.app import CCD_SECTIONS, FAR_FUTURE_VISIT, SPACED_SECTIONS
@@ -564,6 +565,30 @@ def test_a_bare_answer_capped_at_a_page_size_still_finds_every_name() -> None:
             expected = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name).startswith(fold(family))}
             assert expected and {r["id"] for r in _matches(bundle)} == expected, family
             assert not _outcome_texts(bundle), family  # as often all there is: not said to be cut
+
+
+def test_an_uncapped_nextech_pays_no_extra_call_for_a_page_size_once_a_larger_answer_is_seen() -> None:
+    """The documented Nextech (every match, no cap). Once an answer of more rows than a page size
+    has been seen (the letter C finds every patient, by chart number), an answer of exactly 20
+    (the letter T), 30 (H) or 100 (the chart prefix C001, which no chart number equals) cannot be
+    a page or a cap. Before, only 10 and 15 were ruled out so: each such answer cost the `?page=`
+    probes and the name as written for as long as the gateway ran, and an identifier search
+    answered 100 by Nextech was an empty searchset said to be missing matches."""
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    with gateway_over("nextech", partial(create_sandbox, clinic), tenant=TENANT) as running:
+        running.fhir.get_ok(f"{BASE}/Patient", params={"family": "Clark"})
+        for family in ("Thomas", "Hill"):
+            before = vendor_calls(running.fhir, TENANT)
+            bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": family, "_count": "100"})
+            expected = {f"{p.id}.{p.chart_number}" for p in live if p.last_name.startswith(family)}
+            assert expected and {r["id"] for r in _matches(bundle)} == expected, family
+            assert not _outcome_texts(bundle), family
+            assert vendor_calls(running.fhir, TENANT) - before == len(name_terms(family, lower=False)), family
+        before = vendor_calls(running.fhir, TENANT)
+        bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"identifier": "C001"})
+        assert not _matches(bundle) and not any("may have been cut" in text for text in _outcome_texts(bundle))
+        assert vendor_calls(running.fhir, TENANT) - before == 1
 
 
 def test_a_nextech_matching_whole_names_only_still_finds_them_and_says_what_it_cannot() -> None:
