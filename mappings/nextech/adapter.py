@@ -113,15 +113,16 @@ Where the docs are silent (and how each point is read here):
   (Kaminari's 25, Spring's `getContent()` of 20, an Express team's Prisma `take: 10`): its
   second page is asked as `?page=`, counted from 0 or from 1, then by `?offset=`, then by
   `?skip=` (`HIDDEN_PAGING`), the first way answered with other rows walked until a page is
-  short; an endpoint taking none of them is not asked again (`_unpaged`). An answer
+  short; an endpoint taking none of them is not asked again (`_bare_paging`). An answer
   whose last page counts more items than were read, points to a further page (a token, a
   link elsewhere, a page past `MAX_PAGES`), says it has more or more pages (at its top or
   in a nested `meta`, `links`, `pagination`...), or a one-page patient answer of exactly a
   page size (a cap, as Nextech's own FHIR API has at 50, not lifted by `?page=`), makes the
   searchset say that matches may be missing (`CUT_SHORT`), and a read that does not find its
-  patient in such an answer a 502, not a 404. So does one of exactly 10 or 15 (`SMALL_CAPS`):
-  a name's letters are then narrowed to the name as written, a chart number widened by a
-  character once (`_settled`). An answer of more rows in one body than a size rules that size
+  patient in such an answer a 502, not a 404. So does one of exactly 10 or 15 (`SMALL_CAPS`).
+  A one-page answer of either size only suspected of a cap is resolved where it can be: a
+  name's letters are narrowed to the name as written, a chart number widened by a character
+  once (`_settled`). An answer of more rows in one body than a size rules that size
   out for its endpoint from then on (`_most_rows`): answers of it are then neither probed for
   pages nor suspected of a cap, so an uncapped Nextech pays no extra call for them.
 """
