@@ -104,20 +104,27 @@ Where the docs are silent (and how each point is read here):
   (Spring Data's `Page`: `number`, at the top or in a nested `page`), the next asked as
   `?page=number+1`, and pages counted by offset, the envelope echoing `offset` and `limit`
   (fastapi-pagination's `LimitOffsetPage`) or `skip` and `take`, the next asked from the item
-  after the last read, to the total or to a page not full.
+  after the last read, to the total or to a page not full, and ASP.NET Boilerplate's
+  `PagedResultDto` (`{"totalCount", "items"}`, nothing more), asked as `?skipCount=` of the
+  items read until the total is.
   A page asked by number that says it is another, or holds the rows of the one before (the
-  number not taken), ends the walk. A bare array of a customary page size (`PAGE_SIZES`) that
-  says nothing of other pages may be one page all the same (Kaminari's 25, Spring's
-  `getContent()` of 20): `?page=` is asked, counted from 1 or from 0 as the answers show, until
-  a page is short. An answer
+  number not taken), ends the walk. A bare array of a customary page size (`PAGE_SIZES` and
+  `SMALL_CAPS`, until ruled out) that says nothing of other pages may be one page all the same
+  (Kaminari's 25, Spring's `getContent()` of 20, an Express team's Prisma `take: 10`): its
+  second page is asked as `?page=`, counted from 0 or from 1, then by `?offset=`, then by
+  `?skip=` (`HIDDEN_PAGING`), the first way answered with other rows walked until a page is
+  short; an endpoint taking none of them is not asked again (`_bare_paging`). An answer
   whose last page counts more items than were read, points to a further page (a token, a
   link elsewhere, a page past `MAX_PAGES`), says it has more or more pages (at its top or
   in a nested `meta`, `links`, `pagination`...), or a one-page patient answer of exactly a
   page size (a cap, as Nextech's own FHIR API has at 50, not lifted by `?page=`), makes the
   searchset say that matches may be missing (`CUT_SHORT`), and a read that does not find its
-  patient in such an answer a 502, not a 404. So does one of exactly 10 or 15 (`SMALL_CAPS`)
-  until an answer of more has shown there is no such cap: a name's letters are then narrowed
-  to the name as written, a chart number widened by a character once (`_settled`).
+  patient in such an answer a 502, not a 404. So does one of exactly 10 or 15 (`SMALL_CAPS`).
+  A one-page answer of either size only suspected of a cap is resolved where it can be: a
+  name's letters are narrowed to the name as written, a chart number widened by a character
+  once (`_settled`). An answer of more rows in one body than a size rules that size
+  out for its endpoint from then on (`_most_rows`): answers of it are then neither probed for
+  pages nor suspected of a cap, so an uncapped Nextech pays no extra call for them.
 """
 
 from __future__ import annotations
@@ -173,6 +180,7 @@ from mappings.nextech.vendor import (
     raw_id,
     section_names,
     section_spellings,
+    skip_count_next,
     with_header_paging,
     without_ccds,
 )
@@ -212,16 +220,31 @@ NOT_AT_BASE_URL = (
 # Answers of exactly this many items in a bare array may be one page of more, or capped: the
 # default page sizes of Spring Data, pagy and Flask-SQLAlchemy (20), Kaminari (25),
 # will_paginate (30), Nextech's own FHIR API (50) and other customary ones. Their next pages are
-# asked (NextechAdapter._hidden_pages); a patient answer whose pages are not, may be cut (_list).
+# asked (NextechAdapter._hidden_pages); a patient answer whose pages are not, may be cut (_list);
+# both until an answer of more rows in one body has ruled the size out (NextechAdapter._most_rows).
 PAGE_SIZES = frozenset({20, 25, 30, 50, 100, 200, 250, 500, 1000})
-# Smaller caps a patient search may have all the same, silently: 10 (the default `_count` of
-# Nextech's own FHIR API, the `PAGE_SIZE` of Django REST Framework's quickstart) and 15 (Laravel's
-# default `per_page`). Ordinary answers hold that many as often (chart numbers are fixed-width:
-# the term `C0001` finds C00010..C00019), so one is suspected only until an answer of more
-# rows has shown there is no such cap (NextechAdapter._most_rows), and its next pages are not
-# asked (`_hidden_pages`): a narrower term resolves it for a name (`_narrowed`), a wider one for
-# a chart number (`_settled`).
+# Smaller caps and page sizes an answer may have all the same, silently: 10 (the default `_count`
+# of Nextech's own FHIR API, the `PAGE_SIZE` of Django REST Framework's quickstart, a `take: 10`)
+# and 15 (Laravel's default `per_page`). Ordinary answers hold that many as often (chart numbers
+# are fixed-width: the term `C0001` finds C00010..C00019), so one is suspected only until an
+# answer of more rows has shown there is no such cap (NextechAdapter._most_rows), as a page
+# size is. Until then its next pages are asked as a page size's are (`_hidden_pages`), and a
+# patient answer whose pages are not is narrowed for a name (`_narrowed`), widened for a chart
+# number (`_settled`).
 SMALL_CAPS = frozenset({10, 15})
+CUSTOMARY_SIZES = PAGE_SIZES | SMALL_CAPS
+# The ways the second page of a bare array that says nothing of its pages is asked, in the order
+# tried (`_hidden_pages`), each for the page at a zero-based index of pages as long as the first:
+# Spring's `Pageable` counts `?page=` from 0 (`page=1` is the second page, where a `page` counted
+# from 1 answers the first again: both are told apart by it), Kaminari, Flask-SQLAlchemy and
+# Laravel's `forPage` from 1; SQLAlchemy's `.offset()` and Prisma's `skip` start at an item. The
+# page size is not sent: the first page was answered at the endpoint's own default.
+HIDDEN_PAGING: tuple[Callable[[int, int], dict[str, str]], ...] = (
+    lambda index, size: {"page": str(index)},
+    lambda index, size: {"page": str(index + 1)},
+    lambda index, size: {"offset": str(index * size)},
+    lambda index, size: {"skip": str(index * size)},
+)
 CUT_SHORT = (
     "Nextech's answer ({count} {shape}) may have been cut at a page size the docs do not mention: "
     "some matches may be missing"
@@ -301,7 +324,11 @@ class NextechAdapter:
         self._ignores_case = False  # a lower-case letter found a name holding it upper case only
         self._bound_form: BoundForm | None = None  # how start/end are written (_stamp); None: not yet known
         self._api_confirmed = False  # /encounters/categories has answered at base_url (_api_found)
-        self._most_rows = 0  # the most patients one whole `/search` answer held: no cap below it (SMALL_CAPS)
+        # Per endpoint (`_endpoint`), the most rows one body answered alone: no cap or page size below it
+        self._most_rows: dict[str, int] = {}
+        # Per endpoint (`_endpoint`), how a bare array's pages are asked (an index of HIDDEN_PAGING),
+        # or None when they are not asked at all (none of the ways is taken): learnt once (_hidden_pages).
+        self._bare_paging: dict[str, int | None] = {}
         self._providers = self._table()
 
     def _table(self) -> dict[str, ResourceProvider]:
@@ -395,8 +422,6 @@ class NextechAdapter:
             await self._api_found()
             return Read([], [])
         rows, cut, suspected = self._list(bodies, "patients")
-        if len(bodies) == 1:  # a whole answer in one: no cap holds fewer
-            self._most_rows = max(self._most_rows, len(rows))
         records: list[VendorPatient] = []
         unreadable: list[Unreadable] = []
         for index, row in enumerate(rows):
@@ -428,7 +453,7 @@ class NextechAdapter:
         keeps the term, window and section asked. A 404 or 400 of the first page is the caller's."""
         bodies = [with_header_paging(*await self.client.get_with_headers(path, params))]
         asked = {tuple(sorted(params.items()))}
-        while (link := next_page_query(bodies[-1], path)) is not None and len(bodies) < MAX_PAGES:
+        while len(bodies) < MAX_PAGES and (link := _next_page(bodies, path)) is not None:
             following = {**params, **link}
             key = tuple(sorted(following.items()))
             if key in asked:
@@ -442,55 +467,82 @@ class NextechAdapter:
             if _not_the_page_asked(body, bodies[-1], number):
                 break  # a vendor ignoring `page` answers the same page again: never twice the same rows
             bodies.append(body)
-        if len(bodies) == 1 and isinstance(bodies[0], list) and len(bodies[0]) in PAGE_SIZES:
+        if len(bodies) == 1 and isinstance(bodies[0], list) and self._may_be_cut(path, len(bodies[0])):
             bodies += await self._hidden_pages(path, params, bodies[0])
+        if len(bodies) == 1:  # a whole answer in one body: the endpoint caps and pages no fewer
+            self._learn(path, bodies[0])
         return bodies
+
+    def _learn(self, path: str, body: Any) -> None:
+        """Remember how many rows `body`, one answer of `path` in one body, held (`_most_rows`)."""
+        try:
+            rows = len(items_of(body))
+        except UnreadablePayload:
+            return
+        endpoint = _endpoint(path)
+        self._most_rows[endpoint] = max(self._most_rows.get(endpoint, 0), rows)
+
+    def _may_be_cut(self, path: str, rows: int) -> bool:
+        """Whether an answer of `path` holding `rows` in one body may be one page of more, or
+        capped: a customary size (`CUSTOMARY_SIZES`) that no answer of its endpoint holding more
+        in one body has ruled out."""
+        return rows in CUSTOMARY_SIZES and rows >= self._most_rows.get(_endpoint(path), 0)
 
     async def _hidden_pages(self, path: str, params: Mapping[str, str], first: list[Any]) -> list[Any]:
         """The pages after `first`, a bare array of a customary page size that says nothing of
         any other: Rails' `render json: patients.page(params[:page])` (Kaminari, 25 a page) and
         Flask-SQLAlchemy's `paginate().items` count `?page=` from 1, a Spring controller
-        answering `Page.getContent()` from 0. `page=1` tells them apart: the first page again
-        (from 1, or `page` not read: `page=2` then tells those apart) or another (from 0). The
-        pages are read until one is short or empty (a 404 counts as empty: no such page), up to
-        `MAX_PAGES`; [] when `page` is not read (the same rows again) or refused (400), and
-        `[[]]` (an empty page) when the first page was all there was. `_list` says an answer
-        may be cut when its last page is still a full one."""
+        answering `Page.getContent()` from 0, an Express team's `prisma.patient.findMany({skip,
+        take: 10})` starts at `?skip=`. The second page is asked each way in turn
+        (`HIDDEN_PAGING`) until one answers rows not read before; that way is then kept to for
+        this endpoint, and when none does (the same rows again, or a 400), no way is asked
+        again. The pages are read until one is short or empty (a 404 counts as empty: no such
+        page), up to `MAX_PAGES`; [] when no way is taken, `[[]]` (an empty page) when the
+        first page was all there was. `_list` says an answer may be cut when its last page is
+        still a full one."""
+        endpoint = _endpoint(path)
+        size = len(first)
 
-        async def page(number: int) -> list[Any] | None:
+        async def page(way: int, index: int) -> list[Any] | None:
             try:
-                body = await self.client.get(path, {**params, "page": str(number)})
+                body = await self.client.get(path, {**params, **HIDDEN_PAGING[way](index, size)})
             except NotFound:
                 return []
             except InvalidRequest:
                 return None
             return body if isinstance(body, list) else None
 
-        following = await page(1)
-        if following is not None and _repeats(following, first):  # from 1, or not read
-            following, number = await page(2), 3
-            if following is not None and _repeats(following, first):
+        if endpoint in self._bare_paging:
+            way = self._bare_paging[endpoint]
+            if way is None:
                 return []
-        else:  # from 0: page=1 was the second page
-            number = 2
-        if following is None:
+            following = await page(way, 1)
+        else:
+            for way in range(len(HIDDEN_PAGING)):
+                following = await page(way, 1)
+                if following is not None and not _repeats(following, first):
+                    self._bare_paging[endpoint] = way
+                    break
+            else:
+                self._bare_paging[endpoint] = None  # takes no way: its bare arrays are whole or capped
+                return []
+        if following is None or _repeats(following, first):
             return []
         found = [following]
-        while len(found[-1]) == len(first) and len(found) + 1 < MAX_PAGES:
-            following = await page(number)
+        while len(found[-1]) == size and len(found) + 1 < MAX_PAGES:
+            following = await page(way, len(found) + 1)
             if following is None or _repeats(following, [row for rows in (first, *found) for row in rows]):
-                break  # refused, or rows read before (a `page` read no further): the last stays full
+                break  # refused, or rows read before (a way read no further): the last stays full
             found.append(following)
-            number += 1
         return found
 
     def _list(self, bodies: list[Any], shape: str) -> tuple[list[Any], tuple[str, ...], bool]:
         """The items of a list answer's pages, a warning when it may have been cut short, and
         whether that is only suspected: the docs promise every match ("Searches for all ..."),
         but a last page whose envelope counts more than were read, or points to a page not
-        read, says otherwise; a patient search answering exactly a page size's worth in one page
-        (`PAGE_SIZES`: Nextech's own FHIR API pages at 50), `?page=` not read, or a small cap's
-        worth no larger answer has ruled out (`SMALL_CAPS`), may be capped."""
+        read, says otherwise; a patient search answering exactly a page size's or a small cap's
+        worth in one page (`CUSTOMARY_SIZES`: Nextech's own FHIR API pages at 50), no way to its
+        next pages taken, may be capped, until an answer of more has ruled that size out."""
         try:
             rows = [row for body in bodies for row in items_of(body, shape)]
         except UnreadablePayload as exc:
@@ -500,34 +552,29 @@ class NextechAdapter:
         counted = listed_count(last)
         said = (counted is not None and counted > len(rows)) or has_next_page(last)
         walked_full = len(bodies) > 1 and isinstance(last, list) and len(last) == len(bodies[0])  # hidden pages
-        capped = shape == "patients" and len(bodies) == 1 and (len(rows) in PAGE_SIZES or self._small_cap(len(rows)))
+        capped = shape == "patients" and len(bodies) == 1 and self._may_be_cut("/search", len(rows))
         if said or walked_full or capped:
             self._drift.unreadable(shape, ["(cut short)"])
             return rows, (CUT_SHORT.format(shape=shape, count=len(rows)),), not (said or walked_full)
         return rows, (), False
 
-    def _small_cap(self, rows: int) -> bool:
-        """Whether a one-page patient answer of `rows` may have been cut at a small cap
-        (`SMALL_CAPS`): no answer has yet held more."""
-        return rows in SMALL_CAPS and rows >= self._most_rows
-
     def _unsuspected(self, answers: tuple[Read[VendorPatient], ...]) -> tuple[Read[VendorPatient], ...]:
-        """The answers, each suspected of a small cap that a larger answer has since ruled out
-        (one sent beside it, or a wider term's) without its warning."""
+        """The answers, each suspected of a cap that a larger answer has since ruled out (one
+        sent beside it, or a wider term's) without its warning."""
         return tuple(
-            Read(a.records, a.unreadable) if a.suspected and a.rows in SMALL_CAPS and not self._small_cap(a.rows) else a
+            Read(a.records, a.unreadable) if a.suspected and not self._may_be_cut("/search", a.rows) else a
             for a in answers
         )
 
     async def _settled(self, answers: tuple[Read[VendorPatient], ...], term: str) -> tuple[Read[VendorPatient], ...]:
-        """The answers to a chart number `term`, one of them holding just a small cap's worth
-        (`SMALL_CAPS`): a chart number has no narrower term, but a fixed-width one's prefix
-        answers exactly 10 where there is no cap (`C0001`: C00010..C00019). The term one
+        """The answers to a chart number `term`, one of them holding just a cap's worth
+        (`CUSTOMARY_SIZES`): a chart number has no narrower term, but a fixed-width one's prefix
+        answers exactly 10 or 100 where there is no cap (`C0001`: C00010..C00019). The term one
         character shorter is asked once, which every reading finding by prefix or substring
         answers with at least as many patients: more rows than the cap rule it out, and then
         for every later answer (`_most_rows`). When it does not (a cap, or a Nextech matching
         whole chart numbers), the suspicion, and the warning, stay."""
-        if len(term) < 2 or not any(a.suspected and self._small_cap(a.rows) for a in answers):
+        if len(term) < 2 or not any(a.suspected and self._may_be_cut("/search", a.rows) for a in answers):
             return answers
         try:
             await self._search_term(term[:-1])
@@ -881,6 +928,18 @@ def _today() -> date:
 def _horizon() -> datetime:
     """The end of an open-ended search when Nextech refuses FAR_END."""
     return datetime.combine(_today() + timedelta(days=HORIZON_DAYS), datetime.min.time(), UTC)
+
+
+def _next_page(bodies: list[Any], path: str) -> dict[str, str] | None:
+    """The query of the page after `bodies`, the pages of one list answer read so far: the one
+    the last links to or numbers (vendor.next_page_query), else the items after those read of an
+    envelope that only counts them (vendor.skip_count_next); None when there is none."""
+    return next_page_query(bodies[-1], path) or skip_count_next(bodies)
+
+
+def _endpoint(path: str) -> str:
+    """The route a path is of: a patient's encounter search is the same route for every patient."""
+    return "/{patientId}/encounters/search" if path.endswith("/encounters/search") else path
 
 
 def _patient_of_encounter(query: SearchQuery) -> str:

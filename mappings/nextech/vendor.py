@@ -21,7 +21,8 @@ a boolean example) and no envelope, so each model reads:
 - lists bare (their pages perhaps described in headers: `X-Pagination`, `Link`) or inside an
   envelope (`value`, `data`, `results`, `items`, or the one list an object holds, or HAL's
   `_embedded`, which is left out when nothing matched), pages counted from 1 or, as Spring
-  Data's `Page` counts them, from 0, or by offset (`offset`/`limit`, `skip`/`take`); and an
+  Data's `Page` counts them, from 0, or by offset (`offset`/`limit`, `skip`/`take`, ABP's
+  `skipCount` of a `{"totalCount", "items"}` that says nothing more); and an
   encounter as `{"summary": {...}, "ccd": ...}` or flat.
 Only what cannot mean anything (an id that is no id, a date that is no date) makes a record
 unreadable: `Unreadable` carries the field path, never a value.
@@ -503,6 +504,35 @@ def offset_next(body: Any) -> dict[str, str] | None:
             more = following < total if total is not None else rows >= size
             return {start_key: str(following), size_key: str(size)} if more else None
     return None
+
+
+# ASP.NET Boilerplate pages a list as a `PagedResultDto<T>` (ABP Framework's alike): `{"totalCount":
+# n, "items": [...]}`, asked with a `PagedResultRequestDto`'s `?skipCount=&maxResultCount=`
+# (bound ignoring case; MaxResultCount 10 by default), the envelope saying neither where it
+# starts nor how to go on: only the total tells that more remain.
+SKIP_COUNT_PARAM = "skipCount"
+
+
+def skip_count_next(bodies: list[Any]) -> dict[str, str] | None:
+    """The query of the page after `bodies`, the pages of an ABP `PagedResultDto` read so far,
+    when its `totalCount` is more than they hold: `?skipCount=` of the items read (the page
+    size left to the default the first page was answered at). None for any other answer (one
+    saying its page number, its offset or a next page is paged another way), or when the total
+    is read."""
+    last = bodies[-1] if bodies else None
+    if not isinstance(last, dict):
+        return None
+    top = _camel_keys(last)
+    total = _number(top.get("totalCount"))
+    if total is None or not isinstance(top.get("items"), list):
+        return None
+    if page_number(last) is not None or offset_next(last) is not None or has_next_page(last):
+        return None
+    try:
+        read = sum(len(items_of(body)) for body in bodies)
+    except UnreadablePayload:
+        return None
+    return {SKIP_COUNT_PARAM: str(read)} if total > read else None
 
 
 # The query parameter a page is asked by, for the key an envelope (or header) numbers its page

@@ -70,7 +70,17 @@ Answers (``Shapes``)
   value a 422) or ``"skip_take"`` (an Express team's Prisma ``findMany({skip, take})``:
   ``{"data": [...], "meta": {"total": n, "skip": start, "take": size}}``, asked with
   ``?skip=&take=``, a refused value a 400); ``page_size`` items unless ``limit``/``take``
-  asks fewer or more (at most ``MAX_TAKE``), past the last an empty list.
+  asks fewer or more (at most ``MAX_TAKE``), past the last an empty list; or the same pages
+  as a bare array that says nothing of the others: ``"bare_offset"`` (a Flask or FastAPI
+  team's ``query.offset(offset).limit(limit).all()`` returned as it is) or
+  ``"bare_skip_take"`` (an Express team's ``res.json(await prisma.patient.findMany({skip,
+  take}))``), ``page_size`` items unless asked otherwise; or ``"abp"`` (ASP.NET
+  Boilerplate's ``PagedResultDto<T>``, ABP Framework's alike: ``{"totalCount": n, "items":
+  [...]}``, saying neither where it starts nor how to go on, asked with a
+  ``PagedResultRequestDto``'s ``?skipCount=&maxResultCount=``, bound ignoring case,
+  ``page_size`` items unless ``maxResultCount`` asks fewer or more (at most
+  ``ABP_MAX_RESULT_COUNT``), past the last an empty ``items``, a refused value ABP's 400
+  ``{"error": {"message": "Your request is not valid!", "validationErrors": [...]}}``).
 - ``ids_as_strings``: ``patientId``, ``encounterId`` and ``doctorId`` as JSON strings
   (``"42"``), as an API serializing Int64s for JavaScript does.
 - ``timestamps``: ``"z"`` (``2017-12-14T15:08:59.000Z``, the docs' example), ``"offset"``
@@ -132,6 +142,7 @@ from typing import Literal, get_args
 from sandboxes.toolkit.folding import strip_marks
 
 __all__ = [
+    "ABP_MAX_RESULT_COUNT",
     "CHARTLESS_EVERY",
     "CHART_WIDTH",
     "DOCUMENTED",
@@ -174,6 +185,9 @@ Envelope = Literal[
     "bare_pages_zero",
     "offset",
     "skip_take",
+    "bare_offset",
+    "bare_skip_take",
+    "abp",
 ]
 ENVELOPES: tuple[str, ...] = get_args(Envelope)
 Timestamps = Literal["z", "offset", "naive", "local", "http"]
@@ -183,7 +197,8 @@ EmptySections = Literal["text", "null"]
 LockedValues = Literal["mixed", "letters", "stamps"]
 ChartNumbers = Literal["all", "some_missing", "padded"]
 CHART_WIDTH = 10  # with chart_numbers="padded": the char(n) column's width
-MAX_TAKE = 100  # with envelope="offset" or "skip_take": the most `limit`/`take` gets (fastapi-pagination's `le=100`)
+MAX_TAKE = 100  # with an offset envelope: the most `limit`/`take` gets (fastapi-pagination's `le=100`)
+ABP_MAX_RESULT_COUNT = 1000  # with envelope="abp": the most `maxResultCount` may ask (PagedResultRequestDto's)
 Categories = Literal["names", "objects", "map", "named", "numbers"]
 CHARTLESS_EVERY = 5  # with chart_numbers="some_missing": patients whose id is a multiple of this
 ErrorBodies = Literal["webapi", "problem", "text"]

@@ -20,7 +20,7 @@ from starlette.routing import Route
 from sandboxes.nextech.ccd_html import CCD_SECTIONS, SECTION_TITLES
 from sandboxes.nextech.errors import API_HEADERS, INVALID, JSON_CONTENT_TYPE, styled_error
 from sandboxes.nextech.grants import Grants
-from sandboxes.nextech.readings import MAX_TAKE, Envelope
+from sandboxes.nextech.readings import ABP_MAX_RESULT_COUNT, MAX_TAKE, Envelope
 from sandboxes.nextech.store import Chart
 from sandboxes.toolkit.aliases import Handler
 from sandboxes.toolkit.auth import bearer_credentials
@@ -269,24 +269,55 @@ def _offset_page(request: Request, items: list[bytes], size: int, envelope: Enve
     items, ``size`` when not asked, at most ``MAX_TAKE``; the envelope says where it starts,
     how many it asked and the total, and links no next page. fastapi-pagination's
     ``LimitOffsetPage`` (``"offset"``) or an Express team's ``{"data", "meta": {"total",
-    "skip", "take"}}`` (``"skip_take"``); a value that is no number, or negative, is refused
-    as FastAPI (422) or a hand-written check (400) refuses it."""
-    start_key, size_key = ("offset", "limit") if envelope == "offset" else ("skip", "take")
+    "skip", "take"}}`` (``"skip_take"``), or the page alone as a bare array (``"bare_offset"``,
+    ``"bare_skip_take"``); a value that is no number, or negative, is refused as FastAPI (422)
+    or a hand-written check (400) refuses it."""
+    start_key, size_key = ("offset", "limit") if envelope in ("offset", "bare_offset") else ("skip", "take")
     start = ascii_int(request.query_params.get(start_key, "0"))
     taken = ascii_int(request.query_params.get(size_key, str(size)))
     if start is None or taken is None or taken < 1:
-        if envelope == "offset":
+        if start_key == "offset":
             detail = [{"type": "int_parsing", "loc": ["query", start_key], "msg": "Input should be a valid integer"}]
             return Response(orjson.dumps({"detail": detail}), 422, API_HEADERS, JSON_CONTENT_TYPE)
         return Response(b'{"error":"Invalid paging parameters"}', 400, API_HEADERS, JSON_CONTENT_TYPE)
     taken = min(taken, MAX_TAKE)
     listed = b"[" + b",".join(items[start : start + taken]) + b"]"
-    if envelope == "offset":
+    if envelope in ("bare_offset", "bare_skip_take"):
+        body = listed
+    elif envelope == "offset":
         facts = b'"total":%d,"limit":%d,"offset":%d' % (len(items), taken, start)
         body = b'{"items":' + listed + b"," + facts + b"}"
     else:
         body = b'{"data":' + listed + b',"meta":{"total":%d,"skip":%d,"take":%d}}' % (len(items), start, taken)
     return Response(body, 200, API_HEADERS, JSON_CONTENT_TYPE)
+
+
+def _abp_param(request: Request, name: str, default: int) -> int | None:
+    """A ``PagedResultRequestDto`` property bound from the query ignoring case (ASP.NET Core's
+    model binding): `default` when absent, None when it is no number."""
+    raw = next((v for k, v in request.query_params.multi_items() if k.lower() == name.lower()), None)
+    return default if raw is None else ascii_int(raw)
+
+
+def _abp_page(request: Request, items: list[bytes], size: int) -> Response:
+    """ASP.NET Boilerplate's ``PagedResultDto<T>``: ``{"totalCount", "items"}`` of the items
+    from ``?skipCount=`` (0 when absent), ``?maxResultCount=`` of them (``size`` when absent,
+    at most ``ABP_MAX_RESULT_COUNT``); a value out of range is ABP's validation error."""
+    skip = _abp_param(request, "skipCount", 0)
+    taken = _abp_param(request, "maxResultCount", size)
+    if skip is None or taken is None or taken < 1 or taken > ABP_MAX_RESULT_COUNT:
+        field = "skipCount" if skip is None else "maxResultCount"
+        problem = f"The field {field[:1].upper() + field[1:]} is invalid."
+        error: dict[str, object] = {
+            "code": None,
+            "message": "Your request is not valid!",
+            "details": f"The following errors were detected during validation.\r\n - {problem}\r\n",
+            "data": {},
+            "validationErrors": [{"message": problem, "members": [field]}],
+        }
+        return Response(orjson.dumps({"error": error}), 400, API_HEADERS, JSON_CONTENT_TYPE)
+    listed = b"[" + b",".join(items[skip : skip + taken]) + b"]"
+    return Response(b'{"totalCount":%d,"items":%s}' % (len(items), listed), 200, API_HEADERS, JSON_CONTENT_TYPE)
 
 
 class NextechApi:
@@ -453,9 +484,11 @@ class NextechApi:
         """A list answer in this variant's envelope; paged ones (``"pages"``, ``"header_pages"``,
         ``"numbered"``) answer the page ``?page=`` asks, ASP.NET's the one ``?pageNumber=`` asks,
         Spring's the zero-based ``?page=`` (HAL naming the list `rel`), the offset ones the items
-        ``?offset=``/``?skip=`` starts."""
-        if self.envelope in ("offset", "skip_take"):
+        ``?offset=``/``?skip=`` starts, ABP's those ``?skipCount=`` starts."""
+        if self.envelope in ("offset", "skip_take", "bare_offset", "bare_skip_take"):
             return _offset_page(request, items, self.chart.shapes.page_size, self.envelope)
+        if self.envelope == "abp":
+            return _abp_page(request, items, self.chart.shapes.page_size)
         if self.envelope in ("bare_pages", "bare_pages_zero"):
             return _bare_page(request, items, self.chart.shapes.page_size, 1 if self.envelope == "bare_pages" else 0)
         if self.envelope in ("spring", "spring_dto", "spring_hal"):

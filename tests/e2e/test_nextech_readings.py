@@ -1,15 +1,16 @@
 """Nextech under readings of its docs the default simulator does not take: the gateway over the
-Nextech simulator with its switches (`sandboxes/nextech/app.py`, `sandboxes/nextech/readings.py`)
-combined into a few variants: how `term` matches (accent-sensitive, names stored decomposed,
-whole-field prefixes, substrings, case-sensitive), envelopes (Django REST Framework's pages and
-flask-smorest's header-described ones, Spring's pages counted from 0, Kaminari's bare
-ones and fastapi-pagination's counted by offset among them), ids as strings, timestamps with offsets or
+Nextech simulator with its switches (`sandboxes/nextech/app.py`,
+`sandboxes/nextech/readings.py`) combined into a few variants: how `term` matches
+(accent-sensitive, names stored decomposed, whole-field prefixes, substrings, case-sensitive),
+envelopes (Django REST Framework's pages and flask-smorest's header-described ones, Spring's
+pages counted from 0, Kaminari's bare ones, Prisma's bare `skip`/`take` ones and
+fastapi-pagination's counted by offset among them), ids as strings, timestamps with offsets or
 none or as RFC 822 dates, absent nulls, error bodies, token lifetimes as strings, a token
-endpoint taking HTTP Basic only, section names with spaces, a visit years ahead, a Nextech
-that refuses far `end` dates or takes bare dates only, dates served in the clinic's zone, unknown dates as stand-ins
-(`0001-01-01`, `0000-00-00`), answers serialized twice (a JSON string holding the JSON),
-`encounterLocked` as letters or lock times, patients with no
-chart number, and CCD categories as objects or a map.
+endpoint taking HTTP Basic only, section names with spaces, a visit years ahead, a Nextech that
+refuses far `end` dates or takes bare dates only, dates served in the clinic's zone, unknown
+dates as stand-ins (`0001-01-01`, `0000-00-00`), answers serialized twice (a JSON string
+holding the JSON), `encounterLocked` as letters or lock times, patients with no chart number,
+and CCD categories as objects or a map.
 
 Each variant walks the clinic: every live patient is found by its family name (with and
 without accents) and read by id, and each patient's encounters and CCDs match the clinic.
@@ -35,6 +36,7 @@ from starlette.applications import Starlette
 from gateway.contract import Sandbox
 from mappings.ids import encode_part
 from mappings.nextech.adapter import HORIZON_WARNING
+from mappings.nextech.terms import name_terms
 from sandboxes.clinic import Clinic, Patient, build_clinic
 from sandboxes.nextech import create_sandbox
 from sandboxes.nextech.app import CCD_SECTIONS, FAR_FUTURE_VISIT, SPACED_SECTIONS
@@ -127,6 +129,22 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "page_size": 5,
         "search_match": "prefix",
         "timestamps": "naive",
+    },
+    # An Express team's: Prisma's `findMany({skip, take: 10})` sent as it is (a bare array, the
+    # next page asked with `?skip=`, nothing said of it), `contains` with `mode: "insensitive"`.
+    "express": {
+        "envelope": "bare_skip_take",
+        "page_size": 10,
+        "search_match": "substring",
+    },
+    # An ASP.NET Boilerplate team's: every list a `PagedResultDto` (`{"totalCount", "items"}`,
+    # `?skipCount=`, 10 by default), DateTimes of `Clock.Kind` Unspecified (no zone), errors as
+    # ASP.NET Core's ProblemDetails.
+    "abp": {
+        "envelope": "abp",
+        "page_size": 10,
+        "timestamps": "naive",
+        "error_bodies": "problem",
     },
     "refusing-naive": {
         "search_accents": "sensitive",
@@ -456,6 +474,7 @@ def test_a_section_named_twice_is_asked_by_the_name_nextech_takes() -> None:
         "spring_hal",
         "offset",
         "skip_take",
+        "abp",
     ],
 )
 def test_pages_numbered_but_not_linked_are_all_read(envelope: str) -> None:
@@ -472,7 +491,10 @@ def test_pages_numbered_but_not_linked_are_all_read(envelope: str) -> None:
     its count nested in `page`), or not at all (Spring HATEOAS's `_embedded`: every search a 502).
     Pages counted by offset, the envelope echoing `offset`/`limit` (fastapi-pagination's
     `LimitOffsetPage`) or `skip`/`take` (nested in `meta`) and linking no next page: before, the
-    first page alone was read and the searchset said matches may be missing."""
+    first page alone was read and the searchset said matches may be missing.
+    ASP.NET Boilerplate's `PagedResultDto` (`{"totalCount", "items"}`, asked with `?skipCount=`)
+    says only how many there are: before, its first page alone was read, said to be cut, and a
+    patient's encounters past it were missing (its CCDs 502s)."""
     clinic = build_clinic()
     live = live_patients(clinic)
     smiths = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name).startswith("smith")}
@@ -507,6 +529,28 @@ def test_pages_of_a_bare_array_that_says_nothing_of_them_are_all_read(envelope: 
             assert not _outcome_texts(bundle), family
 
 
+@pytest.mark.parametrize(
+    ("envelope", "page_size"),
+    [("bare_pages", 10), ("bare_pages", 15), ("bare_pages_zero", 10), ("bare_offset", 15), ("bare_skip_take", 10)],
+)
+def test_bare_pages_of_ten_or_fifteen_are_followed_not_said_to_be_cut(envelope: str, page_size: int) -> None:
+    """One page of 10 or 15 as a bare array that says nothing of the others: Flask-SQLAlchemy's
+    `paginate(per_page=10).items`, Laravel's `forPage($page, 15)`, a Spring `getContent()` with a
+    page size of 10, SQLAlchemy's `.offset()`, Prisma's `skip`/`take: 10`. Before, such an answer
+    was taken for a cap, never followed: the name as written was searched instead, and where that
+    too answered a page's worth (`J`, `S`, `Johnson` at 10 a page) the searchset said matches may
+    be missing, listing one page of them."""
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    create = partial(create_sandbox, clinic, envelope=envelope, page_size=page_size)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        for family in ("J", "S", "Johnson", "Garcia", "Hill"):
+            bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": family, "_count": "100"})
+            expected = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name).startswith(fold(family))}
+            assert expected and {r["id"] for r in _matches(bundle)} == expected, family
+            assert not _outcome_texts(bundle), family
+
+
 def test_a_bare_answer_capped_at_a_page_size_still_finds_every_name() -> None:
     """A Nextech answering at most 20 patients, in a bare array that does not say so, and no
     `page` to ask for more (a query capped as Spring's default page size caps it). Before, every
@@ -521,6 +565,30 @@ def test_a_bare_answer_capped_at_a_page_size_still_finds_every_name() -> None:
             expected = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name).startswith(fold(family))}
             assert expected and {r["id"] for r in _matches(bundle)} == expected, family
             assert not _outcome_texts(bundle), family  # as often all there is: not said to be cut
+
+
+def test_an_uncapped_nextech_pays_no_extra_call_for_a_page_size_once_a_larger_answer_is_seen() -> None:
+    """The documented Nextech (every match, no cap). Once an answer of more rows than a page size
+    has been seen (the letter C finds every patient, by chart number), an answer of exactly 20
+    (the letter T), 30 (H) or 100 (the chart prefix C001, which no chart number equals) cannot be
+    a page or a cap. Before, only 10 and 15 were ruled out so: each such answer cost the `?page=`
+    probes and the name as written for as long as the gateway ran, and an identifier search
+    answered 100 by Nextech was an empty searchset said to be missing matches."""
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    with gateway_over("nextech", partial(create_sandbox, clinic), tenant=TENANT) as running:
+        running.fhir.get_ok(f"{BASE}/Patient", params={"family": "Clark"})
+        for family in ("Thomas", "Hill"):
+            before = vendor_calls(running.fhir, TENANT)
+            bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": family, "_count": "100"})
+            expected = {f"{p.id}.{p.chart_number}" for p in live if p.last_name.startswith(family)}
+            assert expected and {r["id"] for r in _matches(bundle)} == expected, family
+            assert not _outcome_texts(bundle), family
+            assert vendor_calls(running.fhir, TENANT) - before == len(name_terms(family, lower=False)), family
+        before = vendor_calls(running.fhir, TENANT)
+        bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"identifier": "C001"})
+        assert not _matches(bundle) and not any("may have been cut" in text for text in _outcome_texts(bundle))
+        assert vendor_calls(running.fhir, TENANT) - before == 1
 
 
 def test_a_nextech_matching_whole_names_only_still_finds_them_and_says_what_it_cannot() -> None:

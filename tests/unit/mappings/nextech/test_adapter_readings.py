@@ -209,6 +209,40 @@ def test_answers_that_may_have_been_cut_short_say_so(tmp_path: Path) -> None:
     assert len(page.resources) == 1 and any("cut" in w for w in page.warnings)
 
 
+class SkipTake(Fake):
+    """A bare array of 10 from `?skip=` (Prisma's `findMany({skip, take: 10})`), nothing said of the rest."""
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        params = dict(params or {})
+        rows = await super().get(path, {k: v for k, v in params.items() if k != "skip"})
+        self.calls[-1] = (path, params)
+        start = int(params.get("skip", "0"))
+        return rows[start : start + 10]
+
+
+def _ways(calls: list[tuple[str, dict[str, str]]]) -> list[str]:
+    """The paging parameter each call was sent with ("" for none)."""
+    return ["".join(sorted(set(params) - {"term"})) for _, params in calls]
+
+
+@pytest.mark.parametrize(("fake", "size", "later"), [(Fake, 20, {""}), (SkipTake, 10, {"", "skip"})])
+def test_the_way_to_a_bare_arrays_next_pages_is_found_once(
+    tmp_path: Path, fake: type[Fake], size: int, later: set[str]
+) -> None:
+    """The second page of a bare array of a page size's worth is asked each way in turn
+    (`?page=` from 0 and 1, `?offset=`, `?skip=`); the way taken, or that none is, is kept to."""
+    rows = [
+        {**GOOD, "patientId": 100 + i, "chartNumber": f"{letter}{100 + i:05d}"} for letter in "CD" for i in range(size)
+    ]
+    vendor = fake(rows, [])
+    adapter = _adapter(vendor, tmp_path)
+    _search(adapter, "Patient", [("identifier", "C0")])
+    assert _ways(vendor.calls)[:5] == ["", "page", "page", "offset", "skip"]
+    vendor.calls.clear()
+    page = _search(adapter, "Patient", [("identifier", "D0")])
+    assert len(page.resources) == size and set(_ways(vendor.calls)) == later
+
+
 def test_several_name_values_send_the_terms_of_each(tmp_path: Path) -> None:
     other = {**GOOD, "patientId": 45, "chartNumber": "C00045", "lastName": "Bell"}
     fake = Fake([GOOD, other], [])

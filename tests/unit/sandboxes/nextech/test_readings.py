@@ -210,6 +210,29 @@ def test_pages_counted_by_offset_echo_it_and_link_nothing(
     assert api.get("/api/search", term="smith", **{start: "x"}).status_code in (400, 422)
 
 
+@pytest.mark.parametrize(("envelope", "start"), [("bare_offset", "offset"), ("bare_skip_take", "skip")])
+def test_bare_pages_counted_by_offset_say_nothing_of_the_others(envelope: str, start: str) -> None:
+    api = make_api(envelope=envelope, page_size=3)
+    first = api.ok("/api/search", term="smith")
+    assert isinstance(first, list) and len(first) == 3
+    following = api.ok("/api/search", term="smith", **{start: 3})
+    assert not ids_of(first) & ids_of(following)
+    assert ids_of(api.ok("/api/search", term="smith", page=2)) == ids_of(first)  # `page` is not read
+    assert not api.ok("/api/search", term="smith", **{start: len(SMITHS)})
+    assert api.get("/api/search", term="smith", **{start: "x"}).status_code in (400, 422)
+
+
+def test_abp_pages_count_their_items_and_are_asked_by_skip_count() -> None:
+    api = make_api(envelope="abp", page_size=3)
+    first = api.ok("/api/search", term="smith")
+    assert set(first) == {"totalCount", "items"} and first["totalCount"] == len(SMITHS) and len(first["items"]) == 3
+    rest = api.ok("/api/search", term="smith", SkipCount=3, maxresultcount=100)["items"]  # bound ignoring case
+    assert ids_of(first["items"] + rest) == SMITHS
+    assert not api.ok("/api/search", term="smith", skipCount=len(SMITHS))["items"]
+    refused = api.get("/api/search", term="smith", maxResultCount=1001)
+    assert refused.status_code == 400 and refused.json()["error"]["message"] == "Your request is not valid!"
+
+
 def test_a_rate_refused_as_a_throttle_says_when_to_come_back() -> None:
     api = make_api(rate_per_second=1, rate_limited_status=429)
     api.access()
