@@ -145,7 +145,15 @@ from pydantic import ValidationError
 
 from gateway.concurrently import concurrently
 from gateway.contract import AdapterConfig, Resource, ResourceProvider, SearchRequest, VendorPage, by_type
-from gateway.errors import InvalidRequest, NotFound, NotSupported, UpstreamError, UpstreamSecurity, UpstreamTimeout
+from gateway.errors import (
+    InvalidRequest,
+    NotFound,
+    NotSupported,
+    UpstreamError,
+    UpstreamSecurity,
+    UpstreamTimeout,
+    UpstreamUnusable,
+)
 from gateway.search import planning as q
 from gateway.search.model import ReferenceValue, SearchQuery, StringValue, TokenValue
 from gateway.upstream.tentative import tentative
@@ -209,7 +217,7 @@ HORIZON_WARNING = (
 )
 
 
-class SectionsUnreadable(UpstreamError):
+class SectionsUnreadable(UpstreamUnusable):
     """`/encounters/categories` answered a list of sections that cannot be read (a 502)."""
 
 
@@ -375,7 +383,7 @@ class NextechAdapter:
         try:
             await self.sections()
         except NotFound:
-            raise UpstreamError(NOT_AT_BASE_URL) from None
+            raise UpstreamUnusable(NOT_AT_BASE_URL) from None
         except (UpstreamSecurity, InvalidRequest, SectionsUnreadable):
             pass  # answered, if not as hoped
         self._api_confirmed = True
@@ -395,7 +403,7 @@ class NextechAdapter:
             try:
                 answers = await concurrently(*(self._search_term(t) for t in terms))
             except InvalidRequest:  # a term too short for a minimum length: the client's read was fine
-                raise UpstreamError(
+                raise UpstreamUnusable(
                     f"Patient/{resource_id} could not be looked up: Nextech refused the search its id is "
                     "found by (a chart number or initial shorter than the terms it takes)"
                 ) from None
@@ -405,7 +413,7 @@ class NextechAdapter:
                     return patient.patientId, patient_to_fhir(patient, self._ctx)
             for bad in (u for answer in answers for u in answer.unreadable):
                 if bad.what == f"Patient/{resource_id}" or (not key.chart and bad.vendor_id == key.number):
-                    raise UpstreamError(bad.message)
+                    raise UpstreamUnusable(bad.message)
             answers = await self._settled(answers, terms[0]) if key.chart else self._unsuspected(answers)
             for answer in answers:
                 if answer.cut:  # not in what Nextech said, but it may not have said everything
@@ -547,7 +555,7 @@ class NextechAdapter:
             rows = [row for body in bodies for row in items_of(body, shape)]
         except UnreadablePayload as exc:
             self._drift.unreadable(shape, [exc.field])
-            raise UpstreamError(f"Nextech's {shape} could not be read: {exc}") from None
+            raise UpstreamUnusable(f"Nextech's {shape} could not be read: {exc}") from None
         last = bodies[-1]
         counted = listed_count(last)
         said = (counted is not None and counted > len(rows)) or has_next_page(last)
@@ -657,7 +665,7 @@ class NextechAdapter:
                 return item, patient
         for bad in read.unreadable:
             if bad.vendor_id is not None and bad.vendor_id.startswith(vendor_id):
-                raise UpstreamError(f"Encounter/{encounter} could not be read: {bad.error}")
+                raise UpstreamUnusable(f"Encounter/{encounter} could not be read: {bad.error}")
         return None
 
     async def _vendor_patient(self, patient_id: str) -> str | None:
