@@ -201,10 +201,11 @@ class UpstreamError(FHIRError):
 class UpstreamUnusable(UpstreamError):
     """The vendor answered, and the answer cannot be used: not JSON, not in its documented shape,
     or not from where the tenant's configuration means (a redirect off the vendor's site, no such
-    route at its `base_url`). Trying again will not change it, so it is no `transient` issue but
-    an `exception` (R4 valueset-issue-type: "an unexpected internal error")."""
+    route at its `base_url`). Trying again will not change it: no `transient` issue (nor one of
+    its kinds, `exception` among them) but `processing`, "expected to be final ... no point
+    resubmitting the same content unchanged" (R4 valueset-issue-type). Not retried either."""
 
-    code = "exception"
+    code = "processing"
 
 
 class DocumentIncomplete(UpstreamError):

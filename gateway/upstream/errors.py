@@ -36,6 +36,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gateway.upstream")
 
+# RFC 9110: a 408 may be repeated (15.5.9), 421 sent again on another connection (15.5.20), 425
+# later (RFC 8470 section 5.2), a locked 423 (RFC 4918 section 11.3) once unlocked; 501 and 505
+# are the server not supporting the request at all (15.6.2, 15.6.6).
+_MAY_BE_TAKEN_LATER = frozenset({408, 421, 423, 425})
+_NEVER_TAKEN = frozenset({501, 505})
 MAX_RETRY_AFTER = 3600  # seconds: a vendor's wait passed on to our client, at most an hour
 
 
@@ -62,11 +67,11 @@ def error_for_status(status: int, message: str, *, retry_after: str | None = Non
         return InvalidRequest(
             f"The vendor rejected the request: {message}" if message else "The vendor rejected the request"
         )
-    if status >= 500:
-        return UpstreamError(f"The vendor system failed (HTTP {status})")
-    # Another 4xx (405, 415, 501's cousins): the vendor does not take the request as the gateway
-    # sends it, which the same request again will not change.
-    return UpstreamUnusable(f"The vendor system did not take the request (HTTP {status})")
+    if status in _NEVER_TAKEN or (400 <= status < 500 and status not in _MAY_BE_TAKEN_LATER):
+        # The vendor does not take the request as the gateway sends it (405, 415, 501, ...):
+        # the same request again will not change that.
+        return UpstreamUnusable(f"The vendor system did not take the request (HTTP {status})")
+    return UpstreamError(f"The vendor system failed (HTTP {status})")
 
 
 def _seconds(retry_after: str | None) -> int:

@@ -44,7 +44,7 @@ from gateway.text import content_charset, nfc
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.coalesce import forget_reads, read_once
 from gateway.upstream.observe import observer, vendor_path_template
-from gateway.upstream.retry import RETRYABLE_STATUSES, RetryBudget, idempotent, with_retries
+from gateway.upstream.retry import MIN_ATTEMPT, RETRYABLE_STATUSES, RetryBudget, idempotent, with_retries
 from gateway.upstream.sent import one_sent
 from gateway.upstream.tentative import is_tentative
 
@@ -204,6 +204,10 @@ class UpstreamClient:
                 # lets the call through, too: the half-open breaker's probe, chosen there, is
                 # then sent at once, and settles the breaker however its request ends (`_probe`).
                 await self.pace()
+                if attempts > 1 and ends_at is not None and ends_at - time.monotonic() < MIN_ATTEMPT:
+                    # The turn took what the retry was judged to have (gateway.upstream.retry):
+                    # not sent to time out, nor to add to a failing vendor's load.
+                    raise UpstreamTimeout("The vendor system did not answer in time")
             with observer().vendor_call(self.name, method, template) as call:
                 call.attempt = attempts
                 try:
@@ -224,6 +228,10 @@ class UpstreamClient:
                 except UpstreamTimeout:
                     call.error = "timeout"
                     await outcome(True, probe)
+                    raise
+                except UpstreamUnusable:  # answered, in a way it will answer again (a redirect loop)
+                    call.error = "status"
+                    await outcome(False, probe)
                     raise
                 except UpstreamError:
                     call.error = "connect"
@@ -368,7 +376,8 @@ def _kept_for_the_request(answer: UpstreamResponse) -> bool:
 
 
 def _worth_another_attempt(answer: UpstreamResponse | None, error: BaseException | None) -> bool:
-    """Connection failures, timeouts and the 5xx a retry may cure; never a refusal by the breaker."""
+    """Connection failures, timeouts and the 5xx a retry may cure; never a refusal by the breaker,
+    nor an answer that cannot be used (a redirect loop: the same on every try)."""
     if error is not None:
-        return isinstance(error, (UpstreamError, UpstreamTimeout))
+        return isinstance(error, (UpstreamError, UpstreamTimeout)) and not isinstance(error, UpstreamUnusable)
     return answer is not None and answer.status in RETRYABLE_STATUSES

@@ -112,9 +112,11 @@ CASES = [
         400,
         "invalid",
     ),
-    ((405, {"detail": "Method Not Allowed"}, {}), 502, "exception"),  # no retry will change it
-    ((200, b"<html>not json</html>", {}), 502, "exception"),
-    ((200, {"unexpected": "shape"}, {}), 502, "exception"),
+    ((405, {"detail": "Method Not Allowed"}, {}), 502, "processing"),  # no retry will change it
+    ((501, {"detail": "Not Implemented"}, {}), 502, "processing"),
+    ((408, {"detail": "Request Timeout"}, {}), 502, "transient"),  # may be sent again (RFC 9110 15.5.9)
+    ((200, b"<html>not json</html>", {}), 502, "processing"),
+    ((200, {"unexpected": "shape"}, {}), 502, "processing"),
 ]
 
 
@@ -129,7 +131,7 @@ def test_vendor_answers_are_translated(
         # organization, so the tenant's org_id or base_url is wrong (a 502 saying so). A read's
         # 404 that says "Patient not found" is taken at its word (one that does not is asked of
         # the list: test_a_404_that_does_not_name_the_patient_is_asked_of_the_list).
-        expected = (502, "exception") if answer[0] == 404 and params else (status, code)
+        expected = (502, "processing") if answer[0] == 404 and params else (status, code)
         assert response.status_code == expected[0], response.text
         issue = outcome_of(response)["issue"][0]
         assert issue["code"] == expected[1]
@@ -172,7 +174,7 @@ def test_a_cursor_the_vendor_refuses_is_the_vendors_fault_not_the_clients(vendor
         vendor.by_path, vendor.with_cursor = {}, None
     assert response.status_code == 502, response.text
     issue = outcome_of(response)["issue"][0]
-    assert issue["code"] == "exception" and "cursor" in issue["diagnostics"]
+    assert issue["code"] == "processing" and "cursor" in issue["diagnostics"]
 
 
 def test_slow_vendor_is_a_504(vendor: FakeVendor, client: FhirHttp) -> None:
@@ -248,6 +250,7 @@ def test_no_ccd_from_an_incomplete_record(vendor: FakeVendor, client: FhirHttp) 
             response = client.get(f"/fhir/faulty/Binary/ccd-p.{PATIENT}", headers={"Accept": accept})
             assert response.status_code == 502
             assert "MedicationStatement" in outcome_of(response)["issue"][0]["diagnostics"]
+            assert outcome_of(response)["issue"][0]["code"] == "incomplete"
             assert PHI not in response.text
     finally:
         vendor.by_path = {}

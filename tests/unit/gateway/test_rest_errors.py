@@ -117,7 +117,7 @@ def test_head_is_answered_wherever_get_is(client: TestClient, backend: FakeBacke
         (UpstreamTimeout("The vendor did not answer in time"), 504, "timeout"),
         (UpstreamSecurity("The vendor refused the gateway's credentials"), 502, "security"),
         (NotFound("Patient/p1 does not exist"), 404, "not-found"),
-        (KeyError("patients"), 502, "exception"),  # an answer of the wrong shape: no retry mends it
+        (KeyError("patients"), 502, "processing"),  # an answer of the wrong shape: no retry mends it
     ],
 )
 def test_vendor_failures_become_operation_outcomes(

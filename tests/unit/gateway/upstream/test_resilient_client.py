@@ -25,12 +25,13 @@ from gateway.errors import (
     PreconditionFailed,
     Throttled,
     UpstreamTimeout,
+    UpstreamUnusable,
     VendorUnavailable,
 )
 from gateway.sandbox_host import serve_in_thread
 from gateway.upstream.coalesce import shared_reads
 from gateway.upstream.errors import error_for_status, error_from_response
-from gateway.upstream.http import Timeouts, UpstreamClient
+from gateway.upstream.http import MAX_REDIRECTS, Timeouts, UpstreamClient
 from gateway.upstream.ratelimit import RateLimit, Window
 from gateway.upstream.tentative import tentative
 
@@ -53,6 +54,8 @@ class Vendor:
         if request.url.path.startswith("/slow-failing/"):  # a 503 after a wait
             await asyncio.sleep(float(request.url.path.split("/")[-1]))
             return JSONResponse({"error": "overloaded"}, 503)
+        if request.url.path.startswith("/loop/"):  # a redirect to itself, every time
+            return Response(status_code=302, headers={"Location": request.url.path})
         if request.url.path.startswith("/fail/"):
             return JSONResponse({"error": "down"}, 500)
         if request.url.path.startswith("/throttled/"):  # Starlette writes header names in lower case
@@ -300,6 +303,37 @@ def test_no_retry_is_sent_without_time_for_it_after_its_backoff(vendor: Vendor) 
     retries, answer = _one_get(vendor, "/slow-failing/0.9", 1.0, slow)
     assert vendor.calls == 1 and retries == 0
     assert answer == 503 or isinstance(answer, UpstreamTimeout)  # a slow machine may have met the deadline
+
+
+def test_a_retry_whose_turn_leaves_it_no_time_is_not_sent(vendor: Vendor) -> None:
+    # The retry was judged to have time, then waited 0.56 s for its turn under the vendor's
+    # rate limit: sent now it would have a few milliseconds. It is not sent.
+    policy = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02, budget_ratio=0.2, budget_burst=10)
+    turns: list[float] = []
+
+    async def pace() -> None:
+        if turns:
+            await asyncio.sleep(0.56)
+        turns.append(time.monotonic())
+
+    async def scenario() -> BaseException | int:
+        upstream = UpstreamClient(vendor.url, Timeouts(1, 2, 1.0), 8, Resilience(policy, NO_BREAKER), pace=pace)
+        try:
+            return (await upstream.request("GET", "/slow-failing/0.4")).status
+        except FHIRError as error:
+            return error
+        finally:
+            await upstream.aclose()
+
+    answer = asyncio.run(scenario())
+    assert vendor.calls == 1 and isinstance(answer, UpstreamTimeout)
+
+
+def test_an_answer_no_retry_mends_is_not_retried(vendor: Vendor) -> None:
+    # A redirect loop is the same on every try: one attempt, no retry taken from the budget.
+    retries, answer = _one_get(vendor, "/loop/x", 2.0, FAST_RETRY)
+    assert isinstance(answer, UpstreamUnusable) and answer.code == "processing"
+    assert retries == 0 and vendor.calls == MAX_REDIRECTS + 1
 
 
 def test_the_last_attempt_spends_no_retry(vendor: Vendor) -> None:
