@@ -41,7 +41,7 @@ from gateway.errors import (
 from gateway.record import gather_everything, in_care_period
 from gateway.rest.bundle import searchset
 from gateway.rest.incoming import read_body
-from gateway.rest.negotiation import Format, wants_binary_resource, wants_html
+from gateway.rest.negotiation import Format, other_version, wants_binary_resource, wants_html
 from gateway.rest.query_encoding import check_query_encoding
 from gateway.rest.references import foreign
 from gateway.search.dates import parse_fhir_date, zone_info, zoneless_time
@@ -75,24 +75,42 @@ async def operation_items(request: Request, operation: str) -> list[tuple[str, s
     items = list(request.query_params.multi_items())
     if request.method != "POST":
         return items
-    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    header = request.headers.get("content-type", "")
+    content_type = header.split(";")[0].strip()
     body = await read_body(request)
+    if not body and not content_type:  # `curl -X POST …/$everything`: no parameters at all
+        return items
     if content_type == "application/x-www-form-urlencoded":
         try:
             text = body.decode()
         except UnicodeDecodeError:
             raise InvalidRequest("The form body is not UTF-8") from None
         check_query_encoding(body, "form body")
-        return items + parse_qsl(text, keep_blank_values=True)
+        return items + _not_formats(parse_qsl(text, keep_blank_values=True))
     if content_type not in ("application/fhir+json", "application/json"):
         raise UnsupportedMediaType(f"POST {operation} takes a Parameters resource (application/fhir+json) or a form")
+    version = other_version(header)
+    if version is not None:
+        raise UnsupportedMediaType(f"The body is FHIR version '{version}' by its Content-Type; this server is R4 (4.0)")
     try:
         parameters = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise InvalidRequest("The body is not JSON") from None
     if not isinstance(parameters, dict) or parameters.get("resourceType") != "Parameters":
         raise InvalidRequest("The body must be a Parameters resource")
-    return items + [_parameter_item(p) for p in parameters.get("parameter") or []]
+    return items + _not_formats([_parameter_item(p) for p in parameters.get("parameter") or []])
+
+
+def _not_formats(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The body's parameters, which may not choose the answer's format: `_format` and `_pretty`
+    belong to the URL (R4 http.html#parameters), where the answer's negotiation reads them."""
+    for name, _ in items:
+        if name in ("_format", "_pretty"):
+            raise InvalidRequest(f"Give {name} in the URL, not in the body", expression=name)
+    return items
+
+
+_NUMBERS = frozenset({"valueInteger", "valuePositiveInt", "valueUnsignedInt", "valueDecimal"})
 
 
 def _parameter_item(parameter: Any) -> tuple[str, str]:
@@ -106,6 +124,8 @@ def _parameter_item(parameter: Any) -> tuple[str, str]:
             continue
         if key == "valueBoolean" and isinstance(value, bool):
             return name, str(value).lower()
+        if key in _NUMBERS and isinstance(value, int | float) and not isinstance(value, bool):
+            return name, str(value)  # `_count` is an integer (patient-operation-everything.html)
         if key == "valueReference" and isinstance(value, dict) and isinstance(value.get("reference"), str):
             # As the query parameter takes it ("Patient/1", "1", or an absolute URL whose server
             # is checked there): cut down to its id here, another server's patient became ours.

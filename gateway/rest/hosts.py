@@ -75,7 +75,7 @@ class HostCheck:
             return "The request has no Host header"
         assert self.allowed is not None
         name, port = split_host(hosts[0].decode("latin-1"))
-        if port is not None and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        if port is not None and not (port.isascii() and port.isdigit() and len(port) <= 5 and 0 < int(port) < 65536):
             return "The Host header's port is not a port number (1-65535)"  # links would name it
         if (name, None) in self.allowed or (name, port) in self.allowed:
             return None

@@ -155,13 +155,16 @@ async def count_all(provider: ResourceProvider, query: SearchQuery, admit: Admit
     counted, vendor = 0, None
     wanted = matcher(query)
     warnings: dict[str, None] = {}
-    for _ in range(MAX_VENDOR_CALLS_TO_COUNT):
-        page = await vendor_page(provider, SearchRequest(query, vendor, provider.max_page_size))
-        warnings.update(dict.fromkeys(page.warnings))
-        if vendor is None and page.total is not None and not warnings and admit is None:
-            return Count(page.total)
-        counted += sum(1 for r in page.resources if wanted(r) and (admit is None or admit(r)))
-        if page.next is None:
-            return Count(None if warnings else counted, tuple(warnings))
-        vendor = page.next
+    with counting() as sent:  # the bound is on requests too: one provider page may send several
+        for _ in range(MAX_VENDOR_CALLS_TO_COUNT):
+            page = await vendor_page(provider, SearchRequest(query, vendor, provider.max_page_size))
+            warnings.update(dict.fromkeys(page.warnings))
+            if vendor is None and page.total is not None and not warnings and admit is None:
+                return Count(page.total)
+            counted += sum(1 for r in page.resources if wanted(r) and (admit is None or admit(r)))
+            if page.next is None:
+                return Count(None if warnings else counted, tuple(warnings))
+            if sent.requests >= MAX_VENDOR_CALLS_TO_COUNT:
+                break
+            vendor = page.next
     raise TooCostly("Counting this search would take too many vendor calls; narrow it down")

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import DEMO_TENANTS
-from tests.support.fhir_http import FhirHttp, playing_other_readings
+from tests.support.fhir_http import FhirHttp, outcome_of, playing_other_readings
 
 
 def _statement(fhir: FhirHttp, tenant: str) -> dict[str, dict[str, Any]]:
@@ -71,10 +71,13 @@ def test_everything_is_invoked_by_post_with_parameters_as_by_get(fhir: FhirHttp)
     by_get = fhir.get_ok(url, params={"_type": "Observation,AllergyIntolerance", "_count": "100"})
     parameters = {
         "resourceType": "Parameters",
-        "parameter": [{"name": "_type", "valueString": "Observation,AllergyIntolerance"}],
+        "parameter": [
+            {"name": "_type", "valueString": "Observation,AllergyIntolerance"},
+            {"name": "_count", "valueInteger": 100},  # an integer, as the operation defines it
+        ],
     }
     json_headers = {"Content-Type": "application/fhir+json"}
-    by_post = fhir.request("POST", url, params={"_count": "100"}, json=parameters, headers=json_headers)
+    by_post = fhir.request("POST", url, json=parameters, headers=json_headers)
     assert by_post.status_code == 200, by_post.text
     form = fhir.request("POST", url, data={"_type": "Observation,AllergyIntolerance", "_count": "100"})
     assert form.status_code == 200, form.text
@@ -82,6 +85,12 @@ def test_everything_is_invoked_by_post_with_parameters_as_by_get(fhir: FhirHttp)
         assert [e["fullUrl"] for e in answer["entry"]] == [e["fullUrl"] for e in by_get["entry"]]
     not_parameters = fhir.request("POST", url, json={"resourceType": "Patient"}, headers=json_headers)
     assert not_parameters.status_code == 400
+    assert fhir.request("POST", url).status_code == 200  # no body: no parameters
+    formatted = {"resourceType": "Parameters", "parameter": [{"name": "_format", "valueString": "xml"}]}
+    in_body = fhir.request("POST", url, json=formatted, headers=json_headers)
+    assert in_body.status_code == 400 and "URL" in outcome_of(in_body)["issue"][0]["diagnostics"]
+    stu3 = {"Content-Type": "application/fhir+json; fhirVersion=3.0"}
+    assert fhir.request("POST", url, json=parameters, headers=stu3).status_code == 415
 
 
 def test_start_and_end_are_care_dates_for_documents_too(fhir: FhirHttp) -> None:

@@ -56,6 +56,20 @@ def _walk(provider: ResourceProvider, query: SearchQuery, count: int) -> list[Se
     return pages
 
 
+def _sending_four_requests_a_page(plain: ResourceProvider) -> ResourceProvider:
+    """The provider as one whose every page sends four vendor requests (a walk keeping runs of
+    equal values whole, say)."""
+    assert plain.search is not None
+    search = plain.search
+
+    async def four_requests_a_page(request: SearchRequest) -> VendorPage:
+        for _ in range(4):
+            one_sent()
+        return await search(request)
+
+    return dataclasses.replace(plain, search=four_requests_a_page)
+
+
 def test_exactness_follows_the_declared_pushdown() -> None:
     provider = _patients(FakeBackend())
     assert is_exact(provider.support, _query(provider))
@@ -148,16 +162,7 @@ def test_a_page_gives_up_after_the_request_bound_when_each_vendor_page_takes_sev
     backend = FakeBackend(page_size=2)
     backend.add_patients(2 * MAX_VENDOR_CALLS_PER_PAGE + 2, birth_date="1950-01-01")
     backend.add_patient("hit", birth_date="2001-01-01")
-    plain = _patients(backend)
-    assert plain.search is not None
-    search = plain.search
-
-    async def four_requests_a_page(request: SearchRequest) -> VendorPage:
-        for _ in range(4):
-            one_sent()
-        return await search(request)
-
-    provider = dataclasses.replace(plain, search=four_requests_a_page)
+    provider = _sending_four_requests_a_page(_patients(backend))
     query = _query(provider, birthdate="2001")
     page = _fetch(provider, query, 5)
     pages_read = -(-MAX_VENDOR_REQUESTS_PER_PAGE // 4)  # the first page whose requests reach the bound
@@ -265,6 +270,16 @@ def test_a_count_past_the_call_bound_is_too_costly() -> None:
     backend.add_patients(1)
     with pytest.raises(TooCostly):
         asyncio.run(count_all(provider, _query(provider, family="doe")))
+
+
+def test_a_count_is_bounded_by_the_requests_its_pages_send() -> None:
+    # Four requests per provider page: counting stops at the requests' bound, not at 100 pages.
+    backend = FakeBackend(page_size=1, patient_params={**DEFAULT_PATIENT_PARAMS, "family": Pushdown.GATEWAY})
+    backend.add_patients(MAX_VENDOR_CALLS_TO_COUNT // 2)
+    provider = _sending_four_requests_a_page(_patients(backend))
+    with pytest.raises(TooCostly):
+        asyncio.run(count_all(provider, _query(provider, family="doe")))
+    assert backend.calls_to("Patient", SEARCH) == MAX_VENDOR_CALLS_TO_COUNT // 4
 
 
 def test_an_id_count_is_its_reads() -> None:
