@@ -99,7 +99,9 @@ def real_ids(gateway: RunningGateway) -> dict[str, list[str]]:
     with httpx.Client(base_url=gateway.url, timeout=60) as http:
         for tenant in DEMO_TENANTS:
             bundle = http.get(f"/fhir/{tenant}/Patient", params={"family": "a", "_count": "2"}).json()
-            patients = [entry["resource"]["id"] for entry in bundle.get("entry", [])]
+            # Matches only: a reading that cuts the answer adds an OperationOutcome entry (no id).
+            matches = [e for e in bundle.get("entry", []) if e.get("search", {}).get("mode") == "match"]
+            patients = [entry["resource"]["id"] for entry in matches]
             found[tenant] = [*patients, *(f"ccd-p.{p}" for p in patients)]
     return found
 
