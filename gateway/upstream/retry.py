@@ -68,25 +68,27 @@ async def with_retries(
     The last answer (or error) is what the caller gets."""
     budget.earn()
     started = time.monotonic()
-    backoff = wait_random_exponential(multiplier=policy.base_delay * 2, max=policy.max_delay)
     # The first attempt directly: almost every call succeeds, and it need not pay for the
-    # retry machinery. Only a failure another attempt may cure goes on to tenacity.
-    # Whether a retry is worth sending is decided with its backoff already drawn (the deadline
-    # must leave it `MIN_ATTEMPT` after the wait), and the budget is spent last: a retry that
-    # is not sent must not use up one another call could have sent.
-    pause = random.uniform(0, policy.base_delay)  # the first backoff step, full jitter
+    # retry machinery (not even drawing a backoff). Only a failure another attempt may cure
+    # goes on to tenacity. Whether a retry is worth sending is decided with its backoff already
+    # drawn (the deadline must leave it `MIN_ATTEMPT` after the wait), and the budget is spent
+    # last: a retry that is not sent must not use up one another call could have sent.
     try:
         first = await call()
     except Exception as exc:
-        if policy.attempts <= 1 or not should_retry(None, exc) or not _time_left(started, deadline, pause):
+        if policy.attempts <= 1 or not should_retry(None, exc):
             raise
-        if not budget.spend():
+        pause = random.uniform(0, policy.base_delay)  # the first backoff step, full jitter
+        if not _time_left(started, deadline, pause) or not budget.spend():
             raise
     else:
-        if policy.attempts <= 1 or not should_retry(first, None) or not _time_left(started, deadline, pause):
+        if policy.attempts <= 1 or not should_retry(first, None):
             return first
-        if not budget.spend():
+        pause = random.uniform(0, policy.base_delay)
+        if not _time_left(started, deadline, pause) or not budget.spend():
             return first
+
+    backoff = wait_random_exponential(multiplier=policy.base_delay * 2, max=policy.max_delay)
 
     planned = [0.0]  # the backoff `retry_wanted` drew and judged, which `wait` then takes
 
