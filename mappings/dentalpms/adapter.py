@@ -136,7 +136,7 @@ from mappings.dentalpms.observation import vitals_to_fhir
 from mappings.dentalpms.options import DentalPmsOptions
 from mappings.dentalpms.patient import patient_to_fhir
 from mappings.dentalpms.reader import LazyRecords, Reader, Unreadable, VendorRecord, vendor_id_of
-from mappings.dentalpms.search_length import ShortestSearch
+from mappings.dentalpms.search_length import ShortestSearch, whole_value_term
 from mappings.dentalpms.vendor import (
     VendorAllergy,
     VendorCursorList,
@@ -789,12 +789,6 @@ def _search_term(query: SearchQuery, chart_system: str) -> str | None:
             candidates.append(value.code)
     safe = [term for term in candidates if whole_value_term(term)]
     return max(safe, key=len) if safe else None
-
-
-def whole_value_term(term: str) -> bool:
-    """`term`, a whole stored value, is found as itself under every reading: printable ASCII,
-    no whitespace, no `ILIKE` escape character."""
-    return term.isascii() and term.isprintable() and not any(c.isspace() or c == "\\" for c in term)
 
 
 def _patient_ids(query: SearchQuery, system: str) -> list[str] | None:
