@@ -341,11 +341,12 @@ class PatientWrites:
         would find the holder, as many requests as the practice has pages: `ChartHolderUnknown`
         instead. Refused again (raised), the refusal was not of the term; a name refused too,
         the holder is unknown."""
+        refused = False
         if whole_value_term(chart) and self._shortest_search.takes(chart):
             try:
                 return await self._chart_in_pages(chart, {**status, "search": chart}, 1)
             except InvalidRequest:
-                pass
+                refused = True
         if narrowing is None:
             raise ChartHolderUnknown(chart)
         named = "search" in narrowing
@@ -356,7 +357,8 @@ class PatientWrites:
             if not named:
                 raise
             raise ChartHolderUnknown(chart) from None
-        self._shortest_search.refused(chart)
+        if refused:  # the same list, narrowed otherwise, answered: the term was too short for it
+            self._shortest_search.refused(chart)
         return found
 
     async def _chart_in_pages(
