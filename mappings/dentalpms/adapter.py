@@ -83,7 +83,8 @@ default left out (a patient without `status` is active).
   read beside it, is there); any empty list, the cursor list's too, may be a 204 with no body
   (read as the empty list, `vendor.py`), or a 404 (`NotFound()` for a filter matching no one:
   the cursor list's is told from a misconfigured tenant's by the list of every patient, and
-  that one's, in a practice without patients, by its counts by location, `_cursor_page`);
+  that one's, in a practice without patients, by its counts by location or, from a vendor
+  without them, its typeahead search, `_cursor_page`);
   without a readable `total` a full page may have a successor, so one more page is asked for.
   `page_size`/`first` have a documented default (50) and no documented bound: the vendor is
   never asked for more (VENDOR_PAGE_SIZE).
@@ -136,7 +137,7 @@ from mappings.dentalpms.observation import vitals_to_fhir
 from mappings.dentalpms.options import DentalPmsOptions
 from mappings.dentalpms.patient import patient_to_fhir
 from mappings.dentalpms.reader import LazyRecords, Reader, Unreadable, VendorRecord, vendor_id_of
-from mappings.dentalpms.search_length import ShortestSearch
+from mappings.dentalpms.search_length import ShortestSearch, whole_value_term
 from mappings.dentalpms.vendor import (
     VendorAllergy,
     VendorCursorList,
@@ -158,6 +159,9 @@ MAX_PAGE_SIZE = 100  # the largest FHIR page (`_count`) served
 VENDOR_PAGE_SIZE = 50
 UNDECIDED_FOR = 60.0  # seconds between checks of a clinic's lists while all its patients are active
 _SORT_FIELDS = {"family": "last_name", "birthdate": "date_of_birth", "_lastUpdated": "updated_at"}
+# A typeahead query no patient answers to (`_organization_answers`): long enough for any
+# minimum length a service may give `q`, and one result at most.
+_NO_ONE: dict[str, str | int] = {"q": "zz-no-such-patient-zz", "limit": 1}
 
 
 @dataclass(frozen=True)
@@ -498,7 +502,8 @@ class DentalPmsAdapter:
             if await self._list_answers(params):
                 return None  # read as the empty list (`VendorCursorList`)
             raise UpstreamUnusable(
-                "Dental PMS answered 404 for the patient list itself: check the tenant's org_id and base_url"
+                "Dental PMS answered 404 for the patient list itself, and neither its patient counts nor its "
+                "patient search answer: check the tenant's org_id and base_url"
             ) from exc
         except InvalidRequest as exc:
             if "after" not in params:
@@ -516,8 +521,8 @@ class DentalPmsAdapter:
         """Whether the cursor list is there for this tenant, after a 404 for it asked with
         `refused`: its first page of every patient answers now (then the 404 was of a filter,
         or a page after the last, matching no one), or, when that is a 404 too (a practice
-        without a single patient, under such a vendor), the organization's patient counts
-        answer. Asked each time, not remembered: a tenant whose vendor has moved answers 404
+        without a single patient, under such a vendor), the organization answers otherwise
+        (`_organization_answers`). Asked each time, not remembered: a tenant whose vendor has moved answers 404
         for everything, and a patient read as "no one matches" would then be a 404 to the
         client, where it is the configuration's 502."""
         if set(refused) - {"first", "sort_by", "sort_dir"}:  # not the list of every patient itself
@@ -531,17 +536,26 @@ class DentalPmsAdapter:
 
     async def _organization_answers(self) -> bool:
         """Whether the organization is there at the tenant's `base_url`: its patient counts
-        answer. The reference's counts by location "Return location-level patient counts
-        without exposing patient rows": a report, there (all zero) for a practice without a
-        patient, whereas a list may be a 404 when empty; a wrong `org_id` or `base_url` is a
-        404 for it as for everything. Only an answer counts: a vendor without the endpoint, or
-        one refusing or failing the request, tells nothing (and the 404 stays the
-        configuration's)."""
-        try:
-            await self._client.get("/patients/counts/by-location")
-        except (NotFound, Gone, InvalidRequest, UpstreamError):
-            return False
-        return True
+        answer, or its typeahead search does. The reference's counts by location "Return
+        location-level patient counts without exposing patient rows": a report, there (all
+        zero) for a practice without a patient, whereas a list may be a 404 when empty; a wrong
+        `org_id` or `base_url` is a 404 for it as for everything. A vendor may not have the
+        counts (an implementation that skipped the report: a 404, or a stub's 501): the typeahead
+        `/patients/search` ("Returns a compact result set suitable for dropdown selectors") is
+        asked for a term no patient has, an empty result set for an organization that is there.
+        A term, not the empty query ("Empty query returns no results"), which a service may
+        answer before it looks the organization up. Only an answer counts: a vendor refusing or
+        failing both requests tells nothing (and the 404 stays the configuration's). Neither
+        answering (a vendor without the counts whose typeahead is a 404 when nothing matches,
+        as its lists are), nothing else the reference documents tells a practice without a
+        patient from a wrong `org_id`: every endpoint of either answers the same 404."""
+        for path, params in (("/patients/counts/by-location", {}), ("/patients/search", _NO_ONE)):
+            try:
+                await self._client.get(path, params)
+            except (NotFound, Gone, InvalidRequest, UpstreamError):
+                continue
+            return True
+        return False
 
     async def _patient_total(self, filters: Mapping[str, str | int], asked: Sequence[str | None]) -> int | None:
         """The number of patients `filters` match in the statuses `asked` (None: what the list
@@ -789,12 +803,6 @@ def _search_term(query: SearchQuery, chart_system: str) -> str | None:
             candidates.append(value.code)
     safe = [term for term in candidates if whole_value_term(term)]
     return max(safe, key=len) if safe else None
-
-
-def whole_value_term(term: str) -> bool:
-    """`term`, a whole stored value, is found as itself under every reading: printable ASCII,
-    no whitespace, no `ILIKE` escape character."""
-    return term.isascii() and term.isprintable() and not any(c.isspace() or c == "\\" for c in term)
 
 
 def _patient_ids(query: SearchQuery, system: str) -> list[str] | None:

@@ -1,16 +1,26 @@
-"""The shortest free-text `search` a Dental PMS takes, as far as it has told: one per tenant.
+"""The free-text `search` of the Dental PMS patient lists: the terms every reading of it finds as
+themselves, and the shortest term it takes, as far as the vendor has told (one memory per tenant).
 
-The reference gives the patient lists' `search` no minimum length ("Free-text search across
-name, phone, email, chart number, and DOB fields"), but a service may guard a free-text search
-with one (FastAPI's `Query(min_length=3)`: a 422; a 400 from Spring, ASP.NET or Django REST
-Framework). A term the vendor refused is not sent again, nor any as short. The Patient search and
-the write look-ups (who holds a chart number) share this one memory, so a tenant pays the refused
-call once, whichever asks first.
+The reference says only "Free-text search across name, phone, email, chart number, and DOB
+fields". A service may match a term case- or accent-sensitively, only at the start of a field, or
+token by token (mappings.dentalpms.adapter, "Where the docs are silent"): a whole stored value in
+printable ASCII, without whitespace or `ILIKE`'s escape character, is found as itself under each
+of them (`whole_value_term`). Nor does it give `search` a minimum length, but a service may guard
+a free-text search with one (FastAPI's `Query(min_length=3)`: a 422; a 400 from Spring, ASP.NET
+or Django REST Framework). A term the vendor refused is not sent again, nor any as short. The
+Patient search and the write look-ups (who holds a chart number) share this one memory, so a
+tenant pays the refused call once, whichever asks first.
 """
 
 from __future__ import annotations
 
-__all__ = ["ShortestSearch"]
+__all__ = ["ShortestSearch", "whole_value_term"]
+
+
+def whole_value_term(term: str) -> bool:
+    """`term`, a whole stored value, is found as itself under every reading: printable ASCII,
+    no whitespace, no `ILIKE` escape character."""
+    return term.isascii() and term.isprintable() and not any(c.isspace() or c == "\\" for c in term)
 
 
 class ShortestSearch:

@@ -12,10 +12,13 @@ UUID (a FastAPI header declared `UUID`/`UUID4`, Spring's `@RequestHeader UUID`, 
 reference's 409 is "Idempotency conflict (duplicate Idempotency-Key) or duplicate chart
 number", and implementations differ on a repeated key: one replays the first answer (201,
 the same patient), another refuses it (409). On any 409 the patient the request describes
-is looked up — by chart number when the request has one, else by name and birth date among
-the newest patients — and when found (same names and birth date, compared exactly after
-NFC) the create is `AlreadyExists` with it, so a conditional create answers 200 with it;
-otherwise the 409 is a `Conflict` naming the duplicate chart number.
+is looked up — by chart number when the request has one (one too short for the vendor's
+`search` among the patients born that day, or named as the request names them), else by name
+and birth date among the newest patients — and when found (same names and birth date,
+compared exactly after NFC) the create is `AlreadyExists` with it, so a conditional create
+answers 200 with it; otherwise the 409 is a `Conflict` naming the duplicate chart number
+(without its holder when nothing narrows the lists to it: a walk of every list, as long as
+the practice, is no price for one create).
 
 A key spent on a patient deleted or changed since is a new create, not that patient again:
 when the vendor replays its first answer and the patient read back is deleted, or is
@@ -95,7 +98,7 @@ from mappings.dentalpms.client import DentalPmsClient, fields_of, message_of
 from mappings.dentalpms.patient import patient_to_fhir
 from mappings.dentalpms.patient_write import patient_for_create, patient_for_update, status_path, step_back
 from mappings.dentalpms.reader import Reader, VendorRecord
-from mappings.dentalpms.search_length import ShortestSearch
+from mappings.dentalpms.search_length import ShortestSearch, whole_value_term
 from mappings.dentalpms.statuses import NOT_ACTIVE
 from mappings.dentalpms.vendor import VendorCursorList, VendorPageList, VendorPatient
 
@@ -256,7 +259,12 @@ class PatientWrites:
         number still); None when no patient at all is like the one `body` describes and it has
         no chart number (module docstring: the key was spent on one no longer shown); else a
         `Conflict`."""
-        existing = await self._find_described(body)
+        try:
+            existing = await self._find_described(body)
+        except ChartHolderUnknown:
+            if stepped_past is None or not same_patient(body, stepped_past):
+                raise
+            existing = None  # the deleted patient stepped past holds it (it keeps its chart number)
         if existing is None and stepped_past is not None and same_patient(body, stepped_past):
             existing = stepped_past
         if existing is not None and same_patient(body, existing):
@@ -279,64 +287,102 @@ class PatientWrites:
         else an archived one."""
         chart = body.get("chart_number")
         if chart:
-            return await self._by_chart_number(chart, body.get("date_of_birth"))
+            return await self._by_chart_number(chart, body)
         for status in (None, *NOT_ACTIVE, "archived"):
             found = await self._newest_like(body, status)
             if found is not None:
                 return found
         return None
 
-    async def _by_chart_number(self, chart: str, born: str | None = None) -> VendorRecord | None:
-        """The patient (archived ones too) holding `chart`, whose birth date is `born` when
-        given (the patient a create describes: another holder is told apart without it). Each
-        status is asked for in turn once the list without one has not got it (it may answer
-        only active patients: mappings.dentalpms.statuses)."""
+    async def _by_chart_number(self, chart: str, body: dict[str, Any]) -> VendorRecord | None:
+        """The patient (archived ones too) holding `chart`, when it is the one `body` describes
+        or turns up in a list narrowed to it. Each status is asked for in turn once the list
+        without one has not got it (it may answer only active patients:
+        mappings.dentalpms.statuses). `ChartHolderUnknown` when a list could not be read far
+        enough to tell (`_chart_holder`)."""
+        unseen = False  # some list had more patients than were read
+        narrowing = self._narrowing(body)
         for status in (None, *NOT_ACTIVE, "archived"):
-            found = await self._chart_holder(chart, {"status": status} if status else {}, born)
+            found, whole = await self._chart_holder(chart, {"status": status} if status else {}, narrowing)
             if found is not None:
                 return found
+            unseen = unseen or not whole
+        if unseen:
+            raise ChartHolderUnknown(chart)
         return None
 
-    async def _chart_holder(self, chart: str, status: dict[str, str], born: str | None) -> VendorRecord | None:
-        """The patient of the list filtered by `status` holding `chart`. The list's free text
-        finds a whole chart number under every reading of it (adapter.py); the match is exact
-        here. The docs give `search` no minimum length, but a service may refuse a shorter term
-        than it takes (`Query(min_length=3)`: a 422, or 400) and a chart number may be shorter
-        (`7`): the list is then walked without the term, narrowed by the birth date when there
-        is one (`dob_to` a day later: it may be read as exclusive, adapter.py), and no term as
-        short is sent again. Refused again (raised), the refusal was not of the term."""
-        if self._shortest_search.takes(chart):
+    def _narrowing(self, body: dict[str, Any]) -> dict[str, str] | None:
+        """How a list is narrowed to the patient `body` describes without the chart number as
+        the `search` (`_chart_holder`): by its birth date (`dob_to` a day later: it may be read
+        as exclusive, adapter.py), else by a name the vendor's `search` finds as itself under
+        every reading (search_length.whole_value_term), the longer of its last and first name,
+        the newest patients first (a retried create's patient is among them); None when neither
+        can (no birth date, names with accents)."""
+        born = body.get("date_of_birth")
+        if born:
+            return {"dob_from": born, "dob_to": (date.fromisoformat(born) + timedelta(days=1)).isoformat()}
+        names = (body.get("last_name"), body.get("first_name"))
+        found = [n for n in names if isinstance(n, str) and whole_value_term(n) and self._shortest_search.takes(n)]
+        if not found:
+            return None
+        return {"search": max(found, key=len), "sort_by": "created_at", "sort_dir": "desc"}
+
+    async def _chart_holder(
+        self, chart: str, status: dict[str, str], narrowing: dict[str, str] | None
+    ) -> tuple[VendorRecord | None, bool]:
+        """The patient of the list filtered by `status` holding `chart`, and whether the list
+        was read to its end. The list's free text finds a whole chart number under every reading
+        of it (search_length.whole_value_term); the match is exact here. The docs give `search`
+        no minimum length, but a service may refuse a shorter term than it takes and a chart
+        number may be shorter (`7`): the list is then read `narrowing` (no term as short is sent
+        again). By a birth date, every patient born that day; by a name, only the patients so
+        named, which is enough: another holder is a chart number in use, whoever it is
+        (`_refused_duplicate`). Without either, only a walk of every patient of every status
+        would find the holder, as many requests as the practice has pages: `ChartHolderUnknown`
+        instead. Refused again (raised), the refusal was not of the term; a name refused too,
+        the holder is unknown."""
+        refused = False
+        if whole_value_term(chart) and self._shortest_search.takes(chart):
             try:
                 return await self._chart_in_pages(chart, {**status, "search": chart}, 1)
             except InvalidRequest:
-                pass
-        narrowed = dict(status)
-        if born:
-            narrowed["dob_from"] = born
-            narrowed["dob_to"] = (date.fromisoformat(born) + timedelta(days=1)).isoformat()
-        found = await self._chart_in_pages(chart, narrowed, None)
-        self._shortest_search.refused(chart)
+                refused = True
+        if narrowing is None:
+            raise ChartHolderUnknown(chart)
+        named = "search" in narrowing
+        try:
+            # A name is read a page deep, newest first; the patients of a birth date to the end.
+            found = await self._chart_in_pages(chart, {**status, **narrowing}, 1 if named else None)
+        except InvalidRequest:
+            if not named:
+                raise
+            raise ChartHolderUnknown(chart) from None
+        if refused:  # the same list, narrowed otherwise, answered: the term was too short for it
+            self._shortest_search.refused(chart)
         return found
 
-    async def _chart_in_pages(self, chart: str, filters: dict[str, str], pages: int | None) -> VendorRecord | None:
+    async def _chart_in_pages(
+        self, chart: str, filters: dict[str, str], pages: int | None
+    ) -> tuple[VendorRecord | None, bool]:
         """The patient holding `chart` in the first `pages` pages (None: all) of the page list
-        filtered by `filters`."""
+        filtered by `filters`, and whether those pages were the whole list."""
         page = 1
-        while pages is None or page <= pages:
+        while True:
             params: dict[str, str | int] = {**filters, "page": page, "page_size": LOOKUP_PAGE_SIZE}
             try:
                 raw = await self._client.get("/patients", params)
             except NotFound:  # past the end; page 1 of an empty list for some implementations
-                return None
+                return None, True
             listing = self._reader.one("patient_page", VendorPageList, raw, "A Dental PMS patient list")
             records, _ = self._reader.records("patient", VendorPatient, listing.items, lambda *_: "A patient")
             for record in records:
                 if record.get("chart_number") == chart:
-                    return record
+                    return record, True
             if not listing.has_more(page, LOOKUP_PAGE_SIZE):
-                return None
+                return None, True
+            if page == pages:
+                return None, False
             page += 1
-        return None
 
     async def _newest_like(self, body: dict[str, Any], status: str | None = None) -> VendorRecord | None:
         """The newest patient in `status` (None: as the list answers without one; `archived`:
@@ -528,6 +574,19 @@ def _refused_nulls(sent: dict[str, Any], response: UpstreamResponse) -> set[str]
 
 def _chart_in_use(chart: Any) -> Conflict:
     return Conflict(f"Chart number {chart} belongs to another patient", expression="Patient.identifier")
+
+
+class ChartHolderUnknown(Conflict):
+    """A create refused for a chart number whose holder the lists cannot tell in a few requests
+    (`PatientWrites._chart_holder`): still the 409 naming the identifier, without the holder."""
+
+    def __init__(self, chart: str) -> None:
+        super().__init__(
+            f"Chart number {chart} is in use at the Dental PMS; nothing was created. The vendor does not "
+            "say which patient holds it (this one, created before, or another), and finding it would take "
+            "a walk of every patient list",
+            expression="Patient.identifier",
+        )
 
 
 def _not_recreated(body: dict[str, Any], deleted: VendorRecord) -> Conflict:

@@ -32,6 +32,9 @@ described below, and the adapter must work under every value):
   patients, as the counts endpoint defaults), ``dob_to`` (``"inclusive"``, ``"exclusive"``: a
   half-open birth-date range) and ``search_min_length`` (1; e.g. 3: a shorter ``search`` or
   ``q`` is a 422): how the patient lists read their filters (``list_readings``).
+- ``counts_endpoint``: ``/patients/counts/by-location`` is ``"served"``, or missing, as from an
+  implementation that skipped the report: ``"absent"`` (the router's 404 for a path it does not
+  have) or ``"not_implemented"`` (a stub's 501) (``routes``).
 - ``idempotency``: ``"replay"`` (a repeated ``Idempotency-Key`` with the same body gets the
   stored 201 again) or ``"conflict"`` (every repeated key is 409 ``Idempotency conflict``).
 - ``idempotency_keys``: any ``Idempotency-Key`` is taken (``"any"``) or only a UUID
@@ -227,7 +230,7 @@ from sandboxes.dentalpms.paging import EmptyLists, PastEnd
 from sandboxes.dentalpms.params import QueryBooleans
 from sandboxes.dentalpms.readings import Accents, Case, Match, Phones, SearchReading
 from sandboxes.dentalpms.render import AllergySeverities, VitalTimes
-from sandboxes.dentalpms.routes import api_routes
+from sandboxes.dentalpms.routes import CountsEndpoint, api_routes
 from sandboxes.dentalpms.shapes import (
     Dates,
     Decimals,
@@ -289,6 +292,7 @@ def create_app(
     list_statuses: ListStatuses = "all",
     dob_to: DobTo = "inclusive",
     search_min_length: int = 1,
+    counts_endpoint: CountsEndpoint = "served",
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
@@ -300,8 +304,8 @@ def create_app(
     the status of a 422 (``errors``), `archived_patients`,
     `archived_records` and `page_size_max` archived records and list bounds (``lifecycle``),
     `list_statuses`, `dob_to` and `search_min_length` the patient lists' filters
-    (``list_readings``), and the others how
-    answers are spelled (``shapes``). Every default is the documented simulator's.
+    (``list_readings``), `counts_endpoint` whether the counts are there (``routes``), and the
+    others how answers are spelled (``shapes``). Every default is the documented simulator's.
     """
     reading = SearchReading(accents=search_accents, phones=search_phones, match=search_match, case=search_case)
     shapes = Shapes(
@@ -327,7 +331,13 @@ def create_app(
         lists=ListReading(list_statuses, dob_to, search_min_length),
     )
     app = Starlette(
-        routes=api_routes(store, org_id=org_id, api_token=api_token, validation_status=validation_status),
+        routes=api_routes(
+            store,
+            org_id=org_id,
+            api_token=api_token,
+            validation_status=validation_status,
+            counts_endpoint=counts_endpoint,
+        ),
         exception_handlers={HTTPException: http_exception_handler(render_http_error)},
     )
     return app if shapes.documented else ShapedApp(app, shapes)

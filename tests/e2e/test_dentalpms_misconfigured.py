@@ -9,7 +9,8 @@ a clinic's known patient read as 404 and its allergies as an empty searchset.
 
 A practice without a single patient, under a vendor that answers 404 for a list matching no one,
 gets that 404 for its list of every patient too: it is no misconfiguration (its patient counts
-answer), and it gets empty searchsets and its first patient.
+answer, or, from a vendor without the counts, its typeahead search), and it gets empty
+searchsets and its first patient.
 """
 
 from __future__ import annotations
@@ -106,13 +107,27 @@ def _without_patients() -> Clinic:
     return replace(build_clinic(), patients=(), awkward=())
 
 
-@pytest.mark.parametrize("error_bodies", ["fastapi", "spring"])
-def test_a_practice_without_patients_is_empty_and_takes_its_first_patient(error_bodies: str) -> None:
+@pytest.mark.parametrize(
+    ("error_bodies", "counts_endpoint"),
+    [
+        ("fastapi", "served"),
+        ("spring", "served"),
+        ("spring", "absent"),
+        ("spring", "not_implemented"),
+        ("problem_details", "absent"),
+    ],
+)
+def test_a_practice_without_patients_is_empty_and_takes_its_first_patient(
+    error_bodies: str, counts_endpoint: str
+) -> None:
     # A vendor answering 404 for a list matching no one (`NotFound()`) answers it for the list of
     # every patient of a practice that has none yet, under Spring Boot's error body the very 404
     # of a wrong org_id or base_url. Before, that was taken for a misconfigured tenant: every
-    # search a 502, a conditional create too, and the practice could not get its first patient.
-    sandbox = partial(create_sandbox, _without_patients(), empty_lists="not_found", error_bodies=error_bodies)
+    # search a 502, a conditional create too, and the practice could not get its first patient;
+    # and so it still was from a vendor without the counts by location (skipped: a 404, or a
+    # stub's 501), the one answer that told such a practice apart.
+    switches = {"empty_lists": "not_found", "error_bodies": error_bodies, "counts_endpoint": counts_endpoint}
+    sandbox = partial(create_sandbox, _without_patients(), **switches)
     with gateway_over("dentalpms", sandbox) as running:
         fhir = running.fhir
         for params in ({}, {"family": "smith"}, {"birthdate": "1980-01-01"}, {"identifier": "C00001"}):
@@ -136,10 +151,14 @@ def test_a_practice_without_patients_is_empty_and_takes_its_first_patient(error_
         assert [p["id"] for p in found] == [created.json()["id"]]
 
 
+@pytest.mark.parametrize("counts_endpoint", ["served", "absent"])
 @pytest.mark.parametrize("misconfigured", ["org_id", "base_url"])
-def test_a_misconfigured_tenant_of_a_practice_without_patients_is_still_a_502(misconfigured: str) -> None:
+def test_a_misconfigured_tenant_of_a_practice_without_patients_is_still_a_502(
+    misconfigured: str, counts_endpoint: str
+) -> None:
     def sandbox() -> Sandbox:
-        made = create_sandbox(_without_patients(), empty_lists="not_found", error_bodies="spring")
+        switches = {"empty_lists": "not_found", "error_bodies": "spring", "counts_endpoint": counts_endpoint}
+        made = create_sandbox(_without_patients(), **switches)
         return replace(made, base_path="/api") if misconfigured == "base_url" else made
 
     options = {"org_id": "not-this-practice"} if misconfigured == "org_id" else {}

@@ -20,8 +20,9 @@ for none; lists
 soft-deleted sub-records or leaves them out), archived ones are never served and never
 counted; whatever page size it takes (the documented default of 50 as its bound), every list
 is walked; a 404 (spelled as for a path the vendor does not have, too), or a 204 with no
-body, for an empty list is an empty list. Whatever query booleans it takes (`true`,
-or only `1` as Laravel's `boolean` rule), a status search serves the records in that status.
+body, for an empty list is an empty list, with or without the counts by location. Whatever
+query booleans it takes (`true`, or only `1` as Laravel's `boolean` rule), a status search
+serves the records in that status.
 Whatever the patient lists answer without a `status` (every patient, or only active ones as
 the counts endpoint defaults), wherever `dob_to` ends (on that day, or before it) and however
 short a `search` may be, every live patient is found, by birth date up to the last day too.
@@ -84,6 +85,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "query_booleans": "digits",
         "empty_lists": "no_content",
         "list_statuses": "active",
+        "counts_endpoint": "not_implemented",
     },
     "nfd-prefix-digits-naive-datetimes": {
         "search_accents": "sensitive_nfd",
@@ -115,6 +117,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "error_bodies": "spring",
         "dob_to": "exclusive",
         "empty_lists": "not_found",
+        "counts_endpoint": "absent",
     },
 }
 

@@ -214,3 +214,14 @@ def test_a_reading_of_another_patient_is_found_by_its_uuid_alone_when_switched()
     assert new_api().get(f"{BASE}/{other.uuid}/vital-signs/{reading['id']}").status_code == 404
     found = variant(vitals_lookup="by_id").ok(f"{BASE}/{other.uuid}/vital-signs/{reading['id']}")
     assert found["patient"]["uuid"] == str(owner.uuid)
+
+
+def test_the_counts_may_be_missing() -> None:
+    assert variant().get(f"{BASE}/counts/by-location").status_code == 200
+    absent = variant(counts_endpoint="absent").get(f"{BASE}/counts/by-location")
+    assert absent.status_code == 404 and absent.json() == {"detail": "Not Found"}  # the router's
+    stub = variant(counts_endpoint="not_implemented")
+    assert stub.get(f"{BASE}/counts/by-location").status_code == 501
+    assert stub.get("/api/v1/another-org/patients/counts/by-location").status_code == 404  # the organisation first
+    with pytest.raises(ValueError, match="counts_endpoint"):
+        variant(counts_endpoint="hidden")
