@@ -48,6 +48,15 @@ JSON, not a web page) is a success without a record (`_said_as_text`).
 Nextvisit keeps no record versions (no request can carry one), so a 409 is
 never a version conflict: it is the vendor's conflict with a record it has (a duplicate,
 say), a 409 to the FHIR client, not a 412.
+Request limits: the docs name none. A Laravel 10 app's `api` routes carry `throttle:api` (60
+requests a minute; past it, 429 with `Retry-After` until the minute ends), whose answers say the
+limit (`X-RateLimit-Limit`) but not its window. The tenant's `rate_per_minute` and
+`rate_per_second` (options) are the limit the calls are paced under (gateway.upstream.ratelimit:
+each call, the login and a retry included, waits its turn, at most `max_queue_seconds`; past it
+the FHIR client gets a 429 at once, and the vendor is not asked). With neither set, an answer
+that says a limit is told to the operator once (its number only): paced by a window guessed
+from it, a limit counted per second (Laravel 11's `Limit::perSecond`) would be read as one a
+minute, and every call slowed sixty-fold.
 """
 
 from __future__ import annotations
@@ -62,6 +71,7 @@ from gateway.contract import AdapterConfig
 from gateway.errors import Conflict, UpstreamError, UpstreamSecurity, UpstreamUnusable
 from gateway.upstream.errors import json_or_error
 from gateway.upstream.http import UpstreamClient, UpstreamResponse
+from gateway.upstream.ratelimit import RateLimit, Window
 from gateway.upstream.tokens import SharedTokens, TokenCache, request_key
 from mappings.nextvisit.options import LOGIN_PATHS, NextvisitOptions
 
@@ -91,7 +101,20 @@ class NextvisitClient:
         self._login_body = self._login_bodies[0]
         chosen = config.options.login_path
         self._login_paths: tuple[str, ...] = (chosen,) if chosen else LOGIN_PATHS
-        self._http = UpstreamClient.from_config(config)
+        options = config.options
+        windows = [
+            Window(requests, seconds)
+            for requests, seconds in ((options.rate_per_second, 1.0), (options.rate_per_minute, 60.0))
+            if requests is not None
+        ]
+        limit = (
+            RateLimit(windows, max_wait=options.max_queue_seconds, state=config.shared, key=config.context.tenant)
+            if windows
+            else None
+        )
+        self._http = UpstreamClient.from_config(config, pace=limit.acquire if limit is not None else None)
+        self._tenant = config.context.tenant
+        self._limit_untold = limit is None  # the operator is yet to hear of a limit the vendor says
         self._tokens = TokenCache(self._login, shared=SharedTokens.of(config), name=config.context.tenant)
 
     @property
@@ -103,9 +126,9 @@ class NextvisitClient:
         """The login at the first of its routes that exists (options.LOGIN_PATHS), kept once found."""
         for path in self._login_paths:
             if body.form:
-                response = await self._http.request("POST", path, data=body.fields)
+                response = self._heard(await self._http.request("POST", path, data=body.fields))
             else:
-                response = await self._http.request("POST", path, json=body.fields)
+                response = self._heard(await self._http.request("POST", path, json=body.fields))
             if response.status not in (404, 405):
                 self._login_paths = (path,)
                 break
@@ -161,7 +184,7 @@ class NextvisitClient:
     async def request(self, method: str, path: str, *, params: Params | None = None, json: Any = None) -> Any:
         async def send(token: str) -> UpstreamResponse:
             headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-            response = await self._http.request(method, path, params=params, json=json, headers=headers)
+            response = self._heard(await self._http.request(method, path, params=params, json=json, headers=headers))
             # 419 "Page Expired" for a token the vendor no longer takes: renewed as a 401 is.
             return dataclasses.replace(response, status=401) if response.status == 419 else response
 
@@ -178,6 +201,22 @@ class NextvisitClient:
         if method != "GET" and 200 <= response.status < 300 and _said_as_text(response):
             return None  # a write done, its answer a message: the adapter reads the record back
         return json_or_error(response, _message)
+
+    def _heard(self, response: UpstreamResponse) -> UpstreamResponse:
+        """`response`, after telling the operator once of the request limit it says
+        (`X-RateLimit-Limit`, Laravel's `throttle`) when the tenant sets none."""
+        if self._limit_untold:
+            said = response.headers.get("X-RateLimit-Limit", "").strip()
+            if said.isascii() and said.isdigit():  # a number only: nothing else from the header reaches the log
+                self._limit_untold = False
+                log.warning(
+                    "Nextvisit tenant %s: the vendor limits requests (X-RateLimit-Limit: %d, a window it does not "
+                    "name; Laravel's throttle:api counts a minute); set options.rate_per_minute (or "
+                    "rate_per_second) to it so that calls wait their turn instead of meeting its 429s",
+                    self._tenant,
+                    int(said),
+                )
+        return response
 
     async def aclose(self) -> None:
         await self._http.aclose()
