@@ -128,7 +128,8 @@ READINGS: dict[str, dict[str, Any]] = {
     # Sanctum's NewAccessToken as the login answer, duplicates refused with 409, medications as
     # objects that say their status, another team's patients refused by a policy (403), and
     # an unknown token refused with 403 too; empty lists (a page listing nobody, a patient
-    # without visits) as null, Go's nil slices.
+    # without visits) as null, Go's nil slices; a request limit of 30 a second (Laravel 11's
+    # `Limit::perSecond`; the docs name none), which the tenant is configured with.
     "accents-micro-unreadable": {
         "medication_shape": "objects",
         "name_accents": "sensitive",
@@ -146,6 +147,8 @@ READINGS: dict[str, dict[str, Any]] = {
         "foreign_patients": "403",
         "unauthenticated_status": 403,
         "empty_lists": "null",
+        "rate_limit": 30,
+        "rate_window": "second",
     },
     # As a team on another stack (Express and knex, say) writes the API: keyset pages
     # (`?after=<last id>`, a next link and `has_more`, no page numbers), a visit's time as
