@@ -56,11 +56,15 @@ each call, the login and a retry included, waits its turn, at most `max_queue_se
 the FHIR client gets a 429 at once, and the vendor is not asked). With neither set, an answer
 that says a limit is told to the operator once (its number only): paced by a window guessed
 from it, a limit counted per second (Laravel 11's `Limit::perSecond`) would be read as one a
-minute, and every call slowed sixty-fold.
+minute, and every call slowed sixty-fold. A read the vendor answers 429 with a `Retry-After` it
+can wait out within `max_queue_seconds` (a window about to end) is sent again after it, up to
+`THROTTLED_ATTEMPTS` times; a longer wait is the FHIR client's 429, with the vendor's
+`Retry-After`. Writes are not sent again: a 429 is the client's to retry.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import re
@@ -69,7 +73,7 @@ from typing import Any
 
 from gateway.contract import AdapterConfig
 from gateway.errors import Conflict, UpstreamError, UpstreamSecurity, UpstreamUnusable
-from gateway.upstream.errors import json_or_error
+from gateway.upstream.errors import error_for_status, json_or_error
 from gateway.upstream.http import UpstreamClient, UpstreamResponse
 from gateway.upstream.ratelimit import RateLimit, Window
 from gateway.upstream.tokens import SharedTokens, TokenCache, request_key
@@ -78,6 +82,7 @@ from mappings.nextvisit.options import LOGIN_PATHS, NextvisitOptions
 log = logging.getLogger("mappings.nextvisit")
 Params = Mapping[str, str | int]
 DEVICE_NAME = "fhir-gateway"
+THROTTLED_ATTEMPTS = 3  # times a read answered 429 with a Retry-After it can wait out is sent, in all
 
 
 class NextvisitClient:
@@ -113,6 +118,7 @@ class NextvisitClient:
             else None
         )
         self._http = UpstreamClient.from_config(config, pace=limit.acquire if limit is not None else None)
+        self._max_wait = options.max_queue_seconds  # also the longest a read waits out the vendor's 429s
         self._tenant = config.context.tenant
         self._limit_untold = limit is None  # the operator is yet to hear of a limit the vendor says
         self._tokens = TokenCache(self._login, shared=SharedTokens.of(config), name=config.context.tenant)
@@ -188,7 +194,16 @@ class NextvisitClient:
             # 419 "Page Expired" for a token the vendor no longer takes: renewed as a 401 is.
             return dataclasses.replace(response, status=401) if response.status == 419 else response
 
-        response = await self._tokens.send_with_renewal(send, request_key(method, path, params))
+        key = request_key(method, path, params)
+        response = await self._tokens.send_with_renewal(send, key)
+        waited = 0.0
+        for _ in range(THROTTLED_ATTEMPTS - 1):
+            wait = self._wait_asked(response, waited) if method == "GET" else None
+            if wait is None:
+                break
+            waited += wait
+            await asyncio.sleep(wait)
+            response = await self._tokens.send_with_renewal(send, key)
         if response.status == 403:
             raise Refused(
                 "The vendor refused the gateway's credentials (HTTP 403); "
@@ -201,6 +216,16 @@ class NextvisitClient:
         if method != "GET" and 200 <= response.status < 300 and _said_as_text(response):
             return None  # a write done, its answer a message: the adapter reads the record back
         return json_or_error(response, _message)
+
+    def _wait_asked(self, response: UpstreamResponse, waited: float) -> int | None:
+        """The seconds a 429 asks the read to wait (`Retry-After`) when it may still wait them:
+        at most `max_queue_seconds` in all, `waited` already. A limit's window ending within it
+        (a second's, or the end of a minute's) costs the FHIR client that wait, not a 429."""
+        told = response.headers.get("Retry-After") if response.status == 429 else None
+        if told is None:
+            return None
+        seconds = int(error_for_status(429, "", retry_after=told).headers["Retry-After"])
+        return seconds if waited + seconds <= self._max_wait else None
 
     def _heard(self, response: UpstreamResponse) -> UpstreamResponse:
         """`response`, after telling the operator once of the request limit it says

@@ -41,7 +41,8 @@ class NextvisitOptions(VendorOptions):
     # its turn under it, at most max_queue_seconds, instead of meeting the vendor's 429s.
     rate_per_minute: int | None = Field(None, ge=1)
     rate_per_second: int | None = Field(None, ge=1)
-    # The longest a request waits for its turn under the limit; past it, a 429 at once.
+    # The longest a request waits for its turn under the limit, or in all for the ends of the
+    # windows a vendor's 429s name (`Retry-After`); past it, a 429 at once.
     max_queue_seconds: float = Field(5.0, gt=0)
 
 

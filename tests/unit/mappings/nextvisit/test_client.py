@@ -4,8 +4,10 @@ a 419), the token read from every login answer shape, a vendor 409 kept a confli
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -29,6 +31,7 @@ from mappings.nextvisit.client import NextvisitClient, Refused
 from mappings.nextvisit.options import NextvisitOptions
 from sandboxes.clinic import build_clinic
 from sandboxes.nextvisit.app import create_app
+from tests.support.clock import SetClock
 
 EMAIL, PASSWORD = "gw@example.test", "correct horse"
 
@@ -718,3 +721,17 @@ def test_the_operator_is_told_once_of_the_limit_the_vendor_says_when_the_tenant_
         "Laravel's throttle:api counts a minute); set options.rate_per_minute (or rate_per_second) to it so "
         "that calls wait their turn instead of meeting its 429s"
     ]
+
+
+def test_a_429_asking_a_longer_wait_than_the_tenant_allows_is_passed_on_at_once_with_its_retry_after() -> None:
+    # Laravel's throttle refuses until its minute ends: 60 seconds away, more than
+    # max_queue_seconds, is not waited out in the request (the FHIR client hears when to retry).
+    clock = SetClock(datetime.now(UTC))
+    with _serving(rate_limit=60, clock=clock) as (running, app):
+        app.state.use_up_requests(2)  # the login and one read
+        started = time.monotonic()
+        first, refused = _reads(running.url, NextvisitOptions(max_queue_seconds=5), 2)
+        assert time.monotonic() - started < 3
+    assert first["data"]["id"] == 7
+    assert isinstance(refused, Throttled) and refused.headers["Retry-After"] == "60"
+    assert refused.diagnostics == "The vendor is rate-limiting requests; retry later"
