@@ -129,7 +129,9 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   and birth date sent (the list filtered by that date, newest id first), never a 502 for a
   patient that exists. An update or delete answered with a message as text is done too.
 - Request limits: none documented; a Laravel 10 app's `api` routes carry `throttle:api` (60 a
-  minute, 429 with `Retry-After`). A create is read back once done; a read-back that is
+  minute, 429 with `Retry-After`). Calls are paced under the limit the tenant configures, and a
+  read waits out a 429 whose window ends soon enough (the client). A create is read back once
+  done; a read-back that is
   throttled (or fails for now: a 5xx, a timeout) answers the create as done (201 with its id)
   with the record the create answered, else the body sent with its new id, never a 429 the
   client would retry into a second patient. A look-up of the new id that fails so is a 502

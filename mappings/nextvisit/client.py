@@ -48,10 +48,23 @@ JSON, not a web page) is a success without a record (`_said_as_text`).
 Nextvisit keeps no record versions (no request can carry one), so a 409 is
 never a version conflict: it is the vendor's conflict with a record it has (a duplicate,
 say), a 409 to the FHIR client, not a 412.
+Request limits: the docs name none. A Laravel 10 app's `api` routes carry `throttle:api` (60
+requests a minute; past it, 429 with `Retry-After` until the minute ends), whose answers say the
+limit (`X-RateLimit-Limit`) but not its window. The tenant's `rate_per_minute` and
+`rate_per_second` (options) are the limit the calls are paced under (gateway.upstream.ratelimit:
+each call, the login and a retry included, waits its turn, at most `max_queue_seconds`; past it
+the FHIR client gets a 429 at once, and the vendor is not asked). With neither set, an answer
+that says a limit is told to the operator once (its number only): paced by a window guessed
+from it, a limit counted per second (Laravel 11's `Limit::perSecond`) would be read as one a
+minute, and every call slowed sixty-fold. A read the vendor answers 429 with a `Retry-After` it
+can wait out within `max_queue_seconds` (a window about to end) is sent again after it, up to
+`THROTTLED_ATTEMPTS` times; a longer wait is the FHIR client's 429, with the vendor's
+`Retry-After`. Writes are not sent again: a 429 is the client's to retry.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import re
@@ -60,14 +73,16 @@ from typing import Any
 
 from gateway.contract import AdapterConfig
 from gateway.errors import Conflict, UpstreamError, UpstreamSecurity, UpstreamUnusable
-from gateway.upstream.errors import json_or_error
+from gateway.upstream.errors import error_for_status, json_or_error
 from gateway.upstream.http import UpstreamClient, UpstreamResponse
+from gateway.upstream.ratelimit import RateLimit, Window
 from gateway.upstream.tokens import SharedTokens, TokenCache, request_key
 from mappings.nextvisit.options import LOGIN_PATHS, NextvisitOptions
 
 log = logging.getLogger("mappings.nextvisit")
 Params = Mapping[str, str | int]
 DEVICE_NAME = "fhir-gateway"
+THROTTLED_ATTEMPTS = 3  # times a read answered 429 with a Retry-After it can wait out is sent, in all
 
 
 class NextvisitClient:
@@ -91,7 +106,21 @@ class NextvisitClient:
         self._login_body = self._login_bodies[0]
         chosen = config.options.login_path
         self._login_paths: tuple[str, ...] = (chosen,) if chosen else LOGIN_PATHS
-        self._http = UpstreamClient.from_config(config)
+        options = config.options
+        windows = [
+            Window(requests, seconds)
+            for requests, seconds in ((options.rate_per_second, 1.0), (options.rate_per_minute, 60.0))
+            if requests is not None
+        ]
+        limit = (
+            RateLimit(windows, max_wait=options.max_queue_seconds, state=config.shared, key=config.context.tenant)
+            if windows
+            else None
+        )
+        self._http = UpstreamClient.from_config(config, pace=limit.acquire if limit is not None else None)
+        self._max_wait = options.max_queue_seconds  # also the longest a read waits out the vendor's 429s
+        self._tenant = config.context.tenant
+        self._limit_untold = limit is None  # the operator is yet to hear of a limit the vendor says
         self._tokens = TokenCache(self._login, shared=SharedTokens.of(config), name=config.context.tenant)
 
     @property
@@ -103,9 +132,9 @@ class NextvisitClient:
         """The login at the first of its routes that exists (options.LOGIN_PATHS), kept once found."""
         for path in self._login_paths:
             if body.form:
-                response = await self._http.request("POST", path, data=body.fields)
+                response = self._heard(await self._http.request("POST", path, data=body.fields))
             else:
-                response = await self._http.request("POST", path, json=body.fields)
+                response = self._heard(await self._http.request("POST", path, json=body.fields))
             if response.status not in (404, 405):
                 self._login_paths = (path,)
                 break
@@ -161,11 +190,20 @@ class NextvisitClient:
     async def request(self, method: str, path: str, *, params: Params | None = None, json: Any = None) -> Any:
         async def send(token: str) -> UpstreamResponse:
             headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-            response = await self._http.request(method, path, params=params, json=json, headers=headers)
+            response = self._heard(await self._http.request(method, path, params=params, json=json, headers=headers))
             # 419 "Page Expired" for a token the vendor no longer takes: renewed as a 401 is.
             return dataclasses.replace(response, status=401) if response.status == 419 else response
 
-        response = await self._tokens.send_with_renewal(send, request_key(method, path, params))
+        key = request_key(method, path, params)
+        response = await self._tokens.send_with_renewal(send, key)
+        waited = 0.0
+        for _ in range(THROTTLED_ATTEMPTS - 1):
+            wait = self._wait_asked(response, waited) if method == "GET" else None
+            if wait is None:
+                break
+            waited += wait
+            await asyncio.sleep(wait)
+            response = await self._tokens.send_with_renewal(send, key)
         if response.status == 403:
             raise Refused(
                 "The vendor refused the gateway's credentials (HTTP 403); "
@@ -178,6 +216,32 @@ class NextvisitClient:
         if method != "GET" and 200 <= response.status < 300 and _said_as_text(response):
             return None  # a write done, its answer a message: the adapter reads the record back
         return json_or_error(response, _message)
+
+    def _wait_asked(self, response: UpstreamResponse, waited: float) -> int | None:
+        """The seconds a 429 asks the read to wait (`Retry-After`) when it may still wait them:
+        at most `max_queue_seconds` in all, `waited` already. A limit's window ending within it
+        (a second's, or the end of a minute's) costs the FHIR client that wait, not a 429."""
+        told = response.headers.get("Retry-After") if response.status == 429 else None
+        if told is None:
+            return None
+        seconds = int(error_for_status(429, "", retry_after=told).headers["Retry-After"])
+        return seconds if waited + seconds <= self._max_wait else None
+
+    def _heard(self, response: UpstreamResponse) -> UpstreamResponse:
+        """`response`, after telling the operator once of the request limit it says
+        (`X-RateLimit-Limit`, Laravel's `throttle`) when the tenant sets none."""
+        if self._limit_untold:
+            said = response.headers.get("X-RateLimit-Limit", "").strip()
+            if said.isascii() and said.isdigit():  # a number only: nothing else from the header reaches the log
+                self._limit_untold = False
+                log.warning(
+                    "Nextvisit tenant %s: the vendor limits requests (X-RateLimit-Limit: %d, a window it does not "
+                    "name; Laravel's throttle:api counts a minute); set options.rate_per_minute (or "
+                    "rate_per_second) to it so that calls wait their turn instead of meeting its 429s",
+                    self._tenant,
+                    int(said),
+                )
+        return response
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -34,6 +34,16 @@ class NextvisitOptions(VendorOptions):
     # dates of FHIR searches are read in): a hosted app serves every practice in one zone.
     # Default UTC, Laravel's default app timezone.
     vendor_timezone: ZoneName = "UTC"
+    # The vendor's request limit, a minute and (or) a second. The docs name none, but a Laravel
+    # 10 app's `api` routes carry `throttle:api`, 60 requests a minute (past it, 429 with
+    # `Retry-After` until the minute ends), and its answers say the limit (`X-RateLimit-Limit`;
+    # the gateway tells the operator when they do and none is set here). Set, every call waits
+    # its turn under it, at most max_queue_seconds, instead of meeting the vendor's 429s.
+    rate_per_minute: int | None = Field(None, ge=1)
+    rate_per_second: int | None = Field(None, ge=1)
+    # The longest a request waits for its turn under the limit, or in all for the ends of the
+    # windows a vendor's 429s name (`Retry-After`); past it, a 429 at once.
+    max_queue_seconds: float = Field(5.0, gt=0)
 
 
 CREDENTIALS = ("email", "password")  # the account the gateway logs in as (Sanctum token login)

@@ -187,9 +187,13 @@ leave open that independent implementations read differently:
 - ``rate_limit=None`` (default: no limit) | requests a minute: Laravel's ``throttle:api`` (a
   Laravel 10 app's ``api`` group, ``Limit::perMinute(60)``; the docs name no limit): past it,
   every request is 429 ``{"message": "Too Many Attempts."}`` with ``Retry-After`` until the
-  minute that began with the window's first request ends (``throttle``).
+  minute that began with the window's first request ends, and every answer let through says
+  ``X-RateLimit-Limit`` and ``X-RateLimit-Remaining`` (``throttle``). The sandbox gives its
+  tenant the limit (``rate_per_minute``) as an operator told it would.
   ``app.state.use_up_requests(leaving)`` is a test hook: the window's count then leaves
   `leaving` requests.
+- ``rate_window="minute"`` (default) | ``"second"``: ``rate_limit`` counts requests a second
+  (Laravel 11's ``Limit::perSecond``), and the tenant is given ``rate_per_second``.
 - ``create_answer="record"`` (default: 201 with the patient, as documented) | ``"message"``
   (201 ``{"message": "Patient created successfully"}``, the delete answer's style).
 - ``duplicates="allowed"`` (default) | ``"409"``: a create naming a live patient's first and
@@ -410,7 +414,9 @@ def create_app(
     """
     readings = Readings(**switches)
     store = Store(clinic, email, password, clock or wall_clock, readings)
-    throttle = Throttle(readings.rate_limit, store.clock) if readings.rate_limit is not None else None
+    throttle = (
+        Throttle(readings.rate_limit, readings.rate_window, store.clock) if readings.rate_limit is not None else None
+    )
     app = Starlette(
         routes=api_routes(store),
         exception_handlers={HTTPException: http_exception_handler(render_http_error)},

@@ -35,6 +35,7 @@ __all__ = [
     "Paging",
     "PastTheEnd",
     "PutSemantics",
+    "RateWindow",
     "Readings",
     "ShowIncludes",
     "SingleEnvelope",
@@ -76,6 +77,7 @@ PastTheEnd = Literal["empty", "404"]
 EmptyLists = Literal["array", "null"]
 WriteAnswers = Literal["json", "text"]
 TrashedFilter = Literal["honoured", "ignored"]
+RateWindow = Literal["minute", "second"]
 
 
 @dataclass(frozen=True)
@@ -121,8 +123,9 @@ class Readings:
     past_the_end: PastTheEnd = "empty"
     empty_lists: EmptyLists = "array"
     write_answers: WriteAnswers = "json"
-    # Requests a minute before 429 (Laravel <= 10's `throttle:api`, 60); None: no limit.
+    # Requests a window before 429 (Laravel <= 10's `throttle:api`, 60 a minute); None: no limit.
     rate_limit: int | None = None
+    rate_window: RateWindow = "minute"
     trashed_filter: TrashedFilter = "honoured"
 
     def __post_init__(self) -> None:
@@ -139,7 +142,7 @@ class Readings:
         if self.token_lifetime is not None and self.token_lifetime < 1:
             raise ValueError(f"token_lifetime must be None or at least 1 second, not {self.token_lifetime!r}")
         if self.rate_limit is not None and self.rate_limit < 1:
-            raise ValueError(f"rate_limit must be None or at least 1 request a minute, not {self.rate_limit!r}")
+            raise ValueError(f"rate_limit must be None or at least 1 request a window, not {self.rate_limit!r}")
         if self.list_per_page_max < 1:
             raise ValueError("list_per_page_max must be at least 1")
 
@@ -196,6 +199,7 @@ _LITERALS = {
     "empty_lists": EmptyLists,
     "write_answers": WriteAnswers,
     "trashed_filter": TrashedFilter,
+    "rate_window": RateWindow,
 }
 
 

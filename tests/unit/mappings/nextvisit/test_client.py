@@ -4,8 +4,10 @@ a 419), the token read from every login answer shape, a vendor 409 kept a confli
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -29,6 +31,7 @@ from mappings.nextvisit.client import NextvisitClient, Refused
 from mappings.nextvisit.options import NextvisitOptions
 from sandboxes.clinic import build_clinic
 from sandboxes.nextvisit.app import create_app
+from tests.support.clock import SetClock
 
 EMAIL, PASSWORD = "gw@example.test", "correct horse"
 
@@ -665,3 +668,70 @@ def test_a_login_at_none_of_the_usual_routes_is_found_through_options_login_path
         assert asyncio.run(read(NextvisitOptions(login_path="/v1/session")))["data"]["id"] == 7
     finally:
         running.stop()
+
+
+def _reads(url: str, options: NextvisitOptions, count: int) -> list[Any]:
+    """`count` reads of one patient, one after another: each answer, or the error it raised."""
+
+    async def scenario() -> list[Any]:
+        config = AdapterConfig(url, TenantContext("t", "urn:t"), options, {"email": EMAIL, "password": PASSWORD})
+        client = NextvisitClient(config)
+        answers: list[Any] = []
+        try:
+            for _ in range(count):
+                try:
+                    answers.append(await client.request("GET", "/v1/patients/7"))
+                except Throttled as exc:
+                    answers.append(exc)
+            return answers
+        finally:
+            await client.aclose()
+
+    return asyncio.run(scenario())
+
+
+def test_calls_past_the_configured_limit_a_minute_wait_their_turn_and_are_never_sent_to_meet_a_429() -> None:
+    # Laravel's `throttle:api`, 60 a minute, configured (options.rate_per_minute): calls go at
+    # its pace (a few at once, then one every second or so). One that would wait longer than
+    # max_queue_seconds is refused at once by the gateway, never sent: the vendor's minute is
+    # not used up, and no 429 of its own comes back.
+    with _serving(rate_limit=60) as (running, _):
+        answers = _reads(running.url, NextvisitOptions(rate_per_minute=60, max_queue_seconds=0.5), 12)
+    served = [a for a in answers if not isinstance(a, Exception)]
+    refused = [a for a in answers if isinstance(a, Throttled)]
+    assert 4 <= len(served) <= 8 and len(served) + len(refused) == 12  # the login took a turn too
+    assert all(r.diagnostics.startswith("The vendor's request limit is used up") for r in refused), refused
+    assert all(int(r.headers["Retry-After"]) >= 1 for r in refused)
+
+
+@pytest.mark.parametrize("configured", [False, True])
+def test_the_operator_is_told_once_of_the_limit_the_vendor_says_when_the_tenant_sets_none(
+    configured: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The docs name no limit; Laravel's throttle says it in every answer (X-RateLimit-Limit).
+    options = NextvisitOptions(rate_per_minute=1000) if configured else NextvisitOptions()
+    with _serving(rate_limit=1000) as (running, _), caplog.at_level("WARNING", logger="mappings.nextvisit"):
+        assert [a["data"]["id"] for a in _reads(running.url, options, 3)] == [7, 7, 7]
+    told = [r.getMessage() for r in caplog.records if "X-RateLimit-Limit" in r.getMessage()]
+    if configured:
+        assert told == []
+        return
+    assert told == [
+        "Nextvisit tenant t: the vendor limits requests (X-RateLimit-Limit: 1000, a window it does not name; "
+        "Laravel's throttle:api counts a minute); set options.rate_per_minute (or rate_per_second) to it so "
+        "that calls wait their turn instead of meeting its 429s"
+    ]
+
+
+def test_a_429_asking_a_longer_wait_than_the_tenant_allows_is_passed_on_at_once_with_its_retry_after() -> None:
+    # Laravel's throttle refuses until its minute ends: 60 seconds away, more than
+    # max_queue_seconds, is not waited out in the request (the FHIR client hears when to retry).
+    clock = SetClock(datetime.now(UTC))
+    with _serving(rate_limit=60, clock=clock) as (running, app):
+        app.state.use_up_requests(2)  # the login and one read
+        started = time.monotonic()
+        first, refused = _reads(running.url, NextvisitOptions(max_queue_seconds=5), 2)
+        assert time.monotonic() - started < 3
+    assert first["data"]["id"] == 7
+    assert isinstance(refused, Throttled) and refused.headers["Retry-After"] == "60"
+    assert refused.diagnostics == "The vendor is rate-limiting requests; retry later"

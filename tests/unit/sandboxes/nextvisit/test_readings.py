@@ -322,8 +322,10 @@ def test_other_spellings() -> None:
 def test_a_rate_limit_answers_429_until_the_minute_ends() -> None:
     clock = SetClock(FIXED_NOW)
     api = Api(create_app(CLINIC, email=EMAIL, password=PASSWORD, clock=clock, rate_limit=3))
-    assert api.get(ONE).status_code == 200  # the login and this read: two of three
-    assert api.get(ONE).status_code == 200
+    read = api.get(ONE)  # the login and this read: two of three
+    assert read.status_code == 200
+    assert (read.headers["X-RateLimit-Limit"], read.headers["X-RateLimit-Remaining"]) == ("3", "1")
+    assert api.get(ONE).headers["X-RateLimit-Remaining"] == "0"
     refused = api.get(ONE)
     assert refused.status_code == 429 and refused.json() == {"message": "Too Many Attempts."}
     assert refused.headers["Retry-After"] == "60" and refused.headers["X-RateLimit-Remaining"] == "0"
@@ -332,6 +334,18 @@ def test_a_rate_limit_answers_429_until_the_minute_ends() -> None:
     clock.now = FIXED_NOW + timedelta(seconds=60)
     assert api.get(ONE).status_code == 200
     assert _api().get(ONE).status_code == 200 and "Retry-After" not in _api().get(ONE).headers  # no limit unless set
+
+
+def test_a_rate_limit_a_second_answers_429_until_the_second_ends() -> None:
+    clock = SetClock(FIXED_NOW + timedelta(milliseconds=300))
+    api = Api(create_app(CLINIC, email=EMAIL, password=PASSWORD, clock=clock, rate_limit=2, rate_window="second"))
+    assert api.get(ONE).status_code == 200  # the login and this read
+    refused = api.get(ONE)
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
+    clock.now = FIXED_NOW + timedelta(milliseconds=999)
+    assert api.get(ONE).status_code == 429
+    clock.now = FIXED_NOW + timedelta(seconds=1)  # the next second: Laravel counts whole seconds
+    assert api.get(ONE).status_code == 200
 
 
 def test_a_list_without_paging_answers_every_patient_whatever_page_and_per_page_ask() -> None:
