@@ -65,8 +65,13 @@ Where the docs are silent
   reader to see: so an edit changing a field of `bio` is never sent in a flat or fully flat
   body NexHealth has not yet applied such a change in, but first in the flat body with `bio`'s
   fields beside the names too, which an implementation of either flat shape ignoring unknown
-  keys applies whole (one refusing unknown keys refuses it whole, and then the plain shapes,
-  which it also takes whole or not at all). The edited patient
+  keys applies whole. One refusing unknown keys (Rails raising on unpermitted parameters,
+  NestJS's forbidNonWhitelisted, FastAPI's extra="forbid": `refusals.py` reads each one's
+  words) refuses it whole, and any other body it does not take: once a PATCH is refused naming
+  a key, the doubled body is not sent to the tenant again; the keys named rule shapes out (a
+  `patient`, a `bio`, `bio`'s fields beside the names) and the plain shapes go next, the one the
+  doubled body is without what was named first: one call more than a vendor ignoring such keys
+  needs, at most. The edited patient
   is read from the answer when it holds one, else read again. A duplicate ("already
   exists") is a 409. What NexHealth cannot store is listed (`Prefer`).
 - Patient create: "Creating a New Patient" lists the required fields (names, email, phone,
@@ -79,7 +84,11 @@ Where the docs are silent
   body alone) sends the write again with them in the body too, as later writes then are.
   Nor are gender's values given: a write is sent in the spelling NexHealth serves, then the
   others (`mappings.nexhealth.patient`); where it serves none yet (a new office), a spelling
-  it fails on with a 500 (a Rails enum) is tried in the next too (`_write`).
+  it fails on with a 500 (a Rails enum) is tried in the next too (`_write`). A refusal listing
+  the values taken ("must be one of M, F, O", "Input should be 'M', 'F' or 'O'") is read: the
+  spelling listed is sent next, and where none of the gateway's is listed no other is sent (the
+  client is told NexHealth's list). Nor is a `provider` named among a create's fields: one
+  refused as a key NexHealth does not take is left out of that create and the tenant's later ones.
 - `cancelled` on `/appointments`: "include cancelled" or "only cancelled"? Every window is
   asked with `cancelled=true` AND `cancelled=false`, the answers merged, de-duplicated by
   appointment id and ordered by start time then id, which is right under both readings
@@ -180,6 +189,7 @@ from mappings.nexhealth.patient import (
     GenderAt,
     gender_at,
     gender_of,
+    listed_spelling,
     national_phone,
     patient_from_fhir,
     patient_to_fhir,
@@ -187,6 +197,7 @@ from mappings.nexhealth.patient import (
     with_gender_at,
     with_gender_spelling,
 )
+from mappings.nexhealth.refusals import listed_values, names_unknown_key, parts, unknown_keys
 from mappings.nexhealth.shapes import (
     Unreadable,
     UnreadableRecord,
@@ -277,6 +288,10 @@ class NexHealthAdapter:
         # tried first), and the spelling of a gender it took (an index of GENDER_SPELLINGS).
         self._patch_shape: BodyShape | None = None
         self._create_shape: BodyShape | None = None
+        # The methods (POST, PATCH) whose bodies NexHealth has refused for a key it does not take
+        # (see `_after_unknown_keys`), and whether it refused a create's `provider` so.
+        self._refuses_unknown_keys: set[str] = set()
+        self._provider_refused = False
         # The PATCH shape NexHealth has applied a change of `bio`'s fields in (None: none yet).
         # A shape learned from an edit of the names alone may drop them: see `_edit_shapes`.
         self._bio_patch_shape: BodyShape | None = None
@@ -871,7 +886,7 @@ class NexHealthAdapter:
         provider_id = await self._provider()
         body, not_stored = patient_from_fhir(resource, provider_id or 0)
         fields = body["patient"]
-        provider = {"provider": body["provider"]} if provider_id is not None else {}
+        provider = {"provider": body["provider"]} if provider_id is not None and not self._provider_refused else {}
         shapes: list[BodyShape] = [self._create_shape] if self._create_shape else list(_BODY_SHAPES)
 
         async def made(envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any]:
@@ -920,7 +935,8 @@ class NexHealthAdapter:
         is NexHealth failing (a 502 saying so). A write that failed made no patient (the enum
         raises before saving); one that did is met as a duplicate by the next, and said so."""
         spellings = await self._spellings(fields)
-        has_gender = bool((fields.get("bio") or {}).get("gender"))
+        gender = str((fields.get("bio") or {}).get("gender") or "")  # `Male`, `Female` or `Other`
+        has_gender = bool(gender)
         guessing = has_gender and self._gender_spelling is None and self._served_spelling is None
         guessing = guessing and self._spelling_looked_up  # NexHealth answered that page: it is up
         refusals: list[InvalidRequest] = []
@@ -933,7 +949,11 @@ class NexHealthAdapter:
             for place in places:
                 refused: _GenderRefusal | None = None
                 failed: list[VendorFailed] = []  # the spellings NexHealth failed on (when guessing)
-                for spelling in spellings:
+                queued = list(spellings)
+                tried = 0
+                while queued:
+                    spelling = queued.pop(0)
+                    tried += 1
                     sent = with_gender_at(with_gender_spelling(fields, spelling), place)
                     body = _write_body(shape, sent, extra)
                     try:
@@ -951,12 +971,25 @@ class NexHealthAdapter:
                         ) from None
                     except InvalidRequest as exc:
                         refusals.append(exc)
+                        unknown = unknown_keys(exc.diagnostics)
+                        if "provider" in unknown and "provider" in extra:  # the docs name none on create
+                            self._provider_refused = True
+                            extra = {k: v for k, v in extra.items() if k != "provider"}
+                            untried.insert(0, shape)
+                            break
+                        if unknown:
+                            untried = self._after_unknown_keys(method, shape, unknown, untried)
                         if "fully_flat" in untried and _names_bio_fields_at_top(exc.diagnostics):
                             untried.sort(key=lambda other: other != "fully_flat")
                         # Another spelling or place only changes a body that holds a gender (the
                         # review: a PATCH without one was sent again unchanged, three times).
                         refused = _gender_refusal(exc.diagnostics) if has_gender else None
                         if refused == "value":
+                            listed = listed_values(exc.diagnostics, "gender")
+                            if listed is not None:  # NexHealth said which it takes: that one next, or none
+                                chosen = listed_spelling(listed, gender)
+                                spellings = [chosen] if chosen is not None and chosen != spelling else []
+                                queued = list(spellings)
                             continue
                         break
                     try:
@@ -971,15 +1004,33 @@ class NexHealthAdapter:
                         if shape in ("nested", "flat"):  # where it went says nothing of the others
                             self._gender_at = place
                     return result, shape
-                if len(failed) == len(spellings):
-                    tried = ", ".join(GENDER_SPELLINGS[i]["Male"] for i in spellings)
+                if failed and len(failed) == tried:
+                    spelled = ", ".join(GENDER_SPELLINGS[i]["Male"] for i in spellings)
                     raise UpstreamError(
-                        f"NexHealth failed on the patient {method} in every spelling of gender tried ({tried}): "
+                        f"NexHealth failed on the patient {method} in every spelling of gender tried ({spelled}): "
                         "it may be failing, or take none of them"
                     ) from failed[-1]
                 if refused != "place":  # the other place changes nothing this refusal objects to
                     break
         raise _Refused(refusals)
+
+    def _after_unknown_keys(
+        self, method: str, shape: BodyShape, unknown: Sequence[str], untried: Sequence[BodyShape]
+    ) -> list[BodyShape]:
+        """The body shapes left to try after NexHealth refused `shape` for naming `unknown` keys:
+        without those the keys show it not to take (`_ruled_out`), and without the doubled edit
+        body, which such an implementation refuses whole whichever flat shape it takes. It
+        refuses a body of the other flat shape whole too, never applying part of it: the plain
+        shapes are sent instead, the one creates took first. Remembered for the tenant's later
+        writes of `method` (`_edit_shapes`)."""
+        self._refuses_unknown_keys.add(method)
+        preferred: list[BodyShape] = [self._create_shape] if self._create_shape in _PARTLY_APPLIED else []
+        plain = [*preferred, *_PARTLY_APPLIED]
+        expanded = [one for other in untried for one in (plain if other == "flat_and_fully_flat" else [other])]
+        ruled_out = _ruled_out(shape, unknown)
+        left = [other for other in dict.fromkeys(expanded) if other not in ruled_out]
+        # The doubled body without what it named is the shape NexHealth takes: that one next.
+        return sorted(left, key=lambda other: other != _doubled_without(shape, unknown))
 
     async def _send_write(self, method: str, path: str, body: dict[str, Any]) -> Envelope:
         """Send a patient write; with the tenant's scope (`location_id`, `subdomain`) in its body
@@ -1008,8 +1059,10 @@ class NexHealthAdapter:
         return envelope
 
     def _scope_named(self, diagnostics: str) -> dict[str, str | int]:
-        """The tenant's scope parameters a refusal names, as a write's body would carry them."""
-        said = diagnostics.lower()
+        """The tenant's scope parameters a refusal names as wanted, as a write's body would carry
+        them (not where it names them as keys it does not take: "property location_id should
+        not exist")."""
+        said = " ".join(part for part in parts(diagnostics) if not names_unknown_key(part)).lower()
         named = [name for name in ("location_id", "subdomain") if re.search(rf"\b{name}\b", said)]
         if not named:
             return {}
@@ -1138,7 +1191,9 @@ class NexHealthAdapter:
         unseen, were the answer not compared."""
         changes_bio = any(path.startswith("bio.") for path in _changed(before, fields))
         shapes = _edit_shapes(
-            [self._bio_patch_shape, self._patch_shape, self._create_shape], self._bio_patch_shape, changes_bio
+            [self._bio_patch_shape, self._patch_shape, self._create_shape],
+            self._bio_patch_shape,
+            changes_bio and "PATCH" not in self._refuses_unknown_keys,  # such a vendor applies none of a body in part
         )
 
         async def applied(envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any]:
@@ -1297,13 +1352,46 @@ _BIO_FIELD_AT_TOP = re.compile(r"(?<![\w.])(?:date_of_birth|phone_number)\b")
 
 
 def _names_bio_fields_at_top(diagnostics: str) -> bool:
-    """Whether a refusal wants a field of `bio` at the body's top level (a fully flat body)."""
-    return _BIO_FIELD_AT_TOP.search(diagnostics.lower()) is not None
+    """Whether a refusal wants a field of `bio` at the body's top level (a fully flat body); not
+    where it names one there as a key it does not take ("property date_of_birth should not exist")."""
+    wanted = (part for part in parts(diagnostics) if not names_unknown_key(part))
+    return any(_BIO_FIELD_AT_TOP.search(part.lower()) is not None for part in wanted)
+
+
+def _doubled_without(shape: BodyShape, unknown: Sequence[str]) -> BodyShape | None:
+    """The shape that the doubled edit body `shape` (the flat one with `bio`'s fields beside the
+    names too) is without the `unknown` keys NexHealth named in refusing it: without `bio` the
+    fully flat one, without `bio`'s fields beside the names the flat one (None: neither)."""
+    if shape != "flat_and_fully_flat":
+        return None
+    if "bio" in {key.rsplit(".", 1)[-1] for key in unknown}:
+        return "fully_flat"
+    at_top = {key for key in unknown if "." not in key}
+    return "flat" if at_top & {"date_of_birth", "phone_number"} else None
+
+
+def _ruled_out(shape: BodyShape, unknown: Sequence[str]) -> set[BodyShape]:
+    """The body shapes NexHealth's refusal of `shape` for the `unknown` keys it names (paths, or
+    bare keys as Rails gives them) shows it not to take: a `patient` object, the nested shape;
+    a `bio` object, every shape holding one; `bio`'s fields beside the names where `shape` put
+    them there, the shapes putting them there."""
+    keys = {key.rsplit(".", 1)[-1] for key in unknown}
+    out: set[BodyShape] = set()
+    if "patient" in keys:
+        out.add("nested")
+    if "bio" in keys:
+        out |= {"nested", "flat", "flat_and_fully_flat"}
+    at_top = {key for key in unknown if "." not in key}  # beside the names (Rails gives no paths)
+    if shape in ("fully_flat", "flat_and_fully_flat") and at_top & {"date_of_birth", "phone_number"}:
+        out |= {"fully_flat", "flat_and_fully_flat"}
+    return out
 
 
 _GenderRefusal = Literal["value", "place"]
-# Words of a refusal of where a field is (absent where it is wanted, unknown where it was sent),
-# not of its value: Rails' "can't be blank", Joi's "is required" and "is not allowed".
+# Words of a refusal of where a field is (absent where it is wanted), not of its value: Rails'
+# "can't be blank", Joi's "is required"; and a field named as a key NexHealth does not take
+# (`refusals.names_unknown_key`: NestJS's "property gender should not exist" was read as a
+# refusal of the gender's spelling, and every spelling sent in turn where gender was unknown).
 _PLACE_WORDS = ("required", "missing", "blank", "not allowed", "unpermitted", "not permitted")
 
 
@@ -1311,11 +1399,11 @@ def _gender_refusal(diagnostics: str) -> _GenderRefusal | None:
     """What a refusal objects to about the gender: its value (`"value"`: "bio.gender must be one
     of ..."); or only where it is (`"place"`: "patient.gender is required", and nothing else
     wanted, which a refusal of the whole body shape also wants); or nothing (None)."""
-    parts = [part.lower() for part in diagnostics.split(";") if part.strip()]
-    about = [part for part in parts if "gender" in part]
-    if any(not any(w in part for w in _PLACE_WORDS) for part in about):
+    said = [part.lower() for part in parts(diagnostics)]
+    about = [part for part in said if "gender" in part]
+    if any(not any(w in part for w in _PLACE_WORDS) and not names_unknown_key(part) for part in about):
         return "value"
-    if about and len(about) == len(parts):
+    if about and len(about) == len(said):
         return "place"
     return None
 

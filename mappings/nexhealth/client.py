@@ -17,7 +17,8 @@
   `code: false` or a non-empty `error` is an error even under HTTP 200, and a `description`
   saying a parameter was ignored comes back as a warning for the adapter to weigh. An error
   status without the envelope (an HTML page, no body) is read by its status alone, its
-  messages where its framework puts them (`detail`, `message`, DRF's by field), and a
+  messages where its framework puts them (`detail`, `message`, DRF's by field, FastAPI's
+  validation errors by `loc`, their refused `input` left unread), and a
   success without a body (204) as an envelope of no data.
 - Limits (100 req/s and 1,000 req/min per key; 429 without Retry-After): a shared limiter
   keeps us under them, a 429 is retried with jittered exponential backoff, and a request
@@ -375,6 +376,8 @@ def _messages(value: Any) -> list[str]:
         return [m for item in value for m in (_messages(item) if isinstance(item, dict | list) else [str(item)])
                 if item not in (None, "")]  # fmt: skip
     if isinstance(value, dict):
+        if isinstance(value.get("loc"), list) and isinstance(value.get("msg"), str):
+            return [_validation_item(value["loc"], value["msg"])]
         return [
             m if key in ("message", "messages", "detail", "error", "errors", "description") else f"{key} {m}"
             for key, item in value.items()
@@ -382,6 +385,21 @@ def _messages(value: Any) -> list[str]:
             for m in _messages(item if isinstance(item, dict | list | str) else str(item))
         ]
     return []
+
+
+# Where a FastAPI `loc` says a field was: not part of the field's path in the body.
+_LOC_ROOTS = ("body", "query", "path")
+
+
+def _validation_item(loc: list[Any], msg: str) -> str:
+    """One of FastAPI's `RequestValidationError` items (`{"type", "loc", "msg", "input"}`,
+    Pydantic's errors: the docs show no error body) as the field's dotted path and the message:
+    `patient.bio.gender: Input should be 'M', 'F' or 'O'`. Its `input` is the value refused
+    (a birth date, a whole patient): never read, so that no value reaches a message."""
+    path = [str(part) for part in loc]
+    if path and path[0] in _LOC_ROOTS:
+        path = path[1:]
+    return f"{'.'.join(path)}: {msg}" if path else msg
 
 
 # The envelope's keys (nexhealth-getting-started.txt): a body holding one is no field errors.

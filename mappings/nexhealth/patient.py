@@ -9,7 +9,8 @@ Patient") but never show its values: `Male`, `male`, `M` and `MALE` are all read
 write is sent first in the spelling NexHealth serves (`served_spelling`: a value not taken may
 fail rather than be refused, as a Rails enum's does), else as `Male`, then in the other
 spellings (`GENDER_SPELLINGS`: `male`, `M`, `MALE`) should NexHealth refuse the gender (the
-adapter learns which one it takes). Phone numbers are digits at
+adapter learns which one it takes); a refusal listing the values it takes ("must be one of M,
+F, O") says which at once (`listed_spelling`). Phone numbers are digits at
 NexHealth as its docs show them (`5163042196`), or E.164 (`+15163042196`) where an
 implementation keeps that: served as they come (US Core names no format; the `phone` search
 compares numbers, `+1` read as the country code), and written as the docs show them: ten
@@ -19,6 +20,7 @@ id (`foreign_id`), present once NexHealth has inserted the patient there (`forei
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from gateway.contract import TenantContext
@@ -176,6 +178,16 @@ def served_spelling(gender: Any) -> int | None:
     """The index in GENDER_SPELLINGS of the spelling a served `bio.gender` is written in (exact
     case: `male` is the lower-case one), or None when it is none of them."""
     return next((i for i, spelled in enumerate(GENDER_SPELLINGS) if gender in spelled.values()), None)
+
+
+def listed_spelling(listed: Sequence[str], gender: str) -> int | None:
+    """The index in GENDER_SPELLINGS of the spelling a refusal's list of the values NexHealth
+    takes shows it to take for `gender` (`Male`, `Female` or `Other`): one whose every value is
+    listed, else one whose value for `gender` is; None when no spelling of the gateway's is."""
+    taken = set(listed)
+    whole = [i for i, spelled in enumerate(GENDER_SPELLINGS) if set(spelled.values()) <= taken]
+    this = [i for i, spelled in enumerate(GENDER_SPELLINGS) if spelled.get(gender) in taken]
+    return next(iter(whole + this), None)
 
 
 def with_gender_spelling(fields: dict[str, Any], spelling: int) -> dict[str, Any]:

@@ -36,11 +36,20 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
 - ``phones="digits"|"as_stored"|"e164"``: phones stored, served and matched as digits, or
   formatted (``(516) 304-2196``), ``phone_number`` then matching that text only, or served in
   E.164 (``+15163042196``) and matched as numbers.
-- ``error_body="list"|"string"|"description"|"object"|"detail"|"fields"|"nestjs"``: an error's
-  messages in ``error`` as a list, as one string, only in ``description`` (``error`` null), as
-  ``{"base": [...]}``, or without the envelope as FastAPI and DRF answer, ``{"detail": "..."}``,
-  or as DRF answers a validation error, by field (``{"date_of_birth": ["This field is
-  required."]}``), or as NestJS does (``{"statusCode", "message", "error": "Bad Request"}``).
+- ``error_body="list"|"string"|"description"|"object"|"detail"|"fields"|"nestjs"|"pydantic"``:
+  an error's messages in ``error`` as a list, as one string, only in ``description`` (``error``
+  null), as ``{"base": [...]}``, or without the envelope as FastAPI and DRF answer, ``{"detail":
+  "..."}``, or as DRF answers a validation error, by field (``{"date_of_birth": ["This field is
+  required."]}``), or as NestJS does (``{"statusCode", "message", "error": "Bad Request"}``), or
+  as FastAPI refuses a body its Pydantic model does not take (422 ``{"detail": [{"type",
+  "loc", "msg", "input"}]}``; its other errors ``{"detail": "..."}``).
+- ``unknown_gender="refused"|"failed"|"not_included"``: a spelling of gender not taken is a
+  400 listing those taken, a 500 (a Rails enum's ArgumentError), or Rails 7.1's validated
+  enum's 422 ``["patient.bio.gender is not included in the list"]``.
+- ``unknown_keys="ignored"|"refused"``: a create or edit body's keys its shape does not declare
+  are ignored, or refuse the whole body, named in ``error_body``'s framework's words (Rails'
+  ``found unpermitted parameters: :bio``, NestJS's ``property bio should not exist``,
+  FastAPI's ``extra_forbidden``).
 - ``timestamps="millis"|"offset"|"seconds"``: ``...57.007Z``, ``...57.007+00:00`` or
   ``...57Z``.
 - ``scalars="native"|"strings"``: numbers and booleans (ids, flags, ``count``) as JSON

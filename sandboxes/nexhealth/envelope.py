@@ -5,7 +5,8 @@ lists only; errors: ``{"code": false, "description": null, "error": [...], "data
 (``error_body`` of ``readings.Reading``: the messages may instead be one string, or only the
 ``description``, or a bare ``{"detail": "..."}`` without the envelope, or Django REST
 Framework's bare answers: a validation error's ``{"<field>": ["..."]}`` by field, other errors'
-``{"detail": "..."}``).
+``{"detail": "..."}``; or FastAPI's 422 for a refused body, ``{"detail": [{"type", "loc",
+"msg", "input"}]}``).
 Both are sent as ``application/json`` (what Rails' ``render json:`` sends), whatever the
 ``Accept`` header asked for.
 """
@@ -69,14 +70,64 @@ def drf_field_errors(messages: list[str]) -> dict[str, Any]:
     return body
 
 
-def error_envelope(status: int, messages: list[str], style: ErrorBody = "list") -> Response:
+# The simulator's words, as Pydantic v2 says them: (error type, message).
+_PYDANTIC_WORDS = (
+    (re.compile(r"is required"), "missing", "Field required"),
+    (re.compile(r"must not be blank"), "string_too_short", "String should have at least 1 character"),
+    (re.compile(r"is not permitted"), "extra_forbidden", "Extra inputs are not permitted"),
+)
+_ONE_OF = re.compile(r"must be one of (?P<values>.+)")
+
+
+def _pydantic_words(rest: str) -> tuple[str, str, dict[str, Any] | None]:
+    """A message's words after its path, as Pydantic's error type, message and context."""
+    for words, kind, said in _PYDANTIC_WORDS:
+        if words.fullmatch(rest):
+            return kind, said, None
+    one_of = _ONE_OF.fullmatch(rest)
+    if one_of is not None:  # an Enum's (or a Literal's) values, quoted, the last after "or"
+        quoted = [f"'{value}'" for value in one_of["values"].split(", ")]
+        expected = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+        return "enum", f"Input should be {expected}", {"expected": expected}
+    return "value_error", f"Value error, {rest}", {"error": {}}
+
+
+def _at(body: Any, path: list[str]) -> Any:
+    for key in path:
+        body = body.get(key) if isinstance(body, dict) else None
+    return body
+
+
+def fastapi_errors(messages: list[str], body: Any) -> list[dict[str, Any]]:
+    """FastAPI's ``RequestValidationError`` items for a refused body's messages: each with its
+    Pydantic ``type``, its ``loc`` in the body, ``msg`` and the ``input`` it refused (for a
+    missing field, the object that lacks it), as its default handler answers them (422)."""
+    errors: list[dict[str, Any]] = []
+    for message in messages:
+        about = _FIELD_MESSAGE.fullmatch(message)
+        path = about["path"].split(".") if about is not None else []
+        kind, said, context = _pydantic_words(about["rest"] if about is not None else message)
+        given = _at(body, path[:-1] if kind == "missing" else path)
+        error: dict[str, Any] = {"type": kind, "loc": ["body", *path], "msg": said, "input": given}
+        if context is not None:
+            error["ctx"] = context
+        errors.append(error)
+    return errors
+
+
+def error_envelope(status: int, messages: list[str], style: ErrorBody = "list", body: Any = None) -> Response:
+    """An error answer in the ``error_body`` reading `style`; `body`, a refused create or edit
+    body as sent (parsed), is what FastAPI's 422 (``"pydantic"``) echoes as each error's input."""
+    if style == "pydantic" and status == 422:  # no envelope: FastAPI's RequestValidationError
+        detail = {"detail": fastapi_errors(messages, body)}
+        return Response(orjson.dumps(detail), status_code=status, media_type=CONTENT_TYPE)
     if style == "fields" and status == 400:  # no envelope: DRF's ValidationError
         return Response(orjson.dumps(drf_field_errors(messages)), status_code=status, media_type=CONTENT_TYPE)
     if style == "nestjs":  # no envelope: NestJS's HttpException (and ValidationPipe's 400)
         reason = HTTPStatus(status).phrase
         nest = {"statusCode": status, "message": messages if status == 400 else "; ".join(messages), "error": reason}
         return Response(orjson.dumps(nest), status_code=status, media_type=CONTENT_TYPE)
-    if style in ("detail", "fields"):  # no envelope: FastAPI's HTTPException, DRF's APIException
+    if style in ("detail", "fields", "pydantic"):  # no envelope: FastAPI's HTTPException, DRF's APIException
         return Response(orjson.dumps({"detail": "; ".join(messages)}), status_code=status, media_type=CONTENT_TYPE)
     if style == "string":
         fields: dict[str, object] = {"description": None, "error": "; ".join(messages)}

@@ -20,7 +20,16 @@ from sandboxes.nexhealth.envelope import error_envelope
 from sandboxes.nexhealth.readings import ErrorBody, FrameworkErrors
 from sandboxes.toolkit.errors import ApiError, http_exception_handler
 
-__all__ = ["ErrorAnswers"]
+__all__ = ["BodyRefused", "ErrorAnswers"]
+
+
+class BodyRefused(ApiError):
+    """A create or edit body refused for what it holds: `body` is the body as sent (parsed),
+    which FastAPI's 422 echoes as each error's ``input`` (``error_body="pydantic"``)."""
+
+    def __init__(self, status: int, messages: list[str], body: object) -> None:
+        super().__init__(status, messages)
+        self.body = body
 
 
 def express_page(status: int, text: str) -> Response:
@@ -41,7 +50,8 @@ class ErrorAnswers:
         self.not_found = http_exception_handler(self._not_found)
 
     def api_error(self, error: ApiError) -> Response:
-        return error_envelope(error.status, error.detail, self.style)
+        body = error.body if isinstance(error, BodyRefused) else None
+        return error_envelope(error.status, error.detail, self.style, body)
 
     def refuse(self, status: int, messages: list[str]) -> Response:
         return error_envelope(status, messages, self.style)

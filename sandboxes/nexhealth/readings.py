@@ -69,7 +69,7 @@ NameAccents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 NameMatch = Literal["fuzzy", "prefix", "substring"]
 NameTokens = Literal["all", "any"]
 Phones = Literal["digits", "as_stored", "e164"]
-ErrorBody = Literal["list", "string", "description", "object", "detail", "fields", "nestjs"]
+ErrorBody = Literal["list", "string", "description", "object", "detail", "fields", "nestjs", "pydantic"]
 Timestamps = Literal["millis", "offset", "seconds"]
 Scalars = Literal["native", "strings"]
 Nulls = Literal["null", "absent", "empty"]
@@ -94,7 +94,7 @@ UnknownSubdomain = Literal["forbidden", "not_found"]
 ForeignIdSearch = Literal["exact", "ignored"]
 UnsetTimes = Literal["null", "zero"]
 UnknownLocation = Literal["not_found", "empty"]
-UnknownGender = Literal["refused", "failed"]
+UnknownGender = Literal["refused", "failed", "not_included"]
 PatientOrder = Literal["oldest_first", "newest_first"]
 GenderAt = Literal["bio", "top"]
 BirthDates = Literal["date", "datetime"]
@@ -103,6 +103,7 @@ CreateLocation = Literal["query", "body"]
 Appointments = Literal["listed", "absent"]
 PhoneInput = Literal["lenient", "ten_digits"]
 EditLocation = Literal["query", "body"]
+UnknownKeys = Literal["ignored", "refused"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring", "fully_flat", "fully_flat_ignoring"),
@@ -110,7 +111,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "name_match": ("fuzzy", "prefix", "substring"),
     "name_tokens": ("all", "any"),
     "phones": ("digits", "as_stored", "e164"),
-    "error_body": ("list", "string", "description", "object", "detail", "fields", "nestjs"),
+    "error_body": ("list", "string", "description", "object", "detail", "fields", "nestjs", "pydantic"),
     "timestamps": ("millis", "offset", "seconds"),
     "scalars": ("native", "strings"),
     "nulls": ("null", "absent", "empty"),
@@ -135,7 +136,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "foreign_id_search": ("exact", "ignored"),
     "unset_times": ("null", "zero"),
     "unknown_location": ("not_found", "empty"),
-    "unknown_gender": ("refused", "failed"),
+    "unknown_gender": ("refused", "failed", "not_included"),
     "patient_order": ("oldest_first", "newest_first"),
     "gender_at": ("bio", "top"),
     "birth_dates": ("date", "datetime"),
@@ -144,6 +145,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "appointments": ("listed", "absent"),
     "phone_input": ("lenient", "ten_digits"),
     "edit_location": ("query", "body"),
+    "unknown_keys": ("ignored", "refused"),
 }
 
 
@@ -187,7 +189,15 @@ class Reading:
       ``non_field_errors``), and ``{"detail": "..."}`` for the others. Or ``"nestjs"``:
       NestJS's ``HttpException`` body, ``{"statusCode": 400, "message": [...], "error": "Bad
       Request"}`` (``message`` a list for ValidationPipe's 400, one string otherwise; ``error``
-      only the status's reason phrase).
+      only the status's reason phrase), whose refusal of a gender's spelling is class-validator's
+      ``@IsEnum`` words, ``patient.bio.gender must be one of the following values: male,
+      female, other`` (a nested field's after its parent's path, as ValidationPipe writes it).
+      Or ``"pydantic"``: FastAPI with Pydantic body models, whose framework refuses a create or
+      edit body itself, before the route's code runs: 422 ``{"detail": [{"type", "loc",
+      "msg", "input"}]}`` (``RequestValidationError``'s default answer: ``"loc": ["body",
+      "patient", "bio", "gender"]``, ``"msg": "Input should be 'M', 'F' or 'O'"``, ``"Field
+      required"``, ``"Extra inputs are not permitted"``); its other errors ``{"detail":
+      "..."}`` as under ``"detail"``.
     - ``timestamps``: ``2020-06-05T20:16:57.007Z`` (``"millis"``),
       ``2020-06-05T20:16:57.007+00:00`` (``"offset"``) or ``2020-06-05T20:16:57Z``
       (``"seconds"``).
@@ -267,9 +277,13 @@ class Reading:
       found"]`` (``"not_found"``), or is not looked up (``"empty"``: lists filtered by it hold
       no one; a patient is read whatever the location, as ever).
     - ``unknown_gender``: a create or edit whose ``bio.gender`` is not a spelling the
-      ``genders`` reading takes is ``"refused"`` (400 naming ``bio.gender``), or ``"failed"``
+      ``genders`` reading takes is ``"refused"`` (400 naming ``bio.gender`` and listing the
+      spellings taken, in the words of ``error_body``'s framework), or ``"failed"``
       (500: a Rails ``enum gender: {male: 0, ...}`` raises ``ArgumentError`` on a value it
-      does not know, which Rails answers with its 500 page rather than a validation error).
+      does not know, which Rails answers with its 500 page rather than a validation error),
+      or ``"not_included"``: Rails 7.1's ``enum :gender, {...}, validate: true``, whose
+      inclusion validation refuses it as any validation error, 422 ``["patient.bio.gender is
+      not included in the list"]``, without the list.
     - ``patient_order``: ``GET /patients`` lists by id (``"oldest_first"``), or newest first
       (``"newest_first"``: a Rails ``order(created_at: :desc)``; the docs give no order), so
       that a patient created between two pages pushes the next page's records down by one.
@@ -311,6 +325,16 @@ class Reading:
       (``"query"``), or, as ``create_location="body"`` has a create take it, from the JSON
       body's top level only (``"body"``: an implementation reading every write's scope from
       its body); the same 400 ``["location_id is required"]`` without it there.
+    - ``unknown_keys``: a create or edit body's keys its shape does not declare (the
+      ``create_body``, ``patch_body``, ``gender_at`` and ``*_location`` readings say which it
+      does) are ``"ignored"``, or ``"refused"``: the whole body is refused, naming each, in
+      the words of ``error_body``'s framework: NestJS's ``forbidNonWhitelisted`` (400
+      ``property bio should not exist``, ``patient.property bio should not exist`` in a nested
+      object), FastAPI's ``extra="forbid"`` (422 ``extra_forbidden`` at its ``loc``, beside the
+      body's other faults), else Rails' ``action_on_unpermitted_parameters = :raise`` (400
+      ``found unpermitted parameters: :bio, :date_of_birth``, raised before any validation;
+      strong parameters name keys, not paths). The docs show no write body, so nothing says
+      an implementation takes more than its own.
     """
 
     patch_body: PatchBody = "nested"
@@ -352,6 +376,7 @@ class Reading:
     appointments: Appointments = "listed"
     phone_input: PhoneInput = "lenient"
     edit_location: EditLocation = "query"
+    unknown_keys: UnknownKeys = "ignored"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -8,8 +8,8 @@ limit (429), required parameters (400, all missing ones at once), ``subdomain`` 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import re
+from collections.abc import Callable
 from typing import TypeVar
 
 import orjson
@@ -18,8 +18,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandboxes.nexhealth.auth import TokenIssuer
+from sandboxes.nexhealth.body_keys import Declared, create_keys, edit_keys, undeclared, unknown_key_messages
 from sandboxes.nexhealth.envelope import envelope
-from sandboxes.nexhealth.errors import ErrorAnswers
+from sandboxes.nexhealth.errors import BodyRefused, ErrorAnswers
 from sandboxes.nexhealth.formats import is_date
 from sandboxes.nexhealth.new_patient import read_new_patient
 from sandboxes.nexhealth.paging import DEFAULT_PER_PAGE
@@ -51,6 +52,8 @@ _NOT_EDITED = "Patient not found"
 T = TypeVar("T")
 _APPOINTMENT_PARAMS = _LIST_PARAMS | {"start", "end", "patient_id", "provider_id", "cancelled", "include[]"}
 _ONE_APPOINTMENT_PARAMS = frozenset({"subdomain", "location_id", "include[]"})
+# A body's refusal of its gender's spelling, as `new_patient` and `patient_edit` word it.
+_SPELLING_REFUSED = re.compile(r"(?P<path>\S*gender) must be one of (?P<values>.+)")
 
 
 class NexHealthApi:
@@ -124,17 +127,54 @@ class NexHealthApi:
             response.headers["Retry-After"] = str(self.limiter.wait(now))
         return response
 
-    @contextmanager
-    def gender_failures(self) -> Iterator[None]:
-        """Under ``unknown_gender="failed"``, a body refused for its gender's spelling fails
-        with a 500 instead (Rails' enum raising ``ArgumentError``), whatever else it lacks."""
+    def read_body(self, raw: bytes, declared: Declared, read: Callable[[], T]) -> T:
+        """What `read` reads of a create or edit body, refused as the reading's framework
+        refuses it: keys `declared` does not hold (``unknown_keys="refused"``: Rails raises on
+        them before validating anything, NestJS and FastAPI list them beside the body's other
+        faults); a gender's spelling (``unknown_gender``); FastAPI's refusals with its 422."""
+        style = self.reading.error_body
         try:
-            yield
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            body = None
+        unknown = undeclared(body, declared) if self.reading.unknown_keys == "refused" else []
+        if unknown and style not in ("nestjs", "pydantic"):
+            raise ApiError(400, unknown_key_messages(unknown, style))
+        refusal = unknown_key_messages(unknown, style)
+        try:
+            value = read()
         except ApiError as refused:
-            spelled = any("gender must be one of" in str(m) for m in refused.detail)
-            if spelled and self.reading.unknown_gender == "failed":
-                raise ApiError(500, ["Internal server error"]) from None
-            raise
+            refusal += self.gender_words(refused.detail)
+        else:
+            if not refusal:
+                return value
+        raise BodyRefused(self.refusal_status(refusal), refusal, body)
+
+    def gender_words(self, messages: list[str]) -> list[str]:
+        """A refused body's `messages`, the refusal of its gender's spelling as ``unknown_gender``
+        and ``error_body`` say it: a 500 instead under ``"failed"`` (Rails' enum raising
+        ``ArgumentError``), whatever else the body lacks; Rails' inclusion validation without
+        the list under ``"not_included"``; class-validator's ``@IsEnum`` words under NestJS."""
+        worded: list[str] = []
+        for message in messages:
+            spelled = _SPELLING_REFUSED.fullmatch(str(message))
+            if spelled is None:
+                worded.append(message)
+            elif self.reading.unknown_gender == "failed":
+                raise ApiError(500, ["Internal server error"])
+            elif self.reading.unknown_gender == "not_included":
+                worded.append(f"{spelled['path']} is not included in the list")
+            elif self.reading.error_body == "nestjs":
+                worded.append(f"{spelled['path']} must be one of the following values: {spelled['values']}")
+            else:
+                worded.append(message)
+        return worded
+
+    def refusal_status(self, messages: list[str]) -> int:
+        """A refused body's status: FastAPI's 422 for its validation errors, Rails' 422 for a
+        model's (``render json: ..., status: :unprocessable_entity``), else 400."""
+        rails_validation = any(m.endswith("is not included in the list") for m in messages)
+        return 422 if self.reading.error_body == "pydantic" or rails_validation else 400
 
     def duplicate(self) -> ApiError:
         """The refusal of a patient clashing with another, as the ``duplicate_status`` reading says."""
@@ -273,10 +313,12 @@ class NexHealthApi:
         else:
             params = QueryParameters(request.query_params, _CREATE_PARAMS)
             location = self.scope(params)
-        with self.gender_failures():
-            patient = read_new_patient(
-                raw, self.reading.create_body, self.reading.genders, self.reading.gender_at, self.reading.phone_input
-            )
+        reading = self.reading
+        patient = self.read_body(
+            raw,
+            create_keys(reading),
+            lambda: read_new_patient(raw, reading.create_body, reading.genders, reading.gender_at, reading.phone_input),
+        )
         if patient.provider_id is not None and patient.provider_id not in self.store.providers:
             raise ApiError(400, ["Provider not found"])
         if self.store.duplicate(patient):
@@ -304,14 +346,12 @@ class NexHealthApi:
         row = self.store.rows.get(patient_id) if patient_id is not None else None
         if row is None:
             raise ApiError(404, [_NOT_EDITED])
-        with self.gender_failures():
-            edit = read_patient_edit(
-                raw,
-                self.reading.patch_body,
-                self.reading.genders,
-                self.reading.gender_at,
-                self.reading.phone_input,
-            )
+        reading = self.reading
+        edit = self.read_body(
+            raw,
+            edit_keys(reading),
+            lambda: read_patient_edit(raw, reading.patch_body, reading.genders, reading.gender_at, reading.phone_input),
+        )
         edited = self.store.edit(row, edit)
         if self.store.duplicate(edited, but=row):
             raise self.duplicate()

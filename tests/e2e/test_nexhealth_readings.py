@@ -17,8 +17,9 @@ a create answered with the new id only or with nothing, `count` as the records o
 answer, pages numbered from 0, Express's HTML pages for unmatched routes and refused tokens,
 email search comparing the stored text exactly, `inactive` null for patients never marked,
 PATCH answered 204 without a body, Go's empty strings, gender kept beside `bio`, a date of
-birth served as a JavaScript Date's midnight instant, and the search parameters the docs do not
-name (`foreign_id`, `date_of_birth`) refused.
+birth served as a JavaScript Date's midnight instant, the search parameters the docs do not
+name (`foreign_id`, `date_of_birth`) refused, and a create or edit body holding a key of another
+shape refused whole (Rails' unpermitted parameters, FastAPI's 422 `extra_forbidden`).
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "inactive": "nullable",
         "foreign_id_search": "ignored",  # the docs never name it among the search parameters
         "gender_at": "top",  # the docs show gender in neither patient shape: beside `bio`, not in it
+        # Rails raising on unpermitted parameters: a body with a key of another shape is refused
+        # whole ("found unpermitted parameter: :patient"), never taken in part.
+        "unknown_keys": "refused",
     },
     "flat-wrapped-include": {
         "patient_envelope": "flat",
@@ -108,7 +112,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "patch_body": "flat",
         "name_accents": "sensitive_nfd",
         "name_match": "prefix",
-        "error_body": "detail",  # FastAPI's `{"detail": ...}`: refusals read without the envelope
+        # FastAPI's `{"detail": ...}`: refusals read without the envelope; a body its Pydantic
+        # model refuses, its 422 list of errors by `loc` (`extra="forbid"`: keys of another shape too).
+        "error_body": "pydantic",
+        "unknown_keys": "refused",
         "timestamps": "seconds",
         "scalars": "strings",
         "nulls": "absent",

@@ -188,3 +188,21 @@ def test_drf_field_errors_are_read_by_field() -> None:
     # A `ValidationError("...")` raised in a DRF view: a bare list of messages.
     with pytest.raises(Duplicate):
         _unwrap(_answer(400, b'["A patient with that information already exists."]'))
+
+
+def test_fastapis_validation_errors_are_read_by_field_without_the_values_refused() -> None:
+    # FastAPI answers a body its Pydantic model refuses with 422 `{"detail": [{"type", "loc",
+    # "msg", "input"}]}`: read as any object, each item became "type ...; loc body; loc
+    # patient; ...; input <the value>": the field's path lost, and the refused birth date or the
+    # whole patient copied into the message the client is shown.
+    body = (
+        b'{"detail":[{"type":"extra_forbidden","loc":["body","patient","bio"],"msg":"Extra inputs are not permitted",'
+        b'"input":{"date_of_birth":"1961-07-04","phone_number":"3125550199"}},'
+        b'{"type":"enum","loc":["body","gender"],"msg":"Input should be \'M\', \'F\' or \'O\'","input":"Female",'
+        b"\"ctx\":{\"expected\":\"'M', 'F' or 'O'\"}}]}"
+    )
+    with pytest.raises(InvalidRequest) as caught:
+        _unwrap(_answer(422, body), "POST")
+    said = caught.value.diagnostics
+    assert "patient.bio: Extra inputs are not permitted; gender: Input should be 'M', 'F' or 'O'" in said
+    assert "1961" not in said and "3125550199" not in said and "Female" not in said

@@ -48,6 +48,19 @@ def test_where_a_served_gender_is_and_a_write_sending_it_there() -> None:
         # A body of the wrong shape wants every field, the gender among them: no gender question.
         ("The vendor rejected the request: first_name is required; bio.gender is required", None),
         ("The vendor rejected the request: email is invalid", None),
+        # Gender named as a key NexHealth does not take there is its place, not its spelling:
+        # read as its value, every spelling was sent in turn and the other place never tried.
+        (
+            "The vendor rejected the request: patient.bio.property gender should not exist; patient.gender is required",
+            "place",
+        ),
+        (
+            "The vendor rejected the request: patient.bio.gender: Extra inputs are not permitted; "
+            "patient.gender: Field required",
+            "place",
+        ),
+        ("The vendor rejected the request: found unpermitted parameter: :gender", "place"),
+        ("The vendor rejected the request: patient.bio.gender is not included in the list", "value"),  # Rails 7.1
     ],
 )
 def test_a_refusal_objects_to_the_genders_value_or_its_place(diagnostics: str, expected: str | None) -> None:

@@ -233,3 +233,100 @@ def test_an_object_error_body_and_a_duplicate_answered_409() -> None:
     assert again.status_code == 409 and again.json()["error"] == {"base": ["Duplicate patient"]}
     refused = api.create(new_patient_body(email="not-an-email"))
     assert refused.status_code == 400 and refused.json()["error"] == {"base": ["patient.email is invalid"]}
+
+
+# -- bodies refused whole for a key they should not hold, and genders refused in each framework's words --
+
+
+def _current(api: Api, patient_id: Any) -> dict[str, Any]:
+    data = api.ok(f"/patients/{patient_id}")["data"]
+    return dict(data.get("patient", data))
+
+
+@pytest.mark.parametrize(
+    ("error_body", "status", "said"),
+    [
+        ("list", 400, {"error": ["found unpermitted parameters: :date_of_birth, :phone_number"]}),
+        ("fields", 400, {"non_field_errors": ["Unknown field(s): date_of_birth, phone_number"]}),
+        (
+            "nestjs",
+            400,
+            {
+                "statusCode": 400,
+                "message": ["property date_of_birth should not exist", "property phone_number should not exist"],
+                "error": "Bad Request",
+            },
+        ),
+    ],
+)
+def test_an_edit_holding_a_key_its_shape_does_not_declare_is_refused_whole(
+    error_body: str, status: int, said: dict[str, Any]
+) -> None:
+    # A flat edit takes `bio` as an object: `bio`'s fields beside the names are unknown keys.
+    api = _api(patch_body="flat", unknown_keys="refused", error_body=error_body)
+    created = _created(api)
+    body = {"last_name": "Renamed", "bio": {"date_of_birth": "1990-05-18"}, "date_of_birth": "1990-05-18",
+            "phone_number": "3125550002"}  # fmt: skip
+    refused = _patch(api, created["id"], body)
+    assert refused.status_code == status, refused.text
+    assert {k: v for k, v in refused.json().items() if k in said} == said
+    assert _current(api, created["id"])["last_name"] == created["last_name"]  # nothing of it applied
+    taken = _patch(api, created["id"], {"last_name": "Renamed", "bio": {"date_of_birth": "1990-05-18"}})
+    assert taken.status_code == 200, taken.text
+
+
+def test_nestjs_names_an_unknown_key_of_a_nested_object_after_its_parent() -> None:
+    api = _api(unknown_keys="refused", error_body="nestjs", gender_at="top")
+    refused = api.create(new_patient_body(gender="Female"))  # `bio.gender` where gender is beside `bio`
+    assert refused.json()["message"] == ["patient.bio.property gender should not exist"], refused.text
+    taken = new_patient_body(gender="Female")
+    del taken["patient"]["bio"]["gender"]
+    assert api.create(taken).status_code == 201
+
+
+def test_fastapi_refuses_an_unknown_key_with_the_bodys_other_faults_as_its_422() -> None:
+    api = _api(unknown_keys="refused", error_body="pydantic", create_body="fully_flat", genders="letters")
+    refused = api.create(new_patient_body())  # the nested body, to a fully flat reading
+    assert refused.status_code == 422, refused.text
+    detail = refused.json()["detail"]
+    assert detail[0] == {
+        "type": "extra_forbidden",
+        "loc": ["body", "patient"],
+        "msg": "Extra inputs are not permitted",
+        "input": new_patient_body()["patient"],
+    }
+    assert {"type": "missing", "loc": ["body", "first_name"], "msg": "Field required"}.items() <= detail[1].items()
+    flat = {"first_name": "Ada", "last_name": "Q", "email": "ada.q@example.com", "date_of_birth": "1990-05-17",
+            "phone_number": "3125559876", "gender": "Female"}  # fmt: skip
+    spelled = api.create(flat)
+    assert spelled.status_code == 422, spelled.text
+    assert [(e["loc"], e["msg"], e["input"]) for e in spelled.json()["detail"]] == [
+        (["body", "gender"], "Input should be 'M', 'F' or 'O'", "Female")
+    ]
+    assert api.create({**flat, "gender": "F"}).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("reading", "status", "message"),
+    [
+        ({"genders": "lower"}, 400, "patient.bio.gender must be one of male, female, other"),
+        (
+            {"genders": "lower", "error_body": "nestjs"},
+            400,
+            "patient.bio.gender must be one of the following values: male, female, other",
+        ),
+        ({"genders": "lower", "unknown_gender": "not_included"}, 422, "patient.bio.gender is not included in the list"),
+    ],
+)
+def test_a_gender_spelling_not_taken_is_refused_in_each_frameworks_words(
+    reading: dict[str, str], status: int, message: str
+) -> None:
+    api = _api(**reading)
+    refused = api.create(new_patient_body())  # `Female`
+    assert refused.status_code == status, refused.text
+    body = refused.json()
+    assert message in body["message" if "statusCode" in body else "error"], refused.text
+    created = _created(api, bio={"gender": "female"})
+    edit = _patch(api, created["id"], {"patient": {"last_name": "Renamed", "bio": {"gender": "Male"}}})
+    assert edit.status_code == status, edit.text
+    assert _current(api, created["id"])["last_name"] == created["last_name"]

@@ -1,0 +1,245 @@
+"""NexHealth writes under the readings of how an implementation refuses a body: keys it does not
+declare refused whole (Rails' `action_on_unpermitted_parameters = :raise`, NestJS's
+`forbidNonWhitelisted`, FastAPI's `extra="forbid"`), the spellings of gender it takes listed in
+its refusal (or, as Rails 7.1's validated enum answers, not listed). The docs show no write
+body and never list gender's values (vendor-docs/nexhealth-patients.txt): each create and edit
+must still be made whole, in few calls, and the client must get the patient it sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import Any
+
+import pytest
+
+from gateway.contract import Sandbox
+from sandboxes.clinic import build_clinic
+from sandboxes.nexhealth import create_sandbox
+from tests.support.fhir_http import FhirHttp
+from tests.support.variants import gateway_over
+
+TENANT = "nex"
+BASE = f"/fhir/{TENANT}"
+JSON = {"Content-Type": "application/fhir+json"}
+RATE = 10_000  # calls a minute, vendor and gateway
+OPTIONS: dict[str, Any] = {"rate_per_minute": RATE, "provider_id": 201}  # no /providers call to count
+
+
+@dataclass
+class Writes:
+    """The patient writes (`POST /patients`, `PATCH /patients/{id}`) a simulator was sent."""
+
+    sent: list[tuple[str, int]] = field(default_factory=list)  # (method, status)
+
+    def since(self, mark: int) -> list[tuple[str, int]]:
+        return self.sent[mark:]
+
+
+def _recorded(make: Callable[[], Sandbox], writes: Writes) -> Callable[[], Sandbox]:
+    """`make`'s simulator, its patient writes recorded with the status each was answered."""
+
+    def recording() -> Sandbox:
+        sandbox = make()
+        api = sandbox.app
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            method = scope.get("method")
+            if scope["type"] != "http" or method not in ("POST", "PATCH") or scope["path"] == "/authenticates":
+                await api(scope, receive, send)
+                return
+
+            async def answered(message: Any) -> None:
+                if message["type"] == "http.response.start":
+                    writes.sent.append((method, message["status"]))
+                await send(message)
+
+            await api(scope, receive, answered)
+
+        return replace(sandbox, app=app)
+
+    return recording
+
+
+@contextmanager
+def _gateway(make: Callable[[], Sandbox]) -> Iterator[tuple[FhirHttp, Writes]]:
+    writes = Writes()
+    with gateway_over("nexhealth", _recorded(make, writes), tenant=TENANT, options=OPTIONS) as running:
+        yield running.fhir, writes
+
+
+def _patient(family: str, number: int, gender: str = "female") -> dict[str, Any]:
+    """A new patient; `number` makes its email, phone and birth date its own (NexHealth takes a
+    patient with another's, or with another's names and birth date, for a duplicate)."""
+    return {
+        "resourceType": "Patient",
+        "name": [{"family": family, "given": ["Ada"]}],
+        "telecom": [
+            {"system": "email", "value": f"{family.lower()}{number}@example.org"},
+            {"system": "phone", "value": f"31255507{number:02d}"},
+        ],
+        "birthDate": f"1990-02-{3 + number:02d}",
+        "gender": gender,
+    }
+
+
+# -- keys an implementation does not declare, refused whole --------------------------------------
+
+
+def _create_and_edit_twice(fhir: FhirHttp, writes: Writes) -> list[int]:
+    """Create a patient, edit its name and birth date (`bio`), then its name and phone: each
+    answered and read back whole. The writes each of the three sent."""
+    counts = []
+    mark = len(writes.sent)
+    created = fhir.request("POST", f"{BASE}/Patient", json=_patient("Strictkeys", 0), headers=JSON)
+    assert created.status_code == 201, created.text
+    counts.append(len(writes.since(mark)))
+    pid = created.json()["id"]
+    current = fhir.get_ok(f"{BASE}/Patient/{pid}")
+    for given, changed in (("Adele", {"birthDate": "1990-02-04"}), ("Adela", {"telecom": [
+        {"system": "email", "value": "strictkeys0@example.org"}, {"system": "phone", "value": "3125550799"},
+    ]})):  # fmt: skip
+        mark = len(writes.sent)
+        edit = {**current, "name": [{**current["name"][0], "given": [given]}], **changed}
+        updated = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=edit, headers=JSON)
+        assert updated.status_code == 200, updated.text
+        counts.append(len(writes.since(mark)))
+        current = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        assert current["name"][0]["given"] == [given], current  # the names and `bio` alike: whole
+        assert current["birthDate"] == changed.get("birthDate", "1990-02-04"), current
+        phones = {"".join(c for c in t["value"] if c.isdigit())[-10:] for t in current["telecom"]}
+        assert ("3125550799" in phones) is ("telecom" in changed), current
+    assert current["gender"] == "female" and current["birthDate"] == "1990-02-04"
+    return counts
+
+
+@pytest.mark.parametrize(
+    "reading",
+    [
+        {"patch_body": "flat"},  # Rails' `found unpermitted parameters: ...` in the envelope
+        {"patch_body": "flat", "gender_at": "top", "error_body": "nestjs"},
+        {"patch_body": "fully_flat", "create_body": "fully_flat", "error_body": "nestjs"},
+        {"patch_body": "fully_flat", "error_body": "pydantic", "genders": "letters"},
+        {"gender_at": "top", "error_body": "pydantic"},
+        {"create_body": "flat", "patch_body": "flat", "error_body": "fields"},
+        {"patch_body": "fully_flat", "gender_at": "top"},
+    ],
+    ids=lambda reading: "-".join(f"{k}={v}" for k, v in reading.items()),
+)
+def test_a_nexhealth_refusing_unknown_keys_takes_every_create_and_edit_whole_at_one_extra_call_at_most(
+    reading: dict[str, str],
+) -> None:
+    # An implementation refusing a body with a key it does not declare (Rails raising on
+    # unpermitted parameters, NestJS's forbidNonWhitelisted, FastAPI's extra="forbid") refused
+    # the first edit of a `bio` field, sent with `bio`'s fields both in `bio` and beside it
+    # until the shape is known, and read its refusal naming `date_of_birth` as a want of the
+    # fully flat body: four PATCHes where one that ignores such keys takes two. NestJS's
+    # "property gender should not exist" was read as a refusal of the gender's spelling: every
+    # spelling was sent in turn, and a create wanting gender beside `bio` never got it there.
+    counts = {}
+    for unknown_keys in ("ignored", "refused"):
+        make = partial(create_sandbox, rate_per_minute=RATE, unknown_keys=unknown_keys, **reading)
+        with _gateway(make) as (fhir, writes):
+            counts[unknown_keys] = _create_and_edit_twice(fhir, writes)
+    lenient, strict = counts["ignored"], counts["refused"]
+    assert all(s <= n + 1 for s, n in zip(strict, lenient, strict=True)), (strict, lenient)
+    assert strict[2] == 1, strict  # the shape the first edit found is remembered
+
+
+# -- the spellings of gender a refusal lists, or does not --------------------------------------------
+
+
+@pytest.mark.parametrize("error_body", ["list", "nestjs", "pydantic"])
+@pytest.mark.parametrize("genders", ["letters", "upper"])
+def test_the_gender_spellings_a_refusal_lists_are_read_and_the_one_listed_sent_next(
+    genders: str, error_body: str
+) -> None:
+    # A practice with no patient yet shows no gender to learn its spelling from: the first
+    # create goes out as `Female`. A refusal listing the spellings taken (the simulator's
+    # "must be one of F, M, O", NestJS's "must be one of the following values: ...",
+    # Pydantic's "Input should be 'M', 'F' or 'O'") was not read: every spelling of the
+    # adapter's own list was sent in turn, four creates where NexHealth said which one in the first.
+    empty = replace(build_clinic(), patients=())
+    make = partial(create_sandbox, empty, rate_per_minute=RATE, genders=genders, error_body=error_body)
+    with _gateway(make) as (fhir, writes):
+        made = []
+        for number, gender in enumerate(("female", "male", "other")):
+            mark = len(writes.sent)
+            created = fhir.request("POST", f"{BASE}/Patient", json=_patient("Listed", number, gender), headers=JSON)
+            assert created.status_code == 201, created.text
+            assert created.json()["gender"] == gender
+            statuses = [status for _, status in writes.since(mark)]
+            assert statuses == ([422 if error_body == "pydantic" else 400, 201] if number == 0 else [201]), statuses
+            made.append((created.json()["id"], gender))
+        for pid, gender in made:
+            assert fhir.get_ok(f"{BASE}/Patient/{pid}")["gender"] == gender
+
+
+def test_a_refusal_listing_no_spelling_the_gateway_writes_is_told_to_the_client_at_once() -> None:
+    # An implementation taking gender as codes the adapter has no spelling of refuses each of
+    # them alike: NexHealth's list says so in the first refusal, which the client is told.
+    empty = replace(build_clinic(), patients=())
+    make = partial(create_sandbox, empty, rate_per_minute=RATE, genders="upper", error_body="nestjs")
+
+    def coded(make: Callable[[], Sandbox]) -> Callable[[], Sandbox]:
+        async def refuse(scope: Any, receive: Any, send: Any) -> None:
+            body = b'{"statusCode":400,"message":["patient.bio.gender must be one of the following values: 1, 2, 9"],'
+            body += b'"error":"Bad Request"}'
+            await send({"type": "http.response.start", "status": 400,
+                        "headers": [(b"content-type", b"application/json")]})  # fmt: skip
+            await send({"type": "http.response.body", "body": body})
+
+        def made() -> Sandbox:
+            sandbox = make()
+            api = sandbox.app
+
+            async def app(scope: Any, receive: Any, send: Any) -> None:
+                writing = scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/patients"
+                await (refuse if writing else api)(scope, receive, send)
+
+            return replace(sandbox, app=app)
+
+        return made
+
+    with _gateway(coded(make)) as (fhir, writes):
+        refused = fhir.request("POST", f"{BASE}/Patient", json=_patient("Coded", 1), headers=JSON)
+        assert refused.status_code == 400, refused.text
+        assert "1, 2, 9" in refused.json()["issue"][0]["diagnostics"], refused.text
+        assert len(writes.sent) == 1, writes.sent
+
+
+@pytest.mark.parametrize("patients", ["none yet", "the clinic's"])
+@pytest.mark.parametrize("genders", ["capitalized", "lower", "letters", "upper"])
+def test_rails_validating_its_gender_enum_gets_its_patients_made_and_edited(genders: str, patients: str) -> None:
+    # Rails 7.1's `enum :gender, {...}, validate: true` refuses a spelling it lacks as any
+    # validation error, a 422 "is not included in the list" that lists nothing: the adapter's
+    # own spellings are tried in turn where the practice shows none to learn from, and the one
+    # it serves is sent at once where it does.
+    clinic = build_clinic() if patients == "the clinic's" else replace(build_clinic(), patients=())
+    make = partial(
+        create_sandbox,
+        clinic,
+        rate_per_minute=RATE,
+        genders=genders,
+        unknown_gender="not_included",
+        error_body="object",
+    )
+    order = ["capitalized", "lower", "letters", "upper"]
+    with _gateway(make) as (fhir, writes):
+        for number, gender in enumerate(("female", "male")):
+            mark = len(writes.sent)
+            created = fhir.request("POST", f"{BASE}/Patient", json=_patient("Validated", number, gender), headers=JSON)
+            assert created.status_code == 201, created.text
+            assert created.json()["gender"] == gender
+            first = number == 0 and patients == "none yet"
+            assert [s for _, s in writes.since(mark)] == [422] * order.index(genders) * first + [201]
+        pid = created.json()["id"]
+        mark = len(writes.sent)
+        current = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        updated = fhir.request("PUT", f"{BASE}/Patient/{pid}", json={**current, "gender": "other"}, headers=JSON)
+        assert updated.status_code == 200, updated.text
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}")["gender"] == "other"
+        assert [s for _, s in writes.since(mark)] == [200]
