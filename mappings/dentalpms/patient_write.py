@@ -10,8 +10,9 @@ v3 code), the preferred `communication` language, `deceasedDateTime`, and on cre
 lifecycle (`active: false` → status inactive, deceased → deceased). Everything else is
 reported by FHIR path in `Written.not_stored` (gateway/rest/write.py says how).
 
-Update is FHIR's full replace over a PATCH: every field this mapping owns is sent, null
-when the resource has no value for it, so what the client left out is cleared (a vendor
+Update is FHIR's full replace over a PATCH: every field this mapping owns is set, null
+when the resource has no value for it, so what the client left out is cleared (`changes`
+leaves out of the PATCH what the patient holds as set already) (a vendor
 that reads a null as "not provided" keeps the field: writes.py reports it). Two are
 not cleared: `chart_number` (the practice assigns it when none is given; a PUT without
 it keeps the practice's record number) and the required names (a PUT without a family or
@@ -145,6 +146,23 @@ def patient_for_update(resource: dict[str, Any], ctx: TenantContext) -> VendorBo
     if "chart_number" in fields:
         body["chart_number"] = fields["chart_number"]
     return VendorBody(body, tuple(lost))
+
+
+def changes(fields: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+    """The fields of an update body (`patient_for_update`) whose value is not the patient's
+    already (`record`, as read before the PATCH): a null where the record holds none, or a
+    value it holds as sent, is left out. The reference's PATCH modifies "only provided
+    fields", so what is left out stays as it is, the same. Sending the patient's own chart
+    number again is no "modification", yet a service whose uniqueness check does not leave the
+    patient itself out (`exists(chart_number=X)` without `id != self`) refuses it, 409
+    "duplicate chart number", and with it every update of a patient that has one."""
+    return {name: value for name, value in fields.items() if not _holds(record.get(name), value)}
+
+
+def _holds(held: Any, sent: Any) -> bool:
+    if sent is None:
+        return held is None or held == ""
+    return isinstance(held, str) and isinstance(sent, str) and held == sent
 
 
 def _partial(deceased: Any) -> bool:

@@ -99,6 +99,10 @@ described below, and the adapter must work under every value):
   reference says only "only provided fields are modified") or refused (``"refused"``: a 422
   naming each field sent as null, as Django REST Framework's non-nullable fields and a Laravel
   rule without ``nullable`` answer) (``bodies``).
+- ``patch_chart_numbers``: a ``PATCH`` carrying a chart number is checked against every other
+  patient's (``"others"``) or every patient's (``"any"``: ``exists(chart_number=X)`` without
+  ``id != self``, so the patient's own, unchanged chart number is 409 ``Duplicate chart
+  number``) (``bodies``).
 
 Assumptions where the docs are silent or disagree (the adapter must not rely on more):
 
@@ -220,7 +224,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp
 
 from sandboxes.clinic import Clinic
-from sandboxes.dentalpms.bodies import PatchNulls, VersionConflicts
+from sandboxes.dentalpms.bodies import PatchChartNumbers, PatchNulls, VersionConflicts
 from sandboxes.dentalpms.errors import ValidationStatus, render_http_error
 from sandboxes.dentalpms.idempotency import Idempotency, IdempotencyKeys
 from sandboxes.dentalpms.ids import RecordKind, namespace, record_uuid
@@ -281,6 +285,7 @@ def create_app(
     decimals: Decimals = "text",
     vital_times: VitalTimes = "local",
     patch_nulls: PatchNulls = "cleared",
+    patch_chart_numbers: PatchChartNumbers = "others",
     allergy_severities: AllergySeverities = "fhir",
     write_answers: WriteAnswers = "flushed",
     references: References = "null",
@@ -322,6 +327,7 @@ def create_app(
         lifecycle,
         vital_times=vital_times,
         patch_nulls=patch_nulls,
+        patch_chart_numbers=patch_chart_numbers,
         allergy_severities=allergy_severities,
         write_answers=write_answers,
         query_booleans=query_booleans,

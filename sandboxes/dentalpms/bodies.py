@@ -26,6 +26,7 @@ __all__ = [
     "REF_FIELDS",
     "REF_INPUTS",
     "CreatePatientIn",
+    "PatchChartNumbers",
     "PatchNulls",
     "PatientFields",
     "UpdatePatientIn",
@@ -41,6 +42,12 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 #: nullable, and Django keeps text columns non-null; a Laravel rule without ``nullable``
 #: refuses a null the same way).
 PatchNulls = Literal["cleared", "ignored", "refused"]
+#: Whose chart number a ``PATCH`` carrying one is checked against: every other patient's
+#: (``"others"``), or every patient's, the patient's own included (``"any"``): a uniqueness check
+#: written ``exists(chart_number=X)`` without ``id != self``, so that a PATCH sending the patient's
+#: own, unchanged chart number is the 409 "Duplicate chart number". The reference documents that
+#: 409 for the create only; its PATCH lists "409: Version conflict".
+PatchChartNumbers = Literal["others", "any"]
 #: The status of a stale ``base_version``: the reference's 409 "Version conflict", or the 412
 #: Precondition Failed a team reading optimistic versions as HTTP preconditions answers
 #: (RFC 9110 section 15.5.13: the condition the request carried is false).

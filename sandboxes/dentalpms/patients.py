@@ -7,7 +7,8 @@ set) and can be patched. ``POST`` answers 201 with the new patient and its
 archived`` there is 422, a chart number in use 409. ``PATCH`` needs ``base_version``
 (stale: 409 ``Version conflict``) and cannot set ``first_name``/``last_name`` to null;
 with ``patch_nulls="ignored"`` a null leaves its field as it was, with ``"refused"`` it is a
-422 naming the field. ``status`` is not a
+422 naming the field; a chart number another patient holds is 409 ``Duplicate chart number``
+(with ``patch_chart_numbers="any"``, the patient's own too). ``status`` is not a
 ``PATCH`` field: ``transition-status`` moves it (``base_version``; stale: 409 ``Version
 conflict``) along the documented transitions (``Store.transition``), answering the patient.
 With ``write_answers="before_flush"`` (``store.WriteAnswers``) a PATCH or transition answers
@@ -91,7 +92,8 @@ class PatientRecords:
         if data.base_version != row.doc["version"]:
             raise ApiError(self.store.version_conflicts, "Version conflict")
         chart = data.chart_number
-        if chart is not None and store.chart_number_taken(chart, other_than=row):
+        itself = row if store.patch_chart_numbers == "others" else None  # bodies.PatchChartNumbers
+        if chart is not None and store.chart_number_taken(chart, other_than=itself):
             raise ApiError(409, "Duplicate chart number")
         before = self._stamp(row)
         store.update(row, data, store.resolve_refs(data))

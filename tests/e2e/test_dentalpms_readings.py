@@ -118,6 +118,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "dob_to": "exclusive",
         "empty_lists": "not_found",
         "counts_endpoint": "absent",
+        "patch_chart_numbers": "any",
     },
 }
 

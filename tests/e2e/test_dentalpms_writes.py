@@ -2,7 +2,8 @@
 (replayed, or refused with 409) and with odd answer spellings: create (a retried create is
 never a second patient, a deleted one created again a new one; a chart number in use is a
 409), update (`If-Match` → `base_version`, stale → 412, omitted elements cleared, or reported
-when the vendor keeps them; `active` and deceased through `transition-status`), delete
+when the vendor keeps them; the patient's own chart number kept, even by a vendor checking it
+against the patient itself; `active` and deceased through `transition-status`), delete
 (archive; again → still 204; a deleted patient read is 410, or 404 when the vendor keeps
 archived patients out of sight, and created again a new patient all the same), the vendor's
 422 naming the field, and a CapabilityStatement that says so."""
@@ -40,9 +41,10 @@ VARIANTS: dict[str, dict[str, str | int]] = {
     # Spring Boot's default error bodies: a 409 or 404 says only its reason phrase; an
     # Idempotency-Key read as a `UUID` (`@RequestHeader UUID`): any other key is refused; a
     # validation error is a 400 (`MethodArgumentNotValidException`); a stale version a 412; a
-    # `search` of 3 characters at least.
+    # `search` of 3 characters at least; a PATCH's chart number checked against the patient's own.
     "spring-errors": {
         "error_bodies": "spring",
+        "patch_chart_numbers": "any",
         "idempotency_keys": "uuid",
         "validation_status": 400,
         "version_conflicts": 412,
@@ -552,6 +554,42 @@ def test_what_an_update_could_not_clear_is_reported(patch_nulls: str, shape: dic
         else:
             assert (now["telecom"], now["address"]) == (before["telecom"], before["address"])
             assert {"Patient.telecom", "Patient.address"} <= warned, issues
+
+
+@pytest.mark.parametrize("error_bodies", ["fastapi", "spring"])
+def test_an_update_keeping_the_chart_number_is_stored_whoever_it_is_checked_against(error_bodies: str) -> None:
+    # A vendor whose PATCH checks a chart number sent against every patient, this one included
+    # (`exists(chart_number=X)` without `id != self`), refuses the patient's own chart number
+    # as "Duplicate chart number" (under Spring Boot's error body, a bare 409). Before, every
+    # PUT of a patient with its chart number, a name or a phone changed, was that 409.
+    patient = next(p for p in live_patients(build_clinic()) if p.status == "active" and p.chart_number)
+    sandbox = partial(create_sandbox, patch_chart_numbers="any", error_bodies=error_bodies)
+    with gateway_over("dentalpms", sandbox) as running:
+        fhir = running.fhir
+        system = _chart_system_of(fhir, str(patient.uuid))
+        current = fhir.get_ok(f"{BASE}/Patient/{patient.uuid}")
+        assert {"system": system, "value": patient.chart_number}.items() <= next(
+            i for i in current["identifier"] if i.get("system") == system
+        ).items()
+        version = int(current["meta"]["versionId"])
+        renamed = {**current, "name": [{"use": "official", "family": "Keepschart", "given": ["Ada"]}]}
+        renamed["telecom"] = [{"system": "phone", "value": "5550001234", "use": "mobile"}]
+        for headers, family in (({**JSON, "If-Match": f'W/"{version}"'}, "Keepschart"), (JSON, "Keepschartagain")):
+            renamed["name"][0]["family"] = family
+            updated = fhir.request("PUT", f"{BASE}/Patient/{patient.uuid}", json=renamed, headers=headers)
+            assert updated.status_code == 200, updated.text
+            now = updated.json()
+            assert now["name"][0]["family"] == family and int(now["meta"]["versionId"]) == version + 1
+            assert [(t["system"], t["value"]) for t in now["telecom"]] == [("phone", "5550001234")]
+            assert any(i.get("system") == system and i["value"] == patient.chart_number for i in now["identifier"])
+            assert fhir.get_ok(f"{BASE}/Patient/{patient.uuid}") == now
+            version += 1
+        # Another patient's chart number is still refused, naming the identifier.
+        holder = next(p for p in live_patients(build_clinic()) if p.chart_number and p is not patient)
+        taking = {**now, "identifier": [{"system": system, "value": holder.chart_number}]}
+        refused = fhir.request("PUT", f"{BASE}/Patient/{patient.uuid}", json=taking, headers=JSON)
+        assert refused.status_code == 409, refused.text
+        assert outcome_of(refused)["issue"][0]["expression"] == ["Patient.identifier"]
 
 
 def test_an_update_moves_the_lifecycle_through_the_vendors_transitions(fhir: FhirHttp) -> None:
