@@ -72,7 +72,7 @@ so a term is sent only when every reading returns a superset of the FHIR answer
 
 Where the docs are silent on the answers' shapes (`vendor.py` lists how each is read;
 `sandboxes.dentalpms.shapes` simulates each): timestamps with `Z`, an offset or none (UTC);
-dates sent as date-times (the date they start with); booleans as `"true"`/`"1"`, integers
+dates sent as date-times (the midnight they hold, `vendor.py`); booleans as `"true"`/`"1"`, integers
 (`version`, `total`, `page`) as text; null or absent optional fields; error bodies as
 `{"detail": text | [..]}`, `{"error": text | {"message"}}` or `{"message"}` (client.py);
 enum values as Java or .NET names (`ON_HOLD`, `OnHold`); an empty date as a type's zero value

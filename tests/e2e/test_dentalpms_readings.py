@@ -8,7 +8,8 @@ stored, formatted or in E.164 `+15551234567`, prefix instead of substring), ever
 patient is found by family, given, phone (as digits and formatted), email (in any case) and
 chart number, awkward unicode names included, and each answer is exactly the clinic's:
 nothing lost to a term the vendor reads differently. Whatever the spelling of the answers
-(timestamps with `Z`, an offset or none, dates as date-times, booleans and numbers as text,
+(timestamps with `Z`, an offset or none, dates as date-times, at midnight or at a midnight
+of another zone converted, `1980-04-01T19:00:00-05:00` for the 2nd, booleans and numbers as text,
 null fields left out, a sparse cursor `page_info`, enum values as Java or .NET names, empty
 dates as the zero date `0001-01-01`, fields at their documented default left out, decimals
 in Java's scientific notation `1.5E+2`, a reference to nothing as PHP's empty array `[]`), the
@@ -74,6 +75,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "search_phones": "as_stored",
         "scalars": "strings",
         "timestamps": "offset",
+        "dates": "utc_midnight_local",
         "nulls": "absent",
         "page_info": "sparse",
         "error_bodies": "detail_text",
@@ -114,6 +116,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "vitals_lookup": "by_id",
         "allergy_severities": "labels",
         "decimals": "scientific",
+        "dates": "local_midnight_utc",
         "error_bodies": "spring",
         "dob_to": "exclusive",
         "empty_lists": "not_found",
