@@ -103,6 +103,11 @@ described below, and the adapter must work under every value):
   patient's (``"others"``) or every patient's (``"any"``: ``exists(chart_number=X)`` without
   ``id != self``, so the patient's own, unchanged chart number is 409 ``Duplicate chart
   number``) (``bodies``).
+- ``body_dates``: the patient bodies' dates and date-times parsed as pydantic's lax mode does
+  (``"lax"``: ``2020-03-15`` is a midnight ``date_time_deceased``) or strictly by the
+  reference's types (``"strict"``: a ``string (date-time)`` must be RFC 3339's, date, time and
+  offset, as Go's ``time.Time`` and Jackson's ``OffsetDateTime`` read one; a 422 naming the
+  field otherwise) (``bodies``).
 
 Assumptions where the docs are silent or disagree (the adapter must not rely on more):
 
@@ -224,7 +229,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp
 
 from sandboxes.clinic import Clinic
-from sandboxes.dentalpms.bodies import PatchChartNumbers, PatchNulls, VersionConflicts
+from sandboxes.dentalpms.bodies import BodyDates, PatchChartNumbers, PatchNulls, VersionConflicts
 from sandboxes.dentalpms.errors import ValidationStatus, render_http_error
 from sandboxes.dentalpms.idempotency import Idempotency, IdempotencyKeys
 from sandboxes.dentalpms.ids import RecordKind, namespace, record_uuid
@@ -286,6 +291,7 @@ def create_app(
     vital_times: VitalTimes = "local",
     patch_nulls: PatchNulls = "cleared",
     patch_chart_numbers: PatchChartNumbers = "others",
+    body_dates: BodyDates = "lax",
     allergy_severities: AllergySeverities = "fhir",
     write_answers: WriteAnswers = "flushed",
     references: References = "null",
@@ -328,6 +334,7 @@ def create_app(
         vital_times=vital_times,
         patch_nulls=patch_nulls,
         patch_chart_numbers=patch_chart_numbers,
+        body_dates=body_dates,
         allergy_severities=allergy_severities,
         write_answers=write_answers,
         query_booleans=query_booleans,

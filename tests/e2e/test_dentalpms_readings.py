@@ -104,6 +104,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "allergy_severities": "scale",
         "archived_patients": "not_found",
         "search_min_length": 3,
+        "body_dates": "strict",
     },
     "phones-as-stored-prefix-sparse": {
         "search_phones": "as_stored",

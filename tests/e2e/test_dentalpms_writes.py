@@ -11,8 +11,10 @@ archived patients out of sight, and created again a new patient all the same), t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -590,6 +592,48 @@ def test_an_update_keeping_the_chart_number_is_stored_whoever_it_is_checked_agai
         refused = fhir.request("PUT", f"{BASE}/Patient/{patient.uuid}", json=taking, headers=JSON)
         assert refused.status_code == 409, refused.text
         assert outcome_of(refused)["issue"][0]["expression"] == ["Patient.identifier"]
+
+
+@pytest.mark.parametrize("body_dates", ["lax", "strict"])
+def test_a_date_of_death_of_any_precision_is_stored_as_the_vendors_date_time(body_dates: str) -> None:
+    # The reference types `date_time_deceased` `string (date-time)`: a service reading it as Go's
+    # `time.Time` or Jackson's `OffsetDateTime` refuses a date alone. Before, a
+    # `deceasedDateTime` of a day was sent as that day, and the create or update was a 422.
+    # A day is the clinic's midnight (the tenant's zone: America/Chicago); a year or a month
+    # cannot be held, and the client is told so, the death itself stored.
+    clinic = ZoneInfo("America/Chicago")
+    with gateway_over("dentalpms", partial(create_sandbox, body_dates=body_dates)) as running:
+        fhir = running.fhir
+        died = _new_patient("Deathdaydp", "", deceasedDateTime="2020-03-15")
+        created = fhir.request("POST", f"{BASE}/Patient", json=died, headers=JSON)
+        assert created.status_code == 201, created.text
+        stored = datetime.fromisoformat(created.json()["deceasedDateTime"].replace("Z", "+00:00"))
+        assert stored.astimezone(clinic) == datetime(2020, 3, 15, tzinfo=clinic), created.json()
+        assert fhir.get_ok(f"{BASE}/Patient/{created.json()['id']}") == created.json()
+        prefer = {**JSON, "Prefer": "return=OperationOutcome"}
+        living = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Deathlaterdp", ""), headers=JSON)
+        assert living.status_code == 201, living.text
+        pid = living.json()["id"]
+        for sent, instant, kept in (
+            ("2021-06-07", "2021-06-07T05:00:00Z", True),
+            ("2024-02-03T04:05:06+02:00", "2024-02-03T02:05:06Z", True),
+            ("2022", "2024-02-03T02:05:06Z", False),  # not held: the date before stays
+        ):
+            current = fhir.get_ok(f"{BASE}/Patient/{pid}")
+            current.pop("deceasedBoolean", None)
+            updated = fhir.request(
+                "PUT", f"{BASE}/Patient/{pid}", json={**current, "deceasedDateTime": sent}, headers=prefer
+            )
+            assert updated.status_code == 200, updated.text
+            warned = {
+                e
+                for issue in updated.json()["issue"]
+                if issue["severity"] == "warning"
+                for e in issue.get("expression", [])
+            }
+            assert ("Patient.deceasedDateTime" not in warned) is kept, (sent, updated.json())
+            now = fhir.get_ok(f"{BASE}/Patient/{pid}")
+            assert now["active"] is False and now["deceasedDateTime"] == instant, (sent, now)
 
 
 def test_an_update_moves_the_lifecycle_through_the_vendors_transitions(fhir: FhirHttp) -> None:

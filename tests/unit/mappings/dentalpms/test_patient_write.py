@@ -88,6 +88,24 @@ def test_create_sets_the_lifecycle_and_reports_unknown_elements() -> None:
     assert deceased.fields["date_time_deceased"] == "2020-01-02T03:04:05Z"
 
 
+@pytest.mark.parametrize(
+    ("sent", "date_time"),
+    [
+        ("2020-03-15", "2020-03-15T00:00:00-05:00"),  # the clinic's midnight (CDT)
+        ("2020-01-15", "2020-01-15T00:00:00-06:00"),  # (CST)
+        ("2020-01-02T03:04:05+02:00", "2020-01-02T03:04:05+02:00"),
+    ],
+)
+def test_a_date_of_death_is_sent_as_an_rfc_3339_date_time(sent: str, date_time: str) -> None:
+    # `date_time_deceased` is a `string (date-time)`: a strict service refuses a date alone.
+    for body in (
+        patient_for_create(_patient(deceasedDateTime=sent), CTX),
+        patient_for_update(_patient(deceasedDateTime=sent), CTX),
+    ):
+        assert body.fields["date_time_deceased"] == date_time
+        assert "Patient.deceasedDateTime" not in body.not_stored
+
+
 def test_update_clears_what_the_resource_leaves_out_but_keeps_the_chart_number() -> None:
     minimal = {"resourceType": "Patient", "id": "x", "name": [{"family": "Doe", "given": ["Jo"]}]}
     body = patient_for_update(minimal, CTX)
