@@ -32,6 +32,9 @@ described below, and the adapter must work under every value):
   patients, as the counts endpoint defaults), ``dob_to`` (``"inclusive"``, ``"exclusive"``: a
   half-open birth-date range) and ``search_min_length`` (1; e.g. 3: a shorter ``search`` or
   ``q`` is a 422): how the patient lists read their filters (``list_readings``).
+- ``list_totals``: the page list's ``total`` counts what it lists (``"listed"``) or, without
+  ``status``, the archived patients matching too (``"with_archived"``: a count query without the
+  soft-delete filter) (``list_readings``).
 - ``counts_endpoint``: ``/patients/counts/by-location`` is ``"served"``, or missing, as from an
   implementation that skipped the report: ``"absent"`` (the router's 404 for a path it does not
   have) or ``"not_implemented"`` (a stub's 501) (``routes``).
@@ -234,7 +237,7 @@ from sandboxes.dentalpms.errors import ValidationStatus, render_http_error
 from sandboxes.dentalpms.idempotency import Idempotency, IdempotencyKeys
 from sandboxes.dentalpms.ids import RecordKind, namespace, record_uuid
 from sandboxes.dentalpms.lifecycle import ArchivedPatients, ArchivedRecords, Lifecycle, VitalsLookup
-from sandboxes.dentalpms.list_readings import DobTo, ListReading, ListStatuses
+from sandboxes.dentalpms.list_readings import DobTo, ListReading, ListStatuses, ListTotals
 from sandboxes.dentalpms.paging import EmptyLists, PastEnd
 from sandboxes.dentalpms.params import QueryBooleans
 from sandboxes.dentalpms.readings import Accents, Case, Match, Phones, SearchReading
@@ -303,6 +306,7 @@ def create_app(
     list_statuses: ListStatuses = "all",
     dob_to: DobTo = "inclusive",
     search_min_length: int = 1,
+    list_totals: ListTotals = "listed",
     counts_endpoint: CountsEndpoint = "served",
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
@@ -341,7 +345,7 @@ def create_app(
         empty_lists=empty_lists,
         idempotency_keys=idempotency_keys,
         version_conflicts=version_conflicts,
-        lists=ListReading(list_statuses, dob_to, search_min_length),
+        lists=ListReading(list_statuses, dob_to, search_min_length, list_totals),
     )
     app = Starlette(
         routes=api_routes(

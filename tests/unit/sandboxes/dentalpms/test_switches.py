@@ -257,3 +257,12 @@ def test_a_date_time_in_a_body_may_have_to_be_rfc_3339() -> None:
     taken = _create(api, "k-strict-3", {**NEW, "date_time_deceased": "2020-03-15T00:00:00-05:00"})
     assert taken.status_code == 201, taken.text
 
+
+def test_a_list_total_may_count_archived_patients() -> None:
+    archived = sum(1 for p in CLINIC.patients if p.deleted)
+    assert archived
+    listed = variant().ok(BASE, page_size=1)["total"]
+    assert variant(list_totals="with_archived").ok(BASE, page_size=1)["total"] == listed + archived
+    assert variant(list_totals="with_archived").ok(BASE, page_size=1, status="active")["total"] == sum(
+        1 for p in LIVE if p.status == "active"
+    )
