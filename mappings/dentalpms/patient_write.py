@@ -6,12 +6,14 @@ The vendor keeps: the official name (first given → `first_name`, the other giv
 each use home/mobile/work (a phone without a use takes the first free of mobile, home,
 work), one email, one address (two lines, city, state, postal code, country), the chart
 number (the identifier in the tenant's chart-number system), `maritalStatus` (by its
-v3 code), the preferred `communication` language, `deceasedDateTime`, and on create the
+v3 code), the preferred `communication` language, `deceasedDateTime` (a day as the clinic's
+midnight: `_date_time`), and on create the
 lifecycle (`active: false` → status inactive, deceased → deceased). Everything else is
 reported by FHIR path in `Written.not_stored` (gateway/rest/write.py says how).
 
-Update is FHIR's full replace over a PATCH: every field this mapping owns is sent, null
-when the resource has no value for it, so what the client left out is cleared (a vendor
+Update is FHIR's full replace over a PATCH: every field this mapping owns is set, null
+when the resource has no value for it, so what the client left out is cleared (`changes`
+leaves out of the PATCH what the patient holds as set already) (a vendor
 that reads a null as "not provided" keeps the field: writes.py reports it). Two are
 not cleared: `chart_number` (the practice assigns it when none is given; a PUT without
 it keeps the practice's record number) and the required names (a PUT without a family or
@@ -32,7 +34,9 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from gateway.contract import TenantContext
 from gateway.errors import Unprocessable
@@ -147,6 +151,39 @@ def patient_for_update(resource: dict[str, Any], ctx: TenantContext) -> VendorBo
     return VendorBody(body, tuple(lost))
 
 
+def changes(fields: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+    """The fields of an update body (`patient_for_update`) whose value is not the patient's
+    already (`record`, as read before the PATCH): a null where the record holds none, or a
+    value it holds as sent, is left out. The reference's PATCH modifies "only provided
+    fields", so what is left out stays as it is, the same. Sending the patient's own chart
+    number again is no "modification", yet a service whose uniqueness check does not leave the
+    patient itself out (`exists(chart_number=X)` without `id != self`) refuses it, 409
+    "duplicate chart number", and with it every update of a patient that has one."""
+    return {name: value for name, value in fields.items() if not _holds(record.get(name), value)}
+
+
+def _holds(held: Any, sent: Any) -> bool:
+    if sent is None:
+        return held is None or held == ""
+    return isinstance(held, str) and isinstance(sent, str) and held == sent
+
+
+def _date_time(value: str, zone: str) -> str:
+    """A FHIR dateTime as the reference's `string (date-time)`, RFC 3339's `date-time` (a date,
+    a time and an offset), which a strict service (Go's `time.Time`, Jackson's `OffsetDateTime`)
+    alone takes: a day is the clinic's midnight that day (the tenant's zone: a day in FHIR has
+    none, and a service reading a date alone as a UTC midnight puts it on the day before in the
+    Americas); a time is sent as the client wrote it (FHIR gives it an offset). A year or
+    year-month is left as it is: no date-time holds it (`_partial`)."""
+    if len(value) != len("YYYY-MM-DD"):
+        return value
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return value
+    return datetime.combine(day, time(0), ZoneInfo(zone)).isoformat()
+
+
 def _partial(deceased: Any) -> bool:
     """A year or year-month (FHIR dateTime allows them) is no `string (date-time)`: a FastAPI
     service refuses `2020-03` (422) and reads `2020` as Unix seconds (1970-01-01T00:33:40Z)."""
@@ -168,7 +205,7 @@ def _fields(resource: dict[str, Any], ctx: TenantContext) -> tuple[dict[str, Any
     if resource.get("gender"):
         fields["gender"] = _GENDERS[resource["gender"]]
     if resource.get("deceasedDateTime"):
-        fields["date_time_deceased"] = resource["deceasedDateTime"]
+        fields["date_time_deceased"] = _date_time(resource["deceasedDateTime"], ctx.timezone)
     lost += _marital(resource.get("maritalStatus"), fields)
     lost += _language(resource.get("communication") or [], fields)
     return fields, lost

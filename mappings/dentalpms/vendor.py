@@ -11,8 +11,10 @@ form (`canonical`), so the mappers stay plain dict readers:
   scientific notation too (`"1.5E+2"`: Java's `BigDecimal.toString()` once trailing zeros are
   stripped), read as the plain decimal (`"150"`);
 - date-times with `Z`, an offset, or none (read as UTC), kept as written (the mappers'
-  `instant` reads all three); a date documented as a date but sent as a date-time
-  (`1980-05-02T00:00:00Z`) is the date it starts with (the day as written, not shifted);
+  `instant` reads all three); a date documented as a date but sent as a date-time is the
+  midnight it holds: the day as written at midnight (`1980-05-02T00:00:00Z`, `...T00:00:00-05:00`),
+  else the UTC midnight nearest the instant (`1980-05-01T19:00:00-05:00` and
+  `1980-05-01T22:00:00Z` are the 2nd: a midnight converted to another zone on the way out);
 - times `HH:MM[:SS[.ffffff]]`, with their offset when they give one (`Z`, `-05:00`), or a
   date-time whose time part (and offset) is taken;
 - references as `{"uuid", "name"}` (also `id` for `uuid`), or a bare uuid / name string; an
@@ -38,7 +40,7 @@ from __future__ import annotations
 
 import decimal
 import re
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -120,12 +122,35 @@ def _day(value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         raise ValueError("is not a date")
-    if _stand_in(value.strip()):
+    text = value.strip()
+    if _stand_in(text):
         return None
     try:
-        return date.fromisoformat(value.strip()[:10]).isoformat()
+        day = date.fromisoformat(text[:10])
     except ValueError:
         raise ValueError("is not a date") from None
+    return _midnight_day(text, day).isoformat()
+
+
+_HALF_A_DAY = timedelta(hours=12)
+
+
+def _midnight_day(text: str, written: date) -> date:
+    """The day a date documented `string (date)` but written as a date-time holds. The service
+    keeps it as a midnight: the day as written when its time is midnight (whatever the offset:
+    a midnight written in the zone it was taken at); else a midnight of another zone converted on
+    the way out (`1980-05-01T19:00:00-05:00`, a UTC midnight written at the server's offset;
+    `1980-05-01T22:00:00Z`, a +02:00 server's midnight written in UTC), which is the UTC
+    midnight nearest the instant (any zone within 12 hours of UTC). A time without an offset is
+    UTC, as the timestamps are read."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return written  # a date-time Python does not read: the day it starts with
+    if moment.time() == time(0):
+        return written
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return (utc + _HALF_A_DAY).date()
 
 
 def _timestamp(value: Any) -> str | None:

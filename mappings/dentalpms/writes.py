@@ -42,7 +42,9 @@ create is still being processed, not yet in any list, is then a second patient: 
 409 does not say which it is.)
 
 Update is a PATCH with `base_version`: the version the client's `If-Match` names, else the
-current record's `version` (read first), then, when the resource's `active` or deceased
+current record's `version` (read first), carrying only the fields the record read does not hold
+as the resource sets them (patient_write.changes: a patient's own chart number sent again may be
+refused as another's), then, when the resource's `active` or deceased
 differs from the vendor's `status`, one `POST /patients/{id}/transition-status` per step
 (patient_write.status_path), each with the version the previous answer showed. An answer
 that shows no version newer than the one its write was based on is the entity as a JPA
@@ -96,7 +98,13 @@ from gateway.upstream.errors import error_from_response
 from gateway.upstream.http import UpstreamResponse
 from mappings.dentalpms.client import DentalPmsClient, fields_of, message_of
 from mappings.dentalpms.patient import patient_to_fhir
-from mappings.dentalpms.patient_write import patient_for_create, patient_for_update, status_path, step_back
+from mappings.dentalpms.patient_write import (
+    changes,
+    patient_for_create,
+    patient_for_update,
+    status_path,
+    step_back,
+)
 from mappings.dentalpms.reader import Reader, VendorRecord
 from mappings.dentalpms.search_length import ShortestSearch, whole_value_term
 from mappings.dentalpms.statuses import NOT_ACTIVE
@@ -421,19 +429,23 @@ class PatientWrites:
         if if_match is not None and if_match != str(current.get("version")):
             raise _stale(resource_id, if_match)
         base = current.get("version")
-        sent = dict(body.fields)
+        unsendable: set[str] = set()  # fields whose null the vendor refused (`_refused_nulls`)
         for attempt in range(2):
+            # Only what the record read does not hold already (patient_write.changes): its own
+            # chart number sent again may be refused as another patient's.
+            sent = {name: value for name, value in changes(body.fields, current).items() if name not in unsendable}
             response = await self._client.send("PATCH", f"/patients/{resource_id}", {**sent, "base_version": base})
             while response.status in REFUSED and (refused := _refused_nulls(sent, response)):
                 # The vendor takes no null for these fields: they are sent no more, and what the
                 # patient still holds of them is reported not stored (`_not_cleared`).
+                unsendable |= refused
                 sent = {name: value for name, value in sent.items() if name not in refused}
                 response = await self._client.send("PATCH", f"/patients/{resource_id}", {**sent, "base_version": base})
             if response.status not in CONFLICTS:
                 break
             message = message_of(_json(response)).lower()
-            chart = body.fields.get("chart_number")
-            if "chart" in message:
+            chart = sent.get("chart_number")
+            if chart and "chart" in message:
                 raise _chart_in_use(chart)
             # A 409 that does not say why (Spring Boot's default error body gives the reason
             # phrase only) may be the chart number, which no retry resolves, as well as the
@@ -452,7 +464,7 @@ class PatientWrites:
                 raise _stale(resource_id, if_match)
             if not retrying or now is None:
                 raise Conflict(f"Patient/{resource_id} kept changing at the vendor; try the update again")
-            base = now.get("version")
+            base, current = now.get("version"), now  # what the retry sends is measured against it
         if response.status == 404:
             raise NotFound(f"Patient/{resource_id} does not exist")
         updated = await self._record_of(response, resource_id, base)

@@ -32,6 +32,9 @@ described below, and the adapter must work under every value):
   patients, as the counts endpoint defaults), ``dob_to`` (``"inclusive"``, ``"exclusive"``: a
   half-open birth-date range) and ``search_min_length`` (1; e.g. 3: a shorter ``search`` or
   ``q`` is a 422): how the patient lists read their filters (``list_readings``).
+- ``list_totals``: the page list's ``total`` counts what it lists (``"listed"``) or, without
+  ``status``, the archived patients matching too (``"with_archived"``: a count query without the
+  soft-delete filter) (``list_readings``).
 - ``counts_endpoint``: ``/patients/counts/by-location`` is ``"served"``, or missing, as from an
   implementation that skipped the report: ``"absent"`` (the router's 404 for a path it does not
   have) or ``"not_implemented"`` (a stub's 501) (``routes``).
@@ -99,6 +102,15 @@ described below, and the adapter must work under every value):
   reference says only "only provided fields are modified") or refused (``"refused"``: a 422
   naming each field sent as null, as Django REST Framework's non-nullable fields and a Laravel
   rule without ``nullable`` answer) (``bodies``).
+- ``patch_chart_numbers``: a ``PATCH`` carrying a chart number is checked against every other
+  patient's (``"others"``) or every patient's (``"any"``: ``exists(chart_number=X)`` without
+  ``id != self``, so the patient's own, unchanged chart number is 409 ``Duplicate chart
+  number``) (``bodies``).
+- ``body_dates``: the patient bodies' dates and date-times parsed as pydantic's lax mode does
+  (``"lax"``: ``2020-03-15`` is a midnight ``date_time_deceased``) or strictly by the
+  reference's types (``"strict"``: a ``string (date-time)`` must be RFC 3339's, date, time and
+  offset, as Go's ``time.Time`` and Jackson's ``OffsetDateTime`` read one; a 422 naming the
+  field otherwise) (``bodies``).
 
 Assumptions where the docs are silent or disagree (the adapter must not rely on more):
 
@@ -220,12 +232,12 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp
 
 from sandboxes.clinic import Clinic
-from sandboxes.dentalpms.bodies import PatchNulls, VersionConflicts
+from sandboxes.dentalpms.bodies import BodyDates, PatchChartNumbers, PatchNulls, VersionConflicts
 from sandboxes.dentalpms.errors import ValidationStatus, render_http_error
 from sandboxes.dentalpms.idempotency import Idempotency, IdempotencyKeys
 from sandboxes.dentalpms.ids import RecordKind, namespace, record_uuid
 from sandboxes.dentalpms.lifecycle import ArchivedPatients, ArchivedRecords, Lifecycle, VitalsLookup
-from sandboxes.dentalpms.list_readings import DobTo, ListReading, ListStatuses
+from sandboxes.dentalpms.list_readings import DobTo, ListReading, ListStatuses, ListTotals
 from sandboxes.dentalpms.paging import EmptyLists, PastEnd
 from sandboxes.dentalpms.params import QueryBooleans
 from sandboxes.dentalpms.readings import Accents, Case, Match, Phones, SearchReading
@@ -281,6 +293,8 @@ def create_app(
     decimals: Decimals = "text",
     vital_times: VitalTimes = "local",
     patch_nulls: PatchNulls = "cleared",
+    patch_chart_numbers: PatchChartNumbers = "others",
+    body_dates: BodyDates = "lax",
     allergy_severities: AllergySeverities = "fhir",
     write_answers: WriteAnswers = "flushed",
     references: References = "null",
@@ -292,6 +306,7 @@ def create_app(
     list_statuses: ListStatuses = "all",
     dob_to: DobTo = "inclusive",
     search_min_length: int = 1,
+    list_totals: ListTotals = "listed",
     counts_endpoint: CountsEndpoint = "served",
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
@@ -322,13 +337,15 @@ def create_app(
         lifecycle,
         vital_times=vital_times,
         patch_nulls=patch_nulls,
+        patch_chart_numbers=patch_chart_numbers,
+        body_dates=body_dates,
         allergy_severities=allergy_severities,
         write_answers=write_answers,
         query_booleans=query_booleans,
         empty_lists=empty_lists,
         idempotency_keys=idempotency_keys,
         version_conflicts=version_conflicts,
-        lists=ListReading(list_statuses, dob_to, search_min_length),
+        lists=ListReading(list_statuses, dob_to, search_min_length, list_totals),
     )
     app = Starlette(
         routes=api_routes(

@@ -25,10 +25,13 @@ from sandboxes.toolkit.errors import ApiError
 __all__ = [
     "REF_FIELDS",
     "REF_INPUTS",
+    "BodyDates",
     "CreatePatientIn",
+    "PatchChartNumbers",
     "PatchNulls",
     "PatientFields",
     "UpdatePatientIn",
+    "check_body_dates",
     "parse_body",
 ]
 
@@ -41,6 +44,24 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 #: nullable, and Django keeps text columns non-null; a Laravel rule without ``nullable``
 #: refuses a null the same way).
 PatchNulls = Literal["cleared", "ignored", "refused"]
+#: Whose chart number a ``PATCH`` carrying one is checked against: every other patient's
+#: (``"others"``), or every patient's, the patient's own included (``"any"``): a uniqueness check
+#: written ``exists(chart_number=X)`` without ``id != self``, so that a PATCH sending the patient's
+#: own, unchanged chart number is the 409 "Duplicate chart number". The reference documents that
+#: 409 for the create only; its PATCH lists "409: Version conflict".
+PatchChartNumbers = Literal["others", "any"]
+#: How the patient bodies' dates and date-times are parsed: as pydantic's lax mode does
+#: (``"lax"``: a date alone is a midnight date-time, ``2020-03-15``; a date-time is a date
+#: when its time is midnight), or strictly by the reference's types (``"strict"``: a
+#: ``string (date-time)`` is RFC 3339's ``date-time``, a full date, a time and an offset, as Go's
+#: ``time.Time``, Jackson's ``OffsetDateTime`` and ``Instant`` read one; a ``string (date)`` its
+#: ``full-date``): anything else is a 422 naming the field.
+BodyDates = Literal["lax", "strict"]
+_RFC3339_DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)")
+_RFC3339_DATE = re.compile(r"\d{4}-\d\d-\d\d")
+# The reference's `string (date-time)` and `string (date)` fields of CreatePatientIn / UpdatePatientIn.
+_DATE_TIME_FIELDS = ("date_time_deceased",)
+_DATE_FIELDS = ("date_of_birth", "date_first_visit")
 #: The status of a stale ``base_version``: the reference's 409 "Version conflict", or the 412
 #: Precondition Failed a team reading optimistic versions as HTTP preconditions answers
 #: (RFC 9110 section 15.5.13: the condition the request carried is false).
@@ -152,6 +173,31 @@ REF_FIELDS = (
     ("employer_uuid", "employer", "Employer not found"),
 )
 REF_INPUTS = {body_field for body_field, _, _ in REF_FIELDS}
+
+
+def check_body_dates(body: bytes, reading: BodyDates) -> None:
+    """422 for each date or date-time of a patient `body` that `reading` refuses (``BodyDates``)."""
+    if reading == "lax":
+        return
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError:
+        return  # `parse_body` says so
+    if not isinstance(data, dict):
+        return
+    errors = [
+        {"type": "datetime_parsing", "loc": ["body", name], "msg": "Input should be an RFC 3339 date-time",
+         "input": data[name]}
+        for name in _DATE_TIME_FIELDS
+        if isinstance(data.get(name), str) and not _RFC3339_DATE_TIME.fullmatch(data[name])
+    ] + [
+        {"type": "date_parsing", "loc": ["body", name], "msg": "Input should be an RFC 3339 full-date",
+         "input": data[name]}
+        for name in _DATE_FIELDS
+        if isinstance(data.get(name), str) and not _RFC3339_DATE.fullmatch(data[name])
+    ]  # fmt: skip
+    if errors:
+        raise ApiError(422, errors)
 
 
 def parse_body(body: bytes, model: type[ModelT]) -> ModelT:

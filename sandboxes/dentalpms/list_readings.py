@@ -16,6 +16,11 @@ simulator's reading):
   ``"exclusive"`` (a half-open range ``[dob_from, dob_to)``, as a service reusing the bound of
   the counts endpoint's ``date_to``, "Exclusive first-visit end date", or a generic date-range
   filter, ``born < dob_to``, writes it).
+- ``totals``: the page list's ``total`` counts the patients it lists (``"listed"``) or, without
+  ``status``, the archived patients matching the other filters too (``"with_archived"``: a count
+  query written without the soft-delete filter its items query has; the reference's ``total``
+  is "Total number of patients matching the query", and archived patients are "excluded from
+  normal queries").
 - ``search_min_length``: the shortest ``search`` (and typeahead ``q``) taken (1: any); a
   shorter one is a 422 (pydantic's ``string_too_short``, as ``Query(min_length=3)`` answers;
   400 with ``validation_status=400``), as services guard a free-text search against scanning
@@ -29,10 +34,11 @@ from typing import Literal
 
 from sandboxes.toolkit.errors import ApiError
 
-__all__ = ["DOCUMENTED_LISTS", "DobTo", "ListReading", "ListStatuses"]
+__all__ = ["DOCUMENTED_LISTS", "DobTo", "ListReading", "ListStatuses", "ListTotals"]
 
 ListStatuses = Literal["all", "active"]
 DobTo = Literal["inclusive", "exclusive"]
+ListTotals = Literal["listed", "with_archived"]
 
 
 @dataclass(frozen=True)
@@ -42,12 +48,15 @@ class ListReading:
     statuses: ListStatuses = "all"
     dob_to: DobTo = "inclusive"
     search_min_length: int = 1
+    totals: ListTotals = "listed"
 
     def __post_init__(self) -> None:
         if self.statuses not in ("all", "active"):
             raise ValueError(f"list_statuses must be 'all' or 'active', not {self.statuses!r}")
         if self.dob_to not in ("inclusive", "exclusive"):
             raise ValueError(f"dob_to must be 'inclusive' or 'exclusive', not {self.dob_to!r}")
+        if self.totals not in ("listed", "with_archived"):
+            raise ValueError(f"list_totals must be 'listed' or 'with_archived', not {self.totals!r}")
         if not 1 <= self.search_min_length <= 10:
             raise ValueError(f"search_min_length must be in 1..10, not {self.search_min_length!r}")
 

@@ -4,8 +4,8 @@
 The filters are strings: a ``primary_provider_uuid``/``location_uuid`` that is not a known
 provider/location is 404 (``Provider not found``, ``Location not found``); no tags exist,
 so any ``tag_definition_uuid`` is ``Tag definition not found``. Parameter errors (422)
-come before those 404s. How ``status`` defaults, where ``dob_to`` ends and how short a
-``search`` may be are the app's list reading (``list_readings``). ``/patients/search``
+come before those 404s. How ``status`` defaults, where ``dob_to`` ends, how short a
+``search`` may be and what ``total`` counts are the app's list reading (``list_readings``). ``/patients/search``
 matches first, last and preferred name and chart number only, leaves archived patients out,
 orders by last name and reports the total before ``limit``.
 
@@ -22,6 +22,7 @@ those matching without a location.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from dataclasses import replace
 from uuid import UUID
 
 import orjson
@@ -61,7 +62,11 @@ class PatientLists:
         _, rows = self.store.query(filters, sort_by)
         check_past_end(self.store.past_end, page, size, len(rows))
         chosen = page_slice(rows if sort_dir == "asc" else rows[::-1], page, size)
-        body = page_body([row.raw for row in chosen], page, size, len(rows))
+        total = len(rows)
+        if self.store.lists.totals == "with_archived" and filters.status is None:
+            # The count without the soft-delete filter (list_readings): archived patients too.
+            total += len(self.store.query(replace(filters, status="archived"), sort_by)[1])
+        body = page_body([row.raw for row in chosen], page, size, total)
         return list_answer(body, len(chosen), self.store.empty_lists)
 
     async def cursor(self, request: Request) -> Response:

@@ -7,7 +7,9 @@ set) and can be patched. ``POST`` answers 201 with the new patient and its
 archived`` there is 422, a chart number in use 409. ``PATCH`` needs ``base_version``
 (stale: 409 ``Version conflict``) and cannot set ``first_name``/``last_name`` to null;
 with ``patch_nulls="ignored"`` a null leaves its field as it was, with ``"refused"`` it is a
-422 naming the field. ``status`` is not a
+422 naming the field; a chart number another patient holds is 409 ``Duplicate chart number``
+(with ``patch_chart_numbers="any"``, the patient's own too). With ``body_dates="strict"`` a date
+or date-time of either body not in its RFC 3339 form is a 422 naming the field. ``status`` is not a
 ``PATCH`` field: ``transition-status`` moves it (``base_version``; stale: 409 ``Version
 conflict``) along the documented transitions (``Store.transition``), answering the patient.
 With ``write_answers="before_flush"`` (``store.WriteAnswers``) a PATCH or transition answers
@@ -22,7 +24,13 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sandboxes.dentalpms.bodies import CreatePatientIn, TransitionStatusIn, UpdatePatientIn, parse_body
+from sandboxes.dentalpms.bodies import (
+    CreatePatientIn,
+    TransitionStatusIn,
+    UpdatePatientIn,
+    check_body_dates,
+    parse_body,
+)
 from sandboxes.dentalpms.idempotency import fingerprint
 from sandboxes.dentalpms.params import Params
 from sandboxes.dentalpms.responses import raw_json
@@ -54,6 +62,7 @@ class PatientRecords:
         replayed = store.idempotency.replay(key, body_fingerprint)
         if replayed is not None:
             return raw_json(replayed, 201)
+        check_body_dates(body, store.body_dates)
         data = parse_body(body, CreatePatientIn)
         if data.status == "archived":
             raise ApiError(422, "Archived status requires the archive endpoint")
@@ -70,7 +79,9 @@ class PatientRecords:
         params = Params(request)
         patient_id = params.path_uuid("patient_uuid")
         params.done()
-        data = parse_body(await request.body(), UpdatePatientIn)
+        body = await request.body()
+        check_body_dates(body, store.body_dates)
+        data = parse_body(body, UpdatePatientIn)
         if store.patch_nulls == "ignored":  # a null is "not provided" (bodies.PatchNulls)
             data = UpdatePatientIn.model_validate(data.model_dump(exclude_none=True))
         nulls = sorted(name for name in data.model_fields_set if getattr(data, name) is None)
@@ -91,7 +102,8 @@ class PatientRecords:
         if data.base_version != row.doc["version"]:
             raise ApiError(self.store.version_conflicts, "Version conflict")
         chart = data.chart_number
-        if chart is not None and store.chart_number_taken(chart, other_than=row):
+        itself = row if store.patch_chart_numbers == "others" else None  # bodies.PatchChartNumbers
+        if chart is not None and store.chart_number_taken(chart, other_than=itself):
             raise ApiError(409, "Duplicate chart number")
         before = self._stamp(row)
         store.update(row, data, store.resolve_refs(data))

@@ -8,7 +8,14 @@ simulator's), applied to every JSON answer by ``ShapedApp``:
 - ``timestamps``: ``"z"`` (``2024-05-01T14:00:00Z``), ``"offset"`` (``+00:00``) or
   ``"naive"`` (no zone at all: a UTC wall-clock time).
 - ``dates``: ``"date"`` (``YYYY-MM-DD``) or ``"datetime"`` (fields documented as dates
-  served as midnight date-times, ``1980-05-02T00:00:00`` plus the ``timestamps`` zone).
+  served as midnight date-times, ``1980-05-02T00:00:00`` plus the ``timestamps`` zone) or a
+  date held as a date-time at one zone's midnight and written in another's:
+  ``"utc_midnight_local"`` (a UTC midnight written at the server's offset, ``-05:00``:
+  ``1980-05-01T19:00:00-05:00``, as Jackson writes a ``java.util.Date`` with the JVM's zone, or
+  .NET a UTC ``DateTime`` through a local ``DateTimeOffset``) or ``"local_midnight_utc"`` (the
+  server's midnight, at ``+02:00``, written in UTC: ``1980-05-01T22:00:00Z``, as JDBC reads a
+  ``DATE`` column at the JVM's midnight and Jackson writes the ``Date`` in UTC, its default);
+  either way the day stored is the 2nd.
 - ``scalars``: ``"json"``, ``"strings"`` (booleans ``"true"``/``"false"``, integers as
   decimal text: ``"version": "3"``, ``"total": "12"``) or ``"digits"`` (booleans
   ``"1"``/``"0"``, integers as text).
@@ -62,6 +69,7 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from http import HTTPStatus
 from typing import Any, Literal
@@ -72,7 +80,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 __all__ = ["DOCUMENTED_SHAPES", "ShapedApp", "Shapes"]
 
 Timestamps = Literal["z", "offset", "naive"]
-Dates = Literal["date", "datetime"]
+Dates = Literal["date", "datetime", "utc_midnight_local", "local_midnight_utc"]
 Scalars = Literal["json", "strings", "digits"]
 Nulls = Literal["null", "absent"]
 PageInfo = Literal["full", "sparse"]
@@ -83,6 +91,10 @@ Defaults = Literal["served", "omitted"]
 Decimals = Literal["text", "scientific"]
 References = Literal["null", "array"]
 
+# The servers' zones of the shifted `dates`: a UTC midnight written at -05:00, and a +02:00
+# midnight written in UTC.
+_SERVER_WEST = timezone(timedelta(hours=-5))
+_SERVER_EAST = timedelta(hours=2)
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 _DATE = re.compile(r"\d{4}-\d\d-\d\d")
 # The fields the reference lists as enums or as strings "One of" a list of values.
@@ -134,7 +146,7 @@ class Shapes:
     def __post_init__(self) -> None:
         for name, allowed in (
             ("timestamps", ("z", "offset", "naive")),
-            ("dates", ("date", "datetime")),
+            ("dates", ("date", "datetime", "utc_midnight_local", "local_midnight_utc")),
             ("scalars", ("json", "strings", "digits")),
             ("nulls", ("null", "absent")),
             ("page_info", ("full", "sparse")),
@@ -204,9 +216,18 @@ class Shapes:
     def _text(self, text: str) -> str:
         if _TIMESTAMP.fullmatch(text):
             return self._zone(text)
-        if self.dates == "datetime" and _DATE.fullmatch(text):
-            return self._zone(f"{text}T00:00:00Z")
+        if self.dates != "date" and _DATE.fullmatch(text):
+            return self._day(text)
         return text
+
+    def _day(self, day: str) -> str:
+        """A date as the `dates` switch writes it: a midnight somewhere, as a date-time."""
+        if self.dates == "datetime" or day < "0002":  # a zero date is no date to shift
+            return self._zone(f"{day}T00:00:00Z")
+        midnight = datetime.combine(date.fromisoformat(day), datetime.min.time(), UTC)
+        if self.dates == "utc_midnight_local":
+            return midnight.astimezone(_SERVER_WEST).isoformat()
+        return self._zone((midnight - _SERVER_EAST).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
     def _zone(self, stamp: str) -> str:
         if self.timestamps == "offset":

@@ -25,7 +25,9 @@ from sandboxes.clinic import Clinic
 from sandboxes.dentalpms.bodies import (
     REF_FIELDS,
     REF_INPUTS,
+    BodyDates,
     CreatePatientIn,
+    PatchChartNumbers,
     PatchNulls,
     PatientFields,
     VersionConflicts,
@@ -83,6 +85,8 @@ class Store:
         *,
         vital_times: VitalTimes = "local",
         patch_nulls: PatchNulls = "cleared",
+        patch_chart_numbers: PatchChartNumbers = "others",
+        body_dates: BodyDates = "lax",
         allergy_severities: AllergySeverities = "fhir",
         write_answers: WriteAnswers = "flushed",
         query_booleans: QueryBooleans = "any",
@@ -101,7 +105,13 @@ class Store:
             raise ValueError(f"empty_lists must be 'page', 'no_content' or 'not_found', not {empty_lists!r}")
         if version_conflicts not in (409, 412):
             raise ValueError(f"version_conflicts must be 409 or 412, not {version_conflicts!r}")
+        if patch_chart_numbers not in ("others", "any"):
+            raise ValueError(f"patch_chart_numbers must be 'others' or 'any', not {patch_chart_numbers!r}")
         self.patch_nulls = patch_nulls
+        self.patch_chart_numbers = patch_chart_numbers
+        if body_dates not in ("lax", "strict"):
+            raise ValueError(f"body_dates must be 'lax' or 'strict', not {body_dates!r}")
+        self.body_dates = body_dates
         self.lists = lists
         self.version_conflicts = version_conflicts
         self.empty_lists = empty_lists

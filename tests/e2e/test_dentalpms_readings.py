@@ -8,7 +8,8 @@ stored, formatted or in E.164 `+15551234567`, prefix instead of substring), ever
 patient is found by family, given, phone (as digits and formatted), email (in any case) and
 chart number, awkward unicode names included, and each answer is exactly the clinic's:
 nothing lost to a term the vendor reads differently. Whatever the spelling of the answers
-(timestamps with `Z`, an offset or none, dates as date-times, booleans and numbers as text,
+(timestamps with `Z`, an offset or none, dates as date-times, at midnight or at a midnight
+of another zone converted, `1980-04-01T19:00:00-05:00` for the 2nd, booleans and numbers as text,
 null fields left out, a sparse cursor `page_info`, enum values as Java or .NET names, empty
 dates as the zero date `0001-01-01`, fields at their documented default left out, decimals
 in Java's scientific notation `1.5E+2`, a reference to nothing as PHP's empty array `[]`), the
@@ -24,8 +25,9 @@ body, for an empty list is an empty list, with or without the counts by location
 query booleans it takes (`true`, or only `1` as Laravel's `boolean` rule), a status search
 serves the records in that status.
 Whatever the patient lists answer without a `status` (every patient, or only active ones as
-the counts endpoint defaults), wherever `dob_to` ends (on that day, or before it) and however
-short a `search` may be, every live patient is found, by birth date up to the last day too.
+the counts endpoint defaults), whatever their `total` counts (archived patients too), wherever
+`dob_to` ends (on that day, or before it) and however short a `search` may be, every live
+patient is found, by birth date up to the last day too, and counted as it is served.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "search_phones": "as_stored",
         "scalars": "strings",
         "timestamps": "offset",
+        "dates": "utc_midnight_local",
         "nulls": "absent",
         "page_info": "sparse",
         "error_bodies": "detail_text",
@@ -102,6 +105,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "allergy_severities": "scale",
         "archived_patients": "not_found",
         "search_min_length": 3,
+        "body_dates": "strict",
     },
     "phones-as-stored-prefix-sparse": {
         "search_phones": "as_stored",
@@ -114,10 +118,13 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "vitals_lookup": "by_id",
         "allergy_severities": "labels",
         "decimals": "scientific",
+        "dates": "local_midnight_utc",
         "error_bodies": "spring",
         "dob_to": "exclusive",
         "empty_lists": "not_found",
         "counts_endpoint": "absent",
+        "patch_chart_numbers": "any",
+        "list_totals": "with_archived",
     },
 }
 
@@ -607,6 +614,29 @@ def test_a_count_of_records_never_counts_archived_ones() -> None:
             counted = running.fhir.get_ok(path, params={"patient": patient, "_summary": "count"})
             assert counted["total"] == live, patient
             assert len(running.fhir.search_all(path, patient=patient, _count=1)) == live
+
+
+def test_a_count_of_patients_never_counts_archived_ones() -> None:
+    # A vendor whose list `total` is counted without the soft-delete filter its items have
+    # counts archived patients in it. Before, that total was the Bundle's: a birth-date search
+    # (or its `_summary=count`) counted the archived patients born that day, and a search of
+    # every patient every archived one. What the list holds is counted instead.
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    born = sorted({p.birth_date for p in clinic.patients if p.deleted and p.birth_date})
+    assert born
+    with gateway_over("dentalpms", partial(create_sandbox, list_totals="with_archived")) as running:
+        for day in born[:6]:
+            expected = _ids(p for p in live if p.birth_date == day)
+            params = {"birthdate": day.isoformat()}
+            counted = running.fhir.get_ok(f"{BASE_OVER}/Patient", params={**params, "_summary": "count"})
+            assert counted["total"] == sum(expected.values()), day
+            page = running.fhir.get_ok(f"{BASE_OVER}/Patient", params={**params, "_count": 1})
+            assert page["total"] == sum(expected.values()), day
+            found = running.fhir.search_all(f"{BASE_OVER}/Patient", **params, _count=1)
+            assert Counter(r["id"] for r in found) == expected, day
+        everyone = running.fhir.get_ok(f"{BASE_OVER}/Patient", params={"_count": 1})
+        assert everyone["total"] == len(live)
 
 
 def test_a_search_matching_no_one_is_empty(fhir: FhirHttp, variant: Variant) -> None:

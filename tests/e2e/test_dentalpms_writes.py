@@ -2,7 +2,8 @@
 (replayed, or refused with 409) and with odd answer spellings: create (a retried create is
 never a second patient, a deleted one created again a new one; a chart number in use is a
 409), update (`If-Match` → `base_version`, stale → 412, omitted elements cleared, or reported
-when the vendor keeps them; `active` and deceased through `transition-status`), delete
+when the vendor keeps them; the patient's own chart number kept, even by a vendor checking it
+against the patient itself; `active` and deceased through `transition-status`), delete
 (archive; again → still 204; a deleted patient read is 410, or 404 when the vendor keeps
 archived patients out of sight, and created again a new patient all the same), the vendor's
 422 naming the field, and a CapabilityStatement that says so."""
@@ -10,8 +11,10 @@ archived patients out of sight, and created again a new patient all the same), t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -40,9 +43,10 @@ VARIANTS: dict[str, dict[str, str | int]] = {
     # Spring Boot's default error bodies: a 409 or 404 says only its reason phrase; an
     # Idempotency-Key read as a `UUID` (`@RequestHeader UUID`): any other key is refused; a
     # validation error is a 400 (`MethodArgumentNotValidException`); a stale version a 412; a
-    # `search` of 3 characters at least.
+    # `search` of 3 characters at least; a PATCH's chart number checked against the patient's own.
     "spring-errors": {
         "error_bodies": "spring",
+        "patch_chart_numbers": "any",
         "idempotency_keys": "uuid",
         "validation_status": 400,
         "version_conflicts": 412,
@@ -552,6 +556,84 @@ def test_what_an_update_could_not_clear_is_reported(patch_nulls: str, shape: dic
         else:
             assert (now["telecom"], now["address"]) == (before["telecom"], before["address"])
             assert {"Patient.telecom", "Patient.address"} <= warned, issues
+
+
+@pytest.mark.parametrize("error_bodies", ["fastapi", "spring"])
+def test_an_update_keeping_the_chart_number_is_stored_whoever_it_is_checked_against(error_bodies: str) -> None:
+    # A vendor whose PATCH checks a chart number sent against every patient, this one included
+    # (`exists(chart_number=X)` without `id != self`), refuses the patient's own chart number
+    # as "Duplicate chart number" (under Spring Boot's error body, a bare 409). Before, every
+    # PUT of a patient with its chart number, a name or a phone changed, was that 409.
+    patient = next(p for p in live_patients(build_clinic()) if p.status == "active" and p.chart_number)
+    sandbox = partial(create_sandbox, patch_chart_numbers="any", error_bodies=error_bodies)
+    with gateway_over("dentalpms", sandbox) as running:
+        fhir = running.fhir
+        system = _chart_system_of(fhir, str(patient.uuid))
+        current = fhir.get_ok(f"{BASE}/Patient/{patient.uuid}")
+        assert {"system": system, "value": patient.chart_number}.items() <= next(
+            i for i in current["identifier"] if i.get("system") == system
+        ).items()
+        version = int(current["meta"]["versionId"])
+        renamed = {**current, "name": [{"use": "official", "family": "Keepschart", "given": ["Ada"]}]}
+        renamed["telecom"] = [{"system": "phone", "value": "5550001234", "use": "mobile"}]
+        for headers, family in (({**JSON, "If-Match": f'W/"{version}"'}, "Keepschart"), (JSON, "Keepschartagain")):
+            renamed["name"][0]["family"] = family
+            updated = fhir.request("PUT", f"{BASE}/Patient/{patient.uuid}", json=renamed, headers=headers)
+            assert updated.status_code == 200, updated.text
+            now = updated.json()
+            assert now["name"][0]["family"] == family and int(now["meta"]["versionId"]) == version + 1
+            assert [(t["system"], t["value"]) for t in now["telecom"]] == [("phone", "5550001234")]
+            assert any(i.get("system") == system and i["value"] == patient.chart_number for i in now["identifier"])
+            assert fhir.get_ok(f"{BASE}/Patient/{patient.uuid}") == now
+            version += 1
+        # Another patient's chart number is still refused, naming the identifier.
+        holder = next(p for p in live_patients(build_clinic()) if p.chart_number and p is not patient)
+        taking = {**now, "identifier": [{"system": system, "value": holder.chart_number}]}
+        refused = fhir.request("PUT", f"{BASE}/Patient/{patient.uuid}", json=taking, headers=JSON)
+        assert refused.status_code == 409, refused.text
+        assert outcome_of(refused)["issue"][0]["expression"] == ["Patient.identifier"]
+
+
+@pytest.mark.parametrize("body_dates", ["lax", "strict"])
+def test_a_date_of_death_of_any_precision_is_stored_as_the_vendors_date_time(body_dates: str) -> None:
+    # The reference types `date_time_deceased` `string (date-time)`: a service reading it as Go's
+    # `time.Time` or Jackson's `OffsetDateTime` refuses a date alone. Before, a
+    # `deceasedDateTime` of a day was sent as that day, and the create or update was a 422.
+    # A day is the clinic's midnight (the tenant's zone: America/Chicago); a year or a month
+    # cannot be held, and the client is told so, the death itself stored.
+    clinic = ZoneInfo("America/Chicago")
+    with gateway_over("dentalpms", partial(create_sandbox, body_dates=body_dates)) as running:
+        fhir = running.fhir
+        died = _new_patient("Deathdaydp", "", deceasedDateTime="2020-03-15")
+        created = fhir.request("POST", f"{BASE}/Patient", json=died, headers=JSON)
+        assert created.status_code == 201, created.text
+        stored = datetime.fromisoformat(created.json()["deceasedDateTime"].replace("Z", "+00:00"))
+        assert stored.astimezone(clinic) == datetime(2020, 3, 15, tzinfo=clinic), created.json()
+        assert fhir.get_ok(f"{BASE}/Patient/{created.json()['id']}") == created.json()
+        prefer = {**JSON, "Prefer": "return=OperationOutcome"}
+        living = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Deathlaterdp", ""), headers=JSON)
+        assert living.status_code == 201, living.text
+        pid = living.json()["id"]
+        for sent, instant, kept in (
+            ("2021-06-07", "2021-06-07T05:00:00Z", True),
+            ("2024-02-03T04:05:06+02:00", "2024-02-03T02:05:06Z", True),
+            ("2022", "2024-02-03T02:05:06Z", False),  # not held: the date before stays
+        ):
+            current = fhir.get_ok(f"{BASE}/Patient/{pid}")
+            current.pop("deceasedBoolean", None)
+            updated = fhir.request(
+                "PUT", f"{BASE}/Patient/{pid}", json={**current, "deceasedDateTime": sent}, headers=prefer
+            )
+            assert updated.status_code == 200, updated.text
+            warned = {
+                e
+                for issue in updated.json()["issue"]
+                if issue["severity"] == "warning"
+                for e in issue.get("expression", [])
+            }
+            assert ("Patient.deceasedDateTime" not in warned) is kept, (sent, updated.json())
+            now = fhir.get_ok(f"{BASE}/Patient/{pid}")
+            assert now["active"] is False and now["deceasedDateTime"] == instant, (sent, now)
 
 
 def test_an_update_moves_the_lifecycle_through_the_vendors_transitions(fhir: FhirHttp) -> None:

@@ -11,7 +11,7 @@ import pytest
 from gateway.contract import TenantContext
 from gateway.errors import Unprocessable
 from mappings.dentalpms.patient import patient_to_fhir
-from mappings.dentalpms.patient_write import OWNED, patient_for_create, patient_for_update, status_path
+from mappings.dentalpms.patient_write import OWNED, changes, patient_for_create, patient_for_update, status_path
 from mappings.dentalpms.writes import idempotency_key, salted_key, same_patient
 
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
@@ -86,6 +86,24 @@ def test_create_sets_the_lifecycle_and_reports_unknown_elements() -> None:
     deceased = patient_for_create(_patient(deceasedDateTime="2020-01-02T03:04:05Z"), CTX)
     assert deceased.fields["status"] == "deceased"
     assert deceased.fields["date_time_deceased"] == "2020-01-02T03:04:05Z"
+
+
+@pytest.mark.parametrize(
+    ("sent", "date_time"),
+    [
+        ("2020-03-15", "2020-03-15T00:00:00-05:00"),  # the clinic's midnight (CDT)
+        ("2020-01-15", "2020-01-15T00:00:00-06:00"),  # (CST)
+        ("2020-01-02T03:04:05+02:00", "2020-01-02T03:04:05+02:00"),
+    ],
+)
+def test_a_date_of_death_is_sent_as_an_rfc_3339_date_time(sent: str, date_time: str) -> None:
+    # `date_time_deceased` is a `string (date-time)`: a strict service refuses a date alone.
+    for body in (
+        patient_for_create(_patient(deceasedDateTime=sent), CTX),
+        patient_for_update(_patient(deceasedDateTime=sent), CTX),
+    ):
+        assert body.fields["date_time_deceased"] == date_time
+        assert "Patient.deceasedDateTime" not in body.not_stored
 
 
 def test_update_clears_what_the_resource_leaves_out_but_keeps_the_chart_number() -> None:
@@ -196,3 +214,17 @@ def test_same_patient_compares_names_and_birth_date_exactly_after_nfc() -> None:
     )
     assert not same_patient(body, {**body, "first_name": "Renee"})
     assert not same_patient(body, {**body, "date_of_birth": None})
+
+
+def test_an_update_sends_only_what_the_patient_does_not_hold_already() -> None:
+    # A vendor whose uniqueness check does not leave the patient out refuses its own chart
+    # number sent again (409 "duplicate chart number"): what the record holds is not sent.
+    body = patient_for_update(_patient(identifier=[{"system": CTX.system("chart-number"), "value": "C1"}]), CTX)
+    cleared = [name for name, value in body.fields.items() if value is None]
+    assert cleared
+    # A null is sent only to clear a value; the record holds none (null, or an empty text).
+    record = {**body.fields, "chart_number": "C1", cleared[0]: ""}
+    assert changes(body.fields, record) == {}
+    assert changes(body.fields, {**record, cleared[0]: "kept"}) == {cleared[0]: None}
+    moved = changes(body.fields, {**record, "chart_number": "C2", "last_name": "Other", "city": "Elsewhere"})
+    assert moved == {"chart_number": "C1", "last_name": body.fields["last_name"], "city": body.fields["city"]}

@@ -36,7 +36,7 @@ from sandboxes.dentalpms.shapes import Shapes
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
 CLINIC = build_clinic()
 RENDER = Renderer(CLINIC)
-# Every value of every spelling switch, in eight combinations.
+# Every value of every spelling switch, in ten combinations.
 SPELLINGS = [
     Shapes(timestamps="offset", dates="datetime", scalars="strings", nulls="absent"),
     Shapes(timestamps="naive", dates="date", scalars="digits", nulls="null"),
@@ -46,6 +46,8 @@ SPELLINGS = [
     Shapes(enums="pascal", stand_in_dates="zero", defaults="omitted", timestamps="offset", dates="datetime"),
     Shapes(decimals="scientific", nulls="absent", timestamps="offset"),
     Shapes(references="array", scalars="digits"),
+    Shapes(dates="utc_midnight_local", timestamps="offset"),
+    Shapes(dates="local_midnight_utc", timestamps="naive", nulls="absent"),
 ]
 Mapper = Callable[[dict[str, Any]], Any]
 
@@ -248,3 +250,22 @@ def test_a_reference_written_as_an_empty_array_is_no_reference() -> None:
     free_text = orjson.loads(orjson.dumps({**record, "medication_definition": None, "med_descript": "Fish oil"}))
     expected = mapper(canonical(model.model_validate(free_text)))
     assert mapper(canonical(model.model_validate({**free_text, "medication_definition": []}))) == expected
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "1980-05-02",
+        "1980-05-02T00:00:00",
+        "1980-05-02T00:00:00+09:00",  # a midnight written in the zone it was taken at
+        "1980-05-01T19:00:00-05:00",  # a UTC midnight written at the server's offset
+        "1980-05-01T22:00:00Z",  # a +02:00 server's midnight written in UTC
+        "1980-05-01T22:00:00.000+0000",
+        "1980-05-02T05:00:00Z",  # a -05:00 server's midnight written in UTC
+    ],
+)
+def test_a_date_written_as_a_date_time_is_the_day_the_vendor_stored(written: str) -> None:
+    # Before, the day it starts with: a birth date of the 2nd written as a UTC midnight at
+    # -05:00 (`1980-05-01T19:00:00-05:00`, Jackson's `Date` in the JVM's zone) was the 1st.
+    patient = {**RENDER.patient(CLINIC.patients[0]), "date_of_birth": written}
+    assert patient_to_fhir(canonical(VendorPatient.model_validate(patient)), CTX)["birthDate"] == "1980-05-02"

@@ -4,7 +4,7 @@ answers are spelled."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -225,3 +225,44 @@ def test_the_counts_may_be_missing() -> None:
     assert stub.get("/api/v1/another-org/patients/counts/by-location").status_code == 404  # the organisation first
     with pytest.raises(ValueError, match="counts_endpoint"):
         variant(counts_endpoint="hidden")
+
+
+def test_a_date_may_be_a_midnight_of_another_zone() -> None:
+    patient = next(p for p in LIVE if p.birth_date)
+    day = patient.birth_date
+    assert day is not None
+    west = variant(dates="utc_midnight_local").ok(f"{BASE}/{patient.uuid}")["date_of_birth"]
+    east = variant(dates="local_midnight_utc").ok(f"{BASE}/{patient.uuid}")["date_of_birth"]
+    midnight = datetime.combine(day, time(0), UTC)
+    assert datetime.fromisoformat(west) == midnight and west.endswith("T19:00:00-05:00")
+    assert datetime.fromisoformat(east.replace("Z", "+00:00")) == midnight - timedelta(hours=2)
+
+
+def test_a_patch_may_check_the_chart_number_against_the_patient_itself() -> None:
+    patient = next(p for p in LIVE if p.chart_number)
+    for switch, status in (("others", 200), ("any", 409)):
+        api = variant(patch_chart_numbers=switch)
+        current = api.ok(f"{BASE}/{patient.uuid}")
+        body = {"base_version": current["version"], "chart_number": patient.chart_number, "city": "Bern"}
+        assert api.call("PATCH", f"{BASE}/{patient.uuid}", json=body).status_code == status, switch
+
+
+def test_a_date_time_in_a_body_may_have_to_be_rfc_3339() -> None:
+    for switch, status in (("lax", 201), ("strict", 422)):
+        api = variant(body_dates=switch)
+        created = _create(api, f"k-{switch}", {**NEW, "date_time_deceased": "2020-03-15", "status": "deceased"})
+        assert created.status_code == status, (switch, created.text)
+    refused = _create(api, "k-strict-2", {**NEW, "date_of_birth": "1990-01-02T00:00:00"})
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "date_of_birth"]
+    taken = _create(api, "k-strict-3", {**NEW, "date_time_deceased": "2020-03-15T00:00:00-05:00"})
+    assert taken.status_code == 201, taken.text
+
+
+def test_a_list_total_may_count_archived_patients() -> None:
+    archived = sum(1 for p in CLINIC.patients if p.deleted)
+    assert archived
+    listed = variant().ok(BASE, page_size=1)["total"]
+    assert variant(list_totals="with_archived").ok(BASE, page_size=1)["total"] == listed + archived
+    assert variant(list_totals="with_archived").ok(BASE, page_size=1, status="active")["total"] == sum(
+        1 for p in LIVE if p.status == "active"
+    )
