@@ -136,6 +136,11 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   with the record the create answered, else the body sent with its new id, never a 429 the
   client would retry into a second patient. A look-up of the new id that fails so is a 502
   saying the patient was created.
+- A show of no patient: documented by example only for a patient found; a handler that answers
+  what its look-up found answers 200 with `{"data": null}` (Express), `null` (Go, a nil pointer)
+  or `{}` where Laravel's `findOrFail` answers 404. An answer naming no patient (no `id`, nothing
+  but empty values or a message) is read as the 404 (then, as for it, a deleted patient is 410),
+  never as a patient that cannot be read.
 - Soft-deleted patients: documented as gone from reads ("Soft deletes"); a read or list
   answer that still carries one (a non-null `deleted_at`: `withTrashed()`) is read as
   deleted: the read is 410 Gone, the list leaves it out. A list that ignores
@@ -456,9 +461,7 @@ class NextvisitAdapter:
         try:
             body = await self._show(patient_id)
         except NotFound:
-            if await self._trashed(patient_id):
-                raise Gone(f"Patient/{patient_id} has been deleted") from None
-            raise NotFound(f"Patient/{patient_id} does not exist") from None
+            body = None
         except Refused:
             if not await self._shows_its_own(patient_id):
                 raise  # the gateway's access is refused: the operator's to check
@@ -466,6 +469,12 @@ class NextvisitAdapter:
             # tenant's patients, as one a team-scoped look-up does not find.
             raise NotFound(f"Patient/{patient_id} does not exist") from None
         raw = _single(body)
+        if _names_nobody(raw):
+            # The documented 404, or a 200 that names no patient (`{"data": null}`, `null`, `{}`:
+            # an Express or Go handler answering what its look-up found, nothing).
+            if await self._trashed(patient_id):
+                raise Gone(f"Patient/{patient_id} has been deleted")
+            raise NotFound(f"Patient/{patient_id} does not exist")
         patient = self._readable(raw, patient_id)
         if patient.deleted:
             # An implementation whose show finds soft-deleted patients too (`withTrashed()`).
@@ -857,6 +866,23 @@ def _single(body: Any) -> Any:
     if isinstance(body, dict) and isinstance(body.get("data"), dict):
         return body["data"]
     return body
+
+
+# Keys an answer naming nobody may still carry: a message, or a status flag (`{"success": false}`).
+_NO_RECORD_KEYS = frozenset({"data", "message", "error", "status", "success"})
+
+
+def _names_nobody(answer: Any) -> bool:
+    """Whether a show's answer (its `data` unwrapped, `_single`) names no patient at all: nothing
+    (a 404, or `null`), or an object without an `id` whose only keys are empty or say no more than
+    a message would (`{}`, `{"data": null}`, `{"data": {}}`, `{"data": null, "message": ...}`). An
+    answer with any patient field but no `id` is no such thing: a record that cannot be read."""
+    if answer is None:
+        return True
+    if not isinstance(answer, dict) or "id" in answer:
+        return False
+    data = answer.get("data")
+    return set(answer) <= _NO_RECORD_KEYS and data in (None, {}, [])
 
 
 def _paging(position: Position) -> dict[str, str | int]:

@@ -129,7 +129,8 @@ READINGS: dict[str, dict[str, Any]] = {
     # objects that say their status, another team's patients refused by a policy (403), and
     # an unknown token refused with 403 too; empty lists (a page listing nobody, a patient
     # without visits) as null, Go's nil slices; a request limit of 30 a second (Laravel 11's
-    # `Limit::perSecond`; the docs name none), which the tenant is configured with.
+    # `Limit::perSecond`; the docs name none), which the tenant is configured with; a read of no
+    # patient (unknown, deleted, another team's) answered 200 `null`, a Go handler's nil pointer.
     "accents-micro-unreadable": {
         "medication_shape": "objects",
         "name_accents": "sensitive",
@@ -149,6 +150,7 @@ READINGS: dict[str, dict[str, Any]] = {
         "empty_lists": "null",
         "rate_limit": 30,
         "rate_window": "second",
+        "missing_show": "null",
     },
     # As a team on another stack (Express and knex, say) writes the API: keyset pages
     # (`?after=<last id>`, a next link and `has_more`, no page numbers), a visit's time as
@@ -159,7 +161,8 @@ READINGS: dict[str, dict[str, Any]] = {
     # `discontinued_at` time, no status (a Rails model's timestamp column); times as knex stores
     # a JavaScript Date in SQLite: milliseconds since the epoch, a JSON number; a list that does
     # not know `filter[trashed]` (Express ignores a query parameter it does not read), so no
-    # answer tells a deleted patient from one that never was.
+    # answer tells a deleted patient from one that never was; a read of no patient answered 200
+    # `{"data": null}` (`res.json({data: await Patient.findByPk(id)})`).
     "keyset-titled": {
         "datetimes": "epoch_ms",
         "trim_strings": False,
@@ -173,6 +176,7 @@ READINGS: dict[str, dict[str, Any]] = {
         "medication_shape": "stop_dates",
         "errors": "rails",
         "trashed_filter": "ignored",
+        "missing_show": "null_data",
     },
     # As a Django REST Framework or Spring team writes it: times as the app's wall clock without
     # an offset (Django with `USE_TZ = False`, Spring's `LocalDateTime`), in a zone that is neither
@@ -504,6 +508,12 @@ def test_accented_names_are_found_however_the_vendor_matches_and_stores_them(rea
 def test_vendor_refusals_keep_their_meaning_whatever_the_error_body(reading: Reading) -> None:
     missing = reading.fhir.get(f"{BASE}/Patient/999999")
     assert missing.status_code == 404 and outcome_of(missing)["issue"][0]["code"] == "not-found"
+    # Nor has it any records (a vendor may answer a read of no patient 200 `{"data": null}`).
+    none = reading.fhir.get_ok(f"{BASE}/Encounter", params={"patient": "999999"})
+    assert (_matches(none), none.get("total"), _outcomes(none)) == ([], 0, [])
+    assert reading.fhir.get(f"{BASE}/AllergyIntolerance/999999.a.1").status_code == 404
+    (deleted,) = [p for p in CLINIC.patients if p.deleted]
+    assert reading.fhir.get(f"{BASE}/Encounter/{deleted.id}.e.1").status_code == reading.deleted_status
     # Another team's patient: not found within the team, or refused by a policy (403) while
     # the tenant's own patients read: not this tenant's either way, never its credentials.
     foreign = reading.fhir.get(f"{BASE}/Patient/9001")

@@ -605,3 +605,41 @@ def test_the_operator_is_told_once_of_times_without_an_offset_in_a_zone_nobody_c
         "Nextvisit tenant t: the vendor writes times without an offset (updated_at, encounters[].start), read as "
         "UTC; if its app keeps another zone's clock, set options.vendor_timezone to it (an IANA name)"
     ]
+
+
+class ShowsNobodyAs(CannedVendor):
+    """A show that answers 200 with `answer` where the documented one answers 404."""
+
+    def __init__(self, patients: list[dict[str, Any]], answer: Any) -> None:
+        super().__init__(patients)
+        self.answer = answer
+
+    async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+        try:
+            return await super().request(method, path, params=params, json=json)
+        except NotFound:
+            if path == "/v1/patients":
+                raise
+            return copy.deepcopy(self.answer)
+
+
+@pytest.mark.parametrize(
+    "answer", [None, {"data": None}, {}, {"data": {}}, {"data": None, "message": "Not found"}],
+    ids=["null", "null-data", "empty", "empty-data", "null-data-message"],
+)  # fmt: skip
+def test_a_show_answering_200_with_no_patient_reads_as_not_found(answer: Any) -> None:
+    adapter = _adapter(ShowsNobodyAs([JANE], answer))
+    with pytest.raises(NotFound):
+        asyncio.run(adapter.providers["Patient"].read("99"))
+    with pytest.raises(NotFound):
+        asyncio.run(adapter.providers["Encounter"].read("99.e.1"))
+    encounters = adapter.providers["Encounter"].search
+    assert encounters is not None
+    page = asyncio.run(encounters(_for_patient("Encounter", "99")))
+    assert (page.resources, page.total, page.warnings) == ([], 0, ())
+
+
+def test_a_show_naming_a_patient_without_its_id_is_still_unreadable() -> None:
+    adapter = _adapter(ShowsNobodyAs([JANE], {"data": {"first_name": "Jane", "last_name": "Doe"}}))
+    with pytest.raises(UpstreamError, match="field id is missing"):
+        asyncio.run(adapter.providers["Patient"].read("99"))
