@@ -3,7 +3,9 @@
 Search planning (what is pushed down, and why it is safe):
 - `_id`, and `identifier` with a numeric patient id → `GET /v1/patients/{id}`.
 - `birthdate=YYYY-MM-DD` (eq, day precision) → `filter[date_of_birth]`, exact; other date
-  conditions are the gateway's.
+  conditions are the gateway's. The vendor's `total` is passed on only when every row it listed
+  was born that day: a list that does not read the filter (the docs do not say it is honoured
+  strictly) counts every patient, and the gateway's own narrowing leaves it wrong.
 - `name`, `family` and `given` send no term (declared `GATEWAY`): no name term is a superset
   of FHIR's answer under every reading of the two name searches the docs offer (see "Where
   the docs are silent"). They are narrowed by `birthdate` when given; otherwise the gateway
@@ -661,8 +663,12 @@ class NextvisitAdapter:
             rows, following, tied = await self._whole_runs(_SORT_FIELDS[sort.name], params, position, rows, following)
         found, warnings = self._patients(rows)
         warnings += tied
-        total = listed.total_count
-        return VendorPage(found, following, total=total if exact and not warnings else None, warnings=warnings)
+        # The vendor's count is of what its filter matched: the FHIR total only when the rows show
+        # that filter applied as sent (a list may not read `filter[date_of_birth]` at all, as Django
+        # REST Framework without a filter backend or an Express handler does not, and count all).
+        applied = _born_on(listed.data, str(params.get("filter[date_of_birth]", "")))
+        total = listed.total_count if exact and applied and not warnings else None
+        return VendorPage(found, following, total=total, warnings=warnings)
 
     async def _whole_runs(
         self,
@@ -989,6 +995,12 @@ def _not_as_asked(listed: VendorList, position: Position) -> str | None:
     else:
         return None  # a page the vendor does not number, but not the one before again
     return f"Nextvisit {said} when asked for page {page}: the patient list cannot be read past page {page - 1}"
+
+
+def _born_on(rows: list[Any], day: str) -> bool:
+    """Whether every listed patient was born on `day` (an ISO date; "" asks nothing): whether a
+    list sent `filter[date_of_birth]=day` shows it applied that filter, as sent."""
+    return not day or all(ties.sort_value(row, "date_of_birth") == day for row in rows)
 
 
 def _deleted_state(row: Any) -> bool | None:

@@ -72,7 +72,8 @@ READINGS: dict[str, dict[str, Any]] = {
     # demographics as a hasMany list, a create answered without the record, 419 for a token,
     # other words for genders, statuses and no known allergies, medications as one text;
     # patients sharing a sort value in another order on each page (PostgreSQL, no tiebreaker);
-    # a read that refuses `include=demographics` (its allow-list: the relations it documents).
+    # a read that refuses `include=demographics` (its allow-list: the relations it documents); a
+    # list that reads none of its name and birth date filters (no filter backend), counting all.
     "flat-strings-sql-us-paginator": {
         "encounter_shape": "flat",
         "datetimes": "sql",
@@ -95,6 +96,7 @@ READINGS: dict[str, dict[str, Any]] = {
         "first_page": 0,
         "past_the_end": "404",
         "show_includes": "encounters",
+        "list_filters": "ignored",
     },
     # Names stored decomposed and matched by prefix, accent-sensitively; no nulls; a simple
     # paginator; local offsets; unwrapped single answers; a read ignoring its include; a PUT
@@ -566,6 +568,18 @@ def test_a_search_that_finds_nobody_is_an_empty_bundle(reading: Reading) -> None
     # A page listing nobody: `"data": []`, or null (Go's nil slice: the empty_lists="null" reading).
     bundle = reading.fhir.get_ok(f"{BASE}/Patient", params={"birthdate": "1900-01-01"})
     assert (_matches(bundle), bundle.get("total"), _outcomes(bundle)) == ([], 0, [])
+
+
+def test_a_birthdate_search_counts_only_the_patients_born_that_day(reading: Reading) -> None:
+    # Two patients share a birthday. A list that ignores `filter[date_of_birth]` counts everyone:
+    # the gateway still finds the two, and the total it gives (if any) must be theirs.
+    (day, born) = next((d, n) for d, n in Counter(p.birth_date for p in LIVE if p.birth_date).items() if n > 1)
+    first = reading.fhir.get_ok(f"{BASE}/Patient", params={"birthdate": day.isoformat(), "_count": "1"})
+    assert len(_matches(first)) == 1 and first.get("total") in (None, born)
+    found = reading.fhir.search_all(f"{BASE}/Patient", birthdate=day.isoformat(), _count=1)
+    assert len({p["id"] for p in found}) == born
+    counted = reading.fhir.get_ok(f"{BASE}/Patient", params={"birthdate": day.isoformat(), "_summary": "count"})
+    assert counted["total"] == born
 
 
 def test_tokens_that_expire_with_a_403_are_renewed_after_another_teams_patient_was_refused() -> None:
