@@ -16,6 +16,16 @@ Search planning (what is pushed down, and why it is safe):
   patients sharing the value a page ends in are read whole (the list filtered by it) and served
   with that page, each run in id order: the docs do not say how ties are ordered, and one
   ordered otherwise on each page would repeat some patients and leave others out (`ties`).
+  A list may not read `sort` at all (Django REST Framework without an ordering filter, an
+  Express handler): a page out of the order asked for (under every collation a database
+  keeps names in, `ties.in_order`) says so, and from then on the list's pages are taken in its
+  own order: sorted here when the first page is all the list has, else served as they come
+  with an outcome entry saying they are not sorted. So is a walk without `_sort` (asked for
+  `sort=id`) whose page is not in id order, without a word (no order was asked for); the next
+  position of such a walk carries the ids of the page it follows, which are left out there (a
+  list newest first shifts them onto the next page when a patient is created in between, where
+  id order puts the new one last). Look-ups by id (which ask for `sort=id`) bisect or stop
+  early only while the pages are in ascending id order, else walk on.
 Allergies, medications and encounters live inside the patient payload, so their searches
 need `patient` and cost one vendor call; their ids carry the patient id (`<pid>.a.…`,
 `<pid>.m.…`, `<pid>.e.<encounter id>`), so a read is one call too.
@@ -234,6 +244,7 @@ from gateway.errors import (
     VendorUnavailable,
 )
 from gateway.search import planning as q
+from gateway.search.match import sorted_by
 from gateway.search.model import SearchQuery, TokenValue
 from gateway.text import nfc_text
 from mappings.ids import is_int_id
@@ -280,6 +291,10 @@ _NOT_READ_BACK = (
     "the resource answered is what the vendor answered or was sent, and may differ from a later read"
 )
 _SORT_FIELDS: dict[str, ties.SortField] = {"family": "last_name", "birthdate": "date_of_birth"}
+_UNSORTED = (
+    "Nextvisit did not sort the patient list by {field} as asked: these patients are in the vendor's "
+    "own order, not by {sort}"
+)
 # The relations a read asks for: the docs list `include=user,team,encounters,demographics` (on the
 # list), and a show built on the same Spatie query builder loads only what is included. Then,
 # while the show refuses them (an allow-list of its own), fewer: the last asks for none.
@@ -303,6 +318,7 @@ class NextvisitAdapter:
         # read in a zone nobody chose (UTC by default): only the operator knows the app's zone.
         self._zone_untold = "vendor_timezone" not in config.options.model_fields_set
         self._show_includes = 0  # the first of _SHOW_INCLUDES the show has not refused
+        self._sort_ignored = False  # whether the list was seen to answer in its own order
         self._drift = config.drift
         self._providers = by_type(
             ResourceProvider(
@@ -540,6 +556,8 @@ class NextvisitAdapter:
                 if _same_id(row.get("id"), str(patient_id)):
                     return row
             ids = _row_ids(rows)
+            if ids != sorted(ids):  # a list that does not read `sort`: no order to bisect
+                return await self._walked_row(patient_id, params)
             if not ids or patient_id < min(ids):
                 high = nth - 1  # this page is past the patient (or past the end)
             elif patient_id > max(ids):
@@ -558,13 +576,17 @@ class NextvisitAdapter:
         return None
 
     async def _walked_row(self, patient_id: int, params: dict[str, str | int]) -> dict[str, Any] | None:
-        """The row of `patient_id` in a list sorted by ascending id, page after page."""
+        """The row of `patient_id` in a list asked for in ascending id order, page after page;
+        past its place in that order, the end, while the list keeps it (one that does not read
+        `sort` answers its own order, and is walked on)."""
+        seen: list[int] = []
         async for listed in self._walk(params, MAX_DEMOGRAPHICS_PAGES):
             rows = [row for row in listed.data if isinstance(row, dict)]
             for row in rows:
                 if _same_id(row.get("id"), str(patient_id)):
                     return row
-            if any(i > patient_id for i in _row_ids(rows)):
+            seen += _row_ids(rows)
+            if seen == sorted(seen) and any(i > patient_id for i in seen):
                 return None  # past its place in the order
         return None
 
@@ -658,10 +680,37 @@ class NextvisitAdapter:
             return VendorPage([], None, warnings=(refused,))
         exact = exact and q.only(query, "birthdate") and (not query.named("birthdate") or low == high)
         rows, following = listed.data, _following(listed, position, request.page_size)
+        # Patients the page before listed, in a list keeping its own order (offset pages of a list
+        # newest first shift when a patient is created between them): served once.
+        rows = [row for row in rows if ties.row_id(row) not in _served_before(position)]
         tied: tuple[str, ...] = ()
+        own_order = False  # the list answered in an order of its own, not the one asked for
         if sort:
-            rows, following, tied = await self._whole_runs(_SORT_FIELDS[sort.name], params, position, rows, following)
+            field = _SORT_FIELDS[sort.name]
+            before: ties.Tie | None = position.get("tie") if isinstance(position, dict) else None
+            if not self._sort_ignored and ties.in_order(
+                rows, field, sort.descending, before["value"] if before else None
+            ):
+                rows, following, tied = await self._whole_runs(field, params, position, rows, following)
+            else:
+                # A list that does not read `sort` (its rows are out of the order asked for): its
+                # runs of one value are not together, so none is read whole (it would be served
+                # again where the list reaches it). Sorted here when the page is all it has; else
+                # served in its order, saying so (R4 search.html#_sort: the sort applied is the
+                # server's to report; an order not given is never implied).
+                self._sort_ignored = own_order = True
+                rows = ties.without_served(rows, field, before)
+        else:
+            ids = _row_ids([row for row in rows if isinstance(row, dict)])
+            own_order = ids != sorted(ids)  # asked for `sort=id`
+        whole = own_order and position is None and (following is None or _lists_all(following))
+        if own_order and not whole:
+            if sort:
+                tied = (_UNSORTED.format(field=_SORT_FIELDS[sort.name], sort=sort.name),)
+            following = _with_served(following, listed.data)
         found, warnings = self._patients(rows)
+        if whole:  # every patient the list has: in the order asked for (ties, and no `_sort`, by id)
+            found = sorted_by(sorted(found, key=_by_id), query)
         warnings += tied
         # The vendor's count is of what its filter matched: the FHIR total only when the rows show
         # that filter applied as sent (a list may not read `filter[date_of_birth]` at all, as Django
@@ -995,6 +1044,33 @@ def _not_as_asked(listed: VendorList, position: Position) -> str | None:
     else:
         return None  # a page the vendor does not number, but not the one before again
     return f"Nextvisit {said} when asked for page {page}: the patient list cannot be read past page {page - 1}"
+
+
+def _by_id(patient: Resource) -> tuple[int, int, str]:
+    text = str(patient.get("id", ""))
+    return (0, int(text), "") if text.isdigit() else (1, 0, text)
+
+
+def _served_before(position: Position) -> set[str]:
+    """The ids the page before listed, when the walk carries them (`_with_served`)."""
+    ids = position.get("served") if isinstance(position, dict) else None
+    return {str(i) for i in ids} if isinstance(ids, list) else set()
+
+
+def _with_served(following: Position, rows: list[Any]) -> Position:
+    """The position `following` carrying the ids of `rows`, the page just listed: a list in an
+    order of its own (newest first) lists some of them again on the next page once a patient is
+    created in between, and they are left out there."""
+    if following is None:
+        return None
+    served = [i for i in map(ties.row_id, rows) if i]
+    return {**following, "served": served} if isinstance(following, dict) else {"page": following, "served": served}
+
+
+def _lists_all(following: Position) -> bool:
+    """Whether the position after a first page says that page may be all the list has (no paging
+    data, and not `per_page` patients: `_following`): then it is, either way."""
+    return isinstance(following, dict) and bool(following.get("whole"))
 
 
 def _born_on(rows: list[Any], day: str) -> bool:

@@ -20,6 +20,7 @@ import pytest
 from lxml import etree
 
 from gateway.contract import Sandbox
+from gateway.search.match import normalize
 from sandboxes.clinic import Encounter, Patient, build_clinic
 from sandboxes.nextvisit import create_sandbox
 from sandboxes.nextvisit.render import Renderer
@@ -102,7 +103,8 @@ READINGS: dict[str, dict[str, Any]] = {
     # paginator; local offsets; unwrapped single answers; a read ignoring its include; a PUT
     # that replaces the whole record; the login token as text; meta as JSON text; an address
     # object in the demographics; a visit's times as a Rails team names them (`scheduled_at`);
-    # writes answered with their message as text (a Spring controller's ResponseEntity<String>).
+    # writes answered with their message as text (a Spring controller's ResponseEntity<String>);
+    # a list that does not read `sort` (always the documented default, newest first).
     "nfd-prefix-absent-simple-bare": {
         "encounter_shape": "scheduled",
         "name_accents": "sensitive_nfd",
@@ -123,6 +125,7 @@ READINGS: dict[str, dict[str, Any]] = {
         "write_answers": "text",
         "first_page": 0,
         "past_the_end": "404",
+        "sort_param": "ignored",
     },
     # Accent-sensitive names, Laravel's microsecond times, one encounter no reading can use, a
     # cursor paginator (`page` not read), no demographics as PHP's empty array; Go's zero time
@@ -185,12 +188,13 @@ READINGS: dict[str, dict[str, Any]] = {
     # UTC nor the practice's (the tenant then sets `vendor_timezone`, as the sandbox does); a
     # list without a pagination class, answering every patient at once whatever `page` and
     # `per_page` say, `links` and `meta` empty as the docs' example shows them; DRF's 403 for
-    # an unknown token and its 204 for a delete.
+    # an unknown token and its 204 for a delete; no ordering filter either (`sort` not read).
     "drf-local-times-unpaged": {
         "datetimes": "local",
         "paging": "none",
         "unauthenticated_status": 403,
         "delete_status": 204,
+        "sort_param": "ignored",
     },
 }
 
@@ -300,10 +304,27 @@ def test_a_sorted_walk_lists_every_live_patient_once(reading: Reading, sort: str
     pages = list(reading.fhir.pages(f"{BASE}/Patient", _sort=sort, _count=7))
     found = [p for page in pages for p in _matches(page)]
     assert Counter(p["id"] for p in found) == Counter(str(p.id) for p in LIVE)
+    if reading.switches.get("sort_param") == "ignored" and reading.switches.get("paging") != "none":
+        # A paged list that does not read `sort`: no page may pass for sorted. Each says it is not.
+        assert all(any("did not sort" in o for o in _outcomes(page)) for page in pages if _matches(page))
+        return
+    # Sorted by the vendor, or (a list answering every patient at once) by the gateway.
     assert [o for page in pages for o in _outcomes(page)] == []
     if sort == "-birthdate":
         dates = [p["birthDate"] for p in found if "birthDate" in p]
         assert dates == sorted(dates, reverse=True)
+    else:  # in a collation's order: the vendor's (MySQL folds `ø` to `o`), or the gateway's (not)
+        families = [p["name"][0]["family"] for p in found]
+        assert any([order(f) for f in families] == sorted(order(f) for f in families) for order in (fold, normalize))
+
+
+def test_a_patient_without_a_birth_date_reads_as_listed_whatever_order_the_list_keeps(reading: Reading) -> None:
+    # A read whose show leaves the demographics out finds them in the list, which has no id filter
+    # (the patient's birth date narrows it, when there is one): looked up by id in a list asked for
+    # in id order, which a list that does not read `sort` does not keep.
+    (undated,) = [p for p in LIVE if not p.birth_date]
+    read = reading.fhir.get_ok(f"{BASE}/Patient/{undated.id}")
+    assert undated.email in {t["value"] for t in read.get("telecom", [])}
 
 
 def test_each_patients_records_match_the_clinic(reading: Reading) -> None:
@@ -533,8 +554,8 @@ def test_vendor_refusals_keep_their_meaning_whatever_the_error_body(reading: Rea
 
 
 def test_a_next_link_followed_after_a_delete_is_an_empty_page_not_an_error(reading: Reading) -> None:
-    # New patients fill the last page of 50 (in id order, the list's) and put one more on a page
-    # of its own. Deleted, that page lies past the end: Laravel answers it empty, Django REST
+    # New patients fill the last page of 50 and put one more on a page of its own. One deleted,
+    # that page lies past the end: Laravel answers it empty, Django REST
     # Framework's paginator 404 "Invalid page." (the past_the_end="404" reading). Either way the
     # client that follows the link it was given reads the end of its search, not an error.
     size = 50
@@ -546,10 +567,11 @@ def test_a_next_link_followed_after_a_delete_is_an_empty_page_not_an_error(readi
             answer = reading.fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
             assert answer.status_code == 201, answer.text[:300]
             created.append(answer.json()["id"])
-        bundle = reading.fhir.get_ok(f"{BASE}/Patient", params={"_count": str(size)})
-        while created[-2] not in {p["id"] for p in _matches(bundle)}:
-            bundle = reading.fhir.get_ok(_next_link(reading, bundle))
-        following = _next_link(reading, bundle)
+        # The link to the last page, which holds one patient (in id order, the one created last;
+        # newest first, in a list that does not read `sort`, the oldest): any delete empties it.
+        bundles = list(reading.fhir.pages(f"{BASE}/Patient", _count=size))
+        assert len(_matches(bundles[-1])) == 1
+        following = _next_link(reading, bundles[-2])
         assert reading.fhir.request("DELETE", f"{BASE}/Patient/{created.pop()}").status_code in (200, 204)
         after = reading.fhir.get(following)
         assert after.status_code == 200, after.text[:300]
