@@ -682,7 +682,8 @@ class NextvisitAdapter:
         rows, following = listed.data, _following(listed, position, request.page_size)
         # Patients the page before listed, in a list keeping its own order (offset pages of a list
         # newest first shift when a patient is created between them): served once.
-        rows = [row for row in rows if ties.row_id(row) not in _served_before(position)]
+        served_before = _served_before(position)
+        rows = [row for row in rows if ties.row_id(row) not in served_before]
         tied: tuple[str, ...] = ()
         own_order = False  # the list answered in an order of its own, not the one asked for
         if sort:
