@@ -3,7 +3,9 @@
 Search planning (what is pushed down, and why it is safe):
 - `_id`, and `identifier` with a numeric patient id → `GET /v1/patients/{id}`.
 - `birthdate=YYYY-MM-DD` (eq, day precision) → `filter[date_of_birth]`, exact; other date
-  conditions are the gateway's.
+  conditions are the gateway's. The vendor's `total` is passed on only when every row it listed
+  was born that day: a list that does not read the filter (the docs do not say it is honoured
+  strictly) counts every patient, and the gateway's own narrowing leaves it wrong.
 - `name`, `family` and `given` send no term (declared `GATEWAY`): no name term is a superset
   of FHIR's answer under every reading of the two name searches the docs offer (see "Where
   the docs are silent"). They are narrowed by `birthdate` when given; otherwise the gateway
@@ -14,6 +16,16 @@ Search planning (what is pushed down, and why it is safe):
   patients sharing the value a page ends in are read whole (the list filtered by it) and served
   with that page, each run in id order: the docs do not say how ties are ordered, and one
   ordered otherwise on each page would repeat some patients and leave others out (`ties`).
+  A list may not read `sort` at all (Django REST Framework without an ordering filter, an
+  Express handler): a page out of the order asked for (under every collation a database
+  keeps names in, `ties.in_order`) says so, and from then on the list's pages are taken in its
+  own order: sorted here when the first page is all the list has, else served as they come
+  with an outcome entry saying they are not sorted. So is a walk without `_sort` (asked for
+  `sort=id`) whose page is not in id order, without a word (no order was asked for); the next
+  position of such a walk carries the ids of the page it follows, which are left out there (a
+  list newest first shifts them onto the next page when a patient is created in between, where
+  id order puts the new one last). Look-ups by id (which ask for `sort=id`) bisect or stop
+  early only while the pages are in ascending id order, else walk on.
 Allergies, medications and encounters live inside the patient payload, so their searches
 need `patient` and cost one vendor call; their ids carry the patient id (`<pid>.a.…`,
 `<pid>.m.…`, `<pid>.e.<encounter id>`), so a read is one call too.
@@ -136,6 +148,11 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   with the record the create answered, else the body sent with its new id, never a 429 the
   client would retry into a second patient. A look-up of the new id that fails so is a 502
   saying the patient was created.
+- A show of no patient: documented by example only for a patient found; a handler that answers
+  what its look-up found answers 200 with `{"data": null}` (Express), `null` (Go, a nil pointer)
+  or `{}` where Laravel's `findOrFail` answers 404. An answer naming no patient (no `id`, nothing
+  but empty values or a message) is read as the 404 (then, as for it, a deleted patient is 410),
+  never as a patient that cannot be read.
 - Soft-deleted patients: documented as gone from reads ("Soft deletes"); a read or list
   answer that still carries one (a non-null `deleted_at`: `withTrashed()`) is read as
   deleted: the read is 410 Gone, the list leaves it out. A list that ignores
@@ -227,6 +244,7 @@ from gateway.errors import (
     VendorUnavailable,
 )
 from gateway.search import planning as q
+from gateway.search.match import sorted_by
 from gateway.search.model import SearchQuery, TokenValue
 from gateway.text import nfc_text
 from mappings.ids import is_int_id
@@ -273,6 +291,10 @@ _NOT_READ_BACK = (
     "the resource answered is what the vendor answered or was sent, and may differ from a later read"
 )
 _SORT_FIELDS: dict[str, ties.SortField] = {"family": "last_name", "birthdate": "date_of_birth"}
+_UNSORTED = (
+    "Nextvisit did not sort the patient list by {field} as asked: these patients are in the vendor's "
+    "own order, not by {sort}"
+)
 # The relations a read asks for: the docs list `include=user,team,encounters,demographics` (on the
 # list), and a show built on the same Spatie query builder loads only what is included. Then,
 # while the show refuses them (an allow-list of its own), fewer: the last asks for none.
@@ -296,6 +318,7 @@ class NextvisitAdapter:
         # read in a zone nobody chose (UTC by default): only the operator knows the app's zone.
         self._zone_untold = "vendor_timezone" not in config.options.model_fields_set
         self._show_includes = 0  # the first of _SHOW_INCLUDES the show has not refused
+        self._sort_ignored = False  # whether the list was seen to answer in its own order
         self._drift = config.drift
         self._providers = by_type(
             ResourceProvider(
@@ -456,9 +479,7 @@ class NextvisitAdapter:
         try:
             body = await self._show(patient_id)
         except NotFound:
-            if await self._trashed(patient_id):
-                raise Gone(f"Patient/{patient_id} has been deleted") from None
-            raise NotFound(f"Patient/{patient_id} does not exist") from None
+            body = None
         except Refused:
             if not await self._shows_its_own(patient_id):
                 raise  # the gateway's access is refused: the operator's to check
@@ -466,6 +487,12 @@ class NextvisitAdapter:
             # tenant's patients, as one a team-scoped look-up does not find.
             raise NotFound(f"Patient/{patient_id} does not exist") from None
         raw = _single(body)
+        if _names_nobody(raw):
+            # The documented 404, or a 200 that names no patient (`{"data": null}`, `null`, `{}`:
+            # an Express or Go handler answering what its look-up found, nothing).
+            if await self._trashed(patient_id):
+                raise Gone(f"Patient/{patient_id} has been deleted")
+            raise NotFound(f"Patient/{patient_id} does not exist")
         patient = self._readable(raw, patient_id)
         if patient.deleted:
             # An implementation whose show finds soft-deleted patients too (`withTrashed()`).
@@ -529,6 +556,8 @@ class NextvisitAdapter:
                 if _same_id(row.get("id"), str(patient_id)):
                     return row
             ids = _row_ids(rows)
+            if ids != sorted(ids):  # a list that does not read `sort`: no order to bisect
+                return await self._walked_row(patient_id, params)
             if not ids or patient_id < min(ids):
                 high = nth - 1  # this page is past the patient (or past the end)
             elif patient_id > max(ids):
@@ -547,13 +576,17 @@ class NextvisitAdapter:
         return None
 
     async def _walked_row(self, patient_id: int, params: dict[str, str | int]) -> dict[str, Any] | None:
-        """The row of `patient_id` in a list sorted by ascending id, page after page."""
+        """The row of `patient_id` in a list asked for in ascending id order, page after page;
+        past its place in that order, the end, while the list keeps it (one that does not read
+        `sort` answers its own order, and is walked on)."""
+        seen: list[int] = []
         async for listed in self._walk(params, MAX_DEMOGRAPHICS_PAGES):
             rows = [row for row in listed.data if isinstance(row, dict)]
             for row in rows:
                 if _same_id(row.get("id"), str(patient_id)):
                     return row
-            if any(i > patient_id for i in _row_ids(rows)):
+            seen += _row_ids(rows)
+            if seen == sorted(seen) and any(i > patient_id for i in seen):
                 return None  # past its place in the order
         return None
 
@@ -647,13 +680,45 @@ class NextvisitAdapter:
             return VendorPage([], None, warnings=(refused,))
         exact = exact and q.only(query, "birthdate") and (not query.named("birthdate") or low == high)
         rows, following = listed.data, _following(listed, position, request.page_size)
+        # Patients the page before listed, in a list keeping its own order (offset pages of a list
+        # newest first shift when a patient is created between them): served once.
+        served_before = _served_before(position)
+        rows = [row for row in rows if ties.row_id(row) not in served_before]
         tied: tuple[str, ...] = ()
+        own_order = False  # the list answered in an order of its own, not the one asked for
         if sort:
-            rows, following, tied = await self._whole_runs(_SORT_FIELDS[sort.name], params, position, rows, following)
+            field = _SORT_FIELDS[sort.name]
+            before: ties.Tie | None = position.get("tie") if isinstance(position, dict) else None
+            if not self._sort_ignored and ties.in_order(
+                rows, field, sort.descending, before["value"] if before else None
+            ):
+                rows, following, tied = await self._whole_runs(field, params, position, rows, following)
+            else:
+                # A list that does not read `sort` (its rows are out of the order asked for): its
+                # runs of one value are not together, so none is read whole (it would be served
+                # again where the list reaches it). Sorted here when the page is all it has; else
+                # served in its order, saying so (R4 search.html#_sort: the sort applied is the
+                # server's to report; an order not given is never implied).
+                self._sort_ignored = own_order = True
+                rows = ties.without_served(rows, field, before)
+        else:
+            ids = _row_ids([row for row in rows if isinstance(row, dict)])
+            own_order = ids != sorted(ids)  # asked for `sort=id`
+        whole = own_order and position is None and (following is None or _lists_all(following))
+        if own_order and not whole:
+            if sort:
+                tied = (_UNSORTED.format(field=_SORT_FIELDS[sort.name], sort=sort.name),)
+            following = _with_served(following, listed.data)
         found, warnings = self._patients(rows)
+        if whole:  # every patient the list has: in the order asked for (ties, and no `_sort`, by id)
+            found = sorted_by(sorted(found, key=_by_id), query)
         warnings += tied
-        total = listed.total_count
-        return VendorPage(found, following, total=total if exact and not warnings else None, warnings=warnings)
+        # The vendor's count is of what its filter matched: the FHIR total only when the rows show
+        # that filter applied as sent (a list may not read `filter[date_of_birth]` at all, as Django
+        # REST Framework without a filter backend or an Express handler does not, and count all).
+        applied = _born_on(listed.data, str(params.get("filter[date_of_birth]", "")))
+        total = listed.total_count if exact and applied and not warnings else None
+        return VendorPage(found, following, total=total, warnings=warnings)
 
     async def _whole_runs(
         self,
@@ -859,6 +924,23 @@ def _single(body: Any) -> Any:
     return body
 
 
+# Keys an answer naming nobody may still carry: a message, or a status flag (`{"success": false}`).
+_NO_RECORD_KEYS = frozenset({"data", "message", "error", "status", "success"})
+
+
+def _names_nobody(answer: Any) -> bool:
+    """Whether a show's answer (its `data` unwrapped, `_single`) names no patient at all: nothing
+    (a 404, or `null`), or an object without an `id` whose only keys are empty or say no more than
+    a message would (`{}`, `{"data": null}`, `{"data": {}}`, `{"data": null, "message": ...}`). An
+    answer with any patient field but no `id` is no such thing: a record that cannot be read."""
+    if answer is None:
+        return True
+    if not isinstance(answer, dict) or "id" in answer:
+        return False
+    data = answer.get("data")
+    return set(answer) <= _NO_RECORD_KEYS and data in (None, {}, [])
+
+
 def _paging(position: Position) -> dict[str, str | int]:
     """What a list request sends to be at `position`: its `cursor`, or the parameters its
     vendor's next link named, else its `page`; nothing for the first page, which is the one a
@@ -963,6 +1045,39 @@ def _not_as_asked(listed: VendorList, position: Position) -> str | None:
     else:
         return None  # a page the vendor does not number, but not the one before again
     return f"Nextvisit {said} when asked for page {page}: the patient list cannot be read past page {page - 1}"
+
+
+def _by_id(patient: Resource) -> tuple[int, int, str]:
+    text = str(patient.get("id", ""))
+    return (0, int(text), "") if text.isdigit() else (1, 0, text)
+
+
+def _served_before(position: Position) -> set[str]:
+    """The ids the page before listed, when the walk carries them (`_with_served`)."""
+    ids = position.get("served") if isinstance(position, dict) else None
+    return {str(i) for i in ids} if isinstance(ids, list) else set()
+
+
+def _with_served(following: Position, rows: list[Any]) -> Position:
+    """The position `following` carrying the ids of `rows`, the page just listed: a list in an
+    order of its own (newest first) lists some of them again on the next page once a patient is
+    created in between, and they are left out there."""
+    if following is None:
+        return None
+    served = [i for i in map(ties.row_id, rows) if i]
+    return {**following, "served": served} if isinstance(following, dict) else {"page": following, "served": served}
+
+
+def _lists_all(following: Position) -> bool:
+    """Whether the position after a first page says that page may be all the list has (no paging
+    data, and not `per_page` patients: `_following`): then it is, either way."""
+    return isinstance(following, dict) and bool(following.get("whole"))
+
+
+def _born_on(rows: list[Any], day: str) -> bool:
+    """Whether every listed patient was born on `day` (an ISO date; "" asks nothing): whether a
+    list sent `filter[date_of_birth]=day` shows it applied that filter, as sent."""
+    return not day or all(ties.sort_value(row, "date_of_birth") == day for row in rows)
 
 
 def _deleted_state(row: Any) -> bool | None:

@@ -13,6 +13,7 @@ alike.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any, Literal, TypedDict
 
 from gateway.search.match import normalize
@@ -21,6 +22,7 @@ from mappings.nextvisit.vendor import UnreadablePayload, read_patient
 __all__ = [
     "SortField",
     "Tie",
+    "in_order",
     "merged_run",
     "row_id",
     "runs_by_id",
@@ -62,6 +64,42 @@ def same_value(row: Any, field: SortField, value: str) -> bool:
 
 def _key(value: str, field: SortField) -> str:
     return normalize(value) if field == "last_name" else value
+
+
+# Letters an accent-insensitive collation sorts as their base letters though Unicode gives them no
+# mark to drop (MySQL's `utf8mb4_unicode_ci` sorts `Sørensen` among the `So`s).
+_BASE_LETTERS = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "ı": "i", "þ": "th"})
+
+
+def _collated(name: str) -> str:
+    """A name as an accent- and case-insensitive collation orders it (MySQL's `_ci`)."""
+    return normalize(name).translate(_BASE_LETTERS)
+
+
+def _letters(name: str) -> str:
+    """The same, spaces and punctuation ignored (a glibc or ICU locale's first level)."""
+    return "".join(ch for ch in _collated(name) if ch.isalnum())
+
+
+# The orders a list sorted by name may keep: a `_ci` collation's, a locale's, by case alone, or by
+# code point (a `C` collation).
+_NAME_ORDERS = (_collated, _letters, str.casefold, str)
+
+
+def in_order(rows: list[Any], field: SortField, descending: bool, before: str | None = None) -> bool:
+    """Whether `rows` (after `before`, the value the page before ended in) are sorted by `field`
+    as asked, under some order a database keeps for it: a list that does not read `sort` (Django
+    REST Framework without an ordering filter, an Express handler) answers its own order. Rows
+    without a value are not judged (databases place nulls first or last)."""
+    values = [value for value in (sort_value(row, field) for row in rows) if value is not None]
+    if before is not None:
+        values.insert(0, before)
+    orders = _NAME_ORDERS if field == "last_name" else (str,)
+    for order in orders:
+        keys = [order(value) for value in values]
+        if all(b <= a if descending else a <= b for a, b in pairwise(keys)):
+            return True
+    return False
 
 
 def row_id(row: Any) -> str | None:

@@ -184,6 +184,20 @@ leave open that independent implementations read differently:
   ``filter[trashed]`` (an implementation without it: Express, Django REST Framework and Rails
   ignore a query parameter they do not know), so it lists live patients whatever it says, without
   ``deleted_at``; nothing lists a soft-deleted patient.
+- ``missing_show="404"`` (default: Eloquent's ``findOrFail``, as documented) | ``"null_data"`` |
+  ``"null"`` | ``"empty"``: ``GET /v1/patients/{id}`` of an unknown or soft-deleted patient is
+  200 with ``{"data": null}`` (an Express handler's ``res.json({data: await
+  Patient.findByPk(id)})``), ``null`` (a Go handler encoding a nil pointer) or ``{}`` (``res.json(
+  patient || {})``). Another team's patient answers so too under ``foreign_patients="404"``.
+  ``PUT``, ``PATCH`` and ``DELETE`` still answer 404.
+- ``list_filters="honoured"`` (default) | ``"ignored"``: the list does not read
+  ``filter[first_name]``, ``filter[last_name]`` or ``filter[date_of_birth]`` (Django REST
+  Framework without a filter backend, an Express handler: a query parameter nobody reads), so
+  it lists every patient whatever they say, its ``total`` counting them all. Nor does it
+  validate them.
+- ``sort_param="honoured"`` (default) | ``"ignored"``: the list does not read ``sort`` (Django
+  REST Framework without an ordering filter, an Express handler): always the documented
+  default order, ``-created_at`` (then id), whatever it says. Nor does it validate it.
 - ``rate_limit=None`` (default: no limit) | requests a minute: Laravel's ``throttle:api`` (a
   Laravel 10 app's ``api`` group, ``Limit::perMinute(60)``; the docs name no limit): past it,
   every request is 429 ``{"message": "Too Many Attempts."}`` with ``Retry-After`` until the

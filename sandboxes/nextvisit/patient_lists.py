@@ -6,7 +6,8 @@ List rules (all nullable, so an empty parameter means "not given"): ``per_page``
 ``-created_at``); ``filter.first_name``/``filter.last_name`` ``string`` (a comma splits
 alternatives, each matched as the reading says, ``Readings.names_hit``: by default a folded
 substring); ``filter.date_of_birth`` ``date``; ``filter.trashed`` ``in:with,only`` (not read at all under
-``trashed_filter="ignored"``). Then Spatie's
+``trashed_filter="ignored"``; nor are the others, nor Spatie's check of them, under
+``list_filters="ignored"``, nor ``sort`` under ``sort_param="ignored"``). Then Spatie's
 allow-lists (400). Pages are Laravel's ``paginate()`` (``paging``; under ``sort_ties="unstable"`` the patients
 sharing a sort value come in an order of each page's own, see ``_ties_reordered``), or ``cursorPaginate()`` under
 ``paging="cursor"``, or keyset pages under ``paging="keyset"`` (``cursor_paging``), or every row
@@ -62,26 +63,29 @@ class PatientLists:
         ok, value = rules.field("per_page")
         if ok:
             per_page = rules.integer("per_page", value, 1, self.store.readings.list_per_page_max)
+        readings = self.store.readings
         sort: str | None = "-created_at"
         ok, value = rules.field("sort")
-        if ok:
+        if ok and readings.sort_param == "honoured":
             sort = rules.one_of("sort", value, tuple(spelling for name in _SORTS for spelling in (name, f"-{name}")))
         names: dict[str, tuple[str, ...]] = {}
-        for name in ("first_name", "last_name"):
-            ok, value = rules.field(f"filter.{name}")
-            if ok and rules.string(f"filter.{name}", value):
-                names[name] = tuple(part for part in value.split(",") if part)
         dob: date | None = None
-        ok, value = rules.field("filter.date_of_birth")
-        if ok:
-            dob = rules.date("filter.date_of_birth", value)
+        if readings.list_filters == "honoured":
+            for name in ("first_name", "last_name"):
+                ok, value = rules.field(f"filter.{name}")
+                if ok and rules.string(f"filter.{name}", value):
+                    names[name] = tuple(part for part in value.split(",") if part)
+            ok, value = rules.field("filter.date_of_birth")
+            if ok:
+                dob = rules.date("filter.date_of_birth", value)
         trashed: str | None = None
         ok, value = rules.field("filter.trashed")
         if ok and self.store.readings.trashed_filter == "honoured":
             trashed = rules.one_of("filter.trashed", value, ("with", "only"))
         rules.check()
         assert per_page is not None and sort is not None
-        check_filters(query)
+        if readings.list_filters == "honoured":  # a list reading no filter refuses none either
+            check_filters(query)
         included = includes(query)
         rows = self.store.listing(sort, names.get("first_name", ()), names.get("last_name", ()), iso_date(dob), trashed)
         variant = ("team" in included, "encounters" in included, "demographics" in included, trashed is not None)

@@ -14,7 +14,8 @@ ignores ``include=demographics``; with ``single_relations="included"`` they carr
 ``put_semantics="replace"`` an update body's missing fields are null; with
 ``write_answers="text"`` a create, update or delete answers its message as text; with
 ``create_answer="message"`` a create answers 201 ``{"message": "Patient created
-successfully"}`` without the record; with ``duplicates="409"`` a create naming a live
+successfully"}`` without the record; with ``missing_show`` other than ``"404"`` the show of no
+patient answers 200 with ``{"data": null}``, ``null`` or ``{}``; with ``duplicates="409"`` a create naming a live
 patient's first and last name and date of birth is 409 Conflict.
 """
 
@@ -42,6 +43,11 @@ __all__ = ["PatientRecords"]
 # The show's include allow-list under each ``show_includes`` reading (``list``: the list's own).
 # ``encounters``: the relations the show's documented answer carries (``user``, ``encounters``).
 _SHOW_ALLOWED: dict[str, tuple[str, ...]] = {"demographics": ("demographics",), "encounters": ("user", "encounters")}
+
+# What the show answers (200) for no patient under each ``missing_show`` reading but Laravel's 404:
+# an Express handler's `res.json({data: await Patient.findByPk(id)})`, a Go handler encoding a nil
+# pointer, `res.json(patient || {})`.
+_MISSING_SHOW: dict[str, bytes] = {"null_data": b'{"data":null}', "null": b"null", "empty": b"{}"}
 
 _FIELDS = ("first_name", "middle_name", "last_name", "date_of_birth", "notes", "allergies", "insurance", "meta")
 _REQUIRED = ("first_name", "last_name", "date_of_birth")
@@ -81,6 +87,9 @@ class PatientRecords:
         return any(not row.deleted and key(row.doc) == new for row in self.store.rows.values())
 
     async def show(self, request: Request, token_id: int) -> Response:
+        missing = _MISSING_SHOW.get(self.store.readings.missing_show)
+        if missing is not None and self._absent(request):
+            return respond(200, missing)
         row = self._row(request, trashed=True)
         allowed = _SHOW_ALLOWED.get(self.store.readings.show_includes, INCLUDES)
         included = includes(request_query(request), allowed)
@@ -107,6 +116,14 @@ class PatientRecords:
         if self.store.readings.write_answers == "text":
             return _text(200, "Patient deleted successfully")
         return respond(200, php_json({"message": "Patient deleted successfully"}))
+
+    def _absent(self, request: Request) -> bool:
+        """Whether the show finds no patient where the path points (a policy's 403 aside)."""
+        try:
+            self._row(request, trashed=True)
+        except ApiError as exc:
+            return exc.status == 404
+        return False
 
     def _row(self, request: Request, *, trashed: bool = False) -> PatientRow:
         """The patient the path names; a soft-deleted one only for a ``show_trashed`` show."""

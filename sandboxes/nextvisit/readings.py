@@ -27,8 +27,10 @@ __all__ = [
     "ErrorBodies",
     "ForeignPatients",
     "Ids",
+    "ListFilters",
     "MedicationShape",
     "MetaEncoding",
+    "MissingShow",
     "NameMatch",
     "NoDates",
     "Nulls",
@@ -40,6 +42,7 @@ __all__ = [
     "ShowIncludes",
     "SingleEnvelope",
     "SingleRelations",
+    "SortParam",
     "SortTies",
     "Spellings",
     "TrashedFilter",
@@ -78,6 +81,9 @@ EmptyLists = Literal["array", "null"]
 WriteAnswers = Literal["json", "text"]
 TrashedFilter = Literal["honoured", "ignored"]
 RateWindow = Literal["minute", "second"]
+MissingShow = Literal["404", "null_data", "null", "empty"]
+ListFilters = Literal["honoured", "ignored"]
+SortParam = Literal["honoured", "ignored"]
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,9 @@ class Readings:
     rate_limit: int | None = None
     rate_window: RateWindow = "minute"
     trashed_filter: TrashedFilter = "honoured"
+    missing_show: MissingShow = "404"
+    list_filters: ListFilters = "honoured"
+    sort_param: SortParam = "honoured"
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -200,6 +209,9 @@ _LITERALS = {
     "write_answers": WriteAnswers,
     "trashed_filter": TrashedFilter,
     "rate_window": RateWindow,
+    "missing_show": MissingShow,
+    "list_filters": ListFilters,
+    "sort_param": SortParam,
 }
 
 

@@ -20,6 +20,7 @@ import pytest
 from lxml import etree
 
 from gateway.contract import Sandbox
+from gateway.search.match import normalize
 from sandboxes.clinic import Encounter, Patient, build_clinic
 from sandboxes.nextvisit import create_sandbox
 from sandboxes.nextvisit.render import Renderer
@@ -72,7 +73,8 @@ READINGS: dict[str, dict[str, Any]] = {
     # demographics as a hasMany list, a create answered without the record, 419 for a token,
     # other words for genders, statuses and no known allergies, medications as one text;
     # patients sharing a sort value in another order on each page (PostgreSQL, no tiebreaker);
-    # a read that refuses `include=demographics` (its allow-list: the relations it documents).
+    # a read that refuses `include=demographics` (its allow-list: the relations it documents); a
+    # list that reads none of its name and birth date filters (no filter backend), counting all.
     "flat-strings-sql-us-paginator": {
         "encounter_shape": "flat",
         "datetimes": "sql",
@@ -95,12 +97,14 @@ READINGS: dict[str, dict[str, Any]] = {
         "first_page": 0,
         "past_the_end": "404",
         "show_includes": "encounters",
+        "list_filters": "ignored",
     },
     # Names stored decomposed and matched by prefix, accent-sensitively; no nulls; a simple
     # paginator; local offsets; unwrapped single answers; a read ignoring its include; a PUT
     # that replaces the whole record; the login token as text; meta as JSON text; an address
     # object in the demographics; a visit's times as a Rails team names them (`scheduled_at`);
-    # writes answered with their message as text (a Spring controller's ResponseEntity<String>).
+    # writes answered with their message as text (a Spring controller's ResponseEntity<String>);
+    # a list that does not read `sort` (always the documented default, newest first).
     "nfd-prefix-absent-simple-bare": {
         "encounter_shape": "scheduled",
         "name_accents": "sensitive_nfd",
@@ -121,6 +125,7 @@ READINGS: dict[str, dict[str, Any]] = {
         "write_answers": "text",
         "first_page": 0,
         "past_the_end": "404",
+        "sort_param": "ignored",
     },
     # Accent-sensitive names, Laravel's microsecond times, one encounter no reading can use, a
     # cursor paginator (`page` not read), no demographics as PHP's empty array; Go's zero time
@@ -129,7 +134,8 @@ READINGS: dict[str, dict[str, Any]] = {
     # objects that say their status, another team's patients refused by a policy (403), and
     # an unknown token refused with 403 too; empty lists (a page listing nobody, a patient
     # without visits) as null, Go's nil slices; a request limit of 30 a second (Laravel 11's
-    # `Limit::perSecond`; the docs name none), which the tenant is configured with.
+    # `Limit::perSecond`; the docs name none), which the tenant is configured with; a read of no
+    # patient (unknown, deleted, another team's) answered 200 `null`, a Go handler's nil pointer.
     "accents-micro-unreadable": {
         "medication_shape": "objects",
         "name_accents": "sensitive",
@@ -149,6 +155,7 @@ READINGS: dict[str, dict[str, Any]] = {
         "empty_lists": "null",
         "rate_limit": 30,
         "rate_window": "second",
+        "missing_show": "null",
     },
     # As a team on another stack (Express and knex, say) writes the API: keyset pages
     # (`?after=<last id>`, a next link and `has_more`, no page numbers), a visit's time as
@@ -159,7 +166,8 @@ READINGS: dict[str, dict[str, Any]] = {
     # `discontinued_at` time, no status (a Rails model's timestamp column); times as knex stores
     # a JavaScript Date in SQLite: milliseconds since the epoch, a JSON number; a list that does
     # not know `filter[trashed]` (Express ignores a query parameter it does not read), so no
-    # answer tells a deleted patient from one that never was.
+    # answer tells a deleted patient from one that never was; a read of no patient answered 200
+    # `{"data": null}` (`res.json({data: await Patient.findByPk(id)})`).
     "keyset-titled": {
         "datetimes": "epoch_ms",
         "trim_strings": False,
@@ -173,18 +181,20 @@ READINGS: dict[str, dict[str, Any]] = {
         "medication_shape": "stop_dates",
         "errors": "rails",
         "trashed_filter": "ignored",
+        "missing_show": "null_data",
     },
     # As a Django REST Framework or Spring team writes it: times as the app's wall clock without
     # an offset (Django with `USE_TZ = False`, Spring's `LocalDateTime`), in a zone that is neither
     # UTC nor the practice's (the tenant then sets `vendor_timezone`, as the sandbox does); a
     # list without a pagination class, answering every patient at once whatever `page` and
     # `per_page` say, `links` and `meta` empty as the docs' example shows them; DRF's 403 for
-    # an unknown token and its 204 for a delete.
+    # an unknown token and its 204 for a delete; no ordering filter either (`sort` not read).
     "drf-local-times-unpaged": {
         "datetimes": "local",
         "paging": "none",
         "unauthenticated_status": 403,
         "delete_status": 204,
+        "sort_param": "ignored",
     },
 }
 
@@ -294,10 +304,27 @@ def test_a_sorted_walk_lists_every_live_patient_once(reading: Reading, sort: str
     pages = list(reading.fhir.pages(f"{BASE}/Patient", _sort=sort, _count=7))
     found = [p for page in pages for p in _matches(page)]
     assert Counter(p["id"] for p in found) == Counter(str(p.id) for p in LIVE)
+    if reading.switches.get("sort_param") == "ignored" and reading.switches.get("paging") != "none":
+        # A paged list that does not read `sort`: no page may pass for sorted. Each says it is not.
+        assert all(any("did not sort" in o for o in _outcomes(page)) for page in pages if _matches(page))
+        return
+    # Sorted by the vendor, or (a list answering every patient at once) by the gateway.
     assert [o for page in pages for o in _outcomes(page)] == []
     if sort == "-birthdate":
         dates = [p["birthDate"] for p in found if "birthDate" in p]
         assert dates == sorted(dates, reverse=True)
+    else:  # in a collation's order: the vendor's (MySQL folds `ø` to `o`), or the gateway's (not)
+        families = [p["name"][0]["family"] for p in found]
+        assert any([order(f) for f in families] == sorted(order(f) for f in families) for order in (fold, normalize))
+
+
+def test_a_patient_without_a_birth_date_reads_as_listed_whatever_order_the_list_keeps(reading: Reading) -> None:
+    # A read whose show leaves the demographics out finds them in the list, which has no id filter
+    # (the patient's birth date narrows it, when there is one): looked up by id in a list asked for
+    # in id order, which a list that does not read `sort` does not keep.
+    (undated,) = [p for p in LIVE if not p.birth_date]
+    read = reading.fhir.get_ok(f"{BASE}/Patient/{undated.id}")
+    assert undated.email in {t["value"] for t in read.get("telecom", [])}
 
 
 def test_each_patients_records_match_the_clinic(reading: Reading) -> None:
@@ -504,6 +531,12 @@ def test_accented_names_are_found_however_the_vendor_matches_and_stores_them(rea
 def test_vendor_refusals_keep_their_meaning_whatever_the_error_body(reading: Reading) -> None:
     missing = reading.fhir.get(f"{BASE}/Patient/999999")
     assert missing.status_code == 404 and outcome_of(missing)["issue"][0]["code"] == "not-found"
+    # Nor has it any records (a vendor may answer a read of no patient 200 `{"data": null}`).
+    none = reading.fhir.get_ok(f"{BASE}/Encounter", params={"patient": "999999"})
+    assert (_matches(none), none.get("total"), _outcomes(none)) == ([], 0, [])
+    assert reading.fhir.get(f"{BASE}/AllergyIntolerance/999999.a.1").status_code == 404
+    (deleted,) = [p for p in CLINIC.patients if p.deleted]
+    assert reading.fhir.get(f"{BASE}/Encounter/{deleted.id}.e.1").status_code == reading.deleted_status
     # Another team's patient: not found within the team, or refused by a policy (403) while
     # the tenant's own patients read: not this tenant's either way, never its credentials.
     foreign = reading.fhir.get(f"{BASE}/Patient/9001")
@@ -521,8 +554,8 @@ def test_vendor_refusals_keep_their_meaning_whatever_the_error_body(reading: Rea
 
 
 def test_a_next_link_followed_after_a_delete_is_an_empty_page_not_an_error(reading: Reading) -> None:
-    # New patients fill the last page of 50 (in id order, the list's) and put one more on a page
-    # of its own. Deleted, that page lies past the end: Laravel answers it empty, Django REST
+    # New patients fill the last page of 50 and put one more on a page of its own. One deleted,
+    # that page lies past the end: Laravel answers it empty, Django REST
     # Framework's paginator 404 "Invalid page." (the past_the_end="404" reading). Either way the
     # client that follows the link it was given reads the end of its search, not an error.
     size = 50
@@ -534,10 +567,11 @@ def test_a_next_link_followed_after_a_delete_is_an_empty_page_not_an_error(readi
             answer = reading.fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
             assert answer.status_code == 201, answer.text[:300]
             created.append(answer.json()["id"])
-        bundle = reading.fhir.get_ok(f"{BASE}/Patient", params={"_count": str(size)})
-        while created[-2] not in {p["id"] for p in _matches(bundle)}:
-            bundle = reading.fhir.get_ok(_next_link(reading, bundle))
-        following = _next_link(reading, bundle)
+        # The link to the last page, which holds one patient (in id order, the one created last;
+        # newest first, in a list that does not read `sort`, the oldest): any delete empties it.
+        bundles = list(reading.fhir.pages(f"{BASE}/Patient", _count=size))
+        assert len(_matches(bundles[-1])) == 1
+        following = _next_link(reading, bundles[-2])
         assert reading.fhir.request("DELETE", f"{BASE}/Patient/{created.pop()}").status_code in (200, 204)
         after = reading.fhir.get(following)
         assert after.status_code == 200, after.text[:300]
@@ -556,6 +590,18 @@ def test_a_search_that_finds_nobody_is_an_empty_bundle(reading: Reading) -> None
     # A page listing nobody: `"data": []`, or null (Go's nil slice: the empty_lists="null" reading).
     bundle = reading.fhir.get_ok(f"{BASE}/Patient", params={"birthdate": "1900-01-01"})
     assert (_matches(bundle), bundle.get("total"), _outcomes(bundle)) == ([], 0, [])
+
+
+def test_a_birthdate_search_counts_only_the_patients_born_that_day(reading: Reading) -> None:
+    # Two patients share a birthday. A list that ignores `filter[date_of_birth]` counts everyone:
+    # the gateway still finds the two, and the total it gives (if any) must be theirs.
+    (day, born) = next((d, n) for d, n in Counter(p.birth_date for p in LIVE if p.birth_date).items() if n > 1)
+    first = reading.fhir.get_ok(f"{BASE}/Patient", params={"birthdate": day.isoformat(), "_count": "1"})
+    assert len(_matches(first)) == 1 and first.get("total") in (None, born)
+    found = reading.fhir.search_all(f"{BASE}/Patient", birthdate=day.isoformat(), _count=1)
+    assert len({p["id"] for p in found}) == born
+    counted = reading.fhir.get_ok(f"{BASE}/Patient", params={"birthdate": day.isoformat(), "_summary": "count"})
+    assert counted["total"] == born
 
 
 def test_tokens_that_expire_with_a_403_are_renewed_after_another_teams_patient_was_refused() -> None:

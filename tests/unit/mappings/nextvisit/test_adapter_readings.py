@@ -13,6 +13,7 @@ import pytest
 from gateway.contract import AdapterConfig, SearchRequest, TenantContext
 from gateway.errors import Gone, InvalidRequest, NotFound, UpstreamError, UpstreamSecurity
 from gateway.search.model import ParamType, ReferenceValue, SearchParam, SearchQuery, SortKey
+from mappings.nextvisit import ties
 from mappings.nextvisit.adapter import NextvisitAdapter
 from mappings.nextvisit.client import Refused
 from mappings.nextvisit.options import NextvisitOptions
@@ -605,3 +606,111 @@ def test_the_operator_is_told_once_of_times_without_an_offset_in_a_zone_nobody_c
         "Nextvisit tenant t: the vendor writes times without an offset (updated_at, encounters[].start), read as "
         "UTC; if its app keeps another zone's clock, set options.vendor_timezone to it (an IANA name)"
     ]
+
+
+class ShowsNobodyAs(CannedVendor):
+    """A show that answers 200 with `answer` where the documented one answers 404."""
+
+    def __init__(self, patients: list[dict[str, Any]], answer: Any) -> None:
+        super().__init__(patients)
+        self.answer = answer
+
+    async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+        try:
+            return await super().request(method, path, params=params, json=json)
+        except NotFound:
+            if path == "/v1/patients":
+                raise
+            return copy.deepcopy(self.answer)
+
+
+@pytest.mark.parametrize(
+    "answer", [None, {"data": None}, {}, {"data": {}}, {"data": None, "message": "Not found"}],
+    ids=["null", "null-data", "empty", "empty-data", "null-data-message"],
+)  # fmt: skip
+def test_a_show_answering_200_with_no_patient_reads_as_not_found(answer: Any) -> None:
+    adapter = _adapter(ShowsNobodyAs([JANE], answer))
+    with pytest.raises(NotFound):
+        asyncio.run(adapter.providers["Patient"].read("99"))
+    with pytest.raises(NotFound):
+        asyncio.run(adapter.providers["Encounter"].read("99.e.1"))
+    encounters = adapter.providers["Encounter"].search
+    assert encounters is not None
+    page = asyncio.run(encounters(_for_patient("Encounter", "99")))
+    assert (page.resources, page.total, page.warnings) == ([], 0, ())
+
+
+def test_a_show_naming_a_patient_without_its_id_is_still_unreadable() -> None:
+    adapter = _adapter(ShowsNobodyAs([JANE], {"data": {"first_name": "Jane", "last_name": "Doe"}}))
+    with pytest.raises(UpstreamError, match="field id is missing"):
+        asyncio.run(adapter.providers["Patient"].read("99"))
+
+
+def test_a_read_finds_its_demographics_in_a_list_that_keeps_its_own_order() -> None:
+    # Asked for `sort=id`, a list that does not read `sort` answers newest first: the patient's
+    # row is further on although the first page already lists higher ids.
+    vendor = ListVendor([{**JANE, "id": i} for i in range(120, 0, -1)], "cursor")  # three pages of 50
+    read = asyncio.run(_adapter(vendor).providers["Patient"].read("2"))
+    assert {t["value"] for t in read["telecom"]} == {"jane@example.org", "(312) 555-0142"}
+
+
+def _named(*names: str | None) -> list[dict[str, Any]]:
+    return [{**JANE, "id": i, "last_name": name} for i, name in enumerate(names, 1)]
+
+
+@pytest.mark.parametrize(
+    ("names", "descending", "sorted_"),
+    [
+        (("Smith", "Sørensen", "St. James", "Stone"), False, True),  # MySQL `_ci`: `ø` as `o`
+        (("Stacy", "St. James", "Stone"), False, True),  # a locale ignoring punctuation
+        (("Zhang", "de la Cruz"), False, True),  # by code point (a `C` collation)
+        (("Núñez", None, "nunez", "Nyberg"), False, True),  # no name: not judged
+        (("Young", "Adams", "Moore"), False, False),  # newest first, whatever `sort` said
+        (("Young", "Moore", "Adams"), True, True),
+        (("Young", "Moore", "Adams"), False, False),
+    ],
+)
+def test_a_page_in_no_order_any_collation_keeps_is_told_from_a_sorted_one(
+    names: tuple[str | None, ...], descending: bool, sorted_: bool
+) -> None:
+    assert ties.in_order(_named(*names), "last_name", descending) is sorted_
+
+
+def test_a_sorted_search_on_a_list_that_does_not_sort_says_so_or_sorts_what_it_has_whole() -> None:
+    family = SearchQuery("Patient", (), (SortKey("family", False),), "UTC")
+    names = ("Young", "Adams", "Moore", "Baker", "Lopez", "Clark", "Hill")
+    rows = _named(*names)
+    paged = _adapter(ListVendor(rows, "cursor"))
+    search = paged.providers["Patient"].search
+    assert search is not None
+    first = asyncio.run(search(SearchRequest(family, None, 3)))
+    assert [r["name"][0]["family"] for r in first.resources] == ["Young", "Adams", "Moore"]  # as listed
+    assert len(first.warnings) == 1 and "did not sort" in first.warnings[0] and first.total is None
+    whole = _adapter(ListVendor(rows, "unpaged")).providers["Patient"].search
+    assert whole is not None
+    page = asyncio.run(whole(SearchRequest(family, None, 3)))
+    assert [r["name"][0]["family"] for r in page.resources] == sorted(names)
+    assert page.warnings == ()
+
+
+class NewestFirst(CannedVendor):
+    """A list that does not read `sort`: newest first, in pages of `per_page` it numbers."""
+
+    async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+        if path != "/v1/patients":
+            return await super().request(method, path, params=params, json=json)
+        size, page = int(params["per_page"]), int(params.get("page", 1))
+        rows = sorted(self.patients, key=lambda p: -int(p["id"]))[(page - 1) * size : page * size]
+        return {"data": [self._render(p, True) for p in rows], "meta": {"current_page": page, "last_page": 9}}
+
+
+def test_a_walk_of_a_list_in_its_own_order_serves_no_patient_twice_when_one_is_created_between_pages() -> None:
+    vendor = NewestFirst([{**JANE, "id": i} for i in range(1, 8)])
+    search = _adapter(vendor).providers["Patient"].search
+    assert search is not None
+    everyone = SearchQuery("Patient", (), (), "UTC")
+    first = asyncio.run(search(SearchRequest(everyone, None, 3)))
+    vendor.patients.append({**JANE, "id": 8})  # created meanwhile: listed first, the rest shift on
+    second = asyncio.run(search(SearchRequest(everyone, first.next, 3)))
+    assert [r["id"] for r in first.resources] == ["7", "6", "5"]
+    assert [r["id"] for r in second.resources] == ["4", "3"]  # 5 shifted onto this page: served already
