@@ -23,7 +23,8 @@ a boolean example) and no envelope, so each model reads:
   `_embedded`, which is left out when nothing matched), pages counted from 1 or, as Spring
   Data's `Page` counts them, from 0, or by offset (`offset`/`limit`, `skip`/`take`, ABP's
   `skipCount` of a `{"totalCount", "items"}` that says nothing more); and an
-  encounter as `{"summary": {...}, "ccd": ...}` or flat.
+  encounter as `{"summary": {...}, "ccd": ...}` or flat; any answer perhaps inside ASP.NET
+  Boilerplate's default wrapper (`{"result": ..., "success": true, "__abp": true}`).
 Only what cannot mean anything (an id that is no id, a date that is no date) makes a record
 unreadable: `Unreadable` carries the field path, never a value.
 """
@@ -33,6 +34,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
@@ -303,6 +305,31 @@ class VendorSection(_Read):
 
 
 # -- reading ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AbpAnswer:
+    """An answer in ASP.NET Boilerplate's `AjaxResponse`: what it holds and whether it says it failed."""
+
+    success: bool
+    result: Any  # the answer itself (a list, a `PagedResultDto`, an object); null when it failed
+    unauthorized: bool  # `unAuthorizedRequest`: the request's credentials were refused
+
+
+def abp_answer(body: Any) -> AbpAnswer | None:
+    """The `AjaxResponse` ASP.NET Boilerplate wraps every answer in by default (`WrapResult`):
+    `{"result", "targetUrl", "success", "error", "unAuthorizedRequest", "__abp": true}`, a
+    refusal's `error` being `{"code", "message", "details", "validationErrors"}`. None for
+    any other answer. Nothing the docs describe has these keys: `__abp` alone says it (ABP
+    writes it on every wrapper), else `success`, `result` and `unAuthorizedRequest` together."""
+    if not isinstance(body, dict):
+        return None
+    top = _camel_keys(body)
+    success = top.get("success")
+    marked = top.get("__abp") is True
+    if not isinstance(success, bool) or not (marked or ("result" in top and "unAuthorizedRequest" in top)):
+        return None
+    return AbpAnswer(success, top.get("result"), top.get("unAuthorizedRequest") is True)
 
 
 class UnreadablePayload(ValueError):

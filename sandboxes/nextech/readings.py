@@ -117,6 +117,15 @@ Answers (``Shapes``)
   (``"[{\"patientId\":42,...}]"``): what ASP.NET Core writes for ``return
   Ok(JsonConvert.SerializeObject(patients))`` to a request accepting ``application/json``
   (the string goes to the JSON formatter, the text/plain one not being acceptable).
+- ``abp_wrapper``: every answer of the API's own wrapped as ASP.NET Boilerplate's
+  ``AjaxResponse`` (its default ``WrapResult``, on unless a controller says
+  ``[DontWrapResult]``): a success as ``{"result": <the answer>, "targetUrl": null,
+  "success": true, "error": null, "unAuthorizedRequest": false, "__abp": true}`` (a
+  ``PagedResultDto`` as ``"result": {"totalCount", "items"}``, a list as ``"result": [...]``),
+  its refusals (400, 401, 403, 404) as ``{"result": null, "success": false, "error": {"code":
+  0, "message", "details", "validationErrors": [{"message", "members"}] or null},
+  "unAuthorizedRequest": <a 401 or 403>, ...}`` with the status unchanged (``AbpExceptionFilter``),
+  whatever ``error_bodies`` says; routing errors, the rate limiter's and the OAuth server's stay.
 - ``unlocked_ccd``: an encounter whose note is not locked comes with its CCD (``"html"``) or
   with ``"ccd": null`` (``"null"``: no CCD until the note is signed, which the docs' "includes
   ... the CCD" does not rule out).
@@ -267,6 +276,7 @@ class Shapes:
     unlocked_ccd: UnlockedCcd = "html"
     empty_sections: EmptySections = "text"
     json_as_string: bool = False
+    abp_wrapper: bool = False
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandboxes.nextech.ccd_html import CCD_SECTIONS, SECTION_TITLES
-from sandboxes.nextech.errors import API_HEADERS, INVALID, JSON_CONTENT_TYPE, styled_error
+from sandboxes.nextech.errors import API_HEADERS, INVALID, JSON_CONTENT_TYPE, abp_wrapped, styled_error
 from sandboxes.nextech.grants import Grants
 from sandboxes.nextech.readings import ABP_MAX_RESULT_COUNT, MAX_TAKE, Envelope
 from sandboxes.nextech.store import Chart
@@ -385,6 +385,11 @@ class NextechApi:
                     detail = b'{"detail":"Request was throttled. Expected available in 1 second."}'
                     return Response(detail, 429, {**API_HEADERS, "Retry-After": "1"}, JSON_CONTENT_TYPE)
                 return Response(b"", 503)  # ASP.NET Core's RateLimiter: RejectionStatusCode 503
+            response = await admitted(request)
+            return abp_wrapped(response) if self.chart.shapes.abp_wrapper else response
+
+        async def admitted(request: Request) -> Response:
+            """The answer past the rate limiter: a refused token or practice, or the handler's."""
             token = bearer_credentials(request.headers.get("authorization", ""))
             if token is None or not self.grants.access_ok(token):
                 if self.refused_token_status == 403:  # the docs list no 401: a refusal is a 403

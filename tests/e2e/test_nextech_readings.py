@@ -138,13 +138,15 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "search_match": "substring",
     },
     # An ASP.NET Boilerplate team's: every list a `PagedResultDto` (`{"totalCount", "items"}`,
-    # `?skipCount=`, 10 by default), DateTimes of `Clock.Kind` Unspecified (no zone), errors as
-    # ASP.NET Core's ProblemDetails.
+    # `?skipCount=`, 10 by default), DateTimes of `Clock.Kind` Unspecified (no zone), and every
+    # answer in ABP's default wrapper (`{"result": ..., "success": true, "__abp": true}`, its
+    # errors as `"success": false, "error": {...}`).
     "abp": {
         "envelope": "abp",
         "page_size": 10,
         "timestamps": "naive",
         "error_bodies": "problem",
+        "abp_wrapper": True,
     },
     "refusing-naive": {
         "search_accents": "sensitive",

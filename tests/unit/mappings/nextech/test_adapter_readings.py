@@ -18,11 +18,11 @@ from urllib.parse import unquote
 import pytest
 
 from gateway.contract import AdapterConfig, Drift, DriftKey, SearchRequest, TenantContext, VendorPage
-from gateway.errors import InvalidRequest, NotFound, UpstreamError
+from gateway.errors import InvalidRequest, NotFound, UpstreamError, UpstreamSecurity
 from gateway.search.parse import parse_search
 from gateway.upstream.errors import error_for_status
 from mappings.nextech.adapter import HORIZON_DAYS, LETTERS_CUT, MIDDLE_NAMES, WRITTEN_TERMS, NextechAdapter
-from mappings.nextech.client import _json_inside, _message
+from mappings.nextech.client import _json_inside, _message, _unwrapped
 from mappings.nextech.options import NextechOptions
 from mappings.nextech.vendor import section_spellings
 
@@ -174,6 +174,18 @@ def test_unexpected_fields_are_counted_by_name(tmp_path: Path) -> None:
             },
             "term must be longer than or equal to 2 characters",
         ),
+        # ASP.NET Boilerplate's wrapper (ABP Framework's `{"error": {...}}` alike): the words in `error.message`
+        (
+            {
+                "result": None,
+                "targetUrl": None,
+                "success": False,
+                "error": {"code": 0, "message": "Your request is not valid!", "details": None},
+                "unAuthorizedRequest": False,
+                "__abp": True,
+            },
+            "Your request is not valid!",
+        ),
         (None, ""),
         ("plain text", ""),
     ],
@@ -190,6 +202,35 @@ def test_an_answer_serialized_twice_is_read_as_the_json_it_holds() -> None:
     assert "\\u0303" in inner
     assert _json_inside(inner) == [{"patientId": 42, "lastName": "Núñez"}]  # in NFC, as every answer
     assert _json_inside("Smith") == "Smith" and _json_inside("[not json") == "[not json"
+
+
+def _abp(result: Any, success: bool = True, **more: Any) -> dict[str, Any]:
+    error = None if success else {"code": 0, "message": "An internal error occurred during your request!"}
+    wrapper = {"result": result, "targetUrl": None, "success": success, "error": error, "unAuthorizedRequest": False}
+    return {**wrapper, "__abp": True, **more}
+
+
+def test_an_answer_in_abps_default_wrapper_is_read_as_the_answer_it_holds() -> None:
+    """ASP.NET Boilerplate wraps every answer (`WrapResult`, its default). Before, a list inside
+    (`"result": {"totalCount", "items"}`) was "not a list": every search a 502."""
+    paged = {"totalCount": 1, "items": [GOOD]}
+    assert _unwrapped(_abp(paged)) == paged
+    assert _unwrapped(_abp([GOOD])) == [GOOD]
+    assert _unwrapped(_abp(json.dumps([GOOD]))) == [GOOD]  # a string result serialized by hand
+    unmarked = {k: v for k, v in _abp([GOOD]).items() if k != "__abp"}
+    assert _unwrapped(unmarked) == [GOOD]
+    # An answer of the docs' that merely has a `success` or `result` field is no wrapper
+    assert _unwrapped({"success": True, "items": [GOOD]}) == {"success": True, "items": [GOOD]}
+    assert _unwrapped({"result": [GOOD]}) == {"result": [GOOD]}
+
+
+def test_a_wrapper_saying_it_failed_under_a_success_status_is_no_empty_answer() -> None:
+    """`"success": false` holds no answer (`"result": null`, which read as a list is empty): an
+    error, never a search that found no one."""
+    with pytest.raises(UpstreamError, match="An internal error occurred"):
+        _unwrapped(_abp(None, success=False))
+    with pytest.raises(UpstreamSecurity):
+        _unwrapped(_abp(None, success=False, unAuthorizedRequest=True))
 
 
 def test_answers_that_may_have_been_cut_short_say_so(tmp_path: Path) -> None:

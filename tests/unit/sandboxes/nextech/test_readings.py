@@ -233,6 +233,29 @@ def test_abp_pages_count_their_items_and_are_asked_by_skip_count() -> None:
     assert refused.status_code == 400 and refused.json()["error"]["message"] == "Your request is not valid!"
 
 
+def test_abps_wrapper_holds_every_answer_and_error_of_the_api() -> None:
+    api = make_api(envelope="abp", page_size=3, abp_wrapper=True)
+    first = api.ok("/api/search", term="smith")
+    assert first["success"] is True and first["__abp"] is True and first["error"] is None
+    assert first["result"]["totalCount"] == len(SMITHS) and len(first["result"]["items"]) == 3
+    sections = api.ok("/api/encounters/categories")["result"]
+    assert sections == {"totalCount": len(CCD_SECTIONS), "items": list(CCD_SECTIONS[:3])}
+    refused = api.get("/api/search", term="smith", maxResultCount=1001)
+    body = refused.json()
+    assert refused.status_code == 400 and body["success"] is False and body["result"] is None
+    assert body["error"]["message"] == "Your request is not valid!" and body["error"]["validationErrors"]
+    missing = api.get("/api/search", term=" ")
+    assert missing.status_code == 400 and missing.json()["error"]["validationErrors"] == [
+        {"message": "The term field is required.", "members": ["term"]}
+    ]
+    unknown = api.get("/api/999999/encounters/search")
+    assert unknown.status_code == 404 and unknown.json()["error"]["message"] == "Patient not found"
+    denied = api.get("/api/search", token="nope", term="smith")
+    assert denied.status_code == 401 and denied.json()["unAuthorizedRequest"] is True
+    bare = make_api(abp_wrapper=True)  # a list that is no PagedResultDto: the list itself
+    assert ids_of(bare.ok("/api/search", term="smith")["result"]) == SMITHS
+
+
 def test_a_rate_refused_as_a_throttle_says_when_to_come_back() -> None:
     api = make_api(rate_per_second=1, rate_limited_status=429)
     api.access()
