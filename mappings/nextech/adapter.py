@@ -107,13 +107,15 @@ Where the docs are silent (and how each point is read here):
   (fastapi-pagination's `LimitOffsetPage`) or `skip` and `take`, the next asked from the item
   after the last read, to the total or to a page not full, and ASP.NET Boilerplate's
   `PagedResultDto` (`{"totalCount", "items"}`, nothing more), asked as `?skipCount=` of the
-  items read until the total is.
+  items read until the total is, and an OData envelope counting more than it holds
+  (`@odata.count`) with no `@odata.nextLink`, asked as `?$skip=` of the items read.
   A page asked by number that says it is another, or holds the rows of the one before (the
   number not taken), ends the walk. A bare array of a customary page size (`PAGE_SIZES` and
   `SMALL_CAPS`, until ruled out) that says nothing of other pages may be one page all the same
   (Kaminari's 25, Spring's `getContent()` of 20, an Express team's Prisma `take: 10`): its
   second page is asked as `?page=`, counted from 0 or from 1, then by `?offset=`, then by
-  `?skip=` (`HIDDEN_PAGING`), the first way answered with other rows walked until a page is
+  `?skip=`, then by OData's `?$skip=` (an ASP.NET `[EnableQuery(PageSize = n)]` outside OData
+  routing) (`HIDDEN_PAGING`), the first way answered with other rows walked until a page is
   short; an endpoint taking none of them is not asked again (`_bare_paging`). An answer
   whose last page counts more items than were read, points to a further page (a token, a
   link elsewhere, a page past `MAX_PAGES`), says it has more or more pages (at its top or
@@ -184,6 +186,7 @@ from mappings.nextech.vendor import (
     items_of,
     listed_count,
     next_page_query,
+    odata_skip_next,
     page_number,
     problem_of,
     raw_id,
@@ -246,13 +249,16 @@ CUSTOMARY_SIZES = PAGE_SIZES | SMALL_CAPS
 # tried (`_hidden_pages`), each for the page at a zero-based index of pages as long as the first:
 # Spring's `Pageable` counts `?page=` from 0 (`page=1` is the second page, where a `page` counted
 # from 1 answers the first again: both are told apart by it), Kaminari, Flask-SQLAlchemy and
-# Laravel's `forPage` from 1; SQLAlchemy's `.offset()` and Prisma's `skip` start at an item. The
-# page size is not sent: the first page was answered at the endpoint's own default.
+# Laravel's `forPage` from 1; SQLAlchemy's `.offset()`, Prisma's `skip` and OData's `$skip` start
+# at an item. The page size is not sent: the first page was answered at the endpoint's own default.
 HIDDEN_PAGING: tuple[Callable[[int, int], dict[str, str]], ...] = (
     lambda index, size: {"page": str(index)},
     lambda index, size: {"page": str(index + 1)},
     lambda index, size: {"offset": str(index * size)},
     lambda index, size: {"skip": str(index * size)},
+    # ASP.NET's `[EnableQuery(PageSize = n)]` on a controller outside OData routing: a bare array
+    # of n, the rest asked with OData's `$skip` (Web API OData 7 reads the `$` spelling only).
+    lambda index, size: {"$skip": str(index * size)},
 )
 CUT_SHORT = (
     "Nextech's answer ({count} {shape}) may have been cut at a page size the docs do not mention: "
@@ -942,8 +948,9 @@ def _horizon() -> datetime:
 def _next_page(bodies: list[Any], path: str) -> dict[str, str] | None:
     """The query of the page after `bodies`, the pages of one list answer read so far: the one
     the last links to or numbers (vendor.next_page_query), else the items after those read of an
-    envelope that only counts them (vendor.skip_count_next); None when there is none."""
-    return next_page_query(bodies[-1], path) or skip_count_next(bodies)
+    envelope that only counts them (ABP's `skipCount`, OData's `$skip`: vendor.skip_count_next,
+    vendor.odata_skip_next); None when there is none."""
+    return next_page_query(bodies[-1], path) or skip_count_next(bodies) or odata_skip_next(bodies)
 
 
 def _endpoint(path: str) -> str:

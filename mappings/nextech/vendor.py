@@ -22,7 +22,7 @@ a boolean example) and no envelope, so each model reads:
   envelope (`value`, `data`, `results`, `items`, or the one list an object holds, or HAL's
   `_embedded`, which is left out when nothing matched), pages counted from 1 or, as Spring
   Data's `Page` counts them, from 0, or by offset (`offset`/`limit`, `skip`/`take`, ABP's
-  `skipCount` of a `{"totalCount", "items"}` that says nothing more); and an
+  `skipCount` of a `{"totalCount", "items"}` that says nothing more, OData's `$skip`); and an
   encounter as `{"summary": {...}, "ccd": ...}` or flat; any answer perhaps inside ASP.NET
   Boilerplate's default wrapper (`{"result": ..., "success": true, "__abp": true}`).
 Only what cannot mean anything (an id that is no id, a date that is no date) makes a record
@@ -560,6 +560,32 @@ def skip_count_next(bodies: list[Any]) -> dict[str, str] | None:
     except UnreadablePayload:
         return None
     return {SKIP_COUNT_PARAM: str(read)} if total > read else None
+
+
+# ASP.NET OData pages a list as `{"@odata.context", "value": [...], "@odata.count"?,
+# "@odata.nextLink"?}`, asked with the `$skip` system query option. The next link is given
+# when `[EnableQuery(PageSize = n)]` pages the answer (followed as any link is); a controller
+# applying its query options by hand may cut the answer without one, its count alone saying so.
+ODATA_SKIP_PARAM = "$skip"
+
+
+def odata_skip_next(bodies: list[Any]) -> dict[str, str] | None:
+    """The query of the page after `bodies`, the pages of an OData answer read so far, when the
+    last counts more items (`@odata.count`) than they hold and links no next page: `?$skip=` of
+    the items read. None for any other answer, or when the count is read."""
+    last = bodies[-1] if bodies else None
+    if not isinstance(last, dict) or not isinstance(last.get("value"), list):
+        return None
+    if not any(isinstance(key, str) and key.startswith(("@odata.", "odata.")) for key in last):
+        return None
+    total = listed_count(last)
+    if total is None or has_next_page(last):
+        return None
+    try:
+        read = sum(len(items_of(body)) for body in bodies)
+    except UnreadablePayload:
+        return None
+    return {ODATA_SKIP_PARAM: str(read)} if total > read else None
 
 
 # The query parameter a page is asked by, for the key an envelope (or header) numbers its page

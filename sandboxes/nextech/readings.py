@@ -80,7 +80,14 @@ Answers (``Shapes``)
   ``PagedResultRequestDto``'s ``?skipCount=&maxResultCount=``, bound ignoring case,
   ``page_size`` items unless ``maxResultCount`` asks fewer or more (at most
   ``ABP_MAX_RESULT_COUNT``), past the last an empty ``items``, a refused value ABP's 400
-  ``{"error": {"message": "Your request is not valid!", "validationErrors": [...]}}``).
+  ``{"error": {"message": "Your request is not valid!", "validationErrors": [...]}}``); or an
+  ASP.NET OData team's ``[EnableQuery(PageSize = page_size)]``, the items from ``?$skip=``
+  (at most ``?$top=``), the ``$`` spelling only: on an OData route (``"odata"``) as
+  ``{"@odata.context", "value": [...], "@odata.nextLink"}``, the next link (the URL asked,
+  ``$skip`` past the page) given while more remain, ``"@odata.count"`` only when
+  ``$count=true`` is asked; or on a plain controller (``"odata_bare"``: ``EnableQuery`` on an
+  action returning ``IQueryable<T>`` outside OData routing) the page alone as a bare array,
+  its cut not said; a bad option OData's 400 ``{"error": {"code", "message"}}``.
 - ``ids_as_strings``: ``patientId``, ``encounterId`` and ``doctorId`` as JSON strings
   (``"42"``), as an API serializing Int64s for JavaScript does.
 - ``timestamps``: ``"z"`` (``2017-12-14T15:08:59.000Z``, the docs' example), ``"offset"``
@@ -197,6 +204,8 @@ Envelope = Literal[
     "bare_offset",
     "bare_skip_take",
     "abp",
+    "odata",
+    "odata_bare",
 ]
 ENVELOPES: tuple[str, ...] = get_args(Envelope)
 Timestamps = Literal["z", "offset", "naive", "local", "http"]

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, time
 from typing import Literal
+from urllib.parse import urlencode
 
 import orjson
 from starlette.requests import Request
@@ -320,6 +321,55 @@ def _abp_page(request: Request, items: list[bytes], size: int) -> Response:
     return Response(b'{"totalCount":%d,"items":%s}' % (len(items), listed), 200, API_HEADERS, JSON_CONTENT_TYPE)
 
 
+# The entity set an OData answer's `@odata.context` names, for each list's HAL relation.
+_ENTITY_SETS = {"patientList": "Patients", "encounterList": "Encounters"}
+
+
+def _odata_option(request: Request, name: str, default: int | None) -> tuple[bool, int | None]:
+    """A ``$skip``/``$top`` system query option: (whether it was given, its value: `default`
+    when absent, None when it is no non-negative integer). Only the ``$`` spelling is read, as
+    Web API OData 7 reads it."""
+    raw = request.query_params.get(name)
+    return (False, default) if raw is None else (True, ascii_int(raw))
+
+
+def _odata_page(request: Request, items: list[bytes], size: int, envelope: Envelope, rel: str) -> Response:
+    """ASP.NET OData's ``[EnableQuery(PageSize = size)]``: the items from ``?$skip=`` (0 when
+    absent), at most ``size`` and at most ``?$top=``. On an OData route (``"odata"``) in its
+    envelope, ``@odata.count`` only when ``$count=true`` is asked, and a next link whenever more
+    remain: the URL asked with ``$skip`` set past this page (``$top`` lessened by it, when
+    given), other options kept as they came. On a plain controller (``"odata_bare"``) the page
+    alone as a bare array, the cut not said. A bad option is OData's 400 ``{"error": {"code",
+    "message"}}``."""
+    _, skip = _odata_option(request, "$skip", 0)
+    given_top, top = _odata_option(request, "$top", None)
+    if skip is None or (given_top and top is None):
+        name = "$skip" if skip is None else "$top"
+        message = f"Invalid value '{request.query_params.get(name)}' for {name} query option found."
+        body = orjson.dumps({"error": {"code": "", "message": message}})
+        return Response(body, 400, API_HEADERS, JSON_CONTENT_TYPE)
+    taken = size if top is None else min(top, size)
+    shown = items[skip : skip + taken]
+    listed = b"[" + b",".join(shown) + b"]"
+    if envelope == "odata_bare":
+        return Response(listed, 200, API_HEADERS, JSON_CONTENT_TYPE)
+    root = str(request.base_url).rstrip("/")
+    context = f"{root}/api/$metadata#{_ENTITY_SETS.get(rel, 'Categories')}"
+    body = b'{"@odata.context":' + orjson.dumps(context)
+    if request.query_params.get("$count", "").lower() == "true":
+        body += b',"@odata.count":%d' % len(items)
+    body += b',"value":' + listed
+    following = skip + len(shown)
+    if following < len(items) and len(shown) == taken and (top is None or top > taken):
+        kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("$skip", "$top")]
+        kept.append(("$skip", str(following)))
+        if top is not None:
+            kept.append(("$top", str(top - taken)))
+        link = f"{root}{request.url.path}?{urlencode(kept, safe='$')}"
+        body += b',"@odata.nextLink":' + orjson.dumps(link)
+    return Response(body + b"}", 200, API_HEADERS, JSON_CONTENT_TYPE)
+
+
 class NextechApi:
     """The API routes of practice `practice_id`, for access tokens `grants` issued, timed by `clock`."""
 
@@ -494,6 +544,8 @@ class NextechApi:
             return _offset_page(request, items, self.chart.shapes.page_size, self.envelope)
         if self.envelope == "abp":
             return _abp_page(request, items, self.chart.shapes.page_size)
+        if self.envelope in ("odata", "odata_bare"):
+            return _odata_page(request, items, self.chart.shapes.page_size, self.envelope, rel)
         if self.envelope in ("bare_pages", "bare_pages_zero"):
             return _bare_page(request, items, self.chart.shapes.page_size, 1 if self.envelope == "bare_pages" else 0)
         if self.envelope in ("spring", "spring_dto", "spring_hal"):

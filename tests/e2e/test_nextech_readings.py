@@ -514,6 +514,31 @@ def test_pages_numbered_but_not_linked_are_all_read(envelope: str) -> None:
         assert running.fhir.get_ok(f"{BASE}/Patient/{patient_id}")["id"] == patient_id
 
 
+@pytest.mark.parametrize(
+    ("envelope", "page_size"), [("odata", 3), ("odata", 10), ("odata_bare", 10), ("odata_bare", 20)]
+)
+def test_odata_pages_are_all_read(envelope: str, page_size: int) -> None:
+    """An ASP.NET OData team's `[EnableQuery(PageSize = N)]`, the next page asked with `$skip`: on
+    an OData route (`{"@odata.context", "value", "@odata.nextLink"}`, the link followed) or on a
+    plain controller (a bare array of N that says nothing of the others, `$skip` its only way on).
+    Before, on a plain controller the first page was taken for a cap: the patients under a first
+    letter past it were missing (`J`: all but ten), the searchset saying matches may be missing."""
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    busy = max(live, key=lambda p: len(_charted(p)))
+    create = partial(create_sandbox, clinic, envelope=envelope, page_size=page_size)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        for family in ("Smith", "J", "Johnson", "Garcia", "Hill"):
+            bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": family, "_count": "100"})
+            expected = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name).startswith(fold(family))}
+            assert expected and {r["id"] for r in _matches(bundle)} == expected, family
+            assert not _outcome_texts(bundle), family
+        patient_id = f"{busy.id}.{busy.chart_number}"
+        encounters = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=BEFORE_FAR_VISIT)
+        starts = Counter(datetime.fromisoformat(e["period"]["start"].replace("Z", "+00:00")) for e in encounters)
+        assert starts == Counter(_charted(busy))
+
+
 @pytest.mark.parametrize(("envelope", "page_size"), [("bare_pages", 25), ("bare_pages_zero", 20)])
 def test_pages_of_a_bare_array_that_says_nothing_of_them_are_all_read(envelope: str, page_size: int) -> None:
     """One page as a bare array, the page asked with `?page=N` and nothing said of the others:

@@ -696,6 +696,35 @@ def test_pages_counted_by_offset_without_a_total_are_read_to_a_page_not_full(tmp
     assert [params.get("skip") for _, params in fake.calls] == [None, "3", "6"]
 
 
+class ODataCapped(Fake):
+    """Patients 3 at a time from `?$skip=`, as `{"@odata.context", "@odata.count", "value"}` with
+    no next link (a controller applying its query options by hand); `$skip` not read when
+    `reads_skip` is False."""
+
+    def __init__(self, patients: list[dict[str, Any]], reads_skip: bool = True) -> None:
+        super().__init__(patients, [])
+        self.reads_skip = reads_skip
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        asked = dict(params or {})
+        rows = await super().get(path, {k: v for k, v in asked.items() if k != "$skip"})
+        self.calls[-1] = (path, asked)
+        skip = int(asked.get("$skip", "0")) if self.reads_skip else 0
+        return {"@odata.context": "$metadata#Patients", "@odata.count": len(rows), "value": rows[skip : skip + 3]}
+
+
+def test_an_odata_answer_counting_more_than_it_holds_is_asked_by_skip(tmp_path: Path) -> None:
+    """Before, its first page was all that was read, and the searchset said matches may be missing."""
+    many = [{**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}"} for i in range(7)]
+    fake = ODataCapped(many)
+    page = _search(_adapter(fake, tmp_path), "Patient", [("identifier", "C00")])
+    assert len(page.resources) == 7 and not any("cut" in w for w in page.warnings)
+    assert [params.get("$skip") for _, params in fake.calls] == [None, "3", "6"]
+    fake = ODataCapped(many, reads_skip=False)  # the same rows again: the count is not reached
+    page = _search(_adapter(fake, tmp_path), "Patient", [("identifier", "C00")])
+    assert len(page.resources) == 3 and any("cut" in w for w in page.warnings)
+
+
 def test_an_offset_not_read_says_matches_may_be_missing(tmp_path: Path) -> None:
     many = [{**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}"} for i in range(7)]
     fake = OffsetPages(many, reads_skip=False)

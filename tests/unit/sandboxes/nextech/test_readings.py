@@ -118,7 +118,7 @@ def test_error_bodies(style: str, content_type: str) -> None:
 
 
 def test_unknown_switch_values_are_refused() -> None:
-    for name, value in (("search_accents", "maybe"), ("search_match", "fuzzy"), ("envelope", "odata")):
+    for name, value in (("search_accents", "maybe"), ("search_match", "fuzzy"), ("envelope", "graphql")):
         with pytest.raises(ValueError, match=name):
             create_app(CLINIC, client_id=CLIENT, client_secret=SECRET, practice_id=PRACTICE, **{name: value})
 
@@ -254,6 +254,33 @@ def test_abps_wrapper_holds_every_answer_and_error_of_the_api() -> None:
     assert denied.status_code == 401 and denied.json()["unAuthorizedRequest"] is True
     bare = make_api(abp_wrapper=True)  # a list that is no PagedResultDto: the list itself
     assert ids_of(bare.ok("/api/search", term="smith")["result"]) == SMITHS
+
+
+def test_odata_pages_link_the_next_one_with_skip() -> None:
+    api = make_api(envelope="odata", page_size=3)
+    first = api.ok("/api/search", term="smith")
+    assert first["@odata.context"].endswith("/api/$metadata#Patients") and "@odata.count" not in first
+    assert len(first["value"]) == 3 and first["@odata.nextLink"].endswith("/api/search?term=smith&$skip=3")
+    found, link = list(first["value"]), first["@odata.nextLink"]
+    while link:
+        page = api.ok("/api/search", term="smith", **{"$skip": link.rpartition("$skip=")[2]})
+        found += page["value"]
+        link = page.get("@odata.nextLink")
+    assert ids_of(found) == SMITHS and len(found) == len(SMITHS)
+    counted = api.ok("/api/search", term="smith", **{"$count": "true", "$top": "2"})
+    assert counted["@odata.count"] == len(SMITHS) and len(counted["value"]) == 2 and "@odata.nextLink" not in counted
+    assert api.ok("/api/encounters/categories")["@odata.context"].endswith("#Categories")
+    refused = api.get("/api/search", term="smith", **{"$skip": "x"})
+    assert refused.status_code == 400 and "$skip" in refused.json()["error"]["message"]
+
+
+def test_odata_on_a_plain_controller_answers_a_bare_page_read_by_dollar_skip_only() -> None:
+    api = make_api(envelope="odata_bare", page_size=3)
+    first = api.ok("/api/search", term="smith")
+    assert isinstance(first, list) and len(first) == 3
+    assert api.ok("/api/search", term="smith", skip=3, page=2, offset=3) == first
+    rest = api.ok("/api/search", term="smith", **{"$skip": 3, "$top": 100})
+    assert len(rest) == 3 and not ids_of(first) & ids_of(rest)
 
 
 def test_a_rate_refused_as_a_throttle_says_when_to_come_back() -> None:
