@@ -119,19 +119,22 @@ Where the docs are silent (and how each point is read here):
   short; an endpoint taking none of them is not asked again (`_bare_paging`). An answer
   whose last page counts more items than were read, points to a further page (a token, a
   link elsewhere, a page past `MAX_PAGES`), says it has more or more pages (at its top or
-  in a nested `meta`, `links`, `pagination`...), or a one-page patient answer of exactly a
-  page size (a cap, as Nextech's own FHIR API has at 50, not lifted by `?page=`), makes the
-  searchset say that matches may be missing (`CUT_SHORT`), and a read that does not find its
-  patient in such an answer a 502, not a 404. So does one of exactly 10 or 15 (`SMALL_CAPS`).
-  A one-page answer of either size only suspected of a cap is resolved where it can be: a
-  name's letters are narrowed to the name as written, a chart number widened by a character
-  once (`_settled`). An answer of more rows in one body than a size rules that size
-  out for its endpoint from then on (`_most_rows`): answers of it are then neither probed for
-  pages nor suspected of a cap, so an uncapped Nextech pays no extra call for them.
+  in a nested `meta`, `links`, `pagination`...), or a one-page answer of exactly a page size
+  (a cap, as Nextech's own FHIR API has at 50, not lifted by `?page=`), makes the searchset
+  say that matches may be missing (`CUT_SHORT`), and a read that does not find its patient
+  or encounter in such an answer a 502, not a 404. So does one of exactly 10 or 15
+  (`SMALL_CAPS`). A one-page answer that may be cut is resolved where it can be: a name's
+  letters are narrowed to the name as written, a chart number widened by a character once
+  (`_settled`), a patient's encounters asked over narrower date ranges, split at their rows'
+  dates until each is answered whole (`_narrowed_window`). An answer of more rows in one body
+  than a size rules that size out for its endpoint from then on (`_most_rows`): answers of it
+  are then neither probed for pages nor suspected of a cap, so an uncapped Nextech pays no
+  extra call for them.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
@@ -193,6 +196,7 @@ from mappings.nextech.vendor import (
     section_names,
     section_spellings,
     skip_count_next,
+    split_point,
     with_header_paging,
     without_ccds,
 )
@@ -264,6 +268,10 @@ CUT_SHORT = (
     "Nextech's answer ({count} {shape}) may have been cut at a page size the docs do not mention: "
     "some matches may be missing"
 )
+# Vendor calls one encounter search may spend narrowing a window whose answer held just a cap's
+# worth (`NextechAdapter._narrowed_window`): two a split, each split leaving one window of the two
+# to ask further when the rows come by date. Within the gateway's 50 vendor requests for a page.
+NARROWING_CALLS = 24
 # Pages of one list answer followed (through the envelope's next links): 200 encounters of a
 # patient at Django REST Framework's customary 10 a page; beyond, the answer says it was cut.
 MAX_PAGES = 20
@@ -300,6 +308,20 @@ class Unreadable:
     @property
     def message(self) -> str:
         return f"{self.what} could not be read: {self.error}"
+
+
+@dataclass(frozen=True)
+class Window:
+    """An encounter search's range (no `start`: from the patient's earliest encounter) and the
+    rows it was answered with."""
+
+    start: datetime | None
+    end: datetime
+    rows: list[Any]
+
+    def stamps(self, form: BoundForm) -> tuple[str | None, str]:
+        """The range as sent (`_stamp`): two windows sent alike are one question."""
+        return (_stamp(self.start, form) if self.start is not None else None, _stamp(self.end, form))
 
 
 @dataclass(frozen=True)
@@ -436,7 +458,7 @@ class NextechAdapter:
         except NotFound:  # "the requested resource cannot be found": a search that found no one
             await self._api_found()
             return Read([], [])
-        rows, cut, suspected = self._list(bodies, "patients")
+        rows, cut, suspected = self._list(bodies, "patients", "/search")
         records: list[VendorPatient] = []
         unreadable: list[Unreadable] = []
         for index, row in enumerate(rows):
@@ -551,13 +573,15 @@ class NextechAdapter:
             found.append(following)
         return found
 
-    def _list(self, bodies: list[Any], shape: str) -> tuple[list[Any], tuple[str, ...], bool]:
-        """The items of a list answer's pages, a warning when it may have been cut short, and
-        whether that is only suspected: the docs promise every match ("Searches for all ..."),
-        but a last page whose envelope counts more than were read, or points to a page not
-        read, says otherwise; a patient search answering exactly a page size's or a small cap's
-        worth in one page (`CUSTOMARY_SIZES`: Nextech's own FHIR API pages at 50), no way to its
-        next pages taken, may be capped, until an answer of more has ruled that size out."""
+    def _list(self, bodies: list[Any], shape: str, path: str) -> tuple[list[Any], tuple[str, ...], bool]:
+        """The items of a list answer's pages (of `path`), a warning when it may have been cut
+        short, and whether that is only suspected: the docs promise every match ("Searches for
+        all ..."), but a last page whose envelope counts more than were read, or points to a
+        page not read, says otherwise; an answer of exactly a page size's or a small cap's worth
+        in one page (`CUSTOMARY_SIZES`: Nextech's own FHIR API pages at 50), no way to its next
+        pages taken, may be capped, until an answer of more has ruled that size out for its
+        endpoint: a patient search's, and a patient's encounters' (before, an encounter list
+        capped at 10, 20, 25 or 50 passed for all of them, the rest silently missing)."""
         try:
             rows = [row for body in bodies for row in items_of(body, shape)]
         except UnreadablePayload as exc:
@@ -567,7 +591,7 @@ class NextechAdapter:
         counted = listed_count(last)
         said = (counted is not None and counted > len(rows)) or has_next_page(last)
         walked_full = len(bodies) > 1 and isinstance(last, list) and len(last) == len(bodies[0])  # hidden pages
-        capped = shape == "patients" and len(bodies) == 1 and self._may_be_cut("/search", len(rows))
+        capped = len(bodies) == 1 and self._may_be_cut(path, len(rows))
         if said or walked_full or capped:
             self._drift.unreadable(shape, ["(cut short)"])
             return rows, (CUT_SHORT.format(shape=shape, count=len(rows)),), not (said or walked_full)
@@ -660,7 +684,8 @@ class NextechAdapter:
     async def _encounter_item(self, encounter: str, section: str | None) -> tuple[VendorEncounter, str] | None:
         """(the vendor's encounter item, its patient id) for an Encounter id, searched on the
         day the id carries; None when there is no such encounter. An item of that encounterId
-        that cannot be read is a 502 naming the field (a CCD is served whole or not at all)."""
+        that cannot be read is a 502 naming the field (a CCD is served whole or not at all), and
+        so is an answer without it that may have been cut (a 404 would say it does not exist)."""
         parts = split_encounter_id(encounter)
         if parts is None or split_patient_id(parts[0]) is None:
             return None
@@ -673,6 +698,8 @@ class NextechAdapter:
         for bad in read.unreadable:
             if bad.vendor_id is not None and bad.vendor_id.startswith(vendor_id):
                 raise UpstreamUnusable(f"Encounter/{encounter} could not be read: {bad.error}")
+        if read.cut:  # not in what Nextech said, but it may not have said everything
+            raise UpstreamError(f"Encounter/{encounter} could not be looked up: {read.cut[0]}")
         return None
 
     async def _vendor_patient(self, patient_id: str) -> str | None:
@@ -697,19 +724,53 @@ class NextechAdapter:
             return Read([], [])
         path = f"/{quote(vendor_id, safe='')}/encounters/search"
 
-        async def window(form: BoundForm) -> list[Any]:
-            params = {"end": _stamp(end, form)}
-            if start is not None:
-                params["start"] = _stamp(start, form)
+        async def window(low: datetime | None, high: datetime, form: BoundForm) -> list[Any]:
+            params = {"end": _stamp(high, form)}
+            if low is not None:
+                params["start"] = _stamp(low, form)
             with tentative() if far else nullcontext():
                 return await (self._section_pages(path, params, section) if section else self._pages(path, params))
 
         try:
-            bodies = await self._in_bound_form(window)
+            bodies = await self._in_bound_form(partial(window, start, end))
+            rows, cut, _ = self._list(bodies, "encounters", path)
+            if cut and len(bodies) == 1:  # capped, or counting more than it holds with no way on
+                rows, cut = await self._narrowed_window(window, path, Window(start, end, rows))
         except NotFound:
             return Read([], [])
-        rows, cut, _ = self._list(bodies, "encounters")
         return self._read_encounters(rows, patient_id, cut)
+
+    async def _narrowed_window(
+        self, window: Callable[[datetime | None, datetime, BoundForm], Awaitable[list[Any]]], path: str, full: Window
+    ) -> tuple[list[Any], tuple[str, ...]]:
+        """The encounters of `full`, a window answered in one body that may have been cut: just a
+        cap's worth (`_list`), or fewer than its envelope counts, with no way to more. The docs
+        promise "all of a one patient's encounters within a date range", and a narrower range is
+        the one narrower question an encounter search has. The window is split in two at a date
+        of its rows (`split_point`), both halves sharing that instant so that every reading of
+        the bounds (inclusive or not, in any one zone) leaves no gap, and each half cut again is
+        split in turn, up to `NARROWING_CALLS` calls. When every window is answered whole, so is
+        the search: the rows of them all, each once. Else it stays said to be cut (`CUT_SHORT`),
+        as it does when a half's pages are cut (a walk too long: not for a window to mend)."""
+        form = self._bound_form or BOUND_FORMS[0]
+        found = {_row_key(row): row for row in full.rows}
+        pending, calls = [full], 0
+        while pending:
+            current = pending.pop()
+            point = split_point(current.rows)
+            halves = [Window(current.start, point, []), Window(point, current.end, [])] if point else []
+            if not halves or calls + 2 > NARROWING_CALLS or any(h.stamps(form) == current.stamps(form) for h in halves):
+                return list(found.values()), (CUT_SHORT.format(shape="encounters", count=len(found)),)
+            for half in halves:
+                bodies = await window(half.start, half.end, form)
+                rows, cut, _ = self._list(bodies, "encounters", path)
+                calls += 1
+                found.update((_row_key(row), row) for row in rows)
+                if cut and len(bodies) > 1:
+                    return list(found.values()), cut
+                if cut:
+                    pending.append(Window(half.start, half.end, rows))
+        return list(found.values()), ()
 
     async def _in_bound_form(self, window: Callable[[BoundForm], Awaitable[list[Any]]]) -> list[Any]:
         """`window` asked with its bounds in the form this Nextech takes (`_stamp`): once known,
@@ -951,6 +1012,13 @@ def _next_page(bodies: list[Any], path: str) -> dict[str, str] | None:
     envelope that only counts them (ABP's `skipCount`, OData's `$skip`: vendor.skip_count_next,
     vendor.odata_skip_next); None when there is none."""
     return next_page_query(bodies[-1], path) or skip_count_next(bodies) or odata_skip_next(bodies)
+
+
+def _row_key(row: Any) -> str:
+    """What tells an encounter row from another: its encounterId when it can be read alone, else
+    the whole row (the same row of two overlapping windows is one encounter)."""
+    vendor_id = raw_id(row, "summary", "encounterId") or raw_id(row, "encounterId")
+    return f"id:{vendor_id}" if vendor_id is not None else json.dumps(row, sort_keys=True, default=str)
 
 
 def _endpoint(path: str) -> str:

@@ -616,6 +616,32 @@ def page_number(body: Any) -> int | None:
     return _first_number(body, PAGE_KEYS + ZERO_BASED_PAGE_KEYS)
 
 
+def split_point(rows: list[Any]) -> datetime | None:
+    """Where to split an encounter search's window whose answer (`rows`, in the vendor's order)
+    may have been capped, so that both halves hold fewer. Rows in order of date (either way)
+    were the first of the window in that order, what was cut lying past the last: the window
+    splits at the next-to-last row's date, one half then holding all but the last row, the
+    other the last two and what was cut. Rows in no order of dates split at their middle
+    date. Any point is right (both halves share it); these ask fewest. None with fewer than
+    two dates."""
+    dates = []
+    for row in rows:
+        flat = _camel_keys(row)
+        summary = _camel_keys(flat.get("summary")) if isinstance(flat, dict) else None
+        where = summary if isinstance(summary, dict) else flat
+        try:
+            when = _instant(where.get("encounterDate")) if isinstance(where, dict) else None
+        except ValueError:
+            when = None
+        if isinstance(when, datetime):
+            dates.append(when)
+    if len(dates) < 2:
+        return None
+    if dates in (sorted(dates), sorted(dates, reverse=True)):
+        return dates[-2]
+    return sorted(dates)[len(dates) // 2]
+
+
 def without_ccds(bodies: list[Any]) -> bool:
     """Whether an encounter search's pages hold encounters, none of them with a CCD (`ccd` null
     or absent); False when they cannot be read as a list."""

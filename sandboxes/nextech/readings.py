@@ -147,6 +147,10 @@ Answers (``Shapes``)
   with no sign in a bare answer that more matched (an envelope still counts them all), as an
   implementation that caps its queries (at 50, like Nextech's own FHIR API) would; default
   None: every match, as the docs' "Searches for all" says.
+- ``encounter_limit``: the same for an encounter search: at most this many of the patient's
+  encounters in the window (the first, by ``encounterDate``), a bare answer saying nothing of
+  the others, as an implementation capping its queries (``.Take(n)``, a ``LIMIT``) would;
+  default None: every one, as "Searches for all of a one patient's encounters" says.
 """
 
 from __future__ import annotations
@@ -286,10 +290,13 @@ class Shapes:
     empty_sections: EmptySections = "text"
     json_as_string: bool = False
     abp_wrapper: bool = False
+    encounter_limit: int | None = None
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:
             raise ValueError("search_limit must be at least 1")
+        if self.encounter_limit is not None and self.encounter_limit < 1:
+            raise ValueError("encounter_limit must be at least 1")
         if self.page_size < 1:
             raise ValueError("page_size must be at least 1")
         _check("envelope", self.envelope, ENVELOPES)

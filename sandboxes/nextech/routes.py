@@ -504,10 +504,12 @@ class NextechApi:
         row = self.chart.rows.get(patient_id)
         if row is None:
             raise ApiError(404, {"Message": "Patient not found"})
-        items = [self.chart.item(row, encounter, section) for encounter in self.chart.window(row, start, end)]
+        found = self.chart.window(row, start, end)
+        limit = self.chart.shapes.encounter_limit
+        items = [self.chart.item(row, encounter, section) for encounter in found[:limit]]
         if unknown and raw_section:  # a template lookup finding nothing: no CCD, no error
             items = [orjson.dumps({**orjson.loads(item), "ccd": None}) for item in items]
-        return self.listed(request, items, rel="encounterList")
+        return self.listed(request, items, len(found), rel="encounterList")
 
     def _date_param(self, name: str, raw: str | None) -> datetime | None:
         """``start``/``end``; with ``date_params="naive"`` a value with a zone is dropped, as if

@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -870,6 +870,64 @@ def test_a_bare_answer_capped_at_ten_or_fifteen_is_narrowed_or_said_to_be_cut(ca
                 assert found == expected and not cut, family
             else:  # even the name as written is cut at the cap: the client is told
                 assert cut, family
+
+
+def _clinic_with_a_long_chart(visits: int) -> tuple[Clinic, Patient]:
+    """The synthetic clinic with one patient given `visits` chart encounters: the busiest one's,
+    and copies of their latest a fortnight apart before their first (fresh ids, as charted)."""
+    clinic = build_clinic()
+    busy = max(live_patients(clinic), key=lambda p: len(_charted(p)))
+    charted = [e for e in busy.encounters if e.status in ("finished", "arrived")]
+    latest, first = charted[-1], charted[0]
+    fresh = max(e.id for p in clinic.patients for e in p.encounters) + 1
+    copies = [
+        replace(
+            latest,
+            id=fresh + n,
+            start=first.start - timedelta(days=14 * (n + 1)),
+            end=first.start - timedelta(days=14 * (n + 1)) + timedelta(hours=1),
+            status="finished",
+        )
+        for n in range(visits - len(charted))
+    ]
+    longer = replace(busy, encounters=tuple(sorted((*busy.encounters, *copies), key=lambda e: (e.start, e.id))))
+    patients = tuple(longer if p.id == busy.id else p for p in clinic.patients)
+    return replace(clinic, patients=patients), longer
+
+
+@pytest.mark.parametrize(("cap", "envelope"), [(10, "bare"), (25, "bare"), (20, "data")])
+def test_an_encounter_list_capped_at_a_page_size_is_narrowed_to_every_encounter(cap: int, envelope: str) -> None:
+    """A Nextech answering at most `cap` of a patient's encounters, saying nothing of the others
+    (a bare array, or an envelope counting only what it holds), as an implementation capping its
+    queries would: 10 (the default `_count` of Nextech's own FHIR API), 20 or 25 (Spring's and
+    Kaminari's page sizes, taken as a limit). Before, an encounter list was never suspected of a
+    cap (patient searches were): a patient's encounters past it, and their CCDs, were silently
+    missing. The window is split by date until each part answers fewer than the cap."""
+    clinic, patient = _clinic_with_a_long_chart(2 * cap + 7)
+    create = partial(create_sandbox, clinic, encounter_limit=cap, envelope=envelope)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        patient_id = f"{patient.id}.{patient.chart_number}"
+        bundle = running.fhir.get_ok(
+            f"{BASE}/Encounter", params={"patient": patient_id, "date": BEFORE_FAR_VISIT, "_count": "1000"}
+        )
+        starts = Counter(datetime.fromisoformat(e["period"]["start"].replace("Z", "+00:00")) for e in _matches(bundle))
+        assert starts == Counter(_charted(patient)) and not _outcome_texts(bundle)
+        documents = _nextech_documents(running.fhir, patient_id, date=BEFORE_FAR_VISIT, _count=1000)
+        assert len(documents) == len(_charted(patient))
+        oldest = min(_matches(bundle), key=lambda e: str(e["period"]["start"]))
+        assert running.fhir.get_ok(f"{BASE}/Encounter/{oldest['id']}")["id"] == oldest["id"]
+
+
+def test_an_encounter_list_capped_past_what_narrowing_reaches_says_so() -> None:
+    """A cap of 10 over more encounters than the narrowing's calls can reach: the searchset says
+    encounters may be missing, as a cut patient search does, rather than passing for all."""
+    clinic, patient = _clinic_with_a_long_chart(400)
+    create = partial(create_sandbox, clinic, encounter_limit=10)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        patient_id = f"{patient.id}.{patient.chart_number}"
+        bundle = running.fhir.get_ok(f"{BASE}/Encounter", params={"patient": patient_id, "_count": "1000"})
+        assert 10 < len(_matches(bundle)) < len(_charted(patient))
+        assert any("may have been cut" in text for text in _outcome_texts(bundle))
 
 
 def test_a_chart_prefix_answering_ten_is_no_cap_where_there_is_none() -> None:

@@ -308,6 +308,72 @@ def test_a_read_in_an_answer_cut_short_is_not_a_404(tmp_path: Path) -> None:
     assert asyncio.run(adapter.providers["Patient"].read("40.C00040"))["id"] == "40.C00040"
 
 
+class CappedEncounters(Fake):
+    """A patient's `count` encounters `every` (a week) apart, those in the window asked (`start`/`end`,
+    inclusive) at most `cap` of them, the first in `order`: by date either way, or by an id
+    scrambled from the date's order."""
+
+    def __init__(self, count: int, cap: int, order: str, every: timedelta = timedelta(weeks=1)) -> None:
+        first = datetime(2020, 1, 6, 15, 0)
+        items = [
+            {
+                "summary": {**SUMMARY, "encounterId": 100 + n, "encounterDate": f"{first + every * n}Z"},
+                "ccd": "<p>ok</p>",
+            }
+            for n in range(count)
+        ]
+        super().__init__([GOOD], items)
+        self.cap, self.order = cap, order
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        rows = await super().get(path, params)
+        if not path.endswith("/encounters/search"):
+            return rows
+        asked = dict(params or {})
+
+        def when(item: dict[str, Any]) -> datetime:
+            return datetime.fromisoformat(item["summary"]["encounterDate"].removesuffix("Z"))
+
+        low = datetime.fromisoformat(asked["start"]) if "start" in asked else datetime.min
+        high = datetime.fromisoformat(asked["end"])
+        inside = sorted((i for i in rows if low <= when(i) <= high), key=when, reverse=self.order == "descending")
+        if self.order == "scrambled":
+            inside.sort(key=lambda i: i["summary"]["encounterId"] * 7 % 31)
+        return inside[: self.cap]
+
+
+@pytest.mark.parametrize("order", ["ascending", "descending", "scrambled"])
+def test_an_encounter_list_capped_is_narrowed_by_date_to_every_encounter(tmp_path: Path, order: str) -> None:
+    """Before, a patient's encounters past a cap of 10 were silently missing."""
+    fake = CappedEncounters(27, 10, order)
+    page = _search(_adapter(fake, tmp_path), "Encounter", [("patient", "42.C00042")])
+    assert sorted(r["id"] for r in page.resources) == sorted(
+        f"42.C00042.{100 + n}.{datetime(2020, 1, 6) + timedelta(weeks=n):%Y%m%d}" for n in range(27)
+    )
+    assert page.warnings == ()
+    paging = {"page", "offset", "skip", "$skip"}
+    windows = [p for path, p in fake.calls if path.endswith("/encounters/search") and not paging & set(p)]
+    assert len(windows) == 7  # the whole window, then three splits (the probes for pages aside)
+
+
+def test_an_encounter_list_capped_beyond_the_narrowing_says_so_and_a_read_past_it_is_no_404(tmp_path: Path) -> None:
+    page = _search(_adapter(CappedEncounters(300, 10, "ascending"), tmp_path), "Encounter", [("patient", "42.C00042")])
+    assert 10 < len(page.resources) < 300 and any("may have been cut" in w for w in page.warnings)
+    crowded = CappedEncounters(1000, 10, "ascending", every=timedelta(minutes=5))  # three days: 864
+    adapter = _adapter(crowded, tmp_path)
+    assert asyncio.run(adapter.providers["Encounter"].read("42.C00042.101.20200106"))["id"] == "42.C00042.101.20200106"
+    with pytest.raises(UpstreamError, match="cut"):
+        asyncio.run(adapter.providers["Encounter"].read("42.C00042.999.20200106"))
+
+
+def test_an_encounter_list_of_exactly_a_cap_where_there_is_none_costs_two_calls_more(tmp_path: Path) -> None:
+    """Ten encounters and no cap: the window split once shows that all ten were there."""
+    fake = CappedEncounters(10, 1000, "ascending")
+    adapter = _adapter(fake, tmp_path)
+    page = _search(adapter, "Encounter", [("patient", "42.C00042")])
+    assert len(page.resources) == 10 and page.warnings == ()
+
+
 @pytest.mark.parametrize("chart", [None, "", "  ", "absent"])
 def test_a_patient_without_a_chart_number_reads_back_with_its_encounters(tmp_path: Path, chart: str | None) -> None:
     """The docs do not make `chartNumber` required: such a patient is found by name, and its id

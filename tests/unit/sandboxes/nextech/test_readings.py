@@ -135,6 +135,20 @@ def test_a_search_limit_cuts_answers_silently_unless_enveloped() -> None:
         make_api(search_limit=0)
 
 
+def test_an_encounter_limit_keeps_the_earliest_of_the_window_silently_unless_enveloped() -> None:
+    patient = max(LIVE, key=lambda p: len(chart_encounters(p)))
+    charted = chart_encounters(patient)
+    assert len(charted) > 3
+    bare = make_api(encounter_limit=3).encounters(patient.id)
+    assert [i["summary"]["encounterId"] for i in bare] == [e.id for e in charted[:3]]
+    later = make_api(encounter_limit=3).encounters(patient.id, start=charted[3].start.isoformat())
+    assert later[0]["summary"]["encounterId"] == charted[3].id
+    enveloped = make_api(encounter_limit=3, envelope="data").ok(f"/api/{patient.id}/encounters/search")
+    assert len(enveloped["data"]) == 3 and enveloped["count"] == len(charted)
+    with pytest.raises(ValueError, match="encounter_limit"):
+        make_api(encounter_limit=0)
+
+
 def test_token_numbers_as_strings() -> None:
     body = make_api(token_numbers_as_strings=True).connect()
     assert all(isinstance(body[k], str) and body[k].isdigit() for k in ("expires_in", "expires_on", "not_before"))
