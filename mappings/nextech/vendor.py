@@ -540,12 +540,12 @@ def offset_next(body: Any) -> dict[str, str] | None:
 SKIP_COUNT_PARAM = "skipCount"
 
 
-def skip_count_next(bodies: list[Any]) -> dict[str, str] | None:
-    """The query of the page after `bodies`, the pages of an ABP `PagedResultDto` read so far,
-    when its `totalCount` is more than they hold: `?skipCount=` of the items read (the page
-    size left to the default the first page was answered at). None for any other answer (one
-    saying its page number, its offset or a next page is paged another way), or when the total
-    is read."""
+def skip_count_next(bodies: list[Any], before: int = 0) -> dict[str, str] | None:
+    """The query of the page after `bodies`, the pages of an ABP `PagedResultDto` read so far
+    (`before` items read before them), when its `totalCount` is more than they hold:
+    `?skipCount=` of the items read (the page size left to the default the first page was
+    answered at). None for any other answer (one saying its page number, its offset or a next
+    page is paged another way), or when the total is read."""
     last = bodies[-1] if bodies else None
     if not isinstance(last, dict):
         return None
@@ -556,7 +556,7 @@ def skip_count_next(bodies: list[Any]) -> dict[str, str] | None:
     if page_number(last) is not None or offset_next(last) is not None or has_next_page(last):
         return None
     try:
-        read = sum(len(items_of(body)) for body in bodies)
+        read = before + sum(len(items_of(body)) for body in bodies)
     except UnreadablePayload:
         return None
     return {SKIP_COUNT_PARAM: str(read)} if total > read else None
@@ -569,10 +569,11 @@ def skip_count_next(bodies: list[Any]) -> dict[str, str] | None:
 ODATA_SKIP_PARAM = "$skip"
 
 
-def odata_skip_next(bodies: list[Any]) -> dict[str, str] | None:
-    """The query of the page after `bodies`, the pages of an OData answer read so far, when the
-    last counts more items (`@odata.count`) than they hold and links no next page: `?$skip=` of
-    the items read. None for any other answer, or when the count is read."""
+def odata_skip_next(bodies: list[Any], before: int = 0) -> dict[str, str] | None:
+    """The query of the page after `bodies`, the pages of an OData answer read so far (`before`
+    items read before them), when the last counts more items (`@odata.count`) than they hold
+    and links no next page: `?$skip=` of the items read. None for any other answer, or when
+    the count is read."""
     last = bodies[-1] if bodies else None
     if not isinstance(last, dict) or not isinstance(last.get("value"), list):
         return None
@@ -582,7 +583,7 @@ def odata_skip_next(bodies: list[Any]) -> dict[str, str] | None:
     if total is None or has_next_page(last):
         return None
     try:
-        read = sum(len(items_of(body)) for body in bodies)
+        read = before + sum(len(items_of(body)) for body in bodies)
     except UnreadablePayload:
         return None
     return {ODATA_SKIP_PARAM: str(read)} if total > read else None
@@ -616,6 +617,18 @@ def page_number(body: Any) -> int | None:
     return _first_number(body, PAGE_KEYS + ZERO_BASED_PAGE_KEYS)
 
 
+def encounter_date(row: Any) -> datetime | None:
+    """An encounter row's `encounterDate` (in its `summary`, or flat), when it can be read alone."""
+    flat = _camel_keys(row)
+    summary = _camel_keys(flat.get("summary")) if isinstance(flat, dict) else None
+    where = summary if isinstance(summary, dict) else flat
+    try:
+        when = _instant(where.get("encounterDate")) if isinstance(where, dict) else None
+    except ValueError:
+        return None
+    return when if isinstance(when, datetime) else None
+
+
 def split_point(rows: list[Any]) -> datetime | None:
     """Where to split an encounter search's window whose answer (`rows`, in the vendor's order)
     may have been capped, so that both halves hold fewer. Rows in order of date (either way)
@@ -624,17 +637,7 @@ def split_point(rows: list[Any]) -> datetime | None:
     other the last two and what was cut. Rows in no order of dates split at their middle
     date. Any point is right (both halves share it); these ask fewest. None with fewer than
     two dates."""
-    dates = []
-    for row in rows:
-        flat = _camel_keys(row)
-        summary = _camel_keys(flat.get("summary")) if isinstance(flat, dict) else None
-        where = summary if isinstance(summary, dict) else flat
-        try:
-            when = _instant(where.get("encounterDate")) if isinstance(where, dict) else None
-        except ValueError:
-            when = None
-        if isinstance(when, datetime):
-            dates.append(when)
+    dates = [when for when in map(encounter_date, rows) if when is not None]
     if len(dates) < 2:
         return None
     if dates in (sorted(dates), sorted(dates, reverse=True)):
