@@ -953,10 +953,17 @@ class NextechAdapter:
             while pending and (not asked or requests_left() > 0):
                 span = pending.pop()
                 spend()  # each range asked: what its splits cost is bounded too
-                if self._bound_form is None:
-                    pages = await self._in_bound_form(partial(ask, span))
-                else:
-                    pages = await ask(span, self._bound_form)
+                try:
+                    if self._bound_form is None:
+                        pages = await self._in_bound_form(partial(ask, span))
+                    else:
+                        pages = await ask(span, self._bound_form)
+                except NotFound:
+                    if span.walk is None:
+                        raise  # "Patient not found"
+                    # A page gone since an earlier call read up to it (the list shrank): what came after it unread
+                    cut[CUT_SHORT.format(shape="encounters", count=span.walk.read)] = None
+                    continue
                 asked = True
                 rows, said, _ = self._list(pages, "encounters", path)
                 one_body = bool(said) and pages.stopped is None and len(pages.bodies) == 1 and not pages.read
@@ -1133,7 +1140,7 @@ class NextechAdapter:
         those served already left out, and where to go on again."""
         try:
             term, walk, seen = position["term"], Walk.of(position["walk"]), position["seen"]
-            if not isinstance(term, str) or not isinstance(seen, list):
+            if not isinstance(term, str) or not isinstance(seen, list) or not all(isinstance(k, str) for k in seen):
                 raise ValueError("not a patient search's position")
         except (KeyError, TypeError, ValueError):
             raise InvalidRequest("The page asked for is not one this search gave") from None

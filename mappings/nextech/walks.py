@@ -1,4 +1,4 @@
-"""How far one provider call walks Nextech's pages, and where a walk stopped (pure).
+"""How far one provider call walks Nextech's pages, and where a walk stopped.
 
 The docs describe no paging ("Searches for all ..."), but an implementation may page its lists
 (adapter.py reads how). The gateway bounds what one FHIR page may cost the vendor in requests

@@ -1251,3 +1251,29 @@ def test_a_letter_walked_on_in_the_next_call_is_served_alike_when_its_first_call
     assert again.next == first.next is not None
     served = [r["id"] for page in _search_all(adapter, "Patient", [("family", "N")]) for r in page.resources]
     assert len(served) == len(set(served)) == 100
+
+
+def test_an_encounter_page_gone_before_the_next_call_goes_on_says_the_list_was_cut(tmp_path: Path) -> None:
+    """Django REST Framework answers 404 "Invalid page." for a page past a list that shrank since
+    the call before read up to it: the encounters after it are unread, and the searchset says so
+    (before this was read as "Patient not found", an empty page)."""
+    items = [
+        {
+            "summary": {
+                **SUMMARY,
+                "encounterId": 100 + n,
+                "encounterDate": f"{datetime(2020, 1, 6) + timedelta(days=n)}Z",
+            }
+        }
+        for n in range(60)
+    ]
+    fake = Paged([GOOD], items)
+    adapter = _adapter(fake, tmp_path)
+    provider = adapter.providers["Encounter"]
+    query = parse_search(provider.support, [("patient", "42.C00042")], strict=True, default_count=20, max_count=100)
+    assert provider.search is not None
+    first = asyncio.run(provider.search(SearchRequest(query.query, None, 100)))
+    assert first.next is not None and not first.warnings
+    fake.gone_after = 20
+    then = asyncio.run(provider.search(SearchRequest(query.query, first.next, 100)))
+    assert then.next is None and not then.resources and any("may have been cut" in w for w in then.warnings)
