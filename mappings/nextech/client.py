@@ -8,7 +8,9 @@ operator sets one (the docs publish no limit). The docs show no error body: ASP.
 `{"Message": ...}`, `{"message": ...}`, RFC 7807 problems (`title`, `detail`), OAuth
 `{"error", "error_description"}` and bodies that are no JSON are all read; only the status
 decides what an error means. A successful answer serialized twice (a JSON string holding the
-JSON) is read as the JSON it holds.
+JSON) is read as the JSON it holds, and one inside ASP.NET Boilerplate's default wrapper
+(`{"result": ..., "success": true, "__abp": true}`; its errors' message in `error.message`)
+as the answer it holds.
 
 The docs list no 429, but an implementation may throttle all the same, as Django REST
 Framework's throttles, Flask-Limiter or express-rate-limit do: a 429 whose `Retry-After` says
@@ -27,15 +29,16 @@ from typing import Any
 
 from gateway import jsonio
 from gateway.contract import AdapterConfig, OAuthApp
-from gateway.errors import Throttled
+from gateway.errors import Throttled, UpstreamError
 from gateway.text import nfc
-from gateway.upstream.errors import json_or_error
+from gateway.upstream.errors import error_for_status, json_or_error
 from gateway.upstream.grants import grants_of
 from gateway.upstream.http import Timeouts, UpstreamClient, UpstreamResponse
 from gateway.upstream.oauth import OAuthSession, token_client
 from gateway.upstream.ratelimit import RateLimit, Window
 from gateway.upstream.tokens import SharedTokens, request_key
 from mappings.nextech.options import NextechOptions
+from mappings.nextech.vendor import abp_answer
 
 THROTTLED_ATTEMPTS = 3  # times a call answered 429 with a Retry-After it can wait out is asked, in all
 
@@ -98,7 +101,7 @@ class NextechClient:
         for attempt in range(1, THROTTLED_ATTEMPTS + 1):
             response = await self.session.tokens.send_with_renewal(send, request_key("GET", path, params))
             try:
-                return _json_inside(json_or_error(response, _message)), response.headers
+                return _unwrapped(_json_inside(json_or_error(response, _message))), response.headers
             except Throttled as throttled:
                 wait = float(throttled.headers["Retry-After"])  # read as every vendor's is, whole seconds
                 told = any(name.lower() == "retry-after" for name in response.headers)
@@ -128,6 +131,22 @@ def _json_inside(body: Any) -> Any:
     return nfc(inside)  # text escaped inside (`\u0301`) was not put in NFC with the answer
 
 
+def _unwrapped(body: Any) -> Any:
+    """An answer inside ASP.NET Boilerplate's default wrapper (vendor.abp_answer) as the answer
+    it holds. Before, every list of such a Nextech was a 502 (`{"result": {"items": [...]}}` is
+    no list). A wrapper saying it failed (`"success": false`) under a 2xx status holds no answer
+    (its `result` is null): it is the error it says, not an empty list."""
+    wrapped = abp_answer(body)
+    if wrapped is None:
+        return body
+    if not wrapped.success:
+        if wrapped.unauthorized:
+            raise error_for_status(401, "")
+        message = _message(body)
+        raise UpstreamError(f"Nextech answered that the request failed: {message}" if message else "Nextech failed")
+    return _json_inside(wrapped.result)
+
+
 MESSAGE_KEYS = ("Message", "message", "title", "detail", "error_description", "error")
 
 
@@ -135,9 +154,12 @@ def _message(body: Any) -> str:
     message = None
     if isinstance(body, dict):
         said = body.get("message")
+        error = body.get("error")
         if isinstance(said, list) and said and all(isinstance(m, str) for m in said):
             message = "; ".join(said)  # NestJS's ValidationPipe; its `error` is only the reason phrase
         else:
             message = next((body[k] for k in MESSAGE_KEYS if isinstance(body.get(k), str) and body[k].strip()), None)
+        if message is None and isinstance(error, dict) and isinstance(error.get("message"), str):
+            message = error["message"]  # ASP.NET Boilerplate's (and ABP Framework's) `{"error": {"message", ...}}`
     # Nextech's messages describe the request, not patient data; keep them short anyway.
     return str(message or "")[:200]

@@ -51,12 +51,15 @@ def _accented() -> dict[str, tuple[str, ...]]:
 
 
 ACCENTED = _accented()  # folded base letter -> the precomposed upper-case letters folding to it
+_ACCENTED_LETTERS = frozenset(letter for letters in ACCENTED.values() for letter in letters)
 
 
-def name_terms(value: str, lower: bool = True) -> tuple[str, ...]:
+def name_terms(value: str, lower: bool = True, accented: bool = True) -> tuple[str, ...]:
     """The terms that together find every patient a FHIR name search for `value` finds (through a
     first or last name); () when the value has nothing to search by. `lower`: the letter lower
-    case too, which only a vendor not yet seen to ignore case needs (`ignores_case`)."""
+    case too, which only a vendor not yet seen to ignore case needs (`ignores_case`);
+    `accented`: its accented forms too, which only a vendor not yet seen to ignore accents
+    needs (`ignores_accents`)."""
     folded = _fold(value).lstrip()
     if not folded:
         return ()
@@ -64,7 +67,7 @@ def name_terms(value: str, lower: bool = True) -> tuple[str, ...]:
     # The lower-case letter too: a case-sensitive vendor holds surnames with particles as written
     # (`de la Cruz`, `van der Berg`), which the capital alone does not find.
     lowered = (first,) if lower and first != first.upper() else ()
-    return (first.upper(), *ACCENTED.get(first, ()), *lowered)[:MAX_TERMS]
+    return (first.upper(), *(ACCENTED.get(first, ()) if accented else ()), *lowered)[:MAX_TERMS]
 
 
 def ignores_case(term: str, fields: Iterable[str | None]) -> bool:
@@ -75,6 +78,26 @@ def ignores_case(term: str, fields: Iterable[str | None]) -> bool:
         return False
     plain = ["".join(c for c in unicodedata.normalize("NFKD", f) if not unicodedata.combining(c)) for f in fields if f]
     return any(term.upper() in text for text in plain) and not any(term in text for text in plain)
+
+
+def is_accented(letter: str) -> bool:
+    """Whether `letter` is one of the precomposed accented letters `name_terms` sends (`Ç`)."""
+    return len(letter) == 1 and letter in _ACCENTED_LETTERS
+
+
+def ignores_accents(term: str, fields: Iterable[str | None]) -> bool:
+    """Whether a patient found by the accented letter `term` (its `fields`: names and chart
+    number) holds that letter nowhere, in any case or normalization: the vendor matched it to
+    its unaccented letter, so the unaccented letter finds all that the accented one does (an
+    accent- and case-insensitive collation such as SQL Server's `_CI_AI` finds the same
+    patients by both; one unaccenting the term alone finds by the accented letter what the
+    unaccented one finds)."""
+    if not is_accented(term):
+        return False
+    forms = {unicodedata.normalize(form, term).casefold() for form in ("NFC", "NFD")}
+    texts = [unicodedata.normalize("NFC", f).casefold() for f in fields if f]
+    texts += [unicodedata.normalize("NFD", t) for t in texts]
+    return bool(texts) and not any(form in text for form in forms for text in texts)
 
 
 def chart_term(chart: str) -> str:

@@ -22,8 +22,9 @@ a boolean example) and no envelope, so each model reads:
   envelope (`value`, `data`, `results`, `items`, or the one list an object holds, or HAL's
   `_embedded`, which is left out when nothing matched), pages counted from 1 or, as Spring
   Data's `Page` counts them, from 0, or by offset (`offset`/`limit`, `skip`/`take`, ABP's
-  `skipCount` of a `{"totalCount", "items"}` that says nothing more); and an
-  encounter as `{"summary": {...}, "ccd": ...}` or flat.
+  `skipCount` of a `{"totalCount", "items"}` that says nothing more, OData's `$skip`); and an
+  encounter as `{"summary": {...}, "ccd": ...}` or flat; any answer perhaps inside ASP.NET
+  Boilerplate's default wrapper (`{"result": ..., "success": true, "__abp": true}`).
 Only what cannot mean anything (an id that is no id, a date that is no date) makes a record
 unreadable: `Unreadable` carries the field path, never a value.
 """
@@ -33,6 +34,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
@@ -305,6 +307,31 @@ class VendorSection(_Read):
 # -- reading ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class AbpAnswer:
+    """An answer in ASP.NET Boilerplate's `AjaxResponse`: what it holds and whether it says it failed."""
+
+    success: bool
+    result: Any  # the answer itself (a list, a `PagedResultDto`, an object); null when it failed
+    unauthorized: bool  # `unAuthorizedRequest`: the request's credentials were refused
+
+
+def abp_answer(body: Any) -> AbpAnswer | None:
+    """The `AjaxResponse` ASP.NET Boilerplate wraps every answer in by default (`WrapResult`):
+    `{"result", "targetUrl", "success", "error", "unAuthorizedRequest", "__abp": true}`, a
+    refusal's `error` being `{"code", "message", "details", "validationErrors"}`. None for
+    any other answer. Nothing the docs describe has these keys: `__abp` alone says it (ABP
+    writes it on every wrapper), else `success`, `result` and `unAuthorizedRequest` together."""
+    if not isinstance(body, dict):
+        return None
+    top = _camel_keys(body)
+    success = top.get("success")
+    marked = top.get("__abp") is True
+    if not isinstance(success, bool) or not (marked or ("result" in top and "unAuthorizedRequest" in top)):
+        return None
+    return AbpAnswer(success, top.get("result"), top.get("unAuthorizedRequest") is True)
+
+
 class UnreadablePayload(ValueError):
     """An answer that cannot be read: the field path and the problem, no values."""
 
@@ -513,12 +540,12 @@ def offset_next(body: Any) -> dict[str, str] | None:
 SKIP_COUNT_PARAM = "skipCount"
 
 
-def skip_count_next(bodies: list[Any]) -> dict[str, str] | None:
-    """The query of the page after `bodies`, the pages of an ABP `PagedResultDto` read so far,
-    when its `totalCount` is more than they hold: `?skipCount=` of the items read (the page
-    size left to the default the first page was answered at). None for any other answer (one
-    saying its page number, its offset or a next page is paged another way), or when the total
-    is read."""
+def skip_count_next(bodies: list[Any], before: int = 0) -> dict[str, str] | None:
+    """The query of the page after `bodies`, the pages of an ABP `PagedResultDto` read so far
+    (`before` items read before them), when its `totalCount` is more than they hold:
+    `?skipCount=` of the items read (the page size left to the default the first page was
+    answered at). None for any other answer (one saying its page number, its offset or a next
+    page is paged another way), or when the total is read."""
     last = bodies[-1] if bodies else None
     if not isinstance(last, dict):
         return None
@@ -529,10 +556,37 @@ def skip_count_next(bodies: list[Any]) -> dict[str, str] | None:
     if page_number(last) is not None or offset_next(last) is not None or has_next_page(last):
         return None
     try:
-        read = sum(len(items_of(body)) for body in bodies)
+        read = before + sum(len(items_of(body)) for body in bodies)
     except UnreadablePayload:
         return None
     return {SKIP_COUNT_PARAM: str(read)} if total > read else None
+
+
+# ASP.NET OData pages a list as `{"@odata.context", "value": [...], "@odata.count"?,
+# "@odata.nextLink"?}`, asked with the `$skip` system query option. The next link is given
+# when `[EnableQuery(PageSize = n)]` pages the answer (followed as any link is); a controller
+# applying its query options by hand may cut the answer without one, its count alone saying so.
+ODATA_SKIP_PARAM = "$skip"
+
+
+def odata_skip_next(bodies: list[Any], before: int = 0) -> dict[str, str] | None:
+    """The query of the page after `bodies`, the pages of an OData answer read so far (`before`
+    items read before them), when the last counts more items (`@odata.count`) than they hold
+    and links no next page: `?$skip=` of the items read. None for any other answer, or when
+    the count is read."""
+    last = bodies[-1] if bodies else None
+    if not isinstance(last, dict) or not isinstance(last.get("value"), list):
+        return None
+    if not any(isinstance(key, str) and key.startswith(("@odata.", "odata.")) for key in last):
+        return None
+    total = listed_count(last)
+    if total is None or has_next_page(last):
+        return None
+    try:
+        read = before + sum(len(items_of(body)) for body in bodies)
+    except UnreadablePayload:
+        return None
+    return {ODATA_SKIP_PARAM: str(read)} if total > read else None
 
 
 # The query parameter a page is asked by, for the key an envelope (or header) numbers its page
@@ -561,6 +615,34 @@ NEXT_NUMBER_KEYS = ("next_num", "nextNum", "next_page", "nextPage", "nextPageNum
 def page_number(body: Any) -> int | None:
     """The number of the page an envelope says it is, as `?page=` would ask it, when it says."""
     return _first_number(body, PAGE_KEYS + ZERO_BASED_PAGE_KEYS)
+
+
+def encounter_date(row: Any) -> datetime | None:
+    """An encounter row's `encounterDate` (in its `summary`, or flat), when it can be read alone."""
+    flat = _camel_keys(row)
+    summary = _camel_keys(flat.get("summary")) if isinstance(flat, dict) else None
+    where = summary if isinstance(summary, dict) else flat
+    try:
+        when = _instant(where.get("encounterDate")) if isinstance(where, dict) else None
+    except ValueError:
+        return None
+    return when if isinstance(when, datetime) else None
+
+
+def split_point(rows: list[Any]) -> datetime | None:
+    """Where to split an encounter search's window whose answer (`rows`, in the vendor's order)
+    may have been capped, so that both halves hold fewer. Rows in order of date (either way)
+    were the first of the window in that order, what was cut lying past the last: the window
+    splits at the next-to-last row's date, one half then holding all but the last row, the
+    other the last two and what was cut. Rows in no order of dates split at their middle
+    date. Any point is right (both halves share it); these ask fewest. None with fewer than
+    two dates."""
+    dates = [when for when in map(encounter_date, rows) if when is not None]
+    if len(dates) < 2:
+        return None
+    if dates in (sorted(dates), sorted(dates, reverse=True)):
+        return dates[-2]
+    return sorted(dates)[len(dates) // 2]
 
 
 def without_ccds(bodies: list[Any]) -> bool:

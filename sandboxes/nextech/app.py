@@ -213,11 +213,11 @@ behaviour above):
   ``search_case``: how ``term`` matches (accent-sensitive, names stored decomposed,
   whole-field prefixes or substrings, case-sensitive), what a search of no one answers (an
   empty list or 404) and the shortest term taken; ``envelope``, ``ids_as_strings``,
-  ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``unknown_dates``,
-  ``locked_values``, ``chart_numbers``, ``categories``, ``page_size`` (of the paged
-  envelopes), ``unlocked_ccd``, ``empty_sections`` and ``json_as_string``: how answers are written
-  (``token_numbers_as_strings``: the token response's numbers, above). Each is described in
-  ``sandboxes.nextech.readings``.
+  ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``encounter_limit``,
+  ``unknown_dates``, ``locked_values``, ``chart_numbers``, ``categories``, ``page_size`` (of
+  the paged envelopes), ``unlocked_ccd``, ``empty_sections``, ``json_as_string`` and
+  ``abp_wrapper``: how answers are written (``token_numbers_as_strings``: the token
+  response's numbers, above). Each is described in ``sandboxes.nextech.readings``.
 - ``oauth_wording``: ``"rfc"`` (default: RFC 6749's names, as Azure AD has them) or
   ``"docs"``, the docs' tables read literally: the authorize request's redirect URI is read
   from ``redirect_url`` only, and the token answer names the access token ``code``.
@@ -348,6 +348,8 @@ def create_app(
     unlocked_ccd: UnlockedCcd = "html",
     empty_sections: EmptySections = "text",
     json_as_string: bool = False,
+    abp_wrapper: bool = False,
+    encounter_limit: int | None = None,
     refused_token_status: Literal[401, 403] = 401,
     oauth_wording: Literal["rfc", "docs"] = "rfc",
     oauth_paths: Literal["azure", "django"] = "azure",
@@ -407,6 +409,8 @@ def create_app(
         unlocked_ccd,
         empty_sections,
         json_as_string,
+        abp_wrapper,
+        encounter_limit,
     )
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(

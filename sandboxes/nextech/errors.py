@@ -22,6 +22,7 @@ __all__ = [
     "API_HEADERS",
     "INVALID",
     "JSON_CONTENT_TYPE",
+    "abp_wrapped",
     "api_error_response",
     "json_response",
     "routing_error",
@@ -69,3 +70,42 @@ def _routing_error(request: Request, exc: HTTPException) -> Response:
 
 #: The handler for Starlette's routing failures, answering like Web API.
 routing_error = http_exception_handler(_routing_error)
+
+
+def abp_wrapped(response: Response) -> Response:
+    """`response` as ASP.NET Boilerplate's default ``WrapResult`` writes it (``AjaxResponse``):
+    a success's JSON under ``result``; a refusal as ``success: false`` and an ``error``
+    (``ErrorInfo``: ``code``, ``message``, ``details``, ``validationErrors``) read from the
+    body it had (Web API's ``Message``/``MessageDetail``/``ModelState``, a problem's
+    ``title``/``detail``/``errors``, an ``{"error": {...}}`` or text), the status kept
+    (``AbpExceptionFilter``), ``unAuthorizedRequest`` true for a 401 or 403."""
+    body = bytes(response.body)
+    headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
+    if 200 <= response.status_code < 300:
+        wrapped = b'{"result":%s,"targetUrl":null,"success":true,"error":null,"unAuthorizedRequest":false,"__abp":true}'
+        return Response(wrapped % (body or b"null"), response.status_code, headers, JSON_CONTENT_TYPE)
+    try:
+        said: Any = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        said = {"Message": body.decode("utf-8", "replace")}
+    said = said if isinstance(said, dict) else {}
+    inner = said.get("error") if isinstance(said.get("error"), dict) else {}
+    message = said.get("Message") or said.get("title") or inner.get("message") or said.get("detail")
+    details = said.get("MessageDetail") or (said.get("detail") if "title" in said else None) or inner.get("details")
+    invalid = said.get("ModelState") or said.get("errors")
+    validation = (
+        [{"message": m, "members": [field]} for field, messages in invalid.items() for m in messages]
+        if isinstance(invalid, dict)
+        else inner.get("validationErrors")
+    )
+    error = {"code": 0, "message": message, "details": details, "validationErrors": validation or None}
+    refused = response.status_code in (401, 403)
+    answer = {
+        "result": None,
+        "targetUrl": None,
+        "success": False,
+        "error": error,
+        "unAuthorizedRequest": refused,
+        "__abp": True,
+    }
+    return Response(orjson.dumps(answer), response.status_code, headers, JSON_CONTENT_TYPE)

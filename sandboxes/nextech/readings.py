@@ -80,7 +80,14 @@ Answers (``Shapes``)
   ``PagedResultRequestDto``'s ``?skipCount=&maxResultCount=``, bound ignoring case,
   ``page_size`` items unless ``maxResultCount`` asks fewer or more (at most
   ``ABP_MAX_RESULT_COUNT``), past the last an empty ``items``, a refused value ABP's 400
-  ``{"error": {"message": "Your request is not valid!", "validationErrors": [...]}}``).
+  ``{"error": {"message": "Your request is not valid!", "validationErrors": [...]}}``); or an
+  ASP.NET OData team's ``[EnableQuery(PageSize = page_size)]``, the items from ``?$skip=``
+  (at most ``?$top=``), the ``$`` spelling only: on an OData route (``"odata"``) as
+  ``{"@odata.context", "value": [...], "@odata.nextLink"}``, the next link (the URL asked,
+  ``$skip`` past the page) given while more remain, ``"@odata.count"`` only when
+  ``$count=true`` is asked; or on a plain controller (``"odata_bare"``: ``EnableQuery`` on an
+  action returning ``IQueryable<T>`` outside OData routing) the page alone as a bare array,
+  its cut not said; a bad option OData's 400 ``{"error": {"code", "message"}}``.
 - ``ids_as_strings``: ``patientId``, ``encounterId`` and ``doctorId`` as JSON strings
   (``"42"``), as an API serializing Int64s for JavaScript does.
 - ``timestamps``: ``"z"`` (``2017-12-14T15:08:59.000Z``, the docs' example), ``"offset"``
@@ -117,6 +124,15 @@ Answers (``Shapes``)
   (``"[{\"patientId\":42,...}]"``): what ASP.NET Core writes for ``return
   Ok(JsonConvert.SerializeObject(patients))`` to a request accepting ``application/json``
   (the string goes to the JSON formatter, the text/plain one not being acceptable).
+- ``abp_wrapper``: every answer of the API's own wrapped as ASP.NET Boilerplate's
+  ``AjaxResponse`` (its default ``WrapResult``, on unless a controller says
+  ``[DontWrapResult]``): a success as ``{"result": <the answer>, "targetUrl": null,
+  "success": true, "error": null, "unAuthorizedRequest": false, "__abp": true}`` (a
+  ``PagedResultDto`` as ``"result": {"totalCount", "items"}``, a list as ``"result": [...]``),
+  its refusals (400, 401, 403, 404) as ``{"result": null, "success": false, "error": {"code":
+  0, "message", "details", "validationErrors": [{"message", "members"}] or null},
+  "unAuthorizedRequest": <a 401 or 403>, ...}`` with the status unchanged (``AbpExceptionFilter``),
+  whatever ``error_bodies`` says; routing errors, the rate limiter's and the OAuth server's stay.
 - ``unlocked_ccd``: an encounter whose note is not locked comes with its CCD (``"html"``) or
   with ``"ccd": null`` (``"null"``: no CCD until the note is signed, which the docs' "includes
   ... the CCD" does not rule out).
@@ -131,6 +147,10 @@ Answers (``Shapes``)
   with no sign in a bare answer that more matched (an envelope still counts them all), as an
   implementation that caps its queries (at 50, like Nextech's own FHIR API) would; default
   None: every match, as the docs' "Searches for all" says.
+- ``encounter_limit``: the same for an encounter search: at most this many of the patient's
+  encounters in the window (the first, by ``encounterDate``), a bare answer saying nothing of
+  the others, as an implementation capping its queries (``.Take(n)``, a ``LIMIT``) would;
+  default None: every one, as "Searches for all of a one patient's encounters" says.
 """
 
 from __future__ import annotations
@@ -188,6 +208,8 @@ Envelope = Literal[
     "bare_offset",
     "bare_skip_take",
     "abp",
+    "odata",
+    "odata_bare",
 ]
 ENVELOPES: tuple[str, ...] = get_args(Envelope)
 Timestamps = Literal["z", "offset", "naive", "local", "http"]
@@ -267,10 +289,14 @@ class Shapes:
     unlocked_ccd: UnlockedCcd = "html"
     empty_sections: EmptySections = "text"
     json_as_string: bool = False
+    abp_wrapper: bool = False
+    encounter_limit: int | None = None
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:
             raise ValueError("search_limit must be at least 1")
+        if self.encounter_limit is not None and self.encounter_limit < 1:
+            raise ValueError("encounter_limit must be at least 1")
         if self.page_size < 1:
             raise ValueError("page_size must be at least 1")
         _check("envelope", self.envelope, ENVELOPES)

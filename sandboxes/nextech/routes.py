@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, time
 from typing import Literal
+from urllib.parse import urlencode
 
 import orjson
 from starlette.requests import Request
@@ -18,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandboxes.nextech.ccd_html import CCD_SECTIONS, SECTION_TITLES
-from sandboxes.nextech.errors import API_HEADERS, INVALID, JSON_CONTENT_TYPE, styled_error
+from sandboxes.nextech.errors import API_HEADERS, INVALID, JSON_CONTENT_TYPE, abp_wrapped, styled_error
 from sandboxes.nextech.grants import Grants
 from sandboxes.nextech.readings import ABP_MAX_RESULT_COUNT, MAX_TAKE, Envelope
 from sandboxes.nextech.store import Chart
@@ -320,6 +321,55 @@ def _abp_page(request: Request, items: list[bytes], size: int) -> Response:
     return Response(b'{"totalCount":%d,"items":%s}' % (len(items), listed), 200, API_HEADERS, JSON_CONTENT_TYPE)
 
 
+# The entity set an OData answer's `@odata.context` names, for each list's HAL relation.
+_ENTITY_SETS = {"patientList": "Patients", "encounterList": "Encounters"}
+
+
+def _odata_option(request: Request, name: str, default: int | None) -> tuple[bool, int | None]:
+    """A ``$skip``/``$top`` system query option: (whether it was given, its value: `default`
+    when absent, None when it is no non-negative integer). Only the ``$`` spelling is read, as
+    Web API OData 7 reads it."""
+    raw = request.query_params.get(name)
+    return (False, default) if raw is None else (True, ascii_int(raw))
+
+
+def _odata_page(request: Request, items: list[bytes], size: int, envelope: Envelope, rel: str) -> Response:
+    """ASP.NET OData's ``[EnableQuery(PageSize = size)]``: the items from ``?$skip=`` (0 when
+    absent), at most ``size`` and at most ``?$top=``. On an OData route (``"odata"``) in its
+    envelope, ``@odata.count`` only when ``$count=true`` is asked, and a next link whenever more
+    remain: the URL asked with ``$skip`` set past this page (``$top`` lessened by it, when
+    given), other options kept as they came. On a plain controller (``"odata_bare"``) the page
+    alone as a bare array, the cut not said. A bad option is OData's 400 ``{"error": {"code",
+    "message"}}``."""
+    _, skip = _odata_option(request, "$skip", 0)
+    given_top, top = _odata_option(request, "$top", None)
+    if skip is None or (given_top and top is None):
+        name = "$skip" if skip is None else "$top"
+        message = f"Invalid value '{request.query_params.get(name)}' for {name} query option found."
+        body = orjson.dumps({"error": {"code": "", "message": message}})
+        return Response(body, 400, API_HEADERS, JSON_CONTENT_TYPE)
+    taken = size if top is None else min(top, size)
+    shown = items[skip : skip + taken]
+    listed = b"[" + b",".join(shown) + b"]"
+    if envelope == "odata_bare":
+        return Response(listed, 200, API_HEADERS, JSON_CONTENT_TYPE)
+    root = str(request.base_url).rstrip("/")
+    context = f"{root}/api/$metadata#{_ENTITY_SETS.get(rel, 'Categories')}"
+    body = b'{"@odata.context":' + orjson.dumps(context)
+    if request.query_params.get("$count", "").lower() == "true":
+        body += b',"@odata.count":%d' % len(items)
+    body += b',"value":' + listed
+    following = skip + len(shown)
+    if following < len(items) and len(shown) == taken and (top is None or top > taken):
+        kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("$skip", "$top")]
+        kept.append(("$skip", str(following)))
+        if top is not None:
+            kept.append(("$top", str(top - taken)))
+        link = f"{root}{request.url.path}?{urlencode(kept, safe='$')}"
+        body += b',"@odata.nextLink":' + orjson.dumps(link)
+    return Response(body + b"}", 200, API_HEADERS, JSON_CONTENT_TYPE)
+
+
 class NextechApi:
     """The API routes of practice `practice_id`, for access tokens `grants` issued, timed by `clock`."""
 
@@ -385,6 +435,11 @@ class NextechApi:
                     detail = b'{"detail":"Request was throttled. Expected available in 1 second."}'
                     return Response(detail, 429, {**API_HEADERS, "Retry-After": "1"}, JSON_CONTENT_TYPE)
                 return Response(b"", 503)  # ASP.NET Core's RateLimiter: RejectionStatusCode 503
+            response = await admitted(request)
+            return abp_wrapped(response) if self.chart.shapes.abp_wrapper else response
+
+        async def admitted(request: Request) -> Response:
+            """The answer past the rate limiter: a refused token or practice, or the handler's."""
             token = bearer_credentials(request.headers.get("authorization", ""))
             if token is None or not self.grants.access_ok(token):
                 if self.refused_token_status == 403:  # the docs list no 401: a refusal is a 403
@@ -449,10 +504,12 @@ class NextechApi:
         row = self.chart.rows.get(patient_id)
         if row is None:
             raise ApiError(404, {"Message": "Patient not found"})
-        items = [self.chart.item(row, encounter, section) for encounter in self.chart.window(row, start, end)]
+        found = self.chart.window(row, start, end)
+        limit = self.chart.shapes.encounter_limit
+        items = [self.chart.item(row, encounter, section) for encounter in found[:limit]]
         if unknown and raw_section:  # a template lookup finding nothing: no CCD, no error
             items = [orjson.dumps({**orjson.loads(item), "ccd": None}) for item in items]
-        return self.listed(request, items, rel="encounterList")
+        return self.listed(request, items, len(found), rel="encounterList")
 
     def _date_param(self, name: str, raw: str | None) -> datetime | None:
         """``start``/``end``; with ``date_params="naive"`` a value with a zone is dropped, as if
@@ -489,6 +546,8 @@ class NextechApi:
             return _offset_page(request, items, self.chart.shapes.page_size, self.envelope)
         if self.envelope == "abp":
             return _abp_page(request, items, self.chart.shapes.page_size)
+        if self.envelope in ("odata", "odata_bare"):
+            return _odata_page(request, items, self.chart.shapes.page_size, self.envelope, rel)
         if self.envelope in ("bare_pages", "bare_pages_zero"):
             return _bare_page(request, items, self.chart.shapes.page_size, 1 if self.envelope == "bare_pages" else 0)
         if self.envelope in ("spring", "spring_dto", "spring_hal"):

@@ -9,7 +9,7 @@ import json
 import logging
 import time
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,13 +18,21 @@ from urllib.parse import unquote
 import pytest
 
 from gateway.contract import AdapterConfig, Drift, DriftKey, SearchRequest, TenantContext, VendorPage
-from gateway.errors import InvalidRequest, NotFound, UpstreamError
+from gateway.errors import InvalidRequest, NotFound, UpstreamError, UpstreamSecurity
 from gateway.search.parse import parse_search
 from gateway.upstream.errors import error_for_status
-from mappings.nextech.adapter import HORIZON_DAYS, LETTERS_CUT, MIDDLE_NAMES, WRITTEN_TERMS, NextechAdapter
-from mappings.nextech.client import _json_inside, _message
+from mappings.nextech.adapter import (
+    CHART_ONLY,
+    HORIZON_DAYS,
+    LETTERS_CUT,
+    MIDDLE_NAMES,
+    WRITTEN_TERMS,
+    NextechAdapter,
+)
+from mappings.nextech.client import _json_inside, _message, _unwrapped
 from mappings.nextech.options import NextechOptions
 from mappings.nextech.vendor import section_spellings
+from mappings.nextech.walks import SEARCH_REQUESTS, Walk
 
 CTX = TenantContext("nx", "urn:nx")
 GOOD = {"patientId": 42, "chartNumber": "C00042", "firstName": "Renée", "lastName": "Núñez", "dob": "1985-03-15"}
@@ -91,6 +99,17 @@ def _search(adapter: NextechAdapter, kind: str, items: list[tuple[str, str]]) ->
     query = parse_search(provider.support, items, strict=True, default_count=20, max_count=100).query
     assert provider.search is not None
     return asyncio.run(provider.search(SearchRequest(query, None, 100)))
+
+
+def _search_all(adapter: NextechAdapter, kind: str, items: list[tuple[str, str]]) -> list[VendorPage]:
+    """Every provider page of a search, each asked at the position the one before gave."""
+    provider = adapter.providers[kind]
+    query = parse_search(provider.support, items, strict=True, default_count=20, max_count=100).query
+    assert provider.search is not None
+    pages = [asyncio.run(provider.search(SearchRequest(query, None, 100)))]
+    while pages[-1].next is not None and len(pages) < 100:
+        pages.append(asyncio.run(provider.search(SearchRequest(query, pages[-1].next, 100))))
+    return pages
 
 
 def test_a_name_search_sends_the_first_letter_and_its_accented_forms(tmp_path: Path) -> None:
@@ -174,6 +193,18 @@ def test_unexpected_fields_are_counted_by_name(tmp_path: Path) -> None:
             },
             "term must be longer than or equal to 2 characters",
         ),
+        # ASP.NET Boilerplate's wrapper (ABP Framework's `{"error": {...}}` alike): the words in `error.message`
+        (
+            {
+                "result": None,
+                "targetUrl": None,
+                "success": False,
+                "error": {"code": 0, "message": "Your request is not valid!", "details": None},
+                "unAuthorizedRequest": False,
+                "__abp": True,
+            },
+            "Your request is not valid!",
+        ),
         (None, ""),
         ("plain text", ""),
     ],
@@ -190,6 +221,35 @@ def test_an_answer_serialized_twice_is_read_as_the_json_it_holds() -> None:
     assert "\\u0303" in inner
     assert _json_inside(inner) == [{"patientId": 42, "lastName": "Núñez"}]  # in NFC, as every answer
     assert _json_inside("Smith") == "Smith" and _json_inside("[not json") == "[not json"
+
+
+def _abp(result: Any, success: bool = True, **more: Any) -> dict[str, Any]:
+    error = None if success else {"code": 0, "message": "An internal error occurred during your request!"}
+    wrapper = {"result": result, "targetUrl": None, "success": success, "error": error, "unAuthorizedRequest": False}
+    return {**wrapper, "__abp": True, **more}
+
+
+def test_an_answer_in_abps_default_wrapper_is_read_as_the_answer_it_holds() -> None:
+    """ASP.NET Boilerplate wraps every answer (`WrapResult`, its default). Before, a list inside
+    (`"result": {"totalCount", "items"}`) was "not a list": every search a 502."""
+    paged = {"totalCount": 1, "items": [GOOD]}
+    assert _unwrapped(_abp(paged)) == paged
+    assert _unwrapped(_abp([GOOD])) == [GOOD]
+    assert _unwrapped(_abp(json.dumps([GOOD]))) == [GOOD]  # a string result serialized by hand
+    unmarked = {k: v for k, v in _abp([GOOD]).items() if k != "__abp"}
+    assert _unwrapped(unmarked) == [GOOD]
+    # An answer of the docs' that merely has a `success` or `result` field is no wrapper
+    assert _unwrapped({"success": True, "items": [GOOD]}) == {"success": True, "items": [GOOD]}
+    assert _unwrapped({"result": [GOOD]}) == {"result": [GOOD]}
+
+
+def test_a_wrapper_saying_it_failed_under_a_success_status_is_no_empty_answer() -> None:
+    """`"success": false` holds no answer (`"result": null`, which read as a list is empty): an
+    error, never a search that found no one."""
+    with pytest.raises(UpstreamError, match="An internal error occurred"):
+        _unwrapped(_abp(None, success=False))
+    with pytest.raises(UpstreamSecurity):
+        _unwrapped(_abp(None, success=False, unAuthorizedRequest=True))
 
 
 def test_answers_that_may_have_been_cut_short_say_so(tmp_path: Path) -> None:
@@ -265,6 +325,81 @@ def test_a_read_in_an_answer_cut_short_is_not_a_404(tmp_path: Path) -> None:
     with pytest.raises(UpstreamError, match="cut"):
         asyncio.run(adapter.providers["Patient"].read("4.C0004"))
     assert asyncio.run(adapter.providers["Patient"].read("40.C00040"))["id"] == "40.C00040"
+
+
+class CappedEncounters(Fake):
+    """A patient's `count` encounters `every` (a week) apart, those in the window asked (`start`/`end`,
+    inclusive) at most `cap` of them, the first in `order`: by date either way, or by an id
+    scrambled from the date's order."""
+
+    def __init__(self, count: int, cap: int, order: str, every: timedelta = timedelta(weeks=1)) -> None:
+        first = datetime(2020, 1, 6, 15, 0)
+        items = [
+            {
+                "summary": {**SUMMARY, "encounterId": 100 + n, "encounterDate": f"{first + every * n}Z"},
+                "ccd": "<p>ok</p>",
+            }
+            for n in range(count)
+        ]
+        super().__init__([GOOD], items)
+        self.cap, self.order = cap, order
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        rows = await super().get(path, params)
+        if not path.endswith("/encounters/search"):
+            return rows
+        asked = dict(params or {})
+
+        def when(item: dict[str, Any]) -> datetime:
+            return datetime.fromisoformat(item["summary"]["encounterDate"].removesuffix("Z"))
+
+        low = datetime.fromisoformat(asked["start"]) if "start" in asked else datetime.min
+        high = datetime.fromisoformat(asked["end"])
+        inside = sorted((i for i in rows if low <= when(i) <= high), key=when, reverse=self.order == "descending")
+        if self.order == "scrambled":
+            inside.sort(key=lambda i: i["summary"]["encounterId"] * 7 % 31)
+        return inside[: self.cap]
+
+
+@pytest.mark.parametrize("order", ["ascending", "descending", "scrambled"])
+def test_an_encounter_list_capped_is_narrowed_by_date_to_every_encounter(tmp_path: Path, order: str) -> None:
+    """Before, a patient's encounters past a cap of 10 were silently missing."""
+    fake = CappedEncounters(27, 10, order)
+    page = _search(_adapter(fake, tmp_path), "Encounter", [("patient", "42.C00042")])
+    assert sorted(r["id"] for r in page.resources) == sorted(
+        f"42.C00042.{100 + n}.{datetime(2020, 1, 6) + timedelta(weeks=n):%Y%m%d}" for n in range(27)
+    )
+    assert page.warnings == ()
+    paging = {"page", "offset", "skip", "$skip"}
+    windows = [p for path, p in fake.calls if path.endswith("/encounters/search") and not paging & set(p)]
+    assert len(windows) == 7  # the whole window, then three splits (the probes for pages aside)
+
+
+def test_an_encounter_list_capped_beyond_one_calls_requests_goes_on_in_the_next(tmp_path: Path) -> None:
+    """Narrowing 300 encounters capped at 10 takes more requests than one call may send: the
+    windows left are where the next call goes on, and every encounter is served once."""
+    fake = CappedEncounters(300, 10, "ascending")
+    pages = _search_all(_adapter(fake, tmp_path), "Encounter", [("patient", "42.C00042")])
+    assert len(pages) > 2 and all(not page.warnings for page in pages)
+    served = [r["id"] for page in pages for r in page.resources]
+    assert len(served) == len(set(served)) == 300
+    assert len(fake.calls) < 100  # about two for every eight encounters
+
+
+def test_a_read_in_an_encounter_list_capped_beyond_a_reads_requests_is_no_404(tmp_path: Path) -> None:
+    crowded = CappedEncounters(1000, 10, "ascending", every=timedelta(minutes=5))  # three days: 864
+    adapter = _adapter(crowded, tmp_path)
+    assert asyncio.run(adapter.providers["Encounter"].read("42.C00042.101.20200106"))["id"] == "42.C00042.101.20200106"
+    with pytest.raises(UpstreamError, match="cut"):
+        asyncio.run(adapter.providers["Encounter"].read("42.C00042.999.20200106"))
+
+
+def test_an_encounter_list_of_exactly_a_cap_where_there_is_none_costs_two_calls_more(tmp_path: Path) -> None:
+    """Ten encounters and no cap: the window split once shows that all ten were there."""
+    fake = CappedEncounters(10, 1000, "ascending")
+    adapter = _adapter(fake, tmp_path)
+    page = _search(adapter, "Encounter", [("patient", "42.C00042")])
+    assert len(page.resources) == 10 and page.warnings == ()
 
 
 @pytest.mark.parametrize("chart", [None, "", "  ", "absent"])
@@ -491,9 +626,9 @@ def test_a_later_page_refused_says_matches_may_be_missing(tmp_path: Path) -> Non
 
 
 def test_a_first_letter_past_the_pages_read_is_searched_as_written_too(tmp_path: Path) -> None:
-    """A practice with more patients under one letter than `MAX_PAGES` pages hold: before, a
-    Smith past them was missing from `family=Smith` (the answer saying only that it was cut);
-    the name as written narrows the vendor's answer to pages that can all be read."""
+    """A practice with more patients under one letter than one search's requests read (pages of
+    two): before, a Smith past them was missing from `family=Smith` (the answer saying only that
+    it was cut); the name as written narrows the vendor's answer to pages that can all be read."""
     others = [
         {**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}", "lastName": "Sanders"} for i in range(45)
     ]
@@ -653,6 +788,35 @@ def test_pages_counted_by_offset_without_a_total_are_read_to_a_page_not_full(tmp
     page = _search(_adapter(fake, tmp_path), "Patient", [("identifier", "C00")])
     assert len(page.resources) == count and not any("cut" in w for w in page.warnings)
     assert [params.get("skip") for _, params in fake.calls] == [None, "3", "6"]
+
+
+class ODataCapped(Fake):
+    """Patients 3 at a time from `?$skip=`, as `{"@odata.context", "@odata.count", "value"}` with
+    no next link (a controller applying its query options by hand); `$skip` not read when
+    `reads_skip` is False."""
+
+    def __init__(self, patients: list[dict[str, Any]], reads_skip: bool = True) -> None:
+        super().__init__(patients, [])
+        self.reads_skip = reads_skip
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        asked = dict(params or {})
+        rows = await super().get(path, {k: v for k, v in asked.items() if k != "$skip"})
+        self.calls[-1] = (path, asked)
+        skip = int(asked.get("$skip", "0")) if self.reads_skip else 0
+        return {"@odata.context": "$metadata#Patients", "@odata.count": len(rows), "value": rows[skip : skip + 3]}
+
+
+def test_an_odata_answer_counting_more_than_it_holds_is_asked_by_skip(tmp_path: Path) -> None:
+    """Before, its first page was all that was read, and the searchset said matches may be missing."""
+    many = [{**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}"} for i in range(7)]
+    fake = ODataCapped(many)
+    page = _search(_adapter(fake, tmp_path), "Patient", [("identifier", "C00")])
+    assert len(page.resources) == 7 and not any("cut" in w for w in page.warnings)
+    assert [params.get("$skip") for _, params in fake.calls] == [None, "3", "6"]
+    fake = ODataCapped(many, reads_skip=False)  # the same rows again: the count is not reached
+    page = _search(_adapter(fake, tmp_path), "Patient", [("identifier", "C00")])
+    assert len(page.resources) == 3 and any("cut" in w for w in page.warnings)
 
 
 def test_an_offset_not_read_says_matches_may_be_missing(tmp_path: Path) -> None:
@@ -953,3 +1117,163 @@ def test_an_open_search_cut_at_the_horizon_counts_it_from_todays_utc_date(
     assert page.warnings  # the calendar was searched three years ahead only, and the searchset says so
     ends = [params["end"] for path, params in fake.calls if path.endswith("/encounters/search")]
     assert ends[-1].startswith((now.date() + timedelta(days=HORIZON_DAYS)).isoformat())
+
+
+class AbpPaged(Fake):
+    """Every list as ASP.NET Boilerplate's `PagedResultDto` of two from `?skipCount=`, its first
+    page answering whatever follows it (rows and all) as a page past the last answers."""
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        asked = dict(params or {})
+        rows = await super().get(path, {k: v for k, v in asked.items() if k != "skipCount"})
+        self.calls[-1] = (path, asked)
+        if path != "/search":
+            return rows
+        skip = int(asked.get("skipCount", "0"))
+        return {"totalCount": len(rows), "items": rows[skip : skip + 2]}
+
+
+@pytest.mark.parametrize(
+    ("fake", "count"),
+    [
+        (lambda rows: Paged(rows, []), 100),
+        (lambda rows: AbpPaged(rows, []), 100),
+        (lambda rows: BarePages(rows, 20, 1), 1000),
+    ],
+    ids=["drf", "abp", "bare"],
+)
+def test_a_walk_longer_than_one_calls_requests_goes_on_in_the_next(
+    tmp_path: Path, fake: Callable[[list[dict[str, Any]]], Fake], count: int
+) -> None:
+    """A chart prefix matching 100 patients two a page (or 1000 twenty a page): 50 pages, more than
+    one search call may ask (walks.SEARCH_REQUESTS). Before, a walk stopped after 20 pages, and the searchset said
+    matches may be missing; now the call says where it stopped (its `next` position), and the
+    next call goes on from there: every patient served once, nothing said to be missing."""
+    vendor = fake([{**GOOD, "patientId": 1000 + i, "chartNumber": f"C{1000 + i:05d}"} for i in range(count)])
+    pages = _search_all(_adapter(vendor, tmp_path), "Patient", [("identifier", "C0")])
+    served = [r["id"] for page in pages for r in page.resources]
+    assert len(pages) > 1 and len(served) == len(set(served)) == len(vendor.patients)
+    assert not [w for page in pages for w in page.warnings if w != CHART_ONLY]
+    assert len(vendor.calls) <= (SEARCH_REQUESTS + 1) * len(pages)
+
+
+def test_a_page_token_that_is_no_position_of_this_search_is_refused(tmp_path: Path) -> None:
+    adapter = _adapter(Fake([GOOD], []), tmp_path)
+    for kind, items in (("Patient", [("family", "N")]), ("Encounter", [("patient", "42.C00042")])):
+        provider = adapter.providers[kind]
+        query = parse_search(provider.support, items, strict=True, default_count=20, max_count=100).query
+        assert provider.search is not None
+        for position in ({"term": "N"}, {"windows": [["x", "y", None]], "seen": []}, [1]):
+            with pytest.raises(InvalidRequest):
+                asyncio.run(provider.search(SearchRequest(query, position, 100)))
+
+
+class Unaccenting(Fake):
+    """An accent- and case-insensitive Nextech (SQL Server's `_CI_AI`)."""
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        asked = dict(params or {})
+        if path != "/search":
+            return await super().get(path, asked)
+        self.calls.append((path, asked))
+        term = fold_text(asked["term"])
+        return [p for p in self.patients if any(fold_text(str(p.get(k, ""))).startswith(term) for k in ("lastName",))]
+
+
+def fold_text(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
+
+
+def test_a_nextech_seen_to_ignore_accents_is_sent_the_capital_alone(tmp_path: Path) -> None:
+    """An accented letter finding a name without that accent: this Nextech folds accents, and
+    the capital finds all its accented forms do. Before, every name search sent them all (six
+    calls for an N, eleven for an A) for as long as the gateway ran."""
+    fake = Unaccenting([GOOD, {**GOOD, "patientId": 44, "chartNumber": "C00044", "lastName": "Nolan"}], [])
+    adapter = _adapter(fake, tmp_path)
+    first = _search(adapter, "Patient", [("family", "Núñez")])
+    assert [r["id"] for r in first.resources] == ["42.C00042", "44.C00044"] and not first.warnings
+    fake.calls.clear()
+    again = _search(adapter, "Patient", [("family", "Nolan")])
+    assert [params["term"] for _, params in fake.calls] == ["N", "n"]  # `n`: Renée holds it (case unknown)
+    assert sorted(r["id"] for r in again.resources) == ["42.C00042", "44.C00044"]
+
+
+def test_a_nextech_comparing_accents_keeps_being_sent_the_accented_letters(tmp_path: Path) -> None:
+    fake = Fake([GOOD, {**GOOD, "patientId": 44, "chartNumber": "C00044", "lastName": "Ñúñez"}], [])
+    adapter = _adapter(fake, tmp_path)
+    _search(adapter, "Patient", [("family", "Nunez")])
+    fake.calls.clear()
+    _search(adapter, "Patient", [("family", "Nunez")])
+    assert [params["term"] for _, params in fake.calls] == ["N", "Ñ", "Ń", "Ņ", "Ň", "n"]
+
+
+def test_walk_positions_hold_what_they_say() -> None:
+    walk = Walk({"page": "3", "term": "C"}, 40, (2, 4, 10))
+    assert Walk.of(json.loads(json.dumps(walk.position()))) == walk
+    assert Walk.of(Walk({"skipCount": "20"}, 20).position()) == Walk({"skipCount": "20"}, 20)
+    for bad in (None, {"q": {"page": 3}, "n": 0}, {"q": {}, "n": -1}, {"q": {}, "n": 0, "h": [1, 2]}):
+        with pytest.raises(ValueError):
+            Walk.of(bad)
+
+
+class UnaccentingPaged(Unaccenting):
+    """An accent- and case-insensitive Nextech paging every search as Django REST Framework does,
+    two a page."""
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        asked = dict(params or {})
+        page = int(asked.pop("page", "1"))
+        rows = await super().get(path, asked)
+        self.calls[-1] = (path, {**asked, "page": str(page)})
+        if path != "/search":
+            return rows
+        query = "&".join(f"{k}={v}" for k, v in {**asked, "page": page + 1}.items())
+        following = f"http://internal:8000/api/search?{query}" if len(rows) > 2 * page else None
+        return {"count": len(rows), "next": following, "results": rows[2 * (page - 1) : 2 * page]}
+
+
+def test_a_letter_walked_on_in_the_next_call_is_served_alike_when_its_first_call_is_asked_again(
+    tmp_path: Path,
+) -> None:
+    """The gateway asks a provider page again, at the same position, for a later FHIR page that
+    begins inside it. The first call of `family=N` sends the accented letters too and learns
+    that they find nothing more; asked again, it sends the capital alone. Both answers are the
+    same: what the accented letters found is left to the capital's walk, and only pages past a
+    term's first count against the allowance."""
+    rows = [
+        {**GOOD, "patientId": 100 + i, "chartNumber": f"C{100 + i:05d}", "firstName": "Bob", "lastName": name}
+        for i, name in enumerate([f"Noll{i}" for i in range(90)] + [f"Ñoll{i}" for i in range(10)])
+    ]
+    adapter = _adapter(UnaccentingPaged(rows, []), tmp_path)
+    first = _search(adapter, "Patient", [("family", "N")])
+    again = _search(adapter, "Patient", [("family", "N")])
+    assert [r["id"] for r in again.resources] == [r["id"] for r in first.resources]
+    assert again.next == first.next is not None
+    served = [r["id"] for page in _search_all(adapter, "Patient", [("family", "N")]) for r in page.resources]
+    assert len(served) == len(set(served)) == 100
+
+
+def test_an_encounter_page_gone_before_the_next_call_goes_on_says_the_list_was_cut(tmp_path: Path) -> None:
+    """Django REST Framework answers 404 "Invalid page." for a page past a list that shrank since
+    the call before read up to it: the encounters after it are unread, and the searchset says so
+    (before this was read as "Patient not found", an empty page)."""
+    items = [
+        {
+            "summary": {
+                **SUMMARY,
+                "encounterId": 100 + n,
+                "encounterDate": f"{datetime(2020, 1, 6) + timedelta(days=n)}Z",
+            }
+        }
+        for n in range(60)
+    ]
+    fake = Paged([GOOD], items)
+    adapter = _adapter(fake, tmp_path)
+    provider = adapter.providers["Encounter"]
+    query = parse_search(provider.support, [("patient", "42.C00042")], strict=True, default_count=20, max_count=100)
+    assert provider.search is not None
+    first = asyncio.run(provider.search(SearchRequest(query.query, None, 100)))
+    assert first.next is not None and not first.warnings
+    fake.gone_after = 20
+    then = asyncio.run(provider.search(SearchRequest(query.query, first.next, 100)))
+    assert then.next is None and not then.resources and any("may have been cut" in w for w in then.warnings)

@@ -118,7 +118,7 @@ def test_error_bodies(style: str, content_type: str) -> None:
 
 
 def test_unknown_switch_values_are_refused() -> None:
-    for name, value in (("search_accents", "maybe"), ("search_match", "fuzzy"), ("envelope", "odata")):
+    for name, value in (("search_accents", "maybe"), ("search_match", "fuzzy"), ("envelope", "graphql")):
         with pytest.raises(ValueError, match=name):
             create_app(CLINIC, client_id=CLIENT, client_secret=SECRET, practice_id=PRACTICE, **{name: value})
 
@@ -133,6 +133,20 @@ def test_a_search_limit_cuts_answers_silently_unless_enveloped() -> None:
     assert len(nested["data"]) == 3 and nested["meta"] == {"total": len(SMITHS)}
     with pytest.raises(ValueError, match="search_limit"):
         make_api(search_limit=0)
+
+
+def test_an_encounter_limit_keeps_the_earliest_of_the_window_silently_unless_enveloped() -> None:
+    patient = max(LIVE, key=lambda p: len(chart_encounters(p)))
+    charted = chart_encounters(patient)
+    assert len(charted) > 3
+    bare = make_api(encounter_limit=3).encounters(patient.id)
+    assert [i["summary"]["encounterId"] for i in bare] == [e.id for e in charted[:3]]
+    later = make_api(encounter_limit=3).encounters(patient.id, start=charted[3].start.isoformat())
+    assert later[0]["summary"]["encounterId"] == charted[3].id
+    enveloped = make_api(encounter_limit=3, envelope="data").ok(f"/api/{patient.id}/encounters/search")
+    assert len(enveloped["data"]) == 3 and enveloped["count"] == len(charted)
+    with pytest.raises(ValueError, match="encounter_limit"):
+        make_api(encounter_limit=0)
 
 
 def test_token_numbers_as_strings() -> None:
@@ -231,6 +245,56 @@ def test_abp_pages_count_their_items_and_are_asked_by_skip_count() -> None:
     assert not api.ok("/api/search", term="smith", skipCount=len(SMITHS))["items"]
     refused = api.get("/api/search", term="smith", maxResultCount=1001)
     assert refused.status_code == 400 and refused.json()["error"]["message"] == "Your request is not valid!"
+
+
+def test_abps_wrapper_holds_every_answer_and_error_of_the_api() -> None:
+    api = make_api(envelope="abp", page_size=3, abp_wrapper=True)
+    first = api.ok("/api/search", term="smith")
+    assert first["success"] is True and first["__abp"] is True and first["error"] is None
+    assert first["result"]["totalCount"] == len(SMITHS) and len(first["result"]["items"]) == 3
+    sections = api.ok("/api/encounters/categories")["result"]
+    assert sections == {"totalCount": len(CCD_SECTIONS), "items": list(CCD_SECTIONS[:3])}
+    refused = api.get("/api/search", term="smith", maxResultCount=1001)
+    body = refused.json()
+    assert refused.status_code == 400 and body["success"] is False and body["result"] is None
+    assert body["error"]["message"] == "Your request is not valid!" and body["error"]["validationErrors"]
+    missing = api.get("/api/search", term=" ")
+    assert missing.status_code == 400 and missing.json()["error"]["validationErrors"] == [
+        {"message": "The term field is required.", "members": ["term"]}
+    ]
+    unknown = api.get("/api/999999/encounters/search")
+    assert unknown.status_code == 404 and unknown.json()["error"]["message"] == "Patient not found"
+    denied = api.get("/api/search", token="nope", term="smith")
+    assert denied.status_code == 401 and denied.json()["unAuthorizedRequest"] is True
+    bare = make_api(abp_wrapper=True)  # a list that is no PagedResultDto: the list itself
+    assert ids_of(bare.ok("/api/search", term="smith")["result"]) == SMITHS
+
+
+def test_odata_pages_link_the_next_one_with_skip() -> None:
+    api = make_api(envelope="odata", page_size=3)
+    first = api.ok("/api/search", term="smith")
+    assert first["@odata.context"].endswith("/api/$metadata#Patients") and "@odata.count" not in first
+    assert len(first["value"]) == 3 and first["@odata.nextLink"].endswith("/api/search?term=smith&$skip=3")
+    found, link = list(first["value"]), first["@odata.nextLink"]
+    while link:
+        page = api.ok("/api/search", term="smith", **{"$skip": link.rpartition("$skip=")[2]})
+        found += page["value"]
+        link = page.get("@odata.nextLink")
+    assert ids_of(found) == SMITHS and len(found) == len(SMITHS)
+    counted = api.ok("/api/search", term="smith", **{"$count": "true", "$top": "2"})
+    assert counted["@odata.count"] == len(SMITHS) and len(counted["value"]) == 2 and "@odata.nextLink" not in counted
+    assert api.ok("/api/encounters/categories")["@odata.context"].endswith("#Categories")
+    refused = api.get("/api/search", term="smith", **{"$skip": "x"})
+    assert refused.status_code == 400 and "$skip" in refused.json()["error"]["message"]
+
+
+def test_odata_on_a_plain_controller_answers_a_bare_page_read_by_dollar_skip_only() -> None:
+    api = make_api(envelope="odata_bare", page_size=3)
+    first = api.ok("/api/search", term="smith")
+    assert isinstance(first, list) and len(first) == 3
+    assert api.ok("/api/search", term="smith", skip=3, page=2, offset=3) == first
+    rest = api.ok("/api/search", term="smith", **{"$skip": 3, "$top": 100})
+    assert len(rest) == 3 and not ids_of(first) & ids_of(rest)
 
 
 def test_a_rate_refused_as_a_throttle_says_when_to_come_back() -> None:
