@@ -96,6 +96,8 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   query string, or from the JSON body's top level only, as ``create_location`` for a create.
 - ``appointments="listed"|"absent"``: ``GET /appointments`` and ``GET /appointments/{id}``
   answered, or unmatched routes (an implementation of the documented routes only).
+- ``patient_show="listed"|"absent"``: ``GET /patients/{id}`` answered, or an unmatched route
+  (the docs document search, create and PATCH only); ``PATCH /patients/{id}`` stays.
 
 The pieces: ``routes`` (what each route checks and answers), ``store`` (the institution in
 memory, search, creates), ``render`` (clinic records -> NexHealth JSON), ``ids``, ``auth``

@@ -104,6 +104,7 @@ Appointments = Literal["listed", "absent"]
 PhoneInput = Literal["lenient", "ten_digits"]
 EditLocation = Literal["query", "body"]
 UnknownKeys = Literal["ignored", "refused"]
+PatientShow = Literal["listed", "absent"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring", "fully_flat", "fully_flat_ignoring"),
@@ -146,6 +147,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "phone_input": ("lenient", "ten_digits"),
     "edit_location": ("query", "body"),
     "unknown_keys": ("ignored", "refused"),
+    "patient_show": ("listed", "absent"),
 }
 
 
@@ -335,6 +337,12 @@ class Reading:
       ``found unpermitted parameters: :bio, :date_of_birth``, raised before any validation;
       strong parameters name keys, not paths). The docs show no write body, so nothing says
       an implementation takes more than its own.
+    - ``patient_show``: ``GET /patients/{id}`` answers one patient (``"listed"``), or is
+      ``"absent"``: the patients page documents only ``GET /patients`` (search), ``POST
+      /patients`` and editing "via PATCH", so an implementation of the documented routes
+      alone has no single-patient read: it is an unmatched route, answered as
+      ``framework_errors`` says (under ``"envelope"`` the same 404 ``["Not Found"]`` envelope
+      as an unknown path), while ``PATCH /patients/{id}`` stays.
     """
 
     patch_body: PatchBody = "nested"
@@ -377,6 +385,7 @@ class Reading:
     phone_input: PhoneInput = "lenient"
     edit_location: EditLocation = "query"
     unknown_keys: UnknownKeys = "ignored"
+    patient_show: PatientShow = "listed"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -294,6 +294,8 @@ class NexHealthApi:
 
     async def get_patient(self, request: Request) -> Response:
         """One patient of the whole institution, whatever the location."""
+        if self.reading.patient_show == "absent":  # no such route: the docs do not describe it
+            return self.errors.no_route(request)
         params = QueryParameters(request.query_params, _ONE_PATIENT_PARAMS)
         self.scope(params)
         upcoming = bool(params.boolean("include_upcoming_appts"))

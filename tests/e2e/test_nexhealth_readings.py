@@ -104,6 +104,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "create_body": "fully_flat",  # `bio`'s fields beside the names too: the docs nest none
         # ...and an edit's, a `bio` object ignored as an unknown key: a flat PATCH lost `bio`.
         "patch_body": "fully_flat_ignoring",
+        # No `GET /patients/{id}` (the docs document search, create and PATCH only): Express's
+        # page for it; every read, `$everything` and update reads the patient from the list.
+        "patient_show": "absent",
     },
     "nested-wrapped-only": {
         "patient_envelope": "nested",
@@ -1205,3 +1208,50 @@ def test_a_patient_without_appointments_is_no_warning_where_nexhealth_answers_no
         answer = running.fhir.get(f"{BASE}/Encounter", params={"patient": _fhir_id(patient.id)})
         assert answer.status_code == 200, answer.text[:300]
         assert answer.json().get("entry", []) == [], answer.text[:300]
+
+
+@pytest.mark.parametrize(("framework_errors", "per_page"), [("envelope", "max_1000"), ("html", "max_50")])
+def test_a_nexhealth_without_a_single_patient_read_reads_patients_from_its_list(
+    framework_errors: str, per_page: str
+) -> None:
+    # The patients page documents `GET /patients` (search), `POST /patients` and editing "via
+    # PATCH", never `GET /patients/{id}`: an implementation of those routes alone answers every
+    # single-patient read as an unknown path (its 404 envelope, or Express's page). Every
+    # Patient read, `$everything` and update was a 404 "does not exist" (or a 502).
+    simulator = partial(
+        create_sandbox,
+        rate_per_minute=RATE,
+        patient_show="absent",
+        framework_errors=framework_errors,
+        per_page=per_page,
+    )
+    live = live_patients(build_clinic())
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        for truth in (live[0], live[len(live) // 2], live[-1]):
+            read = running.fhir.get(f"{BASE}/Patient/{_fhir_id(truth.id)}")
+            assert read.status_code == 200, read.text[:300]
+            assert read.json()["name"][0].get("family") == truth.last_name
+        missing = running.fhir.get(f"{BASE}/Patient/{_fhir_id(max(p.id for p in live) + 500)}")
+        assert missing.status_code == 404, missing.text[:300]
+        patient = next(p for p in live if _here(p.encounters))
+        everything = running.fhir.search_all(f"{BASE}/Patient/{_fhir_id(patient.id)}/$everything", _count=50)
+        kinds = Counter(r["resourceType"] for r in everything)
+        assert (kinds["Patient"], kinds["Encounter"]) == (1, len(_here(patient.encounters)))
+        body = {
+            "resourceType": "Patient",
+            "name": [{"family": "Showless", "given": ["Ada"]}],
+            "telecom": [
+                {"system": "email", "value": "showless@example.org"},
+                {"system": "phone", "value": "3125550917"},
+            ],
+            "birthDate": "1990-02-03",
+            "gender": "female",
+        }
+        created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+        assert created.status_code == 201, created.text[:300]
+        pid = created.json()["id"]
+        current = running.fhir.get_ok(f"{BASE}/Patient/{pid}")
+        renamed = {**current, "name": [{**current["name"][0], "given": ["Adele"]}]}
+        updated = running.fhir.request("PUT", f"{BASE}/Patient/{pid}", json=renamed, headers=JSON)
+        assert updated.status_code == 200, updated.text[:300]
+        assert running.fhir.get_ok(f"{BASE}/Patient/{pid}")["name"][0]["given"] == ["Adele"]
