@@ -21,6 +21,13 @@ Where the docs are silent
   [one]}` or `[one]`; lists as `{"patients": [...]}`, a bare list, `[{"patients": [...]}]`
   (how the patients page prints it), or `null` (none). `shapes.py` declares every documented
   field (`VendorModel`: the others are drift, logged by path and counted, never by value).
+- `GET /patients/{id}` is not documented either (the patients page names search, create and
+  editing "via PATCH"): an implementation of those routes alone answers a read as an unknown
+  path, its web server's page or its own 404 envelope, which reads as "no such patient". A 404
+  from the read, until it has once answered, is told apart by reading a patient the list has
+  just shown (a 404 too: no route). Then, for the tenant, a patient is read from the list of
+  the institution (no documented parameter names an id), page by page within the core's bound
+  on vendor requests; one not found within it is said to be too costly to read, not missing.
 - Field types: ids, flags and `count` may be numbers and booleans or strings of them
   (`"id": "415"`, `"inactive": "false"`, `"count": "12"`); text fields may be numbers;
   optional fields `null`, absent or empty texts; timestamps `.007Z`, `+00:00` or without a
@@ -168,6 +175,7 @@ from gateway.errors import (
     NotFound,
     NotSupported,
     PreconditionFailed,
+    TooCostly,
     Unprocessable,
     UpstreamError,
     UpstreamTimeout,
@@ -213,6 +221,11 @@ from mappings.nexhealth.shapes import (
 
 log = logging.getLogger("mappings.nexhealth")
 MAX_PAGE_SIZE = 100
+# Where NexHealth has no `GET /patients/{id}`, a read lists the institution: pages asked at most,
+# within the core's 50 vendor requests per FHIR request (a page's second request and the probe
+# telling the missing route from a missing patient included), and the size asked for each.
+MAX_LOOKUP_PAGES = 40
+LOOKUP_PAGE_SIZE = 1000
 MAX_MEMBERSHIP_PAGES = 5  # pages of one term read to find a patient at the location (500 patients)
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
@@ -324,6 +337,9 @@ class NexHealthAdapter:
         # what was asked), and until when (monotonic) one taken as absent is not asked again.
         self._appointments_seen = False
         self._appointments_absent_until = 0.0
+        # Whether NexHealth has `GET /patients/{id}` (None: not known yet; False: patients are
+        # read from the list, see `_listed_patient`).
+        self._show_route: bool | None = None
         self._providers = by_type(
             ResourceProvider(
                 PATIENT,
@@ -490,14 +506,76 @@ class NexHealthAdapter:
     async def _patient(self, patient_id: str) -> dict[str, Any]:
         if not is_int_id(patient_id):
             raise NotFound(f"Patient/{patient_id} does not exist")
-        try:
-            envelope = await self.client.request("GET", f"/patients/{patient_id}")
-        except NotFound:
-            raise NotFound(_said(f"Patient/{patient_id} does not exist", await self._check_scope())) from None
-        patient = self._one_patient(envelope.data, patient_id)
+        if self._show_route is False:
+            patient = await self._listed_patient(patient_id)
+        else:
+            try:
+                envelope = await self.client.request("GET", f"/patients/{patient_id}")
+            except NoRoute:  # the web server's page: no such route (the list tells a wrong address)
+                self._show_route = False
+                patient = await self._listed_patient(patient_id)
+            except NotFound:
+                if self._show_route is None and await self._show_route_absent(patient_id):
+                    patient = await self._listed_patient(patient_id)
+                else:
+                    raise NotFound(_said(f"Patient/{patient_id} does not exist", await self._check_scope())) from None
+            else:
+                self._show_route = True
+                patient = self._one_patient(envelope.data, patient_id)
         if self.client.location_strict and not await self._at_this_location(patient):
             raise NotFound(f"Patient/{patient_id} does not exist")  # not at this tenant's location
         return patient
+
+    async def _show_route_absent(self, patient_id: str) -> bool:
+        """Whether NexHealth's 404 for `patient_id`'s read was its answer for a route it lacks
+        (the docs document `GET /patients` but no `GET /patients/{id}`), not "no such patient":
+        the read of a patient its list has just shown is a 404 too. Learned for the tenant."""
+        strict = str(self.client.location_strict).lower()
+        envelope = await self._patient_list({"per_page": 1, "location_strict": strict})
+        ids = _raw_ids(envelope, "patients")
+        if not ids:
+            return False  # no one listed: nothing to tell them apart with (`_check_scope` says more)
+        if ids[0] == patient_id:
+            self._show_route = False  # listed, yet "not found" when read
+            return True
+        try:
+            await self.client.request("GET", f"/patients/{ids[0]}")
+        except NotFound:
+            self._show_route = False
+            log.info("NexHealth has no single-patient read (GET /patients/{id}): patients are read from its list")
+            return True
+        self._show_route = True
+        return False
+
+    async def _listed_patient(self, patient_id: str) -> dict[str, Any]:
+        """`patient_id`'s patient read from the list of the whole institution (as a read is served
+        whatever the location), where NexHealth has no `GET /patients/{id}`. The documented
+        search parameters (name, email, phone) cannot name a patient by id, so the list is read
+        page by page, at most `MAX_LOOKUP_PAGES`: a patient not found within them is said so
+        (too costly), not "does not exist", unless the list ended first."""
+        params: dict[str, str | int] = {"per_page": LOOKUP_PAGE_SIZE, "location_strict": "false"}
+        page, seen, first = 0, 0, None
+        async for envelope in self._pages(self._patient_list, params, "patients"):
+            page += 1
+            if envelope is None:
+                break
+            ids = _raw_ids(envelope, "patients")
+            if patient_id in ids:
+                return self._one_patient([_record(envelope.data, patient_id)], patient_id)
+            if not ids or ids[0] == first:  # the end, or a page past it answered with the last again
+                break
+            first = ids[0]
+            seen += len(ids)
+            total = self._total(envelope, len(ids))
+            if total is not None and seen >= total:
+                break
+            if page >= MAX_LOOKUP_PAGES:
+                raise TooCostly(
+                    f"NexHealth offers no read of one patient (no GET /patients/{{id}}), and Patient/{patient_id} "
+                    f"was not among the first {seen} patients of its list: reading further would take more "
+                    "vendor requests than one request may send. Search for the patient by name, email or phone."
+                )
+        raise NotFound(_said(f"Patient/{patient_id} does not exist", await self._check_scope()))
 
     async def _at_this_location(self, patient: dict[str, Any]) -> bool:
         """Whether `patient` is at this tenant's location: its `location_ids` say so, or, where
@@ -1279,6 +1357,11 @@ class NexHealthAdapter:
             if (patient.get("email") or "").lower() == sent["email"].lower() or same_phone:
                 return patient
         return None
+
+
+def _record(data: Any, record_id: str) -> Any:
+    """The record of a list answer whose id is `record_id` (as sent)."""
+    return next(r for r in listed(data, "patients") if isinstance(r, dict) and str(r.get("id")) == record_id)
 
 
 def _said(message: str, also: str | None) -> str:
