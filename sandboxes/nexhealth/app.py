@@ -98,6 +98,10 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   answered, or unmatched routes (an implementation of the documented routes only).
 - ``patient_show="listed"|"absent"``: ``GET /patients/{id}`` answered, or an unmatched route
   (the docs document search, create and PATCH only); ``PATCH /patients/{id}`` stays.
+- ``edit_duplicates="others"|"self_included"``: an edit's duplicate check compares it with
+  the other patients, or an edit's ``email`` and phone with every patient, itself included.
+- ``edit_bio="merged"|"replaced"``: an edit's ``bio`` changes the fields it holds, or
+  replaces the patient's ``bio`` whole (the fields it does not hold cleared).
 
 The pieces: ``routes`` (what each route checks and answers), ``store`` (the institution in
 memory, search, creates), ``render`` (clinic records -> NexHealth JSON), ``ids``, ``auth``

@@ -105,6 +105,8 @@ PhoneInput = Literal["lenient", "ten_digits"]
 EditLocation = Literal["query", "body"]
 UnknownKeys = Literal["ignored", "refused"]
 PatientShow = Literal["listed", "absent"]
+EditDuplicates = Literal["others", "self_included"]
+EditBio = Literal["merged", "replaced"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring", "fully_flat", "fully_flat_ignoring"),
@@ -148,6 +150,8 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "edit_location": ("query", "body"),
     "unknown_keys": ("ignored", "refused"),
     "patient_show": ("listed", "absent"),
+    "edit_duplicates": ("others", "self_included"),
+    "edit_bio": ("merged", "replaced"),
 }
 
 
@@ -343,6 +347,19 @@ class Reading:
       alone has no single-patient read: it is an unmatched route, answered as
       ``framework_errors`` says (under ``"envelope"`` the same 404 ``["Not Found"]`` envelope
       as an unknown path), while ``PATCH /patients/{id}`` stays.
+    - ``edit_duplicates``: an edit clashing with ``"others"`` is a duplicate (its email, a
+      phone, or its name and birth date another patient's), or, under ``"self_included"``,
+      an edit whose ``email`` or ``bio.phone_number`` any patient has, the one edited
+      included: the create's duplicate guard (the docs' "A patient with that information
+      already exists") reused for an edit without leaving out the record itself (a Mongoose
+      ``findOne({$or: [{email}, {phone_number}]})`` without ``_id: {$ne: id}``). A PATCH
+      sending the patient's own unchanged email is then refused as a duplicate.
+    - ``edit_bio``: an edit's ``bio`` object changes the fields it holds (``"merged"``), or
+      replaces the patient's ``bio`` whole (``"replaced"``: ``bio`` kept as one JSON column,
+      or a Mongo ``$set: {bio: ...}``; the docs say only that records are edited "via PATCH"),
+      every field it does not hold cleared (address, cell and home phones, the flags, and
+      the phone and gender where only the birth date was sent). A body without a ``bio``
+      object (the fully flat shapes) leaves it as it was.
     """
 
     patch_body: PatchBody = "nested"
@@ -386,6 +403,8 @@ class Reading:
     edit_location: EditLocation = "query"
     unknown_keys: UnknownKeys = "ignored"
     patient_show: PatientShow = "listed"
+    edit_duplicates: EditDuplicates = "others"
+    edit_bio: EditBio = "merged"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -354,6 +354,8 @@ class NexHealthApi:
             edit_keys(reading),
             lambda: read_patient_edit(raw, reading.patch_body, reading.genders, reading.gender_at, reading.phone_input),
         )
+        if self.reading.edit_duplicates == "self_included" and self.store.holds_contact(edit.email, edit.phone):
+            raise self.duplicate()
         edited = self.store.edit(row, edit)
         if self.store.duplicate(edited, but=row):
             raise self.duplicate()

@@ -245,6 +245,14 @@ class Store:
             if row is not but
         )
 
+    def holds_contact(self, email: str | None, phone: str | None) -> bool:
+        """Whether any patient (the one being edited too) has `email` or `phone` (None: not given)."""
+        email_key = email.casefold() if email is not None else None
+        return any(
+            (email_key is not None and row.email == email_key) or (phone is not None and phone in row.phones)
+            for row in self.rows.values()
+        )
+
     def create(self, location: int, patient: NewPatient) -> PatientRow:
         """A new patient with the next id after the highest in use, searchable at once."""
         patient_id = max(self.rows, default=PATIENT_ID_OFFSET) + 1
@@ -269,6 +277,10 @@ class Store:
         """`row` with `edit` applied, as a new row (``updated_at`` now; a preferred name is no
         longer searched): the caller checks ``duplicate`` on it before it ``keep``s it."""
         doc = {**row.doc, "bio": dict(row.doc["bio"])}
+        if self.reading.edit_bio == "replaced" and edit.bio is not None:  # `bio` stored as the object sent
+            doc["bio"] = {key: edit.bio.get(key) for key in row.doc["bio"]}
+            if self.reading.gender_at == "top":  # gender is no part of `bio` there
+                doc["bio"]["gender"] = row.doc["bio"]["gender"]
         for key, value in (("first_name", edit.first_name), ("last_name", edit.last_name), ("email", edit.email)):
             if value is not None:
                 doc[key] = value

@@ -16,7 +16,8 @@ spelling not taken failing with a 500, as a Rails enum does) or `M`,
 a create answered with the new id only or with nothing, `count` as the records of the
 answer, pages numbered from 0, Express's HTML pages for unmatched routes and refused tokens,
 email search comparing the stored text exactly, `inactive` null for patients never marked,
-PATCH answered 204 without a body, Go's empty strings, gender kept beside `bio`, a date of
+PATCH answered 204 without a body, no `GET /patients/{id}`, an edit's duplicate check finding the
+patient itself, an edit's `bio` replacing the patient's whole, Go's empty strings, gender kept beside `bio`, a date of
 birth served as a JavaScript Date's midnight instant, the search parameters the docs do not
 name (`foreign_id`, `date_of_birth`) refused, and a create or edit body holding a key of another
 shape refused whole (Rails' unpermitted parameters, FastAPI's 422 `extra_forbidden`).
@@ -107,6 +108,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
         # No `GET /patients/{id}` (the docs document search, create and PATCH only): Express's
         # page for it; every read, `$everything` and update reads the patient from the list.
         "patient_show": "absent",
+        # An edit's duplicate check that does not leave out the patient itself.
+        "edit_duplicates": "self_included",
     },
     "nested-wrapped-only": {
         "patient_envelope": "nested",
@@ -137,6 +140,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         # ...yet a create or edit takes the docs' ten digits only: the served `+1...` sent back
         # by an update, or a client's `+1 312...`, was refused as 11 digits.
         "phone_input": "ten_digits",
+        "edit_bio": "replaced",  # `bio` one JSON object: an edit's replaces it whole
     },
 }
 
@@ -1255,3 +1259,63 @@ def test_a_nexhealth_without_a_single_patient_read_reads_patients_from_its_list(
         updated = running.fhir.request("PUT", f"{BASE}/Patient/{pid}", json=renamed, headers=JSON)
         assert updated.status_code == 200, updated.text[:300]
         assert running.fhir.get_ok(f"{BASE}/Patient/{pid}")["name"][0]["given"] == ["Adele"]
+
+
+def _created_for_edit(running: Any, family: str) -> dict[str, Any]:
+    body = {
+        "resourceType": "Patient",
+        "name": [{"family": family, "given": ["Ada"]}],
+        "telecom": [
+            {"system": "email", "value": f"{family.lower()}@example.org"},
+            {"system": "phone", "value": "3125550388"},
+        ],
+        "birthDate": "1990-02-03",
+        "gender": "female",
+    }
+    created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+    assert created.status_code == 201, created.text[:300]
+    current: dict[str, Any] = running.fhir.get_ok(f"{BASE}/Patient/{created.json()['id']}")
+    return current
+
+
+@pytest.mark.parametrize("reading", [{}, {"patch_body": "flat", "unknown_keys": "refused"}, {"error_body": "nestjs"}])
+def test_an_edit_is_no_duplicate_of_the_patient_itself(reading: dict[str, str]) -> None:
+    # The docs' duplicate guard ("A patient with that information already exists") reused for
+    # an edit without leaving out the patient edited: every update re-sending the unchanged
+    # email and phone was a 409 "another patient".
+    simulator = partial(create_sandbox, rate_per_minute=RATE, edit_duplicates="self_included", **reading)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        current = _created_for_edit(running, "Selfsame")
+        renamed = {**current, "name": [{**current["name"][0], "given": ["Adele"]}]}
+        updated = running.fhir.request("PUT", f"{BASE}/Patient/{current['id']}", json=renamed, headers=JSON)
+        assert updated.status_code == 200, updated.text[:300]
+        read = running.fhir.get_ok(f"{BASE}/Patient/{current['id']}")
+        assert read["name"][0]["given"] == ["Adele"]
+        # A birth date (`bio`) too, and a case corrected: each a change the patient keeps.
+        redated = {**read, "name": [{**read["name"][0], "family": "SELFSAME"}], "birthDate": "1990-02-04"}
+        updated = running.fhir.request("PUT", f"{BASE}/Patient/{current['id']}", json=redated, headers=JSON)
+        assert updated.status_code == 200, updated.text[:300]
+        read = running.fhir.get_ok(f"{BASE}/Patient/{current['id']}")
+        assert (read["name"][0]["family"], read["birthDate"]) == ("SELFSAME", "1990-02-04")
+        assert sorted(t["value"] for t in read["telecom"]) == sorted(t["value"] for t in current["telecom"])
+
+
+@pytest.mark.parametrize(
+    "reading",
+    [{}, {"patch_body": "flat", "unknown_keys": "refused"}, {"error_body": "pydantic", "unknown_keys": "refused"}],
+)
+def test_an_edit_of_the_birth_date_keeps_the_rest_of_bio_where_nexhealth_replaces_it(reading: dict[str, str]) -> None:
+    # An implementation keeping `bio` as one object (a JSON column, a Mongo `$set`) replaces
+    # it with the edit's: a `bio` holding the changed birth date alone cleared the phone and
+    # the gender kept beside it.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, edit_bio="replaced", **reading)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        current = _created_for_edit(running, "Wholebio")
+        for birth_date in ("1990-02-04", "1990-02-05"):  # the second after what the first learned
+            redated = {**current, "birthDate": birth_date}
+            updated = running.fhir.request("PUT", f"{BASE}/Patient/{current['id']}", json=redated, headers=JSON)
+            assert updated.status_code == 200, updated.text[:300]
+            read = running.fhir.get_ok(f"{BASE}/Patient/{current['id']}")
+            assert read["birthDate"] == birth_date
+            assert (read["gender"], read["telecom"]) == (current["gender"], current["telecom"])
+            current = read
