@@ -80,7 +80,12 @@ Where the docs are silent
   doubled body is without what was named first: one call more than a vendor ignoring such keys
   needs, at most. The edited patient
   is read from the answer when it holds one, else read again. A duplicate ("already
-  exists") is a 409. What NexHealth cannot store is listed (`Prefer`).
+  exists") is a 409. What NexHealth cannot store is listed (`Prefer`). Nor is it said what
+  a PATCH does with what it is sent: a PATCH carries only what changes the patient as read (a
+  duplicate check not leaving out the patient itself refused every edit re-sending its own
+  email), but `bio` whole once any of its fields changes (it may be stored as one object that
+  a PATCH's `bio` replaces); keys of it NexHealth refuses are left out from then on, and its
+  unchanged phone once that was a duplicate of the patient itself (`_edit_body`).
 - Patient create: "Creating a New Patient" lists the required fields (names, email, phone,
   date of birth, gender), not the body. `{"provider": ..., "patient": {..., "bio": {...}}}` is
   sent first, then the patient fields at the top level, then those and `bio`'s too (no `bio`
@@ -340,6 +345,11 @@ class NexHealthAdapter:
         # Whether NexHealth has `GET /patients/{id}` (None: not known yet; False: patients are
         # read from the list, see `_listed_patient`).
         self._show_route: bool | None = None
+        # `bio`'s keys (beyond those a write sets) NexHealth refused in an edit sent with `bio`
+        # whole, and whether an edit re-sending the patient's unchanged phone was a duplicate
+        # of the patient itself (see `_edit_body`).
+        self._bio_keys_refused: set[str] = set()
+        self._edit_meets_itself = False
         self._providers = by_type(
             ResourceProvider(
                 PATIENT,
@@ -994,6 +1004,7 @@ class NexHealthAdapter:
         shapes: list[BodyShape],
         extra: dict[str, Any],
         accept: Callable[[Envelope, dict[str, Any]], Awaitable[dict[str, Any]]],
+        before: dict[str, Any] | None = None,
     ) -> tuple[dict[str, Any], BodyShape]:
         """Send a patient's `fields` (with `extra` beside them) in each body shape of `shapes`
         and each gender spelling not yet ruled out, until NexHealth takes one that `accept`
@@ -1011,10 +1022,12 @@ class NexHealthAdapter:
         be created where it wanted `M` or `male`. Such writes are tentative (a failure of one is
         not held against NexHealth's health, gateway.upstream.tentative); every spelling failing
         is NexHealth failing (a 502 saying so). A write that failed made no patient (the enum
-        raises before saving); one that did is met as a duplicate by the next, and said so."""
+        raises before saving); one that did is met as a duplicate by the next, and said so.
+
+        An edit (`before`: the patient as read) sends only what changes it (`_edit_body`)."""
         spellings = await self._spellings(fields)
         gender = str((fields.get("bio") or {}).get("gender") or "")  # `Male`, `Female` or `Other`
-        has_gender = bool(gender)
+        has_gender = bool(gender) and (before is None or "bio.gender" in _differing(before, fields))
         guessing = has_gender and self._gender_spelling is None and self._served_spelling is None
         guessing = guessing and self._spelling_looked_up  # NexHealth answered that page: it is up
         refusals: list[InvalidRequest] = []
@@ -1033,7 +1046,8 @@ class NexHealthAdapter:
                     spelling = queued.pop(0)
                     tried += 1
                     sent = with_gender_at(with_gender_spelling(fields, spelling), place)
-                    body = _write_body(shape, sent, extra)
+                    written = sent if before is None else self._edit_body(before, sent)
+                    body = _write_body(shape, written, extra)
                     try:
                         with tentative() if guessing else nullcontext():
                             envelope = await self._send_write(method, path, body)
@@ -1048,8 +1062,15 @@ class NexHealthAdapter:
                             "answer (no envelope): it may not take this write"
                         ) from None
                     except InvalidRequest as exc:
-                        refusals.append(exc)
                         unknown = unknown_keys(exc.diagnostics)
+                        kept_bio = set(written.get("bio") or ()) - _BIO_WRITTEN  # `bio`'s keys kept as read
+                        named = {key.rsplit(".", 1)[-1] for key in unknown}
+                        if named & kept_bio:  # this NexHealth does not take them: left out from now on
+                            self._bio_keys_refused |= named & kept_bio
+                            if named <= kept_bio:  # nothing else refused: the same shape again
+                                untried.insert(0, shape)
+                                break
+                        refusals.append(exc)
                         if "provider" in unknown and "provider" in extra:  # the docs name none on create
                             self._provider_refused = True
                             extra = {k: v for k, v in extra.items() if k != "provider"}
@@ -1267,6 +1288,8 @@ class NexHealthAdapter:
         fields it does not look for (the nested one, where it takes them at the top level), and
         to a flat body whose `bio` it does not know applies the names alone: half an edit lost
         unseen, were the answer not compared."""
+        if not _differing(before, fields):
+            return before  # nothing NexHealth stores changes: no PATCH to send
         changes_bio = any(path.startswith("bio.") for path in _changed(before, fields))
         shapes = _edit_shapes(
             [self._bio_patch_shape, self._patch_shape, self._create_shape],
@@ -1286,10 +1309,17 @@ class NexHealthAdapter:
                 raise _NotApplied(lost)
             return edited
 
+        path = f"/patients/{patient_id}"
         try:
-            edited, self._patch_shape = await self._write(
-                "PATCH", f"/patients/{patient_id}", fields, shapes, {}, applied
-            )
+            try:
+                edited, self._patch_shape = await self._write("PATCH", path, fields, shapes, {}, applied, before)
+            except Duplicate:
+                # `bio` sent whole re-sent its unchanged phone: a duplicate check that does not
+                # leave out the patient edited finds the patient itself. Sent again without it.
+                if self._edit_meets_itself or "bio.phone_number" in _differing(before, fields) or not changes_bio:
+                    raise
+                self._edit_meets_itself = True
+                edited, self._patch_shape = await self._write("PATCH", path, fields, shapes, {}, applied, before)
             if changes_bio:
                 self._bio_patch_shape = self._patch_shape
         except Duplicate:
@@ -1305,6 +1335,38 @@ class NexHealthAdapter:
                 + "; ".join(e.diagnostics for e in refused.errors)
             ) from None
         return edited
+
+    def _edit_body(self, before: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
+        """The fields of `sent` (an edit's, placed and spelled) that change the patient `before`.
+        The docs do not say what a PATCH does with what it is sent: an implementation checking
+        an edit for duplicates as a create is checked may not leave out the patient itself, and
+        every edit re-sending its unchanged email or phone was a 409 "another patient". But
+        `bio` is sent whole (the rest of it as read), once any of its fields changes: it may be
+        stored as one object (a JSON column, a Mongo `$set` of `bio`), which a `bio` of the
+        changed fields alone replaces, clearing the others. Left out of it: keys NexHealth
+        refused as unknown, and (`_edit_meets_itself`) the unchanged phone."""
+        differs = _differing(before, sent)
+        body = {
+            key: value
+            for key, value in sent.items()
+            if key != "bio" and ("bio.gender" if key == "gender" else key) in differs
+        }
+        sent_bio: dict[str, Any] = sent.get("bio") or {}
+        if not any(f"bio.{key}" in differs for key in sent_bio):
+            return body
+        # As read, but the birth date and phone in the form writes take (the date a JavaScript
+        # Date's instant may be served as; the phone formatted), and a gender as NexHealth
+        # serves it in `bio` where it does and the edit leaves it as it is.
+        read = before.get("bio") or {}
+        bio = {
+            key: value
+            for key, value in read.items()
+            if key not in ("date_of_birth", "phone_number") and value is not None and key not in self._bio_keys_refused
+        }
+        bio.update({key: value for key, value in sent_bio.items() if key != "gender" or "bio.gender" in differs})
+        if self._edit_meets_itself and "bio.phone_number" not in differs:
+            bio.pop("phone_number", None)
+        return {**body, "bio": bio}
 
     async def _edited(self, envelope: Envelope, patient_id: str) -> dict[str, Any]:
         """The patient as a PATCH left it: from its answer when that holds the patient, else read."""
@@ -1404,7 +1466,9 @@ def _write_body(shape: BodyShape, sent: dict[str, Any], extra: dict[str, Any]) -
         return {**extra, "patient": sent}
     if shape == "flat":
         return {**extra, **sent}
-    bio = sent.get("bio") or {}
+    # Beside the names, `bio`'s fields a write sets only: an edit's `bio` sent whole holds the
+    # rest of it as read (`_edit_body`), which only a `bio` object replaces.
+    bio = {key: value for key, value in (sent.get("bio") or {}).items() if key in _BIO_WRITTEN}
     if shape == "flat_and_fully_flat":
         return {**extra, **sent, **bio}
     return {**extra, **{k: v for k, v in sent.items() if k != "bio"}, **bio}
@@ -1537,6 +1601,22 @@ def _not_applied(before: dict[str, Any], sent: dict[str, Any], after: dict[str, 
         for path in _changed(before, sent)
         if _comparable(path, _field(after, path)) == _comparable(path, _field(before, path))
     ]
+
+
+# `bio`'s fields a write sets (the create's, nexhealth-patients.txt); the rest of `bio` is as read.
+_BIO_WRITTEN = frozenset({"date_of_birth", "phone_number", "gender"})
+
+
+def _differing(before: dict[str, Any], sent: dict[str, Any]) -> set[str]:
+    """The fields (paths of `_EDITED`) `sent` changes of the patient `before`, case and all (a
+    name's case corrected is a change to send; `_changed` compares as NexHealth may store)."""
+    return {path for path in _EDITED if _exact(path, _field(before, path)) != _exact(path, _field(sent, path))}
+
+
+def _exact(path: str, value: Any) -> str:
+    if path in ("bio.phone_number", "bio.gender", "bio.date_of_birth"):
+        return _comparable(path, value)
+    return unicodedata.normalize("NFC", str(value or "").strip())
 
 
 def _comparable(path: str, value: Any) -> str:
