@@ -102,6 +102,8 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   the other patients, or an edit's ``email`` and phone with every patient, itself included.
 - ``edit_bio="merged"|"replaced"``: an edit's ``bio`` changes the fields it holds, or
   replaces the patient's ``bio`` whole (the fields it does not hold cleared).
+- ``appointment_times="utc"|"local"``: an appointment's times as UTC instants, or as the
+  wall time of its ``timezone`` without an offset.
 
 The pieces: ``routes`` (what each route checks and answers), ``store`` (the institution in
 memory, search, creates), ``render`` (clinic records -> NexHealth JSON), ``ids``, ``auth``

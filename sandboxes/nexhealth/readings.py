@@ -107,6 +107,7 @@ UnknownKeys = Literal["ignored", "refused"]
 PatientShow = Literal["listed", "absent"]
 EditDuplicates = Literal["others", "self_included"]
 EditBio = Literal["merged", "replaced"]
+AppointmentTimes = Literal["utc", "local"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring", "fully_flat", "fully_flat_ignoring"),
@@ -152,6 +153,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "patient_show": ("listed", "absent"),
     "edit_duplicates": ("others", "self_included"),
     "edit_bio": ("merged", "replaced"),
+    "appointment_times": ("utc", "local"),
 }
 
 
@@ -360,6 +362,13 @@ class Reading:
       every field it does not hold cleared (address, cell and home phones, the flags, and
       the phone and gender where only the birth date was sent). A body without a ``bio``
       object (the fully flat shapes) leaves it as it was.
+    - ``appointment_times``: an appointment's ``start_time``, ``end_time`` and ``checkin_at``
+      are UTC instants (``"utc"``: ``2021-12-06T09:45:00.000Z``, as the patients page shows
+      ``upcoming_appts``), or ``"local"``: the wall time of the appointment's ``timezone``
+      without an offset, ``2021-12-06T03:45:00.000`` (a Django ``USE_TZ = False`` or a MySQL
+      ``DATETIME`` kept in the office's time; the docs document no appointment route, and the
+      appointment names its zone). ``start`` and ``end`` with an offset are read as instants
+      either way.
     """
 
     patch_body: PatchBody = "nested"
@@ -405,6 +414,7 @@ class Reading:
     patient_show: PatientShow = "listed"
     edit_duplicates: EditDuplicates = "others"
     edit_bio: EditBio = "merged"
+    appointment_times: AppointmentTimes = "utc"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
+from zoneinfo import ZoneInfo
 
 import orjson
 
@@ -135,6 +136,12 @@ class Store:
         provider = self.providers[encounter.provider_id + PROVIDER_ID_OFFSET]
         type_id = self.appointment_types[encounter.type_text]
         doc = appointment_doc(encounter, patient, provider, type_id, self.timezone, self.start_of_today)
+        if self.reading.appointment_times == "local":  # the office's wall time, no offset
+            zone = ZoneInfo(self.timezone)
+            for key in ("start_time", "end_time", "checkin_at"):
+                if doc[key] is not None:
+                    moment = datetime.fromisoformat(doc[key].replace("Z", "+00:00")).astimezone(zone)
+                    doc[key] = moment.replace(tzinfo=None).isoformat(timespec="milliseconds")
         return Appointment(encounter.start, doc, orjson.dumps(styled(doc, self.reading)))
 
     def _clinic_row(self, patient: Patient, appointments: list[Appointment]) -> PatientRow:

@@ -17,7 +17,8 @@ a create answered with the new id only or with nothing, `count` as the records o
 answer, pages numbered from 0, Express's HTML pages for unmatched routes and refused tokens,
 email search comparing the stored text exactly, `inactive` null for patients never marked,
 PATCH answered 204 without a body, no `GET /patients/{id}`, an edit's duplicate check finding the
-patient itself, an edit's `bio` replacing the patient's whole, Go's empty strings, gender kept beside `bio`, a date of
+patient itself, an edit's `bio` replacing the patient's whole, appointment times in the office's zone without an
+offset, Go's empty strings, gender kept beside `bio`, a date of
 birth served as a JavaScript Date's midnight instant, the search parameters the docs do not
 name (`foreign_id`, `date_of_birth`) refused, and a create or edit body holding a key of another
 shape refused whole (Rails' unpermitted parameters, FastAPI's 422 `extra_forbidden`).
@@ -81,6 +82,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
         # Rails raising on unpermitted parameters: a body with a key of another shape is refused
         # whole ("found unpermitted parameter: :patient"), never taken in part.
         "unknown_keys": "refused",
+        # An appointment's times as its office's wall time, without an offset (its `timezone`).
+        "appointment_times": "local",
     },
     "flat-wrapped-include": {
         "patient_envelope": "flat",
