@@ -194,7 +194,7 @@ from mappings.fhirjson import fhir_date
 from mappings.ids import is_int_id
 from mappings.nexhealth.capabilities import ENCOUNTER, PATIENT
 from mappings.nexhealth.client import Duplicate, Envelope, NexHealthClient, NoRoute, VendorFailed
-from mappings.nexhealth.encounter import encounter_to_fhir
+from mappings.nexhealth.encounter import appointment_moment, appointment_zone, encounter_to_fhir
 from mappings.nexhealth.options import NexHealthOptions
 from mappings.nexhealth.patient import (
     GENDER_FROM_VENDOR,
@@ -800,7 +800,7 @@ class NexHealthAdapter:
                 return self._encounter_page(patient_id, appointments, problems, warning)
             found, unread = answer
             # Windows are inclusive at both ends: the next one keeps what starts at `high`.
-            appointments += found if high >= LATEST else [a for a in found if _start_of(a) < high]
+            appointments += found if high >= LATEST else [a for a in found if _start_of(a, self._ctx.timezone) < high]
             problems += unread
         return self._encounter_page(patient_id, appointments, problems)
 
@@ -841,7 +841,7 @@ class NexHealthAdapter:
                 merged.setdefault(str(appointment["id"]), appointment)
             for problem in unread:
                 problems.setdefault((problem.record_id, problem.field), problem)
-        ordered = sorted(merged.values(), key=lambda a: (_start_of(a), _id_key(a["id"])))
+        ordered = sorted(merged.values(), key=lambda a: (_start_of(a, self._ctx.timezone), _id_key(a["id"])))
         return ordered, [p for p in problems.values() if p.record_id not in merged]
 
     async def _appointments(
@@ -1695,9 +1695,12 @@ def _instant(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def _start_of(appointment: dict[str, Any]) -> datetime:
-    moment = datetime.fromisoformat(appointment["start_time"])
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+def _start_of(appointment: dict[str, Any], zone: str) -> datetime:
+    """When an appointment starts; a time without an offset in its office's zone (`encounter`)."""
+    moment = appointment_moment(appointment["start_time"], appointment_zone(appointment, zone))
+    if moment is None:  # records are read only with a readable `start_time` (shapes.py)
+        raise UpstreamUnusable(f"NexHealth appointment {appointment.get('id')} has no readable start_time")
+    return moment
 
 
 def _id_key(value: Any) -> tuple[int, str]:
