@@ -104,6 +104,8 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   replaces the patient's ``bio`` whole (the fields it does not hold cleared).
 - ``appointment_times="utc"|"local"``: an appointment's times as UTC instants, or as the
   wall time of its ``timezone`` without an offset.
+- ``absent_flags="any"|"false"``: ``GET /patients`` without ``new_patient``, ``inactive`` or
+  ``non_patient`` does not filter by it, or filters as if it were ``false``.
 
 The pieces: ``routes`` (what each route checks and answers), ``store`` (the institution in
 memory, search, creates), ``render`` (clinic records -> NexHealth JSON), ``ids``, ``auth``

@@ -108,6 +108,7 @@ PatientShow = Literal["listed", "absent"]
 EditDuplicates = Literal["others", "self_included"]
 EditBio = Literal["merged", "replaced"]
 AppointmentTimes = Literal["utc", "local"]
+AbsentFlags = Literal["any", "false"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring", "fully_flat", "fully_flat_ignoring"),
@@ -154,6 +155,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "edit_duplicates": ("others", "self_included"),
     "edit_bio": ("merged", "replaced"),
     "appointment_times": ("utc", "local"),
+    "absent_flags": ("any", "false"),
 }
 
 
@@ -369,6 +371,13 @@ class Reading:
       ``DATETIME`` kept in the office's time; the docs document no appointment route, and the
       appointment names its zone). ``start`` and ``end`` with an offset are read as instants
       either way.
+    - ``absent_flags``: ``GET /patients`` without ``new_patient``, ``inactive`` or
+      ``non_patient`` does not filter by it (``"any"``), or filters as if it were ``false``
+      (``"false"``: a FastAPI ``new_patient: bool = False`` or a Rails ``params.fetch(:inactive,
+      false)``, the defaults written from the getting-started request, which sends
+      ``new_patient=false``, and the patients page's advice to set ``inactive`` and
+      ``non_patient`` to ``false``). Patients created through the API (``new_patient`` true
+      until they book), inactive ones and non-patients are then listed only when asked for.
     """
 
     patch_body: PatchBody = "nested"
@@ -415,6 +424,7 @@ class Reading:
     edit_duplicates: EditDuplicates = "others"
     edit_bio: EditBio = "merged"
     appointment_times: AppointmentTimes = "utc"
+    absent_flags: AbsentFlags = "any"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

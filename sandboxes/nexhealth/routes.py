@@ -272,6 +272,8 @@ class NexHealthApi:
         location = self.scope(params)
         strict = bool(params.boolean("location_strict"))
         flags = (params.boolean("new_patient"), params.boolean("non_patient"), params.boolean("inactive"))
+        if self.reading.absent_flags == "false":  # a flag not given filters as `false`
+            flags = (flags[0] or False, flags[1] or False, flags[2] or False)
         upcoming = bool(params.boolean("include_upcoming_appts"))
         birth_date = params.get("date_of_birth")
         if birth_date is not None and not is_date(birth_date):
