@@ -101,6 +101,11 @@ Where the docs are silent
   spelling listed is sent next, and where none of the gateway's is listed no other is sent (the
   client is told NexHealth's list). Nor is a `provider` named among a create's fields: one
   refused as a key NexHealth does not take is left out of that create and the tenant's later ones.
+- The list's flags: getting-started's request sends `new_patient=false` (and the patients page
+  advises `inactive` and `non_patient` false): an implementation may filter by those values when
+  a search sends none. Tried once for the tenant (`_flags_filtering`); each flag it filters by so
+  is asked both ways, one list after the other (no total then), and so is the list a patient is
+  read from where there is no single-patient read.
 - `cancelled` on `/appointments`: "include cancelled" or "only cancelled"? Every window is
   asked with `cancelled=true` AND `cancelled=false`, the answers merged, de-duplicated by
   appointment id and ordered by start time then id, which is right under both readings
@@ -228,8 +233,9 @@ log = logging.getLogger("mappings.nexhealth")
 MAX_PAGE_SIZE = 100
 # Where NexHealth has no `GET /patients/{id}`, a read lists the institution: pages asked at most,
 # within the core's 50 vendor requests per FHIR request (a page's second request and the probe
-# telling the missing route from a missing patient included), and the size asked for each.
-MAX_LOOKUP_PAGES = 40
+# telling the missing route from a missing patient, and the probe of unsent flags, included),
+# and the size asked for each.
+MAX_LOOKUP_PAGES = 36
 LOOKUP_PAGE_SIZE = 1000
 MAX_MEMBERSHIP_PAGES = 5  # pages of one term read to find a patient at the location (500 patients)
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
@@ -345,6 +351,9 @@ class NexHealthAdapter:
         # Whether NexHealth has `GET /patients/{id}` (None: not known yet; False: patients are
         # read from the list, see `_listed_patient`).
         self._show_route: bool | None = None
+        # The flags NexHealth filters by as `false` when a search does not send them (None: not
+        # tried yet; see `_flags_filtering`).
+        self._unsent_flags: tuple[str, ...] | None = None
         # `bio`'s keys (beyond those a write sets) NexHealth refused in an edit sent with `bio`
         # whole, and whether an edit re-sending the patient's unchanged phone was a duplicate
         # of the patient itself (see `_edit_body`).
@@ -563,28 +572,32 @@ class NexHealthAdapter:
         search parameters (name, email, phone) cannot name a patient by id, so the list is read
         page by page, at most `MAX_LOOKUP_PAGES`: a patient not found within them is said so
         (too costly), not "does not exist", unless the list ended first."""
-        params: dict[str, str | int] = {"per_page": LOOKUP_PAGE_SIZE, "location_strict": "false"}
-        page, seen, first = 0, 0, None
-        async for envelope in self._pages(self._patient_list, params, "patients"):
-            page += 1
-            if envelope is None:
-                break
-            ids = _raw_ids(envelope, "patients")
-            if patient_id in ids:
-                return self._one_patient([_record(envelope.data, patient_id)], patient_id)
-            if not ids or ids[0] == first:  # the end, or a page past it answered with the last again
-                break
-            first = ids[0]
-            seen += len(ids)
-            total = self._total(envelope, len(ids))
-            if total is not None and seen >= total:
-                break
-            if page >= MAX_LOOKUP_PAGES:
-                raise TooCostly(
-                    f"NexHealth offers no read of one patient (no GET /patients/{{id}}), and Patient/{patient_id} "
-                    f"was not among the first {seen} patients of its list: reading further would take more "
-                    "vendor requests than one request may send. Search for the patient by name, email or phone."
-                )
+        page, seen = 0, 0
+        # Each list NexHealth's unsent flags leave apart (`_flags_filtering`), in turn.
+        for flags in _flag_lists(await self._flags_filtering()):
+            params: dict[str, str | int] = {"per_page": LOOKUP_PAGE_SIZE, "location_strict": "false", **flags}
+            first, listed_here = None, 0
+            async for envelope in self._pages(self._patient_list, params, "patients"):
+                page += 1
+                if envelope is None:
+                    break
+                ids = _raw_ids(envelope, "patients")
+                if patient_id in ids:
+                    return self._one_patient([_record(envelope.data, patient_id)], patient_id)
+                if not ids or ids[0] == first:  # the end, or a page past it answered with the last again
+                    break
+                first = ids[0]
+                seen += len(ids)
+                listed_here += len(ids)
+                total = self._total(envelope, len(ids))
+                if total is not None and listed_here >= total:
+                    break
+                if page >= MAX_LOOKUP_PAGES:
+                    raise TooCostly(
+                        f"NexHealth offers no read of one patient (no GET /patients/{{id}}), and Patient/{patient_id} "
+                        f"was not among the first {seen} patients of its list: reading further would take more "
+                        "vendor requests than one request may send. Search for the patient by name, email or phone."
+                    )
         raise NotFound(_said(f"Patient/{patient_id} does not exist", await self._check_scope()))
 
     async def _at_this_location(self, patient: dict[str, Any]) -> bool:
@@ -645,9 +658,67 @@ class NexHealthAdapter:
             found = await q.read_each(lambda i: self._read_patient(i), by_id)
             single_id = q.only(query, "identifier") and len(query.named("identifier")) == 1
             return VendorPage(found, None, total=len(found) if single_id else None)
+        asked = {"inactive"} if q.single_token(query, "active") == "false" else set()
+        lists = _flag_lists([flag for flag in await self._flags_filtering() if flag not in asked])
+        if len(lists) == 1:
+            return await self._search_patients_with(request, {}, first_list=True)
+        # One list for each value of each flag NexHealth filters by when it is not sent (see
+        # `_flags_filtering`), walked one after the other: the position names the list.
+        index_text, _, inner = str(request.position or "0~").partition("~")
+        index = int(index_text) if index_text.isdigit() and int(index_text) < len(lists) else 0
+        page = await self._search_patients_with(
+            replace(request, position=inner or None), lists[index], first_list=index == 0
+        )
+        if page.next is not None:
+            following: str | None = f"{index}~{page.next}"
+        else:
+            following = f"{index + 1}~" if index + 1 < len(lists) else None
+        return replace(page, next=following, total=None)
+
+    async def _flags_filtering(self) -> tuple[str, ...]:
+        """The flags (`new_patient`, `inactive`, `non_patient`) NexHealth filters by as `false`
+        when a search does not send them. The getting-started request sends `new_patient=false`
+        and the patients page advises `inactive` and `non_patient` false: an implementation may
+        take those as the defaults (a FastAPI `new_patient: bool = False`), and a search sending
+        none of them silently missed every patient created through the API (new until booked),
+        If-None-Exist creating them again. Tried once for the tenant: a flag true of a patient the
+        list shows unasked is not filtered by; else a patient listed with it true is looked for
+        by its email without it."""
+        if self._unsent_flags is not None:
+            return self._unsent_flags
+        strict = str(self.client.location_strict).lower()
+        unfiltered = await self._patient_list({"per_page": MAX_PAGE_SIZE, "location_strict": strict})
+        shown = self._patients(unfiltered.data)[0] if unfiltered is not None else []
+        filtering: list[str] = []
+        for flag in _FLAGS:
+            if any(_flag_of(patient, flag) is True for patient in shown):
+                continue  # listed without being asked for: not filtered by
+            flagged = await self._patient_list({flag: "true", "per_page": 1, "location_strict": strict})
+            sample = (self._patients(flagged.data)[0] if flagged is not None else [])[:1]
+            if not sample:
+                continue  # no such patient to miss (or the flag is refused, and so not filtered by)
+            email = sample[0].get("email")
+            found: list[dict[str, Any]] = []
+            if isinstance(email, str) and email:
+                by_email: dict[str, str | int] = {"email": email, "per_page": MAX_PAGE_SIZE, "location_strict": strict}
+                answer = await self._patient_list(by_email)
+                found = self._patients(answer.data)[0] if answer is not None else []
+            if not any(str(p["id"]) == str(sample[0]["id"]) for p in found):
+                filtering.append(flag)
+        if filtering:
+            log.info("NexHealth filters patient lists by %s when not sent: searches ask each value", filtering)
+        self._unsent_flags = tuple(filtering)
+        return self._unsent_flags
+
+    async def _search_patients_with(
+        self, request: SearchRequest, flags: Mapping[str, str], *, first_list: bool
+    ) -> VendorPage:
+        """One page of a patient search, sending `flags` too; `first_list`: the first (or only)
+        list of the search, whose first page also reads a bare identifier as a patient id."""
+        query = request.query
         bare = _bare_identifier(query)
         if bare is not None and request.position is None:
-            return await self._either_identifier(bare)
+            return await self._either_identifier(bare, flags, read_id=first_list)
         page, seen, served_size, base = _position(request.position)
         seen_first = seen[0] if seen else None
         page_size = request.page_size if bare is None else MAX_PAGE_SIZE  # as `_either_identifier` asked
@@ -662,6 +733,7 @@ class NexHealthAdapter:
             narrowing = ("foreign_id", bare)
         if narrowing:
             params[narrowing[0]] = narrowing[1]
+        params.update(flags)
         active = q.single_token(query, "active")
         # `active=true` is not sent as `inactive=false`: a patient whose `inactive` is null (never
         # set; served as active) is in neither of NexHealth's `inactive` filters where they
@@ -893,7 +965,7 @@ class NexHealthAdapter:
                 break
         return found, problems
 
-    async def _either_identifier(self, value: str) -> VendorPage:
+    async def _either_identifier(self, value: str, flags: Mapping[str, str], *, read_id: bool) -> VendorPage:
         """An identifier without a system is a patient id or a chart number: ask for both. The
         docs name no `foreign_id` search parameter: an implementation may ignore it and list the
         whole location, a page at a time. A first page of fewer patients than its `count` goes on,
@@ -905,10 +977,11 @@ class NexHealthAdapter:
             "foreign_id": value,
             "per_page": MAX_PAGE_SIZE,
             "location_strict": str(self.client.location_strict).lower(),
+            **flags,
         }
         charts, by_id = await concurrently(
             self._patient_list(params),
-            q.read_each(lambda i: self._read_patient(i), [value] if is_int_id(value) else []),
+            q.read_each(lambda i: self._read_patient(i), [value] if is_int_id(value) and read_id else []),
         )
         found = {r["id"]: r for r in by_id}
         patients, unreadable, held = self._patients(charts.data) if charts is not None else ([], (), 0)
@@ -1238,6 +1311,9 @@ class NexHealthAdapter:
         """The newest patient with the email, names and birth date of the create body `sent`: a
         household may share an email, and its other members are not the patient just made."""
         params: dict[str, str | int] = {"email": sent["email"], "per_page": MAX_PAGE_SIZE}
+        # A patient just created is new (nexhealth-patients.txt: not inserted until it books),
+        # active and a patient: where unsent flags filter, those are asked.
+        params.update({flag: str(flag == "new_patient").lower() for flag in await self._flags_filtering()})
         envelope = await self._patient_list(params)
         patients, _, _ = self._patients(envelope.data) if envelope is not None else ([], (), 0)
         # The birth date compared as a date: NexHealth may serve the midnight instant of one
@@ -1419,6 +1495,24 @@ class NexHealthAdapter:
             if (patient.get("email") or "").lower() == sent["email"].lower() or same_phone:
                 return patient
         return None
+
+
+# The patient list's boolean filters (getting-started's request, the patients page).
+_FLAGS = ("new_patient", "inactive", "non_patient")
+
+
+def _flag_of(patient: dict[str, Any], flag: str) -> Any:
+    """A patient's `inactive` (beside `bio`), `new_patient` or `non_patient` (in it)."""
+    return patient.get(flag) if flag == "inactive" else (patient.get("bio") or {}).get(flag)
+
+
+def _flag_lists(flags: Sequence[str]) -> list[dict[str, str]]:
+    """The lists a search walks where NexHealth filters by each of `flags` when not sent: one
+    for each combination of their values (all false first, the patients most lists hold)."""
+    lists: list[dict[str, str]] = [{}]
+    for flag in flags:
+        lists = [{**chosen, flag: value} for chosen in lists for value in ("false", "true")]
+    return lists
 
 
 def _record(data: Any, record_id: str) -> Any:

@@ -17,11 +17,12 @@ a create answered with the new id only or with nothing, `count` as the records o
 answer, pages numbered from 0, Express's HTML pages for unmatched routes and refused tokens,
 email search comparing the stored text exactly, `inactive` null for patients never marked,
 PATCH answered 204 without a body, no `GET /patients/{id}`, an edit's duplicate check finding the
-patient itself, an edit's `bio` replacing the patient's whole, appointment times in the office's zone without an
-offset, Go's empty strings, gender kept beside `bio`, a date of
-birth served as a JavaScript Date's midnight instant, the search parameters the docs do not
-name (`foreign_id`, `date_of_birth`) refused, and a create or edit body holding a key of another
-shape refused whole (Rails' unpermitted parameters, FastAPI's 422 `extra_forbidden`).
+patient itself, an edit's `bio` replacing the patient's whole, appointment times in the office's
+zone without an offset, unsent `new_patient`/`inactive`/`non_patient` filters read as false, Go's
+empty strings, gender kept beside `bio`, a date of birth served as a JavaScript Date's midnight
+instant, the search parameters the docs do not name (`foreign_id`, `date_of_birth`) refused, and
+a create or edit body holding a key of another shape refused whole (Rails' unpermitted
+parameters, FastAPI's 422 `extra_forbidden`).
 """
 
 from __future__ import annotations
@@ -144,6 +145,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
         # by an update, or a client's `+1 312...`, was refused as 11 digits.
         "phone_input": "ten_digits",
         "edit_bio": "replaced",  # `bio` one JSON object: an edit's replaces it whole
+        # `new_patient`, `inactive` and `non_patient` false unless sent, as getting-started sends them.
+        "absent_flags": "false",
     },
 }
 
@@ -1217,9 +1220,12 @@ def test_a_patient_without_appointments_is_no_warning_where_nexhealth_answers_no
         assert answer.json().get("entry", []) == [], answer.text[:300]
 
 
-@pytest.mark.parametrize(("framework_errors", "per_page"), [("envelope", "max_1000"), ("html", "max_50")])
+@pytest.mark.parametrize(
+    ("framework_errors", "per_page", "absent_flags"),
+    [("envelope", "max_1000", "any"), ("html", "max_50", "any"), ("envelope", "max_1000", "false")],
+)
 def test_a_nexhealth_without_a_single_patient_read_reads_patients_from_its_list(
-    framework_errors: str, per_page: str
+    framework_errors: str, per_page: str, absent_flags: str
 ) -> None:
     # The patients page documents `GET /patients` (search), `POST /patients` and editing "via
     # PATCH", never `GET /patients/{id}`: an implementation of those routes alone answers every
@@ -1231,6 +1237,7 @@ def test_a_nexhealth_without_a_single_patient_read_reads_patients_from_its_list(
         patient_show="absent",
         framework_errors=framework_errors,
         per_page=per_page,
+        absent_flags=absent_flags,  # new patients listed only when asked for: a created one too
     )
     live = live_patients(build_clinic())
     with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
@@ -1322,3 +1329,35 @@ def test_an_edit_of_the_birth_date_keeps_the_rest_of_bio_where_nexhealth_replace
             assert read["birthDate"] == birth_date
             assert (read["gender"], read["telecom"]) == (current["gender"], current["telecom"])
             current = read
+
+
+@pytest.mark.parametrize("reading", [{}, {"count": "absent", "per_page": "max_50"}])
+def test_patients_listed_only_when_asked_for_are_found_and_not_created_twice(reading: dict[str, str]) -> None:
+    # The getting-started request sends `new_patient=false` and the patients page advises
+    # `inactive` and `non_patient` false: an implementation taking those as the defaults of a
+    # search (FastAPI's `new_patient: bool = False`) lists new and inactive patients only when
+    # asked. A search sending none silently missed them, the patients created through the API
+    # among them, and If-None-Exist created such a patient again.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, absent_flags="false", **reading)
+    live = live_patients(build_clinic())
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        found = running.fhir.search_all(f"{BASE}/Patient", _count=100)
+        assert sorted(r["id"] for r in found) == sorted(_fhir_id(p.id) for p in live)
+        body = {
+            "resourceType": "Patient",
+            "name": [{"family": "Unasked", "given": ["Ada"]}],
+            "telecom": [
+                {"system": "email", "value": "unasked@example.org"},
+                {"system": "phone", "value": "3125550461"},
+            ],
+            "birthDate": "1990-02-03",
+            "gender": "female",
+        }
+        once = {**JSON, "If-None-Exist": "email=unasked@example.org"}
+        created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=once)
+        assert created.status_code == 201, created.text[:300]
+        again = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=once)
+        assert again.status_code == 200, again.text[:300]
+        assert again.json()["id"] == created.json()["id"]
+        named = running.fhir.search_all(f"{BASE}/Patient", family="Unasked")
+        assert [r["id"] for r in named] == [created.json()["id"]]
