@@ -21,6 +21,13 @@ Where the docs are silent
   [one]}` or `[one]`; lists as `{"patients": [...]}`, a bare list, `[{"patients": [...]}]`
   (how the patients page prints it), or `null` (none). `shapes.py` declares every documented
   field (`VendorModel`: the others are drift, logged by path and counted, never by value).
+- `GET /patients/{id}` is not documented either (the patients page names search, create and
+  editing "via PATCH"): an implementation of those routes alone answers a read as an unknown
+  path, its web server's page or its own 404 envelope, which reads as "no such patient". A 404
+  from the read, until it has once answered, is told apart by reading a patient the list has
+  just shown (a 404 too: no route). Then, for the tenant, a patient is read from the list of
+  the institution (no documented parameter names an id), page by page within the core's bound
+  on vendor requests; one not found within it is said to be too costly to read, not missing.
 - Field types: ids, flags and `count` may be numbers and booleans or strings of them
   (`"id": "415"`, `"inactive": "false"`, `"count": "12"`); text fields may be numbers;
   optional fields `null`, absent or empty texts; timestamps `.007Z`, `+00:00` or without a
@@ -73,7 +80,12 @@ Where the docs are silent
   doubled body is without what was named first: one call more than a vendor ignoring such keys
   needs, at most. The edited patient
   is read from the answer when it holds one, else read again. A duplicate ("already
-  exists") is a 409. What NexHealth cannot store is listed (`Prefer`).
+  exists") is a 409. What NexHealth cannot store is listed (`Prefer`). Nor is it said what
+  a PATCH does with what it is sent: a PATCH carries only what changes the patient as read (a
+  duplicate check not leaving out the patient itself refused every edit re-sending its own
+  email), but `bio` whole once any of its fields changes (it may be stored as one object that
+  a PATCH's `bio` replaces); keys of it NexHealth refuses are left out from then on, and its
+  unchanged phone once that was a duplicate of the patient itself (`_edit_body`).
 - Patient create: "Creating a New Patient" lists the required fields (names, email, phone,
   date of birth, gender), not the body. `{"provider": ..., "patient": {..., "bio": {...}}}` is
   sent first, then the patient fields at the top level, then those and `bio`'s too (no `bio`
@@ -89,6 +101,11 @@ Where the docs are silent
   spelling listed is sent next, and where none of the gateway's is listed no other is sent (the
   client is told NexHealth's list). Nor is a `provider` named among a create's fields: one
   refused as a key NexHealth does not take is left out of that create and the tenant's later ones.
+- The list's flags: getting-started's request sends `new_patient=false` (and the patients page
+  advises `inactive` and `non_patient` false): an implementation may filter by those values when
+  a search sends none. Tried once for the tenant (`_flags_filtering`); each flag it filters by so
+  is asked both ways, one list after the other (no total then), and so is the list a patient is
+  read from where there is no single-patient read.
 - `cancelled` on `/appointments`: "include cancelled" or "only cancelled"? Every window is
   asked with `cancelled=true` AND `cancelled=false`, the answers merged, de-duplicated by
   appointment id and ordered by start time then id, which is right under both readings
@@ -168,6 +185,7 @@ from gateway.errors import (
     NotFound,
     NotSupported,
     PreconditionFailed,
+    TooCostly,
     Unprocessable,
     UpstreamError,
     UpstreamTimeout,
@@ -181,7 +199,7 @@ from mappings.fhirjson import fhir_date
 from mappings.ids import is_int_id
 from mappings.nexhealth.capabilities import ENCOUNTER, PATIENT
 from mappings.nexhealth.client import Duplicate, Envelope, NexHealthClient, NoRoute, VendorFailed
-from mappings.nexhealth.encounter import encounter_to_fhir
+from mappings.nexhealth.encounter import appointment_moment, appointment_zone, encounter_to_fhir
 from mappings.nexhealth.options import NexHealthOptions
 from mappings.nexhealth.patient import (
     GENDER_FROM_VENDOR,
@@ -213,6 +231,12 @@ from mappings.nexhealth.shapes import (
 
 log = logging.getLogger("mappings.nexhealth")
 MAX_PAGE_SIZE = 100
+# Where NexHealth has no `GET /patients/{id}`, a read lists the institution: pages asked at most,
+# within the core's 50 vendor requests per FHIR request (a page's second request and the probe
+# telling the missing route from a missing patient, and the probe of unsent flags, included),
+# and the size asked for each.
+MAX_LOOKUP_PAGES = 36
+LOOKUP_PAGE_SIZE = 1000
 MAX_MEMBERSHIP_PAGES = 5  # pages of one term read to find a patient at the location (500 patients)
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
@@ -324,6 +348,17 @@ class NexHealthAdapter:
         # what was asked), and until when (monotonic) one taken as absent is not asked again.
         self._appointments_seen = False
         self._appointments_absent_until = 0.0
+        # Whether NexHealth has `GET /patients/{id}` (None: not known yet; False: patients are
+        # read from the list, see `_listed_patient`).
+        self._show_route: bool | None = None
+        # The flags NexHealth filters by as `false` when a search does not send them (None: not
+        # tried yet; see `_flags_filtering`).
+        self._unsent_flags: tuple[str, ...] | None = None
+        # `bio`'s keys (beyond those a write sets) NexHealth refused in an edit sent with `bio`
+        # whole, and whether an edit re-sending the patient's unchanged phone was a duplicate
+        # of the patient itself (see `_edit_body`).
+        self._bio_keys_refused: set[str] = set()
+        self._edit_meets_itself = False
         self._providers = by_type(
             ResourceProvider(
                 PATIENT,
@@ -490,14 +525,80 @@ class NexHealthAdapter:
     async def _patient(self, patient_id: str) -> dict[str, Any]:
         if not is_int_id(patient_id):
             raise NotFound(f"Patient/{patient_id} does not exist")
-        try:
-            envelope = await self.client.request("GET", f"/patients/{patient_id}")
-        except NotFound:
-            raise NotFound(_said(f"Patient/{patient_id} does not exist", await self._check_scope())) from None
-        patient = self._one_patient(envelope.data, patient_id)
+        if self._show_route is False:
+            patient = await self._listed_patient(patient_id)
+        else:
+            try:
+                envelope = await self.client.request("GET", f"/patients/{patient_id}")
+            except NoRoute:  # the web server's page: no such route (the list tells a wrong address)
+                self._show_route = False
+                patient = await self._listed_patient(patient_id)
+            except NotFound:
+                if self._show_route is None and await self._show_route_absent(patient_id):
+                    patient = await self._listed_patient(patient_id)
+                else:
+                    raise NotFound(_said(f"Patient/{patient_id} does not exist", await self._check_scope())) from None
+            else:
+                self._show_route = True
+                patient = self._one_patient(envelope.data, patient_id)
         if self.client.location_strict and not await self._at_this_location(patient):
             raise NotFound(f"Patient/{patient_id} does not exist")  # not at this tenant's location
         return patient
+
+    async def _show_route_absent(self, patient_id: str) -> bool:
+        """Whether NexHealth's 404 for `patient_id`'s read was its answer for a route it lacks
+        (the docs document `GET /patients` but no `GET /patients/{id}`), not "no such patient":
+        the read of a patient its list has just shown is a 404 too. Learned for the tenant."""
+        strict = str(self.client.location_strict).lower()
+        envelope = await self._patient_list({"per_page": 1, "location_strict": strict})
+        ids = _raw_ids(envelope, "patients")
+        if not ids:
+            return False  # no one listed: nothing to tell them apart with (`_check_scope` says more)
+        if ids[0] == patient_id:
+            self._show_route = False  # listed, yet "not found" when read
+            return True
+        try:
+            await self.client.request("GET", f"/patients/{ids[0]}")
+        except NotFound:
+            self._show_route = False
+            log.info("NexHealth has no single-patient read (GET /patients/{id}): patients are read from its list")
+            return True
+        self._show_route = True
+        return False
+
+    async def _listed_patient(self, patient_id: str) -> dict[str, Any]:
+        """`patient_id`'s patient read from the list of the whole institution (as a read is served
+        whatever the location), where NexHealth has no `GET /patients/{id}`. The documented
+        search parameters (name, email, phone) cannot name a patient by id, so the list is read
+        page by page, at most `MAX_LOOKUP_PAGES`: a patient not found within them is said so
+        (too costly), not "does not exist", unless the list ended first."""
+        page, seen = 0, 0
+        # Each list NexHealth's unsent flags leave apart (`_flags_filtering`), in turn.
+        for flags in _flag_lists(await self._flags_filtering()):
+            params: dict[str, str | int] = {"per_page": LOOKUP_PAGE_SIZE, "location_strict": "false", **flags}
+            first, listed_here = None, 0
+            async for envelope in self._pages(self._patient_list, params, "patients"):
+                page += 1
+                if envelope is None:
+                    break
+                ids = _raw_ids(envelope, "patients")
+                if patient_id in ids:
+                    return self._one_patient([_record(envelope.data, patient_id)], patient_id)
+                if not ids or ids[0] == first:  # the end, or a page past it answered with the last again
+                    break
+                first = ids[0]
+                seen += len(ids)
+                listed_here += len(ids)
+                total = self._total(envelope, len(ids))
+                if total is not None and listed_here >= total:
+                    break
+                if page >= MAX_LOOKUP_PAGES:
+                    raise TooCostly(
+                        f"NexHealth offers no read of one patient (no GET /patients/{{id}}), and Patient/{patient_id} "
+                        f"was not among the first {seen} patients of its list: reading further would take more "
+                        "vendor requests than one request may send. Search for the patient by name, email or phone."
+                    )
+        raise NotFound(_said(f"Patient/{patient_id} does not exist", await self._check_scope()))
 
     async def _at_this_location(self, patient: dict[str, Any]) -> bool:
         """Whether `patient` is at this tenant's location: its `location_ids` say so, or, where
@@ -557,9 +658,67 @@ class NexHealthAdapter:
             found = await q.read_each(lambda i: self._read_patient(i), by_id)
             single_id = q.only(query, "identifier") and len(query.named("identifier")) == 1
             return VendorPage(found, None, total=len(found) if single_id else None)
+        asked = {"inactive"} if q.single_token(query, "active") == "false" else set()
+        lists = _flag_lists([flag for flag in await self._flags_filtering() if flag not in asked])
+        if len(lists) == 1:
+            return await self._search_patients_with(request, {}, first_list=True)
+        # One list for each value of each flag NexHealth filters by when it is not sent (see
+        # `_flags_filtering`), walked one after the other: the position names the list.
+        index_text, _, inner = str(request.position or "0~").partition("~")
+        index = int(index_text) if index_text.isdigit() and int(index_text) < len(lists) else 0
+        page = await self._search_patients_with(
+            replace(request, position=inner or None), lists[index], first_list=index == 0
+        )
+        if page.next is not None:
+            following: str | None = f"{index}~{page.next}"
+        else:
+            following = f"{index + 1}~" if index + 1 < len(lists) else None
+        return replace(page, next=following, total=None)
+
+    async def _flags_filtering(self) -> tuple[str, ...]:
+        """The flags (`new_patient`, `inactive`, `non_patient`) NexHealth filters by as `false`
+        when a search does not send them. The getting-started request sends `new_patient=false`
+        and the patients page advises `inactive` and `non_patient` false: an implementation may
+        take those as the defaults (a FastAPI `new_patient: bool = False`), and a search sending
+        none of them silently missed every patient created through the API (new until booked),
+        If-None-Exist creating them again. Tried once for the tenant: a flag true of a patient the
+        list shows unasked is not filtered by; else a patient listed with it true is looked for
+        by its email without it."""
+        if self._unsent_flags is not None:
+            return self._unsent_flags
+        strict = str(self.client.location_strict).lower()
+        unfiltered = await self._patient_list({"per_page": MAX_PAGE_SIZE, "location_strict": strict})
+        shown = self._patients(unfiltered.data)[0] if unfiltered is not None else []
+        filtering: list[str] = []
+        for flag in _FLAGS:
+            if any(_flag_of(patient, flag) is True for patient in shown):
+                continue  # listed without being asked for: not filtered by
+            flagged = await self._patient_list({flag: "true", "per_page": 1, "location_strict": strict})
+            sample = (self._patients(flagged.data)[0] if flagged is not None else [])[:1]
+            if not sample:
+                continue  # no such patient to miss (or the flag is refused, and so not filtered by)
+            email = sample[0].get("email")
+            found: list[dict[str, Any]] = []
+            if isinstance(email, str) and email:
+                by_email: dict[str, str | int] = {"email": email, "per_page": MAX_PAGE_SIZE, "location_strict": strict}
+                answer = await self._patient_list(by_email)
+                found = self._patients(answer.data)[0] if answer is not None else []
+            if not any(str(p["id"]) == str(sample[0]["id"]) for p in found):
+                filtering.append(flag)
+        if filtering:
+            log.info("NexHealth filters patient lists by %s when not sent: searches ask each value", filtering)
+        self._unsent_flags = tuple(filtering)
+        return self._unsent_flags
+
+    async def _search_patients_with(
+        self, request: SearchRequest, flags: Mapping[str, str], *, first_list: bool
+    ) -> VendorPage:
+        """One page of a patient search, sending `flags` too; `first_list`: the first (or only)
+        list of the search, whose first page also reads a bare identifier as a patient id."""
+        query = request.query
         bare = _bare_identifier(query)
         if bare is not None and request.position is None:
-            return await self._either_identifier(bare)
+            return await self._either_identifier(bare, flags, read_id=first_list)
         page, seen, served_size, base = _position(request.position)
         seen_first = seen[0] if seen else None
         page_size = request.page_size if bare is None else MAX_PAGE_SIZE  # as `_either_identifier` asked
@@ -574,6 +733,7 @@ class NexHealthAdapter:
             narrowing = ("foreign_id", bare)
         if narrowing:
             params[narrowing[0]] = narrowing[1]
+        params.update(flags)
         active = q.single_token(query, "active")
         # `active=true` is not sent as `inactive=false`: a patient whose `inactive` is null (never
         # set; served as active) is in neither of NexHealth's `inactive` filters where they
@@ -712,7 +872,7 @@ class NexHealthAdapter:
                 return self._encounter_page(patient_id, appointments, problems, warning)
             found, unread = answer
             # Windows are inclusive at both ends: the next one keeps what starts at `high`.
-            appointments += found if high >= LATEST else [a for a in found if _start_of(a) < high]
+            appointments += found if high >= LATEST else [a for a in found if _start_of(a, self._ctx.timezone) < high]
             problems += unread
         return self._encounter_page(patient_id, appointments, problems)
 
@@ -753,7 +913,7 @@ class NexHealthAdapter:
                 merged.setdefault(str(appointment["id"]), appointment)
             for problem in unread:
                 problems.setdefault((problem.record_id, problem.field), problem)
-        ordered = sorted(merged.values(), key=lambda a: (_start_of(a), _id_key(a["id"])))
+        ordered = sorted(merged.values(), key=lambda a: (_start_of(a, self._ctx.timezone), _id_key(a["id"])))
         return ordered, [p for p in problems.values() if p.record_id not in merged]
 
     async def _appointments(
@@ -805,7 +965,7 @@ class NexHealthAdapter:
                 break
         return found, problems
 
-    async def _either_identifier(self, value: str) -> VendorPage:
+    async def _either_identifier(self, value: str, flags: Mapping[str, str], *, read_id: bool) -> VendorPage:
         """An identifier without a system is a patient id or a chart number: ask for both. The
         docs name no `foreign_id` search parameter: an implementation may ignore it and list the
         whole location, a page at a time. A first page of fewer patients than its `count` goes on,
@@ -817,10 +977,11 @@ class NexHealthAdapter:
             "foreign_id": value,
             "per_page": MAX_PAGE_SIZE,
             "location_strict": str(self.client.location_strict).lower(),
+            **flags,
         }
         charts, by_id = await concurrently(
             self._patient_list(params),
-            q.read_each(lambda i: self._read_patient(i), [value] if is_int_id(value) else []),
+            q.read_each(lambda i: self._read_patient(i), [value] if is_int_id(value) and read_id else []),
         )
         found = {r["id"]: r for r in by_id}
         patients, unreadable, held = self._patients(charts.data) if charts is not None else ([], (), 0)
@@ -916,6 +1077,7 @@ class NexHealthAdapter:
         shapes: list[BodyShape],
         extra: dict[str, Any],
         accept: Callable[[Envelope, dict[str, Any]], Awaitable[dict[str, Any]]],
+        before: dict[str, Any] | None = None,
     ) -> tuple[dict[str, Any], BodyShape]:
         """Send a patient's `fields` (with `extra` beside them) in each body shape of `shapes`
         and each gender spelling not yet ruled out, until NexHealth takes one that `accept`
@@ -933,10 +1095,12 @@ class NexHealthAdapter:
         be created where it wanted `M` or `male`. Such writes are tentative (a failure of one is
         not held against NexHealth's health, gateway.upstream.tentative); every spelling failing
         is NexHealth failing (a 502 saying so). A write that failed made no patient (the enum
-        raises before saving); one that did is met as a duplicate by the next, and said so."""
+        raises before saving); one that did is met as a duplicate by the next, and said so.
+
+        An edit (`before`: the patient as read) sends only what changes it (`_edit_body`)."""
         spellings = await self._spellings(fields)
         gender = str((fields.get("bio") or {}).get("gender") or "")  # `Male`, `Female` or `Other`
-        has_gender = bool(gender)
+        has_gender = bool(gender) and (before is None or "bio.gender" in _differing(before, fields))
         guessing = has_gender and self._gender_spelling is None and self._served_spelling is None
         guessing = guessing and self._spelling_looked_up  # NexHealth answered that page: it is up
         refusals: list[InvalidRequest] = []
@@ -955,7 +1119,8 @@ class NexHealthAdapter:
                     spelling = queued.pop(0)
                     tried += 1
                     sent = with_gender_at(with_gender_spelling(fields, spelling), place)
-                    body = _write_body(shape, sent, extra)
+                    written = sent if before is None else self._edit_body(before, sent)
+                    body = _write_body(shape, written, extra)
                     try:
                         with tentative() if guessing else nullcontext():
                             envelope = await self._send_write(method, path, body)
@@ -970,8 +1135,15 @@ class NexHealthAdapter:
                             "answer (no envelope): it may not take this write"
                         ) from None
                     except InvalidRequest as exc:
-                        refusals.append(exc)
                         unknown = unknown_keys(exc.diagnostics)
+                        kept_bio = set(written.get("bio") or ()) - _BIO_WRITTEN  # `bio`'s keys kept as read
+                        named = {key.rsplit(".", 1)[-1] for key in unknown}
+                        if named & kept_bio:  # this NexHealth does not take them: left out from now on
+                            self._bio_keys_refused |= named & kept_bio
+                            if named <= kept_bio:  # nothing else refused: the same shape again
+                                untried.insert(0, shape)
+                                break
+                        refusals.append(exc)
                         if "provider" in unknown and "provider" in extra:  # the docs name none on create
                             self._provider_refused = True
                             extra = {k: v for k, v in extra.items() if k != "provider"}
@@ -1139,6 +1311,9 @@ class NexHealthAdapter:
         """The newest patient with the email, names and birth date of the create body `sent`: a
         household may share an email, and its other members are not the patient just made."""
         params: dict[str, str | int] = {"email": sent["email"], "per_page": MAX_PAGE_SIZE}
+        # A patient just created is new (nexhealth-patients.txt: not inserted until it books),
+        # active and a patient: where unsent flags filter, those are asked.
+        params.update({flag: str(flag == "new_patient").lower() for flag in await self._flags_filtering()})
         envelope = await self._patient_list(params)
         patients, _, _ = self._patients(envelope.data) if envelope is not None else ([], (), 0)
         # The birth date compared as a date: NexHealth may serve the midnight instant of one
@@ -1189,6 +1364,8 @@ class NexHealthAdapter:
         fields it does not look for (the nested one, where it takes them at the top level), and
         to a flat body whose `bio` it does not know applies the names alone: half an edit lost
         unseen, were the answer not compared."""
+        if not _differing(before, fields):
+            return before  # nothing NexHealth stores changes: no PATCH to send
         changes_bio = any(path.startswith("bio.") for path in _changed(before, fields))
         shapes = _edit_shapes(
             [self._bio_patch_shape, self._patch_shape, self._create_shape],
@@ -1208,10 +1385,17 @@ class NexHealthAdapter:
                 raise _NotApplied(lost)
             return edited
 
+        path = f"/patients/{patient_id}"
         try:
-            edited, self._patch_shape = await self._write(
-                "PATCH", f"/patients/{patient_id}", fields, shapes, {}, applied
-            )
+            try:
+                edited, self._patch_shape = await self._write("PATCH", path, fields, shapes, {}, applied, before)
+            except Duplicate:
+                # `bio` sent whole re-sent its unchanged phone: a duplicate check that does not
+                # leave out the patient edited finds the patient itself. Sent again without it.
+                if self._edit_meets_itself or "bio.phone_number" in _differing(before, fields) or not changes_bio:
+                    raise
+                self._edit_meets_itself = True
+                edited, self._patch_shape = await self._write("PATCH", path, fields, shapes, {}, applied, before)
             if changes_bio:
                 self._bio_patch_shape = self._patch_shape
         except Duplicate:
@@ -1227,6 +1411,38 @@ class NexHealthAdapter:
                 + "; ".join(e.diagnostics for e in refused.errors)
             ) from None
         return edited
+
+    def _edit_body(self, before: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
+        """The fields of `sent` (an edit's, placed and spelled) that change the patient `before`.
+        The docs do not say what a PATCH does with what it is sent: an implementation checking
+        an edit for duplicates as a create is checked may not leave out the patient itself, and
+        every edit re-sending its unchanged email or phone was a 409 "another patient". But
+        `bio` is sent whole (the rest of it as read), once any of its fields changes: it may be
+        stored as one object (a JSON column, a Mongo `$set` of `bio`), which a `bio` of the
+        changed fields alone replaces, clearing the others. Left out of it: keys NexHealth
+        refused as unknown, and (`_edit_meets_itself`) the unchanged phone."""
+        differs = _differing(before, sent)
+        body = {
+            key: value
+            for key, value in sent.items()
+            if key != "bio" and ("bio.gender" if key == "gender" else key) in differs
+        }
+        sent_bio: dict[str, Any] = sent.get("bio") or {}
+        if not any(f"bio.{key}" in differs for key in sent_bio):
+            return body
+        # As read, but the birth date and phone in the form writes take (the date a JavaScript
+        # Date's instant may be served as; the phone formatted), and a gender as NexHealth
+        # serves it in `bio` where it does and the edit leaves it as it is.
+        read = before.get("bio") or {}
+        bio = {
+            key: value
+            for key, value in read.items()
+            if key not in ("date_of_birth", "phone_number") and value is not None and key not in self._bio_keys_refused
+        }
+        bio.update({key: value for key, value in sent_bio.items() if key != "gender" or "bio.gender" in differs})
+        if self._edit_meets_itself and "bio.phone_number" not in differs:
+            bio.pop("phone_number", None)
+        return {**body, "bio": bio}
 
     async def _edited(self, envelope: Envelope, patient_id: str) -> dict[str, Any]:
         """The patient as a PATCH left it: from its answer when that holds the patient, else read."""
@@ -1281,6 +1497,29 @@ class NexHealthAdapter:
         return None
 
 
+# The patient list's boolean filters (getting-started's request, the patients page).
+_FLAGS = ("new_patient", "inactive", "non_patient")
+
+
+def _flag_of(patient: dict[str, Any], flag: str) -> Any:
+    """A patient's `inactive` (beside `bio`), `new_patient` or `non_patient` (in it)."""
+    return patient.get(flag) if flag == "inactive" else (patient.get("bio") or {}).get(flag)
+
+
+def _flag_lists(flags: Sequence[str]) -> list[dict[str, str]]:
+    """The lists a search walks where NexHealth filters by each of `flags` when not sent: one
+    for each combination of their values (all false first, the patients most lists hold)."""
+    lists: list[dict[str, str]] = [{}]
+    for flag in flags:
+        lists = [{**chosen, flag: value} for chosen in lists for value in ("false", "true")]
+    return lists
+
+
+def _record(data: Any, record_id: str) -> Any:
+    """The record of a list answer whose id is `record_id` (as sent)."""
+    return next(r for r in listed(data, "patients") if isinstance(r, dict) and str(r.get("id")) == record_id)
+
+
 def _said(message: str, also: str | None) -> str:
     return message if also is None else f"{message}; {also}"
 
@@ -1321,7 +1560,9 @@ def _write_body(shape: BodyShape, sent: dict[str, Any], extra: dict[str, Any]) -
         return {**extra, "patient": sent}
     if shape == "flat":
         return {**extra, **sent}
-    bio = sent.get("bio") or {}
+    # Beside the names, `bio`'s fields a write sets only: an edit's `bio` sent whole holds the
+    # rest of it as read (`_edit_body`), which only a `bio` object replaces.
+    bio = {key: value for key, value in (sent.get("bio") or {}).items() if key in _BIO_WRITTEN}
     if shape == "flat_and_fully_flat":
         return {**extra, **sent, **bio}
     return {**extra, **{k: v for k, v in sent.items() if k != "bio"}, **bio}
@@ -1456,6 +1697,22 @@ def _not_applied(before: dict[str, Any], sent: dict[str, Any], after: dict[str, 
     ]
 
 
+# `bio`'s fields a write sets (the create's, nexhealth-patients.txt); the rest of `bio` is as read.
+_BIO_WRITTEN = frozenset({"date_of_birth", "phone_number", "gender"})
+
+
+def _differing(before: dict[str, Any], sent: dict[str, Any]) -> set[str]:
+    """The fields (paths of `_EDITED`) `sent` changes of the patient `before`, case and all (a
+    name's case corrected is a change to send; `_changed` compares as NexHealth may store)."""
+    return {path for path in _EDITED if _exact(path, _field(before, path)) != _exact(path, _field(sent, path))}
+
+
+def _exact(path: str, value: Any) -> str:
+    if path in ("bio.phone_number", "bio.gender", "bio.date_of_birth"):
+        return _comparable(path, value)
+    return unicodedata.normalize("NFC", str(value or "").strip())
+
+
 def _comparable(path: str, value: Any) -> str:
     if path == "bio.phone_number":
         return national_phone(value)
@@ -1532,9 +1789,12 @@ def _instant(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def _start_of(appointment: dict[str, Any]) -> datetime:
-    moment = datetime.fromisoformat(appointment["start_time"])
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+def _start_of(appointment: dict[str, Any], zone: str) -> datetime:
+    """When an appointment starts; a time without an offset in its office's zone (`encounter`)."""
+    moment = appointment_moment(appointment["start_time"], appointment_zone(appointment, zone))
+    if moment is None:  # records are read only with a readable `start_time` (shapes.py)
+        raise UpstreamUnusable(f"NexHealth appointment {appointment.get('id')} has no readable start_time")
+    return moment
 
 
 def _id_key(value: Any) -> tuple[int, str]:

@@ -96,6 +96,16 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   query string, or from the JSON body's top level only, as ``create_location`` for a create.
 - ``appointments="listed"|"absent"``: ``GET /appointments`` and ``GET /appointments/{id}``
   answered, or unmatched routes (an implementation of the documented routes only).
+- ``patient_show="listed"|"absent"``: ``GET /patients/{id}`` answered, or an unmatched route
+  (the docs document search, create and PATCH only); ``PATCH /patients/{id}`` stays.
+- ``edit_duplicates="others"|"self_included"``: an edit's duplicate check compares it with
+  the other patients, or an edit's ``email`` and phone with every patient, itself included.
+- ``edit_bio="merged"|"replaced"``: an edit's ``bio`` changes the fields it holds, or
+  replaces the patient's ``bio`` whole (the fields it does not hold cleared).
+- ``appointment_times="utc"|"local"``: an appointment's times as UTC instants, or as the
+  wall time of its ``timezone`` without an offset.
+- ``absent_flags="any"|"false"``: ``GET /patients`` without ``new_patient``, ``inactive`` or
+  ``non_patient`` does not filter by it, or filters as if it were ``false``.
 
 The pieces: ``routes`` (what each route checks and answers), ``store`` (the institution in
 memory, search, creates), ``render`` (clinic records -> NexHealth JSON), ``ids``, ``auth``

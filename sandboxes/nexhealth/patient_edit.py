@@ -42,6 +42,7 @@ class PatientEdit:
     birth_date: str | None = None
     phone: str | None = None  # 10 digits
     gender: str | None = None
+    bio: dict[str, Any] | None = None  # the body's `bio` object as sent (None: the body has none)
 
 
 def _given(fields: dict[str, Any], names: tuple[str, ...], prefix: str) -> dict[str, str]:
@@ -112,4 +113,5 @@ def read_patient_edit(
         birth_date=more.get("date_of_birth"),
         phone=phone,
         gender=gender,
+        bio=None if fully_flat or not isinstance(patient.get("bio"), dict) else patient["bio"],
     )

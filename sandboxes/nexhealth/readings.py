@@ -104,6 +104,11 @@ Appointments = Literal["listed", "absent"]
 PhoneInput = Literal["lenient", "ten_digits"]
 EditLocation = Literal["query", "body"]
 UnknownKeys = Literal["ignored", "refused"]
+PatientShow = Literal["listed", "absent"]
+EditDuplicates = Literal["others", "self_included"]
+EditBio = Literal["merged", "replaced"]
+AppointmentTimes = Literal["utc", "local"]
+AbsentFlags = Literal["any", "false"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring", "fully_flat", "fully_flat_ignoring"),
@@ -146,6 +151,11 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "phone_input": ("lenient", "ten_digits"),
     "edit_location": ("query", "body"),
     "unknown_keys": ("ignored", "refused"),
+    "patient_show": ("listed", "absent"),
+    "edit_duplicates": ("others", "self_included"),
+    "edit_bio": ("merged", "replaced"),
+    "appointment_times": ("utc", "local"),
+    "absent_flags": ("any", "false"),
 }
 
 
@@ -335,6 +345,39 @@ class Reading:
       ``found unpermitted parameters: :bio, :date_of_birth``, raised before any validation;
       strong parameters name keys, not paths). The docs show no write body, so nothing says
       an implementation takes more than its own.
+    - ``patient_show``: ``GET /patients/{id}`` answers one patient (``"listed"``), or is
+      ``"absent"``: the patients page documents only ``GET /patients`` (search), ``POST
+      /patients`` and editing "via PATCH", so an implementation of the documented routes
+      alone has no single-patient read: it is an unmatched route, answered as
+      ``framework_errors`` says (under ``"envelope"`` the same 404 ``["Not Found"]`` envelope
+      as an unknown path), while ``PATCH /patients/{id}`` stays.
+    - ``edit_duplicates``: an edit clashing with ``"others"`` is a duplicate (its email, a
+      phone, or its name and birth date another patient's), or, under ``"self_included"``,
+      an edit whose ``email`` or ``bio.phone_number`` any patient has, the one edited
+      included: the create's duplicate guard (the docs' "A patient with that information
+      already exists") reused for an edit without leaving out the record itself (a Mongoose
+      ``findOne({$or: [{email}, {phone_number}]})`` without ``_id: {$ne: id}``). A PATCH
+      sending the patient's own unchanged email is then refused as a duplicate.
+    - ``edit_bio``: an edit's ``bio`` object changes the fields it holds (``"merged"``), or
+      replaces the patient's ``bio`` whole (``"replaced"``: ``bio`` kept as one JSON column,
+      or a Mongo ``$set: {bio: ...}``; the docs say only that records are edited "via PATCH"),
+      every field it does not hold cleared (address, cell and home phones, the flags, and
+      the phone and gender where only the birth date was sent). A body without a ``bio``
+      object (the fully flat shapes) leaves it as it was.
+    - ``appointment_times``: an appointment's ``start_time``, ``end_time`` and ``checkin_at``
+      are UTC instants (``"utc"``: ``2021-12-06T09:45:00.000Z``, as the patients page shows
+      ``upcoming_appts``), or ``"local"``: the wall time of the appointment's ``timezone``
+      without an offset, ``2021-12-06T03:45:00.000`` (a Django ``USE_TZ = False`` or a MySQL
+      ``DATETIME`` kept in the office's time; the docs document no appointment route, and the
+      appointment names its zone). ``start`` and ``end`` with an offset are read as instants
+      either way.
+    - ``absent_flags``: ``GET /patients`` without ``new_patient``, ``inactive`` or
+      ``non_patient`` does not filter by it (``"any"``), or filters as if it were ``false``
+      (``"false"``: a FastAPI ``new_patient: bool = False`` or a Rails ``params.fetch(:inactive,
+      false)``, the defaults written from the getting-started request, which sends
+      ``new_patient=false``, and the patients page's advice to set ``inactive`` and
+      ``non_patient`` to ``false``). Patients created through the API (``new_patient`` true
+      until they book), inactive ones and non-patients are then listed only when asked for.
     """
 
     patch_body: PatchBody = "nested"
@@ -377,6 +420,11 @@ class Reading:
     phone_input: PhoneInput = "lenient"
     edit_location: EditLocation = "query"
     unknown_keys: UnknownKeys = "ignored"
+    patient_show: PatientShow = "listed"
+    edit_duplicates: EditDuplicates = "others"
+    edit_bio: EditBio = "merged"
+    appointment_times: AppointmentTimes = "utc"
+    absent_flags: AbsentFlags = "any"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

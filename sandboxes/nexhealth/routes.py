@@ -272,6 +272,8 @@ class NexHealthApi:
         location = self.scope(params)
         strict = bool(params.boolean("location_strict"))
         flags = (params.boolean("new_patient"), params.boolean("non_patient"), params.boolean("inactive"))
+        if self.reading.absent_flags == "false":  # a flag not given filters as `false`
+            flags = (flags[0] or False, flags[1] or False, flags[2] or False)
         upcoming = bool(params.boolean("include_upcoming_appts"))
         birth_date = params.get("date_of_birth")
         if birth_date is not None and not is_date(birth_date):
@@ -294,6 +296,8 @@ class NexHealthApi:
 
     async def get_patient(self, request: Request) -> Response:
         """One patient of the whole institution, whatever the location."""
+        if self.reading.patient_show == "absent":  # no such route: the docs do not describe it
+            return self.errors.no_route(request)
         params = QueryParameters(request.query_params, _ONE_PATIENT_PARAMS)
         self.scope(params)
         upcoming = bool(params.boolean("include_upcoming_appts"))
@@ -352,6 +356,8 @@ class NexHealthApi:
             edit_keys(reading),
             lambda: read_patient_edit(raw, reading.patch_body, reading.genders, reading.gender_at, reading.phone_input),
         )
+        if self.reading.edit_duplicates == "self_included" and self.store.holds_contact(edit.email, edit.phone):
+            raise self.duplicate()
         edited = self.store.edit(row, edit)
         if self.store.duplicate(edited, but=row):
             raise self.duplicate()

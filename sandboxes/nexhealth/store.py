@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
+from zoneinfo import ZoneInfo
 
 import orjson
 
@@ -135,6 +136,12 @@ class Store:
         provider = self.providers[encounter.provider_id + PROVIDER_ID_OFFSET]
         type_id = self.appointment_types[encounter.type_text]
         doc = appointment_doc(encounter, patient, provider, type_id, self.timezone, self.start_of_today)
+        if self.reading.appointment_times == "local":  # the office's wall time, no offset
+            zone = ZoneInfo(self.timezone)
+            for key in ("start_time", "end_time", "checkin_at"):
+                if doc[key] is not None:
+                    moment = datetime.fromisoformat(doc[key].replace("Z", "+00:00")).astimezone(zone)
+                    doc[key] = moment.replace(tzinfo=None).isoformat(timespec="milliseconds")
         return Appointment(encounter.start, doc, orjson.dumps(styled(doc, self.reading)))
 
     def _clinic_row(self, patient: Patient, appointments: list[Appointment]) -> PatientRow:
@@ -245,6 +252,14 @@ class Store:
             if row is not but
         )
 
+    def holds_contact(self, email: str | None, phone: str | None) -> bool:
+        """Whether any patient (the one being edited too) has `email` or `phone` (None: not given)."""
+        email_key = email.casefold() if email is not None else None
+        return any(
+            (email_key is not None and row.email == email_key) or (phone is not None and phone in row.phones)
+            for row in self.rows.values()
+        )
+
     def create(self, location: int, patient: NewPatient) -> PatientRow:
         """A new patient with the next id after the highest in use, searchable at once."""
         patient_id = max(self.rows, default=PATIENT_ID_OFFSET) + 1
@@ -269,6 +284,10 @@ class Store:
         """`row` with `edit` applied, as a new row (``updated_at`` now; a preferred name is no
         longer searched): the caller checks ``duplicate`` on it before it ``keep``s it."""
         doc = {**row.doc, "bio": dict(row.doc["bio"])}
+        if self.reading.edit_bio == "replaced" and edit.bio is not None:  # `bio` stored as the object sent
+            doc["bio"] = {key: edit.bio.get(key) for key in row.doc["bio"]}
+            if self.reading.gender_at == "top":  # gender is no part of `bio` there
+                doc["bio"]["gender"] = row.doc["bio"]["gender"]
         for key, value in (("first_name", edit.first_name), ("last_name", edit.last_name), ("email", edit.email)):
             if value is not None:
                 doc[key] = value

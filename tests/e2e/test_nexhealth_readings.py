@@ -16,10 +16,13 @@ spelling not taken failing with a 500, as a Rails enum does) or `M`,
 a create answered with the new id only or with nothing, `count` as the records of the
 answer, pages numbered from 0, Express's HTML pages for unmatched routes and refused tokens,
 email search comparing the stored text exactly, `inactive` null for patients never marked,
-PATCH answered 204 without a body, Go's empty strings, gender kept beside `bio`, a date of
-birth served as a JavaScript Date's midnight instant, the search parameters the docs do not
-name (`foreign_id`, `date_of_birth`) refused, and a create or edit body holding a key of another
-shape refused whole (Rails' unpermitted parameters, FastAPI's 422 `extra_forbidden`).
+PATCH answered 204 without a body, no `GET /patients/{id}`, an edit's duplicate check finding the
+patient itself, an edit's `bio` replacing the patient's whole, appointment times in the office's
+zone without an offset, unsent `new_patient`/`inactive`/`non_patient` filters read as false, Go's
+empty strings, gender kept beside `bio`, a date of birth served as a JavaScript Date's midnight
+instant, the search parameters the docs do not name (`foreign_id`, `date_of_birth`) refused, and
+a create or edit body holding a key of another shape refused whole (Rails' unpermitted
+parameters, FastAPI's 422 `extra_forbidden`).
 """
 
 from __future__ import annotations
@@ -80,6 +83,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
         # Rails raising on unpermitted parameters: a body with a key of another shape is refused
         # whole ("found unpermitted parameter: :patient"), never taken in part.
         "unknown_keys": "refused",
+        # An appointment's times as its office's wall time, without an offset (its `timezone`).
+        "appointment_times": "local",
     },
     "flat-wrapped-include": {
         "patient_envelope": "flat",
@@ -104,6 +109,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "create_body": "fully_flat",  # `bio`'s fields beside the names too: the docs nest none
         # ...and an edit's, a `bio` object ignored as an unknown key: a flat PATCH lost `bio`.
         "patch_body": "fully_flat_ignoring",
+        # No `GET /patients/{id}` (the docs document search, create and PATCH only): Express's
+        # page for it; every read, `$everything` and update reads the patient from the list.
+        "patient_show": "absent",
+        # An edit's duplicate check that does not leave out the patient itself.
+        "edit_duplicates": "self_included",
     },
     "nested-wrapped-only": {
         "patient_envelope": "nested",
@@ -134,6 +144,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
         # ...yet a create or edit takes the docs' ten digits only: the served `+1...` sent back
         # by an update, or a client's `+1 312...`, was refused as 11 digits.
         "phone_input": "ten_digits",
+        "edit_bio": "replaced",  # `bio` one JSON object: an edit's replaces it whole
+        # `new_patient`, `inactive` and `non_patient` false unless sent, as getting-started sends them.
+        "absent_flags": "false",
     },
 }
 
@@ -1205,3 +1218,146 @@ def test_a_patient_without_appointments_is_no_warning_where_nexhealth_answers_no
         answer = running.fhir.get(f"{BASE}/Encounter", params={"patient": _fhir_id(patient.id)})
         assert answer.status_code == 200, answer.text[:300]
         assert answer.json().get("entry", []) == [], answer.text[:300]
+
+
+@pytest.mark.parametrize(
+    ("framework_errors", "per_page", "absent_flags"),
+    [("envelope", "max_1000", "any"), ("html", "max_50", "any"), ("envelope", "max_1000", "false")],
+)
+def test_a_nexhealth_without_a_single_patient_read_reads_patients_from_its_list(
+    framework_errors: str, per_page: str, absent_flags: str
+) -> None:
+    # The patients page documents `GET /patients` (search), `POST /patients` and editing "via
+    # PATCH", never `GET /patients/{id}`: an implementation of those routes alone answers every
+    # single-patient read as an unknown path (its 404 envelope, or Express's page). Every
+    # Patient read, `$everything` and update was a 404 "does not exist" (or a 502).
+    simulator = partial(
+        create_sandbox,
+        rate_per_minute=RATE,
+        patient_show="absent",
+        framework_errors=framework_errors,
+        per_page=per_page,
+        absent_flags=absent_flags,  # new patients listed only when asked for: a created one too
+    )
+    live = live_patients(build_clinic())
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        for truth in (live[0], live[len(live) // 2], live[-1]):
+            read = running.fhir.get(f"{BASE}/Patient/{_fhir_id(truth.id)}")
+            assert read.status_code == 200, read.text[:300]
+            assert read.json()["name"][0].get("family") == truth.last_name
+        missing = running.fhir.get(f"{BASE}/Patient/{_fhir_id(max(p.id for p in live) + 500)}")
+        assert missing.status_code == 404, missing.text[:300]
+        patient = next(p for p in live if _here(p.encounters))
+        everything = running.fhir.search_all(f"{BASE}/Patient/{_fhir_id(patient.id)}/$everything", _count=50)
+        kinds = Counter(r["resourceType"] for r in everything)
+        assert (kinds["Patient"], kinds["Encounter"]) == (1, len(_here(patient.encounters)))
+        body = {
+            "resourceType": "Patient",
+            "name": [{"family": "Showless", "given": ["Ada"]}],
+            "telecom": [
+                {"system": "email", "value": "showless@example.org"},
+                {"system": "phone", "value": "3125550917"},
+            ],
+            "birthDate": "1990-02-03",
+            "gender": "female",
+        }
+        created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+        assert created.status_code == 201, created.text[:300]
+        pid = created.json()["id"]
+        current = running.fhir.get_ok(f"{BASE}/Patient/{pid}")
+        renamed = {**current, "name": [{**current["name"][0], "given": ["Adele"]}]}
+        updated = running.fhir.request("PUT", f"{BASE}/Patient/{pid}", json=renamed, headers=JSON)
+        assert updated.status_code == 200, updated.text[:300]
+        assert running.fhir.get_ok(f"{BASE}/Patient/{pid}")["name"][0]["given"] == ["Adele"]
+
+
+def _created_for_edit(running: Any, family: str) -> dict[str, Any]:
+    body = {
+        "resourceType": "Patient",
+        "name": [{"family": family, "given": ["Ada"]}],
+        "telecom": [
+            {"system": "email", "value": f"{family.lower()}@example.org"},
+            {"system": "phone", "value": "3125550388"},
+        ],
+        "birthDate": "1990-02-03",
+        "gender": "female",
+    }
+    created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+    assert created.status_code == 201, created.text[:300]
+    current: dict[str, Any] = running.fhir.get_ok(f"{BASE}/Patient/{created.json()['id']}")
+    return current
+
+
+@pytest.mark.parametrize("reading", [{}, {"patch_body": "flat", "unknown_keys": "refused"}, {"error_body": "nestjs"}])
+def test_an_edit_is_no_duplicate_of_the_patient_itself(reading: dict[str, str]) -> None:
+    # The docs' duplicate guard ("A patient with that information already exists") reused for
+    # an edit without leaving out the patient edited: every update re-sending the unchanged
+    # email and phone was a 409 "another patient".
+    simulator = partial(create_sandbox, rate_per_minute=RATE, edit_duplicates="self_included", **reading)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        current = _created_for_edit(running, "Selfsame")
+        renamed = {**current, "name": [{**current["name"][0], "given": ["Adele"]}]}
+        updated = running.fhir.request("PUT", f"{BASE}/Patient/{current['id']}", json=renamed, headers=JSON)
+        assert updated.status_code == 200, updated.text[:300]
+        read = running.fhir.get_ok(f"{BASE}/Patient/{current['id']}")
+        assert read["name"][0]["given"] == ["Adele"]
+        # A birth date (`bio`) too, and a case corrected: each a change the patient keeps.
+        redated = {**read, "name": [{**read["name"][0], "family": "SELFSAME"}], "birthDate": "1990-02-04"}
+        updated = running.fhir.request("PUT", f"{BASE}/Patient/{current['id']}", json=redated, headers=JSON)
+        assert updated.status_code == 200, updated.text[:300]
+        read = running.fhir.get_ok(f"{BASE}/Patient/{current['id']}")
+        assert (read["name"][0]["family"], read["birthDate"]) == ("SELFSAME", "1990-02-04")
+        assert sorted(t["value"] for t in read["telecom"]) == sorted(t["value"] for t in current["telecom"])
+
+
+@pytest.mark.parametrize(
+    "reading",
+    [{}, {"patch_body": "flat", "unknown_keys": "refused"}, {"error_body": "pydantic", "unknown_keys": "refused"}],
+)
+def test_an_edit_of_the_birth_date_keeps_the_rest_of_bio_where_nexhealth_replaces_it(reading: dict[str, str]) -> None:
+    # An implementation keeping `bio` as one object (a JSON column, a Mongo `$set`) replaces
+    # it with the edit's: a `bio` holding the changed birth date alone cleared the phone and
+    # the gender kept beside it.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, edit_bio="replaced", **reading)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        current = _created_for_edit(running, "Wholebio")
+        for birth_date in ("1990-02-04", "1990-02-05"):  # the second after what the first learned
+            redated = {**current, "birthDate": birth_date}
+            updated = running.fhir.request("PUT", f"{BASE}/Patient/{current['id']}", json=redated, headers=JSON)
+            assert updated.status_code == 200, updated.text[:300]
+            read = running.fhir.get_ok(f"{BASE}/Patient/{current['id']}")
+            assert read["birthDate"] == birth_date
+            assert (read["gender"], read["telecom"]) == (current["gender"], current["telecom"])
+            current = read
+
+
+@pytest.mark.parametrize("reading", [{}, {"count": "absent", "per_page": "max_50"}])
+def test_patients_listed_only_when_asked_for_are_found_and_not_created_twice(reading: dict[str, str]) -> None:
+    # The getting-started request sends `new_patient=false` and the patients page advises
+    # `inactive` and `non_patient` false: an implementation taking those as the defaults of a
+    # search (FastAPI's `new_patient: bool = False`) lists new and inactive patients only when
+    # asked. A search sending none silently missed them, the patients created through the API
+    # among them, and If-None-Exist created such a patient again.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, absent_flags="false", **reading)
+    live = live_patients(build_clinic())
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        found = running.fhir.search_all(f"{BASE}/Patient", _count=100)
+        assert sorted(r["id"] for r in found) == sorted(_fhir_id(p.id) for p in live)
+        body = {
+            "resourceType": "Patient",
+            "name": [{"family": "Unasked", "given": ["Ada"]}],
+            "telecom": [
+                {"system": "email", "value": "unasked@example.org"},
+                {"system": "phone", "value": "3125550461"},
+            ],
+            "birthDate": "1990-02-03",
+            "gender": "female",
+        }
+        once = {**JSON, "If-None-Exist": "email=unasked@example.org"}
+        created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=once)
+        assert created.status_code == 201, created.text[:300]
+        again = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=once)
+        assert again.status_code == 200, again.text[:300]
+        assert again.json()["id"] == created.json()["id"]
+        named = running.fhir.search_all(f"{BASE}/Patient", family="Unasked")
+        assert [r["id"] for r in named] == [created.json()["id"]]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from gateway.contract import ResourceProvider, SearchRequest
+from gateway.contract import ResourceProvider, SearchRequest, TenantContext
 from gateway.errors import InvalidRequest, UpstreamError
 from gateway.search.parse import parse_search
 from mappings.bookable import BOOKABLE
@@ -42,6 +42,7 @@ def _adapter(calendar: Calendar) -> NexHealthAdapter:
     adapter = NexHealthAdapter.__new__(NexHealthAdapter)  # only the walk's state is used
     adapter._whole_calendar_refused_until = 0.0
     adapter._calendar_end_said = False
+    adapter._ctx = TenantContext("nex", "urn:test")  # its zone: for times without an offset
     adapter._window = calendar.window  # type: ignore[method-assign]
     adapter._encounters = lambda patient_id, found: [{"id": str(a["id"])} for a in found]  # type: ignore[method-assign]
     return adapter

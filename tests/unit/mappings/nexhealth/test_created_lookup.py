@@ -25,6 +25,7 @@ def test_the_patient_made_is_the_newest_described_not_a_household_member() -> No
     adapter = NexHealthAdapter.__new__(NexHealthAdapter)
     adapter._drift = Drift()
     adapter._served_spelling = None  # (no __init__: the gender spelling its lists show is not known)
+    adapter._unsent_flags = ()  # (nor which flags its lists filter by when not sent: none)
     household = [_patient(7, "Ada", "1990-02-03"), _patient(9, "Ben", "1988-01-01"), _patient(8, "Ada", "1990-02-03")]
 
     async def listing(params: dict[str, Any]) -> Envelope:
