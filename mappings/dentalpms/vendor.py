@@ -129,7 +129,7 @@ def _day(value: Any) -> str | None:
         day = date.fromisoformat(text[:10])
     except ValueError:
         raise ValueError("is not a date") from None
-    return _midnight_day(text, day).isoformat()
+    return day.isoformat() if len(text) == len("YYYY-MM-DD") else _midnight_day(text, day).isoformat()
 
 
 _HALF_A_DAY = timedelta(hours=12)
