@@ -58,3 +58,53 @@ def test_a_path_with_another_number_of_segments_matches_nothing(path: str) -> No
 def test_a_route_whose_parameter_spans_segments_cannot_be_indexed() -> None:
     with pytest.raises(ValueError, match="single-segment"):
         SegmentIndex([Route("/files/{rest:path}", _answer)])
+
+
+def _in_order(routes: list[Route], scope: dict[str, object]) -> tuple[Match, str | None]:
+    """What Starlette's router does: every route in turn, the first full match, else the first partial."""
+    partial = None
+    for route in routes:
+        found, _ = route.matches(scope)
+        if found is Match.FULL:
+            return found, route.path
+        if found is Match.PARTIAL and partial is None:
+            partial = route.path
+    return (Match.PARTIAL, partial) if partial else (Match.NONE, None)
+
+
+def test_a_parameter_route_given_before_a_literal_one_still_wins_for_the_literal_path() -> None:
+    routes = [Route("/fhir/{tenant}/{type}/{id}", _answer), Route("/fhir/{tenant}/{type}/_search", _answer)]
+    found, child = SegmentIndex(routes).matches(_scope("/fhir/t/Patient/_search"))
+    assert found is Match.FULL and child["route"].path == "/fhir/{tenant}/{type}/{id}"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/fhir/t",
+        "/fhir/t/metadata",
+        "/fhir/t/_history",
+        "/fhir/t/Patient",
+        "/fhir/t/.well-known/smart-configuration",
+        "/fhir/t/Patient/_search",
+        "/fhir/t/Patient/_history",
+        "/fhir/t/DocumentReference/$docref",
+        "/fhir/t/Patient/$docref",
+        "/fhir/t/Patient/p1",
+        "/fhir/t/Patient/p1/$everything",
+        "/fhir/t/Patient/p1/$ccd",
+        "/fhir/t/Patient/p1/_history",
+        "/fhir/t/Patient/p1/other",
+        "/fhir/t/Patient/p1/_history/2",
+        "/fhir/t/Patient/",
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
+def test_the_gateways_routes_match_as_trying_each_in_order_would(path: str, method: str) -> None:
+    from gateway.rest.routes import fhir_routes
+
+    (index,) = (route for route in fhir_routes() if isinstance(route, SegmentIndex))
+    found, child = index.matches(_scope(path, method))
+    assert (found, child.get("route").path if found is not Match.NONE else None) == _in_order(
+        index.routes, _scope(path, method)
+    )
