@@ -219,8 +219,11 @@ def _enum(*values: str, default: str | None = None) -> Any:
     """A validator reading any spelling of one of `values` (module docstring) as it; an absent
     or empty value is `default`."""
     spellings = {_squashed(v): v for v in values}
+    exact = frozenset(values)  # the documented spelling, as nearly every answer writes it
 
     def read(value: Any) -> str | None:
+        if type(value) is str and value in exact:  # (a list or dict is not hashable: checked below)
+            return value
         if value is None or value == "":
             return default
         if not isinstance(value, str | int) or isinstance(value, bool):
