@@ -214,9 +214,9 @@ behaviour above):
   whole-field prefixes or substrings, case-sensitive), what a search of no one answers (an
   empty list or 404) and the shortest term taken; ``envelope``, ``ids_as_strings``,
   ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``encounter_limit``,
-  ``unknown_dates``, ``locked_values``, ``chart_numbers``, ``categories``, ``page_size`` (of
-  the paged envelopes), ``unlocked_ccd``, ``empty_sections``, ``json_as_string`` and
-  ``abp_wrapper``: how answers are written (``token_numbers_as_strings``: the token
+  ``unknown_dates``, ``dob_midnight``, ``locked_values``, ``chart_numbers``, ``categories``,
+  ``page_size`` (of the paged envelopes), ``unlocked_ccd``, ``empty_sections``,
+  ``json_as_string`` and ``abp_wrapper``: how answers are written (``token_numbers_as_strings``: the token
   response's numbers, above). Each is described in ``sandboxes.nextech.readings``.
 - ``oauth_wording``: ``"rfc"`` (default: RFC 6749's names, as Azure AD has them) or
   ``"docs"``, the docs' tables read literally: the authorize request's redirect URI is read
@@ -270,6 +270,7 @@ from sandboxes.nextech.readings import (
     Case,
     Categories,
     ChartNumbers,
+    DobMidnight,
     EmptySections,
     Envelope,
     ErrorBodies,
@@ -350,6 +351,7 @@ def create_app(
     json_as_string: bool = False,
     abp_wrapper: bool = False,
     encounter_limit: int | None = None,
+    dob_midnight: DobMidnight = "utc",
     refused_token_status: Literal[401, 403] = 401,
     oauth_wording: Literal["rfc", "docs"] = "rfc",
     oauth_paths: Literal["azure", "django"] = "azure",
@@ -411,6 +413,7 @@ def create_app(
         json_as_string,
         abp_wrapper,
         encounter_limit,
+        dob_midnight,
     )
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(

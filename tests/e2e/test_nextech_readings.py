@@ -7,10 +7,11 @@ pages counted from 0, Kaminari's bare ones, Prisma's bare `skip`/`take` ones and
 fastapi-pagination's counted by offset among them), ids as strings, timestamps with offsets or
 none or as RFC 822 dates, absent nulls, error bodies, token lifetimes as strings, a token
 endpoint taking HTTP Basic only, section names with spaces, a visit years ahead, a Nextech that
-refuses far `end` dates or takes bare dates only, dates served in the clinic's zone, unknown
-dates as stand-ins (`0001-01-01`, `0000-00-00`), answers serialized twice (a JSON string
-holding the JSON), `encounterLocked` as letters or lock times, patients with no chart number,
-and CCD categories as objects or a map.
+refuses far `end` dates or takes bare dates only, dates served in the clinic's zone, a `dob`
+written as the server's midnight in UTC (with `Z` or without a zone), unknown dates as
+stand-ins (`0001-01-01`, `0000-00-00`), answers serialized twice (a JSON string holding the
+JSON), `encounterLocked` as letters or lock times, patients with no chart number, and CCD
+categories as objects or a map.
 
 Each variant walks the clinic: every live patient is found by its family name (with and
 without accents) and read by id, and each patient's encounters and CCDs match the clinic.
@@ -65,6 +66,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "unknown_dates": "zero",
         "locked_values": "letters",
         "json_as_string": True,
+        "dob_midnight": "server_in_utc",  # a Berlin server's midnight in UTC: the evening before
     },
     "nfd-substring-strings": {
         "search_accents": "sensitive_nfd",
@@ -146,6 +148,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "timestamps": "naive",
         "error_bodies": "problem",
         "abp_wrapper": True,
+        "dob_midnight": "server_naive",  # a kind-Local `dob` read back by EF Core without its zone
     },
     "refusing-naive": {
         "search_accents": "sensitive",
@@ -308,6 +311,19 @@ def _walk_patient(variant: Variant, truth: Patient) -> None:
     assert {d["context"]["encounter"][0]["reference"] for d in documents} == {
         f"Encounter/{e['id']}" for e in encounters
     }
+
+
+def test_a_birth_date_search_finds_the_patient_on_the_day_it_shows(variant: Variant) -> None:
+    """`birthdate=eq` (what a matching engine keys on) finds each patient on the day its
+    birthDate shows, the clinic's, however Nextech writes its `dob` (a date-time of another
+    zone's midnight among them: it was the day before)."""
+    born = [p for p in live_patients(variant.clinic) if p.birth_date][:6]
+    for truth in born:
+        assert truth.birth_date is not None
+        day = truth.birth_date.isoformat()
+        found = variant.fhir.search_all(f"{BASE}/Patient", family=truth.last_name, birthdate=f"eq{day}")
+        assert variant.patient_id(truth) in [r["id"] for r in found], (truth.id, day)
+        assert {r.get("birthDate") for r in found} == {day}
 
 
 def test_every_document_and_attachment_is_a_served_fhir_id(variant: Variant) -> None:
