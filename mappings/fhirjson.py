@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,13 +30,62 @@ def _instant(value: str) -> str | None:
 
 
 def fhir_date(value: str | None) -> str | None:
-    """A vendor date (or datetime) as a FHIR date, or None."""
+    """A vendor's date (a field its docs type as a date) as a FHIR date, or None.
+
+    `YYYY-MM-DD` as it is. Written as a date-time instead, it is the day `midnight_day` reads:
+    never use this for a field documented as a date-time (an encounter's start), whose day
+    is its own.
+    """
     if not value:
         return None
+    if len(value) == len("YYYY-MM-DD"):  # the documented form, per record on hot paths: no parsing
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError:
+            return None
+    return _datetime_day(value)
+
+
+@lru_cache(maxsize=8192)  # see _instant
+def _datetime_day(value: str) -> str | None:
     try:
-        return date.fromisoformat(value[:10]).isoformat()
+        written = date.fromisoformat(value[:10])
     except ValueError:
         return None
+    return midnight_day(value, written).isoformat()
+
+
+_HALF_A_DAY = timedelta(hours=12)
+
+
+def midnight_day(text: str, written: date) -> date:
+    """The day a date written as a date-time (`text`, starting with the day `written`) holds.
+
+    A date column serialized as a date-time is a midnight: of the zone it is written in, when
+    its time is midnight (`1980-05-01T00:00:00-05:00`, `1980-05-01T00:00:00.000000Z`: the day
+    as written whatever the offset); else a midnight of another zone converted on the way out,
+    as .NET's `DateTime`, Jackson's `Date`, Rails' `TimeWithZone` and Carbon's `toJSON()` do in
+    common configurations: a UTC midnight written at the server's offset
+    (`1980-05-01T19:00:00-05:00` is 1980-05-02) or a server's midnight written in UTC
+    (`1980-05-01T22:00:00Z`, a +02:00 midnight, is 1980-05-02; `1980-05-02T05:00:00Z`, a
+    -05:00 one, is 1980-05-02). Either way the day is the UTC midnight nearest the instant
+    (RFC 3339 §4.2: the offset is the local time's difference from UTC): exact for a UTC
+    midnight written at any offset; for a server's midnight written in UTC, right for offsets
+    -11:59 to +12:00 (a day holds 24 of the 26 hours of offsets in use: +13:00 and +14:00, whose
+    midnights fall at 11:00Z and 10:00Z the day before, read as -11:00's and -10:00's, American
+    Samoa's and Hawaii's). A time without an offset is UTC, as vendors' timestamps are read.
+    A date-time Python does not read is the day it starts with."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("z", "Z"))
+    except ValueError:
+        return written
+    if moment.time() == _MIDNIGHT:
+        return written
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return (utc + _HALF_A_DAY).date()
+
+
+_MIDNIGHT = time(0)
 
 
 @lru_cache(maxsize=64)

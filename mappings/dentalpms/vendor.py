@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import decimal
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -49,6 +49,7 @@ from pydantic_core import ErrorDetails
 
 from gateway.contract import VendorModel
 from gateway.contract.lenient import Text
+from mappings.fhirjson import midnight_day
 from mappings.ids import CANONICAL_UUID
 
 _INT_TEXT = re.compile(r"[+-]?\d+")
@@ -129,28 +130,9 @@ def _day(value: Any) -> str | None:
         day = date.fromisoformat(text[:10])
     except ValueError:
         raise ValueError("is not a date") from None
-    return day.isoformat() if len(text) == len("YYYY-MM-DD") else _midnight_day(text, day).isoformat()
-
-
-_HALF_A_DAY = timedelta(hours=12)
-
-
-def _midnight_day(text: str, written: date) -> date:
-    """The day a date documented `string (date)` but written as a date-time holds. The service
-    keeps it as a midnight: the day as written when its time is midnight (whatever the offset:
-    a midnight written in the zone it was taken at); else a midnight of another zone converted on
-    the way out (`1980-05-01T19:00:00-05:00`, a UTC midnight written at the server's offset;
-    `1980-05-01T22:00:00Z`, a +02:00 server's midnight written in UTC), which is the UTC
-    midnight nearest the instant (any zone within 12 hours of UTC). A time without an offset is
-    UTC, as the timestamps are read."""
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return written  # a date-time Python does not read: the day it starts with
-    if moment.time() == time(0):
-        return written
-    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return (utc + _HALF_A_DAY).date()
+    # A date documented `string (date)` but written as a date-time: the day of the midnight it
+    # holds (`midnight_day`, shared by every vendor's dates).
+    return day.isoformat() if len(text) == len("YYYY-MM-DD") else midnight_day(text, day).isoformat()
 
 
 def _timestamp(value: Any) -> str | None:

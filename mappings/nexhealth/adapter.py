@@ -1716,10 +1716,13 @@ def _exact(path: str, value: Any) -> str:
 def _comparable(path: str, value: Any) -> str:
     if path == "bio.phone_number":
         return national_phone(value)
+    if path == "bio.date_of_birth":  # a date (the docs' `1964-05-03`) however it is served
+        written = str(value or "").strip()
+        return fhir_date(written) or written
     text = unicodedata.normalize("NFC", str(value or "").strip()).casefold()
     if path == "bio.gender":  # `M`, `male`, `MALE`: the same gender in another spelling
         return GENDER_FROM_VENDOR.get(text, text)
-    return text[:10] if path == "bio.date_of_birth" else text
+    return text
 
 
 def _position(position: Any) -> tuple[int, tuple[str, ...], int | None, int | None]:

@@ -5,10 +5,12 @@ vendor-docs/nextech-api.txt gives the patient and encounter models by example on
 a boolean example) and no envelope, so each model reads:
 - ids (`patientId`, `encounterId`, `doctorId`) as JSON numbers or strings;
 - keys in camelCase, as documented, or PascalCase (ASP.NET Web API's default serializer);
-- `dob` as a date or a date-time (`Z`, an offset or none: its calendar date as written, but
-  for UTC midnight shown in a zone west or east of it, `1985-03-14T19:00:00-05:00`: the UTC
-  date), or `MM/DD/YYYY`; `encounterDate` as a date-time with `Z` or an offset, or without a
-  zone (UTC, as the docs' type column says "UTC date / time"), or `MM/DD/YYYY hh:mm[:ss] [AM|PM]`;
+- `dob` (typed "date") as a date or a date-time (`Z`, an offset or none: the day the midnight
+  it is holds, `mappings.fhirjson.midnight_day`: UTC midnight shown in a zone west or east of
+  it, `1985-03-14T19:00:00-05:00`, is 1985-03-15, and so is a server's midnight written in UTC,
+  `1985-03-14T23:00:00Z` from a +01:00 host), or `MM/DD/YYYY`; `encounterDate` as a date-time
+  with `Z` or an offset, or without a zone (UTC, as the docs' type column says "UTC date /
+  time"), or `MM/DD/YYYY hh:mm[:ss] [AM|PM]`;
 - either date also as an RFC 822/1123 date (`Sun, 02 Apr 1961 00:00:00 GMT`: what Flask's JSON
   provider writes for a date or datetime no schema formats);
 - no date: null, absent, empty, or a stand-in a non-nullable column writes for it: .NET's
@@ -35,7 +37,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlsplit
@@ -45,6 +47,7 @@ from pydantic_core import ErrorDetails
 
 from gateway.contract import VendorModel
 from gateway.contract.lenient import Text
+from mappings.fhirjson import midnight_day
 
 ENVELOPE_KEYS = ("value", "data", "results", "items", "patients", "encounters", "categories", "sections")
 _US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?")
@@ -106,9 +109,11 @@ def _no_date(text: str) -> bool:
 
 
 def _birth_date(value: Any) -> Any:
-    """The calendar date as written (a time part, and its zone, are not used), except for UTC
-    midnight written in another zone: a date kept as a UTC-midnight DateTime and served in the
-    practice's zone (`1985-03-14T19:00:00-05:00`) is 1985-03-15. None for no date."""
+    """The day of a `dob` (typed "date", vendor-docs/nextech-api.txt, though its example is a
+    date-time): as written, or, for a date-time, the day of the midnight it holds
+    (`midnight_day`: a UTC-midnight DateTime served in the practice's zone,
+    `1985-03-14T19:00:00-05:00`, or a server's midnight written in UTC, `1985-03-14T23:00:00Z`,
+    is 1985-03-15). None for no date."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -120,23 +125,12 @@ def _birth_date(value: Any) -> Any:
         except ValueError:
             us = _us_date(text) or _http_date(text)
             if us is not None:
-                return None if us.year == _NO_YEAR else us.date()
+                return None if us.year == _NO_YEAR else midnight_day(us.isoformat(), us.date())
         else:
-            return None if written.year == _NO_YEAR else _utc_midnight(text) or written
+            if written.year == _NO_YEAR:
+                return None
+            return written if len(text) == len("YYYY-MM-DD") else midnight_day(text, written)
     raise ValueError("is not a date")
-
-
-def _utc_midnight(text: str) -> date | None:
-    """The UTC date of a date-time with a zone that is not at midnight where written but is at
-    midnight in UTC; else None."""
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None or moment.time() == time() or moment.utcoffset() == timedelta(0):
-        return None
-    utc = moment.astimezone(UTC)
-    return utc.date() if utc.time() == time() else None
 
 
 def _instant(value: Any) -> Any:

@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,7 +29,7 @@ from pydantic_core import ErrorDetails
 
 from gateway.contract import Resource, VendorModel
 from gateway.contract.lenient import Text
-from mappings.fhirjson import instant
+from mappings.fhirjson import fhir_date, instant
 
 _DIGITS = re.compile(r"\d+")
 # An encounter's time under each name implementations give it (the docs show no encounter):
@@ -179,20 +179,14 @@ def no_date(value: Any) -> bool:
 
 
 def _birth_date(value: Any) -> Any:
-    """A date of birth: any `iso_timestamp` form; a date-time is the day it stands for. At
-    midnight, its date as written (Laravel's `date` cast at UTC: `1985-03-15T00:00:00.000000Z`;
-    or local midnight with its offset); at another time with a zone, a midnight serialised in
-    another zone: Carbon's `toJSON()` writes the `date` cast of an app whose timezone is east of
-    UTC the evening before (`1985-03-14T23:00:00.000000Z`, Europe/Berlin), of one west of it the
-    morning of (`1985-03-15T06:00:00.000000Z`), so the nearest UTC midnight is the day. Without
-    a zone, its date as written."""
-    stamp = iso_timestamp(value)
-    if stamp is None or len(stamp) == 10:
-        return stamp
-    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    if moment.tzinfo is None or moment.time() == time(0, 0):
-        return stamp[:10]
-    return (moment.astimezone(UTC) + timedelta(hours=12)).date().isoformat()
+    """A date of birth (`string(date)`, vendor-docs/nextvisit-api.txt): any `iso_timestamp`
+    form; a date-time is the day of the midnight it stands for (`fhir_date`): at midnight, its
+    date as written (Laravel's `date` cast at UTC: `1985-03-15T00:00:00.000000Z`; or local
+    midnight with its offset); at another time, a midnight serialised in another zone: Carbon's
+    `toJSON()` writes the `date` cast of an app whose timezone is east of UTC the evening before
+    (`1985-03-14T23:00:00.000000Z`, Europe/Berlin), of one west of it the morning of
+    (`1985-03-15T06:00:00.000000Z`)."""
+    return fhir_date(iso_timestamp(value))
 
 
 def _count(value: Any) -> Any:

@@ -83,8 +83,10 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   patient, or 204 without a body, or with the patient as it was before the edit.
 - ``gender_at="bio"|"top"``: a patient's gender served and taken in ``bio``, or at the
   patient's top level (``bio.gender`` then ignored).
-- ``birth_dates="date"|"datetime"``: ``bio.date_of_birth`` served as ``1964-05-03``, or as
-  a JavaScript ``Date``'s ``1964-05-03T00:00:00.000Z``.
+- ``birth_dates="date"|"datetime"|"east_midnight"|"zoned"``: ``bio.date_of_birth`` served as
+  ``1964-05-03``, or as a JavaScript ``Date``'s ``1964-05-03T00:00:00.000Z``, or as a Berlin
+  server's midnight in UTC, ``1964-05-02T22:00:00.000Z``, or as the UTC midnight in Eastern
+  Time, ``1964-05-02T20:00:00.000-04:00`` (``readings.Reading``).
 - ``undocumented_params="taken"|"refused"``: ``GET /patients`` takes every parameter it
   knows, or refuses (400 ``"foreign_id" is not allowed``) those the docs do not name.
 - ``create_location="query"|"body"``: ``POST /patients`` takes ``location_id`` from the

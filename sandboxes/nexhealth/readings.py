@@ -25,10 +25,13 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from sandboxes.clinic import Clinic, Patient
 
 __all__ = [
+    "BIRTH_APP_ZONE",
+    "BIRTH_SERVER_ZONE",
     "DOCUMENTED",
     "CancelledMeans",
     "PatientEnvelope",
@@ -41,6 +44,10 @@ __all__ = [
 PatientEnvelope = Literal["nested", "flat"]
 PatientList = Literal["object", "array", "wrapped"]
 CancelledMeans = Literal["include", "only"]
+# The zones of `birth_dates="east_midnight"` (the Node server's, east of UTC) and `"zoned"`
+# (a Rails app's `config.time_zone`, west of it).
+BIRTH_SERVER_ZONE = ZoneInfo("Europe/Berlin")
+BIRTH_APP_ZONE = ZoneInfo("America/New_York")
 
 
 def far_visit_patient(clinic: Clinic) -> Patient:
@@ -97,7 +104,7 @@ UnknownLocation = Literal["not_found", "empty"]
 UnknownGender = Literal["refused", "failed", "not_included"]
 PatientOrder = Literal["oldest_first", "newest_first"]
 GenderAt = Literal["bio", "top"]
-BirthDates = Literal["date", "datetime"]
+BirthDates = Literal["date", "datetime", "east_midnight", "zoned"]
 UndocumentedParams = Literal["taken", "refused"]
 CreateLocation = Literal["query", "body"]
 Appointments = Literal["listed", "absent"]
@@ -144,7 +151,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "unknown_gender": ("refused", "failed", "not_included"),
     "patient_order": ("oldest_first", "newest_first"),
     "gender_at": ("bio", "top"),
-    "birth_dates": ("date", "datetime"),
+    "birth_dates": ("date", "datetime", "east_midnight", "zoned"),
     "undocumented_params": ("taken", "refused"),
     "create_location": ("query", "body"),
     "appointments": ("listed", "absent"),
@@ -306,7 +313,15 @@ class Reading:
     - ``birth_dates``: ``bio.date_of_birth`` served as the docs show it, ``1964-05-03``
       (``"date"``), or as the midnight UTC instant a JavaScript ``Date`` serializes to,
       ``1964-05-03T00:00:00.000Z`` (``"datetime"``: Prisma's ``@db.Date``, a Mongoose
-      ``Date``; Node has no date-only type). Search and writes still take ``YYYY-MM-DD``.
+      ``Date``; Node has no date-only type), or as another zone's midnight: a Node server
+      whose zone is east of UTC (``BIRTH_SERVER_ZONE``, Europe/Berlin) making the ``Date`` at
+      its own midnight (``new Date(1964, 4, 3)``, dayjs/moment parsing ``1964-05-03`` as local
+      time), which ``toJSON()`` writes in UTC the evening before,
+      ``1964-05-02T22:00:00.000Z`` (``"east_midnight"``); or Rails serving a ``datetime``
+      column holding the UTC midnight as an ``ActiveSupport::TimeWithZone`` in the app's
+      ``config.time_zone`` (``BIRTH_APP_ZONE``, Eastern Time), ``as_json`` writing it with
+      that offset, ``1964-05-02T20:00:00.000-04:00`` (``"zoned"``). The docs type it a date
+      (``"date_of_birth": "1964-05-03"``). Search and writes still take ``YYYY-MM-DD``.
     - ``undocumented_params``: ``GET /patients`` takes the parameters the simulator knows
       (``"taken"``; unknown ones ignored with a warning), or, under ``"refused"``, only those
       the docs name (``subdomain``, ``location_id``, ``page``, ``per_page``, ``new_patient``,

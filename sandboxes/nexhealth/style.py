@@ -11,17 +11,19 @@ that; ``styled`` rewrites a copy as the reading serves it, just before it is ser
 - ``gender`` spelled as the ``genders`` reading spells it (``male``, ``M``);
 - a timestamp never set as Go's zero time (``0001-01-01T00:00:00Z``) under ``unset_times``;
 - a patient's ``gender`` out of ``bio``, at its top level, under ``gender_at="top"``;
-- ``date_of_birth`` as a midnight UTC instant under ``birth_dates="datetime"``.
+- ``date_of_birth`` as a midnight UTC instant under ``birth_dates="datetime"``, a Berlin
+  midnight in UTC under ``"east_midnight"``, the UTC midnight in Eastern Time under ``"zoned"``.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sandboxes.nexhealth.new_patient import GENDERS, SPELLINGS
-from sandboxes.nexhealth.readings import Reading
+from sandboxes.nexhealth.readings import BIRTH_APP_ZONE, BIRTH_SERVER_ZONE, Reading
 from sandboxes.toolkit.aliases import JsonObject
 from sandboxes.toolkit.phones import format_us_phone
 
@@ -73,8 +75,8 @@ def _value(key: str, value: Any, reading: Reading) -> Any:
         return str(value) if reading.scalars == "strings" else value
     if not isinstance(value, str):
         return value
-    if key == "date_of_birth" and reading.birth_dates == "datetime" and _DATE.fullmatch(value):
-        value += "T00:00:00.000Z"  # a JavaScript Date: then written as the reading writes times
+    if key == "date_of_birth" and reading.birth_dates != "date" and _DATE.fullmatch(value):
+        value = _birth_instant(date.fromisoformat(value), reading)  # then written as the reading writes times
     if _MILLIS.fullmatch(value):
         if reading.timestamps == "offset":
             return value[:-1] + "+00:00"
@@ -89,6 +91,15 @@ def _value(key: str, value: Any, reading: Reading) -> Any:
     if key in _NAMES and reading.name_accents == "sensitive_nfd":
         return unicodedata.normalize("NFD", value)
     return value
+
+
+def _birth_instant(born: date, reading: Reading) -> str:
+    """A date of birth as the date-time `reading.birth_dates` serves (see ``readings``)."""
+    if reading.birth_dates == "east_midnight":  # JavaScript's Date.toJSON(): UTC, milliseconds
+        return datetime.combine(born, time(), BIRTH_SERVER_ZONE).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    if reading.birth_dates == "zoned":  # ActiveSupport::TimeWithZone#as_json: xmlschema(3)
+        return datetime.combine(born, time(), UTC).astimezone(BIRTH_APP_ZONE).isoformat(timespec="milliseconds")
+    return f"{born.isoformat()}T00:00:00.000Z"  # a JavaScript Date of the UTC midnight
 
 
 def count_bytes(count: int, reading: Reading) -> bytes | None:

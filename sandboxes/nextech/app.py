@@ -214,9 +214,9 @@ behaviour above):
   whole-field prefixes or substrings, case-sensitive), what a search of no one answers (an
   empty list or 404) and the shortest term taken; ``envelope``, ``ids_as_strings``,
   ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``encounter_limit``,
-  ``unknown_dates``, ``locked_values``, ``chart_numbers``, ``categories``, ``page_size`` (of
-  the paged envelopes), ``unlocked_ccd``, ``empty_sections``, ``json_as_string`` and
-  ``abp_wrapper``: how answers are written (``token_numbers_as_strings``: the token
+  ``unknown_dates``, ``dob_midnight``, ``locked_values``, ``chart_numbers``, ``categories``,
+  ``page_size`` (of the paged envelopes), ``unlocked_ccd``, ``empty_sections``,
+  ``json_as_string`` and ``abp_wrapper``: how answers are written (``token_numbers_as_strings``: the token
   response's numbers, above). Each is described in ``sandboxes.nextech.readings``.
 - ``oauth_wording``: ``"rfc"`` (default: RFC 6749's names, as Azure AD has them) or
   ``"docs"``, the docs' tables read literally: the authorize request's redirect URI is read
@@ -229,6 +229,14 @@ behaviour above):
   is 401 ``invalid_client`` with ``WWW-Authenticate: Basic``, as Authlib answers for a client
   registered with its default ``client_secret_basic``). The docs' token request lists no
   secret at all; RFC 6749 section 2.3.1 makes Basic the method every server MUST take.
+- ``oauth_pkce``: ``"ignored"`` (default: ``code_challenge`` and ``code_verifier`` are not
+  read, as RFC 7636 section 5 says a server without PKCE ignores them; the docs name neither)
+  or ``"required"`` (PKCE with S256 for every code, as OAuth 2.1, Duende IdentityServer's
+  ``RequirePkce`` and Keycloak's "PKCE Method: S256" require it: an authorize request without
+  a ``code_challenge``, or with a method other than ``S256``, is redirected back with
+  ``invalid_request`` (RFC 7636 section 4.4.1); a token request without the ``code_verifier``
+  is 400 ``invalid_request``, one whose verifier does not hash to the challenge 400
+  ``invalid_grant`` (section 4.6)).
 - ``date_params``: ``start``/``end`` read as ISO 8601 with or without a zone (``"iso"``,
   default), or without one only (``"naive"``: UTC, as the docs' times are; a value with ``Z``
   or an offset is dropped as if absent, as Flask's ``request.args.get("end",
@@ -270,6 +278,7 @@ from sandboxes.nextech.readings import (
     Case,
     Categories,
     ChartNumbers,
+    DobMidnight,
     EmptySections,
     Envelope,
     ErrorBodies,
@@ -350,10 +359,12 @@ def create_app(
     json_as_string: bool = False,
     abp_wrapper: bool = False,
     encounter_limit: int | None = None,
+    dob_midnight: DobMidnight = "utc",
     refused_token_status: Literal[401, 403] = 401,
     oauth_wording: Literal["rfc", "docs"] = "rfc",
     oauth_paths: Literal["azure", "django"] = "azure",
     oauth_client_auth: Literal["any", "basic"] = "any",
+    oauth_pkce: Literal["ignored", "required"] = "ignored",
     date_params: Literal["iso", "naive", "zoned", "date"] = "iso",
     unknown_sections: Literal["refused", "null"] = "refused",
     rate_per_second: int | None = None,
@@ -390,6 +401,7 @@ def create_app(
         redirect_param="redirect_url" if literal else "redirect_uri",
         paths=OAUTH_PATHS[oauth_paths],
         client_auth=oauth_client_auth,
+        pkce=oauth_pkce,
     )
     sections = _sections_of(section_names)
     far_at = FAR_FUTURE_VISIT if far_future_visit is True else far_future_visit or None
@@ -411,6 +423,7 @@ def create_app(
         json_as_string,
         abp_wrapper,
         encounter_limit,
+        dob_midnight,
     )
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(

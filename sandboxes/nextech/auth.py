@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Literal
@@ -45,6 +47,33 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
         return ("", "")
     user, _, password = decoded.partition(":")
     return unquote_plus(user), unquote_plus(password)
+
+
+# RFC 7636 §4.1: a code_verifier is 43 to 128 unreserved characters; an S256 code_challenge is
+# the 43-character base64url of a SHA-256 digest (§4.2), from the same alphabet.
+_PKCE_VALUE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+
+
+def _challenge_refusal(challenge: str | None, method: str) -> OAuthError | None:
+    """Why an authorize request's PKCE challenge is refused (None: it is not, or not read): none
+    given, or one not S256 (RFC 7636 §4.3: an absent method is `plain`)."""
+    if challenge is None:
+        return None
+    if not challenge:
+        return OAuthError(400, "invalid_request", "missing", "code_challenge")
+    if method != "S256" or not _PKCE_VALUE.fullmatch(challenge):
+        return OAuthError(400, "invalid_request", "challenge_method", "code_challenge_method")
+    return None
+
+
+def _verify_pkce(form: dict[str, str], challenge: str) -> None:
+    """RFC 7636 §4.6: BASE64URL(SHA256(code_verifier)) must equal the code's challenge, else invalid_grant."""
+    verifier = _required(form, "code_verifier")
+    if not _PKCE_VALUE.fullmatch(verifier):
+        raise OAuthError(400, "invalid_grant", "verifier")
+    digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    if not hmac.compare_digest(digest, challenge.encode()):
+        raise OAuthError(400, "invalid_grant", "verifier")
 
 
 def _required(form: dict[str, str], name: str) -> str:
@@ -82,6 +111,7 @@ class AuthorizationServer:
         redirect_param: str = "redirect_uri",
         paths: tuple[str, str] = ("/oauth2/authorize", "/oauth2/token"),
         client_auth: Literal["any", "basic"] = "any",
+        pkce: Literal["ignored", "required"] = "ignored",
     ) -> None:
         self.grants = grants
         self.paths = paths  # (authorize, token)
@@ -92,6 +122,10 @@ class AuthorizationServer:
         self.clock = clock
         self.token_calls: dict[str, int] = {}
         self.client_auth = client_auth  # "basic": client_secret_basic only (Authlib's default registration)
+        # "required": PKCE with S256 for every code (OAuth 2.1, Duende IdentityServer's
+        # `RequirePkce`, Keycloak's "PKCE Method: S256"); "ignored": the parameters are not
+        # read, as RFC 7636 §5 says a server without PKCE does.
+        self.pkce = pkce
 
     def routes(self) -> list[Route]:
         return [
@@ -130,7 +164,12 @@ class AuthorizationServer:
                 problem = OAuthError(400, "invalid_request", "missing", "response_type")
             error = {"error": problem.error, "error_description": problem.message, **state}
             return RedirectResponse(with_query(redirect_uri, error), 302)
-        code = self.grants.new_code(client, redirect_uri, params.get("resource") or None)
+        challenge = params.get("code_challenge", "") if self.pkce == "required" else None
+        refusal = _challenge_refusal(challenge, params.get("code_challenge_method", "plain"))
+        if refusal is not None:  # reported to the redirect URI (RFC 7636 §4.4.1)
+            error = {"error": refusal.error, "error_description": refusal.message, **state}
+            return RedirectResponse(with_query(redirect_uri, error), 302)
+        code = self.grants.new_code(client, redirect_uri, params.get("resource") or None, challenge)
         granted = {"code": code, **state, "session_state": str(uuid.uuid4())}
         return RedirectResponse(with_query(redirect_uri, granted), 302, headers=TOKEN_HEADERS)
 
@@ -172,6 +211,8 @@ class AuthorizationServer:
             if grant_type == "authorization_code":
                 code, redirect_uri = _required(form, "code"), _required(form, "redirect_uri")
                 redeemed = self.grants.redeem(code, client, redirect_uri)
+                if redeemed.challenge is not None:
+                    _verify_pkce(form, redeemed.challenge)
                 resource = form.get("resource") or redeemed.resource or DEFAULT_RESOURCE
                 issued = self.grants.issue(client, None, resource)
             else:

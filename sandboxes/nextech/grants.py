@@ -36,6 +36,7 @@ class AuthorizationCode:
     resource: str | None
     issued: float
     used: bool = False
+    challenge: str | None = None  # its PKCE S256 code_challenge (RFC 7636 §4.4), when one is required
 
 
 @dataclass
@@ -63,9 +64,9 @@ class Grants:
     families: dict[int, list[str]] = field(default_factory=dict)
     issued_refresh: int = 0
 
-    def new_code(self, client_id: str, redirect_uri: str, resource: str | None) -> str:
+    def new_code(self, client_id: str, redirect_uri: str, resource: str | None, challenge: str | None = None) -> str:
         code = secrets.token_urlsafe(48)
-        self.codes[code] = AuthorizationCode(client_id, redirect_uri, resource, self.clock())
+        self.codes[code] = AuthorizationCode(client_id, redirect_uri, resource, self.clock(), challenge=challenge)
         return code
 
     def redeem(self, code: str, client_id: str, redirect_uri: str) -> AuthorizationCode:

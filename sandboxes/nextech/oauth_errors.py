@@ -68,6 +68,14 @@ AADSTS_ERRORS: dict[str, tuple[int, str]] = {
     "missing": (900144, "AADSTS900144: The request body must contain the following parameter: '{}'."),
     "malformed": (9002313, "AADSTS9002313: Invalid request. Request is malformed or invalid."),
     "post_only": (900561, "AADSTS900561: The endpoint only accepts POST requests."),
+    # PKCE (RFC 7636), under `oauth_pkce="required"`: an authorize request without an S256
+    # challenge (§4.4.1: "transform algorithm not supported"), a verifier that does not match (§4.6).
+    "challenge_method": (70011, "AADSTS70011: The provided value for the input parameter '{}' is not valid."),
+    "verifier": (
+        50148,
+        "AADSTS50148: The code_verifier does not match the code_challenge supplied in the authorization request "
+        "for PKCE.",
+    ),
 }
 
 

@@ -98,6 +98,13 @@ Answers (``Shapes``)
   the clinic's zone with its offset: ``dob``, a UTC midnight, becomes the evening before,
   ``1985-03-14T19:00:00-05:00``) or ``"http"`` (RFC 822 dates, ``Fri, 15 Mar 1985 00:00:00
   GMT``: what Flask's ``jsonify`` writes for every date and datetime no schema formats).
+- ``dob_midnight``: ``"utc"`` (default: ``dob`` a UTC midnight, written as ``timestamps``
+  says) or the midnight of the server's own zone (``DOB_SERVER_ZONE``, Europe/Berlin, east of
+  UTC), as a .NET ``DateTime`` of kind Local made from the date holds it: written in UTC by
+  Json.NET's ``DateTimeZoneHandling.Utc``, the evening before, ``1985-03-14T23:00:00Z``
+  (``"server_in_utc"``), or that UTC wall time without a zone, as EF Core reads a
+  ``datetime2`` column holding it back as kind Unspecified, ``1985-03-14T23:00:00``
+  (``"server_naive"``). The docs type ``dob`` a date; their example is a date-time.
 - ``unknown_dates``: a ``dob`` the clinic does not know is ``null`` (``"null"``), .NET's
   ``DateTime.MinValue`` (``"min_value"``: ``0001-01-01T00:00:00``, what a non-nullable
   ``DateTime`` column serializes) or MySQL's zero date (``"zero"``: ``0000-00-00``).
@@ -165,6 +172,7 @@ __all__ = [
     "ABP_MAX_RESULT_COUNT",
     "CHARTLESS_EVERY",
     "CHART_WIDTH",
+    "DOB_SERVER_ZONE",
     "DOCUMENTED",
     "DOCUMENTED_SHAPES",
     "MAX_TAKE",
@@ -172,6 +180,7 @@ __all__ = [
     "Case",
     "Categories",
     "ChartNumbers",
+    "DobMidnight",
     "EmptySections",
     "Envelope",
     "ErrorBodies",
@@ -213,6 +222,9 @@ Envelope = Literal[
 ]
 ENVELOPES: tuple[str, ...] = get_args(Envelope)
 Timestamps = Literal["z", "offset", "naive", "local", "http"]
+DobMidnight = Literal["utc", "server_in_utc", "server_naive"]
+#: The server's zone of ``dob_midnight="server_in_utc"`` and ``"server_naive"``.
+DOB_SERVER_ZONE = "Europe/Berlin"
 UnknownDates = Literal["null", "min_value", "zero"]
 UnlockedCcd = Literal["html", "null"]
 EmptySections = Literal["text", "null"]
@@ -291,6 +303,7 @@ class Shapes:
     json_as_string: bool = False
     abp_wrapper: bool = False
     encounter_limit: int | None = None
+    dob_midnight: DobMidnight = "utc"
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:
@@ -305,6 +318,7 @@ class Shapes:
         _check("empty_sections", self.empty_sections, ("text", "null"))
         _check("timestamps", self.timestamps, ("z", "offset", "naive", "local", "http"))
         _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))
+        _check("dob_midnight", self.dob_midnight, ("utc", "server_in_utc", "server_naive"))
         _check("locked_values", self.locked_values, ("mixed", "letters", "stamps"))
         _check("chart_numbers", self.chart_numbers, ("all", "some_missing", "padded"))
         _check("categories", self.categories, ("names", "objects", "map", "named", "numbers"))

@@ -12,12 +12,13 @@ from email.utils import format_datetime
 from zoneinfo import ZoneInfo
 
 from sandboxes.clinic import CLINIC_TIMEZONE, Encounter, Patient, Provider
-from sandboxes.nextech.readings import DOCUMENTED, DOCUMENTED_SHAPES, SearchReading, Shapes
+from sandboxes.nextech.readings import DOB_SERVER_ZONE, DOCUMENTED, DOCUMENTED_SHAPES, SearchReading, Shapes
 from sandboxes.toolkit.aliases import JsonObject
 from sandboxes.toolkit.phones import format_us_phone
 from sandboxes.toolkit.timestamps import utc_millis
 
 _ZONE = ZoneInfo(CLINIC_TIMEZONE)
+_SERVER_ZONE = ZoneInfo(DOB_SERVER_ZONE)
 _OPTIONAL = frozenset(
     {"middleName", "dob", "ssn", "homePhone", "doctorProfessionalDesignation", "chartNumber", "encounterLocked"}
 )
@@ -41,9 +42,13 @@ _NO_DATE = {"null": None, "min_value": "0001-01-01T00:00:00", "zero": "0000-00-0
 
 def _dob(birth: date | None, shapes: Shapes) -> str | None:
     """By default a datetime at UTC midnight; local midnight with its offset; a bare date; or
-    UTC midnight in the clinic's zone. No date: as ``unknown_dates`` says."""
+    UTC midnight in the clinic's zone; or the server's midnight in UTC, with or without `Z`
+    (``dob_midnight``). No date: as ``unknown_dates`` says."""
     if birth is None:
         return _NO_DATE[shapes.unknown_dates]
+    if shapes.dob_midnight != "utc":
+        utc = datetime.combine(birth, time(), _SERVER_ZONE).astimezone(UTC).replace(tzinfo=None)
+        return utc.isoformat() + ("Z" if shapes.dob_midnight == "server_in_utc" else "")
     if shapes.timestamps == "local":
         return _instant(datetime.combine(birth, time(), UTC), shapes)
     if shapes.timestamps == "offset":

@@ -20,7 +20,8 @@ PATCH answered 204 without a body, no `GET /patients/{id}`, an edit's duplicate 
 patient itself, an edit's `bio` replacing the patient's whole, appointment times in the office's
 zone without an offset, unsent `new_patient`/`inactive`/`non_patient` filters read as false, Go's
 empty strings, gender kept beside `bio`, a date of birth served as a JavaScript Date's midnight
-instant, the search parameters the docs do not name (`foreign_id`, `date_of_birth`) refused, and
+instant or as another zone's midnight (a Berlin server's in UTC, Rails' UTC midnight in Eastern
+Time), the search parameters the docs do not name (`foreign_id`, `date_of_birth`) refused, and
 a create or edit body holding a key of another shape refused whole (Rails' unpermitted
 parameters, FastAPI's 422 `extra_forbidden`).
 """
@@ -85,6 +86,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "unknown_keys": "refused",
         # An appointment's times as its office's wall time, without an offset (its `timezone`).
         "appointment_times": "local",
+        # Rails' `datetime` date of birth, the UTC midnight served in Eastern Time (the evening before).
+        "birth_dates": "zoned",
     },
     "flat-wrapped-include": {
         "patient_envelope": "flat",
@@ -147,6 +150,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "edit_bio": "replaced",  # `bio` one JSON object: an edit's replaces it whole
         # `new_patient`, `inactive` and `non_patient` false unless sent, as getting-started sends them.
         "absent_flags": "false",
+        # A Berlin server's midnight as a JavaScript Date writes it, in UTC (the evening before).
+        "birth_dates": "east_midnight",
     },
 }
 
@@ -206,11 +211,17 @@ def test_every_patient_reads_and_searches_whatever_the_envelope(fhir: FhirHttp, 
     for truth in live[::7]:
         resource = fhir.get_ok(f"{BASE}/Patient/{_fhir_id(truth.id)}")
         assert resource["name"][0].get("family") == truth.last_name
+        assert resource.get("birthDate") == (truth.birth_date.isoformat() if truth.birth_date else None)
         assert resource["gender"] == GENDER.get(truth.gender or "", "unknown")
         assert truth.chart_number in {i["value"] for i in resource["identifier"]}
     one = live[3]
     by_chart = fhir.search_all(f"{BASE}/Patient", identifier=one.chart_number)
     assert [r["id"] for r in by_chart] == [_fhir_id(one.id)]
+    # The birth date a matching engine keys on finds the patient, on the day the patient shows.
+    born = next(p for p in live if p.birth_date)
+    assert born.birth_date is not None
+    by_birth = fhir.search_all(f"{BASE}/Patient", birthdate=f"eq{born.birth_date.isoformat()}", _count=100)
+    assert _fhir_id(born.id) in [r["id"] for r in by_birth]
 
 
 def test_create_and_update_answer_in_either_envelope(fhir: FhirHttp, variant: Variant) -> None:
@@ -1114,13 +1125,16 @@ def test_a_gender_beside_bio_is_read_created_and_changed(gender_at: str) -> None
         assert running.fhir.get_ok(f"{BASE}/Patient/{pid}")["gender"] == "other"
 
 
-@pytest.mark.parametrize("birth_dates", ["date", "datetime"])
+@pytest.mark.parametrize("birth_dates", ["date", "datetime", "east_midnight", "zoned"])
 def test_a_birth_date_served_as_an_instant_finds_created_and_strict_patients(birth_dates: str) -> None:
     # Node has no date-only type: Prisma and Mongoose serve a date of birth as the midnight
     # instant `1964-05-03T00:00:00.000Z`. A create answered without the patient is found by its
     # email, names and birth date (it was a 502: "created the patient but ... nor could it be
     # found"), and a strict tenant asks the location's list by the birth date whether a patient
     # is there (it sent the instant, refused: a patient elsewhere was a 400, not a 404).
+    # Another zone's midnight (`1964-05-02T22:00:00.000Z` from a Berlin server,
+    # `1964-05-02T20:00:00.000-04:00` from Rails in Eastern Time) was the day before: the
+    # birthDate served a day off, the create a 502, a patient here a 404.
     simulator = partial(
         create_sandbox, rate_per_minute=RATE, birth_dates=birth_dates, create_answer="none", location_ids="absent"
     )
@@ -1145,6 +1159,8 @@ def test_a_birth_date_served_as_an_instant_finds_created_and_strict_patients(bir
         for patient in here[:2]:
             served = running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(patient.id)}")
             assert served["birthDate"] == patient.birth_date.isoformat()
+            born = running.fhir.search_all(f"{BASE}/Patient", birthdate=f"eq{patient.birth_date.isoformat()}")
+            assert _fhir_id(patient.id) in [r["id"] for r in born]
         for patient in elsewhere[:2]:  # asked by chart number, email, then birth date: not here
             assert running.fhir.get(f"{BASE}/Patient/{_fhir_id(patient.id)}").status_code == 404
 

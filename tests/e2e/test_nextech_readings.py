@@ -6,11 +6,12 @@ envelopes (Django REST Framework's pages and flask-smorest's header-described on
 pages counted from 0, Kaminari's bare ones, Prisma's bare `skip`/`take` ones and
 fastapi-pagination's counted by offset among them), ids as strings, timestamps with offsets or
 none or as RFC 822 dates, absent nulls, error bodies, token lifetimes as strings, a token
-endpoint taking HTTP Basic only, section names with spaces, a visit years ahead, a Nextech that
-refuses far `end` dates or takes bare dates only, dates served in the clinic's zone, unknown
-dates as stand-ins (`0001-01-01`, `0000-00-00`), answers serialized twice (a JSON string
-holding the JSON), `encounterLocked` as letters or lock times, patients with no chart number,
-and CCD categories as objects or a map.
+endpoint taking HTTP Basic only, an authorization server requiring PKCE, section names with
+spaces, a visit years ahead, a Nextech that refuses far `end` dates or takes bare dates only,
+dates served in the clinic's zone, a `dob` written as the server's midnight in UTC (with `Z` or
+without a zone), unknown dates as stand-ins (`0001-01-01`, `0000-00-00`), answers serialized
+twice (a JSON string holding the JSON), `encounterLocked` as letters or lock times, patients
+with no chart number, and CCD categories as objects or a map.
 
 Each variant walks the clinic: every live patient is found by its family name (with and
 without accents) and read by id, and each patient's encounters and CCDs match the clinic.
@@ -65,6 +66,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "unknown_dates": "zero",
         "locked_values": "letters",
         "json_as_string": True,
+        "dob_midnight": "server_in_utc",  # a Berlin server's midnight in UTC: the evening before
     },
     "nfd-substring-strings": {
         "search_accents": "sensitive_nfd",
@@ -80,12 +82,14 @@ SWITCHES: dict[str, dict[str, Any]] = {
     },
     # Django REST Framework's defaults: every list paged (`{"count", "next", "previous",
     # "results"}`), whole-field prefixes (`SearchFilter`'s `^` fields), django-oauth-toolkit's
-    # /o/authorize/ and /o/token/ (configured as authorize_url and token_url).
+    # /o/authorize/ and /o/token/ (configured as authorize_url and token_url), which require
+    # PKCE unless told otherwise since its 2.0 (`PKCE_REQUIRED`, release notes of 2.0.0).
     "drf-pages": {
         "envelope": "pages",
         "page_size": 5,
         "search_match": "prefix",
         "oauth_paths": "django",
+        "oauth_pkce": "required",
     },
     # A Flask team's defaults: flask-smorest's pages (a bare array, `X-Pagination`), dates as
     # Flask's JSON provider writes them (RFC 822), Authlib's `client_secret_basic`, and
@@ -146,6 +150,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "timestamps": "naive",
         "error_bodies": "problem",
         "abp_wrapper": True,
+        "dob_midnight": "server_naive",  # a kind-Local `dob` read back by EF Core without its zone
     },
     "refusing-naive": {
         "search_accents": "sensitive",
@@ -308,6 +313,19 @@ def _walk_patient(variant: Variant, truth: Patient) -> None:
     assert {d["context"]["encounter"][0]["reference"] for d in documents} == {
         f"Encounter/{e['id']}" for e in encounters
     }
+
+
+def test_a_birth_date_search_finds_the_patient_on_the_day_it_shows(variant: Variant) -> None:
+    """`birthdate=eq` (what a matching engine keys on) finds each patient on the day its
+    birthDate shows, the clinic's, however Nextech writes its `dob` (a date-time of another
+    zone's midnight among them: it was the day before)."""
+    born = [p for p in live_patients(variant.clinic) if p.birth_date][:6]
+    for truth in born:
+        assert truth.birth_date is not None
+        day = truth.birth_date.isoformat()
+        found = variant.fhir.search_all(f"{BASE}/Patient", family=truth.last_name, birthdate=f"eq{day}")
+        assert variant.patient_id(truth) in [r["id"] for r in found], (truth.id, day)
+        assert {r.get("birthDate") for r in found} == {day}
 
 
 def test_every_document_and_attachment_is_a_served_fhir_id(variant: Variant) -> None:
@@ -744,6 +762,20 @@ def test_a_token_endpoint_taking_http_basic_only_is_connected() -> None:
         assert running.fhir.get_ok(f"{BASE}/Patient/{patient_id}")["id"] == patient_id
         encounters = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=BEFORE_FAR_VISIT)
         assert len(encounters) == len(_charted(patient))
+
+
+def test_an_authorization_server_requiring_pkce_is_connected() -> None:
+    """A Nextech whose authorization server requires PKCE with S256 (OAuth 2.1; Duende
+    IdentityServer's `RequirePkce`, django-oauth-toolkit's `PKCE_REQUIRED`, Keycloak's option):
+    an authorize request without a `code_challenge` is refused, a code redeemed without its
+    `code_verifier` too; the gateway's connect sends both (RFC 7636), and the tenant serves."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p))
+    create = partial(create_sandbox, clinic, oauth_pkce="required")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        patient_id = f"{patient.id}.{patient.chart_number}"
+        assert running.fhir.get_ok(f"{BASE}/Patient/{patient_id}")["id"] == patient_id
+        assert running.sandbox.app.state.token_calls.get("authorization_code") == 1
 
 
 def test_a_case_sensitive_search_finds_names_written_lower_case() -> None:

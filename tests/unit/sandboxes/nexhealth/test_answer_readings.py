@@ -4,6 +4,7 @@ phone matching, error bodies, timestamps, scalars, nulls and paging edge cases."
 from __future__ import annotations
 
 import unicodedata
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -330,3 +331,23 @@ def test_a_gender_spelling_not_taken_is_refused_in_each_frameworks_words(
     edit = _patch(api, created["id"], {"patient": {"last_name": "Renamed", "bio": {"gender": "Male"}}})
     assert edit.status_code == status, edit.text
     assert _current(api, created["id"])["last_name"] == created["last_name"]
+
+
+@pytest.mark.parametrize(
+    ("birth_dates", "written"),
+    [
+        ("datetime", "{day}T00:00:00.000Z"),
+        # A Berlin server's midnight in UTC (1:00 or 2:00 ahead), Rails' UTC midnight in Eastern Time.
+        ("east_midnight", ("{before}T23:00:00.000Z", "{before}T22:00:00.000Z")),
+        ("zoned", ("{before}T19:00:00.000-05:00", "{before}T20:00:00.000-04:00")),
+    ],
+)
+def test_a_date_of_birth_served_as_a_date_time(birth_dates: str, written: str | tuple[str, str]) -> None:
+    patient = next(p for p in LIVE if p.birth_date)
+    assert patient.birth_date is not None
+    served = _api(birth_dates=birth_dates).ok(f"/patients/{nexhealth_id(patient)}")["data"]["patient"]
+    forms = (written,) if isinstance(written, str) else written
+    day, before = patient.birth_date, patient.birth_date - timedelta(days=1)
+    assert served["bio"]["date_of_birth"] in {form.format(day=day, before=before) for form in forms}
+    by_birth = _api(birth_dates=birth_dates).patients(date_of_birth=day.isoformat())  # searches take the date
+    assert nexhealth_id(patient) in [p["id"] for p in by_birth]

@@ -165,6 +165,15 @@ def test_local_timestamps_serve_a_utc_midnight_dob_the_evening_before() -> None:
     assert api.encounters(patient.id)[0]["summary"]["encounterDate"][-6:] in ("-05:00", "-06:00")
 
 
+@pytest.mark.parametrize(("reading", "suffix"), [("server_in_utc", "Z"), ("server_naive", "")])
+def test_a_dob_as_the_servers_midnight_is_the_evening_before_in_utc(reading: str, suffix: str) -> None:
+    patient = next(p for p in LIVE if p.birth_date)
+    assert patient.birth_date is not None
+    [row] = [r for r in make_api(dob_midnight=reading).search(patient.chart_number) if r["patientId"] == patient.id]
+    before = patient.birth_date - timedelta(days=1)  # Berlin is one or two hours ahead of UTC
+    assert row["dob"] in (f"{before}T23:00:00{suffix}", f"{before}T22:00:00{suffix}")
+
+
 @pytest.mark.parametrize(("reading", "written"), [("min_value", "0001-01-01T00:00:00"), ("zero", "0000-00-00")])
 def test_unknown_dates_as_stand_ins(reading: str, written: str) -> None:
     api = make_api(unknown_dates=reading)
