@@ -8,6 +8,7 @@ vendor must never receive something that is not FHIR, so they pay for a full mod
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +23,7 @@ from gateway.errors import Invalid, InvalidRequest, PayloadTooLarge, RequestTime
 from gateway.rest.bindings import binding_problems
 from gateway.rest.json_types import json_type_problems
 from gateway.rest.model_errors import model_error_text
+from gateway.rest.modifiers import refuse_modifiers
 from gateway.rest.negotiation import other_version
 from gateway.text import content_charset
 
@@ -63,9 +65,48 @@ async def read_resource(request: Request, resource_type: str) -> dict[str, Any]:
         # The model validates nested elements recursively: a few KB of extensions inside
         # extensions would exhaust Python's stack (a 500). No resource nests anywhere near this.
         raise InvalidRequest(f"A resource sent may nest JSON objects and arrays {MAX_BODY_DEPTH} deep at most")
+    repeated = _repeated_property(raw)
+    if repeated is not None:
+        # RFC 8259 section 4: with a name repeated, what an object holds depends on the reader
+        # (the first, the last, an error); a proxy or an audit that reads another value than the
+        # gateway would see another resource than the one stored.
+        raise InvalidRequest(f"The body gives {repeated} more than once in one JSON object: send each once")
     # Model validation is CPU-bound: off the event loop, so one large write stalls no reads.
     await run_in_threadpool(check_fhir, body)
+    refuse_modifiers(body)
     return body
+
+
+class _Repeated(Exception):
+    pass
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise _Repeated(name)
+            seen.add(name)
+    return found
+
+
+_ELEMENT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+def _repeated_property(raw: bytes) -> str | None:
+    """How to name a property the JSON repeats within one object (orjson, which reads the body,
+    keeps the last silently), or None. Read a second time, by the standard library, which
+    shows each object's names as sent; writes are rare, reads never pay for it."""
+    try:
+        json.loads(raw, object_pairs_hook=_unique)
+    except _Repeated as exc:
+        name = str(exc.args[0])
+        return f"the property '{name}'" if _ELEMENT_NAME.fullmatch(name) else "a property"
+    except (ValueError, RecursionError):
+        return None  # orjson read it: what the standard library cannot is no repetition
+    return None
 
 
 MAX_BODY_VALUES = 10_000  # a Patient with every element repeated a few times has a few hundred

@@ -110,6 +110,75 @@ def test_a_code_outside_a_required_binding_is_refused_on_every_write(
         assert fhir.get_ok(f"{base}/Patient", params={"family": "Bananaman"}).get("entry", []) == []
 
 
+# -- what a write cannot pass on: modifiers, repeated properties ------------------------------
+
+MODIFIED = {
+    "resourceType": "Patient",
+    "name": [{"family": "Modifierman", "given": ["Zed"]}],
+    "birthDate": "1985-03-15",
+    "gender": "male",
+    "telecom": [{"system": "phone", "value": "8475550101"}, {"system": "email", "value": "zed@example.org"}],
+}
+NOT_REALLY = [{"url": "http://example.org/fhir/StructureDefinition/not-really", "valueBoolean": True}]
+
+
+@pytest.mark.parametrize("tenant", DEMO_TENANTS)
+def test_a_write_carrying_a_modifier_is_refused_and_nothing_is_stored(
+    fhir: FhirHttp, patients: dict[str, str], tenant: str
+) -> None:
+    # R4 extensibility.html#modifierExtension: a modifier extension changes what the record
+    # means; stored without it, the record would say something else.
+    base, patient = f"/fhir/{tenant}", patients[tenant]
+    writes = _writes(fhir, tenant)
+    bodies = (
+        ({**MODIFIED, "modifierExtension": NOT_REALLY}, "Patient.modifierExtension"),
+        ({**MODIFIED, "implicitRules": "http://example.org/rules"}, "Patient.implicitRules"),
+        (
+            {**MODIFIED, "contact": [{"name": {"family": "Kin"}, "modifierExtension": NOT_REALLY}]},
+            "Patient.contact[0].modifierExtension",
+        ),
+    )
+    for body, where in bodies:
+        response = fhir.request("POST", f"{base}/Patient", json=body, headers=JSON)
+        if "create" not in writes:
+            refused(response, 405)
+            continue
+        outcome = refused(response, 422)
+        assert outcome["issue"][0]["code"] == "not-supported"
+        assert outcome["issue"][0]["expression"] == [where]
+    current = fhir.get_ok(f"{base}/Patient/{patient}")
+    updated = fhir.request(
+        "PUT", f"{base}/Patient/{patient}", json={**current, "modifierExtension": NOT_REALLY}, headers=JSON
+    )
+    if "update" not in writes:
+        refused(updated, 405)
+    else:
+        assert refused(updated, 422)["issue"][0]["expression"] == ["Patient.modifierExtension"]
+    assert fhir.get_ok(f"{base}/Patient/{patient}").get("meta") == current.get("meta")  # not written
+    if "search-type" in writes:
+        assert fhir.get_ok(f"{base}/Patient", params={"family": "Modifierman"}).get("entry", []) == []
+
+
+@pytest.mark.parametrize("tenant", DEMO_TENANTS)
+def test_a_property_given_twice_in_one_object_is_a_400(fhir: FhirHttp, tenant: str) -> None:
+    # RFC 8259 section 4: which of two values a reader takes is the reader's; the gateway took
+    # the last, where a proxy or an auditor reading the first saw another resource.
+    base = f"/fhir/{tenant}"
+    body = (
+        b'{"resourceType":"Patient","name":[{"family":"Twiceman","given":["Zed"],"family":"Onceman"}],'
+        b'"birthDate":"1985-03-15","gender":"male","gender":"female",'
+        b'"telecom":[{"system":"phone","value":"8475550102"},{"system":"email","value":"twice@example.org"}]}'
+    )
+    response = fhir.request("POST", f"{base}/Patient", content=body, headers=JSON)
+    if "create" not in _writes(fhir, tenant):
+        refused(response, 405)
+        return
+    outcome = refused(response, 400)
+    assert "'family' more than once" in outcome["issue"][0]["diagnostics"]
+    for family in ("Twiceman", "Onceman"):
+        assert fhir.get_ok(f"{base}/Patient", params={"family": family}).get("entry", []) == []
+
+
 # -- documents that do not exist --------------------------------------------------------------
 
 

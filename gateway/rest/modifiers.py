@@ -1,0 +1,58 @@
+"""Modifier elements in a resource sent to be written: refused, since no vendor keeps them.
+
+A modifier extension changes the meaning of the element that holds it (a medication NOT
+taken, a condition of a relative), and `implicitRules` names rules the content must be read
+by. R4 extensibility.html#modifierExtension: an application that does not understand a
+modifier extension SHALL NOT process the element as if it were absent; resource.html#implicitRules
+says the same of implicit rules. None of the vendors behind the gateway can store either, so
+writing the rest of the resource would store a record that means something else: the write
+is refused (422) before any vendor call, naming each place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from gateway.errors import Unprocessable
+
+
+class UnsupportedModifier(Unprocessable):
+    code = "not-supported"
+
+
+def refuse_modifiers(resource: dict[str, Any]) -> None:
+    """Raise UnsupportedModifier naming every modifier element of `resource` (contained ones too)."""
+    found = list(_modifiers(resource, resource["resourceType"]))
+    if not found:
+        return
+    error = UnsupportedModifier(_message(found[0]), expression=found[0])
+    error.issues = [(_message(where), where) for where in found[1:]]
+    raise error
+
+
+def _message(where: str) -> str:
+    what = "implicit rules" if where.endswith(".implicitRules") else "a modifier extension"
+    return (
+        f"{where}: this server cannot store {what}, and storing the rest would change what the "
+        "record means; nothing was written"
+    )
+
+
+def _modifiers(value: Any, where: str, *, resource: bool = True) -> Iterator[str]:
+    if isinstance(value, dict):
+        if resource and value.get("implicitRules") is not None:
+            yield f"{where}.implicitRules"
+        if value.get("modifierExtension"):
+            yield f"{where}.modifierExtension"
+        for key, item in value.items():
+            if key in ("modifierExtension", "implicitRules"):
+                continue
+            if key == "contained" and resource and isinstance(item, list):
+                for index, inner in enumerate(item):
+                    yield from _modifiers(inner, f"{where}.contained[{index}]")
+                continue
+            yield from _modifiers(item, f"{where}.{key}", resource=False)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _modifiers(item, f"{where}[{index}]", resource=False)
