@@ -205,6 +205,7 @@ from mappings.nexhealth.patient import (
     GENDER_FROM_VENDOR,
     GENDER_SPELLINGS,
     GenderAt,
+    as_edited,
     gender_at,
     gender_of,
     listed_spelling,
@@ -212,6 +213,7 @@ from mappings.nexhealth.patient import (
     patient_from_fhir,
     patient_to_fhir,
     served_spelling,
+    unkept_elements,
     with_gender_at,
     with_gender_spelling,
 )
@@ -1350,11 +1352,13 @@ class NexHealthAdapter:
             raise PreconditionFailed(
                 f"Patient/{resource_id} has changed since version {if_match}; read it again before updating"
             )
-        body, not_stored = patient_from_fhir(resource, 0)
+        body, _ = patient_from_fhir(resource, 0)
         edited = await self._patch(resource_id, body["patient"], current)
-        # An element sent back as NexHealth already serves it (the identifiers, `active`) is
-        # kept as it was: only a change NexHealth cannot store is reported.
-        return Written(patient_to_fhir(edited, self._ctx), tuple(_lost(not_stored, resource, served)))
+        # Compared with what the patient reads as once the edit is applied: an element sent back
+        # as NexHealth already holds it (the identifiers, `active`, a mobile phone's use) is
+        # kept, and each other one NexHealth cannot hold is reported.
+        will_read = patient_to_fhir(as_edited(current, body["patient"]), self._ctx)
+        return Written(patient_to_fhir(edited, self._ctx), tuple(unkept_elements(resource, will_read)))
 
     async def _patch(self, patient_id: str, fields: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
         """Send the edit in the shape this vendor takes (see "Where the docs are silent"): the
@@ -1647,16 +1651,6 @@ def _gender_refusal(diagnostics: str) -> _GenderRefusal | None:
     if about and len(about) == len(said):
         return "place"
     return None
-
-
-def _lost(not_stored: list[str], sent: Resource, served: Resource) -> list[str]:
-    """The elements of `not_stored` that `sent` changes (a plain `Patient.<element>` equal to
-    what is served is not lost; an explained entry always is)."""
-    return [
-        path
-        for path in not_stored
-        if not (path.startswith("Patient.") and path[8:] in sent and sent[path[8:]] == served.get(path[8:]))
-    ]
 
 
 _GENDER_ELEMENT = "Patient.gender"

@@ -16,6 +16,10 @@ implementation keeps that: served as they come (US Core names no format; the `ph
 compares numbers, `+1` read as the country code), and written as the docs show them: ten
 digits, a North American number's country code left out (`national_phone`). The chart number is the practice system's
 id (`foreign_id`), present once NexHealth has inserted the patient there (`foreign_id_type` other than `nex`).
+A write keeps one name's first given and family name, one email and one phone (written as
+`bio.phone_number`, which reads without a use), the birth date and the gender: every other
+element sent, or part of one, is named as not stored by its FHIRPath (`unkept_elements`,
+comparing what was sent with what the patient reads as once written).
 """
 
 from __future__ import annotations
@@ -40,12 +44,18 @@ GENDER_SPELLINGS: tuple[dict[str, str], ...] = (
     {"Male": "MALE", "Female": "FEMALE", "Other": "OTHER"},
 )
 GenderAt = Literal["bio", "top"]  # a patient's gender in `bio`, or beside it
-# What a NexHealth create can carry; anything else a client sends is not stored there.
-STORED_ON_CREATE = frozenset({"resourceType", "id", "meta", "text", "name", "telecom", "birthDate", "gender"})
+# Not the vendor's to keep: the id is the server's (R4 http.html#create: one sent is ignored; an
+# update's is the URL's), and the gateway writes `meta` and the narrative of every answer itself,
+# reporting a client's own that it does not carry.
+NOT_THE_VENDORS = frozenset({"resourceType", "id", "meta", "text"})
+# Why an element of these is not stored, said in the issue's diagnostics beside its FHIRPath.
+WHY_NOT_STORED = {
+    "name": "NexHealth keeps one name: only the first given name and the family name of it",
+    "telecom": "NexHealth keeps one email address and one phone number, without use, rank or period",
+}
 
 
 def patient_to_fhir(p: dict[str, Any], ctx: TenantContext) -> dict[str, Any]:
-    bio = p.get("bio") or {}
     identifiers: list[dict[str, Any]] = [{"use": "usual", "system": ctx.system("patient-id"), "value": str(p["id"])}]
     if p.get("foreign_id") and p.get("foreign_id_type") != "nex":
         identifiers.append(
@@ -56,6 +66,15 @@ def patient_to_fhir(p: dict[str, Any], ctx: TenantContext) -> dict[str, Any]:
                 "value": str(p["foreign_id"]),
             }
         )
+    resource = _as_read(p, identifiers)
+    meta = compact({"versionId": content_version(resource), "lastUpdated": instant(p.get("updated_at"))})
+    meta["profile"] = [PROFILE_PATIENT]
+    return {"resourceType": "Patient", "id": resource["id"], "meta": meta, **resource}
+
+
+def _as_read(p: dict[str, Any], identifiers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The Patient a NexHealth patient `p` reads as, with `identifiers` and without `meta`."""
+    bio = p.get("bio") or {}
     given = [g for g in (p.get("first_name"), p.get("middle_name")) if g]
     phones: list[dict[str, Any]] = []
     for field, use in (("cell_phone_number", "mobile"), ("home_phone_number", "home"), ("phone_number", None)):
@@ -70,7 +89,7 @@ def patient_to_fhir(p: dict[str, Any], ctx: TenantContext) -> dict[str, Any]:
             "postalCode": bio.get("zip_code"),
         }
     )
-    resource = compact(
+    return compact(
         {
             "resourceType": "Patient",
             "id": str(p["id"]),
@@ -83,16 +102,13 @@ def patient_to_fhir(p: dict[str, Any], ctx: TenantContext) -> dict[str, Any]:
             "address": [address] if address else [],
         }
     )
-    meta = compact({"versionId": content_version(resource), "lastUpdated": instant(p.get("updated_at"))})
-    meta["profile"] = [PROFILE_PATIENT]
-    return {"resourceType": "Patient", "id": resource["id"], "meta": meta, **resource}
 
 
 def patient_from_fhir(resource: dict[str, Any], provider_id: int) -> tuple[dict[str, Any], list[str]]:
     """(NexHealth create body, elements it cannot store) or Unprocessable naming what is missing."""
     problems: list[tuple[str, str]] = []
     names = resource.get("name") or []
-    chosen = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
+    chosen = names[_chosen_name(names)] if names else {}
     given = chosen.get("given") or []
     if not given:
         problems.append(("NexHealth requires a first name", "Patient.name.given"))
@@ -100,7 +116,11 @@ def patient_from_fhir(resource: dict[str, Any], provider_id: int) -> tuple[dict[
         problems.append(("NexHealth requires a last name", "Patient.name.family"))
     telecom = resource.get("telecom") or []
     email = next((t.get("value") for t in telecom if t.get("system") == "email" and t.get("value")), None)
-    phone = next((t.get("value") for t in telecom if t.get("system") == "phone" and t.get("value")), None)
+    phones = [t for t in telecom if t.get("system") == "phone" and t.get("value")]
+    # The one phone a write sets is `bio.phone_number`, which reads without a use (a mobile or
+    # home use is the cell or home number's): a phone without one goes first, so a patient sent
+    # back as read keeps the number it has there rather than taking its mobile one.
+    phone = next((t["value"] for t in phones if not t.get("use")), phones[0]["value"] if phones else None)
     digits = national_phone(phone)
     if not email:
         problems.append(("NexHealth requires an email address", "Patient.telecom"))
@@ -134,14 +154,128 @@ def patient_from_fhir(resource: dict[str, Any], provider_id: int) -> tuple[dict[
             },
         },
     }
-    unstored = [f"Patient.{k}" for k in resource if k not in STORED_ON_CREATE]
-    if len(given) > 1 or len(names) > 1:
-        unstored.append("Patient.name (only the first given and the family name are kept)")
-    if sum(1 for t in telecom if t.get("system") in ("email", "phone")) > 2 or any(
-        t.get("system") not in ("email", "phone") for t in telecom
-    ):
-        unstored.append("Patient.telecom (only one email and one phone are kept)")
-    return body, unstored
+    # What the patient created reads as (a new patient is active, NexHealth assigns its ids):
+    # each element sent that it does not hold is not stored.
+    created = _as_read({"id": "new", **body["patient"]}, identifiers=[])
+    return body, unkept_elements(resource, created)
+
+
+def as_edited(patient: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """The NexHealth patient `patient` once an edit of the create body's `fields` is applied:
+    the fields replaced, `bio`'s one by one (the rest of the patient, and of `bio`, as it was)."""
+    bio = {**(patient.get("bio") or {}), **(fields.get("bio") or {})}
+    return {**patient, **{key: value for key, value in fields.items() if key != "bio"}, "bio": bio}
+
+
+def unkept_elements(sent: dict[str, Any], kept: dict[str, Any]) -> list[str]:
+    """The FHIRPath of each element of the Patient `sent` that `kept`, the patient as it reads
+    once written, does not hold: an element of which nothing is kept named whole
+    (`Patient.address`), else its parts (`Patient.name[0].prefix`, `Patient.telecom[0].use`),
+    a primitive's extension as FHIRPath reaches it (`Patient.birthDate.extension`: R4
+    json.html#primitive writes it in `_birthDate`). Items of a list are matched with those
+    kept whatever their order: a telecom by its system and value (a phone by its digits:
+    NexHealth keeps them in its own format), an identifier by its system and value, the name
+    written with the one NexHealth keeps, any other by position. An element kept but not sent
+    is left out: the vendor assigns it (the ids, `active` of a new patient) or has it already."""
+    lost: list[str] = []
+    _compare_elements("Patient", sent, kept, lost, leave_out=NOT_THE_VENDORS)
+    return [_explained(path) for path in lost]
+
+
+def _explained(path: str) -> str:
+    element = path.removeprefix("Patient.").split("[")[0].split(".")[0]
+    return f"{path} ({WHY_NOT_STORED[element]})" if element in WHY_NOT_STORED else path
+
+
+def _compare_elements(
+    path: str, sent: dict[str, Any], kept: dict[str, Any], lost: list[str], leave_out: frozenset[str] = frozenset()
+) -> None:
+    """Add to `lost` the path of each element of the complex value `sent` at `path` that `kept` does not hold."""
+    for name in dict.fromkeys(key.removeprefix("_") for key in sent):
+        if name not in leave_out:
+            _compare_element(f"{path}.{name}", name, sent, kept, lost)
+
+
+def _compare_element(path: str, name: str, sent: dict[str, Any], kept: dict[str, Any], lost: list[str]) -> None:
+    """Add to `lost` what `kept` does not hold of the element `name` of `sent` (at `path`), its
+    value and its `_name` sibling (a primitive's id and extensions, R4 json.html#primitive)."""
+    value, extras = sent.get(name), sent.get(f"_{name}")
+    kept_value, kept_extras = kept.get(name), kept.get(f"_{name}")
+    if value is not None and kept_value is None:
+        lost.append(path)
+    elif isinstance(value, list):
+        _compare_items(path, value, extras if isinstance(extras, list) else [], kept_value, kept_extras, lost)
+    elif isinstance(value, dict):
+        _compare_elements(path, value, kept_value if isinstance(kept_value, dict) else {}, lost)
+    elif value is not None and not _same_value(path, value, kept_value, sent):
+        lost.append(path)
+    elif isinstance(extras, dict):
+        _compare_elements(path, extras, kept_extras if isinstance(kept_extras, dict) else {}, lost)
+
+
+def _compare_items(
+    path: str, items: list[Any], extras: list[Any], kept_items: Any, kept_extras: Any, lost: list[str]
+) -> None:
+    """Add to `lost` what `kept_items` does not hold of the list `items` at `path` (and of its
+    `_` sibling `extras`, which lines up with it by position, R4 json.html#primitive)."""
+    kept_list: list[Any] = kept_items if isinstance(kept_items, list) else []
+    kept_extra_list: list[Any] = kept_extras if isinstance(kept_extras, list) else []
+    taken: set[int] = set()
+    for i, item in enumerate(items):
+        at = _counterpart(path, i, items, kept_list, taken)
+        if at is None:
+            lost.append(f"{path}[{i}]")
+            continue
+        taken.add(at)
+        if isinstance(item, dict):
+            counterpart = kept_list[at]
+            _compare_elements(f"{path}[{i}]", item, counterpart if isinstance(counterpart, dict) else {}, lost)
+            continue
+        if item != kept_list[at]:
+            lost.append(f"{path}[{i}]")
+            continue
+        extra = extras[i] if i < len(extras) else None
+        kept_extra = kept_extra_list[at] if at < len(kept_extra_list) else None
+        if isinstance(extra, dict):
+            _compare_elements(f"{path}[{i}]", extra, kept_extra if isinstance(kept_extra, dict) else {}, lost)
+
+
+def _counterpart(path: str, index: int, items: list[Any], kept: list[Any], taken: set[int]) -> int | None:
+    """The position in `kept` of the item `items[index]` (of the list at `path`) is kept as, if any."""
+    free = [at for at in range(len(kept)) if at not in taken]
+    item = items[index]
+    if not isinstance(item, dict):  # a primitive's place is part of it (a name's givens in order)
+        return index if index in free else None
+    same = next((at for at in free if kept[at] == item), None)
+    if same is not None:
+        return same
+    if path == "Patient.name":  # the one name written, read back as NexHealth's one name
+        return next(iter(free), None) if index == _chosen_name(items) else None
+    if path in ("Patient.telecom", "Patient.identifier"):
+        key = _telecom_key if path == "Patient.telecom" else _identifier_key
+        return next((at for at in free if isinstance(kept[at], dict) and key(kept[at]) == key(item)), None)
+    return index if index in free else None
+
+
+def _telecom_key(point: dict[str, Any]) -> tuple[Any, str]:
+    value = point.get("value")
+    return point.get("system"), national_phone(value) if point.get("system") == "phone" else str(value)
+
+
+def _identifier_key(identifier: dict[str, Any]) -> tuple[Any, Any]:
+    return identifier.get("system"), identifier.get("value")
+
+
+def _same_value(path: str, value: Any, kept: Any, parent: dict[str, Any]) -> bool:
+    """Whether the primitive `value` is held as `kept`: a phone number as its digits are."""
+    if path.startswith("Patient.telecom[") and path.endswith("].value") and parent.get("system") == "phone":
+        return national_phone(value) == national_phone(kept)
+    return bool(value == kept)
+
+
+def _chosen_name(names: Sequence[dict[str, Any]]) -> int:
+    """The position of the name a write keeps: the official one, else the first."""
+    return next((i for i, name in enumerate(names) if name.get("use") == "official"), 0)
 
 
 def national_phone(phone: Any) -> str:

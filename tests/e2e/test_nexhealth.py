@@ -237,8 +237,45 @@ def test_what_nexhealth_cannot_keep_is_named_by_fhirpath_and_explained_in_diagno
     response = fhir.request("POST", f"{BASE}/Patient", json=body, headers={**JSON, "Prefer": "return=OperationOutcome"})
     assert response.status_code == 201, response.text
     warnings = [i for i in outcome_of(response)["issue"] if i["severity"] == "warning"]
-    assert [w["expression"] for w in warnings] == [["Patient.name"]]
+    assert [w["expression"] for w in warnings] == [["Patient.name[0].given[1]"]]
     assert "only the first given" in warnings[0]["diagnostics"]
+
+
+def test_every_part_of_an_element_nexhealth_cannot_keep_is_named(fhir: FhirHttp) -> None:
+    # A name's prefix, suffix and period, a phone's use, rank and period, and a primitive's
+    # extension (R4 json.html#primitive: `_birthDate`, which FHIRPath reaches as
+    # `birthDate.extension`) are read back from no NexHealth field: each one is named.
+    body = _patient("Lostparts", "lost.parts@example.org", "3125557777", gender="male")
+    body["name"][0] |= {"prefix": ["Dr"], "suffix": ["Jr"], "period": {"start": "2000-01-01"}}
+    body["telecom"] = [
+        {"system": "phone", "value": "3125557777", "use": "work", "rank": 1, "period": {"start": "2020-01-01"}},
+        {"system": "email", "value": "lost.parts@example.org", "use": "work"},
+    ]
+    birth_time = {
+        "url": "http://hl7.org/fhir/StructureDefinition/patient-birthTime",
+        "valueDateTime": "1993-03-03T10:00:00-06:00",
+    }
+    body |= {
+        "_birthDate": {"extension": [birth_time]},
+        "_gender": {"extension": [{"url": "http://example.org/x", "valueString": "y"}]},
+    }
+    response = fhir.request("POST", f"{BASE}/Patient", json=body, headers={**JSON, "Prefer": "return=OperationOutcome"})
+    assert response.status_code == 201, response.text
+    named = {e for i in outcome_of(response)["issue"] if i["severity"] == "warning" for e in i["expression"]}
+    assert named == {
+        "Patient.name[0].prefix",
+        "Patient.name[0].suffix",
+        "Patient.name[0].period",
+        "Patient.telecom[0].use",
+        "Patient.telecom[0].rank",
+        "Patient.telecom[0].period",
+        "Patient.telecom[1].use",
+        "Patient.birthDate.extension",
+        "Patient.gender.extension",
+    }
+    stored = fhir.get_ok(f"{BASE}/Patient/{response.headers['location'].split('/Patient/')[1].split('/')[0]}")
+    assert set(stored["name"][0]) == {"use", "family", "given"} and "_birthDate" not in stored
+    assert all(set(t) <= {"system", "value"} for t in stored["telecom"]), stored["telecom"]
 
 
 @pytest.mark.parametrize(

@@ -163,6 +163,25 @@ def test_what_nexhealth_cannot_keep_is_reported(fhir: FhirHttp, running: Variant
     assert "Patient.identifier" not in response.text and "Patient.active" not in response.text
 
 
+def test_a_phone_use_nexhealth_cannot_keep_is_reported(fhir: FhirHttp, running: VariantGateway) -> None:
+    # The one phone an edit writes reads back without a use: a PUT changing only its use to
+    # `mobile` is answered 200, and the use is named as not stored, never dropped unseen.
+    patient = _new_patient(fhir, "mobile")
+    telecom = [{**t, "use": "mobile"} if t["system"] == "phone" else t for t in patient["telecom"]]
+    response = fhir.request(
+        "PUT",
+        f"{BASE}/Patient/{patient['id']}",
+        json={**patient, "telecom": telecom},
+        headers={**JSON, "Prefer": "return=OperationOutcome"},
+    )
+    assert response.status_code == 200, response.text
+    named = [e for i in response.json()["issue"] if i["severity"] == "warning" for e in i["expression"]]
+    phone = next(i for i, t in enumerate(telecom) if t["system"] == "phone")
+    assert named == [f"Patient.telecom[{phone}].use"]
+    stored = fhir.get_ok(f"{BASE}/Patient/{patient['id']}")
+    assert all("use" not in t for t in stored["telecom"]), stored["telecom"]
+
+
 def test_an_update_missing_what_nexhealth_requires_is_a_422(fhir: FhirHttp, running: VariantGateway) -> None:
     patient = _new_patient(fhir, "five")
     body = {k: v for k, v in patient.items() if k != "birthDate"}

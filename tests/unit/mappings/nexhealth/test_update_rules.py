@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from mappings.nexhealth.adapter import _edit_shapes, _lost, _not_applied, _position, _write_body
+from gateway.contract import TenantContext
+from mappings.nexhealth.adapter import _edit_shapes, _not_applied, _position, _write_body
+from mappings.nexhealth.patient import as_edited, patient_from_fhir, patient_to_fhir, unkept_elements
+
+CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
 
 BEFORE: dict[str, Any] = {
     "first_name": "Ida",
@@ -37,14 +41,38 @@ def test_an_edit_that_changes_nothing_is_never_unapplied() -> None:
     assert _not_applied(BEFORE, same, BEFORE) == []
 
 
+def _not_stored_by_update(before: dict[str, Any], sent: dict[str, Any]) -> list[str]:
+    """What the adapter reports of an update sending `sent` to the patient `before`."""
+    fields = patient_from_fhir(sent, 0)[0]["patient"]
+    return [path.split(" (")[0] for path in unkept_elements(sent, patient_to_fhir(as_edited(before, fields), CTX))]
+
+
 def test_only_changes_nexhealth_cannot_store_are_lost() -> None:
-    served = {"identifier": [{"value": "1"}], "active": True}
-    sent = {"identifier": [{"value": "1"}], "active": False, "maritalStatus": {"text": "M"}}
-    not_stored = ["Patient.identifier", "Patient.active", "Patient.maritalStatus", "Patient.name (only the first...)"]
-    assert _lost(not_stored, sent, served) == [
+    held = {**BEFORE, "id": 7, "middle_name": "Jo", "bio": {**BEFORE["bio"], "cell_phone_number": "7735559999"}}
+    served = patient_to_fhir(held, CTX)
+    # Sent back as served: its identifier, `active`, the middle name and the mobile phone's
+    # use are NexHealth's already; nothing is lost.
+    assert _not_stored_by_update(held, served) == []
+    sent = {
+        **served,
+        "active": False,
+        "maritalStatus": {"text": "M"},
+        "name": [{**served["name"][0], "given": ["Ida", "Ann"], "prefix": ["Dr"]}],
+        # reordered, the phone formatted otherwise: the same numbers; a use NexHealth cannot hold
+        "telecom": [
+            {"system": "email", "value": "ida@example.org"},
+            {"system": "phone", "value": "(773) 555-1234", "use": "mobile"},
+            {"system": "phone", "value": "+1 773 555 9999", "use": "mobile"},
+        ],
+        "_birthDate": {"extension": [{"url": "http://example.org/fhir/ext", "valueString": "x"}]},
+    }
+    assert _not_stored_by_update(held, sent) == [
         "Patient.active",
+        "Patient.name[0].given[1]",  # NexHealth holds "Jo" there, and the edit writes the first given only
+        "Patient.name[0].prefix",
+        "Patient.telecom[1].use",
+        "Patient.birthDate.extension",
         "Patient.maritalStatus",
-        "Patient.name (only the first...)",
     ]
 
 
