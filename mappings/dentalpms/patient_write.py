@@ -2,8 +2,9 @@
 
 The vendor keeps: the official name (first given → `first_name`, the other givens →
 `middle_name`, family → `last_name`), a `usual` name's first given (`preferred_name`),
-`birthDate`, `gender` (FHIR male/female/other/unknown are vendor codes too), one phone of
-each use home/mobile/work (a phone without a use takes the first free of mobile, home,
+`birthDate` (a full date only: a year or year-month is refused, 422, as `date_of_birth` is a
+`string (date)`), `gender` (FHIR male/female/other/unknown are vendor codes too), one phone
+of each use home/mobile/work (a phone without a use takes the first free of mobile, home,
 work), one email, one address (two lines, city, state, postal code, country), the chart
 number (the identifier in the tenant's chart-number system), `maritalStatus` (by its
 v3 code), the preferred `communication` language, `deceasedDateTime` (a day as the clinic's
@@ -198,10 +199,14 @@ def _fields(resource: dict[str, Any], ctx: TenantContext) -> tuple[dict[str, Any
     lost += _telecom(resource.get("telecom") or [], fields)
     lost += _address(resource.get("address") or [], fields)
     if resource.get("birthDate"):
-        if len(resource["birthDate"]) == 10:
-            fields["date_of_birth"] = resource["birthDate"]
-        else:  # a year or year-month: the vendor keeps full dates only
-            lost.append("Patient.birthDate")
+        if len(resource["birthDate"]) != len("YYYY-MM-DD"):
+            # The reference's `date_of_birth` is a `string (date)`: a year or year-month has no
+            # place in it. Left out of an update (full replace) it would be sent as null, the
+            # birth date the vendor holds erased for one it was never given.
+            raise Unprocessable(
+                "Dental PMS keeps a full date of birth only (YYYY-MM-DD)", expression="Patient.birthDate"
+            )
+        fields["date_of_birth"] = resource["birthDate"]
     if resource.get("gender"):
         fields["gender"] = _GENDERS[resource["gender"]]
     if resource.get("deceasedDateTime"):

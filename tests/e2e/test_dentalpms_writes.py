@@ -668,6 +668,28 @@ def test_an_update_moves_the_lifecycle_through_the_vendors_transitions(fhir: Fhi
     assert fhir.get_ok(f"{BASE}/Patient/{pid}")["active"] is False
 
 
+def test_a_birth_date_the_vendor_cannot_hold_is_refused_not_erased(fhir: FhirHttp) -> None:
+    # The reference types `date_of_birth` `string (date)`: a year or a year-month has no place
+    # in it. Before, a PUT of `"birthDate": "1985"` answered 200 and sent the date as null,
+    # and every read after had no birth date; Nextvisit and NexHealth refuse it with a 422.
+    created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Partialdobdp", ""), headers=JSON)
+    assert created.status_code == 201, created.text
+    pid = created.json()["id"]
+    for partial_date in ("1991", "1991-04"):
+        current = fhir.get(f"{BASE}/Patient/{pid}")
+        sent = {**current.json(), "birthDate": partial_date}
+        headers = {**JSON, "If-Match": current.headers["etag"]}
+        refused = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=sent, headers=headers)
+        assert refused.status_code == 422, refused.text
+        assert outcome_of(refused)["issue"][0]["expression"] == ["Patient.birthDate"]
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}") == current.json()  # nothing changed
+        born = _new_patient("Partialdobnewdp", "", birthDate=partial_date)
+        refused = fhir.request("POST", f"{BASE}/Patient", json=born, headers=JSON)
+        assert refused.status_code == 422, refused.text
+        assert outcome_of(refused)["issue"][0]["expression"] == ["Patient.birthDate"]
+    assert fhir.search_all(f"{BASE}/Patient", family="Partialdobnewdp") == []
+
+
 def test_a_vendor_validation_error_names_the_field_not_the_value(fhir: FhirHttp, chart_system: str) -> None:
     sent = _new_patient("Bademaildp", chart_system)
     sent["telecom"] = [{"system": "email", "value": "secret-at-nowhere"}]

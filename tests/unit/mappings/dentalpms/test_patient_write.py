@@ -178,9 +178,14 @@ def test_a_create_with_a_partial_deceased_date_is_deceased_without_it(when: str)
     assert "Patient.deceasedDateTime" in body.not_stored
 
 
-def test_a_partial_birth_date_is_not_stored() -> None:
-    body = patient_for_create({**_patient(), "birthDate": "1980-05"}, CTX)
-    assert "date_of_birth" not in body.fields and "Patient.birthDate" in body.not_stored
+@pytest.mark.parametrize("born", ["1980", "1980-05"])
+def test_a_partial_birth_date_is_refused_naming_it(born: str) -> None:
+    # `date_of_birth` is a `string (date)`. Before, an update left it out of the fields it
+    # owns, and so sent it as null: the birth date the vendor held was erased.
+    for mapping in (patient_for_create, patient_for_update):
+        with pytest.raises(Unprocessable) as caught:
+            mapping({**_patient(), "birthDate": born}, CTX)
+        assert caught.value.expression == "Patient.birthDate"
 
 
 def test_written_fields_read_back_as_the_same_patient() -> None:
