@@ -28,7 +28,11 @@ the resource describes (the create rule: deceased, else `active: false` -> inact
 `active: true` -> in use), at most two (inactive -> active -> deceased); none reaches a
 deceased patient's other statuses, and an unreachable `active` (or `deceasedBoolean: false`
 of a deceased patient) is reported as not stored.
-A resource that says neither `active` nor deceased leaves the status as it is.
+A resource that says neither `active` nor deceased leaves the status as it is, but for a
+deceased patient's: a PUT replaces the resource (FHIR http.html, update), so one without
+`deceased[x]` says the patient is not known to be deceased, which the terminal status cannot
+follow: the death is kept whole, status and date (`kept_for_status` keeps the date out of the
+update body), and `Patient.deceased` is reported as not stored, as for `deceasedBoolean: false`.
 """
 
 from __future__ import annotations
@@ -109,11 +113,10 @@ def status_path(resource: dict[str, Any], current: str | None) -> StatusPath:
     """The transitions taking a patient in status `current` to the lifecycle `resource`
     describes (module docstring); `current` None (left out: its default) is active."""
     now = current or "active"
-    # Deceased is terminal: a death the resource takes back cannot be stored.
-    never: tuple[str, ...] = (
-        ("Patient.deceased",) if resource.get("deceasedBoolean") is False and now == "deceased" else ()
-    )
-    if resource.get("deceasedBoolean") is True or resource.get("deceasedDateTime"):
+    # Deceased is terminal: a death the resource takes back (`deceasedBoolean: false`, or no
+    # `deceased[x]` at all, which a PUT's full replace says the same with) cannot be stored.
+    never: tuple[str, ...] = ("Patient.deceased",) if now == "deceased" and not _says_deceased(resource) else ()
+    if _says_deceased(resource):
         target, element = "deceased", "Patient.deceased"
         # A deceased patient is out of use (`active` false, patient.py): a FHIR record may
         # be both, the vendor's one status cannot.
@@ -130,6 +133,22 @@ def status_path(resource: dict[str, Any], current: str | None) -> StatusPath:
     if steps is None:  # from deceased (terminal) or archived: the status stays
         return StatusPath((), element, reachable=False, never=never)
     return StatusPath(steps, element, never=never)
+
+
+def kept_for_status(fields: dict[str, Any], resource: dict[str, Any], current: str | None) -> dict[str, Any]:
+    """The update body `fields` (`patient_for_update`) for a patient in status `current`: a
+    deceased patient's date of death is left out (kept) when `resource` takes the death back.
+    Its status cannot follow (deceased is terminal: the reference's "deceased -> (none)"), and
+    a date cleared beside it reads as `deceasedBoolean: true`, half a death, the date lost;
+    `status_path` reports `Patient.deceased` as not stored instead. A patient not in that status
+    holding a date (a transition refused after its PATCH) has it cleared: all of the death goes."""
+    if current == "deceased" and not _says_deceased(resource):
+        return {name: value for name, value in fields.items() if name != "date_time_deceased"}
+    return fields
+
+
+def _says_deceased(resource: dict[str, Any]) -> bool:
+    return resource.get("deceasedBoolean") is True or bool(resource.get("deceasedDateTime"))
 
 
 def step_back(current: str | None, original: str | None) -> str | None:

@@ -668,6 +668,13 @@ def test_an_update_moves_the_lifecycle_through_the_vendors_transitions(fhir: Fhi
     assert fhir.get_ok(f"{BASE}/Patient/{pid}")["active"] is False
 
 
+def _warned(answer: Any) -> set[str]:
+    """The elements a `Prefer: return=OperationOutcome` answer names as not stored."""
+    return {
+        e for issue in answer.json()["issue"] if issue["severity"] == "warning" for e in issue.get("expression", [])
+    }
+
+
 def test_a_birth_date_the_vendor_cannot_hold_is_refused_not_erased(fhir: FhirHttp) -> None:
     # The reference types `date_of_birth` `string (date)`: a year or a year-month has no place
     # in it. Before, a PUT of `"birthDate": "1985"` answered 200 and sent the date as null,
@@ -688,6 +695,32 @@ def test_a_birth_date_the_vendor_cannot_hold_is_refused_not_erased(fhir: FhirHtt
         assert refused.status_code == 422, refused.text
         assert outcome_of(refused)["issue"][0]["expression"] == ["Patient.birthDate"]
     assert fhir.search_all(f"{BASE}/Patient", family="Partialdobnewdp") == []
+
+
+def test_a_death_an_update_leaves_out_is_kept_whole_and_said(fhir: FhirHttp) -> None:
+    # A PUT replaces the resource (FHIR http.html#update): without deceased[x] it says the
+    # patient is not known to be deceased. Deceased is the vendor's terminal status, so the
+    # death stays: status and date both, and the client is told. Before, the date was cleared
+    # as an omitted field while the status stayed (`deceasedBoolean: true`), and the answer
+    # said only "updated".
+    created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Keptdeathdp", ""), headers=JSON)
+    assert created.status_code == 201, created.text
+    pid = created.json()["id"]
+    current = fhir.get_ok(f"{BASE}/Patient/{pid}")
+    died = fhir.request(
+        "PUT", f"{BASE}/Patient/{pid}", json={**current, "deceasedDateTime": "2020-05-17"}, headers=JSON
+    )
+    assert died.status_code == 200, died.text
+    death = died.json()["deceasedDateTime"]
+    prefer = {**JSON, "Prefer": "return=OperationOutcome"}
+    for taken_back in ({}, {"deceasedBoolean": False}):
+        current = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        sent = {k: v for k, v in current.items() if k not in ("deceasedDateTime", "active")} | taken_back
+        answer = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=sent, headers=prefer)
+        assert answer.status_code == 200, answer.text
+        assert "Patient.deceased" in _warned(answer), (taken_back, answer.json())
+        now = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        assert (now["deceasedDateTime"], now["active"]) == (death, False), (taken_back, now)
 
 
 def test_a_vendor_validation_error_names_the_field_not_the_value(fhir: FhirHttp, chart_system: str) -> None:
