@@ -5,7 +5,9 @@ The vendor keeps: the official name (first given → `first_name`, the other giv
 `birthDate` (a full date only: a year or year-month is refused, 422, as `date_of_birth` is a
 `string (date)`), `gender` (FHIR male/female/other/unknown are vendor codes too), one phone
 of each use home/mobile/work (a phone without a use takes the first free of mobile, home,
-work), one email, one address (two lines, city, state, postal code, country), the chart
+work), one email (without a use: patient.py reads it back without one), one address (two
+lines, city, state, postal code, country; read back as `use: home`, so another use is not
+kept), the chart
 number (the identifier in the tenant's chart-number system), `maritalStatus` (by its
 v3 code), the preferred `communication` language, `deceasedDateTime` (a day as the clinic's
 midnight: `_date_time`), and on create the
@@ -295,7 +297,9 @@ def _telecom(telecom: list[dict[str, Any]], fields: dict[str, Any]) -> list[str]
             lost.append(f"Patient.telecom[{i}]")
             continue
         fields[target] = value
-        lost += [f"Patient.telecom[{i}].{key}" for key in point if key not in ("system", "value", "use")]
+        # A phone's use is its field (patient.py reads it back); the one email has none.
+        kept = ("system", "value", "use") if target in _PHONE_FIELDS.values() else ("system", "value")
+        lost += [f"Patient.telecom[{i}].{key}" for key in point if key not in kept]
     return lost
 
 
@@ -317,7 +321,8 @@ def _address(addresses: list[dict[str, Any]], fields: dict[str, Any]) -> list[st
             fields[name] = _nfc(value)
     if len(lines) > 2:
         lost.append("Patient.address[0].line")
-    kept = ("line", "city", "state", "postalCode", "country", "use")
+    # patient.py reads the one address back as `use: home`: another use is not kept.
+    kept = ("line", "city", "state", "postalCode", "country") + (("use",) if address.get("use") == "home" else ())
     lost += [f"Patient.address[0].{key}" for key in address if key not in kept]
     return lost
 

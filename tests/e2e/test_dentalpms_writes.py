@@ -723,6 +723,29 @@ def test_a_death_an_update_leaves_out_is_kept_whole_and_said(fhir: FhirHttp) -> 
         assert (now["deceasedDateTime"], now["active"]) == (death, False), (taken_back, now)
 
 
+def test_a_use_the_vendor_does_not_keep_is_reported(fhir: FhirHttp) -> None:
+    # The vendor keeps one email without a use and one address, read back as `home`: a `use`
+    # that does not read back as sent is named as not stored. Before, an email's `work` was
+    # dropped and an address's `work` read back `home`, neither said.
+    sent = _new_patient("Usesdp", "")
+    sent["telecom"] = [
+        {"system": "phone", "value": "3125557777", "use": "work"},
+        {"system": "email", "value": "usesdp@example.org", "use": "work"},
+    ]
+    sent["address"] = [{**sent["address"][0], "use": "work"}]
+    prefer = {**JSON, "Prefer": "return=OperationOutcome"}
+    created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=prefer)
+    assert created.status_code == 201, created.text
+    warned = _warned(created)
+    pid = created.headers["location"].split("/Patient/")[1].split("/")[0]
+    read = fhir.get_ok(f"{BASE}/Patient/{pid}")
+    for i, point in enumerate(sent["telecom"]):
+        back = next(t for t in read["telecom"] if t["value"] == point["value"])
+        assert (back.get("use") == point["use"]) is (f"Patient.telecom[{i}].use" not in warned), (point, back, warned)
+    assert (read["address"][0].get("use") == "work") is ("Patient.address[0].use" not in warned), (read, warned)
+    assert {"Patient.telecom[1].use", "Patient.address[0].use"} <= warned
+
+
 def test_a_vendor_validation_error_names_the_field_not_the_value(fhir: FhirHttp, chart_system: str) -> None:
     sent = _new_patient("Bademaildp", chart_system)
     sent["telecom"] = [{"system": "email", "value": "secret-at-nowhere"}]

@@ -217,6 +217,24 @@ def test_an_update_keeps_a_deceased_patients_date_with_its_status(
     assert ("Patient.deceased" in status_path(resource, status).unmet) is not date_sent
 
 
+def test_a_use_that_does_not_read_back_as_sent_is_reported() -> None:
+    # The one email reads back without a use, the one address as `home` (patient.py).
+    resource = {
+        **_patient(),
+        "telecom": [
+            {"system": "phone", "value": "555-0101", "use": "work"},
+            {"system": "email", "value": "a@example.org", "use": "work"},
+        ],
+        "address": [{"use": "work", "line": ["1 Main"], "city": "Austin"}],
+    }
+    for mapping in (patient_for_create, patient_for_update):
+        body = mapping(resource, CTX)
+        assert {"Patient.telecom[1].use", "Patient.address[0].use"} <= set(body.not_stored)
+        assert "Patient.telecom[0].use" not in body.not_stored  # the work phone is `work_phone`
+    home = patient_for_create({**resource, "address": [{"use": "home", "line": ["1 Main"]}]}, CTX)
+    assert "Patient.address[0].use" not in home.not_stored
+
+
 def test_written_fields_read_back_as_the_same_patient() -> None:
     body = patient_for_create(_patient(), CTX)
     record = {"id": "3f1c2a6e-6b1e-4f55-9a53-2b7a8d9f0c11", "version": 1, "status": "active", **body.fields}
