@@ -2,9 +2,12 @@
 
 The vendor keeps: the official name (first given → `first_name`, the other givens →
 `middle_name`, family → `last_name`), a `usual` name's first given (`preferred_name`),
-`birthDate`, `gender` (FHIR male/female/other/unknown are vendor codes too), one phone of
-each use home/mobile/work (a phone without a use takes the first free of mobile, home,
-work), one email, one address (two lines, city, state, postal code, country), the chart
+`birthDate` (a full date only: a year or year-month is refused, 422, as `date_of_birth` is a
+`string (date)`), `gender` (FHIR male/female/other/unknown are vendor codes too), one phone
+of each use home/mobile/work (a phone without a use takes the first free of mobile, home,
+work), one email (without a use: patient.py reads it back without one), one address (two
+lines, city, state, postal code, country; read back as `use: home`, so another use is not
+kept), the chart
 number (the identifier in the tenant's chart-number system), `maritalStatus` (by its
 v3 code), the preferred `communication` language, `deceasedDateTime` (a day as the clinic's
 midnight: `_date_time`), and on create the
@@ -27,7 +30,11 @@ the resource describes (the create rule: deceased, else `active: false` -> inact
 `active: true` -> in use), at most two (inactive -> active -> deceased); none reaches a
 deceased patient's other statuses, and an unreachable `active` (or `deceasedBoolean: false`
 of a deceased patient) is reported as not stored.
-A resource that says neither `active` nor deceased leaves the status as it is.
+A resource that says neither `active` nor deceased leaves the status as it is, but for a
+deceased patient's: a PUT replaces the resource (FHIR http.html, update), so one without
+`deceased[x]` says the patient is not known to be deceased, which the terminal status cannot
+follow: the death is kept whole, status and date (`kept_for_status` keeps the date out of the
+update body), and `Patient.deceased` is reported as not stored, as for `deceasedBoolean: false`.
 """
 
 from __future__ import annotations
@@ -108,11 +115,10 @@ def status_path(resource: dict[str, Any], current: str | None) -> StatusPath:
     """The transitions taking a patient in status `current` to the lifecycle `resource`
     describes (module docstring); `current` None (left out: its default) is active."""
     now = current or "active"
-    # Deceased is terminal: a death the resource takes back cannot be stored.
-    never: tuple[str, ...] = (
-        ("Patient.deceased",) if resource.get("deceasedBoolean") is False and now == "deceased" else ()
-    )
-    if resource.get("deceasedBoolean") is True or resource.get("deceasedDateTime"):
+    # Deceased is terminal: a death the resource takes back (`deceasedBoolean: false`, or no
+    # `deceased[x]` at all, which a PUT's full replace says the same with) cannot be stored.
+    never: tuple[str, ...] = ("Patient.deceased",) if now == "deceased" and not _says_deceased(resource) else ()
+    if _says_deceased(resource):
         target, element = "deceased", "Patient.deceased"
         # A deceased patient is out of use (`active` false, patient.py): a FHIR record may
         # be both, the vendor's one status cannot.
@@ -129,6 +135,22 @@ def status_path(resource: dict[str, Any], current: str | None) -> StatusPath:
     if steps is None:  # from deceased (terminal) or archived: the status stays
         return StatusPath((), element, reachable=False, never=never)
     return StatusPath(steps, element, never=never)
+
+
+def kept_for_status(fields: dict[str, Any], resource: dict[str, Any], current: str | None) -> dict[str, Any]:
+    """The update body `fields` (`patient_for_update`) for a patient in status `current`: a
+    deceased patient's date of death is left out (kept) when `resource` takes the death back.
+    Its status cannot follow (deceased is terminal: the reference's "deceased -> (none)"), and
+    a date cleared beside it reads as `deceasedBoolean: true`, half a death, the date lost;
+    `status_path` reports `Patient.deceased` as not stored instead. A patient not in that status
+    holding a date (a transition refused after its PATCH) has it cleared: all of the death goes."""
+    if current == "deceased" and not _says_deceased(resource):
+        return {name: value for name, value in fields.items() if name != "date_time_deceased"}
+    return fields
+
+
+def _says_deceased(resource: dict[str, Any]) -> bool:
+    return resource.get("deceasedBoolean") is True or bool(resource.get("deceasedDateTime"))
 
 
 def step_back(current: str | None, original: str | None) -> str | None:
@@ -198,10 +220,14 @@ def _fields(resource: dict[str, Any], ctx: TenantContext) -> tuple[dict[str, Any
     lost += _telecom(resource.get("telecom") or [], fields)
     lost += _address(resource.get("address") or [], fields)
     if resource.get("birthDate"):
-        if len(resource["birthDate"]) == 10:
-            fields["date_of_birth"] = resource["birthDate"]
-        else:  # a year or year-month: the vendor keeps full dates only
-            lost.append("Patient.birthDate")
+        if len(resource["birthDate"]) != len("YYYY-MM-DD"):
+            # The reference's `date_of_birth` is a `string (date)`: a year or year-month has no
+            # place in it. Left out of an update (full replace) it would be sent as null, the
+            # birth date the vendor holds erased for one it was never given.
+            raise Unprocessable(
+                "Dental PMS keeps a full date of birth only (YYYY-MM-DD)", expression="Patient.birthDate"
+            )
+        fields["date_of_birth"] = resource["birthDate"]
     if resource.get("gender"):
         fields["gender"] = _GENDERS[resource["gender"]]
     if resource.get("deceasedDateTime"):
@@ -271,7 +297,9 @@ def _telecom(telecom: list[dict[str, Any]], fields: dict[str, Any]) -> list[str]
             lost.append(f"Patient.telecom[{i}]")
             continue
         fields[target] = value
-        lost += [f"Patient.telecom[{i}].{key}" for key in point if key not in ("system", "value", "use")]
+        # A phone's use is its field (patient.py reads it back); the one email has none.
+        kept = ("system", "value", "use") if target in _PHONE_FIELDS.values() else ("system", "value")
+        lost += [f"Patient.telecom[{i}].{key}" for key in point if key not in kept]
     return lost
 
 
@@ -293,7 +321,8 @@ def _address(addresses: list[dict[str, Any]], fields: dict[str, Any]) -> list[st
             fields[name] = _nfc(value)
     if len(lines) > 2:
         lost.append("Patient.address[0].line")
-    kept = ("line", "city", "state", "postalCode", "country", "use")
+    # patient.py reads the one address back as `use: home`: another use is not kept.
+    kept = ("line", "city", "state", "postalCode", "country") + (("use",) if address.get("use") == "home" else ())
     lost += [f"Patient.address[0].{key}" for key in address if key not in kept]
     return lost
 

@@ -100,6 +100,7 @@ from mappings.dentalpms.client import DentalPmsClient, fields_of, message_of
 from mappings.dentalpms.patient import patient_to_fhir
 from mappings.dentalpms.patient_write import (
     changes,
+    kept_for_status,
     patient_for_create,
     patient_for_update,
     status_path,
@@ -430,10 +431,13 @@ class PatientWrites:
             raise _stale(resource_id, if_match)
         base = current.get("version")
         unsendable: set[str] = set()  # fields whose null the vendor refused (`_refused_nulls`)
+        fields = body.fields
         for attempt in range(2):
-            # Only what the record read does not hold already (patient_write.changes): its own
-            # chart number sent again may be refused as another patient's.
-            sent = {name: value for name, value in changes(body.fields, current).items() if name not in unsendable}
+            # A deceased patient's date stays while its status cannot go (kept_for_status). Only
+            # what the record read does not hold already (patient_write.changes): its own chart
+            # number sent again may be refused as another patient's.
+            fields = kept_for_status(body.fields, resource, current.get("status"))
+            sent = {name: value for name, value in changes(fields, current).items() if name not in unsendable}
             response = await self._client.send("PATCH", f"/patients/{resource_id}", {**sent, "base_version": base})
             while response.status in REFUSED and (refused := _refused_nulls(sent, response)):
                 # The vendor takes no null for these fields: they are sent no more, and what the
@@ -469,7 +473,7 @@ class PatientWrites:
             raise NotFound(f"Patient/{resource_id} does not exist")
         updated = await self._record_of(response, resource_id, base)
         updated, unmoved = await self._transition(resource_id, resource, updated)
-        not_stored = body.not_stored + _not_cleared(body.fields, updated) + unmoved
+        not_stored = body.not_stored + _not_cleared(fields, updated) + unmoved
         return Written(patient_to_fhir(updated, self._ctx), not_stored)
 
     async def _record_of(self, response: UpstreamResponse, resource_id: str, based_on: Any = None) -> VendorRecord:

@@ -668,6 +668,84 @@ def test_an_update_moves_the_lifecycle_through_the_vendors_transitions(fhir: Fhi
     assert fhir.get_ok(f"{BASE}/Patient/{pid}")["active"] is False
 
 
+def _warned(answer: Any) -> set[str]:
+    """The elements a `Prefer: return=OperationOutcome` answer names as not stored."""
+    return {
+        e for issue in answer.json()["issue"] if issue["severity"] == "warning" for e in issue.get("expression", [])
+    }
+
+
+def test_a_birth_date_the_vendor_cannot_hold_is_refused_not_erased(fhir: FhirHttp) -> None:
+    # The reference types `date_of_birth` `string (date)`: a year or a year-month has no place
+    # in it. Before, a PUT of `"birthDate": "1985"` answered 200 and sent the date as null,
+    # and every read after had no birth date; Nextvisit and NexHealth refuse it with a 422.
+    created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Partialdobdp", ""), headers=JSON)
+    assert created.status_code == 201, created.text
+    pid = created.json()["id"]
+    for partial_date in ("1991", "1991-04"):
+        current = fhir.get(f"{BASE}/Patient/{pid}")
+        sent = {**current.json(), "birthDate": partial_date}
+        headers = {**JSON, "If-Match": current.headers["etag"]}
+        refused = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=sent, headers=headers)
+        assert refused.status_code == 422, refused.text
+        assert outcome_of(refused)["issue"][0]["expression"] == ["Patient.birthDate"]
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}") == current.json()  # nothing changed
+        born = _new_patient("Partialdobnewdp", "", birthDate=partial_date)
+        refused = fhir.request("POST", f"{BASE}/Patient", json=born, headers=JSON)
+        assert refused.status_code == 422, refused.text
+        assert outcome_of(refused)["issue"][0]["expression"] == ["Patient.birthDate"]
+    assert fhir.search_all(f"{BASE}/Patient", family="Partialdobnewdp") == []
+
+
+def test_a_death_an_update_leaves_out_is_kept_whole_and_said(fhir: FhirHttp) -> None:
+    # A PUT replaces the resource (FHIR http.html#update): without deceased[x] it says the
+    # patient is not known to be deceased. Deceased is the vendor's terminal status, so the
+    # death stays: status and date both, and the client is told. Before, the date was cleared
+    # as an omitted field while the status stayed (`deceasedBoolean: true`), and the answer
+    # said only "updated".
+    created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Keptdeathdp", ""), headers=JSON)
+    assert created.status_code == 201, created.text
+    pid = created.json()["id"]
+    current = fhir.get_ok(f"{BASE}/Patient/{pid}")
+    died = fhir.request(
+        "PUT", f"{BASE}/Patient/{pid}", json={**current, "deceasedDateTime": "2020-05-17"}, headers=JSON
+    )
+    assert died.status_code == 200, died.text
+    death = died.json()["deceasedDateTime"]
+    prefer = {**JSON, "Prefer": "return=OperationOutcome"}
+    for taken_back in ({}, {"deceasedBoolean": False}):
+        current = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        sent = {k: v for k, v in current.items() if k not in ("deceasedDateTime", "active")} | taken_back
+        answer = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=sent, headers=prefer)
+        assert answer.status_code == 200, answer.text
+        assert "Patient.deceased" in _warned(answer), (taken_back, answer.json())
+        now = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        assert (now["deceasedDateTime"], now["active"]) == (death, False), (taken_back, now)
+
+
+def test_a_use_the_vendor_does_not_keep_is_reported(fhir: FhirHttp) -> None:
+    # The vendor keeps one email without a use and one address, read back as `home`: a `use`
+    # that does not read back as sent is named as not stored. Before, an email's `work` was
+    # dropped and an address's `work` read back `home`, neither said.
+    sent = _new_patient("Usesdp", "")
+    sent["telecom"] = [
+        {"system": "phone", "value": "3125557777", "use": "work"},
+        {"system": "email", "value": "usesdp@example.org", "use": "work"},
+    ]
+    sent["address"] = [{**sent["address"][0], "use": "work"}]
+    prefer = {**JSON, "Prefer": "return=OperationOutcome"}
+    created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=prefer)
+    assert created.status_code == 201, created.text
+    warned = _warned(created)
+    pid = created.headers["location"].split("/Patient/")[1].split("/")[0]
+    read = fhir.get_ok(f"{BASE}/Patient/{pid}")
+    for i, point in enumerate(sent["telecom"]):
+        back = next(t for t in read["telecom"] if t["value"] == point["value"])
+        assert (back.get("use") == point["use"]) is (f"Patient.telecom[{i}].use" not in warned), (point, back, warned)
+    assert (read["address"][0].get("use") == "work") is ("Patient.address[0].use" not in warned), (read, warned)
+    assert {"Patient.telecom[1].use", "Patient.address[0].use"} <= warned
+
+
 def test_a_vendor_validation_error_names_the_field_not_the_value(fhir: FhirHttp, chart_system: str) -> None:
     sent = _new_patient("Bademaildp", chart_system)
     sent["telecom"] = [{"system": "email", "value": "secret-at-nowhere"}]

@@ -11,7 +11,14 @@ import pytest
 from gateway.contract import TenantContext
 from gateway.errors import Unprocessable
 from mappings.dentalpms.patient import patient_to_fhir
-from mappings.dentalpms.patient_write import OWNED, changes, patient_for_create, patient_for_update, status_path
+from mappings.dentalpms.patient_write import (
+    OWNED,
+    changes,
+    kept_for_status,
+    patient_for_create,
+    patient_for_update,
+    status_path,
+)
 from mappings.dentalpms.writes import idempotency_key, salted_key, same_patient
 
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
@@ -134,8 +141,11 @@ def test_update_clears_what_the_resource_leaves_out_but_keeps_the_chart_number()
             ("Patient.deceased", "Patient.active"),  # deceased patients are not in use
         ),
         ({"deceasedBoolean": True, "active": True}, "deceased", (), ("Patient.active",)),
-        ({"active": True}, "deceased", (), ("Patient.active",)),  # deceased is terminal
-        ({"active": False}, "deceased", (), ()),  # not in use already
+        # Deceased is terminal, and a PUT without deceased[x] says the patient is not known
+        # to be deceased (a full replace): the death is kept, and said. Before, nothing was.
+        ({"active": True}, "deceased", (), ("Patient.active", "Patient.deceased")),
+        ({"active": False}, "deceased", (), ("Patient.deceased",)),  # not in use already, but dead
+        ({}, "deceased", (), ("Patient.deceased",)),
         ({}, "inactive", (), ()),  # neither active nor deceased said: the status stays
         # Deceased is terminal: a death corrected (deceasedBoolean false) cannot be stored, and
         # is said (before, a 200 left the patient deceased without a word).
@@ -178,9 +188,51 @@ def test_a_create_with_a_partial_deceased_date_is_deceased_without_it(when: str)
     assert "Patient.deceasedDateTime" in body.not_stored
 
 
-def test_a_partial_birth_date_is_not_stored() -> None:
-    body = patient_for_create({**_patient(), "birthDate": "1980-05"}, CTX)
-    assert "date_of_birth" not in body.fields and "Patient.birthDate" in body.not_stored
+@pytest.mark.parametrize("born", ["1980", "1980-05"])
+def test_a_partial_birth_date_is_refused_naming_it(born: str) -> None:
+    # `date_of_birth` is a `string (date)`. Before, an update left it out of the fields it
+    # owns, and so sent it as null: the birth date the vendor held was erased.
+    for mapping in (patient_for_create, patient_for_update):
+        with pytest.raises(Unprocessable) as caught:
+            mapping({**_patient(), "birthDate": born}, CTX)
+        assert caught.value.expression == "Patient.birthDate"
+
+
+@pytest.mark.parametrize(
+    ("taken_back", "status", "date_sent"),
+    [
+        ({}, "deceased", False),  # the death is kept whole: status_path reports it
+        ({"deceasedBoolean": False}, "deceased", False),
+        ({"deceasedBoolean": True}, "deceased", True),  # a death without a date: cleared, as sent
+        ({}, "active", True),  # a date beside a status that is not deceased: all of the death goes
+    ],
+)
+def test_an_update_keeps_a_deceased_patients_date_with_its_status(
+    taken_back: dict[str, Any], status: str, date_sent: bool
+) -> None:
+    resource = {"resourceType": "Patient", "id": "x", "name": [{"family": "Doe", "given": ["Jo"]}], **taken_back}
+    fields = kept_for_status(patient_for_update(resource, CTX).fields, resource, status)
+    record = {"status": status, "date_time_deceased": "2020-05-17T00:00:00-05:00"}
+    assert ("date_time_deceased" in changes(fields, record)) is date_sent
+    assert ("Patient.deceased" in status_path(resource, status).unmet) is not date_sent
+
+
+def test_a_use_that_does_not_read_back_as_sent_is_reported() -> None:
+    # The one email reads back without a use, the one address as `home` (patient.py).
+    resource = {
+        **_patient(),
+        "telecom": [
+            {"system": "phone", "value": "555-0101", "use": "work"},
+            {"system": "email", "value": "a@example.org", "use": "work"},
+        ],
+        "address": [{"use": "work", "line": ["1 Main"], "city": "Austin"}],
+    }
+    for mapping in (patient_for_create, patient_for_update):
+        body = mapping(resource, CTX)
+        assert {"Patient.telecom[1].use", "Patient.address[0].use"} <= set(body.not_stored)
+        assert "Patient.telecom[0].use" not in body.not_stored  # the work phone is `work_phone`
+    home = patient_for_create({**resource, "address": [{"use": "home", "line": ["1 Main"]}]}, CTX)
+    assert "Patient.address[0].use" not in home.not_stored
 
 
 def test_written_fields_read_back_as_the_same_patient() -> None:
