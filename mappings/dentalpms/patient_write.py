@@ -6,7 +6,7 @@ The vendor keeps: the official name (first given → `first_name`, the other giv
 `string (date)`), `gender` (FHIR male/female/other/unknown are vendor codes too), one phone
 of each use home/mobile/work (a phone without a use takes the first free of mobile, home,
 work), one email (without a use: patient.py reads it back without one), one address (two
-lines, city, state, postal code, country; read back as `use: home`, so another use is not
+lines, city, state, postal code, country; read back without a use, so a use sent is not
 kept), the chart
 number (the identifier in the tenant's chart-number system), `maritalStatus` (by its
 v3 code), the preferred `communication` language, `deceasedDateTime` (a day as the clinic's
@@ -321,8 +321,9 @@ def _address(addresses: list[dict[str, Any]], fields: dict[str, Any]) -> list[st
             fields[name] = _nfc(value)
     if len(lines) > 2:
         lost.append("Patient.address[0].line")
-    # patient.py reads the one address back as `use: home`: another use is not kept.
-    kept = ("line", "city", "state", "postalCode", "country") + (("use",) if address.get("use") == "home" else ())
+    # patient.py reads the address back without a use (the reference does not say what kind of
+    # address it is): a use sent is not kept.
+    kept = ("line", "city", "state", "postalCode", "country")
     lost += [f"Patient.address[0].{key}" for key in address if key not in kept]
     return lost
 

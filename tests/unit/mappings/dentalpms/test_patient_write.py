@@ -79,6 +79,7 @@ def test_create_keeps_what_the_vendor_has_fields_for() -> None:
     }
     assert set(body.not_stored) == {
         "Patient.identifier[2]",
+        "Patient.address[0].use",  # read back without one (patient.py)
         "Patient.name[0].prefix",
         "Patient.name[2]",
         "Patient.telecom[3]",
@@ -218,7 +219,7 @@ def test_an_update_keeps_a_deceased_patients_date_with_its_status(
 
 
 def test_a_use_that_does_not_read_back_as_sent_is_reported() -> None:
-    # The one email reads back without a use, the one address as `home` (patient.py).
+    # The one email and the one address read back without a use (patient.py).
     resource = {
         **_patient(),
         "telecom": [
@@ -232,7 +233,8 @@ def test_a_use_that_does_not_read_back_as_sent_is_reported() -> None:
         assert {"Patient.telecom[1].use", "Patient.address[0].use"} <= set(body.not_stored)
         assert "Patient.telecom[0].use" not in body.not_stored  # the work phone is `work_phone`
     home = patient_for_create({**resource, "address": [{"use": "home", "line": ["1 Main"]}]}, CTX)
-    assert "Patient.address[0].use" not in home.not_stored
+    assert "Patient.address[0].use" in home.not_stored
+    assert "use" not in patient_to_fhir({"id": "x", **home.fields}, CTX)["address"][0]
 
 
 def test_written_fields_read_back_as_the_same_patient() -> None:
