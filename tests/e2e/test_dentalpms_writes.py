@@ -763,6 +763,23 @@ def test_an_address_reads_back_without_a_use_the_vendor_does_not_know(fhir: Fhir
     assert addresses and all("use" not in address for address in addresses), addresses[:1]
 
 
+def test_a_primitives_id_and_extensions_are_named_by_their_fhirpath(fhir: FhirHttp) -> None:
+    # R4 JSON writes a primitive's id and extensions in its `_` sibling (json.html#primitive,
+    # `_birthDate`); FHIRPath reaches them on the primitive, `Patient.birthDate.extension`, as
+    # the gateway core names them. Before: `Patient._birthDate`, which names no element.
+    extension = {"extension": [{"url": "http://example.org/fhir/ext", "valueString": "as told"}]}
+    sent = _new_patient("Fhirpathdp", "", _birthDate=extension, _gender={"id": "g1"})
+    sent["name"][0]["_family"] = extension
+    prefer = {**JSON, "Prefer": "return=OperationOutcome"}
+    created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=prefer)
+    assert created.status_code == 201, created.text
+    warned = _warned(created)
+    assert {"Patient.birthDate.extension", "Patient.gender.id", "Patient.name[0].family.extension"} <= warned
+    assert not [path for path in warned if "._" in path], warned
+    read = fhir.get_ok(f"{BASE}/Patient/{created.headers['location'].split('/Patient/')[1].split('/')[0]}")
+    assert (read["birthDate"], read["gender"]) == (sent["birthDate"], sent["gender"])  # the values are kept
+
+
 def test_a_vendor_validation_error_names_the_field_not_the_value(fhir: FhirHttp, chart_system: str) -> None:
     sent = _new_patient("Bademaildp", chart_system)
     sent["telecom"] = [{"system": "email", "value": "secret-at-nowhere"}]

@@ -237,6 +237,40 @@ def test_a_use_that_does_not_read_back_as_sent_is_reported() -> None:
     assert "use" not in patient_to_fhir({"id": "x", **home.fields}, CTX)["address"][0]
 
 
+def test_a_primitives_id_and_extensions_are_named_as_fhirpath_reaches_them() -> None:
+    # R4 JSON writes a primitive's id and extensions in its `_name` sibling (json.html#primitive);
+    # FHIRPath reaches them on the primitive itself: `Patient.birthDate.extension`, not
+    # `Patient._birthDate`, which names no element. The vendor keeps the values only.
+    extension = {"extension": [{"url": "http://example.org/fhir/ext", "valueString": "x"}]}
+    resource = {
+        **_patient(),
+        "_birthDate": extension,
+        "_gender": {"id": "g1"},
+        "_active": {"id": "a1", **extension},
+        "name": [{"use": "official", "family": "Doe", "_family": extension, "given": ["Jo", "Ann"],
+                  "_given": [None, extension]}],
+        "telecom": [{"system": "phone", "value": "555-0101", "use": "work", "_value": {"id": "p1"}}],
+        "address": [{"line": ["1 Main", "Apt 2"], "_line": [{"id": "l1"}, None], "city": "Austin",
+                     "_city": extension, "text": "1 Main, Austin", "_text": extension}],
+    }  # fmt: skip
+    expected = {
+        "Patient.birthDate.extension",
+        "Patient.gender.id",
+        "Patient.active.id",
+        "Patient.active.extension",
+        "Patient.name[0].family.extension",
+        "Patient.name[0].given[1].extension",
+        "Patient.telecom[0].value.id",
+        "Patient.address[0].line[0].id",
+        "Patient.address[0].city.extension",
+        "Patient.address[0].text",  # not kept at all: its extension goes with it
+    }
+    for mapping in (patient_for_create, patient_for_update):
+        body = mapping(resource, CTX)
+        assert set(body.not_stored) == expected | {"Patient.identifier[2]"}, body.not_stored
+        assert body.fields["date_of_birth"] == "1980-05-02" and body.fields["city"] == "Austin"
+
+
 def test_written_fields_read_back_as_the_same_patient() -> None:
     body = patient_for_create(_patient(), CTX)
     record = {"id": "3f1c2a6e-6b1e-4f55-9a53-2b7a8d9f0c11", "version": 1, "status": "active", **body.fields}
