@@ -7,7 +7,7 @@ The vendor keeps: the official name (first given → `first_name`, the other giv
 of each use home/mobile/work (a phone without a use takes the first free of mobile, home,
 work), one email (without a use: patient.py reads it back without one), one address (two
 lines, city, state, postal code, country; read back without a use, so a use sent is not
-kept), the chart
+kept; an address of which none of these is kept is not stored at all), the chart
 number (the identifier in the tenant's chart-number system), `maritalStatus` (by its
 v3 code), the preferred `communication` language, `deceasedDateTime` (a day as the clinic's
 midnight: `_date_time`), and on create the
@@ -308,19 +308,26 @@ def _telecom(telecom: list[dict[str, Any]], fields: dict[str, Any]) -> list[str]
 def _address(addresses: list[dict[str, Any]], fields: dict[str, Any]) -> list[str]:
     if not addresses:
         return []
-    lost = [f"Patient.address[{i}]" for i in range(1, len(addresses))]
     address = addresses[0]
     lines = address.get("line") or []
-    for name, value in (
-        ("address_line1", lines[0] if lines else None),
-        ("address_line2", lines[1] if len(lines) > 1 else None),
-        ("city", address.get("city")),
-        ("state", address.get("state")),
-        ("postal_code", address.get("postalCode")),
-        ("country", address.get("country")),
-    ):
-        if value:
-            fields[name] = _nfc(value)
+    held = {
+        name: _nfc(value)
+        for name, value in (
+            ("address_line1", lines[0] if lines else None),
+            ("address_line2", lines[1] if len(lines) > 1 else None),
+            ("city", address.get("city")),
+            ("state", address.get("state")),
+            ("postal_code", address.get("postalCode")),
+            ("country", address.get("country")),
+        )
+        if value
+    }
+    if not held:
+        # Nothing of it has a field (`{"use": "home", "text": "12 Main St"}`): the address reads
+        # back as none at all, so the element is named whole, not only the parts sent.
+        return ["Patient.address"]
+    fields.update(held)
+    lost = [f"Patient.address[{i}]" for i in range(1, len(addresses))]
     if len(lines) > 2:
         lost.append("Patient.address[0].line")
     # patient.py reads the address back without a use (the reference does not say what kind of

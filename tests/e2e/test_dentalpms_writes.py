@@ -780,6 +780,30 @@ def test_a_primitives_id_and_extensions_are_named_by_their_fhirpath(fhir: FhirHt
     assert (read["birthDate"], read["gender"]) == (sent["birthDate"], sent["gender"])  # the values are kept
 
 
+def test_an_address_the_vendor_keeps_nothing_of_is_named_whole(fhir: FhirHttp) -> None:
+    # No part of `{"use": "home", "text": ...}` has a vendor field: the patient reads back
+    # without that address, so `Patient.address` is named. Before, `Patient.address[0].text`
+    # alone, as if the rest of the address had been stored.
+    prefer = {**JSON, "Prefer": "return=OperationOutcome"}
+    created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Textaddressdp", ""), headers=JSON)
+    assert created.status_code == 201, created.text
+    before = created.json()
+    text_only = {**before, "address": [{"use": "home", "text": "12 Main St, Springfield"}]}
+    updated = fhir.request("PUT", f"{BASE}/Patient/{before['id']}", json=text_only, headers=prefer)
+    assert updated.status_code == 200, updated.text
+    warned = _warned(updated)
+    assert "Patient.address" in warned and not [w for w in warned if w.startswith("Patient.address[")], warned
+    after = fhir.get_ok(f"{BASE}/Patient/{before['id']}")
+    assert after.get("address") in (None, before["address"]), after  # cleared, or kept (and said so)
+    fresh = _new_patient("Textaddressdp", "")
+    fresh["address"] = text_only["address"]
+    created = fhir.request("POST", f"{BASE}/Patient", json=fresh, headers=prefer)
+    assert created.status_code == 201, created.text
+    assert "Patient.address" in _warned(created), created.json()
+    read = fhir.get_ok(f"{BASE}/Patient/{created.headers['location'].split('/Patient/')[1].split('/')[0]}")
+    assert "address" not in read, read
+
+
 def test_a_vendor_validation_error_names_the_field_not_the_value(fhir: FhirHttp, chart_system: str) -> None:
     sent = _new_patient("Bademaildp", chart_system)
     sent["telecom"] = [{"system": "email", "value": "secret-at-nowhere"}]

@@ -271,6 +271,25 @@ def test_a_primitives_id_and_extensions_are_named_as_fhirpath_reaches_them() -> 
         assert body.fields["date_of_birth"] == "1980-05-02" and body.fields["city"] == "Austin"
 
 
+@pytest.mark.parametrize(
+    "addresses",
+    [
+        [{"use": "home", "text": "12 Main St"}],
+        [{"use": "home", "district": "Travis", "period": {"start": "2020-01-01"}}],
+        [{"text": "12 Main St", "_city": {"extension": [{"url": "http://example.org/fhir/ext", "valueCode": "x"}]}}],
+        [{"text": "12 Main St"}, {"use": "old", "line": ["1 Main"]}],  # the vendor keeps the first only
+    ],
+)
+def test_an_address_of_which_nothing_is_kept_is_named_whole(addresses: list[dict[str, Any]]) -> None:
+    # None of its parts has a vendor field: the patient reads back without an address, which
+    # naming only its `text` (or `use`) would not tell.
+    for mapping in (patient_for_create, patient_for_update):
+        body = mapping({**_patient(), "address": addresses}, CTX)
+        assert [path for path in body.not_stored if path.startswith("Patient.address")] == ["Patient.address"]
+        assert not any(body.fields.get(name) for name in ("address_line1", "city", "state", "postal_code"))
+        assert "address" not in patient_to_fhir({"id": "x", **body.fields}, CTX)
+
+
 def test_written_fields_read_back_as_the_same_patient() -> None:
     body = patient_for_create(_patient(), CTX)
     record = {"id": "3f1c2a6e-6b1e-4f55-9a53-2b7a8d9f0c11", "version": 1, "status": "active", **body.fields}
