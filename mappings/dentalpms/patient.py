@@ -91,10 +91,12 @@ def _telecom(p: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _address(p: dict[str, Any]) -> list[dict[str, Any]]:
+    # No `use`: the reference documents the patient's address fields without saying what kind
+    # of address they hold (home, mailing or billing), and R4's `Address.use` is "The purpose of
+    # this address", which the vendor does not know; US Core requires none.
     lines = [line for line in (p.get("address_line1"), p.get("address_line2")) if line]
     address = compact(
         {
-            "use": "home",
             "line": lines,
             "city": p.get("city") or None,
             "state": p.get("state") or None,
@@ -102,4 +104,4 @@ def _address(p: dict[str, Any]) -> list[dict[str, Any]]:
             "country": p.get("country") or None,
         }
     )
-    return [address] if len(address) > 1 else []
+    return [address] if address else []

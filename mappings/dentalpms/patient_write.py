@@ -6,13 +6,14 @@ The vendor keeps: the official name (first given → `first_name`, the other giv
 `string (date)`), `gender` (FHIR male/female/other/unknown are vendor codes too), one phone
 of each use home/mobile/work (a phone without a use takes the first free of mobile, home,
 work), one email (without a use: patient.py reads it back without one), one address (two
-lines, city, state, postal code, country; read back as `use: home`, so another use is not
-kept), the chart
+lines, city, state, postal code, country; read back without a use, so a use sent is not
+kept; an address of which none of these is kept is not stored at all), the chart
 number (the identifier in the tenant's chart-number system), `maritalStatus` (by its
 v3 code), the preferred `communication` language, `deceasedDateTime` (a day as the clinic's
 midnight: `_date_time`), and on create the
 lifecycle (`active: false` → status inactive, deceased → deceased). Everything else is
-reported by FHIR path in `Written.not_stored` (gateway/rest/write.py says how).
+reported by FHIR path in `Written.not_stored` (gateway/rest/write.py says how), a
+primitive's id and extensions as FHIRPath reaches them (`_unkept`).
 
 Update is FHIR's full replace over a PATCH: every field this mapping owns is set, null
 when the resource has no value for it, so what the client left out is cleared (`changes`
@@ -40,6 +41,7 @@ update body), and `Patient.deceased` is reported as not stored, as for `deceased
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -214,7 +216,7 @@ def _partial(deceased: Any) -> bool:
 
 def _fields(resource: dict[str, Any], ctx: TenantContext) -> tuple[dict[str, Any], list[str]]:
     fields: dict[str, Any] = {}
-    lost = [f"Patient.{key}" for key in resource if key not in _HANDLED]
+    lost = _unkept("Patient", resource, _HANDLED)
     lost += _names(resource.get("name") or [], fields)
     lost += _identifiers(resource.get("identifier") or [], ctx, fields)
     lost += _telecom(resource.get("telecom") or [], fields)
@@ -255,14 +257,14 @@ def _names(names: list[dict[str, Any]], fields: dict[str, Any]) -> list[str]:
     fields["middle_name"] = _nfc(" ".join(official["given"][1:])) or None
     if fields["middle_name"] is None:
         del fields["middle_name"]
-    lost += [f"Patient.name[{index}].{key}" for key in official if key not in ("use", "family", "given")]
+    lost += _unkept(f"Patient.name[{index}]", official, ("use", "family", "given"))
     for i, name in enumerate(names):
         if i == index:
             continue
         same_family = name.get("family") in (None, official["family"])
         if name.get("use") == "usual" and name.get("given") and same_family and "preferred_name" not in fields:
             fields["preferred_name"] = _nfc(name["given"][0])
-            lost += [f"Patient.name[{i}].{key}" for key in name if key not in ("use", "family", "given")]
+            lost += _unkept(f"Patient.name[{i}]", name, ("use", "family", "given"))
             if len(name["given"]) > 1:
                 lost.append(f"Patient.name[{i}].given")
         else:
@@ -299,32 +301,66 @@ def _telecom(telecom: list[dict[str, Any]], fields: dict[str, Any]) -> list[str]
         fields[target] = value
         # A phone's use is its field (patient.py reads it back); the one email has none.
         kept = ("system", "value", "use") if target in _PHONE_FIELDS.values() else ("system", "value")
-        lost += [f"Patient.telecom[{i}].{key}" for key in point if key not in kept]
+        lost += _unkept(f"Patient.telecom[{i}]", point, kept)
     return lost
 
 
 def _address(addresses: list[dict[str, Any]], fields: dict[str, Any]) -> list[str]:
     if not addresses:
         return []
-    lost = [f"Patient.address[{i}]" for i in range(1, len(addresses))]
     address = addresses[0]
     lines = address.get("line") or []
-    for name, value in (
-        ("address_line1", lines[0] if lines else None),
-        ("address_line2", lines[1] if len(lines) > 1 else None),
-        ("city", address.get("city")),
-        ("state", address.get("state")),
-        ("postal_code", address.get("postalCode")),
-        ("country", address.get("country")),
-    ):
-        if value:
-            fields[name] = _nfc(value)
+    held = {
+        name: _nfc(value)
+        for name, value in (
+            ("address_line1", lines[0] if lines else None),
+            ("address_line2", lines[1] if len(lines) > 1 else None),
+            ("city", address.get("city")),
+            ("state", address.get("state")),
+            ("postal_code", address.get("postalCode")),
+            ("country", address.get("country")),
+        )
+        if value
+    }
+    if not held:
+        # Nothing of it has a field (`{"use": "home", "text": "12 Main St"}`): the address reads
+        # back as none at all, so the element is named whole, not only the parts sent.
+        return ["Patient.address"]
+    fields.update(held)
+    lost = [f"Patient.address[{i}]" for i in range(1, len(addresses))]
     if len(lines) > 2:
         lost.append("Patient.address[0].line")
-    # patient.py reads the one address back as `use: home`: another use is not kept.
-    kept = ("line", "city", "state", "postalCode", "country") + (("use",) if address.get("use") == "home" else ())
-    lost += [f"Patient.address[0].{key}" for key in address if key not in kept]
+    # patient.py reads the address back without a use (the reference does not say what kind of
+    # address it is): a use sent is not kept.
+    lost += _unkept("Patient.address[0]", address, ("line", "city", "state", "postalCode", "country"))
     return lost
+
+
+def _unkept(path: str, element: dict[str, Any], kept: Collection[str]) -> list[str]:
+    """The FHIRPath of each part of `element` (at `path`) whose name is not in `kept`, and of
+    every primitive's id and extension: R4 JSON writes them in the primitive's `_name` sibling
+    (json.html#primitive), FHIRPath reaches them on the primitive (`Patient.birthDate.extension`,
+    `Patient.name[0].given[1].id`), and the vendor keeps values only. A primitive not kept is
+    named whole, its id and extensions with it."""
+    lost: list[str] = []
+    for key, value in element.items():
+        name = key.removeprefix("_")
+        if key == name:
+            if name not in kept:
+                lost.append(f"{path}.{name}")
+        elif name in kept or name not in element:
+            lost += _primitive_parts(f"{path}.{name}", value)
+    return lost
+
+
+def _primitive_parts(path: str, parts: Any) -> list[str]:
+    """The id and extension of the primitive at `path` (its `_name` value `parts`), or of each
+    item of a primitive list, whose `_name` list lines up with it by position."""
+    if isinstance(parts, dict):
+        return [f"{path}.{part}" for part in parts]
+    if isinstance(parts, list):
+        return [f"{path}[{i}].{part}" for i, item in enumerate(parts) if isinstance(item, dict) for part in item]
+    return []
 
 
 def _marital(concept: dict[str, Any] | None, fields: dict[str, Any]) -> list[str]:

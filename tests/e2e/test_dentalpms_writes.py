@@ -724,9 +724,9 @@ def test_a_death_an_update_leaves_out_is_kept_whole_and_said(fhir: FhirHttp) -> 
 
 
 def test_a_use_the_vendor_does_not_keep_is_reported(fhir: FhirHttp) -> None:
-    # The vendor keeps one email without a use and one address, read back as `home`: a `use`
-    # that does not read back as sent is named as not stored. Before, an email's `work` was
-    # dropped and an address's `work` read back `home`, neither said.
+    # The vendor keeps one email and one address, both read back without a use: a `use` that
+    # does not read back as sent is named as not stored. Before, an email's `work` was dropped
+    # and an address's `work` read back `home`, neither said.
     sent = _new_patient("Usesdp", "")
     sent["telecom"] = [
         {"system": "phone", "value": "3125557777", "use": "work"},
@@ -744,6 +744,64 @@ def test_a_use_the_vendor_does_not_keep_is_reported(fhir: FhirHttp) -> None:
         assert (back.get("use") == point["use"]) is (f"Patient.telecom[{i}].use" not in warned), (point, back, warned)
     assert (read["address"][0].get("use") == "work") is ("Patient.address[0].use" not in warned), (read, warned)
     assert {"Patient.telecom[1].use", "Patient.address[0].use"} <= warned
+
+
+def test_an_address_reads_back_without_a_use_the_vendor_does_not_know(fhir: FhirHttp) -> None:
+    # The reference's address fields say nothing of what kind of address they hold: a read
+    # gives it no `use` (US Core requires none), and a `use` sent is named as not stored.
+    # Before, every address read back `use: home`, whatever the clinic had entered.
+    sent = _new_patient("Homeusedp", "")
+    prefer = {**JSON, "Prefer": "return=OperationOutcome"}
+    created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=prefer)
+    assert created.status_code == 201, created.text
+    assert "Patient.address[0].use" in _warned(created)
+    pid = created.headers["location"].split("/Patient/")[1].split("/")[0]
+    read = fhir.get_ok(f"{BASE}/Patient/{pid}")
+    assert read["address"] == [{k: v for k, v in sent["address"][0].items() if k != "use"}], read["address"]
+    page = fhir.get_ok(f"{BASE}/Patient", params={"_count": 100})  # the clinic's own patients
+    addresses = [a for entry in page["entry"] for a in entry["resource"].get("address", [])]
+    assert addresses and all("use" not in address for address in addresses), addresses[:1]
+
+
+def test_a_primitives_id_and_extensions_are_named_by_their_fhirpath(fhir: FhirHttp) -> None:
+    # R4 JSON writes a primitive's id and extensions in its `_` sibling (json.html#primitive,
+    # `_birthDate`); FHIRPath reaches them on the primitive, `Patient.birthDate.extension`, as
+    # the gateway core names them. Before: `Patient._birthDate`, which names no element.
+    extension = {"extension": [{"url": "http://example.org/fhir/ext", "valueString": "as told"}]}
+    sent = _new_patient("Fhirpathdp", "", _birthDate=extension, _gender={"id": "g1"})
+    sent["name"][0]["_family"] = extension
+    prefer = {**JSON, "Prefer": "return=OperationOutcome"}
+    created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=prefer)
+    assert created.status_code == 201, created.text
+    warned = _warned(created)
+    assert {"Patient.birthDate.extension", "Patient.gender.id", "Patient.name[0].family.extension"} <= warned
+    assert not [path for path in warned if "._" in path], warned
+    read = fhir.get_ok(f"{BASE}/Patient/{created.headers['location'].split('/Patient/')[1].split('/')[0]}")
+    assert (read["birthDate"], read["gender"]) == (sent["birthDate"], sent["gender"])  # the values are kept
+
+
+def test_an_address_the_vendor_keeps_nothing_of_is_named_whole(fhir: FhirHttp) -> None:
+    # No part of `{"use": "home", "text": ...}` has a vendor field: the patient reads back
+    # without that address, so `Patient.address` is named. Before, `Patient.address[0].text`
+    # alone, as if the rest of the address had been stored.
+    prefer = {**JSON, "Prefer": "return=OperationOutcome"}
+    created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Textaddressdp", ""), headers=JSON)
+    assert created.status_code == 201, created.text
+    before = created.json()
+    text_only = {**before, "address": [{"use": "home", "text": "12 Main St, Springfield"}]}
+    updated = fhir.request("PUT", f"{BASE}/Patient/{before['id']}", json=text_only, headers=prefer)
+    assert updated.status_code == 200, updated.text
+    warned = _warned(updated)
+    assert "Patient.address" in warned and not [w for w in warned if w.startswith("Patient.address[")], warned
+    after = fhir.get_ok(f"{BASE}/Patient/{before['id']}")
+    assert after.get("address") in (None, before["address"]), after  # cleared, or kept (and said so)
+    fresh = _new_patient("Textaddressdp", "")
+    fresh["address"] = text_only["address"]
+    created = fhir.request("POST", f"{BASE}/Patient", json=fresh, headers=prefer)
+    assert created.status_code == 201, created.text
+    assert "Patient.address" in _warned(created), created.json()
+    read = fhir.get_ok(f"{BASE}/Patient/{created.headers['location'].split('/Patient/')[1].split('/')[0]}")
+    assert "address" not in read, read
 
 
 def test_a_vendor_validation_error_names_the_field_not_the_value(fhir: FhirHttp, chart_system: str) -> None:

@@ -79,6 +79,7 @@ def test_create_keeps_what_the_vendor_has_fields_for() -> None:
     }
     assert set(body.not_stored) == {
         "Patient.identifier[2]",
+        "Patient.address[0].use",  # read back without one (patient.py)
         "Patient.name[0].prefix",
         "Patient.name[2]",
         "Patient.telecom[3]",
@@ -218,7 +219,7 @@ def test_an_update_keeps_a_deceased_patients_date_with_its_status(
 
 
 def test_a_use_that_does_not_read_back_as_sent_is_reported() -> None:
-    # The one email reads back without a use, the one address as `home` (patient.py).
+    # The one email and the one address read back without a use (patient.py).
     resource = {
         **_patient(),
         "telecom": [
@@ -232,7 +233,61 @@ def test_a_use_that_does_not_read_back_as_sent_is_reported() -> None:
         assert {"Patient.telecom[1].use", "Patient.address[0].use"} <= set(body.not_stored)
         assert "Patient.telecom[0].use" not in body.not_stored  # the work phone is `work_phone`
     home = patient_for_create({**resource, "address": [{"use": "home", "line": ["1 Main"]}]}, CTX)
-    assert "Patient.address[0].use" not in home.not_stored
+    assert "Patient.address[0].use" in home.not_stored
+    assert "use" not in patient_to_fhir({"id": "x", **home.fields}, CTX)["address"][0]
+
+
+def test_a_primitives_id_and_extensions_are_named_as_fhirpath_reaches_them() -> None:
+    # R4 JSON writes a primitive's id and extensions in its `_name` sibling (json.html#primitive);
+    # FHIRPath reaches them on the primitive itself: `Patient.birthDate.extension`, not
+    # `Patient._birthDate`, which names no element. The vendor keeps the values only.
+    extension = {"extension": [{"url": "http://example.org/fhir/ext", "valueString": "x"}]}
+    resource = {
+        **_patient(),
+        "_birthDate": extension,
+        "_gender": {"id": "g1"},
+        "_active": {"id": "a1", **extension},
+        "name": [{"use": "official", "family": "Doe", "_family": extension, "given": ["Jo", "Ann"],
+                  "_given": [None, extension]}],
+        "telecom": [{"system": "phone", "value": "555-0101", "use": "work", "_value": {"id": "p1"}}],
+        "address": [{"line": ["1 Main", "Apt 2"], "_line": [{"id": "l1"}, None], "city": "Austin",
+                     "_city": extension, "text": "1 Main, Austin", "_text": extension}],
+    }  # fmt: skip
+    expected = {
+        "Patient.birthDate.extension",
+        "Patient.gender.id",
+        "Patient.active.id",
+        "Patient.active.extension",
+        "Patient.name[0].family.extension",
+        "Patient.name[0].given[1].extension",
+        "Patient.telecom[0].value.id",
+        "Patient.address[0].line[0].id",
+        "Patient.address[0].city.extension",
+        "Patient.address[0].text",  # not kept at all: its extension goes with it
+    }
+    for mapping in (patient_for_create, patient_for_update):
+        body = mapping(resource, CTX)
+        assert set(body.not_stored) == expected | {"Patient.identifier[2]"}, body.not_stored
+        assert body.fields["date_of_birth"] == "1980-05-02" and body.fields["city"] == "Austin"
+
+
+@pytest.mark.parametrize(
+    "addresses",
+    [
+        [{"use": "home", "text": "12 Main St"}],
+        [{"use": "home", "district": "Travis", "period": {"start": "2020-01-01"}}],
+        [{"text": "12 Main St", "_city": {"extension": [{"url": "http://example.org/fhir/ext", "valueCode": "x"}]}}],
+        [{"text": "12 Main St"}, {"use": "old", "line": ["1 Main"]}],  # the vendor keeps the first only
+    ],
+)
+def test_an_address_of_which_nothing_is_kept_is_named_whole(addresses: list[dict[str, Any]]) -> None:
+    # None of its parts has a vendor field: the patient reads back without an address, which
+    # naming only its `text` (or `use`) would not tell.
+    for mapping in (patient_for_create, patient_for_update):
+        body = mapping({**_patient(), "address": addresses}, CTX)
+        assert [path for path in body.not_stored if path.startswith("Patient.address")] == ["Patient.address"]
+        assert not any(body.fields.get(name) for name in ("address_line1", "city", "state", "postal_code"))
+        assert "address" not in patient_to_fhir({"id": "x", **body.fields}, CTX)
 
 
 def test_written_fields_read_back_as_the_same_patient() -> None:
