@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
@@ -189,28 +190,51 @@ def _fhirpath(resource_type: str, loc: tuple[int | str, ...]) -> str:
     return path
 
 
-def without_valueless_items(resource: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """`resource` without the items of its primitive arrays that have no value, and the paths
-    of those items that had an extension (which goes with them: not stored).
+@dataclass(frozen=True)
+class Valueless:
+    """What `without_valueless_items` took out of a resource sent: the paths of the items that
+    had an extension (which goes with them: not stored), and, for each primitive array it
+    shortened, the position each remaining item had as sent."""
+
+    dropped: tuple[str, ...] = ()
+    positions: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def as_sent(self, entry: str) -> str:
+        """A not-stored entry (a FHIRPath, perhaps followed by why) naming an item of a shortened
+        array by its position as sent: a mapping sees `given[0]` where the client sent `given[1]`."""
+        for array, sent_at in self.positions.items():
+            if entry.startswith(array + "["):
+                index, bracket, rest = entry[len(array) + 1 :].partition("]")
+                if bracket and index.isdigit() and int(index) < len(sent_at):
+                    return f"{array}[{sent_at[int(index)]}]{rest}"
+        return entry
+
+
+def without_valueless_items(resource: dict[str, Any]) -> tuple[dict[str, Any], Valueless]:
+    """`resource` without the items of its primitive arrays that have no value, and what was
+    taken out (`Valueless`).
 
     R4 JSON (json.html#primitive) writes `null` in a primitive array where an item has only an
     extension: `"given": [null, "Zed"]`, its extension at the same place in `_given`. The item
     has no value, and a mapping reading the array as strings would meet None; the two arrays
     line up by position, so the same place is taken out of both."""
     dropped: list[str] = []
-    return _valueless_dropped(resource, resource["resourceType"], dropped), dropped
+    positions: dict[str, tuple[int, ...]] = {}
+    out = _valueless_dropped(resource, resource["resourceType"], dropped, positions)
+    return out, Valueless(tuple(dropped), positions)
 
 
-def _valueless_dropped(value: Any, where: str, dropped: list[str]) -> Any:
+def _valueless_dropped(value: Any, where: str, dropped: list[str], positions: dict[str, tuple[int, ...]]) -> Any:
     if isinstance(value, list):
-        return [_valueless_dropped(item, f"{where}[{i}]", dropped) for i, item in enumerate(value)]
+        return [_valueless_dropped(item, f"{where}[{i}]", dropped, positions) for i, item in enumerate(value)]
     if not isinstance(value, dict):
         return value
-    out = {key: _valueless_dropped(item, f"{where}.{key}", dropped) for key, item in value.items()}
+    out = {key: _valueless_dropped(item, f"{where}.{key}", dropped, positions) for key, item in value.items()}
     for key, items in value.items():
         if key.startswith("_") or not isinstance(items, list) or None not in items:
             continue
         kept = [i for i, item in enumerate(items) if item is not None]
+        positions[f"{where}.{key}"] = tuple(kept)
         extensions = out.get(f"_{key}")
         if isinstance(extensions, list) and len(extensions) == len(items):
             lost = [i for i, item in enumerate(items) if item is None and extensions[i]]

@@ -42,7 +42,7 @@ from gateway.rest.context import (
     tenant_of,
     version_headers,
 )
-from gateway.rest.incoming import read_resource, without_valueless_items
+from gateway.rest.incoming import Valueless, read_resource, without_valueless_items
 from gateway.rest.negotiation import Format
 from gateway.rest.outcome import operation_outcome
 from gateway.rest.preconditions import Preconditions, check, check_absent, preconditions
@@ -94,7 +94,7 @@ def _not_stored_issue(entry: str) -> dict[str, Any]:
     return {"severity": "warning", "code": "informational", "diagnostics": diagnostics, "expression": [path]}
 
 
-def _not_kept(sent: dict[str, Any], written: Written, valueless: list[str]) -> tuple[str, ...]:
+def _not_kept(sent: dict[str, Any], written: Written, valueless: Valueless) -> tuple[str, ...]:
     """What the vendor could not keep: the extensions of items without a value (dropped with
     them, `without_valueless_items`), its mapping's list, and the client's own narrative and
     labels when what was stored does not carry them (a mapping keeps the elements it maps; these
@@ -107,7 +107,9 @@ def _not_kept(sent: dict[str, Any], written: Written, valueless: list[str]) -> t
         kept = stored_meta.get(label) or []
         if any(item not in kept for item in sent_meta.get(label) or []):
             unkept.append(f"{kind}.meta.{label}")
-    return tuple(dict.fromkeys([*valueless, *written.not_stored, *unkept]))
+    # The mapping saw the arrays without their valueless items: its paths name positions as sent.
+    mapped = [valueless.as_sent(entry) for entry in written.not_stored]
+    return tuple(dict.fromkeys([*valueless.dropped, *mapped, *unkept]))
 
 
 async def create(request: Request) -> Response:

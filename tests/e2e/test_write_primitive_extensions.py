@@ -68,3 +68,20 @@ def test_an_extension_stays_on_the_item_it_was_sent_on(fhir: FhirHttp, tenant: s
     name = stored["name"][0]
     assert name["given"] == ["Ann", "Zed"]
     assert name.get("_given") == [None, extension] or any("name" in e for e in lost), (name, lost)
+
+
+def test_an_item_after_a_valueless_one_is_named_at_its_place_as_sent(fhir: FhirHttp) -> None:
+    # The mapping sees `given` without its valueless items (["Ann", "Zed"] of [null, "Ann",
+    # "Zed"]): what it reports of "Zed" is named at the place the client sent it, given[2].
+    family = "Placedgiven"
+    extension = {"extension": [{"url": "http://example.org/fhir/ext", "valueString": "for-Zed"}]}
+    lone = {"extension": [{"url": "http://example.org/fhir/ext", "valueString": "alone"}]}
+    name = {"use": "official", "family": family, "given": [None, "Ann", "Zed"], "_given": [lone, None, extension]}
+    created = fhir.request("POST", "/fhir/dentalpms/Patient", json={**_patient(family), "name": [name]}, headers=JSON)
+    assert created.status_code == 201, created.text
+    lost = {e for issue in created.json()["issue"] for e in issue.get("expression", [])}
+    new_id = created.json()["issue"][0]["diagnostics"].split("/")[1].split()[0]
+    stored = fhir.get_ok(f"/fhir/dentalpms/Patient/{new_id}")
+    assert stored["name"][0]["given"] == ["Ann", "Zed"] and "_given" not in stored["name"][0]
+    assert {"Patient.name[0].given[0].extension", "Patient.name[0].given[2].extension"} <= lost, lost
+    assert "Patient.name[0].given[1].extension" not in lost, lost  # Ann's: she was sent none
