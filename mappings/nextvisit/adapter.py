@@ -35,7 +35,11 @@ Search planning (what is pushed down, and why it is safe):
   patients it now lists after the last one it served are served first; when it lists none of
   those any more, the page says patients may have been left out. A list giving no total (a
   simple paginator) tells no delete without a call on every page: nothing is said there.
-  Cursor and keyset pages (a position of the vendor's own) do not move.
+  Cursor and keyset pages (a position of the vendor's own) do not move. A search page holds
+  the patients asked for: filled from the vendor's next page when short, and when a vendor
+  page gives more (the run it ends in, read whole; patients recovered), the rest is served
+  from the same position later, told apart by the ids already served (`"cut"`), never by a
+  count of them that a delete in between would move onto another patient.
 Allergies, medications and encounters live inside the patient payload, so their searches
 need `patient` and cost one vendor call; their ids carry the patient id (`<pid>.a.…`,
 `<pid>.m.…`, `<pid>.e.<encounter id>`), so a read is one call too.
@@ -289,6 +293,10 @@ LIST_PAGE_SIZE = 50
 MAX_TRASH_PAGES = 40
 MAX_CREATED_PAGES = 4  # list pages read to find a patient the create answer did not name
 MAX_DEMOGRAPHICS_PAGES = 16  # list pages read to find one patient's demographics (bisected)
+# Vendor pages one search page is filled from: a page asked for holds as many patients as asked
+# for (`_search_patients`), so the gateway never resumes inside one by a count of patients (a
+# delete in between would move that count onto another patient).
+MAX_FILL_PAGES = 3
 MAX_RUN_PAGES = 5  # list pages read for the patients sharing the sort value a page ends in
 # What a read may meet that says nothing of the record read: the vendor throttling (a 429: the
 # docs name no limit, and a Laravel 10 app's `api` routes carry `throttle:api`, 60 requests a
@@ -324,7 +332,9 @@ n (the vendor's number, which may count from 0) of a list that numbers its pages
 A sorted walk's position also says which patients of the run of one value the page before
 ended in were served (`"tie"`: mappings.nextvisit.ties); a numbered page's position also the ids
 the page before served (`"served"`), the vendor's total then (`"total"`) and that page's number
-(`"back"`, None for the first page, asked for unnumbered): `_remembered`."""
+(`"back"`, None for the first page, asked for unnumbered): `_remembered`. A search position
+may name one of these with the ids of its patients already served: `{"at": <position>, "cut":
+[ids]}` (`_cut_from`)."""
 
 
 class NextvisitAdapter:
@@ -675,8 +685,33 @@ class NextvisitAdapter:
         if by_id is not None:
             found = await q.read_each(lambda i: self._read_patient(i), by_id)
             return VendorPage(found, None, total=len(found) if q.only(query, "identifier") else None)
+        size = request.page_size
+        at, cut = _cut_from(request.position)
+        page = await self._patient_page(query, size, at)
+        total, warnings = page.total, page.warnings
+        served: list[Resource] = []
+        for _ in range(MAX_FILL_PAGES):
+            done = frozenset(cut)
+            fresh = [r for r in page.resources if str(r.get("id")) not in done]
+            room = size - len(served)
+            if len(fresh) > room and page.next is not None:
+                # More than asked for (the run the page ends in, read whole; patients a delete
+                # moved back): the rest is served from this same position, told apart by id.
+                taken = fresh[:room]
+                onward = {"at": at, "cut": [*cut, *(str(r.get("id")) for r in taken)]}
+                return VendorPage([*served, *taken], onward, total=total, warnings=warnings)
+            served += fresh
+            if len(served) >= size or page.next is None:
+                break
+            at, cut = page.next, []
+            page = await self._patient_page(query, size, at)
+            warnings = tuple(dict.fromkeys((*warnings, *page.warnings)))
+        return VendorPage(served, page.next, total=total, warnings=warnings)
+
+    async def _patient_page(self, query: SearchQuery, page_size: int, position: Position) -> VendorPage:
+        """The patients of the vendor page at `position` (with those a delete moved back onto the
+        page before, and the whole run of the sort value it ends in), and the position after it."""
         sort = query.sort[0] if query.sort else None
-        position: Position = request.position
         # Ascending id by default: new patients land on the last page (the vendor's default, newest
         # first, would move everyone on at each create). Pages are numbered, an offset: a patient
         # deleted (or, sorted, created) before the position still moves the rest one place; what
@@ -684,7 +719,7 @@ class NextvisitAdapter:
         # (`_remembered`, `_shifted_back`). No name term is sent (see "Where the docs are
         # silent"): the gateway filters names.
         unpaged: dict[str, str | int] = {
-            "per_page": request.page_size,
+            "per_page": page_size,
             "include": "demographics",
             "sort": ("-" if sort and sort.descending else "") + (_SORT_FIELDS[sort.name] if sort else "id"),
         }
@@ -699,7 +734,7 @@ class NextvisitAdapter:
         if refused:
             return VendorPage([], None, warnings=(refused,))
         exact = exact and q.only(query, "birthdate") and (not query.named("birthdate") or low == high)
-        following = _following(listed, position, request.page_size)
+        following = _following(listed, position, page_size)
         recovered, lost = await self._shifted_back(unpaged, position, listed)
         # Patients the page before listed, moved onto this one (one created before them: sorted
         # by a name, or a list newest first, takes it in ahead of them): served once.
@@ -1131,6 +1166,15 @@ def _once(rows: list[Any]) -> list[Any]:
         if key is not None:
             seen.add(key)
     return out
+
+
+def _cut_from(position: Any) -> tuple[Position, list[str]]:
+    """The vendor position a search position names, and the ids of its patients already served
+    (`{"at": position, "cut": [ids]}`: a page that held more patients than asked for)."""
+    if isinstance(position, dict) and isinstance(position.get("cut"), list):
+        at = position.get("at")
+        return (at if at is None or isinstance(at, int | dict) else None), [str(i) for i in position["cut"]]
+    return (position if position is None or isinstance(position, int | dict) else None), []
 
 
 def _remembered(following: Position, position: Position, listed: VendorList, recovered: list[Any]) -> Position:
