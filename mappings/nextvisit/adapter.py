@@ -297,6 +297,9 @@ MAX_DEMOGRAPHICS_PAGES = 16  # list pages read to find one patient's demographic
 # for (`_search_patients`), so the gateway never resumes inside one by a count of patients (a
 # delete in between would move that count onto another patient).
 MAX_FILL_PAGES = 3
+# The ids a numbered page's position keeps of the page before (`_remembered`): its last ones
+# place the walk; every id would make each link of a long walk, with its way back, kilobytes long.
+SERVED_KEPT = 8
 MAX_RUN_PAGES = 5  # list pages read for the patients sharing the sort value a page ends in
 # What a read may meet that says nothing of the record read: the vendor throttling (a 429: the
 # docs name no limit, and a Laravel 10 app's `api` routes carry `throttle:api`, 60 requests a
@@ -698,7 +701,7 @@ class NextvisitAdapter:
                 # More than asked for (the run the page ends in, read whole; patients a delete
                 # moved back): the rest is served from this same position, told apart by id.
                 taken = fresh[:room]
-                onward = {"at": at, "cut": [*cut, *(str(r.get("id")) for r in taken)]}
+                onward = {"at": at, "cut": [*map(_compact_id, cut), *(_compact_id(str(r.get("id"))) for r in taken)]}
                 return VendorPage([*served, *taken], onward, total=total, warnings=warnings)
             served += fresh
             if len(served) >= size or page.next is None:
@@ -739,7 +742,8 @@ class NextvisitAdapter:
         # Patients the page before listed, moved onto this one (one created before them: sorted
         # by a name, or a list newest first, takes it in ahead of them): served once.
         served_before = _served_before(position)
-        rows = [row for row in _once([*recovered, *listed.data]) if ties.row_id(row) not in served_before]
+        listed_after = _past_served(listed.data, served_before)
+        rows = [row for row in _once([*recovered, *listed_after]) if ties.row_id(row) not in served_before]
         tied: tuple[str, ...] = ()
         own_order = False  # the list answered in an order of its own, not the one asked for
         if sort:
@@ -766,7 +770,9 @@ class NextvisitAdapter:
                 tied = (_UNSORTED.format(field=_SORT_FIELDS[sort.name], sort=sort.name),)
             if listed.by_cursor:
                 following = _with_served(following, listed.data)
-        following = _remembered(following, position, listed, recovered)
+        # A list in an order of its own (newest first) is dropped by every id the page served: its
+        # position is no order to be past; in the order asked for, the last few tell where it was.
+        following = _remembered(following, position, listed, recovered, None if own_order else SERVED_KEPT)
         found, warnings = self._patients(rows)
         if whole:  # every patient the list has: in the order asked for (ties, and no `_sort`, by id)
             found = sorted_by(sorted(found, key=_by_id), query)
@@ -1177,16 +1183,35 @@ def _cut_from(position: Any) -> tuple[Position, list[str]]:
     return (position if position is None or isinstance(position, int | dict) else None), []
 
 
-def _remembered(following: Position, position: Position, listed: VendorList, recovered: list[Any]) -> Position:
+def _past_served(rows: list[Any], served: set[str]) -> list[Any]:
+    """`rows`, a vendor page, from after the last of them the page before served: those before it
+    sort before it, so were served too (a create ahead of the position moved them on) or were
+    created ahead of where the walk is."""
+    last = max((i for i, row in enumerate(rows) if ties.row_id(row) in served), default=-1)
+    return rows[last + 1 :]
+
+
+def _compact_id(value: str) -> int | str:
+    """An id as a position carries it: a number as one (shorter in a link than its text)."""
+    return int(value) if value.isdigit() and str(int(value)) == value else value
+
+
+def _remembered(
+    following: Position, position: Position, listed: VendorList, recovered: list[Any], kept: int | None
+) -> Position:
     """The position `following` of a list paged by number (an offset) remembering what the page
     after it needs to tell a patient moved by a create or a delete in between (`_shifted_back`):
     the ids this page served, in the vendor's order (`listed`, after the patients `recovered`
     from the page before it), the vendor's total, and where this page was asked for (`back`:
-    its page number, None for the first page, asked for unnumbered). A walk by the vendor's
-    cursor or its next link's own position is keyset paging: nothing moves."""
+    its page number, None for the first page, asked for unnumbered); of the ids, the last
+    `kept` (None: all): past the last of them that a page lists again, it lists no patient
+    served, and a delete must take all of them for the recovery to lose its place (then said).
+    A walk by the vendor's cursor or its next link's own position is keyset paging: nothing
+    moves."""
     if following is None or listed.by_cursor:
         return following
-    served = [i for i in map(ties.row_id, [*recovered, *listed.data]) if i]
+    served = [_compact_id(i) for i in map(ties.row_id, [*recovered, *listed.data]) if i]
+    served = served if kept is None else served[-kept:]
     at = following if isinstance(following, dict) else {"page": following}
     total = {} if listed.total_count is None else {"total": listed.total_count}
     return {**at, "served": served, "back": None if position is None else _page_number(position), **total}
