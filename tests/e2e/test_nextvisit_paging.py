@@ -1,9 +1,10 @@
-"""A walk of Nextvisit's patient list while patients are deleted between its pages.
+"""A walk of Nextvisit's patient list while patients are deleted or created between its pages.
 
 The list is paged by number (Laravel's `paginate()`: an offset), so a patient deleted on a page
-already served moves the next page's first patient onto the page before. R4 search.html
+already served moves the next page's first patient onto the page before, and one created that
+sorts ahead of the position moves the last one served onto the next page. R4 search.html
 (paging) leaves what a walk shows of such changes to the server, but a client following the
-links must not miss a patient nobody touched without being told. Each
+links must neither miss a patient nobody touched without being told nor get one twice. Each
 through the real gateway over HTTP, the simulator changing between pages (its own simulator:
 the demo's data stays as it is)."""
 
