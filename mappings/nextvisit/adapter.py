@@ -26,6 +26,20 @@ Search planning (what is pushed down, and why it is safe):
   list newest first shifts them onto the next page when a patient is created in between, where
   id order puts the new one last). Look-ups by id (which ask for `sort=id`) bisect or stop
   early only while the pages are in ascending id order, else walk on.
+- Pages by number are offsets (Laravel's `paginate()`), so a patient deleted before a walk's
+  position moves the patient that would have opened the next page onto the page before, and
+  one created before it (sorted by a field) moves the last one served onto the next page. The
+  position of each numbered page remembers the ids the page before served, the vendor's total
+  then, and that page's number: the ids are left out if listed again, and a total gone down
+  is a delete in between: the page before is read again (one more call, only then) and the
+  patients it now lists after the last one it served are served first; when it lists none of
+  those any more, the page says patients may have been left out. A list giving no total (a
+  simple paginator) tells no delete without a call on every page: nothing is said there.
+  Cursor and keyset pages (a position of the vendor's own) do not move. A search page holds
+  the patients asked for: filled from the vendor's next page when short, and when a vendor
+  page gives more (the run it ends in, read whole; patients recovered), the rest is served
+  from the same position later, told apart by the ids already served (`"cut"`), never by a
+  count of them that a delete in between would move onto another patient.
 Allergies, medications and encounters live inside the patient payload, so their searches
 need `patient` and cost one vendor call; their ids carry the patient id (`<pid>.a.…`,
 `<pid>.m.…`, `<pid>.e.<encounter id>`), so a read is one call too.
@@ -279,6 +293,13 @@ LIST_PAGE_SIZE = 50
 MAX_TRASH_PAGES = 40
 MAX_CREATED_PAGES = 4  # list pages read to find a patient the create answer did not name
 MAX_DEMOGRAPHICS_PAGES = 16  # list pages read to find one patient's demographics (bisected)
+# Vendor pages one search page is filled from: a page asked for holds as many patients as asked
+# for (`_search_patients`), so the gateway never resumes inside one by a count of patients (a
+# delete in between would move that count onto another patient).
+MAX_FILL_PAGES = 3
+# The ids a numbered page's position keeps of the page before (`_remembered`): its last ones
+# place the walk; every id would make each link of a long walk, with its way back, kilobytes long.
+SERVED_KEPT = 8
 MAX_RUN_PAGES = 5  # list pages read for the patients sharing the sort value a page ends in
 # What a read may meet that says nothing of the record read: the vendor throttling (a 429: the
 # docs name no limit, and a Laravel 10 app's `api` routes carry `throttle:api`, 60 requests a
@@ -289,6 +310,11 @@ _NOT_READ_NOW = (Throttled, UpstreamError, UpstreamTimeout, VendorUnavailable)
 _NOT_READ_BACK = (
     "The patient was {done}, but reading it back from Nextvisit failed for now (HTTP {status}): "
     "the resource answered is what the vendor answered or was sent, and may differ from a later read"
+)
+_PERHAPS_SKIPPED = (
+    "Patients were deleted from Nextvisit's list since the page before, which no longer lists any patient "
+    "it listed then: where the list resumes cannot be told, and patients may have been left out of this "
+    "walk here. Search again to list every patient"
 )
 _SORT_FIELDS: dict[str, ties.SortField] = {"family": "last_name", "birthdate": "date_of_birth"}
 _UNSORTED = (
@@ -307,7 +333,11 @@ n (the vendor's number, which may count from 0) of a list that numbers its pages
 `{"cursor": c, "seen": <the fingerprint of the page that gave c>}` of a list paged by cursor;
 `{"link": {"after": "42"}, "seen": ...}` of one whose next link names a position of its own.
 A sorted walk's position also says which patients of the run of one value the page before
-ended in were served (`"tie"`: mappings.nextvisit.ties)."""
+ended in were served (`"tie"`: mappings.nextvisit.ties); a numbered page's position also the ids
+the page before served (`"served"`), the vendor's total then (`"total"`) and that page's number
+(`"back"`, None for the first page, asked for unnumbered): `_remembered`. A search position
+may name one of these with the ids of its patients already served: `{"at": <position>, "cut":
+[ids]}` (`_cut_from`)."""
 
 
 class NextvisitAdapter:
@@ -658,20 +688,48 @@ class NextvisitAdapter:
         if by_id is not None:
             found = await q.read_each(lambda i: self._read_patient(i), by_id)
             return VendorPage(found, None, total=len(found) if q.only(query, "identifier") else None)
+        size = request.page_size
+        at, cut = _cut_from(request.position)
+        page = await self._patient_page(query, size, at)
+        total, warnings = page.total, page.warnings
+        served: list[Resource] = []
+        for _ in range(MAX_FILL_PAGES):
+            done = frozenset(cut)
+            fresh = [r for r in page.resources if str(r.get("id")) not in done]
+            room = size - len(served)
+            if len(fresh) > room and page.next is not None:
+                # More than asked for (the run the page ends in, read whole; patients a delete
+                # moved back): the rest is served from this same position, told apart by id.
+                taken = fresh[:room]
+                onward = {"at": at, "cut": [*map(_compact_id, cut), *(_compact_id(str(r.get("id"))) for r in taken)]}
+                return VendorPage([*served, *taken], onward, total=total, warnings=warnings)
+            served += fresh
+            if len(served) >= size or page.next is None:
+                break
+            at, cut = page.next, []
+            page = await self._patient_page(query, size, at)
+            warnings = tuple(dict.fromkeys((*warnings, *page.warnings)))
+        return VendorPage(served, page.next, total=total, warnings=warnings)
+
+    async def _patient_page(self, query: SearchQuery, page_size: int, position: Position) -> VendorPage:
+        """The patients of the vendor page at `position` (with those a delete moved back onto the
+        page before, and the whole run of the sort value it ends in), and the position after it."""
         sort = query.sort[0] if query.sort else None
-        position: Position = request.position
-        # Ascending id by default: new patients land on the last page, so paging cannot skip or
-        # repeat anyone while records are created (the vendor's default, newest first, would).
-        # No name term is sent (see "Where the docs are silent"): the gateway filters names.
-        params: dict[str, str | int] = {
-            "per_page": request.page_size,
-            **_paging(position),
+        # Ascending id by default: new patients land on the last page (the vendor's default, newest
+        # first, would move everyone on at each create). Pages are numbered, an offset: a patient
+        # deleted (or, sorted, created) before the position still moves the rest one place; what
+        # the walk then served or would skip is told from what its position remembers
+        # (`_remembered`, `_shifted_back`). No name term is sent (see "Where the docs are
+        # silent"): the gateway filters names.
+        unpaged: dict[str, str | int] = {
+            "per_page": page_size,
             "include": "demographics",
             "sort": ("-" if sort and sort.descending else "") + (_SORT_FIELDS[sort.name] if sort else "id"),
         }
         low, high, exact = q.date_bounds(query, "birthdate")
         if low and low == high:
-            params["filter[date_of_birth]"] = low.isoformat()
+            unpaged["filter[date_of_birth]"] = low.isoformat()
+        params = {**unpaged, **_paging(position)}
         listed = await self._list(params)
         if _repeated_whole(listed, position):
             return VendorPage([], None)  # the page before listed all there is: the end
@@ -679,11 +737,13 @@ class NextvisitAdapter:
         if refused:
             return VendorPage([], None, warnings=(refused,))
         exact = exact and q.only(query, "birthdate") and (not query.named("birthdate") or low == high)
-        rows, following = listed.data, _following(listed, position, request.page_size)
-        # Patients the page before listed, in a list keeping its own order (offset pages of a list
-        # newest first shift when a patient is created between them): served once.
+        following = _following(listed, position, page_size)
+        recovered, lost = await self._shifted_back(unpaged, position, listed)
+        # Patients the page before listed, moved onto this one (one created before them: sorted
+        # by a name, or a list newest first, takes it in ahead of them): served once.
         served_before = _served_before(position)
-        rows = [row for row in rows if ties.row_id(row) not in served_before]
+        listed_after = _past_served(listed.data, served_before)
+        rows = [row for row in _once([*recovered, *listed_after]) if ties.row_id(row) not in served_before]
         tied: tuple[str, ...] = ()
         own_order = False  # the list answered in an order of its own, not the one asked for
         if sort:
@@ -708,17 +768,49 @@ class NextvisitAdapter:
         if own_order and not whole:
             if sort:
                 tied = (_UNSORTED.format(field=_SORT_FIELDS[sort.name], sort=sort.name),)
-            following = _with_served(following, listed.data)
+            if listed.by_cursor:
+                following = _with_served(following, listed.data)
+        # A list in an order of its own (newest first) is dropped by every id the page served: its
+        # position is no order to be past; in the order asked for, the last few tell where it was.
+        following = _remembered(following, position, listed, recovered, None if own_order else SERVED_KEPT)
         found, warnings = self._patients(rows)
         if whole:  # every patient the list has: in the order asked for (ties, and no `_sort`, by id)
             found = sorted_by(sorted(found, key=_by_id), query)
-        warnings += tied
+        warnings += lost + tied
         # The vendor's count is of what its filter matched: the FHIR total only when the rows show
         # that filter applied as sent (a list may not read `filter[date_of_birth]` at all, as Django
         # REST Framework without a filter backend or an Express handler does not, and count all).
         applied = _born_on(listed.data, str(params.get("filter[date_of_birth]", "")))
         total = listed.total_count if exact and applied and not warnings else None
         return VendorPage(found, following, total=total, warnings=warnings)
+
+    async def _shifted_back(
+        self, unpaged: dict[str, str | int], position: Position, listed: VendorList
+    ) -> tuple[list[Any], tuple[str, ...]]:
+        """The patients a walk by page number would skip, `listed` being the page at `position`:
+        an offset page, it starts one place further into the list for each patient deleted before
+        it since the page before was listed (Laravel's `paginate()`: `LIMIT per_page OFFSET
+        (page - 1) * per_page`), and as many of the patients that followed the page before now
+        end it. Told, without a call, by the vendor's total having gone down since that page
+        (`meta.total`, or the bare paginator's `total`); then the page before is read again, and
+        the patients it now lists after the last one it listed before are these. When it lists
+        none of those any more (all deleted, or moved a page or more), where it resumes cannot
+        be told: a warning says patients may have been left out (R4 search.html#paging leaves
+        the effect of changes between pages to the server; a patient is never left out unsaid).
+        A list that gives no total says nothing."""
+        before = position.get("total") if isinstance(position, dict) else None
+        now = listed.total_count
+        if not isinstance(position, dict) or not isinstance(before, int) or now is None or now >= before:
+            return [], ()
+        served = _served_before(position)
+        back = position.get("back")
+        at: Position = back if isinstance(back, int) else None
+        again = await self._list({**unpaged, **_paging(at)})
+        if not _not_as_asked(again, at):
+            last = max((i for i, row in enumerate(again.data) if ties.row_id(row) in served), default=None)
+            if last is not None:
+                return again.data[last + 1 :], ()
+        return [], (_PERHAPS_SKIPPED,)
 
     async def _whole_runs(
         self,
@@ -1066,6 +1158,63 @@ def _with_served(following: Position, rows: list[Any]) -> Position:
         return None
     served = [i for i in map(ties.row_id, rows) if i]
     return {**following, "served": served} if isinstance(following, dict) else {"page": following, "served": served}
+
+
+def _once(rows: list[Any]) -> list[Any]:
+    """`rows` with each listed id once, the first kept (a patient recovered from the page before
+    that a change made between the two calls lists on this page too)."""
+    seen: set[str] = set()
+    out: list[Any] = []
+    for row in rows:
+        key = ties.row_id(row)
+        if key is None or key not in seen:
+            out.append(row)
+        if key is not None:
+            seen.add(key)
+    return out
+
+
+def _cut_from(position: Any) -> tuple[Position, list[str]]:
+    """The vendor position a search position names, and the ids of its patients already served
+    (`{"at": position, "cut": [ids]}`: a page that held more patients than asked for)."""
+    if isinstance(position, dict) and isinstance(position.get("cut"), list):
+        at = position.get("at")
+        return (at if at is None or isinstance(at, int | dict) else None), [str(i) for i in position["cut"]]
+    return (position if position is None or isinstance(position, int | dict) else None), []
+
+
+def _past_served(rows: list[Any], served: set[str]) -> list[Any]:
+    """`rows`, a vendor page, from after the last of them the page before served: those before it
+    sort before it, so were served too (a create ahead of the position moved them on) or were
+    created ahead of where the walk is."""
+    last = max((i for i, row in enumerate(rows) if ties.row_id(row) in served), default=-1)
+    return rows[last + 1 :]
+
+
+def _compact_id(value: str) -> int | str:
+    """An id as a position carries it: a number as one (shorter in a link than its text)."""
+    return int(value) if value.isdigit() and str(int(value)) == value else value
+
+
+def _remembered(
+    following: Position, position: Position, listed: VendorList, recovered: list[Any], kept: int | None
+) -> Position:
+    """The position `following` of a list paged by number (an offset) remembering what the page
+    after it needs to tell a patient moved by a create or a delete in between (`_shifted_back`):
+    the ids this page served, in the vendor's order (`listed`, after the patients `recovered`
+    from the page before it), the vendor's total, and where this page was asked for (`back`:
+    its page number, None for the first page, asked for unnumbered); of the ids, the last
+    `kept` (None: all): past the last of them that a page lists again, it lists no patient
+    served, and a delete must take all of them for the recovery to lose its place (then said).
+    A walk by the vendor's cursor or its next link's own position is keyset paging: nothing
+    moves."""
+    if following is None or listed.by_cursor:
+        return following
+    served = [_compact_id(i) for i in map(ties.row_id, [*recovered, *listed.data]) if i]
+    served = served if kept is None else served[-kept:]
+    at = following if isinstance(following, dict) else {"page": following}
+    total = {} if listed.total_count is None else {"total": listed.total_count}
+    return {**at, "served": served, "back": None if position is None else _page_number(position), **total}
 
 
 def _lists_all(following: Position) -> bool:

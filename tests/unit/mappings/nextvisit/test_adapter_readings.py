@@ -132,11 +132,11 @@ def test_a_list_that_ignores_page_is_not_served_twice() -> None:
 
     patients = _adapter(FirstPageAlways([JANE])).providers["Patient"]
     assert patients.search is not None
+    # The page asked for holds 100 patients: it is filled from the vendor's next page, which is
+    # the first again.
     first = asyncio.run(patients.search(SearchRequest(SearchQuery("Patient", (), (), "UTC"), None, 100)))
-    assert [r["id"] for r in first.resources] == ["7"] and first.next == 2
-    second = asyncio.run(patients.search(SearchRequest(SearchQuery("Patient", (), (), "UTC"), 2, 100)))
-    assert second.resources == [] and second.next is None
-    assert second.warnings == (
+    assert [r["id"] for r in first.resources] == ["7"] and first.next is None
+    assert first.warnings == (
         "Nextvisit answered page 1 when asked for page 2: the patient list cannot be read past page 1",
     )
 
@@ -500,7 +500,8 @@ def test_a_run_read_to_its_end_is_served_without_saying_it_could_not_be() -> Non
     sorted_by_family = SearchQuery("Patient", (), (SortKey("family", False),), "UTC")
     page = asyncio.run(patients.search(SearchRequest(sorted_by_family, None, 12)))
     assert page.warnings == ()
-    assert [r["id"] for r in page.resources] == [str(pid) for pid in range(1, 241)]
+    # Twelve asked for: the rest of the run is served from the same position, told apart by id.
+    assert [r["id"] for r in page.resources] == [str(pid) for pid in range(1, 13)]
     assert len([path for path, _ in vendor.calls if path == "/v1/patients"]) == 1 + 5
     # 300 Ngs: the filtered list is read five pages deep and no further, and the page says so.
     clinic = [{**JANE, "id": pid, "last_name": "Adams" if pid <= 10 else "Ng"} for pid in range(1, 311)]
@@ -688,9 +689,16 @@ def test_a_sorted_search_on_a_list_that_does_not_sort_says_so_or_sorts_what_it_h
     assert len(first.warnings) == 1 and "did not sort" in first.warnings[0] and first.total is None
     whole = _adapter(ListVendor(rows, "unpaged")).providers["Patient"].search
     assert whole is not None
-    page = asyncio.run(whole(SearchRequest(family, None, 3)))
-    assert [r["name"][0]["family"] for r in page.resources] == sorted(names)
-    assert page.warnings == ()
+    served: list[str] = []
+    position: Any = None
+    for _ in range(len(names)):  # three a page, from the list read whole each time
+        page = asyncio.run(whole(SearchRequest(family, position, 3)))
+        served += [r["name"][0]["family"] for r in page.resources]
+        assert page.warnings == ()
+        position = page.next
+        if position is None:
+            break
+    assert served == sorted(names)
 
 
 class NewestFirst(CannedVendor):
@@ -713,4 +721,5 @@ def test_a_walk_of_a_list_in_its_own_order_serves_no_patient_twice_when_one_is_c
     vendor.patients.append({**JANE, "id": 8})  # created meanwhile: listed first, the rest shift on
     second = asyncio.run(search(SearchRequest(everyone, first.next, 3)))
     assert [r["id"] for r in first.resources] == ["7", "6", "5"]
-    assert [r["id"] for r in second.resources] == ["4", "3"]  # 5 shifted onto this page: served already
+    # 5 shifted onto this page: served already; the page is filled from the vendor's next one.
+    assert [r["id"] for r in second.resources] == ["4", "3", "2"]
