@@ -211,6 +211,7 @@ from mappings.nexhealth.options import NexHealthOptions
 from mappings.nexhealth.patient import (
     GENDER_FROM_VENDOR,
     GENDER_SPELLINGS,
+    OTHER_PHONE_FIELDS,
     GenderAt,
     as_edited,
     gender_at,
@@ -1367,6 +1368,12 @@ class NexHealthAdapter:
         # it, but for keys NexHealth refused (it would refuse the edit again).
         left = left_out(resource, current)
         clears = {key: None for key in left if key not in self._bio_keys_refused}
+        if clears and _other_phones_sent(current, left, body["patient"]) and not _changes_bio(current, body["patient"]):
+            # `bio` sent to clear alone carries the phone number as well, which an implementation
+            # may take as replacing the cell and home numbers (the docs say nothing of them): a
+            # PUT sending another of those back would lose it to clear something else. Kept, and
+            # said so.
+            clears = {}
         fields = {**body["patient"], "bio": {**body["patient"]["bio"], **clears}}
         edited = await self._patch(resource_id, fields, current)
         # Compared with what the patient reads as once the edit is applied: an element sent back
@@ -1734,6 +1741,24 @@ def _differing(before: dict[str, Any], sent: dict[str, Any]) -> set[str]:
     and those of `bio` it clears (`_clearing`)."""
     changed = {path for path in _EDITED if _exact(path, _field(before, path)) != _exact(path, _field(sent, path))}
     return changed | set(_clearing(before, sent))
+
+
+def _changes_bio(before: dict[str, Any], sent: dict[str, Any]) -> bool:
+    """Whether an edit's `sent` changes a field of `bio` a write sets (the birth date, phone or
+    gender) of the patient `before`."""
+    return any(path.startswith("bio.") for path in _differing(before, sent))
+
+
+def _other_phones_sent(patient: dict[str, Any], left: Mapping[str, str], sent: dict[str, Any]) -> bool:
+    """Whether the NexHealth `patient` holds a cell or home number that an update sends back
+    (one not among the fields `left` out, `patient.left_out`) other than the phone number its
+    edit `sent` sets."""
+    bio = patient.get("bio") or {}
+    written = national_phone((sent.get("bio") or {}).get("phone_number"))
+    return any(
+        bio.get(key) not in (None, "") and key not in left and national_phone(bio.get(key)) != written
+        for key in OTHER_PHONE_FIELDS
+    )
 
 
 def _clearing(before: dict[str, Any], sent: dict[str, Any]) -> list[str]:

@@ -54,13 +54,15 @@ def _registered(patient: Patient) -> bool:
     )
 
 
-# One patient for each test: a test's PUT changes what the other would start from.
-AS_READ, LEFT_OUT = live_patients(build_clinic(), _registered)[:2]
+# One patient for each test: a test's PUT changes what another would start from.
+AS_READ, LEFT_OUT, WITHOUT_ADDRESS = live_patients(build_clinic(), _registered)[:3]
 
 
 @pytest.fixture(scope="module", params=sorted(READINGS))
 def fhir(request: pytest.FixtureRequest) -> Iterator[FhirHttp]:
-    sandbox = partial(create_sandbox, not_inserted={AS_READ.id, LEFT_OUT.id}, **READINGS[request.param])
+    sandbox = partial(
+        create_sandbox, not_inserted={AS_READ.id, LEFT_OUT.id, WITHOUT_ADDRESS.id}, **READINGS[request.param]
+    )
     with gateway_over("nexhealth", sandbox, tenant=TENANT) as gateway:
         yield gateway.fhir
 
@@ -124,3 +126,15 @@ def test_what_a_put_leaves_out_is_cleared_or_named_as_kept(fhir: FhirHttp) -> No
     # Nothing of what was sent is named as lost.
     left_out = ("Patient.address", "Patient.name[0].given[1]", "Patient.telecom")
     assert not [path for path in named if path not in left_out], named
+
+
+def test_clearing_an_address_loses_no_phone_sent_back(fhir: FhirHttp) -> None:
+    # The patient sent back as read but for its address: an edit clearing the address would
+    # carry the phone number too, which NexHealth may take as replacing the cell and home
+    # numbers the PUT sent back. Those are kept; the address is cleared or named as kept.
+    held = fhir.get_ok(f"{BASE}/Patient/{_pid(WITHOUT_ADDRESS)}")
+    assert _phones(held) == {WITHOUT_ADDRESS.mobile_phone, WITHOUT_ADDRESS.home_phone}
+    named, after = _put(fhir, {k: v for k, v in held.items() if k != "address"})
+    assert _phones(after) == _phones(held), (after["telecom"], named)
+    assert "address" not in after or "Patient.address" in named, (after.get("address"), named)
+    assert named in (["Patient.address"], []), named
