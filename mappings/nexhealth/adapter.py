@@ -92,7 +92,9 @@ Where the docs are silent
   ignoring the null, refused the key, or took a body without `bio`) is named as kept, and so
   is a middle name left out, which no write body holds. The phones sent are compared with
   the patient as edited too: an implementation may take a phone number set as replacing the
-  patient's cell and home numbers, even those sent back.
+  patient's cell and home numbers, even those sent back. So an edit that would only clear
+  is not sent where the PUT sends back a cell or home number other than the phone number
+  (what it leaves out is named as kept): nothing sent is lost to clear something else.
 - Patient create: "Creating a New Patient" lists the required fields (names, email, phone,
   date of birth, gender), not the body. `{"provider": ..., "patient": {..., "bio": {...}}}` is
   sent first, then the patient fields at the top level, then those and `bio`'s too (no `bio`
