@@ -85,7 +85,16 @@ Where the docs are silent
   duplicate check not leaving out the patient itself refused every edit re-sending its own
   email), but `bio` whole once any of its fields changes (it may be stored as one object that
   a PATCH's `bio` replaces); keys of it NexHealth refuses are left out from then on, and its
-  unchanged phone once that was a duplicate of the patient itself (`_edit_body`).
+  unchanged phone once that was a duplicate of the patient itself (`_edit_body`). A PUT
+  replaces the patient (R4 http.html#update): `bio`'s fields holding what it leaves out (an
+  address, a cell or home phone) go as null in that `bio`, which clears them where NexHealth
+  replaces `bio` or takes a null; one NexHealth still holds after the edit (it merged `bio`
+  ignoring the null, refused the key, or took a body without `bio`) is named as kept, and so
+  is a middle name left out, which no write body holds. The phones sent are compared with
+  the patient as edited too: an implementation may take a phone number set as replacing the
+  patient's cell and home numbers, even those sent back. So an edit that would only clear
+  is not sent where the PUT sends back a cell or home number other than the phone number
+  (what it leaves out is named as kept): nothing sent is lost to clear something else.
 - Patient create: "Creating a New Patient" lists the required fields (names, email, phone,
   date of birth, gender), not the body. `{"provider": ..., "patient": {..., "bio": {...}}}` is
   sent first, then the patient fields at the top level, then those and `bio`'s too (no `bio`
@@ -204,10 +213,13 @@ from mappings.nexhealth.options import NexHealthOptions
 from mappings.nexhealth.patient import (
     GENDER_FROM_VENDOR,
     GENDER_SPELLINGS,
+    OTHER_PHONE_FIELDS,
     GenderAt,
     as_edited,
     gender_at,
     gender_of,
+    kept_left_out,
+    left_out,
     listed_spelling,
     national_phone,
     patient_from_fhir,
@@ -1353,12 +1365,34 @@ class NexHealthAdapter:
                 f"Patient/{resource_id} has changed since version {if_match}; read it again before updating"
             )
         body, _ = patient_from_fhir(resource, 0)
-        edited = await self._patch(resource_id, body["patient"], current)
+        # An update replaces the resource (R4 http.html#update): what NexHealth holds that the
+        # PUT leaves out (an address, a cell or home phone) is sent as null in `bio` to clear
+        # it, but for keys NexHealth refused (it would refuse the edit again).
+        left = left_out(resource, current)
+        clears = {key: None for key in left if key not in self._bio_keys_refused}
+        if clears and _other_phones_sent(current, left, body["patient"]) and not _changes_bio(current, body["patient"]):
+            # `bio` sent to clear alone carries the phone number as well, which an implementation
+            # may take as replacing the cell and home numbers (the docs say nothing of them): a
+            # PUT sending another of those back would lose it to clear something else. Kept, and
+            # said so.
+            clears = {}
+        fields = {**body["patient"], "bio": {**body["patient"]["bio"], **clears}}
+        edited = await self._patch(resource_id, fields, current)
         # Compared with what the patient reads as once the edit is applied: an element sent back
         # as NexHealth already holds it (the identifiers, `active`, a mobile phone's use) is
-        # kept, and each other one NexHealth cannot hold is reported.
-        will_read = patient_to_fhir(as_edited(current, body["patient"]), self._ctx)
-        return Written(patient_to_fhir(edited, self._ctx), tuple(unkept_elements(resource, will_read)))
+        # kept, and each other one NexHealth cannot hold is reported. The phones are compared
+        # with what NexHealth holds once edited too: an implementation may take a phone number
+        # set as the patient's phone, dropping its cell and home numbers that were sent back.
+        # Each element left out that NexHealth still holds (a null kept, no field to clear) is named.
+        will_read = patient_to_fhir(as_edited(current, fields), self._ctx)
+        served = patient_to_fhir(edited, self._ctx)
+        phones_sent = {"resourceType": "Patient", "telecom": resource.get("telecom") or []}
+        not_stored = [
+            *unkept_elements(resource, will_read),
+            *unkept_elements(phones_sent, served),
+            *kept_left_out(resource, left, edited),
+        ]
+        return Written(served, tuple(dict.fromkeys(not_stored)))
 
     async def _patch(self, patient_id: str, fields: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
         """Send the edit in the shape this vendor takes (see "Where the docs are silent"): the
@@ -1370,7 +1404,8 @@ class NexHealthAdapter:
         unseen, were the answer not compared."""
         if not _differing(before, fields):
             return before  # nothing NexHealth stores changes: no PATCH to send
-        changes_bio = any(path.startswith("bio.") for path in _changed(before, fields))
+        clearing = _clearing(before, fields)
+        changes_bio = bool(clearing) or any(path.startswith("bio.") for path in _changed(before, fields))
         shapes = _edit_shapes(
             [self._bio_patch_shape, self._patch_shape, self._create_shape],
             self._bio_patch_shape,
@@ -1380,7 +1415,8 @@ class NexHealthAdapter:
         async def applied(envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any]:
             edited = await self._edited(envelope, patient_id)
             lost = _not_applied(before, sent, edited)
-            if lost and envelope.data is not None:
+            still = any(_field(edited, path) not in (None, "") for path in clearing)
+            if (lost or still) and envelope.data is not None:
                 # The answer may be the patient as it was before the edit (Mongoose's
                 # `findByIdAndUpdate` without `{new: true}`): what NexHealth now holds decides.
                 edited = await self._patient(patient_id)
@@ -1443,7 +1479,13 @@ class NexHealthAdapter:
             for key, value in read.items()
             if key not in ("date_of_birth", "phone_number") and value is not None and key not in self._bio_keys_refused
         }
-        bio.update({key: value for key, value in sent_bio.items() if key != "gender" or "bio.gender" in differs})
+        bio.update(
+            {
+                key: value
+                for key, value in sent_bio.items()
+                if (key != "gender" or "bio.gender" in differs) and key not in self._bio_keys_refused
+            }
+        )
         if self._edit_meets_itself and "bio.phone_number" not in differs:
             bio.pop("phone_number", None)
         return {**body, "bio": bio}
@@ -1697,8 +1739,39 @@ _BIO_WRITTEN = frozenset({"date_of_birth", "phone_number", "gender"})
 
 def _differing(before: dict[str, Any], sent: dict[str, Any]) -> set[str]:
     """The fields (paths of `_EDITED`) `sent` changes of the patient `before`, case and all (a
-    name's case corrected is a change to send; `_changed` compares as NexHealth may store)."""
-    return {path for path in _EDITED if _exact(path, _field(before, path)) != _exact(path, _field(sent, path))}
+    name's case corrected is a change to send; `_changed` compares as NexHealth may store),
+    and those of `bio` it clears (`_clearing`)."""
+    changed = {path for path in _EDITED if _exact(path, _field(before, path)) != _exact(path, _field(sent, path))}
+    return changed | set(_clearing(before, sent))
+
+
+def _changes_bio(before: dict[str, Any], sent: dict[str, Any]) -> bool:
+    """Whether an edit's `sent` changes a field of `bio` a write sets (the birth date, phone or
+    gender) of the patient `before`."""
+    return any(path.startswith("bio.") for path in _differing(before, sent))
+
+
+def _other_phones_sent(patient: dict[str, Any], left: Mapping[str, str], sent: dict[str, Any]) -> bool:
+    """Whether the NexHealth `patient` holds a cell or home number that an update sends back
+    (one not among the fields `left` out, `patient.left_out`) other than the phone number its
+    edit `sent` sets."""
+    bio = patient.get("bio") or {}
+    written = national_phone((sent.get("bio") or {}).get("phone_number"))
+    return any(
+        bio.get(key) not in (None, "") and key not in left and national_phone(bio.get(key)) != written
+        for key in OTHER_PHONE_FIELDS
+    )
+
+
+def _clearing(before: dict[str, Any], sent: dict[str, Any]) -> list[str]:
+    """The fields of `bio` (as `bio.<key>`) an edit's `sent` clears (null) that the patient
+    `before` holds: what an update left out (`patient.left_out`)."""
+    held = before.get("bio") or {}
+    return [
+        f"bio.{key}"
+        for key, value in (sent.get("bio") or {}).items()
+        if value is None and key not in _BIO_WRITTEN and held.get(key) not in (None, "")
+    ]
 
 
 def _exact(path: str, value: Any) -> str:

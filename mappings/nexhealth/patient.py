@@ -19,7 +19,11 @@ id (`foreign_id`), present once NexHealth has inserted the patient there (`forei
 A write keeps one name's first given and family name, one email and one phone (written as
 `bio.phone_number`, which reads without a use), the birth date and the gender: every other
 element sent, or part of one, is named as not stored by its FHIRPath (`unkept_elements`,
-comparing what was sent with what the patient reads as once written).
+comparing what was sent with what the patient reads as once written). An update replaces the
+resource (R4 http.html#update): what NexHealth holds that the PUT leaves out, an address part
+or a cell or home phone (`bio` fields no write sets), is sent as null to be cleared
+(`left_out`), and named as kept where NexHealth still holds it after the edit, as a middle
+name always is: no write body has one to clear (`kept_left_out`).
 """
 
 from __future__ import annotations
@@ -49,6 +53,12 @@ GenderAt = Literal["bio", "top"]  # a patient's gender in `bio`, or beside it
 # reporting a client's own that it does not carry.
 NOT_THE_VENDORS = frozenset({"resourceType", "id", "meta", "text"})
 # Why an element of these is not stored, said in the issue's diagnostics beside its FHIRPath.
+# `bio`'s fields a patient reads as an address (each with the part it is) and as a mobile or
+# home phone: what NexHealth holds of a patient that no write of the gateway sets.
+ADDRESS_FIELDS = {"street_address": "line", "city": "city", "state": "state", "zip_code": "postalCode"}
+OTHER_PHONE_FIELDS = ("cell_phone_number", "home_phone_number")
+# Why an element an update left out is named: NexHealth still holds it (`kept_left_out`).
+WHY_KEPT = "left out of the update, but NexHealth kept it: not cleared"
 WHY_NOT_STORED = {
     "name": "NexHealth keeps one name: only the first given name and the family name of it",
     "telecom": "NexHealth keeps one email address and one phone number, without use, rank or period",
@@ -158,6 +168,44 @@ def patient_from_fhir(resource: dict[str, Any], provider_id: int) -> tuple[dict[
     # each element sent that it does not hold is not stored.
     created = _as_read({"id": "new", **body["patient"]}, identifiers=[])
     return body, unkept_elements(resource, created)
+
+
+def left_out(resource: dict[str, Any], patient: dict[str, Any]) -> dict[str, str]:
+    """The `bio` fields of the NexHealth patient `patient` holding an element the update
+    `resource` leaves out, each with the FHIRPath of that element (as read): an update replaces
+    the resource (R4 http.html#update), so they are to be cleared. No write sets them (the
+    create body holds names, email, phone, birth date and gender, nexhealth-patients.txt): an
+    address part none of the addresses sent has, a cell or home number not among the phones
+    sent (compared by digits: NexHealth keeps its own format)."""
+    held = {key: value for key, value in (patient.get("bio") or {}).items() if value not in (None, "")}
+    addresses = [address for address in resource.get("address") or [] if isinstance(address, dict)]
+    found: dict[str, str] = {}
+    for key, part in ADDRESS_FIELDS.items():
+        if key in held and not any(address.get(part) for address in addresses):
+            found[key] = f"Patient.address[0].{part}" if addresses else "Patient.address"
+    telecom = [point for point in resource.get("telecom") or [] if isinstance(point, dict)]
+    phones = {national_phone(point.get("value")) for point in telecom if point.get("system") == "phone"}
+    for key in OTHER_PHONE_FIELDS:
+        if key in held and national_phone(held[key]) not in phones:
+            found[key] = "Patient.telecom"
+    return found
+
+
+def kept_left_out(resource: dict[str, Any], left: dict[str, str], edited: dict[str, Any]) -> list[str]:
+    """The elements the update `resource` leaves out that the NexHealth patient `edited` (as
+    the edit left it) still holds, by FHIRPath with why: the `bio` fields `left` (`left_out`)
+    NexHealth did not clear (an implementation merging `bio` may read a null as "not given",
+    or ignore or refuse a key its edit does not take), and a middle name where the written
+    name has one given name. A middle name is never cleared: no write body holds one (the
+    create's fields are first and last names, nexhealth-patients.txt), so it is never sent."""
+    bio = edited.get("bio") or {}
+    kept = [path for key, path in left.items() if bio.get(key) not in (None, "")]
+    names = resource.get("name") or []
+    chosen = _chosen_name(names) if names else 0
+    given = (names[chosen].get("given") if names else None) or []
+    if edited.get("middle_name") and len(given) < 2:
+        kept.append(f"Patient.name[{chosen}].given[1]")
+    return [f"{path} ({WHY_KEPT})" for path in dict.fromkeys(kept)]
 
 
 def as_edited(patient: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:

@@ -198,10 +198,12 @@ Patients
   ``{date_of_birth, phone_number, gender, street_address, city, state, zip_code,
   cell_phone_number, home_phone_number, new_patient, non_patient}``.
 - Clinic ("inserted") patients: ``foreign_id`` = chart number (``C00012``),
-  ``foreign_id_type`` ``msg-opendental-DataSource-35``, ``last_sync_time`` =
-  ``updated_at``, ``guarantor_id`` = their own id (self-guaranteed; the clinic has no
-  family links), ``unsubscribe_sms`` false. ``phone_number`` is the mobile phone, else
-  the home phone; ``cell_phone_number``/``home_phone_number`` the clinic's two phones.
+  ``foreign_id_type`` ``msg-opendental-DataSource-35`` (those ``create_app``'s
+  ``not_inserted`` names are not yet inserted: ``foreign_id`` null, ``foreign_id_type``
+  ``nex``), ``last_sync_time`` = ``updated_at``, ``guarantor_id`` = their own id
+  (self-guaranteed; the clinic has no family links), ``unsubscribe_sms`` false.
+  ``phone_number`` is the mobile phone, else the home phone;
+  ``cell_phone_number``/``home_phone_number`` the clinic's two phones.
   ``gender``: male/female -> ``Male``/``Female``, non_binary/other -> ``Other``,
   unknown/prefer_not_to_say/none -> null. ``inactive`` is true for clinic status
   inactive or deceased. ``new_patient`` is true when the patient has no finished or
@@ -308,7 +310,7 @@ Appointments
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from starlette.applications import Starlette
@@ -361,6 +363,7 @@ def create_app(
     cancelled_means: CancelledMeans = "include",
     far_visit_years: int | None = None,
     latest_year: int | None = None,
+    not_inserted: Collection[int] = (),
     **reading: Any,
 ) -> Starlette:
     """The NexHealth v2 API for `clinic` as institution `subdomain`; authenticate with `api_key`.
@@ -370,13 +373,18 @@ def create_app(
     `cancelled_means`, `far_visit_years`, `latest_year` and the keywords of
     ``readings.Reading`` (`reading`) choose a reading where the docs are silent
     (``sandboxes.nexhealth.readings``); the defaults are the readings described above.
+    `not_inserted`: the clinic patients (by clinic id) served as not yet inserted into the
+    practice management system (``foreign_id`` null, ``foreign_id_type`` ``nex``), with the
+    address, middle name and phones the clinic gives them, as a patient who registered
+    through NexHealth before booking is: the only patients with those that an edit reaches
+    (the docs allow edits "prior to being inserted"; a create sets none of them).
     """
     now = clock or time.time
     chosen = Reading(**reading)
     if far_visit_years is not None:
         clinic = with_far_visit(clinic, far_visit_years)
     api = NexHealthApi(
-        Store(clinic, now, chosen),
+        Store(clinic, now, chosen, frozenset(not_inserted)),
         TokenIssuer(token_ttl),
         RateLimiter(rate_per_second, rate_per_minute),
         api_key=api_key,

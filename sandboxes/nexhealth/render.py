@@ -115,8 +115,9 @@ def upcoming_entry(appointment: JsonObject) -> JsonObject:
     return {key: appointment[key] for key in _UPCOMING_FIELDS}
 
 
-def clinic_patient_doc(patient: Patient) -> JsonObject:
-    """A clinic ("inserted") patient, self-guaranteed, at its home location only."""
+def clinic_patient_doc(patient: Patient, inserted: bool = True) -> JsonObject:
+    """A clinic patient, self-guaranteed, at its home location only: inserted into the practice
+    system (its chart number the ``foreign_id``), or not yet (`inserted` false: ``nex``)."""
     patient_id = patient.id + PATIENT_ID_OFFSET
     home = location_id_of(patient.location_id)
     seen = any(encounter.status in ("finished", "arrived") for encounter in patient.encounters)
@@ -130,8 +131,8 @@ def clinic_patient_doc(patient: Patient) -> JsonObject:
         "created_at": utc_millis(patient.created_at),
         "updated_at": utc_millis(patient.updated_at),
         "institution_id": INSTITUTION_ID,
-        "foreign_id": patient.chart_number,
-        "foreign_id_type": _INSERTED,
+        "foreign_id": patient.chart_number if inserted else None,
+        "foreign_id_type": _INSERTED if inserted else _NOT_INSERTED,
         "bio": {
             "date_of_birth": iso_date(patient.birth_date),
             "phone_number": patient.mobile_phone or patient.home_phone,

@@ -91,9 +91,16 @@ def _by_start(appointment: Appointment) -> tuple[datetime, int]:
 
 
 class Store:
-    def __init__(self, clinic: Clinic, clock: Callable[[], float], reading: Reading = DOCUMENTED) -> None:
+    def __init__(
+        self,
+        clinic: Clinic,
+        clock: Callable[[], float],
+        reading: Reading = DOCUMENTED,
+        not_inserted: frozenset[int] = frozenset(),
+    ) -> None:
         self.clock = clock
         self.reading = reading
+        self.not_inserted = not_inserted  # clinic ids served as not yet in the practice system
         self.timezone = clinic.timezone
         self.start_of_today = datetime.combine(clinic.today, time(0, 0), tzinfo=UTC)
         live = [patient for patient in clinic.patients if not patient.deleted]
@@ -154,7 +161,7 @@ class Store:
             if appointment.doc["id"] in planned
         ]
         phones = (patient.mobile_phone, patient.home_phone)
-        doc = clinic_patient_doc(patient)
+        doc = clinic_patient_doc(patient, inserted=patient.id not in self.not_inserted)
         if self.reading.inactive == "nullable" and doc["inactive"] is False and patient.id % 4 == 0:
             doc["inactive"] = None  # never marked either way by the practice system
         return PatientRow(
