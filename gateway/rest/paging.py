@@ -101,7 +101,7 @@ class PageTokens:
                     f"for {KEPT_SECONDS / 60:g} minutes); repeat the search",
                     expression="_page",
                 )
-        return PagePosition(data[1], data[2], data[3], tuple(data[4]))
+        return PagePosition(data[1], data[2], data[3], tuple(data[4]), data[5] if len(data) == 6 else None)
 
     def _sealed(self, payload: bytes) -> str:
         return _b64(self._seal(payload, None))
@@ -143,14 +143,18 @@ class PageTokens:
 
 
 def _payload(fingerprint: str, position: PagePosition) -> bytes:
-    return orjson.dumps([fingerprint, position.vendor, position.skip, position.page_size, list(position.history)])
+    written = [fingerprint, position.vendor, position.skip, position.page_size, list(position.history)]
+    if position.resume is not None:
+        written.append(position.resume)
+    return orjson.dumps(written)
 
 
 def _is_position(data: Any) -> bool:
     """`data` has the shape `_payload` writes."""
     return (
         isinstance(data, list)
-        and len(data) == 5
+        and len(data) in (5, 6)
         and isinstance(data[4], list)
+        and (len(data) == 5 or isinstance(data[5], str))
         and all(isinstance(n, int) and not isinstance(n, bool) for n in data[2:4])
     )

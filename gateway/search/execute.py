@@ -32,6 +32,11 @@ class PagePosition:
     skip: int  # records of that vendor page already served
     page_size: int  # vendor page size this walk uses
     history: tuple[Any, ...] = ()  # positions of earlier pages, when they are cheap to keep
+    # The id of the first record of that vendor page not yet served: where the page resumes
+    # when it is asked again, found by id, since a record created or deleted before it in the
+    # meantime moves it (counting `skip` records would then repeat or skip one). `skip` is the
+    # fallback when that record is gone.
+    resume: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,7 @@ Admit = Callable[[Mapping[str, Any]], bool]
 async def fetch_page(
     provider: ResourceProvider, query: SearchQuery, count: int, position: PagePosition, admit: Admit | None = None
 ) -> SearchPage:
-    vendor, skip = position.vendor, position.skip
+    vendor, skip, resume = position.vendor, position.skip, position.resume
     collected: list[dict[str, Any]] = []
     warnings: dict[str, None] = {}
     total: int | None = None
@@ -89,16 +94,16 @@ async def fetch_page(
             warnings.update(dict.fromkeys(page.warnings))
             if call == 0 and position.vendor is None and position.skip == 0 and admit is None:
                 total = page.total  # providers give a total only when it is the FHIR total
-            resumed_at: tuple[Any, int] | None = None
-            for index in range(skip, len(page.resources)):
+            resumed_at: tuple[Any, int, str | None] | None = None
+            for index in range(_resumed(page.resources, skip, resume), len(page.resources)):
                 resource = page.resources[index]
                 if wanted(resource) and (admit is None or admit(resource)):
                     collected.append(resource)
                     if len(collected) == count:
                         if index + 1 < len(page.resources):
-                            resumed_at = (vendor, index + 1)
+                            resumed_at = (vendor, index + 1, _id_of(page.resources[index + 1]))
                         elif page.next is not None:
-                            resumed_at = (page.next, 0)
+                            resumed_at = (page.next, 0, None)
                         break
             if len(collected) == count:
                 if resumed_at is not None:
@@ -106,9 +111,9 @@ async def fetch_page(
                 break
             if page.next is None:
                 break
-            vendor, skip = page.next, 0
+            vendor, skip, resume = page.next, 0, None
             if call == MAX_VENDOR_CALLS_PER_PAGE - 1 or sent.requests >= MAX_VENDOR_REQUESTS_PER_PAGE:
-                next_pos = _advance(position, (vendor, 0))
+                next_pos = _advance(position, (vendor, 0, None))
                 break
     notes: tuple[str, ...] = ()
     if next_pos is not None and len(collected) < count:
@@ -126,18 +131,33 @@ async def fetch_page(
     return SearchPage(collected, next_pos, previous, total, tuple(warnings), notes)
 
 
-def _advance(position: PagePosition, at: tuple[Any, int]) -> PagePosition:
-    history = (*position.history, [position.vendor, position.skip])
+def _resumed(resources: Any, skip: int, resume: str | None) -> int:
+    """Where a vendor page asked again resumes: at the record `resume` names, wherever it is
+    now; else (gone, or not named) after `skip` records."""
+    if resume is not None and skip > 0:
+        for index, resource in enumerate(resources):
+            if _id_of(resource) == resume:
+                return index
+    return skip
+
+
+def _id_of(resource: Mapping[str, Any]) -> str | None:
+    found = resource.get("id")
+    return found if isinstance(found, str) else None
+
+
+def _advance(position: PagePosition, at: tuple[Any, int, str | None]) -> PagePosition:
+    history = (*position.history, [position.vendor, position.skip, position.resume])
     if len(history) > MAX_HISTORY:
         history = ()  # deep in a long walk, `previous` is given up rather than the token bloated
-    return PagePosition(at[0], at[1], position.page_size, history)
+    return PagePosition(at[0], at[1], position.page_size, history, at[2])
 
 
 def _previous(position: PagePosition) -> PagePosition | None:
     if not position.history:
         return None
-    vendor, skip = position.history[-1]
-    return PagePosition(vendor, skip, position.page_size, position.history[:-1])
+    vendor, skip, *rest = position.history[-1]
+    return PagePosition(vendor, skip, position.page_size, position.history[:-1], rest[0] if rest else None)
 
 
 @dataclass(frozen=True)

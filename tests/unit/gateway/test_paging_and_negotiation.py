@@ -23,6 +23,15 @@ def test_token_round_trip_and_binding() -> None:
             asyncio.run(tokens.open(token, fingerprint))
 
 
+def test_a_token_keeps_where_a_vendor_page_resumes_and_the_way_back() -> None:
+    tokens = PageTokens("secret")
+    mine = search_fingerprint("t1", "anonymous", "Observation", [("patient", "p1")])
+    position = PagePosition(vendor=[2, 1], skip=7, page_size=50, history=((None, 3, "p1.r4"),), resume="p1.r9")
+    assert asyncio.run(tokens.open(tokens.issue(mine, position), mine)) == PagePosition(
+        [2, 1], 7, 50, ([None, 3, "p1.r4"],), "p1.r9"
+    )
+
+
 def test_a_token_does_not_show_the_vendor_cursor_it_carries() -> None:
     # A vendor's cursor may be the last record's own values (Dental PMS's names the patient it
     # stopped at): in a link, a caller would read a patient outside its reach.

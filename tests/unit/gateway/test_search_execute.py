@@ -130,6 +130,27 @@ def test_resuming_inside_a_vendor_page_skips_what_was_served() -> None:
     ]
 
 
+def test_a_vendor_page_asked_again_resumes_at_the_record_it_stopped_before_whatever_moved() -> None:
+    # Offset paging: a record deleted before the position moves every later one up. Counting
+    # `skip` records again would pass over the one the page stopped before.
+    backend = FakeBackend(page_size=10)
+    backend.add_patients(10, birth_date="1950-01-01")
+    provider = _patients(backend)
+    query = _query(provider, birthdate="ne2001")  # filtered by the gateway: pages cut inside vendor pages
+    first = _fetch(provider, query, 3)
+    assert _ids(first.resources) == ["p001", "p002", "p003"] and first.next is not None
+    assert first.next.resume == "p004"
+    del backend.patients["p002"]  # served already, before the position
+    second = _fetch(provider, query, 3, first.next)
+    assert _ids(second.resources) == ["p004", "p005", "p006"]
+    assert second.next is not None and second.next.resume == "p007"
+    del backend.patients["p007"]  # the record it stopped before is gone: `skip` it is
+    third = _fetch(provider, query, 3, second.next)
+    assert _ids(third.resources) == ["p008", "p009", "p010"]
+    back = _fetch(provider, query, 3, third.previous)  # the way back keeps where it resumes too
+    assert _ids(back.resources) == ["p004", "p005", "p006"]
+
+
 def test_a_walk_serves_every_match_once() -> None:
     backend = FakeBackend(page_size=7)
     for n in range(50):
