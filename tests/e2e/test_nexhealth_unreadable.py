@@ -19,7 +19,7 @@ from sandboxes.clinic import Encounter, build_clinic
 from sandboxes.nexhealth import LOCATION, create_sandbox
 from sandboxes.nexhealth.app import APPOINTMENT_ID_OFFSET, PATIENT_ID_OFFSET, location_id_of
 from tests.support.clinic import live_patients
-from tests.support.fhir_http import FhirHttp
+from tests.support.fhir_http import FhirHttp, outcome_notes
 from tests.support.variants import gateway_over
 
 TENANT = "nex"
@@ -91,20 +91,11 @@ def fhir() -> Iterator[FhirHttp]:
         yield running.fhir
 
 
-def _outcomes(bundle: dict[str, Any]) -> list[str]:
-    return [
-        issue["diagnostics"]
-        for e in bundle.get("entry", [])
-        if e["search"]["mode"] == "outcome"
-        for issue in e["resource"]["issue"]
-    ]
-
-
 def test_a_patient_page_serves_the_rest_and_names_the_unreadable_one(fhir: FhirHttp) -> None:
     pages = list(fhir.pages(f"{BASE}/Patient", _count=100))
     ids = {e["resource"]["id"] for page in pages for e in page["entry"] if e["search"]["mode"] == "match"}
     assert ids == {str(p.id + PATIENT_ID_OFFSET) for p in live_patients(CLINIC)} - {str(BAD_PATIENT)}
-    outcomes = [text for page in pages for text in _outcomes(page)]
+    outcomes = [text for page in pages for text in outcome_notes(page)]
     assert outcomes == [
         f"Patient {BAD_PATIENT} could not be read: the vendor's field inactive has an unexpected type or value"
     ]
@@ -124,7 +115,7 @@ def test_an_encounter_search_serves_the_other_visits_and_names_the_appointment(f
     matches = [e["resource"] for e in bundle["entry"] if e["search"]["mode"] == "match"]
     assert len(matches) == len(_here(OWNER.encounters)) - 1
     assert str(BAD_APPOINTMENT) not in {e["identifier"][0]["value"] for e in matches}
-    assert _outcomes(bundle) == [
+    assert outcome_notes(bundle) == [
         f"NexHealth appointment {BAD_APPOINTMENT} could not be read: the vendor's field start_time "
         "is not an ISO 8601 date-time"
     ]

@@ -18,6 +18,7 @@ from sandboxes.clinic import build_clinic
 from sandboxes.nextvisit import create_sandbox
 from tests.e2e.test_nextvisit_readings import READINGS
 from tests.support.clock import SetClock
+from tests.support.fhir_http import outcome_notes
 from tests.support.variants import VariantGateway, gateway_over, vendor_calls
 
 BASE = "/fhir/nextvisit"
@@ -173,15 +174,6 @@ def test_a_burst_of_reads_under_the_vendors_limit_is_answered_not_429(configured
         assert [a.json()["id"] for a in answers] == [str(p.id) for p in LIVE[12:20]]
 
 
-def _outcomes(bundle: dict[str, Any]) -> list[str]:
-    return [
-        issue["diagnostics"]
-        for entry in bundle.get("entry", [])
-        if entry["search"]["mode"] == "outcome"
-        for issue in entry["resource"]["issue"]
-    ]
-
-
 @pytest.fixture(scope="module")
 def unpaged() -> Iterator[VariantGateway]:
     # A list that ignores `page` and `per_page` and answers every patient at once, `links` and
@@ -198,16 +190,16 @@ def test_a_list_that_answers_everything_at_once_is_served_whole_without_a_false_
     bundles = list(unpaged.fhir.pages(f"{BASE}/Patient", _count=count))
     found = [e["resource"]["id"] for b in bundles for e in b.get("entry", []) if e["search"]["mode"] == "match"]
     assert Counter(found) == Counter(str(p.id) for p in LIVE)
-    assert [o for b in bundles for o in _outcomes(b)] == []
+    assert [o for b in bundles for o in outcome_notes(b)] == []
 
 
 def test_a_search_the_unpaged_list_answers_in_part_of_a_page_has_no_false_warning(unpaged: VariantGateway) -> None:
     truth = next(p for p in LIVE if p.birth_date)
     bundle = unpaged.fhir.get_ok(f"{BASE}/Patient", params={"birthdate": truth.birth_date.isoformat()})
     assert str(truth.id) in [e["resource"]["id"] for e in bundle["entry"] if e["search"]["mode"] == "match"]
-    assert _outcomes(bundle) == [] and "next" not in {link["relation"] for link in bundle["link"]}
+    assert outcome_notes(bundle) == [] and "next" not in {link["relation"] for link in bundle["link"]}
     by_family = unpaged.fhir.get_ok(f"{BASE}/Patient", params={"_sort": "family", "_count": "20"})
-    assert _outcomes(by_family) == []
+    assert outcome_notes(by_family) == []
 
 
 @pytest.mark.parametrize("no_dates", ["null", "min"])  # live rows without deleted_at; with Go's zero one

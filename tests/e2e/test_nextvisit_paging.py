@@ -19,6 +19,7 @@ import pytest
 
 from sandboxes.clinic import build_clinic
 from sandboxes.nextvisit import create_sandbox
+from tests.support.fhir_http import outcome_notes
 from tests.support.variants import VariantGateway, gateway_over, vendor_calls
 
 BASE = "/fhir/nextvisit"
@@ -50,15 +51,6 @@ def _ids(bundle: dict[str, Any]) -> list[str]:
     return [e["resource"]["id"] for e in bundle.get("entry", []) if e["search"]["mode"] == "match"]
 
 
-def _outcomes(bundle: dict[str, Any]) -> list[str]:
-    return [
-        issue["diagnostics"]
-        for entry in bundle.get("entry", [])
-        if entry["search"]["mode"] == "outcome"
-        for issue in entry["resource"]["issue"]
-    ]
-
-
 def _rest(running: VariantGateway, bundle: dict[str, Any]) -> list[dict[str, Any]]:
     """The pages after `bundle`, following its `next` links."""
     pages: list[dict[str, Any]] = []
@@ -87,7 +79,7 @@ def test_a_patient_deleted_on_a_page_served_leaves_no_other_out(running: Variant
     walked = Counter(i for page in pages for i in _ids(page))
     # The deleted patient was served before it was deleted; every other one once, none left out.
     assert walked == before
-    assert [o for page in pages for o in _outcomes(page)] == []
+    assert [o for page in pages for o in outcome_notes(page)] == []
 
 
 def test_patients_deleted_past_recovery_are_said_to_be_perhaps_skipped(running: VariantGateway) -> None:
@@ -98,7 +90,7 @@ def test_patients_deleted_past_recovery_are_said_to_be_perhaps_skipped(running: 
         assert running.fhir.request("DELETE", f"{BASE}/Patient/{victim}").status_code in (200, 204)
     following = next(link["url"] for link in first["link"] if link["relation"] == "next")
     second = running.fhir.get_ok(following)
-    assert any("may have been left out" in o for o in _outcomes(second)), _outcomes(second)
+    assert any("may have been left out" in o for o in outcome_notes(second)), outcome_notes(second)
 
 
 def test_walks_with_a_delete_or_a_create_between_their_pages_in_turn(running: VariantGateway) -> None:
@@ -111,7 +103,7 @@ def test_walks_with_a_delete_or_a_create_between_their_pages_in_turn(running: Va
         assert running.fhir.request("DELETE", f"{BASE}/Patient/{_ids(first)[5]}").status_code in (200, 204)
         pages = [first, *_rest(running, first)]
         assert Counter(i for page in pages for i in _ids(page)) == before, sort
-        assert [o for page in pages for o in _outcomes(page)] == [], sort
+        assert [o for page in pages for o in outcome_notes(page)] == [], sort
     for sort in ("family", "birthdate"):
         before = _everyone(running)
         first = running.fhir.get_ok(f"{BASE}/Patient", params=_params(sort, 20))

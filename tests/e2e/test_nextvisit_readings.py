@@ -26,7 +26,7 @@ from sandboxes.nextvisit import create_sandbox
 from sandboxes.nextvisit.render import Renderer
 from sandboxes.toolkit.folding import fold
 from tests.support.clock import SetClock
-from tests.support.fhir_http import FhirHttp, outcome_of
+from tests.support.fhir_http import FhirHttp, outcome_notes, outcome_of
 from tests.support.variants import gateway_over
 
 BASE = "/fhir/nextvisit"
@@ -251,15 +251,6 @@ def _matches(bundle: dict[str, Any]) -> list[dict[str, Any]]:
     return [e["resource"] for e in bundle.get("entry", []) if e["search"]["mode"] == "match"]
 
 
-def _outcomes(bundle: dict[str, Any]) -> list[str]:
-    return [
-        issue["diagnostics"]
-        for entry in bundle.get("entry", [])
-        if entry.get("search", {}).get("mode") == "outcome"
-        for issue in entry["resource"]["issue"]
-    ]
-
-
 def _private(patient: Patient) -> list[str]:
     """Values of the patient that must never appear in a message."""
     return [v for v in (patient.first_name, patient.last_name, patient.email, _start(BROKEN)) if v]
@@ -275,7 +266,7 @@ def test_every_live_patient_is_found_once_and_reads_as_found(reading: Reading) -
     assert Counter(p["id"] for p in found) == Counter(str(p.id) for p in LIVE)
     # Read whole, the walk says nothing is missing (a list answering everything at once, paging
     # not read, is not "a list that cannot be read past page 1").
-    assert [o for page in pages for o in _outcomes(page)] == []
+    assert [o for page in pages for o in outcome_notes(page)] == []
     by_id = {p["id"]: p for p in found}
     for truth in LIVE:
         resource = by_id[str(truth.id)]
@@ -306,10 +297,10 @@ def test_a_sorted_walk_lists_every_live_patient_once(reading: Reading, sort: str
     assert Counter(p["id"] for p in found) == Counter(str(p.id) for p in LIVE)
     if reading.switches.get("sort_param") == "ignored" and reading.switches.get("paging") != "none":
         # A paged list that does not read `sort`: no page may pass for sorted. Each says it is not.
-        assert all(any("did not sort" in o for o in _outcomes(page)) for page in pages if _matches(page))
+        assert all(any("did not sort" in o for o in outcome_notes(page)) for page in pages if _matches(page))
         return
     # Sorted by the vendor, or (a list answering every patient at once) by the gateway.
-    assert [o for page in pages for o in _outcomes(page)] == []
+    assert [o for page in pages for o in outcome_notes(page)] == []
     if sort == "-birthdate":
         dates = [p["birthDate"] for p in found if "birthDate" in p]
         assert dates == sorted(dates, reverse=True)
@@ -375,11 +366,11 @@ def test_encounters_show_who_and_where_and_only_the_unreadable_one_is_left_out(r
             assert shown or resource["class"]["code"] == "VR"
         if truth is BUSY and reading.broken:
             assert bundle.get("total") is None  # a count would claim the list is complete
-            (message,) = _outcomes(bundle)
+            (message,) = outcome_notes(bundle)
             assert f"Encounter/{BUSY.id}.e.{BROKEN.id}" in message and f"[1].{reading.start_field}" in message
             assert not any(value in message for value in _private(truth)), message
         else:
-            assert _outcomes(bundle) == []
+            assert outcome_notes(bundle) == []
 
 
 def test_encounters_are_found_by_their_date_whatever_the_vendor_calls_it(reading: Reading) -> None:
@@ -420,7 +411,7 @@ def test_everything_keeps_the_rest_and_says_what_is_missing_a_ccd_is_all_or_noth
     kinds = Counter(r["resourceType"] for r in records)
     assert kinds["Encounter"] == len(BUSY.encounters) - (1 if reading.broken else 0)
     assert kinds["Patient"] == 1
-    said = [d for page in pages for d in _outcomes(page)]
+    said = [d for page in pages for d in outcome_notes(page)]
     bundle = reading.fhir.get_ok(f"{BASE}/DocumentReference/$docref", params={"patient": str(BUSY.id)})
     (ccd,) = [e["resource"] for e in bundle["entry"] if e["resource"]["id"].startswith("ccd-")]
     url = ccd["content"][0]["attachment"]["url"]
@@ -458,7 +449,7 @@ def test_an_allergy_list_the_answer_leaves_out_is_unknown_and_no_ccd_claims_none
     url = ccd["content"][0]["attachment"]["url"]
     response = reading.fhir.get(f"{BASE}/{url}", headers={"Accept": "application/xml"})
     if not reading.unstated(patient):  # null: nothing recorded, and the count says so
-        assert bundle["total"] == 0 and _outcomes(bundle) == []
+        assert bundle["total"] == 0 and outcome_notes(bundle) == []
         assert response.status_code == 200, response.text[:300]
         # An empty list is "no information" in the CCD, never "no known allergies".
         (section,) = etree.fromstring(response.content).xpath(
@@ -468,7 +459,7 @@ def test_an_allergy_list_the_answer_leaves_out_is_unknown_and_no_ccd_claims_none
         return
     # No `allergies` key (a null dropped, or a field not sent: the two look alike) is unknown.
     assert "total" not in bundle
-    (message,) = _outcomes(bundle)
+    (message,) = outcome_notes(bundle)
     assert f"Patient/{pid}" in message and "field allergies was not in the answer" in message
     assert not any(value in message for value in _private(patient)), message
     assert response.status_code == 502, response.text[:300]
@@ -533,7 +524,7 @@ def test_vendor_refusals_keep_their_meaning_whatever_the_error_body(reading: Rea
     assert missing.status_code == 404 and outcome_of(missing)["issue"][0]["code"] == "not-found"
     # Nor has it any records (a vendor may answer a read of no patient 200 `{"data": null}`).
     none = reading.fhir.get_ok(f"{BASE}/Encounter", params={"patient": "999999"})
-    assert (_matches(none), none.get("total"), _outcomes(none)) == ([], 0, [])
+    assert (_matches(none), none.get("total"), outcome_notes(none)) == ([], 0, [])
     assert reading.fhir.get(f"{BASE}/AllergyIntolerance/999999.a.1").status_code == 404
     (deleted,) = [p for p in CLINIC.patients if p.deleted]
     assert reading.fhir.get(f"{BASE}/Encounter/{deleted.id}.e.1").status_code == reading.deleted_status
@@ -575,7 +566,7 @@ def test_a_next_link_followed_after_a_delete_is_an_empty_page_not_an_error(readi
         assert reading.fhir.request("DELETE", f"{BASE}/Patient/{created.pop()}").status_code in (200, 204)
         after = reading.fhir.get(following)
         assert after.status_code == 200, after.text[:300]
-        assert _matches(after.json()) == [] and _outcomes(after.json()) == []
+        assert _matches(after.json()) == [] and outcome_notes(after.json()) == []
     finally:
         for patient_id in created:
             reading.fhir.request("DELETE", f"{BASE}/Patient/{patient_id}")
@@ -589,7 +580,7 @@ def _next_link(reading: Reading, bundle: dict[str, Any]) -> str:
 def test_a_search_that_finds_nobody_is_an_empty_bundle(reading: Reading) -> None:
     # A page listing nobody: `"data": []`, or null (Go's nil slice: the empty_lists="null" reading).
     bundle = reading.fhir.get_ok(f"{BASE}/Patient", params={"birthdate": "1900-01-01"})
-    assert (_matches(bundle), bundle.get("total"), _outcomes(bundle)) == ([], 0, [])
+    assert (_matches(bundle), bundle.get("total"), outcome_notes(bundle)) == ([], 0, [])
 
 
 def test_a_birthdate_search_counts_only_the_patients_born_that_day(reading: Reading) -> None:

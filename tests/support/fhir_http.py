@@ -137,3 +137,13 @@ def assert_refused_as_incomplete(response: httpx.Response) -> None:
     """The answer to a document request for a record the vendor cannot give whole."""
     assert response.status_code == 502, response.text[:300]
     assert "cannot be made complete" in outcome_of(response)["issue"][0]["diagnostics"]
+
+
+def outcome_notes(bundle: dict[str, Any]) -> list[str]:
+    """The diagnostics of a searchset's outcome entries (what the answer says it lacks or did not do)."""
+    return [
+        issue["diagnostics"]
+        for entry in bundle.get("entry", [])
+        if entry.get("search", {}).get("mode") == "outcome"
+        for issue in entry["resource"]["issue"]
+    ]
