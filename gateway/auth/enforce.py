@@ -24,10 +24,10 @@ from gateway.auth.decision import Caller, Grant, confined_to, grants
 from gateway.auth.scopes import Context, Permission
 from gateway.contract import Resource, ResourceSupport
 from gateway.contract.provider import Read
-from gateway.errors import FHIRError, Forbidden, Gone, NotFound
+from gateway.errors import FHIRError, Forbidden, Gone, InvalidRequest, NotFound
 from gateway.search.match import matches
 from gateway.search.model import SearchQuery
-from gateway.search.parse import parse_search
+from gateway.search.parse import CONTROL, parse_search
 
 log = logging.getLogger("gateway.auth")
 
@@ -79,14 +79,22 @@ def access(caller: Caller, support: ResourceSupport, permission: Permission, zon
     queries: list[SearchQuery] = []
     for grant in found:
         try:
+            # SMART App Launch 2.0 section 3.0.2.3: a constraint is a search parameter that
+            # filters; a result parameter (`_count`, `_summary`, `_elements`, `_sort`...) filters
+            # nothing, and added to the client's search it would change its answer's shape.
+            result_params = sorted({name for name, _ in grant.constraints if name.partition(":")[0] in CONTROL})
+            if result_params:
+                raise InvalidRequest(f"{', '.join(result_params)} is not a filter")
             # A filter over results, not a search sent anywhere: the type's required parameters
             # (the search's own business) do not apply.
             parsed = parse_search(
                 support, grant.params, strict=True, default_count=1, max_count=1, zone=zone, require=False
             )
         except FHIRError:
-            # A constraint this type cannot evaluate admits nothing, never everything.
-            log.warning("scope %s has a constraint %s cannot evaluate; it grants nothing", grant.scope, support.type)
+            # A constraint this type cannot evaluate admits nothing, never everything. Named by
+            # its parameters only: a scope's values can name a patient, and none is logged.
+            names = ",".join(sorted({name for name, _ in grant.constraints}))
+            log.warning("a %s scope constrained by %s cannot be evaluated; it grants nothing", support.type, names)
             continue
         queries.append(parsed.query)
     if not queries:

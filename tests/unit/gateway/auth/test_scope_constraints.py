@@ -128,3 +128,32 @@ def test_a_constraint_naming_the_launch_patient_keeps_the_total(client: TestClie
     headers = issuer.headers(TENANT, "patient/Observation.rs?patient=Patient/p1", patient="p1")
     bundle = ok(client.get(f"{BASE}/Observation?_count=1", headers=headers))
     assert bundle["total"] == len(p("p1")) and link(bundle, "next") is not None
+
+
+@pytest.mark.parametrize(
+    "constraint", ["_count=1", "_summary=count", "_elements=id", "_sort=date", "status=final&_count=1"]
+)
+def test_a_result_parameter_in_a_scope_grants_nothing_and_never_shapes_the_clients_answer(
+    client: TestClient, issuer: Issuer, constraint: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # SMART App Launch 2.0 section 3.0.2.3: constraints are search parameters that filter. One
+    # that only shapes an answer (a page size, a summary) filters nothing: the scope grants
+    # nothing, as one with a parameter the type does not have; it is never added to the
+    # client's own search (where `_count=1` made the client's `_count` "given more than once").
+    headers = issuer.headers(TENANT, f"user/Observation.rs?{constraint}", patient=None)
+    with caplog.at_level("WARNING", logger="gateway.auth"):
+        refused = client.get(f"{BASE}/Observation?patient=p1&_count=5", headers=headers)
+    assert "constraints this server cannot apply" in outcome(refused, 403)["issue"][0]["diagnostics"]
+    assert all("final" not in r.getMessage() and "=" not in r.getMessage() for r in caplog.records)
+
+
+def test_a_scope_that_cannot_be_evaluated_is_logged_without_its_values(
+    client: TestClient, issuer: Issuer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A scope's values can name a patient (`?subject.name=…`); the log names the parameter only.
+    headers = issuer.headers(TENANT, "user/Observation.rs?subject.name=Dubois", patient=None)
+    with caplog.at_level("WARNING", logger="gateway.auth"):
+        outcome(client.get(f"{BASE}/Observation?patient=p1", headers=headers), 403)
+    messages = [r.getMessage() for r in caplog.records if r.name == "gateway.auth"]
+    assert messages and all("Dubois" not in m for m in messages)
+    assert any("subject.name" in m for m in messages)
