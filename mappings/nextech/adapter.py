@@ -866,7 +866,8 @@ class NextechAdapter:
         # No CCD (null, or a blank whole CCD) is no Binary; a blank section is that section, empty.
         if found is None or (section is None and not has_ccd(found[0])):
             raise NotFound(f"Binary/{resource_id} does not exist")
-        return binary_to_fhir(found[0], resource_id, f"CCD {section or ''}".strip())
+        assert split is not None  # found only for an id that splits
+        return binary_to_fhir(found[0], resource_id, document_id(split[0]), f"CCD {section or ''}".strip())
 
     async def _encounter_item(self, encounter: str, section: str | None) -> tuple[VendorEncounter, str] | None:
         """(the vendor's encounter item, its patient id) for an Encounter id, searched on the

@@ -108,6 +108,15 @@ def _doctor(summary: VendorSummary) -> str | None:
     return f"{name}, {designation}" if designation else name
 
 
+def _period(start: str | None, status: str) -> dict[str, str] | None:
+    """Nextech gives one instant per encounter. A finished one is that instant, not open-ended;
+    one in progress or planned has not ended, so it has no end (R4 Period.end: "If the end of
+    the period is missing, it means that the period is ongoing")."""
+    if not start:
+        return None
+    return {"start": start, "end": start} if status == "finished" else {"start": start}
+
+
 def encounter_to_fhir(item: VendorEncounter, patient_id: str, ctx: TenantContext, now: datetime) -> dict[str, Any]:
     summary = item.summary
     start = _instant(summary.encounterDate)
@@ -136,8 +145,7 @@ def encounter_to_fhir(item: VendorEncounter, patient_id: str, ctx: TenantContext
             ]
             if doctor
             else [],
-            # Nextech gives one instant per encounter: the period is that instant, not open-ended.
-            "period": {"start": start, "end": start} if start else None,
+            "period": _period(start, status),
             "location": [{"location": {"display": summary.location}}]
             if summary.location and summary.location.strip()
             else [],
@@ -180,7 +188,7 @@ def document_to_fhir(item: VendorEncounter, patient_id: str, sections: list[str]
             "context": compact(
                 {
                     "encounter": [reference("Encounter", encounter)],
-                    "period": {"start": start, "end": start} if start else None,
+                    "period": _period(start, "finished" if summary.encounterLocked else "in-progress"),
                 }
             ),
         }
@@ -196,12 +204,15 @@ def has_ccd(item: VendorEncounter) -> bool:
     return bool(item.ccd and item.ccd.strip())
 
 
-def binary_to_fhir(item: VendorEncounter, binary_id: str, title: str) -> dict[str, Any]:
-    """The CCD HTML (sanitized, as a standalone page) as a Binary."""
+def binary_to_fhir(item: VendorEncounter, binary_id: str, doc_id: str, title: str) -> dict[str, Any]:
+    """The CCD HTML (sanitized, as a standalone page) as a Binary, guarded by its
+    DocumentReference `doc_id` (R4 Binary.securityContext: "use as proxy when enforcing access
+    control"): whoever may read that document may read it, a section as the whole."""
     html = page(title, sanitize(item.ccd or ""))
     return {
         "resourceType": "Binary",
         "id": binary_id,
         "contentType": "text/html",
+        "securityContext": reference("DocumentReference", doc_id),
         "data": base64.b64encode(html.encode()).decode(),
     }

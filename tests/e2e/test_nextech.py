@@ -104,6 +104,22 @@ def test_encounters_match_the_clinic(fhir: FhirHttp, clinic: Clinic) -> None:
             truth_encounter = next(e for e in charted if e.start.isoformat()[:16] == encounter["period"]["start"][:16])
             assert encounter["status"] == ("finished" if truth_encounter.locked else "in-progress")
             assert encounter["participant"][0]["individual"]["display"]
+            # One instant per visit: a finished visit ends at it; one in progress has not ended
+            # (R4 Period.end: missing means ongoing), so a date search after it still finds it.
+            ended = encounter["period"].get("end")
+            assert ended == (encounter["period"]["start"] if truth_encounter.locked else None), encounter["id"]
+
+
+def test_a_visit_in_progress_is_found_by_a_date_after_its_start(fhir: FhirHttp, clinic: Clinic) -> None:
+    for truth in live_patients(clinic):
+        open_visits = [e for e in truth.encounters if e.status in ("finished", "arrived") and not e.locked]
+        if open_visits:
+            break
+    else:
+        pytest.fail("the clinic has no visit in progress")
+    after = max(e.start for e in open_visits).date().isoformat()
+    found = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(truth), date=f"gt{after}")
+    assert {e["period"]["start"][:16] for e in found} >= {e.start.isoformat()[:16] for e in open_visits}
 
 
 def test_encounter_date_and_read(fhir: FhirHttp, clinic: Clinic) -> None:
