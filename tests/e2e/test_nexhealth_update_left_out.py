@@ -6,7 +6,9 @@ reaches, nexhealth-patients.txt) may hold an address, a middle name and a mobile
 phone, which no write of the gateway's sets. Each the PUT leaves out is cleared where
 NexHealth's PATCH clears it (a `bio` replaced whole; a `null`), or named in the not-stored
 list (`Prefer: return=OperationOutcome`) where NexHealth kept it: never kept unseen. What the
-client did send is never cleared.
+client did send is never cleared. A patient NexHealth holds as inactive stays so when the PUT
+has no `active` (no write of it is documented), which R4 reads as active (Patient.active's
+meaningWhenMissing): named as kept.
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ READINGS: dict[str, dict[str, str]] = {
 }
 
 
-def _registered(patient: Patient) -> bool:
-    """A clinic patient holding every element a NexHealth write does not set."""
+def _registered(patient: Patient, status: str = "active") -> bool:
+    """A clinic patient holding every element a NexHealth write does not set, of `status`."""
     return bool(
         patient.middle_name
         and patient.address_line1
@@ -50,19 +52,19 @@ def _registered(patient: Patient) -> bool:
         and patient.email
         and patient.birth_date
         and patient.gender in ("male", "female")
-        and patient.status == "active"
+        and patient.status == status
     )
 
 
 # One patient for each test: a test's PUT changes what another would start from.
-AS_READ, LEFT_OUT, WITHOUT_ADDRESS = live_patients(build_clinic(), _registered)[:3]
+AS_READ, LEFT_OUT, WITHOUT_ADDRESS, ACTIVE = live_patients(build_clinic(), _registered)[:4]
+INACTIVE = live_patients(build_clinic(), partial(_registered, status="inactive"))[0]
+EDITED = {AS_READ.id, LEFT_OUT.id, WITHOUT_ADDRESS.id, ACTIVE.id, INACTIVE.id}
 
 
 @pytest.fixture(scope="module", params=sorted(READINGS))
 def fhir(request: pytest.FixtureRequest) -> Iterator[FhirHttp]:
-    sandbox = partial(
-        create_sandbox, not_inserted={AS_READ.id, LEFT_OUT.id, WITHOUT_ADDRESS.id}, **READINGS[request.param]
-    )
+    sandbox = partial(create_sandbox, not_inserted=EDITED, **READINGS[request.param])
     with gateway_over("nexhealth", sandbox, tenant=TENANT) as gateway:
         yield gateway.fhir
 
@@ -138,3 +140,19 @@ def test_clearing_an_address_loses_no_phone_sent_back(fhir: FhirHttp) -> None:
     assert _phones(after) == _phones(held), (after["telecom"], named)
     assert "address" not in after or "Patient.address" in named, (after.get("address"), named)
     assert named in (["Patient.address"], []), named
+
+
+def test_an_inactive_patient_put_without_active_is_named_as_kept_inactive(fhir: FhirHttp) -> None:
+    # R4 reads a Patient without `active` as active (Patient.active's meaningWhenMissing), but
+    # no NexHealth write sets `inactive` (the create's fields, nexhealth-patients.txt): the
+    # patient stays inactive, and the client is told. An active patient's PUT without it is
+    # what NexHealth holds: nothing is said of it.
+    held = fhir.get_ok(f"{BASE}/Patient/{_pid(INACTIVE)}")
+    assert held["active"] is False
+    named, after = _put(fhir, {key: value for key, value in held.items() if key != "active"})
+    assert after["active"] is False
+    assert named == ["Patient.active"], named
+    active = fhir.get_ok(f"{BASE}/Patient/{_pid(ACTIVE)}")
+    named, after = _put(fhir, {key: value for key, value in active.items() if key != "active"})
+    assert after["active"] is True
+    assert named == [], named
