@@ -90,11 +90,18 @@ Where the docs are silent
   address, a cell or home phone) go as null in that `bio`, which clears them where NexHealth
   replaces `bio` or takes a null; one NexHealth still holds after the edit (it merged `bio`
   ignoring the null, refused the key, or took a body without `bio`) is named as kept, and so
-  is a middle name left out, which no write body holds. The phones sent are compared with
-  the patient as edited too: an implementation may take a phone number set as replacing the
-  patient's cell and home numbers, even those sent back. So an edit that would only clear
-  is not sent where the PUT sends back a cell or home number other than the phone number
-  (what it leaves out is named as kept): nothing sent is lost to clear something else.
+  is a middle name left out, which no write body holds, and an inactive patient's status where
+  the PUT has no `active` (R4 reads that as active; no write body holds `inactive`). The phones
+  sent are compared with the patient as edited too: an implementation may take a phone number
+  set as replacing the patient's cell and home numbers, even those sent back. So an edit that
+  would only clear is not sent where the PUT sends back a cell or home number other than the
+  phone number (what it leaves out is named as kept): nothing sent is lost to clear something
+  else. Nor to change something else: an edit changing the birth date or gender sends `bio`
+  with the cell and home numbers but without an unchanged phone number one of them holds too
+  (`bio` merged, the phone number stays; replaced whole, it is emptied but its number is still
+  the patient's), and a phone number the patient holds only as its cell or home number is no
+  change to send. Where NexHealth refused those keys and replaced `bio` whole, the phone number
+  left out is gone with them: it is sent again.
 - Patient create: "Creating a New Patient" lists the required fields (names, email, phone,
   date of birth, gender), not the body. `{"provider": ..., "patient": {..., "bio": {...}}}` is
   sent first, then the patient fields at the top level, then those and `bio`'s too (no `bio`
@@ -1378,6 +1385,13 @@ class NexHealthAdapter:
             clears = {}
         fields = {**body["patient"], "bio": {**body["patient"]["bio"], **clears}}
         edited = await self._patch(resource_id, fields, current)
+        gone = "bio.phone_number" in _differing(edited, fields)
+        if gone and "bio.phone_number" not in _differing(current, fields) and not self._edit_meets_itself:
+            # The phone number was left out as one the cell or home number holds too (`_edit_body`),
+            # and is gone with them: NexHealth refused those keys and replaced `bio` with what it
+            # took. Sent again (a change now), unless it would meet the patient itself as a
+            # duplicate (`_edit_meets_itself`): then it is named as not stored (`served`).
+            edited = await self._patch(resource_id, fields, edited)
         # Compared with what the patient reads as once the edit is applied: an element sent back
         # as NexHealth already holds it (the identifiers, `active`, a mobile phone's use) is
         # kept, and each other one NexHealth cannot hold is reported. The phones are compared
@@ -1460,7 +1474,8 @@ class NexHealthAdapter:
         `bio` is sent whole (the rest of it as read), once any of its fields changes: it may be
         stored as one object (a JSON column, a Mongo `$set` of `bio`), which a `bio` of the
         changed fields alone replaces, clearing the others. Left out of it: keys NexHealth
-        refused as unknown, and (`_edit_meets_itself`) the unchanged phone."""
+        refused as unknown, and the unchanged phone where the cell or home number the edit
+        keeps holds it too (`_phone_kept_beside`), or (`_edit_meets_itself`) at all."""
         differs = _differing(before, sent)
         body = {
             key: value
@@ -1486,7 +1501,7 @@ class NexHealthAdapter:
                 if (key != "gender" or "bio.gender" in differs) and key not in self._bio_keys_refused
             }
         )
-        if self._edit_meets_itself and "bio.phone_number" not in differs:
+        if "bio.phone_number" not in differs and (self._edit_meets_itself or _phone_kept_beside(read, sent_bio)):
             bio.pop("phone_number", None)
         return {**body, "bio": bio}
 
@@ -1717,9 +1732,20 @@ def _field(record: dict[str, Any], path: str) -> Any:
 
 def _changed(before: dict[str, Any], sent: dict[str, Any]) -> list[str]:
     """The fields (paths of `_EDITED`) an edit sending `sent` changes of the patient `before`."""
-    return [
-        path for path in _EDITED if _comparable(path, _field(before, path)) != _comparable(path, _field(sent, path))
-    ]
+    return [path for path in _EDITED if not _same(path, before, sent, _comparable)]
+
+
+def _same(path: str, before: dict[str, Any], sent: dict[str, Any], compare: Callable[[str, Any], str]) -> bool:
+    """Whether the field `path` of an edit's `sent` is what the patient `before` holds, by
+    `compare`. A phone number is, too, where the patient has none but holds the number as its
+    cell or home number: it reads as the patient's already, and setting the phone number may
+    replace those (`_phone_kept_beside`)."""
+    if path == "bio.phone_number" and _field(before, path) in (None, ""):
+        bio = before.get("bio") or {}
+        held = {national_phone(bio.get(key)) for key in OTHER_PHONE_FIELDS if bio.get(key) not in (None, "")}
+        if national_phone(_field(sent, path)) in held:
+            return True
+    return compare(path, _field(before, path)) == compare(path, _field(sent, path))
 
 
 def _not_applied(before: dict[str, Any], sent: dict[str, Any], after: dict[str, Any]) -> list[str]:
@@ -1741,7 +1767,7 @@ def _differing(before: dict[str, Any], sent: dict[str, Any]) -> set[str]:
     """The fields (paths of `_EDITED`) `sent` changes of the patient `before`, case and all (a
     name's case corrected is a change to send; `_changed` compares as NexHealth may store),
     and those of `bio` it clears (`_clearing`)."""
-    changed = {path for path in _EDITED if _exact(path, _field(before, path)) != _exact(path, _field(sent, path))}
+    changed = {path for path in _EDITED if not _same(path, before, sent, _exact)}
     return changed | set(_clearing(before, sent))
 
 
@@ -1759,6 +1785,20 @@ def _other_phones_sent(patient: dict[str, Any], left: Mapping[str, str], sent: d
     written = national_phone((sent.get("bio") or {}).get("phone_number"))
     return any(
         bio.get(key) not in (None, "") and key not in left and national_phone(bio.get(key)) != written
+        for key in OTHER_PHONE_FIELDS
+    )
+
+
+def _phone_kept_beside(read: dict[str, Any], sent_bio: dict[str, Any]) -> bool:
+    """Whether the phone number of an edit's `bio` (`sent_bio`, its clears as nulls) is a cell or
+    home number the patient's `bio` as `read` holds and the edit does not clear. An edit changing
+    `bio` that sends the phone number may lose those (an implementation taking a phone number
+    set as replacing the cell and home numbers: the docs say nothing of them), so such a phone
+    number is left out: `bio` merged keeps it, and `bio` replaced whole keeps the number in the
+    cell or home field sent with it."""
+    number = national_phone(sent_bio.get("phone_number"))
+    return bool(number) and any(
+        national_phone(read.get(key)) == number and sent_bio.get(key, read.get(key)) not in (None, "")
         for key in OTHER_PHONE_FIELDS
     )
 

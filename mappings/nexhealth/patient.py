@@ -23,7 +23,9 @@ comparing what was sent with what the patient reads as once written). An update 
 resource (R4 http.html#update): what NexHealth holds that the PUT leaves out, an address part
 or a cell or home phone (`bio` fields no write sets), is sent as null to be cleared
 (`left_out`), and named as kept where NexHealth still holds it after the edit, as a middle
-name always is: no write body has one to clear (`kept_left_out`).
+name always is: no write body has one to clear (`kept_left_out`). So is an inactive patient's
+status when the PUT has no `active`: R4 takes a Patient without it as active, but no write body
+has `inactive` to set (an active patient's PUT without it is what NexHealth holds: nothing said).
 """
 
 from __future__ import annotations
@@ -59,6 +61,11 @@ ADDRESS_FIELDS = {"street_address": "line", "city": "city", "state": "state", "z
 OTHER_PHONE_FIELDS = ("cell_phone_number", "home_phone_number")
 # Why an element an update left out is named: NexHealth still holds it (`kept_left_out`).
 WHY_KEPT = "left out of the update, but NexHealth kept it: not cleared"
+# Why a PUT without `active` is answered with `Patient.active` for a patient NexHealth holds as
+# inactive: R4 reads a Patient without it as active ("This resource is generally assumed to be
+# active if no value is provided", Patient.active's meaningWhenMissing), but no write body holds
+# `inactive` (the create's fields, nexhealth-patients.txt), so the patient stays inactive.
+WHY_KEPT_INACTIVE = "left out of the update, which R4 reads as active, but NexHealth keeps the patient inactive"
 WHY_NOT_STORED = {
     "name": "NexHealth keeps one name: only the first given name and the family name of it",
     "telecom": "NexHealth keeps one email address and one phone number, without use, rank or period",
@@ -197,7 +204,9 @@ def kept_left_out(resource: dict[str, Any], left: dict[str, str], edited: dict[s
     NexHealth did not clear (an implementation merging `bio` may read a null as "not given",
     or ignore or refuse a key its edit does not take), and a middle name where the written
     name has one given name. A middle name is never cleared: no write body holds one (the
-    create's fields are first and last names, nexhealth-patients.txt), so it is never sent."""
+    create's fields are first and last names, nexhealth-patients.txt; the responses show
+    `middle_name`, and no write of it), so it is never sent. Nor is `inactive`: a PUT without
+    `active` of a patient NexHealth holds as inactive names `Patient.active` (WHY_KEPT_INACTIVE)."""
     bio = edited.get("bio") or {}
     kept = [path for key, path in left.items() if bio.get(key) not in (None, "")]
     names = resource.get("name") or []
@@ -205,7 +214,10 @@ def kept_left_out(resource: dict[str, Any], left: dict[str, str], edited: dict[s
     given = (names[chosen].get("given") if names else None) or []
     if edited.get("middle_name") and len(given) < 2:
         kept.append(f"Patient.name[{chosen}].given[1]")
-    return [f"{path} ({WHY_KEPT})" for path in dict.fromkeys(kept)]
+    inactive = (
+        [f"Patient.active ({WHY_KEPT_INACTIVE})"] if resource.get("active") is None and edited.get("inactive") else []
+    )
+    return [f"{path} ({WHY_KEPT})" for path in dict.fromkeys(kept)] + inactive
 
 
 def as_edited(patient: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:

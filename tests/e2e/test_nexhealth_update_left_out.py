@@ -6,7 +6,9 @@ reaches, nexhealth-patients.txt) may hold an address, a middle name and a mobile
 phone, which no write of the gateway's sets. Each the PUT leaves out is cleared where
 NexHealth's PATCH clears it (a `bio` replaced whole; a `null`), or named in the not-stored
 list (`Prefer: return=OperationOutcome`) where NexHealth kept it: never kept unseen. What the
-client did send is never cleared.
+client did send is never cleared, nor lost to an edit of something else. A patient NexHealth
+holds as inactive stays so when the PUT has no `active` (no write of it is documented), which
+R4 reads as active (Patient.active's meaningWhenMissing): named as kept.
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ READINGS: dict[str, dict[str, str]] = {
 }
 
 
-def _registered(patient: Patient) -> bool:
-    """A clinic patient holding every element a NexHealth write does not set."""
+def _registered(patient: Patient, status: str = "active") -> bool:
+    """A clinic patient holding every element a NexHealth write does not set, of `status`."""
     return bool(
         patient.middle_name
         and patient.address_line1
@@ -50,19 +52,19 @@ def _registered(patient: Patient) -> bool:
         and patient.email
         and patient.birth_date
         and patient.gender in ("male", "female")
-        and patient.status == "active"
+        and patient.status == status
     )
 
 
 # One patient for each test: a test's PUT changes what another would start from.
-AS_READ, LEFT_OUT, WITHOUT_ADDRESS = live_patients(build_clinic(), _registered)[:3]
+AS_READ, LEFT_OUT, WITHOUT_ADDRESS, ACTIVE, REPLACED = live_patients(build_clinic(), _registered)[:5]
+INACTIVE = live_patients(build_clinic(), partial(_registered, status="inactive"))[0]
+EDITED = {AS_READ.id, LEFT_OUT.id, WITHOUT_ADDRESS.id, ACTIVE.id, INACTIVE.id}
 
 
 @pytest.fixture(scope="module", params=sorted(READINGS))
 def fhir(request: pytest.FixtureRequest) -> Iterator[FhirHttp]:
-    sandbox = partial(
-        create_sandbox, not_inserted={AS_READ.id, LEFT_OUT.id, WITHOUT_ADDRESS.id}, **READINGS[request.param]
-    )
+    sandbox = partial(create_sandbox, not_inserted=EDITED, **READINGS[request.param])
     with gateway_over("nexhealth", sandbox, tenant=TENANT) as gateway:
         yield gateway.fhir
 
@@ -83,19 +85,21 @@ def _phones(resource: dict[str, Any]) -> set[str]:
     return {"".join(c for c in t["value"] if c.isdigit())[-10:] for t in resource["telecom"] if t["system"] == "phone"}
 
 
-def test_a_put_of_the_patient_as_read_clears_nothing_sent(fhir: FhirHttp) -> None:
-    # The patient sent back as read with a new birth date: what was sent is never asked
-    # cleared; a phone NexHealth drops all the same (an edit setting its phone number replaces
-    # the cell and home numbers) is named, not lost unseen.
+def test_a_put_of_the_patient_as_read_loses_nothing_sent(fhir: FhirHttp) -> None:
+    # The patient sent back as read with a new birth date, then a new gender: `bio` changes. An
+    # edit setting the phone number may take it as replacing the cell and home numbers (even
+    # those sent back), and a `bio` replaced whole clears what it lacks: the edit carries the
+    # cell and home numbers and leaves out the unchanged phone number they hold too, so no
+    # reading loses a phone sent. The second edit starts from what the first left (a `bio`
+    # replaced keeps no phone number beside the cell number holding it).
     held = fhir.get_ok(f"{BASE}/Patient/{_pid(AS_READ)}")
-    sent = {**held, "birthDate": "1971-02-03"}
-    named, after = _put(fhir, sent)
-    assert after["birthDate"] == "1971-02-03"
-    assert (after["address"], after["name"]) == (held["address"], held["name"]), named
-    assert not [path for path in named if path.startswith(("Patient.address", "Patient.name"))], named
-    for i, point in enumerate(held["telecom"]):
-        if point["system"] == "phone" and _phones({"telecom": [point]}) - _phones(after):
-            assert f"Patient.telecom[{i}]" in named, (held["telecom"], after["telecom"], named)
+    other_gender = "female" if held["gender"] == "male" else "male"
+    for change in ({"birthDate": "1971-02-03"}, {"gender": other_gender}):
+        named, after = _put(fhir, {**held, **change})
+        assert {key: after[key] for key in change} == change
+        assert (after["telecom"], after["address"], after["name"]) == (held["telecom"], held["address"], held["name"])
+        assert named == [], named
+        held = after
 
 
 def test_what_a_put_leaves_out_is_cleared_or_named_as_kept(fhir: FhirHttp) -> None:
@@ -138,3 +142,35 @@ def test_clearing_an_address_loses_no_phone_sent_back(fhir: FhirHttp) -> None:
     assert _phones(after) == _phones(held), (after["telecom"], named)
     assert "address" not in after or "Patient.address" in named, (after.get("address"), named)
     assert named in (["Patient.address"], []), named
+
+
+def test_an_inactive_patient_put_without_active_is_named_as_kept_inactive(fhir: FhirHttp) -> None:
+    # R4 reads a Patient without `active` as active (Patient.active's meaningWhenMissing), but
+    # no NexHealth write sets `inactive` (the create's fields, nexhealth-patients.txt): the
+    # patient stays inactive, and the client is told. An active patient's PUT without it is
+    # what NexHealth holds: nothing is said of it.
+    held = fhir.get_ok(f"{BASE}/Patient/{_pid(INACTIVE)}")
+    assert held["active"] is False
+    named, after = _put(fhir, {key: value for key, value in held.items() if key != "active"})
+    assert after["active"] is False
+    assert named == ["Patient.active"], named
+    active = fhir.get_ok(f"{BASE}/Patient/{_pid(ACTIVE)}")
+    named, after = _put(fhir, {key: value for key, value in active.items() if key != "active"})
+    assert after["active"] is True
+    assert named == [], named
+
+
+def test_where_bio_is_replaced_without_its_phone_keys_the_phone_number_stays() -> None:
+    # An implementation refusing `bio`'s cell and home keys and replacing `bio` whole keeps of
+    # an edit of the birth date only what its `bio` holds: those numbers are gone whatever is
+    # sent (and named), but the phone number, left out as one the cell number holds too, is
+    # sent again rather than lost with them.
+    sandbox = partial(create_sandbox, not_inserted={REPLACED.id}, edit_bio="replaced", unknown_keys="refused")
+    with gateway_over("nexhealth", sandbox, tenant=TENANT) as gateway:
+        held = gateway.fhir.get_ok(f"{BASE}/Patient/{_pid(REPLACED)}")
+        named, after = _put(gateway.fhir, {**held, "birthDate": "1971-02-03"})
+    assert after["birthDate"] == "1971-02-03"
+    assert REPLACED.mobile_phone in _phones(after), (after["telecom"], named)
+    for i, point in enumerate(held["telecom"]):
+        if point["system"] == "phone" and _phones({"telecom": [point]}) - _phones(after):
+            assert f"Patient.telecom[{i}]" in named, (held["telecom"], after["telecom"], named)

@@ -1,11 +1,12 @@
 """What a PUT leaves out of a NexHealth patient (`left_out`), and what of it NexHealth kept
-(`kept_left_out`): an update replaces the resource (R4 http.html#update)."""
+(`kept_left_out`): an update replaces the resource (R4 http.html#update), and R4 reads a Patient
+without `active` as active (Patient.active's meaningWhenMissing)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from mappings.nexhealth.patient import WHY_KEPT, kept_left_out, left_out
+from mappings.nexhealth.patient import WHY_KEPT, WHY_KEPT_INACTIVE, kept_left_out, left_out
 
 HELD: dict[str, Any] = {
     "id": 7,
@@ -71,3 +72,13 @@ def test_what_nexhealth_still_holds_is_named_as_kept_and_a_middle_name_always() 
         f"Patient.name[1].given[1] ({WHY_KEPT})",
     ]
     assert kept_left_out(sent, left, {**edited, "middle_name": None, "bio": {}}) == []
+
+
+def test_a_put_without_active_names_an_inactive_patient_as_kept_inactive() -> None:
+    # No write sets `inactive`: the patient NexHealth holds as inactive stays so.
+    assert kept_left_out(SENT, {}, {**HELD, "inactive": True}) == [f"Patient.active ({WHY_KEPT_INACTIVE})"]
+    # Sent, `active` is compared with what is kept (`unkept_elements`), not named here; an
+    # active patient (or one never marked either way) reads as the PUT without it means.
+    assert kept_left_out({**SENT, "active": True}, {}, {**HELD, "inactive": True}) == []
+    assert kept_left_out(SENT, {}, {**HELD, "inactive": False}) == []
+    assert kept_left_out(SENT, {}, {**HELD, "inactive": None}) == []
