@@ -840,3 +840,58 @@ def test_a_walk_past_a_very_long_name_goes_on_to_the_end(fhir: FhirHttp, chart_s
     assert [pid for pid in walked if pid in created] == created[::-1]
     for pid in created:
         assert fhir.request("DELETE", f"{BASE}/Patient/{pid}").status_code == 204
+
+
+def test_every_part_the_vendor_cannot_keep_is_named_and_what_it_can_is_kept(fhir: FhirHttp, chart_system: str) -> None:
+    # The Dental PMS keeps one chart number's value, one marital status code, one preferred
+    # language, a legal and a preferred name, and one address. Before, the chart number's use,
+    # type and period, the marital status's and language's text and other codings went without
+    # a word; a usual name listed first took the legal name's place (and the other name was
+    # not stored); and an address after one of which nothing is kept was never tried.
+    sent = _new_patient("Partsdp", chart_system, "PARTS-1")
+    sent["identifier"][0] |= {"use": "secondary", "type": {"text": "Old chart"}, "period": {"start": "2020-01-01"}}
+    sent["name"] = [
+        {"use": "usual", "family": "Partsdp", "given": ["Zo"]},
+        {"family": "Partsdp", "given": ["Zoë", "Middle"]},
+    ]
+    sent["maritalStatus"] = {
+        "coding": [
+            {"system": "http://snomed.info/sct", "code": "87915002"},
+            {"system": "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "code": "M"},
+        ],
+        "text": "Married, lives apart",
+    }
+    sent["communication"] = [{"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "es"}], "text": "Spanish"}}]
+    sent["address"] = [
+        {"use": "home", "text": "12 Main St, Springfield"},
+        {"line": ["1 Main St"], "city": "Springfield"},
+    ]
+    prefer = {**JSON, "Prefer": "return=OperationOutcome"}
+    created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=prefer)
+    assert created.status_code == 201, created.text
+    assert {
+        "Patient.identifier[0].use",
+        "Patient.identifier[0].type.text",
+        "Patient.identifier[0].period",
+        "Patient.maritalStatus.coding[0]",
+        "Patient.maritalStatus.text",
+        "Patient.communication[0].language.text",
+        "Patient.address[0]",
+    } <= _warned(created), created.json()
+    assert not [path for path in _warned(created) if path.startswith(("Patient.name", "Patient.address[1]"))]
+    read = fhir.get_ok(f"{BASE}/Patient/{created.headers['location'].split('/Patient/')[1].split('/')[0]}")
+    assert read["name"] == [
+        {"use": "official", "family": "Partsdp", "given": ["Zoë", "Middle"]},
+        {"use": "usual", "family": "Partsdp", "given": ["Zo"]},
+    ]
+    assert read["address"] == [sent["address"][1]]
+    # A usual name alone is the legal name the vendor requires: it reads back official, and the
+    # client is told its use was not stored.
+    alone = {**read, "name": [{"use": "usual", "family": "Partsdp", "given": ["Zoë"]}]}
+    updated = fhir.request("PUT", f"{BASE}/Patient/{read['id']}", json=alone, headers=prefer)
+    assert updated.status_code == 200, updated.text
+    assert "Patient.name[0].use" in _warned(updated), updated.json()
+    # What a read gives, sent back whole, is all kept.
+    again = fhir.get_ok(f"{BASE}/Patient/{read['id']}")
+    same = fhir.request("PUT", f"{BASE}/Patient/{read['id']}", json=again, headers=prefer)
+    assert same.status_code == 200 and _warned(same) == set(), same.json()
