@@ -1,12 +1,11 @@
 """FHIR Patient → Dental PMS create/update bodies: what is kept, what is reported as not
-stored, and the idempotency key a retried create repeats."""
+stored, and how a create's patient is recognised."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import pytest
 
@@ -21,7 +20,7 @@ from mappings.dentalpms.patient_write import (
     patient_for_update,
     status_path,
 )
-from mappings.dentalpms.writes import idempotency_key, salted_key, same_patient
+from mappings.dentalpms.writes import same_patient
 
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
 CHART = CTX.system("chart-number")
@@ -302,20 +301,6 @@ def test_written_fields_read_back_as_the_same_patient() -> None:
     assert back["birthDate"] == "1980-05-02" and back["gender"] == "other"
     again = patient_for_create(back, CTX).fields
     assert {k: again.get(k) for k in body.fields} == body.fields
-
-
-def test_the_idempotency_key_repeats_for_the_same_request_only() -> None:
-    body = patient_for_create(_patient(), CTX).fields
-    assert idempotency_key("demo", body) == idempotency_key("demo", dict(reversed(list(body.items()))))
-    assert idempotency_key("demo", body) != idempotency_key("other", body)
-    assert idempotency_key("demo", body) != idempotency_key("demo", {**body, "first_name": "Rene"})
-
-
-def test_every_key_is_a_uuid_a_service_typing_the_header_uuid4_takes() -> None:
-    # A service may take only a UUID (or only a version 4 one, pydantic's UUID4) for a key.
-    key = idempotency_key("demo", patient_for_create(_patient(), CTX).fields)
-    for sent in (key, salted_key(key, "0f8fad5b-d9cb-469f-a165-70867728950e")):
-        assert str(UUID(sent)) == sent and UUID(sent).version == 4
 
 
 def test_same_patient_compares_names_and_birth_date_exactly_after_nfc() -> None:
