@@ -16,7 +16,16 @@ from mappings.terminology import (
     PROFILE_PATIENT,
 )
 
-_BCP47_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+# A preferred language of this form reads back as a BCP-47 coding, any other as text only.
+BCP47_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def chart_number_type() -> dict[str, Any]:
+    """The type a chart number reads back with (patient_write.py reports a type sent otherwise);
+    a new one each time, since resources served are the caller's to change."""
+    return {"coding": [coding(IDENTIFIER_TYPE, "MR", "Medical record number")], "text": "Chart number"}
+
+
 # `active` is whether the record is in use: prospective patients are; inactive, deceased and
 # archived ones are not.
 _ACTIVE_STATUSES = frozenset({"active", "prospective"})
@@ -44,7 +53,7 @@ def patient_to_fhir(p: dict[str, Any], ctx: TenantContext) -> dict[str, Any]:
     language = p.get("preferred_language")
     if language:
         concept: dict[str, Any] = {"text": language}
-        if _BCP47_RE.match(language):
+        if BCP47_TAG.match(language):
             concept["coding"] = [coding(BCP47, language)]
         resource["communication"] = [{"language": concept, "preferred": True}]
     return compact(resource)
@@ -56,7 +65,7 @@ def _identifiers(p: dict[str, Any], ctx: TenantContext) -> list[dict[str, Any]]:
         out.append(
             {
                 "use": "official",
-                "type": {"coding": [coding(IDENTIFIER_TYPE, "MR", "Medical record number")], "text": "Chart number"},
+                "type": chart_number_type(),
                 "system": ctx.system("chart-number"),
                 "value": p["chart_number"],
             }

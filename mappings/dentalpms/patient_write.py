@@ -1,19 +1,24 @@
 """US Core Patient → Dental PMS `CreatePatientIn` / `PATCH` body (pure).
 
-The vendor keeps: the official name (first given → `first_name`, the other givens →
-`middle_name`, family → `last_name`), a `usual` name's first given (`preferred_name`),
-`birthDate` (a full date only: a year or year-month is refused, 422, as `date_of_birth` is a
-`string (date)`), `gender` (FHIR male/female/other/unknown are vendor codes too), one phone
-of each use home/mobile/work (a phone without a use takes the first free of mobile, home,
-work), one email (without a use: patient.py reads it back without one), one address (two
-lines, city, state, postal code, country; read back without a use, so a use sent is not
-kept; an address of which none of these is kept is not stored at all), the chart
-number (the identifier in the tenant's chart-number system), `maritalStatus` (by its
-v3 code), the preferred `communication` language, `deceasedDateTime` (a day as the clinic's
-midnight: `_date_time`), and on create the
-lifecycle (`active: false` → status inactive, deceased → deceased). Everything else is
-reported by FHIR path in `Written.not_stored` (gateway/rest/write.py says how), a
-primitive's id and extensions as FHIRPath reaches them (`_unkept`).
+The vendor keeps: the legal name (`first_name`, `last_name`: the official name, else one
+without a use, else a usual one, whose use is then reported: it reads back official; first
+given → `first_name`, the other givens → `middle_name`, family → `last_name`), a `usual`
+name's first given (`preferred_name`), `birthDate` (a full date only: a year or year-month is
+refused, 422, as `date_of_birth` is a `string (date)`), `gender` (FHIR male/female/other/unknown
+are vendor codes too), one phone of each use home/mobile/work (a phone without a use takes the
+first free of mobile, home, work), one email (without a use: patient.py reads it back without
+one), one address (the first of which anything is kept, an `old` one only when no other is; two
+lines, city, state, postal code, country; read back without a use, so a use sent is not kept;
+when no address has anything kept, `Patient.address` is named whole), the chart number's value
+(the identifier in the tenant's chart-number system; a use, type, period or assigner that does
+not read back as sent is reported), `maritalStatus` (one v3 code: other codings, and a text or
+display other than the code's, are reported), the preferred `communication` language (one
+code, a BCP-47 one first, else the text: the text beside a code, other codings and
+communications are reported), `deceasedDateTime` (a day as the clinic's midnight:
+`_date_time`), and on create the lifecycle (`active: false` → status inactive, deceased →
+deceased). Everything else is reported by FHIR path in `Written.not_stored` (gateway/rest/write.py
+says how), a primitive's id and extensions as FHIRPath reaches them (`_unkept`): what a read
+gives, written back, reports nothing.
 
 Update is FHIR's full replace over a PATCH: every field this mapping owns is set, null
 when the resource has no value for it, so what the client left out is cleared (`changes`
@@ -49,7 +54,8 @@ from zoneinfo import ZoneInfo
 
 from gateway.contract import TenantContext
 from gateway.errors import Unprocessable
-from mappings.terminology import MARITAL
+from mappings.dentalpms.patient import BCP47_TAG, chart_number_type
+from mappings.terminology import BCP47, MARITAL, MARITAL_STATUS
 
 _GENDERS = {"male": "male", "female": "female", "other": "other", "unknown": "unknown"}
 _MARITAL_BY_CODE = {code: vendor for vendor, (code, _) in MARITAL.items()}
@@ -75,7 +81,7 @@ class VendorBody:
 
 def patient_for_create(resource: dict[str, Any], ctx: TenantContext) -> VendorBody:
     """`CreatePatientIn` for `resource`: only the fields it has values for."""
-    fields, lost = _fields(resource, ctx)
+    fields, lost = _fields(resource, ctx, None)  # the vendor gives the new patient its id
     if resource.get("active") is False:
         fields["status"] = "inactive"
     if resource.get("deceasedBoolean") is True or "date_time_deceased" in fields:
@@ -165,7 +171,7 @@ def step_back(current: str | None, original: str | None) -> str | None:
 def patient_for_update(resource: dict[str, Any], ctx: TenantContext) -> VendorBody:
     """The PATCH body replacing the patient with `resource` (module docstring); the status is
     `status_path`'s."""
-    fields, lost = _fields(resource, ctx)
+    fields, lost = _fields(resource, ctx, resource.get("id"))
     body = {name: fields.get(name) for name in OWNED}
     if _partial(fields.get("date_time_deceased")):  # neither sent nor cleared: the vendor's value stays
         del body["date_time_deceased"]
@@ -214,11 +220,13 @@ def _partial(deceased: Any) -> bool:
     return isinstance(deceased, str) and len(deceased) < len("YYYY-MM-DD")
 
 
-def _fields(resource: dict[str, Any], ctx: TenantContext) -> tuple[dict[str, Any], list[str]]:
+def _fields(resource: dict[str, Any], ctx: TenantContext, patient_id: str | None) -> tuple[dict[str, Any], list[str]]:
+    """The vendor fields of `resource` and the FHIR paths of what they do not keep;
+    `patient_id`: the vendor's id of the patient written (None on create)."""
     fields: dict[str, Any] = {}
     lost = _unkept("Patient", resource, _HANDLED)
     lost += _names(resource.get("name") or [], fields)
-    lost += _identifiers(resource.get("identifier") or [], ctx, fields)
+    lost += _identifiers(resource.get("identifier") or [], ctx, fields, patient_id)
     lost += _telecom(resource.get("telecom") or [], fields)
     lost += _address(resource.get("address") or [], fields)
     if resource.get("birthDate"):
@@ -244,42 +252,98 @@ def _nfc(text: str) -> str:
 
 
 def _names(names: list[dict[str, Any]], fields: dict[str, Any]) -> list[str]:
-    official = next((n for n in names if n.get("use") == "official"), None)
-    official = official or next((n for n in names if n.get("use") in (None, "usual")), None)
-    if official is None or not official.get("family") or not official.get("given"):
+    """The legal name (the reference's `first_name` and `last_name`: "Patient's legal first
+    name", read back `use: official`, patient.py) and a `usual` name's first given (the
+    `preferred_name`). The legal name is the official one, else the first without a use, else
+    the first usual one: a usual name stored there reads back official, so its `use` is
+    reported (R4 datatypes.html#HumanName: `usual` is "known as", not the legal name). Every
+    name that does not read back is named."""
+    legal = next(
+        (name for use in ("official", None, "usual") for name in names if name.get("use") == use),
+        None,
+    )
+    if legal is None or not legal.get("family") or not legal.get("given"):
         raise Unprocessable(
             "Dental PMS requires a patient name with a family name and a given name", expression="Patient.name"
         )
     lost: list[str] = []
-    index = names.index(official)
-    fields["last_name"] = _nfc(official["family"])
-    fields["first_name"] = _nfc(official["given"][0])
-    fields["middle_name"] = _nfc(" ".join(official["given"][1:])) or None
+    index = names.index(legal)
+    fields["last_name"] = _nfc(legal["family"])
+    fields["first_name"] = _nfc(legal["given"][0])
+    fields["middle_name"] = _nfc(" ".join(legal["given"][1:])) or None
     if fields["middle_name"] is None:
         del fields["middle_name"]
-    lost += _unkept(f"Patient.name[{index}]", official, ("use", "family", "given"))
+    lost += _unkept(f"Patient.name[{index}]", legal, ("use", "family", "given"))
+    if legal.get("use") == "usual":
+        lost.append(f"Patient.name[{index}].use (kept as the legal name, which reads back official)")
     for i, name in enumerate(names):
         if i == index:
             continue
-        same_family = name.get("family") in (None, official["family"])
-        if name.get("use") == "usual" and name.get("given") and same_family and "preferred_name" not in fields:
-            fields["preferred_name"] = _nfc(name["given"][0])
+        given = name.get("given") or []
+        same_family = name.get("family") in (None, legal["family"])
+        # patient.py reads a preferred name back only when it is not the first name.
+        preferred = bool(given) and _nfc(given[0]) != fields["first_name"]
+        if name.get("use") == "usual" and preferred and same_family and "preferred_name" not in fields:
+            fields["preferred_name"] = _nfc(given[0])
             lost += _unkept(f"Patient.name[{i}]", name, ("use", "family", "given"))
-            if len(name["given"]) > 1:
+            if len(given) > 1:
                 lost.append(f"Patient.name[{i}].given")
         else:
             lost.append(f"Patient.name[{i}]")
     return lost
 
 
-def _identifiers(identifiers: list[dict[str, Any]], ctx: TenantContext, fields: dict[str, Any]) -> list[str]:
+def _identifiers(
+    identifiers: list[dict[str, Any]], ctx: TenantContext, fields: dict[str, Any], patient_id: str | None
+) -> list[str]:
+    """The chart number (the first identifier of the tenant's chart-number system with a
+    value); the vendor keeps its value only, read back `use: official` with the type
+    `chart_number_type` (patient.py), so any other `use`, `type`, `period` or `assigner` is
+    named. The patient-id identifier reads back as the record's id: one naming another id (on
+    create, any: the vendor gives the id) is not stored."""
     lost: list[str] = []
     for i, identifier in enumerate(identifiers):
-        system = identifier.get("system")
-        if system == ctx.system("chart-number") and identifier.get("value") and "chart_number" not in fields:
-            fields["chart_number"] = identifier["value"]
-        elif system != ctx.system("patient-id"):  # our own id is the resource id, not data
-            lost.append(f"Patient.identifier[{i}]")
+        path = f"Patient.identifier[{i}]"
+        system, value, use = identifier.get("system"), identifier.get("value"), identifier.get("use")
+        if system == ctx.system("chart-number") and value and "chart_number" not in fields:
+            fields["chart_number"] = value
+            lost += _unkept(path, identifier, ("system", "value", "use", "type"))
+            if use not in (None, "official"):
+                lost.append(f"{path}.use")
+            if "type" in identifier:
+                lost += _concept_unkept(f"{path}.type", identifier["type"], chart_number_type())
+        elif system == ctx.system("patient-id") and value is not None and value == patient_id:
+            lost += _unkept(path, identifier, ("system", "value", "use"))  # read back `use: usual`
+            if use not in (None, "usual"):
+                lost.append(f"{path}.use")
+        else:
+            lost.append(path)
+    return lost
+
+
+def _concept_unkept(path: str, sent: dict[str, Any], read_back: dict[str, Any]) -> list[str]:
+    """The parts of the CodeableConcept `sent` (at `path`) that `read_back`, the concept a read
+    gives in its place, does not hold: each coding it has no coding alike for (same system
+    and code; a display other than its own), and a text other than its own."""
+    lost = _unkept(path, sent, ("coding", "text"))
+    kept = read_back.get("coding") or []
+    for j, coding in enumerate(sent.get("coding") or []):
+        like = next((k for k in kept if (k["system"], k["code"]) == (coding.get("system"), coding.get("code"))), None)
+        if like is None:
+            lost.append(f"{path}.coding[{j}]")
+            continue
+        lost += _coding_unkept(f"{path}.coding[{j}]", coding, like.get("display"))
+    if sent.get("text") not in (None, read_back.get("text")):
+        lost.append(f"{path}.text")
+    return lost
+
+
+def _coding_unkept(path: str, coding: dict[str, Any], display: str | None) -> list[str]:
+    """What of a coding whose system and code are kept does not read back: a display other than
+    `display` (the one a read gives), its version, userSelected, id and extensions."""
+    lost = _unkept(path, coding, ("system", "code", "display"))
+    if coding.get("display") not in (None, display):
+        lost.append(f"{path}.display")
     return lost
 
 
@@ -306,11 +370,32 @@ def _telecom(telecom: list[dict[str, Any]], fields: dict[str, Any]) -> list[str]
 
 
 def _address(addresses: list[dict[str, Any]], fields: dict[str, Any]) -> list[str]:
-    if not addresses:
-        return []
-    address = addresses[0]
+    """One address (the reference has one set of address fields): the first of which the vendor
+    keeps anything, unless it is `old` ("no longer in use", R4 valueset-address-use) and
+    another is not. Every other address is named."""
+    held = [_address_fields(address) for address in addresses]
+    kept = [i for i, fields_of_address in enumerate(held) if fields_of_address]
+    if not kept:
+        # Nothing of any address has a field (`{"use": "home", "text": "12 Main St"}`): the
+        # patient reads back without one, so the element is named whole, not only the parts sent.
+        return ["Patient.address"] if addresses else []
+    index = next((i for i in kept if addresses[i].get("use") != "old"), kept[0])
+    address = addresses[index]
+    fields.update(held[index])
+    path = f"Patient.address[{index}]"
+    lost = [f"Patient.address[{i}]" for i in range(len(addresses)) if i != index]
+    if len(address.get("line") or []) > 2:
+        lost.append(f"{path}.line")
+    # patient.py reads the address back without a use (the reference does not say what kind of
+    # address it is): a use sent is not kept.
+    lost += _unkept(path, address, ("line", "city", "state", "postalCode", "country"))
+    return lost
+
+
+def _address_fields(address: dict[str, Any]) -> dict[str, str]:
+    """The vendor's fields of one address: two lines, city, state, postal code, country."""
     lines = address.get("line") or []
-    held = {
+    return {
         name: _nfc(value)
         for name, value in (
             ("address_line1", lines[0] if lines else None),
@@ -322,18 +407,6 @@ def _address(addresses: list[dict[str, Any]], fields: dict[str, Any]) -> list[st
         )
         if value
     }
-    if not held:
-        # Nothing of it has a field (`{"use": "home", "text": "12 Main St"}`): the address reads
-        # back as none at all, so the element is named whole, not only the parts sent.
-        return ["Patient.address"]
-    fields.update(held)
-    lost = [f"Patient.address[{i}]" for i in range(1, len(addresses))]
-    if len(lines) > 2:
-        lost.append("Patient.address[0].line")
-    # patient.py reads the address back without a use (the reference does not say what kind of
-    # address it is): a use sent is not kept.
-    lost += _unkept("Patient.address[0]", address, ("line", "city", "state", "postalCode", "country"))
-    return lost
 
 
 def _unkept(path: str, element: dict[str, Any], kept: Collection[str]) -> list[str]:
@@ -364,25 +437,58 @@ def _primitive_parts(path: str, parts: Any) -> list[str]:
 
 
 def _marital(concept: dict[str, Any] | None, fields: dict[str, Any]) -> list[str]:
+    """The reference's `marital_status` enum, from the first coding of the v3 MaritalStatus
+    code system (or of none) it has a value for; it reads back as that one coding with the
+    code's display, the display as text (patient.py), so every other coding, a text or display
+    of the client's own, is named."""
     if not concept:
         return []
-    for coding in concept.get("coding") or []:
-        if coding.get("code") in _MARITAL_BY_CODE:
-            fields["marital_status"] = _MARITAL_BY_CODE[coding["code"]]
-            return []
-    return ["Patient.maritalStatus"]
+    codings = concept.get("coding") or []
+    kept = next(
+        (
+            j
+            for j, coding in enumerate(codings)
+            if coding.get("system") in (None, MARITAL_STATUS) and coding.get("code") in _MARITAL_BY_CODE
+        ),
+        None,
+    )
+    if kept is None:
+        return ["Patient.maritalStatus"]
+    status = _MARITAL_BY_CODE[codings[kept]["code"]]
+    fields["marital_status"] = status
+    code, display = MARITAL[status]
+    read_back = {"coding": [{"system": MARITAL_STATUS, "code": code, "display": display}], "text": display}
+    sent = {**concept, "coding": [{**c, "system": MARITAL_STATUS} if j == kept else c for j, c in enumerate(codings)]}
+    return _concept_unkept("Patient.maritalStatus", sent, read_back)
 
 
 def _language(communication: list[dict[str, Any]], fields: dict[str, Any]) -> list[str]:
+    """The reference's one `preferred_language`: the preferred communication's (else the
+    first's) code, a BCP-47 one first (US Core binds the language to BCP-47), else its text. It
+    reads back as the text it holds, with a BCP-47 coding when it has a tag's form, `preferred`
+    (patient.py): every other communication, coding, a text beside the code, and a code of
+    another system that reads back as BCP-47's (or only as text), are named."""
     if not communication:
         return []
     chosen = next((i for i, c in enumerate(communication) if c.get("preferred")), 0)
-    language = communication[chosen].get("language") or {}
-    code = next((c.get("code") for c in language.get("coding") or [] if c.get("code")), None)
-    text = code or language.get("text")
+    path = f"Patient.communication[{chosen}]"
     lost = [f"Patient.communication[{i}]" for i in range(len(communication)) if i != chosen]
-    if text:
-        fields["preferred_language"] = text
-    else:
-        lost.append(f"Patient.communication[{chosen}]")
-    return lost
+    entry = communication[chosen]
+    language = entry.get("language") or {}
+    codings: list[dict[str, Any]] = language.get("coding") or []
+    coded = [j for j, c in enumerate(codings) if c.get("code")]
+    index = next((j for j in coded if codings[j].get("system") == BCP47), coded[0] if coded else None)
+    held = codings[index]["code"] if index is not None else language.get("text")
+    if not held:
+        return [*lost, path]
+    fields["preferred_language"] = held
+    lost += _unkept(path, entry, ("language", "preferred"))
+    if entry.get("preferred") is False:  # the vendor's one language is the preferred one
+        lost.append(f"{path}.preferred")
+    tag = BCP47_TAG.match(held) is not None
+    read_back = {"coding": [{"system": BCP47, "code": held}] if tag else [], "text": held}
+    if index is not None and tag:  # read back as a BCP-47 coding, whatever its system
+        if codings[index].get("system") not in (None, BCP47):
+            lost.append(f"{path}.language.coding[{index}].system")
+        codings = [{**c, "system": BCP47} if j == index else c for j, c in enumerate(codings)]
+    return lost + _concept_unkept(f"{path}.language", {**language, "coding": codings}, read_back)

@@ -1,45 +1,31 @@
 """Patient create, update and delete on the Dental PMS (`POST /patients`, `PATCH
 /patients/{id}`, `POST /patients/{id}/archive`).
 
-Create sends an `Idempotency-Key` derived from the request (a hash of the tenant and the
-canonical JSON of the FHIR resource the client sent), so a retried create is never a second
-patient. It is not derived from the vendor body: two people the vendor would store alike
-(twins told apart only by an MRN or `multipleBirthInteger`, which it does not keep) are two
-requests, and two patients. The key is written as a UUID (the hash's first 128 bits, stamped
-version 4): the reference does not say what form a key takes, and a service may take only a
-UUID (a FastAPI header declared `UUID`/`UUID4`, Spring's `@RequestHeader UUID`, Laravel's
-`uuid` rule) and refuse every other key with a 422, every create with it. The API
-reference's 409 is "Idempotency conflict (duplicate Idempotency-Key) or duplicate chart
-number", and implementations differ on a repeated key: one replays the first answer (201,
-the same patient), another refuses it (409). On any 409 the patient the request describes
-is looked up — by chart number when the request has one (one too short for the vendor's
-`search` among the patients born that day, or named as the request names them), else by name
-and birth date among the newest patients — and when found (same names and birth date,
-compared exactly after NFC) the create is `AlreadyExists` with it, so a conditional create
-answers 200 with it; otherwise the 409 is a `Conflict` naming the duplicate chart number
-(without its holder when nothing narrows the lists to it: a walk of every list, as long as
-the practice, is no price for one create).
+Create sends an `Idempotency-Key` made for the client's request, a new one each time, and
+every attempt the gateway makes of that request carries the same one (gateway.upstream retries
+a write with a key on a connection error, a timeout or a 5xx): a create whose answer was lost
+after the patient was stored is not made twice. The key is not derived from the resource: FHIR
+create (http.html#create) makes a new resource for each request, so two requests of one body
+(twins, say, whom nothing the client sends tells apart) are two patients, and a client that
+wants its own repeat to find the first uses `If-None-Exist`. A hash of the body, as before,
+answered the second request 201 with the first request's patient. The key is a version 4
+UUID: the reference does not say what form a key takes, and a service may take only a UUID (a
+FastAPI header declared `UUID`/`UUID4`, Spring's `@RequestHeader UUID`, Laravel's `uuid` rule).
 
-A key spent on a patient deleted or changed since is a new create, not that patient again:
-when the vendor replays its first answer and the patient read back is deleted, or is
-neither the version that answer showed nor the patient the request describes (renamed since:
-a create just made has not been edited; a version bumped alone, or a phone edited between a
-create and its retry, leaves it the same patient), or the vendor refuses the key and the
-patient the request describes is found only deleted, the create is sent again with the key
-salted by that patient's id. The new key is still the same for every retry of this create
-(and so is the next one, should this patient be deleted or changed in turn). A replayed
-patient the vendor answers 404 for is a deleted one too: a vendor may keep archived patients
-out of every endpoint and list (a soft-delete filter); the salted create a chart number it
-still holds refuses then names that patient, the only one it can be. Under that reading
-with a vendor that refuses a repeated key, nothing tells the deleted patient the key was spent
-on: when no patient at all (in any status, archived included, and named alike but for case,
-accents and spacing) is like the one the request describes, and it has no chart number (which a
-deleted patient may hold still), the key is taken as spent on a patient no longer shown, and the
-create is sent again with the key salted by how many such keys this create has met (`unseen:1`,
-`unseen:2`, ...): a re-create is a new patient, a retry of it finds it live (`AlreadyExists`),
-and a second re-create after its deletion steps past both keys. (A retry sent while the first
-create is still being processed, not yet in any list, is then a second patient: the vendor's
-409 does not say which it is.)
+The reference's 409 is "Idempotency conflict (duplicate Idempotency-Key) or duplicate chart
+number", and implementations differ on a repeated key: one replays the first answer (201, the
+same patient, which is then this request's), another refuses it (409). As no other request
+carries this request's key, a 409 that says it is about the key, or any 409 to a create without
+a chart number (the reference's other 409 needs one), is a retry of this request refused: the
+patient it made (the newest live one with the same names and birth date, compared exactly after
+NFC) is the created one. Any other 409 is about the chart number: its holder is looked up — by
+chart number (one too short for the vendor's `search` among the patients born that day, or named
+as the request names them) — and when it is the patient the request describes the create is
+`AlreadyExists` with it (a conditional create answers 200 with it; a retry of this request whose
+refusal does not say why cannot be told from an earlier request, and is answered so too), when
+it is a deleted patient the 409 names it, otherwise it is a `Conflict` naming the chart number
+(without its holder when nothing narrows the lists to it: a walk of every list, as long as the
+practice, is no price for one create).
 
 Update is a PATCH with `base_version`: the version the client's `If-Match` names, else the
 current record's `version` (read first), carrying only the fields the record read does not hold
@@ -73,15 +59,12 @@ validation).
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
-from uuid import UUID
-
-import orjson
+from uuid import uuid4
 
 from gateway.contract import Resource, TenantContext, Written
 from gateway.errors import (
@@ -140,10 +123,9 @@ LOOKUP_PAGE_SIZE = 50  # the documented default page size, which a service may t
 PatientRecord = Callable[[str], Awaitable[VendorRecord]]
 
 
-def idempotency_key(tenant: str, resource: Resource) -> str:
-    """The same request gives the same key (and another resource another key)."""
-    canonical = orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)
-    return _uuid_of(tenant.encode() + b"\x00" + canonical)
+def idempotency_key() -> str:
+    """A key of its own for one client request (module docstring): a random version 4 UUID."""
+    return str(uuid4())
 
 
 # How the vendor refuses a body or an action as invalid: the reference's 422, or the 400 Spring
@@ -152,19 +134,6 @@ REFUSED = (422, 400)
 # How the vendor refuses a stale `base_version`: the reference's 409 "Version conflict", or the
 # 412 Precondition Failed of a team that reads optimistic versions as HTTP preconditions.
 CONFLICTS = (409, 412)
-RECREATES = 10  # deleted patients one create steps past (each a POST and a read) before it gives up
-
-
-def salted_key(key: str, spent_on: str) -> str:
-    """The key of a create whose `key` was spent on the patient `spent_on`, deleted or changed
-    since: by its id alone (not when that happened), so that while the patient created with
-    this key lives unchanged, a repeat of the create finds it again instead of making another."""
-    return _uuid_of(f"{key}\x00{spent_on}".encode())
-
-
-def _uuid_of(data: bytes) -> str:
-    """A key for `data` that every service takes (module docstring): a UUID of its SHA-256."""
-    return str(UUID(bytes=hashlib.sha256(data).digest()[:16], version=4))
 
 
 def same_patient(body: dict[str, Any], record: VendorRecord) -> bool:
@@ -213,82 +182,44 @@ class PatientWrites:
 
     async def create(self, resource: Resource) -> Written:
         body = patient_for_create(resource, self._ctx)
-        key = idempotency_key(self._ctx.tenant, resource)
-        record, spent = await self._post(body.fields, key)
-        stepped: list[str] = []  # the deleted or changed patients this create's keys were spent on
-        unseen = 0  # the keys of this create refused for patients no list shows any more
-        while spent:  # a new create (module docstring)
-            if record is None:
-                unseen += 1
-                if unseen + len(stepped) > RECREATES:
-                    raise Conflict("The Dental PMS refuses every key of this create; nothing was created")
-                record, spent = await self._post(body.fields, salted_key(key, f"unseen:{unseen}"))
-                continue
-            if record["id"] in stepped or len(stepped) == RECREATES:
-                raise _not_recreated(body.fields, record)
-            stepped.append(record["id"])
-            record, spent = await self._post(body.fields, salted_key(key, record["id"]), record)
-        assert record is not None  # `spent` is True whenever there is no record
+        response = await self._client.send("POST", "/patients", body.fields, {"Idempotency-Key": idempotency_key()})
+        if response.status == 409:
+            made = await self._refused_create(body.fields, response)
+            return Written(patient_to_fhir(made, self._ctx), body.not_stored)
+        created = self._answer(response, "The created patient")
+        try:
+            # As stored: the answer may be the entity as mapped before the ORM flushed it.
+            record = await self._record(created["id"])
+        except (NotFound, Gone):  # deleted already by someone else: what was created is the answer
+            record = created
         return Written(patient_to_fhir(record, self._ctx), body.not_stored)
 
-    async def _post(
-        self, body: dict[str, Any], key: str, stepped_past: VendorRecord | None = None
-    ) -> tuple[VendorRecord | None, bool]:
-        """The patient a create with `key` leaves (the new one, the one whose first answer the
-        vendor replays, or the deleted one a refusal is about; None when the vendor refused the
-        key and shows no patient it could be about), and whether `key` was spent on an earlier
-        create of a patient deleted or changed since; `stepped_past`: the deleted patient the
-        previous key of this create was spent on."""
-        response = await self._client.send("POST", "/patients", body, {"Idempotency-Key": key})
-        if response.status == 409:
-            refused = await self._refused_duplicate(body, response, stepped_past)
-            return refused, refused is None or bool(refused.get("deleted_at"))
-        created = self._answer(response, "The created patient")
-        # Read back: a replayed answer may be older than the record now is.
-        try:
-            record = await self._record(created["id"])
-        except NotFound:
-            # The patient the answer names is not there: archived since, by a vendor that keeps
-            # archived patients out of every endpoint (a soft-delete filter answers 404 for them;
-            # the reference says only that they are "excluded from normal queries").
-            return {**created, "deleted_at": created.get("deleted_at") or "(archived: HTTP 404)"}, True
-        answered, now = created.get("version"), record.get("version")
-        # Renamed since the answer replayed (its version is not the record's, and the record is
-        # no longer the patient the body describes). Both, so that a vendor bumping a version
-        # on create, or an edit of a phone between a create and its retry, is no new create.
-        changed = answered is not None and now is not None and str(answered) != str(now)
-        return record, bool(record.get("deleted_at")) or (changed and not same_patient(body, record))
-
-    async def _refused_duplicate(
-        self, body: dict[str, Any], response: UpstreamResponse, stepped_past: VendorRecord | None = None
-    ) -> VendorRecord | None:
-        """`AlreadyExists` with the live patient `body` describes; that patient when it is
-        found only deleted (the refused key was spent on it), or, when the vendor shows no
-        archived patient, is the deleted one this create stepped past (it holds the chart
-        number still); None when no patient at all is like the one `body` describes and it has
-        no chart number (module docstring: the key was spent on one no longer shown); else a
-        `Conflict`."""
-        try:
-            existing = await self._find_described(body)
-        except ChartHolderUnknown:
-            if stepped_past is None or not same_patient(body, stepped_past):
-                raise
-            existing = None  # the deleted patient stepped past holds it (it keeps its chart number)
-        if existing is None and stepped_past is not None and same_patient(body, stepped_past):
-            existing = stepped_past
-        if existing is not None and same_patient(body, existing):
-            if existing.get("deleted_at"):
+    async def _refused_create(self, body: dict[str, Any], response: UpstreamResponse) -> VendorRecord:
+        """The patient a create refused with 409 made after all (the vendor refused a retry of
+        this request: module docstring); else `AlreadyExists` with the live patient `body`
+        describes, or a `Conflict` naming the chart number (and its holder when deleted)."""
+        message = message_of(_json(response))
+        chart = body.get("chart_number")
+        retried = "idempotency" in message.lower() or not chart  # about this request's own key
+        existing = await self._find_described(body)
+        if existing is not None and same_patient(body, existing) and not existing.get("deleted_at"):
+            if retried:
                 return existing
             raise AlreadyExists(
                 f"This patient exists already as Patient/{existing['id']}",
                 existing=patient_to_fhir(existing, self._ctx),
             )
-        chart = body.get("chart_number")
         if chart:
+            if existing is not None and existing.get("deleted_at") and existing.get("chart_number") == chart:
+                raise Conflict(
+                    f"Chart number {chart} belongs to the deleted Patient/{existing['id']}",
+                    expression="Patient.identifier",
+                )
             raise _chart_in_use(chart)
-        if existing is None:
-            return None
-        raise Conflict(f"The vendor refused the patient as a duplicate: {message_of(_json(response))}")
+        raise Conflict(
+            f"The Dental PMS refused the create ({message or 'conflict'}) and shows no patient it made; "
+            "nothing was created"
+        )
 
     async def _find_described(self, body: dict[str, Any]) -> VendorRecord | None:
         """The patient `body` describes: a live one first (in any status: a vendor's list may
@@ -603,16 +534,6 @@ class ChartHolderUnknown(Conflict):
             "a walk of every patient list",
             expression="Patient.identifier",
         )
-
-
-def _not_recreated(body: dict[str, Any], deleted: VendorRecord) -> Conflict:
-    """The deleted patient a create could not step past (the vendor keeps its chart number, say)."""
-    chart = body.get("chart_number")
-    if chart:
-        return Conflict(
-            f"Chart number {chart} belongs to the deleted Patient/{deleted['id']}", expression="Patient.identifier"
-        )
-    return Conflict(f"The Dental PMS answers this create with the deleted Patient/{deleted['id']}; nothing was created")
 
 
 def _snake(field: str) -> str:

@@ -42,6 +42,9 @@ described below, and the adapter must work under every value):
   stored 201 again) or ``"conflict"`` (every repeated key is 409 ``Idempotency conflict``).
 - ``idempotency_keys``: any ``Idempotency-Key`` is taken (``"any"``) or only a UUID
   (``"uuid"``: another is a 422 naming the header) (``idempotency``).
+- ``create_answers``: a create's answer reaches the client (``"sent"``) or is lost once
+  (``"lost_once"``: a 503 after the patient is stored; a repeat with its key is answered as
+  ``idempotency`` says) (``idempotency``).
 - ``past_end``: a page list asked for a page after the last answers ``"empty"`` (an empty
   page) or ``"not_found"`` (404 ``Page not found``), ``"not_found_from_first"`` page 1 of
   an empty list included (``paging``).
@@ -234,7 +237,7 @@ from starlette.types import ASGIApp
 from sandboxes.clinic import Clinic
 from sandboxes.dentalpms.bodies import BodyDates, PatchChartNumbers, PatchNulls, VersionConflicts
 from sandboxes.dentalpms.errors import ValidationStatus, render_http_error
-from sandboxes.dentalpms.idempotency import Idempotency, IdempotencyKeys
+from sandboxes.dentalpms.idempotency import CreateAnswers, Idempotency, IdempotencyKeys
 from sandboxes.dentalpms.ids import RecordKind, namespace, record_uuid
 from sandboxes.dentalpms.lifecycle import ArchivedPatients, ArchivedRecords, Lifecycle, VitalsLookup
 from sandboxes.dentalpms.list_readings import DobTo, ListReading, ListStatuses, ListTotals
@@ -301,6 +304,7 @@ def create_app(
     query_booleans: QueryBooleans = "any",
     empty_lists: EmptyLists = "page",
     idempotency_keys: IdempotencyKeys = "any",
+    create_answers: CreateAnswers = "sent",
     validation_status: ValidationStatus = 422,
     version_conflicts: VersionConflicts = 409,
     list_statuses: ListStatuses = "all",
@@ -314,7 +318,8 @@ def create_app(
     `clock` (default: the wall clock) stamps writes; pass a fixed one for repeatable tests.
     `search_accents`, `search_phones`, `search_match` and `search_case` choose how the list
     ``search`` is read (``sandboxes.dentalpms.readings``); `idempotency` how a repeated key is
-    answered and `idempotency_keys` which keys are taken (``idempotency``), `past_end` a page
+    answered, `idempotency_keys` which keys are taken and `create_answers` whether a create's
+    answer is lost (``idempotency``), `past_end` a page
     past the last and `empty_lists` a list with no records (``paging``), `validation_status`
     the status of a 422 (``errors``), `archived_patients`,
     `archived_records` and `page_size_max` archived records and list bounds (``lifecycle``),
@@ -344,6 +349,7 @@ def create_app(
         query_booleans=query_booleans,
         empty_lists=empty_lists,
         idempotency_keys=idempotency_keys,
+        create_answers=create_answers,
         version_conflicts=version_conflicts,
         lists=ListReading(list_statuses, dob_to, search_min_length, list_totals),
     )

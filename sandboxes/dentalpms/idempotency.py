@@ -15,6 +15,11 @@ simulator's) or ``"uuid"`` (a key that is not a UUID is a 422 naming the header,
 service answers when it declares the header ``UUID``, the form the IETF
 Idempotency-Key draft and most APIs' examples give a key, and a Laravel ``uuid`` rule
 refuses it).
+
+Nor what a client sees of a create whose answer is lost on the way (a load balancer's timeout
+cutting off a slow answer, a connection dropped): ``create_answers`` picks ``"sent"`` (the
+documented simulator's) or ``"lost_once"`` (every create that stores a patient answers 503, the
+patient stored and its key remembered, so that only a repeat with the same key gets the 201).
 """
 
 from __future__ import annotations
@@ -28,10 +33,11 @@ import orjson
 
 from sandboxes.toolkit.errors import ApiError
 
-__all__ = ["Idempotency", "IdempotencyKeys", "IdempotencyLog", "fingerprint"]
+__all__ = ["CreateAnswers", "Idempotency", "IdempotencyKeys", "IdempotencyLog", "fingerprint"]
 
 Idempotency = Literal["replay", "conflict"]
 IdempotencyKeys = Literal["any", "uuid"]
+CreateAnswers = Literal["sent", "lost_once"]
 
 
 def fingerprint(body: bytes) -> str:
@@ -46,13 +52,18 @@ def fingerprint(body: bytes) -> str:
 class IdempotencyLog:
     """The responses of successful creates, by ``Idempotency-Key``."""
 
-    def __init__(self, reading: Idempotency = "replay", keys: IdempotencyKeys = "any") -> None:
+    def __init__(
+        self, reading: Idempotency = "replay", keys: IdempotencyKeys = "any", answers: CreateAnswers = "sent"
+    ) -> None:
         if reading not in ("replay", "conflict"):
             raise ValueError(f"idempotency must be 'replay' or 'conflict', not {reading!r}")
         if keys not in ("any", "uuid"):
             raise ValueError(f"idempotency_keys must be 'any' or 'uuid', not {keys!r}")
+        if answers not in ("sent", "lost_once"):
+            raise ValueError(f"create_answers must be 'sent' or 'lost_once', not {answers!r}")
         self.reading = reading
         self.keys = keys
+        self.answers = answers
         self._responses: dict[str, tuple[str, bytes]] = {}
 
     def check(self, key: str | None) -> None:
@@ -78,6 +89,9 @@ class IdempotencyLog:
         return response
 
     def remember(self, key: str | None, body_fingerprint: str, response: bytes) -> None:
-        """Store the response of a successful create (nothing without a key)."""
+        """Store the response of a successful create (nothing without a key); with
+        ``create_answers="lost_once"``, a 503 is what the client gets of it."""
         if key is not None:
             self._responses[key] = (body_fingerprint, response)
+        if self.answers == "lost_once":
+            raise ApiError(503, "Service unavailable")

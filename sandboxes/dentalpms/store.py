@@ -32,7 +32,7 @@ from sandboxes.dentalpms.bodies import (
     PatientFields,
     VersionConflicts,
 )
-from sandboxes.dentalpms.idempotency import Idempotency, IdempotencyKeys, IdempotencyLog
+from sandboxes.dentalpms.idempotency import CreateAnswers, Idempotency, IdempotencyKeys, IdempotencyLog
 from sandboxes.dentalpms.lifecycle import DOCUMENTED_LIFECYCLE, Lifecycle
 from sandboxes.dentalpms.list_readings import DOCUMENTED_LISTS, ListReading
 from sandboxes.dentalpms.matching import PatientFilters
@@ -92,6 +92,7 @@ class Store:
         query_booleans: QueryBooleans = "any",
         empty_lists: EmptyLists = "page",
         idempotency_keys: IdempotencyKeys = "any",
+        create_answers: CreateAnswers = "sent",
         version_conflicts: VersionConflicts = 409,
         lists: ListReading = DOCUMENTED_LISTS,
     ) -> None:
@@ -126,7 +127,7 @@ class Store:
         self.vitals_lookup = lifecycle.vitals_lookup
         self.rows: dict[str, PatientRow] = {}
         self.vitals: dict[str, tuple[str, JsonObject]] = {}  # vitals id -> (patient id, record)
-        self.idempotency = IdempotencyLog(idempotency, idempotency_keys)
+        self.idempotency = IdempotencyLog(idempotency, idempotency_keys, create_answers)
         self.created = 0
         self._sorted: dict[str, Ordered] = {}  # one entry per sortable field
         self._queries: LRUCache[tuple[PatientFilters, str], Ordered] = bounded_cache()

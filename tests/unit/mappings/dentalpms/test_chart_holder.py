@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from gateway.contract import Drift, TenantContext
@@ -136,28 +135,3 @@ def test_a_refused_chart_number_is_learned_once_a_narrowed_list_answers() -> Non
     assert "belongs to another patient" in refused.diagnostics
     assert [asked.get("search") for asked in vendor.asked] == ["Q1", None]  # found in the first list narrowed
     assert not learned.takes("Q1") and learned.takes("Q12")
-
-
-class ReplayingVendor(Vendor):
-    """Replays the first create's answer, a patient `deleted` since; refuses the salted one."""
-
-    def __init__(self, deleted: VendorRecord) -> None:
-        super().__init__([deleted])
-        self.deleted = deleted
-        self.posts = 0
-
-    async def record(self, resource_id: str) -> VendorRecord:
-        assert resource_id == self.deleted["id"]
-        return {**self.deleted, "deleted_at": "2026-11-02T10:00:00Z"}
-
-    async def send(self, method: str, path: str, body: Any = None, headers: Any = None) -> UpstreamResponse:
-        self.posts += 1
-        return UpstreamResponse(201, {}, orjson.dumps(self.deleted)) if self.posts == 1 else REFUSED
-
-
-def test_a_deleted_patient_stepped_past_is_named_though_its_holder_is_not_looked_up() -> None:
-    deleted = _patient("Núñez", "Zoë", "Q3")
-    vendor = ReplayingVendor(deleted)
-    refused, _ = _refusal(vendor, "Núñez", "Zoë", "Q3")
-    assert f"Chart number Q3 belongs to the deleted Patient/{deleted['id']}" in refused.diagnostics
-    assert vendor.posts == 2

@@ -1,6 +1,6 @@
-"""What a Dental PMS create answered with a replayed first answer stands for: the patient it
-made, unless that patient was renamed or deleted since (then a new create is sent), and never
-a new create for a version bumped alone."""
+"""The Idempotency-Key of a Dental PMS create: one per client request, the same for every
+attempt the gateway makes of it, never shared by two requests; and what a 409 to that request
+stands for (the vendor refusing its own retry, or a chart number in use)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ import asyncio
 import json
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import orjson
+import pytest
 
-from gateway.contract import Drift, TenantContext
+from gateway.contract import Drift, TenantContext, Written
+from gateway.errors import AlreadyExists
 from gateway.upstream.http import UpstreamResponse
 from mappings.dentalpms.reader import Reader, VendorRecord
 from mappings.dentalpms.search_length import ShortestSearch
@@ -19,43 +22,64 @@ from mappings.dentalpms.writes import PatientWrites
 
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
 GOLDEN = Path(__file__).parents[3] / "golden" / "dentalpms" / "patient" / "minimal.input.json"
-RECORD: VendorRecord = json.loads(GOLDEN.read_text())["record"]
-SENT = {"resourceType": "Patient", "name": [{"family": RECORD["last_name"], "given": [RECORD["first_name"]]}]}
+RECORD: VendorRecord = {**json.loads(GOLDEN.read_text())["record"], "chart_number": "C-77", "deleted_at": None}
+SENT = {
+    "resourceType": "Patient",
+    "name": [{"family": RECORD["last_name"], "given": [RECORD["first_name"]]}],
+    "identifier": [{"system": CTX.system("chart-number"), "value": "C-77"}],
+}
 
 
 class Vendor:
-    """Every POST answers `answered`; a read finds the record as `now` says, by id."""
+    """Stores a patient for each create (a new id each) and answers it 201, or answers every
+    create `refusal`, with `RECORD` holding the chart number."""
 
-    def __init__(self, answered: VendorRecord, now: dict[str, VendorRecord]) -> None:
-        self.answered, self.now = answered, now
+    def __init__(self, refusal: bytes | None = None) -> None:
+        self.refusal = refusal
         self.keys: list[str] = []
+        self.stored: dict[str, VendorRecord] = {}
 
     async def record(self, resource_id: str) -> VendorRecord:
-        return self.now[resource_id]
+        return self.stored[resource_id]
 
     async def send(self, method: str, path: str, body: Any = None, headers: Any = None) -> UpstreamResponse:
         assert (method, path) == ("POST", "/patients")
         self.keys.append(headers["Idempotency-Key"])
-        answer = self.answered if len(self.keys) == 1 else {**self.answered, "id": NEW["id"], "version": 1}
-        return UpstreamResponse(201, {}, orjson.dumps(answer))
+        if self.refusal is not None:
+            return UpstreamResponse(409, {}, self.refusal)
+        made = {**RECORD, "id": str(UUID(int=len(self.keys), version=4))}
+        self.stored[made["id"]] = made
+        return UpstreamResponse(201, {}, orjson.dumps(made))
+
+    async def get(self, path: str, params: dict[str, Any]) -> Any:
+        assert path == "/patients" and params.get("search") == "C-77"
+        return {"items": [RECORD], "page": params["page"], "page_size": params["page_size"], "total": 1}
 
 
-NEW: VendorRecord = {**RECORD, "id": "0b5b6f7e-2c1d-4e5f-8a9b-0c1d2e3f4a5b", "version": 1}
-
-
-def _create(vendor: Vendor) -> Any:
+def _create(vendor: Vendor) -> Written:
     writes = PatientWrites(vendor, CTX, Reader(Drift()), vendor.record, ShortestSearch())  # type: ignore[arg-type]
     return asyncio.run(writes.create(SENT))
 
 
-def test_a_version_bumped_alone_is_the_patient_made() -> None:
-    # A vendor bumping the version on create (or a phone edited before a retry) is no rename.
-    vendor = Vendor({**RECORD, "version": 1}, {RECORD["id"]: {**RECORD, "version": 2}})
-    assert _create(vendor).resource["id"] == RECORD["id"] and len(vendor.keys) == 1
+def test_two_requests_of_one_body_carry_two_keys_each_a_uuid4() -> None:
+    # Before, the key was a hash of the body: the vendor replayed the first request's patient
+    # to the second. A service may take only a UUID (or only a version 4 one, pydantic's UUID4).
+    vendor = Vendor()
+    made = [_create(vendor).resource["id"] for _ in range(2)]
+    assert made[0] != made[1] and vendor.keys[0] != vendor.keys[1]
+    assert all(str(UUID(key)) == key and UUID(key).version == 4 for key in vendor.keys)
 
 
-def test_a_replay_of_a_patient_renamed_since_is_a_new_create() -> None:
-    renamed = {**RECORD, "first_name": "Adam", "version": 2}
-    vendor = Vendor({**RECORD, "version": 1}, {RECORD["id"]: renamed, NEW["id"]: NEW})
-    assert _create(vendor).resource["id"] == NEW["id"]
-    assert len(vendor.keys) == 2 and vendor.keys[0] != vendor.keys[1]  # salted
+def test_a_refusal_of_this_requests_own_key_is_the_patient_it_made() -> None:
+    # Only this request carries its key: the vendor refusing it (a retry of a create whose answer
+    # was lost) says the patient was made, the one holding the chart number sent.
+    written = _create(Vendor(b'{"detail": "Idempotency conflict"}'))
+    assert written.resource["id"] == RECORD["id"]
+
+
+@pytest.mark.parametrize("refusal", [b'{"detail": "Duplicate chart number"}', b'{"status": 409, "error": "Conflict"}'])
+def test_a_chart_number_held_by_the_same_patient_is_that_patient_existing(refusal: bytes) -> None:
+    # Not this request's key (or not said): an earlier request's patient holds the chart number.
+    with pytest.raises(AlreadyExists) as caught:
+        _create(Vendor(refusal))
+    assert caught.value.existing is not None and caught.value.existing["id"] == RECORD["id"]

@@ -1,10 +1,11 @@
 """FHIR Patient → Dental PMS create/update bodies: what is kept, what is reported as not
-stored, and the idempotency key a retried create repeats."""
+stored, and how a create's patient is recognised."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import pytest
 
@@ -19,10 +20,11 @@ from mappings.dentalpms.patient_write import (
     patient_for_update,
     status_path,
 )
-from mappings.dentalpms.writes import idempotency_key, salted_key, same_patient
+from mappings.dentalpms.writes import same_patient
 
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
 CHART = CTX.system("chart-number")
+GOLDEN_FULL = Path(__file__).parents[3] / "golden" / "dentalpms" / "patient" / "full.input.json"
 
 
 def _patient(**extra: Any) -> dict[str, Any]:
@@ -78,6 +80,7 @@ def test_create_keeps_what_the_vendor_has_fields_for() -> None:
         "preferred_language": "es",
     }
     assert set(body.not_stored) == {
+        "Patient.identifier[1]",  # the vendor gives a new patient its id: this one is not kept
         "Patient.identifier[2]",
         "Patient.address[0].use",  # read back without one (patient.py)
         "Patient.name[0].prefix",
@@ -267,7 +270,7 @@ def test_a_primitives_id_and_extensions_are_named_as_fhirpath_reaches_them() -> 
     }
     for mapping in (patient_for_create, patient_for_update):
         body = mapping(resource, CTX)
-        assert set(body.not_stored) == expected | {"Patient.identifier[2]"}, body.not_stored
+        assert set(body.not_stored) == expected | {"Patient.identifier[1]", "Patient.identifier[2]"}, body.not_stored
         assert body.fields["date_of_birth"] == "1980-05-02" and body.fields["city"] == "Austin"
 
 
@@ -277,7 +280,7 @@ def test_a_primitives_id_and_extensions_are_named_as_fhirpath_reaches_them() -> 
         [{"use": "home", "text": "12 Main St"}],
         [{"use": "home", "district": "Travis", "period": {"start": "2020-01-01"}}],
         [{"text": "12 Main St", "_city": {"extension": [{"url": "http://example.org/fhir/ext", "valueCode": "x"}]}}],
-        [{"text": "12 Main St"}, {"use": "old", "line": ["1 Main"]}],  # the vendor keeps the first only
+        [{"text": "12 Main St"}, {"use": "home", "district": "Travis"}],  # none of either is kept
     ],
 )
 def test_an_address_of_which_nothing_is_kept_is_named_whole(addresses: list[dict[str, Any]]) -> None:
@@ -298,20 +301,6 @@ def test_written_fields_read_back_as_the_same_patient() -> None:
     assert back["birthDate"] == "1980-05-02" and back["gender"] == "other"
     again = patient_for_create(back, CTX).fields
     assert {k: again.get(k) for k in body.fields} == body.fields
-
-
-def test_the_idempotency_key_repeats_for_the_same_request_only() -> None:
-    body = patient_for_create(_patient(), CTX).fields
-    assert idempotency_key("demo", body) == idempotency_key("demo", dict(reversed(list(body.items()))))
-    assert idempotency_key("demo", body) != idempotency_key("other", body)
-    assert idempotency_key("demo", body) != idempotency_key("demo", {**body, "first_name": "Rene"})
-
-
-def test_every_key_is_a_uuid_a_service_typing_the_header_uuid4_takes() -> None:
-    # A service may take only a UUID (or only a version 4 one, pydantic's UUID4) for a key.
-    key = idempotency_key("demo", patient_for_create(_patient(), CTX).fields)
-    for sent in (key, salted_key(key, "0f8fad5b-d9cb-469f-a165-70867728950e")):
-        assert str(UUID(sent)) == sent and UUID(sent).version == 4
 
 
 def test_same_patient_compares_names_and_birth_date_exactly_after_nfc() -> None:
@@ -335,3 +324,175 @@ def test_an_update_sends_only_what_the_patient_does_not_hold_already() -> None:
     assert changes(body.fields, {**record, cleared[0]: "kept"}) == {cleared[0]: None}
     moved = changes(body.fields, {**record, "chart_number": "C2", "last_name": "Other", "city": "Elsewhere"})
     assert moved == {"chart_number": "C1", "last_name": body.fields["last_name"], "city": body.fields["city"]}
+
+
+@pytest.mark.parametrize(
+    ("addresses", "kept", "not_stored"),
+    [
+        # Before, only the first address was tried: nothing of it has a field, so the patient
+        # was stored without an address although the second one has every part the vendor keeps.
+        ([{"text": "12 Main St"}, {"line": ["1 Main"], "city": "Austin"}], 1, {"Patient.address[0]"}),
+        (
+            [{"line": ["9 Old Rd"], "city": "Waco"}, {"line": ["1 Main"], "city": "Austin"}, {"city": "Dallas"}],
+            0,
+            {"Patient.address[1]", "Patient.address[2]"},
+        ),
+        # An address "no longer in use" (R4 address-use `old`) is not stored as the patient's one
+        # when another is there.
+        (
+            [{"use": "old", "line": ["9 Old Rd"], "city": "Waco"}, {"line": ["1 Main"], "city": "Austin"}],
+            1,
+            {"Patient.address[0]"},
+        ),
+        ([{"use": "old", "line": ["1 Main"], "city": "Austin"}], 0, {"Patient.address[0].use"}),
+    ],
+)
+def test_one_address_is_kept_and_every_other_is_named(
+    addresses: list[dict[str, Any]], kept: int, not_stored: set[str]
+) -> None:
+    for mapping in (patient_for_create, patient_for_update):
+        body = mapping({**_patient(), "address": addresses}, CTX)
+        assert {path for path in body.not_stored if path.startswith("Patient.address")} == not_stored
+        read = patient_to_fhir({"id": "x", **body.fields}, CTX)["address"]
+        assert read == [{k: v for k, v in addresses[kept].items() if k != "use"}]
+
+
+def test_the_chart_numbers_use_type_period_and_assigner_are_named_unless_they_read_back() -> None:
+    # The vendor keeps a chart number's value; a read gives it `use: official` and the MR type
+    # (patient.py). Before, whatever else the client sent of it was dropped without a word.
+    resource = {
+        **_patient(),
+        "identifier": [
+            {
+                "use": "secondary",
+                "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "PI"}]},
+                "system": CHART,
+                "value": "C00042",
+                "period": {"start": "2020-01-01"},
+                "assigner": {"display": "Front desk"},
+            },
+            {"system": CHART, "value": "C00043"},  # the vendor keeps one
+        ],
+    }
+    for mapping in (patient_for_create, patient_for_update):
+        body = mapping(resource, CTX)
+        assert body.fields["chart_number"] == "C00042"
+        assert {p for p in body.not_stored if p.startswith("Patient.identifier")} == {
+            "Patient.identifier[0].use",
+            "Patient.identifier[0].type.coding[0]",
+            "Patient.identifier[0].period",
+            "Patient.identifier[0].assigner",
+            "Patient.identifier[1]",
+        }
+    typed = {"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}],
+                      "text": "Practice chart"}}  # fmt: skip
+    body = patient_for_create({**_patient(), "identifier": [{"system": CHART, "value": "C1", **typed}]}, CTX)
+    assert {p for p in body.not_stored if p.startswith("Patient.identifier")} == {"Patient.identifier[0].type.text"}
+
+
+def test_marital_status_text_and_codings_the_vendor_does_not_keep_are_named() -> None:
+    # The vendor keeps one enum value: it reads back as its v3 coding and display.
+    concept = {
+        "coding": [
+            {"system": "http://snomed.info/sct", "code": "87915002", "display": "Married"},
+            {"system": "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "code": "M", "display": "Wed"},
+        ],
+        "text": "Married, lives apart",
+    }
+    body = patient_for_create({**_patient(), "maritalStatus": concept}, CTX)
+    assert body.fields["marital_status"] == "married"
+    assert {p for p in body.not_stored if p.startswith("Patient.maritalStatus")} == {
+        "Patient.maritalStatus.coding[0]",
+        "Patient.maritalStatus.coding[1].display",
+        "Patient.maritalStatus.text",
+    }
+    # A code of another system is no marital status of the vendor's, whatever it spells.
+    other = {"coding": [{"system": "http://example.org/marital", "code": "M"}]}
+    body = patient_for_create({**_patient(), "maritalStatus": other}, CTX)
+    assert "marital_status" not in body.fields and "Patient.maritalStatus" in body.not_stored
+
+
+def test_a_language_text_and_codings_the_vendor_does_not_keep_are_named() -> None:
+    # The vendor keeps one preferred language as text: a BCP-47 code is kept first, and it
+    # reads back as the code (text and coding). Before, the client's text and other codings went.
+    communication = [
+        {"language": {"text": "English"}},
+        {
+            "language": {
+                "coding": [
+                    {"system": "urn:iso:std:iso:639-2", "code": "spa"},
+                    {"system": "urn:ietf:bcp:47", "code": "es-MX", "display": "Spanish (Mexico)"},
+                ],
+                "text": "Spanish",
+            },
+            "preferred": True,
+        },
+    ]
+    body = patient_for_create({**_patient(), "communication": communication}, CTX)
+    assert body.fields["preferred_language"] == "es-MX"
+    assert {p for p in body.not_stored if p.startswith("Patient.communication")} == {
+        "Patient.communication[0]",
+        "Patient.communication[1].language.coding[0]",
+        "Patient.communication[1].language.coding[1].display",
+        "Patient.communication[1].language.text",
+    }
+    # A code of another system reads back as a BCP-47 tag: its system is not kept.
+    iso = [{"language": {"coding": [{"system": "urn:iso:std:iso:639-2", "code": "spa"}]}, "preferred": False}]
+    body = patient_for_create({**_patient(), "communication": iso}, CTX)
+    assert {p for p in body.not_stored if p.startswith("Patient.communication")} == {
+        "Patient.communication[0].language.coding[0].system",
+        "Patient.communication[0].preferred",  # the vendor's one language is its preferred one
+    }
+
+
+def test_what_a_read_gives_is_written_back_without_a_loss() -> None:
+    # A client reading a patient and sending it back whole is told of nothing not stored.
+    record = json.loads(GOLDEN_FULL.read_text())["record"]
+    read = patient_to_fhir(record, CTX)
+    body = patient_for_update(read, CTX)
+    assert body.not_stored == ()
+    assert {name: body.fields[name] for name in body.fields if body.fields[name] is not None} == {
+        name: record[name] for name in OWNED if record.get(name)
+    } | {"chart_number": record["chart_number"]}
+
+
+@pytest.mark.parametrize(
+    ("names", "fields", "not_stored"),
+    [
+        # A usual name alone is the legal name the vendor requires; it reads back official
+        # (patient.py), so its use is said not to be stored. Before, nothing was said.
+        ([{"use": "usual", "family": "Doe", "given": ["Jo"]}], ("Jo", None), {"Patient.name[0].use"}),
+        # A name without a use is the legal name, and a usual one beside it the preferred name.
+        # Before, the usual name (first in the list) took the legal name's place and the other
+        # was not stored.
+        (
+            [{"use": "usual", "family": "Doe", "given": ["Jo"]}, {"family": "Doe", "given": ["Joseph"]}],
+            ("Joseph", "Jo"),
+            set(),
+        ),
+        # A usual name whose given name is the first name does not read back (patient.py shows
+        # a preferred name only when it is another): named. Before, it went without a word.
+        (
+            [{"use": "official", "family": "Doe", "given": ["Jo"]}, {"use": "usual", "given": ["Jo"]}],
+            ("Jo", None),
+            {"Patient.name[1]"},
+        ),
+        (
+            [
+                {"use": "official", "family": "Doe", "given": ["Jo"]},
+                {"use": "nickname", "given": ["JJ"]},
+                {"family": "Doe", "given": ["Joe"]},
+                {"use": "usual", "family": "Doe", "given": ["Joey"]},
+            ],
+            ("Jo", "Joey"),
+            {"Patient.name[1]", "Patient.name[2]"},
+        ),
+    ],
+)
+def test_the_legal_name_is_the_official_one_and_every_name_not_kept_is_named(
+    names: list[dict[str, Any]], fields: tuple[str, str | None], not_stored: set[str]
+) -> None:
+    for mapping in (patient_for_create, patient_for_update):
+        body = mapping({**_patient(), "name": names}, CTX)
+        assert (body.fields["first_name"], body.fields.get("preferred_name")) == fields
+        assert {p.partition(" (")[0] for p in body.not_stored if p.startswith("Patient.name")} == not_stored

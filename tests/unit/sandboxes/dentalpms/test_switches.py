@@ -1,5 +1,5 @@
 """The Dental PMS simulator's switches for what the docs leave open beyond `search`:
-a repeated Idempotency-Key, a page past the end, archived records, the largest page, and how
+a repeated Idempotency-Key, a create's lost answer, a page past the end, archived records, the largest page, and how
 answers are spelled."""
 
 from __future__ import annotations
@@ -43,6 +43,16 @@ def test_a_key_may_have_to_be_a_uuid() -> None:
     key = "0f8fad5b-d9cb-469f-a165-70867728950e"
     first = _create(strict, key)
     assert first.status_code == 201 and _create(strict, key).json()["id"] == first.json()["id"]
+
+
+def test_a_creates_answer_may_be_lost_once_its_patient_stored() -> None:
+    losing = variant(create_answers="lost_once")
+    lost = _create(losing, "k1", {**NEW, "last_name": "Lostanswer"})
+    assert lost.status_code == 503
+    again = _create(losing, "k1", {**NEW, "last_name": "Lostanswer"})  # the same key: the stored 201
+    assert again.status_code == 201 and again.json()["last_name"] == "Lostanswer"
+    listed = losing.call("GET", BASE, params={"search": "Lostanswer"}).json()["items"]
+    assert [p["id"] for p in listed] == [again.json()["id"]]
 
 
 def test_a_validation_error_may_be_a_400() -> None:
