@@ -165,6 +165,7 @@ class Documents:
             custodian=self.source.custodian.name,
             encounter_id=str(encounter["id"]),
             period=(period.get("start"), period.get("end")),
+            final=encounter.get("status") == "finished",
         )
 
     def _created(self) -> str:

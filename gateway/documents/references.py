@@ -30,9 +30,11 @@ def document_reference(
     custodian: str,
     encounter_id: str | None = None,
     period: tuple[str | None, str | None] = (None, None),
+    final: bool = True,
 ) -> dict[str, Any]:
     """A DocumentReference for a CCD the gateway renders on demand, at `Binary/<document_id>`
-    (C-CDA XML, or HTML when asked)."""
+    (C-CDA XML, or HTML when asked); not `final` while what it documents may still change (a
+    visit in progress), `preliminary` (R4 composition-status)."""
     context: dict[str, Any] = {}
     if encounter_id is not None:
         context["encounter"] = [{"reference": f"Encounter/{encounter_id}"}]
@@ -44,7 +46,7 @@ def document_reference(
         "id": document_id,
         "meta": {"profile": [PROFILE]},
         "status": "current",
-        "docStatus": "final",
+        "docStatus": "final" if final else "preliminary",
         "type": {"coding": [CCD_TYPE], "text": "Continuity of Care Document"},
         "category": [{"coding": [CLINICAL_NOTE]}],
         "subject": {"reference": f"Patient/{patient_id}"},

@@ -319,6 +319,11 @@ def test_document_reference_search(fhir: FhirHttp, tenant: str, patient_ids: dic
     encounters = fhir.search_all(f"/fhir/{tenant}/Encounter", patient=patient_id) if serves_encounters else []
     took_place = [e for e in encounters if e["status"] not in ("planned", "cancelled", "entered-in-error")]
     assert [d["id"] for d in generated] == [f"ccd-p.{patient_id}"] + [f"ccd-e.{e['id']}" for e in took_place]
+    # A visit still under way is documented so far, not finally (R4 composition-status).
+    statuses = {d["id"]: d["docStatus"] for d in generated}
+    assert [statuses[f"ccd-e.{e['id']}"] for e in took_place] == [
+        "final" if e["status"] == "finished" else "preliminary" for e in took_place
+    ]
     typed = fhir.search_all(f"/fhir/{tenant}/DocumentReference", patient=patient_id, type="http://loinc.org|34133-9")
     assert [_undated(d) for d in typed] == [_undated(d) for d in found]
     notes = fhir.search_all(
