@@ -40,6 +40,20 @@ class TimeoutSettings(_Strict):
     total: float = Field(20.0, gt=0)
 
 
+class ServerMetadata(_Strict):
+    """What an external authorization server supports that its endpoints do not tell: its
+    grant types, how clients authenticate, the scopes and client kinds it grants (SMART App
+    Launch 2.0 conformance.html names these). Left unset, `.well-known/smart-configuration`
+    claims none of it: the gateway cannot know another server's features."""
+
+    grant_types_supported: list[str] | None = None  # default: authorization_code with an
+    #   authorization endpoint, else client_credentials
+    token_endpoint_auth_methods_supported: list[str] | None = None
+    token_endpoint_auth_signing_alg_values_supported: list[str] | None = None
+    scopes_supported: list[str] | None = None
+    capabilities: list[str] = Field(default_factory=list)  # added to those this gateway enforces
+
+
 class TenantAuthSettings(_Strict):
     """An authorization server this tenant trusts (any OIDC provider, or the EHR's): its access
     tokens are JWTs signed with the keys it publishes."""
@@ -56,6 +70,7 @@ class TenantAuthSettings(_Strict):
     token_endpoint: str  # advertised in .well-known/smart-configuration, where clients get tokens
     authorization_endpoint: str | None = None  # for apps that launch with a user (authorization code)
     patient_claim: str = "patient"  # the claim holding the launch-context patient id
+    advertise: ServerMetadata = ServerMetadata()  # what discovery says of the server beyond its endpoints
 
     @model_validator(mode="after")
     def _one_key_source(self) -> TenantAuthSettings:

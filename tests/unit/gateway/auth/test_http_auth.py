@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from jwt.algorithms import RSAAlgorithm
 
 from gateway.auth.gate import check_exposure
-from gateway.settings import ConfigError, ServerSettings, Settings, TenantSettings
+from gateway.settings import ConfigError, ServerMetadata, ServerSettings, Settings, TenantSettings
 from tests.support.fake_vendor import (
     BASE,
     FAKE,
@@ -89,9 +89,47 @@ def test_smart_configuration_has_the_required_fields(client: TestClient) -> None
         "S256" in body["code_challenge_methods_supported"] and "plain" not in body["code_challenge_methods_supported"]
     )
     assert {"permission-v1", "permission-v2", "permission-patient", "launch-standalone"} <= set(body["capabilities"])
-    assert {"launch/patient", "patient/*.rs", "system/*.rs"} <= set(body["scopes_supported"])
-    # No id_token is promised: neither sso-openid-connect nor the scopes that ask for one.
-    assert "openid" not in body["scopes_supported"] and "sso-openid-connect" not in body["capabilities"]
+    assert body["grant_types_supported"] == ["authorization_code"]
+    # No id_token is promised: sso-openid-connect is the authorization server's to claim.
+    assert "sso-openid-connect" not in body["capabilities"]
+
+
+def test_an_external_servers_features_are_not_invented(client: TestClient) -> None:
+    # The tenant trusts another server (login.example.org): how its clients authenticate, what
+    # scopes and client kinds it grants, nothing here knows; a client told `private_key_jwt` by
+    # discovery would fail at a server that takes only client secrets.
+    body = client.get(f"{BASE}/.well-known/smart-configuration").json()
+    for unknown in (
+        "token_endpoint_auth_methods_supported",
+        "token_endpoint_auth_signing_alg_values_supported",
+        "scopes_supported",
+    ):
+        assert unknown not in body
+    assert not [c for c in body["capabilities"] if c.startswith(("client-", "context-"))]
+    assert "client_credentials" not in body["grant_types_supported"]
+
+
+def test_what_the_operator_declares_of_the_server_is_advertised(backend: FakeBackend, issuer: Issuer) -> None:
+    declared = ServerMetadata(
+        grant_types_supported=["authorization_code", "client_credentials"],
+        token_endpoint_auth_methods_supported=["client_secret_basic"],
+        scopes_supported=["openid", "launch/patient", "patient/*.rs"],
+        capabilities=["client-confidential-symmetric", "context-standalone-patient", "permission-v2"],
+    )
+    auth = issuer.auth().model_copy(update={"advertise": declared})
+    settings = smart_settings(issuer, {TENANT: TenantSettings(vendor=FAKE, base_url=FAKE_URL)})
+    settings = settings.model_copy(
+        update={"tenants": {TENANT: settings.tenants[TENANT].model_copy(update={"auth": auth})}}
+    )
+    with fake_gateway(backend, settings) as declaring:
+        body = declaring.get(f"{BASE}/.well-known/smart-configuration").json()
+    assert body["grant_types_supported"] == ["authorization_code", "client_credentials"]
+    assert body["token_endpoint_auth_methods_supported"] == ["client_secret_basic"]
+    assert body["scopes_supported"] == ["openid", "launch/patient", "patient/*.rs"]
+    assert body["capabilities"].count("permission-v2") == 1
+    assert {"client-confidential-symmetric", "context-standalone-patient", "launch-standalone"} <= set(
+        body["capabilities"]
+    )
 
 
 def test_without_authorization_there_is_no_smart_configuration(backend: FakeBackend) -> None:
