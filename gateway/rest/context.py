@@ -175,6 +175,14 @@ def check_id(resource_id: str) -> None:
     raise InvalidRequest(f"'{resource_id}' is not a valid FHIR id ([A-Za-z0-9-.]{{1,64}})")
 
 
+def check_version_id(request: Request) -> None:
+    """A vread's version id is an `id` too (R4 Meta.versionId): a malformed one is a 400, as a
+    malformed resource id is, not a version that happens not to exist."""
+    version = request.path_params.get("vid")
+    if version is not None and not is_fhir_id(version):
+        raise InvalidRequest(f"'{version}' is not a valid version id ([A-Za-z0-9-.]{{1,64}})")
+
+
 def version_headers(resource: dict[str, Any]) -> dict[str, str]:
     meta = resource.get("meta") or {}
     headers: dict[str, str] = {}

@@ -21,6 +21,7 @@ from gateway.errors import InvalidRequest, NotFound
 from gateway.http_dates import http_date
 from gateway.rest.context import (
     check_id,
+    check_version_id,
     prefer,
     provider_for,
     reach,
@@ -46,6 +47,7 @@ async def read(request: Request) -> Response:
     resource_id = request.path_params["id"]
     provider = provider_for(tenant, resource_type, Interaction.READ)
     check_id(resource_id)
+    check_version_id(request)
     if resource_type == "Binary":  # guarded as a document (gateway.rest.document_access)
         await check_document_access(request, tenant, resource_id)
         resource = await provider.read(resource_id)
@@ -110,6 +112,7 @@ async def _binary_content(request: Request) -> Response:
     resource_id = request.path_params["id"]
     provider = provider_for(tenant, "Binary", Interaction.READ)
     check_id(resource_id)
+    check_version_id(request)
     await check_document_access(request, tenant, resource_id)
     format_param, accept = request.query_params.get("_format"), request.headers.get("accept")
     if ids.is_generated(resource_id):

@@ -204,6 +204,10 @@ def test_documents_that_do_not_exist_are_404(fhir: FhirHttp, patients: dict[str,
 def test_a_version_a_generated_document_never_had_is_404(fhir: FhirHttp, patients: dict[str, str], tenant: str) -> None:
     base, patient = f"/fhir/{tenant}", patients[tenant]
     refused(fhir.get(f"{base}/Patient/{patient}/_history/nope"), 404)
+    # A version id is an id: one no id can be (an Arabic-Indic digit, a space) is malformed, a 400.
+    for malformed in ("%D9%A5", "a%20b", "x" * 65):
+        assert refused(fhir.get(f"{base}/Patient/{patient}/_history/{malformed}"), 400)["issue"][0]["code"] == "invalid"
+        refused(fhir.get(f"{base}/Binary/ccd-p.{patient}/_history/{malformed}"), 400)
     # Under a vendor reading that cannot give the patient's visits whole, the document is refused
     # as incomplete before any version of it can be looked at (tests/support/fhir_http).
     complete = record_is_complete(fhir, tenant, patient)
