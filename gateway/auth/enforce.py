@@ -69,6 +69,15 @@ def _contexts_of(caller: Caller) -> list[str]:
 def access(caller: Caller, support: ResourceSupport, permission: Permission, zone: str = "UTC") -> Access:
     """The caller's access to `support.type` for `permission`, or 403 when it has none."""
     found = grants(caller, support.type, permission)
+    if not found and caller.patient is None:
+        unanchored = [s for s in caller.scopes.resource if s.context is Context.PATIENT]
+        if any(s.covers(support.type, permission) for s in unanchored):
+            # Its patient/ scope would do, but reaches nothing without a launch patient: to
+            # suggest that very scope would send the client in circles.
+            raise Forbidden(
+                f"The access token's patient/ scopes reach only its launch patient, and it names none "
+                f"(no patient claim holding one FHIR id): {_VERB[permission]} on {support.type} is not allowed"
+            )
     if not found:
         wanted = " or ".join(f"{context}/{support.type}.{permission.value}" for context in _contexts_of(caller))
         raise Forbidden(

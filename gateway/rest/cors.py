@@ -74,7 +74,7 @@ class Cors:
         else:
             status = 403
             body = jsonio.dumps(operation_outcome("error", "forbidden", "This origin may not call this tenant"))
-            headers = [(b"content-type", b"application/fhir+json"), (b"vary", b"Origin")]
+            headers = [(b"content-type", b"application/fhir+json; charset=utf-8"), (b"vary", b"Origin")]
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -10,11 +10,11 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.auth.enforce import Access, check_instance_id, read_within
+from gateway.auth.enforce import Access, check_instance_id, not_found, read_within
 from gateway.auth.scopes import Permission
 from gateway.contract import Interaction, ResourceProvider
 from gateway.documents import ids
-from gateway.errors import Forbidden, InvalidRequest, NotSupported
+from gateway.errors import Forbidden, InvalidRequest, NotFound, NotSupported
 from gateway.record import everything_types, gather_everything
 from gateway.rest.bundle import searchset
 from gateway.rest.context import (
@@ -175,7 +175,10 @@ async def ccd_endpoint(request: Request) -> Response:
     if encounter_access.queries is not None:  # conditional: the encounter must be within reach
         await read_within(encounter_access, encounters.read, encounter_id)
     if allowed is not None:
-        await check_document_access(request, tenant, ids.encounter_document(encounter_id))
+        try:
+            await check_document_access(request, tenant, ids.encounter_document(encounter_id))
+        except NotFound:  # named as what the client asked for, not the Binary it never named
+            raise not_found("Encounter", encounter_id) from None
     fmt = (
         response_format(request)
         if wants_binary_resource(params.get("_format"), request.headers.get("accept"))

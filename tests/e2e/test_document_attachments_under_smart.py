@@ -74,3 +74,26 @@ def test_a_patient_app_opens_every_attachment_of_its_patients_documents(
         assert opened.status_code == 200, (url, opened.text)
         if "_format=" not in url:  # else the format it names (a CCD's HTML page)
             assert opened.json()["resourceType"] == "Binary"
+
+
+def test_a_visits_ccd_out_of_a_document_scope_looks_missing_as_the_visit(client: TestClient, issuer: Issuer) -> None:
+    # The caller named Encounter/<id>/$ccd, never a Binary: the 404 names what it asked for.
+    tenant = "nextvisit"
+    everyone = issuer.headers(tenant, "system/*.rs")
+    patient = client.get(f"/fhir/{tenant}/Patient", params={"_count": "20"}, headers=everyone).json()
+    visit = None
+    for entry in patient["entry"]:
+        found = client.get(f"/fhir/{tenant}/Encounter", params={"patient": entry["resource"]["id"]}, headers=everyone)
+        visits = [e["resource"] for e in found.json().get("entry", []) if e["resource"].get("status") == "finished"]
+        if visits:
+            visit = visits[0]
+            break
+    assert visit is not None
+    owner = visit["subject"]["reference"].removeprefix("Patient/")
+    other_documents = "patient/Encounter.rs patient/DocumentReference.rs?category=http://loinc.org|11506-3"
+    headers = issuer.headers(tenant, f"launch/patient {other_documents}", patient=owner)
+    answer = client.get(f"/fhir/{tenant}/Encounter/{visit['id']}/$ccd", headers=headers)
+    assert answer.status_code == 404
+    assert answer.json()["issue"][0]["diagnostics"] == f"Encounter/{visit['id']} does not exist"
+    allowed = issuer.headers(tenant, "launch/patient patient/Encounter.rs patient/DocumentReference.rs", patient=owner)
+    assert client.get(f"/fhir/{tenant}/Encounter/{visit['id']}/$ccd", headers=allowed).status_code == 200

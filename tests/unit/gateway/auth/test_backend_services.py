@@ -275,3 +275,13 @@ def test_the_token_endpoint_refuses_a_form_with_a_content_coding(client: TestCli
     headers = {"Content-Type": "application/x-www-form-urlencoded", "Content-Encoding": "gzip"}
     response = client.post("/auth/token", content=form, headers=headers)
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+
+
+def test_two_ways_of_authenticating_in_one_request_are_refused(client: TestClient) -> None:
+    # RFC 6749 section 2.3: one authentication method per request; a Basic header beside the
+    # assertion leaves which client is asking to the server's guess.
+    data = {"grant_type": "client_credentials", "scope": "system/Patient.rs"}
+    data |= {"client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion()}
+    both = client.post("/auth/token", data=data, headers={"Authorization": "Basic YXBwOnNlY3JldA=="})
+    assert both.status_code == 400 and both.json()["error"] == "invalid_request"
+    assert ask(client, assertion()).status_code == 200

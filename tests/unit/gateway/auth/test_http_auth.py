@@ -286,8 +286,14 @@ def test_v1_and_v2_scopes_are_both_understood(client: TestClient, issuer: Issuer
     assert set(ids(ok(client.get(f"{BASE}/Observation", headers=headers)))) == {f"o1{n}" for n in range(4)}
 
 
-def test_a_patient_scope_without_a_launch_patient_reaches_nothing(client: TestClient, issuer: Issuer) -> None:
-    outcome(client.get(f"{BASE}/Patient/p1", headers=issuer.headers(TENANT, "patient/*.rs")), 403)
+@pytest.mark.parametrize("claim", [None, "", ["p1"], "p1,p2", "*"])
+def test_a_patient_scope_without_a_launch_patient_reaches_nothing(
+    client: TestClient, issuer: Issuer, claim: object
+) -> None:
+    headers = issuer.headers(TENANT, "patient/*.rs", patient=claim)
+    diagnostics = outcome(client.get(f"{BASE}/Patient/p1", headers=headers), 403)["issue"][0]["diagnostics"]
+    # Says why; never suggests the patient/ scope the token already holds.
+    assert "names none" in diagnostics and "patient/Patient" not in diagnostics
 
 
 def test_user_and_system_scopes_reach_every_patient(client: TestClient, issuer: Issuer) -> None:
@@ -490,6 +496,7 @@ def test_a_preflight_from_another_origin_is_refused_without_cors_headers(browser
     )
     outcome(response, 403)
     assert "access-control-allow-origin" not in response.headers
+    assert response.headers["content-type"] == "application/fhir+json; charset=utf-8"  # as every other answer
 
 
 def test_answers_to_an_allowed_origin_expose_what_fhir_clients_read(browser_client: TestClient, issuer: Issuer) -> None:
