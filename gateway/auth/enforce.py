@@ -86,6 +86,7 @@ def access(caller: Caller, support: ResourceSupport, permission: Permission, zon
     if all(not g.params for g in found):
         return Access(support.type, found, None)
     queries: list[SearchQuery] = []
+    usable: list[Grant] = []  # the grants that admit something: a dropped one confines nothing
     for grant in found:
         try:
             # SMART App Launch 2.0 section 3.0.2.3: a constraint is a search parameter that
@@ -106,9 +107,10 @@ def access(caller: Caller, support: ResourceSupport, permission: Permission, zon
             log.warning("a %s scope constrained by %s cannot be evaluated; it grants nothing", support.type, names)
             continue
         queries.append(parsed.query)
+        usable.append(grant)
     if not queries:
         raise Forbidden(f"The access token's scopes for {support.type} have constraints this server cannot apply")
-    return Access(support.type, found, tuple(queries))
+    return Access(support.type, tuple(usable), tuple(queries))
 
 
 def not_found(resource_type: str, resource_id: str) -> NotFound:

@@ -144,7 +144,8 @@ def test_a_result_parameter_in_a_scope_grants_nothing_and_never_shapes_the_clien
     with caplog.at_level("WARNING", logger="gateway.auth"):
         refused = client.get(f"{BASE}/Observation?patient=p1&_count=5", headers=headers)
     assert "constraints this server cannot apply" in outcome(refused, 403)["issue"][0]["diagnostics"]
-    assert all("final" not in r.getMessage() and "=" not in r.getMessage() for r in caplog.records)
+    warned = [r.getMessage() for r in caplog.records if r.name == "gateway.auth"]
+    assert warned and all("final" not in m and "=" not in m for m in warned)
 
 
 def test_a_scope_that_cannot_be_evaluated_is_logged_without_its_values(
@@ -157,3 +158,14 @@ def test_a_scope_that_cannot_be_evaluated_is_logged_without_its_values(
     messages = [r.getMessage() for r in caplog.records if r.name == "gateway.auth"]
     assert messages and all("Dubois" not in m for m in messages)
     assert any("subject.name" in m for m in messages)
+
+
+@pytest.mark.parametrize("dropped", ["user/Observation.rs?_count=1", "user/Observation.rs?bogus=1"])
+def test_a_scope_that_grants_nothing_takes_nothing_from_the_others(
+    client: TestClient, issuer: Issuer, dropped: str
+) -> None:
+    # Beside `patient/Observation.rs`, a scope granting nothing must not count as an unconfined
+    # grant: the search stays narrowed to the launch patient (no 400 asking for a patient).
+    headers = issuer.headers(TENANT, f"patient/Observation.rs {dropped}", patient="p1")
+    bundle = ok(client.get(f"{BASE}/Observation", headers=headers))
+    assert set(ids(bundle)) == p("p1")
