@@ -109,12 +109,14 @@ def _doctor(summary: VendorSummary) -> str | None:
 
 
 def _period(start: str | None, status: str) -> dict[str, str] | None:
-    """Nextech gives one instant per encounter. A finished one is that instant, not open-ended;
-    one in progress or planned has not ended, so it has no end (R4 Period.end: "If the end of
-    the period is missing, it means that the period is ongoing")."""
+    """Nextech gives one instant per encounter, the "date when this encounter occurred"
+    (nextech-api.txt): one that has occurred is that instant, signed or not (a note left
+    unsigned for months is no visit still going on, and read as open-ended, R4 Period.end:
+    "missing ... means that the period is ongoing", it would match every later date); one
+    still planned has not ended, so it has no end."""
     if not start:
         return None
-    return {"start": start, "end": start} if status == "finished" else {"start": start}
+    return {"start": start} if status == "planned" else {"start": start, "end": start}
 
 
 def encounter_to_fhir(item: VendorEncounter, patient_id: str, ctx: TenantContext, now: datetime) -> dict[str, Any]:
@@ -188,7 +190,7 @@ def document_to_fhir(item: VendorEncounter, patient_id: str, sections: list[str]
             "context": compact(
                 {
                     "encounter": [reference("Encounter", encounter)],
-                    "period": _period(start, "finished" if summary.encounterLocked else "in-progress"),
+                    "period": {"start": start, "end": start} if start else None,
                 }
             ),
         }

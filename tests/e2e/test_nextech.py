@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -104,22 +105,25 @@ def test_encounters_match_the_clinic(fhir: FhirHttp, clinic: Clinic) -> None:
             truth_encounter = next(e for e in charted if e.start.isoformat()[:16] == encounter["period"]["start"][:16])
             assert encounter["status"] == ("finished" if truth_encounter.locked else "in-progress")
             assert encounter["participant"][0]["individual"]["display"]
-            # One instant per visit: a finished visit ends at it; one in progress has not ended
-            # (R4 Period.end: missing means ongoing), so a date search after it still finds it.
-            ended = encounter["period"].get("end")
-            assert ended == (encounter["period"]["start"] if truth_encounter.locked else None), encounter["id"]
+            # One instant per visit, the "date when this encounter occurred": it ends there,
+            # signed or not (an unsigned note is no visit still under way).
+            assert encounter["period"].get("end") == encounter["period"]["start"], encounter["id"]
 
 
-def test_a_visit_in_progress_is_found_by_a_date_after_its_start(fhir: FhirHttp, clinic: Clinic) -> None:
+def test_an_unsigned_visit_is_found_on_its_day_only(fhir: FhirHttp, clinic: Clinic) -> None:
     for truth in live_patients(clinic):
-        open_visits = [e for e in truth.encounters if e.status in ("finished", "arrived") and not e.locked]
-        if open_visits:
+        unsigned = [e for e in truth.encounters if e.status in ("finished", "arrived") and not e.locked]
+        if unsigned:
             break
     else:
-        pytest.fail("the clinic has no visit in progress")
-    after = max(e.start for e in open_visits).date().isoformat()
-    found = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(truth), date=f"gt{after}")
-    assert {e["period"]["start"][:16] for e in found} >= {e.start.isoformat()[:16] for e in open_visits}
+        pytest.fail("the clinic has no unsigned visit")
+    visit = unsigned[0]
+    day = visit.start.date()
+    on_the_day = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(truth), date=day.isoformat())
+    assert visit.start.isoformat()[:16] in {e["period"]["start"][:16] for e in on_the_day}
+    later = (day + timedelta(days=30)).isoformat()
+    after = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(truth), date=f"gt{later}")
+    assert visit.start.isoformat()[:16] not in {e["period"]["start"][:16] for e in after}
 
 
 def test_encounter_date_and_read(fhir: FhirHttp, clinic: Clinic) -> None:
