@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from gateway.ccd.sections.encounters import HAPPENED
+from gateway.ccd.sections.encounters import HAPPENED, UNDER_WAY
 from gateway.contract import (
     ALL_PREFIXES,
     Pushdown,
@@ -165,7 +165,7 @@ class Documents:
             custodian=self.source.custodian.name,
             encounter_id=str(encounter["id"]),
             period=(period.get("start"), period.get("end")),
-            final=encounter.get("status") == "finished",
+            final=encounter.get("status") not in UNDER_WAY,
         )
 
     def _created(self) -> str:

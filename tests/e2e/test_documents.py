@@ -322,7 +322,8 @@ def test_document_reference_search(fhir: FhirHttp, tenant: str, patient_ids: dic
     # A visit still under way is documented so far, not finally (R4 composition-status).
     statuses = {d["id"]: d["docStatus"] for d in generated}
     assert [statuses[f"ccd-e.{e['id']}"] for e in took_place] == [
-        "final" if e["status"] == "finished" else "preliminary" for e in took_place
+        "preliminary" if e["status"] in ("arrived", "triaged", "in-progress", "onleave") else "final"
+        for e in took_place
     ]
     typed = fhir.search_all(f"/fhir/{tenant}/DocumentReference", patient=patient_id, type="http://loinc.org|34133-9")
     assert [_undated(d) for d in typed] == [_undated(d) for d in found]

@@ -20,6 +20,7 @@ from gateway.ccd.sections.base import Row, listed_section
 CPT = "http://www.ama-assn.org/go/cpt"
 SNOMED = "http://snomed.info/sct"
 HAPPENED = frozenset({"finished", "in-progress", "arrived", "triaged", "onleave", "unknown"})
+UNDER_WAY = frozenset({"arrived", "triaged", "in-progress", "onleave"})  # still going on: its record may change
 PLANNED = frozenset({"planned"})
 
 
