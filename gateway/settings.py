@@ -46,8 +46,8 @@ class ServerMetadata(_Strict):
     Launch 2.0 conformance.html names these). Left unset, `.well-known/smart-configuration`
     claims none of it: the gateway cannot know another server's features."""
 
-    grant_types_supported: list[str] | None = None  # default: authorization_code with an
-    #   authorization endpoint, else client_credentials
+    grant_types_supported: list[str] | None = Field(None, min_length=1)  # default: authorization_code
+    #   with an authorization endpoint, else client_credentials
     token_endpoint_auth_methods_supported: list[str] | None = None
     token_endpoint_auth_signing_alg_values_supported: list[str] | None = None
     scopes_supported: list[str] | None = None
@@ -76,6 +76,9 @@ class TenantAuthSettings(_Strict):
     def _one_key_source(self) -> TenantAuthSettings:
         if sum(x is not None for x in (self.jwks_uri, self.jwks_file, self.introspection_endpoint)) != 1:
             raise ValueError("give exactly one of jwks_uri, jwks_file and introspection_endpoint")
+        if "sso-openid-connect" in self.advertise.capabilities and self.jwks_uri is None:
+            # SMART App Launch 2.0 conformance.html: with it, jwks_uri is required in discovery.
+            raise ValueError("advertise.capabilities names sso-openid-connect: give the issuer's jwks_uri")
         if self.introspection_endpoint and not (self.introspection_client_id and self.introspection_client_secret):
             raise ValueError("introspection_endpoint needs introspection_client_id and introspection_client_secret")
         secret = self.introspection_client_secret

@@ -63,6 +63,8 @@ def smart_configuration(conf: AuthorizationServer) -> dict[str, Any]:
         declared = conf.declared.model_dump(exclude_none=True)
         capabilities += [c for c in declared.pop("capabilities") if c not in capabilities]
         body.update(declared)
+        if "sso-openid-connect" in capabilities:  # conformance.html: then issuer and jwks_uri are required
+            body["issuer"] = conf.issuer
     if conf.jwks_uri:
         body["jwks_uri"] = conf.jwks_uri
     if conf.authorization_endpoint:

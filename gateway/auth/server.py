@@ -88,11 +88,14 @@ class TokenServer:
             if content_type.split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
                 raise OAuthError("invalid_request", "send the request as application/x-www-form-urlencoded")
             form = _form(await _small_body(request))
-            if "client_assertion" in form and request.headers.get("authorization") is not None:
+            if "client_assertion" in form and (
+                request.headers.get("authorization") is not None or "client_secret" in form
+            ):
                 # RFC 6749 section 2.3: "The client MUST NOT use more than one authentication
                 # method in each request"; the server cannot tell which one it meant.
                 raise OAuthError(
-                    "invalid_request", "authenticate with client_assertion alone, not an Authorization header too"
+                    "invalid_request",
+                    "authenticate with client_assertion alone, not a client secret or Authorization header too",
                 )
             answer = await self._grant(form)
         except UnicodeDecodeError:

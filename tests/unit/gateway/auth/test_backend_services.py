@@ -284,4 +284,6 @@ def test_two_ways_of_authenticating_in_one_request_are_refused(client: TestClien
     data |= {"client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion()}
     both = client.post("/auth/token", data=data, headers={"Authorization": "Basic YXBwOnNlY3JldA=="})
     assert both.status_code == 400 and both.json()["error"] == "invalid_request"
+    with_secret = client.post("/auth/token", data={**data, "client_secret": "secret"})
+    assert with_secret.status_code == 400 and with_secret.json()["error"] == "invalid_request"
     assert ask(client, assertion()).status_code == 200

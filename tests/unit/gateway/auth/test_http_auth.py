@@ -19,7 +19,14 @@ from hypothesis import strategies as st
 from jwt.algorithms import RSAAlgorithm
 
 from gateway.auth.gate import check_exposure
-from gateway.settings import ConfigError, ServerMetadata, ServerSettings, Settings, TenantSettings
+from gateway.settings import (
+    ConfigError,
+    ServerMetadata,
+    ServerSettings,
+    Settings,
+    TenantAuthSettings,
+    TenantSettings,
+)
 from tests.support.fake_vendor import (
     BASE,
     FAKE,
@@ -127,6 +134,7 @@ def test_what_the_operator_declares_of_the_server_is_advertised(backend: FakeBac
     assert body["token_endpoint_auth_methods_supported"] == ["client_secret_basic"]
     assert body["scopes_supported"] == ["openid", "launch/patient", "patient/*.rs"]
     assert body["capabilities"].count("permission-v2") == 1
+    assert "issuer" not in body  # no sso-openid-connect declared
     assert {"client-confidential-symmetric", "context-standalone-patient", "launch-standalone"} <= set(
         body["capabilities"]
     )
@@ -597,3 +605,21 @@ def test_two_authorization_headers_are_invalid_request(
         outcome(response, 400)
         assert response.headers["www-authenticate"].startswith('Bearer error="invalid_request"')
     assert backend.calls_to("Patient") == 0
+
+
+def test_an_openid_connect_server_is_named_by_its_issuer(backend: FakeBackend, issuer: Issuer) -> None:
+    # SMART App Launch 2.0 conformance.html: with sso-openid-connect, issuer and jwks_uri are required.
+    declared = ServerMetadata(capabilities=["sso-openid-connect"])
+    with pytest.raises(ValueError, match="jwks_uri"):
+        issuer.auth().model_validate({**issuer.auth().model_dump(), "advertise": declared.model_dump()})
+    auth = TenantAuthSettings.model_validate(
+        {**issuer.auth().model_dump(), "jwks_file": None, "jwks_uri": "https://login.example.org/jwks"}
+        | {"advertise": declared.model_dump()}
+    )
+    settings = smart_settings(issuer, {TENANT: TenantSettings(vendor=FAKE, base_url=FAKE_URL)})
+    settings = settings.model_copy(
+        update={"tenants": {TENANT: settings.tenants[TENANT].model_copy(update={"auth": auth})}}
+    )
+    with fake_gateway(backend, settings) as declaring:
+        body = declaring.get(f"{BASE}/.well-known/smart-configuration").json()
+    assert body["issuer"] == "https://login.example.org" and body["jwks_uri"] == "https://login.example.org/jwks"
