@@ -30,7 +30,7 @@ import asyncio
 import codecs
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -68,6 +68,9 @@ class UpstreamResponse:
     status: int
     headers: Mapping[str, str]
     body: bytes
+    # Which attempt of the request this answers: past the first, the vendor may have acted on an
+    # earlier one whose answer was lost (a write with an Idempotency-Key refused as a repeat).
+    attempt: int = 1
 
     def json(self) -> Any:
         """The body parsed, every text in NFC (gateway.text): vendor text enters the gateway here."""
@@ -249,7 +252,7 @@ class UpstreamClient:
                 if answer.status == 429:
                     observer().vendor_throttled(self.name)
                 await outcome(answer.status >= 500, probe)
-                return answer
+                return answer if attempts == 1 else replace(answer, attempt=attempts)
 
         if not idempotent(method, send_headers):
             forget_reads()  # what this request reads from now on may have changed

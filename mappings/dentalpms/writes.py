@@ -15,17 +15,19 @@ FastAPI header declared `UUID`/`UUID4`, Spring's `@RequestHeader UUID`, Laravel'
 The reference's 409 is "Idempotency conflict (duplicate Idempotency-Key) or duplicate chart
 number", and implementations differ on a repeated key: one replays the first answer (201, the
 same patient, which is then this request's), another refuses it (409). As no other request
-carries this request's key, a 409 that says it is about the key, or any 409 to a create without
-a chart number (the reference's other 409 needs one), is a retry of this request refused: the
-patient it made (the newest live one with the same names and birth date, compared exactly after
-NFC) is the created one. Any other 409 is about the chart number: its holder is looked up — by
-chart number (one too short for the vendor's `search` among the patients born that day, or named
-as the request names them) — and when it is the patient the request describes the create is
-`AlreadyExists` with it (a conditional create answers 200 with it; a retry of this request whose
-refusal does not say why cannot be told from an earlier request, and is answered so too), when
-it is a deleted patient the 409 names it, otherwise it is a `Conflict` naming the chart number
-(without its holder when nothing narrows the lists to it: a walk of every list, as long as the
-practice, is no price for one create).
+carries this request's key, a 409 to a later attempt (gateway.upstream says which attempt an
+answer is to) that says it is about the key, or to a create without a chart number (the
+reference's other 409 needs one), is a retry of this request refused: the patient it made (the
+newest live one with the same names and birth date, compared exactly after NFC) is the created
+one; a 409 to a first attempt is the vendor refusing the patient, never one it made. Any other
+409 is about the chart number: its holder is looked up — by chart number (one too short for the
+vendor's `search` among the patients born that day, or named as the request names them) — and
+when it is the patient the request describes the create is `AlreadyExists` with it (a
+conditional create answers 200 with it; a retry of this request whose refusal does not say why
+cannot be told from an earlier request, and is answered so too), when it is a deleted patient
+the 409 names it, otherwise it is a `Conflict` naming the chart number (without its holder when
+nothing narrows the lists to it: a walk of every list, as long as the practice, is no price for
+one create).
 
 Update is a PATCH with `base_version`: the version the client's `If-Match` names, else the
 current record's `version` (read first), carrying only the fields the record read does not hold
@@ -200,7 +202,11 @@ class PatientWrites:
         describes, or a `Conflict` naming the chart number (and its holder when deleted)."""
         message = message_of(_json(response))
         chart = body.get("chart_number")
-        retried = "idempotency" in message.lower() or not chart  # about this request's own key
+        # About this request's own key only when the gateway sent it more than once (the
+        # answer to an earlier attempt lost): on a first attempt no other request holds the key,
+        # and a 409 is the vendor's own refusal (a duplicate it guards against), never a patient
+        # this request made.
+        retried = response.attempt > 1 and ("idempotency" in message.lower() or not chart)
         existing = await self._find_described(body)
         if existing is not None and same_patient(body, existing) and not existing.get("deleted_at"):
             if retried:

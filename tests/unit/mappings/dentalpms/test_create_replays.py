@@ -34,8 +34,8 @@ class Vendor:
     """Stores a patient for each create (a new id each) and answers it 201, or answers every
     create `refusal`, with `RECORD` holding the chart number."""
 
-    def __init__(self, refusal: bytes | None = None) -> None:
-        self.refusal = refusal
+    def __init__(self, refusal: bytes | None = None, attempt: int = 1) -> None:
+        self.refusal, self.attempt = refusal, attempt  # the attempt the refusal answers
         self.keys: list[str] = []
         self.stored: dict[str, VendorRecord] = {}
 
@@ -46,19 +46,21 @@ class Vendor:
         assert (method, path) == ("POST", "/patients")
         self.keys.append(headers["Idempotency-Key"])
         if self.refusal is not None:
-            return UpstreamResponse(409, {}, self.refusal)
+            return UpstreamResponse(409, {}, self.refusal, attempt=self.attempt)
         made = {**RECORD, "id": str(UUID(int=len(self.keys), version=4))}
         self.stored[made["id"]] = made
         return UpstreamResponse(201, {}, orjson.dumps(made))
 
     async def get(self, path: str, params: dict[str, Any]) -> Any:
+        if path == "/patients/cursor":  # the newest patients, for one without a chart number
+            return {"data": [RECORD], "page_info": {"has_next_page": False, "end_cursor": None}}
         assert path == "/patients" and params.get("search") == "C-77"
         return {"items": [RECORD], "page": params["page"], "page_size": params["page_size"], "total": 1}
 
 
-def _create(vendor: Vendor) -> Written:
+def _create(vendor: Vendor, sent: dict[str, Any] = SENT) -> Written:
     writes = PatientWrites(vendor, CTX, Reader(Drift()), vendor.record, ShortestSearch())  # type: ignore[arg-type]
-    return asyncio.run(writes.create(SENT))
+    return asyncio.run(writes.create(sent))
 
 
 def test_two_requests_of_one_body_carry_two_keys_each_a_uuid4() -> None:
@@ -73,8 +75,18 @@ def test_two_requests_of_one_body_carry_two_keys_each_a_uuid4() -> None:
 def test_a_refusal_of_this_requests_own_key_is_the_patient_it_made() -> None:
     # Only this request carries its key: the vendor refusing it (a retry of a create whose answer
     # was lost) says the patient was made, the one holding the chart number sent.
-    written = _create(Vendor(b'{"detail": "Idempotency conflict"}'))
+    written = _create(Vendor(b'{"detail": "Idempotency conflict"}', attempt=2))
     assert written.resource["id"] == RECORD["id"]
+
+
+@pytest.mark.parametrize("refusal", [b'{"detail": "Idempotency conflict"}', b'{"detail": "Potential duplicate"}'])
+def test_a_first_attempt_refused_made_nothing(refusal: bytes) -> None:
+    # No earlier attempt holds this request's key: a 409 to the first is the vendor refusing the
+    # patient (a demographic duplicate guard, say), never a patient this request made, answered
+    # 201 with an older patient's record.
+    no_chart = {k: v for k, v in SENT.items() if k != "identifier"}
+    with pytest.raises(AlreadyExists):  # RECORD is the patient described: the existing one
+        _create(Vendor(refusal), no_chart)
 
 
 @pytest.mark.parametrize("refusal", [b'{"detail": "Duplicate chart number"}', b'{"status": 409, "error": "Conflict"}'])
