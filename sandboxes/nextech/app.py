@@ -214,10 +214,11 @@ behaviour above):
   whole-field prefixes or substrings, case-sensitive), what a search of no one answers (an
   empty list or 404) and the shortest term taken; ``envelope``, ``ids_as_strings``,
   ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``encounter_limit``,
-  ``unknown_dates``, ``dob_midnight``, ``locked_values``, ``chart_numbers``, ``categories``,
-  ``page_size`` (of the paged envelopes), ``unlocked_ccd``, ``empty_sections``,
-  ``json_as_string`` and ``abp_wrapper``: how answers are written (``token_numbers_as_strings``: the token
-  response's numbers, above). Each is described in ``sandboxes.nextech.readings``.
+  ``unknown_dates``, ``dob_midnight``, ``key_case``, ``ccd_encoding``, ``locked_values``,
+  ``chart_numbers``, ``categories``, ``page_size`` (of the paged envelopes), ``unlocked_ccd``,
+  ``empty_sections``, ``json_as_string`` and ``abp_wrapper``: how answers are written
+  (``token_numbers_as_strings``: the token response's numbers, above). Each is described in
+  ``sandboxes.nextech.readings``.
 - ``oauth_wording``: ``"rfc"`` (default: RFC 6749's names, as Azure AD has them) or
   ``"docs"``, the docs' tables read literally: the authorize request's redirect URI is read
   from ``redirect_url`` only, and the token answer names the access token ``code``.
@@ -249,9 +250,12 @@ behaviour above):
   which a ``DateOnly`` (ASP.NET), ``LocalDate`` (Spring) or ``DateFilter`` (django-filter)
   parameter binds; a date-time is 400 ``ModelState``, and ``end`` includes all of its day).
 - ``unknown_sections``: a ``section`` that is none of Nextech's is 400 (``"refused"``,
-  default) or answered with every encounter's ``"ccd": null`` (``"null"``: a template
+  default), answered with every encounter's ``"ccd": null`` (``"null"``: a template
   looked up by the name and not found renders nothing; the docs say only where the valid
-  names are listed).
+  names are listed), or 404 ``{"Message": "The section '<v>' was not found."}``
+  (``"not_found"``: the section's row looked up and missing, as Rails' ``find_by!``, Django's
+  ``get_object_or_404`` or a Spring ``orElseThrow`` answers it; the docs' 404 is "The
+  requested resource cannot be found"), checked before the patient.
 - ``refused_token_status``: an API call with a missing, expired or revoked access token is
   401 with ``WWW-Authenticate: Bearer`` (default), or 403 with the same body: the docs' list
   of statuses (200/400/403/404/500) has no 401.
@@ -277,11 +281,13 @@ from sandboxes.nextech.readings import (
     Accents,
     Case,
     Categories,
+    CcdEncoding,
     ChartNumbers,
     DobMidnight,
     EmptySections,
     Envelope,
     ErrorBodies,
+    KeyCase,
     LockedValues,
     Match,
     NoneFound,
@@ -360,13 +366,15 @@ def create_app(
     abp_wrapper: bool = False,
     encounter_limit: int | None = None,
     dob_midnight: DobMidnight = "utc",
+    key_case: KeyCase = "camel",
+    ccd_encoding: CcdEncoding = "text",
     refused_token_status: Literal[401, 403] = 401,
     oauth_wording: Literal["rfc", "docs"] = "rfc",
     oauth_paths: Literal["azure", "django"] = "azure",
     oauth_client_auth: Literal["any", "basic"] = "any",
     oauth_pkce: Literal["ignored", "required"] = "ignored",
     date_params: Literal["iso", "naive", "zoned", "date"] = "iso",
-    unknown_sections: Literal["refused", "null"] = "refused",
+    unknown_sections: Literal["refused", "null", "not_found"] = "refused",
     rate_per_second: int | None = None,
     rate_limited_status: Literal[503, 429] = 503,
 ) -> Starlette:
@@ -424,6 +432,8 @@ def create_app(
         abp_wrapper,
         encounter_limit,
         dob_midnight,
+        key_case,
+        ccd_encoding,
     )
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(

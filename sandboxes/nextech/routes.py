@@ -384,7 +384,7 @@ class NextechApi:
         latest_end: datetime | None = None,
         refused_token_status: Literal[401, 403] = 401,
         date_params: Literal["iso", "naive", "zoned", "date"] = "iso",
-        unknown_sections: Literal["refused", "null"] = "refused",
+        unknown_sections: Literal["refused", "null", "not_found"] = "refused",
         rate_per_second: int | None = None,
         rate_limited_status: Literal[503, 429] = 503,
     ) -> None:
@@ -500,6 +500,10 @@ class NextechApi:
             )
         raw_section = params.get("section", "").strip()
         unknown = self.unknown_sections == "null" and raw_section.casefold() not in self.section_by_fold
+        if self.unknown_sections == "not_found" and raw_section and raw_section.casefold() not in self.section_by_fold:
+            # The section's row looked up and not there: Rails' `find_by!` (RecordNotFound), Django's
+            # `get_object_or_404`, a Spring `orElseThrow(NOT_FOUND)`: the docs' "cannot be found".
+            raise ApiError(404, {"Message": f"The section '{raw_section}' was not found."})
         section = None if unknown else _section(raw_section, self.section_by_fold)
         row = self.chart.rows.get(patient_id)
         if row is None:
@@ -508,7 +512,7 @@ class NextechApi:
         limit = self.chart.shapes.encounter_limit
         items = [self.chart.item(row, encounter, section) for encounter in found[:limit]]
         if unknown and raw_section:  # a template lookup finding nothing: no CCD, no error
-            items = [orjson.dumps({**orjson.loads(item), "ccd": None}) for item in items]
+            items = [orjson.dumps({**orjson.loads(item), self.chart.shapes.key("ccd"): None}) for item in items]
         return self.listed(request, items, len(found), rel="encounterList")
 
     def _date_param(self, name: str, raw: str | None) -> datetime | None:

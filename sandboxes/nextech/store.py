@@ -8,6 +8,7 @@ every rendering is kept once made (the keys are bounded by the clinic's size).
 
 from __future__ import annotations
 
+import base64
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -116,6 +117,8 @@ class Chart:
                 and "<td colspan=" in self.ccd.block(row.patient, encounter, section)
             )
             ccd = None if unsigned or empty else self.ccd.ccd(row.patient, encounter, section)
-            cached = orjson.dumps({"summary": summary, "ccd": ccd})
+            if ccd is not None and self.shapes.ccd_encoding == "base64":  # a byte[] as JSON writes it
+                ccd = base64.b64encode(ccd.encode()).decode("ascii")
+            cached = orjson.dumps(self.shapes.keyed({"summary": summary, "ccd": ccd}))
             self.items[key] = cached
         return cached
