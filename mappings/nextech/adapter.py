@@ -55,11 +55,12 @@ Where the docs are silent (and how each point is read here):
   written with a lower-case particle (`de la Cruz`), until a lower-case letter is seen to
   find a name holding it upper case only (the implementation ignores case). Which names:
   first and last (the docs: "name"), not middle: a `given`/`name` search says middle names were not searched.
-- Shapes: ids as numbers or strings, camelCase or PascalCase keys, `dob` as a date-time (`Z`,
-  offset or none), a date or `MM/DD/YYYY`, `encounterDate` with `Z`, an offset or no zone
-  (read as UTC, "UTC date / time"), null or absent optional fields, lists bare or in an
-  envelope (`value`, `data`...), an encounter flat or as `{summary, ccd}`, any answer perhaps
-  inside ASP.NET Boilerplate's default wrapper (`{"result": ..., "success": true}`): see vendor.py.
+- Shapes: ids as numbers or strings, camelCase, PascalCase (`PatientID`, `DOB`, `CCD`) or
+  snake_case keys, `dob` as a date-time (`Z`, offset or none), a date or `MM/DD/YYYY`,
+  `encounterDate` with `Z`, an offset or no zone (read as UTC, "UTC date / time"), null or
+  absent optional fields, lists bare or in an envelope (`value`, `data`...), an encounter flat
+  or as `{summary, ccd}`, any answer perhaps inside ASP.NET Boilerplate's default wrapper
+  (`{"result": ..., "success": true}`): see vendor.py.
 - Error bodies: Web API's `{"Message"}`, `{"message"}`, RFC 7807 problems (`title`,
   `detail`), OAuth's `error_description`, or text; only their status decides what they mean.
 - Characters of the strings that become ids: chart numbers, patientIds (documented as

@@ -4,7 +4,9 @@ vendor-docs/nextech-api.txt gives the patient and encounter models by example on
 (`"patientId": 0`, `"dob": "2017-12-14T15:08:59.934Z"`, `encounterLocked` typed "string" with
 a boolean example) and no envelope, so each model reads:
 - ids (`patientId`, `encounterId`, `doctorId`) as JSON numbers or strings;
-- keys in camelCase, as documented, or PascalCase (ASP.NET Web API's default serializer);
+- keys in camelCase, as documented, or PascalCase (ASP.NET Web API's default serializer),
+  acronyms upper case or not (`PatientID`, `DOB`, `CCD`), or snake_case (`patient_id`: Rails'
+  `render json:`, Django's `ModelSerializer`);
 - `dob` (typed "date") as a date or a date-time (`Z`, an offset or none: the day the midnight
   it is holds, `mappings.fhirjson.midnight_day`: UTC midnight shown in a zone west or east of
   it, `1985-03-14T19:00:00-05:00`, is 1985-03-15, and so is a server's midnight written in UTC,
@@ -195,14 +197,55 @@ Instant = Annotated[datetime | None, BeforeValidator(_instant)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
 
 
+# The patient's and the encounter's documented keys, by their spelling with case and underscores
+# ignored. The docs give the names only in their example's camelCase; a team's serializer may
+# write them as its own classes name them: C# properties as declared, acronyms upper case as .NET
+# code commonly has them (Web API 2's Json.NET: `PatientID`, `DOB`, `Summary.EncounterID`,
+# `CCD`), or its columns' snake_case (Rails' `render json:`, Django's `ModelSerializer`:
+# `patient_id`, `encounter_date`). Before, only `PatientId` was read: `PatientID` made every
+# patient unreadable, and `DOB` and `CCD` were silently no birth date and no CCD.
+_DOCUMENTED_KEYS = {
+    name.casefold(): name
+    for name in (
+        "patientId",
+        "chartNumber",
+        "firstName",
+        "lastName",
+        "middleName",
+        "dob",
+        "ssn",
+        "homePhone",
+        "summary",
+        "ccd",
+        "encounterId",
+        "doctorId",
+        "doctorFirstName",
+        "doctorLastName",
+        "doctorProfessionalDesignation",
+        "department",
+        "location",
+        "encounterDate",
+        "type",
+        "encounterLocked",
+    )
+}
+
+
+def _documented_key(key: str) -> str:
+    """A record's key as documented (`PatientID`, `patient_id` -> `patientId`); any other key
+    with its first letter lower case, as camelCase has it (`TotalCount` -> `totalCount`)."""
+    known = _DOCUMENTED_KEYS.get(key.replace("_", "").casefold())
+    return known if known is not None else key[:1].lower() + key[1:]
+
+
 def _camel_keys(data: Any) -> Any:
-    """PascalCase keys (`PatientId`) as the documented camelCase (`patientId`)."""
+    """Keys spelled otherwise (`PatientID`, `patient_id`, `TotalCount`) as the documented
+    camelCase (`patientId`, `totalCount`)."""
     if not isinstance(data, dict):
         return data
     out: dict[str, Any] = {}
     for key, value in data.items():
-        name = key[:1].lower() + key[1:] if isinstance(key, str) else key
-        out.setdefault(name, value)
+        out.setdefault(_documented_key(key) if isinstance(key, str) else key, value)
     return out
 
 

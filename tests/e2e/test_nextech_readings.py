@@ -11,7 +11,8 @@ spaces, a visit years ahead, a Nextech that refuses far `end` dates or takes bar
 dates served in the clinic's zone, a `dob` written as the server's midnight in UTC (with `Z` or
 without a zone), unknown dates as stand-ins (`0001-01-01`, `0000-00-00`), answers serialized
 twice (a JSON string holding the JSON), `encounterLocked` as letters or lock times, patients
-with no chart number, and CCD categories as objects or a map.
+with no chart number, CCD categories as objects or a map, and keys as a team's classes name
+them (`PatientID`, `DOB`, `CCD`; `patient_id`).
 
 Each variant walks the clinic: every live patient is found by its family name (with and
 without accents) and read by id, and each patient's encounters and CCDs match the clinic.
@@ -104,13 +105,20 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "chart_numbers": "some_missing",
     },
     # A Rails team's defaults: Kaminari's pages rendered as bare arrays (25 a page, `?page=`
-    # from 1, nothing said of the others), `ILIKE '%term%'`, times in the app's zone.
+    # from 1, nothing said of the others), `ILIKE '%term%'`, times in the app's zone, and
+    # `render json:` writing the columns' snake_case names (`patient_id`, `encounter_date`).
     "rails": {
         "envelope": "bare_pages",
         "page_size": 25,
         "search_match": "substring",
         "timestamps": "offset",
         "chart_numbers": "some_missing",
+        "key_case": "snake",
+    },
+    # A .NET Framework team's: Web API 2's Json.NET writing C# properties as declared
+    # (`PatientID`, `DOB`, `Summary.EncounterID`, `CCD`).
+    "dotnet-legacy": {
+        "key_case": "pascal",
     },
     # A Spring Boot team's defaults: Spring Data's `Page` as 3.3's VIA_DTO writes it (20 a page,
     # `?page=` from 0, its count nested in `page`), `findBy...StartingWithIgnoreCase`,
