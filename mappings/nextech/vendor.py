@@ -14,7 +14,9 @@ a boolean example) and no envelope, so each model reads:
   with `Z` or an offset, or without a zone (UTC, as the docs' type column says "UTC date /
   time"), or `MM/DD/YYYY hh:mm[:ss] [AM|PM]`;
 - either date also as an RFC 822/1123 date (`Sun, 02 Apr 1961 00:00:00 GMT`: what Flask's JSON
-  provider writes for a date or datetime no schema formats);
+  provider writes for a date or datetime no schema formats), or a Microsoft JSON date
+  (`/Date(1513264139934)/`: ASP.NET MVC's JavaScriptSerializer, WCF, Json.NET's
+  MicrosoftDateFormat);
 - no date: null, absent, empty, or a stand-in a non-nullable column writes for it: .NET's
   `DateTime.MinValue` (`0001-01-01T00:00:00`) or MySQL's zero date (`0000-00-00`);
 - `encounterLocked` ("Whether ... has been locked", typed string): a boolean,
@@ -39,7 +41,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlsplit
@@ -106,6 +108,26 @@ def _http_date(value: str) -> datetime | None:
         return None
 
 
+# The Microsoft JSON date: `/Date(<milliseconds since 1970 UTC>[+-hhmm])/`, as ASP.NET MVC's
+# `Controller.Json()` (JavaScriptSerializer), WCF's DataContractJsonSerializer and Json.NET with
+# `DateFormatHandling.MicrosoftDateFormat` write a DateTime (the JSON text escapes the slashes,
+# `\/Date(...)\/`, which decodes the same). The milliseconds are the instant; the offset a
+# local DateTime is written with only says where it was local.
+_MICROSOFT_DATE = re.compile(r"/?Date\((-?\d{1,15})([+-]\d{4})?\)/?")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _microsoft_date(value: str) -> datetime | None:
+    """An aware UTC datetime for a Microsoft JSON date (`/Date(1513264139934)/`); else None."""
+    found = _MICROSOFT_DATE.fullmatch(value.strip())
+    if found is None:
+        return None
+    try:
+        return _EPOCH + timedelta(milliseconds=int(found.group(1)))
+    except OverflowError:  # past the years Python takes (DateTime.MinValue is not)
+        return None
+
+
 def _no_date(text: str) -> bool:
     return not text or _ZERO_DATE.match(text) is not None
 
@@ -125,7 +147,7 @@ def _birth_date(value: Any) -> Any:
         try:
             written = date.fromisoformat(text[:10])
         except ValueError:
-            us = _us_date(text) or _http_date(text)
+            us = _us_date(text) or _http_date(text) or _microsoft_date(text)
             if us is not None:
                 return None if us.year == _NO_YEAR else midnight_day(us.isoformat(), us.date())
         else:
@@ -147,7 +169,7 @@ def _instant(value: Any) -> Any:
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
-            us = _us_date(text) or _http_date(text)
+            us = _us_date(text) or _http_date(text) or _microsoft_date(text)
             if us is None:
                 raise ValueError("is not a date-time") from None
             parsed = us

@@ -11,8 +11,8 @@ spaces, a visit years ahead, a Nextech that refuses far `end` dates or takes bar
 dates served in the clinic's zone, a `dob` written as the server's midnight in UTC (with `Z` or
 without a zone), unknown dates as stand-ins (`0001-01-01`, `0000-00-00`), answers serialized
 twice (a JSON string holding the JSON), `encounterLocked` as letters or lock times, patients
-with no chart number, CCD categories as objects or a map, and keys as a team's classes name
-them (`PatientID`, `DOB`, `CCD`; `patient_id`).
+with no chart number, CCD categories as objects or a map, keys as a team's classes name them
+(`PatientID`, `DOB`, `CCD`; `patient_id`) and Microsoft JSON dates (`/Date(ms)/`).
 
 Each variant walks the clinic: every live patient is found by its family name (with and
 without accents) and read by id, and each patient's encounters and CCDs match the clinic.
@@ -116,9 +116,14 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "key_case": "snake",
     },
     # A .NET Framework team's: Web API 2's Json.NET writing C# properties as declared
-    # (`PatientID`, `DOB`, `Summary.EncounterID`, `CCD`).
+    # (`PatientID`, `DOB`, `Summary.EncounterID`, `CCD`), dates as Microsoft JSON dates
+    # (`/Date(1513264139934)/`: MVC's `JavaScriptSerializer` and WCF write no other), a `dob`
+    # not known as `DateTime.MinValue`, and when a note was locked for `encounterLocked`.
     "dotnet-legacy": {
         "key_case": "pascal",
+        "timestamps": "microsoft",
+        "unknown_dates": "min_value",
+        "locked_values": "stamps",
     },
     # A Spring Boot team's defaults: Spring Data's `Page` as 3.3's VIA_DTO writes it (20 a page,
     # `?page=` from 0, its count nested in `page`), `findBy...StartingWithIgnoreCase`,
