@@ -24,6 +24,8 @@ a boolean example) and no envelope, so each model reads:
   absent (not locked), or a date-time: when it was locked (null or no date: not locked);
 - optional fields null or absent; strings served decomposed (NFD) are read in NFC; a chart
   number padded with blanks (a `char(n)` column) and names with blanks around them as without;
+- the CCD as HTML text, or as the base64 of its bytes (a `byte[]`, which the docs' "string"
+  also describes);
 - lists bare (their pages perhaps described in headers: `X-Pagination`, `Link`) or inside an
   envelope (`value`, `data`, `results`, `items`, or the one list an object holds, or HAL's
   `_embedded`, which is left out when nothing matched), pages counted from 1 or, as Spring
@@ -37,6 +39,9 @@ unreadable: `Unreadable` carries the field path, never a value.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import codecs
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -51,6 +56,7 @@ from pydantic_core import ErrorDetails
 
 from gateway.contract import VendorModel
 from gateway.contract.lenient import Text
+from gateway.text import nfc
 from mappings.fhirjson import midnight_day
 
 ENVELOPE_KEYS = ("value", "data", "results", "items", "patients", "encounters", "categories", "sections")
@@ -210,7 +216,37 @@ def _trimmed(value: str | None) -> str | None:
     return value.strip() if value is not None else None
 
 
+_WHITESPACE = re.compile(r"\s+")
+
+
+def _ccd_html(value: str | None) -> str | None:
+    """The CCD as HTML text. The docs type it "string", which is also how Swagger documents a
+    `byte[]` (`type: string`, `format: byte`): a CCD held as bytes (a `varbinary` column, a
+    renderer's `MemoryStream.ToArray()`) is written by Json.NET, System.Text.Json and Jackson as
+    base64, line-broken by a MIME encoder. Before, that base64 was served as the CCD's HTML (a
+    page of letters). Text holding no `<` that decodes as base64 to text starting with markup
+    is that markup (UTF-8, or UTF-16 with its byte order mark); anything else is as written."""
+    if value is None or "<" in value:
+        return value
+    compact = _WHITESPACE.sub("", value)
+    if not compact:
+        return value
+    try:
+        raw = base64.b64decode(compact, altchars=b"-_" if "-" in compact or "_" in compact else None, validate=True)
+    except (binascii.Error, ValueError):
+        return value
+    # UTF-16 says so with its byte order mark; a UTF-8 one, when there is one, is no part of the text.
+    encoding = "utf-16" if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError:
+        return value
+    # Text that came as bytes did not pass the gateway's NFC with the rest of the answer.
+    return nfc(text) if text.lstrip().startswith("<") else value
+
+
 VendorId = Annotated[str, BeforeValidator(_vendor_id)]
+CcdHtml = Annotated[Text, AfterValidator(_ccd_html)]
 Unpadded = Annotated[Text, AfterValidator(_unpadded)]
 Trimmed = Annotated[Text, AfterValidator(_trimmed)]
 OptionalId = Annotated[str | None, BeforeValidator(_optional_id)]
@@ -313,7 +349,7 @@ class VendorEncounter(_Read):
     """An encounter search result: its summary and its CCD (HTML)."""
 
     summary: VendorSummary
-    ccd: Text = None
+    ccd: CcdHtml = None
 
     @model_validator(mode="before")
     @classmethod

@@ -12,7 +12,8 @@ dates served in the clinic's zone, a `dob` written as the server's midnight in U
 without a zone), unknown dates as stand-ins (`0001-01-01`, `0000-00-00`), answers serialized
 twice (a JSON string holding the JSON), `encounterLocked` as letters or lock times, patients
 with no chart number, CCD categories as objects or a map, keys as a team's classes name them
-(`PatientID`, `DOB`, `CCD`; `patient_id`) and Microsoft JSON dates (`/Date(ms)/`).
+(`PatientID`, `DOB`, `CCD`; `patient_id`), Microsoft JSON dates (`/Date(ms)/`) and the CCD
+as base64 (a `byte[]`).
 
 Each variant walks the clinic: every live patient is found by its family name (with and
 without accents) and read by id, and each patient's encounters and CCDs match the clinic.
@@ -118,12 +119,14 @@ SWITCHES: dict[str, dict[str, Any]] = {
     # A .NET Framework team's: Web API 2's Json.NET writing C# properties as declared
     # (`PatientID`, `DOB`, `Summary.EncounterID`, `CCD`), dates as Microsoft JSON dates
     # (`/Date(1513264139934)/`: MVC's `JavaScriptSerializer` and WCF write no other), a `dob`
-    # not known as `DateTime.MinValue`, and when a note was locked for `encounterLocked`.
+    # not known as `DateTime.MinValue`, when a note was locked for `encounterLocked`, and the
+    # CCD a `byte[]`, which Json.NET writes as base64.
     "dotnet-legacy": {
         "key_case": "pascal",
         "timestamps": "microsoft",
         "unknown_dates": "min_value",
         "locked_values": "stamps",
+        "ccd_encoding": "base64",
     },
     # A Spring Boot team's defaults: Spring Data's `Page` as 3.3's VIA_DTO writes it (20 a page,
     # `?page=` from 0, its count nested in `page`), `findBy...StartingWithIgnoreCase`,
@@ -368,6 +371,8 @@ def test_every_document_and_attachment_is_a_served_fhir_id(variant: Variant) -> 
 def test_a_section_binary_holds_that_section(variant: Variant) -> None:
     patient = next(p for p in live_patients(variant.clinic) if _charted(p))
     document = _nextech_documents(variant.fhir, variant.patient_id(patient))[0]
+    whole = variant.fhir.get(f"{BASE}/{document['content'][0]['attachment']['url']}").text
+    assert "<h1>Continuity of Care Document</h1>" in whole and patient.chart_number in whole  # the document
     for content in document["content"][1:]:
         name = content["attachment"]["title"].removeprefix("CCD section: ")
         html = variant.fhir.get(f"{BASE}/{content['attachment']['url']}").text
