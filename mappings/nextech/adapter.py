@@ -1035,17 +1035,22 @@ class NextechAdapter:
         answer whose every encounter has no CCD may be a spelling not taken, answered as a
         template not found rather than a 400: the others are asked too, until one is answered
         with a CCD (then taken), before it is read as a section with nothing recorded. A walk
-        gone on with (`resume`) asks by the spelling it began with."""
+        gone on with (`resume`) asks by the spelling it began with. A spelling not taken may be
+        a 404 as well as a 400: a section looked up as a row and not found (Rails' `find_by!`,
+        Django's `get_object_or_404`) is the docs' "cannot be found"; before, it read as no
+        encounters at all, and the section attachment its DocumentReference lists as not found.
+        When every spelling is refused, the first refusal is the answer (a 404 of a patient
+        not found, among them)."""
         if resume is not None:
             return await self._pages(path, {**params, "section": self._taken.get(section, section)}, resume)
         first, *others = dict.fromkeys((self._taken.get(section, section), section, *self._spellings.get(section, ())))
         try:
             pages = await self._pages(path, {**params, "section": first})
-        except InvalidRequest as refused:
+        except (InvalidRequest, NotFound) as refused:
             for spelling in others:
                 try:
                     pages = await self._pages(path, {**params, "section": spelling})
-                except InvalidRequest:
+                except (InvalidRequest, NotFound):
                     continue
                 self._taken[section] = spelling
                 return pages
@@ -1058,7 +1063,7 @@ class NextechAdapter:
         for spelling in others:
             try:
                 answered = await self._pages(path, {**params, "section": spelling})
-            except InvalidRequest:
+            except (InvalidRequest, NotFound):
                 continue
             if not without_ccds(answered.bodies):
                 self._taken[section] = spelling

@@ -481,13 +481,16 @@ def test_an_encounter_without_a_ccd_has_no_document() -> None:
                 assert running.fhir.get(f"{BASE}/DocumentReference/{encounter['id']}.ccd").status_code == 404
 
 
-def test_a_section_named_twice_is_asked_by_the_name_nextech_takes() -> None:
+@pytest.mark.parametrize("unknown_sections", ["refused", "not_found"])
+def test_a_section_named_twice_is_asked_by_the_name_nextech_takes(unknown_sections: str) -> None:
     """Categories as rows with a `name` ("Vital Signs") and a `code` ("VitalSigns"), `section`
     taking the code: before, every section attachment whose name differed from its code was a
-    400 for the link the gateway itself gave."""
+    400 for the link the gateway itself gave; and where a name not known is a 404 (Rails'
+    `find_by!`, Django's `get_object_or_404`), a 404, the attachment its DocumentReference
+    lists not found."""
     clinic = build_clinic()
     patient = next(p for p in live_patients(clinic) if _charted(p))
-    create = partial(create_sandbox, clinic, categories="named")
+    create = partial(create_sandbox, clinic, categories="named", unknown_sections=unknown_sections)
     with gateway_over("nextech", create, tenant=TENANT) as running:
         document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
         titles = [c["attachment"]["title"] for c in document["content"][1:]]
