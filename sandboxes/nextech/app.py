@@ -377,6 +377,7 @@ def create_app(
     unknown_sections: Literal["refused", "null", "not_found"] = "refused",
     rate_per_second: int | None = None,
     rate_limited_status: Literal[503, 429] = 503,
+    rate_limited_retry_after: bool = True,
 ) -> Starlette:
     """The Nextech API for `clinic` as practice `practice_id`, with its OAuth2 server.
 
@@ -385,8 +386,11 @@ def create_app(
     epoch seconds (default ``time.time``). `rate_per_second`: API calls past that many in one
     second of `clock` are refused as ASP.NET Core's rate limiter does by default (503, empty
     body, no ``Retry-After``), or with `rate_limited_status` 429 as Django REST Framework's
-    throttles (Flask-Limiter, express-rate-limit alike) refuse them: a 429 with ``Retry-After:
-    1`` (the next window, in whole seconds) and ``{"detail": ...}``; None: no limit.
+    throttles (express-rate-limit alike) refuse them: a 429 with ``Retry-After: 1`` (the next
+    window, in whole seconds) and ``{"detail": ...}``, or, with `rate_limited_retry_after`
+    False, as rack-attack's default responder (Rails) does, Flask-Limiter's and ASP.NET
+    Core's with ``RejectionStatusCode = 429`` alike: a 429 that says no wait (``Retry later``
+    as text/plain, no ``Retry-After``); None: no limit.
     `hostile_html` adds ``HOSTILE_SNIPPETS`` to every CCD. `section_names`, `far_future_visit`
     and `latest_end` are the switches the module docstring describes (with every other
     behaviour); the others are ``readings``'.
@@ -448,6 +452,7 @@ def create_app(
         refused_token_status=refused_token_status,
         rate_per_second=rate_per_second,
         rate_limited_status=rate_limited_status,
+        rate_limited_retry_after=rate_limited_retry_after,
     )
     app = Starlette(routes=oauth.routes() + api.routes(), exception_handlers={HTTPException: routing_error})
     app.state.token_calls = oauth.token_calls

@@ -387,10 +387,12 @@ class NextechApi:
         unknown_sections: Literal["refused", "null", "not_found"] = "refused",
         rate_per_second: int | None = None,
         rate_limited_status: Literal[503, 429] = 503,
+        rate_limited_retry_after: bool = True,
     ) -> None:
         self.chart = chart
         self.rate_per_second = rate_per_second
         self.rate_limited_status = rate_limited_status
+        self.rate_limited_retry_after = rate_limited_retry_after
         self._window: tuple[int, int] = (0, 0)  # (second of the clock, calls in it)
         self.unknown_sections = unknown_sections
         self.date_params = date_params
@@ -430,7 +432,11 @@ class NextechApi:
 
         async def checked(request: Request) -> Response:
             if self._over_rate():
-                if self.rate_limited_status == 429:  # Django REST Framework's throttles, Flask-Limiter...
+                if self.rate_limited_status == 429 and not self.rate_limited_retry_after:
+                    # rack-attack's default throttled responder: no Retry-After (Flask-Limiter's
+                    # without RATELIMIT_HEADERS_ENABLED, ASP.NET Core's without an OnRejected alike).
+                    return Response(b"Retry later\n", 429, API_HEADERS, "text/plain")
+                if self.rate_limited_status == 429:  # Django REST Framework's throttles, express-rate-limit...
                     # The wait to the next one-second window, in whole seconds rounded up: 1.
                     detail = b'{"detail":"Request was throttled. Expected available in 1 second."}'
                     return Response(detail, 429, {**API_HEADERS, "Retry-After": "1"}, JSON_CONTENT_TYPE)

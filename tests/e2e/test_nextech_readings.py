@@ -770,6 +770,22 @@ def test_a_nextech_throttling_with_a_short_retry_after_is_waited_for() -> None:
         assert answer.status_code == 429 and answer.headers["Retry-After"] == "1"
 
 
+def test_a_nextech_throttling_without_saying_how_long_is_waited_for_a_moment() -> None:
+    """A Nextech throttling as rack-attack's default responder does (Rails; Flask-Limiter's
+    default and ASP.NET Core's limiter set to 429 alike): a 429 with no `Retry-After`. Before,
+    it went straight to the client, told to come back in a second, when the same side-by-side
+    terms would meet it again: every name search was refused, however often asked. Short
+    waits (1 s, then 2 s, within the tenant's `max_queue_seconds`) are now taken."""
+    clinic = build_clinic()
+    smiths = {f"{p.id}.{p.chart_number}" for p in live_patients(clinic) if fold(p.last_name).startswith("smith")}
+    create = partial(create_sandbox, clinic, rate_per_second=4, rate_limited_status=429, rate_limited_retry_after=False)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        for family in ("Smith", "SMITH"):
+            answer = running.fhir.get(f"{BASE}/Patient", params={"family": family, "_count": "100"})
+            assert answer.status_code == 200, answer.text[:300]
+            assert {r["id"] for r in _matches(answer.json())} == smiths
+
+
 def test_a_token_endpoint_taking_http_basic_only_is_connected() -> None:
     """A Nextech whose token endpoint takes the client's secret in HTTP Basic only (Authlib's
     default `client_secret_basic`; RFC 6749 section 2.3.1 makes Basic the method every server

@@ -378,3 +378,11 @@ def test_a_rate_refused_as_a_throttle_says_when_to_come_back() -> None:
     assert default.get("/api/search", term="smith").status_code == 200
     refused = default.get("/api/search", term="smith")
     assert refused.status_code == 503 and "retry-after" not in refused.headers
+
+
+def test_a_rate_refused_without_a_wait_says_none() -> None:
+    api = make_api(rate_per_second=1, rate_limited_status=429, rate_limited_retry_after=False)
+    api.access()
+    assert api.get("/api/search", term="smith").status_code == 200
+    refused = api.get("/api/search", term="smith")
+    assert refused.status_code == 429 and "retry-after" not in refused.headers and refused.text == "Retry later\n"
