@@ -256,6 +256,13 @@ behaviour above):
   (``"not_found"``: the section's row looked up and missing, as Rails' ``find_by!``, Django's
   ``get_object_or_404`` or a Spring ``orElseThrow`` answers it; the docs' 404 is "The
   requested resource cannot be found"), checked before the patient.
+- ``refresh_rotation``: a refresh answers a new refresh token (``"rotate"``, default, as
+  above), the one presented again (``"reuse"``: Spring Authorization Server's default
+  ``reuseRefreshTokens(true)``) or none (``"none"``: Authlib's default
+  ``INCLUDE_NEW_REFRESH_TOKEN = False``, as Google's token endpoint answers too); either way the
+  one presented stays valid, as many times as it is used, until ``REFRESH_TOKEN_TTL`` after its
+  issue. RFC 6749 §6 lets a server do either ("MAY issue a new refresh token"); the docs say
+  only that "A access_token and refresh_token pair is issued".
 - ``refused_token_status``: an API call with a missing, expired or revoked access token is
   401 with ``WWW-Authenticate: Bearer`` (default), or 403 with the same body: the docs' list
   of statuses (200/400/403/404/500) has no 401.
@@ -369,6 +376,7 @@ def create_app(
     key_case: KeyCase = "camel",
     ccd_encoding: CcdEncoding = "text",
     refused_token_status: Literal[401, 403] = 401,
+    refresh_rotation: Literal["rotate", "reuse", "none"] = "rotate",
     oauth_wording: Literal["rfc", "docs"] = "rfc",
     oauth_paths: Literal["azure", "django"] = "azure",
     oauth_client_auth: Literal["any", "basic"] = "any",
@@ -403,6 +411,7 @@ def create_app(
         refresh_grace,
         numbers_as_strings=token_numbers_as_strings,
         access_token_field="code" if literal else "access_token",
+        rotation=refresh_rotation,
     )
     oauth = AuthorizationServer(
         grants,
