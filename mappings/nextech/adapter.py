@@ -41,8 +41,9 @@ Nextech offers `GET /search?term=` (a name or a chart number) and, per patient,
   CCD is served whole or not at all.
 - Encounters, DocumentReferences and Binaries come from the patient's encounter search,
   its window from `date` (widened a day each side; the encounter read uses its id's day). A
-  section Nextech answers null for is served empty when the encounter's whole CCD exists (a
-  section with nothing recorded), and is no Binary when it does not.
+  section Nextech answers null for, or leaves the encounter out of its answer for, is served
+  empty when the encounter's whole CCD exists (a section with nothing recorded), and is no
+  Binary when it does not.
 
 Where the docs are silent (and how each point is read here):
 - How `term` matches a name: case- and accent-insensitive or not, over names stored NFC or
@@ -857,13 +858,18 @@ class NextechAdapter:
                 section = next((s for s in await self.sections() if section_part(doc_id, s) == part), None)
             if part is None or section is not None:
                 found = await self._encounter_item(encounter, section)
-            if found is not None and section is not None and found[0].ccd is None:
+            if section is not None and (found is None or found[0].ccd is None):
                 # A null section may be a section with nothing in it (a template rendering nothing
-                # for it, dumped as null) or a CCD that does not exist (a note not yet locked): the
-                # whole CCD tells which. The DocumentReference listed this section's attachment.
+                # for it, dumped as null) or a CCD that does not exist (a note not yet locked); so
+                # may an encounter a section search leaves out (sections stored as rows and
+                # joined: one with nothing recorded joins nothing), or one that does not exist.
+                # The whole CCD tells which. The DocumentReference listed this section's
+                # attachment: before, a section left out was a 404 for it.
                 whole = await self._encounter_item(encounter, None)
                 if whole is None or not has_ccd(whole[0]):
                     found = None
+                elif found is None:
+                    found = (whole[0].model_copy(update={"ccd": None}), whole[1])
         # No CCD (null, or a blank whole CCD) is no Binary; a blank section is that section, empty.
         if found is None or (section is None and not has_ccd(found[0])):
             raise NotFound(f"Binary/{resource_id} does not exist")

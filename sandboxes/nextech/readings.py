@@ -165,7 +165,11 @@ Answers (``Shapes``)
   ... the CCD" does not rule out).
 - ``empty_sections``: a ``section=`` search for a section with nothing recorded answers that
   section's block saying so (``"text"``, default) or ``"ccd": null`` (``"null"``: a template
-  rendering nothing for it, dumped as null by a schema, while the whole CCD is there).
+  rendering nothing for it, dumped as null by a schema, while the whole CCD is there), or
+  leaves that encounter out of its answer (``"omitted"``: sections stored as rows and joined,
+  ``JOIN CcdSections s ON ... WHERE s.Name = @section``, an encounter with no row for it
+  joining nothing; the docs say only that ``section`` is "Section of data to include in the
+  CCD property").
 - ``error_bodies``: ``"webapi"`` (``{"Message": ...}``), ``"problem"`` (RFC 7807
   ``application/problem+json``: ``type``, ``title`` (the message), ``status``, ``detail``,
   ``errors``) or ``"text"`` (the message as ``text/plain``) for the API's own refusals
@@ -252,7 +256,7 @@ DobMidnight = Literal["utc", "server_in_utc", "server_naive"]
 DOB_SERVER_ZONE = "Europe/Berlin"
 UnknownDates = Literal["null", "min_value", "zero"]
 UnlockedCcd = Literal["html", "null"]
-EmptySections = Literal["text", "null"]
+EmptySections = Literal["text", "null", "omitted"]
 LockedValues = Literal["mixed", "letters", "stamps"]
 ChartNumbers = Literal["all", "some_missing", "padded"]
 CHART_WIDTH = 10  # with chart_numbers="padded": the char(n) column's width
@@ -354,7 +358,7 @@ class Shapes:
         _check("envelope", self.envelope, ENVELOPES)
         _check("error_bodies", self.error_bodies, ("webapi", "problem", "text"))
         _check("unlocked_ccd", self.unlocked_ccd, ("html", "null"))
-        _check("empty_sections", self.empty_sections, ("text", "null"))
+        _check("empty_sections", self.empty_sections, ("text", "null", "omitted"))
         _check("timestamps", self.timestamps, ("z", "offset", "naive", "local", "http", "microsoft"))
         _check("key_case", self.key_case, ("camel", "pascal", "snake"))
         _check("ccd_encoding", self.ccd_encoding, ("text", "base64"))

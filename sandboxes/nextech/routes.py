@@ -515,6 +515,8 @@ class NextechApi:
         if row is None:
             raise ApiError(404, {"Message": "Patient not found"})
         found = self.chart.window(row, start, end)
+        if section is not None and self.chart.shapes.empty_sections == "omitted":  # joined to nothing
+            found = [encounter for encounter in found if not self.chart.nothing_in(row, encounter, section)]
         limit = self.chart.shapes.encounter_limit
         items = [self.chart.item(row, encounter, section) for encounter in found[:limit]]
         if unknown and raw_section:  # a template lookup finding nothing: no CCD, no error

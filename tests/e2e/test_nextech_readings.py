@@ -834,13 +834,15 @@ def test_a_case_sensitive_search_finds_names_written_lower_case() -> None:
         assert {r["id"] for r in _matches(bundle)} == smiths
 
 
-def test_a_section_with_nothing_recorded_is_an_empty_section_not_a_404() -> None:
+@pytest.mark.parametrize("empty_sections", ["null", "omitted"])
+def test_a_section_with_nothing_recorded_is_an_empty_section_not_a_404(empty_sections: str) -> None:
     """A Nextech answering `"ccd": null` for a section with nothing recorded (a template that
-    renders nothing, dumped as null), the whole CCD being there: before, the section attachment
-    the DocumentReference itself listed was a 404 "does not exist"."""
+    renders nothing, dumped as null), or leaving the encounter out of a `section` search (its
+    sections stored as rows and joined), the whole CCD being there: before, the section
+    attachment the DocumentReference itself listed was a 404 "does not exist"."""
     clinic = build_clinic()
     patient = next(p for p in live_patients(clinic) if _charted(p))
-    create = partial(create_sandbox, clinic, empty_sections="null")
+    create = partial(create_sandbox, clinic, empty_sections=empty_sections)
     with gateway_over("nextech", create, tenant=TENANT) as running:
         document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
         statuses = {}

@@ -386,3 +386,11 @@ def test_a_rate_refused_without_a_wait_says_none() -> None:
     assert api.get("/api/search", term="smith").status_code == 200
     refused = api.get("/api/search", term="smith")
     assert refused.status_code == 429 and "retry-after" not in refused.headers and refused.text == "Retry later\n"
+
+
+def test_a_section_joined_to_nothing_leaves_its_encounter_out() -> None:
+    patient = next(p for p in LIVE if len(chart_encounters(p)) > 1 and not [v for v in p.vitals if not v.deleted])
+    assert make_api().encounters(patient.id, section="VitalSigns")  # each says "No vital signs recorded"
+    assert make_api(empty_sections="omitted").encounters(patient.id, section="VitalSigns") == []
+    whole = make_api(empty_sections="omitted").encounters(patient.id)
+    assert len(whole) == len(chart_encounters(patient)) and all(i["ccd"] for i in whole)
