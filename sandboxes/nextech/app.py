@@ -212,11 +212,12 @@ behaviour above):
 - ``search_accents`` / ``search_match`` / ``search_none_found`` / ``search_min_length`` /
   ``search_case``: how ``term`` matches (accent-sensitive, names stored decomposed,
   whole-field prefixes or substrings, case-sensitive), what a search of no one answers (an
-  empty list or 404) and the shortest term taken; ``envelope``, ``ids_as_strings``,
+  empty list, 404 or 204) and the shortest term taken; ``envelope``, ``ids_as_strings``,
   ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``encounter_limit``,
-  ``unknown_dates``, ``dob_midnight``, ``key_case``, ``ccd_encoding``, ``locked_values``,
-  ``chart_numbers``, ``categories``, ``page_size`` (of the paged envelopes), ``unlocked_ccd``,
-  ``empty_sections``, ``json_as_string`` and ``abp_wrapper``: how answers are written
+  ``encounters_none_found``, ``unknown_dates``, ``dob_midnight``, ``key_case``,
+  ``ccd_encoding``, ``locked_values``, ``chart_numbers``, ``categories``, ``page_size`` (of the
+  paged envelopes), ``unlocked_ccd``, ``empty_sections``, ``json_as_string`` and
+  ``abp_wrapper``: how answers are written
   (``token_numbers_as_strings``: the token response's numbers, above). Each is described in
   ``sandboxes.nextech.readings``.
 - ``oauth_wording``: ``"rfc"`` (default: RFC 6749's names, as Azure AD has them) or
@@ -375,6 +376,7 @@ def create_app(
     dob_midnight: DobMidnight = "utc",
     key_case: KeyCase = "camel",
     ccd_encoding: CcdEncoding = "text",
+    encounters_none_found: NoneFound = "empty",
     refused_token_status: Literal[401, 403] = 401,
     refresh_rotation: Literal["rotate", "reuse", "none"] = "rotate",
     oauth_wording: Literal["rfc", "docs"] = "rfc",
@@ -447,6 +449,7 @@ def create_app(
         dob_midnight,
         key_case,
         ccd_encoding,
+        encounters_none_found,
     )
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(

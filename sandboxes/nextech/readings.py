@@ -21,8 +21,10 @@ Patient search (``SearchReading``)
   "all patients with a specific name"; ``WHERE LastName = @term OR ...``).
 - ``search_case``: ``"insensitive"`` (default) or ``"sensitive"`` (PostgreSQL's ``LIKE``, as
   SQLAlchemy's ``.like()`` sends it: ``D`` does not find ``de la Cruz``).
-- ``search_none_found``: a search that matches no one answers an empty list (``"empty"``) or
-  404 (``"not_found"``: the docs' "The requested resource cannot be found").
+- ``search_none_found``: a search that matches no one answers an empty list (``"empty"``),
+  404 (``"not_found"``: the docs' "The requested resource cannot be found") or 204 with no
+  body (``"no_content"``: a Spring controller's ``ResponseEntity.noContent().build()`` for an
+  empty list, ASP.NET's ``NoContent()``).
 - ``search_min_length``: a term shorter than this (stripped) is a 400 ``ModelState``
   ``{"term": ["The term must be at least N characters long."]}``, as an implementation
   guarding against scanning every patient would answer (default 1: any term).
@@ -170,6 +172,9 @@ Answers (``Shapes``)
   ``JOIN CcdSections s ON ... WHERE s.Name = @section``, an encounter with no row for it
   joining nothing; the docs say only that ``section`` is "Section of data to include in the
   CCD property").
+- ``encounters_none_found``: an encounter search whose window holds no encounter answers as
+  ``search_none_found`` says a search of no one does (404 ``{"Message": "No encounters
+  found."}``), checked after the patient; default ``"empty"``.
 - ``error_bodies``: ``"webapi"`` (``{"Message": ...}``), ``"problem"`` (RFC 7807
   ``application/problem+json``: ``type``, ``title`` (the message), ``status``, ``detail``,
   ``errors``) or ``"text"`` (the message as ``text/plain``) for the API's own refusals
@@ -223,7 +228,7 @@ __all__ = [
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 Match = Literal["parts", "prefix", "substring", "exact"]
 Case = Literal["insensitive", "sensitive"]
-NoneFound = Literal["empty", "not_found"]
+NoneFound = Literal["empty", "not_found", "no_content"]
 Envelope = Literal[
     "bare",
     "value",
@@ -299,7 +304,7 @@ class SearchReading:
             raise ValueError("search_min_length must be at least 1")
         _check("search_accents", self.accents, ("insensitive", "sensitive", "sensitive_nfd"))
         _check("search_match", self.match, ("parts", "prefix", "substring", "exact"))
-        _check("search_none_found", self.none_found, ("empty", "not_found"))
+        _check("search_none_found", self.none_found, ("empty", "not_found", "no_content"))
         _check("search_case", self.case, ("insensitive", "sensitive"))
 
     def _cased(self, value: str) -> str:
@@ -347,6 +352,7 @@ class Shapes:
     dob_midnight: DobMidnight = "utc"
     key_case: KeyCase = "camel"
     ccd_encoding: CcdEncoding = "text"
+    encounters_none_found: NoneFound = "empty"
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:
@@ -361,6 +367,7 @@ class Shapes:
         _check("empty_sections", self.empty_sections, ("text", "null", "omitted"))
         _check("timestamps", self.timestamps, ("z", "offset", "naive", "local", "http", "microsoft"))
         _check("key_case", self.key_case, ("camel", "pascal", "snake"))
+        _check("encounters_none_found", self.encounters_none_found, ("empty", "not_found", "no_content"))
         _check("ccd_encoding", self.ccd_encoding, ("text", "base64"))
         _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))
         _check("dob_midnight", self.dob_midnight, ("utc", "server_in_utc", "server_naive"))

@@ -485,6 +485,8 @@ class NextechApi:
         found = self.chart.search(term)
         if not found and self.chart.reading.none_found == "not_found":
             raise ApiError(404, {"Message": "No patients match the search term."})
+        if not found and self.chart.reading.none_found == "no_content":
+            return Response(b"", 204, API_HEADERS)
         limit = self.chart.shapes.search_limit
         shown = found[:limit] if limit is not None else found
         return self.listed(request, [row.doc for row in shown], len(found), rel="patientList")
@@ -517,6 +519,11 @@ class NextechApi:
         found = self.chart.window(row, start, end)
         if section is not None and self.chart.shapes.empty_sections == "omitted":  # joined to nothing
             found = [encounter for encounter in found if not self.chart.nothing_in(row, encounter, section)]
+        none_found = self.chart.shapes.encounters_none_found
+        if not found and none_found == "not_found":
+            raise ApiError(404, {"Message": "No encounters found."})
+        if not found and none_found == "no_content":
+            return Response(b"", 204, API_HEADERS)
         limit = self.chart.shapes.encounter_limit
         items = [self.chart.item(row, encounter, section) for encounter in found[:limit]]
         if unknown and raw_section:  # a template lookup finding nothing: no CCD, no error

@@ -60,6 +60,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "search_accents": "sensitive",
         "search_match": "prefix",
         "search_none_found": "not_found",
+        "encounters_none_found": "not_found",
         "oauth_wording": "docs",
         "section_names": "spaced",
         "envelope": "value",
@@ -130,8 +131,11 @@ SWITCHES: dict[str, dict[str, Any]] = {
     },
     # A Spring Boot team's defaults: Spring Data's `Page` as 3.3's VIA_DTO writes it (20 a page,
     # `?page=` from 0, its count nested in `page`), `findBy...StartingWithIgnoreCase`,
-    # `LocalDate` bounds as the docs word them ("Earliest date"), ProblemDetail errors.
+    # `LocalDate` bounds as the docs word them ("Earliest date"), ProblemDetail errors, and
+    # `ResponseEntity.noContent()` for a search or an encounter window finding nothing.
     "spring": {
+        "search_none_found": "no_content",
+        "encounters_none_found": "no_content",
         "envelope": "spring_dto",
         "page_size": 20,
         "search_match": "prefix",

@@ -394,3 +394,13 @@ def test_a_section_joined_to_nothing_leaves_its_encounter_out() -> None:
     assert make_api(empty_sections="omitted").encounters(patient.id, section="VitalSigns") == []
     whole = make_api(empty_sections="omitted").encounters(patient.id)
     assert len(whole) == len(chart_encounters(patient)) and all(i["ccd"] for i in whole)
+
+
+@pytest.mark.parametrize(("reading", "status"), [("not_found", 404), ("no_content", 204)])
+def test_a_search_or_an_encounter_window_finding_nothing(reading: str, status: int) -> None:
+    api = make_api(search_none_found=reading, encounters_none_found=reading)
+    assert api.get("/api/search", term="Zzyzx").status_code == status
+    patient = next(p for p in LIVE if chart_encounters(p))
+    empty = api.get(f"/api/{patient.id}/encounters/search", end="1900-01-01")
+    assert empty.status_code == status and (status == 404 or empty.content == b"")
+    assert api.encounters(patient.id)
