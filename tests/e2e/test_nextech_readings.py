@@ -117,18 +117,6 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "chart_numbers": "some_missing",
         "key_case": "snake",
     },
-    # A .NET Framework team's: Web API 2's Json.NET writing C# properties as declared
-    # (`PatientID`, `DOB`, `Summary.EncounterID`, `CCD`), dates as Microsoft JSON dates
-    # (`/Date(1513264139934)/`: MVC's `JavaScriptSerializer` and WCF write no other), a `dob`
-    # not known as `DateTime.MinValue`, when a note was locked for `encounterLocked`, and the
-    # CCD a `byte[]`, which Json.NET writes as base64.
-    "dotnet-legacy": {
-        "key_case": "pascal",
-        "timestamps": "microsoft",
-        "unknown_dates": "min_value",
-        "locked_values": "stamps",
-        "ccd_encoding": "base64",
-    },
     # A Spring Boot team's defaults: Spring Data's `Page` as 3.3's VIA_DTO writes it (20 a page,
     # `?page=` from 0, its count nested in `page`), `findBy...StartingWithIgnoreCase`,
     # `LocalDate` bounds as the docs word them ("Earliest date"), ProblemDetail errors, and
@@ -172,17 +160,25 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "abp_wrapper": True,
         "dob_midnight": "server_naive",  # a kind-Local `dob` read back by EF Core without its zone
     },
-    "refusing-naive": {
+    # A .NET Framework team's: Web API 2's Json.NET writing C# properties as declared
+    # (`PatientID`, `DOB`, `Summary.EncounterID`, `CCD`), dates as Microsoft JSON dates
+    # (`/Date(1513264139934)/`: MVC's `JavaScriptSerializer` and WCF write no other), a `dob`
+    # not known as `DateTime.MinValue`, when a note was locked for `encounterLocked`, the CCD a
+    # `byte[]` (which Json.NET writes as base64), and far `end` dates refused.
+    "refusing-dotnet": {
         "search_accents": "sensitive",
         "far_future_visit": True,
         "latest_end": REFUSED_AFTER,
-        "timestamps": "naive",
+        "timestamps": "microsoft",
         "envelope": "data",
         "error_bodies": "text",
         "refused_token_status": 403,
         "unknown_dates": "min_value",
         "chart_numbers": "some_missing",
         "categories": "map",
+        "key_case": "pascal",
+        "locked_values": "stamps",
+        "ccd_encoding": "base64",
     },
 }
 
@@ -398,7 +394,7 @@ def test_an_explicit_far_date_finds_the_far_visit(variant: Variant) -> None:
 
 
 def test_an_open_ended_search_finds_it_where_the_calendar_ends_past_bookable_dates(variant: Variant) -> None:
-    # `refusing-naive` refuses an `end` after 2100: nothing a practice could book lies past
+    # `refusing-dotnet` refuses an `end` after 2100: nothing a practice could book lies past
     # it, so the search is complete (taken as a gap, every patient's CCD was a 502).
     patient_id, encounter = _far_patient(variant)
     bundle = variant.fhir.get_ok(f"{BASE}/Encounter", params={"patient": patient_id, "_count": "1000"})
