@@ -156,7 +156,7 @@ Encounters (``GET /api/{patientId}/encounters/search?start=&end=&section=``)
   visits have no chart encounter and never appear. Those whose ``encounterDate`` (the
   clinic start) lies in ``[start, end]``, both inclusive; ``start`` defaults to the
   beginning of time, ``end`` to ``clock()``; ``start > end`` is an empty list. Ordered by
-  ``encounterDate``, then id.
+  ``encounterDate``, then id (``encounter_order="desc"``: the other way).
 - ``summary`` keys in this order: ``encounterId``, ``doctorId``, ``doctorFirstName``,
   ``doctorLastName``, ``doctorProfessionalDesignation`` (DDS, DMD, RDH, MD, NP),
   ``department`` (``department_of``: CDT D4xxx ``Periodontics``, D7xxx ``Oral
@@ -214,12 +214,11 @@ behaviour above):
   whole-field prefixes or substrings, case-sensitive), what a search of no one answers (an
   empty list, 404 or 204) and the shortest term taken; ``envelope``, ``ids_as_strings``,
   ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``encounter_limit``,
-  ``encounters_none_found``, ``unknown_dates``, ``dob_midnight``, ``key_case``,
-  ``ccd_encoding``, ``locked_values``, ``chart_numbers``, ``categories``, ``page_size`` (of the
-  paged envelopes), ``unlocked_ccd``, ``empty_sections``, ``json_as_string`` and
-  ``abp_wrapper``: how answers are written
-  (``token_numbers_as_strings``: the token response's numbers, above). Each is described in
-  ``sandboxes.nextech.readings``.
+  ``encounter_order``, ``encounters_none_found``, ``unknown_dates``, ``dob_midnight``,
+  ``key_case``, ``ccd_encoding``, ``locked_values``, ``chart_numbers``, ``categories``,
+  ``page_size`` (of the paged envelopes), ``unlocked_ccd``, ``empty_sections``,
+  ``json_as_string`` and ``abp_wrapper``: how answers are written (``token_numbers_as_strings``:
+  the token response's numbers, above). Each is described in ``sandboxes.nextech.readings``.
 - ``oauth_wording``: ``"rfc"`` (default: RFC 6749's names, as Azure AD has them) or
   ``"docs"``, the docs' tables read literally: the authorize request's redirect URI is read
   from ``redirect_url`` only, and the token answer names the access token ``code``.
@@ -293,6 +292,7 @@ from sandboxes.nextech.readings import (
     ChartNumbers,
     DobMidnight,
     EmptySections,
+    EncounterOrder,
     Envelope,
     ErrorBodies,
     KeyCase,
@@ -377,6 +377,7 @@ def create_app(
     key_case: KeyCase = "camel",
     ccd_encoding: CcdEncoding = "text",
     encounters_none_found: NoneFound = "empty",
+    encounter_order: EncounterOrder = "asc",
     refused_token_status: Literal[401, 403] = 401,
     refresh_rotation: Literal["rotate", "reuse", "none"] = "rotate",
     oauth_wording: Literal["rfc", "docs"] = "rfc",
@@ -450,6 +451,7 @@ def create_app(
         key_case,
         ccd_encoding,
         encounters_none_found,
+        encounter_order,
     )
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(

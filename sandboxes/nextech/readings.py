@@ -187,6 +187,10 @@ Answers (``Shapes``)
   encounters in the window (the first, by ``encounterDate``), a bare answer saying nothing of
   the others, as an implementation capping its queries (``.Take(n)``, a ``LIMIT``) would;
   default None: every one, as "Searches for all of a one patient's encounters" says.
+- ``encounter_order``: an encounter search's answer by ``encounterDate`` (then id) ascending
+  (``"asc"``, default) or descending (``"desc"``: the latest first, as a chart lists visits
+  and ``ORDER BY EncounterDate DESC`` returns them; with ``encounter_limit`` the latest are
+  the ones kept). The docs say no order.
 """
 
 from __future__ import annotations
@@ -213,6 +217,7 @@ __all__ = [
     "ChartNumbers",
     "DobMidnight",
     "EmptySections",
+    "EncounterOrder",
     "Envelope",
     "ErrorBodies",
     "KeyCase",
@@ -262,6 +267,7 @@ DOB_SERVER_ZONE = "Europe/Berlin"
 UnknownDates = Literal["null", "min_value", "zero"]
 UnlockedCcd = Literal["html", "null"]
 EmptySections = Literal["text", "null", "omitted"]
+EncounterOrder = Literal["asc", "desc"]
 LockedValues = Literal["mixed", "letters", "stamps"]
 ChartNumbers = Literal["all", "some_missing", "padded"]
 CHART_WIDTH = 10  # with chart_numbers="padded": the char(n) column's width
@@ -353,6 +359,7 @@ class Shapes:
     key_case: KeyCase = "camel"
     ccd_encoding: CcdEncoding = "text"
     encounters_none_found: NoneFound = "empty"
+    encounter_order: EncounterOrder = "asc"
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:
@@ -368,6 +375,7 @@ class Shapes:
         _check("timestamps", self.timestamps, ("z", "offset", "naive", "local", "http", "microsoft"))
         _check("key_case", self.key_case, ("camel", "pascal", "snake"))
         _check("encounters_none_found", self.encounters_none_found, ("empty", "not_found", "no_content"))
+        _check("encounter_order", self.encounter_order, ("asc", "desc"))
         _check("ccd_encoding", self.ccd_encoding, ("text", "base64"))
         _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))
         _check("dob_midnight", self.dob_midnight, ("utc", "server_in_utc", "server_naive"))

@@ -519,6 +519,8 @@ class NextechApi:
         found = self.chart.window(row, start, end)
         if section is not None and self.chart.shapes.empty_sections == "omitted":  # joined to nothing
             found = [encounter for encounter in found if not self.chart.nothing_in(row, encounter, section)]
+        if self.chart.shapes.encounter_order == "desc":  # the latest first (and kept, under a limit)
+            found = found[::-1]
         none_found = self.chart.shapes.encounters_none_found
         if not found and none_found == "not_found":
             raise ApiError(404, {"Message": "No encounters found."})

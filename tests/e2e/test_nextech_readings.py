@@ -107,9 +107,11 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "chart_numbers": "some_missing",
     },
     # A Rails team's defaults: Kaminari's pages rendered as bare arrays (25 a page, `?page=`
-    # from 1, nothing said of the others), `ILIKE '%term%'`, times in the app's zone, and
-    # `render json:` writing the columns' snake_case names (`patient_id`, `encounter_date`).
+    # from 1, nothing said of the others), `ILIKE '%term%'`, times in the app's zone,
+    # `render json:` writing the columns' snake_case names (`patient_id`, `encounter_date`), and
+    # a patient's encounters latest first (`order(encounter_date: :desc)`).
     "rails": {
+        "encounter_order": "desc",
         "envelope": "bare_pages",
         "page_size": 25,
         "search_match": "substring",
@@ -966,16 +968,21 @@ def _clinic_with_a_long_chart(visits: int) -> tuple[Clinic, Patient]:
     return replace(clinic, patients=patients), longer
 
 
-@pytest.mark.parametrize(("cap", "envelope"), [(10, "bare"), (25, "bare"), (20, "data")])
-def test_an_encounter_list_capped_at_a_page_size_is_narrowed_to_every_encounter(cap: int, envelope: str) -> None:
+@pytest.mark.parametrize(
+    ("cap", "envelope", "order"), [(10, "bare", "asc"), (25, "bare", "asc"), (20, "data", "asc"), (10, "bare", "desc")]
+)
+def test_an_encounter_list_capped_at_a_page_size_is_narrowed_to_every_encounter(
+    cap: int, envelope: str, order: str
+) -> None:
     """A Nextech answering at most `cap` of a patient's encounters, saying nothing of the others
     (a bare array, or an envelope counting only what it holds), as an implementation capping its
     queries would: 10 (the default `_count` of Nextech's own FHIR API), 20 or 25 (Spring's and
     Kaminari's page sizes, taken as a limit). Before, an encounter list was never suspected of a
     cap (patient searches were): a patient's encounters past it, and their CCDs, were silently
-    missing. The window is split by date until each part answers fewer than the cap."""
+    missing. The window is split by date until each part answers fewer than the cap, whether
+    the cap keeps the earliest or (the latest first, `ORDER BY EncounterDate DESC`) the latest."""
     clinic, patient = _clinic_with_a_long_chart(2 * cap + 7)
-    create = partial(create_sandbox, clinic, encounter_limit=cap, envelope=envelope)
+    create = partial(create_sandbox, clinic, encounter_limit=cap, envelope=envelope, encounter_order=order)
     with gateway_over("nextech", create, tenant=TENANT) as running:
         patient_id = f"{patient.id}.{patient.chart_number}"
         bundle = running.fhir.get_ok(

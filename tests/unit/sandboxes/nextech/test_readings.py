@@ -404,3 +404,12 @@ def test_a_search_or_an_encounter_window_finding_nothing(reading: str, status: i
     empty = api.get(f"/api/{patient.id}/encounters/search", end="1900-01-01")
     assert empty.status_code == status and (status == 404 or empty.content == b"")
     assert api.encounters(patient.id)
+
+
+def test_encounters_latest_first_keep_the_latest_under_a_limit() -> None:
+    patient = max(LIVE, key=lambda p: len(chart_encounters(p)))
+    ids = [e.id for e in chart_encounters(patient)]
+    latest_first = make_api(encounter_order="desc").encounters(patient.id)
+    assert [i["summary"]["encounterId"] for i in latest_first] == ids[::-1]
+    capped = make_api(encounter_order="desc", encounter_limit=2).encounters(patient.id)
+    assert [i["summary"]["encounterId"] for i in capped] == ids[::-1][:2]
