@@ -540,8 +540,15 @@ class NextechAdapter:
                     self._known_patients[resource_id] = patient.patientId
                     return patient.patientId, patient_to_fhir(patient, self._ctx)
             for bad in (u for answer in answers for u in answer.unreadable):
-                if bad.what == f"Patient/{resource_id}" or (not key.chart and bad.vendor_id == key.number):
-                    raise UpstreamUnusable(bad.message)
+                # This patient, or perhaps it: a record whose patientId cannot be read, or whose
+                # patientId is this one (or begins a shortened one) but whose chart number cannot
+                # be read. Before, those were a 404, which a client takes as deleted.
+                if (
+                    bad.what == f"Patient/{resource_id}"
+                    or bad.vendor_id is None
+                    or bad.vendor_id.startswith(key.number)
+                ):
+                    raise UpstreamUnusable(f"Patient/{resource_id} could not be looked up: {bad.message}")
             answers = await self._settled(answers, terms[0]) if key.chart else self._unsuspected(answers)
             for answer in answers:
                 if answer.cut:  # not in what Nextech said, but it may not have said everything
