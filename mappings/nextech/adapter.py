@@ -41,8 +41,9 @@ Nextech offers `GET /search?term=` (a name or a chart number) and, per patient,
   CCD is served whole or not at all.
 - Encounters, DocumentReferences and Binaries come from the patient's encounter search,
   its window from `date` (widened a day each side; the encounter read uses its id's day). A
-  section Nextech answers null for is served empty when the encounter's whole CCD exists (a
-  section with nothing recorded), and is no Binary when it does not.
+  section Nextech answers null for, or leaves the encounter out of its answer for, is served
+  empty when the encounter's whole CCD exists (a section with nothing recorded), and is no
+  Binary when it does not.
 
 Where the docs are silent (and how each point is read here):
 - How `term` matches a name: case- and accent-insensitive or not, over names stored NFC or
@@ -55,11 +56,12 @@ Where the docs are silent (and how each point is read here):
   written with a lower-case particle (`de la Cruz`), until a lower-case letter is seen to
   find a name holding it upper case only (the implementation ignores case). Which names:
   first and last (the docs: "name"), not middle: a `given`/`name` search says middle names were not searched.
-- Shapes: ids as numbers or strings, camelCase or PascalCase keys, `dob` as a date-time (`Z`,
-  offset or none), a date or `MM/DD/YYYY`, `encounterDate` with `Z`, an offset or no zone
-  (read as UTC, "UTC date / time"), null or absent optional fields, lists bare or in an
-  envelope (`value`, `data`...), an encounter flat or as `{summary, ccd}`, any answer perhaps
-  inside ASP.NET Boilerplate's default wrapper (`{"result": ..., "success": true}`): see vendor.py.
+- Shapes: ids as numbers or strings, camelCase, PascalCase (`PatientID`, `DOB`, `CCD`) or
+  snake_case keys, `dob` as a date-time (`Z`, offset or none), a date or `MM/DD/YYYY`,
+  `encounterDate` with `Z`, an offset or no zone (read as UTC, "UTC date / time"), null or
+  absent optional fields, lists bare or in an envelope (`value`, `data`...), an encounter flat
+  or as `{summary, ccd}`, any answer perhaps inside ASP.NET Boilerplate's default wrapper
+  (`{"result": ..., "success": true}`): see vendor.py.
 - Error bodies: Web API's `{"Message"}`, `{"message"}`, RFC 7807 problems (`title`,
   `detail`), OAuth's `error_description`, or text; only their status decides what they mean.
 - Characters of the strings that become ids: chart numbers, patientIds (documented as
@@ -538,8 +540,15 @@ class NextechAdapter:
                     self._known_patients[resource_id] = patient.patientId
                     return patient.patientId, patient_to_fhir(patient, self._ctx)
             for bad in (u for answer in answers for u in answer.unreadable):
-                if bad.what == f"Patient/{resource_id}" or (not key.chart and bad.vendor_id == key.number):
-                    raise UpstreamUnusable(bad.message)
+                # This patient, or perhaps it: a record whose patientId cannot be read, or whose
+                # patientId is this one (or begins a shortened one) but whose chart number cannot
+                # be read. Before, those were a 404, which a client takes as deleted.
+                if (
+                    bad.what == f"Patient/{resource_id}"
+                    or bad.vendor_id is None
+                    or bad.vendor_id.startswith(key.number)
+                ):
+                    raise UpstreamUnusable(f"Patient/{resource_id} could not be looked up: {bad.message}")
             answers = await self._settled(answers, terms[0]) if key.chart else self._unsuspected(answers)
             for answer in answers:
                 if answer.cut:  # not in what Nextech said, but it may not have said everything
@@ -856,13 +865,18 @@ class NextechAdapter:
                 section = next((s for s in await self.sections() if section_part(doc_id, s) == part), None)
             if part is None or section is not None:
                 found = await self._encounter_item(encounter, section)
-            if found is not None and section is not None and found[0].ccd is None:
+            if section is not None and (found is None or found[0].ccd is None):
                 # A null section may be a section with nothing in it (a template rendering nothing
-                # for it, dumped as null) or a CCD that does not exist (a note not yet locked): the
-                # whole CCD tells which. The DocumentReference listed this section's attachment.
+                # for it, dumped as null) or a CCD that does not exist (a note not yet locked); so
+                # may an encounter a section search leaves out (sections stored as rows and
+                # joined: one with nothing recorded joins nothing), or one that does not exist.
+                # The whole CCD tells which. The DocumentReference listed this section's
+                # attachment: before, a section left out was a 404 for it.
                 whole = await self._encounter_item(encounter, None)
                 if whole is None or not has_ccd(whole[0]):
                     found = None
+                elif found is None:
+                    found = (whole[0].model_copy(update={"ccd": None}), whole[1])
         # No CCD (null, or a blank whole CCD) is no Binary; a blank section is that section, empty.
         if found is None or (section is None and not has_ccd(found[0])):
             raise NotFound(f"Binary/{resource_id} does not exist")
@@ -1035,17 +1049,22 @@ class NextechAdapter:
         answer whose every encounter has no CCD may be a spelling not taken, answered as a
         template not found rather than a 400: the others are asked too, until one is answered
         with a CCD (then taken), before it is read as a section with nothing recorded. A walk
-        gone on with (`resume`) asks by the spelling it began with."""
+        gone on with (`resume`) asks by the spelling it began with. A spelling not taken may be
+        a 404 as well as a 400: a section looked up as a row and not found (Rails' `find_by!`,
+        Django's `get_object_or_404`) is the docs' "cannot be found"; before, it read as no
+        encounters at all, and the section attachment its DocumentReference lists as not found.
+        When every spelling is refused, the first refusal is the answer (a 404 of a patient
+        not found, among them)."""
         if resume is not None:
             return await self._pages(path, {**params, "section": self._taken.get(section, section)}, resume)
         first, *others = dict.fromkeys((self._taken.get(section, section), section, *self._spellings.get(section, ())))
         try:
             pages = await self._pages(path, {**params, "section": first})
-        except InvalidRequest as refused:
+        except (InvalidRequest, NotFound) as refused:
             for spelling in others:
                 try:
                     pages = await self._pages(path, {**params, "section": spelling})
-                except InvalidRequest:
+                except (InvalidRequest, NotFound):
                     continue
                 self._taken[section] = spelling
                 return pages
@@ -1058,7 +1077,7 @@ class NextechAdapter:
         for spelling in others:
             try:
                 answered = await self._pages(path, {**params, "section": spelling})
-            except InvalidRequest:
+            except (InvalidRequest, NotFound):
                 continue
             if not without_ccds(answered.bodies):
                 self._taken[section] = spelling

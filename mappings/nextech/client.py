@@ -13,12 +13,15 @@ JSON) is read as the JSON it holds, and one inside ASP.NET Boilerplate's default
 as the answer it holds.
 
 The docs list no 429, but an implementation may throttle all the same, as Django REST
-Framework's throttles, Flask-Limiter or express-rate-limit do: a 429 whose `Retry-After` says
-when to ask again. A wait that fits in `max_queue_seconds` (all of a call's waits together,
+Framework's throttles or express-rate-limit do: a 429 whose `Retry-After` says when to ask
+again. A wait that fits in `max_queue_seconds` (all of a call's waits together,
 `THROTTLED_ATTEMPTS` at most) is taken and the call asked again: the side-by-side terms of one
-name search go past a few a second. A 429 saying no wait, or one longer, goes to our client
-as a 429 with that `Retry-After` (gateway.upstream.errors). The gateway's own retries
-(gateway.upstream.retry) leave 429s to the vendor's client.
+name search go past a few a second. A 429 saying no wait (rack-attack's default responder,
+Flask-Limiter's without its headers, ASP.NET Core's limiter set to 429) is waited for
+`UNSAID_WAITS`, within the same bounds: before, it went to our client at once, and the same
+side-by-side terms met it again however often the client asked. A wait longer than the bounds
+goes to our client as a 429 with that `Retry-After` (gateway.upstream.errors). The gateway's
+own retries (gateway.upstream.retry) leave 429s to the vendor's client.
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ from mappings.nextech.options import NextechOptions
 from mappings.nextech.vendor import abp_answer
 
 THROTTLED_ATTEMPTS = 3  # times a call answered 429 with a Retry-After it can wait out is asked, in all
+# Seconds waited after the first and the second 429 that says no wait: a per-second window
+# (the most a side-by-side search meets) is past after the first; then twice as long.
+UNSAID_WAITS = (1.0, 2.0)  # one before each attempt after the first: THROTTLED_ATTEMPTS - 1
 
 
 def oauth_app(config: AdapterConfig[NextechOptions]) -> OAuthApp:
@@ -103,9 +109,12 @@ class NextechClient:
             try:
                 return _unwrapped(_json_inside(json_or_error(response, _message))), response.headers
             except Throttled as throttled:
-                wait = float(throttled.headers["Retry-After"])  # read as every vendor's is, whole seconds
+                if attempt == THROTTLED_ATTEMPTS:
+                    raise
                 told = any(name.lower() == "retry-after" for name in response.headers)
-                if not told or attempt == THROTTLED_ATTEMPTS or waited + wait > self._max_wait:
+                # Retry-After read as every vendor's is, whole seconds; none said: a short wait.
+                wait = float(throttled.headers["Retry-After"]) if told else UNSAID_WAITS[attempt - 1]
+                if waited + wait > self._max_wait:
                     raise
             waited += wait
             await asyncio.sleep(wait)

@@ -4,7 +4,9 @@ vendor-docs/nextech-api.txt gives the patient and encounter models by example on
 (`"patientId": 0`, `"dob": "2017-12-14T15:08:59.934Z"`, `encounterLocked` typed "string" with
 a boolean example) and no envelope, so each model reads:
 - ids (`patientId`, `encounterId`, `doctorId`) as JSON numbers or strings;
-- keys in camelCase, as documented, or PascalCase (ASP.NET Web API's default serializer);
+- keys in camelCase, as documented, or PascalCase (ASP.NET Web API's default serializer),
+  acronyms upper case or not (`PatientID`, `DOB`, `CCD`), or snake_case (`patient_id`: Rails'
+  `render json:`, Django's `ModelSerializer`);
 - `dob` (typed "date") as a date or a date-time (`Z`, an offset or none: the day the midnight
   it is holds, `mappings.fhirjson.midnight_day`: UTC midnight shown in a zone west or east of
   it, `1985-03-14T19:00:00-05:00`, is 1985-03-15, and so is a server's midnight written in UTC,
@@ -12,7 +14,9 @@ a boolean example) and no envelope, so each model reads:
   with `Z` or an offset, or without a zone (UTC, as the docs' type column says "UTC date /
   time"), or `MM/DD/YYYY hh:mm[:ss] [AM|PM]`;
 - either date also as an RFC 822/1123 date (`Sun, 02 Apr 1961 00:00:00 GMT`: what Flask's JSON
-  provider writes for a date or datetime no schema formats);
+  provider writes for a date or datetime no schema formats), or a Microsoft JSON date
+  (`/Date(1513264139934)/`: ASP.NET MVC's JavaScriptSerializer, WCF, Json.NET's
+  MicrosoftDateFormat);
 - no date: null, absent, empty, or a stand-in a non-nullable column writes for it: .NET's
   `DateTime.MinValue` (`0001-01-01T00:00:00`) or MySQL's zero date (`0000-00-00`);
 - `encounterLocked` ("Whether ... has been locked", typed string): a boolean,
@@ -20,6 +24,8 @@ a boolean example) and no envelope, so each model reads:
   absent (not locked), or a date-time: when it was locked (null or no date: not locked);
 - optional fields null or absent; strings served decomposed (NFD) are read in NFC; a chart
   number padded with blanks (a `char(n)` column) and names with blanks around them as without;
+- the CCD as HTML text, or as the base64 of its bytes (a `byte[]`, which the docs' "string"
+  also describes);
 - lists bare (their pages perhaps described in headers: `X-Pagination`, `Link`) or inside an
   envelope (`value`, `data`, `results`, `items`, or the one list an object holds, or HAL's
   `_embedded`, which is left out when nothing matched), pages counted from 1 or, as Spring
@@ -33,11 +39,14 @@ unreadable: `Unreadable` carries the field path, never a value.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import codecs
 import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlsplit
@@ -47,6 +56,7 @@ from pydantic_core import ErrorDetails
 
 from gateway.contract import VendorModel
 from gateway.contract.lenient import Text
+from gateway.text import nfc
 from mappings.fhirjson import midnight_day
 
 ENVELOPE_KEYS = ("value", "data", "results", "items", "patients", "encounters", "categories", "sections")
@@ -104,6 +114,26 @@ def _http_date(value: str) -> datetime | None:
         return None
 
 
+# The Microsoft JSON date: `/Date(<milliseconds since 1970 UTC>[+-hhmm])/`, as ASP.NET MVC's
+# `Controller.Json()` (JavaScriptSerializer), WCF's DataContractJsonSerializer and Json.NET with
+# `DateFormatHandling.MicrosoftDateFormat` write a DateTime (the JSON text escapes the slashes,
+# `\/Date(...)\/`, which decodes the same). The milliseconds are the instant; the offset a
+# local DateTime is written with only says where it was local.
+_MICROSOFT_DATE = re.compile(r"/?Date\((-?\d{1,15})([+-]\d{4})?\)/?")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _microsoft_date(value: str) -> datetime | None:
+    """An aware UTC datetime for a Microsoft JSON date (`/Date(1513264139934)/`); else None."""
+    found = _MICROSOFT_DATE.fullmatch(value.strip())
+    if found is None:
+        return None
+    try:
+        return _EPOCH + timedelta(milliseconds=int(found.group(1)))
+    except OverflowError:  # past the years Python takes (DateTime.MinValue is not)
+        return None
+
+
 def _no_date(text: str) -> bool:
     return not text or _ZERO_DATE.match(text) is not None
 
@@ -123,7 +153,7 @@ def _birth_date(value: Any) -> Any:
         try:
             written = date.fromisoformat(text[:10])
         except ValueError:
-            us = _us_date(text) or _http_date(text)
+            us = _us_date(text) or _http_date(text) or _microsoft_date(text)
             if us is not None:
                 return None if us.year == _NO_YEAR else midnight_day(us.isoformat(), us.date())
         else:
@@ -145,7 +175,7 @@ def _instant(value: Any) -> Any:
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
-            us = _us_date(text) or _http_date(text)
+            us = _us_date(text) or _http_date(text) or _microsoft_date(text)
             if us is None:
                 raise ValueError("is not a date-time") from None
             parsed = us
@@ -186,7 +216,37 @@ def _trimmed(value: str | None) -> str | None:
     return value.strip() if value is not None else None
 
 
+_WHITESPACE = re.compile(r"\s+")
+
+
+def _ccd_html(value: str | None) -> str | None:
+    """The CCD as HTML text. The docs type it "string", which is also how Swagger documents a
+    `byte[]` (`type: string`, `format: byte`): a CCD held as bytes (a `varbinary` column, a
+    renderer's `MemoryStream.ToArray()`) is written by Json.NET, System.Text.Json and Jackson as
+    base64, line-broken by a MIME encoder. Before, that base64 was served as the CCD's HTML (a
+    page of letters). Text holding no `<` that decodes as base64 to text starting with markup
+    is that markup (UTF-8, or UTF-16 with its byte order mark); anything else is as written."""
+    if value is None or "<" in value:
+        return value
+    compact = _WHITESPACE.sub("", value)
+    if not compact:
+        return value
+    try:
+        raw = base64.b64decode(compact, altchars=b"-_" if "-" in compact or "_" in compact else None, validate=True)
+    except (binascii.Error, ValueError):
+        return value
+    # UTF-16 says so with its byte order mark; a UTF-8 one, when there is one, is no part of the text.
+    encoding = "utf-16" if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError:
+        return value
+    # Text that came as bytes did not pass the gateway's NFC with the rest of the answer.
+    return nfc(text) if text.lstrip().startswith("<") else value
+
+
 VendorId = Annotated[str, BeforeValidator(_vendor_id)]
+CcdHtml = Annotated[Text, AfterValidator(_ccd_html)]
 Unpadded = Annotated[Text, AfterValidator(_unpadded)]
 Trimmed = Annotated[Text, AfterValidator(_trimmed)]
 OptionalId = Annotated[str | None, BeforeValidator(_optional_id)]
@@ -195,14 +255,55 @@ Instant = Annotated[datetime | None, BeforeValidator(_instant)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
 
 
+# The patient's and the encounter's documented keys, by their spelling with case and underscores
+# ignored. The docs give the names only in their example's camelCase; a team's serializer may
+# write them as its own classes name them: C# properties as declared, acronyms upper case as .NET
+# code commonly has them (Web API 2's Json.NET: `PatientID`, `DOB`, `Summary.EncounterID`,
+# `CCD`), or its columns' snake_case (Rails' `render json:`, Django's `ModelSerializer`:
+# `patient_id`, `encounter_date`). Before, only `PatientId` was read: `PatientID` made every
+# patient unreadable, and `DOB` and `CCD` were silently no birth date and no CCD.
+_DOCUMENTED_KEYS = {
+    name.casefold(): name
+    for name in (
+        "patientId",
+        "chartNumber",
+        "firstName",
+        "lastName",
+        "middleName",
+        "dob",
+        "ssn",
+        "homePhone",
+        "summary",
+        "ccd",
+        "encounterId",
+        "doctorId",
+        "doctorFirstName",
+        "doctorLastName",
+        "doctorProfessionalDesignation",
+        "department",
+        "location",
+        "encounterDate",
+        "type",
+        "encounterLocked",
+    )
+}
+
+
+def _documented_key(key: str) -> str:
+    """A record's key as documented (`PatientID`, `patient_id` -> `patientId`); any other key
+    with its first letter lower case, as camelCase has it (`TotalCount` -> `totalCount`)."""
+    known = _DOCUMENTED_KEYS.get(key.replace("_", "").casefold())
+    return known if known is not None else key[:1].lower() + key[1:]
+
+
 def _camel_keys(data: Any) -> Any:
-    """PascalCase keys (`PatientId`) as the documented camelCase (`patientId`)."""
+    """Keys spelled otherwise (`PatientID`, `patient_id`, `TotalCount`) as the documented
+    camelCase (`patientId`, `totalCount`)."""
     if not isinstance(data, dict):
         return data
     out: dict[str, Any] = {}
     for key, value in data.items():
-        name = key[:1].lower() + key[1:] if isinstance(key, str) else key
-        out.setdefault(name, value)
+        out.setdefault(_documented_key(key) if isinstance(key, str) else key, value)
     return out
 
 
@@ -248,7 +349,7 @@ class VendorEncounter(_Read):
     """An encounter search result: its summary and its CCD (HTML)."""
 
     summary: VendorSummary
-    ccd: Text = None
+    ccd: CcdHtml = None
 
     @model_validator(mode="before")
     @classmethod

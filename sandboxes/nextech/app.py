@@ -156,7 +156,7 @@ Encounters (``GET /api/{patientId}/encounters/search?start=&end=&section=``)
   visits have no chart encounter and never appear. Those whose ``encounterDate`` (the
   clinic start) lies in ``[start, end]``, both inclusive; ``start`` defaults to the
   beginning of time, ``end`` to ``clock()``; ``start > end`` is an empty list. Ordered by
-  ``encounterDate``, then id.
+  ``encounterDate``, then id (``encounter_order="desc"``: the other way).
 - ``summary`` keys in this order: ``encounterId``, ``doctorId``, ``doctorFirstName``,
   ``doctorLastName``, ``doctorProfessionalDesignation`` (DDS, DMD, RDH, MD, NP),
   ``department`` (``department_of``: CDT D4xxx ``Periodontics``, D7xxx ``Oral
@@ -212,12 +212,13 @@ behaviour above):
 - ``search_accents`` / ``search_match`` / ``search_none_found`` / ``search_min_length`` /
   ``search_case``: how ``term`` matches (accent-sensitive, names stored decomposed,
   whole-field prefixes or substrings, case-sensitive), what a search of no one answers (an
-  empty list or 404) and the shortest term taken; ``envelope``, ``ids_as_strings``,
+  empty list, 404 or 204) and the shortest term taken; ``envelope``, ``ids_as_strings``,
   ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``encounter_limit``,
-  ``unknown_dates``, ``dob_midnight``, ``locked_values``, ``chart_numbers``, ``categories``,
+  ``encounter_order``, ``encounters_none_found``, ``unknown_dates``, ``dob_midnight``,
+  ``key_case``, ``ccd_encoding``, ``locked_values``, ``chart_numbers``, ``categories``,
   ``page_size`` (of the paged envelopes), ``unlocked_ccd``, ``empty_sections``,
-  ``json_as_string`` and ``abp_wrapper``: how answers are written (``token_numbers_as_strings``: the token
-  response's numbers, above). Each is described in ``sandboxes.nextech.readings``.
+  ``json_as_string`` and ``abp_wrapper``: how answers are written (``token_numbers_as_strings``:
+  the token response's numbers, above). Each is described in ``sandboxes.nextech.readings``.
 - ``oauth_wording``: ``"rfc"`` (default: RFC 6749's names, as Azure AD has them) or
   ``"docs"``, the docs' tables read literally: the authorize request's redirect URI is read
   from ``redirect_url`` only, and the token answer names the access token ``code``.
@@ -249,9 +250,19 @@ behaviour above):
   which a ``DateOnly`` (ASP.NET), ``LocalDate`` (Spring) or ``DateFilter`` (django-filter)
   parameter binds; a date-time is 400 ``ModelState``, and ``end`` includes all of its day).
 - ``unknown_sections``: a ``section`` that is none of Nextech's is 400 (``"refused"``,
-  default) or answered with every encounter's ``"ccd": null`` (``"null"``: a template
+  default), answered with every encounter's ``"ccd": null`` (``"null"``: a template
   looked up by the name and not found renders nothing; the docs say only where the valid
-  names are listed).
+  names are listed), or 404 ``{"Message": "The section '<v>' was not found."}``
+  (``"not_found"``: the section's row looked up and missing, as Rails' ``find_by!``, Django's
+  ``get_object_or_404`` or a Spring ``orElseThrow`` answers it; the docs' 404 is "The
+  requested resource cannot be found"), checked before the patient.
+- ``refresh_rotation``: a refresh answers a new refresh token (``"rotate"``, default, as
+  above), the one presented again (``"reuse"``: Spring Authorization Server's default
+  ``reuseRefreshTokens(true)``) or none (``"none"``: Authlib's default
+  ``INCLUDE_NEW_REFRESH_TOKEN = False``, as Google's token endpoint answers too); either way the
+  one presented stays valid, as many times as it is used, until ``REFRESH_TOKEN_TTL`` after its
+  issue. RFC 6749 §6 lets a server do either ("MAY issue a new refresh token"); the docs say
+  only that "A access_token and refresh_token pair is issued".
 - ``refused_token_status``: an API call with a missing, expired or revoked access token is
   401 with ``WWW-Authenticate: Bearer`` (default), or 403 with the same body: the docs' list
   of statuses (200/400/403/404/500) has no 401.
@@ -277,11 +288,14 @@ from sandboxes.nextech.readings import (
     Accents,
     Case,
     Categories,
+    CcdEncoding,
     ChartNumbers,
     DobMidnight,
     EmptySections,
+    EncounterOrder,
     Envelope,
     ErrorBodies,
+    KeyCase,
     LockedValues,
     Match,
     NoneFound,
@@ -360,15 +374,21 @@ def create_app(
     abp_wrapper: bool = False,
     encounter_limit: int | None = None,
     dob_midnight: DobMidnight = "utc",
+    key_case: KeyCase = "camel",
+    ccd_encoding: CcdEncoding = "text",
+    encounters_none_found: NoneFound = "empty",
+    encounter_order: EncounterOrder = "asc",
     refused_token_status: Literal[401, 403] = 401,
+    refresh_rotation: Literal["rotate", "reuse", "none"] = "rotate",
     oauth_wording: Literal["rfc", "docs"] = "rfc",
     oauth_paths: Literal["azure", "django"] = "azure",
     oauth_client_auth: Literal["any", "basic"] = "any",
     oauth_pkce: Literal["ignored", "required"] = "ignored",
     date_params: Literal["iso", "naive", "zoned", "date"] = "iso",
-    unknown_sections: Literal["refused", "null"] = "refused",
+    unknown_sections: Literal["refused", "null", "not_found"] = "refused",
     rate_per_second: int | None = None,
     rate_limited_status: Literal[503, 429] = 503,
+    rate_limited_retry_after: bool = True,
 ) -> Starlette:
     """The Nextech API for `clinic` as practice `practice_id`, with its OAuth2 server.
 
@@ -377,8 +397,11 @@ def create_app(
     epoch seconds (default ``time.time``). `rate_per_second`: API calls past that many in one
     second of `clock` are refused as ASP.NET Core's rate limiter does by default (503, empty
     body, no ``Retry-After``), or with `rate_limited_status` 429 as Django REST Framework's
-    throttles (Flask-Limiter, express-rate-limit alike) refuse them: a 429 with ``Retry-After:
-    1`` (the next window, in whole seconds) and ``{"detail": ...}``; None: no limit.
+    throttles (express-rate-limit alike) refuse them: a 429 with ``Retry-After: 1`` (the next
+    window, in whole seconds) and ``{"detail": ...}``, or, with `rate_limited_retry_after`
+    False, as rack-attack's default responder (Rails) does, Flask-Limiter's and ASP.NET
+    Core's with ``RejectionStatusCode = 429`` alike: a 429 that says no wait (``Retry later``
+    as text/plain, no ``Retry-After``); None: no limit.
     `hostile_html` adds ``HOSTILE_SNIPPETS`` to every CCD. `section_names`, `far_future_visit`
     and `latest_end` are the switches the module docstring describes (with every other
     behaviour); the others are ``readings``'.
@@ -391,6 +414,7 @@ def create_app(
         refresh_grace,
         numbers_as_strings=token_numbers_as_strings,
         access_token_field="code" if literal else "access_token",
+        rotation=refresh_rotation,
     )
     oauth = AuthorizationServer(
         grants,
@@ -424,6 +448,10 @@ def create_app(
         abp_wrapper,
         encounter_limit,
         dob_midnight,
+        key_case,
+        ccd_encoding,
+        encounters_none_found,
+        encounter_order,
     )
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(
@@ -438,6 +466,7 @@ def create_app(
         refused_token_status=refused_token_status,
         rate_per_second=rate_per_second,
         rate_limited_status=rate_limited_status,
+        rate_limited_retry_after=rate_limited_retry_after,
     )
     app = Starlette(routes=oauth.routes() + api.routes(), exception_handlers={HTTPException: routing_error})
     app.state.token_calls = oauth.token_calls

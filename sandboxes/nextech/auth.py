@@ -216,8 +216,9 @@ class AuthorizationServer:
                 resource = form.get("resource") or redeemed.resource or DEFAULT_RESOURCE
                 issued = self.grants.issue(client, None, resource)
             else:
-                record = self.grants.rotate(_required(form, "refresh_token"), client)
-                issued = self.grants.issue(client, record.family, form.get("resource") or record.resource)
+                presented = _required(form, "refresh_token")
+                record = self.grants.rotate(presented, client)
+                issued = self.grants.issue(client, record.family, form.get("resource") or record.resource, presented)
         except OAuthError as error:
             return oauth_error_response(error, self.clock())
         request.app.state.issued_refresh_tokens = self.grants.issued_refresh

@@ -6,8 +6,9 @@ redemption issued (Azure does not). Refresh tokens ROTATE: every use returns a n
 used refresh token stays usable for ``refresh_grace`` seconds after its first use (a client
 that crashed before saving the new token can retry); after that it counts as a replay and
 every refresh token of its grant (the descendants of one authorization code) is revoked, as
-strict servers do (the OAuth 2.0 Security BCP, RFC 9700 §4.14). Refresh tokens also die ``REFRESH_TOKEN_TTL`` after
-issue. Access tokens stay valid until they expire, whatever happens to refresh tokens.
+strict servers do (the OAuth 2.0 Security BCP, RFC 9700 §4.14); or, with ``rotation``, they do not
+rotate: the one presented comes back, or none does, and it stays valid. Refresh tokens also die
+``REFRESH_TOKEN_TTL`` after issue. Access tokens stay valid until they expire, whatever happens to refresh tokens.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from sandboxes.nextech.oauth_errors import OAuthError
 from sandboxes.toolkit.aliases import JsonObject
@@ -63,6 +65,11 @@ class Grants:
     access_token_field: str = "access_token"  # "code": the docs' "Response Parameters" table
     families: dict[int, list[str]] = field(default_factory=dict)
     issued_refresh: int = 0
+    # "rotate": a new refresh token with every refresh; "reuse": the one presented, again (Spring
+    # Authorization Server's default `reuseRefreshTokens(true)`); "none": no refresh token in a
+    # refresh's answer (Authlib's default `INCLUDE_NEW_REFRESH_TOKEN = False`). Either of the two
+    # keeps the presented token valid, for as long as it lives.
+    rotation: Literal["rotate", "reuse", "none"] = "rotate"
 
     def new_code(self, client_id: str, redirect_uri: str, resource: str | None, challenge: str | None = None) -> str:
         code = secrets.token_urlsafe(48)
@@ -82,20 +89,24 @@ class Grants:
         found.used = True
         return found
 
-    def issue(self, client_id: str, family: int | None, resource: str) -> JsonObject:
-        """A new access and refresh token pair (a new grant when `family` is None): the token response."""
+    def issue(self, client_id: str, family: int | None, resource: str, presented: str | None = None) -> JsonObject:
+        """A new access and refresh token pair (a new grant when `family` is None): the token
+        response. `presented`: the refresh token a refresh presented, which `rotation` may keep."""
         now = self.clock()
         if family is None:
             family = len(self.families) + 1
             self.families[family] = []
-        access, refresh = secrets.token_urlsafe(48), secrets.token_urlsafe(64)
+        access = secrets.token_urlsafe(48)
         self.access[access] = now + self.access_ttl
-        self.refresh[refresh] = RefreshToken(client_id, family, resource, now)
-        self.families[family].append(refresh)
-        self.issued_refresh += 1
+        refresh: str | None = presented if presented is not None and self.rotation != "rotate" else None
+        if refresh is None:
+            refresh = secrets.token_urlsafe(64)
+            self.refresh[refresh] = RefreshToken(client_id, family, resource, now)
+            self.families[family].append(refresh)
+            self.issued_refresh += 1
         ttl = int(self.access_ttl)
         number: Callable[[int], int | str] = str if self.numbers_as_strings else int
-        return {
+        answer: JsonObject = {
             "token_type": "Bearer",
             "scope": SCOPE,
             "expires_in": number(ttl),
@@ -106,6 +117,9 @@ class Grants:
             self.access_token_field: access,
             "refresh_token": refresh,
         }
+        if presented is not None and self.rotation == "none":
+            del answer["refresh_token"]
+        return answer
 
     def rotate(self, token: str, client_id: str) -> RefreshToken:
         """The refresh token's record if it may be used now (marking its first use), else raise."""
@@ -119,6 +133,8 @@ class Grants:
             raise OAuthError(400, "invalid_grant", "revoked")
         if now >= found.issued + REFRESH_TOKEN_TTL:
             raise OAuthError(400, "invalid_grant", "expired")
+        if self.rotation != "rotate":  # kept, not rotated: every use is its own, no replay
+            return found
         if found.first_used is None:
             found.first_used = now
         elif now >= found.first_used + self.refresh_grace:

@@ -21,8 +21,10 @@ Patient search (``SearchReading``)
   "all patients with a specific name"; ``WHERE LastName = @term OR ...``).
 - ``search_case``: ``"insensitive"`` (default) or ``"sensitive"`` (PostgreSQL's ``LIKE``, as
   SQLAlchemy's ``.like()`` sends it: ``D`` does not find ``de la Cruz``).
-- ``search_none_found``: a search that matches no one answers an empty list (``"empty"``) or
-  404 (``"not_found"``: the docs' "The requested resource cannot be found").
+- ``search_none_found``: a search that matches no one answers an empty list (``"empty"``),
+  404 (``"not_found"``: the docs' "The requested resource cannot be found") or 204 with no
+  body (``"no_content"``: a Spring controller's ``ResponseEntity.noContent().build()`` for an
+  empty list, ASP.NET's ``NoContent()``).
 - ``search_min_length``: a term shorter than this (stripped) is a 400 ``ModelState``
   ``{"term": ["The term must be at least N characters long."]}``, as an implementation
   guarding against scanning every patient would answer (default 1: any term).
@@ -97,7 +99,12 @@ Answers (``Shapes``)
   docs' type column says) or ``"local"`` (every DateTime, kept in UTC, served converted to
   the clinic's zone with its offset: ``dob``, a UTC midnight, becomes the evening before,
   ``1985-03-14T19:00:00-05:00``) or ``"http"`` (RFC 822 dates, ``Fri, 15 Mar 1985 00:00:00
-  GMT``: what Flask's ``jsonify`` writes for every date and datetime no schema formats).
+  GMT``: what Flask's ``jsonify`` writes for every date and datetime no schema formats) or
+  ``"microsoft"`` (the Microsoft JSON date, ``"\\/Date(1513264139934)\\/"``: milliseconds
+  since 1970 UTC, as ASP.NET MVC's ``Controller.Json()`` (``JavaScriptSerializer``), WCF's
+  ``DataContractJsonSerializer`` and Json.NET with ``DateFormatHandling.MicrosoftDateFormat``
+  write a ``DateTime``; ``dob`` its UTC midnight, a ``DateTime.MinValue`` stand-in
+  ``/Date(-62135596800000)/``).
 - ``dob_midnight``: ``"utc"`` (default: ``dob`` a UTC midnight, written as ``timestamps``
   says) or the midnight of the server's own zone (``DOB_SERVER_ZONE``, Europe/Berlin, east of
   UTC), as a .NET ``DateTime`` of kind Local made from the date holds it: written in UTC by
@@ -108,6 +115,21 @@ Answers (``Shapes``)
 - ``unknown_dates``: a ``dob`` the clinic does not know is ``null`` (``"null"``), .NET's
   ``DateTime.MinValue`` (``"min_value"``: ``0001-01-01T00:00:00``, what a non-nullable
   ``DateTime`` column serializes) or MySQL's zero date (``"zero"``: ``0000-00-00``).
+- ``key_case``: the patient's and the encounter's keys as documented (``"camel"``:
+  ``patientId``, ``dob``, ``summary.encounterId``, ``ccd``), or as a team's own classes name
+  them when its serializer writes them as declared: ``"pascal"`` (ASP.NET Web API 2's
+  Json.NET ``DefaultContractResolver``, or MVC's ``JavaScriptSerializer``, over C# properties
+  named as .NET code commonly names them, acronyms upper case: ``PatientID``, ``DOB``,
+  ``SSN``, ``HomePhone``, ``Summary.EncounterID``, ``DoctorID``, ``CCD``) or ``"snake"``
+  (Rails' ``render json:`` of a model, Django's ``ModelSerializer``, FastAPI's pydantic
+  models: the columns' names, ``patient_id``, ``chart_number``, ``home_phone``,
+  ``summary.encounter_date``, ``encounter_locked``). The docs' tables give the names only in
+  their example's camelCase.
+- ``ccd_encoding``: the CCD as the HTML text (``"text"``) or as its UTF-8 bytes
+  (``"base64"``): a ``byte[]`` property (a ``varbinary`` column, a renderer's
+  ``MemoryStream.ToArray()``) that Json.NET, System.Text.Json and Jackson write as base64,
+  and Swagger documents as ``type: string``, ``format: byte``: the docs' type column says
+  "string" for it.
 - ``categories``: ``/encounters/categories`` as a list of names (``"names"``), of objects
   naming them (``"objects"``: ``{"code": "VitalSigns", "displayName": "Vital Signs"}``, the
   code being what ``section`` takes), as one object mapping each name to its title
@@ -145,7 +167,14 @@ Answers (``Shapes``)
   ... the CCD" does not rule out).
 - ``empty_sections``: a ``section=`` search for a section with nothing recorded answers that
   section's block saying so (``"text"``, default) or ``"ccd": null`` (``"null"``: a template
-  rendering nothing for it, dumped as null by a schema, while the whole CCD is there).
+  rendering nothing for it, dumped as null by a schema, while the whole CCD is there), or
+  leaves that encounter out of its answer (``"omitted"``: sections stored as rows and joined,
+  ``JOIN CcdSections s ON ... WHERE s.Name = @section``, an encounter with no row for it
+  joining nothing; the docs say only that ``section`` is "Section of data to include in the
+  CCD property").
+- ``encounters_none_found``: an encounter search whose window holds no encounter answers as
+  ``search_none_found`` says a search of no one does (404 ``{"Message": "No encounters
+  found."}``), checked after the patient; default ``"empty"``.
 - ``error_bodies``: ``"webapi"`` (``{"Message": ...}``), ``"problem"`` (RFC 7807
   ``application/problem+json``: ``type``, ``title`` (the message), ``status``, ``detail``,
   ``errors``) or ``"text"`` (the message as ``text/plain``) for the API's own refusals
@@ -158,13 +187,18 @@ Answers (``Shapes``)
   encounters in the window (the first, by ``encounterDate``), a bare answer saying nothing of
   the others, as an implementation capping its queries (``.Take(n)``, a ``LIMIT``) would;
   default None: every one, as "Searches for all of a one patient's encounters" says.
+- ``encounter_order``: an encounter search's answer by ``encounterDate`` (then id) ascending
+  (``"asc"``, default) or descending (``"desc"``: the latest first, as a chart lists visits
+  and ``ORDER BY EncounterDate DESC`` returns them; with ``encounter_limit`` the latest are
+  the ones kept). The docs say no order.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from sandboxes.toolkit.folding import strip_marks
 
@@ -179,11 +213,14 @@ __all__ = [
     "Accents",
     "Case",
     "Categories",
+    "CcdEncoding",
     "ChartNumbers",
     "DobMidnight",
     "EmptySections",
+    "EncounterOrder",
     "Envelope",
     "ErrorBodies",
+    "KeyCase",
     "LockedValues",
     "Match",
     "NoneFound",
@@ -196,7 +233,7 @@ __all__ = [
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 Match = Literal["parts", "prefix", "substring", "exact"]
 Case = Literal["insensitive", "sensitive"]
-NoneFound = Literal["empty", "not_found"]
+NoneFound = Literal["empty", "not_found", "no_content"]
 Envelope = Literal[
     "bare",
     "value",
@@ -221,13 +258,16 @@ Envelope = Literal[
     "odata_bare",
 ]
 ENVELOPES: tuple[str, ...] = get_args(Envelope)
-Timestamps = Literal["z", "offset", "naive", "local", "http"]
+Timestamps = Literal["z", "offset", "naive", "local", "http", "microsoft"]
+KeyCase = Literal["camel", "pascal", "snake"]
+CcdEncoding = Literal["text", "base64"]
 DobMidnight = Literal["utc", "server_in_utc", "server_naive"]
 #: The server's zone of ``dob_midnight="server_in_utc"`` and ``"server_naive"``.
 DOB_SERVER_ZONE = "Europe/Berlin"
 UnknownDates = Literal["null", "min_value", "zero"]
 UnlockedCcd = Literal["html", "null"]
-EmptySections = Literal["text", "null"]
+EmptySections = Literal["text", "null", "omitted"]
+EncounterOrder = Literal["asc", "desc"]
 LockedValues = Literal["mixed", "letters", "stamps"]
 ChartNumbers = Literal["all", "some_missing", "padded"]
 CHART_WIDTH = 10  # with chart_numbers="padded": the char(n) column's width
@@ -236,6 +276,18 @@ ABP_MAX_RESULT_COUNT = 1000  # with envelope="abp": the most `maxResultCount` ma
 Categories = Literal["names", "objects", "map", "named", "numbers"]
 CHARTLESS_EVERY = 5  # with chart_numbers="some_missing": patients whose id is a multiple of this
 ErrorBodies = Literal["webapi", "problem", "text"]
+
+
+# With key_case="pascal": the keys a .NET team's properties spell with an acronym upper case.
+_PASCAL_ACRONYMS = {
+    "patientId": "PatientID",
+    "dob": "DOB",
+    "ssn": "SSN",
+    "encounterId": "EncounterID",
+    "doctorId": "DoctorID",
+    "ccd": "CCD",
+}
+_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 def _check(name: str, value: str, allowed: tuple[str, ...]) -> None:
@@ -258,7 +310,7 @@ class SearchReading:
             raise ValueError("search_min_length must be at least 1")
         _check("search_accents", self.accents, ("insensitive", "sensitive", "sensitive_nfd"))
         _check("search_match", self.match, ("parts", "prefix", "substring", "exact"))
-        _check("search_none_found", self.none_found, ("empty", "not_found"))
+        _check("search_none_found", self.none_found, ("empty", "not_found", "no_content"))
         _check("search_case", self.case, ("insensitive", "sensitive"))
 
     def _cased(self, value: str) -> str:
@@ -304,6 +356,10 @@ class Shapes:
     abp_wrapper: bool = False
     encounter_limit: int | None = None
     dob_midnight: DobMidnight = "utc"
+    key_case: KeyCase = "camel"
+    ccd_encoding: CcdEncoding = "text"
+    encounters_none_found: NoneFound = "empty"
+    encounter_order: EncounterOrder = "asc"
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:
@@ -315,13 +371,31 @@ class Shapes:
         _check("envelope", self.envelope, ENVELOPES)
         _check("error_bodies", self.error_bodies, ("webapi", "problem", "text"))
         _check("unlocked_ccd", self.unlocked_ccd, ("html", "null"))
-        _check("empty_sections", self.empty_sections, ("text", "null"))
-        _check("timestamps", self.timestamps, ("z", "offset", "naive", "local", "http"))
+        _check("empty_sections", self.empty_sections, ("text", "null", "omitted"))
+        _check("timestamps", self.timestamps, ("z", "offset", "naive", "local", "http", "microsoft"))
+        _check("key_case", self.key_case, ("camel", "pascal", "snake"))
+        _check("encounters_none_found", self.encounters_none_found, ("empty", "not_found", "no_content"))
+        _check("encounter_order", self.encounter_order, ("asc", "desc"))
+        _check("ccd_encoding", self.ccd_encoding, ("text", "base64"))
         _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))
         _check("dob_midnight", self.dob_midnight, ("utc", "server_in_utc", "server_naive"))
         _check("locked_values", self.locked_values, ("mixed", "letters", "stamps"))
         _check("chart_numbers", self.chart_numbers, ("all", "some_missing", "padded"))
         _check("categories", self.categories, ("names", "objects", "map", "named", "numbers"))
+
+    def key(self, name: str) -> str:
+        """A documented key (``patientId``) as ``key_case`` writes it."""
+        if self.key_case == "pascal":
+            return _PASCAL_ACRONYMS.get(name, name[:1].upper() + name[1:])
+        if self.key_case == "snake":
+            return _CAMEL_HUMP.sub("_", name).lower()
+        return name
+
+    def keyed(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """`doc`, written with documented keys, with its keys as ``key_case`` writes them."""
+        if self.key_case == "camel":
+            return doc
+        return {self.key(name): value for name, value in doc.items()}
 
     def chart_number(self, patient_id: int, chart_number: str) -> str | None:
         """A patient's chart number as served: None for a patient with none."""

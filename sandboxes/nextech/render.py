@@ -1,13 +1,14 @@
 """Clinic records -> Nextech JSON (vendor-docs/nextech-api.txt shows the patient and encounter models).
 
 Ids are the clinic's: ``patientId``, ``encounterId`` and ``doctorId`` are the clinic ids.
-Keys come in the documented order. ``Shapes`` and ``SearchReading`` (``readings``) choose how
-ids, dates and absent values are written and how names are stored.
+Keys come in the documented order, spelled as ``Shapes.key_case`` says. ``Shapes`` and
+``SearchReading`` (``readings``) choose how ids, dates and absent values are written and how
+names are stored.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from email.utils import format_datetime
 from zoneinfo import ZoneInfo
 
@@ -38,6 +39,15 @@ def _id(value: int, shapes: Shapes) -> int | str:
 
 
 _NO_DATE = {"null": None, "min_value": "0001-01-01T00:00:00", "zero": "0000-00-00"}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: ``DateTime.MinValue`` as a Microsoft JSON date: what a non-nullable column's stand-in becomes.
+_MIN_VALUE_MICROSOFT = "/Date(-62135596800000)/"
+
+
+def _microsoft(moment: datetime) -> str:
+    """The Microsoft JSON date of an instant: ``/Date(<milliseconds since 1970 UTC>)/`` (the JSON
+    writes the slashes escaped, ``\\/``, which decodes the same)."""
+    return f"/Date({(moment - _EPOCH) // timedelta(milliseconds=1)})/"
 
 
 def _dob(birth: date | None, shapes: Shapes) -> str | None:
@@ -45,6 +55,8 @@ def _dob(birth: date | None, shapes: Shapes) -> str | None:
     UTC midnight in the clinic's zone; or the server's midnight in UTC, with or without `Z`
     (``dob_midnight``). No date: as ``unknown_dates`` says."""
     if birth is None:
+        if shapes.timestamps == "microsoft" and shapes.unknown_dates == "min_value":
+            return _MIN_VALUE_MICROSOFT
         return _NO_DATE[shapes.unknown_dates]
     if shapes.dob_midnight != "utc":
         utc = datetime.combine(birth, time(), _SERVER_ZONE).astimezone(UTC).replace(tzinfo=None)
@@ -57,6 +69,8 @@ def _dob(birth: date | None, shapes: Shapes) -> str | None:
         return birth.isoformat()
     if shapes.timestamps == "http":
         return format_datetime(datetime.combine(birth, time(), UTC), usegmt=True)
+    if shapes.timestamps == "microsoft":
+        return _microsoft(datetime.combine(birth, time(), UTC))
     return f"{birth.isoformat()}T00:00:00.000Z"
 
 
@@ -67,6 +81,8 @@ def _instant(moment: datetime, shapes: Shapes) -> str:
         return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
     if shapes.timestamps == "http":
         return format_datetime(moment.astimezone(UTC), usegmt=True)
+    if shapes.timestamps == "microsoft":
+        return _microsoft(moment)
     return utc_millis(moment)
 
 
@@ -90,7 +106,7 @@ def patient_doc(
         "ssn": _ssn(patient.id),
         "homePhone": format_us_phone(patient.home_phone),
     }
-    return _without_absent(doc, shapes)
+    return shapes.keyed(_without_absent(doc, shapes))
 
 
 def department_of(type_code: str | None) -> str:
@@ -135,4 +151,4 @@ def encounter_summary(
         "type": encounter.type_text,
         "encounterLocked": _locked(encounter, shapes),
     }
-    return _without_absent(summary, shapes)
+    return shapes.keyed(_without_absent(summary, shapes))

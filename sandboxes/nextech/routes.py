@@ -384,13 +384,15 @@ class NextechApi:
         latest_end: datetime | None = None,
         refused_token_status: Literal[401, 403] = 401,
         date_params: Literal["iso", "naive", "zoned", "date"] = "iso",
-        unknown_sections: Literal["refused", "null"] = "refused",
+        unknown_sections: Literal["refused", "null", "not_found"] = "refused",
         rate_per_second: int | None = None,
         rate_limited_status: Literal[503, 429] = 503,
+        rate_limited_retry_after: bool = True,
     ) -> None:
         self.chart = chart
         self.rate_per_second = rate_per_second
         self.rate_limited_status = rate_limited_status
+        self.rate_limited_retry_after = rate_limited_retry_after
         self._window: tuple[int, int] = (0, 0)  # (second of the clock, calls in it)
         self.unknown_sections = unknown_sections
         self.date_params = date_params
@@ -430,7 +432,11 @@ class NextechApi:
 
         async def checked(request: Request) -> Response:
             if self._over_rate():
-                if self.rate_limited_status == 429:  # Django REST Framework's throttles, Flask-Limiter...
+                if self.rate_limited_status == 429 and not self.rate_limited_retry_after:
+                    # rack-attack's default throttled responder: no Retry-After (Flask-Limiter's
+                    # without RATELIMIT_HEADERS_ENABLED, ASP.NET Core's without an OnRejected alike).
+                    return Response(b"Retry later\n", 429, API_HEADERS, "text/plain")
+                if self.rate_limited_status == 429:  # Django REST Framework's throttles, express-rate-limit...
                     # The wait to the next one-second window, in whole seconds rounded up: 1.
                     detail = b'{"detail":"Request was throttled. Expected available in 1 second."}'
                     return Response(detail, 429, {**API_HEADERS, "Retry-After": "1"}, JSON_CONTENT_TYPE)
@@ -479,6 +485,8 @@ class NextechApi:
         found = self.chart.search(term)
         if not found and self.chart.reading.none_found == "not_found":
             raise ApiError(404, {"Message": "No patients match the search term."})
+        if not found and self.chart.reading.none_found == "no_content":
+            return Response(b"", 204, API_HEADERS)
         limit = self.chart.shapes.search_limit
         shown = found[:limit] if limit is not None else found
         return self.listed(request, [row.doc for row in shown], len(found), rel="patientList")
@@ -500,15 +508,28 @@ class NextechApi:
             )
         raw_section = params.get("section", "").strip()
         unknown = self.unknown_sections == "null" and raw_section.casefold() not in self.section_by_fold
+        if self.unknown_sections == "not_found" and raw_section and raw_section.casefold() not in self.section_by_fold:
+            # The section's row looked up and not there: Rails' `find_by!` (RecordNotFound), Django's
+            # `get_object_or_404`, a Spring `orElseThrow(NOT_FOUND)`: the docs' "cannot be found".
+            raise ApiError(404, {"Message": f"The section '{raw_section}' was not found."})
         section = None if unknown else _section(raw_section, self.section_by_fold)
         row = self.chart.rows.get(patient_id)
         if row is None:
             raise ApiError(404, {"Message": "Patient not found"})
         found = self.chart.window(row, start, end)
+        if section is not None and self.chart.shapes.empty_sections == "omitted":  # joined to nothing
+            found = [encounter for encounter in found if not self.chart.nothing_in(row, encounter, section)]
+        if self.chart.shapes.encounter_order == "desc":  # the latest first (and kept, under a limit)
+            found = found[::-1]
+        none_found = self.chart.shapes.encounters_none_found
+        if not found and none_found == "not_found":
+            raise ApiError(404, {"Message": "No encounters found."})
+        if not found and none_found == "no_content":
+            return Response(b"", 204, API_HEADERS)
         limit = self.chart.shapes.encounter_limit
         items = [self.chart.item(row, encounter, section) for encounter in found[:limit]]
         if unknown and raw_section:  # a template lookup finding nothing: no CCD, no error
-            items = [orjson.dumps({**orjson.loads(item), "ccd": None}) for item in items]
+            items = [orjson.dumps({**orjson.loads(item), self.chart.shapes.key("ccd"): None}) for item in items]
         return self.listed(request, items, len(found), rel="encounterList")
 
     def _date_param(self, name: str, raw: str | None) -> datetime | None:

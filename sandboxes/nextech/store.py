@@ -8,6 +8,7 @@ every rendering is kept once made (the keys are bounded by the clinic's size).
 
 from __future__ import annotations
 
+import base64
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -100,6 +101,11 @@ class Chart:
         high = bisect_right(row.starts, end)
         return row.encounters[low:high] if low < high else []
 
+    def nothing_in(self, row: PatientRow, encounter: Encounter, section: str) -> bool:
+        """Whether the encounter's `section` has nothing recorded: its block renders only its
+        table's "No ... recorded" row."""
+        return "<td colspan=" in self.ccd.block(row.patient, encounter, section)
+
     def item(self, row: PatientRow, encounter: Encounter, section: str | None) -> bytes:
         """One encounter search result, ``{"summary", "ccd"}``, serialized."""
         key = (encounter.id, section)
@@ -109,13 +115,14 @@ class Chart:
             location = self.ccd.locations[encounter.location_id].name
             summary = encounter_summary(encounter, doctor, location, self.shapes)
             unsigned = self.shapes.unlocked_ccd == "null" and not encounter.locked
-            # A section with nothing recorded renders only its table's "No ... recorded" row.
             empty = (
                 section is not None
                 and self.shapes.empty_sections == "null"
-                and "<td colspan=" in self.ccd.block(row.patient, encounter, section)
+                and self.nothing_in(row, encounter, section)
             )
             ccd = None if unsigned or empty else self.ccd.ccd(row.patient, encounter, section)
-            cached = orjson.dumps({"summary": summary, "ccd": ccd})
+            if ccd is not None and self.shapes.ccd_encoding == "base64":  # a byte[] as JSON writes it
+                ccd = base64.b64encode(ccd.encode()).decode("ascii")
+            cached = orjson.dumps(self.shapes.keyed({"summary": summary, "ccd": ccd}))
             self.items[key] = cached
         return cached

@@ -11,7 +11,9 @@ spaces, a visit years ahead, a Nextech that refuses far `end` dates or takes bar
 dates served in the clinic's zone, a `dob` written as the server's midnight in UTC (with `Z` or
 without a zone), unknown dates as stand-ins (`0001-01-01`, `0000-00-00`), answers serialized
 twice (a JSON string holding the JSON), `encounterLocked` as letters or lock times, patients
-with no chart number, and CCD categories as objects or a map.
+with no chart number, CCD categories as objects or a map, keys as a team's classes name them
+(`PatientID`, `DOB`, `CCD`; `patient_id`), Microsoft JSON dates (`/Date(ms)/`) and the CCD
+as base64 (a `byte[]`).
 
 Each variant walks the clinic: every live patient is found by its family name (with and
 without accents) and read by id, and each patient's encounters and CCDs match the clinic.
@@ -58,6 +60,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "search_accents": "sensitive",
         "search_match": "prefix",
         "search_none_found": "not_found",
+        "encounters_none_found": "not_found",
         "oauth_wording": "docs",
         "section_names": "spaced",
         "envelope": "value",
@@ -104,18 +107,25 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "chart_numbers": "some_missing",
     },
     # A Rails team's defaults: Kaminari's pages rendered as bare arrays (25 a page, `?page=`
-    # from 1, nothing said of the others), `ILIKE '%term%'`, times in the app's zone.
+    # from 1, nothing said of the others), `ILIKE '%term%'`, times in the app's zone,
+    # `render json:` writing the columns' snake_case names (`patient_id`, `encounter_date`), and
+    # a patient's encounters latest first (`order(encounter_date: :desc)`).
     "rails": {
+        "encounter_order": "desc",
         "envelope": "bare_pages",
         "page_size": 25,
         "search_match": "substring",
         "timestamps": "offset",
         "chart_numbers": "some_missing",
+        "key_case": "snake",
     },
     # A Spring Boot team's defaults: Spring Data's `Page` as 3.3's VIA_DTO writes it (20 a page,
     # `?page=` from 0, its count nested in `page`), `findBy...StartingWithIgnoreCase`,
-    # `LocalDate` bounds as the docs word them ("Earliest date"), ProblemDetail errors.
+    # `LocalDate` bounds as the docs word them ("Earliest date"), ProblemDetail errors, and
+    # `ResponseEntity.noContent()` for a search or an encounter window finding nothing.
     "spring": {
+        "search_none_found": "no_content",
+        "encounters_none_found": "no_content",
         "envelope": "spring_dto",
         "page_size": 20,
         "search_match": "prefix",
@@ -152,17 +162,25 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "abp_wrapper": True,
         "dob_midnight": "server_naive",  # a kind-Local `dob` read back by EF Core without its zone
     },
-    "refusing-naive": {
+    # A .NET Framework team's: Web API 2's Json.NET writing C# properties as declared
+    # (`PatientID`, `DOB`, `Summary.EncounterID`, `CCD`), dates as Microsoft JSON dates
+    # (`/Date(1513264139934)/`: MVC's `JavaScriptSerializer` and WCF write no other), a `dob`
+    # not known as `DateTime.MinValue`, when a note was locked for `encounterLocked`, the CCD a
+    # `byte[]` (which Json.NET writes as base64), and far `end` dates refused.
+    "refusing-dotnet": {
         "search_accents": "sensitive",
         "far_future_visit": True,
         "latest_end": REFUSED_AFTER,
-        "timestamps": "naive",
+        "timestamps": "microsoft",
         "envelope": "data",
         "error_bodies": "text",
         "refused_token_status": 403,
         "unknown_dates": "min_value",
         "chart_numbers": "some_missing",
         "categories": "map",
+        "key_case": "pascal",
+        "locked_values": "stamps",
+        "ccd_encoding": "base64",
     },
 }
 
@@ -355,6 +373,8 @@ def test_every_document_and_attachment_is_a_served_fhir_id(variant: Variant) -> 
 def test_a_section_binary_holds_that_section(variant: Variant) -> None:
     patient = next(p for p in live_patients(variant.clinic) if _charted(p))
     document = _nextech_documents(variant.fhir, variant.patient_id(patient))[0]
+    whole = variant.fhir.get(f"{BASE}/{document['content'][0]['attachment']['url']}").text
+    assert "<h1>Continuity of Care Document</h1>" in whole and patient.chart_number in whole  # the document
     for content in document["content"][1:]:
         name = content["attachment"]["title"].removeprefix("CCD section: ")
         html = variant.fhir.get(f"{BASE}/{content['attachment']['url']}").text
@@ -376,7 +396,7 @@ def test_an_explicit_far_date_finds_the_far_visit(variant: Variant) -> None:
 
 
 def test_an_open_ended_search_finds_it_where_the_calendar_ends_past_bookable_dates(variant: Variant) -> None:
-    # `refusing-naive` refuses an `end` after 2100: nothing a practice could book lies past
+    # `refusing-dotnet` refuses an `end` after 2100: nothing a practice could book lies past
     # it, so the search is complete (taken as a gap, every patient's CCD was a 502).
     patient_id, encounter = _far_patient(variant)
     bundle = variant.fhir.get_ok(f"{BASE}/Encounter", params={"patient": patient_id, "_count": "1000"})
@@ -463,13 +483,16 @@ def test_an_encounter_without_a_ccd_has_no_document() -> None:
                 assert running.fhir.get(f"{BASE}/DocumentReference/{encounter['id']}.ccd").status_code == 404
 
 
-def test_a_section_named_twice_is_asked_by_the_name_nextech_takes() -> None:
+@pytest.mark.parametrize("unknown_sections", ["refused", "not_found"])
+def test_a_section_named_twice_is_asked_by_the_name_nextech_takes(unknown_sections: str) -> None:
     """Categories as rows with a `name` ("Vital Signs") and a `code` ("VitalSigns"), `section`
     taking the code: before, every section attachment whose name differed from its code was a
-    400 for the link the gateway itself gave."""
+    400 for the link the gateway itself gave; and where a name not known is a 404 (Rails'
+    `find_by!`, Django's `get_object_or_404`), a 404, the attachment its DocumentReference
+    lists not found."""
     clinic = build_clinic()
     patient = next(p for p in live_patients(clinic) if _charted(p))
-    create = partial(create_sandbox, clinic, categories="named")
+    create = partial(create_sandbox, clinic, categories="named", unknown_sections=unknown_sections)
     with gateway_over("nextech", create, tenant=TENANT) as running:
         document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
         titles = [c["attachment"]["title"] for c in document["content"][1:]]
@@ -749,6 +772,22 @@ def test_a_nextech_throttling_with_a_short_retry_after_is_waited_for() -> None:
         assert answer.status_code == 429 and answer.headers["Retry-After"] == "1"
 
 
+def test_a_nextech_throttling_without_saying_how_long_is_waited_for_a_moment() -> None:
+    """A Nextech throttling as rack-attack's default responder does (Rails; Flask-Limiter's
+    default and ASP.NET Core's limiter set to 429 alike): a 429 with no `Retry-After`. Before,
+    it went straight to the client, told to come back in a second, when the same side-by-side
+    terms would meet it again: every name search was refused, however often asked. Short
+    waits (1 s, then 2 s, within the tenant's `max_queue_seconds`) are now taken."""
+    clinic = build_clinic()
+    smiths = {f"{p.id}.{p.chart_number}" for p in live_patients(clinic) if fold(p.last_name).startswith("smith")}
+    create = partial(create_sandbox, clinic, rate_per_second=4, rate_limited_status=429, rate_limited_retry_after=False)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        for family in ("Smith", "SMITH"):
+            answer = running.fhir.get(f"{BASE}/Patient", params={"family": family, "_count": "100"})
+            assert answer.status_code == 200, answer.text[:300]
+            assert {r["id"] for r in _matches(answer.json())} == smiths
+
+
 def test_a_token_endpoint_taking_http_basic_only_is_connected() -> None:
     """A Nextech whose token endpoint takes the client's secret in HTTP Basic only (Authlib's
     default `client_secret_basic`; RFC 6749 section 2.3.1 makes Basic the method every server
@@ -797,13 +836,15 @@ def test_a_case_sensitive_search_finds_names_written_lower_case() -> None:
         assert {r["id"] for r in _matches(bundle)} == smiths
 
 
-def test_a_section_with_nothing_recorded_is_an_empty_section_not_a_404() -> None:
+@pytest.mark.parametrize("empty_sections", ["null", "omitted"])
+def test_a_section_with_nothing_recorded_is_an_empty_section_not_a_404(empty_sections: str) -> None:
     """A Nextech answering `"ccd": null` for a section with nothing recorded (a template that
-    renders nothing, dumped as null), the whole CCD being there: before, the section attachment
-    the DocumentReference itself listed was a 404 "does not exist"."""
+    renders nothing, dumped as null), or leaving the encounter out of a `section` search (its
+    sections stored as rows and joined), the whole CCD being there: before, the section
+    attachment the DocumentReference itself listed was a 404 "does not exist"."""
     clinic = build_clinic()
     patient = next(p for p in live_patients(clinic) if _charted(p))
-    create = partial(create_sandbox, clinic, empty_sections="null")
+    create = partial(create_sandbox, clinic, empty_sections=empty_sections)
     with gateway_over("nextech", create, tenant=TENANT) as running:
         document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
         statuses = {}
@@ -927,16 +968,21 @@ def _clinic_with_a_long_chart(visits: int) -> tuple[Clinic, Patient]:
     return replace(clinic, patients=patients), longer
 
 
-@pytest.mark.parametrize(("cap", "envelope"), [(10, "bare"), (25, "bare"), (20, "data")])
-def test_an_encounter_list_capped_at_a_page_size_is_narrowed_to_every_encounter(cap: int, envelope: str) -> None:
+@pytest.mark.parametrize(
+    ("cap", "envelope", "order"), [(10, "bare", "asc"), (25, "bare", "asc"), (20, "data", "asc"), (10, "bare", "desc")]
+)
+def test_an_encounter_list_capped_at_a_page_size_is_narrowed_to_every_encounter(
+    cap: int, envelope: str, order: str
+) -> None:
     """A Nextech answering at most `cap` of a patient's encounters, saying nothing of the others
     (a bare array, or an envelope counting only what it holds), as an implementation capping its
     queries would: 10 (the default `_count` of Nextech's own FHIR API), 20 or 25 (Spring's and
     Kaminari's page sizes, taken as a limit). Before, an encounter list was never suspected of a
     cap (patient searches were): a patient's encounters past it, and their CCDs, were silently
-    missing. The window is split by date until each part answers fewer than the cap."""
+    missing. The window is split by date until each part answers fewer than the cap, whether
+    the cap keeps the earliest or (the latest first, `ORDER BY EncounterDate DESC`) the latest."""
     clinic, patient = _clinic_with_a_long_chart(2 * cap + 7)
-    create = partial(create_sandbox, clinic, encounter_limit=cap, envelope=envelope)
+    create = partial(create_sandbox, clinic, encounter_limit=cap, envelope=envelope, encounter_order=order)
     with gateway_over("nextech", create, tenant=TENANT) as running:
         patient_id = f"{patient.id}.{patient.chart_number}"
         bundle = running.fhir.get_ok(

@@ -150,6 +150,24 @@ def test_an_unreadable_patient_is_named_and_the_rest_served(tmp_path: Path, capl
     assert asyncio.run(adapter.providers["Patient"].read("42.C00042"))["id"] == "42.C00042"
 
 
+@pytest.mark.parametrize("unreadable", ["patientId", "chartNumber"])
+def test_a_read_whose_patient_may_be_a_record_that_cannot_be_read_is_a_502_not_a_404(
+    unreadable: str, tmp_path: Path
+) -> None:
+    """A record whose patientId, or chart number, cannot be read may be the patient a read looks
+    for: before, the read said it did not exist (a 404, which a client takes as deleted)."""
+    bad = {**BAD, "dob": "1985-03-15", unreadable: {"unexpected": "shape"}}
+
+    class Unfiltered(Fake):  # Nextech matched the term with the chart number it holds, and wrote it so
+        async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+            return self._wrap(self.patients) if path == "/search" else await super().get(path, params)
+
+    adapter = _adapter(Unfiltered([GOOD, bad], []), tmp_path)
+    with pytest.raises(UpstreamError, match="could not be"):
+        asyncio.run(adapter.providers["Patient"].read("43.C00043"))
+    assert asyncio.run(adapter.providers["Patient"].read("42.C00042"))["id"] == "42.C00042"
+
+
 def test_an_unreadable_encounter_is_named_and_its_ccd_is_not_served(tmp_path: Path) -> None:
     items = [{"summary": SUMMARY, "ccd": "<p>ok</p>"}, {"summary": BAD_SUMMARY, "ccd": "<p>bad</p>"}]
     adapter = _adapter(Fake([GOOD], items, envelope="data"), tmp_path)

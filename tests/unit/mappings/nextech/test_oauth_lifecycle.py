@@ -376,3 +376,43 @@ def test_a_reconnect_outranks_the_line_it_replaces_whatever_the_clock_of_the_hos
 
     reconnected, seen_by_b = asyncio.run(scenario())
     assert seen_by_b == reconnected
+
+
+@pytest.mark.parametrize("rotation", ["reuse", "none"])
+def test_a_server_not_rotating_refresh_tokens_keeps_renewing_with_the_one_it_issued(
+    rotation: str, tmp_path: Path
+) -> None:
+    """RFC 6749 §6: a server MAY issue a new refresh token. Spring Authorization Server answers
+    the one presented again by default, Authlib none: the grant stored at connect keeps
+    renewing, across a restart too (nothing in memory), and is never replaced by nothing."""
+    clock = Clock()
+    app = create_app(
+        build_clinic(),
+        client_id=CLIENT_ID,
+        client_secret=SECRET,
+        practice_id=PRACTICE,
+        clock=clock,
+        refresh_grace=0.0,
+        refresh_rotation=rotation,
+    )
+    running = serve_in_thread(app, name="nextech-sandbox")
+    try:
+        config = _config(running.url, tmp_path)
+        asyncio.run(_connect(oauth_app(config), TokenStore(tmp_path)))
+        stored = (tmp_path / "nx.json").read_text()
+
+        async def hours(count: int) -> None:  # a new process: nothing in memory, only the store
+            client = NextechClient(config)
+            try:
+                for _ in range(count):
+                    clock.offset += 3600.0  # the access token expired
+                    assert await client.get("/encounters/categories")
+            finally:
+                await client.aclose()
+
+        asyncio.run(hours(3))
+        asyncio.run(hours(2))
+        assert _refreshes(app) == 5 and app.state.issued_refresh_tokens == 1
+        assert (tmp_path / "nx.json").read_text() == stored  # the grant it issued, kept as it was
+    finally:
+        running.stop()

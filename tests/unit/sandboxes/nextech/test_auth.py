@@ -187,3 +187,15 @@ def test_basic_credentials_are_form_urlencoded_first() -> None:
     code = parse_qs(urlsplit(r.headers["location"]).query)["code"][0]
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK}
     assert api.token(form, basic=("a%3Ab", "p%25q%3Ar")).status_code == 200
+
+
+@pytest.mark.parametrize(("rotation", "answered"), [("reuse", True), ("none", False)])
+def test_a_refresh_not_rotated_keeps_the_token_presented(rotation: str, answered: bool) -> None:
+    api = make_api(refresh_rotation=rotation, refresh_grace=0.0)
+    first = api.connect()["refresh_token"]
+    for _ in range(3):  # no replay: the same token, used again and again
+        r = api.refresh(first)
+        assert r.status_code == 200, r.text
+        assert ("refresh_token" in r.json()) is answered
+        assert r.json().get("refresh_token", first) == first and r.json()["access_token"]
+    assert api.app.state.issued_refresh_tokens == 1

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import base64
 import unicodedata
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -96,6 +97,66 @@ def test_naive_timestamps_and_bare_dates() -> None:
     assert date.fromisoformat(row["dob"]) == patient.birth_date
     first = chart_encounters(patient)[0]
     assert api.encounters(patient.id)[0]["summary"]["encounterDate"] == first.start.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def test_microsoft_json_dates_count_milliseconds_from_1970_utc() -> None:
+    api = make_api(timestamps="microsoft", unknown_dates="min_value")
+    patient = next(p for p in LIVE if chart_encounters(p) and p.birth_date and p.birth_date.year < 1970)
+    [row] = [r for r in api.search(patient.chart_number) if r["chartNumber"] == patient.chart_number]
+    born = datetime.combine(patient.birth_date, time(), UTC)
+    assert row["dob"] == f"/Date({int(born.timestamp()) * 1000})/" and row["dob"].startswith("/Date(-")
+    first = chart_encounters(patient)[0]
+    assert api.encounters(patient.id)[0]["summary"]["encounterDate"] == f"/Date({int(first.start.timestamp() * 1000)})/"
+    unknown = next(p for p in LIVE if p.birth_date is None)
+    [row] = [r for r in api.search(unknown.chart_number) if r["chartNumber"] == unknown.chart_number]
+    assert row["dob"] == "/Date(-62135596800000)/"  # DateTime.MinValue
+
+
+@pytest.mark.parametrize(
+    ("case", "patient_keys", "summary_keys", "item_keys"),
+    [
+        (
+            "pascal",
+            {"PatientID", "DOB", "SSN", "HomePhone"},
+            {"EncounterID", "DoctorID", "EncounterDate"},
+            {"Summary", "CCD"},
+        ),
+        (
+            "snake",
+            {"patient_id", "dob", "chart_number", "home_phone"},
+            {"encounter_id", "encounter_locked"},
+            {"summary", "ccd"},
+        ),
+    ],
+)
+def test_keys_as_a_teams_classes_name_them(
+    case: str, patient_keys: set[str], summary_keys: set[str], item_keys: set[str]
+) -> None:
+    api = make_api(key_case=case)
+    patient = next(p for p in LIVE if chart_encounters(p))
+    [row] = [r for r in api.search(patient.chart_number) if patient.id in r.values()]
+    assert patient_keys <= set(row) and len(row) == 8
+    item = api.encounters(patient.id)[0]
+    assert set(item) == item_keys
+    assert summary_keys <= set(item["Summary" if case == "pascal" else "summary"])
+    with pytest.raises(ValueError, match="key_case"):
+        make_api(key_case="kebab")
+
+
+def test_a_ccd_as_bytes_is_written_as_base64() -> None:
+    patient = next(p for p in LIVE if chart_encounters(p))
+    text = make_api().encounters(patient.id)[0]["ccd"]
+    encoded = make_api(ccd_encoding="base64").encounters(patient.id)[0]["ccd"]
+    assert "<" not in encoded and base64.b64decode(encoded, validate=True).decode() == text
+
+
+def test_a_section_not_found_is_a_404_before_the_patient_is_looked_up() -> None:
+    api = make_api(unknown_sections="not_found")
+    patient = next(p for p in LIVE if chart_encounters(p))
+    response = api.get(f"/api/{patient.id}/encounters/search", section="Vital Signs")
+    assert response.status_code == 404 and response.json() == {"Message": "The section 'Vital Signs' was not found."}
+    assert api.get("/api/999999/encounters/search", section="Nope").json()["Message"].startswith("The section")
+    assert api.encounters(patient.id, section="vitalsigns")
 
 
 def test_absent_nulls_leave_optional_fields_out() -> None:
@@ -317,3 +378,38 @@ def test_a_rate_refused_as_a_throttle_says_when_to_come_back() -> None:
     assert default.get("/api/search", term="smith").status_code == 200
     refused = default.get("/api/search", term="smith")
     assert refused.status_code == 503 and "retry-after" not in refused.headers
+
+
+def test_a_rate_refused_without_a_wait_says_none() -> None:
+    api = make_api(rate_per_second=1, rate_limited_status=429, rate_limited_retry_after=False)
+    api.access()
+    assert api.get("/api/search", term="smith").status_code == 200
+    refused = api.get("/api/search", term="smith")
+    assert refused.status_code == 429 and "retry-after" not in refused.headers and refused.text == "Retry later\n"
+
+
+def test_a_section_joined_to_nothing_leaves_its_encounter_out() -> None:
+    patient = next(p for p in LIVE if len(chart_encounters(p)) > 1 and not [v for v in p.vitals if not v.deleted])
+    assert make_api().encounters(patient.id, section="VitalSigns")  # each says "No vital signs recorded"
+    assert make_api(empty_sections="omitted").encounters(patient.id, section="VitalSigns") == []
+    whole = make_api(empty_sections="omitted").encounters(patient.id)
+    assert len(whole) == len(chart_encounters(patient)) and all(i["ccd"] for i in whole)
+
+
+@pytest.mark.parametrize(("reading", "status"), [("not_found", 404), ("no_content", 204)])
+def test_a_search_or_an_encounter_window_finding_nothing(reading: str, status: int) -> None:
+    api = make_api(search_none_found=reading, encounters_none_found=reading)
+    assert api.get("/api/search", term="Zzyzx").status_code == status
+    patient = next(p for p in LIVE if chart_encounters(p))
+    empty = api.get(f"/api/{patient.id}/encounters/search", end="1900-01-01")
+    assert empty.status_code == status and (status == 404 or empty.content == b"")
+    assert api.encounters(patient.id)
+
+
+def test_encounters_latest_first_keep_the_latest_under_a_limit() -> None:
+    patient = max(LIVE, key=lambda p: len(chart_encounters(p)))
+    ids = [e.id for e in chart_encounters(patient)]
+    latest_first = make_api(encounter_order="desc").encounters(patient.id)
+    assert [i["summary"]["encounterId"] for i in latest_first] == ids[::-1]
+    capped = make_api(encounter_order="desc", encounter_limit=2).encounters(patient.id)
+    assert [i["summary"]["encounterId"] for i in capped] == ids[::-1][:2]
