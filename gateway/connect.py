@@ -67,8 +67,10 @@ def code_from(pasted: str, state: str) -> str:
     query = parse_qs(urlparse(text).query)
     if query.get("error"):
         raise ConnectError(f"the vendor refused: {query['error'][0]}")
-    if query.get("state", [""])[0] != state:
-        raise ConnectError("the pasted redirect does not belong to this attempt (state missing or different)")
+    # Another attempt's state is refused; none at all is taken, as a bare code is: the operator
+    # pasted what their own browser was sent to (a vendor may not echo `state`, see `connect`).
+    if query.get("state", [state])[0] != state:
+        raise ConnectError("the pasted redirect does not belong to this attempt (its state is another's)")
     if not query.get("code"):
         raise ConnectError("no authorization code found in what was pasted")
     return query["code"][0]
@@ -94,6 +96,16 @@ async def connect(
 
     async def callback(request: Request) -> Response:
         query = request.query_params
+        # A redirect without `state` (a vendor written from the docs' authorize table, which lists
+        # none, may not echo it) cannot be told from a forged one here: PKCE stands for `state`
+        # only where the vendor enforces it (RFC 9700 section 2.1.1), which the gateway cannot
+        # know. The operator is asked to paste it, an act of their own, as a bare code is.
+        if "state" not in query and (query.get("code") or query.get("error")):
+            return PlainTextResponse(
+                "This redirect carries no state to tie it to this attempt. If you started this "
+                "connection, paste this page's address into the terminal.",
+                status_code=400,
+            )
         if query.get("state") != state:
             return PlainTextResponse("This authorization belongs to another attempt.", status_code=400)
         if query.get("error") or not query.get("code"):

@@ -238,6 +238,9 @@ behaviour above):
   ``invalid_request`` (RFC 7636 section 4.4.1); a token request without the ``code_verifier``
   is 400 ``invalid_request``, one whose verifier does not hash to the challenge 400
   ``invalid_grant`` (section 4.6)).
+- ``oauth_state``: ``"echoed"`` (default: the redirect carries the request's ``state``, as
+  RFC 6749 section 4.1.2 requires) or ``"dropped"`` (it carries none: the docs' authorize
+  table lists no ``state``, and a server written from it alone would not send one back).
 - ``date_params``: ``start``/``end`` read as ISO 8601 with or without a zone (``"iso"``,
   default), or without one only (``"naive"``: UTC, as the docs' times are; a value with ``Z``
   or an offset is dropped as if absent, as Flask's ``request.args.get("end",
@@ -384,6 +387,7 @@ def create_app(
     oauth_paths: Literal["azure", "django"] = "azure",
     oauth_client_auth: Literal["any", "basic"] = "any",
     oauth_pkce: Literal["ignored", "required"] = "ignored",
+    oauth_state: Literal["echoed", "dropped"] = "echoed",
     date_params: Literal["iso", "naive", "zoned", "date"] = "iso",
     unknown_sections: Literal["refused", "null", "not_found"] = "refused",
     rate_per_second: int | None = None,
@@ -426,6 +430,7 @@ def create_app(
         paths=OAUTH_PATHS[oauth_paths],
         client_auth=oauth_client_auth,
         pkce=oauth_pkce,
+        state=oauth_state,
     )
     sections = _sections_of(section_names)
     far_at = FAR_FUTURE_VISIT if far_future_visit is True else far_future_visit or None

@@ -112,6 +112,7 @@ class AuthorizationServer:
         paths: tuple[str, str] = ("/oauth2/authorize", "/oauth2/token"),
         client_auth: Literal["any", "basic"] = "any",
         pkce: Literal["ignored", "required"] = "ignored",
+        state: Literal["echoed", "dropped"] = "echoed",
     ) -> None:
         self.grants = grants
         self.paths = paths  # (authorize, token)
@@ -126,6 +127,9 @@ class AuthorizationServer:
         # `RequirePkce`, Keycloak's "PKCE Method: S256"); "ignored": the parameters are not
         # read, as RFC 7636 §5 says a server without PKCE does.
         self.pkce = pkce
+        # "dropped": the redirect carries no `state`, as a server built from the docs' authorize
+        # table (which lists none) would send it; RFC 6749 section 4.1.2 says to echo it.
+        self.state = state
 
     def routes(self) -> list[Route]:
         return [
@@ -155,7 +159,7 @@ class AuthorizationServer:
         )
         if not allowed:
             return self._authorize_error("redirect_uri", redirect_uri, client)
-        state = {"state": params["state"]} if "state" in params else {}
+        state = {"state": params["state"]} if "state" in params and self.state == "echoed" else {}
         response_type = params.get("response_type", "")
         if response_type != "code":  # reported to the redirect URI (RFC 6749 §4.1.2.1)
             if response_type:

@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
@@ -336,3 +337,40 @@ def test_counts_of_incomplete_searches_are_not_claimed(fhir: FhirHttp) -> None:
     assert counted["entry"][0]["search"]["mode"] == "outcome"
     accurate = fhir.get_ok(f"{BASE}/Patient", params={"given": "jo", "_total": "accurate"})
     assert "total" not in accurate
+
+
+def test_a_vendor_that_does_not_echo_state_is_connected_by_the_operators_paste(tmp_path: Path) -> None:
+    # The docs' authorize table lists no `state`: a Nextech written from it alone redirects
+    # without one. The listener cannot tell that redirect from a forged one (the vendor may not
+    # enforce PKCE), so it asks the operator to paste it; the pasted address connects.
+    app = create_app(build_clinic(), client_id="c", client_secret="s", practice_id="p", oauth_state="dropped")
+    running = serve_in_thread(app, name="stateless-nextech")
+    options = NextechOptions(client_id="c", practice_id="p", oauth_base_url=running.url)
+    config = AdapterConfig(
+        f"{running.url}/api", TenantContext("stateless", "urn:s"), options, {"client_secret": "s"}, token_store=tmp_path
+    )
+
+    async def scenario() -> tuple[int, dict[str, Any]]:
+        oauth = oauth_app(config)
+        http, post = token_client(oauth)
+        redirected: asyncio.Queue[str] = asyncio.Queue()
+        refused: list[int] = []
+        async with httpx.AsyncClient() as browser:
+
+            async def approve(url: str) -> None:
+                location = (await browser.get(url)).headers["location"]
+                query = parse_qs(urlparse(location).query)
+                assert "state" not in query and "code" in query
+                refused.append((await browser.get(location)).status_code)  # the listener's answer
+                await redirected.put(location)
+
+            body = await connect("stateless", oauth, TokenStore(tmp_path), post, approve, paste=redirected.get)
+        await http.aclose()
+        return refused[0], body
+
+    try:
+        listener_status, body = asyncio.run(scenario())
+    finally:
+        running.stop()
+    assert listener_status == 400  # not taken from the loopback listener unasked
+    assert body.get("refresh_token")
