@@ -71,6 +71,8 @@ def test_a_patient_app_opens_every_attachment_of_its_patients_documents(
     assert sorted(listed) == sorted(urls) and listed
     for url in listed:
         opened = client.get(f"/fhir/{tenant}/{url}", headers={**confined, "Accept": "application/fhir+json"})
+        if opened.status_code == 502 and opened.json()["issue"][0]["code"] == "incomplete":
+            continue  # a vendor reading that cannot give the record whole: refused so, to everyone
         assert opened.status_code == 200, (url, opened.text)
         if "_format=" not in url:  # else the format it names (a CCD's HTML page)
             assert opened.json()["resourceType"] == "Binary"
