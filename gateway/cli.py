@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import shlex
 import signal
+import ssl
 import sys
 from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
 from gateway.plugins import installed_sandboxes, installed_vendors
-from gateway.settings import ConfigError, Settings, load_settings
+from gateway.settings import ConfigError, ServerSettings, Settings, load_settings
 from gateway.tenant_config import check_tenants, token_keys
 
 
@@ -65,6 +66,7 @@ def _run(settings: Settings, host: str, port: int) -> int:
     check_exposure(settings, host)
     settings = check_hosts(settings, host)
     check_audit_path(settings.audit)  # here too, for the workers that open the sink
+    check_tls(settings.server)
     setup_logging(settings.observability.log_format, settings.server.log_level)
     server = settings.server
     scheme = "https" if server.tls_certfile else "http"
@@ -120,6 +122,17 @@ def _with_workers(settings: Settings, workers: int) -> Settings:
     return settings.model_copy(update={"server": server})
 
 
+def check_tls(server: ServerSettings) -> None:
+    """The certificate and key load together (uvicorn's own failure is a traceback at start)."""
+    if server.tls_certfile is None or server.tls_keyfile is None:
+        return
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(server.tls_certfile, server.tls_keyfile)
+    except OSError as exc:  # ssl.SSLError is one too
+        reason = exc.strerror or exc.__class__.__name__
+        raise ConfigError(f"server.tls_certfile/tls_keyfile: cannot load the certificate and key: {reason}") from None
+
+
 def _check(args: argparse.Namespace) -> int:
     from gateway.audit.sink import check_audit_path
     from gateway.auth.gate import check_exposure
@@ -132,6 +145,7 @@ def _check(args: argparse.Namespace) -> int:
     check_exposure(settings, settings.server.host)
     check_hosts(settings, settings.server.host)
     check_audit_path(settings.audit)
+    check_tls(settings.server)
     vendors = installed_vendors()
     store = TokenStore(Path(settings.server.token_store).expanduser(), token_keys(settings))
     for name, tenant in settings.tenants.items():
@@ -249,6 +263,18 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port(text: str) -> int:
+    """A TCP port, 0-65535 (0: any free one), as server.port takes it: past it, uvicorn started
+    nothing and said nothing."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (0-65535)")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: the verbs, their options and each one's help."""
     config_help = "TOML config file (default: $FHIR_GATEWAY_CONFIG, else the demo)"
@@ -261,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", parents=[after_verb], help="run the gateway")
     serve.add_argument("--host", help="the address to listen on (default: server.host, 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="the port to listen on (default: server.port, 8080)")
+    serve.add_argument("--port", type=_port, help="the port to listen on (default: server.port, 8080)")
     serve.add_argument(
         "--workers", type=int, help="processes serving the port (more than one needs server.shared_state: Redis)"
     )

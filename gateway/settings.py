@@ -14,6 +14,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -226,6 +227,29 @@ class ServerSettings(_Strict):
             )
         return self
 
+    @field_validator("paging_secret")
+    @classmethod
+    def _paging_reference(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("env:", "file:")):
+            raise ValueError("paging_secret must be 'env:NAME' or 'file:/path', not a literal secret")
+        return value
+
+    @field_validator("token_store_keys")
+    @classmethod
+    def _key_references(cls, value: list[str]) -> list[str]:
+        if any(not key.startswith(("env:", "file:")) for key in value):
+            raise ValueError("token_store_keys must be 'env:NAME' or 'file:/path' references, not literal keys")
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_http_url(value, "public_base_url")
+            if urlsplit(value).query or urlsplit(value).fragment:
+                raise ValueError("public_base_url is a base: no query or fragment")
+        return value
+
 
 class ClientSettings(_Strict):
     """A backend-services client (SMART Backend Services: an HIE, a system integrator) of the
@@ -370,6 +394,15 @@ class Settings(_Strict):
         return self
 
 
+def _check_http_url(value: str, name: str) -> None:
+    """An absolute http(s) URL with a host, no spaces, and no credentials in it."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+        raise ValueError(f"{name} must be an absolute http(s) URL (scheme://host[:port]/path)")
+    if "@" in parts.netloc:
+        raise ValueError(f"{name} may not hold credentials (user:password@)")
+
+
 def resolve_secret(reference: str) -> str:
     kind, _, target = reference.partition(":")
     if kind == "env":
@@ -385,7 +418,8 @@ def resolve_secret(reference: str) -> str:
         if not value:
             raise ConfigError(f"secret file {target} is empty")
         return value
-    raise ConfigError(f"'{kind}:' is not a secret reference (use env: or file:)")
+    # Never the value itself: what was written where a reference belongs may be the secret.
+    raise ConfigError("a secret must be given as 'env:NAME' or 'file:/path', not a literal value")
 
 
 def load_settings(path: str | Path | None = None) -> Settings:

@@ -114,6 +114,9 @@ def _problems(
     elif not _absolute_http_url(conf.base_url):
         # Every vendor call is made to this base; a relative one would be read against nothing.
         problems.append("base_url: must be an absolute http:// or https:// URL (e.g. https://pms.example.com/api)")
+    elif "@" in urlsplit(conf.base_url).netloc:
+        # A password in the URL is a literal secret in the file, printed wherever the URL is.
+        problems.append("base_url: may not hold credentials (user:password@); give them in credentials")
     problems += option_problems(vendor, conf.options)
     problems += [f"credentials.{key}: {problem}" for key, problem in _credential_problems(vendor, conf.credentials)]
     return problems
@@ -125,7 +128,7 @@ def _absolute_http_url(url: str) -> bool:
         parts.port  # noqa: B018 - a port that is not a number raises here
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in url)
 
 
 def option_problems(vendor: Vendor[Any], options: Mapping[str, Any]) -> list[str]:

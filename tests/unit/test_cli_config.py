@@ -107,6 +107,16 @@ def test_start_up_refuses_what_check_config_refuses() -> None:
         (("options = {", "optoins = {"), "tenant 'smile': optoins: not a setting this gateway knows"),
         (('"env:SMILE_TOKEN"', '"s3cr3t-literal"'), "tenant 'smile': credentials: credential 'api_token' must be"),
         (("[tenants.smile]", '[server]\nport = "eighty"\n[tenants.smile]'), "server.port: "),
+        (("[tenants.smile]", '[server]\npaging_secret = "s3cr3t-paging"\n[tenants.smile]'), "server.paging_secret: "),
+        (
+            ("[tenants.smile]", '[server]\ntoken_store_keys = ["s3cr3tFernetKey="]\n[tenants.smile]'),
+            "server.token_store_keys: ",
+        ),
+        (
+            ("https://pms.example.com/api/v1", "https://admin:s3cr3t@pms.example.com/api/v1"),
+            "tenant 'smile': base_url: may not hold credentials",
+        ),
+        (("[tenants.smile]", '[server]\npublic_base_url = "fhir.example.org"\n[tenants.smile]'), "public_base_url"),
     ],
 )
 def test_settings_errors_name_the_key_and_never_echo_a_value(
@@ -294,7 +304,9 @@ def test_start_up_refuses_an_audit_path_it_cannot_create(tmp_path: Path) -> None
         create_app(settings, VENDORS, SANDBOXES)
 
 
-@pytest.mark.parametrize("url", ["pms.example.com", "ftp://pms.example.com", "https://", "http://pms:port/"])
+@pytest.mark.parametrize(
+    "url", ["pms.example.com", "ftp://pms.example.com", "https://", "http://pms:port/", "http://pms example.com/api"]
+)
 def test_a_base_url_must_be_an_absolute_http_url(tmp_path: Path, capsys: pytest.CaptureFixture[str], url: str) -> None:
     assert _check(tmp_path, GOOD.replace("https://pms.example.com/api/v1", url)) == 2
     assert "tenant 'smile': base_url: must be an absolute http:// or https:// URL" in capsys.readouterr().err
@@ -315,3 +327,23 @@ def test_a_rule_over_several_vendor_options_is_said_plainly(
     assert _check(tmp_path, text) == 2
     err = capsys.readouterr().err
     assert "tenant 'eye': options: set oauth_base_url, or both authorize_url and token_url\n" in err, err
+
+
+@pytest.mark.parametrize("port", ["99999", "-5", "eighty"])
+def test_a_port_no_socket_can_have_is_refused_naming_the_option(capsys: pytest.CaptureFixture[str], port: str) -> None:
+    # Before: 99999 started the simulators, listened nowhere and said nothing.
+    with pytest.raises(SystemExit) as exited:  # at parsing: nothing starts
+        cli.build_parser().parse_args(["serve", "--port", port])
+    assert exited.value.code == 2
+    assert "--port" in capsys.readouterr().err
+
+
+def test_a_certificate_that_cannot_be_loaded_is_refused_by_check_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: check-config passed, and serve died with a FileNotFoundError traceback.
+    missing = tmp_path / "missing.pem"
+    tls = f'[server]\ntls_certfile = "{missing}"\ntls_keyfile = "{missing}"\n'
+    assert _check(tmp_path, tls + GOOD) == 2
+    err = capsys.readouterr().err
+    assert "server.tls_certfile/tls_keyfile: cannot load" in err and "Traceback" not in err
