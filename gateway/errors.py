@@ -165,6 +165,14 @@ class Unprocessable(FHIRError):
     code = "processing"
 
 
+class UnsupportedModifier(Unprocessable):
+    """A modifier (a modifierExtension, implicitRules, or a modifier element such as
+    Patient.active) with a value the vendor cannot hold: stored without it, the record would mean
+    something else (R4 ElementDefinition.isModifier: its value "cannot be ignored")."""
+
+    code = "not-supported"
+
+
 class Conflict(FHIRError):
     status = 409
     code = "conflict"

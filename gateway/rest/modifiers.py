@@ -14,11 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from gateway.errors import Unprocessable
-
-
-class UnsupportedModifier(Unprocessable):
-    code = "not-supported"
+from gateway.errors import UnsupportedModifier
 
 
 def refuse_modifiers(resource: dict[str, Any]) -> None:

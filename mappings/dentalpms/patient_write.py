@@ -34,13 +34,20 @@ transitions" (prospective -> active, active -> inactive or deceased, inactive ->
 deceased is terminal). `status_path` gives the steps from the patient's status to the one
 the resource describes (the create rule: deceased, else `active: false` -> inactive, else
 `active: true` -> in use), at most two (inactive -> active -> deceased); none reaches a
-deceased patient's other statuses, and an unreachable `active` (or `deceasedBoolean: false`
-of a deceased patient) is reported as not stored.
-A resource that says neither `active` nor deceased leaves the status as it is, but for a
-deceased patient's: a PUT replaces the resource (FHIR http.html, update), so one without
-`deceased[x]` says the patient is not known to be deceased, which the terminal status cannot
-follow: the death is kept whole, status and date (`kept_for_status` keeps the date out of the
-update body), and `Patient.deceased` is reported as not stored, as for `deceasedBoolean: false`.
+deceased patient's other statuses, nor any other of an archived patient.
+`active` and `deceased[x]` are modifier elements (R4 Patient: "the value of the element cannot
+be ignored"): a record stored without the one sent means something else (a patient in use who
+is not, a death taken back). So one sent with a value no status can hold (`active: true` beside
+a death, on create too) or no transition reaches (`deceasedBoolean: false` of a deceased
+patient, `active: true` of one, any other status of an archived one) is refused, 422
+`not-supported` naming it, before anything is written (`refuse_unheld_status`), as the core
+refuses a `modifierExtension`. A resource that says neither `active` nor deceased leaves the
+status as it is, but for a deceased patient's: a PUT replaces the resource (FHIR http.html,
+update), so one without `deceased[x]` says the patient is not known to be deceased, which the
+terminal status cannot follow: the death is kept whole, status and date (`kept_for_status`
+keeps the date out of the update body), and `Patient.deceased` is reported as not stored.
+A transition the vendor refuses although the reference allows it leaves the status as it was
+and reports the element as not stored (writes.py).
 """
 
 from __future__ import annotations
@@ -53,7 +60,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from gateway.contract import TenantContext
-from gateway.errors import Unprocessable
+from gateway.errors import Unprocessable, UnsupportedModifier
 from mappings.dentalpms.patient import BCP47_TAG, chart_number_type
 from mappings.terminology import BCP47, MARITAL, MARITAL_STATUS
 
@@ -81,6 +88,9 @@ class VendorBody:
 
 def patient_for_create(resource: dict[str, Any], ctx: TenantContext) -> VendorBody:
     """`CreatePatientIn` for `resource`: only the fields it has values for."""
+    # A new patient's status is the create body's own, any of them: only `active: true` beside
+    # a death is out of reach (one status holds both), as it is of an active patient's update.
+    refuse_unheld_status(resource, "active")
     fields, lost = _fields(resource, ctx, None)  # the vendor gives the new patient its id
     if resource.get("active") is False:
         fields["status"] = "inactive"
@@ -110,7 +120,9 @@ class StatusPath:
     steps: tuple[str, ...]  # the `new_status` of each transition, in order
     element: str | None = None  # the FHIR element the target status comes from
     reachable: bool = True  # False: no transition leads there (the status stays)
-    never: tuple[str, ...] = ()  # elements no status holds (`active: true` beside a death)
+    # Elements the status cannot hold: `active: true` beside a death, and a deceased patient's
+    # `deceased[x]` taken back (sent `false`, or left out of the PUT).
+    never: tuple[str, ...] = ()
 
     @property
     def unmet(self) -> tuple[str, ...]:
@@ -143,6 +155,52 @@ def status_path(resource: dict[str, Any], current: str | None) -> StatusPath:
     if steps is None:  # from deceased (terminal) or archived: the status stays
         return StatusPath((), element, reachable=False, never=never)
     return StatusPath(steps, element, never=never)
+
+
+def refuse_unheld_status(resource: dict[str, Any], current: str | None) -> None:
+    """Raise UnsupportedModifier naming each of `active` and `deceased[x]` that `resource` sends
+    with a value a patient in status `current` cannot be given (`status_path`: no status holds
+    it, or no transition leads there): its status would stay, and the record written without
+    that modifier means something else (R4 Patient.active and Patient.deceased[x] are
+    modifiers). An element the resource leaves out is no refusal: a deceased patient's death
+    is kept, and said (module docstring)."""
+    path = status_path(resource, current)
+    sent = {
+        "Patient.active": resource.get("active") is not None,
+        "Patient.deceased": resource.get("deceasedBoolean") is not None or resource.get("deceasedDateTime") is not None,
+    }
+    unheld = [
+        (element, _NO_STATUS_HOLDS[element] if element in path.never else _NO_TRANSITION)
+        for element in ("Patient.active", "Patient.deceased")
+        if sent[element] and (element in path.never or (element == path.element and not path.reachable))
+    ]
+    if not unheld:
+        return
+    messages: list[tuple[str, str | None]] = [
+        (
+            f"{element}: the Dental PMS {why}; stored without it the record would mean something else: "
+            "nothing was written",
+            element,
+        )
+        for element, why in unheld
+    ]
+    error = UnsupportedModifier(messages[0][0], expression=messages[0][1])
+    error.issues = messages[1:]
+    raise error
+
+
+# Why a modifier value sent is refused (`refuse_unheld_status`): no status holds it ...
+_NO_STATUS_HOLDS = {
+    "Patient.active": "keeps one lifecycle status, and a deceased patient's is not in use: `active: true` cannot "
+    "stand beside a death",
+    "Patient.deceased": 'keeps deceased as a terminal status (transition-status: "deceased -> (none)"): a death '
+    "cannot be taken back",
+}
+# ... or no transition the reference documents leads to the status that holds it.
+_NO_TRANSITION = (
+    "cannot move this patient's status there: its transitions are prospective -> active, active -> inactive "
+    "or deceased, inactive -> active; deceased is terminal, and an archived patient moves only once restored"
+)
 
 
 def kept_for_status(fields: dict[str, Any], resource: dict[str, Any], current: str | None) -> dict[str, Any]:

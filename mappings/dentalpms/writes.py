@@ -34,14 +34,18 @@ current record's `version` (read first), carrying only the fields the record rea
 as the resource sets them (patient_write.changes: a patient's own chart number sent again may be
 refused as another's), then, when the resource's `active` or deceased
 differs from the vendor's `status`, one `POST /patients/{id}/transition-status` per step
-(patient_write.status_path), each with the version the previous answer showed. An answer
+(patient_write.status_path), each with the version the previous answer showed. An `active`
+or `deceased[x]` sent that no documented transition of the patient's status reaches (a
+deceased patient's death taken back, `active: true` beside a death) is a 422 before the PATCH
+(patient_write.refuse_unheld_status): nothing is written. An answer
 that shows no version newer than the one its write was based on is the entity as a JPA
 service maps it before the ORM flushes the write (`@Version` is bumped at flush): the
 patient is read again for its real version. The PATCH has landed by then: a transition the
-vendor refuses (or a vendor without the endpoint) leaves the status as it was (a step
-already taken on the way, inactive -> active before deceased, is taken back when the
-reference allows it) and reports the element as not stored, the answer showing the status
-kept; before, `active: false` answered 200 and the patient stayed active. A vendor 409
+reference allows that the vendor refuses (or a vendor without the endpoint) leaves the
+status as it was (a step already taken on the way, inactive -> active before deceased, is
+taken back when the reference allows it) and reports the element as not stored, the answer
+showing the status kept; before, `active: false` answered 200 and the patient stayed
+active. A vendor 409
 "Version conflict" (or 412) on the PATCH is a 412 when the client sent `If-Match`; without it the
 record is read again and the PATCH retried once, then it is a 409. A 409 that does not say why
 is told apart by that one read: a record still at the version the PATCH was based on had no
@@ -88,6 +92,7 @@ from mappings.dentalpms.patient_write import (
     kept_for_status,
     patient_for_create,
     patient_for_update,
+    refuse_unheld_status,
     status_path,
     step_back,
 )
@@ -370,6 +375,10 @@ class PatientWrites:
         unsendable: set[str] = set()  # fields whose null the vendor refused (`_refused_nulls`)
         fields = body.fields
         for attempt in range(2):
+            # An `active` or `deceased[x]` no status transition of this patient reaches is refused
+            # before the PATCH (a modifier dropped would store a record meaning something else):
+            # checked again against the record a retry is based on, whose status may have moved.
+            refuse_unheld_status(resource, current.get("status"))
             # A deceased patient's date stays while its status cannot go (kept_for_status). Only
             # what the record read does not hold already (patient_write.changes): its own chart
             # number sent again may be refused as another patient's.

@@ -91,7 +91,9 @@ Where the docs are silent
   replaces `bio` or takes a null; one NexHealth still holds after the edit (it merged `bio`
   ignoring the null, refused the key, or took a body without `bio`) is named as kept, and so
   is a middle name left out, which no write body holds, and an inactive patient's status where
-  the PUT has no `active` (R4 reads that as active; no write body holds `inactive`). The phones
+  the PUT has no `active` (R4 reads that as active; no write body holds `inactive`). An `active`
+  sent other than the patient's, or a death, is a 422 before any PATCH (modifier elements no
+  write holds: `mappings.nexhealth.patient`), on create too (a new patient is active). The phones
   sent are compared with the patient as edited too: an implementation may take a phone number
   set as replacing the patient's cell and home numbers, even those sent back. So an edit that
   would only clear is not sent where the PUT sends back a cell or home number other than the
@@ -1371,7 +1373,9 @@ class NexHealthAdapter:
             raise PreconditionFailed(
                 f"Patient/{resource_id} has changed since version {if_match}; read it again before updating"
             )
-        body, _ = patient_from_fhir(resource, 0)
+        # An `active` other than the patient's, or a death, is refused here, before any PATCH: no
+        # write holds either (`refuse_unheld_modifiers`), and both are modifier elements.
+        body, _ = patient_from_fhir(resource, 0, inactive=served.get("active") is False)
         # An update replaces the resource (R4 http.html#update): what NexHealth holds that the
         # PUT leaves out (an address, a cell or home phone) is sent as null in `bio` to clear
         # it, but for keys NexHealth refused (it would refuse the edit again).

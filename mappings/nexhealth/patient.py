@@ -26,6 +26,16 @@ or a cell or home phone (`bio` fields no write sets), is sent as null to be clea
 name always is: no write body has one to clear (`kept_left_out`). So is an inactive patient's
 status when the PUT has no `active`: R4 takes a Patient without it as active, but no write body
 has `inactive` to set (an active patient's PUT without it is what NexHealth holds: nothing said).
+`active` and `deceased[x]` are modifier elements (R4 Patient: "the value of the element cannot
+be ignored"): sent with a value NexHealth cannot hold, the record written without it would mean
+something else (an active patient where the client said inactive, a living one where it said
+deceased). Such a write is refused, 422 `not-supported` naming the element, before anything is
+sent (`refuse_unheld_modifiers`), as the core refuses a `modifierExtension`: an `active` other
+than the patient's (a new one is active; no write sets `inactive`), and a death (NexHealth's
+patients have no field for one). `deceasedBoolean: false` is not refused but named as not
+stored: a patient read without `deceased[x]` makes "no statement" on it, which "most systems
+will interpret ... as a sign of the person being alive" (R4 Patient.deceased[x]'s comments),
+not the contrary of what was sent.
 """
 
 from __future__ import annotations
@@ -34,7 +44,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from gateway.contract import TenantContext
-from gateway.errors import Unprocessable
+from gateway.errors import Unprocessable, UnsupportedModifier
 from mappings.fhirjson import coding, compact, content_version, fhir_date, instant
 from mappings.terminology import IDENTIFIER_TYPE, PROFILE_PATIENT
 
@@ -121,8 +131,13 @@ def _as_read(p: dict[str, Any], identifiers: list[dict[str, Any]]) -> dict[str, 
     )
 
 
-def patient_from_fhir(resource: dict[str, Any], provider_id: int) -> tuple[dict[str, Any], list[str]]:
-    """(NexHealth create body, elements it cannot store) or Unprocessable naming what is missing."""
+def patient_from_fhir(
+    resource: dict[str, Any], provider_id: int, *, inactive: bool = False
+) -> tuple[dict[str, Any], list[str]]:
+    """(NexHealth create body, elements it cannot store), for a patient NexHealth holds as
+    `inactive` or not (a new one is not); UnsupportedModifier naming a modifier element it
+    cannot hold (`refuse_unheld_modifiers`), else Unprocessable naming what is missing."""
+    refuse_unheld_modifiers(resource, inactive=inactive)
     problems: list[tuple[str, str]] = []
     names = resource.get("name") or []
     chosen = names[_chosen_name(names)] if names else {}
@@ -175,6 +190,30 @@ def patient_from_fhir(resource: dict[str, Any], provider_id: int) -> tuple[dict[
     # each element sent that it does not hold is not stored.
     created = _as_read({"id": "new", **body["patient"]}, identifiers=[])
     return body, unkept_elements(resource, created)
+
+
+def refuse_unheld_modifiers(resource: dict[str, Any], *, inactive: bool) -> None:
+    """Raise UnsupportedModifier naming each modifier element `resource` sends with a value a
+    NexHealth patient held as `inactive` (or not) cannot be written to hold (module docstring):
+    an `active` other than its own, since no write body has `inactive` (the create's fields,
+    nexhealth-patients.txt: names, email, phone, date of birth, gender), and a death, which no
+    field holds. Left out, neither is refused: an `active` left out is kept and named
+    (`kept_left_out`)."""
+    why: dict[str, str] = {}
+    active = resource.get("active")
+    if active is not None and active != (not inactive):
+        held = "inactive" if inactive else "active"
+        why["Patient.active"] = f"no NexHealth write sets whether a patient is active, and this one is {held}"
+    if resource.get("deceasedBoolean") is True or resource.get("deceasedDateTime") is not None:
+        why["Patient.deceased"] = "NexHealth holds no death (its patients have no field for one)"
+    said: list[tuple[str, str | None]] = [
+        (f"{where}: {text}; stored without it the record would mean something else: nothing was written", where)
+        for where, text in why.items()
+    ]
+    if said:
+        error = UnsupportedModifier(said[0][0], expression=said[0][1])
+        error.issues = said[1:]
+        raise error
 
 
 def left_out(resource: dict[str, Any], patient: dict[str, Any]) -> dict[str, str]:

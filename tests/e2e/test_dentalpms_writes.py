@@ -623,9 +623,10 @@ def test_a_date_of_death_of_any_precision_is_stored_as_the_vendors_date_time(bod
         ):
             current = fhir.get_ok(f"{BASE}/Patient/{pid}")
             current.pop("deceasedBoolean", None)
-            updated = fhir.request(
-                "PUT", f"{BASE}/Patient/{pid}", json={**current, "deceasedDateTime": sent}, headers=prefer
-            )
+            # Not in use once deceased (the vendor's one status): `active: true` beside the
+            # death would be refused (test_a_lifecycle_no_transition_reaches_is_refused_...).
+            died = {**current, "active": False, "deceasedDateTime": sent}
+            updated = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=died, headers=prefer)
             assert updated.status_code == 200, updated.text
             warned = {
                 e
@@ -654,20 +655,16 @@ def test_an_update_moves_the_lifecycle_through_the_vendors_transitions(fhir: Fhi
         assert now == updated.json() and int(now["meta"]["versionId"]) > int(current["meta"]["versionId"])
     assert [p["id"] for p in fhir.search_all(f"{BASE}/Patient", family="Lifecycledp", active="true")] == [pid]
     current = fhir.get_ok(f"{BASE}/Patient/{pid}")
-    died = {**current, "deceasedDateTime": "2024-02-03T04:05:06Z"}
+    died = {**current, "active": False, "deceasedDateTime": "2024-02-03T04:05:06Z"}
     updated = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=died, headers=JSON)
     assert updated.status_code == 200, updated.text
     assert updated.json()["active"] is False and updated.json()["deceasedDateTime"].startswith("2024-02-03")
-    # Deceased is terminal: `active: true` cannot be stored, and the client is told so.
+    # Deceased is terminal: `active: true` cannot be stored, and the update is refused
+    # (test_a_lifecycle_no_transition_reaches_is_refused_before_anything_is_written).
     revived = {**updated.json(), "active": True}
-    prefer = {**JSON, "Prefer": "return=OperationOutcome"}
-    answer = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=revived, headers=prefer)
-    assert answer.status_code == 200, answer.text
-    warned = {
-        e for issue in answer.json()["issue"] if issue["severity"] == "warning" for e in issue.get("expression", [])
-    }
-    assert "Patient.active" in warned
-    assert fhir.get_ok(f"{BASE}/Patient/{pid}")["active"] is False
+    answer = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=revived, headers=JSON)
+    assert answer.status_code == 422, answer.text
+    assert fhir.get_ok(f"{BASE}/Patient/{pid}") == updated.json()
 
 
 def _warned(answer: Any) -> set[str]:
@@ -704,25 +701,81 @@ def test_a_death_an_update_leaves_out_is_kept_whole_and_said(fhir: FhirHttp) -> 
     # patient is not known to be deceased. Deceased is the vendor's terminal status, so the
     # death stays: status and date both, and the client is told. Before, the date was cleared
     # as an omitted field while the status stayed (`deceasedBoolean: true`), and the answer
-    # said only "updated".
+    # said only "updated". A death taken back in so many words (`deceasedBoolean: false`) is
+    # refused (test_a_lifecycle_no_transition_reaches_is_refused_before_anything_is_written).
     created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Keptdeathdp", ""), headers=JSON)
     assert created.status_code == 201, created.text
     pid = created.json()["id"]
     current = fhir.get_ok(f"{BASE}/Patient/{pid}")
     died = fhir.request(
-        "PUT", f"{BASE}/Patient/{pid}", json={**current, "deceasedDateTime": "2020-05-17"}, headers=JSON
+        "PUT",
+        f"{BASE}/Patient/{pid}",
+        json={**current, "active": False, "deceasedDateTime": "2020-05-17"},
+        headers=JSON,
     )
     assert died.status_code == 200, died.text
     death = died.json()["deceasedDateTime"]
     prefer = {**JSON, "Prefer": "return=OperationOutcome"}
-    for taken_back in ({}, {"deceasedBoolean": False}):
-        current = fhir.get_ok(f"{BASE}/Patient/{pid}")
-        sent = {k: v for k, v in current.items() if k not in ("deceasedDateTime", "active")} | taken_back
-        answer = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=sent, headers=prefer)
-        assert answer.status_code == 200, answer.text
-        assert "Patient.deceased" in _warned(answer), (taken_back, answer.json())
-        now = fhir.get_ok(f"{BASE}/Patient/{pid}")
-        assert (now["deceasedDateTime"], now["active"]) == (death, False), (taken_back, now)
+    current = fhir.get_ok(f"{BASE}/Patient/{pid}")
+    sent = {k: v for k, v in current.items() if k not in ("deceasedDateTime", "active")}
+    answer = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=sent, headers=prefer)
+    assert answer.status_code == 200, answer.text
+    assert "Patient.deceased" in _warned(answer), answer.json()
+    now = fhir.get_ok(f"{BASE}/Patient/{pid}")
+    assert (now["deceasedDateTime"], now["active"]) == (death, False), now
+
+
+def _vendor_writes(fhir: FhirHttp) -> float:
+    """The calls other than reads the gateway has sent the Dental PMS so far (its /metrics)."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(fhir.get("/metrics").text)
+        for sample in family.samples
+        if sample.name == "fhir_gateway_vendor_calls_total"
+        and sample.labels.get("tenant") == TENANT
+        and sample.labels.get("method") != "GET"
+    )
+
+
+def test_a_lifecycle_no_transition_reaches_is_refused_before_anything_is_written(fhir: FhirHttp) -> None:
+    # R4 Patient.active and deceased[x] are modifier elements ("the value of the element cannot
+    # be ignored"), and the vendor's one status holds both; deceased is terminal ("deceased ->
+    # (none)", transition-status). A PUT taking a death back, or making a deceased patient
+    # active, is refused (422 not-supported, naming the element) before the PATCH: before, the
+    # rest of it was written, the status stayed, and the answer was a 200 with a note.
+    created = fhir.request(
+        "POST", f"{BASE}/Patient", json=_new_patient("Modifierdp", "", deceasedDateTime="2020-05-17"), headers=JSON
+    )
+    assert created.status_code == 201, created.text
+    pid = created.json()["id"]
+    held = fhir.get_ok(f"{BASE}/Patient/{pid}")
+    assert held["active"] is False and held["deceasedDateTime"]
+    death = {"deceasedDateTime": held["deceasedDateTime"]}
+    for change, refused in (
+        ({"deceasedBoolean": False}, ["Patient.deceased"]),
+        ({"active": True}, ["Patient.active"]),
+        ({"active": True, **death}, ["Patient.active"]),  # one status: deceased is not in use
+        ({"active": True, "deceasedBoolean": False}, ["Patient.active", "Patient.deceased"]),
+    ):
+        sent = {k: v for k, v in held.items() if k not in ("active", "deceasedDateTime")} | change
+        before = _vendor_writes(fhir)
+        answer = fhir.request("PUT", f"{BASE}/Patient/{pid}", json={**sent, "birthDate": "1990-01-02"}, headers=JSON)
+        assert answer.status_code == 422, (change, answer.text)
+        issues = outcome_of(answer)["issue"]
+        assert [(i["code"], e) for i in issues for e in i["expression"]] == [("not-supported", e) for e in refused]
+        assert _vendor_writes(fhir) == before, change  # nothing sent: no PATCH, no transition
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}") == held, change
+    # `active: false` is what a deceased patient reads as: stored, nothing said of it.
+    prefer = {**JSON, "Prefer": "return=OperationOutcome"}
+    answer = fhir.request("PUT", f"{BASE}/Patient/{pid}", json={**held, "birthDate": "1990-01-02"}, headers=prefer)
+    assert answer.status_code == 200, answer.text
+    assert "Patient.active" not in _warned(answer) and "Patient.deceased" not in _warned(answer), answer.json()
+    # A create too: the vendor's one status cannot say both in use and deceased.
+    both = _new_patient("Modifiernewdp", "", active=True, deceasedBoolean=True)
+    refused_create = fhir.request("POST", f"{BASE}/Patient", json=both, headers=JSON)
+    assert refused_create.status_code == 422, refused_create.text
+    assert outcome_of(refused_create)["issue"][0]["expression"] == ["Patient.active"]
+    assert _by_family(fhir, "Modifiernewdp") == []
 
 
 def test_a_use_the_vendor_does_not_keep_is_reported(fhir: FhirHttp) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from gateway.contract import TenantContext
-from gateway.errors import Unprocessable
+from gateway.errors import Unprocessable, UnsupportedModifier
 from mappings.dentalpms.patient import patient_to_fhir
 from mappings.dentalpms.patient_write import (
     OWNED,
@@ -18,6 +18,7 @@ from mappings.dentalpms.patient_write import (
     kept_for_status,
     patient_for_create,
     patient_for_update,
+    refuse_unheld_status,
     status_path,
 )
 from mappings.dentalpms.writes import same_patient
@@ -164,6 +165,57 @@ def test_the_status_an_update_asks_for_is_reached_by_documented_transitions(
     path = status_path(sent, current)
     assert path.steps == steps
     assert path.unmet == unmet  # what stays unmet until the steps are taken (or for good)
+
+
+@pytest.mark.parametrize(
+    ("sent", "current", "refused"),
+    [
+        # Deceased is terminal ("deceased -> (none)"): a death taken back, or the patient made
+        # active, cannot be stored. Before, the PATCH went ahead and the element was reported.
+        ({"deceasedBoolean": False}, "deceased", ["Patient.deceased"]),
+        ({"active": True}, "deceased", ["Patient.active"]),
+        ({"deceasedBoolean": False, "active": True}, "deceased", ["Patient.active", "Patient.deceased"]),
+        # One status: a deceased patient is not in use, whatever the transitions.
+        ({"deceasedBoolean": True, "active": True}, "deceased", ["Patient.active"]),
+        ({"deceasedDateTime": "2020-01-02", "active": True}, "inactive", ["Patient.active"]),
+        # An archived patient moves only once restored (the reference's restore endpoint).
+        ({"active": True}, "archived", ["Patient.active"]),
+        ({"deceasedBoolean": True}, "archived", ["Patient.deceased"]),
+        # Stored: what the patient's status holds already, or reaches.
+        ({"active": False}, "deceased", []),
+        ({"deceasedDateTime": "2020-01-02"}, "deceased", []),
+        ({"active": False}, "archived", []),
+        ({"deceasedBoolean": False}, "archived", []),
+        ({"deceasedBoolean": False}, "active", []),
+        ({"deceasedBoolean": True, "active": False}, "inactive", []),  # inactive -> active -> deceased
+        ({"active": False}, "prospective", []),  # prospective -> active -> inactive
+        # Left out: the death kept, and reported after the write (`status_path`).
+        ({}, "deceased", []),
+    ],
+)
+def test_a_modifier_no_status_transition_reaches_is_refused(
+    sent: dict[str, Any], current: str, refused: list[str]
+) -> None:
+    resource = {"resourceType": "Patient", "id": "x", "name": [{"family": "Doe", "given": ["Jo"]}], **sent}
+    if not refused:
+        refuse_unheld_status(resource, current)
+        return
+    with pytest.raises(UnsupportedModifier) as caught:
+        refuse_unheld_status(resource, current)
+    error = caught.value
+    assert (error.status, error.code) == (422, "not-supported")
+    assert [error.expression, *(where for _, where in error.issues)] == refused
+
+
+def test_a_create_in_use_and_deceased_is_refused() -> None:
+    # The create body's one `status` cannot say both; before, the patient was created deceased
+    # and `active: true` was dropped without a word.
+    with pytest.raises(UnsupportedModifier) as caught:
+        patient_for_create({**_patient(), "active": True, "deceasedBoolean": True}, CTX)
+    assert caught.value.expression == "Patient.active"
+    assert patient_for_create({**_patient(), "active": False, "deceasedBoolean": True}, CTX).fields["status"] == (
+        "deceased"
+    )
 
 
 @pytest.mark.parametrize(

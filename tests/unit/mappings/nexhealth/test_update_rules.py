@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from gateway.contract import TenantContext
+from gateway.rest.modifiers import UnsupportedModifier
 from mappings.nexhealth.adapter import _edit_shapes, _not_applied, _position, _write_body
 from mappings.nexhealth.patient import as_edited, patient_from_fhir, patient_to_fhir, unkept_elements
 
@@ -55,7 +58,6 @@ def test_only_changes_nexhealth_cannot_store_are_lost() -> None:
     assert _not_stored_by_update(held, served) == []
     sent = {
         **served,
-        "active": False,
         "maritalStatus": {"text": "M"},
         "name": [{**served["name"][0], "given": ["Ida", "Ann"], "prefix": ["Dr"]}],
         # reordered, the phone formatted otherwise: the same numbers; a use NexHealth cannot hold
@@ -67,7 +69,6 @@ def test_only_changes_nexhealth_cannot_store_are_lost() -> None:
         "_birthDate": {"extension": [{"url": "http://example.org/fhir/ext", "valueString": "x"}]},
     }
     assert _not_stored_by_update(held, sent) == [
-        "Patient.active",
         "Patient.name[0].given[1]",  # NexHealth holds "Jo" there, and the edit writes the first given only
         "Patient.name[0].prefix",
         "Patient.telecom[1].use",
@@ -119,3 +120,32 @@ def test_a_shape_that_applied_bio_or_an_edit_of_names_alone_keeps_the_shape_lear
         "flat",
         "fully_flat",
     ]
+
+
+@pytest.mark.parametrize(
+    ("sent", "inactive", "refused"),
+    [
+        ({"active": True}, True, ["Patient.active"]),  # no write sets `inactive`, either way
+        ({"active": False}, False, ["Patient.active"]),
+        ({"deceasedBoolean": True}, False, ["Patient.deceased"]),  # NexHealth holds no death
+        ({"deceasedDateTime": "2020-01-02", "active": True}, True, ["Patient.active", "Patient.deceased"]),
+        ({"active": False}, True, []),  # as NexHealth holds the patient: stored
+        ({"active": True}, False, []),
+        ({}, True, []),  # left out: kept, and named (`kept_left_out`)
+        ({"deceasedBoolean": False}, False, []),  # "no statement" kept, named as not stored
+    ],
+)
+def test_a_modifier_nexhealth_cannot_hold_is_refused_before_any_edit(
+    sent: dict[str, Any], inactive: bool, refused: list[str]
+) -> None:
+    # R4 Patient.active and Patient.deceased[x] are modifier elements: a patient stored without
+    # the value sent would mean something else. Before, an edit went ahead and said so after.
+    resource = {**patient_to_fhir({**BEFORE, "id": 7, "inactive": inactive}, CTX), **sent}
+    if not refused:
+        patient_from_fhir(resource, 0, inactive=inactive)
+        return
+    with pytest.raises(UnsupportedModifier) as caught:
+        patient_from_fhir(resource, 0, inactive=inactive)
+    error = caught.value
+    assert (error.status, error.code) == (422, "not-supported")
+    assert [error.expression, *(where for _, where in error.issues)] == refused
