@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gateway.audit.health import AuditHealth
 from gateway.audit.middleware import Audit
 from gateway.audit.sink import audit_sink
 from gateway.auth.gate import Gate
@@ -140,6 +141,9 @@ def create_app(
     shared = shared_state(shared_state_url(settings), settings.server.shared_state_prefix)
     gate = Gate(settings, shared)
     sink = audit_sink(settings.audit)
+    audit_health = AuditHealth()
+    if not settings.audit.fail_open:  # failing open, an unwritable trail refuses nothing
+        observability.readiness.audit = audit_health
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -186,7 +190,14 @@ def create_app(
             Middleware(Cors, origins={name: frozenset(t.cors_origins) for name, t in settings.tenants.items()}),
             # Inside CORS: preflights are not FHIR interactions, and a 503 still reaches the browser
             # app. Outside the Host check: a request refused for its Host is on the trail too.
-            Middleware(Audit, sink=sink, fail_open=settings.audit.fail_open, sequence=shared, tenants=settings.tenants),
+            Middleware(
+                Audit,
+                sink=sink,
+                fail_open=settings.audit.fail_open,
+                sequence=shared,
+                tenants=settings.tenants,
+                health=audit_health,
+            ),
             Middleware(HostCheck, server=settings.server),  # links are built from Host (gateway.rest.hosts)
             Middleware(
                 CacheControl, private={name: t.client_caching == "private" for name, t in settings.tenants.items()}

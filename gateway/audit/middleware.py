@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import jsonio
 from gateway.audit.events import AUDIT_PATIENT, Request, audit_event
+from gateway.audit.health import AuditHealth
 from gateway.audit.sequence import AuditSequence
 from gateway.audit.sink import AuditSink, AuditUnavailable
 from gateway.auth.decision import Caller
@@ -34,6 +35,7 @@ class Audit:
         fail_open: bool = False,
         sequence: SharedState | None = None,
         tenants: Collection[str] | None = None,
+        health: AuditHealth | None = None,
     ) -> None:
         """`sequence`: where the audit sequence is counted, one for every worker and replica, so
         that their trails merge in order and a missing line shows as a gap. `tenants`: the
@@ -43,6 +45,7 @@ class Audit:
         self.sink = sink
         self.fail_open = fail_open
         self.sequence = AuditSequence(sequence or LocalState())
+        self.health = health or AuditHealth()  # read by /readyz (gateway.observability.health)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/fhir/"):
@@ -92,6 +95,7 @@ class Audit:
             self.sink.write(event)
         except AuditUnavailable as exc:
             log.error("audit sink unavailable (%s): %s", "serving unaudited" if self.fail_open else "refusing", exc)
+            self.health.failed()
             return self.fail_open
         except Exception as exc:
             # Once the answer has started, nothing downstream writes the line: a write that fails
@@ -99,7 +103,9 @@ class Audit:
             # type only: the message of an encoding error quotes the text it could not write.
             decision = "serving unaudited" if self.fail_open else "refusing"
             log.error("the audit line could not be written (%s): %s", decision, type(exc).__name__)
+            self.health.failed()
             return self.fail_open
+        self.health.written()
         return True
 
 

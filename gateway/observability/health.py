@@ -6,7 +6,8 @@ A tenant is usable when its circuit breaker is not open, an OAuth tenant holds a
 its last token renewal did not fail, and its vendor answered a call within
 `readiness_window` seconds, or, without recent calls, accepts a connection (a probe that
 costs the vendor nothing, its answer kept as long as the window). With Redis shared state,
-Redis must answer too.
+Redis must answer too; and the audit trail must be writable (gateway.audit.health), since a
+gateway that cannot write it refuses every FHIR request.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from gateway.audit.health import AuditHealth
 from gateway.observability.figures import Figures
 from gateway.shared import SharedState, SharedStateUnavailable
 from gateway.shared.eviction import eviction_warning
@@ -83,6 +85,7 @@ class Report:
     ready: bool
     tenants: dict[str, TenantReadiness]
     shared_state: dict[str, Any]
+    audit: dict[str, Any] = field(default_factory=lambda: {"ready": True})
 
     def as_json(self) -> dict[str, Any]:
         down = sorted(name for name, t in self.tenants.items() if not t.ready)
@@ -91,6 +94,7 @@ class Report:
             "down": down,
             "tenants": {name: t.as_json() for name, t in sorted(self.tenants.items())},
             "shared_state": self.shared_state,
+            "audit": self.audit,
         }
 
 
@@ -105,6 +109,9 @@ class Readiness:
         self.watched: dict[str, Watched] = {}
         self._last: tuple[float, Report] | None = None
         self._running: asyncio.Future[Report] | None = None
+        # Whether audit lines are being written; set where the audit middleware is composed
+        # (None where FHIR requests are not audited, or audit.fail_open serves them anyway).
+        self.audit: AuditHealth | None = None
 
     def watch(self, watched: Watched) -> None:
         self.watched[watched.tenant] = watched
@@ -129,8 +136,11 @@ class Readiness:
     async def _compute(self, shared: SharedState | None) -> Report:
         tenants = await asyncio.gather(*(self._tenant(w) for w in self.watched.values()))
         state = await _shared_state(shared)
-        ready = all(t.ready for t in tenants if t.required) and state.get("ready", True)
-        return Report(ready, {t.tenant: t for t in tenants}, state)
+        audit: dict[str, Any] = {"ready": True}
+        if self.audit is not None and self.audit.failing(self.window):
+            audit = {"ready": False, "reason": "the audit trail cannot be written: FHIR requests are refused"}
+        ready = all(t.ready for t in tenants if t.required) and state.get("ready", True) and audit["ready"]
+        return Report(ready, {t.tenant: t for t in tenants}, state, audit)
 
     async def _tenant(self, watched: Watched) -> TenantReadiness:
         figures = self.figures.tenant(watched.tenant)

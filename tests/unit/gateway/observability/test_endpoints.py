@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from gateway.observability import health
 from gateway.observability.log_format import JsonFormatter
 from gateway.observability.status_page import CSP
 from gateway.observability.tracing import Tracing
-from gateway.settings import ObservabilitySettings, Settings
+from gateway.settings import AuditSettings, ObservabilitySettings, Settings
 from tests.support.fake_vendor import BASE, TENANT, FakeBackend, TestClient, fake_settings, outcome
 
 SECRET_ID = "C00042"
@@ -238,3 +239,23 @@ def test_readyz_tells_anyone_whether_each_tenant_is_ready_but_not_when_it_was_la
         client.get(f"{BASE}/Patient")
         tenant = client.get("/readyz").json()["tenants"][TENANT]
     assert "ready" in tenant and not {"breaker", "oauth", "last_vendor_answer_seconds"} & set(tenant)
+
+
+def test_readyz_says_not_ready_while_the_audit_trail_cannot_be_written(
+    backend: FakeBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every FHIR request is refused (503) while no audit line can be written: a load balancer
+    # must take the gateway out of rotation, and put it back once lines are written again.
+    monkeypatch.setattr(health, "REPORT_KEPT", 0.0)  # each probe computed afresh
+    backend.add_patient("p1")
+    trail = tmp_path / "audit" / "audit.jsonl"
+    settings = fake_settings().model_copy(update={"audit": AuditSettings(sink="file", path=str(trail))})
+    with TestClient(create_app(settings, [backend.vendor()])) as client:
+        assert client.get("/readyz").status_code == 200
+        trail.mkdir(parents=True)  # the file cannot be opened: no line can be written
+        outcome(client.get(f"{BASE}/Patient/p1"), 503)
+        answer = client.get("/readyz")
+        assert answer.status_code == 503 and answer.json()["audit"]["ready"] is False
+        trail.rmdir()  # writable again: the next request is written, and the gateway is ready
+        assert client.get(f"{BASE}/Patient/p1").status_code == 200
+        assert client.get("/readyz").status_code == 200
