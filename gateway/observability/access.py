@@ -30,7 +30,10 @@ class MetricsAccess:
         if self.networks and not self._from_allowed_network(request):
             return "forbidden"
         if self.token is not None:
-            scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+            given = request.headers.getlist("authorization")
+            if len(given) != 1:  # none, or two (RFC 6750 section 3.1: never pick one)
+                return "unauthorized"
+            scheme, _, presented = given[0].partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), self.token.encode()):
                 return "unauthorized"
         return None

@@ -132,6 +132,9 @@ def test_metrics_refused_from_other_networks_and_without_the_token(
         missing = client.get("/metrics")
         wrong = client.get("/metrics", headers={"Authorization": "Bearer nope"})
         right = client.get("/metrics", headers={"Authorization": "Bearer s3cret-metrics-token"})
+        doubled = [("Authorization", "Bearer s3cret-metrics-token"), ("Authorization", "Bearer nope")]
+        twice = client.get("/metrics", headers=doubled)  # RFC 6750 section 3.1: not one of them picked
+    outcome(twice, 401)
     assert outcome(missing, 401)["issue"][0]["code"] == "login"
     assert missing.headers["www-authenticate"].startswith("Bearer")
     outcome(wrong, 401)
