@@ -6,14 +6,16 @@ sends headers a byte at a time, or a body that never ends, holds its socket for 
 `header_protocol` gives uvicorn an HTTP protocol that closes a connection whose request headers
 are not complete `header_timeout` seconds after the connection opened or the request began.
 Bodies: the gateway reads a request body within `body_timeout` seconds, else answers 408
-(gateway.rest.incoming).
+(gateway.rest.incoming); a body still arriving after its request was answered is given no
+longer than uvicorn's keep-alive timeout, which each byte it sends would otherwise put off.
 
 The same protocol bounds what a request's head may hold (uvicorn's httptools parser has no
 limit of its own, and keeps all of it in memory): a request target over `MAX_TARGET_BYTES` is
 a 414, a head over `MAX_HEAD_BYTES` a 431 (RFC 9110 section 15.5.15, RFC 6585 section 5), and
 what the parser cannot read at all a 400 (a method it does not know, a 501: RFC 9110 section
-9.1). Every one of them is an OperationOutcome, like any other answer of a FHIR server, and
-closes the connection after the client has been given time to read it (RFC 9112 section 9.6).
+9.1; a transfer coding other than chunked, a 501: RFC 9112 section 6.1). Every one of them
+is an OperationOutcome, like any other answer of a FHIR server, and closes the connection
+after the client has been given time to read it (RFC 9112 section 9.6).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from collections.abc import Callable
 from typing import Any
 
 import httptools
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn._types import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
 from gateway import jsonio
 from gateway.http_dates import date_now
@@ -65,6 +68,25 @@ def _too_large_head() -> _Refusal:
     return _Refusal(431, "too-long", f"The request's header fields are limited to {MAX_HEAD_BYTES} bytes")
 
 
+def _unknown_transfer_coding() -> _Refusal:
+    # Which coding, the client knows: diagnostics name no request data (as `_unreadable`'s).
+    return _Refusal(
+        501, "not-supported", "Only the chunked transfer coding is implemented: send the body without others"
+    )
+
+
+def _transfer_codings(headers: list[tuple[bytes, bytes]]) -> list[bytes]:
+    """The transfer codings of a request, in the order applied (RFC 9112 section 6.1: fields
+    given more than once are one list)."""
+    codings = [
+        coding.strip().lower()
+        for name, value in headers
+        if name == b"transfer-encoding"
+        for coding in value.split(b",")
+    ]
+    return [coding for coding in codings if coding]
+
+
 def _unreadable(exc: httptools.HttpParserError, data: bytes) -> _Refusal:
     if isinstance(exc.__context__, _Refusal):
         return exc.__context__
@@ -100,6 +122,7 @@ class _CloseAfterBody:
 
 class _HeaderDeadline(HttpToolsProtocol):
     header_timeout = 10.0
+    # The head's deadline; once a request is answered before its body all arrived, the body's.
     _deadline: asyncio.TimerHandle | None = None
     _linger: asyncio.TimerHandle | None = None  # set once the connection only waits to close
     _discarded = 0
@@ -109,6 +132,8 @@ class _HeaderDeadline(HttpToolsProtocol):
     _body_pending = False  # a request's head has been read, its body not yet all
     _refused = False  # a request was refused: what the client sends after it is not read
     _after_answers: bytes | None = None  # that refusal, waiting for the answers to earlier requests
+    _refused_cycle: RequestResponseCycle | None = None  # the response cycle of a request refused for its body
+    _serving: RequestResponseCycle | None = None  # the cycle whose app runs (uvicorn keeps only the newest)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -154,6 +179,7 @@ class _HeaderDeadline(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._field_bytes = 0
+        self._unset_keepalive_if_required()  # the header deadline bounds the request from here
         self._arm()
 
     def on_header(self, name: bytes, value: bytes) -> None:
@@ -167,6 +193,12 @@ class _HeaderDeadline(HttpToolsProtocol):
             raise _too_long_target()
         if len(self.url) + self._field_bytes > MAX_HEAD_BYTES:
             raise _too_large_head()
+        codings = _transfer_codings(self.headers)
+        if codings[-1:] == [b"chunked"] and len(codings) > 1:
+            # RFC 9112 section 6.1: a transfer coding the server does not understand SHOULD be a
+            # 501 (llhttp decodes the chunks and hands on the gzip bytes as if they were the
+            # body). Without chunked last, llhttp itself refuses: a 400 (section 6.3).
+            raise _unknown_transfer_coding()
         authority = _absolute_form_authority(self.url)
         if authority is not None:
             # RFC 9112 section 3.2.2: of a target in absolute form the server MUST use the
@@ -179,7 +211,16 @@ class _HeaderDeadline(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self._in_head, self._head_bytes, self._body_pending = True, 0, False
+        self._disarm()  # the body's deadline, if it was answered before it all arrived
         super().on_message_complete()
+        if self.cycle is not None and self.cycle.response_complete:
+            # Answered before its body was all read: the keep-alive timeout the answer armed was
+            # cancelled by the bytes of the body (uvicorn's data_received), so it is armed again
+            # here, else an idle connection after them is held for ever.
+            self._unset_keepalive_if_required()
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -193,6 +234,22 @@ class _HeaderDeadline(HttpToolsProtocol):
         self._disarm()
         if self.transport.is_closing():
             return
+        self._refused = True
+        if self._body_pending and self.cycle is not None:
+            # Refused for its body (a malformed chunk): the request has a response cycle of its
+            # own, which must not answer it as well (RFC 9112 section 9.3.2: one answer per
+            # request). Its app sees `http.disconnect` and what it sends is dropped; one still
+            # queued behind earlier requests (pipelined) is never started.
+            cycle = self._refused_cycle = self.cycle
+            cycle.disconnected = True
+            cycle.message_event.set()
+            for queued in [queued for queued in self.pipeline if queued[0] is cycle]:
+                self.pipeline.remove(queued)
+            if cycle.response_started:
+                # It was answered before its body was read (or is being): a refusal now would be
+                # read as the answer to the client's next request. The connection just closes.
+                self._start_lingering(half_close=True)
+                return
         body = jsonio.dumps(operation_outcome("error", refusal.code, refusal.diagnostics))
         head = [STATUS_LINE[refusal.status]]
         head += [name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers]
@@ -202,7 +259,6 @@ class _HeaderDeadline(HttpToolsProtocol):
             f"content-length: {len(body)}\r\n".encode(),
             b"connection: close\r\n\r\n",
         ]
-        self._refused = True
         # The access line an operator looks for (gateway.observability writes one per request
         # it serves): the status and why, never the target or a header, which the client wrote.
         access_log.info(
@@ -212,21 +268,43 @@ class _HeaderDeadline(HttpToolsProtocol):
             refusal.code,
             extra={"route": REFUSED, "status": refusal.status},
         )
-        answering = self.cycle is not None and not self.cycle.response_complete
-        if answering and not self._body_pending:
+        if self._answers_outstanding():
             # Requests before it on this connection (pipelined) are still being answered: the
             # refusal follows their answers (RFC 9112 section 9.3.2), sent as the last completes.
             self._after_answers = b"".join(head) + body
             self.flow.resume_reading()  # what the client still sends is read and thrown away
             return
-        # Else it is the only request unanswered, or the one whose body is arriving (its own).
         self.transport.write(b"".join(head) + body)
-        self._start_lingering(half_close=not answering)
+        self._start_lingering(half_close=True)
+
+    def _answers_outstanding(self) -> bool:
+        """Whether a request before the refused one still has its answer to send."""
+        serving = self._serving
+        running = serving is not None and serving is not self._refused_cycle and not serving.response_complete
+        return running or bool(self.pipeline)
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
+        async def unless_refused(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+            # A request refused for its body between the cycle's creation and the start of its
+            # task is not served at all: no app, no access line or audit of an answer never sent.
+            if cycle is not self._refused_cycle:
+                await app(scope, receive, send)
+
+        self._serving = cycle
+        super()._start_asgi_task(cycle, unless_refused)
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if self.cycle is None or self.cycle.response_complete:
-            self._answer_refusal()
+        if self._after_answers is not None:
+            if not self._answers_outstanding():
+                self._answer_refusal()
+        elif self._body_pending and self.cycle is not None and self.cycle.response_complete and self._linger is None:
+            # Answered before its body was all read, on a connection kept alive: every byte of the
+            # body puts off uvicorn's keep-alive timeout, so a client trickling it would hold the
+            # socket for ever. The rest of the body gets as long as an idle connection, counted
+            # from the answer, not from each byte.
+            self._disarm()
+            self._deadline = self.loop.call_later(self.timeout_keep_alive, self._too_slow)
 
     def _answer_refusal(self) -> bool:
         """Send the refusal that waited for the answers before it, if one did."""

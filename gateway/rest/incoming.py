@@ -338,7 +338,12 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES, seconds: floa
     except TimeoutError:
         if size > limit:
             raise _too_large(limit, close=True) from None
-        raise RequestTimeout(f"The request body did not arrive within {seconds:g} seconds") from None
+        # RFC 9110 section 15.5.9: the server has decided to close the connection rather than
+        # wait on, and SHOULD say so; the rest of the body is then read and thrown away a
+        # bounded time only (gateway.slow_clients) instead of holding the socket.
+        raise RequestTimeout(
+            f"The request body did not arrive within {seconds:g} seconds", headers={"Connection": "close"}
+        ) from None
     except ClientDisconnect:
         # The client went away (or its chunked body broke off): nobody reads the answer, but it
         # is the client's doing, so it is counted and logged as a 400, not as a server error.

@@ -86,3 +86,63 @@ def test_a_prompt_client_is_served(port: int) -> None:
     with socket.create_connection(("127.0.0.1", port)) as sock:
         sock.sendall(f"GET {BASE}/Patient/p1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
         assert receive_all(sock).startswith("HTTP/1.1 200")
+
+
+def trickle_until_closed(sock: socket.socket, seconds: float) -> bool:
+    """Send a body byte every half second, as the attacker did; True if within `seconds` the
+    server closed its socket, not only its sending side (a half-close may linger while the
+    client sends): the bytes sent then are answered with a reset."""
+    sock.settimeout(0.5)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            sock.send(b"a")
+            if sock.recv(1024) == b"":  # the end of the server's sending; it may read on a while
+                time.sleep(0.5)
+        except TimeoutError:
+            continue
+        except OSError:
+            return True
+    return False
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [(f"{BASE}/Observation", 405), (f"{BASE}/Patient", 408)],
+    ids=["answered-before-its-body", "too-slow"],
+)
+def test_a_body_trickled_after_its_answer_does_not_hold_the_connection(port: int, path: str, status: int) -> None:
+    # The answer went out, each byte the client trickled after it put off the keep-alive
+    # timeout, and nothing else bounded the body: the socket was still held a minute on. The
+    # body announced (1000 bytes) takes the trickle eight minutes; the bound (uvicorn's 5 s
+    # keep-alive timeout) is far shorter than the 60 s allowed here.
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\n"
+            f'Content-Length: 1000\r\n\r\n{{"resourceType":'.encode()
+        )
+        answer = receive_all(sock)
+        assert answer.startswith(f"HTTP/1.1 {status} "), answer[:200]
+        assert trickle_until_closed(sock, 60)
+
+
+def test_a_408_closes_the_connection(port: int) -> None:
+    # RFC 9110 section 15.5.9: a server sending 408 SHOULD send the "close" connection option,
+    # as it has decided to close rather than wait on.
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(
+            f"POST {BASE}/Patient HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\n"
+            'Content-Length: 100\r\n\r\n{"resourceType":'.encode()
+        )
+        answer = receive_all(sock)
+    assert answer.startswith("HTTP/1.1 408") and "\r\nconnection: close\r\n" in answer.lower()
+
+
+def test_a_body_finished_after_its_answer_leaves_the_connection_to_the_keep_alive_timeout(port: int) -> None:
+    # The rest of the body, sent after the answer, put off the keep-alive timeout that the answer
+    # had armed, and nothing armed it again: an idle connection held for ever.
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(f"POST {BASE}/Observation HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{{".encode())
+        assert receive_all(sock).startswith("HTTP/1.1 405 ")
+        sock.sendall(b"123456789")
+        assert closed_within(sock, 60)
