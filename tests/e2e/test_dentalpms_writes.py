@@ -381,15 +381,7 @@ def test_a_chart_number_shorter_than_the_vendor_searches_is_still_told_apart(fhi
 
 def _refused_reads(fhir: FhirHttp) -> float:
     """The gateway's vendor reads (GETs) the vendor has refused so far (a 4xx answer)."""
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(fhir.get("/metrics").text)
-        for sample in family.samples
-        if sample.name == "fhir_gateway_vendor_calls_total"
-        and sample.labels.get("tenant") == TENANT
-        and sample.labels.get("method") == "GET"
-        and sample.labels.get("outcome") == "4xx"
-    )
+    return vendor_calls(fhir, TENANT, lambda labels: labels.get("method") == "GET" and labels.get("outcome") == "4xx")
 
 
 @pytest.mark.parametrize("first", ["search", "create"])
@@ -727,14 +719,7 @@ def test_a_death_an_update_leaves_out_is_kept_whole_and_said(fhir: FhirHttp) -> 
 
 def _vendor_writes(fhir: FhirHttp) -> float:
     """The calls other than reads the gateway has sent the Dental PMS so far (its /metrics)."""
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(fhir.get("/metrics").text)
-        for sample in family.samples
-        if sample.name == "fhir_gateway_vendor_calls_total"
-        and sample.labels.get("tenant") == TENANT
-        and sample.labels.get("method") != "GET"
-    )
+    return vendor_calls(fhir, TENANT, lambda labels: labels.get("method") != "GET")
 
 
 def test_a_lifecycle_no_transition_reaches_is_refused_before_anything_is_written(fhir: FhirHttp) -> None:

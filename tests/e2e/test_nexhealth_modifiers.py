@@ -18,14 +18,13 @@ from functools import partial
 from typing import Any
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from sandboxes.clinic import Patient, build_clinic
 from sandboxes.nexhealth import create_sandbox
 from sandboxes.nexhealth.app import PATIENT_ID_OFFSET
 from tests.support.clinic import live_patients
 from tests.support.fhir_http import FhirHttp, outcome_of
-from tests.support.variants import gateway_over
+from tests.support.variants import gateway_over, vendor_calls
 
 TENANT = "nex"
 BASE = f"/fhir/{TENANT}"
@@ -58,14 +57,8 @@ def fhir() -> Iterator[FhirHttp]:
 def _vendor_writes(fhir: FhirHttp) -> float:
     """The writes the gateway has sent NexHealth so far (its /metrics): calls other than reads
     and the authentication (`POST /authenticates`, nexhealth-getting-started.txt)."""
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(fhir.get("/metrics").text)
-        for sample in family.samples
-        if sample.name == "fhir_gateway_vendor_calls_total"
-        and sample.labels.get("tenant") == TENANT
-        and sample.labels.get("method") != "GET"
-        and sample.labels.get("endpoint") != "/authenticates"
+    return vendor_calls(
+        fhir, TENANT, lambda labels: labels.get("method") != "GET" and labels.get("endpoint") != "/authenticates"
     )
 
 

@@ -51,11 +51,14 @@ def gateway_over(
         running.stop()
 
 
-def vendor_calls(fhir: FhirHttp, tenant: str) -> float:
-    """The vendor calls the gateway has sent for `tenant` so far (its /metrics)."""
+def vendor_calls(fhir: FhirHttp, tenant: str, counted: Callable[[dict[str, str]], bool] | None = None) -> float:
+    """The vendor calls the gateway has sent for `tenant` so far (its /metrics), those whose
+    labels (`method`, `endpoint`, `outcome`) `counted` accepts when given."""
     return sum(
         sample.value
         for family in text_string_to_metric_families(fhir.get("/metrics").text)
         for sample in family.samples
-        if sample.name == "fhir_gateway_vendor_calls_total" and sample.labels.get("tenant") == tenant
+        if sample.name == "fhir_gateway_vendor_calls_total"
+        and sample.labels.get("tenant") == tenant
+        and (counted is None or counted(sample.labels))
     )
