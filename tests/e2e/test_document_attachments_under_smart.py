@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
 from gateway.app import create_app
 from gateway.settings import DEMO_CONFIG, load_settings
 from mappings.registry import VENDORS
 from sandboxes.registry import SANDBOXES
+from tests.support.fake_vendor import TestClient
 from tests.support.smart import PUBLIC_BASE, Issuer, smart_settings
 
 TENANTS = sorted(load_settings(DEMO_CONFIG).tenants)
