@@ -174,6 +174,10 @@ class UpstreamClient:
 
         template = vendor_path_template(path)
         attempts = 0
+        # This call's last failure: a retry the breaker then refuses (this call's own failures
+        # opened it) answers with it, the vendor failing (a 502 or 504 for the client), not the
+        # 503 "paused" of a breaker that other calls opened.
+        last_failure: UpstreamResponse | UpstreamError | UpstreamTimeout | None = None
         tentative = is_tentative()
         ends_at: float | None = None  # the total deadline, from when the first attempt was sent
 
@@ -185,6 +189,17 @@ class UpstreamClient:
                 await self.breaker.record(failed=failed)
 
         async def attempt() -> UpstreamResponse:
+            nonlocal last_failure
+            try:
+                answer = await one_attempt()
+            except (UpstreamTimeout, UpstreamError) as failed:
+                last_failure = failed
+                raise
+            if answer.status >= 500:
+                last_failure = answer
+            return answer
+
+        async def one_attempt() -> UpstreamResponse:
             nonlocal attempts, ends_at
             attempts += 1
             if attempts > 1:
@@ -264,13 +279,20 @@ class UpstreamClient:
         async def retried() -> UpstreamResponse:
             if tentative:
                 return await attempt()
-            return await with_retries(
-                attempt,
-                policy=self.resilience.retry,
-                budget=self.budget,
-                deadline=self.timeouts.total,
-                should_retry=_worth_another_attempt,
-            )
+            try:
+                return await with_retries(
+                    attempt,
+                    policy=self.resilience.retry,
+                    budget=self.budget,
+                    deadline=self.timeouts.total,
+                    should_retry=_worth_another_attempt,
+                )
+            except VendorUnavailable:  # never retried: the breaker refused a retry of this call
+                if last_failure is None:
+                    raise
+                if isinstance(last_failure, UpstreamResponse):
+                    return last_failure
+                raise last_failure from None
 
         if method not in ("GET", "HEAD") or body is not None or data is not None:
             forget_reads()  # an idempotent write (Idempotency-Key) is a write all the same

@@ -398,6 +398,27 @@ def test_the_breaker_opens_answers_at_once_and_closes_when_the_vendor_is_back(ve
     asyncio.run(scenario())
 
 
+def test_a_call_whose_own_failures_open_the_breaker_answers_with_the_vendors_failure(vendor: Vendor) -> None:
+    # Its retry is refused by the breaker its own attempts opened: the client hears the vendor
+    # failing (its 500: a 502 for the client), not "paused" as if others had tripped it; the next
+    # call is refused at once.
+    vendor.down = True
+    tripping = BreakerPolicy(window=10, min_calls=100, failure_ratio=0.5, consecutive=2, open_for=30)
+
+    async def scenario() -> None:
+        upstream = client(vendor, FAST_RETRY, tripping)
+        try:
+            assert (await upstream.request("GET", "/patients")).status == 500
+            assert vendor.calls == 2  # the third attempt was refused, not sent
+            with pytest.raises(VendorUnavailable):
+                await upstream.request("GET", "/patients")
+            assert vendor.calls == 2
+        finally:
+            await upstream.aclose()
+
+    asyncio.run(scenario())
+
+
 @pytest.mark.parametrize("vendor_back", [True, False])
 def test_a_probe_cancelled_by_its_requests_refused_sibling_still_settles_the_breaker(
     vendor: Vendor, vendor_back: bool
