@@ -7,10 +7,12 @@ birth date or any other query value: only ids, which the gateway's own URLs alre
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -98,7 +100,7 @@ def audit_event(
         if caller.subject:
             agent["altId"] = caller.subject
     if request.client_address:
-        agent["network"] = {"address": request.client_address, "type": "2"}
+        agent["network"] = dict(_network(request.client_address))  # a copy: the cached one stays as it is
     moment = (now or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return {
         "resourceType": "AuditEvent",
@@ -136,3 +138,15 @@ def _query_patient(query: str) -> str | None:
             if is_fhir_id(identifier):
                 return identifier
     return None
+
+
+@lru_cache(maxsize=1024)  # a client's address repeats from request to request
+def _network(address: str) -> dict[str, str]:
+    """The agent's network address: typed an IP address (R4 network-type 2) only when it is one.
+    A trusted proxy's X-Forwarded-For is taken as it is written (uvicorn's proxy headers), and
+    what is no address is recorded as claimed, untyped, and never longer than one."""
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return {"address": address[:64]}
+    return {"address": address, "type": "2"}

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from gateway.audit.events import Request as AuditRequest
+from gateway.audit.events import audit_event
 from gateway.audit.sink import FileSink, StdoutSink
 from gateway.settings import AuditSettings, TenantSettings
 from tests.support.fake_vendor import BASE, FAKE, FAKE_URL, TENANT, FakeBackend, TestClient, fake_gateway, ok, outcome
@@ -193,3 +195,19 @@ def test_a_line_the_sink_fails_to_write_in_any_way_is_a_503(
     monkeypatch.setattr(FileSink, "write", broken)
     response = client.get(f"{BASE}/Patient/p1", headers=issuer.headers(TENANT, "user/*.rs"))
     assert "audited" in outcome(response, 503)["issue"][0]["diagnostics"]
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("203.0.113.9", {"address": "203.0.113.9", "type": "2"}),
+        ("2001:db8::1", {"address": "2001:db8::1", "type": "2"}),
+        ("ZQXMARK25", {"address": "ZQXMARK25"}),  # what a trusted proxy's X-Forwarded-For claimed
+        ("x" * 300, {"address": "x" * 64}),
+    ],
+)
+def test_the_network_address_is_typed_an_ip_address_only_when_it_is_one(address: str, expected: dict[str, str]) -> None:
+    # R4 AuditEvent.agent.network.type 2 is "IP Address": a proxy-supplied text that is none is
+    # recorded as claimed, untyped.
+    request = AuditRequest(method="GET", path="/fhir/t/Patient", query="", request_id="r" * 16, client_address=address)
+    assert audit_event(request, 200, None)["agent"][0]["network"] == expected
