@@ -337,6 +337,12 @@ class PagingSettings(_Strict):
     default_count: int = Field(20, ge=1)
     max_count: int = Field(100, ge=1)
 
+    @model_validator(mode="after")
+    def _default_within_max(self) -> PagingSettings:
+        if self.default_count > self.max_count:
+            raise ValueError("default_count may not exceed max_count")
+        return self
+
 
 class Settings(_Strict):
     server: ServerSettings = ServerSettings()
@@ -350,8 +356,10 @@ class Settings(_Strict):
     @classmethod
     def _tenant_names(cls, value: dict[str, TenantSettings]) -> dict[str, TenantSettings]:
         for name in value:
-            if not name.replace("-", "").isalnum() or not name.islower():
-                raise ValueError(f"tenant name '{name}' must be lower-case letters, digits and '-'")
+            # ASCII only: str.isalnum takes 'é' and '٣', and a name is a URL path segment. The
+            # name is quoted as Python writes it, so a newline in it cannot split the message.
+            if not re.fullmatch(r"[a-z0-9-]+", name):
+                raise ValueError(f"tenant name {name!r} must be lower-case letters a-z, digits and '-'")
         return value
 
     @model_validator(mode="after")

@@ -347,3 +347,18 @@ def test_a_certificate_that_cannot_be_loaded_is_refused_by_check_config(
     assert _check(tmp_path, tls + GOOD) == 2
     err = capsys.readouterr().err
     assert "server.tls_certfile/tls_keyfile: cannot load" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["ténant", "t\\u0663", "two\\nlines"])
+def test_a_tenant_name_is_ascii_and_said_on_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    assert _check(tmp_path, GOOD.replace("[tenants.smile]", f'[tenants."{name}"]')) == 2
+    err = capsys.readouterr().err
+    assert "must be lower-case letters a-z, digits and '-'" in err
+    assert not any(line.startswith(("lines", "two")) for line in err.splitlines())  # one line, not split
+
+
+def test_a_default_page_size_over_the_maximum_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _check(tmp_path, "[paging]\ndefault_count = 500\nmax_count = 100\n" + GOOD) == 2
+    assert "default_count may not exceed max_count" in capsys.readouterr().err
