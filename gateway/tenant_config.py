@@ -107,7 +107,8 @@ def _problems(
                 "(the demo installs them: pip install -e ./sandboxes)"
             ]
         # The sandbox supplies the rest of the options when it starts; only what is given here is checked.
-        return [p for key, value in conf.options.items() for p in _option_value_problems(vendor, key, value)]
+        unused = [f"{key}: not used by a sandbox tenant (its simulator's own is)" for key in _set_for_a_vendor(conf)]
+        return unused + [p for key, value in conf.options.items() for p in _option_value_problems(vendor, key, value)]
     problems: list[str] = []
     if not conf.base_url:
         problems.append("base_url: required unless sandbox = true")
@@ -120,6 +121,12 @@ def _problems(
     problems += option_problems(vendor, conf.options)
     problems += [f"credentials.{key}: {problem}" for key, problem in _credential_problems(vendor, conf.credentials)]
     return problems
+
+
+def _set_for_a_vendor(conf: TenantSettings) -> list[str]:
+    """The settings a sandbox tenant has that only a real vendor uses: set, they would be
+    ignored without a word, and the operator believe the tenant reaches that vendor."""
+    return [key for key, value in (("base_url", conf.base_url), ("credentials", conf.credentials)) if value]
 
 
 def _absolute_http_url(url: str) -> bool:

@@ -362,3 +362,14 @@ def test_a_tenant_name_is_ascii_and_said_on_one_line(
 def test_a_default_page_size_over_the_maximum_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert _check(tmp_path, "[paging]\ndefault_count = 500\nmax_count = 100\n" + GOOD) == 2
     assert "default_count may not exceed max_count" in capsys.readouterr().err
+
+
+def test_a_sandbox_tenant_given_a_vendor_url_or_credentials_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Its simulator's own are used: set, they were ignored without a word.
+    sandboxed = GOOD.replace('vendor = "dentalpms"', 'vendor = "dentalpms"\nsandbox = true')
+    assert _check(tmp_path, sandboxed) == 2
+    err = capsys.readouterr().err
+    assert "tenant 'smile': base_url: not used by a sandbox tenant" in err
+    assert "tenant 'smile': credentials: not used by a sandbox tenant" in err
