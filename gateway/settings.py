@@ -82,9 +82,8 @@ class TenantAuthSettings(_Strict):
             raise ValueError("advertise.capabilities names sso-openid-connect: give the issuer's jwks_uri")
         if self.introspection_endpoint and not (self.introspection_client_id and self.introspection_client_secret):
             raise ValueError("introspection_endpoint needs introspection_client_id and introspection_client_secret")
-        secret = self.introspection_client_secret
-        if secret is not None and not secret.startswith(("env:", "file:")):
-            raise ValueError("introspection_client_secret must be 'env:NAME' or 'file:/path', not a literal secret")
+        if self.introspection_client_secret is not None:
+            secret_reference(self.introspection_client_secret, "introspection_client_secret")
         return self
 
 
@@ -153,8 +152,7 @@ class TenantSettings(_Strict):
     @classmethod
     def _references_only(cls, value: dict[str, str]) -> dict[str, str]:
         for key, ref in value.items():
-            if not ref.startswith(("env:", "file:")):
-                raise ValueError(f"credential '{key}' must be 'env:NAME' or 'file:/path', not a literal secret")
+            secret_reference(ref, f"credential '{key}'")
         return value
 
 
@@ -230,16 +228,12 @@ class ServerSettings(_Strict):
     @field_validator("paging_secret")
     @classmethod
     def _paging_reference(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("env:", "file:")):
-            raise ValueError("paging_secret must be 'env:NAME' or 'file:/path', not a literal secret")
-        return value
+        return None if value is None else secret_reference(value, "paging_secret")
 
     @field_validator("token_store_keys")
     @classmethod
     def _key_references(cls, value: list[str]) -> list[str]:
-        if any(not key.startswith(("env:", "file:")) for key in value):
-            raise ValueError("token_store_keys must be 'env:NAME' or 'file:/path' references, not literal keys")
-        return value
+        return [secret_reference(key, "each of token_store_keys") for key in value]
 
     @field_validator("public_base_url")
     @classmethod
@@ -318,9 +312,7 @@ class ObservabilitySettings(_Strict):
     @field_validator("metrics_token")
     @classmethod
     def _token_reference(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("env:", "file:")):
-            raise ValueError("metrics_token must be 'env:NAME' or 'file:/path', not a literal secret")
-        return value
+        return None if value is None else secret_reference(value, "metrics_token")
 
     @field_validator("metrics_networks")
     @classmethod
@@ -400,6 +392,14 @@ class Settings(_Strict):
                     "or the tenant's auth.audience"
                 )
         return self
+
+
+def secret_reference(value: str, name: str) -> str:
+    """`value`, a reference to a secret (`env:NAME` or `file:/path`); never a literal one in the
+    file, and never echoed when refused (what stands there may be the secret)."""
+    if not value.startswith(("env:", "file:")):
+        raise ValueError(f"{name} must be 'env:NAME' or 'file:/path', not a literal secret")
+    return value
 
 
 def _check_http_url(value: str, name: str) -> None:
