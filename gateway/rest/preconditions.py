@@ -73,8 +73,13 @@ def check(conditions: Preconditions, current: Mapping[str, Any]) -> None:
         raise PreconditionFailed(f"If-Match: the current version is {_shown(version)}; read it again before writing")
     since = conditions.if_unmodified_since
     modified = last_updated_moment(meta.get("lastUpdated"))  # compared to the second, as HTTP-dates are
-    if modified is not None:  # one in the future is now, as Last-Modified gave it (RFC 9110 section 8.8.2.1)
-        modified = min(modified, datetime.now(UTC))
+    if modified is not None and modified > datetime.now(UTC):
+        # Dated ahead of this clock (a vendor's clock ahead of ours): Last-Modified gave the
+        # moment of the answer instead (RFC 9110 section 8.8.2.1), which moves on with every
+        # answer, so the record has no modification date to hold a condition to, and
+        # If-Unmodified-Since is ignored (section 13.1.4): compared with the moment of this
+        # request, what a client was given a second before would fail as if the record had changed.
+        modified = None
     if since is not None and modified is not None and modified.replace(microsecond=0) > since:
         raise PreconditionFailed("If-Unmodified-Since: the record has been modified since")
     if conditions.if_none_match is not None and _listed(conditions.if_none_match, version):

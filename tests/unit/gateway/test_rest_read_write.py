@@ -835,5 +835,10 @@ def test_a_write_conditional_on_the_last_modified_given_holds_for_a_record_dated
     assert not given.endswith("2999 00:00:00 GMT")
     unchanged = {**FHIR_JSON, "If-Unmodified-Since": given}
     assert client.get(f"{BASE}/Patient/p1", headers=unchanged).status_code == 200
+    # The moment Last-Modified gives moves on with every answer: a date given a second (here,
+    # an hour) before is not "modified since" either; the record has no date to hold it to
+    # (RFC 9110 section 13.1.4), where it failed whenever a second boundary fell between the two.
+    earlier = {**FHIR_JSON, "If-Unmodified-Since": "Mon, 07 Dec 2026 00:00:00 GMT"}
+    assert client.get(f"{BASE}/Patient/p1", headers=earlier).status_code == 200
     assert ok(client.put(f"{BASE}/Patient/p1", json=_patient(id="p1"), headers=unchanged))["meta"]["versionId"] == "2"
     assert backend.patients["p1"]["name"][0]["family"] == "Nguyen"
