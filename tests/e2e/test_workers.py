@@ -371,9 +371,10 @@ def test_connections_opened_together_are_spread_over_both_workers(deployment: De
                 served[line["pid"]] = served.get(line["pid"], 0) + 1
     print(f"\n32 connections opened together, 3 requests each: requests per worker {sorted(served.values())}")
     assert sum(served.values()) == 96
-    # Spread by a hash of the addresses: each worker holds at least 6 of the 32 connections
-    # but once in about 9,000 runs (binomial); on one shared socket one worker held them all.
-    assert len(served) == 2 and min(served.values()) >= 3 * 6
+    # Spread by a hash of the addresses (the kernel's, over source ports handed out in
+    # sequence: less even than a fair coin, a 27-5 split met in CI): each worker holds at
+    # least 3 of the 32 connections; on one shared socket one worker held them all.
+    assert len(served) == 2 and min(served.values()) >= 3 * 3
 
 
 def _dental_workers(directory: Path, port: int, redis_url: str, prefix: str, server: str = "") -> Path:
