@@ -47,7 +47,7 @@ from gateway.rest.paging import PageTokens
 from gateway.rest.routes import fhir_routes
 from gateway.sandbox_host import SandboxHost
 from gateway.sandbox_tenants import HostedSandbox, host_sandbox
-from gateway.settings import Settings, TenantSettings, resolve_secret
+from gateway.settings import Settings, TenantSettings, resolve_paging_secret
 from gateway.shared import SharedState, shared_state
 from gateway.shared.eviction import eviction_warning
 from gateway.shared.sealed import Seal
@@ -62,7 +62,7 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 
 def _paging_secret(settings: Settings) -> str:
     if settings.server.paging_secret:
-        return resolve_secret(settings.server.paging_secret)
+        return resolve_paging_secret(settings.server.paging_secret)
     log.warning("server.paging_secret is not set: paging links stop working when this process restarts")
     return secrets.token_urlsafe(32)
 

@@ -309,7 +309,11 @@ def build_parser() -> argparse.ArgumentParser:
     link.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the authorization")
     link.set_defaults(run=_connect)
     token = sub.add_parser("token", help="get an access token from a gateway's token endpoint (backend services)")
-    token.add_argument("--url", required=True, help="the gateway's root URL, e.g. http://127.0.0.1:8080")
+    token.add_argument(
+        "--url",
+        required=True,
+        help="the gateway's root URL, e.g. http://127.0.0.1:8080, or its token endpoint (…/auth/token)",
+    )
     token.add_argument("--client", required=True, help="the registered client id")
     token.add_argument("--key", required=True, help="the client's private key (PEM)")
     token.add_argument("--scope", default="system/*.rs", help="the scopes asked for (default: system/*.rs)")

@@ -230,6 +230,19 @@ class ServerSettings(_Strict):
     def _paging_reference(cls, value: str | None) -> str | None:
         return None if value is None else secret_reference(value, "paging_secret")
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: list[str]) -> list[str]:
+        # What uvicorn's forwarded_allow_ips takes from a TCP listener: "*", an address or a
+        # network. Anything else matched no peer, so every proxy's X-Forwarded-For was ignored.
+        for entry in value:
+            if entry != "*":
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(f"trusted_proxies: '{entry}' is not an address, a network (CIDR) or '*'") from None
+        return value
+
     @field_validator("token_store_keys")
     @classmethod
     def _key_references(cls, value: list[str]) -> list[str]:
@@ -308,6 +321,13 @@ class ObservabilitySettings(_Strict):
     # /readyz: a tenant is usable if its vendor answered within this many seconds, else it is
     # probed (a connection to the vendor's host), the answer kept as long.
     readiness_window: float = Field(30.0, gt=0)
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _otlp_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_http_url(value, "otlp_endpoint")
+        return value
 
     @field_validator("metrics_token")
     @classmethod
@@ -430,6 +450,23 @@ def resolve_secret(reference: str) -> str:
     raise ConfigError("a secret must be given as 'env:NAME' or 'file:/path', not a literal value")
 
 
+# The paging secret keys AES-GCM and an HMAC through SHA-256: a shorter one could be guessed
+# offline from any paging link, and then links forged (RFC 2104 section 3: a key shorter than
+# the hash output weakens it).
+PAGING_SECRET_MIN_CHARACTERS = 32
+
+
+def resolve_paging_secret(reference: str) -> str:
+    """The paging secret `reference` names, refused when too short to hold up."""
+    value = resolve_secret(reference)
+    if len(value) < PAGING_SECRET_MIN_CHARACTERS:
+        raise ConfigError(
+            f"the secret has fewer than {PAGING_SECRET_MIN_CHARACTERS} characters "
+            "(make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    return value
+
+
 def load_settings(path: str | Path | None = None) -> Settings:
     """Settings from `path`, else from $FHIR_GATEWAY_CONFIG, else the embedded demo."""
     chosen = Path(path) if path else Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else DEMO_CONFIG
@@ -453,7 +490,8 @@ def _problem(error: Any) -> str:
     where = ".".join(location)
     if len(location) >= 2 and location[0] == "tenants":
         where = f"tenant '{location[1]}': " + (".".join(location[2:]) or "(the tenant)")
-    message = str(error["msg"]).removeprefix("Value error, ")
+    # A validator's message may name its key too: said once, after the location.
+    message = str(error["msg"]).removeprefix("Value error, ").removeprefix(f"{location[-1]}: " if location else "")
     if error["type"] == "extra_forbidden":
         message = "not a setting this gateway knows (check its spelling)"
     elif error["type"] == "missing":

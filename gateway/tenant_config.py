@@ -17,7 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from gateway.contract import AdapterConfig, Drift, SandboxFactory, TenantContext, Vendor
 from gateway.contract.resilience import BreakerPolicy, Resilience, RetryPolicy
-from gateway.settings import ConfigError, Settings, TenantSettings, resolve_secret
+from gateway.settings import ConfigError, Settings, TenantSettings, resolve_paging_secret, resolve_secret
 from gateway.shared.state import SharedState
 from gateway.upstream.token_store import TokenStore, TokenStoreError
 
@@ -28,7 +28,7 @@ def check_tenants(
     problems: list[str] = []
     if settings.server.paging_secret:
         try:
-            resolve_secret(settings.server.paging_secret)
+            resolve_paging_secret(settings.server.paging_secret)
         except ConfigError as exc:
             problems.append(f"server.paging_secret: {exc}")
     keys_problem = _token_key_problem(settings)

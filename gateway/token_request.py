@@ -22,14 +22,20 @@ class TokenRequestError(Exception):
 
 
 def request_token(root: str, client_id: str, key_file: Path, scope: str, kid: str | None = None) -> str:
-    token_url = f"{root.rstrip('/')}/auth/token"
+    # The root, or the token endpoint itself (what the server's smart-configuration names).
+    base = root.rstrip("/")
+    token_url = base if base.endswith("/auth/token") else f"{base}/auth/token"
     key = load_pem_private_key(key_file.read_bytes(), password=None)
-    if isinstance(key, ec.EllipticCurvePrivateKey):
+    # What the gateway's token endpoint verifies: ES384 on P-384, RS384 with 2048 bits or more
+    # (SMART Backend Services; NIST SP 800-131A). Anything else would only be refused there.
+    if isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP384R1):
         algorithm = "ES384"
-    elif isinstance(key, rsa.RSAPrivateKey):
+    elif isinstance(key, rsa.RSAPrivateKey) and key.key_size >= 2048:
         algorithm = "RS384"
+    elif isinstance(key, rsa.RSAPrivateKey):
+        raise TokenRequestError(f"the RSA key has {key.key_size} bits: it needs at least 2048")
     else:
-        raise TokenRequestError("the key must be an EC P-384 or RSA private key")
+        raise TokenRequestError("the key must be an EC P-384 or an RSA (2048 bits or more) private key")
     now = time.time()
     claims = {"iss": client_id, "sub": client_id, "aud": token_url, "exp": now + 240, "jti": str(uuid4())}
     assertion = jwt.encode(claims, key, algorithm=algorithm, headers={"kid": kid} if kid else None)

@@ -62,7 +62,7 @@ def vendor() -> Iterator[FakeVendor]:
 def client(vendor: FakeVendor) -> Iterator[FhirHttp]:
     import os
 
-    os.environ["FAKE_VENDOR_TOKEN"] = "not-a-real-token"
+    os.environ["FAKE_VENDOR_TOKEN"] = "not-a-real-token-but-long-enough-for-paging"
     settings = Settings.model_validate(
         {
             "server": {"paging_secret": "env:FAKE_VENDOR_TOKEN"},

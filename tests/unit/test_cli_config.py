@@ -162,6 +162,55 @@ def test_an_unresolvable_paging_secret_is_refused_up_front(tmp_path: Path, capsy
     assert "server.paging_secret: environment variable NOT_SET_ANYWHERE is not set" in capsys.readouterr().err
 
 
+def test_a_paging_secret_too_short_to_hold_up_is_refused_by_check_config_and_serve(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Paging links are sealed with a key derived from this secret: three characters are
+    # guessed offline from one link, and then links forged.
+    monkeypatch.setenv("SHORT_PAGING", "abc")
+    text = '[server]\npaging_secret = "env:SHORT_PAGING"\n' + GOOD
+    assert _check(tmp_path, text) == 2
+    err = capsys.readouterr().err
+    assert "server.paging_secret: the secret has fewer than 32 characters" in err and "abc" not in err
+    demo = {"vendor": "nexhealth", "sandbox": True}
+    settings = Settings.model_validate({"server": {"paging_secret": "env:SHORT_PAGING"}, "tenants": {"demo": demo}})
+    with pytest.raises(ConfigError, match="fewer than 32 characters"):
+        create_app(settings, VENDORS, SANDBOXES)
+    monkeypatch.setenv("SHORT_PAGING", "x" * 32)
+    assert _check(tmp_path, text) == 0
+
+
+@pytest.mark.parametrize(
+    ("server", "expected"),
+    [
+        ('trusted_proxies = ["10.0.0.1", "proxy.internal"]', "server.trusted_proxies: 'proxy.internal' is not"),
+        ('trusted_proxies = ["10.0.0.0/33"]', "server.trusted_proxies: '10.0.0.0/33' is not"),
+    ],
+)
+def test_a_trusted_proxy_that_could_match_no_peer_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], server: str, expected: str
+) -> None:
+    # uvicorn compares the peer's address with each entry: a host name never matches, so the
+    # proxy's X-Forwarded-For would be ignored without a word and every client recorded as the proxy.
+    assert _check(tmp_path, f"[server]\n{server}\n" + GOOD) == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_trusted_proxies_take_addresses_networks_and_the_wildcard(tmp_path: Path) -> None:
+    server = 'trusted_proxies = ["10.0.0.1", "10.1.0.0/16", "::1", "fd00::/8"]'
+    assert _check(tmp_path, f"[server]\n{server}\n" + GOOD) == 0
+    assert _check(tmp_path, '[server]\ntrusted_proxies = ["*"]\n' + GOOD) == 0
+
+
+@pytest.mark.parametrize("endpoint", ["otel-collector:4318", "grpc://otel:4317", "http://otel collector:4318"])
+def test_an_otlp_endpoint_that_is_not_an_http_url_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], endpoint: str
+) -> None:
+    # Spans go over OTLP/HTTP: anything else failed at the first export, in the background.
+    assert _check(tmp_path, f'[observability]\notlp_endpoint = "{endpoint}"\n' + GOOD) == 2
+    assert "observability.otlp_endpoint: otlp_endpoint must be an absolute http(s) URL" in capsys.readouterr().err
+
+
 def test_an_unreadable_grant_is_reported_not_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

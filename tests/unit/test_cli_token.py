@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes as PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -63,3 +64,33 @@ def test_a_refusal_says_why(
     code = cli.main(["token", "--url", gateway_url + path, "--client", "app", "--key", str(key)])
     err = capsys.readouterr().err
     assert code == 1 and said in err and "None" not in err
+
+
+@pytest.mark.parametrize(
+    ("private", "said"),
+    [
+        (lambda: rsa.generate_private_key(65537, 1024), "the RSA key has 1024 bits: it needs at least 2048"),
+        (
+            lambda: ec.generate_private_key(ec.SECP256R1()),
+            "the key must be an EC P-384 or an RSA (2048 bits or more) private key",
+        ),
+    ],
+)
+def test_a_key_the_token_endpoint_would_refuse_is_refused_in_one_line(
+    gateway_url: str, tmp_path: Path, private: Callable[[], PrivateKey], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "weak.pem"
+    path.write_bytes(private().private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    code = cli.main(["token", "--url", gateway_url, "--client", "app", "--key", str(path)])
+    err = capsys.readouterr().err
+    # Was a library warning (two lines, a file path of the library) and a signature the
+    # endpoint could only refuse.
+    assert code == 1 and err == f"no token: {said}\n"
+
+
+def test_the_token_endpoint_itself_may_be_given_for_the_root(
+    gateway_url: str, key: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = cli.main(["token", "--url", gateway_url + "/auth/token/", "--client", "app", "--key", str(key)])
+    # The endpoint answered (it refuses this client), not a 404 from `/auth/token/auth/token`.
+    assert code == 1 and "no token: 401 invalid_client: unknown client" in capsys.readouterr().err
