@@ -156,7 +156,7 @@ def create_app(
         try:
             for name, conf in settings.tenants.items():
                 tenants[name] = await composition.tenant(name, conf, host, sandbox_tokens, shared)
-            app.state.rest = RestState(settings, tenants, PageTokens(_paging_secret(settings), shared), gate)
+            app.state.rest = RestState(settings, tenants, PageTokens(_paging_secret(settings), shared), gate, shared)
             if (warning := await eviction_warning(shared)) is not None:
                 log.error("%s", warning)
             gateway_started()  # gateway.collector: what start-up built frozen, young objects collected less often

@@ -28,6 +28,7 @@ from gateway.rest.prefer import Prefer, parse_prefer
 from gateway.search.dates import parse_fhir_date
 from gateway.search.parse import is_fhir_id
 from gateway.settings import Settings
+from gateway.shared.state import SharedState
 from gateway.tenants import Tenant
 
 # HTTP method → the interaction it needs, on a type's URL and on an instance's URL.
@@ -45,6 +46,7 @@ class RestState:
     tenants: dict[str, Tenant]
     tokens: PageTokens
     gate: Gate
+    shared: SharedState  # this process's, or the workers' and replicas' (server.shared_state)
     # A patient's gathered record per `$everything` walk (keyed by its signed fingerprint), so
     # following its links does not fetch the whole record again for every page.
     records: TTLCache[str, tuple[list[dict[str, Any]], list[str]]] = field(

@@ -7,6 +7,7 @@ The answer's body is what `Prefer: return=` asks for.
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -39,6 +40,7 @@ from gateway.rest.context import (
     reach,
     respond,
     response_format,
+    state,
     tenant_of,
     version_headers,
 )
@@ -125,35 +127,55 @@ async def create(request: Request) -> Response:
         raise Forbidden(f"The access token's scopes do not allow creating this {resource_type} (outside its reach)")
     condition = request.headers.get("if-none-exist")
     criteria: SearchQuery | None = None
-    if condition:
-        criteria, existing = await _conditional_matches(request, tenant, resource_type, condition)
-        if len(existing) > 1:
-            raise PreconditionFailed(f"If-None-Exist matched more than one {resource_type}; nothing was created")
-        if existing:
-            return _written(request, fmt, tenant, existing[0], 200, matched=True)
-    try:
-        created = await provider.create(resource)
-    except AlreadyExists as exc:
-        duplicate: dict[str, Any] | None = dict(exc.existing) if exc.existing is not None else None
-        if duplicate is None or not _visible(request, tenant, provider, duplicate):
-            # Neither the record nor its id may reach a caller that could not read it.
-            raise Conflict(f"A {resource_type} like this one exists already; nothing was created") from None
-        # The vendor's duplicate answers the client's condition only if it meets it: a
-        # household sharing a phone number is not "the patient you asked about".
-        if criteria is not None and matches(duplicate, criteria):
-            return _written(request, fmt, tenant, duplicate, 200, matched=True)
-        raise
-    warnings = created.warnings
-    if criteria is not None and not matches(created.resource, criteria):
-        # As stored (the vendor did not keep what the condition names, an identifier of another
-        # system, say), the record does not meet If-None-Exist: the same request again would
-        # not find it (and create another, unless the vendor refuses it as a duplicate).
-        warnings += (
-            f"If-None-Exist does not select {resource_type}/{created.resource['id']} as the vendor stored it: "
-            "the same request again would not find it",
-        )
-    not_kept = _not_kept(resource, created, valueless)
-    return _written(request, fmt, tenant, created.resource, 201, not_kept, warnings=warnings)
+    async with _one_conditional_create_at_a_time(request, tenant, resource_type) if condition else nullcontext():
+        if condition:
+            criteria, existing = await _conditional_matches(request, tenant, resource_type, condition)
+            if len(existing) > 1:
+                raise PreconditionFailed(f"If-None-Exist matched more than one {resource_type}; nothing was created")
+            if existing:
+                return _written(request, fmt, tenant, existing[0], 200, matched=True)
+        try:
+            created = await provider.create(resource)
+        except AlreadyExists as exc:
+            duplicate: dict[str, Any] | None = dict(exc.existing) if exc.existing is not None else None
+            if duplicate is None or not _visible(request, tenant, provider, duplicate):
+                # Neither the record nor its id may reach a caller that could not read it.
+                raise Conflict(f"A {resource_type} like this one exists already; nothing was created") from None
+            # The vendor's duplicate answers the client's condition only if it meets it: a
+            # household sharing a phone number is not "the patient you asked about".
+            if criteria is not None and matches(duplicate, criteria):
+                return _written(request, fmt, tenant, duplicate, 200, matched=True)
+            raise
+        warnings = created.warnings
+        if criteria is not None and not matches(created.resource, criteria):
+            # As stored (the vendor did not keep what the condition names, an identifier of another
+            # system, say), the record does not meet If-None-Exist: the same request again would
+            # not find it (and create another, unless the vendor refuses it as a duplicate).
+            warnings += (
+                f"If-None-Exist does not select {resource_type}/{created.resource['id']} as the vendor stored it: "
+                "the same request again would not find it",
+            )
+        not_kept = _not_kept(resource, created, valueless)
+        return _written(request, fmt, tenant, created.resource, 201, not_kept, warnings=warnings)
+
+
+def _one_conditional_create_at_a_time(
+    request: Request, tenant: Tenant, resource_type: str
+) -> AbstractAsyncContextManager[None]:
+    """Held while a conditional create checks and creates. R4 http.html#ccreate: the server
+    creates only if no match exists; two such creates in flight at once would both find nothing
+    and both create. So a tenant's conditional creates of one type run one at a time, across
+    workers and replicas (the shared state's lock), whatever their criteria: two different
+    conditions may select the same record. A holder that dies frees it after twice the
+    request limit; a request waits up to that limit, then a 503."""
+    rest = state(request)
+    limit = rest.settings.server.request_timeout
+    return rest.shared.lock(
+        f"conditional-create:{tenant.name}:{resource_type}",
+        timeout=2 * limit,
+        wait=limit,
+        busy=f"Another conditional create of {resource_type} on this server took too long; retry shortly",
+    )
 
 
 def _visible(request: Request, tenant: Tenant, provider: ResourceProvider, resource: dict[str, Any]) -> bool:

@@ -135,12 +135,14 @@ class RedisState:
         return int(count)
 
     @asynccontextmanager
-    async def lock(self, key: str, timeout: float, wait: float | None = None) -> AsyncIterator[None]:
+    async def lock(
+        self, key: str, timeout: float, wait: float | None = None, busy: str | None = None
+    ) -> AsyncIterator[None]:
         lock = self._redis.lock(self._key(key), timeout=timeout, blocking_timeout=timeout if wait is None else wait)
         async with _reachable():
             acquired = await lock.acquire()
         if not acquired:
-            raise SharedStateUnavailable("Another worker has held a renewal for too long; retry shortly")
+            raise SharedStateUnavailable(busy or "Another worker has held a renewal for too long; retry shortly")
         try:
             yield
         finally:

@@ -69,10 +69,13 @@ class SharedState(Protocol):
         creates is dropped after `ttl` seconds (never, for None), and an expiry it has stays."""
         ...
 
-    def lock(self, key: str, timeout: float, wait: float | None = None) -> AbstractAsyncContextManager[None]:
+    def lock(
+        self, key: str, timeout: float, wait: float | None = None, busy: str | None = None
+    ) -> AbstractAsyncContextManager[None]:
         """Held by one holder at a time across all sharers; a holder that dies releases it
         after `timeout` seconds (so a holder must finish well within it). Waiting longer than
-        `wait` (default `timeout`) raises SharedStateUnavailable."""
+        `wait` (default `timeout`) raises SharedStateUnavailable, saying `busy` (default: a
+        token renewal held too long)."""
         ...
 
     async def reserve(self, key: str, rate: float, capacity: float, max_wait: float) -> float | None:
@@ -161,12 +164,16 @@ class LocalState:
         return count
 
     @asynccontextmanager
-    async def lock(self, key: str, timeout: float, wait: float | None = None) -> AsyncIterator[None]:
+    async def lock(
+        self, key: str, timeout: float, wait: float | None = None, busy: str | None = None
+    ) -> AsyncIterator[None]:
         held = self._locks.setdefault(key, asyncio.Lock())
         try:
             await asyncio.wait_for(held.acquire(), timeout if wait is None else wait)
         except TimeoutError:
-            raise SharedStateUnavailable("Another request has held a renewal for too long; retry shortly") from None
+            raise SharedStateUnavailable(
+                busy or "Another request has held a renewal for too long; retry shortly"
+            ) from None
         try:
             yield
         finally:

@@ -12,6 +12,7 @@ so."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -330,6 +331,20 @@ def test_a_chart_number_in_use_is_a_conflict_naming_it(fhir: FhirHttp, chart_sys
         headers={**JSON, "If-None-Exist": "family=Chartowner&birthdate=1991-04-05"},
     )
     assert matched.status_code == 200 and matched.json()["id"] == first.json()["id"]
+
+
+def test_conditional_creates_sent_at_once_make_one_patient(fhir: FhirHttp, chart_system: str) -> None:
+    # R4 http.html#ccreate: create only if nothing matches. Sent together, each used to search,
+    # find nothing and create: four requests, four patients (the vendor guards no demographics).
+    sent = _new_patient("Togetherzz", chart_system)
+    headers = {**JSON, "If-None-Exist": "family=Togetherzz&birthdate=1991-04-05"}
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(
+            pool.map(lambda _: fhir.request("POST", f"{BASE}/Patient", json=sent, headers=headers), range(4))
+        )
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 201], [a.text for a in answers]
+    made = _by_family(fhir, "Togetherzz")
+    assert len(made) == 1 and {a.json()["id"] for a in answers} == {made[0]["id"]}
 
 
 def test_a_chart_number_taken_by_an_update_is_a_conflict_naming_it(fhir: FhirHttp, chart_system: str) -> None:

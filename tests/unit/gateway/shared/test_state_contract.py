@@ -101,6 +101,10 @@ def test_a_lock_held_too_long_is_refused_not_waited_for_ever(make_state: MakeSta
             with pytest.raises(SharedStateUnavailable):
                 async with b.lock("renewal", timeout=0.2):
                     pass
+            # Its holder says what kept the caller waiting (a client sees it in the 503).
+            with pytest.raises(SharedStateUnavailable, match="Another conditional create"):
+                async with b.lock("renewal", timeout=5, wait=0.1, busy="Another conditional create took too long"):
+                    pass
 
     asyncio.run(scenario())
 
