@@ -32,6 +32,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from gateway import jsonio
 from gateway.http_dates import date_now
+from gateway.observability.context import REFUSED_STATUS_KEY
 from gateway.rest.incoming import DISCARD_BYTES
 from gateway.rest.negotiation import FHIR_JSON
 from gateway.rest.outcome import operation_outcome
@@ -250,6 +251,9 @@ class _HeaderDeadline(HttpToolsProtocol):
                 # read as the answer to the client's next request. The connection just closes.
                 self._start_lingering(half_close=True)
                 return
+            # Its app, if it runs, answers in vain: the access line below and the AuditEvent
+            # (gateway.audit) are the refusal's, one of each for the request, not the app's too.
+            cycle.scope[REFUSED_STATUS_KEY] = refusal.status  # type: ignore[literal-required]
         body = jsonio.dumps(operation_outcome("error", refusal.code, refusal.diagnostics))
         head = [STATUS_LINE[refusal.status]]
         head += [name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers]

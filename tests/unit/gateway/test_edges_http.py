@@ -4,11 +4,13 @@ links are never built from a Host the operator did not allow."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import logging
 import re
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +24,7 @@ from gateway.http_dates import http_date
 from gateway.rest.hosts import check_hosts, split_host
 from gateway.rest.incoming import MAX_BODY_BYTES
 from gateway.sandbox_host import serve_in_thread
-from gateway.settings import ConfigError, PagingSettings, ServerSettings, Settings, TenantSettings
+from gateway.settings import AuditSettings, ConfigError, PagingSettings, ServerSettings, Settings, TenantSettings
 from gateway.slow_clients import MAX_HEAD_BYTES, MAX_TARGET_BYTES, header_protocol
 from tests.support.fake_vendor import BASE, FAKE, FAKE_URL, TENANT, FakeBackend, fake_gateway, ok, outcome
 
@@ -544,3 +546,131 @@ def test_serve_leaves_the_date_to_the_gateway(tmp_path: Path, monkeypatch: pytes
     assert main(["serve", "--config", str(config)]) == 0
     assert options["date_header"] is False  # uvicorn's, a second behind at times, would be a second one
     assert options["server_header"] is False  # `Server: uvicorn` would name the software
+
+
+# -- one request, one access line, at most one AuditEvent ---------------------------------------
+
+
+@pytest.fixture
+def backend() -> FakeBackend:
+    backend = FakeBackend()
+    backend.add_patient("p1")
+    return backend
+
+
+@pytest.fixture
+def logged(tmp_path: Path, backend: FakeBackend) -> Iterator[tuple[int, Path]]:
+    """A gateway over `backend` writing access lines, and its audit trail to a file: its port,
+    and that file."""
+    trail = tmp_path / "audit.jsonl"
+    settings = Settings(
+        server=ServerSettings(body_timeout=1.0),
+        paging=PagingSettings(),
+        audit=AuditSettings(sink="file", path=str(trail)),
+        tenants={TENANT: TenantSettings(vendor=FAKE, base_url=FAKE_URL)},
+    )
+    app = create_app(settings, [backend.vendor()], access_logging=True)
+    running = serve_in_thread(app, http=header_protocol(5.0), date_header=False)
+    yield running.port, trail
+    running.stop()
+
+
+def _wait_until_served(port: int) -> None:
+    """Return once no request of the tenant is in flight (its handler has returned, and written
+    whatever it writes), as the gateway's /metrics says; bounded generously."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        raw = exchange(port, b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        if f'fhir_gateway_http_requests_in_flight{{tenant="{TENANT}"}} 0.0'.encode() in raw:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the request's handler did not return")
+
+
+def _chunks(body: bytes, size: int = 65536) -> bytes:
+    return b"".join(b"%x\r\n%s\r\n" % (len(body[i : i + size]), body[i : i + size]) for i in range(0, len(body), size))
+
+
+@pytest.mark.parametrize(
+    ("framing", "rest_of_body", "status"),
+    [
+        # The protocol finds a chunk size that is no number and answers 400 itself: the handler,
+        # reading the body, saw the client "go away" and answered (unsent) a 400 of its own.
+        ("Transfer-Encoding: chunked", b'5\r\n{"res\r\nZZ\r\n', 400),
+        ("Content-Length: 100", b'{"res', 408),  # the body stops coming: server.body_timeout
+        ("Transfer-Encoding: chunked", _chunks(b" " * (MAX_BODY_BYTES + 10)) + b"0\r\n\r\n", 413),
+    ],
+    ids=["malformed-chunk", "body-too-slow", "body-too-large"],
+)
+def test_a_request_refused_while_its_handler_reads_the_body_is_logged_and_audited_once(
+    logged: tuple[int, Path], caplog: pytest.LogCaptureFixture, framing: str, rest_of_body: bytes, status: int
+) -> None:
+    # One request, one answer: the access log showed two lines for it (the refusal's and the
+    # handler's), and the audit trail an AuditEvent for the handler's answer, which was never sent.
+    port, trail = logged
+    head = f"POST {BASE}/Patient HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/fhir+json\r\n"
+    head += f"{framing}\r\nExpect: 100-continue\r\n\r\n"
+    with caplog.at_level(logging.INFO, logger="gateway.access"), socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(15)
+        sock.sendall(head.encode())
+        # The server invites the body once the handler reads it: it is reading when the body fails.
+        continued = b""
+        while b"\r\n\r\n" not in continued:
+            part = sock.recv(65536)
+            assert part, continued
+            continued += part
+        assert continued == b"HTTP/1.1 100 Continue\r\n\r\n", continued
+        sock.sendall(rest_of_body)
+        raw = _one_answer(sock)
+        assert answer(raw)[0] == status, raw[:300]
+        _wait_until_served(port)
+    lines = _logged_lines(caplog)
+    assert [line.__dict__["status"] for line in lines] == [status], [line.getMessage() for line in lines]
+    assert _audited(trail) in ([], [str(status)])
+
+
+def _logged_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "gateway.access" and "/metrics" not in r.getMessage()]
+
+
+def _audited(trail: Path) -> list[str]:
+    """The status of each AuditEvent on the trail."""
+    lines = trail.read_text().splitlines() if trail.exists() else []
+    return [json.loads(line)["outcomeDesc"] for line in lines]
+
+
+@pytest.fixture
+def held_read(backend: FakeBackend) -> Iterator[tuple[threading.Event, threading.Event]]:
+    """The vendor's Patient read held until released: (reached, release)."""
+    reached, release = threading.Event(), threading.Event()
+    read = backend.read_patient
+
+    async def held(resource_id: str) -> Any:
+        reached.set()
+        await asyncio.to_thread(release.wait, 30)
+        return await read(resource_id)
+
+    backend.read_patient = held  # type: ignore[method-assign]
+    yield reached, release
+    release.set()
+
+
+def test_a_read_refused_for_its_body_while_the_vendor_answers_is_audited_as_refused(
+    held_read: tuple[threading.Event, threading.Event], logged: tuple[int, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    # The read does not wait for its body: the vendor was asked, the chunk found malformed, the
+    # client answered 400, then the vendor's answer made a 200 that was never sent, and the
+    # trail said the patient was read (200) and the access log said so beside the 400.
+    reached, release = held_read
+    port, trail = logged
+    with caplog.at_level(logging.INFO, logger="gateway.access"), socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(15)
+        sock.sendall(f"GET {BASE}/Patient/p1 HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode() + BAD_CHUNK[:-4])
+        assert reached.wait(15)  # the handler is waiting on the vendor
+        sock.sendall(b"ZZ\r\n")
+        raw = _one_answer(sock)
+        assert answer(raw)[0] == 400, raw[:300]
+        release.set()
+        _wait_until_served(port)
+    assert [line.__dict__["status"] for line in _logged_lines(caplog)] == [400]
+    assert _audited(trail) == ["400"]
