@@ -441,6 +441,66 @@ def test_two_host_headers_or_none_are_a_400() -> None:
         running.stop()
 
 
+def _until_closed(port: int, data: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(15)
+        sock.sendall(data)
+        received = b""
+        while part := sock.recv(65536):
+            received += part
+    return received
+
+
+def _links_of(raw: bytes) -> list[str]:
+    bundle = json.loads(raw.partition(b"\r\n\r\n")[2])
+    return [link["url"] for link in bundle["link"]] + [entry["fullUrl"] for entry in bundle["entry"]]
+
+
+@pytest.fixture(scope="module")
+def on_loopback() -> Iterator[int]:
+    """The gateway as `serve` runs it on loopback: only the loopback names allowed."""
+    backend = FakeBackend()
+    backend.add_patient("p1")
+    app = create_app(check_hosts(_settings(), "127.0.0.1"), [backend.vendor()], access_logging=False)
+    running = serve_in_thread(app, http=header_protocol(5.0), date_header=False)
+    yield running.port
+    running.stop()
+
+
+def test_an_http10_request_without_host_is_served_with_links_to_the_address_it_reached(on_loopback: int) -> None:
+    # RFC 9112 section 3.2 asks Host of HTTP/1.1 requests only: a probe's `GET ... HTTP/1.0`
+    # without it was a 400. Its links name the address and port the connection reached.
+    port = on_loopback
+    raw = _until_closed(port, f"GET {BASE}/Patient?_count=1 HTTP/1.0\r\n\r\n".encode())
+    assert raw.startswith(b"HTTP/1.1 200 "), raw[:300]
+    links = _links_of(raw)
+    assert links and all(url.startswith(f"http://127.0.0.1:{port}{BASE}/Patient") for url in links), links
+    body = b'{"resourceType":"Patient","name":[{"family":"Doe"}]}'
+    create = f"POST {BASE}/Patient HTTP/1.0\r\nContent-Type: application/fhir+json\r\n"
+    raw = _until_closed(port, f"{create}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    assert raw.startswith(b"HTTP/1.1 201 "), raw[:300]
+    location = next(line for line in raw.split(b"\r\n") if line.lower().startswith(b"location:"))
+    assert location.split(b":", 1)[1].strip().startswith(f"http://127.0.0.1:{port}{BASE}/Patient/".encode())
+
+
+def test_without_host_links_come_from_public_base_url_and_http11_needs_host_all_the_same() -> None:
+    backend = FakeBackend()
+    backend.add_patient("p1")
+    app = create_app(_settings(public_base_url="https://fhir.example.org"), [backend.vendor()], access_logging=False)
+    running = serve_in_thread(app, http=header_protocol(5.0), date_header=False)
+    try:
+        raw = _until_closed(running.port, f"GET {BASE}/Patient?_count=1 HTTP/1.0\r\n\r\n".encode())
+        assert raw.startswith(b"HTTP/1.1 200 "), raw[:300]
+        links = _links_of(raw)
+        assert links and all(url.startswith(f"https://fhir.example.org{BASE}/Patient") for url in links), links
+        # RFC 9112 section 3.2: an HTTP/1.1 request without Host MUST be a 400. With
+        # public_base_url (and no allowed_hosts) the Host check was skipped, and it was served.
+        status, _, _ = answer(_until_closed(running.port, f"GET {BASE}/Patient/p1 HTTP/1.1\r\n\r\n".encode()))
+        assert status == 400
+    finally:
+        running.stop()
+
+
 SMART_OFF_LOOPBACK = """
 [server]
 auth = "smart"
