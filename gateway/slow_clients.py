@@ -16,6 +16,15 @@ what the parser cannot read at all a 400 (a method it does not know, a 501: RFC 
 9.1; a transfer coding other than chunked, a 501: RFC 9112 section 6.1). Every one of them
 is an OperationOutcome, like any other answer of a FHIR server, and closes the connection
 after the client has been given time to read it (RFC 9112 section 9.6).
+
+`OPTIONS *` (the asterisk-form, RFC 9112 section 3.2.4) asks about the server as a whole, not
+about a resource: it is answered here, 200 with `Allow` and no content (RFC 9110 section 9.3.7),
+without going through the app. It skips the allowed-hosts check (gateway.rest.hosts), which
+keeps links from naming another server and a page from reaching the gateway by DNS rebinding:
+this answer holds no link, is the same for every Host, and cannot come from a browser (fetch
+has no asterisk-form); CORS, for browsers only, has nothing to say to it either. RFC 9112
+section 3.2 still holds: an HTTP/1.1 one without Host, or any with two, is a 400. Any other
+method with the target `*` is a 400 (section 3.2.4: the asterisk-form is only for OPTIONS).
 """
 
 from __future__ import annotations
@@ -50,6 +59,10 @@ LINGER_SECONDS = 5.0
 LINGER_BYTES = DISCARD_BYTES
 _METHOD = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+ ")  # a method is a token (RFC 9110 section 9.1)
 REFUSED = "(refused)"  # the route of an access line for a request refused before routing
+# The methods this server answers on some target: the FHIR routes' (HEAD as GET), the token
+# endpoint's POST, and OPTIONS (CORS preflights and `OPTIONS *`). The answer to `OPTIONS *`.
+SERVER_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS")
+_ASTERISK_FORM = "gateway.asterisk_form"  # in the scope of an `OPTIONS *`, answered by `_about_the_server`
 access_log = logging.getLogger("gateway.access")
 
 
@@ -97,6 +110,36 @@ def _unreadable(exc: httptools.HttpParserError, data: bytes) -> _Refusal:
         return _Refusal(400, "invalid", "The request target is not a URL path this server can read")
     # The parser's own messages ("Invalid header token", ...) name no request data.
     return _Refusal(400, "invalid", f"Malformed HTTP request: {exc}")
+
+
+def _asterisk_form_problem(method: bytes, http_version: str, headers: list[tuple[bytes, bytes]]) -> _Refusal | None:
+    """Why a request with the target `*` cannot be answered, or None."""
+    if method != b"OPTIONS":  # RFC 9112 section 3.2.4: the asterisk-form is only for OPTIONS
+        return _Refusal(400, "invalid", "Only OPTIONS may have the request target '*' (the server as a whole)")
+    hosts = sum(1 for name, _ in headers if name == b"host")
+    if hosts > 1:  # RFC 9112 section 3.2, as gateway.rest.hosts answers any other target
+        return _Refusal(400, "invalid", "The request has more than one Host header")
+    if hosts == 0 and http_version != "1.0":
+        return _Refusal(400, "invalid", "The request has no Host header")
+    return None
+
+
+async def _about_the_server(send: ASGISendCallable) -> None:
+    """The answer to `OPTIONS *`: RFC 9110 section 9.3.7, a successful answer without content
+    says `Content-Length: 0`, and `Allow` the methods the server implements."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"allow", ", ".join(SERVER_METHODS).encode()),
+                (b"content-length", b"0"),
+                (b"date", date_now()),  # the gateway's servers leave Date to it (gateway.http_dates)
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+    access_log.info("OPTIONS * 200", extra={"method": "OPTIONS", "route": "*", "status": 200})
 
 
 def _absolute_form_authority(target: bytes) -> bytes | None:
@@ -200,6 +243,11 @@ class _HeaderDeadline(HttpToolsProtocol):
             # 501 (llhttp decodes the chunks and hands on the gzip bytes as if they were the
             # body). Without chunked last, llhttp itself refuses: a 400 (section 6.3).
             raise _unknown_transfer_coding()
+        if self.url == b"*":
+            problem = _asterisk_form_problem(self.parser.get_method(), self.parser.get_http_version(), self.headers)
+            if problem is not None:
+                raise problem
+            self.scope[_ASTERISK_FORM] = True  # type: ignore[literal-required]
         authority = _absolute_form_authority(self.url)
         if authority is not None:
             # RFC 9112 section 3.2.2: of a target in absolute form the server MUST use the
@@ -288,14 +336,18 @@ class _HeaderDeadline(HttpToolsProtocol):
         return running or bool(self.pipeline)
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
-        async def unless_refused(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-            # A request refused for its body between the cycle's creation and the start of its
-            # task is not served at all: no app, no access line or audit of an answer never sent.
-            if cycle is not self._refused_cycle:
+        async def served(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+            if cycle is self._refused_cycle:
+                # Refused for its body between the cycle's creation and the start of its task:
+                # not served at all, no app, no access line or audit of an answer never sent.
+                return
+            if scope.get(_ASTERISK_FORM):
+                await _about_the_server(send)  # in turn after the requests before it (pipelined)
+            else:
                 await app(scope, receive, send)
 
         self._serving = cycle
-        super()._start_asgi_task(cycle, unless_refused)
+        super()._start_asgi_task(cycle, served)
 
     def on_response_complete(self) -> None:
         super().on_response_complete()

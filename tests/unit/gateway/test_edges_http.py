@@ -25,7 +25,7 @@ from gateway.rest.hosts import check_hosts, split_host
 from gateway.rest.incoming import MAX_BODY_BYTES
 from gateway.sandbox_host import serve_in_thread
 from gateway.settings import AuditSettings, ConfigError, PagingSettings, ServerSettings, Settings, TenantSettings
-from gateway.slow_clients import MAX_HEAD_BYTES, MAX_TARGET_BYTES, header_protocol
+from gateway.slow_clients import MAX_HEAD_BYTES, MAX_TARGET_BYTES, SERVER_METHODS, header_protocol
 from tests.support.fake_vendor import BASE, FAKE, FAKE_URL, TENANT, FakeBackend, fake_gateway, ok, outcome
 
 
@@ -499,6 +499,78 @@ def test_without_host_links_come_from_public_base_url_and_http11_needs_host_all_
         assert status == 400
     finally:
         running.stop()
+
+
+def _head_of(raw: bytes) -> dict[str, str]:
+    lines = raw.partition(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")[1:]
+    return {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        "Host: 127.0.0.1\r\n",
+        "Host: evil.example\r\n",  # a name the Host check refuses: the answer names no host
+        "Host: 127.0.0.1\r\nOrigin: https://app.example\r\nAccess-Control-Request-Method: DELETE\r\n",
+    ],
+    ids=["allowed-host", "other-host", "cors-preflight-fields"],
+)
+def test_options_asterisk_is_answered_for_the_whole_server(
+    on_loopback: int, fields: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # RFC 9110 section 9.3.7: `OPTIONS *` asks about the server in general. It was a 404
+    # ("No such endpoint: /*"). The connection serves on after it.
+    then = f"GET {BASE}/Patient/p1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    with caplog.at_level(logging.INFO, logger="gateway.access"):
+        statuses, received = _statuses_until_closed(on_loopback, f"OPTIONS * HTTP/1.1\r\n{fields}\r\n{then}".encode())
+        deadline = time.monotonic() + 5
+        while not _asterisk_lines(caplog) and time.monotonic() < deadline:  # written by the server's thread
+            time.sleep(0.01)
+    assert statuses == [200, 200], received[:600]
+    first, _, rest = received.partition(b"\r\n\r\n")
+    headers = _head_of(first + b"\r\n\r\n")
+    assert [method.strip() for method in headers["allow"].split(",")] == list(SERVER_METHODS)
+    assert headers["content-length"] == "0" and "date" in headers
+    assert rest.startswith(b"HTTP/1.1 200 ")  # no content between the two answers
+    assert [line.getMessage() for line in _asterisk_lines(caplog)] == ["OPTIONS * 200"]
+
+
+def _asterisk_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "gateway.access" and r.__dict__.get("route") == "*"]
+
+
+def test_options_asterisk_without_host_follows_rfc_9112(on_loopback: int) -> None:
+    raw = _until_closed(on_loopback, b"OPTIONS * HTTP/1.0\r\n\r\n")  # HTTP/1.0 needs no Host
+    assert raw.startswith(b"HTTP/1.1 200 ") and "allow" in _head_of(raw), raw[:300]
+    for fields in ("", "Host: 127.0.0.1\r\nHost: 127.0.0.1\r\n"):  # HTTP/1.1: none, or two, is a 400
+        status, headers, body = answer(_until_closed(on_loopback, f"OPTIONS * HTTP/1.1\r\n{fields}\r\n".encode()))
+        assert (status, body["issue"][0]["code"], headers["connection"]) == (400, "invalid", "close")
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "DELETE"])
+def test_another_method_with_the_target_asterisk_is_a_400(on_loopback: int, method: str) -> None:
+    # RFC 9112 section 3.2.4: the asterisk-form is only for OPTIONS. It was a 404.
+    request = f"{method} * HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+    status, headers, body = answer(exchange(on_loopback, request.encode()))
+    assert (status, body["issue"][0]["code"], headers["connection"]) == (400, "invalid", "close")
+    assert "OPTIONS" in body["issue"][0]["diagnostics"]
+
+
+def test_the_methods_options_asterisk_lists_are_the_ones_the_server_answers() -> None:
+    # `Allow` on `OPTIONS *` is a fixed list: a method answered nowhere, or one left out, shows here.
+    patient = {"resourceType": "Patient", "id": "p1", "name": [{"family": "Doe"}]}
+    with _hosts_gateway() as client:
+        answered = {
+            "GET": client.get(f"{BASE}/Patient/p1"),
+            "HEAD": client.head(f"{BASE}/Patient/p1"),
+            "POST": client.post(f"{BASE}/Patient/_search", data={"family": "Doe"}),
+            "PUT": client.put(f"{BASE}/Patient/p1", json=patient),
+            "DELETE": client.delete(f"{BASE}/Patient/p1"),
+        }
+        assert {method: r.status_code for method, r in answered.items() if r.status_code >= 300} == {}
+        for method in ("PATCH", "TRACE"):
+            assert client.request(method, f"{BASE}/Patient/p1").status_code in (405, 501), method
+    assert set(SERVER_METHODS) == {*answered, "OPTIONS"}  # OPTIONS: CORS preflights and `OPTIONS *`
 
 
 SMART_OFF_LOOPBACK = """
