@@ -171,6 +171,7 @@ class _HeaderDeadline(HttpToolsProtocol):
     _linger: asyncio.TimerHandle | None = None  # set once the connection only waits to close
     _discarded = 0
     _in_head = True  # the parser is between messages or inside a request's head
+    _head_method = False  # the request being read is a HEAD: a refusal of it has no content
     _head_bytes = 0  # bytes received since the head began (an upper bound of its size)
     _field_bytes = 0  # bytes of the header fields parsed so far
     _body_pending = False  # a request's head has been read, its body not yet all
@@ -222,9 +223,13 @@ class _HeaderDeadline(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._field_bytes = 0
+        self._field_bytes, self._head_method = 0, False
         self._unset_keepalive_if_required()  # the header deadline bounds the request from here
         self._arm()
+
+    def on_url(self, url: bytes) -> None:
+        self._head_method = self.parser.get_method() == b"HEAD"  # the method precedes the target
+        super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._field_bytes += len(name) + len(value) + 4  # name: value CRLF
@@ -259,7 +264,7 @@ class _HeaderDeadline(HttpToolsProtocol):
             self.cycle.transport = _CloseAfterBody(self.transport, self._close)  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:
-        self._in_head, self._head_bytes, self._body_pending = True, 0, False
+        self._in_head, self._head_bytes, self._body_pending, self._head_method = True, 0, False, False
         self._disarm()  # the body's deadline, if it was answered before it all arrived
         super().on_message_complete()
         if self.cycle is not None and self.cycle.response_complete:
@@ -311,6 +316,10 @@ class _HeaderDeadline(HttpToolsProtocol):
             f"content-length: {len(body)}\r\n".encode(),
             b"connection: close\r\n\r\n",
         ]
+        if self._head_method:
+            # RFC 9110 section 9.3.2: the answer to HEAD has no content; its Content-Length says
+            # what a GET would have had.
+            body = b""
         # The access line an operator looks for (gateway.observability writes one per request
         # it serves): the status and why, never the target or a header, which the client wrote.
         access_log.info(

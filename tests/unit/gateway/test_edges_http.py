@@ -556,6 +556,20 @@ def test_another_method_with_the_target_asterisk_is_a_400(on_loopback: int, meth
     assert "OPTIONS" in body["issue"][0]["diagnostics"]
 
 
+@pytest.mark.parametrize(
+    ("target", "status"),
+    [("*", 400), (f"{BASE}/Patient?family={'a' * MAX_TARGET_BYTES}", 414)],
+    ids=["asterisk", "8kb-url"],
+)
+def test_a_refused_head_request_gets_no_content(on_loopback: int, target: str, status: int) -> None:
+    # RFC 9110 section 9.3.2: an answer to HEAD has no content. The refusal's OperationOutcome
+    # followed its head all the same.
+    received = _until_closed(on_loopback, f"HEAD {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    head, _, content = received.partition(b"\r\n\r\n")
+    assert head.startswith(f"HTTP/1.1 {status} ".encode()) and b"\r\ncontent-length: " in head, received[:300]
+    assert content == b""
+
+
 def test_the_methods_options_asterisk_lists_are_the_ones_the_server_answers() -> None:
     # `Allow` on `OPTIONS *` is a fixed list: a method answered nowhere, or one left out, shows here.
     patient = {"resourceType": "Patient", "id": "p1", "name": [{"family": "Doe"}]}
