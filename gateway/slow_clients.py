@@ -16,6 +16,15 @@ what the parser cannot read at all a 400 (a method it does not know, a 501: RFC 
 9.1; a transfer coding other than chunked, a 501: RFC 9112 section 6.1). Every one of them
 is an OperationOutcome, like any other answer of a FHIR server, and closes the connection
 after the client has been given time to read it (RFC 9112 section 9.6).
+
+`OPTIONS *` (the asterisk-form, RFC 9112 section 3.2.4) asks about the server as a whole, not
+about a resource: it is answered here, 200 with `Allow` and no content (RFC 9110 section 9.3.7),
+without going through the app. It skips the allowed-hosts check (gateway.rest.hosts), which
+keeps links from naming another server and a page from reaching the gateway by DNS rebinding:
+this answer holds no link, is the same for every Host, and cannot come from a browser (fetch
+has no asterisk-form); CORS, for browsers only, has nothing to say to it either. RFC 9112
+section 3.2 still holds: an HTTP/1.1 one without Host, or any with two, is a 400. Any other
+method with the target `*` is a 400 (section 3.2.4: the asterisk-form is only for OPTIONS).
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from gateway import jsonio
 from gateway.http_dates import date_now
+from gateway.observability.context import REFUSED_STATUS_KEY
 from gateway.rest.incoming import DISCARD_BYTES
 from gateway.rest.negotiation import FHIR_JSON
 from gateway.rest.outcome import operation_outcome
@@ -49,6 +59,10 @@ LINGER_SECONDS = 5.0
 LINGER_BYTES = DISCARD_BYTES
 _METHOD = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+ ")  # a method is a token (RFC 9110 section 9.1)
 REFUSED = "(refused)"  # the route of an access line for a request refused before routing
+# The methods this server answers on some target: the FHIR routes' (HEAD as GET), the token
+# endpoint's POST, and OPTIONS (CORS preflights and `OPTIONS *`). The answer to `OPTIONS *`.
+SERVER_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS")
+_ASTERISK_FORM = "gateway.asterisk_form"  # in the scope of an `OPTIONS *`, answered by `_about_the_server`
 access_log = logging.getLogger("gateway.access")
 
 
@@ -98,6 +112,36 @@ def _unreadable(exc: httptools.HttpParserError, data: bytes) -> _Refusal:
     return _Refusal(400, "invalid", f"Malformed HTTP request: {exc}")
 
 
+def _asterisk_form_problem(method: bytes, http_version: str, headers: list[tuple[bytes, bytes]]) -> _Refusal | None:
+    """Why a request with the target `*` cannot be answered, or None."""
+    if method != b"OPTIONS":  # RFC 9112 section 3.2.4: the asterisk-form is only for OPTIONS
+        return _Refusal(400, "invalid", "Only OPTIONS may have the request target '*' (the server as a whole)")
+    hosts = sum(1 for name, _ in headers if name == b"host")
+    if hosts > 1:  # RFC 9112 section 3.2, as gateway.rest.hosts answers any other target
+        return _Refusal(400, "invalid", "The request has more than one Host header")
+    if hosts == 0 and http_version != "1.0":
+        return _Refusal(400, "invalid", "The request has no Host header")
+    return None
+
+
+async def _about_the_server(send: ASGISendCallable) -> None:
+    """The answer to `OPTIONS *`: RFC 9110 section 9.3.7, a successful answer without content
+    says `Content-Length: 0`, and `Allow` the methods the server implements."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"allow", ", ".join(SERVER_METHODS).encode()),
+                (b"content-length", b"0"),
+                (b"date", date_now()),  # the gateway's servers leave Date to it (gateway.http_dates)
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+    access_log.info("OPTIONS * 200", extra={"method": "OPTIONS", "route": "*", "status": 200})
+
+
 def _absolute_form_authority(target: bytes) -> bytes | None:
     """The authority of a request target in absolute form (`http://host:port/path`), without
     any userinfo; None for the origin form (`/path`) and `*`."""
@@ -127,6 +171,7 @@ class _HeaderDeadline(HttpToolsProtocol):
     _linger: asyncio.TimerHandle | None = None  # set once the connection only waits to close
     _discarded = 0
     _in_head = True  # the parser is between messages or inside a request's head
+    _head_method = False  # the request being read is a HEAD: a refusal of it has no content
     _head_bytes = 0  # bytes received since the head began (an upper bound of its size)
     _field_bytes = 0  # bytes of the header fields parsed so far
     _body_pending = False  # a request's head has been read, its body not yet all
@@ -178,9 +223,13 @@ class _HeaderDeadline(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._field_bytes = 0
+        self._field_bytes, self._head_method = 0, False
         self._unset_keepalive_if_required()  # the header deadline bounds the request from here
         self._arm()
+
+    def on_url(self, url: bytes) -> None:
+        self._head_method = self.parser.get_method() == b"HEAD"  # the method precedes the target
+        super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._field_bytes += len(name) + len(value) + 4  # name: value CRLF
@@ -199,6 +248,11 @@ class _HeaderDeadline(HttpToolsProtocol):
             # 501 (llhttp decodes the chunks and hands on the gzip bytes as if they were the
             # body). Without chunked last, llhttp itself refuses: a 400 (section 6.3).
             raise _unknown_transfer_coding()
+        if self.url == b"*":
+            problem = _asterisk_form_problem(self.parser.get_method(), self.parser.get_http_version(), self.headers)
+            if problem is not None:
+                raise problem
+            self.scope[_ASTERISK_FORM] = True  # type: ignore[literal-required]
         authority = _absolute_form_authority(self.url)
         if authority is not None:
             # RFC 9112 section 3.2.2: of a target in absolute form the server MUST use the
@@ -210,7 +264,7 @@ class _HeaderDeadline(HttpToolsProtocol):
             self.cycle.transport = _CloseAfterBody(self.transport, self._close)  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:
-        self._in_head, self._head_bytes, self._body_pending = True, 0, False
+        self._in_head, self._head_bytes, self._body_pending, self._head_method = True, 0, False, False
         self._disarm()  # the body's deadline, if it was answered before it all arrived
         super().on_message_complete()
         if self.cycle is not None and self.cycle.response_complete:
@@ -250,6 +304,9 @@ class _HeaderDeadline(HttpToolsProtocol):
                 # read as the answer to the client's next request. The connection just closes.
                 self._start_lingering(half_close=True)
                 return
+            # Its app, if it runs, answers in vain: the access line below and the AuditEvent
+            # (gateway.audit) are the refusal's, one of each for the request, not the app's too.
+            cycle.scope[REFUSED_STATUS_KEY] = refusal.status  # type: ignore[literal-required]
         body = jsonio.dumps(operation_outcome("error", refusal.code, refusal.diagnostics))
         head = [STATUS_LINE[refusal.status]]
         head += [name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers]
@@ -259,6 +316,10 @@ class _HeaderDeadline(HttpToolsProtocol):
             f"content-length: {len(body)}\r\n".encode(),
             b"connection: close\r\n\r\n",
         ]
+        if self._head_method:
+            # RFC 9110 section 9.3.2: the answer to HEAD has no content; its Content-Length says
+            # what a GET would have had.
+            body = b""
         # The access line an operator looks for (gateway.observability writes one per request
         # it serves): the status and why, never the target or a header, which the client wrote.
         access_log.info(
@@ -284,14 +345,18 @@ class _HeaderDeadline(HttpToolsProtocol):
         return running or bool(self.pipeline)
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
-        async def unless_refused(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-            # A request refused for its body between the cycle's creation and the start of its
-            # task is not served at all: no app, no access line or audit of an answer never sent.
-            if cycle is not self._refused_cycle:
+        async def served(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+            if cycle is self._refused_cycle:
+                # Refused for its body between the cycle's creation and the start of its task:
+                # not served at all, no app, no access line or audit of an answer never sent.
+                return
+            if scope.get(_ASTERISK_FORM):
+                await _about_the_server(send)  # in turn after the requests before it (pipelined)
+            else:
                 await app(scope, receive, send)
 
         self._serving = cycle
-        super()._start_asgi_task(cycle, unless_refused)
+        super()._start_asgi_task(cycle, served)
 
     def on_response_complete(self) -> None:
         super().on_response_complete()

@@ -18,6 +18,7 @@ from gateway.audit.health import AuditHealth
 from gateway.audit.sequence import AuditSequence
 from gateway.audit.sink import AuditSink, AuditUnavailable
 from gateway.auth.decision import Caller
+from gateway.observability.context import refused_status
 from gateway.rest.outcome import operation_outcome
 from gateway.rest.response_headers import set_header
 from gateway.shared.state import LocalState, SharedState, SharedStateUnavailable
@@ -74,6 +75,16 @@ class Audit:
             raise
 
     async def _record(self, scope: Scope, status: int, request_id: str) -> bool:
+        number: int | None = None
+        try:
+            number = await self.sequence.next()
+        except SharedStateUnavailable:
+            log.warning("the audit sequence cannot be counted (shared state unavailable); line written without it")
+        # A request the HTTP protocol refused while its app served it (a malformed chunk of the
+        # body, gateway.slow_clients) was answered with the refusal, not with what the app sends:
+        # the trail records the answer the client had, not a read or write that never happened.
+        # Read after the wait for the sequence, during which the refusal may come.
+        status = refused_status(scope) or status
         client = scope.get("client")
         request = Request(
             method=scope["method"],
@@ -86,11 +97,8 @@ class Audit:
         found: Any = scope.get("fhir.caller")
         caller = found if isinstance(found, Caller) else None
         event = audit_event(request, status, caller, tenants=self.tenants)
-        try:
-            number = await self.sequence.next()
+        if number is not None:
             event["extension"].append({"url": AUDIT_SEQUENCE, "valueInteger": number})
-        except SharedStateUnavailable:
-            log.warning("the audit sequence cannot be counted (shared state unavailable); line written without it")
         try:
             self.sink.write(event)
         except AuditUnavailable as exc:

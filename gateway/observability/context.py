@@ -18,6 +18,11 @@ from starlette.types import Scope
 
 # Where the request id is kept in the ASGI scope, for the audit middleware (gateway.audit).
 REQUEST_ID_KEY = "fhir.request_id"
+# Set by the HTTP protocol (gateway.slow_clients) in the scope of a request it refused while its
+# app was serving it (a malformed chunk of the body): the status the client was answered. The
+# app's own answer is never sent, so the access line (the protocol's) and the AuditEvent say
+# this status, once (RFC 9112 section 9.3.2: one answer per request).
+REFUSED_STATUS_KEY = "fhir.refused_status"
 # What an incoming X-Request-ID may be to be kept: anything else could carry input into logs.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9\-_.]{8,64}")
 
@@ -46,6 +51,12 @@ def working_for(tenant: str) -> Iterator[None]:
         yield
     finally:
         tenant_at_work.reset(token)
+
+
+def refused_status(scope: Scope) -> int | None:
+    """The status the HTTP protocol answered a request with instead of its app, if it did."""
+    status = scope.get(REFUSED_STATUS_KEY)
+    return status if isinstance(status, int) else None
 
 
 def request_id_of(scope: Scope) -> str:

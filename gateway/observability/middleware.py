@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.http_dates import date_now
 from gateway.observability import context
-from gateway.observability.context import REQUEST_ID_KEY, RequestContext, request_id_of
+from gateway.observability.context import REQUEST_ID_KEY, RequestContext, refused_status, request_id_of
 from gateway.observability.figures import Figures
 from gateway.observability.metrics import Metrics
 from gateway.observability.observer import GatewayObserver, serving
@@ -109,7 +109,14 @@ class Observe:
                 in_flight.dec()
                 seconds = time.perf_counter() - started
                 request.route = _route_of(scope)
-                self._record(request, method, status, seconds, scope, current)
+                refused = refused_status(scope)
+                if refused is None:
+                    self._record(request, method, status, seconds, scope, current)
+                else:
+                    # Refused by the HTTP protocol while the app served it (gateway.slow_clients):
+                    # the client was answered the refusal, which the protocol has logged; counted
+                    # as what it was answered, and given no second access line.
+                    self._record(request, method, refused, seconds, scope, current, access_line=False)
 
     def _tenant_of(self, path: str) -> str:
         # /fhir/{tenant}/...: a configured tenant's name, never a made-up one (label cardinality).
@@ -120,7 +127,15 @@ class Observe:
         return ""
 
     def _record(
-        self, request: RequestContext, method: str, status: int, seconds: float, scope: Scope, span: Any
+        self,
+        request: RequestContext,
+        method: str,
+        status: int,
+        seconds: float,
+        scope: Scope,
+        span: Any,
+        *,
+        access_line: bool = True,
     ) -> None:
         tenant, route = request.tenant, request.route
         self.metrics.child(self.metrics.http_requests, tenant, route, method, f"{status // 100}xx").inc()
@@ -136,7 +151,7 @@ class Observe:
             if status >= 500:  # server spans are errors on 5xx only (the client's 4xx is not ours)
                 span.set_attribute("error.type", str(status))
                 span.set_status(StatusCode.ERROR)
-        if self.access_logging and access_log.isEnabledFor(logging.INFO):
+        if access_line and self.access_logging and access_log.isEnabledFor(logging.INFO):
             resource_type = _resource_type(scope, tenant)
             # For people: the template with the tenant and resource type filled in, both checked
             # against the configuration; ids stay `{id}` and the query string is left out.

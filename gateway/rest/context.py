@@ -126,7 +126,9 @@ def base_url(request: Request, tenant: str) -> str:
 
 def _root_of(request: Request) -> str:
     """The server's root URL as this request names it (Starlette's `base_url`, which builds URL
-    objects: memoized on what it depends on, the same few values for every request)."""
+    objects: memoized on what it depends on, the same few values for every request). Without
+    Host (an HTTP/1.0 request, gateway.rest.hosts) it is the address and port the connection
+    reached, the scope's `server` (an IPv6 address in brackets, a scheme's default port left out)."""
     scope = request.scope
     host = next((value for name, value in scope["headers"] if name == b"host"), None)
     root_path = scope.get("app_root_path", scope.get("root_path", ""))

@@ -7,6 +7,14 @@ hand out links to another server. `server.allowed_hosts` lists the names clients
 (`name` for any port, `name:port` for one); a request naming any other is a 400. Listening on
 loopback without either setting, the loopback names are allowed (`localhost`, `127.0.0.1`,
 `[::1]`); anywhere else `serve` refuses to start without one of them (`check_hosts`).
+
+Whatever the settings, a request with more than one Host, or an HTTP/1.1 request with none, is
+a 400 (RFC 9112 section 3.2: MUST). An HTTP/1.0 request without Host is served (the RFC asks
+Host of HTTP/1.1 only; old monitoring probes and hand-written health checks send none): its
+links are built from `server.public_base_url` when set, else from the address and port the
+connection reached (the scope's `server`: on a wildcard bind, the address the client dialled),
+which the client knows already. It weakens the check against DNS rebinding in nothing: that
+attack needs a browser, and a browser always sends Host.
 """
 
 from __future__ import annotations
@@ -55,25 +63,28 @@ class HostCheck:
         self.allowed = _allowed(server.allowed_hosts) if server.allowed_hosts is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.allowed is None:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         hosts = [value for name, value in scope["headers"] if name == b"host"]
-        problem = self._problem(hosts)
+        problem = self._problem(hosts, scope.get("http_version", "1.1"))
         if problem is None:
             await self.app(scope, receive, send)
             return
         response = outcome_response(400, operation_outcome("error", "invalid", problem))
         await response(scope, receive, send)
 
-    def _problem(self, hosts: list[bytes]) -> str | None:
+    def _problem(self, hosts: list[bytes], http_version: str) -> str | None:
         if len(hosts) > 1:  # RFC 9112 section 3.2: more than one Host is a 400
             return "The request has more than one Host header"
         if not hosts:
-            # RFC 9112 section 3.2: HTTP/1.1 needs one. An HTTP/1.0 request without it would have
-            # its links built from the address the server listens on, which may be internal.
-            return "The request has no Host header"
-        assert self.allowed is not None
+            if http_version == "1.0":
+                # RFC 9112 section 3.2 asks Host of HTTP/1.1 only: the links are built from
+                # public_base_url, else from the address the connection reached (see above).
+                return None
+            return "The request has no Host header"  # RFC 9112 section 3.2: an HTTP/1.1 one MUST be a 400
+        if self.allowed is None:  # no names to check: server.allowed_hosts is unset
+            return None
         name, port = split_host(hosts[0].decode("latin-1"))
         if port is not None and not (port.isascii() and port.isdigit() and len(port) <= 5 and 0 < int(port) < 65536):
             return "The Host header's port is not a port number (1-65535)"  # links would name it

@@ -4,11 +4,13 @@ links are never built from a Host the operator did not allow."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import logging
 import re
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,8 +24,8 @@ from gateway.http_dates import http_date
 from gateway.rest.hosts import check_hosts, split_host
 from gateway.rest.incoming import MAX_BODY_BYTES
 from gateway.sandbox_host import serve_in_thread
-from gateway.settings import ConfigError, PagingSettings, ServerSettings, Settings, TenantSettings
-from gateway.slow_clients import MAX_HEAD_BYTES, MAX_TARGET_BYTES, header_protocol
+from gateway.settings import AuditSettings, ConfigError, PagingSettings, ServerSettings, Settings, TenantSettings
+from gateway.slow_clients import MAX_HEAD_BYTES, MAX_TARGET_BYTES, SERVER_METHODS, header_protocol
 from tests.support.fake_vendor import BASE, FAKE, FAKE_URL, TENANT, FakeBackend, fake_gateway, ok, outcome
 
 
@@ -439,6 +441,152 @@ def test_two_host_headers_or_none_are_a_400() -> None:
         running.stop()
 
 
+def _until_closed(port: int, data: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(15)
+        sock.sendall(data)
+        received = b""
+        while part := sock.recv(65536):
+            received += part
+    return received
+
+
+def _links_of(raw: bytes) -> list[str]:
+    bundle = json.loads(raw.partition(b"\r\n\r\n")[2])
+    return [link["url"] for link in bundle["link"]] + [entry["fullUrl"] for entry in bundle["entry"]]
+
+
+@pytest.fixture(scope="module")
+def on_loopback() -> Iterator[int]:
+    """The gateway as `serve` runs it on loopback: only the loopback names allowed."""
+    backend = FakeBackend()
+    backend.add_patient("p1")
+    app = create_app(check_hosts(_settings(), "127.0.0.1"), [backend.vendor()], access_logging=False)
+    running = serve_in_thread(app, http=header_protocol(5.0), date_header=False)
+    yield running.port
+    running.stop()
+
+
+def test_an_http10_request_without_host_is_served_with_links_to_the_address_it_reached(on_loopback: int) -> None:
+    # RFC 9112 section 3.2 asks Host of HTTP/1.1 requests only: a probe's `GET ... HTTP/1.0`
+    # without it was a 400. Its links name the address and port the connection reached.
+    port = on_loopback
+    raw = _until_closed(port, f"GET {BASE}/Patient?_count=1 HTTP/1.0\r\n\r\n".encode())
+    assert raw.startswith(b"HTTP/1.1 200 "), raw[:300]
+    links = _links_of(raw)
+    assert links and all(url.startswith(f"http://127.0.0.1:{port}{BASE}/Patient") for url in links), links
+    body = b'{"resourceType":"Patient","name":[{"family":"Doe"}]}'
+    create = f"POST {BASE}/Patient HTTP/1.0\r\nContent-Type: application/fhir+json\r\n"
+    raw = _until_closed(port, f"{create}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    assert raw.startswith(b"HTTP/1.1 201 "), raw[:300]
+    location = next(line for line in raw.split(b"\r\n") if line.lower().startswith(b"location:"))
+    assert location.split(b":", 1)[1].strip().startswith(f"http://127.0.0.1:{port}{BASE}/Patient/".encode())
+
+
+def test_without_host_links_come_from_public_base_url_and_http11_needs_host_all_the_same() -> None:
+    backend = FakeBackend()
+    backend.add_patient("p1")
+    app = create_app(_settings(public_base_url="https://fhir.example.org"), [backend.vendor()], access_logging=False)
+    running = serve_in_thread(app, http=header_protocol(5.0), date_header=False)
+    try:
+        raw = _until_closed(running.port, f"GET {BASE}/Patient?_count=1 HTTP/1.0\r\n\r\n".encode())
+        assert raw.startswith(b"HTTP/1.1 200 "), raw[:300]
+        links = _links_of(raw)
+        assert links and all(url.startswith(f"https://fhir.example.org{BASE}/Patient") for url in links), links
+        # RFC 9112 section 3.2: an HTTP/1.1 request without Host MUST be a 400. With
+        # public_base_url (and no allowed_hosts) the Host check was skipped, and it was served.
+        status, _, _ = answer(_until_closed(running.port, f"GET {BASE}/Patient/p1 HTTP/1.1\r\n\r\n".encode()))
+        assert status == 400
+    finally:
+        running.stop()
+
+
+def _head_of(raw: bytes) -> dict[str, str]:
+    lines = raw.partition(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")[1:]
+    return {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        "Host: 127.0.0.1\r\n",
+        "Host: evil.example\r\n",  # a name the Host check refuses: the answer names no host
+        "Host: 127.0.0.1\r\nOrigin: https://app.example\r\nAccess-Control-Request-Method: DELETE\r\n",
+    ],
+    ids=["allowed-host", "other-host", "cors-preflight-fields"],
+)
+def test_options_asterisk_is_answered_for_the_whole_server(
+    on_loopback: int, fields: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # RFC 9110 section 9.3.7: `OPTIONS *` asks about the server in general. It was a 404
+    # ("No such endpoint: /*"). The connection serves on after it.
+    then = f"GET {BASE}/Patient/p1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    with caplog.at_level(logging.INFO, logger="gateway.access"):
+        statuses, received = _statuses_until_closed(on_loopback, f"OPTIONS * HTTP/1.1\r\n{fields}\r\n{then}".encode())
+        deadline = time.monotonic() + 5
+        while not _asterisk_lines(caplog) and time.monotonic() < deadline:  # written by the server's thread
+            time.sleep(0.01)
+    assert statuses == [200, 200], received[:600]
+    first, _, rest = received.partition(b"\r\n\r\n")
+    headers = _head_of(first + b"\r\n\r\n")
+    assert [method.strip() for method in headers["allow"].split(",")] == list(SERVER_METHODS)
+    assert headers["content-length"] == "0" and "date" in headers
+    assert rest.startswith(b"HTTP/1.1 200 ")  # no content between the two answers
+    assert [line.getMessage() for line in _asterisk_lines(caplog)] == ["OPTIONS * 200"]
+
+
+def _asterisk_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "gateway.access" and r.__dict__.get("route") == "*"]
+
+
+def test_options_asterisk_without_host_follows_rfc_9112(on_loopback: int) -> None:
+    raw = _until_closed(on_loopback, b"OPTIONS * HTTP/1.0\r\n\r\n")  # HTTP/1.0 needs no Host
+    assert raw.startswith(b"HTTP/1.1 200 ") and "allow" in _head_of(raw), raw[:300]
+    for fields in ("", "Host: 127.0.0.1\r\nHost: 127.0.0.1\r\n"):  # HTTP/1.1: none, or two, is a 400
+        status, headers, body = answer(_until_closed(on_loopback, f"OPTIONS * HTTP/1.1\r\n{fields}\r\n".encode()))
+        assert (status, body["issue"][0]["code"], headers["connection"]) == (400, "invalid", "close")
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "DELETE"])
+def test_another_method_with_the_target_asterisk_is_a_400(on_loopback: int, method: str) -> None:
+    # RFC 9112 section 3.2.4: the asterisk-form is only for OPTIONS. It was a 404.
+    request = f"{method} * HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+    status, headers, body = answer(exchange(on_loopback, request.encode()))
+    assert (status, body["issue"][0]["code"], headers["connection"]) == (400, "invalid", "close")
+    assert "OPTIONS" in body["issue"][0]["diagnostics"]
+
+
+@pytest.mark.parametrize(
+    ("target", "status"),
+    [("*", 400), (f"{BASE}/Patient?family={'a' * MAX_TARGET_BYTES}", 414)],
+    ids=["asterisk", "8kb-url"],
+)
+def test_a_refused_head_request_gets_no_content(on_loopback: int, target: str, status: int) -> None:
+    # RFC 9110 section 9.3.2: an answer to HEAD has no content. The refusal's OperationOutcome
+    # followed its head all the same.
+    received = _until_closed(on_loopback, f"HEAD {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    head, _, content = received.partition(b"\r\n\r\n")
+    assert head.startswith(f"HTTP/1.1 {status} ".encode()) and b"\r\ncontent-length: " in head, received[:300]
+    assert content == b""
+
+
+def test_the_methods_options_asterisk_lists_are_the_ones_the_server_answers() -> None:
+    # `Allow` on `OPTIONS *` is a fixed list: a method answered nowhere, or one left out, shows here.
+    patient = {"resourceType": "Patient", "id": "p1", "name": [{"family": "Doe"}]}
+    with _hosts_gateway() as client:
+        answered = {
+            "GET": client.get(f"{BASE}/Patient/p1"),
+            "HEAD": client.head(f"{BASE}/Patient/p1"),
+            "POST": client.post(f"{BASE}/Patient/_search", data={"family": "Doe"}),
+            "PUT": client.put(f"{BASE}/Patient/p1", json=patient),
+            "DELETE": client.delete(f"{BASE}/Patient/p1"),
+        }
+        assert {method: r.status_code for method, r in answered.items() if r.status_code >= 300} == {}
+        for method in ("PATCH", "TRACE"):
+            assert client.request(method, f"{BASE}/Patient/p1").status_code in (405, 501), method
+    assert set(SERVER_METHODS) == {*answered, "OPTIONS"}  # OPTIONS: CORS preflights and `OPTIONS *`
+
+
 SMART_OFF_LOOPBACK = """
 [server]
 auth = "smart"
@@ -544,3 +692,131 @@ def test_serve_leaves_the_date_to_the_gateway(tmp_path: Path, monkeypatch: pytes
     assert main(["serve", "--config", str(config)]) == 0
     assert options["date_header"] is False  # uvicorn's, a second behind at times, would be a second one
     assert options["server_header"] is False  # `Server: uvicorn` would name the software
+
+
+# -- one request, one access line, at most one AuditEvent ---------------------------------------
+
+
+@pytest.fixture
+def backend() -> FakeBackend:
+    backend = FakeBackend()
+    backend.add_patient("p1")
+    return backend
+
+
+@pytest.fixture
+def logged(tmp_path: Path, backend: FakeBackend) -> Iterator[tuple[int, Path]]:
+    """A gateway over `backend` writing access lines, and its audit trail to a file: its port,
+    and that file."""
+    trail = tmp_path / "audit.jsonl"
+    settings = Settings(
+        server=ServerSettings(body_timeout=1.0),
+        paging=PagingSettings(),
+        audit=AuditSettings(sink="file", path=str(trail)),
+        tenants={TENANT: TenantSettings(vendor=FAKE, base_url=FAKE_URL)},
+    )
+    app = create_app(settings, [backend.vendor()], access_logging=True)
+    running = serve_in_thread(app, http=header_protocol(5.0), date_header=False)
+    yield running.port, trail
+    running.stop()
+
+
+def _wait_until_served(port: int) -> None:
+    """Return once no request of the tenant is in flight (its handler has returned, and written
+    whatever it writes), as the gateway's /metrics says; bounded generously."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        raw = exchange(port, b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        if f'fhir_gateway_http_requests_in_flight{{tenant="{TENANT}"}} 0.0'.encode() in raw:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the request's handler did not return")
+
+
+def _chunks(body: bytes, size: int = 65536) -> bytes:
+    return b"".join(b"%x\r\n%s\r\n" % (len(body[i : i + size]), body[i : i + size]) for i in range(0, len(body), size))
+
+
+@pytest.mark.parametrize(
+    ("framing", "rest_of_body", "status"),
+    [
+        # The protocol finds a chunk size that is no number and answers 400 itself: the handler,
+        # reading the body, saw the client "go away" and answered (unsent) a 400 of its own.
+        ("Transfer-Encoding: chunked", b'5\r\n{"res\r\nZZ\r\n', 400),
+        ("Content-Length: 100", b'{"res', 408),  # the body stops coming: server.body_timeout
+        ("Transfer-Encoding: chunked", _chunks(b" " * (MAX_BODY_BYTES + 10)) + b"0\r\n\r\n", 413),
+    ],
+    ids=["malformed-chunk", "body-too-slow", "body-too-large"],
+)
+def test_a_request_refused_while_its_handler_reads_the_body_is_logged_and_audited_once(
+    logged: tuple[int, Path], caplog: pytest.LogCaptureFixture, framing: str, rest_of_body: bytes, status: int
+) -> None:
+    # One request, one answer: the access log showed two lines for it (the refusal's and the
+    # handler's), and the audit trail an AuditEvent for the handler's answer, which was never sent.
+    port, trail = logged
+    head = f"POST {BASE}/Patient HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/fhir+json\r\n"
+    head += f"{framing}\r\nExpect: 100-continue\r\n\r\n"
+    with caplog.at_level(logging.INFO, logger="gateway.access"), socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(15)
+        sock.sendall(head.encode())
+        # The server invites the body once the handler reads it: it is reading when the body fails.
+        continued = b""
+        while b"\r\n\r\n" not in continued:
+            part = sock.recv(65536)
+            assert part, continued
+            continued += part
+        assert continued == b"HTTP/1.1 100 Continue\r\n\r\n", continued
+        sock.sendall(rest_of_body)
+        raw = _one_answer(sock)
+        assert answer(raw)[0] == status, raw[:300]
+        _wait_until_served(port)
+    lines = _logged_lines(caplog)
+    assert [line.__dict__["status"] for line in lines] == [status], [line.getMessage() for line in lines]
+    assert _audited(trail) in ([], [str(status)])
+
+
+def _logged_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "gateway.access" and "/metrics" not in r.getMessage()]
+
+
+def _audited(trail: Path) -> list[str]:
+    """The status of each AuditEvent on the trail."""
+    lines = trail.read_text().splitlines() if trail.exists() else []
+    return [json.loads(line)["outcomeDesc"] for line in lines]
+
+
+@pytest.fixture
+def held_read(backend: FakeBackend) -> Iterator[tuple[threading.Event, threading.Event]]:
+    """The vendor's Patient read held until released: (reached, release)."""
+    reached, release = threading.Event(), threading.Event()
+    read = backend.read_patient
+
+    async def held(resource_id: str) -> Any:
+        reached.set()
+        await asyncio.to_thread(release.wait, 30)
+        return await read(resource_id)
+
+    backend.read_patient = held  # type: ignore[method-assign]
+    yield reached, release
+    release.set()
+
+
+def test_a_read_refused_for_its_body_while_the_vendor_answers_is_audited_as_refused(
+    held_read: tuple[threading.Event, threading.Event], logged: tuple[int, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    # The read does not wait for its body: the vendor was asked, the chunk found malformed, the
+    # client answered 400, then the vendor's answer made a 200 that was never sent, and the
+    # trail said the patient was read (200) and the access log said so beside the 400.
+    reached, release = held_read
+    port, trail = logged
+    with caplog.at_level(logging.INFO, logger="gateway.access"), socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(15)
+        sock.sendall(f"GET {BASE}/Patient/p1 HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode() + BAD_CHUNK[:-4])
+        assert reached.wait(15)  # the handler is waiting on the vendor
+        sock.sendall(b"ZZ\r\n")
+        raw = _one_answer(sock)
+        assert answer(raw)[0] == 400, raw[:300]
+        release.set()
+        _wait_until_served(port)
+    assert [line.__dict__["status"] for line in _logged_lines(caplog)] == [400]
+    assert _audited(trail) == ["400"]
