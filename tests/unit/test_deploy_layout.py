@@ -35,7 +35,7 @@ def test_the_example_configuration_is_one_the_gateway_accepts(tmp_path: Path, mo
     secrets = tmp_path / "secrets"
     secrets.mkdir()
     (secrets / "token-store-key").write_text(Fernet.generate_key().decode())
-    (secrets / "paging-secret").write_text("a-paging-secret")
+    (secrets / "paging-secret").write_text("a-paging-secret-of-at-least-32-characters")
     config = tmp_path / "gateway.toml"
     config.write_text((DEPLOY / "gateway.example.toml").read_text().replace("/run/secrets/fhir-gateway", str(secrets)))
     monkeypatch.setenv("FHIR_GATEWAY_REDIS_URL", "redis://:password@redis:6379/0")
