@@ -158,12 +158,7 @@ def test_a_refusal_of_a_pipelined_request_follows_the_answers_before_it(port: in
 def _statuses_until_closed(port: int, data: bytes) -> tuple[list[int], bytes]:
     """Send `data` on one connection and read until the server closes it: the status of every
     answer received, and all of it."""
-    with socket.create_connection(("127.0.0.1", port)) as sock:
-        sock.settimeout(15)
-        sock.sendall(data)
-        received = b""
-        while part := sock.recv(65536):
-            received += part
+    received = _until_closed(port, data)
     return [int(status) for status in re.findall(rb"HTTP/1\.1 (\d{3}) ", received)], received
 
 
@@ -442,6 +437,7 @@ def test_two_host_headers_or_none_are_a_400() -> None:
 
 
 def _until_closed(port: int, data: bytes) -> bytes:
+    """Send `data` on one connection and read all the server sends until it closes it."""
     with socket.create_connection(("127.0.0.1", port)) as sock:
         sock.settimeout(15)
         sock.sendall(data)
