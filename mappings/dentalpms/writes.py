@@ -18,8 +18,10 @@ same patient, which is then this request's), another refuses it (409). As no oth
 carries this request's key, a 409 to a later attempt (gateway.upstream says which attempt an
 answer is to) that says it is about the key, or to a create without a chart number (the
 reference's other 409 needs one), is a retry of this request refused: the patient it made (the
-newest live one with the same names and birth date, compared exactly after NFC) is the created
-one; a 409 to a first attempt is the vendor refusing the patient, never one it made. Any other
+newest live one with the same names and birth date, compared exactly after NFC, and the chart
+number sent: found among the newest patients, never by a `search` the vendor may refuse as too
+short, so that a patient this request made is never answered as a chart number in use) is the
+created one; a 409 to a first attempt is the vendor refusing the patient, never one it made. Any other
 409 is about the chart number: its holder is looked up — by chart number (one too short for the
 vendor's `search` among the patients born that day, or named as the request names them) — and
 when it is the patient the request describes the create is `AlreadyExists` with it (a
@@ -212,6 +214,13 @@ class PatientWrites:
         # and a 409 is the vendor's own refusal (a duplicate it guards against), never a patient
         # this request made.
         retried = response.attempt > 1 and ("idempotency" in message.lower() or not chart)
+        if retried and chart:
+            # The patient this request made holds the chart number sent, among the newest
+            # patients: found without the chart number as a `search` (a vendor may take none
+            # that short) and without a birth date or a name to narrow a list by.
+            made = await self._newest_holding(body, chart)
+            if made is not None:
+                return made
         existing = await self._find_described(body)
         if existing is not None and same_patient(body, existing) and not existing.get("deleted_at"):
             if retried:
@@ -335,10 +344,26 @@ class PatientWrites:
                 return None, False
             page += 1
 
-    async def _newest_like(self, body: dict[str, Any], status: str | None = None) -> VendorRecord | None:
+    async def _newest_holding(self, body: dict[str, Any], chart: str) -> VendorRecord | None:
+        """The newest live patient, of any status, that is the one `body` describes and holds
+        `chart` (a retried create's own: `_refused_create`)."""
+
+        def holding(record: VendorRecord) -> bool:
+            return same_patient(body, record) and record.get("chart_number") == chart
+
+        for status in (None, *NOT_ACTIVE):
+            found = await self._newest_like(body, status, holding)
+            if found is not None:
+                return found
+        return None
+
+    async def _newest_like(
+        self, body: dict[str, Any], status: str | None = None, wanted: Callable[[VendorRecord], bool] | None = None
+    ) -> VendorRecord | None:
         """The newest patient in `status` (None: as the list answers without one; `archived`:
-        deleted ones) with the body's names and birth date: a refused retry's first create is
-        among the newest (sorted by `created_at`, newest first; birth date filtered)."""
+        deleted ones) with the body's names and birth date (and `wanted`, when given): a refused
+        retry's first create is among the newest (sorted by `created_at`, newest first; birth
+        date filtered)."""
         archived = status == "archived"
         params: dict[str, str | int] = {"first": LOOKUP_PAGE_SIZE, "sort_by": "created_at", "sort_dir": "desc"}
         if body.get("date_of_birth"):  # `dob_to` a day later: it may be read as exclusive (adapter.py)
@@ -354,7 +379,11 @@ class PatientWrites:
             listing = self._reader.one("patient_cursor_page", VendorCursorList, raw, "A Dental PMS patient list")
             records, _ = self._reader.records("patient", VendorPatient, listing.data, lambda *_: "A patient")
             for record in records:
-                if alike(body, record) and bool(record.get("deleted_at")) == archived:
+                if (
+                    alike(body, record)
+                    and bool(record.get("deleted_at")) == archived
+                    and (wanted is None or wanted(record))
+                ):
                     return record
             following = listing.following(LOOKUP_PAGE_SIZE)
             if following is None:

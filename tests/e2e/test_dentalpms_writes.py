@@ -223,6 +223,38 @@ def test_a_create_whose_answer_was_lost_is_made_once(idempotency: str) -> None:
             assert fhir.get_ok(f"{BASE}/Patient/{created.json()['id']}") == created.json()
 
 
+@pytest.mark.parametrize("born", ["1991-04-05", None])
+def test_a_create_made_before_its_key_was_refused_is_that_patient_whoever_holds_its_chart_number(
+    born: str | None,
+) -> None:
+    # The answer to the create is lost, the vendor refuses the retry's repeated key (409
+    # "Idempotency conflict": only this request carries it, so the first attempt was stored).
+    # Before, the patient was looked for by its chart number, too short for the vendor's
+    # `search` (`Query(min_length=7)`) and, with accented names and no birth date, by nothing
+    # else: a 409 "chart number in use" for the patient this very request had made.
+    switches = {"idempotency": "conflict", "create_answers": "lost_once", "search_min_length": 7}
+    with gateway_over("dentalpms", partial(create_sandbox, build_clinic(size=100), **switches)) as running:
+        fhir = running.fhir
+        system = _chart_system_of(
+            fhir, fhir.get_ok(f"{BASE}/Patient", params={"_count": 1})["entry"][0]["resource"]["id"]
+        )
+        sent: dict[str, Any] = {
+            "resourceType": "Patient",
+            "name": [{"family": "Núñez", "given": ["Zoë"]}],
+            "identifier": [{"system": system, "value": "L7"}],
+        }
+        if born:
+            sent["birthDate"] = born
+        created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+        assert created.status_code == 201, created.text
+        found = fhir.search_all(f"{BASE}/Patient", identifier=f"{system}|L7")
+        assert [p["id"] for p in found] == [created.json()["id"]]
+        # Another person with that chart number is still refused, naming it.
+        other = {**sent, "name": [{"family": "Other", "given": ["Ida"]}]}
+        refused = fhir.request("POST", f"{BASE}/Patient", json=other, headers=JSON)
+        assert refused.status_code == 409 and "L7" in outcome_of(refused)["issue"][0]["diagnostics"]
+
+
 def test_a_deleted_patient_created_again_is_a_new_patient(fhir: FhirHttp, variant: tuple[str, VariantGateway]) -> None:
     sent = _new_patient("Recreateddp", "")
     earlier: list[str] = []
