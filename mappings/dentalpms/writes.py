@@ -42,12 +42,21 @@ deceased patient's death taken back, `active: true` beside a death) is a 422 bef
 (patient_write.refuse_unheld_status): nothing is written. An answer
 that shows no version newer than the one its write was based on is the entity as a JPA
 service maps it before the ORM flushes the write (`@Version` is bumped at flush): the
-patient is read again for its real version. The PATCH has landed by then: a transition the
-reference allows that the vendor refuses (or a vendor without the endpoint) leaves the
-status as it was (a step already taken on the way, inactive -> active before deceased, is
-taken back when the reference allows it) and reports the element as not stored, the answer
-showing the status kept; before, `active: false` answered 200 and the patient stayed
-active. A vendor 409
+patient is read again for its real version. The PATCH goes first: it may carry what a
+transition needs (a service may take a patient to deceased only once its `date_time_deceased`
+is recorded), and unlike a status the reference lets a PATCH set every field back, which makes
+it the write to undo. A transition the reference allows that the vendor refuses (422, a 409
+of another writer, or a vendor without the endpoint) leaves the status as it was (a step
+already taken on the way, inactive -> active before deceased, is taken back when the reference
+allows it), and the PATCH is taken back: its fields PATCHed to what the record read before
+held, based on the version the vendor answered this update's last write with (so another
+writer's change since is never overwritten: that PATCH is then refused). All set back, the
+update is refused whole and says so: a 422 naming the element (`not-supported`: the modifier
+cannot be stored), a 409 for a version conflict; nothing was written. Where the record cannot
+be set back whole (the status step not undone, the PATCH back refused, a null the vendor
+ignores), the answer is the patient as it is, the status element and each element set back
+named as not stored. Before, the fields stayed new, the status old, and the answer a 200.
+A vendor 409
 "Version conflict" (or 412) on the PATCH is a 412 when the client sent `If-Match`; without it the
 record is read again and the PATCH retried once, then it is a 409. A 409 that does not say why
 is told apart by that one read: a record still at the version the PATCH was based on had no
@@ -70,6 +79,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 from uuid import uuid4
@@ -83,6 +93,7 @@ from gateway.errors import (
     NotFound,
     PreconditionFailed,
     Unprocessable,
+    UnsupportedModifier,
     UpstreamError,
 )
 from gateway.upstream.errors import error_from_response
@@ -447,9 +458,37 @@ class PatientWrites:
         if response.status == 404:
             raise NotFound(f"Patient/{resource_id} does not exist")
         updated = await self._record_of(response, resource_id, base)
-        updated, unmoved = await self._transition(resource_id, resource, updated)
-        not_stored = body.not_stored + _not_cleared(fields, updated) + unmoved
-        return Written(patient_to_fhir(updated, self._ctx), not_stored)
+        updated, refusal = await self._transition(resource_id, resource, updated)
+        taken_back: tuple[str, ...] = ()
+        if refusal is not None and updated.get("status") == current.get("status"):
+            # The status stays as it was (any step on the way taken back): the PATCH is taken
+            # back too, so that a refused update changes nothing (module docstring).
+            updated = await self._take_back(resource_id, sent, current, updated)
+            taken_back = _taken_back(sent, current, updated)
+            if len(taken_back) == len(sent):
+                raise _status_refused(resource_id, resource, current.get("status"), refusal)
+        not_stored = (
+            body.not_stored + _not_cleared(fields, updated) + status_path(resource, updated.get("status")).unmet
+        )
+        not_stored += tuple(dict.fromkeys(_element(name) for name in taken_back))
+        return Written(patient_to_fhir(updated, self._ctx), tuple(dict.fromkeys(not_stored)))
+
+    async def _take_back(
+        self, resource_id: str, sent: dict[str, Any], before: VendorRecord, record: VendorRecord
+    ) -> VendorRecord:
+        """The patient once the fields a PATCH `sent` are set back to their values `before` it,
+        by a PATCH based on `record`'s version, the one the vendor answered the last write of
+        this update with: a record another writer has changed since is refused (409), and left as
+        it is. The patient as it then is."""
+        if not sent:
+            return record
+        previous = {name: before.get(name) for name in sent}
+        response = await self._client.send(
+            "PATCH", f"/patients/{resource_id}", {**previous, "base_version": record.get("version")}
+        )
+        if not 200 <= response.status < 300:
+            return await self._record(resource_id)
+        return await self._record_of(response, resource_id, record.get("version"))
 
     async def _record_of(self, response: UpstreamResponse, resource_id: str, based_on: Any = None) -> VendorRecord:
         """The patient a successful PATCH or transition based on version `based_on` answered
@@ -468,26 +507,27 @@ class PatientWrites:
 
     async def _transition(
         self, resource_id: str, resource: Resource, record: VendorRecord
-    ) -> tuple[VendorRecord, tuple[str, ...]]:
-        """`record` moved to the status `resource` describes (module docstring), and the FHIR
-        paths left as they were."""
+    ) -> tuple[VendorRecord, Refusal | None]:
+        """`record` moved to the status `resource` describes (module docstring), and the
+        transition the vendor refused on the way (None when none was)."""
         original = record.get("status")
         path = status_path(resource, original)
         for taken, step in enumerate(path.steps):
             response = await self._move(resource_id, record, step)
             if not 200 <= response.status < 300:
-                # Refused (422), changed meanwhile (409) or not offered (404): the PATCH stands.
-                # A step already taken (inactive -> active on the way to deceased) is taken
-                # back when the reference allows it: the client asked for neither.
-                record = await self._record(resource_id)
-                back = step_back(record.get("status"), original) if taken else None
-                if back is not None:
-                    undone = await self._move(resource_id, record, back)
-                    if 200 <= undone.status < 300:
-                        record = await self._record_of(undone, resource_id, record.get("version"))
-                return record, status_path(resource, record.get("status")).unmet
+                # Refused (422), changed meanwhile (409) or not offered (404). A step already
+                # taken (inactive -> active on the way to deceased) is taken back when the
+                # reference allows it, with the version of this update's last write: the
+                # client asked for neither.
+                back = step_back(path.steps[taken - 1], original) if taken else None
+                undone = await self._move(resource_id, record, back) if back is not None else None
+                if undone is not None and 200 <= undone.status < 300:
+                    record = await self._record_of(undone, resource_id, record.get("version"))
+                else:
+                    record = await self._record(resource_id)
+                return record, Refusal(step, response)
             record = await self._record_of(response, resource_id, record.get("version"))
-        return record, status_path(resource, record.get("status")).unmet
+        return record, None
 
     async def _move(self, resource_id: str, record: VendorRecord, status: str) -> UpstreamResponse:
         """One `transition-status` of `record` to `status`."""
@@ -543,6 +583,47 @@ class PatientWrites:
         return error_from_response(response, message_of)
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A `transition-status` the vendor did not take: the status asked for, and its answer."""
+
+    status: str
+    response: UpstreamResponse
+
+
+def _element(field: str) -> str:
+    """The FHIR element a vendor field holds, as an update reports it not stored."""
+    return ".".join(_FHIR_PATHS.get(field, "Patient").split(".")[:2])
+
+
+def _taken_back(sent: dict[str, Any], before: VendorRecord, record: VendorRecord) -> tuple[str, ...]:
+    """The fields a PATCH `sent` that `record` holds as they were `before` it (a null as an
+    empty text: the vendor may write either)."""
+    return tuple(name for name in sent if _same(record.get(name), before.get(name)))
+
+
+def _same(value: Any, other: Any) -> bool:
+    return value == other or (value in (None, "") and other in (None, ""))
+
+
+def _status_refused(resource_id: str, resource: Resource, status: Any, refusal: Refusal) -> Exception:
+    """The error for an update taken back whole after the vendor refused the transition to
+    `refusal.status` (the patient was in `status`)."""
+    message = message_of(_json(refusal.response)) or f"HTTP {refusal.response.status}"
+    if refusal.response.status in CONFLICTS:
+        return Conflict(
+            f"Patient/{resource_id} changed at the Dental PMS while its status was moved ({message}); "
+            "nothing was written: read it and try the update again"
+        )
+    element = status_path(resource, status).element or "Patient.active"
+    return UnsupportedModifier(
+        f"{element}: the Dental PMS refused to move Patient/{resource_id} from status {status} to "
+        f"{refusal.status} ({message}); stored without it the record would mean something else: "
+        "nothing was written",
+        expression=element,
+    )
+
+
 def _not_cleared(sent: dict[str, Any], record: VendorRecord) -> tuple[str, ...]:
     """The elements of the fields the PATCH sent as null (to clear them) that `record`, the
     patient after it, still holds. The reference's PATCH modifies "only provided fields", and a
@@ -550,7 +631,7 @@ def _not_cleared(sent: dict[str, Any], record: VendorRecord) -> tuple[str, ...]:
     way to clear a patient field (only the custom field values' upsert says "Send a null value
     to clear a field"; an empty string is not said to clear anything), so none is tried."""
     kept = (name for name, value in sent.items() if value is None and record.get(name) not in (None, ""))
-    return tuple(dict.fromkeys(".".join(_FHIR_PATHS.get(name, "Patient").split(".")[:2]) for name in kept))
+    return tuple(dict.fromkeys(_element(name) for name in kept))
 
 
 def _refused_nulls(sent: dict[str, Any], response: UpstreamResponse) -> set[str]:

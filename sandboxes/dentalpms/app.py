@@ -109,6 +109,9 @@ described below, and the adapter must work under every value):
   patient's (``"others"``) or every patient's (``"any"``: ``exists(chart_number=X)`` without
   ``id != self``, so the patient's own, unchanged chart number is 409 ``Duplicate chart
   number``) (``bodies``).
+- ``death_dates``: a ``transition-status`` to ``deceased`` is taken along the documented
+  transitions alone (``"optional"``) or only once the patient has a ``date_time_deceased``
+  (``"required"``: 422 ``Invalid status transition`` otherwise) (``store``).
 - ``body_dates``: the patient bodies' dates and date-times parsed as pydantic's lax mode does
   (``"lax"``: ``2020-03-15`` is a midnight ``date_time_deceased``) or strictly by the
   reference's types (``"strict"``: a ``string (date-time)`` must be RFC 3339's, date, time and
@@ -261,7 +264,7 @@ from sandboxes.dentalpms.shapes import (
     StandInDates,
     Timestamps,
 )
-from sandboxes.dentalpms.store import Store, WriteAnswers
+from sandboxes.dentalpms.store import DeathDates, Store, WriteAnswers
 from sandboxes.toolkit.clock import Clock, wall_clock
 from sandboxes.toolkit.errors import http_exception_handler
 
@@ -312,6 +315,7 @@ def create_app(
     search_min_length: int = 1,
     list_totals: ListTotals = "listed",
     counts_endpoint: CountsEndpoint = "served",
+    death_dates: DeathDates = "optional",
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
@@ -352,6 +356,7 @@ def create_app(
         create_answers=create_answers,
         version_conflicts=version_conflicts,
         lists=ListReading(list_statuses, dob_to, search_min_length, list_totals),
+        death_dates=death_dates,
     )
     app = Starlette(
         routes=api_routes(

@@ -50,7 +50,7 @@ from sandboxes.toolkit.folding import fold
 from sandboxes.toolkit.phones import format_us_phone
 from sandboxes.toolkit.timestamps import iso_utc
 
-__all__ = ["Ordered", "Store"]
+__all__ = ["DeathDates", "Ordered", "Store"]
 
 # The reference's "allowed status transitions" (``transition-status``); deceased is terminal.
 STATUS_TRANSITIONS = frozenset(
@@ -64,6 +64,12 @@ Ordered = tuple[list[SortKey], list[PatientRow]]
 # ``@Version`` and ``@UpdateTimestamp`` at flush, so the answer shows the previous ``version``
 # and ``updated_at``; the changed fields are there).
 WriteAnswers = Literal["flushed", "before_flush"]
+# What a ``transition-status`` to ``deceased`` asks of the patient: nothing more than the
+# documented transitions (``"optional"``), or a date of death already recorded
+# (``"required"``: a 422 otherwise, as a service validating the status against the
+# ``date_time_deceased`` the patient record carries beside it would answer; the reference lists
+# "422: Invalid status transition" and says nothing of the date either way).
+DeathDates = Literal["optional", "required"]
 
 
 def _e164(digits: str | None) -> str | None:
@@ -95,7 +101,11 @@ class Store:
         create_answers: CreateAnswers = "sent",
         version_conflicts: VersionConflicts = 409,
         lists: ListReading = DOCUMENTED_LISTS,
+        death_dates: DeathDates = "optional",
     ) -> None:
+        if death_dates not in ("optional", "required"):
+            raise ValueError(f"death_dates must be 'optional' or 'required', not {death_dates!r}")
+        self.death_dates = death_dates
         if patch_nulls not in ("cleared", "ignored", "refused"):
             raise ValueError(f"patch_nulls must be 'cleared', 'ignored' or 'refused', not {patch_nulls!r}")
         if write_answers not in ("flushed", "before_flush"):
@@ -318,6 +328,8 @@ class Store:
             raise ApiError(422, f"Patient is already {new_status}")
         if (current, new_status) not in STATUS_TRANSITIONS:
             raise ApiError(422, f"Invalid status transition: {current} -> {new_status}")
+        if new_status == "deceased" and self.death_dates == "required" and not row.doc.get("date_time_deceased"):
+            raise ApiError(422, "Invalid status transition: date_time_deceased is required for a deceased patient")
         row.doc["status"] = new_status
         self._bump(row)
 

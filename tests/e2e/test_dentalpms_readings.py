@@ -106,6 +106,9 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "archived_patients": "not_found",
         "search_min_length": 3,
         "body_dates": "strict",
+        # A death taken only once its date is recorded: the demo plays it under .ci/variants;
+        # test_dentalpms_writes.py checks that an update whose transition is refused changes nothing.
+        "death_dates": "required",
     },
     "phones-as-stored-prefix-sparse": {
         "search_phones": "as_stored",

@@ -691,6 +691,74 @@ def test_an_update_moves_the_lifecycle_through_the_vendors_transitions(fhir: Fhi
     assert fhir.get_ok(f"{BASE}/Patient/{pid}") == updated.json()
 
 
+@pytest.mark.parametrize("write_answers", ["flushed", "before_flush"])
+def test_an_update_whose_status_the_vendor_refuses_changes_nothing(write_answers: str) -> None:
+    # A service may take a patient to `deceased` only once its `date_time_deceased` is recorded
+    # (the reference's "422: Invalid status transition" says no more). The fields are PATCHed
+    # first (a date of death sent is then there for the transition), so a refused transition
+    # finds them written: they are PATCHed back, on the version the vendor answered, and the
+    # update is refused whole. Before, the answer was a 200 with the new address and phone, the
+    # patient still active, `Patient.deceased` named only as not stored.
+    switches = {"death_dates": "required", "write_answers": write_answers}
+    with gateway_over("dentalpms", partial(create_sandbox, build_clinic(size=100), **switches)) as running:
+        fhir = running.fhir
+        created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Refusedeathdp", ""), headers=JSON)
+        assert created.status_code == 201, created.text
+        pid = created.json()["id"]
+        held = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        moved = {
+            **held,
+            "address": [{"line": ["9 Elm St"], "city": "Peoria", "state": "IL", "postalCode": "61602"}],
+            "telecom": [{"system": "phone", "value": "5550001111", "use": "home"}],
+            "active": False,
+            "deceasedBoolean": True,
+        }
+        refused = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=moved, headers=JSON)
+        assert refused.status_code == 422, refused.text
+        issue = outcome_of(refused)["issue"][0]
+        assert issue["expression"] == ["Patient.deceased"] and "nothing was written" in issue["diagnostics"], issue
+        now = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        assert {k: v for k, v in now.items() if k != "meta"} == {k: v for k, v in held.items() if k != "meta"}
+        # With its date the death is taken: the PATCH records the date before the transition.
+        del moved["deceasedBoolean"]
+        died = fhir.request(
+            "PUT", f"{BASE}/Patient/{pid}", json={**moved, "deceasedDateTime": "2024-02-03T04:05:06Z"}, headers=JSON
+        )
+        assert died.status_code == 200, died.text
+        assert died.json()["active"] is False and died.json()["address"][0]["city"] == "Peoria"
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}") == died.json()
+
+
+def test_an_update_whose_status_is_refused_and_cannot_be_taken_back_whole_says_what_was_kept() -> None:
+    # A vendor reading a null as "not provided" cannot clear what the refused update added (an
+    # email the patient had not had): the rest is PATCHed back, and the answer, a 200, shows the
+    # patient as it is and names what was not stored (the status, the address set back).
+    switches = {"death_dates": "required", "patch_nulls": "ignored"}
+    with gateway_over("dentalpms", partial(create_sandbox, build_clinic(size=100), **switches)) as running:
+        fhir = running.fhir
+        sent = _new_patient("Halfbackdp", "")
+        sent["telecom"] = [sent["telecom"][0]]  # no email
+        created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+        assert created.status_code == 201, created.text
+        pid = created.json()["id"]
+        held = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        moved = {
+            **held,
+            "address": [{"line": ["9 Elm St"], "city": "Peoria", "state": "IL", "postalCode": "61602"}],
+            "telecom": [*held["telecom"], {"system": "email", "value": "halfback@example.org"}],
+            "active": False,
+            "deceasedBoolean": True,
+        }
+        answer = fhir.request(
+            "PUT", f"{BASE}/Patient/{pid}", json=moved, headers={**JSON, "Prefer": "return=OperationOutcome"}
+        )
+        assert answer.status_code == 200, answer.text
+        assert {"Patient.deceased", "Patient.address"} <= _warned(answer), answer.json()
+        now = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        assert now["active"] is True and now["address"] == held["address"], now
+        assert {"system": "email", "value": "halfback@example.org"} in now["telecom"]
+
+
 def _warned(answer: Any) -> set[str]:
     """The elements a `Prefer: return=OperationOutcome` answer names as not stored."""
     return {
