@@ -31,6 +31,12 @@ the 409 names it, otherwise it is a `Conflict` naming the chart number (without 
 nothing narrows the lists to it: a walk of every list, as long as the practice, is no price for
 one create).
 
+A create's lifecycle (`active: false`, a death) is the body's `status`; a service that makes
+every new patient active (`status` read-only in its create body, moved by `transition-status`
+alone) has it moved after the create by the transitions an update takes, one refused named as
+not stored (the answer showing the status kept). Before, the patient stayed active, a 201 that
+named nothing.
+
 Update is a PATCH with `base_version`: the version the client's `If-Match` names, else the
 current record's `version` (read first), carrying only the fields the record read does not hold
 as the resource sets them (patient_write.changes: a patient's own chart number sent again may be
@@ -204,15 +210,20 @@ class PatientWrites:
         body = patient_for_create(resource, self._ctx)
         response = await self._client.send("POST", "/patients", body.fields, {"Idempotency-Key": idempotency_key()})
         if response.status == 409:
-            made = await self._refused_create(body.fields, response)
-            return Written(patient_to_fhir(made, self._ctx), body.not_stored)
-        created = self._answer(response, "The created patient")
-        try:
-            # As stored: the answer may be the entity as mapped before the ORM flushed it.
-            record = await self._record(created["id"])
-        except (NotFound, Gone):  # deleted already by someone else: what was created is the answer
-            record = created
-        return Written(patient_to_fhir(record, self._ctx), body.not_stored)
+            record = await self._refused_create(body.fields, response)
+        else:
+            created = self._answer(response, "The created patient")
+            try:
+                # As stored: the answer may be the entity as mapped before the ORM flushed it.
+                record = await self._record(created["id"])
+            except (NotFound, Gone):  # deleted already by someone else: what was created is the answer
+                return Written(patient_to_fhir(created, self._ctx), body.not_stored)
+        # A service may create every patient active, its status moved by transition-status
+        # alone (`status` read-only in its create body): the lifecycle asked for (out of use,
+        # deceased) is reached by the same transitions as an update's; one refused is named.
+        record, _ = await self._transition(record["id"], resource, record)
+        unmoved = status_path(resource, record.get("status")).unmet
+        return Written(patient_to_fhir(record, self._ctx), tuple(dict.fromkeys(body.not_stored + unmoved)))
 
     async def _refused_create(self, body: dict[str, Any], response: UpstreamResponse) -> VendorRecord:
         """The patient a create refused with 409 made after all (the vendor refused a retry of

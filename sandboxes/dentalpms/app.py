@@ -112,6 +112,8 @@ described below, and the adapter must work under every value):
 - ``death_dates``: a ``transition-status`` to ``deceased`` is taken along the documented
   transitions alone (``"optional"``) or only once the patient has a ``date_time_deceased``
   (``"required"``: 422 ``Invalid status transition`` otherwise) (``store``).
+- ``create_statuses``: a create stores the body's ``status`` (``"stored"``) or makes every new
+  patient ``active`` (``"ignored"``: status moved by ``transition-status`` alone) (``store``).
 - ``body_dates``: the patient bodies' dates and date-times parsed as pydantic's lax mode does
   (``"lax"``: ``2020-03-15`` is a midnight ``date_time_deceased``) or strictly by the
   reference's types (``"strict"``: a ``string (date-time)`` must be RFC 3339's, date, time and
@@ -264,7 +266,7 @@ from sandboxes.dentalpms.shapes import (
     StandInDates,
     Timestamps,
 )
-from sandboxes.dentalpms.store import DeathDates, Store, WriteAnswers
+from sandboxes.dentalpms.store import CreateStatuses, DeathDates, Store, WriteAnswers
 from sandboxes.toolkit.clock import Clock, wall_clock
 from sandboxes.toolkit.errors import http_exception_handler
 
@@ -316,6 +318,7 @@ def create_app(
     list_totals: ListTotals = "listed",
     counts_endpoint: CountsEndpoint = "served",
     death_dates: DeathDates = "optional",
+    create_statuses: CreateStatuses = "stored",
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
@@ -357,6 +360,7 @@ def create_app(
         version_conflicts=version_conflicts,
         lists=ListReading(list_statuses, dob_to, search_min_length, list_totals),
         death_dates=death_dates,
+        create_statuses=create_statuses,
     )
     app = Starlette(
         routes=api_routes(

@@ -50,7 +50,7 @@ from sandboxes.toolkit.folding import fold
 from sandboxes.toolkit.phones import format_us_phone
 from sandboxes.toolkit.timestamps import iso_utc
 
-__all__ = ["DeathDates", "Ordered", "Store"]
+__all__ = ["CreateStatuses", "DeathDates", "Ordered", "Store"]
 
 # The reference's "allowed status transitions" (``transition-status``); deceased is terminal.
 STATUS_TRANSITIONS = frozenset(
@@ -70,6 +70,11 @@ WriteAnswers = Literal["flushed", "before_flush"]
 # ``date_time_deceased`` the patient record carries beside it would answer; the reference lists
 # "422: Invalid status transition" and says nothing of the date either way).
 DeathDates = Literal["optional", "required"]
+# What a create does with the body's ``status``: the patient is created in it (``"stored"``), or
+# every new patient is ``active`` whatever the body says (``"ignored"``: the status read as
+# moved only by ``transition-status``, which emits the status's event, as a serializer whose
+# ``status`` is read-only does; ``CreatePatientIn`` lists it, and "Defaults to 'active'").
+CreateStatuses = Literal["stored", "ignored"]
 
 
 def _e164(digits: str | None) -> str | None:
@@ -102,7 +107,11 @@ class Store:
         version_conflicts: VersionConflicts = 409,
         lists: ListReading = DOCUMENTED_LISTS,
         death_dates: DeathDates = "optional",
+        create_statuses: CreateStatuses = "stored",
     ) -> None:
+        if create_statuses not in ("stored", "ignored"):
+            raise ValueError(f"create_statuses must be 'stored' or 'ignored', not {create_statuses!r}")
+        self.create_statuses = create_statuses
         if death_dates not in ("optional", "required"):
             raise ValueError(f"death_dates must be 'optional' or 'required', not {death_dates!r}")
         self.death_dates = death_dates
@@ -298,7 +307,8 @@ class Store:
         new_id = str(uuid5(self.render.ns, f"patient:new:{self.created}"))
         doc = self.render.patient(BLANK_PATIENT)
         doc.update(
-            id=new_id, created_at=iso_utc(now), updated_at=iso_utc(now), status=data.status,
+            id=new_id, created_at=iso_utc(now), updated_at=iso_utc(now),
+            status=data.status if self.create_statuses == "stored" else "active",
             chart_number=data.chart_number or self._next_chart_number(),
         )  # fmt: skip
         _apply_fields(doc, data, data.model_fields_set, refs)

@@ -89,6 +89,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "empty_lists": "no_content",
         "list_statuses": "active",
         "counts_endpoint": "not_implemented",
+        "create_statuses": "ignored",
     },
     "nfd-prefix-digits-naive-datetimes": {
         "search_accents": "sensitive_nfd",

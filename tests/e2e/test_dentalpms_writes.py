@@ -759,6 +759,28 @@ def test_an_update_whose_status_is_refused_and_cannot_be_taken_back_whole_says_w
         assert {"system": "email", "value": "halfback@example.org"} in now["telecom"]
 
 
+@pytest.mark.parametrize("create_statuses", ["stored", "ignored"])
+def test_a_patient_created_out_of_use_or_deceased_is_stored_so(create_statuses: str) -> None:
+    # `CreatePatientIn` lists `status`, but a service may make every new patient active and move
+    # the status by `transition-status` alone (which emits the status's event): `status`
+    # read-only in its serializer. Before, `active: false` or a death was created active, a 201
+    # showing `active: true` and naming nothing as not stored (both are modifier elements).
+    vendor = partial(create_sandbox, build_clinic(size=100), create_statuses=create_statuses)
+    with gateway_over("dentalpms", vendor) as running:
+        fhir = running.fhir
+        for family, extra, active, deceased in (
+            ("Createdinactivedp", {"active": False}, False, None),
+            ("Createddeaddp", {"active": False, "deceasedDateTime": "2024-02-03T04:05:06Z"}, False, "2024-02-03"),
+            ("Createdactivedp", {"active": True}, True, None),
+        ):
+            created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient(family, "", **extra), headers=JSON)
+            assert created.status_code == 201, created.text
+            answer = created.json()
+            assert answer["active"] is active and answer.get("deceasedDateTime", "")[:10] == (deceased or ""), answer
+            assert fhir.get_ok(f"{BASE}/Patient/{answer['id']}") == answer
+            assert [p["id"] for p in _by_family(fhir, family)] == [answer["id"]]
+
+
 def _warned(answer: Any) -> set[str]:
     """The elements a `Prefer: return=OperationOutcome` answer names as not stored."""
     return {
