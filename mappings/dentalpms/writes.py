@@ -40,7 +40,8 @@ named nothing.
 Update is a PATCH with `base_version`: the version the client's `If-Match` names, else the
 current record's `version` (read first), carrying only the fields the record read does not hold
 as the resource sets them (patient_write.changes: a patient's own chart number sent again may be
-refused as another's), then, when the resource's `active` or deceased
+refused as another's), none at all when every field is held already (a PATCH of `base_version`
+alone may be refused: `_patch`), then, when the resource's `active` or deceased
 differs from the vendor's `status`, one `POST /patients/{id}/transition-status` per step
 (patient_write.status_path), each with the version the previous answer showed. An `active`
 or `deceased[x]` sent that no documented transition of the patient's status reaches (a
@@ -425,6 +426,7 @@ class PatientWrites:
         base = current.get("version")
         unsendable: set[str] = set()  # fields whose null the vendor refused (`_refused_nulls`)
         fields = body.fields
+        response: UpstreamResponse | None = None  # None: nothing to PATCH
         for attempt in range(2):
             # An `active` or `deceased[x]` no status transition of this patient reaches is refused
             # before the PATCH (a modifier dropped would store a record meaning something else):
@@ -435,14 +437,14 @@ class PatientWrites:
             # number sent again may be refused as another patient's.
             fields = kept_for_status(body.fields, resource, current.get("status"))
             sent = {name: value for name, value in changes(fields, current).items() if name not in unsendable}
-            response = await self._client.send("PATCH", f"/patients/{resource_id}", {**sent, "base_version": base})
-            while response.status in REFUSED and (refused := _refused_nulls(sent, response)):
+            response = await self._patch(resource_id, sent, base)
+            while response is not None and response.status in REFUSED and (refused := _refused_nulls(sent, response)):
                 # The vendor takes no null for these fields: they are sent no more, and what the
                 # patient still holds of them is reported not stored (`_not_cleared`).
                 unsendable |= refused
                 sent = {name: value for name, value in sent.items() if name not in refused}
-                response = await self._client.send("PATCH", f"/patients/{resource_id}", {**sent, "base_version": base})
-            if response.status not in CONFLICTS:
+                response = await self._patch(resource_id, sent, base)
+            if response is None or response.status not in CONFLICTS:
                 break
             message = message_of(_json(response)).lower()
             chart = sent.get("chart_number")
@@ -466,9 +468,9 @@ class PatientWrites:
             if not retrying or now is None:
                 raise Conflict(f"Patient/{resource_id} kept changing at the vendor; try the update again")
             base, current = now.get("version"), now  # what the retry sends is measured against it
-        if response.status == 404:
+        if response is not None and response.status == 404:
             raise NotFound(f"Patient/{resource_id} does not exist")
-        updated = await self._record_of(response, resource_id, base)
+        updated = current if response is None else await self._record_of(response, resource_id, base)
         updated, refusal = await self._transition(resource_id, resource, updated)
         taken_back: tuple[str, ...] = ()
         if refusal is not None and updated.get("status") == current.get("status"):
@@ -483,6 +485,15 @@ class PatientWrites:
         )
         not_stored += tuple(dict.fromkeys(_element(name) for name in taken_back))
         return Written(patient_to_fhir(updated, self._ctx), tuple(dict.fromkeys(not_stored)))
+
+    async def _patch(self, resource_id: str, sent: dict[str, Any], base: Any) -> UpstreamResponse | None:
+        """The PATCH of the fields `sent` based on version `base`; None, and nothing sent, when
+        there are none. A PATCH of `base_version` alone would change nothing, and a service may
+        refuse it (a FastAPI handler's `if not update_data: raise HTTPException(400, "No fields to
+        update")`): an update changing only the lifecycle, or nothing, would be a 422."""
+        if not sent:
+            return None
+        return await self._client.send("PATCH", f"/patients/{resource_id}", {**sent, "base_version": base})
 
     async def _take_back(
         self, resource_id: str, sent: dict[str, Any], before: VendorRecord, record: VendorRecord

@@ -114,6 +114,8 @@ described below, and the adapter must work under every value):
   (``"required"``: 422 ``Invalid status transition`` otherwise) (``store``).
 - ``create_statuses``: a create stores the body's ``status`` (``"stored"``) or makes every new
   patient ``active`` (``"ignored"``: status moved by ``transition-status`` alone) (``store``).
+- ``empty_patches``: a ``PATCH`` of ``base_version`` alone is taken (``"taken"``) or refused, 400
+  ``No fields to update`` (``"refused"``) (``store``).
 - ``body_dates``: the patient bodies' dates and date-times parsed as pydantic's lax mode does
   (``"lax"``: ``2020-03-15`` is a midnight ``date_time_deceased``) or strictly by the
   reference's types (``"strict"``: a ``string (date-time)`` must be RFC 3339's, date, time and
@@ -266,7 +268,7 @@ from sandboxes.dentalpms.shapes import (
     StandInDates,
     Timestamps,
 )
-from sandboxes.dentalpms.store import CreateStatuses, DeathDates, Store, WriteAnswers
+from sandboxes.dentalpms.store import CreateStatuses, DeathDates, EmptyPatches, Store, WriteAnswers
 from sandboxes.toolkit.clock import Clock, wall_clock
 from sandboxes.toolkit.errors import http_exception_handler
 
@@ -319,6 +321,7 @@ def create_app(
     counts_endpoint: CountsEndpoint = "served",
     death_dates: DeathDates = "optional",
     create_statuses: CreateStatuses = "stored",
+    empty_patches: EmptyPatches = "taken",
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
@@ -361,6 +364,7 @@ def create_app(
         lists=ListReading(list_statuses, dob_to, search_min_length, list_totals),
         death_dates=death_dates,
         create_statuses=create_statuses,
+        empty_patches=empty_patches,
     )
     app = Starlette(
         routes=api_routes(

@@ -13,7 +13,8 @@ or date-time of either body not in its RFC 3339 form is a 422 naming the field. 
 ``PATCH`` field: ``transition-status`` moves it (``base_version``; stale: 409 ``Version
 conflict``) along the documented transitions (``Store.transition``), answering the patient.
 With ``write_answers="before_flush"`` (``store.WriteAnswers``) a PATCH or transition answers
-the patient with the ``version`` and ``updated_at`` it had before that write.
+the patient with the ``version`` and ``updated_at`` it had before that write. With
+``empty_patches="refused"`` a ``PATCH`` of ``base_version`` alone is 400 ``No fields to update``.
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ class PatientRecords:
         body = await request.body()
         check_body_dates(body, store.body_dates)
         data = parse_body(body, UpdatePatientIn)
+        if store.empty_patches == "refused" and not data.model_fields_set - {"base_version"}:
+            raise ApiError(400, "No fields to update")  # store.EmptyPatches
         if store.patch_nulls == "ignored":  # a null is "not provided" (bodies.PatchNulls)
             data = UpdatePatientIn.model_validate(data.model_dump(exclude_none=True))
         nulls = sorted(name for name in data.model_fields_set if getattr(data, name) is None)

@@ -50,7 +50,7 @@ from sandboxes.toolkit.folding import fold
 from sandboxes.toolkit.phones import format_us_phone
 from sandboxes.toolkit.timestamps import iso_utc
 
-__all__ = ["CreateStatuses", "DeathDates", "Ordered", "Store"]
+__all__ = ["CreateStatuses", "DeathDates", "EmptyPatches", "Ordered", "Store"]
 
 # The reference's "allowed status transitions" (``transition-status``); deceased is terminal.
 STATUS_TRANSITIONS = frozenset(
@@ -75,6 +75,11 @@ DeathDates = Literal["optional", "required"]
 # moved only by ``transition-status``, which emits the status's event, as a serializer whose
 # ``status`` is read-only does; ``CreatePatientIn`` lists it, and "Defaults to 'active'").
 CreateStatuses = Literal["stored", "ignored"]
+# What a ``PATCH`` carrying ``base_version`` alone is answered: taken, the version bumped
+# (``"taken"``), or 400 ``No fields to update`` (``"refused"``: the guard a FastAPI handler
+# writes over ``body.model_dump(exclude_unset=True)``; the reference says only that "only
+# provided fields are modified").
+EmptyPatches = Literal["taken", "refused"]
 
 
 def _e164(digits: str | None) -> str | None:
@@ -108,7 +113,11 @@ class Store:
         lists: ListReading = DOCUMENTED_LISTS,
         death_dates: DeathDates = "optional",
         create_statuses: CreateStatuses = "stored",
+        empty_patches: EmptyPatches = "taken",
     ) -> None:
+        if empty_patches not in ("taken", "refused"):
+            raise ValueError(f"empty_patches must be 'taken' or 'refused', not {empty_patches!r}")
+        self.empty_patches = empty_patches
         if create_statuses not in ("stored", "ignored"):
             raise ValueError(f"create_statuses must be 'stored' or 'ignored', not {create_statuses!r}")
         self.create_statuses = create_statuses

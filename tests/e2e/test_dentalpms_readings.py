@@ -129,6 +129,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "counts_endpoint": "absent",
         "patch_chart_numbers": "any",
         "list_totals": "with_archived",
+        "empty_patches": "refused",
     },
 }
 

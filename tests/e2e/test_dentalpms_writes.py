@@ -781,6 +781,33 @@ def test_a_patient_created_out_of_use_or_deceased_is_stored_so(create_statuses: 
             assert [p["id"] for p in _by_family(fhir, family)] == [answer["id"]]
 
 
+@pytest.mark.parametrize("empty_patches", ["taken", "refused"])
+def test_an_update_changing_only_the_lifecycle_or_nothing_sends_no_empty_patch(empty_patches: str) -> None:
+    # A service may refuse a PATCH with no field but `base_version` (a FastAPI handler's
+    # `if not update_data: raise HTTPException(400, "No fields to update")`). Before, an update
+    # changing only `active`, or nothing at all, sent one: a 422 for the client.
+    vendor = partial(create_sandbox, build_clinic(size=100), empty_patches=empty_patches)
+    with gateway_over("dentalpms", vendor) as running:
+        fhir = running.fhir
+        created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Onlystatusdp", ""), headers=JSON)
+        assert created.status_code == 201, created.text
+        pid = created.json()["id"]
+        for active in (False, True):
+            current = fhir.get(f"{BASE}/Patient/{pid}")
+            headers = {**JSON, "If-Match": current.headers["etag"]}
+            updated = fhir.request(
+                "PUT", f"{BASE}/Patient/{pid}", json={**current.json(), "active": active}, headers=headers
+            )
+            assert updated.status_code == 200, updated.text
+            assert updated.json()["active"] is active and fhir.get_ok(f"{BASE}/Patient/{pid}") == updated.json()
+        current = fhir.get(f"{BASE}/Patient/{pid}")
+        same = fhir.request(
+            "PUT", f"{BASE}/Patient/{pid}", json=current.json(), headers={**JSON, "If-Match": current.headers["etag"]}
+        )
+        assert same.status_code == 200, same.text
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}") == same.json()
+
+
 def _warned(answer: Any) -> set[str]:
     """The elements a `Prefer: return=OperationOutcome` answer names as not stored."""
     return {
