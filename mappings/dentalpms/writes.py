@@ -31,6 +31,11 @@ the 409 names it, otherwise it is a `Conflict` naming the chart number (without 
 nothing narrows the lists to it: a walk of every list, as long as the practice, is no price for
 one create).
 
+A create answered without the patient (201 with its URL in `Location` alone, though the
+reference says "Returns 201 with the created patient") is the patient the `Location` names,
+else the newest one the request describes (`_created`); before, it was a 502 once the patient
+was stored, and the client's retry made a second one.
+
 A create's lifecycle (`active: false`, a death) is the body's `status`; a service that makes
 every new patient active (`status` read-only in its create body, moved by `transition-status`
 alone) has it moved after the create by the transitions an update takes, one refused named as
@@ -102,6 +107,7 @@ from gateway.errors import (
     Unprocessable,
     UnsupportedModifier,
     UpstreamError,
+    UpstreamUnusable,
 )
 from gateway.upstream.errors import error_from_response
 from gateway.upstream.http import UpstreamResponse
@@ -120,6 +126,7 @@ from mappings.dentalpms.reader import Reader, VendorRecord
 from mappings.dentalpms.search_length import ShortestSearch, whole_value_term
 from mappings.dentalpms.statuses import NOT_ACTIVE
 from mappings.dentalpms.vendor import VendorCursorList, VendorPageList, VendorPatient
+from mappings.ids import is_uuid
 
 # The FHIR element each vendor field comes from (patient_write.py), to name what a 422 refused.
 _FHIR_PATHS = {
@@ -213,11 +220,15 @@ class PatientWrites:
         if response.status == 409:
             record = await self._refused_create(body.fields, response)
         else:
-            created = self._answer(response, "The created patient")
+            if not 200 <= response.status < 300:
+                raise self._error(response)
+            created = await self._created(response, body.fields)
             try:
                 # As stored: the answer may be the entity as mapped before the ORM flushed it.
                 record = await self._record(created["id"])
             except (NotFound, Gone):  # deleted already by someone else: what was created is the answer
+                if len(created) == 1:  # only its id: nothing to answer with
+                    raise
                 return Written(patient_to_fhir(created, self._ctx), body.not_stored)
         # A service may create every patient active, its status moved by transition-status
         # alone (`status` read-only in its create body): the lifecycle asked for (out of use,
@@ -225,6 +236,27 @@ class PatientWrites:
         record, _ = await self._transition(record["id"], resource, record)
         unmoved = status_path(resource, record.get("status")).unmet
         return Written(patient_to_fhir(record, self._ctx), tuple(dict.fromkeys(body.not_stored + unmoved)))
+
+    async def _created(self, response: UpstreamResponse, body: dict[str, Any]) -> VendorRecord:
+        """The patient a create's 2xx answer is: its body, or, when it has none (a 201 with the
+        patient's URL in `Location` alone, as Spring's `ResponseEntity.created(uri).build()`
+        answers, though the reference says "Returns 201 with the created patient"), `{"id"}` of
+        the patient the `Location` names, else of the newest one `body` describes (the chart
+        number sent too): the one just made."""
+        answer = _json(response)
+        if isinstance(answer, dict) and answer:
+            return self._reader.patient(answer, "The created patient")
+        location = next((value for name, value in response.headers.items() if name.lower() == "location"), "")
+        made = location.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1].lower()
+        if is_uuid(made):
+            return {"id": made}
+        found = await self._newest_holding(body, body.get("chart_number"))
+        if found is None:
+            raise UpstreamUnusable(
+                f"The Dental PMS took the create (HTTP {response.status}) without naming the patient, and no "
+                "patient like it is found: it may have been created; search for it before sending it again"
+            )
+        return {"id": found["id"]}
 
     async def _refused_create(self, body: dict[str, Any], response: UpstreamResponse) -> VendorRecord:
         """The patient a create refused with 409 made after all (the vendor refused a retry of
@@ -367,12 +399,12 @@ class PatientWrites:
                 return None, False
             page += 1
 
-    async def _newest_holding(self, body: dict[str, Any], chart: str) -> VendorRecord | None:
+    async def _newest_holding(self, body: dict[str, Any], chart: str | None) -> VendorRecord | None:
         """The newest live patient, of any status, that is the one `body` describes and holds
-        `chart` (a retried create's own: `_refused_create`)."""
+        `chart` (when given): one this request made (`_refused_create`, `_created`)."""
 
         def holding(record: VendorRecord) -> bool:
-            return same_patient(body, record) and record.get("chart_number") == chart
+            return same_patient(body, record) and (chart is None or record.get("chart_number") == chart)
 
         for status in (None, *NOT_ACTIVE):
             found = await self._newest_like(body, status, holding)

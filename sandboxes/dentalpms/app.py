@@ -44,7 +44,8 @@ described below, and the adapter must work under every value):
   (``"uuid"``: another is a 422 naming the header) (``idempotency``).
 - ``create_answers``: a create's answer reaches the client (``"sent"``) or is lost once
   (``"lost_once"``: a 503 after the patient is stored; a repeat with its key is answered as
-  ``idempotency`` says) (``idempotency``).
+  ``idempotency`` says), or is a 201 with no body, the patient's URL in ``Location``
+  (``"location"``) (``idempotency``).
 - ``past_end``: a page list asked for a page after the last answers ``"empty"`` (an empty
   page) or ``"not_found"`` (404 ``Page not found``), ``"not_found_from_first"`` page 1 of
   an empty list included (``paging``).

@@ -19,7 +19,10 @@ refuses it).
 Nor what a client sees of a create whose answer is lost on the way (a load balancer's timeout
 cutting off a slow answer, a connection dropped): ``create_answers`` picks ``"sent"`` (the
 documented simulator's) or ``"lost_once"`` (every create that stores a patient answers 503, the
-patient stored and its key remembered, so that only a repeat with the same key gets the 201).
+patient stored and its key remembered, so that only a repeat with the same key gets the 201);
+or what a create answers at all: ``"location"`` (201 with no body, the new patient's URL in
+``Location``, a replay too: Spring's ``ResponseEntity.created(uri).build()``, where the reference
+says "Returns 201 with the created patient").
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ __all__ = ["CreateAnswers", "Idempotency", "IdempotencyKeys", "IdempotencyLog", 
 
 Idempotency = Literal["replay", "conflict"]
 IdempotencyKeys = Literal["any", "uuid"]
-CreateAnswers = Literal["sent", "lost_once"]
+CreateAnswers = Literal["sent", "lost_once", "location"]
 
 
 def fingerprint(body: bytes) -> str:
@@ -59,8 +62,8 @@ class IdempotencyLog:
             raise ValueError(f"idempotency must be 'replay' or 'conflict', not {reading!r}")
         if keys not in ("any", "uuid"):
             raise ValueError(f"idempotency_keys must be 'any' or 'uuid', not {keys!r}")
-        if answers not in ("sent", "lost_once"):
-            raise ValueError(f"create_answers must be 'sent' or 'lost_once', not {answers!r}")
+        if answers not in ("sent", "lost_once", "location"):
+            raise ValueError(f"create_answers must be 'sent', 'lost_once' or 'location', not {answers!r}")
         self.reading = reading
         self.keys = keys
         self.answers = answers

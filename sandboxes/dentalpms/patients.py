@@ -62,7 +62,7 @@ class PatientRecords:
         body_fingerprint = fingerprint(body)
         replayed = store.idempotency.replay(key, body_fingerprint)
         if replayed is not None:
-            return raw_json(replayed, 201)
+            return self._created(request, replayed)
         check_body_dates(body, store.body_dates)
         data = parse_body(body, CreatePatientIn)
         if data.status == "archived":
@@ -73,7 +73,15 @@ class PatientRecords:
         row = store.create(data, refs)
         response = orjson.dumps({**row.doc, "potential_duplicates": store.duplicates_of(row)})
         store.idempotency.remember(key, body_fingerprint, response)
-        return raw_json(response, 201)
+        return self._created(request, response)
+
+    def _created(self, request: Request, response: bytes) -> Response:
+        """A create's 201: the patient, or with ``create_answers="location"`` no body and the
+        patient's URL in ``Location``."""
+        if self.store.idempotency.answers != "location":
+            return raw_json(response, 201)
+        location = f"{request.url.path.rstrip('/')}/{orjson.loads(response)['id']}"
+        return Response(status_code=201, headers={"Location": location})
 
     async def update(self, request: Request) -> Response:
         store = self.store

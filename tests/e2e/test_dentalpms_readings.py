@@ -110,6 +110,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         # A death taken only once its date is recorded: the demo plays it under .ci/variants;
         # test_dentalpms_writes.py checks that an update whose transition is refused changes nothing.
         "death_dates": "required",
+        "create_answers": "location",
     },
     "phones-as-stored-prefix-sparse": {
         "search_phones": "as_stored",

@@ -255,6 +255,28 @@ def test_a_create_made_before_its_key_was_refused_is_that_patient_whoever_holds_
         assert refused.status_code == 409 and "L7" in outcome_of(refused)["issue"][0]["diagnostics"]
 
 
+@pytest.mark.parametrize("idempotency", ["replay", "conflict"])
+def test_a_create_answered_with_its_location_alone_is_that_patient(idempotency: str) -> None:
+    # The reference says "Returns 201 with the created patient"; a service may answer 201 with
+    # no body, the patient's URL in `Location` (Spring's `ResponseEntity.created(uri).build()`).
+    # Before, the body that was not a patient made the create a 502 once the patient was stored,
+    # and the client's retry a second patient.
+    switches = {"create_answers": "location", "idempotency": idempotency, "nulls": "absent"}
+    with gateway_over("dentalpms", partial(create_sandbox, build_clinic(size=100), **switches)) as running:
+        fhir = running.fhir
+        for family, chart in (("Locatedp", "LOC-1"), ("Locatenochartdp", None)):
+            sent = _new_patient(family, _chart_system_of(fhir, _any_patient_id(fhir)), chart, active=False)
+            created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+            assert created.status_code == 201, created.text
+            assert created.json()["active"] is False
+            assert fhir.get_ok(f"{BASE}/Patient/{created.json()['id']}") == created.json()
+            assert [p["id"] for p in _by_family(fhir, family)] == [created.json()["id"]]
+
+
+def _any_patient_id(fhir: FhirHttp) -> str:
+    return str(fhir.get_ok(f"{BASE}/Patient", params={"_count": 1})["entry"][0]["resource"]["id"])
+
+
 def test_a_deleted_patient_created_again_is_a_new_patient(fhir: FhirHttp, variant: tuple[str, VariantGateway]) -> None:
     sent = _new_patient("Recreateddp", "")
     earlier: list[str] = []
