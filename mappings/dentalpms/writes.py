@@ -25,8 +25,10 @@ created one; a 409 to a first attempt is the vendor refusing the patient, never 
 409 is about the chart number: its holder is looked up — by chart number (one too short for the
 vendor's `search` among the patients born that day, or named as the request names them) — and
 when it is the patient the request describes the create is `AlreadyExists` with it (a
-conditional create answers 200 with it; a retry of this request whose refusal does not say why
-cannot be told from an earlier request, and is answered so too), when it is a deleted patient
+conditional create answers 200 with it), unless the 409 answers a retry and the vendor's own
+clock (its `Date`) says the patient was made once this request's first attempt had reached it:
+then it is the patient this request made, whose answer was lost (a service that does not read
+the key, or checks the chart number first; `_made_since_sent`), when it is a deleted patient
 the 409 names it, otherwise it is a `Conflict` naming the chart number (without its holder when
 nothing narrows the lists to it: a walk of every list, as long as the practice, is no price for
 one create).
@@ -89,10 +91,12 @@ validation).
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 from uuid import uuid4
 
@@ -216,9 +220,10 @@ class PatientWrites:
 
     async def create(self, resource: Resource) -> Written:
         body = patient_for_create(resource, self._ctx)
+        sent_at = time.monotonic()
         response = await self._client.send("POST", "/patients", body.fields, {"Idempotency-Key": idempotency_key()})
         if response.status == 409:
-            record = await self._refused_create(body.fields, response)
+            record = await self._refused_create(body.fields, response, time.monotonic() - sent_at)
         else:
             if not 200 <= response.status < 300:
                 raise self._error(response)
@@ -258,7 +263,7 @@ class PatientWrites:
             )
         return {"id": found["id"]}
 
-    async def _refused_create(self, body: dict[str, Any], response: UpstreamResponse) -> VendorRecord:
+    async def _refused_create(self, body: dict[str, Any], response: UpstreamResponse, took: float) -> VendorRecord:
         """The patient a create refused with 409 made after all (the vendor refused a retry of
         this request: module docstring); else `AlreadyExists` with the live patient `body`
         describes, or a `Conflict` naming the chart number (and its holder when deleted)."""
@@ -278,7 +283,7 @@ class PatientWrites:
                 return made
         existing = await self._find_described(body)
         if existing is not None and same_patient(body, existing) and not existing.get("deleted_at"):
-            if retried:
+            if retried or _made_since_sent(existing, response, took):
                 return existing
             raise AlreadyExists(
                 f"This patient exists already as Patient/{existing['id']}",
@@ -696,6 +701,34 @@ def _refused_nulls(sent: dict[str, Any], response: UpstreamResponse) -> set[str]
     body = _json(response)
     named = {_snake(field.split(".")[0]) for field in fields_of(body) or _fields_named(message_of(body))}
     return {name for name in named if name in sent and sent[name] is None}
+
+
+def _made_since_sent(record: VendorRecord, response: UpstreamResponse, took: float) -> bool:
+    """Whether `record`, the patient a create's 409 finds holding its chart number, was made
+    by an earlier attempt of this create, whose answer was lost: the vendor's 409 to a retry
+    may be its chart number check (a service that does not read the `Idempotency-Key`, which the
+    reference names only in the error list, or checks it after the chart number), not the key.
+    By the vendor's own clock: its `Date` (RFC 9110 section 6.6.1) less `took`, the seconds the
+    attempts took, is no later than the first one reached it; a second more for `Date`'s
+    resolution (and a `created_at` kept to the second). A patient made that long before the
+    request is another request's. A first attempt refused made nothing; without a `Date` or a
+    `created_at` nothing tells."""
+    if response.attempt < 2:
+        return False
+    stamp = next((value for name, value in response.headers.items() if name.lower() == "date"), "")
+    created = record.get("created_at")
+    if not stamp or not isinstance(created, str):
+        return False
+    try:
+        vendor_now = parsedate_to_datetime(stamp)
+        made = datetime.fromisoformat(created.replace("Z", "+00:00").replace("z", "+00:00"))
+    except (TypeError, ValueError):
+        return False
+    if made.tzinfo is None:  # a naive date-time is UTC (vendor.py)
+        made = made.replace(tzinfo=UTC)
+    if vendor_now.tzinfo is None:
+        vendor_now = vendor_now.replace(tzinfo=UTC)
+    return made >= vendor_now - timedelta(seconds=took + 1)
 
 
 def _chart_in_use(chart: Any) -> Conflict:

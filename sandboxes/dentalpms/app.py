@@ -39,7 +39,8 @@ described below, and the adapter must work under every value):
   implementation that skipped the report: ``"absent"`` (the router's 404 for a path it does not
   have) or ``"not_implemented"`` (a stub's 501) (``routes``).
 - ``idempotency``: ``"replay"`` (a repeated ``Idempotency-Key`` with the same body gets the
-  stored 201 again) or ``"conflict"`` (every repeated key is 409 ``Idempotency conflict``).
+  stored 201 again) or ``"conflict"`` (every repeated key is 409 ``Idempotency conflict``) or
+  ``"ignored"`` (the key is not read: every create is a new one).
 - ``idempotency_keys``: any ``Idempotency-Key`` is taken (``"any"``) or only a UUID
   (``"uuid"``: another is a 422 naming the header) (``idempotency``).
 - ``create_answers``: a create's answer reaches the client (``"sent"``) or is lost once

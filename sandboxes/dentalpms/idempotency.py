@@ -8,7 +8,9 @@ another body is 409 ``Idempotency conflict``. Keys are kept for the app's lifeti
 Whether a repeated key with the same body is replayed is not said; the ``idempotency``
 switch of ``create_app`` picks: ``"replay"`` (above, the documented simulator's) or
 ``"conflict"`` (every repeated key is 409 ``Idempotency conflict``, as the error list can be
-read: "duplicate Idempotency-Key").
+read: "duplicate Idempotency-Key") or ``"ignored"`` (the key is not read at all: the reference
+names the header only in that error list, never as a parameter, so every create is a new one
+and a repeat of one with a chart number is 409 ``Duplicate chart number``).
 
 Nor is the key's form said. ``idempotency_keys`` picks: ``"any"`` (any text, the documented
 simulator's) or ``"uuid"`` (a key that is not a UUID is a 422 naming the header, as a FastAPI
@@ -38,7 +40,7 @@ from sandboxes.toolkit.errors import ApiError
 
 __all__ = ["CreateAnswers", "Idempotency", "IdempotencyKeys", "IdempotencyLog", "fingerprint"]
 
-Idempotency = Literal["replay", "conflict"]
+Idempotency = Literal["replay", "conflict", "ignored"]
 IdempotencyKeys = Literal["any", "uuid"]
 CreateAnswers = Literal["sent", "lost_once", "location"]
 
@@ -58,8 +60,8 @@ class IdempotencyLog:
     def __init__(
         self, reading: Idempotency = "replay", keys: IdempotencyKeys = "any", answers: CreateAnswers = "sent"
     ) -> None:
-        if reading not in ("replay", "conflict"):
-            raise ValueError(f"idempotency must be 'replay' or 'conflict', not {reading!r}")
+        if reading not in ("replay", "conflict", "ignored"):
+            raise ValueError(f"idempotency must be 'replay', 'conflict' or 'ignored', not {reading!r}")
         if keys not in ("any", "uuid"):
             raise ValueError(f"idempotency_keys must be 'any' or 'uuid', not {keys!r}")
         if answers not in ("sent", "lost_once", "location"):
@@ -84,7 +86,7 @@ class IdempotencyLog:
 
     def replay(self, key: str | None, body_fingerprint: str) -> bytes | None:
         """The stored response for `key`, None when there is none; 409 for another body."""
-        if key is None or key not in self._responses:
+        if key is None or key not in self._responses or self.reading == "ignored":
             return None
         seen, response = self._responses[key]
         if seen != body_fingerprint or self.reading == "conflict":

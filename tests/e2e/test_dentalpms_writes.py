@@ -54,8 +54,9 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "search_min_length": 3,
     },
     # Laravel's: `{"message"}`, a 422's `errors` by field (`{"email": ["..."]}`); an archived
-    # patient not there at all (`SoftDeletes`: `findOrFail` answers 404, lists never show it).
-    "laravel-errors": {"error_bodies": "laravel", "archived_patients": "not_found"},
+    # patient not there at all (`SoftDeletes`: `findOrFail` answers 404, lists never show it);
+    # no Idempotency-Key read (the framework has no such middleware of its own).
+    "laravel-errors": {"error_bodies": "laravel", "archived_patients": "not_found", "idempotency": "ignored"},
     # ASP.NET Core's: problem details (a validation failure's `errors` by property or JSON path,
     # no `detail`) with 400 for it; an EF Core soft-delete query filter (an archived patient is
     # a 404, in no list) beside a repeated Idempotency-Key refused; a `search` of 3 characters
@@ -253,6 +254,25 @@ def test_a_create_made_before_its_key_was_refused_is_that_patient_whoever_holds_
         other = {**sent, "name": [{"family": "Other", "given": ["Ida"]}]}
         refused = fhir.request("POST", f"{BASE}/Patient", json=other, headers=JSON)
         assert refused.status_code == 409 and "L7" in outcome_of(refused)["issue"][0]["diagnostics"]
+
+
+def test_a_create_whose_retry_finds_its_own_chart_number_taken_is_the_patient_it_made() -> None:
+    # The reference names `Idempotency-Key` only in the create's error list: a service may not
+    # read it at all. The answer to the create is lost and the gateway sends it again: 409
+    # "Duplicate chart number", held by the patient the first attempt made. Before, that was a
+    # 409 "exists already" for the patient this very request had created. A patient made before
+    # the request, the same in every way, is still a 409 naming it.
+    switches = {"idempotency": "ignored", "create_answers": "lost_once"}
+    with gateway_over("dentalpms", partial(create_sandbox, build_clinic(size=100), **switches)) as running:
+        fhir = running.fhir
+        system = _chart_system_of(fhir, _any_patient_id(fhir))
+        sent = _new_patient("Keylessdp", system, "KEYLESS-1")
+        created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+        assert created.status_code == 201, created.text
+        assert [p["id"] for p in _by_family(fhir, "Keylessdp")] == [created.json()["id"]]
+        again = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+        assert again.status_code == 409, again.text
+        assert created.json()["id"] in outcome_of(again)["issue"][0]["diagnostics"]
 
 
 @pytest.mark.parametrize("idempotency", ["replay", "conflict"])
