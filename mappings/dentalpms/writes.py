@@ -33,6 +33,10 @@ the 409 names it, otherwise it is a `Conflict` naming the chart number (without 
 nothing narrows the lists to it: a walk of every list, as long as the practice, is no price for
 one create).
 
+A retry answered 2xx may have made a second patient: a service that does not read the key makes
+one of each attempt. The same patient made earlier during this request (by the vendor's clock)
+is the created one, and the retry's is archived (`_first_made`).
+
 A create answered without the patient (201 with its URL in `Location` alone, though the
 reference says "Returns 201 with the created patient") is the patient the `Location` names,
 else the newest one the request describes (`_created`); before, it was a 502 once the patient
@@ -228,6 +232,8 @@ class PatientWrites:
             if not 200 <= response.status < 300:
                 raise self._error(response)
             created = await self._created(response, body.fields)
+            if response.attempt > 1:
+                created = await self._first_made(body.fields, created, response, time.monotonic() - sent_at)
             try:
                 # As stored: the answer may be the entity as mapped before the ORM flushed it.
                 record = await self._record(created["id"])
@@ -262,6 +268,30 @@ class PatientWrites:
                 "patient like it is found: it may have been created; search for it before sending it again"
             )
         return {"id": found["id"]}
+
+    async def _first_made(
+        self, body: dict[str, Any], created: VendorRecord, response: UpstreamResponse, took: float
+    ) -> VendorRecord:
+        """The patient a retried create made first. A service that does not read the
+        `Idempotency-Key` (the reference names it only in the error list) makes a patient of each
+        attempt: the one an earlier attempt made, whose answer was lost (the same patient, made
+        during this request by the vendor's clock: `_made_since_sent`), is the created one, and
+        `created`, the retry's, is archived. Not archived, it is the created one after all."""
+
+        def earlier(record: VendorRecord) -> bool:
+            return (
+                record["id"] != created["id"]
+                and same_patient(body, record)
+                and body.get("chart_number") in (None, record.get("chart_number"))
+                and _made_since_sent(record, response, took)
+            )
+
+        for status in (None, *NOT_ACTIVE):
+            first = await self._newest_like(body, status, earlier)
+            if first is not None:
+                archived = await self._client.send("POST", f"/patients/{created['id']}/archive")
+                return first if 200 <= archived.status < 300 else created
+        return created
 
     async def _refused_create(self, body: dict[str, Any], response: UpstreamResponse, took: float) -> VendorRecord:
         """The patient a create refused with 409 made after all (the vendor refused a retry of

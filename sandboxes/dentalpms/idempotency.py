@@ -96,7 +96,8 @@ class IdempotencyLog:
     def remember(self, key: str | None, body_fingerprint: str, response: bytes) -> None:
         """Store the response of a successful create (nothing without a key); with
         ``create_answers="lost_once"``, a 503 is what the client gets of it."""
+        lost = key in self._responses  # a key not read (``"ignored"``) loses one answer only
         if key is not None:
             self._responses[key] = (body_fingerprint, response)
-        if self.answers == "lost_once":
+        if self.answers == "lost_once" and not lost:
             raise ApiError(503, "Service unavailable")
