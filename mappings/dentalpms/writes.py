@@ -698,6 +698,10 @@ def _same(value: Any, other: Any) -> bool:
 def _status_refused(resource_id: str, resource: Resource, status: Any, refusal: Refusal) -> Exception:
     """The error for an update taken back whole after the vendor refused the transition to
     `refusal.status` (the patient was in `status`)."""
+    if refusal.response.status == 429 or refusal.response.status >= 500:
+        # Not a refusal of the status: the vendor's limit or failure, as any other call's (a 429
+        # keeps its Retry-After); the update, taken back, may be sent again as it is.
+        return error_from_response(refusal.response, message_of)
     message = message_of(_json(refusal.response)) or f"HTTP {refusal.response.status}"
     if refusal.response.status in CONFLICTS:
         return Conflict(

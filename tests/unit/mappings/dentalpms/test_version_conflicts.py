@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from gateway.contract import Drift, TenantContext
-from gateway.errors import Conflict, PreconditionFailed, UnsupportedModifier
+from gateway.errors import Conflict, PreconditionFailed, Throttled, UnsupportedModifier
 from gateway.upstream.http import UpstreamResponse
 from mappings.dentalpms.reader import Reader, VendorRecord
 from mappings.dentalpms.search_length import ShortestSearch
@@ -184,3 +184,23 @@ def test_an_update_another_writer_overtook_says_what_was_kept() -> None:
     written = _died(vendor)
     assert vendor.doc["last_name"] == "Lee" and vendor.doc["status"] == "active" and len(vendor.patches) == 1
     assert written.resource["name"][0]["family"] == "Lee" and "Patient.deceased" in written.not_stored
+
+
+class Throttling(Lifecycle):
+    """Takes the PATCHes, and answers every transition 429 (its request limit reached)."""
+
+    async def send(self, method: str, path: str, body: Any = None, headers: Any = None) -> UpstreamResponse:
+        if method == "POST":
+            return UpstreamResponse(429, {"Retry-After": "7"}, b'{"detail": "Too many requests"}')
+        return await super().send(method, path, body, headers)
+
+
+def test_a_transition_the_vendor_throttles_is_a_429_once_the_update_is_taken_back() -> None:
+    # Not the vendor refusing the status: a 422 "refused to move" would tell the client never
+    # to send it again. The update, taken back whole, may be sent again after Retry-After.
+    vendor = Throttling("active", refused=set())
+    before = dict(vendor.doc)
+    with pytest.raises(Throttled) as throttled:
+        _died(vendor)
+    assert throttled.value.headers == {"Retry-After": "7"} and len(vendor.patches) == 2
+    assert (vendor.doc["last_name"], vendor.doc["status"]) == (before["last_name"], "active")
