@@ -85,7 +85,8 @@ field sent as null to clear it (patient_write.py) that the patient still holds a
 was kept by the vendor (it read the null as "not provided", or refused it: the PATCH is then
 sent again without the fields whose null a 422 or 400 names): its element is reported as not
 stored (`Written.not_stored`), and the answer shows the value kept. Delete archives the patient
-(the reference documents no body for it); a patient that is absent or archived already is a
+(the reference documents no body for it, yet a service may ask for `base_version` as its
+definitions' archive endpoints do: it is sent); a patient that is absent or archived already is a
 success (FHIR: deleting what is not there is not an error), as is the vendor's 404 or 422
 "already archived" of a concurrent delete. A vendor 422 names the fields it refused (`loc`),
 never their values; a 400 is read as that 422 (the status most frameworks give a failed
@@ -635,7 +636,16 @@ class PatientWrites:
             return
         if current.get("deleted_at"):
             return
-        response = await self._client.send("POST", f"/patients/{resource_id}/archive")
+        # The version read, which the reference does not ask of a patient's archive but does of
+        # its definitions' (`base_version` required): a service may share one model among them,
+        # and one that takes no body does not read it. Stale (another write landed since), the
+        # patient is read again and the archive sent once more.
+        response = await self._archive(resource_id, current)
+        if response.status in CONFLICTS:
+            current = await self._record(resource_id)
+            if current.get("deleted_at"):
+                return
+            response = await self._archive(resource_id, current)
         if 200 <= response.status < 300:
             return
         if response.status in (404, 410, *REFUSED) and await self._archived(resource_id):
@@ -643,6 +653,11 @@ class PatientWrites:
         if response.status in REFUSED:  # e.g. "Patient is guarantor for active dependents"
             raise Conflict(f"The Dental PMS refused to archive Patient/{resource_id}: {message_of(_json(response))}")
         raise self._error(response)
+
+    async def _archive(self, resource_id: str, record: VendorRecord) -> UpstreamResponse:
+        return await self._client.send(
+            "POST", f"/patients/{resource_id}/archive", {"base_version": record.get("version")}
+        )
 
     async def _archived(self, resource_id: str) -> bool:
         try:

@@ -118,6 +118,9 @@ described below, and the adapter must work under every value):
   patient ``active`` (``"ignored"``: status moved by ``transition-status`` alone) (``store``).
 - ``empty_patches``: a ``PATCH`` of ``base_version`` alone is taken (``"taken"``) or refused, 400
   ``No fields to update`` (``"refused"``) (``store``).
+- ``archive_versions``: a patient's ``archive`` takes no body (``"none"``) or requires
+  ``{"base_version"}`` as the definitions' archive endpoints do (``"required"``: 422 without it,
+  409 when stale) (``store``).
 - ``body_dates``: the patient bodies' dates and date-times parsed as pydantic's lax mode does
   (``"lax"``: ``2020-03-15`` is a midnight ``date_time_deceased``) or strictly by the
   reference's types (``"strict"``: a ``string (date-time)`` must be RFC 3339's, date, time and
@@ -270,7 +273,7 @@ from sandboxes.dentalpms.shapes import (
     StandInDates,
     Timestamps,
 )
-from sandboxes.dentalpms.store import CreateStatuses, DeathDates, EmptyPatches, Store, WriteAnswers
+from sandboxes.dentalpms.store import ArchiveVersions, CreateStatuses, DeathDates, EmptyPatches, Store, WriteAnswers
 from sandboxes.toolkit.clock import Clock, wall_clock
 from sandboxes.toolkit.errors import http_exception_handler
 
@@ -324,6 +327,7 @@ def create_app(
     death_dates: DeathDates = "optional",
     create_statuses: CreateStatuses = "stored",
     empty_patches: EmptyPatches = "taken",
+    archive_versions: ArchiveVersions = "none",
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
@@ -367,6 +371,7 @@ def create_app(
         death_dates=death_dates,
         create_statuses=create_statuses,
         empty_patches=empty_patches,
+        archive_versions=archive_versions,
     )
     app = Starlette(
         routes=api_routes(

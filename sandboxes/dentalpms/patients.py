@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sandboxes.dentalpms.bodies import (
+    ArchiveIn,
     CreatePatientIn,
     TransitionStatusIn,
     UpdatePatientIn,
@@ -122,6 +123,10 @@ class PatientRecords:
 
     async def archive(self, request: Request) -> Response:
         row = self._row(request, found=True)
+        if self.store.archive_versions == "required":  # store.ArchiveVersions
+            data = parse_body(await request.body(), ArchiveIn)
+            if data.base_version != row.doc["version"]:
+                raise ApiError(self.store.version_conflicts, "Version conflict")
         self.store.archive(row)
         return raw_json(row.raw)
 

@@ -50,7 +50,7 @@ from sandboxes.toolkit.folding import fold
 from sandboxes.toolkit.phones import format_us_phone
 from sandboxes.toolkit.timestamps import iso_utc
 
-__all__ = ["CreateStatuses", "DeathDates", "EmptyPatches", "Ordered", "Store"]
+__all__ = ["ArchiveVersions", "CreateStatuses", "DeathDates", "EmptyPatches", "Ordered", "Store"]
 
 # The reference's "allowed status transitions" (``transition-status``); deceased is terminal.
 STATUS_TRANSITIONS = frozenset(
@@ -80,6 +80,10 @@ CreateStatuses = Literal["stored", "ignored"]
 # writes over ``body.model_dump(exclude_unset=True)``; the reference says only that "only
 # provided fields are modified").
 EmptyPatches = Literal["taken", "refused"]
+# What a patient's ``archive`` takes: no body (``"none"``, as the reference documents it) or the
+# ``{"base_version"}`` the alert, field and tag definitions' archive endpoints require
+# (``"required"``: one model shared by every archive endpoint; 422 without it, 409 when stale).
+ArchiveVersions = Literal["none", "required"]
 
 
 def _e164(digits: str | None) -> str | None:
@@ -114,7 +118,11 @@ class Store:
         death_dates: DeathDates = "optional",
         create_statuses: CreateStatuses = "stored",
         empty_patches: EmptyPatches = "taken",
+        archive_versions: ArchiveVersions = "none",
     ) -> None:
+        if archive_versions not in ("none", "required"):
+            raise ValueError(f"archive_versions must be 'none' or 'required', not {archive_versions!r}")
+        self.archive_versions = archive_versions
         if empty_patches not in ("taken", "refused"):
             raise ValueError(f"empty_patches must be 'taken' or 'refused', not {empty_patches!r}")
         self.empty_patches = empty_patches

@@ -90,6 +90,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "list_statuses": "active",
         "counts_endpoint": "not_implemented",
         "create_statuses": "ignored",
+        "archive_versions": "required",
     },
     "nfd-prefix-digits-naive-datetimes": {
         "search_accents": "sensitive_nfd",

@@ -864,6 +864,24 @@ def test_an_update_changing_only_the_lifecycle_or_nothing_sends_no_empty_patch(e
         assert fhir.get_ok(f"{BASE}/Patient/{pid}") == same.json()
 
 
+@pytest.mark.parametrize("archive_versions", ["none", "required"])
+def test_a_delete_archives_whether_or_not_the_vendor_asks_for_the_version(archive_versions: str) -> None:
+    # The reference documents no body for a patient's archive, but its alert, field and tag
+    # definitions' archive endpoints require `base_version`: a service may share one model among
+    # them all. Before, such a vendor's 422 made every delete a 409 "refused to archive".
+    vendor = partial(create_sandbox, build_clinic(size=100), archive_versions=archive_versions)
+    with gateway_over("dentalpms", vendor) as running:
+        fhir = running.fhir
+        created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Archivedp", ""), headers=JSON)
+        assert created.status_code == 201, created.text
+        pid = created.json()["id"]
+        for _ in range(2):  # deleted, then deleted again: still a success
+            deleted = fhir.request("DELETE", f"{BASE}/Patient/{pid}")
+            assert deleted.status_code == 204, deleted.text
+        assert fhir.get(f"{BASE}/Patient/{pid}").status_code == 410
+        assert _by_family(fhir, "Archivedp") == []
+
+
 def _warned(answer: Any) -> set[str]:
     """The elements a `Prefer: return=OperationOutcome` answer names as not stored."""
     return {
