@@ -225,6 +225,7 @@ class PatientWrites:
 
     async def create(self, resource: Resource) -> Written:
         body = patient_for_create(resource, self._ctx)
+        warnings: tuple[str, ...] = ()
         sent_at = time.monotonic()
         response = await self._client.send("POST", "/patients", body.fields, {"Idempotency-Key": idempotency_key()})
         if response.status == 409:
@@ -234,7 +235,7 @@ class PatientWrites:
                 raise self._error(response)
             created = await self._created(response, body.fields)
             if response.attempt > 1:
-                created = await self._first_made(body.fields, created, response, time.monotonic() - sent_at)
+                created, warnings = await self._first_made(body.fields, created, response, time.monotonic() - sent_at)
             try:
                 # As stored: the answer may be the entity as mapped before the ORM flushed it.
                 record = await self._record(created["id"])
@@ -247,7 +248,7 @@ class PatientWrites:
         # deceased) is reached by the same transitions as an update's; one refused is named.
         record, _ = await self._transition(record["id"], resource, record)
         unmoved = status_path(resource, record.get("status")).unmet
-        return Written(patient_to_fhir(record, self._ctx), tuple(dict.fromkeys(body.not_stored + unmoved)))
+        return Written(patient_to_fhir(record, self._ctx), tuple(dict.fromkeys(body.not_stored + unmoved)), warnings)
 
     async def _created(self, response: UpstreamResponse, body: dict[str, Any]) -> VendorRecord:
         """The patient a create's 2xx answer is: its body, or, when it has none (a 201 with the
@@ -272,12 +273,13 @@ class PatientWrites:
 
     async def _first_made(
         self, body: dict[str, Any], created: VendorRecord, response: UpstreamResponse, took: float
-    ) -> VendorRecord:
-        """The patient a retried create made first. A service that does not read the
-        `Idempotency-Key` (the reference names it only in the error list) makes a patient of each
-        attempt: the one an earlier attempt made, whose answer was lost (the same patient, made
-        during this request by the vendor's clock: `_made_since_sent`), is the created one, and
-        `created`, the retry's, is archived. Not archived, it is the created one after all."""
+    ) -> tuple[VendorRecord, tuple[str, ...]]:
+        """The patient a retried create made first, and what the client should know. A service
+        that does not read the `Idempotency-Key` (the reference names it only in the error list)
+        makes a patient of each attempt: the one an earlier attempt made, whose answer was lost
+        (the same patient, made during this request by the vendor's clock: `_made_since_sent`),
+        is the created one, and `created`, the retry's, is archived. Not archived, it is the
+        created one after all, and the other is named: the request made two."""
 
         def earlier(record: VendorRecord) -> bool:
             return (
@@ -290,9 +292,14 @@ class PatientWrites:
         for status in (None, *NOT_ACTIVE):
             first = await self._newest_like(body, status, earlier)
             if first is not None:
-                archived = await self._client.send("POST", f"/patients/{created['id']}/archive")
-                return first if 200 <= archived.status < 300 else created
-        return created
+                archived = await self._archive(created["id"], await self._record(created["id"]))
+                if 200 <= archived.status < 300:
+                    return first, ()
+                return created, (
+                    f"The Dental PMS made this patient twice (an answer lost, the create sent again): "
+                    f"Patient/{first['id']} is the same patient",
+                )
+        return created, ()
 
     async def _refused_create(self, body: dict[str, Any], response: UpstreamResponse, took: float) -> VendorRecord:
         """The patient a create refused with 409 made after all (the vendor refused a retry of

@@ -275,12 +275,15 @@ def test_a_create_whose_retry_finds_its_own_chart_number_taken_is_the_patient_it
         assert created.json()["id"] in outcome_of(again)["issue"][0]["diagnostics"]
 
 
-def test_a_create_sent_again_to_a_vendor_that_does_not_read_its_key_is_still_one_patient() -> None:
+@pytest.mark.parametrize("archive_versions", ["none", "required"])
+def test_a_create_sent_again_to_a_vendor_that_does_not_read_its_key_is_still_one_patient(
+    archive_versions: str,
+) -> None:
     # Without a chart number nothing refuses the retry of a create whose answer was lost: a
     # service that does not read the Idempotency-Key makes a second patient. The one the retry
     # made, the same as the first and made during this request by the vendor's clock, is archived:
     # one request, one patient. Before, the practice had the patient twice.
-    switches = {"idempotency": "ignored", "create_answers": "lost_once"}
+    switches = {"idempotency": "ignored", "create_answers": "lost_once", "archive_versions": archive_versions}
     with gateway_over("dentalpms", partial(create_sandbox, build_clinic(size=100), **switches)) as running:
         fhir = running.fhir
         created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Twicemadedp", ""), headers=JSON)
