@@ -46,8 +46,9 @@ status as it is, but for a deceased patient's: a PUT replaces the resource (FHIR
 update), so one without `deceased[x]` says the patient is not known to be deceased, which the
 terminal status cannot follow: the death is kept whole, status and date (`kept_for_status`
 keeps the date out of the update body), and `Patient.deceased` is reported as not stored.
-A transition the vendor refuses although the reference allows it leaves the status as it was
-and reports the element as not stored (writes.py).
+A transition the vendor refuses although the reference allows it leaves the status as it was,
+and the fields the update PATCHed are set back (writes.py): the update is refused, or, where
+the record cannot be set back whole, what was kept is reported.
 """
 
 from __future__ import annotations

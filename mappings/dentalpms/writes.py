@@ -18,21 +18,41 @@ same patient, which is then this request's), another refuses it (409). As no oth
 carries this request's key, a 409 to a later attempt (gateway.upstream says which attempt an
 answer is to) that says it is about the key, or to a create without a chart number (the
 reference's other 409 needs one), is a retry of this request refused: the patient it made (the
-newest live one with the same names and birth date, compared exactly after NFC) is the created
-one; a 409 to a first attempt is the vendor refusing the patient, never one it made. Any other
+newest live one with the same names and birth date, compared exactly after NFC, and the chart
+number sent: found among the newest patients, never by a `search` the vendor may refuse as too
+short, so that a patient this request made is never answered as a chart number in use) is the
+created one; a 409 to a first attempt is the vendor refusing the patient, never one it made. Any other
 409 is about the chart number: its holder is looked up — by chart number (one too short for the
 vendor's `search` among the patients born that day, or named as the request names them) — and
 when it is the patient the request describes the create is `AlreadyExists` with it (a
-conditional create answers 200 with it; a retry of this request whose refusal does not say why
-cannot be told from an earlier request, and is answered so too), when it is a deleted patient
+conditional create answers 200 with it), unless the 409 answers a retry and the vendor's own
+clock (its `Date`) says the patient was made once this request's first attempt had reached it:
+then it is the patient this request made, whose answer was lost (a service that does not read
+the key, or checks the chart number first; `_made_since_sent`), when it is a deleted patient
 the 409 names it, otherwise it is a `Conflict` naming the chart number (without its holder when
 nothing narrows the lists to it: a walk of every list, as long as the practice, is no price for
 one create).
 
+A retry answered 2xx may have made a second patient: a service that does not read the key makes
+one of each attempt. The same patient made earlier during this request (by the vendor's clock)
+is the created one, and the retry's is archived (`_first_made`).
+
+A create answered without the patient (201 with its URL in `Location` alone, though the
+reference says "Returns 201 with the created patient") is the patient the `Location` names,
+else the newest one the request describes (`_created`); before, it was a 502 once the patient
+was stored, and the client's retry made a second one.
+
+A create's lifecycle (`active: false`, a death) is the body's `status`; a service that makes
+every new patient active (`status` read-only in its create body, moved by `transition-status`
+alone) has it moved after the create by the transitions an update takes, one refused named as
+not stored (the answer showing the status kept). Before, the patient stayed active, a 201 that
+named nothing.
+
 Update is a PATCH with `base_version`: the version the client's `If-Match` names, else the
 current record's `version` (read first), carrying only the fields the record read does not hold
 as the resource sets them (patient_write.changes: a patient's own chart number sent again may be
-refused as another's), then, when the resource's `active` or deceased
+refused as another's), none at all when every field is held already (a PATCH of `base_version`
+alone may be refused: `_patch`), then, when the resource's `active` or deceased
 differs from the vendor's `status`, one `POST /patients/{id}/transition-status` per step
 (patient_write.status_path), each with the version the previous answer showed. An `active`
 or `deceased[x]` sent that no documented transition of the patient's status reaches (a
@@ -40,12 +60,21 @@ deceased patient's death taken back, `active: true` beside a death) is a 422 bef
 (patient_write.refuse_unheld_status): nothing is written. An answer
 that shows no version newer than the one its write was based on is the entity as a JPA
 service maps it before the ORM flushes the write (`@Version` is bumped at flush): the
-patient is read again for its real version. The PATCH has landed by then: a transition the
-reference allows that the vendor refuses (or a vendor without the endpoint) leaves the
-status as it was (a step already taken on the way, inactive -> active before deceased, is
-taken back when the reference allows it) and reports the element as not stored, the answer
-showing the status kept; before, `active: false` answered 200 and the patient stayed
-active. A vendor 409
+patient is read again for its real version. The PATCH goes first: it may carry what a
+transition needs (a service may take a patient to deceased only once its `date_time_deceased`
+is recorded), and unlike a status the reference lets a PATCH set every field back, which makes
+it the write to undo. A transition the reference allows that the vendor refuses (422, a 409
+of another writer, or a vendor without the endpoint) leaves the status as it was (a step
+already taken on the way, inactive -> active before deceased, is taken back when the reference
+allows it), and the PATCH is taken back: its fields PATCHed to what the record read before
+held, based on the version the vendor answered this update's last write with (so another
+writer's change since is never overwritten: that PATCH is then refused). All set back, the
+update is refused whole and says so: a 422 naming the element (`not-supported`: the modifier
+cannot be stored), a 409 for a version conflict; nothing was written. Where the record cannot
+be set back whole (the status step not undone, the PATCH back refused, a null the vendor
+ignores), the answer is the patient as it is, the status element and each element set back
+named as not stored. Before, the fields stayed new, the status old, and the answer a 200.
+A vendor 409
 "Version conflict" (or 412) on the PATCH is a 412 when the client sent `If-Match`; without it the
 record is read again and the PATCH retried once, then it is a 409. A 409 that does not say why
 is told apart by that one read: a record still at the version the PATCH was based on had no
@@ -56,7 +85,8 @@ field sent as null to clear it (patient_write.py) that the patient still holds a
 was kept by the vendor (it read the null as "not provided", or refused it: the PATCH is then
 sent again without the fields whose null a 422 or 400 names): its element is reported as not
 stored (`Written.not_stored`), and the answer shows the value kept. Delete archives the patient
-(the reference documents no body for it); a patient that is absent or archived already is a
+(the reference documents no body for it, yet a service may ask for `base_version` as its
+definitions' archive endpoints do: it is sent); a patient that is absent or archived already is a
 success (FHIR: deleting what is not there is not an error), as is the vendor's 404 or 422
 "already archived" of a concurrent delete. A vendor 422 names the fields it refused (`loc`),
 never their values; a 400 is read as that 422 (the status most frameworks give a failed
@@ -66,9 +96,12 @@ validation).
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 from uuid import uuid4
 
@@ -81,7 +114,9 @@ from gateway.errors import (
     NotFound,
     PreconditionFailed,
     Unprocessable,
+    UnsupportedModifier,
     UpstreamError,
+    UpstreamUnusable,
 )
 from gateway.upstream.errors import error_from_response
 from gateway.upstream.http import UpstreamResponse
@@ -100,6 +135,7 @@ from mappings.dentalpms.reader import Reader, VendorRecord
 from mappings.dentalpms.search_length import ShortestSearch, whole_value_term
 from mappings.dentalpms.statuses import NOT_ACTIVE
 from mappings.dentalpms.vendor import VendorCursorList, VendorPageList, VendorPatient
+from mappings.ids import is_uuid
 
 # The FHIR element each vendor field comes from (patient_write.py), to name what a 422 refused.
 _FHIR_PATHS = {
@@ -189,19 +225,83 @@ class PatientWrites:
 
     async def create(self, resource: Resource) -> Written:
         body = patient_for_create(resource, self._ctx)
+        warnings: tuple[str, ...] = ()
+        sent_at = time.monotonic()
         response = await self._client.send("POST", "/patients", body.fields, {"Idempotency-Key": idempotency_key()})
         if response.status == 409:
-            made = await self._refused_create(body.fields, response)
-            return Written(patient_to_fhir(made, self._ctx), body.not_stored)
-        created = self._answer(response, "The created patient")
-        try:
-            # As stored: the answer may be the entity as mapped before the ORM flushed it.
-            record = await self._record(created["id"])
-        except (NotFound, Gone):  # deleted already by someone else: what was created is the answer
-            record = created
-        return Written(patient_to_fhir(record, self._ctx), body.not_stored)
+            record = await self._refused_create(body.fields, response, time.monotonic() - sent_at)
+        else:
+            if not 200 <= response.status < 300:
+                raise self._error(response)
+            created = await self._created(response, body.fields)
+            if response.attempt > 1:
+                created, warnings = await self._first_made(body.fields, created, response, time.monotonic() - sent_at)
+            try:
+                # As stored: the answer may be the entity as mapped before the ORM flushed it.
+                record = await self._record(created["id"])
+            except (NotFound, Gone):  # deleted already by someone else: what was created is the answer
+                if len(created) == 1:  # only its id: nothing to answer with
+                    raise
+                return Written(patient_to_fhir(created, self._ctx), body.not_stored)
+        # A service may create every patient active, its status moved by transition-status
+        # alone (`status` read-only in its create body): the lifecycle asked for (out of use,
+        # deceased) is reached by the same transitions as an update's; one refused is named.
+        record, _ = await self._transition(record["id"], resource, record)
+        unmoved = status_path(resource, record.get("status")).unmet
+        return Written(patient_to_fhir(record, self._ctx), tuple(dict.fromkeys(body.not_stored + unmoved)), warnings)
 
-    async def _refused_create(self, body: dict[str, Any], response: UpstreamResponse) -> VendorRecord:
+    async def _created(self, response: UpstreamResponse, body: dict[str, Any]) -> VendorRecord:
+        """The patient a create's 2xx answer is: its body, or, when it has none (a 201 with the
+        patient's URL in `Location` alone, as Spring's `ResponseEntity.created(uri).build()`
+        answers, though the reference says "Returns 201 with the created patient"), `{"id"}` of
+        the patient the `Location` names, else of the newest one `body` describes (the chart
+        number sent too): the one just made."""
+        answer = _json(response)
+        if isinstance(answer, dict) and answer:
+            return self._reader.patient(answer, "The created patient")
+        location = next((value for name, value in response.headers.items() if name.lower() == "location"), "")
+        made = location.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1].lower()
+        if is_uuid(made):
+            return {"id": made}
+        found = await self._newest_holding(body, body.get("chart_number"))
+        if found is None:
+            raise UpstreamUnusable(
+                f"The Dental PMS took the create (HTTP {response.status}) without naming the patient, and no "
+                "patient like it is found: it may have been created; search for it before sending it again"
+            )
+        return {"id": found["id"]}
+
+    async def _first_made(
+        self, body: dict[str, Any], created: VendorRecord, response: UpstreamResponse, took: float
+    ) -> tuple[VendorRecord, tuple[str, ...]]:
+        """The patient a retried create made first, and what the client should know. A service
+        that does not read the `Idempotency-Key` (the reference names it only in the error list)
+        makes a patient of each attempt: the one an earlier attempt made, whose answer was lost
+        (the same patient, made during this request by the vendor's clock: `_made_since_sent`),
+        is the created one, and `created`, the retry's, is archived. Not archived, it is the
+        created one after all, and the other is named: the request made two."""
+
+        def earlier(record: VendorRecord) -> bool:
+            return (
+                record["id"] != created["id"]
+                and same_patient(body, record)
+                and body.get("chart_number") in (None, record.get("chart_number"))
+                and _made_since_sent(record, response, took)
+            )
+
+        for status in (None, *NOT_ACTIVE):
+            first = await self._newest_like(body, status, earlier)
+            if first is not None:
+                archived = await self._archive(created["id"], await self._record(created["id"]))
+                if 200 <= archived.status < 300:
+                    return first, ()
+                return created, (
+                    f"The Dental PMS made this patient twice (an answer lost, the create sent again): "
+                    f"Patient/{first['id']} is the same patient",
+                )
+        return created, ()
+
+    async def _refused_create(self, body: dict[str, Any], response: UpstreamResponse, took: float) -> VendorRecord:
         """The patient a create refused with 409 made after all (the vendor refused a retry of
         this request: module docstring); else `AlreadyExists` with the live patient `body`
         describes, or a `Conflict` naming the chart number (and its holder when deleted)."""
@@ -212,9 +312,16 @@ class PatientWrites:
         # and a 409 is the vendor's own refusal (a duplicate it guards against), never a patient
         # this request made.
         retried = response.attempt > 1 and ("idempotency" in message.lower() or not chart)
+        if retried and chart:
+            # The patient this request made holds the chart number sent, among the newest
+            # patients: found without the chart number as a `search` (a vendor may take none
+            # that short) and without a birth date or a name to narrow a list by.
+            made = await self._newest_holding(body, chart)
+            if made is not None:
+                return made
         existing = await self._find_described(body)
         if existing is not None and same_patient(body, existing) and not existing.get("deleted_at"):
-            if retried:
+            if retried or _made_since_sent(existing, response, took):
                 return existing
             raise AlreadyExists(
                 f"This patient exists already as Patient/{existing['id']}",
@@ -335,10 +442,26 @@ class PatientWrites:
                 return None, False
             page += 1
 
-    async def _newest_like(self, body: dict[str, Any], status: str | None = None) -> VendorRecord | None:
+    async def _newest_holding(self, body: dict[str, Any], chart: str | None) -> VendorRecord | None:
+        """The newest live patient, of any status, that is the one `body` describes and holds
+        `chart` (when given): one this request made (`_refused_create`, `_created`)."""
+
+        def holding(record: VendorRecord) -> bool:
+            return same_patient(body, record) and (chart is None or record.get("chart_number") == chart)
+
+        for status in (None, *NOT_ACTIVE):
+            found = await self._newest_like(body, status, holding)
+            if found is not None:
+                return found
+        return None
+
+    async def _newest_like(
+        self, body: dict[str, Any], status: str | None = None, wanted: Callable[[VendorRecord], bool] | None = None
+    ) -> VendorRecord | None:
         """The newest patient in `status` (None: as the list answers without one; `archived`:
-        deleted ones) with the body's names and birth date: a refused retry's first create is
-        among the newest (sorted by `created_at`, newest first; birth date filtered)."""
+        deleted ones) with the body's names and birth date (and `wanted`, when given): a refused
+        retry's first create is among the newest (sorted by `created_at`, newest first; birth
+        date filtered)."""
         archived = status == "archived"
         params: dict[str, str | int] = {"first": LOOKUP_PAGE_SIZE, "sort_by": "created_at", "sort_dir": "desc"}
         if body.get("date_of_birth"):  # `dob_to` a day later: it may be read as exclusive (adapter.py)
@@ -354,7 +477,11 @@ class PatientWrites:
             listing = self._reader.one("patient_cursor_page", VendorCursorList, raw, "A Dental PMS patient list")
             records, _ = self._reader.records("patient", VendorPatient, listing.data, lambda *_: "A patient")
             for record in records:
-                if alike(body, record) and bool(record.get("deleted_at")) == archived:
+                if (
+                    alike(body, record)
+                    and bool(record.get("deleted_at")) == archived
+                    and (wanted is None or wanted(record))
+                ):
                     return record
             following = listing.following(LOOKUP_PAGE_SIZE)
             if following is None:
@@ -374,6 +501,7 @@ class PatientWrites:
         base = current.get("version")
         unsendable: set[str] = set()  # fields whose null the vendor refused (`_refused_nulls`)
         fields = body.fields
+        response: UpstreamResponse | None = None  # None: nothing to PATCH
         for attempt in range(2):
             # An `active` or `deceased[x]` no status transition of this patient reaches is refused
             # before the PATCH (a modifier dropped would store a record meaning something else):
@@ -384,14 +512,14 @@ class PatientWrites:
             # number sent again may be refused as another patient's.
             fields = kept_for_status(body.fields, resource, current.get("status"))
             sent = {name: value for name, value in changes(fields, current).items() if name not in unsendable}
-            response = await self._client.send("PATCH", f"/patients/{resource_id}", {**sent, "base_version": base})
-            while response.status in REFUSED and (refused := _refused_nulls(sent, response)):
+            response = await self._patch(resource_id, sent, base)
+            while response is not None and response.status in REFUSED and (refused := _refused_nulls(sent, response)):
                 # The vendor takes no null for these fields: they are sent no more, and what the
                 # patient still holds of them is reported not stored (`_not_cleared`).
                 unsendable |= refused
                 sent = {name: value for name, value in sent.items() if name not in refused}
-                response = await self._client.send("PATCH", f"/patients/{resource_id}", {**sent, "base_version": base})
-            if response.status not in CONFLICTS:
+                response = await self._patch(resource_id, sent, base)
+            if response is None or response.status not in CONFLICTS:
                 break
             message = message_of(_json(response)).lower()
             chart = sent.get("chart_number")
@@ -415,12 +543,49 @@ class PatientWrites:
             if not retrying or now is None:
                 raise Conflict(f"Patient/{resource_id} kept changing at the vendor; try the update again")
             base, current = now.get("version"), now  # what the retry sends is measured against it
-        if response.status == 404:
+        if response is not None and response.status == 404:
             raise NotFound(f"Patient/{resource_id} does not exist")
-        updated = await self._record_of(response, resource_id, base)
-        updated, unmoved = await self._transition(resource_id, resource, updated)
-        not_stored = body.not_stored + _not_cleared(fields, updated) + unmoved
-        return Written(patient_to_fhir(updated, self._ctx), not_stored)
+        updated = current if response is None else await self._record_of(response, resource_id, base)
+        updated, refusal = await self._transition(resource_id, resource, updated)
+        taken_back: tuple[str, ...] = ()
+        if refusal is not None and updated.get("status") == current.get("status"):
+            # The status stays as it was (any step on the way taken back): the PATCH is taken
+            # back too, so that a refused update changes nothing (module docstring).
+            updated = await self._take_back(resource_id, sent, current, updated)
+            taken_back = _taken_back(sent, current, updated)
+            if len(taken_back) == len(sent):
+                raise _status_refused(resource_id, resource, current.get("status"), refusal)
+        not_stored = (
+            body.not_stored + _not_cleared(fields, updated) + status_path(resource, updated.get("status")).unmet
+        )
+        not_stored += tuple(dict.fromkeys(_element(name) for name in taken_back))
+        return Written(patient_to_fhir(updated, self._ctx), tuple(dict.fromkeys(not_stored)))
+
+    async def _patch(self, resource_id: str, sent: dict[str, Any], base: Any) -> UpstreamResponse | None:
+        """The PATCH of the fields `sent` based on version `base`; None, and nothing sent, when
+        there are none. A PATCH of `base_version` alone would change nothing, and a service may
+        refuse it (a FastAPI handler's `if not update_data: raise HTTPException(400, "No fields to
+        update")`): an update changing only the lifecycle, or nothing, would be a 422."""
+        if not sent:
+            return None
+        return await self._client.send("PATCH", f"/patients/{resource_id}", {**sent, "base_version": base})
+
+    async def _take_back(
+        self, resource_id: str, sent: dict[str, Any], before: VendorRecord, record: VendorRecord
+    ) -> VendorRecord:
+        """The patient once the fields a PATCH `sent` are set back to their values `before` it,
+        by a PATCH based on `record`'s version, the one the vendor answered the last write of
+        this update with: a record another writer has changed since is refused (409), and left as
+        it is. The patient as it then is."""
+        if not sent:
+            return record
+        previous = {name: before.get(name) for name in sent}
+        response = await self._client.send(
+            "PATCH", f"/patients/{resource_id}", {**previous, "base_version": record.get("version")}
+        )
+        if not 200 <= response.status < 300:
+            return await self._record(resource_id)
+        return await self._record_of(response, resource_id, record.get("version"))
 
     async def _record_of(self, response: UpstreamResponse, resource_id: str, based_on: Any = None) -> VendorRecord:
         """The patient a successful PATCH or transition based on version `based_on` answered
@@ -439,26 +604,27 @@ class PatientWrites:
 
     async def _transition(
         self, resource_id: str, resource: Resource, record: VendorRecord
-    ) -> tuple[VendorRecord, tuple[str, ...]]:
-        """`record` moved to the status `resource` describes (module docstring), and the FHIR
-        paths left as they were."""
+    ) -> tuple[VendorRecord, Refusal | None]:
+        """`record` moved to the status `resource` describes (module docstring), and the
+        transition the vendor refused on the way (None when none was)."""
         original = record.get("status")
         path = status_path(resource, original)
         for taken, step in enumerate(path.steps):
             response = await self._move(resource_id, record, step)
             if not 200 <= response.status < 300:
-                # Refused (422), changed meanwhile (409) or not offered (404): the PATCH stands.
-                # A step already taken (inactive -> active on the way to deceased) is taken
-                # back when the reference allows it: the client asked for neither.
-                record = await self._record(resource_id)
-                back = step_back(record.get("status"), original) if taken else None
-                if back is not None:
-                    undone = await self._move(resource_id, record, back)
-                    if 200 <= undone.status < 300:
-                        record = await self._record_of(undone, resource_id, record.get("version"))
-                return record, status_path(resource, record.get("status")).unmet
+                # Refused (422), changed meanwhile (409) or not offered (404). A step already
+                # taken (inactive -> active on the way to deceased) is taken back when the
+                # reference allows it, with the version of this update's last write: the
+                # client asked for neither.
+                back = step_back(path.steps[taken - 1], original) if taken else None
+                undone = await self._move(resource_id, record, back) if back is not None else None
+                if undone is not None and 200 <= undone.status < 300:
+                    record = await self._record_of(undone, resource_id, record.get("version"))
+                else:
+                    record = await self._record(resource_id)
+                return record, Refusal(step, response)
             record = await self._record_of(response, resource_id, record.get("version"))
-        return record, status_path(resource, record.get("status")).unmet
+        return record, None
 
     async def _move(self, resource_id: str, record: VendorRecord, status: str) -> UpstreamResponse:
         """One `transition-status` of `record` to `status`."""
@@ -477,7 +643,16 @@ class PatientWrites:
             return
         if current.get("deleted_at"):
             return
-        response = await self._client.send("POST", f"/patients/{resource_id}/archive")
+        # The version read, which the reference does not ask of a patient's archive but does of
+        # its definitions' (`base_version` required): a service may share one model among them,
+        # and one that takes no body does not read it. Stale (another write landed since), the
+        # patient is read again and the archive sent once more.
+        response = await self._archive(resource_id, current)
+        if response.status in CONFLICTS:
+            current = await self._record(resource_id)
+            if current.get("deleted_at"):
+                return
+            response = await self._archive(resource_id, current)
         if 200 <= response.status < 300:
             return
         if response.status in (404, 410, *REFUSED) and await self._archived(resource_id):
@@ -485,6 +660,11 @@ class PatientWrites:
         if response.status in REFUSED:  # e.g. "Patient is guarantor for active dependents"
             raise Conflict(f"The Dental PMS refused to archive Patient/{resource_id}: {message_of(_json(response))}")
         raise self._error(response)
+
+    async def _archive(self, resource_id: str, record: VendorRecord) -> UpstreamResponse:
+        return await self._client.send(
+            "POST", f"/patients/{resource_id}/archive", {"base_version": record.get("version")}
+        )
 
     async def _archived(self, resource_id: str) -> bool:
         try:
@@ -514,6 +694,51 @@ class PatientWrites:
         return error_from_response(response, message_of)
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A `transition-status` the vendor did not take: the status asked for, and its answer."""
+
+    status: str
+    response: UpstreamResponse
+
+
+def _element(field: str) -> str:
+    """The FHIR element a vendor field holds, as an update reports it not stored."""
+    return ".".join(_FHIR_PATHS.get(field, "Patient").split(".")[:2])
+
+
+def _taken_back(sent: dict[str, Any], before: VendorRecord, record: VendorRecord) -> tuple[str, ...]:
+    """The fields a PATCH `sent` that `record` holds as they were `before` it (a null as an
+    empty text: the vendor may write either)."""
+    return tuple(name for name in sent if _same(record.get(name), before.get(name)))
+
+
+def _same(value: Any, other: Any) -> bool:
+    return value == other or (value in (None, "") and other in (None, ""))
+
+
+def _status_refused(resource_id: str, resource: Resource, status: Any, refusal: Refusal) -> Exception:
+    """The error for an update taken back whole after the vendor refused the transition to
+    `refusal.status` (the patient was in `status`)."""
+    if refusal.response.status == 429 or refusal.response.status >= 500:
+        # Not a refusal of the status: the vendor's limit or failure, as any other call's (a 429
+        # keeps its Retry-After); the update, taken back, may be sent again as it is.
+        return error_from_response(refusal.response, message_of)
+    message = message_of(_json(refusal.response)) or f"HTTP {refusal.response.status}"
+    if refusal.response.status in CONFLICTS:
+        return Conflict(
+            f"Patient/{resource_id} changed at the Dental PMS while its status was moved ({message}); "
+            "nothing was written: read it and try the update again"
+        )
+    element = status_path(resource, status).element or "Patient.active"
+    return UnsupportedModifier(
+        f"{element}: the Dental PMS refused to move Patient/{resource_id} from status {status} to "
+        f"{refusal.status} ({message}); stored without it the record would mean something else: "
+        "nothing was written",
+        expression=element,
+    )
+
+
 def _not_cleared(sent: dict[str, Any], record: VendorRecord) -> tuple[str, ...]:
     """The elements of the fields the PATCH sent as null (to clear them) that `record`, the
     patient after it, still holds. The reference's PATCH modifies "only provided fields", and a
@@ -521,7 +746,7 @@ def _not_cleared(sent: dict[str, Any], record: VendorRecord) -> tuple[str, ...]:
     way to clear a patient field (only the custom field values' upsert says "Send a null value
     to clear a field"; an empty string is not said to clear anything), so none is tried."""
     kept = (name for name, value in sent.items() if value is None and record.get(name) not in (None, ""))
-    return tuple(dict.fromkeys(".".join(_FHIR_PATHS.get(name, "Patient").split(".")[:2]) for name in kept))
+    return tuple(dict.fromkeys(_element(name) for name in kept))
 
 
 def _refused_nulls(sent: dict[str, Any], response: UpstreamResponse) -> set[str]:
@@ -532,6 +757,34 @@ def _refused_nulls(sent: dict[str, Any], response: UpstreamResponse) -> set[str]
     body = _json(response)
     named = {_snake(field.split(".")[0]) for field in fields_of(body) or _fields_named(message_of(body))}
     return {name for name in named if name in sent and sent[name] is None}
+
+
+def _made_since_sent(record: VendorRecord, response: UpstreamResponse, took: float) -> bool:
+    """Whether `record`, the patient a create's 409 finds holding its chart number, was made
+    by an earlier attempt of this create, whose answer was lost: the vendor's 409 to a retry
+    may be its chart number check (a service that does not read the `Idempotency-Key`, which the
+    reference names only in the error list, or checks it after the chart number), not the key.
+    By the vendor's own clock: its `Date` (RFC 9110 section 6.6.1) less `took`, the seconds the
+    attempts took, is no later than the first one reached it; a second more for `Date`'s
+    resolution (and a `created_at` kept to the second). A patient made that long before the
+    request is another request's. A first attempt refused made nothing; without a `Date` or a
+    `created_at` nothing tells."""
+    if response.attempt < 2:
+        return False
+    stamp = next((value for name, value in response.headers.items() if name.lower() == "date"), "")
+    created = record.get("created_at")
+    if not stamp or not isinstance(created, str):
+        return False
+    try:
+        vendor_now = parsedate_to_datetime(stamp)
+        made = datetime.fromisoformat(created.replace("Z", "+00:00").replace("z", "+00:00"))
+    except (TypeError, ValueError):
+        return False
+    if made.tzinfo is None:  # a naive date-time is UTC (vendor.py)
+        made = made.replace(tzinfo=UTC)
+    if vendor_now.tzinfo is None:
+        vendor_now = vendor_now.replace(tzinfo=UTC)
+    return made >= vendor_now - timedelta(seconds=took + 1)
 
 
 def _chart_in_use(chart: Any) -> Conflict:

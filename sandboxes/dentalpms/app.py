@@ -39,12 +39,14 @@ described below, and the adapter must work under every value):
   implementation that skipped the report: ``"absent"`` (the router's 404 for a path it does not
   have) or ``"not_implemented"`` (a stub's 501) (``routes``).
 - ``idempotency``: ``"replay"`` (a repeated ``Idempotency-Key`` with the same body gets the
-  stored 201 again) or ``"conflict"`` (every repeated key is 409 ``Idempotency conflict``).
+  stored 201 again) or ``"conflict"`` (every repeated key is 409 ``Idempotency conflict``) or
+  ``"ignored"`` (the key is not read: every create is a new one).
 - ``idempotency_keys``: any ``Idempotency-Key`` is taken (``"any"``) or only a UUID
   (``"uuid"``: another is a 422 naming the header) (``idempotency``).
 - ``create_answers``: a create's answer reaches the client (``"sent"``) or is lost once
   (``"lost_once"``: a 503 after the patient is stored; a repeat with its key is answered as
-  ``idempotency`` says) (``idempotency``).
+  ``idempotency`` says), or is a 201 with no body, the patient's URL in ``Location``
+  (``"location"``) (``idempotency``).
 - ``past_end``: a page list asked for a page after the last answers ``"empty"`` (an empty
   page) or ``"not_found"`` (404 ``Page not found``), ``"not_found_from_first"`` page 1 of
   an empty list included (``paging``).
@@ -109,6 +111,16 @@ described below, and the adapter must work under every value):
   patient's (``"others"``) or every patient's (``"any"``: ``exists(chart_number=X)`` without
   ``id != self``, so the patient's own, unchanged chart number is 409 ``Duplicate chart
   number``) (``bodies``).
+- ``death_dates``: a ``transition-status`` to ``deceased`` is taken along the documented
+  transitions alone (``"optional"``) or only once the patient has a ``date_time_deceased``
+  (``"required"``: 422 ``Invalid status transition`` otherwise) (``store``).
+- ``create_statuses``: a create stores the body's ``status`` (``"stored"``) or makes every new
+  patient ``active`` (``"ignored"``: status moved by ``transition-status`` alone) (``store``).
+- ``empty_patches``: a ``PATCH`` of ``base_version`` alone is taken (``"taken"``) or refused, 400
+  ``No fields to update`` (``"refused"``) (``store``).
+- ``archive_versions``: a patient's ``archive`` takes no body (``"none"``) or requires
+  ``{"base_version"}`` as the definitions' archive endpoints do (``"required"``: 422 without it,
+  409 when stale) (``store``).
 - ``body_dates``: the patient bodies' dates and date-times parsed as pydantic's lax mode does
   (``"lax"``: ``2020-03-15`` is a midnight ``date_time_deceased``) or strictly by the
   reference's types (``"strict"``: a ``string (date-time)`` must be RFC 3339's, date, time and
@@ -261,7 +273,7 @@ from sandboxes.dentalpms.shapes import (
     StandInDates,
     Timestamps,
 )
-from sandboxes.dentalpms.store import Store, WriteAnswers
+from sandboxes.dentalpms.store import ArchiveVersions, CreateStatuses, DeathDates, EmptyPatches, Store, WriteAnswers
 from sandboxes.toolkit.clock import Clock, wall_clock
 from sandboxes.toolkit.errors import http_exception_handler
 
@@ -312,6 +324,10 @@ def create_app(
     search_min_length: int = 1,
     list_totals: ListTotals = "listed",
     counts_endpoint: CountsEndpoint = "served",
+    death_dates: DeathDates = "optional",
+    create_statuses: CreateStatuses = "stored",
+    empty_patches: EmptyPatches = "taken",
+    archive_versions: ArchiveVersions = "none",
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
@@ -352,6 +368,10 @@ def create_app(
         create_answers=create_answers,
         version_conflicts=version_conflicts,
         lists=ListReading(list_statuses, dob_to, search_min_length, list_totals),
+        death_dates=death_dates,
+        create_statuses=create_statuses,
+        empty_patches=empty_patches,
+        archive_versions=archive_versions,
     )
     app = Starlette(
         routes=api_routes(

@@ -153,6 +153,15 @@ class UpdatePatientIn(PatientFields):
     base_version: int
 
 
+class ArchiveIn(BaseModel):
+    """``POST /patients/{uuid}/archive`` as the definitions' archive endpoints take it: the
+    version read (``archive_versions="required"``; the patient's own documents no body)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    base_version: int
+
+
 class TransitionStatusIn(BaseModel):
     """``POST /patients/{uuid}/transition-status``: the target status and the version read."""
 

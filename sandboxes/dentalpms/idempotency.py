@@ -8,7 +8,9 @@ another body is 409 ``Idempotency conflict``. Keys are kept for the app's lifeti
 Whether a repeated key with the same body is replayed is not said; the ``idempotency``
 switch of ``create_app`` picks: ``"replay"`` (above, the documented simulator's) or
 ``"conflict"`` (every repeated key is 409 ``Idempotency conflict``, as the error list can be
-read: "duplicate Idempotency-Key").
+read: "duplicate Idempotency-Key") or ``"ignored"`` (the key is not read at all: the reference
+names the header only in that error list, never as a parameter, so every create is a new one
+and a repeat of one with a chart number is 409 ``Duplicate chart number``).
 
 Nor is the key's form said. ``idempotency_keys`` picks: ``"any"`` (any text, the documented
 simulator's) or ``"uuid"`` (a key that is not a UUID is a 422 naming the header, as a FastAPI
@@ -19,7 +21,10 @@ refuses it).
 Nor what a client sees of a create whose answer is lost on the way (a load balancer's timeout
 cutting off a slow answer, a connection dropped): ``create_answers`` picks ``"sent"`` (the
 documented simulator's) or ``"lost_once"`` (every create that stores a patient answers 503, the
-patient stored and its key remembered, so that only a repeat with the same key gets the 201).
+patient stored and its key remembered, so that only a repeat with the same key gets the 201);
+or what a create answers at all: ``"location"`` (201 with no body, the new patient's URL in
+``Location``, a replay too: Spring's ``ResponseEntity.created(uri).build()``, where the reference
+says "Returns 201 with the created patient").
 """
 
 from __future__ import annotations
@@ -35,9 +40,9 @@ from sandboxes.toolkit.errors import ApiError
 
 __all__ = ["CreateAnswers", "Idempotency", "IdempotencyKeys", "IdempotencyLog", "fingerprint"]
 
-Idempotency = Literal["replay", "conflict"]
+Idempotency = Literal["replay", "conflict", "ignored"]
 IdempotencyKeys = Literal["any", "uuid"]
-CreateAnswers = Literal["sent", "lost_once"]
+CreateAnswers = Literal["sent", "lost_once", "location"]
 
 
 def fingerprint(body: bytes) -> str:
@@ -55,12 +60,12 @@ class IdempotencyLog:
     def __init__(
         self, reading: Idempotency = "replay", keys: IdempotencyKeys = "any", answers: CreateAnswers = "sent"
     ) -> None:
-        if reading not in ("replay", "conflict"):
-            raise ValueError(f"idempotency must be 'replay' or 'conflict', not {reading!r}")
+        if reading not in ("replay", "conflict", "ignored"):
+            raise ValueError(f"idempotency must be 'replay', 'conflict' or 'ignored', not {reading!r}")
         if keys not in ("any", "uuid"):
             raise ValueError(f"idempotency_keys must be 'any' or 'uuid', not {keys!r}")
-        if answers not in ("sent", "lost_once"):
-            raise ValueError(f"create_answers must be 'sent' or 'lost_once', not {answers!r}")
+        if answers not in ("sent", "lost_once", "location"):
+            raise ValueError(f"create_answers must be 'sent', 'lost_once' or 'location', not {answers!r}")
         self.reading = reading
         self.keys = keys
         self.answers = answers
@@ -81,7 +86,7 @@ class IdempotencyLog:
 
     def replay(self, key: str | None, body_fingerprint: str) -> bytes | None:
         """The stored response for `key`, None when there is none; 409 for another body."""
-        if key is None or key not in self._responses:
+        if key is None or key not in self._responses or self.reading == "ignored":
             return None
         seen, response = self._responses[key]
         if seen != body_fingerprint or self.reading == "conflict":
@@ -91,7 +96,8 @@ class IdempotencyLog:
     def remember(self, key: str | None, body_fingerprint: str, response: bytes) -> None:
         """Store the response of a successful create (nothing without a key); with
         ``create_answers="lost_once"``, a 503 is what the client gets of it."""
+        lost = key in self._responses  # a key not read (``"ignored"``) loses one answer only
         if key is not None:
             self._responses[key] = (body_fingerprint, response)
-        if self.answers == "lost_once":
+        if self.answers == "lost_once" and not lost:
             raise ApiError(503, "Service unavailable")

@@ -13,7 +13,8 @@ or date-time of either body not in its RFC 3339 form is a 422 naming the field. 
 ``PATCH`` field: ``transition-status`` moves it (``base_version``; stale: 409 ``Version
 conflict``) along the documented transitions (``Store.transition``), answering the patient.
 With ``write_answers="before_flush"`` (``store.WriteAnswers``) a PATCH or transition answers
-the patient with the ``version`` and ``updated_at`` it had before that write.
+the patient with the ``version`` and ``updated_at`` it had before that write. With
+``empty_patches="refused"`` a ``PATCH`` of ``base_version`` alone is 400 ``No fields to update``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sandboxes.dentalpms.bodies import (
+    ArchiveIn,
     CreatePatientIn,
     TransitionStatusIn,
     UpdatePatientIn,
@@ -61,7 +63,7 @@ class PatientRecords:
         body_fingerprint = fingerprint(body)
         replayed = store.idempotency.replay(key, body_fingerprint)
         if replayed is not None:
-            return raw_json(replayed, 201)
+            return self._created(request, replayed)
         check_body_dates(body, store.body_dates)
         data = parse_body(body, CreatePatientIn)
         if data.status == "archived":
@@ -72,7 +74,15 @@ class PatientRecords:
         row = store.create(data, refs)
         response = orjson.dumps({**row.doc, "potential_duplicates": store.duplicates_of(row)})
         store.idempotency.remember(key, body_fingerprint, response)
-        return raw_json(response, 201)
+        return self._created(request, response)
+
+    def _created(self, request: Request, response: bytes) -> Response:
+        """A create's 201: the patient, or with ``create_answers="location"`` no body and the
+        patient's URL in ``Location``."""
+        if self.store.idempotency.answers != "location":
+            return raw_json(response, 201)
+        location = f"{request.url.path.rstrip('/')}/{orjson.loads(response)['id']}"
+        return Response(status_code=201, headers={"Location": location})
 
     async def update(self, request: Request) -> Response:
         store = self.store
@@ -82,6 +92,8 @@ class PatientRecords:
         body = await request.body()
         check_body_dates(body, store.body_dates)
         data = parse_body(body, UpdatePatientIn)
+        if store.empty_patches == "refused" and not data.model_fields_set - {"base_version"}:
+            raise ApiError(400, "No fields to update")  # store.EmptyPatches
         if store.patch_nulls == "ignored":  # a null is "not provided" (bodies.PatchNulls)
             data = UpdatePatientIn.model_validate(data.model_dump(exclude_none=True))
         nulls = sorted(name for name in data.model_fields_set if getattr(data, name) is None)
@@ -111,6 +123,10 @@ class PatientRecords:
 
     async def archive(self, request: Request) -> Response:
         row = self._row(request, found=True)
+        if self.store.archive_versions == "required":  # store.ArchiveVersions
+            data = parse_body(await request.body(), ArchiveIn)
+            if data.base_version != row.doc["version"]:
+                raise ApiError(self.store.version_conflicts, "Version conflict")
         self.store.archive(row)
         return raw_json(row.raw)
 

@@ -50,7 +50,7 @@ from sandboxes.toolkit.folding import fold
 from sandboxes.toolkit.phones import format_us_phone
 from sandboxes.toolkit.timestamps import iso_utc
 
-__all__ = ["Ordered", "Store"]
+__all__ = ["ArchiveVersions", "CreateStatuses", "DeathDates", "EmptyPatches", "Ordered", "Store"]
 
 # The reference's "allowed status transitions" (``transition-status``); deceased is terminal.
 STATUS_TRANSITIONS = frozenset(
@@ -64,6 +64,26 @@ Ordered = tuple[list[SortKey], list[PatientRow]]
 # ``@Version`` and ``@UpdateTimestamp`` at flush, so the answer shows the previous ``version``
 # and ``updated_at``; the changed fields are there).
 WriteAnswers = Literal["flushed", "before_flush"]
+# What a ``transition-status`` to ``deceased`` asks of the patient: nothing more than the
+# documented transitions (``"optional"``), or a date of death already recorded
+# (``"required"``: a 422 otherwise, as a service validating the status against the
+# ``date_time_deceased`` the patient record carries beside it would answer; the reference lists
+# "422: Invalid status transition" and says nothing of the date either way).
+DeathDates = Literal["optional", "required"]
+# What a create does with the body's ``status``: the patient is created in it (``"stored"``), or
+# every new patient is ``active`` whatever the body says (``"ignored"``: the status read as
+# moved only by ``transition-status``, which emits the status's event, as a serializer whose
+# ``status`` is read-only does; ``CreatePatientIn`` lists it, and "Defaults to 'active'").
+CreateStatuses = Literal["stored", "ignored"]
+# What a ``PATCH`` carrying ``base_version`` alone is answered: taken, the version bumped
+# (``"taken"``), or 400 ``No fields to update`` (``"refused"``: the guard a FastAPI handler
+# writes over ``body.model_dump(exclude_unset=True)``; the reference says only that "only
+# provided fields are modified").
+EmptyPatches = Literal["taken", "refused"]
+# What a patient's ``archive`` takes: no body (``"none"``, as the reference documents it) or the
+# ``{"base_version"}`` the alert, field and tag definitions' archive endpoints require
+# (``"required"``: one model shared by every archive endpoint; 422 without it, 409 when stale).
+ArchiveVersions = Literal["none", "required"]
 
 
 def _e164(digits: str | None) -> str | None:
@@ -95,7 +115,23 @@ class Store:
         create_answers: CreateAnswers = "sent",
         version_conflicts: VersionConflicts = 409,
         lists: ListReading = DOCUMENTED_LISTS,
+        death_dates: DeathDates = "optional",
+        create_statuses: CreateStatuses = "stored",
+        empty_patches: EmptyPatches = "taken",
+        archive_versions: ArchiveVersions = "none",
     ) -> None:
+        if archive_versions not in ("none", "required"):
+            raise ValueError(f"archive_versions must be 'none' or 'required', not {archive_versions!r}")
+        self.archive_versions = archive_versions
+        if empty_patches not in ("taken", "refused"):
+            raise ValueError(f"empty_patches must be 'taken' or 'refused', not {empty_patches!r}")
+        self.empty_patches = empty_patches
+        if create_statuses not in ("stored", "ignored"):
+            raise ValueError(f"create_statuses must be 'stored' or 'ignored', not {create_statuses!r}")
+        self.create_statuses = create_statuses
+        if death_dates not in ("optional", "required"):
+            raise ValueError(f"death_dates must be 'optional' or 'required', not {death_dates!r}")
+        self.death_dates = death_dates
         if patch_nulls not in ("cleared", "ignored", "refused"):
             raise ValueError(f"patch_nulls must be 'cleared', 'ignored' or 'refused', not {patch_nulls!r}")
         if write_answers not in ("flushed", "before_flush"):
@@ -288,7 +324,8 @@ class Store:
         new_id = str(uuid5(self.render.ns, f"patient:new:{self.created}"))
         doc = self.render.patient(BLANK_PATIENT)
         doc.update(
-            id=new_id, created_at=iso_utc(now), updated_at=iso_utc(now), status=data.status,
+            id=new_id, created_at=iso_utc(now), updated_at=iso_utc(now),
+            status=data.status if self.create_statuses == "stored" else "active",
             chart_number=data.chart_number or self._next_chart_number(),
         )  # fmt: skip
         _apply_fields(doc, data, data.model_fields_set, refs)
@@ -318,6 +355,8 @@ class Store:
             raise ApiError(422, f"Patient is already {new_status}")
         if (current, new_status) not in STATUS_TRANSITIONS:
             raise ApiError(422, f"Invalid status transition: {current} -> {new_status}")
+        if new_status == "deceased" and self.death_dates == "required" and not row.doc.get("date_time_deceased"):
+            raise ApiError(422, "Invalid status transition: date_time_deceased is required for a deceased patient")
         row.doc["status"] = new_status
         self._bump(row)
 

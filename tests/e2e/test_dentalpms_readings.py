@@ -89,6 +89,8 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "empty_lists": "no_content",
         "list_statuses": "active",
         "counts_endpoint": "not_implemented",
+        "create_statuses": "ignored",
+        "archive_versions": "required",
     },
     "nfd-prefix-digits-naive-datetimes": {
         "search_accents": "sensitive_nfd",
@@ -106,6 +108,10 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "archived_patients": "not_found",
         "search_min_length": 3,
         "body_dates": "strict",
+        # A death taken only once its date is recorded: the demo plays it under .ci/variants;
+        # test_dentalpms_writes.py checks that an update whose transition is refused changes nothing.
+        "death_dates": "required",
+        "create_answers": "location",
     },
     "phones-as-stored-prefix-sparse": {
         "search_phones": "as_stored",
@@ -125,6 +131,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "counts_endpoint": "absent",
         "patch_chart_numbers": "any",
         "list_totals": "with_archived",
+        "empty_patches": "refused",
     },
 }
 

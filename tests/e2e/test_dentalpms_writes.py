@@ -55,8 +55,9 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "search_min_length": 3,
     },
     # Laravel's: `{"message"}`, a 422's `errors` by field (`{"email": ["..."]}`); an archived
-    # patient not there at all (`SoftDeletes`: `findOrFail` answers 404, lists never show it).
-    "laravel-errors": {"error_bodies": "laravel", "archived_patients": "not_found"},
+    # patient not there at all (`SoftDeletes`: `findOrFail` answers 404, lists never show it);
+    # no Idempotency-Key read (the framework has no such middleware of its own).
+    "laravel-errors": {"error_bodies": "laravel", "archived_patients": "not_found", "idempotency": "ignored"},
     # ASP.NET Core's: problem details (a validation failure's `errors` by property or JSON path,
     # no `detail`) with 400 for it; an EF Core soft-delete query filter (an archived patient is
     # a 404, in no list) beside a repeated Idempotency-Key refused; a `search` of 3 characters
@@ -222,6 +223,96 @@ def test_a_create_whose_answer_was_lost_is_made_once(idempotency: str) -> None:
             assert _vendor_retries(fhir) == retries + 1  # the create, sent again with its key
             assert [p["id"] for p in _by_family(fhir, family)] == [created.json()["id"]]
             assert fhir.get_ok(f"{BASE}/Patient/{created.json()['id']}") == created.json()
+
+
+@pytest.mark.parametrize("born", ["1991-04-05", None])
+def test_a_create_made_before_its_key_was_refused_is_that_patient_whoever_holds_its_chart_number(
+    born: str | None,
+) -> None:
+    # The answer to the create is lost, the vendor refuses the retry's repeated key (409
+    # "Idempotency conflict": only this request carries it, so the first attempt was stored).
+    # Before, the patient was looked for by its chart number, too short for the vendor's
+    # `search` (`Query(min_length=7)`) and, with accented names and no birth date, by nothing
+    # else: a 409 "chart number in use" for the patient this very request had made.
+    switches = {"idempotency": "conflict", "create_answers": "lost_once", "search_min_length": 7}
+    with gateway_over("dentalpms", partial(create_sandbox, build_clinic(size=100), **switches)) as running:
+        fhir = running.fhir
+        system = _chart_system_of(
+            fhir, fhir.get_ok(f"{BASE}/Patient", params={"_count": 1})["entry"][0]["resource"]["id"]
+        )
+        sent: dict[str, Any] = {
+            "resourceType": "Patient",
+            "name": [{"family": "Núñez", "given": ["Zoë"]}],
+            "identifier": [{"system": system, "value": "L7"}],
+        }
+        if born:
+            sent["birthDate"] = born
+        created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+        assert created.status_code == 201, created.text
+        found = fhir.search_all(f"{BASE}/Patient", identifier=f"{system}|L7")
+        assert [p["id"] for p in found] == [created.json()["id"]]
+        # Another person with that chart number is still refused, naming it.
+        other = {**sent, "name": [{"family": "Other", "given": ["Ida"]}]}
+        refused = fhir.request("POST", f"{BASE}/Patient", json=other, headers=JSON)
+        assert refused.status_code == 409 and "L7" in outcome_of(refused)["issue"][0]["diagnostics"]
+
+
+def test_a_create_whose_retry_finds_its_own_chart_number_taken_is_the_patient_it_made() -> None:
+    # The reference names `Idempotency-Key` only in the create's error list: a service may not
+    # read it at all. The answer to the create is lost and the gateway sends it again: 409
+    # "Duplicate chart number", held by the patient the first attempt made. Before, that was a
+    # 409 "exists already" for the patient this very request had created. A patient made before
+    # the request, the same in every way, is still a 409 naming it.
+    switches = {"idempotency": "ignored", "create_answers": "lost_once"}
+    with gateway_over("dentalpms", partial(create_sandbox, build_clinic(size=100), **switches)) as running:
+        fhir = running.fhir
+        system = _chart_system_of(fhir, _any_patient_id(fhir))
+        sent = _new_patient("Keylessdp", system, "KEYLESS-1")
+        created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+        assert created.status_code == 201, created.text
+        assert [p["id"] for p in _by_family(fhir, "Keylessdp")] == [created.json()["id"]]
+        again = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+        assert again.status_code == 409, again.text
+        assert created.json()["id"] in outcome_of(again)["issue"][0]["diagnostics"]
+
+
+@pytest.mark.parametrize("archive_versions", ["none", "required"])
+def test_a_create_sent_again_to_a_vendor_that_does_not_read_its_key_is_still_one_patient(
+    archive_versions: str,
+) -> None:
+    # Without a chart number nothing refuses the retry of a create whose answer was lost: a
+    # service that does not read the Idempotency-Key makes a second patient. The one the retry
+    # made, the same as the first and made during this request by the vendor's clock, is archived:
+    # one request, one patient. Before, the practice had the patient twice.
+    switches = {"idempotency": "ignored", "create_answers": "lost_once", "archive_versions": archive_versions}
+    with gateway_over("dentalpms", partial(create_sandbox, build_clinic(size=100), **switches)) as running:
+        fhir = running.fhir
+        created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Twicemadedp", ""), headers=JSON)
+        assert created.status_code == 201, created.text
+        assert [p["id"] for p in _by_family(fhir, "Twicemadedp")] == [created.json()["id"]]
+        assert fhir.get_ok(f"{BASE}/Patient/{created.json()['id']}") == created.json()
+
+
+@pytest.mark.parametrize("idempotency", ["replay", "conflict"])
+def test_a_create_answered_with_its_location_alone_is_that_patient(idempotency: str) -> None:
+    # The reference says "Returns 201 with the created patient"; a service may answer 201 with
+    # no body, the patient's URL in `Location` (Spring's `ResponseEntity.created(uri).build()`).
+    # Before, the body that was not a patient made the create a 502 once the patient was stored,
+    # and the client's retry a second patient.
+    switches = {"create_answers": "location", "idempotency": idempotency, "nulls": "absent"}
+    with gateway_over("dentalpms", partial(create_sandbox, build_clinic(size=100), **switches)) as running:
+        fhir = running.fhir
+        for family, chart in (("Locatedp", "LOC-1"), ("Locatenochartdp", None)):
+            sent = _new_patient(family, _chart_system_of(fhir, _any_patient_id(fhir)), chart, active=False)
+            created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+            assert created.status_code == 201, created.text
+            assert created.json()["active"] is False
+            assert fhir.get_ok(f"{BASE}/Patient/{created.json()['id']}") == created.json()
+            assert [p["id"] for p in _by_family(fhir, family)] == [created.json()["id"]]
+
+
+def _any_patient_id(fhir: FhirHttp) -> str:
+    return str(fhir.get_ok(f"{BASE}/Patient", params={"_count": 1})["entry"][0]["resource"]["id"])
 
 
 def test_a_deleted_patient_created_again_is_a_new_patient(fhir: FhirHttp, variant: tuple[str, VariantGateway]) -> None:
@@ -672,6 +763,141 @@ def test_an_update_moves_the_lifecycle_through_the_vendors_transitions(fhir: Fhi
     answer = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=revived, headers=JSON)
     assert answer.status_code == 422, answer.text
     assert fhir.get_ok(f"{BASE}/Patient/{pid}") == updated.json()
+
+
+@pytest.mark.parametrize("write_answers", ["flushed", "before_flush"])
+def test_an_update_whose_status_the_vendor_refuses_changes_nothing(write_answers: str) -> None:
+    # A service may take a patient to `deceased` only once its `date_time_deceased` is recorded
+    # (the reference's "422: Invalid status transition" says no more). The fields are PATCHed
+    # first (a date of death sent is then there for the transition), so a refused transition
+    # finds them written: they are PATCHed back, on the version the vendor answered, and the
+    # update is refused whole. Before, the answer was a 200 with the new address and phone, the
+    # patient still active, `Patient.deceased` named only as not stored.
+    switches = {"death_dates": "required", "write_answers": write_answers}
+    with gateway_over("dentalpms", partial(create_sandbox, build_clinic(size=100), **switches)) as running:
+        fhir = running.fhir
+        created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Refusedeathdp", ""), headers=JSON)
+        assert created.status_code == 201, created.text
+        pid = created.json()["id"]
+        held = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        moved = {
+            **held,
+            "address": [{"line": ["9 Elm St"], "city": "Peoria", "state": "IL", "postalCode": "61602"}],
+            "telecom": [{"system": "phone", "value": "5550001111", "use": "home"}],
+            "active": False,
+            "deceasedBoolean": True,
+        }
+        refused = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=moved, headers=JSON)
+        assert refused.status_code == 422, refused.text
+        issue = outcome_of(refused)["issue"][0]
+        assert issue["expression"] == ["Patient.deceased"] and "nothing was written" in issue["diagnostics"], issue
+        now = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        assert {k: v for k, v in now.items() if k != "meta"} == {k: v for k, v in held.items() if k != "meta"}
+        # With its date the death is taken: the PATCH records the date before the transition.
+        del moved["deceasedBoolean"]
+        died = fhir.request(
+            "PUT", f"{BASE}/Patient/{pid}", json={**moved, "deceasedDateTime": "2024-02-03T04:05:06Z"}, headers=JSON
+        )
+        assert died.status_code == 200, died.text
+        assert died.json()["active"] is False and died.json()["address"][0]["city"] == "Peoria"
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}") == died.json()
+
+
+def test_an_update_whose_status_is_refused_and_cannot_be_taken_back_whole_says_what_was_kept() -> None:
+    # A vendor reading a null as "not provided" cannot clear what the refused update added (an
+    # email the patient had not had): the rest is PATCHed back, and the answer, a 200, shows the
+    # patient as it is and names what was not stored (the status, the address set back).
+    switches = {"death_dates": "required", "patch_nulls": "ignored"}
+    with gateway_over("dentalpms", partial(create_sandbox, build_clinic(size=100), **switches)) as running:
+        fhir = running.fhir
+        sent = _new_patient("Halfbackdp", "")
+        sent["telecom"] = [sent["telecom"][0]]  # no email
+        created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+        assert created.status_code == 201, created.text
+        pid = created.json()["id"]
+        held = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        moved = {
+            **held,
+            "address": [{"line": ["9 Elm St"], "city": "Peoria", "state": "IL", "postalCode": "61602"}],
+            "telecom": [*held["telecom"], {"system": "email", "value": "halfback@example.org"}],
+            "active": False,
+            "deceasedBoolean": True,
+        }
+        answer = fhir.request(
+            "PUT", f"{BASE}/Patient/{pid}", json=moved, headers={**JSON, "Prefer": "return=OperationOutcome"}
+        )
+        assert answer.status_code == 200, answer.text
+        assert {"Patient.deceased", "Patient.address"} <= _warned(answer), answer.json()
+        now = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        assert now["active"] is True and now["address"] == held["address"], now
+        assert {"system": "email", "value": "halfback@example.org"} in now["telecom"]
+
+
+@pytest.mark.parametrize("create_statuses", ["stored", "ignored"])
+def test_a_patient_created_out_of_use_or_deceased_is_stored_so(create_statuses: str) -> None:
+    # `CreatePatientIn` lists `status`, but a service may make every new patient active and move
+    # the status by `transition-status` alone (which emits the status's event): `status`
+    # read-only in its serializer. Before, `active: false` or a death was created active, a 201
+    # showing `active: true` and naming nothing as not stored (both are modifier elements).
+    vendor = partial(create_sandbox, build_clinic(size=100), create_statuses=create_statuses)
+    with gateway_over("dentalpms", vendor) as running:
+        fhir = running.fhir
+        for family, extra, active, deceased in (
+            ("Createdinactivedp", {"active": False}, False, None),
+            ("Createddeaddp", {"active": False, "deceasedDateTime": "2024-02-03T04:05:06Z"}, False, "2024-02-03"),
+            ("Createdactivedp", {"active": True}, True, None),
+        ):
+            created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient(family, "", **extra), headers=JSON)
+            assert created.status_code == 201, created.text
+            answer = created.json()
+            assert answer["active"] is active and answer.get("deceasedDateTime", "")[:10] == (deceased or ""), answer
+            assert fhir.get_ok(f"{BASE}/Patient/{answer['id']}") == answer
+            assert [p["id"] for p in _by_family(fhir, family)] == [answer["id"]]
+
+
+@pytest.mark.parametrize("empty_patches", ["taken", "refused"])
+def test_an_update_changing_only_the_lifecycle_or_nothing_sends_no_empty_patch(empty_patches: str) -> None:
+    # A service may refuse a PATCH with no field but `base_version` (a FastAPI handler's
+    # `if not update_data: raise HTTPException(400, "No fields to update")`). Before, an update
+    # changing only `active`, or nothing at all, sent one: a 422 for the client.
+    vendor = partial(create_sandbox, build_clinic(size=100), empty_patches=empty_patches)
+    with gateway_over("dentalpms", vendor) as running:
+        fhir = running.fhir
+        created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Onlystatusdp", ""), headers=JSON)
+        assert created.status_code == 201, created.text
+        pid = created.json()["id"]
+        for active in (False, True):
+            current = fhir.get(f"{BASE}/Patient/{pid}")
+            headers = {**JSON, "If-Match": current.headers["etag"]}
+            updated = fhir.request(
+                "PUT", f"{BASE}/Patient/{pid}", json={**current.json(), "active": active}, headers=headers
+            )
+            assert updated.status_code == 200, updated.text
+            assert updated.json()["active"] is active and fhir.get_ok(f"{BASE}/Patient/{pid}") == updated.json()
+        current = fhir.get(f"{BASE}/Patient/{pid}")
+        same = fhir.request(
+            "PUT", f"{BASE}/Patient/{pid}", json=current.json(), headers={**JSON, "If-Match": current.headers["etag"]}
+        )
+        assert same.status_code == 200, same.text
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}") == same.json()
+
+
+@pytest.mark.parametrize("archive_versions", ["none", "required"])
+def test_a_delete_archives_whether_or_not_the_vendor_asks_for_the_version(archive_versions: str) -> None:
+    # The reference documents no body for a patient's archive, but its alert, field and tag
+    # definitions' archive endpoints require `base_version`: a service may share one model among
+    # them all. Before, such a vendor's 422 made every delete a 409 "refused to archive".
+    vendor = partial(create_sandbox, build_clinic(size=100), archive_versions=archive_versions)
+    with gateway_over("dentalpms", vendor) as running:
+        fhir = running.fhir
+        created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Archivedp", ""), headers=JSON)
+        assert created.status_code == 201, created.text
+        pid = created.json()["id"]
+        for _ in range(2):  # deleted, then deleted again: still a success
+            deleted = fhir.request("DELETE", f"{BASE}/Patient/{pid}")
+            assert deleted.status_code == 204, deleted.text
+        assert fhir.get(f"{BASE}/Patient/{pid}").status_code == 410
+        assert _by_family(fhir, "Archivedp") == []
 
 
 def _warned(answer: Any) -> set[str]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -95,3 +97,63 @@ def test_a_chart_number_held_by_the_same_patient_is_that_patient_existing(refusa
     with pytest.raises(AlreadyExists) as caught:
         _create(Vendor(refusal))
     assert caught.value.existing is not None and caught.value.existing["id"] == RECORD["id"]
+
+
+class Bodiless(Vendor):
+    """Answers each create 201 with no body and, when `located`, the patient's URL in
+    `Location` (Spring's `ResponseEntity.created(uri).build()`); lists the newest first."""
+
+    def __init__(self, located: bool) -> None:
+        super().__init__()
+        self.located = located
+
+    async def send(self, method: str, path: str, body: Any = None, headers: Any = None) -> UpstreamResponse:
+        await super().send(method, path, body, headers)
+        made = list(self.stored)[-1]
+        where = {"Location": f"/api/v1/org/patients/{made.upper()}"} if self.located else {}
+        return UpstreamResponse(201, where, b"")
+
+    async def get(self, path: str, params: dict[str, Any]) -> Any:
+        assert path == "/patients/cursor" and params["sort_by"] == "created_at" and params["sort_dir"] == "desc"
+        older = {**RECORD, "id": "00000000-0000-4000-8000-00000000000f"}  # the same patient, made before
+        return {"data": [*reversed(self.stored.values()), older], "page_info": {"has_next_page": False}}
+
+
+@pytest.mark.parametrize("located", [True, False])
+def test_a_create_answered_without_the_patient_is_the_patient_it_made(located: bool) -> None:
+    # Before, the body that was not a patient made the create a 502 once the patient was stored.
+    # Without a `Location`, the newest patient the request describes (its chart number too).
+    vendor = Bodiless(located)
+    written = _create(vendor)
+    assert written.resource["id"] == list(vendor.stored)[-1]
+
+
+class Dated(Vendor):
+    """Refuses a retry (attempt 2) with "Duplicate chart number", its clock in `Date`; the
+    holder of the chart number made `age` seconds before that answer."""
+
+    def __init__(self, age: float) -> None:
+        super().__init__(b'{"detail": "Duplicate chart number"}', attempt=2)
+        now = datetime.now(UTC)
+        self.date = format_datetime(now, usegmt=True)
+        self.holder = {**RECORD, "created_at": (now - timedelta(seconds=age)).isoformat()}
+
+    async def send(self, method: str, path: str, body: Any = None, headers: Any = None) -> UpstreamResponse:
+        refused = await super().send(method, path, body, headers)
+        return UpstreamResponse(refused.status, {"Date": self.date}, refused.body, attempt=refused.attempt)
+
+    async def get(self, path: str, params: dict[str, Any]) -> Any:
+        listing = await super().get(path, params)
+        return {**listing, "items": [self.holder]} if "items" in listing else {**listing, "data": [self.holder]}
+
+
+def test_a_retry_refused_for_a_chart_number_its_first_attempt_took_is_that_patient() -> None:
+    # A service that does not read the Idempotency-Key refuses the retry of a create whose answer
+    # was lost for the chart number the first attempt stored: by the vendor's clock that patient
+    # was made during this request (the test takes no time: within the second `Date` allows).
+    assert _create(Dated(age=0.5)).resource["id"] == RECORD["id"]
+
+
+def test_a_retry_refused_for_a_chart_number_held_since_before_is_an_existing_patient() -> None:
+    with pytest.raises(AlreadyExists):
+        _create(Dated(age=120))

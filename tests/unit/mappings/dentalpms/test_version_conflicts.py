@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from gateway.contract import Drift, TenantContext
-from gateway.errors import Conflict, PreconditionFailed
+from gateway.errors import Conflict, PreconditionFailed, Throttled, UnsupportedModifier
 from gateway.upstream.http import UpstreamResponse
 from mappings.dentalpms.reader import Reader, VendorRecord
 from mappings.dentalpms.search_length import ShortestSearch
@@ -118,24 +118,32 @@ def test_a_conflict_that_does_not_say_why_is_the_chart_number_when_the_version_d
 
 
 class Lifecycle:
-    """A vendor whose status moves only along the reference's transitions, refusing
-    active -> deceased (422: as one that asks for more than the status, say)."""
+    """A vendor whose status moves only along the reference's transitions, refusing the ones
+    in `refused` (422: as one that asks for more than the status, say), and every write once
+    `frozen` writes have been taken (409: another writer got there first)."""
 
     MOVES = frozenset(
         {("prospective", "active"), ("inactive", "active"), ("active", "inactive"), ("active", "deceased")}
     )
 
-    def __init__(self, status: str, refused: set[str]) -> None:
+    def __init__(self, status: str, refused: set[str], frozen: int | None = None) -> None:
         self.doc = {**RECORD, "status": status, "version": 1}
         self.refused = refused
+        self.frozen = frozen
         self.moves: list[str] = []
+        self.patches: list[dict[str, Any]] = []
 
     async def record(self, resource_id: str) -> VendorRecord:
         return dict(self.doc)
 
     async def send(self, method: str, path: str, body: Any = None, headers: Any = None) -> UpstreamResponse:
+        if self.frozen is not None and len(self.patches) + len(self.moves) >= self.frozen:
+            return CONFLICT
         if method == "PATCH":
-            self.doc = {**self.doc, "version": self.doc["version"] + 1}
+            assert body["base_version"] == self.doc["version"]
+            self.patches.append(body)
+            fields = {name: value for name, value in body.items() if name != "base_version"}
+            self.doc = {**self.doc, **fields, "version": self.doc["version"] + 1}
             return UpstreamResponse(200, {}, orjson.dumps(self.doc))
         assert (method, path) == ("POST", f"/patients/{PATIENT_ID}/transition-status")
         new = body["new_status"]
@@ -146,13 +154,53 @@ class Lifecycle:
         return UpstreamResponse(200, {}, orjson.dumps(self.doc))
 
 
-def test_a_transition_refused_midway_leaves_the_status_as_it_was() -> None:
-    """An inactive patient reported dead goes through `active`: before, a refusal of the second
-    step left it active, a status neither the client nor the record had asked for."""
-    vendor = Lifecycle("inactive", refused={"deceased"})
+def _died(vendor: Lifecycle) -> Any:
     writes = PatientWrites(vendor, CTX, Reader(Drift()), vendor.record, ShortestSearch())  # type: ignore[arg-type]
     name = [{"family": "Lee", "given": ["Al"]}]
-    patient = {"resourceType": "Patient", "id": PATIENT_ID, "name": name, "deceasedBoolean": True}
-    written = asyncio.run(writes.update(PATIENT_ID, patient, None))
-    assert vendor.doc["status"] == "inactive" and vendor.moves == ["active", "inactive"]
-    assert written.resource["active"] is False and "Patient.deceased" in written.not_stored
+    patient = {"resourceType": "Patient", "id": PATIENT_ID, "name": name, "active": False, "deceasedBoolean": True}
+    return asyncio.run(writes.update(PATIENT_ID, patient, None))
+
+
+def test_a_transition_refused_midway_takes_the_whole_update_back() -> None:
+    """An inactive patient reported dead goes through `active`: a refusal of the second step
+    takes the first back, and the PATCH before it (its fields set back as they were, on the
+    version the vendor answered). Before, the status stayed and the new name was kept, a 200."""
+    vendor = Lifecycle("inactive", refused={"deceased"})
+    before = dict(vendor.doc)
+    with pytest.raises(UnsupportedModifier, match="nothing was written") as refused:
+        _died(vendor)
+    assert refused.value.expression == "Patient.deceased"
+    assert vendor.moves == ["active", "inactive"] and len(vendor.patches) == 2
+    assert {name: vendor.doc[name] for name in ("status", "first_name", "last_name")} == {
+        name: before[name] for name in ("status", "first_name", "last_name")
+    }
+
+
+def test_an_update_another_writer_overtook_says_what_was_kept() -> None:
+    """The PATCH is taken, the transition and the PATCH setting the fields back are refused (a
+    version conflict: someone else wrote meanwhile). Nothing is overwritten: the answer is
+    the patient as it is, its status named as not stored."""
+    vendor = Lifecycle("active", refused=set(), frozen=1)
+    written = _died(vendor)
+    assert vendor.doc["last_name"] == "Lee" and vendor.doc["status"] == "active" and len(vendor.patches) == 1
+    assert written.resource["name"][0]["family"] == "Lee" and "Patient.deceased" in written.not_stored
+
+
+class Throttling(Lifecycle):
+    """Takes the PATCHes, and answers every transition 429 (its request limit reached)."""
+
+    async def send(self, method: str, path: str, body: Any = None, headers: Any = None) -> UpstreamResponse:
+        if method == "POST":
+            return UpstreamResponse(429, {"Retry-After": "7"}, b'{"detail": "Too many requests"}')
+        return await super().send(method, path, body, headers)
+
+
+def test_a_transition_the_vendor_throttles_is_a_429_once_the_update_is_taken_back() -> None:
+    # Not the vendor refusing the status: a 422 "refused to move" would tell the client never
+    # to send it again. The update, taken back whole, may be sent again after Retry-After.
+    vendor = Throttling("active", refused=set())
+    before = dict(vendor.doc)
+    with pytest.raises(Throttled) as throttled:
+        _died(vendor)
+    assert throttled.value.headers == {"Retry-After": "7"} and len(vendor.patches) == 2
+    assert (vendor.doc["last_name"], vendor.doc["status"]) == (before["last_name"], "active")
