@@ -176,7 +176,7 @@ class ServerSettings(_Strict):
     auth: Literal["none", "smart"] = "none"
     # Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (uvicorn's
     # forwarded_allow_ips); from anyone else those headers are ignored.
-    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
+    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
     # Seconds a client has to send a request's headers, and its body: slower ones are dropped.
     header_timeout: float = Field(10.0, gt=0)
     body_timeout: float = Field(30.0, gt=0)
@@ -233,14 +233,18 @@ class ServerSettings(_Strict):
     @field_validator("trusted_proxies")
     @classmethod
     def _proxy_addresses(cls, value: list[str]) -> list[str]:
-        # What uvicorn's forwarded_allow_ips takes from a TCP listener: "*", an address or a
-        # network. Anything else matched no peer, so every proxy's X-Forwarded-For was ignored.
+        # What uvicorn's forwarded_allow_ips matches a TCP peer against: addresses and networks
+        # (parsed strictly: `10.1.0.1/16` is no network to it), or "*" alone. Anything else it
+        # keeps as a literal no peer address equals, so the proxy's X-Forwarded-For was ignored
+        # without a word and every client recorded as the proxy.
+        if "*" in value and value != ["*"]:
+            raise ValueError("'*' (trust every peer) stands alone, or not at all")
         for entry in value:
             if entry != "*":
                 try:
-                    ipaddress.ip_network(entry, strict=False)
+                    ipaddress.ip_network(entry)
                 except ValueError:
-                    raise ValueError(f"trusted_proxies: '{entry}' is not an address, a network (CIDR) or '*'") from None
+                    raise ValueError(f"'{entry}' is not an address or a network (CIDR, no host bits set)") from None
         return value
 
     @field_validator("token_store_keys")
@@ -490,8 +494,11 @@ def _problem(error: Any) -> str:
     where = ".".join(location)
     if len(location) >= 2 and location[0] == "tenants":
         where = f"tenant '{location[1]}': " + (".".join(location[2:]) or "(the tenant)")
-    # A validator's message may name its key too: said once, after the location.
-    message = str(error["msg"]).removeprefix("Value error, ").removeprefix(f"{location[-1]}: " if location else "")
+    # A validator's message may name its key too ("key: ..." or "key must ..."): said once, as
+    # the location.
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if location:
+        message = message.removeprefix(f"{location[-1]}: ").removeprefix(f"{location[-1]} ")
     if error["type"] == "extra_forbidden":
         message = "not a setting this gateway knows (check its spelling)"
     elif error["type"] == "missing":

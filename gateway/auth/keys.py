@@ -64,6 +64,17 @@ def fits(key: PyJWK, algorithm: str) -> bool:
     return False
 
 
+# RFC 7518 section 3.3: "A key of size 2048 bits or larger MUST be used with these algorithms"
+# (RS*; PS* likewise, section 3.5). PyJWT only warns below it.
+RSA_MIN_BITS = 2048
+
+
+def too_short(key: PyJWK) -> bool:
+    """Whether `key` is an RSA key too short to verify anything with (RFC 7518 section 3.3)."""
+    public = key.key
+    return isinstance(public, (rsa.RSAPublicKey, rsa.RSAPrivateKey)) and public.key_size < RSA_MIN_BITS
+
+
 def _pick(keys: dict[str | None, PyJWK], kid: str | None) -> PyJWK | None:
     if kid is not None:
         return keys.get(kid)

@@ -25,7 +25,7 @@ import jwt
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gateway.auth.keys import JwksFile, JwksUrl, KeySource, KeysUnavailable, StaticKeys, fits
+from gateway.auth.keys import RSA_MIN_BITS, JwksFile, JwksUrl, KeySource, KeysUnavailable, StaticKeys, fits, too_short
 from gateway.auth.scopes import ResourceScope, parse_resource_scope
 from gateway.auth.signing import SigningKeys
 from gateway.auth.tokens import not_numeric_date
@@ -166,6 +166,8 @@ class TokenServer:
             raise OAuthError("invalid_client", "the assertion's kid is not in the client's key set")
         if not fits(key, algorithm):
             raise OAuthError("invalid_client", f"the assertion's alg ({algorithm}) does not fit its key")
+        if too_short(key):
+            raise OAuthError("invalid_client", f"the client's RSA key is shorter than {RSA_MIN_BITS} bits")
         try:
             claims = jwt.decode(
                 assertion,

@@ -19,7 +19,7 @@ from typing import Any
 import jwt
 
 from gateway.auth.decision import Caller
-from gateway.auth.keys import KeySource, fits
+from gateway.auth.keys import RSA_MIN_BITS, KeySource, fits, too_short
 from gateway.auth.scopes import parse_scopes
 from gateway.search.parse import is_fhir_id
 from gateway.text import is_text
@@ -62,6 +62,8 @@ async def verify(token: str, trust: Trust) -> dict[str, Any]:
         raise InvalidToken("the token is signed with a key the issuer does not publish")
     if not fits(key, algorithm):
         raise InvalidToken(f"the token's algorithm '{algorithm}' is not one its key signs with")
+    if too_short(key):
+        raise InvalidToken(f"the token is signed with an RSA key shorter than {RSA_MIN_BITS} bits")
     try:
         claims: dict[str, Any] = jwt.decode(
             token,

@@ -185,6 +185,10 @@ def test_a_paging_secret_too_short_to_hold_up_is_refused_by_check_config_and_ser
     [
         ('trusted_proxies = ["10.0.0.1", "proxy.internal"]', "server.trusted_proxies: 'proxy.internal' is not"),
         ('trusted_proxies = ["10.0.0.0/33"]', "server.trusted_proxies: '10.0.0.0/33' is not"),
+        # uvicorn parses networks strictly: with host bits set it matched no peer.
+        ('trusted_proxies = ["10.1.0.1/16"]', "server.trusted_proxies: '10.1.0.1/16' is not"),
+        # uvicorn trusts every peer only for "*" alone: beside others it matched no one.
+        ('trusted_proxies = ["10.0.0.1", "*"]', "server.trusted_proxies: '*' (trust every peer) stands alone"),
     ],
 )
 def test_a_trusted_proxy_that_could_match_no_peer_is_refused(
@@ -208,7 +212,7 @@ def test_an_otlp_endpoint_that_is_not_an_http_url_is_refused(
 ) -> None:
     # Spans go over OTLP/HTTP: anything else failed at the first export, in the background.
     assert _check(tmp_path, f'[observability]\notlp_endpoint = "{endpoint}"\n' + GOOD) == 2
-    assert "observability.otlp_endpoint: otlp_endpoint must be an absolute http(s) URL" in capsys.readouterr().err
+    assert "observability.otlp_endpoint: must be an absolute http(s) URL" in capsys.readouterr().err
 
 
 def test_an_unreadable_grant_is_reported_not_a_traceback(

@@ -107,6 +107,14 @@ def test_an_unknown_kid_is_refused() -> None:
     assert "does not publish" in refused(token(kid="nope"))
 
 
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")  # the test signs with it
+def test_a_token_signed_with_an_rsa_key_under_2048_bits_is_refused() -> None:
+    # RFC 7518 section 3.3: 2048 bits or more MUST be used with RS*; PyJWT only warned.
+    short = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    trust = Trust(ISSUER, AUDIENCE, StaticKeys({"keys": [jwk(short, "short")]}))
+    assert "shorter than 2048 bits" in refused(token(short, kid="short"), trust)
+
+
 class Issuer:
     """A JWKS endpoint whose key set the test rotates, counting fetches."""
 
