@@ -69,6 +69,12 @@ class PageTokens:
     def issue(self, fingerprint: str, position: PagePosition) -> str:
         return self._sealed(_payload(fingerprint, position))
 
+    def name(self, payload: bytes) -> str:
+        """A name for `payload` only holders of the paging secret can make (a keyed hash): a
+        key in the shared state named so says nothing of what it names, an identifier in a
+        condition say, to whoever reads the store."""
+        return _b64(hmac.digest(self._naming, payload, "sha256")[:16])
+
     async def issue_kept(self, fingerprint: str, position: PagePosition) -> str | None:
         """A short token for a position kept by the gateway, for a position too long to carry;
         None when it is longer than `KEPT_LARGEST`."""
@@ -76,7 +82,7 @@ class PageTokens:
         if len(payload) > KEPT_LARGEST:
             return None
         # Named by a keyed hash of what it holds: the same page asked again is kept once.
-        name = _b64(hmac.digest(self._naming, payload, "sha256")[:16])
+        name = self.name(payload)
         value = self._seal(payload, name.encode())
         if self._shared is not None:
             await self._shared.put(f"page:{name}", value, KEPT_SECONDS)

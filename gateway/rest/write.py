@@ -11,6 +11,7 @@ from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -126,10 +127,11 @@ async def create(request: Request) -> Response:
     if not allowed.admits(resource):
         raise Forbidden(f"The access token's scopes do not allow creating this {resource_type} (outside its reach)")
     condition = request.headers.get("if-none-exist")
-    criteria: SearchQuery | None = None
-    async with _one_conditional_create_at_a_time(request, tenant, resource_type) if condition else nullcontext():
-        if condition:
-            criteria, existing = await _conditional_matches(request, tenant, resource_type, condition)
+    # Read and checked before any wait for the lock: a malformed condition is a 400 at once.
+    criteria = _condition(request, tenant, resource_type, condition) if condition else None
+    async with _one_conditional_create_at_a_time(request, tenant, criteria) if criteria else nullcontext():
+        if criteria is not None:
+            existing = await _conditional_matches(request, tenant, criteria)
             if len(existing) > 1:
                 raise PreconditionFailed(f"If-None-Exist matched more than one {resource_type}; nothing was created")
             if existing:
@@ -160,21 +162,24 @@ async def create(request: Request) -> Response:
 
 
 def _one_conditional_create_at_a_time(
-    request: Request, tenant: Tenant, resource_type: str
+    request: Request, tenant: Tenant, criteria: SearchQuery
 ) -> AbstractAsyncContextManager[None]:
     """Held while a conditional create checks and creates. R4 http.html#ccreate: the server
     creates only if no match exists; two such creates in flight at once would both find nothing
-    and both create. So a tenant's conditional creates of one type run one at a time, across
-    workers and replicas (the shared state's lock), whatever their criteria: two different
-    conditions may select the same record. A holder that dies frees it after twice the
-    request limit; a request waits up to that limit, then a 503."""
+    and both create (a client sending one again, two feeds of one record). So conditional
+    creates of one type with the same criteria, in any order, run one at a time across workers
+    and replicas (the shared state's lock); other criteria run beside them, a bulk load's
+    included, though two different conditions could select one record. The lock is named by
+    a keyed hash: the store says nothing of the identifiers in a condition. A request waits up
+    to the request limit, then a 503."""
     rest = state(request)
+    canonical = orjson.dumps([tenant.name, criteria.resource_type, sorted(p.raw for p in criteria.params)])
     limit = rest.settings.server.request_timeout
     return rest.shared.lock(
-        f"conditional-create:{tenant.name}:{resource_type}",
-        timeout=2 * limit,
+        f"{tenant.name}:{criteria.resource_type}:{rest.tokens.name(canonical)}:conditional-create",
+        timeout=limit,
         wait=limit,
-        busy=f"Another conditional create of {resource_type} on this server took too long; retry shortly",
+        busy=f"Another conditional create of this {criteria.resource_type} took too long; retry shortly",
     )
 
 
@@ -190,13 +195,10 @@ def _visible(request: Request, tenant: Tenant, provider: ResourceProvider, resou
     return True
 
 
-async def _conditional_matches(
-    request: Request, tenant: Tenant, resource_type: str, condition: str
-) -> tuple[SearchQuery, list[dict[str, Any]]]:
-    """The records the condition selects, of those the caller may search (a match outside its
-    reach is neither shown nor counted)."""
+def _condition(request: Request, tenant: Tenant, resource_type: str, condition: str) -> SearchQuery:
+    """The search an `If-None-Exist` header holds, read strictly (400 when it cannot be)."""
     provider = provider_for(tenant, resource_type, Interaction.SEARCH)
-    searchable = reach(request, provider, Permission.SEARCH, tenant.context.timezone)
+    reach(request, provider, Permission.SEARCH, tenant.context.timezone)  # 403 before anything is read
     query = condition.split("?", 1)[-1]
     # Read as a query string is (header text arrives as Latin-1: back to the bytes sent).
     sent = query.encode("latin-1")
@@ -215,13 +217,21 @@ async def _conditional_matches(
             "If-None-Exist must hold search parameters that select records, e.g. identifier=sys|123",
             expression="If-None-Exist",
         )
+    return parsed.query
+
+
+async def _conditional_matches(request: Request, tenant: Tenant, criteria: SearchQuery) -> list[dict[str, Any]]:
+    """The records the condition selects, of those the caller may search (a match outside its
+    reach is neither shown nor counted)."""
+    provider = provider_for(tenant, criteria.resource_type, Interaction.SEARCH)
+    searchable = reach(request, provider, Permission.SEARCH, tenant.context.timezone)
     admit = searchable.admits if searchable.queries is not None else None
     with past_the_cache():  # what decides a create is what the vendor holds now
-        page = await fetch_page(provider, parsed.query, 2, first_position(provider, False, 2), admit)
+        page = await fetch_page(provider, criteria, 2, first_position(provider, False, 2), admit)
     if len(page.resources) < 2 and page.next is not None:
         # The walk stopped before the end: "no match" or "one match" would be a guess.
         raise TooCostly("If-None-Exist could not be checked completely; use a more selective condition")
-    return parsed.query, page.resources
+    return page.resources
 
 
 async def update(request: Request) -> Response:

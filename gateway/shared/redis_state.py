@@ -16,6 +16,7 @@ refuses the request rather than call the vendor.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +28,22 @@ from redis.exceptions import LockError, RedisError, ResponseError
 from gateway.shared.state import SharedStateUnavailable
 
 log = logging.getLogger("gateway.shared")
+
+
+async def _keep(lock: Any, timeout: float) -> None:
+    """Reset the held `lock`'s expiry to `timeout` every third of it, until cancelled."""
+    while True:
+        await asyncio.sleep(timeout / 3)
+        try:
+            await lock.reacquire()
+        except (LockError, RedisError):
+            return  # lost, or Redis unreachable: the release says so
+
+
+def _lock_name(key: str) -> str:
+    """What a log line may say of a lock's key: its kind (the last part), never what it names."""
+    return key.rsplit(":", 1)[-1]
+
 
 # KEYS[1]: the bucket hash; ARGV: rate per second, capacity, max wait, +1 to reserve / -1 to release.
 # Returns the wait in microseconds, or -1 when it would be past max wait (nothing reserved).
@@ -143,15 +160,19 @@ class RedisState:
             acquired = await lock.acquire()
         if not acquired:
             raise SharedStateUnavailable(busy or "Another worker has held a renewal for too long; retry shortly")
+        # While this process holds it, its expiry is put off: a holder slower than `timeout`
+        # (vendor calls bounded one by one, not in sum) keeps it; one that died frees it then.
+        keeping = asyncio.create_task(_keep(lock, timeout))
         try:
             yield
         finally:
+            keeping.cancel()
             try:
                 await lock.release()
             except LockError:
-                # Held past its timeout: another holder may have run meanwhile. Callers bound
-                # their work below the timeout, so this is a bug or a frozen process to look at.
-                log.error("shared lock %s was held past its %.0f s timeout", key.split(":")[-1], timeout)
+                # Lost while held (Redis unreachable for longer than the timeout, or a frozen
+                # process): another holder may have run meanwhile.
+                log.error("shared lock %s was lost while held", _lock_name(key))
             except RedisError:
                 pass  # it expires by itself
 

@@ -72,10 +72,10 @@ class SharedState(Protocol):
     def lock(
         self, key: str, timeout: float, wait: float | None = None, busy: str | None = None
     ) -> AbstractAsyncContextManager[None]:
-        """Held by one holder at a time across all sharers; a holder that dies releases it
-        after `timeout` seconds (so a holder must finish well within it). Waiting longer than
-        `wait` (default `timeout`) raises SharedStateUnavailable, saying `busy` (default: a
-        token renewal held too long)."""
+        """Held by one holder at a time across all sharers, as long as it holds it; one that
+        dies releases it after `timeout` seconds. Waiting longer than `wait` (default
+        `timeout`) raises SharedStateUnavailable, saying `busy` (default: a token renewal held
+        too long). A key's last part (after its last ':') names its kind in logs."""
         ...
 
     async def reserve(self, key: str, rate: float, capacity: float, max_wait: float) -> float | None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import httpx
 import pytest
 
+from gateway.contract import Written
 from tests.support.fake_vendor import (
     BASE,
     CREATE,
@@ -365,6 +370,37 @@ def test_a_created_record_its_condition_does_not_select_is_said(client: TestClie
     misses = client.post(f"{BASE}/Patient", json=sent, headers={**said, "If-None-Exist": "family=Other"})
     warning = ok(misses, 201)["issue"][1]
     assert warning["severity"] == "warning" and "would not find it" in warning["diagnostics"]
+
+
+def test_conditional_creates_wait_only_for_the_same_criteria(backend: FakeBackend) -> None:
+    # The same condition sent twice waits for the first create and answers its record; another
+    # condition (the next record of a bulk load) is not held up behind a slow create.
+    plain_create = backend.create_patient
+    finished: list[str] = []
+
+    async def create_slowly_for_slow(resource: dict[str, Any]) -> Written:
+        if resource["name"][0]["family"] == "Slow":
+            await asyncio.sleep(1.5)
+        return await plain_create(resource)
+
+    backend.create_patient = create_slowly_for_slow  # type: ignore[method-assign]
+
+    def post(family: str, condition: str) -> httpx.Response:
+        headers = {**FHIR_JSON, "If-None-Exist": condition}
+        answer = client.post(f"{BASE}/Patient", json=_patient(name=[{"family": family}]), headers=headers)
+        finished.append(family if answer.status_code == 201 else f"{family} {answer.status_code}")
+        return answer
+
+    with fake_gateway(backend) as client, ThreadPoolExecutor(3) as pool:
+        slow = pool.submit(post, "Slow", "family:exact=Slow")
+        time.sleep(0.3)  # the first is creating
+        again = pool.submit(post, "Slow", "family:exact=Slow")  # the same criteria
+        other = pool.submit(post, "Quick", "family:exact=Quick")
+        answers = [slow.result(), again.result(), other.result()]
+    assert [a.status_code for a in answers] == [201, 200, 201], [a.text for a in answers]
+    assert answers[1].json()["id"] == answers[0].json()["id"]
+    assert finished == ["Quick", "Slow", "Slow 200"]  # the other condition did not wait
+    assert backend.calls_to("Patient", CREATE) == 2
 
 
 def test_if_none_exist_matching_several_is_412(client: TestClient, backend: FakeBackend) -> None:

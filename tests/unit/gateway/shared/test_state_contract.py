@@ -109,6 +109,22 @@ def test_a_lock_held_too_long_is_refused_not_waited_for_ever(make_state: MakeSta
     asyncio.run(scenario())
 
 
+def test_a_lock_is_kept_as_long_as_its_holder_lives_past_its_timeout(make_state: MakeState) -> None:
+    # A holder slower than the timeout (a conditional create whose vendor calls add up past
+    # it) keeps the lock: before, on Redis it lapsed, and a second create ran beside the first.
+    async def scenario() -> None:
+        a, b = make_state(), make_state()
+        async with a.lock("create", timeout=0.3):
+            await asyncio.sleep(0.8)
+            with pytest.raises(SharedStateUnavailable):
+                async with b.lock("create", timeout=0.3, wait=0.1):
+                    pass
+        async with b.lock("create", timeout=0.3, wait=0.5):  # released by its holder: free at once
+            pass
+
+    asyncio.run(scenario())
+
+
 def test_the_bucket_is_one_for_every_sharer(make_state: MakeState) -> None:
     async def scenario() -> tuple[list[float | None], float | None]:
         a, b = make_state(), make_state()
