@@ -16,7 +16,8 @@ a boolean example) and no envelope, so each model reads:
 - either date also as an RFC 822/1123 date (`Sun, 02 Apr 1961 00:00:00 GMT`: what Flask's JSON
   provider writes for a date or datetime no schema formats), or a Microsoft JSON date
   (`/Date(1513264139934)/`: ASP.NET MVC's JavaScriptSerializer, WCF, Json.NET's
-  MicrosoftDateFormat);
+  MicrosoftDateFormat), or an epoch number, seconds or milliseconds, a JSON number or a
+  numeric string (Jackson's `java.util.Date`, a PHP team's unix-time column: `_epoch`);
 - no date: null, absent, empty, or a stand-in a non-nullable column writes for it: .NET's
   `DateTime.MinValue` (`0001-01-01T00:00:00`) or MySQL's zero date (`0000-00-00`);
 - `encounterLocked` ("Whether ... has been locked", typed string): a boolean,
@@ -43,6 +44,7 @@ import base64
 import binascii
 import codecs
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -134,6 +136,44 @@ def _microsoft_date(value: str) -> datetime | None:
         return None
 
 
+# Epoch numbers. The docs show both dates only by example (`"2017-12-14T15:08:59.934Z"`) and
+# type them "date" and "UTC date / time", naming no format: a Java team's Jackson writes a
+# `java.util.Date` as milliseconds since 1970 (`WRITE_DATES_AS_TIMESTAMPS`, on unless Spring
+# Boot turns it off), JavaTimeModule an `Instant` as decimal seconds (`1513264139.934000000`),
+# and a PHP team's INT unix-time column comes out of PDO's MySQL driver as a string
+# (`"1513264139"`). Seconds or milliseconds: a number read as seconds is taken as seconds when
+# it falls in `_SECONDS_YEARS` (births of the living, visits of a chart), else as milliseconds
+# (a birth of 1966-1973 in milliseconds: as seconds, a year before or after them; any later
+# date in milliseconds: as seconds, past the year 5000). What stays ambiguous is milliseconds
+# within some 36 days of 1970-01-01 (1969-12-25 to 1970-02-06), read as seconds.
+_EPOCH_NUMBER = re.compile(r"-?\d{1,16}(?:\.\d{1,9})?")
+_SECONDS_YEARS = range(1870, 2070)
+
+
+def _epoch(value: Any) -> datetime | None:
+    """An aware UTC datetime for an epoch number (a JSON number or a numeric string, seconds or
+    milliseconds); None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    if isinstance(value, str):
+        if _EPOCH_NUMBER.fullmatch(value.strip()) is None:
+            return None
+        value = float(value) if "." in value else int(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    try:
+        moment = _EPOCH + timedelta(seconds=value)
+    except OverflowError:  # out of the years Python takes: no number of seconds
+        pass
+    else:
+        if moment.year in _SECONDS_YEARS:
+            return moment
+    try:
+        return _EPOCH + timedelta(milliseconds=value)
+    except OverflowError:  # past the years Python takes
+        return None
+
+
 def _no_date(text: str) -> bool:
     return not text or _ZERO_DATE.match(text) is not None
 
@@ -146,6 +186,8 @@ def _birth_date(value: Any) -> Any:
     is 1985-03-15). None for no date."""
     if value is None:
         return None
+    if isinstance(value, (int, float)) and (moment := _epoch(value)) is not None:
+        return midnight_day(moment.isoformat(), moment.date())
     if isinstance(value, str):
         text = value.strip()
         if _no_date(text):
@@ -153,7 +195,7 @@ def _birth_date(value: Any) -> Any:
         try:
             written = date.fromisoformat(text[:10])
         except ValueError:
-            us = _us_date(text) or _http_date(text) or _microsoft_date(text)
+            us = _us_date(text) or _http_date(text) or _microsoft_date(text) or _epoch(text)
             if us is not None:
                 return None if us.year == _NO_YEAR else midnight_day(us.isoformat(), us.date())
         else:
@@ -168,6 +210,8 @@ def _instant(value: Any) -> Any:
     None for no date."""
     if value is None:
         return None
+    if isinstance(value, (int, float)) and (moment := _epoch(value)) is not None:
+        return moment
     if isinstance(value, str):
         text = value.strip()
         if _no_date(text):
@@ -175,7 +219,7 @@ def _instant(value: Any) -> Any:
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
-            us = _us_date(text) or _http_date(text) or _microsoft_date(text)
+            us = _us_date(text) or _http_date(text) or _microsoft_date(text) or _epoch(text)
             if us is None:
                 raise ValueError("is not a date-time") from None
             parsed = us
@@ -190,6 +234,8 @@ def _flag(value: Any) -> Any:
         return bool(value)
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
+    if isinstance(value, (int, float)) and _epoch(value) is not None:
+        return True  # when it was locked, as an epoch number
     if isinstance(value, str):
         text = value.strip()
         if text.casefold() in _TRUE | _FALSE:

@@ -104,7 +104,13 @@ Answers (``Shapes``)
   since 1970 UTC, as ASP.NET MVC's ``Controller.Json()`` (``JavaScriptSerializer``), WCF's
   ``DataContractJsonSerializer`` and Json.NET with ``DateFormatHandling.MicrosoftDateFormat``
   write a ``DateTime``; ``dob`` its UTC midnight, a ``DateTime.MinValue`` stand-in
-  ``/Date(-62135596800000)/``).
+  ``/Date(-62135596800000)/``) or epoch numbers, which the docs' examples show no more than
+  they rule out: ``"epoch_millis"`` (a JSON number of milliseconds since 1970 UTC,
+  ``1513264139934``: what Jackson writes for a ``java.util.Date`` while
+  ``WRITE_DATES_AS_TIMESTAMPS`` is on, its default outside Spring Boot; ``dob`` its UTC
+  midnight, ``479692800000``) or ``"epoch_seconds"`` (whole seconds as a JSON string,
+  ``"1513264139"``: a PHP team's INT unix-time columns, which PDO's MySQL driver hands back as
+  strings; ``dob`` ``"479692800"``).
 - ``dob_midnight``: ``"utc"`` (default: ``dob`` a UTC midnight, written as ``timestamps``
   says) or the midnight of the server's own zone (``DOB_SERVER_ZONE``, Europe/Berlin, east of
   UTC), as a .NET ``DateTime`` of kind Local made from the date holds it: written in UTC by
@@ -258,7 +264,8 @@ Envelope = Literal[
     "odata_bare",
 ]
 ENVELOPES: tuple[str, ...] = get_args(Envelope)
-Timestamps = Literal["z", "offset", "naive", "local", "http", "microsoft"]
+Timestamps = Literal["z", "offset", "naive", "local", "http", "microsoft", "epoch_millis", "epoch_seconds"]
+TIMESTAMPS: tuple[str, ...] = get_args(Timestamps)
 KeyCase = Literal["camel", "pascal", "snake"]
 CcdEncoding = Literal["text", "base64"]
 DobMidnight = Literal["utc", "server_in_utc", "server_naive"]
@@ -372,7 +379,7 @@ class Shapes:
         _check("error_bodies", self.error_bodies, ("webapi", "problem", "text"))
         _check("unlocked_ccd", self.unlocked_ccd, ("html", "null"))
         _check("empty_sections", self.empty_sections, ("text", "null", "omitted"))
-        _check("timestamps", self.timestamps, ("z", "offset", "naive", "local", "http", "microsoft"))
+        _check("timestamps", self.timestamps, TIMESTAMPS)
         _check("key_case", self.key_case, ("camel", "pascal", "snake"))
         _check("encounters_none_found", self.encounters_none_found, ("empty", "not_found", "no_content"))
         _check("encounter_order", self.encounter_order, ("asc", "desc"))

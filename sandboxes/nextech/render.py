@@ -50,7 +50,7 @@ def _microsoft(moment: datetime) -> str:
     return f"/Date({(moment - _EPOCH) // timedelta(milliseconds=1)})/"
 
 
-def _dob(birth: date | None, shapes: Shapes) -> str | None:
+def _dob(birth: date | None, shapes: Shapes) -> str | int | None:
     """By default a datetime at UTC midnight; local midnight with its offset; a bare date; or
     UTC midnight in the clinic's zone; or the server's midnight in UTC, with or without `Z`
     (``dob_midnight``). No date: as ``unknown_dates`` says."""
@@ -69,12 +69,16 @@ def _dob(birth: date | None, shapes: Shapes) -> str | None:
         return birth.isoformat()
     if shapes.timestamps == "http":
         return format_datetime(datetime.combine(birth, time(), UTC), usegmt=True)
-    if shapes.timestamps == "microsoft":
-        return _microsoft(datetime.combine(birth, time(), UTC))
+    if shapes.timestamps in ("microsoft", "epoch_millis", "epoch_seconds"):
+        return _instant(datetime.combine(birth, time(), UTC), shapes)
     return f"{birth.isoformat()}T00:00:00.000Z"
 
 
-def _instant(moment: datetime, shapes: Shapes) -> str:
+def _instant(moment: datetime, shapes: Shapes) -> str | int:
+    if shapes.timestamps == "epoch_millis":  # Jackson's java.util.Date: a JSON number
+        return (moment - _EPOCH) // timedelta(milliseconds=1)
+    if shapes.timestamps == "epoch_seconds":  # an INT unix-time column through PDO: a string
+        return str((moment - _EPOCH) // timedelta(seconds=1))
     if shapes.timestamps in ("offset", "local"):
         return moment.astimezone(_ZONE).isoformat(timespec="seconds")
     if shapes.timestamps == "naive":
@@ -126,7 +130,7 @@ def locked_value(encounter_id: int, locked: bool) -> bool | str:
     return "True" if locked else "False"
 
 
-def _locked(encounter: Encounter, shapes: Shapes) -> bool | str | None:
+def _locked(encounter: Encounter, shapes: Shapes) -> bool | str | int | None:
     """``encounterLocked`` as ``locked_values`` says."""
     if shapes.locked_values == "letters":
         return "T" if encounter.locked else "F"

@@ -12,8 +12,8 @@ dates served in the clinic's zone, a `dob` written as the server's midnight in U
 without a zone), unknown dates as stand-ins (`0001-01-01`, `0000-00-00`), answers serialized
 twice (a JSON string holding the JSON), `encounterLocked` as letters or lock times, patients
 with no chart number, CCD categories as objects or a map, keys as a team's classes name them
-(`PatientID`, `DOB`, `CCD`; `patient_id`), Microsoft JSON dates (`/Date(ms)/`) and the CCD
-as base64 (a `byte[]`).
+(`PatientID`, `DOB`, `CCD`; `patient_id`), Microsoft JSON dates (`/Date(ms)/`), epoch numbers
+(milliseconds as JSON numbers, seconds as strings) and the CCD as base64 (a `byte[]`).
 
 Each variant walks the clinic: every live patient is found by its family name (with and
 without accents) and read by id, and each patient's encounters and CCDs match the clinic.
@@ -75,8 +75,10 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "search_accents": "sensitive_nfd",
         "search_match": "substring",
         "far_future_visit": True,
+        # A PHP team's: PDO's MySQL driver hands INT columns back as strings, ids and the
+        # unix-time columns alike ("1513264139").
         "ids_as_strings": True,
-        "timestamps": "offset",
+        "timestamps": "epoch_seconds",
         "absent_nulls": True,
         "token_numbers_as_strings": True,
         "locked_values": "stamps",
@@ -144,8 +146,10 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "timestamps": "naive",
     },
     # An Express team's: Prisma's `findMany({skip, take: 10})` sent as it is (a bare array, the
-    # next page asked with `?skip=`, nothing said of it), `contains` with `mode: "insensitive"`.
+    # next page asked with `?skip=`, nothing said of it), `contains` with `mode: "insensitive"`,
+    # and times kept as `Date.now()` milliseconds in number columns, served as JSON numbers.
     "express": {
+        "timestamps": "epoch_millis",
         "envelope": "bare_skip_take",
         "page_size": 10,
         "search_match": "substring",

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mappings.nextech.vendor import VendorEncounter
+from mappings.nextech.vendor import VendorEncounter, VendorPatient
 
 HTML = "<!DOCTYPE html>\n<h1>Continuity of Care Document</h1><td>Renée</td>"
 SUMMARY = {"encounterId": 7, "encounterDate": "2017-12-14T15:08:59.934Z", "encounterLocked": True}
@@ -43,3 +43,38 @@ def test_keys_spelled_as_a_teams_classes_and_microsoft_dates_are_read(row: dict[
     assert item.summary.encounterId == "7" and item.ccd == HTML
     assert item.summary.encounterDate is not None
     assert item.summary.encounterDate.isoformat() == "2017-12-14T15:08:59.934000+00:00"
+
+
+@pytest.mark.parametrize(
+    ("written", "instant"),
+    [
+        (1513264139934, "2017-12-14T15:08:59.934000+00:00"),  # Jackson's java.util.Date
+        ("1513264139", "2017-12-14T15:08:59+00:00"),  # a PHP unix-time column through PDO
+        (1513264139, "2017-12-14T15:08:59+00:00"),
+        (1513264139.934, "2017-12-14T15:08:59.934000+00:00"),  # JavaTimeModule's Instant
+        ("1513264139.934000000", "2017-12-14T15:08:59.934000+00:00"),
+        ("1513264139934", "2017-12-14T15:08:59.934000+00:00"),
+    ],
+)
+def test_instants_as_epoch_numbers_are_read_in_seconds_or_milliseconds(written: Any, instant: str) -> None:
+    """The docs show `encounterDate` by example only: an implementation may write it as an epoch number."""
+    summary = {**SUMMARY, "encounterDate": written, "encounterLocked": written}
+    item = VendorEncounter.model_validate({"summary": summary, "ccd": HTML})
+    assert item.summary.encounterDate is not None and item.summary.encounterDate.isoformat() == instant
+    assert item.summary.encounterLocked is True  # when it was locked
+
+
+@pytest.mark.parametrize(
+    ("written", "day"),
+    [
+        (479692800000, "1985-03-15"),
+        ("479692800", "1985-03-15"),
+        (-93830400000, "1967-01-11"),  # before 1970, in milliseconds
+        ("-93830400", "1967-01-11"),  # and in seconds
+        (3196800000, "1970-02-07"),  # early 1970 in milliseconds: as seconds, 2071
+        (479689200, "1985-03-15"),  # a +01:00 server's midnight, in seconds
+    ],
+)
+def test_a_birth_date_as_an_epoch_midnight_is_its_day(written: Any, day: str) -> None:
+    patient = VendorPatient.model_validate({"patientId": 7, "dob": written})
+    assert patient.dob is not None and patient.dob.isoformat() == day
