@@ -26,7 +26,9 @@ a boolean example) and no envelope, so each model reads:
 - optional fields null or absent; strings served decomposed (NFD) are read in NFC; a chart
   number padded with blanks (a `char(n)` column) and names with blanks around them as without;
 - the CCD as HTML text, or as the base64 of its bytes (a `byte[]`, which the docs' "string"
-  also describes);
+  also describes), or escaped on its way out: entity-escaped whole or block by block inside
+  its page, or JSON-encoded once more (markup still escaped after that is unreadable, never
+  served as text);
 - lists bare (their pages perhaps described in headers: `X-Pagination`, `Link`) or inside an
   envelope (`value`, `data`, `results`, `items`, or the one list an object holds, or HAL's
   `_embedded`, which is left out when nothing matched), pages counted from 1 or, as Spring
@@ -43,6 +45,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import html
 import json
 import math
 import re
@@ -265,14 +268,14 @@ def _trimmed(value: str | None) -> str | None:
 _WHITESPACE = re.compile(r"\s+")
 
 
-def _ccd_html(value: str | None) -> str | None:
-    """The CCD as HTML text. The docs type it "string", which is also how Swagger documents a
-    `byte[]` (`type: string`, `format: byte`): a CCD held as bytes (a `varbinary` column, a
-    renderer's `MemoryStream.ToArray()`) is written by Json.NET, System.Text.Json and Jackson as
-    base64, line-broken by a MIME encoder. Before, that base64 was served as the CCD's HTML (a
-    page of letters). Text holding no `<` that decodes as base64 to text starting with markup
-    is that markup (UTF-8, or UTF-16 with its byte order mark); anything else is as written."""
-    if value is None or "<" in value:
+def _from_base64(value: str) -> str:
+    """The docs type the CCD "string", which is also how Swagger documents a `byte[]` (`type:
+    string`, `format: byte`): a CCD held as bytes (a `varbinary` column, a renderer's
+    `MemoryStream.ToArray()`) is written by Json.NET, System.Text.Json and Jackson as base64,
+    line-broken by a MIME encoder. Before, that base64 was served as the CCD's HTML (a page of
+    letters). Text holding no `<` that decodes as base64 to text starting with markup is that
+    markup (UTF-8, or UTF-16 with its byte order mark); anything else is as written."""
+    if "<" in value:
         return value
     compact = _WHITESPACE.sub("", value)
     if not compact:
@@ -289,6 +292,100 @@ def _ccd_html(value: str | None) -> str | None:
         return value
     # Text that came as bytes did not pass the gateway's NFC with the rest of the answer.
     return nfc(text) if text.lstrip().startswith("<") else value
+
+
+# Markup: an element of a document's structure, opened and closed (`<table ...>...</table>`).
+# Found in text that holds no real tag, or between real tags, it is markup escaped on its way
+# out: no clinic value holds a table, a heading or a division with its closing tag.
+_ELEMENT = re.compile(
+    r"<(html|body|div|section|table|caption|thead|tbody|tr|th|td|h[1-6]|p|ul|ol|li)\b[^<>]*>.*?</\1\s*>",
+    re.IGNORECASE | re.DOTALL,
+)
+_MARKUP_START = re.compile(r"\s*<(?:!doctype\b|[a-z][a-z0-9]*\b)", re.IGNORECASE)
+_JSON_ESCAPED_MARKUP = re.compile(r"\\u003c", re.IGNORECASE)
+_REAL_TAG = re.compile(r"<[^<>]*>")
+# At most this many layers of escaping are taken off (`&amp;lt;` is two); markup found under
+# more of them (looked for under `_LAYERS_LOOKED_AT`) is refused rather than shown as text.
+_ESCAPING_LAYERS = 3
+_LAYERS_LOOKED_AT = 8
+
+
+def _revealed(text: str) -> str | None:
+    """`text` with the layers of entity escaping taken off that make it markup
+    (`&lt;table&gt;...&lt;/table&gt;`, or `&amp;lt;...` escaped twice); None when none does.
+    Markup under more than `_ESCAPING_LAYERS` is unreadable (ValueError)."""
+    for layer in range(1, _LAYERS_LOOKED_AT + 1):
+        if "&" not in text:
+            return None
+        text = html.unescape(text)
+        if _ELEMENT.search(text):
+            if layer > _ESCAPING_LAYERS:
+                raise ValueError("is markup escaped more times than can be read")
+            return text
+    return None
+
+
+def _json_string(text: str) -> str | None:
+    """The markup a JSON string literal (`"<!DOCTYPE html>\\n..."` with its quotes) or its
+    escaped content (`\\u003c!DOCTYPE html\\u003e`) holds; None when it holds none."""
+    stripped = text.strip()
+    if len(stripped) >= 2 and stripped[0] == stripped[-1] == '"':
+        candidate = stripped
+    elif "<" not in text and _JSON_ESCAPED_MARKUP.search(text):
+        candidate = f'"{stripped}"'
+    else:
+        return None
+    try:
+        inner = json.loads(candidate)
+    except ValueError:
+        return None
+    if not isinstance(inner, str):
+        return None
+    # Markup, or markup under more escaping (JSON-encoded twice, entity-escaped then encoded).
+    held = _MARKUP_START.match(inner) or _json_string(inner) is not None or ("<" not in inner and _revealed(inner))
+    return inner if held else None
+
+
+def _unescaped(text: str) -> str:
+    """The CCD's markup however its answer escaped it (the docs: "CCD in HTML format"): whole,
+    entity-escaped by an output encoder (`&lt;!DOCTYPE html&gt;...`: Spring's
+    `HtmlUtils.htmlEscape`, ASP.NET's `HtmlEncode`); the blocks of a page escaped inside it (a
+    Rails `<%= block %>` or Razor `@block` of a string not marked safe, auto-escaped:
+    `<div class="section">&lt;h2&gt;...</div>`); or JSON-encoded once more (`"\\"<!DOCTYPE
+    html>\\\\n...\\""`, a page kept as `json.dumps` wrote it). Before, each was served as text
+    showing its tags. Markup still escaped after `_ESCAPING_LAYERS` is unreadable (ValueError):
+    escaped markup is never served as the CCD's text."""
+    for _ in range(_ESCAPING_LAYERS):
+        layer = _escaping_taken_off(text)
+        if layer is None:
+            return text
+        text = layer
+    if _escaping_taken_off(text) is not None:
+        raise ValueError("is markup escaped more times than can be read")
+    return text
+
+
+def _escaping_taken_off(text: str) -> str | None:
+    """`text` with one layer of escaping taken off (`_unescaped`); None when it has none."""
+    inner = _json_string(text)
+    if inner is not None:
+        return inner
+    if "<" not in text:
+        return _revealed(text)
+    pieces = _REAL_TAG.split(text)
+    revealed = [_revealed(piece) for piece in pieces]
+    if all(found is None for found in revealed):
+        return None
+    kept = [piece if found is None else found for piece, found in zip(pieces, revealed, strict=True)]
+    return "".join(piece + tag for piece, tag in zip(kept, [*_REAL_TAG.findall(text), ""], strict=True))
+
+
+def _ccd_html(value: str | None) -> str | None:
+    """The CCD as HTML text: as written, from the base64 of its bytes (`_from_base64`), or with
+    the escaping its answer added taken off (`_unescaped`)."""
+    if value is None:
+        return None
+    return _unescaped(_from_base64(value))
 
 
 VendorId = Annotated[str, BeforeValidator(_vendor_id)]

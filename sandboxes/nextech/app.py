@@ -215,7 +215,7 @@ behaviour above):
   empty list, 404 or 204) and the shortest term taken; ``envelope``, ``ids_as_strings``,
   ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``encounter_limit``,
   ``encounter_order``, ``encounters_none_found``, ``unknown_dates``, ``dob_midnight``,
-  ``key_case``, ``ccd_encoding``, ``locked_values``, ``chart_numbers``, ``categories``,
+  ``key_case``, ``ccd_encoding``, ``ccd_escaping``, ``locked_values``, ``chart_numbers``, ``categories``,
   ``page_size`` (of the paged envelopes), ``unlocked_ccd``, ``empty_sections``,
   ``json_as_string`` and ``abp_wrapper``: how answers are written (``token_numbers_as_strings``:
   the token response's numbers, above). Each is described in ``sandboxes.nextech.readings``.
@@ -292,6 +292,7 @@ from sandboxes.nextech.readings import (
     Case,
     Categories,
     CcdEncoding,
+    CcdEscaping,
     ChartNumbers,
     DobMidnight,
     EmptySections,
@@ -379,6 +380,7 @@ def create_app(
     dob_midnight: DobMidnight = "utc",
     key_case: KeyCase = "camel",
     ccd_encoding: CcdEncoding = "text",
+    ccd_escaping: CcdEscaping = "none",
     encounters_none_found: NoneFound = "empty",
     encounter_order: EncounterOrder = "asc",
     refused_token_status: Literal[401, 403] = 401,
@@ -457,6 +459,7 @@ def create_app(
         ccd_encoding,
         encounters_none_found,
         encounter_order,
+        ccd_escaping,
     )
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(

@@ -136,6 +136,16 @@ Answers (``Shapes``)
   ``MemoryStream.ToArray()``) that Json.NET, System.Text.Json and Jackson write as base64,
   and Swagger documents as ``type: string``, ``format: byte``: the docs' type column says
   "string" for it.
+- ``ccd_escaping``: the CCD's markup as markup (``"none"``), or escaped on its way out as a
+  team's output encoding escapes every string: all of it entity-escaped (``"entities"``:
+  ``&lt;!DOCTYPE html&gt;...``, Spring's ``HtmlUtils.htmlEscape``, ASP.NET's
+  ``HttpUtility.HtmlEncode`` or an OWASP encoder applied to each field against XSS), its
+  header's and each section block's markup escaped inside the real page (``"template"``:
+  ``<div class="section" data-section="Allergies">&lt;h2&gt;Allergies&lt;/h2&gt;...</div>``,
+  a Rails view's ``<%= block %>`` or a Razor ``@block`` of a rendered string not marked safe,
+  which auto-escaping escapes), or JSON-encoded once more (``"json"``: ``"ccd":
+  "\"<!DOCTYPE html>\\n...\""``, the rendered page kept in its column as
+  ``json.dumps(html)`` writes it, served as a string). The docs say "CCD in HTML format".
 - ``categories``: ``/encounters/categories`` as a list of names (``"names"``), of objects
   naming them (``"objects"``: ``{"code": "VitalSigns", "displayName": "Vital Signs"}``, the
   code being what ``section`` takes), as one object mapping each name to its title
@@ -220,6 +230,7 @@ __all__ = [
     "Case",
     "Categories",
     "CcdEncoding",
+    "CcdEscaping",
     "ChartNumbers",
     "DobMidnight",
     "EmptySections",
@@ -268,6 +279,7 @@ Timestamps = Literal["z", "offset", "naive", "local", "http", "microsoft", "epoc
 TIMESTAMPS: tuple[str, ...] = get_args(Timestamps)
 KeyCase = Literal["camel", "pascal", "snake"]
 CcdEncoding = Literal["text", "base64"]
+CcdEscaping = Literal["none", "entities", "template", "json"]
 DobMidnight = Literal["utc", "server_in_utc", "server_naive"]
 #: The server's zone of ``dob_midnight="server_in_utc"`` and ``"server_naive"``.
 DOB_SERVER_ZONE = "Europe/Berlin"
@@ -367,6 +379,7 @@ class Shapes:
     ccd_encoding: CcdEncoding = "text"
     encounters_none_found: NoneFound = "empty"
     encounter_order: EncounterOrder = "asc"
+    ccd_escaping: CcdEscaping = "none"
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:
@@ -384,6 +397,7 @@ class Shapes:
         _check("encounters_none_found", self.encounters_none_found, ("empty", "not_found", "no_content"))
         _check("encounter_order", self.encounter_order, ("asc", "desc"))
         _check("ccd_encoding", self.ccd_encoding, ("text", "base64"))
+        _check("ccd_escaping", self.ccd_escaping, ("none", "entities", "template", "json"))
         _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))
         _check("dob_midnight", self.dob_midnight, ("utc", "server_in_utc", "server_naive"))
         _check("locked_values", self.locked_values, ("mixed", "letters", "stamps"))

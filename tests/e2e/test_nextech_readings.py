@@ -13,7 +13,9 @@ without a zone), unknown dates as stand-ins (`0001-01-01`, `0000-00-00`), answer
 twice (a JSON string holding the JSON), `encounterLocked` as letters or lock times, patients
 with no chart number, CCD categories as objects or a map, keys as a team's classes name them
 (`PatientID`, `DOB`, `CCD`; `patient_id`), Microsoft JSON dates (`/Date(ms)/`), epoch numbers
-(milliseconds as JSON numbers, seconds as strings) and the CCD as base64 (a `byte[]`).
+(milliseconds as JSON numbers, seconds as strings), the CCD as base64 (a `byte[]`) and the CCD
+escaped on its way out (entity-escaped whole, its blocks escaped inside the page, JSON-encoded
+once more).
 
 Each variant walks the clinic: every live patient is found by its family name (with and
 without accents) and read by id, and each patient's encounters and CCDs match the clinic.
@@ -120,6 +122,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "timestamps": "offset",
         "chart_numbers": "some_missing",
         "key_case": "snake",
+        "ccd_escaping": "template",  # each rendered block put in the page by `<%= %>`, not `raw`
     },
     # A Spring Boot team's defaults: Spring Data's `Page` as 3.3's VIA_DTO writes it (20 a page,
     # `?page=` from 0, its count nested in `page`), `findBy...StartingWithIgnoreCase`,
@@ -134,6 +137,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "date_params": "date",
         "error_bodies": "problem",
         "far_future_visit": True,
+        "ccd_escaping": "entities",  # every field through Spring's `HtmlUtils.htmlEscape`, against XSS
     },
     # A FastAPI team's: fastapi-pagination's `LimitOffsetPage` (`?offset=&limit=`, `{"items",
     # "total", "limit", "offset"}`, no link; a small default limit, so that a patient's
@@ -144,6 +148,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "page_size": 5,
         "search_match": "prefix",
         "timestamps": "naive",
+        "ccd_escaping": "json",  # the rendered page kept in its column as `json.dumps` wrote it
     },
     # An Express team's: Prisma's `findMany({skip, take: 10})` sent as it is (a bare array, the
     # next page asked with `?skip=`, nothing said of it), `contains` with `mode: "insensitive"`,
@@ -379,10 +384,13 @@ def test_a_section_binary_holds_that_section(variant: Variant) -> None:
     document = _nextech_documents(variant.fhir, variant.patient_id(patient))[0]
     whole = variant.fhir.get(f"{BASE}/{document['content'][0]['attachment']['url']}").text
     assert "<h1>Continuity of Care Document</h1>" in whole and patient.chart_number in whole  # the document
+    assert f"<th>Chart Number</th><td>{patient.chart_number}</td>" in whole  # markup, not its escaped text
+    assert "&lt;" not in whole and '\\"' not in whole, whole[:300]
     for content in document["content"][1:]:
         name = content["attachment"]["title"].removeprefix("CCD section: ")
         html = variant.fhir.get(f"{BASE}/{content['attachment']['url']}").text
         assert f'data-section="{name}"' in html or f"<h2>{name}" in html, name
+        assert "&lt;" not in html and "<table" in html, html[:300]
 
 
 # -- horizons ---------------------------------------------------------------------------------------
@@ -485,6 +493,24 @@ def test_an_encounter_without_a_ccd_has_no_document() -> None:
                 answer = running.fhir.get(binary)
                 assert answer.status_code == 404 and "OperationOutcome" in answer.text
                 assert running.fhir.get(f"{BASE}/DocumentReference/{encounter['id']}.ccd").status_code == 404
+
+
+@pytest.mark.parametrize("ccd_escaping", ["entities", "template", "json"])
+def test_a_ccd_escaped_on_its_way_out_is_served_as_its_markup(ccd_escaping: str) -> None:
+    """A CCD entity-escaped whole (an output encoder), its blocks escaped inside the page (an
+    auto-escaping template) or JSON-encoded once more: before, each Binary showed the reader its
+    tags as text (`&lt;table&gt;`, `\\"`), the document and each section alike."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p))
+    create = partial(create_sandbox, clinic, ccd_escaping=ccd_escaping, hostile_html=True)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
+        for content in document["content"]:
+            html = running.fhir.get(f"{BASE}/{content['attachment']['url']}").text
+            assert "<table" in html and "&lt;" not in html and '\\"' not in html and "\\n" not in html, html[:300]
+            assert "<script" not in html and "onerror" not in html  # what it unescapes is sanitized still
+            if content["attachment"]["title"] == "CCD":
+                assert f"<th>Chart Number</th><td>{patient.chart_number}</td>" in html
 
 
 @pytest.mark.parametrize("unknown_sections", ["refused", "not_found"])

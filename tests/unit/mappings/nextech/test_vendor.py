@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import html
+import json
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from mappings.nextech.vendor import VendorEncounter, VendorPatient
 
@@ -78,3 +81,38 @@ def test_instants_as_epoch_numbers_are_read_in_seconds_or_milliseconds(written: 
 def test_a_birth_date_as_an_epoch_midnight_is_its_day(written: Any, day: str) -> None:
     patient = VendorPatient.model_validate({"patientId": 7, "dob": written})
     assert patient.dob is not None and patient.dob.isoformat() == day
+
+
+PAGE = (
+    '<!DOCTYPE html>\n<div class="section" data-section="Allergies">\n'
+    "<h2>Allergies</h2>\n<table><tr><td>AT&amp;T &lt;5</td></tr></table>\n</div>\n"
+)
+_INNER = PAGE.split("\n", 2)[2].rsplit("</div>", 1)[0]
+
+
+@pytest.mark.parametrize(
+    "ccd",
+    [
+        html.escape(PAGE),  # an output encoder's (HtmlUtils.htmlEscape, HttpUtility.HtmlEncode)
+        html.escape(html.escape(PAGE)),  # escaped twice
+        PAGE.replace(_INNER, html.escape(_INNER)),  # a block put in the page by an auto-escaping template
+        json.dumps(PAGE),  # JSON-encoded once more
+        json.dumps(PAGE)[1:-1].replace("<", "\\u003c").replace(">", "\\u003e"),  # its content, escaped
+        json.dumps(html.escape(PAGE)),
+    ],
+)
+def test_a_ccd_escaped_on_its_way_out_is_its_markup(ccd: str) -> None:
+    assert VendorEncounter.model_validate({"summary": SUMMARY, "ccd": ccd}).ccd == PAGE
+
+
+@pytest.mark.parametrize("ccd", ["a &lt; b", "&lt;b&gt;x", '"quoted"', "<p>AT&amp;T &lt;5 mg</p>", "&lt;td&gt;"])
+def test_text_holding_no_escaped_element_is_kept_as_written(ccd: str) -> None:
+    assert VendorEncounter.model_validate({"summary": SUMMARY, "ccd": ccd}).ccd == ccd
+
+
+def test_markup_under_more_escaping_than_is_read_is_unreadable_not_text() -> None:
+    ccd = PAGE
+    for _ in range(4):
+        ccd = html.escape(ccd)
+    with pytest.raises(ValidationError, match="escaped more times"):
+        VendorEncounter.model_validate({"summary": SUMMARY, "ccd": ccd})
