@@ -259,6 +259,12 @@ behaviour above):
   (``"not_found"``: the section's row looked up and missing, as Rails' ``find_by!``, Django's
   ``get_object_or_404`` or a Spring ``orElseThrow`` answers it; the docs' 404 is "The
   requested resource cannot be found"), checked before the patient.
+- ``section_param``: ``section`` read as above (``"honoured"``, default) or never read
+  (``"ignored"``): every encounter answered with its whole CCD, however it is asked, and no
+  ``section`` refused, as a controller that binds only ``start`` and ``end`` answers (ASP.NET
+  and Spring ignore a query parameter no action parameter names; a Flask view reading only
+  those two) with a renderer that has no section filter. The docs: "Section of data to include
+  in the CCD property".
 - ``refresh_rotation``: a refresh answers a new refresh token (``"rotate"``, default, as
   above), the one presented again (``"reuse"``: Spring Authorization Server's default
   ``reuseRefreshTokens(true)``) or none (``"none"``: Authlib's default
@@ -392,6 +398,7 @@ def create_app(
     oauth_state: Literal["echoed", "dropped"] = "echoed",
     date_params: Literal["iso", "naive", "zoned", "date"] = "iso",
     unknown_sections: Literal["refused", "null", "not_found"] = "refused",
+    section_param: Literal["honoured", "ignored"] = "honoured",
     rate_per_second: int | None = None,
     rate_limited_status: Literal[503, 429] = 503,
     rate_limited_retry_after: bool = True,
@@ -471,6 +478,7 @@ def create_app(
         latest_end=latest_end,
         date_params=date_params,
         unknown_sections=unknown_sections,
+        section_param=section_param,
         refused_token_status=refused_token_status,
         rate_per_second=rate_per_second,
         rate_limited_status=rate_limited_status,

@@ -385,6 +385,7 @@ class NextechApi:
         refused_token_status: Literal[401, 403] = 401,
         date_params: Literal["iso", "naive", "zoned", "date"] = "iso",
         unknown_sections: Literal["refused", "null", "not_found"] = "refused",
+        section_param: Literal["honoured", "ignored"] = "honoured",
         rate_per_second: int | None = None,
         rate_limited_status: Literal[503, 429] = 503,
         rate_limited_retry_after: bool = True,
@@ -395,6 +396,7 @@ class NextechApi:
         self.rate_limited_retry_after = rate_limited_retry_after
         self._window: tuple[int, int] = (0, 0)  # (second of the clock, calls in it)
         self.unknown_sections = unknown_sections
+        self.section_param = section_param
         self.date_params = date_params
         self.refused_token_status = refused_token_status
         self.section_by_fold = {section.casefold(): section for section in sections}
@@ -506,7 +508,8 @@ class NextechApi:
             raise ApiError(
                 400, {"Message": INVALID, "ModelState": {"end": [f"The value '{raw}' is not valid for end."]}}
             )
-        raw_section = params.get("section", "").strip()
+        # With section_param="ignored" the parameter is never bound: the whole CCD, nothing refused.
+        raw_section = params.get("section", "").strip() if self.section_param == "honoured" else ""
         unknown = self.unknown_sections == "null" and raw_section.casefold() not in self.section_by_fold
         if self.unknown_sections == "not_found" and raw_section and raw_section.casefold() not in self.section_by_fold:
             # The section's row looked up and not there: Rails' `find_by!` (RecordNotFound), Django's

@@ -13,9 +13,9 @@ without a zone), unknown dates as stand-ins (`0001-01-01`, `0000-00-00`), answer
 twice (a JSON string holding the JSON), `encounterLocked` as letters or lock times, patients
 with no chart number, CCD categories as objects or a map, keys as a team's classes name them
 (`PatientID`, `DOB`, `CCD`; `patient_id`), Microsoft JSON dates (`/Date(ms)/`), epoch numbers
-(milliseconds as JSON numbers, seconds as strings), the CCD as base64 (a `byte[]`) and the CCD
+(milliseconds as JSON numbers, seconds as strings), the CCD as base64 (a `byte[]`), the CCD
 escaped on its way out (entity-escaped whole, its blocks escaped inside the page, JSON-encoded
-once more).
+once more) and a Nextech that never reads `section` (the whole CCD for every section).
 
 Each variant walks the clinic: every live patient is found by its family name (with and
 without accents) and read by id, and each patient's encounters and CCDs match the clinic.
@@ -109,6 +109,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "search_case": "sensitive",
         "search_match": "substring",
         "chart_numbers": "some_missing",
+        "section_param": "ignored",  # a view reading only `start` and `end`: the whole CCD, always
     },
     # A Rails team's defaults: Kaminari's pages rendered as bare arrays (25 a page, `?page=`
     # from 1, nothing said of the others), `ILIKE '%term%'`, times in the app's zone,
@@ -391,6 +392,7 @@ def test_a_section_binary_holds_that_section(variant: Variant) -> None:
         html = variant.fhir.get(f"{BASE}/{content['attachment']['url']}").text
         assert f'data-section="{name}"' in html or f"<h2>{name}" in html, name
         assert "&lt;" not in html and "<table" in html, html[:300]
+        assert html.count("<h2>") == 1, (name, html.count("<h2>"))  # that section alone
 
 
 # -- horizons ---------------------------------------------------------------------------------------
@@ -511,6 +513,25 @@ def test_a_ccd_escaped_on_its_way_out_is_served_as_its_markup(ccd_escaping: str)
             assert "<script" not in html and "onerror" not in html  # what it unescapes is sanitized still
             if content["attachment"]["title"] == "CCD":
                 assert f"<th>Chart Number</th><td>{patient.chart_number}</td>" in html
+
+
+@pytest.mark.parametrize("section_names", ["compact", "spaced"])
+def test_a_nextech_answering_the_whole_ccd_for_a_section_is_served_that_section_alone(section_names: str) -> None:
+    """A Nextech that never reads `section` ("Section of data to include in the CCD property")
+    answers every encounter's whole CCD: before, each section's Binary was the whole document."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p))
+    create = partial(create_sandbox, clinic, section_param="ignored", section_names=section_names)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
+        whole, *sections = document["content"]
+        assert running.fhir.get(f"{BASE}/{whole['attachment']['url']}").text.count("<h2>") > 1
+        for content in sections:
+            name = content["attachment"]["title"].removeprefix("CCD section: ")
+            answer = running.fhir.get(f"{BASE}/{content['attachment']['url']}")
+            assert answer.status_code == 200, (name, answer.text[:200])
+            assert re.findall(r'data-section="([^"]*)"', answer.text) == [name], name
+            assert f"<th>Chart Number</th><td>{patient.chart_number}</td>" in answer.text  # the header kept
 
 
 @pytest.mark.parametrize("unknown_sections", ["refused", "not_found"])
