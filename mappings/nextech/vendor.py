@@ -17,7 +17,10 @@ a boolean example) and no envelope, so each model reads:
   provider writes for a date or datetime no schema formats), or a Microsoft JSON date
   (`/Date(1513264139934)/`: ASP.NET MVC's JavaScriptSerializer, WCF, Json.NET's
   MicrosoftDateFormat), or an epoch number, seconds or milliseconds, a JSON number or a
-  numeric string (Jackson's `java.util.Date`, a PHP team's unix-time column: `_epoch`);
+  numeric string (Jackson's `java.util.Date`, a PHP team's unix-time column: `_epoch`), or as
+  Java's and PHP's libraries write them by default: Jackson's JavaTimeModule arrays
+  (`[1985, 3, 15]`), Gson's `Dec 14, 2017, 3:08:59 PM`, `ZonedDateTime`'s `...-06:00[America/
+  Chicago]`, PHP's `{"date", "timezone_type", "timezone"}`;
 - no date: null, absent, empty, or a stand-in a non-nullable column writes for it: .NET's
   `DateTime.MinValue` (`0001-01-01T00:00:00`) or MySQL's zero date (`0000-00-00`);
 - `encounterLocked` ("Whether ... has been locked", typed string): a boolean,
@@ -55,6 +58,7 @@ from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator, ValidationError, model_validator
 from pydantic_core import ErrorDetails
@@ -177,6 +181,80 @@ def _epoch(value: Any) -> datetime | None:
         return None
 
 
+# Java's defaults. Jackson's JavaTimeModule with `WRITE_DATES_AS_TIMESTAMPS` on (a plain
+# `ObjectMapper`'s and Dropwizard's default; Spring Boot turns it off) writes a `LocalDate` as
+# `[1985, 3, 15]` and a `LocalDateTime` as `[2017, 12, 14, 15, 8, 59, 934000000]` (seconds and
+# nanoseconds left out when zero). Gson without `setDateFormat` writes a `java.util.Date` in
+# the US locale's default style, `Dec 14, 2017 3:08:59 PM` (JDK 8), `Dec 14, 2017, 3:08:59 PM`
+# (JDK 9-19) or with a narrow no-break space before `PM` (JDK 20 on), in the server's zone.
+_GSON_DATE = re.compile(
+    r"([A-Za-z]{3})\.? (\d{1,2}), (\d{4})(?:,? (\d{1,2}):(\d{2})(?::(\d{2}))?[\s\u202f\u00a0]*([AaPp][Mm]))?"
+)
+_MONTHS = {name: number for number, name in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+)}  # fmt: skip
+# PHP's `json_encode` of a `DateTime`: `{"date": "2017-12-14 15:08:59.934000", "timezone_type":
+# 3, "timezone": "UTC"}`; the zone an identifier (type 3), an offset (1) or an abbreviation (2).
+_UTC_NAMES = frozenset({"utc", "gmt", "z", "zulu", "universal"})
+# Java's `ZonedDateTime.toString()` (and Jackson's `WRITE_DATES_WITH_ZONE_ID`) names the zone
+# after the offset: `2017-12-14T09:08:59.934-06:00[America/Chicago]`; the offset says the instant.
+_ZONE_ID = re.compile(r"\[[A-Za-z0-9/_+\-]+\]$")
+
+
+def _gson_date(text: str) -> datetime | None:
+    """A naive datetime for a date as Gson writes it by default; else None."""
+    found = _GSON_DATE.fullmatch(text.strip())
+    month = _MONTHS.get(found.group(1).casefold()) if found else None
+    if found is None or month is None:
+        return None
+    _, day, year, hour, minute, second, half = found.groups()
+    hours = int(hour or 0) % 12 + (12 if half and half.lower() == "pm" else 0)
+    try:
+        return datetime(int(year), month, int(day), hours, int(minute or 0), int(second or 0))
+    except ValueError:
+        return None
+
+
+def _java_fields(value: list[Any]) -> datetime | None:
+    """A naive datetime for Jackson's array of a `LocalDate` or `LocalDateTime`; else None."""
+    if not 3 <= len(value) <= 7 or not all(isinstance(n, int) and not isinstance(n, bool) for n in value):
+        return None
+    year, month, day, hour, minute, second, nanos = [*value, 0, 0, 0, 0][:7]
+    try:
+        return datetime(year, month, day, hour, minute, second, nanos // 1000)
+    except ValueError:
+        return None
+
+
+def _php_datetime(value: dict[str, Any]) -> datetime | None:
+    """An aware datetime for PHP's `json_encode` of a `DateTime`; else None (a zone it does not
+    name as an identifier, an offset or UTC's abbreviation is no zone known)."""
+    written, zone = value.get("date"), value.get("timezone")
+    if not isinstance(written, str) or not isinstance(zone, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(written.strip())
+        if zone.strip().casefold() in _UTC_NAMES:
+            return moment.replace(tzinfo=UTC)
+        if zone.strip()[:1] in ("+", "-"):
+            return datetime.fromisoformat(f"{written.strip()}{zone.strip()}")
+        return moment.replace(tzinfo=ZoneInfo(zone.strip()))
+    except (ValueError, ZoneInfoNotFoundError):
+        return None
+
+
+def _structured(value: Any) -> tuple[datetime, bool] | None:
+    """(the moment, whether it is a date alone) of a date written as a JSON array or object
+    (Jackson's, PHP's); None for anything else."""
+    if isinstance(value, list):
+        moment = _java_fields(value)
+        return (moment, len(value) == 3) if moment is not None else None
+    if isinstance(value, dict):
+        moment = _php_datetime(value)
+        return (moment, False) if moment is not None else None
+    return None
+
+
 def _no_date(text: str) -> bool:
     return not text or _ZERO_DATE.match(text) is not None
 
@@ -191,6 +269,9 @@ def _birth_date(value: Any) -> Any:
         return None
     if isinstance(value, (int, float)) and (moment := _epoch(value)) is not None:
         return midnight_day(moment.isoformat(), moment.date())
+    if (structured := _structured(value)) is not None:
+        moment, date_alone = structured
+        return moment.date() if date_alone else midnight_day(moment.isoformat(), moment.date())
     if isinstance(value, str):
         text = value.strip()
         if _no_date(text):
@@ -198,7 +279,7 @@ def _birth_date(value: Any) -> Any:
         try:
             written = date.fromisoformat(text[:10])
         except ValueError:
-            us = _us_date(text) or _http_date(text) or _microsoft_date(text) or _epoch(text)
+            us = _us_date(text) or _http_date(text) or _microsoft_date(text) or _gson_date(text) or _epoch(text)
             if us is not None:
                 return None if us.year == _NO_YEAR else midnight_day(us.isoformat(), us.date())
         else:
@@ -215,14 +296,17 @@ def _instant(value: Any) -> Any:
         return None
     if isinstance(value, (int, float)) and (moment := _epoch(value)) is not None:
         return moment
+    if (structured := _structured(value)) is not None:
+        moment = structured[0]
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     if isinstance(value, str):
-        text = value.strip()
+        text = _ZONE_ID.sub("", value.strip()) if "T" in value else value.strip()
         if _no_date(text):
             return None
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
-            us = _us_date(text) or _http_date(text) or _microsoft_date(text) or _epoch(text)
+            us = _us_date(text) or _http_date(text) or _microsoft_date(text) or _gson_date(text) or _epoch(text)
             if us is None:
                 raise ValueError("is not a date-time") from None
             parsed = us
@@ -237,8 +321,11 @@ def _flag(value: Any) -> Any:
         return bool(value)
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
-    if isinstance(value, (int, float)) and _epoch(value) is not None:
-        return True  # when it was locked, as an epoch number
+    if isinstance(value, (int, float, list, dict)):  # when it was locked: an epoch number, Jackson's, PHP's
+        try:
+            return _instant(value) is not None
+        except ValueError:
+            pass
     if isinstance(value, str):
         text = value.strip()
         if text.casefold() in _TRUE | _FALSE:

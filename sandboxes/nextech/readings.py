@@ -110,7 +110,13 @@ Answers (``Shapes``)
   ``WRITE_DATES_AS_TIMESTAMPS`` is on, its default outside Spring Boot; ``dob`` its UTC
   midnight, ``479692800000``) or ``"epoch_seconds"`` (whole seconds as a JSON string,
   ``"1513264139"``: a PHP team's INT unix-time columns, which PDO's MySQL driver hands back as
-  strings; ``dob`` ``"479692800"``).
+  strings; ``dob`` ``"479692800"``) or as Java libraries write them by default:
+  ``"jackson_arrays"`` (Jackson's JavaTimeModule with ``WRITE_DATES_AS_TIMESTAMPS`` on, as a
+  plain ``ObjectMapper`` and Dropwizard's leave it: a ``LocalDateTime`` holding UTC as
+  ``[2017, 12, 14, 15, 8, 59, 934000000]``, seconds and nanoseconds left out when zero, a
+  ``LocalDate`` ``dob`` as ``[1985, 3, 15]``) or ``"gson"`` (Gson without ``setDateFormat``:
+  a ``java.util.Date`` in the US locale's default style, ``"Dec 14, 2017, 3:08:59 PM"`` as
+  JDK 9 to 19 write it, in the server's zone, UTC; ``dob`` ``"Mar 15, 1985, 12:00:00 AM"``).
 - ``dob_midnight``: ``"utc"`` (default: ``dob`` a UTC midnight, written as ``timestamps``
   says) or the midnight of the server's own zone (``DOB_SERVER_ZONE``, Europe/Berlin, east of
   UTC), as a .NET ``DateTime`` of kind Local made from the date holds it: written in UTC by
@@ -275,7 +281,9 @@ Envelope = Literal[
     "odata_bare",
 ]
 ENVELOPES: tuple[str, ...] = get_args(Envelope)
-Timestamps = Literal["z", "offset", "naive", "local", "http", "microsoft", "epoch_millis", "epoch_seconds"]
+Timestamps = Literal[
+    "z", "offset", "naive", "local", "http", "microsoft", "epoch_millis", "epoch_seconds", "jackson_arrays", "gson"
+]
 TIMESTAMPS: tuple[str, ...] = get_args(Timestamps)
 KeyCase = Literal["camel", "pascal", "snake"]
 CcdEncoding = Literal["text", "base64"]

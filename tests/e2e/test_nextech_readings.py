@@ -10,7 +10,7 @@ endpoint taking HTTP Basic only, an authorization server requiring PKCE, section
 spaces, a visit years ahead, a Nextech that refuses far `end` dates or takes bare dates only,
 dates served in the clinic's zone, a `dob` written as the server's midnight in UTC (with `Z` or
 without a zone), unknown dates as stand-ins (`0001-01-01`, `0000-00-00`), answers serialized
-twice (a JSON string holding the JSON), `encounterLocked` as letters or lock times, patients
+twice (a JSON string holding the JSON), `encounterLocked` as letters or lock times, dates as Gson writes them, patients
 with no chart number, CCD categories as objects or a map, keys as a team's classes name them
 (`PatientID`, `DOB`, `CCD`; `patient_id`), Microsoft JSON dates (`/Date(ms)/`), epoch numbers
 (milliseconds as JSON numbers, seconds as strings), the CCD as base64 (a `byte[]`), the CCD
@@ -139,6 +139,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "error_bodies": "problem",
         "far_future_visit": True,
         "ccd_escaping": "entities",  # every field through Spring's `HtmlUtils.htmlEscape`, against XSS
+        "timestamps": "gson",  # `spring.mvc.converters.preferred-json-mapper=gson`: `Dec 14, 2017, 3:08:59 PM`
     },
     # A FastAPI team's: fastapi-pagination's `LimitOffsetPage` (`?offset=&limit=`, `{"items",
     # "total", "limit", "offset"}`, no link; a small default limit, so that a patient's
@@ -495,6 +496,27 @@ def test_an_encounter_without_a_ccd_has_no_document() -> None:
                 answer = running.fhir.get(binary)
                 assert answer.status_code == 404 and "OperationOutcome" in answer.text
                 assert running.fhir.get(f"{BASE}/DocumentReference/{encounter['id']}.ccd").status_code == 404
+
+
+@pytest.mark.parametrize("timestamps", ["jackson_arrays", "gson", "epoch_millis", "epoch_seconds"])
+def test_dates_as_java_libraries_and_epochs_write_them_are_read(timestamps: str) -> None:
+    """Jackson's JavaTimeModule arrays (`[1985, 3, 15]`, a plain ObjectMapper's and Dropwizard's
+    default), Gson's default (`Mar 15, 1985, 12:00:00 AM`) and epoch numbers, for `dob`,
+    `encounterDate` and the lock time: before, each such patient and encounter was unreadable."""
+    clinic = build_clinic()
+    charted = [p for p in live_patients(clinic) if _charted(p)][:8]
+    create = partial(create_sandbox, clinic, timestamps=timestamps, locked_values="stamps")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        for truth in charted:
+            patient_id = f"{truth.id}.{truth.chart_number}"
+            patient = running.fhir.get_ok(f"{BASE}/Patient/{patient_id}")
+            assert patient.get("birthDate") == (truth.birth_date.isoformat() if truth.birth_date else None)
+            found = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=BEFORE_FAR_VISIT)
+            locks = Counter(
+                (datetime.fromisoformat(e["period"]["start"].replace("Z", "+00:00")), e["status"] == "finished")
+                for e in found
+            )
+            assert locks == _locks(truth), truth.id
 
 
 @pytest.mark.parametrize("ccd_escaping", ["entities", "template", "json"])

@@ -116,3 +116,44 @@ def test_markup_under_more_escaping_than_is_read_is_unreadable_not_text() -> Non
         ccd = html.escape(ccd)
     with pytest.raises(ValidationError, match="escaped more times"):
         VendorEncounter.model_validate({"summary": SUMMARY, "ccd": ccd})
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        [2017, 12, 14, 15, 8, 59, 934000000],  # Jackson's JavaTimeModule: a LocalDateTime
+        "Dec 14, 2017, 3:08:59 PM",  # Gson's default, JDK 9-19
+        "Dec 14, 2017 3:08:59 PM",  # JDK 8
+        "Dec 14, 2017, 3:08:59\u202fPM",  # JDK 20 on
+        "2017-12-14T09:08:59-06:00[America/Chicago]",  # ZonedDateTime.toString()
+        {"date": "2017-12-14 09:08:59.000000", "timezone_type": 3, "timezone": "America/Chicago"},  # PHP's
+        {"date": "2017-12-14 15:08:59.000000", "timezone_type": 1, "timezone": "+00:00"},
+    ],
+)
+def test_instants_as_java_and_php_libraries_write_them_are_read(written: Any) -> None:
+    summary = {**SUMMARY, "encounterDate": written, "encounterLocked": written}
+    item = VendorEncounter.model_validate({"summary": summary, "ccd": HTML})
+    assert item.summary.encounterDate is not None
+    assert item.summary.encounterDate.isoformat()[:19] == "2017-12-14T15:08:59"
+    assert item.summary.encounterLocked is True
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        [1985, 3, 15],  # Jackson's LocalDate
+        [1985, 3, 14, 23, 0],  # a +01:00 server's midnight held in UTC
+        "Mar 15, 1985, 12:00:00 AM",  # Gson's java.util.Date
+        "Mar 15, 1985",  # Gson's java.sql.Date
+        {"date": "1985-03-15 00:00:00.000000", "timezone_type": 3, "timezone": "America/Chicago"},
+    ],
+)
+def test_birth_dates_as_java_and_php_libraries_write_them_are_their_day(written: Any) -> None:
+    patient = VendorPatient.model_validate({"patientId": 7, "dob": written})
+    assert patient.dob is not None and patient.dob.isoformat() == "1985-03-15"
+
+
+@pytest.mark.parametrize("written", [[2017, 13, 1], [True, 1, 1], {"date": "soon", "timezone": "UTC"}, {}])
+def test_arrays_and_objects_that_are_no_date_are_unreadable(written: Any) -> None:
+    with pytest.raises(ValidationError):
+        VendorEncounter.model_validate({"summary": {**SUMMARY, "encounterDate": written}, "ccd": HTML})
