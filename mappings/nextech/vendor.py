@@ -666,6 +666,17 @@ class UnreadablePayload(ValueError):
         self.problem = problem
 
 
+# The keys only a patient or an encounter has (documented spelling, `_camel_keys`). A list of
+# one converted from XML (Json.NET's `SerializeXmlNode`, PHP's `json_encode` of SimpleXML)
+# becomes that one object, and so does a controller's `SingleOrDefault` for the docs' "Get a
+# patient with a specific chart number": before, such an answer was a 502 ("is not a list").
+_RECORD_KEYS = frozenset({"patientId", "encounterId", "summary"})
+
+
+def _is_record(body: dict[str, Any]) -> bool:
+    return not _RECORD_KEYS.isdisjoint(_camel_keys(body))
+
+
 def items_of(body: Any, field: str = "(answer)") -> list[Any]:
     """A list answer's items: a bare array, or the list inside an envelope."""
     if isinstance(body, list):
@@ -683,6 +694,8 @@ def items_of(body: Any, field: str = "(answer)") -> list[Any]:
             return list(lists[0])
         if listed_count(body) == 0:  # HAL leaves `_embedded` out when nothing matched
             return []
+        if _is_record(body):  # a list of one as that one: converted from XML, or `SingleOrDefault`
+            return [body]
     if body is None:
         return []
     raise UnreadablePayload(field, "is not a list")

@@ -171,6 +171,12 @@ Answers (``Shapes``)
   date-time as ``timestamps`` writes them: the visit's end, else its start; null when not
   locked).
 - ``absent_nulls``: optional fields with no value are left out instead of sent as ``null``.
+- ``single_as_object``: a bare list of one (a search finding one patient, a window holding
+  one encounter, never the categories) answered as that one object, no array: what a list
+  converted from XML becomes (Json.NET's ``SerializeXmlNode``, PHP's
+  ``json_encode(simplexml_load_string(...))`` make one repeated element an object), and what
+  a controller answering ``SingleOrDefault`` for the docs' "Get a patient with a specific
+  chart number" serves.
 - ``json_as_string``: every successful answer's JSON serialized once more, as one JSON string
   (``"[{\"patientId\":42,...}]"``): what ASP.NET Core writes for ``return
   Ok(JsonConvert.SerializeObject(patients))`` to a request accepting ``application/json``
@@ -388,6 +394,7 @@ class Shapes:
     encounters_none_found: NoneFound = "empty"
     encounter_order: EncounterOrder = "asc"
     ccd_escaping: CcdEscaping = "none"
+    single_as_object: bool = False
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:

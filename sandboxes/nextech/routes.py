@@ -584,6 +584,9 @@ class NextechApi:
             return _aspnet_page(request, items, self.chart.shapes.page_size)
         if self.envelope == "aspnet_header_pages":
             return _aspnet_header_page(request, items, self.chart.shapes.page_size)
+        one = len(items) == 1 and rel in ("patientList", "encounterList")
+        if self.envelope == "bare" and one and self.chart.shapes.single_as_object:
+            return Response(items[0], 200, API_HEADERS, JSON_CONTENT_TYPE)  # one element: no array
         if self.envelope != "pages":
             return _json_array(items, self.envelope, count)
         return _page(request, items, self.chart.shapes.page_size)

@@ -78,7 +78,9 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "search_match": "substring",
         "far_future_visit": True,
         # A PHP team's: PDO's MySQL driver hands INT columns back as strings, ids and the
-        # unix-time columns alike ("1513264139").
+        # unix-time columns alike ("1513264139"); lists built as XML and `json_encode`d from
+        # SimpleXML, which makes a list of one that one object.
+        "single_as_object": True,
         "ids_as_strings": True,
         "timestamps": "epoch_seconds",
         "absent_nulls": True,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from mappings.nextech.vendor import VendorEncounter, VendorPatient
+from mappings.nextech.vendor import UnreadablePayload, VendorEncounter, VendorPatient, items_of
 
 HTML = "<!DOCTYPE html>\n<h1>Continuity of Care Document</h1><td>Renée</td>"
 SUMMARY = {"encounterId": 7, "encounterDate": "2017-12-14T15:08:59.934Z", "encounterLocked": True}
@@ -157,3 +157,18 @@ def test_birth_dates_as_java_and_php_libraries_write_them_are_their_day(written:
 def test_arrays_and_objects_that_are_no_date_are_unreadable(written: Any) -> None:
     with pytest.raises(ValidationError):
         VendorEncounter.model_validate({"summary": {**SUMMARY, "encounterDate": written}, "ccd": HTML})
+
+
+@pytest.mark.parametrize(
+    "one",
+    [{"patientId": 7, "lastName": "Núñez"}, {"PatientID": "7"}, {"summary": SUMMARY, "ccd": HTML}, SUMMARY],
+)
+def test_a_list_of_one_answered_as_that_one_object_is_that_list(one: dict[str, Any]) -> None:
+    """A list converted from XML (Json.NET's SerializeXmlNode, PHP's SimpleXML) or a
+    `SingleOrDefault` answers one match as the object alone."""
+    assert items_of(one) == [one]
+
+
+def test_an_object_that_is_no_record_and_holds_no_list_is_no_list() -> None:
+    with pytest.raises(UnreadablePayload):
+        items_of({"Message": "An error has occurred."})
