@@ -20,7 +20,7 @@ a boolean example) and no envelope, so each model reads:
   numeric string (Jackson's `java.util.Date`, a PHP team's unix-time column: `_epoch`), or as
   Java's and PHP's libraries write them by default: Jackson's JavaTimeModule arrays
   (`[1985, 3, 15]`), Gson's `Dec 14, 2017, 3:08:59 PM`, `ZonedDateTime`'s `...-06:00[America/
-  Chicago]`, PHP's `{"date", "timezone_type", "timezone"}`;
+  Chicago]`, PHP's `{"date", "timezone_type", "timezone"}`, Ruby's `2017-12-14 15:08:59 UTC`;
 - no date: null, absent, empty, or a stand-in a non-nullable column writes for it: .NET's
   `DateTime.MinValue` (`0001-01-01T00:00:00`) or MySQL's zero date (`0000-00-00`);
 - `encounterLocked` ("Whether ... has been locked", typed string): a boolean,
@@ -199,6 +199,10 @@ _UTC_NAMES = frozenset({"utc", "gmt", "z", "zulu", "universal"})
 # Java's `ZonedDateTime.toString()` (and Jackson's `WRITE_DATES_WITH_ZONE_ID`) names the zone
 # after the offset: `2017-12-14T09:08:59.934-06:00[America/Chicago]`; the offset says the instant.
 _ZONE_ID = re.compile(r"\[[A-Za-z0-9/_+\-]+\]$")
+# A zone written as a word after the time: Ruby's `Time#to_s` (`2017-12-14 15:08:59 UTC`, what
+# the json gem writes for a Time without ActiveSupport), Go's `Time.String()` (`... +0000 UTC`).
+_UTC_WORD = re.compile(r"(\d)\s*(?:UTC|GMT|Z)$", re.IGNORECASE)
+_ZONE_WORD = re.compile(r"\s+([+-]\d{2}:?\d{2})(?:\s+[A-Za-z]{2,5})?$")
 
 
 def _gson_date(text: str) -> datetime | None:
@@ -301,6 +305,7 @@ def _instant(value: Any) -> Any:
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     if isinstance(value, str):
         text = _ZONE_ID.sub("", value.strip()) if "T" in value else value.strip()
+        text = _UTC_WORD.sub(r"\1+00:00", _ZONE_WORD.sub(r"\1", text)) if text[:4].isdigit() else text
         if _no_date(text):
             return None
         try:

@@ -116,7 +116,10 @@ Answers (``Shapes``)
   ``[2017, 12, 14, 15, 8, 59, 934000000]``, seconds and nanoseconds left out when zero, a
   ``LocalDate`` ``dob`` as ``[1985, 3, 15]``) or ``"gson"`` (Gson without ``setDateFormat``:
   a ``java.util.Date`` in the US locale's default style, ``"Dec 14, 2017, 3:08:59 PM"`` as
-  JDK 9 to 19 write it, in the server's zone, UTC; ``dob`` ``"Mar 15, 1985, 12:00:00 AM"``).
+  JDK 9 to 19 write it, in the server's zone, UTC; ``dob`` ``"Mar 15, 1985, 12:00:00 AM"``),
+  or as Ruby's ``json`` gem writes a ``Time`` without ActiveSupport (``"ruby"``: its
+  ``to_s``, ``"2017-12-14 15:08:59 UTC"``, as a Sinatra or Grape app serving Sequel rows
+  does; ``dob`` a ``Date``'s ``"1985-03-15"``).
 - ``dob_midnight``: ``"utc"`` (default: ``dob`` a UTC midnight, written as ``timestamps``
   says) or the midnight of the server's own zone (``DOB_SERVER_ZONE``, Europe/Berlin, east of
   UTC), as a .NET ``DateTime`` of kind Local made from the date holds it: written in UTC by
@@ -288,7 +291,17 @@ Envelope = Literal[
 ]
 ENVELOPES: tuple[str, ...] = get_args(Envelope)
 Timestamps = Literal[
-    "z", "offset", "naive", "local", "http", "microsoft", "epoch_millis", "epoch_seconds", "jackson_arrays", "gson"
+    "z",
+    "offset",
+    "naive",
+    "local",
+    "http",
+    "microsoft",
+    "epoch_millis",
+    "epoch_seconds",
+    "jackson_arrays",
+    "gson",
+    "ruby",
 ]
 TIMESTAMPS: tuple[str, ...] = get_args(Timestamps)
 KeyCase = Literal["camel", "pascal", "snake"]

@@ -65,7 +65,7 @@ def _dob(birth: date | None, shapes: Shapes) -> str | int | list[int] | None:
         return _instant(datetime.combine(birth, time(), UTC), shapes)
     if shapes.timestamps == "offset":
         return datetime.combine(birth, time(), _ZONE).isoformat()
-    if shapes.timestamps == "naive":
+    if shapes.timestamps in ("naive", "ruby"):  # a bare date (Ruby: a Date's to_s)
         return birth.isoformat()
     if shapes.timestamps == "http":
         return format_datetime(datetime.combine(birth, time(), UTC), usegmt=True)
@@ -85,6 +85,8 @@ def _instant(moment: datetime, shapes: Shapes) -> str | int | list[int]:
         if utc.microsecond:
             fields.append(utc.microsecond * 1000)
         return fields
+    if shapes.timestamps == "ruby":  # Time#to_s, as the json gem writes a Time without ActiveSupport
+        return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
     if shapes.timestamps == "gson":  # DateFormat.DEFAULT in Locale.US, JDK 9-19 (CLDR)
         utc = moment.astimezone(UTC)
         return f"{utc:%b} {utc.day}, {utc.year}, {(utc.hour + 11) % 12 + 1}:{utc:%M:%S %p}"

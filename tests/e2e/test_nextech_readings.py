@@ -500,11 +500,12 @@ def test_an_encounter_without_a_ccd_has_no_document() -> None:
                 assert running.fhir.get(f"{BASE}/DocumentReference/{encounter['id']}.ccd").status_code == 404
 
 
-@pytest.mark.parametrize("timestamps", ["jackson_arrays", "gson", "epoch_millis", "epoch_seconds"])
-def test_dates_as_java_libraries_and_epochs_write_them_are_read(timestamps: str) -> None:
+@pytest.mark.parametrize("timestamps", ["jackson_arrays", "gson", "ruby", "epoch_millis", "epoch_seconds"])
+def test_dates_as_libraries_write_them_by_default_and_epochs_are_read(timestamps: str) -> None:
     """Jackson's JavaTimeModule arrays (`[1985, 3, 15]`, a plain ObjectMapper's and Dropwizard's
-    default), Gson's default (`Mar 15, 1985, 12:00:00 AM`) and epoch numbers, for `dob`,
-    `encounterDate` and the lock time: before, each such patient and encounter was unreadable."""
+    default), Gson's default (`Mar 15, 1985, 12:00:00 AM`), Ruby's `Time#to_s` (`2017-12-14
+    15:08:59 UTC`) and epoch numbers, for `dob`, `encounterDate` and the lock time: before,
+    each such patient and encounter was unreadable."""
     clinic = build_clinic()
     charted = [p for p in live_patients(clinic) if _charted(p)][:8]
     create = partial(create_sandbox, clinic, timestamps=timestamps, locked_values="stamps")

@@ -172,3 +172,15 @@ def test_a_list_of_one_answered_as_that_one_object_is_that_list(one: dict[str, A
 def test_an_object_that_is_no_record_and_holds_no_list_is_no_list() -> None:
     with pytest.raises(UnreadablePayload):
         items_of({"Message": "An error has occurred."})
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["2017-12-14 15:08:59 UTC", "2017-12-14 09:08:59 -0600", "2017-12-14 15:08:59.000 +0000 UTC"],
+)
+def test_instants_with_their_zone_as_a_word_are_read(written: str) -> None:
+    """Ruby's `Time#to_s` (the json gem without ActiveSupport), Go's `Time.String()`."""
+    summary = {**SUMMARY, "encounterDate": written}
+    item = VendorEncounter.model_validate({"summary": summary, "ccd": HTML})
+    assert item.summary.encounterDate is not None
+    assert item.summary.encounterDate.isoformat() == "2017-12-14T15:08:59+00:00"
