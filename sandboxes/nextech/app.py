@@ -266,6 +266,10 @@ behaviour above):
   and Spring ignore a query parameter no action parameter names; a Flask view reading only
   those two) with a renderer that has no section filter. The docs: "Section of data to include
   in the CCD property".
+- ``trailing_slashes``: the API's routes as the docs write them (default) or each with a
+  trailing slash (``/api/search/``), as Django REST Framework's routers declare them by
+  default and a FastAPI team may: a path without the slash is redirected to it (307, the query
+  kept, before any check), as Starlette and FastAPI do (Django's ``APPEND_SLASH`` with a 301).
 - ``refresh_rotation``: a refresh answers a new refresh token (``"rotate"``, default, as
   above), the one presented again (``"reuse"``: Spring Authorization Server's default
   ``reuseRefreshTokens(true)``) or none (``"none"``: Authlib's default
@@ -401,6 +405,7 @@ def create_app(
     date_params: Literal["iso", "naive", "zoned", "date"] = "iso",
     unknown_sections: Literal["refused", "null", "not_found"] = "refused",
     section_param: Literal["honoured", "ignored"] = "honoured",
+    trailing_slashes: bool = False,
     rate_per_second: int | None = None,
     rate_limited_status: Literal[503, 429] = 503,
     rate_limited_retry_after: bool = True,
@@ -482,6 +487,7 @@ def create_app(
         date_params=date_params,
         unknown_sections=unknown_sections,
         section_param=section_param,
+        trailing_slashes=trailing_slashes,
         refused_token_status=refused_token_status,
         rate_per_second=rate_per_second,
         rate_limited_status=rate_limited_status,

@@ -386,6 +386,7 @@ class NextechApi:
         date_params: Literal["iso", "naive", "zoned", "date"] = "iso",
         unknown_sections: Literal["refused", "null", "not_found"] = "refused",
         section_param: Literal["honoured", "ignored"] = "honoured",
+        trailing_slashes: bool = False,
         rate_per_second: int | None = None,
         rate_limited_status: Literal[503, 429] = 503,
         rate_limited_retry_after: bool = True,
@@ -397,6 +398,7 @@ class NextechApi:
         self._window: tuple[int, int] = (0, 0)  # (second of the clock, calls in it)
         self.unknown_sections = unknown_sections
         self.section_param = section_param
+        self.trailing_slashes = trailing_slashes
         self.date_params = date_params
         self.refused_token_status = refused_token_status
         self.section_by_fold = {section.casefold(): section for section in sections}
@@ -422,10 +424,11 @@ class NextechApi:
         self.category_map = orjson.dumps(titles)
 
     def routes(self) -> list[Route]:
+        end = "/" if self.trailing_slashes else ""  # without it, the router redirects (307) to it
         return [
-            Route("/api/search", self.guarded(self.search), methods=["GET"]),
-            Route("/api/encounters/categories", self.guarded(self.categories), methods=["GET"]),
-            Route("/api/{patient_id}/encounters/search", self.guarded(self.encounters), methods=["GET"]),
+            Route(f"/api/search{end}", self.guarded(self.search), methods=["GET"]),
+            Route(f"/api/encounters/categories{end}", self.guarded(self.categories), methods=["GET"]),
+            Route(f"/api/{{patient_id}}/encounters/search{end}", self.guarded(self.encounters), methods=["GET"]),
         ]
 
     def guarded(self, handler: Handler) -> Handler:

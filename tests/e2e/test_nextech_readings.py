@@ -94,6 +94,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
     # /o/authorize/ and /o/token/ (configured as authorize_url and token_url), which require
     # PKCE unless told otherwise since its 2.0 (`PKCE_REQUIRED`, release notes of 2.0.0).
     "drf-pages": {
+        "trailing_slashes": True,  # DefaultRouter's `/search/`, APPEND_SLASH redirecting `/search` to it
         "envelope": "pages",
         "page_size": 5,
         "search_match": "prefix",
