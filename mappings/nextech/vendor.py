@@ -565,9 +565,22 @@ class VendorPatient(_Read):
     homePhone: Trimmed = None
 
 
-class VendorSummary(_Read):
-    """An encounter's `summary`."""
+# A day with no time: an ISO date, `MM/DD/YYYY`, Gson's `Dec 14, 2017`.
+_DAY_ALONE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4}|[A-Za-z]{3}\.? \d{1,2}, \d{4}")
 
+
+def _day_alone(value: Any) -> bool:
+    """Whether a date is written as a day with no time (Jackson's `LocalDate` array too)."""
+    if isinstance(value, list):
+        return len(value) == 3
+    return isinstance(value, str) and _DAY_ALONE.fullmatch(value.strip()) is not None
+
+
+class VendorSummary(_Read):
+    """An encounter's `summary`. `dayOnly`: its `encounterDate` gave the day alone (a `date`
+    column: "Date when this encounter occurred"), which holds no time, not midnight UTC."""
+
+    dayOnly: bool = False
     encounterId: VendorId
     doctorId: OptionalId = None
     doctorFirstName: Text = None
@@ -578,6 +591,14 @@ class VendorSummary(_Read):
     encounterDate: Instant = None
     type: Text = None
     encounterLocked: Flag = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _day(cls, data: Any) -> Any:
+        data = _camel_keys(data)
+        if isinstance(data, dict):
+            return {**data, "dayOnly": _day_alone(data.get("encounterDate"))}
+        return data
 
 
 class VendorEncounter(_Read):

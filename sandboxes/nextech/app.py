@@ -215,7 +215,8 @@ behaviour above):
   empty list, 404 or 204) and the shortest term taken; ``envelope``, ``ids_as_strings``,
   ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``encounter_limit``,
   ``encounter_order``, ``encounters_none_found``, ``unknown_dates``, ``dob_midnight``,
-  ``key_case``, ``ccd_encoding``, ``ccd_escaping``, ``single_as_object``, ``locked_values``,
+  ``key_case``, ``ccd_encoding``, ``ccd_escaping``, ``single_as_object``, ``encounter_dates``,
+  ``locked_values``,
   ``chart_numbers``, ``categories``,
   ``page_size`` (of the paged envelopes), ``unlocked_ccd``, ``empty_sections``,
   ``json_as_string`` and ``abp_wrapper``: how answers are written (``token_numbers_as_strings``:
@@ -393,6 +394,7 @@ def create_app(
     ccd_encoding: CcdEncoding = "text",
     ccd_escaping: CcdEscaping = "none",
     single_as_object: bool = False,
+    encounter_dates: Literal["instant", "day"] = "instant",
     encounters_none_found: NoneFound = "empty",
     encounter_order: EncounterOrder = "asc",
     refused_token_status: Literal[401, 403] = 401,
@@ -475,6 +477,7 @@ def create_app(
         encounter_order,
         ccd_escaping,
         single_as_object,
+        encounter_dates,
     )
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(

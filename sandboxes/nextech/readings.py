@@ -120,6 +120,10 @@ Answers (``Shapes``)
   or as Ruby's ``json`` gem writes a ``Time`` without ActiveSupport (``"ruby"``: its
   ``to_s``, ``"2017-12-14 15:08:59 UTC"``, as a Sinatra or Grape app serving Sequel rows
   does; ``dob`` a ``Date``'s ``"1985-03-15"``).
+- ``encounter_dates``: ``encounterDate`` as an instant, written as ``timestamps`` says
+  (``"instant"``, default), or as the day alone (``"day"``: ``"2017-12-14"``, the visit's
+  day in the clinic's zone, from a ``date`` column): the docs' description says "Date when this
+  encounter occurred", their type column "UTC date / time".
 - ``dob_midnight``: ``"utc"`` (default: ``dob`` a UTC midnight, written as ``timestamps``
   says) or the midnight of the server's own zone (``DOB_SERVER_ZONE``, Europe/Berlin, east of
   UTC), as a .NET ``DateTime`` of kind Local made from the date holds it: written in UTC by
@@ -408,6 +412,7 @@ class Shapes:
     encounter_order: EncounterOrder = "asc"
     ccd_escaping: CcdEscaping = "none"
     single_as_object: bool = False
+    encounter_dates: Literal["instant", "day"] = "instant"
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:
@@ -426,6 +431,7 @@ class Shapes:
         _check("encounter_order", self.encounter_order, ("asc", "desc"))
         _check("ccd_encoding", self.ccd_encoding, ("text", "base64"))
         _check("ccd_escaping", self.ccd_escaping, ("none", "entities", "template", "json"))
+        _check("encounter_dates", self.encounter_dates, ("instant", "day"))
         _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))
         _check("dob_midnight", self.dob_midnight, ("utc", "server_in_utc", "server_naive"))
         _check("locked_values", self.locked_values, ("mixed", "letters", "stamps"))

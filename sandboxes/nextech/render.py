@@ -166,7 +166,9 @@ def encounter_summary(
         "doctorProfessionalDesignation": doctor.designation,
         "department": department_of(encounter.type_code),
         "location": location_name,
-        "encounterDate": _instant(encounter.start, shapes),
+        "encounterDate": encounter.start.astimezone(_ZONE).date().isoformat()
+        if shapes.encounter_dates == "day"
+        else _instant(encounter.start, shapes),
         "type": encounter.type_text,
         "encounterLocked": _locked(encounter, shapes),
     }

@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from starlette.applications import Starlette
@@ -521,6 +522,25 @@ def test_dates_as_libraries_write_them_by_default_and_epochs_are_read(timestamps
                 for e in found
             )
             assert locks == _locks(truth), truth.id
+
+
+def test_an_encounter_dated_by_its_day_alone_is_that_day_not_midnight_utc() -> None:
+    """`encounterDate` as a `date` column gives it ("Date when this encounter occurred"): before,
+    it was served as midnight UTC, the evening before in the clinic's zone."""
+    clinic = build_clinic()
+    zone = ZoneInfo(clinic.timezone)
+    charted = [p for p in live_patients(clinic) if _charted(p)][:6]
+    create = partial(create_sandbox, clinic, encounter_dates="day")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        for truth in charted:
+            patient_id = f"{truth.id}.{truth.chart_number}"
+            found = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=BEFORE_FAR_VISIT)
+            days = Counter(start.astimezone(zone).date().isoformat() for start in _charted(truth))
+            assert Counter(e["period"]["start"] for e in found) == days, truth.id
+            for encounter in found:
+                assert running.fhir.get_ok(f"{BASE}/Encounter/{encounter['id']}")["period"] == encounter["period"]
+            for document in _nextech_documents(running.fhir, patient_id):
+                assert "date" not in document and document["context"]["period"]["start"] in days
 
 
 @pytest.mark.parametrize("ccd_escaping", ["entities", "template", "json"])
