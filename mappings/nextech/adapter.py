@@ -98,6 +98,9 @@ Where the docs are silent (and how each point is read here):
 - Whether `end` is inclusive and in which zone: read as UTC, inclusive; the window is widened
   a day each side and the gateway finishes the filter.
 - `encounterLocked` documented as a string with a boolean example: both accepted (vendor.py).
+- `section` ("Section of data to include in the CCD property") may not be read at all: an
+  answer for a section holding other sections' headings is the whole CCD, and the section's
+  Binary is cut to that section's block, or is a 502 when it cannot be told (ccd.py).
 - A chart number with spaces: a vendor splitting the term into words might AND them, each
   against the fields separately, so its first word is sent (terms.chart_term); one comparing
   the chart number whole (`=`) finds it by nothing less, so the whole number is sent beside it.
@@ -178,6 +181,7 @@ from gateway.search.model import ReferenceValue, SearchQuery, StringValue, Token
 from gateway.upstream.tentative import tentative
 from mappings.bookable import bookable_end
 from mappings.nextech.capabilities import DOCUMENT, ENCOUNTER, PATIENT, binary
+from mappings.nextech.ccd import SectionNotFound, one_section
 from mappings.nextech.client import NextechClient
 from mappings.nextech.encounter import (
     binary_to_fhir,
@@ -877,11 +881,28 @@ class NextechAdapter:
                     found = None
                 elif found is None:
                     found = (whole[0].model_copy(update={"ccd": None}), whole[1])
+            elif section is not None and found is not None and found[0].ccd:
+                found = (found[0].model_copy(update={"ccd": await self._one_section(found[0].ccd, section)}), found[1])
         # No CCD (null, or a blank whole CCD) is no Binary; a blank section is that section, empty.
         if found is None or (section is None and not has_ccd(found[0])):
             raise NotFound(f"Binary/{resource_id} does not exist")
         assert split is not None  # found only for an id that splits
         return binary_to_fhir(found[0], resource_id, document_id(split[0]), f"CCD {section or ''}".strip())
+
+    async def _one_section(self, ccd: str, section: str) -> str:
+        """The CCD Nextech answered for `section`, as that section: the whole document, when
+        Nextech did not read `section` (its other sections' headings in it), cut to that
+        section's block (ccd.py); a 502 when the section cannot be told from the rest. Before,
+        the whole document was served as the section."""
+        sections = await self.sections()
+        names = [(name, *self._spellings.get(name, ())) for name in sections]
+        asked = next((spelled for spelled in names if spelled[0] == section), (section,))
+        try:
+            return one_section(ccd, asked, [spelled for spelled in names if spelled[0] != section])
+        except SectionNotFound as exc:
+            raise UpstreamUnusable(
+                f"Nextech answered the whole CCD where its section {section} was asked, and {exc}"
+            ) from None
 
     async def _encounter_item(self, encounter: str, section: str | None) -> tuple[VendorEncounter, str] | None:
         """(the vendor's encounter item, its patient id) for an Encounter id, searched on the

@@ -49,6 +49,15 @@ def _instant(moment: datetime | None) -> str | None:
     return text.replace("+00:00", "Z")
 
 
+def _when(summary: VendorSummary) -> str | None:
+    """When the encounter occurred: its instant, or, when Nextech gave the day alone
+    (`dayOnly`), that day (R4 dateTime's date precision): midnight UTC would show the evening
+    before in every zone west of UTC."""
+    if summary.dayOnly and summary.encounterDate is not None:
+        return summary.encounterDate.date().isoformat()
+    return _instant(summary.encounterDate)
+
+
 ENCOUNTER_ID_ROOM = 48
 DOCUMENT_SUFFIX = ".ccd"
 
@@ -121,7 +130,7 @@ def _period(start: str | None, status: str) -> dict[str, str] | None:
 
 def encounter_to_fhir(item: VendorEncounter, patient_id: str, ctx: TenantContext, now: datetime) -> dict[str, Any]:
     summary = item.summary
-    start = _instant(summary.encounterDate)
+    start = _when(summary)
     if summary.encounterLocked:
         status = "finished"
     elif summary.encounterDate and summary.encounterDate > now:
@@ -162,7 +171,7 @@ def document_to_fhir(item: VendorEncounter, patient_id: str, sections: list[str]
     encounter = encounter_id(patient_id, summary)
     doc_id = document_id(encounter)
     doctor = _doctor(summary)
-    start = _instant(summary.encounterDate)
+    start = _when(summary)
     attachments = [{"attachment": {"contentType": "text/html", "url": f"Binary/{doc_id}", "title": "CCD"}}]
     attachments += [
         {
@@ -183,7 +192,7 @@ def document_to_fhir(item: VendorEncounter, patient_id: str, sections: list[str]
             "type": CCD_TYPE,
             "category": [{"coding": [coding(DOC_CATEGORY, "clinical-note", "Clinical Note")]}],
             "subject": reference("Patient", patient_id),
-            "date": start,
+            "date": _instant(summary.encounterDate) if not summary.dayOnly else None,  # an instant, or none
             "author": [{"display": doctor}] if doctor else [],
             "description": f"CCD of the encounter of {(start or '')[:10]}".strip(),
             "content": attachments,

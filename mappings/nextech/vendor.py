@@ -16,7 +16,11 @@ a boolean example) and no envelope, so each model reads:
 - either date also as an RFC 822/1123 date (`Sun, 02 Apr 1961 00:00:00 GMT`: what Flask's JSON
   provider writes for a date or datetime no schema formats), or a Microsoft JSON date
   (`/Date(1513264139934)/`: ASP.NET MVC's JavaScriptSerializer, WCF, Json.NET's
-  MicrosoftDateFormat);
+  MicrosoftDateFormat), or an epoch number, seconds or milliseconds, a JSON number or a
+  numeric string (Jackson's `java.util.Date`, a PHP team's unix-time column: `_epoch`), or as
+  Java's and PHP's libraries write them by default: Jackson's JavaTimeModule arrays
+  (`[1985, 3, 15]`), Gson's `Dec 14, 2017, 3:08:59 PM`, `ZonedDateTime`'s `...-06:00[America/
+  Chicago]`, PHP's `{"date", "timezone_type", "timezone"}`, Ruby's `2017-12-14 15:08:59 UTC`;
 - no date: null, absent, empty, or a stand-in a non-nullable column writes for it: .NET's
   `DateTime.MinValue` (`0001-01-01T00:00:00`) or MySQL's zero date (`0000-00-00`);
 - `encounterLocked` ("Whether ... has been locked", typed string): a boolean,
@@ -25,7 +29,9 @@ a boolean example) and no envelope, so each model reads:
 - optional fields null or absent; strings served decomposed (NFD) are read in NFC; a chart
   number padded with blanks (a `char(n)` column) and names with blanks around them as without;
 - the CCD as HTML text, or as the base64 of its bytes (a `byte[]`, which the docs' "string"
-  also describes);
+  also describes), or escaped on its way out: entity-escaped whole or block by block inside
+  its page, or JSON-encoded once more (markup still escaped after that is unreadable, never
+  served as text);
 - lists bare (their pages perhaps described in headers: `X-Pagination`, `Link`) or inside an
   envelope (`value`, `data`, `results`, `items`, or the one list an object holds, or HAL's
   `_embedded`, which is left out when nothing matched), pages counted from 1 or, as Spring
@@ -42,7 +48,9 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import html
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -50,6 +58,7 @@ from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator, ValidationError, model_validator
 from pydantic_core import ErrorDetails
@@ -134,6 +143,122 @@ def _microsoft_date(value: str) -> datetime | None:
         return None
 
 
+# Epoch numbers. The docs show both dates only by example (`"2017-12-14T15:08:59.934Z"`) and
+# type them "date" and "UTC date / time", naming no format: a Java team's Jackson writes a
+# `java.util.Date` as milliseconds since 1970 (`WRITE_DATES_AS_TIMESTAMPS`, on unless Spring
+# Boot turns it off), JavaTimeModule an `Instant` as decimal seconds (`1513264139.934000000`),
+# and a PHP team's INT unix-time column comes out of PDO's MySQL driver as a string
+# (`"1513264139"`). Seconds or milliseconds: a number read as seconds is taken as seconds when
+# it falls in `_SECONDS_YEARS` (births of the living, visits of a chart), else as milliseconds
+# (a birth of 1966-1973 in milliseconds: as seconds, a year before or after them; any later
+# date in milliseconds: as seconds, past the year 5000). What stays ambiguous is milliseconds
+# within some 36 days of 1970-01-01 (1969-12-25 to 1970-02-06), read as seconds.
+_EPOCH_NUMBER = re.compile(r"-?\d{1,16}(?:\.\d{1,9})?")
+_SECONDS_YEARS = range(1870, 2070)
+
+
+def _epoch(value: Any) -> datetime | None:
+    """An aware UTC datetime for an epoch number (a JSON number or a numeric string, seconds or
+    milliseconds); None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    if isinstance(value, str):
+        if _EPOCH_NUMBER.fullmatch(value.strip()) is None:
+            return None
+        value = float(value) if "." in value else int(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    try:
+        moment = _EPOCH + timedelta(seconds=value)
+    except OverflowError:  # out of the years Python takes: no number of seconds
+        pass
+    else:
+        if moment.year in _SECONDS_YEARS:
+            return moment
+    try:
+        return _EPOCH + timedelta(milliseconds=value)
+    except OverflowError:  # past the years Python takes
+        return None
+
+
+# Java's defaults. Jackson's JavaTimeModule with `WRITE_DATES_AS_TIMESTAMPS` on (a plain
+# `ObjectMapper`'s and Dropwizard's default; Spring Boot turns it off) writes a `LocalDate` as
+# `[1985, 3, 15]` and a `LocalDateTime` as `[2017, 12, 14, 15, 8, 59, 934000000]` (seconds and
+# nanoseconds left out when zero). Gson without `setDateFormat` writes a `java.util.Date` in
+# the US locale's default style, `Dec 14, 2017 3:08:59 PM` (JDK 8), `Dec 14, 2017, 3:08:59 PM`
+# (JDK 9-19) or with a narrow no-break space before `PM` (JDK 20 on), in the server's zone.
+_GSON_DATE = re.compile(
+    r"([A-Za-z]{3})\.? (\d{1,2}), (\d{4})(?:,? (\d{1,2}):(\d{2})(?::(\d{2}))?[\s\u202f\u00a0]*([AaPp][Mm]))?"
+)
+_MONTHS = {name: number for number, name in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+)}  # fmt: skip
+# PHP's `json_encode` of a `DateTime`: `{"date": "2017-12-14 15:08:59.934000", "timezone_type":
+# 3, "timezone": "UTC"}`; the zone an identifier (type 3), an offset (1) or an abbreviation (2).
+_UTC_NAMES = frozenset({"utc", "gmt", "z", "zulu", "universal"})
+# Java's `ZonedDateTime.toString()` (and Jackson's `WRITE_DATES_WITH_ZONE_ID`) names the zone
+# after the offset: `2017-12-14T09:08:59.934-06:00[America/Chicago]`; the offset says the instant.
+_ZONE_ID = re.compile(r"\[[A-Za-z0-9/_+\-]+\]$")
+# A zone written as a word after the time: Ruby's `Time#to_s` (`2017-12-14 15:08:59 UTC`, what
+# the json gem writes for a Time without ActiveSupport), Go's `Time.String()` (`... +0000 UTC`).
+_UTC_WORD = re.compile(r"(\d)\s*(?:UTC|GMT|Z)$", re.IGNORECASE)
+_ZONE_WORD = re.compile(r"\s+([+-]\d{2}:?\d{2})(?:\s+[A-Za-z]{2,5})?$")
+
+
+def _gson_date(text: str) -> datetime | None:
+    """A naive datetime for a date as Gson writes it by default; else None."""
+    found = _GSON_DATE.fullmatch(text.strip())
+    month = _MONTHS.get(found.group(1).casefold()) if found else None
+    if found is None or month is None:
+        return None
+    _, day, year, hour, minute, second, half = found.groups()
+    hours = int(hour or 0) % 12 + (12 if half and half.lower() == "pm" else 0)
+    try:
+        return datetime(int(year), month, int(day), hours, int(minute or 0), int(second or 0))
+    except ValueError:
+        return None
+
+
+def _java_fields(value: list[Any]) -> datetime | None:
+    """A naive datetime for Jackson's array of a `LocalDate` or `LocalDateTime`; else None."""
+    if not 3 <= len(value) <= 7 or not all(isinstance(n, int) and not isinstance(n, bool) for n in value):
+        return None
+    year, month, day, hour, minute, second, nanos = [*value, 0, 0, 0, 0][:7]
+    try:
+        return datetime(year, month, day, hour, minute, second, nanos // 1000)
+    except ValueError:
+        return None
+
+
+def _php_datetime(value: dict[str, Any]) -> datetime | None:
+    """An aware datetime for PHP's `json_encode` of a `DateTime`; else None (a zone it does not
+    name as an identifier, an offset or UTC's abbreviation is no zone known)."""
+    written, zone = value.get("date"), value.get("timezone")
+    if not isinstance(written, str) or not isinstance(zone, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(written.strip())
+        if zone.strip().casefold() in _UTC_NAMES:
+            return moment.replace(tzinfo=UTC)
+        if zone.strip()[:1] in ("+", "-"):
+            return datetime.fromisoformat(f"{written.strip()}{zone.strip()}")
+        return moment.replace(tzinfo=ZoneInfo(zone.strip()))
+    except (ValueError, ZoneInfoNotFoundError):
+        return None
+
+
+def _structured(value: Any) -> tuple[datetime, bool] | None:
+    """(the moment, whether it is a date alone) of a date written as a JSON array or object
+    (Jackson's, PHP's); None for anything else."""
+    if isinstance(value, list):
+        moment = _java_fields(value)
+        return (moment, len(value) == 3) if moment is not None else None
+    if isinstance(value, dict):
+        moment = _php_datetime(value)
+        return (moment, False) if moment is not None else None
+    return None
+
+
 def _no_date(text: str) -> bool:
     return not text or _ZERO_DATE.match(text) is not None
 
@@ -146,6 +271,11 @@ def _birth_date(value: Any) -> Any:
     is 1985-03-15). None for no date."""
     if value is None:
         return None
+    if isinstance(value, (int, float)) and (moment := _epoch(value)) is not None:
+        return midnight_day(moment.isoformat(), moment.date())
+    if (structured := _structured(value)) is not None:
+        moment, date_alone = structured
+        return moment.date() if date_alone else midnight_day(moment.isoformat(), moment.date())
     if isinstance(value, str):
         text = value.strip()
         if _no_date(text):
@@ -153,7 +283,7 @@ def _birth_date(value: Any) -> Any:
         try:
             written = date.fromisoformat(text[:10])
         except ValueError:
-            us = _us_date(text) or _http_date(text) or _microsoft_date(text)
+            us = _us_date(text) or _http_date(text) or _microsoft_date(text) or _gson_date(text) or _epoch(text)
             if us is not None:
                 return None if us.year == _NO_YEAR else midnight_day(us.isoformat(), us.date())
         else:
@@ -168,14 +298,20 @@ def _instant(value: Any) -> Any:
     None for no date."""
     if value is None:
         return None
+    if isinstance(value, (int, float)) and (moment := _epoch(value)) is not None:
+        return moment
+    if (structured := _structured(value)) is not None:
+        moment = structured[0]
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     if isinstance(value, str):
-        text = value.strip()
+        text = _ZONE_ID.sub("", value.strip()) if "T" in value else value.strip()
+        text = _UTC_WORD.sub(r"\1+00:00", _ZONE_WORD.sub(r"\1", text)) if text[:4].isdigit() else text
         if _no_date(text):
             return None
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
-            us = _us_date(text) or _http_date(text) or _microsoft_date(text)
+            us = _us_date(text) or _http_date(text) or _microsoft_date(text) or _gson_date(text) or _epoch(text)
             if us is None:
                 raise ValueError("is not a date-time") from None
             parsed = us
@@ -190,6 +326,11 @@ def _flag(value: Any) -> Any:
         return bool(value)
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
+    if isinstance(value, (int, float, list, dict)):  # when it was locked: an epoch number, Jackson's, PHP's
+        try:
+            return _instant(value) is not None
+        except ValueError:
+            pass
     if isinstance(value, str):
         text = value.strip()
         if text.casefold() in _TRUE | _FALSE:
@@ -219,14 +360,14 @@ def _trimmed(value: str | None) -> str | None:
 _WHITESPACE = re.compile(r"\s+")
 
 
-def _ccd_html(value: str | None) -> str | None:
-    """The CCD as HTML text. The docs type it "string", which is also how Swagger documents a
-    `byte[]` (`type: string`, `format: byte`): a CCD held as bytes (a `varbinary` column, a
-    renderer's `MemoryStream.ToArray()`) is written by Json.NET, System.Text.Json and Jackson as
-    base64, line-broken by a MIME encoder. Before, that base64 was served as the CCD's HTML (a
-    page of letters). Text holding no `<` that decodes as base64 to text starting with markup
-    is that markup (UTF-8, or UTF-16 with its byte order mark); anything else is as written."""
-    if value is None or "<" in value:
+def _from_base64(value: str) -> str:
+    """The docs type the CCD "string", which is also how Swagger documents a `byte[]` (`type:
+    string`, `format: byte`): a CCD held as bytes (a `varbinary` column, a renderer's
+    `MemoryStream.ToArray()`) is written by Json.NET, System.Text.Json and Jackson as base64,
+    line-broken by a MIME encoder. Before, that base64 was served as the CCD's HTML (a page of
+    letters). Text holding no `<` that decodes as base64 to text starting with markup is that
+    markup (UTF-8, or UTF-16 with its byte order mark); anything else is as written."""
+    if "<" in value:
         return value
     compact = _WHITESPACE.sub("", value)
     if not compact:
@@ -243,6 +384,100 @@ def _ccd_html(value: str | None) -> str | None:
         return value
     # Text that came as bytes did not pass the gateway's NFC with the rest of the answer.
     return nfc(text) if text.lstrip().startswith("<") else value
+
+
+# Markup: an element of a document's structure, opened and closed (`<table ...>...</table>`).
+# Found in text that holds no real tag, or between real tags, it is markup escaped on its way
+# out: no clinic value holds a table, a heading or a division with its closing tag.
+_ELEMENT = re.compile(
+    r"<(html|body|div|section|table|caption|thead|tbody|tr|th|td|h[1-6]|p|ul|ol|li)\b[^<>]*>.*?</\1\s*>",
+    re.IGNORECASE | re.DOTALL,
+)
+_MARKUP_START = re.compile(r"\s*<(?:!doctype\b|[a-z][a-z0-9]*\b)", re.IGNORECASE)
+_JSON_ESCAPED_MARKUP = re.compile(r"\\u003c", re.IGNORECASE)
+_REAL_TAG = re.compile(r"<[^<>]*>")
+# At most this many layers of escaping are taken off (`&amp;lt;` is two); markup found under
+# more of them (looked for under `_LAYERS_LOOKED_AT`) is refused rather than shown as text.
+_ESCAPING_LAYERS = 3
+_LAYERS_LOOKED_AT = 8
+
+
+def _revealed(text: str) -> str | None:
+    """`text` with the layers of entity escaping taken off that make it markup
+    (`&lt;table&gt;...&lt;/table&gt;`, or `&amp;lt;...` escaped twice); None when none does.
+    Markup under more than `_ESCAPING_LAYERS` is unreadable (ValueError)."""
+    for layer in range(1, _LAYERS_LOOKED_AT + 1):
+        if "&" not in text:
+            return None
+        text = html.unescape(text)
+        if _ELEMENT.search(text):
+            if layer > _ESCAPING_LAYERS:
+                raise ValueError("is markup escaped more times than can be read")
+            return text
+    return None
+
+
+def _json_string(text: str) -> str | None:
+    """The markup a JSON string literal (`"<!DOCTYPE html>\\n..."` with its quotes) or its
+    escaped content (`\\u003c!DOCTYPE html\\u003e`) holds; None when it holds none."""
+    stripped = text.strip()
+    if len(stripped) >= 2 and stripped[0] == stripped[-1] == '"':
+        candidate = stripped
+    elif "<" not in text and _JSON_ESCAPED_MARKUP.search(text):
+        candidate = f'"{stripped}"'
+    else:
+        return None
+    try:
+        inner = json.loads(candidate)
+    except ValueError:
+        return None
+    if not isinstance(inner, str):
+        return None
+    # Markup, or markup under more escaping (JSON-encoded twice, entity-escaped then encoded).
+    held = _MARKUP_START.match(inner) or _json_string(inner) is not None or ("<" not in inner and _revealed(inner))
+    return inner if held else None
+
+
+def _unescaped(text: str) -> str:
+    """The CCD's markup however its answer escaped it (the docs: "CCD in HTML format"): whole,
+    entity-escaped by an output encoder (`&lt;!DOCTYPE html&gt;...`: Spring's
+    `HtmlUtils.htmlEscape`, ASP.NET's `HtmlEncode`); the blocks of a page escaped inside it (a
+    Rails `<%= block %>` or Razor `@block` of a string not marked safe, auto-escaped:
+    `<div class="section">&lt;h2&gt;...</div>`); or JSON-encoded once more (`"\\"<!DOCTYPE
+    html>\\\\n...\\""`, a page kept as `json.dumps` wrote it). Before, each was served as text
+    showing its tags. Markup still escaped after `_ESCAPING_LAYERS` is unreadable (ValueError):
+    escaped markup is never served as the CCD's text."""
+    for _ in range(_ESCAPING_LAYERS):
+        layer = _escaping_taken_off(text)
+        if layer is None:
+            return text
+        text = layer
+    if _escaping_taken_off(text) is not None:
+        raise ValueError("is markup escaped more times than can be read")
+    return text
+
+
+def _escaping_taken_off(text: str) -> str | None:
+    """`text` with one layer of escaping taken off (`_unescaped`); None when it has none."""
+    inner = _json_string(text)
+    if inner is not None:
+        return inner
+    if "<" not in text:
+        return _revealed(text)
+    pieces = _REAL_TAG.split(text)
+    revealed = [_revealed(piece) for piece in pieces]
+    if all(found is None for found in revealed):
+        return None
+    kept = [piece if found is None else found for piece, found in zip(pieces, revealed, strict=True)]
+    return "".join(piece + tag for piece, tag in zip(kept, [*_REAL_TAG.findall(text), ""], strict=True))
+
+
+def _ccd_html(value: str | None) -> str | None:
+    """The CCD as HTML text: as written, from the base64 of its bytes (`_from_base64`), or with
+    the escaping its answer added taken off (`_unescaped`)."""
+    if value is None:
+        return None
+    return _unescaped(_from_base64(value))
 
 
 VendorId = Annotated[str, BeforeValidator(_vendor_id)]
@@ -330,9 +565,22 @@ class VendorPatient(_Read):
     homePhone: Trimmed = None
 
 
-class VendorSummary(_Read):
-    """An encounter's `summary`."""
+# A day with no time: an ISO date, `MM/DD/YYYY`, Gson's `Dec 14, 2017`.
+_DAY_ALONE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4}|[A-Za-z]{3}\.? \d{1,2}, \d{4}")
 
+
+def _day_alone(value: Any) -> bool:
+    """Whether a date is written as a day with no time (Jackson's `LocalDate` array too)."""
+    if isinstance(value, list):
+        return len(value) == 3
+    return isinstance(value, str) and _DAY_ALONE.fullmatch(value.strip()) is not None
+
+
+class VendorSummary(_Read):
+    """An encounter's `summary`. `dayOnly`: its `encounterDate` gave the day alone (a `date`
+    column: "Date when this encounter occurred"), which holds no time, not midnight UTC."""
+
+    dayOnly: bool = False
     encounterId: VendorId
     doctorId: OptionalId = None
     doctorFirstName: Text = None
@@ -343,6 +591,14 @@ class VendorSummary(_Read):
     encounterDate: Instant = None
     type: Text = None
     encounterLocked: Flag = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _day(cls, data: Any) -> Any:
+        data = _camel_keys(data)
+        if isinstance(data, dict):
+            return {**data, "dayOnly": _day_alone(data.get("encounterDate"))}
+        return data
 
 
 class VendorEncounter(_Read):
@@ -436,6 +692,17 @@ class UnreadablePayload(ValueError):
         self.problem = problem
 
 
+# The keys only a patient or an encounter has (documented spelling, `_camel_keys`). A list of
+# one converted from XML (Json.NET's `SerializeXmlNode`, PHP's `json_encode` of SimpleXML)
+# becomes that one object, and so does a controller's `SingleOrDefault` for the docs' "Get a
+# patient with a specific chart number": before, such an answer was a 502 ("is not a list").
+_RECORD_KEYS = frozenset({"patientId", "encounterId", "summary"})
+
+
+def _is_record(body: dict[str, Any]) -> bool:
+    return not _RECORD_KEYS.isdisjoint(_camel_keys(body))
+
+
 def items_of(body: Any, field: str = "(answer)") -> list[Any]:
     """A list answer's items: a bare array, or the list inside an envelope."""
     if isinstance(body, list):
@@ -453,6 +720,8 @@ def items_of(body: Any, field: str = "(answer)") -> list[Any]:
             return list(lists[0])
         if listed_count(body) == 0:  # HAL leaves `_embedded` out when nothing matched
             return []
+        if _is_record(body):  # a list of one as that one: converted from XML, or `SingleOrDefault`
+            return [body]
     if body is None:
         return []
     raise UnreadablePayload(field, "is not a list")

@@ -215,7 +215,9 @@ behaviour above):
   empty list, 404 or 204) and the shortest term taken; ``envelope``, ``ids_as_strings``,
   ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``encounter_limit``,
   ``encounter_order``, ``encounters_none_found``, ``unknown_dates``, ``dob_midnight``,
-  ``key_case``, ``ccd_encoding``, ``locked_values``, ``chart_numbers``, ``categories``,
+  ``key_case``, ``ccd_encoding``, ``ccd_escaping``, ``single_as_object``, ``encounter_dates``,
+  ``locked_values``,
+  ``chart_numbers``, ``categories``,
   ``page_size`` (of the paged envelopes), ``unlocked_ccd``, ``empty_sections``,
   ``json_as_string`` and ``abp_wrapper``: how answers are written (``token_numbers_as_strings``:
   the token response's numbers, above). Each is described in ``sandboxes.nextech.readings``.
@@ -259,6 +261,16 @@ behaviour above):
   (``"not_found"``: the section's row looked up and missing, as Rails' ``find_by!``, Django's
   ``get_object_or_404`` or a Spring ``orElseThrow`` answers it; the docs' 404 is "The
   requested resource cannot be found"), checked before the patient.
+- ``section_param``: ``section`` read as above (``"honoured"``, default) or never read
+  (``"ignored"``): every encounter answered with its whole CCD, however it is asked, and no
+  ``section`` refused, as a controller that binds only ``start`` and ``end`` answers (ASP.NET
+  and Spring ignore a query parameter no action parameter names; a Flask view reading only
+  those two) with a renderer that has no section filter. The docs: "Section of data to include
+  in the CCD property".
+- ``trailing_slashes``: the API's routes as the docs write them (default) or each with a
+  trailing slash (``/api/search/``), as Django REST Framework's routers declare them by
+  default and a FastAPI team may: a path without the slash is redirected to it (307, the query
+  kept, before any check), as Starlette and FastAPI do (Django's ``APPEND_SLASH`` with a 301).
 - ``refresh_rotation``: a refresh answers a new refresh token (``"rotate"``, default, as
   above), the one presented again (``"reuse"``: Spring Authorization Server's default
   ``reuseRefreshTokens(true)``) or none (``"none"``: Authlib's default
@@ -292,6 +304,7 @@ from sandboxes.nextech.readings import (
     Case,
     Categories,
     CcdEncoding,
+    CcdEscaping,
     ChartNumbers,
     DobMidnight,
     EmptySections,
@@ -379,6 +392,9 @@ def create_app(
     dob_midnight: DobMidnight = "utc",
     key_case: KeyCase = "camel",
     ccd_encoding: CcdEncoding = "text",
+    ccd_escaping: CcdEscaping = "none",
+    single_as_object: bool = False,
+    encounter_dates: Literal["instant", "day"] = "instant",
     encounters_none_found: NoneFound = "empty",
     encounter_order: EncounterOrder = "asc",
     refused_token_status: Literal[401, 403] = 401,
@@ -390,6 +406,8 @@ def create_app(
     oauth_state: Literal["echoed", "dropped"] = "echoed",
     date_params: Literal["iso", "naive", "zoned", "date"] = "iso",
     unknown_sections: Literal["refused", "null", "not_found"] = "refused",
+    section_param: Literal["honoured", "ignored"] = "honoured",
+    trailing_slashes: bool = False,
     rate_per_second: int | None = None,
     rate_limited_status: Literal[503, 429] = 503,
     rate_limited_retry_after: bool = True,
@@ -457,6 +475,9 @@ def create_app(
         ccd_encoding,
         encounters_none_found,
         encounter_order,
+        ccd_escaping,
+        single_as_object,
+        encounter_dates,
     )
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(
@@ -468,6 +489,8 @@ def create_app(
         latest_end=latest_end,
         date_params=date_params,
         unknown_sections=unknown_sections,
+        section_param=section_param,
+        trailing_slashes=trailing_slashes,
         refused_token_status=refused_token_status,
         rate_per_second=rate_per_second,
         rate_limited_status=rate_limited_status,

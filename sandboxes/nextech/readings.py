@@ -104,7 +104,26 @@ Answers (``Shapes``)
   since 1970 UTC, as ASP.NET MVC's ``Controller.Json()`` (``JavaScriptSerializer``), WCF's
   ``DataContractJsonSerializer`` and Json.NET with ``DateFormatHandling.MicrosoftDateFormat``
   write a ``DateTime``; ``dob`` its UTC midnight, a ``DateTime.MinValue`` stand-in
-  ``/Date(-62135596800000)/``).
+  ``/Date(-62135596800000)/``) or epoch numbers, which the docs' examples show no more than
+  they rule out: ``"epoch_millis"`` (a JSON number of milliseconds since 1970 UTC,
+  ``1513264139934``: what Jackson writes for a ``java.util.Date`` while
+  ``WRITE_DATES_AS_TIMESTAMPS`` is on, its default outside Spring Boot; ``dob`` its UTC
+  midnight, ``479692800000``) or ``"epoch_seconds"`` (whole seconds as a JSON string,
+  ``"1513264139"``: a PHP team's INT unix-time columns, which PDO's MySQL driver hands back as
+  strings; ``dob`` ``"479692800"``) or as Java libraries write them by default:
+  ``"jackson_arrays"`` (Jackson's JavaTimeModule with ``WRITE_DATES_AS_TIMESTAMPS`` on, as a
+  plain ``ObjectMapper`` and Dropwizard's leave it: a ``LocalDateTime`` holding UTC as
+  ``[2017, 12, 14, 15, 8, 59, 934000000]``, seconds and nanoseconds left out when zero, a
+  ``LocalDate`` ``dob`` as ``[1985, 3, 15]``) or ``"gson"`` (Gson without ``setDateFormat``:
+  a ``java.util.Date`` in the US locale's default style, ``"Dec 14, 2017, 3:08:59 PM"`` as
+  JDK 9 to 19 write it, in the server's zone, UTC; ``dob`` ``"Mar 15, 1985, 12:00:00 AM"``),
+  or as Ruby's ``json`` gem writes a ``Time`` without ActiveSupport (``"ruby"``: its
+  ``to_s``, ``"2017-12-14 15:08:59 UTC"``, as a Sinatra or Grape app serving Sequel rows
+  does; ``dob`` a ``Date``'s ``"1985-03-15"``).
+- ``encounter_dates``: ``encounterDate`` as an instant, written as ``timestamps`` says
+  (``"instant"``, default), or as the day alone (``"day"``: ``"2017-12-14"``, the visit's
+  day in the clinic's zone, from a ``date`` column): the docs' description says "Date when this
+  encounter occurred", their type column "UTC date / time".
 - ``dob_midnight``: ``"utc"`` (default: ``dob`` a UTC midnight, written as ``timestamps``
   says) or the midnight of the server's own zone (``DOB_SERVER_ZONE``, Europe/Berlin, east of
   UTC), as a .NET ``DateTime`` of kind Local made from the date holds it: written in UTC by
@@ -130,6 +149,16 @@ Answers (``Shapes``)
   ``MemoryStream.ToArray()``) that Json.NET, System.Text.Json and Jackson write as base64,
   and Swagger documents as ``type: string``, ``format: byte``: the docs' type column says
   "string" for it.
+- ``ccd_escaping``: the CCD's markup as markup (``"none"``), or escaped on its way out as a
+  team's output encoding escapes every string: all of it entity-escaped (``"entities"``:
+  ``&lt;!DOCTYPE html&gt;...``, Spring's ``HtmlUtils.htmlEscape``, ASP.NET's
+  ``HttpUtility.HtmlEncode`` or an OWASP encoder applied to each field against XSS), its
+  header's and each section block's markup escaped inside the real page (``"template"``:
+  ``<div class="section" data-section="Allergies">&lt;h2&gt;Allergies&lt;/h2&gt;...</div>``,
+  a Rails view's ``<%= block %>`` or a Razor ``@block`` of a rendered string not marked safe,
+  which auto-escaping escapes), or JSON-encoded once more (``"json"``: ``"ccd":
+  "\"<!DOCTYPE html>\\n...\""``, the rendered page kept in its column as
+  ``json.dumps(html)`` writes it, served as a string). The docs say "CCD in HTML format".
 - ``categories``: ``/encounters/categories`` as a list of names (``"names"``), of objects
   naming them (``"objects"``: ``{"code": "VitalSigns", "displayName": "Vital Signs"}``, the
   code being what ``section`` takes), as one object mapping each name to its title
@@ -149,6 +178,12 @@ Answers (``Shapes``)
   date-time as ``timestamps`` writes them: the visit's end, else its start; null when not
   locked).
 - ``absent_nulls``: optional fields with no value are left out instead of sent as ``null``.
+- ``single_as_object``: a bare list of one (a search finding one patient, a window holding
+  one encounter, never the categories) answered as that one object, no array: what a list
+  converted from XML becomes (Json.NET's ``SerializeXmlNode``, PHP's
+  ``json_encode(simplexml_load_string(...))`` make one repeated element an object), and what
+  a controller answering ``SingleOrDefault`` for the docs' "Get a patient with a specific
+  chart number" serves.
 - ``json_as_string``: every successful answer's JSON serialized once more, as one JSON string
   (``"[{\"patientId\":42,...}]"``): what ASP.NET Core writes for ``return
   Ok(JsonConvert.SerializeObject(patients))`` to a request accepting ``application/json``
@@ -214,6 +249,7 @@ __all__ = [
     "Case",
     "Categories",
     "CcdEncoding",
+    "CcdEscaping",
     "ChartNumbers",
     "DobMidnight",
     "EmptySections",
@@ -258,9 +294,23 @@ Envelope = Literal[
     "odata_bare",
 ]
 ENVELOPES: tuple[str, ...] = get_args(Envelope)
-Timestamps = Literal["z", "offset", "naive", "local", "http", "microsoft"]
+Timestamps = Literal[
+    "z",
+    "offset",
+    "naive",
+    "local",
+    "http",
+    "microsoft",
+    "epoch_millis",
+    "epoch_seconds",
+    "jackson_arrays",
+    "gson",
+    "ruby",
+]
+TIMESTAMPS: tuple[str, ...] = get_args(Timestamps)
 KeyCase = Literal["camel", "pascal", "snake"]
 CcdEncoding = Literal["text", "base64"]
+CcdEscaping = Literal["none", "entities", "template", "json"]
 DobMidnight = Literal["utc", "server_in_utc", "server_naive"]
 #: The server's zone of ``dob_midnight="server_in_utc"`` and ``"server_naive"``.
 DOB_SERVER_ZONE = "Europe/Berlin"
@@ -360,6 +410,9 @@ class Shapes:
     ccd_encoding: CcdEncoding = "text"
     encounters_none_found: NoneFound = "empty"
     encounter_order: EncounterOrder = "asc"
+    ccd_escaping: CcdEscaping = "none"
+    single_as_object: bool = False
+    encounter_dates: Literal["instant", "day"] = "instant"
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:
@@ -372,11 +425,13 @@ class Shapes:
         _check("error_bodies", self.error_bodies, ("webapi", "problem", "text"))
         _check("unlocked_ccd", self.unlocked_ccd, ("html", "null"))
         _check("empty_sections", self.empty_sections, ("text", "null", "omitted"))
-        _check("timestamps", self.timestamps, ("z", "offset", "naive", "local", "http", "microsoft"))
+        _check("timestamps", self.timestamps, TIMESTAMPS)
         _check("key_case", self.key_case, ("camel", "pascal", "snake"))
         _check("encounters_none_found", self.encounters_none_found, ("empty", "not_found", "no_content"))
         _check("encounter_order", self.encounter_order, ("asc", "desc"))
         _check("ccd_encoding", self.ccd_encoding, ("text", "base64"))
+        _check("ccd_escaping", self.ccd_escaping, ("none", "entities", "template", "json"))
+        _check("encounter_dates", self.encounter_dates, ("instant", "day"))
         _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))
         _check("dob_midnight", self.dob_midnight, ("utc", "server_in_utc", "server_naive"))
         _check("locked_values", self.locked_values, ("mixed", "letters", "stamps"))

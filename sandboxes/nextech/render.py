@@ -50,7 +50,7 @@ def _microsoft(moment: datetime) -> str:
     return f"/Date({(moment - _EPOCH) // timedelta(milliseconds=1)})/"
 
 
-def _dob(birth: date | None, shapes: Shapes) -> str | None:
+def _dob(birth: date | None, shapes: Shapes) -> str | int | list[int] | None:
     """By default a datetime at UTC midnight; local midnight with its offset; a bare date; or
     UTC midnight in the clinic's zone; or the server's midnight in UTC, with or without `Z`
     (``dob_midnight``). No date: as ``unknown_dates`` says."""
@@ -65,16 +65,35 @@ def _dob(birth: date | None, shapes: Shapes) -> str | None:
         return _instant(datetime.combine(birth, time(), UTC), shapes)
     if shapes.timestamps == "offset":
         return datetime.combine(birth, time(), _ZONE).isoformat()
-    if shapes.timestamps == "naive":
+    if shapes.timestamps in ("naive", "ruby"):  # a bare date (Ruby: a Date's to_s)
         return birth.isoformat()
     if shapes.timestamps == "http":
         return format_datetime(datetime.combine(birth, time(), UTC), usegmt=True)
-    if shapes.timestamps == "microsoft":
-        return _microsoft(datetime.combine(birth, time(), UTC))
+    if shapes.timestamps == "jackson_arrays":  # a LocalDate
+        return [birth.year, birth.month, birth.day]
+    if shapes.timestamps in ("microsoft", "epoch_millis", "epoch_seconds", "gson"):
+        return _instant(datetime.combine(birth, time(), UTC), shapes)
     return f"{birth.isoformat()}T00:00:00.000Z"
 
 
-def _instant(moment: datetime, shapes: Shapes) -> str:
+def _instant(moment: datetime, shapes: Shapes) -> str | int | list[int]:
+    if shapes.timestamps == "jackson_arrays":  # a LocalDateTime holding UTC, as JavaTimeModule writes it
+        utc = moment.astimezone(UTC)
+        fields = [utc.year, utc.month, utc.day, utc.hour, utc.minute]
+        if utc.second or utc.microsecond:
+            fields.append(utc.second)
+        if utc.microsecond:
+            fields.append(utc.microsecond * 1000)
+        return fields
+    if shapes.timestamps == "ruby":  # Time#to_s, as the json gem writes a Time without ActiveSupport
+        return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    if shapes.timestamps == "gson":  # DateFormat.DEFAULT in Locale.US, JDK 9-19 (CLDR)
+        utc = moment.astimezone(UTC)
+        return f"{utc:%b} {utc.day}, {utc.year}, {(utc.hour + 11) % 12 + 1}:{utc:%M:%S %p}"
+    if shapes.timestamps == "epoch_millis":  # Jackson's java.util.Date: a JSON number
+        return (moment - _EPOCH) // timedelta(milliseconds=1)
+    if shapes.timestamps == "epoch_seconds":  # an INT unix-time column through PDO: a string
+        return str((moment - _EPOCH) // timedelta(seconds=1))
     if shapes.timestamps in ("offset", "local"):
         return moment.astimezone(_ZONE).isoformat(timespec="seconds")
     if shapes.timestamps == "naive":
@@ -126,7 +145,7 @@ def locked_value(encounter_id: int, locked: bool) -> bool | str:
     return "True" if locked else "False"
 
 
-def _locked(encounter: Encounter, shapes: Shapes) -> bool | str | None:
+def _locked(encounter: Encounter, shapes: Shapes) -> bool | str | int | list[int] | None:
     """``encounterLocked`` as ``locked_values`` says."""
     if shapes.locked_values == "letters":
         return "T" if encounter.locked else "F"
@@ -147,7 +166,9 @@ def encounter_summary(
         "doctorProfessionalDesignation": doctor.designation,
         "department": department_of(encounter.type_code),
         "location": location_name,
-        "encounterDate": _instant(encounter.start, shapes),
+        "encounterDate": encounter.start.astimezone(_ZONE).date().isoformat()
+        if shapes.encounter_dates == "day"
+        else _instant(encounter.start, shapes),
         "type": encounter.type_text,
         "encounterLocked": _locked(encounter, shapes),
     }

@@ -385,6 +385,8 @@ class NextechApi:
         refused_token_status: Literal[401, 403] = 401,
         date_params: Literal["iso", "naive", "zoned", "date"] = "iso",
         unknown_sections: Literal["refused", "null", "not_found"] = "refused",
+        section_param: Literal["honoured", "ignored"] = "honoured",
+        trailing_slashes: bool = False,
         rate_per_second: int | None = None,
         rate_limited_status: Literal[503, 429] = 503,
         rate_limited_retry_after: bool = True,
@@ -395,6 +397,8 @@ class NextechApi:
         self.rate_limited_retry_after = rate_limited_retry_after
         self._window: tuple[int, int] = (0, 0)  # (second of the clock, calls in it)
         self.unknown_sections = unknown_sections
+        self.section_param = section_param
+        self.trailing_slashes = trailing_slashes
         self.date_params = date_params
         self.refused_token_status = refused_token_status
         self.section_by_fold = {section.casefold(): section for section in sections}
@@ -420,10 +424,11 @@ class NextechApi:
         self.category_map = orjson.dumps(titles)
 
     def routes(self) -> list[Route]:
+        end = "/" if self.trailing_slashes else ""  # without it, the router redirects (307) to it
         return [
-            Route("/api/search", self.guarded(self.search), methods=["GET"]),
-            Route("/api/encounters/categories", self.guarded(self.categories), methods=["GET"]),
-            Route("/api/{patient_id}/encounters/search", self.guarded(self.encounters), methods=["GET"]),
+            Route(f"/api/search{end}", self.guarded(self.search), methods=["GET"]),
+            Route(f"/api/encounters/categories{end}", self.guarded(self.categories), methods=["GET"]),
+            Route(f"/api/{{patient_id}}/encounters/search{end}", self.guarded(self.encounters), methods=["GET"]),
         ]
 
     def guarded(self, handler: Handler) -> Handler:
@@ -506,7 +511,8 @@ class NextechApi:
             raise ApiError(
                 400, {"Message": INVALID, "ModelState": {"end": [f"The value '{raw}' is not valid for end."]}}
             )
-        raw_section = params.get("section", "").strip()
+        # With section_param="ignored" the parameter is never bound: the whole CCD, nothing refused.
+        raw_section = params.get("section", "").strip() if self.section_param == "honoured" else ""
         unknown = self.unknown_sections == "null" and raw_section.casefold() not in self.section_by_fold
         if self.unknown_sections == "not_found" and raw_section and raw_section.casefold() not in self.section_by_fold:
             # The section's row looked up and not there: Rails' `find_by!` (RecordNotFound), Django's
@@ -581,6 +587,9 @@ class NextechApi:
             return _aspnet_page(request, items, self.chart.shapes.page_size)
         if self.envelope == "aspnet_header_pages":
             return _aspnet_header_page(request, items, self.chart.shapes.page_size)
+        one = len(items) == 1 and rel in ("patientList", "encounterList")
+        if self.envelope == "bare" and one and self.chart.shapes.single_as_object:
+            return Response(items[0], 200, API_HEADERS, JSON_CONTENT_TYPE)  # one element: no array
         if self.envelope != "pages":
             return _json_array(items, self.envelope, count)
         return _page(request, items, self.chart.shapes.page_size)

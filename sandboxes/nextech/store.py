@@ -9,6 +9,8 @@ every rendering is kept once made (the keys are bounded by the clinic's size).
 from __future__ import annotations
 
 import base64
+import html
+import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -17,7 +19,7 @@ import orjson
 
 from sandboxes.clinic import Clinic, Encounter, Patient
 from sandboxes.nextech.ccd_html import CCD_SECTIONS, CcdRenderer
-from sandboxes.nextech.readings import DOCUMENTED, DOCUMENTED_SHAPES, SearchReading, Shapes
+from sandboxes.nextech.readings import DOCUMENTED, DOCUMENTED_SHAPES, CcdEscaping, SearchReading, Shapes
 from sandboxes.nextech.render import encounter_summary, patient_doc
 from sandboxes.nextech.search import SearchKeys, folded_term, name_parts
 
@@ -33,6 +35,22 @@ class PatientRow:
     keys: SearchKeys
     encounters: list[Encounter]  # chart encounters, by start then id
     starts: list[datetime]  # their starts, for bisecting
+
+
+# The header's and each section block's wrapper, and the markup inside it (which holds no `</div>`).
+_BLOCK = re.compile(r'(<div class="(?:header|section)"[^>]*>\n)(.*?)(</div>\n)', re.DOTALL)
+
+
+def _escaped(ccd: str, escaping: CcdEscaping) -> str:
+    """The CCD as ``ccd_escaping`` serves it: as it is, entity-escaped whole, its blocks' markup
+    escaped inside the page, or JSON-encoded once more."""
+    if escaping == "entities":
+        return html.escape(ccd)
+    if escaping == "template":
+        return _BLOCK.sub(lambda found: found[1] + html.escape(found[2]) + found[3], ccd)
+    if escaping == "json":
+        return orjson.dumps(ccd).decode()
+    return ccd
 
 
 def _by_start(encounter: Encounter) -> tuple[datetime, int]:
@@ -121,6 +139,8 @@ class Chart:
                 and self.nothing_in(row, encounter, section)
             )
             ccd = None if unsigned or empty else self.ccd.ccd(row.patient, encounter, section)
+            if ccd is not None:
+                ccd = _escaped(ccd, self.shapes.ccd_escaping)
             if ccd is not None and self.shapes.ccd_encoding == "base64":  # a byte[] as JSON writes it
                 ccd = base64.b64encode(ccd.encode()).decode("ascii")
             cached = orjson.dumps(self.shapes.keyed({"summary": summary, "ccd": ccd}))

@@ -10,10 +10,12 @@ endpoint taking HTTP Basic only, an authorization server requiring PKCE, section
 spaces, a visit years ahead, a Nextech that refuses far `end` dates or takes bare dates only,
 dates served in the clinic's zone, a `dob` written as the server's midnight in UTC (with `Z` or
 without a zone), unknown dates as stand-ins (`0001-01-01`, `0000-00-00`), answers serialized
-twice (a JSON string holding the JSON), `encounterLocked` as letters or lock times, patients
+twice (a JSON string holding the JSON), `encounterLocked` as letters or lock times, dates as Gson writes them, patients
 with no chart number, CCD categories as objects or a map, keys as a team's classes name them
-(`PatientID`, `DOB`, `CCD`; `patient_id`), Microsoft JSON dates (`/Date(ms)/`) and the CCD
-as base64 (a `byte[]`).
+(`PatientID`, `DOB`, `CCD`; `patient_id`), Microsoft JSON dates (`/Date(ms)/`), epoch numbers
+(milliseconds as JSON numbers, seconds as strings), the CCD as base64 (a `byte[]`), the CCD
+escaped on its way out (entity-escaped whole, its blocks escaped inside the page, JSON-encoded
+once more) and a Nextech that never reads `section` (the whole CCD for every section).
 
 Each variant walks the clinic: every live patient is found by its family name (with and
 without accents) and read by id, and each patient's encounters and CCDs match the clinic.
@@ -32,6 +34,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from starlette.applications import Starlette
@@ -75,8 +78,12 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "search_accents": "sensitive_nfd",
         "search_match": "substring",
         "far_future_visit": True,
+        # A PHP team's: PDO's MySQL driver hands INT columns back as strings, ids and the
+        # unix-time columns alike ("1513264139"); lists built as XML and `json_encode`d from
+        # SimpleXML, which makes a list of one that one object.
+        "single_as_object": True,
         "ids_as_strings": True,
-        "timestamps": "offset",
+        "timestamps": "epoch_seconds",
         "absent_nulls": True,
         "token_numbers_as_strings": True,
         "locked_values": "stamps",
@@ -88,6 +95,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
     # /o/authorize/ and /o/token/ (configured as authorize_url and token_url), which require
     # PKCE unless told otherwise since its 2.0 (`PKCE_REQUIRED`, release notes of 2.0.0).
     "drf-pages": {
+        "trailing_slashes": True,  # DefaultRouter's `/search/`, APPEND_SLASH redirecting `/search` to it
         "envelope": "pages",
         "page_size": 5,
         "search_match": "prefix",
@@ -105,6 +113,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "search_case": "sensitive",
         "search_match": "substring",
         "chart_numbers": "some_missing",
+        "section_param": "ignored",  # a view reading only `start` and `end`: the whole CCD, always
     },
     # A Rails team's defaults: Kaminari's pages rendered as bare arrays (25 a page, `?page=`
     # from 1, nothing said of the others), `ILIKE '%term%'`, times in the app's zone,
@@ -118,6 +127,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "timestamps": "offset",
         "chart_numbers": "some_missing",
         "key_case": "snake",
+        "ccd_escaping": "template",  # each rendered block put in the page by `<%= %>`, not `raw`
     },
     # A Spring Boot team's defaults: Spring Data's `Page` as 3.3's VIA_DTO writes it (20 a page,
     # `?page=` from 0, its count nested in `page`), `findBy...StartingWithIgnoreCase`,
@@ -132,6 +142,8 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "date_params": "date",
         "error_bodies": "problem",
         "far_future_visit": True,
+        "ccd_escaping": "entities",  # every field through Spring's `HtmlUtils.htmlEscape`, against XSS
+        "timestamps": "gson",  # `spring.mvc.converters.preferred-json-mapper=gson`: `Dec 14, 2017, 3:08:59 PM`
     },
     # A FastAPI team's: fastapi-pagination's `LimitOffsetPage` (`?offset=&limit=`, `{"items",
     # "total", "limit", "offset"}`, no link; a small default limit, so that a patient's
@@ -142,10 +154,13 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "page_size": 5,
         "search_match": "prefix",
         "timestamps": "naive",
+        "ccd_escaping": "json",  # the rendered page kept in its column as `json.dumps` wrote it
     },
     # An Express team's: Prisma's `findMany({skip, take: 10})` sent as it is (a bare array, the
-    # next page asked with `?skip=`, nothing said of it), `contains` with `mode: "insensitive"`.
+    # next page asked with `?skip=`, nothing said of it), `contains` with `mode: "insensitive"`,
+    # and times kept as `Date.now()` milliseconds in number columns, served as JSON numbers.
     "express": {
+        "timestamps": "epoch_millis",
         "envelope": "bare_skip_take",
         "page_size": 10,
         "search_match": "substring",
@@ -375,10 +390,14 @@ def test_a_section_binary_holds_that_section(variant: Variant) -> None:
     document = _nextech_documents(variant.fhir, variant.patient_id(patient))[0]
     whole = variant.fhir.get(f"{BASE}/{document['content'][0]['attachment']['url']}").text
     assert "<h1>Continuity of Care Document</h1>" in whole and patient.chart_number in whole  # the document
+    assert f"<th>Chart Number</th><td>{patient.chart_number}</td>" in whole  # markup, not its escaped text
+    assert "&lt;" not in whole and '\\"' not in whole, whole[:300]
     for content in document["content"][1:]:
         name = content["attachment"]["title"].removeprefix("CCD section: ")
         html = variant.fhir.get(f"{BASE}/{content['attachment']['url']}").text
         assert f'data-section="{name}"' in html or f"<h2>{name}" in html, name
+        assert "&lt;" not in html and "<table" in html, html[:300]
+        assert html.count("<h2>") == 1, (name, html.count("<h2>"))  # that section alone
 
 
 # -- horizons ---------------------------------------------------------------------------------------
@@ -481,6 +500,84 @@ def test_an_encounter_without_a_ccd_has_no_document() -> None:
                 answer = running.fhir.get(binary)
                 assert answer.status_code == 404 and "OperationOutcome" in answer.text
                 assert running.fhir.get(f"{BASE}/DocumentReference/{encounter['id']}.ccd").status_code == 404
+
+
+@pytest.mark.parametrize("timestamps", ["jackson_arrays", "gson", "ruby", "epoch_millis", "epoch_seconds"])
+def test_dates_as_libraries_write_them_by_default_and_epochs_are_read(timestamps: str) -> None:
+    """Jackson's JavaTimeModule arrays (`[1985, 3, 15]`, a plain ObjectMapper's and Dropwizard's
+    default), Gson's default (`Mar 15, 1985, 12:00:00 AM`), Ruby's `Time#to_s` (`2017-12-14
+    15:08:59 UTC`) and epoch numbers, for `dob`, `encounterDate` and the lock time: before,
+    each such patient and encounter was unreadable."""
+    clinic = build_clinic()
+    charted = [p for p in live_patients(clinic) if _charted(p)][:8]
+    create = partial(create_sandbox, clinic, timestamps=timestamps, locked_values="stamps")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        for truth in charted:
+            patient_id = f"{truth.id}.{truth.chart_number}"
+            patient = running.fhir.get_ok(f"{BASE}/Patient/{patient_id}")
+            assert patient.get("birthDate") == (truth.birth_date.isoformat() if truth.birth_date else None)
+            found = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=BEFORE_FAR_VISIT)
+            locks = Counter(
+                (datetime.fromisoformat(e["period"]["start"].replace("Z", "+00:00")), e["status"] == "finished")
+                for e in found
+            )
+            assert locks == _locks(truth), truth.id
+
+
+def test_an_encounter_dated_by_its_day_alone_is_that_day_not_midnight_utc() -> None:
+    """`encounterDate` as a `date` column gives it ("Date when this encounter occurred"): before,
+    it was served as midnight UTC, the evening before in the clinic's zone."""
+    clinic = build_clinic()
+    zone = ZoneInfo(clinic.timezone)
+    charted = [p for p in live_patients(clinic) if _charted(p)][:6]
+    create = partial(create_sandbox, clinic, encounter_dates="day")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        for truth in charted:
+            patient_id = f"{truth.id}.{truth.chart_number}"
+            found = running.fhir.search_all(f"{BASE}/Encounter", patient=patient_id, date=BEFORE_FAR_VISIT)
+            days = Counter(start.astimezone(zone).date().isoformat() for start in _charted(truth))
+            assert Counter(e["period"]["start"] for e in found) == days, truth.id
+            for encounter in found:
+                assert running.fhir.get_ok(f"{BASE}/Encounter/{encounter['id']}")["period"] == encounter["period"]
+            for document in _nextech_documents(running.fhir, patient_id):
+                assert "date" not in document and document["context"]["period"]["start"] in days
+
+
+@pytest.mark.parametrize("ccd_escaping", ["entities", "template", "json"])
+def test_a_ccd_escaped_on_its_way_out_is_served_as_its_markup(ccd_escaping: str) -> None:
+    """A CCD entity-escaped whole (an output encoder), its blocks escaped inside the page (an
+    auto-escaping template) or JSON-encoded once more: before, each Binary showed the reader its
+    tags as text (`&lt;table&gt;`, `\\"`), the document and each section alike."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p))
+    create = partial(create_sandbox, clinic, ccd_escaping=ccd_escaping, hostile_html=True)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
+        for content in document["content"]:
+            html = running.fhir.get(f"{BASE}/{content['attachment']['url']}").text
+            assert "<table" in html and "&lt;" not in html and '\\"' not in html and "\\n" not in html, html[:300]
+            assert "<script" not in html and "onerror" not in html  # what it unescapes is sanitized still
+            if content["attachment"]["title"] == "CCD":
+                assert f"<th>Chart Number</th><td>{patient.chart_number}</td>" in html
+
+
+@pytest.mark.parametrize("section_names", ["compact", "spaced"])
+def test_a_nextech_answering_the_whole_ccd_for_a_section_is_served_that_section_alone(section_names: str) -> None:
+    """A Nextech that never reads `section` ("Section of data to include in the CCD property")
+    answers every encounter's whole CCD: before, each section's Binary was the whole document."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p))
+    create = partial(create_sandbox, clinic, section_param="ignored", section_names=section_names)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
+        whole, *sections = document["content"]
+        assert running.fhir.get(f"{BASE}/{whole['attachment']['url']}").text.count("<h2>") > 1
+        for content in sections:
+            name = content["attachment"]["title"].removeprefix("CCD section: ")
+            answer = running.fhir.get(f"{BASE}/{content['attachment']['url']}")
+            assert answer.status_code == 200, (name, answer.text[:200])
+            assert re.findall(r'data-section="([^"]*)"', answer.text) == [name], name
+            assert f"<th>Chart Number</th><td>{patient.chart_number}</td>" in answer.text  # the header kept
 
 
 @pytest.mark.parametrize("unknown_sections", ["refused", "not_found"])

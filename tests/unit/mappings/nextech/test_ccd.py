@@ -1,0 +1,56 @@
+"""One section of a CCD Nextech answered whole where a section was asked (ccd.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mappings.nextech.ccd import SectionNotFound, one_section
+
+OTHERS = [["Allergies"], ["VitalSigns", "Vital Signs"], ["PlanOfCare"]]
+WRAPPED = (
+    "<!DOCTYPE html><html><body><h1>Continuity of Care Document</h1><div class=header><p>Renée</p></div>"
+    '<div class="section"><h2>Allergies</h2><table><tr><td>Penicillin</td></tr></table></div>'
+    '<div class="section"><h2>Problems</h2><table><tr><td>Gingivitis<br></td></tr></table></div>'
+    '<div class="section"><h2>Vital Signs</h2><table><tr><td>120/80</td></tr></table></div>'
+    "</body></html>"
+)
+FLAT = (
+    "<html><body><h1>CCD</h1><p>Renée</p><h3>Allergies</h3><ul><li>Penicillin</li></ul>"
+    "<h3>PROBLEMS</h3><p>Gingivitis<p>Caries<h3>Plan of care</h3><p>Recall</p></body></html>"
+)
+
+
+def test_a_wrapped_section_is_its_wrapper_with_the_documents_header() -> None:
+    assert one_section(WRAPPED, ["Problems"], OTHERS) == (
+        "<!DOCTYPE html><html><body><h1>Continuity of Care Document</h1><div class=header><p>Renée</p></div>"
+        '<div class="section"><h2>Problems</h2><table><tr><td>Gingivitis<br></td></tr></table></div>'
+        "</body></html>"
+    )
+
+
+def test_a_section_among_sibling_headings_runs_to_the_next_sections_heading() -> None:
+    """Headings compared without case, spaces or punctuation; unclosed paragraphs are no bound."""
+    assert one_section(FLAT, ["Problems"], OTHERS) == (
+        "<html><body><h1>CCD</h1><p>Renée</p><h3>PROBLEMS</h3><p>Gingivitis<p>Caries</body></html>"
+    )
+    assert one_section(FLAT, ["PlanOfCare"], [*OTHERS[:2], ["Problems"]]).endswith(
+        "<h3>Plan of care</h3><p>Recall</p></body></html>"
+    )
+
+
+def test_an_answer_holding_no_other_sections_heading_is_the_section_as_answered() -> None:
+    section = '<h1>CCD</h1><div class="section"><h2>Problems</h2><p>none</p></div>'
+    assert one_section(section, ["Problems"], OTHERS) == section
+    assert one_section("<p>No CCD</p>", ["Problems"], OTHERS) == "<p>No CCD</p>"
+
+
+@pytest.mark.parametrize(
+    ("html", "why"),
+    [
+        (WRAPPED.replace("<h2>Problems</h2>", "<h2>Conditions</h2>"), "not in it"),
+        (WRAPPED.replace("<h2>Vital Signs</h2>", "<h2>Problems</h2>"), "twice"),
+    ],
+)
+def test_a_whole_ccd_whose_section_cannot_be_told_is_refused(html: str, why: str) -> None:
+    with pytest.raises(SectionNotFound, match=why):
+        one_section(html, ["Problems"], OTHERS)
