@@ -116,8 +116,15 @@ def _asterisk_form_problem(method: bytes, http_version: str, headers: list[tuple
     """Why a request with the target `*` cannot be answered, or None."""
     if method != b"OPTIONS":  # RFC 9112 section 3.2.4: the asterisk-form is only for OPTIONS
         return _Refusal(400, "invalid", "Only OPTIONS may have the request target '*' (the server as a whole)")
+    return _host_problem(http_version, headers)
+
+
+def _host_problem(http_version: str, headers: list[tuple[bytes, bytes]]) -> _Refusal | None:
+    """RFC 9112 section 3.2: a 400 for more than one Host, or none in HTTP/1.1, whatever the
+    target (gateway.rest.hosts answers it for origin-form targets; the asterisk and absolute
+    forms are answered here, before the Host the latter carries replaces the sent one)."""
     hosts = sum(1 for name, _ in headers if name == b"host")
-    if hosts > 1:  # RFC 9112 section 3.2, as gateway.rest.hosts answers any other target
+    if hosts > 1:
         return _Refusal(400, "invalid", "The request has more than one Host header")
     if hosts == 0 and http_version != "1.0":
         return _Refusal(400, "invalid", "The request has no Host header")
@@ -283,6 +290,9 @@ class _HeaderDeadline(HttpToolsProtocol):
             self.scope[_ASTERISK_FORM] = True  # type: ignore[literal-required]
         authority = _absolute_form_authority(self.url)
         if authority is not None:
+            problem = _host_problem(self.parser.get_http_version(), self.headers)
+            if problem is not None:
+                raise problem
             # RFC 9112 section 3.2.2: of a target in absolute form the server MUST use the
             # authority and ignore Host; the allowed-hosts check and the links then see it.
             self.headers[:] = [(n, v) for n, v in self.headers if n != b"host"] + [(b"host", authority)]

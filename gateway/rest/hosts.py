@@ -9,12 +9,12 @@ loopback without either setting, the loopback names are allowed (`localhost`, `1
 `[::1]`); anywhere else `serve` refuses to start without one of them (`check_hosts`).
 
 Whatever the settings, a request with more than one Host, or an HTTP/1.1 request with none, is
-a 400 (RFC 9112 section 3.2: MUST). An HTTP/1.0 request without Host is served (the RFC asks
-Host of HTTP/1.1 only; old monitoring probes and hand-written health checks send none): its
-links are built from `server.public_base_url` when set, else from the address and port the
-connection reached (the scope's `server`: on a wildcard bind, the address the client dialled),
-which the client knows already. It weakens the check against DNS rebinding in nothing: that
-attack needs a browser, and a browser always sends Host.
+a 400 (RFC 9112 section 3.2: MUST). An HTTP/1.0 request without Host (the RFC asks Host of
+HTTP/1.1 only; old monitoring probes and hand-written health checks send none) is served when
+its links need no Host: from `server.public_base_url`, or on a loopback address, from the
+address the connection reached. Elsewhere that address may be internal (a container's, behind
+a TCP load balancer or NAT) and is named to no one: a 400 asking for Host. It weakens the check
+against DNS rebinding in nothing: that attack needs a browser, and a browser always sends Host.
 """
 
 from __future__ import annotations
@@ -61,28 +61,30 @@ class HostCheck:
     def __init__(self, app: ASGIApp, server: ServerSettings) -> None:
         self.app = app
         self.allowed = _allowed(server.allowed_hosts) if server.allowed_hosts is not None else None
+        self.fixed_base = server.public_base_url is not None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         hosts = [value for name, value in scope["headers"] if name == b"host"]
-        problem = self._problem(hosts, scope.get("http_version", "1.1"))
+        problem = self._problem(hosts, scope)
         if problem is None:
             await self.app(scope, receive, send)
             return
         response = outcome_response(400, operation_outcome("error", "invalid", problem))
         await response(scope, receive, send)
 
-    def _problem(self, hosts: list[bytes], http_version: str) -> str | None:
+    def _problem(self, hosts: list[bytes], scope: Scope) -> str | None:
         if len(hosts) > 1:  # RFC 9112 section 3.2: more than one Host is a 400
             return "The request has more than one Host header"
         if not hosts:
-            if http_version == "1.0":
-                # RFC 9112 section 3.2 asks Host of HTTP/1.1 only: the links are built from
-                # public_base_url, else from the address the connection reached (see above).
-                return None
-            return "The request has no Host header"  # RFC 9112 section 3.2: an HTTP/1.1 one MUST be a 400
+            if scope.get("http_version") != "1.0":
+                return "The request has no Host header"  # RFC 9112 section 3.2: an HTTP/1.1 one MUST be a 400
+            reached = scope.get("server")
+            if self.fixed_base or (reached is not None and is_loopback(str(reached[0]))):
+                return None  # RFC 9112 section 3.2 asks Host of HTTP/1.1 only (see above)
+            return "The request has no Host header, which this server needs to build its links"
         if self.allowed is None:  # no names to check: server.allowed_hosts is unset
             return None
         name, port = split_host(hosts[0].decode("latin-1"))

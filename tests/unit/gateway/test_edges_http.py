@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.responses import PlainTextResponse
+from starlette.types import Message, Receive, Scope, Send
 
 from gateway.app import create_app
 from gateway.cli import main
 from gateway.http_dates import http_date
-from gateway.rest.hosts import check_hosts, split_host
+from gateway.rest.hosts import HostCheck, check_hosts, split_host
 from gateway.rest.incoming import MAX_BODY_BYTES
 from gateway.sandbox_host import serve_in_thread
 from gateway.settings import AuditSettings, ConfigError, PagingSettings, ServerSettings, Settings, TenantSettings
@@ -497,6 +499,45 @@ def test_without_host_links_come_from_public_base_url_and_http11_needs_host_all_
         running.stop()
 
 
+@pytest.mark.parametrize(
+    ("base", "status"),
+    [(None, 400), ("https://fhir.example.org", 200)],
+    ids=["links-from-host", "fixed-base"],
+)
+def test_an_http10_request_without_host_off_loopback_needs_a_fixed_base(base: str | None, status: int) -> None:
+    # Reached at an address off loopback (a container's, behind a TCP load balancer), links built
+    # from that address would name it to the client: served only with public_base_url.
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await PlainTextResponse("served")(scope, receive, send)
+
+    server = ServerSettings(host="0.0.0.0", allowed_hosts=["fhir.example.org"], public_base_url=base)
+    scope = {
+        "type": "http",
+        "http_version": "1.0",
+        "method": "GET",
+        "path": f"{BASE}/Patient",
+        "raw_path": f"{BASE}/Patient".encode(),
+        "query_string": b"",
+        "headers": [],
+        "server": ("10.1.2.3", 8080),
+        "client": ("10.9.9.9", 50000),
+        "scheme": "http",
+        "root_path": "",
+    }
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    asyncio.run(HostCheck(app, server)(scope, receive, send))
+    assert sent[0]["status"] == status
+    if status == 400:
+        assert b"needs to build its links" in b"".join(m.get("body", b"") for m in sent)
+
+
 def _head_of(raw: bytes) -> dict[str, str]:
     lines = raw.partition(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")[1:]
     return {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
@@ -635,6 +676,14 @@ def test_a_target_in_absolute_form_is_served_for_its_own_authority_not_host() ->
         assert raw.startswith(b"HTTP/1.1 200 "), raw[:300]
         self_link = next(link["url"] for link in json.loads(raw.partition(b"\r\n\r\n")[2])["link"])
         assert self_link.startswith(f"http://127.0.0.1:{running.port}{BASE}/Patient?"), self_link
+        # RFC 9112 section 3.2: an HTTP/1.1 request without Host, or with two, is a 400 in any
+        # target form (the authority of an absolute one stood in for the missing Host).
+        target = f"GET http://127.0.0.1:{running.port}{BASE}/Patient/p1 HTTP/1.1\r\n"
+        assert answer(exchange(running.port, f"{target}\r\n".encode()))[0] == 400
+        twice = f"{target}Host: 127.0.0.1\r\nHost: 127.0.0.1\r\n\r\n"
+        assert answer(exchange(running.port, twice.encode()))[0] == 400
+        http10 = f"GET http://127.0.0.1:{running.port}{BASE}/Patient/p1 HTTP/1.0\r\n\r\n"
+        assert exchange(running.port, http10.encode()).startswith(b"HTTP/1.1 200 ")
     finally:
         running.stop()
 

@@ -62,3 +62,27 @@ def test_an_answer_ending_its_connection_goes_out_whole(port: int, method: str) 
     head, _, body = received.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200"), received[:200]
     assert len(body) == (0 if method == "HEAD" else _content_length(head)) and _content_length(head) > 0
+
+
+def test_pipelined_answers_to_head_and_get_come_whole_and_in_order(port: int) -> None:
+    # The HEAD answer's head is held with no body to go out with: it must leave as that answer
+    # completes, before the GET that follows is answered on the same connection.
+    requests = [f"{method} {BASE}/Patient/p1 HTTP/1.1\r\nHost: localhost\r\n\r\n" for method in ("HEAD", "GET", "HEAD")]
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(5)
+        sock.sendall(
+            "".join(requests).encode()
+            + f"GET {BASE}/Patient/p1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode()
+        )
+        received = b""
+        while chunk := sock.recv(1 << 20):
+            received += chunk
+    answers = []
+    rest = received
+    for method in ("HEAD", "GET", "HEAD", "GET"):
+        head, _, rest = rest.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), received[:400]
+        length = 0 if method == "HEAD" else _content_length(head)
+        answers.append(rest[:length])
+        rest = rest[length:]
+    assert rest == b"" and answers[0] == answers[2] == b"" and answers[1] == answers[3] != b""
