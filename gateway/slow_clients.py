@@ -159,41 +159,13 @@ def _absolute_form_authority(target: bytes) -> bytes | None:
     return authority.rpartition(b"@")[2] or None
 
 
-class _ResponseTransport:
-    """The transport as a request's response cycle sees it. Its `close` lingers while the
-    request's body is still arriving. An answer's head (status line and header fields, uvicorn's
-    first write once the response has started) is held until the first write of its body, and
-    both go out in one write: one system call and one segment instead of two, for every
-    response (uvicorn writes them apart). Whatever writes or closes next flushes it first."""
+class _CloseAfterBody:
+    """The transport as a request's response cycle sees it: its `close` lingers while the
+    request's body is still arriving."""
 
-    def __init__(self, transport: asyncio.Transport, cycle: RequestResponseCycle, close: Callable[[], None]) -> None:
+    def __init__(self, transport: asyncio.Transport, close: Callable[[], None]) -> None:
         self._transport = transport
-        self._cycle = cycle
-        self._head: bytes | None = None
-        self._head_written = False
-        self._close = close
-
-    def write(self, data: bytes) -> None:
-        head = self._head
-        if head is not None:
-            self._head = None
-            self._transport.writelines((head, data))
-        elif not self._head_written and self._cycle.response_started:
-            # Not `100 Continue`, which is written before the response starts and must not wait.
-            self._head_written = True
-            self._head = data
-        else:
-            self._transport.write(data)
-
-    def flush(self) -> None:
-        """Write a head still held (a response with no body write: to HEAD, or cut short)."""
-        head, self._head = self._head, None
-        if head is not None and not self._transport.is_closing():
-            self._transport.write(head)
-
-    def close(self) -> None:
-        self.flush()
-        self._close()
+        self.close = close
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
@@ -299,7 +271,7 @@ class _HeaderDeadline(HttpToolsProtocol):
         super().on_headers_complete()
         self._body_pending = True
         if self.cycle is not None:
-            self.cycle.transport = _ResponseTransport(self.transport, self.cycle, self._close)  # type: ignore[assignment]
+            self.cycle.transport = _CloseAfterBody(self.transport, self._close)  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:
         self._in_head, self._head_bytes, self._body_pending, self._head_method = True, 0, False, False
@@ -324,7 +296,6 @@ class _HeaderDeadline(HttpToolsProtocol):
         """Answer with an OperationOutcome, then close: at once if the client has stopped
         sending, else after reading and throwing away what it still sends, within bounds."""
         self._disarm()
-        self._flush_held()
         if self.transport.is_closing():
             return
         self._refused = True
@@ -398,7 +369,6 @@ class _HeaderDeadline(HttpToolsProtocol):
         super()._start_asgi_task(cycle, served)
 
     def on_response_complete(self) -> None:
-        self._flush_held()
         super().on_response_complete()
         if self._after_answers is not None:
             if not self._answers_outstanding():
@@ -413,7 +383,6 @@ class _HeaderDeadline(HttpToolsProtocol):
 
     def _answer_refusal(self) -> bool:
         """Send the refusal that waited for the answers before it, if one did."""
-        self._flush_held()
         waiting, self._after_answers = self._after_answers, None
         if waiting is None or self.transport.is_closing():
             return False
@@ -433,7 +402,6 @@ class _HeaderDeadline(HttpToolsProtocol):
     def _start_lingering(self, *, half_close: bool) -> None:
         if self._linger is not None:
             return
-        self._flush_held()
         if half_close and self.transport.can_write_eof():
             self.transport.write_eof()  # the client sees the answer end; its own sending may go on
         self.flow.resume_reading()  # the body may have paused reading: it is thrown away now
@@ -448,16 +416,8 @@ class _HeaderDeadline(HttpToolsProtocol):
             self._deadline.cancel()
             self._deadline = None
 
-    def _flush_held(self) -> None:
-        """Write the head the serving cycle holds, before anything else goes out or the
-        connection ends (`_ResponseTransport`)."""
-        serving = self._serving
-        if serving is not None and isinstance(serving.transport, _ResponseTransport):
-            serving.transport.flush()
-
     def _too_slow(self) -> None:
         self._deadline = None
-        self._flush_held()
         if not self.transport.is_closing():
             self.transport.close()
 
