@@ -186,10 +186,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         _install_profiler(args.profile)
 
+    http: Any = "httptools"
+    if args.role == "gateway":
+        # As `serve` runs it: uvicorn's httptools protocol with the gateway's own (slow clients,
+        # refusals as OperationOutcomes, one write per answer: gateway.slow_clients).
+        from gateway.slow_clients import header_protocol
+
+        http = header_protocol(10.0)
     config = uvicorn.Config(
         app,
         loop="uvloop",
-        http="httptools",
+        http=http,
         lifespan="on",
         access_log=False,
         log_level=log_level,
