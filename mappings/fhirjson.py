@@ -74,6 +74,13 @@ def midnight_day(text: str, written: date) -> date:
     -11:59 to +12:00 (a day holds 24 of the 26 hours of offsets in use: +13:00 and +14:00, whose
     midnights fall at 11:00Z and 10:00Z the day before, read as -11:00's and -10:00's, American
     Samoa's and Hawaii's). A time without an offset is UTC, as vendors' timestamps are read.
+
+    A time that cannot be a converted midnight is a real time of that day (a birth time kept
+    with the date), so the day is as written: at an offset other than UTC, any time but a UTC
+    midnight (`1980-05-03T15:30:00-05:00` is 1980-05-03: a server converting a midnight writes
+    it at its own offset, so only a UTC midnight arrives there); in UTC, a time off the
+    quarter hours every zone's offset is made of (`1980-05-03T14:37:00Z`). A birth time on a
+    quarter hour written in UTC stays indistinguishable from a converted midnight.
     A date-time Python does not read is the day it starts with."""
     try:
         moment = datetime.fromisoformat(text.strip().replace("z", "Z"))
@@ -81,7 +88,12 @@ def midnight_day(text: str, written: date) -> date:
         return written
     if moment.time() == _MIDNIGHT:
         return written
-    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    offset = moment.utcoffset()
+    utc = moment.replace(tzinfo=UTC) if offset is None else moment.astimezone(UTC)
+    if offset and utc.time() != _MIDNIGHT:
+        return written
+    if utc.minute % 15 or utc.second or utc.microsecond:
+        return written
     return (utc + _HALF_A_DAY).date()
 
 

@@ -76,6 +76,15 @@ def test_a_servers_midnight_written_in_utc_is_the_servers_day(offset: timedelta)
         ("1980-04-30T19:00:00", "1980-05-01"),
         ("1980-05-01T12:00:00Z", "1980-05-02"),  # a +12:00 midnight (New Zealand's standard time)
         ("1980-05-01T11:59:59Z", "1980-05-01"),
+        # A real time of the day (a birth time kept with the date) is that day, as written:
+        ("1980-05-03T15:30:00-05:00", "1980-05-03"),  # 20:30Z: not a UTC midnight at -05:00
+        ("1980-05-03T23:00:00-05:00", "1980-05-03"),  # 04:00Z the next day, nearer its midnight
+        ("1980-05-03T06:00:00+09:00", "1980-05-03"),  # 21:00Z the day before
+        ("1980-05-03T14:37:00Z", "1980-05-03"),  # off the quarter hours: no zone's midnight
+        ("1980-05-03T18:00:01", "1980-05-03"),
+        ("1980-05-03T18:00:00.250Z", "1980-05-03"),
+        ("1980-05-03T18:30:00Z", "1980-05-04"),  # a +05:30 midnight (India)
+        ("1980-05-03T18:15:00Z", "1980-05-04"),  # a +05:45 midnight (Nepal)
         ("1980-05-01Tgarbage", "1980-05-01"),  # unreadable as a date-time: the day it starts with
         ("05/01/1980", None),
         ("", None),
