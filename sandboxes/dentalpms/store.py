@@ -48,6 +48,7 @@ from sandboxes.toolkit.clock import Clock
 from sandboxes.toolkit.errors import ApiError
 from sandboxes.toolkit.folding import fold
 from sandboxes.toolkit.phones import format_us_phone
+from sandboxes.toolkit.switches import one_of
 from sandboxes.toolkit.timestamps import iso_utc
 
 __all__ = ["ArchiveVersions", "CreateStatuses", "DeathDates", "EmptyPatches", "Ordered", "Store"]
@@ -120,40 +121,18 @@ class Store:
         empty_patches: EmptyPatches = "taken",
         archive_versions: ArchiveVersions = "none",
     ) -> None:
-        if archive_versions not in ("none", "required"):
-            raise ValueError(f"archive_versions must be 'none' or 'required', not {archive_versions!r}")
-        self.archive_versions = archive_versions
-        if empty_patches not in ("taken", "refused"):
-            raise ValueError(f"empty_patches must be 'taken' or 'refused', not {empty_patches!r}")
-        self.empty_patches = empty_patches
-        if create_statuses not in ("stored", "ignored"):
-            raise ValueError(f"create_statuses must be 'stored' or 'ignored', not {create_statuses!r}")
-        self.create_statuses = create_statuses
-        if death_dates not in ("optional", "required"):
-            raise ValueError(f"death_dates must be 'optional' or 'required', not {death_dates!r}")
-        self.death_dates = death_dates
-        if patch_nulls not in ("cleared", "ignored", "refused"):
-            raise ValueError(f"patch_nulls must be 'cleared', 'ignored' or 'refused', not {patch_nulls!r}")
-        if write_answers not in ("flushed", "before_flush"):
-            raise ValueError(f"write_answers must be 'flushed' or 'before_flush', not {write_answers!r}")
-        if query_booleans not in ("any", "digits"):
-            raise ValueError(f"query_booleans must be 'any' or 'digits', not {query_booleans!r}")
-        if empty_lists not in ("page", "no_content", "not_found"):
-            raise ValueError(f"empty_lists must be 'page', 'no_content' or 'not_found', not {empty_lists!r}")
-        if version_conflicts not in (409, 412):
-            raise ValueError(f"version_conflicts must be 409 or 412, not {version_conflicts!r}")
-        if patch_chart_numbers not in ("others", "any"):
-            raise ValueError(f"patch_chart_numbers must be 'others' or 'any', not {patch_chart_numbers!r}")
-        self.patch_nulls = patch_nulls
-        self.patch_chart_numbers = patch_chart_numbers
-        if body_dates not in ("lax", "strict"):
-            raise ValueError(f"body_dates must be 'lax' or 'strict', not {body_dates!r}")
-        self.body_dates = body_dates
+        self.archive_versions = one_of("archive_versions", archive_versions, ArchiveVersions)
+        self.empty_patches = one_of("empty_patches", empty_patches, EmptyPatches)
+        self.create_statuses = one_of("create_statuses", create_statuses, CreateStatuses)
+        self.death_dates = one_of("death_dates", death_dates, DeathDates)
+        self.patch_nulls = one_of("patch_nulls", patch_nulls, PatchNulls)
+        self.write_answers = one_of("write_answers", write_answers, WriteAnswers)
+        self.query_booleans = one_of("query_booleans", query_booleans, QueryBooleans)
+        self.empty_lists = one_of("empty_lists", empty_lists, EmptyLists)
+        self.version_conflicts = one_of("version_conflicts", version_conflicts, VersionConflicts)
+        self.patch_chart_numbers = one_of("patch_chart_numbers", patch_chart_numbers, PatchChartNumbers)
+        self.body_dates = one_of("body_dates", body_dates, BodyDates)
         self.lists = lists
-        self.version_conflicts = version_conflicts
-        self.empty_lists = empty_lists
-        self.query_booleans = query_booleans
-        self.write_answers = write_answers
         self.render = Renderer(clinic, vital_times, allergy_severities)
         self.clock = clock
         self.reading = reading

@@ -276,3 +276,25 @@ def test_a_list_total_may_count_archived_patients() -> None:
     assert variant(list_totals="with_archived").ok(BASE, page_size=1, status="active")["total"] == sum(
         1 for p in LIVE if p.status == "active"
     )
+
+
+@pytest.mark.parametrize(
+    "switch",
+    [
+        "archive_versions",
+        "empty_patches",
+        "create_statuses",
+        "death_dates",
+        "patch_nulls",
+        "write_answers",
+        "query_booleans",
+        "empty_lists",
+        "version_conflicts",
+        "patch_chart_numbers",
+        "body_dates",
+    ],
+)
+def test_a_misspelt_store_switch_stops_the_simulator_naming_its_readings(switch: str) -> None:
+    # Played silently as the documented reading, it would pass a test against no vendor at all.
+    with pytest.raises(ValueError, match=rf"^{switch} must be one of '?\w+'?, .* not 'misspelt'$"):
+        variant(**{switch: "misspelt"})
