@@ -16,37 +16,44 @@ The reference's 409 is "Idempotency conflict (duplicate Idempotency-Key) or dupl
 number", and implementations differ on a repeated key: one replays the first answer (201, the
 same patient, which is then this request's), another refuses it (409). As no other request
 carries this request's key, a 409 to a later attempt (gateway.upstream says which attempt an
-answer is to) that says it is about the key, or to a create without a chart number (the
-reference's other 409 needs one), is a retry of this request refused: the patient it made (the
-newest live one with the same names and birth date, compared exactly after NFC, and the chart
-number sent: found among the newest patients, never by a `search` the vendor may refuse as too
-short, so that a patient this request made is never answered as a chart number in use) is the
-created one; a 409 to a first attempt is the vendor refusing the patient, never one it made. Any other
-409 is about the chart number: its holder is looked up — by chart number (one too short for the
+answer is to) that says it is about the key is a retry of this request refused: the patient it
+made (the newest live one with the same names and birth date, compared exactly after NFC, and
+the chart number sent: found among the newest patients, never by a `search` the vendor may
+refuse as too short, so that a patient this request made is never answered as a chart number in
+use; unless the vendor's clock says it was made before the request) is the created one, and
+when the newest patients do not show it yet the answer is a 502 that says it was made (never
+"nothing was created": the client would send it again). A 409 to a first attempt is the vendor
+refusing the patient, never one it made. Any other 409 (a duplicate guard's, without a chart
+number) is about the chart number or the patient: its holder is looked up — by chart number (one too short for the
 vendor's `search` among the patients born that day, or named as the request names them) — and
 when it is the patient the request describes the create is `AlreadyExists` with it (a
 conditional create answers 200 with it), unless the 409 answers a retry and the vendor's own
 clock (its `Date`) says the patient was made once this request's first attempt had reached it:
 then it is the patient this request made, whose answer was lost (a service that does not read
-the key, or checks the chart number first; `_made_since_sent`), when it is a deleted patient
+the key, or checks the chart number first; `_made_during`), when it is a deleted patient
 the 409 names it, otherwise it is a `Conflict` naming the chart number (without its holder when
 nothing narrows the lists to it: a walk of every list, as long as the practice, is no price for
 one create).
 
 A retry answered 2xx may have made a second patient: a service that does not read the key makes
-one of each attempt. The same patient made earlier during this request (by the vendor's clock)
-is the created one, and the retry's is archived (`_first_made`).
+one of each attempt. The same patient made before the retry's during this request (by the
+vendor's clock) is named in the answer as made twice (`_made_twice`), never archived: nothing
+but names and time ties it to this request, and another request's patient archived would be a
+record lost, where a duplicate named is one the practice merges.
 
 A create answered without the patient (201 with its URL in `Location` alone, though the
-reference says "Returns 201 with the created patient") is the patient the `Location` names,
-else the newest one the request describes (`_created`); before, it was a 502 once the patient
+reference says "Returns 201 with the created patient") is the patient the `Location` names
+(shown as sent, with a warning, when the vendor does not serve it yet: never a 404 to a
+create), else the newest one the request describes made while it was sent (`_created`: two
+such are a 502 saying the patient may have been made); before, it was a 502 once the patient
 was stored, and the client's retry made a second one.
 
 A create's lifecycle (`active: false`, a death) is the body's `status`; a service that makes
 every new patient active (`status` read-only in its create body, moved by `transition-status`
-alone) has it moved after the create by the transitions an update takes, one refused named as
-not stored (the answer showing the status kept). Before, the patient stayed active, a 201 that
-named nothing.
+alone) has it moved after the create by the transitions an update takes. `active` and
+`deceased[x]` are modifiers: one the vendor refuses to reach has the patient just made archived
+and the create refused, as an update is (below); should the archive fail, the answer is the
+patient as kept, the element named as not stored.
 
 Update is a PATCH with `base_version`: the version the client's `If-Match` names, else the
 current record's `version` (read first), carrying only the fields the record read does not hold
@@ -67,8 +74,9 @@ it the write to undo. A transition the reference allows that the vendor refuses 
 of another writer, or a vendor without the endpoint) leaves the status as it was (a step
 already taken on the way, inactive -> active before deceased, is taken back when the reference
 allows it), and the PATCH is taken back: its fields PATCHed to what the record read before
-held, based on the version the vendor answered this update's last write with (so another
-writer's change since is never overwritten: that PATCH is then refused). All set back, the
+held, based on the version the vendor answered this update's last write with, not the version
+read after the refusal (so another writer's change since is never overwritten: that PATCH is
+then refused). All set back, the
 update is refused whole and says so: a 422 naming the element (`not-supported`: the modifier
 cannot be stored), a 409 for a version conflict; nothing was written. Where the record cannot
 be set back whole (the status step not undone, the PATCH back refused, a null the vendor
@@ -228,34 +236,55 @@ class PatientWrites:
         warnings: tuple[str, ...] = ()
         sent_at = time.monotonic()
         response = await self._client.send("POST", "/patients", body.fields, {"Idempotency-Key": idempotency_key()})
+        took = time.monotonic() - sent_at
         if response.status == 409:
-            record = await self._refused_create(body.fields, response, time.monotonic() - sent_at)
+            record = await self._refused_create(body.fields, response, took)
         else:
             if not 200 <= response.status < 300:
                 raise self._error(response)
-            created = await self._created(response, body.fields)
-            if response.attempt > 1:
-                created, warnings = await self._first_made(body.fields, created, response, time.monotonic() - sent_at)
+            created = await self._created(response, body.fields, took)
             try:
                 # As stored: the answer may be the entity as mapped before the ORM flushed it.
                 record = await self._record(created["id"])
-            except (NotFound, Gone):  # deleted already by someone else: what was created is the answer
+            except NotFound:
+                if len(created) > 1:
+                    return Written(patient_to_fhir(created, self._ctx), body.not_stored)
+                # Named by `Location` alone and not readable yet (a read replica behind the
+                # primary): made all the same, so a 201 showing it as sent, never a 404 to a
+                # create (which the client would send again, making a second patient).
+                as_sent = patient_to_fhir({**body.fields, "id": created["id"]}, self._ctx)
+                unread = f"The Dental PMS made Patient/{created['id']} but does not serve it yet: shown as sent"
+                return Written(as_sent, body.not_stored, (unread,))
+            except Gone:  # deleted already by someone else: what was created is the answer
                 if len(created) == 1:  # only its id: nothing to answer with
                     raise
                 return Written(patient_to_fhir(created, self._ctx), body.not_stored)
+            if response.attempt > 1:
+                warnings = await self._made_twice(body.fields, record, response, took)
         # A service may create every patient active, its status moved by transition-status
         # alone (`status` read-only in its create body): the lifecycle asked for (out of use,
-        # deceased) is reached by the same transitions as an update's; one refused is named.
-        record, _ = await self._transition(record["id"], resource, record)
+        # deceased) is reached by the same transitions as an update's.
+        record, refusal, _ = await self._transition(record["id"], resource, record)
         unmoved = status_path(resource, record.get("status")).unmet
+        if refusal is not None and unmoved:
+            # `active` and `deceased[x]` are modifiers (R4 patient.html): a patient kept active
+            # beside its death, or in use when asked out of use, means something else. As an
+            # update refused whole, the patient just made is archived and the create refused.
+            archived = await self._archive(record["id"], record)
+            if 200 <= archived.status < 300:
+                undone = f"Patient/{record['id']}, made without it, was archived"
+                raise _status_refused(record["id"], resource, record.get("status"), refusal, undone)
         return Written(patient_to_fhir(record, self._ctx), tuple(dict.fromkeys(body.not_stored + unmoved)), warnings)
 
-    async def _created(self, response: UpstreamResponse, body: dict[str, Any]) -> VendorRecord:
+    async def _created(self, response: UpstreamResponse, body: dict[str, Any], took: float) -> VendorRecord:
         """The patient a create's 2xx answer is: its body, or, when it has none (a 201 with the
         patient's URL in `Location` alone, as Spring's `ResponseEntity.created(uri).build()`
         answers, though the reference says "Returns 201 with the created patient"), `{"id"}` of
         the patient the `Location` names, else of the newest one `body` describes (the chart
-        number sent too): the one just made."""
+        number sent too) made while this request was sent, by the vendor's clock
+        (`_made_during`): the one just made. Two such made meanwhile (another request's of the
+        same patient, or this request's earlier attempt) cannot be told apart: a 502 that says
+        the patient may have been made."""
         answer = _json(response)
         if isinstance(answer, dict) and answer:
             return self._reader.patient(answer, "The created patient")
@@ -263,43 +292,61 @@ class PatientWrites:
         made = location.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1].lower()
         if is_uuid(made):
             return {"id": made}
-        found = await self._newest_holding(body, body.get("chart_number"))
+        chart = body.get("chart_number")
+
+        def during(record: VendorRecord) -> bool:
+            return _made_during(record, response, took) is not False
+
+        found = await self._newest_holding(body, chart, during)
         if found is None:
             raise UpstreamUnusable(
                 f"The Dental PMS took the create (HTTP {response.status}) without naming the patient, and no "
                 "patient like it is found: it may have been created; search for it before sending it again"
             )
+        if _made_during(found, response, took) is not None and not chart:
+            # Dated: is it the only one made meanwhile? (A chart number sent is unique to it.)
+            other = await self._newest_holding(body, None, lambda r: during(r) and r["id"] != found["id"])
+            if other is not None:
+                raise UpstreamUnusable(
+                    f"The Dental PMS took the create (HTTP {response.status}) without naming the patient, and "
+                    f"Patient/{found['id']} and Patient/{other['id']}, both like it, were made meanwhile: "
+                    "search for them before sending it again"
+                )
         return {"id": found["id"]}
 
-    async def _first_made(
-        self, body: dict[str, Any], created: VendorRecord, response: UpstreamResponse, took: float
-    ) -> tuple[VendorRecord, tuple[str, ...]]:
-        """The patient a retried create made first, and what the client should know. A service
+    async def _made_twice(
+        self, body: dict[str, Any], record: VendorRecord, response: UpstreamResponse, took: float
+    ) -> tuple[str, ...]:
+        """What the client should know of a retried create answered 2xx with `record`: a service
         that does not read the `Idempotency-Key` (the reference names it only in the error list)
-        makes a patient of each attempt: the one an earlier attempt made, whose answer was lost
-        (the same patient, made during this request by the vendor's clock: `_made_since_sent`),
-        is the created one, and `created`, the retry's, is archived. Not archived, it is the
-        created one after all, and the other is named: the request made two."""
+        makes a patient of each attempt. The same patient (same names, birth date and chart
+        number), made before `record` while this request was sent (by the vendor's clock:
+        `_made_during`), is named as the one an earlier attempt may have made; without a `Date`
+        to tell when, the newest such patient made before `record` is named as possibly so.
 
-        def earlier(record: VendorRecord) -> bool:
+        Neither is archived: nothing ties that patient to this request but its names and time,
+        and another request's patient (a second front desk, the client's own resend) archived
+        would be a record lost, where a duplicate named is one the practice merges."""
+
+        def earlier(candidate: VendorRecord) -> bool:
             return (
-                record["id"] != created["id"]
-                and same_patient(body, record)
-                and body.get("chart_number") in (None, record.get("chart_number"))
-                and _made_since_sent(record, response, took)
+                candidate["id"] != record["id"]
+                and same_patient(body, candidate)
+                and body.get("chart_number") in (None, candidate.get("chart_number"))
+                and _made_during(candidate, response, took) is not False
+                and not _made_after(candidate, record)
             )
 
         for status in (None, *NOT_ACTIVE):
             first = await self._newest_like(body, status, earlier)
             if first is not None:
-                archived = await self._archive(created["id"], await self._record(created["id"]))
-                if 200 <= archived.status < 300:
-                    return first, ()
-                return created, (
-                    f"The Dental PMS made this patient twice (an answer lost, the create sent again): "
-                    f"Patient/{first['id']} is the same patient",
+                dated = _made_during(first, response, took) is not None
+                return (
+                    f"The Dental PMS {'made' if dated else 'may have made'} this patient twice (an answer lost, the "
+                    f"create sent again): Patient/{first['id']} is the same patient, made "
+                    f"{'during this request' if dated else 'before it'}; merge them at the practice",
                 )
-        return created, ()
+        return ()
 
     async def _refused_create(self, body: dict[str, Any], response: UpstreamResponse, took: float) -> VendorRecord:
         """The patient a create refused with 409 made after all (the vendor refused a retry of
@@ -311,8 +358,8 @@ class PatientWrites:
         # answer to an earlier attempt lost): on a first attempt no other request holds the key,
         # and a 409 is the vendor's own refusal (a duplicate it guards against), never a patient
         # this request made.
-        retried = response.attempt > 1 and ("idempotency" in message.lower() or not chart)
-        if retried and chart:
+        key_refused = response.attempt > 1 and "idempotency" in message.lower()
+        if key_refused and chart:
             # The patient this request made holds the chart number sent, among the newest
             # patients: found without the chart number as a `search` (a vendor may take none
             # that short) and without a birth date or a name to narrow a list by.
@@ -321,11 +368,21 @@ class PatientWrites:
                 return made
         existing = await self._find_described(body)
         if existing is not None and same_patient(body, existing) and not existing.get("deleted_at"):
-            if retried or _made_since_sent(existing, response, took):
+            # This request's own patient when it was made while the request was sent (by the
+            # vendor's clock), or, the key refused, unless the clock says it was made before.
+            during = _made_during(existing, response, took) if response.attempt > 1 else False
+            if during or (key_refused and during is None):
                 return existing
             raise AlreadyExists(
                 f"This patient exists already as Patient/{existing['id']}",
                 existing=patient_to_fhir(existing, self._ctx),
+            )
+        if key_refused:
+            # The key is this request's alone: its first attempt made the patient, which the
+            # newest patients do not show yet (a list served from an index a moment behind).
+            raise UpstreamUnusable(
+                "The Dental PMS refused the create sent again as a repeat of its first attempt, which made the "
+                "patient, but does not list that patient yet: search for it before sending the create again"
             )
         if chart:
             if existing is not None and existing.get("deleted_at") and existing.get("chart_number") == chart:
@@ -442,12 +499,19 @@ class PatientWrites:
                 return None, False
             page += 1
 
-    async def _newest_holding(self, body: dict[str, Any], chart: str | None) -> VendorRecord | None:
+    async def _newest_holding(
+        self, body: dict[str, Any], chart: str | None, wanted: Callable[[VendorRecord], bool] | None = None
+    ) -> VendorRecord | None:
         """The newest live patient, of any status, that is the one `body` describes and holds
-        `chart` (when given): one this request made (`_refused_create`, `_created`)."""
+        `chart` (when given), and is `wanted`: one this request made (`_refused_create`,
+        `_created`)."""
 
         def holding(record: VendorRecord) -> bool:
-            return same_patient(body, record) and (chart is None or record.get("chart_number") == chart)
+            return (
+                same_patient(body, record)
+                and (chart is None or record.get("chart_number") == chart)
+                and (wanted is None or wanted(record))
+            )
 
         for status in (None, *NOT_ACTIVE):
             found = await self._newest_like(body, status, holding)
@@ -546,12 +610,13 @@ class PatientWrites:
         if response is not None and response.status == 404:
             raise NotFound(f"Patient/{resource_id} does not exist")
         updated = current if response is None else await self._record_of(response, resource_id, base)
-        updated, refusal = await self._transition(resource_id, resource, updated)
+        updated, refusal, written = await self._transition(resource_id, resource, updated)
         taken_back: tuple[str, ...] = ()
         if refusal is not None and updated.get("status") == current.get("status"):
             # The status stays as it was (any step on the way taken back): the PATCH is taken
-            # back too, so that a refused update changes nothing (module docstring).
-            updated = await self._take_back(resource_id, sent, current, updated)
+            # back too, so that a refused update changes nothing (module docstring), based on
+            # this update's own last write: never over another writer's change since.
+            updated = await self._take_back(resource_id, sent, current, written)
             taken_back = _taken_back(sent, current, updated)
             if len(taken_back) == len(sent):
                 raise _status_refused(resource_id, resource, current.get("status"), refusal)
@@ -604,9 +669,11 @@ class PatientWrites:
 
     async def _transition(
         self, resource_id: str, resource: Resource, record: VendorRecord
-    ) -> tuple[VendorRecord, Refusal | None]:
-        """`record` moved to the status `resource` describes (module docstring), and the
-        transition the vendor refused on the way (None when none was)."""
+    ) -> tuple[VendorRecord, Refusal | None, VendorRecord]:
+        """`record` moved to the status `resource` describes (module docstring), the transition
+        the vendor refused on the way (None when none was), and the patient as this update's
+        last write left it (the version a take-back is based on: `_take_back`). After a refusal
+        the first is the patient read again, which may hold another writer's change."""
         original = record.get("status")
         path = status_path(resource, original)
         for taken, step in enumerate(path.steps):
@@ -620,11 +687,10 @@ class PatientWrites:
                 undone = await self._move(resource_id, record, back) if back is not None else None
                 if undone is not None and 200 <= undone.status < 300:
                     record = await self._record_of(undone, resource_id, record.get("version"))
-                else:
-                    record = await self._record(resource_id)
-                return record, Refusal(step, response)
+                    return record, Refusal(step, response), record
+                return await self._record(resource_id), Refusal(step, response), record
             record = await self._record_of(response, resource_id, record.get("version"))
-        return record, None
+        return record, None, record
 
     async def _move(self, resource_id: str, record: VendorRecord, status: str) -> UpstreamResponse:
         """One `transition-status` of `record` to `status`."""
@@ -717,9 +783,11 @@ def _same(value: Any, other: Any) -> bool:
     return value == other or (value in (None, "") and other in (None, ""))
 
 
-def _status_refused(resource_id: str, resource: Resource, status: Any, refusal: Refusal) -> Exception:
-    """The error for an update taken back whole after the vendor refused the transition to
-    `refusal.status` (the patient was in `status`)."""
+def _status_refused(
+    resource_id: str, resource: Resource, status: Any, refusal: Refusal, outcome: str = "nothing was written"
+) -> Exception:
+    """The error for an update taken back whole (a create undone) after the vendor refused the
+    transition to `refusal.status` (the patient was in `status`); `outcome` says what is left."""
     if refusal.response.status == 429 or refusal.response.status >= 500:
         # Not a refusal of the status: the vendor's limit or failure, as any other call's (a 429
         # keeps its Retry-After); the update, taken back, may be sent again as it is.
@@ -728,13 +796,12 @@ def _status_refused(resource_id: str, resource: Resource, status: Any, refusal: 
     if refusal.response.status in CONFLICTS:
         return Conflict(
             f"Patient/{resource_id} changed at the Dental PMS while its status was moved ({message}); "
-            "nothing was written: read it and try the update again"
+            f"{outcome}: read it and try again"
         )
     element = status_path(resource, status).element or "Patient.active"
     return UnsupportedModifier(
         f"{element}: the Dental PMS refused to move Patient/{resource_id} from status {status} to "
-        f"{refusal.status} ({message}); stored without it the record would mean something else: "
-        "nothing was written",
+        f"{refusal.status} ({message}); stored without it the record would mean something else: {outcome}",
         expression=element,
     )
 
@@ -759,32 +826,42 @@ def _refused_nulls(sent: dict[str, Any], response: UpstreamResponse) -> set[str]
     return {name for name in named if name in sent and sent[name] is None}
 
 
-def _made_since_sent(record: VendorRecord, response: UpstreamResponse, took: float) -> bool:
-    """Whether `record`, the patient a create's 409 finds holding its chart number, was made
-    by an earlier attempt of this create, whose answer was lost: the vendor's 409 to a retry
-    may be its chart number check (a service that does not read the `Idempotency-Key`, which the
-    reference names only in the error list, or checks it after the chart number), not the key.
-    By the vendor's own clock: its `Date` (RFC 9110 section 6.6.1) less `took`, the seconds the
-    attempts took, is no later than the first one reached it; a second more for `Date`'s
-    resolution (and a `created_at` kept to the second). A patient made that long before the
-    request is another request's. A first attempt refused made nothing; without a `Date` or a
-    `created_at` nothing tells."""
-    if response.attempt < 2:
-        return False
+def _made_during(record: VendorRecord, response: UpstreamResponse, took: float) -> bool | None:
+    """Whether `record` was made while this create was being sent, by the vendor's own clock:
+    its `created_at` no earlier than the vendor's `Date` (RFC 9110 section 6.6.1) less `took`,
+    the seconds the attempts took, and no later than that `Date`; a second more each way for
+    `Date`'s resolution (and a `created_at` kept to the second). A patient made before is another
+    request's; one dated after the answer is no patient of it either. None when nothing tells
+    (no `Date`, no readable `created_at`)."""
     stamp = next((value for name, value in response.headers.items() if name.lower() == "date"), "")
-    created = record.get("created_at")
-    if not stamp or not isinstance(created, str):
-        return False
+    made = _created_at(record)
+    if not stamp or made is None:
+        return None
     try:
         vendor_now = parsedate_to_datetime(stamp)
-        made = datetime.fromisoformat(created.replace("Z", "+00:00").replace("z", "+00:00"))
     except (TypeError, ValueError):
-        return False
-    if made.tzinfo is None:  # a naive date-time is UTC (vendor.py)
-        made = made.replace(tzinfo=UTC)
+        return None
     if vendor_now.tzinfo is None:
         vendor_now = vendor_now.replace(tzinfo=UTC)
-    return made >= vendor_now - timedelta(seconds=took + 1)
+    second = timedelta(seconds=1)
+    return vendor_now - timedelta(seconds=took) - second <= made <= vendor_now + second
+
+
+def _made_after(record: VendorRecord, other: VendorRecord) -> bool:
+    """`record` was made after `other` by their `created_at` (False when either is unreadable)."""
+    mine, theirs = _created_at(record), _created_at(other)
+    return mine is not None and theirs is not None and mine > theirs
+
+
+def _created_at(record: VendorRecord) -> datetime | None:
+    created = record.get("created_at")
+    if not isinstance(created, str):
+        return None
+    try:
+        made = datetime.fromisoformat(created.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return made if made.tzinfo is not None else made.replace(tzinfo=UTC)  # naive: UTC (vendor.py)
 
 
 def _chart_in_use(chart: Any) -> Conflict:
