@@ -103,6 +103,7 @@ validation).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import unicodedata
@@ -117,6 +118,7 @@ from gateway.contract import Resource, TenantContext, Written
 from gateway.errors import (
     AlreadyExists,
     Conflict,
+    FHIRError,
     Gone,
     InvalidRequest,
     NotFound,
@@ -172,6 +174,11 @@ _CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 LOOKUP_PAGES = 5  # pages of the newest patients walked to find the one a refused create describes
 LOOKUP_PAGE_SIZE = 50  # the documented default page size, which a service may take as its bound
 PatientRecord = Callable[[str], Awaitable[VendorRecord]]
+# How far the vendor's `Date` and its `created_at` may disagree (`_made_during`): the second
+# `Date` is cut to, and two clocks a few seconds apart.
+CLOCK_SLACK = timedelta(seconds=5)
+READ_BACK_PAUSES = (0.25, 0.5, 1.0)  # seconds between reads of a created patient not found yet
+NOTHING_WRITTEN = "nothing was written"
 
 
 def idempotency_key() -> str:
@@ -245,16 +252,7 @@ class PatientWrites:
             created = await self._created(response, body.fields, took)
             try:
                 # As stored: the answer may be the entity as mapped before the ORM flushed it.
-                record = await self._record(created["id"])
-            except NotFound:
-                if len(created) > 1:
-                    return Written(patient_to_fhir(created, self._ctx), body.not_stored)
-                # Named by `Location` alone and not readable yet (a read replica behind the
-                # primary): made all the same, so a 201 showing it as sent, never a 404 to a
-                # create (which the client would send again, making a second patient).
-                as_sent = patient_to_fhir({**body.fields, "id": created["id"]}, self._ctx)
-                unread = f"The Dental PMS made Patient/{created['id']} but does not serve it yet: shown as sent"
-                return Written(as_sent, body.not_stored, (unread,))
+                record = await self._served(created["id"])
             except Gone:  # deleted already by someone else: what was created is the answer
                 if len(created) == 1:  # only its id: nothing to answer with
                     raise
@@ -264,17 +262,51 @@ class PatientWrites:
         # A service may create every patient active, its status moved by transition-status
         # alone (`status` read-only in its create body): the lifecycle asked for (out of use,
         # deceased) is reached by the same transitions as an update's.
-        record, refusal, _ = await self._transition(record["id"], resource, record)
+        record, refusal, _ = await self._transition(record["id"], resource, record, record.get("version"))
         unmoved = status_path(resource, record.get("status")).unmet
         if refusal is not None and unmoved:
             # `active` and `deceased[x]` are modifiers (R4 patient.html): a patient kept active
             # beside its death, or in use when asked out of use, means something else. As an
             # update refused whole, the patient just made is archived and the create refused.
-            archived = await self._archive(record["id"], record)
-            if 200 <= archived.status < 300:
-                undone = f"Patient/{record['id']}, made without it, was archived"
+            undone = await self._undo_create(record, body.fields.get("chart_number"))
+            if undone is not None:
                 raise _status_refused(record["id"], resource, record.get("status"), refusal, undone)
         return Written(patient_to_fhir(record, self._ctx), tuple(dict.fromkeys(body.not_stored + unmoved)), warnings)
+
+    async def _served(self, resource_id: str) -> VendorRecord:
+        """The patient a create made, as the vendor serves it: read again a few times over about
+        two seconds while it is not found (a read replica a moment behind the primary). Still
+        not found, a 502 naming it: never a 404 to a create, nor a 201 without its version,
+        status or stored fields, and the client told not to send it again."""
+        for pause in READ_BACK_PAUSES:
+            try:
+                return await self._record(resource_id)
+            except NotFound:
+                await asyncio.sleep(pause)
+        try:
+            return await self._record(resource_id)
+        except NotFound:
+            raise UpstreamUnusable(
+                f"The Dental PMS made Patient/{resource_id} but does not serve it yet: read it before sending "
+                "the create again"
+            ) from None
+
+    async def _undo_create(self, record: VendorRecord, chart: str | None) -> str | None:
+        """What is left once the patient a refused create made is archived (None, and the patient
+        kept, when the vendor will not archive it). Its chart number is cleared first, so that
+        the client's create sent again is not refused for it: a service may count an archived
+        patient's chart number as in use (a unique column without a soft-delete filter)."""
+        if chart:
+            cleared = await self._client.send(
+                "PATCH", f"/patients/{record['id']}", {"chart_number": None, "base_version": record.get("version")}
+            )
+            if 200 <= cleared.status < 300:
+                record = await self._record_of(cleared, record["id"], record.get("version"))
+        archived = await self._archive(record["id"], record)
+        if not 200 <= archived.status < 300:
+            return None
+        freed = "" if not chart or record.get("chart_number") is None else f" (still holding chart number {chart})"
+        return f"Patient/{record['id']}, made without it, was archived{freed}"
 
     async def _created(self, response: UpstreamResponse, body: dict[str, Any], took: float) -> VendorRecord:
         """The patient a create's 2xx answer is: its body, or, when it has none (a 201 with the
@@ -295,16 +327,18 @@ class PatientWrites:
         chart = body.get("chart_number")
 
         def during(record: VendorRecord) -> bool:
-            return _made_during(record, response, took) is not False
+            return _made_during(record, response, took) is True
 
-        found = await self._newest_holding(body, chart, during)
+        # The chart number sent, which the vendor took, is this patient's alone among the live
+        # ones; without one, only a patient the vendor's clock says was made meanwhile.
+        found = await self._newest_holding(body, chart, None if chart else during)
         if found is None:
             raise UpstreamUnusable(
                 f"The Dental PMS took the create (HTTP {response.status}) without naming the patient, and no "
-                "patient like it is found: it may have been created; search for it before sending it again"
+                "patient like it is found made meanwhile: it may have been created; search for it before "
+                "sending it again"
             )
-        if _made_during(found, response, took) is not None and not chart:
-            # Dated: is it the only one made meanwhile? (A chart number sent is unique to it.)
+        if not chart:  # is it the only one made meanwhile?
             other = await self._newest_holding(body, None, lambda r: during(r) and r["id"] != found["id"])
             if other is not None:
                 raise UpstreamUnusable(
@@ -368,15 +402,22 @@ class PatientWrites:
                 return made
         existing = await self._find_described(body)
         if existing is not None and same_patient(body, existing) and not existing.get("deleted_at"):
-            # This request's own patient when it was made while the request was sent (by the
-            # vendor's clock), or, the key refused, unless the clock says it was made before.
+            # This request's own patient only on evidence beyond names and a birth date, which
+            # another request's patient made meanwhile shares (taken for this one's, it would
+            # be moved to this request's lifecycle, or archived): the key refused (only this
+            # request holds it) unless the vendor's clock says the patient is older, or the
+            # chart number sent held by a patient made while the request was sent.
             during = _made_during(existing, response, took) if response.attempt > 1 else False
-            if during or (key_refused and during is None):
+            if key_refused and during is not False:
                 return existing
-            raise AlreadyExists(
-                f"This patient exists already as Patient/{existing['id']}",
-                existing=patient_to_fhir(existing, self._ctx),
-            )
+            if chart and existing.get("chart_number") == chart and during:
+                return existing
+            if not key_refused:
+                lately = " (made while this create was sent: perhaps by its first attempt, whose answer was lost)"
+                raise AlreadyExists(
+                    f"This patient exists already as Patient/{existing['id']}{lately if during else ''}",
+                    existing=patient_to_fhir(existing, self._ctx),
+                )
         if key_refused:
             # The key is this request's alone: its first attempt made the patient, which the
             # newest patients do not show yet (a list served from an index a moment behind).
@@ -610,13 +651,15 @@ class PatientWrites:
         if response is not None and response.status == 404:
             raise NotFound(f"Patient/{resource_id} does not exist")
         updated = current if response is None else await self._record_of(response, resource_id, base)
-        updated, refusal, written = await self._transition(resource_id, resource, updated)
+        own = current.get("version") if response is None else _own_version(response, base)
+        updated, refusal, own = await self._transition(resource_id, resource, updated, own)
         taken_back: tuple[str, ...] = ()
         if refusal is not None and updated.get("status") == current.get("status"):
             # The status stays as it was (any step on the way taken back): the PATCH is taken
             # back too, so that a refused update changes nothing (module docstring), based on
             # this update's own last write: never over another writer's change since.
-            updated = await self._take_back(resource_id, sent, current, written)
+            if sent:
+                updated = await self._take_back(resource_id, sent, current, own, refusal)
             taken_back = _taken_back(sent, current, updated)
             if len(taken_back) == len(sent):
                 raise _status_refused(resource_id, resource, current.get("status"), refusal)
@@ -636,21 +679,27 @@ class PatientWrites:
         return await self._client.send("PATCH", f"/patients/{resource_id}", {**sent, "base_version": base})
 
     async def _take_back(
-        self, resource_id: str, sent: dict[str, Any], before: VendorRecord, record: VendorRecord
+        self, resource_id: str, sent: dict[str, Any], before: VendorRecord, own: Any, refusal: Refusal
     ) -> VendorRecord:
         """The patient once the fields a PATCH `sent` are set back to their values `before` it,
-        by a PATCH based on `record`'s version, the one the vendor answered the last write of
-        this update with: a record another writer has changed since is refused (409), and left as
-        it is. The patient as it then is."""
-        if not sent:
-            return record
+        by a PATCH based on `own`, the version this update's last write made (None: unknown,
+        the version read now): a record another writer has changed since is refused, and left
+        as it is, and the update is a 409 (what it wrote may remain under the other change:
+        neither a 200 for an update whose status never moved nor "nothing was written" is
+        true). Otherwise the patient as it then is."""
+        if own is None:
+            own = (await self._record(resource_id)).get("version")
         previous = {name: before.get(name) for name in sent}
-        response = await self._client.send(
-            "PATCH", f"/patients/{resource_id}", {**previous, "base_version": record.get("version")}
-        )
+        response = await self._client.send("PATCH", f"/patients/{resource_id}", {**previous, "base_version": own})
+        if response.status in CONFLICTS:
+            raise Conflict(
+                f"Patient/{resource_id} changed at the Dental PMS while this update was applied: the move to "
+                f"status {refusal.status} was refused, and what the update wrote is not set back over the other "
+                "change, so part of it may remain: read it and try again"
+            )
         if not 200 <= response.status < 300:
             return await self._record(resource_id)
-        return await self._record_of(response, resource_id, record.get("version"))
+        return await self._record_of(response, resource_id, own)
 
     async def _record_of(self, response: UpstreamResponse, resource_id: str, based_on: Any = None) -> VendorRecord:
         """The patient a successful PATCH or transition based on version `based_on` answered
@@ -668,12 +717,13 @@ class PatientWrites:
         return record
 
     async def _transition(
-        self, resource_id: str, resource: Resource, record: VendorRecord
-    ) -> tuple[VendorRecord, Refusal | None, VendorRecord]:
-        """`record` moved to the status `resource` describes (module docstring), the transition
-        the vendor refused on the way (None when none was), and the patient as this update's
-        last write left it (the version a take-back is based on: `_take_back`). After a refusal
-        the first is the patient read again, which may hold another writer's change."""
+        self, resource_id: str, resource: Resource, record: VendorRecord, own: Any
+    ) -> tuple[VendorRecord, Refusal | None, Any]:
+        """`record` (whose version this update's last write made `own`) moved to the status
+        `resource` describes (module docstring), the transition the vendor refused on the way
+        (None when none was), and the version this update's last write made then (what a
+        take-back is based on: `_take_back`). After a refusal the patient is read again: it
+        may hold another writer's change."""
         original = record.get("status")
         path = status_path(resource, original)
         for taken, step in enumerate(path.steps):
@@ -686,11 +736,13 @@ class PatientWrites:
                 back = step_back(path.steps[taken - 1], original) if taken else None
                 undone = await self._move(resource_id, record, back) if back is not None else None
                 if undone is not None and 200 <= undone.status < 300:
+                    own = _own_version(undone, record.get("version"))
                     record = await self._record_of(undone, resource_id, record.get("version"))
-                    return record, Refusal(step, response), record
-                return await self._record(resource_id), Refusal(step, response), record
+                    return record, Refusal(step, response), own
+                return await self._record(resource_id), Refusal(step, response), own
+            own = _own_version(response, record.get("version"))
             record = await self._record_of(response, resource_id, record.get("version"))
-        return record, None, record
+        return record, None, own
 
     async def _move(self, resource_id: str, record: VendorRecord, status: str) -> UpstreamResponse:
         """One `transition-status` of `record` to `status`."""
@@ -779,24 +831,41 @@ def _taken_back(sent: dict[str, Any], before: VendorRecord, record: VendorRecord
     return tuple(name for name in sent if _same(record.get(name), before.get(name)))
 
 
+def _own_version(response: UpstreamResponse, based_on: Any) -> Any:
+    """The version a successful write based on version `based_on` made: as answered when newer;
+    else, for integer versions, the next one (optimistic versioning: one write, one version; an
+    answer showing none newer is the entity as mapped before the ORM flushed it, and the record
+    read again may already hold another writer's change, `_record_of`); else None (unknown)."""
+    answer = _json(response)
+    version = answer.get("version") if isinstance(answer, dict) else None
+    if isinstance(based_on, int):
+        return version if isinstance(version, int) and version > based_on else based_on + 1
+    return version if version is not None and version != based_on else None
+
+
 def _same(value: Any, other: Any) -> bool:
     return value == other or (value in (None, "") and other in (None, ""))
 
 
 def _status_refused(
-    resource_id: str, resource: Resource, status: Any, refusal: Refusal, outcome: str = "nothing was written"
-) -> Exception:
+    resource_id: str, resource: Resource, status: Any, refusal: Refusal, outcome: str = NOTHING_WRITTEN
+) -> FHIRError:
     """The error for an update taken back whole (a create undone) after the vendor refused the
     transition to `refusal.status` (the patient was in `status`); `outcome` says what is left."""
     if refusal.response.status == 429 or refusal.response.status >= 500:
         # Not a refusal of the status: the vendor's limit or failure, as any other call's (a 429
-        # keeps its Retry-After); the update, taken back, may be sent again as it is.
-        return error_from_response(refusal.response, message_of)
+        # keeps its Retry-After); the write, taken back, may be sent again as it is.
+        error = error_from_response(refusal.response, message_of)
+        if outcome != NOTHING_WRITTEN:
+            error.issues.append((f"{outcome}: send it again", None))
+        return error
     message = message_of(_json(refusal.response)) or f"HTTP {refusal.response.status}"
     if refusal.response.status in CONFLICTS:
         return Conflict(
             f"Patient/{resource_id} changed at the Dental PMS while its status was moved ({message}); "
             f"{outcome}: read it and try again"
+            if outcome == NOTHING_WRITTEN
+            else f"{outcome}: try again"
         )
     element = status_path(resource, status).element or "Patient.active"
     return UnsupportedModifier(
@@ -829,10 +898,12 @@ def _refused_nulls(sent: dict[str, Any], response: UpstreamResponse) -> set[str]
 def _made_during(record: VendorRecord, response: UpstreamResponse, took: float) -> bool | None:
     """Whether `record` was made while this create was being sent, by the vendor's own clock:
     its `created_at` no earlier than the vendor's `Date` (RFC 9110 section 6.6.1) less `took`,
-    the seconds the attempts took, and no later than that `Date`; a second more each way for
-    `Date`'s resolution (and a `created_at` kept to the second). A patient made before is another
-    request's; one dated after the answer is no patient of it either. None when nothing tells
-    (no `Date`, no readable `created_at`)."""
+    the seconds the attempts took, and no later than that `Date`; `CLOCK_SLACK` more each way
+    for `Date`'s resolution, a `created_at` kept to the second, and the database's clock running
+    apart from the one that wrote `Date` (a proxy's: nginx writes its own). A patient made
+    before is another request's; one dated after the answer is no patient of it either. None
+    when nothing tells (no `Date`, no readable `created_at`). Never the only evidence that a
+    patient is this request's (`_refused_create`)."""
     stamp = next((value for name, value in response.headers.items() if name.lower() == "date"), "")
     made = _created_at(record)
     if not stamp or made is None:
@@ -843,8 +914,7 @@ def _made_during(record: VendorRecord, response: UpstreamResponse, took: float) 
         return None
     if vendor_now.tzinfo is None:
         vendor_now = vendor_now.replace(tzinfo=UTC)
-    second = timedelta(seconds=1)
-    return vendor_now - timedelta(seconds=took) - second <= made <= vendor_now + second
+    return vendor_now - timedelta(seconds=took) - CLOCK_SLACK <= made <= vendor_now + CLOCK_SLACK
 
 
 def _made_after(record: VendorRecord, other: VendorRecord) -> bool:

@@ -1183,3 +1183,26 @@ def test_every_part_the_vendor_cannot_keep_is_named_and_what_it_can_is_kept(fhir
     again = fhir.get_ok(f"{BASE}/Patient/{read['id']}")
     same = fhir.request("PUT", f"{BASE}/Patient/{read['id']}", json=again, headers=prefer)
     assert same.status_code == 200 and _warned(same) == set(), same.json()
+
+
+def test_a_create_refused_for_its_lifecycle_can_be_sent_again_without_it() -> None:
+    # A service making every new patient active (create_statuses=ignored) that takes a patient
+    # to deceased only with a date (death_dates=required): `deceasedBoolean: true` cannot be
+    # reached, so the create is refused 422 and the patient it made archived, its chart number
+    # cleared first: this simulator, like a unique column without a soft-delete filter, counts
+    # an archived patient's chart number as in use. The client sends it again without the
+    # death, and it is made.
+    switches = {"create_statuses": "ignored", "death_dates": "required"}
+    with gateway_over("dentalpms", partial(create_sandbox, build_clinic(size=100), **switches)) as running:
+        fhir = running.fhir
+        system = _chart_system_of(fhir, _any_patient_id(fhir))
+        dead = _new_patient("Refusedcreatedp", system, "RC-26B", deceasedBoolean=True)
+        refused = fhir.request("POST", f"{BASE}/Patient", json=dead, headers=JSON)
+        assert refused.status_code == 422, refused.text
+        assert outcome_of(refused)["issue"][0]["diagnostics"].endswith(", made without it, was archived")
+        assert _by_family(fhir, "Refusedcreatedp") == []
+        again = fhir.request(
+            "POST", f"{BASE}/Patient", json=_new_patient("Refusedcreatedp", system, "RC-26B"), headers=JSON
+        )
+        assert again.status_code == 201, again.text
+        assert [p["id"] for p in _by_family(fhir, "Refusedcreatedp")] == [again.json()["id"]]

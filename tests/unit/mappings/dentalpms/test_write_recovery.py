@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -19,8 +19,9 @@ import orjson
 import pytest
 
 from gateway.contract import Drift, TenantContext
-from gateway.errors import AlreadyExists, FHIRError, NotFound, UnsupportedModifier, UpstreamUnusable
+from gateway.errors import AlreadyExists, Conflict, FHIRError, NotFound, UnsupportedModifier, UpstreamUnusable
 from gateway.upstream.http import UpstreamResponse
+from mappings.dentalpms import writes
 from mappings.dentalpms.reader import Reader, VendorRecord
 from mappings.dentalpms.search_length import ShortestSearch
 from mappings.dentalpms.writes import PatientWrites
@@ -113,8 +114,18 @@ class Vendor:
         return [i for i, p in self.patients.items() if not p["deleted_at"]]
 
 
-def _writes(vendor: Vendor) -> PatientWrites:
-    return PatientWrites(vendor, CTX, Reader(Drift()), vendor.record, ShortestSearch())  # type: ignore[arg-type]
+def _writes(vendor: Vendor, pauses: tuple[float, ...] | None = None) -> PatientWrites:
+    if pauses is not None:
+        writes.READ_BACK_PAUSES = pauses  # type: ignore[misc]  # restored by the fixture below
+    record = lambda resource_id: vendor.record(resource_id)  # noqa: E731  # late bound: a test may replace it
+    return PatientWrites(vendor, CTX, Reader(Drift()), record, ShortestSearch())  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def _read_back_pauses() -> Iterator[None]:
+    kept = writes.READ_BACK_PAUSES
+    yield
+    writes.READ_BACK_PAUSES = kept  # type: ignore[misc]
 
 
 def _resource(**extra: Any) -> dict[str, Any]:
@@ -289,19 +300,36 @@ def test_a_retry_refused_for_its_own_key_never_says_nothing_was_created() -> Non
 
 
 def test_a_create_whose_location_cannot_be_read_yet_is_not_a_404() -> None:
-    # 201 with `Location` alone, the GET of it 404 (a read replica behind the primary). The
-    # create raises NotFound ("Patient/x does not exist"): the client gets 404 to its POST although
-    # the patient was made, and a resend makes a second one.
+    # 201 with `Location` alone, the GET of it 404 (a read replica behind the primary). Read
+    # again a few times; still not found, a 502 naming the patient made: never a 404 to a POST
+    # (the client would send it again), nor a 201 without its version, status or stored fields.
     vendor = Vendor()
+    vendor.create = lambda body, headers: UpstreamResponse(201, {"Location": f"/api/v1/org/patients/{_pid(9)}"}, b"")
+    with pytest.raises(UpstreamUnusable, match=f"made Patient/{_pid(9)} but does not serve it yet"):
+        asyncio.run(_writes(vendor, pauses=(0.0,)).create(_resource()))
+
+
+def test_a_created_patient_served_a_moment_later_is_the_answer() -> None:
+    vendor = Vendor()
+    reads = 0
+    plain_record = vendor.record
+
+    async def lagging(resource_id: str) -> VendorRecord:
+        nonlocal reads
+        reads += 1
+        if reads == 1:
+            raise NotFound(f"Patient/{resource_id} does not exist")
+        return await plain_record(resource_id)
 
     def create(body: dict[str, Any], headers: dict[str, str]) -> UpstreamResponse:
+        made = _patient(9, 0.0)
+        vendor.patients[made["id"]] = made
         return UpstreamResponse(201, {"Location": f"/api/v1/org/patients/{_pid(9)}"}, b"")
 
     vendor.create = create
-    written = asyncio.run(_writes(vendor).create(_resource()))
-    assert written.resource["id"] == _pid(9)
-    assert written.resource["name"] == [{"use": "official", "family": "Lee", "given": ["Ann"]}]
-    assert written.warnings == (f"The Dental PMS made Patient/{_pid(9)} but does not serve it yet: shown as sent",)
+    vendor.record = lagging  # type: ignore[method-assign]
+    written = asyncio.run(_writes(vendor, pauses=(0.0,)).create(_resource()))
+    assert written.resource["id"] == _pid(9) and written.resource["meta"]["versionId"] == "1" and reads == 2
 
 
 # -- create: the lifecycle a transition cannot reach ---------------------------------------------
@@ -322,6 +350,164 @@ def test_a_create_whose_death_the_vendor_will_not_record_is_not_answered_active_
         return _json(201, made)
 
     vendor.create = create
-    with pytest.raises(UnsupportedModifier, match=f"Patient/{_pid(5)}, made without it, was archived"):
+    with pytest.raises(UnsupportedModifier, match=rf"Patient/{_pid(5)}, made without it, was archived$"):
         asyncio.run(_writes(vendor).create(_resource(deceasedDateTime="2026-12-01")))
     assert vendor.live() == []
+
+
+def test_a_create_refused_for_its_lifecycle_frees_its_chart_number_before_it_is_archived() -> None:
+    # A service counting an archived patient's chart number as in use would refuse the
+    # client's create sent again without the death, for ever.
+    vendor = Vendor()
+    vendor.refuse_transitions = True
+
+    def create(body: dict[str, Any], headers: dict[str, str]) -> UpstreamResponse:
+        made = _patient(5, 0.0, **{name: value for name, value in body.items() if name != "status"})
+        vendor.patients[made["id"]] = made
+        return _json(201, made)
+
+    vendor.create = create
+    chart = [{"system": CTX.system("chart-number"), "value": "RC-26"}]
+    with pytest.raises(UnsupportedModifier, match=r"was archived$"):
+        asyncio.run(_writes(vendor).create(_resource(identifier=chart, deceasedBoolean=True)))
+    assert vendor.patients[_pid(5)]["chart_number"] is None and vendor.live() == []
+
+
+def test_a_create_whose_lifecycle_move_fails_says_the_patient_made_was_archived() -> None:
+    # A 503 to the transition is the vendor failing, not refusing: its status, and a second
+    # issue saying what became of the patient made.
+    vendor = Vendor()
+
+    def create(body: dict[str, Any], headers: dict[str, str]) -> UpstreamResponse:
+        made = _patient(5, 0.0, **{name: value for name, value in body.items() if name != "status"})
+        vendor.patients[made["id"]] = made
+        return _json(201, made)
+
+    plain_send = vendor.send
+
+    async def failing(method: str, path: str, body: Any = None, headers: Any = None) -> UpstreamResponse:
+        if path.endswith("/transition-status"):
+            return _json(503, {"detail": "Service unavailable"})
+        return await plain_send(method, path, body, headers)
+
+    vendor.create = create
+    vendor.send = failing  # type: ignore[method-assign]
+    with pytest.raises(FHIRError) as failed:
+        asyncio.run(_writes(vendor).create(_resource(active=False)))
+    assert failed.value.status == 502
+    assert failed.value.issues == [(f"Patient/{_pid(5)}, made without it, was archived: send it again", None)]
+    assert vendor.live() == []
+
+
+def test_a_retry_refused_for_its_key_is_never_an_older_namesake_already_existing() -> None:
+    # Attempt 1 made this request's patient (answer lost); attempt 2 is 409 "Idempotency
+    # conflict". The newest-first list does not show it yet (the commit's own "index a moment
+    # behind"), but an older namesake exists. `_find_described` finds the old one, `during` is
+    # False, and AlreadyExists is raised before the `key_refused` 502: the client is told
+    # "exists already as Patient/old" (a conditional create: 200 "nothing created") while its
+    # own patient was made.
+    vendor = Vendor(_patient(1, 365 * 86400.0))
+    vendor.create = lambda body, headers: _json(409, {"detail": "Idempotency conflict"}, _date(), attempt=2)
+    with pytest.raises(UpstreamUnusable, match="search for it before sending the create again"):
+        asyncio.run(_writes(vendor).create(_resource()))
+
+
+def _second_date(at: datetime) -> dict[str, str]:
+    return {"Date": format_datetime(at.replace(microsecond=0), usegmt=True)}
+
+
+def test_a_bodiless_create_is_found_when_the_vendor_clock_is_a_little_ahead_of_its_date() -> None:
+    # Answer generated at x.95 s by the Date's clock (Date says x), the database clock 0.2 s
+    # ahead of it: the patient's `created_at` is x+1.15 s (sub-second, as pydantic writes it).
+    # `made <= vendor_now + 1 s` is False: the only patient just made is not "made during",
+    # and the create (which succeeded) is a 502 "may have been created".
+    answered = datetime.now(UTC).replace(microsecond=950_000)
+    made = {**_patient(2, 0.0), "created_at": (answered + timedelta(seconds=0.2)).isoformat()}
+    vendor = Vendor(_patient(1, 3600.0), made)
+    vendor.create = lambda body, headers: UpstreamResponse(201, _second_date(answered), b"")
+    assert asyncio.run(_writes(vendor).create(_resource())).resource["id"] == _pid(2)
+
+
+def test_a_bodiless_create_without_a_date_is_never_a_year_old_namesake() -> None:
+    # 201 with neither body nor Location nor Date; the list does not show the new patient yet.
+    # `during` is "not False" for every patient without a Date: the commit's fix ("must be made
+    # while the request was sent") does not apply, and a patient made a year ago is answered
+    # 201 as this request's creation.
+    vendor = Vendor(_patient(1, 365 * 86400.0))
+    vendor.create = lambda body, headers: UpstreamResponse(201, {}, b"")
+    with pytest.raises(UpstreamUnusable):
+        asyncio.run(_writes(vendor).create(_resource()))
+
+
+def test_a_retry_refused_as_a_duplicate_never_archives_another_requests_patient() -> None:
+    # Attempt 1 a 503 that stored nothing; meanwhile another request (a second front desk)
+    # made P2, same names and birth date, active, its client answered 201. Attempt 2 is the
+    # vendor's duplicate guard, 409. P2 was "made during" this request: it is taken for this
+    # request's, this request's `active: false` is moved onto it, the move is refused, and P2
+    # is archived: the other client's patient is lost ("made without it, was archived").
+    vendor = Vendor(_patient(2, 0.5))
+    vendor.refuse_transitions = True
+    vendor.create = lambda body, headers: _json(409, {"detail": "Potential duplicate patient"}, _date(), attempt=2)
+    with pytest.raises(AlreadyExists):
+        asyncio.run(_writes(vendor).create(_resource(active=False)))
+    assert vendor.live() == [_pid(2)]
+
+
+def test_a_retry_refused_as_a_duplicate_never_changes_another_requests_patient() -> None:
+    # As above, the vendor taking the transition: P2, another client's active patient, is made
+    # inactive by this request, answered 201 as its own.
+    vendor = Vendor(_patient(2, 0.5))
+    vendor.create = lambda body, headers: _json(409, {"detail": "Potential duplicate patient"}, _date(), attempt=2)
+    with pytest.raises(AlreadyExists, match="perhaps by its first attempt"):
+        asyncio.run(_writes(vendor).create(_resource(active=False)))
+    assert vendor.patients[_pid(2)]["status"] == "active"
+
+
+class BeforeFlush(Vendor):
+    """PATCH answered with the version from before the write (JPA before flush); another writer
+    lands between that answer and the gateway's read of the record."""
+
+    def __init__(self, *patients: dict[str, Any]) -> None:
+        super().__init__(*patients)
+        self.after_patch: Any = None
+
+    async def send(self, method: str, path: str, body: Any = None, headers: Any = None) -> UpstreamResponse:
+        response = await super().send(method, path, body, headers)
+        if method == "PATCH" and response.status == 200 and self.after_patch is not None:
+            hook, self.after_patch = self.after_patch, None
+            answered = dict(self.patients[path.strip("/").split("/")[1]])
+            answered["version"] = body["base_version"]  # as mapped before the flush
+            hook()
+            return _json(200, answered)
+        return response
+
+    async def record(self, resource_id: str) -> VendorRecord:
+        return await super().record(resource_id)
+
+
+def test_the_take_back_after_a_before_flush_answer_never_overwrites_another_writer() -> None:
+    # U1: email b + active false. Its PATCH lands (v2) but is answered with v1 (before flush),
+    # so `_record_of` reads the record again; another client's email c (v3) landed first. The
+    # transition is refused 422. The take-back is based on `written`, the re-read v3: it is
+    # taken, and the other client's c (answered 200) becomes a.
+    vendor = BeforeFlush(_patient(1, 3600, email="a@example.org"))
+    vendor.refuse_transitions = True
+    vendor.after_patch = lambda: vendor.write(_pid(1), {"email": "c@example.org"})
+    resource = _resource(id=_pid(1), active=False, telecom=[{"system": "email", "value": "b@example.org"}])
+    with pytest.raises(Conflict):
+        asyncio.run(_writes(vendor).update(_pid(1), resource, None))
+    assert vendor.patients[_pid(1)]["email"] == "c@example.org"
+
+
+def test_an_update_whose_status_move_and_take_back_are_both_stale_is_a_409() -> None:
+    # The scenario test_the_take_back_never_overwrites_another_writers_change[stale] passes on:
+    # the transition is 409 (another writer, email c, v3), the take-back based on v2 is 409
+    # too. Nothing of U1 stands (its b is overwritten, its `active: false` never moved), yet
+    # `len(taken_back) != len(sent)` makes the answer a 200 showing `active: true`, the
+    # modifier named only in an OperationOutcome the client sees with Prefer:
+    # return=OperationOutcome. The module's own rule for a version conflict is a 409.
+    vendor = Vendor(_patient(1, 3600, email="a@example.org"))
+    vendor.on_transition = lambda: vendor.write(_pid(1), {"email": "c@example.org"})
+    resource = _resource(id=_pid(1), active=False, telecom=[{"system": "email", "value": "b@example.org"}])
+    with pytest.raises(Conflict):
+        asyncio.run(_writes(vendor).update(_pid(1), resource, None))
