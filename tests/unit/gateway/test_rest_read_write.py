@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from gateway.contract import Written
+from gateway.errors import PreconditionFailed
 from tests.support.fake_vendor import (
     BASE,
     CREATE,
@@ -477,6 +478,42 @@ def test_update_with_a_stale_etag_is_412_and_changes_nothing(client: TestClient,
     )
     assert outcome(stale, 412)["issue"][0]["code"] == "conflict"
     assert backend.patients["p1"]["gender"] == "female" and backend.patients["p1"]["meta"]["versionId"] == "2"
+
+
+def test_two_updates_with_one_if_match_in_flight_at_once_are_one_200_and_one_412(backend: FakeBackend) -> None:
+    # An adapter whose vendor keeps no version compares just before writing: two PUTs holding
+    # one If-Match, in flight together, would both find it current and both write, one
+    # client's update lost though answered 200 (R4 http.html#concurrency). A PUT of another
+    # record, or one without a precondition, goes on beside them.
+    plain_update = backend.update_patient
+
+    async def compare_then_write_slowly(resource_id: str, resource: dict[str, Any], version: str | None) -> Written:
+        now = backend.patients[resource_id]["meta"]["versionId"]
+        if version is not None and version != now:
+            raise PreconditionFailed(f"Patient/{resource_id} is at version {now}, not {version}")
+        await asyncio.sleep(0.5)  # the vendor's write, after the comparison
+        return await plain_update(resource_id, resource, None)
+
+    backend.update_patient = compare_then_write_slowly  # type: ignore[method-assign]
+    backend.add_patient("p1", family="Before")
+    backend.add_patient("p2", family="Other")
+
+    def put(resource_id: str, family: str, if_match: str | None) -> httpx.Response:
+        headers = {**FHIR_JSON, **({"If-Match": if_match} if if_match else {})}
+        return client.put(
+            f"{BASE}/Patient/{resource_id}", json=_patient(id=resource_id, name=[{"family": family}]), headers=headers
+        )
+
+    with fake_gateway(backend) as client, ThreadPoolExecutor(4) as pool:
+        first = pool.submit(put, "p1", "First", 'W/"1"')
+        time.sleep(0.1)
+        second = pool.submit(put, "p1", "Second", 'W/"1"')
+        elsewhere = pool.submit(put, "p2", "Elsewhere", 'W/"1"')
+        unchecked = pool.submit(put, "p2", "Unchecked", None)
+        answers = [first.result(), second.result(), elsewhere.result(), unchecked.result()]
+    assert [a.status_code for a in answers] == [200, 412, 200, 200], [a.text for a in answers]
+    assert backend.patients["p1"]["name"][0]["family"] == "First"
+    assert backend.patients["p1"]["meta"]["versionId"] == "2"
 
 
 @pytest.mark.parametrize("etag", ["1", "W/1", 'W/"', ""])
