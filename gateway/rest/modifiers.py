@@ -7,6 +7,12 @@ modifier extension SHALL NOT process the element as if it were absent; resource.
 says the same of implicit rules. None of the vendors behind the gateway can store either, so
 writing the rest of the resource would store a record that means something else: the write
 is refused (422) before any vendor call, naming each place.
+
+So are the modifier elements of a resource that no vendor keeps (`UNHELD_MODIFIERS`): a
+`Patient.link` marks a record that "might not be the main Patient resource" (R4
+patient.html#Patient.link, isModifier); stored without it, a replaced or merged-away patient
+would read as a primary one. (A resource's other modifiers, `active` and `deceased[x]`, are
+the adapters' to hold or refuse: each vendor keeps them its own way.)
 """
 
 from __future__ import annotations
@@ -16,10 +22,15 @@ from typing import Any
 
 from gateway.errors import UnsupportedModifier
 
+# Modifier elements, by resource type, that no vendor behind the gateway keeps.
+UNHELD_MODIFIERS: dict[str, tuple[str, ...]] = {"Patient": ("link",)}
+
 
 def refuse_modifiers(resource: dict[str, Any]) -> None:
     """Raise UnsupportedModifier naming every modifier element of `resource` (contained ones too)."""
-    found = list(_modifiers(resource, resource["resourceType"]))
+    kind = resource["resourceType"]
+    found = [f"{kind}.{name}" for name in UNHELD_MODIFIERS.get(kind, ()) if resource.get(name) not in (None, [], {})]
+    found += _modifiers(resource, kind)
     if not found:
         return
     error = UnsupportedModifier(_message(found[0]), expression=found[0])
@@ -28,7 +39,12 @@ def refuse_modifiers(resource: dict[str, Any]) -> None:
 
 
 def _message(where: str) -> str:
-    what = "implicit rules" if where.endswith(".implicitRules") else "a modifier extension"
+    if where.endswith(".implicitRules"):
+        what = "implicit rules"
+    elif where.endswith(".modifierExtension"):
+        what = "a modifier extension"
+    else:
+        what = f"{where.rsplit('.', 1)[-1]} (a modifier element)"
     return (
         f"{where}: this server cannot store {what}, and storing the rest would change what the "
         "record means; nothing was written"

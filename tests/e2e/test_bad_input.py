@@ -137,6 +137,9 @@ def test_a_write_carrying_a_modifier_is_refused_and_nothing_is_stored(
             {**MODIFIED, "contact": [{"name": {"family": "Kin"}, "modifierExtension": NOT_REALLY}]},
             "Patient.contact[0].modifierExtension",
         ),
+        # R4 patient.html#Patient.link (isModifier): stored without it, a patient merged away
+        # would read as a primary one. No vendor keeps links.
+        ({**MODIFIED, "link": [{"other": {"reference": "Patient/other"}, "type": "replaced-by"}]}, "Patient.link"),
     )
     for body, where in bodies:
         response = fhir.request("POST", f"{base}/Patient", json=body, headers=JSON)
