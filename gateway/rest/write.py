@@ -128,8 +128,8 @@ async def create(request: Request) -> Response:
         raise Forbidden(f"The access token's scopes do not allow creating this {resource_type} (outside its reach)")
     condition = request.headers.get("if-none-exist")
     # Read and checked before any wait for the lock: a malformed condition is a 400 at once.
-    criteria = _condition(request, tenant, resource_type, condition) if condition else None
-    async with _one_conditional_create_at_a_time(request, tenant, criteria) if criteria else nullcontext():
+    criteria = _condition(request, tenant, resource_type, condition) if condition is not None else None
+    async with _one_conditional_create_at_a_time(request, tenant, criteria) if criteria is not None else nullcontext():
         if criteria is not None:
             existing = await _conditional_matches(request, tenant, criteria)
             if len(existing) > 1:
