@@ -47,6 +47,7 @@ class Request:
     request_id: str
     client_address: str | None
     patient: str | None = None  # the patient the gateway resolved the request to (a body's too)
+    location: str | None = None  # the answer's Location: the record a create made (or matched)
 
 
 def interaction(method: str, parts: list[str]) -> str:
@@ -82,8 +83,12 @@ def audit_event(
     entity: list[dict[str, Any]] = []
     # Only what is shaped like a resource type: any other path text is the client's, not ours to log.
     resource_type = rest[0] if rest and _TYPE.fullmatch(rest[0]) else None
+    made = _located(request.location, resource_type) if kind == "create" and status < 300 else None
     if resource_type and len(rest) >= 2 and is_fhir_id(rest[1]) and not rest[1].startswith(("$", "_")):
         entity.append({"what": {"reference": f"{resource_type}/{rest[1]}"}, "type": _type(resource_type)})
+    elif resource_type and made is not None:
+        # The record a create made, or the one its If-None-Exist matched: the trail says which.
+        entity.append({"what": {"reference": f"{resource_type}/{made}"}, "type": _type(resource_type)})
     elif resource_type:
         entity.append({"what": {"type": resource_type}, "type": _type(resource_type)})
     patient = request.patient or _query_patient(request.query)
@@ -125,6 +130,19 @@ _OBSERVER = {"display": "fhir-gateway"}
 
 def _type(resource_type: str) -> dict[str, str]:
     return {"system": "http://hl7.org/fhir/resource-types", "code": resource_type}
+
+
+def _located(location: str | None, resource_type: str | None) -> str | None:
+    """The id a create's `Location` names (`.../{type}/{id}[/_history/{vid}]`), when it names one
+    of `resource_type`."""
+    if not location or resource_type is None:
+        return None
+    parts = location.split("?", 1)[0].rstrip("/").split("/")
+    if len(parts) >= 4 and parts[-2] == "_history":
+        parts = parts[:-2]
+    if len(parts) >= 2 and parts[-2] == resource_type and is_fhir_id(parts[-1]):
+        return parts[-1]
+    return None
 
 
 def _query_patient(query: str) -> str | None:

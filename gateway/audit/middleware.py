@@ -59,7 +59,7 @@ class Audit:
             nonlocal refused, started
             if message["type"] == "http.response.start":
                 started = True
-                if not await self._record(scope, message["status"], request_id):
+                if not await self._record(scope, message["status"], request_id, _location_of(message)):
                     refused = True
                     await _unavailable(send, request_id)
                     return
@@ -74,7 +74,7 @@ class Audit:
                 await self._record(scope, 500, request_id)
             raise
 
-    async def _record(self, scope: Scope, status: int, request_id: str) -> bool:
+    async def _record(self, scope: Scope, status: int, request_id: str, location: str | None = None) -> bool:
         number: int | None = None
         try:
             number = await self.sequence.next()
@@ -93,6 +93,7 @@ class Audit:
             request_id=request_id,
             client_address=client[0] if client else None,
             patient=_patient_of(scope),
+            location=location,
         )
         found: Any = scope.get("fhir.caller")
         caller = found if isinstance(found, Caller) else None
@@ -115,6 +116,14 @@ class Audit:
             return self.fail_open
         self.health.written()
         return True
+
+
+def _location_of(message: Message) -> str | None:
+    """The answer's `Location` (a create's: the record made, or matched by If-None-Exist)."""
+    for name, value in message.get("headers", []):
+        if name.lower() == b"location":
+            return str(value.decode("latin-1"))
+    return None
 
 
 def _patient_of(scope: Scope) -> str | None:

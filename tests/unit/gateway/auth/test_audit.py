@@ -74,6 +74,24 @@ def test_every_interaction_allowed_or_refused_leaves_one_line(client: TestClient
     assert [e["outcome"] for e in events] == ["0", "0", "0", "4", "4", "0"]
 
 
+def test_a_create_line_names_the_record_made_or_matched(client: TestClient, issuer: Issuer, trail: Path) -> None:
+    writer = {**JSON, **issuer.headers(TENANT, "user/Patient.crs", sub="dr-who")}
+    body = {"resourceType": "Patient", "name": [{"family": "Madeby"}]}
+    made = client.post(f"{BASE}/Patient", json=body, headers=writer)
+    assert made.status_code == 201, made.text
+    matched = client.post(f"{BASE}/Patient", json=body, headers={**writer, "If-None-Exist": "family:exact=Madeby"})
+    assert matched.status_code == 200, matched.text
+    refused = client.post(f"{BASE}/Patient", json={"resourceType": "Patient", "bogus": 1}, headers=writer)
+    assert refused.status_code == 400
+    events = lines(trail)
+    reference = f"Patient/{made.json()['id']}"
+    assert [e["entity"][0]["what"] for e in events] == [
+        {"reference": reference},
+        {"reference": reference},
+        {"type": "Patient"},  # nothing made
+    ]
+
+
 def test_a_request_refused_for_its_host_leaves_a_line(issuer: Issuer, trail: Path) -> None:
     backend = FakeBackend()
     backend.add_patient("p1")
