@@ -22,6 +22,7 @@ from starlette.requests import ClientDisconnect, Request
 from gateway import jsonio
 from gateway.errors import Invalid, InvalidRequest, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
 from gateway.rest.bindings import binding_problems
+from gateway.rest.invariants import invariant_problems
 from gateway.rest.json_types import json_type_problems
 from gateway.rest.model_errors import model_error_text
 from gateway.rest.modifiers import refuse_modifiers
@@ -138,6 +139,8 @@ def check_fhir(resource: dict[str, Any]) -> None:
     for found in (json_type_problems, binding_problems):
         problems += [(message, where) for message, where in found(model, resource, resource_type) if where not in named]
         named.update(where for _, where in problems if where is not None)
+    if not problems:  # a body the model reads: the invariants it leaves alone (gateway.rest.invariants)
+        problems += invariant_problems(resource)
     if problems:
         raise Invalid(_listed(problems))
 
