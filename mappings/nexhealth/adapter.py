@@ -382,6 +382,9 @@ class NexHealthAdapter:
         # of the patient itself (see `_edit_body`).
         self._bio_keys_refused: set[str] = set()
         self._edit_meets_itself = False
+        # Whether NexHealth wants every field a create requires in an edit too (its create's
+        # validation reused for PATCH): then an edit is sent whole, not only what changes it.
+        self._edit_whole = False
         self._providers = by_type(
             ResourceProvider(
                 PATIENT,
@@ -1128,6 +1131,7 @@ class NexHealthAdapter:
         guessing = guessing and self._spelling_looked_up  # NexHealth answered that page: it is up
         refusals: list[InvalidRequest] = []
         untried = list(shapes)
+        whole_on_trial = False  # whether this edit found NexHealth wanting it whole (`_edit_whole`)
         while untried:
             shape = untried.pop(0)
             # A fully flat body has no `bio` to hold the gender or not, and the doubled one holds
@@ -1166,6 +1170,13 @@ class NexHealthAdapter:
                             if named <= kept_bio:  # nothing else refused: the same shape again
                                 untried.insert(0, shape)
                                 break
+                        wants_whole = before is not None and not self._edit_whole and not unknown
+                        if wants_whole and _wants_fields_left_out(exc.diagnostics, written):
+                            # The create's validation reused for the edit: the same shape again,
+                            # whole; kept for the tenant once one is so applied.
+                            self._edit_whole = whole_on_trial = True
+                            untried.insert(0, shape)
+                            break
                         refusals.append(exc)
                         if "provider" in unknown and "provider" in extra:  # the docs name none on create
                             self._provider_refused = True
@@ -1198,6 +1209,8 @@ class NexHealthAdapter:
                         self._gender_spelling = spelling
                         if shape in ("nested", "flat"):  # where it went says nothing of the others
                             self._gender_at = place
+                    if whole_on_trial:
+                        log.info("NexHealth wants every field a create requires in an edit: edits are sent whole")
                     return result, shape
                 if failed and len(failed) == tried:
                     spelled = ", ".join(GENDER_SPELLINGS[i]["Male"] for i in spellings)
@@ -1207,6 +1220,8 @@ class NexHealthAdapter:
                     ) from failed[-1]
                 if refused != "place":  # the other place changes nothing this refusal objects to
                     break
+        if whole_on_trial:  # no whole body was taken either: it was not what NexHealth wanted
+            self._edit_whole = False
         raise _Refused(refusals)
 
     def _after_unknown_keys(
@@ -1479,15 +1494,20 @@ class NexHealthAdapter:
         stored as one object (a JSON column, a Mongo `$set` of `bio`), which a `bio` of the
         changed fields alone replaces, clearing the others. Left out of it: keys NexHealth
         refused as unknown, and the unchanged phone where the cell or home number the edit
-        keeps holds it too (`_phone_kept_beside`), or (`_edit_meets_itself`) at all."""
+        keeps holds it too (`_phone_kept_beside`), or (`_edit_meets_itself`) at all. Where
+        NexHealth wants every field a create requires in an edit too (`_edit_whole`), they are
+        all sent, an unchanged gender where and as the patient holds it."""
         differs = _differing(before, sent)
+        whole = self._edit_whole
         body = {
             key: value
             for key, value in sent.items()
-            if key != "bio" and ("bio.gender" if key == "gender" else key) in differs
+            if key != "bio" and (("bio.gender" if key == "gender" else key) in differs or (whole and key != "gender"))
         }
+        if whole and "bio.gender" not in differs and gender_at(before) == "top":
+            body["gender"] = before["gender"]
         sent_bio: dict[str, Any] = sent.get("bio") or {}
-        if not any(f"bio.{key}" in differs for key in sent_bio):
+        if not whole and not any(f"bio.{key}" in differs for key in sent_bio):
             return body
         # As read, but the birth date and phone in the form writes take (the date a JavaScript
         # Date's instant may be served as; the phone formatted), and a gender as NexHealth
@@ -1505,7 +1525,8 @@ class NexHealthAdapter:
                 if (key != "gender" or "bio.gender" in differs) and key not in self._bio_keys_refused
             }
         )
-        if "bio.phone_number" not in differs and (self._edit_meets_itself or _phone_kept_beside(read, sent_bio)):
+        unchanged_phone = "bio.phone_number" not in differs and not whole  # (whole: the phone is required)
+        if unchanged_phone and (self._edit_meets_itself or _phone_kept_beside(read, sent_bio)):
             bio.pop("phone_number", None)
         return {**body, "bio": bio}
 
@@ -1662,6 +1683,36 @@ def _names_bio_fields_at_top(diagnostics: str) -> bool:
     where it names one there as a key it does not take ("property date_of_birth should not exist")."""
     wanted = (part for part in parts(diagnostics) if not names_unknown_key(part))
     return any(_BIO_FIELD_AT_TOP.search(part.lower()) is not None for part in wanted)
+
+
+# What a refusal says of a field it wants and was not sent: "is required" (Joi, the docs' own
+# create), Rails' "can't be blank", Pydantic's "Field required", class-validator's "should not be
+# empty", a "missing" field.
+_WANTED_WORDS = ("required", "blank", "missing", "should not be empty", "must be provided")
+# The fields a create requires (nexhealth-patients.txt, "Creating a New Patient"), by the key a
+# write body has them under, with how a refusal may name them (Rails humanizes `first_name`).
+_REQUIRED_KEYS = {
+    "first_name": r"first[_ ]name",
+    "last_name": r"last[_ ]name",
+    "email": r"email",
+    "date_of_birth": r"date[_ ]of[_ ]birth",
+    "phone_number": r"phone[_ ]number",
+    "gender": r"gender",
+}
+
+
+def _wants_fields_left_out(diagnostics: str, written: dict[str, Any]) -> bool:
+    """Whether a refusal of an edit's body wants a field a create requires that the edit left
+    out (`written`: its fields, `bio` nested), as an implementation validating an edit with its
+    create's rules does: "patient.email is required", "Email can't be blank"."""
+    held = {*written, *(written.get("bio") or {})}
+    for part in parts(diagnostics):
+        said = part.lower()
+        if names_unknown_key(part) or not any(words in said for words in _WANTED_WORDS):
+            continue
+        if any(key not in held and re.search(rf"\b{name}\b", said) for key, name in _REQUIRED_KEYS.items()):
+            return True
+    return False
 
 
 def _doubled_without(shape: BodyShape, unknown: Sequence[str]) -> BodyShape | None:

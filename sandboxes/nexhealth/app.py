@@ -108,6 +108,8 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   wall time of its ``timezone`` without an offset.
 - ``absent_flags="any"|"false"``: ``GET /patients`` without ``new_patient``, ``inactive`` or
   ``non_patient`` does not filter by it, or filters as if it were ``false``.
+- ``edit_fields="partial"|"whole"``: ``PATCH /patients/{id}`` takes any of the create's fields,
+  or every field a create requires (400 ``"<path> is required"`` for each missing one).
 
 The pieces: ``routes`` (what each route checks and answers), ``store`` (the institution in
 memory, search, creates), ``render`` (clinic records -> NexHealth JSON), ``ids``, ``auth``

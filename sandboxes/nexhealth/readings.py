@@ -116,6 +116,12 @@ EditDuplicates = Literal["others", "self_included"]
 EditBio = Literal["merged", "replaced"]
 AppointmentTimes = Literal["utc", "local"]
 AbsentFlags = Literal["any", "false"]
+# Whether a PATCH takes the fields it changes alone ("partial"), or, as a create does, every
+# required field ("whole"): the one DTO or schema of the create's required fields validating the
+# edit too (a Spring `@Valid @RequestBody` or ASP.NET `[Required]` DTO shared by POST and PATCH,
+# a Joi schema or class-validator class reused without `.optional()`/`PartialType`). The docs
+# list a create's required fields and say only that a patient is edited "via PATCH".
+EditFields = Literal["partial", "whole"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring", "fully_flat", "fully_flat_ignoring"),
@@ -163,6 +169,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "edit_bio": ("merged", "replaced"),
     "appointment_times": ("utc", "local"),
     "absent_flags": ("any", "false"),
+    "edit_fields": ("partial", "whole"),
 }
 
 
@@ -393,6 +400,13 @@ class Reading:
       ``new_patient=false``, and the patients page's advice to set ``inactive`` and
       ``non_patient`` to ``false``). Patients created through the API (``new_patient`` true
       until they book), inactive ones and non-patients are then listed only when asked for.
+    - ``edit_fields``: ``PATCH /patients/{id}`` takes any of the create's fields, each optional
+      (``"partial"``), or every one the create requires (``"whole"``: names, email, date of
+      birth, phone and gender, where ``patch_body`` and ``gender_at`` put them), the missing
+      ones refused all at once as a create's are (400 ``["patient.bio.gender is required"]``):
+      the create's validation reused for the edit (a DTO with ``@NotNull``/``[Required]``
+      fields bound by both routes, a Joi schema without ``.optional()``). The docs list the
+      required fields of a create only, and say a patient is edited "via PATCH".
     """
 
     patch_body: PatchBody = "nested"
@@ -440,6 +454,7 @@ class Reading:
     edit_bio: EditBio = "merged"
     appointment_times: AppointmentTimes = "utc"
     absent_flags: AbsentFlags = "any"
+    edit_fields: EditFields = "partial"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

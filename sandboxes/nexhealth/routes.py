@@ -354,7 +354,9 @@ class NexHealthApi:
         edit = self.read_body(
             raw,
             edit_keys(reading),
-            lambda: read_patient_edit(raw, reading.patch_body, reading.genders, reading.gender_at, reading.phone_input),
+            lambda: read_patient_edit(
+                raw, reading.patch_body, reading.genders, reading.gender_at, reading.phone_input, reading.edit_fields
+            ),
         )
         if self.reading.edit_duplicates == "self_included" and self.store.holds_contact(edit.email, edit.phone):
             raise self.duplicate()

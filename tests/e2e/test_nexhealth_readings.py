@@ -152,6 +152,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "absent_flags": "false",
         # A Berlin server's midnight as a JavaScript Date writes it, in UTC (the evening before).
         "birth_dates": "east_midnight",
+        # The create's Pydantic model reused for PATCH: every field a create requires, each edit.
+        "edit_fields": "whole",
     },
 }
 

@@ -74,6 +74,27 @@ def test_patch_checks_formats_duplicates_and_the_record() -> None:
     assert _patch(api, 999_999, {"patient": {"last_name": "X"}}).status_code == 404
 
 
+def test_an_edit_validated_as_a_create_wants_every_required_field() -> None:
+    api = _api(edit_fields="whole", gender_at="top")
+    created = _created(api, gender="Female")
+    refused = _patch(api, created["id"], {"patient": {"last_name": "Renamed", "bio": {"date_of_birth": "1990-01-02"}}})
+    assert (refused.status_code, refused.json()["error"]) == (
+        400,
+        ["patient.first_name is required", "patient.email is required", "patient.bio.phone_number is required",
+         "patient.gender is required"],
+    )  # fmt: skip
+    whole = {
+        "first_name": "Ada",
+        "last_name": "Renamed",
+        "email": created["email"],
+        "gender": "Female",
+        "bio": {"date_of_birth": "1990-01-02", "phone_number": created["bio"]["phone_number"]},
+    }
+    response = _patch(api, created["id"], {"patient": whole})
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["patient"]["last_name"] == "Renamed"
+
+
 # -- name and phone matching --------------------------------------------------------------------
 
 
