@@ -59,6 +59,7 @@ from gateway.errors import (
     UpstreamSecurity,
     UpstreamUnusable,
 )
+from gateway.text import content_charset
 from gateway.upstream.errors import error_for_status
 from gateway.upstream.http import UpstreamClient, UpstreamResponse
 from gateway.upstream.ratelimit import RateLimit, Sleep, Window
@@ -316,12 +317,13 @@ def _renew_at(token: str, now: float) -> float:
 
 
 def _unwrap(response: UpstreamResponse, method: str = "GET") -> Envelope:
+    said: list[str] = []  # the words of an error answered as bare text, not JSON
     try:
         body = response.json()
     except UpstreamError:
         if response.status < 400:
             raise
-        body = None
+        body, said = None, _plain_words(response)
     if body is None and (response.status == 204 or (200 <= response.status < 300 and method != "GET")):
         # A write done without a body (Express's `res.sendStatus(204)` for a PATCH), or a 204
         # No Content: nothing to read; the adapter reads the record again where it needs it. A
@@ -335,8 +337,10 @@ def _unwrap(response: UpstreamResponse, method: str = "GET") -> Envelope:
             # status alone says what happened; a 404 is the server's, not the API's (`NoRoute`).
             if response.status == 404:
                 raise NoRoute(f"NexHealth has no route for this request (HTTP 404 without its envelope, {method})")
-            # A list of messages is DRF's answer to a `ValidationError("...")` raised in a view.
-            raise _error(response.status, _messages(body) if isinstance(body, list) else [])
+            # A list of messages is DRF's answer to a `ValidationError("...")` raised in a view; a
+            # bare text, Express's `res.status(400).send(message)` (the docs' duplicate is "a 400
+            # Bad Request error with the message A patient with that information already exists").
+            raise _error(response.status, _messages(body) if isinstance(body, list) else said)
         raise UpstreamUnusable(f"The vendor's answer was not its documented envelope (HTTP {response.status})")
     errors = _messages(body.get("error"))
     if "statusCode" in body and _messages(body.get("message")):
@@ -364,6 +368,27 @@ def _unwrap(response: UpstreamResponse, method: str = "GET") -> Envelope:
 
 # Where frameworks put an error's words when the answer is not NexHealth's envelope.
 _BARE = ("detail", "message", "errors")
+# A tag of an HTML page (Express's finalhandler page, a proxy's): not a message to read.
+_HTML_TAG = re.compile(r"<[a-zA-Z!/]")
+_PLAIN_WORDS_MAX = 300  # characters of a bare-text error read, as of any message (`_error`)
+
+
+def _plain_words(response: UpstreamResponse) -> list[str]:
+    """The words of an error answered as bare text rather than JSON: Express's
+    `res.status(400).send(message)` (text/html), ASP.NET Core's `BadRequest("...")` and
+    Spring's `ResponseEntity` of a string (text/plain). The docs show no error body, only that
+    a duplicate is "a 400 Bad Request error with the message A patient with that information
+    already exists" (nexhealth-patients.txt): the message may be the body itself. An HTML page
+    is not read (a framework's page may hold a stack trace), nor is a body of no words."""
+    content_type = next((v for k, v in response.headers.items() if k.lower() == "content-type"), "")
+    try:
+        text = response.body.decode(content_charset(content_type) or "utf-8", errors="replace")
+    except LookupError:
+        text = response.body.decode("utf-8", errors="replace")
+    words = " ".join(text.split())
+    if not words or _HTML_TAG.search(words):
+        return []
+    return [words[:_PLAIN_WORDS_MAX]]
 
 
 def _messages(value: Any) -> list[str]:

@@ -36,13 +36,14 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
 - ``phones="digits"|"as_stored"|"e164"``: phones stored, served and matched as digits, or
   formatted (``(516) 304-2196``), ``phone_number`` then matching that text only, or served in
   E.164 (``+15163042196``) and matched as numbers.
-- ``error_body="list"|"string"|"description"|"object"|"detail"|"fields"|"nestjs"|"pydantic"``:
+- ``error_body="list"|"string"|"description"|"object"|"detail"|"fields"|"nestjs"|"pydantic"|"text"``:
   an error's messages in ``error`` as a list, as one string, only in ``description`` (``error``
   null), as ``{"base": [...]}``, or without the envelope as FastAPI and DRF answer, ``{"detail":
   "..."}``, or as DRF answers a validation error, by field (``{"date_of_birth": ["This field is
   required."]}``), or as NestJS does (``{"statusCode", "message", "error": "Bad Request"}``), or
   as FastAPI refuses a body its Pydantic model does not take (422 ``{"detail": [{"type",
-  "loc", "msg", "input"}]}``; its other errors ``{"detail": "..."}``).
+  "loc", "msg", "input"}]}``; its other errors ``{"detail": "..."}``), or as the whole body,
+  ``text/html`` without JSON (``"text"``: Express's ``res.status(400).send(message)``).
 - ``unknown_gender="refused"|"failed"|"not_included"``: a spelling of gender not taken is a
   400 listing those taken, a 500 (a Rails enum's ArgumentError), or Rails 7.1's validated
   enum's 422 ``["patient.bio.gender is not included in the list"]``.

@@ -76,7 +76,11 @@ NameAccents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 NameMatch = Literal["fuzzy", "prefix", "substring"]
 NameTokens = Literal["all", "any"]
 Phones = Literal["digits", "as_stored", "e164"]
-ErrorBody = Literal["list", "string", "description", "object", "detail", "fields", "nestjs", "pydantic"]
+# "text": an error's words as the whole body, no JSON (Express's `res.status(400).send(message)`,
+# text/html; ASP.NET Core's `BadRequest("...")` and Spring's `ResponseEntity.badRequest().body("...")`,
+# text/plain): the docs show no error body, only that a duplicate is "a 400 Bad Request error with
+# the message A patient with that information already exists".
+ErrorBody = Literal["list", "string", "description", "object", "detail", "fields", "nestjs", "pydantic", "text"]
 Timestamps = Literal["millis", "offset", "seconds"]
 Scalars = Literal["native", "strings"]
 Nulls = Literal["null", "absent", "empty"]
@@ -129,7 +133,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "name_match": ("fuzzy", "prefix", "substring"),
     "name_tokens": ("all", "any"),
     "phones": ("digits", "as_stored", "e164"),
-    "error_body": ("list", "string", "description", "object", "detail", "fields", "nestjs", "pydantic"),
+    "error_body": ("list", "string", "description", "object", "detail", "fields", "nestjs", "pydantic", "text"),
     "timestamps": ("millis", "offset", "seconds"),
     "scalars": ("native", "strings"),
     "nulls": ("null", "absent", "empty"),
@@ -221,7 +225,12 @@ class Reading:
       "msg", "input"}]}`` (``RequestValidationError``'s default answer: ``"loc": ["body",
       "patient", "bio", "gender"]``, ``"msg": "Input should be 'M', 'F' or 'O'"``, ``"Field
       required"``, ``"Extra inputs are not permitted"``); its other errors ``{"detail":
-      "..."}`` as under ``"detail"``.
+      "..."}`` as under ``"detail"``. Or ``"text"``: no JSON at all, the messages (joined by
+      ``; ``) as the whole body, ``text/html`` as Express's ``res.status(400).send(message)``
+      writes a string (ASP.NET Core's ``BadRequest("...")`` and Spring's ``ResponseEntity``
+      of a string send the same as ``text/plain``): the docs' duplicate is "a 400 Bad Request
+      error with the message A patient with that information already exists", and they show
+      no error body to wrap it in.
     - ``timestamps``: ``2020-06-05T20:16:57.007Z`` (``"millis"``),
       ``2020-06-05T20:16:57.007+00:00`` (``"offset"``) or ``2020-06-05T20:16:57Z``
       (``"seconds"``).

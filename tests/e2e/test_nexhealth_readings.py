@@ -604,7 +604,15 @@ def test_active_true_finds_every_patient_served_as_active(inactive: str) -> None
 
 @pytest.mark.parametrize(
     ("per_page", "error_body"),
-    [("max_50", "list"), ("refused_50", "list"), ("refused_50", "detail"), ("refused_50", "nestjs")],
+    [
+        ("max_50", "list"),
+        ("refused_50", "list"),
+        ("refused_50", "detail"),
+        ("refused_50", "nestjs"),
+        # Express's `res.status(400).send(message)`: the words as the whole body, no JSON. Unread,
+        # every Encounter search and every Patient search of _count above 50 was that 400.
+        ("refused_50", "text"),
+    ],
 )
 def test_a_page_size_refused_as_too_large_is_asked_again_smaller(per_page: str, error_body: str) -> None:
     # A validator's maximum (Joi's "must be less than or equal to 50") refuses the gateway's
@@ -725,6 +733,11 @@ def test_a_nexhealth_ignoring_per_page_is_walked_whole() -> None:
         # The docs' example phone is ten digits (`5163042196`): a validator written from it
         # refuses `13125550644`, the digits of a FHIR `+1 (312) 555-0644`. Every such create was refused.
         {"phone_input": "ten_digits"},
+        # Express's `res.status(400).send("A patient with that information already exists.")`:
+        # the docs' message as the whole body, no JSON. Unread, the duplicate was a 400, not a 409;
+        # and where the create's `location_id` is wanted in its body, every create was refused.
+        {"error_body": "text"},
+        {"error_body": "text", "create_location": "body", "create_body": "fully_flat"},
     ],
     ids=lambda reading: "-".join(f"{k}={v}" for k, v in reading.items()),
 )
@@ -789,7 +802,7 @@ def test_a_fully_flat_create_body_is_found_from_the_refusal_and_remembered(error
         assert calls == [4, 1], calls
 
 
-@pytest.mark.parametrize("error_body", ["list", "fields", "nestjs"])
+@pytest.mark.parametrize("error_body", ["list", "fields", "nestjs", "text"])
 def test_a_refused_create_tells_the_client_why(error_body: str) -> None:
     # NexHealth's reason reaches the client whether in its envelope or, as Django REST
     # Framework answers, by field without it (`{"patient": {"email": ["Is invalid."]}}`):

@@ -157,6 +157,13 @@ def test_a_nestjs_error_body() -> None:
     assert body == {"statusCode": 404, "message": "Patient not found", "error": "Not Found"}
 
 
+def test_a_bare_text_error_body() -> None:
+    # Express's `res.status(404).send(message)`: the words alone, text/html, no JSON.
+    answer = _api(error_body="text").call("GET", "/patients/999999", params=SCOPE)
+    assert (answer.status_code, answer.text) == (404, "Patient not found")
+    assert answer.headers["content-type"].startswith("text/html")
+
+
 def test_timestamps_scalars_and_nulls() -> None:
     patient = LIVE[0]
     offset = _api(timestamps="offset").ok(f"/patients/{nexhealth_id(patient)}")["data"]["patient"]
