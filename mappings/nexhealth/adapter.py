@@ -189,7 +189,7 @@ import math
 import re
 import time
 import unicodedata
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -377,6 +377,9 @@ class NexHealthAdapter:
         # The flags NexHealth filters by as `false` when a search does not send them (None: not
         # tried yet; see `_flags_filtering`).
         self._unsent_flags: tuple[str, ...] | None = None
+        # The flags whose `true` NexHealth has shown to list the patients without them too
+        # ("include", as `cancelled=true` may): see `_learn_true_includes`.
+        self._true_includes: set[str] = set()
         # `bio`'s keys (beyond those a write sets) NexHealth refused in an edit sent with `bio`
         # whole, and whether an edit re-sending the patient's unchanged phone was a duplicate
         # of the patient itself (see `_edit_body`).
@@ -600,7 +603,7 @@ class NexHealthAdapter:
         (too costly), not "does not exist", unless the list ended first."""
         page, seen = 0, 0
         # Each list NexHealth's unsent flags leave apart (`_flags_filtering`), in turn.
-        for flags in _flag_lists(await self._flags_filtering()):
+        for flags in _flag_lists(await self._flags_filtering(), self._true_includes):
             params: dict[str, str | int] = {"per_page": LOOKUP_PAGE_SIZE, "location_strict": "false", **flags}
             first, listed_here = None, 0
             async for envelope in self._pages(self._patient_list, params, "patients"):
@@ -685,9 +688,10 @@ class NexHealthAdapter:
             single_id = q.only(query, "identifier") and len(query.named("identifier")) == 1
             return VendorPage(found, None, total=len(found) if single_id else None)
         asked = {"inactive"} if q.single_token(query, "active") == "false" else set()
-        lists = _flag_lists([flag for flag in await self._flags_filtering() if flag not in asked])
-        if len(lists) == 1:
-            return await self._search_patients_with(request, {}, first_list=True)
+        unsent = [flag for flag in await self._flags_filtering() if flag not in asked]
+        lists = _flag_lists(unsent, self._true_includes)
+        if len(lists) == 1:  # (a flag whose `true` includes everyone is one list: that one)
+            return await self._search_patients_with(request, lists[0], first_list=True)
         # One list for each value of each flag NexHealth filters by when it is not sent (see
         # `_flags_filtering`), walked one after the other: the position names the list.
         index_text, _, inner = str(request.position or "0~").partition("~")
@@ -709,7 +713,10 @@ class NexHealthAdapter:
         none of them silently missed every patient created through the API (new until booked),
         If-None-Exist creating them again. Tried once for the tenant: a flag true of a patient the
         list shows unasked is not filtered by; else a patient listed with it true is looked for
-        by its email without it."""
+        by its email without it. A flag whose `true` lists patients without it too (the patients
+        page's "set ... to false ... to filter out" read as a switch filtering when false only:
+        `_learn_true_includes`) is returned as well: its `true` alone lists everyone, whatever
+        its absence filters (`_flag_lists`)."""
         if self._unsent_flags is not None:
             return self._unsent_flags
         strict = str(self.client.location_strict).lower()
@@ -719,8 +726,12 @@ class NexHealthAdapter:
         for flag in _FLAGS:
             if any(_flag_of(patient, flag) is True for patient in shown):
                 continue  # listed without being asked for: not filtered by
-            flagged = await self._patient_list({flag: "true", "per_page": 1, "location_strict": strict})
-            sample = (self._patients(flagged.data)[0] if flagged is not None else [])[:1]
+            flagged = await self._patient_list({flag: "true", "per_page": MAX_PAGE_SIZE, "location_strict": strict})
+            listed_true = self._patients(flagged.data)[0] if flagged is not None else []
+            if self._learn_true_includes(flag, listed_true):
+                filtering.append(flag)  # asked `true`, it lists everyone: the one list to walk
+                continue
+            sample = [patient for patient in listed_true if _flag_of(patient, flag) is not False][:1]
             if not sample:
                 continue  # no such patient to miss (or the flag is refused, and so not filtered by)
             email = sample[0].get("email")
@@ -735,6 +746,18 @@ class NexHealthAdapter:
             log.info("NexHealth filters patient lists by %s when not sent: searches ask each value", filtering)
         self._unsent_flags = tuple(filtering)
         return self._unsent_flags
+
+    def _learn_true_includes(self, flag: str, listed_true: Sequence[dict[str, Any]]) -> bool:
+        """Whether NexHealth's `flag=true` lists patients without the flag too, as `listed_true`
+        (an answer to it) shows or NexHealth showed before: remembered for the tenant. The
+        patients page advises `inactive` and `non_patient` false "to filter out patients that
+        cannot be booked for", which an implementation may read as a switch that filters when
+        false and not when true (a FastAPI `inactive: bool = False` and `if not inactive:`).
+        Then `active=false`, sent as `inactive=true`, has no total of its own."""
+        if flag not in self._true_includes and any(_flag_of(patient, flag) is False for patient in listed_true):
+            log.info("NexHealth lists patients without %s under %s=true: it includes, not filters", flag, flag)
+            self._true_includes.add(flag)
+        return flag in self._true_includes
 
     async def _search_patients_with(
         self, request: SearchRequest, flags: Mapping[str, str], *, first_list: bool
@@ -779,6 +802,8 @@ class NexHealthAdapter:
         if envelope.warnings:
             log.warning("NexHealth ignored a patient search parameter; the gateway filters the wider result")
         patients, unreadable, held = self._patients(envelope.data)
+        for flag in (flag for flag in _FLAGS if params.get(flag) == "true"):
+            self._learn_true_includes(flag, patients)
         if held == 0 and page == 1:  # no one at all may be a location NexHealth does not know
             unreadable = (*unreadable, *filter(None, [await self._check_scope()]))
         if bare is not None:  # the patient whose id it is was read on the first page
@@ -796,6 +821,8 @@ class NexHealthAdapter:
         # Without a total, a page that held records may have a successor; an empty one ends it.
         more = held > 0 and (total is None or page * size < total)
         exact = q.only(query, "active") and active != "true" and not envelope.warnings and not unreadable
+        # `active=false` asked as `inactive=true` counts the active patients too where that includes them.
+        exact = exact and not (active == "false" and "inactive" in self._true_includes)
         return VendorPage(
             [patient_to_fhir(p, self._ctx) for p in patients],
             f"{page + 1}:{first or ''}:{size}:{'' if base is None else base}:{_sample(ids)}" if more else None,
@@ -1592,12 +1619,14 @@ def _flag_of(patient: dict[str, Any], flag: str) -> Any:
     return patient.get(flag) if flag == "inactive" else (patient.get("bio") or {}).get(flag)
 
 
-def _flag_lists(flags: Sequence[str]) -> list[dict[str, str]]:
+def _flag_lists(flags: Sequence[str], including: Collection[str] = ()) -> list[dict[str, str]]:
     """The lists a search walks where NexHealth filters by each of `flags` when not sent: one
-    for each combination of their values (all false first, the patients most lists hold)."""
+    for each combination of their values (all false first, the patients most lists hold); a
+    flag of `including` (its `true` lists the patients without it too) asked `true` alone."""
     lists: list[dict[str, str]] = [{}]
     for flag in flags:
-        lists = [{**chosen, flag: value} for chosen in lists for value in ("false", "true")]
+        values = ("true",) if flag in including else ("false", "true")
+        lists = [{**chosen, flag: value} for chosen in lists for value in values]
     return lists
 
 

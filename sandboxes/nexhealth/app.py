@@ -109,6 +109,8 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   wall time of its ``timezone`` without an offset.
 - ``absent_flags="any"|"false"``: ``GET /patients`` without ``new_patient``, ``inactive`` or
   ``non_patient`` does not filter by it, or filters as if it were ``false``.
+- ``flags_true="filter"|"include"``: ``GET /patients`` with ``new_patient``, ``inactive`` or
+  ``non_patient`` ``true`` lists only the patients with that flag, or them beside the others.
 - ``edit_fields="partial"|"whole"``: ``PATCH /patients/{id}`` takes any of the create's fields,
   or every field a create requires (400 ``"<path> is required"`` for each missing one).
 

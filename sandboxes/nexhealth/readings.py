@@ -126,6 +126,12 @@ AbsentFlags = Literal["any", "false"]
 # a Joi schema or class-validator class reused without `.optional()`/`PartialType`). The docs
 # list a create's required fields and say only that a patient is edited "via PATCH".
 EditFields = Literal["partial", "whole"]
+# What `true` of a list flag (`new_patient`, `inactive`, `non_patient`) asks: only the patients
+# with it ("filter"), or those too, beside the others ("include": the patients page's advice to
+# set `inactive` and `non_patient` to false "to filter out patients that cannot be booked for"
+# read as a switch that filters them out when false, as a FastAPI `inactive: bool = False` with
+# `if not inactive: query = query.filter(Patient.inactive == False)` does).
+FlagsTrue = Literal["filter", "include"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring", "fully_flat", "fully_flat_ignoring"),
@@ -174,6 +180,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "appointment_times": ("utc", "local"),
     "absent_flags": ("any", "false"),
     "edit_fields": ("partial", "whole"),
+    "flags_true": ("filter", "include"),
 }
 
 
@@ -416,6 +423,15 @@ class Reading:
       the create's validation reused for the edit (a DTO with ``@NotNull``/``[Required]``
       fields bound by both routes, a Joi schema without ``.optional()``). The docs list the
       required fields of a create only, and say a patient is edited "via PATCH".
+    - ``flags_true``: ``GET /patients`` with ``new_patient``, ``inactive`` or ``non_patient``
+      ``true`` lists only the patients with that flag (``"filter"``), or ``"include"``s them
+      beside the others (``false`` still leaves them out): the patients page says only that
+      setting ``inactive`` and ``non_patient`` to ``false`` "will help to filter out patients
+      that cannot be booked for", which reads as a switch that filters when false and not
+      when true, as a ``cancelled=true`` may include cancelled appointments. With
+      ``absent_flags="false"`` this is a FastAPI ``inactive: bool = False`` filtering by it
+      only when false: inactive patients are then listed only under ``inactive=true``, beside
+      everyone else.
     """
 
     patch_body: PatchBody = "nested"
@@ -464,6 +480,7 @@ class Reading:
     appointment_times: AppointmentTimes = "utc"
     absent_flags: AbsentFlags = "any"
     edit_fields: EditFields = "partial"
+    flags_true: FlagsTrue = "filter"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -274,6 +274,8 @@ class NexHealthApi:
         flags = (params.boolean("new_patient"), params.boolean("non_patient"), params.boolean("inactive"))
         if self.reading.absent_flags == "false":  # a flag not given filters as `false`
             flags = (flags[0] or False, flags[1] or False, flags[2] or False)
+        if self.reading.flags_true == "include":  # `true` filters out no one
+            flags = (None if flags[0] else flags[0], None if flags[1] else flags[1], None if flags[2] else flags[2])
         upcoming = bool(params.boolean("include_upcoming_appts"))
         birth_date = params.get("date_of_birth")
         if birth_date is not None and not is_date(birth_date):

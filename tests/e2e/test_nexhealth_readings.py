@@ -148,8 +148,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
         # by an update, or a client's `+1 312...`, was refused as 11 digits.
         "phone_input": "ten_digits",
         "edit_bio": "replaced",  # `bio` one JSON object: an edit's replaces it whole
-        # `new_patient`, `inactive` and `non_patient` false unless sent, as getting-started sends them.
+        # `new_patient`, `inactive` and `non_patient` false unless sent, as getting-started sends them...
         "absent_flags": "false",
+        # ...and `true` filtering out no one (`inactive: bool = False`, then `if not inactive:`).
+        "flags_true": "include",
         # A Berlin server's midnight as a JavaScript Date writes it, in UTC (the evening before).
         "birth_dates": "east_midnight",
         # The create's Pydantic model reused for PATCH: every field a create requires, each edit.
@@ -1392,3 +1394,37 @@ def test_patients_listed_only_when_asked_for_are_found_and_not_created_twice(rea
         assert again.json()["id"] == created.json()["id"]
         named = running.fhir.search_all(f"{BASE}/Patient", family="Unasked")
         assert [r["id"] for r in named] == [created.json()["id"]]
+
+
+@pytest.mark.parametrize(
+    "reading",
+    [
+        # FastAPI's `inactive: bool = False` filtering by it only when false: inactive (and new)
+        # patients listed only under `true`, beside everyone else.
+        {"flags_true": "include", "absent_flags": "false"},
+        {"flags_true": "include", "absent_flags": "false", "count": "absent", "per_page": "max_50"},
+        {"flags_true": "include"},  # `true` includes, and a flag not sent filters by nothing
+    ],
+    ids=lambda reading: "-".join(f"{k}={v}" for k, v in reading.items()),
+)
+def test_a_flag_whose_true_includes_everyone_loses_no_patient_and_counts_right(reading: dict[str, str]) -> None:
+    # The patients page advises `inactive` and `non_patient` false "to filter out patients that
+    # cannot be booked for": `true` may then filter out no one rather than keep only those. The
+    # probe of unsent flags took its one `inactive=true` patient, an active one, for proof that
+    # nothing was filtered: every search missed the inactive patients (and those created through
+    # the API, new until they book); and `active=false`, sent as `inactive=true`, was served with
+    # the total of every patient.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, **reading)
+    live = live_patients(build_clinic())
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        found = running.fhir.search_all(f"{BASE}/Patient", _count=100)
+        assert sorted(r["id"] for r in found) == sorted(_fhir_id(p.id) for p in live)
+        inactive = sorted(r["id"] for r in found if r.get("active") is False)
+        assert inactive
+        asked = running.fhir.search_all(f"{BASE}/Patient", active="false", _count=100)
+        assert sorted(r["id"] for r in asked) == inactive
+        counted = running.fhir.request("GET", f"{BASE}/Patient", params={"active": "false", "_summary": "count"})
+        assert counted.status_code == 200, counted.text[:300]
+        assert counted.json().get("total") in (None, len(inactive)), counted.json()
+        first = running.fhir.get_ok(f"{BASE}/Patient", params={"active": "false", "_count": 10})
+        assert first.get("total") in (None, len(inactive)), first.get("total")
