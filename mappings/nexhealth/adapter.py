@@ -223,8 +223,10 @@ from mappings.nexhealth.patient import (
     GENDER_FROM_VENDOR,
     GENDER_SPELLINGS,
     OTHER_PHONE_FIELDS,
+    ZERO_DATE,
     GenderAt,
     as_edited,
+    birth_date,
     gender_at,
     gender_of,
     kept_left_out,
@@ -640,7 +642,7 @@ class NexHealthAdapter:
         terms = [("foreign_id", patient.get("foreign_id")), ("email", patient.get("email"))]
         # As a date, as the docs show it, whatever NexHealth serves (a JavaScript Date's
         # `1964-05-03T00:00:00.000Z`): the list may take only `YYYY-MM-DD`.
-        terms.append(("date_of_birth", fhir_date(bio.get("date_of_birth"))))
+        terms.append(("date_of_birth", birth_date(bio.get("date_of_birth"))))
         wanted = str(patient["id"])
         for name, value in terms:
             if not value:
@@ -1395,7 +1397,7 @@ class NexHealthAdapter:
             and (
                 _folded(p.get("first_name")),
                 _folded(p.get("last_name")),
-                fhir_date((p.get("bio") or {}).get("date_of_birth")),
+                birth_date((p.get("bio") or {}).get("date_of_birth")),
             )
             == wanted
         ]
@@ -1908,8 +1910,8 @@ def _comparable(path: str, value: Any) -> str:
     if path == "bio.phone_number":
         return national_phone(value)
     if path == "bio.date_of_birth":  # a date (the docs' `1964-05-03`) however it is served
-        written = str(value or "").strip()
-        return fhir_date(written) or written
+        written = str(value or "").strip()  # a zero date is none (`birth_date`)
+        return birth_date(written) or ("" if fhir_date(written) == ZERO_DATE else written)
     text = unicodedata.normalize("NFC", str(value or "").strip()).casefold()
     if path == "bio.gender":  # `M`, `male`, `MALE`: the same gender in another spelling
         return GENDER_FROM_VENDOR.get(text, text)

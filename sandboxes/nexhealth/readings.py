@@ -132,6 +132,10 @@ EditFields = Literal["partial", "whole"]
 # read as a switch that filters them out when false, as a FastAPI `inactive: bool = False` with
 # `if not inactive: query = query.filter(Patient.inactive == False)` does).
 FlagsTrue = Literal["filter", "include"]
+# A date of birth never recorded: `null`, or the zero value of a date type that has no null (Go's
+# `time.Time`, .NET's `DateTime` and `DateOnly` as non-nullable fields): the docs type it a
+# date (`"date_of_birth": "1964-05-03"`) and never say a patient may lack one.
+BirthDateUnset = Literal["null", "zero"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring", "fully_flat", "fully_flat_ignoring"),
@@ -181,6 +185,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "absent_flags": ("any", "false"),
     "edit_fields": ("partial", "whole"),
     "flags_true": ("filter", "include"),
+    "birth_date_unset": ("null", "zero"),
 }
 
 
@@ -432,6 +437,12 @@ class Reading:
       ``absent_flags="false"`` this is a FastAPI ``inactive: bool = False`` filtering by it
       only when false: inactive patients are then listed only under ``inactive=true``, beside
       everyone else.
+    - ``birth_date_unset``: a patient whose date of birth NexHealth holds none of is served
+      ``null`` (``"null"``, or left out under ``nulls="absent"``), or, under ``"zero"``, as the
+      zero value of a date type without a null, written as ``birth_dates`` writes dates: .NET's
+      ``DateOnly`` ``0001-01-01`` under ``"date"``, Go's ``time.Time``
+      ``0001-01-01T00:00:00Z`` under the date-time readings (a non-nullable field, or MySQL's
+      zero ``DATE`` scanned into one). The docs type it a date and never show it missing.
     """
 
     patch_body: PatchBody = "nested"
@@ -481,6 +492,7 @@ class Reading:
     absent_flags: AbsentFlags = "any"
     edit_fields: EditFields = "partial"
     flags_true: FlagsTrue = "filter"
+    birth_date_unset: BirthDateUnset = "null"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -108,6 +108,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "edit_answer": "no_content",
         "unset_times": "zero",  # Go's zero time for an end never recorded
         "nulls": "empty",  # and Go's zero string for a text never recorded
+        "birth_date_unset": "zero",  # and Go's zero time for a date of birth never recorded
         "birth_dates": "datetime",  # a JavaScript Date's midnight instant for a date of birth
         "create_body": "fully_flat",  # `bio`'s fields beside the names too: the docs nest none
         # ...and an edit's, a `bio` object ignored as an unknown key: a flat PATCH lost `bio`.
@@ -1428,3 +1429,21 @@ def test_a_flag_whose_true_includes_everyone_loses_no_patient_and_counts_right(r
         assert counted.json().get("total") in (None, len(inactive)), counted.json()
         first = running.fhir.get_ok(f"{BASE}/Patient", params={"active": "false", "_count": 10})
         assert first.get("total") in (None, len(inactive)), first.get("total")
+
+
+@pytest.mark.parametrize("birth_dates", ["date", "datetime"])
+def test_a_date_of_birth_served_as_a_zero_date_is_no_birth_date(birth_dates: str) -> None:
+    # A date type without a null (.NET's `DateOnly`/`DateTime`, Go's `time.Time`) serves a date
+    # of birth never recorded as its zero value, `0001-01-01` or `0001-01-01T00:00:00Z`: the
+    # patient was served as born in the year 1, and found by `birthdate=lt1900`.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, birth_dates=birth_dates, birth_date_unset="zero")
+    clinic = build_clinic()
+    unknown = clinic.awkward_patient("missing_birth_date")
+    born = [p for p in live_patients(clinic) if p.birth_date is not None]
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        read = running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(unknown.id)}")
+        assert "birthDate" not in read, read.get("birthDate")
+        found = running.fhir.search_all(f"{BASE}/Patient", birthdate="lt1900-01-01", _count=100)
+        assert [r["id"] for r in found] == [], [r.get("birthDate") for r in found]
+        someone = running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(born[0].id)}")
+        assert someone["birthDate"] == born[0].birth_date.isoformat()  # a date recorded is served as ever

@@ -379,3 +379,12 @@ def test_a_date_of_birth_served_as_a_date_time(birth_dates: str, written: str | 
     assert served["bio"]["date_of_birth"] in {form.format(day=day, before=before) for form in forms}
     by_birth = _api(birth_dates=birth_dates).patients(date_of_birth=day.isoformat())  # searches take the date
     assert nexhealth_id(patient) in [p["id"] for p in by_birth]
+
+
+@pytest.mark.parametrize(("birth_dates", "zero"), [("date", "0001-01-01"), ("datetime", "0001-01-01T00:00:00Z")])
+def test_a_date_of_birth_never_recorded_may_be_served_as_a_zero_date(birth_dates: str, zero: str) -> None:
+    unknown = next(p for p in LIVE if p.birth_date is None)
+    path = f"/patients/{nexhealth_id(unknown)}"
+    assert _api(birth_dates=birth_dates).ok(path)["data"]["patient"]["bio"]["date_of_birth"] is None
+    served = _api(birth_dates=birth_dates, birth_date_unset="zero").ok(path)["data"]["patient"]
+    assert served["bio"]["date_of_birth"] == zero
