@@ -154,7 +154,7 @@ class NexHealthClient:
             raise UpstreamSecurity("The vendor refused the gateway's credentials; the operator must check them")
         try:
             envelope = _unwrap(response, "POST")
-        except NoRoute:
+        except NotFound:  # the server's page, or its API's own 404 (bare words): no route there
             raise UpstreamUnusable(
                 "The vendor has no authentication route at the tenant's address (HTTP 404)"
             ) from None
@@ -334,8 +334,11 @@ def _unwrap(response: UpstreamResponse, method: str = "GET") -> Envelope:
         if response.status >= 400:
             # What the web framework answers on its own is not the API's envelope: Express's
             # page for a route it lacks ("Cannot GET /providers", text/html), an empty 404. The
-            # status alone says what happened; a 404 is the server's, not the API's (`NoRoute`).
-            if response.status == 404:
+            # status alone says what happened; such a 404 is the server's, not the API's
+            # (`NoRoute`). A 404 of other bare words is the API's, as its other errors are
+            # (Express's `res.status(404).send("Patient not found")`): a list of no one, a
+            # patient not there; read as a missing route, every search of no one was a 502.
+            if response.status == 404 and not _api_words(said):
                 raise NoRoute(f"NexHealth has no route for this request (HTTP 404 without its envelope, {method})")
             # A list of messages is DRF's answer to a `ValidationError("...")` raised in a view; a
             # bare text, Express's `res.status(400).send(message)` (the docs' duplicate is "a 400
@@ -371,6 +374,17 @@ _BARE = ("detail", "message", "errors")
 # A tag of an HTML page (Express's finalhandler page, a proxy's): not a message to read.
 _HTML_TAG = re.compile(r"<[a-zA-Z!/]")
 _PLAIN_WORDS_MAX = 300  # characters of a bare-text error read, as of any message (`_error`)
+
+
+# What web servers answer on their own for a path they have no route for, as bare text:
+# Express's finalhandler (`Cannot GET /patients/7`), Go's `http.NotFound` (`404 page not found`).
+_NO_ROUTE_WORDS = re.compile(r"cannot [a-z]+ /\S*|404 page not found", re.IGNORECASE)
+
+
+def _api_words(said: list[str]) -> bool:
+    """Whether the bare words of a 404 (`_plain_words`) are the API's answer rather than a web
+    server's for a route it lacks: there are words, and they are no such server's."""
+    return bool(said) and not any(_NO_ROUTE_WORDS.fullmatch(words.strip()) for words in said)
 
 
 def _plain_words(response: UpstreamResponse) -> list[str]:

@@ -1447,3 +1447,26 @@ def test_a_date_of_birth_served_as_a_zero_date_is_no_birth_date(birth_dates: str
         assert [r["id"] for r in found] == [], [r.get("birthDate") for r in found]
         someone = running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(born[0].id)}")
         assert someone["birthDate"] == born[0].birth_date.isoformat()  # a date recorded is served as ever
+
+
+@pytest.mark.parametrize(
+    "reading", [{"empty_lists": "not_found"}, {"empty_lists": "not_found", "patient_show": "absent"}]
+)
+def test_a_404_in_bare_text_is_the_apis_no_one_not_a_missing_route(reading: dict[str, str]) -> None:
+    # Express's `res.status(404).send("Not found")` for a search of no one (and "Patient not
+    # found" for a read): no JSON, as every error of that implementation. Read as the web
+    # server's page for a route it lacks, every search matching no one was a 502 "NexHealth
+    # answered its patient list with a 404 page", and so was the read of a patient not there.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, error_body="text", **reading)
+    clinic = build_clinic()
+    someone = next(p for p in live_patients(clinic) if p.email)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        for params in ({"email": "nobody.here@example.org"}, {"family": "Zzyzxnobody"}, {"identifier": "NOPE-1"}):
+            empty = running.fhir.get(f"{BASE}/Patient", params=params)
+            assert empty.status_code == 200, (params, empty.text[:300])
+            assert empty.json().get("entry", []) == [], params
+        missing = running.fhir.get(f"{BASE}/Patient/{_fhir_id(999_999)}")
+        assert missing.status_code == 404, missing.text[:300]
+        found = running.fhir.search_all(f"{BASE}/Patient", email=someone.email)
+        assert _fhir_id(someone.id) in {r["id"] for r in found}
+        assert running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(someone.id)}")["id"] == _fhir_id(someone.id)

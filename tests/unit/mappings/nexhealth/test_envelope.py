@@ -224,3 +224,24 @@ def test_an_error_answered_as_bare_text_keeps_its_words_and_a_page_does_not() ->
     with pytest.raises(InvalidRequest) as paged:
         _unwrap(UpstreamResponse(400, html, page), "POST")
     assert paged.value.diagnostics == "The vendor rejected the request"
+
+
+@pytest.mark.parametrize(
+    ("body", "server_page"),
+    [
+        (b"Patient not found", False),  # Express's `res.status(404).send(...)`: the API's own words
+        (b"Not found", False),
+        (b"Cannot GET /appointments", True),  # Express's finalhandler, as text
+        (b"404 page not found\n", True),  # Go's http.NotFound
+        (b"", True),
+        (b"<!DOCTYPE html><html><body><pre>Cannot GET /patients</pre></body></html>", True),
+    ],
+)
+def test_a_404_in_bare_text_is_the_apis_unless_a_server_says_it_has_no_route(body: bytes, server_page: bool) -> None:
+    # Read as the web server's page for a route it lacks, every search of no one of an
+    # implementation answering its errors as bare text was a 502.
+    from mappings.nexhealth.client import NoRoute
+
+    with pytest.raises(NotFound) as caught:
+        _unwrap(UpstreamResponse(404, {"Content-Type": "text/html; charset=utf-8"}, body))
+    assert isinstance(caught.value, NoRoute) is server_page
