@@ -1359,13 +1359,14 @@ class NexHealthAdapter:
 
     async def _created(self, envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any]:
         """The patient a create made. The docs do not show the answer: the patient when it holds
-        one (an id and a name), else read by the id it gives, else found by its email."""
+        one whole (an id, a name and `bio`: `_answered_whole`), else read by the id it gives,
+        else found by its email."""
         try:
             raw = read_one(VendorPatient, single(envelope.data, "patient", "patients"), "patient", self._drift)
         except (UnreadableShape, UnreadableRecord):
             raw = None
         patient = raw.model_dump() if raw is not None else None
-        if patient is not None and (patient.get("first_name") or patient.get("last_name")):
+        if patient is not None and _answered_whole(patient):
             return patient
         if patient is not None:
             return await self._patient(str(patient["id"]))
@@ -1560,12 +1561,14 @@ class NexHealthAdapter:
         return {**body, "bio": bio}
 
     async def _edited(self, envelope: Envelope, patient_id: str) -> dict[str, Any]:
-        """The patient as a PATCH left it: from its answer when that holds the patient, else read."""
+        """The patient as a PATCH left it: from its answer when that holds the patient whole
+        (`_answered_whole`), else read."""
         try:
             patient = read_one(VendorPatient, single(envelope.data, "patient", "patients"), "patient", self._drift)
         except (UnreadableShape, UnreadableRecord):
             return await self._patient(patient_id)  # the answer's shape is not documented
-        return patient.model_dump()
+        edited = patient.model_dump()
+        return edited if _answered_whole(edited) else await self._patient(patient_id)
 
     async def _provider(self) -> int | None:
         """The provider a new patient is created under: the tenant's option, else the first
@@ -1614,6 +1617,16 @@ class NexHealthAdapter:
 
 # The patient list's boolean filters (getting-started's request, the patients page).
 _FLAGS = ("new_patient", "inactive", "non_patient")
+
+
+def _answered_whole(patient: dict[str, Any]) -> bool:
+    """Whether the patient a write answered with is the patient whole, to serve as it is: it has
+    a name, and `bio` (its birth date, phone, gender). The docs show neither a create's nor an
+    edit's answer: one may hold an id alone, or the patient without `bio`, a relation of its own
+    table the write's answer does not load (Prisma's `create` without `include`). Served as it
+    was, the patient had no birth date or phone and gender `unknown`, and an edit named the
+    phone it stored as not stored."""
+    return bool(patient.get("first_name") or patient.get("last_name")) and patient.get("bio") is not None
 
 
 def _flag_of(patient: dict[str, Any], flag: str) -> Any:

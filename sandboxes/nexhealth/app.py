@@ -113,6 +113,8 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   ``non_patient`` ``true`` lists only the patients with that flag, or them beside the others.
 - ``birth_date_unset="null"|"zero"``: a date of birth never recorded served ``null``, or as the
   zero date of a type without one (``0001-01-01``; Go's ``0001-01-01T00:00:00Z`` as date-times).
+- ``written_bio="included"|"absent"``: the patient a create or edit answers holds ``bio``, or
+  not (a relation the write's answer does not load).
 - ``edit_fields="partial"|"whole"``: ``PATCH /patients/{id}`` takes any of the create's fields,
   or every field a create requires (400 ``"<path> is required"`` for each missing one).
 

@@ -136,6 +136,10 @@ FlagsTrue = Literal["filter", "include"]
 # `time.Time`, .NET's `DateTime` and `DateOnly` as non-nullable fields): the docs type it a
 # date (`"date_of_birth": "1964-05-03"`) and never say a patient may lack one.
 BirthDateUnset = Literal["null", "zero"]
+# Whether the patient a create or an edit answers holds `bio` ("included"), or not ("absent":
+# `bio` a relation of its own table that the write's answer does not load, as Prisma's
+# `create`/`update` without `include: {bio: true}` answers): the docs show neither answer.
+WrittenBio = Literal["included", "absent"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring", "fully_flat", "fully_flat_ignoring"),
@@ -186,6 +190,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "edit_fields": ("partial", "whole"),
     "flags_true": ("filter", "include"),
     "birth_date_unset": ("null", "zero"),
+    "written_bio": ("included", "absent"),
 }
 
 
@@ -443,6 +448,11 @@ class Reading:
       ``DateOnly`` ``0001-01-01`` under ``"date"``, Go's ``time.Time``
       ``0001-01-01T00:00:00Z`` under the date-time readings (a non-nullable field, or MySQL's
       zero ``DATE`` scanned into one). The docs type it a date and never show it missing.
+    - ``written_bio``: the patient a ``POST /patients`` or ``PATCH /patients/{id}`` answers
+      holds its ``bio`` (``"included"``), or not (``"absent"``: ``bio`` kept as a relation of
+      its own table, which the write's answer does not load, as Prisma's ``create`` and
+      ``update`` answer without ``include: {bio: true}``; reads and lists load it). The docs
+      show neither answer; the write is made whole all the same.
     """
 
     patch_body: PatchBody = "nested"
@@ -493,6 +503,7 @@ class Reading:
     edit_fields: EditFields = "partial"
     flags_true: FlagsTrue = "filter"
     birth_date_unset: BirthDateUnset = "null"
+    written_bio: WrittenBio = "included"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

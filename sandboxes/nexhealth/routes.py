@@ -29,7 +29,7 @@ from sandboxes.nexhealth.protocol import VERSION_ERROR, accepts_v2
 from sandboxes.nexhealth.query import QueryParameters
 from sandboxes.nexhealth.ratelimit import RateLimiter
 from sandboxes.nexhealth.readings import DOCUMENTED, CancelledMeans, PatientEnvelope, PatientList, Reading
-from sandboxes.nexhealth.store import Store
+from sandboxes.nexhealth.store import PatientRow, Store
 from sandboxes.nexhealth.style import count_bytes, styled
 from sandboxes.toolkit.aliases import Handler
 from sandboxes.toolkit.errors import ApiError, catch_api_errors
@@ -334,7 +334,13 @@ class NexHealthApi:
             return envelope(201, b"null", params.description())
         if self.reading.create_answer == "id":
             return envelope(201, orjson.dumps(styled({"id": row.id}, self.reading)), params.description())
-        return envelope(201, self.one_patient(row.render(False)), params.description())
+        return envelope(201, self.one_patient(self.written(row)), params.description())
+
+    def written(self, row: PatientRow) -> bytes:
+        """The patient a create or edit answers with: without ``bio`` under ``written_bio="absent"``."""
+        if self.reading.written_bio == "included":
+            return row.render(False)
+        return orjson.dumps({k: v for k, v in styled(row.doc, self.reading).items() if k != "bio"})
 
     async def edit_patient(self, request: Request) -> Response:
         """``PATCH /patients/{id}``: the given fields changed (inserted patients too: the docs
@@ -369,7 +375,7 @@ class NexHealthApi:
         if self.reading.edit_answer == "no_content":
             return Response(status_code=204)
         answered = row if self.reading.edit_answer == "before" else edited
-        return envelope(200, self.one_patient(answered.render(False)), params.description())
+        return envelope(200, self.one_patient(self.written(answered)), params.description())
 
     # ---- providers
 

@@ -388,3 +388,14 @@ def test_a_date_of_birth_never_recorded_may_be_served_as_a_zero_date(birth_dates
     assert _api(birth_dates=birth_dates).ok(path)["data"]["patient"]["bio"]["date_of_birth"] is None
     served = _api(birth_dates=birth_dates, birth_date_unset="zero").ok(path)["data"]["patient"]
     assert served["bio"]["date_of_birth"] == zero
+
+
+def test_a_write_may_answer_the_patient_without_bio() -> None:
+    # Prisma's `create`/`update` without `include: {bio: true}`: reads still load it.
+    api = _api(written_bio="absent")
+    answered = _created(api)
+    assert "bio" not in answered and answered["first_name"] == "Ada"
+    edited = _patch(api, answered["id"], {"patient": {"bio": {"date_of_birth": "1990-01-02"}}})
+    assert edited.status_code == 200 and "bio" not in edited.json()["data"]["patient"]
+    read = api.ok(f"/patients/{answered['id']}")["data"]["patient"]
+    assert read["bio"]["date_of_birth"] == "1990-01-02"
