@@ -387,6 +387,9 @@ class NexHealthAdapter:
         # of the patient itself (see `_edit_body`).
         self._bio_keys_refused: set[str] = set()
         self._edit_meets_itself = False
+        # `bio`'s keys NexHealth refused a null for (a Joi `Joi.string()` without `.allow(null)`):
+        # what an update leaves out of them is not cleared by a null, but named as kept.
+        self._bio_nulls_refused: set[str] = set()
         # Whether NexHealth wants every field a create requires in an edit too (its create's
         # validation reused for PATCH): then an edit is sent whole, not only what changes it.
         self._edit_whole = False
@@ -1199,6 +1202,11 @@ class NexHealthAdapter:
                             if named <= kept_bio:  # nothing else refused: the same shape again
                                 untried.insert(0, shape)
                                 break
+                        nulls = _nulls_refused(exc.diagnostics, written) if not unknown else set()
+                        if nulls and not nulls <= self._bio_nulls_refused:  # a clear it will not take as null
+                            self._bio_nulls_refused |= nulls  # not sent so again: named as kept
+                            untried.insert(0, shape)
+                            break
                         wants_whole = before is not None and not self._edit_whole and not unknown
                         if wants_whole and _wants_fields_left_out(exc.diagnostics, written):
                             # The create's validation reused for the edit: the same shape again,
@@ -1425,7 +1433,7 @@ class NexHealthAdapter:
         # PUT leaves out (an address, a cell or home phone) is sent as null in `bio` to clear
         # it, but for keys NexHealth refused (it would refuse the edit again).
         left = left_out(resource, current)
-        clears = {key: None for key in left if key not in self._bio_keys_refused}
+        clears = {key: None for key in left if key not in self._bio_keys_refused | self._bio_nulls_refused}
         if clears and _other_phones_sent(current, left, body["patient"]) and not _changes_bio(current, body["patient"]):
             # `bio` sent to clear alone carries the phone number as well, which an implementation
             # may take as replacing the cell and home numbers (the docs say nothing of them): a
@@ -1552,7 +1560,9 @@ class NexHealthAdapter:
             {
                 key: value
                 for key, value in sent_bio.items()
-                if (key != "gender" or "bio.gender" in differs) and key not in self._bio_keys_refused
+                if (key != "gender" or "bio.gender" in differs)
+                and key not in self._bio_keys_refused
+                and (value is not None or key not in self._bio_nulls_refused)
             }
         )
         unchanged_phone = "bio.phone_number" not in differs and not whole  # (whole: the phone is required)
@@ -1727,6 +1737,16 @@ def _names_bio_fields_at_top(diagnostics: str) -> bool:
     where it names one there as a key it does not take ("property date_of_birth should not exist")."""
     wanted = (part for part in parts(diagnostics) if not names_unknown_key(part))
     return any(_BIO_FIELD_AT_TOP.search(part.lower()) is not None for part in wanted)
+
+
+def _nulls_refused(diagnostics: str, written: dict[str, Any]) -> set[str]:
+    """`bio`'s keys an edit `written` sent as null (to clear them) that a refusal names, as an
+    implementation refusing a null where it takes a text does (Joi's `"patient.bio.city" must be
+    a string`, Pydantic's "Input should be a valid string", Zod's "Expected string, received
+    null"): the docs show no edit body, nor how a field is cleared."""
+    sent_null = {key for key, value in (written.get("bio") or {}).items() if value is None}
+    said = [part.lower() for part in parts(diagnostics) if not names_unknown_key(part)]
+    return {key for key in sent_null if any(re.search(rf"\b{key}\b", part) for part in said)}
 
 
 # What a refusal says of a field it wants and was not sent: "is required" (Joi, the docs' own

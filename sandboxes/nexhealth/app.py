@@ -115,6 +115,8 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   zero date of a type without one (``0001-01-01``; Go's ``0001-01-01T00:00:00Z`` as date-times).
 - ``written_bio="included"|"absent"``: the patient a create or edit answers holds ``bio``, or
   not (a relation the write's answer does not load).
+- ``bio_nulls="taken"|"refused"``: an edit's ``bio`` may hold ``null``, or a null is refused
+  (400 ``"patient.bio.city" must be a string``, Joi's words).
 - ``edit_fields="partial"|"whole"``: ``PATCH /patients/{id}`` takes any of the create's fields,
   or every field a create requires (400 ``"<path> is required"`` for each missing one).
 

@@ -25,7 +25,7 @@ import orjson
 
 from sandboxes.nexhealth.formats import is_date, is_email, taken_phone
 from sandboxes.nexhealth.new_patient import SPELLINGS, canonical_gender
-from sandboxes.nexhealth.readings import EditFields, PatchBody
+from sandboxes.nexhealth.readings import BioNulls, EditFields, PatchBody
 from sandboxes.toolkit.errors import ApiError
 
 __all__ = ["PatientEdit", "read_patient_edit"]
@@ -71,11 +71,13 @@ def read_patient_edit(
     gender_at: str = "bio",
     phone_input: str = "lenient",
     edit_fields: EditFields = "partial",
+    bio_nulls: BioNulls = "taken",
 ) -> PatientEdit:
     """What a PATCH body asks to change; ``ApiError`` (400) when it is not acceptable (`genders`:
     the reading saying which spellings of ``bio.gender`` are taken; `gender_at`: whether gender
     is in ``bio`` or, ``"top"``, beside it, where ``bio.gender`` is ignored; `phone_input`: the
-    phone numbers taken; `edit_fields`: whether every field a create requires is required)."""
+    phone numbers taken; `edit_fields`: whether every field a create requires is required;
+    `bio_nulls`: whether a null in ``bio`` is refused, in Joi's words)."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -89,6 +91,10 @@ def read_patient_edit(
     fully_flat = shape in ("fully_flat", "fully_flat_ignoring")
     bio = patient if fully_flat else patient.get("bio")
     bio = bio if isinstance(bio, dict) else {}
+    if bio_nulls == "refused" and not fully_flat:  # Joi's `Joi.string()` without `.allow(null)`
+        nulls = [f'"{prefix}bio.{key}" must be a string' for key, value in bio.items() if value is None]
+        if nulls:
+            raise ApiError(400, nulls)
     in_bio = "" if fully_flat else "bio."
     gender_in_bio = fully_flat or gender_at == "bio"  # fully flat: gender beside the rest, as on create
     top = _given(patient, _TOP, prefix)

@@ -140,6 +140,9 @@ BirthDateUnset = Literal["null", "zero"]
 # `bio` a relation of its own table that the write's answer does not load, as Prisma's
 # `create`/`update` without `include: {bio: true}` answers): the docs show neither answer.
 WrittenBio = Literal["included", "absent"]
+# Whether an edit's `bio` may hold a null ("taken") or not ("refused": a Joi `Joi.string()` or a
+# Zod `z.string().optional()` refuses null unless told `.allow(null)`/`.nullable()`).
+BioNulls = Literal["taken", "refused"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring", "fully_flat", "fully_flat_ignoring"),
@@ -191,6 +194,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "flags_true": ("filter", "include"),
     "birth_date_unset": ("null", "zero"),
     "written_bio": ("included", "absent"),
+    "bio_nulls": ("taken", "refused"),
 }
 
 
@@ -453,6 +457,11 @@ class Reading:
       its own table, which the write's answer does not load, as Prisma's ``create`` and
       ``update`` answer without ``include: {bio: true}``; reads and lists load it). The docs
       show neither answer; the write is made whole all the same.
+    - ``bio_nulls``: an edit's ``bio`` may hold ``null`` for a field (``"taken"``: merged, the
+      null ignored; replaced whole, the field cleared), or not (``"refused"``: 400
+      ``["\"patient.bio.city\" must be a string"]``, Joi's words for a ``Joi.string()`` that
+      was not told ``.allow(null)``, as a Zod ``z.string().optional()`` refuses it too). The
+      docs show no edit body, nor how a field is cleared.
     """
 
     patch_body: PatchBody = "nested"
@@ -504,6 +513,7 @@ class Reading:
     flags_true: FlagsTrue = "filter"
     birth_date_unset: BirthDateUnset = "null"
     written_bio: WrittenBio = "included"
+    bio_nulls: BioNulls = "taken"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -363,7 +363,13 @@ class NexHealthApi:
             raw,
             edit_keys(reading),
             lambda: read_patient_edit(
-                raw, reading.patch_body, reading.genders, reading.gender_at, reading.phone_input, reading.edit_fields
+                raw,
+                reading.patch_body,
+                reading.genders,
+                reading.gender_at,
+                reading.phone_input,
+                reading.edit_fields,
+                reading.bio_nulls,
             ),
         )
         if self.reading.edit_duplicates == "self_included" and self.store.holds_contact(edit.email, edit.phone):

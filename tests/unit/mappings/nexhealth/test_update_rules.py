@@ -9,7 +9,14 @@ import pytest
 
 from gateway.contract import TenantContext
 from gateway.rest.modifiers import UnsupportedModifier
-from mappings.nexhealth.adapter import _edit_shapes, _not_applied, _position, _wants_fields_left_out, _write_body
+from mappings.nexhealth.adapter import (
+    _edit_shapes,
+    _not_applied,
+    _nulls_refused,
+    _position,
+    _wants_fields_left_out,
+    _write_body,
+)
 from mappings.nexhealth.patient import as_edited, patient_from_fhir, patient_to_fhir, unkept_elements
 
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
@@ -172,3 +179,13 @@ def test_an_edit_refused_for_a_create_field_it_left_out_is_told_apart(refusal: s
     # wants a required field the edit left out.
     written = {"last_name": "New", "bio": {"date_of_birth": "1988-04-06", "phone_number": "7735551234"}}
     assert _wants_fields_left_out(refusal, written) is wants
+
+
+def test_the_clears_a_refusal_names_are_those_sent_as_null() -> None:
+    # An update clearing what it leaves out sends it as null in `bio`: an implementation taking
+    # a text there may refuse the null (Joi's `Joi.string()`, Pydantic's `str`, Zod's `z.string()`).
+    written = {"last_name": "New", "bio": {"date_of_birth": "1988-04-06", "city": None, "street_address": None}}
+    assert _nulls_refused('"patient.bio.city" must be a string', written) == {"city"}
+    assert _nulls_refused("patient.bio.street_address: Input should be a valid string", written) == {"street_address"}
+    assert _nulls_refused("patient.bio.date_of_birth must be a date (YYYY-MM-DD)", written) == set()  # not a null
+    assert _nulls_refused("found unpermitted parameters: :city", written) == set()  # a key, not its null

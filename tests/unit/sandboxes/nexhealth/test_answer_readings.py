@@ -399,3 +399,11 @@ def test_a_write_may_answer_the_patient_without_bio() -> None:
     assert edited.status_code == 200 and "bio" not in edited.json()["data"]["patient"]
     read = api.ok(f"/patients/{answered['id']}")["data"]["patient"]
     assert read["bio"]["date_of_birth"] == "1990-01-02"
+
+
+def test_a_null_in_an_edits_bio_may_be_refused_in_jois_words() -> None:
+    api = _api(bio_nulls="refused")
+    created = _created(api)
+    refused = _patch(api, created["id"], {"patient": {"bio": {"date_of_birth": "1990-01-02", "city": None}}})
+    assert (refused.status_code, refused.json()["error"]) == (400, ['"patient.bio.city" must be a string'])
+    assert _patch(api, created["id"], {"patient": {"bio": {"date_of_birth": "1990-01-02"}}}).status_code == 200
