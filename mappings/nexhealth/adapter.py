@@ -28,6 +28,11 @@ Where the docs are silent
   just shown (a 404 too: no route). Then, for the tenant, a patient is read from the list of
   the institution (no documented parameter names an id), page by page within the core's bound
   on vendor requests; one not found within it is said to be too costly to read, not missing.
+  Nor is it said whether that read finds any patient of the institution or only those of the
+  `location_id` sent (as a search is "performed in the context of a location"): one answering
+  404 for a patient of another location, which the tenant's lists (not `location_strict`)
+  hold, is learned by reading a listed patient of another location (`_show_scoped`); then a
+  404 read is looked for in the institution's list too.
 - Field types: ids, flags and `count` may be numbers and booleans or strings of them
   (`"id": "415"`, `"inactive": "false"`, `"count": "12"`); text fields may be numbers;
   optional fields `null`, absent or empty texts; timestamps `.007Z`, `+00:00` or without a
@@ -376,6 +381,10 @@ class NexHealthAdapter:
         # Whether NexHealth has `GET /patients/{id}` (None: not known yet; False: patients are
         # read from the list, see `_listed_patient`).
         self._show_route: bool | None = None
+        # Whether that read finds only its `location_id`'s patients (None: not known yet; see
+        # `_show_scoped`), and until when (monotonic) a probe that found no one elsewhere is not sent again.
+        self._show_scoped_to_location: bool | None = None
+        self._show_scope_probe_after = 0.0
         # The flags NexHealth filters by as `false` when a search does not send them (None: not
         # tried yet; see `_flags_filtering`).
         self._unsent_flags: tuple[str, ...] | None = None
@@ -570,6 +579,8 @@ class NexHealthAdapter:
             except NotFound:
                 if self._show_route is None and await self._show_route_absent(patient_id):
                     patient = await self._listed_patient(patient_id)
+                elif not self.client.location_strict and await self._show_scoped():
+                    patient = await self._listed_patient(patient_id)  # perhaps of another location
                 else:
                     raise NotFound(_said(f"Patient/{patient_id} does not exist", await self._check_scope())) from None
             else:
@@ -599,6 +610,49 @@ class NexHealthAdapter:
             return True
         self._show_route = True
         return False
+
+    async def _show_scoped(self) -> bool:
+        """Whether NexHealth's `GET /patients/{id}` finds only the patients of the `location_id`
+        it is sent, while the tenant's lists (not `location_strict`) hold the institution's: the
+        docs say a search "is always performed in the context of a location" and document no
+        single-patient read, which may be scoped so (Rails' `current_location.patients.find`).
+        Then a patient of another location, listed by every search, was a 404 to read, update or
+        `$everything`. Learned by reading a listed patient of another location: a 404 says so.
+        A probe finding no such patient among the institution's first page is not sent again
+        for `EMAIL_PROBE_SECONDS`."""
+        if self._show_scoped_to_location is not None:
+            return self._show_scoped_to_location
+        if time.monotonic() < self._show_scope_probe_after:
+            return False
+        other = await self._listed_elsewhere()
+        if other is None:
+            self._show_scope_probe_after = time.monotonic() + EMAIL_PROBE_SECONDS
+            return False
+        try:
+            await self.client.request("GET", f"/patients/{other}")
+        except NotFound:
+            self._show_scoped_to_location = True
+            log.info("NexHealth reads one patient only at its location_id: others are read from the list")
+        else:
+            self._show_scoped_to_location = False
+        return self._show_scoped_to_location
+
+    async def _listed_elsewhere(self) -> str | None:
+        """The id of a patient the institution's list holds at another location than the
+        tenant's, if its first page has one: by its `location_ids`, or, where NexHealth shows
+        none, one the location's own strict list does not hold (`_at_this_location`)."""
+        here = int(self.client.location_id)
+        listed = await self._patient_list({"per_page": MAX_PAGE_SIZE, "location_strict": "false"})
+        patients = self._patients(listed.data)[0] if listed is not None else []
+        shown = [p for p in patients if p.get("location_ids") is not None]
+        if shown:
+            return next((str(p["id"]) for p in shown if here not in p["location_ids"]), None)
+        strict = await self._patient_list({"per_page": MAX_PAGE_SIZE, "location_strict": "true"})
+        at_here = set(_raw_ids(strict, "patients"))
+        for patient in [p for p in patients if str(p["id"]) not in at_here][:1]:  # (a probe: few calls)
+            if not await self._at_this_location(patient):
+                return str(patient["id"])
+        return None
 
     async def _listed_patient(self, patient_id: str) -> dict[str, Any]:
         """`patient_id`'s patient read from the list of the whole institution (as a read is served

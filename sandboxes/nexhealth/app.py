@@ -99,8 +99,9 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   query string, or from the JSON body's top level only, as ``create_location`` for a create.
 - ``appointments="listed"|"absent"``: ``GET /appointments`` and ``GET /appointments/{id}``
   answered, or unmatched routes (an implementation of the documented routes only).
-- ``patient_show="listed"|"absent"``: ``GET /patients/{id}`` answered, or an unmatched route
-  (the docs document search, create and PATCH only); ``PATCH /patients/{id}`` stays.
+- ``patient_show="listed"|"absent"|"location"``: ``GET /patients/{id}`` answered, or an unmatched
+  route (the docs document search, create and PATCH only; ``PATCH /patients/{id}`` stays), or
+  answered for the patients of its ``location_id`` only.
 - ``edit_duplicates="others"|"self_included"``: an edit's duplicate check compares it with
   the other patients, or an edit's ``email`` and phone with every patient, itself included.
 - ``edit_bio="merged"|"replaced"``: an edit's ``bio`` changes the fields it holds, or

@@ -115,7 +115,9 @@ Appointments = Literal["listed", "absent"]
 PhoneInput = Literal["lenient", "ten_digits"]
 EditLocation = Literal["query", "body"]
 UnknownKeys = Literal["ignored", "refused"]
-PatientShow = Literal["listed", "absent"]
+# "location": `GET /patients/{id}` finds only the patients of its `location_id` (a Rails nested
+# `current_location.patients.find(id)`), where a list not `location_strict` holds the institution's.
+PatientShow = Literal["listed", "absent", "location"]
 EditDuplicates = Literal["others", "self_included"]
 EditBio = Literal["merged", "replaced"]
 AppointmentTimes = Literal["utc", "local"]
@@ -185,7 +187,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "phone_input": ("lenient", "ten_digits"),
     "edit_location": ("query", "body"),
     "unknown_keys": ("ignored", "refused"),
-    "patient_show": ("listed", "absent"),
+    "patient_show": ("listed", "absent", "location"),
     "edit_duplicates": ("others", "self_included"),
     "edit_bio": ("merged", "replaced"),
     "appointment_times": ("utc", "local"),
@@ -402,7 +404,11 @@ class Reading:
       /patients`` and editing "via PATCH", so an implementation of the documented routes
       alone has no single-patient read: it is an unmatched route, answered as
       ``framework_errors`` says (under ``"envelope"`` the same 404 ``["Not Found"]`` envelope
-      as an unknown path), while ``PATCH /patients/{id}`` stays.
+      as an unknown path), while ``PATCH /patients/{id}`` stays. Or ``"location"``: the read
+      finds only a patient of its ``location_id`` (404 ``["Patient not found"]`` for one of
+      another location of the institution: a Rails ``current_location.patients.find(id)``;
+      the docs say a search "is always performed in the context of a location"), while a
+      list not ``location_strict`` holds the whole institution's and an edit finds any.
     - ``edit_duplicates``: an edit clashing with ``"others"`` is a duplicate (its email, a
       phone, or its name and birth date another patient's), or, under ``"self_included"``,
       an edit whose ``email`` or ``bio.phone_number`` any patient has, the one edited

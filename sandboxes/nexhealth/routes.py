@@ -301,10 +301,12 @@ class NexHealthApi:
         if self.reading.patient_show == "absent":  # no such route: the docs do not describe it
             return self.errors.no_route(request)
         params = QueryParameters(request.query_params, _ONE_PATIENT_PARAMS)
-        self.scope(params)
+        location = self.scope(params)
         upcoming = bool(params.boolean("include_upcoming_appts"))
         patient_id = ascii_int(request.path_params["patient_id"])
         row = self.store.rows.get(patient_id) if patient_id is not None else None
+        if row is not None and self.reading.patient_show == "location" and location not in row.doc["location_ids"]:
+            row = None  # another location's: not among this location's patients
         if row is None:
             raise ApiError(404, ["Patient not found"])
         return envelope(200, self.one_patient(row.render(upcoming)), params.description())

@@ -88,6 +88,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "appointment_times": "local",
         # Rails' `datetime` date of birth, the UTC midnight served in Eastern Time (the evening before).
         "birth_dates": "zoned",
+        # Rails' `current_location.patients.find(id)`: a read finds only its location's patients.
+        "patient_show": "location",
     },
     "flat-wrapped-include": {
         "patient_envelope": "flat",
@@ -1509,3 +1511,27 @@ def test_a_write_answered_without_bio_answers_the_patient_whole(reading: dict[st
         edited = updated.json()
         assert (edited.get("birthDate"), edited["gender"]) == ("1990-02-04", "female"), edited
         assert running.fhir.get_ok(f"{BASE}/Patient/{answered['id']}")["birthDate"] == "1990-02-04"
+
+
+@pytest.mark.parametrize("location_ids", ["shown", "absent"])
+def test_a_patient_of_another_location_is_read_where_the_read_is_scoped_to_one(location_ids: str) -> None:
+    # The docs say a search "is always performed in the context of a location"; an undocumented
+    # `GET /patients/{id}` may find only that location's patients (Rails'
+    # `current_location.patients.find(id)`), while a tenant not `location_strict` lists the
+    # institution's. Such a patient was found by search and then a 404 "does not exist" to read,
+    # to update or to `$everything`.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, patient_show="location", location_ids=location_ids)
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    here = next(p for p in live if location_id_of(p.location_id) == LOCATION)
+    elsewhere = [p for p in live if p.location_id is not None and location_id_of(p.location_id) != LOCATION][:3]
+    assert elsewhere
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        assert running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(here.id)}")["id"] == _fhir_id(here.id)
+        for patient in elsewhere:
+            read = running.fhir.get(f"{BASE}/Patient/{_fhir_id(patient.id)}")
+            assert read.status_code == 200, read.text[:300]
+            assert read.json()["name"][0]["family"] == unicodedata.normalize("NFC", patient.last_name)
+        assert running.fhir.get(f"{BASE}/Patient/{_fhir_id(999_999)}").status_code == 404
+        everyone = running.fhir.search_all(f"{BASE}/Patient", _count=100)
+        assert {_fhir_id(p.id) for p in elsewhere} <= {r["id"] for r in everyone}

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from sandboxes.nexhealth.app import MAIN_LOCATION_ID, location_id_of
 from sandboxes.nexhealth.new_patient import SPELLINGS
 from sandboxes.nexhealth.readings import Reading
 from tests.unit.sandboxes.nexhealth.harness import (
@@ -407,3 +408,12 @@ def test_a_null_in_an_edits_bio_may_be_refused_in_jois_words() -> None:
     refused = _patch(api, created["id"], {"patient": {"bio": {"date_of_birth": "1990-01-02", "city": None}}})
     assert (refused.status_code, refused.json()["error"]) == (400, ['"patient.bio.city" must be a string'])
     assert _patch(api, created["id"], {"patient": {"bio": {"date_of_birth": "1990-01-02"}}}).status_code == 200
+
+
+def test_a_read_may_find_only_the_patients_of_its_location() -> None:
+    elsewhere = next(p for p in LIVE if p.location_id is not None and location_id_of(p.location_id) != MAIN_LOCATION_ID)
+    path = f"/patients/{nexhealth_id(elsewhere)}"
+    assert _api().call("GET", path, params=SCOPE).status_code == 200
+    assert _api(patient_show="location").call("GET", path, params=SCOPE).status_code == 404
+    listed = _api(patient_show="location").patients()
+    assert nexhealth_id(elsewhere) in {p["id"] for p in listed}  # the institution's list holds it
