@@ -108,7 +108,11 @@ Where the docs are silent
   (`bio` merged, the phone number stays; replaced whole, it is emptied but its number is still
   the patient's), and a phone number the patient holds only as its cell or home number is no
   change to send. Where NexHealth refused those keys and replaced `bio` whole, the phone number
-  left out is gone with them: it is sent again.
+  left out is gone with them: it is sent again. A clear NexHealth refuses as a null (Joi's
+  `"patient.bio.city" must be a string`) is not sent so again, and named as kept. An edit
+  refused for a field a create requires that it left out (the create's validation reused) is
+  sent whole from then on (`_edit_whole`). A write's answer without `bio` (a relation the
+  answer does not load) is no patient to serve: it is read again.
 - Patient create: "Creating a New Patient" lists the required fields (names, email, phone,
   date of birth, gender), not the body. `{"provider": ..., "patient": {..., "bio": {...}}}` is
   sent first, then the patient fields at the top level, then those and `bio`'s too (no `bio`
@@ -128,7 +132,9 @@ Where the docs are silent
   advises `inactive` and `non_patient` false): an implementation may filter by those values when
   a search sends none. Tried once for the tenant (`_flags_filtering`); each flag it filters by so
   is asked both ways, one list after the other (no total then), and so is the list a patient is
-  read from where there is no single-patient read.
+  read from where there is no single-patient read. Nor is `true` said to keep only those: one
+  whose `true` answer holds patients without it includes them (`_learn_true_includes`), and is
+  asked `true` alone, a list of everyone; `active=false` then has no total.
 - `cancelled` on `/appointments`: "include cancelled" or "only cancelled"? Every window is
   asked with `cancelled=true` AND `cancelled=false`, the answers merged, de-duplicated by
   appointment id and ordered by start time then id, which is right under both readings
