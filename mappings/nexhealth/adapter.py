@@ -28,6 +28,11 @@ Where the docs are silent
   just shown (a 404 too: no route). Then, for the tenant, a patient is read from the list of
   the institution (no documented parameter names an id), page by page within the core's bound
   on vendor requests; one not found within it is said to be too costly to read, not missing.
+  Nor is it said whether that read finds any patient of the institution or only those of the
+  `location_id` sent (as a search is "performed in the context of a location"): one answering
+  404 for a patient of another location, which the tenant's lists (not `location_strict`)
+  hold, is learned by reading a listed patient of another location (`_show_scoped`); then a
+  404 read is looked for in the institution's list too.
 - Field types: ids, flags and `count` may be numbers and booleans or strings of them
   (`"id": "415"`, `"inactive": "false"`, `"count": "12"`); text fields may be numbers;
   optional fields `null`, absent or empty texts; timestamps `.007Z`, `+00:00` or without a
@@ -103,7 +108,11 @@ Where the docs are silent
   (`bio` merged, the phone number stays; replaced whole, it is emptied but its number is still
   the patient's), and a phone number the patient holds only as its cell or home number is no
   change to send. Where NexHealth refused those keys and replaced `bio` whole, the phone number
-  left out is gone with them: it is sent again.
+  left out is gone with them: it is sent again. A clear NexHealth refuses as a null (Joi's
+  `"patient.bio.city" must be a string`) is not sent so again, and named as kept. An edit
+  refused for a field a create requires that it left out (the create's validation reused) is
+  sent whole from then on (`_edit_whole`). A write's answer without `bio` (a relation the
+  answer does not load) is no patient to serve: it is read again.
 - Patient create: "Creating a New Patient" lists the required fields (names, email, phone,
   date of birth, gender), not the body. `{"provider": ..., "patient": {..., "bio": {...}}}` is
   sent first, then the patient fields at the top level, then those and `bio`'s too (no `bio`
@@ -123,7 +132,9 @@ Where the docs are silent
   advises `inactive` and `non_patient` false): an implementation may filter by those values when
   a search sends none. Tried once for the tenant (`_flags_filtering`); each flag it filters by so
   is asked both ways, one list after the other (no total then), and so is the list a patient is
-  read from where there is no single-patient read.
+  read from where there is no single-patient read. Nor is `true` said to keep only those: one
+  whose `true` answer holds patients without it includes them (`_learn_true_includes`), and is
+  asked `true` alone, a list of everyone; `active=false` then has no total.
 - `cancelled` on `/appointments`: "include cancelled" or "only cancelled"? Every window is
   asked with `cancelled=true` AND `cancelled=false`, the answers merged, de-duplicated by
   appointment id and ordered by start time then id, which is right under both readings
@@ -189,7 +200,7 @@ import math
 import re
 import time
 import unicodedata
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -223,8 +234,10 @@ from mappings.nexhealth.patient import (
     GENDER_FROM_VENDOR,
     GENDER_SPELLINGS,
     OTHER_PHONE_FIELDS,
+    ZERO_DATE,
     GenderAt,
     as_edited,
+    birth_date,
     gender_at,
     gender_of,
     kept_left_out,
@@ -374,14 +387,27 @@ class NexHealthAdapter:
         # Whether NexHealth has `GET /patients/{id}` (None: not known yet; False: patients are
         # read from the list, see `_listed_patient`).
         self._show_route: bool | None = None
+        # Whether that read finds only its `location_id`'s patients (None: not known yet; see
+        # `_show_scoped`), and until when (monotonic) a probe that found no one elsewhere is not sent again.
+        self._show_scoped_to_location: bool | None = None
+        self._show_scope_probe_after = 0.0
         # The flags NexHealth filters by as `false` when a search does not send them (None: not
         # tried yet; see `_flags_filtering`).
         self._unsent_flags: tuple[str, ...] | None = None
+        # The flags whose `true` NexHealth has shown to list the patients without them too
+        # ("include", as `cancelled=true` may): see `_learn_true_includes`.
+        self._true_includes: set[str] = set()
         # `bio`'s keys (beyond those a write sets) NexHealth refused in an edit sent with `bio`
         # whole, and whether an edit re-sending the patient's unchanged phone was a duplicate
         # of the patient itself (see `_edit_body`).
         self._bio_keys_refused: set[str] = set()
         self._edit_meets_itself = False
+        # `bio`'s keys NexHealth refused a null for (a Joi `Joi.string()` without `.allow(null)`):
+        # what an update leaves out of them is not cleared by a null, but named as kept.
+        self._bio_nulls_refused: set[str] = set()
+        # Whether NexHealth wants every field a create requires in an edit too (its create's
+        # validation reused for PATCH): then an edit is sent whole, not only what changes it.
+        self._edit_whole = False
         self._providers = by_type(
             ResourceProvider(
                 PATIENT,
@@ -559,6 +585,8 @@ class NexHealthAdapter:
             except NotFound:
                 if self._show_route is None and await self._show_route_absent(patient_id):
                     patient = await self._listed_patient(patient_id)
+                elif not self.client.location_strict and await self._show_scoped():
+                    patient = await self._listed_patient(patient_id)  # perhaps of another location
                 else:
                     raise NotFound(_said(f"Patient/{patient_id} does not exist", await self._check_scope())) from None
             else:
@@ -589,6 +617,49 @@ class NexHealthAdapter:
         self._show_route = True
         return False
 
+    async def _show_scoped(self) -> bool:
+        """Whether NexHealth's `GET /patients/{id}` finds only the patients of the `location_id`
+        it is sent, while the tenant's lists (not `location_strict`) hold the institution's: the
+        docs say a search "is always performed in the context of a location" and document no
+        single-patient read, which may be scoped so (Rails' `current_location.patients.find`).
+        Then a patient of another location, listed by every search, was a 404 to read, update or
+        `$everything`. Learned by reading a listed patient of another location: a 404 says so.
+        A probe finding no such patient among the institution's first page is not sent again
+        for `EMAIL_PROBE_SECONDS`."""
+        if self._show_scoped_to_location is not None:
+            return self._show_scoped_to_location
+        if time.monotonic() < self._show_scope_probe_after:
+            return False
+        other = await self._listed_elsewhere()
+        if other is None:
+            self._show_scope_probe_after = time.monotonic() + EMAIL_PROBE_SECONDS
+            return False
+        try:
+            await self.client.request("GET", f"/patients/{other}")
+        except NotFound:
+            self._show_scoped_to_location = True
+            log.info("NexHealth reads one patient only at its location_id: others are read from the list")
+        else:
+            self._show_scoped_to_location = False
+        return self._show_scoped_to_location
+
+    async def _listed_elsewhere(self) -> str | None:
+        """The id of a patient the institution's list holds at another location than the
+        tenant's, if its first page has one: by its `location_ids`, or, where NexHealth shows
+        none, one the location's own strict list does not hold (`_at_this_location`)."""
+        here = int(self.client.location_id)
+        listed = await self._patient_list({"per_page": MAX_PAGE_SIZE, "location_strict": "false"})
+        patients = self._patients(listed.data)[0] if listed is not None else []
+        shown = [p for p in patients if p.get("location_ids") is not None]
+        if shown:
+            return next((str(p["id"]) for p in shown if here not in p["location_ids"]), None)
+        strict = await self._patient_list({"per_page": MAX_PAGE_SIZE, "location_strict": "true"})
+        at_here = set(_raw_ids(strict, "patients"))
+        for patient in [p for p in patients if str(p["id"]) not in at_here][:1]:  # (a probe: few calls)
+            if not await self._at_this_location(patient):
+                return str(patient["id"])
+        return None
+
     async def _listed_patient(self, patient_id: str) -> dict[str, Any]:
         """`patient_id`'s patient read from the list of the whole institution (as a read is served
         whatever the location), where NexHealth has no `GET /patients/{id}`. The documented
@@ -597,7 +668,7 @@ class NexHealthAdapter:
         (too costly), not "does not exist", unless the list ended first."""
         page, seen = 0, 0
         # Each list NexHealth's unsent flags leave apart (`_flags_filtering`), in turn.
-        for flags in _flag_lists(await self._flags_filtering()):
+        for flags in _flag_lists(await self._flags_filtering(), self._true_includes):
             params: dict[str, str | int] = {"per_page": LOOKUP_PAGE_SIZE, "location_strict": "false", **flags}
             first, listed_here = None, 0
             async for envelope in self._pages(self._patient_list, params, "patients"):
@@ -634,7 +705,7 @@ class NexHealthAdapter:
         terms = [("foreign_id", patient.get("foreign_id")), ("email", patient.get("email"))]
         # As a date, as the docs show it, whatever NexHealth serves (a JavaScript Date's
         # `1964-05-03T00:00:00.000Z`): the list may take only `YYYY-MM-DD`.
-        terms.append(("date_of_birth", fhir_date(bio.get("date_of_birth"))))
+        terms.append(("date_of_birth", birth_date(bio.get("date_of_birth"))))
         wanted = str(patient["id"])
         for name, value in terms:
             if not value:
@@ -682,9 +753,10 @@ class NexHealthAdapter:
             single_id = q.only(query, "identifier") and len(query.named("identifier")) == 1
             return VendorPage(found, None, total=len(found) if single_id else None)
         asked = {"inactive"} if q.single_token(query, "active") == "false" else set()
-        lists = _flag_lists([flag for flag in await self._flags_filtering() if flag not in asked])
-        if len(lists) == 1:
-            return await self._search_patients_with(request, {}, first_list=True)
+        unsent = [flag for flag in await self._flags_filtering() if flag not in asked]
+        lists = _flag_lists(unsent, self._true_includes)
+        if len(lists) == 1:  # (a flag whose `true` includes everyone is one list: that one)
+            return await self._search_patients_with(request, lists[0], first_list=True)
         # One list for each value of each flag NexHealth filters by when it is not sent (see
         # `_flags_filtering`), walked one after the other: the position names the list.
         index_text, _, inner = str(request.position or "0~").partition("~")
@@ -706,7 +778,10 @@ class NexHealthAdapter:
         none of them silently missed every patient created through the API (new until booked),
         If-None-Exist creating them again. Tried once for the tenant: a flag true of a patient the
         list shows unasked is not filtered by; else a patient listed with it true is looked for
-        by its email without it."""
+        by its email without it. A flag whose `true` lists patients without it too (the patients
+        page's "set ... to false ... to filter out" read as a switch filtering when false only:
+        `_learn_true_includes`) is returned as well: its `true` alone lists everyone, whatever
+        its absence filters (`_flag_lists`)."""
         if self._unsent_flags is not None:
             return self._unsent_flags
         strict = str(self.client.location_strict).lower()
@@ -716,8 +791,12 @@ class NexHealthAdapter:
         for flag in _FLAGS:
             if any(_flag_of(patient, flag) is True for patient in shown):
                 continue  # listed without being asked for: not filtered by
-            flagged = await self._patient_list({flag: "true", "per_page": 1, "location_strict": strict})
-            sample = (self._patients(flagged.data)[0] if flagged is not None else [])[:1]
+            flagged = await self._patient_list({flag: "true", "per_page": MAX_PAGE_SIZE, "location_strict": strict})
+            listed_true = self._patients(flagged.data)[0] if flagged is not None else []
+            if self._learn_true_includes(flag, listed_true):
+                filtering.append(flag)  # asked `true`, it lists everyone: the one list to walk
+                continue
+            sample = [patient for patient in listed_true if _flag_of(patient, flag) is not False][:1]
             if not sample:
                 continue  # no such patient to miss (or the flag is refused, and so not filtered by)
             email = sample[0].get("email")
@@ -732,6 +811,18 @@ class NexHealthAdapter:
             log.info("NexHealth filters patient lists by %s when not sent: searches ask each value", filtering)
         self._unsent_flags = tuple(filtering)
         return self._unsent_flags
+
+    def _learn_true_includes(self, flag: str, listed_true: Sequence[dict[str, Any]]) -> bool:
+        """Whether NexHealth's `flag=true` lists patients without the flag too, as `listed_true`
+        (an answer to it) shows or NexHealth showed before: remembered for the tenant. The
+        patients page advises `inactive` and `non_patient` false "to filter out patients that
+        cannot be booked for", which an implementation may read as a switch that filters when
+        false and not when true (a FastAPI `inactive: bool = False` and `if not inactive:`).
+        Then `active=false`, sent as `inactive=true`, has no total of its own."""
+        if flag not in self._true_includes and any(_flag_of(patient, flag) is False for patient in listed_true):
+            log.info("NexHealth lists patients without %s under %s=true: it includes, not filters", flag, flag)
+            self._true_includes.add(flag)
+        return flag in self._true_includes
 
     async def _search_patients_with(
         self, request: SearchRequest, flags: Mapping[str, str], *, first_list: bool
@@ -776,6 +867,8 @@ class NexHealthAdapter:
         if envelope.warnings:
             log.warning("NexHealth ignored a patient search parameter; the gateway filters the wider result")
         patients, unreadable, held = self._patients(envelope.data)
+        for flag in (flag for flag in _FLAGS if params.get(flag) == "true"):
+            self._learn_true_includes(flag, patients)
         if held == 0 and page == 1:  # no one at all may be a location NexHealth does not know
             unreadable = (*unreadable, *filter(None, [await self._check_scope()]))
         if bare is not None:  # the patient whose id it is was read on the first page
@@ -793,6 +886,8 @@ class NexHealthAdapter:
         # Without a total, a page that held records may have a successor; an empty one ends it.
         more = held > 0 and (total is None or page * size < total)
         exact = q.only(query, "active") and active != "true" and not envelope.warnings and not unreadable
+        # `active=false` asked as `inactive=true` counts the active patients too where that includes them.
+        exact = exact and not (active == "false" and "inactive" in self._true_includes)
         return VendorPage(
             [patient_to_fhir(p, self._ctx) for p in patients],
             f"{page + 1}:{first or ''}:{size}:{'' if base is None else base}:{_sample(ids)}" if more else None,
@@ -1128,6 +1223,7 @@ class NexHealthAdapter:
         guessing = guessing and self._spelling_looked_up  # NexHealth answered that page: it is up
         refusals: list[InvalidRequest] = []
         untried = list(shapes)
+        whole_on_trial = False  # whether this edit found NexHealth wanting it whole (`_edit_whole`)
         while untried:
             shape = untried.pop(0)
             # A fully flat body has no `bio` to hold the gender or not, and the doubled one holds
@@ -1166,6 +1262,18 @@ class NexHealthAdapter:
                             if named <= kept_bio:  # nothing else refused: the same shape again
                                 untried.insert(0, shape)
                                 break
+                        nulls = _nulls_refused(exc.diagnostics, written) if not unknown else set()
+                        if nulls and not nulls <= self._bio_nulls_refused:  # a clear it will not take as null
+                            self._bio_nulls_refused |= nulls  # not sent so again: named as kept
+                            untried.insert(0, shape)
+                            break
+                        wants_whole = before is not None and not self._edit_whole and not unknown
+                        if wants_whole and _wants_fields_left_out(exc.diagnostics, written):
+                            # The create's validation reused for the edit: the same shape again,
+                            # whole; kept for the tenant once one is so applied.
+                            self._edit_whole = whole_on_trial = True
+                            untried.insert(0, shape)
+                            break
                         refusals.append(exc)
                         if "provider" in unknown and "provider" in extra:  # the docs name none on create
                             self._provider_refused = True
@@ -1198,6 +1306,8 @@ class NexHealthAdapter:
                         self._gender_spelling = spelling
                         if shape in ("nested", "flat"):  # where it went says nothing of the others
                             self._gender_at = place
+                    if whole_on_trial:
+                        log.info("NexHealth wants every field a create requires in an edit: edits are sent whole")
                     return result, shape
                 if failed and len(failed) == tried:
                     spelled = ", ".join(GENDER_SPELLINGS[i]["Male"] for i in spellings)
@@ -1207,6 +1317,8 @@ class NexHealthAdapter:
                     ) from failed[-1]
                 if refused != "place":  # the other place changes nothing this refusal objects to
                     break
+        if whole_on_trial:  # no whole body was taken either: it was not what NexHealth wanted
+            self._edit_whole = False
         raise _Refused(refusals)
 
     def _after_unknown_keys(
@@ -1315,13 +1427,14 @@ class NexHealthAdapter:
 
     async def _created(self, envelope: Envelope, sent: dict[str, Any]) -> dict[str, Any]:
         """The patient a create made. The docs do not show the answer: the patient when it holds
-        one (an id and a name), else read by the id it gives, else found by its email."""
+        one whole (an id, a name and `bio`: `_answered_whole`), else read by the id it gives,
+        else found by its email."""
         try:
             raw = read_one(VendorPatient, single(envelope.data, "patient", "patients"), "patient", self._drift)
         except (UnreadableShape, UnreadableRecord):
             raw = None
         patient = raw.model_dump() if raw is not None else None
-        if patient is not None and (patient.get("first_name") or patient.get("last_name")):
+        if patient is not None and _answered_whole(patient):
             return patient
         if patient is not None:
             return await self._patient(str(patient["id"]))
@@ -1353,7 +1466,7 @@ class NexHealthAdapter:
             and (
                 _folded(p.get("first_name")),
                 _folded(p.get("last_name")),
-                fhir_date((p.get("bio") or {}).get("date_of_birth")),
+                birth_date((p.get("bio") or {}).get("date_of_birth")),
             )
             == wanted
         ]
@@ -1380,7 +1493,7 @@ class NexHealthAdapter:
         # PUT leaves out (an address, a cell or home phone) is sent as null in `bio` to clear
         # it, but for keys NexHealth refused (it would refuse the edit again).
         left = left_out(resource, current)
-        clears = {key: None for key in left if key not in self._bio_keys_refused}
+        clears = {key: None for key in left if key not in self._bio_keys_refused | self._bio_nulls_refused}
         if clears and _other_phones_sent(current, left, body["patient"]) and not _changes_bio(current, body["patient"]):
             # `bio` sent to clear alone carries the phone number as well, which an implementation
             # may take as replacing the cell and home numbers (the docs say nothing of them): a
@@ -1479,15 +1592,20 @@ class NexHealthAdapter:
         stored as one object (a JSON column, a Mongo `$set` of `bio`), which a `bio` of the
         changed fields alone replaces, clearing the others. Left out of it: keys NexHealth
         refused as unknown, and the unchanged phone where the cell or home number the edit
-        keeps holds it too (`_phone_kept_beside`), or (`_edit_meets_itself`) at all."""
+        keeps holds it too (`_phone_kept_beside`), or (`_edit_meets_itself`) at all. Where
+        NexHealth wants every field a create requires in an edit too (`_edit_whole`), they are
+        all sent, an unchanged gender where and as the patient holds it."""
         differs = _differing(before, sent)
+        whole = self._edit_whole
         body = {
             key: value
             for key, value in sent.items()
-            if key != "bio" and ("bio.gender" if key == "gender" else key) in differs
+            if key != "bio" and (("bio.gender" if key == "gender" else key) in differs or (whole and key != "gender"))
         }
+        if whole and "bio.gender" not in differs and gender_at(before) == "top":
+            body["gender"] = before["gender"]
         sent_bio: dict[str, Any] = sent.get("bio") or {}
-        if not any(f"bio.{key}" in differs for key in sent_bio):
+        if not whole and not any(f"bio.{key}" in differs for key in sent_bio):
             return body
         # As read, but the birth date and phone in the form writes take (the date a JavaScript
         # Date's instant may be served as; the phone formatted), and a gender as NexHealth
@@ -1502,20 +1620,25 @@ class NexHealthAdapter:
             {
                 key: value
                 for key, value in sent_bio.items()
-                if (key != "gender" or "bio.gender" in differs) and key not in self._bio_keys_refused
+                if (key != "gender" or "bio.gender" in differs)
+                and key not in self._bio_keys_refused
+                and (value is not None or key not in self._bio_nulls_refused)
             }
         )
-        if "bio.phone_number" not in differs and (self._edit_meets_itself or _phone_kept_beside(read, sent_bio)):
+        unchanged_phone = "bio.phone_number" not in differs and not whole  # (whole: the phone is required)
+        if unchanged_phone and (self._edit_meets_itself or _phone_kept_beside(read, sent_bio)):
             bio.pop("phone_number", None)
         return {**body, "bio": bio}
 
     async def _edited(self, envelope: Envelope, patient_id: str) -> dict[str, Any]:
-        """The patient as a PATCH left it: from its answer when that holds the patient, else read."""
+        """The patient as a PATCH left it: from its answer when that holds the patient whole
+        (`_answered_whole`), else read."""
         try:
             patient = read_one(VendorPatient, single(envelope.data, "patient", "patients"), "patient", self._drift)
         except (UnreadableShape, UnreadableRecord):
             return await self._patient(patient_id)  # the answer's shape is not documented
-        return patient.model_dump()
+        edited = patient.model_dump()
+        return edited if _answered_whole(edited) else await self._patient(patient_id)
 
     async def _provider(self) -> int | None:
         """The provider a new patient is created under: the tenant's option, else the first
@@ -1566,17 +1689,29 @@ class NexHealthAdapter:
 _FLAGS = ("new_patient", "inactive", "non_patient")
 
 
+def _answered_whole(patient: dict[str, Any]) -> bool:
+    """Whether the patient a write answered with is the patient whole, to serve as it is: it has
+    a name, and `bio` (its birth date, phone, gender). The docs show neither a create's nor an
+    edit's answer: one may hold an id alone, or the patient without `bio`, a relation of its own
+    table the write's answer does not load (Prisma's `create` without `include`). Served as it
+    was, the patient had no birth date or phone and gender `unknown`, and an edit named the
+    phone it stored as not stored."""
+    return bool(patient.get("first_name") or patient.get("last_name")) and patient.get("bio") is not None
+
+
 def _flag_of(patient: dict[str, Any], flag: str) -> Any:
     """A patient's `inactive` (beside `bio`), `new_patient` or `non_patient` (in it)."""
     return patient.get(flag) if flag == "inactive" else (patient.get("bio") or {}).get(flag)
 
 
-def _flag_lists(flags: Sequence[str]) -> list[dict[str, str]]:
+def _flag_lists(flags: Sequence[str], including: Collection[str] = ()) -> list[dict[str, str]]:
     """The lists a search walks where NexHealth filters by each of `flags` when not sent: one
-    for each combination of their values (all false first, the patients most lists hold)."""
+    for each combination of their values (all false first, the patients most lists hold); a
+    flag of `including` (its `true` lists the patients without it too) asked `true` alone."""
     lists: list[dict[str, str]] = [{}]
     for flag in flags:
-        lists = [{**chosen, flag: value} for chosen in lists for value in ("false", "true")]
+        values = ("true",) if flag in including else ("false", "true")
+        lists = [{**chosen, flag: value} for chosen in lists for value in values]
     return lists
 
 
@@ -1662,6 +1797,46 @@ def _names_bio_fields_at_top(diagnostics: str) -> bool:
     where it names one there as a key it does not take ("property date_of_birth should not exist")."""
     wanted = (part for part in parts(diagnostics) if not names_unknown_key(part))
     return any(_BIO_FIELD_AT_TOP.search(part.lower()) is not None for part in wanted)
+
+
+def _nulls_refused(diagnostics: str, written: dict[str, Any]) -> set[str]:
+    """`bio`'s keys an edit `written` sent as null (to clear them) that a refusal names, as an
+    implementation refusing a null where it takes a text does (Joi's `"patient.bio.city" must be
+    a string`, Pydantic's "Input should be a valid string", Zod's "Expected string, received
+    null"): the docs show no edit body, nor how a field is cleared."""
+    sent_null = {key for key, value in (written.get("bio") or {}).items() if value is None}
+    said = [part.lower() for part in parts(diagnostics) if not names_unknown_key(part)]
+    return {key for key in sent_null if any(re.search(rf"\b{key}\b", part) for part in said)}
+
+
+# What a refusal says of a field it wants and was not sent: "is required" (Joi, the docs' own
+# create), Rails' "can't be blank", Pydantic's "Field required", class-validator's "should not be
+# empty", a "missing" field.
+_WANTED_WORDS = ("required", "blank", "missing", "should not be empty", "must be provided")
+# The fields a create requires (nexhealth-patients.txt, "Creating a New Patient"), by the key a
+# write body has them under, with how a refusal may name them (Rails humanizes `first_name`).
+_REQUIRED_KEYS = {
+    "first_name": r"first[_ ]name",
+    "last_name": r"last[_ ]name",
+    "email": r"email",
+    "date_of_birth": r"date[_ ]of[_ ]birth",
+    "phone_number": r"phone[_ ]number",
+    "gender": r"gender",
+}
+
+
+def _wants_fields_left_out(diagnostics: str, written: dict[str, Any]) -> bool:
+    """Whether a refusal of an edit's body wants a field a create requires that the edit left
+    out (`written`: its fields, `bio` nested), as an implementation validating an edit with its
+    create's rules does: "patient.email is required", "Email can't be blank"."""
+    held = {*written, *(written.get("bio") or {})}
+    for part in parts(diagnostics):
+        said = part.lower()
+        if names_unknown_key(part) or not any(words in said for words in _WANTED_WORDS):
+            continue
+        if any(key not in held and re.search(rf"\b{name}\b", said) for key, name in _REQUIRED_KEYS.items()):
+            return True
+    return False
 
 
 def _doubled_without(shape: BodyShape, unknown: Sequence[str]) -> BodyShape | None:
@@ -1828,8 +2003,8 @@ def _comparable(path: str, value: Any) -> str:
     if path == "bio.phone_number":
         return national_phone(value)
     if path == "bio.date_of_birth":  # a date (the docs' `1964-05-03`) however it is served
-        written = str(value or "").strip()
-        return fhir_date(written) or written
+        written = str(value or "").strip()  # a zero date is none (`birth_date`)
+        return birth_date(written) or ("" if fhir_date(written) == ZERO_DATE else written)
     text = unicodedata.normalize("NFC", str(value or "").strip()).casefold()
     if path == "bio.gender":  # `M`, `male`, `MALE`: the same gender in another spelling
         return GENDER_FROM_VENDOR.get(text, text)

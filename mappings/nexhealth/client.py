@@ -59,6 +59,7 @@ from gateway.errors import (
     UpstreamSecurity,
     UpstreamUnusable,
 )
+from gateway.text import content_charset
 from gateway.upstream.errors import error_for_status
 from gateway.upstream.http import UpstreamClient, UpstreamResponse
 from gateway.upstream.ratelimit import RateLimit, Sleep, Window
@@ -153,7 +154,7 @@ class NexHealthClient:
             raise UpstreamSecurity("The vendor refused the gateway's credentials; the operator must check them")
         try:
             envelope = _unwrap(response, "POST")
-        except NoRoute:
+        except NotFound:  # the server's page, or its API's own 404 (bare words): no route there
             raise UpstreamUnusable(
                 "The vendor has no authentication route at the tenant's address (HTTP 404)"
             ) from None
@@ -316,12 +317,13 @@ def _renew_at(token: str, now: float) -> float:
 
 
 def _unwrap(response: UpstreamResponse, method: str = "GET") -> Envelope:
+    said: list[str] = []  # the words of an error answered as bare text, not JSON
     try:
         body = response.json()
     except UpstreamError:
         if response.status < 400:
             raise
-        body = None
+        body, said = None, _plain_words(response)
     if body is None and (response.status == 204 or (200 <= response.status < 300 and method != "GET")):
         # A write done without a body (Express's `res.sendStatus(204)` for a PATCH), or a 204
         # No Content: nothing to read; the adapter reads the record again where it needs it. A
@@ -332,11 +334,16 @@ def _unwrap(response: UpstreamResponse, method: str = "GET") -> Envelope:
         if response.status >= 400:
             # What the web framework answers on its own is not the API's envelope: Express's
             # page for a route it lacks ("Cannot GET /providers", text/html), an empty 404. The
-            # status alone says what happened; a 404 is the server's, not the API's (`NoRoute`).
-            if response.status == 404:
+            # status alone says what happened; such a 404 is the server's, not the API's
+            # (`NoRoute`). A 404 of other bare words is the API's, as its other errors are
+            # (Express's `res.status(404).send("Patient not found")`): a list of no one, a
+            # patient not there; read as a missing route, every search of no one was a 502.
+            if response.status == 404 and not _api_words(said):
                 raise NoRoute(f"NexHealth has no route for this request (HTTP 404 without its envelope, {method})")
-            # A list of messages is DRF's answer to a `ValidationError("...")` raised in a view.
-            raise _error(response.status, _messages(body) if isinstance(body, list) else [])
+            # A list of messages is DRF's answer to a `ValidationError("...")` raised in a view; a
+            # bare text, Express's `res.status(400).send(message)` (the docs' duplicate is "a 400
+            # Bad Request error with the message A patient with that information already exists").
+            raise _error(response.status, _messages(body) if isinstance(body, list) else said)
         raise UpstreamUnusable(f"The vendor's answer was not its documented envelope (HTTP {response.status})")
     errors = _messages(body.get("error"))
     if "statusCode" in body and _messages(body.get("message")):
@@ -364,6 +371,38 @@ def _unwrap(response: UpstreamResponse, method: str = "GET") -> Envelope:
 
 # Where frameworks put an error's words when the answer is not NexHealth's envelope.
 _BARE = ("detail", "message", "errors")
+# A tag of an HTML page (Express's finalhandler page, a proxy's): not a message to read.
+_HTML_TAG = re.compile(r"<[a-zA-Z!/]")
+_PLAIN_WORDS_MAX = 300  # characters of a bare-text error read, as of any message (`_error`)
+
+
+# What web servers answer on their own for a path they have no route for, as bare text:
+# Express's finalhandler (`Cannot GET /patients/7`), Go's `http.NotFound` (`404 page not found`).
+_NO_ROUTE_WORDS = re.compile(r"cannot [a-z]+ /\S*|404 page not found", re.IGNORECASE)
+
+
+def _api_words(said: list[str]) -> bool:
+    """Whether the bare words of a 404 (`_plain_words`) are the API's answer rather than a web
+    server's for a route it lacks: there are words, and they are no such server's."""
+    return bool(said) and not any(_NO_ROUTE_WORDS.fullmatch(words.strip()) for words in said)
+
+
+def _plain_words(response: UpstreamResponse) -> list[str]:
+    """The words of an error answered as bare text rather than JSON: Express's
+    `res.status(400).send(message)` (text/html), ASP.NET Core's `BadRequest("...")` and
+    Spring's `ResponseEntity` of a string (text/plain). The docs show no error body, only that
+    a duplicate is "a 400 Bad Request error with the message A patient with that information
+    already exists" (nexhealth-patients.txt): the message may be the body itself. An HTML page
+    is not read (a framework's page may hold a stack trace), nor is a body of no words."""
+    content_type = next((v for k, v in response.headers.items() if k.lower() == "content-type"), "")
+    try:
+        text = response.body.decode(content_charset(content_type) or "utf-8", errors="replace")
+    except LookupError:
+        text = response.body.decode("utf-8", errors="replace")
+    words = " ".join(text.split())
+    if not words or _HTML_TAG.search(words):
+        return []
+    return [words[:_PLAIN_WORDS_MAX]]
 
 
 def _messages(value: Any) -> list[str]:

@@ -125,7 +125,7 @@ def _as_read(p: dict[str, Any], identifiers: list[dict[str, Any]]) -> dict[str, 
             "name": [compact({"use": "official", "family": p.get("last_name") or None, "given": given})],
             "telecom": phones + ([{"system": "email", "value": p["email"]}] if p.get("email") else []),
             "gender": GENDER_FROM_VENDOR.get((gender_of(p) or "").lower(), "unknown"),
-            "birthDate": fhir_date(bio.get("date_of_birth")),
+            "birthDate": birth_date(bio.get("date_of_birth")),
             "address": [address] if address else [],
         }
     )
@@ -375,6 +375,21 @@ def _same_value(path: str, value: Any, kept: Any, parent: dict[str, Any]) -> boo
 def _chosen_name(names: Sequence[dict[str, Any]]) -> int:
     """The position of the name a write keeps: the official one, else the first."""
     return next((i for i, name in enumerate(names) if name.get("use") == "official"), 0)
+
+
+# The zero value of a date type that has no null: Go's `time.Time{}` (`0001-01-01T00:00:00Z`),
+# .NET's `default(DateTime)` and `default(DateOnly)`: what such an implementation serves for a
+# date of birth it holds none of (a non-nullable field, MySQL's zero DATE scanned into one).
+ZERO_DATE = "0001-01-01"
+
+
+def birth_date(value: Any) -> str | None:
+    """A NexHealth `bio.date_of_birth` as a FHIR date: `1964-05-03` as the docs show it, or the
+    day a date-time holds (`fhir_date`); None for none, and for a zero date (`ZERO_DATE`): the
+    docs type it a date and never show one missing, so an implementation whose date type has no
+    null serves its zero value for a birth date never recorded. No patient was born in year 1."""
+    day = fhir_date(value if isinstance(value, str) else None)
+    return None if day == ZERO_DATE else day
 
 
 def national_phone(phone: Any) -> str:

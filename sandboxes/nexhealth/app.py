@@ -36,13 +36,14 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
 - ``phones="digits"|"as_stored"|"e164"``: phones stored, served and matched as digits, or
   formatted (``(516) 304-2196``), ``phone_number`` then matching that text only, or served in
   E.164 (``+15163042196``) and matched as numbers.
-- ``error_body="list"|"string"|"description"|"object"|"detail"|"fields"|"nestjs"|"pydantic"``:
+- ``error_body="list"|"string"|"description"|"object"|"detail"|"fields"|"nestjs"|"pydantic"|"text"``:
   an error's messages in ``error`` as a list, as one string, only in ``description`` (``error``
   null), as ``{"base": [...]}``, or without the envelope as FastAPI and DRF answer, ``{"detail":
   "..."}``, or as DRF answers a validation error, by field (``{"date_of_birth": ["This field is
   required."]}``), or as NestJS does (``{"statusCode", "message", "error": "Bad Request"}``), or
   as FastAPI refuses a body its Pydantic model does not take (422 ``{"detail": [{"type",
-  "loc", "msg", "input"}]}``; its other errors ``{"detail": "..."}``).
+  "loc", "msg", "input"}]}``; its other errors ``{"detail": "..."}``), or as the whole body,
+  ``text/html`` without JSON (``"text"``: Express's ``res.status(400).send(message)``).
 - ``unknown_gender="refused"|"failed"|"not_included"``: a spelling of gender not taken is a
   400 listing those taken, a 500 (a Rails enum's ArgumentError), or Rails 7.1's validated
   enum's 422 ``["patient.bio.gender is not included in the list"]``.
@@ -98,8 +99,9 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   query string, or from the JSON body's top level only, as ``create_location`` for a create.
 - ``appointments="listed"|"absent"``: ``GET /appointments`` and ``GET /appointments/{id}``
   answered, or unmatched routes (an implementation of the documented routes only).
-- ``patient_show="listed"|"absent"``: ``GET /patients/{id}`` answered, or an unmatched route
-  (the docs document search, create and PATCH only); ``PATCH /patients/{id}`` stays.
+- ``patient_show="listed"|"absent"|"location"``: ``GET /patients/{id}`` answered, or an unmatched
+  route (the docs document search, create and PATCH only; ``PATCH /patients/{id}`` stays), or
+  answered for the patients of its ``location_id`` only.
 - ``edit_duplicates="others"|"self_included"``: an edit's duplicate check compares it with
   the other patients, or an edit's ``email`` and phone with every patient, itself included.
 - ``edit_bio="merged"|"replaced"``: an edit's ``bio`` changes the fields it holds, or
@@ -108,6 +110,16 @@ is the reading described below; ``sandboxes.nexhealth.readings`` has the details
   wall time of its ``timezone`` without an offset.
 - ``absent_flags="any"|"false"``: ``GET /patients`` without ``new_patient``, ``inactive`` or
   ``non_patient`` does not filter by it, or filters as if it were ``false``.
+- ``flags_true="filter"|"include"``: ``GET /patients`` with ``new_patient``, ``inactive`` or
+  ``non_patient`` ``true`` lists only the patients with that flag, or them beside the others.
+- ``birth_date_unset="null"|"zero"``: a date of birth never recorded served ``null``, or as the
+  zero date of a type without one (``0001-01-01``; Go's ``0001-01-01T00:00:00Z`` as date-times).
+- ``written_bio="included"|"absent"``: the patient a create or edit answers holds ``bio``, or
+  not (a relation the write's answer does not load).
+- ``bio_nulls="taken"|"refused"``: an edit's ``bio`` may hold ``null``, or a null is refused
+  (400 ``"patient.bio.city" must be a string``, Joi's words).
+- ``edit_fields="partial"|"whole"``: ``PATCH /patients/{id}`` takes any of the create's fields,
+  or every field a create requires (400 ``"<path> is required"`` for each missing one).
 
 The pieces: ``routes`` (what each route checks and answers), ``store`` (the institution in
 memory, search, creates), ``render`` (clinic records -> NexHealth JSON), ``ids``, ``auth``

@@ -6,7 +6,7 @@ lists only; errors: ``{"code": false, "description": null, "error": [...], "data
 ``description``, or a bare ``{"detail": "..."}`` without the envelope, or Django REST
 Framework's bare answers: a validation error's ``{"<field>": ["..."]}`` by field, other errors'
 ``{"detail": "..."}``; or FastAPI's 422 for a refused body, ``{"detail": [{"type", "loc",
-"msg", "input"}]}``).
+"msg", "input"}]}``; or no JSON at all, the messages as ``text/html``, as Express sends a string).
 Both are sent as ``application/json`` (what Rails' ``render json:`` sends), whatever the
 ``Accept`` header asked for.
 """
@@ -118,6 +118,8 @@ def fastapi_errors(messages: list[str], body: Any) -> list[dict[str, Any]]:
 def error_envelope(status: int, messages: list[str], style: ErrorBody = "list", body: Any = None) -> Response:
     """An error answer in the ``error_body`` reading `style`; `body`, a refused create or edit
     body as sent (parsed), is what FastAPI's 422 (``"pydantic"``) echoes as each error's input."""
+    if style == "text":  # no JSON: Express's `res.status(status).send(message)`, text/html
+        return Response("; ".join(messages), status_code=status, media_type="text/html")
     if style == "pydantic" and status == 422:  # no envelope: FastAPI's RequestValidationError
         detail = {"detail": fastapi_errors(messages, body)}
         return Response(orjson.dumps(detail), status_code=status, media_type=CONTENT_TYPE)

@@ -11,7 +11,9 @@ implementation takes those patient fields at the top level, and a ``"fully_flat"
 fields given"]`` (so another shape is refused, not silently ignored; under
 ``"flat_ignoring"`` and ``"fully_flat_ignoring"`` it is a 200 that changes nothing), a
 blank one is 400 ``"<path> must not be blank"``, and given values are checked as on create
-(same messages).
+(same messages). Under ``edit_fields="whole"`` every field a create requires must be given,
+the missing ones refused all at once with the create's ``"<path> is required"``, before the
+formats are checked (the create's validation reused for the edit).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import orjson
 
 from sandboxes.nexhealth.formats import is_date, is_email, taken_phone
 from sandboxes.nexhealth.new_patient import SPELLINGS, canonical_gender
-from sandboxes.nexhealth.readings import PatchBody
+from sandboxes.nexhealth.readings import BioNulls, EditFields, PatchBody
 from sandboxes.toolkit.errors import ApiError
 
 __all__ = ["PatientEdit", "read_patient_edit"]
@@ -63,12 +65,19 @@ def _given(fields: dict[str, Any], names: tuple[str, ...], prefix: str) -> dict[
 
 
 def read_patient_edit(
-    raw: bytes, shape: PatchBody, genders: str = "capitalized", gender_at: str = "bio", phone_input: str = "lenient"
+    raw: bytes,
+    shape: PatchBody,
+    genders: str = "capitalized",
+    gender_at: str = "bio",
+    phone_input: str = "lenient",
+    edit_fields: EditFields = "partial",
+    bio_nulls: BioNulls = "taken",
 ) -> PatientEdit:
     """What a PATCH body asks to change; ``ApiError`` (400) when it is not acceptable (`genders`:
     the reading saying which spellings of ``bio.gender`` are taken; `gender_at`: whether gender
     is in ``bio`` or, ``"top"``, beside it, where ``bio.gender`` is ignored; `phone_input`: the
-    phone numbers taken)."""
+    phone numbers taken; `edit_fields`: whether every field a create requires is required;
+    `bio_nulls`: whether a null in ``bio`` is refused, in Joi's words)."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -82,6 +91,10 @@ def read_patient_edit(
     fully_flat = shape in ("fully_flat", "fully_flat_ignoring")
     bio = patient if fully_flat else patient.get("bio")
     bio = bio if isinstance(bio, dict) else {}
+    if bio_nulls == "refused" and not fully_flat:  # Joi's `Joi.string()` without `.allow(null)`
+        nulls = [f'"{prefix}bio.{key}" must be a string' for key, value in bio.items() if value is None]
+        if nulls:
+            raise ApiError(400, nulls)
     in_bio = "" if fully_flat else "bio."
     gender_in_bio = fully_flat or gender_at == "bio"  # fully flat: gender beside the rest, as on create
     top = _given(patient, _TOP, prefix)
@@ -92,6 +105,14 @@ def read_patient_edit(
         if shape in ("flat_ignoring", "fully_flat_ignoring"):
             return PatientEdit()  # unknown fields ignored, as Rails' strong parameters do
         raise ApiError(400, ["No patient fields given"])
+    if edit_fields == "whole":
+        missing = [f"{prefix}{name} is required" for name in _TOP if name not in top]
+        in_more = _BIO if gender_in_bio else _BIO[:2]
+        missing += [f"{prefix}{in_bio}{name} is required" for name in in_more if name not in more]
+        if not gender_in_bio and "gender" not in more:
+            missing.append(f"{prefix}gender is required")
+        if missing:
+            raise ApiError(400, missing)
     problems: list[str] = []
     if "email" in top and not is_email(top["email"]):
         problems.append(f"{prefix}email is invalid")

@@ -76,7 +76,11 @@ NameAccents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 NameMatch = Literal["fuzzy", "prefix", "substring"]
 NameTokens = Literal["all", "any"]
 Phones = Literal["digits", "as_stored", "e164"]
-ErrorBody = Literal["list", "string", "description", "object", "detail", "fields", "nestjs", "pydantic"]
+# "text": an error's words as the whole body, no JSON (Express's `res.status(400).send(message)`,
+# text/html; ASP.NET Core's `BadRequest("...")` and Spring's `ResponseEntity.badRequest().body("...")`,
+# text/plain): the docs show no error body, only that a duplicate is "a 400 Bad Request error with
+# the message A patient with that information already exists".
+ErrorBody = Literal["list", "string", "description", "object", "detail", "fields", "nestjs", "pydantic", "text"]
 Timestamps = Literal["millis", "offset", "seconds"]
 Scalars = Literal["native", "strings"]
 Nulls = Literal["null", "absent", "empty"]
@@ -111,11 +115,36 @@ Appointments = Literal["listed", "absent"]
 PhoneInput = Literal["lenient", "ten_digits"]
 EditLocation = Literal["query", "body"]
 UnknownKeys = Literal["ignored", "refused"]
-PatientShow = Literal["listed", "absent"]
+# "location": `GET /patients/{id}` finds only the patients of its `location_id` (a Rails nested
+# `current_location.patients.find(id)`), where a list not `location_strict` holds the institution's.
+PatientShow = Literal["listed", "absent", "location"]
 EditDuplicates = Literal["others", "self_included"]
 EditBio = Literal["merged", "replaced"]
 AppointmentTimes = Literal["utc", "local"]
 AbsentFlags = Literal["any", "false"]
+# Whether a PATCH takes the fields it changes alone ("partial"), or, as a create does, every
+# required field ("whole"): the one DTO or schema of the create's required fields validating the
+# edit too (a Spring `@Valid @RequestBody` or ASP.NET `[Required]` DTO shared by POST and PATCH,
+# a Joi schema or class-validator class reused without `.optional()`/`PartialType`). The docs
+# list a create's required fields and say only that a patient is edited "via PATCH".
+EditFields = Literal["partial", "whole"]
+# What `true` of a list flag (`new_patient`, `inactive`, `non_patient`) asks: only the patients
+# with it ("filter"), or those too, beside the others ("include": the patients page's advice to
+# set `inactive` and `non_patient` to false "to filter out patients that cannot be booked for"
+# read as a switch that filters them out when false, as a FastAPI `inactive: bool = False` with
+# `if not inactive: query = query.filter(Patient.inactive == False)` does).
+FlagsTrue = Literal["filter", "include"]
+# A date of birth never recorded: `null`, or the zero value of a date type that has no null (Go's
+# `time.Time`, .NET's `DateTime` and `DateOnly` as non-nullable fields): the docs type it a
+# date (`"date_of_birth": "1964-05-03"`) and never say a patient may lack one.
+BirthDateUnset = Literal["null", "zero"]
+# Whether the patient a create or an edit answers holds `bio` ("included"), or not ("absent":
+# `bio` a relation of its own table that the write's answer does not load, as Prisma's
+# `create`/`update` without `include: {bio: true}` answers): the docs show neither answer.
+WrittenBio = Literal["included", "absent"]
+# Whether an edit's `bio` may hold a null ("taken") or not ("refused": a Joi `Joi.string()` or a
+# Zod `z.string().optional()` refuses null unless told `.allow(null)`/`.nullable()`).
+BioNulls = Literal["taken", "refused"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring", "fully_flat", "fully_flat_ignoring"),
@@ -123,7 +152,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "name_match": ("fuzzy", "prefix", "substring"),
     "name_tokens": ("all", "any"),
     "phones": ("digits", "as_stored", "e164"),
-    "error_body": ("list", "string", "description", "object", "detail", "fields", "nestjs", "pydantic"),
+    "error_body": ("list", "string", "description", "object", "detail", "fields", "nestjs", "pydantic", "text"),
     "timestamps": ("millis", "offset", "seconds"),
     "scalars": ("native", "strings"),
     "nulls": ("null", "absent", "empty"),
@@ -158,11 +187,16 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "phone_input": ("lenient", "ten_digits"),
     "edit_location": ("query", "body"),
     "unknown_keys": ("ignored", "refused"),
-    "patient_show": ("listed", "absent"),
+    "patient_show": ("listed", "absent", "location"),
     "edit_duplicates": ("others", "self_included"),
     "edit_bio": ("merged", "replaced"),
     "appointment_times": ("utc", "local"),
     "absent_flags": ("any", "false"),
+    "edit_fields": ("partial", "whole"),
+    "flags_true": ("filter", "include"),
+    "birth_date_unset": ("null", "zero"),
+    "written_bio": ("included", "absent"),
+    "bio_nulls": ("taken", "refused"),
 }
 
 
@@ -214,7 +248,12 @@ class Reading:
       "msg", "input"}]}`` (``RequestValidationError``'s default answer: ``"loc": ["body",
       "patient", "bio", "gender"]``, ``"msg": "Input should be 'M', 'F' or 'O'"``, ``"Field
       required"``, ``"Extra inputs are not permitted"``); its other errors ``{"detail":
-      "..."}`` as under ``"detail"``.
+      "..."}`` as under ``"detail"``. Or ``"text"``: no JSON at all, the messages (joined by
+      ``; ``) as the whole body, ``text/html`` as Express's ``res.status(400).send(message)``
+      writes a string (ASP.NET Core's ``BadRequest("...")`` and Spring's ``ResponseEntity``
+      of a string send the same as ``text/plain``): the docs' duplicate is "a 400 Bad Request
+      error with the message A patient with that information already exists", and they show
+      no error body to wrap it in.
     - ``timestamps``: ``2020-06-05T20:16:57.007Z`` (``"millis"``),
       ``2020-06-05T20:16:57.007+00:00`` (``"offset"``) or ``2020-06-05T20:16:57Z``
       (``"seconds"``).
@@ -365,7 +404,11 @@ class Reading:
       /patients`` and editing "via PATCH", so an implementation of the documented routes
       alone has no single-patient read: it is an unmatched route, answered as
       ``framework_errors`` says (under ``"envelope"`` the same 404 ``["Not Found"]`` envelope
-      as an unknown path), while ``PATCH /patients/{id}`` stays.
+      as an unknown path), while ``PATCH /patients/{id}`` stays. Or ``"location"``: the read
+      finds only a patient of its ``location_id`` (404 ``["Patient not found"]`` for one of
+      another location of the institution: a Rails ``current_location.patients.find(id)``;
+      the docs say a search "is always performed in the context of a location"), while a
+      list not ``location_strict`` holds the whole institution's and an edit finds any.
     - ``edit_duplicates``: an edit clashing with ``"others"`` is a duplicate (its email, a
       phone, or its name and birth date another patient's), or, under ``"self_included"``,
       an edit whose ``email`` or ``bio.phone_number`` any patient has, the one edited
@@ -393,6 +436,38 @@ class Reading:
       ``new_patient=false``, and the patients page's advice to set ``inactive`` and
       ``non_patient`` to ``false``). Patients created through the API (``new_patient`` true
       until they book), inactive ones and non-patients are then listed only when asked for.
+    - ``edit_fields``: ``PATCH /patients/{id}`` takes any of the create's fields, each optional
+      (``"partial"``), or every one the create requires (``"whole"``: names, email, date of
+      birth, phone and gender, where ``patch_body`` and ``gender_at`` put them), the missing
+      ones refused all at once as a create's are (400 ``["patient.bio.gender is required"]``):
+      the create's validation reused for the edit (a DTO with ``@NotNull``/``[Required]``
+      fields bound by both routes, a Joi schema without ``.optional()``). The docs list the
+      required fields of a create only, and say a patient is edited "via PATCH".
+    - ``flags_true``: ``GET /patients`` with ``new_patient``, ``inactive`` or ``non_patient``
+      ``true`` lists only the patients with that flag (``"filter"``), or ``"include"``s them
+      beside the others (``false`` still leaves them out): the patients page says only that
+      setting ``inactive`` and ``non_patient`` to ``false`` "will help to filter out patients
+      that cannot be booked for", which reads as a switch that filters when false and not
+      when true, as a ``cancelled=true`` may include cancelled appointments. With
+      ``absent_flags="false"`` this is a FastAPI ``inactive: bool = False`` filtering by it
+      only when false: inactive patients are then listed only under ``inactive=true``, beside
+      everyone else.
+    - ``birth_date_unset``: a patient whose date of birth NexHealth holds none of is served
+      ``null`` (``"null"``, or left out under ``nulls="absent"``), or, under ``"zero"``, as the
+      zero value of a date type without a null, written as ``birth_dates`` writes dates: .NET's
+      ``DateOnly`` ``0001-01-01`` under ``"date"``, Go's ``time.Time``
+      ``0001-01-01T00:00:00Z`` under the date-time readings (a non-nullable field, or MySQL's
+      zero ``DATE`` scanned into one). The docs type it a date and never show it missing.
+    - ``written_bio``: the patient a ``POST /patients`` or ``PATCH /patients/{id}`` answers
+      holds its ``bio`` (``"included"``), or not (``"absent"``: ``bio`` kept as a relation of
+      its own table, which the write's answer does not load, as Prisma's ``create`` and
+      ``update`` answer without ``include: {bio: true}``; reads and lists load it). The docs
+      show neither answer; the write is made whole all the same.
+    - ``bio_nulls``: an edit's ``bio`` may hold ``null`` for a field (``"taken"``: merged, the
+      null ignored; replaced whole, the field cleared), or not (``"refused"``: 400
+      ``["\"patient.bio.city\" must be a string"]``, Joi's words for a ``Joi.string()`` that
+      was not told ``.allow(null)``, as a Zod ``z.string().optional()`` refuses it too). The
+      docs show no edit body, nor how a field is cleared.
     """
 
     patch_body: PatchBody = "nested"
@@ -440,6 +515,11 @@ class Reading:
     edit_bio: EditBio = "merged"
     appointment_times: AppointmentTimes = "utc"
     absent_flags: AbsentFlags = "any"
+    edit_fields: EditFields = "partial"
+    flags_true: FlagsTrue = "filter"
+    birth_date_unset: BirthDateUnset = "null"
+    written_bio: WrittenBio = "included"
+    bio_nulls: BioNulls = "taken"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -29,7 +29,7 @@ from sandboxes.nexhealth.protocol import VERSION_ERROR, accepts_v2
 from sandboxes.nexhealth.query import QueryParameters
 from sandboxes.nexhealth.ratelimit import RateLimiter
 from sandboxes.nexhealth.readings import DOCUMENTED, CancelledMeans, PatientEnvelope, PatientList, Reading
-from sandboxes.nexhealth.store import Store
+from sandboxes.nexhealth.store import PatientRow, Store
 from sandboxes.nexhealth.style import count_bytes, styled
 from sandboxes.toolkit.aliases import Handler
 from sandboxes.toolkit.errors import ApiError, catch_api_errors
@@ -274,6 +274,8 @@ class NexHealthApi:
         flags = (params.boolean("new_patient"), params.boolean("non_patient"), params.boolean("inactive"))
         if self.reading.absent_flags == "false":  # a flag not given filters as `false`
             flags = (flags[0] or False, flags[1] or False, flags[2] or False)
+        if self.reading.flags_true == "include":  # `true` filters out no one
+            flags = (None if flags[0] else flags[0], None if flags[1] else flags[1], None if flags[2] else flags[2])
         upcoming = bool(params.boolean("include_upcoming_appts"))
         birth_date = params.get("date_of_birth")
         if birth_date is not None and not is_date(birth_date):
@@ -299,10 +301,12 @@ class NexHealthApi:
         if self.reading.patient_show == "absent":  # no such route: the docs do not describe it
             return self.errors.no_route(request)
         params = QueryParameters(request.query_params, _ONE_PATIENT_PARAMS)
-        self.scope(params)
+        location = self.scope(params)
         upcoming = bool(params.boolean("include_upcoming_appts"))
         patient_id = ascii_int(request.path_params["patient_id"])
         row = self.store.rows.get(patient_id) if patient_id is not None else None
+        if row is not None and self.reading.patient_show == "location" and location not in row.doc["location_ids"]:
+            row = None  # another location's: not among this location's patients
         if row is None:
             raise ApiError(404, ["Patient not found"])
         return envelope(200, self.one_patient(row.render(upcoming)), params.description())
@@ -332,7 +336,13 @@ class NexHealthApi:
             return envelope(201, b"null", params.description())
         if self.reading.create_answer == "id":
             return envelope(201, orjson.dumps(styled({"id": row.id}, self.reading)), params.description())
-        return envelope(201, self.one_patient(row.render(False)), params.description())
+        return envelope(201, self.one_patient(self.written(row)), params.description())
+
+    def written(self, row: PatientRow) -> bytes:
+        """The patient a create or edit answers with: without ``bio`` under ``written_bio="absent"``."""
+        if self.reading.written_bio == "included":
+            return row.render(False)
+        return orjson.dumps({k: v for k, v in styled(row.doc, self.reading).items() if k != "bio"})
 
     async def edit_patient(self, request: Request) -> Response:
         """``PATCH /patients/{id}``: the given fields changed (inserted patients too: the docs
@@ -354,7 +364,15 @@ class NexHealthApi:
         edit = self.read_body(
             raw,
             edit_keys(reading),
-            lambda: read_patient_edit(raw, reading.patch_body, reading.genders, reading.gender_at, reading.phone_input),
+            lambda: read_patient_edit(
+                raw,
+                reading.patch_body,
+                reading.genders,
+                reading.gender_at,
+                reading.phone_input,
+                reading.edit_fields,
+                reading.bio_nulls,
+            ),
         )
         if self.reading.edit_duplicates == "self_included" and self.store.holds_contact(edit.email, edit.phone):
             raise self.duplicate()
@@ -365,7 +383,7 @@ class NexHealthApi:
         if self.reading.edit_answer == "no_content":
             return Response(status_code=204)
         answered = row if self.reading.edit_answer == "before" else edited
-        return envelope(200, self.one_patient(answered.render(False)), params.description())
+        return envelope(200, self.one_patient(self.written(answered)), params.description())
 
     # ---- providers
 

@@ -10,6 +10,8 @@ that; ``styled`` rewrites a copy as the reading serves it, just before it is ser
 - person names decomposed (NFD) when names are stored so;
 - ``gender`` spelled as the ``genders`` reading spells it (``male``, ``M``);
 - a timestamp never set as Go's zero time (``0001-01-01T00:00:00Z``) under ``unset_times``;
+- a date of birth never recorded as a zero date (``0001-01-01``, or Go's zero time) under
+  ``birth_date_unset="zero"``;
 - a patient's ``gender`` out of ``bio``, at its top level, under ``gender_at="top"``;
 - ``date_of_birth`` as a midnight UTC instant under ``birth_dates="datetime"``, a Berlin
   midnight in UTC under ``"east_midnight"``, the UTC midnight in Eastern Time under ``"zoned"``.
@@ -35,6 +37,7 @@ _PHONES = frozenset({"phone_number", "cell_phone_number", "home_phone_number"})
 _NAMES = frozenset({"first_name", "middle_name", "last_name", "name"})
 _TIMES = ("_time", "_at")  # the keys of timestamps (`end_time`, `checkin_at`, `last_sync_time`)
 _ZERO_TIME = "0001-01-01T00:00:00Z"  # Go's time.Time{} (``unset_times="zero"``)
+_ZERO_DATE = "0001-01-01"  # .NET's default(DateOnly) (``birth_date_unset="zero"``)
 # The text fields of patients, appointments and providers, written ``""`` without a value under
 # ``nulls="empty"`` (Go's zero string); ids, flags and times are no text.
 _TEXTS = frozenset(
@@ -56,6 +59,8 @@ def styled(doc: JsonObject, reading: Reading) -> JsonObject:
         value = _value(key, value, reading)
         if value is None and reading.unset_times == "zero" and key.endswith(_TIMES):
             value = _ZERO_TIME
+        if value is None and reading.birth_date_unset == "zero" and key == "date_of_birth":
+            value = _ZERO_DATE if reading.birth_dates == "date" else _ZERO_TIME
         if value is None and reading.nulls == "absent":
             continue
         if value is None and reading.nulls == "empty" and key in _TEXTS:

@@ -88,6 +88,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "appointment_times": "local",
         # Rails' `datetime` date of birth, the UTC midnight served in Eastern Time (the evening before).
         "birth_dates": "zoned",
+        # Rails' `current_location.patients.find(id)`: a read finds only its location's patients.
+        "patient_show": "location",
     },
     "flat-wrapped-include": {
         "patient_envelope": "flat",
@@ -108,6 +110,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "edit_answer": "no_content",
         "unset_times": "zero",  # Go's zero time for an end never recorded
         "nulls": "empty",  # and Go's zero string for a text never recorded
+        "birth_date_unset": "zero",  # and Go's zero time for a date of birth never recorded
         "birth_dates": "datetime",  # a JavaScript Date's midnight instant for a date of birth
         "create_body": "fully_flat",  # `bio`'s fields beside the names too: the docs nest none
         # ...and an edit's, a `bio` object ignored as an unknown key: a flat PATCH lost `bio`.
@@ -148,10 +151,14 @@ VARIANTS: dict[str, dict[str, Any]] = {
         # by an update, or a client's `+1 312...`, was refused as 11 digits.
         "phone_input": "ten_digits",
         "edit_bio": "replaced",  # `bio` one JSON object: an edit's replaces it whole
-        # `new_patient`, `inactive` and `non_patient` false unless sent, as getting-started sends them.
+        # `new_patient`, `inactive` and `non_patient` false unless sent, as getting-started sends them...
         "absent_flags": "false",
+        # ...and `true` filtering out no one (`inactive: bool = False`, then `if not inactive:`).
+        "flags_true": "include",
         # A Berlin server's midnight as a JavaScript Date writes it, in UTC (the evening before).
         "birth_dates": "east_midnight",
+        # The create's Pydantic model reused for PATCH: every field a create requires, each edit.
+        "edit_fields": "whole",
     },
 }
 
@@ -602,7 +609,15 @@ def test_active_true_finds_every_patient_served_as_active(inactive: str) -> None
 
 @pytest.mark.parametrize(
     ("per_page", "error_body"),
-    [("max_50", "list"), ("refused_50", "list"), ("refused_50", "detail"), ("refused_50", "nestjs")],
+    [
+        ("max_50", "list"),
+        ("refused_50", "list"),
+        ("refused_50", "detail"),
+        ("refused_50", "nestjs"),
+        # Express's `res.status(400).send(message)`: the words as the whole body, no JSON. Unread,
+        # every Encounter search and every Patient search of _count above 50 was that 400.
+        ("refused_50", "text"),
+    ],
 )
 def test_a_page_size_refused_as_too_large_is_asked_again_smaller(per_page: str, error_body: str) -> None:
     # A validator's maximum (Joi's "must be less than or equal to 50") refuses the gateway's
@@ -723,6 +738,11 @@ def test_a_nexhealth_ignoring_per_page_is_walked_whole() -> None:
         # The docs' example phone is ten digits (`5163042196`): a validator written from it
         # refuses `13125550644`, the digits of a FHIR `+1 (312) 555-0644`. Every such create was refused.
         {"phone_input": "ten_digits"},
+        # Express's `res.status(400).send("A patient with that information already exists.")`:
+        # the docs' message as the whole body, no JSON. Unread, the duplicate was a 400, not a 409;
+        # and where the create's `location_id` is wanted in its body, every create was refused.
+        {"error_body": "text"},
+        {"error_body": "text", "create_location": "body", "create_body": "fully_flat"},
     ],
     ids=lambda reading: "-".join(f"{k}={v}" for k, v in reading.items()),
 )
@@ -787,7 +807,7 @@ def test_a_fully_flat_create_body_is_found_from_the_refusal_and_remembered(error
         assert calls == [4, 1], calls
 
 
-@pytest.mark.parametrize("error_body", ["list", "fields", "nestjs"])
+@pytest.mark.parametrize("error_body", ["list", "fields", "nestjs", "text"])
 def test_a_refused_create_tells_the_client_why(error_body: str) -> None:
     # NexHealth's reason reaches the client whether in its envelope or, as Django REST
     # Framework answers, by field without it (`{"patient": {"email": ["Is invalid."]}}`):
@@ -1377,3 +1397,141 @@ def test_patients_listed_only_when_asked_for_are_found_and_not_created_twice(rea
         assert again.json()["id"] == created.json()["id"]
         named = running.fhir.search_all(f"{BASE}/Patient", family="Unasked")
         assert [r["id"] for r in named] == [created.json()["id"]]
+
+
+@pytest.mark.parametrize(
+    "reading",
+    [
+        # FastAPI's `inactive: bool = False` filtering by it only when false: inactive (and new)
+        # patients listed only under `true`, beside everyone else.
+        {"flags_true": "include", "absent_flags": "false"},
+        {"flags_true": "include", "absent_flags": "false", "count": "absent", "per_page": "max_50"},
+        {"flags_true": "include"},  # `true` includes, and a flag not sent filters by nothing
+    ],
+    ids=lambda reading: "-".join(f"{k}={v}" for k, v in reading.items()),
+)
+def test_a_flag_whose_true_includes_everyone_loses_no_patient_and_counts_right(reading: dict[str, str]) -> None:
+    # The patients page advises `inactive` and `non_patient` false "to filter out patients that
+    # cannot be booked for": `true` may then filter out no one rather than keep only those. The
+    # probe of unsent flags took its one `inactive=true` patient, an active one, for proof that
+    # nothing was filtered: every search missed the inactive patients (and those created through
+    # the API, new until they book); and `active=false`, sent as `inactive=true`, was served with
+    # the total of every patient.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, **reading)
+    live = live_patients(build_clinic())
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        found = running.fhir.search_all(f"{BASE}/Patient", _count=100)
+        assert sorted(r["id"] for r in found) == sorted(_fhir_id(p.id) for p in live)
+        inactive = sorted(r["id"] for r in found if r.get("active") is False)
+        assert inactive
+        asked = running.fhir.search_all(f"{BASE}/Patient", active="false", _count=100)
+        assert sorted(r["id"] for r in asked) == inactive
+        counted = running.fhir.request("GET", f"{BASE}/Patient", params={"active": "false", "_summary": "count"})
+        assert counted.status_code == 200, counted.text[:300]
+        assert counted.json().get("total") in (None, len(inactive)), counted.json()
+        first = running.fhir.get_ok(f"{BASE}/Patient", params={"active": "false", "_count": 10})
+        assert first.get("total") in (None, len(inactive)), first.get("total")
+
+
+@pytest.mark.parametrize("birth_dates", ["date", "datetime"])
+def test_a_date_of_birth_served_as_a_zero_date_is_no_birth_date(birth_dates: str) -> None:
+    # A date type without a null (.NET's `DateOnly`/`DateTime`, Go's `time.Time`) serves a date
+    # of birth never recorded as its zero value, `0001-01-01` or `0001-01-01T00:00:00Z`: the
+    # patient was served as born in the year 1, and found by `birthdate=lt1900`.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, birth_dates=birth_dates, birth_date_unset="zero")
+    clinic = build_clinic()
+    unknown = clinic.awkward_patient("missing_birth_date")
+    born = [p for p in live_patients(clinic) if p.birth_date is not None]
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        read = running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(unknown.id)}")
+        assert "birthDate" not in read, read.get("birthDate")
+        found = running.fhir.search_all(f"{BASE}/Patient", birthdate="lt1900-01-01", _count=100)
+        assert [r["id"] for r in found] == [], [r.get("birthDate") for r in found]
+        someone = running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(born[0].id)}")
+        assert someone["birthDate"] == born[0].birth_date.isoformat()  # a date recorded is served as ever
+
+
+@pytest.mark.parametrize(
+    "reading", [{"empty_lists": "not_found"}, {"empty_lists": "not_found", "patient_show": "absent"}]
+)
+def test_a_404_in_bare_text_is_the_apis_no_one_not_a_missing_route(reading: dict[str, str]) -> None:
+    # Express's `res.status(404).send("Not found")` for a search of no one (and "Patient not
+    # found" for a read): no JSON, as every error of that implementation. Read as the web
+    # server's page for a route it lacks, every search matching no one was a 502 "NexHealth
+    # answered its patient list with a 404 page", and so was the read of a patient not there.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, error_body="text", **reading)
+    clinic = build_clinic()
+    someone = next(p for p in live_patients(clinic) if p.email)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        for params in ({"email": "nobody.here@example.org"}, {"family": "Zzyzxnobody"}, {"identifier": "NOPE-1"}):
+            empty = running.fhir.get(f"{BASE}/Patient", params=params)
+            assert empty.status_code == 200, (params, empty.text[:300])
+            assert empty.json().get("entry", []) == [], params
+        missing = running.fhir.get(f"{BASE}/Patient/{_fhir_id(999_999)}")
+        assert missing.status_code == 404, missing.text[:300]
+        found = running.fhir.search_all(f"{BASE}/Patient", email=someone.email)
+        assert _fhir_id(someone.id) in {r["id"] for r in found}
+        assert running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(someone.id)}")["id"] == _fhir_id(someone.id)
+
+
+@pytest.mark.parametrize(
+    "reading",
+    [{}, {"gender_at": "top"}, {"edit_answer": "before"}, {"patient_envelope": "flat", "create_body": "flat"}],
+    ids=lambda reading: "-".join(f"{k}={v}" for k, v in reading.items()) or "documented",
+)
+def test_a_write_answered_without_bio_answers_the_patient_whole(reading: dict[str, str]) -> None:
+    # Prisma's `create` and `update` without `include: {bio: true}` answer the patient without
+    # `bio`, a relation of its own table (the docs show neither answer). Read as the patient, a
+    # create was answered without its birth date and phone and with gender `unknown`, and an
+    # update named the phone it had stored as not stored.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, written_bio="absent", **reading)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        body = {
+            "resourceType": "Patient",
+            "name": [{"family": "Nobio", "given": ["Ada"]}],
+            "telecom": [
+                {"system": "email", "value": "nobio@example.org"},
+                {"system": "phone", "value": "3125550462"},
+            ],
+            "birthDate": "1990-02-03",
+            "gender": "female",
+        }
+        created = running.fhir.request("POST", f"{BASE}/Patient", json=body, headers=JSON)
+        assert created.status_code == 201, created.text[:300]
+        answered = created.json()
+        assert (answered.get("birthDate"), answered["gender"]) == ("1990-02-03", "female"), answered
+        assert {"system": "phone", "value": "3125550462"} in answered["telecom"], answered["telecom"]
+        changed = {**answered, "birthDate": "1990-02-04"}
+        prefer = {**JSON, "Prefer": "return=OperationOutcome"}
+        said = running.fhir.request("PUT", f"{BASE}/Patient/{answered['id']}", json=changed, headers=prefer)
+        assert said.status_code == 200, said.text[:300]
+        assert [i for i in said.json()["issue"] if i["severity"] != "information"] == [], said.json()
+        updated = running.fhir.request("PUT", f"{BASE}/Patient/{answered['id']}", json=changed, headers=JSON)
+        assert updated.status_code == 200, updated.text[:300]
+        edited = updated.json()
+        assert (edited.get("birthDate"), edited["gender"]) == ("1990-02-04", "female"), edited
+        assert running.fhir.get_ok(f"{BASE}/Patient/{answered['id']}")["birthDate"] == "1990-02-04"
+
+
+@pytest.mark.parametrize("location_ids", ["shown", "absent"])
+def test_a_patient_of_another_location_is_read_where_the_read_is_scoped_to_one(location_ids: str) -> None:
+    # The docs say a search "is always performed in the context of a location"; an undocumented
+    # `GET /patients/{id}` may find only that location's patients (Rails'
+    # `current_location.patients.find(id)`), while a tenant not `location_strict` lists the
+    # institution's. Such a patient was found by search and then a 404 "does not exist" to read,
+    # to update or to `$everything`.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, patient_show="location", location_ids=location_ids)
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    here = next(p for p in live if location_id_of(p.location_id) == LOCATION)
+    elsewhere = [p for p in live if p.location_id is not None and location_id_of(p.location_id) != LOCATION][:3]
+    assert elsewhere
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        assert running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(here.id)}")["id"] == _fhir_id(here.id)
+        for patient in elsewhere:
+            read = running.fhir.get(f"{BASE}/Patient/{_fhir_id(patient.id)}")
+            assert read.status_code == 200, read.text[:300]
+            assert read.json()["name"][0]["family"] == unicodedata.normalize("NFC", patient.last_name)
+        assert running.fhir.get(f"{BASE}/Patient/{_fhir_id(999_999)}").status_code == 404
+        everyone = running.fhir.search_all(f"{BASE}/Patient", _count=100)
+        assert {_fhir_id(p.id) for p in elsewhere} <= {r["id"] for r in everyone}

@@ -36,6 +36,10 @@ READINGS: dict[str, dict[str, str]] = {
     "keys_refused": {"unknown_keys": "refused"},  # `bio`'s other keys refused by name
     "fully_flat": {"patch_body": "fully_flat"},  # a `bio` object ignored
     "answers_before": {"edit_answer": "before"},  # the answer is the patient as it was
+    # Joi's `Joi.string()` without `.allow(null)`: a null in `bio` refused ("... must be a string"),
+    # `bio` merged (what is left out stays) or replaced whole (what is left out is gone).
+    "nulls_refused": {"bio_nulls": "refused"},
+    "nulls_refused_bio_replaced": {"bio_nulls": "refused", "edit_bio": "replaced"},
 }
 
 

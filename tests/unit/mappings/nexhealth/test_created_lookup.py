@@ -42,3 +42,25 @@ def test_the_patient_made_is_the_newest_described_not_a_household_member() -> No
     found = asyncio.run(adapter._newest_described(sent))
     assert found is not None and found["id"] == 8  # Ada, not Ben (the list's newest of the email)
     assert asyncio.run(adapter._newest_described({**sent, "first_name": "Cy"})) is None
+
+
+def test_a_create_answered_without_bio_is_read_again_by_its_id() -> None:
+    # Prisma's `create` without `include: {bio: true}` answers the patient without `bio`: served
+    # as it was, the new patient had no birth date or phone and gender `unknown`.
+    adapter = NexHealthAdapter.__new__(NexHealthAdapter)
+    adapter._drift = Drift()
+    adapter._served_spelling = None
+    whole = {**_patient(12, "Ada", "1990-02-03"), "bio": {"date_of_birth": "1990-02-03", "gender": "Female"}}
+    reads: list[str] = []
+
+    async def read(patient_id: str) -> dict[str, Any]:
+        reads.append(patient_id)
+        return whole
+
+    adapter._patient = read  # type: ignore[method-assign]
+    sent = {"first_name": "Ada", "last_name": "Okafor", "email": "home@example.org", "bio": {}}
+    answered = {"patient": {key: value for key, value in whole.items() if key != "bio"}}
+    assert asyncio.run(adapter._created(Envelope(answered, None), sent)) == whole
+    assert reads == ["12"]
+    assert asyncio.run(adapter._created(Envelope({"patient": whole}, None), sent))["bio"]["gender"] == "Female"
+    assert reads == ["12"]  # answered whole: not read again

@@ -206,3 +206,42 @@ def test_fastapis_validation_errors_are_read_by_field_without_the_values_refused
     said = caught.value.diagnostics
     assert "patient.bio: Extra inputs are not permitted; gender: Input should be 'M', 'F' or 'O'" in said
     assert "1961" not in said and "3125550199" not in said and "Female" not in said
+
+
+def test_an_error_answered_as_bare_text_keeps_its_words_and_a_page_does_not() -> None:
+    # Express's `res.status(400).send(message)` (text/html), ASP.NET Core's `BadRequest("...")`
+    # (text/plain): the docs' duplicate message as the whole body. Unread, a duplicate was a
+    # 400, not a 409, and a refused per_page was not asked again smaller.
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    with pytest.raises(Duplicate):
+        _unwrap(UpstreamResponse(400, html, b"A patient with that information already exists."))
+    plain = {"content-type": "text/plain; charset=iso-8859-1"}
+    with pytest.raises(InvalidRequest) as caught:
+        _unwrap(UpstreamResponse(400, plain, b"per_page must be less\n than or equal to 50 \xe9"), "GET")
+    assert caught.value.diagnostics.endswith("per_page must be less than or equal to 50 é")
+    # A page (Express's, with its stack trace in development) is not read: its status alone is.
+    page = b"<!DOCTYPE html><html><body><pre>SyntaxError: Unexpected token<br> at parse (/app/x.js:1)</pre>"
+    with pytest.raises(InvalidRequest) as paged:
+        _unwrap(UpstreamResponse(400, html, page), "POST")
+    assert paged.value.diagnostics == "The vendor rejected the request"
+
+
+@pytest.mark.parametrize(
+    ("body", "server_page"),
+    [
+        (b"Patient not found", False),  # Express's `res.status(404).send(...)`: the API's own words
+        (b"Not found", False),
+        (b"Cannot GET /appointments", True),  # Express's finalhandler, as text
+        (b"404 page not found\n", True),  # Go's http.NotFound
+        (b"", True),
+        (b"<!DOCTYPE html><html><body><pre>Cannot GET /patients</pre></body></html>", True),
+    ],
+)
+def test_a_404_in_bare_text_is_the_apis_unless_a_server_says_it_has_no_route(body: bytes, server_page: bool) -> None:
+    # Read as the web server's page for a route it lacks, every search of no one of an
+    # implementation answering its errors as bare text was a 502.
+    from mappings.nexhealth.client import NoRoute
+
+    with pytest.raises(NotFound) as caught:
+        _unwrap(UpstreamResponse(404, {"Content-Type": "text/html; charset=utf-8"}, body))
+    assert isinstance(caught.value, NoRoute) is server_page

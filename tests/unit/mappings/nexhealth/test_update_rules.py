@@ -9,7 +9,14 @@ import pytest
 
 from gateway.contract import TenantContext
 from gateway.rest.modifiers import UnsupportedModifier
-from mappings.nexhealth.adapter import _edit_shapes, _not_applied, _position, _write_body
+from mappings.nexhealth.adapter import (
+    _edit_shapes,
+    _not_applied,
+    _nulls_refused,
+    _position,
+    _wants_fields_left_out,
+    _write_body,
+)
 from mappings.nexhealth.patient import as_edited, patient_from_fhir, patient_to_fhir, unkept_elements
 
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
@@ -149,3 +156,36 @@ def test_a_modifier_nexhealth_cannot_hold_is_refused_before_any_edit(
     error = caught.value
     assert (error.status, error.code) == (422, "not-supported")
     assert [error.expression, *(where for _, where in error.issues)] == refused
+
+
+@pytest.mark.parametrize(
+    ("refusal", "wants"),
+    [
+        ("patient.first_name is required; patient.email is required", True),
+        ("patient.email: Field required", True),  # FastAPI's 422, as the client reads it
+        ("first_name: This field is required.", True),  # Django REST Framework's, by field
+        ("Email can't be blank", True),  # Rails' full message, humanized
+        ("patient.bio.gender should not be empty", True),  # class-validator's @IsNotEmpty
+        ("patient.last_name is required", False),  # sent: a shape taking it elsewhere, not the edit
+        ("No patient fields given", False),
+        ("patient.bio.street_address must not be blank", False),  # a clear refused, no create field
+        ("property email should not exist", False),  # an unknown key, not a field wanted
+        ("A patient with that information already exists.", False),
+    ],
+)
+def test_an_edit_refused_for_a_create_field_it_left_out_is_told_apart(refusal: str, wants: bool) -> None:
+    # An edit sending its last name and birth date alone, to an implementation validating an
+    # edit as its create (every required field): it is sent again whole only when the refusal
+    # wants a required field the edit left out.
+    written = {"last_name": "New", "bio": {"date_of_birth": "1988-04-06", "phone_number": "7735551234"}}
+    assert _wants_fields_left_out(refusal, written) is wants
+
+
+def test_the_clears_a_refusal_names_are_those_sent_as_null() -> None:
+    # An update clearing what it leaves out sends it as null in `bio`: an implementation taking
+    # a text there may refuse the null (Joi's `Joi.string()`, Pydantic's `str`, Zod's `z.string()`).
+    written = {"last_name": "New", "bio": {"date_of_birth": "1988-04-06", "city": None, "street_address": None}}
+    assert _nulls_refused('"patient.bio.city" must be a string', written) == {"city"}
+    assert _nulls_refused("patient.bio.street_address: Input should be a valid string", written) == {"street_address"}
+    assert _nulls_refused("patient.bio.date_of_birth must be a date (YYYY-MM-DD)", written) == set()  # not a null
+    assert _nulls_refused("found unpermitted parameters: :city", written) == set()  # a key, not its null

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from sandboxes.nexhealth.app import MAIN_LOCATION_ID, location_id_of
 from sandboxes.nexhealth.new_patient import SPELLINGS
 from sandboxes.nexhealth.readings import Reading
 from tests.unit.sandboxes.nexhealth.harness import (
@@ -74,6 +75,27 @@ def test_patch_checks_formats_duplicates_and_the_record() -> None:
     assert _patch(api, 999_999, {"patient": {"last_name": "X"}}).status_code == 404
 
 
+def test_an_edit_validated_as_a_create_wants_every_required_field() -> None:
+    api = _api(edit_fields="whole", gender_at="top")
+    created = _created(api, gender="Female")
+    refused = _patch(api, created["id"], {"patient": {"last_name": "Renamed", "bio": {"date_of_birth": "1990-01-02"}}})
+    assert (refused.status_code, refused.json()["error"]) == (
+        400,
+        ["patient.first_name is required", "patient.email is required", "patient.bio.phone_number is required",
+         "patient.gender is required"],
+    )  # fmt: skip
+    whole = {
+        "first_name": "Ada",
+        "last_name": "Renamed",
+        "email": created["email"],
+        "gender": "Female",
+        "bio": {"date_of_birth": "1990-01-02", "phone_number": created["bio"]["phone_number"]},
+    }
+    response = _patch(api, created["id"], {"patient": whole})
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["patient"]["last_name"] == "Renamed"
+
+
 # -- name and phone matching --------------------------------------------------------------------
 
 
@@ -134,6 +156,13 @@ def test_a_nestjs_error_body() -> None:
     # NestJS's HttpException: no envelope, `message` the words, `error` the reason phrase.
     body = _api(error_body="nestjs").call("GET", "/patients/999999", params=SCOPE).json()
     assert body == {"statusCode": 404, "message": "Patient not found", "error": "Not Found"}
+
+
+def test_a_bare_text_error_body() -> None:
+    # Express's `res.status(404).send(message)`: the words alone, text/html, no JSON.
+    answer = _api(error_body="text").call("GET", "/patients/999999", params=SCOPE)
+    assert (answer.status_code, answer.text) == (404, "Patient not found")
+    assert answer.headers["content-type"].startswith("text/html")
 
 
 def test_timestamps_scalars_and_nulls() -> None:
@@ -351,3 +380,40 @@ def test_a_date_of_birth_served_as_a_date_time(birth_dates: str, written: str | 
     assert served["bio"]["date_of_birth"] in {form.format(day=day, before=before) for form in forms}
     by_birth = _api(birth_dates=birth_dates).patients(date_of_birth=day.isoformat())  # searches take the date
     assert nexhealth_id(patient) in [p["id"] for p in by_birth]
+
+
+@pytest.mark.parametrize(("birth_dates", "zero"), [("date", "0001-01-01"), ("datetime", "0001-01-01T00:00:00Z")])
+def test_a_date_of_birth_never_recorded_may_be_served_as_a_zero_date(birth_dates: str, zero: str) -> None:
+    unknown = next(p for p in LIVE if p.birth_date is None)
+    path = f"/patients/{nexhealth_id(unknown)}"
+    assert _api(birth_dates=birth_dates).ok(path)["data"]["patient"]["bio"]["date_of_birth"] is None
+    served = _api(birth_dates=birth_dates, birth_date_unset="zero").ok(path)["data"]["patient"]
+    assert served["bio"]["date_of_birth"] == zero
+
+
+def test_a_write_may_answer_the_patient_without_bio() -> None:
+    # Prisma's `create`/`update` without `include: {bio: true}`: reads still load it.
+    api = _api(written_bio="absent")
+    answered = _created(api)
+    assert "bio" not in answered and answered["first_name"] == "Ada"
+    edited = _patch(api, answered["id"], {"patient": {"bio": {"date_of_birth": "1990-01-02"}}})
+    assert edited.status_code == 200 and "bio" not in edited.json()["data"]["patient"]
+    read = api.ok(f"/patients/{answered['id']}")["data"]["patient"]
+    assert read["bio"]["date_of_birth"] == "1990-01-02"
+
+
+def test_a_null_in_an_edits_bio_may_be_refused_in_jois_words() -> None:
+    api = _api(bio_nulls="refused")
+    created = _created(api)
+    refused = _patch(api, created["id"], {"patient": {"bio": {"date_of_birth": "1990-01-02", "city": None}}})
+    assert (refused.status_code, refused.json()["error"]) == (400, ['"patient.bio.city" must be a string'])
+    assert _patch(api, created["id"], {"patient": {"bio": {"date_of_birth": "1990-01-02"}}}).status_code == 200
+
+
+def test_a_read_may_find_only_the_patients_of_its_location() -> None:
+    elsewhere = next(p for p in LIVE if p.location_id is not None and location_id_of(p.location_id) != MAIN_LOCATION_ID)
+    path = f"/patients/{nexhealth_id(elsewhere)}"
+    assert _api().call("GET", path, params=SCOPE).status_code == 200
+    assert _api(patient_show="location").call("GET", path, params=SCOPE).status_code == 404
+    listed = _api(patient_show="location").patients()
+    assert nexhealth_id(elsewhere) in {p["id"] for p in listed}  # the institution's list holds it

@@ -12,6 +12,7 @@ from tests.unit.sandboxes.nexhealth.harness import (
     assert_error,
     awkward,
     ids_of,
+    make_api,
     nexhealth_id,
     unlimited_api,
 )
@@ -63,6 +64,17 @@ def test_inactive_and_deleted_patients(api: Api) -> None:
     inactive = api.patients(inactive="true")
     assert ids_of(inactive) == {nexhealth_id(p) for p in LIVE if p.status in ("inactive", "deceased")}
     assert len(api.patients(inactive="false")) == len(LIVE) - len(inactive)
+
+
+def test_a_flag_whose_true_includes_filters_only_when_false() -> None:
+    # `flags_true="include"`: `inactive=true` filters out no one, `false` leaves them out; with
+    # `absent_flags="false"`, not sending it is `false` (FastAPI's `inactive: bool = False`).
+    api = make_api(rate_per_second=10_000, rate_per_minute=100_000, flags_true="include", absent_flags="false")
+    inactive = {nexhealth_id(p) for p in LIVE if p.status in ("inactive", "deceased")}
+    everyone = ids_of(api.patients(inactive="true", new_patient="true"))
+    assert everyone == {nexhealth_id(p) for p in LIVE}
+    assert ids_of(api.patients(inactive="false", new_patient="true")) == everyone - inactive
+    assert ids_of(api.patients(new_patient="true")) == everyone - inactive
 
 
 def test_new_and_non_patient_filters(api: Api) -> None:
