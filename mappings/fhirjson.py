@@ -32,11 +32,12 @@ def _instant(value: str) -> str | None:
 def fhir_date(value: str | None) -> str | None:
     """A vendor's date (a field its docs type as a date) as a FHIR date, or None.
 
-    `YYYY-MM-DD` as it is. Written as a date-time instead, it is the day `midnight_day` reads:
+    `YYYY-MM-DD` as it is; None for a type's zero value (`ZERO_YEAR`). Written as a date-time
+    instead, it is the day `midnight_day` reads:
     never use this for a field documented as a date-time (an encounter's start), whose day
     is its own.
     """
-    if not value:
+    if not value or value.startswith(ZERO_YEAR):
         return None
     if len(value) == len("YYYY-MM-DD"):  # the documented form, per record on hot paths: no parsing
         try:
@@ -44,6 +45,12 @@ def fhir_date(value: str | None) -> str | None:
         except ValueError:
             return None
     return _datetime_day(value)
+
+
+# The zero value of a date type that has no null, served for a date never recorded: Go's
+# `time.Time{}` (`0001-01-01T00:00:00Z`), .NET's `default(DateTime)`/`DateTime.MinValue` and
+# `default(DateOnly)`. No date a clinic records falls in year 1.
+ZERO_YEAR = "0001-"
 
 
 @lru_cache(maxsize=8192)  # see _instant

@@ -224,7 +224,7 @@ from gateway.search import planning as q
 from gateway.search.model import SearchQuery, TokenValue
 from gateway.upstream.tentative import tentative
 from mappings.bookable import bookable_end
-from mappings.fhirjson import fhir_date
+from mappings.fhirjson import ZERO_YEAR, fhir_date
 from mappings.ids import is_int_id
 from mappings.nexhealth.capabilities import ENCOUNTER, PATIENT
 from mappings.nexhealth.client import Duplicate, Envelope, NexHealthClient, NoRoute, VendorFailed
@@ -234,7 +234,6 @@ from mappings.nexhealth.patient import (
     GENDER_FROM_VENDOR,
     GENDER_SPELLINGS,
     OTHER_PHONE_FIELDS,
-    ZERO_DATE,
     GenderAt,
     as_edited,
     birth_date,
@@ -2004,7 +2003,7 @@ def _comparable(path: str, value: Any) -> str:
         return national_phone(value)
     if path == "bio.date_of_birth":  # a date (the docs' `1964-05-03`) however it is served
         written = str(value or "").strip()  # a zero date is none (`birth_date`)
-        return birth_date(written) or ("" if fhir_date(written) == ZERO_DATE else written)
+        return birth_date(written) or ("" if written.startswith(ZERO_YEAR) else written)
     text = unicodedata.normalize("NFC", str(value or "").strip()).casefold()
     if path == "bio.gender":  # `M`, `male`, `MALE`: the same gender in another spelling
         return GENDER_FROM_VENDOR.get(text, text)

@@ -377,19 +377,12 @@ def _chosen_name(names: Sequence[dict[str, Any]]) -> int:
     return next((i for i, name in enumerate(names) if name.get("use") == "official"), 0)
 
 
-# The zero value of a date type that has no null: Go's `time.Time{}` (`0001-01-01T00:00:00Z`),
-# .NET's `default(DateTime)` and `default(DateOnly)`: what such an implementation serves for a
-# date of birth it holds none of (a non-nullable field, MySQL's zero DATE scanned into one).
-ZERO_DATE = "0001-01-01"
-
-
 def birth_date(value: Any) -> str | None:
     """A NexHealth `bio.date_of_birth` as a FHIR date: `1964-05-03` as the docs show it, or the
-    day a date-time holds (`fhir_date`); None for none, and for a zero date (`ZERO_DATE`): the
+    day a date-time holds (`fhir_date`); None for none, and for a zero date (`ZERO_YEAR`): the
     docs type it a date and never show one missing, so an implementation whose date type has no
-    null serves its zero value for a birth date never recorded. No patient was born in year 1."""
-    day = fhir_date(value if isinstance(value, str) else None)
-    return None if day == ZERO_DATE else day
+    null serves its zero value for a birth date never recorded."""
+    return fhir_date(value if isinstance(value, str) else None)
 
 
 def national_phone(phone: Any) -> str:

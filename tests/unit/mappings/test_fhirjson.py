@@ -86,6 +86,9 @@ def test_a_servers_midnight_written_in_utc_is_the_servers_day(offset: timedelta)
         ("1980-05-03T18:30:00Z", "1980-05-04"),  # a +05:30 midnight (India)
         ("1980-05-03T18:15:00Z", "1980-05-04"),  # a +05:45 midnight (Nepal)
         ("1980-05-01Tgarbage", "1980-05-01"),  # unreadable as a date-time: the day it starts with
+        ("0001-01-01", None),  # a zero date (Go, .NET): none recorded
+        ("0001-01-01T00:00:00Z", None),
+        ("0001-01-01T00:00:00.0000000", None),
         ("05/01/1980", None),
         ("", None),
         (None, None),
