@@ -147,7 +147,11 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   null (a PUT that replaces the record) is not said. An update sends back the `notes` and
   `allergies` text it has just read (the Patient carries neither), so both survive either
   reading. What cannot be sent back (allergies as a list: the body takes text; a field the
-  answer left out) a replacing PUT would wipe: no request can prevent that.
+  answer left out) a replacing PUT would wipe: no request can prevent that. Nor do the docs say
+  what a field sent as null does (`middle_name`, "string or null"): an app updating "the fields
+  given" skips it (Spring, ASP.NET: a bound DTO cannot tell null from absent), so a middle name
+  the update leaves out that the read-back still shows is sent again as empty text; one that
+  stays even so (Laravel's `array_filter`) is named as not stored.
 - The create answer: documented as `{"data": PatientFull}` (201); the record itself, or
   `{"message", "patient": {...}}`, or only its `id` are read for the new id; an answer that
   names none (`{"message": "Patient created successfully"}` like the delete's, that message
@@ -962,9 +966,14 @@ class NextvisitAdapter:
                 f"Patient/{resource_id} has changed since version {if_match}; read it again before updating"
             )
         body = patient_from_fhir(resource, self._ctx, self._today(), record)
-        await self.client.request("PUT", f"/v1/patients/{resource_id}", json=body)
+        path = f"/v1/patients/{resource_id}"
+        await self.client.request("PUT", path, json=body)
         try:
-            stored = await self._read_patient(resource_id)
+            read_back = await self._patient(resource_id)
+            unkept: tuple[str, ...] = ()
+            if body["middle_name"] is None and _has_text(read_back.middle_name):
+                read_back, unkept = await self._middle_name_cleared(path, body, resource_id)
+            stored = patient_to_fhir(read_back, self._ctx)
         except _NOT_READ_NOW as exc:
             # Done at the vendor: an error now would have the client send it again, and its
             # If-Match then fail against its own update (a 412). The record as sent over the one
@@ -972,7 +981,28 @@ class NextvisitAdapter:
             as_sent = {**record.model_dump(by_alias=True), **body}
             written = _kept(resource, _unversioned(patient_to_fhir(as_sent, self._ctx)))
             return replace(written, warnings=(_NOT_READ_BACK.format(done="updated", status=exc.status),))
-        return _kept(resource, stored)
+        written = _kept(resource, stored)
+        return replace(written, not_stored=(*written.not_stored, *unkept))
+
+    async def _middle_name_cleared(
+        self, path: str, body: dict[str, Any], resource_id: str
+    ) -> tuple[VendorPatient, tuple[str, ...]]:
+        """The patient after its middle name, sent as null and kept by the vendor, is sent again as
+        empty text; and what of the update it still did not take. The docs' update body says
+        `middle_name` is "string or null" and no more: an app updating "the fields given" skips a
+        null (Spring's MapStruct `NullValuePropertyMappingStrategy.IGNORE`, ASP.NET's `if (dto.X !=
+        null)`: a bound DTO cannot tell null from absent), while empty text is a value there and
+        Laravel's ConvertEmptyStringsToNull makes it the null asked for. An app that skips every
+        empty value (Laravel's `array_filter($request->validated())`) or refuses the empty text
+        cannot clear it: said, never a failed update (the rest of it is done)."""
+        try:
+            await self.client.request("PUT", path, json={**body, "middle_name": ""})
+        except (InvalidRequest, *_NOT_READ_NOW):
+            pass  # the first update stands; what it did not clear is said below
+        patient = await self._patient(resource_id)
+        if not _has_text(patient.middle_name):
+            return patient, ()
+        return patient, (_MIDDLE_NAME_KEPT,)
 
     async def _delete_patient(self, resource_id: str) -> None:
         try:
@@ -980,6 +1010,16 @@ class NextvisitAdapter:
         except (NotFound, Gone):
             return  # FHIR: deleting what is not there (any more) is a success, not an error
         await self.client.request("DELETE", f"/v1/patients/{resource_id}")
+
+
+_MIDDLE_NAME_KEPT = (
+    "Patient.name.given (Nextvisit kept the middle name the update left out: it does not clear a field sent "
+    "null or empty)"
+)
+
+
+def _has_text(value: str | None) -> bool:
+    return bool(value and value.strip())
 
 
 def _unversioned(resource: Resource) -> Resource:

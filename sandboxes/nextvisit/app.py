@@ -224,6 +224,12 @@ leave open that independent implementations read differently:
   (``PUT``/``PATCH`` replace the record: every field of the documented update body the request
   leaves out is null, then validated as sent, so a missing ``first_name`` is a 422; the
   ``notes`` and ``allergies`` left out are wiped).
+- ``update_nulls="set"`` (default: a field an update sends as null is stored null) |
+  ``"skipped"`` (null is "not given": the field is left as it is, and an empty string is stored
+  as sent, served ``""``, as a Spring or ASP.NET app whose bound DTO cannot tell null from absent
+  updates "the fields given") | ``"filtered"`` (every empty value, null, ``""`` (null by then) and
+  ``[]``/``{}``, leaves its field as it is: Laravel's ``$patient->update(array_filter(
+  $request->validated()))``; no field can be cleared).
 - ``show_includes="list"`` (default: ``GET /v1/patients/{id}`` allows the list's includes) |
   ``"demographics"`` (its allow-list is ``demographics`` alone: any other include is Spatie's
   400, the docs documenting ``include`` on the list only) | ``"encounters"`` (its allow-list is

@@ -13,6 +13,8 @@ ignores ``include=demographics``; with ``single_relations="included"`` they carr
 ``encounters`` only when ``include`` asks for it (so create and update never do); with
 ``put_semantics="replace"`` an update body's missing fields are null; with
 ``write_answers="text"`` a create, update or delete answers its message as text; with
+``update_nulls`` other than ``"set"`` an update leaves the fields it is sent null (``"skipped"``;
+an empty string is then stored as sent) or empty (``"filtered"``) as they are; with
 ``create_answer="message"`` a create answers 201 ``{"message": "Patient created
 successfully"}`` without the record; with ``missing_show`` other than ``"404"`` the show of no
 patient answers 200 with ``{"data": null}``, ``null`` or ``{}``; with ``duplicates="409"`` a create naming a live
@@ -28,7 +30,8 @@ from starlette.responses import Response
 
 from sandboxes.nextvisit.errors import patient_not_found, respond
 from sandboxes.nextvisit.php_json import php_json
-from sandboxes.nextvisit.request_input import request_input, request_query
+from sandboxes.nextvisit.readings import UpdateNulls
+from sandboxes.nextvisit.request_input import request_input, request_query, sent_json
 from sandboxes.nextvisit.resource import PLAIN, SINGLE
 from sandboxes.nextvisit.rows import PatientRow
 from sandboxes.nextvisit.spatie import INCLUDES, includes
@@ -101,6 +104,9 @@ class PatientRecords:
     async def update(self, request: Request, token_id: int) -> Response:
         row = self._row(request)
         data = await request_input(request)
+        nulls = self.store.readings.update_nulls
+        if nulls != "set":
+            data = _given(data, await sent_json(request), nulls)
         if self.store.readings.put_semantics == "replace":  # what the body leaves out is null
             data = {name: data.get(name) for name in _FIELDS if name != "insurance"}
         fields = self._validated(data, update=True)
@@ -174,6 +180,21 @@ class PatientRecords:
                 rules.string(name, value, 255 if name.endswith("_name") else None)
         rules.check()
         return out
+
+
+def _given(data: JsonObject, sent: JsonObject, nulls: UpdateNulls) -> JsonObject:
+    """The fields of an update body (`data`, as Laravel's middleware leaves it; `sent`, as sent)
+    that an app updating "the fields given" sets: under ``skipped`` those not sent as null, one
+    sent as blank text stored empty (no middleware made it null: Spring, ASP.NET); under
+    ``filtered`` those not empty (PHP's ``array_filter``: null, and ``[]`` or ``{}``)."""
+    if nulls == "filtered":
+        return {name: value for name, value in data.items() if value is not None and value != [] and value != {}}
+    given: JsonObject = {}
+    for name, value in data.items():
+        as_sent = sent.get(name, value)
+        if as_sent is not None:
+            given[name] = "" if isinstance(as_sent, str) and not as_sent.strip() else value
+    return given
 
 
 def _text(status: int, message: str) -> Response:

@@ -46,6 +46,7 @@ __all__ = [
     "SortTies",
     "Spellings",
     "TrashedFilter",
+    "UpdateNulls",
     "WriteAnswers",
     "nfd",
 ]
@@ -84,6 +85,16 @@ RateWindow = Literal["minute", "second"]
 MissingShow = Literal["404", "null_data", "null", "empty"]
 ListFilters = Literal["honoured", "ignored"]
 SortParam = Literal["honoured", "ignored"]
+# What an update does with a field sent as null: the docs' update body says `middle_name` is
+# "string or null" and no more. "set": stored null (Laravel's `$patient->update($request->
+# validated())`). "skipped": null is "not given" and leaves the field as it is, an empty string
+# being a value stored as sent: Spring (MapStruct's `NullValuePropertyMappingStrategy.IGNORE`,
+# `BeanUtils.copyProperties` ignoring nulls) and ASP.NET (`if (dto.MiddleName != null)`), whose
+# bound DTOs cannot tell null from absent, read "updates the fields given" so. "filtered": every
+# empty value leaves its field as it is (Laravel's `$patient->update(array_filter($request->
+# validated()))`, an empty string being null by then, ConvertEmptyStringsToNull, and `[]`/`{}`
+# empty too): no field can be cleared at all.
+UpdateNulls = Literal["set", "skipped", "filtered"]
 
 
 @dataclass(frozen=True)
@@ -136,6 +147,7 @@ class Readings:
     missing_show: MissingShow = "404"
     list_filters: ListFilters = "honoured"
     sort_param: SortParam = "honoured"
+    update_nulls: UpdateNulls = "set"
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -212,6 +224,7 @@ _LITERALS = {
     "missing_show": MissingShow,
     "list_filters": ListFilters,
     "sort_param": SortParam,
+    "update_nulls": UpdateNulls,
 }
 
 

@@ -188,8 +188,10 @@ READINGS: dict[str, dict[str, Any]] = {
     # UTC nor the practice's (the tenant then sets `vendor_timezone`, as the sandbox does); a
     # list without a pagination class, answering every patient at once whatever `page` and
     # `per_page` say, `links` and `meta` empty as the docs' example shows them; DRF's 403 for
-    # an unknown token and its 204 for a delete; no ordering filter either (`sort` not read).
+    # an unknown token and its 204 for a delete; no ordering filter either (`sort` not read); an
+    # update that skips the fields sent null (a Spring DTO cannot tell null from absent).
     "drf-local-times-unpaged": {
+        "update_nulls": "skipped",
         "datetimes": "local",
         "paging": "none",
         "unauthenticated_status": 403,

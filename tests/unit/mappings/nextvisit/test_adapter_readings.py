@@ -723,3 +723,47 @@ def test_a_walk_of_a_list_in_its_own_order_serves_no_patient_twice_when_one_is_c
     assert [r["id"] for r in first.resources] == ["7", "6", "5"]
     # 5 shifted onto this page: served already; the page is filled from the vendor's next one.
     assert [r["id"] for r in second.resources] == ["4", "3", "2"]
+
+
+class SkipsEmpty(CannedVendor):
+    """A PUT that stores what it is sent but the values it skips: null (Spring's
+    `NullValuePropertyMappingStrategy.IGNORE`), and empty text too (`array_filter`), or that
+    refuses empty text (`refuses_blank`: a 422)."""
+
+    def __init__(self, patients: list[dict[str, Any]], skipped: tuple[Any, ...], refuses_blank: bool = False) -> None:
+        super().__init__(patients)
+        self.skipped = skipped
+        self.refuses_blank = refuses_blank
+        self.bodies: list[dict[str, Any]] = []
+
+    async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+        if method != "PUT":
+            return await super().request(method, path, params=params, json=json)
+        self.bodies.append(json)
+        if self.refuses_blank and json.get("middle_name") == "":
+            raise InvalidRequest("The vendor rejected the request: middle_name: This field may not be blank.")
+        self.patients[0].update({k: v for k, v in json.items() if v not in self.skipped})
+        return {"data": self.patients[0]}
+
+
+@pytest.mark.parametrize(
+    ("skipped", "refuses_blank", "given", "unkept"),
+    [
+        ((), False, ["Jane"], ()),  # null stored: one PUT
+        ((None,), False, ["Jane"], ()),  # null skipped, empty text stored: cleared by a second PUT
+        ((None, ""), False, ["Jane", "Marie"], ("Patient.name.given",)),  # nothing empty stored: said
+        ((None,), True, ["Jane", "Marie"], ("Patient.name.given",)),  # empty text refused: said
+    ],
+)
+def test_an_update_clears_the_middle_name_it_leaves_out_or_says_it_could_not(
+    skipped: tuple[Any, ...], refuses_blank: bool, given: list[str], unkept: tuple[str, ...]
+) -> None:
+    vendor = SkipsEmpty([{**JANE, "middle_name": "Marie"}], skipped, refuses_blank)
+    patients = _adapter(vendor).providers["Patient"]
+    assert patients.update is not None
+    resource = asyncio.run(patients.read("7"))
+    assert resource["name"][0]["given"] == ["Jane", "Marie"]
+    written = asyncio.run(patients.update("7", {**resource, "name": [{"family": "Doe", "given": ["Jane"]}]}, None))
+    assert written.resource["name"][0]["given"] == given
+    assert [entry.partition(" (")[0] for entry in written.not_stored] == list(unkept)
+    assert [body["middle_name"] for body in vendor.bodies] == ([None] if not skipped else [None, ""])

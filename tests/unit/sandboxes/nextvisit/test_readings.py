@@ -362,3 +362,17 @@ def test_a_list_that_ignores_filter_trashed() -> None:
     for value in ("only", "with", "nonsense"):  # not read: neither applied nor validated
         assert ignoring.ok("/v1/patients", sort="id", per_page=100, **{"filter[trashed]": value})["data"] == live
     assert _api().ok("/v1/patients", **{"filter[trashed]": "only"})["data"]  # the default reads it
+
+
+def test_an_update_that_skips_what_it_is_sent_empty() -> None:
+    for nulls, after_null, after_blank in (
+        ("set", None, None),
+        ("skipped", "Marie", ""),
+        ("filtered", "Marie", "Marie"),
+    ):
+        api = _api(update_nulls=nulls)
+        assert api.call("PUT", ONE, json={"middle_name": "Marie"}).json()["data"]["middle_name"] == "Marie"
+        kept = api.call("PUT", ONE, json={"middle_name": None, "first_name": "Ann"}).json()["data"]
+        assert (kept["middle_name"], kept["first_name"]) == (after_null, "Ann"), nulls
+        assert api.call("PUT", ONE, json={"middle_name": "Marie"}).status_code == 200
+        assert api.call("PUT", ONE, json={"middle_name": "  "}).json()["data"]["middle_name"] == after_blank, nulls

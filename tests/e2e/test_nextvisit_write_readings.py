@@ -1,0 +1,66 @@
+"""Nextvisit writes under the readings of its update the docs leave open: what a field sent as
+null does (`middle_name` is "string or null", vendor-docs/nextvisit-api.txt, and no more), and
+how the `meta` object ("Additional metadata") is written. A FHIR update replaces the resource
+(R4 http.html#update): what the client left out must be gone from the patient it reads next, or
+the answer must say what the vendor kept."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+from typing import Any
+
+import pytest
+
+from sandboxes.clinic import build_clinic
+from sandboxes.nextvisit import create_sandbox
+from tests.support.fhir_http import FhirHttp, outcome_of
+from tests.support.variants import gateway_over
+
+BASE = "/fhir/nextvisit"
+JSON = {"Content-Type": "application/fhir+json"}
+CLINIC = build_clinic()
+
+
+@pytest.fixture
+def fhir(request: pytest.FixtureRequest) -> Iterator[FhirHttp]:
+    switches: dict[str, Any] = request.param
+    with gateway_over("nextvisit", partial(create_sandbox, CLINIC, **switches)) as running:
+        yield running.fhir
+
+
+def _created(fhir: FhirHttp, patient: dict[str, Any]) -> dict[str, Any]:
+    answer = fhir.request("POST", f"{BASE}/Patient", json=patient, headers=JSON)
+    assert answer.status_code == 201, answer.text[:300]
+    created: dict[str, Any] = answer.json()
+    return created
+
+
+def _updated(fhir: FhirHttp, patient: dict[str, Any], **headers: str) -> Any:
+    path = f"{BASE}/Patient/{patient['id']}"
+    answer = fhir.request("PUT", path, json=patient, headers={**JSON, **headers})
+    assert answer.status_code == 200, answer.text[:300]
+    return answer
+
+
+@pytest.mark.parametrize("fhir", [{}, {"update_nulls": "skipped"}], ids=["null-set", "null-skipped"], indirect=True)
+def test_a_middle_name_the_update_leaves_out_is_gone(fhir: FhirHttp) -> None:
+    patient = {"resourceType": "Patient", "name": [{"family": "Lovelace", "given": ["Ada", "Marie"]}],
+               "birthDate": "1985-03-15"}  # fmt: skip
+    created = _created(fhir, patient)
+    _updated(fhir, {**patient, "id": created["id"], "name": [{"family": "Lovelace", "given": ["Ada"]}]})
+    read = fhir.get_ok(f"{BASE}/Patient/{created['id']}")
+    assert read["name"][0]["given"] == ["Ada"]
+
+
+@pytest.mark.parametrize("fhir", [{"update_nulls": "filtered"}], ids=["empty-filtered"], indirect=True)
+def test_a_middle_name_the_vendor_cannot_clear_is_named_as_not_stored(fhir: FhirHttp) -> None:
+    # Laravel's `array_filter($request->validated())`: no empty value reaches the record, so the
+    # middle name stays; the update answers what is stored and says what it could not remove.
+    patient = {"resourceType": "Patient", "name": [{"family": "Lovelace", "given": ["Ada", "Marie"]}],
+               "birthDate": "1985-03-15"}  # fmt: skip
+    created = _created(fhir, patient)
+    changed = {**patient, "id": created["id"], "name": [{"family": "Lovelace", "given": ["Ada"]}]}
+    outcome = outcome_of(_updated(fhir, changed, Prefer="return=OperationOutcome"))
+    assert any("Patient.name.given" in issue.get("expression", []) for issue in outcome["issue"]), outcome
+    assert fhir.get_ok(f"{BASE}/Patient/{created['id']}")["name"][0]["given"] == ["Ada", "Marie"]
