@@ -151,7 +151,10 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   what a field sent as null does (`middle_name`, "string or null"): an app updating "the fields
   given" skips it (Spring, ASP.NET: a bound DTO cannot tell null from absent), so a middle name
   the update leaves out that the read-back still shows is sent again as empty text; one that
-  stays even so (Laravel's `array_filter`) is named as not stored.
+  stays even so (Laravel's `array_filter`) is named as not stored. The copy of the Patient kept
+  in `meta` ("Additional metadata", no more said) is sent with null for what it no longer holds:
+  an app may merge the `meta` sent into the stored one, by key (Stripe's `metadata`, `array_merge`)
+  or at every depth (RFC 7396), where a key left out would stay (`patient._replacing`).
 - The create answer: documented as `{"data": PatientFull}` (201); the record itself, or
   `{"message", "patient": {...}}`, or only its `id` are read for the new id; an answer that
   names none (`{"message": "Patient created successfully"}` like the delete's, that message

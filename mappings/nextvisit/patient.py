@@ -69,8 +69,32 @@ def _gender(gender: str | None) -> str | None:
 
 
 def _stored(p: VendorPatient) -> dict[str, Any]:
-    copy = p.meta.get("fhir")
+    copy = _without_nulls(p.meta.get("fhir"))
     return {k: v for k, v in copy.items() if k not in NATIVE or k == "name"} if isinstance(copy, dict) else {}
+
+
+def _without_nulls(value: Any) -> Any:
+    """`value` without the null members an update wrote to remove what it no longer holds
+    (`_replacing`): a FHIR object has none of its own (R4 json.html). Nulls in a list stay: they
+    keep a primitive's extensions in line with its values (`"_given": [null, {...}]`)."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def _replacing(before: Any, now: Any) -> Any:
+    """`now`, to be written where `before` is, with every key of `before` it lacks as null, at
+    every depth of objects. The docs call `meta` "Additional metadata" and say no more of how an
+    update writes it: set as sent (replaced), its keys merged over the stored ones (Stripe's
+    `metadata`, `{...meta, ...body.meta}`, `array_merge`), or merged at every depth (RFC 7396
+    JSON Merge Patch, where null removes a key). Replaced or merged by key, the nulls are read as
+    nothing (`_without_nulls`); merged at any depth, they remove what `now` no longer holds.
+    Lists are sent whole: each of these writes replaces a list."""
+    if not isinstance(before, dict) or not isinstance(now, dict):
+        return now
+    return {**{k: None for k in before if k not in now}, **{k: _replacing(before.get(k), v) for k, v in now.items()}}
 
 
 def _names(p: VendorPatient, stored: Any) -> list[dict[str, Any]]:
@@ -116,10 +140,12 @@ def patient_from_fhir(
     """The Nextvisit request body for a (valid FHIR) Patient, or Unprocessable naming what is missing.
 
     `current` is the record as the vendor holds it, on update: the other keys of its `meta` are
-    kept, and its `notes` and `allergies` text is sent back as it is. The docs do not say whether
-    `PUT /v1/patients/{id}` changes only the fields sent or replaces the record (fields left out
-    becoming null, as a PUT may): sent back, they survive both. Text only: the update body takes
-    nothing else there, and a field the answer did not hold cannot be sent back.
+    kept, what its copy of the resource holds that this one does not is sent as null (a vendor
+    may merge `meta` rather than replace it, `_replacing`), and its `notes` and `allergies` text
+    is sent back as it is. The docs do not say whether `PUT /v1/patients/{id}` changes only the
+    fields sent or replaces the record (fields left out becoming null, as a PUT may): sent back,
+    they survive both. Text only: the update body takes nothing else there, and a field the
+    answer did not hold cannot be sent back.
     """
     problems: list[tuple[str, str]] = []
     names = resource.get("name") or []
@@ -152,9 +178,11 @@ def patient_from_fhir(
         extra["identifier"] = identifiers
     if len(names) > 1 or set(chosen) - {"family", "given", "use"}:
         extra["name"] = names
-    meta = {k: v for k, v in (current.meta if current else {}).items() if k != "fhir"}
-    if extra:
-        meta["fhir"] = extra
+    held = current.meta if current else {}
+    meta = {k: v for k, v in held.items() if k != "fhir"}
+    before = _without_nulls(held.get("fhir"))
+    if extra or isinstance(before, dict):
+        meta["fhir"] = _replacing(before, extra)
     body: dict[str, Any] = {
         "first_name": given[0],
         "middle_name": " ".join(given[1:]) or None,

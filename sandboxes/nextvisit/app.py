@@ -230,6 +230,11 @@ leave open that independent implementations read differently:
   updates "the fields given") | ``"filtered"`` (every empty value, null, ``""`` (null by then) and
   ``[]``/``{}``, leaves its field as it is: Laravel's ``$patient->update(array_filter(
   $request->validated()))``; no field can be cleared).
+- ``meta_updates="replaced"`` (default: an update's ``meta`` is the record's new ``meta``) |
+  ``"merged"`` (its keys over the stored ones, a key left out kept: Stripe's ``metadata``,
+  ``{...patient.meta, ...req.body.meta}``, ``array_merge``, ``Hash#merge``) | ``"merge_patch"``
+  (RFC 7396 JSON Merge Patch: merged key by key at every depth, a key sent null removed, lists
+  replaced).
 - ``show_includes="list"`` (default: ``GET /v1/patients/{id}`` allows the list's includes) |
   ``"demographics"`` (its allow-list is ``demographics`` alone: any other include is Spatie's
   400, the docs documenting ``include`` on the list only) | ``"encounters"`` (its allow-list is

@@ -13,8 +13,10 @@ ignores ``include=demographics``; with ``single_relations="included"`` they carr
 ``encounters`` only when ``include`` asks for it (so create and update never do); with
 ``put_semantics="replace"`` an update body's missing fields are null; with
 ``write_answers="text"`` a create, update or delete answers its message as text; with
-``update_nulls`` other than ``"set"`` an update leaves the fields it is sent null (``"skipped"``;
-an empty string is then stored as sent) or empty (``"filtered"``) as they are; with
+``update_nulls`` other than ``"set"`` an update leaves the fields it is sent null
+(``"skipped"``; an empty string is then stored as sent) or empty (``"filtered"``) as they are;
+with ``meta_updates`` other than ``"replaced"`` it merges the ``meta`` it is sent into the stored
+one; with
 ``create_answer="message"`` a create answers 201 ``{"message": "Patient created
 successfully"}`` without the record; with ``missing_show`` other than ``"404"`` the show of no
 patient answers 200 with ``{"data": null}``, ``null`` or ``{}``; with ``duplicates="409"`` a create naming a live
@@ -30,7 +32,7 @@ from starlette.responses import Response
 
 from sandboxes.nextvisit.errors import patient_not_found, respond
 from sandboxes.nextvisit.php_json import php_json
-from sandboxes.nextvisit.readings import UpdateNulls
+from sandboxes.nextvisit.readings import MetaUpdates, UpdateNulls
 from sandboxes.nextvisit.request_input import request_input, request_query, sent_json
 from sandboxes.nextvisit.resource import PLAIN, SINGLE
 from sandboxes.nextvisit.rows import PatientRow
@@ -110,6 +112,8 @@ class PatientRecords:
         if self.store.readings.put_semantics == "replace":  # what the body leaves out is null
             data = {name: data.get(name) for name in _FIELDS if name != "insurance"}
         fields = self._validated(data, update=True)
+        if isinstance(fields.get("meta"), dict) and self.store.readings.meta_updates != "replaced":
+            fields["meta"] = _merged_meta(row.doc["meta"], fields["meta"], self.store.readings.meta_updates)
         self.store.update(row, fields)
         if self.store.readings.write_answers == "text":
             return _text(200, "Patient updated successfully")
@@ -195,6 +199,29 @@ def _given(data: JsonObject, sent: JsonObject, nulls: UpdateNulls) -> JsonObject
         if as_sent is not None:
             given[name] = "" if isinstance(as_sent, str) and not as_sent.strip() else value
     return given
+
+
+def _merged_meta(stored: object, sent: JsonObject, how: MetaUpdates) -> JsonObject:
+    """The `meta` an update stores under ``meta_updates`` ``merged`` (`sent`'s keys over
+    `stored`'s) or ``merge_patch`` (RFC 7396 section 2: objects merged at every depth, null
+    removing a key, anything else replacing)."""
+    base: JsonObject = stored if isinstance(stored, dict) else {}
+    if how == "merged":
+        return {**base, **sent}
+    return _merge_patch(base, sent)
+
+
+def _merge_patch(target: JsonObject, patch: JsonObject) -> JsonObject:
+    merged = dict(target)
+    for name, value in patch.items():
+        if value is None:
+            merged.pop(name, None)
+        elif isinstance(value, dict):
+            below = merged.get(name)
+            merged[name] = _merge_patch(below if isinstance(below, dict) else {}, value)
+        else:
+            merged[name] = value
+    return merged
 
 
 def _text(status: int, message: str) -> Response:

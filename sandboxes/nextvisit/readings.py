@@ -30,6 +30,7 @@ __all__ = [
     "ListFilters",
     "MedicationShape",
     "MetaEncoding",
+    "MetaUpdates",
     "MissingShow",
     "NameMatch",
     "NoDates",
@@ -95,6 +96,14 @@ SortParam = Literal["honoured", "ignored"]
 # validated()))`, an empty string being null by then, ConvertEmptyStringsToNull, and `[]`/`{}`
 # empty too): no field can be cleared at all.
 UpdateNulls = Literal["set", "skipped", "filtered"]
+# How an update writes the `meta` it is sent ("Additional metadata": the docs say no more).
+# "replaced": the column set to it (Eloquent's `array` cast). "merged": its keys over the stored
+# ones, as Stripe updates an object's `metadata` and as `{...patient.meta, ...req.body.meta}`,
+# PHP's `array_merge`, Ruby's `Hash#merge` and Python's `dict.update` write it; a key left out
+# keeps its value. "merge_patch": RFC 7396 JSON Merge Patch (Spring's `JsonMergePatch`, the
+# `json-merge-patch` package): objects merged key by key at every depth, a key sent null removed,
+# lists and other values replaced.
+MetaUpdates = Literal["replaced", "merged", "merge_patch"]
 
 
 @dataclass(frozen=True)
@@ -148,6 +157,7 @@ class Readings:
     list_filters: ListFilters = "honoured"
     sort_param: SortParam = "honoured"
     update_nulls: UpdateNulls = "set"
+    meta_updates: MetaUpdates = "replaced"
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -225,6 +235,7 @@ _LITERALS = {
     "list_filters": ListFilters,
     "sort_param": SortParam,
     "update_nulls": UpdateNulls,
+    "meta_updates": MetaUpdates,
 }
 
 

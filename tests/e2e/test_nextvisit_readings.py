@@ -104,8 +104,10 @@ READINGS: dict[str, dict[str, Any]] = {
     # that replaces the whole record; the login token as text; meta as JSON text; an address
     # object in the demographics; a visit's times as a Rails team names them (`scheduled_at`);
     # writes answered with their message as text (a Spring controller's ResponseEntity<String>);
-    # a list that does not read `sort` (always the documented default, newest first).
+    # a list that does not read `sort` (always the documented default, newest first); `meta`
+    # written as a JSON Merge Patch (Spring's `JsonMergePatch`).
     "nfd-prefix-absent-simple-bare": {
+        "meta_updates": "merge_patch",
         "encounter_shape": "scheduled",
         "name_accents": "sensitive_nfd",
         "name_match": "prefix",
@@ -167,8 +169,10 @@ READINGS: dict[str, dict[str, Any]] = {
     # a JavaScript Date in SQLite: milliseconds since the epoch, a JSON number; a list that does
     # not know `filter[trashed]` (Express ignores a query parameter it does not read), so no
     # answer tells a deleted patient from one that never was; a read of no patient answered 200
-    # `{"data": null}` (`res.json({data: await Patient.findByPk(id)})`).
+    # `{"data": null}` (`res.json({data: await Patient.findByPk(id)})`); an update merging the
+    # `meta` it is sent over the stored one (`{...patient.meta, ...req.body.meta}`).
     "keyset-titled": {
+        "meta_updates": "merged",
         "datetimes": "epoch_ms",
         "trim_strings": False,
         "paging": "keyset",

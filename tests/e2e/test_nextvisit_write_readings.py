@@ -64,3 +64,30 @@ def test_a_middle_name_the_vendor_cannot_clear_is_named_as_not_stored(fhir: Fhir
     outcome = outcome_of(_updated(fhir, changed, Prefer="return=OperationOutcome"))
     assert any("Patient.name.given" in issue.get("expression", []) for issue in outcome["issue"]), outcome
     assert fhir.get_ok(f"{BASE}/Patient/{created['id']}")["name"][0]["given"] == ["Ada", "Marie"]
+
+
+MARRIED = {"system": "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "code": "M"}
+PHONE = {"system": "phone", "value": "(312) 555-0199"}
+
+
+@pytest.mark.parametrize(
+    "fhir",
+    [{}, {"meta_updates": "merged"}, {"meta_updates": "merge_patch"}],
+    ids=["meta-replaced", "meta-merged", "meta-merge-patch"],
+    indirect=True,
+)
+def test_elements_kept_in_meta_that_the_update_leaves_out_are_gone(fhir: FhirHttp) -> None:
+    # Elements Nextvisit has no field for are kept in its `meta`; the vendor may merge the `meta`
+    # an update sends into the stored one rather than replace it.
+    patient = {"resourceType": "Patient", "name": [{"family": "Hopper", "given": ["Grace"]}], "birthDate": "1976-12-09",
+               "gender": "female", "telecom": [PHONE, {"system": "email", "value": "grace@example.org"}],
+               "maritalStatus": {"coding": [MARRIED], "text": "Married"}}  # fmt: skip
+    created = _created(fhir, patient)
+    path = f"{BASE}/Patient/{created['id']}"
+    fewer = {**patient, "id": created["id"], "telecom": [PHONE], "maritalStatus": {"coding": [MARRIED]}}
+    _updated(fhir, fewer)
+    read = fhir.get_ok(path)
+    assert (read["telecom"], read["maritalStatus"], read["gender"]) == ([PHONE], {"coding": [MARRIED]}, "female")
+    _updated(fhir, {k: patient[k] for k in ("resourceType", "name", "birthDate")} | {"id": created["id"]})
+    read = fhir.get_ok(path)
+    assert ("telecom" not in read, "maritalStatus" not in read, read["gender"]) == (True, True, "unknown")

@@ -376,3 +376,17 @@ def test_an_update_that_skips_what_it_is_sent_empty() -> None:
         assert (kept["middle_name"], kept["first_name"]) == (after_null, "Ann"), nulls
         assert api.call("PUT", ONE, json={"middle_name": "Marie"}).status_code == 200
         assert api.call("PUT", ONE, json={"middle_name": "  "}).json()["data"]["middle_name"] == after_blank, nulls
+
+
+def test_an_update_that_merges_the_meta_it_is_sent() -> None:
+    sent = {"fhir": {"gender": None, "maritalStatus": {"text": None}}, "source": "desk"}
+    own = _api().ok(ONE)["data"]["meta"]  # the clinic's keys (chart_number, ...)
+    for how, meta in (
+        ("replaced", sent),
+        ("merged", {**own, "fhir": sent["fhir"], "source": "desk"}),
+        ("merge_patch", {**own, "fhir": {"maritalStatus": {"coding": []}}, "source": "desk"}),
+    ):
+        api = _api(meta_updates=how)
+        before = {**own, "fhir": {"gender": "female", "maritalStatus": {"coding": [], "text": "M"}}}
+        assert api.call("PUT", ONE, json={"meta": before}).json()["data"]["meta"] == before
+        assert api.call("PUT", ONE, json={"meta": sent}).json()["data"]["meta"] == meta, how
