@@ -144,8 +144,10 @@ def patient_from_fhir(
     may merge `meta` rather than replace it, `_replacing`), and its `notes` and `allergies` text
     is sent back as it is. The docs do not say whether `PUT /v1/patients/{id}` changes only the
     fields sent or replaces the record (fields left out becoming null, as a PUT may): sent back,
-    they survive both. Text only: the update body takes nothing else there, and a field the
-    answer did not hold cannot be sent back.
+    they survive both. As text, which is all the update body takes: allergies answered as a list
+    of items (a vendor keeping them as a list: EF Core's `List<string>`, a PostgreSQL `text[]`)
+    are written as the docs' example writes them, "Penicillin, Sulfa drugs"; a field the answer
+    did not hold, or a list of anything but text, cannot be sent back.
     """
     problems: list[tuple[str, str]] = []
     names = resource.get("name") or []
@@ -194,4 +196,11 @@ def patient_from_fhir(
         value = getattr(current, kept, None)
         if isinstance(value, str):
             body[kept] = value
+        elif kept == "allergies" and isinstance(value, list) and all(isinstance(item, str) for item in value):
+            body[kept] = _ALLERGY_JOINER.join(value) or None
     return body
+
+
+# How the allergy items a vendor answers as a list are written back in the text its write bodies
+# take: the docs' own example writes them so ("Penicillin, Sulfa drugs").
+_ALLERGY_JOINER = ", "

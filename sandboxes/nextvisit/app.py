@@ -235,6 +235,12 @@ leave open that independent implementations read differently:
   ``{...patient.meta, ...req.body.meta}``, ``array_merge``, ``Hash#merge``) | ``"merge_patch"``
   (RFC 7396 JSON Merge Patch: merged key by key at every depth, a key sent null removed, lists
   replaced).
+- ``allergies_shape="text"`` (default: ``allergies`` kept and served as the text written) |
+  ``"list"`` (kept as a list of items and served as one: EF Core 8's ``List<string>``, a
+  PostgreSQL ``text[]``, Rails' ``serialize :allergies, type: Array``; the docs show the field in
+  request bodies only, as text): the clinic's items with their reactions as the text writes
+  them, a text recording no allergy as one item, an empty text as ``[]``; the text a create or
+  update sends is split into items at commas, semicolons and line ends.
 - ``show_includes="list"`` (default: ``GET /v1/patients/{id}`` allows the list's includes) |
   ``"demographics"`` (its allow-list is ``demographics`` alone: any other include is Spatie's
   400, the docs documenting ``include`` on the list only) | ``"encounters"`` (its allow-list is

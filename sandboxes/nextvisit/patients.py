@@ -16,7 +16,7 @@ ignores ``include=demographics``; with ``single_relations="included"`` they carr
 ``update_nulls`` other than ``"set"`` an update leaves the fields it is sent null
 (``"skipped"``; an empty string is then stored as sent) or empty (``"filtered"``) as they are;
 with ``meta_updates`` other than ``"replaced"`` it merges the ``meta`` it is sent into the stored
-one; with
+one; with ``allergies_shape="list"`` the allergy text a write sends is kept as its items; with
 ``create_answer="message"`` a create answers 201 ``{"message": "Patient created
 successfully"}`` without the record; with ``missing_show`` other than ``"404"`` the show of no
 patient answers 200 with ``{"data": null}``, ``null`` or ``{}``; with ``duplicates="409"`` a create naming a live
@@ -25,6 +25,7 @@ patient's first and last name and date of birth is 409 Conflict.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from starlette.requests import Request
@@ -54,6 +55,8 @@ _SHOW_ALLOWED: dict[str, tuple[str, ...]] = {"demographics": ("demographics",), 
 # pointer, `res.json(patient || {})`.
 _MISSING_SHOW: dict[str, bytes] = {"null_data": b'{"data":null}', "null": b"null", "empty": b"{}"}
 
+# Where the ``allergies_shape="list"`` reading splits the allergy text a write sends into items.
+_ALLERGY_SEPARATORS = re.compile(r"\s*[,;\n]\s*")
 _FIELDS = ("first_name", "middle_name", "last_name", "date_of_birth", "notes", "allergies", "insurance", "meta")
 _REQUIRED = ("first_name", "last_name", "date_of_birth")
 
@@ -181,7 +184,9 @@ class PatientRecords:
                 if not isinstance(value, dict | list):
                     rules.fail(name, "The :attribute field must be an array.")
             else:
-                rules.string(name, value, 255 if name.endswith("_name") else None)
+                text = rules.string(name, value, 255 if name.endswith("_name") else None)
+                if text and name == "allergies" and self.store.readings.allergies_shape == "list":
+                    out[name] = [item for item in _ALLERGY_SEPARATORS.split(value) if item]
         rules.check()
         return out
 

@@ -15,6 +15,7 @@ from sandboxes.toolkit.folding import fold
 
 __all__ = [
     "Accents",
+    "AllergiesShape",
     "Booleans",
     "CreateAnswer",
     "Dates",
@@ -104,6 +105,12 @@ UpdateNulls = Literal["set", "skipped", "filtered"]
 # `json-merge-patch` package): objects merged key by key at every depth, a key sent null removed,
 # lists and other values replaced.
 MetaUpdates = Literal["replaced", "merged", "merge_patch"]
+# How the app keeps `allergies`: the docs show it in the request bodies only, as text ("string or
+# null", "Penicillin, Sulfa drugs"); the PatientFull examples never show it. "text": kept and
+# served as sent. "list": kept as a list of items and served as one (EF Core 8's primitive
+# collection `List<string>`, a PostgreSQL `text[]`, Rails' `serialize :allergies, type: Array`),
+# the documented text a write sends split into its items at commas, semicolons and line ends.
+AllergiesShape = Literal["text", "list"]
 
 
 @dataclass(frozen=True)
@@ -158,6 +165,7 @@ class Readings:
     sort_param: SortParam = "honoured"
     update_nulls: UpdateNulls = "set"
     meta_updates: MetaUpdates = "replaced"
+    allergies_shape: AllergiesShape = "text"
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -236,6 +244,7 @@ _LITERALS = {
     "sort_param": SortParam,
     "update_nulls": UpdateNulls,
     "meta_updates": MetaUpdates,
+    "allergies_shape": AllergiesShape,
 }
 
 

@@ -47,19 +47,33 @@ def provider_user(provider: Provider) -> JsonObject:
     return {"id": provider.id, "name": name, "email": email}
 
 
+def _allergy_items(patient: Patient) -> list[str]:
+    """The clinic's live allergies as items of the text, with their reactions in the styles that
+    write them."""
+    with_reaction = (patient.id // 2) % 5 in (1, 3)
+    return [
+        f"{allergy.substance} ({allergy.reaction.lower()})" if with_reaction and allergy.reaction else allergy.substance
+        for allergy in patient.allergies
+        if not allergy.deleted
+    ]
+
+
+def _allergies_list(patient: Patient, other: bool = False) -> list[str] | None:
+    """``allergies_shape="list"``: the items of the text, a text recording none as one item (an
+    empty text as none); null stays null."""
+    items = _allergy_items(patient)
+    text = None if items else _allergies_text(patient, other)
+    return items or (None if text is None else [text] if text else [])
+
+
 def _allergies_text(patient: Patient, other: bool = False) -> str | None:
-    live = [allergy for allergy in patient.allergies if not allergy.deleted]
-    if not live:
+    items = _allergy_items(patient)
+    if not items:
         texts = _OTHER_NKA_TEXTS if other else _NKA_TEXTS
         if patient.allergy_review == "nkda":
             return texts[patient.id % len(texts)]
         return None if patient.id % 2 else ("N/A" if other else "")
     style = (patient.id // 2) % 5
-    with_reaction = style in (1, 3)
-    items = [
-        f"{allergy.substance} ({allergy.reaction.lower()})" if with_reaction and allergy.reaction else allergy.substance
-        for allergy in live
-    ]
     if style in (2, 3):
         return "; ".join(items)
     if style == 4 and len(items) > 1:
@@ -274,7 +288,9 @@ class Renderer:
             "gender": None if patient.gender is None else genders[patient.gender],
             "date_of_birth": iso_date(patient.birth_date),
             "notes": _notes(patient),
-            "allergies": _allergies_text(patient, other),
+            "allergies": (_allergies_list if self.readings.allergies_shape == "list" else _allergies_text)(
+                patient, other
+            ),
             "insurance": None,
             "latest_medications": medications,
             "meta": meta,

@@ -105,9 +105,11 @@ READINGS: dict[str, dict[str, Any]] = {
     # object in the demographics; a visit's times as a Rails team names them (`scheduled_at`);
     # writes answered with their message as text (a Spring controller's ResponseEntity<String>);
     # a list that does not read `sort` (always the documented default, newest first); `meta`
-    # written as a JSON Merge Patch (Spring's `JsonMergePatch`).
+    # written as a JSON Merge Patch (Spring's `JsonMergePatch`); allergies kept and served as a
+    # list of items (a `List<String>` column), which that replacing PUT wipes unless sent back.
     "nfd-prefix-absent-simple-bare": {
         "meta_updates": "merge_patch",
+        "allergies_shape": "list",
         "encounter_shape": "scheduled",
         "name_accents": "sensitive_nfd",
         "name_match": "prefix",

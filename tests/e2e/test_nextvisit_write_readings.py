@@ -91,3 +91,26 @@ def test_elements_kept_in_meta_that_the_update_leaves_out_are_gone(fhir: FhirHtt
     _updated(fhir, {k: patient[k] for k in ("resourceType", "name", "birthDate")} | {"id": created["id"]})
     read = fhir.get_ok(path)
     assert ("telecom" not in read, "maritalStatus" not in read, read["gender"]) == (True, True, "unknown")
+
+
+ALLERGIC = next(p for p in CLINIC.patients if not p.deleted and len([a for a in p.allergies if not a.deleted]) > 1)
+
+
+@pytest.mark.parametrize(
+    "fhir",
+    [{"put_semantics": "replace"}, {"put_semantics": "replace", "allergies_shape": "list"}],
+    ids=["text", "list"],
+    indirect=True,
+)
+def test_an_update_under_a_replacing_put_keeps_the_allergies_however_the_vendor_keeps_them(fhir: FhirHttp) -> None:
+    # A PUT that replaces the record wipes the allergy text it is not sent, and the Patient does not
+    # carry it: the update sends back what it read, text or (a vendor keeping a list) its items.
+    pid = str(ALLERGIC.id)
+
+    def allergies() -> list[str]:
+        return sorted(a["code"]["text"] for a in fhir.search_all(f"{BASE}/AllergyIntolerance", patient=pid))
+
+    before = allergies()
+    assert len(before) == len([a for a in ALLERGIC.allergies if not a.deleted])
+    _updated(fhir, fhir.get_ok(f"{BASE}/Patient/{pid}"))
+    assert allergies() == before

@@ -369,7 +369,9 @@ TEXTS = {"notes": "Prefers mornings.", "allergies": "Penicillin"}
     ("stored", "sent"),
     [
         (TEXTS, TEXTS),
-        ({"notes": None, "allergies": ["Latex", "Codeine"]}, {}),  # nothing to keep; the body takes text only
+        # Allergies answered as a list (a vendor keeping them as one): sent back as the text the body takes.
+        ({"notes": None, "allergies": ["Latex", "Codeine"]}, {"allergies": "Latex, Codeine"}),
+        ({"notes": None, "allergies": ["Latex", {"name": "Codeine"}]}, {}),  # not all text: nothing to send
         ({}, {}),  # not in the answer: nothing to send back
     ],
 )

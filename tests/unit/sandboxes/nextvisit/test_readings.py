@@ -390,3 +390,21 @@ def test_an_update_that_merges_the_meta_it_is_sent() -> None:
         before = {**own, "fhir": {"gender": "female", "maritalStatus": {"coding": [], "text": "M"}}}
         assert api.call("PUT", ONE, json={"meta": before}).json()["data"]["meta"] == before
         assert api.call("PUT", ONE, json={"meta": sent}).json()["data"]["meta"] == meta, how
+
+
+def test_allergies_kept_as_a_list() -> None:
+    listed = {
+        row["id"]: row["allergies"] for row in _api(allergies_shape="list").ok("/v1/patients", per_page=100)["data"]
+    }
+    texts = {row["id"]: row["allergies"] for row in _api().ok("/v1/patients", per_page=100)["data"]}
+    assert any(isinstance(items, list) and len(items) > 1 for items in listed.values())
+    for patient_id, text in texts.items():
+        items = listed[patient_id]
+        if not text:  # null stays null; an empty text is no item
+            assert items == (None if text is None else []), patient_id
+            continue
+        # The text's items, whichever way the text joins them (", ", "; ", " and ").
+        assert items and all(item in text for item in items) and len(", ".join(items)) <= len(text) + 2, patient_id
+    api = _api(allergies_shape="list")
+    written = api.call("PUT", ONE, json={"allergies": "Latex (hives); Codeine,\nCats"}).json()["data"]
+    assert written["allergies"] == ["Latex (hives)", "Codeine", "Cats"]
