@@ -156,7 +156,10 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   stays even so (Laravel's `array_filter`) is named as not stored. The copy of the Patient kept
   in `meta` ("Additional metadata", no more said) is sent with null for what it no longer holds:
   an app may merge the `meta` sent into the stored one, by key (Stripe's `metadata`, `array_merge`)
-  or at every depth (RFC 7396), where a key left out would stay (`patient._replacing`).
+  or at every depth (RFC 7396), where a key left out would stay (`patient._replacing`). Nor do
+  they say a write takes `meta` (Rails' strong parameters permitting `:meta` as a scalar drop an
+  object, unsaid): each create and update names what the patient read back does not hold of the
+  one sent (`patient.unkept_elements`), never losing it unsaid.
 - The create answer: documented as `{"data": PatientFull}` (201); the record itself, or
   `{"message", "patient": {...}}`, or only its `id` are read for the new id; an answer that
   names none (`{"message": "Patient created successfully"}` like the delete's, that message
@@ -253,7 +256,16 @@ from datetime import date, datetime
 from functools import partial
 from typing import Any
 
-from gateway.contract import AdapterConfig, Resource, ResourceProvider, SearchRequest, VendorPage, Written, by_type
+from gateway.contract import (
+    AdapterConfig,
+    Resource,
+    ResourceProvider,
+    SearchRequest,
+    TenantContext,
+    VendorPage,
+    Written,
+    by_type,
+)
 from gateway.errors import (
     Gone,
     InvalidRequest,
@@ -278,7 +290,7 @@ from mappings.nextvisit.client import NextvisitClient, Refused
 from mappings.nextvisit.encounter import encounters_to_fhir
 from mappings.nextvisit.medication import medications_read
 from mappings.nextvisit.options import NextvisitOptions, vendor_timezone, with_vendor_timezone
-from mappings.nextvisit.patient import patient_from_fhir, patient_to_fhir
+from mappings.nextvisit.patient import patient_from_fhir, patient_to_fhir, unkept_elements
 from mappings.nextvisit.vendor import (
     Mapped,
     Unreadable,
@@ -919,9 +931,9 @@ class NextvisitAdapter:
         try:
             stored = await self._read_patient(new_id)
         except _NOT_READ_NOW as exc:
-            written = _kept(resource, self._as_created(answer, body, new_id))
+            written = _kept(resource, self._as_created(answer, body, new_id), self._ctx)
             return replace(written, warnings=(_NOT_READ_BACK.format(done="created", status=exc.status),))
-        return _kept(resource, stored)
+        return _kept(resource, stored, self._ctx)
 
     def _as_created(self, answer: Any, body: dict[str, Any], new_id: str) -> Resource:
         """The patient just created when reading it back failed for now: the record the create
@@ -984,9 +996,9 @@ class NextvisitAdapter:
             # If-Match then fail against its own update (a 412). The record as sent over the one
             # read before it, without a version (its ETag would match no later read).
             as_sent = {**record.model_dump(by_alias=True), **body}
-            written = _kept(resource, _unversioned(patient_to_fhir(as_sent, self._ctx)))
+            written = _kept(resource, _unversioned(patient_to_fhir(as_sent, self._ctx)), self._ctx)
             return replace(written, warnings=(_NOT_READ_BACK.format(done="updated", status=exc.status),))
-        written = _kept(resource, stored)
+        written = _kept(resource, stored, self._ctx)
         return replace(written, not_stored=(*written.not_stored, *unkept))
 
     async def _middle_name_cleared(
@@ -1035,11 +1047,10 @@ def _unversioned(resource: Resource) -> Resource:
     return {**resource, "meta": meta} if meta else {k: v for k, v in resource.items() if k != "meta"}
 
 
-def _kept(sent: Resource, stored: Resource) -> Written:
-    """The stored patient, naming the gender it did not take: Nextvisit's own gender field,
-    once set, wins over the one the gateway keeps for it, and its write bodies cannot set it."""
-    gender = sent.get("gender")
-    return Written(stored, ("Patient.gender",) if gender and stored.get("gender") != gender else ())
+def _kept(sent: Resource, stored: Resource, ctx: TenantContext) -> Written:
+    """The stored patient, naming what of the one sent it does not hold as sent
+    (`patient.unkept_elements`)."""
+    return Written(stored, unkept_elements(sent, stored, ctx))
 
 
 def _answered_id(answer: Any) -> str | None:

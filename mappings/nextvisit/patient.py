@@ -130,6 +130,35 @@ def _address(demographics: VendorDemographics) -> list[dict[str, Any]]:
     return [address] if address else []
 
 
+def unkept_elements(sent: Mapping[str, Any], stored: Mapping[str, Any], ctx: TenantContext) -> tuple[str, ...]:
+    """The elements of the Patient `sent` that `stored` (the vendor's record after the write, read
+    back) does not hold as sent, by FHIRPath: those kept in `meta` (its identifiers of other
+    systems, telecom, gender, extensions...) and names beyond the vendor's fields. A write may not
+    take `meta` and say nothing (Rails' strong parameters permitting `:meta` as a scalar drop an
+    object; a serializer may hold it read-only), and Nextvisit's own gender and demographics,
+    once set, are served over the copy: each is named, never lost unsaid. Its native fields
+    (names, birth date) are the vendor's to refuse; `text` and `meta` are the core's."""
+    ours = {ctx.system(s) for s in OUR_SYSTEMS}
+    held = stored.get("identifier") or []
+    unkept: list[str] = []
+    for element, value in sent.items():
+        if element == "identifier":
+            lost = any(i not in held for i in value if i.get("system") not in ours)
+        elif element == "name":
+            lost = _names_in_meta(value) and stored.get("name") != value
+        else:
+            lost = element not in NATIVE and stored.get(element) != value
+        if lost:
+            unkept.append(f"Patient.{element}")
+    return tuple(unkept)
+
+
+def _names_in_meta(names: list[dict[str, Any]]) -> bool:
+    """Whether a Patient's names are more than the vendor's fields hold (kept in `meta`): several,
+    or parts other than the family and given names."""
+    return len(names) > 1 or bool(names and set(_chosen_name(names)) - {"family", "given", "use"})
+
+
 def _chosen_name(names: list[dict[str, Any]]) -> dict[str, Any]:
     return next((n for n in names if n.get("use") == "official"), names[0])
 
@@ -178,7 +207,7 @@ def patient_from_fhir(
     extra = {k: v for k, v in resource.items() if k not in NATIVE and k != "identifier"}
     if identifiers:
         extra["identifier"] = identifiers
-    if len(names) > 1 or set(chosen) - {"family", "given", "use"}:
+    if _names_in_meta(names):
         extra["name"] = names
     held = current.meta if current else {}
     meta = {k: v for k, v in held.items() if k != "fhir"}

@@ -241,6 +241,10 @@ leave open that independent implementations read differently:
   request bodies only, as text): the clinic's items with their reactions as the text writes
   them, a text recording no allergy as one item, an empty text as ``[]``; the text a create or
   update sends is split into items at commas, semicolons and line ends.
+- ``meta_input="taken"`` (default) | ``"ignored"``: a create or update does not take the ``meta``
+  object it is sent, and says nothing (Rails' strong parameters permitting ``:meta`` as a scalar,
+  as the docs' field list reads, drop an object; a Django REST Framework serializer's
+  ``read_only_fields``): a new patient's ``meta`` is ``{}``, an updated one's stays as it was.
 - ``show_includes="list"`` (default: ``GET /v1/patients/{id}`` allows the list's includes) |
   ``"demographics"`` (its allow-list is ``demographics`` alone: any other include is Spatie's
   400, the docs documenting ``include`` on the list only) | ``"encounters"`` (its allow-list is

@@ -17,6 +17,7 @@ ignores ``include=demographics``; with ``single_relations="included"`` they carr
 (``"skipped"``; an empty string is then stored as sent) or empty (``"filtered"``) as they are;
 with ``meta_updates`` other than ``"replaced"`` it merges the ``meta`` it is sent into the stored
 one; with ``allergies_shape="list"`` the allergy text a write sends is kept as its items; with
+``meta_input="ignored"`` a write does not take the ``meta`` object it is sent; with
 ``create_answer="message"`` a create answers 201 ``{"message": "Patient created
 successfully"}`` without the record; with ``missing_show`` other than ``"404"`` the show of no
 patient answers 200 with ``{"data": null}``, ``null`` or ``{}``; with ``duplicates="409"`` a create naming a live
@@ -183,6 +184,10 @@ class PatientRecords:
             elif name == "meta":
                 if not isinstance(value, dict | list):
                     rules.fail(name, "The :attribute field must be an array.")
+                elif self.store.readings.meta_input == "ignored":  # not permitted: dropped unsaid
+                    del out[name]
+                    if not update:
+                        out[name] = None
             else:
                 text = rules.string(name, value, 255 if name.endswith("_name") else None)
                 if text and name == "allergies" and self.store.readings.allergies_shape == "list":

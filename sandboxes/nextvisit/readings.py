@@ -31,6 +31,7 @@ __all__ = [
     "ListFilters",
     "MedicationShape",
     "MetaEncoding",
+    "MetaInput",
     "MetaUpdates",
     "MissingShow",
     "NameMatch",
@@ -111,6 +112,12 @@ MetaUpdates = Literal["replaced", "merged", "merge_patch"]
 # collection `List<string>`, a PostgreSQL `text[]`, Rails' `serialize :allergies, type: Array`),
 # the documented text a write sends split into its items at commas, semicolons and line ends.
 AllergiesShape = Literal["text", "list"]
+# Whether a write takes the `meta` object it is sent (listed in both documented write bodies).
+# "taken" (default). "ignored": the record's `meta` stays as it was, without a word: Rails' strong
+# parameters listing it as a scalar from the docs' field list (`permit(:first_name, ..., :meta)`)
+# drop an object sent there (only "Unpermitted parameter: :meta" in the log), as a Django REST
+# Framework serializer listing it in `read_only_fields` does.
+MetaInput = Literal["taken", "ignored"]
 
 
 @dataclass(frozen=True)
@@ -166,6 +173,7 @@ class Readings:
     update_nulls: UpdateNulls = "set"
     meta_updates: MetaUpdates = "replaced"
     allergies_shape: AllergiesShape = "text"
+    meta_input: MetaInput = "taken"
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -245,6 +253,7 @@ _LITERALS = {
     "update_nulls": UpdateNulls,
     "meta_updates": MetaUpdates,
     "allergies_shape": AllergiesShape,
+    "meta_input": MetaInput,
 }
 
 

@@ -114,3 +114,31 @@ def test_an_update_under_a_replacing_put_keeps_the_allergies_however_the_vendor_
     assert len(before) == len([a for a in ALLERGIC.allergies if not a.deleted])
     _updated(fhir, fhir.get_ok(f"{BASE}/Patient/{pid}"))
     assert allergies() == before
+
+
+def _unkept(answer: Any) -> set[str]:
+    """The elements an `OperationOutcome` write answer names as not stored."""
+    return {path for issue in outcome_of(answer)["issue"] for path in issue.get("expression", [])}
+
+
+@pytest.mark.parametrize(
+    ("fhir", "kept"), [({}, True), ({"meta_input": "ignored"}, False)], ids=["meta-taken", "meta-ignored"],
+    indirect=["fhir"],
+)  # fmt: skip
+def test_elements_a_vendor_does_not_keep_are_named_on_create_and_update(fhir: FhirHttp, kept: bool) -> None:
+    # Nextvisit has no field for a phone, an MRN or a gender: they are kept in its `meta`, which a
+    # vendor may not take from a write body (Rails' `permit(..., :meta)`) and say nothing.
+    mrn = {"system": "https://hie.example.org/mrn", "value": "T-1"}
+    patient = {"resourceType": "Patient", "name": [{"family": "Turing", "given": ["Alan"]}], "birthDate": "1982-06-23",
+               "gender": "male", "telecom": [PHONE], "identifier": [mrn]}  # fmt: skip
+    expected = set() if kept else {"Patient.gender", "Patient.telecom", "Patient.identifier"}
+    prefer = {**JSON, "Prefer": "return=OperationOutcome"}
+    created = fhir.request("POST", f"{BASE}/Patient", json=patient, headers=prefer)
+    assert created.status_code == 201, created.text[:300]
+    assert _unkept(created) == expected
+    new_id = created.headers["location"].split("/Patient/")[1].split("/")[0]
+    assert (fhir.get_ok(f"{BASE}/Patient/{new_id}").get("telecom") == [PHONE]) is kept
+    changed = {**patient, "id": new_id, "telecom": [{"system": "email", "value": "alan@example.org"}]}
+    updated = fhir.request("PUT", f"{BASE}/Patient/{new_id}", json=changed, headers=prefer)
+    assert updated.status_code == 200, updated.text[:300]
+    assert _unkept(updated) == expected

@@ -14,7 +14,7 @@ from gateway.errors import Unprocessable
 from mappings.nextvisit.allergy import allergies_read, allergies_to_fhir
 from mappings.nextvisit.encounter import encounter_to_fhir, encounters_to_fhir
 from mappings.nextvisit.medication import medications_read, medications_to_fhir
-from mappings.nextvisit.patient import patient_from_fhir, patient_to_fhir
+from mappings.nextvisit.patient import patient_from_fhir, patient_to_fhir, unkept_elements
 from mappings.nextvisit.vendor import UnreadablePayload, read_patient
 from tests.support.golden import GoldenSuite, case_id
 
@@ -134,3 +134,28 @@ def test_an_update_leaves_no_element_it_removed_however_the_vendor_writes_meta(
             k: sent.get(k) for k in ("telecom", "maritalStatus")
         }
         assert back["gender"] == sent.get("gender", "unknown") and record["meta"]["chart_number"] == "C00003"
+
+
+@pytest.mark.parametrize(
+    ("stored_as", "unkept"),
+    [
+        ("taken", ()),
+        (
+            "meta dropped",
+            ("Patient.identifier", "Patient.name", "Patient.gender", "Patient.telecom", "Patient.address"),
+        ),
+        ("own demographics", ("Patient.telecom", "Patient.address")),
+    ],
+)
+def test_what_the_vendor_did_not_keep_is_named(stored_as: str, unkept: tuple[str, ...]) -> None:
+    """A write whose `meta` the vendor did not take (Rails' `permit(..., :meta)`), or whose telecom
+    and address the vendor's own demographics replace, names each element it lost."""
+    sent = json.loads((SUITE.root / "patient_from_fhir" / "us_core_patient.input.json").read_text())["resource"]
+    sent = {**sent, "name": [*sent["name"], {"use": "maiden", "family": "Nowak"}]}
+    body = patient_from_fhir(sent, CTX, date(2026, 11, 21))
+    record = {**body, "id": 42, "updated_at": "2026-11-21T00:00:00Z"}
+    if stored_as == "meta dropped":
+        record["meta"] = {}
+    elif stored_as == "own demographics":
+        record["demographics"] = {"phone": "(312) 555-0142", "city": "Evanston"}
+    assert unkept_elements(sent, patient_to_fhir(record, CTX), CTX) == unkept

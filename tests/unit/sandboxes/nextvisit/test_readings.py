@@ -408,3 +408,21 @@ def test_allergies_kept_as_a_list() -> None:
     api = _api(allergies_shape="list")
     written = api.call("PUT", ONE, json={"allergies": "Latex (hives); Codeine,\nCats"}).json()["data"]
     assert written["allergies"] == ["Latex (hives)", "Codeine", "Cats"]
+
+
+def test_writes_that_do_not_take_meta() -> None:
+    for taken in ("taken", "ignored"):
+        api = _api(meta_input=taken)
+        own = api.ok(ONE)["data"]["meta"]
+        body = {
+            "first_name": "Ann",
+            "last_name": "Lee",
+            "date_of_birth": "1990-01-01",
+            "meta": {"fhir": {"gender": "f"}},
+        }
+        created = api.call("POST", "/v1/patients", json=body).json()["data"]
+        updated = api.call("PUT", ONE, json={"meta": {"fhir": {"gender": "f"}}, "first_name": "Ann"}).json()["data"]
+        if taken == "taken":
+            assert created["meta"] == updated["meta"] == {"fhir": {"gender": "f"}}
+        else:  # dropped without a word; the rest of the write is made
+            assert (created["meta"], updated["meta"], updated["first_name"]) == ({}, own, "Ann")
