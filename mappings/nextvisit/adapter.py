@@ -173,7 +173,11 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   throttled (or fails for now: a 5xx, a timeout) answers the create as done (201 with its id)
   with the record the create answered, else the body sent with its new id, never a 429 the
   client would retry into a second patient. A look-up of the new id that fails so is a 502
-  saying the patient was created.
+  saying the patient was created. Nor do the docs say when a write can be read: reads served by
+  a replica behind the writes (Laravel's `read` connection without `sticky`; Rails' automatic
+  role switching, whose time on the primary after a write follows a session cookie a token
+  client never sends) do not find a patient just created. A read-back that does not find the
+  patient the create named is answered the same way, saying so: never a 404 for a patient made.
 - A show of no patient: documented by example only for a patient found; a handler that answers
   what its look-up found answers 200 with `{"data": null}` (Express), `null` (Go, a nil pointer)
   or `{}` where Laravel's `findOrFail` answers 404. An answer naming no patient (no `id`, nothing
@@ -331,6 +335,11 @@ _NOT_READ_NOW = (Throttled, UpstreamError, UpstreamTimeout, VendorUnavailable)
 _NOT_READ_BACK = (
     "The patient was {done}, but reading it back from Nextvisit failed for now (HTTP {status}): "
     "the resource answered is what the vendor answered or was sent, and may differ from a later read"
+)
+_NOT_FOUND_YET = (
+    "The patient was created, but Nextvisit's read of it has not found it yet (its reads may lag its writes, "
+    "as a replica does): the resource answered is what the vendor answered or was sent, and may differ from "
+    "a later read"
 )
 _PERHAPS_SKIPPED = (
     "Patients were deleted from Nextvisit's list since the page before, which no longer lists any patient "
@@ -933,6 +942,11 @@ class NextvisitAdapter:
         except _NOT_READ_NOW as exc:
             written = _kept(resource, self._as_created(answer, body, new_id), self._ctx)
             return replace(written, warnings=(_NOT_READ_BACK.format(done="created", status=exc.status),))
+        except NotFound:
+            # Made (the vendor answered a 2xx naming it), but not readable yet: a read served by a
+            # replica behind the writes. A 404 would have the client create it again.
+            written = _kept(resource, self._as_created(answer, body, new_id), self._ctx)
+            return replace(written, warnings=(_NOT_FOUND_YET,))
         return _kept(resource, stored, self._ctx)
 
     def _as_created(self, answer: Any, body: dict[str, Any], new_id: str) -> Resource:

@@ -245,6 +245,13 @@ leave open that independent implementations read differently:
   object it is sent, and says nothing (Rails' strong parameters permitting ``:meta`` as a scalar,
   as the docs' field list reads, drop an object; a Django REST Framework serializer's
   ``read_only_fields``): a new patient's ``meta`` is ``{}``, an updated one's stays as it was.
+- ``replica_lag=None`` (default: a write is read at once) | seconds: ``GET /v1/patients/{id}``
+  reads a replica that lags the writes (``replica``: Laravel's ``read``/``write`` connections
+  without ``sticky``, Rails' automatic role switching, whose two seconds on the primary after a
+  write follow the session cookie a token client never sends): a patient written within that
+  many seconds (on ``clock``) is served as it was before the write, one just created is not
+  found (404, or ``missing_show``'s answer). A patient deleted is not found at once; lists read
+  the primary.
 - ``show_includes="list"`` (default: ``GET /v1/patients/{id}`` allows the list's includes) |
   ``"demographics"`` (its allow-list is ``demographics`` alone: any other include is Spatie's
   400, the docs documenting ``include`` on the list only) | ``"encounters"`` (its allow-list is

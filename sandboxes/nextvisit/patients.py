@@ -18,6 +18,8 @@ ignores ``include=demographics``; with ``single_relations="included"`` they carr
 with ``meta_updates`` other than ``"replaced"`` it merges the ``meta`` it is sent into the stored
 one; with ``allergies_shape="list"`` the allergy text a write sends is kept as its items; with
 ``meta_input="ignored"`` a write does not take the ``meta`` object it is sent; with
+``replica_lag`` the show serves a patient written within that many seconds as it was before the
+write (a patient just created is not found); with
 ``create_answer="message"`` a create answers 201 ``{"message": "Patient created
 successfully"}`` without the record; with ``missing_show`` other than ``"404"`` the show of no
 patient answers 200 with ``{"data": null}``, ``null`` or ``{}``; with ``duplicates="409"`` a create naming a live
@@ -100,6 +102,15 @@ class PatientRecords:
         if missing is not None and self._absent(request):
             return respond(200, missing)
         row = self._row(request, trashed=True)
+        behind, seen = self.store.replica.behind(row.id)
+        if behind and seen is None:  # created since the replica last caught up: not there yet
+            if missing is not None:
+                return respond(200, missing)
+            raise patient_not_found(request.path_params["patient_id"])
+        if behind and seen is not None:  # as it was before the write the replica has yet to see
+            row = PatientRow(doc=seen, user_id=row.user_id, encounters=row.encounters, timeline=row.timeline,
+                             demographics=row.demographics)  # fmt: skip
+            row.refresh()
         allowed = _SHOW_ALLOWED.get(self.store.readings.show_includes, INCLUDES)
         included = includes(request_query(request), allowed)
         demographics = "demographics" in included and self.store.readings.include_demographics

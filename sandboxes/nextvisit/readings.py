@@ -174,6 +174,8 @@ class Readings:
     meta_updates: MetaUpdates = "replaced"
     allergies_shape: AllergiesShape = "text"
     meta_input: MetaInput = "taken"
+    # Seconds a read of one patient lags its writes (a replica: `replica`); None: no lag.
+    replica_lag: int | None = None
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -190,6 +192,8 @@ class Readings:
             raise ValueError(f"token_lifetime must be None or at least 1 second, not {self.token_lifetime!r}")
         if self.rate_limit is not None and self.rate_limit < 1:
             raise ValueError(f"rate_limit must be None or at least 1 request a window, not {self.rate_limit!r}")
+        if self.replica_lag is not None and self.replica_lag < 1:
+            raise ValueError(f"replica_lag must be None or at least 1 second, not {self.replica_lag!r}")
         if self.list_per_page_max < 1:
             raise ValueError("list_per_page_max must be at least 1")
 

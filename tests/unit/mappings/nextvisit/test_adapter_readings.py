@@ -769,3 +769,22 @@ def test_an_update_clears_the_middle_name_it_leaves_out_or_says_it_could_not(
     assert written.resource["name"][0]["given"] == given
     assert [entry.partition(" (")[0] for entry in written.not_stored] == list(unkept)
     assert [body["middle_name"] for body in vendor.bodies] == ([None] if not skipped else [None, ""])
+
+
+def test_a_create_whose_patient_is_not_found_yet_is_answered_as_made() -> None:
+    # A read served by a replica behind the writes: the create named the patient, its read does
+    # not find it yet. A 404 would have the client send the create again.
+    class Lagging(CannedVendor):
+        async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+            if method == "POST":
+                self.calls.append((path, {}))
+                return {"data": {**json, "id": 8, "updated_at": "2026-11-21T00:00:00Z"}}
+            return await super().request(method, path, params=params, json=json)
+
+    patients = _adapter(Lagging([JANE])).providers["Patient"]
+    assert patients.create is not None
+    sent = {"resourceType": "Patient", "name": [{"family": "Lag", "given": ["Rae"]}], "birthDate": "1969-07-20",
+            "gender": "female"}  # fmt: skip
+    written = asyncio.run(patients.create(sent))
+    assert (written.resource["id"], written.resource["gender"], written.not_stored) == ("8", "female", ())
+    assert len(written.warnings) == 1 and "has not found it yet" in written.warnings[0]

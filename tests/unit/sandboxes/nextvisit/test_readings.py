@@ -426,3 +426,18 @@ def test_writes_that_do_not_take_meta() -> None:
             assert created["meta"] == updated["meta"] == {"fhir": {"gender": "f"}}
         else:  # dropped without a word; the rest of the write is made
             assert (created["meta"], updated["meta"], updated["first_name"]) == ({}, own, "Ann")
+
+
+def test_a_read_that_lags_the_writes() -> None:
+    clock = SetClock(FIXED_NOW)
+    api = Api(create_app(CLINIC, email=EMAIL, password=PASSWORD, clock=clock, replica_lag=3))
+    body = {"first_name": "Rae", "last_name": "Lag", "date_of_birth": "1969-07-20"}
+    new_id = api.call("POST", "/v1/patients", json=body).json()["data"]["id"]
+    assert api.get(f"/v1/patients/{new_id}").status_code == 404  # not on the replica yet
+    before = api.ok(ONE)["data"]["first_name"]
+    assert api.call("PUT", ONE, json={"first_name": "Changed"}).json()["data"]["first_name"] == "Changed"
+    assert api.ok(ONE)["data"]["first_name"] == before  # as it was before the write
+    clock.now += timedelta(seconds=3)
+    assert api.ok(f"/v1/patients/{new_id}")["data"]["first_name"] == "Rae"
+    assert api.ok(ONE)["data"]["first_name"] == "Changed"
+    assert _api().get(f"/v1/patients/{PATIENT.id}").status_code == 200  # no lag by default
