@@ -149,17 +149,18 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   reading. Allergies answered as a list of texts (a vendor keeping them as one) are sent back as
   the text the body takes, joined as the docs' example writes them ("Penicillin, Sulfa drugs").
   What cannot be sent back (a list of anything else; a field the answer left out) a replacing
-  PUT would wipe: no request can prevent that. Nor do the docs say
-  what a field sent as null does (`middle_name`, "string or null"): an app updating "the fields
-  given" skips it (Spring, ASP.NET: a bound DTO cannot tell null from absent), so a middle name
-  the update leaves out that the read-back still shows is sent again as empty text; one that
-  stays even so (Laravel's `array_filter`) is named as not stored. The copy of the Patient kept
-  in `meta` ("Additional metadata", no more said) is sent with null for what it no longer holds:
-  an app may merge the `meta` sent into the stored one, by key (Stripe's `metadata`, `array_merge`)
-  or at every depth (RFC 7396), where a key left out would stay (`patient._replacing`). Nor do
-  they say a write takes `meta` (Rails' strong parameters permitting `:meta` as a scalar drop an
-  object, unsaid): each create and update names what the patient read back does not hold of the
-  one sent (`patient.unkept_elements`), never losing it unsaid.
+  PUT would wipe: no request can prevent that.
+- A field an update sends as null (`middle_name`, "string or null", no more said): an app
+  updating "the fields given" skips it (Spring, ASP.NET: a bound DTO cannot tell null from
+  absent), so a middle name the update leaves out that the read-back still shows is sent again
+  as empty text; one that stays even so (Laravel's `array_filter`) is named as not stored.
+- `meta` ("Additional metadata", no more said) in a write: the copy of the Patient kept there is
+  sent with null for what it no longer holds, as an app may merge the `meta` sent into the
+  stored one, by key (Stripe's `metadata`, `array_merge`) or at every depth (RFC 7396), where a
+  key left out would stay (`patient._replacing`). An app may not take `meta` at all (Rails'
+  strong parameters permitting `:meta` as a scalar drop an object, unsaid): each create and
+  update names what the patient read back does not hold of the one sent
+  (`patient.unkept_elements`), never losing it unsaid.
 - The create answer: documented as `{"data": PatientFull}` (201); the record itself, or
   `{"message", "patient": {...}}`, or only its `id` are read for the new id; an answer that
   names none (`{"message": "Patient created successfully"}` like the delete's, that message

@@ -74,10 +74,8 @@ READINGS: dict[str, dict[str, Any]] = {
     # other words for genders, statuses and no known allergies, medications as one text;
     # patients sharing a sort value in another order on each page (PostgreSQL, no tiebreaker);
     # a read that refuses `include=demographics` (its allow-list: the relations it documents); a
-    # list that reads none of its name and birth date filters (no filter backend), counting all;
-    # writes that do not take `meta` (Rails' strong parameters permitting `:meta` as a scalar).
+    # list that reads none of its name and birth date filters (no filter backend), counting all.
     "flat-strings-sql-us-paginator": {
-        "meta_input": "ignored",
         "encounter_shape": "flat",
         "datetimes": "sql",
         "dates": "us",
