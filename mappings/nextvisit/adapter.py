@@ -242,8 +242,11 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   answer has them and they still agree. One extra call, only for such implementations.
 - `meta`: an object, or `[]` (PHP's encoding of an empty array) or null, both read as `{}`;
   its JSON text (a JSON column without an `array` cast) is decoded; anything else is `{}`.
-- `allergies`: documented as text; a list of text items is read as that list, item by
-  item (a non-text item is reported, the others served); anything else is reported.
+- `allergies`: documented as text; a list of text items is read as that list, item by item, and
+  so is a list of rows (a `hasMany` rendered as a relation; the PatientFull examples never show
+  the field) naming a substance (`name`, `substance`, `allergen`...) with its `reaction`(s),
+  read as "Penicillin (hives)" is written (an item naming none is reported, the others
+  served); anything else is reported.
 - `latest_medications` items (shown only as `[]`): text as written, or an object naming the
   drug (`name` or `medication`, with `strength` or `dosage` appended); an object with no name
   or an item that is neither is reported; null items are skipped. One text instead of a

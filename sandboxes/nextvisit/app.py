@@ -240,7 +240,10 @@ leave open that independent implementations read differently:
   PostgreSQL ``text[]``, Rails' ``serialize :allergies, type: Array``; the docs show the field in
   request bodies only, as text): the clinic's items with their reactions as the text writes
   them, a text recording no allergy as one item, an empty text as ``[]``; the text a create or
-  update sends is split into items at commas, semicolons and line ends.
+  update sends is split into items at commas, semicolons and line ends | ``"objects"`` (each item
+  a row ``{name, reaction}``, a ``hasMany`` rendered as a relation: the clinic's substance and
+  reaction, lower-cased, or null; a text recording no allergy one row named so; written items
+  stored as names).
 - ``meta_input="taken"`` (default) | ``"ignored"``: a create or update does not take the ``meta``
   object it is sent, and says nothing (Rails' strong parameters permitting ``:meta`` as a scalar,
   as the docs' field list reads, drop an object; a Django REST Framework serializer's

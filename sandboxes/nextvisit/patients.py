@@ -16,7 +16,7 @@ ignores ``include=demographics``; with ``single_relations="included"`` they carr
 ``update_nulls`` other than ``"set"`` an update leaves the fields it is sent null
 (``"skipped"``; an empty string is then stored as sent) or empty (``"filtered"``) as they are;
 with ``meta_updates`` other than ``"replaced"`` it merges the ``meta`` it is sent into the stored
-one; with ``allergies_shape="list"`` the allergy text a write sends is kept as its items; with
+one; with ``allergies_shape`` other than ``"text"`` the allergy text a write sends is kept as its items; with
 ``meta_input="ignored"`` a write does not take the ``meta`` object it is sent; with
 ``replica_lag`` the show serves a patient written within that many seconds as it was before the
 write (a patient just created is not found); with
@@ -201,8 +201,10 @@ class PatientRecords:
                         out[name] = None
             else:
                 text = rules.string(name, value, 255 if name.endswith("_name") else None)
-                if text and name == "allergies" and self.store.readings.allergies_shape == "list":
-                    out[name] = [item for item in _ALLERGY_SEPARATORS.split(value) if item]
+                shape = self.store.readings.allergies_shape
+                if text and name == "allergies" and shape != "text":
+                    items = [item for item in _ALLERGY_SEPARATORS.split(value) if item]
+                    out[name] = items if shape == "list" else [{"name": item, "reaction": None} for item in items]
         rules.check()
         return out
 

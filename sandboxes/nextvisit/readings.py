@@ -111,7 +111,9 @@ MetaUpdates = Literal["replaced", "merged", "merge_patch"]
 # served as sent. "list": kept as a list of items and served as one (EF Core 8's primitive
 # collection `List<string>`, a PostgreSQL `text[]`, Rails' `serialize :allergies, type: Array`),
 # the documented text a write sends split into its items at commas, semicolons and line ends.
-AllergiesShape = Literal["text", "list"]
+# "objects": each item a row, `{name, reaction}` (a `hasMany` of allergies rendered as a
+# relation, as `latest_medications` may be objects; the written text's items stored as names).
+AllergiesShape = Literal["text", "list", "objects"]
 # Whether a write takes the `meta` object it is sent (listed in both documented write bodies).
 # "taken" (default). "ignored": the record's `meta` stays as it was, without a word: Rails' strong
 # parameters listing it as a scalar from the docs' field list (`permit(:first_name, ..., :meta)`)

@@ -11,7 +11,9 @@ staff would type them, in a few styles, as the ``app`` module docstring describe
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from uuid import uuid5
 
 from sandboxes.clinic import CLINIC_NAMESPACE, Clinic, Encounter, Medication, Patient, Provider
@@ -66,6 +68,16 @@ def _allergies_list(patient: Patient, other: bool = False) -> list[str] | None:
     return items or (None if text is None else [text] if text else [])
 
 
+def _allergy_objects(patient: Patient, other: bool = False) -> list[JsonObject] | None:
+    """``allergies_shape="objects"``: each live allergy a row ``{name, reaction}`` (the reaction
+    lower-cased, as the text writes it, or null); a text recording none one row named so."""
+    live = [allergy for allergy in patient.allergies if not allergy.deleted]
+    if live:
+        return [{"name": a.substance, "reaction": a.reaction.lower() if a.reaction else None} for a in live]
+    items = _allergies_list(patient, other)
+    return None if items is None else [{"name": item, "reaction": None} for item in items]
+
+
 def _allergies_text(patient: Patient, other: bool = False) -> str | None:
     items = _allergy_items(patient)
     if not items:
@@ -80,6 +92,12 @@ def _allergies_text(patient: Patient, other: bool = False) -> str | None:
         return f"{', '.join(items[:-1])} and {items[-1]}"
     return ", ".join(items)
 
+
+_ALLERGY_SHAPES: dict[str, Callable[[Patient, bool], Any]] = {
+    "text": _allergies_text,
+    "list": _allergies_list,
+    "objects": _allergy_objects,
+}
 
 _DOSE_START = re.compile(r"\s+\d")
 
@@ -288,9 +306,7 @@ class Renderer:
             "gender": None if patient.gender is None else genders[patient.gender],
             "date_of_birth": iso_date(patient.birth_date),
             "notes": _notes(patient),
-            "allergies": (_allergies_list if self.readings.allergies_shape == "list" else _allergies_text)(
-                patient, other
-            ),
+            "allergies": _ALLERGY_SHAPES[self.readings.allergies_shape](patient, other),
             "insurance": None,
             "latest_medications": medications,
             "meta": meta,

@@ -139,8 +139,10 @@ READINGS: dict[str, dict[str, Any]] = {
     # an unknown token refused with 403 too; empty lists (a page listing nobody, a patient
     # without visits) as null, Go's nil slices; a request limit of 30 a second (Laravel 11's
     # `Limit::perSecond`; the docs name none), which the tenant is configured with; a read of no
-    # patient (unknown, deleted, another team's) answered 200 `null`, a Go handler's nil pointer.
+    # patient (unknown, deleted, another team's) answered 200 `null`, a Go handler's nil pointer;
+    # allergies as rows too, `{name, reaction}`.
     "accents-micro-unreadable": {
+        "allergies_shape": "objects",
         "medication_shape": "objects",
         "name_accents": "sensitive",
         "datetimes": "micro",

@@ -169,3 +169,19 @@ def test_a_create_the_vendor_cannot_read_back_yet_is_answered_as_made_and_made_o
         assert (read["name"][0]["given"], read["telecom"]) == (["Rae"], sent["telecom"])
         found = fhir.search_all(f"{BASE}/Patient", given="Rae", birthdate="1969-07-20")
         assert [p["id"] for p in found] == [new_id]
+
+
+@pytest.mark.parametrize(
+    ("fhir", "rows"), [({}, False), ({"allergies_shape": "objects"}, True)], ids=["text", "objects"], indirect=["fhir"]
+)
+def test_allergies_served_as_rows_are_read_with_their_reactions(fhir: FhirHttp, rows: bool) -> None:
+    # The PatientFull examples never show `allergies`: an app may serve them as rows, `{name, reaction}`.
+    pid = str(ALLERGIC.id)
+    bundle = fhir.get_ok(f"{BASE}/AllergyIntolerance", params={"patient": pid})
+    found = {e["resource"]["code"]["text"].split(" (")[0]: e["resource"] for e in bundle["entry"]}
+    live = [a for a in ALLERGIC.allergies if not a.deleted]
+    assert sorted(found) == sorted(a.substance for a in live) and bundle["total"] == len(live)
+    if rows:  # each row gives its reaction (the text writes them in some styles only)
+        for allergy in live:
+            expected = [{"manifestation": [{"text": allergy.reaction.lower()}]}] if allergy.reaction else None
+            assert found[allergy.substance].get("reaction") == expected, allergy.substance

@@ -441,3 +441,15 @@ def test_a_read_that_lags_the_writes() -> None:
     assert api.ok(f"/v1/patients/{new_id}")["data"]["first_name"] == "Rae"
     assert api.ok(ONE)["data"]["first_name"] == "Changed"
     assert _api().get(f"/v1/patients/{PATIENT.id}").status_code == 200  # no lag by default
+
+
+def test_allergies_as_rows() -> None:
+    api = _api(allergies_shape="objects")
+    listed = {row["id"]: row["allergies"] for row in api.ok("/v1/patients", per_page=100)["data"]}
+    by_id = {p.id: p for p in CLINIC.patients}
+    for patient_id, rows in listed.items():
+        live = [a for a in by_id[patient_id].allergies if not a.deleted]
+        if live:
+            assert rows == [{"name": a.substance, "reaction": a.reaction.lower() if a.reaction else None} for a in live]
+    written = api.call("PUT", ONE, json={"allergies": "Latex; Codeine"}).json()["data"]
+    assert written["allergies"] == [{"name": "Latex", "reaction": None}, {"name": "Codeine", "reaction": None}]
