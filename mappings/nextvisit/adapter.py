@@ -146,10 +146,10 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
 - `PUT /v1/patients/{id}`: whether the fields a body leaves out keep their values or become
   null (a PUT that replaces the record) is not said. An update sends back the `notes` and
   `allergies` text it has just read (the Patient carries neither), so both survive either
-  reading. Allergies answered as a list of texts (a vendor keeping them as one) are sent back as
-  the text the body takes, joined as the docs' example writes them ("Penicillin, Sulfa drugs").
-  What cannot be sent back (a list of anything else; a field the answer left out) a replacing
-  PUT would wipe: no request can prevent that.
+  reading. Allergies answered as a list of texts or of rows (a vendor keeping them as one; a row
+  as "Penicillin (hives)") are sent back as the text the body takes, joined as the docs' example
+  writes them ("Penicillin, Sulfa drugs"). What cannot be sent back (a row naming no substance;
+  a field the answer left out) a replacing PUT would wipe: no request can prevent that.
 - A field an update sends as null (`middle_name`, "string or null", no more said): an app
   updating "the fields given" skips it (Spring, ASP.NET: a bound DTO cannot tell null from
   absent), so a middle name the update leaves out that the read-back still shows is sent again

@@ -152,7 +152,7 @@ def _allergy_text(patient: VendorPatient) -> tuple[str, list[Unreadable]]:
     except UnreadablePayload as exc:
         return "", [Unreadable("AllergyIntolerance", patient.id, None, exc.field, exc.problem)]
     for path, item in entries:
-        written = _item_text(item)
+        written = item_text(item)
         if written is not None:
             items.append(written)
         elif item is not None:
@@ -166,7 +166,7 @@ _SUBSTANCE_NAMES = ("name", "substance", "allergen", "allergy", "description")
 _REACTION_NAMES = ("reaction", "reactions")
 
 
-def _item_text(item: Any) -> str | None:
+def item_text(item: Any) -> str | None:
     """An allergy item as the text would write it: text as it is; a row as its substance, with
     its reaction (text, or a list of texts) in parentheses, as "Penicillin (hives)" is written;
     None when it names no substance."""

@@ -19,6 +19,7 @@ from gateway.contract import TenantContext
 from gateway.errors import Unprocessable
 from gateway.text import nfc
 from mappings.fhirjson import compact, content_version, fhir_date
+from mappings.nextvisit.allergy import item_text
 from mappings.nextvisit.options import vendor_timezone
 from mappings.nextvisit.vendor import VendorDemographics, VendorPatient, read_patient, zoned_instant
 from mappings.terminology import GENDER, PROFILE_PATIENT
@@ -174,9 +175,10 @@ def patient_from_fhir(
     is sent back as it is. The docs do not say whether `PUT /v1/patients/{id}` changes only the
     fields sent or replaces the record (fields left out becoming null, as a PUT may): sent back,
     they survive both. As text, which is all the update body takes: allergies answered as a list
-    of items (a vendor keeping them as a list: EF Core's `List<string>`, a PostgreSQL `text[]`)
-    are written as the docs' example writes them, "Penicillin, Sulfa drugs"; a field the answer
-    did not hold, or a list of anything but text, cannot be sent back.
+    of items (a vendor keeping them as a list: EF Core's `List<string>`, a PostgreSQL `text[]`;
+    or as rows naming a substance, each written "Penicillin (hives)") are written as the docs'
+    example writes them, "Penicillin, Sulfa drugs"; a field the answer did not hold, or a list
+    with an item naming no substance, cannot be sent back.
     """
     problems: list[tuple[str, str]] = []
     names = resource.get("name") or []
@@ -225,8 +227,10 @@ def patient_from_fhir(
         value = getattr(current, kept, None)
         if isinstance(value, str):
             body[kept] = value
-        elif kept == "allergies" and isinstance(value, list) and all(isinstance(item, str) for item in value):
-            body[kept] = _ALLERGY_JOINER.join(value) or None
+        elif kept == "allergies" and isinstance(value, list):
+            items = [item_text(item) for item in value if item is not None]
+            if all(item is not None for item in items):
+                body[kept] = _ALLERGY_JOINER.join(item for item in items if item) or None
     return body
 
 

@@ -100,8 +100,12 @@ ALLERGIC = next(p for p in CLINIC.patients if not p.deleted and len([a for a in 
 
 @pytest.mark.parametrize(
     "fhir",
-    [{"put_semantics": "replace"}, {"put_semantics": "replace", "allergies_shape": "list"}],
-    ids=["text", "list"],
+    [
+        {"put_semantics": "replace"},
+        {"put_semantics": "replace", "allergies_shape": "list"},
+        {"put_semantics": "replace", "allergies_shape": "objects"},
+    ],
+    ids=["text", "list", "rows"],
     indirect=True,
 )
 def test_an_update_under_a_replacing_put_keeps_the_allergies_however_the_vendor_keeps_them(fhir: FhirHttp) -> None:

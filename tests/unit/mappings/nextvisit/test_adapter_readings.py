@@ -371,7 +371,9 @@ TEXTS = {"notes": "Prefers mornings.", "allergies": "Penicillin"}
         (TEXTS, TEXTS),
         # Allergies answered as a list (a vendor keeping them as one): sent back as the text the body takes.
         ({"notes": None, "allergies": ["Latex", "Codeine"]}, {"allergies": "Latex, Codeine"}),
-        ({"notes": None, "allergies": ["Latex", {"name": "Codeine"}]}, {}),  # not all text: nothing to send
+        # Rows (a relation rendered as one): each as the text writes it.
+        ({"allergies": ["Latex", {"name": "Codeine", "reaction": "rash"}]}, {"allergies": "Latex, Codeine (rash)"}),
+        ({"notes": None, "allergies": ["Latex", {"reaction": "rash"}]}, {}),  # a row naming no substance: not sent
         ({}, {}),  # not in the answer: nothing to send back
     ],
 )
