@@ -146,8 +146,21 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
 - `PUT /v1/patients/{id}`: whether the fields a body leaves out keep their values or become
   null (a PUT that replaces the record) is not said. An update sends back the `notes` and
   `allergies` text it has just read (the Patient carries neither), so both survive either
-  reading. What cannot be sent back (allergies as a list: the body takes text; a field the
-  answer left out) a replacing PUT would wipe: no request can prevent that.
+  reading. Allergies answered as a list of texts or of rows (a vendor keeping them as one; a row
+  as "Penicillin (hives)") are sent back as the text the body takes, joined as the docs' example
+  writes them ("Penicillin, Sulfa drugs"). What cannot be sent back (a row naming no substance;
+  a field the answer left out) a replacing PUT would wipe: no request can prevent that.
+- A field an update sends as null (`middle_name`, "string or null", no more said): an app
+  updating "the fields given" skips it (Spring, ASP.NET: a bound DTO cannot tell null from
+  absent), so a middle name the update leaves out that the read-back still shows is sent again
+  as empty text; one that stays even so (Laravel's `array_filter`) is named as not stored.
+- `meta` ("Additional metadata", no more said) in a write: the copy of the Patient kept there is
+  sent with null for what it no longer holds, as an app may merge the `meta` sent into the
+  stored one, by key (Stripe's `metadata`, `array_merge`) or at every depth (RFC 7396), where a
+  key left out would stay (`patient._replacing`). An app may not take `meta` at all (Rails'
+  strong parameters permitting `:meta` as a scalar drop an object, unsaid): each create and
+  update names what the patient read back does not hold of the one sent
+  (`patient.unkept_elements`), never losing it unsaid.
 - The create answer: documented as `{"data": PatientFull}` (201); the record itself, or
   `{"message", "patient": {...}}`, or only its `id` are read for the new id; an answer that
   names none (`{"message": "Patient created successfully"}` like the delete's, that message
@@ -161,7 +174,11 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   throttled (or fails for now: a 5xx, a timeout) answers the create as done (201 with its id)
   with the record the create answered, else the body sent with its new id, never a 429 the
   client would retry into a second patient. A look-up of the new id that fails so is a 502
-  saying the patient was created.
+  saying the patient was created. Nor do the docs say when a write can be read: reads served by
+  a replica behind the writes (Laravel's `read` connection without `sticky`; Rails' automatic
+  role switching, whose time on the primary after a write follows a session cookie a token
+  client never sends) do not find a patient just created. A read-back that does not find the
+  patient the create named is answered the same way, saying so: never a 404 for a patient made.
 - A show of no patient: documented by example only for a patient found; a handler that answers
   what its look-up found answers 200 with `{"data": null}` (Express), `null` (Go, a nil pointer)
   or `{}` where Laravel's `findOrFail` answers 404. An answer naming no patient (no `id`, nothing
@@ -225,8 +242,11 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   answer has them and they still agree. One extra call, only for such implementations.
 - `meta`: an object, or `[]` (PHP's encoding of an empty array) or null, both read as `{}`;
   its JSON text (a JSON column without an `array` cast) is decoded; anything else is `{}`.
-- `allergies`: documented as text; a list of text items is read as that list, item by
-  item (a non-text item is reported, the others served); anything else is reported.
+- `allergies`: documented as text; a list of text items is read as that list, item by item, and
+  so is a list of rows (a `hasMany` rendered as a relation; the PatientFull examples never show
+  the field) naming a substance (`name`, `substance`, `allergen`...) with its `reaction`(s),
+  read as "Penicillin (hives)" is written (an item naming none is reported, the others
+  served); anything else is reported.
 - `latest_medications` items (shown only as `[]`): text as written, or an object naming the
   drug (`name` or `medication`, with `strength` or `dosage` appended); an object with no name
   or an item that is neither is reported; null items are skipped. One text instead of a
@@ -244,7 +264,16 @@ from datetime import date, datetime
 from functools import partial
 from typing import Any
 
-from gateway.contract import AdapterConfig, Resource, ResourceProvider, SearchRequest, VendorPage, Written, by_type
+from gateway.contract import (
+    AdapterConfig,
+    Resource,
+    ResourceProvider,
+    SearchRequest,
+    TenantContext,
+    VendorPage,
+    Written,
+    by_type,
+)
 from gateway.errors import (
     Gone,
     InvalidRequest,
@@ -269,7 +298,7 @@ from mappings.nextvisit.client import NextvisitClient, Refused
 from mappings.nextvisit.encounter import encounters_to_fhir
 from mappings.nextvisit.medication import medications_read
 from mappings.nextvisit.options import NextvisitOptions, vendor_timezone, with_vendor_timezone
-from mappings.nextvisit.patient import patient_from_fhir, patient_to_fhir
+from mappings.nextvisit.patient import patient_from_fhir, patient_to_fhir, unkept_elements
 from mappings.nextvisit.vendor import (
     Mapped,
     Unreadable,
@@ -310,6 +339,11 @@ _NOT_READ_NOW = (Throttled, UpstreamError, UpstreamTimeout, VendorUnavailable)
 _NOT_READ_BACK = (
     "The patient was {done}, but reading it back from Nextvisit failed for now (HTTP {status}): "
     "the resource answered is what the vendor answered or was sent, and may differ from a later read"
+)
+_NOT_FOUND_YET = (
+    "The patient was created, but Nextvisit's read of it has not found it yet (its reads may lag its writes, "
+    "as a replica does): the resource answered is what the vendor answered or was sent, and may differ from "
+    "a later read"
 )
 _PERHAPS_SKIPPED = (
     "Patients were deleted from Nextvisit's list since the page before, which no longer lists any patient "
@@ -910,9 +944,14 @@ class NextvisitAdapter:
         try:
             stored = await self._read_patient(new_id)
         except _NOT_READ_NOW as exc:
-            written = _kept(resource, self._as_created(answer, body, new_id))
+            written = _kept(resource, self._as_created(answer, body, new_id), self._ctx)
             return replace(written, warnings=(_NOT_READ_BACK.format(done="created", status=exc.status),))
-        return _kept(resource, stored)
+        except NotFound:
+            # Made (the vendor answered a 2xx naming it), but not readable yet: a read served by a
+            # replica behind the writes. A 404 would have the client create it again.
+            written = _kept(resource, self._as_created(answer, body, new_id), self._ctx)
+            return replace(written, warnings=(_NOT_FOUND_YET,))
+        return _kept(resource, stored, self._ctx)
 
     def _as_created(self, answer: Any, body: dict[str, Any], new_id: str) -> Resource:
         """The patient just created when reading it back failed for now: the record the create
@@ -962,17 +1001,43 @@ class NextvisitAdapter:
                 f"Patient/{resource_id} has changed since version {if_match}; read it again before updating"
             )
         body = patient_from_fhir(resource, self._ctx, self._today(), record)
-        await self.client.request("PUT", f"/v1/patients/{resource_id}", json=body)
+        path = f"/v1/patients/{resource_id}"
+        await self.client.request("PUT", path, json=body)
         try:
-            stored = await self._read_patient(resource_id)
+            read_back = await self._patient(resource_id)
+            unkept: tuple[str, ...] = ()
+            if body["middle_name"] is None and _has_text(read_back.middle_name):
+                read_back, unkept = await self._middle_name_cleared(path, body, resource_id)
+            stored = patient_to_fhir(read_back, self._ctx)
         except _NOT_READ_NOW as exc:
             # Done at the vendor: an error now would have the client send it again, and its
             # If-Match then fail against its own update (a 412). The record as sent over the one
             # read before it, without a version (its ETag would match no later read).
             as_sent = {**record.model_dump(by_alias=True), **body}
-            written = _kept(resource, _unversioned(patient_to_fhir(as_sent, self._ctx)))
+            written = _kept(resource, _unversioned(patient_to_fhir(as_sent, self._ctx)), self._ctx)
             return replace(written, warnings=(_NOT_READ_BACK.format(done="updated", status=exc.status),))
-        return _kept(resource, stored)
+        written = _kept(resource, stored, self._ctx)
+        return replace(written, not_stored=(*written.not_stored, *unkept))
+
+    async def _middle_name_cleared(
+        self, path: str, body: dict[str, Any], resource_id: str
+    ) -> tuple[VendorPatient, tuple[str, ...]]:
+        """The patient after its middle name, sent as null and kept by the vendor, is sent again as
+        empty text; and what of the update it still did not take. The docs' update body says
+        `middle_name` is "string or null" and no more: an app updating "the fields given" skips a
+        null (Spring's MapStruct `NullValuePropertyMappingStrategy.IGNORE`, ASP.NET's `if (dto.X !=
+        null)`: a bound DTO cannot tell null from absent), while empty text is a value there and
+        Laravel's ConvertEmptyStringsToNull makes it the null asked for. An app that skips every
+        empty value (Laravel's `array_filter($request->validated())`) or refuses the empty text
+        cannot clear it: said, never a failed update (the rest of it is done)."""
+        try:
+            await self.client.request("PUT", path, json={**body, "middle_name": ""})
+        except (InvalidRequest, *_NOT_READ_NOW):
+            pass  # the first update stands; what it did not clear is said below
+        patient = await self._patient(resource_id)
+        if not _has_text(patient.middle_name):
+            return patient, ()
+        return patient, (_MIDDLE_NAME_KEPT,)
 
     async def _delete_patient(self, resource_id: str) -> None:
         try:
@@ -980,6 +1045,16 @@ class NextvisitAdapter:
         except (NotFound, Gone):
             return  # FHIR: deleting what is not there (any more) is a success, not an error
         await self.client.request("DELETE", f"/v1/patients/{resource_id}")
+
+
+_MIDDLE_NAME_KEPT = (
+    "Patient.name.given (Nextvisit kept the middle name the update left out: it does not clear a field sent "
+    "null or empty)"
+)
+
+
+def _has_text(value: str | None) -> bool:
+    return bool(value and value.strip())
 
 
 def _unversioned(resource: Resource) -> Resource:
@@ -990,11 +1065,10 @@ def _unversioned(resource: Resource) -> Resource:
     return {**resource, "meta": meta} if meta else {k: v for k, v in resource.items() if k != "meta"}
 
 
-def _kept(sent: Resource, stored: Resource) -> Written:
-    """The stored patient, naming the gender it did not take: Nextvisit's own gender field,
-    once set, wins over the one the gateway keeps for it, and its write bodies cannot set it."""
-    gender = sent.get("gender")
-    return Written(stored, ("Patient.gender",) if gender and stored.get("gender") != gender else ())
+def _kept(sent: Resource, stored: Resource, ctx: TenantContext) -> Written:
+    """The stored patient, naming what of the one sent it does not hold as sent
+    (`patient.unkept_elements`)."""
+    return Written(stored, unkept_elements(sent, stored, ctx))
 
 
 def _answered_id(answer: Any) -> str | None:

@@ -1,7 +1,8 @@
 """Nextvisit's free-text `allergies` → US Core AllergyIntolerance, one per allergy (pure).
 
 The text is a clinician's list ("Penicillin, Sulfa drugs", "Latex (hives); codeine", one
-item a line, with or without "- " or "1. " before it, or a JSON array stored as its text).
+item a line, with or without "- " or "1. " before it, or a JSON array stored as its text), or
+a list of its items, as text or as rows naming a substance and its reaction.
 Each item becomes one AllergyIntolerance whose `code.text` is the item as written; a
 parenthesised note becomes the reaction's manifestation text. "No known allergies" spellings
 (`NKDA`, `No allergies`, `Denies`, `No known drug allergies (NKDA)`) become the SNOMED
@@ -136,8 +137,8 @@ def allergies_read(patient: VendorPatient, ctx: TenantContext) -> Mapped:
 
 
 def _allergy_text(patient: VendorPatient) -> tuple[str, list[Unreadable]]:
-    """The documented free text; a list of text items (a shape the docs leave open) is read as
-    that list, item by item."""
+    """The documented free text; a list of text items or of rows naming a substance (shapes the
+    docs leave open) is read as that list, item by item."""
     value = patient.allergies
     if isinstance(value, str):
         listed = listed_text(value.strip())
@@ -151,11 +152,35 @@ def _allergy_text(patient: VendorPatient) -> tuple[str, list[Unreadable]]:
     except UnreadablePayload as exc:
         return "", [Unreadable("AllergyIntolerance", patient.id, None, exc.field, exc.problem)]
     for path, item in entries:
-        if isinstance(item, str):
-            items.append(item)
+        written = item_text(item)
+        if written is not None:
+            items.append(written)
         elif item is not None:
-            unreadable.append(Unreadable("AllergyIntolerance", patient.id, None, path, "is not text"))
+            unreadable.append(Unreadable("AllergyIntolerance", patient.id, None, path, "names no substance"))
     return ", ".join(i.strip() for i in items if i.strip()), unreadable
+
+
+# Where a row of allergies (a `hasMany` rendered as a relation; the PatientFull examples never show
+# the field) names its substance, and its reaction.
+_SUBSTANCE_NAMES = ("name", "substance", "allergen", "allergy", "description")
+_REACTION_NAMES = ("reaction", "reactions")
+
+
+def item_text(item: Any) -> str | None:
+    """An allergy item as the text would write it: text as it is; a row as its substance, with
+    its reaction (text, or a list of texts) in parentheses, as "Penicillin (hives)" is written;
+    None when it names no substance."""
+    if isinstance(item, str):
+        return item
+    if not isinstance(item, dict):
+        return None
+    name = next((v.strip() for k in _SUBSTANCE_NAMES if isinstance(v := item.get(k), str) and v.strip()), None)
+    if name is None:
+        return None
+    said = next((item[k] for k in _REACTION_NAMES if item.get(k)), None)
+    reactions = [said] if isinstance(said, str) else said if isinstance(said, list) else []
+    reaction = "; ".join(r.strip() for r in reactions if isinstance(r, str) and r.strip())
+    return f"{name} ({reaction})" if reaction else name
 
 
 def _resource(

@@ -19,6 +19,7 @@ from gateway.contract import TenantContext
 from gateway.errors import Unprocessable
 from gateway.text import nfc
 from mappings.fhirjson import compact, content_version, fhir_date
+from mappings.nextvisit.allergy import item_text
 from mappings.nextvisit.options import vendor_timezone
 from mappings.nextvisit.vendor import VendorDemographics, VendorPatient, read_patient, zoned_instant
 from mappings.terminology import GENDER, PROFILE_PATIENT
@@ -69,8 +70,32 @@ def _gender(gender: str | None) -> str | None:
 
 
 def _stored(p: VendorPatient) -> dict[str, Any]:
-    copy = p.meta.get("fhir")
+    copy = _without_nulls(p.meta.get("fhir"))
     return {k: v for k, v in copy.items() if k not in NATIVE or k == "name"} if isinstance(copy, dict) else {}
+
+
+def _without_nulls(value: Any) -> Any:
+    """`value` without the null members an update wrote to remove what it no longer holds
+    (`_replacing`): a FHIR object has none of its own (R4 json.html). Nulls in a list stay: they
+    keep a primitive's extensions in line with its values (`"_given": [null, {...}]`)."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def _replacing(before: Any, now: Any) -> Any:
+    """`now`, to be written where `before` is, with every key of `before` it lacks as null, at
+    every depth of objects. The docs call `meta` "Additional metadata" and say no more of how an
+    update writes it: set as sent (replaced), its keys merged over the stored ones (Stripe's
+    `metadata`, `{...meta, ...body.meta}`, `array_merge`), or merged at every depth (RFC 7396
+    JSON Merge Patch, where null removes a key). Replaced or merged by key, the nulls are read as
+    nothing (`_without_nulls`); merged at any depth, they remove what `now` no longer holds.
+    Lists are sent whole: each of these writes replaces a list."""
+    if not isinstance(before, dict) or not isinstance(now, dict):
+        return now
+    return {**{k: None for k in before if k not in now}, **{k: _replacing(before.get(k), v) for k, v in now.items()}}
 
 
 def _names(p: VendorPatient, stored: Any) -> list[dict[str, Any]]:
@@ -106,6 +131,35 @@ def _address(demographics: VendorDemographics) -> list[dict[str, Any]]:
     return [address] if address else []
 
 
+def unkept_elements(sent: Mapping[str, Any], stored: Mapping[str, Any], ctx: TenantContext) -> tuple[str, ...]:
+    """The elements of the Patient `sent` that `stored` (the vendor's record after the write, read
+    back) does not hold as sent, by FHIRPath: those kept in `meta` (its identifiers of other
+    systems, telecom, gender, extensions...) and names beyond the vendor's fields. A write may not
+    take `meta` and say nothing (Rails' strong parameters permitting `:meta` as a scalar drop an
+    object; a serializer may hold it read-only), and Nextvisit's own gender and demographics,
+    once set, are served over the copy: each is named, never lost unsaid. Its native fields
+    (names, birth date) are the vendor's to refuse; `text` and `meta` are the core's."""
+    ours = {ctx.system(s) for s in OUR_SYSTEMS}
+    held = stored.get("identifier") or []
+    unkept: list[str] = []
+    for element, value in sent.items():
+        if element == "identifier":
+            lost = any(i not in held for i in value if i.get("system") not in ours)
+        elif element == "name":
+            lost = _names_in_meta(value) and stored.get("name") != value
+        else:
+            lost = element not in NATIVE and stored.get(element) != value
+        if lost:
+            unkept.append(f"Patient.{element}")
+    return tuple(unkept)
+
+
+def _names_in_meta(names: list[dict[str, Any]]) -> bool:
+    """Whether a Patient's names are more than the vendor's fields hold (kept in `meta`): several,
+    or parts other than the family and given names."""
+    return len(names) > 1 or bool(names and set(_chosen_name(names)) - {"family", "given", "use"})
+
+
 def _chosen_name(names: list[dict[str, Any]]) -> dict[str, Any]:
     return next((n for n in names if n.get("use") == "official"), names[0])
 
@@ -116,10 +170,15 @@ def patient_from_fhir(
     """The Nextvisit request body for a (valid FHIR) Patient, or Unprocessable naming what is missing.
 
     `current` is the record as the vendor holds it, on update: the other keys of its `meta` are
-    kept, and its `notes` and `allergies` text is sent back as it is. The docs do not say whether
-    `PUT /v1/patients/{id}` changes only the fields sent or replaces the record (fields left out
-    becoming null, as a PUT may): sent back, they survive both. Text only: the update body takes
-    nothing else there, and a field the answer did not hold cannot be sent back.
+    kept, what its copy of the resource holds that this one does not is sent as null (a vendor
+    may merge `meta` rather than replace it, `_replacing`), and its `notes` and `allergies` text
+    is sent back as it is. The docs do not say whether `PUT /v1/patients/{id}` changes only the
+    fields sent or replaces the record (fields left out becoming null, as a PUT may): sent back,
+    they survive both. As text, which is all the update body takes: allergies answered as a list
+    of items (a vendor keeping them as a list: EF Core's `List<string>`, a PostgreSQL `text[]`;
+    or as rows naming a substance, each written "Penicillin (hives)") are written as the docs'
+    example writes them, "Penicillin, Sulfa drugs"; a field the answer did not hold, or a list
+    with an item naming no substance, cannot be sent back.
     """
     problems: list[tuple[str, str]] = []
     names = resource.get("name") or []
@@ -150,11 +209,13 @@ def patient_from_fhir(
     extra = {k: v for k, v in resource.items() if k not in NATIVE and k != "identifier"}
     if identifiers:
         extra["identifier"] = identifiers
-    if len(names) > 1 or set(chosen) - {"family", "given", "use"}:
+    if _names_in_meta(names):
         extra["name"] = names
-    meta = {k: v for k, v in (current.meta if current else {}).items() if k != "fhir"}
-    if extra:
-        meta["fhir"] = extra
+    held = current.meta if current else {}
+    meta = {k: v for k, v in held.items() if k != "fhir"}
+    before = _without_nulls(held.get("fhir"))
+    if extra or isinstance(before, dict):
+        meta["fhir"] = _replacing(before, extra)
     body: dict[str, Any] = {
         "first_name": given[0],
         "middle_name": " ".join(given[1:]) or None,
@@ -166,4 +227,13 @@ def patient_from_fhir(
         value = getattr(current, kept, None)
         if isinstance(value, str):
             body[kept] = value
+        elif kept == "allergies" and isinstance(value, list):
+            items = [item_text(item) for item in value if item is not None]
+            if all(item is not None for item in items):
+                body[kept] = _ALLERGY_JOINER.join(item for item in items if item) or None
     return body
+
+
+# How the allergy items a vendor answers as a list are written back in the text its write bodies
+# take: the docs' own example writes them so ("Penicillin, Sulfa drugs").
+_ALLERGY_JOINER = ", "

@@ -224,6 +224,37 @@ leave open that independent implementations read differently:
   (``PUT``/``PATCH`` replace the record: every field of the documented update body the request
   leaves out is null, then validated as sent, so a missing ``first_name`` is a 422; the
   ``notes`` and ``allergies`` left out are wiped).
+- ``update_nulls="set"`` (default: a field an update sends as null is stored null) |
+  ``"skipped"`` (null is "not given": the field is left as it is, and an empty string is stored
+  as sent, served ``""``, as a Spring or ASP.NET app whose bound DTO cannot tell null from absent
+  updates "the fields given") | ``"filtered"`` (every empty value, null, ``""`` (null by then) and
+  ``[]``/``{}``, leaves its field as it is: Laravel's ``$patient->update(array_filter(
+  $request->validated()))``; no field can be cleared).
+- ``meta_updates="replaced"`` (default: an update's ``meta`` is the record's new ``meta``) |
+  ``"merged"`` (its keys over the stored ones, a key left out kept: Stripe's ``metadata``,
+  ``{...patient.meta, ...req.body.meta}``, ``array_merge``, ``Hash#merge``) | ``"merge_patch"``
+  (RFC 7396 JSON Merge Patch: merged key by key at every depth, a key sent null removed, lists
+  replaced).
+- ``allergies_shape="text"`` (default: ``allergies`` kept and served as the text written) |
+  ``"list"`` (kept as a list of items and served as one: EF Core 8's ``List<string>``, a
+  PostgreSQL ``text[]``, Rails' ``serialize :allergies, type: Array``; the docs show the field in
+  request bodies only, as text): the clinic's items with their reactions as the text writes
+  them, a text recording no allergy as one item, an empty text as ``[]``; the text a create or
+  update sends is split into items at commas, semicolons and line ends | ``"objects"`` (each item
+  a row ``{name, reaction}``, a ``hasMany`` rendered as a relation: the clinic's substance and
+  reaction, lower-cased, or null; a text recording no allergy one row named so; written items
+  stored as names).
+- ``meta_input="taken"`` (default) | ``"ignored"``: a create or update does not take the ``meta``
+  object it is sent, and says nothing (Rails' strong parameters permitting ``:meta`` as a scalar,
+  as the docs' field list reads, drop an object; a Django REST Framework serializer's
+  ``read_only_fields``): a new patient's ``meta`` is ``{}``, an updated one's stays as it was.
+- ``replica_lag=None`` (default: a write is read at once) | seconds: ``GET /v1/patients/{id}``
+  reads a replica that lags the writes (``replica``: Laravel's ``read``/``write`` connections
+  without ``sticky``, Rails' automatic role switching, whose two seconds on the primary after a
+  write follow the session cookie a token client never sends): a patient written within that
+  many seconds (on ``clock``) is served as it was before the write, one just created is not
+  found (404, or ``missing_show``'s answer). A patient deleted is not found at once; lists read
+  the primary.
 - ``show_includes="list"`` (default: ``GET /v1/patients/{id}`` allows the list's includes) |
   ``"demographics"`` (its allow-list is ``demographics`` alone: any other include is Spatie's
   400, the docs documenting ``include`` on the list only) | ``"encounters"`` (its allow-list is

@@ -13,6 +13,13 @@ ignores ``include=demographics``; with ``single_relations="included"`` they carr
 ``encounters`` only when ``include`` asks for it (so create and update never do); with
 ``put_semantics="replace"`` an update body's missing fields are null; with
 ``write_answers="text"`` a create, update or delete answers its message as text; with
+``update_nulls`` other than ``"set"`` an update leaves the fields it is sent null
+(``"skipped"``; an empty string is then stored as sent) or empty (``"filtered"``) as they are;
+with ``meta_updates`` other than ``"replaced"`` it merges the ``meta`` it is sent into the stored
+one; with ``allergies_shape`` other than ``"text"`` the allergy text a write sends is kept as its items; with
+``meta_input="ignored"`` a write does not take the ``meta`` object it is sent; with
+``replica_lag`` the show serves a patient written within that many seconds as it was before the
+write (a patient just created is not found); with
 ``create_answer="message"`` a create answers 201 ``{"message": "Patient created
 successfully"}`` without the record; with ``missing_show`` other than ``"404"`` the show of no
 patient answers 200 with ``{"data": null}``, ``null`` or ``{}``; with ``duplicates="409"`` a create naming a live
@@ -21,6 +28,7 @@ patient's first and last name and date of birth is 409 Conflict.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from starlette.requests import Request
@@ -28,7 +36,8 @@ from starlette.responses import Response
 
 from sandboxes.nextvisit.errors import patient_not_found, respond
 from sandboxes.nextvisit.php_json import php_json
-from sandboxes.nextvisit.request_input import request_input, request_query
+from sandboxes.nextvisit.readings import MetaUpdates, UpdateNulls
+from sandboxes.nextvisit.request_input import request_input, request_query, sent_json
 from sandboxes.nextvisit.resource import PLAIN, SINGLE
 from sandboxes.nextvisit.rows import PatientRow
 from sandboxes.nextvisit.spatie import INCLUDES, includes
@@ -49,6 +58,8 @@ _SHOW_ALLOWED: dict[str, tuple[str, ...]] = {"demographics": ("demographics",), 
 # pointer, `res.json(patient || {})`.
 _MISSING_SHOW: dict[str, bytes] = {"null_data": b'{"data":null}', "null": b"null", "empty": b"{}"}
 
+# Where the ``allergies_shape="list"`` reading splits the allergy text a write sends into items.
+_ALLERGY_SEPARATORS = re.compile(r"\s*[,;\n]\s*")
 _FIELDS = ("first_name", "middle_name", "last_name", "date_of_birth", "notes", "allergies", "insurance", "meta")
 _REQUIRED = ("first_name", "last_name", "date_of_birth")
 
@@ -91,6 +102,15 @@ class PatientRecords:
         if missing is not None and self._absent(request):
             return respond(200, missing)
         row = self._row(request, trashed=True)
+        behind, seen = self.store.replica.behind(row.id)
+        if behind and seen is None:  # created since the replica last caught up: not there yet
+            if missing is not None:
+                return respond(200, missing)
+            raise patient_not_found(request.path_params["patient_id"])
+        if behind and seen is not None:  # as it was before the write the replica has yet to see
+            row = PatientRow(doc=seen, user_id=row.user_id, encounters=row.encounters, timeline=row.timeline,
+                             demographics=row.demographics)  # fmt: skip
+            row.refresh()
         allowed = _SHOW_ALLOWED.get(self.store.readings.show_includes, INCLUDES)
         included = includes(request_query(request), allowed)
         demographics = "demographics" in included and self.store.readings.include_demographics
@@ -101,9 +121,14 @@ class PatientRecords:
     async def update(self, request: Request, token_id: int) -> Response:
         row = self._row(request)
         data = await request_input(request)
+        nulls = self.store.readings.update_nulls
+        if nulls != "set":
+            data = _given(data, await sent_json(request), nulls)
         if self.store.readings.put_semantics == "replace":  # what the body leaves out is null
             data = {name: data.get(name) for name in _FIELDS if name != "insurance"}
         fields = self._validated(data, update=True)
+        if isinstance(fields.get("meta"), dict) and self.store.readings.meta_updates != "replaced":
+            fields["meta"] = _merged_meta(row.doc["meta"], fields["meta"], self.store.readings.meta_updates)
         self.store.update(row, fields)
         if self.store.readings.write_answers == "text":
             return _text(200, "Patient updated successfully")
@@ -170,10 +195,56 @@ class PatientRecords:
             elif name == "meta":
                 if not isinstance(value, dict | list):
                     rules.fail(name, "The :attribute field must be an array.")
+                elif self.store.readings.meta_input == "ignored":  # not permitted: dropped unsaid
+                    del out[name]
+                    if not update:
+                        out[name] = None
             else:
-                rules.string(name, value, 255 if name.endswith("_name") else None)
+                text = rules.string(name, value, 255 if name.endswith("_name") else None)
+                shape = self.store.readings.allergies_shape
+                if text and name == "allergies" and shape != "text":
+                    items = [item for item in _ALLERGY_SEPARATORS.split(value) if item]
+                    out[name] = items if shape == "list" else [{"name": item, "reaction": None} for item in items]
         rules.check()
         return out
+
+
+def _given(data: JsonObject, sent: JsonObject, nulls: UpdateNulls) -> JsonObject:
+    """The fields of an update body (`data`, as Laravel's middleware leaves it; `sent`, as sent)
+    that an app updating "the fields given" sets: under ``skipped`` those not sent as null, one
+    sent as blank text stored empty (no middleware made it null: Spring, ASP.NET); under
+    ``filtered`` those not empty (PHP's ``array_filter``: null, and ``[]`` or ``{}``)."""
+    if nulls == "filtered":
+        return {name: value for name, value in data.items() if value is not None and value != [] and value != {}}
+    given: JsonObject = {}
+    for name, value in data.items():
+        as_sent = sent.get(name, value)
+        if as_sent is not None:
+            given[name] = "" if isinstance(as_sent, str) and not as_sent.strip() else value
+    return given
+
+
+def _merged_meta(stored: object, sent: JsonObject, how: MetaUpdates) -> JsonObject:
+    """The `meta` an update stores under ``meta_updates`` ``merged`` (`sent`'s keys over
+    `stored`'s) or ``merge_patch`` (RFC 7396 section 2: objects merged at every depth, null
+    removing a key, anything else replacing)."""
+    base: JsonObject = stored if isinstance(stored, dict) else {}
+    if how == "merged":
+        return {**base, **sent}
+    return _merge_patch(base, sent)
+
+
+def _merge_patch(target: JsonObject, patch: JsonObject) -> JsonObject:
+    merged = dict(target)
+    for name, value in patch.items():
+        if value is None:
+            merged.pop(name, None)
+        elif isinstance(value, dict):
+            below = merged.get(name)
+            merged[name] = _merge_patch(below if isinstance(below, dict) else {}, value)
+        else:
+            merged[name] = value
+    return merged
 
 
 def _text(status: int, message: str) -> Response:

@@ -15,6 +15,7 @@ from sandboxes.toolkit.folding import fold
 
 __all__ = [
     "Accents",
+    "AllergiesShape",
     "Booleans",
     "CreateAnswer",
     "Dates",
@@ -30,6 +31,8 @@ __all__ = [
     "ListFilters",
     "MedicationShape",
     "MetaEncoding",
+    "MetaInput",
+    "MetaUpdates",
     "MissingShow",
     "NameMatch",
     "NoDates",
@@ -46,6 +49,7 @@ __all__ = [
     "SortTies",
     "Spellings",
     "TrashedFilter",
+    "UpdateNulls",
     "WriteAnswers",
     "nfd",
 ]
@@ -84,6 +88,38 @@ RateWindow = Literal["minute", "second"]
 MissingShow = Literal["404", "null_data", "null", "empty"]
 ListFilters = Literal["honoured", "ignored"]
 SortParam = Literal["honoured", "ignored"]
+# What an update does with a field sent as null: the docs' update body says `middle_name` is
+# "string or null" and no more. "set": stored null (Laravel's `$patient->update($request->
+# validated())`). "skipped": null is "not given" and leaves the field as it is, an empty string
+# being a value stored as sent: Spring (MapStruct's `NullValuePropertyMappingStrategy.IGNORE`,
+# `BeanUtils.copyProperties` ignoring nulls) and ASP.NET (`if (dto.MiddleName != null)`), whose
+# bound DTOs cannot tell null from absent, read "updates the fields given" so. "filtered": every
+# empty value leaves its field as it is (Laravel's `$patient->update(array_filter($request->
+# validated()))`, an empty string being null by then, ConvertEmptyStringsToNull, and `[]`/`{}`
+# empty too): no field can be cleared at all.
+UpdateNulls = Literal["set", "skipped", "filtered"]
+# How an update writes the `meta` it is sent ("Additional metadata": the docs say no more).
+# "replaced": the column set to it (Eloquent's `array` cast). "merged": its keys over the stored
+# ones, as Stripe updates an object's `metadata` and as `{...patient.meta, ...req.body.meta}`,
+# PHP's `array_merge`, Ruby's `Hash#merge` and Python's `dict.update` write it; a key left out
+# keeps its value. "merge_patch": RFC 7396 JSON Merge Patch (Spring's `JsonMergePatch`, the
+# `json-merge-patch` package): objects merged key by key at every depth, a key sent null removed,
+# lists and other values replaced.
+MetaUpdates = Literal["replaced", "merged", "merge_patch"]
+# How the app keeps `allergies`: the docs show it in the request bodies only, as text ("string or
+# null", "Penicillin, Sulfa drugs"); the PatientFull examples never show it. "text": kept and
+# served as sent. "list": kept as a list of items and served as one (EF Core 8's primitive
+# collection `List<string>`, a PostgreSQL `text[]`, Rails' `serialize :allergies, type: Array`),
+# the documented text a write sends split into its items at commas, semicolons and line ends.
+# "objects": each item a row, `{name, reaction}` (a `hasMany` of allergies rendered as a
+# relation, as `latest_medications` may be objects; the written text's items stored as names).
+AllergiesShape = Literal["text", "list", "objects"]
+# Whether a write takes the `meta` object it is sent (listed in both documented write bodies).
+# "taken" (default). "ignored": the record's `meta` stays as it was, without a word: Rails' strong
+# parameters listing it as a scalar from the docs' field list (`permit(:first_name, ..., :meta)`)
+# drop an object sent there (only "Unpermitted parameter: :meta" in the log), as a Django REST
+# Framework serializer listing it in `read_only_fields` does.
+MetaInput = Literal["taken", "ignored"]
 
 
 @dataclass(frozen=True)
@@ -136,6 +172,12 @@ class Readings:
     missing_show: MissingShow = "404"
     list_filters: ListFilters = "honoured"
     sort_param: SortParam = "honoured"
+    update_nulls: UpdateNulls = "set"
+    meta_updates: MetaUpdates = "replaced"
+    allergies_shape: AllergiesShape = "text"
+    meta_input: MetaInput = "taken"
+    # Seconds a read of one patient lags its writes (a replica: `replica`); None: no lag.
+    replica_lag: int | None = None
 
     def __post_init__(self) -> None:
         for name, literal in _LITERALS.items():
@@ -152,6 +194,8 @@ class Readings:
             raise ValueError(f"token_lifetime must be None or at least 1 second, not {self.token_lifetime!r}")
         if self.rate_limit is not None and self.rate_limit < 1:
             raise ValueError(f"rate_limit must be None or at least 1 request a window, not {self.rate_limit!r}")
+        if self.replica_lag is not None and self.replica_lag < 1:
+            raise ValueError(f"replica_lag must be None or at least 1 second, not {self.replica_lag!r}")
         if self.list_per_page_max < 1:
             raise ValueError("list_per_page_max must be at least 1")
 
@@ -212,6 +256,10 @@ _LITERALS = {
     "missing_show": MissingShow,
     "list_filters": ListFilters,
     "sort_param": SortParam,
+    "update_nulls": UpdateNulls,
+    "meta_updates": MetaUpdates,
+    "allergies_shape": AllergiesShape,
+    "meta_input": MetaInput,
 }
 
 

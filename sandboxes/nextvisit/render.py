@@ -11,7 +11,9 @@ staff would type them, in a few styles, as the ``app`` module docstring describe
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from uuid import uuid5
 
 from sandboxes.clinic import CLINIC_NAMESPACE, Clinic, Encounter, Medication, Patient, Provider
@@ -47,25 +49,55 @@ def provider_user(provider: Provider) -> JsonObject:
     return {"id": provider.id, "name": name, "email": email}
 
 
-def _allergies_text(patient: Patient, other: bool = False) -> str | None:
+def _allergy_items(patient: Patient) -> list[str]:
+    """The clinic's live allergies as items of the text, with their reactions in the styles that
+    write them."""
+    with_reaction = (patient.id // 2) % 5 in (1, 3)
+    return [
+        f"{allergy.substance} ({allergy.reaction.lower()})" if with_reaction and allergy.reaction else allergy.substance
+        for allergy in patient.allergies
+        if not allergy.deleted
+    ]
+
+
+def _allergies_list(patient: Patient, other: bool = False) -> list[str] | None:
+    """``allergies_shape="list"``: the items of the text, a text recording none as one item (an
+    empty text as none); null stays null."""
+    items = _allergy_items(patient)
+    text = None if items else _allergies_text(patient, other)
+    return items or (None if text is None else [text] if text else [])
+
+
+def _allergy_objects(patient: Patient, other: bool = False) -> list[JsonObject] | None:
+    """``allergies_shape="objects"``: each live allergy a row ``{name, reaction}`` (the reaction
+    lower-cased, as the text writes it, or null); a text recording none one row named so."""
     live = [allergy for allergy in patient.allergies if not allergy.deleted]
-    if not live:
+    if live:
+        return [{"name": a.substance, "reaction": a.reaction.lower() if a.reaction else None} for a in live]
+    items = _allergies_list(patient, other)
+    return None if items is None else [{"name": item, "reaction": None} for item in items]
+
+
+def _allergies_text(patient: Patient, other: bool = False) -> str | None:
+    items = _allergy_items(patient)
+    if not items:
         texts = _OTHER_NKA_TEXTS if other else _NKA_TEXTS
         if patient.allergy_review == "nkda":
             return texts[patient.id % len(texts)]
         return None if patient.id % 2 else ("N/A" if other else "")
     style = (patient.id // 2) % 5
-    with_reaction = style in (1, 3)
-    items = [
-        f"{allergy.substance} ({allergy.reaction.lower()})" if with_reaction and allergy.reaction else allergy.substance
-        for allergy in live
-    ]
     if style in (2, 3):
         return "; ".join(items)
     if style == 4 and len(items) > 1:
         return f"{', '.join(items[:-1])} and {items[-1]}"
     return ", ".join(items)
 
+
+_ALLERGY_SHAPES: dict[str, Callable[[Patient, bool], Any]] = {
+    "text": _allergies_text,
+    "list": _allergies_list,
+    "objects": _allergy_objects,
+}
 
 _DOSE_START = re.compile(r"\s+\d")
 
@@ -274,7 +306,7 @@ class Renderer:
             "gender": None if patient.gender is None else genders[patient.gender],
             "date_of_birth": iso_date(patient.birth_date),
             "notes": _notes(patient),
-            "allergies": _allergies_text(patient, other),
+            "allergies": _ALLERGY_SHAPES[self.readings.allergies_shape](patient, other),
             "insurance": None,
             "latest_medications": medications,
             "meta": meta,

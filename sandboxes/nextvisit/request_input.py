@@ -17,7 +17,7 @@ from starlette.requests import Request
 from sandboxes.nextvisit.php_query import php_parse
 from sandboxes.toolkit.aliases import JsonObject
 
-__all__ = ["request_input", "request_query"]
+__all__ = ["request_input", "request_query", "sent_json"]
 
 #: ``TrimStrings::$except`` in a Laravel skeleton.
 _NOT_TRIMMED = frozenset({"password", "password_confirmation", "current_password"})
@@ -58,3 +58,13 @@ def request_query(request: Request) -> JsonObject:
     """The query string alone, parsed and cleaned."""
     cleaned: JsonObject = _clean(php_parse(request.url.query))
     return cleaned
+
+
+async def sent_json(request: Request) -> JsonObject:
+    """The JSON object body as sent, before any middleware (an app on another stack has none of
+    Laravel's); empty when the body is not a JSON object."""
+    try:
+        parsed = orjson.loads(await request.body() or b"{}")
+    except orjson.JSONDecodeError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}

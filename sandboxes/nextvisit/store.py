@@ -23,6 +23,7 @@ from sandboxes.clinic import Clinic
 from sandboxes.nextvisit.php_json import php_json
 from sandboxes.nextvisit.readings import Readings, nfd
 from sandboxes.nextvisit.render import Renderer, iso_seconds, provider_user
+from sandboxes.nextvisit.replica import Replica
 from sandboxes.nextvisit.resource import patient_full
 from sandboxes.nextvisit.rows import PatientRow, Variant
 from sandboxes.nextvisit.search_index import SearchIndex
@@ -77,6 +78,7 @@ class Store:
         self._orders: dict[tuple[str, bool], list[PatientRow]] = {}  # one entry per sort
         self._queries: LRUCache[tuple[Any, ...], list[PatientRow]] = bounded_cache()
         self._index = SearchIndex(self.rows)
+        self.replica = Replica(self.readings.replica_lag, self.now)  # what a read of one patient sees
 
     def _store_names(self, doc: JsonObject) -> None:
         """Names as this reading stores them: decomposed (NFD) under ``sensitive_nfd``."""
@@ -210,6 +212,7 @@ class Store:
         self._store_names(doc)
         row = PatientRow(doc=doc, user_id=self.api_user_id, encounters=[], timeline=[], demographics=None)
         self.rows[patient_id] = row
+        self.replica.written(patient_id, None)
         self.changed(row)
         return row
 
@@ -220,12 +223,14 @@ class Store:
             fields.update({k: nfd(v) for k, v in fields.items() if k.endswith("_name") and isinstance(v, str)})
         dirty = {name: value for name, value in fields.items() if row.doc[name] != value}
         if dirty:
+            self.replica.written(row.id, row.doc)
             row.doc.update(dirty)
             row.doc["updated_at"] = iso_seconds(self.now())
             self.changed(row)
 
     def delete(self, row: PatientRow) -> None:
         """Soft-delete `row`."""
+        self.replica.written(row.id, row.doc)
         now = iso_seconds(self.now())
         row.doc["deleted_at"] = now
         row.doc["updated_at"] = now

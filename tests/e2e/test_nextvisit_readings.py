@@ -104,8 +104,12 @@ READINGS: dict[str, dict[str, Any]] = {
     # that replaces the whole record; the login token as text; meta as JSON text; an address
     # object in the demographics; a visit's times as a Rails team names them (`scheduled_at`);
     # writes answered with their message as text (a Spring controller's ResponseEntity<String>);
-    # a list that does not read `sort` (always the documented default, newest first).
+    # a list that does not read `sort` (always the documented default, newest first); `meta`
+    # written as a JSON Merge Patch (Spring's `JsonMergePatch`); allergies kept and served as a
+    # list of items (a `List<String>` column), which that replacing PUT wipes unless sent back.
     "nfd-prefix-absent-simple-bare": {
+        "meta_updates": "merge_patch",
+        "allergies_shape": "list",
         "encounter_shape": "scheduled",
         "name_accents": "sensitive_nfd",
         "name_match": "prefix",
@@ -135,8 +139,10 @@ READINGS: dict[str, dict[str, Any]] = {
     # an unknown token refused with 403 too; empty lists (a page listing nobody, a patient
     # without visits) as null, Go's nil slices; a request limit of 30 a second (Laravel 11's
     # `Limit::perSecond`; the docs name none), which the tenant is configured with; a read of no
-    # patient (unknown, deleted, another team's) answered 200 `null`, a Go handler's nil pointer.
+    # patient (unknown, deleted, another team's) answered 200 `null`, a Go handler's nil pointer;
+    # allergies as rows too, `{name, reaction}`.
     "accents-micro-unreadable": {
+        "allergies_shape": "objects",
         "medication_shape": "objects",
         "name_accents": "sensitive",
         "datetimes": "micro",
@@ -167,8 +173,10 @@ READINGS: dict[str, dict[str, Any]] = {
     # a JavaScript Date in SQLite: milliseconds since the epoch, a JSON number; a list that does
     # not know `filter[trashed]` (Express ignores a query parameter it does not read), so no
     # answer tells a deleted patient from one that never was; a read of no patient answered 200
-    # `{"data": null}` (`res.json({data: await Patient.findByPk(id)})`).
+    # `{"data": null}` (`res.json({data: await Patient.findByPk(id)})`); an update merging the
+    # `meta` it is sent over the stored one (`{...patient.meta, ...req.body.meta}`).
     "keyset-titled": {
+        "meta_updates": "merged",
         "datetimes": "epoch_ms",
         "trim_strings": False,
         "paging": "keyset",
@@ -188,8 +196,10 @@ READINGS: dict[str, dict[str, Any]] = {
     # UTC nor the practice's (the tenant then sets `vendor_timezone`, as the sandbox does); a
     # list without a pagination class, answering every patient at once whatever `page` and
     # `per_page` say, `links` and `meta` empty as the docs' example shows them; DRF's 403 for
-    # an unknown token and its 204 for a delete; no ordering filter either (`sort` not read).
+    # an unknown token and its 204 for a delete; no ordering filter either (`sort` not read); an
+    # update that skips the fields sent null (a Spring DTO cannot tell null from absent).
     "drf-local-times-unpaged": {
+        "update_nulls": "skipped",
         "datetimes": "local",
         "paging": "none",
         "unauthenticated_status": 403,

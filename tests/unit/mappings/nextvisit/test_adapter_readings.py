@@ -369,7 +369,11 @@ TEXTS = {"notes": "Prefers mornings.", "allergies": "Penicillin"}
     ("stored", "sent"),
     [
         (TEXTS, TEXTS),
-        ({"notes": None, "allergies": ["Latex", "Codeine"]}, {}),  # nothing to keep; the body takes text only
+        # Allergies answered as a list (a vendor keeping them as one): sent back as the text the body takes.
+        ({"notes": None, "allergies": ["Latex", "Codeine"]}, {"allergies": "Latex, Codeine"}),
+        # Rows (a relation rendered as one): each as the text writes it.
+        ({"allergies": ["Latex", {"name": "Codeine", "reaction": "rash"}]}, {"allergies": "Latex, Codeine (rash)"}),
+        ({"notes": None, "allergies": ["Latex", {"reaction": "rash"}]}, {}),  # a row naming no substance: not sent
         ({}, {}),  # not in the answer: nothing to send back
     ],
 )
@@ -723,3 +727,66 @@ def test_a_walk_of_a_list_in_its_own_order_serves_no_patient_twice_when_one_is_c
     assert [r["id"] for r in first.resources] == ["7", "6", "5"]
     # 5 shifted onto this page: served already; the page is filled from the vendor's next one.
     assert [r["id"] for r in second.resources] == ["4", "3", "2"]
+
+
+class SkipsEmpty(CannedVendor):
+    """A PUT that stores what it is sent but the values it skips: null (Spring's
+    `NullValuePropertyMappingStrategy.IGNORE`), and empty text too (`array_filter`), or that
+    refuses empty text (`refuses_blank`: a 422)."""
+
+    def __init__(self, patients: list[dict[str, Any]], skipped: tuple[Any, ...], refuses_blank: bool = False) -> None:
+        super().__init__(patients)
+        self.skipped = skipped
+        self.refuses_blank = refuses_blank
+        self.bodies: list[dict[str, Any]] = []
+
+    async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+        if method != "PUT":
+            return await super().request(method, path, params=params, json=json)
+        self.bodies.append(json)
+        if self.refuses_blank and json.get("middle_name") == "":
+            raise InvalidRequest("The vendor rejected the request: middle_name: This field may not be blank.")
+        self.patients[0].update({k: v for k, v in json.items() if v not in self.skipped})
+        return {"data": self.patients[0]}
+
+
+@pytest.mark.parametrize(
+    ("skipped", "refuses_blank", "given", "unkept"),
+    [
+        ((), False, ["Jane"], ()),  # null stored: one PUT
+        ((None,), False, ["Jane"], ()),  # null skipped, empty text stored: cleared by a second PUT
+        ((None, ""), False, ["Jane", "Marie"], ("Patient.name.given",)),  # nothing empty stored: said
+        ((None,), True, ["Jane", "Marie"], ("Patient.name.given",)),  # empty text refused: said
+    ],
+)
+def test_an_update_clears_the_middle_name_it_leaves_out_or_says_it_could_not(
+    skipped: tuple[Any, ...], refuses_blank: bool, given: list[str], unkept: tuple[str, ...]
+) -> None:
+    vendor = SkipsEmpty([{**JANE, "middle_name": "Marie"}], skipped, refuses_blank)
+    patients = _adapter(vendor).providers["Patient"]
+    assert patients.update is not None
+    resource = asyncio.run(patients.read("7"))
+    assert resource["name"][0]["given"] == ["Jane", "Marie"]
+    written = asyncio.run(patients.update("7", {**resource, "name": [{"family": "Doe", "given": ["Jane"]}]}, None))
+    assert written.resource["name"][0]["given"] == given
+    assert [entry.partition(" (")[0] for entry in written.not_stored] == list(unkept)
+    assert [body["middle_name"] for body in vendor.bodies] == ([None] if not skipped else [None, ""])
+
+
+def test_a_create_whose_patient_is_not_found_yet_is_answered_as_made() -> None:
+    # A read served by a replica behind the writes: the create named the patient, its read does
+    # not find it yet. A 404 would have the client send the create again.
+    class Lagging(CannedVendor):
+        async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+            if method == "POST":
+                self.calls.append((path, {}))
+                return {"data": {**json, "id": 8, "updated_at": "2026-11-21T00:00:00Z"}}
+            return await super().request(method, path, params=params, json=json)
+
+    patients = _adapter(Lagging([JANE])).providers["Patient"]
+    assert patients.create is not None
+    sent = {"resourceType": "Patient", "name": [{"family": "Lag", "given": ["Rae"]}], "birthDate": "1969-07-20",
+            "gender": "female"}  # fmt: skip
+    written = asyncio.run(patients.create(sent))
+    assert (written.resource["id"], written.resource["gender"], written.not_stored) == ("8", "female", ())
+    assert len(written.warnings) == 1 and "has not found it yet" in written.warnings[0]

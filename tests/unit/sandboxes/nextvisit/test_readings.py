@@ -362,3 +362,94 @@ def test_a_list_that_ignores_filter_trashed() -> None:
     for value in ("only", "with", "nonsense"):  # not read: neither applied nor validated
         assert ignoring.ok("/v1/patients", sort="id", per_page=100, **{"filter[trashed]": value})["data"] == live
     assert _api().ok("/v1/patients", **{"filter[trashed]": "only"})["data"]  # the default reads it
+
+
+def test_an_update_that_skips_what_it_is_sent_empty() -> None:
+    for nulls, after_null, after_blank in (
+        ("set", None, None),
+        ("skipped", "Marie", ""),
+        ("filtered", "Marie", "Marie"),
+    ):
+        api = _api(update_nulls=nulls)
+        assert api.call("PUT", ONE, json={"middle_name": "Marie"}).json()["data"]["middle_name"] == "Marie"
+        kept = api.call("PUT", ONE, json={"middle_name": None, "first_name": "Ann"}).json()["data"]
+        assert (kept["middle_name"], kept["first_name"]) == (after_null, "Ann"), nulls
+        assert api.call("PUT", ONE, json={"middle_name": "Marie"}).status_code == 200
+        assert api.call("PUT", ONE, json={"middle_name": "  "}).json()["data"]["middle_name"] == after_blank, nulls
+
+
+def test_an_update_that_merges_the_meta_it_is_sent() -> None:
+    sent = {"fhir": {"gender": None, "maritalStatus": {"text": None}}, "source": "desk"}
+    own = _api().ok(ONE)["data"]["meta"]  # the clinic's keys (chart_number, ...)
+    for how, meta in (
+        ("replaced", sent),
+        ("merged", {**own, "fhir": sent["fhir"], "source": "desk"}),
+        ("merge_patch", {**own, "fhir": {"maritalStatus": {"coding": []}}, "source": "desk"}),
+    ):
+        api = _api(meta_updates=how)
+        before = {**own, "fhir": {"gender": "female", "maritalStatus": {"coding": [], "text": "M"}}}
+        assert api.call("PUT", ONE, json={"meta": before}).json()["data"]["meta"] == before
+        assert api.call("PUT", ONE, json={"meta": sent}).json()["data"]["meta"] == meta, how
+
+
+def test_allergies_kept_as_a_list() -> None:
+    listed = {
+        row["id"]: row["allergies"] for row in _api(allergies_shape="list").ok("/v1/patients", per_page=100)["data"]
+    }
+    texts = {row["id"]: row["allergies"] for row in _api().ok("/v1/patients", per_page=100)["data"]}
+    assert any(isinstance(items, list) and len(items) > 1 for items in listed.values())
+    for patient_id, text in texts.items():
+        items = listed[patient_id]
+        if not text:  # null stays null; an empty text is no item
+            assert items == (None if text is None else []), patient_id
+            continue
+        # The text's items, whichever way the text joins them (", ", "; ", " and ").
+        assert items and all(item in text for item in items) and len(", ".join(items)) <= len(text) + 2, patient_id
+    api = _api(allergies_shape="list")
+    written = api.call("PUT", ONE, json={"allergies": "Latex (hives); Codeine,\nCats"}).json()["data"]
+    assert written["allergies"] == ["Latex (hives)", "Codeine", "Cats"]
+
+
+def test_writes_that_do_not_take_meta() -> None:
+    for taken in ("taken", "ignored"):
+        api = _api(meta_input=taken)
+        own = api.ok(ONE)["data"]["meta"]
+        body = {
+            "first_name": "Ann",
+            "last_name": "Lee",
+            "date_of_birth": "1990-01-01",
+            "meta": {"fhir": {"gender": "f"}},
+        }
+        created = api.call("POST", "/v1/patients", json=body).json()["data"]
+        updated = api.call("PUT", ONE, json={"meta": {"fhir": {"gender": "f"}}, "first_name": "Ann"}).json()["data"]
+        if taken == "taken":
+            assert created["meta"] == updated["meta"] == {"fhir": {"gender": "f"}}
+        else:  # dropped without a word; the rest of the write is made
+            assert (created["meta"], updated["meta"], updated["first_name"]) == ({}, own, "Ann")
+
+
+def test_a_read_that_lags_the_writes() -> None:
+    clock = SetClock(FIXED_NOW)
+    api = Api(create_app(CLINIC, email=EMAIL, password=PASSWORD, clock=clock, replica_lag=3))
+    body = {"first_name": "Rae", "last_name": "Lag", "date_of_birth": "1969-07-20"}
+    new_id = api.call("POST", "/v1/patients", json=body).json()["data"]["id"]
+    assert api.get(f"/v1/patients/{new_id}").status_code == 404  # not on the replica yet
+    before = api.ok(ONE)["data"]["first_name"]
+    assert api.call("PUT", ONE, json={"first_name": "Changed"}).json()["data"]["first_name"] == "Changed"
+    assert api.ok(ONE)["data"]["first_name"] == before  # as it was before the write
+    clock.now += timedelta(seconds=3)
+    assert api.ok(f"/v1/patients/{new_id}")["data"]["first_name"] == "Rae"
+    assert api.ok(ONE)["data"]["first_name"] == "Changed"
+    assert _api().get(f"/v1/patients/{PATIENT.id}").status_code == 200  # no lag by default
+
+
+def test_allergies_as_rows() -> None:
+    api = _api(allergies_shape="objects")
+    listed = {row["id"]: row["allergies"] for row in api.ok("/v1/patients", per_page=100)["data"]}
+    by_id = {p.id: p for p in CLINIC.patients}
+    for patient_id, rows in listed.items():
+        live = [a for a in by_id[patient_id].allergies if not a.deleted]
+        if live:
+            assert rows == [{"name": a.substance, "reaction": a.reaction.lower() if a.reaction else None} for a in live]
+    written = api.call("PUT", ONE, json={"allergies": "Latex; Codeine"}).json()["data"]
+    assert written["allergies"] == [{"name": "Latex", "reaction": None}, {"name": "Codeine", "reaction": None}]

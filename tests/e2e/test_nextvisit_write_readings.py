@@ -1,0 +1,191 @@
+"""Nextvisit writes under the readings of its update the docs leave open: what a field sent as
+null does (`middle_name` is "string or null", vendor-docs/nextvisit-api.txt, and no more), and
+how the `meta` object ("Additional metadata") is written. A FHIR update replaces the resource
+(R4 http.html#update): what the client left out must be gone from the patient it reads next, or
+the answer must say what the vendor kept."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+import pytest
+
+from sandboxes.clinic import build_clinic
+from sandboxes.nextvisit import create_sandbox
+from tests.support.clock import SetClock
+from tests.support.fhir_http import FhirHttp, outcome_of
+from tests.support.variants import gateway_over
+
+BASE = "/fhir/nextvisit"
+JSON = {"Content-Type": "application/fhir+json"}
+CLINIC = build_clinic()
+
+
+@pytest.fixture
+def fhir(request: pytest.FixtureRequest) -> Iterator[FhirHttp]:
+    switches: dict[str, Any] = request.param
+    with gateway_over("nextvisit", partial(create_sandbox, CLINIC, **switches)) as running:
+        yield running.fhir
+
+
+def _created(fhir: FhirHttp, patient: dict[str, Any]) -> dict[str, Any]:
+    answer = fhir.request("POST", f"{BASE}/Patient", json=patient, headers=JSON)
+    assert answer.status_code == 201, answer.text[:300]
+    created: dict[str, Any] = answer.json()
+    return created
+
+
+def _updated(fhir: FhirHttp, patient: dict[str, Any], **headers: str) -> Any:
+    path = f"{BASE}/Patient/{patient['id']}"
+    answer = fhir.request("PUT", path, json=patient, headers={**JSON, **headers})
+    assert answer.status_code == 200, answer.text[:300]
+    return answer
+
+
+@pytest.mark.parametrize("fhir", [{}, {"update_nulls": "skipped"}], ids=["null-set", "null-skipped"], indirect=True)
+def test_a_middle_name_the_update_leaves_out_is_gone(fhir: FhirHttp) -> None:
+    patient = {"resourceType": "Patient", "name": [{"family": "Lovelace", "given": ["Ada", "Marie"]}],
+               "birthDate": "1985-03-15"}  # fmt: skip
+    created = _created(fhir, patient)
+    _updated(fhir, {**patient, "id": created["id"], "name": [{"family": "Lovelace", "given": ["Ada"]}]})
+    read = fhir.get_ok(f"{BASE}/Patient/{created['id']}")
+    assert read["name"][0]["given"] == ["Ada"]
+
+
+@pytest.mark.parametrize("fhir", [{"update_nulls": "filtered"}], ids=["empty-filtered"], indirect=True)
+def test_a_middle_name_the_vendor_cannot_clear_is_named_as_not_stored(fhir: FhirHttp) -> None:
+    # Laravel's `array_filter($request->validated())`: no empty value reaches the record, so the
+    # middle name stays; the update answers what is stored and says what it could not remove.
+    patient = {"resourceType": "Patient", "name": [{"family": "Lovelace", "given": ["Ada", "Marie"]}],
+               "birthDate": "1985-03-15"}  # fmt: skip
+    created = _created(fhir, patient)
+    changed = {**patient, "id": created["id"], "name": [{"family": "Lovelace", "given": ["Ada"]}]}
+    outcome = outcome_of(_updated(fhir, changed, Prefer="return=OperationOutcome"))
+    assert any("Patient.name.given" in issue.get("expression", []) for issue in outcome["issue"]), outcome
+    assert fhir.get_ok(f"{BASE}/Patient/{created['id']}")["name"][0]["given"] == ["Ada", "Marie"]
+
+
+MARRIED = {"system": "http://terminology.hl7.org/CodeSystem/v3-MaritalStatus", "code": "M"}
+PHONE = {"system": "phone", "value": "(312) 555-0199"}
+
+
+@pytest.mark.parametrize(
+    "fhir",
+    [{}, {"meta_updates": "merged"}, {"meta_updates": "merge_patch"}],
+    ids=["meta-replaced", "meta-merged", "meta-merge-patch"],
+    indirect=True,
+)
+def test_elements_kept_in_meta_that_the_update_leaves_out_are_gone(fhir: FhirHttp) -> None:
+    # Elements Nextvisit has no field for are kept in its `meta`; the vendor may merge the `meta`
+    # an update sends into the stored one rather than replace it.
+    patient = {"resourceType": "Patient", "name": [{"family": "Hopper", "given": ["Grace"]}], "birthDate": "1976-12-09",
+               "gender": "female", "telecom": [PHONE, {"system": "email", "value": "grace@example.org"}],
+               "maritalStatus": {"coding": [MARRIED], "text": "Married"}}  # fmt: skip
+    created = _created(fhir, patient)
+    path = f"{BASE}/Patient/{created['id']}"
+    fewer = {**patient, "id": created["id"], "telecom": [PHONE], "maritalStatus": {"coding": [MARRIED]}}
+    _updated(fhir, fewer)
+    read = fhir.get_ok(path)
+    assert (read["telecom"], read["maritalStatus"], read["gender"]) == ([PHONE], {"coding": [MARRIED]}, "female")
+    _updated(fhir, {k: patient[k] for k in ("resourceType", "name", "birthDate")} | {"id": created["id"]})
+    read = fhir.get_ok(path)
+    assert ("telecom" not in read, "maritalStatus" not in read, read["gender"]) == (True, True, "unknown")
+
+
+ALLERGIC = next(p for p in CLINIC.patients if not p.deleted and len([a for a in p.allergies if not a.deleted]) > 1)
+
+
+@pytest.mark.parametrize(
+    "fhir",
+    [
+        {"put_semantics": "replace"},
+        {"put_semantics": "replace", "allergies_shape": "list"},
+        {"put_semantics": "replace", "allergies_shape": "objects"},
+    ],
+    ids=["text", "list", "rows"],
+    indirect=True,
+)
+def test_an_update_under_a_replacing_put_keeps_the_allergies_however_the_vendor_keeps_them(fhir: FhirHttp) -> None:
+    # A PUT that replaces the record wipes the allergy text it is not sent, and the Patient does not
+    # carry it: the update sends back what it read, text or (a vendor keeping a list) its items.
+    pid = str(ALLERGIC.id)
+
+    def allergies() -> list[str]:
+        return sorted(a["code"]["text"] for a in fhir.search_all(f"{BASE}/AllergyIntolerance", patient=pid))
+
+    before = allergies()
+    assert len(before) == len([a for a in ALLERGIC.allergies if not a.deleted])
+    _updated(fhir, fhir.get_ok(f"{BASE}/Patient/{pid}"))
+    assert allergies() == before
+
+
+def _unkept(answer: Any) -> set[str]:
+    """The elements an `OperationOutcome` write answer names as not stored."""
+    return {path for issue in outcome_of(answer)["issue"] for path in issue.get("expression", [])}
+
+
+@pytest.mark.parametrize(
+    ("fhir", "kept"), [({}, True), ({"meta_input": "ignored"}, False)], ids=["meta-taken", "meta-ignored"],
+    indirect=["fhir"],
+)  # fmt: skip
+def test_elements_a_vendor_does_not_keep_are_named_on_create_and_update(fhir: FhirHttp, kept: bool) -> None:
+    # Nextvisit has no field for a phone, an MRN or a gender: they are kept in its `meta`, which a
+    # vendor may not take from a write body (Rails' `permit(..., :meta)`) and say nothing.
+    mrn = {"system": "https://hie.example.org/mrn", "value": "T-1"}
+    patient = {"resourceType": "Patient", "name": [{"family": "Turing", "given": ["Alan"]}], "birthDate": "1982-06-23",
+               "gender": "male", "telecom": [PHONE], "identifier": [mrn]}  # fmt: skip
+    expected = set() if kept else {"Patient.gender", "Patient.telecom", "Patient.identifier"}
+    prefer = {**JSON, "Prefer": "return=OperationOutcome"}
+    created = fhir.request("POST", f"{BASE}/Patient", json=patient, headers=prefer)
+    assert created.status_code == 201, created.text[:300]
+    assert _unkept(created) == expected
+    new_id = created.headers["location"].split("/Patient/")[1].split("/")[0]
+    assert (fhir.get_ok(f"{BASE}/Patient/{new_id}").get("telecom") == [PHONE]) is kept
+    changed = {**patient, "id": new_id, "telecom": [{"system": "email", "value": "alan@example.org"}]}
+    updated = fhir.request("PUT", f"{BASE}/Patient/{new_id}", json=changed, headers=prefer)
+    assert updated.status_code == 200, updated.text[:300]
+    assert _unkept(updated) == expected
+
+
+@pytest.mark.parametrize("answer", ["record", "message"])
+def test_a_create_the_vendor_cannot_read_back_yet_is_answered_as_made_and_made_once(answer: str) -> None:
+    # A read served by a replica a few seconds behind the writes (Rails' automatic role switching
+    # keeps a token client's reads on the replica; the docs say nothing of when a write is read):
+    # the new patient's read-back is a 404. A 404 for a create the vendor made would have the
+    # client send it again, a second patient.
+    clock = SetClock(datetime.now(UTC))
+    lagging = partial(create_sandbox, CLINIC, clock=clock, replica_lag=5, create_answer=answer)
+    with gateway_over("nextvisit", lagging) as running:
+        fhir = running.fhir
+        sent = {"resourceType": "Patient", "name": [{"family": "Replica", "given": ["Rae"]}], "birthDate": "1969-07-20",
+                "telecom": [PHONE]}  # fmt: skip
+        created = fhir.request(
+            "POST", f"{BASE}/Patient", json=sent, headers={**JSON, "Prefer": "return=OperationOutcome"}
+        )
+        assert created.status_code == 201, created.text[:300]
+        assert any("not found it yet" in (i.get("diagnostics") or "") for i in outcome_of(created)["issue"])
+        new_id = created.headers["location"].split("/Patient/")[1].split("/")[0]
+        clock.now += timedelta(seconds=6)  # the replica has caught up
+        read = fhir.get_ok(f"{BASE}/Patient/{new_id}")
+        assert (read["name"][0]["given"], read["telecom"]) == (["Rae"], sent["telecom"])
+        found = fhir.search_all(f"{BASE}/Patient", given="Rae", birthdate="1969-07-20")
+        assert [p["id"] for p in found] == [new_id]
+
+
+@pytest.mark.parametrize(
+    ("fhir", "rows"), [({}, False), ({"allergies_shape": "objects"}, True)], ids=["text", "objects"], indirect=["fhir"]
+)
+def test_allergies_served_as_rows_are_read_with_their_reactions(fhir: FhirHttp, rows: bool) -> None:
+    # The PatientFull examples never show `allergies`: an app may serve them as rows, `{name, reaction}`.
+    pid = str(ALLERGIC.id)
+    bundle = fhir.get_ok(f"{BASE}/AllergyIntolerance", params={"patient": pid})
+    found = {e["resource"]["code"]["text"].split(" (")[0]: e["resource"] for e in bundle["entry"]}
+    live = [a for a in ALLERGIC.allergies if not a.deleted]
+    assert sorted(found) == sorted(a.substance for a in live) and bundle["total"] == len(live)
+    if rows:  # each row gives its reaction (the text writes them in some styles only)
+        for allergy in live:
+            expected = [{"manifestation": [{"text": allergy.reaction.lower()}]}] if allergy.reaction else None
+            assert found[allergy.substance].get("reaction") == expected, allergy.substance
