@@ -62,7 +62,10 @@ def _elements(value: Any, where: str, *, root: bool = False, extension: bool = F
 def _contained(resource: dict[str, Any], kind: str) -> Iterator[Problem]:
     found = resource.get("contained")
     contained = found if isinstance(found, list) else []
-    referenced = set(_local_references({**resource, "contained": None}))
+    # dom-3 reads references, canonicals and URIs anywhere in the resource (other contained
+    # resources included) as `#id`; ref-1 holds for every Reference.reference.
+    pointed = set(_pointers(resource))
+    references = set(_local_references(resource))
     ids = set()
     for index, inner in enumerate(contained):
         where = f"{kind}.contained[{index}]"
@@ -81,13 +84,26 @@ def _contained(resource: dict[str, Any], kind: str) -> Iterator[Problem]:
         if isinstance(identifier, str):
             ids.add(identifier)
         refers_back = "#" in set(_local_references(inner))
-        if not refers_back and (not isinstance(identifier, str) or f"#{identifier}" not in referenced):
+        if not refers_back and (not isinstance(identifier, str) or f"#{identifier}" not in pointed):
             yield (
                 f"{where}: a contained resource is referenced from the rest of the resource, or refers to it (dom-3)",
                 where,
             )
-    for reference in sorted(referenced - {f"#{i}" for i in ids} - {"#"}):
+    for reference in sorted(references - {f"#{i}" for i in ids} - {"#"}):
         yield f"{kind}: the local reference '{reference}' names no contained resource (ref-1)", kind
+
+
+def _pointers(value: Any) -> Iterator[str]:
+    """Every text in `value` that points inside the resource (`#...`)."""
+    if isinstance(value, str):
+        if value.startswith("#"):
+            yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _pointers(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _pointers(item)
 
 
 def _local_references(value: Any) -> Iterator[str]:

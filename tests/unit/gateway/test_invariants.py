@@ -48,6 +48,13 @@ def _paths(resource: dict[str, Any]) -> list[str]:
             ["Patient.contained[0].meta.versionId"],  # dom-4
         ),
         ({"managingOrganization": {"reference": "#missing"}}, ["Patient"]),  # ref-1
+        (
+            {
+                "contained": [{"resourceType": "Organization", "id": "o", "partOf": {"reference": "#gone"}}],
+                "managingOrganization": {"reference": "#o"},
+            },
+            ["Patient"],
+        ),
     ],
 )
 def test_each_invariant_broken_is_named_by_its_path(extra: dict[str, Any], named: list[str]) -> None:
@@ -67,6 +74,13 @@ def test_each_invariant_broken_is_named_by_its_path(extra: dict[str, Any], named
             "managingOrganization": {"reference": "#o"},
         },
         {"contained": [{"resourceType": "Provenance", "id": "p", "target": [{"reference": "#"}]}]},  # refers back
+        {  # referenced from another contained resource, which the patient references
+            "contained": [
+                {"resourceType": "Organization", "id": "o", "partOf": {"reference": "#p"}},
+                {"resourceType": "Organization", "id": "p", "name": "Parent"},
+            ],
+            "managingOrganization": {"reference": "#o"},
+        },
     ],
 )
 def test_a_resource_meeting_them_passes(extra: dict[str, Any]) -> None:
