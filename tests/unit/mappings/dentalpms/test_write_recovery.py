@@ -335,6 +335,18 @@ def test_a_created_patient_served_a_moment_later_is_the_answer() -> None:
 # -- create: the lifecycle a transition cannot reach ---------------------------------------------
 
 
+def _stored_active(vendor: Vendor) -> Callable[[dict[str, Any], dict[str, str]], UpstreamResponse]:
+    """A create that stores the body as patient 5, active whatever its `status` (a service whose
+    `status` is read-only in its create body: create_statuses=ignored)."""
+
+    def create(body: dict[str, Any], headers: dict[str, str]) -> UpstreamResponse:
+        made = _patient(5, 0.0, **{name: value for name, value in body.items() if name != "status"})
+        vendor.patients[made["id"]] = made
+        return _json(201, made)
+
+    return create
+
+
 def test_a_create_whose_death_the_vendor_will_not_record_is_not_answered_active_and_deceased() -> None:
     # A service ignoring `status` in its create body (create_statuses=ignored) that refuses the
     # transition to deceased (422). The create stores `date_time_deceased` with status active and
@@ -344,12 +356,7 @@ def test_a_create_whose_death_the_vendor_will_not_record_is_not_answered_active_
     vendor = Vendor()
     vendor.refuse_transitions = True
 
-    def create(body: dict[str, Any], headers: dict[str, str]) -> UpstreamResponse:
-        made = _patient(5, 0.0, **{name: value for name, value in body.items() if name != "status"})
-        vendor.patients[made["id"]] = made
-        return _json(201, made)
-
-    vendor.create = create
+    vendor.create = _stored_active(vendor)
     with pytest.raises(UnsupportedModifier, match=rf"Patient/{_pid(5)}, made without it, was archived$"):
         asyncio.run(_writes(vendor).create(_resource(deceasedDateTime="2026-12-01")))
     assert vendor.live() == []
@@ -361,12 +368,7 @@ def test_a_create_refused_for_its_lifecycle_frees_its_chart_number_before_it_is_
     vendor = Vendor()
     vendor.refuse_transitions = True
 
-    def create(body: dict[str, Any], headers: dict[str, str]) -> UpstreamResponse:
-        made = _patient(5, 0.0, **{name: value for name, value in body.items() if name != "status"})
-        vendor.patients[made["id"]] = made
-        return _json(201, made)
-
-    vendor.create = create
+    vendor.create = _stored_active(vendor)
     chart = [{"system": CTX.system("chart-number"), "value": "RC-26"}]
     with pytest.raises(UnsupportedModifier, match=r"was archived$"):
         asyncio.run(_writes(vendor).create(_resource(identifier=chart, deceasedBoolean=True)))
@@ -377,12 +379,6 @@ def test_a_create_whose_lifecycle_move_fails_says_the_patient_made_was_archived(
     # A 503 to the transition is the vendor failing, not refusing: its status, and a second
     # issue saying what became of the patient made.
     vendor = Vendor()
-
-    def create(body: dict[str, Any], headers: dict[str, str]) -> UpstreamResponse:
-        made = _patient(5, 0.0, **{name: value for name, value in body.items() if name != "status"})
-        vendor.patients[made["id"]] = made
-        return _json(201, made)
-
     plain_send = vendor.send
 
     async def failing(method: str, path: str, body: Any = None, headers: Any = None) -> UpstreamResponse:
@@ -390,7 +386,7 @@ def test_a_create_whose_lifecycle_move_fails_says_the_patient_made_was_archived(
             return _json(503, {"detail": "Service unavailable"})
         return await plain_send(method, path, body, headers)
 
-    vendor.create = create
+    vendor.create = _stored_active(vendor)
     vendor.send = failing  # type: ignore[method-assign]
     with pytest.raises(FHIRError) as failed:
         asyncio.run(_writes(vendor).create(_resource(active=False)))
