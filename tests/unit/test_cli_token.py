@@ -66,6 +66,7 @@ def test_a_refusal_says_why(
     assert code == 1 and said in err and "None" not in err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("private", "said"),
     [

@@ -9,6 +9,8 @@ import tomllib
 from pathlib import Path
 from typing import Any, cast
 
+import pytest
+
 from bench.servers import (
     CACHE_TTL,
     CACHED_TENANT,
@@ -89,6 +91,7 @@ def test_the_worker_config_shares_its_state_on_redis(tmp_path: Path) -> None:
     assert "shared_state" not in _config(tmp_path)["server"]
 
 
+@pytest.mark.slow
 def test_a_tree_counts_the_cpu_and_memory_of_its_workers(tmp_path: Path) -> None:
     import subprocess
     import sys

@@ -124,6 +124,7 @@ def counting() -> Iterator[tuple[Counting, RunningServer]]:
     running.stop()
 
 
+@pytest.mark.slow
 def test_a_run_cycles_the_paths_with_the_headers_and_counts_what_failed(
     counting: tuple[Counting, RunningServer],
 ) -> None:
@@ -140,6 +141,7 @@ def test_a_run_cycles_the_paths_with_the_headers_and_counts_what_failed(
     assert app.paths["/missing"] - 1 <= result.failures <= app.paths["/missing"]
 
 
+@pytest.mark.slow
 def test_without_the_hook_only_what_wrk_counts_itself_fails(counting: tuple[Counting, RunningServer]) -> None:
     """The runs at one connection leave the hook out (its copy of every answer is latency):
     there, wrk counts only answers above 399, and the 302s pass."""
@@ -152,6 +154,7 @@ def test_without_the_hook_only_what_wrk_counts_itself_fails(counting: tuple[Coun
     assert result.requests > 30 and app.paths["/missing"] > 15 and result.failures == 0
 
 
+@pytest.mark.slow
 def test_a_stopped_run_ends_early_with_what_it_measured(counting: tuple[Counting, RunningServer]) -> None:
     wrk = program_or_skip("wrk", purpose="the benchmark's latency runs")
     _, running = counting

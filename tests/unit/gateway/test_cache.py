@@ -212,6 +212,7 @@ class _SlowBackend(FakeBackend):
         return await super().read_patient(resource_id)
 
 
+@pytest.mark.slow
 def test_a_request_given_up_midway_does_not_fail_anothers_identical_read() -> None:
     """Request A searches `_id=p1,p2`: its read of p2 fails, so its read of p1, which request B
     joined, is cancelled (its sibling failed). B asked for p1 alone and must get it, not a 500."""

@@ -8,6 +8,7 @@ import re
 import uuid
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -58,6 +59,7 @@ def lxml_document(root: Node) -> bytes:
     return etree.tostring(build(root, None), xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(st.lists(nodes(), max_size=4))
 def test_nodes_are_written_as_lxml_writes_the_same_tree(children: list[Node]) -> None:

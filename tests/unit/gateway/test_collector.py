@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import gc
 
+import pytest
+
 from gateway.collector import YOUNG_COLLECTION_AFTER
 from tests.support.fake_vendor import FakeBackend, fake_gateway
 
@@ -15,6 +17,7 @@ def _others_run() -> bool:
     return gc.get_freeze_count() > 0  # only a running gateway freezes
 
 
+@pytest.mark.slow
 def test_a_running_gateway_collects_less_often_and_leaves_the_collector_as_it_found_it(backend: FakeBackend) -> None:
     before, others = gc.get_threshold(), _others_run()
     with fake_gateway(backend) as client:
@@ -25,6 +28,7 @@ def test_a_running_gateway_collects_less_often_and_leaves_the_collector_as_it_fo
     assert _others_run() == others
 
 
+@pytest.mark.slow
 def test_gateways_stopping_in_any_order_leave_the_settings_to_the_last() -> None:
     before, others = gc.get_threshold(), _others_run()
     first, second = fake_gateway(FakeBackend()), fake_gateway(FakeBackend())

@@ -9,6 +9,7 @@ import pytest
 from gateway.rest.deadlines import DeadlinePassed, Deadlines
 
 
+@pytest.mark.slow
 def test_each_request_is_cut_at_its_own_deadline_and_no_sooner() -> None:
     async def scenario() -> list[str]:
         # Margins of 0.15 s and more: a busy machine's scheduling delays must not decide it.

@@ -481,6 +481,7 @@ def test_an_http10_request_without_host_is_served_with_links_to_the_address_it_r
     assert location.split(b":", 1)[1].strip().startswith(f"http://127.0.0.1:{port}{BASE}/Patient/".encode())
 
 
+@pytest.mark.slow
 def test_without_host_links_come_from_public_base_url_and_http11_needs_host_all_the_same() -> None:
     backend = FakeBackend()
     backend.add_patient("p1")
@@ -782,6 +783,7 @@ def _chunks(body: bytes, size: int = 65536) -> bytes:
     return b"".join(b"%x\r\n%s\r\n" % (len(body[i : i + size]), body[i : i + size]) for i in range(0, len(body), size))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("framing", "rest_of_body", "status"),
     [
@@ -846,6 +848,7 @@ def held_read(backend: FakeBackend) -> Iterator[tuple[threading.Event, threading
     release.set()
 
 
+@pytest.mark.slow
 def test_a_read_refused_for_its_body_while_the_vendor_answers_is_audited_as_refused(
     held_read: tuple[threading.Event, threading.Event], logged: tuple[int, Path], caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -59,6 +59,7 @@ def test_a_search_whose_vendor_pages_outlast_the_limit_is_a_504_when_it_runs_out
     assert backend.calls_to("Patient", "search") < 12
 
 
+@pytest.mark.slow
 def test_a_write_is_not_cut_short() -> None:
     backend = _Slow(write_seconds=2 * LIMIT)
     patient = backend.add_patient("p1")

@@ -373,6 +373,7 @@ def test_a_created_record_its_condition_does_not_select_is_said(client: TestClie
     assert warning["severity"] == "warning" and "would not find it" in warning["diagnostics"]
 
 
+@pytest.mark.slow
 def test_conditional_creates_wait_only_for_the_same_criteria(backend: FakeBackend) -> None:
     # The same condition sent twice waits for the first create and answers its record; another
     # condition (the next record of a bulk load) is not held up behind a slow create.
@@ -481,6 +482,7 @@ def test_update_with_a_stale_etag_is_412_and_changes_nothing(client: TestClient,
     assert backend.patients["p1"]["gender"] == "female" and backend.patients["p1"]["meta"]["versionId"] == "2"
 
 
+@pytest.mark.slow
 def test_two_updates_with_one_if_match_in_flight_at_once_are_one_200_and_one_412(backend: FakeBackend) -> None:
     # An adapter whose vendor keeps no version compares just before writing: two PUTs holding
     # one If-Match, in flight together, would both find it current and both write, one

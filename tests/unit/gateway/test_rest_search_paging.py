@@ -291,6 +291,7 @@ def test_a_search_whose_next_page_could_not_be_followed_is_400(paged: TestClient
     assert len(ids(whole)) == 7 and link(whole, "next") is None
 
 
+@pytest.mark.slow
 def test_a_long_get_search_walks_to_its_end() -> None:
     # Each next token carries the earlier pages' positions (for `previous`), so links grow page
     # by page: deep in the walk they are given up before the link grows past what can be read.

@@ -54,11 +54,13 @@ def receive_all(sock: socket.socket) -> str:
     return (head + b"\r\n\r\n" + body).decode()
 
 
+@pytest.mark.slow
 def test_a_connection_that_sends_nothing_is_closed(port: int) -> None:
     with socket.create_connection(("127.0.0.1", port)) as sock:
         assert closed_within(sock, 2)
 
 
+@pytest.mark.slow
 def test_headers_sent_a_byte_at_a_time_do_not_hold_the_connection(port: int) -> None:
     with socket.create_connection(("127.0.0.1", port)) as sock:
         started = time.monotonic()
@@ -71,6 +73,7 @@ def test_headers_sent_a_byte_at_a_time_do_not_hold_the_connection(port: int) -> 
         assert closed_within(sock, 2) and time.monotonic() - started < 3
 
 
+@pytest.mark.slow
 def test_a_body_that_never_finishes_is_a_408(port: int) -> None:
     with socket.create_connection(("127.0.0.1", port)) as sock:
         request = (
@@ -106,6 +109,7 @@ def trickle_until_closed(sock: socket.socket, seconds: float) -> bool:
     return False
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("path", "status"),
     [(f"{BASE}/Observation", 405), (f"{BASE}/Patient", 408)],
@@ -126,6 +130,7 @@ def test_a_body_trickled_after_its_answer_does_not_hold_the_connection(port: int
         assert trickle_until_closed(sock, 60)
 
 
+@pytest.mark.slow
 def test_a_408_closes_the_connection(port: int) -> None:
     # RFC 9110 section 15.5.9: a server sending 408 SHOULD send the "close" connection option,
     # as it has decided to close rather than wait on.
@@ -138,6 +143,7 @@ def test_a_408_closes_the_connection(port: int) -> None:
     assert answer.startswith("HTTP/1.1 408") and "\r\nconnection: close\r\n" in answer.lower()
 
 
+@pytest.mark.slow
 def test_a_body_finished_after_its_answer_leaves_the_connection_to_the_keep_alive_timeout(port: int) -> None:
     # The rest of the body, sent after the answer, put off the keep-alive timeout that the answer
     # had armed, and nothing armed it again: an idle connection held for ever.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from gateway.observability.health import Report, TenantReadiness
 from gateway.observability.status_page import TenantStatus, render
 
@@ -28,6 +30,7 @@ def test_every_value_is_escaped() -> None:
     assert "&lt;script&gt;" in page
 
 
+@pytest.mark.slow
 def test_sandbox_tenants_get_examples_to_click() -> None:
     status = TenantStatus("dentalpms", "dentalpms", "http://x/fhir/dentalpms", True, None, None)
     page = render([status], Report(True, {}, {"kind": "in-process"}))

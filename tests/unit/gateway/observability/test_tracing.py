@@ -18,6 +18,7 @@ def test_off_without_an_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Tracing.configured(None, "fhir-gateway").tracer is None
 
 
+@pytest.mark.slow
 def test_spans_are_exported_to_the_configured_collector(monkeypatch: pytest.MonkeyPatch) -> None:
     received: list[tuple[str, str]] = []
 

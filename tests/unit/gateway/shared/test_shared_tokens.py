@@ -186,6 +186,7 @@ def test_a_shared_grant_the_previous_version_rotated_is_not_outranked_by_an_olde
     assert asyncio.run(load_with(rotated_here_later, old_worker_obtained_at=200.0)) == rotated_here_later
 
 
+@pytest.mark.slow
 def test_a_rotated_grant_is_in_the_file_even_when_the_shared_state_fails(tmp_path: Path) -> None:
     async def scenario() -> None:
         files = TokenStore(tmp_path / "tokens", [KEY])

@@ -109,6 +109,7 @@ def test_a_lock_held_too_long_is_refused_not_waited_for_ever(make_state: MakeSta
     asyncio.run(scenario())
 
 
+@pytest.mark.slow
 def test_a_lock_is_kept_as_long_as_its_holder_lives_past_its_timeout(make_state: MakeState) -> None:
     # A holder slower than the timeout (a conditional create whose vendor calls add up past
     # it) keeps the lock: before, on Redis it lapsed, and a second create ran beside the first.
@@ -155,6 +156,7 @@ def test_an_unreachable_redis_is_a_503_not_a_hang() -> None:
     asyncio.run(scenario())
 
 
+@pytest.mark.slow
 def test_a_release_does_not_forget_the_turns_still_queued(make_state: MakeState) -> None:
     async def scenario() -> float | None:
         state = make_state()

@@ -188,6 +188,7 @@ def test_a_call_that_gets_no_turn_while_half_open_leaves_the_probe_to_the_next(v
     assert asyncio.run(scenario()) == 200 and vendor.calls == 2
 
 
+@pytest.mark.slow
 def test_a_probe_after_a_wait_for_its_turn_still_settles_the_breaker_when_its_sibling_is_refused(
     vendor: Vendor,
 ) -> None:
@@ -251,6 +252,7 @@ def test_a_write_is_sent_once_unless_the_vendor_dedupes_it(vendor: Vendor) -> No
     assert vendor.calls == 3  # the plain POST once; the keyed one twice
 
 
+@pytest.mark.slow
 def test_retries_end_by_the_calls_total_deadline(vendor: Vendor) -> None:
     """A vendor that fails slowly: the retry gets what is left of the call's total timeout, not
     a whole one of its own, so the FHIR client hears within that timeout, not nearly twice it."""
@@ -287,6 +289,7 @@ def _one_get(vendor: Vendor, path: str, total: float, retry: RetryPolicy) -> tup
     return asyncio.run(scenario())
 
 
+@pytest.mark.slow
 def test_a_retry_the_deadline_stops_spends_no_budget(vendor: Vendor) -> None:
     # The first attempt meets the total timeout: no retry can be sent, so none is taken from
     # the budget other calls share.
@@ -295,6 +298,7 @@ def test_a_retry_the_deadline_stops_spends_no_budget(vendor: Vendor) -> None:
     assert retries == 0
 
 
+@pytest.mark.slow
 def test_no_retry_is_sent_without_time_for_it_after_its_backoff(vendor: Vendor) -> None:
     # A 503 that took 0.9 s of a 1 s deadline: a retry would be sent with a few milliseconds
     # left, sure to time out. The vendor's own answer is what the caller gets, the vendor is not
@@ -305,6 +309,7 @@ def test_no_retry_is_sent_without_time_for_it_after_its_backoff(vendor: Vendor) 
     assert answer == 503 or isinstance(answer, UpstreamTimeout)  # a slow machine may have met the deadline
 
 
+@pytest.mark.slow
 def test_a_retry_whose_turn_leaves_it_no_time_is_not_sent(vendor: Vendor) -> None:
     # The retry was judged to have time, then waited 0.56 s for its turn under the vendor's
     # rate limit: sent now it would have a few milliseconds. It is not sent.
@@ -371,6 +376,7 @@ def test_retries_stay_within_the_budget(vendor: Vendor) -> None:
     assert vendor.calls <= 50 * 1.2 + 2
 
 
+@pytest.mark.slow
 def test_the_breaker_opens_answers_at_once_and_closes_when_the_vendor_is_back(vendor: Vendor) -> None:
     vendor.down = True
     quick = BreakerPolicy(window=10, min_calls=20, failure_ratio=0.5, consecutive=5, open_for=0.3)
@@ -419,6 +425,7 @@ def test_a_call_whose_own_failures_open_the_breaker_answers_with_the_vendors_fai
     asyncio.run(scenario())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("vendor_back", [True, False])
 def test_a_probe_cancelled_by_its_requests_refused_sibling_still_settles_the_breaker(
     vendor: Vendor, vendor_back: bool
@@ -538,6 +545,7 @@ def test_a_tentative_failure_is_not_what_a_plain_read_of_the_url_meets_later(ven
     assert asyncio.run(scenario()) == (503, 200) and vendor.calls == 3
 
 
+@pytest.mark.slow
 def test_a_call_given_up_while_the_probe_is_out_lets_no_second_probe_through(vendor: Vendor) -> None:
     # A call let through while the breaker was closed, given up (its client gone) after the
     # breaker opened and sent its one probe, must not hand the probe's slot to another call.

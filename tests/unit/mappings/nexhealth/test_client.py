@@ -130,6 +130,7 @@ def short_lived(request: pytest.FixtureRequest) -> Iterator[tuple[Any, Any, Cloc
     running.stop()
 
 
+@pytest.mark.slow
 def test_token_renewed_once_before_expiry_under_load(short_lived: tuple[Any, Any, Clock]) -> None:
     app, running, clock = short_lived
 
@@ -148,6 +149,7 @@ def test_token_renewed_once_before_expiry_under_load(short_lived: tuple[Any, Any
     assert app.state.authentications == 2
 
 
+@pytest.mark.slow
 def test_server_side_expiry_gives_exactly_one_reauthentication_under_load(short_lived: tuple[Any, Any, Clock]) -> None:
     app, running, clock = short_lived
 
@@ -309,6 +311,7 @@ def test_backing_off_from_429s_never_keeps_a_request_past_its_wait() -> None:
     assert waited <= 0.1 + 1e-6, f"waited {waited:.2f} s on a request allowed 0.1 s"
 
 
+@pytest.mark.slow
 def test_a_vendor_429_is_retried_at_the_vendor_within_a_gateway_request() -> None:
     """Every gateway request shares its identical vendor reads (gateway.upstream.coalesce), and
     the client's retry after a 429 is such a read: it must reach NexHealth again, not take the
@@ -332,6 +335,7 @@ def test_a_vendor_429_is_retried_at_the_vendor_within_a_gateway_request() -> Non
     assert len(searches) == 2 and envelope.data
 
 
+@pytest.mark.slow
 def test_a_client_that_waits_the_retry_after_of_a_throttled_authentication_is_served() -> None:
     """NexHealth counts `POST /authenticates` against the key's limit, and may answer it 429.
     The failed renewal is shared with the requests that come after it for a few seconds, but

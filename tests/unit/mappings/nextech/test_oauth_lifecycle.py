@@ -96,6 +96,7 @@ def test_connect_stores_a_private_refresh_token(vendor: tuple[Any, RunningServer
     assert saved.exists() and (saved.stat().st_mode & 0o777) == 0o600
 
 
+@pytest.mark.slow
 def test_one_refresh_for_many_concurrent_requests(vendor: tuple[Any, RunningServer, Clock], tmp_path: Path) -> None:
     app, running, clock = vendor
     config = _config(running.url, tmp_path)
@@ -307,6 +308,7 @@ class FailingWrites(LocalState):
         await super().put(key, value, ttl)
 
 
+@pytest.mark.slow
 def test_a_grant_rotated_while_the_shared_state_failed_is_the_one_the_next_worker_presents(
     vendor: tuple[Any, RunningServer, Clock], tmp_path: Path
 ) -> None:
@@ -340,6 +342,7 @@ def test_a_grant_rotated_while_the_shared_state_failed_is_the_one_the_next_worke
     assert _refreshes(app) == 4
 
 
+@pytest.mark.slow
 def test_a_reconnect_outranks_the_line_it_replaces_whatever_the_clock_of_the_host_that_began_it(
     vendor: tuple[Any, RunningServer, Clock], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

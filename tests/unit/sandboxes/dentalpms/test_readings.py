@@ -31,6 +31,7 @@ def test_the_default_is_the_documented_reading() -> None:
     assert search_ids(api, "mith") >= SMITHS
 
 
+@pytest.mark.slow
 def test_accent_sensitive_misses_unaccented_queries_but_not_unaccented_parts() -> None:
     api = variant(search_accents="sensitive")
     assert not by_name(api, "renee") & RENEES

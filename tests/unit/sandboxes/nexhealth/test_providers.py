@@ -13,6 +13,7 @@ def api() -> Api:
     return unlimited_api()
 
 
+@pytest.mark.slow
 def test_providers(api: Api) -> None:
     body = api.ok("/providers", per_page=100)
     assert body["count"] == len(CLINIC.providers)
