@@ -16,7 +16,6 @@ FHIR_JSON = "application/fhir+json"
 PLAIN_JSON = "application/json"
 _R4 = re.compile(r"4\.0(\.\d+)?")  # what a fhirVersion media-type parameter names this server's by
 _FORMAT_ALIASES = {"json": FHIR_JSON, FHIR_JSON: FHIR_JSON, PLAIN_JSON: PLAIN_JSON, "text/json": PLAIN_JSON}
-_ACCEPTABLE = {FHIR_JSON: FHIR_JSON, PLAIN_JSON: PLAIN_JSON, "*/*": FHIR_JSON, "application/*": FHIR_JSON}
 
 
 @dataclass(frozen=True)
@@ -69,6 +68,43 @@ def _media_range(text: str) -> tuple[str, float]:
     return media.lower(), q
 
 
+# A representation: the media type it is served as, then other names it answers to.
+Representation = tuple[str, ...]
+
+
+def _standing(names: Representation, ranges: tuple[tuple[str, float], ...]) -> tuple[int, float, int, int]:
+    """How well `ranges` accept a representation (RFC 9110 section 12.5.1): the most specific
+    range matching it (its type, then `type/*`, then `*/*`) gives its quality. Ordered: acceptable
+    (q > 0) before not named at all (a server may disregard Accept) before ruled out (q = 0);
+    then by quality, by how specifically it was named, and by how early."""
+    kind = names[0].split("/")[0]
+    best: tuple[int, float, int] | None = None  # (specificity, quality, -position)
+    for position, (media, q) in enumerate(ranges):
+        rank = 3 if media in names else 2 if media == f"{kind}/*" else 1 if media == "*/*" else 0
+        if rank and (best is None or (rank, q) > best[:2]):
+            best = (rank, q, -position)
+    if best is None:
+        return (1, 0.0, 0, 0)
+    rank, q, position = best
+    return (2 if q > 0 else 0, q, rank, position)
+
+
+def preferred(offered: tuple[Representation, ...], accept: str | None) -> int:
+    """The index in `offered` of the representation `accept` prefers; a tie goes to the one
+    offered first (the server's preference)."""
+    ranges = _ranges(accept or "*/*")
+    standings = [_standing(names, ranges) for names in offered]
+    return max(range(len(offered)), key=lambda i: (standings[i], -i))
+
+
+def acceptable(names: Representation, accept: str | None) -> bool:
+    """Whether `accept` names a range taking this representation with a quality above 0."""
+    return _standing(names, _ranges(accept or "*/*"))[0] == 2
+
+
+_JSON_TYPES: tuple[Representation, ...] = ((FHIR_JSON,), (PLAIN_JSON,))
+
+
 @lru_cache(maxsize=256)  # a client sends the same few Accept headers again and again
 def negotiate(format_param: str | None, accept: str | None, pretty_param: str | None) -> Format:
     pretty = pretty_param == "true"
@@ -79,43 +115,52 @@ def negotiate(format_param: str | None, accept: str | None, pretty_param: str | 
         return Format(chosen, pretty)
     if not accept:
         return Format(FHIR_JSON, pretty)
-    for media, q in sorted(_ranges(accept), key=lambda r: -r[1]):
-        if q > 0 and media in _ACCEPTABLE:
-            return Format(_ACCEPTABLE[media], pretty)
-    raise NotAcceptable(f"None of the accepted types ({accept}) can be produced; this server returns JSON")
+    best = _JSON_TYPES[preferred(_JSON_TYPES, accept)]
+    if not acceptable(best, accept):
+        raise NotAcceptable(f"None of the accepted types ({accept}) can be produced; this server returns JSON")
+    return Format(best[0], pretty)
 
 
 def wants_binary_resource(format_param: str | None, accept: str | None) -> bool:
     """For Binary reads: the Binary resource (FHIR JSON) or the content itself?
 
     FHIR serves a Binary's own content unless the client asks for a FHIR format
-    (http://hl7.org/fhir/R4/binary.html#rest).
+    (http://hl7.org/fhir/R4/binary.html#rest): the resource when FHIR JSON is accepted and
+    preferred to every other range (the content may be of any type, so any other range may
+    name it); a tie goes to the content.
     """
     if format_param is not None:
         return _format_kind(format_param) in _FORMAT_ALIASES
-    return any(q > 0 and media in (FHIR_JSON, PLAIN_JSON) for media, q in _ranges(accept or ""))
+    if not accept:
+        return False
+    ranges = _ranges(accept)
+    resource = max(_standing(names, ranges) for names in _JSON_TYPES)
+    content = max(
+        (
+            (q, 1 if media == "*/*" else 2 if media.endswith("/*") else 3)
+            for media, q in ranges
+            if media not in _FHIR_TYPES
+        ),
+        default=(0.0, 0),
+    )
+    return resource[0] == 2 and resource[1:3] > content
 
 
 HTML = "text/html"
 _XML_TYPES = ("application/xml", "text/xml", "application/cda+xml")
+_DOCUMENT_TYPES: tuple[Representation, ...] = (_XML_TYPES, (HTML,))  # a CDA document, its page
 
 
 def wants_html(format_param: str | None, accept: str | None) -> bool:
     """For documents: the readable HTML page rather than the document's XML?
 
-    `_format=html` asks for it outright; otherwise `Accept` decides by quality, the earlier
-    listed winning a tie (a browser's `text/html,...,application/xml;q=0.9` gets HTML).
+    `_format=html` asks for it outright; otherwise `Accept` decides (`preferred`: by quality,
+    then how specifically each is named, then the earlier listed; a browser's
+    `text/html,...,application/xml;q=0.9` gets HTML, `text/*` too).
     """
     if format_param is not None:
         return _format_kind(format_param) in ("html", HTML)
-    best: dict[str, tuple[float, int]] = {}
-    for index, (media, q) in enumerate(_ranges(accept or "")):
-        kind = "html" if media == HTML else "xml" if media in _XML_TYPES else None
-        if kind and q > 0 and (kind not in best or best[kind][0] < q):
-            best[kind] = (q, -index)
-    if "html" not in best:
-        return False
-    return "xml" not in best or best["html"] > best["xml"]
+    return bool(accept) and preferred(_DOCUMENT_TYPES, accept) == 1
 
 
 FHIR_XML = ("xml", "application/fhir+xml", "application/xml+fhir")
@@ -157,21 +202,12 @@ def check_document_format(format_param: str | None, accept: str | None, served: 
         )
     # An Accept that does not name what is served may be disregarded; one that rules it out
     # (q=0, RFC 9110 section 12.4.2) may not.
-    media = (HTML if wants_html(None, accept) else "application/xml") if served is CDA_FORMATS else None
-    media = media or next((f for f in sorted(served) if "/" in f), None)
-    if accept and media is not None and _excluded(media, accept):
-        raise NotAcceptable(f"This document is {media}, which the Accept header rules out (q=0)")
-
-
-def _excluded(media: str, accept: str) -> bool:
-    """Whether the most specific range of `accept` matching `media` gives it quality 0."""
-    kind = media.split("/")[0]
-    best: tuple[int, float] | None = None
-    for candidate, q in _ranges(accept):
-        rank = 3 if candidate == media else 2 if candidate == f"{kind}/*" else 1 if candidate == "*/*" else 0
-        if rank and (best is None or rank > best[0]):
-            best = (rank, q)
-    return best is not None and best[1] <= 0
+    if served is CDA_FORMATS:
+        names = _DOCUMENT_TYPES[1] if wants_html(None, accept) else _DOCUMENT_TYPES[0]
+    else:
+        names = tuple(f for f in sorted(served) if "/" in f)
+    if accept and names and _standing(names, _ranges(accept))[0] == 0:
+        raise NotAcceptable(f"This document is {names[0]}, which the Accept header rules out (q=0)")
 
 
 def _quality(text: str) -> float:

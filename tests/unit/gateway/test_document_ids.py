@@ -61,6 +61,14 @@ def test_ids_stay_within_fhir_limits() -> None:
         (None, "application/xml", False),
         (None, "application/xml, text/html", False),
         (None, "application/xml;q=0.5, text/html", True),
+        # RFC 9110 section 12.5.1: a range names every type it covers, the most specific decides.
+        (None, "text/*", True),
+        (None, "text/*;q=0.9, application/xml;q=0.1", True),
+        (None, "text/*, application/xml;q=0", True),
+        (None, "application/*;q=0.5, text/html;q=0.4", False),
+        (None, "text/*;q=0.5, text/xml", False),  # text/xml names the XML itself
+        (None, "*/*", False),
+        (None, "application/xml;q=0", True),
         (None, "text/html;q=0", False),
         (None, None, False),
     ],
@@ -78,9 +86,8 @@ def test_html_or_xml(format_param: str | None, accept: str | None, html: bool) -
         (None, "application/fhir+xml"),
         (None, "application/fhir+xml, application/xml+fhir;q=0.5, text/html;q=0"),
         (None, "application/fhir+json; fhirVersion=3.0"),  # only FHIR JSON, of another version
-        (None, "application/xml;q=0"),  # what would be served, ruled out (RFC 9110 section 12.4.2)
-        (None, "*/*;q=0"),
-        (None, "image/png, application/*;q=0"),
+        (None, "*/*;q=0"),  # every form ruled out (RFC 9110 section 12.4.2)
+        (None, "image/png, application/*;q=0, text/*;q=0"),
         (None, "text/html;q=0, application/xml;q=0"),
     ],
 )
@@ -99,6 +106,8 @@ def test_a_document_format_it_does_not_have_is_406(format_param: str | None, acc
         (None, "image/png"),  # disregarded: the document is served
         (None, "application/*;q=0, application/xml"),  # the most specific range decides
         (None, "application/xml;q=0, text/html"),  # the HTML page is served
+        (None, "application/xml;q=0"),  # the XML ruled out, the page not: the page is served
+        (None, "image/png, application/*;q=0"),
         (None, None),
     ],
 )
@@ -120,3 +129,10 @@ def test_the_binary_resource_is_wanted_only_in_this_version_of_fhir() -> None:
     assert not wants_binary_resource(None, "application/fhir+json; fhirVersion=3.0, text/html")
     assert not wants_binary_resource(None, "application/fhir+json;q=0, text/html")
     assert wants_html(None, "application/fhir+json; fhirVersion=3.0, text/html")
+    # Preferred to every other range, as RFC 9110 section 12.5.1 weighs them; a tie is the content's.
+    assert wants_binary_resource(None, "application/fhir+json, */*")
+    assert wants_binary_resource(None, "application/json;q=0.9, application/xml;q=0.5")
+    assert not wants_binary_resource(None, "application/fhir+json;q=0.1, application/xml")
+    assert not wants_binary_resource(None, "application/*;q=0.5, text/html;q=0.4")
+    assert not wants_binary_resource(None, "*/*")
+    assert not wants_binary_resource(None, "image/png")

@@ -90,6 +90,11 @@ def test_a_kept_position_opens_for_its_own_search_only() -> None:
         ("application/fhir json", None, FHIR_JSON),  # its "+" sent unescaped, read as a space
         (None, "application/fhir+json; fhirVersion=4.0", FHIR_JSON),
         (None, "application/fhir+json; fhirVersion=3.0, application/json; fhirVersion=4.0.1", PLAIN_JSON),
+        # RFC 9110 sections 12.4.2 and 12.5.1: ruled out by q=0, the other JSON is served.
+        (None, "application/fhir+json;q=0, */*", PLAIN_JSON),
+        (None, "application/*;q=0.5, application/json", PLAIN_JSON),
+        (None, "application/json;q=0.4, application/*;q=0.5", FHIR_JSON),
+        (None, "text/html, application/*;q=0.1", FHIR_JSON),
     ],
 )
 def test_json_is_negotiated(fmt: str | None, accept: str | None, media: str) -> None:
@@ -105,6 +110,8 @@ def test_json_is_negotiated(fmt: str | None, accept: str | None, media: str) -> 
         (None, "application/fhir+json; fhirVersion=3.0"),  # R4 only: versioning.html#mt-version
         (None, "application/fhir+json;fhirversion=5.0, */*; fhirVersion=1.0"),
         ("application/fhir+json; fhirVersion=3.0", None),  # _format names a media type too
+        (None, "application/fhir+json;q=0, application/json;q=0, */*"),
+        (None, "text/*"),
     ],
 )
 def test_other_formats_are_406(fmt: str | None, accept: str | None) -> None:
