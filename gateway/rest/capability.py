@@ -91,6 +91,16 @@ def _versioning(support: ResourceSupport) -> str:
     return "versioned" if support.versioned else "no-version"
 
 
+def _conditional_read(support: ResourceSupport) -> str:
+    """R4 ConditionalReadStatus: a read of a versioned type answers 304 to If-None-Match against
+    its ETag (the versionId) and to If-Modified-Since against its Last-Modified (meta.lastUpdated)
+    (RFC 9110 sections 13.1.2-3). The other types carry neither (documents rendered on demand):
+    nothing for a condition to compare."""
+    if Interaction.READ in support.interactions and support.versioned:
+        return "full-support"
+    return "not-supported"
+
+
 def _resource(
     support: ResourceSupport, base_url: str, per_patient: bool = False, encounter_ccd: bool = False
 ) -> dict[str, Any]:
@@ -100,6 +110,7 @@ def _resource(
         "versioning": _versioning(support),
         "readHistory": False,
         "updateCreate": False,
+        "conditionalRead": _conditional_read(support),
         # Conditional create (If-None-Exist) is the gateway's, over the type's own search.
         "conditionalCreate": Interaction.CREATE in support.interactions,
         "conditionalUpdate": False,
