@@ -115,7 +115,7 @@ def _check_everything_params(request: Request, params: QueryParams) -> list[str]
 
 
 def _since(value: str | None) -> datetime | None:
-    """`_since`: an instant; only resources updated after it are given."""
+    """`_since`: an instant; only resources updated at or after it are given."""
     if value is None or value == "":
         return None
     if _INSTANT.fullmatch(value) is None:
@@ -132,7 +132,7 @@ def _updated_since(resource: dict[str, Any], since: datetime) -> bool:
     # Without a readable lastUpdated it may have changed: given (more, never less).
     meta = resource.get("meta")
     updated = last_updated_moment(meta.get("lastUpdated") if isinstance(meta, dict) else None)
-    return updated is None or updated > since
+    return updated is None or updated >= since
 
 
 def _permitted(

@@ -277,18 +277,22 @@ def test_a_patient_deleted_while_a_client_pages_is_gone_on_the_next_page(
     outcome(client.get(following), 410)
 
 
-def test_since_gives_only_what_was_updated_after_it(client: TestClient, backend: FakeBackend) -> None:
-    # patient-operation-everything.html: _since, "resources updated after this period".
-    _seed(backend, observations=4)  # the patient was last updated at the fake clock's time
+def test_since_gives_only_what_was_updated_at_or_after_it(client: TestClient, backend: FakeBackend) -> None:
+    # patient-operation-everything.html: _since, "resources updated after this period"; history's
+    # _since (http.html#history) is "at or after": a client passing the last lastUpdated it saw
+    # (vendors date to the second) must not miss what changed later in that second.
+    _seed(backend, observations=5)  # the patient was last updated at the fake clock's time
     backend.observations["o00"]["meta"] = {"lastUpdated": "2030-06-01T00:00:00Z"}
     backend.observations["o01"]["meta"] = {"lastUpdated": "2001-04-01T00:00:00Z"}
     backend.observations["o02"]["meta"] = {"lastUpdated": "2029-01-01"}  # a day: may be after noon
     since = "2029-01-01T12:00:00Z"
+    backend.observations["o04"]["meta"] = {"lastUpdated": since}
     bundle = ok(client.get(f"{BASE}/Patient/p1/$everything", params={"_since": since}))
     kinds = [(r["resourceType"], r["id"]) for r in matched(bundle)]
     # o02's day holds moments after `since`, and o03 has no lastUpdated: both may have changed,
     # so both are given (more, never less).
     assert ("Observation", "o00") in kinds and ("Observation", "o02") in kinds and ("Observation", "o03") in kinds
+    assert ("Observation", "o04") in kinds
     assert ("Observation", "o01") not in kinds and ("Patient", "p1") not in kinds
     assert parse_qs(urlsplit(link(bundle, "self")).query)["_since"] == [since]
 
