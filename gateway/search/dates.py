@@ -153,10 +153,15 @@ def range_matches(prefix: DatePrefix, search: DateRange, target: DateRange) -> b
         return target.end > search.end
     if prefix is DatePrefix.LT:
         return target.start < search.start
+    # ge/le: "the range above [below] the search value intersects the range of the target value,
+    # or the range of the search value fully contains [it]" (search.html#prefix). The range
+    # above (below) is read as holding the search value's own range, as "or equal" says: an
+    # encounter starting at 16:23:00 is `le2023-01-31T16:23:00Z`, a day's value `le` that day's
+    # first second; the stricter reading left out a period touching the boundary.
     if prefix is DatePrefix.GE:
-        return target.end > search.end or contained
+        return target.end > search.start
     if prefix is DatePrefix.LE:
-        return target.start < search.start or contained
+        return target.start < search.end
     if prefix is DatePrefix.SA:
         return target.start >= search.end
     if prefix is DatePrefix.EB:

@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.search.dates import END_OF_TIME, _remembered, parse_fhir_date, range_matches
+from gateway.search.dates import END_OF_TIME, _remembered, parse_fhir_date, period_range, range_matches
 from gateway.search.model import DatePrefix, DateValue, ParamType, SearchParam, SearchQuery
 from gateway.search.planning import date_bounds
 
@@ -124,10 +124,34 @@ def test_invalid_dates_are_rejected(bad: str) -> None:
         ("sa", "1985", "1986-01-01", True),
         ("eb", "1985", "1984-12-31", True),
         ("eb", "1985", "1985-01-01", False),
+        # A value reaching the search value's own range meets ge/le: a day at its first second,
+        # a time at its second (an encounter starting then), a day's last second.
+        ("le", "1985-03-15T00:00:00Z", "1985-03-15", True),
+        ("le", "1985-03-14T23:59:59Z", "1985-03-15", False),
+        ("ge", "1985-03-15T23:59:59Z", "1985-03-15", True),
+        ("ge", "1985-03-16T00:00:00Z", "1985-03-15", False),
+        ("le", "1985-03", "1985", True),  # 1985 holds days before and in March 1985
+        ("ge", "1985-03", "1985", True),
     ],
 )
 def test_prefix_semantics(prefix: str, search: str, target: str, expected: bool) -> None:
     assert range_matches(DatePrefix(prefix), parse_fhir_date(search), parse_fhir_date(target)) is expected
+
+
+@pytest.mark.parametrize(
+    ("prefix", "search", "expected"),
+    [
+        ("le", "2023-01-31T16:23:00Z", True),  # the period starts at that second
+        ("le", "2023-01-31T16:22:59Z", False),
+        ("ge", "2023-01-31T16:53:00Z", True),  # it ends at that second
+        ("ge", "2023-01-31T16:53:01Z", False),
+        ("eq", "2023-01-31", True),
+    ],
+)
+def test_a_period_touching_the_search_value_meets_ge_and_le(prefix: str, search: str, expected: bool) -> None:
+    visit = period_range("2023-01-31T16:23:00Z", "2023-01-31T16:53:00Z")
+    assert visit is not None
+    assert range_matches(DatePrefix(prefix), parse_fhir_date(search), visit) is expected
 
 
 def test_date_only_values_are_days_in_the_tenants_zone() -> None:
