@@ -3,6 +3,7 @@ an answer written."""
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime
 from email.utils import formatdate, parsedate_to_datetime
@@ -33,3 +34,36 @@ def http_date(value: str | None) -> datetime | None:
         return None
     # HTTP-dates are GMT; the obsolete asctime form carries no zone.
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+_DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_TIME = r"\d{2}:\d{2}:\d{2}"
+# RFC 9110 section 5.6.7: IMF-fixdate, the obsolete rfc850-date and asctime-date, each whole.
+_IMF_FIXDATE = re.compile(rf"{_DAY}, \d{{2}} {_MONTH} \d{{4}} {_TIME} GMT", re.IGNORECASE)
+_RFC850_DATE = re.compile(
+    rf"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day, \d{{2}}-{_MONTH}-(?P<yy>\d{{2}}) {_TIME} GMT", re.IGNORECASE
+)
+_ASCTIME_DATE = re.compile(rf"{_DAY} {_MONTH} [ \d]\d {_TIME} \d{{4}}", re.IGNORECASE)
+
+
+def one_http_date(value: str | None) -> datetime | None:
+    """The moment a request's date field (If-Modified-Since, If-Unmodified-Since) names, or None
+    when it is not one HTTP-date: such a field is then ignored (RFC 9110 sections 13.1.3-4,
+    "the field value has more than one member" or "is not a valid HTTP-date")."""
+    text = (value or "").strip()
+    if _IMF_FIXDATE.fullmatch(text) or _ASCTIME_DATE.fullmatch(text):
+        return http_date(text)
+    if (rfc850 := _RFC850_DATE.fullmatch(text)) is None:
+        return None
+    when = http_date(text)
+    if when is None:
+        return None
+    # A two-digit year more than 50 years ahead is the latest past year ending so (section 5.6.7).
+    year = datetime.now(UTC).year // 100 * 100 + int(rfc850["yy"])
+    if year > datetime.now(UTC).year + 50:
+        year -= 100
+    try:
+        return when.replace(year=year)
+    except ValueError:  # 29 February, of a year without it
+        return None

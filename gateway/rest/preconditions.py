@@ -17,7 +17,7 @@ from typing import Any
 from starlette.datastructures import Headers
 
 from gateway.errors import InvalidRequest, PreconditionFailed
-from gateway.http_dates import http_date
+from gateway.http_dates import one_http_date
 from gateway.search.dates import last_updated_moment
 
 ANY = "*"
@@ -48,7 +48,7 @@ def preconditions(headers: Headers) -> Preconditions:
     entity tags, an empty one included). A field sent on several lines is one list (RFC 9110
     section 5.3)."""
     if_match, if_none_match = _field(headers, "if-match"), _field(headers, "if-none-match")
-    since = http_date(headers.get("if-unmodified-since"))
+    since = one_http_date(headers.get("if-unmodified-since"))
     return Preconditions(
         _tags(if_match, "If-Match") if if_match is not None else None,
         _tags(if_none_match, "If-None-Match") if if_none_match is not None else None,

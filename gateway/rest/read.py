@@ -18,7 +18,7 @@ from gateway.cache import is_stale
 from gateway.contract import Interaction
 from gateway.documents import ids
 from gateway.errors import InvalidRequest, NotFound
-from gateway.http_dates import http_date
+from gateway.http_dates import http_date, one_http_date
 from gateway.rest.context import (
     check_id,
     check_version_id,
@@ -94,7 +94,7 @@ def not_modified(request: Request, headers: dict[str, str]) -> bool:
     if since is None:
         return False
     # Any of the three HTTP-date forms; an unreadable one is ignored (RFC 9110 section 13.1.3).
-    client, modified = http_date(since), http_date(headers.get("Last-Modified"))
+    client, modified = one_http_date(since), http_date(headers.get("Last-Modified"))
     return client is not None and modified is not None and modified <= client
 
 

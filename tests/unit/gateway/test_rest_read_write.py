@@ -78,6 +78,12 @@ def test_version_headers_follow_the_vendors_meta(client: TestClient, backend: Fa
         ({"If-Modified-Since": "Wed May  1 12:00:00 2024"}, 304),
         ({"If-Modified-Since": "Wednesday, 01-May-24 12:00:00 GMT"}, 304),
         ({"If-Modified-Since": "Wed May  1 11:59:59 2024"}, 200),
+        # rfc850's two-digit year: not more than 50 years ahead, so 75 is 2075 (RFC 9110 §5.6.7).
+        ({"If-Modified-Since": "Sunday, 01-May-75 12:00:00 GMT"}, 304),
+        # A list is no HTTP-date: the field is ignored (§13.1.3, §13.1.4: "more than one member").
+        ({"If-Modified-Since": "Sat, 01 May 2100 12:00:00 GMT, Mon, 01 Jan 2001 00:00:00 GMT"}, 200),
+        ({"If-Unmodified-Since": "Mon, 01 Jan 2001 00:00:00 GMT, Sat, 01 May 2100 12:00:00 GMT"}, 200),
+        ({"If-Modified-Since": "Sat, 01 May 2100 12:00:00 GMT trailing words"}, 200),
         ({"If-None-Match": 'W/"2"', "If-Modified-Since": "Wed, 01 May 2024 13:00:00 GMT"}, 200),  # §13.2.2
         # If-Match and If-Unmodified-Since hold on a read too (RFC 9110 §13.1.1, §13.1.4), first.
         ({"If-Match": 'W/"1"'}, 200),
