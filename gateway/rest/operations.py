@@ -162,12 +162,18 @@ async def docref_endpoint(request: Request) -> Response:
     return await docref(request, tenant, base_url(request, tenant.name), fmt, prefer(request).strict, allowed)
 
 
+_CCD_PARAMS = frozenset({"section", "_format", "_pretty"})
+
+
 async def ccd_endpoint(request: Request) -> Response:
     tenant = tenant_of(request)
     encounters = provider_for(tenant, "Encounter", Interaction.READ)
     encounter_id = request.path_params["id"]
     check_id(encounter_id)
     params = QueryParams(await operation_items(request, "$ccd"))
+    unknown = sorted({name for name in params if name not in _CCD_PARAMS})
+    if unknown and prefer(request).strict:  # lenient: a document has no Bundle to name them in
+        raise NotSupported(f"$ccd does not take {', '.join(unknown)}", expression=unknown[0])
     check_document_format(params.get("_format"), request.headers.get("accept"))  # before any vendor call
     # A CCD is a clinical document: it takes document access, and the encounter within reach.
     allowed = document_access(request, tenant)

@@ -395,6 +395,11 @@ def test_encounter_ccd_with_sections(fhir: FhirHttp, tenant: str, an_encounter: 
     assert fhir.get(f"/fhir/{tenant}/Encounter/no-such-encounter/$ccd").status_code == 404
     assert fhir.get(f"/fhir/{tenant}/Patient/{an_encounter['id']}/$ccd").status_code == 404
     assert fhir.get(url, params={"_format": "xml"}).status_code == 406  # FHIR XML: not produced
+    # A parameter the operation does not take: refused under strict handling (R4 search.html#errors,
+    # as for $everything), disregarded under lenient.
+    strict = fhir.get(url, params={"foo": "bar"}, headers={**XML, "Prefer": "handling=strict"})
+    assert strict.status_code == 400 and outcome_of(strict)["issue"][0]["expression"] == ["foo"]
+    assert fhir.get(url, params={"foo": "bar"}, headers=XML).status_code == 200
 
     nextech_names = fhir.get(url, params={"section": "VitalSigns,Encounter"}, headers=XML)
     assert set(_sections(etree.fromstring(nextech_names.content))) == {"vital-signs", "encounters"}
