@@ -266,12 +266,18 @@ def _parse_token(name: str, text: str) -> TokenValue:
     return TokenValue(system, code or None)
 
 
+# "ap" (approximately) leaves how near is near to the server: it is not applied here.
+_APPROXIMATELY = "ap"
+
+
 def _parse_date(name: str, text: str, prefixes: frozenset[DatePrefix], zone: str) -> DateValue:
     prefix = DatePrefix.EQ
     if text[:2].isalpha():
         try:
             prefix = DatePrefix(text[:2])
         except ValueError:
+            if text[:2] == _APPROXIMATELY:  # an R4 prefix (search.html#prefix) this server does not apply
+                raise NotSupported(f"Prefix 'ap' is not supported on '{name}'", expression=name) from None
             raise InvalidRequest(f"Unknown date prefix '{text[:2]}' on '{name}'", expression=name) from None
         text = text[2:]
     if prefix not in prefixes:
@@ -296,7 +302,9 @@ def readable_url(url: str) -> bool:
 
 
 def _parse_reference(found: ParamDefinition, modifier: str | None, text: str) -> ReferenceValue:
-    parts = text.rstrip("/").split("/")
+    if text.endswith("/"):  # `Patient/` names no patient (it was read as one with the id "Patient")
+        raise InvalidRequest(f"'{text}' names no id: a reference is [type]/[id] or its URL", expression=found.name)
+    parts = text.split("/")
     absolute = ABSOLUTE_URL.match(text) is not None
     if len(parts) > 2 and not absolute:  # `//host/...` or `host/fhir/...`: a server, but which?
         raise InvalidRequest(

@@ -74,6 +74,12 @@ def test_malformed_values_are_400_even_when_lenient(items: list[tuple[str, str]]
         parse(items)
 
 
+def test_the_approximate_prefix_is_named_as_not_supported() -> None:
+    # `ap` is an R4 prefix (search.html#prefix): not applied here, which is not a malformed value.
+    with pytest.raises(NotSupported, match="'ap' is not supported"):
+        parse([("birthdate", "ap1985-03-01")])
+
+
 def test_count_is_capped_and_defaults() -> None:
     assert parse([]).count == 20
     assert parse([("_count", "5000")]).count == 100
@@ -108,6 +114,13 @@ def test_reference_to_wrong_type_or_bad_id_is_400() -> None:
         parse([("patient", "Group/abc")], support=ALLERGY)
     with pytest.raises(InvalidRequest):
         parse([("patient", "not valid!")], support=ALLERGY)
+
+
+@pytest.mark.parametrize("value", ["Patient/", "http://x.org/fhir/Patient/", "Patient/abc/"])
+def test_a_reference_ending_in_a_slash_is_400(value: str) -> None:
+    # `Patient/` was the patient with the id "Patient": a search finding no one, for a malformed value.
+    with pytest.raises(InvalidRequest, match="names no id"):
+        parse([("patient", value)], support=ALLERGY)
 
 
 @pytest.mark.parametrize("value", ["maybe", "TRUE", "1", "http://x|true", "true,maybe"])
