@@ -38,6 +38,7 @@ from gateway.rest.references import local_query
 from gateway.search.execute import PagePosition, count_all, fetch_page, first_position, is_exact
 from gateway.search.model import ReferenceValue
 from gateway.search.parse import CONTROL, MAX_SEARCH_PARAMETERS, TotalMode, check_size, parse_search
+from gateway.search.planning import no_patient_in_common
 
 MAX_SEARCH_FIELDS = MAX_SEARCH_PARAMETERS + len(CONTROL)  # what a form body may hold (check_size then)
 
@@ -105,8 +106,9 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
     def url(token: str | None = None) -> str:
         return page_link(f"{base}/{support.type}", parsed.link_params, parsed.count, token, kept)
 
-    # It names only records the caller may not see, or only records of other servers: no vendor call.
-    if narrowed is None or query is None:
+    # It names only records the caller may not see, or only records of other servers, or
+    # patients no record can have at once: no vendor call.
+    if narrowed is None or query is None or no_patient_in_common(query):
         if parsed.page_token:
             await rest.tokens.open(parsed.page_token, fingerprint)
         return respond(fmt, searchset(base=base, resources=[], links=[("self", url())], total=0, notes=notes))

@@ -51,6 +51,17 @@ async def read_each(read: Callable[[str], Awaitable[Resource]], ids: Sequence[st
     return [r for r in await concurrently(*(one(i) for i in dict.fromkeys(ids))) if r is not None]
 
 
+def no_patient_in_common(query: SearchQuery) -> bool:
+    """Whether the `patient`/`subject` conditions leave no patient: ANDed across parameters
+    (search.html#combining), `patient=A&patient=B` matches no record at all."""
+    allowed: set[str] | None = None
+    for name in ("patient", "subject"):
+        for param in query.named(name):
+            named = {v.id for v in param.values if isinstance(v, ReferenceValue)}
+            allowed = named if allowed is None else allowed & named
+    return allowed is not None and not allowed
+
+
 def single_patient(query: SearchQuery) -> str:
     """The one patient id a `patient`/`subject` search names ("" if none)."""
     refs = {v.id for name in ("patient", "subject") for v in values(query, name) if isinstance(v, ReferenceValue)}

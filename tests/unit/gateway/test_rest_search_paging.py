@@ -129,6 +129,22 @@ def test_a_search_within_the_limits_is_answered(client: TestClient, backend: Fak
     assert ids(ok(client.get(f"{BASE}/Patient", params={"family": many}))) == ["p1"]
 
 
+def test_two_patients_anded_match_no_record(client: TestClient, backend: FakeBackend) -> None:
+    # search.html#combining: repeated parameters are ANDed; no record is of two patients at once.
+    # It was a 400 "several patients at once" (as an OR of them still is).
+    backend.add_patient("p1")
+    backend.add_patient("p2")
+    backend.add_observation("p1", "o1")
+    searched = backend.calls_to("Observation", SEARCH)
+    for params in ([("patient", "p1"), ("patient", "p2")], [("patient", "p1"), ("subject", "Patient/p2")]):
+        empty = ok(client.get(f"{BASE}/Observation", params=params))
+        assert empty["total"] == 0 and "entry" not in empty
+    assert backend.calls_to("Observation", SEARCH) == searched
+    same = ok(client.get(f"{BASE}/Observation", params=[("patient", "p1"), ("subject", "Patient/p1")]))
+    assert ids(same) == ["o1"]
+    outcome(client.get(f"{BASE}/Observation", params={"patient": "p1,p2"}), 400)
+
+
 def test_a_reference_to_another_server_matches_nothing_here(client: TestClient, backend: FakeBackend) -> None:
     # search.html#reference: an absolute URL names a resource of the server at its base; the
     # local Patient p1 is another patient than a Patient p1 elsewhere (or of another tenant).
