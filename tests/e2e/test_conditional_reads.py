@@ -29,10 +29,10 @@ def test_each_type_answers_304_as_its_conditional_read_claims(fhir: FhirHttp, te
         assert first.status_code == 200, (rtype, first.status_code)
         etag, modified = first.headers.get("ETag"), first.headers.get("Last-Modified")
         # A type claimed to answer conditional reads gives the ETag to send back (and the
-        # Last-Modified where the vendor dates its records); one claimed not to gives neither
-        # (a client would send them in vain).
-        assert (etag is not None) == (claim == "full-support"), (rtype, claim)
-        assert modified is None or claim == "full-support", (rtype, claim)
+        # Last-Modified where the vendor dates its records). One mixing generated documents
+        # with the vendor's claims nothing, though the vendor's own may still be answered 304.
+        if claim == "full-support":
+            assert etag is not None, rtype
         if etag is not None:
             again = fhir.get(url, headers={"Accept": "application/fhir+json", "If-None-Match": etag})
             assert again.status_code == 304 and again.content == b"", (rtype, again.status_code)
