@@ -100,7 +100,11 @@ async def fetch_page(
                 if wanted(resource) and (admit is None or admit(resource)):
                     collected.append(resource)
                     if len(collected) == count:
-                        if index + 1 < len(page.resources):
+                        # Where the next page begins: in this vendor page if anything left in it
+                        # matches, else at the vendor's next page; with neither, this is the last
+                        # page (no link to an empty one).
+                        rest = page.resources[index + 1 :]
+                        if any(wanted(r) and (admit is None or admit(r)) for r in rest):
                             resumed_at = (vendor, index + 1, _id_of(page.resources[index + 1]))
                         elif page.next is not None:
                             resumed_at = (page.next, 0, None)

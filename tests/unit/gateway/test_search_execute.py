@@ -109,10 +109,26 @@ def test_a_filtered_page_reads_on_until_it_is_full_and_resumes_inside_a_vendor_p
     second = _fetch(provider, query, 2, page.next)
     assert _ids(second.resources) == ["p06", "p09"] and second.previous == PagePosition(None, 0, 4)
     assert backend.calls_to("Patient", SEARCH) == 3  # 1 + 2: no vendor page read twice
-    # p09 is not the last record of its vendor page: whether more match is only known by reading on.
-    assert second.next is not None and (second.next.vendor, second.next.skip) == (8, 2)
-    last = _fetch(provider, query, 2, second.next)
-    assert last.resources == [] and last.next is None
+    # p09 is not the last record of its vendor page, but nothing after it there matches and that
+    # page is the vendor's last: this is the last page (it linked to an empty one).
+    assert second.next is None
+
+
+def test_a_full_page_resumes_where_the_next_match_can_be() -> None:
+    backend = FakeBackend(page_size=4)
+    for n in range(12):  # born in 2001: p01, p02, p05, p10
+        backend.add_patient(f"p{n:02d}", birth_date="2001-01-01" if n in (1, 2, 5, 10) else "1950-01-01")
+    provider = _patients(backend)
+    query = _query(provider, birthdate="2001")
+    page = _fetch(provider, query, 1)
+    # p02, after p01 in the same vendor page, matches: the next page resumes inside it.
+    assert _ids(page.resources) == ["p01"] and page.next is not None
+    assert (page.next.vendor, page.next.skip) == (None, 2)
+    second = _fetch(provider, query, 1, page.next)
+    # Nothing after p02 in its vendor page matches: the next page starts at the vendor's next.
+    assert _ids(second.resources) == ["p02"] and second.next is not None
+    assert (second.next.vendor, second.next.skip) == (4, 0)
+    assert [_ids(p.resources) for p in _walk(provider, query, 1)] == [["p01"], ["p02"], ["p05"], ["p10"]]
 
 
 def test_resuming_inside_a_vendor_page_skips_what_was_served() -> None:
