@@ -376,14 +376,48 @@ def _from_base64(value: str) -> str:
         raw = base64.b64decode(compact, altchars=b"-_" if "-" in compact or "_" in compact else None, validate=True)
     except (binascii.Error, ValueError):
         return value
-    # UTF-16 says so with its byte order mark; a UTF-8 one, when there is one, is no part of the text.
-    encoding = "utf-16" if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
-    try:
-        text = raw.decode(encoding)
-    except UnicodeDecodeError:
-        return value
+    text = _decoded(raw)
     # Text that came as bytes did not pass the gateway's NFC with the rest of the answer.
-    return nfc(text) if text.lstrip().startswith("<") else value
+    return nfc(text) if text is not None and text.lstrip().startswith("<") else value
+
+
+# A `<meta charset="...">` or `<meta http-equiv="Content-Type" content="...; charset=...">`.
+_META_CHARSET = re.compile(rb"<meta\b[^>]*?charset\s*=\s*[\"']?\s*([A-Za-z0-9._:-]+)", re.IGNORECASE)
+# Labels the WHATWG Encoding Standard reads as windows-1252 (its "Legacy single-byte
+# encodings"): a page declaring Latin-1 or ASCII is decoded as windows-1252 by every browser.
+_WINDOWS_1252_LABELS = frozenset(
+    {"windows-1252", "cp1252", "latin1", "iso-8859-1", "iso8859-1", "l1", "us-ascii", "ascii", "cp819"}
+)
+
+
+def _decoded(raw: bytes) -> str | None:
+    """A document's bytes as text, its encoding sniffed as the HTML standard's "encoding
+    sniffing algorithm" does: a byte order mark, then a `<meta>` charset in the first 1024
+    bytes, else windows-1252 (also when the declared charset does not decode them). Two steps
+    come before the `<meta>`: UTF-16 with no mark is known by its zero bytes (markup starts
+    with ASCII, which UTF-16 writes with a zero byte, and no other text holds one), and bytes
+    that are valid UTF-8 are UTF-8 (a template's `<meta>` may say otherwise; text in a legacy
+    charset is almost never valid UTF-8). .NET's `Encoding.Unicode.GetBytes` writes no mark; a
+    .NET Framework team's `Encoding.Default`, or a Java team's `getBytes()` under Cp1252,
+    writes windows-1252 under its `<meta>`. Before, each was served as its base64 (a page of
+    letters). None when it cannot be decoded."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encodings = ["utf-16"]
+    elif len(raw) >= 2 and raw[0] != 0 and raw[1] == 0:
+        encodings = ["utf-16-le"]
+    elif len(raw) >= 2 and raw[0] == 0 and raw[1] != 0:
+        encodings = ["utf-16-be"]
+    else:  # a UTF-8 byte order mark is no part of the text
+        declared = _META_CHARSET.search(raw[:1024])
+        label = declared[1].decode("ascii").casefold() if declared else "windows-1252"
+        # windows-1252 last: a `<meta>` saying UTF-8 that the encoder did not follow.
+        encodings = ["utf-8-sig", "cp1252" if label in _WINDOWS_1252_LABELS else label, "cp1252"]
+    for encoding in encodings:
+        try:
+            return raw.decode(encoding)
+        except (UnicodeDecodeError, LookupError):  # not that, or a charset Python does not know
+            continue
+    return None
 
 
 # Markup: an element of a document's structure, opened and closed (`<table ...>...</table>`).

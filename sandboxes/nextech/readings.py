@@ -149,6 +149,16 @@ Answers (``Shapes``)
   ``MemoryStream.ToArray()``) that Json.NET, System.Text.Json and Jackson write as base64,
   and Swagger documents as ``type: string``, ``format: byte``: the docs' type column says
   "string" for it.
+- ``ccd_charset``: with ``ccd_encoding="base64"``, the charset of those bytes: UTF-8
+  (``"utf-8"``, default, as the document's ``<meta charset="utf-8">`` says); Windows-1252
+  (``"windows-1252"``: the page rendered with ``<meta charset="windows-1252">`` and encoded as
+  it declares, characters outside it as numeric character references, as a .NET Framework
+  team's ``Encoding.Default`` on a US Windows server or a Java team's ``String.getBytes()``
+  under the JVM's default ``Cp1252`` there (JDK 17 and before) writes it, and as libxml2
+  serializes to a declared non-Unicode charset); or UTF-16LE with no byte order mark
+  (``"utf-16le"``: .NET's ``Encoding.Unicode.GetBytes(html)``, which writes no preamble;
+  the ``<meta>`` left saying ``utf-8``, as the template wrote it). The docs say only
+  "string" and "CCD in HTML format", no charset.
 - ``ccd_escaping``: the CCD's markup as markup (``"none"``), or escaped on its way out as a
   team's output encoding escapes every string: all of it entity-escaped (``"entities"``:
   ``&lt;!DOCTYPE html&gt;...``, Spring's ``HtmlUtils.htmlEscape``, ASP.NET's
@@ -248,6 +258,7 @@ __all__ = [
     "Accents",
     "Case",
     "Categories",
+    "CcdCharset",
     "CcdEncoding",
     "CcdEscaping",
     "ChartNumbers",
@@ -310,6 +321,11 @@ Timestamps = Literal[
 TIMESTAMPS: tuple[str, ...] = get_args(Timestamps)
 KeyCase = Literal["camel", "pascal", "snake"]
 CcdEncoding = Literal["text", "base64"]
+# With ccd_encoding="base64": the charset of the CCD's bytes. A .NET Framework team's
+# `Encoding.Default` (Windows-1252 on a US server) or a Java team's `getBytes()` under Cp1252,
+# the page declaring it in its <meta>; or .NET's `Encoding.Unicode.GetBytes`, UTF-16LE with no
+# byte order mark. The docs type the CCD "string" and name no charset.
+CcdCharset = Literal["utf-8", "windows-1252", "utf-16le"]
 CcdEscaping = Literal["none", "entities", "template", "json"]
 DobMidnight = Literal["utc", "server_in_utc", "server_naive"]
 #: The server's zone of ``dob_midnight="server_in_utc"`` and ``"server_naive"``.
@@ -413,6 +429,7 @@ class Shapes:
     ccd_escaping: CcdEscaping = "none"
     single_as_object: bool = False
     encounter_dates: Literal["instant", "day"] = "instant"
+    ccd_charset: CcdCharset = "utf-8"
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:
@@ -430,6 +447,7 @@ class Shapes:
         _check("encounters_none_found", self.encounters_none_found, ("empty", "not_found", "no_content"))
         _check("encounter_order", self.encounter_order, ("asc", "desc"))
         _check("ccd_encoding", self.ccd_encoding, ("text", "base64"))
+        _check("ccd_charset", self.ccd_charset, get_args(CcdCharset))
         _check("ccd_escaping", self.ccd_escaping, ("none", "entities", "template", "json"))
         _check("encounter_dates", self.encounter_dates, ("instant", "day"))
         _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))

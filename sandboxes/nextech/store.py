@@ -19,7 +19,14 @@ import orjson
 
 from sandboxes.clinic import Clinic, Encounter, Patient
 from sandboxes.nextech.ccd_html import CCD_SECTIONS, CcdRenderer
-from sandboxes.nextech.readings import DOCUMENTED, DOCUMENTED_SHAPES, CcdEscaping, SearchReading, Shapes
+from sandboxes.nextech.readings import (
+    DOCUMENTED,
+    DOCUMENTED_SHAPES,
+    CcdCharset,
+    CcdEscaping,
+    SearchReading,
+    Shapes,
+)
 from sandboxes.nextech.render import encounter_summary, patient_doc
 from sandboxes.nextech.search import SearchKeys, folded_term, name_parts
 
@@ -51,6 +58,19 @@ def _escaped(ccd: str, escaping: CcdEscaping) -> str:
     if escaping == "json":
         return orjson.dumps(ccd).decode()
     return ccd
+
+
+_UTF8_META = '<meta charset="utf-8">'
+
+
+def _bytes(ccd: str, charset: CcdCharset) -> bytes:
+    """The CCD's bytes in ``ccd_charset``: UTF-8; Windows-1252, its ``<meta>`` saying so and
+    what it cannot hold as numeric character references; or UTF-16LE with no byte order mark."""
+    if charset == "windows-1252":
+        return ccd.replace(_UTF8_META, '<meta charset="windows-1252">').encode("cp1252", "xmlcharrefreplace")
+    if charset == "utf-16le":
+        return ccd.encode("utf-16-le")
+    return ccd.encode()
 
 
 def _by_start(encounter: Encounter) -> tuple[datetime, int]:
@@ -142,7 +162,7 @@ class Chart:
             if ccd is not None:
                 ccd = _escaped(ccd, self.shapes.ccd_escaping)
             if ccd is not None and self.shapes.ccd_encoding == "base64":  # a byte[] as JSON writes it
-                ccd = base64.b64encode(ccd.encode()).decode("ascii")
+                ccd = base64.b64encode(_bytes(ccd, self.shapes.ccd_charset)).decode("ascii")
             cached = orjson.dumps(self.shapes.keyed({"summary": summary, "ccd": ccd}))
             self.items[key] = cached
         return cached

@@ -196,6 +196,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "key_case": "pascal",
         "locked_values": "stamps",
         "ccd_encoding": "base64",
+        "ccd_charset": "windows-1252",  # `Encoding.Default` on a US Windows server, as its <meta> says
     },
 }
 
@@ -559,6 +560,29 @@ def test_a_ccd_escaped_on_its_way_out_is_served_as_its_markup(ccd_escaping: str)
             assert "<script" not in html and "onerror" not in html  # what it unescapes is sanitized still
             if content["attachment"]["title"] == "CCD":
                 assert f"<th>Chart Number</th><td>{patient.chart_number}</td>" in html
+
+
+@pytest.mark.parametrize("ccd_charset", ["windows-1252", "utf-16le"])
+def test_a_ccd_as_bytes_in_another_charset_is_served_as_its_html(ccd_charset: str) -> None:
+    """The CCD a `byte[]` (base64) in Windows-1252, as its `<meta charset>` declares (a .NET
+    Framework team's `Encoding.Default`, Java's `getBytes()` under Cp1252), or in UTF-16LE with
+    no byte order mark (.NET's `Encoding.Unicode.GetBytes`): before, each Binary, the
+    document and every section, was a page of base64 letters."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p) and not (p.first_name + p.last_name).isascii())
+    name = unicodedata.normalize(
+        "NFC", " ".join(filter(None, (patient.first_name, patient.middle_name, patient.last_name)))
+    )
+    create = partial(create_sandbox, clinic, ccd_encoding="base64", ccd_charset=ccd_charset)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
+        whole, *sections = document["content"]
+        html = running.fhir.get(f"{BASE}/{whole['attachment']['url']}").text
+        assert "<h1>Continuity of Care Document</h1>" in html and "\x00" not in repr(html), html[:200]
+        assert f"<th>Patient</th><td>{name}</td>" in html, html[:600]
+        for content in sections:
+            answer = running.fhir.get(f"{BASE}/{content['attachment']['url']}")
+            assert answer.status_code == 200 and "<table" in answer.text and "\x00" not in repr(answer.text)
 
 
 @pytest.mark.parametrize("section_names", ["compact", "spaced"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import codecs
 import html
 import json
 from typing import Any
@@ -23,10 +24,37 @@ SUMMARY = {"encounterId": 7, "encounterDate": "2017-12-14T15:08:59.934Z", "encou
         base64.b64encode(HTML.encode()).decode(),  # a byte[] as Json.NET and Jackson write it
         base64.encodebytes(HTML.encode()).decode(),  # a MIME encoder's, broken into lines
         base64.b64encode(HTML.encode("utf-16")).decode(),  # .NET's Encoding.Unicode, with its mark
+        base64.b64encode(HTML.encode("utf-16-le")).decode(),  # Encoding.Unicode.GetBytes: no mark
+        base64.b64encode(HTML.encode("utf-16-be")).decode(),
+        base64.b64encode(codecs.BOM_UTF8 + HTML.encode()).decode(),
     ],
 )
 def test_a_ccd_as_text_or_as_the_base64_of_its_bytes_is_the_html(ccd: str) -> None:
     assert VendorEncounter.model_validate({"summary": SUMMARY, "ccd": ccd}).ccd == HTML
+
+
+LEGACY = "<!DOCTYPE html><meta {}><td>Renée</td><td>98.6 °F</td>"
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        'charset="windows-1252"',  # a .NET Framework team's Encoding.Default, Java's getBytes() under Cp1252
+        "charset=ISO-8859-1",  # read as windows-1252, as the WHATWG Encoding Standard says
+        'http-equiv="Content-Type" content="text/html; charset=windows-1252"',
+        'charset="utf-8"',  # a template's <meta> the encoder did not follow: windows-1252, HTML's default
+    ],
+)
+def test_a_ccd_as_bytes_in_the_charset_its_meta_declares_is_the_html(meta: str) -> None:
+    html = LEGACY.format(meta)
+    ccd = base64.b64encode(html.encode("cp1252")).decode()
+    assert VendorEncounter.model_validate({"summary": SUMMARY, "ccd": ccd}).ccd == html
+
+
+def test_a_ccd_as_utf8_bytes_under_a_legacy_meta_is_read_as_utf8() -> None:
+    html = LEGACY.format('charset="windows-1252"')
+    ccd = base64.b64encode(html.encode()).decode()
+    assert VendorEncounter.model_validate({"summary": SUMMARY, "ccd": ccd}).ccd == html
 
 
 @pytest.mark.parametrize("ccd", ["No CCD on file", "None", "", None, base64.b64encode(b"\xff\xfe\x00<").decode()])

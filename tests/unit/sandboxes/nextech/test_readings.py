@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -148,6 +149,21 @@ def test_a_ccd_as_bytes_is_written_as_base64() -> None:
     text = make_api().encounters(patient.id)[0]["ccd"]
     encoded = make_api(ccd_encoding="base64").encounters(patient.id)[0]["ccd"]
     assert "<" not in encoded and base64.b64decode(encoded, validate=True).decode() == text
+
+
+@pytest.mark.parametrize("charset", ["windows-1252", "utf-16le"])
+def test_a_ccd_as_bytes_is_written_in_its_charset(charset: str) -> None:
+    patient = next(p for p in LIVE if chart_encounters(p) and not (p.first_name + p.last_name).isascii())
+    text = make_api().encounters(patient.id)[0]["ccd"]
+    encoded = make_api(ccd_encoding="base64", ccd_charset=charset).encounters(patient.id)[0]["ccd"]
+    raw = base64.b64decode(encoded, validate=True)
+    if charset == "utf-16le":
+        assert raw.decode("utf-16-le") == text and not raw.startswith(b"\xff\xfe")  # no byte order mark
+    else:
+        declared = text.replace('<meta charset="utf-8">', '<meta charset="windows-1252">')
+        assert html.unescape(raw.decode("cp1252")) == html.unescape(declared) and declared != text
+    with pytest.raises(ValueError, match="ccd_charset"):
+        make_api(ccd_charset="latin-9")
 
 
 def test_a_section_not_found_is_a_404_before_the_patient_is_looked_up() -> None:
