@@ -215,7 +215,7 @@ behaviour above):
   empty list, 404 or 204) and the shortest term taken; ``envelope``, ``ids_as_strings``,
   ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``encounter_limit``,
   ``encounter_order``, ``encounters_none_found``, ``unknown_dates``, ``dob_midnight``,
-  ``key_case``, ``ccd_encoding``, ``ccd_charset``, ``ccd_escaping``, ``single_as_object``,
+  ``key_case``, ``ccd_encoding``, ``ccd_charset``, ``ccd_layout``, ``ccd_escaping``, ``single_as_object``,
   ``encounter_dates``, ``locked_values``,
   ``chart_numbers``, ``categories``,
   ``page_size`` (of the paged envelopes), ``unlocked_ccd``, ``empty_sections``,
@@ -306,6 +306,7 @@ from sandboxes.nextech.readings import (
     CcdCharset,
     CcdEncoding,
     CcdEscaping,
+    CcdLayout,
     ChartNumbers,
     DobMidnight,
     EmptySections,
@@ -394,6 +395,7 @@ def create_app(
     key_case: KeyCase = "camel",
     ccd_encoding: CcdEncoding = "text",
     ccd_charset: CcdCharset = "utf-8",
+    ccd_layout: CcdLayout = "divs",
     ccd_escaping: CcdEscaping = "none",
     single_as_object: bool = False,
     encounter_dates: Literal["instant", "day"] = "instant",
@@ -481,6 +483,7 @@ def create_app(
         single_as_object,
         encounter_dates,
         ccd_charset,
+        ccd_layout,
     )
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(

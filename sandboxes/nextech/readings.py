@@ -159,6 +159,15 @@ Answers (``Shapes``)
   (``"utf-16le"``: .NET's ``Encoding.Unicode.GetBytes(html)``, which writes no preamble;
   the ``<meta>`` left saying ``utf-8``, as the template wrote it). The docs say only
   "string" and "CCD in HTML format", no charset.
+- ``ccd_layout``: how the CCD's markup marks its sections: each a ``<div class="section">``
+  under an ``<h2>`` title (``"divs"``, default), each a ``<table>`` titled by its
+  ``<caption>`` and no heading (``"captions"``: HTML's own way to title a table, as a Razor
+  or Jinja template looping over the sections writes it), or every section in the one
+  ``<table>``, each opened by a title row, one ``<th colspan>`` across the columns, then its
+  row of column headings (``"title_rows"``: a report writer's HTML export, SSRS's or Crystal
+  Reports', as a printed chart lays it out). Either way the note a section's table had as its
+  caption (when the vital signs were taken) is a row of its own. The docs say only "CCD in
+  HTML format"; with ``section_param="ignored"`` only the markup tells a section from the rest.
 - ``ccd_escaping``: the CCD's markup as markup (``"none"``), or escaped on its way out as a
   team's output encoding escapes every string: all of it entity-escaped (``"entities"``:
   ``&lt;!DOCTYPE html&gt;...``, Spring's ``HtmlUtils.htmlEscape``, ASP.NET's
@@ -261,6 +270,7 @@ __all__ = [
     "CcdCharset",
     "CcdEncoding",
     "CcdEscaping",
+    "CcdLayout",
     "ChartNumbers",
     "DobMidnight",
     "EmptySections",
@@ -321,6 +331,10 @@ Timestamps = Literal[
 TIMESTAMPS: tuple[str, ...] = get_args(Timestamps)
 KeyCase = Literal["camel", "pascal", "snake"]
 CcdEncoding = Literal["text", "base64"]
+# How the CCD's markup marks its sections (the docs: "CCD in HTML format", nothing more): a
+# <div> under an <h2>; a <table> titled by its <caption> (a template looping over sections); or
+# one <table>, each section opened by a title row of one <th colspan> (a report writer's export).
+CcdLayout = Literal["divs", "captions", "title_rows"]
 # With ccd_encoding="base64": the charset of the CCD's bytes. A .NET Framework team's
 # `Encoding.Default` (Windows-1252 on a US server) or a Java team's `getBytes()` under Cp1252,
 # the page declaring it in its <meta>; or .NET's `Encoding.Unicode.GetBytes`, UTF-16LE with no
@@ -430,6 +444,7 @@ class Shapes:
     single_as_object: bool = False
     encounter_dates: Literal["instant", "day"] = "instant"
     ccd_charset: CcdCharset = "utf-8"
+    ccd_layout: CcdLayout = "divs"
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:
@@ -448,6 +463,7 @@ class Shapes:
         _check("encounter_order", self.encounter_order, ("asc", "desc"))
         _check("ccd_encoding", self.ccd_encoding, ("text", "base64"))
         _check("ccd_charset", self.ccd_charset, get_args(CcdCharset))
+        _check("ccd_layout", self.ccd_layout, get_args(CcdLayout))
         _check("ccd_escaping", self.ccd_escaping, ("none", "entities", "template", "json"))
         _check("encounter_dates", self.encounter_dates, ("instant", "day"))
         _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))

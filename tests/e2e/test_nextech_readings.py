@@ -44,7 +44,7 @@ from mappings.ids import encode_part
 from mappings.nextech.adapter import HORIZON_WARNING, MIDDLE_NAMES
 from sandboxes.clinic import Clinic, Patient, build_clinic
 from sandboxes.nextech import create_sandbox
-from sandboxes.nextech.app import CCD_SECTIONS, FAR_FUTURE_VISIT, SPACED_SECTIONS
+from sandboxes.nextech.app import CCD_SECTIONS, FAR_FUTURE_VISIT, SECTION_TITLES, SPACED_SECTIONS
 from sandboxes.nextech.readings import Shapes
 from tests.support.clinic import live_patients
 from tests.support.fhir_http import FhirHttp, outcome_of
@@ -114,6 +114,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "search_match": "substring",
         "chart_numbers": "some_missing",
         "section_param": "ignored",  # a view reading only `start` and `end`: the whole CCD, always
+        "ccd_layout": "captions",  # a Jinja loop over the sections, each a captioned <table>
     },
     # A Rails team's defaults: Kaminari's pages rendered as bare arrays (25 a page, `?page=`
     # from 1, nothing said of the others), `ILIKE '%term%'`, times in the app's zone,
@@ -396,9 +397,11 @@ def test_a_section_binary_holds_that_section(variant: Variant) -> None:
     for content in document["content"][1:]:
         name = content["attachment"]["title"].removeprefix("CCD section: ")
         html = variant.fhir.get(f"{BASE}/{content['attachment']['url']}").text
-        assert f'data-section="{name}"' in html or f"<h2>{name}" in html, name
+        titles = re.findall(r"<h2>([^<]*)</h2>|<caption>([^<]*)</caption>", html)
+        titled = [heading or caption for heading, caption in titles if not caption.startswith("Taken ")]
+        assert f'data-section="{name}"' in html or name in titled or SECTION_TITLES[name] in titled, name
         assert "&lt;" not in html and "<table" in html, html[:300]
-        assert html.count("<h2>") == 1, (name, html.count("<h2>"))  # that section alone
+        assert len(titled) == 1, (name, titled)  # that section alone
 
 
 # -- horizons ---------------------------------------------------------------------------------------
@@ -601,6 +604,29 @@ def test_a_nextech_answering_the_whole_ccd_for_a_section_is_served_that_section_
             answer = running.fhir.get(f"{BASE}/{content['attachment']['url']}")
             assert answer.status_code == 200, (name, answer.text[:200])
             assert re.findall(r'data-section="([^"]*)"', answer.text) == [name], name
+            assert f"<th>Chart Number</th><td>{patient.chart_number}</td>" in answer.text  # the header kept
+
+
+@pytest.mark.parametrize("ccd_layout", ["captions", "title_rows"])
+def test_sections_titled_by_captions_or_title_rows_are_each_served_alone(ccd_layout: str) -> None:
+    """A Nextech that never reads `section`, whose CCD titles its sections by a table's
+    `<caption>` (a template looping over them) or by a title row, one `<th colspan>` across the
+    one table (a report writer's export), and no heading: before, each section's Binary was the
+    whole document, every other section in it."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p))
+    create = partial(create_sandbox, clinic, section_param="ignored", ccd_layout=ccd_layout)
+    title = r"<caption>([^<]*)</caption>" if ccd_layout == "captions" else r'<th colspan="\d+">([^<]*)</th>'
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
+        whole, *sections = document["content"]
+        assert len(re.findall(title, running.fhir.get(f"{BASE}/{whole['attachment']['url']}").text)) > 1
+        for content in sections:
+            name = content["attachment"]["title"].removeprefix("CCD section: ")
+            answer = running.fhir.get(f"{BASE}/{content['attachment']['url']}")
+            assert answer.status_code == 200, (name, answer.text[:200])
+            assert re.findall(title, answer.text) == [SECTION_TITLES[name]], name
+            assert "<td" in answer.text.split(SECTION_TITLES[name], 1)[1], name  # its rows kept
             assert f"<th>Chart Number</th><td>{patient.chart_number}</td>" in answer.text  # the header kept
 
 

@@ -54,3 +54,47 @@ def test_an_answer_holding_no_other_sections_heading_is_the_section_as_answered(
 def test_a_whole_ccd_whose_section_cannot_be_told_is_refused(html: str, why: str) -> None:
     with pytest.raises(SectionNotFound, match=why):
         one_section(html, ["Problems"], OTHERS)
+
+
+CAPTIONED = (
+    "<html><body><h1>CCD</h1><table class=patient><tr><th>Patient</th><td>Renée</td></tr></table>"
+    "<table><caption>Allergies</caption><tr><td>Penicillin</td></tr></table>"
+    "<table><caption>Problems</caption><thead><tr><th>Problem</th></tr></thead><tr><td>Caries</td></tr></table>"
+    "<table><caption>Vital Signs</caption><tr><td>120/80</td></tr></table></body></html>"
+)
+TITLE_ROWS = (
+    "<html><body><h1>CCD</h1><table class=sections>"
+    '<tr><th colspan="2">Allergies</th></tr><tr><th>Substance</th><th>Status</th></tr><tr><td>Latex</td><td>Active'
+    '<tr><th colspan="2">Problems</th></tr><tr><th>Problem</th><th>Status</th></tr>'
+    "<tr><td>Caries<br>x</td><td>A</td></tr>"
+    '<tr><th colspan="2">Vital Signs</th></tr><tr><td colspan="2">None recorded</td></tr>'
+    "</table></body></html>"
+)
+
+
+def test_sections_titled_by_captions_are_their_tables() -> None:
+    """No heading names a section: a table's caption does (a template looping over sections)."""
+    assert one_section(CAPTIONED, ["Problems"], OTHERS) == (
+        "<html><body><h1>CCD</h1><table class=patient><tr><th>Patient</th><td>Renée</td></tr></table>"
+        "<table><caption>Problems</caption><thead><tr><th>Problem</th></tr></thead><tr><td>Caries</td></tr></table>"
+        "</body></html>"
+    )
+
+
+def test_sections_opened_by_title_rows_are_their_rows_in_the_one_table() -> None:
+    """One table, each section opened by a row whose one cell is a `<th colspan>` (a report
+    writer's export); a row of column headings is no title, nor is a row left unclosed a bound."""
+    assert one_section(TITLE_ROWS, ["Problems"], OTHERS) == (
+        "<html><body><h1>CCD</h1><table class=sections>"
+        '<tr><th colspan="2">Problems</th></tr><tr><th>Problem</th><th>Status</th></tr>'
+        "<tr><td>Caries<br>x</td><td>A</td></tr></table></body></html>"
+    )
+    assert one_section(TITLE_ROWS, ["Allergies"], [["Problems"], *OTHERS[1:]]).endswith(
+        "<tr><td>Latex</td><td>Active</table></body></html>"
+    )
+
+
+def test_headings_naming_sections_come_before_captions() -> None:
+    """A document with headings titles its own tables too: a caption repeating a heading is no second section."""
+    html = WRAPPED.replace("<table><tr><td>Gingivitis", "<table><caption>Problems</caption><tr><td>Gingivitis")
+    assert "<caption>Problems</caption>" in one_section(html, ["Problems"], OTHERS)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from sandboxes.nextech.app import CCD_SECTIONS, create_app
+from sandboxes.nextech.app import CCD_SECTIONS, SECTION_TITLES, create_app
 from sandboxes.nextech.readings import CHARTLESS_EVERY
 from tests.unit.sandboxes.nextech.harness import (
     CLIENT,
@@ -164,6 +165,22 @@ def test_a_ccd_as_bytes_is_written_in_its_charset(charset: str) -> None:
         assert html.unescape(raw.decode("cp1252")) == html.unescape(declared) and declared != text
     with pytest.raises(ValueError, match="ccd_charset"):
         make_api(ccd_charset="latin-9")
+
+
+@pytest.mark.parametrize(
+    ("layout", "title"),
+    [("captions", r"<caption>([^<]*)</caption>"), ("title_rows", r'<tr><th colspan="\d+">([^<]*)</th></tr>')],
+)
+def test_a_ccd_laid_out_otherwise_titles_each_section_once_and_no_heading(layout: str, title: str) -> None:
+    patient = next(p for p in LIVE if chart_encounters(p))
+    ccd = make_api(ccd_layout=layout).encounters(patient.id)[0]["ccd"]
+    assert re.findall(title, ccd) == [SECTION_TITLES[name] for name in CCD_SECTIONS]
+    assert "<h2>" not in ccd and "data-section" not in ccd
+    assert ccd.count("<table") == (len(CCD_SECTIONS) if layout == "captions" else 1) + 2  # and the header's two
+    [section] = make_api(ccd_layout=layout).encounters(patient.id, section="Medications")
+    assert re.findall(title, section["ccd"]) == ["Medications"]
+    with pytest.raises(ValueError, match="ccd_layout"):
+        make_api(ccd_layout="list")
 
 
 def test_a_section_not_found_is_a_404_before_the_patient_is_looked_up() -> None:
