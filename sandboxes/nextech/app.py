@@ -210,7 +210,7 @@ behaviour above):
   ``{"end": ["The value '<v>' is not valid for end."]}``, as a Nextech that refuses far dates
   would answer (default None: any ``end`` ``datetime.fromisoformat`` takes, up to 9999-12-31).
 - ``search_accents`` / ``search_match`` / ``search_none_found`` / ``search_min_length`` /
-  ``search_case``: how ``term`` matches (accent-sensitive, names stored decomposed,
+  ``search_case`` / ``search_fields``: how ``term`` matches (accent-sensitive, names stored decomposed,
   whole-field prefixes or substrings, case-sensitive), what a search of no one answers (an
   empty list, 404 or 204) and the shortest term taken; ``envelope``, ``ids_as_strings``,
   ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``encounter_limit``,
@@ -313,6 +313,7 @@ from sandboxes.nextech.readings import (
     EncounterOrder,
     Envelope,
     ErrorBodies,
+    Fields,
     KeyCase,
     LockedValues,
     Match,
@@ -374,6 +375,7 @@ def create_app(
     search_none_found: NoneFound = "empty",
     search_min_length: int = 1,
     search_case: Case = "insensitive",
+    search_fields: Fields = "names",
     envelope: Envelope = "bare",
     ids_as_strings: bool = False,
     timestamps: Timestamps = "z",
@@ -456,7 +458,9 @@ def create_app(
     )
     sections = _sections_of(section_names)
     far_at = FAR_FUTURE_VISIT if far_future_visit is True else far_future_visit or None
-    reading = SearchReading(search_accents, search_match, search_none_found, search_min_length, search_case)
+    reading = SearchReading(
+        search_accents, search_match, search_none_found, search_min_length, search_case, search_fields
+    )
     shapes = Shapes(
         envelope,
         ids_as_strings,

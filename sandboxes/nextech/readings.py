@@ -19,6 +19,11 @@ Patient search (``SearchReading``)
   last"; the term taken whole) or ``"exact"`` (the whole first name, last name, "first last"
   or chart number, as the docs' examples word it: "a patient with a specific chart number",
   "all patients with a specific name"; ``WHERE LastName = @term OR ...``).
+- ``search_fields``: the names a term is matched against: first and last (``"names"``,
+  default) or the last name alone (``"last"``, with the chart number as ``search_match``
+  says): "the patient's name" read as the name a chart is filed under, as a practice's
+  patient lookup by surname works (``WHERE LastName LIKE @term + '%' OR ChartNumber LIKE
+  ...``); a first name finds no one by itself.
 - ``search_case``: ``"insensitive"`` (default) or ``"sensitive"`` (PostgreSQL's ``LIKE``, as
   SQLAlchemy's ``.like()`` sends it: ``D`` does not find ``de la Cruz``).
 - ``search_none_found``: a search that matches no one answers an empty list (``"empty"``),
@@ -277,6 +282,7 @@ __all__ = [
     "EncounterOrder",
     "Envelope",
     "ErrorBodies",
+    "Fields",
     "KeyCase",
     "LockedValues",
     "Match",
@@ -290,6 +296,9 @@ __all__ = [
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 Match = Literal["parts", "prefix", "substring", "exact"]
 Case = Literal["insensitive", "sensitive"]
+# Which names a term is matched against: first and last, or the last alone (a chart filed under
+# the surname, as a practice's patient lookup works; the docs say only "the patient's name").
+Fields = Literal["names", "last"]
 NoneFound = Literal["empty", "not_found", "no_content"]
 Envelope = Literal[
     "bare",
@@ -384,6 +393,7 @@ class SearchReading:
     none_found: NoneFound = "empty"
     min_length: int = 1
     case: Case = "insensitive"
+    fields: Fields = "names"
 
     def __post_init__(self) -> None:
         if self.min_length < 1:
@@ -392,6 +402,7 @@ class SearchReading:
         _check("search_match", self.match, ("parts", "prefix", "substring", "exact"))
         _check("search_none_found", self.none_found, ("empty", "not_found", "no_content"))
         _check("search_case", self.case, ("insensitive", "sensitive"))
+        _check("search_fields", self.fields, get_args(Fields))
 
     def _cased(self, value: str) -> str:
         return value if self.case == "sensitive" else value.casefold()

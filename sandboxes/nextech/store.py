@@ -103,7 +103,7 @@ class Chart:
                 (encounter for encounter in patient.encounters if encounter.status in _CHART_STATUSES), key=_by_start
             )
             keys = SearchKeys(
-                name_parts(patient.first_name, reading),
+                name_parts(patient.first_name, reading) if reading.fields == "names" else (),
                 name_parts(patient.last_name, reading),
                 reading.stored(shapes.chart_number(patient.id, patient.chart_number) or ""),
                 reading.match,
@@ -112,7 +112,10 @@ class Chart:
             self.rows[patient.id] = PatientRow(patient, doc, keys, chart, [encounter.start for encounter in chart])
         if far_visit_at is not None:
             self._add_far_visit(far_visit_at)
-        self.ordered = sorted(self.rows.values(), key=lambda row: (row.keys.last[0], row.keys.first[0], row.patient.id))
+        self.ordered = sorted(
+            self.rows.values(),
+            key=lambda row: (row.keys.last[0], reading.stored(row.patient.first_name.strip()), row.patient.id),
+        )
         self.items: dict[tuple[int, str | None], bytes] = {}
 
     def _add_far_visit(self, at: datetime) -> None:

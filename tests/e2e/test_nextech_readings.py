@@ -964,6 +964,27 @@ def test_an_authorization_server_requiring_pkce_is_connected() -> None:
         assert running.sandbox.app.state.token_calls.get("authorization_code") == 1
 
 
+def test_a_nextech_searching_last_names_only_says_a_given_name_search_may_miss_patients() -> None:
+    """A Nextech matching `term` against the last name (and chart number) alone, "the patient's
+    name" read as the name a chart is filed under: a given name finds no one by itself. Before,
+    `given=Renée` answered an empty searchset as if there were no Renée, saying nothing; a
+    `family` search still finds every patient, and says nothing of it."""
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    renees = [p for p in live if p.first_name == "Renée"]
+    create = partial(create_sandbox, clinic, search_fields="last")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        for params in ({"given": "Renée"}, {"name": "Renée"}, {"given": "renee", "_count": "100"}):
+            bundle = running.fhir.get_ok(f"{BASE}/Patient", params=params)
+            assert any("searches last names" in text for text in _outcome_texts(bundle)), params
+            assert {r["id"] for r in _matches(bundle)} < {f"{p.id}.{p.chart_number}" for p in renees}, params
+        family = renees[0].last_name
+        bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": family, "_count": "100"})
+        expected = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name).startswith(fold(family))}
+        assert {r["id"] for r in _matches(bundle)} == expected
+        assert not any("searches last names" in text for text in _outcome_texts(bundle))
+
+
 def test_a_case_sensitive_search_finds_names_written_lower_case() -> None:
     """A Nextech whose `term` matches case-sensitively (PostgreSQL's `LIKE`, as SQLAlchemy's
     `.like()` sends it), holding surnames with lower-case particles: before, the upper-case

@@ -47,6 +47,18 @@ def test_accent_sensitive_matching_misses_unaccented_terms() -> None:
     assert not ids_of(api.search(unicodedata.normalize("NFD", "Ibáñez"))) & IBANEZ  # compared as sent
 
 
+@pytest.mark.parametrize("match", ["parts", "prefix", "substring", "exact"])
+def test_last_names_only_find_no_one_by_a_first_name(match: str) -> None:
+    api = make_api(search_fields="last", search_match=match)
+    renees = [p for p in LIVE if p.first_name == "Renée"]
+    assert not ids_of(api.search("Renée")) & {p.id for p in renees if not p.last_name.startswith("Ren")}
+    assert ids_of(api.search(renees[0].last_name)) >= {renees[0].id}
+    assert ids_of(api.search(renees[0].chart_number)) == {renees[0].id}
+    assert ids_of(make_api(search_match=match).search("Renée")) >= RENEES  # first names, by default
+    with pytest.raises(ValueError, match="search_fields"):
+        make_api(search_fields="middle")
+
+
 def test_names_stored_decomposed_are_served_decomposed_and_missed_by_precomposed_terms() -> None:
     api = make_api(search_accents="sensitive_nfd")
     assert not ids_of(api.search("Renée")) & RENEES
