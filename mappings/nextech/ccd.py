@@ -14,7 +14,10 @@ names a section, a table's `<caption>` (HTML's title of a table: a template loop
 sections) or a title row, a `<tr>` whose one cell is a `<th>` (a report writer's export, one
 table for the document, a `<th colspan>` across it opening each section). Before, a document
 titling its sections so was served whole as each section. An answer with the titles of other
-sections is the whole document. The asked section is then its title's block: the largest
+sections is the whole document. Where no title is a section's name, a title that begins with
+one, word for word, is that section's (`Medications (2)`, `Allergies and Intolerances`, as a
+chart summary heads its lists); before, such a document was served whole as each section.
+The asked section is then its title's block: the largest
 element around the title that holds no other section's title (a `<div class="section">`, a
 `<section>`, a captioned `<table>`), or, when the titles are siblings, the title and what
 follows it up to the next section's (a title row's rows); served with what precedes the first
@@ -64,6 +67,13 @@ class SectionNotFound(ValueError):
 
 def _key(name: str) -> str:
     return _NOT_ALPHANUMERIC.sub("", name).casefold()
+
+
+def _leading_keys(title: str) -> list[str]:
+    """The keys of a title's leading words, longest first (`Vital Signs (3)`: `vitalsigns3`,
+    `vitalsigns`, `vital`), a section's name matching a title that begins with it."""
+    words = [word.casefold() for word in _NOT_ALPHANUMERIC.split(title) if word]
+    return ["".join(words[:count]) for count in range(len(words), 0, -1)]
 
 
 @dataclass(eq=False)
@@ -192,14 +202,35 @@ def one_section(html: str, asked: Iterable[str], sections: Sequence[Iterable[str
     for index, names in enumerate(sections):
         for name in names:
             section_of.setdefault(_key(name), index)
-    outline = _Outline(html)
-    found: list[tuple[_Element, int | None]] = []  # (section title, its section; None: the asked one)
-    for title, text in outline.titles(lambda text: _key(text) in wanted or _key(text) in section_of):
+    known = wanted | set(section_of)
+
+    def whole(text: str) -> str | None:  # the section name a title is
         key = _key(text)
-        if key in wanted:
-            found.append((title, None))
-        elif key and key in section_of:
-            found.append((title, section_of[key]))
+        return key if key in known else None
+
+    def leading(text: str) -> str | None:  # the section name a title begins with, the longest
+        return next((key for key in _leading_keys(text) if key in known), None)
+
+    outline = _Outline(html)
+
+    def titled(named: Callable[[str], str | None]) -> list[tuple[_Element, int | None]]:
+        """(section title, its section; None: the asked one) of the titles `named` names."""
+        found = []
+        for title, text in outline.titles(lambda text: named(text) is not None):
+            key = named(text)
+            if key is not None:
+                found.append((title, None if key in wanted else section_of[key]))
+        return found
+
+    found = titled(whole)
+    if {section is None for _, section in found} != {True, False}:  # not both told by names alone
+        beginning = titled(leading)
+        tags = {title.tag for title, section in beginning if section is None}
+        if len(tags) == 1:
+            # Of titles that only begin with a name, those of the asked one's kind (its `<h2>`s,
+            # not an `<h3>` "Allergies reviewed" inside Medications, which would cut it short).
+            beginning = [(title, section) for title, section in beginning if title.tag in tags]
+        found = beginning or found
     if all(section is None for _, section in found):
         return html  # one section (or nothing to tell it by): the section answer it was asked for
     mine = [title for title, section in found if section is None]

@@ -215,8 +215,8 @@ behaviour above):
   empty list, 404 or 204) and the shortest term taken; ``envelope``, ``ids_as_strings``,
   ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``encounter_limit``,
   ``encounter_order``, ``encounters_none_found``, ``unknown_dates``, ``dob_midnight``,
-  ``key_case``, ``ccd_encoding``, ``ccd_charset``, ``ccd_layout``, ``ccd_escaping``, ``single_as_object``,
-  ``encounter_dates``, ``locked_values``,
+  ``key_case``, ``ccd_encoding``, ``ccd_charset``, ``ccd_layout``, ``ccd_titles``, ``ccd_escaping``,
+  ``single_as_object``, ``encounter_dates``, ``locked_values``,
   ``chart_numbers``, ``categories``,
   ``page_size`` (of the paged envelopes), ``unlocked_ccd``, ``empty_sections``,
   ``json_as_string`` and ``abp_wrapper``: how answers are written (``token_numbers_as_strings``:
@@ -307,6 +307,7 @@ from sandboxes.nextech.readings import (
     CcdEncoding,
     CcdEscaping,
     CcdLayout,
+    CcdTitles,
     ChartNumbers,
     DobMidnight,
     EmptySections,
@@ -398,6 +399,7 @@ def create_app(
     ccd_encoding: CcdEncoding = "text",
     ccd_charset: CcdCharset = "utf-8",
     ccd_layout: CcdLayout = "divs",
+    ccd_titles: CcdTitles = "names",
     ccd_escaping: CcdEscaping = "none",
     single_as_object: bool = False,
     encounter_dates: Literal["instant", "day"] = "instant",
@@ -488,6 +490,7 @@ def create_app(
         encounter_dates,
         ccd_charset,
         ccd_layout,
+        ccd_titles,
     )
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(

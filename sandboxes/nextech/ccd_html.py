@@ -19,7 +19,7 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from sandboxes.clinic import Clinic, Encounter, Location, Patient, Provider, VitalSigns
-from sandboxes.nextech.readings import CcdLayout
+from sandboxes.nextech.readings import CcdLayout, CcdTitles
 from sandboxes.nextech.render import department_of
 
 __all__ = [
@@ -140,11 +140,17 @@ class CcdRenderer:
     """Renders the CCD of an encounter of `clinic`; each section block is rendered once and kept."""
 
     def __init__(
-        self, clinic: Clinic, hostile: bool, names: tuple[str, ...] = CCD_SECTIONS, layout: CcdLayout = "divs"
+        self,
+        clinic: Clinic,
+        hostile: bool,
+        names: tuple[str, ...] = CCD_SECTIONS,
+        layout: CcdLayout = "divs",
+        titles: CcdTitles = "names",
     ) -> None:
         self.hostile = hostile
         self.names = names
         self.layout = layout
+        self.titles = titles
         self.zone = ZoneInfo(clinic.timezone)
         self.providers: dict[int, Provider] = {provider.id: provider for provider in clinic.providers}
         self.locations: dict[int, Location] = {location.id: location for location in clinic.locations}
@@ -226,8 +232,8 @@ class CcdRenderer:
         return cached
 
     def _laid_out(self, name: str, table: _Table) -> str:
-        """A section's block as ``ccd_layout`` writes it."""
-        title = SECTION_TITLES[name]
+        """A section's block as ``ccd_layout`` writes it, titled as ``ccd_titles`` says."""
+        title = SECTION_TITLES[name] + (f" ({len(table.rows)})" if self.titles == "counted" else "")
         if self.layout == "captions":
             return (
                 f"<table>\n<caption>{title}</caption>\n<thead><tr>{table.head()}</tr></thead>\n"

@@ -173,6 +173,10 @@ Answers (``Shapes``)
   Reports', as a printed chart lays it out). Either way the note a section's table had as its
   caption (when the vital signs were taken) is a row of its own. The docs say only "CCD in
   HTML format"; with ``section_param="ignored"`` only the markup tells a section from the rest.
+- ``ccd_titles``: each section's title its name (``"names"``, default: ``Vital Signs``) or its
+  name and how many rows it lists (``"counted"``: ``Medications (2)``, ``Allergies (0)``), as
+  a chart summary heads each list; whatever ``ccd_layout`` titles it with. The docs say
+  nothing of the CCD's markup.
 - ``ccd_escaping``: the CCD's markup as markup (``"none"``), or escaped on its way out as a
   team's output encoding escapes every string: all of it entity-escaped (``"entities"``:
   ``&lt;!DOCTYPE html&gt;...``, Spring's ``HtmlUtils.htmlEscape``, ASP.NET's
@@ -276,6 +280,7 @@ __all__ = [
     "CcdEncoding",
     "CcdEscaping",
     "CcdLayout",
+    "CcdTitles",
     "ChartNumbers",
     "DobMidnight",
     "EmptySections",
@@ -344,6 +349,9 @@ CcdEncoding = Literal["text", "base64"]
 # <div> under an <h2>; a <table> titled by its <caption> (a template looping over sections); or
 # one <table>, each section opened by a title row of one <th colspan> (a report writer's export).
 CcdLayout = Literal["divs", "captions", "title_rows"]
+# A section's title: its name, or its name and the count of what it lists (a chart summary's
+# "Medications (2)"); the docs say nothing of the CCD's markup.
+CcdTitles = Literal["names", "counted"]
 # With ccd_encoding="base64": the charset of the CCD's bytes. A .NET Framework team's
 # `Encoding.Default` (Windows-1252 on a US server) or a Java team's `getBytes()` under Cp1252,
 # the page declaring it in its <meta>; or .NET's `Encoding.Unicode.GetBytes`, UTF-16LE with no
@@ -456,6 +464,7 @@ class Shapes:
     encounter_dates: Literal["instant", "day"] = "instant"
     ccd_charset: CcdCharset = "utf-8"
     ccd_layout: CcdLayout = "divs"
+    ccd_titles: CcdTitles = "names"
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:
@@ -475,6 +484,7 @@ class Shapes:
         _check("ccd_encoding", self.ccd_encoding, ("text", "base64"))
         _check("ccd_charset", self.ccd_charset, get_args(CcdCharset))
         _check("ccd_layout", self.ccd_layout, get_args(CcdLayout))
+        _check("ccd_titles", self.ccd_titles, get_args(CcdTitles))
         _check("ccd_escaping", self.ccd_escaping, ("none", "entities", "template", "json"))
         _check("encounter_dates", self.encounter_dates, ("instant", "day"))
         _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))

@@ -92,7 +92,7 @@ class Chart:
         self.clinic = clinic
         self.reading = reading
         self.shapes = shapes
-        self.ccd = CcdRenderer(clinic, hostile, sections, shapes.ccd_layout)
+        self.ccd = CcdRenderer(clinic, hostile, sections, shapes.ccd_layout, shapes.ccd_titles)
         self.rows: dict[int, PatientRow] = {}
         #: (patient id, encounter id) of the added far-future visit, when `far_visit_at` is given.
         self.far_visit: tuple[int, int] | None = None

@@ -115,6 +115,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "chart_numbers": "some_missing",
         "section_param": "ignored",  # a view reading only `start` and `end`: the whole CCD, always
         "ccd_layout": "captions",  # a Jinja loop over the sections, each a captioned <table>
+        "ccd_titles": "counted",  # ... captioned "Medications (2)"
     },
     # A Rails team's defaults: Kaminari's pages rendered as bare arrays (25 a page, `?page=`
     # from 1, nothing said of the others), `ILIKE '%term%'`, times in the app's zone,
@@ -399,7 +400,8 @@ def test_a_section_binary_holds_that_section(variant: Variant) -> None:
         html = variant.fhir.get(f"{BASE}/{content['attachment']['url']}").text
         titles = re.findall(r"<h2>([^<]*)</h2>|<caption>([^<]*)</caption>", html)
         titled = [heading or caption for heading, caption in titles if not caption.startswith("Taken ")]
-        assert f'data-section="{name}"' in html or name in titled or SECTION_TITLES[name] in titled, name
+        named = {name, SECTION_TITLES[name]}
+        assert f'data-section="{name}"' in html or {re.sub(r" \(\d+\)$", "", t) for t in titled} & named, name
         assert "&lt;" not in html and "<table" in html, html[:300]
         assert len(titled) == 1, (name, titled)  # that section alone
 
@@ -627,6 +629,26 @@ def test_sections_titled_by_captions_or_title_rows_are_each_served_alone(ccd_lay
             assert answer.status_code == 200, (name, answer.text[:200])
             assert re.findall(title, answer.text) == [SECTION_TITLES[name]], name
             assert "<td" in answer.text.split(SECTION_TITLES[name], 1)[1], name  # its rows kept
+            assert f"<th>Chart Number</th><td>{patient.chart_number}</td>" in answer.text  # the header kept
+
+
+@pytest.mark.parametrize("ccd_layout", ["divs", "captions"])
+def test_sections_titled_with_their_counts_are_each_served_alone(ccd_layout: str) -> None:
+    """A Nextech that never reads `section`, heading each section with its name and how many
+    rows it lists (`Medications (2)`, as a chart summary heads its lists): before, no title
+    was one of the sections' names, and each section's Binary was the whole document."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p))
+    create = partial(create_sandbox, clinic, section_param="ignored", ccd_layout=ccd_layout, ccd_titles="counted")
+    title = r"<h2>([^<]*)</h2>" if ccd_layout == "divs" else r"<caption>([^<]*)</caption>"
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
+        for content in document["content"][1:]:
+            name = content["attachment"]["title"].removeprefix("CCD section: ")
+            answer = running.fhir.get(f"{BASE}/{content['attachment']['url']}")
+            assert answer.status_code == 200, (name, answer.text[:300])
+            [titled] = re.findall(title, answer.text)
+            assert re.fullmatch(rf"{SECTION_TITLES[name]} \(\d+\)", titled), (name, titled)
             assert f"<th>Chart Number</th><td>{patient.chart_number}</td>" in answer.text  # the header kept
 
 

@@ -98,3 +98,32 @@ def test_headings_naming_sections_come_before_captions() -> None:
     """A document with headings titles its own tables too: a caption repeating a heading is no second section."""
     html = WRAPPED.replace("<table><tr><td>Gingivitis", "<table><caption>Problems</caption><tr><td>Gingivitis")
     assert "<caption>Problems</caption>" in one_section(html, ["Problems"], OTHERS)
+
+
+def test_titles_that_begin_with_a_sections_name_are_that_section_where_none_is_one() -> None:
+    """A chart summary heads its lists with more than their names (`Medications (2)`)."""
+    counted = (
+        WRAPPED.replace("<h2>Allergies</h2>", "<h2>Allergies and Intolerances</h2>")
+        .replace("<h2>Problems</h2>", "<h2>Problems (1)</h2>")
+        .replace("<h2>Vital Signs</h2>", "<h2>Vital Signs: 03/15/2025</h2>")
+    )
+    section = one_section(counted, ["Problems"], OTHERS)
+    assert "<h2>Problems (1)</h2>" in section and "Penicillin" not in section and "120/80" not in section
+    assert "120/80" in one_section(counted, ["VitalSigns"], [["Allergies"], ["Problems"], ["PlanOfCare"]])
+
+
+def test_a_subheading_that_begins_with_another_sections_name_does_not_cut_a_section() -> None:
+    counted = WRAPPED.replace("<h2>Problems</h2>", "<h2>Problems (2)</h2><h3>Allergies reviewed</h3>").replace(
+        "<h2>Allergies</h2>", "<h2>Allergies (1)</h2>"
+    )
+    section = one_section(counted, ["Problems"], OTHERS)
+    assert "<h3>Allergies reviewed</h3><table><tr><td>Gingivitis<br></td></tr></table>" in section
+    assert "Penicillin" not in section
+
+
+def test_other_sections_titled_beyond_their_names_are_cut_off_a_section_named_alone() -> None:
+    counted = WRAPPED.replace("<h2>Allergies</h2>", "<h2>Allergies (1)</h2>").replace(
+        "<h2>Vital Signs</h2>", "<h2>Vital Signs (1)</h2>"
+    )
+    section = one_section(counted, ["Problems"], OTHERS)
+    assert "Gingivitis" in section and "Penicillin" not in section and "120/80" not in section

@@ -195,6 +195,19 @@ def test_a_ccd_laid_out_otherwise_titles_each_section_once_and_no_heading(layout
         make_api(ccd_layout="list")
 
 
+def test_counted_titles_say_how_many_rows_each_section_lists() -> None:
+    patient = next(p for p in LIVE if chart_encounters(p))
+    ccd = make_api(ccd_titles="counted").encounters(patient.id)[0]["ccd"]
+    titles = re.findall(r"<h2>([^<]*) \((\d+)\)</h2>", ccd)
+    assert [title for title, _ in titles] == [SECTION_TITLES[name] for name in CCD_SECTIONS]
+    blocks = ccd.split("<h2>")[1:]
+    for (_, count), block in zip(titles, blocks, strict=True):
+        rows = block.count("<tr><td>")
+        assert int(count) == rows, block[:200]
+    with pytest.raises(ValueError, match="ccd_titles"):
+        make_api(ccd_titles="numbered")
+
+
 def test_a_section_not_found_is_a_404_before_the_patient_is_looked_up() -> None:
     api = make_api(unknown_sections="not_found")
     patient = next(p for p in LIVE if chart_encounters(p))
