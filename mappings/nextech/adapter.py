@@ -75,7 +75,8 @@ Where the docs are silent (and how each point is read here):
   else escaped reversibly (`xSocial-20History`), and cut to a prefix plus a stable hash when
   its share of the 64 characters is too small (budget in encounter.py). The reads resolve the
   gateway's own ids: a section part is matched against Nextech's listed sections (asked by
-  that name, or by another its category object gives it when Nextech refuses that one), a shortened
+  that name, or by another its category object gives it, or an enum member's name for it,
+  `VitalSigns` for a listed title `Vital Signs`, when Nextech refuses that one), a shortened
   chart number is searched by its prefix, a shortened encounterId by the encounters of its day.
 - How `term` matches a chart number (exact or prefix): read as either; a read always keeps
   only the patient whose id it is, a search lets the gateway apply FHIR's rules. Only a chart
@@ -218,6 +219,7 @@ from mappings.nextech.vendor import (
     has_next_page,
     items_of,
     listed_count,
+    member_names,
     next_page_query,
     odata_skip_next,
     page_number,
@@ -1112,10 +1114,15 @@ class NextechAdapter:
         Django's `get_object_or_404`) is the docs' "cannot be found"; before, it read as no
         encounters at all, and the section attachment its DocumentReference lists as not found.
         When every spelling is refused, the first refusal is the answer (a 404 of a patient
-        not found, among them)."""
+        not found, among them). After the names the categories give, the names of an enum
+        member so titled are asked (`member_names`: `VitalSigns` for "Vital Signs"): a list of
+        the sections' titles (an enum's `[Display(Name)]`) with `section` bound to the enum by
+        its members' names; before, each such section's attachment was the vendor's 400 passed
+        on, or, where a name not known is a 404, served as a section with nothing in it."""
         if resume is not None:
             return await self._pages(path, {**params, "section": self._taken.get(section, section)}, resume)
-        first, *others = dict.fromkeys((self._taken.get(section, section), section, *self._spellings.get(section, ())))
+        spellings = (self._taken.get(section, section), section, *self._spellings.get(section, ()))
+        first, *others = dict.fromkeys((*spellings, *member_names(section)))
         try:
             pages = await self._pages(path, {**params, "section": first})
         except (InvalidRequest, NotFound) as refused:

@@ -1178,6 +1178,25 @@ def section_spellings(body: Any) -> dict[str, tuple[str, ...]]:
     return found
 
 
+_NAME_WORDS = re.compile(r"[^\W_]+")
+
+
+def member_names(title: str) -> tuple[str, ...]:
+    """The names an enum member titled `title` may have, for a `section` refused by that title:
+    `/encounters/categories` may list the sections' titles (`Vital Signs`: each member's
+    `[Display(Name)]`, a Java enum's `@JsonValue` label) while `section` binds the enum by its
+    members' names, as ASP.NET's model binding and Spring's `StringToEnumConverterFactory` do:
+    C#'s PascalCase (`VitalSigns`, `PlanOfCare`), Java's UPPER_SNAKE (`VITAL_SIGNS`), and
+    snake_case (`vital_signs`: a Python or Rails enum's). The title's own spelling is left out."""
+    words = _NAME_WORDS.findall(title)
+    forms = (
+        "".join(word[:1].upper() + word[1:] for word in words),
+        "_".join(word.upper() for word in words),
+        "_".join(word.lower() for word in words),
+    )
+    return tuple(form for form in dict.fromkeys(forms) if form and form != title)
+
+
 def section_names(body: Any) -> Iterator[str]:
     """The section names `/encounters/categories` lists: a list (bare or in an envelope) of names
     or objects naming them, or an object mapping each name to its title."""

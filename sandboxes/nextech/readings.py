@@ -194,7 +194,12 @@ Answers (``Shapes``)
   each section twice (``"named"``: ``{"id": 5, "name": "Vital Signs", "code": "VitalSigns"}``,
   again the code being what ``section`` takes), or as numbers (``"numbers"``: ``[0, 1, ...]``,
   a C# enum ASP.NET writes as its value when no ``JsonStringEnumConverter`` is added;
-  ``section`` takes the number as well as the name).
+  ``section`` takes the number as well as the name), or as the sections' titles alone
+  (``"titles"``: ``["Allergies", ..., "Vital Signs", "Plan of Care"]``, each enum member's
+  ``[Display(Name)]`` as a .NET team lists them for a picker, or a Java enum's
+  ``@JsonValue`` label), while ``section`` binds the enum by its member's name
+  (``VitalSigns``), as ASP.NET's model binding and Spring's ``StringToEnumConverterFactory``
+  do: a title with a space is refused like any name not a section's.
 - ``chart_numbers``: ``"all"`` (every patient has one) or ``"some_missing"`` (the docs do
   not make ``chartNumber`` required: every patient whose id is a multiple of
   ``CHARTLESS_EVERY`` has none, served null (absent with ``absent_nulls``) and found by name
@@ -370,7 +375,9 @@ ChartNumbers = Literal["all", "some_missing", "padded"]
 CHART_WIDTH = 10  # with chart_numbers="padded": the char(n) column's width
 MAX_TAKE = 100  # with an offset envelope: the most `limit`/`take` gets (fastapi-pagination's `le=100`)
 ABP_MAX_RESULT_COUNT = 1000  # with envelope="abp": the most `maxResultCount` may ask (PagedResultRequestDto's)
-Categories = Literal["names", "objects", "map", "named", "numbers"]
+# "titles": the sections' display titles listed (an enum's [Display(Name)] for a picker) while
+# `section` binds the enum by its members' names, which the titles are not when they have spaces.
+Categories = Literal["names", "objects", "map", "named", "numbers", "titles"]
 CHARTLESS_EVERY = 5  # with chart_numbers="some_missing": patients whose id is a multiple of this
 ErrorBodies = Literal["webapi", "problem", "text"]
 
@@ -491,7 +498,7 @@ class Shapes:
         _check("dob_midnight", self.dob_midnight, ("utc", "server_in_utc", "server_naive"))
         _check("locked_values", self.locked_values, ("mixed", "letters", "stamps"))
         _check("chart_numbers", self.chart_numbers, ("all", "some_missing", "padded"))
-        _check("categories", self.categories, ("names", "objects", "map", "named", "numbers"))
+        _check("categories", self.categories, get_args(Categories))
 
     def key(self, name: str) -> str:
         """A documented key (``patientId``) as ``key_case`` writes it."""

@@ -146,6 +146,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "far_future_visit": True,
         "ccd_escaping": "entities",  # every field through Spring's `HtmlUtils.htmlEscape`, against XSS
         "timestamps": "gson",  # `spring.mvc.converters.preferred-json-mapper=gson`: `Dec 14, 2017, 3:08:59 PM`
+        "categories": "titles",  # the enum's `@JsonValue` labels listed; `section` bound by `valueOf`
     },
     # A FastAPI team's: fastapi-pagination's `LimitOffsetPage` (`?offset=&limit=`, `{"items",
     # "total", "limit", "offset"}`, no link; a small default limit, so that a patient's
@@ -382,6 +383,8 @@ def test_every_document_and_attachment_is_a_served_fhir_id(variant: Variant) -> 
                 sections.add(content["attachment"]["title"])
                 urls.add(url)
     listed = SPACED_SECTIONS if "section_names" in variant.switches else CCD_SECTIONS
+    if variant.switches.get("categories") == "titles":
+        listed = tuple(SECTION_TITLES[name] for name in listed)
     assert {f"CCD section: {s}" for s in listed} <= sections  # however categories lists them
     if "section_names" in variant.switches:
         assert any(url.endswith(".ccd.xSocial-20History") for url in urls)  # escaped, not a raw space
@@ -400,7 +403,7 @@ def test_a_section_binary_holds_that_section(variant: Variant) -> None:
         html = variant.fhir.get(f"{BASE}/{content['attachment']['url']}").text
         titles = re.findall(r"<h2>([^<]*)</h2>|<caption>([^<]*)</caption>", html)
         titled = [heading or caption for heading, caption in titles if not caption.startswith("Taken ")]
-        named = {name, SECTION_TITLES[name]}
+        named = {name, SECTION_TITLES.get(name, name)}
         assert f'data-section="{name}"' in html or {re.sub(r" \(\d+\)$", "", t) for t in titled} & named, name
         assert "&lt;" not in html and "<table" in html, html[:300]
         assert len(titled) == 1, (name, titled)  # that section alone
@@ -650,6 +653,25 @@ def test_sections_titled_with_their_counts_are_each_served_alone(ccd_layout: str
             [titled] = re.findall(title, answer.text)
             assert re.fullmatch(rf"{SECTION_TITLES[name]} \(\d+\)", titled), (name, titled)
             assert f"<th>Chart Number</th><td>{patient.chart_number}</td>" in answer.text  # the header kept
+
+
+@pytest.mark.parametrize("unknown_sections", ["refused", "not_found"])
+def test_sections_listed_by_their_titles_are_asked_by_the_names_nextech_binds(unknown_sections: str) -> None:
+    """Categories listing the sections' titles (`Vital Signs`, `Plan of Care`: an enum's
+    `[Display(Name)]` listed for a picker) while `section` binds the enum by its members' names
+    (`VitalSigns`, `PlanOfCare`): before, each such section's attachment, a link the gateway
+    itself gave, was the vendor's refusal passed on to the client."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p))
+    create = partial(create_sandbox, clinic, categories="titles", unknown_sections=unknown_sections)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
+        titles = [c["attachment"]["title"].removeprefix("CCD section: ") for c in document["content"][1:]]
+        assert titles == [SECTION_TITLES[name] for name in CCD_SECTIONS]  # as Nextech lists them
+        for title, content in zip(titles, document["content"][1:], strict=True):
+            answer = running.fhir.get(f"{BASE}/{content['attachment']['url']}")
+            assert answer.status_code == 200, (title, answer.text[:300])
+            assert re.findall(r'data-section="([^"]*)"', answer.text) == [title.replace(" ", "").replace("of", "Of")]
 
 
 @pytest.mark.parametrize("unknown_sections", ["refused", "not_found"])

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from mappings.nextech.vendor import UnreadablePayload, VendorEncounter, VendorPatient, items_of
+from mappings.nextech.vendor import UnreadablePayload, VendorEncounter, VendorPatient, items_of, member_names
 
 HTML = "<!DOCTYPE html>\n<h1>Continuity of Care Document</h1><td>Renée</td>"
 SUMMARY = {"encounterId": 7, "encounterDate": "2017-12-14T15:08:59.934Z", "encounterLocked": True}
@@ -212,3 +212,16 @@ def test_instants_with_their_zone_as_a_word_are_read(written: str) -> None:
     item = VendorEncounter.model_validate({"summary": summary, "ccd": HTML})
     assert item.summary.encounterDate is not None
     assert item.summary.encounterDate.isoformat() == "2017-12-14T15:08:59+00:00"
+
+
+@pytest.mark.parametrize(
+    ("title", "names"),
+    [
+        ("Vital Signs", ("VitalSigns", "VITAL_SIGNS", "vital_signs")),  # C#, Java, Python/Rails members
+        ("Plan of Care", ("PlanOfCare", "PLAN_OF_CARE", "plan_of_care")),
+        ("Allergies", ("ALLERGIES", "allergies")),  # its own spelling left out
+        ("VitalSigns", ("VITALSIGNS", "vitalsigns")),
+    ],
+)
+def test_a_sections_title_gives_the_names_an_enum_member_so_titled_may_have(title: str, names: tuple[str, ...]) -> None:
+    assert member_names(title) == names

@@ -334,6 +334,14 @@ def test_categories_as_objects_or_a_map() -> None:
     assert list(mapped) == list(CCD_SECTIONS) and mapped["PlanOfCare"] == "Plan of Care"
 
 
+def test_categories_as_titles_while_section_takes_the_names() -> None:
+    api = make_api(categories="titles")
+    assert api.ok("/api/encounters/categories") == [SECTION_TITLES[name] for name in CCD_SECTIONS]
+    patient = next(p for p in LIVE if chart_encounters(p))
+    assert api.get(f"/api/{patient.id}/encounters/search", section="Vital Signs").status_code == 400
+    assert api.encounters(patient.id, section="VitalSigns")[0]["ccd"]
+
+
 @pytest.mark.parametrize(
     ("envelope", "start", "size", "items", "facts"),
     [("offset", "offset", "limit", "items", ()), ("skip_take", "skip", "take", "data", ("meta",))],
