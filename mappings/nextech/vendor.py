@@ -29,9 +29,10 @@ a boolean example) and no envelope, so each model reads:
 - optional fields null or absent; strings served decomposed (NFD) are read in NFC; a chart
   number padded with blanks (a `char(n)` column) and names with blanks around them as without;
 - the CCD as HTML text, or as the base64 of its bytes (a `byte[]`, which the docs' "string"
-  also describes), or escaped on its way out: entity-escaped whole or block by block inside
-  its page, or JSON-encoded once more (markup still escaped after that is unreadable, never
-  served as text);
+  also describes: UTF-8, UTF-16 with or without its byte order mark, or the charset its
+  `<meta>` declares, windows-1252 by default, as the HTML standard sniffs it), or escaped
+  on its way out: entity-escaped whole or block by block inside its page, or JSON-encoded
+  once more (markup still escaped after that is unreadable, never served as text);
 - lists bare (their pages perhaps described in headers: `X-Pagination`, `Link`) or inside an
   envelope (`value`, `data`, `results`, `items`, or the one list an object holds, or HAL's
   `_embedded`, which is left out when nothing matched), pages counted from 1 or, as Spring
