@@ -586,11 +586,11 @@ def test_a_ccd_as_bytes_in_another_charset_is_served_as_its_html(ccd_charset: st
         document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
         whole, *sections = document["content"]
         html = running.fhir.get(f"{BASE}/{whole['attachment']['url']}").text
-        assert "<h1>Continuity of Care Document</h1>" in html and "\x00" not in repr(html), html[:200]
+        assert "<h1>Continuity of Care Document</h1>" in html and "\x00" not in html, html[:200]
         assert f"<th>Patient</th><td>{name}</td>" in html, html[:600]
         for content in sections:
             answer = running.fhir.get(f"{BASE}/{content['attachment']['url']}")
-            assert answer.status_code == 200 and "<table" in answer.text and "\x00" not in repr(answer.text)
+            assert answer.status_code == 200 and "<table" in answer.text and "\x00" not in answer.text
 
 
 @pytest.mark.parametrize("section_names", ["compact", "spaced"])
