@@ -56,6 +56,10 @@ Where the docs are silent (and how each point is read here):
   written with a lower-case particle (`de la Cruz`), until a lower-case letter is seen to
   find a name holding it upper case only (the implementation ignores case). Which names:
   first and last (the docs: "name"), not middle: a `given`/`name` search says middle names were not searched.
+  "The patient's name" may be read as the last name alone (a chart filed under it): a search
+  by a given name that has not shown first names matched asks one patient's first name once
+  (`_probe_first_names`); where that finds no one, `given`/`name` searches say that patients
+  found by their given name alone are missing (`LAST_NAMES_ONLY`).
 - Shapes: ids as numbers or strings, camelCase, PascalCase (`PatientID`, `DOB`, `CCD`) or
   snake_case keys, `dob` as a date-time (`Z`, offset or none), a date or `MM/DD/YYYY`,
   `encounterDate` with `Z`, an offset or no zone (read as UTC, "UTC date / time"), null or
@@ -71,7 +75,8 @@ Where the docs are silent (and how each point is read here):
   else escaped reversibly (`xSocial-20History`), and cut to a prefix plus a stable hash when
   its share of the 64 characters is too small (budget in encounter.py). The reads resolve the
   gateway's own ids: a section part is matched against Nextech's listed sections (asked by
-  that name, or by another its category object gives it when Nextech refuses that one), a shortened
+  that name, or by another its category object gives it, or an enum member's name for it,
+  `VitalSigns` for a listed title `Vital Signs`, when Nextech refuses that one), a shortened
   chart number is searched by its prefix, a shortened encounterId by the encounters of its day.
 - How `term` matches a chart number (exact or prefix): read as either; a read always keeps
   only the patient whose id it is, a search lets the gateway apply FHIR's rules. Only a chart
@@ -198,6 +203,7 @@ from mappings.nextech.options import NextechOptions
 from mappings.nextech.patient import patient_id, patient_to_fhir, split_patient_id
 from mappings.nextech.terms import (
     chart_terms,
+    found_by_first_name,
     ignores_accents,
     ignores_case,
     is_accented,
@@ -213,6 +219,7 @@ from mappings.nextech.vendor import (
     has_next_page,
     items_of,
     listed_count,
+    member_names,
     next_page_query,
     odata_skip_next,
     page_number,
@@ -233,6 +240,10 @@ CHART_ONLY = "Nextech looks identifiers up as chart numbers: a patient id is fou
 MIDDLE_NAMES = (
     "Nextech searches first and last names only: patients whose middle name alone matches "
     "'given' or 'name' are not found"
+)
+LAST_NAMES_ONLY = (
+    "Nextech searches last names (and chart numbers) only: patients whose given name alone matches "
+    "'given' or 'name' are not found; search by family to find them"
 )
 
 
@@ -456,6 +467,9 @@ class NextechAdapter:
         self._written_reason = WRITTEN_TERMS  # why they are: the letters refused, or finding no one
         self._ignores_case = False  # a lower-case letter found a name holding it upper case only
         self._ignores_accents = False  # an accented letter found a name without it
+        # Whether `term` matches first names: True once a patient is seen found by its first name
+        # alone, False once a probe of one's whole first name did not find it; None: not known.
+        self._first_names: bool | None = None
         self._bound_form: BoundForm | None = None  # how start/end are written (_stamp); None: not yet known
         self._api_confirmed = False  # /encounters/categories has answered at base_url (_api_found)
         # Per endpoint (`_endpoint`), the most rows one body answered alone: no cap or page size below it
@@ -611,6 +625,31 @@ class NextechAdapter:
             self._ignores_case = True  # the lower-case letters (terms.name_terms) find nothing more here
         if not self._ignores_accents and any(ignores_accents(term, f) for f in fields):
             self._ignores_accents = True  # nor the accented ones
+        if not self._first_names and any(found_by_first_name(term, f[0], f[1:]) for f in fields):
+            self._first_names = True
+
+    async def _probe_first_names(self, answers: tuple[Read[VendorPatient], ...]) -> None:
+        """Whether this Nextech matches first names, asked when a search by a given name or name
+        has not shown it (`_learn_folding`): the docs' "the patient's name" may be read as the
+        last name alone, a chart filed under it (`WHERE LastName LIKE @term + '%'`), and then a
+        given name finds no one by itself. A patient of `answers` whose first name (plain
+        letters, as every reading stores them alike) is in no other of its fields is searched by
+        that first name: found, first names are matched; not found in an answer read whole,
+        they are not. Before, such a Nextech answered `given=Renée` with no one, and the
+        searchset passed for "no Renée". A refused or failed probe, or no patient to probe
+        with, leaves it unknown."""
+        for patient in (p for answer in answers for p in answer.records):
+            first = (patient.firstName or "").strip()
+            others = (patient.lastName, patient.middleName, patient.chartNumber)
+            if not (first.isascii() and first.isalpha()) or not found_by_first_name(first, first, others):
+                continue
+            try:
+                probe = await self._search_term(first)
+            except (InvalidRequest, UpstreamError, UpstreamTimeout):
+                return
+            if self._first_names is None and not probe.cut and probe.walk is None:
+                self._first_names = any(p.patientId == patient.patientId for p in probe.records)
+            return
 
     def _redundant(self, term: str) -> bool:
         """Whether `term` is a letter (terms.name_terms) whose answer that letter's capital,
@@ -1075,10 +1114,15 @@ class NextechAdapter:
         Django's `get_object_or_404`) is the docs' "cannot be found"; before, it read as no
         encounters at all, and the section attachment its DocumentReference lists as not found.
         When every spelling is refused, the first refusal is the answer (a 404 of a patient
-        not found, among them)."""
+        not found, among them). After the names the categories give, the names of an enum
+        member so titled are asked (`member_names`: `VitalSigns` for "Vital Signs"): a list of
+        the sections' titles (an enum's `[Display(Name)]`) with `section` bound to the enum by
+        its members' names; before, each such section's attachment was the vendor's 400 passed
+        on, or, where a name not known is a 404, served as a section with nothing in it."""
         if resume is not None:
             return await self._pages(path, {**params, "section": self._taken.get(section, section)}, resume)
-        first, *others = dict.fromkeys((self._taken.get(section, section), section, *self._spellings.get(section, ())))
+        spellings = (self._taken.get(section, section), section, *self._spellings.get(section, ()))
+        first, *others = dict.fromkeys((*spellings, *member_names(section)))
         try:
             pages = await self._pages(path, {**params, "section": first})
         except (InvalidRequest, NotFound) as refused:
@@ -1137,6 +1181,8 @@ class NextechAdapter:
                 answers, typed = await self._narrowed(answers, narrower)
             elif written and not typed and not any(a.records or a.unreadable for a in answers):
                 answers, typed = await self._whole_names(answers, written)
+        if written and self._first_names is None and not query.named("family"):
+            await self._probe_first_names(answers)
         answers, onward = self._going_on(answers)
         patients: dict[str, VendorPatient] = {}
         unreadable: dict[str, None] = {}
@@ -1146,7 +1192,7 @@ class NextechAdapter:
             unreadable.update(dict.fromkeys(answer.warnings))
         for patient in patients.values():  # real, as a read would find: their encounters need no lookup
             self._known_patients[patient_id(patient)] = patient.patientId
-        warnings = tuple(unreadable) + typed + _searched_how(query)
+        warnings = tuple(unreadable) + typed + _searched_how(query, self._first_names)
         return VendorPage([patient_to_fhir(p, self._ctx) for p in patients.values()], onward, warnings=warnings)
 
     def _going_on(
@@ -1191,7 +1237,11 @@ class NextechAdapter:
         for patient in patients.values():
             self._known_patients[patient_id(patient)] = patient.patientId
         onward = {**position, "walk": answer.walk.position()} if answer.walk is not None else None
-        warnings = tuple(u.message for u in answer.unreadable) + (() if onward else answer.cut) + _searched_how(query)
+        warnings = (
+            tuple(u.message for u in answer.unreadable)
+            + (() if onward else answer.cut)
+            + _searched_how(query, self._first_names)
+        )
         return VendorPage([patient_to_fhir(p, self._ctx) for p in patients.values()], onward, warnings=warnings)
 
     async def _narrowed(
@@ -1449,10 +1499,12 @@ def _unreadable_patient(row: Any, index: int, error: UnreadablePayload) -> Unrea
     return Unreadable(f"The patient at position {index} of a Nextech answer", None, error)
 
 
-def _searched_how(query: SearchQuery) -> tuple[str, ...]:
-    """What the client should know of how Nextech searched for `query`'s patients."""
+def _searched_how(query: SearchQuery, first_names: bool | None = None) -> tuple[str, ...]:
+    """What the client should know of how Nextech searched for `query`'s patients
+    (`first_names`: False when this Nextech is known to match last names only)."""
     if not query.named("family") and not query.named("identifier"):
-        return (MIDDLE_NAMES,)  # the term was a given name: middle names were not searched
+        # the term was a given name: middle names were not searched, nor perhaps first names
+        return (LAST_NAMES_ONLY,) if first_names is False else (MIDDLE_NAMES,)
     if any(v.system is None for v in q.values(query, "identifier") if isinstance(v, TokenValue)):
         return (CHART_ONLY,)
     return ()

@@ -80,6 +80,16 @@ def ignores_case(term: str, fields: Iterable[str | None]) -> bool:
     return any(term.upper() in text for text in plain) and not any(term in text for text in plain)
 
 
+def found_by_first_name(term: str, first: str | None, others: Iterable[str | None]) -> bool:
+    """Whether a patient found by `term` holds it, folded, in its first name and in none of its
+    `others` (last and middle name, chart number): the vendor matched the first name, so it
+    searches first names (under a prefix, substring or whole-name reading alike)."""
+    needle = _fold(term.strip())
+    if not needle or not first or needle not in _fold(first):
+        return False
+    return not any(needle in _fold(other) for other in others if other)
+
+
 def is_accented(letter: str) -> bool:
     """Whether `letter` is one of the precomposed accented letters `name_terms` sends (`Ç`)."""
     return len(letter) == 1 and letter in _ACCENTED_LETTERS

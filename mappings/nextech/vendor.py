@@ -29,9 +29,10 @@ a boolean example) and no envelope, so each model reads:
 - optional fields null or absent; strings served decomposed (NFD) are read in NFC; a chart
   number padded with blanks (a `char(n)` column) and names with blanks around them as without;
 - the CCD as HTML text, or as the base64 of its bytes (a `byte[]`, which the docs' "string"
-  also describes), or escaped on its way out: entity-escaped whole or block by block inside
-  its page, or JSON-encoded once more (markup still escaped after that is unreadable, never
-  served as text);
+  also describes: UTF-8, UTF-16 with or without its byte order mark, or the charset its
+  `<meta>` declares, windows-1252 by default, as the HTML standard sniffs it), or escaped
+  on its way out: entity-escaped whole or block by block inside its page, or JSON-encoded
+  once more (markup still escaped after that is unreadable, never served as text);
 - lists bare (their pages perhaps described in headers: `X-Pagination`, `Link`) or inside an
   envelope (`value`, `data`, `results`, `items`, or the one list an object holds, or HAL's
   `_embedded`, which is left out when nothing matched), pages counted from 1 or, as Spring
@@ -376,14 +377,48 @@ def _from_base64(value: str) -> str:
         raw = base64.b64decode(compact, altchars=b"-_" if "-" in compact or "_" in compact else None, validate=True)
     except (binascii.Error, ValueError):
         return value
-    # UTF-16 says so with its byte order mark; a UTF-8 one, when there is one, is no part of the text.
-    encoding = "utf-16" if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
-    try:
-        text = raw.decode(encoding)
-    except UnicodeDecodeError:
-        return value
+    text = _decoded(raw)
     # Text that came as bytes did not pass the gateway's NFC with the rest of the answer.
-    return nfc(text) if text.lstrip().startswith("<") else value
+    return nfc(text) if text is not None and text.lstrip().startswith("<") else value
+
+
+# A `<meta charset="...">` or `<meta http-equiv="Content-Type" content="...; charset=...">`.
+_META_CHARSET = re.compile(rb"<meta\b[^>]*?charset\s*=\s*[\"']?\s*([A-Za-z0-9._:-]+)", re.IGNORECASE)
+# Labels the WHATWG Encoding Standard reads as windows-1252 (its "Legacy single-byte
+# encodings"): a page declaring Latin-1 or ASCII is decoded as windows-1252 by every browser.
+_WINDOWS_1252_LABELS = frozenset(
+    {"windows-1252", "cp1252", "latin1", "iso-8859-1", "iso8859-1", "l1", "us-ascii", "ascii", "cp819"}
+)
+
+
+def _decoded(raw: bytes) -> str | None:
+    """A document's bytes as text, its encoding sniffed as the HTML standard's "encoding
+    sniffing algorithm" does: a byte order mark, then a `<meta>` charset in the first 1024
+    bytes, else windows-1252 (also when the declared charset does not decode them). Two steps
+    come before the `<meta>`: UTF-16 with no mark is known by its zero bytes (markup starts
+    with ASCII, which UTF-16 writes with a zero byte, and no other text holds one), and bytes
+    that are valid UTF-8 are UTF-8 (a template's `<meta>` may say otherwise; text in a legacy
+    charset is almost never valid UTF-8). .NET's `Encoding.Unicode.GetBytes` writes no mark; a
+    .NET Framework team's `Encoding.Default`, or a Java team's `getBytes()` under Cp1252,
+    writes windows-1252 under its `<meta>`. Before, each was served as its base64 (a page of
+    letters). None when it cannot be decoded."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encodings = ["utf-16"]
+    elif len(raw) >= 2 and raw[0] != 0 and raw[1] == 0:
+        encodings = ["utf-16-le"]
+    elif len(raw) >= 2 and raw[0] == 0 and raw[1] != 0:
+        encodings = ["utf-16-be"]
+    else:  # a UTF-8 byte order mark is no part of the text
+        declared = _META_CHARSET.search(raw[:1024])
+        label = declared[1].decode("ascii").casefold() if declared else "windows-1252"
+        # windows-1252 last: a `<meta>` saying UTF-8 that the encoder did not follow.
+        encodings = ["utf-8-sig", "cp1252" if label in _WINDOWS_1252_LABELS else label, "cp1252"]
+    for encoding in encodings:
+        try:
+            return raw.decode(encoding)
+        except (UnicodeDecodeError, LookupError):  # not that, or a charset Python does not know
+            continue
+    return None
 
 
 # Markup: an element of a document's structure, opened and closed (`<table ...>...</table>`).
@@ -1142,6 +1177,25 @@ def section_spellings(body: Any) -> dict[str, tuple[str, ...]]:
         if labels:
             found.setdefault(labels[0], labels[1:])
     return found
+
+
+_NAME_WORDS = re.compile(r"[^\W_]+")
+
+
+def member_names(title: str) -> tuple[str, ...]:
+    """The names an enum member titled `title` may have, for a `section` refused by that title:
+    `/encounters/categories` may list the sections' titles (`Vital Signs`: each member's
+    `[Display(Name)]`, a Java enum's `@JsonValue` label) while `section` binds the enum by its
+    members' names, as ASP.NET's model binding and Spring's `StringToEnumConverterFactory` do:
+    C#'s PascalCase (`VitalSigns`, `PlanOfCare`), Java's UPPER_SNAKE (`VITAL_SIGNS`), and
+    snake_case (`vital_signs`: a Python or Rails enum's). The title's own spelling is left out."""
+    words = _NAME_WORDS.findall(title)
+    forms = (
+        "".join(word[:1].upper() + word[1:] for word in words),
+        "_".join(word.upper() for word in words),
+        "_".join(word.lower() for word in words),
+    )
+    return tuple(form for form in dict.fromkeys(forms) if form and form != title)
 
 
 def section_names(body: Any) -> Iterator[str]:

@@ -210,13 +210,13 @@ behaviour above):
   ``{"end": ["The value '<v>' is not valid for end."]}``, as a Nextech that refuses far dates
   would answer (default None: any ``end`` ``datetime.fromisoformat`` takes, up to 9999-12-31).
 - ``search_accents`` / ``search_match`` / ``search_none_found`` / ``search_min_length`` /
-  ``search_case``: how ``term`` matches (accent-sensitive, names stored decomposed,
+  ``search_case`` / ``search_fields``: how ``term`` matches (accent-sensitive, names stored decomposed,
   whole-field prefixes or substrings, case-sensitive), what a search of no one answers (an
   empty list, 404 or 204) and the shortest term taken; ``envelope``, ``ids_as_strings``,
   ``timestamps``, ``absent_nulls``, ``error_bodies``, ``search_limit``, ``encounter_limit``,
   ``encounter_order``, ``encounters_none_found``, ``unknown_dates``, ``dob_midnight``,
-  ``key_case``, ``ccd_encoding``, ``ccd_escaping``, ``single_as_object``, ``encounter_dates``,
-  ``locked_values``,
+  ``key_case``, ``ccd_encoding``, ``ccd_charset``, ``ccd_layout``, ``ccd_titles``, ``ccd_escaping``,
+  ``single_as_object``, ``encounter_dates``, ``locked_values``,
   ``chart_numbers``, ``categories``,
   ``page_size`` (of the paged envelopes), ``unlocked_ccd``, ``empty_sections``,
   ``json_as_string`` and ``abp_wrapper``: how answers are written (``token_numbers_as_strings``:
@@ -303,14 +303,18 @@ from sandboxes.nextech.readings import (
     Accents,
     Case,
     Categories,
+    CcdCharset,
     CcdEncoding,
     CcdEscaping,
+    CcdLayout,
+    CcdTitles,
     ChartNumbers,
     DobMidnight,
     EmptySections,
     EncounterOrder,
     Envelope,
     ErrorBodies,
+    Fields,
     KeyCase,
     LockedValues,
     Match,
@@ -372,6 +376,7 @@ def create_app(
     search_none_found: NoneFound = "empty",
     search_min_length: int = 1,
     search_case: Case = "insensitive",
+    search_fields: Fields = "names",
     envelope: Envelope = "bare",
     ids_as_strings: bool = False,
     timestamps: Timestamps = "z",
@@ -392,6 +397,9 @@ def create_app(
     dob_midnight: DobMidnight = "utc",
     key_case: KeyCase = "camel",
     ccd_encoding: CcdEncoding = "text",
+    ccd_charset: CcdCharset = "utf-8",
+    ccd_layout: CcdLayout = "divs",
+    ccd_titles: CcdTitles = "names",
     ccd_escaping: CcdEscaping = "none",
     single_as_object: bool = False,
     encounter_dates: Literal["instant", "day"] = "instant",
@@ -452,7 +460,9 @@ def create_app(
     )
     sections = _sections_of(section_names)
     far_at = FAR_FUTURE_VISIT if far_future_visit is True else far_future_visit or None
-    reading = SearchReading(search_accents, search_match, search_none_found, search_min_length, search_case)
+    reading = SearchReading(
+        search_accents, search_match, search_none_found, search_min_length, search_case, search_fields
+    )
     shapes = Shapes(
         envelope,
         ids_as_strings,
@@ -478,6 +488,9 @@ def create_app(
         ccd_escaping,
         single_as_object,
         encounter_dates,
+        ccd_charset,
+        ccd_layout,
+        ccd_titles,
     )
     chart = Chart(clinic, hostile_html, sections, far_at, reading, shapes)
     api = NextechApi(

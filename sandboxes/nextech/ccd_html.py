@@ -13,14 +13,24 @@ pass through, for testing the gateway's sanitising.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from html import escape
 from zoneinfo import ZoneInfo
 
 from sandboxes.clinic import Clinic, Encounter, Location, Patient, Provider, VitalSigns
+from sandboxes.nextech.readings import CcdLayout, CcdTitles
 from sandboxes.nextech.render import department_of
 
-__all__ = ["CCD_SECTIONS", "HOSTILE_SNIPPETS", "SECTION_TITLES", "SPACED_SECTIONS", "CcdRenderer", "section_names"]
+__all__ = [
+    "CCD_SECTIONS",
+    "HOSTILE_SNIPPETS",
+    "SECTION_TITLES",
+    "SPACED_SECTIONS",
+    "CcdLayout",
+    "CcdRenderer",
+    "section_names",
+]
 
 #: The CCD section names, as ``/encounters/categories`` lists them and ``section`` takes them.
 CCD_SECTIONS: tuple[str, ...] = ("Allergies", "Medications", "Problems", "VitalSigns", "Encounter", "PlanOfCare")
@@ -90,28 +100,63 @@ def _pairs(css: str, pairs: list[tuple[str, str]]) -> str:
     return f'<table class="{css}">\n{body}</table>\n'
 
 
-def _table(columns: list[str], rows: list[list[str]], empty: str, caption: str | None = None) -> str:
-    head = "".join(f"<th>{escape(column)}</th>" for column in columns)
-    if rows:
-        body = "".join("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>\n" for row in rows)
-    else:
-        body = f'<tr><td colspan="{len(columns)}">{escape(empty)}</td></tr>\n'
-    caption_row = f"<caption>{escape(caption)}</caption>\n" if caption else ""
-    return f"<table>\n{caption_row}<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>\n</table>\n"
+@dataclass(frozen=True)
+class _Table:
+    """A section's table: its columns, its rows (none: the `empty` row), and a note (its caption)."""
+
+    columns: list[str]
+    rows: list[list[str]]
+    empty: str
+    note: str | None = None
+
+    def head(self) -> str:
+        return "".join(f"<th>{escape(column)}</th>" for column in self.columns)
+
+    def body(self) -> str:
+        if self.rows:
+            return "".join(
+                "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>\n" for row in self.rows
+            )
+        return f'<tr><td colspan="{len(self.columns)}">{escape(self.empty)}</td></tr>\n'
+
+    def note_row(self) -> str:
+        """The note as a row of its own (in layouts where the caption is the section's title)."""
+        return (
+            f'<tr><td class="note" colspan="{len(self.columns)}">{escape(self.note)}</td></tr>\n' if self.note else ""
+        )
+
+    def html(self) -> str:
+        caption_row = f"<caption>{escape(self.note)}</caption>\n" if self.note else ""
+        return (
+            f"<table>\n{caption_row}<thead><tr>{self.head()}</tr></thead>\n<tbody>\n{self.body()}</tbody>\n</table>\n"
+        )
+
+
+def _table(columns: list[str], rows: list[list[str]], empty: str, caption: str | None = None) -> _Table:
+    return _Table(columns, rows, empty, caption)
 
 
 class CcdRenderer:
     """Renders the CCD of an encounter of `clinic`; each section block is rendered once and kept."""
 
-    def __init__(self, clinic: Clinic, hostile: bool, names: tuple[str, ...] = CCD_SECTIONS) -> None:
+    def __init__(
+        self,
+        clinic: Clinic,
+        hostile: bool,
+        names: tuple[str, ...] = CCD_SECTIONS,
+        layout: CcdLayout = "divs",
+        titles: CcdTitles = "names",
+    ) -> None:
         self.hostile = hostile
         self.names = names
+        self.layout = layout
+        self.titles = titles
         self.zone = ZoneInfo(clinic.timezone)
         self.providers: dict[int, Provider] = {provider.id: provider for provider in clinic.providers}
         self.locations: dict[int, Location] = {location.id: location for location in clinic.locations}
         # Keyed by (per patient, patient or encounter id, section): bounded by the clinic's size.
         self.blocks: dict[tuple[bool, int, str], str] = {}
-        self.sections: dict[str, Callable[[Patient, Encounter], str]] = {
+        self.sections: dict[str, Callable[[Patient, Encounter], _Table]] = {
             "Allergies": self._allergies,
             "Medications": self._medications,
             "Problems": self._problems,
@@ -129,6 +174,8 @@ class CcdRenderer:
         head_extra = _HOSTILE_HEAD if self.hostile else ""
         hostile = "\n".join(_HOSTILE_BODY) + "\n" if self.hostile else ""
         sections = "".join(self.block(patient, encounter, name) for name in names)
+        if self.layout == "title_rows":  # every section's rows in the one table
+            sections = f'<table class="sections">\n{sections}</table>\n'
         return (
             '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             "<title>Continuity of Care Document</title>\n"
@@ -180,14 +227,26 @@ class CcdRenderer:
         key = (per_patient, patient.id if per_patient else encounter.id, name)
         cached = self.blocks.get(key)
         if cached is None:
-            table = self.sections[name](patient, encounter)
-            cached = f'<div class="section" data-section="{name}">\n<h2>{SECTION_TITLES[name]}</h2>\n{table}</div>\n'
+            cached = self._laid_out(name, self.sections[name](patient, encounter))
             self.blocks[key] = cached
         return cached
 
+    def _laid_out(self, name: str, table: _Table) -> str:
+        """A section's block as ``ccd_layout`` writes it, titled as ``ccd_titles`` says."""
+        title = SECTION_TITLES[name] + (f" ({len(table.rows)})" if self.titles == "counted" else "")
+        if self.layout == "captions":
+            return (
+                f"<table>\n<caption>{title}</caption>\n<thead><tr>{table.head()}</tr></thead>\n"
+                f"<tbody>\n{table.note_row()}{table.body()}</tbody>\n</table>\n"
+            )
+        if self.layout == "title_rows":
+            title_row = f'<tr><th colspan="{len(table.columns)}">{title}</th></tr>\n'
+            return f"{title_row}{table.note_row()}<tr>{table.head()}</tr>\n{table.body()}"
+        return f'<div class="section" data-section="{name}">\n<h2>{title}</h2>\n{table.html()}</div>\n'
+
     # ---- the sections
 
-    def _allergies(self, patient: Patient, encounter: Encounter) -> str:
+    def _allergies(self, patient: Patient, encounter: Encounter) -> _Table:
         """Every non-deleted allergy, inactive ones too; none: what the allergy review says."""
         rows = [
             [
@@ -203,7 +262,7 @@ class CcdRenderer:
         empty = "No known drug allergies" if patient.allergy_review == "nkda" else "No allergy information recorded"
         return _table(["Substance", "Reaction", "Severity", "Status", "Noted"], rows, empty)
 
-    def _medications(self, patient: Patient, encounter: Encounter) -> str:
+    def _medications(self, patient: Patient, encounter: Encounter) -> _Table:
         """Every non-deleted medication; PRN ones say "as needed" after the frequency."""
         rows = []
         for medication in patient.medications:
@@ -227,7 +286,7 @@ class CcdRenderer:
             ["Medication", "Strength", "Frequency", "Route", "Status", "Start", "Stop"], rows, "No medications recorded"
         )
 
-    def _problems(self, patient: Patient, encounter: Encounter) -> str:
+    def _problems(self, patient: Patient, encounter: Encounter) -> _Table:
         rows = [
             [
                 problem.name,
@@ -256,7 +315,7 @@ class CcdRenderer:
                 best = (distance, reading)
         return best[1] if best else None
 
-    def _vital_signs(self, patient: Patient, encounter: Encounter) -> str:
+    def _vital_signs(self, patient: Patient, encounter: Encounter) -> _Table:
         reading = self.closest_vitals(patient, encounter)
         if reading is None:
             return _table(["Measurement", "Value", "Unit"], [], "No vital signs recorded")
@@ -277,7 +336,7 @@ class CcdRenderer:
         caption = f"Taken {_us_date(reading.taken_on)}{taken_at}"
         return _table(["Measurement", "Value", "Unit"], rows, "No measurements", caption=caption)
 
-    def _encounter(self, patient: Patient, encounter: Encounter) -> str:
+    def _encounter(self, patient: Patient, encounter: Encounter) -> _Table:
         status = _ENCOUNTER_STATUS.get(encounter.status, encounter.status.capitalize())
         rows = [
             [
@@ -292,9 +351,9 @@ class CcdRenderer:
         ]
         return _table(["Type", "Start", "End", "Provider", "Department", "Location", "Status"], rows, "")
 
-    def _social_history(self, patient: Patient, encounter: Encounter) -> str:
+    def _social_history(self, patient: Patient, encounter: Encounter) -> _Table:
         return _table(["Item", "Details"], [], "No social history recorded")
 
-    def _plan_of_care(self, patient: Patient, encounter: Encounter) -> str:
+    def _plan_of_care(self, patient: Patient, encounter: Encounter) -> _Table:
         rows = [["Reason for visit", encounter.reason]] if encounter.reason else []
         return _table(["Item", "Details"], rows, "No plan of care recorded")

@@ -19,6 +19,11 @@ Patient search (``SearchReading``)
   last"; the term taken whole) or ``"exact"`` (the whole first name, last name, "first last"
   or chart number, as the docs' examples word it: "a patient with a specific chart number",
   "all patients with a specific name"; ``WHERE LastName = @term OR ...``).
+- ``search_fields``: the names a term is matched against: first and last (``"names"``,
+  default) or the last name alone (``"last"``, with the chart number as ``search_match``
+  says): "the patient's name" read as the name a chart is filed under, as a practice's
+  patient lookup by surname works (``WHERE LastName LIKE @term + '%' OR ChartNumber LIKE
+  ...``); a first name finds no one by itself.
 - ``search_case``: ``"insensitive"`` (default) or ``"sensitive"`` (PostgreSQL's ``LIKE``, as
   SQLAlchemy's ``.like()`` sends it: ``D`` does not find ``de la Cruz``).
 - ``search_none_found``: a search that matches no one answers an empty list (``"empty"``),
@@ -149,6 +154,29 @@ Answers (``Shapes``)
   ``MemoryStream.ToArray()``) that Json.NET, System.Text.Json and Jackson write as base64,
   and Swagger documents as ``type: string``, ``format: byte``: the docs' type column says
   "string" for it.
+- ``ccd_charset``: with ``ccd_encoding="base64"``, the charset of those bytes: UTF-8
+  (``"utf-8"``, default, as the document's ``<meta charset="utf-8">`` says); Windows-1252
+  (``"windows-1252"``: the page rendered with ``<meta charset="windows-1252">`` and encoded as
+  it declares, characters outside it as numeric character references, as a .NET Framework
+  team's ``Encoding.Default`` on a US Windows server or a Java team's ``String.getBytes()``
+  under the JVM's default ``Cp1252`` there (JDK 17 and before) writes it, and as libxml2
+  serializes to a declared non-Unicode charset); or UTF-16LE with no byte order mark
+  (``"utf-16le"``: .NET's ``Encoding.Unicode.GetBytes(html)``, which writes no preamble;
+  the ``<meta>`` left saying ``utf-8``, as the template wrote it). The docs say only
+  "string" and "CCD in HTML format", no charset.
+- ``ccd_layout``: how the CCD's markup marks its sections: each a ``<div class="section">``
+  under an ``<h2>`` title (``"divs"``, default), each a ``<table>`` titled by its
+  ``<caption>`` and no heading (``"captions"``: HTML's own way to title a table, as a Razor
+  or Jinja template looping over the sections writes it), or every section in the one
+  ``<table>``, each opened by a title row, one ``<th colspan>`` across the columns, then its
+  row of column headings (``"title_rows"``: a report writer's HTML export, SSRS's or Crystal
+  Reports', as a printed chart lays it out). Either way the note a section's table had as its
+  caption (when the vital signs were taken) is a row of its own. The docs say only "CCD in
+  HTML format"; with ``section_param="ignored"`` only the markup tells a section from the rest.
+- ``ccd_titles``: each section's title its name (``"names"``, default: ``Vital Signs``) or its
+  name and how many rows it lists (``"counted"``: ``Medications (2)``, ``Allergies (0)``), as
+  a chart summary heads each list; whatever ``ccd_layout`` titles it with. The docs say
+  nothing of the CCD's markup.
 - ``ccd_escaping``: the CCD's markup as markup (``"none"``), or escaped on its way out as a
   team's output encoding escapes every string: all of it entity-escaped (``"entities"``:
   ``&lt;!DOCTYPE html&gt;...``, Spring's ``HtmlUtils.htmlEscape``, ASP.NET's
@@ -166,7 +194,12 @@ Answers (``Shapes``)
   each section twice (``"named"``: ``{"id": 5, "name": "Vital Signs", "code": "VitalSigns"}``,
   again the code being what ``section`` takes), or as numbers (``"numbers"``: ``[0, 1, ...]``,
   a C# enum ASP.NET writes as its value when no ``JsonStringEnumConverter`` is added;
-  ``section`` takes the number as well as the name).
+  ``section`` takes the number as well as the name), or as the sections' titles alone
+  (``"titles"``: ``["Allergies", ..., "Vital Signs", "Plan of Care"]``, each enum member's
+  ``[Display(Name)]`` as a .NET team lists them for a picker, or a Java enum's
+  ``@JsonValue`` label), while ``section`` binds the enum by its member's name
+  (``VitalSigns``), as ASP.NET's model binding and Spring's ``StringToEnumConverterFactory``
+  do: a title with a space is refused like any name not a section's.
 - ``chart_numbers``: ``"all"`` (every patient has one) or ``"some_missing"`` (the docs do
   not make ``chartNumber`` required: every patient whose id is a multiple of
   ``CHARTLESS_EVERY`` has none, served null (absent with ``absent_nulls``) and found by name
@@ -248,14 +281,18 @@ __all__ = [
     "Accents",
     "Case",
     "Categories",
+    "CcdCharset",
     "CcdEncoding",
     "CcdEscaping",
+    "CcdLayout",
+    "CcdTitles",
     "ChartNumbers",
     "DobMidnight",
     "EmptySections",
     "EncounterOrder",
     "Envelope",
     "ErrorBodies",
+    "Fields",
     "KeyCase",
     "LockedValues",
     "Match",
@@ -269,6 +306,9 @@ __all__ = [
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 Match = Literal["parts", "prefix", "substring", "exact"]
 Case = Literal["insensitive", "sensitive"]
+# Which names a term is matched against: first and last, or the last alone (a chart filed under
+# the surname, as a practice's patient lookup works; the docs say only "the patient's name").
+Fields = Literal["names", "last"]
 NoneFound = Literal["empty", "not_found", "no_content"]
 Envelope = Literal[
     "bare",
@@ -310,6 +350,18 @@ Timestamps = Literal[
 TIMESTAMPS: tuple[str, ...] = get_args(Timestamps)
 KeyCase = Literal["camel", "pascal", "snake"]
 CcdEncoding = Literal["text", "base64"]
+# How the CCD's markup marks its sections (the docs: "CCD in HTML format", nothing more): a
+# <div> under an <h2>; a <table> titled by its <caption> (a template looping over sections); or
+# one <table>, each section opened by a title row of one <th colspan> (a report writer's export).
+CcdLayout = Literal["divs", "captions", "title_rows"]
+# A section's title: its name, or its name and the count of what it lists (a chart summary's
+# "Medications (2)"); the docs say nothing of the CCD's markup.
+CcdTitles = Literal["names", "counted"]
+# With ccd_encoding="base64": the charset of the CCD's bytes. A .NET Framework team's
+# `Encoding.Default` (Windows-1252 on a US server) or a Java team's `getBytes()` under Cp1252,
+# the page declaring it in its <meta>; or .NET's `Encoding.Unicode.GetBytes`, UTF-16LE with no
+# byte order mark. The docs type the CCD "string" and name no charset.
+CcdCharset = Literal["utf-8", "windows-1252", "utf-16le"]
 CcdEscaping = Literal["none", "entities", "template", "json"]
 DobMidnight = Literal["utc", "server_in_utc", "server_naive"]
 #: The server's zone of ``dob_midnight="server_in_utc"`` and ``"server_naive"``.
@@ -323,7 +375,9 @@ ChartNumbers = Literal["all", "some_missing", "padded"]
 CHART_WIDTH = 10  # with chart_numbers="padded": the char(n) column's width
 MAX_TAKE = 100  # with an offset envelope: the most `limit`/`take` gets (fastapi-pagination's `le=100`)
 ABP_MAX_RESULT_COUNT = 1000  # with envelope="abp": the most `maxResultCount` may ask (PagedResultRequestDto's)
-Categories = Literal["names", "objects", "map", "named", "numbers"]
+# "titles": the sections' display titles listed (an enum's [Display(Name)] for a picker) while
+# `section` binds the enum by its members' names, which the titles are not when they have spaces.
+Categories = Literal["names", "objects", "map", "named", "numbers", "titles"]
 CHARTLESS_EVERY = 5  # with chart_numbers="some_missing": patients whose id is a multiple of this
 ErrorBodies = Literal["webapi", "problem", "text"]
 
@@ -354,6 +408,7 @@ class SearchReading:
     none_found: NoneFound = "empty"
     min_length: int = 1
     case: Case = "insensitive"
+    fields: Fields = "names"
 
     def __post_init__(self) -> None:
         if self.min_length < 1:
@@ -362,6 +417,7 @@ class SearchReading:
         _check("search_match", self.match, ("parts", "prefix", "substring", "exact"))
         _check("search_none_found", self.none_found, ("empty", "not_found", "no_content"))
         _check("search_case", self.case, ("insensitive", "sensitive"))
+        _check("search_fields", self.fields, get_args(Fields))
 
     def _cased(self, value: str) -> str:
         return value if self.case == "sensitive" else value.casefold()
@@ -413,6 +469,9 @@ class Shapes:
     ccd_escaping: CcdEscaping = "none"
     single_as_object: bool = False
     encounter_dates: Literal["instant", "day"] = "instant"
+    ccd_charset: CcdCharset = "utf-8"
+    ccd_layout: CcdLayout = "divs"
+    ccd_titles: CcdTitles = "names"
 
     def __post_init__(self) -> None:
         if self.search_limit is not None and self.search_limit < 1:
@@ -430,13 +489,16 @@ class Shapes:
         _check("encounters_none_found", self.encounters_none_found, ("empty", "not_found", "no_content"))
         _check("encounter_order", self.encounter_order, ("asc", "desc"))
         _check("ccd_encoding", self.ccd_encoding, ("text", "base64"))
+        _check("ccd_charset", self.ccd_charset, get_args(CcdCharset))
+        _check("ccd_layout", self.ccd_layout, get_args(CcdLayout))
+        _check("ccd_titles", self.ccd_titles, get_args(CcdTitles))
         _check("ccd_escaping", self.ccd_escaping, ("none", "entities", "template", "json"))
         _check("encounter_dates", self.encounter_dates, ("instant", "day"))
         _check("unknown_dates", self.unknown_dates, ("null", "min_value", "zero"))
         _check("dob_midnight", self.dob_midnight, ("utc", "server_in_utc", "server_naive"))
         _check("locked_values", self.locked_values, ("mixed", "letters", "stamps"))
         _check("chart_numbers", self.chart_numbers, ("all", "some_missing", "padded"))
-        _check("categories", self.categories, ("names", "objects", "map", "named", "numbers"))
+        _check("categories", self.categories, get_args(Categories))
 
     def key(self, name: str) -> str:
         """A documented key (``patientId``) as ``key_case`` writes it."""

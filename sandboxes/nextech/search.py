@@ -48,7 +48,8 @@ def _prefix_of(query: str, parts: tuple[str, ...]) -> bool:
 
 @dataclass(frozen=True)
 class SearchKeys:
-    """What a term is matched against: first and last name parts, the folded chart number."""
+    """What a term is matched against: first and last name parts (no first name's with
+    ``search_fields="last"``), the folded chart number."""
 
     first: tuple[str, ...]
     last: tuple[str, ...]
@@ -57,16 +58,17 @@ class SearchKeys:
 
     def matches(self, query: str) -> bool:
         """Whether a folded term finds this patient."""
+        whole_first = self.first[:1]  # the whole first name, when it is searched
+        full = tuple(f"{name} {self.last[0]}" for name in whole_first)
         if self.match == "exact":
             # A char(n) chart number's trailing blanks are ignored, as SQL Server's `=` ignores them.
-            return query in (self.chart.rstrip(), self.first[0], self.last[0], f"{self.first[0]} {self.last[0]}")
+            return query in (self.chart.rstrip(), *whole_first, self.last[0], *full)
         if self.match == "substring":
-            full = f"{self.first[0]} {self.last[0]}"
-            return any(query in field for field in (self.chart, self.first[0], self.last[0], full))
+            return any(query in field for field in (self.chart, *whole_first, self.last[0], *full))
         if self.chart.startswith(query):
             return True
         if self.match == "prefix":
-            return self.first[0].startswith(query) or self.last[0].startswith(query)
+            return any(name.startswith(query) for name in (*whole_first, self.last[0]))
         if "," in query:
             last, _, first = query.partition(",")
             last, first = last.strip(), first.strip()

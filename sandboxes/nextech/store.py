@@ -19,7 +19,14 @@ import orjson
 
 from sandboxes.clinic import Clinic, Encounter, Patient
 from sandboxes.nextech.ccd_html import CCD_SECTIONS, CcdRenderer
-from sandboxes.nextech.readings import DOCUMENTED, DOCUMENTED_SHAPES, CcdEscaping, SearchReading, Shapes
+from sandboxes.nextech.readings import (
+    DOCUMENTED,
+    DOCUMENTED_SHAPES,
+    CcdCharset,
+    CcdEscaping,
+    SearchReading,
+    Shapes,
+)
 from sandboxes.nextech.render import encounter_summary, patient_doc
 from sandboxes.nextech.search import SearchKeys, folded_term, name_parts
 
@@ -53,6 +60,19 @@ def _escaped(ccd: str, escaping: CcdEscaping) -> str:
     return ccd
 
 
+_UTF8_META = '<meta charset="utf-8">'
+
+
+def _bytes(ccd: str, charset: CcdCharset) -> bytes:
+    """The CCD's bytes in ``ccd_charset``: UTF-8; Windows-1252, its ``<meta>`` saying so and
+    what it cannot hold as numeric character references; or UTF-16LE with no byte order mark."""
+    if charset == "windows-1252":
+        return ccd.replace(_UTF8_META, '<meta charset="windows-1252">').encode("cp1252", "xmlcharrefreplace")
+    if charset == "utf-16le":
+        return ccd.encode("utf-16-le")
+    return ccd.encode()
+
+
 def _by_start(encounter: Encounter) -> tuple[datetime, int]:
     return encounter.start, encounter.id
 
@@ -72,7 +92,7 @@ class Chart:
         self.clinic = clinic
         self.reading = reading
         self.shapes = shapes
-        self.ccd = CcdRenderer(clinic, hostile, sections)
+        self.ccd = CcdRenderer(clinic, hostile, sections, shapes.ccd_layout, shapes.ccd_titles)
         self.rows: dict[int, PatientRow] = {}
         #: (patient id, encounter id) of the added far-future visit, when `far_visit_at` is given.
         self.far_visit: tuple[int, int] | None = None
@@ -83,7 +103,7 @@ class Chart:
                 (encounter for encounter in patient.encounters if encounter.status in _CHART_STATUSES), key=_by_start
             )
             keys = SearchKeys(
-                name_parts(patient.first_name, reading),
+                name_parts(patient.first_name, reading) if reading.fields == "names" else (),
                 name_parts(patient.last_name, reading),
                 reading.stored(shapes.chart_number(patient.id, patient.chart_number) or ""),
                 reading.match,
@@ -92,7 +112,10 @@ class Chart:
             self.rows[patient.id] = PatientRow(patient, doc, keys, chart, [encounter.start for encounter in chart])
         if far_visit_at is not None:
             self._add_far_visit(far_visit_at)
-        self.ordered = sorted(self.rows.values(), key=lambda row: (row.keys.last[0], row.keys.first[0], row.patient.id))
+        self.ordered = sorted(
+            self.rows.values(),
+            key=lambda row: (row.keys.last[0], reading.stored(row.patient.first_name.strip()), row.patient.id),
+        )
         self.items: dict[tuple[int, str | None], bytes] = {}
 
     def _add_far_visit(self, at: datetime) -> None:
@@ -142,7 +165,7 @@ class Chart:
             if ccd is not None:
                 ccd = _escaped(ccd, self.shapes.ccd_escaping)
             if ccd is not None and self.shapes.ccd_encoding == "base64":  # a byte[] as JSON writes it
-                ccd = base64.b64encode(ccd.encode()).decode("ascii")
+                ccd = base64.b64encode(_bytes(ccd, self.shapes.ccd_charset)).decode("ascii")
             cached = orjson.dumps(self.shapes.keyed({"summary": summary, "ccd": ccd}))
             self.items[key] = cached
         return cached

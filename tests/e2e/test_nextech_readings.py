@@ -44,7 +44,7 @@ from mappings.ids import encode_part
 from mappings.nextech.adapter import HORIZON_WARNING, MIDDLE_NAMES
 from sandboxes.clinic import Clinic, Patient, build_clinic
 from sandboxes.nextech import create_sandbox
-from sandboxes.nextech.app import CCD_SECTIONS, FAR_FUTURE_VISIT, SPACED_SECTIONS
+from sandboxes.nextech.app import CCD_SECTIONS, FAR_FUTURE_VISIT, SECTION_TITLES, SPACED_SECTIONS
 from sandboxes.nextech.readings import Shapes
 from tests.support.clinic import live_patients
 from tests.support.fhir_http import FhirHttp, outcome_of
@@ -114,6 +114,8 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "search_match": "substring",
         "chart_numbers": "some_missing",
         "section_param": "ignored",  # a view reading only `start` and `end`: the whole CCD, always
+        "ccd_layout": "captions",  # a Jinja loop over the sections, each a captioned <table>
+        "ccd_titles": "counted",  # ... captioned "Medications (2)"
     },
     # A Rails team's defaults: Kaminari's pages rendered as bare arrays (25 a page, `?page=`
     # from 1, nothing said of the others), `ILIKE '%term%'`, times in the app's zone,
@@ -144,6 +146,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "far_future_visit": True,
         "ccd_escaping": "entities",  # every field through Spring's `HtmlUtils.htmlEscape`, against XSS
         "timestamps": "gson",  # `spring.mvc.converters.preferred-json-mapper=gson`: `Dec 14, 2017, 3:08:59 PM`
+        "categories": "titles",  # the enum's `@JsonValue` labels listed; `section` bound by `valueOf`
     },
     # A FastAPI team's: fastapi-pagination's `LimitOffsetPage` (`?offset=&limit=`, `{"items",
     # "total", "limit", "offset"}`, no link; a small default limit, so that a patient's
@@ -196,6 +199,7 @@ SWITCHES: dict[str, dict[str, Any]] = {
         "key_case": "pascal",
         "locked_values": "stamps",
         "ccd_encoding": "base64",
+        "ccd_charset": "windows-1252",  # `Encoding.Default` on a US Windows server, as its <meta> says
     },
 }
 
@@ -379,6 +383,8 @@ def test_every_document_and_attachment_is_a_served_fhir_id(variant: Variant) -> 
                 sections.add(content["attachment"]["title"])
                 urls.add(url)
     listed = SPACED_SECTIONS if "section_names" in variant.switches else CCD_SECTIONS
+    if variant.switches.get("categories") == "titles":
+        listed = tuple(SECTION_TITLES[name] for name in listed)
     assert {f"CCD section: {s}" for s in listed} <= sections  # however categories lists them
     if "section_names" in variant.switches:
         assert any(url.endswith(".ccd.xSocial-20History") for url in urls)  # escaped, not a raw space
@@ -395,9 +401,12 @@ def test_a_section_binary_holds_that_section(variant: Variant) -> None:
     for content in document["content"][1:]:
         name = content["attachment"]["title"].removeprefix("CCD section: ")
         html = variant.fhir.get(f"{BASE}/{content['attachment']['url']}").text
-        assert f'data-section="{name}"' in html or f"<h2>{name}" in html, name
+        titles = re.findall(r"<h2>([^<]*)</h2>|<caption>([^<]*)</caption>", html)
+        titled = [heading or caption for heading, caption in titles if not caption.startswith("Taken ")]
+        named = {name, SECTION_TITLES.get(name, name)}
+        assert f'data-section="{name}"' in html or {re.sub(r" \(\d+\)$", "", t) for t in titled} & named, name
         assert "&lt;" not in html and "<table" in html, html[:300]
-        assert html.count("<h2>") == 1, (name, html.count("<h2>"))  # that section alone
+        assert len(titled) == 1, (name, titled)  # that section alone
 
 
 # -- horizons ---------------------------------------------------------------------------------------
@@ -561,6 +570,29 @@ def test_a_ccd_escaped_on_its_way_out_is_served_as_its_markup(ccd_escaping: str)
                 assert f"<th>Chart Number</th><td>{patient.chart_number}</td>" in html
 
 
+@pytest.mark.parametrize("ccd_charset", ["windows-1252", "utf-16le"])
+def test_a_ccd_as_bytes_in_another_charset_is_served_as_its_html(ccd_charset: str) -> None:
+    """The CCD a `byte[]` (base64) in Windows-1252, as its `<meta charset>` declares (a .NET
+    Framework team's `Encoding.Default`, Java's `getBytes()` under Cp1252), or in UTF-16LE with
+    no byte order mark (.NET's `Encoding.Unicode.GetBytes`): before, each Binary, the
+    document and every section, was a page of base64 letters."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p) and not (p.first_name + p.last_name).isascii())
+    name = unicodedata.normalize(
+        "NFC", " ".join(filter(None, (patient.first_name, patient.middle_name, patient.last_name)))
+    )
+    create = partial(create_sandbox, clinic, ccd_encoding="base64", ccd_charset=ccd_charset)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
+        whole, *sections = document["content"]
+        html = running.fhir.get(f"{BASE}/{whole['attachment']['url']}").text
+        assert "<h1>Continuity of Care Document</h1>" in html and "\x00" not in html, html[:200]
+        assert f"<th>Patient</th><td>{name}</td>" in html, html[:600]
+        for content in sections:
+            answer = running.fhir.get(f"{BASE}/{content['attachment']['url']}")
+            assert answer.status_code == 200 and "<table" in answer.text and "\x00" not in answer.text
+
+
 @pytest.mark.parametrize("section_names", ["compact", "spaced"])
 def test_a_nextech_answering_the_whole_ccd_for_a_section_is_served_that_section_alone(section_names: str) -> None:
     """A Nextech that never reads `section` ("Section of data to include in the CCD property")
@@ -578,6 +610,68 @@ def test_a_nextech_answering_the_whole_ccd_for_a_section_is_served_that_section_
             assert answer.status_code == 200, (name, answer.text[:200])
             assert re.findall(r'data-section="([^"]*)"', answer.text) == [name], name
             assert f"<th>Chart Number</th><td>{patient.chart_number}</td>" in answer.text  # the header kept
+
+
+@pytest.mark.parametrize("ccd_layout", ["captions", "title_rows"])
+def test_sections_titled_by_captions_or_title_rows_are_each_served_alone(ccd_layout: str) -> None:
+    """A Nextech that never reads `section`, whose CCD titles its sections by a table's
+    `<caption>` (a template looping over them) or by a title row, one `<th colspan>` across the
+    one table (a report writer's export), and no heading: before, each section's Binary was the
+    whole document, every other section in it."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p))
+    create = partial(create_sandbox, clinic, section_param="ignored", ccd_layout=ccd_layout)
+    title = r"<caption>([^<]*)</caption>" if ccd_layout == "captions" else r'<th colspan="\d+">([^<]*)</th>'
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
+        whole, *sections = document["content"]
+        assert len(re.findall(title, running.fhir.get(f"{BASE}/{whole['attachment']['url']}").text)) > 1
+        for content in sections:
+            name = content["attachment"]["title"].removeprefix("CCD section: ")
+            answer = running.fhir.get(f"{BASE}/{content['attachment']['url']}")
+            assert answer.status_code == 200, (name, answer.text[:200])
+            assert re.findall(title, answer.text) == [SECTION_TITLES[name]], name
+            assert "<td" in answer.text.split(SECTION_TITLES[name], 1)[1], name  # its rows kept
+            assert f"<th>Chart Number</th><td>{patient.chart_number}</td>" in answer.text  # the header kept
+
+
+@pytest.mark.parametrize("ccd_layout", ["divs", "captions"])
+def test_sections_titled_with_their_counts_are_each_served_alone(ccd_layout: str) -> None:
+    """A Nextech that never reads `section`, heading each section with its name and how many
+    rows it lists (`Medications (2)`, as a chart summary heads its lists): before, no title
+    was one of the sections' names, and each section's Binary was the whole document."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p))
+    create = partial(create_sandbox, clinic, section_param="ignored", ccd_layout=ccd_layout, ccd_titles="counted")
+    title = r"<h2>([^<]*)</h2>" if ccd_layout == "divs" else r"<caption>([^<]*)</caption>"
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
+        for content in document["content"][1:]:
+            name = content["attachment"]["title"].removeprefix("CCD section: ")
+            answer = running.fhir.get(f"{BASE}/{content['attachment']['url']}")
+            assert answer.status_code == 200, (name, answer.text[:300])
+            [titled] = re.findall(title, answer.text)
+            assert re.fullmatch(rf"{SECTION_TITLES[name]} \(\d+\)", titled), (name, titled)
+            assert f"<th>Chart Number</th><td>{patient.chart_number}</td>" in answer.text  # the header kept
+
+
+@pytest.mark.parametrize("unknown_sections", ["refused", "not_found"])
+def test_sections_listed_by_their_titles_are_asked_by_the_names_nextech_binds(unknown_sections: str) -> None:
+    """Categories listing the sections' titles (`Vital Signs`, `Plan of Care`: an enum's
+    `[Display(Name)]` listed for a picker) while `section` binds the enum by its members' names
+    (`VitalSigns`, `PlanOfCare`): before, each such section's attachment, a link the gateway
+    itself gave, was the vendor's refusal passed on to the client."""
+    clinic = build_clinic()
+    patient = next(p for p in live_patients(clinic) if _charted(p))
+    create = partial(create_sandbox, clinic, categories="titles", unknown_sections=unknown_sections)
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        document = _nextech_documents(running.fhir, f"{patient.id}.{patient.chart_number}")[0]
+        titles = [c["attachment"]["title"].removeprefix("CCD section: ") for c in document["content"][1:]]
+        assert titles == [SECTION_TITLES[name] for name in CCD_SECTIONS]  # as Nextech lists them
+        for title, content in zip(titles, document["content"][1:], strict=True):
+            answer = running.fhir.get(f"{BASE}/{content['attachment']['url']}")
+            assert answer.status_code == 200, (title, answer.text[:300])
+            assert re.findall(r'data-section="([^"]*)"', answer.text) == [title.replace(" ", "").replace("of", "Of")]
 
 
 @pytest.mark.parametrize("unknown_sections", ["refused", "not_found"])
@@ -912,6 +1006,27 @@ def test_an_authorization_server_requiring_pkce_is_connected() -> None:
         patient_id = f"{patient.id}.{patient.chart_number}"
         assert running.fhir.get_ok(f"{BASE}/Patient/{patient_id}")["id"] == patient_id
         assert running.sandbox.app.state.token_calls.get("authorization_code") == 1
+
+
+def test_a_nextech_searching_last_names_only_says_a_given_name_search_may_miss_patients() -> None:
+    """A Nextech matching `term` against the last name (and chart number) alone, "the patient's
+    name" read as the name a chart is filed under: a given name finds no one by itself. Before,
+    `given=Renée` answered an empty searchset as if there were no Renée, saying nothing; a
+    `family` search still finds every patient, and says nothing of it."""
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    renees = [p for p in live if p.first_name == "Renée"]
+    create = partial(create_sandbox, clinic, search_fields="last")
+    with gateway_over("nextech", create, tenant=TENANT) as running:
+        for params in ({"given": "Renée"}, {"name": "Renée"}, {"given": "renee", "_count": "100"}):
+            bundle = running.fhir.get_ok(f"{BASE}/Patient", params=params)
+            assert any("searches last names" in text for text in _outcome_texts(bundle)), params
+            assert {r["id"] for r in _matches(bundle)} < {f"{p.id}.{p.chart_number}" for p in renees}, params
+        family = renees[0].last_name
+        bundle = running.fhir.get_ok(f"{BASE}/Patient", params={"family": family, "_count": "100"})
+        expected = {f"{p.id}.{p.chart_number}" for p in live if fold(p.last_name).startswith(fold(family))}
+        assert {r["id"] for r in _matches(bundle)} == expected
+        assert not any("searches last names" in text for text in _outcome_texts(bundle))
 
 
 def test_a_case_sensitive_search_finds_names_written_lower_case() -> None:

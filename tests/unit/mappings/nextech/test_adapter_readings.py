@@ -24,6 +24,7 @@ from gateway.upstream.errors import error_for_status
 from mappings.nextech.adapter import (
     CHART_ONLY,
     HORIZON_DAYS,
+    LAST_NAMES_ONLY,
     LETTERS_CUT,
     MIDDLE_NAMES,
     WRITTEN_TERMS,
@@ -125,6 +126,43 @@ def test_a_name_search_sends_the_first_letter_and_its_accented_forms(tmp_path: P
 def test_given_searches_say_middle_names_were_not_searched(tmp_path: Path) -> None:
     page = _search(_adapter(Fake([GOOD], []), tmp_path), "Patient", [("given", "Renée")])
     assert page.warnings == (MIDDLE_NAMES,)
+
+
+def test_a_nextech_matching_last_names_only_is_found_out_and_said(tmp_path: Path) -> None:
+    """`Fake` matches last names and chart numbers only ("the patient's name" read as the name
+    a chart is filed under): `given=Rosa` finds Renée Rivera by `R`, whose first name then
+    finds no one. Before, the searchset passed for "no Rosa"; now it says what is missing, and
+    the next given search asks nothing more."""
+    rivera = {**GOOD, "patientId": 46, "chartNumber": "C00046", "firstName": "Renee", "lastName": "Rivera"}
+    fake = Fake([GOOD, rivera], [])
+    adapter = _adapter(fake, tmp_path)
+    page = _search(adapter, "Patient", [("given", "Rosa")])
+    assert [params["term"] for _, params in fake.calls][-1] == "Renee"  # the probe, after the letters
+    assert page.warnings == (LAST_NAMES_ONLY,)  # Renée Rivera, found by `R`, is the gateway's to filter
+    fake.calls.clear()
+    page = _search(adapter, "Patient", [("name", "Rivera")])
+    assert "Renee" not in [params["term"] for _, params in fake.calls]
+    assert [r["id"] for r in page.resources] == ["46.C00046"] and page.warnings == (LAST_NAMES_ONLY,)
+    assert _search(adapter, "Patient", [("family", "Rivera")]).warnings == ()
+
+
+class FirstNames(Fake):
+    """A Nextech matching first names as well (prefixes, case-insensitive)."""
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        if path != "/search" or params is None:
+            return await super().get(path, params)
+        self.calls.append((path, dict(params)))
+        term = params["term"].casefold()
+        return [p for p in self.patients if any(str(p.get(k, "")).casefold().startswith(term) for k in p)]
+
+
+def test_a_nextech_seen_to_match_a_first_name_is_not_probed(tmp_path: Path) -> None:
+    ivy = {**GOOD, "patientId": 47, "chartNumber": "C00047", "firstName": "Ivy", "lastName": "Brown"}
+    fake = FirstNames([GOOD, ivy], [])
+    page = _search(_adapter(fake, tmp_path), "Patient", [("given", "Ivy")])
+    assert [params["term"] for _, params in fake.calls] == ["I", "Ì", "Í", "Î", "Ï", "Ĩ", "Ī", "Ĭ", "Į", "İ", "i"]
+    assert [r["id"] for r in page.resources] == ["47.C00047"] and page.warnings == (MIDDLE_NAMES,)
 
 
 def test_an_identifier_search_sends_the_chart_number(tmp_path: Path) -> None:

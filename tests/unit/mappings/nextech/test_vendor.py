@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import codecs
 import html
 import json
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from mappings.nextech.vendor import UnreadablePayload, VendorEncounter, VendorPatient, items_of
+from mappings.nextech.vendor import UnreadablePayload, VendorEncounter, VendorPatient, items_of, member_names
 
 HTML = "<!DOCTYPE html>\n<h1>Continuity of Care Document</h1><td>Renée</td>"
 SUMMARY = {"encounterId": 7, "encounterDate": "2017-12-14T15:08:59.934Z", "encounterLocked": True}
@@ -23,10 +24,37 @@ SUMMARY = {"encounterId": 7, "encounterDate": "2017-12-14T15:08:59.934Z", "encou
         base64.b64encode(HTML.encode()).decode(),  # a byte[] as Json.NET and Jackson write it
         base64.encodebytes(HTML.encode()).decode(),  # a MIME encoder's, broken into lines
         base64.b64encode(HTML.encode("utf-16")).decode(),  # .NET's Encoding.Unicode, with its mark
+        base64.b64encode(HTML.encode("utf-16-le")).decode(),  # Encoding.Unicode.GetBytes: no mark
+        base64.b64encode(HTML.encode("utf-16-be")).decode(),
+        base64.b64encode(codecs.BOM_UTF8 + HTML.encode()).decode(),
     ],
 )
 def test_a_ccd_as_text_or_as_the_base64_of_its_bytes_is_the_html(ccd: str) -> None:
     assert VendorEncounter.model_validate({"summary": SUMMARY, "ccd": ccd}).ccd == HTML
+
+
+LEGACY = "<!DOCTYPE html><meta {}><td>Renée</td><td>98.6 °F</td>"
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        'charset="windows-1252"',  # a .NET Framework team's Encoding.Default, Java's getBytes() under Cp1252
+        "charset=ISO-8859-1",  # read as windows-1252, as the WHATWG Encoding Standard says
+        'http-equiv="Content-Type" content="text/html; charset=windows-1252"',
+        'charset="utf-8"',  # a template's <meta> the encoder did not follow: windows-1252, HTML's default
+    ],
+)
+def test_a_ccd_as_bytes_in_the_charset_its_meta_declares_is_the_html(meta: str) -> None:
+    html = LEGACY.format(meta)
+    ccd = base64.b64encode(html.encode("cp1252")).decode()
+    assert VendorEncounter.model_validate({"summary": SUMMARY, "ccd": ccd}).ccd == html
+
+
+def test_a_ccd_as_utf8_bytes_under_a_legacy_meta_is_read_as_utf8() -> None:
+    html = LEGACY.format('charset="windows-1252"')
+    ccd = base64.b64encode(html.encode()).decode()
+    assert VendorEncounter.model_validate({"summary": SUMMARY, "ccd": ccd}).ccd == html
 
 
 @pytest.mark.parametrize("ccd", ["No CCD on file", "None", "", None, base64.b64encode(b"\xff\xfe\x00<").decode()])
@@ -184,3 +212,16 @@ def test_instants_with_their_zone_as_a_word_are_read(written: str) -> None:
     item = VendorEncounter.model_validate({"summary": summary, "ccd": HTML})
     assert item.summary.encounterDate is not None
     assert item.summary.encounterDate.isoformat() == "2017-12-14T15:08:59+00:00"
+
+
+@pytest.mark.parametrize(
+    ("title", "names"),
+    [
+        ("Vital Signs", ("VitalSigns", "VITAL_SIGNS", "vital_signs")),  # C#, Java, Python/Rails members
+        ("Plan of Care", ("PlanOfCare", "PLAN_OF_CARE", "plan_of_care")),
+        ("Allergies", ("ALLERGIES", "allergies")),  # its own spelling left out
+        ("VitalSigns", ("VITALSIGNS", "vitalsigns")),
+    ],
+)
+def test_a_sections_title_gives_the_names_an_enum_member_so_titled_may_have(title: str, names: tuple[str, ...]) -> None:
+    assert member_names(title) == names

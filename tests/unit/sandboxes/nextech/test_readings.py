@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import base64
+import html
+import re
 import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from sandboxes.nextech.app import CCD_SECTIONS, create_app
+from sandboxes.nextech.app import CCD_SECTIONS, SECTION_TITLES, create_app
 from sandboxes.nextech.readings import CHARTLESS_EVERY
 from tests.unit.sandboxes.nextech.harness import (
     CLIENT,
@@ -43,6 +45,18 @@ def test_accent_sensitive_matching_misses_unaccented_terms() -> None:
     assert ids_of(api.search("IBÁÑEZ")) >= IBANEZ
     assert ids_of(api.search("I")) >= IBANEZ  # the unaccented first letter still matches
     assert not ids_of(api.search(unicodedata.normalize("NFD", "Ibáñez"))) & IBANEZ  # compared as sent
+
+
+@pytest.mark.parametrize("match", ["parts", "prefix", "substring", "exact"])
+def test_last_names_only_find_no_one_by_a_first_name(match: str) -> None:
+    api = make_api(search_fields="last", search_match=match)
+    renees = [p for p in LIVE if p.first_name == "Renée"]
+    assert not ids_of(api.search("Renée")) & {p.id for p in renees if not p.last_name.startswith("Ren")}
+    assert ids_of(api.search(renees[0].last_name)) >= {renees[0].id}
+    assert ids_of(api.search(renees[0].chart_number)) == {renees[0].id}
+    assert ids_of(make_api(search_match=match).search("Renée")) >= RENEES  # first names, by default
+    with pytest.raises(ValueError, match="search_fields"):
+        make_api(search_fields="middle")
 
 
 def test_names_stored_decomposed_are_served_decomposed_and_missed_by_precomposed_terms() -> None:
@@ -148,6 +162,50 @@ def test_a_ccd_as_bytes_is_written_as_base64() -> None:
     text = make_api().encounters(patient.id)[0]["ccd"]
     encoded = make_api(ccd_encoding="base64").encounters(patient.id)[0]["ccd"]
     assert "<" not in encoded and base64.b64decode(encoded, validate=True).decode() == text
+
+
+@pytest.mark.parametrize("charset", ["windows-1252", "utf-16le"])
+def test_a_ccd_as_bytes_is_written_in_its_charset(charset: str) -> None:
+    patient = next(p for p in LIVE if chart_encounters(p) and not (p.first_name + p.last_name).isascii())
+    text = make_api().encounters(patient.id)[0]["ccd"]
+    encoded = make_api(ccd_encoding="base64", ccd_charset=charset).encounters(patient.id)[0]["ccd"]
+    raw = base64.b64decode(encoded, validate=True)
+    if charset == "utf-16le":
+        assert raw.decode("utf-16-le") == text and not raw.startswith(b"\xff\xfe")  # no byte order mark
+    else:
+        declared = text.replace('<meta charset="utf-8">', '<meta charset="windows-1252">')
+        assert html.unescape(raw.decode("cp1252")) == html.unescape(declared) and declared != text
+    with pytest.raises(ValueError, match="ccd_charset"):
+        make_api(ccd_charset="latin-9")
+
+
+@pytest.mark.parametrize(
+    ("layout", "title"),
+    [("captions", r"<caption>([^<]*)</caption>"), ("title_rows", r'<tr><th colspan="\d+">([^<]*)</th></tr>')],
+)
+def test_a_ccd_laid_out_otherwise_titles_each_section_once_and_no_heading(layout: str, title: str) -> None:
+    patient = next(p for p in LIVE if chart_encounters(p))
+    ccd = make_api(ccd_layout=layout).encounters(patient.id)[0]["ccd"]
+    assert re.findall(title, ccd) == [SECTION_TITLES[name] for name in CCD_SECTIONS]
+    assert "<h2>" not in ccd and "data-section" not in ccd
+    assert ccd.count("<table") == (len(CCD_SECTIONS) if layout == "captions" else 1) + 2  # and the header's two
+    [section] = make_api(ccd_layout=layout).encounters(patient.id, section="Medications")
+    assert re.findall(title, section["ccd"]) == ["Medications"]
+    with pytest.raises(ValueError, match="ccd_layout"):
+        make_api(ccd_layout="list")
+
+
+def test_counted_titles_say_how_many_rows_each_section_lists() -> None:
+    patient = next(p for p in LIVE if chart_encounters(p))
+    ccd = make_api(ccd_titles="counted").encounters(patient.id)[0]["ccd"]
+    titles = re.findall(r"<h2>([^<]*) \((\d+)\)</h2>", ccd)
+    assert [title for title, _ in titles] == [SECTION_TITLES[name] for name in CCD_SECTIONS]
+    blocks = ccd.split("<h2>")[1:]
+    for (_, count), block in zip(titles, blocks, strict=True):
+        rows = block.count("<tr><td>")
+        assert int(count) == rows, block[:200]
+    with pytest.raises(ValueError, match="ccd_titles"):
+        make_api(ccd_titles="numbered")
 
 
 def test_a_section_not_found_is_a_404_before_the_patient_is_looked_up() -> None:
@@ -274,6 +332,14 @@ def test_categories_as_objects_or_a_map() -> None:
     assert {"code": "VitalSigns", "displayName": "Vital Signs"} in objects and len(objects) == len(CCD_SECTIONS)
     mapped = make_api(categories="map", envelope="value").ok("/api/encounters/categories")
     assert list(mapped) == list(CCD_SECTIONS) and mapped["PlanOfCare"] == "Plan of Care"
+
+
+def test_categories_as_titles_while_section_takes_the_names() -> None:
+    api = make_api(categories="titles")
+    assert api.ok("/api/encounters/categories") == [SECTION_TITLES[name] for name in CCD_SECTIONS]
+    patient = next(p for p in LIVE if chart_encounters(p))
+    assert api.get(f"/api/{patient.id}/encounters/search", section="Vital Signs").status_code == 400
+    assert api.encounters(patient.id, section="VitalSigns")[0]["ccd"]
 
 
 @pytest.mark.parametrize(
