@@ -6,7 +6,7 @@ import pytest
 
 from gateway.documents import ids
 from gateway.errors import InvalidRequest, NotAcceptable
-from gateway.rest.negotiation import check_document_format, file_formats, wants_binary_resource, wants_html
+from gateway.rest.negotiation import FHIR_JSON, check_document_format, file_formats, wants_binary_resource, wants_html
 
 
 @pytest.mark.parametrize(
@@ -136,3 +136,22 @@ def test_the_binary_resource_is_wanted_only_in_this_version_of_fhir() -> None:
     assert not wants_binary_resource(None, "application/*;q=0.5, text/html;q=0.4")
     assert not wants_binary_resource(None, "*/*")
     assert not wants_binary_resource(None, "image/png")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review27: wants_binary_resource weighs FHIR JSON against every other range without knowing "
+    "the Binary's contentType: a range for another type (image/png, application/pdf) outranks the "
+    "resource, and the document's XML, which no range accepts, is served instead (it was the resource)",
+)
+@pytest.mark.parametrize("accept", ["application/fhir+json;q=0.5, image/png", "application/fhir+json;q=0.9, application/pdf"])
+def test_the_binary_resource_is_served_when_its_content_is_not_acceptable(accept: str) -> None:
+    from tests.support.fake_vendor import BASE, FakeBackend, fake_gateway
+
+    backend = FakeBackend()
+    backend.add_patient("p1")
+    with fake_gateway(backend) as client:
+        response = client.get(f"{BASE}/Binary/ccd-p.p1", headers={"Accept": accept})
+    # The CDA document (application/xml) is named by no range; the Binary resource is.
+    assert response.status_code == 200 and response.headers["content-type"].startswith(FHIR_JSON)
+    assert response.json()["resourceType"] == "Binary"

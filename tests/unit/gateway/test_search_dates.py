@@ -191,3 +191,29 @@ def test_a_leap_second_is_read_as_the_last_moment_of_its_minute() -> None:
     before, after = parse_fhir_date("2016-12-31T23:59:59Z"), parse_fhir_date("2017-01-01T00:00:00Z")
     assert range_matches(DatePrefix.GE, before, leap) and range_matches(DatePrefix.LT, after, leap)
     assert parse_fhir_date("2016-12-31T23:59:60.5+00:00").start == leap.start
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review27: date_bounds takes the UTC date of a day read in the tenant's zone; east of UTC "
+    "(Australia/Sydney) birthdate=1985-03-04 is pushed as 1985-03-03, exact, and the vendor loses the patient",
+)
+@pytest.mark.parametrize(
+    ("value", "bounds"),
+    [
+        ("1985-03-04", (date(1985, 3, 4), date(1985, 3, 4))),
+        ("le1985-03-04", (None, date(1985, 3, 4))),
+        ("ge1985-03-04", (date(1985, 3, 4), None)),
+        ("gt1985-03-04", (date(1985, 3, 5), None)),
+    ],
+)
+def test_a_tenant_east_of_utc_pushes_the_day_asked_for(value: str, bounds: tuple[date | None, date | None]) -> None:
+    # A birthDate is a calendar day: the gateway reads both the search value and the record's
+    # birthDate in the tenant's zone (match.py), so 1985-03-04 matches 1985-03-04. The vendor
+    # must be asked for that same day, not the UTC day its zone's midnight falls in.
+    zone = "Australia/Sydney"
+    prefix = DatePrefix(value[:2]) if value[:2].isalpha() else DatePrefix.EQ
+    text = value[2:] if value[:2].isalpha() else value
+    parsed = DateValue(prefix, parse_fhir_date(text, ZoneInfo(zone)))
+    query = SearchQuery("Patient", (SearchParam("birthdate", ParamType.DATE, None, (parsed,), value),), (), zone)
+    assert date_bounds(query, "birthdate") == (*bounds, True)
