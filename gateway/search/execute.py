@@ -100,12 +100,15 @@ async def fetch_page(
                 if wanted(resource) and (admit is None or admit(resource)):
                     collected.append(resource)
                     if len(collected) == count:
-                        # Where the next page begins: in this vendor page if anything left in it
-                        # matches, else at the vendor's next page; with neither, this is the last
-                        # page (no link to an empty one).
+                        # The next page resumes inside this vendor page, by the id of the record
+                        # after this one (so that a record removed before it moves nothing past
+                        # the walk), unless this is the vendor's last page and nothing left in it
+                        # matches: then this page is the last (no link to an empty one).
                         rest = page.resources[index + 1 :]
-                        if any(wanted(r) and (admit is None or admit(r)) for r in rest):
-                            resumed_at = (vendor, index + 1, _id_of(page.resources[index + 1]))
+                        if rest and (
+                            page.next is not None or any(wanted(r) and (admit is None or admit(r)) for r in rest)
+                        ):
+                            resumed_at = (vendor, index + 1, _id_of(rest[0]))
                         elif page.next is not None:
                             resumed_at = (page.next, 0, None)
                         break

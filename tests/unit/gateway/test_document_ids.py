@@ -144,7 +144,9 @@ def test_the_binary_resource_is_wanted_only_in_this_version_of_fhir() -> None:
     "the Binary's contentType: a range for another type (image/png, application/pdf) outranks the "
     "resource, and the document's XML, which no range accepts, is served instead (it was the resource)",
 )
-@pytest.mark.parametrize("accept", ["application/fhir+json;q=0.5, image/png", "application/fhir+json;q=0.9, application/pdf"])
+@pytest.mark.parametrize(
+    "accept", ["application/fhir+json;q=0.5, image/png", "application/fhir+json;q=0.9, application/pdf"]
+)
 def test_the_binary_resource_is_served_when_its_content_is_not_acceptable(accept: str) -> None:
     from tests.support.fake_vendor import BASE, FakeBackend, fake_gateway
 

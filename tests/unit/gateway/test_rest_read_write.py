@@ -114,7 +114,8 @@ def test_conditional_reads_answer_304_when_the_clients_copy_is_current(
     "(§13.1.3-4), but request.headers.get reads the first line alone: 304 / 412 answered to it",
 )
 @pytest.mark.parametrize(
-    "field", [("If-Modified-Since", "Wed, 01 May 2024 12:00:00 GMT"), ("If-Unmodified-Since", "Mon, 01 Jan 2001 00:00:00 GMT")]
+    "field",
+    [("If-Modified-Since", "Wed, 01 May 2024 12:00:00 GMT"), ("If-Unmodified-Since", "Mon, 01 Jan 2001 00:00:00 GMT")],
 )
 def test_a_date_precondition_on_two_lines_is_ignored(
     client: TestClient, backend: FakeBackend, field: tuple[str, str]
