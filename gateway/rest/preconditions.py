@@ -47,8 +47,8 @@ def preconditions(headers: Headers) -> Preconditions:
     """The write's preconditions (400 for an `If-Match` or `If-None-Match` that is not a list of
     entity tags, an empty one included). A field sent on several lines is one list (RFC 9110
     section 5.3)."""
-    if_match, if_none_match = _field(headers, "if-match"), _field(headers, "if-none-match")
-    since = one_http_date(headers.get("if-unmodified-since"))
+    if_match, if_none_match = field_value(headers, "if-match"), field_value(headers, "if-none-match")
+    since = one_http_date(field_value(headers, "if-unmodified-since"))
     return Preconditions(
         _tags(if_match, "If-Match") if if_match is not None else None,
         _tags(if_none_match, "If-None-Match") if if_none_match is not None else None,
@@ -91,7 +91,8 @@ def _listed(tags: tuple[str, ...], version: Any) -> bool:
     return tags == (ANY,) or (isinstance(version, str) and version in tags)
 
 
-def _field(headers: Headers, name: str) -> str | None:
+def field_value(headers: Headers, name: str) -> str | None:
+    """A field's value, its lines joined as one list (RFC 9110 section 5.3)."""
     lines = headers.getlist(name)
     return ", ".join(lines) if lines else None
 

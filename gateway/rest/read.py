@@ -34,7 +34,7 @@ from gateway.rest.document_access import check_document_access, check_vendor_bin
 from gateway.rest.documents import DOCUMENT_HEADERS, document_response, is_cda
 from gateway.rest.elements import shape, shaping
 from gateway.rest.negotiation import CDA_FORMATS, check_document_format, file_formats, wants_binary_resource
-from gateway.rest.preconditions import check, preconditions
+from gateway.rest.preconditions import check, field_value, preconditions
 
 
 async def read(request: Request) -> Response:
@@ -83,14 +83,14 @@ async def read(request: Request) -> Response:
 def not_modified(request: Request, headers: dict[str, str]) -> bool:
     """The client's copy is current (RFC 9110 §13.1.2 If-None-Match, weak comparison; else
     §13.1.3 If-Modified-Since, to the second): answer 304 without the body."""
-    if_none_match = request.headers.get("if-none-match")
+    if_none_match = field_value(request.headers, "if-none-match")
     etag = headers.get("ETag")
     if if_none_match is not None:
         if etag is None:
             return False
         tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
         return "*" in tags or etag.removeprefix("W/") in tags
-    since = request.headers.get("if-modified-since")
+    since = field_value(request.headers, "if-modified-since")
     if since is None:
         return False
     # Any of the three HTTP-date forms; an unreadable one is ignored (RFC 9110 section 13.1.3).
