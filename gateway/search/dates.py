@@ -55,16 +55,17 @@ def zoneless_time(text: str) -> bool:
 
 
 def last_updated_moment(value: object) -> datetime | None:
-    """The latest instant a `meta.lastUpdated` may stand for: itself when it has a time; the
-    last microsecond of its day (or month, year) when it is a date alone, since the record may
-    have changed at any time of it. None when it is absent or not a FHIR date."""
+    """The latest instant a `meta.lastUpdated` may stand for: the last microsecond of the
+    period it names, since the record may have changed at any time of it (`12:00:00Z` is up to
+    12:00:00.999999, a date alone up to the end of its day; a fraction names its microsecond).
+    None when it is absent or not a FHIR date."""
     if not isinstance(value, str):
         return None
     try:
         moment = parse_fhir_date(value)
     except ValueError:
         return None
-    return moment.start if moment.precision == "second" else moment.end - timedelta(microseconds=1)
+    return moment.end - timedelta(microseconds=1)
 
 
 def _checked(text: str, default_tz: tzinfo) -> DateRange:

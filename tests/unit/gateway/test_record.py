@@ -297,12 +297,6 @@ def test_since_gives_only_what_was_updated_at_or_after_it(client: TestClient, ba
     assert parse_qs(urlsplit(link(bundle, "self")).query)["_since"] == [since]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review27: a lastUpdated dated to the second stands for the whole second, but _since compares "
-    "its start; a _since with a fraction (the Bundle's own meta.lastUpdated, milliseconds) drops what "
-    "changed later in that second, and the next incremental $everything never sees it",
-)
 def test_since_with_a_fraction_keeps_what_the_vendor_dated_to_that_second(
     client: TestClient, backend: FakeBackend
 ) -> None:
