@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from gateway.concurrently import concurrently
 from gateway.errors import Gone, InvalidRequest, NotFound, NotSupported
-from gateway.search.dates import END_OF_TIME
+from gateway.search.dates import END_OF_TIME, zone_info
 from gateway.search.model import DatePrefix, DateValue, ReferenceValue, SearchQuery, TokenValue
 
 Resource = dict[str, Any]
@@ -93,6 +93,7 @@ def date_bounds(query: SearchQuery, name: str) -> tuple[date | None, date | None
     low: date | None = None
     high: date | None = None
     exact = True
+    zone = zone_info(query.zone)  # a day the client names is a day of the tenant's calendar
     for param in query.named(name):
         value = param.values[0]
         if (
@@ -103,7 +104,7 @@ def date_bounds(query: SearchQuery, name: str) -> tuple[date | None, date | None
         ):
             exact = False
             continue
-        start, last = value.range.start.date(), _last_day(value.range.end)
+        start, last = _first_day(value.range.start, zone), _last_day(value.range.end, zone)
         lo, hi = {
             DatePrefix.EQ: (start, last),
             DatePrefix.GE: (start, None),
@@ -126,9 +127,10 @@ def date_bounds_any(query: SearchQuery, name: str) -> tuple[date | None, date | 
     """
     low: date | None = None
     high: date | None = None
+    zone = zone_info(query.zone)
     for param in query.named(name):
-        starts = [v.range.start.date() for v in param.values if isinstance(v, DateValue)]
-        ends = [shift(_last_day(v.range.end), 1) for v in param.values if isinstance(v, DateValue)]
+        starts = [_first_day(v.range.start, zone) for v in param.values if isinstance(v, DateValue)]
+        ends = [shift(_last_day(v.range.end, zone), 1) for v in param.values if isinstance(v, DateValue)]
         prefixes = {v.prefix for v in param.values if isinstance(v, DateValue)}
         if prefixes <= {DatePrefix.EQ, DatePrefix.GE, DatePrefix.GT, DatePrefix.SA} and starts:
             lo = min(starts)
@@ -139,10 +141,23 @@ def date_bounds_any(query: SearchQuery, name: str) -> tuple[date | None, date | 
     return low, high
 
 
-def _last_day(end: datetime) -> date:
-    """The last day a range ending at `end` (exclusive) reaches; a range of the calendar's last
-    day ends at END_OF_TIME, inside that day (gateway.search.dates)."""
-    return date.max if end == END_OF_TIME else shift(end.date(), -1)
+def _first_day(start: datetime, zone: tzinfo) -> date:
+    """The day of `zone`'s calendar a range starting at `start` (UTC) begins in."""
+    try:
+        return start.astimezone(zone).date()
+    except OverflowError:  # before the calendar's first day there
+        return date.min
+
+
+def _last_day(end: datetime, zone: tzinfo) -> date:
+    """The last day of `zone`'s calendar a range ending at `end` (exclusive, UTC) reaches; a
+    range of the calendar's last day ends at END_OF_TIME, inside that day (gateway.search.dates)."""
+    if end == END_OF_TIME:
+        return date.max
+    try:
+        return (end.astimezone(zone) - timedelta(microseconds=1)).date()
+    except OverflowError:  # after the calendar's last day there
+        return date.max
 
 
 def shift(day: date, days: int) -> date:

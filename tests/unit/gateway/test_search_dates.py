@@ -193,11 +193,6 @@ def test_a_leap_second_is_read_as_the_last_moment_of_its_minute() -> None:
     assert parse_fhir_date("2016-12-31T23:59:60.5+00:00").start == leap.start
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review27: date_bounds takes the UTC date of a day read in the tenant's zone; east of UTC "
-    "(Australia/Sydney) birthdate=1985-03-04 is pushed as 1985-03-03, exact, and the vendor loses the patient",
-)
 @pytest.mark.parametrize(
     ("value", "bounds"),
     [
