@@ -27,6 +27,11 @@ form (`canonical`), so the mappers stay plain dict readers:
 - enum values (the reference lists them in lower snake case, `on_hold`) in any case or
   spelling of the same words: `ON_HOLD` (a Java enum's name), `OnHold` (.NET's), `on-hold`;
   a value the reference does not list is kept, lower-cased;
+- a vital sign of 0 or less (`0`, `"0.00"`, `-1`) is one not taken: the reference marks none
+  of them required nor says how an unmeasured one is written, and a service whose numbers are
+  non-nullable (Go's `int`, C#'s `int`/`decimal`, a `NOT NULL DEFAULT 0` column) writes its
+  type's zero; no blood pressure, pulse, rate, saturation, temperature, height, weight or BMI
+  of a patient measured is 0, and a BMI-for-age percentile is above the 0th by definition;
 - a field the reference gives a default ("Defaults to 'active'", "Defaults to true") that is
   absent or null has that default: a service may leave defaults out (FastAPI's
   `response_model_exclude_defaults`): a patient's `status`, an allergy's `status_is_active`,
@@ -103,6 +108,14 @@ def _decimal(value: Any) -> str | None:
             return format(decimal.Decimal(text), "f")
         return None
     raise ValueError("is not a number")
+
+
+def _measurement(value: Any) -> str | None:
+    """A vital sign's decimal text, None when not taken: 0 or less is a non-nullable type's stand-in
+    for none (module docstring), never a measurement; served, it would be a blood pressure of
+    0/0 mm[Hg] or a weight of 0 lb."""
+    text = _decimal(value)
+    return None if text is None or decimal.Decimal(text) <= 0 else text
 
 
 def _fail(problem: str) -> Any:
@@ -224,6 +237,7 @@ def _defaulted(default: bool) -> Any:
 Bool = Annotated[bool | None, BeforeValidator(_boolean)]
 Int = Annotated[int | None, BeforeValidator(_integer)]
 Decimal = Annotated[str | None, BeforeValidator(_decimal)]
+Measurement = Annotated[str | None, BeforeValidator(_measurement)]
 Day = Annotated[str | None, BeforeValidator(_day)]
 Timestamp = Annotated[str | None, BeforeValidator(_timestamp)]
 Clock = Annotated[str | None, BeforeValidator(_clock)]
@@ -386,16 +400,16 @@ class VendorDisease(_SubRecord):
 class VendorVitals(_SubRecord):
     date_taken: Annotated[str, BeforeValidator(lambda v: _day(v) or _fail("is missing"))]
     time_taken: Clock = None
-    bp_systolic: Decimal = None
-    bp_diastolic: Decimal = None
-    pulse: Decimal = None
-    respiration_rate: Decimal = None
-    oxygen_saturation: Decimal = None
-    temperature_f: Decimal = None
-    height_inches: Decimal = None
-    weight_lbs: Decimal = None
-    bmi: Decimal = None
-    bmi_percentile: Decimal = None
+    bp_systolic: Measurement = None
+    bp_diastolic: Measurement = None
+    pulse: Measurement = None
+    respiration_rate: Measurement = None
+    oxygen_saturation: Measurement = None
+    temperature_f: Measurement = None
+    height_inches: Measurement = None
+    weight_lbs: Measurement = None
+    bmi: Measurement = None
+    bmi_percentile: Measurement = None
     abnormal_flags: Any = None
     created_by: Any = None
     has_followup_plan: Any = None

@@ -76,6 +76,8 @@ described below, and the adapter must work under every value):
   ``"scientific"``: ``"1.5E+2"``, as Java's ``BigDecimal.stripTrailingZeros().toString()``
   writes) and ``references`` (``"null"`` or ``"array"``: a reference with nothing behind it
   written ``[]``, as PHP's ``json_encode`` writes a Laravel resource over null) and
+  ``stand_in_numbers`` (``"null"`` or ``"zero"``: a vital sign not taken is ``0`` or
+  ``"0.00"``, a non-nullable type's zero value) and
   ``error_bodies="laravel"`` (``{"message"}``, a 422's ``errors`` by field, an unknown path
   ``The route <path> could not be found.``) and ``error_bodies="problem_details"`` (ASP.NET
   Core's ``{"type", "title", "status", "detail"}``, a validation failure's ``errors`` by
@@ -271,6 +273,7 @@ from sandboxes.dentalpms.shapes import (
     ShapedApp,
     Shapes,
     StandInDates,
+    StandInNumbers,
     Timestamps,
 )
 from sandboxes.dentalpms.store import ArchiveVersions, CreateStatuses, DeathDates, EmptyPatches, Store, WriteAnswers
@@ -313,6 +316,7 @@ def create_app(
     allergy_severities: AllergySeverities = "fhir",
     write_answers: WriteAnswers = "flushed",
     references: References = "null",
+    stand_in_numbers: StandInNumbers = "null",
     query_booleans: QueryBooleans = "any",
     empty_lists: EmptyLists = "page",
     idempotency_keys: IdempotencyKeys = "any",
@@ -346,7 +350,7 @@ def create_app(
     reading = SearchReading(accents=search_accents, phones=search_phones, match=search_match, case=search_case)
     shapes = Shapes(
         timestamps, dates, scalars, nulls, page_info, error_bodies, enums, stand_in_dates, defaults, decimals,
-        references,
+        references, stand_in_numbers,
     )  # fmt: skip
     lifecycle = Lifecycle(archived_patients, archived_records, page_size_max, vitals_lookup)
     store = Store(

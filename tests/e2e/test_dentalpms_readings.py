@@ -11,8 +11,9 @@ nothing lost to a term the vendor reads differently. Whatever the spelling of th
 (timestamps with `Z`, an offset or none, dates as date-times, at midnight or at a midnight
 of another zone converted, `1980-04-01T19:00:00-05:00` for the 2nd, booleans and numbers as text,
 null fields left out, a sparse cursor `page_info`, enum values as Java or .NET names, empty
-dates as the zero date `0001-01-01`, fields at their documented default left out, decimals
-in Java's scientific notation `1.5E+2`, a reference to nothing as PHP's empty array `[]`), the
+dates as the zero date `0001-01-01`, vital signs not taken as `0`, fields at their documented
+default left out, decimals in Java's scientific notation `1.5E+2`, a reference to nothing as
+PHP's empty array `[]`), the
 clinic walk finds every live patient, reads it,
 and serves each patient's allergies, medications, problems and vital signs exactly as the
 clinic holds them, every resource valid (FhirHttp checks each one it receives). Whatever the
@@ -104,6 +105,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "archived_records": "listed",
         "enums": "pascal",
         "stand_in_dates": "zero",
+        "stand_in_numbers": "zero",
         "allergy_severities": "scale",
         "archived_patients": "not_found",
         "search_min_length": 3,
@@ -518,6 +520,25 @@ def test_walk_pages_sub_records_to_the_end(fhir: FhirHttp, variant: Variant) -> 
     assert len(found) == _vitals_expected(truth)
     first = fhir.get_ok(f"{BASE}/Observation/{found[0]['id']}")
     assert first == found[0]
+
+
+def test_a_vital_sign_written_as_zero_is_one_not_taken() -> None:
+    # Before, a vendor writing a vital sign not taken as its type's zero (`0`, `"0.00"`: Go's or
+    # C#'s non-nullable numbers) had it served as measured: a blood pressure of 0/0 mm[Hg], a
+    # weight of 0 lb, an adult's BMI percentile of 0 %, beside every real measurement.
+    clinic = build_clinic()
+    patients = [clinic.awkward_patient("partial_vitals"), clinic.awkward_patient("many_vitals")]
+    patients += [p for p in live_patients(clinic) if any(r.bmi_percentile for r in p.vitals)][:1]
+    served: list[list[list[dict[str, Any]]]] = []
+    for switches in ({}, {"stand_in_numbers": "zero"}):
+        with gateway_over("dentalpms", partial(create_sandbox, **switches)) as running:
+            served.append(
+                [running.fhir.search_all(f"{BASE_OVER}/Observation", patient=str(p.uuid), _count=100) for p in patients]
+            )
+    documented, zeros = served
+    for patient, expected, observations in zip(patients, documented, zeros, strict=True):
+        assert len(expected) == _vitals_expected(patient), patient.uuid
+        assert observations == expected, patient.uuid
 
 
 def test_vital_signs_are_found_by_the_day_and_the_instant_they_were_taken(fhir: FhirHttp, variant: Variant) -> None:

@@ -15,7 +15,7 @@ from gateway.contract import Drift, DriftKey, TenantContext, VendorModel
 from mappings.dentalpms.allergy import allergy_to_fhir
 from mappings.dentalpms.condition import condition_to_fhir
 from mappings.dentalpms.medication import medication_to_fhir
-from mappings.dentalpms.observation import vitals_to_fhir
+from mappings.dentalpms.observation import FIELDS, vitals_to_fhir
 from mappings.dentalpms.patient import patient_to_fhir
 from mappings.dentalpms.reader import Reader
 from mappings.dentalpms.vendor import (
@@ -36,7 +36,7 @@ from sandboxes.dentalpms.shapes import Shapes
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
 CLINIC = build_clinic()
 RENDER = Renderer(CLINIC)
-# Every value of every spelling switch, in ten combinations.
+# Every value of every spelling switch, in twelve combinations.
 SPELLINGS = [
     Shapes(timestamps="offset", dates="datetime", scalars="strings", nulls="absent"),
     Shapes(timestamps="naive", dates="date", scalars="digits", nulls="null"),
@@ -48,6 +48,8 @@ SPELLINGS = [
     Shapes(references="array", scalars="digits"),
     Shapes(dates="utc_midnight_local", timestamps="offset"),
     Shapes(dates="local_midnight_utc", timestamps="naive", nulls="absent"),
+    Shapes(stand_in_numbers="zero", decimals="scientific", scalars="strings"),
+    Shapes(stand_in_numbers="zero", nulls="absent"),
 ]
 Mapper = Callable[[dict[str, Any]], Any]
 
@@ -155,6 +157,21 @@ def test_decimals_in_scientific_notation_are_the_same_measurements() -> None:
     assert observations == expected
     weights = [o["valueQuantity"]["value"] for o in observations if "29463-7" in orjson.dumps(o["code"]).decode()]
     assert weights == [150]
+
+
+def test_a_vital_sign_of_zero_or_less_is_one_not_taken() -> None:
+    """A non-nullable number's zero (`0`, `"0.00"`, as text too) or a negative sentinel (`-1`) is
+    no measurement: the reading yields the Observations of what was taken, nothing of 0."""
+    record = next(r for m, _, r in RECORDS if m is VendorVitals and r["pulse"] is not None and r["bp_systolic"])
+    pid = "3f2b9c1e-8d4a-4f6b-9a1e-2c3d4e5f6a7b"
+    taken = {"bp_systolic": 128, "pulse": 72}
+    bare = {**record, **dict.fromkeys(FIELDS.values(), None), "bp_diastolic": None, **taken}
+    expected = vitals_to_fhir(canonical(VendorVitals.model_validate(bare)), pid, CTX)
+    stand_ins = {"bp_diastolic": 0, "respiration_rate": "0", "oxygen_saturation": 0, "temperature_f": "0.00"}
+    stand_ins |= {"height_inches": "0", "weight_lbs": 0.0, "bmi": "0.0", "bmi_percentile": -1}
+    observations = vitals_to_fhir(canonical(VendorVitals.model_validate({**bare, **stand_ins})), pid, CTX)
+    assert observations == expected
+    assert [o["id"].rsplit(".", 1)[1] for o in observations] == ["bp", "hr"]
 
 
 @pytest.mark.parametrize(

@@ -298,3 +298,17 @@ def test_a_misspelt_store_switch_stops_the_simulator_naming_its_readings(switch:
     # Played silently as the documented reading, it would pass a test against no vendor at all.
     with pytest.raises(ValueError, match=rf"^{switch} must be one of '?\w+'?, .* not 'misspelt'$"):
         variant(**{switch: "misspelt"})
+
+
+def test_a_vital_sign_not_taken_may_be_written_as_zero() -> None:
+    owner = next(p for p in LIVE if any(not r.deleted and r.bmi_percentile is None for r in p.vitals))
+    path = f"{BASE}/{owner.uuid}/vital-signs"
+    documented = new_api().ok(path, page_size=200)["items"]
+    zeros = variant(stand_in_numbers="zero").ok(path, page_size=200)["items"]
+    assert [r["id"] for r in zeros] == [r["id"] for r in documented]
+    untaken = [(z, d) for z, d in zip(zeros, documented, strict=True) if d["bmi_percentile"] is None]
+    assert untaken and all(z["bmi_percentile"] == 0 for z, _ in untaken)
+    assert all(z["weight_lbs"] == "0.00" for z, d in untaken if d["weight_lbs"] is None)
+    assert all(z["pulse"] == d["pulse"] for z, d in untaken if d["pulse"] is not None)
+    with pytest.raises(ValueError, match="stand_in_numbers"):
+        variant(stand_in_numbers="minus_one")
