@@ -92,6 +92,10 @@ described below, and the adapter must work under every value):
   (``"any"``: ``true``/``false``, ``1``/``0``, ``yes``/``no``, ...) or only as ``1``/``0``
   (``"digits"``: Laravel's ``boolean`` validation rule, which refuses the text ``"true"``
   with a 422) (``params``).
+- ``query_enums``: the enum-valued query parameters (``status``, ``problem_status``,
+  ``sort_by``, ``sort_dir``) taken as documented (``"documented"``: ``active``) or only as an
+  enum constant's name (``"names"``: ``ACTIVE``, ``LAST_NAME``, as Spring binds a
+  ``@RequestParam`` enum; the documented spelling is a 400) (``query_enums``).
 - ``vital_times``: a vital-signs reading's ``date_taken`` and ``time_taken`` are the
   clinic's day and wall clock (``"local"``, ``14:30:00``) or the UTC day and time with
   its ``Z`` (``"utc"``, ``19:30:00Z``: the reference types ``time_taken`` as ``string
@@ -257,6 +261,7 @@ from sandboxes.dentalpms.lifecycle import ArchivedPatients, ArchivedRecords, Lif
 from sandboxes.dentalpms.list_readings import DobTo, ListReading, ListStatuses, ListTotals
 from sandboxes.dentalpms.paging import EmptyLists, PastEnd
 from sandboxes.dentalpms.params import QueryBooleans
+from sandboxes.dentalpms.query_enums import QueryEnums
 from sandboxes.dentalpms.readings import Accents, Case, Match, Phones, SearchReading
 from sandboxes.dentalpms.render import AllergySeverities, VitalTimes
 from sandboxes.dentalpms.routes import CountsEndpoint, api_routes
@@ -318,6 +323,7 @@ def create_app(
     references: References = "null",
     stand_in_numbers: StandInNumbers = "null",
     query_booleans: QueryBooleans = "any",
+    query_enums: QueryEnums = "documented",
     empty_lists: EmptyLists = "page",
     idempotency_keys: IdempotencyKeys = "any",
     create_answers: CreateAnswers = "sent",
@@ -367,6 +373,7 @@ def create_app(
         allergy_severities=allergy_severities,
         write_answers=write_answers,
         query_booleans=query_booleans,
+        query_enums=query_enums,
         empty_lists=empty_lists,
         idempotency_keys=idempotency_keys,
         create_answers=create_answers,

@@ -125,7 +125,7 @@ class MedicalRecords:
         return raw_json(orjson.dumps(summary))
 
     def _list_params(self, request: Request) -> tuple[Params, str, int, int]:
-        params = Params(request)
+        params = Params(request, self.store.query_enums)
         patient_id = params.path_uuid("patient_uuid")
         page = params.query("page", PAGE, 1)
         size = params.query("page_size", page_size_upto(self.store.page_size_max), 50)

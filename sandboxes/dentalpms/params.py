@@ -20,6 +20,7 @@ from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError
 from starlette.requests import Request
 
 from sandboxes.dentalpms.errors import validation_errors
+from sandboxes.dentalpms.query_enums import ENUM_VALUES, QueryEnums, read_named, refusal
 from sandboxes.toolkit.aliases import JsonObject
 from sandboxes.toolkit.errors import ApiError
 
@@ -75,12 +76,16 @@ def page_size_upto(maximum: int) -> TypeAdapter[int]:
 
 
 class Params:
-    """FastAPI-style validation of query and path parameters, errors collected."""
+    """FastAPI-style validation of query and path parameters, errors collected. With
+    `query_enums="names"`, an enum-valued parameter is taken only as a constant's name
+    (``sandboxes.dentalpms.query_enums``), and any other spelling is a 400."""
 
-    def __init__(self, request: Request) -> None:
+    def __init__(self, request: Request, query_enums: QueryEnums = "documented") -> None:
         self._query = request.query_params
         self._path = request.path_params
+        self._names = query_enums == "names"
         self.errors: list[JsonObject] = []
+        self._unconverted: list[str] = []  # enum parameters not spelled as a constant's name
 
     def _check(self, where: str, name: str, raw: str, adapter: TypeAdapter[T]) -> T | None:
         try:
@@ -94,6 +99,12 @@ class Params:
         raw = self._query.get(name)
         if raw is None:
             return default
+        if self._names and name in ENUM_VALUES:
+            named = read_named(name, raw)
+            if named is None:
+                self._unconverted.append(name)
+                return default
+            raw = named
         value = self._check("query", name, raw, adapter)
         return default if value is None else value
 
@@ -103,6 +114,9 @@ class Params:
         return "" if value is None else str(value)
 
     def done(self) -> None:
-        """Raise the 422 when any parameter so far was invalid."""
+        """Raise the 400 of a value the enum binding could not convert (the framework's, before any
+        validation), else the 422 when any parameter so far was invalid."""
+        if self._unconverted:
+            raise ApiError(400, refusal(self._unconverted[0]))
         if self.errors:
             raise ApiError(422, self.errors)

@@ -38,6 +38,7 @@ from sandboxes.dentalpms.list_readings import DOCUMENTED_LISTS, ListReading
 from sandboxes.dentalpms.matching import PatientFilters
 from sandboxes.dentalpms.paging import EmptyLists, PastEnd
 from sandboxes.dentalpms.params import QueryBooleans
+from sandboxes.dentalpms.query_enums import QueryEnums
 from sandboxes.dentalpms.readings import DOCUMENTED, SearchReading
 from sandboxes.dentalpms.render import BLANK_PATIENT, AllergySeverities, Renderer, VitalTimes, reference
 from sandboxes.dentalpms.rows import PatientRow
@@ -111,6 +112,7 @@ class Store:
         allergy_severities: AllergySeverities = "fhir",
         write_answers: WriteAnswers = "flushed",
         query_booleans: QueryBooleans = "any",
+        query_enums: QueryEnums = "documented",
         empty_lists: EmptyLists = "page",
         idempotency_keys: IdempotencyKeys = "any",
         create_answers: CreateAnswers = "sent",
@@ -128,6 +130,7 @@ class Store:
         self.patch_nulls = one_of("patch_nulls", patch_nulls, PatchNulls)
         self.write_answers = one_of("write_answers", write_answers, WriteAnswers)
         self.query_booleans = one_of("query_booleans", query_booleans, QueryBooleans)
+        self.query_enums = one_of("query_enums", query_enums, QueryEnums)
         self.empty_lists = one_of("empty_lists", empty_lists, EmptyLists)
         self.version_conflicts = one_of("version_conflicts", version_conflicts, VersionConflicts)
         self.patch_chart_numbers = one_of("patch_chart_numbers", patch_chart_numbers, PatchChartNumbers)

@@ -87,6 +87,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "defaults": "omitted",
         "references": "array",
         "query_booleans": "digits",
+        "query_enums": "names",
         "empty_lists": "no_content",
         "list_statuses": "active",
         "counts_endpoint": "not_implemented",
@@ -695,3 +696,32 @@ def test_a_list_matching_no_one_answered_404_is_an_empty_list() -> None:
         assert nobody.get("entry", []) == [] and nobody["total"] == 0
         everyone = running.fhir.search_all(f"{BASE_OVER}/Patient", _count=100)
         assert Counter(r["id"] for r in everyone) == _ids(live)
+
+
+def test_a_vendor_taking_enum_values_only_by_name_is_searched() -> None:
+    # A Spring service binds `status`, `problem_status`, `sort_by` and `sort_dir` to its enums by
+    # the constants' names (`ACTIVE`, `LAST_NAME`), and answers the documented `active` 400. Before,
+    # every Patient search was a 400 to the client (the gateway asks each status's list to learn
+    # what the lists answer without one), and so was every Condition search by clinical-status.
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    sandbox = partial(create_sandbox, query_enums="names", enums="upper")
+    with gateway_over("dentalpms", sandbox) as running:
+        everyone = running.fhir.search_all(f"{BASE_OVER}/Patient", _sort="-family", _count=100)
+        assert Counter(p["id"] for p in everyone) == _ids(live)
+        families = [fold(p["name"][0].get("family", "")) for p in everyone]
+        assert families == sorted(families, reverse=True)
+        born = next(p.birth_date for p in live if p.birth_date)
+        counted = running.fhir.get_ok(f"{BASE_OVER}/Patient", params={"birthdate": born.isoformat(), "_count": 100})
+        assert counted["total"] == sum(1 for p in live if p.birth_date == born)
+        owner = next(p for p in live if {q.status for q in p.problems if not q.deleted} >= {"active", "resolved"})
+        for status in ("active", "resolved"):
+            found = running.fhir.search_all(
+                f"{BASE_OVER}/Condition", patient=str(owner.uuid), **{"clinical-status": status}
+            )
+            expected = Counter(q.name for q in owner.problems if not q.deleted and q.status == status)
+            assert Counter(c["code"]["text"] for c in found) == expected, status
+        # Learned once: a search then costs what it costs at a vendor taking the documented spelling.
+        before = vendor_calls(running.fhir, "dentalpms")
+        running.fhir.get_ok(f"{BASE_OVER}/Condition", params={"patient": str(owner.uuid), "clinical-status": "active"})
+        assert vendor_calls(running.fhir, "dentalpms") - before == 2

@@ -312,3 +312,22 @@ def test_a_vital_sign_not_taken_may_be_written_as_zero() -> None:
     assert all(z["pulse"] == d["pulse"] for z, d in untaken if d["pulse"] is not None)
     with pytest.raises(ValueError, match="stand_in_numbers"):
         variant(stand_in_numbers="minus_one")
+
+
+def test_enum_query_values_may_be_taken_only_as_constants_names() -> None:
+    named = variant(query_enums="names")
+    refused = named.get(f"{BASE}/cursor", params={"status": "inactive", "sort_by": "LAST_NAME"})
+    assert refused.status_code == 400 and "'status'" in refused.json()["detail"]
+    listed = named.ok(f"{BASE}/cursor", status="INACTIVE", sort_by="LAST_NAME", sort_dir="DESC", first=200)["data"]
+    documented = new_api().ok(f"{BASE}/cursor", status="inactive", sort_by="last_name", sort_dir="desc", first=200)
+    assert [p["id"] for p in listed] == [p["id"] for p in documented["data"]] and listed
+    assert named.get(f"{BASE}", params={"sort_dir": "Asc"}).status_code == 400
+    owner = next(p for p in LIVE if any(q.status == "resolved" and not q.deleted for q in p.problems))
+    diseases = f"{BASE}/{owner.uuid}/diseases"
+    assert named.get(diseases, params={"problem_status": "resolved"}).status_code == 400
+    assert (
+        named.ok(diseases, problem_status="RESOLVED")["items"]
+        == new_api().ok(diseases, problem_status="resolved")["items"]
+    )
+    with pytest.raises(ValueError, match="query_enums"):
+        variant(query_enums="upper")
