@@ -91,7 +91,9 @@ described below, and the adapter must work under every value):
 - ``query_booleans``: a boolean query parameter (``is_active``) read as pydantic reads one
   (``"any"``: ``true``/``false``, ``1``/``0``, ``yes``/``no``, ...) or only as ``1``/``0``
   (``"digits"``: Laravel's ``boolean`` validation rule, which refuses the text ``"true"``
-  with a 422) (``params``).
+  with a 422) or as JavaScript's truthiness of the text (``"truthy"``: NestJS converting its
+  query with class-transformer's ``@Type(() => Boolean)``, ``Boolean("false")`` being true, so
+  ``is_active=false`` asks for the active records) (``params``).
 - ``query_enums``: the enum-valued query parameters (``status``, ``problem_status``,
   ``sort_by``, ``sort_dir``) taken as documented (``"documented"``: ``active``) or only as an
   enum constant's name (``"names"``: ``ACTIVE``, ``LAST_NAME``, as Spring binds a

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sandboxes.dentalpms.paging import EmptyLists, PastEnd, check_past_end, list_answer, page_body
-from sandboxes.dentalpms.params import BOOL, BOOL_DIGITS, DATE, PAGE, STR, Params, page_size_upto
+from sandboxes.dentalpms.params import BOOL, BOOL_DIGITS, BOOL_TRUTHY, DATE, PAGE, STR, Params, page_size_upto
 from sandboxes.dentalpms.responses import raw_json
 from sandboxes.dentalpms.store import Store
 from sandboxes.toolkit.aliases import JsonObject
@@ -42,7 +42,7 @@ class MedicalRecords:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._boolean = BOOL_DIGITS if store.query_booleans == "digits" else BOOL
+        self._boolean = {"any": BOOL, "digits": BOOL_DIGITS, "truthy": BOOL_TRUTHY}[store.query_booleans]
 
     async def allergies(self, request: Request) -> Response:
         params, patient_id, page, size = self._list_params(request)

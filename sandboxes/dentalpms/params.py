@@ -4,7 +4,10 @@ The API reference gives defaults only; the sandbox bounds them: ``page`` >= 1,
 ``page_size``/``first`` in 1..200 (or 1..``page_size_max``, a switch: a service declaring
 ``Query(50, le=50)`` takes the documented default as its bound), ``/patients/search``
 ``limit`` in 1..100. A boolean (``is_active``) is read as pydantic reads one, or with
-``query_booleans="digits"`` only as ``1``/``0`` (Laravel's ``boolean`` rule). Parameters
+``query_booleans="digits"`` only as ``1``/``0`` (Laravel's ``boolean`` rule), or with
+``query_booleans="truthy"`` as JavaScript's ``Boolean(text)`` (NestJS converting its query with
+class-transformer's ``@Type(() => Boolean)``): every text but the empty one is true, ``false``
+included. Parameters
 the reference types as dates are validated as dates, path ids as uuids; out of range or
 malformed is a 422 listing all problems in pydantic v2's wording.
 """
@@ -27,6 +30,7 @@ from sandboxes.toolkit.errors import ApiError
 __all__ = [
     "BOOL",
     "BOOL_DIGITS",
+    "BOOL_TRUTHY",
     "CURSOR_SORT",
     "DATE",
     "LIMIT",
@@ -52,7 +56,10 @@ DATE = TypeAdapter(date)
 BOOL = TypeAdapter(bool)
 # Laravel's `boolean` rule: true, false, 1, 0, "1", "0"; a query string's "true" is text, refused.
 BOOL_DIGITS = TypeAdapter(Annotated[bool, BeforeValidator(lambda v: v if v in ("0", "1") else _refuse())])
-QueryBooleans = Literal["any", "digits"]
+# NestJS's query under `transform: true` and class-transformer's `@Type(() => Boolean)`:
+# `Boolean(text)`, true for any text but the empty one, "false" and "0" included.
+BOOL_TRUTHY = TypeAdapter(Annotated[bool, BeforeValidator(bool)])
+QueryBooleans = Literal["any", "digits", "truthy"]
 STR = TypeAdapter(str)
 SORT_DIR = TypeAdapter(Literal["asc", "desc"])
 LIST_SORT = TypeAdapter(Literal["chart_number", "created_at", "date_of_birth", "first_name", "last_name", "status"])

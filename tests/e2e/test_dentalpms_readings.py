@@ -124,6 +124,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "past_end": "not_found",
         "archived_patients": "gone",
         "page_size_max": 50,
+        "query_booleans": "truthy",
         "vitals_lookup": "by_id",
         "allergy_severities": "labels",
         "decimals": "scientific",
@@ -486,7 +487,7 @@ def test_a_status_search_serves_the_records_in_that_status(fhir: FhirHttp, varia
         assert len(medications) == sum(1 for m in truth.medications if not m.deleted and m.status == "active"), patient
 
 
-@pytest.mark.parametrize("booleans", ["any", "digits"])
+@pytest.mark.parametrize("booleans", ["any", "digits", "truthy"])
 def test_a_status_search_asks_each_vendor_page_once(booleans: str) -> None:
     # Before, a vendor that refuses `is_active=true` (Laravel's `boolean` rule) was asked twice
     # for every page of every status search, the refused ask first: it is refused once.
@@ -725,3 +726,26 @@ def test_a_vendor_taking_enum_values_only_by_name_is_searched() -> None:
         before = vendor_calls(running.fhir, "dentalpms")
         running.fhir.get_ok(f"{BASE_OVER}/Condition", params={"patient": str(owner.uuid), "clinical-status": "active"})
         assert vendor_calls(running.fhir, "dentalpms") - before == 2
+
+
+def test_a_status_search_never_sends_a_false_the_vendor_may_read_as_true() -> None:
+    # A NestJS service converting its query with class-transformer's `@Type(() => Boolean)` reads
+    # `is_active=false` as `Boolean("false")`: true. Before, clinical-status=inactive and every
+    # status but active (stopped, completed, on-hold) were asked with it and answered the active
+    # records, which the gateway then filtered out: those searches came back empty.
+    clinic = build_clinic()
+    owners = [p for p in live_patients(clinic) if any(not a.deleted and not a.active for a in p.allergies)][:3]
+    owners += [p for p in live_patients(clinic) if {m.status for m in p.medications if not m.deleted} - {"active"}][:3]
+    assert len(owners) == 6
+    with gateway_over("dentalpms", partial(create_sandbox, query_booleans="truthy")) as running:
+        for truth in owners:
+            patient = str(truth.uuid)
+            inactive = running.fhir.search_all(
+                f"{BASE_OVER}/AllergyIntolerance", patient=patient, **{"clinical-status": "inactive"}
+            )
+            expected = Counter(a.substance for a in truth.allergies if not a.deleted and not a.active)
+            assert Counter(a["code"]["text"] for a in inactive) == expected, patient
+            for status in ("stopped", "completed", "on-hold"):
+                found = running.fhir.search_all(f"{BASE_OVER}/MedicationStatement", patient=patient, status=status)
+                wanted = sum(1 for m in truth.medications if not m.deleted and MEDICATION_STATUS[m.status] == status)
+                assert len(found) == wanted and {m["status"] for m in found} <= {status}, (patient, status)

@@ -331,3 +331,12 @@ def test_enum_query_values_may_be_taken_only_as_constants_names() -> None:
     )
     with pytest.raises(ValueError, match="query_enums"):
         variant(query_enums="upper")
+
+
+def test_a_query_boolean_may_be_read_as_the_truthiness_of_its_text() -> None:
+    owner = next(p for p in LIVE if {a.active for a in p.allergies if not a.deleted} == {True, False})
+    path = f"{BASE}/{owner.uuid}/allergies"
+    active = new_api().ok(path, is_active="true")["items"]
+    truthy = variant(query_booleans="truthy")
+    assert truthy.ok(path, is_active="false")["items"] == active == truthy.ok(path, is_active="0")["items"]
+    assert new_api().ok(path, is_active="false")["items"] != active
