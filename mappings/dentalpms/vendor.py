@@ -32,6 +32,10 @@ form (`canonical`), so the mappers stay plain dict readers:
   non-nullable (Go's `int`, C#'s `int`/`decimal`, a `NOT NULL DEFAULT 0` column) writes its
   type's zero; no blood pressure, pulse, rate, saturation, temperature, height, weight or BMI
   of a patient measured is 0, and a BMI-for-age percentile is above the 0th by definition;
+- a patient whose `status` is `archived` is a deleted one, with or without a `deleted_at`
+  ("Archived status requires the archive endpoint", which "Sets deleted_at timestamp"): a
+  service may leave the soft-delete column out of its answers (Laravel's `$hidden`), and a
+  record of any kind archived "by setting status to 'archived'" (as the alerts are) is too;
 - a field the reference gives a default ("Defaults to 'active'", "Defaults to true") that is
   absent or null has that default: a service may leave defaults out (FastAPI's
   `response_model_exclude_defaults`): a patient's `status`, an allergy's `status_is_active`,
@@ -57,6 +61,9 @@ from gateway.contract.lenient import Text
 from mappings.fhirjson import midnight_day
 from mappings.ids import CANONICAL_UUID
 
+# The `deleted_at` of a patient archived by its status alone whose answer has no `updated_at`
+# either: a deletion without a known time (only its truth is ever read).
+ARCHIVED_BY_STATUS = "1970-01-01T00:00:00Z"
 _INT_TEXT = re.compile(r"[+-]?\d+")
 _NUMBER_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 # A two-digit exponent at most: no measurement or balance needs more, and the plain text of
@@ -349,6 +356,14 @@ class VendorPatient(VendorModel):
     title: Any = None
     treatment_notes: Any = None
 
+    @model_validator(mode="after")
+    def _archived_by_status(self) -> VendorPatient:
+        """An archived patient is a deleted one (module docstring); served without `deleted_at`,
+        its deletion is dated by its last update (the archive bumps `updated_at`), else a stand-in."""
+        if self.status == "archived" and self.deleted_at is None:
+            self.deleted_at = self.updated_at or ARCHIVED_BY_STATUS
+        return self
+
 
 class _SubRecord(VendorModel):
     id: VendorId
@@ -492,9 +507,12 @@ class VendorCursorList(VendorModel):
 
 def is_deleted(raw: Any) -> bool:
     """Whether a record, before it is read, says it was soft-deleted: a `deleted_at` that is a
-    date-time, not one standing in for none; one that cannot be read counts (never serve what
-    may be deleted)."""
+    date-time, not one standing in for none, or a `status` of `archived` in any spelling (module
+    docstring); a `deleted_at` that cannot be read counts (never serve what may be deleted)."""
     value = raw.get("deleted_at") if isinstance(raw, dict) else None
+    status = raw.get("status") if isinstance(raw, dict) else None
+    if isinstance(status, str) and _squashed(status) == "archived":
+        return True
     try:
         return _timestamp(value) is not None
     except ValueError:

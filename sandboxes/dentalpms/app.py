@@ -77,7 +77,9 @@ described below, and the adapter must work under every value):
   writes) and ``references`` (``"null"`` or ``"array"``: a reference with nothing behind it
   written ``[]``, as PHP's ``json_encode`` writes a Laravel resource over null) and
   ``stand_in_numbers`` (``"null"`` or ``"zero"``: a vital sign not taken is ``0`` or
-  ``"0.00"``, a non-nullable type's zero value) and
+  ``"0.00"``, a non-nullable type's zero value) and ``patient_deleted_at`` (``"served"`` or
+  ``"hidden"``: a patient's ``deleted_at`` left out of every answer, an archived patient told
+  only by its ``status``) and
   ``error_bodies="laravel"`` (``{"message"}``, a 422's ``errors`` by field, an unknown path
   ``The route <path> could not be found.``) and ``error_bodies="problem_details"`` (ASP.NET
   Core's ``{"type", "title", "status", "detail"}``, a validation failure's ``errors`` by
@@ -275,6 +277,7 @@ from sandboxes.dentalpms.shapes import (
     ErrorBodies,
     Nulls,
     PageInfo,
+    PatientDeletedAt,
     References,
     Scalars,
     ShapedApp,
@@ -324,6 +327,7 @@ def create_app(
     write_answers: WriteAnswers = "flushed",
     references: References = "null",
     stand_in_numbers: StandInNumbers = "null",
+    patient_deleted_at: PatientDeletedAt = "served",
     query_booleans: QueryBooleans = "any",
     query_enums: QueryEnums = "documented",
     empty_lists: EmptyLists = "page",
@@ -358,7 +362,7 @@ def create_app(
     reading = SearchReading(accents=search_accents, phones=search_phones, match=search_match, case=search_case)
     shapes = Shapes(
         timestamps, dates, scalars, nulls, page_info, error_bodies, enums, stand_in_dates, defaults, decimals,
-        references, stand_in_numbers,
+        references, stand_in_numbers, patient_deleted_at,
     )  # fmt: skip
     lifecycle = Lifecycle(archived_patients, archived_records, page_size_max, vitals_lookup)
     store = Store(

@@ -62,6 +62,10 @@ simulator's), applied to every JSON answer by ``ShapedApp``:
   ``medication_definition``) is ``"null"`` or ``"array"``: ``[]``, what PHP's
   ``json_encode`` writes for the empty array a Laravel ``JsonResource`` over null resolves
   to (the reference types the field only ``object``).
+- ``patient_deleted_at``: a patient's ``deleted_at`` is ``"served"`` or ``"hidden"``: left out
+  of every answer, as a Laravel ``SoftDeletes`` model listing ``deleted_at`` in ``$hidden`` (or
+  any serializer excluding the soft-delete column) writes it; an archived patient is then told
+  only by its ``status``, ``archived``.
 - ``stand_in_numbers``: a vital sign the reading has no value for is ``"null"`` or ``"zero"``:
   ``0`` for the ``integer`` ones (``bp_systolic``, ``pulse``, ``bmi_percentile``, ...) and
   ``"0.00"`` for the decimals (``weight_lbs``, ``temperature_f``, ...), the zero value of a
@@ -98,6 +102,7 @@ Defaults = Literal["served", "omitted"]
 Decimals = Literal["text", "scientific"]
 References = Literal["null", "array"]
 StandInNumbers = Literal["null", "zero"]
+PatientDeletedAt = Literal["served", "hidden"]
 
 # The servers' zones of the shifted `dates`: a UTC midnight written at -05:00, and a +02:00
 # midnight written in UTC.
@@ -159,6 +164,7 @@ class Shapes:
     decimals: Decimals = "text"
     references: References = "null"
     stand_in_numbers: StandInNumbers = "null"
+    patient_deleted_at: PatientDeletedAt = "served"
 
     def __post_init__(self) -> None:
         for name, allowed in (
@@ -177,6 +183,7 @@ class Shapes:
             ("decimals", ("text", "scientific")),
             ("references", ("null", "array")),
             ("stand_in_numbers", ("null", "zero")),
+            ("patient_deleted_at", ("served", "hidden")),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
@@ -259,8 +266,11 @@ class Shapes:
         if sparse and "has_next_page" in value and not value["has_next_page"]:
             value = {k: v for k, v in value.items() if k not in ("has_next_page", "end_cursor")}
         defaults = self._defaults(value)
+        unsaid = "deleted_at" if self.patient_deleted_at == "hidden" and "first_name" in value else None
         out: dict[str, Any] = {}
         for key, item in value.items():
+            if key == unsaid:
+                continue
             if key in defaults and item == defaults[key] and type(item) is type(defaults[key]):
                 continue
             if item is None and self.stand_in_dates == "zero":

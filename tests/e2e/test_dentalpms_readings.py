@@ -88,6 +88,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "references": "array",
         "query_booleans": "digits",
         "query_enums": "names",
+        "patient_deleted_at": "hidden",
         "empty_lists": "no_content",
         "list_statuses": "active",
         "counts_endpoint": "not_implemented",
@@ -749,3 +750,21 @@ def test_a_status_search_never_sends_a_false_the_vendor_may_read_as_true() -> No
                 found = running.fhir.search_all(f"{BASE_OVER}/MedicationStatement", patient=patient, status=status)
                 wanted = sum(1 for m in truth.medications if not m.deleted and MEDICATION_STATUS[m.status] == status)
                 assert len(found) == wanted and {m["status"] for m in found} <= {status}, (patient, status)
+
+
+def test_a_patient_archived_without_deleted_at_in_its_answers_stays_deleted() -> None:
+    # A service whose serializer leaves the soft-delete column out (Laravel's `$hidden =
+    # ['deleted_at']`) tells an archived patient only by its `status`, `archived`. Before, such a
+    # patient was read as a live one (200, `active` false) and its allergies, medications,
+    # problems and vital signs were served and counted.
+    clinic = build_clinic()
+    deleted = [p for p in clinic.patients if p.deleted]
+    assert any(p.allergies or p.medications or p.vitals for p in deleted)
+    with gateway_over("dentalpms", partial(create_sandbox, patient_deleted_at="hidden")) as running:
+        for patient in deleted[:6]:
+            assert running.fhir.get(f"{BASE_OVER}/Patient/{patient.uuid}").status_code == 410, patient.uuid
+            for fhir_type in ("AllergyIntolerance", "MedicationStatement", "Condition", "Observation"):
+                bundle = running.fhir.get_ok(f"{BASE_OVER}/{fhir_type}", params={"patient": str(patient.uuid)})
+                assert bundle.get("entry", []) == [] and bundle["total"] == 0, (fhir_type, patient.uuid)
+        found = running.fhir.search_all(f"{BASE_OVER}/Patient", _count=100)
+        assert Counter(p["id"] for p in found) == _ids(live_patients(clinic))

@@ -174,6 +174,22 @@ def test_a_vital_sign_of_zero_or_less_is_one_not_taken() -> None:
     assert [o["id"].rsplit(".", 1)[1] for o in observations] == ["bp", "hr"]
 
 
+def test_a_patient_archived_by_its_status_alone_is_deleted() -> None:
+    """Served without `deleted_at` (a serializer hiding the soft-delete column), a patient whose
+    status is `archived`, in any spelling, is deleted all the same; a live one is not."""
+    archived = next(p for p in CLINIC.patients if p.deleted)
+    hidden = Shapes(patient_deleted_at="hidden", enums="upper")
+    record = hidden.reshape(orjson.loads(orjson.dumps(RENDER.patient(archived))), 200)
+    assert "deleted_at" not in record and record["status"] == "ARCHIVED"
+    assert is_deleted(record)
+    assert canonical(VendorPatient.model_validate(record))["deleted_at"] == record["updated_at"]
+    undated = {k: v for k, v in record.items() if k != "updated_at"}
+    assert canonical(VendorPatient.model_validate(undated))["deleted_at"]
+    alive = next(p for p in CLINIC.patients if not p.deleted)
+    live = hidden.reshape(orjson.loads(orjson.dumps(RENDER.patient(alive))), 200)
+    assert not is_deleted(live) and canonical(VendorPatient.model_validate(live))["deleted_at"] is None
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [

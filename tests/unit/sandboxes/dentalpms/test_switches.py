@@ -340,3 +340,15 @@ def test_a_query_boolean_may_be_read_as_the_truthiness_of_its_text() -> None:
     truthy = variant(query_booleans="truthy")
     assert truthy.ok(path, is_active="false")["items"] == active == truthy.ok(path, is_active="0")["items"]
     assert new_api().ok(path, is_active="false")["items"] != active
+
+
+def test_a_patients_deleted_at_may_be_left_out_of_every_answer() -> None:
+    archived = next(p for p in CLINIC.patients if p.deleted)
+    hidden = variant(patient_deleted_at="hidden")
+    read = hidden.ok(f"{BASE}/{archived.uuid}")
+    assert "deleted_at" not in read and read["status"] == "archived"
+    assert new_api().ok(f"{BASE}/{archived.uuid}")["deleted_at"]
+    listed = hidden.ok(f"{BASE}/cursor", status="archived", first=200)["data"]
+    assert listed and all("deleted_at" not in p for p in listed)
+    with pytest.raises(ValueError, match="patient_deleted_at"):
+        variant(patient_deleted_at="absent")
