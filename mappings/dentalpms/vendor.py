@@ -17,6 +17,11 @@ form (`canonical`), so the mappers stay plain dict readers:
   `1980-05-01T22:00:00Z` are the 2nd: a midnight converted to another zone on the way out);
 - times `HH:MM[:SS[.ffffff]]`, with their offset when they give one (`Z`, `-05:00`), or a
   date-time whose time part (and offset) is taken;
+- a vital-signs `date_taken` written as a date-time whose time of day is `time_taken`'s
+  (`2024-05-01T19:30:00Z` with `19:30:00`: a .NET `DateTime` holding the moment taken, and its
+  `TimeOfDay`) is that moment, not a converted midnight: its day and time as written, at its
+  offset (none: UTC, as timestamps are read). A converted midnight matches only a reading taken
+  at the very second of that zone's midnight (`19:00:00` for a UTC midnight written at -05:00);
 - references as `{"uuid", "name"}` (also `id` for `uuid`), or a bare uuid / name string; an
   empty one (`null`, `{}`, or PHP's empty array `[]`) is none;
 - an optional field null or absent alike;
@@ -412,6 +417,25 @@ class VendorDisease(_SubRecord):
     snomed_problem_type: Any = None
 
 
+_CLOCK = re.compile(r"(\d\d:\d\d:\d\d)(\.\d+)?")  # the time of day leading a time or a date-time's time part
+
+
+def _taken_at_once(value: Any) -> Any:
+    """A vital-signs reading whose `date_taken` is the moment taken (module docstring), as its
+    day and its time with the offset written; any other reading as it came."""
+    if not isinstance(value, dict):
+        return value
+    day, clock = value.get("date_taken"), value.get("time_taken")
+    if not isinstance(day, str) or not isinstance(clock, str) or "T" not in day:
+        return value
+    written = day.strip()
+    part = written.split("T", 1)[1]
+    held, said = _CLOCK.match(part), _CLOCK.match(clock.strip())
+    if held is None or said is None or held.group(1) != said.group(1) or held.group(1) == "00:00:00":
+        return value
+    return {**value, "date_taken": written[:10], "time_taken": held.group(0) + (part[held.end() :] or "Z")}
+
+
 class VendorVitals(_SubRecord):
     date_taken: Annotated[str, BeforeValidator(lambda v: _day(v) or _fail("is missing"))]
     time_taken: Clock = None
@@ -432,6 +456,11 @@ class VendorVitals(_SubRecord):
     note: Any = None
     provider: Any = None
     weight_code: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moment_taken(cls, value: Any) -> Any:
+        return _taken_at_once(value)
 
 
 def _listed(value: Any) -> Any:

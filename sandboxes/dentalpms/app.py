@@ -103,7 +103,10 @@ described below, and the adapter must work under every value):
 - ``vital_times``: a vital-signs reading's ``date_taken`` and ``time_taken`` are the
   clinic's day and wall clock (``"local"``, ``14:30:00``) or the UTC day and time with
   its ``Z`` (``"utc"``, ``19:30:00Z``: the reference types ``time_taken`` as ``string
-  (time)``, RFC 3339's ``full-time``, which carries an offset) (``render``).
+  (time)``, RFC 3339's ``full-time``, which carries an offset) or the moment as a UTC
+  date-time in ``date_taken`` and its time of day, zoneless, in ``time_taken`` (``"instant"``,
+  ``2024-05-01T19:30:00Z`` and ``19:30:00``: a .NET ``DateTime`` holding the moment taken)
+  (``render``).
 - ``allergy_severities``: an allergy's ``severity`` (typed only ``string``) as the clinic's
   ``mild``/``moderate``/``severe`` (``"fhir"``), a pick list's ``Low``/``Medium``/``High``
   (``"scale"``) or a form's ``Mild``/``Moderate``/``Life-threatening`` (``"labels"``)

@@ -26,8 +26,12 @@ __all__ = ["BLANK_PATIENT", "AllergySeverities", "Renderer", "VitalTimes", "refe
 
 #: How a vital-signs reading's ``date_taken``/``time_taken`` are written: ``"local"`` (the
 #: clinic's day and wall clock, ``14:30:00``) or ``"utc"`` (the UTC day and time, with its
-#: ``Z``: ``19:30:00Z``, as a service that stores one UTC datetime and splits it would).
-VitalTimes = Literal["local", "utc"]
+#: ``Z``: ``19:30:00Z``, as a service that stores one UTC datetime and splits it would) or
+#: ``"instant"`` (``date_taken`` the whole moment as a UTC date-time, ``2024-05-01T19:30:00Z``,
+#: and ``time_taken`` its time of day, ``19:30:00``, with no zone: a .NET service whose
+#: ``DateTime DateTaken`` holds the moment taken and whose ``TimeSpan TimeTaken`` is its
+#: ``TimeOfDay``; a reading without a time is its day's midnight, ``2024-05-01T00:00:00``).
+VitalTimes = Literal["local", "utc", "instant"]
 
 #: How an allergy's ``severity`` (typed only ``string``) is written: ``"fhir"`` (``mild``,
 #: ``moderate``, ``severe``), ``"scale"`` (a three-step pick list: ``Low``, ``Medium``,
@@ -66,8 +70,8 @@ class Renderer:
     def __init__(
         self, clinic: Clinic, vital_times: VitalTimes = "local", allergy_severities: AllergySeverities = "fhir"
     ) -> None:
-        if vital_times not in ("local", "utc"):
-            raise ValueError(f"vital_times must be 'local' or 'utc', not {vital_times!r}")
+        if vital_times not in ("local", "utc", "instant"):
+            raise ValueError(f"vital_times must be 'local', 'utc' or 'instant', not {vital_times!r}")
         if allergy_severities not in ("fhir", "scale", "labels"):
             raise ValueError(f"allergy_severities must be 'fhir', 'scale' or 'labels', not {allergy_severities!r}")
         self.vital_times = vital_times
@@ -229,6 +233,11 @@ class Renderer:
             if self.vital_times == "utc":  # the same instant as the UTC day and time
                 utc = taken.astimezone(UTC)
                 day, clock = iso_date(utc.date()), utc.strftime("%H:%M:%SZ")
+            elif self.vital_times == "instant":  # the moment itself, and its time of day without a zone
+                utc = taken.astimezone(UTC)
+                day, clock = utc.strftime("%Y-%m-%dT%H:%M:%SZ"), utc.strftime("%H:%M:%S")
+        elif self.vital_times == "instant":
+            day = f"{day}T00:00:00"
         return {
             "abnormal_flags": flags,
             "bmi": _decimal(reading.bmi),

@@ -108,6 +108,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "enums": "pascal",
         "stand_in_dates": "zero",
         "stand_in_numbers": "zero",
+        "vital_times": "instant",
         "allergy_severities": "scale",
         "archived_patients": "not_found",
         "search_min_length": 3,
@@ -541,6 +542,28 @@ def test_a_vital_sign_written_as_zero_is_one_not_taken() -> None:
     documented, zeros = served
     for patient, expected, observations in zip(patients, documented, zeros, strict=True):
         assert len(expected) == _vitals_expected(patient), patient.uuid
+        assert observations == expected, patient.uuid
+
+
+def test_a_reading_taken_as_one_moment_is_that_moment() -> None:
+    # A .NET service whose `DateTime DateTaken` holds the moment a reading was taken writes it
+    # whole (`2024-05-01T19:30:00Z`) where the reference types a date, and `time_taken` as its
+    # `TimeOfDay` (`19:30:00`). Before, the date-time was read as a midnight converted to UTC
+    # (the UTC midnight nearest it: the next day for an afternoon reading) and the time as the
+    # clinic's wall clock: every timed reading was served a day late and hours off.
+    clinic = build_clinic()
+    patients = [clinic.awkward_patient("many_vitals"), clinic.awkward_patient("partial_vitals")]
+    served: list[list[list[dict[str, Any]]]] = []
+    for switches in ({}, {"vital_times": "instant"}):
+        with gateway_over("dentalpms", partial(create_sandbox, **switches)) as running:
+            served.append(
+                [running.fhir.search_all(f"{BASE_OVER}/Observation", patient=str(p.uuid), _count=100) for p in patients]
+            )
+    documented, instants = served
+    for patient, expected, observations in zip(patients, documented, instants, strict=True):
+        assert {o["effectiveDateTime"] for o in expected} == {
+            _taken(r, clinic.timezone) for r in patient.vitals if not r.deleted
+        }
         assert observations == expected, patient.uuid
 
 

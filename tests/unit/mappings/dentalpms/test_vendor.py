@@ -302,3 +302,22 @@ def test_a_date_written_as_a_date_time_is_the_day_the_vendor_stored(written: str
     # -05:00 (`1980-05-01T19:00:00-05:00`, Jackson's `Date` in the JVM's zone) was the 1st.
     patient = {**RENDER.patient(CLINIC.patients[0]), "date_of_birth": written}
     assert patient_to_fhir(canonical(VendorPatient.model_validate(patient)), CTX)["birthDate"] == "1980-05-02"
+
+
+@pytest.mark.parametrize(
+    ("day", "clock", "effective"),
+    [
+        ("2024-05-01T19:30:00Z", "19:30:00", "2024-05-01T14:30:00-05:00"),  # the moment, and its time of day
+        ("2024-05-01T19:30:00.0000000Z", "19:30:00", "2024-05-01T14:30:00-05:00"),
+        ("2024-05-01T19:30:00", "19:30:00", "2024-05-01T14:30:00-05:00"),  # no offset: UTC
+        ("2024-05-01T14:30:00-05:00", "14:30:00", "2024-05-01T14:30:00-05:00"),
+        ("2024-05-02T01:30:00Z", "01:30:00", "2024-05-01T20:30:00-05:00"),  # the UTC day is the next one
+        ("2024-05-01T00:00:00Z", "14:30:00", "2024-05-01T14:30:00-05:00"),  # a midnight: the day, the wall clock
+        ("2024-04-30T19:00:00-05:00", "14:30:00", "2024-05-01T14:30:00-05:00"),  # a converted midnight
+    ],
+)
+def test_a_date_taken_holding_the_moment_taken_is_that_moment(day: str, clock: str, effective: str) -> None:
+    record = next(record for model, _, record in RECORDS if model is VendorVitals and record["pulse"] is not None)
+    read = canonical(VendorVitals.model_validate({**record, "date_taken": day, "time_taken": clock}))
+    observations = vitals_to_fhir(read, "3f2b9c1e-8d4a-4f6b-9a1e-2c3d4e5f6a7b", CTX)
+    assert {o["effectiveDateTime"] for o in observations} == {effective}

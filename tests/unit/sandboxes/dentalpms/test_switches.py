@@ -352,3 +352,22 @@ def test_a_patients_deleted_at_may_be_left_out_of_every_answer() -> None:
     assert listed and all("deleted_at" not in p for p in listed)
     with pytest.raises(ValueError, match="patient_deleted_at"):
         variant(patient_deleted_at="absent")
+
+
+def test_a_vital_signs_date_may_hold_the_moment_taken() -> None:
+    patient = next(p for p in LIVE if any(r.taken_at and not r.deleted for r in p.vitals))
+    path = f"{BASE}/{patient.uuid}/vital-signs"
+    local = new_api().ok(path, page_size=200)["items"]
+    instant = {r["id"]: r for r in variant(vital_times="instant").ok(path, page_size=200)["items"]}
+    zone = ZoneInfo(CLINIC.timezone)
+    for record in local:
+        served = instant[record["id"]]
+        if not record["time_taken"]:
+            assert (served["date_taken"], served["time_taken"]) == (f"{record['date_taken']}T00:00:00", None)
+            continue
+        day, clock = date.fromisoformat(record["date_taken"]), time.fromisoformat(record["time_taken"])
+        taken = datetime.combine(day, clock, zone).astimezone(UTC)
+        assert (served["date_taken"], served["time_taken"]) == (
+            taken.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            taken.strftime("%H:%M:%S"),
+        )
