@@ -111,6 +111,9 @@ described below, and the adapter must work under every value):
   ``mild``/``moderate``/``severe`` (``"fhir"``), a pick list's ``Low``/``Medium``/``High``
   (``"scale"``) or a form's ``Mild``/``Moderate``/``Life-threatening`` (``"labels"``)
   (``render``).
+- ``snomed_reactions``: an allergy's ``snomed_reaction`` (typed only ``string``) as the concept
+  id (``"code"``, ``247472004``), its term (``"term"``, ``Hives``) or both in SNOMED CT
+  compositional grammar (``"expression"``, ``247472004 |Hives|``) (``render``).
 - ``write_answers``: a ``PATCH`` or ``transition-status`` answers the patient as stored
   (``"flushed"``) or with the ``version`` and ``updated_at`` from before that write
   (``"before_flush"``: a JPA service that maps its entity before the ORM flushes, when
@@ -270,7 +273,7 @@ from sandboxes.dentalpms.paging import EmptyLists, PastEnd
 from sandboxes.dentalpms.params import QueryBooleans
 from sandboxes.dentalpms.query_enums import QueryEnums
 from sandboxes.dentalpms.readings import Accents, Case, Match, Phones, SearchReading
-from sandboxes.dentalpms.render import AllergySeverities, VitalTimes
+from sandboxes.dentalpms.render import AllergySeverities, SnomedReactions, VitalTimes
 from sandboxes.dentalpms.routes import CountsEndpoint, api_routes
 from sandboxes.dentalpms.shapes import (
     Dates,
@@ -327,6 +330,7 @@ def create_app(
     patch_chart_numbers: PatchChartNumbers = "others",
     body_dates: BodyDates = "lax",
     allergy_severities: AllergySeverities = "fhir",
+    snomed_reactions: SnomedReactions = "code",
     write_answers: WriteAnswers = "flushed",
     references: References = "null",
     stand_in_numbers: StandInNumbers = "null",
@@ -380,6 +384,7 @@ def create_app(
         patch_chart_numbers=patch_chart_numbers,
         body_dates=body_dates,
         allergy_severities=allergy_severities,
+        snomed_reactions=snomed_reactions,
         write_answers=write_answers,
         query_booleans=query_booleans,
         query_enums=query_enums,

@@ -40,7 +40,14 @@ from sandboxes.dentalpms.paging import EmptyLists, PastEnd
 from sandboxes.dentalpms.params import QueryBooleans
 from sandboxes.dentalpms.query_enums import QueryEnums
 from sandboxes.dentalpms.readings import DOCUMENTED, SearchReading
-from sandboxes.dentalpms.render import BLANK_PATIENT, AllergySeverities, Renderer, VitalTimes, reference
+from sandboxes.dentalpms.render import (
+    BLANK_PATIENT,
+    AllergySeverities,
+    Renderer,
+    SnomedReactions,
+    VitalTimes,
+    reference,
+)
 from sandboxes.dentalpms.rows import PatientRow
 from sandboxes.dentalpms.sorting import SortKey, sort_key
 from sandboxes.toolkit.aliases import JsonObject
@@ -110,6 +117,7 @@ class Store:
         patch_chart_numbers: PatchChartNumbers = "others",
         body_dates: BodyDates = "lax",
         allergy_severities: AllergySeverities = "fhir",
+        snomed_reactions: SnomedReactions = "code",
         write_answers: WriteAnswers = "flushed",
         query_booleans: QueryBooleans = "any",
         query_enums: QueryEnums = "documented",
@@ -136,7 +144,7 @@ class Store:
         self.patch_chart_numbers = one_of("patch_chart_numbers", patch_chart_numbers, PatchChartNumbers)
         self.body_dates = one_of("body_dates", body_dates, BodyDates)
         self.lists = lists
-        self.render = Renderer(clinic, vital_times, allergy_severities)
+        self.render = Renderer(clinic, vital_times, allergy_severities, snomed_reactions)
         self.clock = clock
         self.reading = reading
         self.past_end = past_end

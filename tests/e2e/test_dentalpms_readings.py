@@ -129,6 +129,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "query_booleans": "truthy",
         "vitals_lookup": "by_id",
         "allergy_severities": "labels",
+        "snomed_reactions": "expression",
         "decimals": "scientific",
         "dates": "local_midnight_utc",
         "error_bodies": "spring",
@@ -791,3 +792,27 @@ def test_a_patient_archived_without_deleted_at_in_its_answers_stays_deleted() ->
                 assert bundle.get("entry", []) == [] and bundle["total"] == 0, (fhir_type, patient.uuid)
         found = running.fhir.search_all(f"{BASE_OVER}/Patient", _count=100)
         assert Counter(p["id"] for p in found) == _ids(live_patients(clinic))
+
+
+@pytest.mark.parametrize("written", ["term", "expression"])
+def test_a_reaction_written_as_a_snomed_term_or_expression_is_coded_only_by_its_concept_id(written: str) -> None:
+    # `snomed_reaction` is typed only `string`: a service may keep the term picked (`Hives`) or
+    # the concept as SNOMED CT's compositional grammar writes it (`247472004 |Hives|`). Before,
+    # either was sent as the SNOMED code itself: `{"system": "http://snomed.info/sct", "code":
+    # "Hives"}` or `"247472004 |Hives|"`, codes that are no SNOMED concept id.
+    clinic = build_clinic()
+    owners = [p for p in live_patients(clinic) if any(a.reaction_snomed and not a.deleted for a in p.allergies)][:4]
+    assert owners
+    served: list[list[list[dict[str, Any]]]] = []
+    for switches in ({}, {"snomed_reactions": written}):
+        with gateway_over("dentalpms", partial(create_sandbox, **switches)) as running:
+            served.append(
+                [running.fhir.search_all(f"{BASE_OVER}/AllergyIntolerance", patient=str(p.uuid)) for p in owners]
+            )
+    for documented, read in zip(*served, strict=True):
+        for expected, allergy in zip(documented, read, strict=True):
+            for want, got in zip(expected.get("reaction", []), allergy.get("reaction", []), strict=True):
+                manifestation, wanted = got["manifestation"][0], want["manifestation"][0]
+                assert manifestation["text"] == wanted["text"]
+                codes = [c["code"] for c in manifestation.get("coding", [])]
+                assert codes == ([] if written == "term" else [c["code"] for c in wanted.get("coding", [])])

@@ -371,3 +371,17 @@ def test_a_vital_signs_date_may_hold_the_moment_taken() -> None:
             taken.strftime("%Y-%m-%dT%H:%M:%SZ"),
             taken.strftime("%H:%M:%S"),
         )
+
+
+def test_a_snomed_reaction_may_be_written_as_its_term_or_an_expression() -> None:
+    owner = next(p for p in LIVE if any(a.reaction_snomed and not a.deleted for a in p.allergies))
+    path = f"{BASE}/{owner.uuid}/allergies"
+    coded = [a for a in new_api().ok(path, page_size=200)["items"] if a["snomed_reaction"]]
+    terms = {a["id"]: a for a in variant(snomed_reactions="term").ok(path, page_size=200)["items"]}
+    expressions = {a["id"]: a for a in variant(snomed_reactions="expression").ok(path, page_size=200)["items"]}
+    assert coded
+    for allergy in coded:
+        assert terms[allergy["id"]]["snomed_reaction"] == allergy["reaction"]
+        assert expressions[allergy["id"]]["snomed_reaction"] == f"{allergy['snomed_reaction']} |{allergy['reaction']}|"
+    with pytest.raises(ValueError, match="snomed_reactions"):
+        variant(snomed_reactions="display")
