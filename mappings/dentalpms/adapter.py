@@ -21,9 +21,12 @@ Search planning (what is pushed down, and why it is safe):
   (`_sort=family|birthdate|_lastUpdated` → `sort_by`), so records created or deleted while a
   client pages cannot shift a page and lose or repeat a patient; when the vendor alone
   answers the query exactly, the first page also asks the page endpoint for its `total`.
-- `clinical-status` / `status` → `is_active` (narrows; asked again without it when the vendor
-  refuses the spelling `true`, as Laravel's `boolean` rule does, and from then on never sent to
-  it); Observation `date` → `date_from`/
+- `clinical-status` / `status` → `is_active=true`, for the active records only (narrows; asked
+  again without it when the vendor refuses the spelling `true`, as Laravel's `boolean` rule
+  does, and from then on never sent to it). Never `is_active=false`: a NestJS service whose
+  query is converted by class-transformer's `@Type(() => Boolean)` reads it as
+  `Boolean("false")`, true, and answers the active records; the other statuses are asked
+  unfiltered (a superset) and the gateway filters. Observation `date` → `date_from`/
   `date_to` widened by a day on each side (vendor dates are local days; the gateway finishes).
 Sub-records (allergies, medications, vital signs) exist only under a patient, so their search
 requires `patient` (or `_id`), and their ids carry the patient's (mappings.ids). One vital-signs
@@ -694,9 +697,8 @@ class DentalPmsAdapter:
 
     async def _search_allergies(self, request: SearchRequest) -> VendorPage:
         status = q.single_token(request.query, "clinical-status")
-        extra: dict[str, str | int] = (
-            {"is_active": str(status == "active").lower()} if status in ("active", "inactive") else {}
-        )
+        # `true` only: `false` may be read as true (module docstring); inactive ones are filtered here.
+        extra: dict[str, str | int] = {"is_active": "true"} if status == "active" else {}
         listed = await self._sub_records(request, ALLERGIES, extra)
         if listed is None:
             return VendorPage([], None, total=0)
@@ -710,11 +712,8 @@ class DentalPmsAdapter:
 
     async def _search_medications(self, request: SearchRequest) -> VendorPage:
         statuses = {v.code for p in request.query.named("status") for v in p.values if isinstance(v, TokenValue)}
-        extra: dict[str, str | int] = {}
-        if statuses == {"active"}:
-            extra["is_active"] = "true"
-        elif statuses and "active" not in statuses and len(request.query.named("status")) == 1:
-            extra["is_active"] = "false"
+        # `true` only: `false` may be read as true (module docstring); the other statuses are filtered here.
+        extra: dict[str, str | int] = {"is_active": "true"} if statuses == {"active"} else {}
         listed = await self._sub_records(request, MEDICATIONS, extra)
         if listed is None:
             return VendorPage([], None, total=0)

@@ -6,6 +6,12 @@ is `nkda` gets one AllergyIntolerance saying so, with the SNOMED situation conce
 not an allergy to something called NKDA), so that "reviewed, none" is told apart from "never
 asked".
 
+`snomed_reaction` is typed only `string` too: a service may keep the concept id (`247472004`),
+the term picked from a SNOMED list (`Hives`) or both as SNOMED CT's compositional grammar
+writes a concept (`247472004 |Hives|`). Only a concept id is a SNOMED code (an SCTID: 6 to 18
+digits); the term, given or in the expression, is the coding's display, and the
+manifestation's text when the record has no `reaction` of its own.
+
 `severity` is typed only `string`: a service may store FHIR's words or its own form's (a
 Low/Medium/High pick list, a "Life-threatening" top grade, in any case or enum spelling).
 Each word that names a FHIR grade is read as that grade; one that names none, or a severity
@@ -15,6 +21,7 @@ in the vendor's words rather than dropped.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from gateway.contract import TenantContext
@@ -42,6 +49,10 @@ _SEVERITIES = {
     "lifethreatening": "severe",
 }
 NKDA_SUFFIX = "nkda"
+# An SCTID (SNOMED CT's concept id: 6 to 18 digits), alone or with its term as SNOMED CT's
+# compositional grammar writes a concept: `247472004 |Hives|`.
+_SCTID = re.compile(r"\d{6,18}")
+_EXPRESSION = re.compile(r"(\d{6,18})\s*\|\s*([^|]*?)\s*\|")
 
 
 def nkda_id(patient_id: str) -> str:
@@ -79,6 +90,16 @@ def _severity(a: dict[str, Any]) -> tuple[str, str | None]:
     return word, _SEVERITIES.get("".join(c for c in word.lower() if c.isalpha()))
 
 
+def _snomed(text: str) -> tuple[str | None, str | None]:
+    """(concept id, term) of a `snomed_reaction` (module docstring): an id, an expression, or a term."""
+    if _SCTID.fullmatch(text):
+        return text, None
+    expression = _EXPRESSION.fullmatch(text)
+    if expression:
+        return expression.group(1), expression.group(2) or None
+    return None, text
+
+
 def _has_manifestation(a: dict[str, Any]) -> bool:
     return bool((a.get("reaction") or "").strip() or (a.get("snomed_reaction") or "").strip())
 
@@ -97,9 +118,10 @@ def _reaction(a: dict[str, Any]) -> list[dict[str, Any]]:
     snomed = (a.get("snomed_reaction") or "").strip()
     if not text and not snomed:
         return []  # a reaction needs a manifestation; severity alone cannot stand (a note keeps it)
-    manifestation: dict[str, Any] = {"text": text} if text else {}
-    if snomed:
-        manifestation["coding"] = [coding(SNOMED, snomed)]
+    code, term = _snomed(snomed) if snomed else (None, None)
+    manifestation: dict[str, Any] = {"text": text or term} if text or term else {}
+    if code:
+        manifestation["coding"] = [coding(SNOMED, code, term)]
     reaction = {
         "manifestation": [manifestation],
         "severity": _severity(a)[1],

@@ -13,6 +13,15 @@ property (`Email`) or the JSON path of a value the reader could not take (`$.ema
 are read. Only `loc` and
 `msg` (`field` and `defaultMessage` or `message`), or the text, are passed on: `input` and
 `rejectedValue` echo what we sent, which can be PHI.
+
+The query parameters the reference gives a closed set of values (`status`, `problem_status`,
+`sort_by`, `sort_dir`) are documented in lower case (`active`, `last_name`, `asc`), but a
+service may bind them to its enums by the constants' names: Spring's `@RequestParam` of an enum
+type takes only `ACTIVE` (`Enum.valueOf` is case-sensitive) and answers the documented spelling
+400, the very spelling its answers are written in (Jackson writes an enum by its name). Which
+spelling the vendor takes is learned once, the first time a list asked with such values is
+refused, from one request of the patient list asked both ways (`_takes_names`); refused in the
+documented spelling and answered in names, every such value is sent as a name from then on.
 """
 
 from __future__ import annotations
@@ -21,12 +30,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.contract import AdapterConfig
+from gateway.errors import InvalidRequest, NotFound
 from gateway.upstream.errors import json_or_error
 from gateway.upstream.http import UpstreamClient, UpstreamResponse
 from mappings.dentalpms.options import DentalPmsOptions
 
 Params = Mapping[str, str | int]
 _LOC_PREFIXES = ("query", "body", "path")
+# The query parameters the reference gives a closed set of values (module docstring).
+_ENUM_PARAMS = frozenset({"status", "problem_status", "sort_by", "sort_dir"})
+# One request of the patient list with a value of each: refused one way and taken the other, it
+# says how the vendor spells them (whatever it holds: a 404 for an empty list is taken too).
+_SPELLING_PROBE: dict[str, str | int] = {"first": 1, "status": "active", "sort_by": "last_name", "sort_dir": "asc"}
 
 
 class DentalPmsClient:
@@ -35,10 +50,47 @@ class DentalPmsClient:
         token = config.secrets["api_token"]  # required by the vendor's declaration, checked with the config
         self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         self._http = UpstreamClient.from_config(config)
+        # Whether the vendor takes enum values only as constants' names (`ACTIVE`); None until a
+        # refusal made it worth asking (module docstring).
+        self._enum_names: bool | None = None
 
     async def get(self, path: str, params: Params | None = None) -> Any:
+        """The answer to a GET, enum values spelled as the vendor takes them (module docstring)."""
+        if not params or self._enum_names is False or _ENUM_PARAMS.isdisjoint(params):
+            return await self._get(path, params)
+        if self._enum_names:
+            return await self._get(path, _as_names(params))
+        try:
+            return await self._get(path, params)
+        except InvalidRequest:
+            if not await self._takes_names():
+                raise  # refused for something else (a `search` too short, say)
+        return await self._get(path, _as_names(params))
+
+    async def _get(self, path: str, params: Params | None) -> Any:
         response = await self._http.request("GET", f"/{self._org}{path}", params=params, headers=self._headers)
         return json_or_error(response, message_of)
+
+    async def _takes_names(self) -> bool:
+        """Whether the vendor takes enum query values only as constants' names: the patient list
+        asked once with documented values refused, and the same asked with names taken. Learned
+        for good once either is taken; neither taken, nothing is learned (the refusals were not
+        of the spelling)."""
+        if self._enum_names is None:
+            if await self._taken(_SPELLING_PROBE):
+                self._enum_names = False
+            elif await self._taken(_as_names(_SPELLING_PROBE)):
+                self._enum_names = True
+        return bool(self._enum_names)
+
+    async def _taken(self, params: Params) -> bool:
+        try:
+            await self._get("/patients/cursor", params)
+        except InvalidRequest:
+            return False
+        except NotFound:  # an empty list's 404 (adapter.py): the values were read
+            return True
+        return True
 
     async def send(
         self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
@@ -50,6 +102,11 @@ class DentalPmsClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+def _as_names(params: Params) -> dict[str, str | int]:
+    """`params` with each enum value written as its constant's name (`last_name` -> `LAST_NAME`)."""
+    return {name: str(value).upper() if name in _ENUM_PARAMS else value for name, value in params.items()}
 
 
 def message_of(body: Any) -> str:

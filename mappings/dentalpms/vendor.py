@@ -17,6 +17,11 @@ form (`canonical`), so the mappers stay plain dict readers:
   `1980-05-01T22:00:00Z` are the 2nd: a midnight converted to another zone on the way out);
 - times `HH:MM[:SS[.ffffff]]`, with their offset when they give one (`Z`, `-05:00`), or a
   date-time whose time part (and offset) is taken;
+- a vital-signs `date_taken` written as a date-time whose time of day is `time_taken`'s
+  (`2024-05-01T19:30:00Z` with `19:30:00`: a .NET `DateTime` holding the moment taken, and its
+  `TimeOfDay`) is that moment, not a converted midnight: its day and time as written, at its
+  offset (none: UTC, as timestamps are read). A converted midnight matches only a reading taken
+  at the very second of that zone's midnight (`19:00:00` for a UTC midnight written at -05:00);
 - references as `{"uuid", "name"}` (also `id` for `uuid`), or a bare uuid / name string; an
   empty one (`null`, `{}`, or PHP's empty array `[]`) is none;
 - an optional field null or absent alike;
@@ -27,6 +32,15 @@ form (`canonical`), so the mappers stay plain dict readers:
 - enum values (the reference lists them in lower snake case, `on_hold`) in any case or
   spelling of the same words: `ON_HOLD` (a Java enum's name), `OnHold` (.NET's), `on-hold`;
   a value the reference does not list is kept, lower-cased;
+- a vital sign of 0 or less (`0`, `"0.00"`, `-1`) is one not taken: the reference marks none
+  of them required nor says how an unmeasured one is written, and a service whose numbers are
+  non-nullable (Go's `int`, C#'s `int`/`decimal`, a `NOT NULL DEFAULT 0` column) writes its
+  type's zero; no blood pressure, pulse, rate, saturation, temperature, height, weight or BMI
+  of a patient measured is 0, and a BMI-for-age percentile is above the 0th by definition;
+- a patient whose `status` is `archived` is a deleted one, with or without a `deleted_at`
+  ("Archived status requires the archive endpoint", which "Sets deleted_at timestamp"): a
+  service may leave the soft-delete column out of its answers (Laravel's `$hidden`), and a
+  record of any kind archived "by setting status to 'archived'" (as the alerts are) is too;
 - a field the reference gives a default ("Defaults to 'active'", "Defaults to true") that is
   absent or null has that default: a service may leave defaults out (FastAPI's
   `response_model_exclude_defaults`): a patient's `status`, an allergy's `status_is_active`,
@@ -52,6 +66,9 @@ from gateway.contract.lenient import Text
 from mappings.fhirjson import midnight_day
 from mappings.ids import CANONICAL_UUID
 
+# The `deleted_at` of a patient archived by its status alone whose answer has no `updated_at`
+# either: a deletion without a known time (only its truth is ever read).
+ARCHIVED_BY_STATUS = "1970-01-01T00:00:00Z"
 _INT_TEXT = re.compile(r"[+-]?\d+")
 _NUMBER_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 # A two-digit exponent at most: no measurement or balance needs more, and the plain text of
@@ -103,6 +120,14 @@ def _decimal(value: Any) -> str | None:
             return format(decimal.Decimal(text), "f")
         return None
     raise ValueError("is not a number")
+
+
+def _measurement(value: Any) -> str | None:
+    """A vital sign's decimal text, None when not taken: 0 or less is a non-nullable type's stand-in
+    for none (module docstring), never a measurement; served, it would be a blood pressure of
+    0/0 mm[Hg] or a weight of 0 lb."""
+    text = _decimal(value)
+    return None if text is None or decimal.Decimal(text) <= 0 else text
 
 
 def _fail(problem: str) -> Any:
@@ -224,6 +249,7 @@ def _defaulted(default: bool) -> Any:
 Bool = Annotated[bool | None, BeforeValidator(_boolean)]
 Int = Annotated[int | None, BeforeValidator(_integer)]
 Decimal = Annotated[str | None, BeforeValidator(_decimal)]
+Measurement = Annotated[str | None, BeforeValidator(_measurement)]
 Day = Annotated[str | None, BeforeValidator(_day)]
 Timestamp = Annotated[str | None, BeforeValidator(_timestamp)]
 Clock = Annotated[str | None, BeforeValidator(_clock)]
@@ -335,6 +361,14 @@ class VendorPatient(VendorModel):
     title: Any = None
     treatment_notes: Any = None
 
+    @model_validator(mode="after")
+    def _archived_by_status(self) -> VendorPatient:
+        """An archived patient is a deleted one (module docstring); served without `deleted_at`,
+        its deletion is dated by its last update (the archive bumps `updated_at`), else a stand-in."""
+        if self.status == "archived" and self.deleted_at is None:
+            self.deleted_at = self.updated_at or ARCHIVED_BY_STATUS
+        return self
+
 
 class _SubRecord(VendorModel):
     id: VendorId
@@ -383,19 +417,38 @@ class VendorDisease(_SubRecord):
     snomed_problem_type: Any = None
 
 
+_CLOCK = re.compile(r"(\d\d:\d\d:\d\d)(\.\d+)?")  # the time of day leading a time or a date-time's time part
+
+
+def _taken_at_once(value: Any) -> Any:
+    """A vital-signs reading whose `date_taken` is the moment taken (module docstring), as its
+    day and its time with the offset written; any other reading as it came."""
+    if not isinstance(value, dict):
+        return value
+    day, clock = value.get("date_taken"), value.get("time_taken")
+    if not isinstance(day, str) or not isinstance(clock, str) or "T" not in day:
+        return value
+    written = day.strip()
+    part = written.split("T", 1)[1]
+    held, said = _CLOCK.match(part), _CLOCK.match(clock.strip())
+    if held is None or said is None or held.group(1) != said.group(1) or held.group(1) == "00:00:00":
+        return value
+    return {**value, "date_taken": written[:10], "time_taken": held.group(0) + (part[held.end() :] or "Z")}
+
+
 class VendorVitals(_SubRecord):
     date_taken: Annotated[str, BeforeValidator(lambda v: _day(v) or _fail("is missing"))]
     time_taken: Clock = None
-    bp_systolic: Decimal = None
-    bp_diastolic: Decimal = None
-    pulse: Decimal = None
-    respiration_rate: Decimal = None
-    oxygen_saturation: Decimal = None
-    temperature_f: Decimal = None
-    height_inches: Decimal = None
-    weight_lbs: Decimal = None
-    bmi: Decimal = None
-    bmi_percentile: Decimal = None
+    bp_systolic: Measurement = None
+    bp_diastolic: Measurement = None
+    pulse: Measurement = None
+    respiration_rate: Measurement = None
+    oxygen_saturation: Measurement = None
+    temperature_f: Measurement = None
+    height_inches: Measurement = None
+    weight_lbs: Measurement = None
+    bmi: Measurement = None
+    bmi_percentile: Measurement = None
     abnormal_flags: Any = None
     created_by: Any = None
     has_followup_plan: Any = None
@@ -403,6 +456,11 @@ class VendorVitals(_SubRecord):
     note: Any = None
     provider: Any = None
     weight_code: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moment_taken(cls, value: Any) -> Any:
+        return _taken_at_once(value)
 
 
 def _listed(value: Any) -> Any:
@@ -478,9 +536,12 @@ class VendorCursorList(VendorModel):
 
 def is_deleted(raw: Any) -> bool:
     """Whether a record, before it is read, says it was soft-deleted: a `deleted_at` that is a
-    date-time, not one standing in for none; one that cannot be read counts (never serve what
-    may be deleted)."""
+    date-time, not one standing in for none, or a `status` of `archived` in any spelling (module
+    docstring); a `deleted_at` that cannot be read counts (never serve what may be deleted)."""
     value = raw.get("deleted_at") if isinstance(raw, dict) else None
+    status = raw.get("status") if isinstance(raw, dict) else None
+    if isinstance(status, str) and _squashed(status) == "archived":
+        return True
     try:
         return _timestamp(value) is not None
     except ValueError:

@@ -76,6 +76,10 @@ described below, and the adapter must work under every value):
   ``"scientific"``: ``"1.5E+2"``, as Java's ``BigDecimal.stripTrailingZeros().toString()``
   writes) and ``references`` (``"null"`` or ``"array"``: a reference with nothing behind it
   written ``[]``, as PHP's ``json_encode`` writes a Laravel resource over null) and
+  ``stand_in_numbers`` (``"null"`` or ``"zero"``: a vital sign not taken is ``0`` or
+  ``"0.00"``, a non-nullable type's zero value) and ``patient_deleted_at`` (``"served"`` or
+  ``"hidden"``: a patient's ``deleted_at`` left out of every answer, an archived patient told
+  only by its ``status``) and
   ``error_bodies="laravel"`` (``{"message"}``, a 422's ``errors`` by field, an unknown path
   ``The route <path> could not be found.``) and ``error_bodies="problem_details"`` (ASP.NET
   Core's ``{"type", "title", "status", "detail"}``, a validation failure's ``errors`` by
@@ -89,15 +93,27 @@ described below, and the adapter must work under every value):
 - ``query_booleans``: a boolean query parameter (``is_active``) read as pydantic reads one
   (``"any"``: ``true``/``false``, ``1``/``0``, ``yes``/``no``, ...) or only as ``1``/``0``
   (``"digits"``: Laravel's ``boolean`` validation rule, which refuses the text ``"true"``
-  with a 422) (``params``).
+  with a 422) or as JavaScript's truthiness of the text (``"truthy"``: NestJS converting its
+  query with class-transformer's ``@Type(() => Boolean)``, ``Boolean("false")`` being true, so
+  ``is_active=false`` asks for the active records) (``params``).
+- ``query_enums``: the enum-valued query parameters (``status``, ``problem_status``,
+  ``sort_by``, ``sort_dir``) taken as documented (``"documented"``: ``active``) or only as an
+  enum constant's name (``"names"``: ``ACTIVE``, ``LAST_NAME``, as Spring binds a
+  ``@RequestParam`` enum; the documented spelling is a 400) (``query_enums``).
 - ``vital_times``: a vital-signs reading's ``date_taken`` and ``time_taken`` are the
   clinic's day and wall clock (``"local"``, ``14:30:00``) or the UTC day and time with
   its ``Z`` (``"utc"``, ``19:30:00Z``: the reference types ``time_taken`` as ``string
-  (time)``, RFC 3339's ``full-time``, which carries an offset) (``render``).
+  (time)``, RFC 3339's ``full-time``, which carries an offset) or the moment as a UTC
+  date-time in ``date_taken`` and its time of day, zoneless, in ``time_taken`` (``"instant"``,
+  ``2024-05-01T19:30:00Z`` and ``19:30:00``: a .NET ``DateTime`` holding the moment taken)
+  (``render``).
 - ``allergy_severities``: an allergy's ``severity`` (typed only ``string``) as the clinic's
   ``mild``/``moderate``/``severe`` (``"fhir"``), a pick list's ``Low``/``Medium``/``High``
   (``"scale"``) or a form's ``Mild``/``Moderate``/``Life-threatening`` (``"labels"``)
   (``render``).
+- ``snomed_reactions``: an allergy's ``snomed_reaction`` (typed only ``string``) as the concept
+  id (``"code"``, ``247472004``), its term (``"term"``, ``Hives``) or both in SNOMED CT
+  compositional grammar (``"expression"``, ``247472004 |Hives|``) (``render``).
 - ``write_answers``: a ``PATCH`` or ``transition-status`` answers the patient as stored
   (``"flushed"``) or with the ``version`` and ``updated_at`` from before that write
   (``"before_flush"``: a JPA service that maps its entity before the ORM flushes, when
@@ -255,8 +271,9 @@ from sandboxes.dentalpms.lifecycle import ArchivedPatients, ArchivedRecords, Lif
 from sandboxes.dentalpms.list_readings import DobTo, ListReading, ListStatuses, ListTotals
 from sandboxes.dentalpms.paging import EmptyLists, PastEnd
 from sandboxes.dentalpms.params import QueryBooleans
+from sandboxes.dentalpms.query_enums import QueryEnums
 from sandboxes.dentalpms.readings import Accents, Case, Match, Phones, SearchReading
-from sandboxes.dentalpms.render import AllergySeverities, VitalTimes
+from sandboxes.dentalpms.render import AllergySeverities, SnomedReactions, VitalTimes
 from sandboxes.dentalpms.routes import CountsEndpoint, api_routes
 from sandboxes.dentalpms.shapes import (
     Dates,
@@ -266,11 +283,13 @@ from sandboxes.dentalpms.shapes import (
     ErrorBodies,
     Nulls,
     PageInfo,
+    PatientDeletedAt,
     References,
     Scalars,
     ShapedApp,
     Shapes,
     StandInDates,
+    StandInNumbers,
     Timestamps,
 )
 from sandboxes.dentalpms.store import ArchiveVersions, CreateStatuses, DeathDates, EmptyPatches, Store, WriteAnswers
@@ -311,9 +330,13 @@ def create_app(
     patch_chart_numbers: PatchChartNumbers = "others",
     body_dates: BodyDates = "lax",
     allergy_severities: AllergySeverities = "fhir",
+    snomed_reactions: SnomedReactions = "code",
     write_answers: WriteAnswers = "flushed",
     references: References = "null",
+    stand_in_numbers: StandInNumbers = "null",
+    patient_deleted_at: PatientDeletedAt = "served",
     query_booleans: QueryBooleans = "any",
+    query_enums: QueryEnums = "documented",
     empty_lists: EmptyLists = "page",
     idempotency_keys: IdempotencyKeys = "any",
     create_answers: CreateAnswers = "sent",
@@ -346,7 +369,7 @@ def create_app(
     reading = SearchReading(accents=search_accents, phones=search_phones, match=search_match, case=search_case)
     shapes = Shapes(
         timestamps, dates, scalars, nulls, page_info, error_bodies, enums, stand_in_dates, defaults, decimals,
-        references,
+        references, stand_in_numbers, patient_deleted_at,
     )  # fmt: skip
     lifecycle = Lifecycle(archived_patients, archived_records, page_size_max, vitals_lookup)
     store = Store(
@@ -361,8 +384,10 @@ def create_app(
         patch_chart_numbers=patch_chart_numbers,
         body_dates=body_dates,
         allergy_severities=allergy_severities,
+        snomed_reactions=snomed_reactions,
         write_answers=write_answers,
         query_booleans=query_booleans,
+        query_enums=query_enums,
         empty_lists=empty_lists,
         idempotency_keys=idempotency_keys,
         create_answers=create_answers,

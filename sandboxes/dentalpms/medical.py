@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sandboxes.dentalpms.paging import EmptyLists, PastEnd, check_past_end, list_answer, page_body
-from sandboxes.dentalpms.params import BOOL, BOOL_DIGITS, DATE, PAGE, STR, Params, page_size_upto
+from sandboxes.dentalpms.params import BOOL, BOOL_DIGITS, BOOL_TRUTHY, DATE, PAGE, STR, Params, page_size_upto
 from sandboxes.dentalpms.responses import raw_json
 from sandboxes.dentalpms.store import Store
 from sandboxes.toolkit.aliases import JsonObject
@@ -42,7 +42,7 @@ class MedicalRecords:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._boolean = BOOL_DIGITS if store.query_booleans == "digits" else BOOL
+        self._boolean = {"any": BOOL, "digits": BOOL_DIGITS, "truthy": BOOL_TRUTHY}[store.query_booleans]
 
     async def allergies(self, request: Request) -> Response:
         params, patient_id, page, size = self._list_params(request)
@@ -125,7 +125,7 @@ class MedicalRecords:
         return raw_json(orjson.dumps(summary))
 
     def _list_params(self, request: Request) -> tuple[Params, str, int, int]:
-        params = Params(request)
+        params = Params(request, self.store.query_enums)
         patient_id = params.path_uuid("patient_uuid")
         page = params.query("page", PAGE, 1)
         size = params.query("page_size", page_size_upto(self.store.page_size_max), 50)

@@ -53,7 +53,7 @@ class PatientLists:
         self.store = store
 
     async def page(self, request: Request) -> Response:
-        params = Params(request)
+        params = Params(request, self.store.query_enums)
         page = params.query("page", PAGE, 1)
         size = params.query("page_size", page_size_upto(self.store.page_size_max), 50)
         sort_by = params.query("sort_by", LIST_SORT, "last_name")
@@ -70,7 +70,7 @@ class PatientLists:
         return list_answer(body, len(chosen), self.store.empty_lists)
 
     async def cursor(self, request: Request) -> Response:
-        params = Params(request)
+        params = Params(request, self.store.query_enums)
         first = params.query("first", page_size_upto(self.store.page_size_max), 50)
         after = params.query("after", STR, None)
         sort_by = params.query("sort_by", CURSOR_SORT, "first_name")

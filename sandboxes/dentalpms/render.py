@@ -22,18 +22,28 @@ from sandboxes.dentalpms.vital_flags import abnormal_flags
 from sandboxes.toolkit.aliases import JsonObject
 from sandboxes.toolkit.timestamps import iso_date, iso_utc
 
-__all__ = ["BLANK_PATIENT", "AllergySeverities", "Renderer", "VitalTimes", "reference"]
+__all__ = ["BLANK_PATIENT", "AllergySeverities", "Renderer", "SnomedReactions", "VitalTimes", "reference"]
 
 #: How a vital-signs reading's ``date_taken``/``time_taken`` are written: ``"local"`` (the
 #: clinic's day and wall clock, ``14:30:00``) or ``"utc"`` (the UTC day and time, with its
-#: ``Z``: ``19:30:00Z``, as a service that stores one UTC datetime and splits it would).
-VitalTimes = Literal["local", "utc"]
+#: ``Z``: ``19:30:00Z``, as a service that stores one UTC datetime and splits it would) or
+#: ``"instant"`` (``date_taken`` the whole moment as a UTC date-time, ``2024-05-01T19:30:00Z``,
+#: and ``time_taken`` its time of day, ``19:30:00``, with no zone: a .NET service whose
+#: ``DateTime DateTaken`` holds the moment taken and whose ``TimeSpan TimeTaken`` is its
+#: ``TimeOfDay``; a reading without a time is its day's midnight, ``2024-05-01T00:00:00``).
+VitalTimes = Literal["local", "utc", "instant"]
 
 #: How an allergy's ``severity`` (typed only ``string``) is written: ``"fhir"`` (``mild``,
 #: ``moderate``, ``severe``), ``"scale"`` (a three-step pick list: ``Low``, ``Medium``,
 #: ``High``) or ``"labels"`` (a form's labels, the top one named for what it means:
 #: ``Mild``, ``Moderate``, ``Life-threatening``).
 AllergySeverities = Literal["fhir", "scale", "labels"]
+
+#: How an allergy's ``snomed_reaction`` (typed only ``string``) is written: ``"code"`` (the
+#: concept id, ``247472004``), ``"term"`` (the concept's term as picked from a SNOMED list,
+#: ``Hives``) or ``"expression"`` (SNOMED CT compositional grammar, id and term:
+#: ``247472004 |Hives|``, as terminology pickers copy a concept).
+SnomedReactions = Literal["code", "term", "expression"]
 _SEVERITY_WORDS: dict[str, dict[str, str]] = {
     "scale": {"mild": "Low", "moderate": "Medium", "severe": "High"},
     "labels": {"mild": "Mild", "moderate": "Moderate", "severe": "Life-threatening"},
@@ -64,14 +74,21 @@ class Renderer:
     """Clinic records -> Dental PMS JSON (plain dicts)."""
 
     def __init__(
-        self, clinic: Clinic, vital_times: VitalTimes = "local", allergy_severities: AllergySeverities = "fhir"
+        self,
+        clinic: Clinic,
+        vital_times: VitalTimes = "local",
+        allergy_severities: AllergySeverities = "fhir",
+        snomed_reactions: SnomedReactions = "code",
     ) -> None:
-        if vital_times not in ("local", "utc"):
-            raise ValueError(f"vital_times must be 'local' or 'utc', not {vital_times!r}")
+        if vital_times not in ("local", "utc", "instant"):
+            raise ValueError(f"vital_times must be 'local', 'utc' or 'instant', not {vital_times!r}")
         if allergy_severities not in ("fhir", "scale", "labels"):
             raise ValueError(f"allergy_severities must be 'fhir', 'scale' or 'labels', not {allergy_severities!r}")
         self.vital_times = vital_times
         self.severity_words = _SEVERITY_WORDS.get(allergy_severities, {})
+        if snomed_reactions not in ("code", "term", "expression"):
+            raise ValueError(f"snomed_reactions must be 'code', 'term' or 'expression', not {snomed_reactions!r}")
+        self.snomed_reactions = snomed_reactions
         self.ns = namespace(clinic)
         self.zone = ZoneInfo(clinic.timezone)
         self.end_of_today = datetime.combine(clinic.today, time(23, 59), tzinfo=UTC)
@@ -186,10 +203,17 @@ class Renderer:
             "patient": pref,
             "reaction": allergy.reaction,
             "severity": self.severity_words.get(allergy.severity or "", allergy.severity),
-            "snomed_reaction": allergy.reaction_snomed,
+            "snomed_reaction": self._snomed_reaction(allergy),
             "status_is_active": allergy.active,
             **self._stamps(created, None, allergy.deleted),
         }
+
+    def _snomed_reaction(self, allergy: Allergy) -> str | None:
+        if allergy.reaction_snomed is None or self.snomed_reactions == "code":
+            return allergy.reaction_snomed
+        if self.snomed_reactions == "term":
+            return allergy.reaction
+        return f"{allergy.reaction_snomed} |{allergy.reaction}|"
 
     def medication(self, medication: Medication, patient: Patient, pref: JsonObject) -> JsonObject:
         created = _at(medication.start, patient.created_at) if medication.start else patient.created_at
@@ -229,6 +253,11 @@ class Renderer:
             if self.vital_times == "utc":  # the same instant as the UTC day and time
                 utc = taken.astimezone(UTC)
                 day, clock = iso_date(utc.date()), utc.strftime("%H:%M:%SZ")
+            elif self.vital_times == "instant":  # the moment itself, and its time of day without a zone
+                utc = taken.astimezone(UTC)
+                day, clock = utc.strftime("%Y-%m-%dT%H:%M:%SZ"), utc.strftime("%H:%M:%S")
+        elif self.vital_times == "instant":
+            day = f"{day}T00:00:00"
         return {
             "abnormal_flags": flags,
             "bmi": _decimal(reading.bmi),

@@ -62,6 +62,17 @@ simulator's), applied to every JSON answer by ``ShapedApp``:
   ``medication_definition``) is ``"null"`` or ``"array"``: ``[]``, what PHP's
   ``json_encode`` writes for the empty array a Laravel ``JsonResource`` over null resolves
   to (the reference types the field only ``object``).
+- ``patient_deleted_at``: a patient's ``deleted_at`` is ``"served"`` or ``"hidden"``: left out
+  of every answer, as a Laravel ``SoftDeletes`` model listing ``deleted_at`` in ``$hidden`` (or
+  any serializer excluding the soft-delete column) writes it; an archived patient is then told
+  only by its ``status``, ``archived``.
+- ``stand_in_numbers``: a vital sign the reading has no value for is ``"null"`` or ``"zero"``:
+  ``0`` for the ``integer`` ones (``bp_systolic``, ``pulse``, ``bmi_percentile``, ...) and
+  ``"0.00"`` for the decimals (``weight_lbs``, ``temperature_f``, ...), the zero value of a
+  non-nullable type (Go's ``int``, C#'s ``int`` and ``decimal``, a ``NOT NULL DEFAULT 0``
+  column, as Open Dental's ``vitalsign`` table, whose field names this API follows, stores a
+  height or weight not taken). The reference marks none of these fields required, nor says how
+  an unmeasured one is written.
 """
 
 from __future__ import annotations
@@ -90,6 +101,8 @@ StandInDates = Literal["null", "zero"]
 Defaults = Literal["served", "omitted"]
 Decimals = Literal["text", "scientific"]
 References = Literal["null", "array"]
+StandInNumbers = Literal["null", "zero"]
+PatientDeletedAt = Literal["served", "hidden"]
 
 # The servers' zones of the shifted `dates`: a UTC midnight written at -05:00, and a +02:00
 # midnight written in UTC.
@@ -121,6 +134,14 @@ _REFERENCE_FIELDS = frozenset(
     | {"responsible_party", "patient", "provider", "allergy_definition", "medication_definition"}
     | {"disease_definition", "alert_definition"}
 )
+# The vital signs of a reading, and the zero a non-nullable type of each writes for "not taken"
+# (`stand_in_numbers`): the reference types these `integer`, and those `string` (decimals).
+_MEASUREMENT_ZEROS: dict[str, int | str] = {
+    **dict.fromkeys(
+        ("bp_systolic", "bp_diastolic", "pulse", "respiration_rate", "oxygen_saturation", "bmi_percentile"), 0
+    ),
+    **dict.fromkeys(("bmi", "height_inches", "temperature_f", "weight_lbs"), "0.00"),
+}
 # Documented defaults, by a field that tells the record's kind: {marker: {field: default}}.
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "first_name": {"status": "active", "allergy_review_status": "not_reviewed"},
@@ -142,6 +163,8 @@ class Shapes:
     defaults: Defaults = "served"
     decimals: Decimals = "text"
     references: References = "null"
+    stand_in_numbers: StandInNumbers = "null"
+    patient_deleted_at: PatientDeletedAt = "served"
 
     def __post_init__(self) -> None:
         for name, allowed in (
@@ -159,6 +182,8 @@ class Shapes:
             ("defaults", ("served", "omitted")),
             ("decimals", ("text", "scientific")),
             ("references", ("null", "array")),
+            ("stand_in_numbers", ("null", "zero")),
+            ("patient_deleted_at", ("served", "hidden")),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
@@ -241,13 +266,18 @@ class Shapes:
         if sparse and "has_next_page" in value and not value["has_next_page"]:
             value = {k: v for k, v in value.items() if k not in ("has_next_page", "end_cursor")}
         defaults = self._defaults(value)
+        unsaid = "deleted_at" if self.patient_deleted_at == "hidden" and "first_name" in value else None
         out: dict[str, Any] = {}
         for key, item in value.items():
+            if key == unsaid:
+                continue
             if key in defaults and item == defaults[key] and type(item) is type(defaults[key]):
                 continue
             if item is None and self.stand_in_dates == "zero":
                 item = "0001-01-01" if key in _OPTIONAL_DATES else item
                 item = "0001-01-01T00:00:00Z" if key in _OPTIONAL_TIMESTAMPS else item
+            if item is None and self.stand_in_numbers == "zero":
+                item = _MEASUREMENT_ZEROS.get(key)
             if isinstance(item, str) and key in _ENUM_FIELDS:
                 item = self._enum(item)
             if isinstance(item, str) and key in _DECIMAL_FIELDS and self.decimals == "scientific":

@@ -38,8 +38,16 @@ from sandboxes.dentalpms.list_readings import DOCUMENTED_LISTS, ListReading
 from sandboxes.dentalpms.matching import PatientFilters
 from sandboxes.dentalpms.paging import EmptyLists, PastEnd
 from sandboxes.dentalpms.params import QueryBooleans
+from sandboxes.dentalpms.query_enums import QueryEnums
 from sandboxes.dentalpms.readings import DOCUMENTED, SearchReading
-from sandboxes.dentalpms.render import BLANK_PATIENT, AllergySeverities, Renderer, VitalTimes, reference
+from sandboxes.dentalpms.render import (
+    BLANK_PATIENT,
+    AllergySeverities,
+    Renderer,
+    SnomedReactions,
+    VitalTimes,
+    reference,
+)
 from sandboxes.dentalpms.rows import PatientRow
 from sandboxes.dentalpms.sorting import SortKey, sort_key
 from sandboxes.toolkit.aliases import JsonObject
@@ -109,8 +117,10 @@ class Store:
         patch_chart_numbers: PatchChartNumbers = "others",
         body_dates: BodyDates = "lax",
         allergy_severities: AllergySeverities = "fhir",
+        snomed_reactions: SnomedReactions = "code",
         write_answers: WriteAnswers = "flushed",
         query_booleans: QueryBooleans = "any",
+        query_enums: QueryEnums = "documented",
         empty_lists: EmptyLists = "page",
         idempotency_keys: IdempotencyKeys = "any",
         create_answers: CreateAnswers = "sent",
@@ -128,12 +138,13 @@ class Store:
         self.patch_nulls = one_of("patch_nulls", patch_nulls, PatchNulls)
         self.write_answers = one_of("write_answers", write_answers, WriteAnswers)
         self.query_booleans = one_of("query_booleans", query_booleans, QueryBooleans)
+        self.query_enums = one_of("query_enums", query_enums, QueryEnums)
         self.empty_lists = one_of("empty_lists", empty_lists, EmptyLists)
         self.version_conflicts = one_of("version_conflicts", version_conflicts, VersionConflicts)
         self.patch_chart_numbers = one_of("patch_chart_numbers", patch_chart_numbers, PatchChartNumbers)
         self.body_dates = one_of("body_dates", body_dates, BodyDates)
         self.lists = lists
-        self.render = Renderer(clinic, vital_times, allergy_severities)
+        self.render = Renderer(clinic, vital_times, allergy_severities, snomed_reactions)
         self.clock = clock
         self.reading = reading
         self.past_end = past_end

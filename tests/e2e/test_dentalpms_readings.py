@@ -11,8 +11,9 @@ nothing lost to a term the vendor reads differently. Whatever the spelling of th
 (timestamps with `Z`, an offset or none, dates as date-times, at midnight or at a midnight
 of another zone converted, `1980-04-01T19:00:00-05:00` for the 2nd, booleans and numbers as text,
 null fields left out, a sparse cursor `page_info`, enum values as Java or .NET names, empty
-dates as the zero date `0001-01-01`, fields at their documented default left out, decimals
-in Java's scientific notation `1.5E+2`, a reference to nothing as PHP's empty array `[]`), the
+dates as the zero date `0001-01-01`, vital signs not taken as `0`, fields at their documented
+default left out, decimals in Java's scientific notation `1.5E+2`, a reference to nothing as
+PHP's empty array `[]`), the
 clinic walk finds every live patient, reads it,
 and serves each patient's allergies, medications, problems and vital signs exactly as the
 clinic holds them, every resource valid (FhirHttp checks each one it receives). Whatever the
@@ -86,6 +87,8 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "defaults": "omitted",
         "references": "array",
         "query_booleans": "digits",
+        "query_enums": "names",
+        "patient_deleted_at": "hidden",
         "empty_lists": "no_content",
         "list_statuses": "active",
         "counts_endpoint": "not_implemented",
@@ -104,6 +107,8 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "archived_records": "listed",
         "enums": "pascal",
         "stand_in_dates": "zero",
+        "stand_in_numbers": "zero",
+        "vital_times": "instant",
         "allergy_severities": "scale",
         "archived_patients": "not_found",
         "search_min_length": 3,
@@ -121,8 +126,10 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "past_end": "not_found",
         "archived_patients": "gone",
         "page_size_max": 50,
+        "query_booleans": "truthy",
         "vitals_lookup": "by_id",
         "allergy_severities": "labels",
+        "snomed_reactions": "expression",
         "decimals": "scientific",
         "dates": "local_midnight_utc",
         "error_bodies": "spring",
@@ -483,7 +490,7 @@ def test_a_status_search_serves_the_records_in_that_status(fhir: FhirHttp, varia
         assert len(medications) == sum(1 for m in truth.medications if not m.deleted and m.status == "active"), patient
 
 
-@pytest.mark.parametrize("booleans", ["any", "digits"])
+@pytest.mark.parametrize("booleans", ["any", "digits", "truthy"])
 def test_a_status_search_asks_each_vendor_page_once(booleans: str) -> None:
     # Before, a vendor that refuses `is_active=true` (Laravel's `boolean` rule) was asked twice
     # for every page of every status search, the refused ask first: it is refused once.
@@ -518,6 +525,47 @@ def test_walk_pages_sub_records_to_the_end(fhir: FhirHttp, variant: Variant) -> 
     assert len(found) == _vitals_expected(truth)
     first = fhir.get_ok(f"{BASE}/Observation/{found[0]['id']}")
     assert first == found[0]
+
+
+def test_a_vital_sign_written_as_zero_is_one_not_taken() -> None:
+    # Before, a vendor writing a vital sign not taken as its type's zero (`0`, `"0.00"`: Go's or
+    # C#'s non-nullable numbers) had it served as measured: a blood pressure of 0/0 mm[Hg], a
+    # weight of 0 lb, an adult's BMI percentile of 0 %, beside every real measurement.
+    clinic = build_clinic()
+    patients = [clinic.awkward_patient("partial_vitals"), clinic.awkward_patient("many_vitals")]
+    patients += [p for p in live_patients(clinic) if any(r.bmi_percentile for r in p.vitals)][:1]
+    served: list[list[list[dict[str, Any]]]] = []
+    for switches in ({}, {"stand_in_numbers": "zero"}):
+        with gateway_over("dentalpms", partial(create_sandbox, **switches)) as running:
+            served.append(
+                [running.fhir.search_all(f"{BASE_OVER}/Observation", patient=str(p.uuid), _count=100) for p in patients]
+            )
+    documented, zeros = served
+    for patient, expected, observations in zip(patients, documented, zeros, strict=True):
+        assert len(expected) == _vitals_expected(patient), patient.uuid
+        assert observations == expected, patient.uuid
+
+
+def test_a_reading_taken_as_one_moment_is_that_moment() -> None:
+    # A .NET service whose `DateTime DateTaken` holds the moment a reading was taken writes it
+    # whole (`2024-05-01T19:30:00Z`) where the reference types a date, and `time_taken` as its
+    # `TimeOfDay` (`19:30:00`). Before, the date-time was read as a midnight converted to UTC
+    # (the UTC midnight nearest it: the next day for an afternoon reading) and the time as the
+    # clinic's wall clock: every timed reading was served a day late and hours off.
+    clinic = build_clinic()
+    patients = [clinic.awkward_patient("many_vitals"), clinic.awkward_patient("partial_vitals")]
+    served: list[list[list[dict[str, Any]]]] = []
+    for switches in ({}, {"vital_times": "instant"}):
+        with gateway_over("dentalpms", partial(create_sandbox, **switches)) as running:
+            served.append(
+                [running.fhir.search_all(f"{BASE_OVER}/Observation", patient=str(p.uuid), _count=100) for p in patients]
+            )
+    documented, instants = served
+    for patient, expected, observations in zip(patients, documented, instants, strict=True):
+        assert {o["effectiveDateTime"] for o in expected} == {
+            _taken(r, clinic.timezone) for r in patient.vitals if not r.deleted
+        }
+        assert observations == expected, patient.uuid
 
 
 def test_vital_signs_are_found_by_the_day_and_the_instant_they_were_taken(fhir: FhirHttp, variant: Variant) -> None:
@@ -674,3 +722,97 @@ def test_a_list_matching_no_one_answered_404_is_an_empty_list() -> None:
         assert nobody.get("entry", []) == [] and nobody["total"] == 0
         everyone = running.fhir.search_all(f"{BASE_OVER}/Patient", _count=100)
         assert Counter(r["id"] for r in everyone) == _ids(live)
+
+
+def test_a_vendor_taking_enum_values_only_by_name_is_searched() -> None:
+    # A Spring service binds `status`, `problem_status`, `sort_by` and `sort_dir` to its enums by
+    # the constants' names (`ACTIVE`, `LAST_NAME`), and answers the documented `active` 400. Before,
+    # every Patient search was a 400 to the client (the gateway asks each status's list to learn
+    # what the lists answer without one), and so was every Condition search by clinical-status.
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    sandbox = partial(create_sandbox, query_enums="names", enums="upper")
+    with gateway_over("dentalpms", sandbox) as running:
+        everyone = running.fhir.search_all(f"{BASE_OVER}/Patient", _sort="-family", _count=100)
+        assert Counter(p["id"] for p in everyone) == _ids(live)
+        families = [fold(p["name"][0].get("family", "")) for p in everyone]
+        assert families == sorted(families, reverse=True)
+        born = next(p.birth_date for p in live if p.birth_date)
+        counted = running.fhir.get_ok(f"{BASE_OVER}/Patient", params={"birthdate": born.isoformat(), "_count": 100})
+        assert counted["total"] == sum(1 for p in live if p.birth_date == born)
+        owner = next(p for p in live if {q.status for q in p.problems if not q.deleted} >= {"active", "resolved"})
+        for status in ("active", "resolved"):
+            found = running.fhir.search_all(
+                f"{BASE_OVER}/Condition", patient=str(owner.uuid), **{"clinical-status": status}
+            )
+            expected = Counter(q.name for q in owner.problems if not q.deleted and q.status == status)
+            assert Counter(c["code"]["text"] for c in found) == expected, status
+        # Learned once: a search then costs what it costs at a vendor taking the documented spelling.
+        before = vendor_calls(running.fhir, "dentalpms")
+        running.fhir.get_ok(f"{BASE_OVER}/Condition", params={"patient": str(owner.uuid), "clinical-status": "active"})
+        assert vendor_calls(running.fhir, "dentalpms") - before == 2
+
+
+def test_a_status_search_never_sends_a_false_the_vendor_may_read_as_true() -> None:
+    # A NestJS service converting its query with class-transformer's `@Type(() => Boolean)` reads
+    # `is_active=false` as `Boolean("false")`: true. Before, clinical-status=inactive and every
+    # status but active (stopped, completed, on-hold) were asked with it and answered the active
+    # records, which the gateway then filtered out: those searches came back empty.
+    clinic = build_clinic()
+    owners = [p for p in live_patients(clinic) if any(not a.deleted and not a.active for a in p.allergies)][:3]
+    owners += [p for p in live_patients(clinic) if {m.status for m in p.medications if not m.deleted} - {"active"}][:3]
+    assert len(owners) == 6
+    with gateway_over("dentalpms", partial(create_sandbox, query_booleans="truthy")) as running:
+        for truth in owners:
+            patient = str(truth.uuid)
+            inactive = running.fhir.search_all(
+                f"{BASE_OVER}/AllergyIntolerance", patient=patient, **{"clinical-status": "inactive"}
+            )
+            expected = Counter(a.substance for a in truth.allergies if not a.deleted and not a.active)
+            assert Counter(a["code"]["text"] for a in inactive) == expected, patient
+            for status in ("stopped", "completed", "on-hold"):
+                found = running.fhir.search_all(f"{BASE_OVER}/MedicationStatement", patient=patient, status=status)
+                wanted = sum(1 for m in truth.medications if not m.deleted and MEDICATION_STATUS[m.status] == status)
+                assert len(found) == wanted and {m["status"] for m in found} <= {status}, (patient, status)
+
+
+def test_a_patient_archived_without_deleted_at_in_its_answers_stays_deleted() -> None:
+    # A service whose serializer leaves the soft-delete column out (Laravel's `$hidden =
+    # ['deleted_at']`) tells an archived patient only by its `status`, `archived`. Before, such a
+    # patient was read as a live one (200, `active` false) and its allergies, medications,
+    # problems and vital signs were served and counted.
+    clinic = build_clinic()
+    deleted = [p for p in clinic.patients if p.deleted]
+    assert any(p.allergies or p.medications or p.vitals for p in deleted)
+    with gateway_over("dentalpms", partial(create_sandbox, patient_deleted_at="hidden")) as running:
+        for patient in deleted[:6]:
+            assert running.fhir.get(f"{BASE_OVER}/Patient/{patient.uuid}").status_code == 410, patient.uuid
+            for fhir_type in ("AllergyIntolerance", "MedicationStatement", "Condition", "Observation"):
+                bundle = running.fhir.get_ok(f"{BASE_OVER}/{fhir_type}", params={"patient": str(patient.uuid)})
+                assert bundle.get("entry", []) == [] and bundle["total"] == 0, (fhir_type, patient.uuid)
+        found = running.fhir.search_all(f"{BASE_OVER}/Patient", _count=100)
+        assert Counter(p["id"] for p in found) == _ids(live_patients(clinic))
+
+
+@pytest.mark.parametrize("written", ["term", "expression"])
+def test_a_reaction_written_as_a_snomed_term_or_expression_is_coded_only_by_its_concept_id(written: str) -> None:
+    # `snomed_reaction` is typed only `string`: a service may keep the term picked (`Hives`) or
+    # the concept as SNOMED CT's compositional grammar writes it (`247472004 |Hives|`). Before,
+    # either was sent as the SNOMED code itself: `{"system": "http://snomed.info/sct", "code":
+    # "Hives"}` or `"247472004 |Hives|"`, codes that are no SNOMED concept id.
+    clinic = build_clinic()
+    owners = [p for p in live_patients(clinic) if any(a.reaction_snomed and not a.deleted for a in p.allergies)][:4]
+    assert owners
+    served: list[list[list[dict[str, Any]]]] = []
+    for switches in ({}, {"snomed_reactions": written}):
+        with gateway_over("dentalpms", partial(create_sandbox, **switches)) as running:
+            served.append(
+                [running.fhir.search_all(f"{BASE_OVER}/AllergyIntolerance", patient=str(p.uuid)) for p in owners]
+            )
+    for documented, read in zip(*served, strict=True):
+        for expected, allergy in zip(documented, read, strict=True):
+            for want, got in zip(expected.get("reaction", []), allergy.get("reaction", []), strict=True):
+                manifestation, wanted = got["manifestation"][0], want["manifestation"][0]
+                assert manifestation["text"] == wanted["text"]
+                codes = [c["code"] for c in manifestation.get("coding", [])]
+                assert codes == ([] if written == "term" else [c["code"] for c in wanted.get("coding", [])])

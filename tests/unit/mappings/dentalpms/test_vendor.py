@@ -15,7 +15,7 @@ from gateway.contract import Drift, DriftKey, TenantContext, VendorModel
 from mappings.dentalpms.allergy import allergy_to_fhir
 from mappings.dentalpms.condition import condition_to_fhir
 from mappings.dentalpms.medication import medication_to_fhir
-from mappings.dentalpms.observation import vitals_to_fhir
+from mappings.dentalpms.observation import FIELDS, vitals_to_fhir
 from mappings.dentalpms.patient import patient_to_fhir
 from mappings.dentalpms.reader import Reader
 from mappings.dentalpms.vendor import (
@@ -36,7 +36,7 @@ from sandboxes.dentalpms.shapes import Shapes
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
 CLINIC = build_clinic()
 RENDER = Renderer(CLINIC)
-# Every value of every spelling switch, in ten combinations.
+# Every value of every spelling switch, in twelve combinations.
 SPELLINGS = [
     Shapes(timestamps="offset", dates="datetime", scalars="strings", nulls="absent"),
     Shapes(timestamps="naive", dates="date", scalars="digits", nulls="null"),
@@ -48,6 +48,8 @@ SPELLINGS = [
     Shapes(references="array", scalars="digits"),
     Shapes(dates="utc_midnight_local", timestamps="offset"),
     Shapes(dates="local_midnight_utc", timestamps="naive", nulls="absent"),
+    Shapes(stand_in_numbers="zero", decimals="scientific", scalars="strings"),
+    Shapes(stand_in_numbers="zero", nulls="absent"),
 ]
 Mapper = Callable[[dict[str, Any]], Any]
 
@@ -155,6 +157,37 @@ def test_decimals_in_scientific_notation_are_the_same_measurements() -> None:
     assert observations == expected
     weights = [o["valueQuantity"]["value"] for o in observations if "29463-7" in orjson.dumps(o["code"]).decode()]
     assert weights == [150]
+
+
+def test_a_vital_sign_of_zero_or_less_is_one_not_taken() -> None:
+    """A non-nullable number's zero (`0`, `"0.00"`, as text too) or a negative sentinel (`-1`) is
+    no measurement: the reading yields the Observations of what was taken, nothing of 0."""
+    record = next(r for m, _, r in RECORDS if m is VendorVitals and r["pulse"] is not None and r["bp_systolic"])
+    pid = "3f2b9c1e-8d4a-4f6b-9a1e-2c3d4e5f6a7b"
+    taken = {"bp_systolic": 128, "pulse": 72}
+    bare = {**record, **dict.fromkeys(FIELDS.values(), None), "bp_diastolic": None, **taken}
+    expected = vitals_to_fhir(canonical(VendorVitals.model_validate(bare)), pid, CTX)
+    stand_ins = {"bp_diastolic": 0, "respiration_rate": "0", "oxygen_saturation": 0, "temperature_f": "0.00"}
+    stand_ins |= {"height_inches": "0", "weight_lbs": 0.0, "bmi": "0.0", "bmi_percentile": -1}
+    observations = vitals_to_fhir(canonical(VendorVitals.model_validate({**bare, **stand_ins})), pid, CTX)
+    assert observations == expected
+    assert [o["id"].rsplit(".", 1)[1] for o in observations] == ["bp", "hr"]
+
+
+def test_a_patient_archived_by_its_status_alone_is_deleted() -> None:
+    """Served without `deleted_at` (a serializer hiding the soft-delete column), a patient whose
+    status is `archived`, in any spelling, is deleted all the same; a live one is not."""
+    archived = next(p for p in CLINIC.patients if p.deleted)
+    hidden = Shapes(patient_deleted_at="hidden", enums="upper")
+    record = hidden.reshape(orjson.loads(orjson.dumps(RENDER.patient(archived))), 200)
+    assert "deleted_at" not in record and record["status"] == "ARCHIVED"
+    assert is_deleted(record)
+    assert canonical(VendorPatient.model_validate(record))["deleted_at"] == record["updated_at"]
+    undated = {k: v for k, v in record.items() if k != "updated_at"}
+    assert canonical(VendorPatient.model_validate(undated))["deleted_at"]
+    alive = next(p for p in CLINIC.patients if not p.deleted)
+    live = hidden.reshape(orjson.loads(orjson.dumps(RENDER.patient(alive))), 200)
+    assert not is_deleted(live) and canonical(VendorPatient.model_validate(live))["deleted_at"] is None
 
 
 @pytest.mark.parametrize(
@@ -269,3 +302,22 @@ def test_a_date_written_as_a_date_time_is_the_day_the_vendor_stored(written: str
     # -05:00 (`1980-05-01T19:00:00-05:00`, Jackson's `Date` in the JVM's zone) was the 1st.
     patient = {**RENDER.patient(CLINIC.patients[0]), "date_of_birth": written}
     assert patient_to_fhir(canonical(VendorPatient.model_validate(patient)), CTX)["birthDate"] == "1980-05-02"
+
+
+@pytest.mark.parametrize(
+    ("day", "clock", "effective"),
+    [
+        ("2024-05-01T19:30:00Z", "19:30:00", "2024-05-01T14:30:00-05:00"),  # the moment, and its time of day
+        ("2024-05-01T19:30:00.0000000Z", "19:30:00", "2024-05-01T14:30:00-05:00"),
+        ("2024-05-01T19:30:00", "19:30:00", "2024-05-01T14:30:00-05:00"),  # no offset: UTC
+        ("2024-05-01T14:30:00-05:00", "14:30:00", "2024-05-01T14:30:00-05:00"),
+        ("2024-05-02T01:30:00Z", "01:30:00", "2024-05-01T20:30:00-05:00"),  # the UTC day is the next one
+        ("2024-05-01T00:00:00Z", "14:30:00", "2024-05-01T14:30:00-05:00"),  # a midnight: the day, the wall clock
+        ("2024-04-30T19:00:00-05:00", "14:30:00", "2024-05-01T14:30:00-05:00"),  # a converted midnight
+    ],
+)
+def test_a_date_taken_holding_the_moment_taken_is_that_moment(day: str, clock: str, effective: str) -> None:
+    record = next(record for model, _, record in RECORDS if model is VendorVitals and record["pulse"] is not None)
+    read = canonical(VendorVitals.model_validate({**record, "date_taken": day, "time_taken": clock}))
+    observations = vitals_to_fhir(read, "3f2b9c1e-8d4a-4f6b-9a1e-2c3d4e5f6a7b", CTX)
+    assert {o["effectiveDateTime"] for o in observations} == {effective}

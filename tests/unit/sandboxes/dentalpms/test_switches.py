@@ -298,3 +298,90 @@ def test_a_misspelt_store_switch_stops_the_simulator_naming_its_readings(switch:
     # Played silently as the documented reading, it would pass a test against no vendor at all.
     with pytest.raises(ValueError, match=rf"^{switch} must be one of '?\w+'?, .* not 'misspelt'$"):
         variant(**{switch: "misspelt"})
+
+
+def test_a_vital_sign_not_taken_may_be_written_as_zero() -> None:
+    owner = next(p for p in LIVE if any(not r.deleted and r.bmi_percentile is None for r in p.vitals))
+    path = f"{BASE}/{owner.uuid}/vital-signs"
+    documented = new_api().ok(path, page_size=200)["items"]
+    zeros = variant(stand_in_numbers="zero").ok(path, page_size=200)["items"]
+    assert [r["id"] for r in zeros] == [r["id"] for r in documented]
+    untaken = [(z, d) for z, d in zip(zeros, documented, strict=True) if d["bmi_percentile"] is None]
+    assert untaken and all(z["bmi_percentile"] == 0 for z, _ in untaken)
+    assert all(z["weight_lbs"] == "0.00" for z, d in untaken if d["weight_lbs"] is None)
+    assert all(z["pulse"] == d["pulse"] for z, d in untaken if d["pulse"] is not None)
+    with pytest.raises(ValueError, match="stand_in_numbers"):
+        variant(stand_in_numbers="minus_one")
+
+
+def test_enum_query_values_may_be_taken_only_as_constants_names() -> None:
+    named = variant(query_enums="names")
+    refused = named.get(f"{BASE}/cursor", params={"status": "inactive", "sort_by": "LAST_NAME"})
+    assert refused.status_code == 400 and "'status'" in refused.json()["detail"]
+    listed = named.ok(f"{BASE}/cursor", status="INACTIVE", sort_by="LAST_NAME", sort_dir="DESC", first=200)["data"]
+    documented = new_api().ok(f"{BASE}/cursor", status="inactive", sort_by="last_name", sort_dir="desc", first=200)
+    assert [p["id"] for p in listed] == [p["id"] for p in documented["data"]] and listed
+    assert named.get(f"{BASE}", params={"sort_dir": "Asc"}).status_code == 400
+    owner = next(p for p in LIVE if any(q.status == "resolved" and not q.deleted for q in p.problems))
+    diseases = f"{BASE}/{owner.uuid}/diseases"
+    assert named.get(diseases, params={"problem_status": "resolved"}).status_code == 400
+    assert (
+        named.ok(diseases, problem_status="RESOLVED")["items"]
+        == new_api().ok(diseases, problem_status="resolved")["items"]
+    )
+    with pytest.raises(ValueError, match="query_enums"):
+        variant(query_enums="upper")
+
+
+def test_a_query_boolean_may_be_read_as_the_truthiness_of_its_text() -> None:
+    owner = next(p for p in LIVE if {a.active for a in p.allergies if not a.deleted} == {True, False})
+    path = f"{BASE}/{owner.uuid}/allergies"
+    active = new_api().ok(path, is_active="true")["items"]
+    truthy = variant(query_booleans="truthy")
+    assert truthy.ok(path, is_active="false")["items"] == active == truthy.ok(path, is_active="0")["items"]
+    assert new_api().ok(path, is_active="false")["items"] != active
+
+
+def test_a_patients_deleted_at_may_be_left_out_of_every_answer() -> None:
+    archived = next(p for p in CLINIC.patients if p.deleted)
+    hidden = variant(patient_deleted_at="hidden")
+    read = hidden.ok(f"{BASE}/{archived.uuid}")
+    assert "deleted_at" not in read and read["status"] == "archived"
+    assert new_api().ok(f"{BASE}/{archived.uuid}")["deleted_at"]
+    listed = hidden.ok(f"{BASE}/cursor", status="archived", first=200)["data"]
+    assert listed and all("deleted_at" not in p for p in listed)
+    with pytest.raises(ValueError, match="patient_deleted_at"):
+        variant(patient_deleted_at="absent")
+
+
+def test_a_vital_signs_date_may_hold_the_moment_taken() -> None:
+    patient = next(p for p in LIVE if any(r.taken_at and not r.deleted for r in p.vitals))
+    path = f"{BASE}/{patient.uuid}/vital-signs"
+    local = new_api().ok(path, page_size=200)["items"]
+    instant = {r["id"]: r for r in variant(vital_times="instant").ok(path, page_size=200)["items"]}
+    zone = ZoneInfo(CLINIC.timezone)
+    for record in local:
+        served = instant[record["id"]]
+        if not record["time_taken"]:
+            assert (served["date_taken"], served["time_taken"]) == (f"{record['date_taken']}T00:00:00", None)
+            continue
+        day, clock = date.fromisoformat(record["date_taken"]), time.fromisoformat(record["time_taken"])
+        taken = datetime.combine(day, clock, zone).astimezone(UTC)
+        assert (served["date_taken"], served["time_taken"]) == (
+            taken.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            taken.strftime("%H:%M:%S"),
+        )
+
+
+def test_a_snomed_reaction_may_be_written_as_its_term_or_an_expression() -> None:
+    owner = next(p for p in LIVE if any(a.reaction_snomed and not a.deleted for a in p.allergies))
+    path = f"{BASE}/{owner.uuid}/allergies"
+    coded = [a for a in new_api().ok(path, page_size=200)["items"] if a["snomed_reaction"]]
+    terms = {a["id"]: a for a in variant(snomed_reactions="term").ok(path, page_size=200)["items"]}
+    expressions = {a["id"]: a for a in variant(snomed_reactions="expression").ok(path, page_size=200)["items"]}
+    assert coded
+    for allergy in coded:
+        assert terms[allergy["id"]]["snomed_reaction"] == allergy["reaction"]
+        assert expressions[allergy["id"]]["snomed_reaction"] == f"{allergy['snomed_reaction']} |{allergy['reaction']}|"
+    with pytest.raises(ValueError, match="snomed_reactions"):
+        variant(snomed_reactions="display")
