@@ -41,7 +41,7 @@ from gateway.errors import (
 from gateway.record import gather_everything, in_care_period
 from gateway.rest.bundle import searchset
 from gateway.rest.incoming import read_body
-from gateway.rest.negotiation import Format, other_version, wants_binary_resource, wants_html
+from gateway.rest.negotiation import CDA_REPRESENTATIONS, Format, other_version, wants_binary_resource, wants_html
 from gateway.rest.query_encoding import check_query_encoding
 from gateway.rest.references import foreign
 from gateway.search.dates import parse_fhir_date, zone_info, zoneless_time
@@ -334,7 +334,7 @@ def document_response(
     xml = content.xml if isinstance(content, Rendered) else content
     q = request.query_params
     accept = request.headers.get("accept")
-    if fmt is not None and wants_binary_resource(q.get("_format"), accept):
+    if fmt is not None and wants_binary_resource(q.get("_format"), accept, CDA_REPRESENTATIONS):
         resource = binary(document_id, xml)
         body = jsonio.dumps(resource, pretty=fmt.pretty)
         return Response(body, media_type=fmt.content_type, headers={"Cache-Control": "no-store"})

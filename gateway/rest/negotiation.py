@@ -121,13 +121,16 @@ def negotiate(format_param: str | None, accept: str | None, pretty_param: str | 
     return Format(best[0], pretty)
 
 
-def wants_binary_resource(format_param: str | None, accept: str | None) -> bool:
+def wants_binary_resource(
+    format_param: str | None, accept: str | None, content: tuple[Representation, ...] | None = None
+) -> bool:
     """For Binary reads: the Binary resource (FHIR JSON) or the content itself?
 
     FHIR serves a Binary's own content unless the client asks for a FHIR format
     (http://hl7.org/fhir/R4/binary.html#rest): the resource when FHIR JSON is accepted and
-    preferred to every other range (the content may be of any type, so any other range may
-    name it); a tie goes to the content.
+    preferred to the content, a tie going to the content. `content`: the forms the content can
+    be served in, when known (a CDA document: its XML or its page); unknown, any range other
+    than FHIR's may name it.
     """
     if format_param is not None:
         return _format_kind(format_param) in _FORMAT_ALIASES
@@ -135,7 +138,12 @@ def wants_binary_resource(format_param: str | None, accept: str | None) -> bool:
         return False
     ranges = _ranges(accept)
     resource = max(_standing(names, ranges) for names in _JSON_TYPES)
-    content = max(
+    if resource[0] != 2:
+        return False
+    if content is not None:
+        best = max(_standing(names, ranges) for names in content)
+        return best[0] != 2 or resource[1:3] > best[1:3]
+    others = max(
         (
             (q, 1 if media == "*/*" else 2 if media.endswith("/*") else 3)
             for media, q in ranges
@@ -143,12 +151,12 @@ def wants_binary_resource(format_param: str | None, accept: str | None) -> bool:
         ),
         default=(0.0, 0),
     )
-    return resource[0] == 2 and resource[1:3] > content
+    return resource[1:3] > others
 
 
 HTML = "text/html"
 _XML_TYPES = ("application/xml", "text/xml", "application/cda+xml")
-_DOCUMENT_TYPES: tuple[Representation, ...] = (_XML_TYPES, (HTML,))  # a CDA document, its page
+CDA_REPRESENTATIONS: tuple[Representation, ...] = (_XML_TYPES, (HTML,))  # a CDA document, its page
 
 
 def wants_html(format_param: str | None, accept: str | None) -> bool:
@@ -160,7 +168,7 @@ def wants_html(format_param: str | None, accept: str | None) -> bool:
     """
     if format_param is not None:
         return _format_kind(format_param) in ("html", HTML)
-    return bool(accept) and preferred(_DOCUMENT_TYPES, accept) == 1
+    return bool(accept) and preferred(CDA_REPRESENTATIONS, accept) == 1
 
 
 FHIR_XML = ("xml", "application/fhir+xml", "application/xml+fhir")
@@ -203,7 +211,7 @@ def check_document_format(format_param: str | None, accept: str | None, served: 
     # An Accept that does not name what is served may be disregarded; one that rules it out
     # (q=0, RFC 9110 section 12.4.2) may not.
     if served is CDA_FORMATS:
-        names = _DOCUMENT_TYPES[1] if wants_html(None, accept) else _DOCUMENT_TYPES[0]
+        names = CDA_REPRESENTATIONS[1] if wants_html(None, accept) else CDA_REPRESENTATIONS[0]
     else:
         names = tuple(f for f in sorted(served) if "/" in f)
     if accept and names and _standing(names, _ranges(accept))[0] == 0:

@@ -32,7 +32,7 @@ from gateway.rest.context import (
 from gateway.rest.document_access import check_document_access, document_access
 from gateway.rest.documents import docref, encounter_ccd, operation_items
 from gateway.rest.links import fits, page_link, unfollowable
-from gateway.rest.negotiation import check_document_format, wants_binary_resource
+from gateway.rest.negotiation import CDA_REPRESENTATIONS, check_document_format, wants_binary_resource
 from gateway.rest.paging import search_fingerprint
 from gateway.search.dates import last_updated_moment, parse_fhir_date
 from gateway.search.execute import PagePosition
@@ -187,7 +187,7 @@ async def ccd_endpoint(request: Request) -> Response:
             raise not_found("Encounter", encounter_id) from None
     fmt = (
         response_format(request)
-        if wants_binary_resource(params.get("_format"), request.headers.get("accept"))
+        if wants_binary_resource(params.get("_format"), request.headers.get("accept"), CDA_REPRESENTATIONS)
         else None
     )
     return await encounter_ccd(request, tenant, encounter_id, fmt, params)

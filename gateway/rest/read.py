@@ -33,14 +33,24 @@ from gateway.rest.context import (
 from gateway.rest.document_access import check_document_access, check_vendor_binary
 from gateway.rest.documents import DOCUMENT_HEADERS, document_response, is_cda
 from gateway.rest.elements import shape, shaping
-from gateway.rest.negotiation import CDA_FORMATS, check_document_format, file_formats, wants_binary_resource
+from gateway.rest.negotiation import (
+    CDA_FORMATS,
+    CDA_REPRESENTATIONS,
+    check_document_format,
+    file_formats,
+    wants_binary_resource,
+)
 from gateway.rest.preconditions import check, field_value, preconditions
 
 
 async def read(request: Request) -> Response:
     resource_type = request.path_params["type"]
     params = request.query_params
-    if resource_type == "Binary" and not wants_binary_resource(params.get("_format"), request.headers.get("accept")):
+    # A generated document is CDA (its XML, or its page); a vendor's file is of a type not yet known.
+    content = CDA_REPRESENTATIONS if resource_type == "Binary" and ids.is_generated(request.path_params["id"]) else None
+    if resource_type == "Binary" and not wants_binary_resource(
+        params.get("_format"), request.headers.get("accept"), content
+    ):
         return await _binary_content(request)
     fmt = response_format(request)
     tenant = tenant_of(request)

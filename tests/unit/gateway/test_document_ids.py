@@ -138,12 +138,6 @@ def test_the_binary_resource_is_wanted_only_in_this_version_of_fhir() -> None:
     assert not wants_binary_resource(None, "image/png")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review27: wants_binary_resource weighs FHIR JSON against every other range without knowing "
-    "the Binary's contentType: a range for another type (image/png, application/pdf) outranks the "
-    "resource, and the document's XML, which no range accepts, is served instead (it was the resource)",
-)
 @pytest.mark.parametrize(
     "accept", ["application/fhir+json;q=0.5, image/png", "application/fhir+json;q=0.9, application/pdf"]
 )
