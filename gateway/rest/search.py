@@ -38,7 +38,7 @@ from gateway.rest.references import local_query
 from gateway.search.execute import PagePosition, count_all, fetch_page, first_position, is_exact
 from gateway.search.model import ReferenceValue
 from gateway.search.parse import CONTROL, MAX_SEARCH_PARAMETERS, TotalMode, check_size, parse_search
-from gateway.search.planning import no_patient_in_common
+from gateway.search.planning import patients_in_common, to_one_patient
 
 MAX_SEARCH_FIELDS = MAX_SEARCH_PARAMETERS + len(CONTROL)  # what a form body may hold (check_size then)
 
@@ -91,6 +91,9 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
         parsed = replace(parsed, link_params=link_params)
     base = base_url(request, tenant.name)
     query = local_query(parsed.query, base)
+    common = patients_in_common(query) if query is not None else None
+    if query is not None and common is not None and len(common) == 1:
+        query = to_one_patient(query, next(iter(common)))
     named = {
         v.id
         for p in (query.params if query is not None else ())
@@ -108,7 +111,7 @@ async def _search(request: Request, items: list[tuple[str, str]]) -> Response:
 
     # It names only records the caller may not see, or only records of other servers, or
     # patients no record can have at once: no vendor call.
-    if narrowed is None or query is None or no_patient_in_common(query):
+    if narrowed is None or query is None or common == set():
         if parsed.page_token:
             await rest.tokens.open(parsed.page_token, fingerprint)
         return respond(fmt, searchset(base=base, resources=[], links=[("self", url())], total=0, notes=notes))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -51,15 +52,28 @@ async def read_each(read: Callable[[str], Awaitable[Resource]], ids: Sequence[st
     return [r for r in await concurrently(*(one(i) for i in dict.fromkeys(ids))) if r is not None]
 
 
-def no_patient_in_common(query: SearchQuery) -> bool:
-    """Whether the `patient`/`subject` conditions leave no patient: ANDed across parameters
-    (search.html#combining), `patient=A&patient=B` matches no record at all."""
+def patients_in_common(query: SearchQuery) -> set[str] | None:
+    """The patient ids every `patient`/`subject` condition allows, ANDed across parameters
+    (search.html#combining): `patient=A&patient=B` allows none, `patient=A,B&patient=A` only A.
+    None when the query names no patient."""
     allowed: set[str] | None = None
     for name in ("patient", "subject"):
         for param in query.named(name):
             named = {v.id for v in param.values if isinstance(v, ReferenceValue)}
             allowed = named if allowed is None else allowed & named
-    return allowed is not None and not allowed
+    return allowed
+
+
+def to_one_patient(query: SearchQuery, patient_id: str) -> SearchQuery:
+    """`query` with each `patient`/`subject` condition down to the one patient all of them allow
+    (`patients_in_common`): what a provider sends the vendor names that patient alone."""
+    params = tuple(
+        replace(p, values=tuple(v for v in p.values if isinstance(v, ReferenceValue) and v.id == patient_id))
+        if p.name in ("patient", "subject")
+        else p
+        for p in query.params
+    )
+    return replace(query, params=params)
 
 
 def single_patient(query: SearchQuery) -> str:

@@ -145,12 +145,6 @@ def test_two_patients_anded_match_no_record(client: TestClient, backend: FakeBac
     outcome(client.get(f"{BASE}/Observation", params={"patient": "p1,p2"}), 400)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review27: no_patient_in_common intersects the patient/subject conditions only to find none; "
-    "a non-empty intersection of one (patient=p1,p2&patient=p1) is still sent as every id named, and "
-    "single_patient refuses it as 'several patients at once' though the AND names p1 alone",
-)
 @pytest.mark.parametrize(
     "params",
     [[("patient", "p1,p2"), ("patient", "p1")], [("patient", "p1"), ("subject", "Patient/p1,Patient/p2")]],
