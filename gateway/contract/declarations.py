@@ -70,6 +70,8 @@ class ResourceDeclaration:
     per_patient: bool = False
     required: tuple[frozenset[str], ...] = ()
     last_updated: bool = False  # resources carry meta.lastUpdated: `_lastUpdated` can filter them
+    # Resources carry meta.lastUpdated though `_lastUpdated` is not offered (implied by last_updated).
+    dated: bool = False
     versioned: bool = False  # resources carry meta.versionId: a vread of the current version answers
     profiles: tuple[str, ...] = ()
     documentation: str = ""
@@ -88,6 +90,7 @@ class ResourceSupport:
     profiles: tuple[str, ...] = ()
     documentation: str = ""
     versioned: bool = False
+    dated: bool = False  # resources carry meta.lastUpdated (a read answers Last-Modified)
 
     def param(self, name: str) -> SearchParamSupport | None:
         return next((p for p in self.search_params if p.name == name), None)
@@ -102,6 +105,7 @@ def served(declaration: ResourceDeclaration, interactions: frozenset[Interaction
             profiles=declaration.profiles,
             documentation=declaration.documentation,
             versioned=declaration.versioned,
+            dated=declaration.dated or declaration.last_updated,
         )
     generic = [ID_PARAM]
     if declaration.last_updated:
@@ -121,4 +125,5 @@ def served(declaration: ResourceDeclaration, interactions: frozenset[Interaction
         profiles=declaration.profiles,
         documentation=declaration.documentation,
         versioned=declaration.versioned,
+        dated=declaration.dated or declaration.last_updated,
     )

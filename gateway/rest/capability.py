@@ -92,13 +92,18 @@ def _versioning(support: ResourceSupport) -> str:
 
 
 def _conditional_read(support: ResourceSupport) -> str:
-    """R4 ConditionalReadStatus: a read of a versioned type answers 304 to If-None-Match against
-    its ETag (the versionId) and to If-Modified-Since against its Last-Modified (meta.lastUpdated)
-    (RFC 9110 sections 13.1.2-3). The other types carry neither (documents rendered on demand):
-    nothing for a condition to compare."""
-    if Interaction.READ in support.interactions and support.versioned:
-        return "full-support"
-    return "not-supported"
+    """R4 ConditionalReadStatus: a read answers 304 to If-None-Match against its ETag (the
+    versionId) and to If-Modified-Since against its Last-Modified (meta.lastUpdated) (RFC 9110
+    sections 13.1.2-3), each where the type's resources carry it. Documents rendered on demand
+    carry neither: nothing for a condition to compare."""
+    if Interaction.READ not in support.interactions:
+        return "not-supported"
+    return {
+        (True, True): "full-support",
+        (True, False): "not-match",
+        (False, True): "modified-since",
+        (False, False): "not-supported",
+    }[(support.versioned, support.dated)]
 
 
 def _resource(

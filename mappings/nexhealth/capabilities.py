@@ -33,6 +33,7 @@ PATIENT = ResourceDeclaration(
         "'Prefer: return=OperationOutcome' to have what it did not keep listed). A duplicate is a 409, "
         "or the existing patient (200) under If-None-Exist."
     ),
+    dated=True,  # updated_at, though NexHealth cannot filter by it
     versioned=True,
 )
 ENCOUNTER = ResourceDeclaration(
@@ -44,5 +45,6 @@ ENCOUNTER = ResourceDeclaration(
     per_patient=True,
     profiles=(PROFILE_ENCOUNTER,),
     documentation="Appointments: planned when upcoming, finished when past and confirmed, cancelled.",
+    dated=True,
     versioned=True,
 )

@@ -36,6 +36,7 @@ ALLERGY = ResourceDeclaration(
     per_patient=True,
     profiles=(PROFILE_ALLERGY,),
     documentation="One per item of the patient's free-text allergy list.",
+    dated=True,
     versioned=True,
 )
 MEDICATION = ResourceDeclaration(
@@ -43,6 +44,7 @@ MEDICATION = ResourceDeclaration(
     (SearchParamSupport("status", Pushdown.GATEWAY),),
     per_patient=True,
     documentation="One per entry of the patient's latest medications (text; status unknown).",
+    dated=True,
     versioned=True,
 )
 ENCOUNTER = ResourceDeclaration(
@@ -53,5 +55,6 @@ ENCOUNTER = ResourceDeclaration(
     ),
     per_patient=True,
     profiles=(PROFILE_ENCOUNTER,),
+    dated=True,
     versioned=True,
 )
