@@ -171,9 +171,11 @@ def test_a_hanging_vendor_does_not_slow_another_tenant() -> None:
         f"{during.p(50):.1f}/{during.p(99):.1f} ms while 16 requests hang on the other vendor"
     )
     # What a shared pool or loop would do: make the other tenant wait on the stuck vendor's
-    # 30-s timeout. A busy CI machine moves the figures by some hundreds of milliseconds.
-    assert during.p(50) <= alone.p(50) + 300
-    assert during.p(99) <= alone.p(99) + 1000
+    # 30-s timeout. A busy CI machine moves the figures by some hundreds of milliseconds (the
+    # 16 hangers retry in this very process; CI at 1b22a1c saw p50 133 -> 494 ms with three test
+    # workers on two cores): the bounds stay far below a wait on the stuck vendor.
+    assert during.p(50) <= alone.p(50) + 1000
+    assert during.p(99) <= alone.p(99) + 5000
 
 
 def test_a_search_whose_vendor_calls_outlast_the_request_limit_is_a_504_and_the_tenant_recovers(
