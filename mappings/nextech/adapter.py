@@ -907,7 +907,15 @@ class NextechAdapter:
                 doc_id = document_id(encounter)
                 section = next((s for s in await self.sections() if section_part(doc_id, s) == part), None)
             if part is None or section is not None:
-                found = await self._encounter_item(encounter, section)
+                try:
+                    found = await self._encounter_item(encounter, section)
+                except InvalidRequest as refused:
+                    # The id is the gateway's (its DocumentReference links it): a request made
+                    # for it that Nextech refuses, under every spelling of the section it lists,
+                    # is Nextech's failure, not a bad request of the client's (a 400 before).
+                    raise UpstreamUnusable(
+                        f"Nextech refused the request for Binary/{resource_id}: {refused.diagnostics}"
+                    ) from None
             if section is not None and (found is None or found[0].ccd is None):
                 # A null section may be a section with nothing in it (a template rendering nothing
                 # for it, dumped as null) or a CCD that does not exist (a note not yet locked); so

@@ -225,6 +225,31 @@ def test_an_unreadable_encounter_is_named_and_its_ccd_is_not_served(tmp_path: Pa
     assert asyncio.run(providers["Binary"].read("42.C00042.1.20250315.ccd"))["contentType"] == "text/html"
 
 
+class RefusingSections(Fake):
+    """A Nextech refusing `section` under every spelling (400), the whole CCD still served."""
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        if params and "section" in params:
+            self.calls.append((path, dict(params)))
+            raise InvalidRequest("The value 'Allergies' is not valid for section.")
+        return await super().get(path, params)
+
+
+def test_a_section_refused_under_every_spelling_is_a_502_not_the_clients_400(tmp_path: Path) -> None:
+    # The section's Binary is a link the gateway gave (its DocumentReference lists it): a
+    # vendor refusing the request made for it is the vendor's failure, not a bad client request.
+    items = [{"summary": SUMMARY, "ccd": "<h2>Allergies</h2><p>Penicillin</p>"}]
+    adapter = _adapter(RefusingSections([GOOD], items, envelope="data"), tmp_path)
+    document = _search(adapter, "DocumentReference", [("patient", "42.C00042")]).resources[0]
+    section = document["content"][1]["attachment"]["url"].removeprefix("Binary/")
+    with pytest.raises(UpstreamError, match="refused"):
+        asyncio.run(adapter.providers["Binary"].read(section))
+    whole = asyncio.run(
+        adapter.providers["Binary"].read(document["content"][0]["attachment"]["url"].removeprefix("Binary/"))
+    )
+    assert whole["contentType"] == "text/html"
+
+
 def test_unexpected_fields_are_counted_by_name(tmp_path: Path) -> None:
     drift = Drift("nx", "nextech")
     extra = {**GOOD, "preferredName": "Ren", "PatientGuid": "x"}
