@@ -413,7 +413,19 @@ class VendorDisease(_SubRecord):
     date_start: Day = None
     date_stop: Day = None
     patient_note: Text = None
-    function_status: Any = None
+    # "Clinical function classification per Meaningful Use. One of: problem, cognitive_result,
+    # cognitive_problem, functional_result, functional_problem. Defaults to 'problem'."
+    function_status: Annotated[
+        str | None,
+        _enum(
+            "problem",
+            "cognitive_result",
+            "cognitive_problem",
+            "functional_result",
+            "functional_problem",
+            default="problem",
+        ),
+    ] = "problem"
     snomed_problem_type: Any = None
 
 

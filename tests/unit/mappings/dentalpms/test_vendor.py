@@ -275,6 +275,24 @@ def test_a_default_left_out_is_the_documented_default() -> None:
     assert mapped["clinicalStatus"]["coding"][0]["code"] == "active"
 
 
+@pytest.mark.parametrize(
+    ("written", "category"),
+    [
+        ("functional_problem", "functional-status"),
+        ("FUNCTIONAL_RESULT", "functional-status"),  # a Java enum's name
+        ("CognitiveProblem", "cognitive-status"),  # a .NET one's
+        ("problem", None),
+        (None, None),  # the documented default, problem
+    ],
+)
+def test_a_cognitive_or_functional_problem_says_so_in_its_category(written: str | None, category: str | None) -> None:
+    # function_status (Meaningful Use's classes): before, every one was served as a plain problem.
+    disease = {**next(r for m, _, r in RECORDS if m is VendorDisease), "function_status": written}
+    mapped = condition_to_fhir(canonical(VendorDisease.model_validate(disease)), str(CLINIC.patients[0].uuid), CTX)
+    codes = [c["code"] for cat in mapped["category"] for c in cat["coding"]]
+    assert codes == ["problem-list-item", *([category] if category else [])]
+
+
 def test_a_reference_written_as_an_empty_array_is_no_reference() -> None:
     # PHP's `json_encode` writes an empty array `[]` where the reference is an object: a Laravel
     # `JsonResource` over null resolves to one. Before, such a free-text medication was
