@@ -527,6 +527,12 @@ def test_walk_pages_sub_records_to_the_end(fhir: FhirHttp, variant: Variant) -> 
     assert first == found[0]
 
 
+def _observations_of(patients: list[Patient], switches: dict[str, str]) -> list[list[dict[str, Any]]]:
+    """Each patient's Observations, served by a gateway over a Dental PMS playing `switches`."""
+    with gateway_over("dentalpms", partial(create_sandbox, **switches)) as running:
+        return [running.fhir.search_all(f"{BASE_OVER}/Observation", patient=str(p.uuid), _count=100) for p in patients]
+
+
 def test_a_vital_sign_written_as_zero_is_one_not_taken() -> None:
     # Before, a vendor writing a vital sign not taken as its type's zero (`0`, `"0.00"`: Go's or
     # C#'s non-nullable numbers) had it served as measured: a blood pressure of 0/0 mm[Hg], a
@@ -534,13 +540,7 @@ def test_a_vital_sign_written_as_zero_is_one_not_taken() -> None:
     clinic = build_clinic()
     patients = [clinic.awkward_patient("partial_vitals"), clinic.awkward_patient("many_vitals")]
     patients += [p for p in live_patients(clinic) if any(r.bmi_percentile for r in p.vitals)][:1]
-    served: list[list[list[dict[str, Any]]]] = []
-    for switches in ({}, {"stand_in_numbers": "zero"}):
-        with gateway_over("dentalpms", partial(create_sandbox, **switches)) as running:
-            served.append(
-                [running.fhir.search_all(f"{BASE_OVER}/Observation", patient=str(p.uuid), _count=100) for p in patients]
-            )
-    documented, zeros = served
+    documented, zeros = (_observations_of(patients, switches) for switches in ({}, {"stand_in_numbers": "zero"}))
     for patient, expected, observations in zip(patients, documented, zeros, strict=True):
         assert len(expected) == _vitals_expected(patient), patient.uuid
         assert observations == expected, patient.uuid
@@ -554,13 +554,7 @@ def test_a_reading_taken_as_one_moment_is_that_moment() -> None:
     # clinic's wall clock: every timed reading was served a day late and hours off.
     clinic = build_clinic()
     patients = [clinic.awkward_patient("many_vitals"), clinic.awkward_patient("partial_vitals")]
-    served: list[list[list[dict[str, Any]]]] = []
-    for switches in ({}, {"vital_times": "instant"}):
-        with gateway_over("dentalpms", partial(create_sandbox, **switches)) as running:
-            served.append(
-                [running.fhir.search_all(f"{BASE_OVER}/Observation", patient=str(p.uuid), _count=100) for p in patients]
-            )
-    documented, instants = served
+    documented, instants = (_observations_of(patients, switches) for switches in ({}, {"vital_times": "instant"}))
     for patient, expected, observations in zip(patients, documented, instants, strict=True):
         assert {o["effectiveDateTime"] for o in expected} == {
             _taken(r, clinic.timezone) for r in patient.vitals if not r.deleted
