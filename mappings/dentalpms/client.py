@@ -22,12 +22,22 @@ type takes only `ACTIVE` (`Enum.valueOf` is case-sensitive) and answers the docu
 spelling the vendor takes is learned once, the first time a list asked with such values is
 refused, from one request of the patient list asked both ways (`_takes_names`); refused in the
 documented spelling and answered in names, every such value is sent as a name from then on.
+
+The write bodies' enum fields (`gender`, `marital_status`, the create's `status`, the
+transition's `new_status`) are documented in lower case too, and a service decoding its bodies
+with Jackson's defaults (Spring Boot) takes only the constants' names there as well: `female`
+is a 400 `HttpMessageNotReadableException`, which says nothing of why by default. So the first
+write whose body carries such a value and is refused (400 or 422) is sent once more with them
+as names, under an Idempotency-Key of its own (the refused one made nothing): taken so, bodies
+are written in names from then on; taken in the documented spelling, never asked again; refused
+both ways, it was refused for something else, and the first refusal is the answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from uuid import uuid4
 
 from gateway.contract import AdapterConfig
 from gateway.errors import InvalidRequest, NotFound
@@ -36,6 +46,11 @@ from gateway.upstream.http import UpstreamClient, UpstreamResponse
 from mappings.dentalpms.options import DentalPmsOptions
 
 Params = Mapping[str, str | int]
+# How the vendor refuses a body or an action as invalid: the reference's 422, or the 400 Spring
+# Boot, ASP.NET Core, Django REST Framework and NestJS answer a failed validation with.
+REFUSED = (422, 400)
+# The fields of the bodies the gateway writes that the reference lists as enums (module docstring).
+_ENUM_FIELDS = frozenset({"gender", "marital_status", "status", "new_status"})
 _LOC_PREFIXES = ("query", "body", "path")
 # The query parameters the reference gives a closed set of values (module docstring).
 _ENUM_PARAMS = frozenset({"status", "problem_status", "sort_by", "sort_dir"})
@@ -53,6 +68,8 @@ class DentalPmsClient:
         # Whether the vendor takes enum values only as constants' names (`ACTIVE`); None until a
         # refusal made it worth asking (module docstring).
         self._enum_names: bool | None = None
+        # The same of the write bodies' enum fields, learned from a write refused (module docstring).
+        self._body_enum_names: bool | None = None
 
     async def get(self, path: str, params: Params | None = None) -> Any:
         """The answer to a GET, enum values spelled as the vendor takes them (module docstring)."""
@@ -95,7 +112,24 @@ class DentalPmsClient:
     async def send(
         self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
     ) -> UpstreamResponse:
-        """A write; the answer whatever its status (the adapter reads 409/422 itself)."""
+        """A write, enum values spelled as the vendor takes them (module docstring); the answer
+        whatever its status (the adapter reads 409/422 itself)."""
+        if self._body_enum_names is False or not _has_enum_values(body):
+            return await self._send(method, path, body, headers)
+        if self._body_enum_names:
+            return await self._send(method, path, _body_as_names(body), headers)
+        response = await self._send(method, path, body, headers)
+        if response.status not in REFUSED:
+            if 200 <= response.status < 300:
+                self._body_enum_names = False
+            return response
+        named = await self._send(method, path, _body_as_names(body), _own_key(headers))
+        if named.status in REFUSED:
+            return response  # refused either way: not for the spelling, nothing learned
+        self._body_enum_names = True
+        return named
+
+    async def _send(self, method: str, path: str, body: Any, headers: Mapping[str, str] | None) -> UpstreamResponse:
         return await self._http.request(
             method, f"/{self._org}{path}", json=body, headers={**self._headers, **(headers or {})}
         )
@@ -107,6 +141,27 @@ class DentalPmsClient:
 def _as_names(params: Params) -> dict[str, str | int]:
     """`params` with each enum value written as its constant's name (`last_name` -> `LAST_NAME`)."""
     return {name: str(value).upper() if name in _ENUM_PARAMS else value for name, value in params.items()}
+
+
+def _has_enum_values(body: Any) -> bool:
+    return isinstance(body, dict) and any(isinstance(body.get(name), str) for name in _ENUM_FIELDS)
+
+
+def _body_as_names(body: dict[str, Any]) -> dict[str, Any]:
+    """`body` with each enum value written as its constant's name (`non_binary` -> `NON_BINARY`)."""
+    return {
+        name: value.upper() if name in _ENUM_FIELDS and isinstance(value, str) else value
+        for name, value in body.items()
+    }
+
+
+def _own_key(headers: Mapping[str, str] | None) -> Mapping[str, str] | None:
+    """`headers` with an Idempotency-Key of its own, if they carry one: the request they were
+    sent with was refused (it made nothing), and a vendor may keep a refused request's key and
+    refuse another body under it (module docstring)."""
+    if not headers or not any(name.lower() == "idempotency-key" for name in headers):
+        return headers
+    return {**{n: v for n, v in headers.items() if n.lower() != "idempotency-key"}, "Idempotency-Key": str(uuid4())}
 
 
 def message_of(body: Any) -> str:

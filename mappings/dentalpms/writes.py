@@ -130,7 +130,7 @@ from gateway.errors import (
 )
 from gateway.upstream.errors import error_from_response
 from gateway.upstream.http import UpstreamResponse
-from mappings.dentalpms.client import DentalPmsClient, fields_of, message_of
+from mappings.dentalpms.client import REFUSED, DentalPmsClient, fields_of, message_of
 from mappings.dentalpms.patient import patient_to_fhir
 from mappings.dentalpms.patient_write import (
     changes,
@@ -186,9 +186,6 @@ def idempotency_key() -> str:
     return str(uuid4())
 
 
-# How the vendor refuses a body or an action as invalid: the reference's 422, or the 400 Spring
-# Boot, ASP.NET Core, Django REST Framework and NestJS answer a failed validation with.
-REFUSED = (422, 400)
 # How the vendor refuses a stale `base_version`: the reference's 409 "Version conflict", or the
 # 412 Precondition Failed of a team that reads optimistic versions as HTTP preconditions.
 CONFLICTS = (409, 412)

@@ -100,6 +100,10 @@ described below, and the adapter must work under every value):
   ``sort_by``, ``sort_dir``) taken as documented (``"documented"``: ``active``) or only as an
   enum constant's name (``"names"``: ``ACTIVE``, ``LAST_NAME``, as Spring binds a
   ``@RequestParam`` enum; the documented spelling is a 400) (``query_enums``).
+- ``body_enums``: the enum-valued fields of the patient write bodies (``gender``,
+  ``marital_status``, ``status``, ``new_status``, ...) taken as documented (``"documented"``:
+  ``female``) or only as an enum constant's name (``"names"``: ``FEMALE``, as Jackson decodes an
+  enum by default; the documented spelling is a 400) (``body_enums``).
 - ``vital_times``: a vital-signs reading's ``date_taken`` and ``time_taken`` are the
   clinic's day and wall clock (``"local"``, ``14:30:00``) or the UTC day and time with
   its ``Z`` (``"utc"``, ``19:30:00Z``: the reference types ``time_taken`` as ``string
@@ -264,6 +268,7 @@ from starlette.types import ASGIApp
 
 from sandboxes.clinic import Clinic
 from sandboxes.dentalpms.bodies import BodyDates, PatchChartNumbers, PatchNulls, VersionConflicts
+from sandboxes.dentalpms.body_enums import BodyEnums
 from sandboxes.dentalpms.errors import ValidationStatus, render_http_error
 from sandboxes.dentalpms.idempotency import CreateAnswers, Idempotency, IdempotencyKeys
 from sandboxes.dentalpms.ids import RecordKind, namespace, record_uuid
@@ -337,6 +342,7 @@ def create_app(
     patient_deleted_at: PatientDeletedAt = "served",
     query_booleans: QueryBooleans = "any",
     query_enums: QueryEnums = "documented",
+    body_enums: BodyEnums = "documented",
     empty_lists: EmptyLists = "page",
     idempotency_keys: IdempotencyKeys = "any",
     create_answers: CreateAnswers = "sent",
@@ -388,6 +394,7 @@ def create_app(
         write_answers=write_answers,
         query_booleans=query_booleans,
         query_enums=query_enums,
+        body_enums=body_enums,
         empty_lists=empty_lists,
         idempotency_keys=idempotency_keys,
         create_answers=create_answers,

@@ -19,6 +19,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
+from sandboxes.dentalpms.body_enums import BodyEnums, read_names
 from sandboxes.dentalpms.errors import validation_errors
 from sandboxes.toolkit.errors import ApiError
 
@@ -209,8 +210,9 @@ def check_body_dates(body: bytes, reading: BodyDates) -> None:
         raise ApiError(422, errors)
 
 
-def parse_body(body: bytes, model: type[ModelT]) -> ModelT:
-    """The request `body` validated as `model`; 422 (FastAPI's wording) when it is not."""
+def parse_body(body: bytes, model: type[ModelT], enums: BodyEnums = "documented") -> ModelT:
+    """The request `body` validated as `model`; 422 (FastAPI's wording) when it is not. With
+    `enums` ``"names"``, its enum fields are taken only as constants' names (``body_enums``)."""
     if not body.strip():
         raise ApiError(422, [{"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}])
     try:
@@ -221,6 +223,8 @@ def parse_body(body: bytes, model: type[ModelT]) -> ModelT:
             [{"type": "json_invalid", "loc": ["body", exc.pos], "msg": "JSON decode error",
               "input": {}, "ctx": {"error": exc.msg}}],
         ) from None  # fmt: skip
+    if enums == "names":
+        data = read_names(data, model)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

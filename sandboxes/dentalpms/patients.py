@@ -65,7 +65,7 @@ class PatientRecords:
         if replayed is not None:
             return self._created(request, replayed)
         check_body_dates(body, store.body_dates)
-        data = parse_body(body, CreatePatientIn)
+        data = parse_body(body, CreatePatientIn, store.body_enums)
         if data.status == "archived":
             raise ApiError(422, "Archived status requires the archive endpoint")
         if data.chart_number is not None and store.chart_number_taken(data.chart_number):
@@ -91,7 +91,7 @@ class PatientRecords:
         params.done()
         body = await request.body()
         check_body_dates(body, store.body_dates)
-        data = parse_body(body, UpdatePatientIn)
+        data = parse_body(body, UpdatePatientIn, store.body_enums)
         if store.empty_patches == "refused" and not data.model_fields_set - {"base_version"}:
             raise ApiError(400, "No fields to update")  # store.EmptyPatches
         if store.patch_nulls == "ignored":  # a null is "not provided" (bodies.PatchNulls)
@@ -137,7 +137,7 @@ class PatientRecords:
 
     async def transition_status(self, request: Request) -> Response:
         row = self._row(request, found=True)
-        data = parse_body(await request.body(), TransitionStatusIn)
+        data = parse_body(await request.body(), TransitionStatusIn, self.store.body_enums)
         if row.deleted:
             raise ApiError(422, "Archived patients are restored, not transitioned")
         if data.base_version != row.doc["version"]:

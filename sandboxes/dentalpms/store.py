@@ -32,6 +32,7 @@ from sandboxes.dentalpms.bodies import (
     PatientFields,
     VersionConflicts,
 )
+from sandboxes.dentalpms.body_enums import BodyEnums
 from sandboxes.dentalpms.idempotency import CreateAnswers, Idempotency, IdempotencyKeys, IdempotencyLog
 from sandboxes.dentalpms.lifecycle import DOCUMENTED_LIFECYCLE, Lifecycle
 from sandboxes.dentalpms.list_readings import DOCUMENTED_LISTS, ListReading
@@ -121,6 +122,7 @@ class Store:
         write_answers: WriteAnswers = "flushed",
         query_booleans: QueryBooleans = "any",
         query_enums: QueryEnums = "documented",
+        body_enums: BodyEnums = "documented",
         empty_lists: EmptyLists = "page",
         idempotency_keys: IdempotencyKeys = "any",
         create_answers: CreateAnswers = "sent",
@@ -139,6 +141,7 @@ class Store:
         self.write_answers = one_of("write_answers", write_answers, WriteAnswers)
         self.query_booleans = one_of("query_booleans", query_booleans, QueryBooleans)
         self.query_enums = one_of("query_enums", query_enums, QueryEnums)
+        self.body_enums = one_of("body_enums", body_enums, BodyEnums)
         self.empty_lists = one_of("empty_lists", empty_lists, EmptyLists)
         self.version_conflicts = one_of("version_conflicts", version_conflicts, VersionConflicts)
         self.patch_chart_numbers = one_of("patch_chart_numbers", patch_chart_numbers, PatchChartNumbers)

@@ -88,6 +88,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "references": "array",
         "query_booleans": "digits",
         "query_enums": "names",
+        "body_enums": "names",
         "patient_deleted_at": "hidden",
         "empty_lists": "no_content",
         "list_statuses": "active",

@@ -45,9 +45,14 @@ VARIANTS: dict[str, dict[str, str | int]] = {
     # Spring Boot's default error bodies: a 409 or 404 says only its reason phrase; an
     # Idempotency-Key read as a `UUID` (`@RequestHeader UUID`): any other key is refused; a
     # validation error is a 400 (`MethodArgumentNotValidException`); a stale version a 412; a
-    # `search` of 3 characters at least; a PATCH's chart number checked against the patient's own.
+    # `search` of 3 characters at least; a PATCH's chart number checked against the patient's own;
+    # enums decoded by Jackson's default, by the constants' names (`FEMALE`, `INACTIVE`) in bodies
+    # and queries alike, and written so in answers.
     "spring-errors": {
         "error_bodies": "spring",
+        "enums": "upper",
+        "query_enums": "names",
+        "body_enums": "names",
         "patch_chart_numbers": "any",
         "idempotency_keys": "uuid",
         "validation_status": 400,
@@ -1206,3 +1211,62 @@ def test_a_create_refused_for_its_lifecycle_can_be_sent_again_without_it() -> No
         )
         assert again.status_code == 201, again.text
         assert [p["id"] for p in _by_family(fhir, "Refusedcreatedp")] == [again.json()["id"]]
+
+
+def _refused_writes(fhir: FhirHttp) -> float:
+    return vendor_calls(fhir, TENANT, lambda labels: labels["method"] != "GET" and labels["outcome"] == "4xx")
+
+
+def test_a_vendor_decoding_enums_only_by_name_is_written_in_names_once_it_refused_one() -> None:
+    # A Spring Boot service decodes its bodies with Jackson, which takes an enum only by its
+    # constant's name (`FEMALE`), as it writes it. Before, every create and every update carrying
+    # a gender, a marital status or a lifecycle was a 422 "refused the patient: Bad Request".
+    spring = partial(create_sandbox, body_enums="names", enums="upper", query_enums="names", error_bodies="spring")
+    with gateway_over("dentalpms", spring) as running:
+        fhir = running.fhir
+        system = _chart_system_of(fhir, _any_patient_id(fhir))
+        first = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Enumname", system), headers=JSON)
+        assert first.status_code == 201, first.text
+        assert first.json()["gender"] == "female"
+        assert _refused_writes(fhir) == 1  # the documented spelling, once
+        made = fhir.request(
+            "POST",
+            f"{BASE}/Patient",
+            json=_new_patient("Enumnametwo", system, gender="other", active=False),
+            headers=JSON,
+        )
+        assert made.status_code == 201, made.text
+        pid = made.json()["id"]
+        assert (made.json()["gender"], made.json()["active"]) == ("other", False)
+        changed = {**made.json(), "gender": "male", "active": True}
+        updated = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=changed, headers=JSON)
+        assert updated.status_code == 200, updated.text
+        assert (updated.json()["gender"], updated.json()["active"]) == ("male", True)
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}") == updated.json()
+        assert _refused_writes(fhir) == 1  # learned: never refused again
+        # A refusal of something else is still the vendor's refusal, named by its field.
+        bad = _new_patient("Enumnamebad", system)
+        bad["telecom"] = [{"system": "email", "value": "not-an-address"}]
+        refused = fhir.request("POST", f"{BASE}/Patient", json=bad, headers=JSON)
+        assert refused.status_code in (400, 422) and outcome_of(refused)["issue"][0]["expression"] == [
+            "Patient.telecom"
+        ], refused.text
+
+
+def test_a_write_refused_for_something_else_than_its_spelling_is_the_vendors_refusal() -> None:
+    # At a vendor taking the documented spelling, a refused body is sent once more in names (the
+    # gateway cannot tell why a bare 400 refused it), refused again, and the first refusal answered.
+    with gateway_over("dentalpms", partial(create_sandbox, error_bodies="spring", validation_status=400)) as running:
+        fhir = running.fhir
+        system = _chart_system_of(fhir, _any_patient_id(fhir))
+        bad = _new_patient("Enumdocbad", system)
+        bad["telecom"] = [{"system": "email", "value": "not-an-address"}]
+        refused = fhir.request("POST", f"{BASE}/Patient", json=bad, headers=JSON)
+        assert refused.status_code in (400, 422), refused.text
+        assert _refused_writes(fhir) == 2
+        made = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Enumdocgood", system), headers=JSON)
+        assert made.status_code == 201 and made.json()["gender"] == "female", made.text
+        again = fhir.request("POST", f"{BASE}/Patient", json=bad, headers=JSON)
+        assert again.status_code == refused.status_code
+        assert _refused_writes(fhir) == 3  # learned from the create taken: one refusal, not two
+        assert [p["id"] for p in _by_family(fhir, "Enumdocbad")] == []
