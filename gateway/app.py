@@ -80,13 +80,16 @@ class _Composition:
     observability: Observability
 
     async def tenant(
-        self, name: str, conf: TenantSettings, host: SandboxHost, sandbox_tokens: Path, shared: SharedState
+        self, name: str, conf: TenantSettings, host: SandboxHost, sandbox_tokens: Path | None, shared: SharedState
     ) -> Tenant:
         vendor = self.vendors[conf.vendor]
         if conf.sandbox:
-            hosted = self.hosted.get(name) or await host_sandbox(
-                name, conf, vendor, self.sandboxes[conf.vendor], host, sandbox_tokens, SANDBOX_TOKEN_KEY
-            )
+            hosted = self.hosted.get(name)
+            if hosted is None:
+                assert sandbox_tokens is not None  # made for every sandbox this process starts
+                hosted = await host_sandbox(
+                    name, conf, vendor, self.sandboxes[conf.vendor], host, sandbox_tokens, SANDBOX_TOKEN_KEY
+                )
             config = hosted.adapter_config(name, conf, vendor, shared)
         else:
             config = adapter_config(
@@ -149,7 +152,10 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         observability.start()
         host = SandboxHost()
-        sandbox_tokens = Path(tempfile.mkdtemp(prefix="fhir-gateway-sandbox-tokens-"))
+        # Only for sandboxes this process starts itself: a worker's are hosted by its parent, and
+        # a worker killed outright (no lifespan shutdown) would leave the directory behind.
+        hosts_its_own = any(c.sandbox and n not in composition.hosted for n, c in settings.tenants.items())
+        sandbox_tokens = Path(tempfile.mkdtemp(prefix="fhir-gateway-sandbox-tokens-")) if hosts_its_own else None
         tenants: dict[str, Tenant] = {}
         app.state.shared = shared
         started = False
@@ -170,7 +176,8 @@ def create_app(
             for tenant in tenants.values():
                 await tenant.aclose()
             host.stop()
-            shutil.rmtree(sandbox_tokens, ignore_errors=True)
+            if sandbox_tokens is not None:
+                shutil.rmtree(sandbox_tokens, ignore_errors=True)
             await shared.aclose()
             observability.stop()
 
