@@ -632,6 +632,8 @@ class NextvisitAdapter:
                     # The last page's number, or (some count from 0) how many there are: one
                     # page too far at worst, which is empty and so past the end.
                     high = listed.last_page_number - first + 1
+                elif high is None and listed.page_count is not None:
+                    high = listed.page_count  # how many pages there are (`total_pages`)
             else:
                 return None  # its place in the order is on this page, and it is not there
             if high is not None and low > high:

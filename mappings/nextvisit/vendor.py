@@ -527,7 +527,20 @@ class VendorLinks(_Model):
     next: Any = None
 
 
+def _loose_count(value: Any) -> int | None:
+    """A number of a name other implementations give it: a count (or a string of one), else
+    nothing (JSON:API's `meta.page` is an object, say): read, never a page that cannot be."""
+    value = _count(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+LooseCount = Annotated[int | None, BeforeValidator(_loose_count)]
+
+
 class VendorPageMeta(_Model):
+    """ "Pagination metadata" (the docs say no more): Laravel's names, and the names other
+    frameworks write the same numbers under (`served`, `pages`, `items` below)."""
+
     current_page: Count = None
     last_page: Count = None
     total: Count = None
@@ -538,6 +551,79 @@ class VendorPageMeta(_Model):
     links: Any = None
     next_cursor: Any = None
     prev_cursor: Any = None
+    # The page served: Spring Data's `Page.getNumber()` as `page` (or `number`, its own name;
+    # counted from 0 by `Pageable`'s default), NestJS's nestjs-paginate `currentPage`, ASP.NET's
+    # `pageNumber`.
+    page: LooseCount = None
+    number: LooseCount = None
+    current_page_camel: LooseCount = Field(None, alias="currentPage")
+    page_number: LooseCount = None
+    page_number_camel: LooseCount = Field(None, alias="pageNumber")
+    # How many pages there are (not the last one's number, where pages count from 0): Spring's
+    # `totalPages` (Jackson's SNAKE_CASE: `total_pages`), nestjs-paginate's `totalPages`, Django's
+    # `num_pages`.
+    total_pages: LooseCount = None
+    total_pages_camel: LooseCount = Field(None, alias="totalPages")
+    num_pages: LooseCount = None
+    page_count: LooseCount = None
+    page_count_camel: LooseCount = Field(None, alias="pageCount")
+    last_page_camel: LooseCount = Field(None, alias="lastPage")
+    # How many records match: Spring's `totalElements`, nestjs-paginate's `totalItems`, ASP.NET's
+    # `totalCount`, in either case.
+    total_elements: LooseCount = None
+    total_elements_camel: LooseCount = Field(None, alias="totalElements")
+    total_items: LooseCount = None
+    total_items_camel: LooseCount = Field(None, alias="totalItems")
+    total_count: LooseCount = None
+    total_count_camel: LooseCount = Field(None, alias="totalCount")
+    # How many records a page holds: Laravel's `per_page` (above), Spring's `size`, nestjs-paginate's
+    # `itemsPerPage`, ASP.NET's `pageSize`.
+    size_: LooseCount = Field(None, alias="size")
+    page_size: LooseCount = None
+    page_size_camel: LooseCount = Field(None, alias="pageSize")
+    items_per_page: LooseCount = Field(None, alias="itemsPerPage")
+
+    @property
+    def served(self) -> int | None:
+        """The number of the page served, under whichever name it is given."""
+        return _stated(
+            self.current_page,
+            self.page,
+            self.number,
+            self.current_page_camel,
+            self.page_number,
+            self.page_number_camel,
+        )
+
+    @property
+    def last(self) -> int | None:
+        """The last page's number, when given as such (Laravel's `last_page`)."""
+        return _stated(self.last_page, self.last_page_camel)
+
+    @property
+    def pages(self) -> int | None:
+        """How many pages there are, when given as a count."""
+        return _stated(self.total_pages, self.total_pages_camel, self.num_pages, self.page_count, self.page_count_camel)
+
+    @property
+    def size(self) -> int | None:
+        """How many records a page holds, under whichever name it is given."""
+        return _stated(
+            _loose_count(self.per_page), self.page_size, self.size_, self.page_size_camel, self.items_per_page
+        )
+
+    @property
+    def items(self) -> int | None:
+        """How many records the list has, under whichever name it is given."""
+        return _stated(
+            self.total,
+            self.total_elements,
+            self.total_elements_camel,
+            self.total_items,
+            self.total_items_camel,
+            self.total_count,
+            self.total_count_camel,
+        )
 
 
 # The parameters a list request sends itself (`filter[...]` too): never a paging position.
@@ -597,12 +683,30 @@ class VendorList(_Model):
         last = self.last_page_number
         if last is not None:
             return current < last
+        pages = self.page_count
+        if pages is not None:
+            # A count of pages: the last page's number where pages count from 1, one past it where
+            # they count from 0 (Spring's `Pageable`). The page numbered one below it is the last
+            # of a list counting from 0, and has one after it in a list counting from 1.
+            return current < pages - 1 or (current == pages - 1 and self._one_more_after(pages))
         links = self.links if isinstance(self.links, VendorLinks) else None
         if links is not None and "next" in links.model_fields_set:
             return bool(links.next)
         if "next_page_url" in self.model_fields_set:
             return bool(self.next_page_url)
         return True
+
+    def _one_more_after(self, pages: int) -> bool:
+        """Whether a page numbered one below the count of pages, `pages`, may have a page after
+        it: where pages count from 1 it does, so it is full and the total (when given) is more
+        than `pages - 1` full pages hold. A short page is the last however pages are counted; a
+        full one when the count cannot tell (no page size given, or exactly `pages` full pages) is
+        asked after (one call, to a page past the end at worst: empty, the end)."""
+        size = (self.meta or VendorPageMeta()).size
+        if size is None:
+            return True
+        total = self.total_count
+        return len(self.data) >= size and (total is None or total > (pages - 1) * size)
 
     @property
     def unpaged(self) -> bool:
@@ -611,7 +715,7 @@ class VendorList(_Model):
         a list that may answer every patient at once, whatever `page` and `per_page` ask."""
         links = self.links if isinstance(self.links, VendorLinks) else None
         following = (links.next if links else None) or self.next_page_url
-        stated = (self.served_page, self.last_page_number, self.total_count)
+        stated = (self.served_page, self.last_page_number, self.page_count, self.total_count)
         return not following and all(n is None for n in stated) and not self.by_cursor
 
     @property
@@ -672,12 +776,18 @@ class VendorList(_Model):
         """The page number the vendor says this page is, if it says (0 is a number: a vendor
         may count its pages from 0)."""
         meta = self.meta or VendorPageMeta()
-        return _stated(meta.current_page, self.current_page)
+        return _stated(meta.served, self.current_page)
 
     @property
     def last_page_number(self) -> int | None:
         meta = self.meta or VendorPageMeta()
-        return _stated(meta.last_page, self.last_page)
+        return _stated(meta.last, self.last_page)
+
+    @property
+    def page_count(self) -> int | None:
+        """How many pages the list has, when its `meta` gives a count of them (`total_pages`)
+        rather than the last one's number."""
+        return (self.meta or VendorPageMeta()).pages
 
     @property
     def next_page_number(self) -> int | None:
@@ -694,7 +804,7 @@ class VendorList(_Model):
     @property
     def total_count(self) -> int | None:
         meta = self.meta or VendorPageMeta()
-        return meta.total if meta.total is not None else self.total
+        return _stated(meta.items, self.total)
 
 
 # -- reading ----------------------------------------------------------------------------------

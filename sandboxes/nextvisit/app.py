@@ -109,13 +109,15 @@ leave open that independent implementations read differently:
   ``{per_page, has_more}``; ``page`` is ignored) | ``"none"`` (no paging at all: ``page`` and
   ``per_page`` are ignored and every patient the filters select is listed at once, ``links`` and
   ``meta`` empty objects as the docs' example answer shows them: Django REST Framework without a
-  pagination class, or an Express handler answering every row). A page past the end is empty in every shape; the
-  search endpoint (Scout) pages by number whatever this says.
+  pagination class, or an Express handler answering every row) | ``"spring"`` (Spring Data's ``Page``
+  in the docs' envelope: ``meta`` is ``{page, size, total_elements, total_pages}``, ``page`` the
+  number of the page served, ``links`` ``{}``: nothing but those numbers says what follows). A page
+  past the end is empty in every shape; the search endpoint (Scout) pages by number whatever this says.
 - ``first_page=1`` (default, Laravel's) | ``0``: the number of the first page (the docs name no
   page parameter; Spring Data's ``Pageable`` counts from 0 unless one-indexed). A missing or
   invalid ``page`` is the first page; ``current_page``, ``last_page`` (the last page's number)
   and every link count from it, ``from``/``to`` stay positions counted from 1. Numbered shapes
-  (``resource``, ``paginator``, ``simple``) and the search endpoint.
+  (``resource``, ``paginator``, ``simple``, ``spring``) and the search endpoint.
 - ``past_the_end="empty"`` (default) | ``"404"``: a page past the last one is 404 ``{"message":
   "Invalid page."}`` (Django REST Framework's ``PageNumberPagination``; the first page of an
   empty list is still an empty page). Numbered shapes and the search endpoint.

@@ -63,7 +63,13 @@ Dates = Literal["iso", "us", "datetime", "east"]
 Ids = Literal["numbers", "strings"]
 Booleans = Literal["json", "digits"]
 Nulls = Literal["null", "absent"]
-Paging = Literal["resource", "paginator", "simple", "cursor", "keyset", "none"]
+# How the patient list pages (the docs: "Pagination links", "Pagination metadata", no more). Besides
+# Laravel's shapes: "spring", Spring Data's `Page` under the docs' envelope, as a Spring team writes
+# it: `data` its content, `meta` its numbers as Jackson's SNAKE_CASE strategy (the one that writes
+# the docs' `first_name`) names them, `{page, size, total_elements, total_pages}` (`page` is
+# `Page.getNumber()`, counted from `first_page`: 0 for `Pageable`'s default), `links` `{}` as the
+# docs' example answer shows it (no Spring HATEOAS to build them).
+Paging = Literal["resource", "paginator", "simple", "cursor", "keyset", "none", "spring"]
 ErrorBodies = Literal["laravel", "error", "plain", "rails", "fastapi", "nestjs"]
 SingleEnvelope = Literal["data", "bare"]
 LoginShape = Literal["token", "data", "plain", "new_token", "header", "jwt", "user_token", "prefixed"]

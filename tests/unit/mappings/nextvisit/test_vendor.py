@@ -42,6 +42,26 @@ PATIENT: dict[str, Any] = {"id": 7, "first_name": "Jane", "last_name": "Doe", "d
         ({"data": {"0": ROWS[0], "3": ROWS[1]}, "meta": {"current_page": 1, "last_page": 1, "total": 2}}, 1, False, 2),
         # A page past the end is the end, whatever the numbers say.
         ({"data": [], "meta": {"current_page": 9, "last_page": 12}}, 9, False, None),
+        # Spring Data's `Page` numbers (Jackson's SNAKE_CASE), pages counted from 0, `links` `{}`:
+        # a full page before the last; the last (short); the one before the count, full, in a
+        # list counting from 1 (5 patients: a third page follows); the last of a list counting from 1.
+        (
+            {"data": ROWS, "links": {}, "meta": {"page": 0, "size": 2, "total_elements": 5, "total_pages": 3}},
+            1,
+            True,
+            5,
+        ),
+        (
+            {"data": ROWS, "links": {}, "meta": {"page": 2, "size": 3, "total_elements": 8, "total_pages": 3}},
+            1,
+            False,
+            8,
+        ),
+        ({"data": ROWS, "meta": {"page": 2, "size": 2, "total_elements": 5, "total_pages": 3}}, 1, True, 5),
+        ({"data": ROWS, "meta": {"page": 3, "size": 2, "total_elements": 6, "total_pages": 3}}, 1, False, 6),
+        # nestjs-paginate's camelCase (from 1); JSON:API's `meta.page` object is not a number.
+        ({"data": ROWS, "meta": {"currentPage": 1, "totalPages": 2, "totalItems": 3, "itemsPerPage": 2}}, 1, True, 3),
+        ({"data": ROWS, "meta": {"page": {"currentPage": 1}, "totalCount": 2}, "links": {"next": None}}, 1, False, 2),
     ],
 )
 def test_whether_a_page_follows(body: dict[str, Any], page: int, more: bool, total: int | None) -> None:
@@ -261,6 +281,17 @@ def test_a_list_counting_its_pages_from_0_is_walked_from_its_first_page() -> Non
     assert _paging(_following(first, None)) == {"page": 1}
     last = read_list({"data": ROWS, "links": {"next": None}, "meta": {"current_page": 1, "last_page": 1}})
     assert _following(last, 1) is None
+
+
+def test_a_list_whose_meta_names_its_numbers_as_spring_does_is_walked_from_its_first_page() -> None:
+    # `{page, size, total_elements, total_pages}` and no links (a Spring team under the docs'
+    # envelope): page 0 is the first, so the page after it is page 1, not page 2.
+    from mappings.nextvisit.adapter import _following, _paging
+
+    meta = {"page": 0, "size": 2, "total_elements": 5, "total_pages": 3}
+    first = read_list({"data": ROWS, "links": {}, "meta": meta})
+    assert first.served_page == 0 and not first.unpaged
+    assert _paging(_following(first, None)) == {"page": 1}
 
 
 def test_a_page_whose_data_is_null_lists_nobody() -> None:

@@ -348,6 +348,20 @@ def test_a_rate_limit_a_second_answers_429_until_the_second_ends() -> None:
     assert api.get(ONE).status_code == 200
 
 
+def test_a_list_paged_as_spring_data_pages_says_its_numbers_in_meta_and_no_links() -> None:
+    documented = _api(first_page=0).ok("/v1/patients", per_page=100, sort="id")
+    spring = _api(paging="spring", first_page=0)
+    first = spring.ok("/v1/patients", per_page=100, sort="id")
+    assert first["data"] == documented["data"] and first["links"] == {}
+    total = documented["meta"]["total"]
+    assert first["meta"] == {"page": 0, "size": 100, "total_elements": total, "total_pages": -(-total // 100)}
+    second = spring.ok("/v1/patients", per_page=100, sort="id", page=1)
+    assert (
+        second["meta"]["page"] == 1
+        and second["data"] == _api(first_page=0).ok("/v1/patients", per_page=100, sort="id", page=1)["data"]
+    )
+
+
 def test_a_list_without_paging_answers_every_patient_whatever_page_and_per_page_ask() -> None:
     api = _api(paging="none")
     first = api.ok("/v1/patients", per_page=5, sort="id")
