@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -294,10 +294,11 @@ class VendorEncounter(_Model):
     @classmethod
     def _first_spelling(cls, data: Any) -> Any:
         """Only the first non-null spelling of a time is read: a later one is not used, so it
-        cannot make the record unreadable."""
+        cannot make the record unreadable. A time of day alone is on the visit's day, the date
+        another spelling gives (`on_its_day`)."""
         if not isinstance(data, dict):
             return data
-        out = dict(data)
+        out = on_its_day(data)
         for spellings in (_START, _END):
             present = [name for name in spellings if out.get(name) not in (None, "")]
             for unused in present[1:]:
@@ -311,6 +312,54 @@ class VendorEncounter(_Model):
     @property
     def end(self) -> str | None:
         return _first(*(getattr(self, name) for name in _END))
+
+
+# A time of day alone (a TIME column: `10:00`, `10:00:00`, `10:00:00.000`), no day, no zone.
+_TIME_OF_DAY = re.compile(r"(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:\.\d+)?)?")
+
+
+def _clock(value: Any) -> str | None:
+    """`value` as `HH:MM:SS` when it is a time of day alone, else None."""
+    found = _TIME_OF_DAY.fullmatch(value.strip()) if isinstance(value, str) else None
+    if found is None or int(found["h"]) > 23 or int(found["m"]) > 59 or int(found["s"] or 0) > 59:
+        return None
+    return f"{int(found['h']):02d}:{found['m']}:{found['s'] or '00'}"
+
+
+def _day_of(value: Any) -> str | None:
+    """`value` as an ISO date when it is a date alone (any form `iso_timestamp` reads)."""
+    try:
+        stamp = iso_timestamp(value)
+    except ValueError:
+        return None
+    return stamp if stamp is not None and len(stamp) == 10 else None
+
+
+def on_its_day(encounter: dict[str, Any]) -> dict[str, Any]:
+    """`encounter` with a start or end given as a time of day alone written on the visit's day:
+    a visit kept as a DATE and TIME columns (Django's `DateField` and `TimeField`s as Django REST
+    Framework serializes them, node-postgres reading `date` and `time` columns) is `{"date":
+    "2024-01-05", "start_time": "10:00:00", "end_time": "10:30:00"}` (the docs show no
+    encounter). The day is the first spelling of a start that is a date alone; an end earlier
+    in the day than the start is on the day after (a visit past midnight). The time stays
+    without an offset: the wall clock of the vendor's zone, as every such time (`zoned_instant`).
+    A time of day with no day beside it is left as it is: no date, so unreadable (reported)."""
+    day = next((found for name in _START if (found := _day_of(encounter.get(name))) is not None), None)
+    if day is None:
+        return dict(encounter)
+    out = dict(encounter)
+    start = next((out[name] for name in _START if out.get(name) not in (None, "")), None)
+    started = _clock(start)
+    if started is not None:
+        out[next(name for name in _START if out.get(name) not in (None, ""))] = f"{day}T{started}"
+    first_end = next((name for name in _END if out.get(name) not in (None, "")), None)
+    ended = _clock(out.get(first_end)) if first_end else None
+    if first_end and ended is not None:
+        end_day = date.fromisoformat(day)
+        if started is not None and ended < started:
+            end_day += timedelta(days=1)
+        out[first_end] = f"{end_day.isoformat()}T{ended}"
+    return out
 
 
 _ADDRESS_PARTS = {"line1": "address_line1", "street": "address_line1", "line2": "address_line2", "zip": "zip"}

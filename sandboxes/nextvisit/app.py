@@ -35,7 +35,10 @@ leave open that independent implementations read differently:
   another stack (Express and knex, say) names a visit's columns: its type as ``title``, its
   time as ``encounter_date`` (written like every other time; the end stays ``end_time``).
   ``scheduled`` is ``titled`` with the times as a Rails team names datetime columns (``*_at``):
-  ``scheduled_at`` and ``end_at``.
+  ``scheduled_at`` and ``end_at``. ``day_and_times`` keeps the documented names but writes the
+  visit's day as ``date`` (``2024-01-05``) and ``start_time``/``end_time`` as times of day
+  (``10:00:00``): DATE and TIME columns (Django REST Framework's ``DateField``/``TimeField``,
+  node-postgres), on the app's wall clock (UTC; ``LOCAL_ZONE``'s under ``datetimes="local"``).
 - ``medication_shape="text"`` (default: ``latest_medications`` as the texts described below) |
   ``"objects"``: every non-deleted medication as ``{id, name, dosage, frequency, status,
   started_on, ended_on}``, ``status`` the clinic's (``active``, ``on_hold``, ``discontinued``,

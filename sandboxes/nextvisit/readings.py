@@ -54,7 +54,12 @@ __all__ = [
     "nfd",
 ]
 
-EncounterShape = Literal["object", "flat", "titled", "scheduled"]
+# How a visit's fields are named and written (the docs show only `encounters: []`); see the app
+# module docstring. "day_and_times": the visit's day as `date` (a DATE column) and its times as
+# times of day, `start_time`/`end_time` (TIME columns, `HH:MM:SS`), as Django REST Framework
+# serializes a model's `DateField` and `TimeField`s, and as node-postgres reads `date` and `time`
+# columns: a scheduling app's visit ("on the 5th, 10:00 to 10:30").
+EncounterShape = Literal["object", "flat", "titled", "scheduled", "day_and_times"]
 MedicationShape = Literal["text", "objects", "stop_dates"]
 NameMatch = Literal["substring", "prefix", "exact"]
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]

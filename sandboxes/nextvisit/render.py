@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from uuid import uuid5
 
 from sandboxes.clinic import CLINIC_NAMESPACE, Clinic, Encounter, Medication, Patient, Provider
 from sandboxes.nextvisit.readings import Readings
 from sandboxes.nextvisit.rows import PatientRow
+from sandboxes.nextvisit.wire import LOCAL_ZONE
 from sandboxes.toolkit.aliases import JsonObject
 from sandboxes.toolkit.phones import format_us_phone
 from sandboxes.toolkit.timestamps import iso_date, iso_utc
@@ -195,6 +196,27 @@ def _flat(doc: JsonObject) -> JsonObject:
     return flat
 
 
+def _day_and_times(doc: JsonObject, zone: tzinfo) -> JsonObject:
+    """An encounter the ``day_and_times`` way: its day as ``date`` and its times as times of day
+    (``HH:MM:SS``), on `zone`'s wall clock (see ``readings``). An impossible day stays
+    impossible (``unreadable_encounter``): its ``date`` is written as it is."""
+    out: JsonObject = {}
+    day: str | None = None
+    for key, value in doc.items():
+        if key in ("start_time", "end_time") and isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(zone)
+            except ValueError:
+                day = day or value[:10]  # no such day: written as the record holds it
+                out[key] = value[11:19]
+                continue
+            day = day or moment.date().isoformat()
+            out[key] = moment.strftime("%H:%M:%S")
+        else:
+            out[key] = value
+    return {"date": day, **out}
+
+
 def _titled(doc: JsonObject, scheduled: bool = False) -> JsonObject:
     """An encounter the ``titled`` way: its type as ``title``, its time as ``encounter_date``;
     or the ``scheduled`` way (Rails' ``*_at`` datetime columns): its times as ``scheduled_at``
@@ -257,6 +279,8 @@ class Renderer:
         }
         if self.readings.encounter_shape == "flat":
             return _flat(doc)
+        if self.readings.encounter_shape == "day_and_times":
+            return _day_and_times(doc, LOCAL_ZONE if self.readings.datetimes == "local" else UTC)
         if self.readings.encounter_shape == "scheduled":
             return _titled(doc, scheduled=True)
         return _titled(doc) if self.readings.encounter_shape == "titled" else doc

@@ -9,6 +9,7 @@ empty array (``with_empty_arrays``) no demographics.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 from http import HTTPStatus
 from typing import Any
@@ -120,9 +121,15 @@ def with_empty_arrays(patient: JsonObject, readings: Readings) -> JsonObject:
     return {**patient, "demographics": []}
 
 
+_TIME_OF_DAY = re.compile(r"\d{2}:\d{2}:\d{2}")
+
+
 def _datetime(text: str, readings: Readings) -> str | int:
     """``2024-01-05T10:00:00Z`` as the reading writes it (an impossible day stays impossible,
-    as text: no number is one)."""
+    as text: no number is one). A time of day alone (a TIME column: the ``day_and_times``
+    encounter) is no instant: written as it is."""
+    if _TIME_OF_DAY.fullmatch(text):
+        return text
     if readings.datetimes == "epoch_ms":
         try:
             return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)

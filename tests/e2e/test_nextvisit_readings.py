@@ -197,8 +197,10 @@ READINGS: dict[str, dict[str, Any]] = {
     # list without a pagination class, answering every patient at once whatever `page` and
     # `per_page` say, `links` and `meta` empty as the docs' example shows them; DRF's 403 for
     # an unknown token and its 204 for a delete; no ordering filter either (`sort` not read); an
-    # update that skips the fields sent null (a Spring DTO cannot tell null from absent).
+    # update that skips the fields sent null (a Spring DTO cannot tell null from absent); a visit
+    # kept as a DateField and TimeFields (its day as `date`, its times as `HH:MM:SS`).
     "drf-local-times-unpaged": {
+        "encounter_shape": "day_and_times",
         "update_nulls": "skipped",
         "datetimes": "local",
         "paging": "none",
@@ -624,3 +626,26 @@ def test_tokens_that_expire_with_a_403_are_renewed_after_another_teams_patient_w
             clock.now += timedelta(seconds=601)
             found = running.fhir.get_ok(f"{BASE}/Patient", params={"birthdate": str(truth.birth_date)})
             assert str(truth.id) in {p["id"] for p in _matches(found)}
+
+
+def test_a_visit_kept_as_a_day_and_times_of_day_is_dated_and_one_past_midnight_ends_the_day_after() -> None:
+    # DATE and TIME columns on the app's clock (UTC here): the visit that ends after midnight UTC
+    # (an evening one in Chicago) ends on the day after its `date`.
+    (patient, visit) = next((p, e) for p in LIVE for e in p.encounters if e.end and e.end.date() != e.start.date())
+    split = partial(create_sandbox, CLINIC, encounter_shape="day_and_times")
+    with gateway_over("nextvisit", split, organization="Readings") as running:
+        bundle = running.fhir.get_ok(f"{BASE}/Encounter", params={"patient": str(patient.id), "_count": "100"})
+        assert outcome_notes(bundle) == []
+        periods = {e["identifier"][0]["value"]: e["period"] for e in _matches(bundle)}
+        assert periods == {
+            str(e.id): {"start": _start(e), **({"end": _end(e)} if e.end else {})} for e in patient.encounters
+        }
+        assert periods[str(visit.id)]["end"] > periods[str(visit.id)]["start"]
+        ccd = running.fhir.get_ok(f"{BASE}/DocumentReference/$docref", params={"patient": str(patient.id)})
+        (document,) = [e["resource"] for e in ccd["entry"] if e["resource"]["id"].startswith("ccd-")]
+        assert running.fhir.get(f"{BASE}/{document['content'][0]['attachment']['url']}").status_code == 200
+
+
+def _end(encounter: Encounter) -> str:
+    assert encounter.end is not None
+    return encounter.end.isoformat().replace("+00:00", "Z")

@@ -334,3 +334,32 @@ def test_a_vendor_timezone_that_is_no_zone_is_a_configuration_error() -> None:
         "options.vendor_timezone: unknown time zone 'Eastern' (use an IANA name such as America/New_York)"
     ]
     assert option_problems(NEXTVISIT, {"vendor_timezone": "Asia/Kolkata"}) == []
+
+
+@pytest.mark.parametrize(
+    ("visit", "start", "end"),
+    [
+        # A visit kept as DATE and TIME columns (Django REST Framework's DateField and TimeFields).
+        ({"date": "2024-01-05", "start_time": "10:00:00", "end_time": "10:30:00"},
+         "2024-01-05T10:00:00", "2024-01-05T10:30:00"),
+        ({"visit_date": "01/05/2024", "start_time": "9:05", "end_time": None}, "2024-01-05T09:05:00", None),
+        # Past midnight: the end is on the day after.
+        ({"date": "2024-01-05", "start_time": "23:40:00.000", "end_time": "00:10:00"},
+         "2024-01-05T23:40:00", "2024-01-06T00:10:00"),
+        # A start that is a date-time is read as it is; a date beside it changes nothing.
+        ({"date": "2024-01-05", "start_time": "2024-01-05T10:00:00Z", "end_time": "11:00"},
+         "2024-01-05T10:00:00Z", "2024-01-05T11:00:00"),
+    ],
+)  # fmt: skip
+def test_a_visit_kept_as_a_day_and_times_of_day_is_read_on_its_day(
+    visit: dict[str, Any], start: str, end: str | None
+) -> None:
+    encounter = VendorEncounter.model_validate({"id": 1, **visit})
+    assert (encounter.start, encounter.end) == (start, end)
+
+
+def test_a_time_of_day_without_a_day_is_no_time() -> None:
+    with pytest.raises(ValueError, match="start_time"):
+        VendorEncounter.model_validate({"id": 1, "start_time": "10:00:00"})
+    with pytest.raises(ValueError, match="start_time"):
+        VendorEncounter.model_validate({"id": 1, "date": "2024-01-05", "start_time": "25:00:00"})

@@ -47,6 +47,25 @@ def test_flat_encounters() -> None:
         } == {k: v for k, v in before.items() if k not in ("id", "patient_id", "start_time", "provider", "location")}
 
 
+def test_encounters_as_a_day_and_times_of_day() -> None:
+    documented = _api().ok(ONE)["data"]["encounters"]
+    split = _api(encounter_shape="day_and_times").ok(ONE)["data"]["encounters"]
+    for before, after in zip(documented, split, strict=True):
+        start = before["start_time"]
+        assert (after["date"], after["start_time"]) == (start[:10], start[11:19])
+        assert after["end_time"] == (before["end_time"] and before["end_time"][11:19])
+        assert {k: v for k, v in after.items() if k not in ("date", "start_time", "end_time")} == {
+            k: v for k, v in before.items() if k not in ("start_time", "end_time")
+        }
+    # The wall clock of the app's zone under the local reading; no other time reading touches them.
+    local = _api(encounter_shape="day_and_times", datetimes="local").ok(ONE)["data"]["encounters"][0]
+    wall = _api(datetimes="local").ok(ONE)["data"]["encounters"][0]["start_time"]
+    assert (local["date"], local["start_time"]) == (wall[:10], wall[11:19])
+    micro = _api(encounter_shape="day_and_times", datetimes="micro").ok(ONE)["data"]["encounters"]
+    times = ("date", "start_time", "end_time")
+    assert [[e[k] for k in times] for e in micro] == [[e[k] for k in times] for e in split]
+
+
 def test_a_read_that_ignores_include_demographics() -> None:
     api = _api(include_demographics=False)
     assert "demographics" not in api.ok(ONE, include="demographics")["data"]
