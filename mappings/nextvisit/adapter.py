@@ -251,8 +251,10 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   read as "Penicillin (hives)" is written (an item naming none is reported, the others
   served); anything else is reported.
 - `latest_medications` items (shown only as `[]`): text as written, or an object naming the
-  drug (`name` or `medication`, with `strength` or `dosage` appended); an object with no name
-  or an item that is neither is reported; null items are skipped. One text instead of a
+  drug (`name` or `medication`, with `strength` or `dosage` appended), dated when it says when
+  it was started and ended (`started_on`/`ended_on`, `start_date`/`end_date`, `*_at`, a stop
+  time: the statement's `effectivePeriod`); an object with no name, a date that is no date or
+  an item that is neither is reported; null items are skipped. One text instead of a
   list is one entry. A list may come as an object (PHP's encoding of a non-sequential
   array): its values are the items, in order (same for `encounters` and `allergies`).
 - Missing optional fields are simply absent from the FHIR resource.

@@ -468,6 +468,19 @@ class VendorMedication(_Model):
     discontinued_on: Any = None
     stopped_at: Any = None
     stopped_on: Any = None
+    # When the drug was started and is (or was) to end: a list that keeps its drugs as rows dates
+    # them (`started_on`/`ended_on`, `start_date`/`end_date`, Rails' `*_at`); a value that is no
+    # date makes the entry unreadable (reported), never a drug served without the dates it has.
+    started_on: Timestamp = None
+    start_date: Timestamp = None
+    started_at: Timestamp = None
+    starts_on: Timestamp = None
+    date_started: Timestamp = None
+    ended_on: Timestamp = None
+    end_date: Timestamp = None
+    ended_at: Timestamp = None
+    ends_on: Timestamp = None
+    stop_date: Timestamp = None
 
     @model_validator(mode="before")
     @classmethod
@@ -487,6 +500,28 @@ class VendorMedication(_Model):
             _stop_passed(value, zone)
             for value in (self.discontinued_at, self.discontinued_on, self.stopped_at, self.stopped_on)
         )
+
+    @property
+    def start(self) -> str | None:
+        """When the drug was started (`iso_timestamp`'s form), if the entry says."""
+        return _first(self.started_on, self.start_date, self.started_at, self.starts_on, self.date_started)
+
+    @property
+    def end(self) -> str | None:
+        """When the drug ends or was stopped (`iso_timestamp`'s form), if the entry says: its end
+        date, else the time it was stopped (a stop column that is no readable date still says the
+        drug was stopped, `stopped`, but not when)."""
+        planned = _first(self.ended_on, self.end_date, self.ended_at, self.ends_on, self.stop_date)
+        if planned:
+            return planned
+        for value in (self.discontinued_at, self.discontinued_on, self.stopped_at, self.stopped_on):
+            try:
+                stamp = iso_timestamp(value) if not isinstance(value, bool) else None
+            except (ValueError, OverflowError, OSError):
+                continue
+            if stamp:
+                return stamp
+        return None
 
     @property
     def text(self) -> str:

@@ -11,7 +11,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -340,15 +340,22 @@ def test_each_patients_records_match_the_clinic(reading: Reading) -> None:
         expected = 1 if truth.allergy_review == "nkda" and not live_allergies else len(live_allergies)
         assert len(allergies) == expected, truth.id
         medications = reading.fhir.search_all(f"{BASE}/MedicationStatement", patient=pid)
+        served = Counter((m["status"], _dated(m.get("effectivePeriod", {}))) for m in medications)
         if reading.switches.get("medication_shape") == "objects":
-            # Each with the status the vendor gives it: a stopped drug is not one of unknown status.
+            # Each with the status the vendor gives it (a stopped drug is not one of unknown status),
+            # and when it was started and ended (`started_on`, `ended_on`).
             listed = [m for m in truth.medications if not m.deleted]
-            assert Counter(m["status"] for m in medications) == Counter(MEDICATION_STATUS[m.status] for m in listed)
+            assert served == Counter((MEDICATION_STATUS[m.status], _period(m.start, m.stop)) for m in listed), truth.id
         elif reading.switches.get("medication_shape") == "stop_dates":
-            # A drug stopped (a `discontinued_at` time) is stopped; no status said is unknown.
+            # A drug stopped (a `discontinued_at` time) is stopped, then; no status said is unknown.
             listed = [m for m in truth.medications if not m.deleted]
-            stopped = Counter("stopped" if m.status in ("discontinued", "completed") else "unknown" for m in listed)
-            assert Counter(m["status"] for m in medications) == stopped, truth.id
+            stopped = Counter(
+                ("stopped", _period(m.start, _noon(m.stop or m.start)))
+                if m.status in ("discontinued", "completed")
+                else ("unknown", _period(m.start, None))
+                for m in listed
+            )
+            assert served == stopped, truth.id
         else:
             current = [m for m in truth.medications if not m.deleted and m.status in ("active", "on_hold")]
             assert len(medications) == len(current), truth.id
@@ -357,6 +364,20 @@ def test_each_patients_records_match_the_clinic(reading: Reading) -> None:
         assert Counter((e["period"]["start"], e["status"]) for e in encounters) == Counter(
             (_start(e), STATUS[e.status]) for e in expected_encounters
         ), truth.id
+
+
+def _dated(period: dict[str, str]) -> tuple[str | None, str | None]:
+    return period.get("start"), period.get("end")
+
+
+def _period(start: date | None, end: date | str | None) -> tuple[str | None, str | None]:
+    """A MedicationStatement's effectivePeriod (`_dated`) from the clinic's dates."""
+    return (start and start.isoformat()), (end if isinstance(end, str) or end is None else end.isoformat())
+
+
+def _noon(day: date | None) -> str:
+    """A stopped drug's `discontinued_at`, as the simulator writes it: noon UTC of its stop day."""
+    return f"{day or date(2000, 1, 1)}T12:00:00Z"
 
 
 def test_encounters_show_who_and_where_and_only_the_unreadable_one_is_left_out(reading: Reading) -> None:
