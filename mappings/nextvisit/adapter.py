@@ -215,7 +215,10 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   ISO 8601: a date-time with `Z`/offset, or none (`options.vendor_timezone`'s wall clock, as
   everywhere in this adapter), or a date alone (kept as a date, no midnight invented). A
   value that is no date (e.g. Feb 30) or not a string makes the encounter unreadable.
-- References (`provider`, `location`, also `type`): an object (`name`, `display_name`, or
+- The clinician: `provider`, else `user` (Nextvisit's clinicians are its users: an encounter that
+  `belongsTo` one is written as PatientFull writes its `user`, `{id, name, email}`), `clinician` or
+  `practitioner`; the first that names someone is the primary performer.
+- References (`provider`, `user`, `location`, also `type`): an object (`name`, `display_name`, or
   `first_name` + `last_name`; a provider's `credentials`), or a plain string (its name), or a
   number / digit string (an id alone: nothing to display, so no performer or location is
   shown). Anything else (a list, a boolean) makes the encounter unreadable.

@@ -75,7 +75,7 @@ def encounter_to_fhir(raw: Mapping[str, Any] | VendorEncounter, patient_id: str,
     e = raw if isinstance(raw, VendorEncounter) else VendorEncounter.model_validate(raw)
     virtual = _virtual(e.visit_type)
     zone = vendor_timezone(ctx)
-    provider = e.provider
+    provider = e.clinician_ref
     performer = ", ".join(x for x in (provider.label, provider.credentials) if x) if provider else ""
     location = e.location.label if e.location else None
     visit_type = (e.type.label if e.type else None) or e.title

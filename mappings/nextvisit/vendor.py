@@ -281,12 +281,19 @@ class VendorEncounter(_Model):
     ends_at: Timestamp = None
     end_at: Timestamp = None
     provider: Ref = None
+    # The clinician under the names other implementations give it: Nextvisit's clinicians are its
+    # users (the docs' Users section), and an encounter that `belongsTo(User::class)` is written as
+    # PatientFull writes its own `user`, `{id, name, email}`; or a `clinician`/`practitioner`.
+    user: Ref = None
+    clinician: Ref = None
+    practitioner: Ref = None
     location: Ref = None
     updated_at: Timestamp = None
     # Declared so that they are not drift; never read (no FHIR element needs them), so no
     # value there (`signed` as true, 1 or "1") can make an encounter unreadable.
     uuid: Any = None
     patient_id: Any = None
+    user_id: Any = None
     signed: Any = None
     created_at: Any = None
 
@@ -312,6 +319,13 @@ class VendorEncounter(_Model):
     @property
     def end(self) -> str | None:
         return _first(*(getattr(self, name) for name in _END))
+
+    @property
+    def clinician_ref(self) -> VendorRef | None:
+        """Who saw the patient: the first of `provider`, `user`, `clinician`, `practitioner` that
+        names someone (an id alone names nobody to display)."""
+        named = (ref for ref in (self.provider, self.user, self.clinician, self.practitioner) if ref and ref.label)
+        return next(named, None)
 
 
 # A time of day alone (a TIME column: `10:00`, `10:00:00`, `10:00:00.000`), no day, no zone.

@@ -39,6 +39,10 @@ leave open that independent implementations read differently:
   visit's day as ``date`` (``2024-01-05``) and ``start_time``/``end_time`` as times of day
   (``10:00:00``): DATE and TIME columns (Django REST Framework's ``DateField``/``TimeField``,
   node-postgres), on the app's wall clock (UTC; ``LOCAL_ZONE``'s under ``datetimes="local"``).
+- ``encounter_clinician="provider"`` (default: ``provider`` ``{id, name, credentials}``) | ``"user"``
+  (the clinician as the Nextvisit user who documented the visit, ``user_id`` and ``user`` ``{id,
+  name, email}`` as PatientFull's ``user`` is written, no ``provider``: Nextvisit's clinicians are
+  its users, and an ``Encounter`` that ``belongsTo(User::class)`` is rendered by the same resource).
 - ``medication_shape="text"`` (default: ``latest_medications`` as the texts described below) |
   ``"objects"``: every non-deleted medication as ``{id, name, dosage, frequency, status,
   started_on, ended_on}``, ``status`` the clinic's (``active``, ``on_hold``, ``discontinued``,

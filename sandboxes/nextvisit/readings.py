@@ -24,6 +24,7 @@ __all__ = [
     "Duplicates",
     "EmptyDemographics",
     "EmptyLists",
+    "EncounterClinician",
     "EncounterShape",
     "ErrorBodies",
     "ForeignPatients",
@@ -60,6 +61,12 @@ __all__ = [
 # serializes a model's `DateField` and `TimeField`s, and as node-postgres reads `date` and `time`
 # columns: a scheduling app's visit ("on the 5th, 10:00 to 10:30").
 EncounterShape = Literal["object", "flat", "titled", "scheduled", "day_and_times"]
+# Who a visit's clinician is (the docs show no encounter). "provider" (default): `provider`
+# `{id, name, credentials}`. "user": the Nextvisit user who documented it, `user_id` and `user`
+# `{id, name, email}`, as PatientFull itself carries its `user`: Nextvisit's clinicians are its
+# users (the docs' Users section), and a Laravel `Encounter` that `belongsTo(User::class)` is
+# rendered by the same UserResource (a Rails `belongs_to :user` alike); no `provider` key.
+EncounterClinician = Literal["provider", "user"]
 MedicationShape = Literal["text", "objects", "stop_dates"]
 NameMatch = Literal["substring", "prefix", "exact"]
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
@@ -136,6 +143,7 @@ MetaInput = Literal["taken", "ignored"]
 @dataclass(frozen=True)
 class Readings:
     encounter_shape: EncounterShape = "object"
+    encounter_clinician: EncounterClinician = "provider"
     medication_shape: MedicationShape = "text"
     include_demographics: bool = True
     trim_strings: bool = True
@@ -234,6 +242,7 @@ class Readings:
 
 _LITERALS = {
     "encounter_shape": EncounterShape,
+    "encounter_clinician": EncounterClinician,
     "medication_shape": MedicationShape,
     "name_match": NameMatch,
     "name_accents": Accents,

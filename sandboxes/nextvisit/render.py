@@ -179,8 +179,8 @@ def _notes(patient: Patient) -> str | None:
 def _flat(doc: JsonObject) -> JsonObject:
     """An encounter the ``flat`` way: ids as strings, provider and location as their names,
     the time in ``date_of_service`` (see ``readings``)."""
-    provider, location = doc["provider"], doc["location"]
-    names = (provider["name"], provider["credentials"])
+    provider, location = doc.get("provider"), doc["location"]
+    names = (provider["name"], provider["credentials"]) if provider else ()
     flat: JsonObject = {}
     for key, value in doc.items():
         if key in ("id", "patient_id"):
@@ -277,6 +277,9 @@ class Renderer:
             "created_at": iso_seconds(created),
             "updated_at": iso_seconds(max(updated, created)),
         }
+        if self.readings.encounter_clinician == "user":  # the user who documented it, as PatientFull's
+            doc = {**{k: v for k, v in doc.items() if k != "provider"}, "user_id": provider.id}
+            doc["user"] = provider_user(provider)
         if self.readings.encounter_shape == "flat":
             return _flat(doc)
         if self.readings.encounter_shape == "day_and_times":

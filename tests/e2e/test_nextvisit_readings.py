@@ -106,8 +106,10 @@ READINGS: dict[str, dict[str, Any]] = {
     # writes answered with their message as text (a Spring controller's ResponseEntity<String>);
     # a list that does not read `sort` (always the documented default, newest first); `meta`
     # written as a JSON Merge Patch (Spring's `JsonMergePatch`); allergies kept and served as a
-    # list of items (a `List<String>` column), which that replacing PUT wipes unless sent back.
+    # list of items (a `List<String>` column), which that replacing PUT wipes unless sent back; a
+    # visit's clinician as the user who documented it (`belongs_to :user`, written as PatientFull's).
     "nfd-prefix-absent-simple-bare": {
+        "encounter_clinician": "user",
         "meta_updates": "merge_patch",
         "allergies_shape": "list",
         "encounter_shape": "scheduled",

@@ -363,3 +363,23 @@ def test_a_time_of_day_without_a_day_is_no_time() -> None:
         VendorEncounter.model_validate({"id": 1, "start_time": "10:00:00"})
     with pytest.raises(ValueError, match="start_time"):
         VendorEncounter.model_validate({"id": 1, "date": "2024-01-05", "start_time": "25:00:00"})
+
+
+@pytest.mark.parametrize(
+    ("clinician", "shown"),
+    [
+        ({"provider": {"id": 3, "name": "Priya Raman", "credentials": "RDH"}}, "Priya Raman, RDH"),
+        # The user who documented the visit, written as PatientFull writes its `user`.
+        ({"user_id": 3, "user": {"id": 3, "name": "Priya Raman", "email": "priya@example.com"}}, "Priya Raman"),
+        # A provider named by its id alone names nobody: the user does.
+        ({"provider": 3, "user": {"id": 3, "name": "Priya Raman"}}, "Priya Raman"),
+        ({"clinician": "Priya Raman, RDH"}, "Priya Raman, RDH"),
+        ({"user": 3}, None),
+    ],
+)
+def test_an_encounters_clinician_under_each_name(clinician: dict[str, Any], shown: str | None) -> None:
+    ctx = TenantContext(tenant="t", identifier_system="urn:t")
+    patient = read_patient({**PATIENT, "encounters": [{"id": 1, "start_time": "2024-01-05T10:00:00Z", **clinician}]})
+    (visit,), unreadable = encounters_to_fhir(patient, ctx)
+    assert unreadable == []
+    assert [p["individual"]["display"] for p in visit.get("participant", [])] == ([shown] if shown else [])

@@ -47,6 +47,16 @@ def test_flat_encounters() -> None:
         } == {k: v for k, v in before.items() if k not in ("id", "patient_id", "start_time", "provider", "location")}
 
 
+def test_an_encounters_clinician_as_the_user_who_documented_it() -> None:
+    documented = _api().ok(ONE)["data"]["encounters"]
+    by_user = _api(encounter_clinician="user").ok(ONE)["data"]["encounters"]
+    for before, after in zip(documented, by_user, strict=True):
+        assert "provider" not in after and after["user_id"] == before["provider"]["id"]
+        assert after["user"]["name"] == before["provider"]["name"] and after["user"]["email"].endswith("@example.com")
+    flat = _api(encounter_clinician="user", encounter_shape="flat").ok(ONE)["data"]["encounters"][0]
+    assert "provider" not in flat and flat["user"] == by_user[0]["user"]
+
+
 def test_encounters_as_a_day_and_times_of_day() -> None:
     documented = _api().ok(ONE)["data"]["encounters"]
     split = _api(encounter_shape="day_and_times").ok(ONE)["data"]["encounters"]
