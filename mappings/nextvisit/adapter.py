@@ -102,7 +102,9 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   time with `Z`, but an implementation keeping local times, Spring's `LocalDateTime` or Django
   with `USE_TZ = False`, writes its app zone's clock without one; a time a DST change repeats is
   its first occurrence);
-  US `01/05/2024` (month first: a US product; a day-first reading cannot be told apart);
+  US `01/05/2024` (month first: a US product; a day-first reading cannot be told apart); an
+  HTTP-date (`Fri, 05 Jan 2024 10:00:00 GMT`: Flask's `jsonify` writes every `datetime` and `date`
+  so, a date at its midnight) or a zone named after the time (Ruby's `Time#to_s`, `... UTC`);
   a number as seconds since the epoch, or milliseconds when it is too large to be seconds
   (10^11 and up: a JavaScript `Date` as knex stores it in SQLite). `date_of_birth` may come
   as a date-time (Laravel's `date` cast, midnight UTC): its date as written is the birth

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -111,6 +112,9 @@ def iso_timestamp(value: Any) -> str | None:
     if not isinstance(value, str):
         raise ValueError(_NOT_A_TIME)
     text = value.strip()
+    if _HTTP_DATE.match(text):
+        return _http_date(text)
+    text = _ZONE_NAMED.sub(lambda named: named["offset"] or "Z", text)
     try:
         us = _US_DATE.fullmatch(text)
         if us:
@@ -124,6 +128,25 @@ def iso_timestamp(value: Any) -> str | None:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).isoformat().replace("+00:00", "Z")
     except ValueError:
         raise ValueError(_NOT_A_TIME) from None
+
+
+# An HTTP-date (RFC 9110 section 5.6.7: `Fri, 05 Jan 2024 10:00:00 GMT`, or the obsolete RFC 850
+# and asctime forms), as Flask's `jsonify` writes every `datetime` and `date` (Werkzeug's
+# `http_date`; a date at its midnight): told by the day's name it opens with.
+_HTTP_DATE = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?\s", re.IGNORECASE)
+# A zone named after the time rather than written as an offset: Ruby's `Time#to_s` (`2024-01-05
+# 10:00:00 UTC`, or `+0000`), Go's `Time.String()` (`2024-01-05 10:00:00 +0000 UTC`).
+_ZONE_NAMED = re.compile(r"(?<=\d)\s*(?P<offset>[+-]\d{2}:?\d{2})?\s+(?:UTC|GMT)$", re.IGNORECASE)
+
+
+def _http_date(text: str) -> str:
+    """An HTTP-date as `iso_timestamp` writes an instant (its zone is GMT, RFC 9110)."""
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        raise ValueError(_NOT_A_TIME) from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def zoned_instant(stamp: str | None, zone: tzinfo) -> str | None:

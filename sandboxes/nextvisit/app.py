@@ -71,13 +71,16 @@ leave open that independent implementations read differently:
   ``Date`` stored by knex in SQLite, or ``getTime()``) | ``"local"`` (the wall clock of the app's
   zone, America/New_York, without an offset, ``2024-01-05T05:00:00``: Spring's ``LocalDateTime``,
   EF Core's ``DateTime`` of kind Unspecified, Django with ``USE_TZ = False``; the sandbox then
-  gives its tenant ``vendor_timezone`` as an operator would): every ``*_at``, ``start_time``,
+  gives its tenant ``vendor_timezone`` as an operator would) | ``"http"`` (an HTTP-date in GMT,
+  ``Fri, 05 Jan 2024 10:00:00 GMT``: Flask's ``jsonify``, whose JSON provider writes every
+  ``datetime`` with Werkzeug's ``http_date``): every ``*_at``, ``start_time``,
   ``end_time``, ``date_of_service``, ``encounter_date`` and ``occurred_at``.
 - ``dates="iso"`` (default, ``1985-03-15``) | ``"us"`` (``03/15/1985``) | ``"datetime"``
   (Laravel's ``date`` cast: ``1985-03-15T00:00:00.000000Z``) | ``"east"`` (the same cast in
   an app whose timezone is Europe/Berlin: Carbon's ``toJSON()`` writes local midnight in UTC,
-  ``1985-03-14T23:00:00.000000Z``): ``date_of_birth``. Filters still take ISO dates, as
-  documented.
+  ``1985-03-14T23:00:00.000000Z``) | ``"http"`` (Flask's ``jsonify`` writes a ``date`` as the
+  HTTP-date of its midnight, ``Fri, 15 Mar 1985 00:00:00 GMT``): ``date_of_birth``. Filters still
+  take ISO dates, as documented.
 - ``no_dates="null"`` (default) | ``"zero"`` (MySQL's zero date ``0000-00-00`` and datetime
   ``0000-00-00 00:00:00``) | ``"min"`` (Go's zero ``time.Time``, ``0001-01-01T00:00:00Z``,
   and every patient carries ``deleted_at``, zero when live, as a struct writes every field):

@@ -70,8 +70,12 @@ EncounterClinician = Literal["provider", "user"]
 MedicationShape = Literal["text", "objects", "stop_dates"]
 NameMatch = Literal["substring", "prefix", "exact"]
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
-Datetimes = Literal["iso", "micro", "offset", "sql", "epoch_ms", "local"]
-Dates = Literal["iso", "us", "datetime", "east"]
+# How times and dates are written (see the app module docstring). "http", for both: Flask's
+# `jsonify` (its DefaultJSONProvider writes every `datetime` and `date` with Werkzeug's
+# `http_date`, an RFC 9110 HTTP-date in GMT: `Fri, 05 Jan 2024 10:00:00 GMT`, a date at its
+# midnight), the docs showing ISO times only by example.
+Datetimes = Literal["iso", "micro", "offset", "sql", "epoch_ms", "local", "http"]
+Dates = Literal["iso", "us", "datetime", "east", "http"]
 Ids = Literal["numbers", "strings"]
 Booleans = Literal["json", "digits"]
 Nulls = Literal["null", "absent"]

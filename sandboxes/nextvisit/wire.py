@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time
+from email.utils import format_datetime
 from http import HTTPStatus
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -137,6 +138,11 @@ def _datetime(text: str, readings: Readings) -> str | int:
             return text
     if readings.datetimes == "micro":
         return text.removesuffix("Z") + ".000000Z"
+    if readings.datetimes == "http":  # Werkzeug's `http_date`, as Flask's `jsonify` writes a datetime
+        try:
+            return format_datetime(datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC), usegmt=True)
+        except ValueError:
+            return text
     if readings.datetimes == "sql":
         return text[:10] + " " + text[11:19]
     if readings.datetimes == "local":
@@ -156,6 +162,8 @@ def _datetime(text: str, readings: Readings) -> str | int:
 def _date(text: str, readings: Readings) -> str:
     if readings.dates == "us" and len(text) == 10:
         return f"{text[5:7]}/{text[8:10]}/{text[:4]}"
+    if readings.dates == "http" and len(text) == 10:  # Flask's `jsonify`: the date's midnight, in GMT
+        return format_datetime(datetime.combine(date.fromisoformat(text), time(0, 0), tzinfo=UTC), usegmt=True)
     if readings.dates == "datetime" and len(text) == 10:
         return text + "T00:00:00.000000Z"  # Laravel's `date` cast, serialised at UTC midnight
     if readings.dates == "east" and len(text) == 10:

@@ -210,6 +210,9 @@ READINGS: dict[str, dict[str, Any]] = {
         "delete_status": 204,
         "sort_param": "ignored",
     },
+    # As a Flask team writes it: `jsonify` writes every time and date as an HTTP-date in GMT
+    # (`Fri, 05 Jan 2024 10:00:00 GMT`; a birth date at its midnight), Werkzeug's `http_date`.
+    "flask-http-dates": {"datetimes": "http", "dates": "http"},
 }
 
 

@@ -110,6 +110,14 @@ def test_a_next_link_naming_a_position_of_the_vendors_own_is_followed_by_it(
         (1704448800, "2024-01-05T10:00:00Z"),
         (1704448800000, "2024-01-05T10:00:00Z"),  # JavaScript's milliseconds (knex over SQLite)
         (1704448800123, "2024-01-05T10:00:00.123000Z"),
+        # HTTP-dates (RFC 9110), as Flask's `jsonify` writes a datetime, and a date at its midnight.
+        ("Fri, 05 Jan 2024 10:00:00 GMT", "2024-01-05T10:00:00Z"),
+        ("Fri, 15 Mar 1985 00:00:00 GMT", "1985-03-15T00:00:00Z"),
+        ("Friday, 05-Jan-24 10:00:00 GMT", "2024-01-05T10:00:00Z"),  # RFC 850
+        ("Fri Jan  5 10:00:00 2024", "2024-01-05T10:00:00Z"),  # asctime
+        # A zone named after the time: Ruby's `Time#to_s`, Go's `Time.String()`.
+        ("2024-01-05 10:00:00 UTC", "2024-01-05T10:00:00Z"),
+        ("2024-01-05 04:00:00 -0600 UTC", "2024-01-05T04:00:00-06:00"),
         ("", None),
     ],
 )
@@ -117,7 +125,19 @@ def test_time_spellings(value: Any, read: str | None) -> None:
     assert iso_timestamp(value) == read
 
 
-@pytest.mark.parametrize("value", ["2024-02-30", "13/01/2024", "yesterday", True, ["2024-01-05"], 10**20])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2024-02-30",
+        "13/01/2024",
+        "yesterday",
+        True,
+        ["2024-01-05"],
+        10**20,
+        "Fri, 30 Feb 2024 10:00:00 GMT",
+        "Fri, soon",
+    ],
+)
 def test_what_is_no_time(value: Any) -> None:
     with pytest.raises(ValueError, match="not a date"):
         iso_timestamp(value)
@@ -383,3 +403,8 @@ def test_an_encounters_clinician_under_each_name(clinician: dict[str, Any], show
     (visit,), unreadable = encounters_to_fhir(patient, ctx)
     assert unreadable == []
     assert [p["individual"]["display"] for p in visit.get("participant", [])] == ([shown] if shown else [])
+
+
+def test_a_birth_date_written_as_an_http_date_is_its_day() -> None:
+    # Flask's `jsonify` writes a `date` as the HTTP-date of its midnight.
+    assert read_patient({**PATIENT, "date_of_birth": "Fri, 15 Mar 1985 00:00:00 GMT"}).date_of_birth == "1985-03-15"

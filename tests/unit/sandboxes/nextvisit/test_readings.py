@@ -330,6 +330,19 @@ def test_dates_without_a_value_as_stand_ins_and_a_birth_date_from_east_of_utc() 
     assert east.endswith(":00:00.000000Z") and east[:10] < PATIENT.birth_date.isoformat()
 
 
+def test_times_and_dates_as_flask_writes_them() -> None:
+    documented = _api().ok(ONE)["data"]
+    flask = _api(datetimes="http", dates="http").ok(ONE)["data"]
+    assert PATIENT.birth_date is not None
+    assert flask["date_of_birth"] == PATIENT.birth_date.strftime("%a, %d %b %Y 00:00:00 GMT")
+    stamp = datetime.fromisoformat(documented["updated_at"].replace("Z", "+00:00"))
+    assert flask["updated_at"] == stamp.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    visit = flask["encounters"][0]
+    assert visit["start_time"].endswith(" GMT") and visit["start_time"][5:16] == datetime.fromisoformat(
+        documented["encounters"][0]["start_time"].replace("Z", "+00:00")
+    ).strftime("%d %b %Y")
+
+
 def test_meta_as_json_text_and_demographics_as_a_list_or_nested() -> None:
     meta = _api(meta_encoding="string").ok(ONE)["data"]["meta"]
     assert isinstance(meta, str) and json.loads(meta) == _api().ok(ONE)["data"]["meta"]
