@@ -120,7 +120,8 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   writes (`booked`, `checked_in`, `complete`, `signed`, `canceled`, `no_show`, camelCase);
   a visit type naming tele-, video, virtual or phone is virtual; allergy texts that record
   nothing (`N/A`, `-`, `Unknown`) are no allergy, `No allergies`/`Denies`/`NKA/NKDA` no known
-  allergy; a list stored as its JSON text, or one item a line behind `-`/`1.`, is that list;
+  allergy, also as one item beside allergies to other things (`NKDA; Latex`);
+  a list stored as its JSON text, or one item a line behind `-`/`1.`, is that list;
   `latest_medications` as one text is split into its lines (or `;`/`,` items), `None` and
   `N/A` entries are no drug, and an object names its drug as `name`, `medication` (text or
   an object), `medication_name`, `drug` or `drug_name`, with `strength`/`dosage`/`dose` and

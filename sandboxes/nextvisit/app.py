@@ -256,6 +256,10 @@ leave open that independent implementations read differently:
   a row ``{name, reaction}``, a ``hasMany`` rendered as a relation: the clinic's substance and
   reaction, lower-cased, or null; a text recording no allergy one row named so; written items
   stored as names).
+- ``allergy_charting="listed"`` (default: the allergies alone) | ``"drug_review_first"``: a patient
+  whose allergies are none of them to a drug (latex, food, adhesives, insects, animals) has the
+  drug review charted first, ``NKDA; Latex (hives)`` (an item, or a row, named ``NKDA`` first in
+  the list shapes): no known drug allergies beside the others, as a chart's allergy line reads.
 - ``meta_input="taken"`` (default) | ``"ignored"``: a create or update does not take the ``meta``
   object it is sent, and says nothing (Rails' strong parameters permitting ``:meta`` as a scalar,
   as the docs' field list reads, drop an object; a Django REST Framework serializer's

@@ -16,6 +16,7 @@ from sandboxes.toolkit.folding import fold
 __all__ = [
     "Accents",
     "AllergiesShape",
+    "AllergyCharting",
     "Booleans",
     "CreateAnswer",
     "Dates",
@@ -136,6 +137,12 @@ MetaUpdates = Literal["replaced", "merged", "merge_patch"]
 # "objects": each item a row, `{name, reaction}` (a `hasMany` of allergies rendered as a
 # relation, as `latest_medications` may be objects; the written text's items stored as names).
 AllergiesShape = Literal["text", "list", "objects"]
+# How clinicians chart allergies in the free text ("Known allergies": the docs say no more).
+# "listed" (default): the allergies alone. "drug_review_first": a patient none of whose allergies
+# is to a drug has the drug review charted first, `NKDA; Latex (hives)`: no known *drug*
+# allergies beside food, latex or environmental ones, as a chart's allergy line reads (in the
+# list shapes, an item or a row named `NKDA` first).
+AllergyCharting = Literal["listed", "drug_review_first"]
 # Whether a write takes the `meta` object it is sent (listed in both documented write bodies).
 # "taken" (default). "ignored": the record's `meta` stays as it was, without a word: Rails' strong
 # parameters listing it as a scalar from the docs' field list (`permit(:first_name, ..., :meta)`)
@@ -198,6 +205,7 @@ class Readings:
     update_nulls: UpdateNulls = "set"
     meta_updates: MetaUpdates = "replaced"
     allergies_shape: AllergiesShape = "text"
+    allergy_charting: AllergyCharting = "listed"
     meta_input: MetaInput = "taken"
     # Seconds a read of one patient lags its writes (a replica: `replica`); None: no lag.
     replica_lag: int | None = None
@@ -283,6 +291,7 @@ _LITERALS = {
     "update_nulls": UpdateNulls,
     "meta_updates": MetaUpdates,
     "allergies_shape": AllergiesShape,
+    "allergy_charting": AllergyCharting,
     "meta_input": MetaInput,
 }
 

@@ -24,7 +24,7 @@ from sandboxes.toolkit.aliases import JsonObject
 from sandboxes.toolkit.phones import format_us_phone
 from sandboxes.toolkit.timestamps import iso_date, iso_utc
 
-__all__ = ["Renderer", "iso_seconds", "provider_user"]
+__all__ = ["Renderer", "drug_review_first", "iso_seconds", "provider_user"]
 
 _NKA_TEXTS = ("NKDA", "NKA", "No known allergies", "none", "No Known Drug Allergies")
 # The ``spellings="other"`` reading's words for the same things.
@@ -92,6 +92,26 @@ def _allergies_text(patient: Patient, other: bool = False) -> str | None:
     if style == 4 and len(items) > 1:
         return f"{', '.join(items[:-1])} and {items[-1]}"
     return ", ".join(items)
+
+
+# The clinic's allergy substances that are no drug (food, latex, adhesives, insects, animals).
+_NOT_DRUGS = frozenset({"Latex", "Peanut", "Adhesive bandages", "Shellfish", "Bee stings", "Cats"})
+
+
+def drug_review_first(patient: Patient) -> bool:
+    """Whether ``allergy_charting="drug_review_first"`` charts `NKDA` first for the patient: it has
+    allergies, none of them to a drug."""
+    live = [allergy for allergy in patient.allergies if not allergy.deleted]
+    return bool(live) and all(allergy.substance in _NOT_DRUGS for allergy in live)
+
+
+def _led_by_nkda(allergies: Any) -> Any:
+    """`allergies` (in any of the shapes) with `NKDA` charted first."""
+    if isinstance(allergies, str):
+        return f"NKDA; {allergies}"
+    if allergies and isinstance(allergies[0], dict):
+        return [{"name": "NKDA", "reaction": None}, *allergies]
+    return ["NKDA", *allergies]
 
 
 _ALLERGY_SHAPES: dict[str, Callable[[Patient, bool], Any]] = {
@@ -318,6 +338,9 @@ class Renderer:
         elif other:  # one text, a drug a line
             medications = "\n".join(_latest_medications(patient)) or "None"
         genders = _OTHER_GENDER if other else _GENDER
+        allergies = _ALLERGY_SHAPES[self.readings.allergies_shape](patient, other)
+        if self.readings.allergy_charting == "drug_review_first" and drug_review_first(patient):
+            allergies = _led_by_nkda(allergies)
         meta: JsonObject = {"chart_number": patient.chart_number}
         if patient.preferred_name:
             meta["preferred_name"] = patient.preferred_name
@@ -333,7 +356,7 @@ class Renderer:
             "gender": None if patient.gender is None else genders[patient.gender],
             "date_of_birth": iso_date(patient.birth_date),
             "notes": _notes(patient),
-            "allergies": _ALLERGY_SHAPES[self.readings.allergies_shape](patient, other),
+            "allergies": allergies,
             "insurance": None,
             "latest_medications": medications,
             "meta": meta,

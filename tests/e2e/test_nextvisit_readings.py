@@ -23,7 +23,7 @@ from gateway.contract import Sandbox
 from gateway.search.match import normalize
 from sandboxes.clinic import Encounter, Patient, build_clinic
 from sandboxes.nextvisit import create_sandbox
-from sandboxes.nextvisit.render import Renderer
+from sandboxes.nextvisit.render import Renderer, drug_review_first
 from sandboxes.toolkit.folding import fold
 from tests.support.clock import SetClock
 from tests.support.fhir_http import FhirHttp, outcome_notes, outcome_of
@@ -74,8 +74,10 @@ READINGS: dict[str, dict[str, Any]] = {
     # other words for genders, statuses and no known allergies, medications as one text;
     # patients sharing a sort value in another order on each page (PostgreSQL, no tiebreaker);
     # a read that refuses `include=demographics` (its allow-list: the relations it documents); a
-    # list that reads none of its name and birth date filters (no filter backend), counting all.
+    # list that reads none of its name and birth date filters (no filter backend), counting all;
+    # no known drug allergies charted before allergies to other things (`NKDA; Latex (hives)`).
     "flat-strings-sql-us-paginator": {
+        "allergy_charting": "drug_review_first",
         "encounter_shape": "flat",
         "datetimes": "sql",
         "dates": "us",
@@ -343,7 +345,12 @@ def test_each_patients_records_match_the_clinic(reading: Reading) -> None:
         allergies = reading.fhir.search_all(f"{BASE}/AllergyIntolerance", patient=pid)
         live_allergies = [a for a in truth.allergies if not a.deleted]
         expected = 1 if truth.allergy_review == "nkda" and not live_allergies else len(live_allergies)
-        assert len(allergies) == expected, truth.id
+        # `NKDA` charted beside allergies to other things is one more record: that concept coded.
+        led = reading.switches.get("allergy_charting") == "drug_review_first" and drug_review_first(truth)
+        assert len(allergies) == expected + led, truth.id
+        denied = [a for a in allergies if a["code"]["text"].upper() == "NKDA"]
+        assert [a["code"].get("coding", [{}])[0].get("code") for a in denied] == ["409137002"] * len(denied), truth.id
+        assert len(denied) >= led, truth.id
         medications = reading.fhir.search_all(f"{BASE}/MedicationStatement", patient=pid)
         served = Counter((m["status"], _dated(m.get("effectivePeriod", {}))) for m in medications)
         if reading.switches.get("medication_shape") == "objects":

@@ -330,6 +330,27 @@ def test_dates_without_a_value_as_stand_ins_and_a_birth_date_from_east_of_utc() 
     assert east.endswith(":00:00.000000Z") and east[:10] < PATIENT.birth_date.isoformat()
 
 
+def test_no_known_drug_allergies_charted_before_allergies_to_other_things() -> None:
+    from sandboxes.nextvisit.render import drug_review_first
+
+    led = next(p for p in CLINIC.patients if not p.deleted and drug_review_first(p))
+    path = f"/v1/patients/{led.id}"
+    documented = _api().ok(path)["data"]["allergies"]
+    assert _api(allergy_charting="drug_review_first").ok(path)["data"]["allergies"] == f"NKDA; {documented}"
+    rows = _api(allergy_charting="drug_review_first", allergies_shape="objects").ok(path)["data"]["allergies"]
+    assert (
+        rows[0] == {"name": "NKDA", "reaction": None}
+        and rows[1:] == _api(allergies_shape="objects").ok(path)["data"]["allergies"]
+    )
+    # A patient allergic to a drug is charted as before.
+    assert not drug_review_first(PATIENT) or not PATIENT.allergies
+    other = next(p for p in CLINIC.patients if not p.deleted and p.allergies and not drug_review_first(p))
+    path = f"/v1/patients/{other.id}"
+    assert (
+        _api(allergy_charting="drug_review_first").ok(path)["data"]["allergies"] == _api().ok(path)["data"]["allergies"]
+    )
+
+
 def test_times_and_dates_as_flask_writes_them() -> None:
     documented = _api().ok(ONE)["data"]
     flask = _api(datetimes="http", dates="http").ok(ONE)["data"]
