@@ -91,7 +91,8 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   asked for (it states another number; or it states none and lists the patients of the page
   before, told by a digest of their ids the paging position carries; or it states none and
   there is nothing to compare it with) ends the walk with an outcome entry instead of being
-  served again. A page's `data` may be null: nobody listed (Go's nil slice). `total` is
+  served again. A page's `data` may be null: nobody listed (Go's nil slice), or, beside the paging fields,
+  left out (a field tagged `omitempty`): nobody listed either. `total` is
   used only when given (and only for an exact query). `data` may be an object of records
   (PHP's encoding of a non-sequential array): its values, in order.
 - Error bodies (none shown): Laravel's `{"message", "errors"}`, `{"error": ...}` or text;

@@ -747,6 +747,8 @@ class VendorPageMeta(_Model):
         )
 
 
+# Fields that make an answer a page of the patient list (its envelope or the bare paginator's).
+_PAGING_FIELDS = frozenset({"links", "meta", "current_page", "last_page", "total", "next_page_url", "per_page"})
 # The parameters a list request sends itself (`filter[...]` too): never a paging position.
 _LIST_PARAMS = frozenset({"per_page", "sort", "include", "page", "cursor"})
 
@@ -788,6 +790,16 @@ class VendorList(_Model):
     per_page: Any = None
     next_cursor: Any = None
     prev_cursor: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _data_left_out(cls, raw: Any) -> Any:
+        """A page that lists nobody may leave `data` out (Go's encoding/json writes a field tagged
+        `omitempty` so when its slice is empty): an answer with the paging fields and no `data`
+        lists nobody. One with neither is no page (unreadable, as before)."""
+        if isinstance(raw, dict) and "data" not in raw and not _PAGING_FIELDS.isdisjoint(raw):
+            return {**raw, "data": []}
+        return raw
 
     def has_more(self, page: int) -> bool:
         """Whether a page follows page `page`: by the next cursor of a list paged by cursor, by

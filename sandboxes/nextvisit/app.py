@@ -89,6 +89,9 @@ leave open that independent implementations read differently:
 - ``empty_lists="array"`` (default) | ``"null"``: an empty list is written ``null`` (Go's
   ``encoding/json`` writes a nil slice so): the ``data`` of a page listing nobody, and a
   patient's ``latest_medications``, ``timeline`` and ``encounters`` when it has none.
+- ``empty_pages="listed"`` (default) | ``"omitted"``: a page listing nobody leaves ``data`` out,
+  ``{"links": ..., "meta": ...}`` (Go's encoding/json, the page's field tagged ``omitempty``),
+  whatever ``empty_lists`` says; a patient's empty lists stay as ``empty_lists`` writes them.
 - ``meta_encoding="object"`` (default) | ``"string"``: ``meta`` served as its JSON text (a
   JSON column without an ``array`` cast).
 - ``spellings="documented"`` (default: the words described below) | ``"other"``: gender

@@ -25,6 +25,7 @@ __all__ = [
     "Duplicates",
     "EmptyDemographics",
     "EmptyLists",
+    "EmptyPages",
     "EncounterClinician",
     "EncounterShape",
     "ErrorBodies",
@@ -105,6 +106,11 @@ SortTies = Literal["id", "unstable"]
 ForeignPatients = Literal["404", "403"]
 PastTheEnd = Literal["empty", "404"]
 EmptyLists = Literal["array", "null"]
+# A page listing nobody (the docs show a page only as `{"data": [{}], "links": {}, "meta": {}}`):
+# "listed" (default), its `data` written (as `empty_lists` says). "omitted": its `data` left out,
+# `{"links": ..., "meta": ...}`, as Go's encoding/json writes an envelope struct whose field is
+# `Data []Patient `json:"data,omitempty"``.
+EmptyPages = Literal["listed", "omitted"]
 WriteAnswers = Literal["json", "text"]
 TrashedFilter = Literal["honoured", "ignored"]
 RateWindow = Literal["minute", "second"]
@@ -194,6 +200,7 @@ class Readings:
     first_page: int = 1
     past_the_end: PastTheEnd = "empty"
     empty_lists: EmptyLists = "array"
+    empty_pages: EmptyPages = "listed"
     write_answers: WriteAnswers = "json"
     # Requests a window before 429 (Laravel <= 10's `throttle:api`, 60 a minute); None: no limit.
     rate_limit: int | None = None
@@ -282,6 +289,7 @@ _LITERALS = {
     "foreign_patients": ForeignPatients,
     "past_the_end": PastTheEnd,
     "empty_lists": EmptyLists,
+    "empty_pages": EmptyPages,
     "write_answers": WriteAnswers,
     "trashed_filter": TrashedFilter,
     "rate_window": RateWindow,

@@ -84,7 +84,10 @@ def on_the_wire(value: Any, readings: Readings, key: str = "") -> Any:
 
 def nil_if_empty(page: bytes, readings: Readings) -> bytes:
     """The body of a page, its ``data`` written null when it lists nobody under
-    ``empty_lists="null"`` (a nil slice, as Go's encoding/json writes it)."""
+    ``empty_lists="null"`` (a nil slice, as Go's encoding/json writes it), or left out under
+    ``empty_pages="omitted"`` (a field tagged ``omitempty``)."""
+    if readings.empty_pages == "omitted":
+        return page.replace(b'"data":[],', b"", 1)
     if readings.empty_lists != "null":
         return page
     return page.replace(b'"data":[],', b'"data":null,', 1)

@@ -144,8 +144,10 @@ READINGS: dict[str, dict[str, Any]] = {
     # without visits) as null, Go's nil slices; a request limit of 30 a second (Laravel 11's
     # `Limit::perSecond`; the docs name none), which the tenant is configured with; a read of no
     # patient (unknown, deleted, another team's) answered 200 `null`, a Go handler's nil pointer;
-    # allergies as rows too, `{name, reaction}`.
+    # allergies as rows too, `{name, reaction}`; a page listing nobody without its `data` (the
+    # page's field tagged `omitempty`).
     "accents-micro-unreadable": {
+        "empty_pages": "omitted",
         "allergies_shape": "objects",
         "medication_shape": "objects",
         "name_accents": "sensitive",

@@ -16,7 +16,15 @@ from mappings.nextvisit.client import _message, _token
 from mappings.nextvisit.encounter import encounters_to_fhir
 from mappings.nextvisit.options import NextvisitOptions, with_vendor_timezone
 from mappings.nextvisit.patient import patient_to_fhir
-from mappings.nextvisit.vendor import VendorEncounter, iso_timestamp, items_of, read_list, read_patient, zoned_instant
+from mappings.nextvisit.vendor import (
+    UnreadablePayload,
+    VendorEncounter,
+    iso_timestamp,
+    items_of,
+    read_list,
+    read_patient,
+    zoned_instant,
+)
 
 ROWS = [{"id": 1}, {"id": 2}]
 PATIENT: dict[str, Any] = {"id": 7, "first_name": "Jane", "last_name": "Doe", "date_of_birth": "1985-03-15"}
@@ -408,3 +416,12 @@ def test_an_encounters_clinician_under_each_name(clinician: dict[str, Any], show
 def test_a_birth_date_written_as_an_http_date_is_its_day() -> None:
     # Flask's `jsonify` writes a `date` as the HTTP-date of its midnight.
     assert read_patient({**PATIENT, "date_of_birth": "Fri, 15 Mar 1985 00:00:00 GMT"}).date_of_birth == "1985-03-15"
+
+
+def test_a_page_that_leaves_data_out_lists_nobody_an_answer_that_is_no_page_is_unreadable() -> None:
+    # Go's encoding/json leaves out a field tagged `omitempty` whose slice is empty.
+    empty = read_list({"links": {"next": None}, "meta": {"current_page": 1, "last_page": 1, "total": 0}})
+    assert empty.data == [] and not empty.has_more(1) and empty.total_count == 0
+    assert read_list({"current_page": 3, "next_page_url": None}).data == []
+    with pytest.raises(UnreadablePayload, match="data is missing"):
+        read_list({"message": "Server Error"})

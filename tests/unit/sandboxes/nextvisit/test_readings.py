@@ -425,6 +425,15 @@ def test_a_list_paged_as_spring_data_pages_says_its_numbers_in_meta_and_no_links
     )
 
 
+def test_a_page_listing_nobody_leaves_its_data_out() -> None:
+    for switches in ({}, {"empty_lists": "null"}, {"paging": "cursor"}, {"paging": "keyset"}):
+        api = _api(empty_pages="omitted", **switches)
+        nobody = api.ok("/v1/patients", **{"filter[date_of_birth]": "1900-01-01"})
+        assert "data" not in nobody and "links" in nobody and "meta" in nobody, switches
+        assert api.ok("/v1/patients", per_page=2)["data"], switches  # a page listing patients keeps it
+    assert "data" not in _api(empty_pages="omitted").ok("/v1/patients/search", query="zzzzqqqq")
+
+
 def test_a_list_without_paging_answers_every_patient_whatever_page_and_per_page_ask() -> None:
     api = _api(paging="none")
     first = api.ok("/v1/patients", per_page=5, sort="id")
