@@ -226,6 +226,11 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   `first_name` + `last_name`; a provider's `credentials`), or a plain string (its name), or a
   number / digit string (an id alone: nothing to display, so no performer or location is
   shown). Anything else (a list, a boolean) makes the encounter unreadable.
+- Keys of the records the docs never show (an encounter and its references, demographics,
+  medication rows): snake_case like PatientFull's, or camelCase (`startTime`, `visitType`,
+  `postalCode`, `discontinuedAt`), as a framework keys what no document named (ASP.NET's
+  System.Text.Json web defaults, a TypeScript team's properties); a snake_case key wins over its
+  camelCase twin (`vendor.snake_keys`).
 - Numbers as strings: ids (patient, encounter, reference) may be numbers or digit strings;
   text fields given as numbers (a phone, a postal code) are their decimal text.
 - The demographics shape (not in the docs at all): `email` (`email_address`), `phone`

@@ -235,6 +235,24 @@ class _Model(VendorModel):
 # -- references: a string or an object ---------------------------------------------------------
 
 
+_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def snake_keys(data: Any) -> Any:
+    """An object of a shape the docs never show with its camelCase keys read as their snake_case
+    (`startTime` as `start_time`, `addressLine1` as `address_line1`): where no document named
+    them, an implementation keys them as its framework does (ASP.NET's System.Text.Json web
+    defaults, a NestJS or Express team's TypeScript properties). A key already given in
+    snake_case is kept over its camelCase twin. Anything but an object is as it is."""
+    if not isinstance(data, dict):
+        return data
+    out = {key: value for key, value in data.items() if not isinstance(key, str) or key == key.lower()}
+    for key, value in data.items():
+        if isinstance(key, str) and key != key.lower():
+            out.setdefault(_HUMP.sub("_", key).lower(), value)
+    return out
+
+
 class VendorRef(_Model):
     """A provider, location or visit type: an object, or just its name (or id) as a scalar."""
 
@@ -244,6 +262,11 @@ class VendorRef(_Model):
     first_name: Text = None
     last_name: Text = None
     credentials: Text = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _snake(cls, data: Any) -> Any:
+        return snake_keys(data)  # `displayName`, `firstName`
 
     @property
     def label(self) -> str | None:
@@ -328,7 +351,7 @@ class VendorEncounter(_Model):
         another spelling gives (`on_its_day`)."""
         if not isinstance(data, dict):
             return data
-        out = on_its_day(data)
+        out = on_its_day(snake_keys(data))
         for spellings in (_START, _END):
             present = [name for name in spellings if out.get(name) not in (None, "")]
             for unused in present[1:]:
@@ -431,7 +454,7 @@ class VendorDemographics(_Model):
     @model_validator(mode="before")
     @classmethod
     def _address_object(cls, data: Any) -> Any:
-        return _lift_address(data)
+        return _lift_address(snake_keys(data))
 
     @property
     def phone_value(self) -> str | None:
@@ -457,7 +480,7 @@ def _lift_address(data: Any) -> Any:
     if not isinstance(data, dict) or not isinstance(data.get("address"), dict):
         return data
     out = {k: v for k, v in data.items() if k != "address"}
-    for key, value in data["address"].items():
+    for key, value in snake_keys(data["address"]).items():
         name = _ADDRESS_PARTS.get(key, key)
         if out.get(name) in (None, ""):
             out[name] = value
@@ -479,7 +502,7 @@ def _demographics(value: Any) -> Any:
         raise ValueError("is neither an object nor a list of them")
     merged: dict[str, Any] = {}
     for row in rows:
-        flat = _lift_address(row)
+        flat = _lift_address(snake_keys(row))
         merged.update({k: v for k, v in flat.items() if v not in (None, "")})
     return merged or None
 
@@ -522,10 +545,12 @@ class VendorMedication(_Model):
     @model_validator(mode="before")
     @classmethod
     def _nested(cls, data: Any) -> Any:
-        """`{"medication": {"name": ..., "strength": ...}}`: the inner object's fields."""
+        """`{"medication": {"name": ..., "strength": ...}}`: the inner object's fields (keys in
+        camelCase read as their snake_case, `snake_keys`)."""
+        data = snake_keys(data)
         if not isinstance(data, dict) or not isinstance(data.get("medication"), dict):
             return data
-        inner = data["medication"]
+        inner = snake_keys(data["medication"])
         return {**{k: v for k, v in data.items() if k != "medication"}, **{k: v for k, v in inner.items() if k != "id"}}
 
     def stopped(self, zone: tzinfo) -> bool:

@@ -263,6 +263,11 @@ leave open that independent implementations read differently:
   whose allergies are none of them to a drug (latex, food, adhesives, insects, animals) has the
   drug review charted first, ``NKDA; Latex (hives)`` (an item, or a row, named ``NKDA`` first in
   the list shapes): no known drug allergies beside the others, as a chart's allergy line reads.
+- ``nested_keys="snake"`` (default) | ``"camel"``: the records the docs never show (encounters
+  with their provider and location, demographics, medication and allergy rows, timeline events)
+  keyed in camelCase, ``startTime``, ``visitType``, ``postalCode``, ``discontinuedAt`` (ASP.NET's
+  System.Text.Json web defaults, a TypeScript team's properties); PatientFull's documented fields
+  stay as the docs name them.
 - ``meta_input="taken"`` (default) | ``"ignored"``: a create or update does not take the ``meta``
   object it is sent, and says nothing (Rails' strong parameters permitting ``:meta`` as a scalar,
   as the docs' field list reads, drop an object; a Django REST Framework serializer's

@@ -38,6 +38,7 @@ __all__ = [
     "MetaUpdates",
     "MissingShow",
     "NameMatch",
+    "NestedKeys",
     "NoDates",
     "Nulls",
     "Paging",
@@ -135,6 +136,13 @@ UpdateNulls = Literal["set", "skipped", "filtered"]
 # `json-merge-patch` package): objects merged key by key at every depth, a key sent null removed,
 # lists and other values replaced.
 MetaUpdates = Literal["replaced", "merged", "merge_patch"]
+# How the records the docs never show are keyed (an encounter with its provider and location, the
+# demographics, medication and allergy rows, timeline events). "snake" (default): as PatientFull's
+# documented fields are. "camel": camelCase (`startTime`, `visitType`, `postalCode`,
+# `discontinuedAt`), the framework's default where no document named them: ASP.NET's
+# System.Text.Json web defaults, a NestJS or Express team's TypeScript properties, while the
+# PatientFull fields the docs name are written as named.
+NestedKeys = Literal["snake", "camel"]
 # How the app keeps `allergies`: the docs show it in the request bodies only, as text ("string or
 # null", "Penicillin, Sulfa drugs"); the PatientFull examples never show it. "text": kept and
 # served as sent. "list": kept as a list of items and served as one (EF Core 8's primitive
@@ -214,6 +222,7 @@ class Readings:
     allergies_shape: AllergiesShape = "text"
     allergy_charting: AllergyCharting = "listed"
     meta_input: MetaInput = "taken"
+    nested_keys: NestedKeys = "snake"
     # Seconds a read of one patient lags its writes (a replica: `replica`); None: no lag.
     replica_lag: int | None = None
 
@@ -301,6 +310,7 @@ _LITERALS = {
     "allergies_shape": AllergiesShape,
     "allergy_charting": AllergyCharting,
     "meta_input": MetaInput,
+    "nested_keys": NestedKeys,
 }
 
 

@@ -35,6 +35,8 @@ LOCAL_ZONE = ZoneInfo("America/New_York")
 EAST_ZONE = ZoneInfo("Europe/Berlin")
 _TIMES = frozenset({"start_time", "end_time", "date_of_service", "encounter_date", "occurred_at"})
 _IDS = frozenset({"id", "patient_id", "user_id"})
+#: A patient's records the docs never show: keyed in camelCase under ``nested_keys="camel"``.
+_UNDOCUMENTED = frozenset({"encounters", "demographics", "latest_medications", "allergies", "timeline"})
 #: A patient's lists that the ``empty_lists="null"`` reading writes null when empty.
 _NIL_SLICES = frozenset({"latest_medications", "timeline", "encounters"})
 #: An undocumented field the ``extra_field`` reading adds to each patient (a value that must
@@ -68,6 +70,8 @@ def on_the_wire(value: Any, readings: Readings, key: str = "") -> Any:
                 out[k] = orjson.dumps(v).decode() if readings.meta_encoding == "string" else v
             else:
                 out[k] = on_the_wire(v, readings, k)
+            if readings.nested_keys == "camel" and k in _UNDOCUMENTED:
+                out[k] = _camel_keys(out[k])
         return out
     if isinstance(value, list):
         return [on_the_wire(item, readings, key) for item in value]
@@ -80,6 +84,21 @@ def on_the_wire(value: Any, readings: Readings, key: str = "") -> Any:
     if isinstance(value, str) and key == "date_of_birth":
         return _date(value, readings)
     return value
+
+
+def _camel_keys(value: Any) -> Any:
+    """`value` with the keys of every object in it camelCased (``start_time`` -> ``startTime``,
+    ``address_line1`` -> ``addressLine1``): the ``nested_keys="camel"`` reading."""
+    if isinstance(value, dict):
+        return {_camel(k): _camel_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_camel_keys(item) for item in value]
+    return value
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def nil_if_empty(page: bytes, readings: Readings) -> bytes:

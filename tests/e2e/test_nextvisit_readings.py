@@ -180,8 +180,11 @@ READINGS: dict[str, dict[str, Any]] = {
     # not know `filter[trashed]` (Express ignores a query parameter it does not read), so no
     # answer tells a deleted patient from one that never was; a read of no patient answered 200
     # `{"data": null}` (`res.json({data: await Patient.findByPk(id)})`); an update merging the
-    # `meta` it is sent over the stored one (`{...patient.meta, ...req.body.meta}`).
+    # `meta` it is sent over the stored one (`{...patient.meta, ...req.body.meta}`); the records
+    # the docs never show (visits, demographics, medication rows) keyed as TypeScript properties,
+    # in camelCase (`encounterDate`, `postalCode`, `discontinuedAt`).
     "keyset-titled": {
+        "nested_keys": "camel",
         "meta_updates": "merged",
         "datetimes": "epoch_ms",
         "trim_strings": False,

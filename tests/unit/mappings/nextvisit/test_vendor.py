@@ -425,3 +425,33 @@ def test_a_page_that_leaves_data_out_lists_nobody_an_answer_that_is_no_page_is_u
     assert read_list({"current_page": 3, "next_page_url": None}).data == []
     with pytest.raises(UnreadablePayload, match="data is missing"):
         read_list({"message": "Server Error"})
+
+
+def test_records_the_docs_never_show_are_read_with_their_keys_in_camel_case() -> None:
+    # ASP.NET's System.Text.Json web defaults, a TypeScript team's properties: camelCase where no
+    # document named the keys; PatientFull's documented fields as the docs name them.
+    from mappings.nextvisit.medication import medications_read
+
+    ctx = TenantContext(tenant="t", identifier_system="urn:t")
+    provider = {"id": 3, "firstName": "Priya", "lastName": "Raman"}
+    visit = {"id": 1, "visitType": "telehealth", "startTime": "2024-01-05T10:00:00Z", "endTime": None,
+             "provider": provider, "updatedAt": "2024-01-06T10:00:00Z"}  # fmt: skip
+    demographics = {"phoneNumber": "(312) 555-0100", "address": {"line1": "1 Elm St", "zipCode": "60601"}}
+    drugs = [{"drugName": "Prednisone", "startedOn": "2024-06-01", "discontinuedAt": "2024-06-13T12:00:00Z"}]
+    patient = read_patient(
+        {**PATIENT, "encounters": [visit], "demographics": demographics, "latest_medications": drugs}
+    )
+    (encounter,), unreadable = encounters_to_fhir(patient, ctx)
+    assert unreadable == [] and encounter["period"] == {"start": "2024-01-05T10:00:00Z"}
+    assert encounter["class"]["code"] == "VR" and encounter["participant"][0]["individual"]["display"] == "Priya Raman"
+    resource = patient_to_fhir(patient, ctx)
+    assert resource["address"] == [{"line": ["1 Elm St"], "postalCode": "60601"}]
+    assert resource["telecom"] == [{"system": "phone", "value": "(312) 555-0100"}]
+    (drug,), _ = medications_read(patient, ctx)
+    assert (drug["status"], drug["effectivePeriod"]) == (
+        "stopped",
+        {"start": "2024-06-01", "end": "2024-06-13T12:00:00Z"},
+    )
+    # A key given in snake_case wins over its camelCase twin.
+    both = VendorEncounter.model_validate({"id": 2, "start_time": "2024-01-05T10:00:00Z", "startTime": "nonsense"})
+    assert both.start == "2024-01-05T10:00:00Z"

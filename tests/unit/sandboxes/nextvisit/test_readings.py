@@ -351,6 +351,17 @@ def test_no_known_drug_allergies_charted_before_allergies_to_other_things() -> N
     )
 
 
+def test_records_the_docs_never_show_keyed_in_camel_case() -> None:
+    documented = _api().ok(ONE, include="demographics")["data"]
+    camel = _api(nested_keys="camel").ok(ONE, include="demographics")["data"]
+    assert camel.keys() == documented.keys()  # PatientFull's own fields as documented
+    assert camel["encounters"][0]["startTime"] == documented["encounters"][0]["start_time"]
+    assert "visitType" in camel["encounters"][0] and "start_time" not in camel["encounters"][0]
+    assert camel["demographics"]["addressLine1"] == documented["demographics"]["address_line1"]
+    rows = _api(nested_keys="camel", medication_shape="stop_dates").ok(ONE)["data"]["latest_medications"]
+    assert all("startedOn" in row and "discontinuedAt" in row for row in rows)
+
+
 def test_times_and_dates_as_flask_writes_them() -> None:
     documented = _api().ok(ONE)["data"]
     flask = _api(datetimes="http", dates="http").ok(ONE)["data"]
