@@ -76,7 +76,8 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   Stripe-style API: a next link naming a position of its own, `?after=<last id>` or an
   `offset`, and no page numbers), whose next page is asked for with the parameters the link
   names beyond those a request sends itself (a `page` echoed beside them is not read); with
-  no paging data at all (`links` and `meta` empty, as the docs' example shows them), a page with
+  no paging data at all (`links` and `meta` empty, as the docs' example shows them, or `[]`,
+  PHP's encoding of an empty array), a page with
   patients means "ask for the next", and a next page that lists the same patients again after
   one of more or fewer than `per_page` patients is the end: the list ignores `page` and
   `per_page` and answered all it has at once (Django REST Framework without a pagination class),

@@ -816,6 +816,14 @@ class VendorList(_Model):
     next_cursor: Any = None
     prev_cursor: Any = None
 
+    @field_validator("meta", mode="before")
+    @classmethod
+    def _no_meta(cls, value: Any) -> Any:
+        """An empty `meta` written `[]`: PHP's `json_encode` of an empty array (a handler building
+        `['data' => $rows, 'links' => [], 'meta' => []]` for the docs' `"meta": {}`) is no
+        paging data, as `{}` is."""
+        return None if value == [] else value
+
     @model_validator(mode="before")
     @classmethod
     def _data_left_out(cls, raw: Any) -> Any:

@@ -89,6 +89,9 @@ leave open that independent implementations read differently:
 - ``empty_lists="array"`` (default) | ``"null"``: an empty list is written ``null`` (Go's
   ``encoding/json`` writes a nil slice so): the ``data`` of a page listing nobody, and a
   patient's ``latest_medications``, ``timeline`` and ``encounters`` when it has none.
+- ``empty_envelope="object"`` (default) | ``"array"``: the unpaged list (``paging="none"``) writes
+  its empty ``links`` and ``meta`` as ``[]``, PHP's ``json_encode`` of a hand-built
+  ``['links' => [], 'meta' => []]``, where the docs' example shows ``{}``.
 - ``empty_pages="listed"`` (default) | ``"omitted"``: a page listing nobody leaves ``data`` out,
   ``{"links": ..., "meta": ...}`` (Go's encoding/json, the page's field tagged ``omitempty``),
   whatever ``empty_lists`` says; a patient's empty lists stay as ``empty_lists`` writes them.

@@ -24,6 +24,7 @@ __all__ = [
     "DemographicsShape",
     "Duplicates",
     "EmptyDemographics",
+    "EmptyEnvelope",
     "EmptyLists",
     "EmptyPages",
     "EncounterClinician",
@@ -112,6 +113,11 @@ EmptyLists = Literal["array", "null"]
 # `{"links": ..., "meta": ...}`, as Go's encoding/json writes an envelope struct whose field is
 # `Data []Patient `json:"data,omitempty"``.
 EmptyPages = Literal["listed", "omitted"]
+# How an unpaged list (`paging="none"`) writes its empty `links` and `meta`: "object" (default),
+# `{}` as the docs' example shows them; "array", `[]`, PHP's `json_encode` of the empty arrays a
+# Laravel handler builds the answer from (`response()->json(['data' => $rows, 'links' => [],
+# 'meta' => []])`), which it cannot tell from an empty list.
+EmptyEnvelope = Literal["object", "array"]
 WriteAnswers = Literal["json", "text"]
 TrashedFilter = Literal["honoured", "ignored"]
 RateWindow = Literal["minute", "second"]
@@ -209,6 +215,7 @@ class Readings:
     past_the_end: PastTheEnd = "empty"
     empty_lists: EmptyLists = "array"
     empty_pages: EmptyPages = "listed"
+    empty_envelope: EmptyEnvelope = "object"
     write_answers: WriteAnswers = "json"
     # Requests a window before 429 (Laravel <= 10's `throttle:api`, 60 a minute); None: no limit.
     rate_limit: int | None = None
@@ -299,6 +306,7 @@ _LITERALS = {
     "past_the_end": PastTheEnd,
     "empty_lists": EmptyLists,
     "empty_pages": EmptyPages,
+    "empty_envelope": EmptyEnvelope,
     "write_answers": WriteAnswers,
     "trashed_filter": TrashedFilter,
     "rate_window": RateWindow,

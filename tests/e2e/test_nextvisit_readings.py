@@ -684,6 +684,18 @@ def test_a_visit_kept_as_a_day_and_times_of_day_is_dated_and_one_past_midnight_e
         assert running.fhir.get(f"{BASE}/{document['content'][0]['attachment']['url']}").status_code == 200
 
 
+def test_an_unpaged_list_whose_empty_links_and_meta_are_php_arrays_is_read() -> None:
+    # A Laravel handler answering every patient as the docs' example shows the envelope, built
+    # from PHP arrays: `response()->json(['data' => $rows, 'links' => [], 'meta' => []])`.
+    unpaged = partial(create_sandbox, CLINIC, paging="none", empty_envelope="array")
+    with gateway_over("nextvisit", unpaged, organization="Readings") as running:
+        pages = list(running.fhir.pages(f"{BASE}/Patient", _count=100))
+        assert Counter(p["id"] for page in pages for p in _matches(page)) == Counter(str(p.id) for p in LIVE)
+        assert [o for page in pages for o in outcome_notes(page)] == []
+        # A read of no patient looks among the deleted ones in the list: not found, not a 502.
+        assert running.fhir.get(f"{BASE}/Patient/999999").status_code == 404
+
+
 def _end(encounter: Encounter) -> str:
     assert encounter.end is not None
     return encounter.end.isoformat().replace("+00:00", "Z")

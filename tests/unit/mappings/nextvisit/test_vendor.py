@@ -46,6 +46,7 @@ PATIENT: dict[str, Any] = {"id": 7, "first_name": "Jane", "last_name": "Doe", "d
         ({"data": ROWS, "next_page_url": None, "current_page": 4}, 4, False, None),
         # No paging data at all: ask until a page comes back empty.
         ({"data": ROWS}, 1, True, None),
+        ({"data": ROWS, "links": [], "meta": []}, 1, True, None),  # PHP's empty arrays
         # Records as an object (PHP's array with keys that are not 0..n-1).
         ({"data": {"0": ROWS[0], "3": ROWS[1]}, "meta": {"current_page": 1, "last_page": 1, "total": 2}}, 1, False, 2),
         # A page past the end is the end, whatever the numbers say.

@@ -436,6 +436,12 @@ def test_a_list_paged_as_spring_data_pages_says_its_numbers_in_meta_and_no_links
     )
 
 
+def test_an_unpaged_list_writing_its_empty_links_and_meta_as_php_arrays() -> None:
+    listed = _api(paging="none", empty_envelope="array").ok("/v1/patients", sort="id")
+    assert (listed["links"], listed["meta"]) == ([], [])
+    assert listed["data"] == _api(paging="none").ok("/v1/patients", sort="id")["data"]
+
+
 def test_a_page_listing_nobody_leaves_its_data_out() -> None:
     for switches in ({}, {"empty_lists": "null"}, {"paging": "cursor"}, {"paging": "keyset"}):
         api = _api(empty_pages="omitted", **switches)
