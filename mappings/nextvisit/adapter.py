@@ -269,7 +269,10 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   time: the statement's `effectivePeriod`); an object with no name, a date that is no date or
   an item that is neither is reported; null items are skipped. One text instead of a
   list is one entry. A list may come as an object (PHP's encoding of a non-sequential
-  array): its values are the items, in order (same for `encounters` and `allergies`).
+  array): its values are the items, in order (same for `encounters` and `allergies`). Any of the
+  three may come as a paginated relation (`{"data", "links", "meta"}`, a resource collection
+  of `->paginate(n)`): its page is read, and when its paging data says more follow, the rest
+  are reported as records that could not be read (`vendor.beyond_first_page`), never dropped.
 - Missing optional fields are simply absent from the FHIR resource.
 """
 

@@ -30,6 +30,7 @@ from mappings.nextvisit.vendor import (
     Unreadable,
     UnreadablePayload,
     VendorPatient,
+    beyond_first_page,
     items_of,
     not_returned,
     read_patient,
@@ -153,7 +154,7 @@ def _allergy_text(patient: VendorPatient) -> tuple[str, list[Unreadable]]:
     if value is None or isinstance(value, str):
         return (value or "").strip(), []
     items: list[str] = []
-    unreadable: list[Unreadable] = []
+    unreadable: list[Unreadable] = beyond_first_page(patient, "allergies", "AllergyIntolerance")
     try:
         entries = list(items_of(value, "allergies"))
     except UnreadablePayload as exc:

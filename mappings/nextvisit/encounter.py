@@ -26,6 +26,7 @@ from mappings.nextvisit.vendor import (
     UnreadablePayload,
     VendorEncounter,
     VendorPatient,
+    beyond_first_page,
     first_problem,
     items_of,
     not_returned,
@@ -113,7 +114,7 @@ def encounters_to_fhir(patient: VendorPatient, ctx: TenantContext) -> Mapped:
     if missing:
         return [], missing
     found: list[dict[str, Any]] = []
-    unreadable: list[Unreadable] = []
+    unreadable: list[Unreadable] = beyond_first_page(patient, "encounters", "Encounter")
     try:
         items = list(items_of(patient.encounters, "encounters"))
     except UnreadablePayload as exc:

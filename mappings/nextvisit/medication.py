@@ -37,6 +37,7 @@ from mappings.nextvisit.vendor import (
     UnreadablePayload,
     VendorMedication,
     VendorPatient,
+    beyond_first_page,
     first_problem,
     items_of,
     not_returned,
@@ -77,7 +78,7 @@ def medications_read(patient: VendorPatient, ctx: TenantContext) -> Mapped:
         return [], missing
     zone = vendor_timezone(ctx)
     out: list[dict[str, Any]] = []
-    unreadable: list[Unreadable] = []
+    unreadable: list[Unreadable] = beyond_first_page(patient, "latest_medications", "MedicationStatement")
     seen: dict[str, int] = {}
     value = patient.latest_medications
     if isinstance(value, str):  # one text instead of a list (a shape the docs leave open)

@@ -1091,6 +1091,37 @@ def leaves_nulls_out(patient: VendorPatient) -> bool:
     return len(given) < len(_ALWAYS_SHOWN)
 
 
+_FIRST_PAGE_ONLY = "was answered a page at a time and only its first page is in the answer, so the others are unknown"
+
+
+def beyond_first_page(patient: VendorPatient, field: str, resource_type: str) -> list[Unreadable]:
+    """The records under `field` that an answer paging them leaves out: unknown, never none.
+
+    A relation may be answered as Laravel's paginated resource collection (`EncounterResource::
+    collection($this->encounters()->paginate(15))`: `{"data": [...], "links", "meta"}`); the docs
+    show `encounters: []` and no more. Its `data` is one page: when its paging data says more
+    follow (a total beyond it, a next link, a last page after it), the rest are reported as a
+    record of the field that could not be read (a search says so and gives no total; a read of a
+    record not on the page is no "does not exist"; a CCD is refused), never left out silently.
+    One without paging data, or saying it is the last, is all there are."""
+    value = getattr(patient, field)
+    if not isinstance(value, dict) or not isinstance(value.get("data"), list):
+        return []
+    try:
+        page = VendorList.model_validate(value)
+    except ValidationError:
+        return []
+    links = page.links if isinstance(page.links, VendorLinks) else None
+    if page.total_count is not None:
+        more = page.total_count > len(page.data)
+    elif (links and links.next) or page.next_page_url or page.cursor:
+        more = True
+    else:
+        numbered = page.last_page_number is not None or page.page_count is not None
+        more = numbered and page.has_more(_stated(page.served_page, 1) or 1)
+    return [Unreadable(resource_type, patient.id, None, field, _FIRST_PAGE_ONLY)] if more else []
+
+
 def items_of(value: Any, field: str) -> Iterator[tuple[str, Any]]:
     """A list's items with their paths; PHP renders a non-sequential array as an object, and a
     resource collection (or a paginated relation) as `{"data": [...], ...}`."""

@@ -275,6 +275,10 @@ leave open that independent implementations read differently:
   object it is sent, and says nothing (Rails' strong parameters permitting ``:meta`` as a scalar,
   as the docs' field list reads, drop an object; a Django REST Framework serializer's
   ``read_only_fields``): a new patient's ``meta`` is ``{}``, an updated one's stays as it was.
+- ``encounters_per_page=None`` (default: every visit) | n: a patient's ``encounters`` answered as
+  Laravel's paginated resource collection of the relation (``EncounterResource::collection(
+  $this->encounters()->paginate(n))``): ``{"data": [the first n], "links", "meta": {current_page,
+  last_page, per_page, total, ...}}``.
 - ``replica_lag=None`` (default: a write is read at once) | seconds: ``GET /v1/patients/{id}``
   reads a replica that lags the writes (``replica``: Laravel's ``read``/``write`` connections
   without ``sticky``, Rails' automatic role switching, whose two seconds on the primary after a

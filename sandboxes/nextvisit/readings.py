@@ -149,6 +149,11 @@ MetaUpdates = Literal["replaced", "merged", "merge_patch"]
 # System.Text.Json web defaults, a NestJS or Express team's TypeScript properties, while the
 # PatientFull fields the docs name are written as named.
 NestedKeys = Literal["snake", "camel"]
+# A patient's `encounters` answered a page at a time (the docs show `encounters: []` and no
+# more): None (default), every visit; a number n, Laravel's paginated resource collection of the
+# relation (`EncounterResource::collection($this->encounters()->paginate(n))`), `{"data": [the
+# first n], "links": {...}, "meta": {current_page, last_page, per_page, total, ...}}`: a patient
+# with more visits shows its first n.
 # How the app keeps `allergies`: the docs show it in the request bodies only, as text ("string or
 # null", "Penicillin, Sulfa drugs"); the PatientFull examples never show it. "text": kept and
 # served as sent. "list": kept as a list of items and served as one (EF Core 8's primitive
@@ -230,6 +235,7 @@ class Readings:
     allergy_charting: AllergyCharting = "listed"
     meta_input: MetaInput = "taken"
     nested_keys: NestedKeys = "snake"
+    encounters_per_page: int | None = None
     # Seconds a read of one patient lags its writes (a replica: `replica`); None: no lag.
     replica_lag: int | None = None
 
@@ -250,6 +256,8 @@ class Readings:
             raise ValueError(f"rate_limit must be None or at least 1 request a window, not {self.rate_limit!r}")
         if self.replica_lag is not None and self.replica_lag < 1:
             raise ValueError(f"replica_lag must be None or at least 1 second, not {self.replica_lag!r}")
+        if self.encounters_per_page is not None and self.encounters_per_page < 1:
+            raise ValueError(f"encounters_per_page must be None or at least 1, not {self.encounters_per_page!r}")
         if self.list_per_page_max < 1:
             raise ValueError("list_per_page_max must be at least 1")
 

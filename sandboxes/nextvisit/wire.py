@@ -9,6 +9,7 @@ empty array (``with_empty_arrays``) no demographics.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, date, datetime, time
 from email.utils import format_datetime
@@ -118,6 +119,8 @@ def with_shapes(patient: JsonObject, readings: Readings) -> JsonObject:
     out = dict(patient)
     if readings.no_dates == "min":
         out.setdefault("deleted_at", None)
+    if readings.encounters_per_page is not None and isinstance(out.get("encounters"), list):
+        out["encounters"] = _first_page_of(out["encounters"], readings.encounters_per_page, out["id"])
     demographics = out.get("demographics")
     if isinstance(demographics, dict) and readings.demographics_shape == "list":  # a hasMany of one
         out["demographics"] = [demographics]
@@ -127,6 +130,32 @@ def with_shapes(patient: JsonObject, readings: Readings) -> JsonObject:
         phone = demographics["phone"]
         out["demographics"] = {"email": demographics["email"], "mobile_phone": phone, "address": address}
     return out
+
+
+def _first_page_of(encounters: list[Any], per_page: int, patient_id: Any) -> JsonObject:
+    """`encounters` as Laravel's paginated resource collection of the relation, its first page
+    (``encounters_per_page``): links to the show's own route with ``page``."""
+    last = max(math.ceil(len(encounters) / per_page), 1)
+    path = f"/v1/patients/{patient_id}"
+    shown = encounters[:per_page]
+    return {
+        "data": shown,
+        "links": {
+            "first": f"{path}?page=1",
+            "last": f"{path}?page={last}",
+            "prev": None,
+            "next": f"{path}?page=2" if last > 1 else None,
+        },
+        "meta": {
+            "current_page": 1,
+            "from": 1 if shown else None,
+            "last_page": last,
+            "path": path,
+            "per_page": per_page,
+            "to": len(shown) or None,
+            "total": len(encounters),
+        },
+    }
 
 
 def with_extra_field(patient: JsonObject, readings: Readings) -> JsonObject:

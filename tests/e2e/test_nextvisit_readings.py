@@ -684,6 +684,31 @@ def test_a_visit_kept_as_a_day_and_times_of_day_is_dated_and_one_past_midnight_e
         assert running.fhir.get(f"{BASE}/{document['content'][0]['attachment']['url']}").status_code == 200
 
 
+def test_visits_answered_a_page_at_a_time_are_never_a_complete_list_short_of_some() -> None:
+    # A show whose `encounters` is a paginated relation (3 a page): the busiest patient's first
+    # page is all the answer holds. The search says the rest are unknown and gives no total, a
+    # visit off that page is no "does not exist", and no CCD is made without them.
+    paged = partial(create_sandbox, CLINIC, encounters_per_page=3)
+    newest_first = sorted(BUSY.encounters, key=lambda e: (e.start, -e.id), reverse=True)
+    with gateway_over("nextvisit", paged, organization="Readings") as running:
+        bundle = running.fhir.get_ok(f"{BASE}/Encounter", params={"patient": str(BUSY.id)})
+        assert sorted(e["identifier"][0]["value"] for e in _matches(bundle)) == sorted(
+            str(e.id) for e in newest_first[:3]
+        )
+        assert "total" not in bundle
+        (said,) = outcome_notes(bundle)
+        assert f"Patient/{BUSY.id}" in said and "only its first page" in said
+        off_page = running.fhir.get(f"{BASE}/Encounter/{BUSY.id}.e.{newest_first[-1].id}")
+        assert off_page.status_code == 502, off_page.text[:300]
+        docref = running.fhir.get_ok(f"{BASE}/DocumentReference/$docref", params={"patient": str(BUSY.id)})
+        (ccd,) = [e["resource"] for e in docref["entry"] if e["resource"]["id"].startswith("ccd-")]
+        assert running.fhir.get(f"{BASE}/{ccd['content'][0]['attachment']['url']}").status_code == 502
+        # A patient whose visits fit on one page is answered whole.
+        few = next(p for p in LIVE if 0 < len(p.encounters) <= 3)
+        whole = running.fhir.get_ok(f"{BASE}/Encounter", params={"patient": str(few.id)})
+        assert (len(_matches(whole)), whole.get("total"), outcome_notes(whole)) == (len(few.encounters),) * 2 + ([],)
+
+
 def test_an_unpaged_list_whose_empty_links_and_meta_are_php_arrays_is_read() -> None:
     # A Laravel handler answering every patient as the docs' example shows the envelope, built
     # from PHP arrays: `response()->json(['data' => $rows, 'links' => [], 'meta' => []])`.

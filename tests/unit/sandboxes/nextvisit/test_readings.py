@@ -436,6 +436,16 @@ def test_a_list_paged_as_spring_data_pages_says_its_numbers_in_meta_and_no_links
     )
 
 
+def test_a_patients_encounters_answered_a_page_at_a_time() -> None:
+    every = _api().ok(ONE)["data"]["encounters"]
+    assert len(every) > 3
+    paged = _api(encounters_per_page=3).ok(ONE)["data"]["encounters"]
+    assert paged["data"] == every[:3] and paged["links"]["next"].endswith("?page=2")
+    assert paged["meta"]["total"] == len(every) and paged["meta"]["last_page"] == -(-len(every) // 3)
+    whole = _api(encounters_per_page=50).ok(ONE)["data"]["encounters"]
+    assert whole["data"] == every and whole["links"]["next"] is None
+
+
 def test_an_unpaged_list_writing_its_empty_links_and_meta_as_php_arrays() -> None:
     listed = _api(paging="none", empty_envelope="array").ok("/v1/patients", sort="id")
     assert (listed["links"], listed["meta"]) == ([], [])
