@@ -264,7 +264,8 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   read as "Penicillin (hives)" is written (an item naming none is reported, the others
   served); anything else is reported.
 - `latest_medications` items (shown only as `[]`): text as written, or an object naming the
-  drug (`name` or `medication`, with `strength` or `dosage` appended), dated when it says when
+  drug (`name` or `medication`, with `strength` or `dosage` appended; a dose written as a bare
+  number with its unit apart, `"dose": "10.00", "dose_unit": "mg"`, as `10 mg`), dated when it says when
   it was started and ended (`started_on`/`ended_on`, `start_date`/`end_date`, `*_at`, a stop
   time: the statement's `effectivePeriod`); an object with no name, a date that is no date or
   an item that is neither is reported; null items are skipped. One text instead of a

@@ -507,6 +507,9 @@ def _demographics(value: Any) -> Any:
     return merged or None
 
 
+_AMOUNT = re.compile(r"\d+(?:\.\d+)?")  # a dose written as a bare number
+
+
 class VendorMedication(_Model):
     """A medication entry given as an object: its name (under the spellings implementations use,
     or inside a `medication` object), and a strength or dose and how often, when stated."""
@@ -521,6 +524,13 @@ class VendorMedication(_Model):
     dose: Text = None
     frequency: Text = None
     sig: Text = None
+    # The unit of a dose kept as a number (a decimal column and a unit column: `"dose": "10.00",
+    # "dose_unit": "mg"`), under the names a model gives it.
+    dose_unit: Text = None
+    dosage_unit: Text = None
+    strength_unit: Text = None
+    unit: Text = None
+    units: Text = None
     status: OptionalText = None  # a list that keeps stopped drugs says which (`active`, `discontinued`...)
     # ...or says when, in place of a status: a timestamp column set once the drug is stopped
     # (`discontinued_at`, as a Rails model keeps it; null, or a stand-in for no date, until then).
@@ -591,6 +601,11 @@ class VendorMedication(_Model):
         name (a dose alone names no drug)."""
         name = (_first(self.name, self.medication, self.medication_name, self.drug, self.drug_name) or "").strip()
         dose = (_first(self.strength, self.dosage, self.dose) or "").strip()
+        unit = (_first(self.dose_unit, self.dosage_unit, self.strength_unit, self.unit, self.units) or "").strip()
+        if unit and _AMOUNT.fullmatch(dose):
+            # A number and its unit kept apart: one dose (`10.00` and `mg` is `10 mg`), never a bare
+            # number whose unit a reader would have to guess.
+            dose = f"{dose.rstrip('0').rstrip('.') if '.' in dose else dose} {unit}"
         often = (_first(self.frequency, self.sig) or "").strip()
         return " ".join(part for part in (name, dose, often) if part) if name else ""
 

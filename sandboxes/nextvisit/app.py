@@ -48,7 +48,10 @@ leave open that independent implementations read differently:
   started_on, ended_on}``, ``status`` the clinic's (``active``, ``on_hold``, ``discontinued``,
   ``completed``), newest start first: a medication list that keeps what was stopped, and says so |
   ``"stop_dates"``: the same objects without ``status`` and ``ended_on``, a stopped one (discontinued
-  or completed) with a ``discontinued_at`` time (a Rails model's timestamp column for an enum).
+  or completed) with a ``discontinued_at`` time (a Rails model's timestamp column for an enum) |
+  ``"measured"``: the ``objects`` rows with the strength as a decimal written as text and its unit
+  apart, ``"dose": "10.00", "dose_unit": "mg"`` (a ``DecimalField`` as Django REST Framework writes
+  it, and a unit column).
 - ``trim_strings=True`` (default: Laravel's ``TrimStrings`` middleware trimmed every name as it
   was entered) | ``False`` (an app without it, as an Express one is: every fifth patient's
   names as typed at the desk, ``" Jane"`` and ``"Doe "``).

@@ -71,7 +71,11 @@ EncounterShape = Literal["object", "flat", "titled", "scheduled", "day_and_times
 # users (the docs' Users section), and a Laravel `Encounter` that `belongsTo(User::class)` is
 # rendered by the same UserResource (a Rails `belongs_to :user` alike); no `provider` key.
 EncounterClinician = Literal["provider", "user"]
-MedicationShape = Literal["text", "objects", "stop_dates"]
+# "measured": the "objects" rows with the dose kept as a decimal column and its unit apart,
+# `"dose": "10.00", "dose_unit": "mg"` (a Django model's `DecimalField(decimal_places=2)`, which
+# Django REST Framework writes as text, and a unit choice; Rails and node-postgres write a decimal
+# as text too): the docs show `latest_medications` only as `[]`.
+MedicationShape = Literal["text", "objects", "stop_dates", "measured"]
 NameMatch = Literal["substring", "prefix", "exact"]
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 # How times and dates are written (see the app module docstring). "http", for both: Flask's

@@ -143,7 +143,19 @@ def _latest_medications(patient: Patient) -> list[str]:
     return [_medication_text(medication) for medication in current]
 
 
-def _medication_objects(patient: Patient, stop_dates: bool = False) -> list[JsonObject]:
+_AMOUNT = re.compile(r"(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>\S.*)")
+
+
+def _measured(strength: str | None) -> JsonObject:
+    """A strength (``10 mg``, ``90 mcg/actuation``) as ``measured`` rows keep it: the amount as a
+    two-place decimal written as text (``10.00``) and its unit apart (``mg``)."""
+    found = _AMOUNT.fullmatch(strength or "")
+    if found is None:
+        return {"dose": None, "dose_unit": None}
+    return {"dose": f"{float(found['amount']):.2f}", "dose_unit": found["unit"]}
+
+
+def _medication_objects(patient: Patient, stop_dates: bool = False, measured: bool = False) -> list[JsonObject]:
     """The ``objects`` reading: every non-deleted medication, its status said, newest first;
     ``stop_dates``: no status, a stopped one (discontinued or completed) has its
     ``discontinued_at``, as a Rails model with a timestamp column in place of an enum says it."""
@@ -165,7 +177,7 @@ def _medication_objects(patient: Patient, stop_dates: bool = False) -> list[Json
         {
             "id": medication.id,
             "name": medication.name,
-            "dosage": medication.strength,
+            **(_measured(medication.strength) if measured else {"dosage": medication.strength}),
             "frequency": medication.frequency,
             "status": medication.status,
             "started_on": iso_date(medication.start),
@@ -333,8 +345,9 @@ class Renderer:
         deleted_at = iso_seconds(patient.updated_at) if patient.deleted else None
         other = self.readings.spellings == "other"
         medications: list[str] | str | list[JsonObject] = _latest_medications(patient)
-        if self.readings.medication_shape in ("objects", "stop_dates"):
-            medications = _medication_objects(patient, self.readings.medication_shape == "stop_dates")
+        if self.readings.medication_shape in ("objects", "stop_dates", "measured"):
+            shape = self.readings.medication_shape
+            medications = _medication_objects(patient, shape == "stop_dates", shape == "measured")
         elif other:  # one text, a drug a line
             medications = "\n".join(_latest_medications(patient)) or "None"
         genders = _OTHER_GENDER if other else _GENDER

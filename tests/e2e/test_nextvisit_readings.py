@@ -207,9 +207,11 @@ READINGS: dict[str, dict[str, Any]] = {
     # `per_page` say, `links` and `meta` empty as the docs' example shows them; DRF's 403 for
     # an unknown token and its 204 for a delete; no ordering filter either (`sort` not read); an
     # update that skips the fields sent null (a Spring DTO cannot tell null from absent); a visit
-    # kept as a DateField and TimeFields (its day as `date`, its times as `HH:MM:SS`).
+    # kept as a DateField and TimeFields (its day as `date`, its times as `HH:MM:SS`); medication
+    # rows whose dose is a DecimalField written as text and a unit apart (`"10.00"`, `"mg"`).
     "drf-local-times-unpaged": {
         "encounter_shape": "day_and_times",
+        "medication_shape": "measured",
         "update_nulls": "skipped",
         "datetimes": "local",
         "paging": "none",
@@ -358,11 +360,17 @@ def test_each_patients_records_match_the_clinic(reading: Reading) -> None:
         assert len(denied) >= led, truth.id
         medications = reading.fhir.search_all(f"{BASE}/MedicationStatement", patient=pid)
         served = Counter((m["status"], _dated(m.get("effectivePeriod", {}))) for m in medications)
-        if reading.switches.get("medication_shape") == "objects":
+        if reading.switches.get("medication_shape") in ("objects", "measured"):
             # Each with the status the vendor gives it (a stopped drug is not one of unknown status),
             # and when it was started and ended (`started_on`, `ended_on`).
             listed = [m for m in truth.medications if not m.deleted]
             assert served == Counter((MEDICATION_STATUS[m.status], _period(m.start, m.stop)) for m in listed), truth.id
+            # With the dose its strength states, whether the vendor writes it as text or as a number
+            # and a unit apart (`"dose": "90.00", "dose_unit": "mcg/actuation"`); a drug whose name
+            # states a strength (`Lisinopril 10 MG Oral Tablet`) is dosed by it, whatever the row says.
+            plain = {m.name for m in listed if not any(ch.isdigit() for ch in m.name)}
+            doses = Counter((n, _dose(s)) for s in medications for n in plain if _names(s).startswith(f"{n} "))
+            assert doses == Counter((m.name, _strength(m.strength)) for m in listed if m.name in plain), truth.id
         elif reading.switches.get("medication_shape") == "stop_dates":
             # A drug stopped (a `discontinued_at` time) is stopped, then; no status said is unknown.
             listed = [m for m in truth.medications if not m.deleted]
@@ -381,6 +389,27 @@ def test_each_patients_records_match_the_clinic(reading: Reading) -> None:
         assert Counter((e["period"]["start"], e["status"]) for e in encounters) == Counter(
             (_start(e), STATUS[e.status]) for e in expected_encounters
         ), truth.id
+
+
+_UCUM = {"mg": "mg", "mcg": "ug", "ml": "mL"}
+
+
+def _names(statement: dict[str, Any]) -> str:
+    return str(statement["medicationCodeableConcept"]["text"])
+
+
+def _dose(statement: dict[str, Any]) -> tuple[float, str] | None:
+    """A MedicationStatement's dose quantity: its value and UCUM code."""
+    rates = statement["dosage"][0].get("doseAndRate") or [{}]
+    quantity = rates[0].get("doseQuantity")
+    return None if quantity is None else (float(quantity["value"]), quantity["code"])
+
+
+def _strength(strength: str | None) -> tuple[float, str] | None:
+    """The dose a clinic strength states (`90 mcg/actuation`: 90 ug), None for a count (`1 tablet`)."""
+    amount, _, unit = (strength or "").partition(" ")
+    code = _UCUM.get(unit.split("/")[0].lower())
+    return None if code is None else (float(amount), code)
 
 
 def _dated(period: dict[str, str]) -> tuple[str | None, str | None]:

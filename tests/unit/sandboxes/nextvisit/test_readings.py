@@ -436,6 +436,16 @@ def test_a_list_paged_as_spring_data_pages_says_its_numbers_in_meta_and_no_links
     )
 
 
+def test_medication_rows_with_the_dose_as_a_number_and_its_unit_apart() -> None:
+    documented = _api(medication_shape="objects").ok(ONE)["data"]["latest_medications"]
+    measured = _api(medication_shape="measured").ok(ONE)["data"]["latest_medications"]
+    assert documented and len(measured) == len(documented)
+    for before, after in zip(documented, measured, strict=True):
+        amount, _, unit = (before["dosage"] or "").partition(" ")
+        assert (after["dose"], after["dose_unit"]) == ((f"{float(amount):.2f}", unit) if unit else (None, None))
+        assert "dosage" not in after and after["name"] == before["name"] and after["status"] == before["status"]
+
+
 def test_a_patients_encounters_answered_a_page_at_a_time() -> None:
     every = _api().ok(ONE)["data"]["encounters"]
     assert len(every) > 3
