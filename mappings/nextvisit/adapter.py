@@ -76,7 +76,8 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   Stripe-style API: a next link naming a position of its own, `?after=<last id>` or an
   `offset`, and no page numbers), whose next page is asked for with the parameters the link
   names beyond those a request sends itself (a `page` echoed beside them is not read); with
-  no paging data at all (`links` and `meta` empty, as the docs' example shows them), a page with
+  no paging data at all (`links` and `meta` empty, as the docs' example shows them, or `[]`,
+  PHP's encoding of an empty array), a page with
   patients means "ask for the next", and a next page that lists the same patients again after
   one of more or fewer than `per_page` patients is the end: the list ignores `page` and
   `per_page` and answered all it has at once (Django REST Framework without a pagination class),
@@ -91,7 +92,8 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   asked for (it states another number; or it states none and lists the patients of the page
   before, told by a digest of their ids the paging position carries; or it states none and
   there is nothing to compare it with) ends the walk with an outcome entry instead of being
-  served again. A page's `data` may be null: nobody listed (Go's nil slice). `total` is
+  served again. A page's `data` may be null: nobody listed (Go's nil slice), or, beside the paging fields,
+  left out (a field tagged `omitempty`): nobody listed either. `total` is
   used only when given (and only for an exact query). `data` may be an object of records
   (PHP's encoding of a non-sequential array): its values, in order.
 - Error bodies (none shown): Laravel's `{"message", "errors"}`, `{"error": ...}` or text;
@@ -102,7 +104,9 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   time with `Z`, but an implementation keeping local times, Spring's `LocalDateTime` or Django
   with `USE_TZ = False`, writes its app zone's clock without one; a time a DST change repeats is
   its first occurrence);
-  US `01/05/2024` (month first: a US product; a day-first reading cannot be told apart);
+  US `01/05/2024` (month first: a US product; a day-first reading cannot be told apart); an
+  HTTP-date (`Fri, 05 Jan 2024 10:00:00 GMT`: Flask's `jsonify` writes every `datetime` and `date`
+  so, a date at its midnight) or a zone named after the time (Ruby's `Time#to_s`, `... UTC`);
   a number as seconds since the epoch, or milliseconds when it is too large to be seconds
   (10^11 and up: a JavaScript `Date` as knex stores it in SQLite). `date_of_birth` may come
   as a date-time (Laravel's `date` cast, midnight UTC): its date as written is the birth
@@ -118,7 +122,8 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   writes (`booked`, `checked_in`, `complete`, `signed`, `canceled`, `no_show`, camelCase);
   a visit type naming tele-, video, virtual or phone is virtual; allergy texts that record
   nothing (`N/A`, `-`, `Unknown`) are no allergy, `No allergies`/`Denies`/`NKA/NKDA` no known
-  allergy; a list stored as its JSON text, or one item a line behind `-`/`1.`, is that list;
+  allergy, also as one item beside allergies to other things (`NKDA; Latex`);
+  a list stored as its JSON text, or one item a line behind `-`/`1.`, is that list;
   `latest_medications` as one text is split into its lines (or `;`/`,` items), `None` and
   `N/A` entries are no drug, and an object names its drug as `name`, `medication` (text or
   an object), `medication_name`, `drug` or `drug_name`, with `strength`/`dosage`/`dose` and
@@ -205,17 +210,28 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   `visit_date`, `starts_at` or `date` (the names a team on another stack gives the column), or
   a Rails `*_at` column (`start_at`, `scheduled_at`, `occurred_at`, `visited_at`, `seen_at`); the
   end `end_time`, else `ended_at`, `ends_at` or `end_at`. A null alternative falls through to
-  the next. A time under none of them leaves the encounter without a period: the field is
+  the next. A start or end that is a time of day alone (`10:00:00`: a TIME column, as Django REST
+  Framework writes a `TimeField`) is on the day a date alone under another spelling gives (`date`:
+  a DATE column), an end earlier than the start on the day after (`vendor.on_its_day`). A time
+  under none of them leaves the encounter without a period: the field is
   reported to the drift monitor (`encounter` shape), and a date search names each such
   encounter in an outcome entry (it cannot tell whether it matches), never leaving it out
   silently. Values are
   ISO 8601: a date-time with `Z`/offset, or none (`options.vendor_timezone`'s wall clock, as
   everywhere in this adapter), or a date alone (kept as a date, no midnight invented). A
   value that is no date (e.g. Feb 30) or not a string makes the encounter unreadable.
-- References (`provider`, `location`, also `type`): an object (`name`, `display_name`, or
+- The clinician: `provider`, else `user` (Nextvisit's clinicians are its users: an encounter that
+  `belongsTo` one is written as PatientFull writes its `user`, `{id, name, email}`), `clinician` or
+  `practitioner`; the first that names someone is the primary performer.
+- References (`provider`, `user`, `location`, also `type`): an object (`name`, `display_name`, or
   `first_name` + `last_name`; a provider's `credentials`), or a plain string (its name), or a
   number / digit string (an id alone: nothing to display, so no performer or location is
   shown). Anything else (a list, a boolean) makes the encounter unreadable.
+- Keys of the records the docs never show (an encounter and its references, demographics,
+  medication rows): snake_case like PatientFull's, or camelCase (`startTime`, `visitType`,
+  `postalCode`, `discontinuedAt`), as a framework keys what no document named (ASP.NET's
+  System.Text.Json web defaults, a TypeScript team's properties); a snake_case key wins over its
+  camelCase twin (`vendor.snake_keys`).
 - Numbers as strings: ids (patient, encounter, reference) may be numbers or digit strings;
   text fields given as numbers (a phone, a postal code) are their decimal text.
 - The demographics shape (not in the docs at all): `email` (`email_address`), `phone`
@@ -248,10 +264,16 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   read as "Penicillin (hives)" is written (an item naming none is reported, the others
   served); anything else is reported.
 - `latest_medications` items (shown only as `[]`): text as written, or an object naming the
-  drug (`name` or `medication`, with `strength` or `dosage` appended); an object with no name
-  or an item that is neither is reported; null items are skipped. One text instead of a
+  drug (`name` or `medication`, with `strength` or `dosage` appended; a dose written as a bare
+  number with its unit apart, `"dose": "10.00", "dose_unit": "mg"`, as `10 mg`), dated when it says when
+  it was started and ended (`started_on`/`ended_on`, `start_date`/`end_date`, `*_at`, a stop
+  time: the statement's `effectivePeriod`); an object with no name, a date that is no date or
+  an item that is neither is reported; null items are skipped. One text instead of a
   list is one entry. A list may come as an object (PHP's encoding of a non-sequential
-  array): its values are the items, in order (same for `encounters` and `allergies`).
+  array): its values are the items, in order (same for `encounters` and `allergies`). Any of the
+  three may come as a paginated relation (`{"data", "links", "meta"}`, a resource collection
+  of `->paginate(n)`): its page is read, and when its paging data says more follow, the rest
+  are reported as records that could not be read (`vendor.beyond_first_page`), never dropped.
 - Missing optional fields are simply absent from the FHIR resource.
 """
 
@@ -632,6 +654,8 @@ class NextvisitAdapter:
                     # The last page's number, or (some count from 0) how many there are: one
                     # page too far at worst, which is empty and so past the end.
                     high = listed.last_page_number - first + 1
+                elif high is None and listed.page_count is not None:
+                    high = listed.page_count  # how many pages there are (`total_pages`)
             else:
                 return None  # its place in the order is on this page, and it is not there
             if high is not None and low > high:

@@ -6,7 +6,8 @@ a list of its items, as text or as rows naming a substance and its reaction.
 Each item becomes one AllergyIntolerance whose `code.text` is the item as written; a
 parenthesised note becomes the reaction's manifestation text. "No known allergies" spellings
 (`NKDA`, `No allergies`, `Denies`, `No known drug allergies (NKDA)`) become the SNOMED
-situation concept instead of an allergy to something called "NKDA". Empty text, null or a
+situation concept instead of an allergy to something called "NKDA", also when charted as one
+item beside allergies to other things (`NKDA; Latex (hives)`: no known drug allergy, and latex). Empty text, null or a
 text recording nothing (`N/A`, `-`, `Unknown`) means nothing was recorded: no resources, not
 a claim of no allergies; an answer without the field says nothing at all (reported as
 unreadable, `vendor.not_returned`). Ids derive from the patient and the item's text, so they
@@ -29,6 +30,7 @@ from mappings.nextvisit.vendor import (
     Unreadable,
     UnreadablePayload,
     VendorPatient,
+    beyond_first_page,
     items_of,
     not_returned,
     read_patient,
@@ -127,9 +129,15 @@ def allergies_read(patient: VendorPatient, ctx: TenantContext) -> Mapped:
     out: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for item in split_allergies(text):
-        key = text_key(item)
+        stated = negation(item)
+        # "NKDA; Latex (hives)": no known *drug* allergy charted beside others is that concept,
+        # never an allergy to a substance called "NKDA" (the text says the two apart).
+        key = "nka" if stated else text_key(item)
         seen[key] = seen.get(key, 0) + 1
         resource_id = f"{patient_id}.a.{key}" + (f"-{seen[key]}" if seen[key] > 1 else "")
+        if stated:
+            out.append(_resource(patient, resource_id, {"coding": [coding(*stated)], "text": item}, None, zone))
+            continue
         match = _REACTION.match(item)
         reaction = match["reaction"].strip() if match and match["reaction"].strip() else None
         out.append(_resource(patient, resource_id, {"text": item}, reaction, zone))
@@ -146,7 +154,7 @@ def _allergy_text(patient: VendorPatient) -> tuple[str, list[Unreadable]]:
     if value is None or isinstance(value, str):
         return (value or "").strip(), []
     items: list[str] = []
-    unreadable: list[Unreadable] = []
+    unreadable: list[Unreadable] = beyond_first_page(patient, "allergies", "AllergyIntolerance")
     try:
         entries = list(items_of(value, "allergies"))
     except UnreadablePayload as exc:

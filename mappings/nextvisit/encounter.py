@@ -26,6 +26,7 @@ from mappings.nextvisit.vendor import (
     UnreadablePayload,
     VendorEncounter,
     VendorPatient,
+    beyond_first_page,
     first_problem,
     items_of,
     not_returned,
@@ -75,7 +76,7 @@ def encounter_to_fhir(raw: Mapping[str, Any] | VendorEncounter, patient_id: str,
     e = raw if isinstance(raw, VendorEncounter) else VendorEncounter.model_validate(raw)
     virtual = _virtual(e.visit_type)
     zone = vendor_timezone(ctx)
-    provider = e.provider
+    provider = e.clinician_ref
     performer = ", ".join(x for x in (provider.label, provider.credentials) if x) if provider else ""
     location = e.location.label if e.location else None
     visit_type = (e.type.label if e.type else None) or e.title
@@ -113,7 +114,7 @@ def encounters_to_fhir(patient: VendorPatient, ctx: TenantContext) -> Mapped:
     if missing:
         return [], missing
     found: list[dict[str, Any]] = []
-    unreadable: list[Unreadable] = []
+    unreadable: list[Unreadable] = beyond_first_page(patient, "encounters", "Encounter")
     try:
         items = list(items_of(patient.encounters, "encounters"))
     except UnreadablePayload as exc:

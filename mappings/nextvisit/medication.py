@@ -13,7 +13,9 @@ status (a list that keeps what was stopped): that status is served (`discontinue
 vendor says was stopped; a status no reading knows stays `unknown`. An object that says no
 status but when the drug was stopped (`discontinued_at`, a Rails model's timestamp column in
 place of an enum) is `stopped` (R4 medication-statement-status: "the medication was stopped
-being taken"); a stop still to come (a course planned to end on a day ahead) is not, yet.
+being taken"); a stop still to come (a course planned to end on a day ahead) is not, yet. When
+an object dates the drug (`started_on`, `ended_on`, a stop time), the dates are its
+`effectivePeriod` (a date stays a date; a time without an offset is the vendor's wall clock).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from mappings.nextvisit.vendor import (
     UnreadablePayload,
     VendorMedication,
     VendorPatient,
+    beyond_first_page,
     first_problem,
     items_of,
     not_returned,
@@ -75,7 +78,7 @@ def medications_read(patient: VendorPatient, ctx: TenantContext) -> Mapped:
         return [], missing
     zone = vendor_timezone(ctx)
     out: list[dict[str, Any]] = []
-    unreadable: list[Unreadable] = []
+    unreadable: list[Unreadable] = beyond_first_page(patient, "latest_medications", "MedicationStatement")
     seen: dict[str, int] = {}
     value = patient.latest_medications
     if isinstance(value, str):  # one text instead of a list (a shape the docs leave open)
@@ -87,7 +90,7 @@ def medications_read(patient: VendorPatient, ctx: TenantContext) -> Mapped:
         return [], [Unreadable("MedicationStatement", patient.id, None, exc.field, exc.problem)]
     for path, entry in entries:
         try:
-            text, status = _entry(entry, path, zone)
+            text, status, period = _entry(entry, path, zone)
         except UnreadablePayload as exc:
             unreadable.append(Unreadable("MedicationStatement", patient.id, None, exc.field, exc.problem))
             continue
@@ -96,17 +99,17 @@ def medications_read(patient: VendorPatient, ctx: TenantContext) -> Mapped:
         key = text_key(text)
         seen[key] = seen.get(key, 0) + 1
         resource_id = f"{patient.id}.m.{key}" + (f"-{seen[key]}" if seen[key] > 1 else "")
-        out.append(_statement(patient, resource_id, text, status, zone))
+        out.append(_statement(patient, resource_id, text, status, zone, period))
     return out, unreadable
 
 
-def _entry(entry: Any, path: str, zone: tzinfo) -> tuple[str, str]:
-    """An entry's text and its R4 status (`unknown` unless the entry says it; a stop time
-    without an offset is `zone`'s wall clock)."""
+def _entry(entry: Any, path: str, zone: tzinfo) -> tuple[str, str, dict[str, str]]:
+    """An entry's text, its R4 status (`unknown` unless the entry says it; a stop time without
+    an offset is `zone`'s wall clock) and its `effectivePeriod` (empty unless the entry dates it)."""
     if entry is None:
-        return "", "unknown"
+        return "", "unknown", {}
     if isinstance(entry, str):
-        return entry.strip(), "unknown"
+        return entry.strip(), "unknown", {}
     if isinstance(entry, dict):
         try:
             medication = VendorMedication.model_validate(entry)
@@ -114,14 +117,23 @@ def _entry(entry: Any, path: str, zone: tzinfo) -> tuple[str, str]:
             raise UnreadablePayload(*first_problem(exc, path)) from None
         if not medication.text:
             raise UnreadablePayload(f"{path}.name", "is missing")
+        period = compact({"start": _when(medication.start, zone), "end": _when(medication.end, zone)})
         status = (medication.status or "").strip().lower().replace("-", "_").replace(" ", "_")
         if not status and medication.stopped(zone):
-            return medication.text, "stopped"
-        return medication.text, _STATUS.get(status, "unknown")
+            return medication.text, "stopped", period
+        return medication.text, _STATUS.get(status, "unknown"), period
     raise UnreadablePayload(path, "is neither text nor an object")
 
 
-def _statement(patient: VendorPatient, resource_id: str, text: str, status: str, zone: tzinfo) -> dict[str, Any]:
+def _when(value: str | None, zone: tzinfo) -> str | None:
+    """A date stays a date (R4 Period takes one; no midnight is invented); a date-time becomes a
+    UTC instant, one without an offset read as `zone`'s wall clock."""
+    return value if value is not None and len(value) == 10 else zoned_instant(value, zone)
+
+
+def _statement(
+    patient: VendorPatient, resource_id: str, text: str, status: str, zone: tzinfo, period: dict[str, str]
+) -> dict[str, Any]:
     strength = _STRENGTH.search(text)
     dosage: dict[str, Any] = {"text": text}
     if _PRN.search(text):
@@ -138,6 +150,7 @@ def _statement(patient: VendorPatient, resource_id: str, text: str, status: str,
             "status": status,
             "medicationCodeableConcept": {"text": text},
             "subject": reference("Patient", patient.id),
+            "effectivePeriod": period,
             "dateAsserted": zoned_instant(patient.updated_at, zone),
             "dosage": [dosage],
         }

@@ -20,7 +20,8 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -111,6 +112,9 @@ def iso_timestamp(value: Any) -> str | None:
     if not isinstance(value, str):
         raise ValueError(_NOT_A_TIME)
     text = value.strip()
+    if _HTTP_DATE.match(text):
+        return _http_date(text)
+    text = _ZONE_NAMED.sub(lambda named: named["offset"] or "Z", text)
     try:
         us = _US_DATE.fullmatch(text)
         if us:
@@ -124,6 +128,25 @@ def iso_timestamp(value: Any) -> str | None:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).isoformat().replace("+00:00", "Z")
     except ValueError:
         raise ValueError(_NOT_A_TIME) from None
+
+
+# An HTTP-date (RFC 9110 section 5.6.7: `Fri, 05 Jan 2024 10:00:00 GMT`, or the obsolete RFC 850
+# and asctime forms), as Flask's `jsonify` writes every `datetime` and `date` (Werkzeug's
+# `http_date`; a date at its midnight): told by the day's name it opens with.
+_HTTP_DATE = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?\s", re.IGNORECASE)
+# A zone named after the time rather than written as an offset: Ruby's `Time#to_s` (`2024-01-05
+# 10:00:00 UTC`, or `+0000`), Go's `Time.String()` (`2024-01-05 10:00:00 +0000 UTC`).
+_ZONE_NAMED = re.compile(r"(?<=\d)\s*(?P<offset>[+-]\d{2}:?\d{2})?\s+(?:UTC|GMT)$", re.IGNORECASE)
+
+
+def _http_date(text: str) -> str:
+    """An HTTP-date as `iso_timestamp` writes an instant (its zone is GMT, RFC 9110)."""
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        raise ValueError(_NOT_A_TIME) from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def zoned_instant(stamp: str | None, zone: tzinfo) -> str | None:
@@ -212,6 +235,24 @@ class _Model(VendorModel):
 # -- references: a string or an object ---------------------------------------------------------
 
 
+_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def snake_keys(data: Any) -> Any:
+    """An object of a shape the docs never show with its camelCase keys read as their snake_case
+    (`startTime` as `start_time`, `addressLine1` as `address_line1`): where no document named
+    them, an implementation keys them as its framework does (ASP.NET's System.Text.Json web
+    defaults, a NestJS or Express team's TypeScript properties). A key already given in
+    snake_case is kept over its camelCase twin. Anything but an object is as it is."""
+    if not isinstance(data, dict):
+        return data
+    out = {key: value for key, value in data.items() if not isinstance(key, str) or key == key.lower()}
+    for key, value in data.items():
+        if isinstance(key, str) and key != key.lower():
+            out.setdefault(_HUMP.sub("_", key).lower(), value)
+    return out
+
+
 class VendorRef(_Model):
     """A provider, location or visit type: an object, or just its name (or id) as a scalar."""
 
@@ -221,6 +262,11 @@ class VendorRef(_Model):
     first_name: Text = None
     last_name: Text = None
     credentials: Text = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _snake(cls, data: Any) -> Any:
+        return snake_keys(data)  # `displayName`, `firstName`
 
     @property
     def label(self) -> str | None:
@@ -281,12 +327,19 @@ class VendorEncounter(_Model):
     ends_at: Timestamp = None
     end_at: Timestamp = None
     provider: Ref = None
+    # The clinician under the names other implementations give it: Nextvisit's clinicians are its
+    # users (the docs' Users section), and an encounter that `belongsTo(User::class)` is written as
+    # PatientFull writes its own `user`, `{id, name, email}`; or a `clinician`/`practitioner`.
+    user: Ref = None
+    clinician: Ref = None
+    practitioner: Ref = None
     location: Ref = None
     updated_at: Timestamp = None
     # Declared so that they are not drift; never read (no FHIR element needs them), so no
     # value there (`signed` as true, 1 or "1") can make an encounter unreadable.
     uuid: Any = None
     patient_id: Any = None
+    user_id: Any = None
     signed: Any = None
     created_at: Any = None
 
@@ -294,10 +347,11 @@ class VendorEncounter(_Model):
     @classmethod
     def _first_spelling(cls, data: Any) -> Any:
         """Only the first non-null spelling of a time is read: a later one is not used, so it
-        cannot make the record unreadable."""
+        cannot make the record unreadable. A time of day alone is on the visit's day, the date
+        another spelling gives (`on_its_day`)."""
         if not isinstance(data, dict):
             return data
-        out = dict(data)
+        out = on_its_day(snake_keys(data))
         for spellings in (_START, _END):
             present = [name for name in spellings if out.get(name) not in (None, "")]
             for unused in present[1:]:
@@ -311,6 +365,61 @@ class VendorEncounter(_Model):
     @property
     def end(self) -> str | None:
         return _first(*(getattr(self, name) for name in _END))
+
+    @property
+    def clinician_ref(self) -> VendorRef | None:
+        """Who saw the patient: the first of `provider`, `user`, `clinician`, `practitioner` that
+        names someone (an id alone names nobody to display)."""
+        named = (ref for ref in (self.provider, self.user, self.clinician, self.practitioner) if ref and ref.label)
+        return next(named, None)
+
+
+# A time of day alone (a TIME column: `10:00`, `10:00:00`, `10:00:00.000`), no day, no zone.
+_TIME_OF_DAY = re.compile(r"(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:\.\d+)?)?")
+
+
+def _clock(value: Any) -> str | None:
+    """`value` as `HH:MM:SS` when it is a time of day alone, else None."""
+    found = _TIME_OF_DAY.fullmatch(value.strip()) if isinstance(value, str) else None
+    if found is None or int(found["h"]) > 23 or int(found["m"]) > 59 or int(found["s"] or 0) > 59:
+        return None
+    return f"{int(found['h']):02d}:{found['m']}:{found['s'] or '00'}"
+
+
+def _day_of(value: Any) -> str | None:
+    """`value` as an ISO date when it is a date alone (any form `iso_timestamp` reads)."""
+    try:
+        stamp = iso_timestamp(value)
+    except ValueError:
+        return None
+    return stamp if stamp is not None and len(stamp) == 10 else None
+
+
+def on_its_day(encounter: dict[str, Any]) -> dict[str, Any]:
+    """`encounter` with a start or end given as a time of day alone written on the visit's day:
+    a visit kept as a DATE and TIME columns (Django's `DateField` and `TimeField`s as Django REST
+    Framework serializes them, node-postgres reading `date` and `time` columns) is `{"date":
+    "2024-01-05", "start_time": "10:00:00", "end_time": "10:30:00"}` (the docs show no
+    encounter). The day is the first spelling of a start that is a date alone; an end earlier
+    in the day than the start is on the day after (a visit past midnight). The time stays
+    without an offset: the wall clock of the vendor's zone, as every such time (`zoned_instant`).
+    A time of day with no day beside it is left as it is: no date, so unreadable (reported)."""
+    day = next((found for name in _START if (found := _day_of(encounter.get(name))) is not None), None)
+    if day is None:
+        return dict(encounter)
+    out = dict(encounter)
+    start = next((out[name] for name in _START if out.get(name) not in (None, "")), None)
+    started = _clock(start)
+    if started is not None:
+        out[next(name for name in _START if out.get(name) not in (None, ""))] = f"{day}T{started}"
+    first_end = next((name for name in _END if out.get(name) not in (None, "")), None)
+    ended = _clock(out.get(first_end)) if first_end else None
+    if first_end and ended is not None:
+        end_day = date.fromisoformat(day)
+        if started is not None and ended < started:
+            end_day += timedelta(days=1)
+        out[first_end] = f"{end_day.isoformat()}T{ended}"
+    return out
 
 
 _ADDRESS_PARTS = {"line1": "address_line1", "street": "address_line1", "line2": "address_line2", "zip": "zip"}
@@ -345,7 +454,7 @@ class VendorDemographics(_Model):
     @model_validator(mode="before")
     @classmethod
     def _address_object(cls, data: Any) -> Any:
-        return _lift_address(data)
+        return _lift_address(snake_keys(data))
 
     @property
     def phone_value(self) -> str | None:
@@ -371,7 +480,7 @@ def _lift_address(data: Any) -> Any:
     if not isinstance(data, dict) or not isinstance(data.get("address"), dict):
         return data
     out = {k: v for k, v in data.items() if k != "address"}
-    for key, value in data["address"].items():
+    for key, value in snake_keys(data["address"]).items():
         name = _ADDRESS_PARTS.get(key, key)
         if out.get(name) in (None, ""):
             out[name] = value
@@ -393,9 +502,12 @@ def _demographics(value: Any) -> Any:
         raise ValueError("is neither an object nor a list of them")
     merged: dict[str, Any] = {}
     for row in rows:
-        flat = _lift_address(row)
+        flat = _lift_address(snake_keys(row))
         merged.update({k: v for k, v in flat.items() if v not in (None, "")})
     return merged or None
+
+
+_AMOUNT = re.compile(r"\d+(?:\.\d+)?")  # a dose written as a bare number
 
 
 class VendorMedication(_Model):
@@ -412,6 +524,13 @@ class VendorMedication(_Model):
     dose: Text = None
     frequency: Text = None
     sig: Text = None
+    # The unit of a dose kept as a number (a decimal column and a unit column: `"dose": "10.00",
+    # "dose_unit": "mg"`), under the names a model gives it.
+    dose_unit: Text = None
+    dosage_unit: Text = None
+    strength_unit: Text = None
+    unit: Text = None
+    units: Text = None
     status: OptionalText = None  # a list that keeps stopped drugs says which (`active`, `discontinued`...)
     # ...or says when, in place of a status: a timestamp column set once the drug is stopped
     # (`discontinued_at`, as a Rails model keeps it; null, or a stand-in for no date, until then).
@@ -419,14 +538,29 @@ class VendorMedication(_Model):
     discontinued_on: Any = None
     stopped_at: Any = None
     stopped_on: Any = None
+    # When the drug was started and is (or was) to end: a list that keeps its drugs as rows dates
+    # them (`started_on`/`ended_on`, `start_date`/`end_date`, Rails' `*_at`); a value that is no
+    # date makes the entry unreadable (reported), never a drug served without the dates it has.
+    started_on: Timestamp = None
+    start_date: Timestamp = None
+    started_at: Timestamp = None
+    starts_on: Timestamp = None
+    date_started: Timestamp = None
+    ended_on: Timestamp = None
+    end_date: Timestamp = None
+    ended_at: Timestamp = None
+    ends_on: Timestamp = None
+    stop_date: Timestamp = None
 
     @model_validator(mode="before")
     @classmethod
     def _nested(cls, data: Any) -> Any:
-        """`{"medication": {"name": ..., "strength": ...}}`: the inner object's fields."""
+        """`{"medication": {"name": ..., "strength": ...}}`: the inner object's fields (keys in
+        camelCase read as their snake_case, `snake_keys`)."""
+        data = snake_keys(data)
         if not isinstance(data, dict) or not isinstance(data.get("medication"), dict):
             return data
-        inner = data["medication"]
+        inner = snake_keys(data["medication"])
         return {**{k: v for k, v in data.items() if k != "medication"}, **{k: v for k, v in inner.items() if k != "id"}}
 
     def stopped(self, zone: tzinfo) -> bool:
@@ -440,11 +574,38 @@ class VendorMedication(_Model):
         )
 
     @property
+    def start(self) -> str | None:
+        """When the drug was started (`iso_timestamp`'s form), if the entry says."""
+        return _first(self.started_on, self.start_date, self.started_at, self.starts_on, self.date_started)
+
+    @property
+    def end(self) -> str | None:
+        """When the drug ends or was stopped (`iso_timestamp`'s form), if the entry says: its end
+        date, else the time it was stopped (a stop column that is no readable date still says the
+        drug was stopped, `stopped`, but not when)."""
+        planned = _first(self.ended_on, self.end_date, self.ended_at, self.ends_on, self.stop_date)
+        if planned:
+            return planned
+        for value in (self.discontinued_at, self.discontinued_on, self.stopped_at, self.stopped_on):
+            try:
+                stamp = iso_timestamp(value) if not isinstance(value, bool) else None
+            except (ValueError, OverflowError, OSError):
+                continue
+            if stamp:
+                return stamp
+        return None
+
+    @property
     def text(self) -> str:
         """The drug's name, its strength and how often ("Sertraline 50mg daily"); empty without a
         name (a dose alone names no drug)."""
         name = (_first(self.name, self.medication, self.medication_name, self.drug, self.drug_name) or "").strip()
         dose = (_first(self.strength, self.dosage, self.dose) or "").strip()
+        unit = (_first(self.dose_unit, self.dosage_unit, self.strength_unit, self.unit, self.units) or "").strip()
+        if unit and _AMOUNT.fullmatch(dose):
+            # A number and its unit kept apart: one dose (`10.00` and `mg` is `10 mg`), never a bare
+            # number whose unit a reader would have to guess.
+            dose = f"{dose.rstrip('0').rstrip('.') if '.' in dose else dose} {unit}"
         often = (_first(self.frequency, self.sig) or "").strip()
         return " ".join(part for part in (name, dose, often) if part) if name else ""
 
@@ -527,7 +688,20 @@ class VendorLinks(_Model):
     next: Any = None
 
 
+def _loose_count(value: Any) -> int | None:
+    """A number of a name other implementations give it: a count (or a string of one), else
+    nothing (JSON:API's `meta.page` is an object, say): read, never a page that cannot be."""
+    value = _count(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+LooseCount = Annotated[int | None, BeforeValidator(_loose_count)]
+
+
 class VendorPageMeta(_Model):
+    """ "Pagination metadata" (the docs say no more): Laravel's names, and the names other
+    frameworks write the same numbers under (`served`, `pages`, `items` below)."""
+
     current_page: Count = None
     last_page: Count = None
     total: Count = None
@@ -538,8 +712,83 @@ class VendorPageMeta(_Model):
     links: Any = None
     next_cursor: Any = None
     prev_cursor: Any = None
+    # The page served: Spring Data's `Page.getNumber()` as `page` (or `number`, its own name;
+    # counted from 0 by `Pageable`'s default), NestJS's nestjs-paginate `currentPage`, ASP.NET's
+    # `pageNumber`.
+    page: LooseCount = None
+    number: LooseCount = None
+    current_page_camel: LooseCount = Field(None, alias="currentPage")
+    page_number: LooseCount = None
+    page_number_camel: LooseCount = Field(None, alias="pageNumber")
+    # How many pages there are (not the last one's number, where pages count from 0): Spring's
+    # `totalPages` (Jackson's SNAKE_CASE: `total_pages`), nestjs-paginate's `totalPages`, Django's
+    # `num_pages`.
+    total_pages: LooseCount = None
+    total_pages_camel: LooseCount = Field(None, alias="totalPages")
+    num_pages: LooseCount = None
+    page_count: LooseCount = None
+    page_count_camel: LooseCount = Field(None, alias="pageCount")
+    last_page_camel: LooseCount = Field(None, alias="lastPage")
+    # How many records match: Spring's `totalElements`, nestjs-paginate's `totalItems`, ASP.NET's
+    # `totalCount`, in either case.
+    total_elements: LooseCount = None
+    total_elements_camel: LooseCount = Field(None, alias="totalElements")
+    total_items: LooseCount = None
+    total_items_camel: LooseCount = Field(None, alias="totalItems")
+    total_count: LooseCount = None
+    total_count_camel: LooseCount = Field(None, alias="totalCount")
+    # How many records a page holds: Laravel's `per_page` (above), Spring's `size`, nestjs-paginate's
+    # `itemsPerPage`, ASP.NET's `pageSize`.
+    size_: LooseCount = Field(None, alias="size")
+    page_size: LooseCount = None
+    page_size_camel: LooseCount = Field(None, alias="pageSize")
+    items_per_page: LooseCount = Field(None, alias="itemsPerPage")
+
+    @property
+    def served(self) -> int | None:
+        """The number of the page served, under whichever name it is given."""
+        return _stated(
+            self.current_page,
+            self.page,
+            self.number,
+            self.current_page_camel,
+            self.page_number,
+            self.page_number_camel,
+        )
+
+    @property
+    def last(self) -> int | None:
+        """The last page's number, when given as such (Laravel's `last_page`)."""
+        return _stated(self.last_page, self.last_page_camel)
+
+    @property
+    def pages(self) -> int | None:
+        """How many pages there are, when given as a count."""
+        return _stated(self.total_pages, self.total_pages_camel, self.num_pages, self.page_count, self.page_count_camel)
+
+    @property
+    def size(self) -> int | None:
+        """How many records a page holds, under whichever name it is given."""
+        return _stated(
+            _loose_count(self.per_page), self.page_size, self.size_, self.page_size_camel, self.items_per_page
+        )
+
+    @property
+    def items(self) -> int | None:
+        """How many records the list has, under whichever name it is given."""
+        return _stated(
+            self.total,
+            self.total_elements,
+            self.total_elements_camel,
+            self.total_items,
+            self.total_items_camel,
+            self.total_count,
+            self.total_count_camel,
+        )
 
 
+# Fields that make an answer a page of the patient list (its envelope or the bare paginator's).
+_PAGING_FIELDS = frozenset({"links", "meta", "current_page", "last_page", "total", "next_page_url", "per_page"})
 # The parameters a list request sends itself (`filter[...]` too): never a paging position.
 _LIST_PARAMS = frozenset({"per_page", "sort", "include", "page", "cursor"})
 
@@ -582,6 +831,24 @@ class VendorList(_Model):
     next_cursor: Any = None
     prev_cursor: Any = None
 
+    @field_validator("meta", mode="before")
+    @classmethod
+    def _no_meta(cls, value: Any) -> Any:
+        """An empty `meta` written `[]`: PHP's `json_encode` of an empty array (a handler building
+        `['data' => $rows, 'links' => [], 'meta' => []]` for the docs' `"meta": {}`) is no
+        paging data, as `{}` is."""
+        return None if value == [] else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _data_left_out(cls, raw: Any) -> Any:
+        """A page that lists nobody may leave `data` out (Go's encoding/json writes a field tagged
+        `omitempty` so when its slice is empty): an answer with the paging fields and no `data`
+        lists nobody. One with neither is no page (unreadable, as before)."""
+        if isinstance(raw, dict) and "data" not in raw and not _PAGING_FIELDS.isdisjoint(raw):
+            return {**raw, "data": []}
+        return raw
+
     def has_more(self, page: int) -> bool:
         """Whether a page follows page `page`: by the next cursor of a list paged by cursor, by
         `last_page` when given, else by a next link, else (no paging data at all) by this page
@@ -597,12 +864,30 @@ class VendorList(_Model):
         last = self.last_page_number
         if last is not None:
             return current < last
+        pages = self.page_count
+        if pages is not None:
+            # A count of pages: the last page's number where pages count from 1, one past it where
+            # they count from 0 (Spring's `Pageable`). The page numbered one below it is the last
+            # of a list counting from 0, and has one after it in a list counting from 1.
+            return current < pages - 1 or (current == pages - 1 and self._one_more_after(pages))
         links = self.links if isinstance(self.links, VendorLinks) else None
         if links is not None and "next" in links.model_fields_set:
             return bool(links.next)
         if "next_page_url" in self.model_fields_set:
             return bool(self.next_page_url)
         return True
+
+    def _one_more_after(self, pages: int) -> bool:
+        """Whether a page numbered one below the count of pages, `pages`, may have a page after
+        it: where pages count from 1 it does, so it is full and the total (when given) is more
+        than `pages - 1` full pages hold. A short page is the last however pages are counted; a
+        full one when the count cannot tell (no page size given, or exactly `pages` full pages) is
+        asked after (one call, to a page past the end at worst: empty, the end)."""
+        size = (self.meta or VendorPageMeta()).size
+        if size is None:
+            return True
+        total = self.total_count
+        return len(self.data) >= size and (total is None or total > (pages - 1) * size)
 
     @property
     def unpaged(self) -> bool:
@@ -611,7 +896,7 @@ class VendorList(_Model):
         a list that may answer every patient at once, whatever `page` and `per_page` ask."""
         links = self.links if isinstance(self.links, VendorLinks) else None
         following = (links.next if links else None) or self.next_page_url
-        stated = (self.served_page, self.last_page_number, self.total_count)
+        stated = (self.served_page, self.last_page_number, self.page_count, self.total_count)
         return not following and all(n is None for n in stated) and not self.by_cursor
 
     @property
@@ -672,12 +957,18 @@ class VendorList(_Model):
         """The page number the vendor says this page is, if it says (0 is a number: a vendor
         may count its pages from 0)."""
         meta = self.meta or VendorPageMeta()
-        return _stated(meta.current_page, self.current_page)
+        return _stated(meta.served, self.current_page)
 
     @property
     def last_page_number(self) -> int | None:
         meta = self.meta or VendorPageMeta()
-        return _stated(meta.last_page, self.last_page)
+        return _stated(meta.last, self.last_page)
+
+    @property
+    def page_count(self) -> int | None:
+        """How many pages the list has, when its `meta` gives a count of them (`total_pages`)
+        rather than the last one's number."""
+        return (self.meta or VendorPageMeta()).pages
 
     @property
     def next_page_number(self) -> int | None:
@@ -694,7 +985,7 @@ class VendorList(_Model):
     @property
     def total_count(self) -> int | None:
         meta = self.meta or VendorPageMeta()
-        return meta.total if meta.total is not None else self.total
+        return _stated(meta.items, self.total)
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -813,6 +1104,37 @@ def leaves_nulls_out(patient: VendorPatient) -> bool:
     if any(getattr(patient, name) is None for name in given):
         return False  # it writes its nulls
     return len(given) < len(_ALWAYS_SHOWN)
+
+
+_FIRST_PAGE_ONLY = "was answered a page at a time and only its first page is in the answer, so the others are unknown"
+
+
+def beyond_first_page(patient: VendorPatient, field: str, resource_type: str) -> list[Unreadable]:
+    """The records under `field` that an answer paging them leaves out: unknown, never none.
+
+    A relation may be answered as Laravel's paginated resource collection (`EncounterResource::
+    collection($this->encounters()->paginate(15))`: `{"data": [...], "links", "meta"}`); the docs
+    show `encounters: []` and no more. Its `data` is one page: when its paging data says more
+    follow (a total beyond it, a next link, a last page after it), the rest are reported as a
+    record of the field that could not be read (a search says so and gives no total; a read of a
+    record not on the page is no "does not exist"; a CCD is refused), never left out silently.
+    One without paging data, or saying it is the last, is all there are."""
+    value = getattr(patient, field)
+    if not isinstance(value, dict) or not isinstance(value.get("data"), list):
+        return []
+    try:
+        page = VendorList.model_validate(value)
+    except ValidationError:
+        return []
+    links = page.links if isinstance(page.links, VendorLinks) else None
+    if page.total_count is not None:
+        more = page.total_count > len(page.data)
+    elif (links and links.next) or page.next_page_url or page.cursor:
+        more = True
+    else:
+        numbered = page.last_page_number is not None or page.page_count is not None
+        more = numbered and page.has_more(_stated(page.served_page, 1) or 1)
+    return [Unreadable(resource_type, patient.id, None, field, _FIRST_PAGE_ONLY)] if more else []
 
 
 def items_of(value: Any, field: str) -> Iterator[tuple[str, Any]]:

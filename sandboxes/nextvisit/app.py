@@ -35,13 +35,23 @@ leave open that independent implementations read differently:
   another stack (Express and knex, say) names a visit's columns: its type as ``title``, its
   time as ``encounter_date`` (written like every other time; the end stays ``end_time``).
   ``scheduled`` is ``titled`` with the times as a Rails team names datetime columns (``*_at``):
-  ``scheduled_at`` and ``end_at``.
+  ``scheduled_at`` and ``end_at``. ``day_and_times`` keeps the documented names but writes the
+  visit's day as ``date`` (``2024-01-05``) and ``start_time``/``end_time`` as times of day
+  (``10:00:00``): DATE and TIME columns (Django REST Framework's ``DateField``/``TimeField``,
+  node-postgres), on the app's wall clock (UTC; ``LOCAL_ZONE``'s under ``datetimes="local"``).
+- ``encounter_clinician="provider"`` (default: ``provider`` ``{id, name, credentials}``) | ``"user"``
+  (the clinician as the Nextvisit user who documented the visit, ``user_id`` and ``user`` ``{id,
+  name, email}`` as PatientFull's ``user`` is written, no ``provider``: Nextvisit's clinicians are
+  its users, and an ``Encounter`` that ``belongsTo(User::class)`` is rendered by the same resource).
 - ``medication_shape="text"`` (default: ``latest_medications`` as the texts described below) |
   ``"objects"``: every non-deleted medication as ``{id, name, dosage, frequency, status,
   started_on, ended_on}``, ``status`` the clinic's (``active``, ``on_hold``, ``discontinued``,
   ``completed``), newest start first: a medication list that keeps what was stopped, and says so |
   ``"stop_dates"``: the same objects without ``status`` and ``ended_on``, a stopped one (discontinued
-  or completed) with a ``discontinued_at`` time (a Rails model's timestamp column for an enum).
+  or completed) with a ``discontinued_at`` time (a Rails model's timestamp column for an enum) |
+  ``"measured"``: the ``objects`` rows with the strength as a decimal written as text and its unit
+  apart, ``"dose": "10.00", "dose_unit": "mg"`` (a ``DecimalField`` as Django REST Framework writes
+  it, and a unit column).
 - ``trim_strings=True`` (default: Laravel's ``TrimStrings`` middleware trimmed every name as it
   was entered) | ``False`` (an app without it, as an Express one is: every fifth patient's
   names as typed at the desk, ``" Jane"`` and ``"Doe "``).
@@ -64,13 +74,16 @@ leave open that independent implementations read differently:
   ``Date`` stored by knex in SQLite, or ``getTime()``) | ``"local"`` (the wall clock of the app's
   zone, America/New_York, without an offset, ``2024-01-05T05:00:00``: Spring's ``LocalDateTime``,
   EF Core's ``DateTime`` of kind Unspecified, Django with ``USE_TZ = False``; the sandbox then
-  gives its tenant ``vendor_timezone`` as an operator would): every ``*_at``, ``start_time``,
+  gives its tenant ``vendor_timezone`` as an operator would) | ``"http"`` (an HTTP-date in GMT,
+  ``Fri, 05 Jan 2024 10:00:00 GMT``: Flask's ``jsonify``, whose JSON provider writes every
+  ``datetime`` with Werkzeug's ``http_date``): every ``*_at``, ``start_time``,
   ``end_time``, ``date_of_service``, ``encounter_date`` and ``occurred_at``.
 - ``dates="iso"`` (default, ``1985-03-15``) | ``"us"`` (``03/15/1985``) | ``"datetime"``
   (Laravel's ``date`` cast: ``1985-03-15T00:00:00.000000Z``) | ``"east"`` (the same cast in
   an app whose timezone is Europe/Berlin: Carbon's ``toJSON()`` writes local midnight in UTC,
-  ``1985-03-14T23:00:00.000000Z``): ``date_of_birth``. Filters still take ISO dates, as
-  documented.
+  ``1985-03-14T23:00:00.000000Z``) | ``"http"`` (Flask's ``jsonify`` writes a ``date`` as the
+  HTTP-date of its midnight, ``Fri, 15 Mar 1985 00:00:00 GMT``): ``date_of_birth``. Filters still
+  take ISO dates, as documented.
 - ``no_dates="null"`` (default) | ``"zero"`` (MySQL's zero date ``0000-00-00`` and datetime
   ``0000-00-00 00:00:00``) | ``"min"`` (Go's zero ``time.Time``, ``0001-01-01T00:00:00Z``,
   and every patient carries ``deleted_at``, zero when live, as a struct writes every field):
@@ -79,6 +92,12 @@ leave open that independent implementations read differently:
 - ``empty_lists="array"`` (default) | ``"null"``: an empty list is written ``null`` (Go's
   ``encoding/json`` writes a nil slice so): the ``data`` of a page listing nobody, and a
   patient's ``latest_medications``, ``timeline`` and ``encounters`` when it has none.
+- ``empty_envelope="object"`` (default) | ``"array"``: the unpaged list (``paging="none"``) writes
+  its empty ``links`` and ``meta`` as ``[]``, PHP's ``json_encode`` of a hand-built
+  ``['links' => [], 'meta' => []]``, where the docs' example shows ``{}``.
+- ``empty_pages="listed"`` (default) | ``"omitted"``: a page listing nobody leaves ``data`` out,
+  ``{"links": ..., "meta": ...}`` (Go's encoding/json, the page's field tagged ``omitempty``),
+  whatever ``empty_lists`` says; a patient's empty lists stay as ``empty_lists`` writes them.
 - ``meta_encoding="object"`` (default) | ``"string"``: ``meta`` served as its JSON text (a
   JSON column without an ``array`` cast).
 - ``spellings="documented"`` (default: the words described below) | ``"other"``: gender
@@ -109,13 +128,15 @@ leave open that independent implementations read differently:
   ``{per_page, has_more}``; ``page`` is ignored) | ``"none"`` (no paging at all: ``page`` and
   ``per_page`` are ignored and every patient the filters select is listed at once, ``links`` and
   ``meta`` empty objects as the docs' example answer shows them: Django REST Framework without a
-  pagination class, or an Express handler answering every row). A page past the end is empty in every shape; the
-  search endpoint (Scout) pages by number whatever this says.
+  pagination class, or an Express handler answering every row) | ``"spring"`` (Spring Data's ``Page``
+  in the docs' envelope: ``meta`` is ``{page, size, total_elements, total_pages}``, ``page`` the
+  number of the page served, ``links`` ``{}``: nothing but those numbers says what follows). A page
+  past the end is empty in every shape; the search endpoint (Scout) pages by number whatever this says.
 - ``first_page=1`` (default, Laravel's) | ``0``: the number of the first page (the docs name no
   page parameter; Spring Data's ``Pageable`` counts from 0 unless one-indexed). A missing or
   invalid ``page`` is the first page; ``current_page``, ``last_page`` (the last page's number)
   and every link count from it, ``from``/``to`` stay positions counted from 1. Numbered shapes
-  (``resource``, ``paginator``, ``simple``) and the search endpoint.
+  (``resource``, ``paginator``, ``simple``, ``spring``) and the search endpoint.
 - ``past_the_end="empty"`` (default) | ``"404"``: a page past the last one is 404 ``{"message":
   "Invalid page."}`` (Django REST Framework's ``PageNumberPagination``; the first page of an
   empty list is still an empty page). Numbered shapes and the search endpoint.
@@ -244,10 +265,23 @@ leave open that independent implementations read differently:
   a row ``{name, reaction}``, a ``hasMany`` rendered as a relation: the clinic's substance and
   reaction, lower-cased, or null; a text recording no allergy one row named so; written items
   stored as names).
+- ``allergy_charting="listed"`` (default: the allergies alone) | ``"drug_review_first"``: a patient
+  whose allergies are none of them to a drug (latex, food, adhesives, insects, animals) has the
+  drug review charted first, ``NKDA; Latex (hives)`` (an item, or a row, named ``NKDA`` first in
+  the list shapes): no known drug allergies beside the others, as a chart's allergy line reads.
+- ``nested_keys="snake"`` (default) | ``"camel"``: the records the docs never show (encounters
+  with their provider and location, demographics, medication and allergy rows, timeline events)
+  keyed in camelCase, ``startTime``, ``visitType``, ``postalCode``, ``discontinuedAt`` (ASP.NET's
+  System.Text.Json web defaults, a TypeScript team's properties); PatientFull's documented fields
+  stay as the docs name them.
 - ``meta_input="taken"`` (default) | ``"ignored"``: a create or update does not take the ``meta``
   object it is sent, and says nothing (Rails' strong parameters permitting ``:meta`` as a scalar,
   as the docs' field list reads, drop an object; a Django REST Framework serializer's
   ``read_only_fields``): a new patient's ``meta`` is ``{}``, an updated one's stays as it was.
+- ``encounters_per_page=None`` (default: every visit) | n: a patient's ``encounters`` answered as
+  Laravel's paginated resource collection of the relation (``EncounterResource::collection(
+  $this->encounters()->paginate(n))``): ``{"data": [the first n], "links", "meta": {current_page,
+  last_page, per_page, total, ...}}``.
 - ``replica_lag=None`` (default: a write is read at once) | seconds: ``GET /v1/patients/{id}``
   reads a replica that lags the writes (``replica``: Laravel's ``read``/``write`` connections
   without ``sticky``, Rails' automatic role switching, whose two seconds on the primary after a

@@ -116,6 +116,10 @@ def paginate(
                 "total": total}  # fmt: skip
         head = php_json({"current_page": page})
         return head[:-1] + b"," + data + b"," + php_json({k: v for k, v in bare.items() if k != "current_page"})[1:]
+    if shape == "spring":
+        # Spring Data's `Page` in the docs' envelope (`readings.Paging`): no links at all.
+        numbers = {"page": page, "size": per_page, "total_elements": total, "total_pages": pages_count}
+        return b"{" + data + b"," + php_json({"links": {}, "meta": numbers})[1:]
     if shape == "simple":
         # `simplePaginate()` behind a resource collection: no `last_page`, no `total`.
         links = {"first": url(first), "last": None, "prev": prev_url, "next": next_url}

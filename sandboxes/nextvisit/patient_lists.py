@@ -96,7 +96,8 @@ class PatientLists:
             return self._respond(keyset_paginate(request, rows, render, per_page, query))
         if self.store.readings.paging == "none":  # every row; `links` and `meta` as the docs' example
             every = b",".join(render(row) for row in rows)
-            return self._respond(b'{"data":[' + every + b'],"links":{},"meta":{}}')
+            empty = b"[]" if self.store.readings.empty_envelope == "array" else b"{}"  # PHP's `[]`, or `{}`
+            return self._respond(b'{"data":[' + every + b'],"links":' + empty + b',"meta":' + empty + b"}")
         first = self.store.readings.first_page
         page = self._page(query, len(rows), per_page)
         if self.store.readings.sort_ties == "unstable":

@@ -16,6 +16,7 @@ from sandboxes.toolkit.folding import fold
 __all__ = [
     "Accents",
     "AllergiesShape",
+    "AllergyCharting",
     "Booleans",
     "CreateAnswer",
     "Dates",
@@ -23,7 +24,10 @@ __all__ = [
     "DemographicsShape",
     "Duplicates",
     "EmptyDemographics",
+    "EmptyEnvelope",
     "EmptyLists",
+    "EmptyPages",
+    "EncounterClinician",
     "EncounterShape",
     "ErrorBodies",
     "ForeignPatients",
@@ -35,6 +39,7 @@ __all__ = [
     "MetaUpdates",
     "MissingShow",
     "NameMatch",
+    "NestedKeys",
     "NoDates",
     "Nulls",
     "Paging",
@@ -54,16 +59,41 @@ __all__ = [
     "nfd",
 ]
 
-EncounterShape = Literal["object", "flat", "titled", "scheduled"]
-MedicationShape = Literal["text", "objects", "stop_dates"]
+# How a visit's fields are named and written (the docs show only `encounters: []`); see the app
+# module docstring. "day_and_times": the visit's day as `date` (a DATE column) and its times as
+# times of day, `start_time`/`end_time` (TIME columns, `HH:MM:SS`), as Django REST Framework
+# serializes a model's `DateField` and `TimeField`s, and as node-postgres reads `date` and `time`
+# columns: a scheduling app's visit ("on the 5th, 10:00 to 10:30").
+EncounterShape = Literal["object", "flat", "titled", "scheduled", "day_and_times"]
+# Who a visit's clinician is (the docs show no encounter). "provider" (default): `provider`
+# `{id, name, credentials}`. "user": the Nextvisit user who documented it, `user_id` and `user`
+# `{id, name, email}`, as PatientFull itself carries its `user`: Nextvisit's clinicians are its
+# users (the docs' Users section), and a Laravel `Encounter` that `belongsTo(User::class)` is
+# rendered by the same UserResource (a Rails `belongs_to :user` alike); no `provider` key.
+EncounterClinician = Literal["provider", "user"]
+# "measured": the "objects" rows with the dose kept as a decimal column and its unit apart,
+# `"dose": "10.00", "dose_unit": "mg"` (a Django model's `DecimalField(decimal_places=2)`, which
+# Django REST Framework writes as text, and a unit choice; Rails and node-postgres write a decimal
+# as text too): the docs show `latest_medications` only as `[]`.
+MedicationShape = Literal["text", "objects", "stop_dates", "measured"]
 NameMatch = Literal["substring", "prefix", "exact"]
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
-Datetimes = Literal["iso", "micro", "offset", "sql", "epoch_ms", "local"]
-Dates = Literal["iso", "us", "datetime", "east"]
+# How times and dates are written (see the app module docstring). "http", for both: Flask's
+# `jsonify` (its DefaultJSONProvider writes every `datetime` and `date` with Werkzeug's
+# `http_date`, an RFC 9110 HTTP-date in GMT: `Fri, 05 Jan 2024 10:00:00 GMT`, a date at its
+# midnight), the docs showing ISO times only by example.
+Datetimes = Literal["iso", "micro", "offset", "sql", "epoch_ms", "local", "http"]
+Dates = Literal["iso", "us", "datetime", "east", "http"]
 Ids = Literal["numbers", "strings"]
 Booleans = Literal["json", "digits"]
 Nulls = Literal["null", "absent"]
-Paging = Literal["resource", "paginator", "simple", "cursor", "keyset", "none"]
+# How the patient list pages (the docs: "Pagination links", "Pagination metadata", no more). Besides
+# Laravel's shapes: "spring", Spring Data's `Page` under the docs' envelope, as a Spring team writes
+# it: `data` its content, `meta` its numbers as Jackson's SNAKE_CASE strategy (the one that writes
+# the docs' `first_name`) names them, `{page, size, total_elements, total_pages}` (`page` is
+# `Page.getNumber()`, counted from `first_page`: 0 for `Pageable`'s default), `links` `{}` as the
+# docs' example answer shows it (no Spring HATEOAS to build them).
+Paging = Literal["resource", "paginator", "simple", "cursor", "keyset", "none", "spring"]
 ErrorBodies = Literal["laravel", "error", "plain", "rails", "fastapi", "nestjs"]
 SingleEnvelope = Literal["data", "bare"]
 LoginShape = Literal["token", "data", "plain", "new_token", "header", "jwt", "user_token", "prefixed"]
@@ -82,6 +112,16 @@ SortTies = Literal["id", "unstable"]
 ForeignPatients = Literal["404", "403"]
 PastTheEnd = Literal["empty", "404"]
 EmptyLists = Literal["array", "null"]
+# A page listing nobody (the docs show a page only as `{"data": [{}], "links": {}, "meta": {}}`):
+# "listed" (default), its `data` written (as `empty_lists` says). "omitted": its `data` left out,
+# `{"links": ..., "meta": ...}`, as Go's encoding/json writes an envelope struct whose field is
+# `Data []Patient `json:"data,omitempty"``.
+EmptyPages = Literal["listed", "omitted"]
+# How an unpaged list (`paging="none"`) writes its empty `links` and `meta`: "object" (default),
+# `{}` as the docs' example shows them; "array", `[]`, PHP's `json_encode` of the empty arrays a
+# Laravel handler builds the answer from (`response()->json(['data' => $rows, 'links' => [],
+# 'meta' => []])`), which it cannot tell from an empty list.
+EmptyEnvelope = Literal["object", "array"]
 WriteAnswers = Literal["json", "text"]
 TrashedFilter = Literal["honoured", "ignored"]
 RateWindow = Literal["minute", "second"]
@@ -106,6 +146,18 @@ UpdateNulls = Literal["set", "skipped", "filtered"]
 # `json-merge-patch` package): objects merged key by key at every depth, a key sent null removed,
 # lists and other values replaced.
 MetaUpdates = Literal["replaced", "merged", "merge_patch"]
+# How the records the docs never show are keyed (an encounter with its provider and location, the
+# demographics, medication and allergy rows, timeline events). "snake" (default): as PatientFull's
+# documented fields are. "camel": camelCase (`startTime`, `visitType`, `postalCode`,
+# `discontinuedAt`), the framework's default where no document named them: ASP.NET's
+# System.Text.Json web defaults, a NestJS or Express team's TypeScript properties, while the
+# PatientFull fields the docs name are written as named.
+NestedKeys = Literal["snake", "camel"]
+# A patient's `encounters` answered a page at a time (the docs show `encounters: []` and no
+# more): None (default), every visit; a number n, Laravel's paginated resource collection of the
+# relation (`EncounterResource::collection($this->encounters()->paginate(n))`), `{"data": [the
+# first n], "links": {...}, "meta": {current_page, last_page, per_page, total, ...}}`: a patient
+# with more visits shows its first n.
 # How the app keeps `allergies`: the docs show it in the request bodies only, as text ("string or
 # null", "Penicillin, Sulfa drugs"); the PatientFull examples never show it. "text": kept and
 # served as sent. "list": kept as a list of items and served as one (EF Core 8's primitive
@@ -114,6 +166,12 @@ MetaUpdates = Literal["replaced", "merged", "merge_patch"]
 # "objects": each item a row, `{name, reaction}` (a `hasMany` of allergies rendered as a
 # relation, as `latest_medications` may be objects; the written text's items stored as names).
 AllergiesShape = Literal["text", "list", "objects"]
+# How clinicians chart allergies in the free text ("Known allergies": the docs say no more).
+# "listed" (default): the allergies alone. "drug_review_first": a patient none of whose allergies
+# is to a drug has the drug review charted first, `NKDA; Latex (hives)`: no known *drug*
+# allergies beside food, latex or environmental ones, as a chart's allergy line reads (in the
+# list shapes, an item or a row named `NKDA` first).
+AllergyCharting = Literal["listed", "drug_review_first"]
 # Whether a write takes the `meta` object it is sent (listed in both documented write bodies).
 # "taken" (default). "ignored": the record's `meta` stays as it was, without a word: Rails' strong
 # parameters listing it as a scalar from the docs' field list (`permit(:first_name, ..., :meta)`)
@@ -125,6 +183,7 @@ MetaInput = Literal["taken", "ignored"]
 @dataclass(frozen=True)
 class Readings:
     encounter_shape: EncounterShape = "object"
+    encounter_clinician: EncounterClinician = "provider"
     medication_shape: MedicationShape = "text"
     include_demographics: bool = True
     trim_strings: bool = True
@@ -164,6 +223,8 @@ class Readings:
     first_page: int = 1
     past_the_end: PastTheEnd = "empty"
     empty_lists: EmptyLists = "array"
+    empty_pages: EmptyPages = "listed"
+    empty_envelope: EmptyEnvelope = "object"
     write_answers: WriteAnswers = "json"
     # Requests a window before 429 (Laravel <= 10's `throttle:api`, 60 a minute); None: no limit.
     rate_limit: int | None = None
@@ -175,7 +236,10 @@ class Readings:
     update_nulls: UpdateNulls = "set"
     meta_updates: MetaUpdates = "replaced"
     allergies_shape: AllergiesShape = "text"
+    allergy_charting: AllergyCharting = "listed"
     meta_input: MetaInput = "taken"
+    nested_keys: NestedKeys = "snake"
+    encounters_per_page: int | None = None
     # Seconds a read of one patient lags its writes (a replica: `replica`); None: no lag.
     replica_lag: int | None = None
 
@@ -196,6 +260,8 @@ class Readings:
             raise ValueError(f"rate_limit must be None or at least 1 request a window, not {self.rate_limit!r}")
         if self.replica_lag is not None and self.replica_lag < 1:
             raise ValueError(f"replica_lag must be None or at least 1 second, not {self.replica_lag!r}")
+        if self.encounters_per_page is not None and self.encounters_per_page < 1:
+            raise ValueError(f"encounters_per_page must be None or at least 1, not {self.encounters_per_page!r}")
         if self.list_per_page_max < 1:
             raise ValueError("list_per_page_max must be at least 1")
 
@@ -223,6 +289,7 @@ class Readings:
 
 _LITERALS = {
     "encounter_shape": EncounterShape,
+    "encounter_clinician": EncounterClinician,
     "medication_shape": MedicationShape,
     "name_match": NameMatch,
     "name_accents": Accents,
@@ -250,6 +317,8 @@ _LITERALS = {
     "foreign_patients": ForeignPatients,
     "past_the_end": PastTheEnd,
     "empty_lists": EmptyLists,
+    "empty_pages": EmptyPages,
+    "empty_envelope": EmptyEnvelope,
     "write_answers": WriteAnswers,
     "trashed_filter": TrashedFilter,
     "rate_window": RateWindow,
@@ -259,7 +328,9 @@ _LITERALS = {
     "update_nulls": UpdateNulls,
     "meta_updates": MetaUpdates,
     "allergies_shape": AllergiesShape,
+    "allergy_charting": AllergyCharting,
     "meta_input": MetaInput,
+    "nested_keys": NestedKeys,
 }
 
 

@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from uuid import uuid5
 
 from sandboxes.clinic import CLINIC_NAMESPACE, Clinic, Encounter, Medication, Patient, Provider
 from sandboxes.nextvisit.readings import Readings
 from sandboxes.nextvisit.rows import PatientRow
+from sandboxes.nextvisit.wire import LOCAL_ZONE
 from sandboxes.toolkit.aliases import JsonObject
 from sandboxes.toolkit.phones import format_us_phone
 from sandboxes.toolkit.timestamps import iso_date, iso_utc
 
-__all__ = ["Renderer", "iso_seconds", "provider_user"]
+__all__ = ["Renderer", "drug_review_first", "iso_seconds", "provider_user"]
 
 _NKA_TEXTS = ("NKDA", "NKA", "No known allergies", "none", "No Known Drug Allergies")
 # The ``spellings="other"`` reading's words for the same things.
@@ -93,6 +94,26 @@ def _allergies_text(patient: Patient, other: bool = False) -> str | None:
     return ", ".join(items)
 
 
+# The clinic's allergy substances that are no drug (food, latex, adhesives, insects, animals).
+_NOT_DRUGS = frozenset({"Latex", "Peanut", "Adhesive bandages", "Shellfish", "Bee stings", "Cats"})
+
+
+def drug_review_first(patient: Patient) -> bool:
+    """Whether ``allergy_charting="drug_review_first"`` charts `NKDA` first for the patient: it has
+    allergies, none of them to a drug."""
+    live = [allergy for allergy in patient.allergies if not allergy.deleted]
+    return bool(live) and all(allergy.substance in _NOT_DRUGS for allergy in live)
+
+
+def _led_by_nkda(allergies: Any) -> Any:
+    """`allergies` (in any of the shapes) with `NKDA` charted first."""
+    if isinstance(allergies, str):
+        return f"NKDA; {allergies}"
+    if allergies and isinstance(allergies[0], dict):
+        return [{"name": "NKDA", "reaction": None}, *allergies]
+    return ["NKDA", *allergies]
+
+
 _ALLERGY_SHAPES: dict[str, Callable[[Patient, bool], Any]] = {
     "text": _allergies_text,
     "list": _allergies_list,
@@ -122,7 +143,19 @@ def _latest_medications(patient: Patient) -> list[str]:
     return [_medication_text(medication) for medication in current]
 
 
-def _medication_objects(patient: Patient, stop_dates: bool = False) -> list[JsonObject]:
+_AMOUNT = re.compile(r"(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>\S.*)")
+
+
+def _measured(strength: str | None) -> JsonObject:
+    """A strength (``10 mg``, ``90 mcg/actuation``) as ``measured`` rows keep it: the amount as a
+    two-place decimal written as text (``10.00``) and its unit apart (``mg``)."""
+    found = _AMOUNT.fullmatch(strength or "")
+    if found is None:
+        return {"dose": None, "dose_unit": None}
+    return {"dose": f"{float(found['amount']):.2f}", "dose_unit": found["unit"]}
+
+
+def _medication_objects(patient: Patient, stop_dates: bool = False, measured: bool = False) -> list[JsonObject]:
     """The ``objects`` reading: every non-deleted medication, its status said, newest first;
     ``stop_dates``: no status, a stopped one (discontinued or completed) has its
     ``discontinued_at``, as a Rails model with a timestamp column in place of an enum says it."""
@@ -144,7 +177,7 @@ def _medication_objects(patient: Patient, stop_dates: bool = False) -> list[Json
         {
             "id": medication.id,
             "name": medication.name,
-            "dosage": medication.strength,
+            **(_measured(medication.strength) if measured else {"dosage": medication.strength}),
             "frequency": medication.frequency,
             "status": medication.status,
             "started_on": iso_date(medication.start),
@@ -178,8 +211,8 @@ def _notes(patient: Patient) -> str | None:
 def _flat(doc: JsonObject) -> JsonObject:
     """An encounter the ``flat`` way: ids as strings, provider and location as their names,
     the time in ``date_of_service`` (see ``readings``)."""
-    provider, location = doc["provider"], doc["location"]
-    names = (provider["name"], provider["credentials"])
+    provider, location = doc.get("provider"), doc["location"]
+    names = (provider["name"], provider["credentials"]) if provider else ()
     flat: JsonObject = {}
     for key, value in doc.items():
         if key in ("id", "patient_id"):
@@ -193,6 +226,27 @@ def _flat(doc: JsonObject) -> JsonObject:
         else:
             flat[key] = value
     return flat
+
+
+def _day_and_times(doc: JsonObject, zone: tzinfo) -> JsonObject:
+    """An encounter the ``day_and_times`` way: its day as ``date`` and its times as times of day
+    (``HH:MM:SS``), on `zone`'s wall clock (see ``readings``). An impossible day stays
+    impossible (``unreadable_encounter``): its ``date`` is written as it is."""
+    out: JsonObject = {}
+    day: str | None = None
+    for key, value in doc.items():
+        if key in ("start_time", "end_time") and isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(zone)
+            except ValueError:
+                day = day or value[:10]  # no such day: written as the record holds it
+                out[key] = value[11:19]
+                continue
+            day = day or moment.date().isoformat()
+            out[key] = moment.strftime("%H:%M:%S")
+        else:
+            out[key] = value
+    return {"date": day, **out}
 
 
 def _titled(doc: JsonObject, scheduled: bool = False) -> JsonObject:
@@ -255,8 +309,13 @@ class Renderer:
             "created_at": iso_seconds(created),
             "updated_at": iso_seconds(max(updated, created)),
         }
+        if self.readings.encounter_clinician == "user":  # the user who documented it, as PatientFull's
+            doc = {**{k: v for k, v in doc.items() if k != "provider"}, "user_id": provider.id}
+            doc["user"] = provider_user(provider)
         if self.readings.encounter_shape == "flat":
             return _flat(doc)
+        if self.readings.encounter_shape == "day_and_times":
+            return _day_and_times(doc, LOCAL_ZONE if self.readings.datetimes == "local" else UTC)
         if self.readings.encounter_shape == "scheduled":
             return _titled(doc, scheduled=True)
         return _titled(doc) if self.readings.encounter_shape == "titled" else doc
@@ -286,11 +345,15 @@ class Renderer:
         deleted_at = iso_seconds(patient.updated_at) if patient.deleted else None
         other = self.readings.spellings == "other"
         medications: list[str] | str | list[JsonObject] = _latest_medications(patient)
-        if self.readings.medication_shape in ("objects", "stop_dates"):
-            medications = _medication_objects(patient, self.readings.medication_shape == "stop_dates")
+        if self.readings.medication_shape in ("objects", "stop_dates", "measured"):
+            shape = self.readings.medication_shape
+            medications = _medication_objects(patient, shape == "stop_dates", shape == "measured")
         elif other:  # one text, a drug a line
             medications = "\n".join(_latest_medications(patient)) or "None"
         genders = _OTHER_GENDER if other else _GENDER
+        allergies = _ALLERGY_SHAPES[self.readings.allergies_shape](patient, other)
+        if self.readings.allergy_charting == "drug_review_first" and drug_review_first(patient):
+            allergies = _led_by_nkda(allergies)
         meta: JsonObject = {"chart_number": patient.chart_number}
         if patient.preferred_name:
             meta["preferred_name"] = patient.preferred_name
@@ -306,7 +369,7 @@ class Renderer:
             "gender": None if patient.gender is None else genders[patient.gender],
             "date_of_birth": iso_date(patient.birth_date),
             "notes": _notes(patient),
-            "allergies": _ALLERGY_SHAPES[self.readings.allergies_shape](patient, other),
+            "allergies": allergies,
             "insurance": None,
             "latest_medications": medications,
             "meta": meta,

@@ -9,7 +9,10 @@ empty array (``with_empty_arrays``) no demographics.
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import UTC, date, datetime, time
+from email.utils import format_datetime
 from http import HTTPStatus
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,6 +36,8 @@ LOCAL_ZONE = ZoneInfo("America/New_York")
 EAST_ZONE = ZoneInfo("Europe/Berlin")
 _TIMES = frozenset({"start_time", "end_time", "date_of_service", "encounter_date", "occurred_at"})
 _IDS = frozenset({"id", "patient_id", "user_id"})
+#: A patient's records the docs never show: keyed in camelCase under ``nested_keys="camel"``.
+_UNDOCUMENTED = frozenset({"encounters", "demographics", "latest_medications", "allergies", "timeline"})
 #: A patient's lists that the ``empty_lists="null"`` reading writes null when empty.
 _NIL_SLICES = frozenset({"latest_medications", "timeline", "encounters"})
 #: An undocumented field the ``extra_field`` reading adds to each patient (a value that must
@@ -66,6 +71,8 @@ def on_the_wire(value: Any, readings: Readings, key: str = "") -> Any:
                 out[k] = orjson.dumps(v).decode() if readings.meta_encoding == "string" else v
             else:
                 out[k] = on_the_wire(v, readings, k)
+            if readings.nested_keys == "camel" and k in _UNDOCUMENTED:
+                out[k] = _camel_keys(out[k])
         return out
     if isinstance(value, list):
         return [on_the_wire(item, readings, key) for item in value]
@@ -80,9 +87,27 @@ def on_the_wire(value: Any, readings: Readings, key: str = "") -> Any:
     return value
 
 
+def _camel_keys(value: Any) -> Any:
+    """`value` with the keys of every object in it camelCased (``start_time`` -> ``startTime``,
+    ``address_line1`` -> ``addressLine1``): the ``nested_keys="camel"`` reading."""
+    if isinstance(value, dict):
+        return {_camel(k): _camel_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_camel_keys(item) for item in value]
+    return value
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
 def nil_if_empty(page: bytes, readings: Readings) -> bytes:
     """The body of a page, its ``data`` written null when it lists nobody under
-    ``empty_lists="null"`` (a nil slice, as Go's encoding/json writes it)."""
+    ``empty_lists="null"`` (a nil slice, as Go's encoding/json writes it), or left out under
+    ``empty_pages="omitted"`` (a field tagged ``omitempty``)."""
+    if readings.empty_pages == "omitted":
+        return page.replace(b'"data":[],', b"", 1)
     if readings.empty_lists != "null":
         return page
     return page.replace(b'"data":[],', b'"data":null,', 1)
@@ -94,6 +119,8 @@ def with_shapes(patient: JsonObject, readings: Readings) -> JsonObject:
     out = dict(patient)
     if readings.no_dates == "min":
         out.setdefault("deleted_at", None)
+    if readings.encounters_per_page is not None and isinstance(out.get("encounters"), list):
+        out["encounters"] = _first_page_of(out["encounters"], readings.encounters_per_page, out["id"])
     demographics = out.get("demographics")
     if isinstance(demographics, dict) and readings.demographics_shape == "list":  # a hasMany of one
         out["demographics"] = [demographics]
@@ -103,6 +130,32 @@ def with_shapes(patient: JsonObject, readings: Readings) -> JsonObject:
         phone = demographics["phone"]
         out["demographics"] = {"email": demographics["email"], "mobile_phone": phone, "address": address}
     return out
+
+
+def _first_page_of(encounters: list[Any], per_page: int, patient_id: Any) -> JsonObject:
+    """`encounters` as Laravel's paginated resource collection of the relation, its first page
+    (``encounters_per_page``): links to the show's own route with ``page``."""
+    last = max(math.ceil(len(encounters) / per_page), 1)
+    path = f"/v1/patients/{patient_id}"
+    shown = encounters[:per_page]
+    return {
+        "data": shown,
+        "links": {
+            "first": f"{path}?page=1",
+            "last": f"{path}?page={last}",
+            "prev": None,
+            "next": f"{path}?page=2" if last > 1 else None,
+        },
+        "meta": {
+            "current_page": 1,
+            "from": 1 if shown else None,
+            "last_page": last,
+            "path": path,
+            "per_page": per_page,
+            "to": len(shown) or None,
+            "total": len(encounters),
+        },
+    }
 
 
 def with_extra_field(patient: JsonObject, readings: Readings) -> JsonObject:
@@ -120,9 +173,15 @@ def with_empty_arrays(patient: JsonObject, readings: Readings) -> JsonObject:
     return {**patient, "demographics": []}
 
 
+_TIME_OF_DAY = re.compile(r"\d{2}:\d{2}:\d{2}")
+
+
 def _datetime(text: str, readings: Readings) -> str | int:
     """``2024-01-05T10:00:00Z`` as the reading writes it (an impossible day stays impossible,
-    as text: no number is one)."""
+    as text: no number is one). A time of day alone (a TIME column: the ``day_and_times``
+    encounter) is no instant: written as it is."""
+    if _TIME_OF_DAY.fullmatch(text):
+        return text
     if readings.datetimes == "epoch_ms":
         try:
             return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
@@ -130,6 +189,11 @@ def _datetime(text: str, readings: Readings) -> str | int:
             return text
     if readings.datetimes == "micro":
         return text.removesuffix("Z") + ".000000Z"
+    if readings.datetimes == "http":  # Werkzeug's `http_date`, as Flask's `jsonify` writes a datetime
+        try:
+            return format_datetime(datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC), usegmt=True)
+        except ValueError:
+            return text
     if readings.datetimes == "sql":
         return text[:10] + " " + text[11:19]
     if readings.datetimes == "local":
@@ -149,6 +213,8 @@ def _datetime(text: str, readings: Readings) -> str | int:
 def _date(text: str, readings: Readings) -> str:
     if readings.dates == "us" and len(text) == 10:
         return f"{text[5:7]}/{text[8:10]}/{text[:4]}"
+    if readings.dates == "http" and len(text) == 10:  # Flask's `jsonify`: the date's midnight, in GMT
+        return format_datetime(datetime.combine(date.fromisoformat(text), time(0, 0), tzinfo=UTC), usegmt=True)
     if readings.dates == "datetime" and len(text) == 10:
         return text + "T00:00:00.000000Z"  # Laravel's `date` cast, serialised at UTC midnight
     if readings.dates == "east" and len(text) == 10:

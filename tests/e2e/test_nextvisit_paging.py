@@ -25,7 +25,8 @@ from tests.support.variants import VariantGateway, gateway_over, vendor_calls
 BASE = "/fhir/nextvisit"
 JSON = {"Content-Type": "application/fhir+json"}
 # Lists that say their total (Laravel's resource collection; its bare paginator counting pages
-# from 0, patients sharing a sort value in another order on each page, a page past the end a 404).
+# from 0, patients sharing a sort value in another order on each page, a page past the end a 404;
+# Spring Data's page numbers without links).
 PAGING: dict[str, dict[str, Any]] = {
     "resource": {},
     "paginator-from-0-unstable": {
@@ -34,6 +35,9 @@ PAGING: dict[str, dict[str, Any]] = {
         "sort_ties": "unstable",
         "past_the_end": "404",
     },
+    # Spring Data's `Page` under the docs' envelope: its numbers in `meta` under Spring's names
+    # (`page` counted from 0, `total_pages`, `total_elements`), `links` empty.
+    "spring-from-0": {"paging": "spring", "first_page": 0},
 }
 SORTS = [None, "family", "-birthdate"]
 

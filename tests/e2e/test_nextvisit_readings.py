@@ -11,7 +11,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +23,7 @@ from gateway.contract import Sandbox
 from gateway.search.match import normalize
 from sandboxes.clinic import Encounter, Patient, build_clinic
 from sandboxes.nextvisit import create_sandbox
-from sandboxes.nextvisit.render import Renderer
+from sandboxes.nextvisit.render import Renderer, drug_review_first
 from sandboxes.toolkit.folding import fold
 from tests.support.clock import SetClock
 from tests.support.fhir_http import FhirHttp, outcome_notes, outcome_of
@@ -74,8 +74,10 @@ READINGS: dict[str, dict[str, Any]] = {
     # other words for genders, statuses and no known allergies, medications as one text;
     # patients sharing a sort value in another order on each page (PostgreSQL, no tiebreaker);
     # a read that refuses `include=demographics` (its allow-list: the relations it documents); a
-    # list that reads none of its name and birth date filters (no filter backend), counting all.
+    # list that reads none of its name and birth date filters (no filter backend), counting all;
+    # no known drug allergies charted before allergies to other things (`NKDA; Latex (hives)`).
     "flat-strings-sql-us-paginator": {
+        "allergy_charting": "drug_review_first",
         "encounter_shape": "flat",
         "datetimes": "sql",
         "dates": "us",
@@ -106,8 +108,10 @@ READINGS: dict[str, dict[str, Any]] = {
     # writes answered with their message as text (a Spring controller's ResponseEntity<String>);
     # a list that does not read `sort` (always the documented default, newest first); `meta`
     # written as a JSON Merge Patch (Spring's `JsonMergePatch`); allergies kept and served as a
-    # list of items (a `List<String>` column), which that replacing PUT wipes unless sent back.
+    # list of items (a `List<String>` column), which that replacing PUT wipes unless sent back; a
+    # visit's clinician as the user who documented it (`belongs_to :user`, written as PatientFull's).
     "nfd-prefix-absent-simple-bare": {
+        "encounter_clinician": "user",
         "meta_updates": "merge_patch",
         "allergies_shape": "list",
         "encounter_shape": "scheduled",
@@ -140,8 +144,10 @@ READINGS: dict[str, dict[str, Any]] = {
     # without visits) as null, Go's nil slices; a request limit of 30 a second (Laravel 11's
     # `Limit::perSecond`; the docs name none), which the tenant is configured with; a read of no
     # patient (unknown, deleted, another team's) answered 200 `null`, a Go handler's nil pointer;
-    # allergies as rows too, `{name, reaction}`.
+    # allergies as rows too, `{name, reaction}`; a page listing nobody without its `data` (the
+    # page's field tagged `omitempty`).
     "accents-micro-unreadable": {
+        "empty_pages": "omitted",
         "allergies_shape": "objects",
         "medication_shape": "objects",
         "name_accents": "sensitive",
@@ -174,8 +180,11 @@ READINGS: dict[str, dict[str, Any]] = {
     # not know `filter[trashed]` (Express ignores a query parameter it does not read), so no
     # answer tells a deleted patient from one that never was; a read of no patient answered 200
     # `{"data": null}` (`res.json({data: await Patient.findByPk(id)})`); an update merging the
-    # `meta` it is sent over the stored one (`{...patient.meta, ...req.body.meta}`).
+    # `meta` it is sent over the stored one (`{...patient.meta, ...req.body.meta}`); the records
+    # the docs never show (visits, demographics, medication rows) keyed as TypeScript properties,
+    # in camelCase (`encounterDate`, `postalCode`, `discontinuedAt`).
     "keyset-titled": {
+        "nested_keys": "camel",
         "meta_updates": "merged",
         "datetimes": "epoch_ms",
         "trim_strings": False,
@@ -197,8 +206,12 @@ READINGS: dict[str, dict[str, Any]] = {
     # list without a pagination class, answering every patient at once whatever `page` and
     # `per_page` say, `links` and `meta` empty as the docs' example shows them; DRF's 403 for
     # an unknown token and its 204 for a delete; no ordering filter either (`sort` not read); an
-    # update that skips the fields sent null (a Spring DTO cannot tell null from absent).
+    # update that skips the fields sent null (a Spring DTO cannot tell null from absent); a visit
+    # kept as a DateField and TimeFields (its day as `date`, its times as `HH:MM:SS`); medication
+    # rows whose dose is a DecimalField written as text and a unit apart (`"10.00"`, `"mg"`).
     "drf-local-times-unpaged": {
+        "encounter_shape": "day_and_times",
+        "medication_shape": "measured",
         "update_nulls": "skipped",
         "datetimes": "local",
         "paging": "none",
@@ -206,6 +219,9 @@ READINGS: dict[str, dict[str, Any]] = {
         "delete_status": 204,
         "sort_param": "ignored",
     },
+    # As a Flask team writes it: `jsonify` writes every time and date as an HTTP-date in GMT
+    # (`Fri, 05 Jan 2024 10:00:00 GMT`; a birth date at its midnight), Werkzeug's `http_date`.
+    "flask-http-dates": {"datetimes": "http", "dates": "http"},
 }
 
 
@@ -336,17 +352,35 @@ def test_each_patients_records_match_the_clinic(reading: Reading) -> None:
         allergies = reading.fhir.search_all(f"{BASE}/AllergyIntolerance", patient=pid)
         live_allergies = [a for a in truth.allergies if not a.deleted]
         expected = 1 if truth.allergy_review == "nkda" and not live_allergies else len(live_allergies)
-        assert len(allergies) == expected, truth.id
+        # `NKDA` charted beside allergies to other things is one more record: that concept coded.
+        led = reading.switches.get("allergy_charting") == "drug_review_first" and drug_review_first(truth)
+        assert len(allergies) == expected + led, truth.id
+        denied = [a for a in allergies if a["code"]["text"].upper() == "NKDA"]
+        assert [a["code"].get("coding", [{}])[0].get("code") for a in denied] == ["409137002"] * len(denied), truth.id
+        assert len(denied) >= led, truth.id
         medications = reading.fhir.search_all(f"{BASE}/MedicationStatement", patient=pid)
-        if reading.switches.get("medication_shape") == "objects":
-            # Each with the status the vendor gives it: a stopped drug is not one of unknown status.
+        served = Counter((m["status"], _dated(m.get("effectivePeriod", {}))) for m in medications)
+        if reading.switches.get("medication_shape") in ("objects", "measured"):
+            # Each with the status the vendor gives it (a stopped drug is not one of unknown status),
+            # and when it was started and ended (`started_on`, `ended_on`).
             listed = [m for m in truth.medications if not m.deleted]
-            assert Counter(m["status"] for m in medications) == Counter(MEDICATION_STATUS[m.status] for m in listed)
+            assert served == Counter((MEDICATION_STATUS[m.status], _period(m.start, m.stop)) for m in listed), truth.id
+            # With the dose its strength states, whether the vendor writes it as text or as a number
+            # and a unit apart (`"dose": "90.00", "dose_unit": "mcg/actuation"`); a drug whose name
+            # states a strength (`Lisinopril 10 MG Oral Tablet`) is dosed by it, whatever the row says.
+            plain = {m.name for m in listed if not any(ch.isdigit() for ch in m.name)}
+            doses = Counter((n, _dose(s)) for s in medications for n in plain if _names(s).startswith(f"{n} "))
+            assert doses == Counter((m.name, _strength(m.strength)) for m in listed if m.name in plain), truth.id
         elif reading.switches.get("medication_shape") == "stop_dates":
-            # A drug stopped (a `discontinued_at` time) is stopped; no status said is unknown.
+            # A drug stopped (a `discontinued_at` time) is stopped, then; no status said is unknown.
             listed = [m for m in truth.medications if not m.deleted]
-            stopped = Counter("stopped" if m.status in ("discontinued", "completed") else "unknown" for m in listed)
-            assert Counter(m["status"] for m in medications) == stopped, truth.id
+            stopped = Counter(
+                ("stopped", _period(m.start, _noon(m.stop or m.start)))
+                if m.status in ("discontinued", "completed")
+                else ("unknown", _period(m.start, None))
+                for m in listed
+            )
+            assert served == stopped, truth.id
         else:
             current = [m for m in truth.medications if not m.deleted and m.status in ("active", "on_hold")]
             assert len(medications) == len(current), truth.id
@@ -355,6 +389,41 @@ def test_each_patients_records_match_the_clinic(reading: Reading) -> None:
         assert Counter((e["period"]["start"], e["status"]) for e in encounters) == Counter(
             (_start(e), STATUS[e.status]) for e in expected_encounters
         ), truth.id
+
+
+_UCUM = {"mg": "mg", "mcg": "ug", "ml": "mL"}
+
+
+def _names(statement: dict[str, Any]) -> str:
+    return str(statement["medicationCodeableConcept"]["text"])
+
+
+def _dose(statement: dict[str, Any]) -> tuple[float, str] | None:
+    """A MedicationStatement's dose quantity: its value and UCUM code."""
+    rates = statement["dosage"][0].get("doseAndRate") or [{}]
+    quantity = rates[0].get("doseQuantity")
+    return None if quantity is None else (float(quantity["value"]), quantity["code"])
+
+
+def _strength(strength: str | None) -> tuple[float, str] | None:
+    """The dose a clinic strength states (`90 mcg/actuation`: 90 ug), None for a count (`1 tablet`)."""
+    amount, _, unit = (strength or "").partition(" ")
+    code = _UCUM.get(unit.split("/")[0].lower())
+    return None if code is None else (float(amount), code)
+
+
+def _dated(period: dict[str, str]) -> tuple[str | None, str | None]:
+    return period.get("start"), period.get("end")
+
+
+def _period(start: date | None, end: date | str | None) -> tuple[str | None, str | None]:
+    """A MedicationStatement's effectivePeriod (`_dated`) from the clinic's dates."""
+    return (start and start.isoformat()), (end if isinstance(end, str) or end is None else end.isoformat())
+
+
+def _noon(day: date | None) -> str:
+    """A stopped drug's `discontinued_at`, as the simulator writes it: noon UTC of its stop day."""
+    return f"{day or date(2000, 1, 1)}T12:00:00Z"
 
 
 def test_encounters_show_who_and_where_and_only_the_unreadable_one_is_left_out(reading: Reading) -> None:
@@ -624,3 +693,63 @@ def test_tokens_that_expire_with_a_403_are_renewed_after_another_teams_patient_w
             clock.now += timedelta(seconds=601)
             found = running.fhir.get_ok(f"{BASE}/Patient", params={"birthdate": str(truth.birth_date)})
             assert str(truth.id) in {p["id"] for p in _matches(found)}
+
+
+def test_a_visit_kept_as_a_day_and_times_of_day_is_dated_and_one_past_midnight_ends_the_day_after() -> None:
+    # DATE and TIME columns on the app's clock (UTC here): the visit that ends after midnight UTC
+    # (an evening one in Chicago) ends on the day after its `date`.
+    (patient, visit) = next((p, e) for p in LIVE for e in p.encounters if e.end and e.end.date() != e.start.date())
+    split = partial(create_sandbox, CLINIC, encounter_shape="day_and_times")
+    with gateway_over("nextvisit", split, organization="Readings") as running:
+        bundle = running.fhir.get_ok(f"{BASE}/Encounter", params={"patient": str(patient.id), "_count": "100"})
+        assert outcome_notes(bundle) == []
+        periods = {e["identifier"][0]["value"]: e["period"] for e in _matches(bundle)}
+        assert periods == {
+            str(e.id): {"start": _start(e), **({"end": _end(e)} if e.end else {})} for e in patient.encounters
+        }
+        assert periods[str(visit.id)]["end"] > periods[str(visit.id)]["start"]
+        ccd = running.fhir.get_ok(f"{BASE}/DocumentReference/$docref", params={"patient": str(patient.id)})
+        (document,) = [e["resource"] for e in ccd["entry"] if e["resource"]["id"].startswith("ccd-")]
+        assert running.fhir.get(f"{BASE}/{document['content'][0]['attachment']['url']}").status_code == 200
+
+
+def test_visits_answered_a_page_at_a_time_are_never_a_complete_list_short_of_some() -> None:
+    # A show whose `encounters` is a paginated relation (3 a page): the busiest patient's first
+    # page is all the answer holds. The search says the rest are unknown and gives no total, a
+    # visit off that page is no "does not exist", and no CCD is made without them.
+    paged = partial(create_sandbox, CLINIC, encounters_per_page=3)
+    newest_first = sorted(BUSY.encounters, key=lambda e: (e.start, -e.id), reverse=True)
+    with gateway_over("nextvisit", paged, organization="Readings") as running:
+        bundle = running.fhir.get_ok(f"{BASE}/Encounter", params={"patient": str(BUSY.id)})
+        assert sorted(e["identifier"][0]["value"] for e in _matches(bundle)) == sorted(
+            str(e.id) for e in newest_first[:3]
+        )
+        assert "total" not in bundle
+        (said,) = outcome_notes(bundle)
+        assert f"Patient/{BUSY.id}" in said and "only its first page" in said
+        off_page = running.fhir.get(f"{BASE}/Encounter/{BUSY.id}.e.{newest_first[-1].id}")
+        assert off_page.status_code == 502, off_page.text[:300]
+        docref = running.fhir.get_ok(f"{BASE}/DocumentReference/$docref", params={"patient": str(BUSY.id)})
+        (ccd,) = [e["resource"] for e in docref["entry"] if e["resource"]["id"].startswith("ccd-")]
+        assert running.fhir.get(f"{BASE}/{ccd['content'][0]['attachment']['url']}").status_code == 502
+        # A patient whose visits fit on one page is answered whole.
+        few = next(p for p in LIVE if 0 < len(p.encounters) <= 3)
+        whole = running.fhir.get_ok(f"{BASE}/Encounter", params={"patient": str(few.id)})
+        assert (len(_matches(whole)), whole.get("total"), outcome_notes(whole)) == (len(few.encounters),) * 2 + ([],)
+
+
+def test_an_unpaged_list_whose_empty_links_and_meta_are_php_arrays_is_read() -> None:
+    # A Laravel handler answering every patient as the docs' example shows the envelope, built
+    # from PHP arrays: `response()->json(['data' => $rows, 'links' => [], 'meta' => []])`.
+    unpaged = partial(create_sandbox, CLINIC, paging="none", empty_envelope="array")
+    with gateway_over("nextvisit", unpaged, organization="Readings") as running:
+        pages = list(running.fhir.pages(f"{BASE}/Patient", _count=100))
+        assert Counter(p["id"] for page in pages for p in _matches(page)) == Counter(str(p.id) for p in LIVE)
+        assert [o for page in pages for o in outcome_notes(page)] == []
+        # A read of no patient looks among the deleted ones in the list: not found, not a 502.
+        assert running.fhir.get(f"{BASE}/Patient/999999").status_code == 404
+
+
+def _end(encounter: Encounter) -> str:
+    assert encounter.end is not None
+    return encounter.end.isoformat().replace("+00:00", "Z")

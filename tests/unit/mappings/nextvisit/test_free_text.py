@@ -107,3 +107,13 @@ def test_encounter_status_spellings(status: str, fhir: str) -> None:
 )
 def test_visit_types(visit_type: str, code: str) -> None:
     assert encounter_to_fhir({"id": 1, "visit_type": visit_type}, "7", CTX)["class"]["code"] == code
+
+
+def test_a_medication_row_whose_start_is_no_date_is_reported_not_served_undated() -> None:
+    from mappings.nextvisit.medication import medications_read
+    from mappings.nextvisit.vendor import read_patient
+
+    rows = [{"name": "Metoprolol", "started_on": "2024-02-30"}, {"name": "Prednisone", "started_on": "2024-02-01"}]
+    found, unreadable = medications_read(read_patient({"id": 5, "latest_medications": rows}), CTX)
+    assert [m["effectivePeriod"] for m in found] == [{"start": "2024-02-01"}]
+    assert [u.field for u in unreadable] == ["latest_medications[0].started_on"]

@@ -16,7 +16,15 @@ from mappings.nextvisit.client import _message, _token
 from mappings.nextvisit.encounter import encounters_to_fhir
 from mappings.nextvisit.options import NextvisitOptions, with_vendor_timezone
 from mappings.nextvisit.patient import patient_to_fhir
-from mappings.nextvisit.vendor import VendorEncounter, iso_timestamp, items_of, read_list, read_patient, zoned_instant
+from mappings.nextvisit.vendor import (
+    UnreadablePayload,
+    VendorEncounter,
+    iso_timestamp,
+    items_of,
+    read_list,
+    read_patient,
+    zoned_instant,
+)
 
 ROWS = [{"id": 1}, {"id": 2}]
 PATIENT: dict[str, Any] = {"id": 7, "first_name": "Jane", "last_name": "Doe", "date_of_birth": "1985-03-15"}
@@ -38,10 +46,31 @@ PATIENT: dict[str, Any] = {"id": 7, "first_name": "Jane", "last_name": "Doe", "d
         ({"data": ROWS, "next_page_url": None, "current_page": 4}, 4, False, None),
         # No paging data at all: ask until a page comes back empty.
         ({"data": ROWS}, 1, True, None),
+        ({"data": ROWS, "links": [], "meta": []}, 1, True, None),  # PHP's empty arrays
         # Records as an object (PHP's array with keys that are not 0..n-1).
         ({"data": {"0": ROWS[0], "3": ROWS[1]}, "meta": {"current_page": 1, "last_page": 1, "total": 2}}, 1, False, 2),
         # A page past the end is the end, whatever the numbers say.
         ({"data": [], "meta": {"current_page": 9, "last_page": 12}}, 9, False, None),
+        # Spring Data's `Page` numbers (Jackson's SNAKE_CASE), pages counted from 0, `links` `{}`:
+        # a full page before the last; the last (short); the one before the count, full, in a
+        # list counting from 1 (5 patients: a third page follows); the last of a list counting from 1.
+        (
+            {"data": ROWS, "links": {}, "meta": {"page": 0, "size": 2, "total_elements": 5, "total_pages": 3}},
+            1,
+            True,
+            5,
+        ),
+        (
+            {"data": ROWS, "links": {}, "meta": {"page": 2, "size": 3, "total_elements": 8, "total_pages": 3}},
+            1,
+            False,
+            8,
+        ),
+        ({"data": ROWS, "meta": {"page": 2, "size": 2, "total_elements": 5, "total_pages": 3}}, 1, True, 5),
+        ({"data": ROWS, "meta": {"page": 3, "size": 2, "total_elements": 6, "total_pages": 3}}, 1, False, 6),
+        # nestjs-paginate's camelCase (from 1); JSON:API's `meta.page` object is not a number.
+        ({"data": ROWS, "meta": {"currentPage": 1, "totalPages": 2, "totalItems": 3, "itemsPerPage": 2}}, 1, True, 3),
+        ({"data": ROWS, "meta": {"page": {"currentPage": 1}, "totalCount": 2}, "links": {"next": None}}, 1, False, 2),
     ],
 )
 def test_whether_a_page_follows(body: dict[str, Any], page: int, more: bool, total: int | None) -> None:
@@ -90,6 +119,14 @@ def test_a_next_link_naming_a_position_of_the_vendors_own_is_followed_by_it(
         (1704448800, "2024-01-05T10:00:00Z"),
         (1704448800000, "2024-01-05T10:00:00Z"),  # JavaScript's milliseconds (knex over SQLite)
         (1704448800123, "2024-01-05T10:00:00.123000Z"),
+        # HTTP-dates (RFC 9110), as Flask's `jsonify` writes a datetime, and a date at its midnight.
+        ("Fri, 05 Jan 2024 10:00:00 GMT", "2024-01-05T10:00:00Z"),
+        ("Fri, 15 Mar 1985 00:00:00 GMT", "1985-03-15T00:00:00Z"),
+        ("Friday, 05-Jan-24 10:00:00 GMT", "2024-01-05T10:00:00Z"),  # RFC 850
+        ("Fri Jan  5 10:00:00 2024", "2024-01-05T10:00:00Z"),  # asctime
+        # A zone named after the time: Ruby's `Time#to_s`, Go's `Time.String()`.
+        ("2024-01-05 10:00:00 UTC", "2024-01-05T10:00:00Z"),
+        ("2024-01-05 04:00:00 -0600 UTC", "2024-01-05T04:00:00-06:00"),
         ("", None),
     ],
 )
@@ -97,7 +134,19 @@ def test_time_spellings(value: Any, read: str | None) -> None:
     assert iso_timestamp(value) == read
 
 
-@pytest.mark.parametrize("value", ["2024-02-30", "13/01/2024", "yesterday", True, ["2024-01-05"], 10**20])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2024-02-30",
+        "13/01/2024",
+        "yesterday",
+        True,
+        ["2024-01-05"],
+        10**20,
+        "Fri, 30 Feb 2024 10:00:00 GMT",
+        "Fri, soon",
+    ],
+)
 def test_what_is_no_time(value: Any) -> None:
     with pytest.raises(ValueError, match="not a date"):
         iso_timestamp(value)
@@ -263,6 +312,17 @@ def test_a_list_counting_its_pages_from_0_is_walked_from_its_first_page() -> Non
     assert _following(last, 1) is None
 
 
+def test_a_list_whose_meta_names_its_numbers_as_spring_does_is_walked_from_its_first_page() -> None:
+    # `{page, size, total_elements, total_pages}` and no links (a Spring team under the docs'
+    # envelope): page 0 is the first, so the page after it is page 1, not page 2.
+    from mappings.nextvisit.adapter import _following, _paging
+
+    meta = {"page": 0, "size": 2, "total_elements": 5, "total_pages": 3}
+    first = read_list({"data": ROWS, "links": {}, "meta": meta})
+    assert first.served_page == 0 and not first.unpaged
+    assert _paging(_following(first, None)) == {"page": 1}
+
+
 def test_a_page_whose_data_is_null_lists_nobody() -> None:
     # Go's encoding/json writes an empty (nil) slice as null: a page listing nobody, not a 502.
     listed = read_list({"data": None, "links": {"next": None}, "meta": {"current_page": 1, "last_page": 1}})
@@ -303,3 +363,96 @@ def test_a_vendor_timezone_that_is_no_zone_is_a_configuration_error() -> None:
         "options.vendor_timezone: unknown time zone 'Eastern' (use an IANA name such as America/New_York)"
     ]
     assert option_problems(NEXTVISIT, {"vendor_timezone": "Asia/Kolkata"}) == []
+
+
+@pytest.mark.parametrize(
+    ("visit", "start", "end"),
+    [
+        # A visit kept as DATE and TIME columns (Django REST Framework's DateField and TimeFields).
+        ({"date": "2024-01-05", "start_time": "10:00:00", "end_time": "10:30:00"},
+         "2024-01-05T10:00:00", "2024-01-05T10:30:00"),
+        ({"visit_date": "01/05/2024", "start_time": "9:05", "end_time": None}, "2024-01-05T09:05:00", None),
+        # Past midnight: the end is on the day after.
+        ({"date": "2024-01-05", "start_time": "23:40:00.000", "end_time": "00:10:00"},
+         "2024-01-05T23:40:00", "2024-01-06T00:10:00"),
+        # A start that is a date-time is read as it is; a date beside it changes nothing.
+        ({"date": "2024-01-05", "start_time": "2024-01-05T10:00:00Z", "end_time": "11:00"},
+         "2024-01-05T10:00:00Z", "2024-01-05T11:00:00"),
+    ],
+)  # fmt: skip
+def test_a_visit_kept_as_a_day_and_times_of_day_is_read_on_its_day(
+    visit: dict[str, Any], start: str, end: str | None
+) -> None:
+    encounter = VendorEncounter.model_validate({"id": 1, **visit})
+    assert (encounter.start, encounter.end) == (start, end)
+
+
+def test_a_time_of_day_without_a_day_is_no_time() -> None:
+    with pytest.raises(ValueError, match="start_time"):
+        VendorEncounter.model_validate({"id": 1, "start_time": "10:00:00"})
+    with pytest.raises(ValueError, match="start_time"):
+        VendorEncounter.model_validate({"id": 1, "date": "2024-01-05", "start_time": "25:00:00"})
+
+
+@pytest.mark.parametrize(
+    ("clinician", "shown"),
+    [
+        ({"provider": {"id": 3, "name": "Priya Raman", "credentials": "RDH"}}, "Priya Raman, RDH"),
+        # The user who documented the visit, written as PatientFull writes its `user`.
+        ({"user_id": 3, "user": {"id": 3, "name": "Priya Raman", "email": "priya@example.com"}}, "Priya Raman"),
+        # A provider named by its id alone names nobody: the user does.
+        ({"provider": 3, "user": {"id": 3, "name": "Priya Raman"}}, "Priya Raman"),
+        ({"clinician": "Priya Raman, RDH"}, "Priya Raman, RDH"),
+        ({"user": 3}, None),
+    ],
+)
+def test_an_encounters_clinician_under_each_name(clinician: dict[str, Any], shown: str | None) -> None:
+    ctx = TenantContext(tenant="t", identifier_system="urn:t")
+    patient = read_patient({**PATIENT, "encounters": [{"id": 1, "start_time": "2024-01-05T10:00:00Z", **clinician}]})
+    (visit,), unreadable = encounters_to_fhir(patient, ctx)
+    assert unreadable == []
+    assert [p["individual"]["display"] for p in visit.get("participant", [])] == ([shown] if shown else [])
+
+
+def test_a_birth_date_written_as_an_http_date_is_its_day() -> None:
+    # Flask's `jsonify` writes a `date` as the HTTP-date of its midnight.
+    assert read_patient({**PATIENT, "date_of_birth": "Fri, 15 Mar 1985 00:00:00 GMT"}).date_of_birth == "1985-03-15"
+
+
+def test_a_page_that_leaves_data_out_lists_nobody_an_answer_that_is_no_page_is_unreadable() -> None:
+    # Go's encoding/json leaves out a field tagged `omitempty` whose slice is empty.
+    empty = read_list({"links": {"next": None}, "meta": {"current_page": 1, "last_page": 1, "total": 0}})
+    assert empty.data == [] and not empty.has_more(1) and empty.total_count == 0
+    assert read_list({"current_page": 3, "next_page_url": None}).data == []
+    with pytest.raises(UnreadablePayload, match="data is missing"):
+        read_list({"message": "Server Error"})
+
+
+def test_records_the_docs_never_show_are_read_with_their_keys_in_camel_case() -> None:
+    # ASP.NET's System.Text.Json web defaults, a TypeScript team's properties: camelCase where no
+    # document named the keys; PatientFull's documented fields as the docs name them.
+    from mappings.nextvisit.medication import medications_read
+
+    ctx = TenantContext(tenant="t", identifier_system="urn:t")
+    provider = {"id": 3, "firstName": "Priya", "lastName": "Raman"}
+    visit = {"id": 1, "visitType": "telehealth", "startTime": "2024-01-05T10:00:00Z", "endTime": None,
+             "provider": provider, "updatedAt": "2024-01-06T10:00:00Z"}  # fmt: skip
+    demographics = {"phoneNumber": "(312) 555-0100", "address": {"line1": "1 Elm St", "zipCode": "60601"}}
+    drugs = [{"drugName": "Prednisone", "startedOn": "2024-06-01", "discontinuedAt": "2024-06-13T12:00:00Z"}]
+    patient = read_patient(
+        {**PATIENT, "encounters": [visit], "demographics": demographics, "latest_medications": drugs}
+    )
+    (encounter,), unreadable = encounters_to_fhir(patient, ctx)
+    assert unreadable == [] and encounter["period"] == {"start": "2024-01-05T10:00:00Z"}
+    assert encounter["class"]["code"] == "VR" and encounter["participant"][0]["individual"]["display"] == "Priya Raman"
+    resource = patient_to_fhir(patient, ctx)
+    assert resource["address"] == [{"line": ["1 Elm St"], "postalCode": "60601"}]
+    assert resource["telecom"] == [{"system": "phone", "value": "(312) 555-0100"}]
+    (drug,), _ = medications_read(patient, ctx)
+    assert (drug["status"], drug["effectivePeriod"]) == (
+        "stopped",
+        {"start": "2024-06-01", "end": "2024-06-13T12:00:00Z"},
+    )
+    # A key given in snake_case wins over its camelCase twin.
+    both = VendorEncounter.model_validate({"id": 2, "start_time": "2024-01-05T10:00:00Z", "startTime": "nonsense"})
+    assert both.start == "2024-01-05T10:00:00Z"

@@ -47,6 +47,35 @@ def test_flat_encounters() -> None:
         } == {k: v for k, v in before.items() if k not in ("id", "patient_id", "start_time", "provider", "location")}
 
 
+def test_an_encounters_clinician_as_the_user_who_documented_it() -> None:
+    documented = _api().ok(ONE)["data"]["encounters"]
+    by_user = _api(encounter_clinician="user").ok(ONE)["data"]["encounters"]
+    for before, after in zip(documented, by_user, strict=True):
+        assert "provider" not in after and after["user_id"] == before["provider"]["id"]
+        assert after["user"]["name"] == before["provider"]["name"] and after["user"]["email"].endswith("@example.com")
+    flat = _api(encounter_clinician="user", encounter_shape="flat").ok(ONE)["data"]["encounters"][0]
+    assert "provider" not in flat and flat["user"] == by_user[0]["user"]
+
+
+def test_encounters_as_a_day_and_times_of_day() -> None:
+    documented = _api().ok(ONE)["data"]["encounters"]
+    split = _api(encounter_shape="day_and_times").ok(ONE)["data"]["encounters"]
+    for before, after in zip(documented, split, strict=True):
+        start = before["start_time"]
+        assert (after["date"], after["start_time"]) == (start[:10], start[11:19])
+        assert after["end_time"] == (before["end_time"] and before["end_time"][11:19])
+        assert {k: v for k, v in after.items() if k not in ("date", "start_time", "end_time")} == {
+            k: v for k, v in before.items() if k not in ("start_time", "end_time")
+        }
+    # The wall clock of the app's zone under the local reading; no other time reading touches them.
+    local = _api(encounter_shape="day_and_times", datetimes="local").ok(ONE)["data"]["encounters"][0]
+    wall = _api(datetimes="local").ok(ONE)["data"]["encounters"][0]["start_time"]
+    assert (local["date"], local["start_time"]) == (wall[:10], wall[11:19])
+    micro = _api(encounter_shape="day_and_times", datetimes="micro").ok(ONE)["data"]["encounters"]
+    times = ("date", "start_time", "end_time")
+    assert [[e[k] for k in times] for e in micro] == [[e[k] for k in times] for e in split]
+
+
 def test_a_read_that_ignores_include_demographics() -> None:
     api = _api(include_demographics=False)
     assert "demographics" not in api.ok(ONE, include="demographics")["data"]
@@ -301,6 +330,51 @@ def test_dates_without_a_value_as_stand_ins_and_a_birth_date_from_east_of_utc() 
     assert east.endswith(":00:00.000000Z") and east[:10] < PATIENT.birth_date.isoformat()
 
 
+def test_no_known_drug_allergies_charted_before_allergies_to_other_things() -> None:
+    from sandboxes.nextvisit.render import drug_review_first
+
+    led = next(p for p in CLINIC.patients if not p.deleted and drug_review_first(p))
+    path = f"/v1/patients/{led.id}"
+    documented = _api().ok(path)["data"]["allergies"]
+    assert _api(allergy_charting="drug_review_first").ok(path)["data"]["allergies"] == f"NKDA; {documented}"
+    rows = _api(allergy_charting="drug_review_first", allergies_shape="objects").ok(path)["data"]["allergies"]
+    assert (
+        rows[0] == {"name": "NKDA", "reaction": None}
+        and rows[1:] == _api(allergies_shape="objects").ok(path)["data"]["allergies"]
+    )
+    # A patient allergic to a drug is charted as before.
+    assert not drug_review_first(PATIENT) or not PATIENT.allergies
+    other = next(p for p in CLINIC.patients if not p.deleted and p.allergies and not drug_review_first(p))
+    path = f"/v1/patients/{other.id}"
+    assert (
+        _api(allergy_charting="drug_review_first").ok(path)["data"]["allergies"] == _api().ok(path)["data"]["allergies"]
+    )
+
+
+def test_records_the_docs_never_show_keyed_in_camel_case() -> None:
+    documented = _api().ok(ONE, include="demographics")["data"]
+    camel = _api(nested_keys="camel").ok(ONE, include="demographics")["data"]
+    assert camel.keys() == documented.keys()  # PatientFull's own fields as documented
+    assert camel["encounters"][0]["startTime"] == documented["encounters"][0]["start_time"]
+    assert "visitType" in camel["encounters"][0] and "start_time" not in camel["encounters"][0]
+    assert camel["demographics"]["addressLine1"] == documented["demographics"]["address_line1"]
+    rows = _api(nested_keys="camel", medication_shape="stop_dates").ok(ONE)["data"]["latest_medications"]
+    assert all("startedOn" in row and "discontinuedAt" in row for row in rows)
+
+
+def test_times_and_dates_as_flask_writes_them() -> None:
+    documented = _api().ok(ONE)["data"]
+    flask = _api(datetimes="http", dates="http").ok(ONE)["data"]
+    assert PATIENT.birth_date is not None
+    assert flask["date_of_birth"] == PATIENT.birth_date.strftime("%a, %d %b %Y 00:00:00 GMT")
+    stamp = datetime.fromisoformat(documented["updated_at"].replace("Z", "+00:00"))
+    assert flask["updated_at"] == stamp.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    visit = flask["encounters"][0]
+    assert visit["start_time"].endswith(" GMT") and visit["start_time"][5:16] == datetime.fromisoformat(
+        documented["encounters"][0]["start_time"].replace("Z", "+00:00")
+    ).strftime("%d %b %Y")
+
+
 def test_meta_as_json_text_and_demographics_as_a_list_or_nested() -> None:
     meta = _api(meta_encoding="string").ok(ONE)["data"]["meta"]
     assert isinstance(meta, str) and json.loads(meta) == _api().ok(ONE)["data"]["meta"]
@@ -346,6 +420,55 @@ def test_a_rate_limit_a_second_answers_429_until_the_second_ends() -> None:
     assert api.get(ONE).status_code == 429
     clock.now = FIXED_NOW + timedelta(seconds=1)  # the next second: Laravel counts whole seconds
     assert api.get(ONE).status_code == 200
+
+
+def test_a_list_paged_as_spring_data_pages_says_its_numbers_in_meta_and_no_links() -> None:
+    documented = _api(first_page=0).ok("/v1/patients", per_page=100, sort="id")
+    spring = _api(paging="spring", first_page=0)
+    first = spring.ok("/v1/patients", per_page=100, sort="id")
+    assert first["data"] == documented["data"] and first["links"] == {}
+    total = documented["meta"]["total"]
+    assert first["meta"] == {"page": 0, "size": 100, "total_elements": total, "total_pages": -(-total // 100)}
+    second = spring.ok("/v1/patients", per_page=100, sort="id", page=1)
+    assert (
+        second["meta"]["page"] == 1
+        and second["data"] == _api(first_page=0).ok("/v1/patients", per_page=100, sort="id", page=1)["data"]
+    )
+
+
+def test_medication_rows_with_the_dose_as_a_number_and_its_unit_apart() -> None:
+    documented = _api(medication_shape="objects").ok(ONE)["data"]["latest_medications"]
+    measured = _api(medication_shape="measured").ok(ONE)["data"]["latest_medications"]
+    assert documented and len(measured) == len(documented)
+    for before, after in zip(documented, measured, strict=True):
+        amount, _, unit = (before["dosage"] or "").partition(" ")
+        assert (after["dose"], after["dose_unit"]) == ((f"{float(amount):.2f}", unit) if unit else (None, None))
+        assert "dosage" not in after and after["name"] == before["name"] and after["status"] == before["status"]
+
+
+def test_a_patients_encounters_answered_a_page_at_a_time() -> None:
+    every = _api().ok(ONE)["data"]["encounters"]
+    assert len(every) > 3
+    paged = _api(encounters_per_page=3).ok(ONE)["data"]["encounters"]
+    assert paged["data"] == every[:3] and paged["links"]["next"].endswith("?page=2")
+    assert paged["meta"]["total"] == len(every) and paged["meta"]["last_page"] == -(-len(every) // 3)
+    whole = _api(encounters_per_page=50).ok(ONE)["data"]["encounters"]
+    assert whole["data"] == every and whole["links"]["next"] is None
+
+
+def test_an_unpaged_list_writing_its_empty_links_and_meta_as_php_arrays() -> None:
+    listed = _api(paging="none", empty_envelope="array").ok("/v1/patients", sort="id")
+    assert (listed["links"], listed["meta"]) == ([], [])
+    assert listed["data"] == _api(paging="none").ok("/v1/patients", sort="id")["data"]
+
+
+def test_a_page_listing_nobody_leaves_its_data_out() -> None:
+    for switches in ({}, {"empty_lists": "null"}, {"paging": "cursor"}, {"paging": "keyset"}):
+        api = _api(empty_pages="omitted", **switches)
+        nobody = api.ok("/v1/patients", **{"filter[date_of_birth]": "1900-01-01"})
+        assert "data" not in nobody and "links" in nobody and "meta" in nobody, switches
+        assert api.ok("/v1/patients", per_page=2)["data"], switches  # a page listing patients keeps it
+    assert "data" not in _api(empty_pages="omitted").ok("/v1/patients/search", query="zzzzqqqq")
 
 
 def test_a_list_without_paging_answers_every_patient_whatever_page_and_per_page_ask() -> None:
