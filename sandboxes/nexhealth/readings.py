@@ -86,7 +86,11 @@ Scalars = Literal["native", "strings"]
 Nulls = Literal["null", "absent", "empty"]
 Count = Literal["number", "absent", "page"]
 PastEnd = Literal["empty", "last"]
-PerPage = Literal["max_1000", "max_50", "ignored", "refused_50"]
+# "refused_50_humanized": above 50 refused as "refused_50" is, in the words of a framework that
+# names the field as people read it (Rails' `errors.full_messages` of a `validates :per_page,
+# numericality: {less_than_or_equal_to: 50}`: "Per page must be ...", as Laravel's "The per page
+# field must not be greater than 50."): the docs give `per_page` no bound, nor a refusal's words.
+PerPage = Literal["max_1000", "max_50", "ignored", "refused_50", "refused_50_humanized"]
 PastLatest = Literal["refused", "failed"]
 EmptyLists = Literal["listed", "not_found"]
 Providers = Literal["listed", "absent"]
@@ -158,7 +162,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "nulls": ("null", "absent", "empty"),
     "count": ("number", "absent", "page"),
     "past_end": ("empty", "last"),
-    "per_page": ("max_1000", "max_50", "ignored", "refused_50"),
+    "per_page": ("max_1000", "max_50", "ignored", "refused_50", "refused_50_humanized"),
     "past_latest": ("refused", "failed"),
     "empty_lists": ("listed", "not_found"),
     "providers": ("listed", "absent"),
@@ -279,7 +283,9 @@ class Reading:
     - ``per_page``: taken up to 1000 (``"max_1000"``), up to 50 (``"max_50"``), or
       ``"ignored"`` (every list pages by the default 5); ``count`` stays the true total. Or
       ``"refused_50"``: above 50 is a 400 ``["per_page must be less than or equal to 50"]``
-      (a validator's maximum, as Joi or express-validator state it, not a silent cap).
+      (a validator's maximum, as Joi or express-validator state it, not a silent cap); or
+      ``"refused_50_humanized"``: the same 400 naming the field as Rails' ``full_messages``
+      does, ``["Per page must be less than or equal to 50"]``.
     - ``page_base``: ``page`` numbers pages from 1 (``"one"``) or from 0 (``"zero"``, as
       Spring's ``Pageable`` does); without ``page``, the first page either way.
     - ``create_body``: ``POST /patients`` takes ``{"provider": {...}, "patient": {...}}``

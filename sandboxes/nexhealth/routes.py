@@ -245,6 +245,8 @@ class NexHealthApi:
             return page, DEFAULT_PER_PAGE
         if self.reading.per_page == "refused_50" and per_page > 50:
             raise ApiError(400, ["per_page must be less than or equal to 50"])
+        if self.reading.per_page == "refused_50_humanized" and per_page > 50:  # Rails' `full_messages`
+            raise ApiError(400, ["Per page must be less than or equal to 50"])
         return page, min(per_page, 50) if self.reading.per_page == "max_50" else per_page
 
     def page_of(self, items: list[T], page: int, per_page: int) -> list[T]:

@@ -103,6 +103,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "timestamps": "seconds",
         "count": "absent",
         "past_end": "last",
+        "per_page": "refused_50_humanized",  # Rails' "Per page must be less than or equal to 50"
         "genders": "lower",
         "unknown_gender": "failed",  # a Rails enum: `Male` is a 500, not a refusal
         "create_answer": "none",
@@ -617,6 +618,11 @@ def test_active_true_finds_every_patient_served_as_active(inactive: str) -> None
         # Express's `res.status(400).send(message)`: the words as the whole body, no JSON. Unread,
         # every Encounter search and every Patient search of _count above 50 was that 400.
         ("refused_50", "text"),
+        # Rails' `errors.full_messages` (in its `{"base": [...]}`) names the field as people read
+        # it, "Per page must be less than or equal to 50" (Laravel: "The per page field must not
+        # be greater than 50."): unread, every Encounter search was that 400.
+        ("refused_50_humanized", "object"),
+        ("refused_50_humanized", "list"),
     ],
 )
 def test_a_page_size_refused_as_too_large_is_asked_again_smaller(per_page: str, error_body: str) -> None:

@@ -199,6 +199,20 @@ def test_per_page_is_capped_or_ignored_and_count_stays_the_total(reading: str, s
     assert body["data"]["patients"] == everyone["data"]["patients"][size : 2 * size]
 
 
+@pytest.mark.parametrize(
+    ("reading", "words"),
+    [
+        ("refused_50", "per_page must be less than or equal to 50"),
+        ("refused_50_humanized", "Per page must be less than or equal to 50"),
+    ],
+)
+def test_a_page_size_above_50_is_refused_in_the_readings_words(reading: str, words: str) -> None:
+    api = _api(per_page=reading)
+    refused = api.call("GET", "/patients", params={**SCOPE, "per_page": 51})
+    assert (refused.status_code, refused.json()["error"]) == (400, [words])
+    assert api.call("GET", "/patients", params={**SCOPE, "per_page": 50}).status_code == 200
+
+
 def test_unknown_readings_are_refused() -> None:
     with pytest.raises(ValueError, match="name_match"):
         Reading(name_match="soundex")  # type: ignore[arg-type]
