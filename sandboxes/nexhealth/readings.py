@@ -92,7 +92,10 @@ PastEnd = Literal["empty", "last"]
 # field must not be greater than 50."): the docs give `per_page` no bound, nor a refusal's words.
 PerPage = Literal["max_1000", "max_50", "ignored", "refused_50", "refused_50_humanized"]
 PastLatest = Literal["refused", "failed"]
-EmptyLists = Literal["listed", "not_found"]
+# "omitted": a list of no records as Go's `encoding/json` writes a struct whose fields are all
+# tagged `omitempty` (an empty slice and a zero `count` left out): `"data": {}` for `{"patients":
+# []}`, `[{}]` where the list is wrapped. The docs show lists of patients only, never an empty one.
+EmptyLists = Literal["listed", "not_found", "omitted"]
 Providers = Literal["listed", "absent"]
 LocationIds = Literal["shown", "absent"]
 PageBase = Literal["one", "zero"]
@@ -164,7 +167,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "past_end": ("empty", "last"),
     "per_page": ("max_1000", "max_50", "ignored", "refused_50", "refused_50_humanized"),
     "past_latest": ("refused", "failed"),
-    "empty_lists": ("listed", "not_found"),
+    "empty_lists": ("listed", "not_found", "omitted"),
     "providers": ("listed", "absent"),
     "location_ids": ("shown", "absent"),
     "page_base": ("one", "zero"),
@@ -276,7 +279,10 @@ class Reading:
     - ``past_latest``: with ``latest_year``, a window reaching past it is ``"refused"`` (400)
       or ``"failed"`` (500: an implementation whose calendar overflows there).
     - ``empty_lists``: a list of no records (patients, appointments, providers) is an empty
-      list (``"listed"``) or 404 ``["Not found"]`` (``"not_found"``).
+      list (``"listed"``) or 404 ``["Not found"]`` (``"not_found"``), or, under ``"omitted"``,
+      written as Go's ``omitempty`` writes an empty slice and a zero count: left out, so that
+      ``{"patients": []}`` is ``{}`` (``[{}]`` wrapped) and ``count`` is absent (a bare list,
+      an interface holding an empty slice, stays ``[]``).
     - ``providers``: ``GET /providers`` (not in the docs) is ``"listed"``, or ``"absent"`` (404).
     - ``location_ids``: records carry them (``"shown"``) or not (``"absent"``: neither of the
       docs' patient shapes has them); ``location_strict`` filters by them all the same.

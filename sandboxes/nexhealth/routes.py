@@ -49,6 +49,8 @@ _DOCUMENTED_PATIENT_PARAMS = _LIST_PARAMS | {"new_patient", "include_upcoming_ap
 _ONE_PATIENT_PARAMS = frozenset({"subdomain", "location_id", "include_upcoming_appts"})
 _CREATE_PARAMS = frozenset({"subdomain", "location_id"})
 _NOT_EDITED = "Patient not found"
+# An empty list under its plural name, as Go's `omitempty` writes it (``empty_lists="omitted"``).
+_EMPTY_SLICE_OMITTED = {b'{"patients":[]}': b"{}", b'[{"patients":[]}]': b"[{}]"}
 T = TypeVar("T")
 _APPOINTMENT_PARAMS = _LIST_PARAMS | {"start", "end", "patient_id", "provider_id", "cancelled", "include[]"}
 _ONE_APPOINTMENT_PARAMS = frozenset({"subdomain", "location_id", "include[]"})
@@ -261,6 +263,9 @@ class NexHealthApi:
         if count == 0 and self.reading.empty_lists == "not_found":
             return self.errors.refuse(404, ["Not found"])
         shown = held if self.reading.count == "page" else count
+        if held == 0 and self.reading.empty_lists == "omitted":  # Go's `omitempty`: no empty slice, no zero
+            written = None if shown == 0 else count_bytes(shown, self.reading)
+            return envelope(200, _EMPTY_SLICE_OMITTED.get(data, data), params.description(), written)
         return envelope(200, data, params.description(), count_bytes(shown, self.reading))
 
     # ---- patients

@@ -104,6 +104,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "count": "absent",
         "past_end": "last",
         "per_page": "refused_50_humanized",  # Rails' "Per page must be less than or equal to 50"
+        "empty_lists": "omitted",  # Go's `omitempty`: a list of no one is `[{}]`, wrapped
         "genders": "lower",
         "unknown_gender": "failed",  # a Rails enum: `Male` is a 500, not a refusal
         "create_answer": "none",
@@ -1478,6 +1479,40 @@ def test_a_404_in_bare_text_is_the_apis_no_one_not_a_missing_route(reading: dict
         found = running.fhir.search_all(f"{BASE}/Patient", email=someone.email)
         assert _fhir_id(someone.id) in {r["id"] for r in found}
         assert running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(someone.id)}")["id"] == _fhir_id(someone.id)
+
+
+@pytest.mark.parametrize("patient_list", ["object", "wrapped", "array"])
+def test_a_list_of_no_one_written_as_go_omits_it_is_no_one(patient_list: str) -> None:
+    # Go's `encoding/json` leaves an empty slice tagged `omitempty` out: a search of no one is
+    # `"data": {}` (`[{}]` where the list is wrapped) with no `count`. Read as no list of
+    # patients, every search matching no one was a 502 "NexHealth's patient list could not be
+    # read" (wrapped: a warning of an unreadable record and no total), and so was an
+    # If-None-Exist create of a patient not there yet.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, empty_lists="omitted", patient_list=patient_list)
+    someone = next(p for p in live_patients(build_clinic()) if p.email)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        for params in ({"email": "nobody.here@example.org"}, {"identifier": "NOPE-1"}, {"birthdate": "1801-01-01"}):
+            empty = running.fhir.get(f"{BASE}/Patient", params=params)
+            assert empty.status_code == 200, (params, empty.text[:300])
+            assert empty.json().get("entry", []) == [], (params, empty.json().get("entry", [])[:1])
+        counted = running.fhir.get_ok(f"{BASE}/Patient", params={"birthdate": "1801-01-01"})
+        assert counted.get("total", 0) == 0, counted
+        body = {
+            "resourceType": "Patient",
+            "name": [{"family": "Omitempty", "given": ["Ada"]}],
+            "telecom": [
+                {"system": "email", "value": "omitempty@example.org"},
+                {"system": "phone", "value": "3125550471"},
+            ],
+            "birthDate": "1990-02-03",
+            "gender": "female",
+        }
+        created = running.fhir.request(
+            "POST", f"{BASE}/Patient", json=body, headers={**JSON, "If-None-Exist": "email=omitempty@example.org"}
+        )
+        assert created.status_code == 201, created.text[:300]
+        found = running.fhir.search_all(f"{BASE}/Patient", email=someone.email)
+        assert _fhir_id(someone.id) in {r["id"] for r in found}
 
 
 @pytest.mark.parametrize(

@@ -60,9 +60,19 @@ def test_patient_lists_in_each_shape(data: Any) -> None:
     assert [p.id for p in found] == [415, 416] and problems == []
 
 
-@pytest.mark.parametrize("data", [None, {"patients": []}, {"patients": None}, [], [{"patients": []}]])
+@pytest.mark.parametrize(
+    "data",
+    # `{}` and `[{}]`: Go's `omitempty` leaves an empty slice out.
+    [None, {"patients": []}, {"patients": None}, [], [{"patients": []}], {}, [{}]],
+)
 def test_empty_lists(data: Any) -> None:
     assert listed(data, "patients") == []
+
+
+@pytest.mark.parametrize("data", [{"patient": [PATIENT]}, "none", 7])
+def test_what_is_no_list_is_unreadable(data: Any) -> None:
+    with pytest.raises(UnreadableShape):
+        listed(data, "patients")
 
 
 def test_one_bad_record_leaves_the_others_readable_and_is_named_by_id_and_field() -> None:

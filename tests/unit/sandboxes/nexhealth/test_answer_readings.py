@@ -213,6 +213,17 @@ def test_a_page_size_above_50_is_refused_in_the_readings_words(reading: str, wor
     assert api.call("GET", "/patients", params={**SCOPE, "per_page": 50}).status_code == 200
 
 
+@pytest.mark.parametrize(("patient_list", "data"), [("object", {}), ("wrapped", [{}]), ("array", [])])
+def test_a_list_of_no_one_is_left_out_as_go_omits_an_empty_slice(patient_list: str, data: Any) -> None:
+    api = _api(empty_lists="omitted", patient_list=patient_list)
+    body = api.call("GET", "/patients", params={**SCOPE, "email": "nobody@example.org"}).json()
+    assert body["data"] == data and "count" not in body
+    past = api.call("GET", "/patients", params={**SCOPE, "per_page": 1000, "page": 9}).json()
+    assert past["data"] == data and past["count"] > 0  # a page past the end: the total is no zero
+    someone = api.call("GET", "/patients", params={**SCOPE, "per_page": 1}).json()
+    assert someone["count"] > 0 and someone["data"] != data
+
+
 def test_unknown_readings_are_refused() -> None:
     with pytest.raises(ValueError, match="name_match"):
         Reading(name_match="soundex")  # type: ignore[arg-type]
