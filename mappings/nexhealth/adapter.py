@@ -578,10 +578,10 @@ class NexHealthAdapter:
         else:
             try:
                 envelope = await self.client.request("GET", f"/patients/{patient_id}")
-            except NoRoute:  # the web server's page: no such route (the list tells a wrong address)
-                self._show_route = False
-                patient = await self._listed_patient(patient_id)
             except NotFound:
+                # A web server's page (`NoRoute`) for a read that has never answered is its route
+                # missing, but once it has answered, a bare 404 is the API's "no one" (Spring's
+                # `ResponseEntity.notFound().build()` has no body): told apart as the API's 404 is.
                 if self._show_route is None and await self._show_route_absent(patient_id):
                     patient = await self._listed_patient(patient_id)
                 elif not self.client.location_strict and await self._show_scoped():
@@ -1150,10 +1150,12 @@ class NexHealthAdapter:
         """One page of `GET /patients`; None where NexHealth answers a list of no one with 404."""
         try:
             return await self.client.request("GET", "/patients", params=params)
-        except NoRoute:  # not the API's "no one": its address is wrong, or a page is in front of it
-            raise UpstreamUnusable(_NO_LIST_ROUTE.format(what="patient")) from None
         except NotFound:
-            await self._check_scope()  # a 404 at the whole list too is the scope; no one there, none here
+            # A 404 at the whole list too is the scope, or, without the API's envelope (`NoRoute`),
+            # its address being wrong or a page in front of it; no one there, none here. A 404
+            # without a body where the whole list answers is the API's "no one" (Spring's
+            # `ResponseEntity.notFound().build()`): the docs show no error body.
+            await self._check_scope()
             return None
 
     # -- write --------------------------------------------------------------------------------

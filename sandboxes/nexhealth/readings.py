@@ -95,7 +95,10 @@ PastLatest = Literal["refused", "failed"]
 # "omitted": a list of no records as Go's `encoding/json` writes a struct whose fields are all
 # tagged `omitempty` (an empty slice and a zero `count` left out): `"data": {}` for `{"patients":
 # []}`, `[{}]` where the list is wrapped. The docs show lists of patients only, never an empty one.
-EmptyLists = Literal["listed", "not_found", "omitted"]
+# "no_body": a 404 without a body, the one a Spring controller's `ResponseEntity.notFound().build()`
+# (an ASP.NET Core `NotFound()` outside `[ApiController]`, a Go `w.WriteHeader(404)`) sends for a
+# list or a record of no one: the docs show no error body at all.
+EmptyLists = Literal["listed", "not_found", "omitted", "no_body"]
 Providers = Literal["listed", "absent"]
 LocationIds = Literal["shown", "absent"]
 PageBase = Literal["one", "zero"]
@@ -167,7 +170,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "past_end": ("empty", "last"),
     "per_page": ("max_1000", "max_50", "ignored", "refused_50", "refused_50_humanized"),
     "past_latest": ("refused", "failed"),
-    "empty_lists": ("listed", "not_found", "omitted"),
+    "empty_lists": ("listed", "not_found", "omitted", "no_body"),
     "providers": ("listed", "absent"),
     "location_ids": ("shown", "absent"),
     "page_base": ("one", "zero"),
@@ -282,7 +285,9 @@ class Reading:
       list (``"listed"``) or 404 ``["Not found"]`` (``"not_found"``), or, under ``"omitted"``,
       written as Go's ``omitempty`` writes an empty slice and a zero count: left out, so that
       ``{"patients": []}`` is ``{}`` (``[{}]`` wrapped) and ``count`` is absent (a bare list,
-      an interface holding an empty slice, stays ``[]``).
+      an interface holding an empty slice, stays ``[]``). Or ``"no_body"``: 404 with no body
+      at all, and so is a patient or appointment read of no one (``GET /patients/{id}``,
+      ``GET /appointments/{id}``), where the routes are there.
     - ``providers``: ``GET /providers`` (not in the docs) is ``"listed"``, or ``"absent"`` (404).
     - ``location_ids``: records carry them (``"shown"``) or not (``"absent"``: neither of the
       docs' patient shapes has them); ``location_strict`` filters by them all the same.

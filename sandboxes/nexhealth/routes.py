@@ -260,13 +260,20 @@ class NexHealthApi:
 
     def listed(self, data: bytes, params: QueryParameters, count: int, held: int) -> Response:
         """A list answer: `count` records in all, `held` of them in `data`."""
-        if count == 0 and self.reading.empty_lists == "not_found":
-            return self.errors.refuse(404, ["Not found"])
+        if count == 0 and self.reading.empty_lists in ("not_found", "no_body"):
+            return self.none_found("Not found")
         shown = held if self.reading.count == "page" else count
         if held == 0 and self.reading.empty_lists == "omitted":  # Go's `omitempty`: no empty slice, no zero
             written = None if shown == 0 else count_bytes(shown, self.reading)
             return envelope(200, _EMPTY_SLICE_OMITTED.get(data, data), params.description(), written)
         return envelope(200, data, params.description(), count_bytes(shown, self.reading))
+
+    def none_found(self, message: str) -> Response:
+        """The 404 of a read or a list of no one: `message` in the reading's error body, or no
+        body at all under ``empty_lists="no_body"`` (Spring's ``ResponseEntity.notFound().build()``)."""
+        if self.reading.empty_lists == "no_body":
+            return Response(status_code=404)
+        return self.errors.refuse(404, [message])
 
     # ---- patients
 
@@ -315,7 +322,7 @@ class NexHealthApi:
         if row is not None and self.reading.patient_show == "location" and location not in row.doc["location_ids"]:
             row = None  # another location's: not among this location's patients
         if row is None:
-            raise ApiError(404, ["Patient not found"])
+            return self.none_found("Patient not found")
         return envelope(200, self.one_patient(row.render(upcoming)), params.description())
 
     async def create_patient(self, request: Request) -> Response:
@@ -451,6 +458,6 @@ class NexHealthApi:
         appointment_id = ascii_int(request.path_params["appointment_id"])
         appointment = self.store.appointments.get(appointment_id) if appointment_id is not None else None
         if appointment is None:
-            raise ApiError(404, ["Appointment not found"])
+            return self.none_found("Appointment not found")
         rendered = self.store.render_appointment(appointment, includes)
         return envelope(200, b'{"appointment":' + rendered + b"}", params.description())

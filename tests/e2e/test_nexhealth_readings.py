@@ -90,6 +90,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "birth_dates": "zoned",
         # Rails' `current_location.patients.find(id)`: a read finds only its location's patients.
         "patient_show": "location",
+        # A list or a read of no one a 404 without a body (Spring's `ResponseEntity.notFound().build()`).
+        "empty_lists": "no_body",
     },
     "flat-wrapped-include": {
         "patient_envelope": "flat",
@@ -1479,6 +1481,31 @@ def test_a_404_in_bare_text_is_the_apis_no_one_not_a_missing_route(reading: dict
         found = running.fhir.search_all(f"{BASE}/Patient", email=someone.email)
         assert _fhir_id(someone.id) in {r["id"] for r in found}
         assert running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(someone.id)}")["id"] == _fhir_id(someone.id)
+
+
+def test_a_404_without_a_body_is_no_one_where_the_route_has_answered() -> None:
+    # Spring's `ResponseEntity.notFound().build()` (an ASP.NET Core `NotFound()` outside
+    # `[ApiController]`, Go's `w.WriteHeader(404)`): a list or a read of no one is a 404 with no
+    # body, as a web server's own 404 for a path it has no route for may be. Read as a missing
+    # route, every search matching no one was a 502 "NexHealth answered its patient list with a
+    # 404 page", and one read of a patient not there made every later read walk the list.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, empty_lists="no_body")
+    clinic = build_clinic()
+    someone = next(p for p in live_patients(clinic) if p.email and p.encounters)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        for params in ({"email": "nobody.here@example.org"}, {"identifier": "NOPE-1"}, {"birthdate": "1801-01-01"}):
+            empty = running.fhir.get(f"{BASE}/Patient", params=params)
+            assert empty.status_code == 200, (params, empty.text[:300])
+            assert empty.json().get("entry", []) == [], (params, empty.json().get("entry", [])[:1])
+        missing = running.fhir.get(f"{BASE}/Patient/{_fhir_id(999_999)}")
+        assert missing.status_code == 404, missing.text[:300]
+        before = running.sandbox.app.state.requests
+        assert running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(someone.id)}")["id"] == _fhir_id(someone.id)
+        assert running.sandbox.app.state.requests - before == 1  # its own read, not the list walked
+        found = running.fhir.search_all(f"{BASE}/Patient", email=someone.email)
+        assert _fhir_id(someone.id) in {r["id"] for r in found}
+        visits = running.fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(someone.id))
+        assert len(visits) == len(_here(someone.encounters))
 
 
 @pytest.mark.parametrize("patient_list", ["object", "wrapped", "array"])

@@ -224,6 +224,20 @@ def test_a_list_of_no_one_is_left_out_as_go_omits_an_empty_slice(patient_list: s
     assert someone["count"] > 0 and someone["data"] != data
 
 
+def test_no_one_is_a_404_without_a_body_under_no_body() -> None:
+    api = _api(empty_lists="no_body")
+    for path, params in (
+        ("/patients", {**SCOPE, "email": "nobody@example.org"}),
+        ("/patients/999999999", SCOPE),
+        ("/appointments/999999999", {"subdomain": SCOPE["subdomain"]}),
+    ):
+        answer = api.call("GET", path, params=params)
+        assert (answer.status_code, answer.content) == (404, b""), path
+    assert api.call("GET", "/patients", params={**SCOPE, "per_page": 1}).json()["count"] > 0
+    unknown = api.call("GET", "/patients", params={**SCOPE, "location_id": 999})
+    assert unknown.status_code == 404 and unknown.json()["error"] == ["Location not found"]  # the API's words
+
+
 def test_unknown_readings_are_refused() -> None:
     with pytest.raises(ValueError, match="name_match"):
         Reading(name_match="soundex")  # type: ignore[arg-type]
