@@ -61,6 +61,10 @@ Where the docs are silent
   miss a stored `Ada@Example.org` asked as `ada@example.org`. Which one this NexHealth is, is
   tried once (a listed patient's email asked in swapped case); one comparing exactly is not
   asked by email, and an email search pages through the location with the gateway filtering.
+  So with a birth date served as an instant: the day asked may be cast to another zone's
+  midnight than those stored (Rails' `Time.zone`, JavaScript's UTC) and find no one; tried once
+  (a listed patient's day asked), one that misses it is not asked by birth date
+  (`_birth_search_finds`).
 - Patient update: the docs allow PATCH "prior to being inserted into the practice
   management system" (`foreign_id_type` is `nex` until then) and say later edits "will be
   overwritten" at the next sync. So the patient is read first; anything but `nex` is a 409
@@ -375,6 +379,10 @@ class NexHealthAdapter:
         # docs are silent"): a vendor comparing emails exactly is not asked by email.
         self._email_folds: bool | None = None
         self._email_probe_after = 0.0  # monotonic: no patient to try it with, not tried again until then
+        # Whether NexHealth's `date_of_birth` search finds a patient by the day its birth date is
+        # (None: not tried yet; see `_birth_search_finds`): one that does not is not asked by it.
+        self._birth_day_found: bool | None = None
+        self._birth_probe_after = 0.0  # monotonic: as `_email_probe_after`
         # Whether NexHealth has listed a patient of the tenant's subdomain and location (then a
         # 404 or an empty list is the API's "no one" or "no such patient", not a scope it does
         # not know). A read does not tell: it may be served whatever the location.
@@ -703,8 +711,9 @@ class NexHealthAdapter:
         bio = patient.get("bio") or {}
         terms = [("foreign_id", patient.get("foreign_id")), ("email", patient.get("email"))]
         # As a date, as the docs show it, whatever NexHealth serves (a JavaScript Date's
-        # `1964-05-03T00:00:00.000Z`): the list may take only `YYYY-MM-DD`.
-        terms.append(("date_of_birth", birth_date(bio.get("date_of_birth"))))
+        # `1964-05-03T00:00:00.000Z`): the list may take only `YYYY-MM-DD`; not where that finds no one.
+        if await self._birth_search_finds():
+            terms.append(("date_of_birth", birth_date(bio.get("date_of_birth"))))
         wanted = str(patient["id"])
         for name, value in terms:
             if not value:
@@ -842,6 +851,8 @@ class NexHealthAdapter:
         narrowing = _most_selective(query, self._ctx.system("chart-number"))
         if narrowing and narrowing[0] == "email" and not await self._email_search_folds():
             narrowing = None  # it would miss `Ada@Example.org` asked as `ada@example.org`: page through
+        if narrowing and narrowing[0] == "date_of_birth" and not await self._birth_search_finds():
+            narrowing = None  # it would miss every patient born that day: page through
         if bare is not None:  # the later pages of a chart number NexHealth listed more patients for
             narrowing = ("foreign_id", bare)
         if narrowing:
@@ -1145,6 +1156,37 @@ class NexHealthAdapter:
             if not self._email_folds:
                 log.info("NexHealth compares emails exactly: email searches page through the location")
         return self._email_folds is not False
+
+    async def _birth_search_finds(self) -> bool:
+        """Whether NexHealth's `date_of_birth` search finds a patient by the day its birth date is,
+        tried once where birth dates are served as instants (a date served as the docs show it,
+        `1964-05-03`, is compared as one): a listed patient's day asked finds that patient or
+        not. The docs name no `date_of_birth` search, nor how it compares: an implementation
+        keeping instants may cast the day asked as its framework casts a date-only text (Rails
+        to that midnight in `config.time_zone`, `new Date("1964-05-03")` to the UTC midnight)
+        against midnights of another zone, and find no one. Until a patient with a birth date is
+        listed, it is assumed to, and not tried again for `EMAIL_PROBE_SECONDS`."""
+        if self._birth_day_found is None and time.monotonic() >= self._birth_probe_after:
+            strict = str(self.client.location_strict).lower()
+            envelope = await self._patient_list({"per_page": MAX_PAGE_SIZE, "location_strict": strict})
+            listed_patients, _, _ = self._patients(envelope.data) if envelope is not None else ([], (), 0)
+            served = [(p, str((p.get("bio") or {}).get("date_of_birth") or "")) for p in listed_patients]
+            sample = next(((p, value) for p, value in served if birth_date(value)), None)
+            if sample is None:
+                self._birth_probe_after = time.monotonic() + EMAIL_PROBE_SECONDS
+                return True
+            patient, value = sample
+            day = birth_date(value)
+            if day is None or value == day:  # served as a date: compared as one
+                self._birth_day_found = True
+                return True
+            params: dict[str, str | int] = {"date_of_birth": day, "per_page": MAX_PAGE_SIZE, "location_strict": strict}
+            answer = await self._patient_list(params)
+            found, _, _ = self._patients(answer.data) if answer is not None else ([], (), 0)
+            self._birth_day_found = any(str(p["id"]) == str(patient["id"]) for p in found)
+            if not self._birth_day_found:
+                log.info("NexHealth's date_of_birth search misses the day it serves: birth date searches page through")
+        return self._birth_day_found is not False
 
     async def _patient_list(self, params: dict[str, str | int]) -> Envelope | None:
         """One page of `GET /patients`; None where NexHealth answers a list of no one with 404."""

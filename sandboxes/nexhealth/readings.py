@@ -155,6 +155,13 @@ WrittenBio = Literal["included", "absent"]
 # Whether an edit's `bio` may hold a null ("taken") or not ("refused": a Joi `Joi.string()` or a
 # Zod `z.string().optional()` refuses null unless told `.allow(null)`/`.nullable()`).
 BioNulls = Literal["taken", "refused"]
+# How `date_of_birth` search compares where dates of birth are kept as instants (`birth_dates`):
+# by the day each stands for ("day"), or ("instant") the term cast as the framework casts a
+# date-only text (Rails' time-zone-aware cast of "1964-05-03" to that midnight in
+# `config.time_zone`, JavaScript's `new Date("1964-05-03")` to the UTC midnight) against the
+# instants stored: the docs never name `date_of_birth` among the search parameters, nor how it
+# compares (`birth_search.py`).
+BirthSearch = Literal["day", "instant"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring", "fully_flat", "fully_flat_ignoring"),
@@ -207,6 +214,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "birth_date_unset": ("null", "zero"),
     "written_bio": ("included", "absent"),
     "bio_nulls": ("taken", "refused"),
+    "birth_search": ("day", "instant"),
 }
 
 
@@ -485,6 +493,12 @@ class Reading:
       ``["\"patient.bio.city\" must be a string"]``, Joi's words for a ``Joi.string()`` that
       was not told ``.allow(null)``, as a Zod ``z.string().optional()`` refuses it too). The
       docs show no edit body, nor how a field is cleared.
+    - ``birth_search``: ``date_of_birth`` search finds the patients born on the day asked
+      (``"day"``), or, where ``birth_dates`` keeps instants, those whose stored instant is the
+      term cast as the serving framework casts a date-only text (``"instant"``): under
+      ``"zoned"`` Rails casts ``1964-05-03`` to Eastern midnight against stored UTC midnights,
+      under ``"east_midnight"`` ``new Date("1964-05-03")`` is the UTC midnight against stored
+      Berlin midnights: no one is found by birth date (``birth_search.py``).
     """
 
     patch_body: PatchBody = "nested"
@@ -537,6 +551,7 @@ class Reading:
     birth_date_unset: BirthDateUnset = "null"
     written_bio: WrittenBio = "included"
     bio_nulls: BioNulls = "taken"
+    birth_search: BirthSearch = "day"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandboxes.nexhealth.auth import TokenIssuer
+from sandboxes.nexhealth.birth_search import searched_birth_day
 from sandboxes.nexhealth.body_keys import Declared, create_keys, edit_keys, undeclared, unknown_key_messages
 from sandboxes.nexhealth.envelope import envelope
 from sandboxes.nexhealth.errors import BodyRefused, ErrorAnswers
@@ -294,6 +295,8 @@ class NexHealthApi:
         birth_date = params.get("date_of_birth")
         if birth_date is not None and not is_date(birth_date):
             raise ApiError(400, ["date_of_birth must be a date (YYYY-MM-DD)"])
+        if birth_date is not None:  # the stored day it finds, as the framework casts it (`birth_search`)
+            birth_date = searched_birth_day(birth_date, self.reading)
         foreign_id = params.get("foreign_id") if self.reading.foreign_id_search == "exact" else None
         terms = (params.get("name"), params.get("email"), params.get("phone_number"), birth_date,
                  foreign_id)  # fmt: skip

@@ -86,8 +86,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "unknown_keys": "refused",
         # An appointment's times as its office's wall time, without an offset (its `timezone`).
         "appointment_times": "local",
-        # Rails' `datetime` date of birth, the UTC midnight served in Eastern Time (the evening before).
+        # Rails' `datetime` date of birth, the UTC midnight served in Eastern Time (the evening before),
+        # searched as Rails casts "1964-05-03" for it: Eastern midnight, which no stored one is.
         "birth_dates": "zoned",
+        "birth_search": "instant",
         # Rails' `current_location.patients.find(id)`: a read finds only its location's patients.
         "patient_show": "location",
         # A list or a read of no one a 404 without a body (Spring's `ResponseEntity.notFound().build()`).
@@ -1192,6 +1194,40 @@ def test_a_birth_date_served_as_an_instant_finds_created_and_strict_patients(bir
             assert _fhir_id(patient.id) in [r["id"] for r in born]
         for patient in elsewhere[:2]:  # asked by chart number, email, then birth date: not here
             assert running.fhir.get(f"{BASE}/Patient/{_fhir_id(patient.id)}").status_code == 404
+
+
+@pytest.mark.parametrize("birth_dates", ["date", "datetime", "east_midnight", "zoned"])
+def test_a_birth_date_search_finds_the_patient_however_nexhealth_casts_the_day(birth_dates: str) -> None:
+    # Where dates of birth are kept as instants, `date_of_birth=1964-05-03` may be cast as its
+    # framework casts a date-only text and compared with the instants stored: Rails casts it to
+    # that midnight in `config.time_zone` (stored: UTC midnights), Node's `new Date(...)` to the
+    # UTC midnight (stored: the server's midnight). Pushed down as it was, `birthdate=eq...`
+    # found no one, and an If-None-Exist create by birth date made the patient again (or was
+    # refused as a duplicate of one the search had not found).
+    simulator = partial(create_sandbox, rate_per_minute=RATE, birth_dates=birth_dates, birth_search="instant")
+    live = [p for p in live_patients(build_clinic()) if p.birth_date and p.email]
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        for patient in (live[0], live[len(live) // 2]):
+            assert patient.birth_date is not None
+            day = patient.birth_date.isoformat()
+            born = running.fhir.search_all(f"{BASE}/Patient", birthdate=f"eq{day}", _count=100)
+            assert _fhir_id(patient.id) in [r["id"] for r in born], (day, [r.get("birthDate") for r in born])
+            assert {r.get("birthDate") for r in born} == {day}
+        someone = live[1]
+        assert someone.birth_date is not None
+        again = {
+            "resourceType": "Patient",
+            "name": [{"family": someone.last_name, "given": [someone.first_name]}],
+            "telecom": [{"system": "email", "value": someone.email}],
+            "birthDate": someone.birth_date.isoformat(),
+            "gender": "unknown",
+        }
+        condition = f"birthdate={someone.birth_date.isoformat()}&family={someone.last_name}"
+        answer = running.fhir.request(
+            "POST", f"{BASE}/Patient", json=again, headers={**JSON, "If-None-Exist": condition}
+        )
+        assert answer.status_code == 200, answer.text[:300]  # the patient there, not made again
+        assert answer.json()["id"] == _fhir_id(someone.id)
 
 
 @pytest.mark.parametrize("undocumented_params", ["taken", "refused"])

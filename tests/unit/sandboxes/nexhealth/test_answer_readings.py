@@ -238,6 +238,26 @@ def test_no_one_is_a_404_without_a_body_under_no_body() -> None:
     assert unknown.status_code == 404 and unknown.json()["error"] == ["Location not found"]  # the API's words
 
 
+@pytest.mark.parametrize(
+    ("birth_dates", "birth_search", "finds"),
+    [
+        ("date", "instant", True),
+        ("datetime", "instant", True),  # `new Date(day)` is the UTC midnight stored
+        ("east_midnight", "instant", False),  # ...not the Berlin midnight stored
+        ("zoned", "instant", False),  # Rails casts the day to Eastern midnight; UTC midnights stored
+        ("zoned", "day", True),
+    ],
+)
+def test_a_birth_date_search_casts_the_day_as_its_framework_does(
+    birth_dates: str, birth_search: str, finds: bool
+) -> None:
+    api = _api(birth_dates=birth_dates, birth_search=birth_search)
+    everyone = _api().ok("/patients", per_page=1000)["data"]["patients"]
+    someone = next(p for p in everyone if p["bio"]["date_of_birth"])
+    found = api.ok("/patients", per_page=1000, date_of_birth=someone["bio"]["date_of_birth"])["data"]["patients"]
+    assert (someone["id"] in [p["id"] for p in found]) is finds
+
+
 def test_unknown_readings_are_refused() -> None:
     with pytest.raises(ValueError, match="name_match"):
         Reading(name_match="soundex")  # type: ignore[arg-type]
