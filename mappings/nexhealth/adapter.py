@@ -19,7 +19,9 @@ Where the docs are silent
 - Single-record answers (`GET /patients/{id}`, `POST` and `PATCH /patients`): the docs show
   lists only. `data` is read as `{"patient": {...}}`, the patient itself, `{"patients":
   [one]}` or `[one]`; lists as `{"patients": [...]}`, a bare list, `[{"patients": [...]}]`
-  (how the patients page prints it), or `null` (none). `shapes.py` declares every documented
+  (how the patients page prints it), or `null` (none). A read answered 200 with no patient
+  (`data` null, `{"patient": null}`: a lookup's null sent as it is) is "no such patient"
+  (`_show`). `shapes.py` declares every documented
   field (`VendorModel`: the others are drift, logged by path and counted, never by value).
 - `GET /patients/{id}` is not documented either (the patients page names search, create and
   editing "via PATCH"): an implementation of those routes alone answers a read as an unknown
@@ -262,6 +264,7 @@ from mappings.nexhealth.shapes import (
     VendorAppointment,
     VendorPatient,
     VendorProvider,
+    holds_no_record,
     listed,
     read_many,
     read_one,
@@ -585,7 +588,7 @@ class NexHealthAdapter:
             patient = await self._listed_patient(patient_id)
         else:
             try:
-                envelope = await self.client.request("GET", f"/patients/{patient_id}")
+                envelope = await self._show(patient_id)
             except NotFound:
                 # A web server's page (`NoRoute`) for a read that has never answered is its route
                 # missing, but once it has answered, a bare 404 is the API's "no one" (Spring's
@@ -603,6 +606,16 @@ class NexHealthAdapter:
             raise NotFound(f"Patient/{patient_id} does not exist")  # not at this tenant's location
         return patient
 
+    async def _show(self, patient_id: str) -> Envelope:
+        """`GET /patients/{id}`; `NotFound` where NexHealth answers it with no patient: `data`
+        null or `{"patient": null}`, as an implementation sends what its lookup resolved for no
+        record (Mongoose's `findById`, Sequelize's `findByPk`, Rails' `find_by`). The docs show
+        no single-record answer: read as a patient, every read of no one was a 502."""
+        envelope = await self.client.request("GET", f"/patients/{patient_id}")
+        if holds_no_record(envelope.data, "patient", "patients"):
+            raise NotFound(f"Patient/{patient_id} does not exist")
+        return envelope
+
     async def _show_route_absent(self, patient_id: str) -> bool:
         """Whether NexHealth's 404 for `patient_id`'s read was its answer for a route it lacks
         (the docs document `GET /patients` but no `GET /patients/{id}`), not "no such patient":
@@ -616,7 +629,7 @@ class NexHealthAdapter:
             self._show_route = False  # listed, yet "not found" when read
             return True
         try:
-            await self.client.request("GET", f"/patients/{ids[0]}")
+            await self._show(ids[0])
         except NotFound:
             self._show_route = False
             log.info("NexHealth has no single-patient read (GET /patients/{id}): patients are read from its list")
@@ -642,7 +655,7 @@ class NexHealthAdapter:
             self._show_scope_probe_after = time.monotonic() + EMAIL_PROBE_SECONDS
             return False
         try:
-            await self.client.request("GET", f"/patients/{other}")
+            await self._show(other)
         except NotFound:
             self._show_scoped_to_location = True
             log.info("NexHealth reads one patient only at its location_id: others are read from the list")

@@ -8,7 +8,8 @@ Containers (`data`): the docs show lists three ways and never a single-record an
 `data: null` or a `null` list reads as an empty list, and so does a list left out (`{}`, `[{}]`:
 Go's `encoding/json` omits an empty slice tagged `omitempty`). A single record (`GET /patients/{id}`,
 `POST` and `PATCH /patients`) is read as `{"patient": {...}}`, the record itself,
-`{"patients": [one]}` or `[one]`. A container that is none of these is `UnreadableShape`.
+`{"patients": [one]}` or `[one]`; a read's `data` holding no record (`null`, `{"patient": null}`:
+a lookup's null sent as it is) is no record (`holds_no_record`). A container that is none of these is `UnreadableShape`.
 
 Records: every field the docs (or the simulator, for what they do not show) name is declared,
 so that only truly unknown fields are drift (`gateway.contract.Drift`). Numbers and booleans
@@ -41,6 +42,7 @@ __all__ = [
     "VendorAppointment",
     "VendorPatient",
     "VendorProvider",
+    "holds_no_record",
     "listed",
     "read_many",
     "read_one",
@@ -199,6 +201,14 @@ def listed(data: Any, plural: str) -> list[Any]:
             return listed(data[0].get(plural), plural)
         return data
     raise UnreadableShape(f"the vendor's data is not a list of {plural}")
+
+
+def holds_no_record(data: Any, singular: str, plural: str) -> bool:
+    """Whether a single-record answer's `data` holds no record at all: null, `{}`, `[]`, or the
+    record under its name null (`{"patient": null}`, `{"patients": []}`)."""
+    if isinstance(data, dict) and len(data) == 1 and (singular in data or plural in data):
+        data = next(iter(data.values()))
+    return data is None or data == {} or data == []
 
 
 def single(data: Any, singular: str, plural: str) -> Any:

@@ -162,6 +162,12 @@ BioNulls = Literal["taken", "refused"]
 # instants stored: the docs never name `date_of_birth` among the search parameters, nor how it
 # compares (`birth_search.py`).
 BirthSearch = Literal["day", "instant"]
+# A read of no record (`GET /patients/{id}`, `GET /appointments/{id}`): a 404 ("not_found"), or
+# ("null") a 200 whose record is null, as an implementation answers that sends what its lookup
+# resolved without checking it (Mongoose's `findById` and Sequelize's `findByPk` resolve `null`,
+# Rails' `find_by` returns `nil`): `{"code": true, "data": {"patient": null}}`, or `"data": null`
+# where the record is served bare. The docs show no single-record answer at all.
+MissingRead = Literal["not_found", "null"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring", "fully_flat", "fully_flat_ignoring"),
@@ -215,6 +221,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "written_bio": ("included", "absent"),
     "bio_nulls": ("taken", "refused"),
     "birth_search": ("day", "instant"),
+    "missing_read": ("not_found", "null"),
 }
 
 
@@ -499,6 +506,10 @@ class Reading:
       ``"zoned"`` Rails casts ``1964-05-03`` to Eastern midnight against stored UTC midnights,
       under ``"east_midnight"`` ``new Date("1964-05-03")`` is the UTC midnight against stored
       Berlin midnights: no one is found by birth date (``birth_search.py``).
+    - ``missing_read``: ``GET /patients/{id}`` and ``GET /appointments/{id}`` of no record
+      (unknown, or, under ``patient_show="location"``, of another location) are a 404
+      (``"not_found"``), or ``"null"``: 200 with the record null, ``{"patient": null}``
+      (``{"appointment": null}``), or ``data`` null where ``patient_envelope="flat"``.
     """
 
     patch_body: PatchBody = "nested"
@@ -552,6 +563,7 @@ class Reading:
     written_bio: WrittenBio = "included"
     bio_nulls: BioNulls = "taken"
     birth_search: BirthSearch = "day"
+    missing_read: MissingRead = "not_found"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

@@ -324,6 +324,8 @@ class NexHealthApi:
         row = self.store.rows.get(patient_id) if patient_id is not None else None
         if row is not None and self.reading.patient_show == "location" and location not in row.doc["location_ids"]:
             row = None  # another location's: not among this location's patients
+        if row is None and self.reading.missing_read == "null":  # the lookup's null, sent as it is
+            return envelope(200, self.one_patient(b"null"), params.description())
         if row is None:
             return self.none_found("Patient not found")
         return envelope(200, self.one_patient(row.render(upcoming)), params.description())
@@ -460,6 +462,8 @@ class NexHealthApi:
         includes = params.includes()
         appointment_id = ascii_int(request.path_params["appointment_id"])
         appointment = self.store.appointments.get(appointment_id) if appointment_id is not None else None
+        if appointment is None and self.reading.missing_read == "null":
+            return envelope(200, b'{"appointment":null}', params.description())
         if appointment is None:
             return self.none_found("Appointment not found")
         rendered = self.store.render_appointment(appointment, includes)

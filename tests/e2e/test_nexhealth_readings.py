@@ -165,6 +165,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "birth_dates": "east_midnight",
         # The create's Pydantic model reused for PATCH: every field a create requires, each edit.
         "edit_fields": "whole",
+        # A read of no one answered 200 `{"patient": null}`: the lookup's None sent as it is.
+        "missing_read": "null",
     },
 }
 
@@ -1517,6 +1519,40 @@ def test_a_404_in_bare_text_is_the_apis_no_one_not_a_missing_route(reading: dict
         found = running.fhir.search_all(f"{BASE}/Patient", email=someone.email)
         assert _fhir_id(someone.id) in {r["id"] for r in found}
         assert running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(someone.id)}")["id"] == _fhir_id(someone.id)
+
+
+@pytest.mark.parametrize(
+    "reading",
+    [
+        {"patient_envelope": "nested"},
+        {"patient_envelope": "flat"},
+        {"patient_envelope": "nested", "patient_show": "location"},
+    ],
+    ids=lambda reading: "-".join(f"{k}={v}" for k, v in reading.items()),
+)
+def test_a_read_of_no_one_answered_with_null_is_not_found(reading: dict[str, str]) -> None:
+    # Mongoose's `findById` (Sequelize's `findByPk`, Rails' `find_by`) resolves null for no
+    # record, and an implementation sending what it resolved answers `GET /patients/{id}` 200
+    # with `{"patient": null}` (`data: null` where the record is served bare). Read as a patient
+    # that could not be read, a read of an id not there was a 502, and so were a search by an
+    # identifier that is no patient's id and `$everything` of one; where the read is scoped to
+    # its location, a patient of another location was said not to exist.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, missing_read="null", **reading)
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    elsewhere = next(p for p in live if p.location_id is not None and location_id_of(p.location_id) != LOCATION)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        missing = running.fhir.get(f"{BASE}/Patient/{_fhir_id(999_999)}")
+        assert missing.status_code == 404, missing.text[:300]
+        assert missing.json()["issue"][0]["code"] == "not-found"
+        none = running.fhir.get(f"{BASE}/Patient", params={"identifier": _fhir_id(999_998)})
+        assert none.status_code == 200, none.text[:300]
+        assert none.json().get("entry", []) == []
+        everything = running.fhir.get(f"{BASE}/Patient/{_fhir_id(999_997)}/$everything")
+        assert everything.status_code == 404, everything.text[:300]
+        read = running.fhir.get(f"{BASE}/Patient/{_fhir_id(elsewhere.id)}")
+        assert read.status_code == 200, read.text[:300]
+        assert read.json()["id"] == _fhir_id(elsewhere.id)
 
 
 def test_a_404_without_a_body_is_no_one_where_the_route_has_answered() -> None:

@@ -14,6 +14,7 @@ from mappings.nexhealth.shapes import (
     VendorAppointment,
     VendorPatient,
     VendorProvider,
+    holds_no_record,
     listed,
     read_many,
     read_one,
@@ -67,6 +68,25 @@ def test_patient_lists_in_each_shape(data: Any) -> None:
 )
 def test_empty_lists(data: Any) -> None:
     assert listed(data, "patients") == []
+
+
+@pytest.mark.parametrize(
+    ("data", "none"),
+    [
+        (None, True),
+        ({"patient": None}, True),  # a lookup's null, sent as it is
+        ({}, True),
+        ([], True),
+        ({"patients": []}, True),
+        ({"patient": PATIENT}, False),
+        (PATIENT, False),
+        ({"patients": [PATIENT]}, False),
+        ([PATIENT], False),
+        ({"id": None}, False),  # a record, unreadable: not "no record"
+    ],
+)
+def test_a_read_answered_without_a_record(data: Any, none: bool) -> None:
+    assert holds_no_record(data, "patient", "patients") is none
 
 
 @pytest.mark.parametrize("data", [{"patient": [PATIENT]}, "none", 7])

@@ -258,6 +258,17 @@ def test_a_birth_date_search_casts_the_day_as_its_framework_does(
     assert (someone["id"] in [p["id"] for p in found]) is finds
 
 
+@pytest.mark.parametrize(("patient_envelope", "data"), [("nested", {"patient": None}), ("flat", None)])
+def test_a_read_of_no_one_is_null_under_missing_read_null(patient_envelope: str, data: Any) -> None:
+    api = _api(missing_read="null", patient_envelope=patient_envelope)
+    answer = api.call("GET", "/patients/999999999", params=SCOPE)
+    assert (answer.status_code, answer.json()["code"], answer.json()["data"]) == (200, True, data)
+    visit = api.call("GET", "/appointments/999999999", params={"subdomain": SCOPE["subdomain"]})
+    assert (visit.status_code, visit.json()["data"]) == (200, {"appointment": None})
+    someone = api.ok("/patients", per_page=1)["data"]["patients"][0]
+    assert api.call("GET", f"/patients/{someone['id']}", params=SCOPE).json()["data"] is not None
+
+
 def test_unknown_readings_are_refused() -> None:
     with pytest.raises(ValueError, match="name_match"):
         Reading(name_match="soundex")  # type: ignore[arg-type]
