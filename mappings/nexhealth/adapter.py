@@ -177,6 +177,9 @@ Where the docs are silent
   gap. The walk's
   windows meet at that point, so that a calendar ending after it costs no warning. (Taken
   for a gap, it would refuse every patient's CCD: a document is never served incomplete.)
+- An appointment's `provider_name` shows in the docs only in a patient's `upcoming_appts`: one
+  carrying `provider_id` alone is named from `/providers` (`provider_names.py`), so that its
+  Encounter keeps its performer.
 - Windows are inclusive at both ends (as `start`/`end` read); an appointment starting
   exactly on the boundary of two walked windows is kept by the later one only.
 - Paging: `count` is the total of the query (getting-started: 35 over one patient) or, as
@@ -256,6 +259,7 @@ from mappings.nexhealth.patient import (
     with_gender_at,
     with_gender_spelling,
 )
+from mappings.nexhealth.provider_names import ProviderNames
 from mappings.nexhealth.refusals import listed_values, names_unknown_key, parts, unknown_keys
 from mappings.nexhealth.shapes import (
     Unreadable,
@@ -418,6 +422,7 @@ class NexHealthAdapter:
         # Whether NexHealth wants every field a create requires in an edit too (its create's
         # validation reused for PATCH): then an edit is sent whole, not only what changes it.
         self._edit_whole = False
+        self._provider_names = ProviderNames(self._provider_pages, config.drift)
         self._providers = by_type(
             ResourceProvider(
                 PATIENT,
@@ -1055,7 +1060,22 @@ class NexHealthAdapter:
             for problem in unread:
                 problems.setdefault((problem.record_id, problem.field), problem)
         ordered = sorted(merged.values(), key=lambda a: (_start_of(a, self._ctx.timezone), _id_key(a["id"])))
-        return ordered, [p for p in problems.values() if p.record_id not in merged]
+        # An appointment may carry `provider_id` alone: its performer named from the provider list.
+        named = await self._provider_names.named(ordered)
+        return named, [p for p in problems.values() if p.record_id not in merged]
+
+    async def _provider_pages(self) -> AsyncIterator[Envelope | None]:
+        """The pages of `/providers` (`provider_names.Pages`): none where NexHealth has no such
+        list (a 404 of its first page; the docs describe no `/providers`)."""
+
+        async def ask(params: dict[str, str | int]) -> Envelope | None:
+            try:
+                return await self.client.request("GET", "/providers", params=params)
+            except NotFound:
+                return None
+
+        async for envelope in self._pages(ask, {"per_page": MAX_PAGE_SIZE}, "providers"):
+            yield envelope
 
     async def _appointments(
         self, patient_id: str, start: datetime, end: datetime, cancelled: str, far: bool = False

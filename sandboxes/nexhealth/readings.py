@@ -168,6 +168,11 @@ BirthSearch = Literal["day", "instant"]
 # Rails' `find_by` returns `nil`): `{"code": true, "data": {"patient": null}}`, or `"data": null`
 # where the record is served bare. The docs show no single-record answer at all.
 MissingRead = Literal["not_found", "null"]
+# Whether an appointment names its provider (`provider_name`, "shown") or carries `provider_id`
+# alone ("absent": a serializer of the appointment's own columns, the name a join it leaves to
+# `/providers`): the docs show `provider_name` only in a patient's `upcoming_appts`, and no
+# appointment route at all.
+ProviderNames = Literal["shown", "absent"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring", "fully_flat", "fully_flat_ignoring"),
@@ -222,6 +227,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "bio_nulls": ("taken", "refused"),
     "birth_search": ("day", "instant"),
     "missing_read": ("not_found", "null"),
+    "provider_names": ("shown", "absent"),
 }
 
 
@@ -510,6 +516,9 @@ class Reading:
       (unknown, or, under ``patient_show="location"``, of another location) are a 404
       (``"not_found"``), or ``"null"``: 200 with the record null, ``{"patient": null}``
       (``{"appointment": null}``), or ``data`` null where ``patient_envelope="flat"``.
+    - ``provider_names``: an appointment (and an entry of ``upcoming_appts``) names its
+      provider in ``provider_name`` (``"shown"``), or carries ``provider_id`` alone
+      (``"absent"``); the name is then only in ``GET /providers``.
     """
 
     patch_body: PatchBody = "nested"
@@ -564,6 +573,7 @@ class Reading:
     bio_nulls: BioNulls = "taken"
     birth_search: BirthSearch = "day"
     missing_read: MissingRead = "not_found"
+    provider_names: ProviderNames = "shown"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

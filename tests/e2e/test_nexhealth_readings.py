@@ -109,6 +109,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "past_end": "last",
         "per_page": "refused_50_humanized",  # Rails' "Per page must be less than or equal to 50"
         "empty_lists": "omitted",  # Go's `omitempty`: a list of no one is `[{}]`, wrapped
+        "provider_names": "absent",  # an appointment's `provider_id` alone: the name is `/providers`'
         "genders": "lower",
         "unknown_gender": "failed",  # a Rails enum: `Male` is a 500, not a refusal
         "create_answer": "none",
@@ -1519,6 +1520,39 @@ def test_a_404_in_bare_text_is_the_apis_no_one_not_a_missing_route(reading: dict
         found = running.fhir.search_all(f"{BASE}/Patient", email=someone.email)
         assert _fhir_id(someone.id) in {r["id"] for r in found}
         assert running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(someone.id)}")["id"] == _fhir_id(someone.id)
+
+
+def _performers(fhir: FhirHttp, patient_id: int) -> dict[str, list[str]]:
+    """The performers' names of the patient's Encounters, by Encounter id."""
+    found = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(patient_id), _count=100)
+    return {e["id"]: [p["individual"]["display"] for p in e.get("participant", [])] for e in found}
+
+
+def test_an_appointment_without_its_providers_name_names_the_performer_from_the_provider_list() -> None:
+    # The docs show `provider_name` only in a patient's `upcoming_appts`: an appointment may
+    # carry `provider_id` alone (a serializer of its own columns). Read as no provider, every
+    # Encounter lost its performer (US Core must-support), and the CCD its encounters' too.
+    clinic = build_clinic()
+    patients = [p for p in live_patients(clinic) if _here(p.encounters)][:3]
+    named: dict[str, dict[str, list[str]]] = {}
+    for reading in ("shown", "absent"):
+        simulator = partial(create_sandbox, rate_per_minute=RATE, provider_names=reading)
+        with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+            named[reading] = {e: names for p in patients for e, names in _performers(running.fhir, p.id).items()}
+            if reading == "absent":
+                again = {e: names for p in patients for e, names in _performers(running.fhir, p.id).items()}
+                assert again == named[reading]
+    assert named["absent"] == named["shown"]
+    assert all(len(names) == 1 and names[0] for names in named["shown"].values()), named["shown"]
+
+
+def test_without_a_provider_list_an_appointment_without_its_providers_name_is_served_without_one() -> None:
+    simulator = partial(create_sandbox, rate_per_minute=RATE, provider_names="absent", providers="absent")
+    patient = next(p for p in live_patients(build_clinic()) if _here(p.encounters))
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        performers = _performers(running.fhir, patient.id)
+        assert len(performers) == len(_here(patient.encounters))
+        assert all(names == [] for names in performers.values()), performers
 
 
 @pytest.mark.parametrize(

@@ -269,6 +269,17 @@ def test_a_read_of_no_one_is_null_under_missing_read_null(patient_envelope: str,
     assert api.call("GET", f"/patients/{someone['id']}", params=SCOPE).json()["data"] is not None
 
 
+def test_appointments_may_carry_their_providers_id_alone() -> None:
+    window = {**SCOPE, "start": "1900-01-01T00:00:00Z", "end": "2100-01-01T00:00:00Z", "per_page": 1000}
+    shown = _api().ok("/appointments", **window)["data"]
+    absent = _api(provider_names="absent").ok("/appointments", **window)["data"]
+    assert shown and all(a["provider_name"] for a in shown)
+    assert absent == [{k: v for k, v in a.items() if k != "provider_name"} for a in shown]
+    upcoming = _api(provider_names="absent").ok("/patients", per_page=1000, include_upcoming_appts="true")
+    entries = [entry for p in upcoming["data"]["patients"] for entry in p["upcoming_appts"]]
+    assert entries and all("provider_name" not in entry and entry["provider_id"] for entry in entries)
+
+
 def test_unknown_readings_are_refused() -> None:
     with pytest.raises(ValueError, match="name_match"):
         Reading(name_match="soundex")  # type: ignore[arg-type]
