@@ -226,6 +226,7 @@ from gateway.errors import (
     TooCostly,
     Unprocessable,
     UpstreamError,
+    UpstreamSecurity,
     UpstreamTimeout,
     UpstreamUnusable,
 )
@@ -604,6 +605,13 @@ class NexHealthAdapter:
                     patient = await self._listed_patient(patient_id)  # perhaps of another location
                 else:
                     raise NotFound(_said(f"Patient/{patient_id} does not exist", await self._check_scope())) from None
+            except UpstreamSecurity:
+                # A 403 refused to a fresh token too (gateway.upstream.tokens): the credentials', or
+                # the read's own, as a read scoped to its location refuses a patient of another (a
+                # Pundit policy's 403). The institution's list tells them apart: refused as well
+                # where the credentials are, it holds the patient where only the read was refused.
+                self._show_route = True
+                patient = await self._listed_patient(patient_id)
             else:
                 self._show_route = True
                 patient = self._one_patient(envelope.data, patient_id)
@@ -635,6 +643,9 @@ class NexHealthAdapter:
             return True
         try:
             await self._show(ids[0])
+        except UpstreamSecurity:  # refused (another location's?): the route is there
+            self._show_route = True
+            return False
         except NotFound:
             self._show_route = False
             log.info("NexHealth has no single-patient read (GET /patients/{id}): patients are read from its list")
@@ -661,7 +672,7 @@ class NexHealthAdapter:
             return False
         try:
             await self._show(other)
-        except NotFound:
+        except (NotFound, UpstreamSecurity):  # "no one", or 403: not this location's to show
             self._show_scoped_to_location = True
             log.info("NexHealth reads one patient only at its location_id: others are read from the list")
         else:

@@ -127,7 +127,10 @@ EditLocation = Literal["query", "body"]
 UnknownKeys = Literal["ignored", "refused"]
 # "location": `GET /patients/{id}` finds only the patients of its `location_id` (a Rails nested
 # `current_location.patients.find(id)`), where a list not `location_strict` holds the institution's.
-PatientShow = Literal["listed", "absent", "location"]
+# "location_forbidden": the same read refuses such a patient as not the location's to show, 403
+# (a Pundit policy or CanCanCan ability checking the patient's locations, whose `NotAuthorizedError`
+# and `AccessDenied` are answered 403 Forbidden): the patient is there, only not at that location.
+PatientShow = Literal["listed", "absent", "location", "location_forbidden"]
 EditDuplicates = Literal["others", "self_included"]
 EditBio = Literal["merged", "replaced"]
 AppointmentTimes = Literal["utc", "local"]
@@ -215,7 +218,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "phone_input": ("lenient", "ten_digits"),
     "edit_location": ("query", "body"),
     "unknown_keys": ("ignored", "refused"),
-    "patient_show": ("listed", "absent", "location"),
+    "patient_show": ("listed", "absent", "location", "location_forbidden"),
     "edit_duplicates": ("others", "self_included"),
     "edit_bio": ("merged", "replaced"),
     "appointment_times": ("utc", "local"),
@@ -446,7 +449,9 @@ class Reading:
       finds only a patient of its ``location_id`` (404 ``["Patient not found"]`` for one of
       another location of the institution: a Rails ``current_location.patients.find(id)``;
       the docs say a search "is always performed in the context of a location"), while a
-      list not ``location_strict`` holds the whole institution's and an edit finds any.
+      list not ``location_strict`` holds the whole institution's and an edit finds any. Or
+      ``"location_forbidden"``: such a read is 403 ``["You are not authorized to view this
+      patient at this location"]`` (Pundit's ``NotAuthorizedError`` answered 403).
     - ``edit_duplicates``: an edit clashing with ``"others"`` is a duplicate (its email, a
       phone, or its name and birth date another patient's), or, under ``"self_included"``,
       an edit whose ``email`` or ``bio.phone_number`` any patient has, the one edited

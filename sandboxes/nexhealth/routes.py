@@ -322,7 +322,13 @@ class NexHealthApi:
         upcoming = bool(params.boolean("include_upcoming_appts"))
         patient_id = ascii_int(request.path_params["patient_id"])
         row = self.store.rows.get(patient_id) if patient_id is not None else None
-        if row is not None and self.reading.patient_show == "location" and location not in row.doc["location_ids"]:
+        if (
+            row is not None
+            and self.reading.patient_show.startswith("location")
+            and location not in row.doc["location_ids"]
+        ):
+            if self.reading.patient_show == "location_forbidden":  # Pundit's NotAuthorizedError, 403
+                raise ApiError(403, ["You are not authorized to view this patient at this location"])
             row = None  # another location's: not among this location's patients
         if row is None and self.reading.missing_read == "null":  # the lookup's null, sent as it is
             return envelope(200, self.one_patient(b"null"), params.description())

@@ -38,6 +38,7 @@ from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.responses import Response
 
 from mappings.nexhealth.adapter import EARLIEST, open_windows
 from sandboxes.clinic import Clinic, Encounter, build_clinic
@@ -166,8 +167,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "birth_dates": "east_midnight",
         # The create's Pydantic model reused for PATCH: every field a create requires, each edit.
         "edit_fields": "whole",
-        # A read of no one answered 200 `{"patient": null}`: the lookup's None sent as it is.
+        # A read of no one answered 200 `{"patient": null}`: the lookup's None sent as it is...
         "missing_read": "null",
+        # ...and one of another location's patient refused 403, as a policy refuses it.
+        "patient_show": "location_forbidden",
     },
 }
 
@@ -1687,14 +1690,48 @@ def test_a_write_answered_without_bio_answers_the_patient_whole(reading: dict[st
         assert running.fhir.get_ok(f"{BASE}/Patient/{answered['id']}")["birthDate"] == "1990-02-04"
 
 
+class _ForbiddenButAuthentication:
+    """A NexHealth that issues tokens and refuses every other request 403 (an API key without
+    the rights to read): the credentials' fault, whatever the request."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] != "/authenticates":
+            body = b'{"code":false,"description":null,"error":["Forbidden"],"data":null}'
+            await Response(body, status_code=403, media_type="application/json")(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def test_a_403_of_every_request_is_still_the_credentials() -> None:
+    # The other side of reading a read's 403 as the read's own: where the list is refused too,
+    # the credentials are, and a read says so (502 security), not "does not exist".
+    def forbidding() -> Any:
+        sandbox = create_sandbox(rate_per_minute=RATE)
+        return replace(sandbox, app=_ForbiddenButAuthentication(sandbox.app))
+
+    with gateway_over("nexhealth", forbidding, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        for path in (f"{BASE}/Patient/{_fhir_id(1)}", f"{BASE}/Patient"):
+            answer = running.fhir.get(path)
+            assert answer.status_code == 502, (path, answer.text[:300])
+            assert answer.json()["issue"][0]["code"] == "security", answer.text[:300]
+
+
 @pytest.mark.parametrize("location_ids", ["shown", "absent"])
-def test_a_patient_of_another_location_is_read_where_the_read_is_scoped_to_one(location_ids: str) -> None:
+# "location_forbidden": such a read refused 403 (a Pundit policy), which read as NexHealth refusing
+# the gateway's credentials made every read of the patient a 502 telling the operator to check them.
+@pytest.mark.parametrize("patient_show", ["location", "location_forbidden"])
+def test_a_patient_of_another_location_is_read_where_the_read_is_scoped_to_one(
+    location_ids: str, patient_show: str
+) -> None:
     # The docs say a search "is always performed in the context of a location"; an undocumented
     # `GET /patients/{id}` may find only that location's patients (Rails'
     # `current_location.patients.find(id)`), while a tenant not `location_strict` lists the
     # institution's. Such a patient was found by search and then a 404 "does not exist" to read,
     # to update or to `$everything`.
-    simulator = partial(create_sandbox, rate_per_minute=RATE, patient_show="location", location_ids=location_ids)
+    simulator = partial(create_sandbox, rate_per_minute=RATE, patient_show=patient_show, location_ids=location_ids)
     clinic = build_clinic()
     live = live_patients(clinic)
     here = next(p for p in live if location_id_of(p.location_id) == LOCATION)

@@ -498,3 +498,12 @@ def test_a_read_may_find_only_the_patients_of_its_location() -> None:
     assert _api(patient_show="location").call("GET", path, params=SCOPE).status_code == 404
     listed = _api(patient_show="location").patients()
     assert nexhealth_id(elsewhere) in {p["id"] for p in listed}  # the institution's list holds it
+    forbidden = _api(patient_show="location_forbidden")
+    refused = forbidden.call("GET", path, params=SCOPE)
+    assert (refused.status_code, refused.json()["error"]) == (
+        403,
+        ["You are not authorized to view this patient at this location"],
+    )
+    here = next(p for p in LIVE if location_id_of(p.location_id) == MAIN_LOCATION_ID)
+    assert forbidden.call("GET", f"/patients/{nexhealth_id(here)}", params=SCOPE).status_code == 200
+    assert forbidden.call("GET", "/patients/999999999", params=SCOPE).status_code == 404
