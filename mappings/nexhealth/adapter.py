@@ -19,7 +19,9 @@ Where the docs are silent
 - Single-record answers (`GET /patients/{id}`, `POST` and `PATCH /patients`): the docs show
   lists only. `data` is read as `{"patient": {...}}`, the patient itself, `{"patients":
   [one]}` or `[one]`; lists as `{"patients": [...]}`, a bare list, `[{"patients": [...]}]`
-  (how the patients page prints it), or `null` (none). `shapes.py` declares every documented
+  (how the patients page prints it), or `null` (none). A read answered 200 with no patient
+  (`data` null, `{"patient": null}`: a lookup's null sent as it is) is "no such patient"
+  (`_show`). `shapes.py` declares every documented
   field (`VendorModel`: the others are drift, logged by path and counted, never by value).
 - `GET /patients/{id}` is not documented either (the patients page names search, create and
   editing "via PATCH"): an implementation of those routes alone answers a read as an unknown
@@ -61,6 +63,10 @@ Where the docs are silent
   miss a stored `Ada@Example.org` asked as `ada@example.org`. Which one this NexHealth is, is
   tried once (a listed patient's email asked in swapped case); one comparing exactly is not
   asked by email, and an email search pages through the location with the gateway filtering.
+  So with a birth date served as an instant: the day asked may be cast to another zone's
+  midnight than those stored (Rails' `Time.zone`, JavaScript's UTC) and find no one; tried once
+  (a listed patient's day asked), one that misses it is not asked by birth date
+  (`_birth_search_finds`).
 - Patient update: the docs allow PATCH "prior to being inserted into the practice
   management system" (`foreign_id_type` is `nex` until then) and say later edits "will be
   overwritten" at the next sync. So the patient is read first; anything but `nex` is a 409
@@ -171,6 +177,9 @@ Where the docs are silent
   gap. The walk's
   windows meet at that point, so that a calendar ending after it costs no warning. (Taken
   for a gap, it would refuse every patient's CCD: a document is never served incomplete.)
+- An appointment's `provider_name` shows in the docs only in a patient's `upcoming_appts`: one
+  carrying `provider_id` alone is named from `/providers` (`provider_names.py`), so that its
+  Encounter keeps its performer.
 - Windows are inclusive at both ends (as `start`/`end` read); an appointment starting
   exactly on the boundary of two walked windows is kept by the later one only.
 - Paging: `count` is the total of the query (getting-started: 35 over one patient) or, as
@@ -217,6 +226,7 @@ from gateway.errors import (
     TooCostly,
     Unprocessable,
     UpstreamError,
+    UpstreamSecurity,
     UpstreamTimeout,
     UpstreamUnusable,
 )
@@ -250,6 +260,7 @@ from mappings.nexhealth.patient import (
     with_gender_at,
     with_gender_spelling,
 )
+from mappings.nexhealth.provider_names import ProviderNames
 from mappings.nexhealth.refusals import listed_values, names_unknown_key, parts, unknown_keys
 from mappings.nexhealth.shapes import (
     Unreadable,
@@ -258,6 +269,7 @@ from mappings.nexhealth.shapes import (
     VendorAppointment,
     VendorPatient,
     VendorProvider,
+    holds_no_record,
     listed,
     read_many,
     read_one,
@@ -375,6 +387,10 @@ class NexHealthAdapter:
         # docs are silent"): a vendor comparing emails exactly is not asked by email.
         self._email_folds: bool | None = None
         self._email_probe_after = 0.0  # monotonic: no patient to try it with, not tried again until then
+        # Whether NexHealth's `date_of_birth` search finds a patient by the day its birth date is
+        # (None: not tried yet; see `_birth_search_finds`): one that does not is not asked by it.
+        self._birth_day_found: bool | None = None
+        self._birth_probe_after = 0.0  # monotonic: as `_email_probe_after`
         # Whether NexHealth has listed a patient of the tenant's subdomain and location (then a
         # 404 or an empty list is the API's "no one" or "no such patient", not a scope it does
         # not know). A read does not tell: it may be served whatever the location.
@@ -407,6 +423,7 @@ class NexHealthAdapter:
         # Whether NexHealth wants every field a create requires in an edit too (its create's
         # validation reused for PATCH): then an edit is sent whole, not only what changes it.
         self._edit_whole = False
+        self._provider_names = ProviderNames(self._provider_pages, config.drift)
         self._providers = by_type(
             ResourceProvider(
                 PATIENT,
@@ -577,23 +594,40 @@ class NexHealthAdapter:
             patient = await self._listed_patient(patient_id)
         else:
             try:
-                envelope = await self.client.request("GET", f"/patients/{patient_id}")
-            except NoRoute:  # the web server's page: no such route (the list tells a wrong address)
-                self._show_route = False
-                patient = await self._listed_patient(patient_id)
+                envelope = await self._show(patient_id)
             except NotFound:
+                # A web server's page (`NoRoute`) for a read that has never answered is its route
+                # missing, but once it has answered, a bare 404 is the API's "no one" (Spring's
+                # `ResponseEntity.notFound().build()` has no body): told apart as the API's 404 is.
                 if self._show_route is None and await self._show_route_absent(patient_id):
                     patient = await self._listed_patient(patient_id)
                 elif not self.client.location_strict and await self._show_scoped():
                     patient = await self._listed_patient(patient_id)  # perhaps of another location
                 else:
                     raise NotFound(_said(f"Patient/{patient_id} does not exist", await self._check_scope())) from None
+            except UpstreamSecurity:
+                # A 403 refused to a fresh token too (gateway.upstream.tokens): the credentials', or
+                # the read's own, as a read scoped to its location refuses a patient of another (a
+                # Pundit policy's 403). The institution's list tells them apart: refused as well
+                # where the credentials are, it holds the patient where only the read was refused.
+                self._show_route = True
+                patient = await self._listed_patient(patient_id)
             else:
                 self._show_route = True
                 patient = self._one_patient(envelope.data, patient_id)
         if self.client.location_strict and not await self._at_this_location(patient):
             raise NotFound(f"Patient/{patient_id} does not exist")  # not at this tenant's location
         return patient
+
+    async def _show(self, patient_id: str) -> Envelope:
+        """`GET /patients/{id}`; `NotFound` where NexHealth answers it with no patient: `data`
+        null or `{"patient": null}`, as an implementation sends what its lookup resolved for no
+        record (Mongoose's `findById`, Sequelize's `findByPk`, Rails' `find_by`). The docs show
+        no single-record answer: read as a patient, every read of no one was a 502."""
+        envelope = await self.client.request("GET", f"/patients/{patient_id}")
+        if holds_no_record(envelope.data, "patient", "patients"):
+            raise NotFound(f"Patient/{patient_id} does not exist")
+        return envelope
 
     async def _show_route_absent(self, patient_id: str) -> bool:
         """Whether NexHealth's 404 for `patient_id`'s read was its answer for a route it lacks
@@ -608,7 +642,10 @@ class NexHealthAdapter:
             self._show_route = False  # listed, yet "not found" when read
             return True
         try:
-            await self.client.request("GET", f"/patients/{ids[0]}")
+            await self._show(ids[0])
+        except UpstreamSecurity:  # refused (another location's?): the route is there
+            self._show_route = True
+            return False
         except NotFound:
             self._show_route = False
             log.info("NexHealth has no single-patient read (GET /patients/{id}): patients are read from its list")
@@ -634,8 +671,8 @@ class NexHealthAdapter:
             self._show_scope_probe_after = time.monotonic() + EMAIL_PROBE_SECONDS
             return False
         try:
-            await self.client.request("GET", f"/patients/{other}")
-        except NotFound:
+            await self._show(other)
+        except (NotFound, UpstreamSecurity):  # "no one", or 403: not this location's to show
             self._show_scoped_to_location = True
             log.info("NexHealth reads one patient only at its location_id: others are read from the list")
         else:
@@ -703,8 +740,9 @@ class NexHealthAdapter:
         bio = patient.get("bio") or {}
         terms = [("foreign_id", patient.get("foreign_id")), ("email", patient.get("email"))]
         # As a date, as the docs show it, whatever NexHealth serves (a JavaScript Date's
-        # `1964-05-03T00:00:00.000Z`): the list may take only `YYYY-MM-DD`.
-        terms.append(("date_of_birth", birth_date(bio.get("date_of_birth"))))
+        # `1964-05-03T00:00:00.000Z`): the list may take only `YYYY-MM-DD`; not where that finds no one.
+        if await self._birth_search_finds():
+            terms.append(("date_of_birth", birth_date(bio.get("date_of_birth"))))
         wanted = str(patient["id"])
         for name, value in terms:
             if not value:
@@ -842,6 +880,8 @@ class NexHealthAdapter:
         narrowing = _most_selective(query, self._ctx.system("chart-number"))
         if narrowing and narrowing[0] == "email" and not await self._email_search_folds():
             narrowing = None  # it would miss `Ada@Example.org` asked as `ada@example.org`: page through
+        if narrowing and narrowing[0] == "date_of_birth" and not await self._birth_search_finds():
+            narrowing = None  # it would miss every patient born that day: page through
         if bare is not None:  # the later pages of a chart number NexHealth listed more patients for
             narrowing = ("foreign_id", bare)
         if narrowing:
@@ -1031,7 +1071,22 @@ class NexHealthAdapter:
             for problem in unread:
                 problems.setdefault((problem.record_id, problem.field), problem)
         ordered = sorted(merged.values(), key=lambda a: (_start_of(a, self._ctx.timezone), _id_key(a["id"])))
-        return ordered, [p for p in problems.values() if p.record_id not in merged]
+        # An appointment may carry `provider_id` alone: its performer named from the provider list.
+        named = await self._provider_names.named(ordered)
+        return named, [p for p in problems.values() if p.record_id not in merged]
+
+    async def _provider_pages(self) -> AsyncIterator[Envelope | None]:
+        """The pages of `/providers` (`provider_names.Pages`): none where NexHealth has no such
+        list (a 404 of its first page; the docs describe no `/providers`)."""
+
+        async def ask(params: dict[str, str | int]) -> Envelope | None:
+            try:
+                return await self.client.request("GET", "/providers", params=params)
+            except NotFound:
+                return None
+
+        async for envelope in self._pages(ask, {"per_page": MAX_PAGE_SIZE}, "providers"):
+            yield envelope
 
     async def _appointments(
         self, patient_id: str, start: datetime, end: datetime, cancelled: str, far: bool = False
@@ -1146,14 +1201,47 @@ class NexHealthAdapter:
                 log.info("NexHealth compares emails exactly: email searches page through the location")
         return self._email_folds is not False
 
+    async def _birth_search_finds(self) -> bool:
+        """Whether NexHealth's `date_of_birth` search finds a patient by the day its birth date is,
+        tried once where birth dates are served as instants (a date served as the docs show it,
+        `1964-05-03`, is compared as one): a listed patient's day asked finds that patient or
+        not. The docs name no `date_of_birth` search, nor how it compares: an implementation
+        keeping instants may cast the day asked as its framework casts a date-only text (Rails
+        to that midnight in `config.time_zone`, `new Date("1964-05-03")` to the UTC midnight)
+        against midnights of another zone, and find no one. Until a patient with a birth date is
+        listed, it is assumed to, and not tried again for `EMAIL_PROBE_SECONDS`."""
+        if self._birth_day_found is None and time.monotonic() >= self._birth_probe_after:
+            strict = str(self.client.location_strict).lower()
+            envelope = await self._patient_list({"per_page": MAX_PAGE_SIZE, "location_strict": strict})
+            listed_patients, _, _ = self._patients(envelope.data) if envelope is not None else ([], (), 0)
+            served = [(p, str((p.get("bio") or {}).get("date_of_birth") or "")) for p in listed_patients]
+            sample = next(((p, value) for p, value in served if birth_date(value)), None)
+            if sample is None:
+                self._birth_probe_after = time.monotonic() + EMAIL_PROBE_SECONDS
+                return True
+            patient, value = sample
+            day = birth_date(value)
+            if day is None or value == day:  # served as a date: compared as one
+                self._birth_day_found = True
+                return True
+            params: dict[str, str | int] = {"date_of_birth": day, "per_page": MAX_PAGE_SIZE, "location_strict": strict}
+            answer = await self._patient_list(params)
+            found, _, _ = self._patients(answer.data) if answer is not None else ([], (), 0)
+            self._birth_day_found = any(str(p["id"]) == str(patient["id"]) for p in found)
+            if not self._birth_day_found:
+                log.info("NexHealth's date_of_birth search misses the day it serves: birth date searches page through")
+        return self._birth_day_found is not False
+
     async def _patient_list(self, params: dict[str, str | int]) -> Envelope | None:
         """One page of `GET /patients`; None where NexHealth answers a list of no one with 404."""
         try:
             return await self.client.request("GET", "/patients", params=params)
-        except NoRoute:  # not the API's "no one": its address is wrong, or a page is in front of it
-            raise UpstreamUnusable(_NO_LIST_ROUTE.format(what="patient")) from None
         except NotFound:
-            await self._check_scope()  # a 404 at the whole list too is the scope; no one there, none here
+            # A 404 at the whole list too is the scope, or, without the API's envelope (`NoRoute`),
+            # its address being wrong or a page in front of it; no one there, none here. A 404
+            # without a body where the whole list answers is the API's "no one" (Spring's
+            # `ResponseEntity.notFound().build()`): the docs show no error body.
+            await self._check_scope()
             return None
 
     # -- write --------------------------------------------------------------------------------

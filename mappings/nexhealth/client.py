@@ -283,8 +283,15 @@ _UNKNOWN_WORDS = ("not allowed", "not permitted", "unknown", "unsupported", "unr
 
 def _refused_parameter(sent: Mapping[str, str | int], message: str) -> str | None:
     """The narrowing search parameter of `sent` that a refusal's `message` names, if any."""
-    words = set(re.findall(r"[a-z_]+", message.lower()))
-    return next((name for name in _NARROWING if name in sent and name in words), None)
+    return next((name for name in _NARROWING if name in sent and _names(message, name)), None)
+
+
+def _names(message: str, parameter: str) -> bool:
+    """Whether `message` names `parameter` (`per_page`): as sent, or as a framework words a field
+    for people (Rails' `full_messages` "Per page must be ...", Laravel's "The per page field ...")
+    or in camelCase (a NestJS DTO's `perPage`). The docs give no refusal's words."""
+    spelled = r"[\s_-]?".join(re.escape(part) for part in parameter.split("_"))
+    return re.search(rf"(?<![a-z0-9_]){spelled}(?![a-z0-9_])", message, re.IGNORECASE) is not None
 
 
 def _says_unknown(message: str) -> bool:
@@ -299,7 +306,7 @@ def _smaller_page(sent: str | int | None, message: str) -> int | None:
     """The page size to ask after NexHealth refused `sent` with `message`: None unless the
     refusal is about `per_page` ("per_page must be less than or equal to 50"); the largest
     number the message names below `sent`, else the next smaller of the usual sizes."""
-    if not isinstance(sent, int) or sent <= 1 or "per_page" not in message.lower():
+    if not isinstance(sent, int) or sent <= 1 or not _names(message, "per_page"):
         return None
     named = [int(n) for n in re.findall(r"\d{1,6}", message) if 0 < int(n) < sent]
     return max(named) if named else next(size for size in _PAGE_SIZES if size < sent)

@@ -5,9 +5,11 @@ Containers (`data`): the docs show lists three ways and never a single-record an
 - `"data": [ "patients": [ ...` on the patients page (nexhealth-patients.txt), read as a list
   holding `{"patients": [...]}`, or as a bare list of patients;
 - other lists (`/providers`, `/appointments`) bare, or under their plural name, or wrapped.
-`data: null` or a `null` list reads as an empty list. A single record (`GET /patients/{id}`,
+`data: null` or a `null` list reads as an empty list, and so does a list left out (`{}`, `[{}]`:
+Go's `encoding/json` omits an empty slice tagged `omitempty`). A single record (`GET /patients/{id}`,
 `POST` and `PATCH /patients`) is read as `{"patient": {...}}`, the record itself,
-`{"patients": [one]}` or `[one]`. A container that is none of these is `UnreadableShape`.
+`{"patients": [one]}` or `[one]`; a read's `data` holding no record (`null`, `{"patient": null}`:
+a lookup's null sent as it is) is no record (`holds_no_record`). A container that is none of these is `UnreadableShape`.
 
 Records: every field the docs (or the simulator, for what they do not show) name is declared,
 so that only truly unknown fields are drift (`gateway.contract.Drift`). Numbers and booleans
@@ -40,6 +42,7 @@ __all__ = [
     "VendorAppointment",
     "VendorPatient",
     "VendorProvider",
+    "holds_no_record",
     "listed",
     "read_many",
     "read_one",
@@ -186,17 +189,26 @@ class UnreadableShape(ValueError):
 
 def listed(data: Any, plural: str) -> list[Any]:
     """The raw records of a list answer's `data`, in any of its shapes."""
-    if data is None:
+    if data is None or data == {}:  # (`{}`: Go's `omitempty` left an empty `"patients": []` out)
         return []
     if isinstance(data, dict) and plural in data:
         data = data[plural]
         if data is None:
             return []
     if isinstance(data, list):
-        if len(data) == 1 and isinstance(data[0], dict) and set(data[0]) == {plural}:
-            return listed(data[0][plural], plural)  # [{"patients": [...]}], as the patients page prints it
+        if len(data) == 1 and isinstance(data[0], dict) and set(data[0]) <= {plural}:
+            # [{"patients": [...]}], as the patients page prints it; [{}] its empty list left out
+            return listed(data[0].get(plural), plural)
         return data
     raise UnreadableShape(f"the vendor's data is not a list of {plural}")
+
+
+def holds_no_record(data: Any, singular: str, plural: str) -> bool:
+    """Whether a single-record answer's `data` holds no record at all: null, `{}`, `[]`, or the
+    record under its name null (`{"patient": null}`, `{"patients": []}`)."""
+    if isinstance(data, dict) and len(data) == 1 and (singular in data or plural in data):
+        data = next(iter(data.values()))
+    return data is None or data == {} or data == []
 
 
 def single(data: Any, singular: str, plural: str) -> Any:

@@ -86,9 +86,19 @@ Scalars = Literal["native", "strings"]
 Nulls = Literal["null", "absent", "empty"]
 Count = Literal["number", "absent", "page"]
 PastEnd = Literal["empty", "last"]
-PerPage = Literal["max_1000", "max_50", "ignored", "refused_50"]
+# "refused_50_humanized": above 50 refused as "refused_50" is, in the words of a framework that
+# names the field as people read it (Rails' `errors.full_messages` of a `validates :per_page,
+# numericality: {less_than_or_equal_to: 50}`: "Per page must be ...", as Laravel's "The per page
+# field must not be greater than 50."): the docs give `per_page` no bound, nor a refusal's words.
+PerPage = Literal["max_1000", "max_50", "ignored", "refused_50", "refused_50_humanized"]
 PastLatest = Literal["refused", "failed"]
-EmptyLists = Literal["listed", "not_found"]
+# "omitted": a list of no records as Go's `encoding/json` writes a struct whose fields are all
+# tagged `omitempty` (an empty slice and a zero `count` left out): `"data": {}` for `{"patients":
+# []}`, `[{}]` where the list is wrapped. The docs show lists of patients only, never an empty one.
+# "no_body": a 404 without a body, the one a Spring controller's `ResponseEntity.notFound().build()`
+# (an ASP.NET Core `NotFound()` outside `[ApiController]`, a Go `w.WriteHeader(404)`) sends for a
+# list or a record of no one: the docs show no error body at all.
+EmptyLists = Literal["listed", "not_found", "omitted", "no_body"]
 Providers = Literal["listed", "absent"]
 LocationIds = Literal["shown", "absent"]
 PageBase = Literal["one", "zero"]
@@ -117,7 +127,10 @@ EditLocation = Literal["query", "body"]
 UnknownKeys = Literal["ignored", "refused"]
 # "location": `GET /patients/{id}` finds only the patients of its `location_id` (a Rails nested
 # `current_location.patients.find(id)`), where a list not `location_strict` holds the institution's.
-PatientShow = Literal["listed", "absent", "location"]
+# "location_forbidden": the same read refuses such a patient as not the location's to show, 403
+# (a Pundit policy or CanCanCan ability checking the patient's locations, whose `NotAuthorizedError`
+# and `AccessDenied` are answered 403 Forbidden): the patient is there, only not at that location.
+PatientShow = Literal["listed", "absent", "location", "location_forbidden"]
 EditDuplicates = Literal["others", "self_included"]
 EditBio = Literal["merged", "replaced"]
 AppointmentTimes = Literal["utc", "local"]
@@ -145,6 +158,24 @@ WrittenBio = Literal["included", "absent"]
 # Whether an edit's `bio` may hold a null ("taken") or not ("refused": a Joi `Joi.string()` or a
 # Zod `z.string().optional()` refuses null unless told `.allow(null)`/`.nullable()`).
 BioNulls = Literal["taken", "refused"]
+# How `date_of_birth` search compares where dates of birth are kept as instants (`birth_dates`):
+# by the day each stands for ("day"), or ("instant") the term cast as the framework casts a
+# date-only text (Rails' time-zone-aware cast of "1964-05-03" to that midnight in
+# `config.time_zone`, JavaScript's `new Date("1964-05-03")` to the UTC midnight) against the
+# instants stored: the docs never name `date_of_birth` among the search parameters, nor how it
+# compares (`birth_search.py`).
+BirthSearch = Literal["day", "instant"]
+# A read of no record (`GET /patients/{id}`, `GET /appointments/{id}`): a 404 ("not_found"), or
+# ("null") a 200 whose record is null, as an implementation answers that sends what its lookup
+# resolved without checking it (Mongoose's `findById` and Sequelize's `findByPk` resolve `null`,
+# Rails' `find_by` returns `nil`): `{"code": true, "data": {"patient": null}}`, or `"data": null`
+# where the record is served bare. The docs show no single-record answer at all.
+MissingRead = Literal["not_found", "null"]
+# Whether an appointment names its provider (`provider_name`, "shown") or carries `provider_id`
+# alone ("absent": a serializer of the appointment's own columns, the name a join it leaves to
+# `/providers`): the docs show `provider_name` only in a patient's `upcoming_appts`, and no
+# appointment route at all.
+ProviderNames = Literal["shown", "absent"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring", "fully_flat", "fully_flat_ignoring"),
@@ -158,9 +189,9 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "nulls": ("null", "absent", "empty"),
     "count": ("number", "absent", "page"),
     "past_end": ("empty", "last"),
-    "per_page": ("max_1000", "max_50", "ignored", "refused_50"),
+    "per_page": ("max_1000", "max_50", "ignored", "refused_50", "refused_50_humanized"),
     "past_latest": ("refused", "failed"),
-    "empty_lists": ("listed", "not_found"),
+    "empty_lists": ("listed", "not_found", "omitted", "no_body"),
     "providers": ("listed", "absent"),
     "location_ids": ("shown", "absent"),
     "page_base": ("one", "zero"),
@@ -187,7 +218,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "phone_input": ("lenient", "ten_digits"),
     "edit_location": ("query", "body"),
     "unknown_keys": ("ignored", "refused"),
-    "patient_show": ("listed", "absent", "location"),
+    "patient_show": ("listed", "absent", "location", "location_forbidden"),
     "edit_duplicates": ("others", "self_included"),
     "edit_bio": ("merged", "replaced"),
     "appointment_times": ("utc", "local"),
@@ -197,6 +228,9 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "birth_date_unset": ("null", "zero"),
     "written_bio": ("included", "absent"),
     "bio_nulls": ("taken", "refused"),
+    "birth_search": ("day", "instant"),
+    "missing_read": ("not_found", "null"),
+    "provider_names": ("shown", "absent"),
 }
 
 
@@ -272,14 +306,21 @@ class Reading:
     - ``past_latest``: with ``latest_year``, a window reaching past it is ``"refused"`` (400)
       or ``"failed"`` (500: an implementation whose calendar overflows there).
     - ``empty_lists``: a list of no records (patients, appointments, providers) is an empty
-      list (``"listed"``) or 404 ``["Not found"]`` (``"not_found"``).
+      list (``"listed"``) or 404 ``["Not found"]`` (``"not_found"``), or, under ``"omitted"``,
+      written as Go's ``omitempty`` writes an empty slice and a zero count: left out, so that
+      ``{"patients": []}`` is ``{}`` (``[{}]`` wrapped) and ``count`` is absent (a bare list,
+      an interface holding an empty slice, stays ``[]``). Or ``"no_body"``: 404 with no body
+      at all, and so is a patient or appointment read of no one (``GET /patients/{id}``,
+      ``GET /appointments/{id}``), where the routes are there.
     - ``providers``: ``GET /providers`` (not in the docs) is ``"listed"``, or ``"absent"`` (404).
     - ``location_ids``: records carry them (``"shown"``) or not (``"absent"``: neither of the
       docs' patient shapes has them); ``location_strict`` filters by them all the same.
     - ``per_page``: taken up to 1000 (``"max_1000"``), up to 50 (``"max_50"``), or
       ``"ignored"`` (every list pages by the default 5); ``count`` stays the true total. Or
       ``"refused_50"``: above 50 is a 400 ``["per_page must be less than or equal to 50"]``
-      (a validator's maximum, as Joi or express-validator state it, not a silent cap).
+      (a validator's maximum, as Joi or express-validator state it, not a silent cap); or
+      ``"refused_50_humanized"``: the same 400 naming the field as Rails' ``full_messages``
+      does, ``["Per page must be less than or equal to 50"]``.
     - ``page_base``: ``page`` numbers pages from 1 (``"one"``) or from 0 (``"zero"``, as
       Spring's ``Pageable`` does); without ``page``, the first page either way.
     - ``create_body``: ``POST /patients`` takes ``{"provider": {...}, "patient": {...}}``
@@ -408,7 +449,9 @@ class Reading:
       finds only a patient of its ``location_id`` (404 ``["Patient not found"]`` for one of
       another location of the institution: a Rails ``current_location.patients.find(id)``;
       the docs say a search "is always performed in the context of a location"), while a
-      list not ``location_strict`` holds the whole institution's and an edit finds any.
+      list not ``location_strict`` holds the whole institution's and an edit finds any. Or
+      ``"location_forbidden"``: such a read is 403 ``["You are not authorized to view this
+      patient at this location"]`` (Pundit's ``NotAuthorizedError`` answered 403).
     - ``edit_duplicates``: an edit clashing with ``"others"`` is a duplicate (its email, a
       phone, or its name and birth date another patient's), or, under ``"self_included"``,
       an edit whose ``email`` or ``bio.phone_number`` any patient has, the one edited
@@ -468,6 +511,19 @@ class Reading:
       ``["\"patient.bio.city\" must be a string"]``, Joi's words for a ``Joi.string()`` that
       was not told ``.allow(null)``, as a Zod ``z.string().optional()`` refuses it too). The
       docs show no edit body, nor how a field is cleared.
+    - ``birth_search``: ``date_of_birth`` search finds the patients born on the day asked
+      (``"day"``), or, where ``birth_dates`` keeps instants, those whose stored instant is the
+      term cast as the serving framework casts a date-only text (``"instant"``): under
+      ``"zoned"`` Rails casts ``1964-05-03`` to Eastern midnight against stored UTC midnights,
+      under ``"east_midnight"`` ``new Date("1964-05-03")`` is the UTC midnight against stored
+      Berlin midnights: no one is found by birth date (``birth_search.py``).
+    - ``missing_read``: ``GET /patients/{id}`` and ``GET /appointments/{id}`` of no record
+      (unknown, or, under ``patient_show="location"``, of another location) are a 404
+      (``"not_found"``), or ``"null"``: 200 with the record null, ``{"patient": null}``
+      (``{"appointment": null}``), or ``data`` null where ``patient_envelope="flat"``.
+    - ``provider_names``: an appointment (and an entry of ``upcoming_appts``) names its
+      provider in ``provider_name`` (``"shown"``), or carries ``provider_id`` alone
+      (``"absent"``); the name is then only in ``GET /providers``.
     """
 
     patch_body: PatchBody = "nested"
@@ -520,6 +576,9 @@ class Reading:
     birth_date_unset: BirthDateUnset = "null"
     written_bio: WrittenBio = "included"
     bio_nulls: BioNulls = "taken"
+    birth_search: BirthSearch = "day"
+    missing_read: MissingRead = "not_found"
+    provider_names: ProviderNames = "shown"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

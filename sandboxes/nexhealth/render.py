@@ -111,8 +111,9 @@ def appointment_doc(
 
 
 def upcoming_entry(appointment: JsonObject) -> JsonObject:
-    """One entry of a patient's ``upcoming_appts``: the appointment's values, fewer keys."""
-    return {key: appointment[key] for key in _UPCOMING_FIELDS}
+    """One entry of a patient's ``upcoming_appts``: the appointment's values, fewer keys (those
+    it has: ``provider_names="absent"`` leaves ``provider_name`` out of both)."""
+    return {key: appointment[key] for key in _UPCOMING_FIELDS if key in appointment}
 
 
 def clinic_patient_doc(patient: Patient, inserted: bool = True) -> JsonObject:

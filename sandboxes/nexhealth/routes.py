@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandboxes.nexhealth.auth import TokenIssuer
+from sandboxes.nexhealth.birth_search import searched_birth_day
 from sandboxes.nexhealth.body_keys import Declared, create_keys, edit_keys, undeclared, unknown_key_messages
 from sandboxes.nexhealth.envelope import envelope
 from sandboxes.nexhealth.errors import BodyRefused, ErrorAnswers
@@ -49,6 +50,8 @@ _DOCUMENTED_PATIENT_PARAMS = _LIST_PARAMS | {"new_patient", "include_upcoming_ap
 _ONE_PATIENT_PARAMS = frozenset({"subdomain", "location_id", "include_upcoming_appts"})
 _CREATE_PARAMS = frozenset({"subdomain", "location_id"})
 _NOT_EDITED = "Patient not found"
+# An empty list under its plural name, as Go's `omitempty` writes it (``empty_lists="omitted"``).
+_EMPTY_SLICE_OMITTED = {b'{"patients":[]}': b"{}", b'[{"patients":[]}]': b"[{}]"}
 T = TypeVar("T")
 _APPOINTMENT_PARAMS = _LIST_PARAMS | {"start", "end", "patient_id", "provider_id", "cancelled", "include[]"}
 _ONE_APPOINTMENT_PARAMS = frozenset({"subdomain", "location_id", "include[]"})
@@ -245,6 +248,8 @@ class NexHealthApi:
             return page, DEFAULT_PER_PAGE
         if self.reading.per_page == "refused_50" and per_page > 50:
             raise ApiError(400, ["per_page must be less than or equal to 50"])
+        if self.reading.per_page == "refused_50_humanized" and per_page > 50:  # Rails' `full_messages`
+            raise ApiError(400, ["Per page must be less than or equal to 50"])
         return page, min(per_page, 50) if self.reading.per_page == "max_50" else per_page
 
     def page_of(self, items: list[T], page: int, per_page: int) -> list[T]:
@@ -256,10 +261,20 @@ class NexHealthApi:
 
     def listed(self, data: bytes, params: QueryParameters, count: int, held: int) -> Response:
         """A list answer: `count` records in all, `held` of them in `data`."""
-        if count == 0 and self.reading.empty_lists == "not_found":
-            return self.errors.refuse(404, ["Not found"])
+        if count == 0 and self.reading.empty_lists in ("not_found", "no_body"):
+            return self.none_found("Not found")
         shown = held if self.reading.count == "page" else count
+        if held == 0 and self.reading.empty_lists == "omitted":  # Go's `omitempty`: no empty slice, no zero
+            written = None if shown == 0 else count_bytes(shown, self.reading)
+            return envelope(200, _EMPTY_SLICE_OMITTED.get(data, data), params.description(), written)
         return envelope(200, data, params.description(), count_bytes(shown, self.reading))
+
+    def none_found(self, message: str) -> Response:
+        """The 404 of a read or a list of no one: `message` in the reading's error body, or no
+        body at all under ``empty_lists="no_body"`` (Spring's ``ResponseEntity.notFound().build()``)."""
+        if self.reading.empty_lists == "no_body":
+            return Response(status_code=404)
+        return self.errors.refuse(404, [message])
 
     # ---- patients
 
@@ -280,6 +295,8 @@ class NexHealthApi:
         birth_date = params.get("date_of_birth")
         if birth_date is not None and not is_date(birth_date):
             raise ApiError(400, ["date_of_birth must be a date (YYYY-MM-DD)"])
+        if birth_date is not None:  # the stored day it finds, as the framework casts it (`birth_search`)
+            birth_date = searched_birth_day(birth_date, self.reading)
         foreign_id = params.get("foreign_id") if self.reading.foreign_id_search == "exact" else None
         terms = (params.get("name"), params.get("email"), params.get("phone_number"), birth_date,
                  foreign_id)  # fmt: skip
@@ -305,10 +322,18 @@ class NexHealthApi:
         upcoming = bool(params.boolean("include_upcoming_appts"))
         patient_id = ascii_int(request.path_params["patient_id"])
         row = self.store.rows.get(patient_id) if patient_id is not None else None
-        if row is not None and self.reading.patient_show == "location" and location not in row.doc["location_ids"]:
+        if (
+            row is not None
+            and self.reading.patient_show.startswith("location")
+            and location not in row.doc["location_ids"]
+        ):
+            if self.reading.patient_show == "location_forbidden":  # Pundit's NotAuthorizedError, 403
+                raise ApiError(403, ["You are not authorized to view this patient at this location"])
             row = None  # another location's: not among this location's patients
+        if row is None and self.reading.missing_read == "null":  # the lookup's null, sent as it is
+            return envelope(200, self.one_patient(b"null"), params.description())
         if row is None:
-            raise ApiError(404, ["Patient not found"])
+            return self.none_found("Patient not found")
         return envelope(200, self.one_patient(row.render(upcoming)), params.description())
 
     async def create_patient(self, request: Request) -> Response:
@@ -443,7 +468,9 @@ class NexHealthApi:
         includes = params.includes()
         appointment_id = ascii_int(request.path_params["appointment_id"])
         appointment = self.store.appointments.get(appointment_id) if appointment_id is not None else None
+        if appointment is None and self.reading.missing_read == "null":
+            return envelope(200, b'{"appointment":null}', params.description())
         if appointment is None:
-            raise ApiError(404, ["Appointment not found"])
+            return self.none_found("Appointment not found")
         rendered = self.store.render_appointment(appointment, includes)
         return envelope(200, b'{"appointment":' + rendered + b"}", params.description())

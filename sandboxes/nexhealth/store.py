@@ -149,6 +149,8 @@ class Store:
                 if doc[key] is not None:
                     moment = datetime.fromisoformat(doc[key].replace("Z", "+00:00")).astimezone(zone)
                     doc[key] = moment.replace(tzinfo=None).isoformat(timespec="milliseconds")
+        if self.reading.provider_names == "absent":  # `provider_id` alone: the name is `/providers`'
+            del doc["provider_name"]
         return Appointment(encounter.start, doc, orjson.dumps(styled(doc, self.reading)))
 
     def _clinic_row(self, patient: Patient, appointments: list[Appointment]) -> PatientRow:

@@ -38,6 +38,7 @@ from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.responses import Response
 
 from mappings.nexhealth.adapter import EARLIEST, open_windows
 from sandboxes.clinic import Clinic, Encounter, build_clinic
@@ -86,10 +87,14 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "unknown_keys": "refused",
         # An appointment's times as its office's wall time, without an offset (its `timezone`).
         "appointment_times": "local",
-        # Rails' `datetime` date of birth, the UTC midnight served in Eastern Time (the evening before).
+        # Rails' `datetime` date of birth, the UTC midnight served in Eastern Time (the evening before),
+        # searched as Rails casts "1964-05-03" for it: Eastern midnight, which no stored one is.
         "birth_dates": "zoned",
+        "birth_search": "instant",
         # Rails' `current_location.patients.find(id)`: a read finds only its location's patients.
         "patient_show": "location",
+        # A list or a read of no one a 404 without a body (Spring's `ResponseEntity.notFound().build()`).
+        "empty_lists": "no_body",
     },
     "flat-wrapped-include": {
         "patient_envelope": "flat",
@@ -103,6 +108,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "timestamps": "seconds",
         "count": "absent",
         "past_end": "last",
+        "per_page": "refused_50_humanized",  # Rails' "Per page must be less than or equal to 50"
+        "empty_lists": "omitted",  # Go's `omitempty`: a list of no one is `[{}]`, wrapped
+        "provider_names": "absent",  # an appointment's `provider_id` alone: the name is `/providers`'
         "genders": "lower",
         "unknown_gender": "failed",  # a Rails enum: `Male` is a 500, not a refusal
         "create_answer": "none",
@@ -159,6 +167,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "birth_dates": "east_midnight",
         # The create's Pydantic model reused for PATCH: every field a create requires, each edit.
         "edit_fields": "whole",
+        # A read of no one answered 200 `{"patient": null}`: the lookup's None sent as it is...
+        "missing_read": "null",
+        # ...and one of another location's patient refused 403, as a policy refuses it.
+        "patient_show": "location_forbidden",
     },
 }
 
@@ -617,6 +629,11 @@ def test_active_true_finds_every_patient_served_as_active(inactive: str) -> None
         # Express's `res.status(400).send(message)`: the words as the whole body, no JSON. Unread,
         # every Encounter search and every Patient search of _count above 50 was that 400.
         ("refused_50", "text"),
+        # Rails' `errors.full_messages` (in its `{"base": [...]}`) names the field as people read
+        # it, "Per page must be less than or equal to 50" (Laravel: "The per page field must not
+        # be greater than 50."): unread, every Encounter search was that 400.
+        ("refused_50_humanized", "object"),
+        ("refused_50_humanized", "list"),
     ],
 )
 def test_a_page_size_refused_as_too_large_is_asked_again_smaller(per_page: str, error_body: str) -> None:
@@ -1185,6 +1202,40 @@ def test_a_birth_date_served_as_an_instant_finds_created_and_strict_patients(bir
             assert running.fhir.get(f"{BASE}/Patient/{_fhir_id(patient.id)}").status_code == 404
 
 
+@pytest.mark.parametrize("birth_dates", ["date", "datetime", "east_midnight", "zoned"])
+def test_a_birth_date_search_finds_the_patient_however_nexhealth_casts_the_day(birth_dates: str) -> None:
+    # Where dates of birth are kept as instants, `date_of_birth=1964-05-03` may be cast as its
+    # framework casts a date-only text and compared with the instants stored: Rails casts it to
+    # that midnight in `config.time_zone` (stored: UTC midnights), Node's `new Date(...)` to the
+    # UTC midnight (stored: the server's midnight). Pushed down as it was, `birthdate=eq...`
+    # found no one, and an If-None-Exist create by birth date made the patient again (or was
+    # refused as a duplicate of one the search had not found).
+    simulator = partial(create_sandbox, rate_per_minute=RATE, birth_dates=birth_dates, birth_search="instant")
+    live = [p for p in live_patients(build_clinic()) if p.birth_date and p.email]
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        for patient in (live[0], live[len(live) // 2]):
+            assert patient.birth_date is not None
+            day = patient.birth_date.isoformat()
+            born = running.fhir.search_all(f"{BASE}/Patient", birthdate=f"eq{day}", _count=100)
+            assert _fhir_id(patient.id) in [r["id"] for r in born], (day, [r.get("birthDate") for r in born])
+            assert {r.get("birthDate") for r in born} == {day}
+        someone = live[1]
+        assert someone.birth_date is not None
+        again = {
+            "resourceType": "Patient",
+            "name": [{"family": someone.last_name, "given": [someone.first_name]}],
+            "telecom": [{"system": "email", "value": someone.email}],
+            "birthDate": someone.birth_date.isoformat(),
+            "gender": "unknown",
+        }
+        condition = f"birthdate={someone.birth_date.isoformat()}&family={someone.last_name}"
+        answer = running.fhir.request(
+            "POST", f"{BASE}/Patient", json=again, headers={**JSON, "If-None-Exist": condition}
+        )
+        assert answer.status_code == 200, answer.text[:300]  # the patient there, not made again
+        assert answer.json()["id"] == _fhir_id(someone.id)
+
+
 @pytest.mark.parametrize("undocumented_params", ["taken", "refused"])
 def test_search_parameters_the_docs_do_not_name_may_be_refused(undocumented_params: str) -> None:
     # The docs name no `foreign_id` or `date_of_birth` among the patient search's parameters:
@@ -1474,6 +1525,132 @@ def test_a_404_in_bare_text_is_the_apis_no_one_not_a_missing_route(reading: dict
         assert running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(someone.id)}")["id"] == _fhir_id(someone.id)
 
 
+def _performers(fhir: FhirHttp, patient_id: int) -> dict[str, list[str]]:
+    """The performers' names of the patient's Encounters, by Encounter id."""
+    found = fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(patient_id), _count=100)
+    return {e["id"]: [p["individual"]["display"] for p in e.get("participant", [])] for e in found}
+
+
+def test_an_appointment_without_its_providers_name_names_the_performer_from_the_provider_list() -> None:
+    # The docs show `provider_name` only in a patient's `upcoming_appts`: an appointment may
+    # carry `provider_id` alone (a serializer of its own columns). Read as no provider, every
+    # Encounter lost its performer (US Core must-support), and the CCD its encounters' too.
+    clinic = build_clinic()
+    patients = [p for p in live_patients(clinic) if _here(p.encounters)][:3]
+    named: dict[str, dict[str, list[str]]] = {}
+    for reading in ("shown", "absent"):
+        simulator = partial(create_sandbox, rate_per_minute=RATE, provider_names=reading)
+        with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+            named[reading] = {e: names for p in patients for e, names in _performers(running.fhir, p.id).items()}
+            if reading == "absent":
+                again = {e: names for p in patients for e, names in _performers(running.fhir, p.id).items()}
+                assert again == named[reading]
+    assert named["absent"] == named["shown"]
+    assert all(len(names) == 1 and names[0] for names in named["shown"].values()), named["shown"]
+
+
+def test_without_a_provider_list_an_appointment_without_its_providers_name_is_served_without_one() -> None:
+    simulator = partial(create_sandbox, rate_per_minute=RATE, provider_names="absent", providers="absent")
+    patient = next(p for p in live_patients(build_clinic()) if _here(p.encounters))
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        performers = _performers(running.fhir, patient.id)
+        assert len(performers) == len(_here(patient.encounters))
+        assert all(names == [] for names in performers.values()), performers
+
+
+@pytest.mark.parametrize(
+    "reading",
+    [
+        {"patient_envelope": "nested"},
+        {"patient_envelope": "flat"},
+        {"patient_envelope": "nested", "patient_show": "location"},
+    ],
+    ids=lambda reading: "-".join(f"{k}={v}" for k, v in reading.items()),
+)
+def test_a_read_of_no_one_answered_with_null_is_not_found(reading: dict[str, str]) -> None:
+    # Mongoose's `findById` (Sequelize's `findByPk`, Rails' `find_by`) resolves null for no
+    # record, and an implementation sending what it resolved answers `GET /patients/{id}` 200
+    # with `{"patient": null}` (`data: null` where the record is served bare). Read as a patient
+    # that could not be read, a read of an id not there was a 502, and so were a search by an
+    # identifier that is no patient's id and `$everything` of one; where the read is scoped to
+    # its location, a patient of another location was said not to exist.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, missing_read="null", **reading)
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    elsewhere = next(p for p in live if p.location_id is not None and location_id_of(p.location_id) != LOCATION)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        missing = running.fhir.get(f"{BASE}/Patient/{_fhir_id(999_999)}")
+        assert missing.status_code == 404, missing.text[:300]
+        assert missing.json()["issue"][0]["code"] == "not-found"
+        none = running.fhir.get(f"{BASE}/Patient", params={"identifier": _fhir_id(999_998)})
+        assert none.status_code == 200, none.text[:300]
+        assert none.json().get("entry", []) == []
+        everything = running.fhir.get(f"{BASE}/Patient/{_fhir_id(999_997)}/$everything")
+        assert everything.status_code == 404, everything.text[:300]
+        read = running.fhir.get(f"{BASE}/Patient/{_fhir_id(elsewhere.id)}")
+        assert read.status_code == 200, read.text[:300]
+        assert read.json()["id"] == _fhir_id(elsewhere.id)
+
+
+def test_a_404_without_a_body_is_no_one_where_the_route_has_answered() -> None:
+    # Spring's `ResponseEntity.notFound().build()` (an ASP.NET Core `NotFound()` outside
+    # `[ApiController]`, Go's `w.WriteHeader(404)`): a list or a read of no one is a 404 with no
+    # body, as a web server's own 404 for a path it has no route for may be. Read as a missing
+    # route, every search matching no one was a 502 "NexHealth answered its patient list with a
+    # 404 page", and one read of a patient not there made every later read walk the list.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, empty_lists="no_body")
+    clinic = build_clinic()
+    someone = next(p for p in live_patients(clinic) if p.email and p.encounters)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        for params in ({"email": "nobody.here@example.org"}, {"identifier": "NOPE-1"}, {"birthdate": "1801-01-01"}):
+            empty = running.fhir.get(f"{BASE}/Patient", params=params)
+            assert empty.status_code == 200, (params, empty.text[:300])
+            assert empty.json().get("entry", []) == [], (params, empty.json().get("entry", [])[:1])
+        missing = running.fhir.get(f"{BASE}/Patient/{_fhir_id(999_999)}")
+        assert missing.status_code == 404, missing.text[:300]
+        before = running.sandbox.app.state.requests
+        assert running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(someone.id)}")["id"] == _fhir_id(someone.id)
+        assert running.sandbox.app.state.requests - before == 1  # its own read, not the list walked
+        found = running.fhir.search_all(f"{BASE}/Patient", email=someone.email)
+        assert _fhir_id(someone.id) in {r["id"] for r in found}
+        visits = running.fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(someone.id))
+        assert len(visits) == len(_here(someone.encounters))
+
+
+@pytest.mark.parametrize("patient_list", ["object", "wrapped", "array"])
+def test_a_list_of_no_one_written_as_go_omits_it_is_no_one(patient_list: str) -> None:
+    # Go's `encoding/json` leaves an empty slice tagged `omitempty` out: a search of no one is
+    # `"data": {}` (`[{}]` where the list is wrapped) with no `count`. Read as no list of
+    # patients, every search matching no one was a 502 "NexHealth's patient list could not be
+    # read" (wrapped: a warning of an unreadable record and no total), and so was an
+    # If-None-Exist create of a patient not there yet.
+    simulator = partial(create_sandbox, rate_per_minute=RATE, empty_lists="omitted", patient_list=patient_list)
+    someone = next(p for p in live_patients(build_clinic()) if p.email)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        for params in ({"email": "nobody.here@example.org"}, {"identifier": "NOPE-1"}, {"birthdate": "1801-01-01"}):
+            empty = running.fhir.get(f"{BASE}/Patient", params=params)
+            assert empty.status_code == 200, (params, empty.text[:300])
+            assert empty.json().get("entry", []) == [], (params, empty.json().get("entry", [])[:1])
+        counted = running.fhir.get_ok(f"{BASE}/Patient", params={"birthdate": "1801-01-01"})
+        assert counted.get("total", 0) == 0, counted
+        body = {
+            "resourceType": "Patient",
+            "name": [{"family": "Omitempty", "given": ["Ada"]}],
+            "telecom": [
+                {"system": "email", "value": "omitempty@example.org"},
+                {"system": "phone", "value": "3125550471"},
+            ],
+            "birthDate": "1990-02-03",
+            "gender": "female",
+        }
+        created = running.fhir.request(
+            "POST", f"{BASE}/Patient", json=body, headers={**JSON, "If-None-Exist": "email=omitempty@example.org"}
+        )
+        assert created.status_code == 201, created.text[:300]
+        found = running.fhir.search_all(f"{BASE}/Patient", email=someone.email)
+        assert _fhir_id(someone.id) in {r["id"] for r in found}
+
+
 @pytest.mark.parametrize(
     "reading",
     [{}, {"gender_at": "top"}, {"edit_answer": "before"}, {"patient_envelope": "flat", "create_body": "flat"}],
@@ -1513,14 +1690,48 @@ def test_a_write_answered_without_bio_answers_the_patient_whole(reading: dict[st
         assert running.fhir.get_ok(f"{BASE}/Patient/{answered['id']}")["birthDate"] == "1990-02-04"
 
 
+class _ForbiddenButAuthentication:
+    """A NexHealth that issues tokens and refuses every other request 403 (an API key without
+    the rights to read): the credentials' fault, whatever the request."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] != "/authenticates":
+            body = b'{"code":false,"description":null,"error":["Forbidden"],"data":null}'
+            await Response(body, status_code=403, media_type="application/json")(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def test_a_403_of_every_request_is_still_the_credentials() -> None:
+    # The other side of reading a read's 403 as the read's own: where the list is refused too,
+    # the credentials are, and a read says so (502 security), not "does not exist".
+    def forbidding() -> Any:
+        sandbox = create_sandbox(rate_per_minute=RATE)
+        return replace(sandbox, app=_ForbiddenButAuthentication(sandbox.app))
+
+    with gateway_over("nexhealth", forbidding, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        for path in (f"{BASE}/Patient/{_fhir_id(1)}", f"{BASE}/Patient"):
+            answer = running.fhir.get(path)
+            assert answer.status_code == 502, (path, answer.text[:300])
+            assert answer.json()["issue"][0]["code"] == "security", answer.text[:300]
+
+
 @pytest.mark.parametrize("location_ids", ["shown", "absent"])
-def test_a_patient_of_another_location_is_read_where_the_read_is_scoped_to_one(location_ids: str) -> None:
+# "location_forbidden": such a read refused 403 (a Pundit policy), which read as NexHealth refusing
+# the gateway's credentials made every read of the patient a 502 telling the operator to check them.
+@pytest.mark.parametrize("patient_show", ["location", "location_forbidden"])
+def test_a_patient_of_another_location_is_read_where_the_read_is_scoped_to_one(
+    location_ids: str, patient_show: str
+) -> None:
     # The docs say a search "is always performed in the context of a location"; an undocumented
     # `GET /patients/{id}` may find only that location's patients (Rails'
     # `current_location.patients.find(id)`), while a tenant not `location_strict` lists the
     # institution's. Such a patient was found by search and then a 404 "does not exist" to read,
     # to update or to `$everything`.
-    simulator = partial(create_sandbox, rate_per_minute=RATE, patient_show="location", location_ids=location_ids)
+    simulator = partial(create_sandbox, rate_per_minute=RATE, patient_show=patient_show, location_ids=location_ids)
     clinic = build_clinic()
     live = live_patients(clinic)
     here = next(p for p in live if location_id_of(p.location_id) == LOCATION)

@@ -400,6 +400,11 @@ def test_a_call_retried_after_a_vendor_failure_waits_its_turn() -> None:
         (100, 'The vendor rejected the request: "per_page" must be between 1 and 25', 25),
         (100, "The vendor rejected the request: per_page is too large", 50),  # no number: the next usual size
         (26, "per_page must be less than 26", 25),
+        # Rails' `full_messages` and Laravel name the field as people read it; NestJS's DTO in camelCase.
+        (100, "The vendor rejected the request: base Per page must be less than or equal to 50", 50),
+        (100, "The vendor rejected the request: The per page field must not be greater than 25.", 25),
+        (100, "The vendor rejected the request: perPage must not be greater than 20", 20),
+        (100, "The vendor rejected the request: superpage must be less than 50", None),  # another word
         (100, "The vendor rejected the request: start is not a date", None),  # not about per_page
         (1, "per_page must be at least 1", None),
         (None, "per_page must be less than or equal to 50", None),  # no page size was sent
@@ -465,6 +470,8 @@ def test_a_search_parameter_refused_as_unknown_is_left_out_with_a_warning() -> N
         ("The vendor rejected the request: date_of_birth: Extra inputs are not permitted", "date_of_birth"),
         ("The vendor rejected the request: per_page must be less than or equal to 50", None),
         ("The vendor rejected the request: location_id must be an integer", None),  # not one to do without
+        ("The vendor rejected the request: Date of birth is not a permitted parameter", "date_of_birth"),
+        ("The vendor rejected the request: Foreign id is not allowed", "foreign_id"),
     ],
 )
 def test_the_search_parameter_a_refusal_names(message: str, expected: str | None) -> None:

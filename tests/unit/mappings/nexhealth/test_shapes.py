@@ -14,6 +14,7 @@ from mappings.nexhealth.shapes import (
     VendorAppointment,
     VendorPatient,
     VendorProvider,
+    holds_no_record,
     listed,
     read_many,
     read_one,
@@ -60,9 +61,38 @@ def test_patient_lists_in_each_shape(data: Any) -> None:
     assert [p.id for p in found] == [415, 416] and problems == []
 
 
-@pytest.mark.parametrize("data", [None, {"patients": []}, {"patients": None}, [], [{"patients": []}]])
+@pytest.mark.parametrize(
+    "data",
+    # `{}` and `[{}]`: Go's `omitempty` leaves an empty slice out.
+    [None, {"patients": []}, {"patients": None}, [], [{"patients": []}], {}, [{}]],
+)
 def test_empty_lists(data: Any) -> None:
     assert listed(data, "patients") == []
+
+
+@pytest.mark.parametrize(
+    ("data", "none"),
+    [
+        (None, True),
+        ({"patient": None}, True),  # a lookup's null, sent as it is
+        ({}, True),
+        ([], True),
+        ({"patients": []}, True),
+        ({"patient": PATIENT}, False),
+        (PATIENT, False),
+        ({"patients": [PATIENT]}, False),
+        ([PATIENT], False),
+        ({"id": None}, False),  # a record, unreadable: not "no record"
+    ],
+)
+def test_a_read_answered_without_a_record(data: Any, none: bool) -> None:
+    assert holds_no_record(data, "patient", "patients") is none
+
+
+@pytest.mark.parametrize("data", [{"patient": [PATIENT]}, "none", 7])
+def test_what_is_no_list_is_unreadable(data: Any) -> None:
+    with pytest.raises(UnreadableShape):
+        listed(data, "patients")
 
 
 def test_one_bad_record_leaves_the_others_readable_and_is_named_by_id_and_field() -> None:

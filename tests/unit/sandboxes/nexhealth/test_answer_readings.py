@@ -199,6 +199,87 @@ def test_per_page_is_capped_or_ignored_and_count_stays_the_total(reading: str, s
     assert body["data"]["patients"] == everyone["data"]["patients"][size : 2 * size]
 
 
+@pytest.mark.parametrize(
+    ("reading", "words"),
+    [
+        ("refused_50", "per_page must be less than or equal to 50"),
+        ("refused_50_humanized", "Per page must be less than or equal to 50"),
+    ],
+)
+def test_a_page_size_above_50_is_refused_in_the_readings_words(reading: str, words: str) -> None:
+    api = _api(per_page=reading)
+    refused = api.call("GET", "/patients", params={**SCOPE, "per_page": 51})
+    assert (refused.status_code, refused.json()["error"]) == (400, [words])
+    assert api.call("GET", "/patients", params={**SCOPE, "per_page": 50}).status_code == 200
+
+
+@pytest.mark.parametrize(("patient_list", "data"), [("object", {}), ("wrapped", [{}]), ("array", [])])
+def test_a_list_of_no_one_is_left_out_as_go_omits_an_empty_slice(patient_list: str, data: Any) -> None:
+    api = _api(empty_lists="omitted", patient_list=patient_list)
+    body = api.call("GET", "/patients", params={**SCOPE, "email": "nobody@example.org"}).json()
+    assert body["data"] == data and "count" not in body
+    past = api.call("GET", "/patients", params={**SCOPE, "per_page": 1000, "page": 9}).json()
+    assert past["data"] == data and past["count"] > 0  # a page past the end: the total is no zero
+    someone = api.call("GET", "/patients", params={**SCOPE, "per_page": 1}).json()
+    assert someone["count"] > 0 and someone["data"] != data
+
+
+def test_no_one_is_a_404_without_a_body_under_no_body() -> None:
+    api = _api(empty_lists="no_body")
+    for path, params in (
+        ("/patients", {**SCOPE, "email": "nobody@example.org"}),
+        ("/patients/999999999", SCOPE),
+        ("/appointments/999999999", {"subdomain": SCOPE["subdomain"]}),
+    ):
+        answer = api.call("GET", path, params=params)
+        assert (answer.status_code, answer.content) == (404, b""), path
+    assert api.call("GET", "/patients", params={**SCOPE, "per_page": 1}).json()["count"] > 0
+    unknown = api.call("GET", "/patients", params={**SCOPE, "location_id": 999})
+    assert unknown.status_code == 404 and unknown.json()["error"] == ["Location not found"]  # the API's words
+
+
+@pytest.mark.parametrize(
+    ("birth_dates", "birth_search", "finds"),
+    [
+        ("date", "instant", True),
+        ("datetime", "instant", True),  # `new Date(day)` is the UTC midnight stored
+        ("east_midnight", "instant", False),  # ...not the Berlin midnight stored
+        ("zoned", "instant", False),  # Rails casts the day to Eastern midnight; UTC midnights stored
+        ("zoned", "day", True),
+    ],
+)
+def test_a_birth_date_search_casts_the_day_as_its_framework_does(
+    birth_dates: str, birth_search: str, finds: bool
+) -> None:
+    api = _api(birth_dates=birth_dates, birth_search=birth_search)
+    everyone = _api().ok("/patients", per_page=1000)["data"]["patients"]
+    someone = next(p for p in everyone if p["bio"]["date_of_birth"])
+    found = api.ok("/patients", per_page=1000, date_of_birth=someone["bio"]["date_of_birth"])["data"]["patients"]
+    assert (someone["id"] in [p["id"] for p in found]) is finds
+
+
+@pytest.mark.parametrize(("patient_envelope", "data"), [("nested", {"patient": None}), ("flat", None)])
+def test_a_read_of_no_one_is_null_under_missing_read_null(patient_envelope: str, data: Any) -> None:
+    api = _api(missing_read="null", patient_envelope=patient_envelope)
+    answer = api.call("GET", "/patients/999999999", params=SCOPE)
+    assert (answer.status_code, answer.json()["code"], answer.json()["data"]) == (200, True, data)
+    visit = api.call("GET", "/appointments/999999999", params={"subdomain": SCOPE["subdomain"]})
+    assert (visit.status_code, visit.json()["data"]) == (200, {"appointment": None})
+    someone = api.ok("/patients", per_page=1)["data"]["patients"][0]
+    assert api.call("GET", f"/patients/{someone['id']}", params=SCOPE).json()["data"] is not None
+
+
+def test_appointments_may_carry_their_providers_id_alone() -> None:
+    window = {**SCOPE, "start": "1900-01-01T00:00:00Z", "end": "2100-01-01T00:00:00Z", "per_page": 1000}
+    shown = _api().ok("/appointments", **window)["data"]
+    absent = _api(provider_names="absent").ok("/appointments", **window)["data"]
+    assert shown and all(a["provider_name"] for a in shown)
+    assert absent == [{k: v for k, v in a.items() if k != "provider_name"} for a in shown]
+    upcoming = _api(provider_names="absent").ok("/patients", per_page=1000, include_upcoming_appts="true")
+    entries = [entry for p in upcoming["data"]["patients"] for entry in p["upcoming_appts"]]
+    assert entries and all("provider_name" not in entry and entry["provider_id"] for entry in entries)
+
+
 def test_unknown_readings_are_refused() -> None:
     with pytest.raises(ValueError, match="name_match"):
         Reading(name_match="soundex")  # type: ignore[arg-type]
@@ -417,3 +498,12 @@ def test_a_read_may_find_only_the_patients_of_its_location() -> None:
     assert _api(patient_show="location").call("GET", path, params=SCOPE).status_code == 404
     listed = _api(patient_show="location").patients()
     assert nexhealth_id(elsewhere) in {p["id"] for p in listed}  # the institution's list holds it
+    forbidden = _api(patient_show="location_forbidden")
+    refused = forbidden.call("GET", path, params=SCOPE)
+    assert (refused.status_code, refused.json()["error"]) == (
+        403,
+        ["You are not authorized to view this patient at this location"],
+    )
+    here = next(p for p in LIVE if location_id_of(p.location_id) == MAIN_LOCATION_ID)
+    assert forbidden.call("GET", f"/patients/{nexhealth_id(here)}", params=SCOPE).status_code == 200
+    assert forbidden.call("GET", "/patients/999999999", params=SCOPE).status_code == 404
