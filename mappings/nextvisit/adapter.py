@@ -223,9 +223,10 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
 - The clinician: `provider`, else `user` (Nextvisit's clinicians are its users: an encounter that
   `belongsTo` one is written as PatientFull writes its `user`, `{id, name, email}`), `clinician` or
   `practitioner`; the first that names someone is the primary performer.
-- References (`provider`, `user`, `location`, also `type`): an object (`name`, `display_name`, or
-  `first_name` + `last_name`; a provider's `credentials`), or a plain string (its name), or a
-  number / digit string (an id alone: nothing to display, so no performer or location is
+- References (`provider`, `user`, `location`, also `type`): an object (`name`, `display_name`,
+  `display`, `description` (a code table's row, `{code, description}`), or `first_name` +
+  `last_name`, else `label`, `title` or `text`; a provider's `credentials`), or a plain string
+  (its name), or a number / digit string (an id alone: nothing to display, so no performer or location is
   shown). Anything else (a list, a boolean) makes the encounter unreadable.
 - Keys of the records the docs never show (an encounter and its references, demographics,
   medication rows): snake_case like PatientFull's, or camelCase (`startTime`, `visitType`,

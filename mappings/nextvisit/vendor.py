@@ -262,6 +262,14 @@ class VendorRef(_Model):
     first_name: Text = None
     last_name: Text = None
     credentials: Text = None
+    # A row of a code table (a visit type `{code, description}`, `{code, display}`): its words. The
+    # code is declared, not read: without a code system it names nothing a FHIR coding could.
+    display: Text = None
+    description: Text = None
+    label_text: Text = Field(None, alias="label")
+    title: Text = None
+    text: Text = None
+    code: Any = None
 
     @model_validator(mode="before")
     @classmethod
@@ -270,8 +278,9 @@ class VendorRef(_Model):
 
     @property
     def label(self) -> str | None:
-        named = self.name or self.display_name or " ".join(x for x in (self.first_name, self.last_name) if x)
-        return named or None
+        person = " ".join(x for x in (self.first_name, self.last_name) if x)
+        named = self.name or self.display_name or self.display or self.description or person
+        return named or self.label_text or self.title or self.text or None
 
 
 def _ref(value: Any) -> Any:

@@ -55,6 +55,7 @@ __all__ = [
     "Spellings",
     "TrashedFilter",
     "UpdateNulls",
+    "VisitTypes",
     "WriteAnswers",
     "nfd",
 ]
@@ -76,6 +77,11 @@ EncounterClinician = Literal["provider", "user"]
 # Django REST Framework writes as text, and a unit choice; Rails and node-postgres write a decimal
 # as text too): the docs show `latest_medications` only as `[]`.
 MedicationShape = Literal["text", "objects", "stop_dates", "measured"]
+# How a visit's type is written (the docs show no encounter). "text" (default): `type` its name.
+# "coded": a row of a code table, `{code, description}` (`belongsTo(VisitType::class)` rendered
+# by its resource; for a dental visit its CDT code, `D0120`, else a null code): the name is its
+# `description`, as a procedure code table names it.
+VisitTypes = Literal["text", "coded"]
 NameMatch = Literal["substring", "prefix", "exact"]
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 # How times and dates are written (see the app module docstring). "http", for both: Flask's
@@ -184,6 +190,7 @@ MetaInput = Literal["taken", "ignored"]
 class Readings:
     encounter_shape: EncounterShape = "object"
     encounter_clinician: EncounterClinician = "provider"
+    visit_types: VisitTypes = "text"
     medication_shape: MedicationShape = "text"
     include_demographics: bool = True
     trim_strings: bool = True
@@ -290,6 +297,7 @@ class Readings:
 _LITERALS = {
     "encounter_shape": EncounterShape,
     "encounter_clinician": EncounterClinician,
+    "visit_types": VisitTypes,
     "medication_shape": MedicationShape,
     "name_match": NameMatch,
     "name_accents": Accents,

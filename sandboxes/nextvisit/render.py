@@ -309,6 +309,8 @@ class Renderer:
             "created_at": iso_seconds(created),
             "updated_at": iso_seconds(max(updated, created)),
         }
+        if self.readings.visit_types == "coded":  # a row of a code table: its code and description
+            doc["type"] = {"code": encounter.type_code, "description": encounter.type_text}
         if self.readings.encounter_clinician == "user":  # the user who documented it, as PatientFull's
             doc = {**{k: v for k, v in doc.items() if k != "provider"}, "user_id": provider.id}
             doc["user"] = provider_user(provider)

@@ -208,8 +208,10 @@ READINGS: dict[str, dict[str, Any]] = {
     # an unknown token and its 204 for a delete; no ordering filter either (`sort` not read); an
     # update that skips the fields sent null (a Spring DTO cannot tell null from absent); a visit
     # kept as a DateField and TimeFields (its day as `date`, its times as `HH:MM:SS`); medication
-    # rows whose dose is a DecimalField written as text and a unit apart (`"10.00"`, `"mg"`).
+    # rows whose dose is a DecimalField written as text and a unit apart (`"10.00"`, `"mg"`); a
+    # visit's type a row of a code table, `{code, description}` (a ForeignKey's nested serializer).
     "drf-local-times-unpaged": {
+        "visit_types": "coded",
         "encounter_shape": "day_and_times",
         "medication_shape": "measured",
         "update_nulls": "skipped",
@@ -436,6 +438,7 @@ def test_encounters_show_who_and_where_and_only_the_unreadable_one_is_left_out(r
                 assert str(encounter.id) not in by_id
                 continue
             resource = by_id[str(encounter.id)]
+            assert resource["type"] == [{"text": encounter.type_text}], encounter.id  # however written
             provider = next(p for p in CLINIC.providers if p.id == encounter.provider_id)
             assert resource["participant"][0]["individual"]["display"].startswith(
                 f"{provider.first_name} {provider.last_name}"

@@ -456,3 +456,22 @@ def test_records_the_docs_never_show_are_read_with_their_keys_in_camel_case() ->
     # A key given in snake_case wins over its camelCase twin.
     both = VendorEncounter.model_validate({"id": 2, "start_time": "2024-01-05T10:00:00Z", "startTime": "nonsense"})
     assert both.start == "2024-01-05T10:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("visit_type", "shown"),
+    [
+        ("Periodic oral evaluation", "Periodic oral evaluation"),
+        ({"id": 4, "name": "Periodic oral evaluation"}, "Periodic oral evaluation"),
+        # A row of a code table: its words, whatever they are called.
+        ({"code": "D0120", "description": "Periodic oral evaluation"}, "Periodic oral evaluation"),
+        ({"code": "99213", "display": "Office visit"}, "Office visit"),
+        ({"code": "X1", "label": "Follow-up"}, "Follow-up"),
+        ({"code": "D0120"}, "Visit"),  # a code alone names nothing to show
+    ],
+)
+def test_a_visit_type_under_each_shape(visit_type: Any, shown: str) -> None:
+    ctx = TenantContext(tenant="t", identifier_system="urn:t")
+    patient = read_patient({**PATIENT, "encounters": [{"id": 1, "type": visit_type}]})
+    (visit,), _ = encounters_to_fhir(patient, ctx)
+    assert visit["type"] == [{"text": shown}]

@@ -47,6 +47,14 @@ def test_flat_encounters() -> None:
         } == {k: v for k, v in before.items() if k not in ("id", "patient_id", "start_time", "provider", "location")}
 
 
+def test_visit_types_as_rows_of_a_code_table() -> None:
+    documented = _api().ok(ONE)["data"]["encounters"]
+    coded = _api(visit_types="coded").ok(ONE)["data"]["encounters"]
+    assert [e["type"]["description"] for e in coded] == [e["type"] for e in documented]
+    codes = {e.id: e.type_code for e in PATIENT.encounters}
+    assert [e["type"]["code"] for e in coded] == [codes[e["id"]] for e in documented]
+
+
 def test_an_encounters_clinician_as_the_user_who_documented_it() -> None:
     documented = _api().ok(ONE)["data"]["encounters"]
     by_user = _api(encounter_clinician="user").ok(ONE)["data"]["encounters"]
