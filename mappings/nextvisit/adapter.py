@@ -274,7 +274,7 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   array): its values are the items, in order (same for `encounters` and `allergies`). Any of the
   three may come as a paginated relation (`{"data", "links", "meta"}`, a resource collection
   of `->paginate(n)`): its page is read, and when its paging data says more follow, the rest
-  are reported as records that could not be read (`vendor.beyond_first_page`), never dropped.
+  are reported as records that could not be read (`pages.beyond_first_page`), never dropped.
 - Missing optional fields are simply absent from the FHIR resource.
 """
 
@@ -321,17 +321,16 @@ from mappings.nextvisit.client import NextvisitClient, Refused
 from mappings.nextvisit.encounter import encounters_to_fhir
 from mappings.nextvisit.medication import medications_read
 from mappings.nextvisit.options import NextvisitOptions, vendor_timezone, with_vendor_timezone
+from mappings.nextvisit.pages import VendorList, read_list
 from mappings.nextvisit.patient import patient_from_fhir, patient_to_fhir, unkept_elements
 from mappings.nextvisit.vendor import (
     Mapped,
     Unreadable,
     UnreadablePayload,
     VendorEncounter,
-    VendorList,
     VendorPatient,
     drift_path,
     read_encounters,
-    read_list,
     read_patient,
     without_offset,
 )

@@ -31,13 +31,13 @@ from gateway.contract import TenantContext
 from mappings.fhirjson import compact, content_version, reference, text_key
 from mappings.nextvisit.allergy import NOTHING_RECORDED, listed_text, split_list
 from mappings.nextvisit.options import vendor_timezone
+from mappings.nextvisit.pages import beyond_first_page
 from mappings.nextvisit.vendor import (
     Mapped,
     Unreadable,
     UnreadablePayload,
     VendorMedication,
     VendorPatient,
-    beyond_first_page,
     first_problem,
     items_of,
     not_returned,

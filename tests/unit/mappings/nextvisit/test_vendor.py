@@ -15,13 +15,13 @@ from mappings.nextvisit import VENDOR as NEXTVISIT
 from mappings.nextvisit.client import _message, _token
 from mappings.nextvisit.encounter import encounters_to_fhir
 from mappings.nextvisit.options import NextvisitOptions, with_vendor_timezone
+from mappings.nextvisit.pages import read_list
 from mappings.nextvisit.patient import patient_to_fhir
 from mappings.nextvisit.vendor import (
     UnreadablePayload,
     VendorEncounter,
     iso_timestamp,
     items_of,
-    read_list,
     read_patient,
     zoned_instant,
 )
