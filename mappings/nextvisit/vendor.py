@@ -603,18 +603,23 @@ class VendorMedication(FrozenModel):
         return None
 
     @property
-    def text(self) -> str:
-        """The drug's name, its strength and how often ("Sertraline 50mg daily"); empty without a
-        name (a dose alone names no drug)."""
-        name = (_first(self.name, self.medication, self.medication_name, self.drug, self.drug_name) or "").strip()
+    def dose_text(self) -> str:
+        """The strength or dose the entry states ("50 mg"), empty when it states none."""
         dose = (_first(self.strength, self.dosage, self.dose) or "").strip()
         unit = (_first(self.dose_unit, self.dosage_unit, self.strength_unit, self.unit, self.units) or "").strip()
         if unit and _AMOUNT.fullmatch(dose):
             # A number and its unit kept apart: one dose (`10.00` and `mg` is `10 mg`), never a bare
             # number whose unit a reader would have to guess.
             dose = f"{dose.rstrip('0').rstrip('.') if '.' in dose else dose} {unit}"
+        return dose
+
+    @property
+    def text(self) -> str:
+        """The drug's name, its strength and how often ("Sertraline 50mg daily"); empty without a
+        name (a dose alone names no drug)."""
+        name = (_first(self.name, self.medication, self.medication_name, self.drug, self.drug_name) or "").strip()
         often = (_first(self.frequency, self.sig) or "").strip()
-        return " ".join(part for part in (name, dose, often) if part) if name else ""
+        return " ".join(part for part in (name, self.dose_text, often) if part) if name else ""
 
 
 class VendorPatient(FrozenModel):

@@ -368,11 +368,11 @@ def test_each_patients_records_match_the_clinic(reading: Reading) -> None:
             listed = [m for m in truth.medications if not m.deleted]
             assert served == Counter((MEDICATION_STATUS[m.status], _period(m.start, m.stop)) for m in listed), truth.id
             # With the dose its strength states, whether the vendor writes it as text or as a number
-            # and a unit apart (`"dose": "90.00", "dose_unit": "mcg/actuation"`); a drug whose name
-            # states a strength (`Lisinopril 10 MG Oral Tablet`) is dosed by it, whatever the row says.
-            plain = {m.name for m in listed if not any(ch.isdigit() for ch in m.name)}
-            doses = Counter((n, _dose(s)) for s in medications for n in plain if _names(s).startswith(f"{n} "))
-            assert doses == Counter((m.name, _strength(m.strength)) for m in listed if m.name in plain), truth.id
+            # and a unit apart (`"dose": "90.00", "dose_unit": "mcg/actuation"`), never an amount its
+            # name states that is no dose (`Chlorhexidine gluconate 0.12% oral rinse`, 15 mL).
+            names = {m.name for m in listed}
+            doses = Counter((n, _dose(s)) for s in medications for n in names if _names(s).startswith(f"{n} "))
+            assert doses == Counter((m.name, _strength(m.strength)) for m in listed), truth.id
         elif reading.switches.get("medication_shape") == "stop_dates":
             # A drug stopped (a `discontinued_at` time) is stopped, then; no status said is unknown.
             listed = [m for m in truth.medications if not m.deleted]
