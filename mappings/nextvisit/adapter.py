@@ -211,7 +211,8 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   a Rails `*_at` column (`start_at`, `scheduled_at`, `occurred_at`, `visited_at`, `seen_at`); the
   end `end_time`, else `ended_at`, `ends_at` or `end_at`. A null alternative falls through to
   the next. A start or end that is a time of day alone (`10:00:00`: a TIME column, as Django REST
-  Framework writes a `TimeField`) is on the day a date alone under another spelling gives (`date`:
+  Framework writes a `TimeField`; or a time on Rails' dummy day, `2000-01-01T10:00:00.000Z`, as
+  Rails writes a `time` column) is on the day a date alone under another spelling gives (`date`:
   a DATE column), an end earlier than the start on the day after (`vendor.on_its_day`). A time
   under none of them leaves the encounter without a period: the field is
   reported to the drift monitor (`encounter` shape), and a date search names each such

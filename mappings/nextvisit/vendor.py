@@ -385,8 +385,21 @@ class VendorEncounter(FrozenModel):
 _TIME_OF_DAY = re.compile(r"(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:\.\d+)?)?")
 
 
+# The day Rails reads a `time` column on (ActiveRecord's Time type): its `as_json` writes a time
+# of day as `2000-01-01T10:00:00.000Z`.
+_RAILS_DUMMY_DAY = "2000-01-01T"
+
+
 def _clock(value: Any) -> str | None:
-    """`value` as `HH:MM:SS` when it is a time of day alone, else None."""
+    """`value` as `HH:MM:SS` when it is a time of day alone, or a time on Rails' dummy day (with
+    the offset it is written with: `10:00:00Z`), else None."""
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        try:
+            stamp = iso_timestamp(value)
+        except ValueError:
+            stamp = None
+        if stamp is not None and stamp.startswith(_RAILS_DUMMY_DAY):
+            return stamp.removeprefix(_RAILS_DUMMY_DAY)
     found = _TIME_OF_DAY.fullmatch(value.strip()) if isinstance(value, str) else None
     if found is None or int(found["h"]) > 23 or int(found["m"]) > 59 or int(found["s"] or 0) > 59:
         return None
@@ -407,10 +420,12 @@ def on_its_day(encounter: dict[str, Any]) -> dict[str, Any]:
     a visit kept as a DATE and TIME columns (Django's `DateField` and `TimeField`s as Django REST
     Framework serializes them, node-postgres reading `date` and `time` columns) is `{"date":
     "2024-01-05", "start_time": "10:00:00", "end_time": "10:30:00"}` (the docs show no
-    encounter). The day is the first spelling of a start that is a date alone; an end earlier
-    in the day than the start is on the day after (a visit past midnight). The time stays
-    without an offset: the wall clock of the vendor's zone, as every such time (`zoned_instant`).
-    A time of day with no day beside it is left as it is: no date, so unreadable (reported)."""
+    encounter); as Rails writes a `time` column, a time on its dummy day (`2000-01-01T10:00:00.000Z`:
+    that day is no visit's, the date beside it is). The day is the first spelling of a start that
+    is a date alone; an end earlier in the day than the start is on the day after (a visit past
+    midnight). A time keeps the offset it is written with; one without stays the wall clock of
+    the vendor's zone, as every such time (`zoned_instant`). A time of day with no day beside it
+    is left as it is: no date, so unreadable (reported)."""
     day = next((found for name in _START if (found := _day_of(encounter.get(name))) is not None), None)
     if day is None:
         return dict(encounter)

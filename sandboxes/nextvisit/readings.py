@@ -65,7 +65,10 @@ __all__ = [
 # times of day, `start_time`/`end_time` (TIME columns, `HH:MM:SS`), as Django REST Framework
 # serializes a model's `DateField` and `TimeField`s, and as node-postgres reads `date` and `time`
 # columns: a scheduling app's visit ("on the 5th, 10:00 to 10:30").
-EncounterShape = Literal["object", "flat", "titled", "scheduled", "day_and_times"]
+# "day_and_rails_times": the same columns as Rails writes them: a `time` column is read as a
+# time on Rails' dummy day, so `as_json` writes `"start_time": "2000-01-01T10:00:00.000Z"` beside
+# `"date": "2024-01-05"`.
+EncounterShape = Literal["object", "flat", "titled", "scheduled", "day_and_times", "day_and_rails_times"]
 # Who a visit's clinician is (the docs show no encounter). "provider" (default): `provider`
 # `{id, name, credentials}`. "user": the Nextvisit user who documented it, `user_id` and `user`
 # `{id, name, email}`, as PatientFull itself carries its `user`: Nextvisit's clinicians are its

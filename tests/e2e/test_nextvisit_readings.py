@@ -698,11 +698,13 @@ def test_tokens_that_expire_with_a_403_are_renewed_after_another_teams_patient_w
             assert str(truth.id) in {p["id"] for p in _matches(found)}
 
 
-def test_a_visit_kept_as_a_day_and_times_of_day_is_dated_and_one_past_midnight_ends_the_day_after() -> None:
-    # DATE and TIME columns on the app's clock (UTC here): the visit that ends after midnight UTC
-    # (an evening one in Chicago) ends on the day after its `date`.
+@pytest.mark.parametrize("shape", ["day_and_times", "day_and_rails_times"])
+def test_a_visit_kept_as_a_day_and_times_of_day_is_dated_and_one_past_midnight_ends_the_day_after(shape: str) -> None:
+    # DATE and TIME columns on the app's clock (UTC here), the times alone or (Rails) on the dummy
+    # day 2000-01-01: the visit that ends after midnight UTC (an evening one in Chicago) ends on the
+    # day after its `date`; none is dated 2000-01-01.
     (patient, visit) = next((p, e) for p in LIVE for e in p.encounters if e.end and e.end.date() != e.start.date())
-    split = partial(create_sandbox, CLINIC, encounter_shape="day_and_times")
+    split = partial(create_sandbox, CLINIC, encounter_shape=shape)
     with gateway_over("nextvisit", split, organization="Readings") as running:
         bundle = running.fhir.get_ok(f"{BASE}/Encounter", params={"patient": str(patient.id), "_count": "100"})
         assert outcome_notes(bundle) == []

@@ -375,6 +375,11 @@ def test_a_vendor_timezone_that_is_no_zone_is_a_configuration_error() -> None:
         # Past midnight: the end is on the day after.
         ({"date": "2024-01-05", "start_time": "23:40:00.000", "end_time": "00:10:00"},
          "2024-01-05T23:40:00", "2024-01-06T00:10:00"),
+        # Rails' `time` columns: a time on its dummy day, 2000-01-01, beside the visit's date.
+        ({"date": "2024-01-05", "start_time": "2000-01-01T10:00:00.000Z", "end_time": "2000-01-01T10:30:00.000Z"},
+         "2024-01-05T10:00:00Z", "2024-01-05T10:30:00Z"),
+        ({"date": "2024-01-05", "start_time": "2000-01-01T23:40:00Z", "end_time": "2000-01-01T00:10:00Z"},
+         "2024-01-05T23:40:00Z", "2024-01-06T00:10:00Z"),
         # A start that is a date-time is read as it is; a date beside it changes nothing.
         ({"date": "2024-01-05", "start_time": "2024-01-05T10:00:00Z", "end_time": "11:00"},
          "2024-01-05T10:00:00Z", "2024-01-05T11:00:00"),

@@ -79,6 +79,10 @@ def test_encounters_as_a_day_and_times_of_day() -> None:
     local = _api(encounter_shape="day_and_times", datetimes="local").ok(ONE)["data"]["encounters"][0]
     wall = _api(datetimes="local").ok(ONE)["data"]["encounters"][0]["start_time"]
     assert (local["date"], local["start_time"]) == (wall[:10], wall[11:19])
+    rails = _api(encounter_shape="day_and_rails_times").ok(ONE)["data"]["encounters"]
+    assert [(e["date"], e["start_time"]) for e in rails] == [
+        (e["date"], f"2000-01-01T{e['start_time']}Z") for e in split
+    ]
     micro = _api(encounter_shape="day_and_times", datetimes="micro").ok(ONE)["data"]["encounters"]
     times = ("date", "start_time", "end_time")
     assert [[e[k] for k in times] for e in micro] == [[e[k] for k in times] for e in split]
