@@ -211,7 +211,8 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   a Rails `*_at` column (`start_at`, `scheduled_at`, `occurred_at`, `visited_at`, `seen_at`); the
   end `end_time`, else `ended_at`, `ends_at` or `end_at`. A null alternative falls through to
   the next. A start or end that is a time of day alone (`10:00:00`: a TIME column, as Django REST
-  Framework writes a `TimeField`) is on the day a date alone under another spelling gives (`date`:
+  Framework writes a `TimeField`; or a time on Rails' dummy day, `2000-01-01T10:00:00.000Z`, as
+  Rails writes a `time` column) is on the day a date alone under another spelling gives (`date`:
   a DATE column), an end earlier than the start on the day after (`vendor.on_its_day`). A time
   under none of them leaves the encounter without a period: the field is
   reported to the drift monitor (`encounter` shape), and a date search names each such
@@ -223,9 +224,10 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
 - The clinician: `provider`, else `user` (Nextvisit's clinicians are its users: an encounter that
   `belongsTo` one is written as PatientFull writes its `user`, `{id, name, email}`), `clinician` or
   `practitioner`; the first that names someone is the primary performer.
-- References (`provider`, `user`, `location`, also `type`): an object (`name`, `display_name`, or
-  `first_name` + `last_name`; a provider's `credentials`), or a plain string (its name), or a
-  number / digit string (an id alone: nothing to display, so no performer or location is
+- References (`provider`, `user`, `location`, also `type`): an object (`name`, `display_name`,
+  `display`, `description` (a code table's row, `{code, description}`), or `first_name` +
+  `last_name`, else `label`, `title` or `text`; a provider's `credentials`), or a plain string
+  (its name), or a number / digit string (an id alone: nothing to display, so no performer or location is
   shown). Anything else (a list, a boolean) makes the encounter unreadable.
 - Keys of the records the docs never show (an encounter and its references, demographics,
   medication rows): snake_case like PatientFull's, or camelCase (`startTime`, `visitType`,
@@ -273,7 +275,7 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
   array): its values are the items, in order (same for `encounters` and `allergies`). Any of the
   three may come as a paginated relation (`{"data", "links", "meta"}`, a resource collection
   of `->paginate(n)`): its page is read, and when its paging data says more follow, the rest
-  are reported as records that could not be read (`vendor.beyond_first_page`), never dropped.
+  are reported as records that could not be read (`pages.beyond_first_page`), never dropped.
 - Missing optional fields are simply absent from the FHIR resource.
 """
 
@@ -320,17 +322,16 @@ from mappings.nextvisit.client import NextvisitClient, Refused
 from mappings.nextvisit.encounter import encounters_to_fhir
 from mappings.nextvisit.medication import medications_read
 from mappings.nextvisit.options import NextvisitOptions, vendor_timezone, with_vendor_timezone
+from mappings.nextvisit.pages import VendorList, read_list
 from mappings.nextvisit.patient import patient_from_fhir, patient_to_fhir, unkept_elements
 from mappings.nextvisit.vendor import (
     Mapped,
     Unreadable,
     UnreadablePayload,
     VendorEncounter,
-    VendorList,
     VendorPatient,
     drift_path,
     read_encounters,
-    read_list,
     read_patient,
     without_offset,
 )

@@ -25,12 +25,12 @@ from typing import Any
 from gateway.contract import TenantContext
 from mappings.fhirjson import coding, compact, content_version, reference, text_key
 from mappings.nextvisit.options import vendor_timezone
+from mappings.nextvisit.pages import beyond_first_page
 from mappings.nextvisit.vendor import (
     Mapped,
     Unreadable,
     UnreadablePayload,
     VendorPatient,
-    beyond_first_page,
     items_of,
     not_returned,
     read_patient,

@@ -20,13 +20,13 @@ from pydantic import ValidationError
 from gateway.contract import TenantContext
 from mappings.fhirjson import coding, compact, content_version, reference
 from mappings.nextvisit.options import vendor_timezone
+from mappings.nextvisit.pages import beyond_first_page
 from mappings.nextvisit.vendor import (
     Mapped,
     Unreadable,
     UnreadablePayload,
     VendorEncounter,
     VendorPatient,
-    beyond_first_page,
     first_problem,
     items_of,
     not_returned,

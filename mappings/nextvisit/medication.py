@@ -4,8 +4,9 @@ Entries are free text like "Sertraline 50mg" or "Lorazepam 0.5mg PRN" (documente
 list, `[]`; one text instead is a list of its lines, or of the items its `;` or `,` separate,
 or the JSON array stored as its text). An entry that records no drug (`None`, `N/A`, `No
 medications`) is no statement. The medication stays
-text (no code is guessed); a strength the text states becomes the dose, and PRN becomes
-`asNeededBoolean`. The list is the latest one charted, not a statement that the patient takes
+text (no code is guessed); a strength the text states becomes the dose (an object's own dose
+field first: its name may state a concentration, `0.12% oral rinse`, that is no dose), and PRN
+becomes `asNeededBoolean`. The list is the latest one charted, not a statement that the patient takes
 each drug today, so the status is `unknown` — claiming `active` would be more than Nextvisit
 says; `dateAsserted` is when the list last changed. An entry given as an object may say its
 status (a list that keeps what was stopped): that status is served (`discontinued` is
@@ -31,13 +32,13 @@ from gateway.contract import TenantContext
 from mappings.fhirjson import compact, content_version, reference, text_key
 from mappings.nextvisit.allergy import NOTHING_RECORDED, listed_text, split_list
 from mappings.nextvisit.options import vendor_timezone
+from mappings.nextvisit.pages import beyond_first_page
 from mappings.nextvisit.vendor import (
     Mapped,
     Unreadable,
     UnreadablePayload,
     VendorMedication,
     VendorPatient,
-    beyond_first_page,
     first_problem,
     items_of,
     not_returned,
@@ -90,7 +91,7 @@ def medications_read(patient: VendorPatient, ctx: TenantContext) -> Mapped:
         return [], [Unreadable("MedicationStatement", patient.id, None, exc.field, exc.problem)]
     for path, entry in entries:
         try:
-            text, status, period = _entry(entry, path, zone)
+            text, status, period, dose = _entry(entry, path, zone)
         except UnreadablePayload as exc:
             unreadable.append(Unreadable("MedicationStatement", patient.id, None, exc.field, exc.problem))
             continue
@@ -99,17 +100,18 @@ def medications_read(patient: VendorPatient, ctx: TenantContext) -> Mapped:
         key = text_key(text)
         seen[key] = seen.get(key, 0) + 1
         resource_id = f"{patient.id}.m.{key}" + (f"-{seen[key]}" if seen[key] > 1 else "")
-        out.append(_statement(patient, resource_id, text, status, zone, period))
+        out.append(_statement(patient, resource_id, (text, dose), status, zone, period))
     return out, unreadable
 
 
-def _entry(entry: Any, path: str, zone: tzinfo) -> tuple[str, str, dict[str, str]]:
+def _entry(entry: Any, path: str, zone: tzinfo) -> tuple[str, str, dict[str, str], str]:
     """An entry's text, its R4 status (`unknown` unless the entry says it; a stop time without
-    an offset is `zone`'s wall clock) and its `effectivePeriod` (empty unless the entry dates it)."""
+    an offset is `zone`'s wall clock), its `effectivePeriod` (empty unless the entry dates it) and
+    the dose an object states in a field of its own (empty for text)."""
     if entry is None:
-        return "", "unknown", {}
+        return "", "unknown", {}, ""
     if isinstance(entry, str):
-        return entry.strip(), "unknown", {}
+        return entry.strip(), "unknown", {}, ""
     if isinstance(entry, dict):
         try:
             medication = VendorMedication.model_validate(entry)
@@ -119,9 +121,8 @@ def _entry(entry: Any, path: str, zone: tzinfo) -> tuple[str, str, dict[str, str
             raise UnreadablePayload(f"{path}.name", "is missing")
         period = compact({"start": _when(medication.start, zone), "end": _when(medication.end, zone)})
         status = (medication.status or "").strip().lower().replace("-", "_").replace(" ", "_")
-        if not status and medication.stopped(zone):
-            return medication.text, "stopped", period
-        return medication.text, _STATUS.get(status, "unknown"), period
+        said = "stopped" if not status and medication.stopped(zone) else _STATUS.get(status, "unknown")
+        return medication.text, said, period, medication.dose_text
     raise UnreadablePayload(path, "is neither text nor an object")
 
 
@@ -132,9 +133,18 @@ def _when(value: str | None, zone: tzinfo) -> str | None:
 
 
 def _statement(
-    patient: VendorPatient, resource_id: str, text: str, status: str, zone: tzinfo, period: dict[str, str]
+    patient: VendorPatient,
+    resource_id: str,
+    written: tuple[str, str],
+    status: str,
+    zone: tzinfo,
+    period: dict[str, str],
 ) -> dict[str, Any]:
-    strength = _STRENGTH.search(text)
+    """The statement of an entry `written` as its text and the dose it states apart (empty: none).
+    The dose quantity is that dose's, else the first amount the text states: a drug's name may
+    state a concentration (`Chlorhexidine gluconate 0.12% oral rinse`) that is no dose (15 mL)."""
+    text, dose_text = written
+    strength = _STRENGTH.search(dose_text) or _STRENGTH.search(text)
     dosage: dict[str, Any] = {"text": text}
     if _PRN.search(text):
         dosage["asNeededBoolean"] = True

@@ -15,7 +15,6 @@ known, and the vendor's field path, never a value — while the others are serve
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -23,7 +22,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
-from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
@@ -212,7 +210,7 @@ def _birth_date(value: Any) -> Any:
     return fhir_date(iso_timestamp(value))
 
 
-def _count(value: Any) -> Any:
+def count_of(value: Any) -> Any:
     """A page number or count: a number, or a string of one."""
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
@@ -223,10 +221,10 @@ VendorId = Annotated[str, BeforeValidator(_vendor_id)]
 OptionalId = Annotated[str | None, BeforeValidator(lambda v: None if v is None or v == "" else _vendor_id(v))]
 Timestamp = Annotated[str | None, BeforeValidator(iso_timestamp)]
 BirthDate = Annotated[str | None, BeforeValidator(_birth_date)]
-Count = Annotated[int | None, BeforeValidator(_count)]
+Count = Annotated[int | None, BeforeValidator(count_of)]
 
 
-class _Model(VendorModel):
+class FrozenModel(VendorModel):
     """Unknown fields are kept for the drift monitor (`gateway.contract.Drift`), never read."""
 
     model_config = ConfigDict(frozen=True)
@@ -253,7 +251,7 @@ def snake_keys(data: Any) -> Any:
     return out
 
 
-class VendorRef(_Model):
+class VendorRef(FrozenModel):
     """A provider, location or visit type: an object, or just its name (or id) as a scalar."""
 
     id: OptionalId = None
@@ -262,6 +260,14 @@ class VendorRef(_Model):
     first_name: Text = None
     last_name: Text = None
     credentials: Text = None
+    # A row of a code table (a visit type `{code, description}`, `{code, display}`): its words. The
+    # code is declared, not read: without a code system it names nothing a FHIR coding could.
+    display: Text = None
+    description: Text = None
+    label_text: Text = Field(None, alias="label")
+    title: Text = None
+    text: Text = None
+    code: Any = None
 
     @model_validator(mode="before")
     @classmethod
@@ -270,8 +276,9 @@ class VendorRef(_Model):
 
     @property
     def label(self) -> str | None:
-        named = self.name or self.display_name or " ".join(x for x in (self.first_name, self.last_name) if x)
-        return named or None
+        person = " ".join(x for x in (self.first_name, self.last_name) if x)
+        named = self.name or self.display_name or self.display or self.description or person
+        return named or self.label_text or self.title or self.text or None
 
 
 def _ref(value: Any) -> Any:
@@ -303,7 +310,7 @@ OptionalText = Annotated[str | None, BeforeValidator(_text_if_text)]
 # -- records ----------------------------------------------------------------------------------
 
 
-class VendorEncounter(_Model):
+class VendorEncounter(FrozenModel):
     id: VendorId
     status: Text = None
     visit_type: Text = None
@@ -378,8 +385,21 @@ class VendorEncounter(_Model):
 _TIME_OF_DAY = re.compile(r"(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:\.\d+)?)?")
 
 
+# The day Rails reads a `time` column on (ActiveRecord's Time type): its `as_json` writes a time
+# of day as `2000-01-01T10:00:00.000Z`.
+_RAILS_DUMMY_DAY = "2000-01-01T"
+
+
 def _clock(value: Any) -> str | None:
-    """`value` as `HH:MM:SS` when it is a time of day alone, else None."""
+    """`value` as `HH:MM:SS` when it is a time of day alone, or a time on Rails' dummy day (with
+    the offset it is written with: `10:00:00Z`), else None."""
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        try:
+            stamp = iso_timestamp(value)
+        except ValueError:
+            stamp = None
+        if stamp is not None and stamp.startswith(_RAILS_DUMMY_DAY):
+            return stamp.removeprefix(_RAILS_DUMMY_DAY)
     found = _TIME_OF_DAY.fullmatch(value.strip()) if isinstance(value, str) else None
     if found is None or int(found["h"]) > 23 or int(found["m"]) > 59 or int(found["s"] or 0) > 59:
         return None
@@ -400,10 +420,12 @@ def on_its_day(encounter: dict[str, Any]) -> dict[str, Any]:
     a visit kept as a DATE and TIME columns (Django's `DateField` and `TimeField`s as Django REST
     Framework serializes them, node-postgres reading `date` and `time` columns) is `{"date":
     "2024-01-05", "start_time": "10:00:00", "end_time": "10:30:00"}` (the docs show no
-    encounter). The day is the first spelling of a start that is a date alone; an end earlier
-    in the day than the start is on the day after (a visit past midnight). The time stays
-    without an offset: the wall clock of the vendor's zone, as every such time (`zoned_instant`).
-    A time of day with no day beside it is left as it is: no date, so unreadable (reported)."""
+    encounter); as Rails writes a `time` column, a time on its dummy day (`2000-01-01T10:00:00.000Z`:
+    that day is no visit's, the date beside it is). The day is the first spelling of a start that
+    is a date alone; an end earlier in the day than the start is on the day after (a visit past
+    midnight). A time keeps the offset it is written with; one without stays the wall clock of
+    the vendor's zone, as every such time (`zoned_instant`). A time of day with no day beside it
+    is left as it is: no date, so unreadable (reported)."""
     day = next((found for name in _START if (found := _day_of(encounter.get(name))) is not None), None)
     if day is None:
         return dict(encounter)
@@ -425,7 +447,7 @@ def on_its_day(encounter: dict[str, Any]) -> dict[str, Any]:
 _ADDRESS_PARTS = {"line1": "address_line1", "street": "address_line1", "line2": "address_line2", "zip": "zip"}
 
 
-class VendorDemographics(_Model):
+class VendorDemographics(FrozenModel):
     """Contact details (shape not in the docs): each field under the spellings implementations
     use; `address` as text or as an object of its parts (`{line1, city, state, zip}`)."""
 
@@ -510,7 +532,7 @@ def _demographics(value: Any) -> Any:
 _AMOUNT = re.compile(r"\d+(?:\.\d+)?")  # a dose written as a bare number
 
 
-class VendorMedication(_Model):
+class VendorMedication(FrozenModel):
     """A medication entry given as an object: its name (under the spellings implementations use,
     or inside a `medication` object), and a strength or dose and how often, when stated."""
 
@@ -596,21 +618,26 @@ class VendorMedication(_Model):
         return None
 
     @property
-    def text(self) -> str:
-        """The drug's name, its strength and how often ("Sertraline 50mg daily"); empty without a
-        name (a dose alone names no drug)."""
-        name = (_first(self.name, self.medication, self.medication_name, self.drug, self.drug_name) or "").strip()
+    def dose_text(self) -> str:
+        """The strength or dose the entry states ("50 mg"), empty when it states none."""
         dose = (_first(self.strength, self.dosage, self.dose) or "").strip()
         unit = (_first(self.dose_unit, self.dosage_unit, self.strength_unit, self.unit, self.units) or "").strip()
         if unit and _AMOUNT.fullmatch(dose):
             # A number and its unit kept apart: one dose (`10.00` and `mg` is `10 mg`), never a bare
             # number whose unit a reader would have to guess.
             dose = f"{dose.rstrip('0').rstrip('.') if '.' in dose else dose} {unit}"
+        return dose
+
+    @property
+    def text(self) -> str:
+        """The drug's name, its strength and how often ("Sertraline 50mg daily"); empty without a
+        name (a dose alone names no drug)."""
+        name = (_first(self.name, self.medication, self.medication_name, self.drug, self.drug_name) or "").strip()
         often = (_first(self.frequency, self.sig) or "").strip()
-        return " ".join(part for part in (name, dose, often) if part) if name else ""
+        return " ".join(part for part in (name, self.dose_text, often) if part) if name else ""
 
 
-class VendorPatient(_Model):
+class VendorPatient(FrozenModel):
     """`PatientFull`; the records inside it (allergies, medications, encounters) are kept raw
     here and read one by one by their mappers."""
 
@@ -678,316 +705,6 @@ class VendorPatient(_Model):
         return bool(value)
 
 
-# -- pages ------------------------------------------------------------------------------------
-
-
-class VendorLinks(_Model):
-    first: Any = None
-    last: Any = None
-    prev: Any = None
-    next: Any = None
-
-
-def _loose_count(value: Any) -> int | None:
-    """A number of a name other implementations give it: a count (or a string of one), else
-    nothing (JSON:API's `meta.page` is an object, say): read, never a page that cannot be."""
-    value = _count(value)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
-
-
-LooseCount = Annotated[int | None, BeforeValidator(_loose_count)]
-
-
-class VendorPageMeta(_Model):
-    """ "Pagination metadata" (the docs say no more): Laravel's names, and the names other
-    frameworks write the same numbers under (`served`, `pages`, `items` below)."""
-
-    current_page: Count = None
-    last_page: Count = None
-    total: Count = None
-    from_: Any = Field(None, alias="from")
-    to: Any = None
-    path: Any = None
-    per_page: Any = None
-    links: Any = None
-    next_cursor: Any = None
-    prev_cursor: Any = None
-    # The page served: Spring Data's `Page.getNumber()` as `page` (or `number`, its own name;
-    # counted from 0 by `Pageable`'s default), NestJS's nestjs-paginate `currentPage`, ASP.NET's
-    # `pageNumber`.
-    page: LooseCount = None
-    number: LooseCount = None
-    current_page_camel: LooseCount = Field(None, alias="currentPage")
-    page_number: LooseCount = None
-    page_number_camel: LooseCount = Field(None, alias="pageNumber")
-    # How many pages there are (not the last one's number, where pages count from 0): Spring's
-    # `totalPages` (Jackson's SNAKE_CASE: `total_pages`), nestjs-paginate's `totalPages`, Django's
-    # `num_pages`.
-    total_pages: LooseCount = None
-    total_pages_camel: LooseCount = Field(None, alias="totalPages")
-    num_pages: LooseCount = None
-    page_count: LooseCount = None
-    page_count_camel: LooseCount = Field(None, alias="pageCount")
-    last_page_camel: LooseCount = Field(None, alias="lastPage")
-    # How many records match: Spring's `totalElements`, nestjs-paginate's `totalItems`, ASP.NET's
-    # `totalCount`, in either case.
-    total_elements: LooseCount = None
-    total_elements_camel: LooseCount = Field(None, alias="totalElements")
-    total_items: LooseCount = None
-    total_items_camel: LooseCount = Field(None, alias="totalItems")
-    total_count: LooseCount = None
-    total_count_camel: LooseCount = Field(None, alias="totalCount")
-    # How many records a page holds: Laravel's `per_page` (above), Spring's `size`, nestjs-paginate's
-    # `itemsPerPage`, ASP.NET's `pageSize`.
-    size_: LooseCount = Field(None, alias="size")
-    page_size: LooseCount = None
-    page_size_camel: LooseCount = Field(None, alias="pageSize")
-    items_per_page: LooseCount = Field(None, alias="itemsPerPage")
-
-    @property
-    def served(self) -> int | None:
-        """The number of the page served, under whichever name it is given."""
-        return _stated(
-            self.current_page,
-            self.page,
-            self.number,
-            self.current_page_camel,
-            self.page_number,
-            self.page_number_camel,
-        )
-
-    @property
-    def last(self) -> int | None:
-        """The last page's number, when given as such (Laravel's `last_page`)."""
-        return _stated(self.last_page, self.last_page_camel)
-
-    @property
-    def pages(self) -> int | None:
-        """How many pages there are, when given as a count."""
-        return _stated(self.total_pages, self.total_pages_camel, self.num_pages, self.page_count, self.page_count_camel)
-
-    @property
-    def size(self) -> int | None:
-        """How many records a page holds, under whichever name it is given."""
-        return _stated(
-            _loose_count(self.per_page), self.page_size, self.size_, self.page_size_camel, self.items_per_page
-        )
-
-    @property
-    def items(self) -> int | None:
-        """How many records the list has, under whichever name it is given."""
-        return _stated(
-            self.total,
-            self.total_elements,
-            self.total_elements_camel,
-            self.total_items,
-            self.total_items_camel,
-            self.total_count,
-            self.total_count_camel,
-        )
-
-
-# Fields that make an answer a page of the patient list (its envelope or the bare paginator's).
-_PAGING_FIELDS = frozenset({"links", "meta", "current_page", "last_page", "total", "next_page_url", "per_page"})
-# The parameters a list request sends itself (`filter[...]` too): never a paging position.
-_LIST_PARAMS = frozenset({"per_page", "sort", "include", "page", "cursor"})
-
-
-def _listed(value: Any) -> Any:
-    """A page's records: a list, or an object of them (PHP's encoding of an array whose keys
-    are not 0..n-1, e.g. a collection filtered without `values()`), read in its order; null
-    lists nobody (Go's encoding/json writes an empty, nil slice so)."""
-    if value is None:
-        return []
-    return list(value.values()) if isinstance(value, dict) else value
-
-
-def _stated(*numbers: int | None) -> int | None:
-    """The first number given (0 included, which `or` would pass over)."""
-    return next((number for number in numbers if number is not None), None)
-
-
-class VendorList(_Model):
-    """A page of patients: Laravel's resource collection (`data`, `links`, `meta`), or its bare
-    paginator (the `meta` fields and `*_page_url` links at the top level, `links` a list), or
-    a simple paginator (no `last_page`/`total`: only a next link says there is more), or a
-    cursor paginator (`cursorPaginate()`: `meta` is `{path, per_page, next_cursor,
-    prev_cursor}`, the next link carries `?cursor=`, and `page` is not read)."""
-
-    data: Annotated[list[Any], BeforeValidator(_listed)]
-    links: VendorLinks | list[Any] | None = None
-    meta: VendorPageMeta | None = None
-    current_page: Count = None
-    last_page: Count = None
-    total: Count = None
-    next_page_url: Any = None
-    prev_page_url: Any = None
-    first_page_url: Any = None
-    last_page_url: Any = None
-    from_: Any = Field(None, alias="from")
-    to: Any = None
-    path: Any = None
-    per_page: Any = None
-    next_cursor: Any = None
-    prev_cursor: Any = None
-
-    @field_validator("meta", mode="before")
-    @classmethod
-    def _no_meta(cls, value: Any) -> Any:
-        """An empty `meta` written `[]`: PHP's `json_encode` of an empty array (a handler building
-        `['data' => $rows, 'links' => [], 'meta' => []]` for the docs' `"meta": {}`) is no
-        paging data, as `{}` is."""
-        return None if value == [] else value
-
-    @model_validator(mode="before")
-    @classmethod
-    def _data_left_out(cls, raw: Any) -> Any:
-        """A page that lists nobody may leave `data` out (Go's encoding/json writes a field tagged
-        `omitempty` so when its slice is empty): an answer with the paging fields and no `data`
-        lists nobody. One with neither is no page (unreadable, as before)."""
-        if isinstance(raw, dict) and "data" not in raw and not _PAGING_FIELDS.isdisjoint(raw):
-            return {**raw, "data": []}
-        return raw
-
-    def has_more(self, page: int) -> bool:
-        """Whether a page follows page `page`: by the next cursor of a list paged by cursor, by
-        `last_page` when given, else by a next link, else (no paging data at all) by this page
-        having records: the walk then ends on the first empty page (one call more, but no page
-        size is assumed). An empty page is the end, whatever the numbers say (a page past the
-        end)."""
-        if not self.data:
-            return False
-        if self.by_cursor:
-            return self.cursor is not None or self.link_position is not None
-        served = self.served_page
-        current = page if served is None else served
-        last = self.last_page_number
-        if last is not None:
-            return current < last
-        pages = self.page_count
-        if pages is not None:
-            # A count of pages: the last page's number where pages count from 1, one past it where
-            # they count from 0 (Spring's `Pageable`). The page numbered one below it is the last
-            # of a list counting from 0, and has one after it in a list counting from 1.
-            return current < pages - 1 or (current == pages - 1 and self._one_more_after(pages))
-        links = self.links if isinstance(self.links, VendorLinks) else None
-        if links is not None and "next" in links.model_fields_set:
-            return bool(links.next)
-        if "next_page_url" in self.model_fields_set:
-            return bool(self.next_page_url)
-        return True
-
-    def _one_more_after(self, pages: int) -> bool:
-        """Whether a page numbered one below the count of pages, `pages`, may have a page after
-        it: where pages count from 1 it does, so it is full and the total (when given) is more
-        than `pages - 1` full pages hold. A short page is the last however pages are counted; a
-        full one when the count cannot tell (no page size given, or exactly `pages` full pages) is
-        asked after (one call, to a page past the end at worst: empty, the end)."""
-        size = (self.meta or VendorPageMeta()).size
-        if size is None:
-            return True
-        total = self.total_count
-        return len(self.data) >= size and (total is None or total > (pages - 1) * size)
-
-    @property
-    def unpaged(self) -> bool:
-        """Whether the page says nothing of paging: no page number, last page, total, cursor or
-        next link (`links` and `meta` empty, as the docs' example answer shows them, or absent):
-        a list that may answer every patient at once, whatever `page` and `per_page` ask."""
-        links = self.links if isinstance(self.links, VendorLinks) else None
-        following = (links.next if links else None) or self.next_page_url
-        stated = (self.served_page, self.last_page_number, self.page_count, self.total_count)
-        return not following and all(n is None for n in stated) and not self.by_cursor
-
-    @property
-    def cursor(self) -> str | None:
-        """The cursor of the following page: `next_cursor` (in `meta`, or at the top level of the
-        bare paginator), else the `cursor` parameter of the next link; None on the last page and
-        for lists paged by number."""
-        meta = self.meta or VendorPageMeta()
-        for value in (meta.next_cursor, self.next_cursor):
-            if isinstance(value, str) and value:
-                return value
-        links = self.links if isinstance(self.links, VendorLinks) else None
-        for url in (links.next if links else None, self.next_page_url):
-            found = parse_qs(urlsplit(url).query).get("cursor") if isinstance(url, str) else None
-            if found and found[0]:
-                return found[0]
-        return None
-
-    @property
-    def link_position(self) -> dict[str, str] | None:
-        """The position its next link names in parameters of the vendor's own, neither a page
-        number nor a `cursor` (keyset paging, `?after=<last id>`; an `offset`): the link's
-        parameters that a list request does not send itself, as the link gives them (a `page`
-        beside them is the one asked for, echoed: a link builder keeps every parameter it was
-        sent). None when there is no next link, when it names a `cursor` (read as such), or
-        when it names nothing but what a request sends (a page number: paged by number). A link
-        that moves `page` on (an echo is the `page=1` of a walk's first request, the only page a
-        keyset walk sends) is paged by number whatever else it carries (a parameter the app
-        appends to its links: `?page=2&lang=en`)."""
-        links = self.links if isinstance(self.links, VendorLinks) else None
-        url = next((u for u in (links.next if links else None, self.next_page_url) if isinstance(u, str) and u), None)
-        if url is None:
-            return None
-        query = parse_qs(urlsplit(url).query, keep_blank_values=True)
-        if "cursor" in query or query.get("page", ["1"])[-1].strip() not in ("1", ""):
-            return None
-        own = {name: values[-1] for name, values in query.items() if name not in _LIST_PARAMS and "[" not in name}
-        return own or None
-
-    @property
-    def by_cursor(self) -> bool:
-        """Whether the list is paged by a position of the vendor's (not by page number): it says
-        `next_cursor` (null on its last page), or links onwards with a cursor or with a
-        position of its own (`link_position`)."""
-        meta = self.meta or VendorPageMeta()
-        named = "next_cursor" in meta.model_fields_set or "next_cursor" in self.model_fields_set
-        return named or self.cursor is not None or self.link_position is not None
-
-    @property
-    def fingerprint(self) -> str:
-        """A digest of the ids on this page, in order: two answers with the same one list the
-        same patients (how a page the vendor does not number is told from a repeat)."""
-        ids = "\x1f".join(str(row.get("id")) if isinstance(row, dict) else "" for row in self.data)
-        return hashlib.sha256(ids.encode()).hexdigest()[:16]
-
-    @property
-    def served_page(self) -> int | None:
-        """The page number the vendor says this page is, if it says (0 is a number: a vendor
-        may count its pages from 0)."""
-        meta = self.meta or VendorPageMeta()
-        return _stated(meta.served, self.current_page)
-
-    @property
-    def last_page_number(self) -> int | None:
-        meta = self.meta or VendorPageMeta()
-        return _stated(meta.last, self.last_page)
-
-    @property
-    def page_count(self) -> int | None:
-        """How many pages the list has, when its `meta` gives a count of them (`total_pages`)
-        rather than the last one's number."""
-        return (self.meta or VendorPageMeta()).pages
-
-    @property
-    def next_page_number(self) -> int | None:
-        """The `page` number the next link names (`links.next`, or the bare paginator's
-        `next_page_url`), if it names one: the vendor's own number for the page after this one,
-        whatever number it gives its first page."""
-        links = self.links if isinstance(self.links, VendorLinks) else None
-        for url in (links.next if links else None, self.next_page_url):
-            found = parse_qs(urlsplit(url).query).get("page") if isinstance(url, str) else None
-            if found and found[-1].strip().isdigit():
-                return int(found[-1].strip())
-        return None
-
-    @property
-    def total_count(self) -> int | None:
-        meta = self.meta or VendorPageMeta()
-        return _stated(meta.items, self.total)
-
-
 # -- reading ----------------------------------------------------------------------------------
 
 
@@ -998,16 +715,6 @@ class UnreadablePayload(ValueError):
         super().__init__(f"the vendor's field {field} {problem}")
         self.field = field
         self.problem = problem
-
-
-def read_list(raw: Any) -> VendorList:
-    """A page of patients; UnreadablePayload (naming the field) when it is no page at all. A
-    bare JSON array (`response()->json($patients)`) is a page without paging data."""
-    try:
-        return VendorList.model_validate({"data": raw} if isinstance(raw, list) else raw)
-    except ValidationError as exc:
-        field, problem = first_problem(exc, "")
-        raise UnreadablePayload(field or "(page)", problem) from None
 
 
 def read_encounters(patient: VendorPatient) -> list[VendorEncounter]:
@@ -1104,37 +811,6 @@ def leaves_nulls_out(patient: VendorPatient) -> bool:
     if any(getattr(patient, name) is None for name in given):
         return False  # it writes its nulls
     return len(given) < len(_ALWAYS_SHOWN)
-
-
-_FIRST_PAGE_ONLY = "was answered a page at a time and only its first page is in the answer, so the others are unknown"
-
-
-def beyond_first_page(patient: VendorPatient, field: str, resource_type: str) -> list[Unreadable]:
-    """The records under `field` that an answer paging them leaves out: unknown, never none.
-
-    A relation may be answered as Laravel's paginated resource collection (`EncounterResource::
-    collection($this->encounters()->paginate(15))`: `{"data": [...], "links", "meta"}`); the docs
-    show `encounters: []` and no more. Its `data` is one page: when its paging data says more
-    follow (a total beyond it, a next link, a last page after it), the rest are reported as a
-    record of the field that could not be read (a search says so and gives no total; a read of a
-    record not on the page is no "does not exist"; a CCD is refused), never left out silently.
-    One without paging data, or saying it is the last, is all there are."""
-    value = getattr(patient, field)
-    if not isinstance(value, dict) or not isinstance(value.get("data"), list):
-        return []
-    try:
-        page = VendorList.model_validate(value)
-    except ValidationError:
-        return []
-    links = page.links if isinstance(page.links, VendorLinks) else None
-    if page.total_count is not None:
-        more = page.total_count > len(page.data)
-    elif (links and links.next) or page.next_page_url or page.cursor:
-        more = True
-    else:
-        numbered = page.last_page_number is not None or page.page_count is not None
-        more = numbered and page.has_more(_stated(page.served_page, 1) or 1)
-    return [Unreadable(resource_type, patient.id, None, field, _FIRST_PAGE_ONLY)] if more else []
 
 
 def items_of(value: Any, field: str) -> Iterator[tuple[str, Any]]:

@@ -39,6 +39,11 @@ leave open that independent implementations read differently:
   visit's day as ``date`` (``2024-01-05``) and ``start_time``/``end_time`` as times of day
   (``10:00:00``): DATE and TIME columns (Django REST Framework's ``DateField``/``TimeField``,
   node-postgres), on the app's wall clock (UTC; ``LOCAL_ZONE``'s under ``datetimes="local"``).
+  ``day_and_rails_times`` writes those times as Rails does a ``time`` column, on its dummy day in
+  UTC: ``"start_time": "2000-01-01T10:00:00Z"`` beside ``"date": "2024-01-05"``.
+- ``visit_types="text"`` (default: an encounter's ``type`` its name) | ``"coded"``: ``type`` as a
+  row of a code table, ``{code, description}`` (the CDT code of a dental visit, ``D0120``, else
+  null; the name as ``description``).
 - ``encounter_clinician="provider"`` (default: ``provider`` ``{id, name, credentials}``) | ``"user"``
   (the clinician as the Nextvisit user who documented the visit, ``user_id`` and ``user`` ``{id,
   name, email}`` as PatientFull's ``user`` is written, no ``provider``: Nextvisit's clinicians are

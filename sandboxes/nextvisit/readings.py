@@ -55,6 +55,7 @@ __all__ = [
     "Spellings",
     "TrashedFilter",
     "UpdateNulls",
+    "VisitTypes",
     "WriteAnswers",
     "nfd",
 ]
@@ -64,7 +65,10 @@ __all__ = [
 # times of day, `start_time`/`end_time` (TIME columns, `HH:MM:SS`), as Django REST Framework
 # serializes a model's `DateField` and `TimeField`s, and as node-postgres reads `date` and `time`
 # columns: a scheduling app's visit ("on the 5th, 10:00 to 10:30").
-EncounterShape = Literal["object", "flat", "titled", "scheduled", "day_and_times"]
+# "day_and_rails_times": the same columns as Rails writes them: a `time` column is read as a
+# time on Rails' dummy day, so `as_json` writes `"start_time": "2000-01-01T10:00:00.000Z"` beside
+# `"date": "2024-01-05"`.
+EncounterShape = Literal["object", "flat", "titled", "scheduled", "day_and_times", "day_and_rails_times"]
 # Who a visit's clinician is (the docs show no encounter). "provider" (default): `provider`
 # `{id, name, credentials}`. "user": the Nextvisit user who documented it, `user_id` and `user`
 # `{id, name, email}`, as PatientFull itself carries its `user`: Nextvisit's clinicians are its
@@ -76,6 +80,11 @@ EncounterClinician = Literal["provider", "user"]
 # Django REST Framework writes as text, and a unit choice; Rails and node-postgres write a decimal
 # as text too): the docs show `latest_medications` only as `[]`.
 MedicationShape = Literal["text", "objects", "stop_dates", "measured"]
+# How a visit's type is written (the docs show no encounter). "text" (default): `type` its name.
+# "coded": a row of a code table, `{code, description}` (`belongsTo(VisitType::class)` rendered
+# by its resource; for a dental visit its CDT code, `D0120`, else a null code): the name is its
+# `description`, as a procedure code table names it.
+VisitTypes = Literal["text", "coded"]
 NameMatch = Literal["substring", "prefix", "exact"]
 Accents = Literal["insensitive", "sensitive", "sensitive_nfd"]
 # How times and dates are written (see the app module docstring). "http", for both: Flask's
@@ -184,6 +193,7 @@ MetaInput = Literal["taken", "ignored"]
 class Readings:
     encounter_shape: EncounterShape = "object"
     encounter_clinician: EncounterClinician = "provider"
+    visit_types: VisitTypes = "text"
     medication_shape: MedicationShape = "text"
     include_demographics: bool = True
     trim_strings: bool = True
@@ -290,6 +300,7 @@ class Readings:
 _LITERALS = {
     "encounter_shape": EncounterShape,
     "encounter_clinician": EncounterClinician,
+    "visit_types": VisitTypes,
     "medication_shape": MedicationShape,
     "name_match": NameMatch,
     "name_accents": Accents,

@@ -228,10 +228,15 @@ def _flat(doc: JsonObject) -> JsonObject:
     return flat
 
 
-def _day_and_times(doc: JsonObject, zone: tzinfo) -> JsonObject:
+def _day_and_times(doc: JsonObject, zone: tzinfo, rails: bool = False) -> JsonObject:
     """An encounter the ``day_and_times`` way: its day as ``date`` and its times as times of day
-    (``HH:MM:SS``), on `zone`'s wall clock (see ``readings``). An impossible day stays
-    impossible (``unreadable_encounter``): its ``date`` is written as it is."""
+    (``HH:MM:SS``), on `zone`'s wall clock (see ``readings``); the ``day_and_rails_times`` way
+    (`rails`), each time on Rails' dummy day, ``2000-01-01T10:00:00Z`` (UTC only). An impossible
+    day stays impossible (``unreadable_encounter``): its ``date`` is written as it is."""
+    if rails:
+        split = _day_and_times(doc, UTC)
+        times = {k: f"2000-01-01T{v}Z" for k, v in split.items() if k in ("start_time", "end_time") and v}
+        return {**split, **times}
     out: JsonObject = {}
     day: str | None = None
     for key, value in doc.items():
@@ -309,6 +314,8 @@ class Renderer:
             "created_at": iso_seconds(created),
             "updated_at": iso_seconds(max(updated, created)),
         }
+        if self.readings.visit_types == "coded":  # a row of a code table: its code and description
+            doc["type"] = {"code": encounter.type_code, "description": encounter.type_text}
         if self.readings.encounter_clinician == "user":  # the user who documented it, as PatientFull's
             doc = {**{k: v for k, v in doc.items() if k != "provider"}, "user_id": provider.id}
             doc["user"] = provider_user(provider)
@@ -316,6 +323,8 @@ class Renderer:
             return _flat(doc)
         if self.readings.encounter_shape == "day_and_times":
             return _day_and_times(doc, LOCAL_ZONE if self.readings.datetimes == "local" else UTC)
+        if self.readings.encounter_shape == "day_and_rails_times":
+            return _day_and_times(doc, UTC, rails=True)
         if self.readings.encounter_shape == "scheduled":
             return _titled(doc, scheduled=True)
         return _titled(doc) if self.readings.encounter_shape == "titled" else doc

@@ -208,8 +208,10 @@ READINGS: dict[str, dict[str, Any]] = {
     # an unknown token and its 204 for a delete; no ordering filter either (`sort` not read); an
     # update that skips the fields sent null (a Spring DTO cannot tell null from absent); a visit
     # kept as a DateField and TimeFields (its day as `date`, its times as `HH:MM:SS`); medication
-    # rows whose dose is a DecimalField written as text and a unit apart (`"10.00"`, `"mg"`).
+    # rows whose dose is a DecimalField written as text and a unit apart (`"10.00"`, `"mg"`); a
+    # visit's type a row of a code table, `{code, description}` (a ForeignKey's nested serializer).
     "drf-local-times-unpaged": {
+        "visit_types": "coded",
         "encounter_shape": "day_and_times",
         "medication_shape": "measured",
         "update_nulls": "skipped",
@@ -366,11 +368,11 @@ def test_each_patients_records_match_the_clinic(reading: Reading) -> None:
             listed = [m for m in truth.medications if not m.deleted]
             assert served == Counter((MEDICATION_STATUS[m.status], _period(m.start, m.stop)) for m in listed), truth.id
             # With the dose its strength states, whether the vendor writes it as text or as a number
-            # and a unit apart (`"dose": "90.00", "dose_unit": "mcg/actuation"`); a drug whose name
-            # states a strength (`Lisinopril 10 MG Oral Tablet`) is dosed by it, whatever the row says.
-            plain = {m.name for m in listed if not any(ch.isdigit() for ch in m.name)}
-            doses = Counter((n, _dose(s)) for s in medications for n in plain if _names(s).startswith(f"{n} "))
-            assert doses == Counter((m.name, _strength(m.strength)) for m in listed if m.name in plain), truth.id
+            # and a unit apart (`"dose": "90.00", "dose_unit": "mcg/actuation"`), never an amount its
+            # name states that is no dose (`Chlorhexidine gluconate 0.12% oral rinse`, 15 mL).
+            names = {m.name for m in listed}
+            doses = Counter((n, _dose(s)) for s in medications for n in names if _names(s).startswith(f"{n} "))
+            assert doses == Counter((m.name, _strength(m.strength)) for m in listed), truth.id
         elif reading.switches.get("medication_shape") == "stop_dates":
             # A drug stopped (a `discontinued_at` time) is stopped, then; no status said is unknown.
             listed = [m for m in truth.medications if not m.deleted]
@@ -436,6 +438,7 @@ def test_encounters_show_who_and_where_and_only_the_unreadable_one_is_left_out(r
                 assert str(encounter.id) not in by_id
                 continue
             resource = by_id[str(encounter.id)]
+            assert resource["type"] == [{"text": encounter.type_text}], encounter.id  # however written
             provider = next(p for p in CLINIC.providers if p.id == encounter.provider_id)
             assert resource["participant"][0]["individual"]["display"].startswith(
                 f"{provider.first_name} {provider.last_name}"
@@ -695,11 +698,13 @@ def test_tokens_that_expire_with_a_403_are_renewed_after_another_teams_patient_w
             assert str(truth.id) in {p["id"] for p in _matches(found)}
 
 
-def test_a_visit_kept_as_a_day_and_times_of_day_is_dated_and_one_past_midnight_ends_the_day_after() -> None:
-    # DATE and TIME columns on the app's clock (UTC here): the visit that ends after midnight UTC
-    # (an evening one in Chicago) ends on the day after its `date`.
+@pytest.mark.parametrize("shape", ["day_and_times", "day_and_rails_times"])
+def test_a_visit_kept_as_a_day_and_times_of_day_is_dated_and_one_past_midnight_ends_the_day_after(shape: str) -> None:
+    # DATE and TIME columns on the app's clock (UTC here), the times alone or (Rails) on the dummy
+    # day 2000-01-01: the visit that ends after midnight UTC (an evening one in Chicago) ends on the
+    # day after its `date`; none is dated 2000-01-01.
     (patient, visit) = next((p, e) for p in LIVE for e in p.encounters if e.end and e.end.date() != e.start.date())
-    split = partial(create_sandbox, CLINIC, encounter_shape="day_and_times")
+    split = partial(create_sandbox, CLINIC, encounter_shape=shape)
     with gateway_over("nextvisit", split, organization="Readings") as running:
         bundle = running.fhir.get_ok(f"{BASE}/Encounter", params={"patient": str(patient.id), "_count": "100"})
         assert outcome_notes(bundle) == []

@@ -15,13 +15,13 @@ from mappings.nextvisit import VENDOR as NEXTVISIT
 from mappings.nextvisit.client import _message, _token
 from mappings.nextvisit.encounter import encounters_to_fhir
 from mappings.nextvisit.options import NextvisitOptions, with_vendor_timezone
+from mappings.nextvisit.pages import read_list
 from mappings.nextvisit.patient import patient_to_fhir
 from mappings.nextvisit.vendor import (
     UnreadablePayload,
     VendorEncounter,
     iso_timestamp,
     items_of,
-    read_list,
     read_patient,
     zoned_instant,
 )
@@ -375,6 +375,11 @@ def test_a_vendor_timezone_that_is_no_zone_is_a_configuration_error() -> None:
         # Past midnight: the end is on the day after.
         ({"date": "2024-01-05", "start_time": "23:40:00.000", "end_time": "00:10:00"},
          "2024-01-05T23:40:00", "2024-01-06T00:10:00"),
+        # Rails' `time` columns: a time on its dummy day, 2000-01-01, beside the visit's date.
+        ({"date": "2024-01-05", "start_time": "2000-01-01T10:00:00.000Z", "end_time": "2000-01-01T10:30:00.000Z"},
+         "2024-01-05T10:00:00Z", "2024-01-05T10:30:00Z"),
+        ({"date": "2024-01-05", "start_time": "2000-01-01T23:40:00Z", "end_time": "2000-01-01T00:10:00Z"},
+         "2024-01-05T23:40:00Z", "2024-01-06T00:10:00Z"),
         # A start that is a date-time is read as it is; a date beside it changes nothing.
         ({"date": "2024-01-05", "start_time": "2024-01-05T10:00:00Z", "end_time": "11:00"},
          "2024-01-05T10:00:00Z", "2024-01-05T11:00:00"),
@@ -456,3 +461,22 @@ def test_records_the_docs_never_show_are_read_with_their_keys_in_camel_case() ->
     # A key given in snake_case wins over its camelCase twin.
     both = VendorEncounter.model_validate({"id": 2, "start_time": "2024-01-05T10:00:00Z", "startTime": "nonsense"})
     assert both.start == "2024-01-05T10:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("visit_type", "shown"),
+    [
+        ("Periodic oral evaluation", "Periodic oral evaluation"),
+        ({"id": 4, "name": "Periodic oral evaluation"}, "Periodic oral evaluation"),
+        # A row of a code table: its words, whatever they are called.
+        ({"code": "D0120", "description": "Periodic oral evaluation"}, "Periodic oral evaluation"),
+        ({"code": "99213", "display": "Office visit"}, "Office visit"),
+        ({"code": "X1", "label": "Follow-up"}, "Follow-up"),
+        ({"code": "D0120"}, "Visit"),  # a code alone names nothing to show
+    ],
+)
+def test_a_visit_type_under_each_shape(visit_type: Any, shown: str) -> None:
+    ctx = TenantContext(tenant="t", identifier_system="urn:t")
+    patient = read_patient({**PATIENT, "encounters": [{"id": 1, "type": visit_type}]})
+    (visit,), _ = encounters_to_fhir(patient, ctx)
+    assert visit["type"] == [{"text": shown}]

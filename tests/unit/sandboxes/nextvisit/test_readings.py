@@ -47,6 +47,14 @@ def test_flat_encounters() -> None:
         } == {k: v for k, v in before.items() if k not in ("id", "patient_id", "start_time", "provider", "location")}
 
 
+def test_visit_types_as_rows_of_a_code_table() -> None:
+    documented = _api().ok(ONE)["data"]["encounters"]
+    coded = _api(visit_types="coded").ok(ONE)["data"]["encounters"]
+    assert [e["type"]["description"] for e in coded] == [e["type"] for e in documented]
+    codes = {e.id: e.type_code for e in PATIENT.encounters}
+    assert [e["type"]["code"] for e in coded] == [codes[e["id"]] for e in documented]
+
+
 def test_an_encounters_clinician_as_the_user_who_documented_it() -> None:
     documented = _api().ok(ONE)["data"]["encounters"]
     by_user = _api(encounter_clinician="user").ok(ONE)["data"]["encounters"]
@@ -71,6 +79,10 @@ def test_encounters_as_a_day_and_times_of_day() -> None:
     local = _api(encounter_shape="day_and_times", datetimes="local").ok(ONE)["data"]["encounters"][0]
     wall = _api(datetimes="local").ok(ONE)["data"]["encounters"][0]["start_time"]
     assert (local["date"], local["start_time"]) == (wall[:10], wall[11:19])
+    rails = _api(encounter_shape="day_and_rails_times").ok(ONE)["data"]["encounters"]
+    assert [(e["date"], e["start_time"]) for e in rails] == [
+        (e["date"], f"2000-01-01T{e['start_time']}Z") for e in split
+    ]
     micro = _api(encounter_shape="day_and_times", datetimes="micro").ok(ONE)["data"]["encounters"]
     times = ("date", "start_time", "end_time")
     assert [[e[k] for k in times] for e in micro] == [[e[k] for k in times] for e in split]
