@@ -48,6 +48,12 @@ create), else the newest one the request describes made while it was sent (`_cre
 such are a 502 saying the patient may have been made); before, it was a 502 once the patient
 was stored, and the client's retry made a second one.
 
+A write refused (422, or 400) naming a phone field whose number is national (`(555) 123-4567`)
+is sent once more with its phones in international form (`+15551234567`, phones.py: a service
+may validate a phone without a default region and take no other), under a key of its own for a
+create; taken so, every write's phones are written so from then on, and an update compares them
+with the patient's in that form. Before, every create or update carrying one was a 422.
+
 A create's lifecycle (`active: false`, a death) is the body's `status`; a service that makes
 every new patient active (`status` read-only in its create body, moved by `transition-status`
 alone) has it moved after the create by the transitions an update takes. `active` and
@@ -141,6 +147,7 @@ from mappings.dentalpms.patient_write import (
     status_path,
     step_back,
 )
+from mappings.dentalpms.phones import PHONE_FIELDS, international_phones, rewritable
 from mappings.dentalpms.reader import Reader, VendorRecord
 from mappings.dentalpms.search_length import ShortestSearch, whole_value_term
 from mappings.dentalpms.statuses import NOT_ACTIVE
@@ -232,21 +239,54 @@ class PatientWrites:
         # The shortest free-text `search` the vendor takes, as far as it has told: the tenant's
         # one memory of it, which the Patient search shares (`_chart_holder`).
         self._shortest_search = shortest_search
+        # Whether the vendor takes phone numbers only in international form (phones.py): learned
+        # from a write refused for a national one and taken once rewritten.
+        self._international_phones = False
+
+    # -- phone numbers ------------------------------------------------------------------------
+
+    def _phones(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """A write body's `fields`, its phones in international form once the vendor has shown
+        it takes no other (phones.py): so an update compares them with the form the patient
+        holds (patient_write.changes), and no write is refused for them again."""
+        return international_phones(fields) if self._international_phones else fields
+
+    @staticmethod
+    def _phones_named(response: UpstreamResponse) -> set[str]:
+        """The phone fields a refusal (422, or 400) names; none for any other answer."""
+        if response.status not in REFUSED:
+            return set()
+        body = _json(response)
+        named = {_snake(field.split(".")[0]) for field in fields_of(body) or _fields_named(message_of(body))}
+        return named & PHONE_FIELDS
+
+    def _learn_phones(self, response: UpstreamResponse | None) -> None:
+        """After a write sent again with its phones in international form: learned when the
+        vendor took them (the answer names no phone field; None: nothing was left to PATCH)."""
+        if response is None or not self._phones_named(response):
+            self._international_phones = True
 
     # -- create -------------------------------------------------------------------------------
 
     async def create(self, resource: Resource) -> Written:
         body = patient_for_create(resource, self._ctx)
+        fields = self._phones(body.fields)
         warnings: tuple[str, ...] = ()
         sent_at = time.monotonic()
-        response = await self._client.send("POST", "/patients", body.fields, {"Idempotency-Key": idempotency_key()})
+        response = await self._client.send("POST", "/patients", fields, {"Idempotency-Key": idempotency_key()})
+        if rewritable(fields, self._phones_named(response)):
+            # Refused for a national phone number (phones.py): sent again with its phones in
+            # international form, under a key of its own (the refused request made nothing).
+            fields = international_phones(fields)
+            response = await self._client.send("POST", "/patients", fields, {"Idempotency-Key": idempotency_key()})
+            self._learn_phones(response)
         took = time.monotonic() - sent_at
         if response.status == 409:
-            record = await self._refused_create(body.fields, response, took)
+            record = await self._refused_create(fields, response, took)
         else:
             if not 200 <= response.status < 300:
                 raise self._error(response)
-            created = await self._created(response, body.fields, took)
+            created = await self._created(response, fields, took)
             try:
                 # As stored: the answer may be the entity as mapped before the ORM flushed it.
                 record = await self._served(created["id"])
@@ -255,7 +295,7 @@ class PatientWrites:
                     raise
                 return Written(patient_to_fhir(created, self._ctx), body.not_stored)
             if response.attempt > 1:
-                warnings = await self._made_twice(body.fields, record, response, took)
+                warnings = await self._made_twice(fields, record, response, took)
         # A service may create every patient active, its status moved by transition-status
         # alone (`status` read-only in its create body): the lifecycle asked for (out of use,
         # deceased) is reached by the same transitions as an update's.
@@ -265,7 +305,7 @@ class PatientWrites:
             # `active` and `deceased[x]` are modifiers (R4 patient.html): a patient kept active
             # beside its death, or in use when asked out of use, means something else. As an
             # update refused whole, the patient just made is archived and the create refused.
-            undone = await self._undo_create(record, body.fields.get("chart_number"))
+            undone = await self._undo_create(record, fields.get("chart_number"))
             if undone is not None:
                 raise _status_refused(record["id"], resource, record.get("status"), refusal, undone)
         return Written(patient_to_fhir(record, self._ctx), tuple(dict.fromkeys(body.not_stored + unmoved)), warnings)
@@ -595,6 +635,7 @@ class PatientWrites:
 
     async def update(self, resource_id: str, resource: Resource, if_match: str | None) -> Written:
         body = patient_for_update(resource, self._ctx)
+        owned = self._phones(body.fields)
         current = await self._record(resource_id)
         if current.get("deleted_at"):
             raise Gone(f"Patient/{resource_id} has been deleted")
@@ -602,7 +643,7 @@ class PatientWrites:
             raise _stale(resource_id, if_match)
         base = current.get("version")
         unsendable: set[str] = set()  # fields whose null the vendor refused (`_refused_nulls`)
-        fields = body.fields
+        fields = owned
         response: UpstreamResponse | None = None  # None: nothing to PATCH
         for attempt in range(2):
             # An `active` or `deceased[x]` no status transition of this patient reaches is refused
@@ -612,9 +653,17 @@ class PatientWrites:
             # A deceased patient's date stays while its status cannot go (kept_for_status). Only
             # what the record read does not hold already (patient_write.changes): its own chart
             # number sent again may be refused as another patient's.
-            fields = kept_for_status(body.fields, resource, current.get("status"))
+            fields = kept_for_status(owned, resource, current.get("status"))
             sent = {name: value for name, value in changes(fields, current).items() if name not in unsendable}
             response = await self._patch(resource_id, sent, base)
+            if response is not None and rewritable(sent, self._phones_named(response)):
+                # Refused for a national phone number (phones.py): its phones in international
+                # form, measured against the record again (it may hold them so already).
+                owned = international_phones(owned)
+                fields = kept_for_status(owned, resource, current.get("status"))
+                sent = {name: value for name, value in changes(fields, current).items() if name not in unsendable}
+                response = await self._patch(resource_id, sent, base)
+                self._learn_phones(response)
             while response is not None and response.status in REFUSED and (refused := _refused_nulls(sent, response)):
                 # The vendor takes no null for these fields: they are sent no more, and what the
                 # patient still holds of them is reported not stored (`_not_cleared`).

@@ -146,6 +146,10 @@ described below, and the adapter must work under every value):
   reference's types (``"strict"``: a ``string (date-time)`` must be RFC 3339's, date, time and
   offset, as Go's ``time.Time`` and Jackson's ``OffsetDateTime`` read one; a 422 naming the
   field otherwise) (``bodies``).
+- ``body_phones``: the patient bodies' phone numbers taken as any text (``"any"``) or only in
+  international form (``"international"``: ``+1 555-123-4567``; a national ``(555) 123-4567``
+  is a 422 naming the field, as pydantic-extra-types' ``PhoneNumber`` and class-validator's
+  ``@IsPhoneNumber()`` without a region refuse it) (``bodies``).
 
 Assumptions where the docs are silent or disagree (the adapter must not rely on more):
 
@@ -267,7 +271,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp
 
 from sandboxes.clinic import Clinic
-from sandboxes.dentalpms.bodies import BodyDates, PatchChartNumbers, PatchNulls, VersionConflicts
+from sandboxes.dentalpms.bodies import BodyDates, BodyPhones, PatchChartNumbers, PatchNulls, VersionConflicts
 from sandboxes.dentalpms.body_enums import BodyEnums
 from sandboxes.dentalpms.errors import ValidationStatus, render_http_error
 from sandboxes.dentalpms.idempotency import CreateAnswers, Idempotency, IdempotencyKeys
@@ -334,6 +338,7 @@ def create_app(
     patch_nulls: PatchNulls = "cleared",
     patch_chart_numbers: PatchChartNumbers = "others",
     body_dates: BodyDates = "lax",
+    body_phones: BodyPhones = "any",
     allergy_severities: AllergySeverities = "fhir",
     snomed_reactions: SnomedReactions = "code",
     write_answers: WriteAnswers = "flushed",
@@ -389,6 +394,7 @@ def create_app(
         patch_nulls=patch_nulls,
         patch_chart_numbers=patch_chart_numbers,
         body_dates=body_dates,
+        body_phones=body_phones,
         allergy_severities=allergy_severities,
         snomed_reactions=snomed_reactions,
         write_answers=write_answers,

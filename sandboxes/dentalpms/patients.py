@@ -9,7 +9,8 @@ archived`` there is 422, a chart number in use 409. ``PATCH`` needs ``base_versi
 with ``patch_nulls="ignored"`` a null leaves its field as it was, with ``"refused"`` it is a
 422 naming the field; a chart number another patient holds is 409 ``Duplicate chart number``
 (with ``patch_chart_numbers="any"``, the patient's own too). With ``body_dates="strict"`` a date
-or date-time of either body not in its RFC 3339 form is a 422 naming the field. ``status`` is not a
+or date-time of either body not in its RFC 3339 form is a 422 naming the field; with
+``body_phones="international"`` so is a phone number without its ``+`` and country code. ``status`` is not a
 ``PATCH`` field: ``transition-status`` moves it (``base_version``; stale: 409 ``Version
 conflict``) along the documented transitions (``Store.transition``), answering the patient.
 With ``write_answers="before_flush"`` (``store.WriteAnswers``) a PATCH or transition answers
@@ -31,6 +32,7 @@ from sandboxes.dentalpms.bodies import (
     TransitionStatusIn,
     UpdatePatientIn,
     check_body_dates,
+    check_body_phones,
     parse_body,
 )
 from sandboxes.dentalpms.idempotency import fingerprint
@@ -65,6 +67,7 @@ class PatientRecords:
         if replayed is not None:
             return self._created(request, replayed)
         check_body_dates(body, store.body_dates)
+        check_body_phones(body, store.body_phones)
         data = parse_body(body, CreatePatientIn, store.body_enums)
         if data.status == "archived":
             raise ApiError(422, "Archived status requires the archive endpoint")
@@ -91,6 +94,7 @@ class PatientRecords:
         params.done()
         body = await request.body()
         check_body_dates(body, store.body_dates)
+        check_body_phones(body, store.body_phones)
         data = parse_body(body, UpdatePatientIn, store.body_enums)
         if store.empty_patches == "refused" and not data.model_fields_set - {"base_version"}:
             raise ApiError(400, "No fields to update")  # store.EmptyPatches

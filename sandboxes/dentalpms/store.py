@@ -26,6 +26,7 @@ from sandboxes.dentalpms.bodies import (
     REF_FIELDS,
     REF_INPUTS,
     BodyDates,
+    BodyPhones,
     CreatePatientIn,
     PatchChartNumbers,
     PatchNulls,
@@ -117,6 +118,7 @@ class Store:
         patch_nulls: PatchNulls = "cleared",
         patch_chart_numbers: PatchChartNumbers = "others",
         body_dates: BodyDates = "lax",
+        body_phones: BodyPhones = "any",
         allergy_severities: AllergySeverities = "fhir",
         snomed_reactions: SnomedReactions = "code",
         write_answers: WriteAnswers = "flushed",
@@ -146,6 +148,7 @@ class Store:
         self.version_conflicts = one_of("version_conflicts", version_conflicts, VersionConflicts)
         self.patch_chart_numbers = one_of("patch_chart_numbers", patch_chart_numbers, PatchChartNumbers)
         self.body_dates = one_of("body_dates", body_dates, BodyDates)
+        self.body_phones = one_of("body_phones", body_phones, BodyPhones)
         self.lists = lists
         self.render = Renderer(clinic, vital_times, allergy_severities, snomed_reactions)
         self.clock = clock

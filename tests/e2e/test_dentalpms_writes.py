@@ -61,8 +61,14 @@ VARIANTS: dict[str, dict[str, str | int]] = {
     },
     # Laravel's: `{"message"}`, a 422's `errors` by field (`{"email": ["..."]}`); an archived
     # patient not there at all (`SoftDeletes`: `findOrFail` answers 404, lists never show it);
-    # no Idempotency-Key read (the framework has no such middleware of its own).
-    "laravel-errors": {"error_bodies": "laravel", "archived_patients": "not_found", "idempotency": "ignored"},
+    # no Idempotency-Key read (the framework has no such middleware of its own); phone numbers
+    # validated by Laravel-phone's `phone:INTERNATIONAL` (only `+1 555 ...`).
+    "laravel-errors": {
+        "error_bodies": "laravel",
+        "archived_patients": "not_found",
+        "idempotency": "ignored",
+        "body_phones": "international",
+    },
     # ASP.NET Core's: problem details (a validation failure's `errors` by property or JSON path,
     # no `detail`) with 400 for it; an EF Core soft-delete query filter (an archived patient is
     # a 404, in no list) beside a repeated Idempotency-Key refused; a `search` of 3 characters
@@ -148,7 +154,8 @@ def test_create_read_update_delete_round_trip(
     official = next(n for n in read["name"] if n["use"] == "official")
     assert official == {"use": "official", "family": "Roundtripdp", "given": ["Zoë", "Middle"]}
     assert (read["birthDate"], read["gender"]) == ("1991-04-05", "female")
-    assert {(t["system"], t["value"]) for t in read["telecom"]} == {
+    # A phone may read back in international form (`+1` before the ten digits: body_phones).
+    assert {(t["system"], t["value"].removeprefix("+1")) for t in read["telecom"]} == {
         ("phone", "5550009999"),
         ("email", "roundtripdp@example.org"),
     }
@@ -1033,7 +1040,7 @@ def test_a_use_the_vendor_does_not_keep_is_reported(fhir: FhirHttp) -> None:
     pid = created.headers["location"].split("/Patient/")[1].split("/")[0]
     read = fhir.get_ok(f"{BASE}/Patient/{pid}")
     for i, point in enumerate(sent["telecom"]):
-        back = next(t for t in read["telecom"] if t["value"] == point["value"])
+        back = next(t for t in read["telecom"] if t["value"].removeprefix("+1") == point["value"])
         assert (back.get("use") == point["use"]) is (f"Patient.telecom[{i}].use" not in warned), (point, back, warned)
     assert (read["address"][0].get("use") == "work") is ("Patient.address[0].use" not in warned), (read, warned)
     assert {"Patient.telecom[1].use", "Patient.address[0].use"} <= warned
@@ -1270,3 +1277,59 @@ def test_a_write_refused_for_something_else_than_its_spelling_is_the_vendors_ref
         assert again.status_code == refused.status_code
         assert _refused_writes(fhir) == 3  # learned from the create taken: one refusal, not two
         assert [p["id"] for p in _by_family(fhir, "Enumdocbad")] == []
+
+
+@pytest.mark.parametrize("error_bodies", ["fastapi", "nestjs"])
+def test_a_national_phone_number_is_written_in_international_form_to_a_vendor_taking_only_that(
+    error_bodies: str,
+) -> None:
+    # The reference types every phone a plain string, yet a service may validate one without a
+    # default region (pydantic-extra-types' `PhoneNumber`, class-validator's `@IsPhoneNumber()`):
+    # only `+1 555 ...` is a number to it, and `(555) 000-9999`, as US clients write one, a 422.
+    # Before, every create or update carrying a national phone was refused whole, 422.
+    validators = {"body_phones": "international", "error_bodies": error_bodies}
+    with gateway_over("dentalpms", partial(create_sandbox, build_clinic(size=100), **validators)) as running:
+        fhir = running.fhir
+        system = _chart_system_of(fhir, _any_patient_id(fhir))
+        sent = _new_patient("Phoneformdp", system)
+        sent["telecom"] = [
+            {"system": "phone", "value": "(555) 000-9999", "use": "mobile"},
+            {"system": "phone", "value": "+44 20 7946 0000", "use": "work"},
+        ]
+        created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+        assert created.status_code == 201, created.text
+        assert created.json()["telecom"] == [
+            {"system": "phone", "value": "+15550009999", "use": "mobile"},
+            {"system": "phone", "value": "+44 20 7946 0000", "use": "work"},
+        ]
+        pid = created.json()["id"]
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}") == created.json()
+        refusals = _refused_writes(fhir)
+        # An update keeps the number it holds (no PATCH of it again) and writes a new one so too.
+        changed = {**created.json(), "telecom": [*sent["telecom"], {"system": "phone", "value": "555.000.1111"}]}
+        updated = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=changed, headers=JSON)
+        assert updated.status_code == 200, updated.text
+        assert {"system": "phone", "value": "+15550001111", "use": "home"} in updated.json()["telecom"]
+        assert _refused_writes(fhir) == refusals  # learned: never refused again
+        # A number no international form is found for is still the vendor's refusal, named.
+        bad = {**changed, "telecom": [{"system": "phone", "value": "12345", "use": "home"}]}
+        refused = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=bad, headers=JSON)
+        assert refused.status_code == 422, refused.text
+        assert outcome_of(refused)["issue"][0]["expression"] == ["Patient.telecom"]
+
+
+def test_an_update_with_a_national_phone_number_is_written_in_international_form() -> None:
+    # The same vendor (`body_phones="international"`), its first write an update: before, the
+    # PUT of a patient given a national phone number was refused whole, 422.
+    vendor = partial(create_sandbox, build_clinic(size=100), body_phones="international")
+    with gateway_over("dentalpms", vendor) as running:
+        fhir = running.fhir
+        before = fhir.get_ok(f"{BASE}/Patient/{_any_patient_id(fhir)}")
+        phones = [{"system": "phone", "value": "1 (555) 000-2222", "use": "work"}]
+        changed = {**before, "telecom": [t for t in before.get("telecom", []) if t["system"] == "email"] + phones}
+        updated = fhir.request("PUT", f"{BASE}/Patient/{before['id']}", json=changed, headers=JSON)
+        assert updated.status_code == 200, updated.text
+        assert [t for t in updated.json()["telecom"] if t["system"] == "phone"] == [
+            {"system": "phone", "value": "+15550002222", "use": "work"}
+        ]
+        assert fhir.get_ok(f"{BASE}/Patient/{before['id']}") == updated.json()

@@ -268,6 +268,19 @@ def test_a_date_time_in_a_body_may_have_to_be_rfc_3339() -> None:
     assert taken.status_code == 201, taken.text
 
 
+def test_a_phone_number_in_a_body_may_have_to_be_international() -> None:
+    for switch, status in (("any", 201), ("international", 422)):
+        api = variant(body_phones=switch)
+        created = _create(api, f"k-{switch}", {**NEW, "mobile_phone": "(555) 000-1234"})
+        assert created.status_code == status, (switch, created.text)
+    assert created.json()["detail"][0]["loc"] == ["body", "mobile_phone"]
+    taken = _create(api, "k-international-2", {**NEW, "mobile_phone": "+1 555-000-1234", "home_phone": "+15550001235"})
+    assert taken.status_code == 201 and taken.json()["mobile_phone"] == "+1 555-000-1234", taken.text
+    body = {"base_version": taken.json()["version"], "work_phone": "5550001236"}
+    refused = api.call("PATCH", f"{BASE}/{taken.json()['id']}", json=body)
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "work_phone"]
+
+
 def test_a_list_total_may_count_archived_patients() -> None:
     archived = sum(1 for p in CLINIC.patients if p.deleted)
     assert archived
@@ -292,6 +305,7 @@ def test_a_list_total_may_count_archived_patients() -> None:
         "version_conflicts",
         "patch_chart_numbers",
         "body_dates",
+        "body_phones",
     ],
 )
 def test_a_misspelt_store_switch_stops_the_simulator_naming_its_readings(switch: str) -> None:
