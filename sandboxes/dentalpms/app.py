@@ -79,7 +79,9 @@ described below, and the adapter must work under every value):
   ``stand_in_numbers`` (``"null"`` or ``"zero"``: a vital sign not taken is ``0`` or
   ``"0.00"``, a non-nullable type's zero value) and ``patient_deleted_at`` (``"served"`` or
   ``"hidden"``: a patient's ``deleted_at`` left out of every answer, an archived patient told
-  only by its ``status``) and
+  only by its ``status``) and ``wrappers`` (``"none"``, ``"records"``: a single record's
+  answer is ``{"data": record}``, as a Laravel ``JsonResource`` wraps itself, or ``"all"``: every
+  successful answer is, lists too, as NestJS's documented response-mapping interceptor does) and
   ``error_bodies="laravel"`` (``{"message"}``, a 422's ``errors`` by field, an unknown path
   ``The route <path> could not be found.``) and ``error_bodies="problem_details"`` (ASP.NET
   Core's ``{"type", "title", "status", "detail"}``, a validation failure's ``errors`` by
@@ -300,6 +302,7 @@ from sandboxes.dentalpms.shapes import (
     StandInDates,
     StandInNumbers,
     Timestamps,
+    Wrappers,
 )
 from sandboxes.dentalpms.store import ArchiveVersions, CreateStatuses, DeathDates, EmptyPatches, Store, WriteAnswers
 from sandboxes.toolkit.clock import Clock, wall_clock
@@ -345,6 +348,7 @@ def create_app(
     references: References = "null",
     stand_in_numbers: StandInNumbers = "null",
     patient_deleted_at: PatientDeletedAt = "served",
+    wrappers: Wrappers = "none",
     query_booleans: QueryBooleans = "any",
     query_enums: QueryEnums = "documented",
     body_enums: BodyEnums = "documented",
@@ -380,7 +384,7 @@ def create_app(
     reading = SearchReading(accents=search_accents, phones=search_phones, match=search_match, case=search_case)
     shapes = Shapes(
         timestamps, dates, scalars, nulls, page_info, error_bodies, enums, stand_in_dates, defaults, decimals,
-        references, stand_in_numbers, patient_deleted_at,
+        references, stand_in_numbers, patient_deleted_at, wrappers,
     )  # fmt: skip
     lifecycle = Lifecycle(archived_patients, archived_records, page_size_max, vitals_lookup)
     store = Store(

@@ -73,6 +73,14 @@ simulator's), applied to every JSON answer by ``ShapedApp``:
   column, as Open Dental's ``vitalsign`` table, whose field names this API follows, stores a
   height or weight not taken). The reference marks none of these fields required, nor says how
   an unmeasured one is written.
+- ``wrappers``: a successful answer is the JSON the reference lists (``"none"``), or wrapped in
+  ``{"data": ...}``: a single record's (``"records"``: a patient, a vital-signs reading, each
+  answer carrying an ``id``; a Laravel API resource, ``JsonResource``, wraps itself so unless
+  ``withoutWrapping()`` is called, while the list envelopes, which the reference spells out, are
+  written by hand) or every one, the list envelopes too (``"all"``: the response-mapping
+  interceptor of NestJS's documentation, ``map(data => ({ data }))``, bound globally). Error
+  answers are never wrapped (the interceptor maps only what a handler returns). The reference
+  gives each answer's fields at the top level and names no envelope.
 """
 
 from __future__ import annotations
@@ -103,6 +111,7 @@ Decimals = Literal["text", "scientific"]
 References = Literal["null", "array"]
 StandInNumbers = Literal["null", "zero"]
 PatientDeletedAt = Literal["served", "hidden"]
+Wrappers = Literal["none", "records", "all"]
 
 # The servers' zones of the shifted `dates`: a UTC midnight written at -05:00, and a +02:00
 # midnight written in UTC.
@@ -165,6 +174,7 @@ class Shapes:
     references: References = "null"
     stand_in_numbers: StandInNumbers = "null"
     patient_deleted_at: PatientDeletedAt = "served"
+    wrappers: Wrappers = "none"
 
     def __post_init__(self) -> None:
         for name, allowed in (
@@ -184,6 +194,7 @@ class Shapes:
             ("references", ("null", "array")),
             ("stand_in_numbers", ("null", "zero")),
             ("patient_deleted_at", ("served", "hidden")),
+            ("wrappers", ("none", "records", "all")),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
@@ -196,7 +207,10 @@ class Shapes:
         """`body`, a JSON answer of `status` to a request for `path`, spelled as these switches say."""
         if status >= 400:
             return self._error(body, status, path)
-        return self._value(body)
+        shaped = self._value(body)
+        if self.wrappers == "all" or (self.wrappers == "records" and isinstance(shaped, dict) and "id" in shaped):
+            return {"data": shaped}
+        return shaped
 
     def _error(self, body: Any, status: int, path: str) -> Any:
         detail = body.get("detail") if isinstance(body, dict) else None

@@ -68,6 +68,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "archived_patients": "not_found",
         "idempotency": "ignored",
         "body_phones": "international",
+        "wrappers": "records",  # a JsonResource wraps itself in `data`
     },
     # ASP.NET Core's: problem details (a validation failure's `errors` by property or JSON path,
     # no `detail`) with 400 for it; an EF Core soft-delete query filter (an archived patient is
@@ -1333,3 +1334,38 @@ def test_an_update_with_a_national_phone_number_is_written_in_international_form
             {"system": "phone", "value": "+15550002222", "use": "work"}
         ]
         assert fhir.get_ok(f"{BASE}/Patient/{before['id']}") == updated.json()
+
+
+@pytest.mark.parametrize("wrappers", ["records", "all"])
+def test_answers_wrapped_in_data_are_the_records_they_wrap(wrappers: str) -> None:
+    # The reference lists each answer's fields at the top level, yet a Laravel API resource wraps
+    # itself in `{"data": ...}` unless told not to, and NestJS's documented response-mapping
+    # interceptor wraps every answer so, lists too. Before, every read of a patient was a 502, and
+    # a create a 502 once the patient was stored (the client's retry made a second one).
+    vendor = partial(create_sandbox, build_clinic(size=100), wrappers=wrappers)
+    with gateway_over("dentalpms", vendor) as running:
+        fhir = running.fhir
+        system = _chart_system_of(fhir, _any_patient_id(fhir))
+        created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Wrappeddp", system, "WR-1"), headers=JSON)
+        assert created.status_code == 201, created.text
+        pid = created.json()["id"]
+        assert created.json()["name"][0]["family"] == "Wrappeddp" and created.json()["meta"]["versionId"] == "1"
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}") == created.json()
+        assert [p["id"] for p in _by_family(fhir, "Wrappeddp")] == [pid]
+        # An update moving the lifecycle (PATCH, then transition-status): both answers wrapped.
+        changed = {**created.json(), "gender": "other", "active": False}
+        updated = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=changed, headers=JSON)
+        assert updated.status_code == 200, updated.text
+        assert (updated.json()["gender"], updated.json()["active"], updated.json()["meta"]["versionId"]) == (
+            "other",
+            False,
+            "3",
+        )
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}") == updated.json()
+        assert fhir.request("DELETE", f"{BASE}/Patient/{pid}").status_code == 204
+        assert fhir.get(f"{BASE}/Patient/{pid}").status_code == 410
+        # A vital-signs reading is read on its own (its single GET): wrapped too.
+        owner = next(p for p in live_patients(build_clinic(size=100)) if any(not v.deleted for v in p.vitals))
+        observations = fhir.search_all(f"{BASE}/Observation", patient=owner.uuid)
+        assert observations
+        assert fhir.get_ok(f"{BASE}/Observation/{observations[0]['id']}") == observations[0]

@@ -281,6 +281,22 @@ def test_a_phone_number_in_a_body_may_have_to_be_international() -> None:
     assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "work_phone"]
 
 
+def test_answers_may_be_wrapped_in_data() -> None:
+    patient = LIVE[0]
+    path = f"{BASE}/{patient.uuid}"
+    bare = new_api().ok(path)
+    records = variant(wrappers="records")
+    assert records.ok(path) == {"data": bare}
+    assert "items" in records.ok(BASE, page_size=1)  # a list envelope as documented
+    every = variant(wrappers="all")
+    assert every.ok(path) == {"data": bare}
+    assert set(every.ok(BASE, page_size=1)) == {"data"} and "items" in every.ok(BASE, page_size=1)["data"]
+    refused = every.call("PATCH", path, json={"base_version": 999, "city": "Bern"})
+    assert refused.status_code == 409 and refused.json() == {"detail": "Version conflict"}  # errors never
+    with pytest.raises(ValueError, match="wrappers"):
+        variant(wrappers="envelope")
+
+
 def test_a_list_total_may_count_archived_patients() -> None:
     archived = sum(1 for p in CLINIC.patients if p.deleted)
     assert archived
