@@ -98,7 +98,9 @@ holder (a walk of every list, when the chart number is too short for the vendor'
 field sent as null to clear it (patient_write.py) that the patient still holds after the PATCH
 was kept by the vendor (it read the null as "not provided", or refused it: the PATCH is then
 sent again without the fields whose null a 422 or 400 names): its element is reported as not
-stored (`Written.not_stored`), and the answer shows the value kept. Delete archives the patient
+stored (`Written.not_stored`), and the answer shows the value kept. So is a chart number a
+create or PATCH sent that the patient after it does not hold (`_chart_not_kept`: a vendor whose
+chart numbers the practice assigns drops one sent without a word). Delete archives the patient
 (the reference documents no body for it, yet a service may ask for `base_version` as its
 definitions' archive endpoints do: it is sent); a patient that is absent or archived already is a
 success (FHIR: deleting what is not there is not an error), as is the vendor's 404 or 422
@@ -140,6 +142,7 @@ from mappings.dentalpms.client import REFUSED, DentalPmsClient, fields_of, messa
 from mappings.dentalpms.patient import patient_to_fhir
 from mappings.dentalpms.patient_write import (
     changes,
+    chart_number_path,
     kept_for_status,
     patient_for_create,
     patient_for_update,
@@ -308,7 +311,8 @@ class PatientWrites:
             undone = await self._undo_create(record, fields.get("chart_number"))
             if undone is not None:
                 raise _status_refused(record["id"], resource, record.get("status"), refusal, undone)
-        return Written(patient_to_fhir(record, self._ctx), tuple(dict.fromkeys(body.not_stored + unmoved)), warnings)
+        lost = body.not_stored + unmoved + _chart_not_kept(resource, fields, record, self._ctx)
+        return Written(patient_to_fhir(record, self._ctx), tuple(dict.fromkeys(lost)), warnings)
 
     async def _served(self, resource_id: str) -> VendorRecord:
         """The patient a create made, as the vendor serves it: read again a few times over about
@@ -713,6 +717,8 @@ class PatientWrites:
             body.not_stored + _not_cleared(fields, updated) + status_path(resource, updated.get("status")).unmet
         )
         not_stored += tuple(dict.fromkeys(_element(name) for name in taken_back))
+        if "chart_number" not in taken_back:
+            not_stored += _chart_not_kept(resource, sent, updated, self._ctx)
         return Written(patient_to_fhir(updated, self._ctx), tuple(dict.fromkeys(not_stored)))
 
     async def _patch(self, resource_id: str, sent: dict[str, Any], base: Any) -> UpstreamResponse | None:
@@ -929,6 +935,21 @@ def _not_cleared(sent: dict[str, Any], record: VendorRecord) -> tuple[str, ...]:
     to clear a field"; an empty string is not said to clear anything), so none is tried."""
     kept = (name for name, value in sent.items() if value is None and record.get(name) not in (None, ""))
     return tuple(dict.fromkeys(_element(name) for name in kept))
+
+
+def _chart_not_kept(
+    resource: Resource, sent: dict[str, Any], record: VendorRecord, ctx: TenantContext
+) -> tuple[str, ...]:
+    """The identifier of `resource` that the chart number a write `sent` came from, when `record`,
+    the patient after that write, holds another: a service whose chart numbers the practice
+    assigns drops one sent without a word (the field read-only in its serializer, left out of a
+    Laravel model's `$fillable` or of Rails' permitted parameters; the reference lists
+    `chart_number` in both bodies and says nothing of who assigns it). FHIR identifiers match
+    exactly (search.html#token), so a chart number stored in another spelling is not the one sent."""
+    chart = sent.get("chart_number")
+    if not chart or record.get("chart_number") == chart:
+        return ()
+    return (chart_number_path(resource, ctx),)
 
 
 def _refused_nulls(sent: dict[str, Any], response: UpstreamResponse) -> set[str]:

@@ -148,6 +148,10 @@ described below, and the adapter must work under every value):
   reference's types (``"strict"``: a ``string (date-time)`` must be RFC 3339's, date, time and
   offset, as Go's ``time.Time`` and Jackson's ``OffsetDateTime`` read one; a 422 naming the
   field otherwise) (``bodies``).
+- ``chart_numbers``: a body's ``chart_number`` is taken (``"taken"``) or dropped without a word,
+  every new patient given the next free ``C#####`` (``"assigned"``: the field read-only in the
+  service's serializer, left out of a Laravel model's ``$fillable`` or of Rails' permitted
+  parameters) (``store``).
 - ``body_phones``: the patient bodies' phone numbers taken as any text (``"any"``) or only in
   international form (``"international"``: ``+1 555-123-4567``; a national ``(555) 123-4567``
   is a 422 naming the field, as pydantic-extra-types' ``PhoneNumber`` and class-validator's
@@ -304,7 +308,15 @@ from sandboxes.dentalpms.shapes import (
     Timestamps,
     Wrappers,
 )
-from sandboxes.dentalpms.store import ArchiveVersions, CreateStatuses, DeathDates, EmptyPatches, Store, WriteAnswers
+from sandboxes.dentalpms.store import (
+    ArchiveVersions,
+    ChartNumbers,
+    CreateStatuses,
+    DeathDates,
+    EmptyPatches,
+    Store,
+    WriteAnswers,
+)
 from sandboxes.toolkit.clock import Clock, wall_clock
 from sandboxes.toolkit.errors import http_exception_handler
 
@@ -366,6 +378,7 @@ def create_app(
     create_statuses: CreateStatuses = "stored",
     empty_patches: EmptyPatches = "taken",
     archive_versions: ArchiveVersions = "none",
+    chart_numbers: ChartNumbers = "taken",
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
@@ -414,6 +427,7 @@ def create_app(
         create_statuses=create_statuses,
         empty_patches=empty_patches,
         archive_versions=archive_versions,
+        chart_numbers=chart_numbers,
     )
     app = Starlette(
         routes=api_routes(

@@ -16,6 +16,8 @@ conflict``) along the documented transitions (``Store.transition``), answering t
 With ``write_answers="before_flush"`` (``store.WriteAnswers``) a PATCH or transition answers
 the patient with the ``version`` and ``updated_at`` it had before that write. With
 ``empty_patches="refused"`` a ``PATCH`` of ``base_version`` alone is 400 ``No fields to update``.
+With ``chart_numbers="assigned"`` a body's ``chart_number`` is dropped without a word (and never
+checked): the practice assigns every one.
 """
 
 from __future__ import annotations
@@ -71,7 +73,8 @@ class PatientRecords:
         data = parse_body(body, CreatePatientIn, store.body_enums)
         if data.status == "archived":
             raise ApiError(422, "Archived status requires the archive endpoint")
-        if data.chart_number is not None and store.chart_number_taken(data.chart_number):
+        chart = store.chart_number_sent(data)
+        if chart is not None and store.chart_number_taken(chart):
             raise ApiError(409, "Duplicate chart number")
         refs = store.resolve_refs(data)
         row = store.create(data, refs)
@@ -117,7 +120,7 @@ class PatientRecords:
         row = store.found(patient_id)
         if data.base_version != row.doc["version"]:
             raise ApiError(self.store.version_conflicts, "Version conflict")
-        chart = data.chart_number
+        chart = store.chart_number_sent(data)
         itself = row if store.patch_chart_numbers == "others" else None  # bodies.PatchChartNumbers
         if chart is not None and store.chart_number_taken(chart, other_than=itself):
             raise ApiError(409, "Duplicate chart number")

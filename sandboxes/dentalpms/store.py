@@ -61,7 +61,7 @@ from sandboxes.toolkit.phones import format_us_phone
 from sandboxes.toolkit.switches import one_of
 from sandboxes.toolkit.timestamps import iso_utc
 
-__all__ = ["ArchiveVersions", "CreateStatuses", "DeathDates", "EmptyPatches", "Ordered", "Store"]
+__all__ = ["ArchiveVersions", "ChartNumbers", "CreateStatuses", "DeathDates", "EmptyPatches", "Ordered", "Store"]
 
 # The reference's "allowed status transitions" (``transition-status``); deceased is terminal.
 STATUS_TRANSITIONS = frozenset(
@@ -95,6 +95,13 @@ EmptyPatches = Literal["taken", "refused"]
 # ``{"base_version"}`` the alert, field and tag definitions' archive endpoints require
 # (``"required"``: one model shared by every archive endpoint; 422 without it, 409 when stale).
 ArchiveVersions = Literal["none", "required"]
+# Who gives a patient its chart number: the body (``"taken"``: ``CreatePatientIn`` and the PATCH
+# list ``chart_number``; a missing one gets the next free ``C#####``), or the practice alone
+# (``"assigned"``: every new patient gets the next free one, and a ``chart_number`` in a create or
+# PATCH body is dropped without a word, as a serializer whose field is read-only (Django REST
+# Framework's ``read_only_fields``), a Laravel model without it in ``$fillable``, or Rails'
+# strong parameters not permitting it drop one; the reference says nothing of who assigns it).
+ChartNumbers = Literal["taken", "assigned"]
 
 
 def _e164(digits: str | None) -> str | None:
@@ -134,7 +141,9 @@ class Store:
         create_statuses: CreateStatuses = "stored",
         empty_patches: EmptyPatches = "taken",
         archive_versions: ArchiveVersions = "none",
+        chart_numbers: ChartNumbers = "taken",
     ) -> None:
+        self.chart_numbers = one_of("chart_numbers", chart_numbers, ChartNumbers)
         self.archive_versions = one_of("archive_versions", archive_versions, ArchiveVersions)
         self.empty_patches = one_of("empty_patches", empty_patches, EmptyPatches)
         self.create_statuses = one_of("create_statuses", create_statuses, CreateStatuses)
@@ -261,6 +270,16 @@ class Store:
         """Some patient (archived ones too), other than `other_than`, has chart number `chart`."""
         return any(row.doc["chart_number"] == chart for row in self.rows.values() if row is not other_than)
 
+    def chart_number_sent(self, data: PatientFields) -> str | None:
+        """The chart number a body gives the patient: none when the practice assigns them all
+        (``chart_numbers="assigned"``: the body's is dropped)."""
+        return data.chart_number if self.chart_numbers == "taken" else None
+
+    @property
+    def _dropped(self) -> set[str]:
+        """The body fields a write drops without a word (``ChartNumbers``)."""
+        return set() if self.chart_numbers == "taken" else {"chart_number"}
+
     def duplicates_of(self, row: PatientRow) -> list[JsonObject]:
         """Live patients sharing last name + birth date, email or mobile phone with `row`."""
         doc = row.doc
@@ -322,9 +341,9 @@ class Store:
         doc.update(
             id=new_id, created_at=iso_utc(now), updated_at=iso_utc(now),
             status=data.status if self.create_statuses == "stored" else "active",
-            chart_number=data.chart_number or self._next_chart_number(),
+            chart_number=self.chart_number_sent(data) or self._next_chart_number(),
         )  # fmt: skip
-        _apply_fields(doc, data, data.model_fields_set, refs)
+        _apply_fields(doc, data, data.model_fields_set - self._dropped, refs)
         if "receives_email" not in data.model_fields_set:
             doc["receives_email"] = doc["email"] is not None
         if "receives_sms" not in data.model_fields_set:
@@ -336,7 +355,7 @@ class Store:
 
     def update(self, row: PatientRow, data: PatientFields, refs: dict[str, JsonObject | None]) -> None:
         """Set the fields a ``PATCH`` body carries (``base_version`` aside); bump the version."""
-        _apply_fields(row.doc, data, data.model_fields_set - {"base_version"}, refs)
+        _apply_fields(row.doc, data, data.model_fields_set - {"base_version", *self._dropped}, refs)
         self._bump(row)
 
     def transition(self, row: PatientRow, new_status: str) -> None:

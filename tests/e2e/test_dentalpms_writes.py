@@ -1369,3 +1369,39 @@ def test_answers_wrapped_in_data_are_the_records_they_wrap(wrappers: str) -> Non
         observations = fhir.search_all(f"{BASE}/Observation", patient=owner.uuid)
         assert observations
         assert fhir.get_ok(f"{BASE}/Observation/{observations[0]['id']}") == observations[0]
+
+
+def test_a_chart_number_the_vendor_drops_is_said_not_stored() -> None:
+    # A service whose chart numbers are the practice's to assign drops one sent without a word
+    # (a read-only serializer field, a Laravel model without it in `$fillable`, Rails' strong
+    # parameters): the patient gets the next free one. Before, the create and the update were a
+    # silent 201/200, the identifier sent lost; a conditional create on it then made the patient
+    # again.
+    vendor = partial(create_sandbox, build_clinic(size=100), chart_numbers="assigned")
+    with gateway_over("dentalpms", vendor) as running:
+        fhir = running.fhir
+        system = _chart_system_of(fhir, _any_patient_id(fhir))
+        prefer = {**JSON, "Prefer": "return=OperationOutcome"}
+        sent = _new_patient("Assignedchartdp", system, "MINE-1")
+        sent["identifier"].insert(0, {"system": "urn:example:other", "value": "X"})
+        created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=prefer)
+        assert created.status_code == 201, created.text
+        assert {"Patient.identifier[0]", "Patient.identifier[1]"} <= _warned(created)
+        pid = created.headers["location"].split("/Patient/")[1].split("/")[0]
+        read = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        (assigned,) = [i["value"] for i in read["identifier"] if i["system"] == system]
+        assert assigned != "MINE-1"
+        # An update keeping the chart number held says nothing of it; one changing it, that it
+        # was not stored (the rest is).
+        kept = fhir.request("PUT", f"{BASE}/Patient/{pid}", json={**read, "gender": "other"}, headers=prefer)
+        assert kept.status_code == 200 and not any(e.startswith("Patient.identifier") for e in _warned(kept))
+        now = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        changed = {**now, "gender": "male"}
+        changed["identifier"] = [i if i["system"] != system else {**i, "value": "MINE-2"} for i in now["identifier"]]
+        index = next(n for n, i in enumerate(changed["identifier"]) if i["system"] == system)
+        updated = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=changed, headers=prefer)
+        assert updated.status_code == 200, updated.text
+        assert f"Patient.identifier[{index}]" in _warned(updated), updated.text
+        after = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        assert after["gender"] == "male"
+        assert [i["value"] for i in after["identifier"] if i["system"] == system] == [assigned]

@@ -297,6 +297,17 @@ def test_answers_may_be_wrapped_in_data() -> None:
         variant(wrappers="envelope")
 
 
+def test_chart_numbers_may_be_the_practices_alone() -> None:
+    api = variant(chart_numbers="assigned")
+    held = next(p.chart_number for p in LIVE if p.chart_number)
+    created = _create(api, "k-assigned", {**NEW, "chart_number": held})  # in use, yet no 409: dropped
+    assert created.status_code == 201 and created.json()["chart_number"] not in (held, None), created.text
+    body = {"base_version": created.json()["version"], "chart_number": "MINE", "city": "Bern"}
+    patched = api.call("PATCH", f"{BASE}/{created.json()['id']}", json=body)
+    assert patched.status_code == 200, patched.text
+    assert (patched.json()["chart_number"], patched.json()["city"]) == (created.json()["chart_number"], "Bern")
+
+
 def test_a_list_total_may_count_archived_patients() -> None:
     archived = sum(1 for p in CLINIC.patients if p.deleted)
     assert archived
@@ -322,6 +333,7 @@ def test_a_list_total_may_count_archived_patients() -> None:
         "patch_chart_numbers",
         "body_dates",
         "body_phones",
+        "chart_numbers",
     ],
 )
 def test_a_misspelt_store_switch_stops_the_simulator_naming_its_readings(switch: str) -> None:
