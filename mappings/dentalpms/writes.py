@@ -48,6 +48,12 @@ create), else the newest one the request describes made while it was sent (`_cre
 such are a 502 saying the patient may have been made); before, it was a 502 once the patient
 was stored, and the client's retry made a second one.
 
+A create still answered 5xx once its retries are spent (a service failing after its patient is
+stored, whose key replays that failure to every retry, as Stripe's keys replay any first answer)
+is the patient the request describes made while it was sent, by the vendor's clock, when there is
+exactly one (`_made_despite`), a warning saying the vendor failed; else the failure. Before, it
+was the failure, and the client's resend made the patient twice.
+
 A write refused (422, or 400) naming a phone field whose number is national (`(555) 123-4567`)
 is sent once more with its phones in international form (`+15551234567`, phones.py: a service
 may validate a phone without a default region and take no other), under a key of its own for a
@@ -287,9 +293,19 @@ class PatientWrites:
         if response.status == 409:
             record = await self._refused_create(fields, response, took)
         else:
-            if not 200 <= response.status < 300:
+            if response.status >= 500:
+                # Failed, yet perhaps after the patient was stored: a vendor replaying a key's first
+                # answer whatever it was gave every retry that failure again (`_made_despite`).
+                made = await self._made_despite(fields, response, took)
+                warnings = (
+                    f"The Dental PMS answered the create HTTP {response.status}, but had made the patient "
+                    f"(Patient/{made['id']}, made while it was sent)",
+                )
+                created = {"id": made["id"]}
+            elif not 200 <= response.status < 300:
                 raise self._error(response)
-            created = await self._created(response, fields, took)
+            else:
+                created = await self._created(response, fields, took)
             try:
                 # As stored: the answer may be the entity as mapped before the ORM flushed it.
                 record = await self._served(created["id"])
@@ -298,7 +314,7 @@ class PatientWrites:
                     raise
                 return Written(patient_to_fhir(created, self._ctx), body.not_stored)
             if response.attempt > 1:
-                warnings = await self._made_twice(fields, record, response, took)
+                warnings += await self._made_twice(fields, record, response, took)
         # A service may create every patient active, its status moved by transition-status
         # alone (`status` read-only in its create body): the lifecycle asked for (out of use,
         # deceased) is reached by the same transitions as an update's.
@@ -388,6 +404,49 @@ class PatientWrites:
                     "search for them before sending it again"
                 )
         return {"id": found["id"]}
+
+    async def _made_despite(self, body: dict[str, Any], response: UpstreamResponse, took: float) -> VendorRecord:
+        """The patient a create answered with a 5xx (`response`, its retries with the same key
+        spent) had made all the same, else the vendor's failure raised. A service may fail after
+        its patient is stored (an event it publishes, a hook), and one whose keys replay the
+        first answer whatever it was (Stripe's "regardless of whether it succeeded or failed ...
+        including 500 errors") answers every retry that failure again: told only the failure,
+        the client sends the create again and the patient is made twice. The patient made is the
+        one `body` describes (the chart number sent too, when one was) made while this request
+        was sent, by the vendor's clock (`_made_during`: never a patient made before), and the
+        only such one (two cannot be told apart: the failure stands, saying the patient may have
+        been made). Without the vendor's `Date`, or when the look-up fails too, nothing tells:
+        the failure stands."""
+        if not any(name.lower() == "date" for name in response.headers):
+            raise self._error(response)
+        chart = body.get("chart_number")
+
+        def during(record: VendorRecord) -> bool:
+            return _made_during(record, response, took) is True
+
+        try:
+            found = await self._newest_holding(body, chart, during)
+            # A chart number sent is one live patient's alone; without one, another made meanwhile
+            # (another request's of the same person) cannot be told from this request's.
+            other = (
+                None
+                if found is None or chart
+                else await self._newest_holding(body, None, lambda r: during(r) and r["id"] != found["id"])
+            )
+        except FHIRError:
+            raise self._error(response) from None
+        if found is not None and other is None:
+            return found
+        error = self._error(response)
+        if found is not None and other is not None and isinstance(error, FHIRError):
+            error.issues.append(
+                (
+                    f"Patient/{found['id']} and Patient/{other['id']}, both like it, were made while it was sent: "
+                    "one may be this request's; search for them before sending it again",
+                    None,
+                )
+            )
+        raise error
 
     async def _made_twice(
         self, body: dict[str, Any], record: VendorRecord, response: UpstreamResponse, took: float

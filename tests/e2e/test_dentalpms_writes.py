@@ -1405,3 +1405,22 @@ def test_a_chart_number_the_vendor_drops_is_said_not_stored() -> None:
         after = fhir.get_ok(f"{BASE}/Patient/{pid}")
         assert after["gender"] == "male"
         assert [i["value"] for i in after["identifier"] if i["system"] == system] == [assigned]
+
+
+def test_a_create_failing_after_its_patient_was_stored_is_that_patient() -> None:
+    # A service whose keys replay the first answer whatever it was (Stripe's "regardless of whether
+    # it succeeded or failed ... including 500 errors") fails a create after storing its patient
+    # (503): every retry of its key gets that 503 again. Before, the client got the 503 with the
+    # patient made, and its resend made a second one (or, with a chart number, a 409 naming the
+    # patient its own first request had made).
+    switches = {"idempotency": "replay_any", "create_answers": "lost_once"}
+    with gateway_over("dentalpms", partial(create_sandbox, build_clinic(size=100), **switches)) as running:
+        fhir = running.fhir
+        system = _chart_system_of(fhir, _any_patient_id(fhir))
+        prefer = {**JSON, "Prefer": "return=representation"}
+        for chart in ("FAILED-1", None):
+            family = "Failedafterdp" if chart else "Failedafternochartdp"
+            created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient(family, system, chart), headers=prefer)
+            assert created.status_code == 201, created.text
+            assert [p["id"] for p in _by_family(fhir, family)] == [created.json()["id"]]
+            assert fhir.get_ok(f"{BASE}/Patient/{created.json()['id']}") == created.json()

@@ -55,6 +55,17 @@ def test_a_creates_answer_may_be_lost_once_its_patient_stored() -> None:
     assert [p["id"] for p in listed] == [again.json()["id"]]
 
 
+def test_a_keys_failure_may_be_replayed_as_its_answer() -> None:
+    failing = variant(idempotency="replay_any", create_answers="lost_once")
+    body = {**NEW, "last_name": "Failedafter"}
+    assert _create(failing, "k1", body).status_code == 503
+    again = _create(failing, "k1", body)  # the same key: the stored failure, not the patient
+    assert again.status_code == 503 and again.json() == {"detail": "Service unavailable"}
+    assert _create(failing, "k1", {**body, "first_name": "Other"}).status_code == 409
+    listed = failing.call("GET", BASE, params={"search": "Failedafter"}).json()["items"]
+    assert len(listed) == 1  # stored once all the same
+
+
 def test_a_validation_error_may_be_a_400() -> None:
     spring = variant(validation_status=400)
     refused = spring.call("POST", BASE, json={"last_name": "Nofirst"})
