@@ -79,10 +79,13 @@ deceased patient's death taken back, `active: true` beside a death) is a 422 bef
 (patient_write.refuse_unheld_status): nothing is written. An answer
 that shows no version newer than the one its write was based on is the entity as a JPA
 service maps it before the ORM flushes the write (`@Version` is bumped at flush): the
-patient is read again for its real version. The PATCH goes first: it may carry what a
-transition needs (a service may take a patient to deceased only once its `date_time_deceased`
-is recorded), and unlike a status the reference lets a PATCH set every field back, which makes
-it the write to undo. A transition the reference allows that the vendor refuses (422, a 409
+patient is read again for its real version. So is one without a field `PatientOut` requires
+(only what the write saved, as TypeORM's `repository.save({ id, ...dto })` returns it): before,
+its absent status read as active and moved an inactive patient "to inactive", refused.
+The PATCH goes first: it may carry what a transition needs (a service may take a patient to
+deceased only once its `date_time_deceased` is recorded), and unlike a status the reference lets
+a PATCH set every field back, which makes it the write to undo. A transition the reference
+allows that the vendor refuses (422, a 409
 of another writer, or a vendor without the endpoint) leaves the status as it was (a step
 already taken on the way, inactive -> active before deceased, is taken back when the reference
 allows it), and the PATCH is taken back: its fields PATCHed to what the record read before
@@ -195,6 +198,9 @@ PatientRecord = Callable[[str], Awaitable[VendorRecord]]
 CLOCK_SLACK = timedelta(seconds=5)
 READ_BACK_PAUSES = (0.25, 0.5, 1.0)  # seconds between reads of a created patient not found yet
 NOTHING_WRITTEN = "nothing was written"
+# The fields the reference marks required in `PatientOut`, the answer of every patient write: an
+# answer without one of them is not the whole patient (`_record_of`).
+PATIENT_OUT_REQUIRED = ("first_name", "last_name", "created_at", "updated_at", "version")
 
 
 def idempotency_key() -> str:
@@ -818,6 +824,11 @@ class PatientWrites:
         if 200 <= response.status < 300 and not isinstance(_json(response), dict):
             return await self._record(resource_id)  # an answer without the record (e.g. 204): read it
         record = self._answer(response, f"Patient/{resource_id}")
+        if any(record.get(name) is None for name in PATIENT_OUT_REQUIRED):
+            # Not the whole patient: only what the write saved (TypeORM's `save({ id, ...dto })`
+            # returns the partial entity it was given). Its other fields are not the patient's
+            # (its status, absent, reads as the default), so the patient is read.
+            return await self._record(resource_id)
         version = record.get("version")
         if isinstance(version, int) and isinstance(based_on, int) and version <= based_on:
             # The write landed (a 2xx) but its answer is the entity as mapped before the ORM

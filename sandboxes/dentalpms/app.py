@@ -124,7 +124,9 @@ described below, and the adapter must work under every value):
 - ``write_answers``: a ``PATCH`` or ``transition-status`` answers the patient as stored
   (``"flushed"``) or with the ``version`` and ``updated_at`` from before that write
   (``"before_flush"``: a JPA service that maps its entity before the ORM flushes, when
-  ``@Version`` is bumped) (``store``).
+  ``@Version`` is bumped) or only what it saved (``"saved_fields"``: the ``id``, the fields set,
+  ``version`` and ``updated_at``, as TypeORM's ``repository.save({ id, ...dto })`` returns)
+  (``store``).
 - ``patch_nulls``: a ``PATCH`` field sent as null is set to null (``"cleared"``) or left as
   it was (``"ignored"``: null read as "not provided", as ``exclude_none`` does; the
   reference says only "only provided fields are modified") or refused (``"refused"``: a 422

@@ -14,7 +14,9 @@ or date-time of either body not in its RFC 3339 form is a 422 naming the field; 
 ``PATCH`` field: ``transition-status`` moves it (``base_version``; stale: 409 ``Version
 conflict``) along the documented transitions (``Store.transition``), answering the patient.
 With ``write_answers="before_flush"`` (``store.WriteAnswers``) a PATCH or transition answers
-the patient with the ``version`` and ``updated_at`` it had before that write. With
+the patient with the ``version`` and ``updated_at`` it had before that write; with
+``"saved_fields"`` only what the write saved: the ``id``, the fields it set, ``version`` and
+``updated_at``. With
 ``empty_patches="refused"`` a ``PATCH`` of ``base_version`` alone is 400 ``No fields to update``.
 With ``chart_numbers="assigned"`` a body's ``chart_number`` is dropped without a word (and never
 checked): the practice assigns every one.
@@ -29,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sandboxes.dentalpms.bodies import (
+    REF_INPUTS,
     ArchiveIn,
     CreatePatientIn,
     TransitionStatusIn,
@@ -125,8 +128,10 @@ class PatientRecords:
         if chart is not None and store.chart_number_taken(chart, other_than=itself):
             raise ApiError(409, "Duplicate chart number")
         before = self._stamp(row)
-        store.update(row, data, store.resolve_refs(data))
-        return self._written(row, before)
+        refs = store.resolve_refs(data)
+        store.update(row, data, refs)
+        saved = {name for name in data.model_fields_set - {"base_version"} - REF_INPUTS if name in row.doc}
+        return self._written(row, before, saved | set(refs))
 
     async def archive(self, request: Request) -> Response:
         row = self._row(request, found=True)
@@ -151,16 +156,20 @@ class PatientRecords:
             raise ApiError(self.store.version_conflicts, "Version conflict")
         before = self._stamp(row)
         self.store.transition(row, data.new_status)
-        return self._written(row, before)
+        return self._written(row, before, {"status"})
 
     @staticmethod
     def _stamp(row: PatientRow) -> dict[str, Any]:
         return {"version": row.doc["version"], "updated_at": row.doc["updated_at"]}
 
-    def _written(self, row: PatientRow, before: dict[str, Any]) -> Response:
-        """The answer of a write to `row`: as stored, or with `before`'s version and timestamp."""
+    def _written(self, row: PatientRow, before: dict[str, Any], saved: set[str]) -> Response:
+        """The answer of a write to `row` setting the fields `saved`: as stored, or with `before`'s
+        version and timestamp, or only what it saved (``store.WriteAnswers``)."""
         if self.store.write_answers == "flushed":
             return raw_json(row.raw)
+        if self.store.write_answers == "saved_fields":
+            kept = ("id", *sorted(saved), "version", "updated_at")
+            return raw_json(orjson.dumps({name: row.doc[name] for name in kept}))
         return raw_json(orjson.dumps({**row.doc, **before}))
 
     def _row(self, request: Request, *, found: bool = False) -> PatientRow:

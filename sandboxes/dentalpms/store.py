@@ -73,8 +73,11 @@ Ordered = tuple[list[SortKey], list[PatientRow]]
 # What a PATCH or transition-status answers: the patient as stored (``"flushed"``), or as a
 # service maps its entity before the ORM flushes the write (``"before_flush"``: JPA bumps
 # ``@Version`` and ``@UpdateTimestamp`` at flush, so the answer shows the previous ``version``
-# and ``updated_at``; the changed fields are there).
-WriteAnswers = Literal["flushed", "before_flush"]
+# and ``updated_at``; the changed fields are there), or only what the write saved
+# (``"saved_fields"``: the ``id``, the fields it set, ``version`` and ``updated_at``, as TypeORM's
+# ``repository.save({ id, ...dto })`` returns the partial entity it was given, the generated
+# columns filled in, and a NestJS handler returns that: the reference's answer is ``PatientOut``).
+WriteAnswers = Literal["flushed", "before_flush", "saved_fields"]
 # What a ``transition-status`` to ``deceased`` asks of the patient: nothing more than the
 # documented transitions (``"optional"``), or a date of death already recorded
 # (``"required"``: a 422 otherwise, as a service validating the status against the

@@ -70,6 +70,19 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "body_phones": "international",
         "wrappers": "records",  # a JsonResource wraps itself in `data`
     },
+    # NestJS's: `HttpException` bodies, a ValidationPipe's refusal a 400 whose `message` lists
+    # class-validator's messages (`@IsPhoneNumber()` without a region: only `+1 555 ...`); the
+    # documented response-mapping interceptor wrapping every answer in `data`; TypeORM's
+    # `save({ id, ...dto })` answering a PATCH or transition with only what it saved; keys
+    # replaying whatever was answered first (an idempotency interceptor caching the response).
+    "nestjs": {
+        "error_bodies": "nestjs",
+        "validation_status": 400,
+        "body_phones": "international",
+        "wrappers": "all",
+        "write_answers": "saved_fields",
+        "idempotency": "replay_any",
+    },
     # ASP.NET Core's: problem details (a validation failure's `errors` by property or JSON path,
     # no `detail`) with 400 for it; an EF Core soft-delete query filter (an archived patient is
     # a 404, in no list) beside a repeated Idempotency-Key refused; a `search` of 3 characters
@@ -1424,3 +1437,33 @@ def test_a_create_failing_after_its_patient_was_stored_is_that_patient() -> None
             assert created.status_code == 201, created.text
             assert [p["id"] for p in _by_family(fhir, family)] == [created.json()["id"]]
             assert fhir.get_ok(f"{BASE}/Patient/{created.json()['id']}") == created.json()
+
+
+def test_an_update_answered_with_only_what_it_saved_is_the_patient_as_stored() -> None:
+    # The reference answers a PATCH and a transition with the whole `PatientOut`, yet a NestJS
+    # service returning TypeORM's `repository.save({ id, ...dto })` answers only what it saved:
+    # the id, the fields set, `version` and `updated_at`. Before, that was taken for the patient:
+    # its status (absent: the default, active) moved an inactive patient "to inactive" again, the
+    # vendor refused, and the update was taken back and refused 422; the PUT's answer otherwise
+    # had no name.
+    vendor = partial(create_sandbox, build_clinic(size=100), write_answers="saved_fields", nulls="absent")
+    with gateway_over("dentalpms", vendor) as running:
+        fhir = running.fhir
+        created = fhir.request(
+            "POST", f"{BASE}/Patient", json=_new_patient("Savedonlydp", "", active=False), headers=JSON
+        )
+        assert created.status_code == 201, created.text
+        pid = created.json()["id"]
+        moved = {**created.json(), "gender": "other", "address": [{"city": "Shelbyville"}]}
+        updated = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=moved, headers=JSON)
+        assert updated.status_code == 200, updated.text
+        assert (updated.json()["active"], updated.json()["gender"]) == (False, "other")
+        assert updated.json()["name"] == created.json()["name"]
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}") == updated.json()
+        # Back in use (PATCH, then transition-status): both answers partial.
+        again = fhir.request(
+            "PUT", f"{BASE}/Patient/{pid}", json={**updated.json(), "active": True, "gender": "male"}, headers=JSON
+        )
+        assert again.status_code == 200, again.text
+        assert (again.json()["active"], again.json()["gender"]) == (True, "male")
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}") == again.json()

@@ -319,6 +319,22 @@ def test_chart_numbers_may_be_the_practices_alone() -> None:
     assert (patched.json()["chart_number"], patched.json()["city"]) == (created.json()["chart_number"], "Bern")
 
 
+def test_a_write_may_answer_only_what_it_saved() -> None:
+    api = variant(write_answers="saved_fields")
+    patient = next(p for p in LIVE if p.status == "active")
+    path = f"{BASE}/{patient.uuid}"
+    current = api.ok(path)
+    patched = api.call("PATCH", path, json={"base_version": current["version"], "city": "Bern"})
+    assert patched.status_code == 200, patched.text
+    assert set(patched.json()) == {"id", "city", "version", "updated_at"}
+    assert patched.json()["version"] == current["version"] + 1
+    moved = api.call(
+        "POST", f"{path}/transition-status", json={"base_version": current["version"] + 1, "new_status": "inactive"}
+    )
+    assert moved.status_code == 200 and moved.json()["status"] == "inactive" and "first_name" not in moved.json()
+    assert api.ok(path)["first_name"] == current["first_name"]  # the whole patient, as stored
+
+
 def test_a_list_total_may_count_archived_patients() -> None:
     archived = sum(1 for p in CLINIC.patients if p.deleted)
     assert archived
