@@ -5,7 +5,8 @@ shape before a mapper sees it. The models accept every spelling the API referenc
 (`vendor-docs/dentalpms-api.txt`) allows or leaves open and hand the mappers one canonical
 form (`canonical`), so the mappers stay plain dict readers:
 - booleans as JSON booleans, or as the strings `"true"`/`"false"`, `"1"`/`"0"` (or 1/0);
-- integers (`version`, `total`, `page`, a blood pressure) as numbers or decimal strings;
+- integers (`version`, `total`, `page`, a blood pressure) as numbers or decimal strings (a
+  patient's `version_as_text` says which its `version` was: writes.py sends it back so);
 - text given as a number (a phone, a postal code) is its decimal text;
 - decimals (`bmi`, `temperature_f`, ...; documented as strings) as strings or numbers, in
   scientific notation too (`"1.5E+2"`: Java's `BigDecimal.toString()` once trailing zeros are
@@ -374,10 +375,17 @@ class VendorPatient(VendorModel):
     title: Any = None
     treatment_notes: Any = None
 
+    # Not the vendor's: whether it wrote `version` as text (`"3"`), as a service whose integers are
+    # written so may read a write's `base_version` only so (writes.py `_based`).
+    version_as_text: bool = False
+
     @model_validator(mode="before")
     @classmethod
-    def _wrapped(cls, value: Any) -> Any:
-        return _unwrapped(value)
+    def _as_answered(cls, value: Any) -> Any:
+        value = _unwrapped(value)
+        if isinstance(value, dict) and isinstance(value.get("version"), str):
+            return {**value, "version_as_text": True}
+        return value
 
     @model_validator(mode="after")
     def _archived_by_status(self) -> VendorPatient:

@@ -67,6 +67,11 @@ alone) has it moved after the create by the transitions an update takes. `active
 and the create refused, as an update is (below); should the archive fail, the answer is the
 patient as kept, the element named as not stored.
 
+Every `base_version` is sent in the form the vendor writes its versions (`_based`): a number as
+documented, or text (`"3"`) to a service that writes them so and reads them back only so (Go's
+`,string` field option: a number is a 400 naming no field); before, every update, status move
+and versioned archive at such a vendor was refused.
+
 Update is a PATCH with `base_version`: the version the client's `If-Match` names, else the
 current record's `version` (read first), carrying only the fields the record read does not hold
 as the resource sets them (patient_write.changes: a patient's own chart number sent again may be
@@ -254,9 +259,28 @@ class PatientWrites:
         # The shortest free-text `search` the vendor takes, as far as it has told: the tenant's
         # one memory of it, which the Patient search shares (`_chart_holder`).
         self._shortest_search = shortest_search
+        # Whether the vendor writes its versions as text (`"version": "3"`): a write's `base_version`
+        # is then sent so (`_based`), learned from each patient a write reads.
+        self._text_versions = False
         # Whether the vendor takes phone numbers only in international form (phones.py): learned
         # from a write refused for a national one and taken once rewritten.
         self._international_phones = False
+
+    # -- versions -----------------------------------------------------------------------------
+
+    def _seen(self, record: VendorRecord) -> VendorRecord:
+        """`record`, a patient a write read, whose version's form (vendor.py `version_as_text`)
+        says how this vendor's `base_version` is written (`_based`)."""
+        self._text_versions = bool(record.get("version_as_text"))
+        return record
+
+    def _based(self, body: dict[str, Any], version: Any) -> dict[str, Any]:
+        """A write `body` with its `base_version`: `version` as the vendor writes its versions. The
+        reference types it `integer`, yet a service writing its integers as text (Go's
+        `encoding/json` with the `,string` field option, so that no client's double rounds them)
+        reads them back only as text, and refuses a JSON number, 400, naming no field; one that
+        writes numbers takes numbers."""
+        return {**body, "base_version": str(version) if self._text_versions and isinstance(version, int) else version}
 
     # -- phone numbers ------------------------------------------------------------------------
 
@@ -321,6 +345,7 @@ class PatientWrites:
                 return Written(patient_to_fhir(created, self._ctx), body.not_stored)
             if response.attempt > 1:
                 warnings += await self._made_twice(fields, record, response, took)
+        self._seen(record)
         # A service may create every patient active, its status moved by transition-status
         # alone (`status` read-only in its create body): the lifecycle asked for (out of use,
         # deceased) is reached by the same transitions as an update's.
@@ -361,7 +386,7 @@ class PatientWrites:
         patient's chart number as in use (a unique column without a soft-delete filter)."""
         if chart:
             cleared = await self._client.send(
-                "PATCH", f"/patients/{record['id']}", {"chart_number": None, "base_version": record.get("version")}
+                "PATCH", f"/patients/{record['id']}", self._based({"chart_number": None}, record.get("version"))
             )
             if 200 <= cleared.status < 300:
                 record = await self._record_of(cleared, record["id"], record.get("version"))
@@ -705,7 +730,7 @@ class PatientWrites:
     async def update(self, resource_id: str, resource: Resource, if_match: str | None) -> Written:
         body = patient_for_update(resource, self._ctx)
         owned = self._phones(body.fields)
-        current = await self._record(resource_id)
+        current = self._seen(await self._record(resource_id))
         if current.get("deleted_at"):
             raise Gone(f"Patient/{resource_id} has been deleted")
         if if_match is not None and if_match != str(current.get("version")):
@@ -793,7 +818,7 @@ class PatientWrites:
         update")`): an update changing only the lifecycle, or nothing, would be a 422."""
         if not sent:
             return None
-        return await self._client.send("PATCH", f"/patients/{resource_id}", {**sent, "base_version": base})
+        return await self._client.send("PATCH", f"/patients/{resource_id}", self._based(sent, base))
 
     async def _take_back(
         self, resource_id: str, sent: dict[str, Any], before: VendorRecord, own: Any, refusal: Refusal
@@ -807,7 +832,7 @@ class PatientWrites:
         if own is None:
             own = (await self._record(resource_id)).get("version")
         previous = {name: before.get(name) for name in sent}
-        response = await self._client.send("PATCH", f"/patients/{resource_id}", {**previous, "base_version": own})
+        response = await self._client.send("PATCH", f"/patients/{resource_id}", self._based(previous, own))
         if response.status in CONFLICTS:
             raise Conflict(
                 f"Patient/{resource_id} changed at the Dental PMS while this update was applied: the move to "
@@ -871,14 +896,14 @@ class PatientWrites:
         return await self._client.send(
             "POST",
             f"/patients/{resource_id}/transition-status",
-            {"base_version": record.get("version"), "new_status": status},
+            self._based({"new_status": status}, record.get("version")),
         )
 
     # -- delete -------------------------------------------------------------------------------
 
     async def delete(self, resource_id: str) -> None:
         try:
-            current = await self._record(resource_id)
+            current = self._seen(await self._record(resource_id))
         except (NotFound, Gone):
             return
         if current.get("deleted_at"):
@@ -903,7 +928,7 @@ class PatientWrites:
 
     async def _archive(self, resource_id: str, record: VendorRecord) -> UpstreamResponse:
         return await self._client.send(
-            "POST", f"/patients/{resource_id}/archive", {"base_version": record.get("version")}
+            "POST", f"/patients/{resource_id}/archive", self._based({}, record.get("version"))
         )
 
     async def _archived(self, resource_id: str) -> bool:

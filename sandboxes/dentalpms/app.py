@@ -155,6 +155,9 @@ described below, and the adapter must work under every value):
   every new patient given the next free ``C#####`` (``"assigned"``: the field read-only in the
   service's serializer, left out of a Laravel model's ``$fillable`` or of Rails' permitted
   parameters) (``store``).
+- ``body_versions``: a write body's ``base_version`` read as a number (``"number"``, pydantic's
+  lax mode taking ``"3"`` too) or only as text (``"text"``: Go's ``,string`` field option, which
+  writes ``version`` as text, ``scalars="strings"``, and refuses a JSON number, 400) (``bodies``).
 - ``body_phones``: the patient bodies' phone numbers taken as any text (``"any"``) or only in
   international form (``"international"``: ``+1 555-123-4567``; a national ``(555) 123-4567``
   is a 422 naming the field, as pydantic-extra-types' ``PhoneNumber`` and class-validator's
@@ -280,7 +283,14 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp
 
 from sandboxes.clinic import Clinic
-from sandboxes.dentalpms.bodies import BodyDates, BodyPhones, PatchChartNumbers, PatchNulls, VersionConflicts
+from sandboxes.dentalpms.bodies import (
+    BodyDates,
+    BodyPhones,
+    BodyVersions,
+    PatchChartNumbers,
+    PatchNulls,
+    VersionConflicts,
+)
 from sandboxes.dentalpms.body_enums import BodyEnums
 from sandboxes.dentalpms.errors import ValidationStatus, render_http_error
 from sandboxes.dentalpms.idempotency import CreateAnswers, Idempotency, IdempotencyKeys
@@ -357,6 +367,7 @@ def create_app(
     patch_chart_numbers: PatchChartNumbers = "others",
     body_dates: BodyDates = "lax",
     body_phones: BodyPhones = "any",
+    body_versions: BodyVersions = "number",
     allergy_severities: AllergySeverities = "fhir",
     snomed_reactions: SnomedReactions = "code",
     write_answers: WriteAnswers = "flushed",
@@ -415,6 +426,7 @@ def create_app(
         patch_chart_numbers=patch_chart_numbers,
         body_dates=body_dates,
         body_phones=body_phones,
+        body_versions=body_versions,
         allergy_severities=allergy_severities,
         snomed_reactions=snomed_reactions,
         write_answers=write_answers,

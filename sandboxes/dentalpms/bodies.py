@@ -28,6 +28,7 @@ __all__ = [
     "REF_INPUTS",
     "BodyDates",
     "BodyPhones",
+    "BodyVersions",
     "CreatePatientIn",
     "PatchChartNumbers",
     "PatchNulls",
@@ -35,6 +36,7 @@ __all__ = [
     "UpdatePatientIn",
     "check_body_dates",
     "check_body_phones",
+    "check_body_versions",
     "parse_body",
 ]
 
@@ -77,6 +79,12 @@ _DATE_FIELDS = ("date_of_birth", "date_first_visit")
 BodyPhones = Literal["any", "international"]
 _PHONE_FIELDS = ("mobile_phone", "home_phone", "work_phone", "emergency_contact_phone")
 _INTERNATIONAL_PHONE = re.compile(r"\+[\s().-]*[1-9]([\s().-]*\d){6,14}")
+#: How a write body's ``base_version`` is read: as the reference types it, an ``integer``
+#: (``"number"``: pydantic's lax mode takes ``"3"`` too), or only as decimal text (``"text"``:
+#: Go's ``encoding/json`` with the ``,string`` option on the field, which writes the record's
+#: ``version`` as ``"3"``, ``scalars="strings"``, and reads one back only so: a JSON number is a
+#: 400 ``json: invalid use of ,string struct tag, trying to unmarshal unquoted value into int64``).
+BodyVersions = Literal["number", "text"]
 #: The status of a stale ``base_version``: the reference's 409 "Version conflict", or the 412
 #: Precondition Failed a team reading optimistic versions as HTTP preconditions answers
 #: (RFC 9110 section 15.5.13: the condition the request carried is false).
@@ -243,6 +251,19 @@ def check_body_phones(body: bytes, reading: BodyPhones) -> None:
     ]  # fmt: skip
     if errors:
         raise ApiError(422, errors)
+
+
+def check_body_versions(body: bytes, reading: BodyVersions) -> None:
+    """400 for a write `body` whose ``base_version`` is not text when `reading` is ``"text"``
+    (``BodyVersions``), as Go's decoder words it; the reason, as Go's, names no field."""
+    if reading == "number":
+        return
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError:
+        return  # `parse_body` says so
+    if isinstance(data, dict) and "base_version" in data and not isinstance(data["base_version"], str):
+        raise ApiError(400, "json: invalid use of ,string struct tag, trying to unmarshal unquoted value into int64")
 
 
 def parse_body(body: bytes, model: type[ModelT], enums: BodyEnums = "documented") -> ModelT:

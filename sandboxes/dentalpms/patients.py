@@ -10,7 +10,8 @@ with ``patch_nulls="ignored"`` a null leaves its field as it was, with ``"refuse
 422 naming the field; a chart number another patient holds is 409 ``Duplicate chart number``
 (with ``patch_chart_numbers="any"``, the patient's own too). With ``body_dates="strict"`` a date
 or date-time of either body not in its RFC 3339 form is a 422 naming the field; with
-``body_phones="international"`` so is a phone number without its ``+`` and country code. ``status`` is not a
+``body_phones="international"`` so is a phone number without its ``+`` and country code; with
+``body_versions="text"`` a ``base_version`` that is not text is a 400 (Go's ``,string``). ``status`` is not a
 ``PATCH`` field: ``transition-status`` moves it (``base_version``; stale: 409 ``Version
 conflict``) along the documented transitions (``Store.transition``), answering the patient.
 With ``write_answers="before_flush"`` (``store.WriteAnswers``) a PATCH or transition answers
@@ -38,6 +39,7 @@ from sandboxes.dentalpms.bodies import (
     UpdatePatientIn,
     check_body_dates,
     check_body_phones,
+    check_body_versions,
     parse_body,
 )
 from sandboxes.dentalpms.idempotency import fingerprint
@@ -101,6 +103,7 @@ class PatientRecords:
         body = await request.body()
         check_body_dates(body, store.body_dates)
         check_body_phones(body, store.body_phones)
+        check_body_versions(body, store.body_versions)
         data = parse_body(body, UpdatePatientIn, store.body_enums)
         if store.empty_patches == "refused" and not data.model_fields_set - {"base_version"}:
             raise ApiError(400, "No fields to update")  # store.EmptyPatches
@@ -136,7 +139,9 @@ class PatientRecords:
     async def archive(self, request: Request) -> Response:
         row = self._row(request, found=True)
         if self.store.archive_versions == "required":  # store.ArchiveVersions
-            data = parse_body(await request.body(), ArchiveIn)
+            body = await request.body()
+            check_body_versions(body, self.store.body_versions)
+            data = parse_body(body, ArchiveIn)
             if data.base_version != row.doc["version"]:
                 raise ApiError(self.store.version_conflicts, "Version conflict")
         self.store.archive(row)
@@ -149,7 +154,9 @@ class PatientRecords:
 
     async def transition_status(self, request: Request) -> Response:
         row = self._row(request, found=True)
-        data = parse_body(await request.body(), TransitionStatusIn, self.store.body_enums)
+        body = await request.body()
+        check_body_versions(body, self.store.body_versions)
+        data = parse_body(body, TransitionStatusIn, self.store.body_enums)
         if row.deleted:
             raise ApiError(422, "Archived patients are restored, not transitioned")
         if data.base_version != row.doc["version"]:

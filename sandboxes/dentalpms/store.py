@@ -27,6 +27,7 @@ from sandboxes.dentalpms.bodies import (
     REF_INPUTS,
     BodyDates,
     BodyPhones,
+    BodyVersions,
     CreatePatientIn,
     PatchChartNumbers,
     PatchNulls,
@@ -129,6 +130,7 @@ class Store:
         patch_chart_numbers: PatchChartNumbers = "others",
         body_dates: BodyDates = "lax",
         body_phones: BodyPhones = "any",
+        body_versions: BodyVersions = "number",
         allergy_severities: AllergySeverities = "fhir",
         snomed_reactions: SnomedReactions = "code",
         write_answers: WriteAnswers = "flushed",
@@ -161,6 +163,7 @@ class Store:
         self.patch_chart_numbers = one_of("patch_chart_numbers", patch_chart_numbers, PatchChartNumbers)
         self.body_dates = one_of("body_dates", body_dates, BodyDates)
         self.body_phones = one_of("body_phones", body_phones, BodyPhones)
+        self.body_versions = one_of("body_versions", body_versions, BodyVersions)
         self.lists = lists
         self.render = Renderer(clinic, vital_times, allergy_severities, snomed_reactions)
         self.clock = clock

@@ -117,6 +117,16 @@ def test_list_envelopes_wrapped_in_data_are_the_lists_they_wrap() -> None:
         VendorPatient.model_validate({"data": patient, "id": "not-a-uuid"})
 
 
+def test_a_version_written_as_text_is_read_as_its_number_and_said_so() -> None:
+    patient = RENDER.patient(CLINIC.patients[0])
+    as_text = canonical(VendorPatient.model_validate({**patient, "version": "3"}))
+    assert (as_text["version"], as_text["version_as_text"]) == (3, True)
+    as_number = canonical(VendorPatient.model_validate({**patient, "version": 3}))
+    assert (as_number["version"], as_number["version_as_text"]) == (3, False)
+    wrapped = canonical(VendorPatient.model_validate({"data": {**patient, "version": "3"}}))
+    assert wrapped["version_as_text"] is True
+
+
 def test_vital_times_written_in_utc_map_to_the_clinics_times() -> None:
     """A service that keeps one UTC datetime per reading and splits it (`19:30:00Z` on the UTC
     day) gives the same Observations as one writing the clinic's wall clock: same instant,

@@ -335,6 +335,20 @@ def test_a_write_may_answer_only_what_it_saved() -> None:
     assert api.ok(path)["first_name"] == current["first_name"]  # the whole patient, as stored
 
 
+def test_a_base_version_may_have_to_be_text() -> None:
+    patient = next(p for p in LIVE if p.status == "active")
+    path = f"{BASE}/{patient.uuid}"
+    for switch, status in (("number", 200), ("text", 400)):
+        api = variant(body_versions=switch)
+        version = api.ok(path)["version"]
+        answer = api.call("PATCH", path, json={"base_version": version, "city": "Bern"})
+        assert answer.status_code == status, (switch, answer.text)
+    moved = api.call("POST", f"{path}/transition-status", json={"base_version": version, "new_status": "inactive"})
+    assert moved.status_code == 400 and "string struct tag" in moved.json()["detail"]
+    taken = api.call("PATCH", path, json={"base_version": str(version), "city": "Bern"})
+    assert taken.status_code == 200 and taken.json()["version"] == version + 1, taken.text
+
+
 def test_a_list_total_may_count_archived_patients() -> None:
     archived = sum(1 for p in CLINIC.patients if p.deleted)
     assert archived
@@ -361,6 +375,7 @@ def test_a_list_total_may_count_archived_patients() -> None:
         "body_dates",
         "body_phones",
         "chart_numbers",
+        "body_versions",
     ],
 )
 def test_a_misspelt_store_switch_stops_the_simulator_naming_its_readings(switch: str) -> None:
