@@ -86,7 +86,9 @@ described below, and the adapter must work under every value):
   ``error_bodies="laravel"`` (``{"message"}``, a 422's ``errors`` by field, an unknown path
   ``The route <path> could not be found.``) and ``error_bodies="problem_details"`` (ASP.NET
   Core's ``{"type", "title", "status", "detail"}``, a validation failure's ``errors`` by
-  property, ``Email``, or JSON path, ``$.email``, and no ``detail``): how answers are spelled,
+  property, ``Email``, or JSON path, ``$.email``, and no ``detail``) and ``error_bodies="rails"``
+  (a failed validation as a Rails scaffold renders it, ``{"email": ["is invalid"]}``, nothing
+  else; other refusals ``{"error": "text"}``): how answers are spelled,
   applied to every JSON answer (``shapes``).
 - ``version_conflicts``: a stale ``base_version`` answered 409 (the reference's "Version
   conflict") or 412 (Precondition Failed: optimistic versions read as HTTP preconditions)

@@ -41,7 +41,10 @@ simulator's), applied to every JSON answer by ``ShapedApp``:
   take (a null, a wrong type), by its JSON path (``$.email``, as System.Text.Json names it))
   or ``"nestjs"`` (NestJS's ``HttpException``: ``{"statusCode", "message": "text", "error":
   "Conflict"}``, a validation failure's ``message`` a list of messages starting with the
-  property, ``"first_name should not be empty"``).
+  property, ``"first_name should not be empty"``) or ``"rails"`` (a Rails API controller's: a
+  failed validation as the scaffold renders it, ``render json: @patient.errors``, the messages by
+  attribute and nothing else, ``{"email": ["is invalid"]}``; any other refusal ``{"error":
+  "text"}``; an unknown route ``{"status": 404, "error": "Not Found"}``).
 - ``enums``: ``"lower"`` (the values as the reference lists them, ``male``, ``on_hold``),
   ``"upper"`` (as constant names, ``MALE``, ``ON_HOLD``, ``NKDA``: what a service whose enums
   serialize by name writes, as Java's Jackson does by default) or ``"pascal"`` (``Male``,
@@ -103,7 +106,9 @@ Dates = Literal["date", "datetime", "utc_midnight_local", "local_midnight_utc"]
 Scalars = Literal["json", "strings", "digits"]
 Nulls = Literal["null", "absent"]
 PageInfo = Literal["full", "sparse"]
-ErrorBodies = Literal["fastapi", "detail_text", "error_object", "spring", "laravel", "problem_details", "nestjs"]
+ErrorBodies = Literal[
+    "fastapi", "detail_text", "error_object", "spring", "laravel", "problem_details", "nestjs", "rails"
+]
 Enums = Literal["lower", "upper", "pascal"]
 StandInDates = Literal["null", "zero"]
 Defaults = Literal["served", "omitted"]
@@ -185,7 +190,7 @@ class Shapes:
             ("page_info", ("full", "sparse")),
             (
                 "error_bodies",
-                ("fastapi", "detail_text", "error_object", "spring", "laravel", "problem_details", "nestjs"),
+                ("fastapi", "detail_text", "error_object", "spring", "laravel", "problem_details", "nestjs", "rails"),
             ),
             ("enums", ("lower", "upper", "pascal")),
             ("stand_in_dates", ("null", "zero")),
@@ -224,6 +229,8 @@ class Shapes:
             return _problem_details(detail, status)
         if self.error_bodies == "nestjs":
             return _nestjs_error(detail, status)
+        if self.error_bodies == "rails":
+            return _rails_error(detail, status)
         if isinstance(detail, list):
             text = "; ".join(
                 ".".join(str(part) for part in item.get("loc", []) if part not in ("body", "query", "path"))
@@ -365,6 +372,23 @@ def _laravel_error(detail: Any, status: int, path: str) -> dict[str, Any]:
     if status == 404 and detail == "Not Found":  # the router's, not a record's
         return {"message": f"The route {path.lstrip('/')} could not be found."}
     return {"message": str(detail)}
+
+
+def _rails_error(detail: Any, status: int) -> dict[str, Any]:
+    """A Rails API controller's: a failed validation as its scaffold renders it, `render json:
+    @patient.errors, status: :unprocessable_entity`, the messages by attribute with no envelope
+    (`{"email": ["is invalid"]}`); any other refusal as the controller renders it, `{"error":
+    "text"}`; an unknown route as ActionDispatch's exceptions app answers in production."""
+    if isinstance(detail, list):
+        errors: dict[str, list[str]] = {}
+        for item in detail:
+            if isinstance(item, dict):
+                field = ".".join(str(p) for p in item.get("loc", []) if p not in ("body", "query", "path", "header"))
+                errors.setdefault(field or "base", []).append(str(item.get("msg")))
+        return errors
+    if status == 404 and detail == "Not Found":  # the router's, not a record's
+        return {"status": 404, "error": "Not Found"}
+    return {"error": str(detail)}
 
 
 # The `type` ASP.NET Core gives each status (`ProblemDetailsDefaults`): RFC 9110's section.

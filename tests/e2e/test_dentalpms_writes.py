@@ -663,8 +663,10 @@ def test_what_the_vendor_cannot_keep_is_reported(fhir: FhirHttp, chart_system: s
         ("refused", {"error_bodies": "problem_details", "validation_status": 400}),
         # NestJS's ValidationPipe: the refused properties only in `message`'s list.
         ("refused", {"error_bodies": "nestjs", "validation_status": 400}),
+        # A Rails scaffold's `render json: @patient.errors`: the messages by attribute, no envelope.
+        ("refused", {"error_bodies": "rails"}),
     ],
-    ids=["cleared", "ignored", "refused-laravel", "refused-problem-details", "refused-nestjs"],
+    ids=["cleared", "ignored", "refused-laravel", "refused-problem-details", "refused-nestjs", "refused-rails"],
 )
 def test_what_an_update_could_not_clear_is_reported(patch_nulls: str, shape: dict[str, Any]) -> None:
     # A PUT without telecom and address clears them; a vendor that reads the PATCH's nulls as
@@ -1493,3 +1495,21 @@ def test_versions_written_as_text_are_sent_back_as_text() -> None:
         assert fhir.get_ok(f"{BASE}/Patient/{pid}") == updated.json()
         assert fhir.request("DELETE", f"{BASE}/Patient/{pid}").status_code == 204
         assert fhir.get(f"{BASE}/Patient/{pid}").status_code == 410
+
+
+def test_a_rails_validation_error_names_the_field_it_refused() -> None:
+    # A Rails scaffold answers a failed validation with the model's errors and nothing else,
+    # `{"email": ["is invalid"]}`. Before, no field was read out of it: the 422 named no element
+    # ("refused the patient: invalid"), and a phone only written otherwise was never rewritten.
+    vendor = partial(create_sandbox, build_clinic(size=100), error_bodies="rails", body_phones="international")
+    with gateway_over("dentalpms", vendor) as running:
+        fhir = running.fhir
+        bad = _new_patient("Railsrefuseddp", "")
+        bad["telecom"] = [{"system": "email", "value": "not-an-address"}]
+        refused = fhir.request("POST", f"{BASE}/Patient", json=bad, headers=JSON)
+        assert refused.status_code == 422, refused.text
+        issue = outcome_of(refused)["issue"][0]
+        assert issue["expression"] == ["Patient.telecom"] and "email" in issue["diagnostics"], issue
+        made = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Railsphonedp", ""), headers=JSON)
+        assert made.status_code == 201, made.text
+        assert {"system": "phone", "value": "+15550009999", "use": "mobile"} in made.json()["telecom"]

@@ -185,6 +185,11 @@ def test_error_bodies_are_spelled_as_switched() -> None:
     wrapped = variant(error_bodies="error_object").get(f"{BASE}/00000000-0000-4000-8000-000000000000")
     assert wrapped.status_code == 404
     assert wrapped.json() == {"error": {"code": 404, "message": "Patient not found"}}
+    rails = variant(error_bodies="rails")
+    refused = rails.call("POST", BASE, json={**missing, "email": "nope"})
+    assert refused.status_code == 422 and set(refused.json()) == {"first_name", "email"}
+    assert refused.json()["first_name"] == ["Field required"] and "email" in refused.json()["email"][0]
+    assert rails.get(f"{BASE}/00000000-0000-4000-8000-000000000000").json() == {"error": "Patient not found"}
 
 
 def test_vital_times_are_the_clinics_wall_clock_or_utc() -> None:
