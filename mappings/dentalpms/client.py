@@ -9,8 +9,9 @@ validation, `{"detail": [{"type", "loc", "msg", "input"}]}`. Implementations dif
 "errors": {field: [text, ...]}}`, ASP.NET Core's problem details `{"type", "title",
 "status", "detail"}` (RFC 9457), whose validation failure has no `detail`, only the `title`
 "One or more validation errors occurred." and `"errors": {key: [text, ...]}`, each key a
-property (`Email`) or the JSON path of a value the reader could not take (`$.email`); all
-are read. Only `loc` and
+property (`Email`) or the JSON path of a value the reader could not take (`$.email`), and a
+Rails scaffold's `render json: @patient.errors`, the messages by attribute with no envelope at
+all (`{"email": ["is invalid"]}`); all are read. Only `loc` and
 `msg` (`field` and `defaultMessage` or `message`), or the text, are passed on: `input` and
 `rejectedValue` echo what we sent, which can be PHI.
 
@@ -181,7 +182,7 @@ def message_of(body: Any) -> str:
             return text
         if isinstance(value, list) and value:
             return "; ".join(f"{loc}: {msg}" if loc else msg for loc, msg in _items(value))
-    return ""
+    return "; ".join(f"{field}: {texts[0]}" for field, texts in _by_attribute(body).items())
 
 
 def fields_of(body: Any) -> list[str]:
@@ -197,7 +198,17 @@ def fields_of(body: Any) -> list[str]:
             return [loc for loc, _ in _items(listed) if loc]
         if key == "errors" and isinstance(listed, dict):  # Laravel, ASP.NET Core: {"errors": {field: [text]}}
             return [name for field in listed if (name := _field(field))]
-    return []
+    return list(_by_attribute(body))
+
+
+def _by_attribute(body: dict[str, Any]) -> dict[str, list[str]]:
+    """A Rails model's errors as its scaffold renders them, `{"email": ["is invalid"]}`: every key
+    an attribute, every value its messages (module docstring); empty for any other body."""
+    if body and all(
+        isinstance(texts, list) and texts and all(isinstance(t, str) for t in texts) for texts in body.values()
+    ):
+        return {str(field): texts for field, texts in body.items()}
+    return {}
 
 
 def _nestjs_messages(body: dict[str, Any]) -> list[str]:

@@ -380,6 +380,17 @@ def _identifiers(
     return lost
 
 
+def chart_number_path(resource: dict[str, Any], ctx: TenantContext) -> str:
+    """The FHIRPath of the identifier a body's chart number comes from (`_identifiers`: the
+    first of the tenant's chart-number system with a value)."""
+    chart = ctx.system("chart-number")
+    identifiers = resource.get("identifier") or []
+    index = next(
+        (i for i, found in enumerate(identifiers) if found.get("system") == chart and found.get("value")), None
+    )
+    return "Patient.identifier" if index is None else f"Patient.identifier[{index}]"
+
+
 def _concept_unkept(path: str, sent: dict[str, Any], read_back: dict[str, Any]) -> list[str]:
     """The parts of the CodeableConcept `sent` (at `path`) that `read_back`, the concept a read
     gives in its place, does not hold: each coding it has no coding alike for (same system

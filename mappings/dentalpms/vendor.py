@@ -5,7 +5,8 @@ shape before a mapper sees it. The models accept every spelling the API referenc
 (`vendor-docs/dentalpms-api.txt`) allows or leaves open and hand the mappers one canonical
 form (`canonical`), so the mappers stay plain dict readers:
 - booleans as JSON booleans, or as the strings `"true"`/`"false"`, `"1"`/`"0"` (or 1/0);
-- integers (`version`, `total`, `page`, a blood pressure) as numbers or decimal strings;
+- integers (`version`, `total`, `page`, a blood pressure) as numbers or decimal strings (a
+  patient's `version_as_text` says which its `version` was: writes.py sends it back so);
 - text given as a number (a phone, a postal code) is its decimal text;
 - decimals (`bmi`, `temperature_f`, ...; documented as strings) as strings or numbers, in
   scientific notation too (`"1.5E+2"`: Java's `BigDecimal.toString()` once trailing zeros are
@@ -45,6 +46,12 @@ form (`canonical`), so the mappers stay plain dict readers:
   absent or null has that default: a service may leave defaults out (FastAPI's
   `response_model_exclude_defaults`): a patient's `status`, an allergy's `status_is_active`,
   a disease's `problem_status`.
+An answer wrapped in `{"data": ...}` is the answer it wraps: a record (a patient, a vital-signs
+reading) or a list envelope. The reference lists each answer's fields at the top level, yet a
+Laravel API resource (`JsonResource`) wraps itself so unless told not to, and NestJS's documented
+response-mapping interceptor (`map(data => ({ data }))`) wraps every answer. No answer has a
+`data` object of its own (the cursor list's `data` is a list), so one with a `data` object and no
+`id` is a wrapper (`_unwrapped`).
 Only what cannot mean anything (no `id`, a date that is no date, a list where a text is
 documented) makes a record unreadable; fields the mappers never read are declared `Any`,
 so they cannot. Every documented field is declared, so `Drift` reports only new ones.
@@ -255,6 +262,13 @@ Timestamp = Annotated[str | None, BeforeValidator(_timestamp)]
 Clock = Annotated[str | None, BeforeValidator(_clock)]
 
 
+def _unwrapped(value: Any) -> Any:
+    """`value`, or the answer it wraps when it is a `{"data": {...}}` wrapper (module docstring)."""
+    if isinstance(value, dict) and isinstance(value.get("data"), dict) and "id" not in value:
+        return value["data"]
+    return value
+
+
 def _required_id(value: Any) -> str:
     """A record id: a uuid (as documented), in its canonical spelling (the ids we serve
     are built from it, mappings.ids)."""
@@ -361,6 +375,18 @@ class VendorPatient(VendorModel):
     title: Any = None
     treatment_notes: Any = None
 
+    # Not the vendor's: whether it wrote `version` as text (`"3"`), as a service whose integers are
+    # written so may read a write's `base_version` only so (writes.py `_based`).
+    version_as_text: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _as_answered(cls, value: Any) -> Any:
+        value = _unwrapped(value)
+        if isinstance(value, dict) and isinstance(value.get("version"), str):
+            return {**value, "version_as_text": True}
+        return value
+
     @model_validator(mode="after")
     def _archived_by_status(self) -> VendorPatient:
         """An archived patient is a deleted one (module docstring); served without `deleted_at`,
@@ -377,6 +403,11 @@ class _SubRecord(VendorModel):
     updated_at: Timestamp = None
     deleted_at: Timestamp = None
     version: Int = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _wrapped(cls, value: Any) -> Any:
+        return _unwrapped(value)
 
 
 class VendorAllergy(_SubRecord):
@@ -472,7 +503,7 @@ class VendorVitals(_SubRecord):
     @model_validator(mode="before")
     @classmethod
     def _moment_taken(cls, value: Any) -> Any:
-        return _taken_at_once(value)
+        return _taken_at_once(_unwrapped(value))  # whichever of the two runs first
 
 
 def _listed(value: Any) -> Any:
@@ -501,7 +532,7 @@ class VendorPageList(VendorModel):
     @model_validator(mode="before")
     @classmethod
     def _no_content(cls, value: Any) -> Any:
-        return dict(_NO_PAGE) if value is None else value
+        return dict(_NO_PAGE) if value is None else _unwrapped(value)
 
     def has_more(self, page: int, asked: int) -> bool:
         """Whether a page follows page `page` (asked with page size `asked`). Without a
@@ -533,7 +564,7 @@ class VendorCursorList(VendorModel):
     @model_validator(mode="before")
     @classmethod
     def _no_content(cls, value: Any) -> Any:
-        return dict(_NO_CURSOR_PAGE) if value is None else value
+        return dict(_NO_CURSOR_PAGE) if value is None else _unwrapped(value)
 
     def following(self, asked: int) -> str | None:
         """The cursor of the next page, or None on the last. `has_next_page` absent (or the

@@ -48,12 +48,29 @@ create), else the newest one the request describes made while it was sent (`_cre
 such are a 502 saying the patient may have been made); before, it was a 502 once the patient
 was stored, and the client's retry made a second one.
 
+A create still answered 5xx once its retries are spent (a service failing after its patient is
+stored, whose key replays that failure to every retry, as Stripe's keys replay any first answer)
+is the patient the request describes made while it was sent, by the vendor's clock, when there is
+exactly one (`_made_despite`), a warning saying the vendor failed; else the failure. Before, it
+was the failure, and the client's resend made the patient twice.
+
+A write refused (422, or 400) naming a phone field whose number is national (`(555) 123-4567`)
+is sent once more with its phones in international form (`+15551234567`, phones.py: a service
+may validate a phone without a default region and take no other), under a key of its own for a
+create; taken so, every write's phones are written so from then on, and an update compares them
+with the patient's in that form. Before, every create or update carrying one was a 422.
+
 A create's lifecycle (`active: false`, a death) is the body's `status`; a service that makes
 every new patient active (`status` read-only in its create body, moved by `transition-status`
 alone) has it moved after the create by the transitions an update takes. `active` and
 `deceased[x]` are modifiers: one the vendor refuses to reach has the patient just made archived
 and the create refused, as an update is (below); should the archive fail, the answer is the
 patient as kept, the element named as not stored.
+
+Every `base_version` is sent in the form the vendor writes its versions (`_based`): a number as
+documented, or text (`"3"`) to a service that writes them so and reads them back only so (Go's
+`,string` field option: a number is a 400 naming no field); before, every update, status move
+and versioned archive at such a vendor was refused.
 
 Update is a PATCH with `base_version`: the version the client's `If-Match` names, else the
 current record's `version` (read first), carrying only the fields the record read does not hold
@@ -67,10 +84,13 @@ deceased patient's death taken back, `active: true` beside a death) is a 422 bef
 (patient_write.refuse_unheld_status): nothing is written. An answer
 that shows no version newer than the one its write was based on is the entity as a JPA
 service maps it before the ORM flushes the write (`@Version` is bumped at flush): the
-patient is read again for its real version. The PATCH goes first: it may carry what a
-transition needs (a service may take a patient to deceased only once its `date_time_deceased`
-is recorded), and unlike a status the reference lets a PATCH set every field back, which makes
-it the write to undo. A transition the reference allows that the vendor refuses (422, a 409
+patient is read again for its real version. So is one without a field `PatientOut` requires
+(only what the write saved, as TypeORM's `repository.save({ id, ...dto })` returns it): before,
+its absent status read as active and moved an inactive patient "to inactive", refused.
+The PATCH goes first: it may carry what a transition needs (a service may take a patient to
+deceased only once its `date_time_deceased` is recorded), and unlike a status the reference lets
+a PATCH set every field back, which makes it the write to undo. A transition the reference
+allows that the vendor refuses (422, a 409
 of another writer, or a vendor without the endpoint) leaves the status as it was (a step
 already taken on the way, inactive -> active before deceased, is taken back when the reference
 allows it), and the PATCH is taken back: its fields PATCHed to what the record read before
@@ -92,7 +112,9 @@ holder (a walk of every list, when the chart number is too short for the vendor'
 field sent as null to clear it (patient_write.py) that the patient still holds after the PATCH
 was kept by the vendor (it read the null as "not provided", or refused it: the PATCH is then
 sent again without the fields whose null a 422 or 400 names): its element is reported as not
-stored (`Written.not_stored`), and the answer shows the value kept. Delete archives the patient
+stored (`Written.not_stored`), and the answer shows the value kept. So is a chart number a
+create or PATCH sent that the patient after it does not hold (`_chart_not_kept`: a vendor whose
+chart numbers the practice assigns drops one sent without a word). Delete archives the patient
 (the reference documents no body for it, yet a service may ask for `base_version` as its
 definitions' archive endpoints do: it is sent); a patient that is absent or archived already is a
 success (FHIR: deleting what is not there is not an error), as is the vendor's 404 or 422
@@ -134,6 +156,7 @@ from mappings.dentalpms.client import REFUSED, DentalPmsClient, fields_of, messa
 from mappings.dentalpms.patient import patient_to_fhir
 from mappings.dentalpms.patient_write import (
     changes,
+    chart_number_path,
     kept_for_status,
     patient_for_create,
     patient_for_update,
@@ -141,6 +164,7 @@ from mappings.dentalpms.patient_write import (
     status_path,
     step_back,
 )
+from mappings.dentalpms.phones import PHONE_FIELDS, international_phones, rewritable
 from mappings.dentalpms.reader import Reader, VendorRecord
 from mappings.dentalpms.search_length import ShortestSearch, whole_value_term
 from mappings.dentalpms.statuses import NOT_ACTIVE
@@ -179,6 +203,9 @@ PatientRecord = Callable[[str], Awaitable[VendorRecord]]
 CLOCK_SLACK = timedelta(seconds=5)
 READ_BACK_PAUSES = (0.25, 0.5, 1.0)  # seconds between reads of a created patient not found yet
 NOTHING_WRITTEN = "nothing was written"
+# The fields the reference marks required in `PatientOut`, the answer of every patient write: an
+# answer without one of them is not the whole patient (`_record_of`).
+PATIENT_OUT_REQUIRED = ("first_name", "last_name", "created_at", "updated_at", "version")
 
 
 def idempotency_key() -> str:
@@ -232,21 +259,83 @@ class PatientWrites:
         # The shortest free-text `search` the vendor takes, as far as it has told: the tenant's
         # one memory of it, which the Patient search shares (`_chart_holder`).
         self._shortest_search = shortest_search
+        # Whether the vendor writes its versions as text (`"version": "3"`): a write's `base_version`
+        # is then sent so (`_based`), learned from each patient a write reads.
+        self._text_versions = False
+        # Whether the vendor takes phone numbers only in international form (phones.py): learned
+        # from a write refused for a national one and taken once rewritten.
+        self._international_phones = False
+
+    # -- versions -----------------------------------------------------------------------------
+
+    def _seen(self, record: VendorRecord) -> VendorRecord:
+        """`record`, a patient a write read, whose version's form (vendor.py `version_as_text`)
+        says how this vendor's `base_version` is written (`_based`)."""
+        self._text_versions = bool(record.get("version_as_text"))
+        return record
+
+    def _based(self, body: dict[str, Any], version: Any) -> dict[str, Any]:
+        """A write `body` with its `base_version`: `version` as the vendor writes its versions. The
+        reference types it `integer`, yet a service writing its integers as text (Go's
+        `encoding/json` with the `,string` field option, so that no client's double rounds them)
+        reads them back only as text, and refuses a JSON number, 400, naming no field; one that
+        writes numbers takes numbers."""
+        return {**body, "base_version": str(version) if self._text_versions and isinstance(version, int) else version}
+
+    # -- phone numbers ------------------------------------------------------------------------
+
+    def _phones(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """A write body's `fields`, its phones in international form once the vendor has shown
+        it takes no other (phones.py): so an update compares them with the form the patient
+        holds (patient_write.changes), and no write is refused for them again."""
+        return international_phones(fields) if self._international_phones else fields
+
+    @staticmethod
+    def _phones_named(response: UpstreamResponse) -> set[str]:
+        """The phone fields a refusal (422, or 400) names; none for any other answer."""
+        if response.status not in REFUSED:
+            return set()
+        body = _json(response)
+        named = {_snake(field.split(".")[0]) for field in fields_of(body) or _fields_named(message_of(body))}
+        return named & PHONE_FIELDS
+
+    def _learn_phones(self, response: UpstreamResponse | None) -> None:
+        """After a write sent again with its phones in international form: learned when the
+        vendor took them (the answer names no phone field; None: nothing was left to PATCH)."""
+        if response is None or not self._phones_named(response):
+            self._international_phones = True
 
     # -- create -------------------------------------------------------------------------------
 
     async def create(self, resource: Resource) -> Written:
         body = patient_for_create(resource, self._ctx)
+        fields = self._phones(body.fields)
         warnings: tuple[str, ...] = ()
         sent_at = time.monotonic()
-        response = await self._client.send("POST", "/patients", body.fields, {"Idempotency-Key": idempotency_key()})
+        response = await self._client.send("POST", "/patients", fields, {"Idempotency-Key": idempotency_key()})
+        if rewritable(fields, self._phones_named(response)):
+            # Refused for a national phone number (phones.py): sent again with its phones in
+            # international form, under a key of its own (the refused request made nothing).
+            fields = international_phones(fields)
+            response = await self._client.send("POST", "/patients", fields, {"Idempotency-Key": idempotency_key()})
+            self._learn_phones(response)
         took = time.monotonic() - sent_at
         if response.status == 409:
-            record = await self._refused_create(body.fields, response, took)
+            record = await self._refused_create(fields, response, took)
         else:
-            if not 200 <= response.status < 300:
+            if response.status >= 500:
+                # Failed, yet perhaps after the patient was stored: a vendor replaying a key's first
+                # answer whatever it was gave every retry that failure again (`_made_despite`).
+                made = await self._made_despite(fields, response, took)
+                warnings = (
+                    f"The Dental PMS answered the create HTTP {response.status}, but had made the patient "
+                    f"(Patient/{made['id']}, made while it was sent)",
+                )
+                created = {"id": made["id"]}
+            elif not 200 <= response.status < 300:
                 raise self._error(response)
-            created = await self._created(response, body.fields, took)
+            else:
+                created = await self._created(response, fields, took)
             try:
                 # As stored: the answer may be the entity as mapped before the ORM flushed it.
                 record = await self._served(created["id"])
@@ -255,7 +344,8 @@ class PatientWrites:
                     raise
                 return Written(patient_to_fhir(created, self._ctx), body.not_stored)
             if response.attempt > 1:
-                warnings = await self._made_twice(body.fields, record, response, took)
+                warnings += await self._made_twice(fields, record, response, took)
+        self._seen(record)
         # A service may create every patient active, its status moved by transition-status
         # alone (`status` read-only in its create body): the lifecycle asked for (out of use,
         # deceased) is reached by the same transitions as an update's.
@@ -265,10 +355,11 @@ class PatientWrites:
             # `active` and `deceased[x]` are modifiers (R4 patient.html): a patient kept active
             # beside its death, or in use when asked out of use, means something else. As an
             # update refused whole, the patient just made is archived and the create refused.
-            undone = await self._undo_create(record, body.fields.get("chart_number"))
+            undone = await self._undo_create(record, fields.get("chart_number"))
             if undone is not None:
                 raise _status_refused(record["id"], resource, record.get("status"), refusal, undone)
-        return Written(patient_to_fhir(record, self._ctx), tuple(dict.fromkeys(body.not_stored + unmoved)), warnings)
+        lost = body.not_stored + unmoved + _chart_not_kept(resource, fields, record, self._ctx)
+        return Written(patient_to_fhir(record, self._ctx), tuple(dict.fromkeys(lost)), warnings)
 
     async def _served(self, resource_id: str) -> VendorRecord:
         """The patient a create made, as the vendor serves it: read again a few times over about
@@ -295,7 +386,7 @@ class PatientWrites:
         patient's chart number as in use (a unique column without a soft-delete filter)."""
         if chart:
             cleared = await self._client.send(
-                "PATCH", f"/patients/{record['id']}", {"chart_number": None, "base_version": record.get("version")}
+                "PATCH", f"/patients/{record['id']}", self._based({"chart_number": None}, record.get("version"))
             )
             if 200 <= cleared.status < 300:
                 record = await self._record_of(cleared, record["id"], record.get("version"))
@@ -344,6 +435,49 @@ class PatientWrites:
                     "search for them before sending it again"
                 )
         return {"id": found["id"]}
+
+    async def _made_despite(self, body: dict[str, Any], response: UpstreamResponse, took: float) -> VendorRecord:
+        """The patient a create answered with a 5xx (`response`, its retries with the same key
+        spent) had made all the same, else the vendor's failure raised. A service may fail after
+        its patient is stored (an event it publishes, a hook), and one whose keys replay the
+        first answer whatever it was (Stripe's "regardless of whether it succeeded or failed ...
+        including 500 errors") answers every retry that failure again: told only the failure,
+        the client sends the create again and the patient is made twice. The patient made is the
+        one `body` describes (the chart number sent too, when one was) made while this request
+        was sent, by the vendor's clock (`_made_during`: never a patient made before), and the
+        only such one (two cannot be told apart: the failure stands, saying the patient may have
+        been made). Without the vendor's `Date`, or when the look-up fails too, nothing tells:
+        the failure stands."""
+        if not any(name.lower() == "date" for name in response.headers):
+            raise self._error(response)
+        chart = body.get("chart_number")
+
+        def during(record: VendorRecord) -> bool:
+            return _made_during(record, response, took) is True
+
+        try:
+            found = await self._newest_holding(body, chart, during)
+            # A chart number sent is one live patient's alone; without one, another made meanwhile
+            # (another request's of the same person) cannot be told from this request's.
+            other = (
+                None
+                if found is None or chart
+                else await self._newest_holding(body, None, lambda r: during(r) and r["id"] != found["id"])
+            )
+        except FHIRError:
+            raise self._error(response) from None
+        if found is not None and other is None:
+            return found
+        error = self._error(response)
+        if found is not None and other is not None and isinstance(error, FHIRError):
+            error.issues.append(
+                (
+                    f"Patient/{found['id']} and Patient/{other['id']}, both like it, were made while it was sent: "
+                    "one may be this request's; search for them before sending it again",
+                    None,
+                )
+            )
+        raise error
 
     async def _made_twice(
         self, body: dict[str, Any], record: VendorRecord, response: UpstreamResponse, took: float
@@ -595,14 +729,15 @@ class PatientWrites:
 
     async def update(self, resource_id: str, resource: Resource, if_match: str | None) -> Written:
         body = patient_for_update(resource, self._ctx)
-        current = await self._record(resource_id)
+        owned = self._phones(body.fields)
+        current = self._seen(await self._record(resource_id))
         if current.get("deleted_at"):
             raise Gone(f"Patient/{resource_id} has been deleted")
         if if_match is not None and if_match != str(current.get("version")):
             raise _stale(resource_id, if_match)
         base = current.get("version")
         unsendable: set[str] = set()  # fields whose null the vendor refused (`_refused_nulls`)
-        fields = body.fields
+        fields = owned
         response: UpstreamResponse | None = None  # None: nothing to PATCH
         for attempt in range(2):
             # An `active` or `deceased[x]` no status transition of this patient reaches is refused
@@ -612,9 +747,17 @@ class PatientWrites:
             # A deceased patient's date stays while its status cannot go (kept_for_status). Only
             # what the record read does not hold already (patient_write.changes): its own chart
             # number sent again may be refused as another patient's.
-            fields = kept_for_status(body.fields, resource, current.get("status"))
+            fields = kept_for_status(owned, resource, current.get("status"))
             sent = {name: value for name, value in changes(fields, current).items() if name not in unsendable}
             response = await self._patch(resource_id, sent, base)
+            if response is not None and rewritable(sent, self._phones_named(response)):
+                # Refused for a national phone number (phones.py): its phones in international
+                # form, measured against the record again (it may hold them so already).
+                owned = international_phones(owned)
+                fields = kept_for_status(owned, resource, current.get("status"))
+                sent = {name: value for name, value in changes(fields, current).items() if name not in unsendable}
+                response = await self._patch(resource_id, sent, base)
+                self._learn_phones(response)
             while response is not None and response.status in REFUSED and (refused := _refused_nulls(sent, response)):
                 # The vendor takes no null for these fields: they are sent no more, and what the
                 # patient still holds of them is reported not stored (`_not_cleared`).
@@ -664,6 +807,8 @@ class PatientWrites:
             body.not_stored + _not_cleared(fields, updated) + status_path(resource, updated.get("status")).unmet
         )
         not_stored += tuple(dict.fromkeys(_element(name) for name in taken_back))
+        if "chart_number" not in taken_back:
+            not_stored += _chart_not_kept(resource, sent, updated, self._ctx)
         return Written(patient_to_fhir(updated, self._ctx), tuple(dict.fromkeys(not_stored)))
 
     async def _patch(self, resource_id: str, sent: dict[str, Any], base: Any) -> UpstreamResponse | None:
@@ -673,7 +818,7 @@ class PatientWrites:
         update")`): an update changing only the lifecycle, or nothing, would be a 422."""
         if not sent:
             return None
-        return await self._client.send("PATCH", f"/patients/{resource_id}", {**sent, "base_version": base})
+        return await self._client.send("PATCH", f"/patients/{resource_id}", self._based(sent, base))
 
     async def _take_back(
         self, resource_id: str, sent: dict[str, Any], before: VendorRecord, own: Any, refusal: Refusal
@@ -687,7 +832,7 @@ class PatientWrites:
         if own is None:
             own = (await self._record(resource_id)).get("version")
         previous = {name: before.get(name) for name in sent}
-        response = await self._client.send("PATCH", f"/patients/{resource_id}", {**previous, "base_version": own})
+        response = await self._client.send("PATCH", f"/patients/{resource_id}", self._based(previous, own))
         if response.status in CONFLICTS:
             raise Conflict(
                 f"Patient/{resource_id} changed at the Dental PMS while this update was applied: the move to "
@@ -704,6 +849,11 @@ class PatientWrites:
         if 200 <= response.status < 300 and not isinstance(_json(response), dict):
             return await self._record(resource_id)  # an answer without the record (e.g. 204): read it
         record = self._answer(response, f"Patient/{resource_id}")
+        if any(record.get(name) is None for name in PATIENT_OUT_REQUIRED):
+            # Not the whole patient: only what the write saved (TypeORM's `save({ id, ...dto })`
+            # returns the partial entity it was given). Its other fields are not the patient's
+            # (its status, absent, reads as the default), so the patient is read.
+            return await self._record(resource_id)
         version = record.get("version")
         if isinstance(version, int) and isinstance(based_on, int) and version <= based_on:
             # The write landed (a 2xx) but its answer is the entity as mapped before the ORM
@@ -746,14 +896,14 @@ class PatientWrites:
         return await self._client.send(
             "POST",
             f"/patients/{resource_id}/transition-status",
-            {"base_version": record.get("version"), "new_status": status},
+            self._based({"new_status": status}, record.get("version")),
         )
 
     # -- delete -------------------------------------------------------------------------------
 
     async def delete(self, resource_id: str) -> None:
         try:
-            current = await self._record(resource_id)
+            current = self._seen(await self._record(resource_id))
         except (NotFound, Gone):
             return
         if current.get("deleted_at"):
@@ -778,7 +928,7 @@ class PatientWrites:
 
     async def _archive(self, resource_id: str, record: VendorRecord) -> UpstreamResponse:
         return await self._client.send(
-            "POST", f"/patients/{resource_id}/archive", {"base_version": record.get("version")}
+            "POST", f"/patients/{resource_id}/archive", self._based({}, record.get("version"))
         )
 
     async def _archived(self, resource_id: str) -> bool:
@@ -880,6 +1030,21 @@ def _not_cleared(sent: dict[str, Any], record: VendorRecord) -> tuple[str, ...]:
     to clear a field"; an empty string is not said to clear anything), so none is tried."""
     kept = (name for name, value in sent.items() if value is None and record.get(name) not in (None, ""))
     return tuple(dict.fromkeys(_element(name) for name in kept))
+
+
+def _chart_not_kept(
+    resource: Resource, sent: dict[str, Any], record: VendorRecord, ctx: TenantContext
+) -> tuple[str, ...]:
+    """The identifier of `resource` that the chart number a write `sent` came from, when `record`,
+    the patient after that write, holds another: a service whose chart numbers the practice
+    assigns drops one sent without a word (the field read-only in its serializer, left out of a
+    Laravel model's `$fillable` or of Rails' permitted parameters; the reference lists
+    `chart_number` in both bodies and says nothing of who assigns it). FHIR identifiers match
+    exactly (search.html#token), so a chart number stored in another spelling is not the one sent."""
+    chart = sent.get("chart_number")
+    if not chart or record.get("chart_number") == chart:
+        return ()
+    return (chart_number_path(resource, ctx),)
 
 
 def _refused_nulls(sent: dict[str, Any], response: UpstreamResponse) -> set[str]:

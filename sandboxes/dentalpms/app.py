@@ -40,7 +40,8 @@ described below, and the adapter must work under every value):
   have) or ``"not_implemented"`` (a stub's 501) (``routes``).
 - ``idempotency``: ``"replay"`` (a repeated ``Idempotency-Key`` with the same body gets the
   stored 201 again) or ``"conflict"`` (every repeated key is 409 ``Idempotency conflict``) or
-  ``"ignored"`` (the key is not read: every create is a new one).
+  ``"ignored"`` (the key is not read: every create is a new one) or ``"replay_any"`` (the first
+  answer to a key is replayed whatever its status, a 503 included, as Stripe's keys are).
 - ``idempotency_keys``: any ``Idempotency-Key`` is taken (``"any"``) or only a UUID
   (``"uuid"``: another is a 422 naming the header) (``idempotency``).
 - ``create_answers``: a create's answer reaches the client (``"sent"``) or is lost once
@@ -79,11 +80,15 @@ described below, and the adapter must work under every value):
   ``stand_in_numbers`` (``"null"`` or ``"zero"``: a vital sign not taken is ``0`` or
   ``"0.00"``, a non-nullable type's zero value) and ``patient_deleted_at`` (``"served"`` or
   ``"hidden"``: a patient's ``deleted_at`` left out of every answer, an archived patient told
-  only by its ``status``) and
+  only by its ``status``) and ``wrappers`` (``"none"``, ``"records"``: a single record's
+  answer is ``{"data": record}``, as a Laravel ``JsonResource`` wraps itself, or ``"all"``: every
+  successful answer is, lists too, as NestJS's documented response-mapping interceptor does) and
   ``error_bodies="laravel"`` (``{"message"}``, a 422's ``errors`` by field, an unknown path
   ``The route <path> could not be found.``) and ``error_bodies="problem_details"`` (ASP.NET
   Core's ``{"type", "title", "status", "detail"}``, a validation failure's ``errors`` by
-  property, ``Email``, or JSON path, ``$.email``, and no ``detail``): how answers are spelled,
+  property, ``Email``, or JSON path, ``$.email``, and no ``detail``) and ``error_bodies="rails"``
+  (a failed validation as a Rails scaffold renders it, ``{"email": ["is invalid"]}``, nothing
+  else; other refusals ``{"error": "text"}``): how answers are spelled,
   applied to every JSON answer (``shapes``).
 - ``version_conflicts``: a stale ``base_version`` answered 409 (the reference's "Version
   conflict") or 412 (Precondition Failed: optimistic versions read as HTTP preconditions)
@@ -121,7 +126,9 @@ described below, and the adapter must work under every value):
 - ``write_answers``: a ``PATCH`` or ``transition-status`` answers the patient as stored
   (``"flushed"``) or with the ``version`` and ``updated_at`` from before that write
   (``"before_flush"``: a JPA service that maps its entity before the ORM flushes, when
-  ``@Version`` is bumped) (``store``).
+  ``@Version`` is bumped) or only what it saved (``"saved_fields"``: the ``id``, the fields set,
+  ``version`` and ``updated_at``, as TypeORM's ``repository.save({ id, ...dto })`` returns)
+  (``store``).
 - ``patch_nulls``: a ``PATCH`` field sent as null is set to null (``"cleared"``) or left as
   it was (``"ignored"``: null read as "not provided", as ``exclude_none`` does; the
   reference says only "only provided fields are modified") or refused (``"refused"``: a 422
@@ -146,6 +153,17 @@ described below, and the adapter must work under every value):
   reference's types (``"strict"``: a ``string (date-time)`` must be RFC 3339's, date, time and
   offset, as Go's ``time.Time`` and Jackson's ``OffsetDateTime`` read one; a 422 naming the
   field otherwise) (``bodies``).
+- ``chart_numbers``: a body's ``chart_number`` is taken (``"taken"``) or dropped without a word,
+  every new patient given the next free ``C#####`` (``"assigned"``: the field read-only in the
+  service's serializer, left out of a Laravel model's ``$fillable`` or of Rails' permitted
+  parameters) (``store``).
+- ``body_versions``: a write body's ``base_version`` read as a number (``"number"``, pydantic's
+  lax mode taking ``"3"`` too) or only as text (``"text"``: Go's ``,string`` field option, which
+  writes ``version`` as text, ``scalars="strings"``, and refuses a JSON number, 400) (``bodies``).
+- ``body_phones``: the patient bodies' phone numbers taken as any text (``"any"``) or only in
+  international form (``"international"``: ``+1 555-123-4567``; a national ``(555) 123-4567``
+  is a 422 naming the field, as pydantic-extra-types' ``PhoneNumber`` and class-validator's
+  ``@IsPhoneNumber()`` without a region refuse it) (``bodies``).
 
 Assumptions where the docs are silent or disagree (the adapter must not rely on more):
 
@@ -267,7 +285,14 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp
 
 from sandboxes.clinic import Clinic
-from sandboxes.dentalpms.bodies import BodyDates, PatchChartNumbers, PatchNulls, VersionConflicts
+from sandboxes.dentalpms.bodies import (
+    BodyDates,
+    BodyPhones,
+    BodyVersions,
+    PatchChartNumbers,
+    PatchNulls,
+    VersionConflicts,
+)
 from sandboxes.dentalpms.body_enums import BodyEnums
 from sandboxes.dentalpms.errors import ValidationStatus, render_http_error
 from sandboxes.dentalpms.idempotency import CreateAnswers, Idempotency, IdempotencyKeys
@@ -296,8 +321,17 @@ from sandboxes.dentalpms.shapes import (
     StandInDates,
     StandInNumbers,
     Timestamps,
+    Wrappers,
 )
-from sandboxes.dentalpms.store import ArchiveVersions, CreateStatuses, DeathDates, EmptyPatches, Store, WriteAnswers
+from sandboxes.dentalpms.store import (
+    ArchiveVersions,
+    ChartNumbers,
+    CreateStatuses,
+    DeathDates,
+    EmptyPatches,
+    Store,
+    WriteAnswers,
+)
 from sandboxes.toolkit.clock import Clock, wall_clock
 from sandboxes.toolkit.errors import http_exception_handler
 
@@ -334,12 +368,15 @@ def create_app(
     patch_nulls: PatchNulls = "cleared",
     patch_chart_numbers: PatchChartNumbers = "others",
     body_dates: BodyDates = "lax",
+    body_phones: BodyPhones = "any",
+    body_versions: BodyVersions = "number",
     allergy_severities: AllergySeverities = "fhir",
     snomed_reactions: SnomedReactions = "code",
     write_answers: WriteAnswers = "flushed",
     references: References = "null",
     stand_in_numbers: StandInNumbers = "null",
     patient_deleted_at: PatientDeletedAt = "served",
+    wrappers: Wrappers = "none",
     query_booleans: QueryBooleans = "any",
     query_enums: QueryEnums = "documented",
     body_enums: BodyEnums = "documented",
@@ -357,6 +394,7 @@ def create_app(
     create_statuses: CreateStatuses = "stored",
     empty_patches: EmptyPatches = "taken",
     archive_versions: ArchiveVersions = "none",
+    chart_numbers: ChartNumbers = "taken",
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
@@ -375,7 +413,7 @@ def create_app(
     reading = SearchReading(accents=search_accents, phones=search_phones, match=search_match, case=search_case)
     shapes = Shapes(
         timestamps, dates, scalars, nulls, page_info, error_bodies, enums, stand_in_dates, defaults, decimals,
-        references, stand_in_numbers, patient_deleted_at,
+        references, stand_in_numbers, patient_deleted_at, wrappers,
     )  # fmt: skip
     lifecycle = Lifecycle(archived_patients, archived_records, page_size_max, vitals_lookup)
     store = Store(
@@ -389,6 +427,8 @@ def create_app(
         patch_nulls=patch_nulls,
         patch_chart_numbers=patch_chart_numbers,
         body_dates=body_dates,
+        body_phones=body_phones,
+        body_versions=body_versions,
         allergy_severities=allergy_severities,
         snomed_reactions=snomed_reactions,
         write_answers=write_answers,
@@ -404,6 +444,7 @@ def create_app(
         create_statuses=create_statuses,
         empty_patches=empty_patches,
         archive_versions=archive_versions,
+        chart_numbers=chart_numbers,
     )
     app = Starlette(
         routes=api_routes(

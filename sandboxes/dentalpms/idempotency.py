@@ -12,6 +12,14 @@ read: "duplicate Idempotency-Key") or ``"ignored"`` (the key is not read at all:
 names the header only in that error list, never as a parameter, so every create is a new one
 and a repeat of one with a chart number is 409 ``Duplicate chart number``).
 
+Or ``"replay_any"``: the first answer to a key is stored whatever its status and replayed to every
+repeat with the same body, a failure included (Stripe's idempotency, which many implementations
+copy: "saving the resulting status code and body of the first request made for any given
+idempotency key, regardless of whether it succeeded or failed ... including 500 errors"); with
+``create_answers="lost_once"`` the 503 a create answers once its patient is stored (a failure
+after the commit: an event the service publishes, a hook) is then what every repeat of its key
+gets.
+
 Nor is the key's form said. ``idempotency_keys`` picks: ``"any"`` (any text, the documented
 simulator's) or ``"uuid"`` (a key that is not a UUID is a 422 naming the header, as a FastAPI
 service answers when it declares the header ``UUID``, the form the IETF
@@ -40,7 +48,7 @@ from sandboxes.toolkit.errors import ApiError
 
 __all__ = ["CreateAnswers", "Idempotency", "IdempotencyKeys", "IdempotencyLog", "fingerprint"]
 
-Idempotency = Literal["replay", "conflict", "ignored"]
+Idempotency = Literal["replay", "conflict", "ignored", "replay_any"]
 IdempotencyKeys = Literal["any", "uuid"]
 CreateAnswers = Literal["sent", "lost_once", "location"]
 
@@ -60,8 +68,8 @@ class IdempotencyLog:
     def __init__(
         self, reading: Idempotency = "replay", keys: IdempotencyKeys = "any", answers: CreateAnswers = "sent"
     ) -> None:
-        if reading not in ("replay", "conflict", "ignored"):
-            raise ValueError(f"idempotency must be 'replay', 'conflict' or 'ignored', not {reading!r}")
+        if reading not in ("replay", "conflict", "ignored", "replay_any"):
+            raise ValueError(f"idempotency must be 'replay', 'conflict', 'ignored' or 'replay_any', not {reading!r}")
         if keys not in ("any", "uuid"):
             raise ValueError(f"idempotency_keys must be 'any' or 'uuid', not {keys!r}")
         if answers not in ("sent", "lost_once", "location"):
@@ -70,6 +78,8 @@ class IdempotencyLog:
         self.keys = keys
         self.answers = answers
         self._responses: dict[str, tuple[str, bytes]] = {}
+        # The failures stored for a key (``"replay_any"``): replayed before any stored response.
+        self._failures: dict[str, tuple[str, ApiError]] = {}
 
     def check(self, key: str | None) -> None:
         """422 for a key of a form this reading refuses (pydantic's ``uuid_parsing`` error)."""
@@ -85,7 +95,13 @@ class IdempotencyLog:
             ) from None  # fmt: skip
 
     def replay(self, key: str | None, body_fingerprint: str) -> bytes | None:
-        """The stored response for `key`, None when there is none; 409 for another body."""
+        """The stored response for `key`, None when there is none; 409 for another body; the
+        stored failure raised again (``"replay_any"``)."""
+        if key is not None and key in self._failures:
+            seen, failure = self._failures[key]
+            if seen != body_fingerprint:
+                raise ApiError(409, "Idempotency conflict")
+            raise ApiError(failure.status, failure.detail)
         if key is None or key not in self._responses or self.reading == "ignored":
             return None
         seen, response = self._responses[key]
@@ -100,4 +116,7 @@ class IdempotencyLog:
         if key is not None:
             self._responses[key] = (body_fingerprint, response)
         if self.answers == "lost_once" and not lost:
-            raise ApiError(503, "Service unavailable")
+            failure = ApiError(503, "Service unavailable")
+            if key is not None and self.reading == "replay_any":  # the failure is what the key replays
+                self._failures[key] = (body_fingerprint, failure)
+            raise failure

@@ -9,12 +9,18 @@ archived`` there is 422, a chart number in use 409. ``PATCH`` needs ``base_versi
 with ``patch_nulls="ignored"`` a null leaves its field as it was, with ``"refused"`` it is a
 422 naming the field; a chart number another patient holds is 409 ``Duplicate chart number``
 (with ``patch_chart_numbers="any"``, the patient's own too). With ``body_dates="strict"`` a date
-or date-time of either body not in its RFC 3339 form is a 422 naming the field. ``status`` is not a
+or date-time of either body not in its RFC 3339 form is a 422 naming the field; with
+``body_phones="international"`` so is a phone number without its ``+`` and country code; with
+``body_versions="text"`` a ``base_version`` that is not text is a 400 (Go's ``,string``). ``status`` is not a
 ``PATCH`` field: ``transition-status`` moves it (``base_version``; stale: 409 ``Version
 conflict``) along the documented transitions (``Store.transition``), answering the patient.
 With ``write_answers="before_flush"`` (``store.WriteAnswers``) a PATCH or transition answers
-the patient with the ``version`` and ``updated_at`` it had before that write. With
+the patient with the ``version`` and ``updated_at`` it had before that write; with
+``"saved_fields"`` only what the write saved: the ``id``, the fields it set, ``version`` and
+``updated_at``. With
 ``empty_patches="refused"`` a ``PATCH`` of ``base_version`` alone is 400 ``No fields to update``.
+With ``chart_numbers="assigned"`` a body's ``chart_number`` is dropped without a word (and never
+checked): the practice assigns every one.
 """
 
 from __future__ import annotations
@@ -26,11 +32,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sandboxes.dentalpms.bodies import (
+    REF_INPUTS,
     ArchiveIn,
     CreatePatientIn,
     TransitionStatusIn,
     UpdatePatientIn,
     check_body_dates,
+    check_body_phones,
+    check_body_versions,
     parse_body,
 )
 from sandboxes.dentalpms.idempotency import fingerprint
@@ -65,10 +74,12 @@ class PatientRecords:
         if replayed is not None:
             return self._created(request, replayed)
         check_body_dates(body, store.body_dates)
+        check_body_phones(body, store.body_phones)
         data = parse_body(body, CreatePatientIn, store.body_enums)
         if data.status == "archived":
             raise ApiError(422, "Archived status requires the archive endpoint")
-        if data.chart_number is not None and store.chart_number_taken(data.chart_number):
+        chart = store.chart_number_sent(data)
+        if chart is not None and store.chart_number_taken(chart):
             raise ApiError(409, "Duplicate chart number")
         refs = store.resolve_refs(data)
         row = store.create(data, refs)
@@ -91,6 +102,8 @@ class PatientRecords:
         params.done()
         body = await request.body()
         check_body_dates(body, store.body_dates)
+        check_body_phones(body, store.body_phones)
+        check_body_versions(body, store.body_versions)
         data = parse_body(body, UpdatePatientIn, store.body_enums)
         if store.empty_patches == "refused" and not data.model_fields_set - {"base_version"}:
             raise ApiError(400, "No fields to update")  # store.EmptyPatches
@@ -113,18 +126,22 @@ class PatientRecords:
         row = store.found(patient_id)
         if data.base_version != row.doc["version"]:
             raise ApiError(self.store.version_conflicts, "Version conflict")
-        chart = data.chart_number
+        chart = store.chart_number_sent(data)
         itself = row if store.patch_chart_numbers == "others" else None  # bodies.PatchChartNumbers
         if chart is not None and store.chart_number_taken(chart, other_than=itself):
             raise ApiError(409, "Duplicate chart number")
         before = self._stamp(row)
-        store.update(row, data, store.resolve_refs(data))
-        return self._written(row, before)
+        refs = store.resolve_refs(data)
+        store.update(row, data, refs)
+        saved = {name for name in data.model_fields_set - {"base_version"} - REF_INPUTS if name in row.doc}
+        return self._written(row, before, saved | set(refs))
 
     async def archive(self, request: Request) -> Response:
         row = self._row(request, found=True)
         if self.store.archive_versions == "required":  # store.ArchiveVersions
-            data = parse_body(await request.body(), ArchiveIn)
+            body = await request.body()
+            check_body_versions(body, self.store.body_versions)
+            data = parse_body(body, ArchiveIn)
             if data.base_version != row.doc["version"]:
                 raise ApiError(self.store.version_conflicts, "Version conflict")
         self.store.archive(row)
@@ -137,23 +154,29 @@ class PatientRecords:
 
     async def transition_status(self, request: Request) -> Response:
         row = self._row(request, found=True)
-        data = parse_body(await request.body(), TransitionStatusIn, self.store.body_enums)
+        body = await request.body()
+        check_body_versions(body, self.store.body_versions)
+        data = parse_body(body, TransitionStatusIn, self.store.body_enums)
         if row.deleted:
             raise ApiError(422, "Archived patients are restored, not transitioned")
         if data.base_version != row.doc["version"]:
             raise ApiError(self.store.version_conflicts, "Version conflict")
         before = self._stamp(row)
         self.store.transition(row, data.new_status)
-        return self._written(row, before)
+        return self._written(row, before, {"status"})
 
     @staticmethod
     def _stamp(row: PatientRow) -> dict[str, Any]:
         return {"version": row.doc["version"], "updated_at": row.doc["updated_at"]}
 
-    def _written(self, row: PatientRow, before: dict[str, Any]) -> Response:
-        """The answer of a write to `row`: as stored, or with `before`'s version and timestamp."""
+    def _written(self, row: PatientRow, before: dict[str, Any], saved: set[str]) -> Response:
+        """The answer of a write to `row` setting the fields `saved`: as stored, or with `before`'s
+        version and timestamp, or only what it saved (``store.WriteAnswers``)."""
         if self.store.write_answers == "flushed":
             return raw_json(row.raw)
+        if self.store.write_answers == "saved_fields":
+            kept = ("id", *sorted(saved), "version", "updated_at")
+            return raw_json(orjson.dumps({name: row.doc[name] for name in kept}))
         return raw_json(orjson.dumps({**row.doc, **before}))
 
     def _row(self, request: Request, *, found: bool = False) -> PatientRow:

@@ -41,7 +41,10 @@ simulator's), applied to every JSON answer by ``ShapedApp``:
   take (a null, a wrong type), by its JSON path (``$.email``, as System.Text.Json names it))
   or ``"nestjs"`` (NestJS's ``HttpException``: ``{"statusCode", "message": "text", "error":
   "Conflict"}``, a validation failure's ``message`` a list of messages starting with the
-  property, ``"first_name should not be empty"``).
+  property, ``"first_name should not be empty"``) or ``"rails"`` (a Rails API controller's: a
+  failed validation as the scaffold renders it, ``render json: @patient.errors``, the messages by
+  attribute and nothing else, ``{"email": ["is invalid"]}``; any other refusal ``{"error":
+  "text"}``; an unknown route ``{"status": 404, "error": "Not Found"}``).
 - ``enums``: ``"lower"`` (the values as the reference lists them, ``male``, ``on_hold``),
   ``"upper"`` (as constant names, ``MALE``, ``ON_HOLD``, ``NKDA``: what a service whose enums
   serialize by name writes, as Java's Jackson does by default) or ``"pascal"`` (``Male``,
@@ -73,6 +76,14 @@ simulator's), applied to every JSON answer by ``ShapedApp``:
   column, as Open Dental's ``vitalsign`` table, whose field names this API follows, stores a
   height or weight not taken). The reference marks none of these fields required, nor says how
   an unmeasured one is written.
+- ``wrappers``: a successful answer is the JSON the reference lists (``"none"``), or wrapped in
+  ``{"data": ...}``: a single record's (``"records"``: a patient, a vital-signs reading, each
+  answer carrying an ``id``; a Laravel API resource, ``JsonResource``, wraps itself so unless
+  ``withoutWrapping()`` is called, while the list envelopes, which the reference spells out, are
+  written by hand) or every one, the list envelopes too (``"all"``: the response-mapping
+  interceptor of NestJS's documentation, ``map(data => ({ data }))``, bound globally). Error
+  answers are never wrapped (the interceptor maps only what a handler returns). The reference
+  gives each answer's fields at the top level and names no envelope.
 """
 
 from __future__ import annotations
@@ -95,7 +106,9 @@ Dates = Literal["date", "datetime", "utc_midnight_local", "local_midnight_utc"]
 Scalars = Literal["json", "strings", "digits"]
 Nulls = Literal["null", "absent"]
 PageInfo = Literal["full", "sparse"]
-ErrorBodies = Literal["fastapi", "detail_text", "error_object", "spring", "laravel", "problem_details", "nestjs"]
+ErrorBodies = Literal[
+    "fastapi", "detail_text", "error_object", "spring", "laravel", "problem_details", "nestjs", "rails"
+]
 Enums = Literal["lower", "upper", "pascal"]
 StandInDates = Literal["null", "zero"]
 Defaults = Literal["served", "omitted"]
@@ -103,6 +116,7 @@ Decimals = Literal["text", "scientific"]
 References = Literal["null", "array"]
 StandInNumbers = Literal["null", "zero"]
 PatientDeletedAt = Literal["served", "hidden"]
+Wrappers = Literal["none", "records", "all"]
 
 # The servers' zones of the shifted `dates`: a UTC midnight written at -05:00, and a +02:00
 # midnight written in UTC.
@@ -165,6 +179,7 @@ class Shapes:
     references: References = "null"
     stand_in_numbers: StandInNumbers = "null"
     patient_deleted_at: PatientDeletedAt = "served"
+    wrappers: Wrappers = "none"
 
     def __post_init__(self) -> None:
         for name, allowed in (
@@ -175,7 +190,7 @@ class Shapes:
             ("page_info", ("full", "sparse")),
             (
                 "error_bodies",
-                ("fastapi", "detail_text", "error_object", "spring", "laravel", "problem_details", "nestjs"),
+                ("fastapi", "detail_text", "error_object", "spring", "laravel", "problem_details", "nestjs", "rails"),
             ),
             ("enums", ("lower", "upper", "pascal")),
             ("stand_in_dates", ("null", "zero")),
@@ -184,6 +199,7 @@ class Shapes:
             ("references", ("null", "array")),
             ("stand_in_numbers", ("null", "zero")),
             ("patient_deleted_at", ("served", "hidden")),
+            ("wrappers", ("none", "records", "all")),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
@@ -196,7 +212,10 @@ class Shapes:
         """`body`, a JSON answer of `status` to a request for `path`, spelled as these switches say."""
         if status >= 400:
             return self._error(body, status, path)
-        return self._value(body)
+        shaped = self._value(body)
+        if self.wrappers == "all" or (self.wrappers == "records" and isinstance(shaped, dict) and "id" in shaped):
+            return {"data": shaped}
+        return shaped
 
     def _error(self, body: Any, status: int, path: str) -> Any:
         detail = body.get("detail") if isinstance(body, dict) else None
@@ -210,6 +229,8 @@ class Shapes:
             return _problem_details(detail, status)
         if self.error_bodies == "nestjs":
             return _nestjs_error(detail, status)
+        if self.error_bodies == "rails":
+            return _rails_error(detail, status)
         if isinstance(detail, list):
             text = "; ".join(
                 ".".join(str(part) for part in item.get("loc", []) if part not in ("body", "query", "path"))
@@ -351,6 +372,23 @@ def _laravel_error(detail: Any, status: int, path: str) -> dict[str, Any]:
     if status == 404 and detail == "Not Found":  # the router's, not a record's
         return {"message": f"The route {path.lstrip('/')} could not be found."}
     return {"message": str(detail)}
+
+
+def _rails_error(detail: Any, status: int) -> dict[str, Any]:
+    """A Rails API controller's: a failed validation as its scaffold renders it, `render json:
+    @patient.errors, status: :unprocessable_entity`, the messages by attribute with no envelope
+    (`{"email": ["is invalid"]}`); any other refusal as the controller renders it, `{"error":
+    "text"}`; an unknown route as ActionDispatch's exceptions app answers in production."""
+    if isinstance(detail, list):
+        errors: dict[str, list[str]] = {}
+        for item in detail:
+            if isinstance(item, dict):
+                field = ".".join(str(p) for p in item.get("loc", []) if p not in ("body", "query", "path", "header"))
+                errors.setdefault(field or "base", []).append(str(item.get("msg")))
+        return errors
+    if status == 404 and detail == "Not Found":  # the router's, not a record's
+        return {"status": 404, "error": "Not Found"}
+    return {"error": str(detail)}
 
 
 # The `type` ASP.NET Core gives each status (`ProblemDetailsDefaults`): RFC 9110's section.

@@ -26,6 +26,8 @@ from sandboxes.dentalpms.bodies import (
     REF_FIELDS,
     REF_INPUTS,
     BodyDates,
+    BodyPhones,
+    BodyVersions,
     CreatePatientIn,
     PatchChartNumbers,
     PatchNulls,
@@ -60,7 +62,7 @@ from sandboxes.toolkit.phones import format_us_phone
 from sandboxes.toolkit.switches import one_of
 from sandboxes.toolkit.timestamps import iso_utc
 
-__all__ = ["ArchiveVersions", "CreateStatuses", "DeathDates", "EmptyPatches", "Ordered", "Store"]
+__all__ = ["ArchiveVersions", "ChartNumbers", "CreateStatuses", "DeathDates", "EmptyPatches", "Ordered", "Store"]
 
 # The reference's "allowed status transitions" (``transition-status``); deceased is terminal.
 STATUS_TRANSITIONS = frozenset(
@@ -72,8 +74,11 @@ Ordered = tuple[list[SortKey], list[PatientRow]]
 # What a PATCH or transition-status answers: the patient as stored (``"flushed"``), or as a
 # service maps its entity before the ORM flushes the write (``"before_flush"``: JPA bumps
 # ``@Version`` and ``@UpdateTimestamp`` at flush, so the answer shows the previous ``version``
-# and ``updated_at``; the changed fields are there).
-WriteAnswers = Literal["flushed", "before_flush"]
+# and ``updated_at``; the changed fields are there), or only what the write saved
+# (``"saved_fields"``: the ``id``, the fields it set, ``version`` and ``updated_at``, as TypeORM's
+# ``repository.save({ id, ...dto })`` returns the partial entity it was given, the generated
+# columns filled in, and a NestJS handler returns that: the reference's answer is ``PatientOut``).
+WriteAnswers = Literal["flushed", "before_flush", "saved_fields"]
 # What a ``transition-status`` to ``deceased`` asks of the patient: nothing more than the
 # documented transitions (``"optional"``), or a date of death already recorded
 # (``"required"``: a 422 otherwise, as a service validating the status against the
@@ -94,6 +99,13 @@ EmptyPatches = Literal["taken", "refused"]
 # ``{"base_version"}`` the alert, field and tag definitions' archive endpoints require
 # (``"required"``: one model shared by every archive endpoint; 422 without it, 409 when stale).
 ArchiveVersions = Literal["none", "required"]
+# Who gives a patient its chart number: the body (``"taken"``: ``CreatePatientIn`` and the PATCH
+# list ``chart_number``; a missing one gets the next free ``C#####``), or the practice alone
+# (``"assigned"``: every new patient gets the next free one, and a ``chart_number`` in a create or
+# PATCH body is dropped without a word, as a serializer whose field is read-only (Django REST
+# Framework's ``read_only_fields``), a Laravel model without it in ``$fillable``, or Rails'
+# strong parameters not permitting it drop one; the reference says nothing of who assigns it).
+ChartNumbers = Literal["taken", "assigned"]
 
 
 def _e164(digits: str | None) -> str | None:
@@ -117,6 +129,8 @@ class Store:
         patch_nulls: PatchNulls = "cleared",
         patch_chart_numbers: PatchChartNumbers = "others",
         body_dates: BodyDates = "lax",
+        body_phones: BodyPhones = "any",
+        body_versions: BodyVersions = "number",
         allergy_severities: AllergySeverities = "fhir",
         snomed_reactions: SnomedReactions = "code",
         write_answers: WriteAnswers = "flushed",
@@ -132,7 +146,9 @@ class Store:
         create_statuses: CreateStatuses = "stored",
         empty_patches: EmptyPatches = "taken",
         archive_versions: ArchiveVersions = "none",
+        chart_numbers: ChartNumbers = "taken",
     ) -> None:
+        self.chart_numbers = one_of("chart_numbers", chart_numbers, ChartNumbers)
         self.archive_versions = one_of("archive_versions", archive_versions, ArchiveVersions)
         self.empty_patches = one_of("empty_patches", empty_patches, EmptyPatches)
         self.create_statuses = one_of("create_statuses", create_statuses, CreateStatuses)
@@ -146,6 +162,8 @@ class Store:
         self.version_conflicts = one_of("version_conflicts", version_conflicts, VersionConflicts)
         self.patch_chart_numbers = one_of("patch_chart_numbers", patch_chart_numbers, PatchChartNumbers)
         self.body_dates = one_of("body_dates", body_dates, BodyDates)
+        self.body_phones = one_of("body_phones", body_phones, BodyPhones)
+        self.body_versions = one_of("body_versions", body_versions, BodyVersions)
         self.lists = lists
         self.render = Renderer(clinic, vital_times, allergy_severities, snomed_reactions)
         self.clock = clock
@@ -258,6 +276,16 @@ class Store:
         """Some patient (archived ones too), other than `other_than`, has chart number `chart`."""
         return any(row.doc["chart_number"] == chart for row in self.rows.values() if row is not other_than)
 
+    def chart_number_sent(self, data: PatientFields) -> str | None:
+        """The chart number a body gives the patient: none when the practice assigns them all
+        (``chart_numbers="assigned"``: the body's is dropped)."""
+        return data.chart_number if self.chart_numbers == "taken" else None
+
+    @property
+    def _dropped(self) -> set[str]:
+        """The body fields a write drops without a word (``ChartNumbers``)."""
+        return set() if self.chart_numbers == "taken" else {"chart_number"}
+
     def duplicates_of(self, row: PatientRow) -> list[JsonObject]:
         """Live patients sharing last name + birth date, email or mobile phone with `row`."""
         doc = row.doc
@@ -319,9 +347,9 @@ class Store:
         doc.update(
             id=new_id, created_at=iso_utc(now), updated_at=iso_utc(now),
             status=data.status if self.create_statuses == "stored" else "active",
-            chart_number=data.chart_number or self._next_chart_number(),
+            chart_number=self.chart_number_sent(data) or self._next_chart_number(),
         )  # fmt: skip
-        _apply_fields(doc, data, data.model_fields_set, refs)
+        _apply_fields(doc, data, data.model_fields_set - self._dropped, refs)
         if "receives_email" not in data.model_fields_set:
             doc["receives_email"] = doc["email"] is not None
         if "receives_sms" not in data.model_fields_set:
@@ -333,7 +361,7 @@ class Store:
 
     def update(self, row: PatientRow, data: PatientFields, refs: dict[str, JsonObject | None]) -> None:
         """Set the fields a ``PATCH`` body carries (``base_version`` aside); bump the version."""
-        _apply_fields(row.doc, data, data.model_fields_set - {"base_version"}, refs)
+        _apply_fields(row.doc, data, data.model_fields_set - {"base_version", *self._dropped}, refs)
         self._bump(row)
 
     def transition(self, row: PatientRow, new_status: str) -> None:

@@ -95,6 +95,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "counts_endpoint": "not_implemented",
         "create_statuses": "ignored",
         "archive_versions": "required",
+        "wrappers": "all",
     },
     "nfd-prefix-digits-naive-datetimes": {
         "search_accents": "sensitive_nfd",
@@ -140,6 +141,7 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "patch_chart_numbers": "any",
         "list_totals": "with_archived",
         "empty_patches": "refused",
+        "wrappers": "records",
     },
 }
 

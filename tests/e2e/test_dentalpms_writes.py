@@ -41,6 +41,8 @@ VARIANTS: dict[str, dict[str, str | int]] = {
         "timestamps": "naive",
         "write_answers": "before_flush",
         "empty_lists": "not_found",
+        # Integers written as text read back only as text (Go's `,string`): `base_version` too.
+        "body_versions": "text",
     },
     # Spring Boot's default error bodies: a 409 or 404 says only its reason phrase; an
     # Idempotency-Key read as a `UUID` (`@RequestHeader UUID`): any other key is refused; a
@@ -61,8 +63,28 @@ VARIANTS: dict[str, dict[str, str | int]] = {
     },
     # Laravel's: `{"message"}`, a 422's `errors` by field (`{"email": ["..."]}`); an archived
     # patient not there at all (`SoftDeletes`: `findOrFail` answers 404, lists never show it);
-    # no Idempotency-Key read (the framework has no such middleware of its own).
-    "laravel-errors": {"error_bodies": "laravel", "archived_patients": "not_found", "idempotency": "ignored"},
+    # no Idempotency-Key read (the framework has no such middleware of its own); phone numbers
+    # validated by Laravel-phone's `phone:INTERNATIONAL` (only `+1 555 ...`).
+    "laravel-errors": {
+        "error_bodies": "laravel",
+        "archived_patients": "not_found",
+        "idempotency": "ignored",
+        "body_phones": "international",
+        "wrappers": "records",  # a JsonResource wraps itself in `data`
+    },
+    # NestJS's: `HttpException` bodies, a ValidationPipe's refusal a 400 whose `message` lists
+    # class-validator's messages (`@IsPhoneNumber()` without a region: only `+1 555 ...`); the
+    # documented response-mapping interceptor wrapping every answer in `data`; TypeORM's
+    # `save({ id, ...dto })` answering a PATCH or transition with only what it saved; keys
+    # replaying whatever was answered first (an idempotency interceptor caching the response).
+    "nestjs": {
+        "error_bodies": "nestjs",
+        "validation_status": 400,
+        "body_phones": "international",
+        "wrappers": "all",
+        "write_answers": "saved_fields",
+        "idempotency": "replay_any",
+    },
     # ASP.NET Core's: problem details (a validation failure's `errors` by property or JSON path,
     # no `detail`) with 400 for it; an EF Core soft-delete query filter (an archived patient is
     # a 404, in no list) beside a repeated Idempotency-Key refused; a `search` of 3 characters
@@ -148,7 +170,8 @@ def test_create_read_update_delete_round_trip(
     official = next(n for n in read["name"] if n["use"] == "official")
     assert official == {"use": "official", "family": "Roundtripdp", "given": ["Zoë", "Middle"]}
     assert (read["birthDate"], read["gender"]) == ("1991-04-05", "female")
-    assert {(t["system"], t["value"]) for t in read["telecom"]} == {
+    # A phone may read back in international form (`+1` before the ten digits: body_phones).
+    assert {(t["system"], t["value"].removeprefix("+1")) for t in read["telecom"]} == {
         ("phone", "5550009999"),
         ("email", "roundtripdp@example.org"),
     }
@@ -640,8 +663,10 @@ def test_what_the_vendor_cannot_keep_is_reported(fhir: FhirHttp, chart_system: s
         ("refused", {"error_bodies": "problem_details", "validation_status": 400}),
         # NestJS's ValidationPipe: the refused properties only in `message`'s list.
         ("refused", {"error_bodies": "nestjs", "validation_status": 400}),
+        # A Rails scaffold's `render json: @patient.errors`: the messages by attribute, no envelope.
+        ("refused", {"error_bodies": "rails"}),
     ],
-    ids=["cleared", "ignored", "refused-laravel", "refused-problem-details", "refused-nestjs"],
+    ids=["cleared", "ignored", "refused-laravel", "refused-problem-details", "refused-nestjs", "refused-rails"],
 )
 def test_what_an_update_could_not_clear_is_reported(patch_nulls: str, shape: dict[str, Any]) -> None:
     # A PUT without telecom and address clears them; a vendor that reads the PATCH's nulls as
@@ -1033,7 +1058,7 @@ def test_a_use_the_vendor_does_not_keep_is_reported(fhir: FhirHttp) -> None:
     pid = created.headers["location"].split("/Patient/")[1].split("/")[0]
     read = fhir.get_ok(f"{BASE}/Patient/{pid}")
     for i, point in enumerate(sent["telecom"]):
-        back = next(t for t in read["telecom"] if t["value"] == point["value"])
+        back = next(t for t in read["telecom"] if t["value"].removeprefix("+1") == point["value"])
         assert (back.get("use") == point["use"]) is (f"Patient.telecom[{i}].use" not in warned), (point, back, warned)
     assert (read["address"][0].get("use") == "work") is ("Patient.address[0].use" not in warned), (read, warned)
     assert {"Patient.telecom[1].use", "Patient.address[0].use"} <= warned
@@ -1270,3 +1295,221 @@ def test_a_write_refused_for_something_else_than_its_spelling_is_the_vendors_ref
         assert again.status_code == refused.status_code
         assert _refused_writes(fhir) == 3  # learned from the create taken: one refusal, not two
         assert [p["id"] for p in _by_family(fhir, "Enumdocbad")] == []
+
+
+@pytest.mark.parametrize("error_bodies", ["fastapi", "nestjs"])
+def test_a_national_phone_number_is_written_in_international_form_to_a_vendor_taking_only_that(
+    error_bodies: str,
+) -> None:
+    # The reference types every phone a plain string, yet a service may validate one without a
+    # default region (pydantic-extra-types' `PhoneNumber`, class-validator's `@IsPhoneNumber()`):
+    # only `+1 555 ...` is a number to it, and `(555) 000-9999`, as US clients write one, a 422.
+    # Before, every create or update carrying a national phone was refused whole, 422.
+    validators = {"body_phones": "international", "error_bodies": error_bodies}
+    with gateway_over("dentalpms", partial(create_sandbox, build_clinic(size=100), **validators)) as running:
+        fhir = running.fhir
+        system = _chart_system_of(fhir, _any_patient_id(fhir))
+        sent = _new_patient("Phoneformdp", system)
+        sent["telecom"] = [
+            {"system": "phone", "value": "(555) 000-9999", "use": "mobile"},
+            {"system": "phone", "value": "+44 20 7946 0000", "use": "work"},
+        ]
+        created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=JSON)
+        assert created.status_code == 201, created.text
+        assert created.json()["telecom"] == [
+            {"system": "phone", "value": "+15550009999", "use": "mobile"},
+            {"system": "phone", "value": "+44 20 7946 0000", "use": "work"},
+        ]
+        pid = created.json()["id"]
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}") == created.json()
+        refusals = _refused_writes(fhir)
+        # An update keeps the number it holds (no PATCH of it again) and writes a new one so too.
+        changed = {**created.json(), "telecom": [*sent["telecom"], {"system": "phone", "value": "555.000.1111"}]}
+        updated = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=changed, headers=JSON)
+        assert updated.status_code == 200, updated.text
+        assert {"system": "phone", "value": "+15550001111", "use": "home"} in updated.json()["telecom"]
+        assert _refused_writes(fhir) == refusals  # learned: never refused again
+        # A number no international form is found for is still the vendor's refusal, named.
+        bad = {**changed, "telecom": [{"system": "phone", "value": "12345", "use": "home"}]}
+        refused = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=bad, headers=JSON)
+        assert refused.status_code == 422, refused.text
+        assert outcome_of(refused)["issue"][0]["expression"] == ["Patient.telecom"]
+
+
+def test_an_update_with_a_national_phone_number_is_written_in_international_form() -> None:
+    # The same vendor (`body_phones="international"`), its first write an update: before, the
+    # PUT of a patient given a national phone number was refused whole, 422.
+    vendor = partial(create_sandbox, build_clinic(size=100), body_phones="international")
+    with gateway_over("dentalpms", vendor) as running:
+        fhir = running.fhir
+        before = fhir.get_ok(f"{BASE}/Patient/{_any_patient_id(fhir)}")
+        phones = [{"system": "phone", "value": "1 (555) 000-2222", "use": "work"}]
+        changed = {**before, "telecom": [t for t in before.get("telecom", []) if t["system"] == "email"] + phones}
+        updated = fhir.request("PUT", f"{BASE}/Patient/{before['id']}", json=changed, headers=JSON)
+        assert updated.status_code == 200, updated.text
+        assert [t for t in updated.json()["telecom"] if t["system"] == "phone"] == [
+            {"system": "phone", "value": "+15550002222", "use": "work"}
+        ]
+        assert fhir.get_ok(f"{BASE}/Patient/{before['id']}") == updated.json()
+
+
+@pytest.mark.parametrize("wrappers", ["records", "all"])
+def test_answers_wrapped_in_data_are_the_records_they_wrap(wrappers: str) -> None:
+    # The reference lists each answer's fields at the top level, yet a Laravel API resource wraps
+    # itself in `{"data": ...}` unless told not to, and NestJS's documented response-mapping
+    # interceptor wraps every answer so, lists too. Before, every read of a patient was a 502, and
+    # a create a 502 once the patient was stored (the client's retry made a second one).
+    vendor = partial(create_sandbox, build_clinic(size=100), wrappers=wrappers)
+    with gateway_over("dentalpms", vendor) as running:
+        fhir = running.fhir
+        system = _chart_system_of(fhir, _any_patient_id(fhir))
+        created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Wrappeddp", system, "WR-1"), headers=JSON)
+        assert created.status_code == 201, created.text
+        pid = created.json()["id"]
+        assert created.json()["name"][0]["family"] == "Wrappeddp" and created.json()["meta"]["versionId"] == "1"
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}") == created.json()
+        assert [p["id"] for p in _by_family(fhir, "Wrappeddp")] == [pid]
+        # An update moving the lifecycle (PATCH, then transition-status): both answers wrapped.
+        changed = {**created.json(), "gender": "other", "active": False}
+        updated = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=changed, headers=JSON)
+        assert updated.status_code == 200, updated.text
+        assert (updated.json()["gender"], updated.json()["active"], updated.json()["meta"]["versionId"]) == (
+            "other",
+            False,
+            "3",
+        )
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}") == updated.json()
+        assert fhir.request("DELETE", f"{BASE}/Patient/{pid}").status_code == 204
+        assert fhir.get(f"{BASE}/Patient/{pid}").status_code == 410
+        # A vital-signs reading is read on its own (its single GET): wrapped too.
+        owner = next(p for p in live_patients(build_clinic(size=100)) if any(not v.deleted for v in p.vitals))
+        observations = fhir.search_all(f"{BASE}/Observation", patient=owner.uuid)
+        assert observations
+        assert fhir.get_ok(f"{BASE}/Observation/{observations[0]['id']}") == observations[0]
+
+
+def test_a_chart_number_the_vendor_drops_is_said_not_stored() -> None:
+    # A service whose chart numbers are the practice's to assign drops one sent without a word
+    # (a read-only serializer field, a Laravel model without it in `$fillable`, Rails' strong
+    # parameters): the patient gets the next free one. Before, the create and the update were a
+    # silent 201/200, the identifier sent lost; a conditional create on it then made the patient
+    # again.
+    vendor = partial(create_sandbox, build_clinic(size=100), chart_numbers="assigned")
+    with gateway_over("dentalpms", vendor) as running:
+        fhir = running.fhir
+        system = _chart_system_of(fhir, _any_patient_id(fhir))
+        prefer = {**JSON, "Prefer": "return=OperationOutcome"}
+        sent = _new_patient("Assignedchartdp", system, "MINE-1")
+        sent["identifier"].insert(0, {"system": "urn:example:other", "value": "X"})
+        created = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=prefer)
+        assert created.status_code == 201, created.text
+        assert {"Patient.identifier[0]", "Patient.identifier[1]"} <= _warned(created)
+        pid = created.headers["location"].split("/Patient/")[1].split("/")[0]
+        read = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        (assigned,) = [i["value"] for i in read["identifier"] if i["system"] == system]
+        assert assigned != "MINE-1"
+        # An update keeping the chart number held says nothing of it; one changing it, that it
+        # was not stored (the rest is).
+        kept = fhir.request("PUT", f"{BASE}/Patient/{pid}", json={**read, "gender": "other"}, headers=prefer)
+        assert kept.status_code == 200 and not any(e.startswith("Patient.identifier") for e in _warned(kept))
+        now = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        changed = {**now, "gender": "male"}
+        changed["identifier"] = [i if i["system"] != system else {**i, "value": "MINE-2"} for i in now["identifier"]]
+        index = next(n for n, i in enumerate(changed["identifier"]) if i["system"] == system)
+        updated = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=changed, headers=prefer)
+        assert updated.status_code == 200, updated.text
+        assert f"Patient.identifier[{index}]" in _warned(updated), updated.text
+        after = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        assert after["gender"] == "male"
+        assert [i["value"] for i in after["identifier"] if i["system"] == system] == [assigned]
+
+
+def test_a_create_failing_after_its_patient_was_stored_is_that_patient() -> None:
+    # A service whose keys replay the first answer whatever it was (Stripe's "regardless of whether
+    # it succeeded or failed ... including 500 errors") fails a create after storing its patient
+    # (503): every retry of its key gets that 503 again. Before, the client got the 503 with the
+    # patient made, and its resend made a second one (or, with a chart number, a 409 naming the
+    # patient its own first request had made).
+    switches = {"idempotency": "replay_any", "create_answers": "lost_once"}
+    with gateway_over("dentalpms", partial(create_sandbox, build_clinic(size=100), **switches)) as running:
+        fhir = running.fhir
+        system = _chart_system_of(fhir, _any_patient_id(fhir))
+        prefer = {**JSON, "Prefer": "return=representation"}
+        for chart in ("FAILED-1", None):
+            family = "Failedafterdp" if chart else "Failedafternochartdp"
+            created = fhir.request("POST", f"{BASE}/Patient", json=_new_patient(family, system, chart), headers=prefer)
+            assert created.status_code == 201, created.text
+            assert [p["id"] for p in _by_family(fhir, family)] == [created.json()["id"]]
+            assert fhir.get_ok(f"{BASE}/Patient/{created.json()['id']}") == created.json()
+
+
+def test_an_update_answered_with_only_what_it_saved_is_the_patient_as_stored() -> None:
+    # The reference answers a PATCH and a transition with the whole `PatientOut`, yet a NestJS
+    # service returning TypeORM's `repository.save({ id, ...dto })` answers only what it saved:
+    # the id, the fields set, `version` and `updated_at`. Before, that was taken for the patient:
+    # its status (absent: the default, active) moved an inactive patient "to inactive" again, the
+    # vendor refused, and the update was taken back and refused 422; the PUT's answer otherwise
+    # had no name.
+    vendor = partial(create_sandbox, build_clinic(size=100), write_answers="saved_fields", nulls="absent")
+    with gateway_over("dentalpms", vendor) as running:
+        fhir = running.fhir
+        created = fhir.request(
+            "POST", f"{BASE}/Patient", json=_new_patient("Savedonlydp", "", active=False), headers=JSON
+        )
+        assert created.status_code == 201, created.text
+        pid = created.json()["id"]
+        moved = {**created.json(), "gender": "other", "address": [{"city": "Shelbyville"}]}
+        updated = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=moved, headers=JSON)
+        assert updated.status_code == 200, updated.text
+        assert (updated.json()["active"], updated.json()["gender"]) == (False, "other")
+        assert updated.json()["name"] == created.json()["name"]
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}") == updated.json()
+        # Back in use (PATCH, then transition-status): both answers partial.
+        again = fhir.request(
+            "PUT", f"{BASE}/Patient/{pid}", json={**updated.json(), "active": True, "gender": "male"}, headers=JSON
+        )
+        assert again.status_code == 200, again.text
+        assert (again.json()["active"], again.json()["gender"]) == (True, "male")
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}") == again.json()
+
+
+def test_versions_written_as_text_are_sent_back_as_text() -> None:
+    # A Go service tags its integers `,string` (encoding/json): it writes `"version": "3"` and
+    # reads a `base_version` only so, a JSON number being a 400 that names no field. Before,
+    # every update was refused (422 "refused the patient: json: invalid use of ,string struct
+    # tag ..."), and so was every move of a status and every delete asking for the version.
+    switches = {"scalars": "strings", "body_versions": "text", "archive_versions": "required"}
+    with gateway_over("dentalpms", partial(create_sandbox, build_clinic(size=100), **switches)) as running:
+        fhir = running.fhir
+        created = fhir.request(
+            "POST", f"{BASE}/Patient", json=_new_patient("Textversiondp", "", active=False), headers=JSON
+        )
+        assert created.status_code == 201, created.text
+        pid = created.json()["id"]
+        assert created.json()["active"] is False
+        changed = {**created.json(), "gender": "other", "active": True}
+        headers = {**JSON, "If-Match": f'W/"{created.json()["meta"]["versionId"]}"'}
+        updated = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=changed, headers=headers)
+        assert updated.status_code == 200, updated.text
+        assert (updated.json()["gender"], updated.json()["active"]) == ("other", True)
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}") == updated.json()
+        assert fhir.request("DELETE", f"{BASE}/Patient/{pid}").status_code == 204
+        assert fhir.get(f"{BASE}/Patient/{pid}").status_code == 410
+
+
+def test_a_rails_validation_error_names_the_field_it_refused() -> None:
+    # A Rails scaffold answers a failed validation with the model's errors and nothing else,
+    # `{"email": ["is invalid"]}`. Before, no field was read out of it: the 422 named no element
+    # ("refused the patient: invalid"), and a phone only written otherwise was never rewritten.
+    vendor = partial(create_sandbox, build_clinic(size=100), error_bodies="rails", body_phones="international")
+    with gateway_over("dentalpms", vendor) as running:
+        fhir = running.fhir
+        bad = _new_patient("Railsrefuseddp", "")
+        bad["telecom"] = [{"system": "email", "value": "not-an-address"}]
+        refused = fhir.request("POST", f"{BASE}/Patient", json=bad, headers=JSON)
+        assert refused.status_code == 422, refused.text
+        issue = outcome_of(refused)["issue"][0]
+        assert issue["expression"] == ["Patient.telecom"] and "email" in issue["diagnostics"], issue
+        made = fhir.request("POST", f"{BASE}/Patient", json=_new_patient("Railsphonedp", ""), headers=JSON)
+        assert made.status_code == 201, made.text
+        assert {"system": "phone", "value": "+15550009999", "use": "mobile"} in made.json()["telecom"]

@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from gateway.contract import Drift, TenantContext, Written
-from gateway.errors import AlreadyExists
+from gateway.errors import AlreadyExists, FHIRError
 from gateway.upstream.http import UpstreamResponse
 from mappings.dentalpms.reader import Reader, VendorRecord
 from mappings.dentalpms.search_length import ShortestSearch
@@ -157,3 +157,61 @@ def test_a_retry_refused_for_a_chart_number_its_first_attempt_took_is_that_patie
 def test_a_retry_refused_for_a_chart_number_held_since_before_is_an_existing_patient() -> None:
     with pytest.raises(AlreadyExists):
         _create(Dated(age=120))
+
+
+class FailedAfter(Vendor):
+    """Stores the patient of each create, yet answers it 503 (a failure after the commit, which
+    a key replaying any answer repeats), its clock in `Date` (or none); the patients like it
+    listed are `made`, each `(id, seconds before that answer)`."""
+
+    def __init__(self, made: list[tuple[str, float]], dated: bool = True) -> None:
+        super().__init__()
+        now = datetime.now(UTC)
+        self.headers = {"Date": format_datetime(now, usegmt=True)} if dated else {}
+        self.listed = [
+            {**RECORD, "id": made_id, "created_at": (now - timedelta(seconds=age)).isoformat()} for made_id, age in made
+        ]
+        self.stored = {record["id"]: record for record in self.listed}
+        self.lists = 0
+
+    async def send(self, method: str, path: str, body: Any = None, headers: Any = None) -> UpstreamResponse:
+        self.keys.append(headers["Idempotency-Key"])
+        return UpstreamResponse(503, self.headers, b'{"detail": "Service unavailable"}', attempt=3)
+
+    async def get(self, path: str, params: dict[str, Any]) -> Any:
+        self.lists += 1
+        assert path == "/patients/cursor" and params["sort_by"] == "created_at"
+        return {"data": self.listed if "status" not in params else [], "page_info": {"has_next_page": False}}
+
+
+MADE = "00000000-0000-4000-8000-0000000000a1"
+OTHER = "00000000-0000-4000-8000-0000000000a2"
+
+
+def test_a_create_failing_after_its_patient_was_stored_is_that_patient() -> None:
+    # Before, the 503 was the answer, the patient made: the client's resend made it twice.
+    written = _create(FailedAfter([(MADE, 0.5)]))
+    assert written.resource["id"] == MADE
+    assert any("HTTP 503" in warning and MADE in warning for warning in written.warnings)
+
+
+@pytest.mark.parametrize(
+    ("made", "dated", "sent"),
+    [
+        ([(MADE, 120)], True, SENT),  # made before this request: another request's
+        ([(MADE, 0.5)], False, SENT),  # no vendor clock: nothing tells when it was made
+        ([(MADE, 0.5), (OTHER, 1)], True, {**SENT, "identifier": []}),  # two alike, no chart number
+    ],
+    ids=["made-before", "undated", "two-alike"],
+)
+def test_a_create_failing_is_the_vendors_failure_unless_its_patient_is_told(
+    made: list[tuple[str, float]], dated: bool, sent: dict[str, Any]
+) -> None:
+    vendor = FailedAfter(made, dated)
+    with pytest.raises(FHIRError) as failed:
+        _create(vendor, sent)
+    assert "503" in str(failed.value)
+    if not dated:
+        assert vendor.lists == 0  # no look-up that cannot tell
+    named = " ".join(text for text, _ in failed.value.issues)
+    assert (MADE in named and OTHER in named) is (len(made) == 2)

@@ -47,8 +47,10 @@ SECRET = "ann.secret@example.org"
         },
         # NestJS's ValidationPipe: class-validator's messages, each starting with the property
         {"statusCode": 400, "message": ["email must be an email"], "error": "Bad Request"},
+        # A Rails scaffold's `render json: @patient.errors`: the messages by attribute, nothing else
+        {"email": ["is invalid"]},
     ],
-    ids=["fastapi", "spring-binding-errors", "problem-detail", "aspnet-validation-problem-details", "nestjs"],
+    ids=["fastapi", "spring-binding-errors", "problem-detail", "aspnet-validation-problem-details", "nestjs", "rails"],
 )
 def test_the_field_a_validation_error_names_is_read_and_its_value_is_not(body: dict[str, Any]) -> None:
     assert fields_of(body) == ["email"]
@@ -113,3 +115,12 @@ def test_a_nestjs_error_says_its_message_not_its_reason_phrase() -> None:
     assert message_of(validation) == "date_of_birth must be a valid ISO 8601 date string"
     refused = PatientWrites._error(UpstreamResponse(400, {}, orjson.dumps(validation)))
     assert isinstance(refused, Unprocessable) and refused.expression == "Patient.birthDate"
+
+
+def test_a_rails_error_says_its_messages_by_attribute_and_nothing_else_is_taken_for_one() -> None:
+    assert message_of({"email": ["is invalid"], "last_name": ["can't be blank", "is too short"]}) == (
+        "email: is invalid; last_name: can't be blank"
+    )
+    assert message_of({"error": "Version conflict"}) == "Version conflict"
+    # Not a model's errors: a value that is no list of messages.
+    assert fields_of({"status": 404, "error": "Not Found"}) == [] and fields_of({"email": []}) == []

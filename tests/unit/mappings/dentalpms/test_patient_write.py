@@ -15,6 +15,7 @@ from mappings.dentalpms.patient import patient_to_fhir
 from mappings.dentalpms.patient_write import (
     OWNED,
     changes,
+    chart_number_path,
     kept_for_status,
     patient_for_create,
     patient_for_update,
@@ -548,3 +549,18 @@ def test_the_legal_name_is_the_official_one_and_every_name_not_kept_is_named(
         body = mapping({**_patient(), "name": names}, CTX)
         assert (body.fields["first_name"], body.fields.get("preferred_name")) == fields
         assert {p.partition(" (")[0] for p in body.not_stored if p.startswith("Patient.name")} == not_stored
+
+
+def test_a_chart_number_is_named_by_the_identifier_it_came_from() -> None:
+    other = {"system": "urn:example:other", "value": "X"}
+    resource = {
+        "identifier": [other, {"system": CHART}, {"system": CHART, "value": "C1"}, {"system": CHART, "value": "C2"}]
+    }
+    assert chart_number_path(resource, CTX) == "Patient.identifier[2]"
+    assert (
+        patient_for_create(
+            {"resourceType": "Patient", **resource, "name": [{"family": "F", "given": ["G"]}]}, CTX
+        ).fields["chart_number"]
+        == "C1"
+    )  # the same identifier the body takes it from
+    assert chart_number_path({"identifier": [other]}, CTX) == "Patient.identifier"

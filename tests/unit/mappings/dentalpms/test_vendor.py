@@ -36,7 +36,7 @@ from sandboxes.dentalpms.shapes import Shapes
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
 CLINIC = build_clinic()
 RENDER = Renderer(CLINIC)
-# Every value of every spelling switch, in twelve combinations.
+# Every value of every spelling switch, in fourteen combinations.
 SPELLINGS = [
     Shapes(timestamps="offset", dates="datetime", scalars="strings", nulls="absent"),
     Shapes(timestamps="naive", dates="date", scalars="digits", nulls="null"),
@@ -50,6 +50,8 @@ SPELLINGS = [
     Shapes(dates="local_midnight_utc", timestamps="naive", nulls="absent"),
     Shapes(stand_in_numbers="zero", decimals="scientific", scalars="strings"),
     Shapes(stand_in_numbers="zero", nulls="absent"),
+    Shapes(wrappers="records", scalars="strings", nulls="absent"),
+    Shapes(wrappers="all", enums="upper", timestamps="offset"),
 ]
 Mapper = Callable[[dict[str, Any]], Any]
 
@@ -98,6 +100,31 @@ def test_every_spelling_maps_to_the_documented_fhir(shapes: Shapes) -> None:
         expected = mapper(canonical(model.model_validate(documented)))
         spelled = shapes.reshape(documented, 200)
         assert mapper(canonical(model.model_validate(spelled))) == expected, (model.__name__, spelled)
+
+
+def test_list_envelopes_wrapped_in_data_are_the_lists_they_wrap() -> None:
+    patient = RENDER.patient(CLINIC.patients[0])
+    page = {"items": [patient], "page": 1, "page_size": 1, "total": 7}
+    cursor = {"data": [patient], "page_info": {"end_cursor": "abc", "has_next_page": True}}
+    wrapped = Shapes(wrappers="all")
+    listed = VendorPageList.model_validate(wrapped.reshape(page, 200))
+    assert (listed.total, [item["id"] for item in listed.items]) == (7, [patient["id"]])
+    paged = VendorCursorList.model_validate(wrapped.reshape(cursor, 200))
+    assert ([item["id"] for item in paged.data], paged.following(1)) == ([patient["id"]], "abc")
+    # A record's own fields are never taken for a wrapper, nor is a cursor list's `data` list.
+    assert VendorCursorList.model_validate(cursor).following(1) == "abc"
+    with pytest.raises(ValidationError):
+        VendorPatient.model_validate({"data": patient, "id": "not-a-uuid"})
+
+
+def test_a_version_written_as_text_is_read_as_its_number_and_said_so() -> None:
+    patient = RENDER.patient(CLINIC.patients[0])
+    as_text = canonical(VendorPatient.model_validate({**patient, "version": "3"}))
+    assert (as_text["version"], as_text["version_as_text"]) == (3, True)
+    as_number = canonical(VendorPatient.model_validate({**patient, "version": 3}))
+    assert (as_number["version"], as_number["version_as_text"]) == (3, False)
+    wrapped = canonical(VendorPatient.model_validate({"data": {**patient, "version": "3"}}))
+    assert wrapped["version_as_text"] is True
 
 
 def test_vital_times_written_in_utc_map_to_the_clinics_times() -> None:

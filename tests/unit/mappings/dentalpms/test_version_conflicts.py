@@ -205,3 +205,29 @@ def test_a_transition_the_vendor_throttles_is_a_429_once_the_update_is_taken_bac
         _died(vendor)
     assert throttled.value.headers == {"Retry-After": "7"} and len(vendor.patches) == 2
     assert (vendor.doc["last_name"], vendor.doc["status"]) == (before["last_name"], "active")
+
+
+def test_an_answer_without_the_whole_patient_is_not_taken_for_it() -> None:
+    # Only what the PATCH saved (TypeORM's `save({ id, ...dto })`): the patient is read instead.
+    saved = UpstreamResponse(200, {}, orjson.dumps({"id": PATIENT_ID, "last_name": "Lee", "version": 2}))
+    vendor = ScriptedVendor(versions=[1, 2], answers=[saved])
+    written = _update(vendor)
+    assert vendor.patched == [1] and not vendor.versions  # one PATCH, the record read after it
+    assert written.resource["meta"]["versionId"] == "2"
+    assert written.resource["name"][0]["given"] == [RECORD["first_name"]]  # as stored, not as answered
+
+
+class TextVersions(ScriptedVendor):
+    """Writes its versions as text (`"version": "1"`, read as 1 and said so by the reader)."""
+
+    async def record(self, resource_id: str) -> VendorRecord:
+        return {**await super().record(resource_id), "version_as_text": True}
+
+
+@pytest.mark.parametrize("text", [True, False])
+def test_a_base_version_is_sent_in_the_form_the_vendor_writes_versions(text: bool) -> None:
+    # A Go service tagging its integers `,string` reads `base_version` only as text; one writing
+    # numbers gets a number, as documented.
+    vendor = (TextVersions if text else ScriptedVendor)(versions=[1, 2], answers=[CONFLICT, _answer(3)])
+    _update(vendor)
+    assert vendor.patched == (["1", "2"] if text else [1, 2])

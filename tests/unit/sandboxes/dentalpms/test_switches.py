@@ -55,6 +55,17 @@ def test_a_creates_answer_may_be_lost_once_its_patient_stored() -> None:
     assert [p["id"] for p in listed] == [again.json()["id"]]
 
 
+def test_a_keys_failure_may_be_replayed_as_its_answer() -> None:
+    failing = variant(idempotency="replay_any", create_answers="lost_once")
+    body = {**NEW, "last_name": "Failedafter"}
+    assert _create(failing, "k1", body).status_code == 503
+    again = _create(failing, "k1", body)  # the same key: the stored failure, not the patient
+    assert again.status_code == 503 and again.json() == {"detail": "Service unavailable"}
+    assert _create(failing, "k1", {**body, "first_name": "Other"}).status_code == 409
+    listed = failing.call("GET", BASE, params={"search": "Failedafter"}).json()["items"]
+    assert len(listed) == 1  # stored once all the same
+
+
 def test_a_validation_error_may_be_a_400() -> None:
     spring = variant(validation_status=400)
     refused = spring.call("POST", BASE, json={"last_name": "Nofirst"})
@@ -174,6 +185,11 @@ def test_error_bodies_are_spelled_as_switched() -> None:
     wrapped = variant(error_bodies="error_object").get(f"{BASE}/00000000-0000-4000-8000-000000000000")
     assert wrapped.status_code == 404
     assert wrapped.json() == {"error": {"code": 404, "message": "Patient not found"}}
+    rails = variant(error_bodies="rails")
+    refused = rails.call("POST", BASE, json={**missing, "email": "nope"})
+    assert refused.status_code == 422 and set(refused.json()) == {"first_name", "email"}
+    assert refused.json()["first_name"] == ["Field required"] and "email" in refused.json()["email"][0]
+    assert rails.get(f"{BASE}/00000000-0000-4000-8000-000000000000").json() == {"error": "Patient not found"}
 
 
 def test_vital_times_are_the_clinics_wall_clock_or_utc() -> None:
@@ -268,6 +284,76 @@ def test_a_date_time_in_a_body_may_have_to_be_rfc_3339() -> None:
     assert taken.status_code == 201, taken.text
 
 
+def test_a_phone_number_in_a_body_may_have_to_be_international() -> None:
+    for switch, status in (("any", 201), ("international", 422)):
+        api = variant(body_phones=switch)
+        created = _create(api, f"k-{switch}", {**NEW, "mobile_phone": "(555) 000-1234"})
+        assert created.status_code == status, (switch, created.text)
+    assert created.json()["detail"][0]["loc"] == ["body", "mobile_phone"]
+    taken = _create(api, "k-international-2", {**NEW, "mobile_phone": "+1 555-000-1234", "home_phone": "+15550001235"})
+    assert taken.status_code == 201 and taken.json()["mobile_phone"] == "+1 555-000-1234", taken.text
+    body = {"base_version": taken.json()["version"], "work_phone": "5550001236"}
+    refused = api.call("PATCH", f"{BASE}/{taken.json()['id']}", json=body)
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "work_phone"]
+
+
+def test_answers_may_be_wrapped_in_data() -> None:
+    patient = LIVE[0]
+    path = f"{BASE}/{patient.uuid}"
+    bare = new_api().ok(path)
+    records = variant(wrappers="records")
+    assert records.ok(path) == {"data": bare}
+    assert "items" in records.ok(BASE, page_size=1)  # a list envelope as documented
+    every = variant(wrappers="all")
+    assert every.ok(path) == {"data": bare}
+    assert set(every.ok(BASE, page_size=1)) == {"data"} and "items" in every.ok(BASE, page_size=1)["data"]
+    refused = every.call("PATCH", path, json={"base_version": 999, "city": "Bern"})
+    assert refused.status_code == 409 and refused.json() == {"detail": "Version conflict"}  # errors never
+    with pytest.raises(ValueError, match="wrappers"):
+        variant(wrappers="envelope")
+
+
+def test_chart_numbers_may_be_the_practices_alone() -> None:
+    api = variant(chart_numbers="assigned")
+    held = next(p.chart_number for p in LIVE if p.chart_number)
+    created = _create(api, "k-assigned", {**NEW, "chart_number": held})  # in use, yet no 409: dropped
+    assert created.status_code == 201 and created.json()["chart_number"] not in (held, None), created.text
+    body = {"base_version": created.json()["version"], "chart_number": "MINE", "city": "Bern"}
+    patched = api.call("PATCH", f"{BASE}/{created.json()['id']}", json=body)
+    assert patched.status_code == 200, patched.text
+    assert (patched.json()["chart_number"], patched.json()["city"]) == (created.json()["chart_number"], "Bern")
+
+
+def test_a_write_may_answer_only_what_it_saved() -> None:
+    api = variant(write_answers="saved_fields")
+    patient = next(p for p in LIVE if p.status == "active")
+    path = f"{BASE}/{patient.uuid}"
+    current = api.ok(path)
+    patched = api.call("PATCH", path, json={"base_version": current["version"], "city": "Bern"})
+    assert patched.status_code == 200, patched.text
+    assert set(patched.json()) == {"id", "city", "version", "updated_at"}
+    assert patched.json()["version"] == current["version"] + 1
+    moved = api.call(
+        "POST", f"{path}/transition-status", json={"base_version": current["version"] + 1, "new_status": "inactive"}
+    )
+    assert moved.status_code == 200 and moved.json()["status"] == "inactive" and "first_name" not in moved.json()
+    assert api.ok(path)["first_name"] == current["first_name"]  # the whole patient, as stored
+
+
+def test_a_base_version_may_have_to_be_text() -> None:
+    patient = next(p for p in LIVE if p.status == "active")
+    path = f"{BASE}/{patient.uuid}"
+    for switch, status in (("number", 200), ("text", 400)):
+        api = variant(body_versions=switch)
+        version = api.ok(path)["version"]
+        answer = api.call("PATCH", path, json={"base_version": version, "city": "Bern"})
+        assert answer.status_code == status, (switch, answer.text)
+    moved = api.call("POST", f"{path}/transition-status", json={"base_version": version, "new_status": "inactive"})
+    assert moved.status_code == 400 and "string struct tag" in moved.json()["detail"]
+    taken = api.call("PATCH", path, json={"base_version": str(version), "city": "Bern"})
+    assert taken.status_code == 200 and taken.json()["version"] == version + 1, taken.text
+
+
 def test_a_list_total_may_count_archived_patients() -> None:
     archived = sum(1 for p in CLINIC.patients if p.deleted)
     assert archived
@@ -292,6 +378,9 @@ def test_a_list_total_may_count_archived_patients() -> None:
         "version_conflicts",
         "patch_chart_numbers",
         "body_dates",
+        "body_phones",
+        "chart_numbers",
+        "body_versions",
     ],
 )
 def test_a_misspelt_store_switch_stops_the_simulator_naming_its_readings(switch: str) -> None:
