@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, datetime
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -207,15 +207,19 @@ REF_FIELDS = (
 REF_INPUTS = {body_field for body_field, _, _ in REF_FIELDS}
 
 
-def check_body_dates(body: bytes, reading: BodyDates) -> None:
-    """422 for each date or date-time of a patient `body` that `reading` refuses (``BodyDates``)."""
-    if reading == "lax":
-        return
+def _object_of(body: bytes) -> dict[str, Any] | None:
+    """The JSON object `body` holds; None for anything else, which `parse_body` answers."""
     try:
         data = json.loads(body)
     except json.JSONDecodeError:
-        return  # `parse_body` says so
-    if not isinstance(data, dict):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def check_body_dates(body: bytes, reading: BodyDates) -> None:
+    """422 for each date or date-time of a patient `body` that `reading` refuses (``BodyDates``)."""
+    data = _object_of(body) if reading != "lax" else None
+    if data is None:
         return
     errors = [
         {"type": "datetime_parsing", "loc": ["body", name], "msg": "Input should be an RFC 3339 date-time",
@@ -235,13 +239,8 @@ def check_body_dates(body: bytes, reading: BodyDates) -> None:
 def check_body_phones(body: bytes, reading: BodyPhones) -> None:
     """422 for each phone number of a patient `body` that `reading` refuses (``BodyPhones``), in
     pydantic-extra-types' wording."""
-    if reading == "any":
-        return
-    try:
-        data = json.loads(body)
-    except json.JSONDecodeError:
-        return  # `parse_body` says so
-    if not isinstance(data, dict):
+    data = _object_of(body) if reading != "any" else None
+    if data is None:
         return
     errors = [
         {"type": "value_error", "loc": ["body", name], "msg": "value is not a valid phone number",
