@@ -9,10 +9,19 @@
 
 The schematron compiles in about a second: it is compiled once per process (``cache``).
 Warnings (SHOULD) are not checked.
+
+lxml's ISO skeleton (``iso_svrl_for_xslt1``) writes, inside each pattern's
+``svrl:active-pattern``, an ``<xsl:apply-templates/>`` in the default mode. The stylesheet's
+only default-mode templates are the root's and an empty ``text()`` one, so each of those walks
+the whole document through XSLT's built-in rules and outputs nothing: one walk for each of the
+218 patterns, about two thirds of a validation. The compiled stylesheet is run without them
+(``_without_idle_walks``); the assertions fired are the same (tests/conformance/test_cda.py
+compares them with lxml's own run).
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from functools import cache
 
@@ -21,6 +30,7 @@ from lxml import etree, isoschematron  # type: ignore[attr-defined]  # lxml-stub
 from conformance.data import conformance_data_dir
 
 SVRL = "{http://purl.oclc.org/dsdl/svrl}"
+XSL = "{http://www.w3.org/1999/XSL/Transform}"
 
 
 @dataclass(frozen=True)
@@ -41,10 +51,29 @@ def cda_schema() -> etree.XMLSchema:
 
 @cache
 def ccda_schematron() -> isoschematron.Schematron:
+    """The C-CDA R2.1 schematron's errors phase as lxml compiles and runs it."""
     folder = conformance_data_dir() / "ccda-r2.1"
     voc = (folder / "voc.xml").resolve().as_uri()
     text = (folder / "CCDA_R2.1.sch").read_bytes().replace(b"document('voc.xml')", f"document('{voc}')".encode())
-    return isoschematron.Schematron(etree.fromstring(text), phase="errors", store_report=True, validate_schema=False)
+    return isoschematron.Schematron(
+        etree.fromstring(text), phase="errors", store_report=True, validate_schema=False, store_xslt=True
+    )
+
+
+@cache
+def ccda_validator() -> etree.XSLT:
+    """`ccda_schematron`'s stylesheet without its idle walks: an SVRL report of the same
+    failed assertions, in about a third of the time."""
+    return etree.XSLT(_without_idle_walks(ccda_schematron().validator_xslt))
+
+
+def _without_idle_walks(stylesheet: etree._ElementTree) -> etree._ElementTree:
+    stylesheet = copy.deepcopy(stylesheet)
+    for pattern in stylesheet.getroot().iter(f"{SVRL}active-pattern"):
+        for walk in pattern.findall(f"{XSL}apply-templates"):
+            if walk.get("mode") is None and walk.get("select") is None:
+                pattern.remove(walk)
+    return stylesheet
 
 
 def cda_problems(document: bytes | etree._Element) -> list[CdaProblem]:
@@ -54,12 +83,10 @@ def cda_problems(document: bytes | etree._Element) -> list[CdaProblem]:
     schema = cda_schema()
     if not schema.validate(tree):
         problems += [CdaProblem("xsd", f"line {e.line}", e.message) for e in schema.error_log]  # type: ignore[attr-defined]
-    schematron = ccda_schematron()
-    if not schematron.validate(tree):
-        report = schematron.validation_report
-        for failed in report.iter(f"{SVRL}failed-assert"):
-            text = " ".join((failed.findtext(f"{SVRL}text") or "").split())
-            problems.append(CdaProblem("schematron", _short(failed.get("location") or ""), text))
+    report = ccda_validator()(tree)
+    for failed in report.iter(f"{SVRL}failed-assert"):
+        text = " ".join((failed.findtext(f"{SVRL}text") or "").split())
+        problems.append(CdaProblem("schematron", _short(failed.get("location") or ""), text))
     return problems
 
 
