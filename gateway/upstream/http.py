@@ -17,6 +17,10 @@ connection under a vendor's request limit (gateway.upstream.ratelimit) is paced 
 that every attempt the vendor receives, a retry included, has waited its turn; one the breaker
 refuses sends nothing, and takes no turn.
 
+A write sent once (no `Idempotency-Key`) goes on a connection of its own, never one the pool
+kept idle, and aiohttp does not send it again (gateway.upstream.sent_once): a vendor's server
+closing an idle connection as the write goes out failed it with nothing to say it was unread.
+
 Redirects are followed here, not by aiohttp (`_redirected`): only on the vendor's own origin,
 so that neither its credentials nor a query naming a patient goes to another site; and a
 write with its method and body, where aiohttp, as browsers do, turns a POST met with a 301 or
@@ -41,6 +45,7 @@ from gateway.contract.resilience import Resilience
 from gateway.errors import UpstreamError, UpstreamTimeout, UpstreamUnusable, VendorUnavailable
 from gateway.shared.state import SharedState
 from gateway.text import content_charset, nfc
+from gateway.upstream import sent_once
 from gateway.upstream.breaker import CircuitBreaker
 from gateway.upstream.coalesce import forget_reads, read_once
 from gateway.upstream.observe import observer, vendor_path_template
@@ -117,6 +122,7 @@ class UpstreamClient:
     # Awaited before each attempt: the vendor's request limit (RateLimit.acquire), if it has one
     pace: Callable[[], Awaitable[None]] | None = None
     _session: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
+    _session_sent_once: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
     _detached: set[asyncio.Future[Any]] = field(default_factory=set, init=False, repr=False)  # probes settling
     breaker: CircuitBreaker = field(init=False, repr=False)
     budget: RetryBudget = field(init=False, repr=False)
@@ -144,17 +150,32 @@ class UpstreamClient:
     def _client(self) -> aiohttp.ClientSession:
         # Created on first use, inside the running loop, then shared by every request.
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                base_url=None,
-                connector=aiohttp.TCPConnector(limit=self.max_connections, keepalive_timeout=30),
-                timeout=aiohttp.ClientTimeout(
-                    total=self.timeouts.total, connect=self.timeouts.connect, sock_read=self.timeouts.read
-                ),
-                json_serialize=lambda v: jsonio.dumps(v).decode(),
-                skip_auto_headers=("User-Agent",),
-                headers={"User-Agent": "fhir-gateway"},
-            )
+            self._session = self._new_session(aiohttp.TCPConnector(limit=self.max_connections, keepalive_timeout=30))
         return self._session
+
+    def _client_sent_once(self) -> aiohttp.ClientSession:
+        """The session of writes sent once: a new connection each (gateway.upstream.sent_once),
+        as many at a time as the pool's."""
+        if self._session_sent_once is None or self._session_sent_once.closed:
+            self._session_sent_once = self._new_session(
+                sent_once.connector(self.max_connections), middlewares=(sent_once.never_resent,)
+            )
+        return self._session_sent_once
+
+    def _new_session(
+        self, connector: aiohttp.TCPConnector, middlewares: tuple[aiohttp.ClientMiddlewareType, ...] = ()
+    ) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            base_url=None,
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(
+                total=self.timeouts.total, connect=self.timeouts.connect, sock_read=self.timeouts.read
+            ),
+            json_serialize=lambda v: jsonio.dumps(v).decode(),
+            skip_auto_headers=("User-Agent",),
+            headers={"User-Agent": "fhir-gateway"},
+            middlewares=middlewares,
+        )
 
     async def request(
         self,
@@ -179,6 +200,8 @@ class UpstreamClient:
         # 503 "paused" of a breaker that other calls opened.
         last_failure: UpstreamResponse | UpstreamError | UpstreamTimeout | None = None
         tentative = is_tentative()
+        # Not retried (gateway.upstream.retry), so sent on a connection of its own (`_send`)
+        once = not idempotent(method, send_headers)
         ends_at: float | None = None  # the total deadline, from when the first attempt was sent
 
         async def outcome(failed: bool, probe: bool) -> None:
@@ -240,7 +263,7 @@ class UpstreamClient:
                 now = time.monotonic()
                 ends_at = now + self.timeouts.total if ends_at is None else ends_at
                 left = max(ends_at - now, 0.001)
-                sending = self._send(method, url, params, body if body is not None else data, send_headers, left)
+                sending = self._send(method, url, params, body if body is not None else data, send_headers, left, once)
                 try:
                     answer = await (self._probe(sending) if probe else sending)
                 except UpstreamTimeout:
@@ -269,7 +292,7 @@ class UpstreamClient:
                 await outcome(answer.status >= 500, probe)
                 return answer if attempts == 1 else replace(answer, attempt=attempts)
 
-        if not idempotent(method, send_headers):
+        if once:
             forget_reads()  # what this request reads from now on may have changed
             try:
                 return await attempt()
@@ -340,6 +363,7 @@ class UpstreamClient:
         data: Any,
         headers: Mapping[str, str],
         total: float,
+        once: bool,
     ) -> UpstreamResponse:
         # The session's timeouts, or less in total (a retry); never `timeout=None`: no timeout at all.
         shorter: dict[str, Any] = {}
@@ -349,7 +373,8 @@ class UpstreamClient:
             )
         try:
             for _ in range(MAX_REDIRECTS + 1):
-                async with self._client().request(
+                session = self._client_sent_once() if once else self._client()
+                async with session.request(
                     method, url, params=params, data=data, headers=headers, allow_redirects=False, **shorter
                 ) as response:
                     payload = await response.read()
@@ -363,15 +388,20 @@ class UpstreamClient:
             raise UpstreamUnusable("The vendor system redirected the request too many times")
         except TimeoutError:
             raise UpstreamTimeout("The vendor system did not answer in time") from None
+        except sent_once.AnswerLost:
+            raise UpstreamError(
+                "The vendor system closed the connection before answering the write; it may have been applied"
+            ) from None
         except aiohttp.ClientError as exc:
             raise UpstreamError(f"The vendor system could not be reached ({type(exc).__name__})") from None
 
     async def aclose(self) -> None:
         for task in list(self._detached):  # a probe still out when the gateway stops
             task.cancel()
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-            await asyncio.sleep(0)  # let aiohttp close transports before the loop ends
+        for session in (self._session, self._session_sent_once):
+            if session is not None and not session.closed:
+                await session.close()
+        await asyncio.sleep(0)  # let aiohttp close transports before the loop ends
 
 
 MAX_REDIRECTS = 3  # aiohttp's default is 10; a vendor's own redirect is one hop, a trailing slash
