@@ -132,6 +132,70 @@ def test_bundle_of_examples_passes_and_entry_problems_carry_the_entry_path() -> 
     assert reported(problems, "profile us-core-heart-rate Bundle.entry[1].resource.category")
 
 
+def test_a_resource_checked_again_names_the_path_it_is_checked_at() -> None:
+    # Problems are remembered by content (conformance.check): the same resource, checked alone
+    # and then as two entries, is reported at each of its own paths.
+    require_conformance_data()
+    observation = mutated("Observation-heart-rate", lambda o: o.pop("category"))
+    alone = check_resource(observation)
+    assert reported(alone, "profile us-core-heart-rate Observation.category")
+    bundle: JSON = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": f"urn:uuid:{i:08d}-0000-4000-8000-000000000000", "resource": copy.deepcopy(observation)}
+            for i in range(2)
+        ],
+    }
+    problems = check_resource(bundle)
+    for index in range(2):
+        assert reported(problems, f"profile us-core-heart-rate Bundle.entry[{index}].resource.category")
+    assert len(problems) == 2 * len(alone)
+    assert check_resource(observation, "Parameters.parameter[0].resource") == [
+        p.replace("Observation.", "Parameters.parameter[0].resource.", 1) for p in alone
+    ]
+
+
+def test_bundle_rules_still_read_each_entrys_type_and_version() -> None:
+    # A Bundle goes to medplum with its entries reduced to type, id and meta (conformance.check):
+    # bdl-7 (one fullUrl twice needs two versionIds) and bdl-11 (a document opens with a
+    # Composition) must still see them.
+    require_conformance_data()
+    patient = example("Patient-example")
+    twice: JSON = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "http://example.org/fhir/Patient/example", "resource": copy.deepcopy(patient)} for _ in range(2)
+        ],
+    }
+    assert reported(check_resource(twice), "R4 Bundle", "bdl-7")
+    versions = copy.deepcopy(twice)
+    for index, entry in enumerate(versions["entry"]):
+        entry["resource"]["meta"] = {**entry["resource"].get("meta", {}), "versionId": str(index + 1)}
+    assert not reported(check_resource(versions), "R4 Bundle", "bdl-7")
+    document: JSON = {
+        "resourceType": "Bundle",
+        "type": "document",
+        "identifier": {"system": "urn:ietf:rfc:3986", "value": "urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0"},
+        "timestamp": "2024-05-01T12:00:00Z",
+        "entry": [{"fullUrl": "http://example.org/fhir/Patient/example", "resource": patient}],
+    }
+    assert reported(check_resource(document), "R4 Bundle", "bdl-11")
+    composition: JSON = {
+        "resourceType": "Composition",
+        "id": "summary",
+        "status": "final",
+        "type": {"coding": [{"system": "http://loinc.org", "code": "34133-9"}]},
+        "subject": {"reference": "Patient/example"},
+        "date": "2024-05-01T12:00:00Z",
+        "author": [{"display": "The gateway"}],
+        "title": "Summary",
+    }
+    document["entry"].insert(0, {"fullUrl": "http://example.org/fhir/Composition/summary", "resource": composition})
+    assert not reported(check_resource(document), "R4 Bundle", "bdl-11")
+
+
 def test_alias_fast_path_agrees_with_medplums_documented_call() -> None:
     require_conformance_data()
     resources = [example(n) for n in OFFICIAL_EXAMPLES] + [
