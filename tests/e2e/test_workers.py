@@ -227,14 +227,21 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
         if process.poll() is not None:
             raise AssertionError(f"the gateway stopped: {log.read_text()[-2000:]}")
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                # both workers: each answers with its own process; give the second a moment
-                time.sleep(1.0)
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200 and _both_listen(process.pid, url):
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
     raise AssertionError("the gateway did not start")
+
+
+def _both_listen(supervisor: int, url: str) -> bool:
+    """Whether both workers listen: one answering is not enough, since each worker listens on a
+    socket of its own (gateway.worker_sockets) once it has started, and a loaded machine starts
+    the second one seconds later; connections opened before then all go to the first."""
+    port = int(url.rsplit(":", 1)[1])
+    workers = _workers_of(supervisor)
+    return len(workers) == 2 and all(_listens(worker, port) for worker in workers)
 
 
 def _requests_counted(url: str, tenant: str) -> float:
