@@ -95,6 +95,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "patient_show": "location",
         # A list or a read of no one a 404 without a body (Spring's `ResponseEntity.notFound().build()`).
         "empty_lists": "no_body",
+        # Express's truthy `req.query`: `location_strict=false` and `cancelled=false` read as true.
+        "query_booleans": "truthy",
     },
     "flat-wrapped-include": {
         "patient_envelope": "flat",
@@ -700,6 +702,32 @@ def test_location_strict_reads_only_this_locations_patients_whether_or_not_they_
             assert running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(patient.id)}")["id"] == _fhir_id(patient.id)
         for patient in elsewhere:
             assert running.fhir.get(f"{BASE}/Patient/{_fhir_id(patient.id)}").status_code == 404
+
+
+def test_flags_sent_false_are_not_read_as_true_by_truthy_query_strings() -> None:
+    # Express's `if (req.query.location_strict)` and Flask's `request.args.get(...)` read the
+    # text "false" as true: a tenant not `location_strict` that sent `location_strict=false`
+    # listed this location's patients alone, and `cancelled=false` asked the cancelled visits
+    # (under `cancelled_means="only"`, those alone: every other visit was lost). Where unsent
+    # `new_patient`/`inactive`/`non_patient` filter as false, the lists asked `...=false` held
+    # only the patients with the flag.
+    simulator = partial(
+        create_sandbox, rate_per_minute=RATE, query_booleans="truthy", cancelled_means="only", absent_flags="false"
+    )
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    now = datetime.now(UTC)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        found = running.fhir.search_all(f"{BASE}/Patient", _count=100)
+        assert sorted(r["id"] for r in found) == sorted(_fhir_id(p.id) for p in live)
+        women = running.fhir.search_all(f"{BASE}/Patient", gender="female", _count=100)
+        assert sorted(r["id"] for r in women) == sorted(_fhir_id(p.id) for p in live if p.gender == "female")
+        elsewhere = next(p for p in live if location_id_of(p.location_id) not in (LOCATION, None))
+        assert running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(elsewhere.id)}")["id"] == _fhir_id(elsewhere.id)
+        truth = next(p for p in live if {e.status == "cancelled" for e in _here(p.encounters)} == {True, False})
+        got = running.fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(truth.id))
+        expected = Counter((e.start.isoformat()[:19], _expected_status(e, now)) for e in _here(truth.encounters))
+        assert Counter((e["period"]["start"][:19], e["status"]) for e in got) == expected
 
 
 def test_a_nexhealth_ignoring_per_page_is_walked_whole() -> None:
