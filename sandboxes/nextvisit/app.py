@@ -97,6 +97,9 @@ leave open that independent implementations read differently:
 - ``empty_lists="array"`` (default) | ``"null"``: an empty list is written ``null`` (Go's
   ``encoding/json`` writes a nil slice so): the ``data`` of a page listing nobody, and a
   patient's ``latest_medications``, ``timeline`` and ``encounters`` when it has none.
+  ``"omitted"``: a patient's empty ``latest_medications``, ``timeline`` and ``encounters``
+  are left out of its answer (Go's ``omitempty`` on a slice field), included or not; a page
+  listing nobody keeps its ``data`` (``empty_pages`` says otherwise).
 - ``empty_envelope="object"`` (default) | ``"array"``: the unpaged list (``paging="none"``) writes
   its empty ``links`` and ``meta`` as ``[]``, PHP's ``json_encode`` of a hand-built
   ``['links' => [], 'meta' => []]``, where the docs' example shows ``{}``.

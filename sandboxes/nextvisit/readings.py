@@ -120,7 +120,12 @@ Duplicates = Literal["allowed", "409"]
 SortTies = Literal["id", "unstable"]
 ForeignPatients = Literal["404", "403"]
 PastTheEnd = Literal["empty", "404"]
-EmptyLists = Literal["array", "null"]
+# How a patient's empty lists are written (the docs show `"latest_medications": []`,
+# `"timeline": []`, `"encounters": []`): "array" (default); "null", Go's encoding/json writing a
+# nil slice; "omitted", left out of the answer, as Go's encoding/json writes a slice field tagged
+# `json:"encounters,omitempty"` (and a Laravel resource's `$this->when($this->encounters->
+# isNotEmpty(), ...)`): a patient without visits has no `encounters` key, though it was included.
+EmptyLists = Literal["array", "null", "omitted"]
 # A page listing nobody (the docs show a page only as `{"data": [{}], "links": {}, "meta": {}}`):
 # "listed" (default), its `data` written (as `empty_lists` says). "omitted": its `data` left out,
 # `{"links": ..., "meta": ...}`, as Go's encoding/json writes an envelope struct whose field is

@@ -75,7 +75,8 @@ READINGS: dict[str, dict[str, Any]] = {
     # patients sharing a sort value in another order on each page (PostgreSQL, no tiebreaker);
     # a read that refuses `include=demographics` (its allow-list: the relations it documents); a
     # list that reads none of its name and birth date filters (no filter backend), counting all;
-    # no known drug allergies charted before allergies to other things (`NKDA; Latex (hives)`).
+    # no known drug allergies charted before allergies to other things (`NKDA; Latex (hives)`);
+    # a patient's empty lists (visits, medications) left out of its answers.
     "flat-strings-sql-us-paginator": {
         "allergy_charting": "drug_review_first",
         "encounter_shape": "flat",
@@ -100,6 +101,9 @@ READINGS: dict[str, dict[str, Any]] = {
         "past_the_end": "404",
         "show_includes": "encounters",
         "list_filters": "ignored",
+        # A Laravel resource writing a patient's lists only when not empty
+        # (`$this->when($this->encounters->isNotEmpty(), ...)`): no visits, no `encounters` key.
+        "empty_lists": "omitted",
     },
     # Names stored decomposed and matched by prefix, accent-sensitively; no nulls; a simple
     # paginator; local offsets; unwrapped single answers; a read ignoring its include; a PUT
@@ -741,6 +745,27 @@ def test_visits_answered_a_page_at_a_time_are_never_a_complete_list_short_of_som
         few = next(p for p in LIVE if 0 < len(p.encounters) <= 3)
         whole = running.fhir.get_ok(f"{BASE}/Encounter", params={"patient": str(few.id)})
         assert (len(_matches(whole)), whole.get("total"), outcome_notes(whole)) == (len(few.encounters),) * 2 + ([],)
+
+
+def test_empty_lists_an_answer_leaves_out_are_none_where_the_list_shows_it_leaves_them_out() -> None:
+    # Go's `json:"encounters,omitempty"`: a patient without visits or medications has no
+    # `encounters` or `latest_medications` key, though they were included. The list, asked for
+    # the relation, carries it for the patients that have some and leaves it out for the rest:
+    # an answer without it is "none", not unknown (no outcome entry, a total, and a CCD).
+    omitting = partial(create_sandbox, CLINIC, empty_lists="omitted")
+    renderer = Renderer(CLINIC)
+    bare = next(p for p in LIVE if not p.encounters and not renderer.patient(p).doc["latest_medications"])
+    with gateway_over("nextvisit", omitting, organization="Readings") as running:
+        for kind in ("Encounter", "MedicationStatement"):
+            bundle = running.fhir.get_ok(f"{BASE}/{kind}", params={"patient": str(bare.id)})
+            assert (_matches(bundle), bundle.get("total"), outcome_notes(bundle)) == ([], 0, []), kind
+        docref = running.fhir.get_ok(f"{BASE}/DocumentReference/$docref", params={"patient": str(bare.id)})
+        (ccd,) = [e["resource"] for e in docref["entry"] if e["resource"]["id"].startswith("ccd-")]
+        response = running.fhir.get(f"{BASE}/{ccd['content'][0]['attachment']['url']}")
+        assert response.status_code == 200, response.text[:300]
+        # A patient with visits still has them all.
+        busy = running.fhir.get_ok(f"{BASE}/Encounter", params={"patient": str(BUSY.id)})
+        assert (len(_matches(busy)), busy.get("total")) == (len(BUSY.encounters),) * 2
 
 
 def test_an_unpaged_list_whose_empty_links_and_meta_are_php_arrays_is_read() -> None:
