@@ -94,6 +94,10 @@ leave open that independent implementations read differently:
   and every patient carries ``deleted_at``, zero when live, as a struct writes every field):
   what a date or time without a value is written as (``date_of_birth``, ``end_time``,
   ``*_at``), in place of null.
+- ``encounter_statuses="visit"`` (default: a visit's own state) | ``"note"`` (a visit that took
+  place as its progress note's state: ``signed`` once locked, ``amended`` for a signed note
+  corrected since, a locked one of an even id); ``voided_encounter=None`` | an encounter id: that
+  visit written ``"status": "void"``, its note voided as made in error.
 - ``empty_lists="array"`` (default) | ``"null"``: an empty list is written ``null`` (Go's
   ``encoding/json`` writes a nil slice so): the ``data`` of a page listing nobody, and a
   patient's ``latest_medications``, ``timeline`` and ``encounters`` when it has none.

@@ -29,6 +29,7 @@ __all__ = [
     "EmptyPages",
     "EncounterClinician",
     "EncounterShape",
+    "EncounterStatuses",
     "ErrorBodies",
     "ForeignPatients",
     "Ids",
@@ -75,6 +76,12 @@ EncounterShape = Literal["object", "flat", "titled", "scheduled", "day_and_times
 # users (the docs' Users section), and a Laravel `Encounter` that `belongsTo(User::class)` is
 # rendered by the same UserResource (a Rails `belongs_to :user` alike); no `provider` key.
 EncounterClinician = Literal["provider", "user"]
+# How a visit's status is written (the docs show no encounter). "visit" (default): the visit's own
+# state (`scheduled`, `in_progress`, `completed`, `cancelled`). "note": a visit that took place as
+# its progress note's state, as a clinical documentation platform keeps it (the docs' Progress
+# Notes are created, updated and signed): `signed` once the note is locked, `amended` for a signed
+# note corrected since (a locked one of an even id); other visits as "visit" writes them.
+EncounterStatuses = Literal["visit", "note"]
 # "measured": the "objects" rows with the dose kept as a decimal column and its unit apart,
 # `"dose": "10.00", "dose_unit": "mg"` (a Django model's `DecimalField(decimal_places=2)`, which
 # Django REST Framework writes as text, and a unit choice; Rails and node-postgres write a decimal
@@ -198,6 +205,10 @@ MetaInput = Literal["taken", "ignored"]
 class Readings:
     encounter_shape: EncounterShape = "object"
     encounter_clinician: EncounterClinician = "provider"
+    encounter_statuses: EncounterStatuses = "visit"
+    # A visit whose note was voided: written `"status": "void"` (a record made in error, which a
+    # charting app voids rather than deletes); None: none.
+    voided_encounter: int | None = None
     visit_types: VisitTypes = "text"
     medication_shape: MedicationShape = "text"
     include_demographics: bool = True
@@ -305,6 +316,7 @@ class Readings:
 _LITERALS = {
     "encounter_shape": EncounterShape,
     "encounter_clinician": EncounterClinician,
+    "encounter_statuses": EncounterStatuses,
     "visit_types": VisitTypes,
     "medication_shape": MedicationShape,
     "name_match": NameMatch,

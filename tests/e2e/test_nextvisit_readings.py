@@ -226,8 +226,9 @@ READINGS: dict[str, dict[str, Any]] = {
         "sort_param": "ignored",
     },
     # As a Flask team writes it: `jsonify` writes every time and date as an HTTP-date in GMT
-    # (`Fri, 05 Jan 2024 10:00:00 GMT`; a birth date at its midnight), Werkzeug's `http_date`.
-    "flask-http-dates": {"datetimes": "http", "dates": "http"},
+    # (`Fri, 05 Jan 2024 10:00:00 GMT`; a birth date at its midnight), Werkzeug's `http_date`;
+    # a visit that took place written as its note's state (`signed`, `amended`).
+    "flask-http-dates": {"datetimes": "http", "dates": "http", "encounter_statuses": "note"},
 }
 
 
@@ -766,6 +767,30 @@ def test_empty_lists_an_answer_leaves_out_are_none_where_the_list_shows_it_leave
         # A patient with visits still has them all.
         busy = running.fhir.get_ok(f"{BASE}/Encounter", params={"patient": str(BUSY.id)})
         assert (len(_matches(busy)), busy.get("total")) == (len(BUSY.encounters),) * 2
+
+
+def test_a_visit_written_as_its_notes_state_keeps_its_status_and_a_voided_one_is_in_no_ccd() -> None:
+    # A documentation platform's visit status is its note's: `signed`, `amended` after a
+    # correction (a visit that took place), `void` for a note made in error. Read as `unknown`,
+    # an amended visit lost its status and a voided one was listed in the CCD as care given.
+    visits = sorted(BUSY.encounters, key=lambda e: e.id)
+    voided = next(e for e in visits if e.status == "finished" and e.locked and e.id % 2 == 1)
+    assert any(e.status == "finished" and e.locked and e.id % 2 == 0 for e in visits)  # an amended one
+    charted = partial(create_sandbox, CLINIC, encounter_statuses="note", voided_encounter=voided.id)
+    with gateway_over("nextvisit", charted, organization="Readings") as running:
+        bundle = running.fhir.get_ok(f"{BASE}/Encounter", params={"patient": str(BUSY.id)})
+        got = {e["identifier"][0]["value"]: e["status"] for e in _matches(bundle)}
+        expected = {str(e.id): STATUS[e.status] for e in visits} | {str(voided.id): "entered-in-error"}
+        assert got == expected
+        docref = running.fhir.get_ok(f"{BASE}/DocumentReference/$docref", params={"patient": str(BUSY.id)})
+        (ccd,) = [e["resource"] for e in docref["entry"] if e["resource"]["id"].startswith("ccd-")]
+        response = running.fhir.get(f"{BASE}/{ccd['content'][0]['attachment']['url']}")
+        assert response.status_code == 200, response.text[:300]
+        (section,) = etree.fromstring(response.content).xpath(
+            "//v3:section[v3:code/@code='46240-8']", namespaces={"v3": "urn:hl7-org:v3"}
+        )
+        took_place = [e for e in visits if e.status in ("finished", "arrived") and e is not voided]
+        assert len(section.xpath("v3:entry", namespaces={"v3": "urn:hl7-org:v3"})) == len(took_place)
 
 
 def test_an_unpaged_list_whose_empty_links_and_meta_are_php_arrays_is_read() -> None:
