@@ -324,7 +324,7 @@ from mappings.nextvisit.encounter import encounters_to_fhir
 from mappings.nextvisit.left_out import LEFT_OUT_WHEN_EMPTY, included, left_out_when_empty
 from mappings.nextvisit.medication import medications_read
 from mappings.nextvisit.options import NextvisitOptions, vendor_timezone, with_vendor_timezone
-from mappings.nextvisit.pages import VendorList, read_list
+from mappings.nextvisit.pages import JSON_API_PAGE, VendorList, read_list
 from mappings.nextvisit.patient import patient_from_fhir, patient_to_fhir, unkept_elements
 from mappings.nextvisit.vendor import (
     Mapped,
@@ -413,6 +413,7 @@ class NextvisitAdapter:
         self._sort_ignored = False  # whether the list was seen to answer in its own order
         # The lists the vendor's list answers were seen to leave out when empty (`left_out`), and
         # when a read missing one may next ask a list page whether it does.
+        self._page_by_json_api = False  # whether list pages are asked for as `page[number]`
         self._left_out: frozenset[str] = frozenset()
         self._left_out_probe_after = 0.0
         self._drift = config.drift
@@ -497,11 +498,18 @@ class NextvisitAdapter:
         """One page of `GET /v1/patients`, whatever paginator shape the vendor answers with. A
         numbered page past the last is empty: Laravel answers it so, Django REST Framework's
         `PageNumberPagination` with 404 "Invalid page." (a page a next link named, say, before
-        patients were deleted), which says nothing of any patient."""
+        patients were deleted), which says nothing of any patient. The docs name no page
+        parameter: a page is asked for as `page`, or, once the vendor answered `page` with
+        another page and links by JSON:API's `page[number]` (Spatie's `jsonPaginate()`), by that
+        (asked again so at once)."""
+        number = params.get("page")
+        sent = params
+        if number is not None and self._page_by_json_api:
+            sent = {**{k: v for k, v in params.items() if k != "page"}, JSON_API_PAGE: number}
         try:
-            body = await self.client.request("GET", "/v1/patients", params=params)
+            body = await self.client.request("GET", "/v1/patients", params=sent)
         except NotFound:
-            if "page" not in params:
+            if number is None:
                 raise  # the first page: the list itself is not there
             return VendorList(data=[])
         try:
@@ -511,6 +519,10 @@ class NextvisitAdapter:
             raise UpstreamUnusable(f"The vendor's patient list could not be read: {exc}") from None
         self._drift.fields("patient-list", page)
         self._left_out |= left_out_when_empty(page.data, included(params))
+        if number is not None and not self._page_by_json_api and _answered_another_page(page, int(number)):
+            log.info("Nextvisit pages its patient list by page[number]: asked so from now on")
+            self._page_by_json_api = True
+            return await self._list(params)
         return page
 
     # -- records inside the patient payload ---------------------------------------------------
@@ -1214,6 +1226,13 @@ def _following(listed: VendorList, position: Position, per_page: int | None = No
     # REST Framework without a pagination class, a handler answering every row) gave all it has.
     whole = per_page is not None and listed.unpaged and len(listed.data) != per_page
     return {"page": number, "seen": listed.fingerprint, **({"whole": True} if whole else {})}
+
+
+def _answered_another_page(listed: VendorList, number: int) -> bool:
+    """Whether `listed`, asked for as `page=number`, is another page of a list its links number
+    by JSON:API's `page[number]`: the one `page` was not read by."""
+    other = listed.served_page != number or listed.next_page_number == number
+    return listed.numbers_by_json_api and other
 
 
 def _repeated_whole(listed: VendorList, position: Position) -> bool:

@@ -142,7 +142,10 @@ leave open that independent implementations read differently:
   ``meta`` empty objects as the docs' example answer shows them: Django REST Framework without a
   pagination class, or an Express handler answering every row) | ``"spring"`` (Spring Data's ``Page``
   in the docs' envelope: ``meta`` is ``{page, size, total_elements, total_pages}``, ``page`` the
-  number of the page served, ``links`` ``{}``: nothing but those numbers says what follows). A page
+  number of the page served, ``links`` ``{}``: nothing but those numbers says what follows) |
+  ``"json_api"`` (JSON:API's ``page[number]`` and ``page[size]``, Spatie's ``jsonPaginate()``:
+  ``page`` alone is not read, and the links name ``page[number]``; ``per_page`` is the default
+  size; otherwise the ``resource`` shape). A page
   past the end is empty in every shape; the search endpoint (Scout) pages by number whatever this says.
 - ``first_page=1`` (default, Laravel's) | ``0``: the number of the first page (the docs name no
   page parameter; Spring Data's ``Pageable`` counts from 0 unless one-indexed). A missing or

@@ -109,7 +109,12 @@ Nulls = Literal["null", "absent"]
 # the docs' `first_name`) names them, `{page, size, total_elements, total_pages}` (`page` is
 # `Page.getNumber()`, counted from `first_page`: 0 for `Pageable`'s default), `links` `{}` as the
 # docs' example answer shows it (no Spring HATEOAS to build them).
-Paging = Literal["resource", "paginator", "simple", "cursor", "keyset", "none", "spring"]
+# "json_api": JSON:API's page parameters, `page[number]` (and `page[size]`), as Spatie's
+# laravel-json-api-paginate (`->jsonPaginate()`, the sibling of the laravel-query-builder whose
+# `filter[...]`, `include` and `sort` the docs' list takes) reads them: `page` alone is not read,
+# and the links name `page[number]`; the answer is otherwise Laravel's resource collection
+# (the documented `per_page` read as its default size).
+Paging = Literal["resource", "paginator", "simple", "cursor", "keyset", "none", "spring", "json_api"]
 ErrorBodies = Literal["laravel", "error", "plain", "rails", "fastapi", "nestjs"]
 SingleEnvelope = Literal["data", "bare"]
 LoginShape = Literal["token", "data", "plain", "new_token", "header", "jwt", "user_token", "prefixed"]

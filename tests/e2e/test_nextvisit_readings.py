@@ -227,8 +227,9 @@ READINGS: dict[str, dict[str, Any]] = {
     },
     # As a Flask team writes it: `jsonify` writes every time and date as an HTTP-date in GMT
     # (`Fri, 05 Jan 2024 10:00:00 GMT`; a birth date at its midnight), Werkzeug's `http_date`;
-    # a visit that took place written as its note's state (`signed`, `amended`).
-    "flask-http-dates": {"datetimes": "http", "dates": "http", "encounter_statuses": "note"},
+    # a visit that took place written as its note's state (`signed`, `amended`); pages asked for
+    # by JSON:API's `page[number]` (Flask-REST-JSONAPI's pagination; `page` alone is not read).
+    "flask-http-dates": {"datetimes": "http", "dates": "http", "encounter_statuses": "note", "paging": "json_api"},
 }
 
 
@@ -791,6 +792,19 @@ def test_a_visit_written_as_its_notes_state_keeps_its_status_and_a_voided_one_is
         )
         took_place = [e for e in visits if e.status in ("finished", "arrived") and e is not voided]
         assert len(section.xpath("v3:entry", namespaces={"v3": "urn:hl7-org:v3"})) == len(took_place)
+
+
+def test_a_list_paged_by_json_api_page_number_is_walked_whole() -> None:
+    # Spatie's `jsonPaginate()` (the sibling of the query builder whose `filter[...]`, `include`
+    # and `sort` the docs take) reads `page[number]`, not `page`, and links to `page[number]=2`:
+    # asked for `page=2`, it answered the first page again, and the walk stopped there ("cannot
+    # be read past page 1").
+    json_api = partial(create_sandbox, CLINIC, paging="json_api")
+    with gateway_over("nextvisit", json_api, organization="Readings") as running:
+        pages = list(running.fhir.pages(f"{BASE}/Patient", _count=40))
+        assert [o for page in pages for o in outcome_notes(page)] == []
+        assert Counter(p["id"] for page in pages for p in _matches(page)) == Counter(str(p.id) for p in LIVE)
+        assert pages[0]["total"] == len(LIVE)
 
 
 def test_an_unpaged_list_whose_empty_links_and_meta_are_php_arrays_is_read() -> None:
