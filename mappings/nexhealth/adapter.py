@@ -397,6 +397,7 @@ class NexHealthAdapter:
         # 404 or an empty list is the API's "no one" or "no such patient", not a scope it does
         # not know). A read does not tell: it may be served whatever the location.
         self._scope_known = False
+        self._scope_answers = False  # whether the provider list answered at the scope (`_scope_answered`)
         # Whether `/appointments` has answered as a route that is there (a list, or a refusal of
         # what was asked), and until when (monotonic) one taken as absent is not asked again.
         self._appointments_seen = False
@@ -500,6 +501,8 @@ class NexHealthAdapter:
         try:
             envelope = await self.client.request("GET", "/patients", params={"per_page": 1, **self._strictness})
         except NoRoute:
+            if await self._scope_answered():
+                return _NO_ONE_AT_SCOPE  # the API's bodiless 404 of no one, at a practice with none yet
             raise UpstreamUnusable(_NO_LIST_ROUTE.format(what="patient")) from None
         except NotFound:
             raise UpstreamUnusable(_UNKNOWN_SCOPE) from None
@@ -507,6 +510,25 @@ class NexHealthAdapter:
             return _NO_ONE_AT_SCOPE
         self._scope_known = True
         return None
+
+    async def _scope_answered(self) -> bool:
+        """Whether NexHealth's API answers at the tenant's subdomain and location, its patient
+        list never having answered but with a 404 without its envelope: a list of no one written
+        so (Spring's `ResponseEntity.notFound().build()`, Go's `w.WriteHeader(404)`) at a practice
+        with no patient yet, or a web server's page for a path with nothing behind it. The
+        provider list of the same subdomain and location answered with the envelope tells: the
+        API is there and takes them, so the patient list's 404 is its "no one". Not where it
+        does not answer so (no `/providers`, none listed, refused): a 404 page stays one.
+        Remembered once it answers."""
+        if self._scope_answers:
+            return True
+        try:
+            await self.client.request("GET", "/providers", params={"per_page": 1})
+        except (NotFound, InvalidRequest, UpstreamError, UpstreamTimeout, UpstreamSecurity):
+            return False
+        self._scope_answers = True
+        log.info("NexHealth answers its provider list where the patient list is a bare 404: no patient yet")
+        return True
 
     def _appointment_list(self, data: Any) -> Found:
         try:

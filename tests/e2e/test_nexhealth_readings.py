@@ -1645,6 +1645,41 @@ def test_a_404_without_a_body_is_no_one_where_the_route_has_answered() -> None:
         assert len(visits) == len(_here(someone.encounters))
 
 
+def test_a_practice_with_no_patient_yet_answering_404s_without_a_body_can_search_and_create() -> None:
+    # Spring's `ResponseEntity.notFound().build()` for a list of no one, at a new office with no
+    # patient at all: the patient list never answers 200, so nothing there tells its bodiless 404
+    # from a web server's own. Every search was a 502 and no first patient could be created under
+    # If-None-Exist. The providers list of the same subdomain and location answering says the
+    # API is there and knows them: the 404 is "no one" (said so in an outcome entry).
+    simulator = partial(
+        create_sandbox, replace(build_clinic(), patients=()), rate_per_minute=RATE, empty_lists="no_body"
+    )
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        empty = running.fhir.get(f"{BASE}/Patient", params={"family": "Lovelace"})
+        assert empty.status_code == 200, empty.text[:300]
+        assert empty.json().get("entry", []) == [] or all(
+            e["resource"]["resourceType"] == "OperationOutcome" for e in empty.json()["entry"]
+        )
+        body = {
+            "resourceType": "Patient",
+            "name": [{"family": "Lovelace", "given": ["Ada"]}],
+            "telecom": [{"system": "email", "value": "first@example.org"}, {"system": "phone", "value": "3125550471"}],
+            "birthDate": "1990-02-03",
+            "gender": "female",
+        }
+        created = running.fhir.request(
+            "POST", f"{BASE}/Patient", json=body, headers={**JSON, "If-None-Exist": "email=first@example.org"}
+        )
+        assert created.status_code == 201, created.text[:300]
+    # Where the providers list does not answer either, nothing says the API is there: still a 502.
+    nothing = partial(
+        create_sandbox, replace(build_clinic(), patients=()), rate_per_minute=RATE, empty_lists="no_body",
+        providers="absent",
+    )  # fmt: skip
+    with gateway_over("nexhealth", nothing, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        assert running.fhir.get(f"{BASE}/Patient", params={"family": "Lovelace"}).status_code == 502
+
+
 @pytest.mark.parametrize("patient_list", ["object", "wrapped", "array"])
 def test_a_list_of_no_one_written_as_go_omits_it_is_no_one(patient_list: str) -> None:
     # Go's `encoding/json` leaves an empty slice tagged `omitempty` out: a search of no one is
