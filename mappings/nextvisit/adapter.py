@@ -655,17 +655,19 @@ class NextvisitAdapter:
         `LEFT_OUT_PROBE_SECONDS`, tells): then a missing list stays unknown. The row, not the
         read alone: a read that never loads the relation would otherwise say "no visits" of a
         patient with some."""
-        if not self._left_out.issuperset(missing) and time.monotonic() >= self._left_out_probe_after:
-            await self._list({"include": "encounters", "per_page": LIST_PAGE_SIZE, "sort": "id"})
-            if not self._left_out.issuperset(missing):
-                self._left_out_probe_after = time.monotonic() + LEFT_OUT_PROBE_SECONDS
-        known = [field for field in missing if field in self._left_out]
-        if not known:
-            return patient
         params: dict[str, str | int] = {"include": "encounters", "per_page": LIST_PAGE_SIZE, "sort": "id"}
-        if patient.date_of_birth:
-            params["filter[date_of_birth]"] = patient.date_of_birth
-        row = await self._listed_row(int(patient.id), params)
+        try:
+            if not self._left_out.issuperset(missing) and time.monotonic() >= self._left_out_probe_after:
+                self._left_out_probe_after = time.monotonic() + LEFT_OUT_PROBE_SECONDS
+                await self._list(params)
+            known = [field for field in missing if field in self._left_out]
+            if not known:
+                return patient
+            if patient.date_of_birth:
+                params["filter[date_of_birth]"] = patient.date_of_birth
+            row = await self._listed_row(int(patient.id), params)
+        except (InvalidRequest, *_NOT_READ_NOW):
+            return patient  # a list refusing the include, or failing now: the lists stay unknown
         if row is None:
             return patient
         found = self._readable(row, patient.id)
