@@ -261,6 +261,8 @@ from mappings.nexhealth.patient import (
     with_gender_spelling,
 )
 from mappings.nexhealth.provider_names import ProviderNames
+from mappings.nexhealth.query_flags import flag as flag_param
+from mappings.nexhealth.query_flags import strictness
 from mappings.nexhealth.refusals import listed_values, names_unknown_key, parts, unknown_keys
 from mappings.nexhealth.shapes import (
     Unreadable,
@@ -395,6 +397,7 @@ class NexHealthAdapter:
         # 404 or an empty list is the API's "no one" or "no such patient", not a scope it does
         # not know). A read does not tell: it may be served whatever the location.
         self._scope_known = False
+        self._scope_answers = False  # whether the provider list answered at the scope (`_scope_answered`)
         # Whether `/appointments` has answered as a route that is there (a list, or a refusal of
         # what was asked), and until when (monotonic) one taken as absent is not asked again.
         self._appointments_seen = False
@@ -439,6 +442,11 @@ class NexHealthAdapter:
     @property
     def providers(self) -> Mapping[str, ResourceProvider]:
         return self._providers
+
+    @property
+    def _strictness(self) -> dict[str, str]:
+        """The tenant's `location_strict`, as its lists send it (`query_flags`)."""
+        return strictness(self.client.location_strict)
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -490,10 +498,11 @@ class NexHealthAdapter:
         patient yet. Once one is listed, never asked again."""
         if self._scope_known:
             return None
-        strict = str(self.client.location_strict).lower()
         try:
-            envelope = await self.client.request("GET", "/patients", params={"per_page": 1, "location_strict": strict})
+            envelope = await self.client.request("GET", "/patients", params={"per_page": 1, **self._strictness})
         except NoRoute:
+            if await self._scope_answered():
+                return _NO_ONE_AT_SCOPE  # the API's bodiless 404 of no one, at a practice with none yet
             raise UpstreamUnusable(_NO_LIST_ROUTE.format(what="patient")) from None
         except NotFound:
             raise UpstreamUnusable(_UNKNOWN_SCOPE) from None
@@ -501,6 +510,25 @@ class NexHealthAdapter:
             return _NO_ONE_AT_SCOPE
         self._scope_known = True
         return None
+
+    async def _scope_answered(self) -> bool:
+        """Whether NexHealth's API answers at the tenant's subdomain and location, its patient
+        list never having answered but with a 404 without its envelope: a list of no one written
+        so (Spring's `ResponseEntity.notFound().build()`, Go's `w.WriteHeader(404)`) at a practice
+        with no patient yet, or a web server's page for a path with nothing behind it. The
+        provider list of the same subdomain and location answered with the envelope tells: the
+        API is there and takes them, so the patient list's 404 is its "no one". Not where it
+        does not answer so (no `/providers`, none listed, refused): a 404 page stays one.
+        Remembered once it answers."""
+        if self._scope_answers:
+            return True
+        try:
+            await self.client.request("GET", "/providers", params={"per_page": 1})
+        except (NotFound, InvalidRequest, UpstreamError, UpstreamTimeout, UpstreamSecurity):
+            return False
+        self._scope_answers = True
+        log.info("NexHealth answers its provider list where the patient list is a bare 404: no patient yet")
+        return True
 
     def _appointment_list(self, data: Any) -> Found:
         try:
@@ -633,8 +661,7 @@ class NexHealthAdapter:
         """Whether NexHealth's 404 for `patient_id`'s read was its answer for a route it lacks
         (the docs document `GET /patients` but no `GET /patients/{id}`), not "no such patient":
         the read of a patient its list has just shown is a 404 too. Learned for the tenant."""
-        strict = str(self.client.location_strict).lower()
-        envelope = await self._patient_list({"per_page": 1, "location_strict": strict})
+        envelope = await self._patient_list({"per_page": 1, **self._strictness})
         ids = _raw_ids(envelope, "patients")
         if not ids:
             return False  # no one listed: nothing to tell them apart with (`_check_scope` says more)
@@ -684,12 +711,12 @@ class NexHealthAdapter:
         tenant's, if its first page has one: by its `location_ids`, or, where NexHealth shows
         none, one the location's own strict list does not hold (`_at_this_location`)."""
         here = int(self.client.location_id)
-        listed = await self._patient_list({"per_page": MAX_PAGE_SIZE, "location_strict": "false"})
+        listed = await self._patient_list({"per_page": MAX_PAGE_SIZE, **strictness(False)})
         patients = self._patients(listed.data)[0] if listed is not None else []
         shown = [p for p in patients if p.get("location_ids") is not None]
         if shown:
             return next((str(p["id"]) for p in shown if here not in p["location_ids"]), None)
-        strict = await self._patient_list({"per_page": MAX_PAGE_SIZE, "location_strict": "true"})
+        strict = await self._patient_list({"per_page": MAX_PAGE_SIZE, **strictness(True)})
         at_here = set(_raw_ids(strict, "patients"))
         for patient in [p for p in patients if str(p["id"]) not in at_here][:1]:  # (a probe: few calls)
             if not await self._at_this_location(patient):
@@ -705,7 +732,7 @@ class NexHealthAdapter:
         page, seen = 0, 0
         # Each list NexHealth's unsent flags leave apart (`_flags_filtering`), in turn.
         for flags in _flag_lists(await self._flags_filtering(), self._true_includes):
-            params: dict[str, str | int] = {"per_page": LOOKUP_PAGE_SIZE, "location_strict": "false", **flags}
+            params: dict[str, str | int] = {"per_page": LOOKUP_PAGE_SIZE, **strictness(False), **flags}
             first, listed_here = None, 0
             async for envelope in self._pages(self._patient_list, params, "patients"):
                 page += 1
@@ -747,7 +774,7 @@ class NexHealthAdapter:
         for name, value in terms:
             if not value:
                 continue
-            params: dict[str, str | int] = {name: value, "location_strict": "true", "per_page": MAX_PAGE_SIZE}
+            params: dict[str, str | int] = {name: value, **strictness(True), "per_page": MAX_PAGE_SIZE}
             page, seen = 0, 0
             async for envelope in self._pages(self._patient_list, params, "patients"):
                 page += 1
@@ -821,14 +848,14 @@ class NexHealthAdapter:
         its absence filters (`_flag_lists`)."""
         if self._unsent_flags is not None:
             return self._unsent_flags
-        strict = str(self.client.location_strict).lower()
-        unfiltered = await self._patient_list({"per_page": MAX_PAGE_SIZE, "location_strict": strict})
+        strict = self._strictness
+        unfiltered = await self._patient_list({"per_page": MAX_PAGE_SIZE, **strict})
         shown = self._patients(unfiltered.data)[0] if unfiltered is not None else []
         filtering: list[str] = []
         for flag in _FLAGS:
             if any(_flag_of(patient, flag) is True for patient in shown):
                 continue  # listed without being asked for: not filtered by
-            flagged = await self._patient_list({flag: "true", "per_page": MAX_PAGE_SIZE, "location_strict": strict})
+            flagged = await self._patient_list({flag: "true", "per_page": MAX_PAGE_SIZE, **strict})
             listed_true = self._patients(flagged.data)[0] if flagged is not None else []
             if self._learn_true_includes(flag, listed_true):
                 filtering.append(flag)  # asked `true`, it lists everyone: the one list to walk
@@ -839,7 +866,7 @@ class NexHealthAdapter:
             email = sample[0].get("email")
             found: list[dict[str, Any]] = []
             if isinstance(email, str) and email:
-                by_email: dict[str, str | int] = {"email": email, "per_page": MAX_PAGE_SIZE, "location_strict": strict}
+                by_email: dict[str, str | int] = {"email": email, "per_page": MAX_PAGE_SIZE, **strict}
                 answer = await self._patient_list(by_email)
                 found = self._patients(answer.data)[0] if answer is not None else []
             if not any(str(p["id"]) == str(sample[0]["id"]) for p in found):
@@ -875,7 +902,7 @@ class NexHealthAdapter:
         page_size = request.page_size if bare is None else MAX_PAGE_SIZE  # as `_either_identifier` asked
         params: dict[str, str | int] = {
             "per_page": page_size,
-            "location_strict": str(self.client.location_strict).lower(),
+            **self._strictness,
         }
         narrowing = _most_selective(query, self._ctx.system("chart-number"))
         if narrowing and narrowing[0] == "email" and not await self._email_search_folds():
@@ -1053,12 +1080,12 @@ class NexHealthAdapter:
         a window past today or to the calendar's end, which a vendor may fail on: its calls are
         tentative (gateway.upstream.tentative)."""
         if self._cancelled_includes:
-            answers = [await self._appointments(patient_id, start, end, "true", far)]
+            answers = [await self._appointments(patient_id, start, end, True, far)]
         else:
             answers = list(
                 await concurrently(
-                    self._appointments(patient_id, start, end, "true", far),
-                    self._appointments(patient_id, start, end, "false", far),
+                    self._appointments(patient_id, start, end, True, far),
+                    self._appointments(patient_id, start, end, False, far),
                 )
             )
             if any(a.get("cancelled") is False for a in answers[0][0]):
@@ -1089,7 +1116,7 @@ class NexHealthAdapter:
             yield envelope
 
     async def _appointments(
-        self, patient_id: str, start: datetime, end: datetime, cancelled: str, far: bool = False
+        self, patient_id: str, start: datetime, end: datetime, cancelled: bool, far: bool = False
     ) -> Found:
         """All pages of one `/appointments` question."""
         found: list[dict[str, Any]] = []
@@ -1099,7 +1126,7 @@ class NexHealthAdapter:
             "patient_id": patient_id,
             "start": _instant(start),
             "end": _instant(end),
-            "cancelled": cancelled,
+            **flag_param("cancelled", cancelled),
             "include[]": "appointment_type",
             "per_page": MAX_PAGE_SIZE,
         }
@@ -1148,7 +1175,7 @@ class NexHealthAdapter:
         params: dict[str, str | int] = {
             "foreign_id": value,
             "per_page": MAX_PAGE_SIZE,
-            "location_strict": str(self.client.location_strict).lower(),
+            **self._strictness,
             **flags,
         }
         charts, by_id = await concurrently(
@@ -1183,8 +1210,7 @@ class NexHealthAdapter:
         listed, it is assumed to (as FHIR compares emails), and it is not tried again for
         `EMAIL_PROBE_SECONDS`: not before every email search."""
         if self._email_folds is None and time.monotonic() >= self._email_probe_after:
-            strict = str(self.client.location_strict).lower()
-            envelope = await self._patient_list({"per_page": MAX_PAGE_SIZE, "location_strict": strict})
+            envelope = await self._patient_list({"per_page": MAX_PAGE_SIZE, **self._strictness})
             listed_patients, _, _ = self._patients(envelope.data) if envelope is not None else ([], (), 0)
             sample = next(
                 (p for p in listed_patients if isinstance(p.get("email"), str) and p["email"].swapcase() != p["email"]),
@@ -1211,8 +1237,7 @@ class NexHealthAdapter:
         against midnights of another zone, and find no one. Until a patient with a birth date is
         listed, it is assumed to, and not tried again for `EMAIL_PROBE_SECONDS`."""
         if self._birth_day_found is None and time.monotonic() >= self._birth_probe_after:
-            strict = str(self.client.location_strict).lower()
-            envelope = await self._patient_list({"per_page": MAX_PAGE_SIZE, "location_strict": strict})
+            envelope = await self._patient_list({"per_page": MAX_PAGE_SIZE, **self._strictness})
             listed_patients, _, _ = self._patients(envelope.data) if envelope is not None else ([], (), 0)
             served = [(p, str((p.get("bio") or {}).get("date_of_birth") or "")) for p in listed_patients]
             sample = next(((p, value) for p, value in served if birth_date(value)), None)
@@ -1224,7 +1249,7 @@ class NexHealthAdapter:
             if day is None or value == day:  # served as a date: compared as one
                 self._birth_day_found = True
                 return True
-            params: dict[str, str | int] = {"date_of_birth": day, "per_page": MAX_PAGE_SIZE, "location_strict": strict}
+            params: dict[str, str | int] = {"date_of_birth": day, "per_page": MAX_PAGE_SIZE, **self._strictness}
             answer = await self._patient_list(params)
             found, _, _ = self._patients(answer.data) if answer is not None else ([], (), 0)
             self._birth_day_found = any(str(p["id"]) == str(patient["id"]) for p in found)
@@ -1502,9 +1527,8 @@ class NexHealthAdapter:
         """List one page of patients to see the gender spelling NexHealth serves (a hint only).
         A location listing no one is an answer, not asked again; a list failing or timing out
         leaves every spelling to try, and the next write asks again."""
-        strict = str(self.client.location_strict).lower()
         try:
-            envelope = await self.client.request("GET", "/patients", params={"per_page": 20, "location_strict": strict})
+            envelope = await self.client.request("GET", "/patients", params={"per_page": 20, **self._strictness})
             self._patients(envelope.data)
         except NotFound:
             pass  # no one here (or a location NexHealth does not know, which the write will meet)
@@ -1536,7 +1560,9 @@ class NexHealthAdapter:
         params: dict[str, str | int] = {"email": sent["email"], "per_page": MAX_PAGE_SIZE}
         # A patient just created is new (nexhealth-patients.txt: not inserted until it books),
         # active and a patient: where unsent flags filter, those are asked.
-        params.update({flag: str(flag == "new_patient").lower() for flag in await self._flags_filtering()})
+        # (Sent `true` or left out, never `false`: `query_flags`.)
+        for name in await self._flags_filtering():
+            params.update(flag_param(name, name == "new_patient"))
         envelope = await self._patient_list(params)
         patients, _, _ = self._patients(envelope.data) if envelope is not None else ([], (), 0)
         # The birth date compared as a date: NexHealth may serve the midnight instant of one
@@ -1796,9 +1822,10 @@ def _flag_lists(flags: Sequence[str], including: Collection[str] = ()) -> list[d
     for each combination of their values (all false first, the patients most lists hold); a
     flag of `including` (its `true` lists the patients without it too) asked `true` alone."""
     lists: list[dict[str, str]] = [{}]
-    for flag in flags:
-        values = ("true",) if flag in including else ("false", "true")
-        lists = [{**chosen, flag: value} for chosen in lists for value in values]
+    for name in flags:
+        values = (True,) if name in including else (False, True)
+        # (false left out: NexHealth filters by the flag as false when unsent, `query_flags`)
+        lists = [{**chosen, **flag_param(name, value)} for chosen in lists for value in values]
     return lists
 
 

@@ -282,6 +282,7 @@ plays each reading, tests/e2e/test_nextvisit_readings.py runs the clinic walk un
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
 from datetime import date, datetime
@@ -320,9 +321,10 @@ from mappings.nextvisit.allergy import allergies_read
 from mappings.nextvisit.capabilities import ALLERGY, ENCOUNTER, MEDICATION, PATIENT
 from mappings.nextvisit.client import NextvisitClient, Refused
 from mappings.nextvisit.encounter import encounters_to_fhir
+from mappings.nextvisit.left_out import LEFT_OUT_WHEN_EMPTY, included, left_out_when_empty
 from mappings.nextvisit.medication import medications_read
 from mappings.nextvisit.options import NextvisitOptions, vendor_timezone, with_vendor_timezone
-from mappings.nextvisit.pages import VendorList, read_list
+from mappings.nextvisit.pages import JSON_API_PAGE, VendorList, read_list
 from mappings.nextvisit.patient import patient_from_fhir, patient_to_fhir, unkept_elements
 from mappings.nextvisit.vendor import (
     Mapped,
@@ -331,6 +333,7 @@ from mappings.nextvisit.vendor import (
     VendorEncounter,
     VendorPatient,
     drift_path,
+    not_returned,
     read_encounters,
     read_patient,
     without_offset,
@@ -345,6 +348,8 @@ LIST_PAGE_SIZE = 50
 MAX_TRASH_PAGES = 40
 MAX_CREATED_PAGES = 4  # list pages read to find a patient the create answer did not name
 MAX_DEMOGRAPHICS_PAGES = 16  # list pages read to find one patient's demographics (bisected)
+# Seconds before a list page that showed no list left out when empty (`left_out`) is asked again.
+LEFT_OUT_PROBE_SECONDS = 300.0
 # Vendor pages one search page is filled from: a page asked for holds as many patients as asked
 # for (`_search_patients`), so the gateway never resumes inside one by a count of patients (a
 # delete in between would move that count onto another patient).
@@ -406,6 +411,11 @@ class NextvisitAdapter:
         self._zone_untold = "vendor_timezone" not in config.options.model_fields_set
         self._show_includes = 0  # the first of _SHOW_INCLUDES the show has not refused
         self._sort_ignored = False  # whether the list was seen to answer in its own order
+        # The lists the vendor's list answers were seen to leave out when empty (`left_out`), and
+        # when a read missing one may next ask a list page whether it does.
+        self._page_by_json_api = False  # whether list pages are asked for as `page[number]`
+        self._left_out: frozenset[str] = frozenset()
+        self._left_out_probe_after = 0.0
         self._drift = config.drift
         self._providers = by_type(
             ResourceProvider(
@@ -488,11 +498,18 @@ class NextvisitAdapter:
         """One page of `GET /v1/patients`, whatever paginator shape the vendor answers with. A
         numbered page past the last is empty: Laravel answers it so, Django REST Framework's
         `PageNumberPagination` with 404 "Invalid page." (a page a next link named, say, before
-        patients were deleted), which says nothing of any patient."""
+        patients were deleted), which says nothing of any patient. The docs name no page
+        parameter: a page is asked for as `page`, or, once the vendor answered `page` with
+        another page and links by JSON:API's `page[number]` (Spatie's `jsonPaginate()`), by that
+        (asked again so at once)."""
+        number = params.get("page")
+        sent = params
+        if number is not None and self._page_by_json_api:
+            sent = {**{k: v for k, v in params.items() if k != "page"}, JSON_API_PAGE: number}
         try:
-            body = await self.client.request("GET", "/v1/patients", params=params)
+            body = await self.client.request("GET", "/v1/patients", params=sent)
         except NotFound:
-            if "page" not in params:
+            if number is None:
                 raise  # the first page: the list itself is not there
             return VendorList(data=[])
         try:
@@ -501,6 +518,11 @@ class NextvisitAdapter:
             self._drift.unreadable("patient-list", [exc.field])
             raise UpstreamUnusable(f"The vendor's patient list could not be read: {exc}") from None
         self._drift.fields("patient-list", page)
+        self._left_out |= left_out_when_empty(page.data, included(params))
+        if number is not None and not self._page_by_json_api and _answered_another_page(page, int(number)):
+            log.info("Nextvisit pages its patient list by page[number]: asked so from now on")
+            self._page_by_json_api = True
+            return await self._list(params)
         return page
 
     # -- records inside the patient payload ---------------------------------------------------
@@ -586,6 +608,9 @@ class NextvisitAdapter:
             raise Gone(f"Patient/{patient_id} has been deleted")
         if "demographics" not in raw:
             patient = await self._with_demographics(patient)
+        missing = [field for field in LEFT_OUT_WHEN_EMPTY if not_returned(patient, field, "Patient")]
+        if missing:
+            patient = await self._with_left_out(patient, missing)
         return patient
 
     async def _shows_its_own(self, refused_id: str) -> bool:
@@ -621,6 +646,32 @@ class NextvisitAdapter:
             return patient
         found = self._readable(row, patient.id)
         return patient.model_copy(update={"demographics": found.demographics})
+
+    async def _with_left_out(self, patient: VendorPatient, missing: list[str]) -> VendorPatient:
+        """The patient with the lists its read left out (`missing`: `encounters`,
+        `latest_medications`) as its row of the list gives them, where the list leaves such a
+        list out when it is empty (`left_out`): the row's, or none where the row leaves it out
+        too. Not where the list was never seen to (a page asked for visits, at most once in
+        `LEFT_OUT_PROBE_SECONDS`, tells): then a missing list stays unknown. The row, not the
+        read alone: a read that never loads the relation would otherwise say "no visits" of a
+        patient with some."""
+        params: dict[str, str | int] = {"include": "encounters", "per_page": LIST_PAGE_SIZE, "sort": "id"}
+        try:
+            if not self._left_out.issuperset(missing) and time.monotonic() >= self._left_out_probe_after:
+                self._left_out_probe_after = time.monotonic() + LEFT_OUT_PROBE_SECONDS
+                await self._list(params)
+            known = [field for field in missing if field in self._left_out]
+            if not known:
+                return patient
+            if patient.date_of_birth:
+                params["filter[date_of_birth]"] = patient.date_of_birth
+            row = await self._listed_row(int(patient.id), params)
+        except (InvalidRequest, *_NOT_READ_NOW):
+            return patient  # a list refusing the include, or failing now: the lists stay unknown
+        if row is None:
+            return patient
+        found = self._readable(row, patient.id)
+        return patient.model_copy(update={field: getattr(found, field) if field in row else [] for field in known})
 
     async def _listed_row(self, patient_id: int, params: dict[str, str | int]) -> dict[str, Any] | None:
         """The row of `patient_id` in a list sorted by ascending id: pages are bisected (between
@@ -1177,6 +1228,13 @@ def _following(listed: VendorList, position: Position, per_page: int | None = No
     # REST Framework without a pagination class, a handler answering every row) gave all it has.
     whole = per_page is not None and listed.unpaged and len(listed.data) != per_page
     return {"page": number, "seen": listed.fingerprint, **({"whole": True} if whole else {})}
+
+
+def _answered_another_page(listed: VendorList, number: int) -> bool:
+    """Whether `listed`, asked for as `page=number`, is another page of a list its links number
+    by JSON:API's `page[number]`: the one `page` was not read by."""
+    other = listed.served_page != number or listed.next_page_number == number
+    return listed.numbers_by_json_api and other
 
 
 def _repeated_whole(listed: VendorList, position: Position) -> bool:

@@ -38,13 +38,21 @@ PROFILE_ENCOUNTER = f"{US_CORE}/us-core-encounter"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 PARTICIPATION = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 # The docs show no encounter status: the spellings a scheduling or charting app writes. A
-# signed (or closed) note is of a visit that took place; a no-show "ended before it began"
-# (R4 Encounter.status `cancelled`). Anything else (`draft`, `unsigned`) is `unknown`.
+# signed (or closed) note is of a visit that took place, and so is one amended after it was
+# signed (an addendum or a correction: the visit still happened); a no-show "ended before it
+# began" (R4 Encounter.status `cancelled`). A voided note (`void`, `voided`) is a record made in
+# error, R4's `entered-in-error` ("should not have been part of this patient's medical record"),
+# not a visit that took place: a charting app voids a note rather than deleting it. R4's own
+# `triaged` and `onleave` are kept. Anything else (`draft`, `unsigned`) is `unknown`.
 STATUS = {
     **dict.fromkeys(("scheduled", "planned", "booked", "pending", "upcoming", "confirmed"), "planned"),
     **dict.fromkeys(("in_progress", "inprogress", "started", "arrived", "checked_in"), "in-progress"),
+    **dict.fromkeys(("triaged",), "triaged"),
+    **dict.fromkeys(("onleave", "on_leave"), "onleave"),
     **dict.fromkeys(("completed", "complete", "finished", "done", "closed", "signed"), "finished"),
+    **dict.fromkeys(("amended", "addended", "corrected"), "finished"),
     **dict.fromkeys(("cancelled", "canceled", "no_show", "noshow"), "cancelled"),
+    **dict.fromkeys(("void", "voided", "entered_in_error", "in_error", "error"), "entered-in-error"),
 }
 # Words of a visit type that make the visit virtual (`telehealth`, `tele-health`, `video_visit`,
 # `phone`): v3 ActCode VR.

@@ -90,6 +90,18 @@ class VendorPageMeta(FrozenModel):
     page_size_camel: LooseCount = Field(None, alias="pageSize")
     items_per_page: LooseCount = Field(None, alias="itemsPerPage")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _json_api_page(cls, raw: Any) -> Any:
+        """JSON:API implementations give the numbers in an object, `meta.page` (laravel-json-api's
+        `{"current-page", "last-page", "per-page", "from", "to", "total"}`, in dashes or camelCase):
+        read as Laravel's, under Laravel's names (those given at the top level win)."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("page"), dict):
+            return raw
+        numbers = {_JSON_API_NUMBERS.get(name.replace("-", "_"), name.replace("-", "_")): value
+                   for name, value in raw["page"].items()}  # fmt: skip
+        return {**{k: v for k, v in numbers.items() if k in _LARAVEL_NUMBERS}, **raw}
+
     @property
     def served(self) -> int | None:
         """The number of the page served, under whichever name it is given."""
@@ -133,8 +145,15 @@ class VendorPageMeta(FrozenModel):
         )
 
 
+#: The names of JSON:API's `meta.page` numbers (dashes read as underscores) that are not
+#: Laravel's already.
+_JSON_API_NUMBERS = {"currentPage": "current_page", "lastPage": "last_page", "perPage": "per_page"}
+_LARAVEL_NUMBERS = frozenset({"current_page", "last_page", "per_page", "total", "from", "to"})
 # Fields that make an answer a page of the patient list (its envelope or the bare paginator's).
 _PAGING_FIELDS = frozenset({"links", "meta", "current_page", "last_page", "total", "next_page_url", "per_page"})
+#: JSON:API's page number parameter (`page[number]`, beside `page[size]`): Spatie's
+#: `jsonPaginate()` reads it, and `page` not at all.
+JSON_API_PAGE = "page[number]"
 # The parameters a list request sends itself (`filter[...]` too): never a paging position.
 _LIST_PARAMS = frozenset({"per_page", "sort", "include", "page", "cursor"})
 
@@ -318,15 +337,26 @@ class VendorList(FrozenModel):
 
     @property
     def next_page_number(self) -> int | None:
-        """The `page` number the next link names (`links.next`, or the bare paginator's
-        `next_page_url`), if it names one: the vendor's own number for the page after this one,
-        whatever number it gives its first page."""
+        """The page number the next link names (`links.next`, or the bare paginator's
+        `next_page_url`), if it names one (as `page`, or JSON:API's `page[number]`): the vendor's
+        own number for the page after this one, whatever number it gives its first page."""
         links = self.links if isinstance(self.links, VendorLinks) else None
         for url in (links.next if links else None, self.next_page_url):
-            found = parse_qs(urlsplit(url).query).get("page") if isinstance(url, str) else None
+            query = parse_qs(urlsplit(url).query) if isinstance(url, str) else {}
+            found = query.get("page") or query.get(JSON_API_PAGE)
             if found and found[-1].strip().isdigit():
                 return int(found[-1].strip())
         return None
+
+    @property
+    def numbers_by_json_api(self) -> bool:
+        """Whether its links number pages by JSON:API's `page[number]` and not by `page`: an
+        implementation reading that parameter alone (Spatie's `jsonPaginate()`) answers `page=2`
+        with its first page again."""
+        links = self.links if isinstance(self.links, VendorLinks) else VendorLinks()
+        urls = (links.next, links.prev, links.first, links.last, self.next_page_url, self.prev_page_url)
+        named = [parse_qs(urlsplit(url).query) for url in urls if isinstance(url, str) and url]
+        return any(JSON_API_PAGE in query for query in named) and not any("page" in query for query in named)
 
     @property
     def total_count(self) -> int | None:

@@ -3,7 +3,8 @@
 Unknown parameters are ignored with one warning each (first-seen order), as are unknown
 ``include[]`` values; the warnings become the envelope's ``description``. A parameter given
 twice: the last value wins. Empty values count as not given. Booleans accept
-``true``/``false``/``1``/``0`` (case-insensitive).
+``true``/``false``/``1``/``0`` (case-insensitive), or, ``truthy``, any value given as true
+(the ``query_booleans="truthy"`` reading: Express's and Flask's truthy query strings).
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ class QueryParameters:
     An ``ApiError``'s detail is always the list of messages of the error envelope.
     """
 
-    def __init__(self, params: QueryParams, known: frozenset[str]) -> None:
+    def __init__(self, params: QueryParams, known: frozenset[str], *, truthy: bool = False) -> None:
         self.params = params
+        self.truthy = truthy
         seen = dict.fromkeys(params.keys())
         self.warnings = [f"Ignored unknown parameter: {name}" for name in seen if name not in known]
 
@@ -59,6 +61,8 @@ class QueryParameters:
         value = self.get(name)
         if value is None:
             return None
+        if self.truthy:
+            return True
         parsed = _BOOLEANS.get(value.lower())
         if parsed is None:
             raise ApiError(400, [f"{name} must be true or false"])

@@ -176,6 +176,12 @@ MissingRead = Literal["not_found", "null"]
 # `/providers`): the docs show `provider_name` only in a patient's `upcoming_appts`, and no
 # appointment route at all.
 ProviderNames = Literal["shown", "absent"]
+# How a boolean query parameter (`location_strict`, `new_patient`, `inactive`, `non_patient`,
+# `include_upcoming_appts`, `cancelled`) is read: parsed, `false` and `0` false ("parsed"), or
+# ("truthy") any value given is true, as Express's `if (req.query.location_strict)` and Flask's
+# `if request.args.get("location_strict")` read the text "false": the docs type none of them
+# and only show them sent (`location_strict=false` in the getting-started request).
+QueryBooleans = Literal["parsed", "truthy"]
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "patch_body": ("nested", "flat", "flat_ignoring", "fully_flat", "fully_flat_ignoring"),
@@ -231,6 +237,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "birth_search": ("day", "instant"),
     "missing_read": ("not_found", "null"),
     "provider_names": ("shown", "absent"),
+    "query_booleans": ("parsed", "truthy"),
 }
 
 
@@ -524,6 +531,9 @@ class Reading:
     - ``provider_names``: an appointment (and an entry of ``upcoming_appts``) names its
       provider in ``provider_name`` (``"shown"``), or carries ``provider_id`` alone
       (``"absent"``); the name is then only in ``GET /providers``.
+    - ``query_booleans``: a boolean query parameter is ``true``/``false``/``1``/``0``
+      (``"parsed"``), or true whatever its value once given (``"truthy"``: ``false`` too),
+      false only when absent or empty.
     """
 
     patch_body: PatchBody = "nested"
@@ -579,6 +589,7 @@ class Reading:
     birth_search: BirthSearch = "day"
     missing_read: MissingRead = "not_found"
     provider_names: ProviderNames = "shown"
+    query_booleans: QueryBooleans = "parsed"
 
     def __post_init__(self) -> None:
         for name, allowed in _ALLOWED.items():

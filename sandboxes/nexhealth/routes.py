@@ -269,6 +269,11 @@ class NexHealthApi:
             return envelope(200, _EMPTY_SLICE_OMITTED.get(data, data), params.description(), written)
         return envelope(200, data, params.description(), count_bytes(shown, self.reading))
 
+    @property
+    def _truthy(self) -> bool:
+        """Whether a boolean query parameter given is true whatever its value (``query_booleans``)."""
+        return self.reading.query_booleans == "truthy"
+
     def none_found(self, message: str) -> Response:
         """The 404 of a read or a list of no one: `message` in the reading's error body, or no
         body at all under ``empty_lists="no_body"`` (Spring's ``ResponseEntity.notFound().build()``)."""
@@ -283,7 +288,7 @@ class NexHealthApi:
             refused = [name for name in dict.fromkeys(request.query_params) if name not in _DOCUMENTED_PATIENT_PARAMS]
             if refused:
                 raise ApiError(400, [f'"{name}" is not allowed' for name in refused])
-        params = QueryParameters(request.query_params, _PATIENT_PARAMS)
+        params = QueryParameters(request.query_params, _PATIENT_PARAMS, truthy=self._truthy)
         location = self.scope(params)
         strict = bool(params.boolean("location_strict"))
         flags = (params.boolean("new_patient"), params.boolean("non_patient"), params.boolean("inactive"))
@@ -317,7 +322,7 @@ class NexHealthApi:
         """One patient of the whole institution, whatever the location."""
         if self.reading.patient_show == "absent":  # no such route: the docs do not describe it
             return self.errors.no_route(request)
-        params = QueryParameters(request.query_params, _ONE_PATIENT_PARAMS)
+        params = QueryParameters(request.query_params, _ONE_PATIENT_PARAMS, truthy=self._truthy)
         location = self.scope(params)
         upcoming = bool(params.boolean("include_upcoming_appts"))
         patient_id = ascii_int(request.path_params["patient_id"])
@@ -339,12 +344,12 @@ class NexHealthApi:
     async def create_patient(self, request: Request) -> Response:
         raw = await request.body()
         if self.reading.create_location == "body":  # `location_id` in the query is an unknown parameter
-            params = QueryParameters(request.query_params, _CREATE_PARAMS - {"location_id"})
+            params = QueryParameters(request.query_params, _CREATE_PARAMS - {"location_id"}, truthy=self._truthy)
             params.require("subdomain")
             self.check_subdomain(params)
             location = self.body_location(raw)
         else:
-            params = QueryParameters(request.query_params, _CREATE_PARAMS)
+            params = QueryParameters(request.query_params, _CREATE_PARAMS, truthy=self._truthy)
             location = self.scope(params)
         reading = self.reading
         patient = self.read_body(
@@ -374,12 +379,12 @@ class NexHealthApi:
         say such edits are later overwritten by the practice system's sync, not refused)."""
         raw = await request.body()
         if self.reading.edit_location == "body":  # `location_id` in the query is an unknown parameter
-            params = QueryParameters(request.query_params, _CREATE_PARAMS - {"location_id"})
+            params = QueryParameters(request.query_params, _CREATE_PARAMS - {"location_id"}, truthy=self._truthy)
             params.require("subdomain")
             self.check_subdomain(params)
             self.body_location(raw)
         else:
-            params = QueryParameters(request.query_params, _CREATE_PARAMS)
+            params = QueryParameters(request.query_params, _CREATE_PARAMS, truthy=self._truthy)
             self.scope(params)
         patient_id = ascii_int(request.path_params["patient_id"])
         row = self.store.rows.get(patient_id) if patient_id is not None else None
@@ -415,7 +420,7 @@ class NexHealthApi:
     async def list_providers(self, request: Request) -> Response:
         if self.reading.providers == "absent":  # no such endpoint: the docs do not describe it
             return self.errors.no_route(request)
-        params = QueryParameters(request.query_params, _LIST_PARAMS)
+        params = QueryParameters(request.query_params, _LIST_PARAMS, truthy=self._truthy)
         self.scope(params)
         page, per_page = self.paging(params)
         ids = sorted(self.store.providers)
@@ -430,7 +435,7 @@ class NexHealthApi:
         asked (and, with ``cancelled_means="only"``, only those)."""
         if self.reading.appointments == "absent":  # no such endpoint: the docs do not describe it
             return self.errors.no_route(request)
-        params = QueryParameters(request.query_params, _APPOINTMENT_PARAMS)
+        params = QueryParameters(request.query_params, _APPOINTMENT_PARAMS, truthy=self._truthy)
         location = self.scope(params, "start", "end")
         start, end = params.instant("start"), params.instant("end")
         if end < start:
@@ -460,7 +465,7 @@ class NexHealthApi:
         """One appointment; ``location_id`` is optional here, checked when given, and does not narrow."""
         if self.reading.appointments == "absent":
             return self.errors.no_route(request)
-        params = QueryParameters(request.query_params, _ONE_APPOINTMENT_PARAMS)
+        params = QueryParameters(request.query_params, _ONE_APPOINTMENT_PARAMS, truthy=self._truthy)
         params.require("subdomain")
         self.check_subdomain(params)
         if params.get("location_id") is not None:

@@ -94,9 +94,16 @@ leave open that independent implementations read differently:
   and every patient carries ``deleted_at``, zero when live, as a struct writes every field):
   what a date or time without a value is written as (``date_of_birth``, ``end_time``,
   ``*_at``), in place of null.
+- ``encounter_statuses="visit"`` (default: a visit's own state) | ``"note"`` (a visit that took
+  place as its progress note's state: ``signed`` once locked, ``amended`` for a signed note
+  corrected since, a locked one of an even id); ``voided_encounter=None`` | an encounter id: that
+  visit written ``"status": "void"``, its note voided as made in error.
 - ``empty_lists="array"`` (default) | ``"null"``: an empty list is written ``null`` (Go's
   ``encoding/json`` writes a nil slice so): the ``data`` of a page listing nobody, and a
   patient's ``latest_medications``, ``timeline`` and ``encounters`` when it has none.
+  ``"omitted"``: a patient's empty ``latest_medications``, ``timeline`` and ``encounters``
+  are left out of its answer (Go's ``omitempty`` on a slice field), included or not; a page
+  listing nobody keeps its ``data`` (``empty_pages`` says otherwise).
 - ``empty_envelope="object"`` (default) | ``"array"``: the unpaged list (``paging="none"``) writes
   its empty ``links`` and ``meta`` as ``[]``, PHP's ``json_encode`` of a hand-built
   ``['links' => [], 'meta' => []]``, where the docs' example shows ``{}``.
@@ -135,7 +142,10 @@ leave open that independent implementations read differently:
   ``meta`` empty objects as the docs' example answer shows them: Django REST Framework without a
   pagination class, or an Express handler answering every row) | ``"spring"`` (Spring Data's ``Page``
   in the docs' envelope: ``meta`` is ``{page, size, total_elements, total_pages}``, ``page`` the
-  number of the page served, ``links`` ``{}``: nothing but those numbers says what follows). A page
+  number of the page served, ``links`` ``{}``: nothing but those numbers says what follows) |
+  ``"json_api"`` (JSON:API's ``page[number]`` and ``page[size]``, Spatie's ``jsonPaginate()``:
+  ``page`` alone is not read, and the links name ``page[number]``; ``per_page`` is the default
+  size; otherwise the ``resource`` shape). A page
   past the end is empty in every shape; the search endpoint (Scout) pages by number whatever this says.
 - ``first_page=1`` (default, Laravel's) | ``0``: the number of the first page (the docs name no
   page parameter; Spring Data's ``Pageable`` counts from 0 unless one-indexed). A missing or

@@ -21,7 +21,7 @@ from sandboxes.nextvisit.readings import Paging
 from sandboxes.nextvisit.validation import INTEGER
 from sandboxes.toolkit.aliases import JsonObject
 
-__all__ = ["page_number", "paginate", "past_the_end"]
+__all__ = ["json_api_page", "page_number", "paginate", "past_the_end"]
 
 _ON_EACH_SIDE = 3  # Laravel's paginator link window
 
@@ -32,6 +32,17 @@ def page_number(value: Any, first: int = 1) -> int:
     if isinstance(value, str) and INTEGER.fullmatch(value) and int(value) >= first:
         return int(value)
     return first
+
+
+def json_api_page(value: Any, per_page: int, first: int = 1) -> tuple[int, int]:
+    """The page number and size JSON:API's ``page[number]``/``page[size]`` ask for (``paging=
+    "json_api"``; PHP reads them as ``page`` = ``{"number": ..., "size": ...}``); ``page`` given
+    alone (no object) is not read: the first page, `per_page` a page."""
+    if not isinstance(value, dict):
+        return first, per_page
+    size = value.get("size")
+    sized = int(size) if isinstance(size, str) and INTEGER.fullmatch(size) and int(size) >= 1 else per_page
+    return page_number(value.get("number"), first), sized
 
 
 def past_the_end(total: int, page: int, per_page: int, first: int = 1) -> bool:
@@ -62,8 +73,12 @@ def paginate(
     last_page = pages_count - 1 + first  # the last page's number
     ordinal = page - first + 1  # 1 for the first page, whatever its number
     kept = {key: value for key, value in query.items() if key != "page"}
+    asked = query.get("page")
 
     def url(number: int) -> str:
+        if shape == "json_api":  # `page[number]`, beside the `page[size]` asked for
+            sized = {"size": asked["size"]} if isinstance(asked, dict) and "size" in asked else {}
+            return path + "?" + "&".join(php_build({**kept, "page": {**sized, "number": number}}))
         return path + "?" + "&".join(php_build({**kept, "page": number}))
 
     count = len(items)

@@ -29,7 +29,7 @@ from starlette.responses import Response
 
 from sandboxes.nextvisit.cursor_paging import cursor_paginate, keyset_paginate
 from sandboxes.nextvisit.errors import respond
-from sandboxes.nextvisit.paging import page_number, paginate, past_the_end
+from sandboxes.nextvisit.paging import json_api_page, page_number, paginate, past_the_end
 from sandboxes.nextvisit.request_input import request_query
 from sandboxes.nextvisit.resource import PLAIN
 from sandboxes.nextvisit.rows import PatientRow
@@ -99,7 +99,10 @@ class PatientLists:
             empty = b"[]" if self.store.readings.empty_envelope == "array" else b"{}"  # PHP's `[]`, or `{}`
             return self._respond(b'{"data":[' + every + b'],"links":' + empty + b',"meta":' + empty + b"}")
         first = self.store.readings.first_page
-        page = self._page(query, len(rows), per_page)
+        if self.store.readings.paging == "json_api":  # `page[number]`/`page[size]`, not `page`
+            page, per_page = json_api_page(query.get("page"), per_page, first)
+        else:
+            page = self._page(query, len(rows), per_page)
         if self.store.readings.sort_ties == "unstable":
             rows = _ties_reordered(rows, sort, f"{page}:{per_page}")
         items = [self.store.patient_json(row, variant) for row in page_slice(rows, page - first + 1, per_page)]

@@ -29,6 +29,7 @@ __all__ = [
     "EmptyPages",
     "EncounterClinician",
     "EncounterShape",
+    "EncounterStatuses",
     "ErrorBodies",
     "ForeignPatients",
     "Ids",
@@ -75,6 +76,12 @@ EncounterShape = Literal["object", "flat", "titled", "scheduled", "day_and_times
 # users (the docs' Users section), and a Laravel `Encounter` that `belongsTo(User::class)` is
 # rendered by the same UserResource (a Rails `belongs_to :user` alike); no `provider` key.
 EncounterClinician = Literal["provider", "user"]
+# How a visit's status is written (the docs show no encounter). "visit" (default): the visit's own
+# state (`scheduled`, `in_progress`, `completed`, `cancelled`). "note": a visit that took place as
+# its progress note's state, as a clinical documentation platform keeps it (the docs' Progress
+# Notes are created, updated and signed): `signed` once the note is locked, `amended` for a signed
+# note corrected since (a locked one of an even id); other visits as "visit" writes them.
+EncounterStatuses = Literal["visit", "note"]
 # "measured": the "objects" rows with the dose kept as a decimal column and its unit apart,
 # `"dose": "10.00", "dose_unit": "mg"` (a Django model's `DecimalField(decimal_places=2)`, which
 # Django REST Framework writes as text, and a unit choice; Rails and node-postgres write a decimal
@@ -102,7 +109,12 @@ Nulls = Literal["null", "absent"]
 # the docs' `first_name`) names them, `{page, size, total_elements, total_pages}` (`page` is
 # `Page.getNumber()`, counted from `first_page`: 0 for `Pageable`'s default), `links` `{}` as the
 # docs' example answer shows it (no Spring HATEOAS to build them).
-Paging = Literal["resource", "paginator", "simple", "cursor", "keyset", "none", "spring"]
+# "json_api": JSON:API's page parameters, `page[number]` (and `page[size]`), as Spatie's
+# laravel-json-api-paginate (`->jsonPaginate()`, the sibling of the laravel-query-builder whose
+# `filter[...]`, `include` and `sort` the docs' list takes) reads them: `page` alone is not read,
+# and the links name `page[number]`; the answer is otherwise Laravel's resource collection
+# (the documented `per_page` read as its default size).
+Paging = Literal["resource", "paginator", "simple", "cursor", "keyset", "none", "spring", "json_api"]
 ErrorBodies = Literal["laravel", "error", "plain", "rails", "fastapi", "nestjs"]
 SingleEnvelope = Literal["data", "bare"]
 LoginShape = Literal["token", "data", "plain", "new_token", "header", "jwt", "user_token", "prefixed"]
@@ -120,7 +132,12 @@ Duplicates = Literal["allowed", "409"]
 SortTies = Literal["id", "unstable"]
 ForeignPatients = Literal["404", "403"]
 PastTheEnd = Literal["empty", "404"]
-EmptyLists = Literal["array", "null"]
+# How a patient's empty lists are written (the docs show `"latest_medications": []`,
+# `"timeline": []`, `"encounters": []`): "array" (default); "null", Go's encoding/json writing a
+# nil slice; "omitted", left out of the answer, as Go's encoding/json writes a slice field tagged
+# `json:"encounters,omitempty"` (and a Laravel resource's `$this->when($this->encounters->
+# isNotEmpty(), ...)`): a patient without visits has no `encounters` key, though it was included.
+EmptyLists = Literal["array", "null", "omitted"]
 # A page listing nobody (the docs show a page only as `{"data": [{}], "links": {}, "meta": {}}`):
 # "listed" (default), its `data` written (as `empty_lists` says). "omitted": its `data` left out,
 # `{"links": ..., "meta": ...}`, as Go's encoding/json writes an envelope struct whose field is
@@ -193,6 +210,10 @@ MetaInput = Literal["taken", "ignored"]
 class Readings:
     encounter_shape: EncounterShape = "object"
     encounter_clinician: EncounterClinician = "provider"
+    encounter_statuses: EncounterStatuses = "visit"
+    # A visit whose note was voided: written `"status": "void"` (a record made in error, which a
+    # charting app voids rather than deletes); None: none.
+    voided_encounter: int | None = None
     visit_types: VisitTypes = "text"
     medication_shape: MedicationShape = "text"
     include_demographics: bool = True
@@ -300,6 +321,7 @@ class Readings:
 _LITERALS = {
     "encounter_shape": EncounterShape,
     "encounter_clinician": EncounterClinician,
+    "encounter_statuses": EncounterStatuses,
     "visit_types": VisitTypes,
     "medication_shape": MedicationShape,
     "name_match": NameMatch,

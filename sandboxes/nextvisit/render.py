@@ -314,6 +314,10 @@ class Renderer:
             "created_at": iso_seconds(created),
             "updated_at": iso_seconds(max(updated, created)),
         }
+        if self.readings.encounter_statuses == "note" and encounter.status == "finished" and encounter.locked:
+            doc["status"] = "amended" if encounter.id % 2 == 0 else "signed"  # the note's state
+        if encounter.id == self.readings.voided_encounter:
+            doc["status"] = "void"  # its note voided: a record made in error
         if self.readings.visit_types == "coded":  # a row of a code table: its code and description
             doc["type"] = {"code": encounter.type_code, "description": encounter.type_text}
         if self.readings.encounter_clinician == "user":  # the user who documented it, as PatientFull's

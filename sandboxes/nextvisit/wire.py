@@ -38,7 +38,8 @@ _TIMES = frozenset({"start_time", "end_time", "date_of_service", "encounter_date
 _IDS = frozenset({"id", "patient_id", "user_id"})
 #: A patient's records the docs never show: keyed in camelCase under ``nested_keys="camel"``.
 _UNDOCUMENTED = frozenset({"encounters", "demographics", "latest_medications", "allergies", "timeline"})
-#: A patient's lists that the ``empty_lists="null"`` reading writes null when empty.
+#: A patient's lists that the ``empty_lists="null"`` reading writes null when empty (and
+#: ``empty_lists="omitted"`` leaves out).
 _NIL_SLICES = frozenset({"latest_medications", "timeline", "encounters"})
 #: An undocumented field the ``extra_field`` reading adds to each patient (a value that must
 #: never reach a log: the drift monitor records names only).
@@ -65,6 +66,8 @@ def on_the_wire(value: Any, readings: Readings, key: str = "") -> Any:
                 continue
             elif v == [] and readings.empty_lists == "null" and k in _NIL_SLICES:
                 out[k] = None  # Go's encoding/json writes a nil slice as null
+            elif v == [] and readings.empty_lists == "omitted" and k in _NIL_SLICES:
+                continue  # ...and leaves an empty one tagged `omitempty` out
             elif k == "meta":
                 # The client's own free-form object (a FHIR copy among others): left as sent, or
                 # its JSON text (a JSON column without an `array` cast).

@@ -95,6 +95,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "patient_show": "location",
         # A list or a read of no one a 404 without a body (Spring's `ResponseEntity.notFound().build()`).
         "empty_lists": "no_body",
+        # Express's truthy `req.query`: `location_strict=false` and `cancelled=false` read as true.
+        "query_booleans": "truthy",
     },
     "flat-wrapped-include": {
         "patient_envelope": "flat",
@@ -700,6 +702,32 @@ def test_location_strict_reads_only_this_locations_patients_whether_or_not_they_
             assert running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(patient.id)}")["id"] == _fhir_id(patient.id)
         for patient in elsewhere:
             assert running.fhir.get(f"{BASE}/Patient/{_fhir_id(patient.id)}").status_code == 404
+
+
+def test_flags_sent_false_are_not_read_as_true_by_truthy_query_strings() -> None:
+    # Express's `if (req.query.location_strict)` and Flask's `request.args.get(...)` read the
+    # text "false" as true: a tenant not `location_strict` that sent `location_strict=false`
+    # listed this location's patients alone, and `cancelled=false` asked the cancelled visits
+    # (under `cancelled_means="only"`, those alone: every other visit was lost). Where unsent
+    # `new_patient`/`inactive`/`non_patient` filter as false, the lists asked `...=false` held
+    # only the patients with the flag.
+    simulator = partial(
+        create_sandbox, rate_per_minute=RATE, query_booleans="truthy", cancelled_means="only", absent_flags="false"
+    )
+    clinic = build_clinic()
+    live = live_patients(clinic)
+    now = datetime.now(UTC)
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        found = running.fhir.search_all(f"{BASE}/Patient", _count=100)
+        assert sorted(r["id"] for r in found) == sorted(_fhir_id(p.id) for p in live)
+        women = running.fhir.search_all(f"{BASE}/Patient", gender="female", _count=100)
+        assert sorted(r["id"] for r in women) == sorted(_fhir_id(p.id) for p in live if p.gender == "female")
+        elsewhere = next(p for p in live if location_id_of(p.location_id) not in (LOCATION, None))
+        assert running.fhir.get_ok(f"{BASE}/Patient/{_fhir_id(elsewhere.id)}")["id"] == _fhir_id(elsewhere.id)
+        truth = next(p for p in live if {e.status == "cancelled" for e in _here(p.encounters)} == {True, False})
+        got = running.fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(truth.id))
+        expected = Counter((e.start.isoformat()[:19], _expected_status(e, now)) for e in _here(truth.encounters))
+        assert Counter((e["period"]["start"][:19], e["status"]) for e in got) == expected
 
 
 def test_a_nexhealth_ignoring_per_page_is_walked_whole() -> None:
@@ -1615,6 +1643,41 @@ def test_a_404_without_a_body_is_no_one_where_the_route_has_answered() -> None:
         assert _fhir_id(someone.id) in {r["id"] for r in found}
         visits = running.fhir.search_all(f"{BASE}/Encounter", patient=_fhir_id(someone.id))
         assert len(visits) == len(_here(someone.encounters))
+
+
+def test_a_practice_with_no_patient_yet_answering_404s_without_a_body_can_search_and_create() -> None:
+    # Spring's `ResponseEntity.notFound().build()` for a list of no one, at a new office with no
+    # patient at all: the patient list never answers 200, so nothing there tells its bodiless 404
+    # from a web server's own. Every search was a 502 and no first patient could be created under
+    # If-None-Exist. The providers list of the same subdomain and location answering says the
+    # API is there and knows them: the 404 is "no one" (said so in an outcome entry).
+    simulator = partial(
+        create_sandbox, replace(build_clinic(), patients=()), rate_per_minute=RATE, empty_lists="no_body"
+    )
+    with gateway_over("nexhealth", simulator, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        empty = running.fhir.get(f"{BASE}/Patient", params={"family": "Lovelace"})
+        assert empty.status_code == 200, empty.text[:300]
+        assert empty.json().get("entry", []) == [] or all(
+            e["resource"]["resourceType"] == "OperationOutcome" for e in empty.json()["entry"]
+        )
+        body = {
+            "resourceType": "Patient",
+            "name": [{"family": "Lovelace", "given": ["Ada"]}],
+            "telecom": [{"system": "email", "value": "first@example.org"}, {"system": "phone", "value": "3125550471"}],
+            "birthDate": "1990-02-03",
+            "gender": "female",
+        }
+        created = running.fhir.request(
+            "POST", f"{BASE}/Patient", json=body, headers={**JSON, "If-None-Exist": "email=first@example.org"}
+        )
+        assert created.status_code == 201, created.text[:300]
+    # Where the providers list does not answer either, nothing says the API is there: still a 502.
+    nothing = partial(
+        create_sandbox, replace(build_clinic(), patients=()), rate_per_minute=RATE, empty_lists="no_body",
+        providers="absent",
+    )  # fmt: skip
+    with gateway_over("nexhealth", nothing, tenant=TENANT, options={"rate_per_minute": RATE}) as running:
+        assert running.fhir.get(f"{BASE}/Patient", params={"family": "Lovelace"}).status_code == 502
 
 
 @pytest.mark.parametrize("patient_list", ["object", "wrapped", "array"])

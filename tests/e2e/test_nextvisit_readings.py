@@ -75,7 +75,8 @@ READINGS: dict[str, dict[str, Any]] = {
     # patients sharing a sort value in another order on each page (PostgreSQL, no tiebreaker);
     # a read that refuses `include=demographics` (its allow-list: the relations it documents); a
     # list that reads none of its name and birth date filters (no filter backend), counting all;
-    # no known drug allergies charted before allergies to other things (`NKDA; Latex (hives)`).
+    # no known drug allergies charted before allergies to other things (`NKDA; Latex (hives)`);
+    # a patient's empty lists (visits, medications) left out of its answers.
     "flat-strings-sql-us-paginator": {
         "allergy_charting": "drug_review_first",
         "encounter_shape": "flat",
@@ -100,6 +101,9 @@ READINGS: dict[str, dict[str, Any]] = {
         "past_the_end": "404",
         "show_includes": "encounters",
         "list_filters": "ignored",
+        # A Laravel resource writing a patient's lists only when not empty
+        # (`$this->when($this->encounters->isNotEmpty(), ...)`): no visits, no `encounters` key.
+        "empty_lists": "omitted",
     },
     # Names stored decomposed and matched by prefix, accent-sensitively; no nulls; a simple
     # paginator; local offsets; unwrapped single answers; a read ignoring its include; a PUT
@@ -222,8 +226,10 @@ READINGS: dict[str, dict[str, Any]] = {
         "sort_param": "ignored",
     },
     # As a Flask team writes it: `jsonify` writes every time and date as an HTTP-date in GMT
-    # (`Fri, 05 Jan 2024 10:00:00 GMT`; a birth date at its midnight), Werkzeug's `http_date`.
-    "flask-http-dates": {"datetimes": "http", "dates": "http"},
+    # (`Fri, 05 Jan 2024 10:00:00 GMT`; a birth date at its midnight), Werkzeug's `http_date`;
+    # a visit that took place written as its note's state (`signed`, `amended`); pages asked for
+    # by JSON:API's `page[number]` (Flask-REST-JSONAPI's pagination; `page` alone is not read).
+    "flask-http-dates": {"datetimes": "http", "dates": "http", "encounter_statuses": "note", "paging": "json_api"},
 }
 
 
@@ -741,6 +747,64 @@ def test_visits_answered_a_page_at_a_time_are_never_a_complete_list_short_of_som
         few = next(p for p in LIVE if 0 < len(p.encounters) <= 3)
         whole = running.fhir.get_ok(f"{BASE}/Encounter", params={"patient": str(few.id)})
         assert (len(_matches(whole)), whole.get("total"), outcome_notes(whole)) == (len(few.encounters),) * 2 + ([],)
+
+
+def test_empty_lists_an_answer_leaves_out_are_none_where_the_list_shows_it_leaves_them_out() -> None:
+    # Go's `json:"encounters,omitempty"`: a patient without visits or medications has no
+    # `encounters` or `latest_medications` key, though they were included. The list, asked for
+    # the relation, carries it for the patients that have some and leaves it out for the rest:
+    # an answer without it is "none", not unknown (no outcome entry, a total, and a CCD).
+    omitting = partial(create_sandbox, CLINIC, empty_lists="omitted")
+    renderer = Renderer(CLINIC)
+    bare = next(p for p in LIVE if not p.encounters and not renderer.patient(p).doc["latest_medications"])
+    with gateway_over("nextvisit", omitting, organization="Readings") as running:
+        for kind in ("Encounter", "MedicationStatement"):
+            bundle = running.fhir.get_ok(f"{BASE}/{kind}", params={"patient": str(bare.id)})
+            assert (_matches(bundle), bundle.get("total"), outcome_notes(bundle)) == ([], 0, []), kind
+        docref = running.fhir.get_ok(f"{BASE}/DocumentReference/$docref", params={"patient": str(bare.id)})
+        (ccd,) = [e["resource"] for e in docref["entry"] if e["resource"]["id"].startswith("ccd-")]
+        response = running.fhir.get(f"{BASE}/{ccd['content'][0]['attachment']['url']}")
+        assert response.status_code == 200, response.text[:300]
+        # A patient with visits still has them all.
+        busy = running.fhir.get_ok(f"{BASE}/Encounter", params={"patient": str(BUSY.id)})
+        assert (len(_matches(busy)), busy.get("total")) == (len(BUSY.encounters),) * 2
+
+
+def test_a_visit_written_as_its_notes_state_keeps_its_status_and_a_voided_one_is_in_no_ccd() -> None:
+    # A documentation platform's visit status is its note's: `signed`, `amended` after a
+    # correction (a visit that took place), `void` for a note made in error. Read as `unknown`,
+    # an amended visit lost its status and a voided one was listed in the CCD as care given.
+    visits = sorted(BUSY.encounters, key=lambda e: e.id)
+    voided = next(e for e in visits if e.status == "finished" and e.locked and e.id % 2 == 1)
+    assert any(e.status == "finished" and e.locked and e.id % 2 == 0 for e in visits)  # an amended one
+    charted = partial(create_sandbox, CLINIC, encounter_statuses="note", voided_encounter=voided.id)
+    with gateway_over("nextvisit", charted, organization="Readings") as running:
+        bundle = running.fhir.get_ok(f"{BASE}/Encounter", params={"patient": str(BUSY.id)})
+        got = {e["identifier"][0]["value"]: e["status"] for e in _matches(bundle)}
+        expected = {str(e.id): STATUS[e.status] for e in visits} | {str(voided.id): "entered-in-error"}
+        assert got == expected
+        docref = running.fhir.get_ok(f"{BASE}/DocumentReference/$docref", params={"patient": str(BUSY.id)})
+        (ccd,) = [e["resource"] for e in docref["entry"] if e["resource"]["id"].startswith("ccd-")]
+        response = running.fhir.get(f"{BASE}/{ccd['content'][0]['attachment']['url']}")
+        assert response.status_code == 200, response.text[:300]
+        (section,) = etree.fromstring(response.content).xpath(
+            "//v3:section[v3:code/@code='46240-8']", namespaces={"v3": "urn:hl7-org:v3"}
+        )
+        took_place = [e for e in visits if e.status in ("finished", "arrived") and e is not voided]
+        assert len(section.xpath("v3:entry", namespaces={"v3": "urn:hl7-org:v3"})) == len(took_place)
+
+
+def test_a_list_paged_by_json_api_page_number_is_walked_whole() -> None:
+    # Spatie's `jsonPaginate()` (the sibling of the query builder whose `filter[...]`, `include`
+    # and `sort` the docs take) reads `page[number]`, not `page`, and links to `page[number]=2`:
+    # asked for `page=2`, it answered the first page again, and the walk stopped there ("cannot
+    # be read past page 1").
+    json_api = partial(create_sandbox, CLINIC, paging="json_api")
+    with gateway_over("nextvisit", json_api, organization="Readings") as running:
+        pages = list(running.fhir.pages(f"{BASE}/Patient", _count=40))
+        assert [o for page in pages for o in outcome_notes(page)] == []
+        assert Counter(p["id"] for page in pages for p in _matches(page)) == Counter(str(p.id) for p in LIVE)
+        assert pages[0]["total"] == len(LIVE)
 
 
 def test_an_unpaged_list_whose_empty_links_and_meta_are_php_arrays_is_read() -> None:

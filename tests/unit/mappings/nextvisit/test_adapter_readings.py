@@ -790,3 +790,41 @@ def test_a_create_whose_patient_is_not_found_yet_is_answered_as_made() -> None:
     written = asyncio.run(patients.create(sent))
     assert (written.resource["id"], written.resource["gender"], written.not_stored) == ("8", "female", ())
     assert len(written.warnings) == 1 and "has not found it yet" in written.warnings[0]
+
+
+class OmittingVendor(CannedVendor):
+    """A vendor leaving a patient's empty lists out (Go's `omitempty`), whose list may refuse
+    `include=encounters` (an allow-list of its own: Spatie's 400)."""
+
+    def __init__(self, patients: list[dict[str, Any]], *, refuses_encounters: bool) -> None:
+        super().__init__(patients)
+        self.refuses_encounters = refuses_encounters
+
+    async def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> Any:
+        if path == "/v1/patients" and "encounters" in dict(params or {}).get("include", ""):
+            if self.refuses_encounters:
+                raise InvalidRequest("Requested include(s) `encounters` are not allowed.")
+            self.calls.append((path, dict(params or {})))
+            rows = [{k: v for k, v in p.items() if v != []} for p in self.patients]
+            return {"data": rows, "meta": {"current_page": 1, "last_page": 1, "total": len(rows)}}
+        return await super().request(method, path, params=params, json=json)
+
+
+@pytest.mark.parametrize("refuses_encounters", [False, True])
+def test_visits_left_out_are_none_only_where_the_list_shows_it_leaves_empty_lists_out(
+    refuses_encounters: bool,
+) -> None:
+    # A patient without visits (no `encounters` key) beside one with some: the list asked for
+    # them shows empty ones are left out, so "none". A list refusing the include shows nothing:
+    # unknown, and the read is not failed by the refusal.
+    bare = {**JANE, "id": 8, "middle_name": None, "encounters": []}
+    shown = {k: v for k, v in bare.items() if k != "encounters"}
+    vendor = OmittingVendor([JANE, bare], refuses_encounters=refuses_encounters)
+    vendor.patients = [JANE, shown]  # the show answers without the key, as the list does
+    provider = _adapter(vendor).providers["Encounter"]
+    assert provider.search is not None
+    page = asyncio.run(provider.search(_for_patient("Encounter", "8")))
+    if refuses_encounters:
+        assert page.total is None and "encounters was not in the answer" in page.warnings[0]
+    else:
+        assert (page.resources, page.total, page.warnings) == ([], 0, ())

@@ -95,7 +95,10 @@ def test_gender_spellings(gender: str, fhir: str) -> None:
 @pytest.mark.parametrize(
     ("status", "fhir"),
     [("complete", "finished"), ("signed", "finished"), ("InProgress", "in-progress"), ("checked_in", "in-progress"),
-     ("booked", "planned"), ("no_show", "cancelled"), ("draft", "unknown")],
+     ("booked", "planned"), ("no_show", "cancelled"), ("draft", "unknown"), ("amended", "finished"),
+     ("Addended", "finished"), ("void", "entered-in-error"), ("VOIDED", "entered-in-error"),
+     ("entered-in-error", "entered-in-error"), ("EnteredInError", "entered-in-error"), ("triaged", "triaged"),
+     ("on_leave", "onleave"), ("unsigned", "unknown")],
 )  # fmt: skip
 def test_encounter_status_spellings(status: str, fhir: str) -> None:
     assert encounter_to_fhir({"id": 1, "status": status}, "7", CTX)["status"] == fhir

@@ -480,3 +480,18 @@ def test_a_visit_type_under_each_shape(visit_type: Any, shown: str) -> None:
     patient = read_patient({**PATIENT, "encounters": [{"id": 1, "type": visit_type}]})
     (visit,), _ = encounters_to_fhir(patient, ctx)
     assert visit["type"] == [{"text": shown}]
+
+
+def test_a_json_api_page_is_numbered_by_page_number_and_its_meta_page_object() -> None:
+    # laravel-json-api's `meta.page` object and Spatie's `jsonPaginate()` links: the page after
+    # this one is `page[number]=3`, and the last page's number says the walk's end (no call more).
+    link = "https://nextvisit.app/api/v1/patients?per_page=50&page%5Bnumber%5D={n}"
+    meta = {"page": {"current-page": 2, "last-page": 3, "per-page": 50, "total": 120}}
+    listed = read_list({"data": ROWS, "links": {"next": link.format(n=3), "prev": link.format(n=1)}, "meta": meta})
+    assert listed.numbers_by_json_api and not listed.by_cursor
+    assert (listed.served_page, listed.last_page_number, listed.next_page_number, listed.total_count) == (2, 3, 3, 120)
+    assert listed.has_more(2)
+    last = read_list({"data": ROWS, "links": {}, "meta": {"page": {"currentPage": 3, "lastPage": 3}}})
+    assert not last.has_more(3)
+    laravel = read_list({"data": ROWS, "links": {"next": "https://nextvisit.app/api/v1/patients?page=2"}, "meta": {}})
+    assert not laravel.numbers_by_json_api
