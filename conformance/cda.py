@@ -69,10 +69,25 @@ def ccda_validator() -> etree.XSLT:
 
 def _without_idle_walks(stylesheet: etree._ElementTree) -> etree._ElementTree:
     stylesheet = copy.deepcopy(stylesheet)
-    for pattern in stylesheet.getroot().iter(f"{SVRL}active-pattern"):
-        for walk in pattern.findall(f"{XSL}apply-templates"):
-            if walk.get("mode") is None and walk.get("select") is None:
-                pattern.remove(walk)
+    root = stylesheet.getroot()
+    # The walks are idle only while nothing in the default mode can output: a newer skeleton or
+    # schematron breaking that would make the rewrite drop findings, so it refuses to run.
+    default_mode = [t for t in root.iterchildren(f"{XSL}template") if t.get("mode") is None]
+    idle = all(
+        t.get("match") == "/" or (t.get("match") == "text()" and len(t) == 0 and not (t.text or "").strip())
+        for t in default_mode
+    )
+    patterns = list(root.iter(f"{SVRL}active-pattern"))
+    walks = [
+        (pattern, walk)
+        for pattern in patterns
+        for walk in pattern.findall(f"{XSL}apply-templates")
+        if walk.get("mode") is None and walk.get("select") is None
+    ]
+    if not idle or len(walks) != len(patterns):
+        raise RuntimeError("the compiled C-CDA schematron is not shaped as conformance.cda expects")
+    for pattern, walk in walks:
+        pattern.remove(walk)
     return stylesheet
 
 

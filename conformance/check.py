@@ -42,7 +42,10 @@ def check_resource(resource: JSON, path: str | None = None) -> list[str]:
     if not isinstance(resource, dict):
         return [f"{path or 'resource'}: not a JSON object"]
     root = path or str(resource.get("resourceType"))
-    key = hashlib.sha256(json.dumps(resource, sort_keys=True, separators=(",", ":")).encode()).digest()
+    canonical = json.dumps(resource, sort_keys=True, separators=(",", ":"))
+    if "\\u0000root" in canonical:  # the placeholder in the resource itself: checked as it is
+        return _problems(resource, root)
+    key = hashlib.sha256(canonical.encode()).digest()
     if key not in _checked:
         _checked[key] = tuple(_problems(resource, _ROOT))
     return [problem.replace(_ROOT, root) for problem in _checked[key]]
@@ -131,7 +134,8 @@ def _with_entries_reduced(bundle: JSON) -> JSON:
         return bundle
     reduced = []
     for entry in entries:
-        if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+        # One without a resourceType stays whole: reduced to `{}`, it would read as no resource (bdl-5)
+        if isinstance(entry, dict) and isinstance(entry.get("resource"), dict) and "resourceType" in entry["resource"]:
             kept = {k: v for k, v in entry["resource"].items() if k in ("resourceType", "id", "meta")}
             entry = {**entry, "resource": kept}
         reduced.append(entry)

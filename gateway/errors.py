@@ -216,6 +216,15 @@ class UpstreamUnusable(UpstreamError):
     code = "processing"
 
 
+class WriteUnconfirmed(UpstreamError):
+    """A write the vendor may have applied (its connection lost after the write went out), or did
+    apply (it answered 303, and the answer it pointed to could not be read). Not `transient`:
+    a client that resubmits the same content may make it twice; `processing`, "no point
+    resubmitting the same content unchanged" (R4 valueset-issue-type), until it has looked."""
+
+    code = "processing"
+
+
 class DocumentIncomplete(UpstreamError):
     """A document's sources could not all be read: it is not served incomplete (R4
     valueset-issue-type `incomplete`: not all data sources could be reached)."""

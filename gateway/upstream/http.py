@@ -42,7 +42,7 @@ from yarl import URL
 
 from gateway import jsonio
 from gateway.contract.resilience import Resilience
-from gateway.errors import UpstreamError, UpstreamTimeout, UpstreamUnusable, VendorUnavailable
+from gateway.errors import UpstreamError, UpstreamTimeout, UpstreamUnusable, VendorUnavailable, WriteUnconfirmed
 from gateway.shared.state import SharedState
 from gateway.text import content_charset, nfc
 from gateway.upstream import sent_once
@@ -371,6 +371,7 @@ class UpstreamClient:
             shorter["timeout"] = aiohttp.ClientTimeout(
                 total=total, connect=self.timeouts.connect, sock_read=self.timeouts.read
             )
+        applied = False  # a write answered 303: done, its answer to be read where it points
         try:
             for _ in range(MAX_REDIRECTS + 1):
                 session = self._client_sent_once() if once else self._client()
@@ -384,15 +385,20 @@ class UpstreamClient:
                         return UpstreamResponse(response.status, response.headers, payload)
                 url, params = target, None  # the Location carries the query it wants
                 if response.status == 303:  # See Other: the answer is read there (RFC 9110 section 15.4.4)
-                    method, data = "GET", None
+                    applied = applied or method not in ("GET", "HEAD")
+                    method, data, once = "GET", None, False  # a read now: the pool, and sent again if lost
             raise UpstreamUnusable("The vendor system redirected the request too many times")
         except TimeoutError:
+            if applied:
+                raise WriteUnconfirmed(_APPLIED_UNREAD) from None
             raise UpstreamTimeout("The vendor system did not answer in time") from None
         except sent_once.AnswerLost:
-            raise UpstreamError(
+            raise WriteUnconfirmed(
                 "The vendor system closed the connection before answering the write; it may have been applied"
             ) from None
         except aiohttp.ClientError as exc:
+            if applied:
+                raise WriteUnconfirmed(_APPLIED_UNREAD) from None
             raise UpstreamError(f"The vendor system could not be reached ({type(exc).__name__})") from None
 
     async def aclose(self) -> None:
@@ -404,6 +410,7 @@ class UpstreamClient:
         await asyncio.sleep(0)  # let aiohttp close transports before the loop ends
 
 
+_APPLIED_UNREAD = "The vendor system took the write, and the answer it pointed to could not be read"
 MAX_REDIRECTS = 3  # aiohttp's default is 10; a vendor's own redirect is one hop, a trailing slash
 
 

@@ -156,6 +156,24 @@ def test_a_resource_checked_again_names_the_path_it_is_checked_at() -> None:
     ]
 
 
+def test_a_property_named_like_the_path_placeholder_is_reported_as_named() -> None:
+    # Remembered problems hold their path as a placeholder: a resource holding that very text
+    # is checked as it is, not rewritten.
+    require_conformance_data()
+    odd = {**example("Patient-example"), "\x00root\x00": 1}
+    problems = check_resource(odd, "Bundle.entry[3].resource")
+    assert problems and all(p.count("Bundle.entry[3].resource") <= 1 for p in problems), problems
+    assert any("\x00root\x00" in p for p in problems), problems
+
+
+def test_an_entry_without_a_resource_type_is_one_problem_not_a_missing_resource() -> None:
+    require_conformance_data()
+    bundle: JSON = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"active": True}}]}
+    problems = check_resource(bundle)
+    assert "Bundle.entry[0].resource: unknown resourceType None" in problems
+    assert not [p for p in problems if "bdl-5" in p], problems  # the entry has a resource
+
+
 def test_bundle_rules_still_read_each_entrys_type_and_version() -> None:
     # A Bundle goes to medplum with its entries reduced to type, id and meta (conformance.check):
     # bdl-7 (one fullUrl twice needs two versionIds) and bdl-11 (a document opens with a

@@ -10,16 +10,20 @@ and a write the vendor did read must not be sent a second time behind the gatewa
 `ClosingVendor` is that server, made deterministic: it answers the first request on a connection
 and keeps the connection open (no `Connection: close`), then closes it unread when another
 request arrives on it (its idle timer firing as the request came). A request to `/hang-up/...`
-it reads whole and never answers: a server that may have acted on it.
+it reads whole and never answers: a server that may have acted on it. A request to
+`/see-other/ID` it answers `303 See Other` to `/hang-up/ID`: a write applied, whose answer is
+never given.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import select
 import socket
 import threading
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -71,7 +75,12 @@ class ClosingVendor:
             head = self._read_request(conn)
             if not head or head.split(" ")[1].startswith("/hang-up/"):
                 return  # (a request) read whole, perhaps acted on, never answered
-            conn.sendall(ANSWER)  # and the connection kept open, as HTTP/1.1 does by default
+            path = head.split(" ")[1]
+            if path.startswith("/see-other/"):
+                location = path.replace("/see-other/", "/hang-up/", 1)
+                conn.sendall(f"HTTP/1.1 303 See Other\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n".encode())
+            else:
+                conn.sendall(ANSWER)  # and the connection kept open, as HTTP/1.1 does by default
             # The next request on it: the idle timer fires as it arrives, and the server closes
             # the connection without reading it (unread data: the peer gets a reset).
             while not self._stopping.is_set() and not select.select([conn], [], [], 0.05)[0]:
@@ -178,3 +187,53 @@ def test_a_write_the_vendor_read_and_never_answered_is_sent_once(vendor: Closing
     error = asyncio.run(scenario())
     assert vendor.read == [f"{method} /hang-up/1"]
     assert error.status == 502 and "may have" in str(error)
+    # Not `transient` (R4 issue type: another try may succeed): resubmitted, it may be made twice
+    assert error.code == "processing"
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH", "PUT", "DELETE"])
+def test_writes_one_after_another_each_go_on_a_connection_of_their_own(vendor: ClosingVendor, method: str) -> None:
+    # The second write would meet the first one's connection as the vendor closes it, were the
+    # connections of writes kept for the next (the first write's answer leaves it open).
+    async def scenario() -> list[int]:
+        client = upstream(vendor)
+        try:
+            return [(await client.request(method, f"/patients/{n}", json={"n": n})).status for n in (1, 2)]
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(scenario()) == [200, 200]
+    assert vendor.read == [f"{method} /patients/1", f"{method} /patients/2"]
+    assert vendor.connections == 2
+
+
+def test_a_write_answered_see_other_whose_answer_is_lost_says_it_was_taken(vendor: ClosingVendor) -> None:
+    # The 303 says the write was done (RFC 9110 section 15.4.4); only the answer it points to
+    # was lost. Before, the client heard "it may have been applied", as a retryable failure.
+    async def scenario() -> UpstreamError:
+        client = upstream(vendor)
+        try:
+            with pytest.raises(UpstreamError) as failed:
+                await client.request("POST", "/see-other/9", json={"name": "Ann"})
+            return failed.value
+        finally:
+            await client.aclose()
+
+    error = asyncio.run(scenario())
+    assert vendor.read[0] == "POST /see-other/9"
+    assert set(vendor.read[1:]) == {"GET /hang-up/9"}  # the answer is a read: asked again if lost
+    assert error.status == 502 and error.code == "processing"
+    assert "took the write" in str(error)
+
+
+def test_closing_the_client_closes_the_connections_of_writes_too(vendor: ClosingVendor) -> None:
+    async def scenario() -> None:
+        client = upstream(vendor)
+        await client.request("POST", "/patients", json={"name": "Ann"})
+        await client.aclose()
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        asyncio.run(scenario())
+        gc.collect()
+    assert not [w for w in seen if "Unclosed" in str(w.message)]
