@@ -153,6 +153,9 @@ described below, and the adapter must work under every value):
   reference's types (``"strict"``: a ``string (date-time)`` must be RFC 3339's, date, time and
   offset, as Go's ``time.Time`` and Jackson's ``OffsetDateTime`` read one; a 422 naming the
   field otherwise) (``bodies``).
+- ``write_keys``: only a create must carry an ``Idempotency-Key`` (``"creates"``), or every
+  ``POST`` and ``PATCH`` (``"every_write"``: 400 without one; a key repeated with the same write
+  replayed, with another 409) (``write_keys``).
 - ``chart_numbers``: a body's ``chart_number`` is taken (``"taken"``) or dropped without a word,
   every new patient given the next free ``C#####`` (``"assigned"``: the field read-only in the
   service's serializer, left out of a Laravel model's ``$fillable`` or of Rails' permitted
@@ -332,6 +335,7 @@ from sandboxes.dentalpms.store import (
     Store,
     WriteAnswers,
 )
+from sandboxes.dentalpms.write_keys import WriteKeys
 from sandboxes.toolkit.clock import Clock, wall_clock
 from sandboxes.toolkit.errors import http_exception_handler
 
@@ -395,6 +399,7 @@ def create_app(
     empty_patches: EmptyPatches = "taken",
     archive_versions: ArchiveVersions = "none",
     chart_numbers: ChartNumbers = "taken",
+    write_keys: WriteKeys = "creates",
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
@@ -445,6 +450,7 @@ def create_app(
         empty_patches=empty_patches,
         archive_versions=archive_versions,
         chart_numbers=chart_numbers,
+        write_keys=write_keys,
     )
     app = Starlette(
         routes=api_routes(

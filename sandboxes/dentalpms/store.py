@@ -53,6 +53,7 @@ from sandboxes.dentalpms.render import (
 )
 from sandboxes.dentalpms.rows import PatientRow
 from sandboxes.dentalpms.sorting import SortKey, sort_key
+from sandboxes.dentalpms.write_keys import WriteKeyLog, WriteKeys
 from sandboxes.toolkit.aliases import JsonObject
 from sandboxes.toolkit.caches import bounded_cache, memoized
 from sandboxes.toolkit.clock import Clock
@@ -147,7 +148,9 @@ class Store:
         empty_patches: EmptyPatches = "taken",
         archive_versions: ArchiveVersions = "none",
         chart_numbers: ChartNumbers = "taken",
+        write_keys: WriteKeys = "creates",
     ) -> None:
+        self.write_keys = WriteKeyLog(write_keys)
         self.chart_numbers = one_of("chart_numbers", chart_numbers, ChartNumbers)
         self.archive_versions = one_of("archive_versions", archive_versions, ArchiveVersions)
         self.empty_patches = one_of("empty_patches", empty_patches, EmptyPatches)

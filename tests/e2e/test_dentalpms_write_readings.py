@@ -1,0 +1,69 @@
+"""Dental PMS patient writes against one reading of the docs at a time: each test starts one
+simulator with the switch that plays it and sends the few FHIR requests that show the case
+(the full write module runs in tests/e2e/test_dentalpms_writes.py under a few combined readings;
+a reading played here costs one simulator, not a replay of that module)."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from sandboxes.clinic import build_clinic
+from sandboxes.dentalpms import create_sandbox
+from tests.support.fhir_http import FhirHttp, outcome_of
+from tests.support.variants import gateway_over
+
+TENANT = "dentalpms"
+BASE = f"/fhir/{TENANT}"
+JSON = {"Content-Type": "application/fhir+json"}
+
+
+def _new_patient(family: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Patient",
+        "name": [{"use": "official", "family": family, "given": ["Zoë"]}],
+        "gender": "female",
+        "birthDate": "1991-04-05",
+        "address": [{"use": "home", "line": ["1 Main St"], "city": "Springfield", "state": "IL"}],
+        **extra,
+    }
+
+
+def _over(**switches: Any) -> Any:
+    """The gateway over one simulator of 100 patients playing `switches`."""
+    return gateway_over("dentalpms", partial(create_sandbox, build_clinic(size=100), **switches))
+
+
+def _created(fhir: FhirHttp, resource: dict[str, Any]) -> dict[str, Any]:
+    created = fhir.request("POST", f"{BASE}/Patient", json=resource, headers=JSON)
+    assert created.status_code == 201, created.text
+    answer: dict[str, Any] = created.json()
+    return answer
+
+
+def test_every_write_carries_an_idempotency_key_of_its_own() -> None:
+    # The reference names `Idempotency-Key` only in the create's errors; a service may put one
+    # idempotency middleware before every POST and PATCH (400 without a key, as the IETF draft
+    # says; a key repeated with another write 409). Before, only the create sent one: every
+    # status move (a create out of use at a vendor moving status by transition alone, an
+    # update's `active`), every update's PATCH and every delete's archive was refused (422, 409).
+    with _over(write_keys="every_write", create_statuses="ignored", death_dates="required") as running:
+        fhir = running.fhir
+        made = _created(fhir, _new_patient("Keyedwritedp", active=False))
+        assert made["active"] is False  # created active, then moved by transition-status
+        pid = made["id"]
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}") == made
+        changed = {**made, "gender": "other", "active": True}
+        updated = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=changed, headers=JSON)
+        assert updated.status_code == 200, updated.text
+        assert (updated.json()["gender"], updated.json()["active"]) == ("other", True)
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}") == updated.json()
+        # A death without its date is refused by the transition: the PATCH is taken back under a
+        # key of its own (the PATCH's key with another body would be an "Idempotency conflict").
+        dead = {**updated.json(), "gender": "male", "active": False, "deceasedBoolean": True}
+        refused = fhir.request("PUT", f"{BASE}/Patient/{pid}", json=dead, headers=JSON)
+        assert refused.status_code == 422, refused.text
+        assert "nothing was written" in outcome_of(refused)["issue"][0]["diagnostics"]
+        assert fhir.get_ok(f"{BASE}/Patient/{pid}")["gender"] == "other"
+        assert fhir.request("DELETE", f"{BASE}/Patient/{pid}").status_code == 204
+        assert fhir.get(f"{BASE}/Patient/{pid}").status_code == 410
