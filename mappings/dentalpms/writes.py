@@ -791,7 +791,7 @@ class PatientWrites:
         if response is not None and response.status == 404:
             raise NotFound(f"Patient/{resource_id} does not exist")
         updated = current if response is None else await self._record_of(response, resource_id, base)
-        own = current.get("version") if response is None else _own_version(response, base)
+        own = current.get("version") if response is None else _own_version(response, base, updated)
         updated, refusal, own = await self._transition(resource_id, resource, updated, own)
         taken_back: tuple[str, ...] = ()
         if refusal is not None and updated.get("status") == current.get("status"):
@@ -883,12 +883,14 @@ class PatientWrites:
                 back = step_back(path.steps[taken - 1], original) if taken else None
                 undone = await self._move(resource_id, record, back) if back is not None else None
                 if undone is not None and 200 <= undone.status < 300:
-                    own = _own_version(undone, record.get("version"))
-                    record = await self._record_of(undone, resource_id, record.get("version"))
+                    based_on = record.get("version")
+                    record = await self._record_of(undone, resource_id, based_on)
+                    own = _own_version(undone, based_on, record)
                     return record, Refusal(step, response), own
                 return await self._record(resource_id), Refusal(step, response), own
-            own = _own_version(response, record.get("version"))
-            record = await self._record_of(response, resource_id, record.get("version"))
+            based_on = record.get("version")
+            record = await self._record_of(response, resource_id, based_on)
+            own = _own_version(response, based_on, record)
         return record, None, own
 
     async def _move(self, resource_id: str, record: VendorRecord, status: str) -> UpstreamResponse:
@@ -978,15 +980,27 @@ def _taken_back(sent: dict[str, Any], before: VendorRecord, record: VendorRecord
     return tuple(name for name in sent if _same(record.get(name), before.get(name)))
 
 
-def _own_version(response: UpstreamResponse, based_on: Any) -> Any:
-    """The version a successful write based on version `based_on` made: as answered when newer;
-    else, for integer versions, the next one (optimistic versioning: one write, one version; an
-    answer showing none newer is the entity as mapped before the ORM flushed it, and the record
-    read again may already hold another writer's change, `_record_of`); else None (unknown)."""
+def _own_version(response: UpstreamResponse, based_on: Any, record: VendorRecord) -> Any:
+    """The version a successful write based on version `based_on` made, `record` the patient
+    after it (`_record_of`): as answered when newer; else, for integer versions, `based_on`
+    itself when `record` is still at it (the write did not move the version: versions only
+    ever grow, so no other writer's change is in between), else the next one (optimistic
+    versioning: one write, one version; an answer showing none newer is the entity as mapped
+    before the ORM flushed it, and the record read again may already hold another writer's
+    change); else None (unknown).
+
+    A service may leave `version` as it was on a PATCH: the reference says a PATCH "Requires
+    base_version for optimistic concurrency control", not that it moves it (a Django REST
+    Framework `partial_update` saving only the fields sent, its `version` moved by the
+    lifecycle's own service functions; a version column bumped by a status trigger alone). The
+    next one assumed there, a take-back was based on a version the patient never had: refused
+    409, and the update's PATCH stayed written under a refused status."""
     answer = _json(response)
     version = answer.get("version") if isinstance(answer, dict) else None
     if isinstance(based_on, int):
-        return version if isinstance(version, int) and version > based_on else based_on + 1
+        if isinstance(version, int) and version > based_on:
+            return version
+        return based_on if record.get("version") == based_on else based_on + 1
     return version if version is not None and version != based_on else None
 
 

@@ -153,6 +153,8 @@ described below, and the adapter must work under every value):
   reference's types (``"strict"``: a ``string (date-time)`` must be RFC 3339's, date, time and
   offset, as Go's ``time.Time`` and Jackson's ``OffsetDateTime`` read one; a 422 naming the
   field otherwise) (``bodies``).
+- ``patch_versions``: a ``PATCH`` moves ``version`` on by one (``"bumped"``) or leaves it as it
+  was (``"kept"``: only the lifecycle's writes move it; ``base_version`` still checked) (``store``).
 - ``write_keys``: only a create must carry an ``Idempotency-Key`` (``"creates"``), or every
   ``POST`` and ``PATCH`` (``"every_write"``: 400 without one; a key repeated with the same write
   replayed, with another 409) (``write_keys``).
@@ -332,6 +334,7 @@ from sandboxes.dentalpms.store import (
     CreateStatuses,
     DeathDates,
     EmptyPatches,
+    PatchVersions,
     Store,
     WriteAnswers,
 )
@@ -400,6 +403,7 @@ def create_app(
     archive_versions: ArchiveVersions = "none",
     chart_numbers: ChartNumbers = "taken",
     write_keys: WriteKeys = "creates",
+    patch_versions: PatchVersions = "bumped",
 ) -> ASGIApp:
     """The Dental PMS API for `clinic`, under ``/api/v1/{org_id}``, behind `api_token`.
 
@@ -451,6 +455,7 @@ def create_app(
         archive_versions=archive_versions,
         chart_numbers=chart_numbers,
         write_keys=write_keys,
+        patch_versions=patch_versions,
     )
     app = Starlette(
         routes=api_routes(

@@ -67,3 +67,38 @@ def test_every_write_carries_an_idempotency_key_of_its_own() -> None:
         assert fhir.get_ok(f"{BASE}/Patient/{pid}")["gender"] == "other"
         assert fhir.request("DELETE", f"{BASE}/Patient/{pid}").status_code == 204
         assert fhir.get(f"{BASE}/Patient/{pid}").status_code == 410
+
+
+def test_an_update_at_a_vendor_whose_patch_keeps_the_version_is_taken_back_whole() -> None:
+    # The reference says a PATCH "Requires base_version", not that it moves `version`: a service
+    # may leave it as it was (only its lifecycle writes move it). A FHIR client sees the same
+    # versionId after such an update (the vendor's, so a following If-Match update is taken).
+    # Before, a transition refused after the PATCH was taken back on a version the patient never
+    # had (the next one): refused 409, the update a 409 "part of it may remain" and its PATCH
+    # left written under the old status.
+    with _over(patch_versions="kept", death_dates="required") as running:
+        fhir = running.fhir
+        pid = _created(fhir, _new_patient("Keptversiondp"))["id"]
+        held = fhir.get(f"{BASE}/Patient/{pid}")
+        moved = {**held.json(), "gender": "other"}
+        updated = fhir.request(
+            "PUT", f"{BASE}/Patient/{pid}", json=moved, headers={**JSON, "If-Match": held.headers["etag"]}
+        )
+        assert updated.status_code == 200, updated.text
+        assert updated.json()["meta"]["versionId"] == held.json()["meta"]["versionId"]  # the vendor's, unmoved
+        now = fhir.get(f"{BASE}/Patient/{pid}")
+        assert now.json() == updated.json()
+        dead = {
+            **now.json(),
+            "gender": "male",
+            "address": [{"city": "Peoria"}],
+            "active": False,
+            "deceasedBoolean": True,
+        }
+        refused = fhir.request(
+            "PUT", f"{BASE}/Patient/{pid}", json=dead, headers={**JSON, "If-Match": now.headers["etag"]}
+        )
+        assert refused.status_code == 422, refused.text
+        assert "nothing was written" in outcome_of(refused)["issue"][0]["diagnostics"]
+        after = fhir.get_ok(f"{BASE}/Patient/{pid}")
+        assert {k: v for k, v in after.items() if k != "meta"} == {k: v for k, v in now.json().items() if k != "meta"}

@@ -516,3 +516,20 @@ def test_every_write_may_have_to_carry_a_key_replayed_for_that_write_alone() -> 
     # The documented simulator reads no key on a PATCH.
     plain = new_api()
     assert plain.call("PATCH", one, json=body).status_code == 200
+
+
+def test_a_patch_may_leave_the_version_as_it_was() -> None:
+    keeping = variant(patch_versions="kept")
+    patient = keeping.call("GET", BASE, params={"page_size": 1}).json()["items"][0]
+    one = f"{BASE}/{patient['id']}"
+    patched = keeping.call("PATCH", one, json={"base_version": patient["version"], "city": "Peoria"})
+    assert patched.status_code == 200 and (patched.json()["version"], patched.json()["city"]) == (
+        patient["version"],
+        "Peoria",
+    )
+    stale = keeping.call("PATCH", one, json={"base_version": patient["version"] - 1, "city": "Joliet"})
+    assert stale.status_code == 409  # the base_version is still checked
+    moved = keeping.call(
+        "POST", f"{one}/transition-status", json={"base_version": patient["version"], "new_status": "inactive"}
+    )
+    assert moved.status_code == 200 and moved.json()["version"] == patient["version"] + 1
