@@ -42,7 +42,8 @@ but names and time ties it to this request, and another request's patient archiv
 record lost, where a duplicate named is one the practice merges.
 
 A create answered without the patient (201 with its URL in `Location` alone, though the
-reference says "Returns 201 with the created patient") is the patient the `Location` names
+reference says "Returns 201 with the created patient", or a repeated key's `303 See Other` to
+an origin not followed) is the patient the `Location` names
 (shown as sent, with a warning, when the vendor does not serve it yet: never a 404 to a
 create), else the newest one the request describes made while it was sent (`_created`: two
 such are a 502 saying the patient may have been made); before, it was a 502 once the patient
@@ -213,6 +214,9 @@ def idempotency_key() -> str:
     return str(uuid4())
 
 
+# A replayed create answered `303 See Other` to the patient its key made (`_created`): one on the
+# vendor's own origin gateway.upstream follows (a GET: the 200 patient), one elsewhere it does not.
+SEE_OTHER = 303
 # How the vendor refuses a stale `base_version`: the reference's 409 "Version conflict", or the
 # 412 Precondition Failed of a team that reads optimistic versions as HTTP preconditions.
 CONFLICTS = (409, 412)
@@ -332,7 +336,7 @@ class PatientWrites:
                     f"(Patient/{made['id']}, made while it was sent)",
                 )
                 created = {"id": made["id"]}
-            elif not 200 <= response.status < 300:
+            elif not 200 <= response.status < 300 and response.status != SEE_OTHER:
                 raise self._error(response)
             else:
                 created = await self._created(response, fields, took)
@@ -404,7 +408,15 @@ class PatientWrites:
         number sent too) made while this request was sent, by the vendor's clock
         (`_made_during`): the one just made. Two such made meanwhile (another request's of the
         same patient, or this request's earlier attempt) cannot be told apart: a 502 that says
-        the patient may have been made."""
+        the patient may have been made.
+
+        A `303 See Other` is read the same way: a service may answer a create's repeated key so,
+        "the original response" being the patient it made (RFC 9110 section 15.4.4: the result
+        of the POST is at `Location`). gateway.upstream follows one on the vendor's origin; one
+        to an absolute URL elsewhere (the address the service listens on behind its proxy, which
+        built the URL without the forwarded headers) it does not, and its id is read here, the
+        patient then read from the vendor's own origin. Before, that was a 502 for a patient
+        made, and the client's resend made a second one."""
         answer = _json(response)
         if isinstance(answer, dict) and answer:
             return self._reader.patient(answer, "The created patient")

@@ -41,7 +41,9 @@ described below, and the adapter must work under every value):
 - ``idempotency``: ``"replay"`` (a repeated ``Idempotency-Key`` with the same body gets the
   stored 201 again) or ``"conflict"`` (every repeated key is 409 ``Idempotency conflict``) or
   ``"ignored"`` (the key is not read: every create is a new one) or ``"replay_any"`` (the first
-  answer to a key is replayed whatever its status, a 503 included, as Stripe's keys are).
+  answer to a key is replayed whatever its status, a 503 included, as Stripe's keys are) or
+  ``"see_other"`` (a repeat is ``303 See Other`` to the patient the key made) or
+  ``"see_other_internal"`` (the same, to an absolute URL on the service's own bind address).
 - ``idempotency_keys``: any ``Idempotency-Key`` is taken (``"any"``) or only a UUID
   (``"uuid"``: another is a 422 naming the header) (``idempotency``).
 - ``create_answers``: a create's answer reaches the client (``"sent"``) or is lost once

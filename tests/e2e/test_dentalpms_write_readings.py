@@ -8,6 +8,8 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+import pytest
+
 from sandboxes.clinic import build_clinic
 from sandboxes.dentalpms import create_sandbox
 from tests.support.fhir_http import FhirHttp, outcome_of
@@ -102,3 +104,20 @@ def test_an_update_at_a_vendor_whose_patch_keeps_the_version_is_taken_back_whole
         assert "nothing was written" in outcome_of(refused)["issue"][0]["diagnostics"]
         after = fhir.get_ok(f"{BASE}/Patient/{pid}")
         assert {k: v for k, v in after.items() if k != "meta"} == {k: v for k, v in now.json().items() if k != "meta"}
+
+
+@pytest.mark.parametrize("idempotency", ["see_other", "see_other_internal"])
+def test_a_create_whose_repeat_is_answered_see_other_is_the_patient_it_points_at(idempotency: str) -> None:
+    # The answer to the create is lost (a 503 once its patient is stored), and the vendor answers
+    # the retry's repeated key `303 See Other` to the patient the first attempt made ("returns the
+    # original response" read as the resource it made). One request, one patient, a 201. On the
+    # vendor's origin the 303 is followed (gateway.upstream); to an absolute URL on the address the
+    # service listens on behind its proxy, it is not (neither credentials nor a patient's id go
+    # to another origin), and before it was a 502 for a patient made: the client's resend made a
+    # second one.
+    with _over(idempotency=idempotency, create_answers="lost_once") as running:
+        fhir = running.fhir
+        made = _created(fhir, _new_patient("Seeotherdp"))
+        assert fhir.get_ok(f"{BASE}/Patient/{made['id']}") == made
+        found = fhir.search_all(f"{BASE}/Patient", family="Seeotherdp", birthdate="1991-04-05")
+        assert [p["id"] for p in found] == [made["id"]]

@@ -533,3 +533,12 @@ def test_a_patch_may_leave_the_version_as_it_was() -> None:
         "POST", f"{one}/transition-status", json={"base_version": patient["version"], "new_status": "inactive"}
     )
     assert moved.status_code == 200 and moved.json()["version"] == patient["version"] + 1
+
+
+def test_a_repeated_key_may_be_answered_see_other() -> None:
+    pointing = variant(idempotency="see_other")
+    first = _create(pointing, "k1")
+    assert first.status_code == 201
+    again = _create(pointing, "k1")
+    assert again.status_code == 303 and again.headers["location"].endswith(f"/patients/{first.json()['id']}")
+    assert _create(pointing, "k1", {**NEW, "first_name": "Other"}).status_code == 409
