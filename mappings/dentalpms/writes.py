@@ -115,8 +115,11 @@ was kept by the vendor (it read the null as "not provided", or refused it: the P
 sent again without the fields whose null a 422 or 400 names): its element is reported as not
 stored (`Written.not_stored`), and the answer shows the value kept. So is a chart number a
 create or PATCH sent that the patient after it does not hold (`_chart_not_kept`: a vendor whose
-chart numbers the practice assigns drops one sent without a word). Delete archives the patient
-(the reference documents no body for it, yet a service may ask for `base_version` as its
+chart numbers the practice assigns drops one sent without a word). A create whose
+`If-None-Exist` selects by that chart number (gateway.contract.conditions) is refused 422 instead
+(`_unkept_condition`): its patient archived, or, once the vendor has shown it drops chart
+numbers, before anything is written; before, each repeat of the request made another patient.
+Delete archives the patient (the reference documents no body for it, yet a service may ask for `base_version` as its
 definitions' archive endpoints do: it is sent); a patient that is absent or archived already is a
 success (FHIR: deleting what is not there is not an error), as is the vendor's 404 or 422
 "already archived" of a concurrent delete. A vendor 422 names the fields it refused (`loc`),
@@ -137,7 +140,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from uuid import uuid4
 
-from gateway.contract import Resource, TenantContext, Written
+from gateway.contract import Resource, TenantContext, Written, create_condition
 from gateway.errors import (
     AlreadyExists,
     Conflict,
@@ -151,6 +154,7 @@ from gateway.errors import (
     UpstreamError,
     UpstreamUnusable,
 )
+from gateway.search.model import SearchQuery, TokenValue
 from gateway.upstream.errors import error_from_response
 from gateway.upstream.http import UpstreamResponse
 from mappings.dentalpms.client import REFUSED, DentalPmsClient, fields_of, message_of
@@ -266,6 +270,10 @@ class PatientWrites:
         # Whether the vendor writes its versions as text (`"version": "3"`): a write's `base_version`
         # is then sent so (`_based`), learned from each patient a write reads.
         self._text_versions = False
+        # Whether the vendor drops a chart number it is sent (`_chart_not_kept`): learned from a
+        # write whose patient holds another, so that a create conditional on one is refused
+        # before anything is written (`_refuse_unkept_condition`).
+        self._charts_dropped = False
         # Whether the vendor takes phone numbers only in international form (phones.py): learned
         # from a write refused for a national one and taken once rewritten.
         self._international_phones = False
@@ -314,6 +322,9 @@ class PatientWrites:
     async def create(self, resource: Resource) -> Written:
         body = patient_for_create(resource, self._ctx)
         fields = self._phones(body.fields)
+        conditioned = _condition_on_chart(create_condition(), fields.get("chart_number"), self._ctx)
+        if conditioned and self._charts_dropped:
+            raise _unkept_condition(fields["chart_number"], resource, self._ctx, NOTHING_WRITTEN)
         warnings: tuple[str, ...] = ()
         sent_at = time.monotonic()
         response = await self._client.send("POST", "/patients", fields, {"Idempotency-Key": idempotency_key()})
@@ -350,6 +361,15 @@ class PatientWrites:
             if response.attempt > 1:
                 warnings += await self._made_twice(fields, record, response, took)
         self._seen(record)
+        dropped = _chart_not_kept(resource, fields, record, self._ctx)
+        self._charts_dropped = self._charts_dropped or bool(dropped)
+        if dropped and conditioned:
+            # The patient does not hold the chart number its If-None-Exist selects by: found by
+            # it never, it would be made again by each repeat of this request. Archived, and the
+            # create refused (should the archive fail, the 201 stands, the identifier named).
+            undone = await self._undo_create(record, None)
+            if undone is not None:
+                raise _unkept_condition(fields["chart_number"], resource, self._ctx, undone)
         # A service may create every patient active, its status moved by transition-status
         # alone (`status` read-only in its create body): the lifecycle asked for (out of use,
         # deceased) is reached by the same transitions as an update's.
@@ -362,7 +382,7 @@ class PatientWrites:
             undone = await self._undo_create(record, fields.get("chart_number"))
             if undone is not None:
                 raise _status_refused(record["id"], resource, record.get("status"), refusal, undone)
-        lost = body.not_stored + unmoved + _chart_not_kept(resource, fields, record, self._ctx)
+        lost = body.not_stored + unmoved + dropped
         return Written(patient_to_fhir(record, self._ctx), tuple(dict.fromkeys(lost)), warnings)
 
     async def _served(self, resource_id: str) -> VendorRecord:
@@ -820,7 +840,9 @@ class PatientWrites:
         )
         not_stored += tuple(dict.fromkeys(_element(name) for name in taken_back))
         if "chart_number" not in taken_back:
-            not_stored += _chart_not_kept(resource, sent, updated, self._ctx)
+            dropped = _chart_not_kept(resource, sent, updated, self._ctx)
+            self._charts_dropped = self._charts_dropped or bool(dropped)
+            not_stored += dropped
         return Written(patient_to_fhir(updated, self._ctx), tuple(dict.fromkeys(not_stored)))
 
     async def _patch(self, resource_id: str, sent: dict[str, Any], base: Any) -> UpstreamResponse | None:
@@ -1071,6 +1093,36 @@ def _chart_not_kept(
     if not chart or record.get("chart_number") == chart:
         return ()
     return (chart_number_path(resource, ctx),)
+
+
+def _condition_on_chart(condition: SearchQuery | None, chart: Any, ctx: TenantContext) -> bool:
+    """Whether a create's `If-None-Exist` (`condition`) selects by the chart number `chart` it
+    sends: an `identifier` of that value, of the tenant's chart-number system or of any."""
+    if condition is None or not chart:
+        return False
+    system = ctx.system("chart-number")
+    return any(
+        isinstance(value, TokenValue) and value.code == chart and value.system in (None, system)
+        for param in condition.named("identifier")
+        if param.modifier is None
+        for value in param.values
+    )
+
+
+def _unkept_condition(chart: str, resource: Resource, ctx: TenantContext, outcome: str) -> Unprocessable:
+    """The refusal of a create whose `If-None-Exist` selects by a chart number the vendor drops
+    (`_chart_not_kept`): R4 http.html#ccreate makes the condition what finds the record when the
+    request is sent again, and the patient made would never hold that chart number, so each
+    repeat would make another. Matching the repeat by the patient's other fields instead (names,
+    birth date) is not the condition the client sent and would take one person for another
+    (twins, namesakes born the same day); so the create is refused, saying what is left."""
+    return Unprocessable(
+        f"If-None-Exist selects by chart number {chart}, which this Dental PMS does not store as sent (it "
+        "gives every patient a chart number of its own): the patient made would never be found by it, and "
+        f"the same request sent again would make another; {outcome}. Send the create without that condition, "
+        "or search for the patient by other fields first",
+        expression=chart_number_path(resource, ctx),
+    )
 
 
 def _refused_nulls(sent: dict[str, Any], response: UpstreamResponse) -> set[str]:

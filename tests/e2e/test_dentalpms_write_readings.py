@@ -121,3 +121,37 @@ def test_a_create_whose_repeat_is_answered_see_other_is_the_patient_it_points_at
         assert fhir.get_ok(f"{BASE}/Patient/{made['id']}") == made
         found = fhir.search_all(f"{BASE}/Patient", family="Seeotherdp", birthdate="1991-04-05")
         assert [p["id"] for p in found] == [made["id"]]
+
+
+def test_a_create_conditional_on_a_chart_number_the_vendor_drops_is_refused_not_made_twice() -> None:
+    # A service whose chart numbers the practice assigns drops one sent without a word. If-None-Exist
+    # on it can then never find the patient made: before, each conditional create made another
+    # patient (201, only warned "If-None-Exist does not select..."). Now the first is archived
+    # and refused, and once the vendor has shown it drops chart numbers, the next is refused
+    # before anything is written. Creates without that condition are made as before.
+    with _over(chart_numbers="assigned") as running:
+        fhir = running.fhir
+        system = f"{_any_chart_system(fhir)}"
+        sent = {**_new_patient("Conditionalchartdp"), "identifier": [{"system": system, "value": "COND-1"}]}
+        conditional = {**JSON, "If-None-Exist": f"identifier={system}|COND-1"}
+        for outcome in ("was archived", "nothing was written"):
+            refused = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=conditional)
+            assert refused.status_code == 422, refused.text
+            issue = outcome_of(refused)["issue"][0]
+            assert issue["expression"] == ["Patient.identifier[0]"] and outcome in issue["diagnostics"], issue
+            assert _live(fhir, "Conditionalchartdp") == []
+        on_names = {**JSON, "If-None-Exist": "family=Conditionalchartdp&birthdate=1991-04-05"}
+        made = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=on_names)
+        assert made.status_code == 201, made.text
+        again = fhir.request("POST", f"{BASE}/Patient", json=sent, headers=on_names)
+        assert again.status_code == 200 and again.json()["id"] == made.json()["id"]
+        assert [p["id"] for p in _live(fhir, "Conditionalchartdp")] == [made.json()["id"]]
+
+
+def _any_chart_system(fhir: FhirHttp) -> str:
+    patient = fhir.get_ok(f"{BASE}/Patient", params={"_count": 1})["entry"][0]["resource"]
+    return str(next(i["system"] for i in patient["identifier"] if i.get("type", {}).get("text") == "Chart number"))
+
+
+def _live(fhir: FhirHttp, family: str) -> list[dict[str, Any]]:
+    return fhir.search_all(f"{BASE}/Patient", family=family, birthdate="1991-04-05")
