@@ -1,4 +1,4 @@
-"""A create conditional on a chart number the Dental PMS drops is refused (writes.py)."""
+"""A create conditional on a chart number the Dental PMS drops is refused (patient_create.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from gateway.contract import TenantContext
 from gateway.search.model import ParamType, SearchParam, SearchQuery, TokenValue
-from mappings.dentalpms.writes import _condition_on_chart
+from mappings.dentalpms.patient_create import _condition_on_chart
 
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
 CHART = CTX.system("chart-number")

@@ -16,7 +16,8 @@ from gateway.errors import Conflict, PreconditionFailed, Throttled, UnsupportedM
 from gateway.upstream.http import UpstreamResponse
 from mappings.dentalpms.reader import Reader, VendorRecord
 from mappings.dentalpms.search_length import ShortestSearch
-from mappings.dentalpms.writes import PatientWrites, _own_version
+from mappings.dentalpms.write_base import _own_version
+from mappings.dentalpms.writes import PatientWrites
 
 CTX = TenantContext(tenant="demo", identifier_system="urn:fhir-gateway:demo", timezone="America/Chicago")
 GOLDEN = Path(__file__).parents[3] / "golden" / "dentalpms" / "patient" / "minimal.input.json"
